@@ -1,0 +1,30 @@
+using System.CommandLine;
+using BertSharp;
+using BertSharp.Cli.Commands;
+
+namespace BertSharp.Cli;
+
+/// <summary>Entry point of the <c>bert</c> command.</summary>
+public static class Program
+{
+    public static int Main(string[] args)
+    {
+        var root = BuildRoot();
+        try
+        {
+            return root.Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+        }
+        catch (Exception e)
+        {
+            return CliErrors.Report(e);
+        }
+    }
+
+    /// <summary>The command tree; tests parse and invoke it in-process.</summary>
+    public static RootCommand BuildRoot()
+    {
+        var root = new RootCommand("BertSharp: BERT tokenization, training, evaluation and inference for .NET.");
+        root.Subcommands.Add(DoctorCommand.Create());
+        return root;
+    }
+}

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Runs every BertSharp test (unit, golden-file, fixture-parity and CLI tests) and ends with "N passed, N failed[, N skipped]".
+# Tests over the large public data sets read ../shared beside the checkout and are counted as skipped without it.
+set -uo pipefail
+cd "$(dirname "$(readlink -f "$0")")"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+results="$PWD/TestResults"
+rm -rf "$results"
+dotnet test BertSharp.slnx -c Release --logger "trx;LogFileName=results.trx" --results-directory "$results" "$@"
+rc=$?
+trx=$(find "$results" -name '*.trx' 2>/dev/null | head -1)
+if [[ -z "$trx" ]]; then
+  echo "test.sh: no test results were written (build failure?)" >&2
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+counters=$(grep -o '<Counters [^>]*>' "$trx" | head -1)
+get() { sed -n "s/.* $1=\"\([0-9]*\)\".*/\1/p" <<<"$counters"; }
+total=$(get total); passed=$(get passed); failed=$(get failed)
+skipped=$(( total - passed - failed ))
+if (( total == 0 )); then echo "test.sh: no tests ran" >&2; rc=1; fi
+if (( failed > 0 )); then rc=1; fi
+if (( skipped > 0 )); then echo "$passed passed, $failed failed, $skipped skipped"; else echo "$passed passed, $failed failed"; fi
+exit $rc

@@ -1,0 +1,43 @@
+using System.CommandLine;
+
+namespace BertSharp.Tests.Infrastructure;
+
+/// <summary>Runs the <c>bert</c> command tree in-process and captures stdout, stderr and the exit code.</summary>
+public static class CliRunner
+{
+    private static readonly object ConsoleLock = new();
+
+    public sealed record Result(int ExitCode, string StdOut, string StdErr);
+
+    public static Result Run(params string[] args)
+    {
+        lock (ConsoleLock)
+        {
+            var oldOut = Console.Out;
+            var oldErr = Console.Error;
+            using var outW = new StringWriter();
+            using var errW = new StringWriter();
+            Console.SetOut(outW);
+            Console.SetError(errW);
+            try
+            {
+                int code;
+                try
+                {
+                    code = Cli.Program.BuildRoot().Parse(args)
+                        .Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false, Output = outW, Error = errW });
+                }
+                catch (Exception e)
+                {
+                    code = Cli.CliErrors.Report(e);
+                }
+                return new Result(code, outW.ToString(), errW.ToString());
+            }
+            finally
+            {
+                Console.SetOut(oldOut);
+                Console.SetError(oldErr);
+            }
+        }
+    }
+}

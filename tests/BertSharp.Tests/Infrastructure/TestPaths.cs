@@ -1,0 +1,75 @@
+namespace BertSharp.Tests.Infrastructure;
+
+/// <summary>
+/// The one place tests find data. Small fixtures live in the repo (<c>tests/fixtures</c>); large public data sets are read
+/// from <c>../shared</c> beside the checkout (or <c>BERTSHARP_SHARED</c>), and tests over them are skipped without it.
+/// </summary>
+public static class TestPaths
+{
+    /// <summary>The repository root (the folder holding BertSharp.slnx).</summary>
+    public static string RepoRoot { get; } = FindRepoRoot();
+
+    /// <summary>Fixtures committed with the repo.</summary>
+    public static string Fixtures => Path.Combine(RepoRoot, "tests", "fixtures");
+
+    /// <summary>The shared data folder, or null when this checkout has none beside it.</summary>
+    public static string? Shared { get; } = FindShared();
+
+    /// <summary>A path under the shared folder; skips the calling test when the shared folder or the path is absent.</summary>
+    public static string RequireShared(params string[] parts)
+    {
+        Skip.If(Shared is null, "../shared is not present beside this checkout (set BERTSHARP_SHARED to point at it)");
+        var p = Path.Combine([Shared!, .. parts]);
+        Skip.IfNot(File.Exists(p) || Directory.Exists(p), $"{p} is not present");
+        return p;
+    }
+
+    /// <summary>A fresh temporary directory, removed when the returned handle is disposed.</summary>
+    public static TempDir TempDir() => new();
+
+    private static string FindRepoRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "BertSharp.slnx")))
+        {
+            dir = dir.Parent;
+        }
+        return dir?.FullName ?? throw new InvalidOperationException("BertSharp.slnx not found above " + AppContext.BaseDirectory);
+    }
+
+    private static string? FindShared()
+    {
+        var env = Environment.GetEnvironmentVariable("BERTSHARP_SHARED");
+        if (!string.IsNullOrEmpty(env) && Directory.Exists(env))
+        {
+            return Path.GetFullPath(env);
+        }
+        var beside = Path.GetFullPath(Path.Combine(RepoRoot, "..", "shared"));
+        return Directory.Exists(beside) ? beside : null;
+    }
+}
+
+/// <summary>A temporary directory that deletes itself.</summary>
+public sealed class TempDir : IDisposable
+{
+    public TempDir()
+    {
+        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "bertsharp-test-" + Guid.NewGuid().ToString("N")[..10]);
+        Directory.CreateDirectory(Path);
+    }
+
+    public string Path { get; }
+
+    public string File(string name) => System.IO.Path.Combine(Path, name);
+
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(Path, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}
