@@ -53,7 +53,7 @@ public static class BertPretrained
     public static TModel Create<TModel>(BertConfig config) where TModel : BertPreTrainedModel => (TModel)Create(typeof(TModel).Name, config);
 
     /// <summary>Reads config.json of a model directory or Hub id.</summary>
-    public static BertConfig LoadConfig(string idOrDir) => BertConfig.Load(Path.Combine(ModelLocator.Resolve(idOrDir), "config.json"));
+    public static BertConfig LoadConfig(string idOrDir) => BertConfig.Load(Path.Combine(ResolveDirectory(idOrDir), "config.json"));
 
     /// <summary>
     /// Loads a checkpoint (local directory or Hub id) into a new <typeparamref name="TModel"/>. Keys are mapped as HF does
@@ -72,14 +72,14 @@ public static class BertPretrained
     public static BertPreTrainedModel Load(string? architecture, string idOrDir, out LoadReport report, Action<BertConfig>? configure = null)
     {
         TorchRuntime.EnsureLoaded();
-        var dir = ModelLocator.Resolve(idOrDir);
+        var dir = ResolveDirectory(idOrDir);
         var config = BertConfig.Load(Path.Combine(dir, "config.json"));
         configure?.Invoke(config);
         architecture ??= config.Architectures?.FirstOrDefault(Factories.ContainsKey) ?? nameof(BertModel);
         var model = Create(architecture, config);
         try
         {
-            var stateDict = StateDictSource.Load(dir);
+            var stateDict = ReadStateDict(dir);
             try
             {
                 report = LoadStateDict(model, stateDict, dir);
@@ -110,7 +110,7 @@ public static class BertPretrained
         var mapped = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         foreach (var (key, t) in checkpoint)
         {
-            var k = CheckpointKeys.Normalize(key);
+            var k = NormalizeKey(key);
             if (k != key)
             {
                 renamed.Add($"{key} → {k}");
@@ -256,6 +256,21 @@ public static class BertPretrained
             }
         }
     }
+
+    // Interim until the Checkpoints readers for Hub ids, pytorch_model.bin and shards are merged.
+    private static string ResolveDirectory(string idOrDir) =>
+        Directory.Exists(idOrDir) ? idOrDir : throw new BertSharpException($"{idOrDir}: model directory not found.");
+
+    private static Dictionary<string, Tensor> ReadStateDict(string dir)
+    {
+        var path = Path.Combine(dir, "model.safetensors");
+        return File.Exists(path) ? SafeTensors.Load(path) : throw new BertSharpException($"{dir}: no model.safetensors in this directory.");
+    }
+
+    private static string NormalizeKey(string key) =>
+        key.Contains("beta", StringComparison.Ordinal) ? key.Replace("beta", "bias", StringComparison.Ordinal)
+        : key.Contains("gamma", StringComparison.Ordinal) ? key.Replace("gamma", "weight", StringComparison.Ordinal)
+        : key;
 
     /// <summary>Parses a dtype name given on the command line (float32/fp32, float16/fp16/half, bfloat16/bf16).</summary>
     public static ScalarType ParseDtype(string name) => name.Trim().ToLowerInvariant() switch
