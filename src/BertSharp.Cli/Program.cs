@@ -25,6 +25,9 @@ public static class Program
     {
         var root = new RootCommand("BertSharp: BERT tokenization, training, evaluation and inference for .NET.");
         root.Subcommands.Add(DoctorCommand.Create());
+        root.Subcommands.Add(NerCommand.Create());
+        root.Subcommands.Add(QaCommand.Create());
+        root.Subcommands.Add(EmbedCommand.Create());
         return root;
     }
 }
