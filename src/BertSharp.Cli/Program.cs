@@ -28,6 +28,7 @@ public static class Program
         root.Subcommands.Add(NerCommand.Create());
         root.Subcommands.Add(QaCommand.Create());
         root.Subcommands.Add(EmbedCommand.Create());
+        root.Subcommands.Add(ServeCommand.Create());
         return root;
     }
 }
