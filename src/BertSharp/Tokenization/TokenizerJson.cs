@@ -90,6 +90,31 @@ public sealed partial class BertTokenizer
     }
 
     /// <summary>
+    /// Loads from whatever <paramref name="path"/> is: a directory (<see cref="FromDirectory"/>), a <c>tokenizer.json</c>,
+    /// or a <c>vocab.txt</c>. <paramref name="lowercase"/>, when given, overrides the stored setting (accent stripping then
+    /// follows it, as HF's default does).
+    /// </summary>
+    public static BertTokenizer FromPath(string path, bool? lowercase = null)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        if (!Directory.Exists(path) && !File.Exists(path))
+        {
+            throw new BertSharpException($"{path}: no such vocabulary file or tokenizer directory.");
+        }
+        if (!Directory.Exists(path) && !path.EndsWith(".json", StringComparison.OrdinalIgnoreCase))
+        {
+            return FromVocabFile(path, lowercase ?? true);
+        }
+        var tok = Directory.Exists(path) ? FromDirectory(path) : FromTokenizerJson(path);
+        if (lowercase is bool lower && lower != tok.Lowercase)
+        {
+            return new BertTokenizer(tok.Vocab, tok.Normalizer with { Lowercase = lower, StripAccents = null }, tok.Specials,
+                tok.MaxInputCharsPerWord, tok.ModelMaxLength) { DecoderCleanup = tok.DecoderCleanup };
+        }
+        return tok;
+    }
+
+    /// <summary>
     /// Writes <c>vocab.txt</c>, <c>tokenizer.json</c>, <c>tokenizer_config.json</c> and <c>special_tokens_map.json</c>
     /// into <paramref name="directory"/> (each file atomically; other files in the directory are left alone).
     /// </summary>
