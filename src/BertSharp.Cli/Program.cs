@@ -26,6 +26,7 @@ public static class Program
         var root = new RootCommand("BertSharp: BERT tokenization, training, evaluation and inference for .NET.");
         root.Subcommands.Add(DoctorCommand.Create());
         root.Subcommands.Add(VocabCommand.Create());
+        root.Subcommands.Add(BenchCommand.Create());
         return root;
     }
 }
