@@ -248,8 +248,8 @@ public static class BertPretrained
         }
     }
 
-    // Interim until the Hub locator (Checkpoints.ModelLocator) is merged: local directories only.
-    private static string ResolveDirectory(string idOrDir) =>
+    /// <summary>The local model directory for a directory path or Hub id.</summary>
+    public static string ResolveDirectory(string idOrDir) =>
         Directory.Exists(idOrDir) ? idOrDir : throw new BertSharpException($"{idOrDir}: model directory not found.");
 
     /// <summary>Parses a dtype name given on the command line (float32/fp32, float16/fp16/half, bfloat16/bf16).</summary>
