@@ -26,6 +26,8 @@ public static class Program
         var root = new RootCommand("BertSharp: BERT tokenization, training, evaluation and inference for .NET.");
         root.Subcommands.Add(DoctorCommand.Create());
         root.Subcommands.Add(InspectCommand.Create());
+        root.Subcommands.Add(TokenizeCommand.Create());
+        root.Subcommands.Add(VocabCommand.Create());
         return root;
     }
 }

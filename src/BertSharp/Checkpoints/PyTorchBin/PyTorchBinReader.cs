@@ -194,16 +194,17 @@ public static class PyTorchBinReader
         var name = prefix + "data/" + s.Key;
         var entry = zip.GetEntry(name)
             ?? throw new BertSharpException($"{path}: storage entry {name} of tensor '{key}' is missing from the archive.");
+        // Check the declared size against the entry before allocating: a lying pickle must not make us allocate.
+        long elementSize = SafeTensorsDType.FromScalarType(s.DType)!.Size;
+        if (s.ElementCount > entry.Length / elementSize || s.ElementCount * elementSize != entry.Length)
+        {
+            throw new BertSharpException(
+                $"{path}: storage {name} of tensor '{key}' has {entry.Length} bytes, but {s.ClassName}[{s.ElementCount}] needs {s.ElementCount}×{elementSize}.");
+        }
         var t = empty(s.ElementCount, s.DType);
-        long expected = s.ElementCount * t.element_size();
         try
         {
-            if (entry.Length != expected)
-            {
-                throw new BertSharpException(
-                    $"{path}: storage {name} of tensor '{key}' has {entry.Length} bytes, but {s.ClassName}[{s.ElementCount}] needs {expected}.");
-            }
-            if (expected > 0)
+            if (entry.Length > 0)
             {
                 using var stream = entry.Open();
                 foreach (var chunk in SafeTensorsWriter.Chunks(t))
