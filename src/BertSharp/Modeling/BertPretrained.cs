@@ -1,6 +1,7 @@
 using BertSharp.Checkpoints;
 using BertSharp.IO;
 using BertSharp.Runtime;
+using BertSharp.Tokenization;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -9,8 +10,10 @@ namespace BertSharp.Modeling;
 /// <summary>Options for <see cref="BertPretrained.Save"/>.</summary>
 /// <param name="Dtype">Weight dtype in model.safetensors: float32 (default), float16 or bfloat16.</param>
 /// <param name="TokenizerFrom">A directory whose tokenizer files (vocab.txt, tokenizer.json, tokenizer_config.json, special_tokens_map.json) are copied along.</param>
-/// <param name="WriteExtraFiles">Called with the output directory (still temporary) to add more files, e.g. a tokenizer's own save.</param>
-public sealed record SaveOptions(ScalarType Dtype = ScalarType.Float32, string? TokenizerFrom = null, Action<string>? WriteExtraFiles = null);
+/// <param name="WriteExtraFiles">Called with the output directory (still temporary) to add more files.</param>
+/// <param name="Tokenizer">A tokenizer whose files (vocab.txt, tokenizer.json, tokenizer_config.json, special_tokens_map.json) are written along.</param>
+public sealed record SaveOptions(
+    ScalarType Dtype = ScalarType.Float32, string? TokenizerFrom = null, Action<string>? WriteExtraFiles = null, BertTokenizer? Tokenizer = null);
 
 /// <summary>
 /// HuggingFace-compatible <c>from_pretrained</c> / <c>save_pretrained</c> for every BERT model class: config.json +
@@ -236,6 +239,7 @@ public static class BertPretrained
                         }
                     }
                 }
+                options.Tokenizer?.Save(tmp);
                 options.WriteExtraFiles?.Invoke(tmp);
             });
         }
