@@ -42,14 +42,19 @@ public static class BertPretrained
     /// <summary>Builds a freshly initialised model of class <paramref name="architecture"/> (HF init).</summary>
     public static BertPreTrainedModel Create(string architecture, BertConfig config)
     {
+        var model = Construct(architecture, config);
+        model.InitWeights();
+        return model;
+    }
+
+    private static BertPreTrainedModel Construct(string architecture, BertConfig config)
+    {
         if (!Factories.TryGetValue(architecture, out var f))
         {
             throw new BertSharpException($"architecture '{architecture}': expected one of {string.Join(", ", Factories.Keys)}.");
         }
         TorchRuntime.EnsureLoaded();
-        var model = f(config);
-        model.InitWeights();
-        return model;
+        return f(config);
     }
 
     /// <summary>Builds a freshly initialised <typeparamref name="TModel"/> (HF init).</summary>
@@ -79,7 +84,8 @@ public static class BertPretrained
         var config = BertConfig.Load(Path.Combine(dir, "config.json"));
         configure?.Invoke(config);
         architecture ??= config.Architectures?.FirstOrDefault(Factories.ContainsKey) ?? nameof(BertModel);
-        var model = Create(architecture, config);
+        // Only the weights the checkpoint lacks get HF's initialisation (LoadStateDict does it), as HF's fast init.
+        var model = Construct(architecture, config);
         try
         {
             var stateDict = StateDictSource.Load(dir);
@@ -162,6 +168,7 @@ public static class BertPretrained
                 p.copy_(src);
             }
         }
+        model.InitWeights(only: missing.ToHashSet(StringComparer.Ordinal));
         // HF reports a tied alias as missing only when what it is tied to is missing too.
         foreach (var (alias, target) in ties)
         {
