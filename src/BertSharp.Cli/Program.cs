@@ -28,6 +28,7 @@ public static class Program
         root.Subcommands.Add(InspectCommand.Create());
         root.Subcommands.Add(TokenizeCommand.Create());
         root.Subcommands.Add(VocabCommand.Create());
+        root.Subcommands.Add(DownloadCommand.Create());
         return root;
     }
 }

@@ -259,9 +259,8 @@ public static class BertPretrained
         }
     }
 
-    /// <summary>The local model directory for a directory path or Hub id.</summary>
-    public static string ResolveDirectory(string idOrDir) =>
-        Directory.Exists(idOrDir) ? idOrDir : throw new BertSharpException($"{idOrDir}: model directory not found.");
+    /// <summary>The local model directory for a directory path or Hub id (downloaded into the HF cache when needed).</summary>
+    public static string ResolveDirectory(string idOrDir) => ModelLocator.Resolve(idOrDir);
 
     /// <summary>Parses a dtype name given on the command line (float32/fp32, float16/fp16/half, bfloat16/bf16).</summary>
     public static ScalarType ParseDtype(string name) => name.Trim().ToLowerInvariant() switch

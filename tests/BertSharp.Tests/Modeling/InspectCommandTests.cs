@@ -44,7 +44,7 @@ public class InspectCommandTests
     {
         var r = CliRunner.Run("inspect", "/nonexistent/model");
         Assert.Equal(2, r.ExitCode);
-        Assert.Equal("error: /nonexistent/model: model directory not found.", r.StdErr.Trim());
+        Assert.Equal("error: /nonexistent/model: no such directory.", r.StdErr.Trim());
         Assert.Equal("", r.StdOut);
     }
 }
