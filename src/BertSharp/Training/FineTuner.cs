@@ -195,7 +195,7 @@ public static class FineTuner
                 Restore(model, bestWeights);
                 DisposeAll(bestWeights);
             }
-            ClassifierCheckpoint.Save(tmp, model, tokenizer, labels);
+            ClassifierCheckpoint.SaveInto(tmp, model, tokenizer, labels);
             AtomicFile.WriteAllText(Path.Combine(tmp, "training_args.json"), TrainingArgs(o, warmup, totalSteps).ToJsonString(Indented) + "\n");
             finalValidation?.Save(Path.Combine(tmp, "metrics.json"), new Dictionary<string, object?> { ["split"] = "validation" });
             LossPlot.Save(Path.Combine(tmp, "loss.png"), stepLosses,
