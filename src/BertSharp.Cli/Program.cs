@@ -26,6 +26,8 @@ public static class Program
         var root = new RootCommand("BertSharp: BERT tokenization, training, evaluation and inference for .NET.");
         root.Subcommands.Add(DoctorCommand.Create());
         root.Subcommands.Add(FinetuneCommand.Create());
+        root.Subcommands.Add(EvaluateCommand.Create());
+        root.Subcommands.Add(PredictCommand.Create());
         return root;
     }
 }

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Globalization;
 using BertSharp.Evaluation;
 using BertSharp.Runtime;
 using BertSharp.Training;
@@ -103,6 +102,4 @@ internal static class FinetuneCommand
     }
 
     private static string Quote(string s) => s.Contains(' ', StringComparison.Ordinal) ? "\"" + s + "\"" : s;
-
-    internal static string F(double v) => v.ToString("0.####", CultureInfo.InvariantCulture);
 }
