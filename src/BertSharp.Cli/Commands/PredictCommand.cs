@@ -97,6 +97,9 @@ internal static class PredictCommand
         return cmd;
     }
 
+    private static readonly System.Text.Json.JsonSerializerOptions Relaxed =
+        new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     private static string Describe(Prediction prediction, TextClassifier classifier) =>
         classifier.Labels.IsRegression
             ? prediction.Score.ToString("0.0000", CultureInfo.InvariantCulture)
@@ -150,7 +153,7 @@ internal static class PredictCommand
                     }
                     o["probabilities"] = probs;
                 }
-                sb.Append(o.ToJsonString()).Append('\n');
+                sb.Append(o.ToJsonString(Relaxed)).Append('\n');
             }
             return sb.ToString();
         }

@@ -33,7 +33,7 @@ public static class LossPlot
         plot.Title(title);
         plot.XLabel("optimizer step");
         plot.YLabel("loss");
-        plot.ShowLegend();
+        plot.ShowLegend(Alignment.UpperRight);
         var bytes = plot.GetImageBytes(900, 500, ImageFormat.Png);
         AtomicFile.Write(path, s => s.Write(bytes));
     }
