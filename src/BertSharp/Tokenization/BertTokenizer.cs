@@ -1,0 +1,201 @@
+namespace BertSharp.Tokenization;
+
+/// <summary>
+/// The BERT WordPiece tokenizer with HF <c>BertTokenizerFast</c> semantics: <c>BertNormalizer</c>, <c>BertPreTokenizer</c>,
+/// WordPiece (<c>##</c>, 100 chars per word), special tokens matched literally in the text, <c>[CLS] A [SEP] B [SEP]</c>.
+/// Thread-safe: scratch buffers are per thread.
+/// </summary>
+public sealed partial class BertTokenizer
+{
+    private readonly TextSplitter _splitter;
+    private readonly WordPiece _model;
+    private readonly int[] _specialIds;
+    private readonly HashSet<int> _specialIdSet;
+
+    /// <summary>Creates a tokenizer over <paramref name="vocab"/>; the vocabulary must contain <paramref name="specials"/>.Unk.</summary>
+    public BertTokenizer(Vocabulary vocab, NormalizerOptions? normalizer = null, SpecialTokens? specials = null,
+        int maxInputCharsPerWord = 100, int? modelMaxLength = null)
+    {
+        ArgumentNullException.ThrowIfNull(vocab);
+        Vocab = vocab;
+        Normalizer = normalizer ?? new NormalizerOptions();
+        Specials = specials ?? new SpecialTokens();
+        ModelMaxLength = modelMaxLength;
+        if (!vocab.TryGetId(Specials.Unk, out var unk))
+        {
+            throw new BertSharpException($"the vocabulary has no unknown token '{Specials.Unk}'; a WordPiece vocabulary needs one.");
+        }
+        UnkId = unk;
+        ClsId = IdOrMinus1(Specials.Cls);
+        SepId = IdOrMinus1(Specials.Sep);
+        PadId = IdOrMinus1(Specials.Pad);
+        MaskId = IdOrMinus1(Specials.Mask);
+        var literal = Specials.All.Where(vocab.Contains).Distinct().ToArray();
+        _specialIds = literal.Select(t => vocab[t]).ToArray();
+        _specialIdSet = [.. _specialIds];
+        _splitter = new TextSplitter(Normalizer, literal);
+        _model = new WordPiece(vocab, unk, maxInputCharsPerWord);
+    }
+
+    /// <summary>Loads <c>vocab.txt</c>; <paramref name="stripAccents"/> null follows <paramref name="lowercase"/> as in HF.</summary>
+    public static BertTokenizer FromVocabFile(string path, bool lowercase = true, bool? stripAccents = null) =>
+        new(Vocabulary.Load(path), new NormalizerOptions(Lowercase: lowercase, StripAccents: stripAccents));
+
+    public Vocabulary Vocab { get; }
+
+    public NormalizerOptions Normalizer { get; }
+
+    public SpecialTokens Specials { get; }
+
+    /// <summary>Whether text is lowercased.</summary>
+    public bool Lowercase => Normalizer.Lowercase;
+
+    /// <summary>The model's maximum sequence length from <c>tokenizer_config.json</c>, if known.</summary>
+    public int? ModelMaxLength { get; }
+
+    public int MaxInputCharsPerWord => _model.MaxInputCharsPerWord;
+
+    /// <summary>Whether the WordPiece decoder applies HF's clean-up (<c>decoder.cleanup</c> in tokenizer.json).</summary>
+    public bool DecoderCleanup { get; init; } = true;
+
+    public int PadId { get; }
+
+    public int UnkId { get; }
+
+    public int ClsId { get; }
+
+    public int SepId { get; }
+
+    /// <summary>Id of [MASK], or -1 when the vocabulary has none.</summary>
+    public int MaskId { get; }
+
+    /// <summary>Whether <paramref name="id"/> is one of the special tokens ([PAD], [UNK], [CLS], [SEP], [MASK]).</summary>
+    public bool IsSpecialId(int id) => _specialIdSet.Contains(id);
+
+    /// <summary>The word pieces of <paramref name="text"/> (no [CLS]/[SEP]).</summary>
+    public IReadOnlyList<string> Tokenize(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var buf = Collect(text);
+        var tokens = new string[buf.Count];
+        for (var i = 0; i < tokens.Length; i++)
+        {
+            tokens[i] = Vocab[buf.Ids[i]];
+        }
+        return tokens;
+    }
+
+    /// <summary>Encodes a text or a pair (<c>[CLS] A [SEP] B [SEP]</c>).</summary>
+    public BertEncoding Encode(string text, string? textPair = null, EncodeOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var buf = TokenBuffer.ForThisThread();
+        buf.Count = 0;
+        Split(text, buf);
+        var nA = buf.Count;
+        if (textPair is not null)
+        {
+            Split(textPair, buf);
+        }
+        return EncodingBuilder.Build(this, text, textPair, buf, nA, buf.Count - nA, options ?? EncodeOptions.Default);
+    }
+
+    /// <summary>Encodes many inputs in parallel; with <see cref="PaddingStrategy.Longest"/> all are padded to the longest.</summary>
+    public IReadOnlyList<BertEncoding> EncodeBatch(IReadOnlyList<(string Text, string? TextPair)> inputs, EncodeOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        var o = options ?? EncodeOptions.Default;
+        var perItem = o.Padding == PaddingStrategy.Longest ? o with { Padding = PaddingStrategy.None } : o;
+        var results = new BertEncoding[inputs.Count];
+        Parallel.ForEach(System.Collections.Concurrent.Partitioner.Create(0, inputs.Count, Math.Max(16, inputs.Count / (Environment.ProcessorCount * 4) + 1)),
+            range =>
+            {
+                for (var i = range.Item1; i < range.Item2; i++)
+                {
+                    results[i] = Encode(inputs[i].Text, inputs[i].TextPair, perItem);
+                }
+            });
+        if (o.Padding == PaddingStrategy.Longest && results.Length > 0)
+        {
+            var longest = 0;
+            foreach (var r in results)
+            {
+                longest = Math.Max(longest, r.Length);
+            }
+            for (var i = 0; i < results.Length; i++)
+            {
+                results[i] = Padding.Pad(this, results[i], longest, o.PaddingSide);
+            }
+        }
+        return results;
+    }
+
+    /// <summary>Ids only: the one array returned is the only allocation.</summary>
+    public int[] EncodeIds(string text, string? textPair = null, EncodeOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var o = options ?? EncodeOptions.Default;
+        if (o.ReturnOverflowing || o.Padding != PaddingStrategy.None || (o.MaxLength is not null && o.Truncation != TruncationStrategy.None))
+        {
+            return Encode(text, textPair, o).Ids;
+        }
+        var buf = TokenBuffer.ForThisThread();
+        buf.Count = 0;
+        Split(text, buf);
+        var nA = buf.Count;
+        if (textPair is not null)
+        {
+            Split(textPair, buf);
+        }
+        if (!o.AddSpecialTokens)
+        {
+            return buf.Ids.AsSpan(0, buf.Count).ToArray();
+        }
+        if (ClsId < 0 || SepId < 0)
+        {
+            throw new BertSharpException("the vocabulary has no [CLS]/[SEP] token; encode with AddSpecialTokens = false.");
+        }
+        var ids = new int[buf.Count + (textPair is null ? 2 : 3)];
+        ids[0] = ClsId;
+        buf.Ids.AsSpan(0, nA).CopyTo(ids.AsSpan(1));
+        ids[nA + 1] = SepId;
+        if (textPair is not null)
+        {
+            buf.Ids.AsSpan(nA, buf.Count - nA).CopyTo(ids.AsSpan(nA + 2));
+            ids[^1] = SepId;
+        }
+        return ids;
+    }
+
+    /// <summary>Number of word pieces of <paramref name="text"/> (no special tokens); allocates nothing.</summary>
+    public int CountTokens(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var sink = new CountSink(_model);
+        _splitter.Split(text, WordBuffer.ForThisThread(), ref sink);
+        return sink.Count;
+    }
+
+    private TokenBuffer Collect(string text)
+    {
+        var buf = TokenBuffer.ForThisThread();
+        buf.Count = 0;
+        Split(text, buf);
+        return buf;
+    }
+
+    private void Split(string text, TokenBuffer buf)
+    {
+        var sink = new CollectSink(_model, buf, _specialIds);
+        _splitter.Split(text, WordBuffer.ForThisThread(), ref sink);
+    }
+
+    private int IdOrMinus1(string token) => Vocab.TryGetId(token, out var id) ? id : -1;
+}
+
+/// <summary>The names of BERT's special tokens.</summary>
+public sealed record SpecialTokens(string Unk = "[UNK]", string Cls = "[CLS]", string Sep = "[SEP]", string Pad = "[PAD]", string Mask = "[MASK]")
+{
+    /// <summary>All five, in HF's registration order.</summary>
+    public IReadOnlyList<string> All => [Pad, Unk, Cls, Sep, Mask];
+}

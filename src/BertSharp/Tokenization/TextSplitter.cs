@@ -1,0 +1,245 @@
+using System.Buffers;
+
+namespace BertSharp.Tokenization;
+
+/// <summary>
+/// HF's added-token splitting, <c>BertNormalizer</c> and <c>BertPreTokenizer</c> fused into one pass over the text:
+/// special tokens are matched literally in the raw text, every other code point is cleaned, isolated if CJK,
+/// decomposed and stripped of nonspacing marks, lowercased, and then split on whitespace and punctuation. Doing it per
+/// code point keeps the alignment to the original text exact and allocates nothing.
+/// </summary>
+internal sealed class TextSplitter
+{
+    private readonly bool _clean;
+    private readonly bool _chinese;
+    private readonly bool _strip;
+    private readonly bool _lower;
+    private readonly string[] _specials;
+    private readonly int[] _specialOrder;
+    private readonly SearchValues<char>? _specialFirst;
+
+    public TextSplitter(NormalizerOptions options, IReadOnlyList<string> specials)
+    {
+        _clean = options.CleanText;
+        _chinese = options.HandleChineseChars;
+        _strip = options.EffectiveStripAccents;
+        _lower = options.Lowercase;
+        _specials = specials.Where(s => s.Length > 0).ToArray();
+        // Longest first, so that at one position the longest special wins (HF matches leftmost-longest).
+        _specialOrder = Enumerable.Range(0, _specials.Length).OrderByDescending(i => _specials[i].Length).ToArray();
+        _specialFirst = _specials.Length == 0 ? null : SearchValues.Create(_specials.Select(s => s[0]).Distinct().ToArray());
+    }
+
+    /// <summary>The special-token strings, indexed as in <see cref="IWordSink.OnSpecial"/>.</summary>
+    public IReadOnlyList<string> Specials => _specials;
+
+    public void Split<TSink>(ReadOnlySpan<char> text, WordBuffer w, ref TSink sink) where TSink : struct, IWordSink
+    {
+        var pos = 0;
+        while (pos < text.Length)
+        {
+            var at = FindSpecial(text, pos, out var special);
+            if (at < 0)
+            {
+                Segment(text, pos, text.Length, w, ref sink);
+                return;
+            }
+            Segment(text, pos, at, w, ref sink);
+            var end = at + _specials[special].Length;
+            sink.OnSpecial(special, at, end);
+            pos = end;
+        }
+    }
+
+    private int FindSpecial(ReadOnlySpan<char> text, int from, out int special)
+    {
+        special = -1;
+        if (_specialFirst is null)
+        {
+            return -1;
+        }
+        while (from < text.Length)
+        {
+            var k = text[from..].IndexOfAny(_specialFirst);
+            if (k < 0)
+            {
+                return -1;
+            }
+            var at = from + k;
+            var rest = text[at..];
+            foreach (var i in _specialOrder)
+            {
+                if (rest.StartsWith(_specials[i], StringComparison.Ordinal))
+                {
+                    special = i;
+                    return at;
+                }
+            }
+            from = at + 1;
+        }
+        return -1;
+    }
+
+    private void Segment<TSink>(ReadOnlySpan<char> text, int from, int to, WordBuffer w, ref TSink sink) where TSink : struct, IWordSink
+    {
+        var ascii = UnicodeChars.AsciiClass;
+        w.Length = 0;
+        w.CodePoints = 0;
+        for (var i = from; i < to; i++)
+        {
+            int c = text[i];
+            if (c < 0x80)
+            {
+                switch (ascii[c])
+                {
+                    case UnicodeChars.Word:
+                        w.Append(_lower && (uint)(c - 'A') <= 'Z' - 'A' ? (char)(c | 0x20) : (char)c, i, i + 1);
+                        w.CodePoints++;
+                        continue;
+                    case UnicodeChars.Space:
+                        Flush(w, ref sink);
+                        continue;
+                    case UnicodeChars.Punct:
+                        Flush(w, ref sink);
+                        w.Append((char)c, i, i + 1);
+                        w.CodePoints = 1;
+                        Flush(w, ref sink);
+                        continue;
+                    default:
+                        if (_clean)
+                        {
+                            continue;
+                        }
+                        Emit(c, i, i + 1, w, ref sink);
+                        continue;
+                }
+            }
+            var len = 1;
+            var cp = c;
+            if (char.IsHighSurrogate((char)c) && i + 1 < to && char.IsLowSurrogate(text[i + 1]))
+            {
+                cp = char.ConvertToUtf32((char)c, text[i + 1]);
+                len = 2;
+            }
+            NonAscii(cp, i, i + len, w, ref sink);
+            i += len - 1;
+        }
+        Flush(w, ref sink);
+    }
+
+    private void NonAscii<TSink>(int cp, int start, int end, WordBuffer w, ref TSink sink) where TSink : struct, IWordSink
+    {
+        if (_clean && (cp == 0xFFFD || UnicodeChars.IsControl(cp)))
+        {
+            return;
+        }
+        if (UnicodeChars.IsWhitespace(cp))
+        {
+            Flush(w, ref sink);
+            return;
+        }
+        if (_chinese && UnicodeChars.IsChinese(cp))
+        {
+            Flush(w, ref sink);
+            Normalized(cp, start, end, w, ref sink);
+            Flush(w, ref sink);
+            return;
+        }
+        Normalized(cp, start, end, w, ref sink);
+    }
+
+    private void Normalized<TSink>(int cp, int start, int end, WordBuffer w, ref TSink sink) where TSink : struct, IWordSink
+    {
+        if (!_strip)
+        {
+            Lowered(cp, start, end, w, ref sink);
+            return;
+        }
+        var d = w.Decomposed;
+        var n = UnicodeDecomposition.Decompose(cp, d);
+        if (n == 0)
+        {
+            if (!UnicodeChars.IsNonSpacingMark(cp))
+            {
+                Lowered(cp, start, end, w, ref sink);
+            }
+            return;
+        }
+        for (var k = 0; k < n; k++)
+        {
+            int x = d[k];
+            if (char.IsHighSurrogate((char)x) && k + 1 < n)
+            {
+                x = char.ConvertToUtf32((char)x, d[++k]);
+            }
+            if (!UnicodeChars.IsNonSpacingMark(x))
+            {
+                Lowered(x, start, end, w, ref sink);
+            }
+        }
+    }
+
+    private void Lowered<TSink>(int cp, int start, int end, WordBuffer w, ref TSink sink) where TSink : struct, IWordSink
+    {
+        if (!_lower)
+        {
+            Emit(cp, start, end, w, ref sink);
+            return;
+        }
+        var l = w.Lowered;
+        var n = UnicodeChars.ToLower(cp, l);
+        if (n == 1)
+        {
+            Emit(l[0], start, end, w, ref sink);
+            return;
+        }
+        for (var k = 0; k < n; k++)
+        {
+            int x = l[k];
+            if (char.IsHighSurrogate((char)x) && k + 1 < n)
+            {
+                x = char.ConvertToUtf32((char)x, l[++k]);
+            }
+            Emit(x, start, end, w, ref sink);
+        }
+    }
+
+    /// <summary>Pre-tokenizer step for one normalised code point: split on whitespace, isolate punctuation.</summary>
+    private static void Emit<TSink>(int cp, int start, int end, WordBuffer w, ref TSink sink) where TSink : struct, IWordSink
+    {
+        if (UnicodeChars.IsWhitespace(cp))
+        {
+            Flush(w, ref sink);
+            return;
+        }
+        var punct = UnicodeChars.IsPunctuation(cp);
+        if (punct)
+        {
+            Flush(w, ref sink);
+        }
+        if (cp < 0x10000)
+        {
+            w.Append((char)cp, start, end);
+        }
+        else
+        {
+            w.Append((char)(0xD800 + ((cp - 0x10000) >> 10)), start, end);
+            w.Append((char)(0xDC00 + ((cp - 0x10000) & 0x3FF)), start, end);
+        }
+        w.CodePoints++;
+        if (punct)
+        {
+            Flush(w, ref sink);
+        }
+    }
+
+    private static void Flush<TSink>(WordBuffer w, ref TSink sink) where TSink : struct, IWordSink
+    {
+        if (w.Length > 0)
+        {
+            sink.OnWord(w);
+            w.Length = 0;
+            w.CodePoints = 0;
+        }
+    }
+}

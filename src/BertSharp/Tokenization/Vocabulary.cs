@@ -1,0 +1,100 @@
+using System.Text;
+using BertSharp.IO;
+
+namespace BertSharp.Tokenization;
+
+/// <summary>
+/// A WordPiece vocabulary: token strings and their ids (the line number in <c>vocab.txt</c>). Lookups by
+/// <see cref="ReadOnlySpan{T}"/> allocate nothing.
+/// </summary>
+public sealed class Vocabulary
+{
+    private readonly string[] _tokens;
+    private readonly Dictionary<string, int> _ids;
+    private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _lookup;
+
+    /// <summary>Builds a vocabulary from tokens in id order; throws <see cref="BertSharpException"/> on a duplicate.</summary>
+    public Vocabulary(IEnumerable<string> tokens, string source = "vocabulary")
+    {
+        ArgumentNullException.ThrowIfNull(tokens);
+        _tokens = tokens.ToArray();
+        _ids = new Dictionary<string, int>(_tokens.Length, StringComparer.Ordinal);
+        for (var i = 0; i < _tokens.Length; i++)
+        {
+            if (!_ids.TryAdd(_tokens[i], i))
+            {
+                throw new BertSharpException(
+                    $"{source}: line {i + 1}: duplicate token '{_tokens[i]}' (first on line {_ids[_tokens[i]] + 1}); every token must be unique.");
+            }
+        }
+        _lookup = _ids.GetAlternateLookup<ReadOnlySpan<char>>();
+    }
+
+    /// <summary>
+    /// Loads <c>vocab.txt</c> (UTF-8, one token per line, id = line index). Trailing whitespace is trimmed from each line
+    /// as HF <c>tokenizers</c> does. Invalid UTF-8 or a duplicate token is a <see cref="BertSharpException"/>.
+    /// </summary>
+    public static Vocabulary Load(string vocabTxtPath)
+    {
+        string text;
+        try
+        {
+            text = File.ReadAllText(vocabTxtPath, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true));
+        }
+        catch (DecoderFallbackException)
+        {
+            throw new BertSharpException($"{vocabTxtPath}: not valid UTF-8; a vocabulary must be a UTF-8 text file with one token per line.");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new BertSharpException($"{vocabTxtPath}: cannot read the vocabulary ({e.Message})", e);
+        }
+        if (text.Length > 0 && text[0] == '\uFEFF')
+        {
+            text = text[1..];
+        }
+        var lines = text.Split('\n');
+        var count = lines.Length > 0 && lines[^1].Length == 0 ? lines.Length - 1 : lines.Length;
+        var tokens = new string[count];
+        for (var i = 0; i < count; i++)
+        {
+            tokens[i] = lines[i].TrimEnd();
+        }
+        if (count == 0)
+        {
+            throw new BertSharpException($"{vocabTxtPath}: the vocabulary is empty.");
+        }
+        return new Vocabulary(tokens, vocabTxtPath);
+    }
+
+    /// <summary>Number of tokens.</summary>
+    public int Count => _tokens.Length;
+
+    /// <summary>Tokens in id order.</summary>
+    public IReadOnlyList<string> Tokens => _tokens;
+
+    /// <summary>The id of <paramref name="token"/>; throws <see cref="KeyNotFoundException"/> when it is not in the vocabulary.</summary>
+    public int this[string token] =>
+        _ids.TryGetValue(token, out var id) ? id : throw new KeyNotFoundException($"token '{token}' is not in the vocabulary");
+
+    /// <summary>The token with id <paramref name="id"/>.</summary>
+    public string this[int id] => _tokens[id];
+
+    public bool TryGetId(string token, out int id) => _ids.TryGetValue(token, out id);
+
+    /// <summary>Allocation-free lookup of a span.</summary>
+    public bool TryGetId(ReadOnlySpan<char> token, out int id) => _lookup.TryGetValue(token, out id);
+
+    public bool Contains(string token) => _ids.ContainsKey(token);
+
+    /// <summary>Writes <c>vocab.txt</c> atomically (one token per line, LF, UTF-8 without BOM).</summary>
+    public void Save(string path)
+    {
+        var sb = new StringBuilder(_tokens.Length * 8);
+        foreach (var t in _tokens)
+        {
+            sb.Append(t).Append('\n');
+        }
+        AtomicFile.WriteAllText(path, sb.ToString());
+    }
+}

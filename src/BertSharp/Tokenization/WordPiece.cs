@@ -1,0 +1,128 @@
+namespace BertSharp.Tokenization;
+
+/// <summary>
+/// HF's WordPiece model: greedy longest-match-first over one normalised word, continuation pieces prefixed with
+/// <c>##</c>, the whole word becoming <c>[UNK]</c> when any part cannot be matched or when it is longer than
+/// <see cref="MaxInputCharsPerWord"/> code points. Continuation pieces are looked up in a second table keyed without the
+/// prefix, so no "##" + piece string is ever built.
+/// </summary>
+internal sealed class WordPiece
+{
+    public const string Prefix = "##";
+
+    private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _first;
+    private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _continuation;
+    private readonly int _maxFirstLength;
+    private readonly int _maxContinuationLength;
+
+    public WordPiece(Vocabulary vocab, int unkId, int maxInputCharsPerWord = 100)
+    {
+        UnkId = unkId;
+        MaxInputCharsPerWord = maxInputCharsPerWord;
+        var first = new Dictionary<string, int>(vocab.Count, StringComparer.Ordinal);
+        var continuation = new Dictionary<string, int>(vocab.Count / 4, StringComparer.Ordinal);
+        for (var id = 0; id < vocab.Count; id++)
+        {
+            var t = vocab[id];
+            first[t] = id;
+            _maxFirstLength = Math.Max(_maxFirstLength, t.Length);
+            if (t.StartsWith(Prefix, StringComparison.Ordinal))
+            {
+                continuation[t[Prefix.Length..]] = id;
+                _maxContinuationLength = Math.Max(_maxContinuationLength, t.Length - Prefix.Length);
+            }
+        }
+        _first = first.GetAlternateLookup<ReadOnlySpan<char>>();
+        _continuation = continuation.GetAlternateLookup<ReadOnlySpan<char>>();
+    }
+
+    public int UnkId { get; }
+
+    public int MaxInputCharsPerWord { get; }
+
+    /// <summary>
+    /// Splits <paramref name="word"/> into pieces: writes their ids and their end positions (in UTF-16 units of
+    /// <paramref name="word"/>) and returns how many. Both spans must be at least <c>word.Length</c> long.
+    /// </summary>
+    public int Tokenize(ReadOnlySpan<char> word, int codePoints, Span<int> ids, Span<int> ends)
+    {
+        if (codePoints > MaxInputCharsPerWord)
+        {
+            return Unknown(word, ids, ends);
+        }
+        var count = 0;
+        var start = 0;
+        while (start < word.Length)
+        {
+            var lookup = start == 0 ? _first : _continuation;
+            var end = Math.Min(word.Length, start + (start == 0 ? _maxFirstLength : _maxContinuationLength));
+            if (end < word.Length && char.IsLowSurrogate(word[end]) && char.IsHighSurrogate(word[end - 1]))
+            {
+                end--;
+            }
+            var id = -1;
+            while (end > start)
+            {
+                if (lookup.TryGetValue(word[start..end], out id))
+                {
+                    break;
+                }
+                id = -1;
+                end -= end - start >= 2 && char.IsLowSurrogate(word[end - 1]) && char.IsHighSurrogate(word[end - 2]) ? 2 : 1;
+            }
+            if (id < 0)
+            {
+                return Unknown(word, ids, ends);
+            }
+            ids[count] = id;
+            ends[count] = end;
+            count++;
+            start = end;
+        }
+        return count;
+    }
+
+    /// <summary>Counts the pieces of a word without recording them.</summary>
+    public int Count(ReadOnlySpan<char> word, int codePoints)
+    {
+        if (codePoints > MaxInputCharsPerWord)
+        {
+            return 1;
+        }
+        var count = 0;
+        var start = 0;
+        while (start < word.Length)
+        {
+            var lookup = start == 0 ? _first : _continuation;
+            var end = Math.Min(word.Length, start + (start == 0 ? _maxFirstLength : _maxContinuationLength));
+            if (end < word.Length && char.IsLowSurrogate(word[end]) && char.IsHighSurrogate(word[end - 1]))
+            {
+                end--;
+            }
+            var found = false;
+            while (end > start)
+            {
+                if (lookup.ContainsKey(word[start..end]))
+                {
+                    found = true;
+                    break;
+                }
+                end -= end - start >= 2 && char.IsLowSurrogate(word[end - 1]) && char.IsHighSurrogate(word[end - 2]) ? 2 : 1;
+            }
+            if (!found)
+            {
+                return 1;
+            }
+            count++;
+            start = end;
+        }
+        return count;
+    }
+
+    private int Unknown(ReadOnlySpan<char> word, Span<int> ids, Span<int> ends)
+    {
+        ids[0] = UnkId;
+        ends[0] = word.Length;
+        return 1;
+    }
+}
