@@ -34,7 +34,7 @@ public sealed class PretrainingDataStats
 
     public long SumLength { get; private set; }
 
-    /// <summary>Instance counts by length bucket (bucket b holds lengths in [b·BucketWidth, (b+1)·BucketWidth)).</summary>
+    /// <summary>Instance counts by length bucket (bucket b holds lengths b·BucketWidth + 1 … (b+1)·BucketWidth).</summary>
     public SortedDictionary<int, long> LengthHistogram { get; } = [];
 
     public int BucketWidth { get; private set; } = 16;
@@ -99,7 +99,7 @@ public sealed class PretrainingDataStats
         }
         MaxLength = Math.Max(MaxLength, x.Length);
         SumLength += x.Length;
-        var bucket = x.Length / BucketWidth;
+        var bucket = (x.Length - 1) / BucketWidth;
         LengthHistogram[bucket] = LengthHistogram.GetValueOrDefault(bucket) + 1;
     }
 
@@ -120,7 +120,7 @@ public sealed class PretrainingDataStats
         foreach (var (bucket, count) in LengthHistogram)
         {
             var bar = new string('#', (int)Math.Round(40.0 * count / max));
-            sb.AppendLine(c, $"  {bucket * BucketWidth,4}-{((bucket + 1) * BucketWidth) - 1,-4} {count,10:N0} {bar}");
+            sb.AppendLine(c, $"  {(bucket * BucketWidth) + 1,4}-{(bucket + 1) * BucketWidth,-4} {count,10:N0} {bar}");
         }
         return sb.ToString();
     }
