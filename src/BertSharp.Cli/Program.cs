@@ -25,6 +25,8 @@ public static class Program
     {
         var root = new RootCommand("BertSharp: BERT tokenization, training, evaluation and inference for .NET.");
         root.Subcommands.Add(DoctorCommand.Create());
+        root.Subcommands.Add(TokenizeCommand.Create());
+        root.Subcommands.Add(VocabCommand.Create());
         root.Subcommands.Add(PretrainDataCommand.Create());
         root.Subcommands.Add(PretrainCommand.Create());
         return root;

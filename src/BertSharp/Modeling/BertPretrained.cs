@@ -79,7 +79,7 @@ public static class BertPretrained
         var model = Create(architecture, config);
         try
         {
-            var stateDict = ReadStateDict(dir);
+            var stateDict = StateDictSource.Load(dir);
             try
             {
                 report = LoadStateDict(model, stateDict, dir);
@@ -106,17 +106,8 @@ public static class BertPretrained
     /// </summary>
     public static LoadReport LoadStateDict(BertPreTrainedModel model, IReadOnlyDictionary<string, Tensor> checkpoint, string source)
     {
-        var renamed = new List<string>();
-        var mapped = new Dictionary<string, Tensor>(StringComparer.Ordinal);
-        foreach (var (key, t) in checkpoint)
-        {
-            var k = NormalizeKey(key);
-            if (k != key)
-            {
-                renamed.Add($"{key} → {k}");
-            }
-            mapped[k] = t;
-        }
+        var mapped = CheckpointKeys.NormalizeAll(checkpoint, source);
+        var renamed = checkpoint.Keys.Where(k => CheckpointKeys.Normalize(k) != k).Select(k => $"{k} → {CheckpointKeys.Normalize(k)}").ToList();
 
         var parameters = model.NamedParameters();
         var expected = parameters.Select(p => p.Name).ToHashSet(StringComparer.Ordinal);
@@ -257,20 +248,9 @@ public static class BertPretrained
         }
     }
 
-    // Interim until the Checkpoints readers for Hub ids, pytorch_model.bin and shards are merged.
+    // Interim until the Hub locator (Checkpoints.ModelLocator) is merged: local directories only.
     private static string ResolveDirectory(string idOrDir) =>
         Directory.Exists(idOrDir) ? idOrDir : throw new BertSharpException($"{idOrDir}: model directory not found.");
-
-    private static Dictionary<string, Tensor> ReadStateDict(string dir)
-    {
-        var path = Path.Combine(dir, "model.safetensors");
-        return File.Exists(path) ? SafeTensors.Load(path) : throw new BertSharpException($"{dir}: no model.safetensors in this directory.");
-    }
-
-    private static string NormalizeKey(string key) =>
-        key.Contains("beta", StringComparison.Ordinal) ? key.Replace("beta", "bias", StringComparison.Ordinal)
-        : key.Contains("gamma", StringComparison.Ordinal) ? key.Replace("gamma", "weight", StringComparison.Ordinal)
-        : key;
 
     /// <summary>Parses a dtype name given on the command line (float32/fp32, float16/fp16/half, bfloat16/bf16).</summary>
     public static ScalarType ParseDtype(string name) => name.Trim().ToLowerInvariant() switch
