@@ -29,6 +29,8 @@ public static class Program
         root.Subcommands.Add(VocabCommand.Create());
         root.Subcommands.Add(PretrainDataCommand.Create());
         root.Subcommands.Add(PretrainCommand.Create());
+        root.Subcommands.Add(FillMaskCommand.Create());
+        root.Subcommands.Add(NspCommand.Create());
         return root;
     }
 }
