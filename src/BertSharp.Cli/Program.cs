@@ -33,6 +33,10 @@ public static class Program
         root.Subcommands.Add(FinetuneCommand.Create());
         root.Subcommands.Add(EvaluateCommand.Create());
         root.Subcommands.Add(PredictCommand.Create());
+        root.Subcommands.Add(PretrainDataCommand.Create());
+        root.Subcommands.Add(PretrainCommand.Create());
+        root.Subcommands.Add(FillMaskCommand.Create());
+        root.Subcommands.Add(NspCommand.Create());
         return root;
     }
 }
