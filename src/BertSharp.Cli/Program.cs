@@ -37,6 +37,9 @@ public static class Program
         root.Subcommands.Add(PretrainCommand.Create());
         root.Subcommands.Add(FillMaskCommand.Create());
         root.Subcommands.Add(NspCommand.Create());
+        root.Subcommands.Add(NerCommand.Create());
+        root.Subcommands.Add(QaCommand.Create());
+        root.Subcommands.Add(EmbedCommand.Create());
         return root;
     }
 }
