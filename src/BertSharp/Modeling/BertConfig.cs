@@ -297,7 +297,7 @@ public sealed class BertConfig
     /// <summary>Typed access to config.json fields with one-line errors naming the field.</summary>
     private sealed class FieldReader(JsonObject obj, string source)
     {
-        public HashSet<string> Known { get; } = ["model_type", "transformers_version"];
+        public HashSet<string> Known { get; } = ["model_type"];
 
         public void Consume(string key) => Known.Add(key);
 

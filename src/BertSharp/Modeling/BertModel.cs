@@ -10,11 +10,10 @@ namespace BertSharp.Modeling;
 /// </summary>
 public sealed class BertModel : BertPreTrainedModel
 {
-#pragma warning disable IDE1006, CA1707 // field names are the checkpoint keys
+// Field names are the HF checkpoint keys (RegisterComponents uses them).
     private readonly BertEmbeddings embeddings;
     private readonly BertEncoder encoder;
     private readonly BertPooler? pooler;
-#pragma warning restore IDE1006, CA1707
 
     public BertModel(BertConfig config, bool addPoolingLayer = true) : base(nameof(BertModel), config)
     {

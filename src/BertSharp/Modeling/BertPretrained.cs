@@ -1,6 +1,7 @@
 using BertSharp.Checkpoints;
 using BertSharp.IO;
 using BertSharp.Runtime;
+using BertSharp.Tokenization;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -9,8 +10,10 @@ namespace BertSharp.Modeling;
 /// <summary>Options for <see cref="BertPretrained.Save"/>.</summary>
 /// <param name="Dtype">Weight dtype in model.safetensors: float32 (default), float16 or bfloat16.</param>
 /// <param name="TokenizerFrom">A directory whose tokenizer files (vocab.txt, tokenizer.json, tokenizer_config.json, special_tokens_map.json) are copied along.</param>
-/// <param name="WriteExtraFiles">Called with the output directory (still temporary) to add more files, e.g. a tokenizer's own save.</param>
-public sealed record SaveOptions(ScalarType Dtype = ScalarType.Float32, string? TokenizerFrom = null, Action<string>? WriteExtraFiles = null);
+/// <param name="WriteExtraFiles">Called with the output directory (still temporary) to add more files.</param>
+/// <param name="Tokenizer">A tokenizer whose files (vocab.txt, tokenizer.json, tokenizer_config.json, special_tokens_map.json) are written along.</param>
+public sealed record SaveOptions(
+    ScalarType Dtype = ScalarType.Float32, string? TokenizerFrom = null, Action<string>? WriteExtraFiles = null, BertTokenizer? Tokenizer = null);
 
 /// <summary>
 /// HuggingFace-compatible <c>from_pretrained</c> / <c>save_pretrained</c> for every BERT model class: config.json +
@@ -39,14 +42,19 @@ public static class BertPretrained
     /// <summary>Builds a freshly initialised model of class <paramref name="architecture"/> (HF init).</summary>
     public static BertPreTrainedModel Create(string architecture, BertConfig config)
     {
+        var model = Construct(architecture, config);
+        model.InitWeights();
+        return model;
+    }
+
+    private static BertPreTrainedModel Construct(string architecture, BertConfig config)
+    {
         if (!Factories.TryGetValue(architecture, out var f))
         {
             throw new BertSharpException($"architecture '{architecture}': expected one of {string.Join(", ", Factories.Keys)}.");
         }
         TorchRuntime.EnsureLoaded();
-        var model = f(config);
-        model.InitWeights();
-        return model;
+        return f(config);
     }
 
     /// <summary>Builds a freshly initialised <typeparamref name="TModel"/> (HF init).</summary>
@@ -76,10 +84,11 @@ public static class BertPretrained
         var config = BertConfig.Load(Path.Combine(dir, "config.json"));
         configure?.Invoke(config);
         architecture ??= config.Architectures?.FirstOrDefault(Factories.ContainsKey) ?? nameof(BertModel);
-        var model = Create(architecture, config);
+        // Only the weights the checkpoint lacks get HF's initialisation (LoadStateDict does it), as HF's fast init.
+        var model = Construct(architecture, config);
         try
         {
-            var stateDict = ReadStateDict(dir);
+            var stateDict = StateDictSource.Load(dir);
             try
             {
                 report = LoadStateDict(model, stateDict, dir);
@@ -106,17 +115,8 @@ public static class BertPretrained
     /// </summary>
     public static LoadReport LoadStateDict(BertPreTrainedModel model, IReadOnlyDictionary<string, Tensor> checkpoint, string source)
     {
-        var renamed = new List<string>();
-        var mapped = new Dictionary<string, Tensor>(StringComparer.Ordinal);
-        foreach (var (key, t) in checkpoint)
-        {
-            var k = NormalizeKey(key);
-            if (k != key)
-            {
-                renamed.Add($"{key} → {k}");
-            }
-            mapped[k] = t;
-        }
+        var mapped = CheckpointKeys.NormalizeAll(checkpoint, source);
+        var renamed = checkpoint.Keys.Where(k => CheckpointKeys.Normalize(k) != k).Select(k => $"{k} → {CheckpointKeys.Normalize(k)}").ToList();
 
         var parameters = model.NamedParameters();
         var expected = parameters.Select(p => p.Name).ToHashSet(StringComparer.Ordinal);
@@ -168,6 +168,7 @@ public static class BertPretrained
                 p.copy_(src);
             }
         }
+        model.InitWeights(only: missing.ToHashSet(StringComparer.Ordinal));
         // HF reports a tied alias as missing only when what it is tied to is missing too.
         foreach (var (alias, target) in ties)
         {
@@ -245,6 +246,7 @@ public static class BertPretrained
                         }
                     }
                 }
+                options.Tokenizer?.Save(tmp);
                 options.WriteExtraFiles?.Invoke(tmp);
             });
         }
@@ -257,20 +259,8 @@ public static class BertPretrained
         }
     }
 
-    // Interim until the Checkpoints readers for Hub ids, pytorch_model.bin and shards are merged.
-    private static string ResolveDirectory(string idOrDir) =>
-        Directory.Exists(idOrDir) ? idOrDir : throw new BertSharpException($"{idOrDir}: model directory not found.");
-
-    private static Dictionary<string, Tensor> ReadStateDict(string dir)
-    {
-        var path = Path.Combine(dir, "model.safetensors");
-        return File.Exists(path) ? SafeTensors.Load(path) : throw new BertSharpException($"{dir}: no model.safetensors in this directory.");
-    }
-
-    private static string NormalizeKey(string key) =>
-        key.Contains("beta", StringComparison.Ordinal) ? key.Replace("beta", "bias", StringComparison.Ordinal)
-        : key.Contains("gamma", StringComparison.Ordinal) ? key.Replace("gamma", "weight", StringComparison.Ordinal)
-        : key;
+    /// <summary>The local model directory for a directory path or Hub id (downloaded into the HF cache when needed).</summary>
+    public static string ResolveDirectory(string idOrDir) => ModelLocator.Resolve(idOrDir);
 
     /// <summary>Parses a dtype name given on the command line (float32/fp32, float16/fp16/half, bfloat16/bf16).</summary>
     public static ScalarType ParseDtype(string name) => name.Trim().ToLowerInvariant() switch

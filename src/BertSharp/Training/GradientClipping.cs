@@ -20,8 +20,8 @@ public static class GradientClipping
             return 0.0;
         }
         using var noGrad = torch.no_grad();
-        var norms = stack(grads.Select(g => g.norm(2)).ToArray());
-        var total = norms.norm(2);
+        var norms = stack(grads.Select(g => torch.linalg.vector_norm(g, 2.0)).ToArray());
+        var total = torch.linalg.vector_norm(norms, 2.0);
         var coef = (maxNorm / (total + 1e-6)).clamp_max(1.0);
         foreach (var g in grads)
         {

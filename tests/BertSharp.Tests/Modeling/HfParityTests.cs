@@ -1,4 +1,5 @@
 using BertSharp.Modeling;
+using BertSharp.Tests.Infrastructure;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -59,5 +60,52 @@ public class HfParityTests
         {
             HfFixture.DisposeAll(refs);
         }
+    }
+
+    [Fact]
+    public void Pretraining_from_pytorch_model_bin_matches_with_tied_keys_accepted()
+    {
+        // The .bin holds the tied cls.predictions.decoder.* entries too; copy the case without model.safetensors so the
+        // loader has to read the pickle.
+        using var tmp = TestPaths.TempDir();
+        foreach (var f in Directory.GetFiles(HfFixture.Dir("pretraining")).Where(f => !f.EndsWith("model.safetensors", StringComparison.Ordinal)))
+        {
+            File.Copy(f, Path.Combine(tmp.Path, Path.GetFileName(f)));
+        }
+        using var model = BertPretrained.Load<BertForPreTraining>(tmp.Path, out var report);
+        Assert.Empty(report.MissingKeys);
+        Assert.Empty(report.UnexpectedKeys);
+        model.eval();
+        var refs = HfFixture.Tensors("pretraining");
+        try
+        {
+            using var scope = NewDisposeScope();
+            using var noGrad = torch.no_grad();
+            foreach (var prefix in FixtureRunner.Prefixes(refs))
+            {
+                var outputs = FixtureRunner.Run(model, refs, prefix, withInternals: false);
+                foreach (var (name, expected) in refs.Where(kv => kv.Key.StartsWith(prefix + "out.", StringComparison.Ordinal)))
+                {
+                    if (outputs.TryGetValue(name[(prefix.Length + 4)..], out var actual))
+                    {
+                        HfFixture.AssertClose(expected, actual, HfFixture.Atol("pretraining", "reference.safetensors", name), "bin " + name);
+                    }
+                }
+            }
+        }
+        finally
+        {
+            HfFixture.DisposeAll(refs);
+        }
+    }
+
+    [Fact]
+    public void Legacy_gamma_beta_names_are_renamed_and_reported()
+    {
+        using var model = BertPretrained.Load<BertForSequenceClassification>(HfFixture.Dir("legacy-gamma-beta"), out var report);
+        Assert.Empty(report.MissingKeys);
+        Assert.Empty(report.UnexpectedKeys);
+        Assert.Contains("bert.embeddings.LayerNorm.gamma → bert.embeddings.LayerNorm.weight", report.RenamedKeys);
+        Assert.Contains("bert.encoder.layer.1.output.LayerNorm.beta → bert.encoder.layer.1.output.LayerNorm.bias", report.RenamedKeys);
     }
 }
