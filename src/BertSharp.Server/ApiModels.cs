@@ -44,3 +44,26 @@ public sealed record HealthResponse(string Status, string Architecture, IReadOnl
     IReadOnlyDictionary<string, BatcherStats> Batching);
 
 #pragma warning restore CA1819
+
+/// <summary>Body of <c>POST /v1/classify</c>: <c>text</c> (optionally with <c>text_pair</c>) or <c>texts</c>.</summary>
+/// <param name="Text">One text.</param>
+/// <param name="TextPair">Second text of a sentence pair (only with <c>text</c>).</param>
+/// <param name="Texts">Several texts.</param>
+public sealed record ClassifyRequest(string? Text = null, string? TextPair = null, string[]? Texts = null);
+
+/// <summary>A label and its probability (for regression models: the label "score" and the predicted value).</summary>
+public sealed record LabelScore(string Label, double Score);
+
+/// <summary>The prediction for one text: the best label and every label's probability, most probable first.</summary>
+public sealed record Classification(string Label, double Score, IReadOnlyList<LabelScore> Labels);
+
+/// <summary>One classification per input text.</summary>
+public sealed record ClassifyResponse(IReadOnlyList<Classification> Predictions);
+
+/// <summary>Body of <c>POST /v1/fill-mask</c>.</summary>
+/// <param name="Text">Text with one or more [MASK] tokens.</param>
+/// <param name="TopK">Candidates per mask (default 5).</param>
+public sealed record FillMaskRequest(string? Text = null, int? TopK = null);
+
+/// <summary>Candidates for each [MASK], in mask order, most probable first.</summary>
+public sealed record FillMaskResponse(IReadOnlyList<IReadOnlyList<BertSharp.Inference.FillMaskPrediction>> Masks);

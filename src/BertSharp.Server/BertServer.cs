@@ -54,6 +54,16 @@ public static class BertServer
             NerEndpoint.Map(app, served, batchers, options);
             available.Add("ner");
         }
+        if (served.Classifier is not null)
+        {
+            ClassifyEndpoint.Map(app, served, batchers, options);
+            available.Add("classify");
+        }
+        if (served.FillMask is not null)
+        {
+            FillMaskEndpoint.Map(app, served, batchers, options);
+            available.Add("fill-mask");
+        }
         if (served.Qa is not null)
         {
             QaEndpoint.Map(app, served, batchers, options);

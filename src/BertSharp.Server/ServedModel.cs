@@ -9,25 +9,46 @@ namespace BertSharp.Server;
 /// <summary>The model a server answers with, and the pipelines its architecture supports.</summary>
 public sealed class ServedModel : IDisposable
 {
-    private ServedModel(BertPreTrainedModel model, BertTokenizer tokenizer, int maxLength)
+    private ServedModel(BertPreTrainedModel model, BertTokenizer tokenizer, int maxLength, TextClassifier? classifier, torch.Device device)
     {
         Model = model;
         Tokenizer = tokenizer;
         MaxLength = Math.Min(maxLength, Math.Min(model.Config.MaxPositionEmbeddings, tokenizer.ModelMaxLength ?? int.MaxValue));
+        Classifier = classifier;
         Features = new FeatureExtraction(model, tokenizer);
         Attention = new AttentionMaps(model, tokenizer);
         Ner = model is BertForTokenClassification tc ? new TokenClassification(tc, tokenizer) : null;
         Qa = model is BertForQuestionAnswering qa ? new QuestionAnswering(qa, tokenizer) : null;
+        FillMask = model is BertForMaskedLM mlm ? new FillMask(mlm, tokenizer, device) : null;
     }
 
-    /// <summary>Loads the model directory (architecture from its config) onto <paramref name="device"/>.</summary>
+    /// <summary>
+    /// Loads the model directory onto <paramref name="device"/> as the class its config names. A pre-training checkpoint is
+    /// served as a masked LM (the NSP head has no endpoint); a sequence classifier is loaded with its labels.
+    /// </summary>
     public static ServedModel Load(string modelDirectory, string device, int maxLength)
     {
-        var model = BertPretrained.Load(null, modelDirectory, out _);
+        if (!Directory.Exists(modelDirectory))
+        {
+            throw new BertSharpException($"--model {modelDirectory}: model directory not found.");
+        }
+        var dev = TorchRuntime.ResolveDevice(device);
+        var config = BertPretrained.LoadConfig(modelDirectory);
+        var architecture = config.Architectures?.FirstOrDefault(BertPretrained.Architectures.Contains) ?? nameof(BertModel);
+        if (architecture == nameof(BertForSequenceClassification))
+        {
+            var classifier = TextClassifier.Load(modelDirectory, device, Math.Min(maxLength, config.MaxPositionEmbeddings));
+            return new ServedModel(classifier.Model, classifier.Tokenizer, maxLength, classifier, dev);
+        }
+        if (architecture == nameof(BertForPreTraining))
+        {
+            architecture = nameof(BertForMaskedLM);
+        }
+        var model = BertPretrained.Load(architecture, modelDirectory, out _);
         try
         {
-            model.to(TorchRuntime.ResolveDevice(device));
-            return new ServedModel(model, ModelFiles.LoadTokenizer(modelDirectory), maxLength);
+            model.to(dev);
+            return new ServedModel(model, BertTokenizer.FromDirectory(modelDirectory), maxLength, null, dev);
         }
         catch
         {
@@ -50,11 +71,17 @@ public sealed class ServedModel : IDisposable
 
     public AttentionMaps Attention { get; }
 
+    /// <summary>Sequence classification, when the model has that head.</summary>
+    public TextClassifier? Classifier { get; }
+
     /// <summary>Token classification, when the model has that head.</summary>
     public TokenClassification? Ner { get; }
 
     /// <summary>Question answering, when the model has that head.</summary>
     public QuestionAnswering? Qa { get; }
+
+    /// <summary>Masked-token prediction, when the model has the MLM head.</summary>
+    public FillMask? FillMask { get; }
 
     /// <summary>Throws 422 when <paramref name="text"/> has more than <paramref name="limit"/> tokens (special tokens included).</summary>
     public void CheckLength(string text, string field, int? limit = null, int specialTokens = 2)
@@ -69,6 +96,7 @@ public sealed class ServedModel : IDisposable
 
     public void Dispose()
     {
+        // The pipelines share the one model: dispose it once, here.
         Features.Dispose();
         Attention.Dispose();
         Ner?.Dispose();
