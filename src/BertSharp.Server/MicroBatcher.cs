@@ -5,7 +5,8 @@ namespace BertSharp.Server;
 /// <summary>Counters of one batcher.</summary>
 /// <param name="Requests">Inputs run.</param>
 /// <param name="Batches">Forward batches run.</param>
-public sealed record BatcherStats(long Requests, long Batches);
+/// <param name="Pending">Inputs queued or running now.</param>
+public sealed record BatcherStats(long Requests, long Batches, long Pending);
 
 /// <summary>
 /// Collects inputs from concurrent requests and runs them together: the first waiting input opens a batch, which takes
@@ -24,6 +25,8 @@ public sealed class MicroBatcher<TIn, TOut> : IAsyncDisposable
     private readonly Task _worker;
     private long _requests;
     private long _batches;
+    private long _pending;
+    private volatile bool _stopping;
 
     /// <param name="run">Runs a batch; returns one result per input, in order.</param>
     /// <param name="maxBatch">Most inputs per batch.</param>
@@ -39,15 +42,22 @@ public sealed class MicroBatcher<TIn, TOut> : IAsyncDisposable
     }
 
     /// <summary>Inputs run and batches run so far.</summary>
-    public BatcherStats Stats => new(Interlocked.Read(ref _requests), Interlocked.Read(ref _batches));
+    public BatcherStats Stats => new(Interlocked.Read(ref _requests), Interlocked.Read(ref _batches), Interlocked.Read(ref _pending));
 
-    /// <summary>Queues <paramref name="input"/>; the task ends with its result. Throws <see cref="ApiException"/> 429 when the queue is full.</summary>
+    /// <summary>
+    /// Queues <paramref name="input"/>; the task ends with its result. Throws <see cref="ApiException"/> 429 when the queue is
+    /// full, 503 once the batcher is stopping.
+    /// </summary>
     public Task<TOut> Enqueue(TIn input, CancellationToken cancel)
     {
         var item = new Item(input, new TaskCompletionSource<TOut>(TaskCreationOptions.RunContinuationsAsynchronously), cancel);
+        Interlocked.Increment(ref _pending);
         if (!_queue.Writer.TryWrite(item))
         {
-            throw new ApiException(429, "the server is busy: too many requests are waiting; retry later.");
+            Interlocked.Decrement(ref _pending);
+            throw _stopping
+                ? new ApiException(503, "the server is shutting down.")
+                : new ApiException(429, "the server is busy: too many requests are waiting; retry later.");
         }
         return item.Result.Task;
     }
@@ -55,6 +65,7 @@ public sealed class MicroBatcher<TIn, TOut> : IAsyncDisposable
     /// <summary>Stops taking inputs and finishes the ones already queued.</summary>
     public async ValueTask DisposeAsync()
     {
+        _stopping = true;
         _queue.Writer.TryComplete();
         await _worker.ConfigureAwait(false);
     }
@@ -71,7 +82,12 @@ public sealed class MicroBatcher<TIn, TOut> : IAsyncDisposable
             {
                 if (reader.TryRead(out var item))
                 {
-                    if (!item.Cancel.IsCancellationRequested)
+                    if (item.Cancel.IsCancellationRequested)
+                    {
+                        Interlocked.Decrement(ref _pending);
+                        item.Result.TrySetCanceled(item.Cancel);
+                    }
+                    else
                     {
                         batch.Add(item);
                     }
@@ -111,6 +127,7 @@ public sealed class MicroBatcher<TIn, TOut> : IAsyncDisposable
                     b.Result.TrySetException(e);
                 }
             }
+            Interlocked.Add(ref _pending, -batch.Count);
         }
     }
 }

@@ -40,7 +40,7 @@ public sealed class MicroBatcherTests
         Assert.Equal([20, 30, 40], rest);
         await b.DisposeAsync();
         Assert.Equal([1, 3], gate.Sizes);
-        Assert.Equal(new BatcherStats(4, 2), b.Stats);
+        Assert.Equal(new BatcherStats(4, 2, 0), b.Stats);
     }
 
     [Fact]

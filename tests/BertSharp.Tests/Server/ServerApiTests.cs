@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using BertSharp.Inference;
 using BertSharp.Tests.Inference;
 using BertSharp.Tests.Modeling;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace BertSharp.Tests.Server;
 
@@ -178,6 +179,30 @@ public sealed class ServerApiTests
         for (var i = 0; i < texts.Length; i++)
         {
             InferenceFixtures.AssertClose(expected[i], results[i].Body!["embeddings"]![0]!.AsArray().Select(v => (float)v!).ToArray(), 1e-5, texts[i]);
+        }
+    }
+
+    // Shutdown while ten requests wait in an open batch (a 2 s window): stopping must run them, not drop them.
+    [Fact]
+    public async Task Stopping_the_server_finishes_queued_requests()
+    {
+        var host = await ServerHost.Start(TokenCase, o => o with { BatchWindow = TimeSpan.FromSeconds(2) });
+        try
+        {
+            var batchers = host.App.Services.GetRequiredService<BertSharp.Server.BatcherRegistry>();
+            var requests = Enumerable.Range(0, 10).Select(i => host.Post("/v1/embed", new { text = $"sentence {i}" })).ToArray();
+            while (batchers.Stats["embed"].Pending < 10)
+            {
+                await Task.Delay(10);
+            }
+            await host.App.StopAsync();
+            var results = await Task.WhenAll(requests);
+            Assert.All(results, r => Assert.Equal(200, r.Status));
+            Assert.Equal(new BertSharp.Server.BatcherStats(10, 1, 0), batchers.Stats["embed"]);
+        }
+        finally
+        {
+            await host.DisposeAsync();
         }
     }
 
