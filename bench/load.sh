@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
-# Bounded loopback load test of `bert serve`: micro-batching on (--max-batch 32) vs off (--max-batch 1), same model, same
+# Bounded loopback load test of `bert serve`: micro-batching on (--max-batch 32, without and with a 2 ms batch window) vs
+# off (--max-batch 1), same model, same
 # clients. Builds the CLI, makes a small SST-2 classifier (preset mini, 1 short epoch: the weights do not matter for speed),
 # then for each setting starts the server on a free port, runs CLIENTS x REQUESTS /v1/classify calls, and stops it.
 # Prints a markdown table (also written to bench/results/serve-load.md).
 #
-# Usage: bench/load.sh [CLIENTS=16] [REQUESTS=25] [PRESET=mini]
+# The settings alternate for ROUNDS rounds so that load from other processes hits them alike.
+#
+# Usage: bench/load.sh [CLIENTS=16] [REQUESTS=25] [PRESET=mini] [ROUNDS=2]
 set -euo pipefail
 cd "$(dirname "$(readlink -f "$0")")/.."
 clients=${1:-16}
 requests=${2:-25}
 preset=${3:-mini}
+rounds=${4:-2}
 work=$(mktemp -d)
 server_pid=""
 cleanup() { [[ -n "$server_pid" ]] && kill "$server_pid" 2>/dev/null || true; rm -rf "$work"; }
@@ -44,10 +48,13 @@ run() { # $1 = label, $2.. = extra serve flags
 {
   echo "Preset $preset classifier, max length 64, $clients concurrent clients x $requests requests each, /v1/classify on loopback, $(nproc) CPU cores."
   echo
-  echo "| setting | requests | errors | requests/s | p50 ms | p99 ms | batching |"
+  echo "| micro-batching | requests | errors | requests/s | p50 ms | p99 ms | batching |"
   echo "|---|---|---|---|---|---|---|"
-  run "micro-batching on (--max-batch 32)" --max-batch 32
-  run "micro-batching off (--max-batch 1)" --max-batch 1
+  for round in $(seq "$rounds"); do
+    run "on, no window (--max-batch 32), round $round" --max-batch 32
+    run "on, 2 ms window (--max-batch 32 --batch-window-ms 2), round $round" --max-batch 32 --batch-window-ms 2
+    run "off (--max-batch 1), round $round" --max-batch 1
+  done
 } | tee "$work/table.md"
 mkdir -p bench/results
 cp "$work/table.md" bench/results/serve-load.md

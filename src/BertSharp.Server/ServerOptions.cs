@@ -21,8 +21,11 @@ public sealed record ServerOptions
     /// <summary>How long a request may wait for its result before it gets 503.</summary>
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>How long the batcher waits for more inputs after the first one arrives.</summary>
-    public TimeSpan BatchWindow { get; init; } = TimeSpan.FromMilliseconds(2);
+    /// <summary>
+    /// How long an open batch waits for more inputs. Zero (the default) runs at once with whatever is queued: under load,
+    /// inputs pile up while a batch runs and form the next one, and a lone request waits for nothing.
+    /// </summary>
+    public TimeSpan BatchWindow { get; init; } = TimeSpan.Zero;
 
     /// <summary>Largest request body in bytes (413 beyond).</summary>
     public long MaxBodyBytes { get; init; } = 1 << 20;

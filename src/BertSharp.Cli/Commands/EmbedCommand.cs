@@ -47,6 +47,14 @@ internal static class EmbedCommand
                 throw new BertSharpException($"--plot {png}: expected a .png file.");
             }
             var (texts, labels) = EmbedInput.Read(p.GetValue(input)!, p.GetValue(textColumn)!, p.GetValue(labelColumn));
+            if (p.GetValue(plot) is not null && p.GetValue(method) == "tsne" && texts.Count > Tsne.MaxPoints)
+            {
+                throw new BertSharpException($"--method tsne: {texts.Count:N0} texts; exact t-SNE takes at most {Tsne.MaxPoints:N0} (use --method pca).");
+            }
+            if (p.GetValue(plot) is not null && texts.Count < 2)
+            {
+                throw new BertSharpException("--plot: needs at least 2 texts.");
+            }
             var options = new FeatureExtractionOptions(p.GetValue(pooling) == "mean" ? Pooling.Mean : Pooling.Cls, p.GetValue(normalize),
                 p.GetValue(maxLength), p.GetValue(batch));
             float[][] vectors;

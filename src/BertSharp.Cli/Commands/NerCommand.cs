@@ -22,8 +22,19 @@ internal static class NerCommand
         cmd.SetAction(p =>
         {
             var strategy = Enum.Parse<AggregationStrategy>(p.GetValue(aggregation)!, ignoreCase: true);
+            var input = p.GetValue(text)!;
+            if (string.IsNullOrWhiteSpace(input))
+            {
+                throw new BertSharpException("--text: must not be empty.");
+            }
             using var pipe = TokenClassification.Load(p.GetValue(model)!);
-            var entities = pipe.Predict([p.GetValue(text)!], strategy, p.GetValue(keepO) ? [] : null)[0];
+            // Tagging a cut-off text would silently miss entities: refuse instead.
+            var tokens = pipe.Tokenizer.CountTokens(input) + 2;
+            if (tokens > pipe.ModelMaxLength)
+            {
+                throw new BertSharpException($"--text has {tokens} tokens (with [CLS]/[SEP]); the model takes at most {pipe.ModelMaxLength}.");
+            }
+            var entities = pipe.Predict([input], strategy, p.GetValue(keepO) ? [] : null)[0];
             foreach (var e in entities)
             {
                 Console.Out.WriteLine(JsonSerializer.Serialize(e, CliJson.Options));

@@ -19,7 +19,7 @@ internal static class ServeCommand
         var maxLength = new Option<int>("--max-length") { Description = "Longest input in tokens (422 beyond).", DefaultValueFactory = _ => 512 };
         var maxQueue = new Option<int>("--max-queue") { Description = "Inputs waiting per endpoint before 429.", DefaultValueFactory = _ => 1024 };
         var timeout = new Option<double>("--timeout") { Description = "Seconds a request may wait for its result (503 beyond).", DefaultValueFactory = _ => 30 };
-        var window = new Option<double>("--batch-window-ms") { Description = "How long a micro-batch waits for more inputs.", DefaultValueFactory = _ => 2 };
+        var window = new Option<double>("--batch-window-ms") { Description = "How long a micro-batch waits for more inputs (0: run with what is queued).", DefaultValueFactory = _ => 0 };
         var maxBody = new Option<long>("--max-body-bytes") { Description = "Largest request body (413 beyond).", DefaultValueFactory = _ => 1 << 20 };
         var device = new Option<string>("--device") { Description = "auto, cpu, cuda or cuda:N.", DefaultValueFactory = _ => "auto" };
         var cmd = new Command("serve", "Serve a model over HTTP: JSON endpoints (micro-batched), /health, /openapi.json and a web page at /.")

@@ -31,6 +31,16 @@ public sealed class InferenceCliTests
     }
 
     [Fact]
+    public void Ner_refuses_a_text_longer_than_the_model_instead_of_cutting_it()
+    {
+        var r = CliRunner.Run("ner", "--model", TokenModel, "--text", string.Join(' ', Enumerable.Repeat("the", 100)));
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("102 tokens", r.StdErr, StringComparison.Ordinal);
+        Assert.Contains("at most 64", r.StdErr, StringComparison.Ordinal);
+        Assert.Equal("", r.StdOut);
+    }
+
+    [Fact]
     public void Qa_reads_the_context_file_and_prints_top_k_answers()
     {
         using var tmp = TestPaths.TempDir();
