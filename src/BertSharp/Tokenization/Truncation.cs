@@ -9,6 +9,10 @@ internal static class Truncation
     /// </summary>
     public static (int A, int B) TargetLengths(int nA, int nB, bool isPair, int maxLength, TruncationStrategy strategy)
     {
+        if (maxLength == 0 && strategy != TruncationStrategy.None)
+        {
+            return (0, 0);
+        }
         var total = nA + nB;
         if (strategy == TruncationStrategy.None || total <= maxLength)
         {

@@ -1,0 +1,155 @@
+using System.CommandLine;
+using System.Text;
+using System.Text.Json;
+using BertSharp.IO;
+using BertSharp.Tokenization;
+
+namespace BertSharp.Cli.Commands;
+
+/// <summary><c>bert tokenize</c>: encodes texts (JSONL or plain lines) into JSONL with ids, type ids, masks and offsets.</summary>
+internal static class TokenizeCommand
+{
+    private const int Chunk = 8192;
+
+    public static Command Create()
+    {
+        var vocab = new Option<string>("--vocab") { Description = "vocab.txt, an HF tokenizer.json, or a tokenizer directory.", Required = true };
+        var lowercase = new Option<bool?>("--lowercase") { Description = "Lowercase (and strip accents). Default: true for vocab.txt, the stored setting otherwise." };
+        var input = new Option<string?>("--input") { Description = "Input file: JSONL lines {\"text\": ..., \"text_pair\": ...} or plain text, one per line (default: stdin)." };
+        var output = new Option<string?>("--output") { Description = "Output JSONL file, written atomically (default: stdout)." };
+        var format = new Option<string>("--format") { Description = "Input format: auto (JSONL if the first line starts with '{'), jsonl or text.", DefaultValueFactory = _ => "auto" };
+        format.AcceptOnlyFromAmong("auto", "jsonl", "text");
+        var maxLength = new Option<int?>("--max-length") { Description = "Maximum tokens per encoding, special tokens included." };
+        var truncation = new Option<string>("--truncation") { Description = "longest_first, only_first, only_second or none (applies with --max-length).", DefaultValueFactory = _ => "longest_first" };
+        truncation.AcceptOnlyFromAmong("longest_first", "only_first", "only_second", "none");
+        var padding = new Option<string>("--padding") { Description = "none, longest (of the whole input) or max_length.", DefaultValueFactory = _ => "none" };
+        padding.AcceptOnlyFromAmong("none", "longest", "max_length");
+        var stride = new Option<int>("--stride") { Description = "Overlap between overflowing windows; with --max-length the cut-off tokens are written as \"overflowing\" windows." };
+
+        var cmd = new Command("tokenize", "Tokenize texts with a BERT WordPiece vocabulary (HF-identical) and write JSONL.")
+        {
+            vocab, lowercase, input, output, format, maxLength, truncation, padding, stride,
+        };
+        cmd.SetAction(parse =>
+        {
+            var max = parse.GetValue(maxLength);
+            var pad = ParsePadding(parse.GetValue(padding)!);
+            if (max is <= 0)
+            {
+                throw new BertSharpException($"--max-length must be positive, got {max}.");
+            }
+            if (pad == PaddingStrategy.MaxLength && max is null)
+            {
+                throw new BertSharpException("--padding max_length needs --max-length.");
+            }
+            var strideValue = parse.GetValue(stride);
+            if (strideValue < 0)
+            {
+                throw new BertSharpException($"--stride must be >= 0, got {strideValue}.");
+            }
+            var options = new EncodeOptions
+            {
+                MaxLength = max,
+                Truncation = ParseTruncation(parse.GetValue(truncation)!),
+                Padding = pad,
+                Stride = strideValue,
+                ReturnOverflowing = max is not null && parse.GetResult(stride) is not null,
+            };
+            var tok = BertTokenizer.FromPath(parse.GetValue(vocab)!, parse.GetValue(lowercase));
+            var inputPath = parse.GetValue(input);
+            var inputs = TokenizeInput.Read(inputPath, parse.GetValue(format)!);
+            var outPath = parse.GetValue(output);
+            if (outPath is null)
+            {
+                // Through Console.Out (not the raw stdout stream) so that redirection of Console works, e.g. in tests.
+                using var stdout = new TextWriterStream(Console.Out);
+                Write(tok, inputs, options, stdout);
+            }
+            else
+            {
+                AtomicFile.Write(outPath, s => Write(tok, inputs, options, s));
+            }
+            return 0;
+        });
+        return cmd;
+    }
+
+    private static void Write(BertTokenizer tok, IReadOnlyList<(string Text, string? TextPair)> inputs, EncodeOptions options, Stream stream)
+    {
+        using var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+        var chunk = options.Padding == PaddingStrategy.Longest ? Math.Max(1, inputs.Count) : Chunk;
+        for (var from = 0; from < inputs.Count; from += chunk)
+        {
+            var slice = new (string, string?)[Math.Min(chunk, inputs.Count - from)];
+            for (var i = 0; i < slice.Length; i++)
+            {
+                slice[i] = inputs[from + i];
+            }
+            foreach (var e in tok.EncodeBatch(slice, options))
+            {
+                WriteEncoding(w, e, options.ReturnOverflowing);
+                w.Flush();
+                stream.WriteByte((byte)'\n');
+                w.Reset();
+            }
+        }
+    }
+
+    private static void WriteEncoding(Utf8JsonWriter w, BertEncoding e, bool overflowing)
+    {
+        w.WriteStartObject();
+        w.WriteStartArray("tokens");
+        foreach (var t in e.Tokens)
+        {
+            w.WriteStringValue(t);
+        }
+        w.WriteEndArray();
+        Ints(w, "ids", e.Ids);
+        Ints(w, "type_ids", e.TypeIds);
+        Ints(w, "attention_mask", e.AttentionMask);
+        w.WriteStartArray("offsets");
+        foreach (var (s, t) in e.Offsets)
+        {
+            w.WriteStartArray();
+            w.WriteNumberValue(s);
+            w.WriteNumberValue(t);
+            w.WriteEndArray();
+        }
+        w.WriteEndArray();
+        if (overflowing)
+        {
+            w.WriteStartArray("overflowing");
+            foreach (var o in e.Overflowing)
+            {
+                WriteEncoding(w, o, false);
+            }
+            w.WriteEndArray();
+        }
+        w.WriteEndObject();
+    }
+
+    private static void Ints(Utf8JsonWriter w, string name, int[] values)
+    {
+        w.WriteStartArray(name);
+        foreach (var v in values)
+        {
+            w.WriteNumberValue(v);
+        }
+        w.WriteEndArray();
+    }
+
+    private static TruncationStrategy ParseTruncation(string s) => s switch
+    {
+        "only_first" => TruncationStrategy.OnlyFirst,
+        "only_second" => TruncationStrategy.OnlySecond,
+        "none" => TruncationStrategy.None,
+        _ => TruncationStrategy.LongestFirst,
+    };
+
+    private static PaddingStrategy ParsePadding(string s) => s switch
+    {
+        "longest" => PaddingStrategy.Longest,
+        "max_length" => PaddingStrategy.MaxLength,
+        _ => PaddingStrategy.None,
+    };
+}

@@ -1,0 +1,211 @@
+using System.Text.Json;
+
+namespace BertSharp.Tokenization;
+
+public sealed partial class BertTokenizer
+{
+    /// <summary>
+    /// Loads an HF <c>tokenizer.json</c> with a WordPiece model, <c>BertNormalizer</c> and <c>BertPreTokenizer</c>. A sibling
+    /// <c>tokenizer_config.json</c> overrides lowercasing/accents/CJK handling and special-token names as transformers'
+    /// <c>BertTokenizerFast</c> does.
+    /// </summary>
+    public static BertTokenizer FromTokenizerJson(string path)
+    {
+        using var doc = ReadJson(path);
+        var root = doc.RootElement;
+        var model = Required(root, "model", path);
+        var type = model.TryGetProperty("type", out var t) ? t.GetString() : "WordPiece";
+        if (type != "WordPiece")
+        {
+            throw new BertSharpException($"{path}: model.type is '{type}'; only WordPiece (BERT) tokenizers are supported.");
+        }
+        var prefix = model.TryGetProperty("continuing_subword_prefix", out var pre) ? pre.GetString() : WordPiece.Prefix;
+        if (prefix != WordPiece.Prefix)
+        {
+            throw new BertSharpException($"{path}: model.continuing_subword_prefix is '{prefix}'; only '##' is supported.");
+        }
+        var vocab = ReadVocab(Required(model, "vocab", path), path);
+        var unk = model.TryGetProperty("unk_token", out var u) && u.ValueKind == JsonValueKind.String ? u.GetString()! : "[UNK]";
+        var maxChars = model.TryGetProperty("max_input_chars_per_word", out var m) && m.ValueKind == JsonValueKind.Number ? m.GetInt32() : 100;
+
+        var normalizer = new NormalizerOptions();
+        if (root.TryGetProperty("normalizer", out var n) && n.ValueKind == JsonValueKind.Object)
+        {
+            var ntype = n.TryGetProperty("type", out var nt) ? nt.GetString() : null;
+            if (ntype != "BertNormalizer")
+            {
+                throw new BertSharpException($"{path}: normalizer.type is '{ntype}'; only BertNormalizer is supported.");
+            }
+            normalizer = new NormalizerOptions(
+                CleanText: Bool(n, "clean_text") ?? true,
+                HandleChineseChars: Bool(n, "handle_chinese_chars") ?? true,
+                StripAccents: Bool(n, "strip_accents"),
+                Lowercase: Bool(n, "lowercase") ?? true);
+        }
+        if (root.TryGetProperty("pre_tokenizer", out var ptok) && ptok.ValueKind == JsonValueKind.Object
+            && ptok.TryGetProperty("type", out var ptype) && ptype.GetString() != "BertPreTokenizer")
+        {
+            throw new BertSharpException($"{path}: pre_tokenizer.type is '{ptype.GetString()}'; only BertPreTokenizer is supported.");
+        }
+        var (cls, sep) = PostProcessorTokens(root);
+        var cleanup = !(root.TryGetProperty("decoder", out var dec) && dec.ValueKind == JsonValueKind.Object && Bool(dec, "cleanup") == false);
+
+        var specials = new SpecialTokens(Unk: unk, Cls: cls ?? "[CLS]", Sep: sep ?? "[SEP]");
+        int? modelMaxLength = null;
+        var configPath = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, TokenizerConfig.FileName);
+        if (File.Exists(configPath))
+        {
+            var config = TokenizerConfig.Load(configPath);
+            normalizer = config.Apply(normalizer);
+            specials = config.Apply(specials);
+            modelMaxLength = config.ModelMaxLength;
+        }
+        return new BertTokenizer(vocab, normalizer, specials, maxChars, modelMaxLength) { DecoderCleanup = cleanup };
+    }
+
+    /// <summary>
+    /// Loads a tokenizer directory: <c>tokenizer.json</c> when present, otherwise <c>vocab.txt</c> with
+    /// <c>tokenizer_config.json</c> (<c>do_lower_case</c>, <c>strip_accents</c>, <c>tokenize_chinese_chars</c>, special tokens).
+    /// </summary>
+    public static BertTokenizer FromDirectory(string dir)
+    {
+        if (!Directory.Exists(dir))
+        {
+            throw new BertSharpException($"{dir}: tokenizer directory not found.");
+        }
+        var json = Path.Combine(dir, "tokenizer.json");
+        if (File.Exists(json))
+        {
+            return FromTokenizerJson(json);
+        }
+        var vocabPath = Path.Combine(dir, "vocab.txt");
+        if (!File.Exists(vocabPath))
+        {
+            throw new BertSharpException($"{dir}: has neither tokenizer.json nor vocab.txt.");
+        }
+        var configPath = Path.Combine(dir, TokenizerConfig.FileName);
+        var config = File.Exists(configPath) ? TokenizerConfig.Load(configPath) : new TokenizerConfig();
+        return new BertTokenizer(Vocabulary.Load(vocabPath), config.Apply(new NormalizerOptions()), config.Apply(new SpecialTokens()),
+            modelMaxLength: config.ModelMaxLength);
+    }
+
+    /// <summary>
+    /// Loads from whatever <paramref name="path"/> is: a directory (<see cref="FromDirectory"/>), a <c>tokenizer.json</c>,
+    /// or a <c>vocab.txt</c>. <paramref name="lowercase"/>, when given, overrides the stored setting (accent stripping then
+    /// follows it, as HF's default does).
+    /// </summary>
+    public static BertTokenizer FromPath(string path, bool? lowercase = null)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        if (!Directory.Exists(path) && !File.Exists(path))
+        {
+            throw new BertSharpException($"{path}: no such vocabulary file or tokenizer directory.");
+        }
+        if (!Directory.Exists(path) && !path.EndsWith(".json", StringComparison.OrdinalIgnoreCase))
+        {
+            return FromVocabFile(path, lowercase ?? true);
+        }
+        var tok = Directory.Exists(path) ? FromDirectory(path) : FromTokenizerJson(path);
+        if (lowercase is bool lower && lower != tok.Lowercase)
+        {
+            return new BertTokenizer(tok.Vocab, tok.Normalizer with { Lowercase = lower, StripAccents = null }, tok.Specials,
+                tok.MaxInputCharsPerWord, tok.ModelMaxLength) { DecoderCleanup = tok.DecoderCleanup };
+        }
+        return tok;
+    }
+
+    /// <summary>
+    /// Writes <c>vocab.txt</c>, <c>tokenizer.json</c>, <c>tokenizer_config.json</c> and <c>special_tokens_map.json</c>
+    /// into <paramref name="directory"/> (each file atomically; other files in the directory are left alone).
+    /// </summary>
+    public void Save(string directory)
+    {
+        Directory.CreateDirectory(directory);
+        Vocab.Save(Path.Combine(directory, "vocab.txt"));
+        TokenizerJsonWriter.Write(this, Path.Combine(directory, "tokenizer.json"));
+        TokenizerConfig.From(this).Save(Path.Combine(directory, TokenizerConfig.FileName));
+        TokenizerConfig.SaveSpecialTokensMap(this, Path.Combine(directory, "special_tokens_map.json"));
+    }
+
+    internal static JsonDocument ReadJson(string path)
+    {
+        try
+        {
+            using var stream = File.OpenRead(path);
+            return JsonDocument.Parse(stream);
+        }
+        catch (JsonException e)
+        {
+            throw new BertSharpException($"{path}: not valid JSON (line {e.LineNumber + 1}): {e.Message.Split('\n')[0]}", e);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new BertSharpException($"{path}: cannot read ({e.Message})", e);
+        }
+    }
+
+    private static JsonElement Required(JsonElement e, string name, string path) =>
+        e.TryGetProperty(name, out var v) && v.ValueKind != JsonValueKind.Null
+            ? v
+            : throw new BertSharpException($"{path}: missing '{name}'.");
+
+    internal static bool? Bool(JsonElement e, string name) =>
+        e.TryGetProperty(name, out var v) ? v.ValueKind switch
+        {
+            JsonValueKind.True => true,
+            JsonValueKind.False => false,
+            _ => null,
+        } : null;
+
+    private static Vocabulary ReadVocab(JsonElement vocab, string path)
+    {
+        if (vocab.ValueKind != JsonValueKind.Object)
+        {
+            throw new BertSharpException($"{path}: model.vocab must be an object mapping tokens to ids.");
+        }
+        var entries = new List<(string Token, int Id)>();
+        foreach (var p in vocab.EnumerateObject())
+        {
+            if (p.Value.ValueKind != JsonValueKind.Number || !p.Value.TryGetInt32(out var id) || id < 0)
+            {
+                throw new BertSharpException($"{path}: model.vocab['{p.Name}'] must be a non-negative integer id.");
+            }
+            entries.Add((p.Name, id));
+        }
+        var tokens = new string?[entries.Count];
+        foreach (var (token, id) in entries)
+        {
+            if (id >= tokens.Length)
+            {
+                throw new BertSharpException($"{path}: model.vocab id {id} of '{token}' is out of range; ids must be 0..{tokens.Length - 1}.");
+            }
+            if (tokens[id] is not null)
+            {
+                throw new BertSharpException($"{path}: model.vocab id {id} is used by both '{tokens[id]}' and '{token}'.");
+            }
+            tokens[id] = token;
+        }
+        return new Vocabulary(tokens!, path);
+    }
+
+    private static (string? Cls, string? Sep) PostProcessorTokens(JsonElement root)
+    {
+        if (!root.TryGetProperty("post_processor", out var pp) || pp.ValueKind != JsonValueKind.Object)
+        {
+            return (null, null);
+        }
+        var type = pp.TryGetProperty("type", out var t) ? t.GetString() : null;
+        if (type is "BertProcessing" or "RobertaProcessing")
+        {
+            return (pp.GetProperty("cls")[0].GetString(), pp.GetProperty("sep")[0].GetString());
+        }
+        if (type == "TemplateProcessing" && pp.TryGetProperty("single", out var single))
+        {
+            // "[CLS] $A [SEP]": the first and last special pieces of the single-sequence template.
+            var ids = single.EnumerateArray().Where(x => x.TryGetProperty("SpecialToken", out _))
+                .Select(x => x.GetProperty("SpecialToken").GetProperty("id").GetString()).ToList();
+            return ids.Count >= 2 ? (ids[0], ids[^1]) : (null, null);
+        }
+        return (null, null);
+    }
+}

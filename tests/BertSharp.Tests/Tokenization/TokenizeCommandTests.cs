@@ -1,0 +1,114 @@
+using System.Text.Json;
+using BertSharp.Tests.Infrastructure;
+
+namespace BertSharp.Tests.Tokenization;
+
+/// <summary><c>bert tokenize</c>: output against the HF golden lines, options, and bad input (one-line error, exit 2, no output).</summary>
+public class TokenizeCommandTests
+{
+    [Fact]
+    public void JsonlInputReproducesTheGoldenFile()
+    {
+        using var dir = TestPaths.TempDir();
+        var golden = TokenizationFixtures.GoldenLines("bert-base-cased").Take(60).ToList();
+        File.WriteAllLines(dir.File("in.jsonl"), golden);
+        var r = CliRunner.Run("tokenize", "--vocab", TokenizationFixtures.VocabPath("bert-base-cased"), "--lowercase", "false",
+            "--input", dir.File("in.jsonl"), "--output", dir.File("out.jsonl"));
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        var output = File.ReadAllLines(dir.File("out.jsonl"));
+        Assert.Equal(golden.Count, output.Length);
+        for (var i = 0; i < golden.Count; i++)
+        {
+            using var expected = JsonDocument.Parse(golden[i]);
+            using var actual = JsonDocument.Parse(output[i]);
+            foreach (var field in new[] { "tokens", "ids", "type_ids", "offsets" })
+            {
+                Assert.Equal(expected.RootElement.GetProperty(field).GetRawText(), actual.RootElement.GetProperty(field).GetRawText());
+            }
+            Assert.All(actual.RootElement.GetProperty("attention_mask").EnumerateArray(), m => Assert.Equal(1, m.GetInt32()));
+        }
+    }
+
+    [Fact]
+    public void PlainTextToStdoutWithTruncationPaddingAndStride()
+    {
+        using var dir = TestPaths.TempDir();
+        File.WriteAllText(dir.File("in.txt"), "hello world\nsecond line here\n");
+        var r = CliRunner.Run("tokenize", "--vocab", TokenizationFixtures.VocabPath("bert-base-uncased"), "--input", dir.File("in.txt"),
+            "--max-length", "4", "--stride", "1", "--padding", "max_length");
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        var lines = r.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(2, lines.Length);
+        using var second = JsonDocument.Parse(lines[1]);
+        Assert.Equal("[101,2117,2240,102]", second.RootElement.GetProperty("ids").GetRawText());
+        var overflow = second.RootElement.GetProperty("overflowing");
+        Assert.Equal(1, overflow.GetArrayLength());
+        Assert.Equal("[101,2240,2182,102]", overflow[0].GetProperty("ids").GetRawText());
+        Assert.Equal("[[0,0],[7,11],[12,16],[0,0]]", overflow[0].GetProperty("offsets").GetRawText());
+    }
+
+    [Fact]
+    public void LongestPaddingPadsTheWholeInput()
+    {
+        using var dir = TestPaths.TempDir();
+        File.WriteAllText(dir.File("in.txt"), "hello\nhello world again\n");
+        var r = CliRunner.Run("tokenize", "--vocab", TokenizationFixtures.VocabPath("bert-base-uncased"), "--input", dir.File("in.txt"),
+            "--padding", "longest", "--output", dir.File("out.jsonl"));
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        var first = JsonDocument.Parse(File.ReadAllLines(dir.File("out.jsonl"))[0]).RootElement;
+        Assert.Equal("[101,7592,102,0,0]", first.GetProperty("ids").GetRawText());
+        Assert.Equal("[1,1,1,0,0]", first.GetProperty("attention_mask").GetRawText());
+    }
+
+    public static TheoryData<string, byte[], string> BadVocabs => new()
+    {
+        { "dup.txt", "[PAD]\n[UNK]\n[CLS]\n[SEP]\nhello\nhello\n"u8.ToArray(), "duplicate token 'hello'" },
+        { "nounk.txt", "[PAD]\n[CLS]\n[SEP]\nhello\n"u8.ToArray(), "[UNK]" },
+        { "latin1.txt", [0x5B, 0x55, 0x4E, 0x4B, 0x5D, 0x0A, 0x63, 0x61, 0x66, 0xE9, 0x0A], "not valid UTF-8" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadVocabs))]
+    public void BadVocabularyFailsCleanly(string name, byte[] content, string expected)
+    {
+        using var dir = TestPaths.TempDir();
+        File.WriteAllBytes(dir.File(name), content);
+        File.WriteAllText(dir.File("in.txt"), "hello\n");
+        AssertFailsCleanly(dir, expected, "--vocab", dir.File(name), "--input", dir.File("in.txt"));
+    }
+
+    [Fact]
+    public void MalformedJsonlNamesTheLine()
+    {
+        using var dir = TestPaths.TempDir();
+        File.WriteAllText(dir.File("in.jsonl"), "{\"text\": \"a\"}\n{\"text\": \"b\"}\n{\"text\": \"c\"\n");
+        AssertFailsCleanly(dir, "line 3", "--vocab", TokenizationFixtures.VocabPath("bert-base-uncased"), "--input", dir.File("in.jsonl"));
+        File.WriteAllText(dir.File("in.jsonl"), "{\"text\": \"a\"}\n{\"txt\": \"b\"}\n");
+        AssertFailsCleanly(dir, "line 2", "--vocab", TokenizationFixtures.VocabPath("bert-base-uncased"), "--input", dir.File("in.jsonl"));
+    }
+
+    [Fact]
+    public void UnreadableOrInvalidInputFailsCleanly()
+    {
+        using var dir = TestPaths.TempDir();
+        var vocab = TokenizationFixtures.VocabPath("bert-base-uncased");
+        AssertFailsCleanly(dir, "missing.txt", "--vocab", vocab, "--input", dir.File("missing.txt"));
+        File.WriteAllBytes(dir.File("bad.txt"), [0x61, 0x0A, 0x62, 0xFF, 0x0A]);
+        AssertFailsCleanly(dir, "not valid UTF-8", "--vocab", vocab, "--input", dir.File("bad.txt"));
+        File.WriteAllText(dir.File("single.txt"), "one two three four five\n");
+        AssertFailsCleanly(dir, "only_second", "--vocab", vocab, "--input", dir.File("single.txt"), "--max-length", "4", "--truncation", "only_second");
+    }
+
+    private static void AssertFailsCleanly(TempDir dir, string expected, params string[] args)
+    {
+        var output = dir.File("out.jsonl");
+        var r = CliRunner.Run(["tokenize", .. args, "--output", output]);
+        Assert.Equal(2, r.ExitCode);
+        var err = r.StdErr.Trim();
+        Assert.DoesNotContain('\n', err);
+        Assert.StartsWith("error: ", err, StringComparison.Ordinal);
+        Assert.Contains(expected, err, StringComparison.Ordinal);
+        Assert.False(File.Exists(output), "a failed run left an output file");
+        Assert.Empty(Directory.GetFiles(dir.Path, "*.tmp"));
+    }
+}

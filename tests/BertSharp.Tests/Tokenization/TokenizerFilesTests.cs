@@ -1,0 +1,101 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using BertSharp.Tests.Infrastructure;
+using BertSharp.Tokenization;
+
+namespace BertSharp.Tests.Tokenization;
+
+/// <summary>vocab.txt / tokenizer.json / tokenizer_config.json loading and saving, checked against HF's own files.</summary>
+public class TokenizerFilesTests
+{
+    private const string Sample = "Hello, y'all! How are you 😁 ? naïve café résumé 東京 unaffable [MASK]";
+
+    [SkippableTheory]
+    [InlineData("bert-base-uncased")]
+    [InlineData("bert-base-cased")]
+    public void HfTokenizerJsonLoadsAndSavesIdentically(string model)
+    {
+        var path = TestPaths.RequireShared("data", "tokenizer_reference", model + ".tokenizer.json");
+        using var dir = TestPaths.TempDir();
+        File.Copy(path, dir.File("tokenizer.json"));
+        var tok = BertTokenizer.FromTokenizerJson(dir.File("tokenizer.json"));
+        var reference = TokenizationFixtures.Tokenizer(model);
+        Assert.Equal(reference.Lowercase, tok.Lowercase);
+        foreach (var line in TokenizationFixtures.GoldenLines(model).Take(120))
+        {
+            using var doc = JsonDocument.Parse(line);
+            var text = doc.RootElement.GetProperty("text").GetString()!;
+            var pair = doc.RootElement.TryGetProperty("text_pair", out var p) ? p.GetString() : null;
+            Assert.Equal(doc.RootElement.GetProperty("ids").EnumerateArray().Select(x => x.GetInt32()), tok.EncodeIds(text, pair));
+        }
+        using var outDir = TestPaths.TempDir();
+        tok.Save(outDir.Path);
+        var original = JsonNode.Parse(File.ReadAllText(path));
+        var saved = JsonNode.Parse(File.ReadAllText(Path.Combine(outDir.Path, "tokenizer.json")));
+        Assert.True(JsonNode.DeepEquals(original, saved), "saved tokenizer.json differs from HF's");
+    }
+
+    [Theory]
+    [InlineData("bert-base-uncased")]
+    [InlineData("bert-base-cased")]
+    public void SaveThenLoadRoundTrips(string model)
+    {
+        var tok = TokenizationFixtures.Tokenizer(model);
+        using var dir = TestPaths.TempDir();
+        tok.Save(dir.Path);
+        Assert.Equal(["special_tokens_map.json", "tokenizer.json", "tokenizer_config.json", "vocab.txt"],
+            Directory.GetFiles(dir.Path).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        Assert.Equal(File.ReadAllBytes(TokenizationFixtures.VocabPath(model)), File.ReadAllBytes(dir.File("vocab.txt")));
+        var config = JsonNode.Parse(File.ReadAllText(dir.File("tokenizer_config.json")))!;
+        Assert.Equal(tok.Lowercase, (bool)config["do_lower_case"]!);
+
+        var fromJson = BertTokenizer.FromDirectory(dir.Path);
+        File.Delete(dir.File("tokenizer.json"));
+        var fromVocab = BertTokenizer.FromDirectory(dir.Path);
+        foreach (var loaded in new[] { fromJson, fromVocab })
+        {
+            Assert.Equal(tok.Lowercase, loaded.Lowercase);
+            Assert.Equal(tok.Encode(Sample, "pair text").Ids, loaded.Encode(Sample, "pair text").Ids);
+            Assert.Equal(tok.Encode(Sample).Offsets, loaded.Encode(Sample).Offsets);
+        }
+    }
+
+    [Fact]
+    public void TokenizerConfigOverridesLowercasing()
+    {
+        using var dir = TestPaths.TempDir();
+        File.Copy(TokenizationFixtures.VocabPath("bert-base-cased"), dir.File("vocab.txt"));
+        Assert.Equal(["hello", "naive"], BertTokenizer.FromDirectory(dir.Path).Tokenize("Hello naïve"));
+        File.WriteAllText(dir.File("tokenizer_config.json"), """{"do_lower_case": false, "model_max_length": 512}""");
+        var cased = BertTokenizer.FromDirectory(dir.Path);
+        Assert.Equal(["Hello", "na", "##ï", "##ve"], cased.Tokenize("Hello naïve"));
+        Assert.Equal(512, cased.ModelMaxLength);
+    }
+
+    [Fact]
+    public void VocabularyRejectsDuplicatesAndInvalidUtf8AndNeedsUnk()
+    {
+        using var dir = TestPaths.TempDir();
+        File.WriteAllText(dir.File("dup.txt"), "[PAD]\n[UNK]\nhello\nworld\nhello\n");
+        var e = Assert.Throws<BertSharpException>(() => Vocabulary.Load(dir.File("dup.txt")));
+        Assert.Contains("line 5", e.Message, StringComparison.Ordinal);
+        File.WriteAllBytes(dir.File("bad.txt"), [0x5B, 0x55, 0x4E, 0x4B, 0x5D, 0x0A, 0xC3, 0x28, 0x0A]);
+        Assert.Contains("UTF-8", Assert.Throws<BertSharpException>(() => Vocabulary.Load(dir.File("bad.txt"))).Message, StringComparison.Ordinal);
+        File.WriteAllText(dir.File("nounk.txt"), "[PAD]\nhello\n");
+        Assert.Contains("[UNK]", Assert.Throws<BertSharpException>(() => BertTokenizer.FromVocabFile(dir.File("nounk.txt"))).Message, StringComparison.Ordinal);
+        File.WriteAllText(dir.File("ok.txt"), "[UNK]\r\nhello \n##lo\n");
+        var v = Vocabulary.Load(dir.File("ok.txt"));
+        Assert.Equal(["[UNK]", "hello", "##lo"], v.Tokens);
+        Assert.True(v.TryGetId("hello".AsSpan(), out var id) && id == 1);
+    }
+
+    [Fact]
+    public void BadTokenizerJsonIsAOneLineError()
+    {
+        using var dir = TestPaths.TempDir();
+        File.WriteAllText(dir.File("tokenizer.json"), """{"model": {"type": "BPE", "vocab": {}}}""");
+        Assert.Contains("WordPiece", Assert.Throws<BertSharpException>(() => BertTokenizer.FromTokenizerJson(dir.File("tokenizer.json"))).Message, StringComparison.Ordinal);
+        File.WriteAllText(dir.File("tokenizer.json"), "{\"model\": ");
+        Assert.Contains("not valid JSON", Assert.Throws<BertSharpException>(() => BertTokenizer.FromTokenizerJson(dir.File("tokenizer.json"))).Message, StringComparison.Ordinal);
+    }
+}
