@@ -44,6 +44,9 @@ internal sealed class FakeHub : IDisposable
     /// <summary>The next CDN GET sends its headers (full length) and only this many body bytes, then drops the connection.</summary>
     public int? DropNextCdnGetAfter { get; set; }
 
+    /// <summary>Renamed repos: old id → new id, answered with a relative 307 as the Hub does.</summary>
+    public Dictionary<string, string> Renamed { get; } = new(StringComparer.Ordinal);
+
     /// <summary>LFS files whose bytes are served with one byte flipped (the announced sha256 stays the true one).</summary>
     public HashSet<string> Corrupt { get; } = new(StringComparer.Ordinal);
 
@@ -134,6 +137,11 @@ internal sealed class FakeHub : IDisposable
         var rest = req.Path[(at + "/resolve/".Length)..].Split('/', 2);
         var revision = Uri.UnescapeDataString(rest[0]);
         var file = Uri.UnescapeDataString(rest.Length > 1 ? rest[1] : "");
+        if (Renamed.TryGetValue(repoId, out var newId))
+        {
+            await Respond(stream, req, 307, [("Location", "/" + newId + req.Path[at..])], []);
+            return;
+        }
         if (!_repos.TryGetValue(repoId, out var repo))
         {
             await Respond(stream, req, 401, [("X-Error-Code", "RepoNotFound"), ("X-Error-Message", "Repository not found")], []);

@@ -185,6 +185,18 @@ public sealed class HubClientTests : IDisposable
     }
 
     [Fact]
+    public void Renamed_repo_redirect_is_followed_and_cached_under_the_requested_id()
+    {
+        var commit = AddTiny();
+        _hub.Renamed["old-name"] = "org/tiny";
+        using var client = new HubClient(Options());
+        var r = client.DownloadModel("old-name");
+        Assert.Equal(Path.Combine(RepoDir("old-name"), "snapshots", commit), r.SnapshotDir);
+        Assert.Equal(Weights, File.ReadAllBytes(Path.Combine(r.SnapshotDir, "model.safetensors")));
+        Assert.Contains(_hub.Requests, q => q.Method == "HEAD" && q.Path.StartsWith("/org/tiny/resolve/", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Token_goes_to_the_hub_but_not_to_the_cdn()
     {
         AddTiny();
