@@ -258,14 +258,14 @@ public sealed class HubClient : IDisposable
                 if (++attempt > _options.MaxResumes)
                 {
                     throw new BertSharpException(
-                        $"{cache.RepoId}/{info.File}: download failed after {attempt} attempts ({e.Message}); the partial file is kept and the next run resumes it.", e);
+                        $"{cache.RepoId}/{info.File}: download failed after {attempt} attempt{(attempt == 1 ? "" : "s")} ({e.Message}); the partial file is kept and the next run resumes it.", e);
                 }
                 await Task.Delay(TimeSpan.FromMilliseconds(100 * attempt), ct).ConfigureAwait(false);
                 continue;
             }
             if (++attempt > _options.MaxResumes)
             {
-                throw new BertSharpException($"{cache.RepoId}/{info.File}: download kept ending early after {attempt} attempts; the partial file is kept and the next run resumes it.");
+                throw new BertSharpException($"{cache.RepoId}/{info.File}: download kept ending early after {attempt} attempt{(attempt == 1 ? "" : "s")}; the partial file is kept and the next run resumes it.");
             }
         }
         Verify(cache.RepoId, info, incomplete);

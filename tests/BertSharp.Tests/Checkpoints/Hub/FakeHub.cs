@@ -44,6 +44,9 @@ internal sealed class FakeHub : IDisposable
     /// <summary>The next CDN GET sends its headers (full length) and only this many body bytes, then drops the connection.</summary>
     public int? DropNextCdnGetAfter { get; set; }
 
+    /// <summary>The next CDN GET sends this many body bytes, then goes silent (until the server is disposed).</summary>
+    public int? StallNextCdnGetAfter { get; set; }
+
     /// <summary>Renamed repos: old id → new id, answered with a relative 307 as the Hub does.</summary>
     public Dictionary<string, string> Renamed { get; } = new(StringComparer.Ordinal);
 
@@ -204,6 +207,21 @@ internal sealed class FakeHub : IDisposable
             await stream.FlushAsync();
             client.Client.LingerState = new LingerOption(true, 0);
             client.Client.Close(); // RST mid-body
+            return;
+        }
+        if (req.Method == "GET" && StallNextCdnGetAfter is { } stall)
+        {
+            StallNextCdnGetAfter = null;
+            await WriteHead(stream, req.Range is null ? 200 : 206, extra, body.Length);
+            await stream.WriteAsync(body.AsMemory(0, Math.Min(stall, body.Length)));
+            await stream.FlushAsync();
+            try
+            {
+                await Task.Delay(Timeout.Infinite, _stop.Token);
+            }
+            catch (OperationCanceledException)
+            {
+            }
             return;
         }
         await Respond(stream, req, req.Range is null ? 200 : 206, extra, body);

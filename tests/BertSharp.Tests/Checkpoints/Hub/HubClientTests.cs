@@ -116,6 +116,34 @@ public sealed class HubClientTests : IDisposable
     }
 
     [Fact]
+    public void Stalled_download_times_out_and_resumes_instead_of_hanging()
+    {
+        AddTiny();
+        _hub.StallNextCdnGetAfter = 50_000;
+        using var client = new HubClient(Options() with { ReadTimeout = TimeSpan.FromSeconds(1) });
+        var r = client.DownloadModel("org/tiny");
+        Assert.Equal(Weights, File.ReadAllBytes(Path.Combine(r.SnapshotDir, "model.safetensors")));
+        Assert.Equal([null, "bytes=50000-"], _hub.Requests.Where(q => q.Port == _hub.CdnPort && q.Method == "GET").Select(q => q.Range));
+    }
+
+    [Fact]
+    public void Persistent_failure_gives_up_keeping_the_partial_file_for_the_next_run()
+    {
+        AddTiny();
+        using var client = new HubClient(Options() with { MaxResumes = 0 });
+        _hub.DropNextCdnGetAfter = 10_000;
+        var e = Assert.Throws<BertSharpException>(() => client.DownloadModel("org/tiny"));
+        Assert.Contains("org/tiny/model.safetensors: download failed after 1 attempt (", e.Message);
+        Assert.Contains("the next run resumes it", e.Message);
+        var partial = Path.Combine(RepoDir(), "blobs", FakeHub.Sha256(Weights) + ".incomplete");
+        Assert.Equal(10_000, new FileInfo(partial).Length);
+        var r = client.DownloadModel("org/tiny");
+        Assert.Equal(Weights, File.ReadAllBytes(Path.Combine(r.SnapshotDir, "model.safetensors")));
+        Assert.Equal("bytes=10000-", _hub.Requests.Last(q => q.Port == _hub.CdnPort).Range);
+        Assert.False(File.Exists(partial));
+    }
+
+    [Fact]
     public void Partial_download_left_by_an_earlier_run_is_resumed()
     {
         AddTiny();
