@@ -144,6 +144,22 @@ public sealed class HubClientTests : IDisposable
     }
 
     [Fact]
+    public void Concurrent_downloads_of_one_model_fetch_each_blob_once()
+    {
+        AddTiny();
+        var results = Enumerable.Range(0, 4).AsParallel().WithDegreeOfParallelism(4).Select(_ =>
+        {
+            using var client = new HubClient(Options());
+            return client.DownloadModel("org/tiny");
+        }).ToList();
+        Assert.Single(results.Select(r => r.SnapshotDir).Distinct());
+        Assert.Equal(Weights, File.ReadAllBytes(Path.Combine(results[0].SnapshotDir, "model.safetensors")));
+        Assert.Equal(1, _hub.Count("GET", "/repos/" + FakeHub.Sha256(Weights)));
+        Assert.Equal(1, results.Sum(r => r.Files.Count(f => f.Name == "model.safetensors" && f.Downloaded)));
+        Assert.Empty(Directory.GetFiles(Path.Combine(RepoDir(), "blobs"), "*.lock"));
+    }
+
+    [Fact]
     public void Partial_download_left_by_an_earlier_run_is_resumed()
     {
         AddTiny();
