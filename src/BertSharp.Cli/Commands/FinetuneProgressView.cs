@@ -184,12 +184,12 @@ internal sealed class FinetuneProgressView : IFineTuneProgress
             return new Rows(_table);
         }
         var frac = _batches == 0 ? 0 : (double)_batch / _batches;
-        const int width = 30;
+        const int width = 20;
         var filled = (int)Math.Round(frac * width);
         var bar = new string('━', filled) + new string('─', width - filled);
         var line = _status == "validating"
             ? $"epoch {_epoch}/{_plan?.Epochs} [green]{bar}[/] validating…"
-            : $"epoch {_epoch}/{_plan?.Epochs} [green]{bar}[/] {frac * 100,3:0}% {_batch}/{_batches}  loss {AvgLoss():0.0000}  {_rate:0.0} ex/s  ETA {Eta()}";
+            : $"epoch {_epoch}/{_plan?.Epochs} [green]{bar}[/] {frac * 100,3:0}% {_batch}/{_batches} loss {AvgLoss():0.0000} {_rate:0.0} ex/s ETA {Eta()}";
         return new Rows(_table, new Markup(line));
     }
 }
