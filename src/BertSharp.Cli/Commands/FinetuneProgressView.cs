@@ -75,6 +75,10 @@ internal sealed class FinetuneProgressView : IFineTuneProgress
             $"fine-tuning {plan.Parameters:N0} parameters on {plan.Device}: {plan.TrainExamples:N0} training / {plan.ValidationExamples:N0} validation examples, " +
             $"{plan.Epochs} epoch(s) × {plan.BatchesPerEpoch} batches, {plan.TotalSteps} optimizer steps; labels: {labels}" +
             (plan.Truncated > 0 ? $"; {plan.Truncated:N0} examples reach the maximum length (truncated)" : ""));
+        foreach (var w in plan.Warnings)
+        {
+            Console.Error.WriteLine("warning: " + w);
+        }
     }
 
     public void EpochStarted(int epoch, int batches)

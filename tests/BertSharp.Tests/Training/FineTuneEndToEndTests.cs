@@ -249,4 +249,30 @@ public class FineTuneEndToEndTests
         Assert.True(pred.ExitCode == 0, pred.StdErr);
         Assert.Matches(@"^-?\d+\.\d{4}\s*$", pred.StdOut);
     }
+
+    [Fact]
+    public void Mrpc_pairs_train_and_a_label_sorted_tail_split_is_flagged()
+    {
+        using var tmp = TestPaths.TempDir();
+        var model = tmp.File("mrpc");
+        var run = CliRunner.Run("finetune", "--task", "mrpc", "--data", Data("mrpc_train.tsv"), "--val-size", "1", "--output", model,
+            "--config", "tiny", "--vocab", Vocab, "--epochs", "1", "--batch-size", "2", "--lr", "1e-3", "--max-length", "48", "--device", "cpu");
+        Assert.True(run.ExitCode == 0, run.StdErr);
+        Assert.DoesNotContain("warning", run.StdErr, StringComparison.Ordinal);
+        using var classifier = TextClassifier.Load(model, "cpu");
+        Assert.Equal(["not_equivalent", "equivalent"], classifier.Labels.Labels);
+        var both = classifier.Predict([("He said the pie business does not fit .", "The pie business does not fit , he said ."), ("a", null)]);
+        Assert.Equal(2, both.Count);
+        Assert.All(both, p => Assert.Equal(1.0, p.Probabilities.Sum(), 5));
+        // The pair is encoded as [CLS] a [SEP] b [SEP] with segment ids 0…0 1…1.
+        var enc = classifier.Encode([new TextExample("he said", "she said", null, 1)]);
+        Assert.Equal([0, 0, 0, 0, 1, 1, 1], enc[0].TokenTypeIds);
+
+        // The SST-2 fixture ends with two positive rows: a tail split of 2 holds one label only.
+        var sorted = CliRunner.Run(Finetune(tmp.File("sst2"))[..5].Concat(["--val-size", "2", "--output", tmp.File("sst2"), "--config", "tiny",
+            "--vocab", Vocab, "--epochs", "1", "--max-length", "24", "--device", "cpu"]).ToArray());
+        Assert.True(sorted.ExitCode == 0, sorted.StdErr);
+        Assert.Contains("warning: the validation split (the last 2 examples of", sorted.StdErr, StringComparison.Ordinal);
+        Assert.Contains("holds only label 'positive'", sorted.StdErr, StringComparison.Ordinal);
+    }
 }
