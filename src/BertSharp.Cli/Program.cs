@@ -31,6 +31,7 @@ public static class Program
         root.Subcommands.Add(PretrainCommand.Create());
         root.Subcommands.Add(FillMaskCommand.Create());
         root.Subcommands.Add(NspCommand.Create());
+        PretrainMemoryBenchCommand.AddTo(root); // keep last: joins an existing "bench" command
         return root;
     }
 }
