@@ -87,6 +87,20 @@ public sealed class ServerApiTests
         var answers = body!["answers"]!.AsArray();
         Assert.Equal(expected.Select(a => a.Answer), answers.Select(a => (string)a!["answer"]!));
         Assert.Equal(expected[0].Score, (double)answers[0]!["score"]!, 6);
+
+        // Contexts may span several windows (4 × max length here) but not more; long questions are refused too.
+        var longContext = string.Join(' ', Enumerable.Repeat("the", 5000));
+        (status, body) = await host.Post("/v1/qa", new { question = "what ?", context = longContext });
+        Assert.Equal(422, status);
+        Assert.Equal("'context' has 5000 tokens (with special tokens); the limit is 256.", (string)body!["error"]!);
+        (status, body) = await host.Post("/v1/qa", new { question = string.Join(' ', Enumerable.Repeat("why", 40)), context = "it is ." });
+        Assert.Equal(422, status);
+        Assert.Contains("'question' has 43 tokens", (string)body!["error"]!, StringComparison.Ordinal);
+        (status, body) = await host.Post("/v1/qa", new { question = "what ?", context = "it is .", top_k = "two" });
+        Assert.Equal(400, status);
+        Assert.Contains("$.top_k", (string)body!["error"]!, StringComparison.Ordinal);
+        (status, _) = await host.Post("/v1/qa", new { question = "what ?", context = string.Join(' ', Enumerable.Repeat("the cat sat .", 40)) + " television" });
+        Assert.Equal(200, status);
     }
 
     public static TheoryData<string, string, int, string> BadRequests => new()
