@@ -74,11 +74,18 @@ internal static class EmbedCommand
             if (p.GetValue(plot) is { } plotPath)
             {
                 var tsne = p.GetValue(method) == "tsne";
-                var xy = tsne
-                    ? Tsne.Fit(vectors, new TsneOptions(Perplexity: p.GetValue(perplexity), Seed: p.GetValue(seed)))
-                    : Pca.Fit(vectors).Projection;
                 var title = $"{(tsne ? "t-SNE" : "PCA")} of {vectors.Length:N0} {options.Pooling.ToString().ToLowerInvariant()}-pooled embeddings";
-                EmbeddingPlot.Save(plotPath, xy, labels, title);
+                if (tsne)
+                {
+                    var xy = Tsne.Fit(vectors, new TsneOptions(Perplexity: p.GetValue(perplexity), Seed: p.GetValue(seed)));
+                    EmbeddingPlot.Save(plotPath, xy, labels, title, "t-SNE 1", "t-SNE 2");
+                }
+                else
+                {
+                    var pca = Pca.Fit(vectors);
+                    string Axis(int c) => $"PC{c + 1} ({pca.ExplainedVarianceRatio[c] * 100:0.0} % of variance)";
+                    EmbeddingPlot.Save(plotPath, pca.Projection, labels, title, Axis(0), Axis(1));
+                }
                 Console.Out.WriteLine($"wrote {plotPath}");
             }
             return 0;

@@ -11,7 +11,9 @@ public static class EmbeddingPlot
     /// <param name="xy">[n][2] coordinates.</param>
     /// <param name="labels">Label per point (same order), or null for one colour.</param>
     /// <param name="title">Plot title.</param>
-    public static void Save(string path, IReadOnlyList<double[]> xy, IReadOnlyList<string>? labels, string title)
+    /// <param name="xLabel">Horizontal axis label (e.g. "PC1 (12.3 % of variance)").</param>
+    /// <param name="yLabel">Vertical axis label.</param>
+    public static void Save(string path, IReadOnlyList<double[]> xy, IReadOnlyList<string>? labels, string title, string? xLabel = null, string? yLabel = null)
     {
         ArgumentNullException.ThrowIfNull(xy);
         var plot = new Plot();
@@ -28,6 +30,14 @@ public static class EmbeddingPlot
             }
         }
         plot.Title(title);
+        if (xLabel is not null)
+        {
+            plot.XLabel(xLabel);
+        }
+        if (yLabel is not null)
+        {
+            plot.YLabel(yLabel);
+        }
         if (labels is not null)
         {
             plot.ShowLegend();
