@@ -1,0 +1,93 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Text;
+using BertSharp.IO;
+using BertSharp.Tokenization;
+using BertSharp.Tokenization.Training;
+
+namespace BertSharp.Cli.Commands;
+
+/// <summary><c>bert vocab train</c>: learns a WordPiece vocabulary from text files with HF's WordPiece trainer algorithm.</summary>
+internal static class VocabCommand
+{
+    public static Command Create()
+    {
+        var cmd = new Command("vocab", "WordPiece vocabularies.");
+        cmd.Subcommands.Add(CreateTrain());
+        return cmd;
+    }
+
+    private static Command CreateTrain()
+    {
+        var input = new Option<string[]>("--input")
+        {
+            Description = "Corpus files (.txt or .txt.gz, UTF-8, one text per line).", Required = true, AllowMultipleArgumentsPerToken = true,
+        };
+        var vocabSize = new Option<int>("--vocab-size") { Description = "Target vocabulary size, special tokens included.", Required = true };
+        var minFrequency = new Option<long>("--min-frequency")
+        {
+            Description = "Stop merging at the first pair seen fewer times than this.", DefaultValueFactory = _ => 2,
+        };
+        var lowercase = new Option<bool>("--lowercase") { Description = "Lowercase the text (true for uncased models).", DefaultValueFactory = _ => true };
+        var stripAccents = new Option<bool?>("--strip-accents") { Description = "Strip accents (default: same as --lowercase, as in HF)." };
+        var limitAlphabet = new Option<int>("--limit-alphabet")
+        {
+            Description = "Keep at most this many distinct characters (the most frequent); 0 keeps all.", DefaultValueFactory = _ => 1000,
+        };
+        var output = new Option<string>("--output") { Description = "Where to write vocab.txt (written atomically).", DefaultValueFactory = _ => "vocab.txt" };
+        var threads = new Option<int>("--threads") { Description = "Threads for word counting (0: one per core).", DefaultValueFactory = _ => 0 };
+
+        var cmd = new Command("train", "Train a WordPiece vocabulary (HF tokenizers' WordPiece trainer: BPE merges with ## continuations; deterministic).")
+        {
+            input, vocabSize, minFrequency, lowercase, stripAccents, limitAlphabet, output, threads,
+        };
+        cmd.SetAction(parse =>
+        {
+            var files = parse.GetValue(input)!;
+            var options = new WordPieceTrainerOptions
+            {
+                VocabSize = parse.GetValue(vocabSize),
+                MinFrequency = parse.GetValue(minFrequency),
+                LimitAlphabet = parse.GetValue(limitAlphabet) is var l and > 0 ? l : null,
+            };
+            if (options.VocabSize < options.SpecialTokens.Count)
+            {
+                throw new BertSharpException($"--vocab-size must be at least {options.SpecialTokens.Count} (the special tokens); got {options.VocabSize}.");
+            }
+            if (parse.GetValue(limitAlphabet) < 0 || options.MinFrequency < 0)
+            {
+                throw new BertSharpException("--limit-alphabet and --min-frequency must not be negative.");
+            }
+            var normalizer = new NormalizerOptions(Lowercase: parse.GetValue(lowercase), StripAccents: parse.GetValue(stripAccents));
+            var clock = Stopwatch.StartNew();
+            var counts = WordCounter.CountBertWords(files.SelectMany(TextLines.Read), normalizer, parse.GetValue(threads));
+            if (counts.Count == 0)
+            {
+                throw new BertSharpException($"{string.Join(", ", files)}: no words found; the corpus is empty.");
+            }
+            var countSeconds = clock.Elapsed.TotalSeconds;
+            var result = new WordPieceTrainer(options).Train(counts);
+            var sb = new StringBuilder();
+            foreach (var token in result.Tokens)
+            {
+                sb.Append(token).Append('\n');
+            }
+            var path = parse.GetValue(output)!;
+            AtomicFile.WriteAllText(path, sb.ToString());
+            Console.WriteLine(
+                $"wrote {path}: {result.Tokens.Count} tokens ({options.SpecialTokens.Count} special, {result.AlphabetSize} characters, " +
+                $"{result.ContinuationTokens} ##characters, {result.Merges} merges) from {result.DistinctWords} distinct words; " +
+                $"counting {countSeconds:F1} s, merging {clock.Elapsed.TotalSeconds - countSeconds:F1} s");
+            if (result.Tokens.Count < options.VocabSize)
+            {
+                Console.WriteLine($"note: no pair with frequency >= {options.MinFrequency} was left before reaching --vocab-size {options.VocabSize}.");
+            }
+            else if (result.Tokens.Count > options.VocabSize)
+            {
+                Console.WriteLine($"note: the special tokens and the alphabet alone exceed --vocab-size {options.VocabSize}; lower --limit-alphabet.");
+            }
+            return 0;
+        });
+        return cmd;
+    }
+}

@@ -1,0 +1,131 @@
+using System.IO.Compression;
+using System.Text;
+
+namespace BertSharp.IO;
+
+/// <summary>
+/// Reads UTF-8 text files line by line, transparently decompressing <c>.gz</c> files. Decoding is strict: an invalid
+/// byte sequence is a <see cref="BertSharpException"/> naming the file and the line it is on, never a silent U+FFFD.
+/// </summary>
+public static class TextLines
+{
+    // A preamble-bearing encoding makes StreamReader skip a leading UTF-8 BOM; throwOnInvalidBytes makes decoding strict.
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: true, throwOnInvalidBytes: true);
+
+    /// <summary>True when <paramref name="path"/> names a gzip file (by its <c>.gz</c> extension).</summary>
+    public static bool IsGzip(string path) => path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// Opens <paramref name="path"/> for reading, decompressing it when it is a <c>.gz</c> file. A missing or unreadable
+    /// file is a <see cref="BertSharpException"/>.
+    /// </summary>
+    public static Stream OpenRead(string path)
+    {
+        FileStream file;
+        try
+        {
+            file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new BertSharpException($"{path}: file not found.", e);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new BertSharpException($"{path}: cannot be read ({e.Message}).", e);
+        }
+        if (!IsGzip(path))
+        {
+            return file;
+        }
+        return new GZipStream(file, CompressionMode.Decompress, leaveOpen: false);
+    }
+
+    /// <summary>
+    /// Opens a strict UTF-8 reader over <paramref name="path"/> (decompressed when <c>.gz</c>, BOM skipped). Decoding
+    /// errors surface as <see cref="DecoderFallbackException"/>; prefer <see cref="Read"/>, which turns them into
+    /// line-numbered messages.
+    /// </summary>
+    public static StreamReader OpenText(string path) =>
+        new(OpenRead(path), StrictUtf8, detectEncodingFromByteOrderMarks: false, bufferSize: 1 << 16);
+
+    /// <summary>
+    /// The lines of <paramref name="path"/> without their line terminators (LF, CRLF or CR), read lazily. Throws
+    /// <see cref="BertSharpException"/> for a missing file, a corrupt gzip stream or invalid UTF-8 (with the line number).
+    /// </summary>
+    public static IEnumerable<string> Read(string path)
+    {
+        using var reader = OpenText(path);
+        while (true)
+        {
+            string? line;
+            try
+            {
+                line = reader.ReadLine();
+            }
+            catch (DecoderFallbackException e)
+            {
+                throw InvalidUtf8(path, e);
+            }
+            catch (InvalidDataException e)
+            {
+                throw new BertSharpException($"{path}: not a valid gzip file ({e.Message}).", e);
+            }
+            if (line is null)
+            {
+                yield break;
+            }
+            yield return line;
+        }
+    }
+
+    /// <summary>
+    /// Builds the error for a decoding failure. StreamReader decodes whole buffers, so the line it was reading when the
+    /// error surfaced is not necessarily the bad one; a second byte-level pass finds the exact line.
+    /// </summary>
+    internal static BertSharpException InvalidUtf8(string path, Exception inner)
+    {
+        var line = FindFirstInvalidUtf8Line(path);
+        var where = line > 0 ? $"line {line}" : "somewhere";
+        return new BertSharpException($"{path}: {where}: invalid UTF-8 byte sequence (the file must be UTF-8 text).", inner);
+    }
+
+    /// <summary>The 1-based line holding the first invalid UTF-8 sequence, or 0 when the file decodes cleanly.</summary>
+    internal static long FindFirstInvalidUtf8Line(string path)
+    {
+        using var stream = OpenRead(path);
+        var buffer = new byte[1 << 16];
+        var pending = 0; // bytes of an incomplete sequence carried over from the previous chunk
+        long line = 1;
+        while (true)
+        {
+            var read = stream.Read(buffer, pending, buffer.Length - pending);
+            var end = pending + read;
+            var final = read == 0;
+            var i = 0;
+            while (i < end)
+            {
+                var status = System.Text.Rune.DecodeFromUtf8(buffer.AsSpan(i, end - i), out _, out var consumed);
+                if (status == System.Buffers.OperationStatus.NeedMoreData && !final)
+                {
+                    break;
+                }
+                if (status != System.Buffers.OperationStatus.Done)
+                {
+                    return line;
+                }
+                if (buffer[i] == (byte)'\n')
+                {
+                    line++;
+                }
+                i += consumed;
+            }
+            if (final)
+            {
+                return 0;
+            }
+            pending = end - i;
+            Array.Copy(buffer, i, buffer, 0, pending);
+        }
+    }
+}

@@ -1,0 +1,108 @@
+using BertSharp.IO;
+using BertSharp.Tests.Infrastructure;
+using BertSharp.Tokenization;
+using BertSharp.Tokenization.Training;
+
+namespace BertSharp.Tests.Commands;
+
+public class VocabTrainCommandTests
+{
+    private static string Alice => Path.Combine(TestPaths.Fixtures, "tokenization", "wordpiece_trainer", "alice.txt.gz");
+
+    [Fact]
+    public void Trains_the_same_vocabulary_as_the_library_with_hf_bert_defaults()
+    {
+        using var tmp = TestPaths.TempDir();
+        var output = tmp.File("out/vocab.txt");
+        var r = CliRunner.Run("vocab", "train", "--input", Alice, "--vocab-size", "2000", "--output", output);
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        Assert.Contains("2000 tokens", r.StdOut, StringComparison.Ordinal);
+
+        var written = File.ReadAllLines(output);
+        var counts = WordCounter.CountBertWords(TextLines.Read(Alice), new NormalizerOptions(Lowercase: true));
+        var expected = new WordPieceTrainer(new WordPieceTrainerOptions { VocabSize = 2000 }).Train(counts).Tokens;
+        Assert.Equal(expected, written);
+        Assert.Equal(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"], written[..5]);
+
+        // The result is a working BERT vocabulary: common words are single tokens, rare ones split into pieces.
+        var tokenizer = BertTokenizer.FromVocabFile(output);
+        Assert.Equal(["alice", "was", "beginning", "to", "get", "very", "tired"], tokenizer.Tokenize("Alice was beginning to get very tired"));
+        var pieces = tokenizer.Tokenize("Unbirthday");
+        Assert.True(pieces.Count > 1 && pieces.Skip(1).All(p => p.StartsWith("##", StringComparison.Ordinal)), string.Join(" ", pieces));
+        Assert.Equal("unbirthday", string.Concat(pieces).Replace("##", "", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Cased_training_keeps_case_and_accents()
+    {
+        using var tmp = TestPaths.TempDir();
+        var corpus = tmp.File("c.txt");
+        File.WriteAllText(corpus, string.Concat(Enumerable.Repeat("Café CAFÉ café\n", 5)));
+        var output = tmp.File("vocab.txt");
+        var r = CliRunner.Run("vocab", "train", "--input", corpus, "--vocab-size", "100", "--lowercase", "false", "--output", output);
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        var vocab = File.ReadAllLines(output);
+        Assert.Contains("Café", vocab);
+        Assert.Contains("CAFÉ", vocab);
+        Assert.Contains("café", vocab);
+    }
+
+    [Fact]
+    public void Reads_several_inputs()
+    {
+        using var tmp = TestPaths.TempDir();
+        var a = tmp.File("a.txt");
+        var b = tmp.File("b.txt");
+        File.WriteAllText(a, "xyz xyz\n");
+        File.WriteAllText(b, "xyz\n");
+        var output = tmp.File("vocab.txt");
+        // "xyz" three times across the two files passes --min-frequency 3; from one file alone it would not.
+        var r = CliRunner.Run("vocab", "train", "--input", a, b, "--vocab-size", "100", "--min-frequency", "3", "--output", output);
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        Assert.Contains("xyz", File.ReadAllLines(output));
+        r = CliRunner.Run("vocab", "train", "--input", a, "--vocab-size", "100", "--min-frequency", "3", "--output", output);
+        Assert.DoesNotContain("xyz", File.ReadAllLines(output));
+    }
+
+    [Fact]
+    public void Empty_corpus_is_an_error_and_writes_nothing()
+    {
+        using var tmp = TestPaths.TempDir();
+        var corpus = tmp.File("empty.txt");
+        File.WriteAllText(corpus, "\n  \n\t\n");
+        var output = tmp.File("vocab.txt");
+        var r = CliRunner.Run("vocab", "train", "--input", corpus, "--vocab-size", "100", "--output", output);
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("no words found", r.StdErr, StringComparison.Ordinal);
+        Assert.False(File.Exists(output));
+        Assert.Equal([corpus], Directory.GetFiles(tmp.Path));
+    }
+
+    [Fact]
+    public void Invalid_utf8_is_an_error_with_the_line_and_writes_nothing()
+    {
+        using var tmp = TestPaths.TempDir();
+        var corpus = tmp.File("bad.txt");
+        File.WriteAllBytes(corpus, [.. "good line\nanother\nbad "u8, 0xC3, 0x28, .. "\n"u8]);
+        var output = tmp.File("vocab.txt");
+        var r = CliRunner.Run("vocab", "train", "--input", corpus, "--vocab-size", "100", "--output", output);
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains($"{corpus}: line 3: invalid UTF-8", r.StdErr, StringComparison.Ordinal);
+        Assert.Single(r.StdErr.Trim().Split('\n'));
+        Assert.False(File.Exists(output));
+    }
+
+    [Fact]
+    public void Missing_input_and_bad_sizes_are_errors()
+    {
+        using var tmp = TestPaths.TempDir();
+        var output = tmp.File("vocab.txt");
+        var r = CliRunner.Run("vocab", "train", "--input", tmp.File("nope.txt"), "--vocab-size", "100", "--output", output);
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("nope.txt: file not found", r.StdErr, StringComparison.Ordinal);
+        r = CliRunner.Run("vocab", "train", "--input", Alice, "--vocab-size", "3", "--output", output);
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("--vocab-size must be at least 5", r.StdErr, StringComparison.Ordinal);
+        Assert.False(File.Exists(output));
+    }
+}

@@ -1,0 +1,84 @@
+using System.IO.Compression;
+using BertSharp.IO;
+using BertSharp.Tests.Infrastructure;
+
+namespace BertSharp.Tests.IO;
+
+public class TextLinesTests
+{
+    private static void WriteGz(string path, byte[] content)
+    {
+        using var file = File.Create(path);
+        using var gz = new GZipStream(file, CompressionLevel.Fastest);
+        gz.Write(content);
+    }
+
+    [Fact]
+    public void Reads_lines_with_any_terminator_and_skips_a_bom()
+    {
+        using var tmp = TestPaths.TempDir();
+        var path = tmp.File("a.txt");
+        File.WriteAllBytes(path, [0xEF, 0xBB, 0xBF, .. "één\r\ntwo\nthree\rlast"u8]);
+        Assert.Equal(["één", "two", "three", "last"], TextLines.Read(path));
+    }
+
+    [Fact]
+    public void Reads_gzip_files_by_extension()
+    {
+        using var tmp = TestPaths.TempDir();
+        var path = tmp.File("a.txt.gz");
+        WriteGz(path, "héllo\n😀 world\n"u8.ToArray());
+        Assert.Equal(["héllo", "😀 world"], TextLines.Read(path));
+    }
+
+    [Theory]
+    [InlineData("bad.txt")]
+    [InlineData("bad.txt.gz")]
+    public void Invalid_utf8_names_the_file_and_the_exact_line(string name)
+    {
+        using var tmp = TestPaths.TempDir();
+        var path = tmp.File(name);
+        // The bad byte sits on line 3000, well inside StreamReader's first decoded buffer.
+        var lines = Enumerable.Range(1, 4000).Select(i => i == 3000 ? [.. "bad "u8, 0xFF, .. " here"u8] : System.Text.Encoding.UTF8.GetBytes($"line {i}"));
+        var bytes = lines.SelectMany(l => l.Append((byte)'\n')).ToArray();
+        if (name.EndsWith(".gz", StringComparison.Ordinal))
+        {
+            WriteGz(path, bytes);
+        }
+        else
+        {
+            File.WriteAllBytes(path, bytes);
+        }
+        var e = Assert.Throws<BertSharpException>(() => TextLines.Read(path).Count());
+        Assert.Contains(path, e.Message, StringComparison.Ordinal);
+        Assert.Contains("line 3000:", e.Message, StringComparison.Ordinal);
+        Assert.Contains("invalid UTF-8", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Truncated_multibyte_sequence_at_end_of_file_is_reported()
+    {
+        using var tmp = TestPaths.TempDir();
+        var path = tmp.File("t.txt");
+        File.WriteAllBytes(path, [.. "ok\nend "u8, 0xE2, 0x82]);
+        var e = Assert.Throws<BertSharpException>(() => TextLines.Read(path).ToList());
+        Assert.Contains("line 2:", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Missing_file_is_a_user_error()
+    {
+        var e = Assert.Throws<BertSharpException>(() => TextLines.Read("/nonexistent/x.txt").ToList());
+        Assert.Contains("/nonexistent/x.txt: file not found", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Corrupt_gzip_is_a_user_error()
+    {
+        using var tmp = TestPaths.TempDir();
+        var path = tmp.File("c.txt.gz");
+        File.WriteAllBytes(path, "this is not gzip at all"u8.ToArray());
+        var e = Assert.Throws<BertSharpException>(() => TextLines.Read(path).ToList());
+        Assert.Contains("not a valid gzip file", e.Message, StringComparison.Ordinal);
+    }
+}
