@@ -107,6 +107,10 @@ public sealed partial class BertTokenizer
         var o = options ?? EncodeOptions.Default;
         var perItem = o.Padding == PaddingStrategy.Longest ? o with { Padding = PaddingStrategy.None } : o;
         var results = new BertEncoding[inputs.Count];
+        if (results.Length == 0)
+        {
+            return results;
+        }
         Parallel.ForEach(System.Collections.Concurrent.Partitioner.Create(0, inputs.Count, Math.Max(16, inputs.Count / (Environment.ProcessorCount * 4) + 1)),
             range =>
             {
