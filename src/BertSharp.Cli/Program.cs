@@ -30,6 +30,7 @@ public static class Program
         root.Subcommands.Add(VocabCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(InspectCommand.Create());
+        root.Subcommands.Add(ConvertCommand.Create());
         root.Subcommands.Add(FinetuneCommand.Create());
         root.Subcommands.Add(EvaluateCommand.Create());
         root.Subcommands.Add(PredictCommand.Create());
@@ -40,6 +41,8 @@ public static class Program
         root.Subcommands.Add(NerCommand.Create());
         root.Subcommands.Add(QaCommand.Create());
         root.Subcommands.Add(EmbedCommand.Create());
+        PretrainMemoryBenchCommand.AddTo(root); // keep last: joins an existing "bench" command
+        root.Subcommands.Add(ServeCommand.Create());
         return root;
     }
 }
