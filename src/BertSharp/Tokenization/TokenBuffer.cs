@@ -49,7 +49,7 @@ internal struct CollectSink(WordPiece model, TokenBuffer output, int[] specialId
         for (var k = 0; k < n; k++)
         {
             var end = w.PieceEnds[k];
-            output.Add(w.PieceIds[k], w.Starts[start], w.Ends[end - 1], _word);
+            output.Add(w.PieceIds[k], w.StartOf(start), w.EndOf(end - 1), _word);
             start = end;
         }
         _word++;

@@ -10,8 +10,8 @@ internal sealed class WordPiece
 {
     public const string Prefix = "##";
 
-    private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _first;
-    private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _continuation;
+    private readonly SpanTable _first;
+    private readonly SpanTable _continuation;
     private readonly int _maxFirstLength;
     private readonly int _maxContinuationLength;
 
@@ -32,8 +32,8 @@ internal sealed class WordPiece
                 _maxContinuationLength = Math.Max(_maxContinuationLength, t.Length - Prefix.Length);
             }
         }
-        _first = first.GetAlternateLookup<ReadOnlySpan<char>>();
-        _continuation = continuation.GetAlternateLookup<ReadOnlySpan<char>>();
+        _first = new SpanTable(first);
+        _continuation = new SpanTable(continuation);
     }
 
     public int UnkId { get; }
@@ -102,7 +102,7 @@ internal sealed class WordPiece
             var found = false;
             while (end > start)
             {
-                if (lookup.ContainsKey(word[start..end]))
+                if (lookup.TryGetValue(word[start..end], out _))
                 {
                     found = true;
                     break;
