@@ -15,7 +15,7 @@ namespace BertSharp.Checkpoints;
 public static class PyTorchBinReader
 {
     /// <summary>Refuse pickles larger than this before reading them (a state-dict pickle is a few hundred KB).</summary>
-    private const long MaxPickleBytes = 512L << 20;
+    private const long MaxPickleBytes = 64L << 20;
 
     /// <summary>
     /// Loads the state dict onto the CPU. Tensors keep the stored dtype and are strided views into their storages, so
@@ -41,6 +41,7 @@ public static class PyTorchBinReader
             try
             {
                 using var zip = new ZipArchive(fs, ZipArchiveMode.Read, leaveOpen: true);
+                CheckSizes(path, zip, fs.Length);
                 return ReadArchive(path, zip);
             }
             catch (Exception e) when (e is InvalidDataException or IOException or NotSupportedException or ArgumentException)
@@ -66,6 +67,22 @@ public static class PyTorchBinReader
                 "re-save it with a newer torch or convert it to model.safetensors.");
         }
         throw new BertSharpException($"{path}: not a PyTorch checkpoint (expected a zip archive written by torch.save).");
+    }
+
+    /// <summary>
+    /// Sizes come from the zip's central directory, which a hostile file controls: an entry may not claim more stored
+    /// bytes than the file has, nor expand beyond deflate's maximum ratio, so nothing large is allocated on its word.
+    /// </summary>
+    private static void CheckSizes(string path, ZipArchive zip, long fileLength)
+    {
+        foreach (var e in zip.Entries)
+        {
+            if (e.CompressedLength > fileLength || e.Length > Math.Max(e.CompressedLength, 1) * 1032L)
+            {
+                throw new BertSharpException(
+                    $"{path}: zip entry {e.FullName} claims {e.Length} bytes from {e.CompressedLength} stored in a {fileLength}-byte file (corrupted or hostile archive).");
+            }
+        }
     }
 
     private static Dictionary<string, Tensor> ReadArchive(string path, ZipArchive zip)
