@@ -168,8 +168,8 @@ public class MaliciousBinTests
     public void Not_a_zip_and_legacy_format_are_named()
     {
         using var tmp = TestPaths.TempDir();
-        File.WriteAllBytes(tmp.File("legacy.bin"), [0x80, 0x02, 0x8a, 0x0a]);
-        Assert.Contains("legacy (torch < 1.6, non-zip)", Assert.Throws<BertSharpException>(() => PyTorchBinReader.Read(tmp.File("legacy.bin"))).Message);
+        File.WriteAllBytes(tmp.File("pickle.bin"), [0x80, 0x02, 0x8a, 0x0a]);
+        Assert.Contains("not a PyTorch checkpoint", Assert.Throws<BertSharpException>(() => PyTorchBinReader.Read(tmp.File("pickle.bin"))).Message);
         File.WriteAllText(tmp.File("text.bin"), "hello");
         Assert.Contains("not a PyTorch checkpoint", Assert.Throws<BertSharpException>(() => PyTorchBinReader.Read(tmp.File("text.bin"))).Message);
     }

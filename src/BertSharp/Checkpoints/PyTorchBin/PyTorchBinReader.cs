@@ -37,7 +37,10 @@ public static class PyTorchBinReader
         }
         using (fs)
         {
-            CheckMagic(path, fs);
+            if (!CheckMagic(path, fs))
+            {
+                return LegacyTorchFormat.Read(path, fs);
+            }
             try
             {
                 using var zip = new ZipArchive(fs, ZipArchiveMode.Read, leaveOpen: true);
@@ -51,22 +54,21 @@ public static class PyTorchBinReader
         }
     }
 
-    private static void CheckMagic(string path, FileStream fs)
+    /// <returns>False for the legacy (torch &lt; 1.6) format, true for a zip archive.</returns>
+    private static bool CheckMagic(string path, FileStream fs)
     {
         Span<byte> magic = stackalloc byte[4];
         int n = fs.ReadAtLeast(magic, 4, throwOnEndOfStream: false);
         fs.Position = 0;
         if (n == 4 && magic.SequenceEqual("PK\x03\x04"u8))
         {
-            return;
+            return true;
         }
-        if (n >= 2 && magic[0] == 0x80 && magic[1] <= 5)
+        if (LegacyTorchFormat.HasMagic(fs))
         {
-            throw new BertSharpException(
-                $"{path}: this is the legacy (torch < 1.6, non-zip) torch.save format, which is not supported; " +
-                "re-save it with a newer torch or convert it to model.safetensors.");
+            return false;
         }
-        throw new BertSharpException($"{path}: not a PyTorch checkpoint (expected a zip archive written by torch.save).");
+        throw new BertSharpException($"{path}: not a PyTorch checkpoint (expected a zip archive or the legacy format written by torch.save).");
     }
 
     /// <summary>
@@ -111,10 +113,10 @@ public static class PyTorchBinReader
         var source = $"{path}:{pkl.FullName}";
         var root = new RestrictedUnpickler(source, ReadEntry(path, pkl, MaxPickleBytes)).Load();
         var refs = ToStateDict(source, root);
-        return Materialize(path, zip, prefix, refs);
+        return Materialize(path, refs, (key, storage) => ReadStorage(path, zip, prefix, key, storage));
     }
 
-    private static List<(string Key, TensorRef Ref)> ToStateDict(string source, object? root)
+    internal static List<(string Key, TensorRef Ref)> ToStateDict(string source, object? root)
     {
         if (root is not PickleDict dict)
         {
@@ -136,7 +138,8 @@ public static class PyTorchBinReader
         return result;
     }
 
-    private static Dictionary<string, Tensor> Materialize(string path, ZipArchive zip, string prefix, List<(string Key, TensorRef Ref)> refs)
+    /// <summary>Builds each tensor as a view of its storage, loading every storage once through <paramref name="load"/>.</summary>
+    internal static Dictionary<string, Tensor> Materialize(string path, List<(string Key, TensorRef Ref)> refs, Func<string, StorageRef, Tensor> load)
     {
         var storages = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         var result = new Dictionary<string, Tensor>(refs.Count, StringComparer.Ordinal);
@@ -147,7 +150,7 @@ public static class PyTorchBinReader
                 CheckBounds(path, key, r);
                 if (!storages.TryGetValue(r.Storage.Key, out var storage))
                 {
-                    storage = ReadStorage(path, zip, prefix, key, r.Storage);
+                    storage = load(key, r.Storage);
                     storages.Add(r.Storage.Key, storage);
                 }
                 if (!result.TryAdd(key, storage.as_strided(r.Size, r.Stride, r.Offset)))
