@@ -10,7 +10,8 @@ namespace BertSharp.Checkpoints;
 /// Reads <c>pytorch_model.bin</c> files written by <c>torch.save(model.state_dict())</c> (torch ≥ 1.6 zip format: a
 /// pickle <c>&lt;name&gt;/data.pkl</c> plus one raw little-endian entry <c>&lt;name&gt;/data/&lt;key&gt;</c> per storage)
 /// without Python and without trusting the pickle: a restricted unpickler accepts only ordered dicts, tensor rebuilds
-/// and storage references, and refuses anything else (e.g. <c>os.system</c>, <c>builtins.eval</c>) by name.
+/// and storage references, and refuses anything else (e.g. <c>os.system</c>, <c>builtins.eval</c>) by name. The legacy
+/// torch &lt; 1.6 format is read too (<see cref="PyTorchBin.LegacyTorchFormat"/>).
 /// </summary>
 public static class PyTorchBinReader
 {
