@@ -57,7 +57,8 @@ public class FineTuneEndToEndTests
 
         // evaluate on the same data reproduces the validation metrics of the kept epoch (reloaded weights, same numbers).
         var metricsPath = tmp.File("eval.json");
-        var eval = CliRunner.Run("evaluate", "--model", model, "--task", "sst2", "--data", Data("sst2_train.tsv"), "--output", metricsPath);
+        // Without --task, evaluate and predict use the task recorded in training_args.json.
+        var eval = CliRunner.Run("evaluate", "--model", model, "--data", Data("sst2_train.tsv"), "--output", metricsPath);
         Assert.True(eval.ExitCode == 0, eval.StdErr);
         var evaluated = JsonNode.Parse(File.ReadAllText(metricsPath))!;
         Assert.Equal((double)saved["metrics"]!["accuracy"]!, (double)evaluated["metrics"]!["accuracy"]!, 6);
@@ -66,7 +67,7 @@ public class FineTuneEndToEndTests
 
         // predict over the file gives the same accuracy as evaluate.
         var predictions = tmp.File("pred.jsonl");
-        var pred = CliRunner.Run("predict", "--model", model, "--input", Data("sst2_train.tsv"), "--task", "sst2", "--output", predictions);
+        var pred = CliRunner.Run("predict", "--model", model, "--input", Data("sst2_train.tsv"), "--output", predictions);
         Assert.True(pred.ExitCode == 0, pred.StdErr);
         var truth = DatasetReader.Read(Data("sst2_train.tsv"), TaskSpec.Sst2).Examples.Select(e => e.Label).ToList();
         var rows = File.ReadAllLines(predictions).Select(l => JsonNode.Parse(l)!).ToList();
