@@ -276,4 +276,28 @@ public class FineTuneEndToEndTests
         Assert.Contains("warning: the validation split (the last 2 examples of", sorted.StdErr, StringComparison.Ordinal);
         Assert.Contains("holds only label 'positive'", sorted.StdErr, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Options_are_checked_before_anything_runs()
+    {
+        using var tmp = TestPaths.TempDir();
+        File.WriteAllText(tmp.File("taken"), "x");
+        FineTuneOptions Options(string output) => new()
+        {
+            Task = TaskSpec.Sst2, DataPath = Data("sst2_train.tsv"), OutputDir = output, ConfigPreset = "tiny", VocabPath = Vocab,
+        };
+        Assert.Contains("is a file", Assert.Throws<BertSharpException>(() => Options(tmp.File("taken")).Validate()).Message, StringComparison.Ordinal);
+        Assert.Contains("--warmup-ratio and --warmup-steps", Assert.Throws<BertSharpException>(() =>
+            (Options(tmp.File("o")) with { WarmupRatio = 0.1, WarmupSteps = 3 }).Validate()).Message, StringComparison.Ordinal);
+        Assert.Contains("--vocab", Assert.Throws<BertSharpException>(() =>
+            (Options(tmp.File("o")) with { VocabPath = null }).Validate()).Message, StringComparison.Ordinal);
+        Assert.Contains("either --model", Assert.Throws<BertSharpException>(() =>
+            (Options(tmp.File("o")) with { ModelDir = "x" }).Validate()).Message, StringComparison.Ordinal);
+        Assert.Equal(16, (Options(tmp.File("o")) with { Task = TaskSpec.Imdb }).EffectiveBatchSize);
+        Assert.Equal(512, (Options(tmp.File("o")) with { Task = TaskSpec.Imdb }).EffectiveMaxLength);
+        Assert.Equal(2, (Options(tmp.File("o")) with { Task = TaskSpec.Imdb }).EffectiveEpochs);
+        Assert.Equal(4, Options(tmp.File("o")).EffectiveEpochs);
+        Assert.Equal(2e-5, Options(tmp.File("o")).LearningRate);
+        Assert.Equal(["taken"], Directory.GetFiles(tmp.Path).Select(Path.GetFileName));
+    }
 }
