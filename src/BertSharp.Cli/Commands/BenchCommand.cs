@@ -59,7 +59,7 @@ internal static class BenchCommand
                     best = Math.Min(best, clock.Elapsed.TotalSeconds);
                 }
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{{\"texts\": {texts.Length}, \"tokens\": {tokens}, \"seconds\": {best:F4}, \"tokens_per_second\": {tokens / best:F0}, \"threads\": {n}}}"));
+                    $"{{\"texts\": {texts.Length}, \"tokens\": {tokens}, \"seconds\": {best:F6}, \"tokens_per_second\": {tokens / best:F0}, \"threads\": {n}}}"));
             }
             return 0;
         });
