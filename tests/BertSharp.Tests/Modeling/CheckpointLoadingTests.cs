@@ -76,6 +76,37 @@ public class CheckpointLoadingTests
         Assert.True(after[0, .., 7].allclose(before[0, .., 7]));
     }
 
+    [Fact]
+    public void Sharded_safetensors_load_to_the_same_outputs_and_inspect_counts_all_shards()
+    {
+        // tests/fixtures/checkpoints/sharded is pretraining/model.safetensors split in three shards with HF's index.
+        using var tmp = TestPaths.TempDir();
+        foreach (var f in Directory.GetFiles(Path.Combine(TestPaths.Fixtures, "checkpoints", "sharded")))
+        {
+            File.Copy(f, Path.Combine(tmp.Path, Path.GetFileName(f)));
+        }
+        File.Copy(Path.Combine(HfFixture.Dir("pretraining"), "config.json"), tmp.File("config.json"));
+        using var model = BertPretrained.Load<BertForPreTraining>(tmp.Path, out var report);
+        Assert.Empty(report.MissingKeys);
+        Assert.Empty(report.UnexpectedKeys);
+        model.eval();
+        var refs = HfFixture.Tensors("pretraining");
+        try
+        {
+            using var scope = NewDisposeScope();
+            using var noGrad = torch.no_grad();
+            var o = FixtureRunner.Run(model, refs, "", withInternals: false);
+            HfFixture.AssertClose(refs["out.prediction_logits"], o["prediction_logits"], 2e-5, "prediction_logits (sharded)");
+        }
+        finally
+        {
+            HfFixture.DisposeAll(refs);
+        }
+        var info = ModelInspection.Read(tmp.Path);
+        Assert.Equal(113_154, info.TotalParameters);
+        Assert.Equal(46, info.Tensors.Count);
+    }
+
     public static TheoryData<string> SafetensorsCases()
     {
         var d = new TheoryData<string>();

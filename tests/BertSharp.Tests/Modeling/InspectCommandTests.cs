@@ -48,3 +48,38 @@ public class InspectCommandTests
         Assert.Equal("", r.StdOut);
     }
 }
+
+public class ConvertCommandTests
+{
+    [Fact]
+    public void Convert_turns_a_legacy_pickle_into_hf_safetensors_in_the_requested_dtype()
+    {
+        using var tmp = TestPaths.TempDir();
+        var outDir = Path.Combine(tmp.Path, "converted");
+        var r = CliRunner.Run("convert", HfFixture.Dir("legacy-gamma-beta"), outDir, "--dtype", "bfloat16");
+        Assert.Equal(0, r.ExitCode);
+        Assert.Contains("BertForSequenceClassification", r.StdOut, StringComparison.Ordinal);
+        // Same keys/shapes as HF's own safetensors of these weights (sequence-classification/), stored as BF16.
+        var ours = BertSharp.Checkpoints.SafeTensors.ReadHeader(Path.Combine(outDir, "model.safetensors"));
+        var hf = BertSharp.Checkpoints.SafeTensors.ReadHeader(Path.Combine(HfFixture.Dir("sequence-classification"), "model.safetensors"));
+        Assert.Equal(hf.Tensors.Select(t => t.Name + string.Join(",", t.Shape)).Order(StringComparer.Ordinal),
+            ours.Tensors.Select(t => t.Name + string.Join(",", t.Shape)).Order(StringComparer.Ordinal));
+        Assert.All(ours.Tensors, t => Assert.Equal("BF16", t.DType.Name));
+        Assert.True(File.Exists(Path.Combine(outDir, "vocab.txt")));
+        var inspect = CliRunner.Run("inspect", outDir, "--no-keys");
+        Assert.Contains("torch_dtype                  │ bfloat16", inspect.StdOut, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Convert_refuses_to_drop_tensors_and_bad_dtypes()
+    {
+        using var tmp = TestPaths.TempDir();
+        var r = CliRunner.Run("convert", HfFixture.Dir("pretraining"), tmp.File("out"), "--architecture", "BertModel");
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("would drop 7 tensor(s)", r.StdErr, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(tmp.File("out")));
+        var bad = CliRunner.Run("convert", HfFixture.Dir("pretraining"), tmp.File("out"), "--dtype", "int8");
+        Assert.Equal(2, bad.ExitCode);
+        Assert.Contains("--dtype int8", bad.StdErr, StringComparison.Ordinal);
+    }
+}
