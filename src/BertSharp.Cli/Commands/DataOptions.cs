@@ -1,5 +1,6 @@
 using System.CommandLine;
 using BertSharp.Data;
+using BertSharp.Inference;
 
 namespace BertSharp.Cli.Commands;
 
@@ -8,7 +9,7 @@ internal sealed class DataOptions
 {
     public Option<string> Task { get; } = new("--task")
     {
-        Description = "Task: imdb, cola, sst2, mrpc (their file formats), or csv, tsv, jsonl with --text-column/--label-column.",
+        Description = "Task: imdb, cola, sst2, mrpc (their file formats), or csv, tsv, jsonl with --text-column/--label-column. evaluate/predict: default the task the model was fine-tuned on.",
     };
 
     public Option<string?> TextColumn { get; } = new("--text-column") { Description = "csv/tsv/jsonl: column (field) with the text (default: text)." };
@@ -21,10 +22,20 @@ internal sealed class DataOptions
 
     public IEnumerable<Option> All => [Task, TextColumn, TextPairColumn, LabelColumn, Regression];
 
-    public TaskSpec Resolve(ParseResult p, string? fallbackTask = null)
+    public TaskSpec Resolve(ParseResult p)
     {
-        var name = p.GetValue(Task) ?? fallbackTask
-            ?? throw new BertSharpException($"--task: required; one of {string.Join(", ", TaskSpec.Names)}.");
+        var name = p.GetValue(Task) ?? throw new BertSharpException($"--task: required; one of {string.Join(", ", TaskSpec.Names)}.");
         return TaskSpec.Get(name, p.GetValue(TextColumn), p.GetValue(TextPairColumn), p.GetValue(LabelColumn), p.GetValue(Regression));
+    }
+
+    /// <summary>--task when given, else the task the model directory was fine-tuned on (training_args.json).</summary>
+    public TaskSpec ResolveForModel(ParseResult p, string modelDir)
+    {
+        if (p.GetValue(Task) is not null)
+        {
+            return Resolve(p);
+        }
+        return TextClassifier.TrainedTask(modelDir, p.GetValue(TextColumn), p.GetValue(TextPairColumn), p.GetValue(LabelColumn))
+               ?? throw new BertSharpException($"--task: required ({modelDir} has no training_args.json naming its task); one of {string.Join(", ", TaskSpec.Names)}.");
     }
 }

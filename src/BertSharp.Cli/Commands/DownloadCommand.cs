@@ -26,6 +26,7 @@ internal static class DownloadCommand
                 Offline = parse.GetValue(offline) ? true : null,
                 Endpoint = parse.GetValue(endpoint),
                 Log = Console.Out,
+                Progress = DownloadProgress.ForConsole(),
             };
             using var client = new HubClient(options);
             var result = client.DownloadModel(parse.GetValue(model)!, options.Revision);

@@ -28,7 +28,7 @@ internal static class EvaluateCommand
         }
         cmd.SetAction(p =>
         {
-            var task = data.Resolve(p);
+            var task = data.ResolveForModel(p, p.GetValue(model)!);
             var batchSize = p.GetValue(batch);
             if (batchSize < 1)
             {

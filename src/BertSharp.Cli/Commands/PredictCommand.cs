@@ -14,7 +14,7 @@ internal static class PredictCommand
     public static Command Create()
     {
         var data = new DataOptions();
-        data.Task.Description = "With --input: read the file in this task's format (labels optional); default: by extension (.txt one text per line, .csv/.tsv/.jsonl with --text-column).";
+        data.Task.Description = "With --input: read the file in this task's format (labels optional); default: the training task's format when the extension matches, else by extension (.txt one text per line, .csv/.tsv/.jsonl with --text-column).";
         var model = new Option<string>("--model") { Description = "Directory written by 'bert finetune'.", Required = true };
         var text = new Option<string?>("--text") { Description = "A text to classify." };
         var pair = new Option<string?>("--text-pair") { Description = "The second text, for sentence-pair models (e.g. MRPC)." };
@@ -54,7 +54,7 @@ internal static class PredictCommand
             if (p.GetValue(input) is { } inputPath)
             {
                 // Read (and validate) the input before the model is loaded: a bad file fails fast.
-                inputData = ReadInput(inputPath, p, data);
+                inputData = ReadInput(inputPath, p, data, p.GetValue(model)!);
             }
             using var classifier = TextClassifier.Load(p.GetValue(model)!, p.GetValue(device)!, p.GetValue(maxLength));
             if (p.GetValue(text) is { } single)
@@ -105,7 +105,7 @@ internal static class PredictCommand
             ? prediction.Score.ToString("0.0000", CultureInfo.InvariantCulture)
             : $"{prediction.Label} ({prediction.Score.ToString("0.00", CultureInfo.InvariantCulture)})";
 
-    private static TextDataset ReadInput(string path, ParseResult p, DataOptions data)
+    private static TextDataset ReadInput(string path, ParseResult p, DataOptions data, string modelDir)
     {
         if (p.GetValue(data.Task) is not null)
         {
@@ -113,7 +113,14 @@ internal static class PredictCommand
         }
         var name = path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? path[..^3] : path;
         var ext = Path.GetExtension(name).ToLowerInvariant();
-        if (ext is ".csv" or ".tsv" or ".jsonl" or ".json")
+        var trained = p.GetValue(data.TextColumn) is null ? TextClassifier.TrainedTask(modelDir) : null;
+        var format = ext switch { ".csv" => DataFormat.Csv, ".tsv" => DataFormat.Tsv, ".jsonl" or ".json" => DataFormat.JsonLines, _ => (DataFormat?)null };
+        if (trained is not null && trained.Format == format)
+        {
+            // A file in the format the model was trained on: read it with the same columns.
+            return DatasetReader.Read(path, trained, requireLabels: false);
+        }
+        if (format is not null)
         {
             var task = TaskSpec.Get(ext.TrimStart('.'), p.GetValue(data.TextColumn), p.GetValue(data.TextPairColumn), p.GetValue(data.LabelColumn));
             return DatasetReader.Read(path, task, requireLabels: false);

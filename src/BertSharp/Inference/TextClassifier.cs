@@ -49,6 +49,7 @@ public sealed class TextClassifier : IDisposable
     {
         TorchRuntime.EnsureLoaded();
         var dev = TorchRuntime.ResolveDevice(device);
+        dir = BertPretrained.ResolveDirectory(dir);
         var (model, tokenizer, labels) = ClassifierCheckpoint.Load(dir);
         var limit = model.Config.MaxPositionEmbeddings;
         var len = maxLength ?? Math.Min(TrainedMaxLength(dir) ?? 128, limit);
@@ -78,6 +79,37 @@ public sealed class TextClassifier : IDisposable
         try
         {
             return JsonNode.Parse(File.ReadAllText(path))?["max_length"]?.GetValue<int>();
+        }
+        catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException or FormatException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// The task a directory was fine-tuned on (training_args.json), with its columns, or null when unknown; explicit
+    /// arguments override the stored columns.
+    /// </summary>
+    public static TaskSpec? TrainedTask(string dir, string? textColumn = null, string? textPairColumn = null, string? labelColumn = null)
+    {
+        var path = Path.Combine(dir, "training_args.json");
+        if (!Directory.Exists(dir) || !File.Exists(path))
+        {
+            return null;
+        }
+        try
+        {
+            var args = JsonNode.Parse(File.ReadAllText(path));
+            if (args?["task"]?.GetValue<string>() is not { } name)
+            {
+                return null;
+            }
+            if (TaskSpec.Names.Take(4).Contains(name))
+            {
+                return TaskSpec.Get(name);
+            }
+            return TaskSpec.Get(name, textColumn ?? args["text_column"]?.GetValue<string>(), textPairColumn ?? args["text_pair_column"]?.GetValue<string>(),
+                labelColumn ?? args["label_column"]?.GetValue<string>(), args["regression"]?.GetValue<bool>() ?? false);
         }
         catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException or FormatException)
         {

@@ -125,6 +125,10 @@ public sealed record FineTuneOptions
         {
             throw new BertSharpException("--max-train-examples / --max-eval-examples: expected a positive number.");
         }
+        if (File.Exists(OutputDir))
+        {
+            throw new BertSharpException($"--output {OutputDir}: is a file; expected a directory (it is created, or replaced when the run completes).");
+        }
         if ((ModelDir is null) == (ConfigPreset is null))
         {
             throw new BertSharpException("give either --model (a checkpoint to fine-tune) or --config PRESET with --vocab (train from scratch).");

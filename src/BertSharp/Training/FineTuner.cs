@@ -256,6 +256,7 @@ public static class FineTuner
         ["text_column"] = o.Task.TextColumn,
         ["text_pair_column"] = o.Task.TextPairColumn,
         ["label_column"] = o.Task.LabelColumn,
+        ["regression"] = o.Task.Regression,
         ["data"] = Path.GetFullPath(o.DataPath),
         ["eval_data"] = o.EvalDataPath is null ? null : Path.GetFullPath(o.EvalDataPath),
         ["model"] = o.ModelDir,

@@ -57,7 +57,8 @@ public class FineTuneEndToEndTests
 
         // evaluate on the same data reproduces the validation metrics of the kept epoch (reloaded weights, same numbers).
         var metricsPath = tmp.File("eval.json");
-        var eval = CliRunner.Run("evaluate", "--model", model, "--task", "sst2", "--data", Data("sst2_train.tsv"), "--output", metricsPath);
+        // Without --task, evaluate and predict use the task recorded in training_args.json.
+        var eval = CliRunner.Run("evaluate", "--model", model, "--data", Data("sst2_train.tsv"), "--output", metricsPath);
         Assert.True(eval.ExitCode == 0, eval.StdErr);
         var evaluated = JsonNode.Parse(File.ReadAllText(metricsPath))!;
         Assert.Equal((double)saved["metrics"]!["accuracy"]!, (double)evaluated["metrics"]!["accuracy"]!, 6);
@@ -66,7 +67,7 @@ public class FineTuneEndToEndTests
 
         // predict over the file gives the same accuracy as evaluate.
         var predictions = tmp.File("pred.jsonl");
-        var pred = CliRunner.Run("predict", "--model", model, "--input", Data("sst2_train.tsv"), "--task", "sst2", "--output", predictions);
+        var pred = CliRunner.Run("predict", "--model", model, "--input", Data("sst2_train.tsv"), "--output", predictions);
         Assert.True(pred.ExitCode == 0, pred.StdErr);
         var truth = DatasetReader.Read(Data("sst2_train.tsv"), TaskSpec.Sst2).Examples.Select(e => e.Label).ToList();
         var rows = File.ReadAllLines(predictions).Select(l => JsonNode.Parse(l)!).ToList();
@@ -274,5 +275,29 @@ public class FineTuneEndToEndTests
         Assert.True(sorted.ExitCode == 0, sorted.StdErr);
         Assert.Contains("warning: the validation split (the last 2 examples of", sorted.StdErr, StringComparison.Ordinal);
         Assert.Contains("holds only label 'positive'", sorted.StdErr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Options_are_checked_before_anything_runs()
+    {
+        using var tmp = TestPaths.TempDir();
+        File.WriteAllText(tmp.File("taken"), "x");
+        FineTuneOptions Options(string output) => new()
+        {
+            Task = TaskSpec.Sst2, DataPath = Data("sst2_train.tsv"), OutputDir = output, ConfigPreset = "tiny", VocabPath = Vocab,
+        };
+        Assert.Contains("is a file", Assert.Throws<BertSharpException>(() => Options(tmp.File("taken")).Validate()).Message, StringComparison.Ordinal);
+        Assert.Contains("--warmup-ratio and --warmup-steps", Assert.Throws<BertSharpException>(() =>
+            (Options(tmp.File("o")) with { WarmupRatio = 0.1, WarmupSteps = 3 }).Validate()).Message, StringComparison.Ordinal);
+        Assert.Contains("--vocab", Assert.Throws<BertSharpException>(() =>
+            (Options(tmp.File("o")) with { VocabPath = null }).Validate()).Message, StringComparison.Ordinal);
+        Assert.Contains("either --model", Assert.Throws<BertSharpException>(() =>
+            (Options(tmp.File("o")) with { ModelDir = "x" }).Validate()).Message, StringComparison.Ordinal);
+        Assert.Equal(16, (Options(tmp.File("o")) with { Task = TaskSpec.Imdb }).EffectiveBatchSize);
+        Assert.Equal(512, (Options(tmp.File("o")) with { Task = TaskSpec.Imdb }).EffectiveMaxLength);
+        Assert.Equal(2, (Options(tmp.File("o")) with { Task = TaskSpec.Imdb }).EffectiveEpochs);
+        Assert.Equal(4, Options(tmp.File("o")).EffectiveEpochs);
+        Assert.Equal(2e-5, Options(tmp.File("o")).LearningRate);
+        Assert.Equal(["taken"], Directory.GetFiles(tmp.Path).Select(Path.GetFileName));
     }
 }

@@ -357,6 +357,7 @@ public sealed class HubClient : IDisposable
             file.Position = start;
             using var body = await resp.Content.ReadAsStreamAsync(ct).ConfigureAwait(false);
             var buffer = new byte[1 << 16];
+            long reported = start;
             while (true)
             {
                 using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -367,8 +368,14 @@ public sealed class HubClient : IDisposable
                     break;
                 }
                 await file.WriteAsync(buffer.AsMemory(0, n), ct).ConfigureAwait(false);
+                if (file.Position - reported >= 1 << 20)
+                {
+                    reported = file.Position;
+                    _options.Progress?.Report(new HubDownloadProgress(info.File, reported, info.Size));
+                }
             }
             await file.FlushAsync(ct).ConfigureAwait(false);
+            _options.Progress?.Report(new HubDownloadProgress(info.File, file.Position, info.Size));
             return info.Size is null || file.Length >= info.Size;
         }
     }

@@ -21,3 +21,6 @@ public sealed record HubFile(string Name, string Path, long Size, bool Downloade
 
 /// <summary>The result of fetching a model: the snapshot directory <see cref="StateDictSource"/> and the tokenizer read.</summary>
 public sealed record HubDownloadResult(string RepoId, string Commit, string SnapshotDir, IReadOnlyList<HubFile> Files);
+
+/// <summary>Bytes of <paramref name="File"/> on disk so far (resumed bytes included) out of <paramref name="Total"/>, when known.</summary>
+public sealed record HubDownloadProgress(string File, long Bytes, long? Total);

@@ -25,6 +25,9 @@ public sealed record HubOptions
     /// <summary>Receives one line per file (name, size, downloaded or cached); null for silence.</summary>
     public TextWriter? Log { get; init; }
 
+    /// <summary>Receives download progress (at most every 1 MB per file, and at the end); null for none.</summary>
+    public IProgress<HubDownloadProgress>? Progress { get; init; }
+
     /// <summary>How long a request may wait for response headers or for the next bytes of a body.</summary>
     public TimeSpan ReadTimeout { get; init; } = TimeSpan.FromSeconds(60);
 

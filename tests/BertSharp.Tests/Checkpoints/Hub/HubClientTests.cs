@@ -159,6 +159,37 @@ public sealed class HubClientTests : IDisposable
         Assert.Empty(Directory.GetFiles(Path.Combine(RepoDir(), "blobs"), "*.lock"));
     }
 
+    private sealed class Recorder : IProgress<HubDownloadProgress>
+    {
+        public List<HubDownloadProgress> Reports { get; } = [];
+
+        public void Report(HubDownloadProgress value)
+        {
+            lock (Reports)
+            {
+                Reports.Add(value);
+            }
+        }
+    }
+
+    [Fact]
+    public void Progress_reports_rise_to_the_file_size_and_continue_from_a_resume_point()
+    {
+        var big = new byte[3_500_000];
+        new Random(3).NextBytes(big);
+        _hub.AddRepo("org/big", ("config.json", Config, false), ("pytorch_model.bin", big, true));
+        _hub.DropNextCdnGetAfter = 1_500_000;
+        var rec = new Recorder();
+        using var client = new HubClient(Options() with { Progress = rec });
+        client.DownloadModel("org/big");
+        var bin = rec.Reports.Where(r => r.File == "pytorch_model.bin").ToList();
+        Assert.All(bin, r => Assert.Equal(big.Length, r.Total));
+        Assert.Equal(big.Length, bin[^1].Bytes);
+        Assert.True(bin.Count >= 3, $"{bin.Count} reports");
+        // Bytes never go backwards across the dropped connection: the resume continues from what is on disk.
+        Assert.Equal(bin.Select(r => r.Bytes).Order(), bin.Select(r => r.Bytes));
+    }
+
     [Fact]
     public void Partial_download_left_by_an_earlier_run_is_resumed()
     {
