@@ -9,7 +9,7 @@ namespace BertSharp.Server;
 /// <summary>The model a server answers with, and the pipelines its architecture supports.</summary>
 public sealed class ServedModel : IDisposable
 {
-    private ServedModel(BertPreTrainedModel model, BertTokenizer tokenizer, int maxLength, TextClassifier? classifier, torch.Device device)
+    private ServedModel(BertPreTrainedModel model, BertTokenizer tokenizer, int maxLength, TextClassifier? classifier)
     {
         Model = model;
         Tokenizer = tokenizer;
@@ -19,7 +19,7 @@ public sealed class ServedModel : IDisposable
         Attention = new AttentionMaps(model, tokenizer);
         Ner = model is BertForTokenClassification tc ? new TokenClassification(tc, tokenizer) : null;
         Qa = model is BertForQuestionAnswering qa ? new QuestionAnswering(qa, tokenizer) : null;
-        FillMask = model is BertForMaskedLM mlm ? new FillMask(mlm, tokenizer, device) : null;
+        FillMask = model is BertForMaskedLM mlm ? new FillMask(mlm, tokenizer) : null;
     }
 
     /// <summary>
@@ -38,7 +38,7 @@ public sealed class ServedModel : IDisposable
         if (architecture == nameof(BertForSequenceClassification))
         {
             var classifier = TextClassifier.Load(modelDirectory, device, Math.Min(maxLength, config.MaxPositionEmbeddings));
-            return new ServedModel(classifier.Model, classifier.Tokenizer, maxLength, classifier, dev);
+            return new ServedModel(classifier.Model, classifier.Tokenizer, maxLength, classifier);
         }
         if (architecture == nameof(BertForPreTraining))
         {
@@ -48,7 +48,7 @@ public sealed class ServedModel : IDisposable
         try
         {
             model.to(dev);
-            return new ServedModel(model, BertTokenizer.FromDirectory(modelDirectory), maxLength, null, dev);
+            return new ServedModel(model, BertTokenizer.FromDirectory(modelDirectory), maxLength, null);
         }
         catch
         {

@@ -17,21 +17,14 @@ public sealed record FillMaskPrediction(int TokenId, string Token, double Score,
 /// HF's fill-mask pipeline: encodes a text containing one or more <c>[MASK]</c> tokens, runs the masked-LM head and returns
 /// the top-k tokens for every mask, most probable first.
 /// </summary>
-public sealed class FillMask : IDisposable
+public sealed class FillMask : InferencePipeline<BertForMaskedLM>
 {
-    private readonly BertForMaskedLM _model;
-    private readonly Device _device;
-
-    public FillMask(BertForMaskedLM model, BertTokenizer tokenizer, Device? device = null)
+    /// <param name="model">A model with an MLM head, already on its device.</param>
+    /// <param name="tokenizer">Its tokenizer.</param>
+    /// <param name="ownsModel">Whether disposing the pipeline disposes the model.</param>
+    public FillMask(BertForMaskedLM model, BertTokenizer tokenizer, bool ownsModel = false) : base(model, tokenizer, ownsModel)
     {
-        _model = model ?? throw new ArgumentNullException(nameof(model));
-        Tokenizer = tokenizer ?? throw new ArgumentNullException(nameof(tokenizer));
-        _device = device ?? CPU;
-        _model.to(_device);
-        _model.eval();
     }
-
-    public BertTokenizer Tokenizer { get; }
 
     /// <summary>
     /// Loads a model directory (any checkpoint with an MLM head, e.g. one written by <c>bert pretrain</c>) with its tokenizer.
@@ -46,7 +39,8 @@ public sealed class FillMask : IDisposable
             model.Dispose();
             throw new BertSharpException($"{modelDirectory}: the checkpoint has no masked-LM head (cls.predictions.*); fill-mask needs a pre-trained or masked-LM model.");
         }
-        return new FillMask(model, tokenizer, TorchRuntime.ResolveDevice(device));
+        model.to(TorchRuntime.ResolveDevice(device));
+        return new FillMask(model, tokenizer, ownsModel: true);
     }
 
     /// <summary>Top <paramref name="topK"/> candidates for each <c>[MASK]</c> of <paramref name="text"/>, in mask order.</summary>
@@ -70,15 +64,20 @@ public sealed class FillMask : IDisposable
         {
             throw new BertSharpException($"the text has no {Tokenizer.Vocab[Tokenizer.MaskId]} token to fill.");
         }
-        if (ids.Length > _model.Config.MaxPositionEmbeddings)
+        if (ids.Length > Model.Config.MaxPositionEmbeddings)
         {
-            throw new BertSharpException($"the text is {ids.Length} tokens long; the model takes at most {_model.Config.MaxPositionEmbeddings}.");
+            throw new BertSharpException($"the text is {ids.Length} tokens long; the model takes at most {Model.Config.MaxPositionEmbeddings}.");
         }
-        topK = Math.Min(topK, _model.Config.VocabSize);
-        using var scope = NewDisposeScope();
-        using var noGrad = torch.no_grad();
-        var input = tensor(ids.Select(i => (long)i).ToArray(), [1, ids.Length]).to(_device);
-        var logits = _model.Forward(new BertInput(input)).Logits[0];
+        topK = Math.Min(topK, Model.Config.VocabSize);
+        return Run(() =>
+        {
+            var input = tensor(ids.Select(i => (long)i).ToArray(), [1, ids.Length]).to(Device);
+            return Decode(ids, maskPositions, Model.Forward(new BertInput(input)).Logits[0], topK);
+        });
+    }
+
+    private List<IReadOnlyList<FillMaskPrediction>> Decode(int[] ids, int[] maskPositions, Tensor logits, int topK)
+    {
         var result = new List<IReadOnlyList<FillMaskPrediction>>();
         foreach (var pos in maskPositions)
         {
@@ -99,6 +98,4 @@ public sealed class FillMask : IDisposable
         }
         return result;
     }
-
-    public void Dispose() => _model.Dispose();
 }

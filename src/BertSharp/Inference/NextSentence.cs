@@ -17,21 +17,14 @@ public sealed record NextSentenceResult(double IsNextProbability, double IsRando
 }
 
 /// <summary>Scores whether text B follows text A with a model's NSP head (<c>[CLS] A [SEP] B [SEP]</c>).</summary>
-public sealed class NextSentence : IDisposable
+public sealed class NextSentence : InferencePipeline<BertForNextSentencePrediction>
 {
-    private readonly BertForNextSentencePrediction _model;
-    private readonly Device _device;
-
-    public NextSentence(BertForNextSentencePrediction model, BertTokenizer tokenizer, Device? device = null)
+    /// <param name="model">A model with an NSP head, already on its device.</param>
+    /// <param name="tokenizer">Its tokenizer.</param>
+    /// <param name="ownsModel">Whether disposing the pipeline disposes the model.</param>
+    public NextSentence(BertForNextSentencePrediction model, BertTokenizer tokenizer, bool ownsModel = false) : base(model, tokenizer, ownsModel)
     {
-        _model = model ?? throw new ArgumentNullException(nameof(model));
-        Tokenizer = tokenizer ?? throw new ArgumentNullException(nameof(tokenizer));
-        _device = device ?? CPU;
-        _model.to(_device);
-        _model.eval();
     }
-
-    public BertTokenizer Tokenizer { get; }
 
     /// <summary>Loads a model directory with an NSP head (<c>cls.seq_relationship.*</c>, e.g. from <c>bert pretrain</c>).</summary>
     public static NextSentence Load(string modelDirectory, string device = "auto")
@@ -44,7 +37,8 @@ public sealed class NextSentence : IDisposable
             model.Dispose();
             throw new BertSharpException($"{modelDirectory}: the checkpoint has no next-sentence head (cls.seq_relationship.* and the pooler); nsp needs a model from pre-training with NSP.");
         }
-        return new NextSentence(model, tokenizer, TorchRuntime.ResolveDevice(device));
+        model.to(TorchRuntime.ResolveDevice(device));
+        return new NextSentence(model, tokenizer, ownsModel: true);
     }
 
     /// <summary>Scores the pair (A, B); inputs longer than the model's positions are truncated longest-first.</summary>
@@ -52,15 +46,14 @@ public sealed class NextSentence : IDisposable
     {
         ArgumentNullException.ThrowIfNull(text);
         ArgumentNullException.ThrowIfNull(textPair);
-        var enc = Tokenizer.Encode(text, textPair, new EncodeOptions { MaxLength = _model.Config.MaxPositionEmbeddings });
-        using var scope = NewDisposeScope();
-        using var noGrad = torch.no_grad();
-        var ids = tensor(enc.Ids.Select(i => (long)i).ToArray(), [1, enc.Ids.Length]).to(_device);
-        var types = tensor(enc.TypeIds.Select(i => (long)i).ToArray(), [1, enc.Ids.Length]).to(_device);
-        var logits = _model.Forward(new BertInput(ids, null, types)).Logits[0].cpu();
-        var p = logits.softmax(-1).data<float>().ToArray();
-        return new NextSentenceResult(p[0], p[1], logits.data<float>().ToArray());
+        var enc = Tokenizer.Encode(text, textPair, new EncodeOptions { MaxLength = ModelMaxLength });
+        return Run(() =>
+        {
+            var ids = tensor(enc.Ids.Select(i => (long)i).ToArray(), [1, enc.Ids.Length]).to(Device);
+            var types = tensor(enc.TypeIds.Select(i => (long)i).ToArray(), [1, enc.Ids.Length]).to(Device);
+            var logits = Model.Forward(new BertInput(ids, null, types)).Logits[0].cpu();
+            var p = logits.softmax(-1).data<float>().ToArray();
+            return new NextSentenceResult(p[0], p[1], logits.data<float>().ToArray());
+        });
     }
-
-    public void Dispose() => _model.Dispose();
 }
