@@ -1,4 +1,4 @@
-// Writes HF tokenizers@0.23.2 output for "a{c}b {c}{c}" for every code point c: node tools/hf_unicode_sweep.js VOCAB LOWERCASE OUT.jsonl
+// Writes HF tokenizers@0.23.2 output for "a{c}b {c}{c}" for every code point c: node tools/hf_unicode_sweep.js VOCAB LOWERCASE OUT.jsonl [keep-accents]
 // (npm install tokenizers@0.23.2 first). tests/fixtures/tokenization/unicode-sweep.hf-sha256.json holds per-plane SHA-256 of the output.
 const { Tokenizer, WordPiece, bertNormalizer, bertPreTokenizer, bertProcessing } = require('tokenizers');
 const fs = require('fs');
@@ -7,7 +7,7 @@ const fs = require('fs');
   const lower = lowerArg === 'true';
   const model = await WordPiece.fromFile(vocab, { unkToken: '[UNK]', continuingSubwordPrefix: '##', maxInputCharsPerWord: 100 });
   const tok = new Tokenizer(model);
-  tok.setNormalizer(bertNormalizer({ cleanText: true, handleChineseChars: true, stripAccents: lower, lowercase: lower }));
+  tok.setNormalizer(bertNormalizer({ cleanText: true, handleChineseChars: true, stripAccents: process.argv[5] === "keep-accents" ? false : lower, lowercase: lower }));
   tok.setPreTokenizer(bertPreTokenizer());
   tok.addSpecialTokens(['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]']);
   const texts = [];

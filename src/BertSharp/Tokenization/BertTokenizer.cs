@@ -141,11 +141,13 @@ public sealed partial class BertTokenizer
         }
         var buf = TokenBuffer.ForThisThread();
         buf.Count = 0;
-        Split(text, buf);
+        var sink = new IdsSink(_model, buf, _specialIds);
+        var word = WordBuffer.ForThisThread();
+        _splitter.Split(text, word, ref sink);
         var nA = buf.Count;
         if (textPair is not null)
         {
-            Split(textPair, buf);
+            _splitter.Split(textPair, word, ref sink);
         }
         if (!o.AddSpecialTokens)
         {

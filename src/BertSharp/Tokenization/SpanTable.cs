@@ -33,9 +33,11 @@ internal sealed class SpanTable
 
     public int Count => _entries.Length;
 
-    public bool TryGetValue(ReadOnlySpan<char> key, out int value)
+    public bool TryGetValue(ReadOnlySpan<char> key, out int value) => TryGetValue(key, Finish(Seed(key)), out value);
+
+    /// <summary>Lookup with a hash already computed by <see cref="Step"/>/<see cref="Finish"/> (prefix hashing in WordPiece).</summary>
+    public bool TryGetValue(ReadOnlySpan<char> key, uint h, out int value)
     {
-        var h = Hash(key);
         var i = _buckets[h & (uint)_mask] - 1;
         var entries = _entries;
         while ((uint)i < (uint)entries.Length)
@@ -52,15 +54,24 @@ internal sealed class SpanTable
         return false;
     }
 
-    private static uint Hash(ReadOnlySpan<char> s)
+    private static uint Hash(ReadOnlySpan<char> s) => Finish(Seed(s));
+
+    public const uint Basis = 2166136261u;
+
+    /// <summary>FNV-1a state after <paramref name="s"/>; <see cref="Step"/> extends it by one char.</summary>
+    private static uint Seed(ReadOnlySpan<char> s)
     {
-        var h = 2166136261u;
+        var h = Basis;
         foreach (var c in s)
         {
-            h = (h ^ c) * 16777619u;
+            h = Step(h, c);
         }
-        return h ^ (h >> 15);
+        return h;
     }
+
+    public static uint Step(uint h, char c) => (h ^ c) * 16777619u;
+
+    public static uint Finish(uint h) => h ^ (h >> 15);
 
     private readonly record struct Entry(string Key, int Value, uint Hash, int Next);
 }

@@ -8,18 +8,19 @@ namespace BertSharp.Tests.Tokenization;
 /// <summary>
 /// Every Unicode code point, in context ("a{c}b {c}{c}"), gives HF's ids and offsets: compared plane by plane against
 /// SHA-256 digests of npm tokenizers@0.23.2 output (tools/hf_unicode_sweep.js), for bert-base-uncased (lowercase, strip
-/// accents) and bert-base-cased. This covers the category tables, NFD, lowercasing, CJK and whitespace rules.
+/// accents), bert-base-cased, and lowercasing without accent stripping. This covers the category tables, NFD, lowercasing, CJK and whitespace rules.
 /// </summary>
 public class UnicodeSweepTests
 {
     [Theory]
-    [InlineData("uncased", "bert-base-uncased", true)]
-    [InlineData("cased", "bert-base-cased", false)]
-    public void EveryCodePointMatchesHuggingFace(string key, string model, bool lowercase)
+    [InlineData("uncased", "bert-base-uncased", true, null)]
+    [InlineData("cased", "bert-base-cased", false, null)]
+    [InlineData("lowercase-keep-accents", "bert-base-uncased", true, false)]
+    public void EveryCodePointMatchesHuggingFace(string key, string model, bool lowercase, bool? stripAccents)
     {
         using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(TokenizationFixtures.Dir, "unicode-sweep.hf-sha256.json")));
         var expected = doc.RootElement.GetProperty(key).EnumerateArray().Select(e => e.GetString()!).ToArray();
-        var tok = BertTokenizer.FromVocabFile(TokenizationFixtures.VocabPath(model), lowercase);
+        var tok = BertTokenizer.FromVocabFile(TokenizationFixtures.VocabPath(model), lowercase, stripAccents);
         var options = new EncodeOptions { AddSpecialTokens = false };
         var differing = new List<string>();
         var sb = new StringBuilder();

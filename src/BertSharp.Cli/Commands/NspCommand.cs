@@ -1,0 +1,33 @@
+using System.CommandLine;
+using System.Globalization;
+using BertSharp.Inference;
+
+namespace BertSharp.Cli.Commands;
+
+/// <summary><c>bert nsp</c>: does text B follow text A? (BERT's next-sentence head)</summary>
+internal static class NspCommand
+{
+    public static Command Create()
+    {
+        var model = new Option<string>("--model") { Description = "Model directory with an NSP head (e.g. OUTPUT/final of 'bert pretrain').", Required = true };
+        var text = new Option<string>("--text") { Description = "First segment (A).", Required = true };
+        var pair = new Option<string>("--text-pair") { Description = "Second segment (B).", Required = true };
+        var device = new Option<string>("--device") { Description = "auto, cpu, cuda or cuda:N.", DefaultValueFactory = _ => "auto" };
+        var cmd = new Command("nsp", "Next-sentence prediction: the probability that --text-pair follows --text.");
+        foreach (var o in new Option[] { model, text, pair, device })
+        {
+            cmd.Options.Add(o);
+        }
+        cmd.SetAction(p =>
+        {
+            using var pipeline = NextSentence.Load(p.GetValue(model)!, p.GetValue(device) ?? "auto");
+            var r = pipeline.Predict(p.GetValue(text)!, p.GetValue(pair)!);
+            var inv = CultureInfo.InvariantCulture;
+            Console.Out.WriteLine(string.Create(inv, $"is_next    {r.IsNextProbability:F4}"));
+            Console.Out.WriteLine(string.Create(inv, $"not_next   {r.IsRandomProbability:F4}"));
+            Console.Out.WriteLine(r.IsNext ? "prediction: B follows A" : "prediction: B does not follow A");
+            return 0;
+        });
+        return cmd;
+    }
+}

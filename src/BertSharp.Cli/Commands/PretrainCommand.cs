@@ -1,0 +1,99 @@
+using System.CommandLine;
+using System.Globalization;
+using BertSharp.Training.Pretraining;
+
+namespace BertSharp.Cli.Commands;
+
+/// <summary><c>bert pretrain</c>: MLM + NSP pre-training on data built by <c>bert pretrain-data</c>.</summary>
+internal static class PretrainCommand
+{
+    public static Command Create()
+    {
+        var data = new Option<string>("--data") { Description = "Data directory written by 'bert pretrain-data'.", Required = true };
+        var output = new Option<string>("--output") { Description = "Run directory: checkpoint-N/, final/, train_log.jsonl, loss.png.", Required = true };
+        var config = new Option<string>("--config") { Description = "Size preset of a fresh model: tiny, mini, small, medium, base, large (with --vocab)." };
+        var vocab = new Option<string>("--vocab") { Description = "vocab.txt the data was built with (for --config)." };
+        var model = new Option<string>("--model") { Description = "Continue pre-training this HF model directory instead of a fresh one." };
+        var steps = new Option<long>("--steps") { Description = "Optimizer steps.", DefaultValueFactory = _ => 1000 };
+        var batch = new Option<int>("--batch-size") { Description = "Instances per micro-batch.", DefaultValueFactory = _ => 32 };
+        var lr = new Option<double>("--lr") { Description = "Peak learning rate.", DefaultValueFactory = _ => 1e-4 };
+        var warmup = new Option<long?>("--warmup-steps") { Description = "Linear warm-up steps (default: 10 % of --steps)." };
+        var wd = new Option<double>("--weight-decay") { Description = "AdamW weight decay (not on biases and LayerNorm).", DefaultValueFactory = _ => 0.01 };
+        var eps = new Option<double>("--eps") { Description = "AdamW epsilon.", DefaultValueFactory = _ => 1e-6 };
+        var accum = new Option<int>("--grad-accum") { Description = "Micro-batches per optimizer step.", DefaultValueFactory = _ => 1 };
+        var clip = new Option<double>("--max-grad-norm") { Description = "Global gradient-norm clip (0 = off).", DefaultValueFactory = _ => 1.0 };
+        var saveEvery = new Option<long>("--save-every") { Description = "Checkpoint every N steps (0 = at the end only).", DefaultValueFactory = _ => 0 };
+        var evalEvery = new Option<long>("--eval-every") { Description = "Evaluate on held-out instances every N steps (0 = never).", DefaultValueFactory = _ => 0 };
+        var resume = new Option<bool>("--resume") { Description = "Continue from the latest checkpoint-N in --output." };
+        var dynamic = new Option<bool>("--dynamic-masking") { Description = "Mask instances afresh each time they are used." };
+        var seed = new Option<long>("--seed") { Description = "Seed of initialisation, dropout and dynamic masks.", DefaultValueFactory = _ => 42 };
+        var device = new Option<string>("--device") { Description = "auto, cpu, cuda or cuda:N.", DefaultValueFactory = _ => "auto" };
+
+        var cmd = new Command("pretrain", "Pre-train BERT with masked-LM + next-sentence prediction (BertForPreTraining).");
+        foreach (var o in new Option[] { data, output, config, vocab, model, steps, batch, lr, warmup, wd, eps, accum, clip, saveEvery, evalEvery, resume, dynamic, seed, device })
+        {
+            cmd.Options.Add(o);
+        }
+        cmd.SetAction(p =>
+        {
+            var totalSteps = p.GetValue(steps);
+            var options = new PretrainingTrainerOptions
+            {
+                Steps = totalSteps,
+                BatchSize = p.GetValue(batch),
+                LearningRate = p.GetValue(lr),
+                WarmupSteps = p.GetValue(warmup) ?? totalSteps / 10,
+                WeightDecay = p.GetValue(wd),
+                Eps = p.GetValue(eps),
+                GradAccum = p.GetValue(accum),
+                MaxGradNorm = p.GetValue(clip),
+                SaveEvery = p.GetValue(saveEvery),
+                EvalEvery = p.GetValue(evalEvery),
+                DynamicMasking = p.GetValue(dynamic),
+                Seed = p.GetValue(seed),
+                Device = p.GetValue(device) ?? "auto",
+            };
+            var source = new PretrainingModelSource(p.GetValue(config), p.GetValue(vocab), p.GetValue(model));
+            if (!p.GetValue(resume) && source.ModelDirectory is null && (source.Preset is null || source.VocabPath is null))
+            {
+                throw new BertSharpException("pretrain needs --config PRESET with --vocab PATH, or --model DIR (or --resume).");
+            }
+            if (source.ModelDirectory is not null && source.Preset is not null)
+            {
+                throw new BertSharpException("pass either --config/--vocab or --model, not both.");
+            }
+            var outDir = p.GetValue(output)!;
+            PretrainingLogEntry? lastTrain = null, lastEval = null;
+            var final = CliProgress.Run(progress =>
+            {
+                var trainer = new PretrainingTrainer(options)
+                {
+                    OnLog = e =>
+                    {
+                        if (e.Kind == "eval")
+                        {
+                            lastEval = e;
+                            return;
+                        }
+                        lastTrain = e;
+                        progress.Report(("pretrain", e.Step, totalSteps, string.Create(CultureInfo.InvariantCulture,
+                            $"mlm {e.MaskedLmLoss:F3} ({e.MaskedLmAccuracy:P1}) nsp {e.NextSentenceLoss:F3} ({e.NextSentenceAccuracy:P1}) {e.TokensPerSecond:F0} tok/s")));
+                    },
+                };
+                return trainer.Run(p.GetValue(data)!, outDir, source, p.GetValue(resume));
+            });
+            var inv = CultureInfo.InvariantCulture;
+            if (lastTrain is { } t)
+            {
+                Console.Out.WriteLine(string.Create(inv, $"step {t.Step}: loss {t.Loss:F4}, masked_lm_loss {t.MaskedLmLoss:F4}, masked_lm_accuracy {t.MaskedLmAccuracy:F4}, next_sentence_loss {t.NextSentenceLoss:F4}, next_sentence_accuracy {t.NextSentenceAccuracy:F4}, {t.TokensPerSecond:F0} tokens/s"));
+            }
+            if (lastEval is { } ev)
+            {
+                Console.Out.WriteLine(string.Create(inv, $"eval at step {ev.Step}: masked_lm_loss {ev.MaskedLmLoss:F4}, masked_lm_accuracy {ev.MaskedLmAccuracy:F4}, next_sentence_loss {ev.NextSentenceLoss:F4}, next_sentence_accuracy {ev.NextSentenceAccuracy:F4}"));
+            }
+            Console.Out.WriteLine($"model: {final}");
+            return 0;
+        });
+        return cmd;
+    }
+}

@@ -1,0 +1,98 @@
+using System.CommandLine;
+using BertSharp.Data.Pretraining;
+using BertSharp.Tokenization;
+
+namespace BertSharp.Cli.Commands;
+
+/// <summary><c>bert pretrain-data</c>: builds MLM + NSP pre-training shards from text, or prints statistics of built data.</summary>
+internal static class PretrainDataCommand
+{
+    public static Command Create()
+    {
+        var input = new Option<string[]>("--input") { Description = "Corpus files or directories (.txt, .txt.gz); documents separated by blank lines, or one per line, or Gutenberg books (see --format).", AllowMultipleArgumentsPerToken = true };
+        var vocab = new Option<string>("--vocab") { Description = "vocab.txt of the WordPiece vocabulary." };
+        var output = new Option<string>("--output") { Description = "Output directory (replaced atomically)." };
+        var stats = new Option<string>("--stats") { Description = "Print statistics of an existing data directory instead of building one." };
+        var maxSeq = new Option<int>("--max-seq-length") { Description = "Maximum tokens per instance including [CLS] and two [SEP].", DefaultValueFactory = _ => 128 };
+        var maxPred = new Option<int>("--max-predictions-per-seq") { Description = "Maximum masked positions per instance.", DefaultValueFactory = _ => 20 };
+        var prob = new Option<double>("--masked-lm-prob") { Description = "Share of tokens to mask.", DefaultValueFactory = _ => 0.15 };
+        var dupe = new Option<int>("--dupe-factor") { Description = "Passes over the corpus, each with different segments and masks.", DefaultValueFactory = _ => 10 };
+        var shortSeq = new Option<double>("--short-seq-prob") { Description = "Probability of a shorter target length.", DefaultValueFactory = _ => 0.1 };
+        var wwm = new Option<bool>("--whole-word-mask") { Description = "Mask all word pieces of a word together." };
+        var seed = new Option<long>("--seed") { Description = "Random seed; the same seed and inputs give identical output.", DefaultValueFactory = _ => 12345 };
+        var lower = new Option<bool>("--lowercase") { Description = "Lower-case and strip accents (uncased vocabularies).", DefaultValueFactory = _ => true };
+        var format = new Option<string>("--format") { Description = "Corpus layout: auto, lines, document-per-line or book.", DefaultValueFactory = _ => "auto" };
+        var googleNsp = new Option<bool>("--google-nsp") { Description = "Always use a random next segment for one-sentence chunks, exactly as google's script (NSP labels then lean to 'random')." };
+        var threads = new Option<int>("--threads") { Description = "Worker threads (does not change the output).", DefaultValueFactory = _ => Environment.ProcessorCount };
+
+        var cmd = new Command("pretrain-data", "Build masked-LM + next-sentence pre-training data (google-research/bert's create_pretraining_data) as binary shards.");
+        foreach (var o in new Option[] { input, vocab, output, stats, maxSeq, maxPred, prob, dupe, shortSeq, wwm, seed, lower, format, googleNsp, threads })
+        {
+            cmd.Options.Add(o);
+        }
+        cmd.SetAction(p =>
+        {
+            if (p.GetValue(stats) is { } statsDir)
+            {
+                var data = PretrainingDataset.Open(statsDir);
+                var s = CliProgress.Run(progress => PretrainingDataStats.Compute(data, new Relay(progress)));
+                Console.Out.Write(s.Format());
+                return 0;
+            }
+            var inputs = p.GetValue(input) ?? [];
+            if (inputs.Length == 0 || p.GetValue(vocab) is not { } vocabPath || p.GetValue(output) is not { } outDir)
+            {
+                throw new BertSharpException("pretrain-data needs --input, --vocab and --output (or --stats DIR).");
+            }
+            var options = new PretrainingOptions
+            {
+                MaxSeqLength = p.GetValue(maxSeq),
+                MaxPredictionsPerSeq = p.GetValue(maxPred),
+                MaskedLmProb = p.GetValue(prob),
+                DupeFactor = p.GetValue(dupe),
+                ShortSeqProb = p.GetValue(shortSeq),
+                WholeWordMask = p.GetValue(wwm),
+                BalancedNsp = !p.GetValue(googleNsp),
+                Seed = p.GetValue(seed),
+            };
+            options.Validate();
+            var lowercase = p.GetValue(lower);
+            var tokenizer = BertTokenizer.FromVocabFile(vocabPath, lowercase);
+            var noSpecials = new EncodeOptions { AddSpecialTokens = false, Truncation = TruncationStrategy.None };
+            var manifest = CliProgress.Run(progress =>
+            {
+                var builder = new PretrainingDataBuilder(t => tokenizer.EncodeIds(t, null, noSpecials), tokenizer.Vocab.Tokens, PretrainingDataset.VocabSha256(vocabPath))
+                {
+                    Options = options,
+                    Format = ParseFormat(p.GetValue(format)),
+                    Lowercase = lowercase,
+                    MaxDegreeOfParallelism = Math.Max(1, p.GetValue(threads)),
+                    Progress = new Relay(progress),
+                };
+                return builder.Build(inputs, outDir);
+            });
+            foreach (var i in manifest.Inputs)
+            {
+                Console.Out.WriteLine($"{i.Path}: {i.Format}, {i.Documents:N0} documents, {i.Sentences:N0} sentences, {i.Tokens:N0} tokens");
+            }
+            Console.Out.WriteLine($"wrote {manifest.Instances:N0} instances in {manifest.Shards.Count} shard(s) to {outDir} " +
+                $"({manifest.MaskedTokens * 100.0 / Math.Max(1, manifest.Tokens - (3 * manifest.Instances)):F2} % masked, {manifest.RandomNext * 100.0 / manifest.Instances:F2} % random next)");
+            return 0;
+        });
+        return cmd;
+    }
+
+    private static CorpusFormat ParseFormat(string? s) => s?.Trim().ToLowerInvariant() switch
+    {
+        null or "" or "auto" => CorpusFormat.Auto,
+        "lines" => CorpusFormat.Lines,
+        "document-per-line" => CorpusFormat.DocumentPerLine,
+        "book" => CorpusFormat.Book,
+        _ => throw new BertSharpException($"--format {s}: expected auto, lines, document-per-line or book."),
+    };
+
+    private sealed class Relay(IProgress<(string Phase, long Done, long Total, string? Note)> inner) : IProgress<PretrainingProgress>
+    {
+        public void Report(PretrainingProgress value) => inner.Report((value.Phase, value.Done, value.Total, null));
+    }
+}

@@ -1,0 +1,244 @@
+using System.IO.Compression;
+using System.Text;
+using BertSharp.Checkpoints.PyTorchBin;
+using BertSharp.Runtime;
+using static TorchSharp.torch;
+
+namespace BertSharp.Checkpoints;
+
+/// <summary>
+/// Reads <c>pytorch_model.bin</c> files written by <c>torch.save(model.state_dict())</c> (torch ≥ 1.6 zip format: a
+/// pickle <c>&lt;name&gt;/data.pkl</c> plus one raw little-endian entry <c>&lt;name&gt;/data/&lt;key&gt;</c> per storage)
+/// without Python and without trusting the pickle: a restricted unpickler accepts only ordered dicts, tensor rebuilds
+/// and storage references, and refuses anything else (e.g. <c>os.system</c>, <c>builtins.eval</c>) by name.
+/// </summary>
+public static class PyTorchBinReader
+{
+    /// <summary>Refuse pickles larger than this before reading them (a state-dict pickle is a few hundred KB).</summary>
+    private const long MaxPickleBytes = 512L << 20;
+
+    /// <summary>
+    /// Loads the state dict onto the CPU. Tensors keep the stored dtype and are strided views into their storages, so
+    /// entries that shared a storage in PyTorch (tied weights) share memory here too.
+    /// </summary>
+    /// <exception cref="BertSharpException">The file is not a torch zip checkpoint, is corrupted, or its pickle uses
+    /// anything beyond a state dict; the message names the file and the offending global, key or storage.</exception>
+    public static Dictionary<string, Tensor> Read(string path)
+    {
+        TorchRuntime.EnsureLoaded();
+        FileStream fs;
+        try
+        {
+            fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new BertSharpException($"{path}: file not found.", e);
+        }
+        using (fs)
+        {
+            CheckMagic(path, fs);
+            try
+            {
+                using var zip = new ZipArchive(fs, ZipArchiveMode.Read, leaveOpen: true);
+                return ReadArchive(path, zip);
+            }
+            catch (Exception e) when (e is InvalidDataException or IOException or NotSupportedException or ArgumentException)
+            {
+                throw new BertSharpException($"{path}: corrupted torch zip archive ({e.Message}).", e);
+            }
+        }
+    }
+
+    private static void CheckMagic(string path, FileStream fs)
+    {
+        Span<byte> magic = stackalloc byte[4];
+        int n = fs.ReadAtLeast(magic, 4, throwOnEndOfStream: false);
+        fs.Position = 0;
+        if (n == 4 && magic.SequenceEqual("PK\x03\x04"u8))
+        {
+            return;
+        }
+        if (n >= 2 && magic[0] == 0x80 && magic[1] <= 5)
+        {
+            throw new BertSharpException(
+                $"{path}: this is the legacy (torch < 1.6, non-zip) torch.save format, which is not supported; " +
+                "re-save it with a newer torch or convert it to model.safetensors.");
+        }
+        throw new BertSharpException($"{path}: not a PyTorch checkpoint (expected a zip archive written by torch.save).");
+    }
+
+    private static Dictionary<string, Tensor> ReadArchive(string path, ZipArchive zip)
+    {
+        var pickles = zip.Entries.Where(e => e.FullName.EndsWith("/data.pkl", StringComparison.Ordinal) &&
+                                             e.FullName.IndexOf('/', StringComparison.Ordinal) == e.FullName.Length - "/data.pkl".Length).ToList();
+        if (pickles.Count != 1)
+        {
+            throw new BertSharpException($"{path}: not a torch.save archive (expected exactly one <name>/data.pkl entry, found {pickles.Count}).");
+        }
+        var pkl = pickles[0];
+        var prefix = pkl.FullName[..^"data.pkl".Length];
+        var byteorder = zip.GetEntry(prefix + "byteorder");
+        if (byteorder is not null)
+        {
+            var order = Encoding.ASCII.GetString(ReadEntry(path, byteorder, 16)).Trim();
+            if (order != "little")
+            {
+                throw new BertSharpException($"{path}: byteorder is '{order}'; only little-endian checkpoints are supported.");
+            }
+        }
+        if (pkl.Length > MaxPickleBytes)
+        {
+            throw new BertSharpException($"{path}: {pkl.FullName} is {pkl.Length} bytes, too large for a state-dict pickle.");
+        }
+        var source = $"{path}:{pkl.FullName}";
+        var root = new RestrictedUnpickler(source, ReadEntry(path, pkl, MaxPickleBytes)).Load();
+        var refs = ToStateDict(source, root);
+        return Materialize(path, zip, prefix, refs);
+    }
+
+    private static List<(string Key, TensorRef Ref)> ToStateDict(string source, object? root)
+    {
+        if (root is not PickleDict dict)
+        {
+            throw new BertSharpException($"{source}: the pickle holds a {root?.GetType().Name ?? "None"}, not a state dict (an OrderedDict of tensors).");
+        }
+        var result = new List<(string, TensorRef)>(dict.Items.Count);
+        foreach (var (k, v) in dict.Items)
+        {
+            if (k is not string key)
+            {
+                throw new BertSharpException($"{source}: state-dict key {k} is not a string.");
+            }
+            if (v is not TensorRef t)
+            {
+                throw new BertSharpException($"{source}: state-dict entry '{key}' is not a tensor (a nested dict or wrapped checkpoint is not supported).");
+            }
+            result.Add((key, t));
+        }
+        return result;
+    }
+
+    private static Dictionary<string, Tensor> Materialize(string path, ZipArchive zip, string prefix, List<(string Key, TensorRef Ref)> refs)
+    {
+        var storages = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        var result = new Dictionary<string, Tensor>(refs.Count, StringComparer.Ordinal);
+        try
+        {
+            foreach (var (key, r) in refs)
+            {
+                CheckBounds(path, key, r);
+                if (!storages.TryGetValue(r.Storage.Key, out var storage))
+                {
+                    storage = ReadStorage(path, zip, prefix, key, r.Storage);
+                    storages.Add(r.Storage.Key, storage);
+                }
+                if (!result.TryAdd(key, storage.as_strided(r.Size, r.Stride, r.Offset)))
+                {
+                    throw new BertSharpException($"{path}: state-dict key '{key}' appears twice.");
+                }
+            }
+        }
+        catch
+        {
+            SafeTensors.DisposeAll(result);
+            throw;
+        }
+        finally
+        {
+            // The views hold their own references to the storage memory.
+            foreach (var s in storages.Values)
+            {
+                s.Dispose();
+            }
+        }
+        return result;
+    }
+
+    /// <summary>A view must stay inside its storage; libtorch's as_strided does not check that for us.</summary>
+    private static void CheckBounds(string path, string key, TensorRef r)
+    {
+        string Where() => $"{path}: tensor '{key}' (size [{string.Join(", ", r.Size)}], stride [{string.Join(", ", r.Stride)}], offset {r.Offset})";
+        if (r.Size.Length != r.Stride.Length)
+        {
+            throw new BertSharpException($"{Where()}: size and stride have different ranks.");
+        }
+        if (r.Offset < 0 || r.Size.Any(s => s < 0) || r.Stride.Any(s => s < 0))
+        {
+            throw new BertSharpException($"{Where()}: negative size, stride or offset.");
+        }
+        if (r.Size.Contains(0))
+        {
+            return;
+        }
+        try
+        {
+            long last = r.Offset;
+            for (int i = 0; i < r.Size.Length; i++)
+            {
+                last = checked(last + (r.Size[i] - 1) * r.Stride[i]);
+            }
+            if (last >= r.Storage.ElementCount)
+            {
+                throw new BertSharpException($"{Where()}: reaches element {last} of storage '{r.Storage.Key}', which has {r.Storage.ElementCount}.");
+            }
+        }
+        catch (OverflowException)
+        {
+            throw new BertSharpException($"{Where()}: extent overflows.");
+        }
+    }
+
+    private static Tensor ReadStorage(string path, ZipArchive zip, string prefix, string key, StorageRef s)
+    {
+        var name = prefix + "data/" + s.Key;
+        var entry = zip.GetEntry(name)
+            ?? throw new BertSharpException($"{path}: storage entry {name} of tensor '{key}' is missing from the archive.");
+        // Check the declared size against the entry before allocating: a lying pickle must not make us allocate.
+        long elementSize = SafeTensorsDType.FromScalarType(s.DType)!.Size;
+        if (s.ElementCount > entry.Length / elementSize || s.ElementCount * elementSize != entry.Length)
+        {
+            throw new BertSharpException(
+                $"{path}: storage {name} of tensor '{key}' has {entry.Length} bytes, but {s.ClassName}[{s.ElementCount}] needs {s.ElementCount}×{elementSize}.");
+        }
+        var t = empty(s.ElementCount, s.DType);
+        try
+        {
+            if (entry.Length > 0)
+            {
+                using var stream = entry.Open();
+                foreach (var chunk in SafeTensorsWriter.Chunks(t))
+                {
+                    using (chunk)
+                    {
+                        if (stream.ReadAtLeast(chunk.bytes, chunk.bytes.Length, throwOnEndOfStream: false) != chunk.bytes.Length)
+                        {
+                            throw new BertSharpException($"{path}: storage {name} of tensor '{key}' ends early.");
+                        }
+                    }
+                }
+            }
+            return t;
+        }
+        catch
+        {
+            t.Dispose();
+            throw;
+        }
+    }
+
+    private static byte[] ReadEntry(string path, ZipArchiveEntry entry, long max)
+    {
+        if (entry.Length > max)
+        {
+            throw new BertSharpException($"{path}: {entry.FullName} is {entry.Length} bytes, more than expected.");
+        }
+        var buf = new byte[entry.Length];
+        using var s = entry.Open();
+        if (s.ReadAtLeast(buf, buf.Length, throwOnEndOfStream: false) != buf.Length)
+        {
+            throw new BertSharpException($"{path}: {entry.FullName} ends early.");
+        }
+        return buf;
+    }
+}

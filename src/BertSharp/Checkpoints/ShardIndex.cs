@@ -1,0 +1,124 @@
+using System.Text.Json;
+using static TorchSharp.torch;
+
+namespace BertSharp.Checkpoints;
+
+/// <summary>
+/// A sharded checkpoint's index (<c>model.safetensors.index.json</c> or <c>pytorch_model.bin.index.json</c>):
+/// <c>{"metadata": {...}, "weight_map": {"key": "shard file", ...}}</c>.
+/// </summary>
+/// <param name="Path">The index file.</param>
+/// <param name="WeightMap">Tensor name → shard file name (relative to the index's directory), in file order.</param>
+/// <param name="TotalSize">The declared <c>metadata.total_size</c> in bytes, when present.</param>
+public sealed record ShardIndex(string Path, IReadOnlyDictionary<string, string> WeightMap, long? TotalSize)
+{
+    /// <summary>The distinct shard files, sorted by name.</summary>
+    public IReadOnlyList<string> Shards => WeightMap.Values.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+
+    /// <summary>Reads and validates an index: a JSON object whose <c>weight_map</c> maps names to plain file names.</summary>
+    public static ShardIndex Read(string path)
+    {
+        byte[] bytes;
+        try
+        {
+            bytes = File.ReadAllBytes(path);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new BertSharpException($"{path}: file not found.", e);
+        }
+        JsonDocument doc;
+        try
+        {
+            doc = JsonDocument.Parse(bytes);
+        }
+        catch (JsonException e)
+        {
+            throw new BertSharpException($"{path}: invalid shard index: not valid JSON ({e.Message}).", e);
+        }
+        using (doc)
+        {
+            var root = doc.RootElement;
+            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("weight_map", out var map) || map.ValueKind != JsonValueKind.Object)
+            {
+                throw new BertSharpException($"{path}: invalid shard index: expected an object with a \"weight_map\" object.");
+            }
+            long? total = null;
+            if (root.TryGetProperty("metadata", out var meta) && meta.ValueKind == JsonValueKind.Object &&
+                meta.TryGetProperty("total_size", out var ts) && ts.ValueKind == JsonValueKind.Number && ts.TryGetInt64(out var t))
+            {
+                total = t;
+            }
+            var weightMap = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var p in map.EnumerateObject())
+            {
+                if (p.Value.ValueKind != JsonValueKind.String || p.Value.GetString() is not { Length: > 0 } shard)
+                {
+                    throw new BertSharpException($"{path}: invalid shard index: weight_map[\"{p.Name}\"] is not a file name.");
+                }
+                // A shard is a sibling file; anything else could make a checkpoint read files outside its directory.
+                if (shard != System.IO.Path.GetFileName(shard) || shard is "." or ".." || shard.Contains('\\', StringComparison.Ordinal))
+                {
+                    throw new BertSharpException($"{path}: invalid shard index: weight_map[\"{p.Name}\"] = \"{shard}\" is not a plain file name in the checkpoint directory.");
+                }
+                if (!weightMap.TryAdd(p.Name, shard))
+                {
+                    throw new BertSharpException($"{path}: invalid shard index: key \"{p.Name}\" appears twice in weight_map.");
+                }
+            }
+            if (weightMap.Count == 0)
+            {
+                throw new BertSharpException($"{path}: invalid shard index: weight_map is empty.");
+            }
+            return new ShardIndex(path, weightMap, total);
+        }
+    }
+
+    /// <summary>
+    /// Loads every shard with <paramref name="loadShard"/> and checks each holds exactly the keys the index assigns to it.
+    /// </summary>
+    internal Dictionary<string, Tensor> Load(Func<string, Dictionary<string, Tensor>> loadShard)
+    {
+        var dir = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(Path))!;
+        var missingShards = Shards.Where(s => !File.Exists(System.IO.Path.Combine(dir, s))).ToList();
+        if (missingShards.Count > 0)
+        {
+            throw new BertSharpException(
+                $"{Path}: shard file{(missingShards.Count > 1 ? "s" : "")} {string.Join(", ", missingShards)} listed in weight_map " +
+                $"{(missingShards.Count > 1 ? "are" : "is")} missing from {dir}.");
+        }
+        var result = new Dictionary<string, Tensor>(WeightMap.Count, StringComparer.Ordinal);
+        try
+        {
+            foreach (var shard in Shards)
+            {
+                var shardPath = System.IO.Path.Combine(dir, shard);
+                var tensors = loadShard(shardPath);
+                foreach (var (name, t) in tensors)
+                {
+                    if (!WeightMap.TryGetValue(name, out var owner) || owner != shard)
+                    {
+                        SafeTensors.DisposeAll(tensors);
+                        throw new BertSharpException(owner is null
+                            ? $"{shardPath}: tensor '{name}' is not listed in the weight_map of {Path}."
+                            : $"{shardPath}: tensor '{name}' belongs to shard {owner} according to {Path}.");
+                    }
+                    result.Add(name, t);
+                }
+                var expected = WeightMap.Where(kv => kv.Value == shard && !tensors.ContainsKey(kv.Key)).Select(kv => kv.Key).ToList();
+                if (expected.Count > 0)
+                {
+                    throw new BertSharpException(
+                        $"{shardPath}: missing tensor{(expected.Count > 1 ? "s" : "")} {string.Join(", ", expected.Take(5).Select(k => $"'{k}'"))}" +
+                        $"{(expected.Count > 5 ? $" and {expected.Count - 5} more" : "")} that {Path} assigns to it.");
+                }
+            }
+        }
+        catch
+        {
+            SafeTensors.DisposeAll(result);
+            throw;
+        }
+        return result;
+    }
+}

@@ -1,0 +1,242 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using BertSharp.IO;
+
+namespace BertSharp.Data.Pretraining;
+
+/// <summary>Progress of a long data build: <paramref name="Phase"/> ("tokenize", "instances", "write"), units done of total.</summary>
+public readonly record struct PretrainingProgress(string Phase, long Done, long Total);
+
+/// <summary>
+/// Builds a pre-training data directory from text files, following google-research/bert's
+/// <c>create_pretraining_data.py</c>. Work is parallel over input files (tokenization) and over (file, dupe pass) units
+/// (instances); each unit has its own generator derived from the seed and results are merged in input order, so the
+/// output is byte-identical for a seed whatever the thread count.
+/// </summary>
+public sealed class PretrainingDataBuilder
+{
+    /// <summary>Instances per shard file (about 20 MB at length 128).</summary>
+    public const int DefaultShardSize = 65536;
+
+    private readonly Func<string, int[]> _encode;
+    private readonly IReadOnlyList<string> _vocabTokens;
+    private readonly string _vocabSha256;
+
+    /// <param name="encode">Text → word-piece ids (the project's WordPiece tokenizer).</param>
+    /// <param name="vocabTokens">The vocabulary in id order.</param>
+    /// <param name="vocabSha256">SHA-256 of the vocab file, recorded so models can be checked against the data.</param>
+    public PretrainingDataBuilder(Func<string, int[]> encode, IReadOnlyList<string> vocabTokens, string vocabSha256)
+    {
+        _encode = encode ?? throw new ArgumentNullException(nameof(encode));
+        _vocabTokens = vocabTokens ?? throw new ArgumentNullException(nameof(vocabTokens));
+        _vocabSha256 = vocabSha256 ?? throw new ArgumentNullException(nameof(vocabSha256));
+    }
+
+    public PretrainingOptions Options { get; init; } = new();
+
+    public CorpusFormat Format { get; init; } = CorpusFormat.Auto;
+
+    public bool Lowercase { get; init; } = true;
+
+    public int ShardSize { get; init; } = DefaultShardSize;
+
+    /// <summary>Worker threads (default: all cores); does not change the output.</summary>
+    public int MaxDegreeOfParallelism { get; init; } = Environment.ProcessorCount;
+
+    public IProgress<PretrainingProgress>? Progress { get; init; }
+
+    /// <summary>Expands files and directories (recursively: *.txt, *.txt.gz) into a sorted, de-duplicated file list.</summary>
+    public static List<string> ExpandInputs(IEnumerable<string> inputs)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        var files = new List<string>();
+        foreach (var input in inputs)
+        {
+            if (Directory.Exists(input))
+            {
+                var found = Directory.EnumerateFiles(input, "*", SearchOption.AllDirectories)
+                    .Where(f => f.EndsWith(".txt", StringComparison.OrdinalIgnoreCase) || f.EndsWith(".txt.gz", StringComparison.OrdinalIgnoreCase))
+                    .Order(StringComparer.Ordinal).ToList();
+                if (found.Count == 0)
+                {
+                    throw new BertSharpException($"{input}: directory has no .txt or .txt.gz files.");
+                }
+                files.AddRange(found);
+            }
+            else if (File.Exists(input))
+            {
+                files.Add(input);
+            }
+            else
+            {
+                throw new BertSharpException($"{input}: input file or directory not found.");
+            }
+        }
+        return files.Distinct(StringComparer.Ordinal).ToList();
+    }
+
+    /// <summary>Reads and tokenizes every file: documents of sentences of ids, with per-file counts.</summary>
+    public (List<int[][]> Documents, List<ManifestInput> Inputs, int[] FileDocumentStart) Tokenize(IReadOnlyList<string> files)
+    {
+        ArgumentNullException.ThrowIfNull(files);
+        var perFile = new List<int[][]>[files.Count];
+        var inputs = new ManifestInput[files.Count];
+        long done = 0;
+        Parallel.For(0, files.Count, new ParallelOptions { MaxDegreeOfParallelism = MaxDegreeOfParallelism }, f =>
+        {
+            var format = Format == CorpusFormat.Auto ? CorpusReader.Detect(files[f]) : Format;
+            var docs = new List<int[][]>();
+            long sentences = 0, tokens = 0;
+            foreach (var doc in CorpusReader.ReadDocuments(files[f], format))
+            {
+                var ids = new List<int[]>(doc.Count);
+                foreach (var sentence in doc)
+                {
+                    var s = _encode(sentence);
+                    if (s.Length > 0)
+                    {
+                        ids.Add(s);
+                        tokens += s.Length;
+                    }
+                }
+                if (ids.Count > 0)
+                {
+                    docs.Add([.. ids]);
+                    sentences += ids.Count;
+                }
+            }
+            perFile[f] = docs;
+            inputs[f] = new ManifestInput { Path = files[f], Format = FormatName(format), Documents = docs.Count, Sentences = sentences, Tokens = tokens };
+            Progress?.Report(new PretrainingProgress("tokenize", Interlocked.Increment(ref done), files.Count));
+        });
+        var all = new List<int[][]>();
+        var starts = new int[files.Count + 1];
+        for (var f = 0; f < files.Count; f++)
+        {
+            starts[f] = all.Count;
+            all.AddRange(perFile[f]);
+        }
+        starts[files.Count] = all.Count;
+        return (all, [.. inputs], starts);
+    }
+
+    /// <summary>Creates the (shuffled) instances of an already tokenized corpus.</summary>
+    public List<PretrainingInstance> CreateInstances(IReadOnlyList<int[][]> documents, int[] fileDocumentStart)
+    {
+        ArgumentNullException.ThrowIfNull(documents);
+        ArgumentNullException.ThrowIfNull(fileDocumentStart);
+        Options.Validate();
+        if (documents.Count == 0)
+        {
+            throw new BertSharpException("empty corpus: the inputs contain no text.");
+        }
+        if (documents.Count < 2)
+        {
+            throw new BertSharpException("the corpus has only one document; next-sentence prediction draws random segments from other documents, so at least 2 are needed (separate documents with a blank line).");
+        }
+        var vocab = new MaskingVocabulary(_vocabTokens);
+        var builder = new InstanceBuilder(Options, vocab);
+        var files = fileDocumentStart.Length - 1;
+        var units = files * Options.DupeFactor;
+        var results = new List<PretrainingInstance>[units];
+        long done = 0;
+        Parallel.For(0, units, new ParallelOptions { MaxDegreeOfParallelism = MaxDegreeOfParallelism }, u =>
+        {
+            var (f, dupe) = (u / Options.DupeFactor, u % Options.DupeFactor);
+            var rng = PretrainingRng.Derive(Options.Seed, f, dupe);
+            var list = new List<PretrainingInstance>();
+            for (var d = fileDocumentStart[f]; d < fileDocumentStart[f + 1]; d++)
+            {
+                builder.CreateFromDocument(documents, d, rng, list);
+            }
+            results[u] = list;
+            Progress?.Report(new PretrainingProgress("instances", Interlocked.Increment(ref done), units));
+        });
+        var all = new List<PretrainingInstance>(results.Sum(r => r.Count));
+        foreach (var r in results)
+        {
+            all.AddRange(r);
+        }
+        PretrainingRng.Derive(Options.Seed, -1).Shuffle(all);
+        return all;
+    }
+
+    /// <summary>
+    /// Builds <paramref name="outputDirectory"/> from <paramref name="inputs"/> atomically: on any error nothing at the
+    /// output path changes. Returns the manifest written.
+    /// </summary>
+    public PretrainingManifest Build(IEnumerable<string> inputs, string outputDirectory)
+    {
+        Options.Validate();
+        var files = ExpandInputs(inputs);
+        if (files.Count == 0)
+        {
+            throw new BertSharpException("no input files given.");
+        }
+        var (documents, manifestInputs, starts) = Tokenize(files);
+        var instances = CreateInstances(documents, starts);
+        if (instances.Count == 0)
+        {
+            throw new BertSharpException("the corpus produced no training instances.");
+        }
+        var vocab = new MaskingVocabulary(_vocabTokens);
+        var idWidth = _vocabTokens.Count <= 65536 ? 2 : 4;
+        var manifest = new PretrainingManifest
+        {
+            VocabSha256 = _vocabSha256,
+            VocabSize = _vocabTokens.Count,
+            Lowercase = Lowercase,
+            IdWidth = idWidth,
+            ClsId = vocab.ClsId,
+            SepId = vocab.SepId,
+            MaskId = vocab.MaskId,
+            PadId = vocab.PadId,
+            MaxSeqLength = Options.MaxSeqLength,
+            MaxPredictionsPerSeq = Options.MaxPredictionsPerSeq,
+            MaskedLmProb = Options.MaskedLmProb,
+            DupeFactor = Options.DupeFactor,
+            ShortSeqProb = Options.ShortSeqProb,
+            WholeWordMask = Options.WholeWordMask,
+            BalancedNsp = Options.BalancedNsp,
+            Seed = Options.Seed,
+            Inputs = manifestInputs,
+            Documents = documents.Count,
+            Instances = instances.Count,
+            RandomNext = instances.LongCount(x => x.IsRandomNext),
+            Tokens = instances.Sum(x => (long)x.Length),
+            MaskedTokens = instances.Sum(x => (long)x.MaskedPositions.Length),
+        };
+        var shardCount = (instances.Count + ShardSize - 1) / ShardSize;
+        var shards = new ConcurrentDictionary<int, ManifestShard>();
+        long written = 0;
+        AtomicFile.WriteDirectory(outputDirectory, tmp =>
+        {
+            Parallel.For(0, shardCount, new ParallelOptions { MaxDegreeOfParallelism = MaxDegreeOfParallelism }, s =>
+            {
+                var slice = instances.GetRange(s * ShardSize, Math.Min(ShardSize, instances.Count - (s * ShardSize)));
+                var bytes = PretrainingShard.Encode(slice, idWidth);
+                var name = $"shard-{s:D5}.bin";
+                File.WriteAllBytes(Path.Combine(tmp, name), bytes);
+                shards[s] = new ManifestShard
+                {
+                    File = name,
+                    Instances = slice.Count,
+                    Bytes = bytes.Length,
+                    Crc32 = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(bytes.Length - 4)).ToString("x8", CultureInfo.InvariantCulture),
+                };
+                Progress?.Report(new PretrainingProgress("write", Interlocked.Increment(ref written), shardCount));
+            });
+            manifest.Shards = [.. Enumerable.Range(0, shardCount).Select(s => shards[s])];
+            File.WriteAllText(Path.Combine(tmp, PretrainingManifest.FileName), manifest.ToJson());
+        });
+        return manifest;
+    }
+
+    private static string FormatName(CorpusFormat f) => f switch
+    {
+        CorpusFormat.Lines => "lines",
+        CorpusFormat.DocumentPerLine => "document-per-line",
+        CorpusFormat.Book => "book",
+        _ => "auto",
+    };
+}

@@ -1,0 +1,127 @@
+using System.Globalization;
+using System.Text;
+
+namespace BertSharp.Data.Pretraining;
+
+/// <summary>
+/// Measured statistics of a pre-training data set, to check it against google's recipe: the share of non-special tokens
+/// chosen for prediction, how those were replaced (<c>[MASK]</c> / random / unchanged), the NSP balance and the lengths.
+/// </summary>
+public sealed class PretrainingDataStats
+{
+    public long Instances { get; private set; }
+
+    /// <summary>Tokens other than the <c>[CLS]</c> and two <c>[SEP]</c> of each instance.</summary>
+    public long NonSpecialTokens { get; private set; }
+
+    public long Masked { get; private set; }
+
+    /// <summary>Predicted positions whose input is <c>[MASK]</c>.</summary>
+    public long ReplacedByMask { get; private set; }
+
+    /// <summary>Predicted positions whose input equals the label (the "keep" 10 %, plus random draws that hit the same token).</summary>
+    public long Unchanged { get; private set; }
+
+    /// <summary>Predicted positions holding another token.</summary>
+    public long ReplacedByRandom { get; private set; }
+
+    public long RandomNext { get; private set; }
+
+    /// <summary>Instances whose masked count hit <c>max_predictions_per_seq</c>.</summary>
+    public long AtPredictionCap { get; private set; }
+
+    public int MaxLength { get; private set; }
+
+    public long SumLength { get; private set; }
+
+    /// <summary>Instance counts by length bucket (bucket b holds lengths b·BucketWidth + 1 … (b+1)·BucketWidth).</summary>
+    public SortedDictionary<int, long> LengthHistogram { get; } = [];
+
+    public int BucketWidth { get; private set; } = 16;
+
+    public double MaskedFraction => NonSpecialTokens == 0 ? 0 : (double)Masked / NonSpecialTokens;
+
+    public double MaskShare => Masked == 0 ? 0 : (double)ReplacedByMask / Masked;
+
+    public double RandomShare => Masked == 0 ? 0 : (double)ReplacedByRandom / Masked;
+
+    public double UnchangedShare => Masked == 0 ? 0 : (double)Unchanged / Masked;
+
+    public double RandomNextShare => Instances == 0 ? 0 : (double)RandomNext / Instances;
+
+    /// <summary>Reads every shard of <paramref name="dataset"/> (verifying CRCs) and measures it.</summary>
+    public static PretrainingDataStats Compute(PretrainingDataset dataset, IProgress<PretrainingProgress>? progress = null)
+    {
+        ArgumentNullException.ThrowIfNull(dataset);
+        var stats = new PretrainingDataStats { BucketWidth = Math.Max(1, dataset.Manifest.MaxSeqLength / 8) };
+        var maskId = dataset.Manifest.MaskId;
+        for (var s = 0; s < dataset.Manifest.Shards.Count; s++)
+        {
+            foreach (var x in dataset.ReadShard(s))
+            {
+                stats.Add(x, maskId, dataset.Manifest.MaxPredictionsPerSeq);
+            }
+            progress?.Report(new PretrainingProgress("stats", s + 1, dataset.Manifest.Shards.Count));
+        }
+        return stats;
+    }
+
+    /// <summary>Adds one instance; <paramref name="maskId"/> is the vocabulary's <c>[MASK]</c> id.</summary>
+    public void Add(PretrainingInstance x, int maskId, int maxPredictions)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        Instances++;
+        NonSpecialTokens += x.Length - 3;
+        Masked += x.MaskedPositions.Length;
+        if (x.MaskedPositions.Length >= maxPredictions)
+        {
+            AtPredictionCap++;
+        }
+        for (var i = 0; i < x.MaskedPositions.Length; i++)
+        {
+            var input = x.InputIds[x.MaskedPositions[i]];
+            if (input == maskId)
+            {
+                ReplacedByMask++;
+            }
+            else if (input == x.MaskedLabels[i])
+            {
+                Unchanged++;
+            }
+            else
+            {
+                ReplacedByRandom++;
+            }
+        }
+        if (x.IsRandomNext)
+        {
+            RandomNext++;
+        }
+        MaxLength = Math.Max(MaxLength, x.Length);
+        SumLength += x.Length;
+        var bucket = (x.Length - 1) / BucketWidth;
+        LengthHistogram[bucket] = LengthHistogram.GetValueOrDefault(bucket) + 1;
+    }
+
+    /// <summary>A plain-text report.</summary>
+    public string Format()
+    {
+        var c = CultureInfo.InvariantCulture;
+        var sb = new StringBuilder();
+        sb.AppendLine(c, $"instances            {Instances:N0}");
+        sb.AppendLine(c, $"mean length          {(Instances == 0 ? 0 : (double)SumLength / Instances):F1} tokens (max {MaxLength})");
+        sb.AppendLine(c, $"masked               {MaskedFraction * 100:F2} % of {NonSpecialTokens:N0} non-special tokens ({Masked:N0} predictions; {AtPredictionCap:N0} instances at the max-predictions cap)");
+        sb.AppendLine(c, $"  -> [MASK]          {MaskShare * 100:F2} %");
+        sb.AppendLine(c, $"  -> random token    {RandomShare * 100:F2} %");
+        sb.AppendLine(c, $"  -> unchanged       {UnchangedShare * 100:F2} %");
+        sb.AppendLine(c, $"next sentence        {RandomNextShare * 100:F2} % random (label 1), {(1 - RandomNextShare) * 100:F2} % actual next (label 0)");
+        sb.AppendLine("length histogram");
+        var max = LengthHistogram.Count == 0 ? 1 : LengthHistogram.Values.Max();
+        foreach (var (bucket, count) in LengthHistogram)
+        {
+            var bar = new string('#', (int)Math.Round(40.0 * count / max));
+            sb.AppendLine(c, $"  {(bucket * BucketWidth) + 1,4}-{(bucket + 1) * BucketWidth,-4} {count,10:N0} {bar}");
+        }
+        return sb.ToString();
+    }
+}

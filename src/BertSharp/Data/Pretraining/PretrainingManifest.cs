@@ -1,0 +1,155 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace BertSharp.Data.Pretraining;
+
+/// <summary>
+/// <c>manifest.json</c> of a pre-training data directory: what was built from what (vocabulary hash, options, inputs),
+/// the totals, and the shard list with sizes and CRCs.
+/// </summary>
+public sealed class PretrainingManifest
+{
+    /// <summary>The value of <see cref="Format"/> in every manifest.</summary>
+    public const string FormatName = "bertsharp-pretraining-data";
+
+    /// <summary>File name inside the data directory.</summary>
+    public const string FileName = "manifest.json";
+
+    internal static readonly JsonSerializerOptions Json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        WriteIndented = true,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
+
+    public string Format { get; set; } = FormatName;
+
+    public int Version { get; set; } = 1;
+
+    /// <summary>SHA-256 (hex) of the vocab.txt bytes the ids refer to; a model must use the same vocabulary.</summary>
+    public string VocabSha256 { get; set; } = "";
+
+    public int VocabSize { get; set; }
+
+    public bool Lowercase { get; set; }
+
+    /// <summary>Bytes per token id in the shards: 2 when the vocabulary fits in uint16, else 4.</summary>
+    public int IdWidth { get; set; }
+
+    public int ClsId { get; set; }
+
+    public int SepId { get; set; }
+
+    public int MaskId { get; set; }
+
+    public int PadId { get; set; }
+
+    public int MaxSeqLength { get; set; }
+
+    public int MaxPredictionsPerSeq { get; set; }
+
+    public double MaskedLmProb { get; set; }
+
+    public int DupeFactor { get; set; }
+
+    public double ShortSeqProb { get; set; }
+
+    public bool WholeWordMask { get; set; }
+
+    public bool BalancedNsp { get; set; }
+
+    public long Seed { get; set; }
+
+    public List<ManifestInput> Inputs { get; set; } = [];
+
+    public long Documents { get; set; }
+
+    public long Instances { get; set; }
+
+    public long RandomNext { get; set; }
+
+    public long Tokens { get; set; }
+
+    public long MaskedTokens { get; set; }
+
+    public List<ManifestShard> Shards { get; set; } = [];
+
+    /// <summary>The options recorded in this manifest.</summary>
+    public PretrainingOptions Options() => new()
+    {
+        MaxSeqLength = MaxSeqLength,
+        MaxPredictionsPerSeq = MaxPredictionsPerSeq,
+        MaskedLmProb = MaskedLmProb,
+        DupeFactor = DupeFactor,
+        ShortSeqProb = ShortSeqProb,
+        WholeWordMask = WholeWordMask,
+        BalancedNsp = BalancedNsp,
+        Seed = Seed,
+    };
+
+    /// <summary>Reads and checks a manifest; a missing or malformed file is a <see cref="BertSharpException"/>.</summary>
+    public static PretrainingManifest Load(string directory)
+    {
+        var path = Path.Combine(directory, FileName);
+        if (!File.Exists(path))
+        {
+            throw new BertSharpException($"{path}: not found; expected a directory written by 'bert pretrain-data'.");
+        }
+        PretrainingManifest? m;
+        try
+        {
+            m = JsonSerializer.Deserialize<PretrainingManifest>(File.ReadAllText(path), Json);
+        }
+        catch (JsonException e)
+        {
+            throw new BertSharpException($"{path}: invalid JSON ({e.Message}).", e);
+        }
+        if (m is null || m.Format != FormatName)
+        {
+            throw new BertSharpException($"{path}: field 'format' must be '{FormatName}'.");
+        }
+        if (m.Version != 1)
+        {
+            throw new BertSharpException($"{path}: unsupported version {m.Version} (this build reads version 1).");
+        }
+        if (m.IdWidth is not (2 or 4) || m.VocabSize <= 0 || m.MaxSeqLength <= 0)
+        {
+            throw new BertSharpException($"{path}: fields 'id_width' (2 or 4), 'vocab_size' and 'max_seq_length' must be set.");
+        }
+        if (m.Shards.Sum(s => s.Instances) != m.Instances)
+        {
+            throw new BertSharpException($"{path}: shard instance counts do not add up to 'instances' ({m.Instances}).");
+        }
+        return m;
+    }
+
+    /// <summary>Serialises to indented JSON.</summary>
+    public string ToJson() => JsonSerializer.Serialize(this, Json);
+}
+
+/// <summary>One input file of the corpus.</summary>
+public sealed class ManifestInput
+{
+    public string Path { get; set; } = "";
+
+    public string Format { get; set; } = "";
+
+    public long Documents { get; set; }
+
+    public long Sentences { get; set; }
+
+    public long Tokens { get; set; }
+}
+
+/// <summary>One shard file.</summary>
+public sealed class ManifestShard
+{
+    public string File { get; set; } = "";
+
+    public long Instances { get; set; }
+
+    public long Bytes { get; set; }
+
+    /// <summary>CRC-32 of the shard (also stored as its last four bytes), as 8 hex digits.</summary>
+    public string Crc32 { get; set; } = "";
+}

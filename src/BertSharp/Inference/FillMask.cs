@@ -1,0 +1,104 @@
+using BertSharp.Modeling;
+using BertSharp.Runtime;
+using BertSharp.Tokenization;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace BertSharp.Inference;
+
+/// <summary>One candidate for a <c>[MASK]</c>.</summary>
+/// <param name="TokenId">Vocabulary id of the candidate.</param>
+/// <param name="Token">The candidate word piece.</param>
+/// <param name="Score">Softmax probability over the vocabulary at the masked position.</param>
+/// <param name="Sequence">The input decoded with this candidate in place of that mask (with several masks, HF keeps special tokens and the other masks).</param>
+public sealed record FillMaskPrediction(int TokenId, string Token, double Score, string Sequence);
+
+/// <summary>
+/// HF's fill-mask pipeline: encodes a text containing one or more <c>[MASK]</c> tokens, runs the masked-LM head and returns
+/// the top-k tokens for every mask, most probable first.
+/// </summary>
+public sealed class FillMask : IDisposable
+{
+    private readonly BertForMaskedLM _model;
+    private readonly Device _device;
+
+    public FillMask(BertForMaskedLM model, BertTokenizer tokenizer, Device? device = null)
+    {
+        _model = model ?? throw new ArgumentNullException(nameof(model));
+        Tokenizer = tokenizer ?? throw new ArgumentNullException(nameof(tokenizer));
+        _device = device ?? CPU;
+        _model.to(_device);
+        _model.eval();
+    }
+
+    public BertTokenizer Tokenizer { get; }
+
+    /// <summary>
+    /// Loads a model directory (any checkpoint with an MLM head, e.g. one written by <c>bert pretrain</c>) with its tokenizer.
+    /// </summary>
+    public static FillMask Load(string modelDirectory, string device = "auto")
+    {
+        TorchRuntime.EnsureLoaded();
+        var tokenizer = BertTokenizer.FromDirectory(modelDirectory);
+        var model = BertPretrained.Load<BertForMaskedLM>(modelDirectory, out var report);
+        if (report.MissingKeys.Any(k => k.StartsWith("cls.predictions", StringComparison.Ordinal)))
+        {
+            model.Dispose();
+            throw new BertSharpException($"{modelDirectory}: the checkpoint has no masked-LM head (cls.predictions.*); fill-mask needs a pre-trained or masked-LM model.");
+        }
+        return new FillMask(model, tokenizer, TorchRuntime.ResolveDevice(device));
+    }
+
+    /// <summary>Top <paramref name="topK"/> candidates for each <c>[MASK]</c> of <paramref name="text"/>, in mask order.</summary>
+    public IReadOnlyList<IReadOnlyList<FillMaskPrediction>> Predict(string text, int topK = 5)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var ids = Tokenizer.EncodeIds(text);
+        return PredictIds(ids, topK);
+    }
+
+    /// <summary>As <see cref="Predict"/> for already encoded ids (<c>[CLS] … [SEP]</c>).</summary>
+    public IReadOnlyList<IReadOnlyList<FillMaskPrediction>> PredictIds(int[] ids, int topK = 5)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        if (topK < 1)
+        {
+            throw new BertSharpException($"--top-k {topK}: expected at least 1.");
+        }
+        var maskPositions = Enumerable.Range(0, ids.Length).Where(i => ids[i] == Tokenizer.MaskId).ToArray();
+        if (maskPositions.Length == 0)
+        {
+            throw new BertSharpException($"the text has no {Tokenizer.Vocab[Tokenizer.MaskId]} token to fill.");
+        }
+        if (ids.Length > _model.Config.MaxPositionEmbeddings)
+        {
+            throw new BertSharpException($"the text is {ids.Length} tokens long; the model takes at most {_model.Config.MaxPositionEmbeddings}.");
+        }
+        topK = Math.Min(topK, _model.Config.VocabSize);
+        using var scope = NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        var input = tensor(ids.Select(i => (long)i).ToArray(), [1, ids.Length]).to(_device);
+        var logits = _model.Forward(new BertInput(input)).Logits[0];
+        var result = new List<IReadOnlyList<FillMaskPrediction>>();
+        foreach (var pos in maskPositions)
+        {
+            var probs = logits[pos].softmax(-1);
+            var (values, indices) = probs.topk(topK);
+            var scores = values.cpu().data<float>().ToArray();
+            var tokens = indices.cpu().data<long>().ToArray();
+            var list = new List<FillMaskPrediction>(topK);
+            for (var k = 0; k < tokens.Length; k++)
+            {
+                var filled = (int[])ids.Clone();
+                filled[pos] = (int)tokens[k];
+                // As HF: with one mask the sequence drops special tokens, with several it keeps them (the other masks stay visible).
+                var sequence = Tokenizer.Decode(filled, skipSpecialTokens: maskPositions.Length == 1);
+                list.Add(new FillMaskPrediction((int)tokens[k], Tokenizer.Vocab[(int)tokens[k]], scores[k], sequence));
+            }
+            result.Add(list);
+        }
+        return result;
+    }
+
+    public void Dispose() => _model.Dispose();
+}

@@ -1,0 +1,111 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace BertSharp.Modeling;
+
+/// <summary>Multi-head self-attention projections and kernel (HF <c>BertSelfAttention</c> / <c>BertSdpaSelfAttention</c>).</summary>
+public sealed class BertSelfAttention : nn.Module
+{
+// Field names are the HF checkpoint keys (RegisterComponents uses them).
+    private readonly Linear query;
+    private readonly Linear key;
+    private readonly Linear value;
+    private readonly Dropout dropout;
+    private readonly int _heads;
+    private readonly int _headDim;
+    private readonly double _dropoutP;
+
+    public BertSelfAttention(BertConfig config) : base(nameof(BertSelfAttention))
+    {
+        _heads = config.NumAttentionHeads;
+        _headDim = config.HeadDim;
+        _dropoutP = config.AttentionProbsDropoutProb;
+        query = nn.Linear(config.HiddenSize, config.HiddenSize);
+        key = nn.Linear(config.HiddenSize, config.HiddenSize);
+        value = nn.Linear(config.HiddenSize, config.HiddenSize);
+        dropout = nn.Dropout(config.AttentionProbsDropoutProb);
+        RegisterComponents();
+    }
+
+    /// <summary>
+    /// Attends [batch, seq, hidden] with an additive mask [batch, 1, 1|seq, seq] (0 keep, finfo.min drop). Eager mode returns the
+    /// probabilities [batch, heads, seq, seq] as well; SDPA mode returns null for them.
+    /// </summary>
+    public (Tensor Context, Tensor? Probs) Forward(Tensor hidden, Tensor? additiveMask, bool eager)
+    {
+        using var scope = NewDisposeScope();
+        var (b, s) = (hidden.shape[0], hidden.shape[1]);
+        var q = Split(query.call(hidden), b, s);
+        var k = Split(key.call(hidden), b, s);
+        var v = Split(value.call(hidden), b, s);
+        Tensor context;
+        Tensor? probs = null;
+        if (eager)
+        {
+            // HF eager order: (q @ k^T) / sqrt(d) + mask, softmax, dropout, @ v.
+            var scores = matmul(q, k.transpose(-1, -2)) / Math.Sqrt(_headDim);
+            if (additiveMask is not null)
+            {
+                scores = scores + additiveMask;
+            }
+            probs = nn.functional.softmax(scores, -1);
+            context = matmul(dropout.call(probs), v);
+        }
+        else
+        {
+            context = nn.functional.scaled_dot_product_attention(q, k, v, additiveMask, training ? _dropoutP : 0.0);
+        }
+        var merged = context.permute(0, 2, 1, 3).contiguous().reshape(b, s, _heads * _headDim);
+        return (merged.MoveToOuterDisposeScope(), probs?.MoveToOuterDisposeScope());
+    }
+
+    private Tensor Split(Tensor x, long b, long s) => x.view(b, s, _heads, _headDim).permute(0, 2, 1, 3);
+}
+
+/// <summary>Output projection + residual + LayerNorm, used after attention (HF <c>BertSelfOutput</c>) and after the FFN (<c>BertOutput</c>).</summary>
+public sealed class BertResidualOutput : nn.Module<Tensor, Tensor, Tensor>
+{
+// Field names are the HF checkpoint keys (RegisterComponents uses them).
+    private readonly Linear dense;
+    private readonly LayerNorm LayerNorm;
+    private readonly Dropout dropout;
+
+    public BertResidualOutput(int inFeatures, BertConfig config) : base(nameof(BertResidualOutput))
+    {
+        dense = nn.Linear(inFeatures, config.HiddenSize);
+        LayerNorm = nn.LayerNorm(config.HiddenSize, eps: config.LayerNormEps);
+        dropout = nn.Dropout(config.HiddenDropoutProb);
+        RegisterComponents();
+    }
+
+    /// <summary>LayerNorm(dropout(dense(x)) + residual); x [batch, seq, in], residual [batch, seq, hidden].</summary>
+    public override Tensor forward(Tensor x, Tensor residual)
+    {
+        using var scope = NewDisposeScope();
+        return LayerNorm.call(dropout.call(dense.call(x)) + residual).MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>Self-attention plus its output block (HF <c>BertAttention</c>: keys <c>self.*</c>, <c>output.*</c>).</summary>
+public sealed class BertAttention : nn.Module
+{
+// Field names are the HF checkpoint keys (RegisterComponents uses them).
+    [TorchSharp.Utils.ComponentName(Name = "self")]
+    private readonly BertSelfAttention self_;
+    private readonly BertResidualOutput output;
+
+    public BertAttention(BertConfig config) : base(nameof(BertAttention))
+    {
+        self_ = new BertSelfAttention(config);
+        output = new BertResidualOutput(config.HiddenSize, config);
+        RegisterComponents();
+    }
+
+    public (Tensor Hidden, Tensor? Probs) Forward(Tensor hidden, Tensor? additiveMask, bool eager)
+    {
+        var (context, probs) = self_.Forward(hidden, additiveMask, eager);
+        using var c = context;
+        return (output.call(context, hidden), probs);
+    }
+}

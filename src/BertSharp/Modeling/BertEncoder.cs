@@ -1,0 +1,122 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace BertSharp.Modeling;
+
+/// <summary>FFN up-projection with the configured activation (HF <c>BertIntermediate</c>).</summary>
+public sealed class BertIntermediate : nn.Module<Tensor, Tensor>
+{
+// Field names are the HF checkpoint keys (RegisterComponents uses them).
+    private readonly Linear dense;
+    private readonly Func<Tensor, Tensor> _act;
+
+    public BertIntermediate(BertConfig config) : base(nameof(BertIntermediate))
+    {
+        dense = nn.Linear(config.HiddenSize, config.IntermediateSize);
+        _act = Activations.Get(config.HiddenAct);
+        RegisterComponents();
+    }
+
+    /// <summary>[batch, seq, hidden] → [batch, seq, intermediate].</summary>
+    public override Tensor forward(Tensor x)
+    {
+        using var h = dense.call(x);
+        return _act(h);
+    }
+}
+
+/// <summary>One transformer block: attention, then FFN, each with residual + post-LayerNorm (HF <c>BertLayer</c>).</summary>
+public sealed class BertLayer : nn.Module
+{
+// Field names are the HF checkpoint keys (RegisterComponents uses them).
+    private readonly BertAttention attention;
+    private readonly BertIntermediate intermediate;
+    private readonly BertResidualOutput output;
+
+    public BertLayer(BertConfig config) : base(nameof(BertLayer))
+    {
+        attention = new BertAttention(config);
+        intermediate = new BertIntermediate(config);
+        output = new BertResidualOutput(config.IntermediateSize, config);
+        RegisterComponents();
+    }
+
+    public (Tensor Hidden, Tensor? Probs) Forward(Tensor hidden, Tensor? additiveMask, bool eager)
+    {
+        var (attn, probs) = attention.Forward(hidden, additiveMask, eager);
+        using var a = attn;
+        using var inter = intermediate.call(attn);
+        return (output.call(inter, attn), probs);
+    }
+}
+
+/// <summary>The stack of <see cref="BertLayer"/>s (HF <c>BertEncoder</c>: keys <c>layer.N.*</c>).</summary>
+public sealed class BertEncoder : nn.Module
+{
+// Field names are the HF checkpoint keys (RegisterComponents uses them).
+    private readonly ModuleList<BertLayer> layer;
+
+    public BertEncoder(BertConfig config) : base(nameof(BertEncoder))
+    {
+        layer = nn.ModuleList(Enumerable.Range(0, config.NumHiddenLayers).Select(_ => new BertLayer(config)).ToArray());
+        RegisterComponents();
+    }
+
+    /// <summary>
+    /// Runs every layer. Returns the last hidden state, plus (when asked) the input and each layer's output and each layer's
+    /// attention probabilities.
+    /// </summary>
+    public (Tensor Last, List<Tensor>? Hidden, List<Tensor>? Attentions) Forward(
+        Tensor hidden, Tensor? additiveMask, bool eager, bool outputHiddenStates, bool outputAttentions)
+    {
+        var all = outputHiddenStates ? new List<Tensor> { hidden } : null;
+        var attns = outputAttentions ? new List<Tensor>() : null;
+        var h = hidden;
+        foreach (var l in layer)
+        {
+            var (next, probs) = l.Forward(h, additiveMask, eager || outputAttentions);
+            if (probs is not null)
+            {
+                if (attns is not null)
+                {
+                    attns.Add(probs);
+                }
+                else
+                {
+                    probs.Dispose();
+                }
+            }
+            if (all is not null)
+            {
+                all.Add(next);
+            }
+            else if (!ReferenceEquals(h, hidden))
+            {
+                h.Dispose();
+            }
+            h = next;
+        }
+        return (h, all, attns);
+    }
+}
+
+/// <summary>tanh(dense(hidden[:, 0])) — the [CLS] summary used by classification and NSP heads (HF <c>BertPooler</c>).</summary>
+public sealed class BertPooler : nn.Module<Tensor, Tensor>
+{
+// Field names are the HF checkpoint keys (RegisterComponents uses them).
+    private readonly Linear dense;
+
+    public BertPooler(BertConfig config) : base(nameof(BertPooler))
+    {
+        dense = nn.Linear(config.HiddenSize, config.HiddenSize);
+        RegisterComponents();
+    }
+
+    /// <summary>[batch, seq, hidden] → [batch, hidden].</summary>
+    public override Tensor forward(Tensor hidden)
+    {
+        using var scope = NewDisposeScope();
+        return torch.tanh(dense.call(hidden.select(1, 0))).MoveToOuterDisposeScope();
+    }
+}

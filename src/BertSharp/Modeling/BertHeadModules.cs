@@ -1,0 +1,79 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace BertSharp.Modeling;
+
+/// <summary>dense → activation → LayerNorm before the MLM decoder (HF <c>BertPredictionHeadTransform</c>).</summary>
+public sealed class BertPredictionHeadTransform : nn.Module<Tensor, Tensor>
+{
+// Field names are the HF checkpoint keys (RegisterComponents uses them).
+    private readonly Linear dense;
+    private readonly LayerNorm LayerNorm;
+    private readonly Func<Tensor, Tensor> _act;
+
+    public BertPredictionHeadTransform(BertConfig config) : base(nameof(BertPredictionHeadTransform))
+    {
+        dense = nn.Linear(config.HiddenSize, config.HiddenSize);
+        _act = Activations.Get(config.HiddenAct);
+        LayerNorm = nn.LayerNorm(config.HiddenSize, eps: config.LayerNormEps);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        return LayerNorm.call(_act(dense.call(x))).MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>
+/// The MLM head (HF <c>BertLMPredictionHead</c>): transform, then a decoder whose weight IS the word-embedding matrix (passed
+/// in, never copied) plus its own output bias <c>bias</c>.
+/// </summary>
+public sealed class BertLMPredictionHead : nn.Module
+{
+// Field names are the HF checkpoint keys (RegisterComponents uses them).
+    private readonly BertPredictionHeadTransform transform;
+    private readonly Parameter bias;
+
+    public BertLMPredictionHead(BertConfig config) : base(nameof(BertLMPredictionHead))
+    {
+        transform = new BertPredictionHeadTransform(config);
+        bias = nn.Parameter(zeros(config.VocabSize));
+        RegisterComponents();
+    }
+
+    /// <summary>The decoder's output bias [vocab] (checkpoint key <c>…predictions.bias</c>).</summary>
+    public Parameter OutputBias => bias;
+
+    /// <summary>[batch, seq, hidden] → logits [batch, seq, vocab] through the tied decoder weight [vocab, hidden].</summary>
+    public Tensor Forward(Tensor hidden, Tensor decoderWeight)
+    {
+        using var h = transform.call(hidden);
+        return nn.functional.linear(h, decoderWeight, bias);
+    }
+}
+
+/// <summary>HF <c>BertPreTrainingHeads</c> / <c>BertOnlyMLMHead</c> / <c>BertOnlyNSPHead</c>: the <c>cls.*</c> keys.</summary>
+public sealed class BertClsHeads : nn.Module
+{
+// Field names are the HF checkpoint keys (RegisterComponents uses them).
+    private readonly BertLMPredictionHead? predictions;
+    private readonly Linear? seq_relationship;
+
+    public BertClsHeads(BertConfig config, bool mlm, bool nsp) : base(nameof(BertClsHeads))
+    {
+        predictions = mlm ? new BertLMPredictionHead(config) : null;
+        seq_relationship = nsp ? nn.Linear(config.HiddenSize, 2) : null;
+        RegisterComponents();
+    }
+
+    /// <summary>MLM logits [batch, seq, vocab].</summary>
+    public Tensor Predictions(Tensor sequenceOutput, Tensor decoderWeight) =>
+        (predictions ?? throw new InvalidOperationException("this head has no MLM part")).Forward(sequenceOutput, decoderWeight);
+
+    /// <summary>NSP logits [batch, 2] from the pooled output [batch, hidden].</summary>
+    public Tensor SeqRelationship(Tensor pooled) =>
+        (seq_relationship ?? throw new InvalidOperationException("this head has no NSP part")).call(pooled);
+}

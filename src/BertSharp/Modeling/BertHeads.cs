@@ -1,0 +1,242 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace BertSharp.Modeling;
+
+/// <summary>BERT pre-training model: MLM head with the decoder tied to the word embeddings, plus the NSP head.</summary>
+public sealed class BertForPreTraining : BertPreTrainedModel
+{
+// Field names are the HF checkpoint keys (RegisterComponents uses them).
+    private readonly BertModel bert;
+    private readonly BertClsHeads cls;
+
+    public BertForPreTraining(BertConfig config) : base(nameof(BertForPreTraining), config)
+    {
+        bert = new BertModel(config);
+        cls = new BertClsHeads(config, mlm: true, nsp: true);
+        RegisterComponents();
+    }
+
+    public override BertModel Bert => bert;
+
+    public override IReadOnlyDictionary<string, string> TiedKeys { get; } = BertHeadKeys.MlmTies;
+
+    /// <summary>Forward pass; <paramref name="labels"/> [batch, seq] (-100 = ignore), <paramref name="nextSentenceLabel"/> [batch].</summary>
+    public BertForPreTrainingOutput Forward(BertInput input, Tensor? labels = null, Tensor? nextSentenceLabel = null,
+        bool outputHiddenStates = false, bool outputAttentions = false)
+    {
+        var o = bert.Forward(input, outputHiddenStates, outputAttentions);
+        var logits = cls.Predictions(o.LastHiddenState, bert.WordEmbeddingWeight);
+        var nsp = cls.SeqRelationship(o.PoolerOutput!);
+        var mlmLoss = labels is null ? null : Losses.CrossEntropy(logits, labels);
+        var nspLoss = nextSentenceLabel is null ? null : Losses.CrossEntropy(nsp, nextSentenceLabel);
+        var loss = mlmLoss is not null && nspLoss is not null ? mlmLoss + nspLoss : null;
+        return new BertForPreTrainingOutput(logits, nsp, loss, mlmLoss, nspLoss, o);
+    }
+}
+
+/// <summary>BERT with the MLM head only (no pooler, as HF builds it).</summary>
+public sealed class BertForMaskedLM : BertPreTrainedModel
+{
+// Field names are the HF checkpoint keys (RegisterComponents uses them).
+    private readonly BertModel bert;
+    private readonly BertClsHeads cls;
+
+    public BertForMaskedLM(BertConfig config) : base(nameof(BertForMaskedLM), config)
+    {
+        bert = new BertModel(config, addPoolingLayer: false);
+        cls = new BertClsHeads(config, mlm: true, nsp: false);
+        RegisterComponents();
+    }
+
+    public override BertModel Bert => bert;
+
+    public override IReadOnlyDictionary<string, string> TiedKeys { get; } = BertHeadKeys.MlmTies;
+
+    /// <summary>Forward pass; <paramref name="labels"/> [batch, seq] with -100 at positions that are not predicted.</summary>
+    public MaskedLMOutput Forward(BertInput input, Tensor? labels = null, bool outputHiddenStates = false, bool outputAttentions = false)
+    {
+        var o = bert.Forward(input, outputHiddenStates, outputAttentions);
+        var logits = cls.Predictions(o.LastHiddenState, bert.WordEmbeddingWeight);
+        return new MaskedLMOutput(logits, labels is null ? null : Losses.CrossEntropy(logits, labels), o);
+    }
+}
+
+/// <summary>BERT with the NSP head only.</summary>
+public sealed class BertForNextSentencePrediction : BertPreTrainedModel
+{
+// Field names are the HF checkpoint keys (RegisterComponents uses them).
+    private readonly BertModel bert;
+    private readonly BertClsHeads cls;
+
+    public BertForNextSentencePrediction(BertConfig config) : base(nameof(BertForNextSentencePrediction), config)
+    {
+        bert = new BertModel(config);
+        cls = new BertClsHeads(config, mlm: false, nsp: true);
+        RegisterComponents();
+    }
+
+    public override BertModel Bert => bert;
+
+    /// <summary>Forward pass; logits [batch, 2] (0 = IsNext); <paramref name="labels"/> [batch].</summary>
+    public ClassifierOutput Forward(BertInput input, Tensor? labels = null, bool outputHiddenStates = false, bool outputAttentions = false)
+    {
+        var o = bert.Forward(input, outputHiddenStates, outputAttentions);
+        var logits = cls.SeqRelationship(o.PoolerOutput!);
+        return new ClassifierOutput(logits, labels is null ? null : Losses.CrossEntropy(logits, labels), o);
+    }
+}
+
+/// <summary>
+/// classifier(dropout(pooler_output)); loss chosen as HF does from <see cref="BertConfig.ProblemType"/> and the number of labels
+/// (regression MSE, single-label CE, multi-label BCE).
+/// </summary>
+public sealed class BertForSequenceClassification : BertPreTrainedModel
+{
+// Field names are the HF checkpoint keys (RegisterComponents uses them).
+    private readonly BertModel bert;
+    private readonly Dropout dropout;
+    private readonly Linear classifier;
+
+    public BertForSequenceClassification(BertConfig config) : base(nameof(BertForSequenceClassification), config)
+    {
+        bert = new BertModel(config);
+        dropout = nn.Dropout(config.ClassifierDropout ?? config.HiddenDropoutProb);
+        classifier = nn.Linear(config.HiddenSize, config.NumLabels);
+        RegisterComponents();
+    }
+
+    public override BertModel Bert => bert;
+
+    /// <summary>
+    /// Forward pass; logits [batch, num_labels]. <paramref name="labels"/>: int64 [batch] (classification), float [batch] or
+    /// [batch, num_labels] (regression), float multi-hot [batch, num_labels] (multi-label).
+    /// </summary>
+    public ClassifierOutput Forward(BertInput input, Tensor? labels = null, bool outputHiddenStates = false, bool outputAttentions = false)
+    {
+        var o = bert.Forward(input, outputHiddenStates, outputAttentions);
+        using var d = dropout.call(o.PoolerOutput!);
+        var logits = classifier.call(d);
+        var loss = labels is null ? null : Losses.SequenceClassification(logits, labels, Config.NumLabels, Config.ProblemType).Loss;
+        return new ClassifierOutput(logits, loss, o);
+    }
+}
+
+/// <summary>classifier(dropout(last_hidden_state)) per token (no pooler, as HF builds it).</summary>
+public sealed class BertForTokenClassification : BertPreTrainedModel
+{
+// Field names are the HF checkpoint keys (RegisterComponents uses them).
+    private readonly BertModel bert;
+    private readonly Dropout dropout;
+    private readonly Linear classifier;
+
+    public BertForTokenClassification(BertConfig config) : base(nameof(BertForTokenClassification), config)
+    {
+        bert = new BertModel(config, addPoolingLayer: false);
+        dropout = nn.Dropout(config.ClassifierDropout ?? config.HiddenDropoutProb);
+        classifier = nn.Linear(config.HiddenSize, config.NumLabels);
+        RegisterComponents();
+    }
+
+    public override BertModel Bert => bert;
+
+    /// <summary>Forward pass; logits [batch, seq, num_labels]; <paramref name="labels"/> [batch, seq] with -100 = ignore.</summary>
+    public ClassifierOutput Forward(BertInput input, Tensor? labels = null, bool outputHiddenStates = false, bool outputAttentions = false)
+    {
+        var o = bert.Forward(input, outputHiddenStates, outputAttentions);
+        using var d = dropout.call(o.LastHiddenState);
+        var logits = classifier.call(d);
+        return new ClassifierOutput(logits, labels is null ? null : Losses.CrossEntropy(logits, labels), o);
+    }
+}
+
+/// <summary>Extractive QA: qa_outputs(last_hidden_state) split into start and end logits (no pooler, as HF builds it).</summary>
+public sealed class BertForQuestionAnswering : BertPreTrainedModel
+{
+// Field names are the HF checkpoint keys (RegisterComponents uses them).
+    private readonly BertModel bert;
+    private readonly Linear qa_outputs;
+
+    public BertForQuestionAnswering(BertConfig config) : base(nameof(BertForQuestionAnswering), config)
+    {
+        if (config.NumLabels != 2)
+        {
+            throw new BertSharpException($"question answering needs num_labels 2 (start, end); the config has {config.NumLabels}.");
+        }
+        bert = new BertModel(config, addPoolingLayer: false);
+        qa_outputs = nn.Linear(config.HiddenSize, 2);
+        RegisterComponents();
+    }
+
+    public override BertModel Bert => bert;
+
+    /// <summary>Forward pass; start/end logits [batch, seq]; positions [batch] (outside [0, seq) = ignored).</summary>
+    public QuestionAnsweringOutput Forward(BertInput input, Tensor? startPositions = null, Tensor? endPositions = null,
+        bool outputHiddenStates = false, bool outputAttentions = false)
+    {
+        var o = bert.Forward(input, outputHiddenStates, outputAttentions);
+        using var logits = qa_outputs.call(o.LastHiddenState);
+        var parts = logits.split(1, -1);
+        var start = parts[0].squeeze(-1).contiguous();
+        var end = parts[1].squeeze(-1).contiguous();
+        foreach (var p in parts)
+        {
+            p.Dispose();
+        }
+        var loss = startPositions is not null && endPositions is not null
+            ? Losses.QuestionAnswering(start, end, startPositions, endPositions)
+            : null;
+        return new QuestionAnsweringOutput(start, end, loss, o);
+    }
+}
+
+/// <summary>
+/// Multiple choice: inputs [batch, choices, seq] are flattened to [batch·choices, seq], classifier(dropout(pooled)) scores each
+/// choice, logits [batch, choices].
+/// </summary>
+public sealed class BertForMultipleChoice : BertPreTrainedModel
+{
+// Field names are the HF checkpoint keys (RegisterComponents uses them).
+    private readonly BertModel bert;
+    private readonly Dropout dropout;
+    private readonly Linear classifier;
+
+    public BertForMultipleChoice(BertConfig config) : base(nameof(BertForMultipleChoice), config)
+    {
+        bert = new BertModel(config);
+        dropout = nn.Dropout(config.ClassifierDropout ?? config.HiddenDropoutProb);
+        classifier = nn.Linear(config.HiddenSize, 1);
+        RegisterComponents();
+    }
+
+    public override BertModel Bert => bert;
+
+    /// <summary>Forward pass on [batch, choices, seq] inputs; <paramref name="labels"/> [batch] = index of the right choice.</summary>
+    public ClassifierOutput Forward(BertInput input, Tensor? labels = null, bool outputHiddenStates = false, bool outputAttentions = false)
+    {
+        if (input.InputIds.dim() != 3)
+        {
+            throw new BertSharpException(
+                $"multiple choice input_ids: expected shape [batch, choices, seq], got [{string.Join(", ", input.InputIds.shape)}].");
+        }
+        var choices = input.InputIds.shape[1];
+        static Tensor? Flat(Tensor? t) => t?.reshape(-1, t.shape[^1]);
+        var flat = new BertInput(Flat(input.InputIds)!, Flat(input.AttentionMask), Flat(input.TokenTypeIds), Flat(input.PositionIds));
+        var o = bert.Forward(flat, outputHiddenStates, outputAttentions);
+        using var d = dropout.call(o.PoolerOutput!);
+        using var scores = classifier.call(d);
+        var logits = scores.view(-1, choices);
+        return new ClassifierOutput(logits, labels is null ? null : Losses.CrossEntropy(logits, labels), o);
+    }
+}
+
+internal static class BertHeadKeys
+{
+    /// <summary>HF's tied MLM decoder: checkpoint alias → the parameter it is.</summary>
+    public static readonly IReadOnlyDictionary<string, string> MlmTies = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["cls.predictions.decoder.weight"] = "bert.embeddings.word_embeddings.weight",
+        ["cls.predictions.decoder.bias"] = "cls.predictions.bias",
+    };
+}

@@ -1,0 +1,73 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace BertSharp.Modeling;
+
+/// <summary>
+/// The bare BERT encoder (HF <c>BertModel</c>): embeddings, encoder, optional pooler. Parameter names equal HF checkpoint
+/// keys without the <c>bert.</c> prefix (<c>embeddings.word_embeddings.weight</c>, <c>encoder.layer.0.attention.self.query.weight</c>, …).
+/// </summary>
+public sealed class BertModel : BertPreTrainedModel
+{
+// Field names are the HF checkpoint keys (RegisterComponents uses them).
+    private readonly BertEmbeddings embeddings;
+    private readonly BertEncoder encoder;
+    private readonly BertPooler? pooler;
+
+    public BertModel(BertConfig config, bool addPoolingLayer = true) : base(nameof(BertModel), config)
+    {
+        embeddings = new BertEmbeddings(config);
+        encoder = new BertEncoder(config);
+        pooler = addPoolingLayer ? new BertPooler(config) : null;
+        RegisterComponents();
+    }
+
+    /// <summary>Whether this model has the pooler (heads that do not use it are built without one, as in HF).</summary>
+    public bool HasPooler => pooler is not null;
+
+    /// <summary>The word embedding matrix [vocab, hidden], shared with the MLM decoder.</summary>
+    public Parameter WordEmbeddingWeight => embeddings.WordEmbeddingWeight;
+
+    /// <summary>Runs the encoder; see <see cref="BertInput"/> for the input shapes.</summary>
+    public BertModelOutput Forward(BertInput input, bool outputHiddenStates = false, bool outputAttentions = false)
+    {
+        var ids = input.InputIds;
+        if (ids.dim() != 2)
+        {
+            throw new BertSharpException($"input_ids: expected shape [batch, seq], got [{string.Join(", ", ids.shape)}].");
+        }
+        using var scope = NewDisposeScope();
+        var embedded = embeddings.Forward(ids, input.TokenTypeIds, input.PositionIds);
+        Tensor? mask = null;
+        if (input.AttentionMask is { } m)
+        {
+            // HF get_extended_attention_mask: (1 - mask) * finfo(float32).min, broadcast over heads and queries.
+            var floatMask = m.to_type(embedded.dtype).unsqueeze(1).unsqueeze(2);
+            mask = (1.0 - floatMask) * torch.finfo(embedded.dtype).min;
+        }
+        var eager = Config.AttnImplementation == "eager";
+        var (last, hidden, attns) = encoder.Forward(embedded, mask, eager, outputHiddenStates, outputAttentions);
+        var pooled = pooler?.call(last);
+        // The last hidden state is also the last entry of the hidden-state list: move each tensor out exactly once.
+        var moved = new HashSet<IntPtr>();
+        Tensor Keep(Tensor t)
+        {
+            if (moved.Add(t.Handle))
+            {
+                t.MoveToOuterDisposeScope();
+            }
+            return t;
+        }
+        return new BertModelOutput(Keep(last), pooled is null ? null : Keep(pooled),
+            hidden?.Select(Keep).ToList(), attns?.Select(Keep).ToList());
+    }
+
+    /// <summary>Runs the encoder on ids [batch, seq] with optional mask and segment ids.</summary>
+    public BertModelOutput Forward(Tensor inputIds, Tensor? attentionMask = null, Tensor? tokenTypeIds = null,
+        bool outputHiddenStates = false, bool outputAttentions = false) =>
+        Forward(new BertInput(inputIds, attentionMask, tokenTypeIds), outputHiddenStates, outputAttentions);
+
+    /// <inheritdoc />
+    public override BertModel Bert => this;
+}

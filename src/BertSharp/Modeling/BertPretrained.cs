@@ -1,0 +1,273 @@
+using BertSharp.Checkpoints;
+using BertSharp.IO;
+using BertSharp.Runtime;
+using BertSharp.Tokenization;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace BertSharp.Modeling;
+
+/// <summary>Options for <see cref="BertPretrained.Save"/>.</summary>
+/// <param name="Dtype">Weight dtype in model.safetensors: float32 (default), float16 or bfloat16.</param>
+/// <param name="TokenizerFrom">A directory whose tokenizer files (vocab.txt, tokenizer.json, tokenizer_config.json, special_tokens_map.json) are copied along.</param>
+/// <param name="WriteExtraFiles">Called with the output directory (still temporary) to add more files.</param>
+/// <param name="Tokenizer">A tokenizer whose files (vocab.txt, tokenizer.json, tokenizer_config.json, special_tokens_map.json) are written along.</param>
+public sealed record SaveOptions(
+    ScalarType Dtype = ScalarType.Float32, string? TokenizerFrom = null, Action<string>? WriteExtraFiles = null, BertTokenizer? Tokenizer = null);
+
+/// <summary>
+/// HuggingFace-compatible <c>from_pretrained</c> / <c>save_pretrained</c> for every BERT model class: config.json +
+/// model.safetensors (or pytorch_model.bin, sharded safetensors) with HF's key mapping rules.
+/// </summary>
+public static class BertPretrained
+{
+    /// <summary>Tokenizer files HF keeps beside a model.</summary>
+    public static readonly IReadOnlyList<string> TokenizerFiles = ["vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"];
+
+    private static readonly Dictionary<string, Func<BertConfig, BertPreTrainedModel>> Factories = new(StringComparer.Ordinal)
+    {
+        [nameof(BertModel)] = c => new BertModel(c),
+        [nameof(BertForPreTraining)] = c => new BertForPreTraining(c),
+        [nameof(BertForMaskedLM)] = c => new BertForMaskedLM(c),
+        [nameof(BertForNextSentencePrediction)] = c => new BertForNextSentencePrediction(c),
+        [nameof(BertForSequenceClassification)] = c => new BertForSequenceClassification(c),
+        [nameof(BertForTokenClassification)] = c => new BertForTokenClassification(c),
+        [nameof(BertForQuestionAnswering)] = c => new BertForQuestionAnswering(c),
+        [nameof(BertForMultipleChoice)] = c => new BertForMultipleChoice(c),
+    };
+
+    /// <summary>Model class names BertSharp can build (HF <c>architectures</c> values).</summary>
+    public static IReadOnlyCollection<string> Architectures => Factories.Keys;
+
+    /// <summary>Builds a freshly initialised model of class <paramref name="architecture"/> (HF init).</summary>
+    public static BertPreTrainedModel Create(string architecture, BertConfig config)
+    {
+        var model = Construct(architecture, config);
+        model.InitWeights();
+        return model;
+    }
+
+    private static BertPreTrainedModel Construct(string architecture, BertConfig config)
+    {
+        if (!Factories.TryGetValue(architecture, out var f))
+        {
+            throw new BertSharpException($"architecture '{architecture}': expected one of {string.Join(", ", Factories.Keys)}.");
+        }
+        TorchRuntime.EnsureLoaded();
+        return f(config);
+    }
+
+    /// <summary>Builds a freshly initialised <typeparamref name="TModel"/> (HF init).</summary>
+    public static TModel Create<TModel>(BertConfig config) where TModel : BertPreTrainedModel => (TModel)Create(typeof(TModel).Name, config);
+
+    /// <summary>Reads config.json of a model directory or Hub id.</summary>
+    public static BertConfig LoadConfig(string idOrDir) => BertConfig.Load(Path.Combine(ResolveDirectory(idOrDir), "config.json"));
+
+    /// <summary>
+    /// Loads a checkpoint (local directory or Hub id) into a new <typeparamref name="TModel"/>. Keys are mapped as HF does
+    /// (with or without the <c>bert.</c> prefix, legacy gamma/beta); missing head weights are initialised and listed in the
+    /// report, unexpected tensors listed; fp16/bf16 weights become fp32.
+    /// </summary>
+    public static TModel Load<TModel>(string idOrDir, out LoadReport report, Action<BertConfig>? configure = null)
+        where TModel : BertPreTrainedModel =>
+        (TModel)Load(typeof(TModel).Name, idOrDir, out report, configure);
+
+    /// <summary>As <see cref="Load{TModel}(string, out LoadReport, Action{BertConfig}?)"/>, ignoring the report.</summary>
+    public static TModel Load<TModel>(string idOrDir, Action<BertConfig>? configure = null) where TModel : BertPreTrainedModel =>
+        Load<TModel>(idOrDir, out _, configure);
+
+    /// <summary>Loads a checkpoint into the class named by <paramref name="architecture"/>, or by the config's <c>architectures[0]</c> when null.</summary>
+    public static BertPreTrainedModel Load(string? architecture, string idOrDir, out LoadReport report, Action<BertConfig>? configure = null)
+    {
+        TorchRuntime.EnsureLoaded();
+        var dir = ResolveDirectory(idOrDir);
+        var config = BertConfig.Load(Path.Combine(dir, "config.json"));
+        configure?.Invoke(config);
+        architecture ??= config.Architectures?.FirstOrDefault(Factories.ContainsKey) ?? nameof(BertModel);
+        // Only the weights the checkpoint lacks get HF's initialisation (LoadStateDict does it), as HF's fast init.
+        var model = Construct(architecture, config);
+        try
+        {
+            var stateDict = StateDictSource.Load(dir);
+            try
+            {
+                report = LoadStateDict(model, stateDict, dir);
+            }
+            finally
+            {
+                foreach (var t in stateDict.Values)
+                {
+                    t.Dispose();
+                }
+            }
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+        return model;
+    }
+
+    /// <summary>
+    /// Copies checkpoint tensors into <paramref name="model"/> by HF's rules. A tensor whose shape differs from the parameter's
+    /// is an error naming both shapes.
+    /// </summary>
+    public static LoadReport LoadStateDict(BertPreTrainedModel model, IReadOnlyDictionary<string, Tensor> checkpoint, string source)
+    {
+        var mapped = CheckpointKeys.NormalizeAll(checkpoint, source);
+        var renamed = checkpoint.Keys.Where(k => CheckpointKeys.Normalize(k) != k).Select(k => $"{k} → {CheckpointKeys.Normalize(k)}").ToList();
+
+        var parameters = model.NamedParameters();
+        var expected = parameters.Select(p => p.Name).ToHashSet(StringComparer.Ordinal);
+        const string prefix = BertPreTrainedModel.BaseModelPrefix + ".";
+        var checkpointHasPrefix = mapped.Keys.Any(k => k.StartsWith(prefix, StringComparison.Ordinal));
+        var modelHasPrefix = expected.Any(k => k.StartsWith(prefix, StringComparison.Ordinal));
+        var unexpected = new List<string>();
+        var byName = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        foreach (var (key, t) in mapped)
+        {
+            var k = key;
+            if (modelHasPrefix && !checkpointHasPrefix)
+            {
+                // A bare BertModel checkpoint loaded into a head model: its keys belong under bert.
+                k = prefix + key;
+            }
+            else if (!modelHasPrefix && checkpointHasPrefix)
+            {
+                // A head checkpoint loaded into BertModel: keep bert.*, the heads are unexpected.
+                if (!key.StartsWith(prefix, StringComparison.Ordinal))
+                {
+                    unexpected.Add(key);
+                    continue;
+                }
+                k = key[prefix.Length..];
+            }
+            byName[k] = t;
+        }
+
+        var ties = model.TiedKeys;
+        var missing = new List<string>();
+        using (torch.no_grad())
+        {
+            foreach (var (name, p) in parameters)
+            {
+                var src = byName.GetValueOrDefault(name)
+                          ?? ties.Where(kv => kv.Value == name).Select(kv => byName.GetValueOrDefault(kv.Key)).FirstOrDefault(t => t is not null);
+                if (src is null)
+                {
+                    missing.Add(name);
+                    continue;
+                }
+                if (!src.shape.SequenceEqual(p.shape))
+                {
+                    throw new BertSharpException(
+                        $"{source}: tensor '{name}' has shape [{string.Join(", ", src.shape)}] in the checkpoint but the model " +
+                        $"(config.json) needs [{string.Join(", ", p.shape)}].");
+                }
+                p.copy_(src);
+            }
+        }
+        model.InitWeights(only: missing.ToHashSet(StringComparer.Ordinal));
+        // HF reports a tied alias as missing only when what it is tied to is missing too.
+        foreach (var (alias, target) in ties)
+        {
+            if (missing.Contains(target) && !byName.ContainsKey(alias))
+            {
+                missing.Add(alias);
+            }
+        }
+        foreach (var key in byName.Keys)
+        {
+            if (!expected.Contains(key) && !ties.ContainsKey(key) && !IsIgnoredUnexpected(model, key))
+            {
+                unexpected.Add(key);
+            }
+        }
+        missing.Sort(StringComparer.Ordinal);
+        unexpected.Sort(StringComparer.Ordinal);
+        var dtypes = checkpoint.Values.Select(t => t.dtype.ToString()).Distinct().Order(StringComparer.Ordinal).ToList();
+        return new LoadReport(source, missing, unexpected, renamed, dtypes);
+    }
+
+    // HF drops these silently: the position_ids buffer older checkpoints carry, and the pooler of a checkpoint loaded into a
+    // head built without one (_keys_to_ignore_on_load_unexpected = ["pooler"]).
+    private static bool IsIgnoredUnexpected(BertPreTrainedModel model, string key) =>
+        key.EndsWith("embeddings.position_ids", StringComparison.Ordinal) ||
+        (!model.Bert.HasPooler && model is not BertModel && key.Contains("pooler", StringComparison.Ordinal));
+
+    /// <summary>The tensors HF's save_pretrained writes for <paramref name="model"/>: every parameter once, tied aliases left out.</summary>
+    public static Dictionary<string, Tensor> StateDict(BertPreTrainedModel model, ScalarType dtype = ScalarType.Float32)
+    {
+        var d = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        foreach (var (name, p) in model.NamedParameters())
+        {
+            d[name] = p.detach().to(torch.CPU).to_type(dtype).contiguous();
+        }
+        return d;
+    }
+
+    /// <summary>
+    /// Writes config.json and model.safetensors (keys, dtypes and shapes as HF writes them) and optional tokenizer files,
+    /// atomically: the directory appears complete or not at all.
+    /// </summary>
+    public static void Save(BertPreTrainedModel model, string dir, SaveOptions? options = null)
+    {
+        options ??= new SaveOptions();
+        var dtypeName = options.Dtype switch
+        {
+            ScalarType.Float32 => "float32",
+            ScalarType.Float16 => "float16",
+            ScalarType.BFloat16 => "bfloat16",
+            _ => throw new BertSharpException($"--dtype {options.Dtype}: expected float32, float16 or bfloat16."),
+        };
+        if (options.TokenizerFrom is { } tf && !Directory.Exists(tf))
+        {
+            throw new BertSharpException($"{tf}: tokenizer directory not found.");
+        }
+        var config = model.Config.Clone();
+        config.Architectures = [model.GetType().Name];
+        config.TorchDtype = dtypeName;
+        var tensors = StateDict(model, options.Dtype);
+        try
+        {
+            AtomicFile.WriteDirectory(dir, tmp =>
+            {
+                File.WriteAllText(Path.Combine(tmp, "config.json"), config.ToJson() + "\n");
+                SafeTensors.Save(Path.Combine(tmp, "model.safetensors"), tensors, new Dictionary<string, string> { ["format"] = "pt" });
+                if (options.TokenizerFrom is { } from)
+                {
+                    foreach (var f in TokenizerFiles)
+                    {
+                        var src = Path.Combine(from, f);
+                        if (File.Exists(src))
+                        {
+                            File.Copy(src, Path.Combine(tmp, f));
+                        }
+                    }
+                }
+                options.Tokenizer?.Save(tmp);
+                options.WriteExtraFiles?.Invoke(tmp);
+            });
+        }
+        finally
+        {
+            foreach (var t in tensors.Values)
+            {
+                t.Dispose();
+            }
+        }
+    }
+
+    /// <summary>The local model directory for a directory path or Hub id (downloaded into the HF cache when needed).</summary>
+    public static string ResolveDirectory(string idOrDir) => ModelLocator.Resolve(idOrDir);
+
+    /// <summary>Parses a dtype name given on the command line (float32/fp32, float16/fp16/half, bfloat16/bf16).</summary>
+    public static ScalarType ParseDtype(string name) => name.Trim().ToLowerInvariant() switch
+    {
+        "float32" or "fp32" or "float" => ScalarType.Float32,
+        "float16" or "fp16" or "half" => ScalarType.Float16,
+        "bfloat16" or "bf16" => ScalarType.BFloat16,
+        _ => throw new BertSharpException($"--dtype {name}: expected float32, float16 or bfloat16."),
+    };
+}

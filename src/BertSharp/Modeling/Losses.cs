@@ -1,0 +1,69 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace BertSharp.Modeling;
+
+/// <summary>The losses of HF's BERT heads, with HF's shapes, reductions and ignore rules.</summary>
+public static class Losses
+{
+    /// <summary>Label value that no loss counts (HF/torch <c>ignore_index</c>).</summary>
+    public const long IgnoreIndex = -100;
+
+    /// <summary>Mean cross-entropy of logits [..., classes] against int64 labels [...]; labels equal to -100 are skipped.</summary>
+    public static Tensor CrossEntropy(Tensor logits, Tensor labels, long ignoreIndex = IgnoreIndex)
+    {
+        var classes = logits.shape[^1];
+        using var flatLogits = logits.reshape(-1, classes);
+        using var flatLabels = labels.reshape(-1).to_type(ScalarType.Int64);
+        return nn.functional.cross_entropy(flatLogits, flatLabels, ignore_index: ignoreIndex);
+    }
+
+    /// <summary>
+    /// The sequence-classification loss as HF picks it: <paramref name="problemType"/> if set, else regression when there is one
+    /// label, single-label cross-entropy for integer labels, multi-label BCE-with-logits otherwise. Returns the loss and the
+    /// problem type used.
+    /// </summary>
+    public static (Tensor Loss, string ProblemType) SequenceClassification(Tensor logits, Tensor labels, int numLabels, string? problemType)
+    {
+        problemType ??= numLabels == 1 ? "regression"
+            : labels.dtype is ScalarType.Int64 or ScalarType.Int32 ? "single_label_classification"
+            : "multi_label_classification";
+        switch (problemType)
+        {
+            case "regression":
+                {
+                    using var scope = NewDisposeScope();
+                    var target = labels.to_type(logits.dtype);
+                    var loss = numLabels == 1
+                        ? nn.functional.mse_loss(logits.squeeze(), target.squeeze())
+                        : nn.functional.mse_loss(logits, target);
+                    return (loss.MoveToOuterDisposeScope(), problemType);
+                }
+            case "single_label_classification":
+                return (CrossEntropy(logits.view(-1, numLabels), labels.view(-1)), problemType);
+            case "multi_label_classification":
+                {
+                    using var target = labels.to_type(logits.dtype);
+                    return (nn.functional.binary_cross_entropy_with_logits(logits, target), problemType);
+                }
+            default:
+                throw new BertSharpException(
+                    $"problem_type '{problemType}': expected regression, single_label_classification or multi_label_classification.");
+        }
+    }
+
+    /// <summary>
+    /// Span loss of extractive QA: positions [batch] are clamped to [0, seq] and seq is ignored, then
+    /// (CE(start) + CE(end)) / 2 — exactly HF's rule for answers outside the window.
+    /// </summary>
+    public static Tensor QuestionAnswering(Tensor startLogits, Tensor endLogits, Tensor startPositions, Tensor endPositions)
+    {
+        using var scope = NewDisposeScope();
+        var ignored = startLogits.shape[1];
+        var start = startPositions.reshape(-1).to_type(ScalarType.Int64).clamp(0, ignored);
+        var end = endPositions.reshape(-1).to_type(ScalarType.Int64).clamp(0, ignored);
+        var s = nn.functional.cross_entropy(startLogits, start, ignore_index: ignored);
+        var e = nn.functional.cross_entropy(endLogits, end, ignore_index: ignored);
+        return ((s + e) / 2).MoveToOuterDisposeScope();
+    }
+}

@@ -1,0 +1,78 @@
+using BertSharp.Modeling;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace BertSharp.Training;
+
+/// <summary>Which parameters get weight decay.</summary>
+public enum DecayRule
+{
+    /// <summary>HF Trainer: every parameter except biases and LayerNorm weights.</summary>
+    HuggingFace,
+
+    /// <summary>nanoGPT: every parameter with two or more dimensions (matrices and embeddings).</summary>
+    MatricesOnly,
+}
+
+/// <summary>AdamW hyper-parameters; the defaults are HF Trainer's (lr 5e-5, betas 0.9/0.999, eps 1e-8, no decay).</summary>
+public sealed record AdamWOptions(
+    double LearningRate = 5e-5,
+    double Beta1 = 0.9,
+    double Beta2 = 0.999,
+    double Eps = 1e-8,
+    double WeightDecay = 0.0,
+    DecayRule DecayRule = DecayRule.HuggingFace);
+
+/// <summary>
+/// Builds <c>torch.optim.AdamW</c> (TorchSharp's port follows torch's single-tensor AdamW exactly: decoupled decay
+/// <c>p *= 1 - lr·wd</c>, then the bias-corrected Adam step) with HF's two parameter groups.
+/// </summary>
+public static class AdamWFactory
+{
+    /// <summary>Splits parameters into (decay, no-decay) by <paramref name="rule"/>; each parameter appears once.</summary>
+    public static (IReadOnlyList<(string Name, Parameter Param)> Decay, IReadOnlyList<(string Name, Parameter Param)> NoDecay) Split(
+        IEnumerable<(string Name, Parameter Param)> parameters, DecayRule rule)
+    {
+        var decay = new List<(string, Parameter)>();
+        var noDecay = new List<(string, Parameter)>();
+        var seen = new HashSet<IntPtr>();
+        foreach (var (name, p) in parameters)
+        {
+            if (!p.requires_grad || !seen.Add(p.Handle))
+            {
+                continue;
+            }
+            (Decays(name, p, rule) ? decay : noDecay).Add((name, p));
+        }
+        return (decay, noDecay);
+    }
+
+    /// <summary>Whether <paramref name="name"/> gets weight decay under <paramref name="rule"/>.</summary>
+    public static bool Decays(string name, Tensor p, DecayRule rule) => rule switch
+    {
+        DecayRule.HuggingFace => !name.Contains("bias", StringComparison.Ordinal) &&
+                                 !name.Contains("LayerNorm.weight", StringComparison.Ordinal),
+        DecayRule.MatricesOnly => p.dim() >= 2,
+        _ => throw new ArgumentOutOfRangeException(nameof(rule)),
+    };
+
+    /// <summary>AdamW over <paramref name="model"/>'s trainable parameters with the decay groups of <see cref="AdamWOptions.DecayRule"/>.</summary>
+    public static AdamW Create(BertPreTrainedModel model, AdamWOptions options) => Create(model.NamedParameters(), options);
+
+    /// <summary>AdamW over named parameters with the decay groups of <see cref="AdamWOptions.DecayRule"/>.</summary>
+    public static AdamW Create(IEnumerable<(string Name, Parameter Param)> parameters, AdamWOptions options)
+    {
+        var (decay, noDecay) = Split(parameters, options.DecayRule);
+        var groups = new List<AdamW.ParamGroup>();
+        if (decay.Count > 0)
+        {
+            groups.Add(new AdamW.ParamGroup(decay.Select(p => p.Param), new AdamW.Options { weight_decay = options.WeightDecay }));
+        }
+        if (noDecay.Count > 0)
+        {
+            groups.Add(new AdamW.ParamGroup(noDecay.Select(p => p.Param), new AdamW.Options { weight_decay = 0.0 }));
+        }
+        return torch.optim.AdamW(groups, options.LearningRate, options.Beta1, options.Beta2, options.Eps, options.WeightDecay);
+    }
+}

@@ -1,0 +1,32 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace BertSharp.Training;
+
+/// <summary>Global-norm gradient clipping with torch's <c>clip_grad_norm_</c> arithmetic.</summary>
+public static class GradientClipping
+{
+    /// <summary>
+    /// Computes the L2 norm of all gradients together (each parameter once) and, when it exceeds <paramref name="maxNorm"/>,
+    /// scales every gradient by maxNorm / (norm + 1e-6). Returns the norm before clipping.
+    /// </summary>
+    public static double ClipByGlobalNorm(IEnumerable<Tensor> parameters, double maxNorm)
+    {
+        using var scope = NewDisposeScope();
+        var seen = new HashSet<IntPtr>();
+        var grads = parameters.Where(p => seen.Add(p.Handle)).Select(p => p.grad).OfType<Tensor>().ToList();
+        if (grads.Count == 0)
+        {
+            return 0.0;
+        }
+        using var noGrad = torch.no_grad();
+        var norms = stack(grads.Select(g => torch.linalg.vector_norm(g, 2.0)).ToArray());
+        var total = torch.linalg.vector_norm(norms, 2.0);
+        var coef = (maxNorm / (total + 1e-6)).clamp_max(1.0);
+        foreach (var g in grads)
+        {
+            g.mul_(coef);
+        }
+        return total.item<float>();
+    }
+}

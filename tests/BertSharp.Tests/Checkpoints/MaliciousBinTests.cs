@@ -1,0 +1,176 @@
+using System.IO.Compression;
+using BertSharp.Checkpoints;
+using BertSharp.Checkpoints.PyTorchBin;
+using BertSharp.Runtime;
+using BertSharp.Tests.Infrastructure;
+
+namespace BertSharp.Tests.Checkpoints;
+
+/// <summary>
+/// The files under tests/fixtures/checkpoints/malicious are made by make_malicious.py; `--prove` shows that Python's own
+/// pickle runs each payload (it creates /tmp/bertsharp-pwned-NAME). Here they must be refused and nothing may run.
+/// </summary>
+public class MaliciousBinTests
+{
+    public MaliciousBinTests() => TorchRuntime.EnsureLoaded();
+
+    private static string Bin(string name) => CheckpointFixtures.File(Path.Combine("malicious", name + ".bin"));
+
+    [Theory]
+    [InlineData("os_system", "global 'os.system' is not allowed")]
+    [InlineData("posix_system", "global 'posix.system' is not allowed")]
+    [InlineData("builtins_eval", "global 'builtins.eval' is not allowed")]
+    [InlineData("builtins_exec", "global 'builtins.exec' is not allowed")]
+    [InlineData("subprocess_popen", "global 'subprocess.Popen' is not allowed")]
+    [InlineData("unexpected_class", "global '__main__.Evil' is not allowed")]
+    [InlineData("build_on_tensor", "BUILD on a tensor")]
+    [InlineData("storage_call", "'torch.FloatStorage' may only appear in a storage reference")]
+    public void Malicious_pickles_are_refused_by_name_and_nothing_runs(string name, string expected)
+    {
+        var sentinel = "/tmp/bertsharp-pwned-" + name;
+        File.Delete(sentinel);
+        var path = Bin(name);
+        var e = Assert.Throws<BertSharpException>(() => PyTorchBinReader.Read(path));
+        Assert.Contains(path, e.Message);
+        Assert.Contains("refused to load", e.Message);
+        Assert.Contains(expected, e.Message);
+        Assert.Contains("Nothing from the checkpoint was executed", e.Message);
+        Thread.Sleep(200); // a spawned process would have had time to create it
+        Assert.False(File.Exists(sentinel), sentinel + " exists: the payload ran");
+    }
+
+    [Fact]
+    public void The_same_hand_built_layout_without_a_payload_loads()
+    {
+        var sd = PyTorchBinReader.Read(Bin("benign"));
+        Assert.Equal(["w"], sd.Keys);
+        Assert.Equal(new[] { 1f, 2f, 3f, 4f }, sd["w"].data<float>().ToArray());
+        SafeTensors.DisposeAll(sd);
+    }
+
+    [Fact]
+    public void Malicious_bin_is_refused_through_the_cli_error_contract()
+    {
+        using var tmp = TestPaths.TempDir();
+        File.Copy(Bin("os_system"), tmp.File("pytorch_model.bin"));
+        var e = Assert.Throws<BertSharpException>(() => StateDictSource.Load(tmp.Path));
+        Assert.Contains("os.system", e.Message);
+    }
+
+    // ---- robustness: only BertSharpException, never anything else, never a hang ------------------------------------
+
+    private static byte[] PickleOf(string bin)
+    {
+        using var zip = ZipFile.OpenRead(bin);
+        var entry = zip.Entries.Single(e => e.FullName.EndsWith("/data.pkl", StringComparison.Ordinal));
+        using var s = entry.Open();
+        using var ms = new MemoryStream();
+        s.CopyTo(ms);
+        return ms.ToArray();
+    }
+
+    /// <summary>Copies a torch zip, replacing its data.pkl.</summary>
+    private static void WithPickle(string source, string target, byte[] pickle)
+    {
+        using var src = ZipFile.OpenRead(source);
+        using var dst = ZipFile.Open(target, ZipArchiveMode.Create);
+        foreach (var e in src.Entries)
+        {
+            var ne = dst.CreateEntry(e.FullName, CompressionLevel.NoCompression);
+            using var w = ne.Open();
+            if (e.FullName.EndsWith("/data.pkl", StringComparison.Ordinal))
+            {
+                w.Write(pickle);
+            }
+            else
+            {
+                using var r = e.Open();
+                r.CopyTo(w);
+            }
+        }
+    }
+
+    private static void OnlyBertSharpException(Action a)
+    {
+        try
+        {
+            a();
+        }
+        catch (BertSharpException)
+        {
+        }
+    }
+
+    [Fact]
+    public void Pickle_truncated_at_every_byte_is_refused_cleanly()
+    {
+        var pkl = PickleOf(CheckpointFixtures.LegacyBin);
+        for (int cut = 0; cut < pkl.Length; cut++)
+        {
+            Assert.Throws<BertSharpException>(() => new RestrictedUnpickler("legacy.pkl", pkl[..cut]).Load());
+        }
+    }
+
+    [Fact]
+    public void Archive_truncated_at_many_points_is_refused_cleanly()
+    {
+        var full = File.ReadAllBytes(CheckpointFixtures.LegacyBin);
+        using var tmp = TestPaths.TempDir();
+        var path = tmp.File("cut.bin");
+        var cuts = Enumerable.Range(0, 64).Concat(Enumerable.Range(0, 150).Select(i => (int)((long)full.Length * i / 150))).Concat([full.Length - 1, full.Length - 22, full.Length - 23]);
+        foreach (var cut in cuts.Distinct())
+        {
+            File.WriteAllBytes(path, full[..cut]);
+            Assert.Throws<BertSharpException>(() => PyTorchBinReader.Read(path));
+        }
+    }
+
+    [Fact]
+    public void Random_byte_flips_in_the_pickle_only_raise_BertSharpException()
+    {
+        var pkl = PickleOf(CheckpointFixtures.LegacyBin);
+        using var tmp = TestPaths.TempDir();
+        var path = tmp.File("flip.bin");
+        var rng = new Random(42);
+        for (int trial = 0; trial < 150; trial++)
+        {
+            var b = (byte[])pkl.Clone();
+            for (int k = 0, n = 1 + rng.Next(4); k < n; k++)
+            {
+                b[rng.Next(b.Length)] = (byte)rng.Next(256);
+            }
+            WithPickle(CheckpointFixtures.LegacyBin, path, b);
+            OnlyBertSharpException(() => SafeTensors.DisposeAll(PyTorchBinReader.Read(path)));
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void Random_byte_flips_anywhere_in_a_small_archive_only_raise_BertSharpException()
+    {
+        var full = File.ReadAllBytes(Bin("benign"));
+        using var tmp = TestPaths.TempDir();
+        var path = tmp.File("flip.bin");
+        var rng = new Random(7);
+        for (int trial = 0; trial < 500; trial++)
+        {
+            var b = (byte[])full.Clone();
+            for (int k = 0, n = 1 + rng.Next(3); k < n; k++)
+            {
+                b[rng.Next(b.Length)] ^= (byte)(1 << rng.Next(8));
+            }
+            File.WriteAllBytes(path, b);
+            OnlyBertSharpException(() => SafeTensors.DisposeAll(PyTorchBinReader.Read(path)));
+        }
+    }
+
+    [Fact]
+    public void Not_a_zip_and_legacy_format_are_named()
+    {
+        using var tmp = TestPaths.TempDir();
+        File.WriteAllBytes(tmp.File("legacy.bin"), [0x80, 0x02, 0x8a, 0x0a]);
+        Assert.Contains("legacy (torch < 1.6, non-zip)", Assert.Throws<BertSharpException>(() => PyTorchBinReader.Read(tmp.File("legacy.bin"))).Message);
+        File.WriteAllText(tmp.File("text.bin"), "hello");
+        Assert.Contains("not a PyTorch checkpoint", Assert.Throws<BertSharpException>(() => PyTorchBinReader.Read(tmp.File("text.bin"))).Message);
+    }
+}

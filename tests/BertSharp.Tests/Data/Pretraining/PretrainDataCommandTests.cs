@@ -1,0 +1,69 @@
+using System.Globalization;
+using System.IO.Compression;
+using System.Text.RegularExpressions;
+using BertSharp.Tests.Infrastructure;
+
+namespace BertSharp.Tests.Data.Pretraining;
+
+public partial class PretrainDataCommandTests
+{
+    internal static string UncasedVocab(TempDir tmp)
+    {
+        var path = tmp.File("vocab.txt");
+        using var gz = new GZipStream(File.OpenRead(Path.Combine(TestPaths.Fixtures, "tokenization", "bert-base-uncased-vocab.txt.gz")), CompressionMode.Decompress);
+        using var f = File.Create(path);
+        gz.CopyTo(f);
+        return path;
+    }
+
+    private static double Percent(string report, string label)
+    {
+        var m = Regex.Match(report, Regex.Escape(label) + @"\s+([0-9.]+) %");
+        Assert.True(m.Success, $"'{label}' not in report:\n{report}");
+        return double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) / 100;
+    }
+
+    [Fact]
+    public void Builds_the_bundled_sample_with_wordpiece_and_reports_googles_statistics()
+    {
+        using var tmp = TestPaths.TempDir();
+        var vocab = UncasedVocab(tmp);
+        var r = CliRunner.Run("pretrain-data", "--input", Path.Combine(TestPaths.Fixtures, "pretraining"), "--vocab", vocab,
+            "--output", tmp.File("data"), "--dupe-factor", "3", "--seed", "1");
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        Assert.Contains("imdb_unsup_sample.txt.gz: document-per-line, 1,000 documents", r.StdOut, StringComparison.Ordinal);
+        Assert.Contains("pg11_alice.txt: book, 12 documents", r.StdOut, StringComparison.Ordinal);
+
+        var s = CliRunner.Run("pretrain-data", "--stats", tmp.File("data"));
+        Assert.True(s.ExitCode == 0, s.StdErr);
+        Assert.InRange(Percent(s.StdOut, "masked"), 0.145, 0.155);
+        Assert.InRange(Percent(s.StdOut, "-> [MASK]"), 0.79, 0.81);
+        Assert.InRange(Percent(s.StdOut, "-> random token"), 0.09, 0.11);
+        Assert.InRange(Percent(s.StdOut, "-> unchanged"), 0.09, 0.11);
+        Assert.InRange(Percent(s.StdOut, "next sentence"), 0.49, 0.51);
+        Assert.Matches(@"max 128\)", s.StdOut);
+        Assert.Contains("113-128", s.StdOut, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Empty_corpus_is_a_one_line_error_and_writes_nothing()
+    {
+        using var tmp = TestPaths.TempDir();
+        var vocab = UncasedVocab(tmp);
+        File.WriteAllText(tmp.File("empty.txt"), "\n\n");
+        var r = CliRunner.Run("pretrain-data", "--input", tmp.File("empty.txt"), "--vocab", vocab, "--output", tmp.File("data"));
+        Assert.Equal(2, r.ExitCode);
+        Assert.EndsWith("\nerror: empty corpus: the inputs contain no text.", r.StdErr.Trim(), StringComparison.Ordinal);
+        Assert.False(Directory.Exists(tmp.File("data")));
+        Assert.Empty(Directory.GetDirectories(tmp.Path));
+    }
+
+    [Fact]
+    public void Stats_of_a_directory_without_manifest_is_an_error()
+    {
+        using var tmp = TestPaths.TempDir();
+        var r = CliRunner.Run("pretrain-data", "--stats", tmp.Path);
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("manifest.json: not found", r.StdErr, StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,138 @@
+using BertSharp.Data.Pretraining;
+using BertSharp.Tests.Infrastructure;
+
+namespace BertSharp.Tests.Data.Pretraining;
+
+public class PretrainingDataTests
+{
+    private static readonly string Sample = Path.Combine(TestPaths.Fixtures, "pretraining");
+
+    private static (PretrainingDataBuilder Builder, ToyTokenizer Tok) Builder(IEnumerable<string> texts, PretrainingOptions options, int threads = 2)
+    {
+        var tok = new ToyTokenizer(texts);
+        return (new PretrainingDataBuilder(tok.Encode, tok.Tokens, "00ff") { Options = options, MaxDegreeOfParallelism = threads, ShardSize = 700 }, tok);
+    }
+
+    private static List<string> SampleTexts() =>
+    [
+        .. CorpusReader.ReadDocuments(Path.Combine(Sample, "imdb_unsup_sample.txt.gz"), CorpusFormat.Auto).SelectMany(d => d),
+        .. CorpusReader.ReadDocuments(Path.Combine(Sample, "pg11_alice.txt"), CorpusFormat.Auto).SelectMany(d => d),
+    ];
+
+    private static string[] SampleFiles() =>
+        [Path.Combine(Sample, "imdb_unsup_sample.txt.gz"), Path.Combine(Sample, "pg11_alice.txt")];
+
+    [Fact]
+    public void Sample_corpus_statistics_match_googles_recipe()
+    {
+        using var tmp = TestPaths.TempDir();
+        var (builder, _) = Builder(SampleTexts(), new PretrainingOptions { DupeFactor = 2, Seed = 12345 });
+        var manifest = builder.Build(SampleFiles(), tmp.File("data"));
+        var data = PretrainingDataset.Open(tmp.File("data"));
+        var stats = PretrainingDataStats.Compute(data);
+
+        Assert.Equal(manifest.Instances, stats.Instances);
+        Assert.True(stats.Instances > 5000, $"{stats.Instances} instances");
+        Assert.InRange(stats.MaskedFraction, 0.145, 0.155);
+        Assert.InRange(stats.MaskShare, 0.79, 0.81);
+        Assert.InRange(stats.RandomShare, 0.09, 0.11);
+        Assert.InRange(stats.UnchangedShare, 0.09, 0.11);
+        Assert.InRange(stats.RandomNextShare, 0.49, 0.51);
+        Assert.True(stats.MaxLength <= 128);
+        Assert.Equal(manifest.RandomNext, stats.RandomNext);
+        Assert.Equal(manifest.MaskedTokens, stats.Masked);
+    }
+
+    [Fact]
+    public void Output_is_byte_identical_for_a_seed_whatever_the_thread_count()
+    {
+        using var tmp = TestPaths.TempDir();
+        var texts = SampleTexts();
+        var options = new PretrainingOptions { DupeFactor = 2, Seed = 7, WholeWordMask = true };
+        Builder(texts, options, threads: 1).Builder.Build(SampleFiles(), tmp.File("a"));
+        Builder(texts, options, threads: 4).Builder.Build(SampleFiles(), tmp.File("b"));
+        Builder(texts, options with { Seed = 8 }, threads: 2).Builder.Build(SampleFiles(), tmp.File("c"));
+        var files = Directory.GetFiles(tmp.File("a")).Select(Path.GetFileName).Order().ToList();
+        Assert.True(files.Count > 3);
+        Assert.Equal(files, Directory.GetFiles(tmp.File("b")).Select(Path.GetFileName).Order());
+        foreach (var f in files)
+        {
+            Assert.Equal(File.ReadAllBytes(Path.Combine(tmp.File("a"), f!)), File.ReadAllBytes(Path.Combine(tmp.File("b"), f!)));
+        }
+        Assert.NotEqual(File.ReadAllBytes(tmp.File("a/shard-00000.bin")), File.ReadAllBytes(tmp.File("c/shard-00000.bin")));
+    }
+
+    [Fact]
+    public void Shards_round_trip_and_stream_from_any_position()
+    {
+        using var tmp = TestPaths.TempDir();
+        var docs = Enumerable.Range(0, 30).Select(d => $"Doc {d} starts here. It has a second sentence. And a third one about item {d}.").ToList();
+        File.WriteAllText(tmp.File("c.txt"), string.Join("\n\n", docs));
+        var (builder, tok) = Builder(docs, new PretrainingOptions { DupeFactor = 50, MaxSeqLength = 16 });
+        var tokenized = builder.Tokenize([tmp.File("c.txt")]);
+        var instances = builder.CreateInstances(tokenized.Documents, tokenized.FileDocumentStart);
+        builder.Build([tmp.File("c.txt")], tmp.File("out"));
+        var data = PretrainingDataset.Open(tmp.File("out"));
+        Assert.True(data.Manifest.Shards.Count >= 2);
+        Assert.Equal(2, data.Manifest.IdWidth);
+        var read = data.Read().ToList();
+        Assert.Equal(instances.Count, read.Count);
+        Assert.All(instances.Zip(read), p => Assert.True(p.First.ContentEquals(p.Second)));
+        var from = data.Read(1000).First();
+        Assert.True(from.ContentEquals(instances[1000]));
+        var wrapped = data.ReadForever(instances.Count - 1).Take(2).ToList();
+        Assert.Equal(instances.Count, wrapped[1].Position);
+        Assert.True(wrapped[1].Instance.ContentEquals(instances[0]));
+        Assert.Equal(tok.Tokens.Count, data.Manifest.VocabSize);
+    }
+
+    [Fact]
+    public void Corrupt_shard_is_a_clear_error()
+    {
+        using var tmp = TestPaths.TempDir();
+        var docs = Enumerable.Range(0, 10).Select(d => $"Doc {d} one. Doc {d} two.").ToList();
+        File.WriteAllText(tmp.File("c.txt"), string.Join("\n\n", docs));
+        Builder(docs, new PretrainingOptions { DupeFactor = 3 }).Builder.Build([tmp.File("c.txt")], tmp.File("out"));
+        var shard = tmp.File("out/shard-00000.bin");
+        var bytes = File.ReadAllBytes(shard);
+        bytes[bytes.Length / 2] ^= 0x40;
+        File.WriteAllBytes(shard, bytes);
+        var data = PretrainingDataset.Open(tmp.File("out"));
+        var e = Assert.Throws<BertSharpException>(() => data.Read().ToList());
+        Assert.Contains("CRC mismatch", e.Message, StringComparison.Ordinal);
+        Assert.Contains("shard-00000.bin", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Empty_corpus_and_single_document_are_errors_and_leave_the_output_alone()
+    {
+        using var tmp = TestPaths.TempDir();
+        Directory.CreateDirectory(tmp.File("out"));
+        File.WriteAllText(tmp.File("out/keep.txt"), "previous");
+        File.WriteAllText(tmp.File("empty.txt"), "\n\n   \n");
+        File.WriteAllText(tmp.File("one.txt"), "Only one document. It has two sentences.\n");
+        var (builder, _) = Builder(["only one document it has two sentences"], new PretrainingOptions());
+        var empty = Assert.Throws<BertSharpException>(() => builder.Build([tmp.File("empty.txt")], tmp.File("out")));
+        Assert.Contains("empty corpus", empty.Message, StringComparison.Ordinal);
+        var one = Assert.Throws<BertSharpException>(() => builder.Build([tmp.File("one.txt")], tmp.File("out")));
+        Assert.Contains("only one document", one.Message, StringComparison.Ordinal);
+        Assert.Equal(["keep.txt"], Directory.GetFiles(tmp.File("out")).Select(Path.GetFileName));
+        Assert.Throws<BertSharpException>(() => builder.Build([tmp.File("missing.txt")], tmp.File("out")));
+    }
+
+    [Fact]
+    public void Vocabulary_mismatch_between_data_and_model_is_an_error()
+    {
+        using var tmp = TestPaths.TempDir();
+        File.WriteAllText(tmp.File("vocab.txt"), "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\ndoc\none\ntwo\n");
+        File.WriteAllText(tmp.File("other.txt"), "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\ndoc\ntwo\none\n");
+        var tokens = File.ReadAllLines(tmp.File("vocab.txt"));
+        File.WriteAllText(tmp.File("c.txt"), "doc one.\n\ndoc two.\n\ndoc one two.\n");
+        var builder = new PretrainingDataBuilder(t => new ToyTokenizer(tokens[5..]).Encode(t), tokens, PretrainingDataset.VocabSha256(tmp.File("vocab.txt")));
+        builder.Build([tmp.File("c.txt")], tmp.File("out"));
+        var data = PretrainingDataset.Open(tmp.File("out"));
+        data.CheckVocabulary(tmp.File("vocab.txt"));
+        var e = Assert.Throws<BertSharpException>(() => data.CheckVocabulary(tmp.File("other.txt")));
+        Assert.Contains("does not match", e.Message, StringComparison.Ordinal);
+    }
+}

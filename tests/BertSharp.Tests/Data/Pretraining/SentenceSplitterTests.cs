@@ -1,0 +1,21 @@
+using BertSharp.Data.Pretraining;
+
+namespace BertSharp.Tests.Data.Pretraining;
+
+public class SentenceSplitterTests
+{
+    [Theory]
+    [InlineData("The film was long. It was also good.", new[] { "The film was long.", "It was also good." })]
+    [InlineData("Mr. Smith met Dr. Jones at 3.30 p.m. yesterday. Then they left!", new[] { "Mr. Smith met Dr. Jones at 3.30 p.m. yesterday.", "Then they left!" })]
+    [InlineData("It cost $3.50 in the U.S. and more e.g. in Spain. Really?", new[] { "It cost $3.50 in the U.S. and more e.g. in Spain.", "Really?" })]
+    [InlineData("\"Stop!\" he said. \"Why?\" She asked.", new[] { "\"Stop!\" he said.", "\"Why?\"", "She asked." })]
+    [InlineData("J. R. R. Tolkien wrote it... and then? Nothing. 1984 was next.", new[] { "J. R. R. Tolkien wrote it... and then?", "Nothing.", "1984 was next." })]
+    [InlineData("'Oh dear! Oh dear! I shall be late!' (when she thought)", new[] { "'Oh dear!", "Oh dear!", "I shall be late!' (when she thought)" })]
+    [InlineData("See No. 5 here. Wow!!! Great.", new[] { "See No. 5 here.", "Wow!!!", "Great." })]
+    [InlineData("  no end punctuation  ", new[] { "no end punctuation" })]
+    public void Splits_at_sentence_ends_only(string text, string[] expected) =>
+        Assert.Equal(expected, SentenceSplitter.Split(text));
+
+    [Fact]
+    public void Empty_text_has_no_sentences() => Assert.Empty(SentenceSplitter.Split("   \t "));
+}

@@ -1,0 +1,96 @@
+using BertSharp.Checkpoints;
+using BertSharp.Inference;
+using BertSharp.Modeling;
+using BertSharp.Runtime;
+using BertSharp.Tests.Infrastructure;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace BertSharp.Tests.Inference;
+
+public class FillMaskAndNspTests
+{
+    private static readonly string Pretraining = Path.Combine(TestPaths.Fixtures, "hf_bert", "pretraining");
+
+    [Fact]
+    public void Fill_mask_scores_are_the_softmax_of_the_models_logits_at_each_mask()
+    {
+        TorchRuntime.EnsureLoaded();
+        using var pipeline = FillMask.Load(Pretraining, "cpu");
+        var ids = pipeline.Tokenizer.EncodeIds("the cat [MASK] on the [MASK] .");
+        var masks = Enumerable.Range(0, ids.Length).Where(i => ids[i] == pipeline.Tokenizer.MaskId).ToArray();
+        Assert.Equal(2, masks.Length);
+        var result = pipeline.Predict("the cat [MASK] on the [MASK] .", topK: 4);
+
+        using var model = BertPretrained.Load<BertForPreTraining>(Pretraining);
+        model.eval();
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var logits = model.Forward(new BertInput(tensor(ids.Select(i => (long)i).ToArray(), [1, ids.Length]))).PredictionLogits[0];
+        Assert.Equal(2, result.Count);
+        for (var m = 0; m < 2; m++)
+        {
+            var probs = logits[masks[m]].softmax(-1).data<float>().ToArray();
+            var expected = Enumerable.Range(0, probs.Length).OrderByDescending(i => probs[i]).Take(4).ToArray();
+            Assert.Equal(expected, result[m].Select(c => c.TokenId));
+            foreach (var c in result[m])
+            {
+                Assert.Equal(probs[c.TokenId], c.Score, 6);
+                Assert.Equal(pipeline.Tokenizer.Vocab[c.TokenId], c.Token);
+                // several masks: HF keeps the special tokens and the other mask in the sequence
+                Assert.StartsWith("[CLS] the cat ", c.Sequence, StringComparison.Ordinal);
+                Assert.Contains("[MASK]", c.Sequence, StringComparison.Ordinal);
+            }
+        }
+        var single = pipeline.Predict("the cat sat on the [MASK] .", topK: 1)[0][0];
+        Assert.Equal($"the cat sat on the {single.Token}.", single.Sequence);
+    }
+
+    [Fact]
+    public void Next_sentence_matches_hf_reference_logits()
+    {
+        TorchRuntime.EnsureLoaded();
+        using var pipeline = NextSentence.Load(Pretraining, "cpu");
+        var r = pipeline.Predict("The cat sat.", "It was happy.");
+        var reference = SafeTensors.Load(Path.Combine(Pretraining, "reference.safetensors"));
+        try
+        {
+            var hf = reference["pair.out.seq_relationship_logits"][0].data<float>().ToArray();
+            Assert.Equal(hf[0], r.Logits[0], 4);
+            Assert.Equal(hf[1], r.Logits[1], 4);
+            var p0 = 1 / (1 + Math.Exp(hf[1] - hf[0]));
+            Assert.Equal(p0, r.IsNextProbability, 4);
+            Assert.Equal(1, r.IsNextProbability + r.IsRandomProbability, 5);
+        }
+        finally
+        {
+            foreach (var t in reference.Values)
+            {
+                t.Dispose();
+            }
+        }
+    }
+
+    [Fact]
+    public void Cli_fill_mask_and_nsp_print_results_and_reject_bad_input()
+    {
+        var ok = CliRunner.Run("fill-mask", "--model", Pretraining, "--text", "the cat was [MASK] .", "--top-k", "3", "--device", "cpu");
+        Assert.True(ok.ExitCode == 0, ok.StdErr);
+        var lines = ok.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(3, lines.Length);
+        Assert.All(lines, l => Assert.Contains("the cat was", l, StringComparison.Ordinal));
+
+        var noMask = CliRunner.Run("fill-mask", "--model", Pretraining, "--text", "no mask here", "--device", "cpu");
+        Assert.Equal(2, noMask.ExitCode);
+        Assert.Contains("no [MASK] token", noMask.StdErr, StringComparison.Ordinal);
+
+        var noHead = CliRunner.Run("fill-mask", "--model", Path.Combine(TestPaths.Fixtures, "hf_bert", "base-model"), "--text", "a [MASK]", "--device", "cpu");
+        Assert.Equal(2, noHead.ExitCode);
+        Assert.Contains("no masked-LM head", noHead.StdErr, StringComparison.Ordinal);
+
+        var nsp = CliRunner.Run("nsp", "--model", Pretraining, "--text", "The cat sat.", "--text-pair", "It was happy.", "--device", "cpu");
+        Assert.True(nsp.ExitCode == 0, nsp.StdErr);
+        Assert.Matches(@"is_next\s+0\.\d{4}", nsp.StdOut);
+        Assert.Matches(@"not_next\s+0\.\d{4}", nsp.StdOut);
+    }
+}

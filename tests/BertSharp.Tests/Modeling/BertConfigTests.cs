@@ -1,0 +1,106 @@
+using System.Text.Json.Nodes;
+using BertSharp.Modeling;
+using BertSharp.Tests.Infrastructure;
+
+namespace BertSharp.Tests.Modeling;
+
+public class BertConfigTests
+{
+    [Fact]
+    public void Reads_every_field_of_an_hf_config()
+    {
+        var c = BertConfig.Load(Path.Combine(HfFixture.Dir("token-classification"), "config.json"));
+        Assert.Equal((512, 64, 2, 4, 128), (c.VocabSize, c.HiddenSize, c.NumHiddenLayers, c.NumAttentionHeads, c.IntermediateSize));
+        Assert.Equal((64, 2, 0), (c.MaxPositionEmbeddings, c.TypeVocabSize, c.PadTokenId));
+        Assert.Equal(("gelu", "absolute"), (c.HiddenAct, c.PositionEmbeddingType));
+        Assert.Equal((0.0, 0.0, 0.08, 1e-12), (c.HiddenDropoutProb, c.AttentionProbsDropoutProb, c.InitializerRange, c.LayerNormEps));
+        Assert.Null(c.ClassifierDropout);
+        Assert.Null(c.ProblemType);
+        Assert.Equal(5, c.NumLabels);
+        Assert.Equal("LABEL_4", c.Id2Label[4]);
+        Assert.Equal(3, c.Label2Id["LABEL_3"]);
+        Assert.Equal(["BertForTokenClassification"], c.Architectures!);
+        Assert.Equal("float32", c.TorchDtype);
+    }
+
+    [Fact]
+    public void Writing_reproduces_hf_config_json_and_keeps_unknown_fields()
+    {
+        foreach (var caseName in HfFixture.CaseNames)
+        {
+            var path = Path.Combine(HfFixture.Dir(caseName), "config.json");
+            var written = JsonNode.Parse(BertConfig.Load(path).ToJson())!;
+            Assert.True(JsonNode.DeepEquals(JsonNode.Parse(File.ReadAllText(path)), written), $"{caseName}: config differs after round trip");
+        }
+        var json = File.ReadAllText(Path.Combine(HfFixture.Dir("pretraining"), "config.json"))
+            .Replace("\"vocab_size\": 512", "\"vocab_size\": 512, \"gradient_checkpointing\": false, \"custom\": {\"a\": [1, 2]}", StringComparison.Ordinal);
+        var again = JsonNode.Parse(BertConfig.Parse(json, "x").ToJson())!;
+        Assert.Equal("{\"a\":[1,2]}", again["custom"]!.ToJsonString());
+        Assert.False((bool)again["gradient_checkpointing"]!);
+    }
+
+    [Fact]
+    public void Labels_problem_type_and_classifier_dropout_round_trip()
+    {
+        var c = new BertConfig { NumLabels = 3, ProblemType = "multi_label_classification", ClassifierDropout = 0.25 };
+        c.Id2Label[1] = "positive";
+        var back = BertConfig.Parse(c.ToJson(), "x");
+        Assert.Equal(3, back.NumLabels);
+        Assert.Equal("positive", back.Id2Label[1]);
+        Assert.Equal(1, back.Label2Id["positive"]);
+        Assert.Equal("multi_label_classification", back.ProblemType);
+        Assert.Equal(0.25, back.ClassifierDropout);
+        // HF leaves out the default two labels; num_labels alone (without id2label) is also accepted.
+        Assert.DoesNotContain("id2label", new BertConfig().ToJson(), StringComparison.Ordinal);
+        Assert.Equal(4, BertConfig.Parse("{\"num_labels\": 4}", "x").NumLabels);
+    }
+
+    [Theory]
+    [InlineData("{\"position_embedding_type\": \"relative_key\"}", "position_embedding_type 'relative_key'")]
+    [InlineData("{\"hidden_act\": \"mish2\"}", "hidden_act 'mish2'")]
+    [InlineData("{\"hidden_size\": 100, \"num_attention_heads\": 12}", "not a multiple of num_attention_heads")]
+    [InlineData("{\"vocab_size\": \"big\"}", "field 'vocab_size': expected an integer")]
+    [InlineData("{\"problem_type\": \"ranking\"}", "problem_type 'ranking'")]
+    [InlineData("{\"num_labels\": 2, \"id2label\": {\"0\": \"a\", \"1\": \"b\", \"2\": \"c\"}}", "num_labels is 2 but id2label has 3")]
+    [InlineData("[1]", "expected a JSON object")]
+    public void Bad_configs_fail_with_a_message_naming_the_field(string json, string expected)
+    {
+        var e = Assert.Throws<BertSharpException>(() => BertConfig.Parse(json, "my/config.json"));
+        Assert.StartsWith("my/config.json: ", e.Message, StringComparison.Ordinal);
+        Assert.Contains(expected, e.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("tiny", 2, 128, 2)]
+    [InlineData("mini", 4, 256, 4)]
+    [InlineData("small", 4, 512, 8)]
+    [InlineData("medium", 8, 512, 8)]
+    [InlineData("base", 12, 768, 12)]
+    [InlineData("large", 24, 1024, 16)]
+    public void Presets_have_the_published_shapes(string name, int layers, int hidden, int heads)
+    {
+        var c = BertConfig.Preset(name);
+        Assert.Equal((layers, hidden, heads, 4 * hidden), (c.NumHiddenLayers, c.HiddenSize, c.NumAttentionHeads, c.IntermediateSize));
+        Assert.Equal((30522, 512, 2), (c.VocabSize, c.MaxPositionEmbeddings, c.TypeVocabSize));
+    }
+
+    [Fact]
+    public void Base_preset_has_bert_base_parameter_count()
+    {
+        // bert-base-uncased BertModel: 109,482,240 parameters (HF num_parameters()).
+        using var model = new BertModel(BertConfig.Preset("base"));
+        Assert.Equal(109_482_240L, model.NamedParameters().Sum(p => p.Param.numel()));
+    }
+
+    [Fact]
+    public void Save_is_atomic_and_loads_back()
+    {
+        using var tmp = TestPaths.TempDir();
+        var c = BertConfig.Preset("mini");
+        c.Save(tmp.File("config.json"));
+        Assert.Equal(c.ToJson(), BertConfig.Load(tmp.File("config.json")).ToJson());
+        Assert.Single(Directory.GetFiles(tmp.Path));
+        var missing = Assert.Throws<BertSharpException>(() => BertConfig.Load(tmp.File("nope.json")));
+        Assert.Contains("nope.json", missing.Message, StringComparison.Ordinal);
+    }
+}

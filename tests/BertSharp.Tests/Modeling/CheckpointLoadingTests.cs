@@ -1,0 +1,176 @@
+using System.Text.Json.Nodes;
+using BertSharp.Checkpoints;
+using BertSharp.Modeling;
+using BertSharp.Tests.Infrastructure;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace BertSharp.Tests.Modeling;
+
+/// <summary>HF's loading rules (bert. prefix both ways, missing/unexpected keys, tied weights) and save → load round trips.</summary>
+public class CheckpointLoadingTests
+{
+    private static List<string> HfList(string caseName, string rule, string field) =>
+        [.. ((JsonArray)HfFixture.Case(caseName)["hf_loading"]![rule]![field]!).Select(n => (string)n!)];
+
+    [Fact]
+    public void BertModel_from_a_head_checkpoint_strips_bert_and_reports_cls_as_unexpected()
+    {
+        using var model = BertPretrained.Load<BertModel>(HfFixture.Dir("pretraining"), out var report);
+        Assert.Empty(report.MissingKeys);
+        Assert.Equal(HfList("base-model", "BertModel <- pretraining/ (strip 'bert.')", "unexpected_keys"), report.UnexpectedKeys);
+        Assert.NotNull(report.Warning);
+        model.eval();
+        var refs = HfFixture.Tensors("base-model");
+        try
+        {
+            using var noGrad = torch.no_grad();
+            var o = FixtureRunner.Run(model, refs, "", withInternals: false);
+            HfFixture.AssertClose(refs["out.last_hidden_state"], o["last_hidden_state"], 1e-5, "last_hidden_state");
+            HfFixture.AssertClose(refs["out.pooler_output"], o["pooler_output"], 1e-5, "pooler_output");
+        }
+        finally
+        {
+            HfFixture.DisposeAll(refs);
+        }
+    }
+
+    [Fact]
+    public void Head_model_from_a_bare_checkpoint_adds_bert_and_initialises_the_heads()
+    {
+        using var model = BertPretrained.Load<BertForPreTraining>(HfFixture.Dir("base-model"), out var report);
+        Assert.Equal(HfList("base-model", "BertForPreTraining <- base-model/ (add 'bert.'; cls.* newly initialised)", "missing_keys"),
+            report.MissingKeys);
+        Assert.Empty(report.UnexpectedKeys);
+        Assert.Contains("cls.seq_relationship.weight", report.Warning!, StringComparison.Ordinal);
+        // The encoder weights were loaded; the fresh head follows HF's init: bias 0, LayerNorm 1, weights ~ N(0, 0.08).
+        using var reference = SafeTensors.Load(Path.Combine(HfFixture.Dir("base-model"), "model.safetensors"))["encoder.layer.1.output.dense.weight"];
+        var p = model.NamedParameters().ToDictionary(x => x.Name, x => x.Param);
+        Assert.True(p["bert.encoder.layer.1.output.dense.weight"].equal(reference).all().item<bool>());
+        Assert.Equal(0f, p["cls.predictions.bias"].abs().max().item<float>());
+        Assert.Equal(1f, p["cls.predictions.transform.LayerNorm.weight"].min().item<float>());
+        var std = p["cls.predictions.transform.dense.weight"].std().item<float>();
+        Assert.InRange(std, 0.07f, 0.09f);
+    }
+
+    [Fact]
+    public void Mlm_decoder_stays_tied_to_the_word_embeddings()
+    {
+        using var model = BertPretrained.Load<BertForMaskedLM>(HfFixture.Dir("masked-lm"));
+        model.eval();
+        Assert.DoesNotContain(model.NamedParameters(), p => p.Name.Contains("decoder", StringComparison.Ordinal));
+        using var ids = tensor(new long[] { 101, 7, 102 }).unsqueeze(0);
+        using var scope = NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        var before = model.Forward(new BertInput(ids)).Logits;
+        // Zero every embedding row except the three used as input: if the decoder shares the matrix, the logits of every
+        // other token collapse to the output bias; a copied decoder would not notice.
+        var keep = model.Bert.WordEmbeddingWeight.index_select(0, tensor(new long[] { 101, 7, 102 })).clone();
+        model.Bert.WordEmbeddingWeight.zero_();
+        model.Bert.WordEmbeddingWeight.index_copy_(0, tensor(new long[] { 101, 7, 102 }), keep);
+        var after = model.Forward(new BertInput(ids)).Logits;
+        var bias = model.NamedParameters().Single(p => p.Name == "cls.predictions.bias").Param;
+        Assert.True(after[0, 0, 50].equal(bias[50]).all().item<bool>());
+        Assert.True(after[0, 2, 300].equal(bias[300]).all().item<bool>());
+        Assert.False(before[0, 0, 50].equal(bias[50]).all().item<bool>());
+        Assert.True(after[0, .., 7].allclose(before[0, .., 7]));
+    }
+
+    public static TheoryData<string> SafetensorsCases()
+    {
+        var d = new TheoryData<string>();
+        foreach (var c in HfFixture.CaseNames.Where(c => File.Exists(Path.Combine(HfFixture.Dir(c), "model.safetensors"))))
+        {
+            d.Add(c);
+        }
+        return d;
+    }
+
+    [Theory]
+    [MemberData(nameof(SafetensorsCases))]
+    public void Save_writes_hf_keys_dtypes_shapes_and_reloads_to_identical_outputs(string caseName)
+    {
+        var architecture = (string)HfFixture.Case(caseName)["architecture"]!;
+        using var model = BertPretrained.Load(architecture, HfFixture.Dir(caseName), out _);
+        model.eval();
+        using var tmp = TestPaths.TempDir();
+        var outDir = Path.Combine(tmp.Path, "saved");
+        BertPretrained.Save(model, outDir, new SaveOptions(TokenizerFrom: HfFixture.Dir(caseName)));
+
+        var ours = SafeTensors.ReadHeader(Path.Combine(outDir, "model.safetensors"));
+        var hf = SafeTensors.ReadHeader(Path.Combine(HfFixture.Dir(caseName), "model.safetensors"));
+        Assert.Equal(hf.Tensors.Select(t => $"{t.Name} {t.DType.Name} [{string.Join(",", t.Shape)}]").Order(StringComparer.Ordinal),
+            ours.Tensors.Select(t => $"{t.Name} {t.DType.Name} [{string.Join(",", t.Shape)}]").Order(StringComparer.Ordinal));
+        Assert.True(File.Exists(Path.Combine(outDir, "vocab.txt")));
+
+        var savedConfig = BertConfig.Load(Path.Combine(outDir, "config.json"));
+        var hfConfig = BertConfig.Load(Path.Combine(HfFixture.Dir(caseName), "config.json"));
+        Assert.Equal(hfConfig.ToJson(), savedConfig.ToJson());
+
+        using var reloaded = BertPretrained.Load(architecture, outDir, out var report);
+        Assert.Empty(report.MissingKeys);
+        Assert.Empty(report.UnexpectedKeys);
+        reloaded.eval();
+        var refs = HfFixture.Tensors(caseName);
+        try
+        {
+            using var scope = NewDisposeScope();
+            using var noGrad = torch.no_grad();
+            var a = FixtureRunner.Run(model, refs, "", withInternals: false);
+            var b = FixtureRunner.Run(reloaded, refs, "", withInternals: false);
+            foreach (var (k, t) in a)
+            {
+                Assert.True(t.equal(b[k]).all().item<bool>(), $"{caseName}: {k} differs after save → load");
+            }
+        }
+        finally
+        {
+            HfFixture.DisposeAll(refs);
+        }
+    }
+
+    [Theory]
+    [InlineData("float16", "F16")]
+    [InlineData("bfloat16", "BF16")]
+    public void Half_precision_save_loads_back_as_fp32_close_to_the_original(string dtype, string stName)
+    {
+        using var model = BertPretrained.Load<BertForSequenceClassification>(HfFixture.Dir("sequence-classification"));
+        model.eval();
+        using var tmp = TestPaths.TempDir();
+        BertPretrained.Save(model, tmp.Path, new SaveOptions(Dtype: BertPretrained.ParseDtype(dtype)));
+        var header = SafeTensors.ReadHeader(Path.Combine(tmp.Path, "model.safetensors"));
+        Assert.All(header.Tensors, t => Assert.Equal(stName, t.DType.Name));
+        Assert.Equal(dtype, BertConfig.Load(Path.Combine(tmp.Path, "config.json")).TorchDtype);
+
+        using var reloaded = BertPretrained.Load<BertForSequenceClassification>(tmp.Path, out var report);
+        Assert.Equal([stName == "F16" ? "Float16" : "BFloat16"], report.SourceDtypes);
+        var p = reloaded.NamedParameters();
+        Assert.All(p, x => Assert.Equal(ScalarType.Float32, x.Param.dtype));
+        var original = model.NamedParameters().ToDictionary(x => x.Name, x => x.Param);
+        // Rounding to 8 (bf16) or 11 (fp16) significant bits: relative error below 2^-8 resp. 2^-11.
+        var rel = stName == "F16" ? 1.0 / 2048 : 1.0 / 256;
+        foreach (var (name, param) in p)
+        {
+            using var diff = (param - original[name]).abs();
+            using var bound = original[name].abs() * rel + 1e-7;
+            Assert.True(diff.le(bound).all().item<bool>(), $"{name}: {dtype} round trip error too large");
+        }
+    }
+
+    [Fact]
+    public void Shape_mismatch_is_a_clear_error()
+    {
+        using var tmp = TestPaths.TempDir();
+        foreach (var f in Directory.GetFiles(HfFixture.Dir("sequence-classification")))
+        {
+            File.Copy(f, Path.Combine(tmp.Path, Path.GetFileName(f)));
+        }
+        var config = BertConfig.Load(Path.Combine(tmp.Path, "config.json"));
+        config.NumLabels = 4;
+        config.Save(Path.Combine(tmp.Path, "config.json"));
+        var e = Assert.Throws<BertSharpException>(() => BertPretrained.Load<BertForSequenceClassification>(tmp.Path));
+        Assert.Contains("classifier.weight", e.Message, StringComparison.Ordinal);
+        Assert.Contains("[3, 64]", e.Message, StringComparison.Ordinal);
+        Assert.Contains("[4, 64]", e.Message, StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,131 @@
+using BertSharp.Modeling;
+using BertSharp.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace BertSharp.Tests.Modeling;
+
+/// <summary>
+/// Training parity with HF/torch (train_step.safetensors): loss, gradients and their global norm before clipping, and the
+/// parameters after torch.optim.AdamW steps with HF's decay groups and clip 1.0; the linear warmup schedule.
+/// </summary>
+public class HfTrainStepTests
+{
+    private static readonly AdamWOptions FixtureOptimizer = new(LearningRate: 1e-3, Eps: 1e-6, WeightDecay: 0.01);
+
+    [Theory]
+    [InlineData("pretraining", "eager")]
+    [InlineData("pretraining", "sdpa")]
+    [InlineData("sequence-classification", "eager")]
+    [InlineData("sequence-classification", "sdpa")]
+    public void AdamW_steps_match_torch(string caseName, string attention)
+    {
+        const string file = "train_step.safetensors";
+        var architecture = (string)HfFixture.Case(caseName)["architecture"]!;
+        using var model = BertPretrained.Load(architecture, HfFixture.Dir(caseName), out _, c => c.AttnImplementation = attention);
+        model.train();
+        var steps = HfFixture.Tensors(caseName, file);
+        var refs = HfFixture.Tensors(caseName);
+        // The sequence-classification file trains on reference.safetensors' inputs.
+        var inputs = steps.ContainsKey("in.input_ids") ? steps : refs;
+        using var optimizer = AdamWFactory.Create(model, FixtureOptimizer);
+        var parameters = model.NamedParameters().ToDictionary(p => p.Name, p => p.Param);
+        var compared = 0;
+        try
+        {
+            for (var step = 1; steps.ContainsKey($"step{step}.loss"); step++)
+            {
+                using var scope = NewDisposeScope();
+                optimizer.zero_grad();
+                var outputs = FixtureRunner.Run(model, inputs, "", withInternals: false);
+                var loss = outputs["loss"];
+                loss.backward();
+                foreach (var (name, expected) in steps.Where(kv => kv.Key.StartsWith($"step{step}.grad.", StringComparison.Ordinal)))
+                {
+                    var param = parameters[name[$"step{step}.grad.".Length..]];
+                    HfFixture.AssertClose(expected, param.grad!, HfFixture.Atol(caseName, file, name), $"{caseName}/{name} ({attention})");
+                    compared++;
+                }
+                var norm = GradientClipping.ClipByGlobalNorm(parameters.Values, 1.0);
+                optimizer.step();
+                HfFixture.AssertClose(steps[$"step{step}.loss"], loss, HfFixture.Atol(caseName, file, $"step{step}.loss"), $"step{step}.loss");
+                HfFixture.AssertClose(steps[$"step{step}.grad_norm"], tensor(new[] { (float)norm }),
+                    HfFixture.Atol(caseName, file, $"step{step}.grad_norm"), $"step{step}.grad_norm");
+                foreach (var (name, expected) in steps.Where(kv => kv.Key.StartsWith($"step{step}.after.", StringComparison.Ordinal)))
+                {
+                    var param = parameters[name[$"step{step}.after.".Length..]];
+                    HfFixture.AssertClose(expected, param, HfFixture.Atol(caseName, file, name), $"{caseName}/{name} ({attention})");
+                    compared++;
+                }
+            }
+            Assert.True(compared >= 10, $"only {compared} tensors compared");
+        }
+        finally
+        {
+            HfFixture.DisposeAll(steps);
+            HfFixture.DisposeAll(refs);
+        }
+    }
+
+    [Fact]
+    public void Linear_warmup_schedule_matches_hf()
+    {
+        var steps = HfFixture.Tensors("pretraining", "train_step.safetensors");
+        try
+        {
+            var expected = steps["lr_schedule"].data<double>().ToArray();
+            var schedule = new LinearWarmupSchedule(0.001, warmupSteps: 10, totalSteps: 100);
+            Assert.Equal(101, expected.Length);
+            for (var i = 0; i < expected.Length; i++)
+            {
+                Assert.True(Math.Abs(expected[i] - schedule.LearningRate(i)) <= 1e-12, $"step {i}: {schedule.LearningRate(i)} != {expected[i]}");
+            }
+        }
+        finally
+        {
+            HfFixture.DisposeAll(steps);
+        }
+    }
+
+    [Fact]
+    public void Decay_groups_follow_hf_and_nanogpt_rules()
+    {
+        var config = TinyConfig();
+        using var model = BertPretrained.Create<BertForSequenceClassification>(config);
+        var named = model.NamedParameters();
+        var (decay, noDecay) = AdamWFactory.Split(named, DecayRule.HuggingFace);
+        Assert.Equal(named.Count, decay.Count + noDecay.Count);
+        Assert.Contains(decay, p => p.Name == "bert.embeddings.word_embeddings.weight");
+        Assert.Contains(decay, p => p.Name == "classifier.weight");
+        Assert.Contains(noDecay, p => p.Name == "bert.embeddings.LayerNorm.weight");
+        Assert.Contains(noDecay, p => p.Name == "bert.encoder.layer.0.attention.self.query.bias");
+        Assert.All(decay, p => Assert.DoesNotContain("bias", p.Name, StringComparison.Ordinal));
+        var (decay2, _) = AdamWFactory.Split(named, DecayRule.MatricesOnly);
+        Assert.All(decay2, p => Assert.True(p.Param.dim() >= 2));
+        Assert.Equal(decay.Select(p => p.Name).Order(), decay2.Select(p => p.Name).Order());
+    }
+
+    [Fact]
+    public void Clipping_scales_to_the_max_norm_and_returns_the_norm_before()
+    {
+        // Gradients (3, 4) and (12): total norm sqrt(9 + 16 + 144) = 13.
+        using var a = nn.Parameter(zeros(2));
+        using var b = nn.Parameter(zeros(1));
+        a.grad = tensor(new float[] { 3, 4 });
+        b.grad = tensor(new float[] { 12 });
+        var norm = GradientClipping.ClipByGlobalNorm([a, b], 1.0);
+        Assert.Equal(13.0, norm, 5);
+        var scale = 1.0 / (13.0 + 1e-6);
+        Assert.Equal(3 * scale, a.grad!.data<float>()[0], 6);
+        Assert.Equal(12 * scale, b.grad!.data<float>()[0], 6);
+        // Below the limit nothing changes.
+        Assert.Equal(13.0 * scale, GradientClipping.ClipByGlobalNorm([a, b], 5.0), 5);
+        Assert.Equal(3 * scale, a.grad!.data<float>()[0], 6);
+    }
+
+    internal static BertConfig TinyConfig() => new()
+    {
+        VocabSize = 64, HiddenSize = 16, NumHiddenLayers = 2, NumAttentionHeads = 2, IntermediateSize = 32,
+        MaxPositionEmbeddings = 32, HiddenDropoutProb = 0, AttentionProbsDropoutProb = 0, NumLabels = 3,
+    };
+}

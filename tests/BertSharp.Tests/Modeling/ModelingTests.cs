@@ -1,0 +1,107 @@
+using BertSharp.Modeling;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace BertSharp.Tests.Modeling;
+
+/// <summary>Behaviour not covered by the HF fixtures: activations by formula, HF init, masks and input validation.</summary>
+public class ModelingTests
+{
+    [Theory]
+    [InlineData("gelu", 1.0, 0.8413447460685429)]        // x·Φ(x)
+    [InlineData("gelu_new", 1.0, 0.8411919906082768)]    // 0.5x(1 + tanh(√(2/π)(x + 0.044715x³)))
+    [InlineData("relu", -2.0, 0.0)]
+    [InlineData("silu", 1.0, 0.7310585786300049)]        // x·σ(x)
+    [InlineData("tanh", 0.5, 0.46211715726000974)]
+    public void Activations_follow_their_formulas(string name, double x, double expected)
+    {
+        using var t = tensor(new[] { x }, dtype: ScalarType.Float64);
+        using var y = Activations.Get(name)(t);
+        Assert.Equal(expected, y.item<double>(), 12);
+    }
+
+    [Fact]
+    public void Init_follows_hf_init_weights()
+    {
+        var config = HfTrainStepTests.TinyConfig();
+        config.InitializerRange = 0.5;
+        config.PadTokenId = 3;
+        using var model = BertPretrained.Create<BertForPreTraining>(config);
+        var p = model.NamedParameters().ToDictionary(x => x.Name, x => x.Param);
+        Assert.Equal(0f, p["bert.embeddings.word_embeddings.weight"][3].abs().max().item<float>());
+        Assert.InRange(p["bert.embeddings.word_embeddings.weight"].std().item<float>(), 0.45f, 0.55f);
+        Assert.InRange(p["bert.encoder.layer.0.intermediate.dense.weight"].std().item<float>(), 0.45f, 0.55f);
+        Assert.Equal(0f, p["bert.encoder.layer.0.intermediate.dense.bias"].abs().max().item<float>());
+        Assert.Equal(1f, p["bert.encoder.layer.1.output.LayerNorm.weight"].min().item<float>());
+        Assert.Equal(0f, p["cls.predictions.bias"].abs().max().item<float>());
+    }
+
+    [Fact]
+    public void Padding_does_not_change_the_outputs_of_real_tokens()
+    {
+        var config = HfTrainStepTests.TinyConfig();
+        using var model = BertPretrained.Create<BertForSequenceClassification>(config);
+        model.eval();
+        using var scope = NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        var ids = tensor(new long[] { 1, 5, 6, 7, 2 }).unsqueeze(0);
+        var padded = tensor(new long[] { 1, 5, 6, 7, 2, 0, 0, 0 }).unsqueeze(0);
+        var mask = tensor(new long[] { 1, 1, 1, 1, 1, 0, 0, 0 }).unsqueeze(0);
+        foreach (var attn in new[] { "eager", "sdpa" })
+        {
+            model.Config.AttnImplementation = attn;
+            var a = model.Forward(new BertInput(ids));
+            var b = model.Forward(new BertInput(padded, mask));
+            Assert.True(a.Logits.allclose(b.Logits, atol: 1e-6), attn);
+            Assert.True(a.Bert.LastHiddenState.allclose(b.Bert.LastHiddenState[.., ..5], atol: 1e-6), attn);
+        }
+    }
+
+    [Fact]
+    public void Attentions_are_probabilities_and_zero_on_padding()
+    {
+        using var model = BertPretrained.Create<BertModel>(HfTrainStepTests.TinyConfig());
+        model.eval();
+        using var scope = NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        var o = model.Forward(tensor(new long[,] { { 1, 5, 6, 0 } }), tensor(new long[,] { { 1, 1, 1, 0 } }), outputHiddenStates: true, outputAttentions: true);
+        Assert.Equal(3, o.HiddenStates!.Count);
+        Assert.Equal(2, o.Attentions!.Count);
+        Assert.Equal(new long[] { 1, 2, 4, 4 }, o.Attentions[0].shape);
+        Assert.True(o.Attentions[1].sum(-1).allclose(ones(1, 2, 4), atol: 1e-6));
+        Assert.Equal(0f, o.Attentions[0][.., .., .., 3].abs().max().item<float>());
+        Assert.Same(o.LastHiddenState, o.HiddenStates[^1]);
+    }
+
+    [Fact]
+    public void Too_long_input_and_wrong_rank_are_clear_errors()
+    {
+        using var model = BertPretrained.Create<BertModel>(HfTrainStepTests.TinyConfig());
+        var e = Assert.Throws<BertSharpException>(() => model.Forward(zeros(1, 40, dtype: ScalarType.Int64)));
+        Assert.Contains("max_position_embeddings 32", e.Message, StringComparison.Ordinal);
+        Assert.Throws<BertSharpException>(() => model.Forward(zeros(40, dtype: ScalarType.Int64)));
+        using var mc = BertPretrained.Create<BertForMultipleChoice>(HfTrainStepTests.TinyConfig());
+        Assert.Throws<BertSharpException>(() => mc.Forward(new BertInput(zeros(2, 4, dtype: ScalarType.Int64))));
+    }
+
+    [Fact]
+    public void Loss_rules_follow_hf()
+    {
+        using var logits = tensor(new float[,] { { 2, 0, -1 }, { 0, 1, 0 } });
+        // Integer labels, 3 classes → cross-entropy; -100 rows ignored.
+        var (ce, kind) = Losses.SequenceClassification(logits, tensor(new long[] { 0, -100 }), 3, null);
+        Assert.Equal("single_label_classification", kind);
+        var expected = -Math.Log(Math.Exp(2) / (Math.Exp(2) + 1 + Math.Exp(-1)));
+        Assert.Equal(expected, ce.item<float>(), 5);
+        // One label → MSE on the squeezed logits.
+        var (mse, kind2) = Losses.SequenceClassification(tensor(new float[,] { { 1 }, { 3 } }), tensor(new float[] { 0, 1 }), 1, null);
+        Assert.Equal(("regression", 2.5f), (kind2, mse.item<float>()));
+        // Float labels with several classes → BCE with logits.
+        var (_, kind3) = Losses.SequenceClassification(logits, zeros(2, 3), 3, null);
+        Assert.Equal("multi_label_classification", kind3);
+        // QA: positions beyond the sequence are clamped to seq and ignored; only row 0 counts.
+        using var start = tensor(new float[,] { { 0, 0, 0 }, { 5, 0, 0 } });
+        var qa = Losses.QuestionAnswering(start, start, tensor(new long[] { 1, 99 }), tensor(new long[] { 1, 99 }));
+        Assert.Equal(Math.Log(3), qa.item<float>(), 5);
+    }
+}

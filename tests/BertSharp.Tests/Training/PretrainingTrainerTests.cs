@@ -1,0 +1,103 @@
+using BertSharp.Data.Pretraining;
+using BertSharp.Tests.Data.Pretraining;
+using BertSharp.Tests.Infrastructure;
+using BertSharp.Training.Pretraining;
+
+namespace BertSharp.Tests.Training;
+
+public class PretrainingTrainerTests
+{
+    /// <summary>A small corpus, its toy vocabulary as vocab.txt and the data built from it (max length 32).</summary>
+    internal static (string Data, string Vocab) SmallData(TempDir tmp, int dupe = 4)
+    {
+        var docs = Enumerable.Range(0, 24).Select(d =>
+            string.Join(" ", Enumerable.Range(0, 5).Select(s => $"Document {d} sentence {s} tells about the movie number {(d * 7) + s} and its actors."))).ToList();
+        File.WriteAllText(tmp.File("corpus.txt"), string.Join("\n\n", docs));
+        var tok = new ToyTokenizer(docs);
+        File.WriteAllLines(tmp.File("vocab.txt"), tok.Tokens);
+        var builder = new PretrainingDataBuilder(tok.Encode, tok.Tokens, PretrainingDataset.VocabSha256(tmp.File("vocab.txt")))
+        {
+            Options = new PretrainingOptions { MaxSeqLength = 32, MaxPredictionsPerSeq = 5, DupeFactor = dupe, Seed = 3 },
+            ShardSize = 64,
+        };
+        builder.Build([tmp.File("corpus.txt")], tmp.File("data"));
+        return (tmp.File("data"), tmp.File("vocab.txt"));
+    }
+
+    private static PretrainingTrainerOptions Options() => new()
+    {
+        Steps = 6,
+        BatchSize = 4,
+        GradAccum = 2,
+        LearningRate = 1e-3,
+        WarmupSteps = 2,
+        SaveEvery = 3,
+        EvalEvery = 3,
+        EvalInstances = 16,
+        DynamicMasking = true,
+        Seed = 5,
+        Device = "cpu",
+    };
+
+    [Fact]
+    public void Resumed_run_reproduces_the_uninterrupted_run_bitwise()
+    {
+        using var tmp = TestPaths.TempDir();
+        var (data, vocab) = SmallData(tmp);
+        var source = new PretrainingModelSource("tiny", vocab);
+
+        new PretrainingTrainer(Options()).Run(data, tmp.File("straight"), source, resume: false);
+        new PretrainingTrainer(Options()) { StopAfter = 3 }.Run(data, tmp.File("split"), source, resume: false);
+        Assert.True(Directory.Exists(tmp.File("split/checkpoint-3")));
+        Assert.False(Directory.Exists(tmp.File("split/checkpoint-6")));
+        new PretrainingTrainer(Options()).Run(data, tmp.File("split"), new PretrainingModelSource(), resume: true);
+
+        var a = PretrainingLog.Read(tmp.File("straight/train_log.jsonl"));
+        var b = PretrainingLog.Read(tmp.File("split/train_log.jsonl"));
+        Assert.Equal(6, a.Count(e => e.Kind == "train"));
+        Assert.Equal(2, a.Count(e => e.Kind == "eval"));
+        Assert.Equal(a.Select(e => (e.Kind, e.Step)), b.Select(e => (e.Kind, e.Step)));
+        foreach (var (x, y) in a.Zip(b))
+        {
+            Assert.Equal(x.Loss, y.Loss);
+            Assert.Equal(x.MaskedLmLoss, y.MaskedLmLoss);
+            Assert.Equal(x.NextSentenceLoss, y.NextSentenceLoss);
+            Assert.Equal(x.MaskedLmAccuracy, y.MaskedLmAccuracy);
+            Assert.Equal(x.GradNorm, y.GradNorm);
+            Assert.Equal(x.LearningRate, y.LearningRate);
+            Assert.Equal(x.DataPosition, y.DataPosition);
+        }
+        // The loss moved (the run trained) and the weights and optimizer moments after step 6 are byte-identical.
+        Assert.NotEqual(a[0].MaskedLmLoss, a.Last(e => e.Kind == "train").MaskedLmLoss);
+        foreach (var f in new[] { "model.safetensors", "optimizer.safetensors", "trainer_state.json", "config.json", "vocab.txt" })
+        {
+            Assert.Equal(File.ReadAllBytes(tmp.File("straight/checkpoint-6/" + f)), File.ReadAllBytes(tmp.File("split/checkpoint-6/" + f)));
+        }
+        Assert.True(File.Exists(tmp.File("straight/final/model.safetensors")));
+        Assert.True(new FileInfo(tmp.File("straight/loss.png")).Length > 1000);
+        Assert.Equal(8 * 6, PretrainingTrainerState.Load(tmp.File("straight/checkpoint-6/trainer_state.json")).DataPosition);
+    }
+
+    [Fact]
+    public void Vocabulary_mismatch_existing_run_and_changed_settings_are_clear_errors()
+    {
+        using var tmp = TestPaths.TempDir();
+        var (data, vocab) = SmallData(tmp, dupe: 1);
+        var other = tmp.File("other.txt");
+        File.WriteAllLines(other, File.ReadAllLines(vocab).Reverse());
+        var o = Options() with { Steps = 2, SaveEvery = 1, EvalEvery = 0, GradAccum = 1, WarmupSteps = 0 };
+
+        var mismatch = Assert.Throws<BertSharpException>(() => new PretrainingTrainer(o).Run(data, tmp.File("run"), new PretrainingModelSource("tiny", other), false));
+        Assert.Contains("does not match", mismatch.Message, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(tmp.File("run/checkpoint-1")));
+
+        var none = Assert.Throws<BertSharpException>(() => new PretrainingTrainer(o).Run(data, tmp.File("run"), new PretrainingModelSource(), true));
+        Assert.Contains("no checkpoint-N", none.Message, StringComparison.Ordinal);
+
+        new PretrainingTrainer(o) { StopAfter = 1 }.Run(data, tmp.File("run"), new PretrainingModelSource("tiny", vocab), false);
+        var again = Assert.Throws<BertSharpException>(() => new PretrainingTrainer(o).Run(data, tmp.File("run"), new PretrainingModelSource("tiny", vocab), false));
+        Assert.Contains("--resume", again.Message, StringComparison.Ordinal);
+        var changed = Assert.Throws<BertSharpException>(() => new PretrainingTrainer(o with { LearningRate = 2e-3 }).Run(data, tmp.File("run"), new PretrainingModelSource(), true));
+        Assert.Contains("--lr", changed.Message, StringComparison.Ordinal);
+    }
+}
