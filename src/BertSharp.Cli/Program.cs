@@ -40,6 +40,8 @@ public static class Program
         root.Subcommands.Add(NerCommand.Create());
         root.Subcommands.Add(QaCommand.Create());
         root.Subcommands.Add(EmbedCommand.Create());
+        PretrainMemoryBenchCommand.AddTo(root); // keep last: joins an existing "bench" command
+        root.Subcommands.Add(ServeCommand.Create());
         return root;
     }
 }

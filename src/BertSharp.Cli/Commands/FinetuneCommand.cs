@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Runtime.InteropServices;
 using BertSharp.Evaluation;
 using BertSharp.Runtime;
 using BertSharp.Training;
@@ -87,8 +88,12 @@ internal static class FinetuneCommand
                 TorchRuntime.EnsureLoaded();
                 torch.set_num_threads(n);
             }
+            // Ctrl-C / SIGTERM stop at the next step; the temporary output directory is then removed, nothing half-written remains.
+            using var cancel = new CancellationTokenSource();
+            using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; cancel.Cancel(); });
+            using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; cancel.Cancel(); });
             var view = new FinetuneProgressView(task.PrimaryMetric, task.Regression);
-            var result = view.Run(progress => FineTuner.Run(options, progress));
+            var result = view.Run(progress => FineTuner.Run(options, progress, cancel.Token));
             var summary = result.FinalValidation is { } v
                 ? " (validation: " + string.Join(", ", new[] { "accuracy", "f1", "mcc", "pearson", "spearman", "loss" }
                     .Where(v.Values.ContainsKey).Select(k => $"{k} {MetricsReport.Format(v.Values[k])}")) + ")"

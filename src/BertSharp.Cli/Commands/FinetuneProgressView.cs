@@ -75,6 +75,10 @@ internal sealed class FinetuneProgressView : IFineTuneProgress
             $"fine-tuning {plan.Parameters:N0} parameters on {plan.Device}: {plan.TrainExamples:N0} training / {plan.ValidationExamples:N0} validation examples, " +
             $"{plan.Epochs} epoch(s) × {plan.BatchesPerEpoch} batches, {plan.TotalSteps} optimizer steps; labels: {labels}" +
             (plan.Truncated > 0 ? $"; {plan.Truncated:N0} examples reach the maximum length (truncated)" : ""));
+        foreach (var w in plan.Warnings)
+        {
+            Console.Error.WriteLine("warning: " + w);
+        }
     }
 
     public void EpochStarted(int epoch, int batches)
@@ -184,12 +188,12 @@ internal sealed class FinetuneProgressView : IFineTuneProgress
             return new Rows(_table);
         }
         var frac = _batches == 0 ? 0 : (double)_batch / _batches;
-        const int width = 30;
+        const int width = 20;
         var filled = (int)Math.Round(frac * width);
         var bar = new string('━', filled) + new string('─', width - filled);
         var line = _status == "validating"
             ? $"epoch {_epoch}/{_plan?.Epochs} [green]{bar}[/] validating…"
-            : $"epoch {_epoch}/{_plan?.Epochs} [green]{bar}[/] {frac * 100,3:0}% {_batch}/{_batches}  loss {AvgLoss():0.0000}  {_rate:0.0} ex/s  ETA {Eta()}";
+            : $"epoch {_epoch}/{_plan?.Epochs} [green]{bar}[/] {frac * 100,3:0}% {_batch}/{_batches} loss {AvgLoss():0.0000} {_rate:0.0} ex/s ETA {Eta()}";
         return new Rows(_table, new Markup(line));
     }
 }

@@ -22,14 +22,12 @@ public static class ClassifierCheckpoint
     /// <summary>Reads the config and tokenizer a fine-tuning starts from (cheap: no weights yet).</summary>
     public static ModelSource Describe(FineTuneOptions o)
     {
-        if (o.ModelDir is { } dir)
+        if (o.ModelDir is { } idOrDir)
         {
-            if (!Directory.Exists(dir))
-            {
-                throw new BertSharpException($"--model {dir}: model directory not found.");
-            }
+            // A local directory, or a Hub id (served from the HF cache, downloaded when absent).
+            var dir = BertPretrained.ResolveDirectory(idOrDir);
             var configPath = Path.Combine(dir, "config.json");
-            return new ModelSource(BertConfig.Load(configPath), configPath, dir, TokenizerDirectory.Load(dir));
+            return new ModelSource(BertConfig.Load(configPath), configPath, dir, BertTokenizer.FromDirectory(dir));
         }
         var vocabPath = o.VocabPath!;
         if (!File.Exists(vocabPath))
@@ -37,10 +35,10 @@ public static class ClassifierCheckpoint
             throw new BertSharpException($"--vocab {vocabPath}: file not found.");
         }
         var vocab = Vocabulary.Load(vocabPath);
-        var lowercase = o.Lowercase ?? TokenizerDirectory.LooksUncased(vocab);
+        var lowercase = o.Lowercase ?? LooksUncased(vocab);
         var config = BertConfig.Preset(o.ConfigPreset!);
         config.VocabSize = vocab.Count;
-        var tokenizer = new BertTokenizer(vocab, new NormalizerOptions(Lowercase: lowercase));
+        var tokenizer = new BertTokenizer(vocab, new NormalizerOptions(Lowercase: lowercase), modelMaxLength: config.MaxPositionEmbeddings);
         config.PadTokenId = tokenizer.PadId >= 0 ? tokenizer.PadId : 0;
         return new ModelSource(config, $"preset {o.ConfigPreset}", null, tokenizer);
     }
@@ -83,12 +81,9 @@ public static class ClassifierCheckpoint
     }
 
     /// <summary>Loads a fine-tuned classifier directory for evaluation or prediction.</summary>
-    public static (BertForSequenceClassification Model, BertTokenizer Tokenizer, LabelMap Labels) Load(string dir)
+    public static (BertForSequenceClassification Model, BertTokenizer Tokenizer, LabelMap Labels) Load(string idOrDir)
     {
-        if (!Directory.Exists(dir))
-        {
-            throw new BertSharpException($"--model {dir}: model directory not found.");
-        }
+        var dir = BertPretrained.ResolveDirectory(idOrDir);
         var config = BertConfig.Load(Path.Combine(dir, "config.json"));
         if (config.Architectures is { Count: > 0 } arch && !arch.Contains(nameof(BertForSequenceClassification)))
         {
@@ -96,7 +91,7 @@ public static class ClassifierCheckpoint
                 $"{Path.Combine(dir, "config.json")}: architectures is {string.Join(", ", arch)}; expected BertForSequenceClassification (fine-tune it first with 'bert finetune').");
         }
         var labels = LabelMap.FromConfig(config.Id2Label, config.NumLabels, config.ProblemType);
-        var tokenizer = TokenizerDirectory.Load(dir);
+        var tokenizer = BertTokenizer.FromDirectory(dir);
         var model = BertPretrained.Load<BertForSequenceClassification>(dir, out var report);
         if (report.MissingKeys.Count > 0)
         {
@@ -115,14 +110,17 @@ public static class ClassifierCheckpoint
     {
         ApplyLabels(model.Config, labels);
         var staging = Path.Combine(dir, ".checkpoint");
-        BertPretrained.Save(model, staging, new SaveOptions(WriteExtraFiles: tmp =>
-            TokenizerDirectory.Save(tokenizer, tmp, model.Config.MaxPositionEmbeddings)));
+        BertPretrained.Save(model, staging, new SaveOptions(Tokenizer: tokenizer));
         foreach (var f in Directory.GetFiles(staging))
         {
             File.Move(f, Path.Combine(dir, Path.GetFileName(f)), overwrite: true);
         }
         Directory.Delete(staging, recursive: true);
     }
+
+    /// <summary>Whether a vocabulary is uncased: no token outside the bracketed specials has an upper-case letter.</summary>
+    public static bool LooksUncased(Vocabulary vocab) =>
+        !vocab.Tokens.Any(t => !(t.StartsWith('[') && t.EndsWith(']')) && t.Any(char.IsUpper));
 
     private static void ApplyLabels(BertConfig config, LabelMap labels)
     {

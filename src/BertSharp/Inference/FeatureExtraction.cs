@@ -31,7 +31,7 @@ public sealed class FeatureExtraction : InferencePipeline<BertPreTrainedModel>
 
     /// <summary>Loads the model and tokenizer of <paramref name="modelDir"/> (any BERT architecture).</summary>
     public static FeatureExtraction Load(string modelDir) =>
-        new(BertPretrained.Load(null, modelDir, out _), ModelFiles.LoadTokenizer(modelDir), ownsModel: true);
+        new(BertPretrained.Load(null, modelDir, out _), BertTokenizer.FromDirectory(modelDir), ownsModel: true);
 
     /// <summary>Hidden size = length of every vector returned.</summary>
     public int Dimension => Model.Config.HiddenSize;

@@ -34,7 +34,7 @@ public sealed class QuestionAnswering : InferencePipeline<BertForQuestionAnsweri
 
     /// <summary>Loads a question-answering model directory.</summary>
     public static QuestionAnswering Load(string modelDir) =>
-        new(BertPretrained.Load<BertForQuestionAnswering>(modelDir), ModelFiles.LoadTokenizer(modelDir), ownsModel: true);
+        new(BertPretrained.Load<BertForQuestionAnswering>(modelDir), BertTokenizer.FromDirectory(modelDir), ownsModel: true);
 
     /// <summary>The best answers per (question, context), best first.</summary>
     public IReadOnlyList<List<QaAnswer>> Answer(IReadOnlyList<(string Question, string Context)> inputs, QuestionAnsweringOptions? options = null)

@@ -12,7 +12,7 @@ public sealed class TokenClassification : InferencePipeline<BertForTokenClassifi
 
     /// <summary>Loads a token-classification model directory.</summary>
     public static TokenClassification Load(string modelDir) =>
-        new(BertPretrained.Load<BertForTokenClassification>(modelDir), ModelFiles.LoadTokenizer(modelDir), ownsModel: true);
+        new(BertPretrained.Load<BertForTokenClassification>(modelDir), BertTokenizer.FromDirectory(modelDir), ownsModel: true);
 
     /// <summary>The label names, by id.</summary>
     public IReadOnlyList<string> Labels =>

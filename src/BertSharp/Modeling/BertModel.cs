@@ -42,8 +42,15 @@ public sealed class BertModel : BertPreTrainedModel
         Tensor? mask = null;
         if (input.AttentionMask is { } m)
         {
-            // HF get_extended_attention_mask: (1 - mask) * finfo(float32).min, broadcast over heads and queries.
-            var floatMask = m.to_type(embedded.dtype).unsqueeze(1).unsqueeze(2);
+            // HF get_extended_attention_mask: (1 - mask) * finfo(dtype).min, broadcast over heads (and queries for a
+            // [batch, seq] mask; a [batch, query, key] mask is used as given).
+            var floatMask = m.dim() switch
+            {
+                2 => m.to_type(embedded.dtype).unsqueeze(1).unsqueeze(2),
+                3 => m.to_type(embedded.dtype).unsqueeze(1),
+                _ => throw new BertSharpException(
+                    $"attention_mask: expected shape [batch, seq] or [batch, seq, seq], got [{string.Join(", ", m.shape)}]."),
+            };
             mask = (1.0 - floatMask) * torch.finfo(embedded.dtype).min;
         }
         var eager = Config.AttnImplementation == "eager";

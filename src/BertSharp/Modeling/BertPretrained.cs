@@ -61,26 +61,28 @@ public static class BertPretrained
     public static TModel Create<TModel>(BertConfig config) where TModel : BertPreTrainedModel => (TModel)Create(typeof(TModel).Name, config);
 
     /// <summary>Reads config.json of a model directory or Hub id.</summary>
-    public static BertConfig LoadConfig(string idOrDir) => BertConfig.Load(Path.Combine(ResolveDirectory(idOrDir), "config.json"));
+    public static BertConfig LoadConfig(string idOrDir, HubOptions? hub = null) =>
+        BertConfig.Load(Path.Combine(ResolveDirectory(idOrDir, hub), "config.json"));
 
     /// <summary>
     /// Loads a checkpoint (local directory or Hub id) into a new <typeparamref name="TModel"/>. Keys are mapped as HF does
     /// (with or without the <c>bert.</c> prefix, legacy gamma/beta); missing head weights are initialised and listed in the
     /// report, unexpected tensors listed; fp16/bf16 weights become fp32.
     /// </summary>
-    public static TModel Load<TModel>(string idOrDir, out LoadReport report, Action<BertConfig>? configure = null)
+    public static TModel Load<TModel>(string idOrDir, out LoadReport report, Action<BertConfig>? configure = null, HubOptions? hub = null)
         where TModel : BertPreTrainedModel =>
-        (TModel)Load(typeof(TModel).Name, idOrDir, out report, configure);
+        (TModel)Load(typeof(TModel).Name, idOrDir, out report, configure, hub);
 
-    /// <summary>As <see cref="Load{TModel}(string, out LoadReport, Action{BertConfig}?)"/>, ignoring the report.</summary>
+    /// <summary>As <see cref="Load{TModel}(string, out LoadReport, Action{BertConfig}?, HubOptions?)"/>, ignoring the report.</summary>
     public static TModel Load<TModel>(string idOrDir, Action<BertConfig>? configure = null) where TModel : BertPreTrainedModel =>
         Load<TModel>(idOrDir, out _, configure);
 
     /// <summary>Loads a checkpoint into the class named by <paramref name="architecture"/>, or by the config's <c>architectures[0]</c> when null.</summary>
-    public static BertPreTrainedModel Load(string? architecture, string idOrDir, out LoadReport report, Action<BertConfig>? configure = null)
+    public static BertPreTrainedModel Load(string? architecture, string idOrDir, out LoadReport report, Action<BertConfig>? configure = null,
+        HubOptions? hub = null)
     {
         TorchRuntime.EnsureLoaded();
-        var dir = ResolveDirectory(idOrDir);
+        var dir = ResolveDirectory(idOrDir, hub);
         var config = BertConfig.Load(Path.Combine(dir, "config.json"));
         configure?.Invoke(config);
         architecture ??= config.Architectures?.FirstOrDefault(Factories.ContainsKey) ?? nameof(BertModel);
@@ -260,7 +262,7 @@ public static class BertPretrained
     }
 
     /// <summary>The local model directory for a directory path or Hub id (downloaded into the HF cache when needed).</summary>
-    public static string ResolveDirectory(string idOrDir) => ModelLocator.Resolve(idOrDir);
+    public static string ResolveDirectory(string idOrDir, HubOptions? hub = null) => ModelLocator.Resolve(idOrDir, hub);
 
     /// <summary>Parses a dtype name given on the command line (float32/fp32, float16/fp16/half, bfloat16/bf16).</summary>
     public static ScalarType ParseDtype(string name) => name.Trim().ToLowerInvariant() switch

@@ -12,8 +12,9 @@ namespace BertSharp.Training;
 /// <param name="Device">Device name.</param>
 /// <param name="Labels">Class names (empty for regression).</param>
 /// <param name="Truncated">Training examples cut to the maximum length.</param>
+/// <param name="Warnings">Things about the data the user should know (e.g. a validation split holding one label only).</param>
 public sealed record FineTunePlan(int TrainExamples, int ValidationExamples, int Epochs, int BatchesPerEpoch, int TotalSteps, long Parameters,
-    string Device, IReadOnlyList<string> Labels, int Truncated);
+    string Device, IReadOnlyList<string> Labels, int Truncated, IReadOnlyList<string> Warnings);
 
 /// <summary>The summary of one epoch.</summary>
 /// <param name="Epoch">1-based epoch.</param>

@@ -88,7 +88,7 @@ public static class FineTuner
         var parameters = model.NamedParameters().Sum(p => p.Param.numel());
         var truncated = trainEnc.Count(e => e.Length >= maxLength);
         progress?.Started(new FineTunePlan(trainEnc.Length, valEnc?.Length ?? 0, o.EffectiveEpochs, batchesPerEpoch, totalSteps, parameters,
-            device.ToString(), labels.IsRegression ? [] : labels.Labels, truncated));
+            device.ToString(), labels.IsRegression ? [] : labels.Labels, truncated, DataWarnings(o, train, val)));
 
         var stepLosses = new List<double>();
         var epochs = new List<EpochSummary>();
@@ -231,6 +231,23 @@ public static class FineTuner
             val = val.With([.. val.Examples.Take(me)]);
         }
         return (train, val);
+    }
+
+    private static List<string> DataWarnings(FineTuneOptions o, TextDataset train, TextDataset? val)
+    {
+        var warnings = new List<string>();
+        if (o.Task.Regression || val is null || val.Count < 2)
+        {
+            return warnings;
+        }
+        var valLabels = val.Examples.Select(e => e.Label).Distinct().ToList();
+        if (valLabels.Count == 1 && train.Examples.Select(e => e.Label).Distinct().Skip(1).Any())
+        {
+            warnings.Add(o.EvalDataPath is null && !o.ShuffleSplit
+                ? $"the validation split (the last {val.Count} examples of {o.DataPath}) holds only label '{valLabels[0]}': the file looks sorted by label; add --shuffle for a random split or pass --eval-data."
+                : $"the validation data holds only label '{valLabels[0]}'; accuracy on it says little.");
+        }
+        return warnings;
     }
 
     private static JsonObject TrainingArgs(FineTuneOptions o, int warmup, int totalSteps) => new()

@@ -1,5 +1,6 @@
 using BertSharp.Inference;
 using BertSharp.Modeling;
+using BertSharp.Tokenization;
 using BertSharp.Tests.Modeling;
 using TorchSharp;
 
@@ -67,7 +68,7 @@ public sealed class QuestionAnsweringTests
     public void Answer_in_the_last_window_of_a_context_three_times_longer_than_the_window_is_found()
     {
         using var model = BertPretrained.Load<BertForQuestionAnswering>(HfFixture.Dir(Case));
-        var tokenizer = BertSharp.Inference.ModelFiles.LoadTokenizer(HfFixture.Dir(Case));
+        var tokenizer = BertTokenizer.FromDirectory(HfFixture.Dir(Case));
         var target = tokenizer.Vocab["television"];
         using (torch.no_grad())
         {

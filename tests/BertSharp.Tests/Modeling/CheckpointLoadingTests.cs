@@ -174,3 +174,47 @@ public class CheckpointLoadingTests
         Assert.Contains("[4, 64]", e.Message, StringComparison.Ordinal);
     }
 }
+
+/// <summary>A Hub model id resolves through the (fake, local) Hub into the HF cache and loads to HF's outputs, then offline.</summary>
+public sealed class HubLoadingTests : IDisposable
+{
+    private readonly BertSharp.Tests.Checkpoints.Hub.FakeHub _hub = new();
+    private readonly TempDir _cache = TestPaths.TempDir();
+
+    public void Dispose()
+    {
+        _hub.Dispose();
+        _cache.Dispose();
+    }
+
+    [Fact]
+    public void Hub_id_downloads_then_loads_offline()
+    {
+        var dir = HfFixture.Dir("sequence-classification");
+        _hub.AddRepo("org/tiny-cls",
+            ("config.json", File.ReadAllBytes(Path.Combine(dir, "config.json")), false),
+            ("model.safetensors", File.ReadAllBytes(Path.Combine(dir, "model.safetensors")), true),
+            ("vocab.txt", File.ReadAllBytes(Path.Combine(dir, "vocab.txt")), false));
+        var online = new BertSharp.Checkpoints.HubOptions { Endpoint = _hub.Endpoint, CacheDir = _cache.Path, Offline = false };
+        using (var first = BertPretrained.Load<BertForSequenceClassification>("org/tiny-cls", out _, hub: online))
+        {
+            Assert.Equal(3, first.Config.NumLabels);
+        }
+        var offline = online with { Offline = true, Endpoint = "http://127.0.0.1:1" };
+        using var model = BertPretrained.Load<BertForSequenceClassification>("org/tiny-cls", out var report, hub: offline);
+        Assert.Empty(report.MissingKeys);
+        model.eval();
+        var refs = HfFixture.Tensors("sequence-classification");
+        try
+        {
+            using var scope = NewDisposeScope();
+            using var noGrad = torch.no_grad();
+            var o = FixtureRunner.Run(model, refs, "", withInternals: false);
+            HfFixture.AssertClose(refs["out.logits"], o["logits"], 1e-5, "logits via Hub");
+        }
+        finally
+        {
+            HfFixture.DisposeAll(refs);
+        }
+    }
+}

@@ -68,6 +68,39 @@ public class HfTrainStepTests
     }
 
     [Fact]
+    public void Legacy_transformers_AdamW_step_matches_hf()
+    {
+        const string file = "train_step.safetensors";
+        using var model = BertPretrained.Load<BertForPreTraining>(HfFixture.Dir("pretraining"));
+        model.train();
+        var steps = HfFixture.Tensors("pretraining", file);
+        using var optimizer = AdamWFactory.Create(model, FixtureOptimizer with { LegacyHf = true });
+        var parameters = model.NamedParameters().ToDictionary(p => p.Name, p => p.Param);
+        try
+        {
+            using var scope = NewDisposeScope();
+            optimizer.zero_grad();
+            FixtureRunner.Run(model, steps, "", withInternals: false)["loss"].backward();
+            GradientClipping.ClipByGlobalNorm(parameters.Values, 1.0);
+            optimizer.step();
+            var legacy = steps.Where(kv => kv.Key.StartsWith("hf_adamw.step1.after.", StringComparison.Ordinal)).ToList();
+            Assert.True(legacy.Count >= 10);
+            foreach (var (name, expected) in legacy)
+            {
+                var param = parameters[name["hf_adamw.step1.after.".Length..]];
+                HfFixture.AssertClose(expected, param, HfFixture.Atol("pretraining", file, name), name);
+            }
+            // torch's AdamW lands elsewhere: the two variants really differ, and the test tells them apart.
+            var torchAfter = steps["step1.after.bert.embeddings.word_embeddings.weight"];
+            Assert.False(torchAfter.allclose(parameters["bert.embeddings.word_embeddings.weight"], rtol: 0, atol: 1e-7));
+        }
+        finally
+        {
+            HfFixture.DisposeAll(steps);
+        }
+    }
+
+    [Fact]
     public void Linear_warmup_schedule_matches_hf()
     {
         var steps = HfFixture.Tensors("pretraining", "train_step.safetensors");

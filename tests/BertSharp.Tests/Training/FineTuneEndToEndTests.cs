@@ -195,4 +195,84 @@ public class FineTuneEndToEndTests
             Console.SetIn(oldIn);
         }
     }
+
+    [Fact]
+    public void Cola_evaluate_prints_per_batch_mcc_matching_the_predictions()
+    {
+        using var tmp = TestPaths.TempDir();
+        var model = tmp.File("cola");
+        var data = Data("cola_train.tsv");
+        var run = CliRunner.Run("finetune", "--task", "cola", "--data", data, "--eval-data", data, "--output", model, "--config", "tiny",
+            "--vocab", Vocab, "--epochs", "2", "--batch-size", "2", "--lr", "1e-3", "--max-length", "24", "--device", "cpu");
+        Assert.True(run.ExitCode == 0, run.StdErr);
+        Assert.Contains("val mcc", run.StdOut, StringComparison.OrdinalIgnoreCase);
+        var eval = CliRunner.Run("evaluate", "--model", model, "--task", "cola", "--data", data, "--batch-size", "4", "--output", tmp.File("m.json"));
+        Assert.True(eval.ExitCode == 0, eval.StdErr);
+        var lines = eval.StdOut.Split('\n');
+        var perBatch = lines[Array.FindIndex(lines, l => l.StartsWith("MCC per batch of 4", StringComparison.Ordinal)) + 1]
+            .Split(' ').Select(x => double.Parse(x, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        Assert.Equal(2, perBatch.Length);
+
+        var pred = CliRunner.Run("predict", "--model", model, "--input", data, "--task", "cola", "--output", tmp.File("p.jsonl"));
+        Assert.True(pred.ExitCode == 0, pred.StdErr);
+        var labels = new[] { "unacceptable", "acceptable" };
+        var predicted = File.ReadAllLines(tmp.File("p.jsonl")).Select(l => Array.IndexOf(labels, (string)JsonNode.Parse(l)!["label"]!)).ToArray();
+        var truth = DatasetReader.Read(data, TaskSpec.Cola).Examples.Select(e => Array.IndexOf(labels, e.Label)).ToArray();
+        Assert.Equal(BertSharp.Evaluation.ClassificationMetrics.MatthewsCorrelation(truth[..4], predicted[..4], 2), perBatch[0], 3);
+        Assert.Equal(BertSharp.Evaluation.ClassificationMetrics.MatthewsCorrelation(truth[4..], predicted[4..], 2), perBatch[1], 3);
+        var overall = BertSharp.Evaluation.ClassificationMetrics.MatthewsCorrelation(truth, predicted, 2);
+        Assert.Contains($"overall MCC: {overall.ToString("0.0000", System.Globalization.CultureInfo.InvariantCulture)}", eval.StdOut, StringComparison.Ordinal);
+        var json = JsonNode.Parse(File.ReadAllText(tmp.File("m.json")))!;
+        Assert.Equal(2, ((JsonArray)json["batch_mcc"]!).Count);
+    }
+
+    [Fact]
+    public void Regression_task_trains_one_output_and_reports_correlations()
+    {
+        using var tmp = TestPaths.TempDir();
+        var model = tmp.File("reg");
+        var data = Data("regression.tsv");
+        var run = CliRunner.Run("finetune", "--task", "tsv", "--label-column", "score", "--regression", "--data", data, "--eval-data", data,
+            "--output", model, "--config", "tiny", "--vocab", Vocab, "--epochs", "2", "--batch-size", "2", "--lr", "1e-3", "--max-length", "16",
+            "--device", "cpu", "--save-best", "loss");
+        Assert.True(run.ExitCode == 0, run.StdErr);
+        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(model, "config.json")))!;
+        Assert.Equal("regression", (string)config["problem_type"]!);
+        Assert.Single((JsonObject)config["id2label"]!);
+        var eval = CliRunner.Run("evaluate", "--model", model, "--task", "tsv", "--label-column", "score", "--data", data, "--output", tmp.File("m.json"));
+        Assert.True(eval.ExitCode == 0, eval.StdErr);
+        var metrics = (JsonObject)JsonNode.Parse(File.ReadAllText(tmp.File("m.json")))!["metrics"]!;
+        Assert.Equal(["loss", "mse", "pearson", "spearman"], metrics.Select(kv => kv.Key).Order());
+        // MSE is the regression loss (HF: MSELoss on the single logit), averaged over the same examples.
+        Assert.Equal((double)metrics["mse"]!, (double)metrics["loss"]!, 4);
+        var pred = CliRunner.Run("predict", "--model", model, "--text", "a cat sits");
+        Assert.True(pred.ExitCode == 0, pred.StdErr);
+        Assert.Matches(@"^-?\d+\.\d{4}\s*$", pred.StdOut);
+    }
+
+    [Fact]
+    public void Mrpc_pairs_train_and_a_label_sorted_tail_split_is_flagged()
+    {
+        using var tmp = TestPaths.TempDir();
+        var model = tmp.File("mrpc");
+        var run = CliRunner.Run("finetune", "--task", "mrpc", "--data", Data("mrpc_train.tsv"), "--val-size", "1", "--output", model,
+            "--config", "tiny", "--vocab", Vocab, "--epochs", "1", "--batch-size", "2", "--lr", "1e-3", "--max-length", "48", "--device", "cpu");
+        Assert.True(run.ExitCode == 0, run.StdErr);
+        Assert.DoesNotContain("warning", run.StdErr, StringComparison.Ordinal);
+        using var classifier = TextClassifier.Load(model, "cpu");
+        Assert.Equal(["not_equivalent", "equivalent"], classifier.Labels.Labels);
+        var both = classifier.Predict([("He said the pie business does not fit .", "The pie business does not fit , he said ."), ("a", null)]);
+        Assert.Equal(2, both.Count);
+        Assert.All(both, p => Assert.Equal(1.0, p.Probabilities.Sum(), 5));
+        // The pair is encoded as [CLS] a [SEP] b [SEP] with segment ids 0…0 1…1.
+        var enc = classifier.Encode([new TextExample("he said", "she said", null, 1)]);
+        Assert.Equal([0, 0, 0, 0, 1, 1, 1], enc[0].TokenTypeIds);
+
+        // The SST-2 fixture ends with two positive rows: a tail split of 2 holds one label only.
+        var sorted = CliRunner.Run(Finetune(tmp.File("sst2"))[..5].Concat(["--val-size", "2", "--output", tmp.File("sst2"), "--config", "tiny",
+            "--vocab", Vocab, "--epochs", "1", "--max-length", "24", "--device", "cpu"]).ToArray());
+        Assert.True(sorted.ExitCode == 0, sorted.StdErr);
+        Assert.Contains("warning: the validation split (the last 2 examples of", sorted.StdErr, StringComparison.Ordinal);
+        Assert.Contains("holds only label 'positive'", sorted.StdErr, StringComparison.Ordinal);
+    }
 }

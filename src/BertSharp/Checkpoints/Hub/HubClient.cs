@@ -218,15 +218,52 @@ public sealed class HubClient : IDisposable
     {
         var blob = cache.BlobPath(info.ETag);
         bool downloaded = false;
-        if (!File.Exists(blob) || (info.Size is { } s && new FileInfo(blob).Length != s))
+        if (!IsCached(blob, info))
         {
-            await DownloadBlobAsync(cache, info, blob, ct).ConfigureAwait(false);
-            downloaded = true;
+            // One writer per blob, across threads and processes; a waiter finds the blob complete when it gets the lock.
+            using var blobLock = await AcquireLockAsync(cache, info, blob + ".lock", ct).ConfigureAwait(false);
+            if (!IsCached(blob, info))
+            {
+                await DownloadBlobAsync(cache, info, blob, ct).ConfigureAwait(false);
+                downloaded = true;
+            }
         }
         var path = cache.LinkSnapshot(info.Commit, info.File, info.ETag);
         var size = new FileInfo(blob).Length;
         _options.Log?.WriteLine($"{info.File,-36} {FormatSize(size),10}  {(downloaded ? "downloaded" : "cached")}");
         return new HubFile(info.File, path, size, downloaded);
+    }
+
+    private static bool IsCached(string blob, HubFileInfo info) =>
+        File.Exists(blob) && (info.Size is not { } size || new FileInfo(blob).Length == size);
+
+    /// <summary>An exclusive lock file (.NET enforces FileShare.None with flock on Unix, a sharing lock on Windows).</summary>
+    private async Task<FileStream> AcquireLockAsync(HubCache cache, HubFileInfo info, string lockPath, CancellationToken ct)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(lockPath)!);
+        var waited = TimeSpan.Zero;
+        var step = TimeSpan.FromMilliseconds(200);
+        while (true)
+        {
+            try
+            {
+                return new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.DeleteOnClose);
+            }
+            catch (IOException) when (waited < _options.LockTimeout)
+            {
+                if (waited == TimeSpan.Zero)
+                {
+                    _options.Log?.WriteLine($"{info.File}: waiting for another download of the same file to finish…");
+                }
+                await Task.Delay(step, ct).ConfigureAwait(false);
+                waited += step;
+            }
+            catch (IOException e)
+            {
+                throw new BertSharpException(
+                    $"{cache.RepoId}/{info.File}: another process has been downloading it for {waited.TotalSeconds:0} s ({lockPath}); try again later.", e);
+            }
+        }
     }
 
     private async Task DownloadBlobAsync(HubCache cache, HubFileInfo info, string blob, CancellationToken ct)
@@ -258,14 +295,14 @@ public sealed class HubClient : IDisposable
                 if (++attempt > _options.MaxResumes)
                 {
                     throw new BertSharpException(
-                        $"{cache.RepoId}/{info.File}: download failed after {attempt} attempts ({e.Message}); the partial file is kept and the next run resumes it.", e);
+                        $"{cache.RepoId}/{info.File}: download failed after {attempt} attempt{(attempt == 1 ? "" : "s")} ({e.Message}); the partial file is kept and the next run resumes it.", e);
                 }
                 await Task.Delay(TimeSpan.FromMilliseconds(100 * attempt), ct).ConfigureAwait(false);
                 continue;
             }
             if (++attempt > _options.MaxResumes)
             {
-                throw new BertSharpException($"{cache.RepoId}/{info.File}: download kept ending early after {attempt} attempts; the partial file is kept and the next run resumes it.");
+                throw new BertSharpException($"{cache.RepoId}/{info.File}: download kept ending early after {attempt} attempt{(attempt == 1 ? "" : "s")}; the partial file is kept and the next run resumes it.");
             }
         }
         Verify(cache.RepoId, info, incomplete);

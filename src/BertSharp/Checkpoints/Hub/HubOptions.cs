@@ -31,6 +31,9 @@ public sealed record HubOptions
     /// <summary>How many times a dropped download is resumed (with an HTTP Range request) before giving up.</summary>
     public int MaxResumes { get; init; } = 5;
 
+    /// <summary>How long to wait for another thread or process that is downloading the same file.</summary>
+    public TimeSpan LockTimeout { get; init; } = TimeSpan.FromMinutes(30);
+
     internal string ResolvedEndpoint => (Endpoint ?? Env("HF_ENDPOINT") ?? "https://huggingface.co").TrimEnd('/');
 
     internal string ResolvedCacheDir => CacheDir ?? DefaultCacheDir(Env);

@@ -44,6 +44,12 @@ internal sealed class FakeHub : IDisposable
     /// <summary>The next CDN GET sends its headers (full length) and only this many body bytes, then drops the connection.</summary>
     public int? DropNextCdnGetAfter { get; set; }
 
+    /// <summary>The next CDN GET sends this many body bytes, then goes silent (until the server is disposed).</summary>
+    public int? StallNextCdnGetAfter { get; set; }
+
+    /// <summary>Renamed repos: old id → new id, answered with a relative 307 as the Hub does.</summary>
+    public Dictionary<string, string> Renamed { get; } = new(StringComparer.Ordinal);
+
     /// <summary>LFS files whose bytes are served with one byte flipped (the announced sha256 stays the true one).</summary>
     public HashSet<string> Corrupt { get; } = new(StringComparer.Ordinal);
 
@@ -134,6 +140,11 @@ internal sealed class FakeHub : IDisposable
         var rest = req.Path[(at + "/resolve/".Length)..].Split('/', 2);
         var revision = Uri.UnescapeDataString(rest[0]);
         var file = Uri.UnescapeDataString(rest.Length > 1 ? rest[1] : "");
+        if (Renamed.TryGetValue(repoId, out var newId))
+        {
+            await Respond(stream, req, 307, [("Location", "/" + newId + req.Path[at..])], []);
+            return;
+        }
         if (!_repos.TryGetValue(repoId, out var repo))
         {
             await Respond(stream, req, 401, [("X-Error-Code", "RepoNotFound"), ("X-Error-Message", "Repository not found")], []);
@@ -196,6 +207,21 @@ internal sealed class FakeHub : IDisposable
             await stream.FlushAsync();
             client.Client.LingerState = new LingerOption(true, 0);
             client.Client.Close(); // RST mid-body
+            return;
+        }
+        if (req.Method == "GET" && StallNextCdnGetAfter is { } stall)
+        {
+            StallNextCdnGetAfter = null;
+            await WriteHead(stream, req.Range is null ? 200 : 206, extra, body.Length);
+            await stream.WriteAsync(body.AsMemory(0, Math.Min(stall, body.Length)));
+            await stream.FlushAsync();
+            try
+            {
+                await Task.Delay(Timeout.Infinite, _stop.Token);
+            }
+            catch (OperationCanceledException)
+            {
+            }
             return;
         }
         await Respond(stream, req, req.Range is null ? 200 : 206, extra, body);

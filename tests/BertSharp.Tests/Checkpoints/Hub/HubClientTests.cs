@@ -116,6 +116,50 @@ public sealed class HubClientTests : IDisposable
     }
 
     [Fact]
+    public void Stalled_download_times_out_and_resumes_instead_of_hanging()
+    {
+        AddTiny();
+        _hub.StallNextCdnGetAfter = 50_000;
+        using var client = new HubClient(Options() with { ReadTimeout = TimeSpan.FromSeconds(1) });
+        var r = client.DownloadModel("org/tiny");
+        Assert.Equal(Weights, File.ReadAllBytes(Path.Combine(r.SnapshotDir, "model.safetensors")));
+        Assert.Equal([null, "bytes=50000-"], _hub.Requests.Where(q => q.Port == _hub.CdnPort && q.Method == "GET").Select(q => q.Range));
+    }
+
+    [Fact]
+    public void Persistent_failure_gives_up_keeping_the_partial_file_for_the_next_run()
+    {
+        AddTiny();
+        using var client = new HubClient(Options() with { MaxResumes = 0 });
+        _hub.DropNextCdnGetAfter = 10_000;
+        var e = Assert.Throws<BertSharpException>(() => client.DownloadModel("org/tiny"));
+        Assert.Contains("org/tiny/model.safetensors: download failed after 1 attempt (", e.Message);
+        Assert.Contains("the next run resumes it", e.Message);
+        var partial = Path.Combine(RepoDir(), "blobs", FakeHub.Sha256(Weights) + ".incomplete");
+        Assert.Equal(10_000, new FileInfo(partial).Length);
+        var r = client.DownloadModel("org/tiny");
+        Assert.Equal(Weights, File.ReadAllBytes(Path.Combine(r.SnapshotDir, "model.safetensors")));
+        Assert.Equal("bytes=10000-", _hub.Requests.Last(q => q.Port == _hub.CdnPort).Range);
+        Assert.False(File.Exists(partial));
+    }
+
+    [Fact]
+    public void Concurrent_downloads_of_one_model_fetch_each_blob_once()
+    {
+        AddTiny();
+        var results = Enumerable.Range(0, 4).AsParallel().WithDegreeOfParallelism(4).Select(_ =>
+        {
+            using var client = new HubClient(Options());
+            return client.DownloadModel("org/tiny");
+        }).ToList();
+        Assert.Single(results.Select(r => r.SnapshotDir).Distinct());
+        Assert.Equal(Weights, File.ReadAllBytes(Path.Combine(results[0].SnapshotDir, "model.safetensors")));
+        Assert.Equal(1, _hub.Count("GET", "/repos/" + FakeHub.Sha256(Weights)));
+        Assert.Equal(1, results.Sum(r => r.Files.Count(f => f.Name == "model.safetensors" && f.Downloaded)));
+        Assert.Empty(Directory.GetFiles(Path.Combine(RepoDir(), "blobs"), "*.lock"));
+    }
+
+    [Fact]
     public void Partial_download_left_by_an_earlier_run_is_resumed()
     {
         AddTiny();
@@ -182,6 +226,18 @@ public sealed class HubClientTests : IDisposable
         Assert.EndsWith("pytorch_model.bin", StateDictSource.FindWeightsFile(legacy.SnapshotDir));
         SafeTensors.DisposeAll(sd);
         SafeTensors.DisposeAll(reference);
+    }
+
+    [Fact]
+    public void Renamed_repo_redirect_is_followed_and_cached_under_the_requested_id()
+    {
+        var commit = AddTiny();
+        _hub.Renamed["old-name"] = "org/tiny";
+        using var client = new HubClient(Options());
+        var r = client.DownloadModel("old-name");
+        Assert.Equal(Path.Combine(RepoDir("old-name"), "snapshots", commit), r.SnapshotDir);
+        Assert.Equal(Weights, File.ReadAllBytes(Path.Combine(r.SnapshotDir, "model.safetensors")));
+        Assert.Contains(_hub.Requests, q => q.Method == "HEAD" && q.Path.StartsWith("/org/tiny/resolve/", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -1,0 +1,102 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using BertSharp.Training.Pretraining;
+
+namespace BertSharp.Cli.Commands;
+
+/// <summary>
+/// <c>bert bench pretrain-memory</c>: runs pre-training for many steps and samples the process's resident memory, to show
+/// that per-step tensors are released (dispose scopes) and RSS stays flat.
+/// </summary>
+internal static class PretrainMemoryBenchCommand
+{
+    /// <summary>Adds <c>pretrain-memory</c> under the <c>bench</c> command of <paramref name="root"/>, creating <c>bench</c> if no other command did.</summary>
+    public static void AddTo(RootCommand root)
+    {
+        var bench = root.Subcommands.FirstOrDefault(c => c.Name == "bench");
+        if (bench is null)
+        {
+            bench = new Command("bench", "Measure throughput and memory.");
+            root.Subcommands.Add(bench);
+        }
+        bench.Subcommands.Add(Create());
+    }
+
+    private static Command Create()
+    {
+        var data = new Option<string>("--data") { Description = "Data directory written by 'bert pretrain-data'.", Required = true };
+        var vocab = new Option<string>("--vocab") { Description = "vocab.txt the data was built with.", Required = true };
+        var config = new Option<string>("--config") { Description = "Model size preset.", DefaultValueFactory = _ => "tiny" };
+        var steps = new Option<long>("--steps") { Description = "Training steps.", DefaultValueFactory = _ => 1000 };
+        var batch = new Option<int>("--batch-size") { Description = "Instances per step.", DefaultValueFactory = _ => 8 };
+        var every = new Option<long>("--sample-every") { Description = "Sample RSS every N steps.", DefaultValueFactory = _ => 50 };
+        var device = new Option<string>("--device") { Description = "auto, cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" };
+        var cmd = new Command("pretrain-memory",
+            "Pre-train for --steps steps and report resident memory (RSS) over the run; flat means within ±5 % after the first 10 % of steps.");
+        foreach (var o in new Option[] { data, vocab, config, steps, batch, every, device })
+        {
+            cmd.Options.Add(o);
+        }
+        cmd.SetAction(p =>
+        {
+            var total = p.GetValue(steps);
+            var sampleEvery = Math.Max(1, p.GetValue(every));
+            var samples = new List<(long Step, double Mib)>();
+            var output = Path.Combine(Path.GetTempPath(), "bertsharp-bench-" + Guid.NewGuid().ToString("N")[..8]);
+            var clock = Stopwatch.StartNew();
+            try
+            {
+                var options = new PretrainingTrainerOptions
+                {
+                    Steps = total,
+                    BatchSize = p.GetValue(batch),
+                    WarmupSteps = total / 10,
+                    Device = p.GetValue(device) ?? "cpu",
+                };
+                CliProgress.Run(progress =>
+                {
+                    var trainer = new PretrainingTrainer(options)
+                    {
+                        OnLog = e =>
+                        {
+                            if (e.Kind != "train" || (e.Step % sampleEvery != 0 && e.Step != 1))
+                            {
+                                return;
+                            }
+                            using var self = Process.GetCurrentProcess();
+                            samples.Add((e.Step, self.WorkingSet64 / (1024.0 * 1024.0)));
+                            progress.Report(("pretrain-memory", e.Step, total, string.Create(CultureInfo.InvariantCulture, $"RSS {samples[^1].Mib:F0} MiB")));
+                        },
+                    };
+                    return trainer.Run(p.GetValue(data)!, output, new PretrainingModelSource(p.GetValue(config), p.GetValue(vocab)), resume: false);
+                });
+            }
+            finally
+            {
+                if (Directory.Exists(output))
+                {
+                    Directory.Delete(output, recursive: true);
+                }
+            }
+            var inv = CultureInfo.InvariantCulture;
+            foreach (var (step, mib) in samples)
+            {
+                Console.Out.WriteLine(string.Create(inv, $"step {step,7}  RSS {mib,8:F1} MiB"));
+            }
+            var settled = samples.Where(s => s.Step >= Math.Max(1, total / 10)).ToList();
+            if (settled.Count < 2)
+            {
+                throw new BertSharpException("--steps/--sample-every leave fewer than two samples after the first 10 % of steps.");
+            }
+            var reference = settled[0].Mib;
+            var drift = (settled[^1].Mib - reference) / reference;
+            var spread = (settled.Max(s => s.Mib) - settled.Min(s => s.Mib)) / reference;
+            var flat = Math.Abs(drift) <= 0.05 && spread <= 0.05 * 2;
+            Console.Out.WriteLine(string.Create(inv,
+                $"{{\"steps\":{total},\"seconds\":{clock.Elapsed.TotalSeconds:F1},\"rss_start_mib\":{reference:F1},\"rss_end_mib\":{settled[^1].Mib:F1},\"rss_min_mib\":{settled.Min(s => s.Mib):F1},\"rss_max_mib\":{settled.Max(s => s.Mib):F1},\"drift_percent\":{drift * 100:F2},\"flat\":{(flat ? "true" : "false")}}}"));
+            return flat ? 0 : 1;
+        });
+        return cmd;
+    }
+}
