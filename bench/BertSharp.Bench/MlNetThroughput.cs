@@ -36,18 +36,25 @@ internal static class MlNetThroughput
             new Microsoft.ML.Tokenizers.BertOptions { LowerCaseBeforeTokenization = lowercase, RemoveNonSpacingMarks = lowercase });
         var texts = TextCorpus.ReadTexts(input ?? BenchData.Input).ToArray();
         Count(tokenizer, texts.AsSpan(0, Math.Min(2000, texts.Length)).ToArray(), threads.Max());
-        foreach (var n in threads)
+        // Rounds interleaved across thread counts, as in `bert bench tokenize`.
+        var best = threads.Select(_ => double.MaxValue).ToArray();
+        var bestCpu = threads.Select(_ => double.MaxValue).ToArray();
+        long tokens = 0;
+        for (var r = 0; r < rounds; r++)
         {
-            long tokens = 0;
-            var best = double.MaxValue;
-            for (var r = 0; r < rounds; r++)
+            for (var k = 0; k < threads.Length; k++)
             {
+                var cpu = Environment.CpuUsage.TotalTime;
                 var clock = Stopwatch.StartNew();
-                tokens = Count(tokenizer, texts, n);
-                best = Math.Min(best, clock.Elapsed.TotalSeconds);
+                tokens = Count(tokenizer, texts, threads[k]);
+                best[k] = Math.Min(best[k], clock.Elapsed.TotalSeconds);
+                bestCpu[k] = Math.Min(bestCpu[k], (Environment.CpuUsage.TotalTime - cpu).TotalSeconds);
             }
+        }
+        for (var k = 0; k < threads.Length; k++)
+        {
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{{\"texts\": {texts.Length}, \"tokens\": {tokens}, \"seconds\": {best:F6}, \"tokens_per_second\": {tokens / best:F0}, \"threads\": {n}}}"));
+                $"{{\"texts\": {texts.Length}, \"tokens\": {tokens}, \"seconds\": {best[k]:F6}, \"tokens_per_second\": {tokens / best[k]:F0}, \"threads\": {threads[k]}, \"cpu_seconds\": {bestCpu[k]:F6}, \"tokens_per_cpu_second\": {tokens / bestCpu[k]:F0}}}"));
         }
         return 0;
     }
