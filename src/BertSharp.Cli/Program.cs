@@ -25,13 +25,24 @@ public static class Program
     {
         var root = new RootCommand("BertSharp: BERT tokenization, training, evaluation and inference for .NET.");
         root.Subcommands.Add(DoctorCommand.Create());
+        root.Subcommands.Add(DownloadCommand.Create());
         root.Subcommands.Add(TokenizeCommand.Create());
         root.Subcommands.Add(VocabCommand.Create());
+        root.Subcommands.Add(BenchCommand.Create());
+        root.Subcommands.Add(InspectCommand.Create());
+        root.Subcommands.Add(ConvertCommand.Create());
+        root.Subcommands.Add(FinetuneCommand.Create());
+        root.Subcommands.Add(EvaluateCommand.Create());
+        root.Subcommands.Add(PredictCommand.Create());
         root.Subcommands.Add(PretrainDataCommand.Create());
         root.Subcommands.Add(PretrainCommand.Create());
         root.Subcommands.Add(FillMaskCommand.Create());
         root.Subcommands.Add(NspCommand.Create());
+        root.Subcommands.Add(NerCommand.Create());
+        root.Subcommands.Add(QaCommand.Create());
+        root.Subcommands.Add(EmbedCommand.Create());
         PretrainMemoryBenchCommand.AddTo(root); // keep last: joins an existing "bench" command
+        root.Subcommands.Add(ServeCommand.Create());
         return root;
     }
 }

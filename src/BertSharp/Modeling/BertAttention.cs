@@ -7,12 +7,11 @@ namespace BertSharp.Modeling;
 /// <summary>Multi-head self-attention projections and kernel (HF <c>BertSelfAttention</c> / <c>BertSdpaSelfAttention</c>).</summary>
 public sealed class BertSelfAttention : nn.Module
 {
-#pragma warning disable IDE1006, CA1707 // field names are the checkpoint keys
+// Field names are the HF checkpoint keys (RegisterComponents uses them).
     private readonly Linear query;
     private readonly Linear key;
     private readonly Linear value;
     private readonly Dropout dropout;
-#pragma warning restore IDE1006, CA1707
     private readonly int _heads;
     private readonly int _headDim;
     private readonly double _dropoutP;
@@ -67,11 +66,10 @@ public sealed class BertSelfAttention : nn.Module
 /// <summary>Output projection + residual + LayerNorm, used after attention (HF <c>BertSelfOutput</c>) and after the FFN (<c>BertOutput</c>).</summary>
 public sealed class BertResidualOutput : nn.Module<Tensor, Tensor, Tensor>
 {
-#pragma warning disable IDE1006, CA1707 // field names are the checkpoint keys
+// Field names are the HF checkpoint keys (RegisterComponents uses them).
     private readonly Linear dense;
     private readonly LayerNorm LayerNorm;
     private readonly Dropout dropout;
-#pragma warning restore IDE1006, CA1707
 
     public BertResidualOutput(int inFeatures, BertConfig config) : base(nameof(BertResidualOutput))
     {
@@ -92,11 +90,10 @@ public sealed class BertResidualOutput : nn.Module<Tensor, Tensor, Tensor>
 /// <summary>Self-attention plus its output block (HF <c>BertAttention</c>: keys <c>self.*</c>, <c>output.*</c>).</summary>
 public sealed class BertAttention : nn.Module
 {
-#pragma warning disable IDE1006, CA1707 // field names are the checkpoint keys
+// Field names are the HF checkpoint keys (RegisterComponents uses them).
     [TorchSharp.Utils.ComponentName(Name = "self")]
     private readonly BertSelfAttention self_;
     private readonly BertResidualOutput output;
-#pragma warning restore IDE1006, CA1707
 
     public BertAttention(BertConfig config) : base(nameof(BertAttention))
     {

@@ -210,6 +210,13 @@ public sealed class BertConfig
             throw new BertSharpException(
                 $"{source}: problem_type '{ProblemType}': expected regression, single_label_classification or multi_label_classification.");
         }
+        foreach (var flag in new[] { "is_decoder", "add_cross_attention" })
+        {
+            if (Extra.TryGetValue(flag, out var v) && v is JsonValue jv && jv.TryGetValue<bool>(out var on) && on)
+            {
+                throw new BertSharpException($"{source}: {flag} is true; BertSharp implements the BERT encoder only (no decoder / cross-attention).");
+            }
+        }
         if (AttnImplementation is not ("sdpa" or "eager"))
         {
             throw new BertSharpException($"{source}: attn_implementation '{AttnImplementation}': expected sdpa or eager.");

@@ -7,13 +7,12 @@ namespace BertSharp.Modeling;
 /// <summary>Token + segment + absolute position embeddings, then LayerNorm and dropout (HF <c>BertEmbeddings</c>).</summary>
 public sealed class BertEmbeddings : nn.Module
 {
-#pragma warning disable IDE1006, CA1707 // field names are the checkpoint keys
+// Field names are the HF checkpoint keys (RegisterComponents uses them).
     internal readonly Embedding word_embeddings;
     internal readonly Embedding position_embeddings;
     internal readonly Embedding token_type_embeddings;
     internal readonly LayerNorm LayerNorm;
     private readonly Dropout dropout;
-#pragma warning restore IDE1006, CA1707
 
     public BertEmbeddings(BertConfig config) : base(nameof(BertEmbeddings))
     {

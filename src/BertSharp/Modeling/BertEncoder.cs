@@ -7,9 +7,8 @@ namespace BertSharp.Modeling;
 /// <summary>FFN up-projection with the configured activation (HF <c>BertIntermediate</c>).</summary>
 public sealed class BertIntermediate : nn.Module<Tensor, Tensor>
 {
-#pragma warning disable IDE1006, CA1707 // field names are the checkpoint keys
+// Field names are the HF checkpoint keys (RegisterComponents uses them).
     private readonly Linear dense;
-#pragma warning restore IDE1006, CA1707
     private readonly Func<Tensor, Tensor> _act;
 
     public BertIntermediate(BertConfig config) : base(nameof(BertIntermediate))
@@ -30,11 +29,10 @@ public sealed class BertIntermediate : nn.Module<Tensor, Tensor>
 /// <summary>One transformer block: attention, then FFN, each with residual + post-LayerNorm (HF <c>BertLayer</c>).</summary>
 public sealed class BertLayer : nn.Module
 {
-#pragma warning disable IDE1006, CA1707 // field names are the checkpoint keys
+// Field names are the HF checkpoint keys (RegisterComponents uses them).
     private readonly BertAttention attention;
     private readonly BertIntermediate intermediate;
     private readonly BertResidualOutput output;
-#pragma warning restore IDE1006, CA1707
 
     public BertLayer(BertConfig config) : base(nameof(BertLayer))
     {
@@ -56,9 +54,8 @@ public sealed class BertLayer : nn.Module
 /// <summary>The stack of <see cref="BertLayer"/>s (HF <c>BertEncoder</c>: keys <c>layer.N.*</c>).</summary>
 public sealed class BertEncoder : nn.Module
 {
-#pragma warning disable IDE1006, CA1707 // field names are the checkpoint keys
+// Field names are the HF checkpoint keys (RegisterComponents uses them).
     private readonly ModuleList<BertLayer> layer;
-#pragma warning restore IDE1006, CA1707
 
     public BertEncoder(BertConfig config) : base(nameof(BertEncoder))
     {
@@ -107,9 +104,8 @@ public sealed class BertEncoder : nn.Module
 /// <summary>tanh(dense(hidden[:, 0])) — the [CLS] summary used by classification and NSP heads (HF <c>BertPooler</c>).</summary>
 public sealed class BertPooler : nn.Module<Tensor, Tensor>
 {
-#pragma warning disable IDE1006, CA1707 // field names are the checkpoint keys
+// Field names are the HF checkpoint keys (RegisterComponents uses them).
     private readonly Linear dense;
-#pragma warning restore IDE1006, CA1707
 
     public BertPooler(BertConfig config) : base(nameof(BertPooler))
     {

@@ -7,10 +7,9 @@ namespace BertSharp.Modeling;
 /// <summary>dense → activation → LayerNorm before the MLM decoder (HF <c>BertPredictionHeadTransform</c>).</summary>
 public sealed class BertPredictionHeadTransform : nn.Module<Tensor, Tensor>
 {
-#pragma warning disable IDE1006, CA1707 // field names are the checkpoint keys
+// Field names are the HF checkpoint keys (RegisterComponents uses them).
     private readonly Linear dense;
     private readonly LayerNorm LayerNorm;
-#pragma warning restore IDE1006, CA1707
     private readonly Func<Tensor, Tensor> _act;
 
     public BertPredictionHeadTransform(BertConfig config) : base(nameof(BertPredictionHeadTransform))
@@ -34,10 +33,9 @@ public sealed class BertPredictionHeadTransform : nn.Module<Tensor, Tensor>
 /// </summary>
 public sealed class BertLMPredictionHead : nn.Module
 {
-#pragma warning disable IDE1006, CA1707 // field names are the checkpoint keys
+// Field names are the HF checkpoint keys (RegisterComponents uses them).
     private readonly BertPredictionHeadTransform transform;
     private readonly Parameter bias;
-#pragma warning restore IDE1006, CA1707
 
     public BertLMPredictionHead(BertConfig config) : base(nameof(BertLMPredictionHead))
     {
@@ -60,10 +58,9 @@ public sealed class BertLMPredictionHead : nn.Module
 /// <summary>HF <c>BertPreTrainingHeads</c> / <c>BertOnlyMLMHead</c> / <c>BertOnlyNSPHead</c>: the <c>cls.*</c> keys.</summary>
 public sealed class BertClsHeads : nn.Module
 {
-#pragma warning disable IDE1006, CA1707 // field names are the checkpoint keys
+// Field names are the HF checkpoint keys (RegisterComponents uses them).
     private readonly BertLMPredictionHead? predictions;
     private readonly Linear? seq_relationship;
-#pragma warning restore IDE1006, CA1707
 
     public BertClsHeads(BertConfig config, bool mlm, bool nsp) : base(nameof(BertClsHeads))
     {

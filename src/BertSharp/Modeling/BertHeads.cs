@@ -7,10 +7,9 @@ namespace BertSharp.Modeling;
 /// <summary>BERT pre-training model: MLM head with the decoder tied to the word embeddings, plus the NSP head.</summary>
 public sealed class BertForPreTraining : BertPreTrainedModel
 {
-#pragma warning disable IDE1006, CA1707 // field names are the checkpoint keys
+// Field names are the HF checkpoint keys (RegisterComponents uses them).
     private readonly BertModel bert;
     private readonly BertClsHeads cls;
-#pragma warning restore IDE1006, CA1707
 
     public BertForPreTraining(BertConfig config) : base(nameof(BertForPreTraining), config)
     {
@@ -40,10 +39,9 @@ public sealed class BertForPreTraining : BertPreTrainedModel
 /// <summary>BERT with the MLM head only (no pooler, as HF builds it).</summary>
 public sealed class BertForMaskedLM : BertPreTrainedModel
 {
-#pragma warning disable IDE1006, CA1707 // field names are the checkpoint keys
+// Field names are the HF checkpoint keys (RegisterComponents uses them).
     private readonly BertModel bert;
     private readonly BertClsHeads cls;
-#pragma warning restore IDE1006, CA1707
 
     public BertForMaskedLM(BertConfig config) : base(nameof(BertForMaskedLM), config)
     {
@@ -68,10 +66,9 @@ public sealed class BertForMaskedLM : BertPreTrainedModel
 /// <summary>BERT with the NSP head only.</summary>
 public sealed class BertForNextSentencePrediction : BertPreTrainedModel
 {
-#pragma warning disable IDE1006, CA1707 // field names are the checkpoint keys
+// Field names are the HF checkpoint keys (RegisterComponents uses them).
     private readonly BertModel bert;
     private readonly BertClsHeads cls;
-#pragma warning restore IDE1006, CA1707
 
     public BertForNextSentencePrediction(BertConfig config) : base(nameof(BertForNextSentencePrediction), config)
     {
@@ -97,11 +94,10 @@ public sealed class BertForNextSentencePrediction : BertPreTrainedModel
 /// </summary>
 public sealed class BertForSequenceClassification : BertPreTrainedModel
 {
-#pragma warning disable IDE1006, CA1707 // field names are the checkpoint keys
+// Field names are the HF checkpoint keys (RegisterComponents uses them).
     private readonly BertModel bert;
     private readonly Dropout dropout;
     private readonly Linear classifier;
-#pragma warning restore IDE1006, CA1707
 
     public BertForSequenceClassification(BertConfig config) : base(nameof(BertForSequenceClassification), config)
     {
@@ -130,11 +126,10 @@ public sealed class BertForSequenceClassification : BertPreTrainedModel
 /// <summary>classifier(dropout(last_hidden_state)) per token (no pooler, as HF builds it).</summary>
 public sealed class BertForTokenClassification : BertPreTrainedModel
 {
-#pragma warning disable IDE1006, CA1707 // field names are the checkpoint keys
+// Field names are the HF checkpoint keys (RegisterComponents uses them).
     private readonly BertModel bert;
     private readonly Dropout dropout;
     private readonly Linear classifier;
-#pragma warning restore IDE1006, CA1707
 
     public BertForTokenClassification(BertConfig config) : base(nameof(BertForTokenClassification), config)
     {
@@ -159,10 +154,9 @@ public sealed class BertForTokenClassification : BertPreTrainedModel
 /// <summary>Extractive QA: qa_outputs(last_hidden_state) split into start and end logits (no pooler, as HF builds it).</summary>
 public sealed class BertForQuestionAnswering : BertPreTrainedModel
 {
-#pragma warning disable IDE1006, CA1707 // field names are the checkpoint keys
+// Field names are the HF checkpoint keys (RegisterComponents uses them).
     private readonly BertModel bert;
     private readonly Linear qa_outputs;
-#pragma warning restore IDE1006, CA1707
 
     public BertForQuestionAnswering(BertConfig config) : base(nameof(BertForQuestionAnswering), config)
     {
@@ -203,11 +197,10 @@ public sealed class BertForQuestionAnswering : BertPreTrainedModel
 /// </summary>
 public sealed class BertForMultipleChoice : BertPreTrainedModel
 {
-#pragma warning disable IDE1006, CA1707 // field names are the checkpoint keys
+// Field names are the HF checkpoint keys (RegisterComponents uses them).
     private readonly BertModel bert;
     private readonly Dropout dropout;
     private readonly Linear classifier;
-#pragma warning restore IDE1006, CA1707
 
     public BertForMultipleChoice(BertConfig config) : base(nameof(BertForMultipleChoice), config)
     {

@@ -10,11 +10,10 @@ namespace BertSharp.Modeling;
 /// </summary>
 public sealed class BertModel : BertPreTrainedModel
 {
-#pragma warning disable IDE1006, CA1707 // field names are the checkpoint keys
+// Field names are the HF checkpoint keys (RegisterComponents uses them).
     private readonly BertEmbeddings embeddings;
     private readonly BertEncoder encoder;
     private readonly BertPooler? pooler;
-#pragma warning restore IDE1006, CA1707
 
     public BertModel(BertConfig config, bool addPoolingLayer = true) : base(nameof(BertModel), config)
     {
@@ -43,8 +42,15 @@ public sealed class BertModel : BertPreTrainedModel
         Tensor? mask = null;
         if (input.AttentionMask is { } m)
         {
-            // HF get_extended_attention_mask: (1 - mask) * finfo(float32).min, broadcast over heads and queries.
-            var floatMask = m.to_type(embedded.dtype).unsqueeze(1).unsqueeze(2);
+            // HF get_extended_attention_mask: (1 - mask) * finfo(dtype).min, broadcast over heads (and queries for a
+            // [batch, seq] mask; a [batch, query, key] mask is used as given).
+            var floatMask = m.dim() switch
+            {
+                2 => m.to_type(embedded.dtype).unsqueeze(1).unsqueeze(2),
+                3 => m.to_type(embedded.dtype).unsqueeze(1),
+                _ => throw new BertSharpException(
+                    $"attention_mask: expected shape [batch, seq] or [batch, seq, seq], got [{string.Join(", ", m.shape)}]."),
+            };
             mask = (1.0 - floatMask) * torch.finfo(embedded.dtype).min;
         }
         var eager = Config.AttnImplementation == "eager";

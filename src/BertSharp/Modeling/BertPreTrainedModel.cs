@@ -37,33 +37,50 @@ public abstract class BertPreTrainedModel : nn.Module
 
     /// <summary>
     /// HF <c>_init_weights</c>: Linear and Embedding weights ~ N(0, initializer_range), biases 0, the padding row of the word
-    /// embeddings 0, LayerNorm weight 1 and bias 0; the MLM output bias 0.
+    /// embeddings 0, LayerNorm weight 1 and bias 0; the MLM output bias 0. With <paramref name="only"/>, just those parameters
+    /// (checkpoint keys) are initialised — what a load does for weights the checkpoint lacks.
     /// </summary>
-    public void InitWeights(Generator? generator = null)
+    public void InitWeights(Generator? generator = null, IReadOnlySet<string>? only = null)
     {
         var std = Config.InitializerRange;
+        bool Wanted(string module, string param) => only is null || only.Contains(module.Length == 0 ? param : module + "." + param);
         using var noGrad = torch.no_grad();
-        foreach (var (_, module) in named_modules())
+        foreach (var (name, module) in named_modules())
         {
             switch (module)
             {
                 case Linear lin:
-                    lin.weight!.normal_(0, std, generator);
-                    lin.bias?.zero_();
+                    if (Wanted(name, "weight"))
+                    {
+                        lin.weight!.normal_(0, std, generator);
+                    }
+                    if (lin.bias is not null && Wanted(name, "bias"))
+                    {
+                        lin.bias.zero_();
+                    }
                     break;
-                case Embedding emb:
+                case Embedding emb when Wanted(name, "weight"):
                     emb.weight!.normal_(0, std, generator);
+                    if (name == "embeddings.word_embeddings" || name == BaseModelPrefix + ".embeddings.word_embeddings")
+                    {
+                        using var padRow = emb.weight[Config.PadTokenId];
+                        padRow.zero_();
+                    }
                     break;
                 case LayerNorm ln:
-                    ln.weight!.fill_(1.0);
-                    ln.bias!.zero_();
+                    if (Wanted(name, "weight"))
+                    {
+                        ln.weight!.fill_(1.0);
+                    }
+                    if (Wanted(name, "bias"))
+                    {
+                        ln.bias!.zero_();
+                    }
                     break;
-                case BertLMPredictionHead head:
+                case BertLMPredictionHead head when Wanted(name, "bias"):
                     head.OutputBias.zero_();
                     break;
             }
         }
-        using var padRow = Bert.WordEmbeddingWeight[Config.PadTokenId];
-        padRow.zero_();
     }
 }

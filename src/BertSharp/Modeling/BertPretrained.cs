@@ -1,6 +1,7 @@
 using BertSharp.Checkpoints;
 using BertSharp.IO;
 using BertSharp.Runtime;
+using BertSharp.Tokenization;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -9,8 +10,10 @@ namespace BertSharp.Modeling;
 /// <summary>Options for <see cref="BertPretrained.Save"/>.</summary>
 /// <param name="Dtype">Weight dtype in model.safetensors: float32 (default), float16 or bfloat16.</param>
 /// <param name="TokenizerFrom">A directory whose tokenizer files (vocab.txt, tokenizer.json, tokenizer_config.json, special_tokens_map.json) are copied along.</param>
-/// <param name="WriteExtraFiles">Called with the output directory (still temporary) to add more files, e.g. a tokenizer's own save.</param>
-public sealed record SaveOptions(ScalarType Dtype = ScalarType.Float32, string? TokenizerFrom = null, Action<string>? WriteExtraFiles = null);
+/// <param name="WriteExtraFiles">Called with the output directory (still temporary) to add more files.</param>
+/// <param name="Tokenizer">A tokenizer whose files (vocab.txt, tokenizer.json, tokenizer_config.json, special_tokens_map.json) are written along.</param>
+public sealed record SaveOptions(
+    ScalarType Dtype = ScalarType.Float32, string? TokenizerFrom = null, Action<string>? WriteExtraFiles = null, BertTokenizer? Tokenizer = null);
 
 /// <summary>
 /// HuggingFace-compatible <c>from_pretrained</c> / <c>save_pretrained</c> for every BERT model class: config.json +
@@ -39,44 +42,52 @@ public static class BertPretrained
     /// <summary>Builds a freshly initialised model of class <paramref name="architecture"/> (HF init).</summary>
     public static BertPreTrainedModel Create(string architecture, BertConfig config)
     {
+        var model = Construct(architecture, config);
+        model.InitWeights();
+        return model;
+    }
+
+    private static BertPreTrainedModel Construct(string architecture, BertConfig config)
+    {
         if (!Factories.TryGetValue(architecture, out var f))
         {
             throw new BertSharpException($"architecture '{architecture}': expected one of {string.Join(", ", Factories.Keys)}.");
         }
         TorchRuntime.EnsureLoaded();
-        var model = f(config);
-        model.InitWeights();
-        return model;
+        return f(config);
     }
 
     /// <summary>Builds a freshly initialised <typeparamref name="TModel"/> (HF init).</summary>
     public static TModel Create<TModel>(BertConfig config) where TModel : BertPreTrainedModel => (TModel)Create(typeof(TModel).Name, config);
 
     /// <summary>Reads config.json of a model directory or Hub id.</summary>
-    public static BertConfig LoadConfig(string idOrDir) => BertConfig.Load(Path.Combine(ResolveDirectory(idOrDir), "config.json"));
+    public static BertConfig LoadConfig(string idOrDir, HubOptions? hub = null) =>
+        BertConfig.Load(Path.Combine(ResolveDirectory(idOrDir, hub), "config.json"));
 
     /// <summary>
     /// Loads a checkpoint (local directory or Hub id) into a new <typeparamref name="TModel"/>. Keys are mapped as HF does
     /// (with or without the <c>bert.</c> prefix, legacy gamma/beta); missing head weights are initialised and listed in the
     /// report, unexpected tensors listed; fp16/bf16 weights become fp32.
     /// </summary>
-    public static TModel Load<TModel>(string idOrDir, out LoadReport report, Action<BertConfig>? configure = null)
+    public static TModel Load<TModel>(string idOrDir, out LoadReport report, Action<BertConfig>? configure = null, HubOptions? hub = null)
         where TModel : BertPreTrainedModel =>
-        (TModel)Load(typeof(TModel).Name, idOrDir, out report, configure);
+        (TModel)Load(typeof(TModel).Name, idOrDir, out report, configure, hub);
 
-    /// <summary>As <see cref="Load{TModel}(string, out LoadReport, Action{BertConfig}?)"/>, ignoring the report.</summary>
+    /// <summary>As <see cref="Load{TModel}(string, out LoadReport, Action{BertConfig}?, HubOptions?)"/>, ignoring the report.</summary>
     public static TModel Load<TModel>(string idOrDir, Action<BertConfig>? configure = null) where TModel : BertPreTrainedModel =>
         Load<TModel>(idOrDir, out _, configure);
 
     /// <summary>Loads a checkpoint into the class named by <paramref name="architecture"/>, or by the config's <c>architectures[0]</c> when null.</summary>
-    public static BertPreTrainedModel Load(string? architecture, string idOrDir, out LoadReport report, Action<BertConfig>? configure = null)
+    public static BertPreTrainedModel Load(string? architecture, string idOrDir, out LoadReport report, Action<BertConfig>? configure = null,
+        HubOptions? hub = null)
     {
         TorchRuntime.EnsureLoaded();
-        var dir = ResolveDirectory(idOrDir);
+        var dir = ResolveDirectory(idOrDir, hub);
         var config = BertConfig.Load(Path.Combine(dir, "config.json"));
         configure?.Invoke(config);
         architecture ??= config.Architectures?.FirstOrDefault(Factories.ContainsKey) ?? nameof(BertModel);
-        var model = Create(architecture, config);
+        // Only the weights the checkpoint lacks get HF's initialisation (LoadStateDict does it), as HF's fast init.
+        var model = Construct(architecture, config);
         try
         {
             var stateDict = StateDictSource.Load(dir);
@@ -159,6 +170,7 @@ public static class BertPretrained
                 p.copy_(src);
             }
         }
+        model.InitWeights(only: missing.ToHashSet(StringComparer.Ordinal));
         // HF reports a tied alias as missing only when what it is tied to is missing too.
         foreach (var (alias, target) in ties)
         {
@@ -236,6 +248,7 @@ public static class BertPretrained
                         }
                     }
                 }
+                options.Tokenizer?.Save(tmp);
                 options.WriteExtraFiles?.Invoke(tmp);
             });
         }
@@ -248,9 +261,8 @@ public static class BertPretrained
         }
     }
 
-    // Interim until the Hub locator (Checkpoints.ModelLocator) is merged: local directories only.
-    private static string ResolveDirectory(string idOrDir) =>
-        Directory.Exists(idOrDir) ? idOrDir : throw new BertSharpException($"{idOrDir}: model directory not found.");
+    /// <summary>The local model directory for a directory path or Hub id (downloaded into the HF cache when needed).</summary>
+    public static string ResolveDirectory(string idOrDir, HubOptions? hub = null) => ModelLocator.Resolve(idOrDir, hub);
 
     /// <summary>Parses a dtype name given on the command line (float32/fp32, float16/fp16/half, bfloat16/bf16).</summary>
     public static ScalarType ParseDtype(string name) => name.Trim().ToLowerInvariant() switch

@@ -34,7 +34,7 @@ public sealed class BasicTokenizer
         public List<PreToken> Output => output;
 
         public void OnWord(WordBuffer w) =>
-            output.Add(new PreToken(new string(w.Chars, 0, w.Length), w.Starts[0], w.Ends[w.Length - 1]));
+            output.Add(new PreToken(new string(w.Chars, 0, w.Length), w.StartOf(0), w.EndOf(w.Length - 1)));
 
         public void OnSpecial(int special, int start, int end) => output.Add(new PreToken(splitter.Specials[special], start, end));
     }

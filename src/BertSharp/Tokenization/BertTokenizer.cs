@@ -107,6 +107,10 @@ public sealed partial class BertTokenizer
         var o = options ?? EncodeOptions.Default;
         var perItem = o.Padding == PaddingStrategy.Longest ? o with { Padding = PaddingStrategy.None } : o;
         var results = new BertEncoding[inputs.Count];
+        if (results.Length == 0)
+        {
+            return results;
+        }
         Parallel.ForEach(System.Collections.Concurrent.Partitioner.Create(0, inputs.Count, Math.Max(16, inputs.Count / (Environment.ProcessorCount * 4) + 1)),
             range =>
             {
@@ -141,11 +145,13 @@ public sealed partial class BertTokenizer
         }
         var buf = TokenBuffer.ForThisThread();
         buf.Count = 0;
-        Split(text, buf);
+        var sink = new IdsSink(_model, buf, _specialIds);
+        var word = WordBuffer.ForThisThread();
+        _splitter.Split(text, word, ref sink);
         var nA = buf.Count;
         if (textPair is not null)
         {
-            Split(textPair, buf);
+            _splitter.Split(textPair, word, ref sink);
         }
         if (!o.AddSpecialTokens)
         {

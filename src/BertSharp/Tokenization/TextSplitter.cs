@@ -18,6 +18,9 @@ internal sealed class TextSplitter
     private readonly int[] _specialOrder;
     private readonly SearchValues<char>? _specialFirst;
 
+    private static readonly SearchValues<char> AsciiWordChars =
+        SearchValues.Create("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz");
+
     public TextSplitter(NormalizerOptions options, IReadOnlyList<string> specials)
     {
         _clean = options.CleanText;
@@ -93,9 +96,13 @@ internal sealed class TextSplitter
                 switch (ascii[c])
                 {
                     case UnicodeChars.Word:
-                        w.Append(_lower && (uint)(c - 'A') <= 'Z' - 'A' ? (char)(c | 0x20) : (char)c, i, i + 1);
-                        w.CodePoints++;
+                    {
+                        var run = text[i..to].IndexOfAnyExcept(AsciiWordChars);
+                        var n = run < 0 ? to - i : run;
+                        w.AppendAscii(text.Slice(i, n), i, _lower);
+                        i += n - 1;
                         continue;
+                    }
                     case UnicodeChars.Space:
                         Flush(w, ref sink);
                         continue;

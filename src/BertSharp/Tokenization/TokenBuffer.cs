@@ -27,6 +27,15 @@ internal sealed class TokenBuffer
         Count++;
     }
 
+    public void AddId(int id)
+    {
+        if (Count == Ids.Length)
+        {
+            Grow();
+        }
+        Ids[Count++] = id;
+    }
+
     private void Grow()
     {
         var n = Ids.Length * 2;
@@ -49,13 +58,28 @@ internal struct CollectSink(WordPiece model, TokenBuffer output, int[] specialId
         for (var k = 0; k < n; k++)
         {
             var end = w.PieceEnds[k];
-            output.Add(w.PieceIds[k], w.Starts[start], w.Ends[end - 1], _word);
+            output.Add(w.PieceIds[k], w.StartOf(start), w.EndOf(end - 1), _word);
             start = end;
         }
         _word++;
     }
 
     public void OnSpecial(int special, int start, int end) => output.Add(specialIds[special], start, end, _word++);
+}
+
+/// <summary>Records only the ids of the word pieces (the <see cref="BertTokenizer.EncodeIds"/> fast path).</summary>
+internal readonly struct IdsSink(WordPiece model, TokenBuffer output, int[] specialIds) : IWordSink
+{
+    public void OnWord(WordBuffer w)
+    {
+        var n = model.Tokenize(w.Chars.AsSpan(0, w.Length), w.CodePoints, w.PieceIds, w.PieceEnds);
+        for (var k = 0; k < n; k++)
+        {
+            output.AddId(w.PieceIds[k]);
+        }
+    }
+
+    public void OnSpecial(int special, int start, int end) => output.AddId(specialIds[special]);
 }
 
 /// <summary>Counts word pieces without recording anything.</summary>

@@ -1,10 +1,13 @@
-using System.Globalization;
 using System.Text;
 
 namespace BertSharp.Tokenization;
 
-/// <summary>Character classes exactly as HF's BertNormalizer / BertPreTokenizer define them.</summary>
-internal static class UnicodeChars
+/// <summary>
+/// Character classes exactly as HF's BertNormalizer / BertPreTokenizer define them. Categories come from Unicode 8.0
+/// (the tables HF <c>tokenizers</c> is built with), not from .NET's newer ones; whitespace and case mapping follow Rust's
+/// current tables, as in HF.
+/// </summary>
+internal static partial class UnicodeChars
 {
     /// <summary>ASCII classes: 0 = word char, 1 = whitespace, 2 = punctuation, 3 = control (removed by clean-up).</summary>
     internal static ReadOnlySpan<byte> AsciiClass =>
@@ -25,15 +28,17 @@ internal static class UnicodeChars
         _ => false,
     };
 
-    /// <summary>HF's <c>is_control</c>: any "Other" category (Cc, Cf, Cn, Co, Cs) except TAB, LF and CR.</summary>
+    /// <summary>
+    /// HF's <c>is_control</c>: Cc, Cf or Co (not unassigned code points) except TAB, LF and CR. A lone surrogate counts
+    /// too: HF never sees one (it receives U+FFFD instead, which clean-up removes as well).
+    /// </summary>
     public static bool IsControl(int cp)
     {
         if (cp is '\t' or '\n' or '\r')
         {
             return false;
         }
-        return CharUnicodeInfo.GetUnicodeCategory(cp) is UnicodeCategory.Control or UnicodeCategory.Format
-            or UnicodeCategory.OtherNotAssigned or UnicodeCategory.PrivateUse or UnicodeCategory.Surrogate;
+        return cp is >= 0xD800 and <= 0xDFFF || InRanges(OtherRanges, cp);
     }
 
     /// <summary>HF's <c>is_bert_punc</c>: ASCII punctuation (all non-alphanumeric printable ASCII) or any Unicode P* category.</summary>
@@ -43,9 +48,7 @@ internal static class UnicodeChars
         {
             return AsciiClass[cp] == Punct;
         }
-        return CharUnicodeInfo.GetUnicodeCategory(cp) is UnicodeCategory.ConnectorPunctuation or UnicodeCategory.DashPunctuation
-            or UnicodeCategory.OpenPunctuation or UnicodeCategory.ClosePunctuation or UnicodeCategory.InitialQuotePunctuation
-            or UnicodeCategory.FinalQuotePunctuation or UnicodeCategory.OtherPunctuation;
+        return InRanges(PunctuationRanges, cp);
     }
 
     /// <summary>The CJK ideograph blocks HF surrounds with spaces (not Hangul, Hiragana or Katakana).</summary>
@@ -53,8 +56,30 @@ internal static class UnicodeChars
         cp is >= 0x4E00 and <= 0x9FFF or >= 0x3400 and <= 0x4DBF or >= 0x20000 and <= 0x2A6DF or >= 0x2A700 and <= 0x2B73F
             or >= 0x2B740 and <= 0x2B81F or >= 0x2B920 and <= 0x2CEAF or >= 0xF900 and <= 0xFAFF or >= 0x2F800 and <= 0x2FA1F;
 
-    public static bool IsNonSpacingMark(int cp) =>
-        cp >= 0x300 && CharUnicodeInfo.GetUnicodeCategory(cp) == UnicodeCategory.NonSpacingMark;
+    public static bool IsNonSpacingMark(int cp) => cp >= 0x300 && InRanges(NonSpacingMarkRanges, cp);
+
+    /// <summary>Binary search in sorted inclusive [start, end] pairs.</summary>
+    private static bool InRanges(ReadOnlySpan<int> ranges, int cp)
+    {
+        int lo = 0, hi = (ranges.Length >> 1) - 1;
+        while (lo <= hi)
+        {
+            var mid = (lo + hi) >> 1;
+            if (cp < ranges[mid << 1])
+            {
+                hi = mid - 1;
+            }
+            else if (cp > ranges[(mid << 1) + 1])
+            {
+                lo = mid + 1;
+            }
+            else
+            {
+                return true;
+            }
+        }
+        return false;
+    }
 
     /// <summary>
     /// Lowercases one code point as Rust's <c>char::to_lowercase</c> does: writes 1 to 3 UTF-16 units into

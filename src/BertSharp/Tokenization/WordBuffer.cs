@@ -14,6 +14,17 @@ internal sealed class WordBuffer
     public int Length;
     public int CodePoints;
 
+    /// <summary>
+    /// True while char k of the word came from the single UTF-16 unit <see cref="Start0"/> + k (ASCII and most text);
+    /// <see cref="Starts"/>/<see cref="Ends"/> are then not filled, which keeps the hot loop to one store per char.
+    /// </summary>
+    public bool Identity;
+    public int Start0;
+
+    public int StartOf(int k) => Identity ? Start0 + k : Starts[k];
+
+    public int EndOf(int k) => Identity ? Start0 + k + 1 : Ends[k];
+
     /// <summary>Small scratch for decomposition and case mapping of one code point.</summary>
     public readonly char[] Decomposed = new char[8];
     public readonly char[] Lowered = new char[8];
@@ -29,10 +40,76 @@ internal sealed class WordBuffer
         {
             Grow();
         }
+        if (Length == 0)
+        {
+            Start0 = start;
+            Identity = end == start + 1;
+        }
+        else if (Identity)
+        {
+            if (start == Start0 + Length && end == start + 1)
+            {
+                Chars[Length++] = c;
+                return;
+            }
+            Materialize();
+        }
+        if (Identity)
+        {
+            Chars[Length++] = c;
+            return;
+        }
         Chars[Length] = c;
         Starts[Length] = start;
         Ends[Length] = end;
         Length++;
+    }
+
+    /// <summary>Appends a run of ASCII word characters that start at <paramref name="start"/> in the text.</summary>
+    public void AppendAscii(ReadOnlySpan<char> run, int start, bool lower)
+    {
+        while (Length + run.Length > Chars.Length)
+        {
+            Grow();
+        }
+        if (Length == 0)
+        {
+            Start0 = start;
+            Identity = true;
+        }
+        else if (Identity && start != Start0 + Length)
+        {
+            Materialize();
+        }
+        var dest = Chars.AsSpan(Length, run.Length);
+        if (lower)
+        {
+            System.Text.Ascii.ToLower(run, dest, out _);
+        }
+        else
+        {
+            run.CopyTo(dest);
+        }
+        if (!Identity)
+        {
+            for (var k = 0; k < run.Length; k++)
+            {
+                Starts[Length + k] = start + k;
+                Ends[Length + k] = start + k + 1;
+            }
+        }
+        Length += run.Length;
+        CodePoints += run.Length;
+    }
+
+    private void Materialize()
+    {
+        for (var k = 0; k < Length; k++)
+        {
+            Starts[k] = Start0 + k;
+            Ends[k] = Start0 + k + 1;
+        }
+        Identity = false;
     }
 
     private void Grow()

@@ -10,8 +10,8 @@ internal sealed class WordPiece
 {
     public const string Prefix = "##";
 
-    private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _first;
-    private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _continuation;
+    private readonly SpanTable _first;
+    private readonly SpanTable _continuation;
     private readonly int _maxFirstLength;
     private readonly int _maxContinuationLength;
 
@@ -32,8 +32,8 @@ internal sealed class WordPiece
                 _maxContinuationLength = Math.Max(_maxContinuationLength, t.Length - Prefix.Length);
             }
         }
-        _first = first.GetAlternateLookup<ReadOnlySpan<char>>();
-        _continuation = continuation.GetAlternateLookup<ReadOnlySpan<char>>();
+        _first = new SpanTable(first);
+        _continuation = new SpanTable(continuation);
     }
 
     public int UnkId { get; }
@@ -50,26 +50,14 @@ internal sealed class WordPiece
         {
             return Unknown(word, ids, ends);
         }
+        var n = Math.Max(_maxFirstLength, _maxContinuationLength) + 1;
+        // Vocabulary tokens are short; a pathological one must not blow the stack.
+        var prefix = n <= 256 ? stackalloc uint[n] : new uint[n];
         var count = 0;
         var start = 0;
         while (start < word.Length)
         {
-            var lookup = start == 0 ? _first : _continuation;
-            var end = Math.Min(word.Length, start + (start == 0 ? _maxFirstLength : _maxContinuationLength));
-            if (end < word.Length && char.IsLowSurrogate(word[end]) && char.IsHighSurrogate(word[end - 1]))
-            {
-                end--;
-            }
-            var id = -1;
-            while (end > start)
-            {
-                if (lookup.TryGetValue(word[start..end], out id))
-                {
-                    break;
-                }
-                id = -1;
-                end -= end - start >= 2 && char.IsLowSurrogate(word[end - 1]) && char.IsHighSurrogate(word[end - 2]) ? 2 : 1;
-            }
+            var id = Longest(word, start, prefix, out var end);
             if (id < 0)
             {
                 return Unknown(word, ids, ends);
@@ -82,6 +70,36 @@ internal sealed class WordPiece
         return count;
     }
 
+    /// <summary>
+    /// The longest vocabulary piece starting at <paramref name="start"/> (continuation table unless at 0): its id and end,
+    /// or -1. FNV hashes of all prefixes are computed in one pass, so trying every length costs one hash, not one each.
+    /// </summary>
+    private int Longest(ReadOnlySpan<char> word, int start, Span<uint> prefix, out int end)
+    {
+        var table = start == 0 ? _first : _continuation;
+        var max = Math.Min(word.Length, start + (start == 0 ? _maxFirstLength : _maxContinuationLength));
+        if (max < word.Length && char.IsLowSurrogate(word[max]) && char.IsHighSurrogate(word[max - 1]))
+        {
+            max--;
+        }
+        var h = SpanTable.Basis;
+        for (var k = start; k < max; k++)
+        {
+            h = SpanTable.Step(h, word[k]);
+            prefix[k - start + 1] = h;
+        }
+        end = max;
+        while (end > start)
+        {
+            if (table.TryGetValue(word[start..end], SpanTable.Finish(prefix[end - start]), out var id))
+            {
+                return id;
+            }
+            end -= end - start >= 2 && char.IsLowSurrogate(word[end - 1]) && char.IsHighSurrogate(word[end - 2]) ? 2 : 1;
+        }
+        return -1;
+    }
+
     /// <summary>Counts the pieces of a word without recording them.</summary>
     public int Count(ReadOnlySpan<char> word, int codePoints)
     {
@@ -89,27 +107,14 @@ internal sealed class WordPiece
         {
             return 1;
         }
+        var n = Math.Max(_maxFirstLength, _maxContinuationLength) + 1;
+        // Vocabulary tokens are short; a pathological one must not blow the stack.
+        var prefix = n <= 256 ? stackalloc uint[n] : new uint[n];
         var count = 0;
         var start = 0;
         while (start < word.Length)
         {
-            var lookup = start == 0 ? _first : _continuation;
-            var end = Math.Min(word.Length, start + (start == 0 ? _maxFirstLength : _maxContinuationLength));
-            if (end < word.Length && char.IsLowSurrogate(word[end]) && char.IsHighSurrogate(word[end - 1]))
-            {
-                end--;
-            }
-            var found = false;
-            while (end > start)
-            {
-                if (lookup.ContainsKey(word[start..end]))
-                {
-                    found = true;
-                    break;
-                }
-                end -= end - start >= 2 && char.IsLowSurrogate(word[end - 1]) && char.IsHighSurrogate(word[end - 2]) ? 2 : 1;
-            }
-            if (!found)
+            if (Longest(word, start, prefix, out var end) < 0)
             {
                 return 1;
             }

@@ -16,13 +16,21 @@ public enum DecayRule
 }
 
 /// <summary>AdamW hyper-parameters; the defaults are HF Trainer's (lr 5e-5, betas 0.9/0.999, eps 1e-8, no decay).</summary>
+/// <param name="LearningRate">Peak learning rate (a schedule scales it per step).</param>
+/// <param name="Beta1">Decay of the first-moment average.</param>
+/// <param name="Beta2">Decay of the second-moment average.</param>
+/// <param name="Eps">Added to the denominator.</param>
+/// <param name="WeightDecay">Decoupled weight decay for the parameters <paramref name="DecayRule"/> selects.</param>
+/// <param name="DecayRule">Which parameters are decayed.</param>
+/// <param name="LegacyHf">Use the deprecated <c>transformers.AdamW</c> arithmetic (<see cref="HfLegacyAdamW"/>) instead of torch's.</param>
 public sealed record AdamWOptions(
     double LearningRate = 5e-5,
     double Beta1 = 0.9,
     double Beta2 = 0.999,
     double Eps = 1e-8,
     double WeightDecay = 0.0,
-    DecayRule DecayRule = DecayRule.HuggingFace);
+    DecayRule DecayRule = DecayRule.HuggingFace,
+    bool LegacyHf = false);
 
 /// <summary>
 /// Builds <c>torch.optim.AdamW</c> (TorchSharp's port follows torch's single-tensor AdamW exactly: decoupled decay
@@ -73,6 +81,8 @@ public static class AdamWFactory
         {
             groups.Add(new AdamW.ParamGroup(noDecay.Select(p => p.Param), new AdamW.Options { weight_decay = 0.0 }));
         }
-        return torch.optim.AdamW(groups, options.LearningRate, options.Beta1, options.Beta2, options.Eps, options.WeightDecay);
+        return options.LegacyHf
+            ? new HfLegacyAdamW(groups, options.LearningRate, options.Beta1, options.Beta2, options.Eps, options.WeightDecay)
+            : torch.optim.AdamW(groups, options.LearningRate, options.Beta1, options.Beta2, options.Eps, options.WeightDecay);
     }
 }

@@ -168,9 +168,37 @@ public class MaliciousBinTests
     public void Not_a_zip_and_legacy_format_are_named()
     {
         using var tmp = TestPaths.TempDir();
-        File.WriteAllBytes(tmp.File("legacy.bin"), [0x80, 0x02, 0x8a, 0x0a]);
-        Assert.Contains("legacy (torch < 1.6, non-zip)", Assert.Throws<BertSharpException>(() => PyTorchBinReader.Read(tmp.File("legacy.bin"))).Message);
+        File.WriteAllBytes(tmp.File("pickle.bin"), [0x80, 0x02, 0x8a, 0x0a]);
+        Assert.Contains("not a PyTorch checkpoint", Assert.Throws<BertSharpException>(() => PyTorchBinReader.Read(tmp.File("pickle.bin"))).Message);
         File.WriteAllText(tmp.File("text.bin"), "hello");
         Assert.Contains("not a PyTorch checkpoint", Assert.Throws<BertSharpException>(() => PyTorchBinReader.Read(tmp.File("text.bin"))).Message);
+    }
+}
+
+public class ZipSizeClaimTests
+{
+    [Fact]
+    public void Entry_claiming_more_bytes_than_the_file_holds_is_refused_before_allocating()
+    {
+        // Patch the central-directory sizes of archive/data/0 in benign.bin to claim 2^31 bytes.
+        var bytes = File.ReadAllBytes(CheckpointFixtures.File(Path.Combine("malicious", "benign.bin")));
+        var name = "archive/data/0"u8.ToArray();
+        int cd = -1;
+        for (int i = 0; i + 46 < bytes.Length; i++)
+        {
+            if (bytes[i] == 0x50 && bytes[i + 1] == 0x4b && bytes[i + 2] == 1 && bytes[i + 3] == 2 &&
+                bytes.AsSpan(i + 46, name.Length).SequenceEqual(name))
+            {
+                cd = i;
+            }
+        }
+        Assert.True(cd > 0);
+        BitConverter.TryWriteBytes(bytes.AsSpan(cd + 20, 4), 0x7FFFFFF0u); // compressed size
+        BitConverter.TryWriteBytes(bytes.AsSpan(cd + 24, 4), 0x7FFFFFF0u); // uncompressed size
+        using var tmp = BertSharp.Tests.Infrastructure.TestPaths.TempDir();
+        File.WriteAllBytes(tmp.File("big.bin"), bytes);
+        BertSharp.Runtime.TorchRuntime.EnsureLoaded();
+        var e = Assert.Throws<BertSharpException>(() => BertSharp.Checkpoints.PyTorchBinReader.Read(tmp.File("big.bin")));
+        Assert.Contains("archive/data/0 claims 2147483632 bytes", e.Message);
     }
 }

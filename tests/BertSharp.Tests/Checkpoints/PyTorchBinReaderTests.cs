@@ -58,3 +58,39 @@ public class PyTorchBinReaderTests
         SafeTensors.DisposeAll(sd);
     }
 }
+
+public class PyTorchBinDTypeTests
+{
+    public PyTorchBinDTypeTests() => TorchRuntime.EnsureLoaded();
+
+    [Fact]
+    public void Half_bfloat16_long_storages_and_strided_views_load_with_the_hand_written_values()
+    {
+        var sd = PyTorchBinReader.Read(CheckpointFixtures.File("dtypes.bin"));
+        Assert.Equal(ScalarType.Float16, sd["half"].dtype);
+        Assert.Equal(new[] { 1f, -2.5f, 0.5f, 2f, 3f, 4f }, sd["half"].to_type(ScalarType.Float32).reshape(-1).data<float>().ToArray());
+        Assert.Equal(ScalarType.BFloat16, sd["brain"].dtype);
+        Assert.Equal(new[] { 1f, -2.5f, 3.140625f }, sd["brain"].to_type(ScalarType.Float32).data<float>().ToArray());
+        Assert.Equal(new[] { 5L, -6L, 1L << 40 }, sd["long"].data<long>().ToArray());
+        Assert.Equal(new long[] { 3, 2 }, sd["matrix_t"].shape);
+        Assert.Equal(new[] { 0f, 3f, 1f, 4f, 2f, 5f }, sd["matrix_t"].contiguous().reshape(-1).data<float>().ToArray());
+        Assert.Equal(new[] { 4f, 5f }, sd["tail"].data<float>().ToArray());
+        Assert.Equal(new[] { 1f, 3f }, sd["param"].contiguous().data<float>().ToArray());
+        SafeTensors.DisposeAll(sd);
+    }
+
+    [Fact]
+    public void Bin_converts_to_safetensors_and_back_unchanged()
+    {
+        var sd = PyTorchBinReader.Read(CheckpointFixtures.File("dtypes.bin"));
+        using var tmp = TestPaths.TempDir();
+        SafeTensors.Save(tmp.File("x.safetensors"), sd);
+        var back = SafeTensors.Load(tmp.File("x.safetensors"));
+        foreach (var (k, t) in sd)
+        {
+            TensorAssert.Identical(t, back[k], k);
+        }
+        SafeTensors.DisposeAll(sd);
+        SafeTensors.DisposeAll(back);
+    }
+}

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
 using BertSharp.Checkpoints;
+using CsCheck;
 using BertSharp.Runtime;
 using BertSharp.Tests.Infrastructure;
 using TorchSharp;
@@ -16,6 +17,7 @@ public class SafeTensorsTests
     [InlineData("pretraining.safetensors")]
     [InlineData("seqcls-reference.safetensors")]
     [InlineData("dtypes.safetensors")]
+    [InlineData("names.safetensors")]
     public void Load_then_save_reproduces_the_reference_writer_byte_for_byte(string name)
     {
         var path = CheckpointFixtures.File(name);
@@ -89,6 +91,63 @@ public class SafeTensorsTests
         Assert.Equal(new long[] { 0, 4 }, t["empty"].shape);
         SafeTensors.DisposeAll(t);
     }
+
+    [Fact]
+    public void Names_needing_escapes_and_non_ascii_names_keep_their_exact_text()
+    {
+        var t = SafeTensors.Load(CheckpointFixtures.File("names.safetensors"));
+        // make_dtypes.py stores i as the value of the i-th name in UTF-8 byte order.
+        string[] utf8Order = ["back\\slash", "ctl\u0001\u001f", "déjà", "plain", "quote\"d", "tab\tnew\nline", "\u007f", "\uff5a", "\U0001F600"];
+        Assert.Equal(utf8Order, t.Keys);
+        for (int i = 0; i < utf8Order.Length; i++)
+        {
+            Assert.Equal(i, t[utf8Order[i]].item<float>());
+        }
+        Assert.Equal("väl\nue", SafeTensors.ReadHeader(CheckpointFixtures.File("names.safetensors")).Metadata["k\"ey"]);
+        SafeTensors.DisposeAll(t);
+    }
+
+    [Fact]
+    public void Random_state_dicts_round_trip_and_resave_byte_identically()
+    {
+        var dtypes = Pick(ScalarType.Float32, ScalarType.Float16, ScalarType.BFloat16, ScalarType.Float64, ScalarType.Int64,
+            ScalarType.Int32, ScalarType.Int16, ScalarType.Int8, ScalarType.Byte, ScalarType.Bool);
+        var chars = Gen.OneOf(Gen.Char.AlphaNumeric, Gen.Char['\0', '\u00ff'], Gen.Char['\u3040', '\u30ff'], Pick('"', '\\', '.', '\n'));
+        var entry = Gen.Select(Gen.String[chars, 1, 10], dtypes, Gen.Int[0, 4].Array[0, 3]);
+        using var tmp = TestPaths.TempDir();
+        entry.Array[0, 6].Sample(entries =>
+        {
+            var tensors = new Dictionary<string, Tensor>();
+            foreach (var (name, dtype, shape) in entries)
+            {
+                if (name == "__metadata__" || tensors.ContainsKey(name))
+                {
+                    continue;
+                }
+                long n = shape.Aggregate(1L, (a, b) => a * b);
+                var values = arange(n, dtype: ScalarType.Float64).mul(0.37).sub(2);
+                tensors[name] = (dtype == ScalarType.Bool ? values.gt(0) : values.to_type(dtype)).reshape(shape.Select(d => (long)d).ToArray());
+            }
+            var a = tmp.File("a.safetensors");
+            var b = tmp.File("b.safetensors");
+            SafeTensors.Save(a, tensors, new Dictionary<string, string> { ["format"] = "pt" });
+            var back = SafeTensors.Load(a);
+            Assert.Equal(tensors.Keys.Order(StringComparer.Ordinal), back.Keys.Order(StringComparer.Ordinal));
+            foreach (var (k, t) in tensors)
+            {
+                TensorAssert.Identical(t, back[k], k);
+            }
+            SafeTensors.Save(b, back, SafeTensors.ReadHeader(a).Metadata);
+            Assert.Equal(File.ReadAllBytes(a), File.ReadAllBytes(b));
+            SafeTensors.DisposeAll(back);
+            foreach (var t in tensors.Values)
+            {
+                t.Dispose();
+            }
+        }, iter: 150, threads: 1);
+    }
+
+    private static Gen<T> Pick<T>(params T[] values) => Gen.Int[0, values.Length - 1].Select(i => values[i]);
 
     [Fact]
     public void Half_precision_tensors_are_written_as_F16_and_BF16_bits()

@@ -63,6 +63,7 @@ public class BertConfigTests
     [InlineData("{\"problem_type\": \"ranking\"}", "problem_type 'ranking'")]
     [InlineData("{\"num_labels\": 2, \"id2label\": {\"0\": \"a\", \"1\": \"b\", \"2\": \"c\"}}", "num_labels is 2 but id2label has 3")]
     [InlineData("[1]", "expected a JSON object")]
+    [InlineData("{\"is_decoder\": true}", "is_decoder is true")]
     public void Bad_configs_fail_with_a_message_naming_the_field(string json, string expected)
     {
         var e = Assert.Throws<BertSharpException>(() => BertConfig.Parse(json, "my/config.json"));

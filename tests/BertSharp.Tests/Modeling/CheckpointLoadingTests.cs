@@ -76,6 +76,37 @@ public class CheckpointLoadingTests
         Assert.True(after[0, .., 7].allclose(before[0, .., 7]));
     }
 
+    [Fact]
+    public void Sharded_safetensors_load_to_the_same_outputs_and_inspect_counts_all_shards()
+    {
+        // tests/fixtures/checkpoints/sharded is pretraining/model.safetensors split in three shards with HF's index.
+        using var tmp = TestPaths.TempDir();
+        foreach (var f in Directory.GetFiles(Path.Combine(TestPaths.Fixtures, "checkpoints", "sharded")))
+        {
+            File.Copy(f, Path.Combine(tmp.Path, Path.GetFileName(f)));
+        }
+        File.Copy(Path.Combine(HfFixture.Dir("pretraining"), "config.json"), tmp.File("config.json"));
+        using var model = BertPretrained.Load<BertForPreTraining>(tmp.Path, out var report);
+        Assert.Empty(report.MissingKeys);
+        Assert.Empty(report.UnexpectedKeys);
+        model.eval();
+        var refs = HfFixture.Tensors("pretraining");
+        try
+        {
+            using var scope = NewDisposeScope();
+            using var noGrad = torch.no_grad();
+            var o = FixtureRunner.Run(model, refs, "", withInternals: false);
+            HfFixture.AssertClose(refs["out.prediction_logits"], o["prediction_logits"], 2e-5, "prediction_logits (sharded)");
+        }
+        finally
+        {
+            HfFixture.DisposeAll(refs);
+        }
+        var info = ModelInspection.Read(tmp.Path);
+        Assert.Equal(113_154, info.TotalParameters);
+        Assert.Equal(46, info.Tensors.Count);
+    }
+
     public static TheoryData<string> SafetensorsCases()
     {
         var d = new TheoryData<string>();
@@ -172,5 +203,49 @@ public class CheckpointLoadingTests
         Assert.Contains("classifier.weight", e.Message, StringComparison.Ordinal);
         Assert.Contains("[3, 64]", e.Message, StringComparison.Ordinal);
         Assert.Contains("[4, 64]", e.Message, StringComparison.Ordinal);
+    }
+}
+
+/// <summary>A Hub model id resolves through the (fake, local) Hub into the HF cache and loads to HF's outputs, then offline.</summary>
+public sealed class HubLoadingTests : IDisposable
+{
+    private readonly BertSharp.Tests.Checkpoints.Hub.FakeHub _hub = new();
+    private readonly TempDir _cache = TestPaths.TempDir();
+
+    public void Dispose()
+    {
+        _hub.Dispose();
+        _cache.Dispose();
+    }
+
+    [Fact]
+    public void Hub_id_downloads_then_loads_offline()
+    {
+        var dir = HfFixture.Dir("sequence-classification");
+        _hub.AddRepo("org/tiny-cls",
+            ("config.json", File.ReadAllBytes(Path.Combine(dir, "config.json")), false),
+            ("model.safetensors", File.ReadAllBytes(Path.Combine(dir, "model.safetensors")), true),
+            ("vocab.txt", File.ReadAllBytes(Path.Combine(dir, "vocab.txt")), false));
+        var online = new BertSharp.Checkpoints.HubOptions { Endpoint = _hub.Endpoint, CacheDir = _cache.Path, Offline = false };
+        using (var first = BertPretrained.Load<BertForSequenceClassification>("org/tiny-cls", out _, hub: online))
+        {
+            Assert.Equal(3, first.Config.NumLabels);
+        }
+        var offline = online with { Offline = true, Endpoint = "http://127.0.0.1:1" };
+        using var model = BertPretrained.Load<BertForSequenceClassification>("org/tiny-cls", out var report, hub: offline);
+        Assert.Empty(report.MissingKeys);
+        model.eval();
+        var refs = HfFixture.Tensors("sequence-classification");
+        try
+        {
+            using var scope = NewDisposeScope();
+            using var noGrad = torch.no_grad();
+            var o = FixtureRunner.Run(model, refs, "", withInternals: false);
+            HfFixture.AssertClose(refs["out.logits"], o["logits"], 1e-5, "logits via Hub");
+        }
+        finally
+        {
+            HfFixture.DisposeAll(refs);
+        }
     }
 }

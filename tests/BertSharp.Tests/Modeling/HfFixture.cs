@@ -43,7 +43,7 @@ internal static class HfFixture
     }
 
     /// <summary>Asserts equal shapes and max |expected - actual| within atol; the message names the tensor and the worst diff.</summary>
-    public static void AssertClose(Tensor expected, Tensor actual, double atol, string name)
+    public static double AssertClose(Tensor expected, Tensor actual, double atol, string name)
     {
         Assert.True(expected.shape.SequenceEqual(actual.shape),
             $"{name}: shape [{string.Join(",", actual.shape)}] != expected [{string.Join(",", expected.shape)}]");
@@ -52,6 +52,7 @@ internal static class HfFixture
         using var diff = (e - a).abs();
         var max = diff.numel() == 0 ? 0.0 : diff.max().item<double>();
         Assert.True(max <= atol, $"{name}: max |diff| {max:E3} > atol {atol:E1}");
+        return max;
     }
 
     public static void DisposeAll(Dictionary<string, Tensor> d)

@@ -9,7 +9,7 @@ namespace BertSharp.Tests.Modeling;
 /// Every forward output of every HF reference case (tests/fixtures/hf_bert, HF transformers 4.47.1) reproduced within the
 /// manifest's per-tensor atol, through both attention kernels.
 /// </summary>
-public class HfParityTests
+public class HfParityTests(Xunit.Abstractions.ITestOutputHelper log)
 {
     public static TheoryData<string, string> Cases()
     {
@@ -36,6 +36,7 @@ public class HfParityTests
         {
             var eager = attention == "eager";
             var compared = 0;
+            var (worst, worstName) = (0.0, "");
             foreach (var prefix in FixtureRunner.Prefixes(refs))
             {
                 using var scope = NewDisposeScope();
@@ -50,11 +51,17 @@ public class HfParityTests
                         Assert.False(eager, $"{caseName}: no output for reference tensor {name}");
                         continue;
                     }
-                    HfFixture.AssertClose(expected, actual, HfFixture.Atol(caseName, "reference.safetensors", name), $"{caseName}/{name} ({attention})");
+                    var atol = HfFixture.Atol(caseName, "reference.safetensors", name);
+                    var diff = HfFixture.AssertClose(expected, actual, atol, $"{caseName}/{name} ({attention})");
+                    if (diff / atol > worst)
+                    {
+                        (worst, worstName) = (diff / atol, $"{name} |diff| {diff:E2} atol {atol:E0}");
+                    }
                     compared++;
                 }
             }
             Assert.True(compared > 0);
+            log.WriteLine($"{caseName} ({attention}): {compared} tensors, worst {worst:F3} x atol ({worstName})");
         }
         finally
         {

@@ -58,6 +58,21 @@ public class ModelingTests
     }
 
     [Fact]
+    public void A_3d_mask_equals_the_2d_mask_it_expands()
+    {
+        using var model = BertPretrained.Create<BertModel>(HfTrainStepTests.TinyConfig());
+        model.eval();
+        using var scope = NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        var ids = tensor(new long[,] { { 1, 5, 6, 0 }, { 1, 7, 0, 0 } });
+        var mask = tensor(new long[,] { { 1, 1, 1, 0 }, { 1, 1, 0, 0 } });
+        var a = model.Forward(ids, mask).LastHiddenState;
+        var b = model.Forward(ids, mask.unsqueeze(1).expand(2, 4, 4)).LastHiddenState;
+        Assert.True(a.allclose(b, atol: 1e-6));
+        Assert.Throws<BertSharpException>(() => model.Forward(ids, mask.reshape(2, 2, 2, 1)));
+    }
+
+    [Fact]
     public void Attentions_are_probabilities_and_zero_on_padding()
     {
         using var model = BertPretrained.Create<BertModel>(HfTrainStepTests.TinyConfig());

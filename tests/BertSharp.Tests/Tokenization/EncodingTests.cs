@@ -135,6 +135,14 @@ public class EncodingTests
     }
 
     [Fact]
+    public void EmptyBatchAndEmptyText()
+    {
+        Assert.Empty(Tok.EncodeBatch([], new EncodeOptions { Padding = PaddingStrategy.Longest }));
+        Assert.Equal([101, 102], Tok.Encode("").Ids);
+        Assert.Equal(0, Tok.CountTokens(""));
+    }
+
+    [Fact]
     public void UnicodeOffsetsAreCodePointsAndUtf16()
     {
         var e = Tok.Encode("a 😁 b");

@@ -68,5 +68,31 @@ public class GoldenParityTests
         }
     }
 
+    /// <summary>
+    /// Characters whose Unicode category changed or that were assigned after Unicode 8.0, the version HF's tables use.
+    /// Expected outputs were produced with npm tokenizers@0.23.2 (the golden files' generator) on bert-base-uncased:
+    /// Unicode 9+ punctuation/format/marks are ordinary letters to HF, Unicode 8 ones are split/removed/stripped, and
+    /// unassigned code points are kept.
+    /// </summary>
+    [Theory]
+    [InlineData(true, "a\u2E43b", "[UNK]")]
+    [InlineData(true, "c\u08E2d", "[UNK]")]
+    [InlineData(true, "x\u08D4y", "[UNK]")]
+    [InlineData(true, "m\u0378n", "[UNK]")]
+    [InlineData(true, "k\U000E0001l", "k ##l")]
+    [InlineData(true, "o\uE001p", "op")]
+    [InlineData(true, "q\U000F0001r", "q ##r")]
+    [InlineData(true, "s\u0600t", "st")]
+    [InlineData(true, "w\u180Ez", "w ##z")]
+    [InlineData(true, "e\U000E0100f", "e ##f")]
+    [InlineData(false, "e\U000E0100f", "[UNK]")]
+    [InlineData(true, "u\u0301v", "uv")]
+    [InlineData(false, "u\u0301v", "[UNK]")]
+    public void UnicodeVersionMatchesHuggingFace(bool lowercase, string text, string expected)
+    {
+        var tok = lowercase ? TokenizationFixtures.Uncased : BertTokenizer.FromVocabFile(TokenizationFixtures.VocabPath("bert-base-uncased"), lowercase: false);
+        Assert.Equal(expected, string.Join(' ', tok.Tokenize(text)));
+    }
+
     private static string Trim(string s) => s.Length > 80 ? s[..80] + "…" : s;
 }

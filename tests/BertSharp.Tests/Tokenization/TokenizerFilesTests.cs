@@ -61,6 +61,29 @@ public class TokenizerFilesTests
     }
 
     [Fact]
+    public void HubStyleTemplateProcessingAndNullStripAccentsLoad()
+    {
+        // transformers' hub files use TemplateProcessing and "strip_accents": null; the result must be the same tokenizer.
+        using var dir = TestPaths.TempDir();
+        TokenizationFixtures.Uncased.Save(dir.Path);
+        var json = JsonNode.Parse(File.ReadAllText(dir.File("tokenizer.json")))!.AsObject();
+        json["normalizer"]!["strip_accents"] = null;
+        json["post_processor"] = JsonNode.Parse("""
+            {"type": "TemplateProcessing",
+             "single": [{"SpecialToken": {"id": "[CLS]", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}, {"SpecialToken": {"id": "[SEP]", "type_id": 0}}],
+             "pair": [{"SpecialToken": {"id": "[CLS]", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}, {"SpecialToken": {"id": "[SEP]", "type_id": 0}},
+                      {"Sequence": {"id": "B", "type_id": 1}}, {"SpecialToken": {"id": "[SEP]", "type_id": 1}}],
+             "special_tokens": {"[CLS]": {"id": "[CLS]", "ids": [101], "tokens": ["[CLS]"]}, "[SEP]": {"id": "[SEP]", "ids": [102], "tokens": ["[SEP]"]}}}
+            """);
+        File.Delete(dir.File("tokenizer_config.json"));
+        File.WriteAllText(dir.File("tokenizer.json"), json.ToJsonString());
+        var tok = BertTokenizer.FromDirectory(dir.Path);
+        Assert.True(tok.Lowercase);
+        Assert.Null(tok.Normalizer.StripAccents);
+        Assert.Equal(TokenizationFixtures.Uncased.Encode(Sample, "It was happy.").Ids, tok.Encode(Sample, "It was happy.").Ids);
+    }
+
+    [Fact]
     public void TokenizerConfigOverridesLowercasing()
     {
         using var dir = TestPaths.TempDir();

@@ -10,12 +10,13 @@ namespace BertSharp.Checkpoints;
 /// Reads <c>pytorch_model.bin</c> files written by <c>torch.save(model.state_dict())</c> (torch ≥ 1.6 zip format: a
 /// pickle <c>&lt;name&gt;/data.pkl</c> plus one raw little-endian entry <c>&lt;name&gt;/data/&lt;key&gt;</c> per storage)
 /// without Python and without trusting the pickle: a restricted unpickler accepts only ordered dicts, tensor rebuilds
-/// and storage references, and refuses anything else (e.g. <c>os.system</c>, <c>builtins.eval</c>) by name.
+/// and storage references, and refuses anything else (e.g. <c>os.system</c>, <c>builtins.eval</c>) by name. The legacy
+/// torch &lt; 1.6 format is read too (<see cref="PyTorchBin.LegacyTorchFormat"/>).
 /// </summary>
 public static class PyTorchBinReader
 {
     /// <summary>Refuse pickles larger than this before reading them (a state-dict pickle is a few hundred KB).</summary>
-    private const long MaxPickleBytes = 512L << 20;
+    private const long MaxPickleBytes = 64L << 20;
 
     /// <summary>
     /// Loads the state dict onto the CPU. Tensors keep the stored dtype and are strided views into their storages, so
@@ -37,10 +38,14 @@ public static class PyTorchBinReader
         }
         using (fs)
         {
-            CheckMagic(path, fs);
+            if (!CheckMagic(path, fs))
+            {
+                return LegacyTorchFormat.Read(path, fs);
+            }
             try
             {
                 using var zip = new ZipArchive(fs, ZipArchiveMode.Read, leaveOpen: true);
+                CheckSizes(path, zip, fs.Length);
                 return ReadArchive(path, zip);
             }
             catch (Exception e) when (e is InvalidDataException or IOException or NotSupportedException or ArgumentException)
@@ -50,22 +55,37 @@ public static class PyTorchBinReader
         }
     }
 
-    private static void CheckMagic(string path, FileStream fs)
+    /// <returns>False for the legacy (torch &lt; 1.6) format, true for a zip archive.</returns>
+    private static bool CheckMagic(string path, FileStream fs)
     {
         Span<byte> magic = stackalloc byte[4];
         int n = fs.ReadAtLeast(magic, 4, throwOnEndOfStream: false);
         fs.Position = 0;
         if (n == 4 && magic.SequenceEqual("PK\x03\x04"u8))
         {
-            return;
+            return true;
         }
-        if (n >= 2 && magic[0] == 0x80 && magic[1] <= 5)
+        if (LegacyTorchFormat.HasMagic(fs))
         {
-            throw new BertSharpException(
-                $"{path}: this is the legacy (torch < 1.6, non-zip) torch.save format, which is not supported; " +
-                "re-save it with a newer torch or convert it to model.safetensors.");
+            return false;
         }
-        throw new BertSharpException($"{path}: not a PyTorch checkpoint (expected a zip archive written by torch.save).");
+        throw new BertSharpException($"{path}: not a PyTorch checkpoint (expected a zip archive or the legacy format written by torch.save).");
+    }
+
+    /// <summary>
+    /// Sizes come from the zip's central directory, which a hostile file controls: an entry may not claim more stored
+    /// bytes than the file has, nor expand beyond deflate's maximum ratio, so nothing large is allocated on its word.
+    /// </summary>
+    private static void CheckSizes(string path, ZipArchive zip, long fileLength)
+    {
+        foreach (var e in zip.Entries)
+        {
+            if (e.CompressedLength > fileLength || e.Length > Math.Max(e.CompressedLength, 1) * 1032L)
+            {
+                throw new BertSharpException(
+                    $"{path}: zip entry {e.FullName} claims {e.Length} bytes from {e.CompressedLength} stored in a {fileLength}-byte file (corrupted or hostile archive).");
+            }
+        }
     }
 
     private static Dictionary<string, Tensor> ReadArchive(string path, ZipArchive zip)
@@ -94,10 +114,10 @@ public static class PyTorchBinReader
         var source = $"{path}:{pkl.FullName}";
         var root = new RestrictedUnpickler(source, ReadEntry(path, pkl, MaxPickleBytes)).Load();
         var refs = ToStateDict(source, root);
-        return Materialize(path, zip, prefix, refs);
+        return Materialize(path, refs, (key, storage) => ReadStorage(path, zip, prefix, key, storage));
     }
 
-    private static List<(string Key, TensorRef Ref)> ToStateDict(string source, object? root)
+    internal static List<(string Key, TensorRef Ref)> ToStateDict(string source, object? root)
     {
         if (root is not PickleDict dict)
         {
@@ -119,7 +139,8 @@ public static class PyTorchBinReader
         return result;
     }
 
-    private static Dictionary<string, Tensor> Materialize(string path, ZipArchive zip, string prefix, List<(string Key, TensorRef Ref)> refs)
+    /// <summary>Builds each tensor as a view of its storage, loading every storage once through <paramref name="load"/>.</summary>
+    internal static Dictionary<string, Tensor> Materialize(string path, List<(string Key, TensorRef Ref)> refs, Func<string, StorageRef, Tensor> load)
     {
         var storages = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         var result = new Dictionary<string, Tensor>(refs.Count, StringComparer.Ordinal);
@@ -130,7 +151,7 @@ public static class PyTorchBinReader
                 CheckBounds(path, key, r);
                 if (!storages.TryGetValue(r.Storage.Key, out var storage))
                 {
-                    storage = ReadStorage(path, zip, prefix, key, r.Storage);
+                    storage = load(key, r.Storage);
                     storages.Add(r.Storage.Key, storage);
                 }
                 if (!result.TryAdd(key, storage.as_strided(r.Size, r.Stride, r.Offset)))

@@ -26,11 +26,19 @@ internal sealed class RestrictedUnpickler
 
     /// <param name="source">How errors name the pickle, e.g. <c>model.bin:archive/data.pkl</c>.</param>
     /// <param name="data">The pickle bytes.</param>
-    public RestrictedUnpickler(string source, byte[] data)
+    /// <param name="start">Offset of the pickle in <paramref name="data"/> (the legacy format concatenates several).</param>
+    public RestrictedUnpickler(string source, byte[] data, int start = 0)
     {
         _source = source;
         _data = data;
+        _pos = start;
     }
+
+    /// <summary>The offset just past the STOP opcode once <see cref="Load"/> has returned.</summary>
+    public int Position => _pos;
+
+    /// <summary>The storages the pickle referenced, by key.</summary>
+    public IReadOnlyDictionary<string, StorageRef> Storages => _storages;
 
     public object? Load()
     {
@@ -180,7 +188,16 @@ internal sealed class RestrictedUnpickler
     /// <summary>torch's persistent id: <c>('storage', StorageClass, key, location, numel)</c>.</summary>
     private StorageRef PersistentLoad(object? pid)
     {
-        if (pid is not PickleTuple { Items: ["storage", var cls, string key, string, long numel] })
+        if (pid is PickleTuple { Items: ["module", ..] })
+        {
+            throw Refuse("the checkpoint pickles a whole module (its source code), not a state dict");
+        }
+        if (pid is PickleTuple { Items: ["storage", _, _, _, _, not null] })
+        {
+            throw Corrupt("storage views of the legacy torch format are not supported");
+        }
+        // Zip format: ('storage', cls, key, location, numel); legacy format adds view_metadata (None here).
+        if (pid is not PickleTuple { Items: ["storage", var cls, string key, string, long numel, ..] t } || t.Length > 6)
         {
             throw Corrupt($"persistent id {Describe(pid)} is not ('storage', torch.*Storage, key, location, numel)");
         }

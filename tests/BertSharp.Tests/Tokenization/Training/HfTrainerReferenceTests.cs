@@ -44,6 +44,7 @@ public class HfTrainerReferenceTests
     [InlineData("moby.uncased", 2)]
     [InlineData("multi.cased", 1)]
     [InlineData("multi.cased", 2)]
+    [InlineData("imdb.uncased", 1)]
     public void Reproduces_each_hf_run_exactly_given_its_continuation_order(string name, int run)
     {
         var expected = LoadVocab(name, run);

@@ -35,4 +35,12 @@ public class WordCounterTests
         var counts = WordCounter.CountBertWords(TextLines.Read(corpus), new NormalizerOptions(Lowercase: true), threads: 2);
         AssertSameCounts(HfTrainerReferenceTests.LoadWords("moby.uncased"), counts);
     }
+
+    [SkippableFact]
+    public void Bert_word_counts_equal_hfs_on_50000_imdb_reviews()
+    {
+        var corpus = TestPaths.RequireShared("data", "corpus", "imdb_unsup_reviews.txt.gz");
+        var counts = WordCounter.CountBertWords(TextLines.Read(corpus), new NormalizerOptions(Lowercase: true), threads: 2);
+        AssertSameCounts(HfTrainerReferenceTests.LoadWords("imdb.uncased"), counts);
+    }
 }

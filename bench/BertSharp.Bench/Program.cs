@@ -1,0 +1,21 @@
+using BenchmarkDotNet.Running;
+
+namespace BertSharp.Bench;
+
+/// <summary>
+/// <c>--mlnet [--vocab V --input F --lowercase true|false --threads 1,2 --rounds 3]</c>: Microsoft.ML.Tokenizers throughput
+/// as one JSON line per thread count (used by bench/tokenize.sh). Anything else goes to BenchmarkDotNet
+/// (e.g. <c>--filter *PerText*</c>).
+/// </summary>
+public static class Program
+{
+    public static int Main(string[] args)
+    {
+        if (args.Length > 0 && args[0] == "--mlnet")
+        {
+            return MlNetThroughput.Run(args);
+        }
+        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+        return 0;
+    }
+}

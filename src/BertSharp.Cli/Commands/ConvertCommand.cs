@@ -1,0 +1,44 @@
+using System.CommandLine;
+using BertSharp.Modeling;
+
+namespace BertSharp.Cli.Commands;
+
+/// <summary><c>bert convert MODEL OUT</c>: any BERT checkpoint (pickle, shards, legacy names, Hub id) → an HF safetensors directory.</summary>
+internal static class ConvertCommand
+{
+    public static Command Create()
+    {
+        var model = new Argument<string>("model") { Description = "Model directory (model.safetensors, shards or pytorch_model.bin) or Hub id." };
+        var output = new Argument<string>("output") { Description = "Directory to write (config.json, model.safetensors, tokenizer files); replaced atomically." };
+        var dtype = new Option<string>("--dtype") { Description = "Weight dtype to write: float32, float16 or bfloat16.", DefaultValueFactory = _ => "float32" };
+        var architecture = new Option<string?>("--architecture")
+        {
+            Description = $"Model class to load as (default: the config's architectures[0]): {string.Join(", ", BertPretrained.Architectures)}.",
+        };
+        var cmd = new Command("convert", "Rewrite a BERT checkpoint as HF config.json + model.safetensors (keys, dtypes and shapes as HF writes them).")
+        {
+            model, output, dtype, architecture,
+        };
+        cmd.SetAction(parse =>
+        {
+            var scalar = BertPretrained.ParseDtype(parse.GetValue(dtype)!);
+            var source = BertPretrained.ResolveDirectory(parse.GetValue(model)!);
+            using var m = BertPretrained.Load(parse.GetValue(architecture), source, out var report);
+            if (report.UnexpectedKeys.Count > 0)
+            {
+                throw new BertSharpException(
+                    $"{source}: converting as {m.GetType().Name} would drop {report.UnexpectedKeys.Count} tensor(s) " +
+                    $"({string.Join(", ", report.UnexpectedKeys.Take(5))}{(report.UnexpectedKeys.Count > 5 ? ", …" : "")}); pass --architecture.");
+            }
+            if (report.MissingKeys.Count > 0)
+            {
+                Console.Error.WriteLine("warning: " + report.Warning);
+            }
+            BertPretrained.Save(m, parse.GetValue(output)!, new SaveOptions(Dtype: scalar, TokenizerFrom: source));
+            Console.WriteLine($"{m.GetType().Name}: {m.NamedParameters().Sum(p => p.Param.numel()):N0} parameters, " +
+                              $"{report.RenamedKeys.Count} legacy name(s) renamed → {Path.Combine(parse.GetValue(output)!, "model.safetensors")} ({parse.GetValue(dtype)})");
+            return 0;
+        });
+        return cmd;
+    }
+}

@@ -1,0 +1,41 @@
+using System.CommandLine;
+using BertSharp.Data;
+using BertSharp.Inference;
+
+namespace BertSharp.Cli.Commands;
+
+/// <summary>The options that choose a task and, for csv/tsv/jsonl, its columns (shared by finetune, evaluate and predict).</summary>
+internal sealed class DataOptions
+{
+    public Option<string> Task { get; } = new("--task")
+    {
+        Description = "Task: imdb, cola, sst2, mrpc (their file formats), or csv, tsv, jsonl with --text-column/--label-column. evaluate/predict: default the task the model was fine-tuned on.",
+    };
+
+    public Option<string?> TextColumn { get; } = new("--text-column") { Description = "csv/tsv/jsonl: column (field) with the text (default: text)." };
+
+    public Option<string?> TextPairColumn { get; } = new("--text-pair-column") { Description = "csv/tsv/jsonl: column with the second text of a pair." };
+
+    public Option<string?> LabelColumn { get; } = new("--label-column") { Description = "csv/tsv/jsonl: column with the label (default: label)." };
+
+    public Option<bool> Regression { get; } = new("--regression") { Description = "csv/tsv/jsonl: the label is a number to regress (MSE loss, Pearson/Spearman)." };
+
+    public IEnumerable<Option> All => [Task, TextColumn, TextPairColumn, LabelColumn, Regression];
+
+    public TaskSpec Resolve(ParseResult p)
+    {
+        var name = p.GetValue(Task) ?? throw new BertSharpException($"--task: required; one of {string.Join(", ", TaskSpec.Names)}.");
+        return TaskSpec.Get(name, p.GetValue(TextColumn), p.GetValue(TextPairColumn), p.GetValue(LabelColumn), p.GetValue(Regression));
+    }
+
+    /// <summary>--task when given, else the task the model directory was fine-tuned on (training_args.json).</summary>
+    public TaskSpec ResolveForModel(ParseResult p, string modelDir)
+    {
+        if (p.GetValue(Task) is not null)
+        {
+            return Resolve(p);
+        }
+        return TextClassifier.TrainedTask(modelDir, p.GetValue(TextColumn), p.GetValue(TextPairColumn), p.GetValue(LabelColumn))
+               ?? throw new BertSharpException($"--task: required ({modelDir} has no training_args.json naming its task); one of {string.Join(", ", TaskSpec.Names)}.");
+    }
+}

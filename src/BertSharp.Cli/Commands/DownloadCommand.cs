@@ -1,0 +1,39 @@
+using System.CommandLine;
+using BertSharp.Checkpoints;
+
+namespace BertSharp.Cli.Commands;
+
+/// <summary><c>bert download MODEL_ID</c>: fetches a model from the HuggingFace Hub into the shared HF cache.</summary>
+internal static class DownloadCommand
+{
+    public static Command Create()
+    {
+        var model = new Argument<string>("model") { Description = "Hub model id, e.g. bert-base-uncased or org/name." };
+        var revision = new Option<string>("--revision") { Description = "Branch, tag or commit.", DefaultValueFactory = _ => "main" };
+        var cacheDir = new Option<string?>("--cache-dir") { Description = "Cache root (default: $HF_HUB_CACHE, $HF_HOME/hub or ~/.cache/huggingface/hub)." };
+        var offline = new Option<bool>("--offline") { Description = "Use the cache only and never touch the network (also HF_HUB_OFFLINE=1)." };
+        var endpoint = new Option<string?>("--endpoint") { Description = "Hub base URL (default: $HF_ENDPOINT or https://huggingface.co)." };
+        var cmd = new Command("download", "Download a model (config, weights, tokenizer files) from the HuggingFace Hub into the local HF cache; prints the snapshot directory.")
+        {
+            model, revision, cacheDir, offline, endpoint,
+        };
+        cmd.SetAction(parse =>
+        {
+            var options = new HubOptions
+            {
+                Revision = parse.GetValue(revision) ?? "main",
+                CacheDir = parse.GetValue(cacheDir),
+                Offline = parse.GetValue(offline) ? true : null,
+                Endpoint = parse.GetValue(endpoint),
+                Log = Console.Out,
+                Progress = DownloadProgress.ForConsole(),
+            };
+            using var client = new HubClient(options);
+            var result = client.DownloadModel(parse.GetValue(model)!, options.Revision);
+            Console.WriteLine($"{result.RepoId} @ {result.Commit}");
+            Console.WriteLine(result.SnapshotDir);
+            return 0;
+        });
+        return cmd;
+    }
+}

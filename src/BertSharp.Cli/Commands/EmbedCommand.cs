@@ -1,0 +1,112 @@
+using System.CommandLine;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using BertSharp.Checkpoints;
+using BertSharp.Inference;
+using BertSharp.IO;
+using BertSharp.Visualization;
+using TorchSharp;
+
+namespace BertSharp.Cli.Commands;
+
+/// <summary><c>bert embed</c>: sentence embeddings of a file, written as JSON lines or safetensors, optionally plotted in 2-D.</summary>
+internal static class EmbedCommand
+{
+    public static Command Create()
+    {
+        var model = new Option<string>("--model") { Description = "A model directory (any BERT architecture; its encoder is used).", Required = true };
+        var input = new Option<string>("--input") { Description = ".txt (one text per line), .jsonl, .csv or .tsv with a header.", Required = true };
+        var output = new Option<string>("--output") { Description = "Embeddings file: .jsonl or .safetensors (tensor 'embeddings' [n, hidden]).", Required = true };
+        var textColumn = new Option<string>("--text-column") { Description = "Text field of .jsonl/.csv/.tsv input.", DefaultValueFactory = _ => "text" };
+        var labelColumn = new Option<string?>("--label-column") { Description = "Label field: kept in the output and used to colour the plot." };
+        var pooling = new Option<string>("--pooling") { Description = "cls or mean (over real tokens).", DefaultValueFactory = _ => "cls" };
+        pooling.AcceptOnlyFromAmong("cls", "mean");
+        var normalize = new Option<bool>("--normalize") { Description = "Scale every embedding to unit L2 norm." };
+        var maxLength = new Option<int?>("--max-length") { Description = "Truncate texts to this many tokens (default: the model's maximum)." };
+        var batch = new Option<int>("--batch-size") { Description = "Texts per forward pass.", DefaultValueFactory = _ => 32 };
+        var plot = new Option<string?>("--plot") { Description = "Also draw a 2-D scatter of the embeddings to this PNG." };
+        var method = new Option<string>("--method") { Description = "Projection for --plot: pca or tsne.", DefaultValueFactory = _ => "pca" };
+        method.AcceptOnlyFromAmong("pca", "tsne");
+        var seed = new Option<int>("--seed") { Description = "t-SNE seed.", DefaultValueFactory = _ => 42 };
+        var perplexity = new Option<double>("--perplexity") { Description = "t-SNE perplexity.", DefaultValueFactory = _ => 30 };
+        var cmd = new Command("embed", "Compute sentence embeddings (CLS or mean pooling) for a file; optionally plot them with PCA or t-SNE.")
+        {
+            model, input, output, textColumn, labelColumn, pooling, normalize, maxLength, batch, plot, method, seed, perplexity,
+        };
+        cmd.SetAction(p =>
+        {
+            var outPath = p.GetValue(output)!;
+            var ext = Path.GetExtension(outPath).ToLowerInvariant();
+            if (ext is not (".jsonl" or ".safetensors"))
+            {
+                throw new BertSharpException($"--output {outPath}: expected a .jsonl or .safetensors file.");
+            }
+            if (p.GetValue(plot) is { } png && !png.EndsWith(".png", StringComparison.OrdinalIgnoreCase))
+            {
+                throw new BertSharpException($"--plot {png}: expected a .png file.");
+            }
+            var (texts, labels) = EmbedInput.Read(p.GetValue(input)!, p.GetValue(textColumn)!, p.GetValue(labelColumn));
+            var options = new FeatureExtractionOptions(p.GetValue(pooling) == "mean" ? Pooling.Mean : Pooling.Cls, p.GetValue(normalize),
+                p.GetValue(maxLength), p.GetValue(batch));
+            float[][] vectors;
+            using (var pipe = FeatureExtraction.Load(p.GetValue(model)!))
+            {
+                vectors = pipe.Embed(texts, options);
+            }
+            if (ext == ".jsonl")
+            {
+                WriteJsonl(outPath, texts, labels, vectors);
+            }
+            else
+            {
+                WriteSafeTensors(outPath, labels, vectors, options);
+            }
+            Console.Out.WriteLine($"wrote {vectors.Length:N0} embeddings of dimension {vectors[0].Length} to {outPath}");
+            if (p.GetValue(plot) is { } plotPath)
+            {
+                var tsne = p.GetValue(method) == "tsne";
+                var xy = tsne
+                    ? Tsne.Fit(vectors, new TsneOptions(Perplexity: p.GetValue(perplexity), Seed: p.GetValue(seed)))
+                    : Pca.Fit(vectors).Projection;
+                var title = $"{(tsne ? "t-SNE" : "PCA")} of {vectors.Length:N0} {options.Pooling.ToString().ToLowerInvariant()}-pooled embeddings";
+                EmbeddingPlot.Save(plotPath, xy, labels, title);
+                Console.Out.WriteLine($"wrote {plotPath}");
+            }
+            return 0;
+        });
+        return cmd;
+    }
+
+    private static void WriteJsonl(string path, List<string> texts, List<string>? labels, float[][] vectors)
+    {
+        var sb = new StringBuilder();
+        for (var i = 0; i < texts.Count; i++)
+        {
+            var row = new JsonObject { ["text"] = texts[i] };
+            if (labels is not null)
+            {
+                row["label"] = labels[i];
+            }
+            row["embedding"] = new JsonArray([.. vectors[i].Select(v => JsonValue.Create(v))]);
+            sb.Append(row.ToJsonString(CliJson.Options)).Append('\n');
+        }
+        AtomicFile.WriteAllText(path, sb.ToString());
+    }
+
+    private static void WriteSafeTensors(string path, List<string>? labels, float[][] vectors, FeatureExtractionOptions o)
+    {
+        var flat = vectors.SelectMany(v => v).ToArray();
+        using var t = torch.tensor(flat, [vectors.Length, vectors[0].Length]);
+        var metadata = new Dictionary<string, string>
+        {
+            ["pooling"] = o.Pooling.ToString().ToLowerInvariant(),
+            ["normalize"] = o.Normalize ? "true" : "false",
+        };
+        if (labels is not null)
+        {
+            metadata["labels"] = JsonSerializer.Serialize(labels);
+        }
+        SafeTensors.Save(path, new Dictionary<string, torch.Tensor> { ["embeddings"] = t }, metadata);
+    }
+}

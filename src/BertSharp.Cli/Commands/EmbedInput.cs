@@ -1,0 +1,107 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using CsvHelper;
+
+namespace BertSharp.Cli.Commands;
+
+/// <summary>Texts (and optional labels) for <c>bert embed</c>: .txt (one text per line), .jsonl, .csv or .tsv (header row).</summary>
+internal static class EmbedInput
+{
+    public static (List<string> Texts, List<string>? Labels) Read(string path, string textColumn, string? labelColumn)
+    {
+        if (!File.Exists(path))
+        {
+            throw new BertSharpException($"--input {path}: not found.");
+        }
+        var ext = Path.GetExtension(path).ToLowerInvariant();
+        var (texts, labels) = ext switch
+        {
+            ".txt" => labelColumn is null
+                ? (File.ReadLines(path).Where(l => l.Trim().Length > 0).ToList(), null)
+                : throw new BertSharpException($"--label-column: a .txt input has no columns; use .csv, .tsv or .jsonl ({path})."),
+            ".jsonl" => ReadJsonl(path, textColumn, labelColumn),
+            ".csv" or ".tsv" => ReadDelimited(path, ext == ".tsv" ? '\t' : ',', textColumn, labelColumn),
+            _ => throw new BertSharpException($"--input {path}: expected a .txt, .jsonl, .csv or .tsv file."),
+        };
+        if (texts.Count == 0)
+        {
+            throw new BertSharpException($"--input {path}: no texts.");
+        }
+        return (texts, labels);
+    }
+
+    private static (List<string>, List<string>?) ReadJsonl(string path, string textColumn, string? labelColumn)
+    {
+        var texts = new List<string>();
+        var labels = labelColumn is null ? null : new List<string>();
+        var line = 0;
+        foreach (var raw in File.ReadLines(path))
+        {
+            line++;
+            if (raw.Trim().Length == 0)
+            {
+                continue;
+            }
+            JsonObject obj;
+            try
+            {
+                obj = JsonNode.Parse(raw) as JsonObject ?? throw new BertSharpException($"{path}:{line}: expected a JSON object.");
+            }
+            catch (JsonException e)
+            {
+                throw new BertSharpException($"{path}:{line}: invalid JSON ({e.Message}).");
+            }
+            texts.Add(Field(obj, textColumn, path, line, requireString: true));
+            labels?.Add(Field(obj, labelColumn!, path, line, requireString: false));
+        }
+        return (texts, labels);
+    }
+
+    private static string Field(JsonObject obj, string name, string path, int line, bool requireString) => obj[name] switch
+    {
+        JsonValue v when v.TryGetValue<string>(out var s) => s,
+        JsonValue v when !requireString => v.ToJsonString(),
+        null => throw new BertSharpException($"{path}:{line}: no field '{name}'."),
+        _ => throw new BertSharpException($"{path}:{line}: field '{name}' must be a {(requireString ? "string" : "string or number")}."),
+    };
+
+    private static (List<string>, List<string>?) ReadDelimited(string path, char separator, string textColumn, string? labelColumn)
+    {
+        var options = new CsvReaderOptions
+        {
+            Separator = separator,
+            Mode = separator == '\t' ? CsvMode.NoEscape : CsvMode.Rfc4180,
+            HasHeader = true,
+            SkipEmptyLines = true,
+            TrackLineNumbers = true,
+            MalformedData = CsvMalformedDataHandling.Throw,
+        };
+        using var reader = CsvReader.Create(File.ReadAllBytes(path), options);
+        try
+        {
+            reader.ReadHeader();
+            var header = reader.Headers.Select(h => h.Trim()).ToArray();
+            int Column(string name) => Array.IndexOf(header, name) is var i and >= 0
+                ? i
+                : throw new BertSharpException($"{path}: no column '{name}' (columns: {string.Join(", ", header)}).");
+            var t = Column(textColumn);
+            var l = labelColumn is null ? -1 : Column(labelColumn);
+            var texts = new List<string>();
+            var labels = labelColumn is null ? null : new List<string>();
+            while (reader.Read())
+            {
+                if (reader.FieldCount <= Math.Max(t, l))
+                {
+                    throw new BertSharpException($"{path} line {reader.LineNumber}: {reader.FieldCount} fields, expected {header.Length}.");
+                }
+                texts.Add(reader.GetString(t) ?? "");
+                labels?.Add((reader.GetString(l) ?? "").Trim());
+            }
+            return (texts, labels);
+        }
+        catch (CsvFormatException e)
+        {
+            throw new BertSharpException($"{path} line {e.LineNumber}: malformed CSV ({e.Message.TrimEnd('.')}).", e);
+        }
+    }
+}

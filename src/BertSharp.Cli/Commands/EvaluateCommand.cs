@@ -1,0 +1,92 @@
+using System.CommandLine;
+using System.Globalization;
+using BertSharp.Data;
+using BertSharp.Evaluation;
+using BertSharp.Inference;
+using Spectre.Console;
+
+namespace BertSharp.Cli.Commands;
+
+/// <summary><c>bert evaluate</c>: metrics of a fine-tuned classifier on a labelled file, printed and written to metrics.json.</summary>
+internal static class EvaluateCommand
+{
+    public static Command Create()
+    {
+        var data = new DataOptions();
+        var model = new Option<string>("--model") { Description = "Directory written by 'bert finetune' (an HF BertForSequenceClassification checkpoint).", Required = true };
+        var dataPath = new Option<string>("--data") { Description = "Labelled data file in the task's format.", Required = true };
+        var batch = new Option<int>("--batch-size") { Description = "Examples per forward pass (and per group for the per-batch MCC).", DefaultValueFactory = _ => 32 };
+        var maxLength = new Option<int?>("--max-length") { Description = "Maximum tokens per example (default: the length the model was trained with)." };
+        var output = new Option<string>("--output") { Description = "Where to write the metrics (JSON, written atomically).", DefaultValueFactory = _ => "metrics.json" };
+        var perBatch = new Option<bool>("--per-batch-mcc") { Description = "Also print the MCC of each batch (always on for cola, as in the CoLA tutorial)." };
+        var device = new Option<string>("--device") { Description = "auto, cpu, cuda or cuda:N.", DefaultValueFactory = _ => "auto" };
+
+        var cmd = new Command("evaluate", "Evaluate a fine-tuned classifier: accuracy, precision/recall/F1, MCC, confusion matrix (or Pearson/Spearman for regression).");
+        foreach (var o in data.All.Concat([model, dataPath, batch, maxLength, output, perBatch, device]))
+        {
+            cmd.Options.Add(o);
+        }
+        cmd.SetAction(p =>
+        {
+            var task = data.ResolveForModel(p, p.GetValue(model)!);
+            var batchSize = p.GetValue(batch);
+            if (batchSize < 1)
+            {
+                throw new BertSharpException($"--batch-size {batchSize}: expected a positive number.");
+            }
+            var dataset = DatasetReader.Read(p.GetValue(dataPath)!, task);
+            using var classifier = TextClassifier.Load(p.GetValue(model)!, p.GetValue(device)!, p.GetValue(maxLength));
+            var targets = classifier.Labels.Encode(dataset);
+            var encoded = classifier.Encode(dataset.Examples, targets);
+            var result = ClassifierEvaluation.Evaluate(classifier.Model, classifier.Labels, encoded, batchSize, classifier.Tokenizer.PadId, classifier.Device);
+            var report = result.Report;
+
+            Console.Out.WriteLine($"{dataset.Path}: {dataset.Count:N0} examples, task {task.Name}, max length {classifier.MaxLength}");
+            var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Out) });
+            if (!classifier.Labels.IsRegression && (task.Name == "cola" || p.GetValue(perBatch)))
+            {
+                Console.Out.WriteLine($"MCC per batch of {batchSize}:");
+                Console.Out.WriteLine(string.Join(" ", result.BatchMcc.Select(m => m.ToString("0.000", CultureInfo.InvariantCulture))));
+                Console.Out.WriteLine($"overall MCC: {MetricsReport.Format(report.Get("mcc"))}");
+            }
+            var metrics = new Table().Border(TableBorder.Rounded).AddColumn("metric").AddColumn(new TableColumn("value").RightAligned());
+            foreach (var name in Order(report.Values.Keys))
+            {
+                metrics.AddRow(name, MetricsReport.Format(report.Values[name]));
+            }
+            console.Write(metrics);
+            if (report.Confusion is { } cm)
+            {
+                var t = new Table().Border(TableBorder.Rounded).Title("confusion matrix (rows: true, columns: predicted)").AddColumn("");
+                foreach (var l in classifier.Labels.Labels)
+                {
+                    t.AddColumn(new TableColumn(Markup.Escape(l)).RightAligned());
+                }
+                for (var i = 0; i < cm.GetLength(0); i++)
+                {
+                    t.AddRow([Markup.Escape(classifier.Labels.Labels[i]), .. Enumerable.Range(0, cm.GetLength(1)).Select(j => cm[i, j].ToString(CultureInfo.InvariantCulture))]);
+                }
+                console.Write(t);
+            }
+            var outPath = p.GetValue(output)!;
+            report.Save(outPath, new Dictionary<string, object?>
+            {
+                ["model"] = Path.GetFullPath(p.GetValue(model)!),
+                ["data"] = Path.GetFullPath(dataset.Path),
+                ["task"] = task.Name,
+                ["max_length"] = classifier.MaxLength,
+                ["batch_mcc"] = result.BatchMcc.Count > 0 && (task.Name == "cola" || p.GetValue(perBatch)) ? result.BatchMcc.Select(m => Math.Round(m, 6)).ToArray() : null,
+            });
+            Console.Out.WriteLine($"wrote {outPath}");
+            return 0;
+        });
+        return cmd;
+    }
+
+    private static IEnumerable<string> Order(IEnumerable<string> names)
+    {
+        string[] preferred = ["accuracy", "precision", "recall", "f1", "macro_precision", "macro_recall", "macro_f1", "mcc", "pearson", "spearman", "mse", "loss"];
+        var list = names.ToList();
+        return preferred.Where(list.Contains).Concat(list.Where(n => !preferred.Contains(n)));
+    }
+}

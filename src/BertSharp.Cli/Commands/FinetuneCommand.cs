@@ -1,0 +1,110 @@
+using System.CommandLine;
+using System.Runtime.InteropServices;
+using BertSharp.Evaluation;
+using BertSharp.Runtime;
+using BertSharp.Training;
+using TorchSharp;
+
+namespace BertSharp.Cli.Commands;
+
+/// <summary><c>bert finetune</c>: fine-tunes a sequence classifier (the BERT tutorials' pipeline) and saves an HF checkpoint directory.</summary>
+internal static class FinetuneCommand
+{
+    public static Command Create()
+    {
+        var data = new DataOptions();
+        var dataPath = new Option<string>("--data") { Description = "Training data file (.gz is decompressed).", Required = true };
+        var evalData = new Option<string?>("--eval-data") { Description = "Validation data file; without it --val-size of the training data is held out." };
+        var output = new Option<string>("--output") { Description = "Output directory: an HF checkpoint directory, written atomically at the end.", Required = true };
+        var model = new Option<string?>("--model") { Description = "HF checkpoint directory to fine-tune." };
+        var config = new Option<string?>("--config") { Description = "Train from scratch with this size preset: tiny, mini, small, medium, base, large (needs --vocab)." };
+        var vocab = new Option<string?>("--vocab") { Description = "vocab.txt for --config." };
+        var lowercase = new Option<bool?>("--lowercase") { Description = "With --config: lower-case the input (default: guessed from the vocabulary)." };
+        var epochs = new Option<int?>("--epochs") { Description = "Epochs (default 4; 2 for imdb)." };
+        var batch = new Option<int?>("--batch-size") { Description = "Examples per batch (default 32; 16 for imdb)." };
+        var lr = new Option<double>("--lr") { Description = "Peak learning rate of AdamW.", DefaultValueFactory = _ => 2e-5 };
+        var eps = new Option<double>("--eps") { Description = "AdamW epsilon.", DefaultValueFactory = _ => 1e-8 };
+        var wd = new Option<double>("--weight-decay") { Description = "AdamW weight decay (not on biases and LayerNorm weights).", DefaultValueFactory = _ => 0.01 };
+        var warmupRatio = new Option<double?>("--warmup-ratio") { Description = "Linear warmup over this fraction of the steps (default 0)." };
+        var warmupSteps = new Option<int?>("--warmup-steps") { Description = "Linear warmup over this many optimizer steps." };
+        var maxLength = new Option<int?>("--max-length") { Description = "Maximum tokens per example, [CLS]/[SEP] included (default 128; 512 for imdb)." };
+        var gradAccum = new Option<int>("--grad-accum") { Description = "Batches accumulated per optimizer step.", DefaultValueFactory = _ => 1 };
+        var clip = new Option<double>("--max-grad-norm") { Description = "Clip the global gradient norm to this (0 disables).", DefaultValueFactory = _ => 1.0 };
+        var seed = new Option<ulong>("--seed") { Description = "Seed for initialisation, dropout and shuffling; the same seed gives the same losses on the same CPU.", DefaultValueFactory = _ => 42UL };
+        var maxTrain = new Option<int?>("--max-train-examples") { Description = "Use only the first N training examples." };
+        var maxEval = new Option<int?>("--max-eval-examples") { Description = "Use only the first N validation examples." };
+        var saveBest = new Option<string?>("--save-best") { Description = "Keep the weights of the epoch with the best validation METRIC (accuracy, f1, mcc, macro_f1, pearson, spearman, loss, ...)." };
+        var valSize = new Option<double>("--val-size") { Description = "Held-out fraction of the training data for validation (the tail of the file unless --shuffle).", DefaultValueFactory = _ => 0.1 };
+        var shuffle = new Option<bool>("--shuffle") { Description = "Shuffle (with --seed) before the train/validation split." };
+        var noBucket = new Option<bool>("--no-bucketing") { Description = "Do not group examples of similar length into batches." };
+        var device = new Option<string>("--device") { Description = "auto, cpu, cuda or cuda:N.", DefaultValueFactory = _ => "auto" };
+        var threads = new Option<int?>("--threads") { Description = "CPU threads for libtorch (default: libtorch's choice)." };
+
+        var cmd = new Command("finetune", "Fine-tune BERT for text (or text-pair) classification or regression and save an HF checkpoint directory.");
+        foreach (var o in data.All.Concat([dataPath, evalData, output, model, config, vocab, lowercase, epochs, batch, lr, eps, wd, warmupRatio, warmupSteps,
+                     maxLength, gradAccum, clip, seed, maxTrain, maxEval, saveBest, valSize, shuffle, noBucket, device, threads]))
+        {
+            cmd.Options.Add(o);
+        }
+        cmd.SetAction(p =>
+        {
+            var task = data.Resolve(p);
+            var options = new FineTuneOptions
+            {
+                Task = task,
+                DataPath = p.GetValue(dataPath)!,
+                EvalDataPath = p.GetValue(evalData),
+                OutputDir = p.GetValue(output)!,
+                ModelDir = p.GetValue(model),
+                ConfigPreset = p.GetValue(config),
+                VocabPath = p.GetValue(vocab),
+                Lowercase = p.GetValue(lowercase),
+                Epochs = p.GetValue(epochs),
+                BatchSize = p.GetValue(batch),
+                LearningRate = p.GetValue(lr),
+                Eps = p.GetValue(eps),
+                WeightDecay = p.GetValue(wd),
+                WarmupRatio = p.GetValue(warmupRatio),
+                WarmupSteps = p.GetValue(warmupSteps),
+                MaxLength = p.GetValue(maxLength),
+                GradAccum = p.GetValue(gradAccum),
+                MaxGradNorm = p.GetValue(clip),
+                Seed = p.GetValue(seed),
+                MaxTrainExamples = p.GetValue(maxTrain),
+                MaxEvalExamples = p.GetValue(maxEval),
+                SaveBest = p.GetValue(saveBest),
+                ValSize = p.GetValue(valSize),
+                ShuffleSplit = p.GetValue(shuffle),
+                BucketByLength = !p.GetValue(noBucket),
+                Device = p.GetValue(device)!,
+            };
+            options.Validate();
+            if (p.GetValue(threads) is { } n)
+            {
+                if (n < 1)
+                {
+                    throw new BertSharpException($"--threads {n}: expected a positive number.");
+                }
+                TorchRuntime.EnsureLoaded();
+                torch.set_num_threads(n);
+            }
+            // Ctrl-C / SIGTERM stop at the next step; the temporary output directory is then removed, nothing half-written remains.
+            using var cancel = new CancellationTokenSource();
+            using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; cancel.Cancel(); });
+            using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; cancel.Cancel(); });
+            var view = new FinetuneProgressView(task.PrimaryMetric, task.Regression);
+            var result = view.Run(progress => FineTuner.Run(options, progress, cancel.Token));
+            var summary = result.FinalValidation is { } v
+                ? " (validation: " + string.Join(", ", new[] { "accuracy", "f1", "mcc", "pearson", "spearman", "loss" }
+                    .Where(v.Values.ContainsKey).Select(k => $"{k} {MetricsReport.Format(v.Values[k])}")) + ")"
+                : "";
+            Console.Out.WriteLine($"saved {result.OutputDir}{summary}");
+            Console.Out.WriteLine(
+                $"next: bert evaluate --model {Quote(options.OutputDir)} --task {task.Name} --data FILE  |  bert predict --model {Quote(options.OutputDir)} --text \"...\"");
+            return 0;
+        });
+        return cmd;
+    }
+
+    private static string Quote(string s) => s.Contains(' ', StringComparison.Ordinal) ? "\"" + s + "\"" : s;
+}

@@ -1,0 +1,199 @@
+using System.Diagnostics;
+using System.Globalization;
+using BertSharp.Evaluation;
+using BertSharp.Training;
+using Spectre.Console;
+using Spectre.Console.Rendering;
+
+namespace BertSharp.Cli.Commands;
+
+/// <summary>
+/// Shows a fine-tuning run: on a terminal a live view on stderr (per-epoch bar with loss, examples/s and ETA above the
+/// table of finished epochs); otherwise plain progress lines on stderr. The epoch table rows always go to stdout.
+/// </summary>
+internal sealed class FinetuneProgressView : IFineTuneProgress
+{
+    private readonly Table _table;
+    private readonly string _metricColumn;
+    private readonly bool _regression;
+    private LiveDisplayContext? _live;
+    private FineTunePlan? _plan;
+    private int _epoch;
+    private int _batches;
+    private int _batch;
+    private double _lossSum;
+    private double _rate;
+    private string _status = "";
+    private readonly Stopwatch _sinceRefresh = Stopwatch.StartNew();
+    private int _lastPlainQuarter = -1;
+
+    public FinetuneProgressView(string primaryMetric, bool regression)
+    {
+        _regression = regression;
+        _metricColumn = regression ? "val pearson" : primaryMetric == "accuracy" ? "val MCC" : "val " + primaryMetric;
+        _table = new Table().Border(TableBorder.Rounded);
+        foreach (var c in Columns())
+        {
+            _table.AddColumn(new TableColumn(c).RightAligned());
+        }
+    }
+
+    /// <summary>Whether to draw the live view (a terminal on stderr, not disabled).</summary>
+    public static bool Interactive =>
+        !Console.IsErrorRedirected && Environment.GetEnvironmentVariable("BERTSHARP_NO_PROGRESS") != "1";
+
+    /// <summary>Runs <paramref name="work"/> with this view attached.</summary>
+    public T Run<T>(Func<IFineTuneProgress, T> work)
+    {
+        if (!Interactive)
+        {
+            return work(this);
+        }
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+        T result = default!;
+        console.Live(Render()).AutoClear(false).Start(ctx =>
+        {
+            _live = ctx;
+            result = work(this);
+            ctx.UpdateTarget(Render());
+            ctx.Refresh();
+        });
+        _live = null;
+        return result;
+    }
+
+    private string[] Columns() =>
+        _regression
+            ? ["epoch", "train loss", "val loss", "val pearson", "val spearman", "elapsed", "ex/s"]
+            : ["epoch", "train loss", "val loss", "val acc", _metricColumn, "elapsed", "ex/s"];
+
+    public void Started(FineTunePlan plan)
+    {
+        _plan = plan;
+        var labels = plan.Labels.Count == 0 ? "regression" : string.Join(", ", plan.Labels);
+        Console.Error.WriteLine(
+            $"fine-tuning {plan.Parameters:N0} parameters on {plan.Device}: {plan.TrainExamples:N0} training / {plan.ValidationExamples:N0} validation examples, " +
+            $"{plan.Epochs} epoch(s) × {plan.BatchesPerEpoch} batches, {plan.TotalSteps} optimizer steps; labels: {labels}" +
+            (plan.Truncated > 0 ? $"; {plan.Truncated:N0} examples reach the maximum length (truncated)" : ""));
+        foreach (var w in plan.Warnings)
+        {
+            Console.Error.WriteLine("warning: " + w);
+        }
+    }
+
+    public void EpochStarted(int epoch, int batches)
+    {
+        _epoch = epoch;
+        _batches = batches;
+        _batch = 0;
+        _lossSum = 0;
+        _rate = 0;
+        _status = "training";
+        _lastPlainQuarter = -1;
+        Update(force: true);
+    }
+
+    public void BatchDone(int epoch, int batch, double loss, double examplesPerSecond)
+    {
+        _batch = batch;
+        _lossSum += loss;
+        _rate = examplesPerSecond;
+        Update(force: batch == _batches);
+    }
+
+    public void Validating(int epoch)
+    {
+        _status = "validating";
+        Update(force: true);
+    }
+
+    public void EpochEnded(EpochSummary s)
+    {
+        var row = Row(s);
+        _table.AddRow(row.Select(c => new Markup(Markup.Escape(c))).ToArray<IRenderable>());
+        _status = "done";
+        if (_live is null)
+        {
+            if (s.Epoch == 1)
+            {
+                Console.Out.WriteLine(string.Join("  ", Columns().Select((c, i) => c.PadLeft(Width(i)))));
+            }
+            Console.Out.WriteLine(string.Join("  ", row.Select((c, i) => c.PadLeft(Width(i)))));
+        }
+        Update(force: true);
+    }
+
+    private static int Width(int column) => column == 0 ? 5 : 12;
+
+    private string[] Row(EpochSummary s)
+    {
+        var v = s.Validation;
+        string M(string name) => v is null ? "-" : MetricsReport.Format(v.Values.GetValueOrDefault(name, double.NaN));
+        var epochText = s.Epoch.ToString(CultureInfo.InvariantCulture);
+        var metric = _regression ? "pearson" : _metricColumn == "val MCC" ? "mcc" : _metricColumn[4..];
+        return _regression
+            ? [epochText, MetricsReport.Format(s.TrainLoss), M("loss"), M("pearson"), M("spearman"), Elapsed(s.Elapsed), s.ExamplesPerSecond.ToString("0.0", CultureInfo.InvariantCulture)]
+            : [epochText, MetricsReport.Format(s.TrainLoss), M("loss"), M("accuracy"), M(metric), Elapsed(s.Elapsed), s.ExamplesPerSecond.ToString("0.0", CultureInfo.InvariantCulture)];
+    }
+
+    private static string Elapsed(TimeSpan t) => t.TotalHours >= 1 ? t.ToString(@"h\:mm\:ss", CultureInfo.InvariantCulture) : t.ToString(@"m\:ss", CultureInfo.InvariantCulture);
+
+    private void Update(bool force)
+    {
+        if (_live is null)
+        {
+            PlainLine(force);
+            return;
+        }
+        if (!force && _sinceRefresh.ElapsedMilliseconds < 200)
+        {
+            return;
+        }
+        _sinceRefresh.Restart();
+        _live.UpdateTarget(Render());
+        _live.Refresh();
+    }
+
+    private void PlainLine(bool force)
+    {
+        if (_batches == 0 || _status != "training")
+        {
+            return;
+        }
+        var quarter = _batch * 4 / _batches;
+        if (quarter == _lastPlainQuarter || (quarter == 0 && !force) || _batch == 0)
+        {
+            return;
+        }
+        _lastPlainQuarter = quarter;
+        Console.Error.WriteLine($"epoch {_epoch}/{_plan?.Epochs}: {_batch}/{_batches} batches, loss {AvgLoss():0.0000}, {_rate:0.0} ex/s, ETA {Eta()}");
+    }
+
+    private double AvgLoss() => _batch == 0 ? double.NaN : _lossSum / _batch;
+
+    private string Eta()
+    {
+        if (_rate <= 0 || _plan is null || _batch == 0)
+        {
+            return "?";
+        }
+        var remainingExamples = (double)(_batches - _batch) / _batches * _plan.TrainExamples;
+        return Elapsed(TimeSpan.FromSeconds(remainingExamples / _rate));
+    }
+
+    private IRenderable Render()
+    {
+        if (_epoch == 0)
+        {
+            return new Rows(_table);
+        }
+        var frac = _batches == 0 ? 0 : (double)_batch / _batches;
+        const int width = 20;
+        var filled = (int)Math.Round(frac * width);
+        var bar = new string('━', filled) + new string('─', width - filled);
+        var line = _status == "validating"
+            ? $"epoch {_epoch}/{_plan?.Epochs} [green]{bar}[/] validating…"
+            : $"epoch {_epoch}/{_plan?.Epochs} [green]{bar}[/] {frac * 100,3:0}% {_batch}/{_batches} loss {AvgLoss():0.0000} {_rate:0.0} ex/s ETA {Eta()}";
+        return new Rows(_table, new Markup(line));
+    }
+}

@@ -1,0 +1,90 @@
+using System.CommandLine;
+using System.Globalization;
+using BertSharp.Modeling;
+using Spectre.Console;
+
+namespace BertSharp.Cli.Commands;
+
+/// <summary><c>bert inspect MODEL</c>: config, parameters per module, and the checkpoint's tensors.</summary>
+internal static class InspectCommand
+{
+    public static Command Create()
+    {
+        var model = new Argument<string>("model") { Description = "Model directory (config.json + model.safetensors or pytorch_model.bin) or Hub id." };
+        var noKeys = new Option<bool>("--no-keys") { Description = "Leave out the table of checkpoint tensors." };
+        var cmd = new Command("inspect", "Show a BERT checkpoint: config, parameter count per module, tensor names, dtypes and shapes.")
+        {
+            model,
+            noKeys,
+        };
+        cmd.SetAction(parse =>
+        {
+            var dir = BertPretrained.ResolveDirectory(parse.GetValue(model)!);
+            var info = ModelInspection.Read(dir);
+            var console = AnsiConsole.Create(new AnsiConsoleSettings
+            {
+                Out = new AnsiConsoleOutput(parse.InvocationConfiguration.Output),
+                Ansi = AnsiSupport.No,
+                ColorSystem = ColorSystemSupport.NoColors,
+                Interactive = InteractionSupport.No,
+            });
+            console.Profile.Width = Math.Max(console.Profile.Width, 120);
+            Render(console, info, !parse.GetValue(noKeys));
+            return 0;
+        });
+        return cmd;
+    }
+
+    private static void Render(IAnsiConsole console, ModelInspection info, bool keys)
+    {
+        var c = info.Config;
+        console.WriteLine($"model        {info.Directory}");
+        console.WriteLine($"weights      {Path.GetFileName(info.WeightsFile)} ({new FileInfo(info.WeightsFile).Length:N0} bytes)");
+        console.WriteLine($"architecture {string.Join(", ", c.Architectures ?? ["(none)"])}");
+        console.WriteLine($"parameters   {info.TotalParameters:N0}");
+        console.WriteLine();
+
+        var config = new Table().Title("config").AddColumn("field").AddColumn("value");
+        void Row(string k, object? v) => config.AddRow(Markup.Escape(k), Markup.Escape(v is null ? "null" : Convert.ToString(v, CultureInfo.InvariantCulture) ?? ""));
+        Row("vocab_size", c.VocabSize);
+        Row("hidden_size", c.HiddenSize);
+        Row("num_hidden_layers", c.NumHiddenLayers);
+        Row("num_attention_heads", c.NumAttentionHeads);
+        Row("intermediate_size", c.IntermediateSize);
+        Row("hidden_act", c.HiddenAct);
+        Row("max_position_embeddings", c.MaxPositionEmbeddings);
+        Row("type_vocab_size", c.TypeVocabSize);
+        Row("hidden_dropout_prob", c.HiddenDropoutProb);
+        Row("attention_probs_dropout_prob", c.AttentionProbsDropoutProb);
+        Row("classifier_dropout", c.ClassifierDropout);
+        Row("layer_norm_eps", c.LayerNormEps);
+        Row("initializer_range", c.InitializerRange);
+        Row("position_embedding_type", c.PositionEmbeddingType);
+        Row("pad_token_id", c.PadTokenId);
+        Row("num_labels", c.NumLabels);
+        Row("id2label", string.Join(", ", c.Id2Label.Select(kv => $"{kv.Key}={kv.Value}")));
+        Row("problem_type", c.ProblemType);
+        Row("torch_dtype", c.TorchDtype);
+        console.Write(config);
+        console.WriteLine();
+
+        var modules = new Table().Title("parameters per module").AddColumn("module").AddColumn(new TableColumn("parameters").RightAligned());
+        foreach (var m in info.Modules)
+        {
+            modules.AddRow(Markup.Escape(m.Module), m.Count.ToString("N0", CultureInfo.InvariantCulture));
+        }
+        modules.AddRow("total", info.TotalParameters.ToString("N0", CultureInfo.InvariantCulture));
+        console.Write(modules);
+        console.WriteLine();
+
+        if (keys)
+        {
+            var t = new Table().Title($"checkpoint tensors ({info.Tensors.Count})").AddColumn("key").AddColumn("dtype").AddColumn("shape");
+            foreach (var x in info.Tensors)
+            {
+                t.AddRow(Markup.Escape(x.Name), x.DType, Markup.Escape("[" + string.Join(", ", x.Shape) + "]"));
+            }
+            console.Write(t);
+        }
+    }
+}

@@ -1,0 +1,197 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text;
+using System.Text.Json.Nodes;
+using BertSharp.Data;
+using BertSharp.Inference;
+using BertSharp.IO;
+
+namespace BertSharp.Cli.Commands;
+
+/// <summary><c>bert predict</c>: labels and softmax probabilities for new text, from the command line, a file or a prompt.</summary>
+internal static class PredictCommand
+{
+    public static Command Create()
+    {
+        var data = new DataOptions();
+        data.Task.Description = "With --input: read the file in this task's format (labels optional); default: the training task's format when the extension matches, else by extension (.txt one text per line, .csv/.tsv/.jsonl with --text-column).";
+        var model = new Option<string>("--model") { Description = "Directory written by 'bert finetune'.", Required = true };
+        var text = new Option<string?>("--text") { Description = "A text to classify." };
+        var pair = new Option<string?>("--text-pair") { Description = "The second text, for sentence-pair models (e.g. MRPC)." };
+        var input = new Option<string?>("--input") { Description = "A file of texts to classify." };
+        var output = new Option<string?>("--output") { Description = "With --input: write predictions here (.jsonl, .csv or .tsv; atomically); default: stdout." };
+        var interactive = new Option<bool>("--interactive") { Description = "Read sentences from stdin and answer each one (empty line or EOF ends)." };
+        var batch = new Option<int>("--batch-size") { Description = "Examples per forward pass.", DefaultValueFactory = _ => 32 };
+        var maxLength = new Option<int?>("--max-length") { Description = "Maximum tokens per input (default: the length the model was trained with)." };
+        var device = new Option<string>("--device") { Description = "auto, cpu, cuda or cuda:N.", DefaultValueFactory = _ => "auto" };
+
+        var cmd = new Command("predict", "Predict labels (with softmax probabilities) for new text with a fine-tuned classifier.");
+        foreach (var o in data.All.Concat([model, text, pair, input, output, interactive, batch, maxLength, device]))
+        {
+            cmd.Options.Add(o);
+        }
+        cmd.SetAction(p =>
+        {
+            var modes = (p.GetValue(text) is not null ? 1 : 0) + (p.GetValue(input) is not null ? 1 : 0) + (p.GetValue(interactive) ? 1 : 0);
+            if (modes != 1)
+            {
+                throw new BertSharpException("predict: give exactly one of --text \"...\", --input FILE or --interactive.");
+            }
+            if (p.GetValue(pair) is not null && p.GetValue(text) is null)
+            {
+                throw new BertSharpException("--text-pair: only together with --text.");
+            }
+            if (p.GetValue(output) is not null && p.GetValue(input) is null)
+            {
+                throw new BertSharpException("--output: only together with --input.");
+            }
+            var batchSize = p.GetValue(batch);
+            if (batchSize < 1)
+            {
+                throw new BertSharpException($"--batch-size {batchSize}: expected a positive number.");
+            }
+            TextDataset? inputData = null;
+            if (p.GetValue(input) is { } inputPath)
+            {
+                // Read (and validate) the input before the model is loaded: a bad file fails fast.
+                inputData = ReadInput(inputPath, p, data, p.GetValue(model)!);
+            }
+            using var classifier = TextClassifier.Load(p.GetValue(model)!, p.GetValue(device)!, p.GetValue(maxLength));
+            if (p.GetValue(text) is { } single)
+            {
+                var prediction = classifier.Predict(single, p.GetValue(pair));
+                Console.Out.WriteLine(Describe(prediction, classifier));
+                if (prediction.Probabilities.Count > 0)
+                {
+                    Console.Out.WriteLine(string.Join("  ", classifier.Labels.Labels.Select((l, i) => $"{l} {prediction.Probabilities[i]:0.0000}")));
+                }
+                return 0;
+            }
+            if (inputData is not null)
+            {
+                var predictions = classifier.Predict([.. inputData.Examples.Select(e => (e.Text, e.TextPair))], batchSize);
+                if (p.GetValue(output) is { } outPath)
+                {
+                    AtomicFile.WriteAllText(outPath, Format(outPath, inputData, predictions, classifier));
+                    Console.Out.WriteLine($"wrote {predictions.Count:N0} predictions to {outPath}");
+                }
+                else
+                {
+                    Console.Out.Write(Format("stdout.tsv", inputData, predictions, classifier));
+                }
+                return 0;
+            }
+            Console.Error.WriteLine($"model {p.GetValue(model)}: labels {string.Join(", ", classifier.Labels.Labels)}. Type a sentence and press Enter (empty line or Ctrl-D to quit).");
+            while (true)
+            {
+                Console.Error.Write("> ");
+                var line = Console.In.ReadLine();
+                if (string.IsNullOrWhiteSpace(line))
+                {
+                    break;
+                }
+                Console.Out.WriteLine(Describe(classifier.Predict(line.Trim()), classifier));
+            }
+            return 0;
+        });
+        return cmd;
+    }
+
+    private static readonly System.Text.Json.JsonSerializerOptions Relaxed =
+        new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    private static string Describe(Prediction prediction, TextClassifier classifier) =>
+        classifier.Labels.IsRegression
+            ? prediction.Score.ToString("0.0000", CultureInfo.InvariantCulture)
+            : $"{prediction.Label} ({prediction.Score.ToString("0.00", CultureInfo.InvariantCulture)})";
+
+    private static TextDataset ReadInput(string path, ParseResult p, DataOptions data, string modelDir)
+    {
+        if (p.GetValue(data.Task) is not null)
+        {
+            return DatasetReader.Read(path, data.Resolve(p), requireLabels: false);
+        }
+        var name = path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? path[..^3] : path;
+        var ext = Path.GetExtension(name).ToLowerInvariant();
+        var trained = p.GetValue(data.TextColumn) is null ? TextClassifier.TrainedTask(modelDir) : null;
+        var format = ext switch { ".csv" => DataFormat.Csv, ".tsv" => DataFormat.Tsv, ".jsonl" or ".json" => DataFormat.JsonLines, _ => (DataFormat?)null };
+        if (trained is not null && trained.Format == format)
+        {
+            // A file in the format the model was trained on: read it with the same columns.
+            return DatasetReader.Read(path, trained, requireLabels: false);
+        }
+        if (format is not null)
+        {
+            var task = TaskSpec.Get(ext.TrimStart('.'), p.GetValue(data.TextColumn), p.GetValue(data.TextPairColumn), p.GetValue(data.LabelColumn));
+            return DatasetReader.Read(path, task, requireLabels: false);
+        }
+        var lines = File.Exists(path) ? File.ReadAllLines(path, new UTF8Encoding(false, true)) : throw new BertSharpException($"{path}: file not found.");
+        var examples = lines.Select((l, i) => new TextExample(l.Trim(), null, null, i + 1)).Where(e => e.Text.Length > 0).ToList();
+        if (examples.Count == 0)
+        {
+            throw new BertSharpException($"{path}: empty file; expected one text per line.");
+        }
+        return new TextDataset(path, "label", examples);
+    }
+
+    private static string Format(string path, TextDataset input, IReadOnlyList<Prediction> predictions, TextClassifier classifier)
+    {
+        var sb = new StringBuilder();
+        var labels = classifier.Labels;
+        var hasPair = input.Examples.Any(e => e.TextPair is not null);
+        if (path.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".json", StringComparison.OrdinalIgnoreCase))
+        {
+            for (var i = 0; i < predictions.Count; i++)
+            {
+                var e = input.Examples[i];
+                var o = new JsonObject { ["line"] = e.Line, ["text"] = e.Text };
+                if (hasPair)
+                {
+                    o["text_pair"] = e.TextPair;
+                }
+                o["label"] = predictions[i].Label;
+                o["score"] = Math.Round(predictions[i].Score, 6);
+                if (!labels.IsRegression)
+                {
+                    var probs = new JsonObject();
+                    for (var k = 0; k < labels.Labels.Count; k++)
+                    {
+                        probs[labels.Labels[k]] = Math.Round(predictions[i].Probabilities[k], 6);
+                    }
+                    o["probabilities"] = probs;
+                }
+                sb.Append(o.ToJsonString(Relaxed)).Append('\n');
+            }
+            return sb.ToString();
+        }
+        var sep = path.EndsWith(".csv", StringComparison.OrdinalIgnoreCase) ? "," : "\t";
+        string Cell(string s) => sep == "," ? (s.IndexOfAny([',', '"', '\n', '\r']) >= 0 ? "\"" + s.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : s)
+            : s.Replace('\t', ' ').Replace('\n', ' ').Replace('\r', ' ');
+        var header = new List<string> { "line", "text" };
+        if (hasPair)
+        {
+            header.Add("text_pair");
+        }
+        header.Add("label");
+        header.Add("score");
+        if (!labels.IsRegression)
+        {
+            header.AddRange(labels.Labels.Select(l => "p_" + l));
+        }
+        sb.Append(string.Join(sep, header.Select(Cell))).Append('\n');
+        for (var i = 0; i < predictions.Count; i++)
+        {
+            var e = input.Examples[i];
+            var row = new List<string> { e.Line.ToString(CultureInfo.InvariantCulture), e.Text };
+            if (hasPair)
+            {
+                row.Add(e.TextPair ?? "");
+            }
+            row.Add(predictions[i].Label);
+            row.Add(predictions[i].Score.ToString("0.######", CultureInfo.InvariantCulture));
+            row.AddRange(predictions[i].Probabilities.Select(x => x.ToString("0.######", CultureInfo.InvariantCulture)));
+            sb.Append(string.Join(sep, row.Select(Cell))).Append('\n');
+        }
+        return sb.ToString();
+    }
+}

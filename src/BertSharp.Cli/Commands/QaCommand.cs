@@ -1,0 +1,46 @@
+using System.CommandLine;
+using System.Text.Json;
+using BertSharp.Inference;
+
+namespace BertSharp.Cli.Commands;
+
+/// <summary><c>bert qa</c>: extractive answers from a context of any length.</summary>
+internal static class QaCommand
+{
+    public static Command Create()
+    {
+        var model = new Option<string>("--model") { Description = "A BertForQuestionAnswering model directory.", Required = true };
+        var question = new Option<string>("--question") { Description = "The question.", Required = true };
+        var context = new Option<string?>("--context") { Description = "The context text." };
+        var contextFile = new Option<string?>("--context-file") { Description = "A UTF-8 file holding the context." };
+        var topK = new Option<int>("--top-k") { Description = "Answers to print, best first.", DefaultValueFactory = _ => 1 };
+        var maxAnswer = new Option<int>("--max-answer-length") { Description = "Longest answer in tokens.", DefaultValueFactory = _ => 15 };
+        var stride = new Option<int>("--doc-stride") { Description = "Context tokens shared by consecutive windows.", DefaultValueFactory = _ => 128 };
+        var maxLength = new Option<int?>("--max-length") { Description = "Tokens per window (default: min(384, the model's maximum))." };
+        var cmd = new Command("qa", "Answer a question from a context (long contexts are read in overlapping windows); prints JSON lines.")
+        {
+            model, question, context, contextFile, topK, maxAnswer, stride, maxLength,
+        };
+        cmd.SetAction(p =>
+        {
+            var text = (p.GetValue(context), p.GetValue(contextFile)) switch
+            {
+                ({ } c, null) => c,
+                (null, { } f) => File.Exists(f) ? File.ReadAllText(f) : throw new BertSharpException($"--context-file {f}: not found."),
+                _ => throw new BertSharpException("qa: give exactly one of --context \"...\" or --context-file FILE."),
+            };
+            if (string.IsNullOrWhiteSpace(text) || string.IsNullOrWhiteSpace(p.GetValue(question)))
+            {
+                throw new BertSharpException("qa: the question and the context must not be empty.");
+            }
+            using var pipe = QuestionAnswering.Load(p.GetValue(model)!);
+            var options = new QuestionAnsweringOptions(p.GetValue(topK), p.GetValue(maxLength), p.GetValue(stride), p.GetValue(maxAnswer));
+            foreach (var a in pipe.Answer([(p.GetValue(question)!, text)], options)[0])
+            {
+                Console.Out.WriteLine(JsonSerializer.Serialize(a, CliJson.Options));
+            }
+            return 0;
+        });
+        return cmd;
+    }
+}

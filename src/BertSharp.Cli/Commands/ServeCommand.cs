@@ -1,0 +1,56 @@
+using System.CommandLine;
+using BertSharp.Server;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace BertSharp.Cli.Commands;
+
+/// <summary><c>bert serve</c>: the HTTP API and web page for one model directory, until Ctrl+C / SIGTERM.</summary>
+internal static class ServeCommand
+{
+    public static Command Create()
+    {
+        var model = new Option<string>("--model") { Description = "The model directory to serve.", Required = true };
+        var host = new Option<string>("--host") { Description = "Address to listen on (0.0.0.0 for all interfaces).", DefaultValueFactory = _ => "127.0.0.1" };
+        var port = new Option<int>("--port") { Description = "TCP port (0 = any free port).", DefaultValueFactory = _ => 8080 };
+        var maxBatch = new Option<int>("--max-batch") { Description = "Most inputs per micro-batch (1 = no batching).", DefaultValueFactory = _ => 32 };
+        var maxLength = new Option<int>("--max-length") { Description = "Longest input in tokens (422 beyond).", DefaultValueFactory = _ => 512 };
+        var maxQueue = new Option<int>("--max-queue") { Description = "Inputs waiting per endpoint before 429.", DefaultValueFactory = _ => 1024 };
+        var timeout = new Option<double>("--timeout") { Description = "Seconds a request may wait for its result (503 beyond).", DefaultValueFactory = _ => 30 };
+        var window = new Option<double>("--batch-window-ms") { Description = "How long a micro-batch waits for more inputs.", DefaultValueFactory = _ => 2 };
+        var maxBody = new Option<long>("--max-body-bytes") { Description = "Largest request body (413 beyond).", DefaultValueFactory = _ => 1 << 20 };
+        var device = new Option<string>("--device") { Description = "auto, cpu, cuda or cuda:N.", DefaultValueFactory = _ => "auto" };
+        var cmd = new Command("serve", "Serve a model over HTTP: JSON endpoints (micro-batched), /health, /openapi.json and a web page at /.")
+        {
+            model, host, port, maxBatch, maxLength, maxQueue, timeout, window, maxBody, device,
+        };
+        cmd.SetAction(p =>
+        {
+            var options = new ServerOptions
+            {
+                ModelDirectory = p.GetValue(model)!,
+                Device = p.GetValue(device)!,
+                MaxBatch = p.GetValue(maxBatch),
+                MaxLength = p.GetValue(maxLength),
+                MaxQueue = p.GetValue(maxQueue),
+                Timeout = TimeSpan.FromSeconds(p.GetValue(timeout)),
+                BatchWindow = TimeSpan.FromMilliseconds(p.GetValue(window)),
+                MaxBodyBytes = p.GetValue(maxBody),
+            };
+            using var app = BertServer.Build(options);
+            app.Urls.Add($"http://{p.GetValue(host)}:{p.GetValue(port)}");
+            app.Lifetime.ApplicationStarted.Register(() =>
+            {
+                var served = app.Services.GetRequiredService<ServedModel>();
+                // The bound addresses, not the requested ones: with --port 0 the port is chosen now.
+                var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? app.Urls;
+                Console.Out.WriteLine($"serving {options.ModelDirectory} ({served.Architecture}) on {string.Join(", ", addresses)}");
+            });
+            app.Run();
+            return 0;
+        });
+        return cmd;
+    }
+}

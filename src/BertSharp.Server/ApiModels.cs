@@ -1,0 +1,69 @@
+namespace BertSharp.Server;
+
+#pragma warning disable CA1819 // request/response DTOs: arrays are the JSON shape
+
+/// <summary>Body of <c>POST /v1/embed</c>: <c>text</c> or <c>texts</c>.</summary>
+/// <param name="Text">One text.</param>
+/// <param name="Texts">Several texts.</param>
+/// <param name="Pooling">cls (default) or mean.</param>
+/// <param name="Normalize">Unit L2 norm (default false).</param>
+public sealed record EmbedRequest(string? Text = null, string[]? Texts = null, string? Pooling = null, bool? Normalize = null);
+
+/// <summary>Embeddings, one per input text.</summary>
+public sealed record EmbedResponse(float[][] Embeddings, int Dimension);
+
+/// <summary>Body of <c>POST /v1/ner</c>.</summary>
+/// <param name="Text">The text to tag.</param>
+/// <param name="Aggregation">none, simple (default), first, average or max.</param>
+public sealed record NerRequest(string? Text = null, string? Aggregation = null);
+
+/// <summary>Entities found; offsets are UTF-16 positions in the text.</summary>
+public sealed record NerResponse(IReadOnlyList<BertSharp.Inference.TokenEntity> Entities);
+
+/// <summary>Body of <c>POST /v1/qa</c>.</summary>
+/// <param name="Question">The question.</param>
+/// <param name="Context">The text holding the answer (several windows long at most; see /health).</param>
+/// <param name="TopK">Answers wanted (default 1).</param>
+/// <param name="MaxAnswerLength">Longest answer in tokens (default 15).</param>
+public sealed record QaRequest(string? Question = null, string? Context = null, int? TopK = null, int? MaxAnswerLength = null);
+
+/// <summary>Answers, best first; offsets are UTF-16 positions in the context.</summary>
+public sealed record QaResponse(IReadOnlyList<BertSharp.Inference.QaAnswer> Answers);
+
+/// <summary>Body of <c>POST /v1/attention</c>.</summary>
+public sealed record AttentionRequest(string? Text = null);
+
+/// <summary>Attention probabilities <c>attentions[layer][head][query][key]</c> over <c>tokens</c>.</summary>
+public sealed record AttentionResponse(IReadOnlyList<string> Tokens, int Layers, int Heads, float[][][][] Attentions);
+
+/// <summary>An error: the HTTP status and what to fix.</summary>
+public sealed record ErrorResponse(string Error, int Status);
+
+/// <summary>Body of <c>GET /health</c>.</summary>
+public sealed record HealthResponse(string Status, string Architecture, IReadOnlyList<string> Endpoints, int MaxLength, int MaxBatch,
+    IReadOnlyDictionary<string, BatcherStats> Batching);
+
+#pragma warning restore CA1819
+
+/// <summary>Body of <c>POST /v1/classify</c>: <c>text</c> (optionally with <c>text_pair</c>) or <c>texts</c>.</summary>
+/// <param name="Text">One text.</param>
+/// <param name="TextPair">Second text of a sentence pair (only with <c>text</c>).</param>
+/// <param name="Texts">Several texts.</param>
+public sealed record ClassifyRequest(string? Text = null, string? TextPair = null, string[]? Texts = null);
+
+/// <summary>A label and its probability (for regression models: the label "score" and the predicted value).</summary>
+public sealed record LabelScore(string Label, double Score);
+
+/// <summary>The prediction for one text: the best label and every label's probability, most probable first.</summary>
+public sealed record Classification(string Label, double Score, IReadOnlyList<LabelScore> Labels);
+
+/// <summary>One classification per input text.</summary>
+public sealed record ClassifyResponse(IReadOnlyList<Classification> Predictions);
+
+/// <summary>Body of <c>POST /v1/fill-mask</c>.</summary>
+/// <param name="Text">Text with one or more [MASK] tokens.</param>
+/// <param name="TopK">Candidates per mask (default 5).</param>
+public sealed record FillMaskRequest(string? Text = null, int? TopK = null);
+
+/// <summary>Candidates for each [MASK], in mask order, most probable first.</summary>
+public sealed record FillMaskResponse(IReadOnlyList<IReadOnlyList<BertSharp.Inference.FillMaskPrediction>> Masks);

@@ -1,0 +1,85 @@
+using BertSharp.Server.Endpoints;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace BertSharp.Server;
+
+/// <summary>
+/// Builds the HTTP server of a model directory: micro-batched JSON endpoints for what the model's head supports,
+/// <c>/health</c>, <c>/openapi.json</c>, and the web page at <c>/</c>. Requests never name files.
+/// </summary>
+public static class BertServer
+{
+    /// <summary>Every inference route, and the model classes that serve it.</summary>
+    public static readonly IReadOnlyDictionary<string, string> RouteNeeds = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["embed"] = "any BERT model",
+        ["attention"] = "any BERT model",
+        ["ner"] = "BertForTokenClassification",
+        ["qa"] = "BertForQuestionAnswering",
+        ["classify"] = "BertForSequenceClassification",
+        ["fill-mask"] = "BertForMaskedLM or BertForPreTraining",
+    };
+
+    /// <summary>Loads the model and builds the app; <paramref name="configure"/> can adjust the builder (e.g. a test server).</summary>
+    public static WebApplication Build(ServerOptions options, Action<WebApplicationBuilder>? configure = null, string[]? args = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        var served = ServedModel.Load(options.ModelDirectory, options.Device, options.MaxLength);
+        var builder = WebApplication.CreateSlimBuilder(args ?? []);
+        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = options.MaxBodyBytes + 1);
+        builder.Services.AddSingleton(served);
+        builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton<BatcherRegistry>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<BatcherRegistry>());
+        builder.Services.ConfigureHttpJsonOptions(j => ServerJson.Configure(j.SerializerOptions));
+        builder.Services.Configure<RouteHandlerOptions>(r => r.ThrowOnBadRequest = true);
+        builder.Services.AddOpenApi();
+        builder.Host.ConfigureHostOptions(h => h.ShutdownTimeout = options.Timeout);
+        configure?.Invoke(builder);
+
+        var app = builder.Build();
+        app.UseBertErrors(options);
+        var batchers = app.Services.GetRequiredService<BatcherRegistry>();
+        var available = new List<string> { "embed", "attention" };
+        EmbedEndpoint.Map(app, served, batchers, options);
+        AttentionEndpoint.Map(app, served, batchers, options);
+        if (served.Ner is not null)
+        {
+            NerEndpoint.Map(app, served, batchers, options);
+            available.Add("ner");
+        }
+        if (served.Classifier is not null)
+        {
+            ClassifyEndpoint.Map(app, served, batchers, options);
+            available.Add("classify");
+        }
+        if (served.FillMask is not null)
+        {
+            FillMaskEndpoint.Map(app, served, batchers, options);
+            available.Add("fill-mask");
+        }
+        if (served.Qa is not null)
+        {
+            QaEndpoint.Map(app, served, batchers, options);
+            available.Add("qa");
+        }
+        app.MapPost("/v1/{name}", (string name) =>
+        {
+            var message = RouteNeeds.TryGetValue(name, out var needs)
+                ? $"/v1/{name} is not available for this model ({served.Architecture}); it needs {needs}. Available: {string.Join(", ", available.Select(a => "/v1/" + a))}."
+                : $"no endpoint /v1/{name}. Available: {string.Join(", ", available.Select(a => "/v1/" + a))}.";
+            throw new ApiException(404, message);
+        }).ExcludeFromDescription();
+        app.MapGet("/health", () => new HealthResponse("ok", served.Architecture, [.. available.Select(a => "/v1/" + a)], served.MaxLength,
+            options.MaxBatch, batchers.Stats)).WithSummary("Liveness, the loaded model, its endpoints and batching counters.");
+        app.MapOpenApi("/openapi.json");
+        WebPage.Map(app);
+        return app;
+    }
+}

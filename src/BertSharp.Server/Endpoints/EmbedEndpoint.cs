@@ -1,0 +1,41 @@
+using BertSharp.Inference;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+
+namespace BertSharp.Server.Endpoints;
+
+/// <summary><c>POST /v1/embed</c>: sentence embeddings from the encoder (every architecture has one).</summary>
+internal static class EmbedEndpoint
+{
+    private sealed record Item(string Text, Pooling Pooling, bool Normalize);
+
+    public static void Map(WebApplication app, ServedModel served, BatcherRegistry batchers, ServerOptions options)
+    {
+        var batcher = batchers.Create<Item, float[]>("embed", items =>
+        {
+            var result = new float[items.Count][];
+            foreach (var group in items.Select((item, i) => (item, i)).GroupBy(x => (x.item.Pooling, x.item.Normalize)))
+            {
+                var members = group.ToArray();
+                var vectors = served.Features.Embed([.. members.Select(m => m.item.Text)],
+                    new FeatureExtractionOptions(group.Key.Pooling, group.Key.Normalize, served.MaxLength, options.MaxBatch));
+                for (var k = 0; k < members.Length; k++)
+                {
+                    result[members[k].i] = vectors[k];
+                }
+            }
+            return result;
+        });
+        app.MapPost("/v1/embed", async (EmbedRequest request, HttpContext context) =>
+        {
+            var texts = RequestChecks.TextOrTexts(request.Text, request.Texts, options.MaxTextsPerRequest);
+            var pooling = RequestChecks.Choice(request.Pooling, "pooling", Pooling.Cls);
+            for (var i = 0; i < texts.Count; i++)
+            {
+                served.CheckLength(texts[i], request.Text is null ? $"texts[{i}]" : "text");
+            }
+            var vectors = await batchers.Submit(batcher, [.. texts.Select(t => new Item(t, pooling, request.Normalize ?? false))], context);
+            return new EmbedResponse(vectors, served.Features.Dimension);
+        }).WithSummary("Sentence embeddings (CLS or mean pooling, optional L2 normalisation).").Produces<ErrorResponse>(400).Produces<ErrorResponse>(422);
+    }
+}

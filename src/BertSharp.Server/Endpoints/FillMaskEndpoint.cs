@@ -1,0 +1,34 @@
+using BertSharp.Inference;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+
+namespace BertSharp.Server.Endpoints;
+
+/// <summary><c>POST /v1/fill-mask</c>: candidates for every [MASK] of a text.</summary>
+internal static class FillMaskEndpoint
+{
+    public static void Map(WebApplication app, ServedModel served, BatcherRegistry batchers, ServerOptions options)
+    {
+        var fill = served.FillMask!;
+        var batcher = batchers.Create<(string Text, int TopK), IReadOnlyList<IReadOnlyList<FillMaskPrediction>>>("fill-mask", inputs =>
+        {
+            lock (served.Model)
+            {
+                return [.. inputs.Select(i => fill.Predict(i.Text, i.TopK))];
+            }
+        });
+        app.MapPost("/v1/fill-mask", async (FillMaskRequest request, HttpContext context) =>
+        {
+            var text = RequestChecks.Text(request.Text, "text");
+            var topK = RequestChecks.Range(request.TopK, "top_k", 5, 1, 50);
+            served.CheckLength(text, "text");
+            var masks = served.Tokenizer.Specials.Mask;
+            if (!text.Contains(masks, StringComparison.Ordinal))
+            {
+                throw new ApiException(422, $"'text' has no {masks} token to fill.");
+            }
+            var result = await batchers.Submit(batcher, [(text, topK)], context);
+            return new FillMaskResponse(result[0]);
+        }).WithSummary("Top-k tokens (with scores and filled-in sequences) for each [MASK].").Produces<ErrorResponse>(400).Produces<ErrorResponse>(422);
+    }
+}

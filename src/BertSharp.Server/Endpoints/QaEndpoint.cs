@@ -1,0 +1,43 @@
+using BertSharp.Inference;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+
+namespace BertSharp.Server.Endpoints;
+
+/// <summary><c>POST /v1/qa</c>: extractive question answering over contexts up to a few windows long.</summary>
+internal static class QaEndpoint
+{
+    private sealed record Item(string Question, string Context, QuestionAnsweringOptions Options);
+
+    public static void Map(WebApplication app, ServedModel served, BatcherRegistry batchers, ServerOptions options)
+    {
+        var qa = served.Qa!;
+        var batcher = batchers.Create<Item, List<QaAnswer>>("qa", items =>
+        {
+            var result = new List<QaAnswer>[items.Count];
+            foreach (var group in items.Select((item, i) => (item, i)).GroupBy(x => x.item.Options))
+            {
+                var members = group.ToArray();
+                var answers = qa.Answer([.. members.Select(m => (m.item.Question, m.item.Context))], group.Key);
+                for (var k = 0; k < members.Length; k++)
+                {
+                    result[members[k].i] = answers[k];
+                }
+            }
+            return result;
+        });
+        app.MapPost("/v1/qa", async (QaRequest request, HttpContext context) =>
+        {
+            var question = RequestChecks.Text(request.Question, "question");
+            var text = RequestChecks.Text(request.Context, "context");
+            var topK = RequestChecks.Range(request.TopK, "top_k", 1, 1, 20);
+            var maxAnswer = RequestChecks.Range(request.MaxAnswerLength, "max_answer_length", 15, 1, 512);
+            served.CheckLength(question, "question", served.MaxLength / 2, 3);
+            served.CheckLength(text, "context", served.MaxLength * options.MaxContextWindows, 0);
+            var window = Math.Min(384, served.MaxLength);
+            var o = new QuestionAnsweringOptions(topK, window, Math.Min(128, window / 4), maxAnswer, BatchSize: options.MaxBatch);
+            var result = await batchers.Submit(batcher, [new Item(question, text, o)], context);
+            return new QaResponse(result[0]);
+        }).WithSummary("Answers (text, score, character span) to a question about a context.").Produces<ErrorResponse>(400).Produces<ErrorResponse>(422);
+    }
+}

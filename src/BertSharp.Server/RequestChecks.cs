@@ -1,0 +1,63 @@
+namespace BertSharp.Server;
+
+/// <summary>Field checks of request bodies: each failure is a 400 naming the field.</summary>
+internal static class RequestChecks
+{
+    public static string Text(string? value, string field)
+    {
+        if (value is null)
+        {
+            throw new ApiException(400, $"'{field}' is required: a non-empty string.");
+        }
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            throw new ApiException(400, $"'{field}' must not be empty.");
+        }
+        return value;
+    }
+
+    public static IReadOnlyList<string> TextOrTexts(string? text, string[]? texts, int maxTexts)
+    {
+        if ((text is null) == (texts is null))
+        {
+            throw new ApiException(400, "give exactly one of 'text' (a string) or 'texts' (an array of strings).");
+        }
+        if (text is not null)
+        {
+            return [Text(text, "text")];
+        }
+        if (texts!.Length == 0)
+        {
+            throw new ApiException(400, "'texts' must not be empty.");
+        }
+        if (texts.Length > maxTexts)
+        {
+            throw new ApiException(422, $"'texts' has {texts.Length} entries; the limit is {maxTexts} per request.");
+        }
+        return [.. texts.Select((t, i) => Text(t, $"texts[{i}]"))];
+    }
+
+    public static T Choice<T>(string? value, string field, T fallback) where T : struct, Enum
+    {
+        if (value is null)
+        {
+            return fallback;
+        }
+        if (Enum.TryParse<T>(value, ignoreCase: true, out var parsed) && !int.TryParse(value, out _))
+        {
+            return parsed;
+        }
+        var names = string.Join(", ", Enum.GetNames<T>().Select(n => n.ToLowerInvariant()));
+        throw new ApiException(400, $"'{field}' must be one of {names}; got '{value}'.");
+    }
+
+    public static int Range(int? value, string field, int fallback, int min, int max)
+    {
+        var v = value ?? fallback;
+        if (v < min || v > max)
+        {
+            throw new ApiException(400, $"'{field}' must be between {min} and {max}; got {v}.");
+        }
+        return v;
+    }
+}

@@ -1,0 +1,106 @@
+using BertSharp.Inference;
+using BertSharp.Modeling;
+using BertSharp.Runtime;
+using BertSharp.Tokenization;
+using TorchSharp;
+
+namespace BertSharp.Server;
+
+/// <summary>The model a server answers with, and the pipelines its architecture supports.</summary>
+public sealed class ServedModel : IDisposable
+{
+    private ServedModel(BertPreTrainedModel model, BertTokenizer tokenizer, int maxLength, TextClassifier? classifier, torch.Device device)
+    {
+        Model = model;
+        Tokenizer = tokenizer;
+        MaxLength = Math.Min(maxLength, Math.Min(model.Config.MaxPositionEmbeddings, tokenizer.ModelMaxLength ?? int.MaxValue));
+        Classifier = classifier;
+        Features = new FeatureExtraction(model, tokenizer);
+        Attention = new AttentionMaps(model, tokenizer);
+        Ner = model is BertForTokenClassification tc ? new TokenClassification(tc, tokenizer) : null;
+        Qa = model is BertForQuestionAnswering qa ? new QuestionAnswering(qa, tokenizer) : null;
+        FillMask = model is BertForMaskedLM mlm ? new FillMask(mlm, tokenizer, device) : null;
+    }
+
+    /// <summary>
+    /// Loads the model directory onto <paramref name="device"/> as the class its config names. A pre-training checkpoint is
+    /// served as a masked LM (the NSP head has no endpoint); a sequence classifier is loaded with its labels.
+    /// </summary>
+    public static ServedModel Load(string modelDirectory, string device, int maxLength)
+    {
+        if (!Directory.Exists(modelDirectory))
+        {
+            throw new BertSharpException($"--model {modelDirectory}: model directory not found.");
+        }
+        var dev = TorchRuntime.ResolveDevice(device);
+        var config = BertPretrained.LoadConfig(modelDirectory);
+        var architecture = config.Architectures?.FirstOrDefault(BertPretrained.Architectures.Contains) ?? nameof(BertModel);
+        if (architecture == nameof(BertForSequenceClassification))
+        {
+            var classifier = TextClassifier.Load(modelDirectory, device, Math.Min(maxLength, config.MaxPositionEmbeddings));
+            return new ServedModel(classifier.Model, classifier.Tokenizer, maxLength, classifier, dev);
+        }
+        if (architecture == nameof(BertForPreTraining))
+        {
+            architecture = nameof(BertForMaskedLM);
+        }
+        var model = BertPretrained.Load(architecture, modelDirectory, out _);
+        try
+        {
+            model.to(dev);
+            return new ServedModel(model, BertTokenizer.FromDirectory(modelDirectory), maxLength, null, dev);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    public BertPreTrainedModel Model { get; }
+
+    public BertTokenizer Tokenizer { get; }
+
+    /// <summary>The model class name (HF architecture).</summary>
+    public string Architecture => Model.GetType().Name;
+
+    /// <summary>Longest input in tokens, special tokens included.</summary>
+    public int MaxLength { get; }
+
+    public FeatureExtraction Features { get; }
+
+    public AttentionMaps Attention { get; }
+
+    /// <summary>Sequence classification, when the model has that head.</summary>
+    public TextClassifier? Classifier { get; }
+
+    /// <summary>Token classification, when the model has that head.</summary>
+    public TokenClassification? Ner { get; }
+
+    /// <summary>Question answering, when the model has that head.</summary>
+    public QuestionAnswering? Qa { get; }
+
+    /// <summary>Masked-token prediction, when the model has the MLM head.</summary>
+    public FillMask? FillMask { get; }
+
+    /// <summary>Throws 422 when <paramref name="text"/> has more than <paramref name="limit"/> tokens (special tokens included).</summary>
+    public void CheckLength(string text, string field, int? limit = null, int specialTokens = 2)
+    {
+        var max = limit ?? MaxLength;
+        var count = Tokenizer.CountTokens(text) + specialTokens;
+        if (count > max)
+        {
+            throw new ApiException(422, $"'{field}' has {count} tokens (with special tokens); the limit is {max}.");
+        }
+    }
+
+    public void Dispose()
+    {
+        // The pipelines share the one model: dispose it once, here.
+        Features.Dispose();
+        Attention.Dispose();
+        Ner?.Dispose();
+        Qa?.Dispose();
+        Model.Dispose();
+    }
+}

@@ -1,0 +1,48 @@
+namespace BertSharp.Server;
+
+/// <summary>Settings of <see cref="BertServer"/>.</summary>
+public sealed record ServerOptions
+{
+    /// <summary>The model directory (config.json, weights, vocab.txt). Requests never name files.</summary>
+    public required string ModelDirectory { get; init; }
+
+    /// <summary>auto, cpu, cuda or cuda:N.</summary>
+    public string Device { get; init; } = "auto";
+
+    /// <summary>Most queued inputs run in one forward pass; 1 turns micro-batching off.</summary>
+    public int MaxBatch { get; init; } = 32;
+
+    /// <summary>Longest input in tokens (capped at the model's position embeddings); longer texts get 422.</summary>
+    public int MaxLength { get; init; } = 512;
+
+    /// <summary>Inputs waiting per endpoint before new requests get 429.</summary>
+    public int MaxQueue { get; init; } = 1024;
+
+    /// <summary>How long a request may wait for its result before it gets 503.</summary>
+    public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long the batcher waits for more inputs after the first one arrives.</summary>
+    public TimeSpan BatchWindow { get; init; } = TimeSpan.FromMilliseconds(2);
+
+    /// <summary>Largest request body in bytes (413 beyond).</summary>
+    public long MaxBodyBytes { get; init; } = 1 << 20;
+
+    /// <summary>Most texts in one request.</summary>
+    public int MaxTextsPerRequest { get; init; } = 256;
+
+    /// <summary>Longest input of the attention endpoint (its response grows with the square of the length).</summary>
+    public int MaxAttentionLength { get; init; } = 128;
+
+    /// <summary>Longest QA context, as a multiple of the window length (longer contexts need more windows).</summary>
+    public int MaxContextWindows { get; init; } = 4;
+
+    /// <summary>Validates the numbers; throws <see cref="BertSharpException"/> naming the bad one.</summary>
+    public void Validate()
+    {
+        if (MaxBatch < 1 || MaxLength < 8 || MaxQueue < 1 || Timeout <= TimeSpan.Zero || MaxBodyBytes < 1024)
+        {
+            throw new BertSharpException(
+                $"server options: expected max-batch ≥ 1 (got {MaxBatch}), max-length ≥ 8 (got {MaxLength}), max-queue ≥ 1 (got {MaxQueue}), timeout > 0 (got {Timeout.TotalSeconds} s), body limit ≥ 1024 bytes (got {MaxBodyBytes}).");
+        }
+    }
+}

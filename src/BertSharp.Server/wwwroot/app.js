@@ -1,0 +1,125 @@
+"use strict";
+// The page asks /health which endpoints the loaded model has and shows a panel for each; everything else is plain fetch.
+const $ = (id) => document.getElementById(id);
+let endpoints = [];
+let attention = null;
+
+async function post(path, body) {
+  const response = await fetch(path, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+  const json = await response.json();
+  if (!response.ok) throw new Error(json.error || `HTTP ${response.status}`);
+  return json;
+}
+
+function el(tag, props = {}, children = []) {
+  const e = document.createElement(tag);
+  Object.assign(e, props);
+  for (const c of children) e.append(c);
+  return e;
+}
+
+function showClassification(prediction) {
+  $("top-label").textContent = `${prediction.label} (${(prediction.score * 100).toFixed(1)} %)`;
+  $("labels").replaceChildren(...prediction.labels.map((l) =>
+    el("div", { className: "bar-row" }, [
+      el("span", { className: "bar-label", textContent: l.label }),
+      el("div", { className: "bar" }, [el("div", { style: `width:${Math.max(0, Math.min(1, l.score)) * 100}%` })]),
+      el("span", { className: "bar-value", textContent: l.score.toFixed(3) }),
+    ])));
+  $("classify").hidden = false;
+}
+
+function showMasks(masks) {
+  $("masks").replaceChildren(...masks.map((candidates, i) =>
+    el("div", { className: "mask" }, [
+      el("strong", { textContent: `[MASK] #${i + 1}` }),
+      el("ol", {}, candidates.map((c) => el("li", { textContent: `${c.token} — ${c.score.toFixed(3)} — ${c.sequence}` }))),
+    ])));
+  $("fill-mask").hidden = false;
+}
+
+function showEntities(text, entities) {
+  const parts = [];
+  let at = 0;
+  for (const e of entities) {
+    if (e.start < at) continue;
+    parts.push(text.slice(at, e.start));
+    parts.push(el("span", { className: "entity", title: e.score.toFixed(3) }, [text.slice(e.start, e.end), el("small", { textContent: e.entity })]));
+    at = e.end;
+  }
+  parts.push(text.slice(at));
+  $("entities").replaceChildren(...parts);
+  $("ner").hidden = false;
+}
+
+function showAnswers(answers) {
+  $("answers").replaceChildren(...answers.map((a) => el("li", { textContent: `${a.answer} (${a.score.toFixed(3)})` })));
+  $("qa").hidden = false;
+}
+
+function fillSelect(select, count, prefix) {
+  const keep = Math.min(Number(select.value) || 0, count - 1);
+  select.replaceChildren(...Array.from({ length: count }, (_, i) => el("option", { value: String(i), textContent: `${prefix} ${i + 1}` })));
+  select.value = String(keep);
+}
+
+function drawHeatmap() {
+  if (!attention) return;
+  const weights = attention.attentions[Number($("layer").value)][Number($("head").value)];
+  const tokens = attention.tokens;
+  // Colour relative to the strongest weight of this head, so that flat heads are still readable.
+  const top = Math.max(1e-6, ...weights.flat());
+  const head = el("thead", {}, [el("tr", {}, [el("th"), ...tokens.map((t) => el("th", { textContent: t }))])]);
+  const body = el("tbody", {}, weights.map((row, q) =>
+    el("tr", {}, [el("th", { textContent: tokens[q] }), ...row.map((w, k) =>
+      el("td", { title: `${tokens[q]} → ${tokens[k]}: ${w.toFixed(3)}`, style: `background: rgba(47,128,237,${(w / top).toFixed(3)})` }))])));
+  $("heatmap").replaceChildren(el("table", {}, [head, body]));
+}
+
+async function run() {
+  const text = $("text").value;
+  $("error").hidden = true;
+  $("run").disabled = true;
+  const jobs = [];
+  try {
+    if (endpoints.includes("/v1/classify")) jobs.push(post("/v1/classify", { text }).then((r) => showClassification(r.predictions[0])));
+    if (endpoints.includes("/v1/fill-mask") && text.includes("[MASK]")) jobs.push(post("/v1/fill-mask", { text }).then((r) => showMasks(r.masks)));
+    if (endpoints.includes("/v1/ner")) jobs.push(post("/v1/ner", { text }).then((r) => showEntities(text, r.entities)));
+    if (endpoints.includes("/v1/qa") && $("question").value.trim()) {
+      jobs.push(post("/v1/qa", { question: $("question").value, context: text, top_k: 3 }).then((r) => showAnswers(r.answers)));
+    }
+    jobs.push(post("/v1/attention", { text }).then((r) => {
+      attention = r;
+      fillSelect($("layer"), r.layers, "layer");
+      fillSelect($("head"), r.heads, "head");
+      drawHeatmap();
+      $("attention").hidden = false;
+    }));
+    const results = await Promise.allSettled(jobs);
+    const failed = results.filter((r) => r.status === "rejected").map((r) => r.reason.message);
+    if (failed.length) {
+      $("error").textContent = failed.join(" · ");
+      $("error").hidden = false;
+    }
+  } finally {
+    $("run").disabled = false;
+    document.body.dataset.state = "done";
+  }
+}
+
+async function init() {
+  try {
+    const health = await (await fetch("/health")).json();
+    endpoints = health.endpoints;
+    $("model").textContent = `${health.architecture} · max ${health.max_length} tokens · ${endpoints.join(", ")}`;
+    $("qa-inputs").hidden = !endpoints.includes("/v1/qa");
+  } catch (e) {
+    $("model").textContent = `cannot reach the server: ${e.message}`;
+  }
+  $("run").addEventListener("click", run);
+  $("layer").addEventListener("change", drawHeatmap);
+  $("head").addEventListener("change", drawHeatmap);
+  document.body.dataset.state = "ready";
+}
+
+init();

@@ -1,0 +1,135 @@
+using System.Text.RegularExpressions;
+using BertSharp.IO;
+
+namespace BertSharp.Checkpoints;
+
+/// <summary>
+/// The huggingface_hub cache layout for one model repo, so that BertSharp and Python share downloads:
+/// <c>models--org--name/{blobs/&lt;etag&gt;, snapshots/&lt;commit&gt;/&lt;file&gt; → ../../blobs/&lt;etag&gt;, refs/&lt;revision&gt;, .no_exist/&lt;commit&gt;/&lt;file&gt;}</c>.
+/// </summary>
+public sealed partial class HubCache
+{
+    public HubCache(string cacheDir, string repoId)
+    {
+        RepoId = ValidateRepoId(repoId);
+        RepoDir = Path.Combine(Path.GetFullPath(cacheDir), "models--" + RepoId.Replace("/", "--", StringComparison.Ordinal));
+    }
+
+    public string RepoId { get; }
+
+    /// <summary><c>&lt;cache&gt;/models--org--name</c>.</summary>
+    public string RepoDir { get; }
+
+    public string BlobPath(string etag) => Path.Combine(RepoDir, "blobs", etag);
+
+    public string SnapshotDir(string commit) => Path.Combine(RepoDir, "snapshots", commit);
+
+    public string NoExistPath(string commit, string file) => Path.Combine(RepoDir, ".no_exist", commit, file);
+
+    /// <summary>The commit a revision points to: the revision itself when it is a commit hash, else <c>refs/&lt;revision&gt;</c>.</summary>
+    public string? ResolveCommit(string revision)
+    {
+        if (IsCommitHash(revision))
+        {
+            return revision;
+        }
+        var refPath = RefPath(revision);
+        if (!File.Exists(refPath))
+        {
+            return null;
+        }
+        var commit = File.ReadAllText(refPath).Trim();
+        return IsCommitHash(commit) ? commit : null;
+    }
+
+    public void WriteRef(string revision, string commit)
+    {
+        if (!IsCommitHash(revision) && ResolveCommit(revision) != commit)
+        {
+            AtomicFile.WriteAllText(RefPath(revision), commit);
+        }
+    }
+
+    /// <summary>Points <c>snapshots/&lt;commit&gt;/&lt;file&gt;</c> at the blob: a relative symlink as huggingface_hub makes, or a copy where links are not allowed.</summary>
+    public string LinkSnapshot(string commit, string file, string etag)
+    {
+        var target = Path.Combine(SnapshotDir(commit), file);
+        var dir = Path.GetDirectoryName(target)!;
+        Directory.CreateDirectory(dir);
+        var blob = BlobPath(etag);
+        var tmp = Path.Combine(dir, "." + Path.GetFileName(target) + "." + Guid.NewGuid().ToString("N")[..8] + ".tmp");
+        try
+        {
+            File.CreateSymbolicLink(tmp, Path.GetRelativePath(dir, blob));
+            File.Move(tmp, target, overwrite: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or PlatformNotSupportedException)
+        {
+            File.Delete(tmp);
+            AtomicFile.Write(target, s =>
+            {
+                using var src = File.OpenRead(blob);
+                src.CopyTo(s);
+            });
+        }
+        if (File.Exists(NoExistPath(commit, file)))
+        {
+            File.Delete(NoExistPath(commit, file));
+        }
+        return target;
+    }
+
+    /// <summary>Records that <paramref name="file"/> does not exist at <paramref name="commit"/> (so offline runs know too).</summary>
+    public void MarkMissing(string commit, string file)
+    {
+        var p = NoExistPath(commit, file);
+        Directory.CreateDirectory(Path.GetDirectoryName(p)!);
+        File.WriteAllBytes(p, []);
+    }
+
+    public bool IsKnownMissing(string commit, string file) => File.Exists(NoExistPath(commit, file));
+
+    /// <summary>A file of the snapshot, if present and (for links) pointing at an existing blob.</summary>
+    public string? SnapshotFile(string commit, string file)
+    {
+        var p = Path.Combine(SnapshotDir(commit), file);
+        return File.Exists(p) ? p : null;
+    }
+
+    private string RefPath(string revision) => Path.Combine(RepoDir, "refs", revision);
+
+    public static bool IsCommitHash(string s) => CommitRegex().IsMatch(s);
+
+    /// <summary>Hub repo ids: <c>name</c> or <c>org/name</c>, letters, digits, '-', '_', '.', no '--' or '..', at most 96 characters.</summary>
+    public static string ValidateRepoId(string repoId)
+    {
+        ArgumentNullException.ThrowIfNull(repoId);
+        if (!RepoIdRegex().IsMatch(repoId) || repoId.Contains("--", StringComparison.Ordinal) || repoId.Contains("..", StringComparison.Ordinal)
+            || repoId.Length > 96 || repoId.EndsWith('.') || repoId.EndsWith('-'))
+        {
+            throw new BertSharpException(
+                $"'{repoId}' is neither an existing directory nor a valid Hub model id (expected 'name' or 'org/name': letters, digits, '-', '_', '.').");
+        }
+        return repoId;
+    }
+
+    /// <summary>Revisions are branch/tag names or commit hashes; they become file names under refs/, so no '..' or absolute paths.</summary>
+    public static string ValidateRevision(string revision)
+    {
+        if (string.IsNullOrWhiteSpace(revision) || revision.Contains("..", StringComparison.Ordinal) || revision.StartsWith('/')
+            || revision.Contains('\\', StringComparison.Ordinal) || !RevisionRegex().IsMatch(revision))
+        {
+            throw new BertSharpException($"--revision '{revision}': expected a branch, tag or commit hash.");
+        }
+        return revision;
+    }
+
+    [GeneratedRegex("^[0-9a-f]{40}$")]
+    private static partial Regex CommitRegex();
+
+    [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9_.\-]*(/[A-Za-z0-9][A-Za-z0-9_.\-]*)?$")]
+    private static partial Regex RepoIdRegex();
+
+    [GeneratedRegex(@"^[A-Za-z0-9_.\-/]+$")]
+    private static partial Regex RevisionRegex();
+}

@@ -1,0 +1,472 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Security.Cryptography;
+
+namespace BertSharp.Checkpoints;
+
+/// <summary>
+/// Downloads BERT models from the HuggingFace Hub into the huggingface_hub cache layout (<see cref="HubCache"/>): the
+/// same HEAD/GET protocol (<c>X-Repo-Commit</c>, <c>ETag</c>/<c>X-Linked-Etag</c>, LFS redirects), resumable
+/// downloads (<c>.incomplete</c> + HTTP Range), size and sha256 checks, atomic renames. In offline mode no HTTP client is
+/// even created.
+/// </summary>
+public sealed class HubClient : IDisposable
+{
+    /// <summary>Tokenizer files fetched when the repo has them.</summary>
+    public static IReadOnlyList<string> OptionalFiles { get; } = ["vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"];
+
+    private const int MaxRedirects = 5;
+    private readonly HubOptions _options;
+    private readonly HttpClient? _http;
+
+    public HubClient(HubOptions? options = null)
+    {
+        _options = options ?? new HubOptions();
+        if (!_options.ResolvedOffline)
+        {
+            var handler = new SocketsHttpHandler
+            {
+                AllowAutoRedirect = false,
+                AutomaticDecompression = DecompressionMethods.None,
+                ConnectTimeout = _options.ReadTimeout,
+            };
+            _http = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
+            _http.DefaultRequestHeaders.UserAgent.Add(new ProductInfoHeaderValue("bertsharp", typeof(HubClient).Assembly.GetName().Version?.ToString() ?? "0"));
+        }
+    }
+
+    public HubOptions Options => _options;
+
+    /// <summary>The cache of <paramref name="repoId"/> under this client's cache root.</summary>
+    public HubCache Cache(string repoId) => new(_options.ResolvedCacheDir, repoId);
+
+    /// <summary>
+    /// The snapshot directory of a fully cached model (config.json and complete weights) for <paramref name="revision"/>,
+    /// or null. Never touches the network.
+    /// </summary>
+    public string? FindCachedModel(string repoId, string? revision = null)
+    {
+        var cache = Cache(repoId);
+        var commit = cache.ResolveCommit(HubCache.ValidateRevision(revision ?? _options.Revision));
+        if (commit is null || cache.SnapshotFile(commit, "config.json") is null)
+        {
+            return null;
+        }
+        var dir = cache.SnapshotDir(commit);
+        foreach (var name in StateDictSource.WeightFileNames)
+        {
+            var p = cache.SnapshotFile(commit, name);
+            if (p is null)
+            {
+                continue;
+            }
+            if (!name.EndsWith(".index.json", StringComparison.Ordinal))
+            {
+                return dir;
+            }
+            try
+            {
+                if (ShardIndex.Read(p).Shards.All(s => cache.SnapshotFile(commit, s) is not null))
+                {
+                    return dir;
+                }
+            }
+            catch (BertSharpException)
+            {
+            }
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// Makes sure config.json, the weights (model.safetensors, else its shard index and shards, else pytorch_model.bin)
+    /// and the tokenizer files the repo has are in the cache for <paramref name="revision"/>, downloading what is missing.
+    /// Offline, the cache alone answers.
+    /// </summary>
+    /// <exception cref="BertSharpException">Unknown repo or revision, no weights, network or integrity failure, or (offline) not cached.</exception>
+    public HubDownloadResult DownloadModel(string repoId, string? revision = null, CancellationToken ct = default) =>
+        DownloadModelAsync(repoId, revision, ct).GetAwaiter().GetResult();
+
+    /// <inheritdoc cref="DownloadModel"/>
+    public async Task<HubDownloadResult> DownloadModelAsync(string repoId, string? revision = null, CancellationToken ct = default)
+    {
+        var cache = Cache(repoId);
+        revision = HubCache.ValidateRevision(revision ?? _options.Revision);
+        if (_http is null)
+        {
+            return FromCacheOffline(cache, revision);
+        }
+
+        var files = new List<HubFile>();
+        var config = await HeadAsync(cache.RepoId, revision, "config.json", ct).ConfigureAwait(false)
+            ?? throw new BertSharpException($"{Describe(cache.RepoId, revision)} has no config.json: it is not a transformers model repository.");
+        var commit = config.Commit;
+        files.Add(await FetchAsync(cache, config, ct).ConfigureAwait(false));
+
+        HubFileInfo? weights = null;
+        foreach (var name in StateDictSource.WeightFileNames)
+        {
+            weights = await HeadAsync(cache.RepoId, commit, name, ct).ConfigureAwait(false);
+            if (weights is not null)
+            {
+                break;
+            }
+        }
+        if (weights is null)
+        {
+            throw new BertSharpException(
+                $"{Describe(cache.RepoId, revision)} has no model weights (looked for {string.Join(", ", StateDictSource.WeightFileNames)}).");
+        }
+        var weightsFile = await FetchAsync(cache, weights, ct).ConfigureAwait(false);
+        files.Add(weightsFile);
+        if (weights.File.EndsWith(".index.json", StringComparison.Ordinal))
+        {
+            foreach (var shard in ShardIndex.Read(weightsFile.Path).Shards)
+            {
+                var info = await HeadAsync(cache.RepoId, commit, shard, ct).ConfigureAwait(false)
+                    ?? throw new BertSharpException($"{Describe(cache.RepoId, revision)}: shard {shard} listed in {weights.File} does not exist.");
+                files.Add(await FetchAsync(cache, info, ct).ConfigureAwait(false));
+            }
+        }
+        foreach (var name in OptionalFiles)
+        {
+            var info = await HeadAsync(cache.RepoId, commit, name, ct).ConfigureAwait(false);
+            if (info is null)
+            {
+                cache.MarkMissing(commit, name);
+                continue;
+            }
+            files.Add(await FetchAsync(cache, info, ct).ConfigureAwait(false));
+        }
+        cache.WriteRef(revision, commit);
+        return new HubDownloadResult(cache.RepoId, commit, cache.SnapshotDir(commit), files);
+    }
+
+    private HubDownloadResult FromCacheOffline(HubCache cache, string revision)
+    {
+        var dir = FindCachedModel(cache.RepoId, revision)
+            ?? throw new BertSharpException(
+                $"{Describe(cache.RepoId, revision)} is not in the cache ({cache.RepoDir}) and offline mode is on " +
+                "(--offline or HF_HUB_OFFLINE=1): run 'bert download' once with network access.");
+        var commit = Path.GetFileName(dir);
+        var files = Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories)
+            .Select(p => new HubFile(Path.GetRelativePath(dir, p), p, new FileInfo(p).Length, Downloaded: false))
+            .OrderBy(f => f.Name, StringComparer.Ordinal).ToList();
+        return new HubDownloadResult(cache.RepoId, commit, dir, files);
+    }
+
+    /// <summary>
+    /// <c>HEAD {endpoint}/{repo}/resolve/{revision}/{file}</c> as huggingface_hub does it: relative redirects (renamed
+    /// repos) are followed, an absolute one (LFS → CDN) is not, and its <c>X-Linked-*</c> headers describe the file.
+    /// Returns null when the file does not exist.
+    /// </summary>
+    public async Task<HubFileInfo?> HeadAsync(string repoId, string revision, string file, CancellationToken ct = default)
+    {
+        if (_http is null)
+        {
+            throw new InvalidOperationException("offline HubClient cannot make requests");
+        }
+        var url = new Uri($"{_options.ResolvedEndpoint}/{repoId}/resolve/{Uri.EscapeDataString(revision)}/{EscapePath(file)}");
+        for (int hop = 0; ; hop++)
+        {
+            using var req = new HttpRequestMessage(HttpMethod.Head, url);
+            req.Headers.AcceptEncoding.Add(new StringWithQualityHeaderValue("identity"));
+            Authorize(req, url);
+            using var resp = await SendAsync(req, repoId, file, ct).ConfigureAwait(false);
+            int status = (int)resp.StatusCode;
+            if (status is >= 300 and < 400 && resp.Headers.Location is { } loc && !loc.IsAbsoluteUri && hop < MaxRedirects)
+            {
+                url = new Uri(url, loc);
+                continue;
+            }
+            if (status is 404 or 401 or 403)
+            {
+                var code = Header(resp, "X-Error-Code");
+                if (status == 404 && code is null or "EntryNotFound")
+                {
+                    return null;
+                }
+                throw new BertSharpException(code switch
+                {
+                    "RevisionNotFound" => $"revision '{revision}' does not exist in model '{repoId}' on {_options.ResolvedEndpoint}.",
+                    "GatedRepo" => $"model '{repoId}' is gated: accept its terms on the Hub and set HF_TOKEN to a token with access.",
+                    _ when status == 403 => $"access to model '{repoId}' is forbidden (HTTP 403): check that HF_TOKEN grants access.",
+                    _ => $"model '{repoId}' was not found on {_options.ResolvedEndpoint} (HTTP {status}); if it is private or gated, set HF_TOKEN.",
+                });
+            }
+            if (status is < 200 or >= 400)
+            {
+                throw new BertSharpException($"{url}: the Hub answered HTTP {status} {resp.ReasonPhrase}.");
+            }
+            var commit = Header(resp, "X-Repo-Commit") ?? (HubCache.IsCommitHash(revision) ? revision : null)
+                ?? throw new BertSharpException($"{url}: the server did not send X-Repo-Commit (is {_options.ResolvedEndpoint} a HuggingFace Hub?).");
+            if (!HubCache.IsCommitHash(commit))
+            {
+                throw new BertSharpException($"{url}: X-Repo-Commit '{commit}' is not a commit hash.");
+            }
+            var etag = NormalizeEtag(Header(resp, "X-Linked-Etag") ?? Header(resp, "ETag"))
+                ?? throw new BertSharpException($"{url}: the server did not send an ETag, so the download cannot be verified or cached.");
+            long? size = long.TryParse(Header(resp, "X-Linked-Size"), NumberStyles.None, CultureInfo.InvariantCulture, out var ls) ? ls
+                : resp.Content.Headers.ContentLength;
+            var download = status is >= 300 and < 400 && resp.Headers.Location is { } abs ? abs : url;
+            return new HubFileInfo(file, commit, etag, size, download);
+        }
+    }
+
+    private async Task<HubFile> FetchAsync(HubCache cache, HubFileInfo info, CancellationToken ct)
+    {
+        var blob = cache.BlobPath(info.ETag);
+        bool downloaded = false;
+        if (!IsCached(blob, info))
+        {
+            // One writer per blob, across threads and processes; a waiter finds the blob complete when it gets the lock.
+            using var blobLock = await AcquireLockAsync(cache, info, blob + ".lock", ct).ConfigureAwait(false);
+            if (!IsCached(blob, info))
+            {
+                await DownloadBlobAsync(cache, info, blob, ct).ConfigureAwait(false);
+                downloaded = true;
+            }
+        }
+        var path = cache.LinkSnapshot(info.Commit, info.File, info.ETag);
+        var size = new FileInfo(blob).Length;
+        _options.Log?.WriteLine($"{info.File,-36} {FormatSize(size),10}  {(downloaded ? "downloaded" : "cached")}");
+        return new HubFile(info.File, path, size, downloaded);
+    }
+
+    private static bool IsCached(string blob, HubFileInfo info) =>
+        File.Exists(blob) && (info.Size is not { } size || new FileInfo(blob).Length == size);
+
+    /// <summary>An exclusive lock file (.NET enforces FileShare.None with flock on Unix, a sharing lock on Windows).</summary>
+    private async Task<FileStream> AcquireLockAsync(HubCache cache, HubFileInfo info, string lockPath, CancellationToken ct)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(lockPath)!);
+        var waited = TimeSpan.Zero;
+        var step = TimeSpan.FromMilliseconds(200);
+        while (true)
+        {
+            try
+            {
+                return new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.DeleteOnClose);
+            }
+            catch (IOException) when (waited < _options.LockTimeout)
+            {
+                if (waited == TimeSpan.Zero)
+                {
+                    _options.Log?.WriteLine($"{info.File}: waiting for another download of the same file to finish…");
+                }
+                await Task.Delay(step, ct).ConfigureAwait(false);
+                waited += step;
+            }
+            catch (IOException e)
+            {
+                throw new BertSharpException(
+                    $"{cache.RepoId}/{info.File}: another process has been downloading it for {waited.TotalSeconds:0} s ({lockPath}); try again later.", e);
+            }
+        }
+    }
+
+    private async Task DownloadBlobAsync(HubCache cache, HubFileInfo info, string blob, CancellationToken ct)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(blob)!);
+        var incomplete = blob + ".incomplete";
+        int attempt = 0;
+        while (true)
+        {
+            long have = File.Exists(incomplete) ? new FileInfo(incomplete).Length : 0;
+            if (info.Size is { } size && have > size)
+            {
+                File.Delete(incomplete);
+                have = 0;
+            }
+            if (info.Size is { } full && have == full && have > 0)
+            {
+                break;
+            }
+            try
+            {
+                if (await TryDownloadRangeAsync(cache.RepoId, info, incomplete, have, ct).ConfigureAwait(false))
+                {
+                    break;
+                }
+            }
+            catch (Exception e) when (IsTransient(e, ct))
+            {
+                if (++attempt > _options.MaxResumes)
+                {
+                    throw new BertSharpException(
+                        $"{cache.RepoId}/{info.File}: download failed after {attempt} attempt{(attempt == 1 ? "" : "s")} ({e.Message}); the partial file is kept and the next run resumes it.", e);
+                }
+                await Task.Delay(TimeSpan.FromMilliseconds(100 * attempt), ct).ConfigureAwait(false);
+                continue;
+            }
+            if (++attempt > _options.MaxResumes)
+            {
+                throw new BertSharpException($"{cache.RepoId}/{info.File}: download kept ending early after {attempt} attempt{(attempt == 1 ? "" : "s")}; the partial file is kept and the next run resumes it.");
+            }
+        }
+        Verify(cache.RepoId, info, incomplete);
+        File.Move(incomplete, blob, overwrite: true);
+    }
+
+    /// <summary>One GET (resuming at <paramref name="have"/>); true when the body arrived complete.</summary>
+    private async Task<bool> TryDownloadRangeAsync(string repoId, HubFileInfo info, string incomplete, long have, CancellationToken ct)
+    {
+        var url = info.DownloadUrl;
+        for (int hop = 0; ; hop++)
+        {
+            using var req = new HttpRequestMessage(HttpMethod.Get, url);
+            req.Headers.AcceptEncoding.Add(new StringWithQualityHeaderValue("identity"));
+            if (have > 0)
+            {
+                req.Headers.Range = new RangeHeaderValue(have, null);
+            }
+            Authorize(req, url);
+            using var resp = await SendAsync(req, repoId, info.File, ct).ConfigureAwait(false);
+            int status = (int)resp.StatusCode;
+            if (status is >= 300 and < 400 && resp.Headers.Location is { } loc && hop < MaxRedirects)
+            {
+                url = loc.IsAbsoluteUri ? loc : new Uri(url, loc);
+                continue;
+            }
+            if (status == 416 && have > 0)
+            {
+                // The server has nothing past what we hold: either we are complete (verified next) or the partial is bad.
+                if (info.Size is null || have == info.Size)
+                {
+                    return true;
+                }
+                File.Delete(incomplete);
+                return false;
+            }
+            if (status is not (200 or 206))
+            {
+                throw new BertSharpException($"{repoId}/{info.File}: download answered HTTP {status} {resp.ReasonPhrase} ({url}).");
+            }
+            long start = 0;
+            if (status == 206)
+            {
+                start = resp.Content.Headers.ContentRange?.From ?? -1;
+                if (start != have)
+                {
+                    throw new BertSharpException($"{repoId}/{info.File}: the server resumed at byte {start}, not at {have}.");
+                }
+            }
+            using var file = new FileStream(incomplete, FileMode.OpenOrCreate, FileAccess.Write, FileShare.None, 1 << 16);
+            file.SetLength(start);
+            file.Position = start;
+            using var body = await resp.Content.ReadAsStreamAsync(ct).ConfigureAwait(false);
+            var buffer = new byte[1 << 16];
+            long reported = start;
+            while (true)
+            {
+                using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                cts.CancelAfter(_options.ReadTimeout);
+                int n = await body.ReadAsync(buffer, cts.Token).ConfigureAwait(false);
+                if (n == 0)
+                {
+                    break;
+                }
+                await file.WriteAsync(buffer.AsMemory(0, n), ct).ConfigureAwait(false);
+                if (file.Position - reported >= 1 << 20)
+                {
+                    reported = file.Position;
+                    _options.Progress?.Report(new HubDownloadProgress(info.File, reported, info.Size));
+                }
+            }
+            await file.FlushAsync(ct).ConfigureAwait(false);
+            _options.Progress?.Report(new HubDownloadProgress(info.File, file.Position, info.Size));
+            return info.Size is null || file.Length >= info.Size;
+        }
+    }
+
+    private static void Verify(string repoId, HubFileInfo info, string incomplete)
+    {
+        long length = new FileInfo(incomplete).Length;
+        if (info.Size is { } size && length != size)
+        {
+            File.Delete(incomplete);
+            throw new BertSharpException($"{repoId}/{info.File}: downloaded {length} bytes but the Hub announced {size}; the download was discarded.");
+        }
+        if (info.IsSha256)
+        {
+            string actual;
+            using (var fs = File.OpenRead(incomplete))
+            {
+                actual = Convert.ToHexStringLower(SHA256.HashData(fs));
+            }
+            if (!string.Equals(actual, info.ETag, StringComparison.OrdinalIgnoreCase))
+            {
+                File.Delete(incomplete);
+                throw new BertSharpException(
+                    $"{repoId}/{info.File}: sha256 of the download is {actual} but the Hub says {info.ETag}; the corrupted download was discarded.");
+            }
+        }
+    }
+
+    private async Task<HttpResponseMessage> SendAsync(HttpRequestMessage req, string repoId, string file, CancellationToken ct)
+    {
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        cts.CancelAfter(_options.ReadTimeout);
+        try
+        {
+            return await _http!.SendAsync(req, HttpCompletionOption.ResponseHeadersRead, cts.Token).ConfigureAwait(false);
+        }
+        catch (HttpRequestException e) when (req.Method == HttpMethod.Head)
+        {
+            throw new BertSharpException(
+                $"cannot reach {_options.ResolvedEndpoint} for {repoId}/{file} ({e.Message}); use --offline or HF_HUB_OFFLINE=1 to work from the cache.", e);
+        }
+        catch (OperationCanceledException e) when (!ct.IsCancellationRequested && req.Method == HttpMethod.Head)
+        {
+            throw new BertSharpException($"{req.RequestUri}: no answer within {_options.ReadTimeout.TotalSeconds:0} s.", e);
+        }
+    }
+
+    private static bool IsTransient(Exception e, CancellationToken ct) =>
+        !ct.IsCancellationRequested && e is HttpRequestException or IOException or OperationCanceledException;
+
+    /// <summary>The token goes only to the Hub endpoint itself, never to a CDN a redirect points at.</summary>
+    private void Authorize(HttpRequestMessage req, Uri url)
+    {
+        if (_options.ResolvedToken is { Length: > 0 } token &&
+            Uri.Compare(url, new Uri(_options.ResolvedEndpoint), UriComponents.SchemeAndServer, UriFormat.Unescaped, StringComparison.OrdinalIgnoreCase) == 0)
+        {
+            req.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        }
+    }
+
+    private static string? Header(HttpResponseMessage resp, string name) =>
+        resp.Headers.TryGetValues(name, out var v) || resp.Content.Headers.TryGetValues(name, out v) ? v.FirstOrDefault() : null;
+
+    /// <summary>huggingface_hub strips the weak prefix and quotes: <c>W/"abc"</c> → <c>abc</c>.</summary>
+    internal static string? NormalizeEtag(string? etag)
+    {
+        if (string.IsNullOrWhiteSpace(etag))
+        {
+            return null;
+        }
+        var e = etag.Trim();
+        if (e.StartsWith("W/", StringComparison.Ordinal))
+        {
+            e = e[2..];
+        }
+        e = e.Trim('"');
+        // The ETag becomes a file name under blobs/.
+        return e.Length > 0 && e.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_') ? e : null;
+    }
+
+    private static string EscapePath(string file) => string.Join('/', file.Split('/').Select(Uri.EscapeDataString));
+
+    private string Describe(string repoId, string revision) => $"model '{repoId}' (revision {revision}) on {_options.ResolvedEndpoint}";
+
+    internal static string FormatSize(long bytes) => bytes switch
+    {
+        < 1024 => $"{bytes} B",
+        < 1024 * 1024 => $"{bytes / 1024.0:0.0} KB",
+        < 1024L * 1024 * 1024 => $"{bytes / 1024.0 / 1024:0.0} MB",
+        _ => $"{bytes / 1024.0 / 1024 / 1024:0.00} GB",
+    };
+
+    public void Dispose() => _http?.Dispose();
+}

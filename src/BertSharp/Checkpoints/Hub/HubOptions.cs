@@ -1,0 +1,73 @@
+namespace BertSharp.Checkpoints;
+
+/// <summary>
+/// Where and how models are fetched from the HuggingFace Hub. Unset properties fall back to the environment variables
+/// <c>huggingface_hub</c> reads: <c>HF_ENDPOINT</c>, <c>HF_HUB_CACHE</c> / <c>HF_HOME</c>, <c>HF_HUB_OFFLINE</c>, <c>HF_TOKEN</c>.
+/// </summary>
+public sealed record HubOptions
+{
+    /// <summary>Hub base URL (default <c>$HF_ENDPOINT</c> or <c>https://huggingface.co</c>).</summary>
+    public string? Endpoint { get; init; }
+
+    /// <summary>Cache root holding <c>models--org--name</c> folders (default <c>$HF_HUB_CACHE</c>, <c>$HF_HOME/hub</c>,
+    /// <c>$XDG_CACHE_HOME/huggingface/hub</c>, <c>~/.cache/huggingface/hub</c>).</summary>
+    public string? CacheDir { get; init; }
+
+    /// <summary>Never touch the network; only the cache is used (default: <c>HF_HUB_OFFLINE=1</c>).</summary>
+    public bool? Offline { get; init; }
+
+    /// <summary>Access token for gated/private repos (default <c>$HF_TOKEN</c>).</summary>
+    public string? Token { get; init; }
+
+    /// <summary>Branch, tag or commit (default <c>main</c>).</summary>
+    public string Revision { get; init; } = "main";
+
+    /// <summary>Receives one line per file (name, size, downloaded or cached); null for silence.</summary>
+    public TextWriter? Log { get; init; }
+
+    /// <summary>Receives download progress (at most every 1 MB per file, and at the end); null for none.</summary>
+    public IProgress<HubDownloadProgress>? Progress { get; init; }
+
+    /// <summary>How long a request may wait for response headers or for the next bytes of a body.</summary>
+    public TimeSpan ReadTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>How many times a dropped download is resumed (with an HTTP Range request) before giving up.</summary>
+    public int MaxResumes { get; init; } = 5;
+
+    /// <summary>How long to wait for another thread or process that is downloading the same file.</summary>
+    public TimeSpan LockTimeout { get; init; } = TimeSpan.FromMinutes(30);
+
+    internal string ResolvedEndpoint => (Endpoint ?? Env("HF_ENDPOINT") ?? "https://huggingface.co").TrimEnd('/');
+
+    internal string ResolvedCacheDir => CacheDir ?? DefaultCacheDir(Env);
+
+    internal bool ResolvedOffline => Offline ?? IsTrue(Env("HF_HUB_OFFLINE"));
+
+    internal string? ResolvedToken => Token ?? Env("HF_TOKEN");
+
+    /// <summary>The cache root <c>huggingface_hub</c> would use for these environment variables.</summary>
+    public static string DefaultCacheDir(Func<string, string?> getenv)
+    {
+        ArgumentNullException.ThrowIfNull(getenv);
+        if (getenv("HF_HUB_CACHE") is { Length: > 0 } hub)
+        {
+            return hub;
+        }
+        if (getenv("HUGGINGFACE_HUB_CACHE") is { Length: > 0 } legacy)
+        {
+            return legacy;
+        }
+        if (getenv("HF_HOME") is { Length: > 0 } home)
+        {
+            return Path.Combine(home, "hub");
+        }
+        var xdg = getenv("XDG_CACHE_HOME") is { Length: > 0 } x ? x : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache");
+        return Path.Combine(xdg, "huggingface", "hub");
+    }
+
+    /// <summary>huggingface_hub's truthy values: 1, ON, YES, TRUE (any case).</summary>
+    public static bool IsTrue(string? value) =>
+        value is not null && value.Trim().ToUpperInvariant() is "1" or "ON" or "YES" or "TRUE";
+
+    private static string? Env(string name) => Environment.GetEnvironmentVariable(name) is { Length: > 0 } v ? v : null;
+}

@@ -1,0 +1,147 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace BertSharp.Data;
+
+/// <summary>A tokenized example: word-piece ids with special tokens, segment ids, and the class id or regression target.</summary>
+/// <param name="InputIds">Token ids including [CLS] and [SEP], unpadded.</param>
+/// <param name="TokenTypeIds">Segment ids (0 for the first text, 1 for the pair), same length as <paramref name="InputIds"/>.</param>
+/// <param name="Target">Class id (as a float) or regression target; NaN when the example has no label.</param>
+public sealed record EncodedExample(int[] InputIds, int[] TokenTypeIds, float Target)
+{
+    /// <summary>Number of tokens.</summary>
+    public int Length => InputIds.Length;
+}
+
+/// <summary>One padded batch as tensors. Disposing it frees the tensors.</summary>
+public sealed class TensorBatch : IDisposable
+{
+    internal TensorBatch(Tensor inputIds, Tensor attentionMask, Tensor tokenTypeIds, Tensor? labels, int[] indices)
+    {
+        InputIds = inputIds;
+        AttentionMask = attentionMask;
+        TokenTypeIds = tokenTypeIds;
+        Labels = labels;
+        Indices = indices;
+    }
+
+    /// <summary>Token ids, int64 [batch, seq] (seq = the longest example of this batch).</summary>
+    public Tensor InputIds { get; }
+
+    /// <summary>1 for real tokens, 0 for padding, int64 [batch, seq].</summary>
+    public Tensor AttentionMask { get; }
+
+    /// <summary>Segment ids, int64 [batch, seq].</summary>
+    public Tensor TokenTypeIds { get; }
+
+    /// <summary>Class ids int64 [batch], or regression targets float32 [batch]; null when unlabelled.</summary>
+    public Tensor? Labels { get; }
+
+    /// <summary>Positions of this batch's examples in the encoded list, in row order.</summary>
+    public int[] Indices { get; }
+
+    /// <summary>Number of examples.</summary>
+    public int Count => Indices.Length;
+
+    public void Dispose()
+    {
+        InputIds.Dispose();
+        AttentionMask.Dispose();
+        TokenTypeIds.Dispose();
+        Labels?.Dispose();
+    }
+}
+
+/// <summary>
+/// Groups examples into batches padded only to the longest example in the batch (dynamic padding) and, optionally,
+/// groups examples of similar length (length bucketing) so that little compute is spent on padding.
+/// </summary>
+public static class Batching
+{
+    /// <summary>How many batches' worth of examples are sorted together when bucketing: enough to group lengths well,
+    /// few enough that the batch order stays random.</summary>
+    public const int BucketBatches = 50;
+
+    /// <summary>
+    /// Plans the batches of one pass over the data, as lists of example indices.
+    /// </summary>
+    /// <param name="lengths">Token count of every example.</param>
+    /// <param name="batchSize">Examples per batch (the last batch may be smaller).</param>
+    /// <param name="rng">Shuffles the examples (and the bucketed batches) when given; file order otherwise.</param>
+    /// <param name="bucketByLength">Sort examples by length within windows of <see cref="BucketBatches"/> batches (all of them when not shuffling).</param>
+    public static List<int[]> Plan(IReadOnlyList<int> lengths, int batchSize, DeterministicRandom? rng, bool bucketByLength)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
+        var order = Enumerable.Range(0, lengths.Count).ToArray();
+        rng?.Shuffle(order);
+        if (bucketByLength)
+        {
+            var window = rng is null ? order.Length : batchSize * BucketBatches;
+            for (var start = 0; start < order.Length; start += window)
+            {
+                var count = Math.Min(window, order.Length - start);
+                // Stable ordering (ties keep their shuffled order) so a seed fixes the batches.
+                var sorted = order.Skip(start).Take(count).OrderBy(i => lengths[i]).ToArray();
+                sorted.CopyTo(order, start);
+            }
+        }
+        var batches = new List<int[]>();
+        for (var start = 0; start < order.Length; start += batchSize)
+        {
+            batches.Add(order[start..Math.Min(order.Length, start + batchSize)]);
+        }
+        if (bucketByLength && rng is not null)
+        {
+            rng.Shuffle(batches);
+        }
+        return batches;
+    }
+
+    /// <summary>
+    /// Pads the examples at <paramref name="indices"/> to their longest length and moves them to <paramref name="device"/>.
+    /// </summary>
+    /// <param name="examples">All encoded examples.</param>
+    /// <param name="indices">Which ones form this batch, in row order.</param>
+    /// <param name="padId">Id of [PAD].</param>
+    /// <param name="regression">Targets as float32 (regression) rather than int64 class ids.</param>
+    /// <param name="withLabels">Whether to build the label tensor.</param>
+    /// <param name="device">Where the tensors go.</param>
+    public static TensorBatch Collate(IReadOnlyList<EncodedExample> examples, int[] indices, int padId, bool regression, bool withLabels,
+        Device? device = null)
+    {
+        var b = indices.Length;
+        var t = indices.Max(i => examples[i].Length);
+        var ids = new long[b * t];
+        var mask = new long[b * t];
+        var types = new long[b * t];
+        Array.Fill(ids, padId);
+        for (var r = 0; r < b; r++)
+        {
+            var e = examples[indices[r]];
+            for (var c = 0; c < e.Length; c++)
+            {
+                ids[(r * t) + c] = e.InputIds[c];
+                mask[(r * t) + c] = 1;
+                types[(r * t) + c] = e.TokenTypeIds[c];
+            }
+        }
+        var dims = new long[] { b, t };
+        Tensor? labels = null;
+        if (withLabels)
+        {
+            labels = regression
+                ? torch.tensor(indices.Select(i => examples[i].Target).ToArray(), new long[] { b })
+                : torch.tensor(indices.Select(i => (long)examples[i].Target).ToArray(), new long[] { b });
+        }
+        var batch = new TensorBatch(torch.tensor(ids, dims), torch.tensor(mask, dims), torch.tensor(types, dims), labels, indices);
+        if (device is null || device.type == DeviceType.CPU)
+        {
+            return batch;
+        }
+        using (batch)
+        {
+            return new TensorBatch(batch.InputIds.to(device), batch.AttentionMask.to(device), batch.TokenTypeIds.to(device),
+                batch.Labels?.to(device), indices);
+        }
+    }
+}

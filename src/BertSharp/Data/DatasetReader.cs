@@ -1,0 +1,242 @@
+using System.Globalization;
+using System.Text.Json;
+using CsvHelper;
+
+namespace BertSharp.Data;
+
+/// <summary>
+/// Reads a task's data file into <see cref="TextExample"/>s. Every problem with the file (missing column, empty file,
+/// short row, invalid UTF-8, a text column holding numbers, a label outside the task's set) is a
+/// <see cref="BertSharpException"/> whose one-line message names the file, the line and the field.
+/// </summary>
+public static class DatasetReader
+{
+    /// <summary>Reads <paramref name="path"/> laid out as <paramref name="task"/> says.</summary>
+    /// <param name="path">The data file (<c>.gz</c> is decompressed).</param>
+    /// <param name="task">Format and columns.</param>
+    /// <param name="requireLabels">When false (prediction), a missing label column is allowed and labels are null.</param>
+    public static TextDataset Read(string path, TaskSpec task, bool requireLabels = true)
+    {
+        var bytes = TextFileLoader.Load(path);
+        if (bytes.Span.Trim(" \t\r\n"u8).IsEmpty)
+        {
+            throw new BertSharpException($"{path}: empty file; expected {Expectation(task)}.");
+        }
+        var examples = task.Format == DataFormat.JsonLines
+            ? ReadJsonLines(path, System.Text.Encoding.UTF8.GetString(bytes.Span), task, requireLabels)
+            : ReadDelimited(path, bytes, task, requireLabels);
+        if (examples.Count == 0)
+        {
+            throw new BertSharpException($"{path}: no examples after the header; expected {Expectation(task)}.");
+        }
+        CheckIsText(path, examples, task.TextColumn, e => e.Text);
+        if (task.TextPairColumn is not null)
+        {
+            CheckIsText(path, examples, task.TextPairColumn, e => e.TextPair!);
+        }
+        return new TextDataset(path, task.LabelColumn, examples);
+    }
+
+    private static string Expectation(TaskSpec task) => task.Format switch
+    {
+        DataFormat.JsonLines => $"one JSON object per line with \"{task.TextColumn}\"{(task.TextPairColumn is null ? "" : $", \"{task.TextPairColumn}\"")} and \"{task.LabelColumn}\"",
+        _ when task.FixedColumns is not null => $"{task.FixedColumns.Count} tab-separated columns ({string.Join(", ", task.FixedColumns)}) without a header",
+        _ => $"a header row with columns '{task.TextColumn}'{(task.TextPairColumn is null ? "" : $", '{task.TextPairColumn}'")} and '{task.LabelColumn}'",
+    };
+
+    private static List<TextExample> ReadDelimited(string path, ReadOnlyMemory<byte> bytes, TaskSpec task, bool requireLabels)
+    {
+        var tsv = task.Format == DataFormat.Tsv;
+        var options = new CsvReaderOptions
+        {
+            Separator = tsv ? '\t' : ',',
+            // GLUE's TSVs are written without quoting: a '"' inside a sentence is just a character.
+            Mode = tsv ? CsvMode.NoEscape : CsvMode.Rfc4180,
+            HasHeader = task.FixedColumns is null,
+            SkipEmptyLines = true,
+            TrackLineNumbers = true,
+            MalformedData = CsvMalformedDataHandling.Throw,
+        };
+        using var reader = CsvReader.Create(bytes, options);
+        try
+        {
+            string[] header;
+            if (task.FixedColumns is not null)
+            {
+                header = [.. task.FixedColumns];
+            }
+            else
+            {
+                reader.ReadHeader();
+                header = [.. reader.Headers.Select(h => h.Trim())];
+            }
+            var textIdx = Column(path, header, task.TextColumn, "--text-column", task, required: true);
+            var pairIdx = task.TextPairColumn is null ? -1 : Column(path, header, task.TextPairColumn, "--text-pair-column", task, required: true);
+            var labelIdx = Column(path, header, task.LabelColumn, "--label-column", task, required: requireLabels);
+            var needed = Math.Max(textIdx, Math.Max(pairIdx, labelIdx));
+            var examples = new List<TextExample>();
+            while (reader.Read())
+            {
+                var line = (int)reader.LineNumber;
+                var fields = reader.FieldCount;
+                if (fields <= needed)
+                {
+                    var missing = new[] { (textIdx, task.TextColumn), (pairIdx, task.TextPairColumn), (labelIdx, task.LabelColumn) }
+                        .Where(c => c.Item1 >= fields).Select(c => c.Item2).First();
+                    throw new BertSharpException(
+                        $"{path} line {line}: missing field '{missing}' (the row has {fields} field{(fields == 1 ? "" : "s")}, expected {header.Length}).");
+                }
+                var t = CleanText(reader.GetString(textIdx) ?? "", task);
+                var p = pairIdx >= 0 ? CleanText(reader.GetString(pairIdx) ?? "", task) : null;
+                var label = labelIdx >= 0 ? (reader.GetString(labelIdx) ?? "").Trim() : null;
+                examples.Add(MakeExample(path, line, task, t, p, label));
+            }
+            return examples;
+        }
+        catch (CsvFormatException e)
+        {
+            throw new BertSharpException(
+                $"{path} line {e.LineNumber}: malformed CSV ({e.Message.TrimEnd('.')}); expected RFC 4180 quoting (quote fields holding ',' or '\"', double inner quotes).", e);
+        }
+    }
+
+    private static List<TextExample> ReadJsonLines(string path, string text, TaskSpec task, bool requireLabels)
+    {
+        var examples = new List<TextExample>();
+        var lines = text.Split('\n');
+        for (var i = 0; i < lines.Length; i++)
+        {
+            var raw = lines[i].TrimEnd('\r');
+            if (string.IsNullOrWhiteSpace(raw))
+            {
+                continue;
+            }
+            var line = i + 1;
+            JsonDocument doc;
+            try
+            {
+                doc = JsonDocument.Parse(raw);
+            }
+            catch (JsonException e)
+            {
+                throw new BertSharpException($"{path} line {line}: not valid JSON ({e.Message.Split('.')[0]}); expected one JSON object per line.", e);
+            }
+            using (doc)
+            {
+                if (doc.RootElement.ValueKind != JsonValueKind.Object)
+                {
+                    throw new BertSharpException($"{path} line {line}: a JSON {doc.RootElement.ValueKind.ToString().ToLowerInvariant()}; expected an object with \"{task.TextColumn}\" and \"{task.LabelColumn}\".");
+                }
+                var t = JsonText(path, line, doc.RootElement, task.TextColumn, "--text-column");
+                var p = task.TextPairColumn is null ? null : JsonText(path, line, doc.RootElement, task.TextPairColumn, "--text-pair-column");
+                string? label = null;
+                if (doc.RootElement.TryGetProperty(task.LabelColumn, out var l))
+                {
+                    label = l.ValueKind switch
+                    {
+                        JsonValueKind.String => l.GetString()!.Trim(),
+                        JsonValueKind.Number => l.GetRawText(),
+                        JsonValueKind.True => "true",
+                        JsonValueKind.False => "false",
+                        _ => throw new BertSharpException($"{path} line {line}: field \"{task.LabelColumn}\" is a JSON {l.ValueKind.ToString().ToLowerInvariant()}; expected a string or number label."),
+                    };
+                }
+                else if (requireLabels)
+                {
+                    throw new BertSharpException($"{path} line {line}: missing field \"{task.LabelColumn}\"; choose the label field with --label-column.");
+                }
+                examples.Add(MakeExample(path, line, task, CleanText(t, task), p is null ? null : CleanText(p, task), label));
+            }
+        }
+        return examples;
+    }
+
+    private static string JsonText(string path, int line, JsonElement obj, string field, string option)
+    {
+        if (!obj.TryGetProperty(field, out var v))
+        {
+            var have = string.Join(", ", obj.EnumerateObject().Select(p => p.Name));
+            throw new BertSharpException($"{path} line {line}: missing field \"{field}\" (the object has: {have}); choose it with {option}.");
+        }
+        if (v.ValueKind != JsonValueKind.String)
+        {
+            throw new BertSharpException($"{path} line {line}: field \"{field}\" is a JSON {v.ValueKind.ToString().ToLowerInvariant()}, not text; choose the text field with {option}.");
+        }
+        return v.GetString()!;
+    }
+
+    private static TextExample MakeExample(string path, int line, TaskSpec task, string text, string? pair, string? label)
+    {
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            throw new BertSharpException($"{path} line {line}: field '{task.TextColumn}' is empty; expected text.");
+        }
+        if (pair is not null && string.IsNullOrWhiteSpace(pair))
+        {
+            throw new BertSharpException($"{path} line {line}: field '{task.TextPairColumn}' is empty; expected text.");
+        }
+        if (label is not null)
+        {
+            if (label.Length == 0)
+            {
+                throw new BertSharpException($"{path} line {line}: field '{task.LabelColumn}' is empty; expected a label.");
+            }
+            if (task.KnownLabels is { } known)
+            {
+                var match = known.FirstOrDefault(k => string.Equals(k.Key, label, StringComparison.OrdinalIgnoreCase));
+                if (match.Key is null)
+                {
+                    throw new BertSharpException(
+                        $"{path} line {line}: field '{task.LabelColumn}' is '{Short(label)}'; expected {string.Join(" or ", known.Select(k => k.Key))} for task {task.Name}.");
+                }
+                label = match.Value;
+            }
+            else if (task.Regression && !float.TryParse(label, NumberStyles.Float, CultureInfo.InvariantCulture, out _))
+            {
+                throw new BertSharpException($"{path} line {line}: field '{task.LabelColumn}' is '{Short(label)}'; expected a number for regression.");
+            }
+        }
+        return new TextExample(text, pair, label, line);
+    }
+
+    private static int Column(string path, string[] header, string name, string option, TaskSpec task, bool required)
+    {
+        var idx = Array.IndexOf(header, name);
+        if (idx < 0)
+        {
+            var ci = header.Select((h, i) => (h, i)).Where(x => string.Equals(x.h, name, StringComparison.OrdinalIgnoreCase)).ToList();
+            idx = ci.Count == 1 ? ci[0].i : -1;
+        }
+        if (idx < 0 && required)
+        {
+            var how = task.KnownLabels is null ? $"; choose it with {option}" : $" (task {task.Name} expects {Expectation(task)})";
+            throw new BertSharpException(
+                $"{path} line 1: missing column '{name}' in the header (columns: {string.Join(", ", header.Select(h => Short(h, 30)))}){how}.");
+        }
+        return idx;
+    }
+
+    /// <summary>A text column whose every value is a number was almost certainly given by mistake (e.g. the label column).</summary>
+    private static void CheckIsText(string path, List<TextExample> examples, string column, Func<TextExample, string> get)
+    {
+        if (examples.All(e => double.TryParse(get(e), NumberStyles.Float, CultureInfo.InvariantCulture, out _)))
+        {
+            var first = examples[0];
+            throw new BertSharpException(
+                $"{path} line {first.Line}: column '{column}' holds numbers (e.g. '{Short(get(first))}'), not text; choose the text column with --text-column.");
+        }
+    }
+
+    private static string CleanText(string s, TaskSpec task)
+    {
+        if (task.CleanHtmlBreaks)
+        {
+            s = s.Replace("<br />", " ", StringComparison.Ordinal).Replace("<br/>", " ", StringComparison.Ordinal)
+                .Replace("<br>", " ", StringComparison.Ordinal);
+        }
+        return s.Trim();
+    }
+
+    private static string Short(string? s, int max = 40) =>
+        s is null ? "" : s.Length <= max ? s : s[..max] + "…";
+}

@@ -1,0 +1,27 @@
+using BertSharp.Tokenization;
+
+namespace BertSharp.Data;
+
+/// <summary>Tokenizes datasets into <see cref="EncodedExample"/>s: [CLS] text [SEP] (pair [SEP]), truncated, unpadded.</summary>
+public static class ExampleEncoder
+{
+    /// <summary>
+    /// Encodes every example, truncating to <paramref name="maxLength"/> tokens (special tokens included; the longer text
+    /// of a pair is shortened first, as HF does). Padding is left to batching.
+    /// </summary>
+    /// <param name="tokenizer">The model's tokenizer.</param>
+    /// <param name="examples">The examples.</param>
+    /// <param name="targets">Class id or regression target per example (same order), or null for unlabelled data.</param>
+    /// <param name="maxLength">Maximum tokens per example.</param>
+    public static EncodedExample[] Encode(BertTokenizer tokenizer, IReadOnlyList<TextExample> examples, float[]? targets, int maxLength)
+    {
+        var options = new EncodeOptions { MaxLength = maxLength, Truncation = TruncationStrategy.LongestFirst, Padding = PaddingStrategy.None };
+        var encodings = tokenizer.EncodeBatch([.. examples.Select(e => (e.Text, e.TextPair))], options);
+        var result = new EncodedExample[examples.Count];
+        for (var i = 0; i < result.Length; i++)
+        {
+            result[i] = new EncodedExample(encodings[i].Ids, encodings[i].TypeIds, targets is null ? float.NaN : targets[i]);
+        }
+        return result;
+    }
+}

@@ -1,0 +1,79 @@
+using System.IO.Compression;
+using System.Text;
+
+namespace BertSharp.Data;
+
+/// <summary>
+/// Loads a whole data file as strict UTF-8 text (gzip-compressed when the name ends in <c>.gz</c>, a leading BOM dropped).
+/// Invalid bytes are an error naming the file and line instead of being replaced silently with U+FFFD.
+/// </summary>
+internal static class TextFileLoader
+{
+    private static readonly UTF8Encoding Strict = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    /// <summary>The file's bytes after any BOM, checked to be valid UTF-8.</summary>
+    public static ReadOnlyMemory<byte> Load(string path)
+    {
+        if (Directory.Exists(path))
+        {
+            throw new BertSharpException($"{path}: is a directory; expected a data file.");
+        }
+        if (!File.Exists(path))
+        {
+            throw new BertSharpException($"{path}: file not found.");
+        }
+        byte[] bytes;
+        try
+        {
+            if (path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase))
+            {
+                using var fs = File.OpenRead(path);
+                using var gz = new GZipStream(fs, CompressionMode.Decompress);
+                using var ms = new MemoryStream();
+                gz.CopyTo(ms);
+                bytes = ms.ToArray();
+            }
+            else
+            {
+                bytes = File.ReadAllBytes(path);
+            }
+        }
+        catch (InvalidDataException e)
+        {
+            throw new BertSharpException($"{path}: not a valid gzip file ({e.Message}).", e);
+        }
+        var start = bytes.Length >= 3 && bytes[0] == 0xEF && bytes[1] == 0xBB && bytes[2] == 0xBF ? 3 : 0;
+        try
+        {
+            Strict.GetCharCount(bytes, start, bytes.Length - start);
+            return bytes.AsMemory(start);
+        }
+        catch (DecoderFallbackException e)
+        {
+            throw new BertSharpException($"{path} line {BadLine(bytes, start)}: invalid UTF-8; expected UTF-8 text.", e);
+        }
+    }
+
+    private static int BadLine(byte[] bytes, int start)
+    {
+        var line = 1;
+        var lineStart = start;
+        for (var i = start; i <= bytes.Length; i++)
+        {
+            if (i == bytes.Length || bytes[i] == (byte)'\n')
+            {
+                try
+                {
+                    Strict.GetString(bytes, lineStart, i - lineStart);
+                }
+                catch (DecoderFallbackException)
+                {
+                    return line;
+                }
+                line++;
+                lineStart = i + 1;
+            }
+        }
+        return line;
+    }
+}

@@ -1,0 +1,109 @@
+namespace BertSharp.Evaluation;
+
+/// <summary>
+/// Classification metrics over integer class ids, with the definitions (and zero-division conventions) of scikit-learn:
+/// a precision, recall or F1 whose denominator is zero is 0, and MCC is 0 when a marginal is constant.
+/// </summary>
+public static class ClassificationMetrics
+{
+    /// <summary>Fraction of predictions equal to the truth.</summary>
+    public static double Accuracy(IReadOnlyList<int> truth, IReadOnlyList<int> predicted)
+    {
+        CheckSameLength(truth, predicted);
+        if (truth.Count == 0)
+        {
+            return 0;
+        }
+        var hits = 0;
+        for (var i = 0; i < truth.Count; i++)
+        {
+            hits += truth[i] == predicted[i] ? 1 : 0;
+        }
+        return (double)hits / truth.Count;
+    }
+
+    /// <summary>Counts [true class, predicted class] over <paramref name="numClasses"/> classes.</summary>
+    public static long[,] ConfusionMatrix(IReadOnlyList<int> truth, IReadOnlyList<int> predicted, int numClasses)
+    {
+        CheckSameLength(truth, predicted);
+        var m = new long[numClasses, numClasses];
+        for (var i = 0; i < truth.Count; i++)
+        {
+            if ((uint)truth[i] >= (uint)numClasses || (uint)predicted[i] >= (uint)numClasses)
+            {
+                throw new ArgumentOutOfRangeException(nameof(truth), $"class id outside [0, {numClasses}) at position {i}");
+            }
+            m[truth[i], predicted[i]]++;
+        }
+        return m;
+    }
+
+    /// <summary>Precision, recall and F1 of one class treated as positive (sklearn <c>average='binary'</c>).</summary>
+    public static (double Precision, double Recall, double F1) ForClass(long[,] confusion, int positive)
+    {
+        var k = confusion.GetLength(0);
+        long tp = confusion[positive, positive], predictedPositive = 0, actualPositive = 0;
+        for (var i = 0; i < k; i++)
+        {
+            predictedPositive += confusion[i, positive];
+            actualPositive += confusion[positive, i];
+        }
+        var precision = predictedPositive == 0 ? 0 : (double)tp / predictedPositive;
+        var recall = actualPositive == 0 ? 0 : (double)tp / actualPositive;
+        var f1 = precision + recall == 0 ? 0 : 2 * precision * recall / (precision + recall);
+        return (precision, recall, f1);
+    }
+
+    /// <summary>Unweighted means over classes of precision, recall and per-class F1 (sklearn <c>average='macro'</c>).</summary>
+    public static (double Precision, double Recall, double F1) Macro(long[,] confusion)
+    {
+        var k = confusion.GetLength(0);
+        double p = 0, r = 0, f = 0;
+        for (var c = 0; c < k; c++)
+        {
+            var (pc, rc, fc) = ForClass(confusion, c);
+            p += pc;
+            r += rc;
+            f += fc;
+        }
+        return (p / k, r / k, f / k);
+    }
+
+    /// <summary>
+    /// Matthews correlation coefficient, multiclass form (Gorodkin 2004, as sklearn's <c>matthews_corrcoef</c>):
+    /// (c·s − Σ pₖtₖ) / √((s² − Σ pₖ²)(s² − Σ tₖ²)); 0 when either marginal is constant.
+    /// </summary>
+    public static double MatthewsCorrelation(long[,] confusion)
+    {
+        var k = confusion.GetLength(0);
+        double s = 0, c = 0, sumPt = 0, sumP2 = 0, sumT2 = 0;
+        for (var i = 0; i < k; i++)
+        {
+            double t = 0, p = 0;
+            for (var j = 0; j < k; j++)
+            {
+                t += confusion[i, j];
+                p += confusion[j, i];
+                s += confusion[i, j];
+            }
+            c += confusion[i, i];
+            sumPt += p * t;
+            sumP2 += p * p;
+            sumT2 += t * t;
+        }
+        var denom = Math.Sqrt((s * s) - sumP2) * Math.Sqrt((s * s) - sumT2);
+        return denom == 0 ? 0 : ((c * s) - sumPt) / denom;
+    }
+
+    /// <summary>MCC straight from label vectors.</summary>
+    public static double MatthewsCorrelation(IReadOnlyList<int> truth, IReadOnlyList<int> predicted, int numClasses) =>
+        MatthewsCorrelation(ConfusionMatrix(truth, predicted, numClasses));
+
+    private static void CheckSameLength<T>(IReadOnlyList<T> a, IReadOnlyList<T> b)
+    {
+        if (a.Count != b.Count)
+        {
+            throw new ArgumentException($"truth has {a.Count} values, predictions {b.Count}");
+        }
+    }
+}

@@ -1,0 +1,124 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using BertSharp.IO;
+
+namespace BertSharp.Evaluation;
+
+/// <summary>
+/// All metrics of one evaluation: for classification accuracy, binary (positive = class 1, when there are two classes)
+/// and macro precision/recall/F1, MCC and the confusion matrix; for regression Pearson, Spearman and MSE. Serialises to
+/// <c>metrics.json</c>.
+/// </summary>
+public sealed class MetricsReport
+{
+    private MetricsReport(IReadOnlyList<string> labels, int count, SortedDictionary<string, double> values, long[,]? confusion)
+    {
+        Labels = labels;
+        Count = count;
+        Values = values;
+        Confusion = confusion;
+    }
+
+    /// <summary>Class names in id order (empty for regression).</summary>
+    public IReadOnlyList<string> Labels { get; }
+
+    /// <summary>Number of evaluated examples.</summary>
+    public int Count { get; }
+
+    /// <summary>Metric name → value (accuracy, precision, recall, f1, macro_precision, macro_recall, macro_f1, mcc, pearson, spearman, mse, loss).</summary>
+    public IReadOnlyDictionary<string, double> Values { get; }
+
+    /// <summary>Counts [true class, predicted class]; null for regression.</summary>
+    public long[,]? Confusion { get; }
+
+    /// <summary>The value of <paramref name="metric"/>, or an error listing the available ones.</summary>
+    public double Get(string metric) =>
+        Values.TryGetValue(metric, out var v) ? v
+            : throw new BertSharpException($"metric '{metric}' is not computed for this task; available: {string.Join(", ", Values.Keys)}.");
+
+    /// <summary>Classification report from class ids.</summary>
+    public static MetricsReport ForClassification(IReadOnlyList<string> labels, IReadOnlyList<int> truth, IReadOnlyList<int> predicted, double? loss = null)
+    {
+        var cm = ClassificationMetrics.ConfusionMatrix(truth, predicted, labels.Count);
+        var values = new SortedDictionary<string, double>(StringComparer.Ordinal)
+        {
+            ["accuracy"] = ClassificationMetrics.Accuracy(truth, predicted),
+            ["mcc"] = ClassificationMetrics.MatthewsCorrelation(cm),
+        };
+        if (labels.Count == 2)
+        {
+            var (p, r, f) = ClassificationMetrics.ForClass(cm, 1);
+            values["precision"] = p;
+            values["recall"] = r;
+            values["f1"] = f;
+        }
+        var (mp, mr, mf) = ClassificationMetrics.Macro(cm);
+        values["macro_precision"] = mp;
+        values["macro_recall"] = mr;
+        values["macro_f1"] = mf;
+        if (labels.Count != 2)
+        {
+            // With more than two classes the headline F1 is the macro one.
+            values["f1"] = mf;
+        }
+        if (loss is { } l)
+        {
+            values["loss"] = l;
+        }
+        return new MetricsReport(labels, truth.Count, values, cm);
+    }
+
+    /// <summary>Regression report from targets and predictions.</summary>
+    public static MetricsReport ForRegression(IReadOnlyList<double> truth, IReadOnlyList<double> predicted, double? loss = null)
+    {
+        var values = new SortedDictionary<string, double>(StringComparer.Ordinal)
+        {
+            ["pearson"] = RegressionMetrics.Pearson(truth, predicted),
+            ["spearman"] = RegressionMetrics.Spearman(truth, predicted),
+            ["mse"] = RegressionMetrics.MeanSquaredError(truth, predicted),
+        };
+        if (loss is { } l)
+        {
+            values["loss"] = l;
+        }
+        return new MetricsReport([], truth.Count, values, null);
+    }
+
+    /// <summary>The report as JSON (NaN written as null).</summary>
+    public JsonObject ToJson(IReadOnlyDictionary<string, object?>? extra = null)
+    {
+        var metrics = new JsonObject();
+        foreach (var (k, v) in Values)
+        {
+            metrics[k] = double.IsFinite(v) ? JsonValue.Create(Math.Round(v, 6)) : null;
+        }
+        var o = new JsonObject { ["examples"] = Count, ["metrics"] = metrics };
+        if (Confusion is { } cm)
+        {
+            o["labels"] = new JsonArray([.. Labels.Select(l => (JsonNode)JsonValue.Create(l)!)]);
+            var rows = new JsonArray();
+            for (var i = 0; i < cm.GetLength(0); i++)
+            {
+                rows.Add(new JsonArray([.. Enumerable.Range(0, cm.GetLength(1)).Select(j => (JsonNode)JsonValue.Create(cm[i, j])!)]));
+            }
+            o["confusion_matrix"] = rows;
+            o["confusion_matrix_note"] = "rows = true label, columns = predicted label, in the order of 'labels'";
+        }
+        if (extra is not null)
+        {
+            foreach (var (k, v) in extra)
+            {
+                o[k] = JsonSerializer.SerializeToNode(v);
+            }
+        }
+        return o;
+    }
+
+    /// <summary>Writes <c>metrics.json</c> atomically.</summary>
+    public void Save(string path, IReadOnlyDictionary<string, object?>? extra = null) =>
+        AtomicFile.WriteAllText(path, ToJson(extra).ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+
+    /// <summary>A value formatted for tables: 4 decimals, "n/a" for NaN.</summary>
+    public static string Format(double v) => double.IsFinite(v) ? v.ToString("0.0000", CultureInfo.InvariantCulture) : "n/a";
+}

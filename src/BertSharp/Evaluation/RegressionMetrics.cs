@@ -1,0 +1,65 @@
+namespace BertSharp.Evaluation;
+
+/// <summary>Correlation and error metrics for regression (STS-B style) outputs.</summary>
+public static class RegressionMetrics
+{
+    /// <summary>Pearson's r; NaN when either vector is constant (as scipy returns).</summary>
+    public static double Pearson(IReadOnlyList<double> x, IReadOnlyList<double> y)
+    {
+        if (x.Count != y.Count)
+        {
+            throw new ArgumentException($"x has {x.Count} values, y {y.Count}");
+        }
+        var n = x.Count;
+        if (n < 2)
+        {
+            return double.NaN;
+        }
+        double mx = x.Average(), my = y.Average(), sxy = 0, sxx = 0, syy = 0;
+        for (var i = 0; i < n; i++)
+        {
+            var dx = x[i] - mx;
+            var dy = y[i] - my;
+            sxy += dx * dy;
+            sxx += dx * dx;
+            syy += dy * dy;
+        }
+        return sxx == 0 || syy == 0 ? double.NaN : sxy / Math.Sqrt(sxx * syy);
+    }
+
+    /// <summary>Spearman's ρ: Pearson's r of the ranks, tied values getting the average of their ranks.</summary>
+    public static double Spearman(IReadOnlyList<double> x, IReadOnlyList<double> y) => Pearson(Ranks(x), Ranks(y));
+
+    /// <summary>1-based ranks with ties averaged (scipy <c>rankdata(method='average')</c>).</summary>
+    public static double[] Ranks(IReadOnlyList<double> values)
+    {
+        var order = Enumerable.Range(0, values.Count).OrderBy(i => values[i]).ToArray();
+        var ranks = new double[values.Count];
+        var start = 0;
+        while (start < order.Length)
+        {
+            var end = start;
+            while (end + 1 < order.Length && values[order[end + 1]] == values[order[start]])
+            {
+                end++;
+            }
+            var avg = ((start + end) / 2.0) + 1;
+            for (var k = start; k <= end; k++)
+            {
+                ranks[order[k]] = avg;
+            }
+            start = end + 1;
+        }
+        return ranks;
+    }
+
+    /// <summary>Mean squared error.</summary>
+    public static double MeanSquaredError(IReadOnlyList<double> truth, IReadOnlyList<double> predicted)
+    {
+        if (truth.Count != predicted.Count)
+        {
+            throw new ArgumentException($"truth has {truth.Count} values, predictions {predicted.Count}");
+        }
+        return truth.Count == 0 ? 0 : truth.Zip(predicted, (t, p) => (t - p) * (t - p)).Average();
+    }
+}

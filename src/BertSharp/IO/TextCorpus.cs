@@ -1,0 +1,73 @@
+using System.Text;
+using CsvHelper;
+
+namespace BertSharp.IO;
+
+/// <summary>
+/// Loads a list of texts: one per non-empty line of a <c>.txt</c>/<c>.txt.gz</c> file, or one per row of a
+/// <c>.csv</c>/<c>.csv.gz</c> file with a header (the IMDb files: <c>review,sentiment,...</c>).
+/// </summary>
+public static class TextCorpus
+{
+    /// <summary>True for <c>.csv</c> and <c>.csv.gz</c> paths.</summary>
+    public static bool IsCsv(string path) =>
+        path.EndsWith(".csv", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".csv.gz", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// Reads the texts of <paramref name="path"/>. For CSV, <paramref name="column"/> names the text column (default:
+    /// <c>review</c>, else <c>text</c>). Bad input (missing file or column, invalid UTF-8, malformed CSV) is a
+    /// <see cref="BertSharpException"/> naming the file and line.
+    /// </summary>
+    public static List<string> ReadTexts(string path, string? column = null) =>
+        IsCsv(path) ? ReadCsvColumn(path, column) : TextLines.Read(path).Where(l => l.Length > 0).ToList();
+
+    private static List<string> ReadCsvColumn(string path, string? column)
+    {
+        var texts = new List<string>();
+        var options = new CsvReaderOptions
+        {
+            Mode = CsvMode.Rfc4180,
+            HasHeader = true,
+            SkipEmptyLines = true,
+            TrackLineNumbers = true,
+            MalformedData = CsvMalformedDataHandling.Throw,
+        };
+        try
+        {
+            using var reader = CsvReader.Create(TextLines.OpenText(path), options, false);
+            reader.ReadHeader();
+            var header = reader.Headers.Select(h => h.Trim()).ToArray();
+            if (header.Length == 0)
+            {
+                throw new BertSharpException($"{path}: empty CSV file; expected a header line.");
+            }
+            var name = column ?? (header.Contains("review") ? "review" : "text");
+            var index = Array.IndexOf(header, name);
+            if (index < 0)
+            {
+                throw new BertSharpException($"{path}: no column '{name}' in the header ({string.Join(",", header)}).");
+            }
+            while (reader.Read())
+            {
+                if (reader.FieldCount <= index)
+                {
+                    throw new BertSharpException($"{path} line {reader.LineNumber}: the row has {reader.FieldCount} fields; '{name}' is field {index + 1}.");
+                }
+                texts.Add(reader.GetString(index) ?? "");
+            }
+        }
+        catch (DecoderFallbackException e)
+        {
+            throw TextLines.InvalidUtf8(path, e);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new BertSharpException($"{path}: not a valid gzip file ({e.Message}).", e);
+        }
+        catch (CsvFormatException e)
+        {
+            throw new BertSharpException($"{path} line {e.LineNumber}: malformed CSV ({e.Message.TrimEnd('.')}).", e);
+        }
+        return texts;
+    }
+}

@@ -1,0 +1,44 @@
+using BertSharp.Data;
+using BertSharp.Evaluation;
+using BertSharp.Modeling;
+using static TorchSharp.torch;
+
+namespace BertSharp.Inference;
+
+/// <summary>The metrics of one evaluation plus what the tutorials print alongside them.</summary>
+/// <param name="Report">All metrics (and the mean loss).</param>
+/// <param name="BatchMcc">MCC of each consecutive batch of the file (the CoLA tutorial's per-batch view); empty for regression.</param>
+/// <param name="Logits">Per example (input order) the model's logits.</param>
+public sealed record EvaluationResult(MetricsReport Report, IReadOnlyList<double> BatchMcc, float[][] Logits);
+
+/// <summary>Evaluates a sequence classifier on labelled encoded examples.</summary>
+public static class ClassifierEvaluation
+{
+    /// <summary>Runs the model over <paramref name="examples"/> (targets set) and computes every metric of its problem type.</summary>
+    /// <param name="model">The classifier.</param>
+    /// <param name="labels">Its label map.</param>
+    /// <param name="examples">Labelled encoded examples.</param>
+    /// <param name="batchSize">Examples per forward pass, and the size of the per-batch MCC groups.</param>
+    /// <param name="padId">[PAD] id.</param>
+    /// <param name="device">Where the model lives.</param>
+    public static EvaluationResult Evaluate(BertForSequenceClassification model, LabelMap labels, IReadOnlyList<EncodedExample> examples,
+        int batchSize, int padId, Device device)
+    {
+        var run = ClassifierRunner.Run(model, examples, batchSize, padId, withLabels: true, device);
+        if (labels.IsRegression)
+        {
+            var truth = examples.Select(e => (double)e.Target).ToArray();
+            var predicted = run.Logits.Select(l => (double)l[0]).ToArray();
+            return new EvaluationResult(MetricsReport.ForRegression(truth, predicted, run.Loss), [], run.Logits);
+        }
+        var t = examples.Select(e => (int)e.Target).ToArray();
+        var p = run.Logits.Select(ClassifierRunner.ArgMax).ToArray();
+        var perBatch = new List<double>();
+        for (var start = 0; start < t.Length; start += batchSize)
+        {
+            var end = Math.Min(t.Length, start + batchSize);
+            perBatch.Add(ClassificationMetrics.MatthewsCorrelation(t[start..end], p[start..end], labels.NumLabels));
+        }
+        return new EvaluationResult(MetricsReport.ForClassification(labels.Labels, t, p, run.Loss), perBatch, run.Logits);
+    }
+}

@@ -1,0 +1,84 @@
+using BertSharp.Data;
+using BertSharp.Modeling;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace BertSharp.Inference;
+
+/// <summary>Logits of a sequence classifier for every example, and the mean loss when the examples are labelled.</summary>
+/// <param name="Logits">Per example (input order): num_labels logits (one value for regression).</param>
+/// <param name="Loss">Mean loss over the examples (each batch's mean weighted by its size), or NaN without labels.</param>
+public sealed record ClassifierRun(float[][] Logits, double Loss);
+
+/// <summary>
+/// Batched, gradient-free forward passes of a <see cref="BertForSequenceClassification"/>. Examples are grouped by length
+/// (less padding); results come back in input order.
+/// </summary>
+public static class ClassifierRunner
+{
+    /// <summary>Runs <paramref name="model"/> in eval mode over <paramref name="examples"/>; the model's mode is restored afterwards.</summary>
+    /// <param name="model">The classifier.</param>
+    /// <param name="examples">Encoded examples (targets NaN when <paramref name="withLabels"/> is false).</param>
+    /// <param name="batchSize">Examples per forward pass.</param>
+    /// <param name="padId">[PAD] id.</param>
+    /// <param name="withLabels">Compute the loss from the examples' targets.</param>
+    /// <param name="device">Where the model lives.</param>
+    public static ClassifierRun Run(BertForSequenceClassification model, IReadOnlyList<EncodedExample> examples, int batchSize, int padId,
+        bool withLabels, Device device)
+    {
+        var regression = model.Config.ProblemType == "regression" || model.Config.NumLabels == 1;
+        var logits = new float[examples.Count][];
+        double lossSum = 0;
+        var wasTraining = model.training;
+        model.eval();
+        try
+        {
+            using var noGrad = torch.no_grad();
+            var plan = Batching.Plan([.. examples.Select(e => e.Length)], batchSize, rng: null, bucketByLength: true);
+            foreach (var indices in plan)
+            {
+                using var scope = NewDisposeScope();
+                using var batch = Batching.Collate(examples, indices, padId, regression, withLabels, device);
+                var output = model.Forward(new BertInput(batch.InputIds, batch.AttentionMask, batch.TokenTypeIds), batch.Labels);
+                var values = output.Logits.to(torch.float32).cpu().data<float>().ToArray();
+                var width = values.Length / indices.Length;
+                for (var r = 0; r < indices.Length; r++)
+                {
+                    logits[indices[r]] = values[(r * width)..((r + 1) * width)];
+                }
+                if (output.Loss is { } loss)
+                {
+                    lossSum += loss.to(torch.float64).cpu().item<double>() * indices.Length;
+                }
+            }
+        }
+        finally
+        {
+            model.train(wasTraining);
+        }
+        return new ClassifierRun(logits, withLabels && examples.Count > 0 ? lossSum / examples.Count : double.NaN);
+    }
+
+    /// <summary>Softmax of one row of logits, in double precision.</summary>
+    public static double[] Softmax(IReadOnlyList<float> logits)
+    {
+        var max = logits.Max();
+        var exp = logits.Select(l => Math.Exp(l - max)).ToArray();
+        var sum = exp.Sum();
+        return [.. exp.Select(e => e / sum)];
+    }
+
+    /// <summary>Index of the largest logit (the first one on ties).</summary>
+    public static int ArgMax(IReadOnlyList<float> logits)
+    {
+        var best = 0;
+        for (var i = 1; i < logits.Count; i++)
+        {
+            if (logits[i] > logits[best])
+            {
+                best = i;
+            }
+        }
+        return best;
+    }
+}

@@ -1,0 +1,80 @@
+using BertSharp.Modeling;
+using BertSharp.Tokenization;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace BertSharp.Inference;
+
+/// <summary>How token vectors become one sentence vector.</summary>
+public enum Pooling
+{
+    /// <summary>The last hidden state of [CLS] (position 0).</summary>
+    Cls,
+
+    /// <summary>The mean of the last hidden states over real tokens (attention mask 1), special tokens included.</summary>
+    Mean,
+}
+
+/// <summary>Options of <see cref="FeatureExtraction"/>.</summary>
+/// <param name="Pooling">CLS or masked mean pooling.</param>
+/// <param name="Normalize">Scale each vector to unit L2 norm.</param>
+/// <param name="MaxLength">Inputs are truncated to this many tokens (null or larger = the model's maximum).</param>
+/// <param name="BatchSize">Inputs per forward pass.</param>
+public sealed record FeatureExtractionOptions(Pooling Pooling = Pooling.Cls, bool Normalize = false, int? MaxLength = null, int BatchSize = 32);
+
+/// <summary>Sentence embeddings from any BERT model's encoder (the head, if any, is not used).</summary>
+public sealed class FeatureExtraction : InferencePipeline<BertPreTrainedModel>
+{
+    public FeatureExtraction(BertPreTrainedModel model, BertTokenizer tokenizer, bool ownsModel = false) : base(model, tokenizer, ownsModel)
+    {
+    }
+
+    /// <summary>Loads the model and tokenizer of <paramref name="modelDir"/> (any BERT architecture).</summary>
+    public static FeatureExtraction Load(string modelDir) =>
+        new(BertPretrained.Load(null, modelDir, out _), BertTokenizer.FromDirectory(modelDir), ownsModel: true);
+
+    /// <summary>Hidden size = length of every vector returned.</summary>
+    public int Dimension => Model.Config.HiddenSize;
+
+    /// <summary>One vector [hidden] per text, in input order.</summary>
+    public float[][] Embed(IReadOnlyList<string> texts, FeatureExtractionOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(texts);
+        var o = options ?? new FeatureExtractionOptions();
+        var encodeOptions = new EncodeOptions { MaxLength = EffectiveMaxLength(o.MaxLength), Truncation = TruncationStrategy.LongestFirst };
+        var encodings = Tokenizer.EncodeBatch([.. texts.Select(t => (t, (string?)null))], encodeOptions);
+        var result = new float[texts.Count][];
+        foreach (var batch in InferenceBatch.Plan([.. encodings.Select(e => e.Length)], o.BatchSize))
+        {
+            var rows = Run(() => Pool([.. batch.Select(i => encodings[i])], o));
+            for (var r = 0; r < batch.Length; r++)
+            {
+                result[batch[r]] = rows[r];
+            }
+        }
+        return result;
+    }
+
+    private float[][] Pool(IReadOnlyList<BertEncoding> encodings, FeatureExtractionOptions o)
+    {
+        var input = InferenceBatch.Collate(encodings, Tokenizer.PadId, Device);
+        var hidden = Model.Bert.Forward(input).LastHiddenState;
+        Tensor pooled;
+        if (o.Pooling == Pooling.Cls)
+        {
+            pooled = hidden.select(1, 0);
+        }
+        else
+        {
+            var mask = input.AttentionMask!.unsqueeze(-1).to(hidden.dtype);
+            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp_min(1.0);
+        }
+        if (o.Normalize)
+        {
+            pooled = pooled / pooled.norm(1, keepdim: true).clamp_min(1e-12);
+        }
+        var flat = InferenceBatch.ToFloats(pooled);
+        var width = (int)pooled.shape[1];
+        return [.. Enumerable.Range(0, encodings.Count).Select(r => flat[(r * width)..((r + 1) * width)])];
+    }
+}

@@ -1,0 +1,80 @@
+using BertSharp.Modeling;
+using BertSharp.Runtime;
+using BertSharp.Tokenization;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace BertSharp.Inference;
+
+/// <summary>
+/// Common plumbing of the inference pipelines: the model in eval mode, gradient-free forward passes inside a dispose scope,
+/// and one forward pass at a time per model (callers on several threads share a pipeline safely).
+/// </summary>
+/// <typeparam name="TModel">The model class the pipeline needs.</typeparam>
+public abstract class InferencePipeline<TModel> : IDisposable where TModel : BertPreTrainedModel
+{
+    private readonly bool _ownsModel;
+
+    /// <param name="model">The model (put into eval mode).</param>
+    /// <param name="tokenizer">Its tokenizer.</param>
+    /// <param name="ownsModel">Whether <see cref="Dispose()"/> disposes the model.</param>
+    protected InferencePipeline(TModel model, BertTokenizer tokenizer, bool ownsModel)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        TorchRuntime.EnsureLoaded();
+        Model = model;
+        Tokenizer = tokenizer;
+        _ownsModel = ownsModel;
+        Device = InferenceBatch.DeviceOf(model);
+        lock (model)
+        {
+            model.eval();
+        }
+    }
+
+    /// <summary>The model.</summary>
+    public TModel Model { get; }
+
+    /// <summary>The tokenizer.</summary>
+    public BertTokenizer Tokenizer { get; }
+
+    /// <summary>Where the model lives.</summary>
+    public Device Device { get; }
+
+    /// <summary>Longest input the model takes: its position embeddings, or the tokenizer's model_max_length when smaller.</summary>
+    public int ModelMaxLength => Math.Min(Model.Config.MaxPositionEmbeddings, Tokenizer.ModelMaxLength ?? int.MaxValue);
+
+    /// <summary>
+    /// Runs <paramref name="forward"/> without autograd, under the model's lock, inside a dispose scope: tensors it creates are
+    /// freed when it returns, so it must return managed values.
+    /// </summary>
+    protected T Run<T>(Func<T> forward)
+    {
+        ArgumentNullException.ThrowIfNull(forward);
+        // All pipelines over one model share its monitor: a server may run NER and embeddings on the same weights.
+        lock (Model)
+        {
+            using var noGrad = torch.no_grad();
+            using var scope = NewDisposeScope();
+            return forward();
+        }
+    }
+
+    /// <summary>Clamps a requested maximum length to what the model takes.</summary>
+    protected int EffectiveMaxLength(int? requested) => Math.Min(requested ?? ModelMaxLength, ModelMaxLength);
+
+    public void Dispose()
+    {
+        Dispose(true);
+        GC.SuppressFinalize(this);
+    }
+
+    protected virtual void Dispose(bool disposing)
+    {
+        if (disposing && _ownsModel)
+        {
+            Model.Dispose();
+        }
+    }
+}

@@ -1,0 +1,134 @@
+using BertSharp.Modeling;
+using BertSharp.Tokenization;
+
+namespace BertSharp.Inference;
+
+/// <summary>Options of <see cref="QuestionAnswering"/> (HF pipeline defaults).</summary>
+/// <param name="TopK">Answers returned per question.</param>
+/// <param name="MaxLength">Tokens per window, question and special tokens included (null = the model's maximum, capped at 384).</param>
+/// <param name="DocStride">Tokens of context shared by consecutive windows (capped at half the context room).</param>
+/// <param name="MaxAnswerLength">Longest answer, in tokens.</param>
+/// <param name="HandleImpossibleAnswer">Also offer the empty answer, scored P(start=[CLS]) × P(end=[CLS]) (the smallest over windows).</param>
+/// <param name="BatchSize">Windows per forward pass.</param>
+public sealed record QuestionAnsweringOptions(int TopK = 1, int? MaxLength = null, int DocStride = 128, int MaxAnswerLength = 15,
+    bool HandleImpossibleAnswer = false, int BatchSize = 32);
+
+/// <summary>An answer: the context's text between <see cref="Start"/> and <see cref="End"/> (UTF-16 offsets).</summary>
+public sealed record QaAnswer(string Answer, double Score, int Start, int End);
+
+/// <summary>One window of a (question, context) pair and the model's logits on it.</summary>
+/// <param name="Encoding">[CLS] question [SEP] context-window [SEP].</param>
+/// <param name="StartLogits">[tokens] start logits.</param>
+/// <param name="EndLogits">[tokens] end logits.</param>
+public sealed record QaWindow(BertEncoding Encoding, float[] StartLogits, float[] EndLogits);
+
+/// <summary>
+/// Extractive question answering with a <see cref="BertForQuestionAnswering"/>. Contexts longer than a window are cut into
+/// overlapping windows (the question repeated in each); the best spans of all windows compete on HF's score.
+/// </summary>
+public sealed class QuestionAnswering : InferencePipeline<BertForQuestionAnswering>
+{
+    public QuestionAnswering(BertForQuestionAnswering model, BertTokenizer tokenizer, bool ownsModel = false) : base(model, tokenizer, ownsModel)
+    {
+    }
+
+    /// <summary>Loads a question-answering model directory.</summary>
+    public static QuestionAnswering Load(string modelDir) =>
+        new(BertPretrained.Load<BertForQuestionAnswering>(modelDir), BertTokenizer.FromDirectory(modelDir), ownsModel: true);
+
+    /// <summary>The best answers per (question, context), best first.</summary>
+    public IReadOnlyList<List<QaAnswer>> Answer(IReadOnlyList<(string Question, string Context)> inputs, QuestionAnsweringOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        var o = options ?? new QuestionAnsweringOptions();
+        if (o.TopK < 1 || o.MaxAnswerLength < 1)
+        {
+            throw new BertSharpException($"top_k and max_answer_len must be at least 1 (got {o.TopK} and {o.MaxAnswerLength}).");
+        }
+        var windows = Windows(inputs, o);
+        var result = new List<QaAnswer>[inputs.Count];
+        for (var i = 0; i < inputs.Count; i++)
+        {
+            result[i] = Decode(inputs[i].Context, windows[i], o);
+        }
+        return result;
+    }
+
+    /// <summary>The windows and their logits per input (padding removed).</summary>
+    public IReadOnlyList<QaWindow>[] Windows(IReadOnlyList<(string Question, string Context)> inputs, QuestionAnsweringOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        var o = options ?? new QuestionAnsweringOptions();
+        var maxLength = EffectiveMaxLength(o.MaxLength ?? Math.Min(384, ModelMaxLength));
+        var all = new List<(int Input, BertEncoding Encoding)>();
+        for (var i = 0; i < inputs.Count; i++)
+        {
+            var (question, context) = inputs[i];
+            var room = maxLength - Tokenizer.CountTokens(question) - 3;
+            if (room < 1)
+            {
+                throw new BertSharpException($"the question has {maxLength - room - 3} tokens, which leaves no room for context in a {maxLength}-token window.");
+            }
+            var encodeOptions = new EncodeOptions
+            {
+                MaxLength = maxLength,
+                Truncation = TruncationStrategy.OnlySecond,
+                Stride = Math.Min(o.DocStride, room / 2),
+                ReturnOverflowing = true,
+            };
+            var first = Tokenizer.Encode(question, context, encodeOptions);
+            all.Add((i, first));
+            all.AddRange(first.Overflowing.Select(w => (i, w)));
+        }
+        var logits = new (float[] Start, float[] End)[all.Count];
+        foreach (var batch in InferenceBatch.Plan([.. all.Select(w => w.Encoding.Length)], o.BatchSize))
+        {
+            var encodings = batch.Select(b => all[b].Encoding).ToArray();
+            var (start, end, width) = Run(() =>
+            {
+                var output = Model.Forward(InferenceBatch.Collate(encodings, Tokenizer.PadId, Device));
+                return (InferenceBatch.ToFloats(output.StartLogits), InferenceBatch.ToFloats(output.EndLogits), (int)output.StartLogits.shape[1]);
+            });
+            for (var r = 0; r < batch.Length; r++)
+            {
+                var n = encodings[r].Length;
+                logits[batch[r]] = (start[(r * width)..((r * width) + n)], end[(r * width)..((r * width) + n)]);
+            }
+        }
+        var result = new List<QaWindow>[inputs.Count];
+        for (var k = 0; k < all.Count; k++)
+        {
+            (result[all[k].Input] ??= []).Add(new QaWindow(all[k].Encoding, logits[k].Start, logits[k].End));
+        }
+        return result;
+    }
+
+    private static List<QaAnswer> Decode(string context, IReadOnlyList<QaWindow> windows, QuestionAnsweringOptions o)
+    {
+        var answers = new Dictionary<(int, int), QaAnswer>();
+        var minNull = double.MaxValue;
+        foreach (var w in windows)
+        {
+            var e = w.Encoding;
+            var allowed = Enumerable.Range(0, e.Length).Select(i => e.TypeIds[i] == 1 && e.SpecialTokensMask[i] == 0 && e.AttentionMask[i] == 1).ToArray();
+            var (start, end, nullScore) = AnswerDecoding.Probabilities(w.StartLogits, w.EndLogits, allowed, Array.IndexOf(e.SpecialTokensMask, 1));
+            minNull = Math.Min(minNull, nullScore);
+            foreach (var span in AnswerDecoding.BestSpans(start, end, allowed, o.TopK, o.MaxAnswerLength))
+            {
+                var s = e.Utf16Offsets[span.StartToken].Start;
+                var t = e.Utf16Offsets[span.EndToken].End;
+                // Overlapping windows can propose the same span: keep its best score once.
+                if (!answers.TryGetValue((s, t), out var seen) || seen.Score < span.Score)
+                {
+                    answers[(s, t)] = new QaAnswer(context[s..t], span.Score, s, t);
+                }
+            }
+        }
+        var list = answers.Values.ToList();
+        if (o.HandleImpossibleAnswer && windows.Count > 0)
+        {
+            list.Add(new QaAnswer("", minNull, 0, 0));
+        }
+        return [.. list.OrderByDescending(a => a.Score).Take(o.TopK)];
+    }
+}

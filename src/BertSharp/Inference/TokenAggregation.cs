@@ -1,0 +1,146 @@
+namespace BertSharp.Inference;
+
+/// <summary>How token predictions are merged into entities (HF <c>TokenClassificationPipeline</c> strategies).</summary>
+public enum AggregationStrategy
+{
+    /// <summary>One entity per token, no grouping.</summary>
+    None,
+
+    /// <summary>Per-token labels; neighbours with the same tag (B-/I- aware) are grouped.</summary>
+    Simple,
+
+    /// <summary>Each word takes the label of its first token, then words are grouped.</summary>
+    First,
+
+    /// <summary>Each word takes the label of its tokens' averaged scores, then words are grouped.</summary>
+    Average,
+
+    /// <summary>Each word takes the label of its single most confident token, then words are grouped.</summary>
+    Max,
+}
+
+/// <summary>One token's prediction before aggregation.</summary>
+/// <param name="Token">The word piece (e.g. <c>##ffa</c>).</param>
+/// <param name="Scores">Softmax over the labels.</param>
+/// <param name="Start">UTF-16 start offset in the text.</param>
+/// <param name="End">UTF-16 end offset in the text.</param>
+/// <param name="Index">Position of the token in the encoded sequence.</param>
+/// <param name="IsSubword">Whether the token continues the previous token's word.</param>
+public sealed record TokenScores(string Token, double[] Scores, int Start, int End, int Index, bool IsSubword);
+
+/// <summary>An entity (or, without aggregation, one token) found in a text.</summary>
+/// <param name="Entity">The label (<see cref="AggregationStrategy.None"/>) or the group's tag with any B-/I- prefix removed (HF <c>entity_group</c>).</param>
+/// <param name="Score">The label's probability (groups: the mean over their members).</param>
+/// <param name="Word">The tokens joined back into text (lower-cased as the tokenizer saw it, <c>##</c> merged).</param>
+/// <param name="Start">UTF-16 start offset in the input text.</param>
+/// <param name="End">UTF-16 end offset (exclusive).</param>
+/// <param name="Index">Token position for <see cref="AggregationStrategy.None"/>; null for groups.</param>
+public sealed record TokenEntity(string Entity, double Score, string Word, int Start, int End, int? Index = null);
+
+/// <summary>HF's post-processing of token classification: word aggregation and entity grouping, on plain arrays.</summary>
+public static class TokenAggregation
+{
+    /// <summary>Labels dropped from the output by default (HF <c>ignore_labels</c>).</summary>
+    public static readonly IReadOnlyList<string> DefaultIgnoreLabels = ["O"];
+
+    /// <summary>Turns per-token scores into entities with <paramref name="strategy"/>; entities labelled in <paramref name="ignoreLabels"/> are dropped.</summary>
+    public static List<TokenEntity> Aggregate(IReadOnlyList<TokenScores> tokens, IReadOnlyList<string> labels, AggregationStrategy strategy,
+        IReadOnlyCollection<string>? ignoreLabels = null)
+    {
+        ArgumentNullException.ThrowIfNull(tokens);
+        ArgumentNullException.ThrowIfNull(labels);
+        var ignore = ignoreLabels ?? DefaultIgnoreLabels;
+        List<TokenEntity> entities;
+        if (strategy is AggregationStrategy.None or AggregationStrategy.Simple)
+        {
+            entities = [.. tokens.Select(t =>
+            {
+                var best = ScoreMath.ArgMax(t.Scores);
+                return new TokenEntity(labels[best], t.Scores[best], t.Token, t.Start, t.End, t.Index);
+            })];
+        }
+        else
+        {
+            entities = AggregateWords(tokens, labels, strategy);
+        }
+        if (strategy == AggregationStrategy.None)
+        {
+            return [.. entities.Where(e => !ignore.Contains(e.Entity))];
+        }
+        return [.. GroupEntities(entities).Where(e => !ignore.Contains(e.Entity))];
+    }
+
+    /// <summary>BERT's <c>convert_tokens_to_string</c>: tokens joined by spaces, <c>##</c> continuations glued on.</summary>
+    public static string TokensToString(IEnumerable<string> tokens) =>
+        string.Join(' ', tokens).Replace(" ##", "", StringComparison.Ordinal).Trim();
+
+    private static List<TokenEntity> AggregateWords(IReadOnlyList<TokenScores> tokens, IReadOnlyList<string> labels, AggregationStrategy strategy)
+    {
+        var words = new List<TokenEntity>();
+        var group = new List<TokenScores>();
+        foreach (var t in tokens)
+        {
+            if (group.Count > 0 && !t.IsSubword)
+            {
+                words.Add(AggregateWord(group, labels, strategy));
+                group.Clear();
+            }
+            group.Add(t);
+        }
+        if (group.Count > 0)
+        {
+            words.Add(AggregateWord(group, labels, strategy));
+        }
+        return words;
+    }
+
+    private static TokenEntity AggregateWord(List<TokenScores> group, IReadOnlyList<string> labels, AggregationStrategy strategy)
+    {
+        double[] scores = strategy switch
+        {
+            AggregationStrategy.First => group[0].Scores,
+            AggregationStrategy.Max => group.MaxBy(t => t.Scores.Max())!.Scores,
+            _ => [.. Enumerable.Range(0, group[0].Scores.Length).Select(k => group.Average(t => t.Scores[k]))],
+        };
+        var best = ScoreMath.ArgMax(scores);
+        return new TokenEntity(labels[best], scores[best], TokensToString(group.Select(t => t.Token)), group[0].Start, group[^1].End);
+    }
+
+    private static (string Bi, string Tag) Tag(string entity) =>
+        entity.StartsWith("B-", StringComparison.Ordinal) ? ("B", entity[2..])
+        : entity.StartsWith("I-", StringComparison.Ordinal) ? ("I", entity[2..])
+        : ("I", entity); // not in B-/I- form: treated as a continuation, as HF does
+
+    private static List<TokenEntity> GroupEntities(List<TokenEntity> entities)
+    {
+        var groups = new List<TokenEntity>();
+        var current = new List<TokenEntity>();
+        foreach (var e in entities)
+        {
+            if (current.Count > 0)
+            {
+                var (bi, tag) = Tag(e.Entity);
+                var (_, lastTag) = Tag(current[^1].Entity);
+                if (tag != lastTag || bi == "B")
+                {
+                    groups.Add(Group(current));
+                    current.Clear();
+                }
+            }
+            current.Add(e);
+        }
+        if (current.Count > 0)
+        {
+            groups.Add(Group(current));
+        }
+        return groups;
+    }
+
+    private static TokenEntity Group(List<TokenEntity> members)
+    {
+        var entity = members[0].Entity;
+        var dash = entity.IndexOf('-', StringComparison.Ordinal);
+        var tag = dash >= 0 ? entity[(dash + 1)..] : entity;
+        return new TokenEntity(tag, members.Average(m => m.Score), TokensToString(members.Select(m => m.Word)), members[0].Start, members[^1].End);
+    }
+}

@@ -1,0 +1,87 @@
+using BertSharp.Modeling;
+using BertSharp.Tokenization;
+
+namespace BertSharp.Inference;
+
+/// <summary>Named-entity style tagging with a <see cref="BertForTokenClassification"/>; spans are UTF-16 offsets into each text.</summary>
+public sealed class TokenClassification : InferencePipeline<BertForTokenClassification>
+{
+    public TokenClassification(BertForTokenClassification model, BertTokenizer tokenizer, bool ownsModel = false) : base(model, tokenizer, ownsModel)
+    {
+    }
+
+    /// <summary>Loads a token-classification model directory.</summary>
+    public static TokenClassification Load(string modelDir) =>
+        new(BertPretrained.Load<BertForTokenClassification>(modelDir), BertTokenizer.FromDirectory(modelDir), ownsModel: true);
+
+    /// <summary>The label names, by id.</summary>
+    public IReadOnlyList<string> Labels =>
+        [.. Enumerable.Range(0, Model.Config.NumLabels).Select(i => Model.Config.Id2Label.TryGetValue(i, out var l) ? l : $"LABEL_{i}")];
+
+    /// <summary>Entities per text, in input order. Texts longer than <paramref name="maxLength"/> tokens are truncated.</summary>
+    public IReadOnlyList<List<TokenEntity>> Predict(IReadOnlyList<string> texts, AggregationStrategy aggregation = AggregationStrategy.Simple,
+        IReadOnlyCollection<string>? ignoreLabels = null, int? maxLength = null, int batchSize = 32)
+    {
+        var labels = Labels;
+        var (encodings, logits) = Logits(texts, maxLength, batchSize);
+        var result = new List<TokenEntity>[texts.Count];
+        for (var i = 0; i < texts.Count; i++)
+        {
+            result[i] = TokenAggregation.Aggregate(Scores(encodings[i], logits[i]), labels, aggregation, ignoreLabels);
+        }
+        return result;
+    }
+
+    /// <summary>The encodings and raw logits [tokens][num_labels] per text (padding removed).</summary>
+    public (IReadOnlyList<BertEncoding> Encodings, float[][][] Logits) Logits(IReadOnlyList<string> texts, int? maxLength = null, int batchSize = 32)
+    {
+        ArgumentNullException.ThrowIfNull(texts);
+        var options = new EncodeOptions { MaxLength = EffectiveMaxLength(maxLength), Truncation = TruncationStrategy.LongestFirst };
+        var encodings = Tokenizer.EncodeBatch([.. texts.Select(t => (t, (string?)null))], options);
+        var numLabels = Model.Config.NumLabels;
+        var logits = new float[texts.Count][][];
+        foreach (var batch in InferenceBatch.Plan([.. encodings.Select(e => e.Length)], batchSize))
+        {
+            var batchEncodings = batch.Select(i => encodings[i]).ToArray();
+            var (flat, width) = Run(() =>
+            {
+                var output = Model.Forward(InferenceBatch.Collate(batchEncodings, Tokenizer.PadId, Device));
+                return (InferenceBatch.ToFloats(output.Logits), (int)output.Logits.shape[1]);
+            });
+            for (var r = 0; r < batch.Length; r++)
+            {
+                var rows = new float[batchEncodings[r].Length][];
+                for (var t = 0; t < rows.Length; t++)
+                {
+                    var at = ((r * width) + t) * numLabels;
+                    rows[t] = flat[at..(at + numLabels)];
+                }
+                logits[batch[r]] = rows;
+            }
+        }
+        return (encodings, logits);
+    }
+
+    /// <summary>
+    /// Per-token softmax scores of the text's tokens (special tokens left out). A token is a subword when its text is shorter
+    /// than the token string (<c>##</c> pieces), HF's rule for WordPiece; [UNK] never is.
+    /// </summary>
+    public List<TokenScores> Scores(BertEncoding encoding, float[][] logits)
+    {
+        ArgumentNullException.ThrowIfNull(encoding);
+        ArgumentNullException.ThrowIfNull(logits);
+        var tokens = new List<TokenScores>();
+        for (var i = 0; i < encoding.Length; i++)
+        {
+            if (encoding.SpecialTokensMask[i] == 1)
+            {
+                continue;
+            }
+            var (start, end) = encoding.Utf16Offsets[i];
+            var token = encoding.Tokens[i];
+            var isSubword = encoding.Ids[i] != Tokenizer.UnkId && token.StartsWith("##", StringComparison.Ordinal) && token.Length != end - start;
+            tokens.Add(new TokenScores(token, ScoreMath.Softmax(logits[i]), start, end, i, isSubword));
+        }
+        return tokens;
+    }
+}

@@ -1,0 +1,145 @@
+using BertSharp.Data;
+
+namespace BertSharp.Training;
+
+/// <summary>
+/// Everything <see cref="FineTuner"/> needs. Null numeric options take the task's tutorial default (batch 32 / 16 for IMDb,
+/// epochs 4 / 2, max length 128 / 512); the rest default to the BERT paper / tutorial values.
+/// </summary>
+public sealed record FineTuneOptions
+{
+    /// <summary>Task (format, columns, labels, defaults).</summary>
+    public required TaskSpec Task { get; init; }
+
+    /// <summary>Training data file.</summary>
+    public required string DataPath { get; init; }
+
+    /// <summary>Validation data file; when null a part of the training data is held out (<see cref="ValSize"/>).</summary>
+    public string? EvalDataPath { get; init; }
+
+    /// <summary>Output directory (an HF checkpoint directory, written atomically at the end).</summary>
+    public required string OutputDir { get; init; }
+
+    /// <summary>HF checkpoint directory to start from; null to train from scratch with <see cref="ConfigPreset"/>.</summary>
+    public string? ModelDir { get; init; }
+
+    /// <summary>Size preset (tiny, mini, small, medium, base, large) for a model trained from scratch.</summary>
+    public string? ConfigPreset { get; init; }
+
+    /// <summary>WordPiece vocab.txt for a model trained from scratch.</summary>
+    public string? VocabPath { get; init; }
+
+    /// <summary>Lower-case input for a model trained from scratch (an uncased vocab); null = guess from the vocab.</summary>
+    public bool? Lowercase { get; init; }
+
+    public int? Epochs { get; init; }
+
+    public int? BatchSize { get; init; }
+
+    public double LearningRate { get; init; } = 2e-5;
+
+    public double Eps { get; init; } = 1e-8;
+
+    public double WeightDecay { get; init; } = 0.01;
+
+    /// <summary>Warmup as a fraction of all optimizer steps (exclusive with <see cref="WarmupSteps"/>).</summary>
+    public double? WarmupRatio { get; init; }
+
+    /// <summary>Warmup in optimizer steps.</summary>
+    public int? WarmupSteps { get; init; }
+
+    public int? MaxLength { get; init; }
+
+    /// <summary>Micro-batches per optimizer step.</summary>
+    public int GradAccum { get; init; } = 1;
+
+    /// <summary>Global gradient-norm clip; 0 or less disables clipping.</summary>
+    public double MaxGradNorm { get; init; } = 1.0;
+
+    public ulong Seed { get; init; } = 42;
+
+    /// <summary>Use only the first N training examples (after the split).</summary>
+    public int? MaxTrainExamples { get; init; }
+
+    /// <summary>Use only the first N validation examples.</summary>
+    public int? MaxEvalExamples { get; init; }
+
+    /// <summary>Keep the weights of the epoch with the best value of this validation metric (loss is minimised, the rest maximised).</summary>
+    public string? SaveBest { get; init; }
+
+    /// <summary>Held-out fraction (or count when ≥ 1) of the training data when <see cref="EvalDataPath"/> is null.</summary>
+    public double ValSize { get; init; } = 0.1;
+
+    /// <summary>Shuffle before the train/validation split (with <see cref="Seed"/>).</summary>
+    public bool ShuffleSplit { get; init; }
+
+    /// <summary>Group training examples of similar length into batches (less padding).</summary>
+    public bool BucketByLength { get; init; } = true;
+
+    /// <summary>auto, cpu, cuda, cuda:N.</summary>
+    public string Device { get; init; } = "auto";
+
+    public int EffectiveEpochs => Epochs ?? Task.DefaultEpochs;
+
+    public int EffectiveBatchSize => BatchSize ?? Task.DefaultBatchSize;
+
+    public int EffectiveMaxLength => MaxLength ?? Task.DefaultMaxLength;
+
+    /// <summary>Checks ranges; errors name the option.</summary>
+    public void Validate()
+    {
+        static void Positive(string name, double v)
+        {
+            if (!(v > 0) || double.IsInfinity(v))
+            {
+                throw new BertSharpException($"{name} {v}: expected a positive number.");
+            }
+        }
+        Positive("--epochs", EffectiveEpochs);
+        Positive("--batch-size", EffectiveBatchSize);
+        Positive("--max-length", EffectiveMaxLength);
+        Positive("--lr", LearningRate);
+        Positive("--eps", Eps);
+        Positive("--grad-accum", GradAccum);
+        if (EffectiveMaxLength < 3)
+        {
+            throw new BertSharpException($"--max-length {EffectiveMaxLength}: expected at least 3 ([CLS], one token, [SEP]).");
+        }
+        if (WeightDecay < 0 || double.IsNaN(WeightDecay))
+        {
+            throw new BertSharpException($"--weight-decay {WeightDecay}: expected a number ≥ 0.");
+        }
+        if (WarmupRatio is not null && WarmupSteps is not null)
+        {
+            throw new BertSharpException("--warmup-ratio and --warmup-steps: give one or the other.");
+        }
+        if (WarmupRatio is { } r && (r < 0 || r >= 1 || double.IsNaN(r)))
+        {
+            throw new BertSharpException($"--warmup-ratio {r}: expected a fraction in [0, 1).");
+        }
+        if (WarmupSteps is < 0)
+        {
+            throw new BertSharpException($"--warmup-steps {WarmupSteps}: expected a number ≥ 0.");
+        }
+        if (MaxTrainExamples is <= 0 || MaxEvalExamples is <= 0)
+        {
+            throw new BertSharpException("--max-train-examples / --max-eval-examples: expected a positive number.");
+        }
+        if (File.Exists(OutputDir))
+        {
+            throw new BertSharpException($"--output {OutputDir}: is a file; expected a directory (it is created, or replaced when the run completes).");
+        }
+        if ((ModelDir is null) == (ConfigPreset is null))
+        {
+            throw new BertSharpException("give either --model (a checkpoint to fine-tune) or --config PRESET with --vocab (train from scratch).");
+        }
+        if (ConfigPreset is not null && VocabPath is null)
+        {
+            throw new BertSharpException($"--config {ConfigPreset}: a model trained from scratch needs --vocab PATH (a WordPiece vocab.txt).");
+        }
+        if (ModelDir is not null && VocabPath is not null)
+        {
+            throw new BertSharpException("--vocab: only with --config; a checkpoint brings its own vocab.txt.");
+        }
+    }
+}

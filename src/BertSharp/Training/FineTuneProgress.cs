@@ -1,0 +1,42 @@
+using BertSharp.Evaluation;
+
+namespace BertSharp.Training;
+
+/// <summary>What a fine-tuning run is about to do.</summary>
+/// <param name="TrainExamples">Training examples.</param>
+/// <param name="ValidationExamples">Validation examples (0 without validation).</param>
+/// <param name="Epochs">Epochs.</param>
+/// <param name="BatchesPerEpoch">Micro-batches per epoch.</param>
+/// <param name="TotalSteps">Optimizer steps over the whole run.</param>
+/// <param name="Parameters">Trainable parameters of the model.</param>
+/// <param name="Device">Device name.</param>
+/// <param name="Labels">Class names (empty for regression).</param>
+/// <param name="Truncated">Training examples cut to the maximum length.</param>
+/// <param name="Warnings">Things about the data the user should know (e.g. a validation split holding one label only).</param>
+public sealed record FineTunePlan(int TrainExamples, int ValidationExamples, int Epochs, int BatchesPerEpoch, int TotalSteps, long Parameters,
+    string Device, IReadOnlyList<string> Labels, int Truncated, IReadOnlyList<string> Warnings);
+
+/// <summary>The summary of one epoch.</summary>
+/// <param name="Epoch">1-based epoch.</param>
+/// <param name="TrainLoss">Mean training loss over the epoch's micro-batches.</param>
+/// <param name="Validation">Validation metrics (loss included), or null without validation data.</param>
+/// <param name="Elapsed">Wall time of the epoch (training and validation).</param>
+/// <param name="ExamplesPerSecond">Training throughput.</param>
+/// <param name="IsBest">Whether this epoch's weights are the ones kept (always true without --save-best).</param>
+/// <param name="Step">Optimizer steps done at the end of the epoch.</param>
+public sealed record EpochSummary(int Epoch, double TrainLoss, MetricsReport? Validation, TimeSpan Elapsed, double ExamplesPerSecond, bool IsBest, int Step);
+
+/// <summary>Receives progress of a run (the CLI draws progress bars and the epoch table from it).</summary>
+public interface IFineTuneProgress
+{
+    void Started(FineTunePlan plan);
+
+    void EpochStarted(int epoch, int batches);
+
+    /// <summary>After each micro-batch: the loss of that batch, the running examples/s of this epoch.</summary>
+    void BatchDone(int epoch, int batch, double loss, double examplesPerSecond);
+
+    void Validating(int epoch);
+
+    void EpochEnded(EpochSummary summary);
+}

@@ -1,0 +1,38 @@
+using BertSharp.IO;
+using ScottPlot;
+
+namespace BertSharp.Visualization;
+
+/// <summary>A 2-D scatter of projected embeddings, one colour (and legend entry) per label.</summary>
+public static class EmbeddingPlot
+{
+    /// <summary>Writes a PNG (900×700) atomically.</summary>
+    /// <param name="path">Output file.</param>
+    /// <param name="xy">[n][2] coordinates.</param>
+    /// <param name="labels">Label per point (same order), or null for one colour.</param>
+    /// <param name="title">Plot title.</param>
+    public static void Save(string path, IReadOnlyList<double[]> xy, IReadOnlyList<string>? labels, string title)
+    {
+        ArgumentNullException.ThrowIfNull(xy);
+        var plot = new Plot();
+        var groups = Enumerable.Range(0, xy.Count).GroupBy(i => labels?[i] ?? "").OrderBy(g => g.Key, StringComparer.Ordinal).ToList();
+        var palette = new ScottPlot.Palettes.Category10();
+        for (var g = 0; g < groups.Count; g++)
+        {
+            var idx = groups[g].ToArray();
+            var scatter = plot.Add.ScatterPoints(idx.Select(i => xy[i][0]).ToArray(), idx.Select(i => xy[i][1]).ToArray(), palette.GetColor(g));
+            scatter.MarkerSize = 7;
+            if (labels is not null)
+            {
+                scatter.LegendText = $"{groups[g].Key} ({idx.Length})";
+            }
+        }
+        plot.Title(title);
+        if (labels is not null)
+        {
+            plot.ShowLegend();
+        }
+        var bytes = plot.GetImageBytes(900, 700, ImageFormat.Png);
+        AtomicFile.Write(path, s => s.Write(bytes));
+    }
+}

@@ -1,0 +1,133 @@
+namespace BertSharp.Visualization;
+
+/// <summary>Result of <see cref="Pca.Fit"/>.</summary>
+/// <param name="Projection">[n][components] coordinates of each (centred) point on the components.</param>
+/// <param name="Components">[components][dim] unit principal directions, largest variance first.</param>
+/// <param name="ExplainedVariance">Variance along each component (divided by n - 1).</param>
+/// <param name="ExplainedVarianceRatio">Each component's share of the total variance.</param>
+public sealed record PcaResult(double[][] Projection, double[][] Components, double[] ExplainedVariance, double[] ExplainedVarianceRatio);
+
+/// <summary>
+/// Principal component analysis by power iteration on the centred data (v ← Xᵀ X v, never forming the covariance), with
+/// Gram–Schmidt against earlier components. Deterministic: a fixed start vector, and each component's sign chosen so its
+/// largest-magnitude entry is positive.
+/// </summary>
+public static class Pca
+{
+    /// <summary>Projects <paramref name="points"/> ([n][dim], n ≥ 2) onto their first <paramref name="components"/> principal directions.</summary>
+    public static PcaResult Fit(IReadOnlyList<float[]> points, int components = 2, int maxIterations = 1000, double tolerance = 1e-12)
+    {
+        ArgumentNullException.ThrowIfNull(points);
+        if (points.Count < 2)
+        {
+            throw new BertSharpException($"PCA needs at least 2 points, got {points.Count}.");
+        }
+        var dim = points[0].Length;
+        if (points.Any(p => p.Length != dim))
+        {
+            throw new BertSharpException("PCA: every point must have the same dimension.");
+        }
+        var k = Math.Min(components, dim);
+        var n = points.Count;
+        var mean = new double[dim];
+        foreach (var p in points)
+        {
+            for (var d = 0; d < dim; d++)
+            {
+                mean[d] += p[d] / (double)n;
+            }
+        }
+        var x = points.Select(p => p.Select((v, d) => v - mean[d]).ToArray()).ToArray();
+        var total = x.Sum(r => r.Sum(v => v * v)) / (n - 1);
+        var comps = new double[k][];
+        var variance = new double[k];
+        for (var c = 0; c < k; c++)
+        {
+            // A start vector that is not orthogonal to any direction in general; the same every run.
+            var v = Enumerable.Range(0, dim).Select(d => 1.0 + (0.5 * Math.Sin(d + 1.0 + c))).ToArray();
+            Orthonormalize(v, comps, c);
+            double lambda = 0;
+            for (var it = 0; it < maxIterations; it++)
+            {
+                var w = CovTimes(x, v, n);
+                Orthonormalize(w, comps, c);
+                var delta = 0.0;
+                for (var d = 0; d < dim; d++)
+                {
+                    delta = Math.Max(delta, Math.Abs(w[d] - v[d]));
+                }
+                v = w;
+                if (delta < tolerance)
+                {
+                    break;
+                }
+            }
+            lambda = Dot(v, CovTimes(x, v, n));
+            var largest = v.MaxBy(Math.Abs);
+            if (largest < 0)
+            {
+                for (var d = 0; d < dim; d++)
+                {
+                    v[d] = -v[d];
+                }
+            }
+            comps[c] = v;
+            variance[c] = Math.Max(lambda, 0);
+        }
+        var projection = x.Select(r => comps.Select(cv => Dot(r, cv)).ToArray()).ToArray();
+        var ratio = variance.Select(v => total > 0 ? v / total : 0).ToArray();
+        return new PcaResult(projection, comps, variance, ratio);
+    }
+
+    private static double[] CovTimes(double[][] x, double[] v, int n)
+    {
+        var result = new double[v.Length];
+        foreach (var row in x)
+        {
+            var s = Dot(row, v);
+            for (var d = 0; d < v.Length; d++)
+            {
+                result[d] += s * row[d];
+            }
+        }
+        for (var d = 0; d < v.Length; d++)
+        {
+            result[d] /= n - 1;
+        }
+        return result;
+    }
+
+    private static void Orthonormalize(double[] v, double[][] previous, int count)
+    {
+        for (var c = 0; c < count; c++)
+        {
+            var dot = Dot(v, previous[c]);
+            for (var d = 0; d < v.Length; d++)
+            {
+                v[d] -= dot * previous[c][d];
+            }
+        }
+        var norm = Math.Sqrt(Dot(v, v));
+        if (norm < 1e-300)
+        {
+            // No variance left in the remaining directions: any unit vector orthogonal to the others will do.
+            Array.Clear(v);
+            v[count % v.Length] = 1;
+            return;
+        }
+        for (var d = 0; d < v.Length; d++)
+        {
+            v[d] /= norm;
+        }
+    }
+
+    private static double Dot(double[] a, double[] b)
+    {
+        double s = 0;
+        for (var i = 0; i < a.Length; i++)
+        {
+            s += a[i] * b[i];
+        }
+        return s;
+    }
+}

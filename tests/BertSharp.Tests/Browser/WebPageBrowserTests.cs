@@ -1,0 +1,70 @@
+using System.Diagnostics;
+using BertSharp.Inference;
+using BertSharp.Modeling;
+using BertSharp.Tests.Infrastructure;
+using BertSharp.Tests.Modeling;
+
+namespace BertSharp.Tests.Browser;
+
+/// <summary>
+/// Runs tests/browser/page.test.mjs: `bert serve` with a tiny classifier, the page in headless chromium, a typed sentence,
+/// the label shown checked against the classifier run directly. Skipped where chromium or playwright-core is not installed
+/// (tests/browser/setup.sh installs both).
+/// </summary>
+public sealed class WebPageBrowserTests
+{
+    private static readonly string BrowserDir = Path.Combine(TestPaths.RepoRoot, "tests", "browser");
+
+    [SkippableFact]
+    public void Page_shows_the_predicted_label_and_an_attention_map()
+    {
+        var chromium = new[] { Environment.GetEnvironmentVariable("CHROMIUM"), "/usr/bin/chromium", "/usr/bin/chromium-browser" }
+            .FirstOrDefault(p => p is not null && File.Exists(p));
+        Skip.If(chromium is null, "chromium is not installed (tests/browser/setup.sh installs it)");
+        Skip.IfNot(Directory.Exists(Path.Combine(BrowserDir, "node_modules", "playwright-core")), "playwright-core is not installed (run tests/browser/setup.sh)");
+        Skip.If(FindOnPath("node") is null, "node is not installed");
+
+        using var tmp = TestPaths.TempDir();
+        var modelDir = tmp.File("model");
+        var fixture = HfFixture.Dir("sequence-classification");
+        using (var model = BertPretrained.Load(null, fixture, out _))
+        {
+            BertPretrained.Save(model, modelDir, new SaveOptions(TokenizerFrom: fixture));
+        }
+        const string text = "a tender , heartfelt family drama .";
+        string expected;
+        using (var classifier = TextClassifier.Load(modelDir, "cpu", 64))
+        {
+            expected = classifier.Predict(text).Label;
+        }
+        var bert = typeof(Cli.Program).Assembly.Location;
+        var screenshot = tmp.File("page.png");
+        var psi = new ProcessStartInfo("node")
+        {
+            WorkingDirectory = BrowserDir,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        foreach (var a in new[] { "page.test.mjs", "--bert", $"dotnet {bert}", "--model", modelDir, "--text", text, "--expect", expected, "--screenshot", screenshot })
+        {
+            psi.ArgumentList.Add(a);
+        }
+        psi.Environment["CHROMIUM"] = chromium;
+        using var node = Process.Start(psi)!;
+        var stdout = node.StandardOutput.ReadToEndAsync();
+        var stderr = node.StandardError.ReadToEndAsync();
+        if (!node.WaitForExit(TimeSpan.FromMinutes(3)))
+        {
+            node.Kill(entireProcessTree: true);
+            Assert.Fail("the browser test did not finish in 3 minutes");
+        }
+        Assert.True(node.ExitCode == 0, $"exit {node.ExitCode}: {stdout.Result} {stderr.Result}");
+        Assert.Contains("PASS", stdout.Result, StringComparison.Ordinal);
+        var png = File.ReadAllBytes(screenshot);
+        Assert.True(png.Length > 1000);
+        Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], png[..4]);
+    }
+
+    private static string? FindOnPath(string name) =>
+        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Select(d => Path.Combine(d, name)).FirstOrDefault(File.Exists);
+}

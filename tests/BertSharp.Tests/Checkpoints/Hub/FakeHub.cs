@@ -1,0 +1,277 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace BertSharp.Tests.Checkpoints.Hub;
+
+/// <summary>
+/// A real HTTP/1.1 server on 127.0.0.1 that answers like the HuggingFace Hub: <c>/{repo}/resolve/{rev}/{file}</c> with
+/// <c>X-Repo-Commit</c> and <c>ETag</c> (git blob sha1) for small files; for LFS files a 302 to a CDN (a second port)
+/// carrying <c>X-Linked-Etag</c> (sha256) and <c>X-Linked-Size</c>; the CDN honours <c>Range: bytes=N-</c>.
+/// Errors carry <c>X-Error-Code</c> (RepoNotFound → 401, RevisionNotFound / EntryNotFound → 404) as the Hub does.
+/// Faults for tests: drop a CDN connection after N bytes, serve corrupted LFS bytes.
+/// </summary>
+internal sealed class FakeHub : IDisposable
+{
+    public sealed record Request(string Method, int Port, string Path, string? Range, string? Authorization);
+
+    private sealed record HubEntry(byte[] Content, bool Lfs);
+
+    private readonly TcpListener _hub = new(IPAddress.Loopback, 0);
+    private readonly TcpListener _cdn = new(IPAddress.Loopback, 0);
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Dictionary<string, (string Commit, Dictionary<string, HubEntry> Files)> _repos = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, byte[]> _lfs = new(StringComparer.Ordinal);
+
+    public FakeHub()
+    {
+        _hub.Start();
+        _cdn.Start();
+        _ = AcceptLoop(_hub);
+        _ = AcceptLoop(_cdn);
+    }
+
+    public string Endpoint => $"http://127.0.0.1:{HubPort}";
+
+    public int HubPort => ((IPEndPoint)_hub.LocalEndpoint).Port;
+
+    public int CdnPort => ((IPEndPoint)_cdn.LocalEndpoint).Port;
+
+    public ConcurrentQueue<Request> Requests { get; } = new();
+
+    /// <summary>The next CDN GET sends its headers (full length) and only this many body bytes, then drops the connection.</summary>
+    public int? DropNextCdnGetAfter { get; set; }
+
+    /// <summary>The next CDN GET sends this many body bytes, then goes silent (until the server is disposed).</summary>
+    public int? StallNextCdnGetAfter { get; set; }
+
+    /// <summary>Renamed repos: old id → new id, answered with a relative 307 as the Hub does.</summary>
+    public Dictionary<string, string> Renamed { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>LFS files whose bytes are served with one byte flipped (the announced sha256 stays the true one).</summary>
+    public HashSet<string> Corrupt { get; } = new(StringComparer.Ordinal);
+
+    public static string Sha256(byte[] b) => Convert.ToHexStringLower(SHA256.HashData(b));
+
+    /// <summary>git's blob id, the ETag the Hub sends for files stored in git.</summary>
+    public static string GitSha1(byte[] b) =>
+        Convert.ToHexStringLower(SHA1.HashData([.. Encoding.ASCII.GetBytes($"blob {b.Length}\0"), .. b]));
+
+    public string AddRepo(string repoId, params (string Name, byte[] Content, bool Lfs)[] files)
+    {
+        var commit = GitSha1(Encoding.UTF8.GetBytes(repoId + string.Join(",", files.Select(f => f.Name))));
+        var map = new Dictionary<string, HubEntry>(StringComparer.Ordinal);
+        foreach (var (name, content, lfs) in files)
+        {
+            map[name] = new HubEntry(content, lfs);
+            if (lfs)
+            {
+                _lfs[Sha256(content)] = content;
+            }
+        }
+        _repos[repoId] = (commit, map);
+        return commit;
+    }
+
+    public int Count(string method, string pathContains) =>
+        Requests.Count(r => r.Method == method && r.Path.Contains(pathContains, StringComparison.Ordinal));
+
+    private async Task AcceptLoop(TcpListener listener)
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            TcpClient client;
+            try
+            {
+                client = await listener.AcceptTcpClientAsync(_stop.Token);
+            }
+            catch (Exception)
+            {
+                return;
+            }
+            _ = Task.Run(() => Serve(client, ((IPEndPoint)listener.LocalEndpoint).Port));
+        }
+    }
+
+    private async Task Serve(TcpClient client, int port)
+    {
+        using (client)
+        {
+            var stream = client.GetStream();
+            var head = await ReadHead(stream);
+            if (head is null)
+            {
+                return;
+            }
+            var lines = head.Split("\r\n");
+            var parts = lines[0].Split(' ');
+            var headers = lines.Skip(1).Where(l => l.Contains(':', StringComparison.Ordinal))
+                .ToDictionary(l => l[..l.IndexOf(':', StringComparison.Ordinal)].Trim(), l => l[(l.IndexOf(':', StringComparison.Ordinal) + 1)..].Trim(), StringComparer.OrdinalIgnoreCase);
+            var req = new Request(parts[0], port, parts[1], headers.GetValueOrDefault("Range"), headers.GetValueOrDefault("Authorization"));
+            Requests.Enqueue(req);
+            try
+            {
+                if (port == CdnPort)
+                {
+                    await ServeCdn(stream, client, req);
+                }
+                else
+                {
+                    await ServeHub(stream, req);
+                }
+            }
+            catch (IOException)
+            {
+            }
+        }
+    }
+
+    private async Task ServeHub(NetworkStream stream, Request req)
+    {
+        int at = req.Path.IndexOf("/resolve/", StringComparison.Ordinal);
+        if (at < 0)
+        {
+            await Respond(stream, req, 404, [], []);
+            return;
+        }
+        var repoId = req.Path[1..at];
+        var rest = req.Path[(at + "/resolve/".Length)..].Split('/', 2);
+        var revision = Uri.UnescapeDataString(rest[0]);
+        var file = Uri.UnescapeDataString(rest.Length > 1 ? rest[1] : "");
+        if (Renamed.TryGetValue(repoId, out var newId))
+        {
+            await Respond(stream, req, 307, [("Location", "/" + newId + req.Path[at..])], []);
+            return;
+        }
+        if (!_repos.TryGetValue(repoId, out var repo))
+        {
+            await Respond(stream, req, 401, [("X-Error-Code", "RepoNotFound"), ("X-Error-Message", "Repository not found")], []);
+            return;
+        }
+        if (revision != "main" && revision != repo.Commit)
+        {
+            await Respond(stream, req, 404, [("X-Error-Code", "RevisionNotFound")], []);
+            return;
+        }
+        if (!repo.Files.TryGetValue(file, out var entry))
+        {
+            await Respond(stream, req, 404, [("X-Error-Code", "EntryNotFound"), ("X-Repo-Commit", repo.Commit)], []);
+            return;
+        }
+        if (entry.Lfs)
+        {
+            var sha = Sha256(entry.Content);
+            await Respond(stream, req, 302,
+            [
+                ("Location", $"http://127.0.0.1:{CdnPort}/repos/{sha}?download=true"),
+                ("X-Repo-Commit", repo.Commit), ("X-Linked-Etag", $"\"{sha}\""), ("X-Linked-Size", entry.Content.Length.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+                ("ETag", $"W/\"{GitSha1(entry.Content)}\""),
+            ], []);
+            return;
+        }
+        await Respond(stream, req, 200, [("X-Repo-Commit", repo.Commit), ("ETag", $"\"{GitSha1(entry.Content)}\"")], entry.Content);
+    }
+
+    private async Task ServeCdn(NetworkStream stream, TcpClient client, Request req)
+    {
+        var sha = req.Path.Split('/', '?')[2];
+        if (!_lfs.TryGetValue(sha, out var content))
+        {
+            await Respond(stream, req, 404, [], []);
+            return;
+        }
+        if (Corrupt.Contains(sha))
+        {
+            content = (byte[])content.Clone();
+            content[content.Length / 2] ^= 0xFF;
+        }
+        long start = 0;
+        if (req.Range is { } range && range.StartsWith("bytes=", StringComparison.Ordinal) && range.EndsWith('-'))
+        {
+            start = long.Parse(range[6..^1], System.Globalization.CultureInfo.InvariantCulture);
+            if (start >= content.Length)
+            {
+                await Respond(stream, req, 416, [("Content-Range", $"bytes */{content.Length}")], []);
+                return;
+            }
+        }
+        var body = content[(int)start..];
+        (string, string)[] extra = req.Range is null ? [] : [("Content-Range", $"bytes {start}-{content.Length - 1}/{content.Length}")];
+        if (req.Method == "GET" && DropNextCdnGetAfter is { } drop)
+        {
+            DropNextCdnGetAfter = null;
+            await WriteHead(stream, req.Range is null ? 200 : 206, extra, body.Length);
+            await stream.WriteAsync(body.AsMemory(0, Math.Min(drop, body.Length)));
+            await stream.FlushAsync();
+            client.Client.LingerState = new LingerOption(true, 0);
+            client.Client.Close(); // RST mid-body
+            return;
+        }
+        if (req.Method == "GET" && StallNextCdnGetAfter is { } stall)
+        {
+            StallNextCdnGetAfter = null;
+            await WriteHead(stream, req.Range is null ? 200 : 206, extra, body.Length);
+            await stream.WriteAsync(body.AsMemory(0, Math.Min(stall, body.Length)));
+            await stream.FlushAsync();
+            try
+            {
+                await Task.Delay(Timeout.Infinite, _stop.Token);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+            return;
+        }
+        await Respond(stream, req, req.Range is null ? 200 : 206, extra, body);
+    }
+
+    private static async Task Respond(NetworkStream stream, Request req, int status, (string, string)[] headers, byte[] body)
+    {
+        await WriteHead(stream, status, headers, body.Length);
+        if (req.Method != "HEAD")
+        {
+            await stream.WriteAsync(body);
+        }
+        await stream.FlushAsync();
+    }
+
+    private static async Task WriteHead(NetworkStream stream, int status, (string, string)[] headers, long length)
+    {
+        var sb = new StringBuilder($"HTTP/1.1 {status} {(HttpStatusCode)status}\r\n");
+        foreach (var (k, v) in headers)
+        {
+            sb.Append(k).Append(": ").Append(v).Append("\r\n");
+        }
+        sb.Append("Content-Length: ").Append(length).Append("\r\nConnection: close\r\n\r\n");
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(sb.ToString()));
+    }
+
+    private static async Task<string?> ReadHead(NetworkStream stream)
+    {
+        var buf = new List<byte>();
+        var one = new byte[1];
+        while (buf.Count < 65536)
+        {
+            if (await stream.ReadAsync(one) == 0)
+            {
+                return null;
+            }
+            buf.Add(one[0]);
+            if (buf.Count >= 4 && buf[^1] == '\n' && buf[^2] == '\r' && buf[^3] == '\n' && buf[^4] == '\r')
+            {
+                return Encoding.ASCII.GetString([.. buf]);
+            }
+        }
+        return null;
+    }
+
+    public void Dispose()
+    {
+        _stop.Cancel();
+        _hub.Stop();
+        _cdn.Stop();
+        _stop.Dispose();
+    }
+}

@@ -1,0 +1,311 @@
+using System.Text;
+using BertSharp.Checkpoints;
+using BertSharp.Runtime;
+using BertSharp.Tests.Infrastructure;
+
+namespace BertSharp.Tests.Checkpoints.Hub;
+
+public sealed class HubClientTests : IDisposable
+{
+    private readonly FakeHub _hub = new();
+    private readonly TempDir _cache = TestPaths.TempDir();
+    private static readonly byte[] Config = Encoding.UTF8.GetBytes("{\"model_type\": \"bert\", \"hidden_size\": 64}\n");
+    private static readonly byte[] Vocab = Encoding.UTF8.GetBytes("[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nhello\n");
+    private static readonly byte[] TokCfg = Encoding.UTF8.GetBytes("{\"do_lower_case\": true}\n");
+    private static readonly byte[] Weights = File.ReadAllBytes(CheckpointFixtures.PretrainingSafeTensors);
+
+    public void Dispose()
+    {
+        _hub.Dispose();
+        _cache.Dispose();
+    }
+
+    private HubOptions Options(bool offline = false, string? token = null) =>
+        new() { Endpoint = _hub.Endpoint, CacheDir = _cache.Path, Offline = offline, Token = token, ReadTimeout = TimeSpan.FromSeconds(20) };
+
+    private string AddTiny(string repo = "org/tiny") => _hub.AddRepo(repo,
+        ("config.json", Config, false), ("model.safetensors", Weights, true), ("vocab.txt", Vocab, false), ("tokenizer_config.json", TokCfg, false));
+
+    private string RepoDir(string repo = "org/tiny") => Path.Combine(_cache.Path, "models--" + repo.Replace("/", "--", StringComparison.Ordinal));
+
+    [Fact]
+    public void Download_writes_the_huggingface_hub_cache_layout()
+    {
+        var commit = AddTiny();
+        using var client = new HubClient(Options());
+        var result = client.DownloadModel("org/tiny");
+
+        Assert.Equal(commit, result.Commit);
+        var snapshot = Path.Combine(RepoDir(), "snapshots", commit);
+        Assert.Equal(snapshot, result.SnapshotDir);
+        Assert.Equal(commit, File.ReadAllText(Path.Combine(RepoDir(), "refs", "main")));
+        // LFS file: blob named by sha256, snapshot entry a relative symlink to it.
+        var sha = FakeHub.Sha256(Weights);
+        var link = new FileInfo(Path.Combine(snapshot, "model.safetensors"));
+        Assert.Equal(Path.Combine("..", "..", "blobs", sha), link.LinkTarget);
+        Assert.Equal(Weights, File.ReadAllBytes(link.FullName));
+        // git-stored file: blob named by the git sha1 ETag.
+        Assert.Equal(Config, File.ReadAllBytes(Path.Combine(RepoDir(), "blobs", FakeHub.GitSha1(Config))));
+        Assert.Equal(Vocab, File.ReadAllBytes(Path.Combine(snapshot, "vocab.txt")));
+        Assert.Equal(TokCfg, File.ReadAllBytes(Path.Combine(snapshot, "tokenizer_config.json")));
+        // Optional files the repo lacks are remembered as absent, as huggingface_hub does.
+        Assert.True(File.Exists(Path.Combine(RepoDir(), ".no_exist", commit, "tokenizer.json")));
+        Assert.True(File.Exists(Path.Combine(RepoDir(), ".no_exist", commit, "special_tokens_map.json")));
+        Assert.False(File.Exists(Path.Combine(snapshot, "tokenizer.json")));
+        Assert.Empty(Directory.GetFiles(Path.Combine(RepoDir(), "blobs"), "*.incomplete"));
+        Assert.Equal(["config.json", "model.safetensors", "vocab.txt", "tokenizer_config.json"], result.Files.Select(f => f.Name));
+        Assert.All(result.Files, f => Assert.True(f.Downloaded));
+        // After the first file, every request is pinned to the resolved commit.
+        Assert.All(_hub.Requests.Where(r => r.Port == _hub.HubPort && !r.Path.Contains("config.json", StringComparison.Ordinal)),
+            r => Assert.Contains("/resolve/" + commit + "/", r.Path));
+
+        TorchRuntime.EnsureLoaded();
+        var sd = StateDictSource.Load(result.SnapshotDir);
+        Assert.Equal(SafeTensors.ReadHeader(CheckpointFixtures.PretrainingSafeTensors).Tensors.Count, sd.Count);
+        SafeTensors.DisposeAll(sd);
+    }
+
+    [Fact]
+    public void Cached_model_resolves_without_any_request_and_redownload_fetches_no_bodies()
+    {
+        AddTiny();
+        var first = ModelLocator.Resolve("org/tiny", Options());
+        int before = _hub.Requests.Count;
+        Assert.True(before > 0);
+        Assert.Equal(first, ModelLocator.Resolve("org/tiny", Options()));
+        Assert.Equal(before, _hub.Requests.Count);
+
+        using var client = new HubClient(Options());
+        var again = client.DownloadModel("org/tiny");
+        Assert.All(again.Files, f => Assert.False(f.Downloaded));
+        Assert.DoesNotContain(_hub.Requests.Skip(before), r => r.Method == "GET");
+    }
+
+    [Fact]
+    public void Offline_mode_uses_the_cache_and_never_touches_the_network()
+    {
+        AddTiny();
+        var online = ModelLocator.Resolve("org/tiny", Options());
+        int before = _hub.Requests.Count;
+        using (var offline = new HubClient(Options(offline: true)))
+        {
+            var r = offline.DownloadModel("org/tiny");
+            Assert.Equal(online, r.SnapshotDir);
+            Assert.Contains(r.Files, f => f.Name == "model.safetensors");
+        }
+        Assert.Equal(online, ModelLocator.Resolve("org/tiny", Options(offline: true)));
+        var e = Assert.Throws<BertSharpException>(() => ModelLocator.Resolve("org/other", Options(offline: true)));
+        Assert.Contains("model 'org/other' (revision main)", e.Message);
+        Assert.Contains("not in the cache", e.Message);
+        Assert.Contains("offline", e.Message);
+        Assert.Equal(before, _hub.Requests.Count);
+    }
+
+    [Fact]
+    public void Dropped_connection_is_resumed_with_a_range_request()
+    {
+        AddTiny();
+        _hub.DropNextCdnGetAfter = 100_000;
+        using var client = new HubClient(Options());
+        var r = client.DownloadModel("org/tiny");
+        Assert.Equal(Weights, File.ReadAllBytes(Path.Combine(r.SnapshotDir, "model.safetensors")));
+        var cdn = _hub.Requests.Where(q => q.Port == _hub.CdnPort && q.Method == "GET").ToList();
+        Assert.Equal(2, cdn.Count);
+        Assert.Null(cdn[0].Range);
+        Assert.Equal("bytes=100000-", cdn[1].Range);
+    }
+
+    [Fact]
+    public void Stalled_download_times_out_and_resumes_instead_of_hanging()
+    {
+        AddTiny();
+        _hub.StallNextCdnGetAfter = 50_000;
+        using var client = new HubClient(Options() with { ReadTimeout = TimeSpan.FromSeconds(1) });
+        var r = client.DownloadModel("org/tiny");
+        Assert.Equal(Weights, File.ReadAllBytes(Path.Combine(r.SnapshotDir, "model.safetensors")));
+        Assert.Equal([null, "bytes=50000-"], _hub.Requests.Where(q => q.Port == _hub.CdnPort && q.Method == "GET").Select(q => q.Range));
+    }
+
+    [Fact]
+    public void Persistent_failure_gives_up_keeping_the_partial_file_for_the_next_run()
+    {
+        AddTiny();
+        using var client = new HubClient(Options() with { MaxResumes = 0 });
+        _hub.DropNextCdnGetAfter = 10_000;
+        var e = Assert.Throws<BertSharpException>(() => client.DownloadModel("org/tiny"));
+        Assert.Contains("org/tiny/model.safetensors: download failed after 1 attempt (", e.Message);
+        Assert.Contains("the next run resumes it", e.Message);
+        var partial = Path.Combine(RepoDir(), "blobs", FakeHub.Sha256(Weights) + ".incomplete");
+        Assert.Equal(10_000, new FileInfo(partial).Length);
+        var r = client.DownloadModel("org/tiny");
+        Assert.Equal(Weights, File.ReadAllBytes(Path.Combine(r.SnapshotDir, "model.safetensors")));
+        Assert.Equal("bytes=10000-", _hub.Requests.Last(q => q.Port == _hub.CdnPort).Range);
+        Assert.False(File.Exists(partial));
+    }
+
+    [Fact]
+    public void Concurrent_downloads_of_one_model_fetch_each_blob_once()
+    {
+        AddTiny();
+        var results = Enumerable.Range(0, 4).AsParallel().WithDegreeOfParallelism(4).Select(_ =>
+        {
+            using var client = new HubClient(Options());
+            return client.DownloadModel("org/tiny");
+        }).ToList();
+        Assert.Single(results.Select(r => r.SnapshotDir).Distinct());
+        Assert.Equal(Weights, File.ReadAllBytes(Path.Combine(results[0].SnapshotDir, "model.safetensors")));
+        Assert.Equal(1, _hub.Count("GET", "/repos/" + FakeHub.Sha256(Weights)));
+        Assert.Equal(1, results.Sum(r => r.Files.Count(f => f.Name == "model.safetensors" && f.Downloaded)));
+        Assert.Empty(Directory.GetFiles(Path.Combine(RepoDir(), "blobs"), "*.lock"));
+    }
+
+    private sealed class Recorder : IProgress<HubDownloadProgress>
+    {
+        public List<HubDownloadProgress> Reports { get; } = [];
+
+        public void Report(HubDownloadProgress value)
+        {
+            lock (Reports)
+            {
+                Reports.Add(value);
+            }
+        }
+    }
+
+    [Fact]
+    public void Progress_reports_rise_to_the_file_size_and_continue_from_a_resume_point()
+    {
+        var big = new byte[3_500_000];
+        new Random(3).NextBytes(big);
+        _hub.AddRepo("org/big", ("config.json", Config, false), ("pytorch_model.bin", big, true));
+        _hub.DropNextCdnGetAfter = 1_500_000;
+        var rec = new Recorder();
+        using var client = new HubClient(Options() with { Progress = rec });
+        client.DownloadModel("org/big");
+        var bin = rec.Reports.Where(r => r.File == "pytorch_model.bin").ToList();
+        Assert.All(bin, r => Assert.Equal(big.Length, r.Total));
+        Assert.Equal(big.Length, bin[^1].Bytes);
+        Assert.True(bin.Count >= 3, $"{bin.Count} reports");
+        // Bytes never go backwards across the dropped connection: the resume continues from what is on disk.
+        Assert.Equal(bin.Select(r => r.Bytes).Order(), bin.Select(r => r.Bytes));
+    }
+
+    [Fact]
+    public void Partial_download_left_by_an_earlier_run_is_resumed()
+    {
+        AddTiny();
+        var blobs = Path.Combine(RepoDir(), "blobs");
+        Directory.CreateDirectory(blobs);
+        File.WriteAllBytes(Path.Combine(blobs, FakeHub.Sha256(Weights) + ".incomplete"), Weights[..4096]);
+        using var client = new HubClient(Options());
+        var r = client.DownloadModel("org/tiny");
+        Assert.Equal(Weights, File.ReadAllBytes(Path.Combine(r.SnapshotDir, "model.safetensors")));
+        Assert.Equal(["bytes=4096-"], _hub.Requests.Where(q => q.Port == _hub.CdnPort).Select(q => q.Range));
+    }
+
+    [Fact]
+    public void Corrupted_download_is_refused_and_nothing_is_cached()
+    {
+        AddTiny();
+        _hub.Corrupt.Add(FakeHub.Sha256(Weights));
+        using var client = new HubClient(Options());
+        var e = Assert.Throws<BertSharpException>(() => client.DownloadModel("org/tiny"));
+        Assert.Contains("org/tiny/model.safetensors: sha256 of the download is", e.Message);
+        Assert.Contains("but the Hub says " + FakeHub.Sha256(Weights), e.Message);
+        var blobs = Directory.GetFiles(Path.Combine(RepoDir(), "blobs")).Select(Path.GetFileName);
+        Assert.Equal([FakeHub.GitSha1(Config)], blobs); // only config.json, no weights blob and no .incomplete
+        Assert.Null(client.FindCachedModel("org/tiny"));
+        Assert.False(File.Exists(Path.Combine(RepoDir(), "refs", "main")));
+    }
+
+    [Fact]
+    public void Unknown_repo_revision_and_missing_weights_have_clear_messages()
+    {
+        AddTiny();
+        _hub.AddRepo("org/empty", ("config.json", Config, false), ("vocab.txt", Vocab, false));
+        using var client = new HubClient(Options());
+        Assert.Contains($"model 'org/missing' was not found on {_hub.Endpoint} (HTTP 401); if it is private or gated, set HF_TOKEN",
+            Assert.Throws<BertSharpException>(() => client.DownloadModel("org/missing")).Message);
+        Assert.Contains("revision 'v9' does not exist in model 'org/tiny'",
+            Assert.Throws<BertSharpException>(() => client.DownloadModel("org/tiny", "v9")).Message);
+        Assert.Contains("has no model weights (looked for model.safetensors, model.safetensors.index.json, pytorch_model.bin",
+            Assert.Throws<BertSharpException>(() => client.DownloadModel("org/empty")).Message);
+        Assert.Contains("is neither an existing directory nor a valid Hub model id",
+            Assert.Throws<BertSharpException>(() => ModelLocator.Resolve("org/na--me", Options())).Message);
+        Assert.Contains("no such directory", Assert.Throws<BertSharpException>(() => ModelLocator.Resolve("./no/such/dir", Options())).Message);
+    }
+
+    [Fact]
+    public void Sharded_and_bin_only_repos_download_their_weights()
+    {
+        var shardDir = CheckpointFixtures.File("sharded");
+        var shardFiles = Directory.GetFiles(shardDir).Select(f => (Path.GetFileName(f), File.ReadAllBytes(f), f.EndsWith(".safetensors", StringComparison.Ordinal))).ToArray();
+        _hub.AddRepo("sharded", [("config.json", Config, false), .. shardFiles]);
+        _hub.AddRepo("org/legacy", ("config.json", Config, false), ("pytorch_model.bin", File.ReadAllBytes(CheckpointFixtures.LegacyBin), true));
+        using var client = new HubClient(Options());
+        var sharded = client.DownloadModel("sharded");
+        Assert.Equal(5, sharded.Files.Count); // config + index + 3 shards
+        Assert.Equal(sharded.SnapshotDir, client.FindCachedModel("sharded"));
+        TorchRuntime.EnsureLoaded();
+        var sd = StateDictSource.Load(sharded.SnapshotDir);
+        var reference = SafeTensors.Load(CheckpointFixtures.PretrainingSafeTensors);
+        foreach (var (k, t) in reference)
+        {
+            TensorAssert.Identical(t, sd[k], k);
+        }
+        var legacy = client.DownloadModel("org/legacy");
+        Assert.EndsWith("pytorch_model.bin", StateDictSource.FindWeightsFile(legacy.SnapshotDir));
+        SafeTensors.DisposeAll(sd);
+        SafeTensors.DisposeAll(reference);
+    }
+
+    [Fact]
+    public void Renamed_repo_redirect_is_followed_and_cached_under_the_requested_id()
+    {
+        var commit = AddTiny();
+        _hub.Renamed["old-name"] = "org/tiny";
+        using var client = new HubClient(Options());
+        var r = client.DownloadModel("old-name");
+        Assert.Equal(Path.Combine(RepoDir("old-name"), "snapshots", commit), r.SnapshotDir);
+        Assert.Equal(Weights, File.ReadAllBytes(Path.Combine(r.SnapshotDir, "model.safetensors")));
+        Assert.Contains(_hub.Requests, q => q.Method == "HEAD" && q.Path.StartsWith("/org/tiny/resolve/", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Token_goes_to_the_hub_but_not_to_the_cdn()
+    {
+        AddTiny();
+        using var client = new HubClient(Options(token: "hf_secret"));
+        client.DownloadModel("org/tiny");
+        Assert.All(_hub.Requests.Where(r => r.Port == _hub.HubPort), r => Assert.Equal("Bearer hf_secret", r.Authorization));
+        Assert.All(_hub.Requests.Where(r => r.Port == _hub.CdnPort), r => Assert.Null(r.Authorization));
+        Assert.Contains(_hub.Requests, r => r.Port == _hub.CdnPort);
+    }
+
+    [Fact]
+    public void Cli_download_prints_the_snapshot_and_offline_miss_exits_2()
+    {
+        var commit = AddTiny();
+        var r = CliRunner.Run("download", "org/tiny", "--cache-dir", _cache.Path, "--endpoint", _hub.Endpoint);
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        var lines = r.StdOut.TrimEnd().Split('\n');
+        Assert.Equal(Path.Combine(RepoDir(), "snapshots", commit), lines[^1]);
+        Assert.Equal($"org/tiny @ {commit}", lines[^2]);
+        Assert.Contains(lines, l => l.StartsWith("model.safetensors", StringComparison.Ordinal) && l.EndsWith("downloaded", StringComparison.Ordinal));
+        var miss = CliRunner.Run("download", "org/nothere", "--cache-dir", _cache.Path, "--offline");
+        Assert.Equal(2, miss.ExitCode);
+        Assert.StartsWith("error: model 'org/nothere' (revision main)", miss.StdErr);
+    }
+
+    [Fact]
+    public void Cache_root_follows_the_huggingface_environment_variables()
+    {
+        var home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
+        Assert.Equal("/c/hub", HubOptions.DefaultCacheDir(n => n == "HF_HUB_CACHE" ? "/c/hub" : n == "HF_HOME" ? "/h" : null));
+        Assert.Equal(Path.Combine("/h", "hub"), HubOptions.DefaultCacheDir(n => n == "HF_HOME" ? "/h" : null));
+        Assert.Equal(Path.Combine("/x", "huggingface", "hub"), HubOptions.DefaultCacheDir(n => n == "XDG_CACHE_HOME" ? "/x" : null));
+        Assert.Equal(Path.Combine(home, ".cache", "huggingface", "hub"), HubOptions.DefaultCacheDir(_ => null));
+        Assert.True(HubOptions.IsTrue("1") && HubOptions.IsTrue("yes") && HubOptions.IsTrue("ON"));
+        Assert.False(HubOptions.IsTrue("0") || HubOptions.IsTrue(null) || HubOptions.IsTrue(""));
+    }
+}

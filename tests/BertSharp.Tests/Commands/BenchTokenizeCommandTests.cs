@@ -1,0 +1,93 @@
+using System.IO.Compression;
+using System.Text.Json;
+using BertSharp.Tests.Infrastructure;
+
+namespace BertSharp.Tests.Commands;
+
+public class BenchTokenizeCommandTests
+{
+    private static string WriteVocab(TempDir tmp)
+    {
+        var path = tmp.File("vocab.txt");
+        File.WriteAllText(path, "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nhello\nworld\n!\n,\n##s\n");
+        return path;
+    }
+
+    private static List<JsonElement> Lines(string stdout) =>
+        stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement.Clone()).ToList();
+
+    [Fact]
+    public void Counts_texts_and_tokens_of_a_text_file_for_each_thread_count()
+    {
+        using var tmp = TestPaths.TempDir();
+        var input = tmp.File("texts.txt");
+        // [CLS] hello world ! [SEP] = 5; [CLS] worlds -> world ##s, zzz -> [UNK] [SEP] = 5; the empty line is not a text.
+        File.WriteAllText(input, "Hello world!\n\nworlds zzz\n");
+        var r = CliRunner.Run("bench", "tokenize", "--vocab", WriteVocab(tmp), "--input", input, "--threads", "1,2", "--rounds", "1");
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        var lines = Lines(r.StdOut);
+        Assert.Equal([1, 2], lines.Select(l => l.GetProperty("threads").GetInt32()));
+        foreach (var l in lines)
+        {
+            Assert.Equal(2, l.GetProperty("texts").GetInt32());
+            Assert.Equal(10, l.GetProperty("tokens").GetInt64());
+            Assert.True(l.GetProperty("seconds").GetDouble() > 0);
+            Assert.True(l.GetProperty("tokens_per_second").GetDouble() > 0);
+        }
+    }
+
+    [Fact]
+    public void Reads_the_review_column_of_a_gzipped_csv()
+    {
+        using var tmp = TestPaths.TempDir();
+        var input = tmp.File("reviews.csv.gz");
+        using (var gz = new GZipStream(File.Create(input), CompressionLevel.Fastest))
+        {
+            // The quoted review holds a comma and a doubled quote: [CLS] hello , " world [SEP] -> '"' is [UNK]: 6 tokens.
+            gz.Write("review,sentiment\n\"hello, \"\"world\",positive\nhello,negative\n"u8);
+        }
+        var r = CliRunner.Run("bench", "tokenize", "--vocab", WriteVocab(tmp), "--input", input, "--rounds", "1");
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        var line = Assert.Single(Lines(r.StdOut));
+        Assert.Equal(2, line.GetProperty("texts").GetInt32());
+        Assert.Equal(6 + 3, line.GetProperty("tokens").GetInt64());
+    }
+
+    [SkippableFact]
+    public void Imdb_test_reviews_give_hfs_token_count()
+    {
+        // 7,669,275 = the total of HF tokenizers' encodings (with [CLS]/[SEP]) of the 25,000 reviews, from bench/README.md.
+        var vocab = TestPaths.RequireShared("data", "vocab", "bert-base-uncased-vocab.txt");
+        var input = TestPaths.RequireShared("data", "imdb", "test.csv.gz");
+        var r = CliRunner.Run("bench", "tokenize", "--vocab", vocab, "--input", input, "--rounds", "1", "--threads", "2");
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        var line = Assert.Single(Lines(r.StdOut));
+        Assert.Equal(25_000, line.GetProperty("texts").GetInt32());
+        Assert.Equal(7_669_275, line.GetProperty("tokens").GetInt64());
+    }
+
+    [Theory]
+    [InlineData("--threads", "0", "--threads: expected positive integers")]
+    [InlineData("--threads", "1,x", "--threads: expected positive integers")]
+    [InlineData("--rounds", "0", "--rounds must be at least 1")]
+    public void Bad_options_are_errors(string option, string value, string message)
+    {
+        using var tmp = TestPaths.TempDir();
+        var input = tmp.File("t.txt");
+        File.WriteAllText(input, "hello\n");
+        var r = CliRunner.Run("bench", "tokenize", "--vocab", WriteVocab(tmp), "--input", input, option, value);
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains(message, r.StdErr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Csv_without_a_text_column_is_an_error()
+    {
+        using var tmp = TestPaths.TempDir();
+        var input = tmp.File("x.csv");
+        File.WriteAllText(input, "a,b\n1,2\n");
+        var r = CliRunner.Run("bench", "tokenize", "--vocab", WriteVocab(tmp), "--input", input);
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("no column 'text' in the header (a,b)", r.StdErr, StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,148 @@
+using BertSharp.Data;
+using BertSharp.Tests.Infrastructure;
+
+namespace BertSharp.Tests.Data;
+
+public class DatasetReaderTests
+{
+    private static string F(string name) => Path.Combine(TestPaths.Fixtures, "data", name);
+
+    [Fact]
+    public void Sst2_reads_header_tsv_with_label_names()
+    {
+        var d = DatasetReader.Read(F("sst2_train.tsv"), TaskSpec.Sst2);
+        Assert.Equal(8, d.Count);
+        Assert.Equal("hide new secretions from the parental units", d.Examples[0].Text);
+        Assert.Equal("negative", d.Examples[0].Label);
+        Assert.Equal(2, d.Examples[0].Line);
+        Assert.Equal("positive", d.Examples[2].Label);
+        Assert.Contains("clichés", d.Examples[4].Text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Cola_reads_four_columns_without_header()
+    {
+        var d = DatasetReader.Read(F("cola_train.tsv"), TaskSpec.Cola);
+        Assert.Equal(6, d.Count);
+        Assert.Equal("Our friends won't buy this analysis, let alone the next one we propose.", d.Examples[0].Text);
+        Assert.Equal("acceptable", d.Examples[0].Label);
+        Assert.Equal("They drank the pub.", d.Examples[3].Text);
+        Assert.Equal("unacceptable", d.Examples[3].Label);
+        Assert.Equal(4, d.Examples[3].Line);
+    }
+
+    [Fact]
+    public void Mrpc_reads_pairs_after_bom_and_keeps_quotes()
+    {
+        var d = DatasetReader.Read(F("mrpc_train.tsv"), TaskSpec.Mrpc);
+        Assert.Equal(4, d.Count);
+        Assert.StartsWith("Amrozi accused his brother , whom he called \" the witness \"", d.Examples[0].Text, StringComparison.Ordinal);
+        Assert.StartsWith("Referring to him as only \" the witness \"", d.Examples[0].TextPair, StringComparison.Ordinal);
+        Assert.Equal("equivalent", d.Examples[0].Label);
+        Assert.Equal("not_equivalent", d.Examples[1].Label);
+    }
+
+    [Fact]
+    public void Imdb_reads_gzip_csv_and_cleans_html_breaks()
+    {
+        var d = DatasetReader.Read(F("imdb_train.csv.gz"), TaskSpec.Imdb);
+        Assert.Equal(6, d.Count);
+        Assert.All(d.Examples, e => Assert.DoesNotContain("<br", e.Text, StringComparison.Ordinal));
+        Assert.Contains("a movie called \"Reload\" in production", d.Examples[0].Text, StringComparison.Ordinal);
+        Assert.Equal(["negative", "negative", "negative", "positive", "positive", "positive"], d.Examples.Select(e => e.Label));
+    }
+
+    [Fact]
+    public void Csv_with_quoting_and_string_labels()
+    {
+        var task = TaskSpec.Get("csv");
+        var d = DatasetReader.Read(F("custom.csv"), task);
+        Assert.Equal(["Great movie, loved it", "Terrible plot", "She said \"wow\"", "meh"], d.Examples.Select(e => e.Text));
+        var map = LabelMap.ForTask(task, d);
+        Assert.Equal(["neg", "neutral", "pos"], map.Labels);
+        Assert.Equal([2f, 0f, 2f, 1f], map.Encode(d));
+        Assert.Equal(1, map.Label2Id["neutral"]);
+    }
+
+    [Fact]
+    public void Jsonl_with_numeric_labels_sorted_numerically()
+    {
+        var task = TaskSpec.Get("jsonl");
+        var d = DatasetReader.Read(F("custom.jsonl"), task);
+        Assert.Equal(3, d.Count);
+        Assert.Equal(4, d.Examples[2].Line);
+        var map = LabelMap.ForTask(task, d);
+        Assert.Equal(["0", "1"], map.Labels);
+        Assert.Equal([1f, 0f, 1f], map.Encode(d));
+    }
+
+    [Fact]
+    public void Tsv_regression_with_named_columns()
+    {
+        var task = TaskSpec.Get("tsv", textColumn: "text", labelColumn: "score", regression: true);
+        var d = DatasetReader.Read(F("regression.tsv"), task);
+        var map = LabelMap.ForTask(task, d);
+        Assert.True(map.IsRegression);
+        Assert.Equal(1, map.NumLabels);
+        Assert.Equal([4.5f, 0.25f, 3.0f], map.Encode(d));
+    }
+
+    [Fact]
+    public void Unlabelled_reading_allows_missing_label_column()
+    {
+        var d = DatasetReader.Read(F("missing_column.tsv"), TaskSpec.Get("tsv", textColumn: "sentence"), requireLabels: false);
+        Assert.Null(d.Examples[0].Label);
+    }
+
+    [Theory]
+    [InlineData("empty.tsv", "sst2", "empty.tsv: empty file")]
+    [InlineData("header_only.tsv", "sst2", "header_only.tsv: no examples")]
+    [InlineData("missing_column.tsv", "sst2", "missing_column.tsv line 1: missing column 'label'")]
+    [InlineData("short_row.tsv", "sst2", "short_row.tsv line 3: missing field 'label'")]
+    [InlineData("bad_label.tsv", "sst2", "bad_label.tsv line 3: field 'label' is '2'; expected 0 or 1")]
+    [InlineData("bad_utf8.tsv", "sst2", "bad_utf8.tsv line 3: invalid UTF-8")]
+    [InlineData("numeric_text.csv", "csv", "numeric_text.csv line 2: column 'text' holds numbers")]
+    [InlineData("non_text.jsonl", "jsonl", "non_text.jsonl line 2: field \"text\" is a JSON number, not text")]
+    [InlineData("no_such_file.tsv", "sst2", "no_such_file.tsv: file not found")]
+    public void Bad_inputs_give_one_line_errors_naming_file_line_and_field(string file, string task, string expected)
+    {
+        var e = Assert.Throws<BertSharpException>(() => DatasetReader.Read(F(file), TaskSpec.Get(task)));
+        Assert.Contains(expected, e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', e.Message);
+    }
+
+    [Fact]
+    public void Label_unseen_in_training_is_an_error_naming_file_line_and_field()
+    {
+        var task = TaskSpec.Get("csv");
+        var map = LabelMap.ForTask(task, DatasetReader.Read(F("custom.csv"), task));
+        var eval = DatasetReader.Read(F("unseen_label.csv"), task);
+        var e = Assert.Throws<BertSharpException>(() => map.Encode(eval));
+        Assert.Contains("unseen_label.csv line 3: field 'label' has label 'surprise' that the model was not trained on", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Built_in_task_rejects_column_options()
+    {
+        Assert.Throws<BertSharpException>(() => TaskSpec.Get("sst2", textColumn: "x"));
+        Assert.Throws<BertSharpException>(() => TaskSpec.Get("squad"));
+    }
+
+    [SkippableFact]
+    public void Full_shared_datasets_read_with_documented_counts()
+    {
+        var sst = DatasetReader.Read(TestPaths.RequireShared("data", "glue_sst2", "train.tsv"), TaskSpec.Sst2);
+        Assert.Equal(67349, sst.Count);
+        Assert.Equal(29780, sst.Examples.Count(e => e.Label == "negative"));
+        var cola = DatasetReader.Read(TestPaths.RequireShared("data", "cola", "out_of_domain_dev.tsv"), TaskSpec.Cola);
+        Assert.Equal(516, cola.Count);
+        Assert.Equal(162, cola.Examples.Count(e => e.Label == "unacceptable"));
+        var mrpc = DatasetReader.Read(TestPaths.RequireShared("data", "glue_mrpc", "train.tsv"), TaskSpec.Mrpc);
+        Assert.Equal(3668, mrpc.Count);
+        Assert.Equal(2474, mrpc.Examples.Count(e => e.Label == "equivalent"));
+        var imdb = DatasetReader.Read(TestPaths.RequireShared("data", "imdb", "test.csv.gz"), TaskSpec.Imdb);
+        Assert.Equal(25000, imdb.Count);
+        Assert.Equal(12500, imdb.Examples.Count(e => e.Label == "positive"));
+        Assert.Contains(imdb.Examples, e => e.Text.Contains('\t', StringComparison.Ordinal));
+    }
+}

@@ -1,0 +1,109 @@
+using BertSharp.Evaluation;
+
+namespace BertSharp.Tests.Evaluation;
+
+/// <summary>
+/// Expected values are the documented outputs of scikit-learn / scipy for these exact vectors (their API docs' examples)
+/// or counted by hand from the confusion matrix (the counts are written next to each value).
+/// </summary>
+public class MetricsTests
+{
+    // tp=5 tn=2 fp=2 fn=1 (counted by hand).
+    private static readonly int[] BinTrue = [1, 1, 0, 1, 0, 0, 1, 1, 0, 1];
+    private static readonly int[] BinPred = [1, 0, 0, 1, 1, 0, 1, 1, 1, 1];
+
+    [Fact]
+    public void Binary_metrics_match_hand_counts()
+    {
+        var cm = ClassificationMetrics.ConfusionMatrix(BinTrue, BinPred, 2);
+        Assert.Equal(new long[,] { { 2, 2 }, { 1, 5 } }, cm);
+        Assert.Equal(0.7, ClassificationMetrics.Accuracy(BinTrue, BinPred), 12);
+        var (p, r, f) = ClassificationMetrics.ForClass(cm, 1);
+        Assert.Equal(5.0 / 7, p, 12);
+        Assert.Equal(5.0 / 6, r, 12);
+        Assert.Equal(10.0 / 13, f, 12);
+        // (tp·tn − fp·fn) / √((tp+fp)(tp+fn)(tn+fp)(tn+fn)) = 8 / √(7·6·4·3)
+        Assert.Equal(8 / Math.Sqrt(504), ClassificationMetrics.MatthewsCorrelation(cm), 12);
+        var (mp, mr, mf) = ClassificationMetrics.Macro(cm);
+        Assert.Equal(0.6904761904761905, mp, 12);
+        Assert.Equal(0.6666666666666667, mr, 12);
+        Assert.Equal(0.6703296703296704, mf, 12);
+    }
+
+    [Fact]
+    public void Mcc_matches_sklearn_doc_example()
+    {
+        // sklearn.metrics.matthews_corrcoef([+1, +1, +1, -1], [+1, -1, +1, +1]) == -0.33...
+        Assert.Equal(-1.0 / 3, ClassificationMetrics.MatthewsCorrelation([1, 1, 1, 0], [1, 0, 1, 1], 2), 12);
+    }
+
+    [Fact]
+    public void Mcc_is_zero_when_a_marginal_is_constant()
+    {
+        // All predictions one class (what an untrained CoLA model often does): sklearn returns 0.0.
+        Assert.Equal(0.0, ClassificationMetrics.MatthewsCorrelation([0, 1, 1, 0], [1, 1, 1, 1], 2));
+    }
+
+    [Fact]
+    public void Multiclass_macro_matches_sklearn_doc_example()
+    {
+        // sklearn docs (precision_score / recall_score / f1_score, average='macro'):
+        // y_true = [0, 1, 2, 0, 1, 2], y_pred = [0, 2, 1, 0, 0, 1] → 0.22..., 0.33..., 0.26...
+        int[] t = [0, 1, 2, 0, 1, 2], p = [0, 2, 1, 0, 0, 1];
+        var (mp, mr, mf) = ClassificationMetrics.Macro(ClassificationMetrics.ConfusionMatrix(t, p, 3));
+        Assert.Equal(0.2222222222222222, mp, 12);
+        Assert.Equal(0.3333333333333333, mr, 12);
+        Assert.Equal(0.26666666666666666, mf, 12);
+    }
+
+    [Fact]
+    public void Multiclass_mcc_and_confusion_matrix()
+    {
+        // sklearn confusion_matrix doc example.
+        Assert.Equal(new long[,] { { 2, 0, 0 }, { 0, 0, 1 }, { 1, 0, 2 } },
+            ClassificationMetrics.ConfusionMatrix([2, 0, 2, 2, 0, 1], [0, 0, 2, 2, 0, 2], 3));
+        // C = [[1,1,0],[0,2,0],[1,0,2]]: c=5, s=7, t=(2,2,3), p=(2,3,2): (35−16)/√((49−17)(49−17)) = 19/32.
+        Assert.Equal(19.0 / 32, ClassificationMetrics.MatthewsCorrelation([0, 0, 1, 1, 2, 2, 2], [0, 1, 1, 1, 2, 0, 2], 3), 12);
+    }
+
+    [Fact]
+    public void Pearson_matches_scipy_doc_example()
+    {
+        // scipy.stats.pearsonr([1,2,3,4,5,6,7], [10,9,2.5,6,4,3,2]).statistic
+        Assert.Equal(-0.828503883588428, RegressionMetrics.Pearson([1, 2, 3, 4, 5, 6, 7], [10, 9, 2.5, 6, 4, 3, 2]), 12);
+        Assert.True(double.IsNaN(RegressionMetrics.Pearson([1, 1, 1], [1, 2, 3])));
+    }
+
+    [Fact]
+    public void Spearman_averages_ties_like_scipy()
+    {
+        // scipy.stats.spearmanr([1,2,3,4,5], [5,6,7,8,7]).statistic: the two 7s share rank 3.5.
+        Assert.Equal([1, 2, 3.5, 5, 3.5], RegressionMetrics.Ranks([5, 6, 7, 8, 7]));
+        Assert.Equal(0.8207826816681233, RegressionMetrics.Spearman([1, 2, 3, 4, 5], [5, 6, 7, 8, 7]), 12);
+    }
+
+    [Fact]
+    public void Report_has_binary_and_macro_metrics_and_writes_json()
+    {
+        var report = MetricsReport.ForClassification(["neg", "pos"], BinTrue, BinPred, loss: 0.5);
+        Assert.Equal(10.0 / 13, report.Get("f1"), 12);
+        Assert.Equal(0.6703296703296704, report.Get("macro_f1"), 12);
+        Assert.Throws<BertSharpException>(() => report.Get("pearson"));
+        using var dir = Infrastructure.TestPaths.TempDir();
+        report.Save(dir.File("metrics.json"));
+        var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(dir.File("metrics.json")))!;
+        Assert.Equal(0.7, json["metrics"]!["accuracy"]!.GetValue<double>(), 6);
+        Assert.Equal(5, json["confusion_matrix"]![1]![1]!.GetValue<long>());
+        Assert.Equal(10, json["examples"]!.GetValue<int>());
+        Assert.Single(Directory.GetFiles(dir.Path));
+    }
+
+    [Fact]
+    public void Regression_report()
+    {
+        var r = MetricsReport.ForRegression([1, 2, 3, 4], [1, 2, 3, 5]);
+        Assert.Equal(0.25, r.Get("mse"), 12);
+        Assert.Equal(1.0, r.Get("spearman"), 12);
+        Assert.Null(r.Confusion);
+    }
+}

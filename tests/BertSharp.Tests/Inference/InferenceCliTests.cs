@@ -1,0 +1,90 @@
+using System.Text.Json.Nodes;
+using BertSharp.Checkpoints;
+using BertSharp.Inference;
+using BertSharp.Tests.Infrastructure;
+using BertSharp.Tests.Modeling;
+
+namespace BertSharp.Tests.Inference;
+
+public sealed class InferenceCliTests
+{
+    private static readonly string TokenModel = HfFixture.Dir("token-classification");
+    private static readonly string QaModel = HfFixture.Dir("question-answering");
+
+    [Fact]
+    public void Ner_prints_the_pipeline_entities_as_json_lines()
+    {
+        const string text = "I said that never in my life had I seen a place like Bangor.";
+        var r = CliRunner.Run("ner", "--model", TokenModel, "--text", text, "--aggregation", "first");
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        using var pipe = TokenClassification.Load(TokenModel);
+        var expected = pipe.Predict([text], AggregationStrategy.First)[0];
+        var lines = r.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(expected.Count, lines.Length);
+        for (var i = 0; i < lines.Length; i++)
+        {
+            var o = JsonNode.Parse(lines[i])!;
+            Assert.Equal(expected[i].Entity, (string)o["entity"]!);
+            Assert.Equal(expected[i].Word, (string)o["word"]!);
+            Assert.Equal(text[expected[i].Start..expected[i].End], text[(int)o["start"]!..(int)o["end"]!]);
+        }
+    }
+
+    [Fact]
+    public void Qa_reads_the_context_file_and_prints_top_k_answers()
+    {
+        using var tmp = TestPaths.TempDir();
+        const string context = "Community college students will see their tuition rise by $ 300 to $ 2,800 or 12 percent .";
+        const string question = "At community colleges , tuition will jump to $ 2,800 from $ 2,500 .";
+        File.WriteAllText(tmp.File("context.txt"), context);
+        var r = CliRunner.Run("qa", "--model", QaModel, "--question", question, "--context-file", tmp.File("context.txt"), "--top-k", "2");
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        using var pipe = QuestionAnswering.Load(QaModel);
+        var expected = pipe.Answer([(question, context)], new QuestionAnsweringOptions(TopK: 2))[0];
+        var lines = r.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonNode.Parse(l)!).ToList();
+        Assert.Equal(expected.Select(a => a.Answer), lines.Select(l => (string)l["answer"]!));
+        Assert.Equal(expected[0].Score, (double)lines[0]["score"]!, 6);
+
+        var missing = CliRunner.Run("qa", "--model", QaModel, "--question", "q", "--context-file", tmp.File("nope.txt"));
+        Assert.Equal(2, missing.ExitCode);
+        Assert.Contains("nope.txt", missing.StdErr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Embed_writes_jsonl_safetensors_and_a_plot()
+    {
+        using var tmp = TestPaths.TempDir();
+        File.WriteAllText(tmp.File("in.csv"), "text,label\n\"a tender , heartfelt family drama .\",pos\nUs love they.,neg\n\"the cat sat.\",neg\nhe has no plans,pos\n");
+        var r = CliRunner.Run("embed", "--model", TokenModel, "--input", tmp.File("in.csv"), "--output", tmp.File("e.jsonl"),
+            "--pooling", "mean", "--normalize", "--label-column", "label", "--plot", tmp.File("map.png"), "--method", "tsne");
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        using var pipe = FeatureExtraction.Load(TokenModel);
+        var expected = pipe.Embed(["a tender , heartfelt family drama .", "Us love they.", "the cat sat.", "he has no plans"],
+            new FeatureExtractionOptions(Pooling.Mean, Normalize: true));
+        var rows = File.ReadAllLines(tmp.File("e.jsonl")).Select(l => JsonNode.Parse(l)!).ToList();
+        Assert.Equal(["pos", "neg", "neg", "pos"], rows.Select(x => (string)x["label"]!));
+        for (var i = 0; i < 4; i++)
+        {
+            InferenceFixtures.AssertClose(expected[i], rows[i]["embedding"]!.AsArray().Select(v => (float)v!).ToArray(), 1e-6, $"row {i}");
+        }
+        var png = File.ReadAllBytes(tmp.File("map.png"));
+        Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], png[..4]);
+
+        var st = CliRunner.Run("embed", "--model", TokenModel, "--input", tmp.File("in.csv"), "--output", tmp.File("e.safetensors"));
+        Assert.True(st.ExitCode == 0, st.StdErr);
+        var tensors = SafeTensors.Load(tmp.File("e.safetensors"));
+        Assert.Equal([4L, 64L], tensors["embeddings"].shape);
+        HfFixture.DisposeAll(tensors);
+    }
+
+    [Fact]
+    public void Embed_with_a_missing_label_column_fails_without_output()
+    {
+        using var tmp = TestPaths.TempDir();
+        File.WriteAllText(tmp.File("in.csv"), "text\nhello\n");
+        var r = CliRunner.Run("embed", "--model", TokenModel, "--input", tmp.File("in.csv"), "--output", tmp.File("e.jsonl"), "--label-column", "label");
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("no column 'label'", r.StdErr, StringComparison.Ordinal);
+        Assert.False(File.Exists(tmp.File("e.jsonl")));
+    }
+}

@@ -1,0 +1,116 @@
+using BertSharp.Inference;
+using BertSharp.Modeling;
+using BertSharp.Tokenization;
+using BertSharp.Tests.Modeling;
+using TorchSharp;
+
+namespace BertSharp.Tests.Inference;
+
+public sealed class QuestionAnsweringTests
+{
+    private const string Case = "question-answering";
+
+    [Fact]
+    public void Window_logits_equal_HF_reference()
+    {
+        var rows = InferenceFixtures.Rows(Case);
+        var reference = HfFixture.Tensors(Case);
+        using var pipe = QuestionAnswering.Load(HfFixture.Dir(Case));
+        var windows = pipe.Windows([.. rows.Select(r => (r.Text, r.Pair!))], new QuestionAnsweringOptions(BatchSize: 3));
+        for (var i = 0; i < rows.Count; i++)
+        {
+            var w = Assert.Single(windows[i]);
+            InferenceFixtures.AssertClose(InferenceFixtures.Slice(reference["out.start_logits"], i, rows[i].Length), w.StartLogits, 1e-5, $"start {i}");
+            InferenceFixtures.AssertClose(InferenceFixtures.Slice(reference["out.end_logits"], i, rows[i].Length), w.EndLogits, 1e-5, $"end {i}");
+        }
+        HfFixture.DisposeAll(reference);
+    }
+
+    // Brute force over HF's logits: every context span of at most 15 tokens, score softmax(start)[s] * softmax(end)[e] where
+    // the softmax runs over [CLS] and the context only; the pipeline's top-3 must be the same spans with the same scores.
+    [Fact]
+    public void Answers_are_the_best_spans_of_HF_logits()
+    {
+        var rows = InferenceFixtures.Rows(Case);
+        var reference = HfFixture.Tensors(Case);
+        using var pipe = QuestionAnswering.Load(HfFixture.Dir(Case));
+        var answers = pipe.Answer([.. rows.Select(r => (r.Text, r.Pair!))], new QuestionAnsweringOptions(TopK: 3));
+        for (var i = 0; i < rows.Count; i++)
+        {
+            var enc = pipe.Tokenizer.Encode(rows[i].Text, rows[i].Pair);
+            var start = InferenceFixtures.Slice(reference["out.start_logits"], i, rows[i].Length);
+            var end = InferenceFixtures.Slice(reference["out.end_logits"], i, rows[i].Length);
+            var context = Enumerable.Range(0, enc.Length).Where(t => enc.TypeIds[t] == 1 && enc.SpecialTokensMask[t] == 0).ToArray();
+            double Z(float[] l) => Math.Exp(l[0]) + context.Sum(t => Math.Exp(l[t]));
+            double zs = Z(start), ze = Z(end);
+            var expected = (from s in context
+                            from e in context
+                            where e >= s && e - s < 15
+                            let score = Math.Exp(start[s]) / zs * (Math.Exp(end[e]) / ze)
+                            orderby score descending
+                            select (Text: rows[i].Pair![enc.Utf16Offsets[s].Start..enc.Utf16Offsets[e].End], Score: score)).Take(3).ToList();
+            Assert.Equal(expected.Select(x => x.Text), answers[i].Select(a => a.Answer));
+            for (var k = 0; k < 3; k++)
+            {
+                Assert.Equal(expected[k].Score, answers[i][k].Score, 5);
+                Assert.Equal(answers[i][k].Answer, rows[i].Pair![answers[i][k].Start..answers[i][k].End]);
+            }
+        }
+        HfFixture.DisposeAll(reference);
+    }
+
+    // A QA model whose answer is known by construction. Attention-output and FFN-output projections are zero, so every layer
+    // is LayerNorm(x + 0) = x; position and segment embeddings are zero and LayerNorms are the identity on zero-mean, unit-
+    // variance vectors. The hidden state of a token is then its word embedding. All words get pattern q = (1,1,-1,-1,…), only
+    // "television" gets p = (1,-1,1,-1,…), orthogonal to q; qa_outputs projects on p for both start and end. Hence start and
+    // end logits are 64 on "television" and 0 on every other token: the answer must be that word wherever it is.
+    [Fact]
+    public void Answer_in_the_last_window_of_a_context_three_times_longer_than_the_window_is_found()
+    {
+        using var model = BertPretrained.Load<BertForQuestionAnswering>(HfFixture.Dir(Case));
+        var tokenizer = BertTokenizer.FromDirectory(HfFixture.Dir(Case));
+        var target = tokenizer.Vocab["television"];
+        using (torch.no_grad())
+        {
+            var p = torch.tensor(Enumerable.Range(0, 64).Select(d => d % 2 == 0 ? 1f : -1f).ToArray());
+            var q = torch.tensor(Enumerable.Range(0, 64).Select(d => d / 2 % 2 == 0 ? 1f : -1f).ToArray());
+            foreach (var (name, param) in model.NamedParameters())
+            {
+                if (name.Contains("output.dense", StringComparison.Ordinal) || name.Contains("position_embeddings", StringComparison.Ordinal)
+                    || name.Contains("token_type_embeddings", StringComparison.Ordinal) || name.EndsWith("bias", StringComparison.Ordinal))
+                {
+                    param.zero_();
+                }
+                else if (name.Contains("LayerNorm.weight", StringComparison.Ordinal))
+                {
+                    param.fill_(1.0);
+                }
+                else if (name.EndsWith("word_embeddings.weight", StringComparison.Ordinal))
+                {
+                    param.copy_(q.expand(param.shape));
+                    param[target].copy_(p);
+                }
+                else if (name == "qa_outputs.weight")
+                {
+                    param.copy_(p.expand(2, 64));
+                }
+            }
+        }
+        using var pipe = new QuestionAnswering(model, tokenizer);
+        var context = string.Concat(Enumerable.Repeat("the cat sat . ", 25)) + "it was television .";
+        const string question = "what was it ?";
+        var options = new QuestionAnsweringOptions(MaxLength: 32, DocStride: 8, TopK: 2);
+        Assert.True(tokenizer.CountTokens(context) > 3 * 32, "the context must be over three windows long");
+
+        var windows = pipe.Windows([(question, context)], options)[0];
+        Assert.True(windows.Count > 3);
+        Assert.All(windows.SkipLast(1), w => Assert.DoesNotContain(target, w.Encoding.Ids));
+        Assert.Contains(target, windows[^1].Encoding.Ids);
+        Assert.All(windows, w => Assert.True(w.Encoding.Length <= 32));
+
+        var best = pipe.Answer([(question, context)], options)[0][0];
+        Assert.Equal("television", best.Answer);
+        Assert.Equal(context.LastIndexOf("television", StringComparison.Ordinal), best.Start);
+        Assert.True(best.Score > 0.99, $"score {best.Score}");
+    }
+}

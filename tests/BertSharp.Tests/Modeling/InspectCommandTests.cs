@@ -1,0 +1,85 @@
+using System.Text.Json.Nodes;
+using BertSharp.Tests.Infrastructure;
+
+namespace BertSharp.Tests.Modeling;
+
+public class InspectCommandTests
+{
+    [Fact]
+    public void Inspect_prints_config_parameter_counts_and_every_tensor()
+    {
+        var r = CliRunner.Run("inspect", HfFixture.Dir("pretraining"));
+        Assert.Equal(0, r.ExitCode);
+        var checkpoint = (JsonObject)HfFixture.Case("pretraining")["checkpoint"]!["model.safetensors"]!;
+        // HF's own count of the stored parameters.
+        var expected = (long)checkpoint["num_parameters_stored"]!;
+        Assert.Contains($"parameters   {expected:N0}", r.StdOut, StringComparison.Ordinal);
+        Assert.Contains("BertForPreTraining", r.StdOut, StringComparison.Ordinal);
+        Assert.Matches(@"│ num_hidden_layers\s+│ 2\s+│", r.StdOut);
+        Assert.Matches(@"│ encoder\.layer\.1\s+│\s+33,472 │", r.StdOut);
+        foreach (var key in ((JsonArray)checkpoint["keys"]!).Select(k => (string)k!))
+        {
+            Assert.Contains("│ " + key + " ", r.StdOut, StringComparison.Ordinal);
+        }
+        Assert.Matches(@"bert\.embeddings\.word_embeddings\.weight\s+│ F32\s+│ \[512, 64\]", r.StdOut);
+    }
+
+    [Fact]
+    public void Inspect_of_a_pickle_checkpoint_does_not_count_tied_copies()
+    {
+        using var tmp = TestPaths.TempDir();
+        foreach (var f in new[] { "config.json", "pytorch_model.bin" })
+        {
+            File.Copy(Path.Combine(HfFixture.Dir("pretraining"), f), tmp.File(f));
+        }
+        var r = CliRunner.Run("inspect", tmp.Path);
+        Assert.Equal(0, r.ExitCode);
+        Assert.Contains("pytorch_model.bin", r.StdOut, StringComparison.Ordinal);
+        Assert.Contains("│ cls.predictions.decoder.weight ", r.StdOut, StringComparison.Ordinal);
+        Assert.Contains("parameters   113,154", r.StdOut, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Inspect_of_a_missing_directory_is_a_one_line_error()
+    {
+        var r = CliRunner.Run("inspect", "/nonexistent/model");
+        Assert.Equal(2, r.ExitCode);
+        Assert.Equal("error: /nonexistent/model: no such directory.", r.StdErr.Trim());
+        Assert.Equal("", r.StdOut);
+    }
+}
+
+public class ConvertCommandTests
+{
+    [Fact]
+    public void Convert_turns_a_legacy_pickle_into_hf_safetensors_in_the_requested_dtype()
+    {
+        using var tmp = TestPaths.TempDir();
+        var outDir = Path.Combine(tmp.Path, "converted");
+        var r = CliRunner.Run("convert", HfFixture.Dir("legacy-gamma-beta"), outDir, "--dtype", "bfloat16");
+        Assert.Equal(0, r.ExitCode);
+        Assert.Contains("BertForSequenceClassification", r.StdOut, StringComparison.Ordinal);
+        // Same keys/shapes as HF's own safetensors of these weights (sequence-classification/), stored as BF16.
+        var ours = BertSharp.Checkpoints.SafeTensors.ReadHeader(Path.Combine(outDir, "model.safetensors"));
+        var hf = BertSharp.Checkpoints.SafeTensors.ReadHeader(Path.Combine(HfFixture.Dir("sequence-classification"), "model.safetensors"));
+        Assert.Equal(hf.Tensors.Select(t => t.Name + string.Join(",", t.Shape)).Order(StringComparer.Ordinal),
+            ours.Tensors.Select(t => t.Name + string.Join(",", t.Shape)).Order(StringComparer.Ordinal));
+        Assert.All(ours.Tensors, t => Assert.Equal("BF16", t.DType.Name));
+        Assert.True(File.Exists(Path.Combine(outDir, "vocab.txt")));
+        var inspect = CliRunner.Run("inspect", outDir, "--no-keys");
+        Assert.Contains("torch_dtype                  │ bfloat16", inspect.StdOut, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Convert_refuses_to_drop_tensors_and_bad_dtypes()
+    {
+        using var tmp = TestPaths.TempDir();
+        var r = CliRunner.Run("convert", HfFixture.Dir("pretraining"), tmp.File("out"), "--architecture", "BertModel");
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("would drop 7 tensor(s)", r.StdErr, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(tmp.File("out")));
+        var bad = CliRunner.Run("convert", HfFixture.Dir("pretraining"), tmp.File("out"), "--dtype", "int8");
+        Assert.Equal(2, bad.ExitCode);
+        Assert.Contains("--dtype int8", bad.StdErr, StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,78 @@
+using BertSharp.Server;
+using Microsoft.AspNetCore.Http;
+
+namespace BertSharp.Tests.Server;
+
+public sealed class MicroBatcherTests
+{
+    // The batch function blocks until released, so the queue state is known exactly when the assertions run.
+    private sealed class Gate
+    {
+        public readonly SemaphoreSlim Entered = new(0);
+        public readonly ManualResetEventSlim Release = new(false);
+        public readonly List<int> Sizes = [];
+
+        public IReadOnlyList<int> Run(IReadOnlyList<int> xs)
+        {
+            lock (Sizes)
+            {
+                Sizes.Add(xs.Count);
+            }
+            Entered.Release();
+            Release.Wait();
+            return [.. xs.Select(x => x * 10)];
+        }
+    }
+
+    [Fact]
+    public async Task Full_queue_refuses_with_429_and_queued_inputs_run_in_one_batch()
+    {
+        var gate = new Gate();
+        var b = new MicroBatcher<int, int>(gate.Run, maxBatch: 8, maxQueue: 3, TimeSpan.Zero);
+        var first = b.Enqueue(1, default);
+        await gate.Entered.WaitAsync();
+        var queued = new[] { b.Enqueue(2, default), b.Enqueue(3, default), b.Enqueue(4, default) };
+        var e = Assert.Throws<ApiException>(() => { _ = b.Enqueue(5, default); });
+        Assert.Equal(429, e.Status);
+        gate.Release.Set();
+        Assert.Equal(10, await first);
+        var rest = await Task.WhenAll(queued);
+        Assert.Equal([20, 30, 40], rest);
+        await b.DisposeAsync();
+        Assert.Equal([1, 3], gate.Sizes);
+        Assert.Equal(new BatcherStats(4, 2, 0), b.Stats);
+    }
+
+    [Fact]
+    public async Task Stopping_finishes_what_is_queued()
+    {
+        var gate = new Gate();
+        var b = new MicroBatcher<int, int>(gate.Run, maxBatch: 2, maxQueue: 100, TimeSpan.Zero);
+        var tasks = Enumerable.Range(1, 7).Select(i => b.Enqueue(i, default)).ToArray();
+        await gate.Entered.WaitAsync();
+        var stopping = b.DisposeAsync().AsTask();
+        Assert.False(stopping.IsCompleted);
+        gate.Release.Set();
+        await stopping;
+        var results = await Task.WhenAll(tasks);
+        Assert.Equal([10, 20, 30, 40, 50, 60, 70], results);
+    }
+
+    [Fact]
+    public async Task A_request_that_waits_too_long_gets_503_and_its_input_is_skipped()
+    {
+        var gate = new Gate();
+        var options = new ServerOptions { ModelDirectory = ".", Timeout = TimeSpan.FromMilliseconds(200) };
+        var registry = new BatcherRegistry(options);
+        var b = registry.Create<int, int>("test", gate.Run);
+        var blocker = b.Enqueue(1, default);
+        await gate.Entered.WaitAsync();
+        var e = await Assert.ThrowsAsync<ApiException>(() => registry.Submit(b, [2], new DefaultHttpContext()));
+        Assert.Equal(503, e.Status);
+        Assert.Contains("timed out after 0.2 s", e.Message, StringComparison.Ordinal);
+        gate.Release.Set();
+        Assert.Equal(10, await blocker);
+        await registry.StopAsync(default);
+        Assert.Equal([1], gate.Sizes);
+    }
+}

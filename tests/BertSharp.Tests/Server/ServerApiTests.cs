@@ -1,0 +1,216 @@
+using System.Text.Json.Nodes;
+using BertSharp.Inference;
+using BertSharp.Tests.Inference;
+using BertSharp.Tests.Modeling;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace BertSharp.Tests.Server;
+
+public sealed class ServerApiTests
+{
+    private const string TokenCase = "token-classification";
+    private const string QaCase = "question-answering";
+
+    [Fact]
+    public async Task Health_and_openapi_list_exactly_the_endpoints_the_model_supports()
+    {
+        await using var host = await ServerHost.Start(TokenCase);
+        var health = await host.Health();
+        Assert.Equal("BertForTokenClassification", (string)health["architecture"]!);
+        var endpoints = health["endpoints"]!.AsArray().Select(e => (string)e!).Order(StringComparer.Ordinal).ToList();
+        Assert.Equal(["/v1/attention", "/v1/embed", "/v1/ner"], endpoints);
+
+        var doc = JsonNode.Parse(await host.Client.GetStringAsync(new Uri("/openapi.json", UriKind.Relative)))!;
+        var paths = doc["paths"]!.AsObject();
+        Assert.Equal([.. endpoints, "/health"], paths.Select(p => p.Key).Order(StringComparer.Ordinal).ToList().OrderBy(p => p == "/health"));
+        foreach (var e in endpoints)
+        {
+            Assert.NotNull(paths[e]!["post"]!["requestBody"]);
+        }
+
+        var (status, body) = await host.Post("/v1/qa", new { question = "q", context = "c" });
+        Assert.Equal(404, status);
+        Assert.Contains("needs BertForQuestionAnswering", (string)body!["error"]!, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Embed_ner_and_attention_return_the_pipelines_results()
+    {
+        await using var host = await ServerHost.Start(TokenCase);
+        var rows = InferenceFixtures.Rows(TokenCase);
+        var texts = rows.Select(r => r.Text).ToArray();
+        using var features = FeatureExtraction.Load(HfFixture.Dir(TokenCase));
+        var expected = features.Embed(texts, new FeatureExtractionOptions(Pooling.Mean, Normalize: true));
+        var (status, body) = await host.Post("/v1/embed", new { texts, pooling = "mean", normalize = true });
+        Assert.Equal(200, status);
+        Assert.Equal(64, (int)body!["dimension"]!);
+        for (var i = 0; i < texts.Length; i++)
+        {
+            InferenceFixtures.AssertClose(expected[i], body["embeddings"]![i]!.AsArray().Select(v => (float)v!).ToArray(), 1e-5, $"text {i}");
+        }
+
+        using var ner = TokenClassification.Load(HfFixture.Dir(TokenCase));
+        var entities = ner.Predict([texts[2]], AggregationStrategy.Average)[0];
+        (status, body) = await host.Post("/v1/ner", new { text = texts[2], aggregation = "average" });
+        Assert.Equal(200, status);
+        var got = body!["entities"]!.AsArray();
+        Assert.Equal(entities.Count, got.Count);
+        for (var i = 0; i < entities.Count; i++)
+        {
+            Assert.Equal(entities[i].Entity, (string)got[i]!["entity"]!);
+            Assert.Equal(entities[i].Start, (int)got[i]!["start"]!);
+            Assert.Equal(entities[i].End, (int)got[i]!["end"]!);
+            Assert.Equal(entities[i].Score, (double)got[i]!["score"]!, 6);
+        }
+
+        (status, body) = await host.Post("/v1/attention", new { text = "Us love they." });
+        Assert.Equal(200, status);
+        Assert.Equal(["[CLS]", "us", "love", "they", ".", "[SEP]"], body!["tokens"]!.AsArray().Select(t => (string)t!));
+        var maps = body["attentions"]!.AsArray();
+        Assert.Equal(2, maps.Count);
+        Assert.All(maps, layer =>
+        {
+            Assert.Equal(4, layer!.AsArray().Count);
+            Assert.All(layer.AsArray(), head => Assert.All(head!.AsArray(), row => Assert.Equal(1.0, row!.AsArray().Sum(v => (double)v!), 3)));
+        });
+    }
+
+    [Fact]
+    public async Task Qa_returns_the_pipeline_answers()
+    {
+        await using var host = await ServerHost.Start(QaCase);
+        var row = InferenceFixtures.Rows(QaCase)[2];
+        using var qa = QuestionAnswering.Load(HfFixture.Dir(QaCase));
+        var expected = qa.Answer([(row.Text, row.Pair!)], new QuestionAnsweringOptions(TopK: 3, MaxLength: 64, DocStride: 16))[0];
+        var (status, body) = await host.Post("/v1/qa", new { question = row.Text, context = row.Pair, top_k = 3 });
+        Assert.Equal(200, status);
+        var answers = body!["answers"]!.AsArray();
+        Assert.Equal(expected.Select(a => a.Answer), answers.Select(a => (string)a!["answer"]!));
+        Assert.Equal(expected[0].Score, (double)answers[0]!["score"]!, 6);
+    }
+
+    public static TheoryData<string, string, int, string> BadRequests => new()
+    {
+        { "/v1/embed", "{\"text\": ", 400, "invalid request body" },
+        { "/v1/embed", "not json at all", 400, "invalid request body" },
+        { "/v1/embed", "{\"text\": \"   \"}", 400, "'text' must not be empty" },
+        { "/v1/ner", "{\"text\": \"\"}", 400, "'text' must not be empty" },
+        { "/v1/ner", "{}", 400, "'text' is required" },
+        { "/v1/embed", "{\"text\": 42}", 400, "$.text" },
+        { "/v1/embed", "{\"texts\": \"one\"}", 400, "$.texts" },
+        { "/v1/embed", "{\"text\": \"a\", \"normalize\": \"yes\"}", 400, "$.normalize" },
+        { "/v1/embed", "{\"text\": \"a\", \"pooling\": \"max\"}", 400, "'pooling' must be one of cls, mean" },
+        { "/v1/ner", "{\"text\": \"a\", \"aggregation\": 3}", 400, "$.aggregation" },
+        { "/v1/embed", "{\"text\": \"a\", \"txt\": \"b\"}", 400, "'txt'" },
+        { "/v1/embed", "[1, 2]", 400, "invalid request body" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadRequests))]
+    public async Task Bad_requests_get_a_clear_4xx_and_the_server_keeps_serving(string path, string json, int status, string message)
+    {
+        await using var host = await ServerHost.Start(TokenCase);
+        var (got, body) = await host.Post(path, json);
+        Assert.Equal(status, got);
+        Assert.Equal(status, (int)body!["status"]!);
+        Assert.Contains(message, (string)body["error"]!, StringComparison.Ordinal);
+        await AssertStillServing(host);
+    }
+
+    [Fact]
+    public async Task Ten_megabyte_body_gets_413_and_5000_token_text_gets_422_naming_the_limit()
+    {
+        await using var host = await ServerHost.Start(TokenCase);
+        var huge = "{\"text\": \"" + new string('a', 10 << 20) + "\"}";
+        var (status, body) = await host.Post("/v1/embed", huge);
+        Assert.Equal(413, status);
+        Assert.Contains("limit is 1048576 bytes", (string)body!["error"]!, StringComparison.Ordinal);
+        await AssertStillServing(host);
+
+        // A body that announces no length (chunked) is capped while it is read.
+        using (var chunked = new HttpRequestMessage(HttpMethod.Post, new Uri("/v1/embed", UriKind.Relative)))
+        {
+            chunked.Content = new StreamContent(new MemoryStream(System.Text.Encoding.UTF8.GetBytes(huge)));
+            chunked.Content.Headers.ContentType = new("application/json");
+            chunked.Headers.TransferEncodingChunked = true;
+            using var response = await host.Client.SendAsync(chunked);
+            Assert.Equal(413, (int)response.StatusCode);
+        }
+
+        var longText = string.Join(' ', Enumerable.Repeat("the", 5000));
+        (status, body) = await host.Post("/v1/ner", new { text = longText });
+        Assert.Equal(422, status);
+        Assert.Equal("'text' has 5002 tokens (with special tokens); the limit is 64.", (string)body!["error"]!);
+        (status, _) = await host.Post("/v1/embed", new { texts = new[] { "fine", longText } });
+        Assert.Equal(422, status);
+        await AssertStillServing(host);
+    }
+
+    [Fact]
+    public async Task Static_assets_come_only_from_the_assembly()
+    {
+        await using var host = await ServerHost.Start(TokenCase);
+        using var page = await host.Client.GetAsync(new Uri("/", UriKind.Relative));
+        Assert.Equal(200, (int)page.StatusCode);
+        Assert.Equal("text/html", page.Content.Headers.ContentType!.MediaType);
+        foreach (var probe in new[] { "/static/..%2Fconfig.json", "/static/%2E%2E%2F%2E%2E%2Fetc%2Fpasswd", "/static/config.json", "/../config.json" })
+        {
+            using var r = await host.Client.GetAsync(new Uri(probe, UriKind.Relative));
+            Assert.Equal(404, (int)r.StatusCode);
+        }
+    }
+
+    // Many concurrent single-text requests must share forward passes: with a 50 ms window, 48 requests fired at once run in
+    // far fewer batches than requests, and every one gets its own correct vector.
+    [Fact]
+    public async Task Concurrent_requests_are_micro_batched()
+    {
+        await using var host = await ServerHost.Start(TokenCase, o => o with { BatchWindow = TimeSpan.FromMilliseconds(50), MaxBatch = 16 });
+        var texts = Enumerable.Range(0, 48).Select(i => $"the cat sat {i} times .").ToArray();
+        var results = await Task.WhenAll(texts.Select(t => host.Post("/v1/embed", new { text = t })));
+        Assert.All(results, r => Assert.Equal(200, r.Status));
+        var stats = (await host.Health())["batching"]!["embed"]!;
+        Assert.Equal(48, (long)stats["requests"]!);
+        var batches = (long)stats["batches"]!;
+        Assert.True(batches < 48, $"{batches} batches for 48 requests");
+
+        using var features = FeatureExtraction.Load(HfFixture.Dir(TokenCase));
+        var expected = features.Embed(texts);
+        for (var i = 0; i < texts.Length; i++)
+        {
+            InferenceFixtures.AssertClose(expected[i], results[i].Body!["embeddings"]![0]!.AsArray().Select(v => (float)v!).ToArray(), 1e-5, texts[i]);
+        }
+    }
+
+    // Shutdown while ten requests wait in an open batch (a 2 s window): stopping must run them, not drop them.
+    [Fact]
+    public async Task Stopping_the_server_finishes_queued_requests()
+    {
+        var host = await ServerHost.Start(TokenCase, o => o with { BatchWindow = TimeSpan.FromSeconds(2) });
+        try
+        {
+            var batchers = host.App.Services.GetRequiredService<BertSharp.Server.BatcherRegistry>();
+            var requests = Enumerable.Range(0, 10).Select(i => host.Post("/v1/embed", new { text = $"sentence {i}" })).ToArray();
+            while (batchers.Stats["embed"].Pending < 10)
+            {
+                await Task.Delay(10);
+            }
+            await host.App.StopAsync();
+            var results = await Task.WhenAll(requests);
+            Assert.All(results, r => Assert.Equal(200, r.Status));
+            Assert.Equal(new BertSharp.Server.BatcherStats(10, 1, 0), batchers.Stats["embed"]);
+        }
+        finally
+        {
+            await host.DisposeAsync();
+        }
+    }
+
+    private static async Task AssertStillServing(ServerHost host)
+    {
+        var (status, body) = await host.Post("/v1/embed", new { text = "still here" });
+        Assert.Equal(200, status);
+        Assert.Equal(64, body!["embeddings"]![0]!.AsArray().Count);
+        Assert.Equal("ok", (string)(await host.Health())["status"]!);
+    }
+}

@@ -1,0 +1,66 @@
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using BertSharp.Modeling;
+using BertSharp.Server;
+using BertSharp.Tests.Infrastructure;
+using BertSharp.Tests.Modeling;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.TestHost;
+
+namespace BertSharp.Tests.Server;
+
+/// <summary>
+/// An in-process server (TestServer) over a tiny model: the fixture checkpoint loaded and saved again into a temp directory
+/// with its tokenizer files, as a user's model directory would be.
+/// </summary>
+public sealed class ServerHost : IAsyncDisposable
+{
+    private readonly TempDir _dir;
+
+    private ServerHost(TempDir dir, WebApplication app)
+    {
+        _dir = dir;
+        App = app;
+        Client = app.GetTestClient();
+    }
+
+    public WebApplication App { get; }
+
+    public HttpClient Client { get; }
+
+    public string ModelDirectory => _dir.Path;
+
+    public static async Task<ServerHost> Start(string fixtureCase, Func<ServerOptions, ServerOptions>? adjust = null)
+    {
+        var dir = TestPaths.TempDir();
+        using (var model = BertPretrained.Load(null, HfFixture.Dir(fixtureCase), out _))
+        {
+            BertPretrained.Save(model, dir.Path, new SaveOptions(TokenizerFrom: HfFixture.Dir(fixtureCase)));
+        }
+        var options = new ServerOptions { ModelDirectory = dir.Path, Device = "cpu" };
+        var app = BertServer.Build(adjust?.Invoke(options) ?? options, b => b.WebHost.UseTestServer());
+        await app.StartAsync();
+        return new ServerHost(dir, app);
+    }
+
+    public async Task<(int Status, JsonNode? Body)> Post(string path, string json)
+    {
+        using var content = new StringContent(json, System.Text.Encoding.UTF8, "application/json");
+        using var response = await Client.PostAsync(new Uri(path, UriKind.Relative), content);
+        var text = await response.Content.ReadAsStringAsync();
+        return ((int)response.StatusCode, text.Length == 0 ? null : JsonNode.Parse(text));
+    }
+
+    public async Task<(int Status, JsonNode? Body)> Post(string path, object body) =>
+        await Post(path, System.Text.Json.JsonSerializer.Serialize(body));
+
+    public async Task<JsonNode> Health() => (await Client.GetFromJsonAsync<JsonNode>(new Uri("/health", UriKind.Relative)))!;
+
+    public async ValueTask DisposeAsync()
+    {
+        await App.StopAsync();
+        await App.DisposeAsync();
+        Client.Dispose();
+        _dir.Dispose();
+    }
+}

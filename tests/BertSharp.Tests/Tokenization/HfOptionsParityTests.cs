@@ -1,0 +1,108 @@
+using System.Text.Json;
+using BertSharp.Tokenization;
+
+namespace BertSharp.Tests.Tokenization;
+
+/// <summary>
+/// Truncation strategies, strides, overflowing windows, padding and decoding against HF tokenizers@0.23.2 on
+/// bert-base-uncased (tests/fixtures/tokenization/hf-options.json, written by tools/hf_options_fixture.js): every field of
+/// every encoding and of its overflowing windows, and the same errors where HF refuses.
+/// HF 0.23.1+ stops tokenizing each text after max_length tokens when truncation is on (the "early exit" of
+/// huggingface/tokenizers#1990), which drops overflowing windows beyond that point — a regression reported as
+/// huggingface/tokenizers#2091 (fix: #2098). BertSharp keeps the 0.22 behaviour (every window), so overflowing windows are
+/// compared only where no text is longer than max_length, i.e. where the early exit changes nothing; for the same reason a
+/// longest_first pair with such a text is skipped (HF splits the budget by the cut-off lengths, not the real ones; the
+/// split itself is checked against HF's own unit-test table in TruncationTests). HF also nests
+/// overflowing windows inside overflowing windows (an artefact of Encoding::merge_with); only the top level, which is
+/// what transformers returns, is compared.
+/// </summary>
+public class HfOptionsParityTests
+{
+    private static readonly JsonElement Fixture =
+        JsonDocument.Parse(File.ReadAllText(Path.Combine(TokenizationFixtures.Dir, "hf-options.json"))).RootElement;
+
+    public static TheoryData<int> CaseIndexes()
+    {
+        var data = new TheoryData<int>();
+        for (var i = 0; i < Fixture.GetProperty("cases").GetArrayLength(); i++)
+        {
+            data.Add(i);
+        }
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(CaseIndexes))]
+    public void EncodingMatchesHuggingFace(int index)
+    {
+        var c = Fixture.GetProperty("cases")[index];
+        var text = c.GetProperty("text").GetString()!;
+        var pair = c.GetProperty("text_pair").GetString();
+        var strategy = c.GetProperty("strategy").GetString();
+        var options = new EncodeOptions
+        {
+            MaxLength = c.GetProperty("max_length").GetInt32(),
+            Truncation = strategy switch
+            {
+                "LongestFirst" => TruncationStrategy.LongestFirst,
+                "OnlyFirst" => TruncationStrategy.OnlyFirst,
+                "OnlySecond" => TruncationStrategy.OnlySecond,
+                _ => TruncationStrategy.None,
+            },
+            Stride = c.GetProperty("stride").GetInt32(),
+            ReturnOverflowing = true,
+            Padding = c.GetProperty("padding").GetString() switch
+            {
+                "max_length" => PaddingStrategy.MaxLength,
+                "longest" => PaddingStrategy.Longest,
+                _ => PaddingStrategy.None,
+            },
+            PaddingSide = c.GetProperty("side").GetString() == "left" ? Side.Left : Side.Right,
+        };
+        var tok = TokenizationFixtures.Uncased;
+        if (c.TryGetProperty("error", out var error))
+        {
+            Assert.Throws<BertSharpException>(() => tok.Encode(text, pair, options));
+            return;
+        }
+        var longest = Math.Max(tok.Tokenize(text).Count, pair is null ? 0 : tok.Tokenize(pair).Count);
+        if (longest > options.MaxLength && pair is not null && options.Truncation == TruncationStrategy.LongestFirst)
+        {
+            return;
+        }
+        AssertSame(c.GetProperty("expected"), tok.Encode(text, pair, options), "encoding", compareOverflow: longest <= options.MaxLength);
+    }
+
+    [Fact]
+    public void DecodeMatchesHuggingFace()
+    {
+        var tok = TokenizationFixtures.Uncased;
+        foreach (var d in Fixture.GetProperty("decodes").EnumerateArray())
+        {
+            var ids = d.GetProperty("ids").EnumerateArray().Select(x => x.GetInt32()).ToArray();
+            Assert.Equal(d.GetProperty("skip").GetString(), tok.Decode(ids, skipSpecialTokens: true, cleanUpTokenizationSpaces: false));
+            Assert.Equal(d.GetProperty("keep").GetString(), tok.Decode(ids, skipSpecialTokens: false, cleanUpTokenizationSpaces: false));
+        }
+    }
+
+    private static void AssertSame(JsonElement expected, BertEncoding actual, string where, bool compareOverflow)
+    {
+        static int[] Ints(JsonElement e, string name) => e.GetProperty(name).EnumerateArray().Select(x => x.GetInt32()).ToArray();
+        Assert.True(Ints(expected, "ids").SequenceEqual(actual.Ids), $"{where}: ids {string.Join(',', Ints(expected, "ids"))} vs {string.Join(',', actual.Ids)}");
+        Assert.Equal(Ints(expected, "type_ids"), actual.TypeIds);
+        Assert.Equal(Ints(expected, "attention_mask"), actual.AttentionMask);
+        Assert.Equal(Ints(expected, "special_tokens_mask"), actual.SpecialTokensMask);
+        Assert.Equal(Ints(expected, "word_ids"), actual.WordIds);
+        Assert.Equal(expected.GetProperty("offsets").EnumerateArray().Select(o => (o[0].GetInt32(), o[1].GetInt32())), actual.Offsets);
+        if (!compareOverflow)
+        {
+            return;
+        }
+        var overflow = expected.GetProperty("overflowing");
+        Assert.True(overflow.GetArrayLength() == actual.Overflowing.Count, $"{where}: {overflow.GetArrayLength()} overflowing windows expected, got {actual.Overflowing.Count}");
+        for (var i = 0; i < actual.Overflowing.Count; i++)
+        {
+            AssertSame(overflow[i], actual.Overflowing[i], $"{where}.overflowing[{i}]", compareOverflow: false);
+        }
+    }
+}

@@ -1,0 +1,303 @@
+using System.Text.Json.Nodes;
+using BertSharp.Data;
+using BertSharp.Inference;
+using BertSharp.Tests.Infrastructure;
+using BertSharp.Training;
+
+namespace BertSharp.Tests.Training;
+
+/// <summary>
+/// Whole runs on a few examples with the tiny preset and the 512-token fixture vocabulary (seconds): the saved directory,
+/// evaluate and predict on it, determinism, and the bad-input contract (exit 2, one line naming file/line/field, no output).
+/// </summary>
+public class FineTuneEndToEndTests
+{
+    private static string Data(string name) => Path.Combine(TestPaths.Fixtures, "data", name);
+
+    private static string Vocab => Path.Combine(TestPaths.Fixtures, "hf_bert", "sequence-classification", "vocab.txt");
+
+    private static string[] Finetune(string output, params string[] extra) =>
+    [
+        "finetune", "--task", "sst2", "--data", Data("sst2_train.tsv"), "--eval-data", Data("sst2_train.tsv"), "--output", output,
+        "--config", "tiny", "--vocab", Vocab, "--epochs", "3", "--batch-size", "4", "--lr", "1e-3", "--max-length", "24", "--device", "cpu",
+        .. extra,
+    ];
+
+    [Fact]
+    public void Finetune_saves_an_hf_directory_that_evaluate_and_predict_agree_on()
+    {
+        using var tmp = TestPaths.TempDir();
+        var model = tmp.File("model");
+        var run = CliRunner.Run(Finetune(model, "--save-best", "accuracy"));
+        Assert.True(run.ExitCode == 0, run.StdErr);
+        Assert.Contains("saved", run.StdOut, StringComparison.Ordinal);
+        foreach (var f in new[] { "config.json", "model.safetensors", "vocab.txt", "tokenizer_config.json", "special_tokens_map.json",
+                     "train_log.jsonl", "loss.png", "metrics.json", "training_args.json" })
+        {
+            Assert.True(File.Exists(Path.Combine(model, f)), f + " missing");
+        }
+        Assert.Equal(["model"], Directory.GetFileSystemEntries(tmp.Path).Select(Path.GetFileName));
+
+        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(model, "config.json")))!;
+        Assert.Equal("negative", (string)config["id2label"]!["0"]!);
+        Assert.Equal(1, (int)config["label2id"]!["positive"]!);
+        Assert.Equal("single_label_classification", (string)config["problem_type"]!);
+        Assert.Equal("BertForSequenceClassification", (string)config["architectures"]![0]!);
+        Assert.Equal(512, (int)config["vocab_size"]!);
+        Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, File.ReadAllBytes(Path.Combine(model, "loss.png"))[..4]);
+
+        // 8 examples / batch 4 = 2 steps per epoch, 3 epochs.
+        var log = File.ReadAllLines(Path.Combine(model, "train_log.jsonl")).Select(l => JsonNode.Parse(l)!).ToList();
+        Assert.Equal(6, log.Count(l => (string)l["type"]! == "step"));
+        var epochs = log.Where(l => (string)l["type"]! == "epoch").ToList();
+        Assert.Equal(3, epochs.Count);
+        var bestAccuracy = epochs.Max(e => (double)e["validation"]!["accuracy"]!);
+        var saved = JsonNode.Parse(File.ReadAllText(Path.Combine(model, "metrics.json")))!;
+        Assert.Equal(bestAccuracy, (double)saved["metrics"]!["accuracy"]!, 6);
+
+        // evaluate on the same data reproduces the validation metrics of the kept epoch (reloaded weights, same numbers).
+        var metricsPath = tmp.File("eval.json");
+        // Without --task, evaluate and predict use the task recorded in training_args.json.
+        var eval = CliRunner.Run("evaluate", "--model", model, "--data", Data("sst2_train.tsv"), "--output", metricsPath);
+        Assert.True(eval.ExitCode == 0, eval.StdErr);
+        var evaluated = JsonNode.Parse(File.ReadAllText(metricsPath))!;
+        Assert.Equal((double)saved["metrics"]!["accuracy"]!, (double)evaluated["metrics"]!["accuracy"]!, 6);
+        Assert.Equal((double)saved["metrics"]!["loss"]!, (double)evaluated["metrics"]!["loss"]!, 4);
+        Assert.Equal(8, (int)evaluated["examples"]!);
+
+        // predict over the file gives the same accuracy as evaluate.
+        var predictions = tmp.File("pred.jsonl");
+        var pred = CliRunner.Run("predict", "--model", model, "--input", Data("sst2_train.tsv"), "--output", predictions);
+        Assert.True(pred.ExitCode == 0, pred.StdErr);
+        var truth = DatasetReader.Read(Data("sst2_train.tsv"), TaskSpec.Sst2).Examples.Select(e => e.Label).ToList();
+        var rows = File.ReadAllLines(predictions).Select(l => JsonNode.Parse(l)!).ToList();
+        Assert.Equal(8, rows.Count);
+        var hits = rows.Zip(truth, (r, t) => (string)r["label"]! == t ? 1 : 0).Sum();
+        Assert.Equal((double)evaluated["metrics"]!["accuracy"]!, hits / 8.0, 6);
+        foreach (var r in rows)
+        {
+            var p = (JsonObject)r["probabilities"]!;
+            Assert.Equal(1.0, (double)p["negative"]! + (double)p["positive"]!, 5);
+            Assert.Equal((double)r["score"]!, Math.Max((double)p["negative"]!, (double)p["positive"]!), 6);
+        }
+
+        // --text prints "label (p)" and the probabilities; they equal the library's prediction.
+        var single = CliRunner.Run("predict", "--model", model, "--text", truth.Count > 0 ? "hide new secretions from the parental units" : "");
+        Assert.True(single.ExitCode == 0, single.StdErr);
+        using var classifier = TextClassifier.Load(model, "cpu");
+        var expected = classifier.Predict("hide new secretions from the parental units");
+        Assert.StartsWith($"{expected.Label} ({expected.Score:0.00})", single.StdOut, StringComparison.Ordinal);
+        Assert.Equal((string)rows[0]["label"]!, expected.Label);
+    }
+
+    [Fact]
+    public void Same_seed_gives_identical_losses_and_weights_other_seed_differs()
+    {
+        using var tmp = TestPaths.TempDir();
+        FineTuneResult Train(string name, ulong seed) => FineTuner.Run(new FineTuneOptions
+        {
+            Task = TaskSpec.Sst2,
+            DataPath = Data("sst2_train.tsv"),
+            OutputDir = tmp.File(name),
+            ConfigPreset = "tiny",
+            VocabPath = Vocab,
+            Epochs = 2,
+            BatchSize = 3,
+            LearningRate = 1e-3,
+            MaxLength = 24,
+            ValSize = 2,
+            ShuffleSplit = true,
+            Seed = seed,
+            Device = "cpu",
+        });
+        var a = Train("a", 7);
+        var b = Train("b", 7);
+        var c = Train("c", 8);
+        Assert.Equal(4, a.StepLosses.Count);
+        Assert.Equal(a.StepLosses, b.StepLosses);
+        Assert.Equal(File.ReadAllBytes(tmp.File("a/model.safetensors")), File.ReadAllBytes(tmp.File("b/model.safetensors")));
+        Assert.NotEqual(a.StepLosses, c.StepLosses);
+    }
+
+    public static TheoryData<string, string[], string> BadInputs => new()
+    {
+        { "missing column", ["finetune", "--task", "sst2", "--data", Data("missing_column.tsv")], "missing_column.tsv line 1: missing column 'label'" },
+        { "empty file", ["finetune", "--task", "sst2", "--data", Data("empty.tsv")], "empty.tsv: empty file" },
+        { "text column is numbers", ["finetune", "--task", "csv", "--data", Data("numeric_text.csv")], "numeric_text.csv line 2: column 'text' holds numbers" },
+        { "json text not a string", ["finetune", "--task", "jsonl", "--data", Data("non_text.jsonl")], "non_text.jsonl line 2: field \"text\" is a JSON number" },
+        { "unseen label in eval data", ["finetune", "--task", "csv", "--data", Data("custom.csv"), "--eval-data", Data("unseen_label.csv")],
+            "unseen_label.csv line 3: field 'label' has label 'surprise' that the model was not trained on" },
+        { "max length above positions", ["finetune", "--task", "sst2", "--data", Data("sst2_train.tsv"), "--max-length", "513"],
+            "--max-length 513: above the model's max_position_embeddings 512" },
+        { "bad label value", ["finetune", "--task", "sst2", "--data", Data("bad_label.tsv")], "bad_label.tsv line 3: field 'label' is '2'" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadInputs))]
+    public void Bad_input_exits_2_with_one_line_and_leaves_no_output(string what, string[] args, string expected)
+    {
+        using var tmp = TestPaths.TempDir();
+        var output = tmp.File("out");
+        var run = CliRunner.Run([.. args, "--output", output, "--config", "tiny", "--vocab", Vocab, "--device", "cpu"]);
+        Assert.True(run.ExitCode == 2, $"{what}: exit {run.ExitCode}, stderr {run.StdErr}");
+        var line = Assert.Single(run.StdErr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("error: ", line, StringComparison.Ordinal);
+        Assert.Contains(expected, line, StringComparison.Ordinal);
+        Assert.Empty(Directory.GetFileSystemEntries(tmp.Path));
+    }
+
+    [Fact]
+    public void Checkpoint_max_position_embeddings_bounds_the_default_max_length()
+    {
+        using var tmp = TestPaths.TempDir();
+        var fixture = Path.Combine(TestPaths.Fixtures, "hf_bert", "sequence-classification");
+        var run = CliRunner.Run("finetune", "--task", "sst2", "--data", Data("sst2_train.tsv"), "--model", fixture, "--output", tmp.File("out"));
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains("--max-length 128: above the model's max_position_embeddings 64", run.StdErr, StringComparison.Ordinal);
+        Assert.Contains("config.json", run.StdErr, StringComparison.Ordinal);
+        Assert.Empty(Directory.GetFileSystemEntries(tmp.Path));
+    }
+
+    [Fact]
+    public void Finetune_from_hf_checkpoint_then_evaluate_rejects_unseen_labels()
+    {
+        using var tmp = TestPaths.TempDir();
+        var fixture = Path.Combine(TestPaths.Fixtures, "hf_bert", "sequence-classification");
+        var model = tmp.File("csv-model");
+        var run = CliRunner.Run("finetune", "--task", "csv", "--data", Data("custom.csv"), "--eval-data", Data("custom.csv"), "--model", fixture,
+            "--output", model, "--max-length", "32", "--epochs", "1", "--batch-size", "2", "--device", "cpu");
+        Assert.True(run.ExitCode == 0, run.StdErr);
+        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(model, "config.json")))!;
+        Assert.Equal(["neg", "neutral", "pos"], ((JsonObject)config["id2label"]!).Select(kv => (string)kv.Value!));
+        var eval = CliRunner.Run("evaluate", "--model", model, "--task", "csv", "--data", Data("unseen_label.csv"), "--output", tmp.File("m.json"));
+        Assert.Equal(2, eval.ExitCode);
+        Assert.Contains("unseen_label.csv line 3: field 'label' has label 'surprise' that the model was not trained on", eval.StdErr, StringComparison.Ordinal);
+        Assert.False(File.Exists(tmp.File("m.json")));
+    }
+
+    [Fact]
+    public void Interactive_predict_answers_each_line()
+    {
+        using var tmp = TestPaths.TempDir();
+        var model = tmp.File("m");
+        Assert.Equal(0, CliRunner.Run(Finetune(model)).ExitCode);
+        var oldIn = Console.In;
+        Console.SetIn(new StringReader("a fine movie\nan awful movie\n\n"));
+        try
+        {
+            var run = CliRunner.Run("predict", "--model", model, "--interactive");
+            Assert.True(run.ExitCode == 0, run.StdErr);
+            var lines = run.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            Assert.Equal(2, lines.Length);
+            Assert.All(lines, l => Assert.Matches(@"^(negative|positive) \(\d\.\d\d\)$", l));
+        }
+        finally
+        {
+            Console.SetIn(oldIn);
+        }
+    }
+
+    [Fact]
+    public void Cola_evaluate_prints_per_batch_mcc_matching_the_predictions()
+    {
+        using var tmp = TestPaths.TempDir();
+        var model = tmp.File("cola");
+        var data = Data("cola_train.tsv");
+        var run = CliRunner.Run("finetune", "--task", "cola", "--data", data, "--eval-data", data, "--output", model, "--config", "tiny",
+            "--vocab", Vocab, "--epochs", "2", "--batch-size", "2", "--lr", "1e-3", "--max-length", "24", "--device", "cpu");
+        Assert.True(run.ExitCode == 0, run.StdErr);
+        Assert.Contains("val mcc", run.StdOut, StringComparison.OrdinalIgnoreCase);
+        var eval = CliRunner.Run("evaluate", "--model", model, "--task", "cola", "--data", data, "--batch-size", "4", "--output", tmp.File("m.json"));
+        Assert.True(eval.ExitCode == 0, eval.StdErr);
+        var lines = eval.StdOut.Split('\n');
+        var perBatch = lines[Array.FindIndex(lines, l => l.StartsWith("MCC per batch of 4", StringComparison.Ordinal)) + 1]
+            .Split(' ').Select(x => double.Parse(x, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        Assert.Equal(2, perBatch.Length);
+
+        var pred = CliRunner.Run("predict", "--model", model, "--input", data, "--task", "cola", "--output", tmp.File("p.jsonl"));
+        Assert.True(pred.ExitCode == 0, pred.StdErr);
+        var labels = new[] { "unacceptable", "acceptable" };
+        var predicted = File.ReadAllLines(tmp.File("p.jsonl")).Select(l => Array.IndexOf(labels, (string)JsonNode.Parse(l)!["label"]!)).ToArray();
+        var truth = DatasetReader.Read(data, TaskSpec.Cola).Examples.Select(e => Array.IndexOf(labels, e.Label)).ToArray();
+        Assert.Equal(BertSharp.Evaluation.ClassificationMetrics.MatthewsCorrelation(truth[..4], predicted[..4], 2), perBatch[0], 3);
+        Assert.Equal(BertSharp.Evaluation.ClassificationMetrics.MatthewsCorrelation(truth[4..], predicted[4..], 2), perBatch[1], 3);
+        var overall = BertSharp.Evaluation.ClassificationMetrics.MatthewsCorrelation(truth, predicted, 2);
+        Assert.Contains($"overall MCC: {overall.ToString("0.0000", System.Globalization.CultureInfo.InvariantCulture)}", eval.StdOut, StringComparison.Ordinal);
+        var json = JsonNode.Parse(File.ReadAllText(tmp.File("m.json")))!;
+        Assert.Equal(2, ((JsonArray)json["batch_mcc"]!).Count);
+    }
+
+    [Fact]
+    public void Regression_task_trains_one_output_and_reports_correlations()
+    {
+        using var tmp = TestPaths.TempDir();
+        var model = tmp.File("reg");
+        var data = Data("regression.tsv");
+        var run = CliRunner.Run("finetune", "--task", "tsv", "--label-column", "score", "--regression", "--data", data, "--eval-data", data,
+            "--output", model, "--config", "tiny", "--vocab", Vocab, "--epochs", "2", "--batch-size", "2", "--lr", "1e-3", "--max-length", "16",
+            "--device", "cpu", "--save-best", "loss");
+        Assert.True(run.ExitCode == 0, run.StdErr);
+        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(model, "config.json")))!;
+        Assert.Equal("regression", (string)config["problem_type"]!);
+        Assert.Single((JsonObject)config["id2label"]!);
+        var eval = CliRunner.Run("evaluate", "--model", model, "--task", "tsv", "--label-column", "score", "--data", data, "--output", tmp.File("m.json"));
+        Assert.True(eval.ExitCode == 0, eval.StdErr);
+        var metrics = (JsonObject)JsonNode.Parse(File.ReadAllText(tmp.File("m.json")))!["metrics"]!;
+        Assert.Equal(["loss", "mse", "pearson", "spearman"], metrics.Select(kv => kv.Key).Order());
+        // MSE is the regression loss (HF: MSELoss on the single logit), averaged over the same examples.
+        Assert.Equal((double)metrics["mse"]!, (double)metrics["loss"]!, 4);
+        var pred = CliRunner.Run("predict", "--model", model, "--text", "a cat sits");
+        Assert.True(pred.ExitCode == 0, pred.StdErr);
+        Assert.Matches(@"^-?\d+\.\d{4}\s*$", pred.StdOut);
+    }
+
+    [Fact]
+    public void Mrpc_pairs_train_and_a_label_sorted_tail_split_is_flagged()
+    {
+        using var tmp = TestPaths.TempDir();
+        var model = tmp.File("mrpc");
+        var run = CliRunner.Run("finetune", "--task", "mrpc", "--data", Data("mrpc_train.tsv"), "--val-size", "1", "--output", model,
+            "--config", "tiny", "--vocab", Vocab, "--epochs", "1", "--batch-size", "2", "--lr", "1e-3", "--max-length", "48", "--device", "cpu");
+        Assert.True(run.ExitCode == 0, run.StdErr);
+        Assert.DoesNotContain("warning", run.StdErr, StringComparison.Ordinal);
+        using var classifier = TextClassifier.Load(model, "cpu");
+        Assert.Equal(["not_equivalent", "equivalent"], classifier.Labels.Labels);
+        var both = classifier.Predict([("He said the pie business does not fit .", "The pie business does not fit , he said ."), ("a", null)]);
+        Assert.Equal(2, both.Count);
+        Assert.All(both, p => Assert.Equal(1.0, p.Probabilities.Sum(), 5));
+        // The pair is encoded as [CLS] a [SEP] b [SEP] with segment ids 0…0 1…1.
+        var enc = classifier.Encode([new TextExample("he said", "she said", null, 1)]);
+        Assert.Equal([0, 0, 0, 0, 1, 1, 1], enc[0].TokenTypeIds);
+
+        // The SST-2 fixture ends with two positive rows: a tail split of 2 holds one label only.
+        var sorted = CliRunner.Run(Finetune(tmp.File("sst2"))[..5].Concat(["--val-size", "2", "--output", tmp.File("sst2"), "--config", "tiny",
+            "--vocab", Vocab, "--epochs", "1", "--max-length", "24", "--device", "cpu"]).ToArray());
+        Assert.True(sorted.ExitCode == 0, sorted.StdErr);
+        Assert.Contains("warning: the validation split (the last 2 examples of", sorted.StdErr, StringComparison.Ordinal);
+        Assert.Contains("holds only label 'positive'", sorted.StdErr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Options_are_checked_before_anything_runs()
+    {
+        using var tmp = TestPaths.TempDir();
+        File.WriteAllText(tmp.File("taken"), "x");
+        FineTuneOptions Options(string output) => new()
+        {
+            Task = TaskSpec.Sst2, DataPath = Data("sst2_train.tsv"), OutputDir = output, ConfigPreset = "tiny", VocabPath = Vocab,
+        };
+        Assert.Contains("is a file", Assert.Throws<BertSharpException>(() => Options(tmp.File("taken")).Validate()).Message, StringComparison.Ordinal);
+        Assert.Contains("--warmup-ratio and --warmup-steps", Assert.Throws<BertSharpException>(() =>
+            (Options(tmp.File("o")) with { WarmupRatio = 0.1, WarmupSteps = 3 }).Validate()).Message, StringComparison.Ordinal);
+        Assert.Contains("--vocab", Assert.Throws<BertSharpException>(() =>
+            (Options(tmp.File("o")) with { VocabPath = null }).Validate()).Message, StringComparison.Ordinal);
+        Assert.Contains("either --model", Assert.Throws<BertSharpException>(() =>
+            (Options(tmp.File("o")) with { ModelDir = "x" }).Validate()).Message, StringComparison.Ordinal);
+        Assert.Equal(16, (Options(tmp.File("o")) with { Task = TaskSpec.Imdb }).EffectiveBatchSize);
+        Assert.Equal(512, (Options(tmp.File("o")) with { Task = TaskSpec.Imdb }).EffectiveMaxLength);
+        Assert.Equal(2, (Options(tmp.File("o")) with { Task = TaskSpec.Imdb }).EffectiveEpochs);
+        Assert.Equal(4, Options(tmp.File("o")).EffectiveEpochs);
+        Assert.Equal(2e-5, Options(tmp.File("o")).LearningRate);
+        Assert.Equal(["taken"], Directory.GetFiles(tmp.Path).Select(Path.GetFileName));
+    }
+}

@@ -1,0 +1,57 @@
+using BertSharp.Visualization;
+
+namespace BertSharp.Tests.Visualization;
+
+public sealed class PcaTests
+{
+    // Points (2,2), (-2,-2), (1,-1), (-1,1): mean 0, scatter matrix [[10,6],[6,10]], covariance /3. Eigenvalues of the
+    // scatter: 16 along (1,1)/√2 and 4 along (1,-1)/√2, i.e. variances 16/3 and 4/3, ratios 0.8 and 0.2. Projections on
+    // PC1: ±2√2, 0, 0; on PC2: 0, 0, ±√2 (signs fixed by the largest-entry-positive rule).
+    [Fact]
+    public void Hand_computed_two_dimensional_example()
+    {
+        float[][] points = [[2, 2], [-2, -2], [1, -1], [-1, 1]];
+        var r = Pca.Fit(points);
+        var s = Math.Sqrt(0.5);
+        Assert.Equal(16.0 / 3, r.ExplainedVariance[0], 9);
+        Assert.Equal(4.0 / 3, r.ExplainedVariance[1], 9);
+        Assert.Equal(0.8, r.ExplainedVarianceRatio[0], 9);
+        Assert.Equal(0.2, r.ExplainedVarianceRatio[1], 9);
+        Assert.Equal(s, r.Components[0][0], 9);
+        Assert.Equal(s, r.Components[0][1], 9);
+        // PC2 = ±(1,-1)/√2; both entries have magnitude √½, the first is taken as the largest → positive.
+        Assert.Equal(s, r.Components[1][0], 9);
+        Assert.Equal(-s, r.Components[1][1], 9);
+        double[][] expected = [[2 * Math.Sqrt(2), 0], [-2 * Math.Sqrt(2), 0], [0, Math.Sqrt(2)], [0, -Math.Sqrt(2)]];
+        for (var i = 0; i < 4; i++)
+        {
+            Assert.Equal(expected[i][0], r.Projection[i][0], 9);
+            Assert.Equal(expected[i][1], r.Projection[i][1], 9);
+        }
+    }
+
+    // A 3-D cloud with a shifted mean whose spread lies along known orthogonal axes with variances 9, 4 and 1: PCA must
+    // recover the axes (up to sign) and the ratios 9/14 and 4/14.
+    [Fact]
+    public void Recovers_known_axes_of_a_shifted_cloud()
+    {
+        double[] u = [2 / 3.0, 2 / 3.0, 1 / 3.0], v = [-2 / 3.0, 1 / 3.0, 2 / 3.0], w = [1 / 3.0, -2 / 3.0, 2 / 3.0];
+        // ±3 along u, ±2 along v, ±1 along w (8 corners of a box, each coordinate's variance = a² · 8/7).
+        var points = new List<float[]>();
+        foreach (var a in new[] { -3.0, 3.0 })
+        {
+            foreach (var b in new[] { -2.0, 2.0 })
+            {
+                foreach (var c in new[] { -1.0, 1.0 })
+                {
+                    points.Add([.. Enumerable.Range(0, 3).Select(d => (float)(10 + (a * u[d]) + (b * v[d]) + (c * w[d])))]);
+                }
+            }
+        }
+        var r = Pca.Fit(points, components: 3);
+        Assert.Equal(9.0 / 14, r.ExplainedVarianceRatio[0], 5);
+        Assert.Equal(4.0 / 14, r.ExplainedVarianceRatio[1], 5);
+        Assert.Equal(1.0, Math.Abs(u.Zip(r.Components[0], (x, y) => x * y).Sum()), 5);
+        Assert.Equal(1.0, Math.Abs(v.Zip(r.Components[1], (x, y) => x * y).Sum()), 5);
+    }
+}

@@ -1,0 +1,74 @@
+using BertSharp.Visualization;
+
+namespace BertSharp.Tests.Visualization;
+
+public sealed class TsneTests
+{
+    // Three Gaussian clusters in 10-D (σ = 1) whose centres are 20 apart: every point's nearest neighbour in the 2-D map must
+    // belong to its own cluster, and each cluster's spread must be small next to the distance between cluster centres.
+    [Fact]
+    public void Well_separated_clusters_stay_separated()
+    {
+        var rng = new Random(7);
+        var points = new List<float[]>();
+        var labels = new List<int>();
+        for (var c = 0; c < 3; c++)
+        {
+            for (var i = 0; i < 20; i++)
+            {
+                points.Add([.. Enumerable.Range(0, 10).Select(d => (float)((d == c ? 20 : 0) + Normal(rng)))]);
+                labels.Add(c);
+            }
+        }
+        var y = Tsne.Fit(points, new TsneOptions(Perplexity: 10, Iterations: 500, Seed: 3));
+        double Dist(int a, int b) => Math.Sqrt(Math.Pow(y[a][0] - y[b][0], 2) + Math.Pow(y[a][1] - y[b][1], 2));
+        for (var i = 0; i < y.Length; i++)
+        {
+            var nearest = Enumerable.Range(0, y.Length).Where(j => j != i).MinBy(j => Dist(i, j));
+            Assert.Equal(labels[i], labels[nearest]);
+        }
+        var centres = Enumerable.Range(0, 3).Select(c => Centre(y, labels, c)).ToArray();
+        var maxSpread = Enumerable.Range(0, y.Length).Max(i => Math.Sqrt(Math.Pow(y[i][0] - centres[labels[i]][0], 2) + Math.Pow(y[i][1] - centres[labels[i]][1], 2)));
+        var minGap = new[] { (0, 1), (0, 2), (1, 2) }.Min(p => Math.Sqrt(Math.Pow(centres[p.Item1][0] - centres[p.Item2][0], 2) + Math.Pow(centres[p.Item1][1] - centres[p.Item2][1], 2)));
+        Assert.True(minGap > 2 * maxSpread, $"closest clusters {minGap:F2} apart, widest cluster radius {maxSpread:F2}");
+    }
+
+    [Fact]
+    public void Same_seed_gives_the_same_map_and_another_seed_a_different_one()
+    {
+        var rng = new Random(1);
+        var points = Enumerable.Range(0, 15).Select(_ => Enumerable.Range(0, 4).Select(_ => (float)Normal(rng)).ToArray()).ToList();
+        var a = Tsne.Fit(points, new TsneOptions(Iterations: 100, Seed: 5));
+        var b = Tsne.Fit(points, new TsneOptions(Iterations: 100, Seed: 5));
+        var c = Tsne.Fit(points, new TsneOptions(Iterations: 100, Seed: 6));
+        Assert.Equal(a.SelectMany(r => r), b.SelectMany(r => r));
+        Assert.NotEqual(a.SelectMany(r => r), c.SelectMany(r => r));
+    }
+
+    // For each point the calibrated conditional distribution has entropy log(perplexity); the joint P is symmetric and sums to 1.
+    [Fact]
+    public void Affinities_are_symmetric_and_normalised()
+    {
+        var rng = new Random(2);
+        var points = Enumerable.Range(0, 12).Select(_ => Enumerable.Range(0, 3).Select(_ => (float)Normal(rng)).ToArray()).ToList();
+        var p = Tsne.Affinities(points, 3);
+        double sum = 0;
+        for (var i = 0; i < 12; i++)
+        {
+            for (var j = 0; j < 12; j++)
+            {
+                Assert.Equal(p[i, j], p[j, i], 15);
+                sum += i == j ? 0 : p[i, j];
+            }
+        }
+        Assert.Equal(1.0, sum, 6);
+    }
+
+    private static double[] Centre(double[][] y, List<int> labels, int c)
+    {
+        var idx = Enumerable.Range(0, y.Length).Where(i => labels[i] == c).ToArray();
+        return [idx.Average(i => y[i][0]), idx.Average(i => y[i][1])];
+    }
+
+    private static double Normal(Random rng) => Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble());
+}
