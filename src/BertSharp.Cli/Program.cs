@@ -41,7 +41,7 @@ public static class Program
         root.Subcommands.Add(NerCommand.Create());
         root.Subcommands.Add(QaCommand.Create());
         root.Subcommands.Add(EmbedCommand.Create());
-        PretrainMemoryBenchCommand.AddTo(root); // keep last: joins an existing "bench" command
+        PretrainMemoryBenchCommand.AddTo(root); // after BenchCommand: joins the existing "bench" command
         root.Subcommands.Add(ServeCommand.Create());
         return root;
     }

@@ -100,4 +100,29 @@ public class PretrainingTrainerTests
         var changed = Assert.Throws<BertSharpException>(() => new PretrainingTrainer(o with { LearningRate = 2e-3 }).Run(data, tmp.File("run"), new PretrainingModelSource(), true));
         Assert.Contains("--lr", changed.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Cli_pretrain_writes_a_run_and_its_model_serves_fill_mask()
+    {
+        using var tmp = TestPaths.TempDir();
+        var (data, vocab) = SmallData(tmp, dupe: 1);
+        var r = CliRunner.Run("pretrain", "--data", data, "--output", tmp.File("run"), "--config", "tiny", "--vocab", vocab,
+            "--steps", "2", "--batch-size", "4", "--device", "cpu");
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        Assert.Matches(@"step 2: loss \d+\.\d{4}, masked_lm_loss \d+\.\d{4}, masked_lm_accuracy \d\.\d{4}, next_sentence_loss", r.StdOut);
+        Assert.Equal(2, PretrainingLog.Read(tmp.File("run/train_log.jsonl")).Count);
+        Assert.True(File.Exists(tmp.File("run/checkpoint-2/optimizer.safetensors")));
+        Assert.True(File.Exists(tmp.File("run/loss.png")));
+
+        var fill = CliRunner.Run("fill-mask", "--model", tmp.File("run/final"), "--text", "document 3 sentence [MASK] tells", "--top-k", "2", "--device", "cpu");
+        Assert.True(fill.ExitCode == 0, fill.StdErr);
+        Assert.Equal(2, fill.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+
+        File.WriteAllLines(tmp.File("other.txt"), File.ReadAllLines(vocab).Reverse());
+        var bad = CliRunner.Run("pretrain", "--data", data, "--output", tmp.File("run2"), "--config", "tiny", "--vocab", tmp.File("other.txt"),
+            "--steps", "2", "--device", "cpu");
+        Assert.Equal(2, bad.ExitCode);
+        Assert.Contains("vocabulary does not match the data", bad.StdErr, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(tmp.File("run2/checkpoint-2")));
+    }
 }

@@ -132,7 +132,7 @@ public sealed class PretrainingTrainer
             using (var scope = NewDisposeScope())
             {
                 // Dropout draws from torch's global generator; seeding it per step makes step k the same in any run.
-                torch.random.manual_seed(StepSeed(step));
+                using var generator = torch.random.manual_seed(StepSeed(step));
                 schedule.Apply(optimizer, step - 1);
                 optimizer.zero_grad();
                 for (var micro = 0; micro < _options.GradAccum; micro++)
@@ -298,7 +298,8 @@ public sealed class PretrainingTrainer
         config.VocabSize = data.Manifest.VocabSize;
         config.PadTokenId = data.Manifest.PadId;
         config.MaxPositionEmbeddings = Math.Max(config.MaxPositionEmbeddings, data.Manifest.MaxSeqLength);
-        torch.random.manual_seed(_options.Seed);
+        // The returned handle only wraps the global generator, which keeps its new seed.
+        torch.random.manual_seed(_options.Seed).Dispose();
         return (BertPretrained.Create<BertForPreTraining>(config), source.VocabPath);
     }
 
