@@ -31,15 +31,8 @@ public sealed class FillMask : InferencePipeline<BertForMaskedLM>
     /// </summary>
     public static FillMask Load(string modelDirectory, string device = "auto")
     {
-        TorchRuntime.EnsureLoaded();
-        var tokenizer = BertTokenizer.FromDirectory(modelDirectory);
-        var model = BertPretrained.Load<BertForMaskedLM>(modelDirectory, out var report);
-        if (report.MissingKeys.Any(k => k.StartsWith("cls.predictions", StringComparison.Ordinal)))
-        {
-            model.Dispose();
-            throw new BertSharpException($"{modelDirectory}: the checkpoint has no masked-LM head (cls.predictions.*); fill-mask needs a pre-trained or masked-LM model.");
-        }
-        model.to(TorchRuntime.ResolveDevice(device));
+        var (model, tokenizer) = LoadRequiring(modelDirectory, device, ["cls.predictions"],
+            "masked-LM head (cls.predictions.*); fill-mask needs a pre-trained or masked-LM model");
         return new FillMask(model, tokenizer, ownsModel: true);
     }
 

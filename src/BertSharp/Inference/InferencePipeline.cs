@@ -61,6 +61,28 @@ public abstract class InferencePipeline<TModel> : IDisposable where TModel : Ber
         }
     }
 
+    /// <summary>
+    /// Loads <typeparamref name="TModel"/> and its tokenizer from a model directory onto <paramref name="device"/>, refusing a
+    /// checkpoint that lacks the weights the pipeline needs (a freshly initialised head would answer with noise).
+    /// </summary>
+    /// <param name="modelDirectory">An HF model directory.</param>
+    /// <param name="device">"auto", "cpu" or "cuda".</param>
+    /// <param name="needed">Checkpoint key prefixes that must not be missing.</param>
+    /// <param name="what">What the checkpoint lacks, for the error message.</param>
+    protected static (TModel Model, BertTokenizer Tokenizer) LoadRequiring(string modelDirectory, string device, string[] needed, string what)
+    {
+        TorchRuntime.EnsureLoaded();
+        var tokenizer = BertTokenizer.FromDirectory(modelDirectory);
+        var model = BertPretrained.Load<TModel>(modelDirectory, out var report);
+        if (report.MissingKeys.Any(k => needed.Any(n => k.StartsWith(n, StringComparison.Ordinal))))
+        {
+            model.Dispose();
+            throw new BertSharpException($"{modelDirectory}: the checkpoint has no {what}.");
+        }
+        model.to(TorchRuntime.ResolveDevice(device));
+        return (model, tokenizer);
+    }
+
     /// <summary>Clamps a requested maximum length to what the model takes.</summary>
     protected int EffectiveMaxLength(int? requested) => Math.Min(requested ?? ModelMaxLength, ModelMaxLength);
 

@@ -29,15 +29,8 @@ public sealed class NextSentence : InferencePipeline<BertForNextSentencePredicti
     /// <summary>Loads a model directory with an NSP head (<c>cls.seq_relationship.*</c>, e.g. from <c>bert pretrain</c>).</summary>
     public static NextSentence Load(string modelDirectory, string device = "auto")
     {
-        TorchRuntime.EnsureLoaded();
-        var tokenizer = BertTokenizer.FromDirectory(modelDirectory);
-        var model = BertPretrained.Load<BertForNextSentencePrediction>(modelDirectory, out var report);
-        if (report.MissingKeys.Any(k => k.StartsWith("cls.seq_relationship", StringComparison.Ordinal) || k.Contains("pooler", StringComparison.Ordinal)))
-        {
-            model.Dispose();
-            throw new BertSharpException($"{modelDirectory}: the checkpoint has no next-sentence head (cls.seq_relationship.* and the pooler); nsp needs a model from pre-training with NSP.");
-        }
-        model.to(TorchRuntime.ResolveDevice(device));
+        var (model, tokenizer) = LoadRequiring(modelDirectory, device, ["cls.seq_relationship", "bert.pooler"],
+            "next-sentence head (cls.seq_relationship.* and the pooler); nsp needs a model from pre-training with NSP");
         return new NextSentence(model, tokenizer, ownsModel: true);
     }
 
