@@ -129,7 +129,12 @@ public sealed class TextClassifier : IDisposable
             return [];
         }
         var encoded = Encode([.. inputs.Select((x, i) => new TextExample(x.Text, x.Pair, null, i + 1))]);
-        var run = ClassifierRunner.Run(Model, encoded, batchSize, Tokenizer.PadId, withLabels: false, Device);
+        // The model's monitor is shared with every InferencePipeline over the same weights (a server runs several at once).
+        ClassifierRun run;
+        lock (Model)
+        {
+            run = ClassifierRunner.Run(Model, encoded, batchSize, Tokenizer.PadId, withLabels: false, Device);
+        }
         return [.. run.Logits.Select(ToPrediction)];
     }
 
