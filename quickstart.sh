@@ -11,5 +11,7 @@ out=runs/quickstart
   --epochs 3 --batch-size 32 --lr 1e-3 --warmup-ratio 0.1 --max-length 64 --seed 42 \
   --output "$out/model"
 ./bert evaluate --model "$out/model" --task sst2 --data samples/sst2/dev.tsv --output "$out/metrics.json"
-./bert predict --model "$out/model" --text "a gorgeous, witty, seductive movie."
-./bert predict --model "$out/model" --text "the plot is dull and the acting is even worse."
+for text in "a gorgeous, witty, seductive movie." "the plot is dull and the acting is even worse."; do
+  echo "predict: $text"
+  ./bert predict --model "$out/model" --text "$text"
+done
