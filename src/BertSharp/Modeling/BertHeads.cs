@@ -23,13 +23,38 @@ public sealed class BertForPreTraining : BertPreTrainedModel
     public override IReadOnlyDictionary<string, string> TiedKeys { get; } = BertHeadKeys.MlmTies;
 
     /// <summary>Forward pass; <paramref name="labels"/> [batch, seq] (-100 = ignore), <paramref name="nextSentenceLabel"/> [batch].</summary>
+    /// <param name="input">Token ids, mask and segment ids.</param>
+    /// <param name="labels">MLM labels [batch, seq], -100 where nothing is predicted.</param>
+    /// <param name="nextSentenceLabel">NSP labels [batch] (0 = IsNext).</param>
+    /// <param name="outputHiddenStates">Also return every layer's hidden states.</param>
+    /// <param name="outputAttentions">Also return every layer's attention probabilities.</param>
+    /// <param name="logitsAtLabelledPositionsOnly">
+    /// Run the MLM head only where <paramref name="labels"/> != -100 (as google-research/bert's <c>gather_indexes</c> does):
+    /// <see cref="BertForPreTrainingOutput.PredictionLogits"/> is then [labelled positions, vocab] in row-major order. The loss
+    /// is the same mean cross-entropy, but about 15 % of the positions pass through the vocabulary-sized decoder.
+    /// </param>
     public BertForPreTrainingOutput Forward(BertInput input, Tensor? labels = null, Tensor? nextSentenceLabel = null,
-        bool outputHiddenStates = false, bool outputAttentions = false)
+        bool outputHiddenStates = false, bool outputAttentions = false, bool logitsAtLabelledPositionsOnly = false)
     {
         var o = bert.Forward(input, outputHiddenStates, outputAttentions);
-        var logits = cls.Predictions(o.LastHiddenState, bert.WordEmbeddingWeight);
         var nsp = cls.SeqRelationship(o.PoolerOutput!);
-        var mlmLoss = labels is null ? null : Losses.CrossEntropy(logits, labels);
+        Tensor logits;
+        Tensor? mlmLoss;
+        if (logitsAtLabelledPositionsOnly && labels is not null)
+        {
+            using var flatLabels = labels.reshape(-1);
+            using var labelled = flatLabels.ne(Losses.IgnoreIndex).nonzero().squeeze(-1);
+            using var flatHidden = o.LastHiddenState.reshape(-1, o.LastHiddenState.shape[^1]);
+            using var gathered = flatHidden.index_select(0, labelled);
+            using var gatheredLabels = flatLabels.index_select(0, labelled);
+            logits = cls.Predictions(gathered, bert.WordEmbeddingWeight);
+            mlmLoss = Losses.CrossEntropy(logits, gatheredLabels);
+        }
+        else
+        {
+            logits = cls.Predictions(o.LastHiddenState, bert.WordEmbeddingWeight);
+            mlmLoss = labels is null ? null : Losses.CrossEntropy(logits, labels);
+        }
         var nspLoss = nextSentenceLabel is null ? null : Losses.CrossEntropy(nsp, nextSentenceLabel);
         var loss = mlmLoss is not null && nspLoss is not null ? mlmLoss + nspLoss : null;
         return new BertForPreTrainingOutput(logits, nsp, loss, mlmLoss, nspLoss, o);

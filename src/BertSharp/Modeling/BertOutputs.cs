@@ -21,7 +21,7 @@ public sealed record BertModelOutput(
     IReadOnlyList<Tensor>? Attentions = null);
 
 /// <summary>Output of <see cref="BertForPreTraining"/>.</summary>
-/// <param name="PredictionLogits">MLM logits [batch, seq, vocab].</param>
+/// <param name="PredictionLogits">MLM logits [batch, seq, vocab], or [labelled positions, vocab] when the forward pass ran the head at labelled positions only.</param>
 /// <param name="SeqRelationshipLogits">NSP logits [batch, 2] (0 = IsNext).</param>
 /// <param name="Loss">MLM + NSP loss (scalar) when both label sets were given.</param>
 /// <param name="MlmLoss">MLM cross-entropy over labels != -100 (scalar) when MLM labels were given.</param>

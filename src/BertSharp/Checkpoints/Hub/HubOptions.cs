@@ -2,7 +2,8 @@ namespace BertSharp.Checkpoints;
 
 /// <summary>
 /// Where and how models are fetched from the HuggingFace Hub. Unset properties fall back to the environment variables
-/// <c>huggingface_hub</c> reads: <c>HF_ENDPOINT</c>, <c>HF_HUB_CACHE</c> / <c>HF_HOME</c>, <c>HF_HUB_OFFLINE</c>, <c>HF_TOKEN</c>.
+/// <c>huggingface_hub</c> reads: <c>HF_ENDPOINT</c>, <c>HF_HUB_CACHE</c> / <c>HF_HOME</c>, <c>HF_HUB_OFFLINE</c>, <c>HF_TOKEN</c>
+/// (or the token file that <c>huggingface-cli login</c> writes).
 /// </summary>
 public sealed record HubOptions
 {
@@ -16,7 +17,7 @@ public sealed record HubOptions
     /// <summary>Never touch the network; only the cache is used (default: <c>HF_HUB_OFFLINE=1</c>).</summary>
     public bool? Offline { get; init; }
 
-    /// <summary>Access token for gated/private repos (default <c>$HF_TOKEN</c>).</summary>
+    /// <summary>Access token for gated/private repos (default: see <see cref="DefaultToken"/>).</summary>
     public string? Token { get; init; }
 
     /// <summary>Branch, tag or commit (default <c>main</c>).</summary>
@@ -43,7 +44,7 @@ public sealed record HubOptions
 
     internal bool ResolvedOffline => Offline ?? IsTrue(Env("HF_HUB_OFFLINE"));
 
-    internal string? ResolvedToken => Token ?? Env("HF_TOKEN");
+    internal string? ResolvedToken => Token ?? DefaultToken(Env, ReadTokenFile);
 
     /// <summary>The cache root <c>huggingface_hub</c> would use for these environment variables.</summary>
     public static string DefaultCacheDir(Func<string, string?> getenv)
@@ -65,9 +66,62 @@ public sealed record HubOptions
         return Path.Combine(xdg, "huggingface", "hub");
     }
 
+    /// <summary>
+    /// The token <c>huggingface_hub</c> would send: <c>$HF_TOKEN</c>, then the legacy <c>$HUGGING_FACE_HUB_TOKEN</c>, then the
+    /// file <c>huggingface-cli login</c> writes (<c>$HF_TOKEN_PATH</c>, else <c>$HF_HOME/token</c>, else
+    /// <c>~/.cache/huggingface/token</c>); surrounding whitespace is dropped and an empty token counts as none.
+    /// </summary>
+    /// <param name="getenv">Environment lookup (null or empty = unset).</param>
+    /// <param name="readFile">Returns a file's text, or null when it does not exist or cannot be read.</param>
+    public static string? DefaultToken(Func<string, string?> getenv, Func<string, string?> readFile)
+    {
+        ArgumentNullException.ThrowIfNull(getenv);
+        ArgumentNullException.ThrowIfNull(readFile);
+        static string? Clean(string? t) => string.IsNullOrWhiteSpace(t) ? null : t.Trim();
+        if (Clean(getenv("HF_TOKEN")) is { } token)
+        {
+            return token;
+        }
+        if (Clean(getenv("HUGGING_FACE_HUB_TOKEN")) is { } legacy)
+        {
+            return legacy;
+        }
+        string path;
+        if (getenv("HF_TOKEN_PATH") is { Length: > 0 } explicitPath)
+        {
+            path = explicitPath;
+        }
+        else if (getenv("HF_HOME") is { Length: > 0 } home)
+        {
+            path = Path.Combine(home, "token");
+        }
+        else
+        {
+            var xdg = getenv("XDG_CACHE_HOME") is { Length: > 0 } x ? x : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache");
+            path = Path.Combine(xdg, "huggingface", "token");
+        }
+        return Clean(readFile(path));
+    }
+
     /// <summary>huggingface_hub's truthy values: 1, ON, YES, TRUE (any case).</summary>
     public static bool IsTrue(string? value) =>
         value is not null && value.Trim().ToUpperInvariant() is "1" or "ON" or "YES" or "TRUE";
+
+    private static string? ReadTokenFile(string path)
+    {
+        try
+        {
+            return File.Exists(path) ? File.ReadAllText(path) : null;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
 
     private static string? Env(string name) => Environment.GetEnvironmentVariable(name) is { Length: > 0 } v ? v : null;
 }

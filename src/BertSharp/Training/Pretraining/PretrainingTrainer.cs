@@ -145,7 +145,8 @@ public sealed class PretrainingTrainer
                     }
                     var batch = PretrainingBatch.Collate(batchInstances, padId, device);
                     tokens += batch.Tokens;
-                    var o = model.Forward(new BertInput(batch.InputIds, batch.AttentionMask, batch.TokenTypeIds), batch.Labels, batch.NextSentenceLabels);
+                    var o = model.Forward(new BertInput(batch.InputIds, batch.AttentionMask, batch.TokenTypeIds), batch.Labels, batch.NextSentenceLabels,
+                        logitsAtLabelledPositionsOnly: true);
                     (o.Loss! / _options.GradAccum).backward();
                     using var noGrad = torch.no_grad();
                     var m = Metrics(o, batch);
@@ -209,7 +210,8 @@ public sealed class PretrainingTrainer
     private static float[] Metrics(BertForPreTrainingOutput o, PretrainingBatch batch)
     {
         var maskedPositions = batch.Labels.ne(Losses.IgnoreIndex);
-        var mlmCorrect = o.PredictionLogits.argmax(-1).eq(batch.Labels).logical_and(maskedPositions).sum();
+        // The logits cover only the labelled positions, in row-major order (masked_select's order too).
+        var mlmCorrect = o.PredictionLogits.argmax(-1).eq(batch.Labels.masked_select(maskedPositions)).sum();
         var nspCorrect = o.SeqRelationshipLogits.argmax(-1).eq(batch.NextSentenceLabels).sum();
         using var all = stack([o.Loss!.detach(), o.MlmLoss!.detach(), o.NspLoss!.detach(),
             mlmCorrect.to_type(ScalarType.Float32), maskedPositions.sum().to_type(ScalarType.Float32), nspCorrect.to_type(ScalarType.Float32)]).cpu();
@@ -227,7 +229,8 @@ public sealed class PretrainingTrainer
             {
                 using var scope = NewDisposeScope();
                 var batch = PretrainingBatch.Collate(chunk, padId, device);
-                var o = model.Forward(new BertInput(batch.InputIds, batch.AttentionMask, batch.TokenTypeIds), batch.Labels, batch.NextSentenceLabels);
+                var o = model.Forward(new BertInput(batch.InputIds, batch.AttentionMask, batch.TokenTypeIds), batch.Labels, batch.NextSentenceLabels,
+                        logitsAtLabelledPositionsOnly: true);
                 var m = Metrics(o, batch);
                 // Token-weighted MLM loss and instance-weighted NSP loss over the whole held-out set.
                 mlmLoss += m[1] * m[4];

@@ -283,6 +283,32 @@ public sealed class HubClientTests : IDisposable
     }
 
     [Fact]
+    public void Cli_download_sends_the_token_of_the_login_file()
+    {
+        AddTiny();
+        var tokenFile = Path.Combine(_cache.Path, "token");
+        File.WriteAllText(tokenFile, "hf_from_file\n");
+        var saved = new[] { "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_TOKEN_PATH" }.ToDictionary(n => n, Environment.GetEnvironmentVariable);
+        try
+        {
+            Environment.SetEnvironmentVariable("HF_TOKEN", null);
+            Environment.SetEnvironmentVariable("HUGGING_FACE_HUB_TOKEN", null);
+            Environment.SetEnvironmentVariable("HF_TOKEN_PATH", tokenFile);
+            var r = CliRunner.Run("download", "org/tiny", "--cache-dir", _cache.Path, "--endpoint", _hub.Endpoint);
+            Assert.True(r.ExitCode == 0, r.StdErr);
+        }
+        finally
+        {
+            foreach (var (name, value) in saved)
+            {
+                Environment.SetEnvironmentVariable(name, value);
+            }
+        }
+        Assert.Contains(_hub.Requests, q => q.Port == _hub.HubPort);
+        Assert.All(_hub.Requests.Where(q => q.Port == _hub.HubPort), q => Assert.Equal("Bearer hf_from_file", q.Authorization));
+    }
+
+    [Fact]
     public void Cli_download_prints_the_snapshot_and_offline_miss_exits_2()
     {
         var commit = AddTiny();
@@ -307,5 +333,29 @@ public sealed class HubClientTests : IDisposable
         Assert.Equal(Path.Combine(home, ".cache", "huggingface", "hub"), HubOptions.DefaultCacheDir(_ => null));
         Assert.True(HubOptions.IsTrue("1") && HubOptions.IsTrue("yes") && HubOptions.IsTrue("ON"));
         Assert.False(HubOptions.IsTrue("0") || HubOptions.IsTrue(null) || HubOptions.IsTrue(""));
+    }
+    [Fact]
+    public void Token_follows_huggingface_hubs_order_environment_then_login_file()
+    {
+        var home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
+        var files = new Dictionary<string, string>
+        {
+            ["/t/tok"] = "hf_path\n",
+            [Path.Combine("/h", "token")] = "  hf_home  ",
+            [Path.Combine("/x", "huggingface", "token")] = "hf_xdg",
+            [Path.Combine(home, ".cache", "huggingface", "token")] = "hf_default",
+        };
+        string? Read(string p) => files.GetValueOrDefault(p);
+        Func<string, string?> Env(params (string Name, string Value)[] vars) => n => vars.FirstOrDefault(v => v.Name == n).Value;
+
+        Assert.Equal("hf_env", HubOptions.DefaultToken(Env(("HF_TOKEN", "hf_env"), ("HUGGING_FACE_HUB_TOKEN", "hf_legacy"), ("HF_HOME", "/h")), Read));
+        Assert.Equal("hf_legacy", HubOptions.DefaultToken(Env(("HUGGING_FACE_HUB_TOKEN", "hf_legacy"), ("HF_HOME", "/h")), Read));
+        Assert.Equal("hf_path", HubOptions.DefaultToken(Env(("HF_TOKEN_PATH", "/t/tok"), ("HF_HOME", "/h")), Read));
+        Assert.Equal("hf_home", HubOptions.DefaultToken(Env(("HF_HOME", "/h"), ("XDG_CACHE_HOME", "/x")), Read));
+        Assert.Equal("hf_xdg", HubOptions.DefaultToken(Env(("XDG_CACHE_HOME", "/x")), Read));
+        Assert.Equal("hf_default", HubOptions.DefaultToken(Env(), Read));
+        // An empty login file, or none, means no token: requests go out anonymous.
+        Assert.Null(HubOptions.DefaultToken(Env(("HF_HOME", "/empty")), p => p == Path.Combine("/empty", "token") ? " \n" : null));
+        Assert.Null(HubOptions.DefaultToken(Env(("HF_HOME", "/none")), _ => null));
     }
 }
