@@ -12,10 +12,13 @@ internal static class FillMaskEndpoint
         var fill = served.FillMask!;
         var batcher = batchers.Create<(string Text, int TopK), IReadOnlyList<IReadOnlyList<FillMaskPrediction>>>("fill-mask", inputs =>
         {
+            // One padded forward pass for the whole micro-batch; each request keeps its own top_k of the largest asked for.
+            IReadOnlyList<IReadOnlyList<IReadOnlyList<FillMaskPrediction>>> rows;
             lock (served.Model)
             {
-                return [.. inputs.Select(i => fill.Predict(i.Text, i.TopK))];
+                rows = fill.PredictBatch([.. inputs.Select(i => i.Text)], inputs.Max(i => i.TopK), options.MaxBatch);
             }
+            return [.. rows.Select((masks, r) => (IReadOnlyList<IReadOnlyList<FillMaskPrediction>>)[.. masks.Select(m => m.Take(inputs[r].TopK).ToList())])];
         });
         app.MapPost("/v1/fill-mask", async (FillMaskRequest request, HttpContext context) =>
         {

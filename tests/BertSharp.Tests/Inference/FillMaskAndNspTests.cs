@@ -47,6 +47,39 @@ public class FillMaskAndNspTests
     }
 
     [Fact]
+    public void Batched_fill_mask_equals_one_text_at_a_time()
+    {
+        TorchRuntime.EnsureLoaded();
+        using var pipeline = FillMask.Load(Pretraining, "cpu");
+        string[] texts =
+        [
+            "the cat [MASK] on the mat , and then it slept for a very long time in the warm sun .",
+            "[MASK] .",
+            "the dog [MASK] at the [MASK] .",
+            "a [MASK] day",
+        ];
+        // Batch size 3 puts texts of different lengths together, so the padded rows are exercised.
+        var batched = pipeline.PredictBatch(texts, topK: 4, batchSize: 3);
+        Assert.Equal(texts.Length, batched.Count);
+        for (var t = 0; t < texts.Length; t++)
+        {
+            var single = pipeline.Predict(texts[t], topK: 4);
+            Assert.Equal(single.Count, batched[t].Count);
+            for (var m = 0; m < single.Count; m++)
+            {
+                Assert.Equal(single[m].Select(c => c.TokenId), batched[t][m].Select(c => c.TokenId));
+                Assert.Equal(single[m].Select(c => c.Sequence), batched[t][m].Select(c => c.Sequence));
+                for (var k = 0; k < single[m].Count; k++)
+                {
+                    Assert.Equal(single[m][k].Score, batched[t][m][k].Score, 5);
+                }
+            }
+        }
+        var bad = Assert.Throws<BertSharpException>(() => pipeline.PredictBatch(["a [MASK] b", "no mask"]));
+        Assert.Equal("text 1 has no [MASK] token to fill.", bad.Message);
+    }
+
+    [Fact]
     public void Next_sentence_matches_hf_reference_logits()
     {
         TorchRuntime.EnsureLoaded();

@@ -61,4 +61,30 @@ public sealed class ServerHeadTests
         (status, _) = await host.Post("/v1/fill-mask", new { text = "a [MASK]", top_k = 0 });
         Assert.Equal(400, status);
     }
+    // Concurrent fill-mask requests with different lengths and top_k share padded forward passes; each gets its own answer.
+    [Fact]
+    public async Task Concurrent_fill_mask_requests_are_batched_and_keep_their_own_top_k()
+    {
+        await using var host = await ServerHost.Start("pretraining", o => o with { BatchWindow = TimeSpan.FromMilliseconds(50), MaxBatch = 16 });
+        using var fill = FillMask.Load(HfFixture.Dir("pretraining"), "cpu");
+        var requests = Enumerable.Range(0, 24)
+            .Select(i => (Text: i % 3 == 0 ? $"the cat [MASK] on the mat {i} times ." : $"[MASK] {i} [MASK]", TopK: 1 + (i % 4)))
+            .ToArray();
+        var results = await Task.WhenAll(requests.Select(r => host.Post("/v1/fill-mask", new { text = r.Text, top_k = r.TopK })));
+        var stats = (await host.Health())["batching"]!["fill-mask"]!;
+        Assert.Equal(24, (long)stats["requests"]!);
+        Assert.True((long)stats["batches"]! < 24, $"{(long)stats["batches"]!} batches for 24 requests");
+        for (var i = 0; i < requests.Length; i++)
+        {
+            Assert.Equal(200, results[i].Status);
+            var expected = fill.Predict(requests[i].Text, requests[i].TopK);
+            var masks = results[i].Body!["masks"]!.AsArray();
+            Assert.Equal(expected.Count, masks.Count);
+            for (var m = 0; m < expected.Count; m++)
+            {
+                Assert.Equal(expected[m].Select(c => c.Token), masks[m]!.AsArray().Select(c => (string)c!["token"]!));
+                Assert.Equal(expected[m][0].Score, (double)masks[m]![0]!["score"]!, 5);
+            }
+        }
+    }
 }
