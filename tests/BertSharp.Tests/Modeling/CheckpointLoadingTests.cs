@@ -192,10 +192,7 @@ public class CheckpointLoadingTests
     public void Shape_mismatch_is_a_clear_error()
     {
         using var tmp = TestPaths.TempDir();
-        foreach (var f in Directory.GetFiles(HfFixture.Dir("sequence-classification")))
-        {
-            File.Copy(f, Path.Combine(tmp.Path, Path.GetFileName(f)));
-        }
+        HfFixture.CopyCase("sequence-classification", tmp.Path);
         var config = BertConfig.Load(Path.Combine(tmp.Path, "config.json"));
         config.NumLabels = 4;
         config.Save(Path.Combine(tmp.Path, "config.json"));

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using BertSharp.Checkpoints;
+using BertSharp.Modeling;
 using BertSharp.Runtime;
 using BertSharp.Tests.Infrastructure;
 using TorchSharp;
@@ -53,6 +54,50 @@ internal static class HfFixture
         var max = diff.numel() == 0 ? 0.0 : diff.max().item<double>();
         Assert.True(max <= atol, $"{name}: max |diff| {max:E3} > atol {atol:E1}");
         return max;
+    }
+
+    /// <summary>Copies the files of a case (those <paramref name="include"/> accepts, by file name) into <paramref name="destination"/>.</summary>
+    public static void CopyCase(string caseName, string destination, Func<string, bool>? include = null)
+    {
+        foreach (var f in Directory.GetFiles(Dir(caseName)).Where(f => include?.Invoke(Path.GetFileName(f)) ?? true))
+        {
+            File.Copy(f, Path.Combine(destination, Path.GetFileName(f)));
+        }
+    }
+
+    /// <summary>
+    /// Runs <paramref name="model"/> on every call of the case's reference file and asserts each output within the manifest's
+    /// atol. A reference tensor the model returns no output for fails the test unless <paramref name="allowMissing"/>.
+    /// Returns how many tensors were compared and the worst |diff| as a multiple of its atol.
+    /// </summary>
+    public static (int Compared, double Worst, string WorstName) AssertOutputsMatch(
+        BertPreTrainedModel model, Dictionary<string, Tensor> refs, string caseName, bool withInternals, bool allowMissing, string label)
+    {
+        var compared = 0;
+        var (worst, worstName) = (0.0, "");
+        foreach (var prefix in FixtureRunner.Prefixes(refs))
+        {
+            using var scope = NewDisposeScope();
+            using var noGrad = torch.no_grad();
+            var outputs = FixtureRunner.Run(model, refs, prefix, withInternals);
+            foreach (var (name, expected) in refs.Where(kv => kv.Key.StartsWith(prefix + "out.", StringComparison.Ordinal)))
+            {
+                if (!outputs.TryGetValue(name[(prefix.Length + 4)..], out var actual))
+                {
+                    Assert.True(allowMissing, $"{caseName}: no output for reference tensor {name}");
+                    continue;
+                }
+                var atol = Atol(caseName, "reference.safetensors", name);
+                var diff = AssertClose(expected, actual, atol, $"{caseName}/{name} ({label})");
+                if (diff / atol > worst)
+                {
+                    (worst, worstName) = (diff / atol, $"{name} |diff| {diff:E2} atol {atol:E0}");
+                }
+                compared++;
+            }
+        }
+        Assert.True(compared > 0, $"{caseName}: nothing compared");
+        return (compared, worst, worstName);
     }
 
     public static void DisposeAll(Dictionary<string, Tensor> d)

@@ -34,33 +34,9 @@ public class HfParityTests(Xunit.Abstractions.ITestOutputHelper log)
         var refs = HfFixture.Tensors(caseName);
         try
         {
+            // Hidden states and attentions are checked on the eager run, which returns them.
             var eager = attention == "eager";
-            var compared = 0;
-            var (worst, worstName) = (0.0, "");
-            foreach (var prefix in FixtureRunner.Prefixes(refs))
-            {
-                using var scope = NewDisposeScope();
-                using var noGrad = torch.no_grad();
-                var outputs = FixtureRunner.Run(model, refs, prefix, withInternals: eager);
-                foreach (var (name, expected) in refs.Where(kv => kv.Key.StartsWith(prefix + "out.", StringComparison.Ordinal)))
-                {
-                    var field = name[(prefix.Length + 4)..];
-                    if (!outputs.TryGetValue(field, out var actual))
-                    {
-                        // Hidden states and attentions are checked on the eager run, which returns them.
-                        Assert.False(eager, $"{caseName}: no output for reference tensor {name}");
-                        continue;
-                    }
-                    var atol = HfFixture.Atol(caseName, "reference.safetensors", name);
-                    var diff = HfFixture.AssertClose(expected, actual, atol, $"{caseName}/{name} ({attention})");
-                    if (diff / atol > worst)
-                    {
-                        (worst, worstName) = (diff / atol, $"{name} |diff| {diff:E2} atol {atol:E0}");
-                    }
-                    compared++;
-                }
-            }
-            Assert.True(compared > 0);
+            var (compared, worst, worstName) = HfFixture.AssertOutputsMatch(model, refs, caseName, withInternals: eager, allowMissing: !eager, attention);
             log.WriteLine($"{caseName} ({attention}): {compared} tensors, worst {worst:F3} x atol ({worstName})");
         }
         finally
@@ -75,10 +51,7 @@ public class HfParityTests(Xunit.Abstractions.ITestOutputHelper log)
         // The .bin holds the tied cls.predictions.decoder.* entries too; copy the case without model.safetensors so the
         // loader has to read the pickle.
         using var tmp = TestPaths.TempDir();
-        foreach (var f in Directory.GetFiles(HfFixture.Dir("pretraining")).Where(f => !f.EndsWith("model.safetensors", StringComparison.Ordinal)))
-        {
-            File.Copy(f, Path.Combine(tmp.Path, Path.GetFileName(f)));
-        }
+        HfFixture.CopyCase("pretraining", tmp.Path, f => f != "model.safetensors");
         using var model = BertPretrained.Load<BertForPreTraining>(tmp.Path, out var report);
         Assert.Empty(report.MissingKeys);
         Assert.Empty(report.UnexpectedKeys);
@@ -86,19 +59,7 @@ public class HfParityTests(Xunit.Abstractions.ITestOutputHelper log)
         var refs = HfFixture.Tensors("pretraining");
         try
         {
-            using var scope = NewDisposeScope();
-            using var noGrad = torch.no_grad();
-            foreach (var prefix in FixtureRunner.Prefixes(refs))
-            {
-                var outputs = FixtureRunner.Run(model, refs, prefix, withInternals: false);
-                foreach (var (name, expected) in refs.Where(kv => kv.Key.StartsWith(prefix + "out.", StringComparison.Ordinal)))
-                {
-                    if (outputs.TryGetValue(name[(prefix.Length + 4)..], out var actual))
-                    {
-                        HfFixture.AssertClose(expected, actual, HfFixture.Atol("pretraining", "reference.safetensors", name), "bin " + name);
-                    }
-                }
-            }
+            HfFixture.AssertOutputsMatch(model, refs, "pretraining", withInternals: false, allowMissing: true, "pytorch_model.bin");
         }
         finally
         {
