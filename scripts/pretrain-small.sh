@@ -1,21 +1,33 @@
 #!/usr/bin/env bash
 # Pre-trains a small BERT from scratch on the bundled corpus (../shared/data/corpus: 50k unlabelled IMDb reviews + 14
-# Gutenberg novels): WordPiece vocabulary -> MLM/NSP data (google's recipe) -> BertForPreTraining -> a fill-mask check.
-# Re-running continues an interrupted run from its latest checkpoint. All knobs are environment variables:
-#   OUT=runs/pretrain-small PRESET=mini VOCAB_SIZE=12000 DUPE=5 MAX_SEQ=128 STEPS=20000 BATCH=64 LR=1e-4 DEVICE=auto
+# Gutenberg novels): WordPiece vocabulary -> MLM/NSP data (google's recipe) -> BertForPreTraining -> fp16 model directory
+# -> a fill-mask and an NSP check. With the defaults it reproduces models/bertsharp-tiny (see its README.md).
+# Two stages, as the shipped model was made: stage 1 (batch 64, lr 5e-4, planned for 10,000 steps) sat on the MLM plateau
+# (loss ~6.0), so it was stopped at step 4,000 and stage 2 continued from that checkpoint with batch 32, lr 1e-3 and fresh
+# (dynamic) masks for 20,000 steps. Re-running continues an interrupted stage from its latest checkpoint.
+# All knobs are environment variables:
+#   OUT=runs/pretrain-small PRESET=tiny VOCAB_SIZE=8192 DUPE=2 MAX_SEQ=128
+#   STAGE1_STEPS=10000 STAGE1_STOP=4000 STAGE1_BATCH=64 STAGE1_LR=5e-4  STAGE2_STEPS=20000 STAGE2_BATCH=32 STAGE2_LR=1e-3 WARMUP=500 (both stages)
+#   DEVICE=auto SHIP=$OUT/model (where the fp16 model directory is written)
 set -euo pipefail
 root=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)
 shared=${BERTSHARP_SHARED:-$root/../shared}
 corpus=$shared/data/corpus
 out=${OUT:-$root/runs/pretrain-small}
-preset=${PRESET:-mini}
-vocab_size=${VOCAB_SIZE:-12000}
-dupe=${DUPE:-5}
+preset=${PRESET:-tiny}
+vocab_size=${VOCAB_SIZE:-8192}
+dupe=${DUPE:-2}
 max_seq=${MAX_SEQ:-128}
-steps=${STEPS:-20000}
-batch=${BATCH:-64}
-lr=${LR:-1e-4}
+s1_steps=${STAGE1_STEPS:-10000}
+s1_stop=${STAGE1_STOP:-4000}
+s1_batch=${STAGE1_BATCH:-64}
+s1_lr=${STAGE1_LR:-5e-4}
+s2_steps=${STAGE2_STEPS:-20000}
+s2_batch=${STAGE2_BATCH:-32}
+s2_lr=${STAGE2_LR:-1e-3}
+warmup=${WARMUP:-500}
 device=${DEVICE:-auto}
+ship=${SHIP:-$out/model}
 bert="$root/bert"
 
 if [[ ! -f "$corpus/imdb_unsup_reviews.txt.gz" || ! -d "$corpus/gutenberg" ]]; then
@@ -35,13 +47,25 @@ if [[ ! -f "$out/data/manifest.json" ]]; then
   "$bert" pretrain-data --stats "$out/data"
 fi
 
-resume=()
-if compgen -G "$out/run/checkpoint-*" > /dev/null; then
-  resume=(--resume)
-fi
-time "$bert" pretrain --data "$out/data" --output "$out/run" --config "$preset" --vocab "$out/vocab.txt" \
-  --steps "$steps" --batch-size "$batch" --lr "$lr" --warmup-steps $((steps / 100)) \
-  --save-every 1000 --eval-every 1000 --device "$device" "${resume[@]}"
+resume_flag() { compgen -G "$1/checkpoint-*" > /dev/null && echo --resume || true; }
 
-"$bert" fill-mask --model "$out/run/final" --text "the movie was [MASK] ." --top-k 5
-"$bert" nsp --model "$out/run/final" --text "The acting was superb." --text-pair "I would watch it again."
+if [[ ! -f "$out/run1/checkpoint-$s1_stop/trainer_state.json" ]]; then
+  done_steps=$( (compgen -G "$out/run1/checkpoint-*" || true) | sed 's/.*checkpoint-//' | sort -n | tail -1)
+  # shellcheck disable=SC2046
+  time "$bert" pretrain --data "$out/data" --output "$out/run1" --config "$preset" --vocab "$out/vocab.txt" \
+    --steps "$s1_steps" --stop-after $((s1_stop - ${done_steps:-0})) --batch-size "$s1_batch" --lr "$s1_lr" --warmup-steps "$warmup" \
+    --save-every 1000 --eval-every 1000 --seed 42 --device "$device" $(resume_flag "$out/run1")
+fi
+
+if [[ ! -f "$out/run2/final/model.safetensors" ]]; then
+  stage2=(--model "$out/run1/checkpoint-$s1_stop")
+  [[ -n "$(resume_flag "$out/run2")" ]] && stage2=(--resume)
+  time "$bert" pretrain --data "$out/data" --output "$out/run2" "${stage2[@]}" \
+    --steps "$s2_steps" --batch-size "$s2_batch" --lr "$s2_lr" --warmup-steps "$warmup" --dynamic-masking \
+    --save-every 2000 --eval-every 1000 --seed 43 --device "$device"
+fi
+
+# Half precision halves the download; loading converts back to fp32.
+"$bert" convert "$out/run2/final" "$ship" --dtype float16 --architecture BertForPreTraining
+"$bert" fill-mask --model "$ship" --text "the movie was [MASK] ." --top-k 5
+"$bert" nsp --model "$ship" --text "the acting was superb ." --text-pair "i would watch it again ."

@@ -28,9 +28,10 @@ internal static class PretrainCommand
         var dynamic = new Option<bool>("--dynamic-masking") { Description = "Mask instances afresh each time they are used." };
         var seed = new Option<long>("--seed") { Description = "Seed of initialisation, dropout and dynamic masks.", DefaultValueFactory = _ => 42 };
         var device = new Option<string>("--device") { Description = "auto, cpu, cuda or cuda:N.", DefaultValueFactory = _ => "auto" };
+        var stopAfter = new Option<long?>("--stop-after") { Description = "Stop this invocation after N steps, writing a checkpoint there (--resume continues it)." };
 
         var cmd = new Command("pretrain", "Pre-train BERT with masked-LM + next-sentence prediction (BertForPreTraining).");
-        foreach (var o in new Option[] { data, output, config, vocab, model, steps, batch, lr, warmup, wd, eps, accum, clip, saveEvery, evalEvery, resume, dynamic, seed, device })
+        foreach (var o in new Option[] { data, output, config, vocab, model, steps, batch, lr, warmup, wd, eps, accum, clip, saveEvery, evalEvery, resume, dynamic, seed, device, stopAfter })
         {
             cmd.Options.Add(o);
         }
@@ -68,6 +69,8 @@ internal static class PretrainCommand
             {
                 var trainer = new PretrainingTrainer(options)
                 {
+                    StopAfter = p.GetValue(stopAfter) is { } stop && stop >= 1 ? stop
+                        : p.GetValue(stopAfter) is null ? null : throw new BertSharpException($"--stop-after {p.GetValue(stopAfter)}: expected at least 1."),
                     OnLog = e =>
                     {
                         if (e.Kind == "eval")

@@ -125,4 +125,26 @@ public class PretrainingTrainerTests
         Assert.Contains("vocabulary does not match the data", bad.StdErr, StringComparison.Ordinal);
         Assert.False(Directory.Exists(tmp.File("run2/checkpoint-2")));
     }
+    [Fact]
+    public void Cli_stop_after_leaves_a_checkpoint_that_resume_finishes()
+    {
+        using var tmp = TestPaths.TempDir();
+        var (data, vocab) = SmallData(tmp, dupe: 1);
+        string[] common = ["pretrain", "--data", data, "--output", tmp.File("run"), "--steps", "4", "--batch-size", "4", "--device", "cpu"];
+        var first = CliRunner.Run([.. common, "--config", "tiny", "--vocab", vocab, "--stop-after", "3"]);
+        Assert.True(first.ExitCode == 0, first.StdErr);
+        // --save-every is 0 (only at the end), yet stopping early must not lose the three steps.
+        Assert.True(File.Exists(tmp.File("run/checkpoint-3/trainer_state.json")));
+        Assert.False(Directory.Exists(tmp.File("run/final")));
+        Assert.EndsWith($"model: {tmp.File("run/checkpoint-3")}", first.StdOut.TrimEnd(), StringComparison.Ordinal);
+
+        var rest = CliRunner.Run([.. common, "--resume"]);
+        Assert.True(rest.ExitCode == 0, rest.StdErr);
+        Assert.True(File.Exists(tmp.File("run/final/model.safetensors")));
+        Assert.Equal([1L, 2, 3, 4], PretrainingLog.Read(tmp.File("run/train_log.jsonl")).Select(e => e.Step));
+
+        var bad = CliRunner.Run([.. common, "--resume", "--stop-after", "0"]);
+        Assert.Equal(2, bad.ExitCode);
+        Assert.Contains("--stop-after 0: expected at least 1", bad.StdErr, StringComparison.Ordinal);
+    }
 }

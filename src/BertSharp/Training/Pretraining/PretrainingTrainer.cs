@@ -32,10 +32,16 @@ public sealed class PretrainingTrainer
     /// <summary>Called after every optimizer step (and evaluation) with the logged metrics.</summary>
     public Action<PretrainingLogEntry>? OnLog { get; init; }
 
-    /// <summary>Stop after this many steps of this invocation (simulates an interrupted run); null runs to the end.</summary>
+    /// <summary>
+    /// Stop after this many steps of this invocation, leaving a checkpoint there that <c>resume</c> continues (a time-boxed
+    /// job, or an interrupted run in tests); null runs to the end.
+    /// </summary>
     public long? StopAfter { get; init; }
 
-    /// <summary>Trains; returns the final model directory (<c>OUTPUT/final</c>).</summary>
+    /// <summary>
+    /// Trains; returns the final model directory (<c>OUTPUT/final</c>), or the checkpoint written where <see cref="StopAfter"/>
+    /// stopped the run.
+    /// </summary>
     /// <param name="dataDirectory">Output of <c>bert pretrain-data</c>.</param>
     /// <param name="outputDirectory">Receives checkpoint-N/, final/, train_log.jsonl and loss.png.</param>
     /// <param name="source">Fresh preset + vocab, or an existing model; ignored when resuming.</param>
@@ -102,8 +108,9 @@ public sealed class PretrainingTrainer
             if (state.GlobalStep >= _options.Steps)
             {
                 BertPretrained.Save(model, final, new SaveOptions(WriteExtraFiles: dir => WriteTokenizerFiles(dir, vocabPath, data)));
+                return final;
             }
-            return final;
+            return LatestCheckpoint(outputDirectory) ?? final;
         }
         finally
         {
@@ -194,6 +201,11 @@ public sealed class PretrainingTrainer
         log.Flush();
         if (stepsThisRun > 0 && state.GlobalStep < _options.Steps)
         {
+            // Stopped early (StopAfter): keep the work with a checkpoint unless the last step just wrote one.
+            if (_options.SaveEvery <= 0 || state.GlobalStep % _options.SaveEvery != 0)
+            {
+                SaveCheckpoint(model, optimizer, names, state, data, vocabPath, outputDirectory);
+            }
             PretrainingLog.Plot(Path.Combine(outputDirectory, PretrainingLog.PlotName), history);
         }
     }
