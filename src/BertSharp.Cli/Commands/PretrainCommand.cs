@@ -63,14 +63,18 @@ internal static class PretrainCommand
             {
                 throw new BertSharpException("pass either --config/--vocab or --model, not both.");
             }
+            var stop = p.GetValue(stopAfter);
+            if (stop < 1)
+            {
+                throw new BertSharpException($"--stop-after {stop}: expected at least 1.");
+            }
             var outDir = p.GetValue(output)!;
             PretrainingLogEntry? lastTrain = null, lastEval = null;
             var final = CliProgress.Run(progress =>
             {
                 var trainer = new PretrainingTrainer(options)
                 {
-                    StopAfter = p.GetValue(stopAfter) is { } stop && stop >= 1 ? stop
-                        : p.GetValue(stopAfter) is null ? null : throw new BertSharpException($"--stop-after {p.GetValue(stopAfter)}: expected at least 1."),
+                    StopAfter = stop,
                     OnLog = e =>
                     {
                         if (e.Kind == "eval")

@@ -51,8 +51,11 @@ public sealed record TaskSpec
     /// <summary>The metric that decides "best" and is shown in the epoch table (accuracy, mcc, f1, pearson).</summary>
     public string PrimaryMetric { get; init; } = "accuracy";
 
-    /// <summary>Names accepted by <see cref="Get"/>.</summary>
-    public static IReadOnlyList<string> Names { get; } = ["imdb", "cola", "sst2", "mrpc", "csv", "tsv", "jsonl"];
+    /// <summary>The tasks with a fixed file format and columns.</summary>
+    public static IReadOnlyList<string> BuiltInNames { get; } = ["imdb", "cola", "sst2", "mrpc"];
+
+    /// <summary>Names accepted by <see cref="Get"/>: the built-in tasks, then the generic file formats.</summary>
+    public static IReadOnlyList<string> Names { get; } = [.. BuiltInNames, "csv", "tsv", "jsonl"];
 
     /// <summary>IMDb reviews: CSV <c>review,sentiment</c> (positive/negative), optionally gzip-compressed.</summary>
     public static TaskSpec Imdb { get; } = new()

@@ -104,7 +104,7 @@ public sealed class TextClassifier : IDisposable
             {
                 return null;
             }
-            if (TaskSpec.Names.Take(4).Contains(name))
+            if (TaskSpec.BuiltInNames.Contains(name))
             {
                 return TaskSpec.Get(name);
             }

@@ -93,10 +93,7 @@ public class CheckpointLoadingTests
         var refs = HfFixture.Tensors("pretraining");
         try
         {
-            using var scope = NewDisposeScope();
-            using var noGrad = torch.no_grad();
-            var o = FixtureRunner.Run(model, refs, "", withInternals: false);
-            HfFixture.AssertClose(refs["out.prediction_logits"], o["prediction_logits"], 2e-5, "prediction_logits (sharded)");
+            HfFixture.AssertOutputsMatch(model, refs, "pretraining", withInternals: false, allowMissing: true, "sharded");
         }
         finally
         {

@@ -58,12 +58,7 @@ public sealed record HubOptions
         {
             return legacy;
         }
-        if (getenv("HF_HOME") is { Length: > 0 } home)
-        {
-            return Path.Combine(home, "hub");
-        }
-        var xdg = getenv("XDG_CACHE_HOME") is { Length: > 0 } x ? x : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache");
-        return Path.Combine(xdg, "huggingface", "hub");
+        return Path.Combine(HuggingFaceHome(getenv), "hub");
     }
 
     /// <summary>
@@ -86,26 +81,24 @@ public sealed record HubOptions
         {
             return legacy;
         }
-        string path;
-        if (getenv("HF_TOKEN_PATH") is { Length: > 0 } explicitPath)
-        {
-            path = explicitPath;
-        }
-        else if (getenv("HF_HOME") is { Length: > 0 } home)
-        {
-            path = Path.Combine(home, "token");
-        }
-        else
-        {
-            var xdg = getenv("XDG_CACHE_HOME") is { Length: > 0 } x ? x : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache");
-            path = Path.Combine(xdg, "huggingface", "token");
-        }
+        var path = getenv("HF_TOKEN_PATH") is { Length: > 0 } explicitPath ? explicitPath : Path.Combine(HuggingFaceHome(getenv), "token");
         return Clean(readFile(path));
     }
 
     /// <summary>huggingface_hub's truthy values: 1, ON, YES, TRUE (any case).</summary>
     public static bool IsTrue(string? value) =>
         value is not null && value.Trim().ToUpperInvariant() is "1" or "ON" or "YES" or "TRUE";
+
+    /// <summary><c>huggingface_hub</c>'s HF_HOME: <c>$HF_HOME</c>, else <c>$XDG_CACHE_HOME/huggingface</c>, else <c>~/.cache/huggingface</c>.</summary>
+    private static string HuggingFaceHome(Func<string, string?> getenv)
+    {
+        if (getenv("HF_HOME") is { Length: > 0 } home)
+        {
+            return home;
+        }
+        var xdg = getenv("XDG_CACHE_HOME") is { Length: > 0 } x ? x : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache");
+        return Path.Combine(xdg, "huggingface");
+    }
 
     private static string? ReadTokenFile(string path)
     {
