@@ -2,12 +2,12 @@
 # Fine-tunes the same preset twice per task and learning rate: once from a pre-trained model (MODEL) and once from random
 # initialisation with the same vocabulary, then prints a table of the evaluation accuracies. Everything else (data, epochs,
 # batch size, warm-up, max length, seed) is identical between the two arms.
-#   MODEL=models/bertsharp-tiny-imdb-gutenberg  PRESET=tiny  LRS="1e-4 5e-4 1e-3"  TASKS="sst2 imdb"  ARMS="pretrained scratch"
+#   MODEL=models/bertsharp-tiny  PRESET=tiny  LRS="1e-4 5e-4 1e-3"  TASKS="sst2 imdb"  ARMS="pretrained scratch"
 #   OUT=runs/compare  THREADS=2  EPOCHS="1"  BERT=./bert (the command that runs the CLI)
 set -euo pipefail
 root=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)
 shared=${BERTSHARP_SHARED:-$root/../shared}
-model=${MODEL:-$root/models/bertsharp-tiny-imdb-gutenberg}
+model=${MODEL:-$root/models/bertsharp-tiny}
 preset=${PRESET:-tiny}
 lrs=${LRS:-1e-4 5e-4 1e-3}
 tasks=${TASKS:-sst2 imdb}

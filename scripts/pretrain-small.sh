@@ -4,10 +4,13 @@
 # -> a fill-mask and an NSP check. With the defaults it reproduces models/bertsharp-tiny (see its README.md).
 # Two stages, as the shipped model was made: stage 1 (batch 64, lr 5e-4, planned for 10,000 steps) sat on the MLM plateau
 # (loss ~6.0), so it was stopped at step 4,000 and stage 2 continued from that checkpoint with batch 32, lr 1e-3 and fresh
-# (dynamic) masks for 20,000 steps. Re-running continues an interrupted stage from its latest checkpoint.
-# All knobs are environment variables:
+# (dynamic) masks for 20,000 steps. Stages 1-2 only ever see positions 0-127, so the position embeddings beyond stay random;
+# stage 3 does what google's recipe does in its last 10 %: it trains on sequences of up to 256 word pieces (8,000 steps,
+# lr 5e-4), so fine-tuning on longer texts (IMDb at 256) starts from trained positions. Re-running continues an
+# interrupted stage from its latest checkpoint. All knobs are environment variables:
 #   OUT=runs/pretrain-small PRESET=tiny VOCAB_SIZE=8192 DUPE=2 MAX_SEQ=128
-#   STAGE1_STEPS=10000 STAGE1_STOP=4000 STAGE1_BATCH=64 STAGE1_LR=5e-4  STAGE2_STEPS=20000 STAGE2_BATCH=32 STAGE2_LR=1e-3 WARMUP=500 (both stages)
+#   STAGE1_STEPS=10000 STAGE1_STOP=4000 STAGE1_BATCH=64 STAGE1_LR=5e-4  STAGE2_STEPS=20000 STAGE2_BATCH=32 STAGE2_LR=1e-3
+#   STAGE3_STEPS=8000 (0 skips stage 3) STAGE3_MAX_SEQ=256 STAGE3_MAX_PREDICTIONS=40 STAGE3_BATCH=32 STAGE3_LR=5e-4  WARMUP=500 (every stage)
 #   DEVICE=auto SHIP=$OUT/model (where the fp16 model directory is written)
 set -euo pipefail
 root=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)
@@ -25,6 +28,11 @@ s1_lr=${STAGE1_LR:-5e-4}
 s2_steps=${STAGE2_STEPS:-20000}
 s2_batch=${STAGE2_BATCH:-32}
 s2_lr=${STAGE2_LR:-1e-3}
+s3_steps=${STAGE3_STEPS:-8000}
+s3_seq=${STAGE3_MAX_SEQ:-256}
+s3_preds=${STAGE3_MAX_PREDICTIONS:-40}
+s3_batch=${STAGE3_BATCH:-32}
+s3_lr=${STAGE3_LR:-5e-4}
 warmup=${WARMUP:-500}
 device=${DEVICE:-auto}
 ship=${SHIP:-$out/model}
@@ -65,7 +73,24 @@ if [[ ! -f "$out/run2/final/model.safetensors" ]]; then
     --save-every 2000 --eval-every 1000 --seed 43 --device "$device"
 fi
 
+final=$out/run2/final
+if (( s3_steps > 0 )); then
+  if [[ ! -f "$out/data$s3_seq/manifest.json" ]]; then
+    "$bert" pretrain-data --input "$corpus/imdb_unsup_reviews.txt.gz" "$corpus/gutenberg" --vocab "$out/vocab.txt" \
+      --output "$out/data$s3_seq" --max-seq-length "$s3_seq" --max-predictions-per-seq "$s3_preds" --dupe-factor "$dupe" --seed 12345
+    "$bert" pretrain-data --stats "$out/data$s3_seq"
+  fi
+  if [[ ! -f "$out/run3/final/model.safetensors" ]]; then
+    stage3=(--model "$out/run2/final")
+    [[ -n "$(resume_flag "$out/run3")" ]] && stage3=(--resume)
+    time "$bert" pretrain --data "$out/data$s3_seq" --output "$out/run3" "${stage3[@]}" \
+      --steps "$s3_steps" --batch-size "$s3_batch" --lr "$s3_lr" --warmup-steps "$warmup" --dynamic-masking \
+      --save-every 1000 --eval-every 1000 --seed 44 --device "$device"
+  fi
+  final=$out/run3/final
+fi
+
 # Half precision halves the download; loading converts back to fp32.
-"$bert" convert "$out/run2/final" "$ship" --dtype float16 --architecture BertForPreTraining
+"$bert" convert "$final" "$ship" --dtype float16 --architecture BertForPreTraining
 "$bert" fill-mask --model "$ship" --text "the movie was [MASK] ." --top-k 5
 "$bert" nsp --model "$ship" --text "the acting was superb ." --text-pair "i would watch it again ."
