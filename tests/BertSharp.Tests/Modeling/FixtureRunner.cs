@@ -32,53 +32,34 @@ internal static class FixtureRunner
             case BertForMaskedLM m:
                 {
                     var r = m.Forward(input, In("labels"), withInternals, withInternals);
-                    o["logits"] = r.Logits;
-                    Add(o, "loss", r.Loss);
-                    bert = r.Bert;
+                    bert = Logits(o, r.Logits, r.Loss, r.Bert);
                     break;
                 }
             case BertForSequenceClassification m:
                 {
                     var r = m.Forward(input, In("labels"), withInternals, withInternals);
-                    o["logits"] = r.Logits;
-                    Add(o, "loss", r.Loss);
                     if (In("multi_labels") is { } multi)
                     {
                         // The fixture sets problem_type at run time on the same checkpoint; the loss rule alone is under test.
                         Add(o, "loss_multi_label", Losses.SequenceClassification(r.Logits, multi, m.Config.NumLabels, "multi_label_classification").Loss);
                     }
-                    bert = r.Bert;
+                    bert = Logits(o, r.Logits, r.Loss, r.Bert);
                     break;
                 }
             case BertForTokenClassification m:
-                {
-                    var r = m.Forward(input, In("labels"), withInternals, withInternals);
-                    o["logits"] = r.Logits;
-                    Add(o, "loss", r.Loss);
-                    bert = r.Bert;
-                    break;
-                }
+                bert = Logits(o, m.Forward(input, In("labels"), withInternals, withInternals));
+                break;
+            case BertForMultipleChoice m:
+                bert = Logits(o, m.Forward(input, In("labels"), withInternals, withInternals));
+                break;
+            case BertForNextSentencePrediction m:
+                bert = Logits(o, m.Forward(input, In("labels"), withInternals, withInternals));
+                break;
             case BertForQuestionAnswering m:
                 {
                     var r = m.Forward(input, In("start_positions"), In("end_positions"), withInternals, withInternals);
                     o["start_logits"] = r.StartLogits;
                     o["end_logits"] = r.EndLogits;
-                    Add(o, "loss", r.Loss);
-                    bert = r.Bert;
-                    break;
-                }
-            case BertForMultipleChoice m:
-                {
-                    var r = m.Forward(input, In("labels"), withInternals, withInternals);
-                    o["logits"] = r.Logits;
-                    Add(o, "loss", r.Loss);
-                    bert = r.Bert;
-                    break;
-                }
-            case BertForNextSentencePrediction m:
-                {
-                    var r = m.Forward(input, In("labels"), withInternals, withInternals);
-                    o["logits"] = r.Logits;
                     Add(o, "loss", r.Loss);
                     bert = r.Bert;
                     break;
@@ -97,6 +78,15 @@ internal static class FixtureRunner
             o[$"attentions.{i}"] = bert.Attentions![i];
         }
         return o;
+    }
+
+    private static BertModelOutput Logits(Dictionary<string, Tensor> o, ClassifierOutput r) => Logits(o, r.Logits, r.Loss, r.Bert);
+
+    private static BertModelOutput Logits(Dictionary<string, Tensor> o, Tensor logits, Tensor? loss, BertModelOutput bert)
+    {
+        o["logits"] = logits;
+        Add(o, "loss", loss);
+        return bert;
     }
 
     internal static void Add(Dictionary<string, Tensor> o, string name, Tensor? t)
