@@ -100,6 +100,27 @@ internal static class HfFixture
         return (compared, worst, worstName);
     }
 
+    /// <summary>
+    /// Loads <paramref name="dir"/> (the "pretraining" case's weights in another layout) as BertForPreTraining, with no
+    /// missing or unexpected keys, and asserts its outputs equal the case's reference outputs.
+    /// </summary>
+    public static void AssertLoadsAsPretrainingCase(string dir, string label)
+    {
+        using var model = BertPretrained.Load<BertForPreTraining>(dir, out var report);
+        Assert.Empty(report.MissingKeys);
+        Assert.Empty(report.UnexpectedKeys);
+        model.eval();
+        var refs = Tensors("pretraining");
+        try
+        {
+            AssertOutputsMatch(model, refs, "pretraining", withInternals: false, allowMissing: true, label);
+        }
+        finally
+        {
+            DisposeAll(refs);
+        }
+    }
+
     public static void DisposeAll(Dictionary<string, Tensor> d)
     {
         foreach (var t in d.Values)
