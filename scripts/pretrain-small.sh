@@ -2,7 +2,7 @@
 # Pre-trains a small BERT from scratch on the bundled corpus (../shared/data/corpus: 50k unlabelled IMDb reviews + 14
 # Gutenberg novels): WordPiece vocabulary -> MLM/NSP data (google's recipe) -> BertForPreTraining -> fp16 model directory
 # -> a fill-mask and an NSP check. With the defaults it reproduces models/bertsharp-tiny (see its README.md).
-# Two stages, as the shipped model was made: stage 1 (batch 64, lr 5e-4, planned for 10,000 steps) sat on the MLM plateau
+# Three stages, as the shipped model was made: stage 1 (batch 64, lr 5e-4, planned for 10,000 steps) sat on the MLM plateau
 # (loss ~6.0), so it was stopped at step 4,000 and stage 2 continued from that checkpoint with batch 32, lr 1e-3 and fresh
 # (dynamic) masks for 20,000 steps. Stages 1-2 only ever see positions 0-127, so the position embeddings beyond stay random;
 # stage 3 does what google's recipe does in its last 10 %: it trains on sequences of up to 256 word pieces (8,000 steps,

@@ -46,7 +46,7 @@ public sealed class ShippedModelTests
         var (truth, guessed, _) = MaskAndPredict(fill, inputs);
         Assert.True(truth.Count > 1500, $"{truth.Count} masked tokens");
         var accuracy = Accuracy(truth, guessed);
-        // No fixed answer can beat always saying the most common masked token (4.5 % here). Measured when committed: 0.303.
+        // No fixed answer can beat always saying the most common masked token (4.5 % here). Measured when committed: 0.307.
         var bestFixed = truth.GroupBy(t => t).Max(g => g.Count()) / (double)truth.Count;
         Assert.True(accuracy > 0.25 && accuracy > 5 * bestFixed,
             $"top-1 accuracy {accuracy:F3} on {truth.Count} masked tokens; best fixed guess {bestFixed:F3}");
@@ -80,8 +80,8 @@ public sealed class ShippedModelTests
         var late = Enumerable.Range(0, truth.Count).Where(i => positions[i] >= 128).ToList();
         var earlyAccuracy = Accuracy(early.Select(i => truth[i]).ToList(), early.Select(i => guessed[i]).ToList());
         var lateAccuracy = Accuracy(late.Select(i => truth[i]).ToList(), late.Select(i => guessed[i]).ToList());
-        // Measured when committed: MEASURED.
-        Assert.True(late.Count > 1000 && lateAccuracy > 0.9 * earlyAccuracy && lateAccuracy > 0.25,
+        // Measured when committed: 0.271 at 128-255 vs 0.292 before; the model before stage 3 got 0.030 vs 0.287.
+        Assert.True(late.Count > 1000 && lateAccuracy > 0.8 * earlyAccuracy && lateAccuracy > 0.2,
             $"top-1 accuracy {lateAccuracy:F3} at positions 128-255 vs {earlyAccuracy:F3} at 1-127 ({late.Count} / {early.Count} masked)");
     }
 
