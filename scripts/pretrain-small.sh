@@ -49,11 +49,15 @@ if [[ ! -f "$out/vocab.txt" ]]; then
     --vocab-size "$vocab_size" --output "$out/vocab.txt"
 fi
 
-if [[ ! -f "$out/data/manifest.json" ]]; then
+# make_data DIR MAX_SEQ [extra pretrain-data flags]: google's MLM/NSP instances at one sequence length (skipped when present).
+make_data() {
+  local dir=$1 seq=$2; shift 2
+  [[ -f "$dir/manifest.json" ]] && return
   "$bert" pretrain-data --input "$corpus/imdb_unsup_reviews.txt.gz" "$corpus/gutenberg" --vocab "$out/vocab.txt" \
-    --output "$out/data" --max-seq-length "$max_seq" --dupe-factor "$dupe" --seed 12345
-  "$bert" pretrain-data --stats "$out/data"
-fi
+    --output "$dir" --max-seq-length "$seq" --dupe-factor "$dupe" --seed 12345 "$@"
+  "$bert" pretrain-data --stats "$dir"
+}
+make_data "$out/data" "$max_seq"
 
 resume_flag() { compgen -G "$1/checkpoint-*" > /dev/null && echo --resume || true; }
 
@@ -65,28 +69,23 @@ if [[ ! -f "$out/run1/checkpoint-$s1_stop/trainer_state.json" ]]; then
     --save-every 1000 --eval-every 1000 --seed 42 --device "$device" $(resume_flag "$out/run1")
 fi
 
-if [[ ! -f "$out/run2/final/model.safetensors" ]]; then
-  stage2=(--model "$out/run1/checkpoint-$s1_stop")
-  [[ -n "$(resume_flag "$out/run2")" ]] && stage2=(--resume)
-  time "$bert" pretrain --data "$out/data" --output "$out/run2" "${stage2[@]}" \
-    --steps "$s2_steps" --batch-size "$s2_batch" --lr "$s2_lr" --warmup-steps "$warmup" --dynamic-masking \
-    --save-every 2000 --eval-every 1000 --seed 43 --device "$device"
-fi
+# continue_stage RUN FROM DATA STEPS BATCH LR SAVE_EVERY SEED: a stage that starts from the previous stage's model, with fresh
+# (dynamic) masks; resumes from RUN's latest checkpoint when there is one, and is skipped when RUN/final exists.
+continue_stage() {
+  local run=$1 from=$2 data=$3 steps=$4 batch=$5 lr=$6 save=$7 seed=$8
+  [[ -f "$run/final/model.safetensors" ]] && return
+  local start=(--model "$from")
+  [[ -n "$(resume_flag "$run")" ]] && start=(--resume)
+  time "$bert" pretrain --data "$data" --output "$run" "${start[@]}" \
+    --steps "$steps" --batch-size "$batch" --lr "$lr" --warmup-steps "$warmup" --dynamic-masking \
+    --save-every "$save" --eval-every 1000 --seed "$seed" --device "$device"
+}
 
+continue_stage "$out/run2" "$out/run1/checkpoint-$s1_stop" "$out/data" "$s2_steps" "$s2_batch" "$s2_lr" 2000 43
 final=$out/run2/final
 if (( s3_steps > 0 )); then
-  if [[ ! -f "$out/data$s3_seq/manifest.json" ]]; then
-    "$bert" pretrain-data --input "$corpus/imdb_unsup_reviews.txt.gz" "$corpus/gutenberg" --vocab "$out/vocab.txt" \
-      --output "$out/data$s3_seq" --max-seq-length "$s3_seq" --max-predictions-per-seq "$s3_preds" --dupe-factor "$dupe" --seed 12345
-    "$bert" pretrain-data --stats "$out/data$s3_seq"
-  fi
-  if [[ ! -f "$out/run3/final/model.safetensors" ]]; then
-    stage3=(--model "$out/run2/final")
-    [[ -n "$(resume_flag "$out/run3")" ]] && stage3=(--resume)
-    time "$bert" pretrain --data "$out/data$s3_seq" --output "$out/run3" "${stage3[@]}" \
-      --steps "$s3_steps" --batch-size "$s3_batch" --lr "$s3_lr" --warmup-steps "$warmup" --dynamic-masking \
-      --save-every 1000 --eval-every 1000 --seed 44 --device "$device"
-  fi
+  make_data "$out/data$s3_seq" "$s3_seq" --max-predictions-per-seq "$s3_preds"
+  continue_stage "$out/run3" "$out/run2/final" "$out/data$s3_seq" "$s3_steps" "$s3_batch" "$s3_lr" 1000 44
   final=$out/run3/final
 fi
 

@@ -125,6 +125,7 @@ public class PretrainingTrainerTests
         Assert.Contains("vocabulary does not match the data", bad.StdErr, StringComparison.Ordinal);
         Assert.False(Directory.Exists(tmp.File("run2/checkpoint-2")));
     }
+
     [Fact]
     public void Cli_stop_after_leaves_a_checkpoint_that_resume_finishes()
     {
