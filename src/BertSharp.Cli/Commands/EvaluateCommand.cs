@@ -57,7 +57,7 @@ internal static class EvaluateCommand
             console.Write(metrics);
             if (report.Confusion is { } cm)
             {
-                var t = new Table().Border(TableBorder.Rounded).Title("confusion matrix (rows: true, columns: predicted)").AddColumn("");
+                var t = new Table().Border(TableBorder.Rounded).Title("confusion matrix").AddColumn(@"true \ predicted");
                 foreach (var l in classifier.Labels.Labels)
                 {
                     t.AddColumn(new TableColumn(Markup.Escape(l)).RightAligned());

@@ -74,7 +74,12 @@ internal sealed class FinetuneProgressView : IFineTuneProgress
         Console.Error.WriteLine(
             $"fine-tuning {plan.Parameters:N0} parameters on {plan.Device}: {plan.TrainExamples:N0} training / {plan.ValidationExamples:N0} validation examples, " +
             $"{plan.Epochs} epoch(s) × {plan.BatchesPerEpoch} batches, {plan.TotalSteps} optimizer steps; labels: {labels}" +
-            (plan.Truncated > 0 ? $"; {plan.Truncated:N0} examples reach the maximum length (truncated)" : ""));
+            (plan.Truncated switch
+            {
+                0 => "",
+                1 => "; 1 example reaches the maximum length (truncated)",
+                var n => $"; {n:N0} examples reach the maximum length (truncated)",
+            }));
         foreach (var w in plan.Warnings)
         {
             Console.Error.WriteLine("warning: " + w);
