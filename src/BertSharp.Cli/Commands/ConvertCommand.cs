@@ -1,4 +1,5 @@
 using System.CommandLine;
+using BertSharp.IO;
 using BertSharp.Modeling;
 
 namespace BertSharp.Cli.Commands;
@@ -9,19 +10,25 @@ internal static class ConvertCommand
     public static Command Create()
     {
         var model = new Argument<string>("model") { Description = "Model directory (model.safetensors, shards or pytorch_model.bin) or Hub id." };
-        var output = new Argument<string>("output") { Description = "Directory to write (config.json, model.safetensors, tokenizer files); replaced atomically." };
+        var output = new Argument<string>("output")
+        {
+            Description = "Directory to write (config.json, model.safetensors, tokenizer files); replaced atomically. A non-empty directory bert did not write is refused (see --overwrite).",
+        };
         var dtype = new Option<string>("--dtype") { Description = "Weight dtype to write: float32, float16 or bfloat16.", DefaultValueFactory = _ => "float32" };
         var architecture = new Option<string?>("--architecture")
         {
             Description = $"Model class to load as (default: the config's architectures[0]): {string.Join(", ", BertPretrained.Architectures)}.",
         };
+        var overwrite = new Option<bool>("--overwrite") { Description = "Write into a non-empty OUTPUT that bert did not write; only bert's own files are replaced, nothing else is removed." };
         var cmd = new Command("convert", "Rewrite a BERT checkpoint as HF config.json + model.safetensors (keys, dtypes and shapes as HF writes them).")
         {
-            model, output, dtype, architecture,
+            model, output, dtype, architecture, overwrite,
         };
         cmd.SetAction(parse =>
         {
             var scalar = BertPretrained.ParseDtype(parse.GetValue(dtype)!);
+            // Refuse a directory that is not ours before loading anything (and again, atomically, when saving).
+            OutputDirectory.Inspect(parse.GetValue(output)!).ThrowIfForeign(parse.GetValue(overwrite));
             var source = BertPretrained.ResolveDirectory(parse.GetValue(model)!);
             using var m = BertPretrained.Load(parse.GetValue(architecture), source, out var report);
             if (report.UnexpectedKeys.Count > 0)
@@ -34,7 +41,7 @@ internal static class ConvertCommand
             {
                 Console.Error.WriteLine("warning: " + report.Warning);
             }
-            BertPretrained.Save(m, parse.GetValue(output)!, new SaveOptions(Dtype: scalar, TokenizerFrom: source));
+            BertPretrained.Save(m, parse.GetValue(output)!, new SaveOptions(Dtype: scalar, TokenizerFrom: source, Overwrite: parse.GetValue(overwrite)));
             Console.WriteLine($"{m.GetType().Name}: {m.NamedParameters().Sum(p => p.Param.numel()):N0} parameters, " +
                               $"{report.RenamedKeys.Count} legacy name(s) renamed → {Path.Combine(parse.GetValue(output)!, "model.safetensors")} ({parse.GetValue(dtype)})");
             return 0;

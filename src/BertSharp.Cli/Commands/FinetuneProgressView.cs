@@ -26,6 +26,7 @@ internal sealed class FinetuneProgressView : IFineTuneProgress
     private string _status = "";
     private readonly Stopwatch _sinceRefresh = Stopwatch.StartNew();
     private int _lastPlainQuarter = -1;
+    private bool _headerPrinted;
 
     public FinetuneProgressView(string primaryMetric, bool regression)
     {
@@ -80,9 +81,13 @@ internal sealed class FinetuneProgressView : IFineTuneProgress
                 1 => "; 1 example reaches the maximum length (truncated)",
                 var n => $"; {n:N0} examples reach the maximum length (truncated)",
             }));
+        if (plan.StartStep > 0)
+        {
+            Console.Error.WriteLine($"resuming after step {plan.StartStep} of {plan.TotalSteps}");
+        }
         foreach (var w in plan.Warnings)
         {
-            Console.Error.WriteLine("warning: " + w);
+            Console.Error.WriteLine("warning: " + CliErrors.RenameFields(w));
         }
     }
 
@@ -119,8 +124,9 @@ internal sealed class FinetuneProgressView : IFineTuneProgress
         _status = "done";
         if (_live is null)
         {
-            if (s.Epoch == 1)
+            if (!_headerPrinted)
             {
+                _headerPrinted = true;
                 Console.Out.WriteLine(string.Join("  ", Columns().Select((c, i) => c.PadLeft(Width(i)))));
             }
             Console.Out.WriteLine(string.Join("  ", row.Select((c, i) => c.PadLeft(Width(i)))));

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using BertSharp.Training.Pretraining;
 
 namespace BertSharp.Cli.Commands;
@@ -10,28 +11,39 @@ internal static class PretrainCommand
     public static Command Create()
     {
         var data = new Option<string>("--data") { Description = "Data directory written by 'bert pretrain-data'.", Required = true };
-        var output = new Option<string>("--output") { Description = "Run directory: checkpoint-N/, final/, train_log.jsonl, loss.png.", Required = true };
+        var output = new Option<string>("--output")
+        {
+            Description = "Run directory: checkpoint-N/, final/, train_log.jsonl, loss.png. A non-empty directory bert did not write is refused (see --overwrite).",
+            Required = true,
+        };
         var config = new Option<string>("--config") { Description = "Size preset of a fresh model: tiny, mini, small, medium, base, large (with --vocab)." };
         var vocab = new Option<string>("--vocab") { Description = "vocab.txt the data was built with (for --config)." };
         var model = new Option<string>("--model") { Description = "Continue pre-training this HF model directory instead of a fresh one." };
-        var steps = new Option<long>("--steps") { Description = "Optimizer steps.", DefaultValueFactory = _ => 1000 };
-        var batch = new Option<int>("--batch-size") { Description = "Instances per micro-batch.", DefaultValueFactory = _ => 32 };
-        var lr = new Option<double>("--lr") { Description = "Peak learning rate.", DefaultValueFactory = _ => 1e-4 };
+        var steps = new Option<long>("--steps") { Description = "Optimizer steps.", DefaultValueFactory = _ => PretrainingTrainerOptions.DefaultSteps };
+        var batch = new Option<int>("--batch-size") { Description = "Instances per micro-batch.", DefaultValueFactory = _ => PretrainingTrainerOptions.DefaultBatchSize };
+        var lr = new Option<double>("--lr") { Description = "Peak learning rate.", DefaultValueFactory = _ => PretrainingTrainerOptions.DefaultLearningRate };
         var warmup = new Option<long?>("--warmup-steps") { Description = "Linear warm-up steps (default: 10 % of --steps)." };
-        var wd = new Option<double>("--weight-decay") { Description = "AdamW weight decay (not on biases and LayerNorm).", DefaultValueFactory = _ => 0.01 };
-        var eps = new Option<double>("--eps") { Description = "AdamW epsilon.", DefaultValueFactory = _ => 1e-6 };
+        var wd = new Option<double>("--weight-decay")
+        {
+            Description = "AdamW weight decay (not on biases and LayerNorm).", DefaultValueFactory = _ => PretrainingTrainerOptions.DefaultWeightDecay,
+        };
+        var eps = new Option<double>("--eps") { Description = "AdamW epsilon.", DefaultValueFactory = _ => PretrainingTrainerOptions.DefaultEps };
         var accum = new Option<int>("--grad-accum") { Description = "Micro-batches per optimizer step.", DefaultValueFactory = _ => 1 };
-        var clip = new Option<double>("--max-grad-norm") { Description = "Global gradient-norm clip (0 = off).", DefaultValueFactory = _ => 1.0 };
+        var clip = new Option<double>("--max-grad-norm")
+        {
+            Description = "Global gradient-norm clip (0 = off).", DefaultValueFactory = _ => PretrainingTrainerOptions.DefaultMaxGradNorm,
+        };
         var saveEvery = new Option<long>("--save-every") { Description = "Checkpoint every N steps (0 = at the end only).", DefaultValueFactory = _ => 0 };
         var evalEvery = new Option<long>("--eval-every") { Description = "Evaluate on held-out instances every N steps (0 = never).", DefaultValueFactory = _ => 0 };
         var resume = new Option<bool>("--resume") { Description = "Continue from the latest checkpoint-N in --output." };
         var dynamic = new Option<bool>("--dynamic-masking") { Description = "Mask instances afresh each time they are used." };
-        var seed = new Option<long>("--seed") { Description = "Seed of initialisation, dropout and dynamic masks.", DefaultValueFactory = _ => 42 };
+        var seed = new Option<long>("--seed") { Description = "Seed of initialisation, dropout and dynamic masks.", DefaultValueFactory = _ => PretrainingTrainerOptions.DefaultSeed };
         var device = new Option<string>("--device") { Description = "auto, cpu, cuda or cuda:N.", DefaultValueFactory = _ => "auto" };
         var stopAfter = new Option<long?>("--stop-after") { Description = "Stop this invocation after N steps, writing a checkpoint there (--resume continues it)." };
+        var overwrite = new Option<bool>("--overwrite") { Description = "Write into a non-empty --output that bert did not write; only bert's own files are replaced, nothing else is removed." };
 
         var cmd = new Command("pretrain", "Pre-train BERT with masked-LM + next-sentence prediction (BertForPreTraining).");
-        foreach (var o in new Option[] { data, output, config, vocab, model, steps, batch, lr, warmup, wd, eps, accum, clip, saveEvery, evalEvery, resume, dynamic, seed, device, stopAfter })
+        foreach (var o in new Option[] { data, output, config, vocab, model, steps, batch, lr, warmup, wd, eps, accum, clip, saveEvery, evalEvery, resume, dynamic, seed, device, stopAfter, overwrite })
         {
             cmd.Options.Add(o);
         }
@@ -43,7 +55,7 @@ internal static class PretrainCommand
                 Steps = totalSteps,
                 BatchSize = p.GetValue(batch),
                 LearningRate = p.GetValue(lr),
-                WarmupSteps = p.GetValue(warmup) ?? totalSteps / 10,
+                WarmupSteps = p.GetValue(warmup),
                 WeightDecay = p.GetValue(wd),
                 Eps = p.GetValue(eps),
                 GradAccum = p.GetValue(accum),
@@ -53,6 +65,7 @@ internal static class PretrainCommand
                 DynamicMasking = p.GetValue(dynamic),
                 Seed = p.GetValue(seed),
                 Device = p.GetValue(device) ?? "auto",
+                Overwrite = p.GetValue(overwrite),
             };
             var source = new PretrainingModelSource(p.GetValue(config), p.GetValue(vocab), p.GetValue(model));
             if (!p.GetValue(resume) && source.ModelDirectory is null && (source.Preset is null || source.VocabPath is null))
@@ -70,6 +83,10 @@ internal static class PretrainCommand
             }
             var outDir = p.GetValue(output)!;
             PretrainingLogEntry? lastTrain = null, lastEval = null;
+            // Ctrl-C / SIGTERM stop before the next step; the complete checkpoints stay and --resume continues from the last one.
+            using var cancel = new CancellationTokenSource();
+            using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; cancel.Cancel(); });
+            using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; cancel.Cancel(); });
             var final = CliProgress.Run(progress =>
             {
                 var trainer = new PretrainingTrainer(options)
@@ -77,7 +94,7 @@ internal static class PretrainCommand
                     StopAfter = stop,
                     OnLog = e =>
                     {
-                        if (e.Kind == "eval")
+                        if (e.Type == "eval")
                         {
                             lastEval = e;
                             return;
@@ -87,7 +104,7 @@ internal static class PretrainCommand
                             $"mlm {e.MaskedLmLoss:F3} ({e.MaskedLmAccuracy:P1}) nsp {e.NextSentenceLoss:F3} ({e.NextSentenceAccuracy:P1}) {e.TokensPerSecond:F0} tok/s")));
                     },
                 };
-                return trainer.Run(p.GetValue(data)!, outDir, source, p.GetValue(resume));
+                return trainer.Run(p.GetValue(data)!, outDir, source, p.GetValue(resume), cancel.Token);
             });
             var inv = CultureInfo.InvariantCulture;
             if (lastTrain is { } t)

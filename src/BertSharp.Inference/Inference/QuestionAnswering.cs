@@ -1,3 +1,4 @@
+using BertSharp.Data;
 using BertSharp.Modeling;
 using BertSharp.Tokenization;
 
@@ -81,12 +82,12 @@ public sealed class QuestionAnswering : InferencePipeline<BertForQuestionAnsweri
             all.AddRange(first.Overflowing.Select(w => (i, w)));
         }
         var logits = new (float[] Start, float[] End)[all.Count];
-        foreach (var batch in InferenceBatch.Plan([.. all.Select(w => w.Encoding.Length)], o.BatchSize))
+        foreach (var batch in Batching.PlanByLength([.. all.Select(w => w.Encoding.Length)], o.BatchSize))
         {
             var encodings = batch.Select(b => all[b].Encoding).ToArray();
             var (start, end, width) = Run(() =>
             {
-                var output = Model.Forward(InferenceBatch.Collate(encodings, Tokenizer.PadId, Device));
+                var output = Model.Forward(Batching.Pad(encodings, Tokenizer.PadId, Device));
                 return (InferenceBatch.ToFloats(output.StartLogits), InferenceBatch.ToFloats(output.EndLogits), (int)output.StartLogits.shape[1]);
             });
             for (var r = 0; r < batch.Length; r++)

@@ -147,8 +147,8 @@ public sealed class TextClassifier : IDisposable
         {
             return new Prediction(Labels.Labels[0], 0, logits[0], []);
         }
-        var probs = ClassifierRunner.Softmax(logits);
-        var best = ClassifierRunner.ArgMax(logits);
+        var probs = ScoreMath.Softmax(logits);
+        var best = ScoreMath.ArgMax(logits);
         return new Prediction(Labels.Labels[best], best, probs[best], probs);
     }
 

@@ -115,6 +115,10 @@ public sealed class MetricsReport
         return o;
     }
 
+    /// <summary>A report from metric values alone (as a training log records them; no confusion matrix).</summary>
+    public static MetricsReport FromValues(IReadOnlyList<string> labels, int count, IEnumerable<KeyValuePair<string, double>> values) =>
+        new(labels, count, new SortedDictionary<string, double>(values.ToDictionary(kv => kv.Key, kv => kv.Value), StringComparer.Ordinal), null);
+
     /// <summary>Writes <c>metrics.json</c> atomically.</summary>
     public void Save(string path, IReadOnlyDictionary<string, object?>? extra = null) =>
         AtomicFile.WriteAllText(path, ToJson(extra).ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
