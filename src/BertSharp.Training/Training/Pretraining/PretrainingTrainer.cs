@@ -55,12 +55,12 @@ public sealed class PretrainingTrainer
         ArgumentNullException.ThrowIfNull(source);
         TorchRuntime.EnsureLoaded();
         var device = TorchRuntime.ResolveDevice(_options.Device);
+        var outputExisted = Directory.Exists(outputDirectory);
+        var checkpoint = RunDirectory.Check(outputDirectory, resume, _options.Overwrite);
         var data = PretrainingDataset.Open(dataDirectory);
         var evalCount = _options.EvalEvery > 0 ? (int)Math.Min(_options.EvalInstances, data.Count / 10) : 0;
         var trainCount = data.Count - evalCount;
         var settings = Settings(trainCount, data.Manifest.VocabSha256);
-        var outputExisted = Directory.Exists(outputDirectory);
-        var checkpoint = RunDirectory.Check(outputDirectory, resume, _options.Overwrite);
         var state = checkpoint is null ? null : TrainerState.Load(Path.Combine(checkpoint, TrainerState.FileName));
         state?.CheckResumable(settings, checkpoint!);
 
