@@ -14,9 +14,9 @@ internal static class QaCommand
         var context = new Option<string?>("--context") { Description = "The context text." };
         var contextFile = new Option<string?>("--context-file") { Description = "A UTF-8 file holding the context." };
         var topK = new Option<int>("--top-k") { Description = "Answers to print, best first.", DefaultValueFactory = _ => 1 };
-        var maxAnswer = new Option<int>("--max-answer-length") { Description = "Longest answer in tokens.", DefaultValueFactory = _ => 15 };
-        var stride = new Option<int>("--doc-stride") { Description = "Context tokens shared by consecutive windows.", DefaultValueFactory = _ => 128 };
-        var maxLength = new Option<int?>("--max-length") { Description = "Tokens per window (default: min(384, the model's maximum))." };
+        var maxAnswer = new Option<int>("--max-answer-length") { Description = "Longest answer in tokens.", DefaultValueFactory = _ => QuestionAnsweringOptions.DefaultMaxAnswerLength };
+        var stride = new Option<int>("--doc-stride") { Description = "Context tokens shared by consecutive windows.", DefaultValueFactory = _ => QuestionAnsweringOptions.DefaultDocStride };
+        var maxLength = new Option<int?>("--max-length") { Description = $"Tokens per window (default: min({QuestionAnsweringOptions.DefaultWindow}, the model's maximum))." };
         var cmd = new Command("qa", "Answer a question from a context (long contexts are read in overlapping windows); prints JSON lines.")
         {
             model, question, context, contextFile, topK, maxAnswer, stride, maxLength,

@@ -93,7 +93,7 @@ public sealed class FillMask : InferencePipeline<BertForMaskedLM>
     {
         if (topK < 1)
         {
-            throw new BertSharpException($"--top-k {topK}: expected at least 1.");
+            throw new BertSharpException($"{BertSharpException.Field("top_k")} {topK}: expected at least 1.");
         }
         var maskPositions = Enumerable.Range(0, ids.Length).Where(i => ids[i] == Tokenizer.MaskId).ToArray();
         if (maskPositions.Length == 0)

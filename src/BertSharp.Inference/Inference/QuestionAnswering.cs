@@ -11,8 +11,18 @@ namespace BertSharp.Inference;
 /// <param name="MaxAnswerLength">Longest answer, in tokens.</param>
 /// <param name="HandleImpossibleAnswer">Also offer the empty answer, scored P(start=[CLS]) × P(end=[CLS]) (the smallest over windows).</param>
 /// <param name="BatchSize">Windows per forward pass.</param>
-public sealed record QuestionAnsweringOptions(int TopK = 1, int? MaxLength = null, int DocStride = 128, int MaxAnswerLength = 15,
-    bool HandleImpossibleAnswer = false, int BatchSize = 32);
+public sealed record QuestionAnsweringOptions(int TopK = 1, int? MaxLength = null, int DocStride = QuestionAnsweringOptions.DefaultDocStride,
+    int MaxAnswerLength = QuestionAnsweringOptions.DefaultMaxAnswerLength, bool HandleImpossibleAnswer = false, int BatchSize = 32)
+{
+    /// <summary>HF's <c>doc_stride</c>.</summary>
+    public const int DefaultDocStride = 128;
+
+    /// <summary>HF's <c>max_answer_len</c>.</summary>
+    public const int DefaultMaxAnswerLength = 15;
+
+    /// <summary>HF's <c>max_seq_len</c>: the window when <see cref="MaxLength"/> is null, if the model allows it.</summary>
+    public const int DefaultWindow = 384;
+}
 
 /// <summary>An answer: the context's text between <see cref="Start"/> and <see cref="End"/> (UTF-16 offsets).</summary>
 public sealed record QaAnswer(string Answer, double Score, int Start, int End);
@@ -60,7 +70,7 @@ public sealed class QuestionAnswering : InferencePipeline<BertForQuestionAnsweri
     {
         ArgumentNullException.ThrowIfNull(inputs);
         var o = options ?? new QuestionAnsweringOptions();
-        var maxLength = EffectiveMaxLength(o.MaxLength ?? Math.Min(384, ModelMaxLength));
+        var maxLength = EffectiveMaxLength(o.MaxLength ?? Math.Min(QuestionAnsweringOptions.DefaultWindow, ModelMaxLength));
         var all = new List<(int Input, BertEncoding Encoding)>();
         for (var i = 0; i < inputs.Count; i++)
         {

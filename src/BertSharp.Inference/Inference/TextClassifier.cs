@@ -56,12 +56,12 @@ public sealed class TextClassifier : IDisposable
         if (len > limit)
         {
             model.Dispose();
-            throw new BertSharpException($"--max-length {len}: above the model's max_position_embeddings {limit} ({Path.Combine(dir, "config.json")}).");
+            throw new BertSharpException($"{BertSharpException.Field("max_length")} {len}: above the model's max_position_embeddings {limit} ({Path.Combine(dir, "config.json")}).");
         }
         if (len < 3)
         {
             model.Dispose();
-            throw new BertSharpException($"--max-length {len}: expected at least 3.");
+            throw new BertSharpException($"{BertSharpException.Field("max_length")} {len}: expected at least 3.");
         }
         model.to(dev);
         model.eval();

@@ -14,7 +14,7 @@ public static class DataSplit
     {
         if (double.IsNaN(valSize) || valSize < 0)
         {
-            throw new BertSharpException($"--val-size {valSize}: expected a fraction in [0, 1) or a number of examples.");
+            throw new BertSharpException($"{BertSharpException.Field("val_size")} {valSize}: expected a fraction in [0, 1) or a number of examples.");
         }
         var items = data.Examples.ToList();
         if (shuffle)
@@ -33,7 +33,7 @@ public static class DataSplit
         }
         if (valCount >= n)
         {
-            throw new BertSharpException($"{data.Path}: --val-size {valSize} leaves no training examples out of {n}; lower it or pass --eval-data.");
+            throw new BertSharpException($"{data.Path}: {BertSharpException.Field("val_size")} {valSize} leaves no training examples out of {n}; lower it or give {BertSharpException.Field("eval_data")}.");
         }
         return (data.With(items[..(n - valCount)]), data.With(items[(n - valCount)..]));
     }

@@ -119,7 +119,7 @@ public sealed partial class HubCache
         if (string.IsNullOrWhiteSpace(revision) || revision.Contains("..", StringComparison.Ordinal) || revision.StartsWith('/')
             || revision.Contains('\\', StringComparison.Ordinal) || !RevisionRegex().IsMatch(revision))
         {
-            throw new BertSharpException($"--revision '{revision}': expected a branch, tag or commit hash.");
+            throw new BertSharpException($"{BertSharpException.Field("revision")} '{revision}': expected a branch, tag or commit hash.");
         }
         return revision;
     }
