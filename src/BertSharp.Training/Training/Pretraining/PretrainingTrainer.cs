@@ -15,7 +15,7 @@ namespace BertSharp.Training.Pretraining;
 public sealed record PretrainingModelSource(string? Preset = null, string? VocabPath = null, string? ModelDirectory = null);
 
 /// <summary>
-/// BERT pre-training with MLM + NSP (HF <c>BertForPreTraining</c>) on the one <see cref="TrainingLoop"/>: AdamW with HF's decay
+/// BERT pre-training with MLM + NSP (HF <c>BertForPreTraining</c>) on the one training loop (<see cref="Trainer.Run{TBatch}"/>): AdamW with HF's decay
 /// groups, linear warm-up and decay, global-norm clipping, gradient accumulation, held-out evaluation, HF checkpoints with the
 /// full trainer state, and exact resume: a run of N steps and a run stopped after k steps then resumed give bitwise-equal
 /// losses and weights on the CPU (dropout re-seeds torch's generator from (seed, step) before every step, dynamic masks come
@@ -163,7 +163,7 @@ public sealed class PretrainingTrainer
             long taken;
             try
             {
-                taken = TrainingLoop.Run(trainer, task, stream, _options.Steps, hooks, cancel);
+                taken = trainer.Run(task, stream, _options.Steps, hooks, cancel);
             }
             catch (Exception e)
             {

@@ -23,46 +23,6 @@ public interface ITrainingHook
     bool AfterStep(StepOutcome outcome) => true;
 }
 
-/// <summary>
-/// The one training loop of fine-tuning and pre-training: from the trainer's current step to <c>totalSteps</c>, each step
-/// takes its micro-batches from the data, runs <see cref="Trainer.Step{TBatch}"/> (forward, backward, gradient sync, clip,
-/// schedule, AdamW) and then the hooks (log, evaluate, checkpoint). Cancellation is checked before every step, so a
-/// cancelled run stops between steps, after the last complete checkpoint its hooks wrote.
-/// </summary>
-public static class TrainingLoop
-{
-    /// <summary>Runs until <paramref name="totalSteps"/> or until a hook stops it; returns the steps this call took.</summary>
-    public static long Run<TBatch>(Trainer trainer, ITrainingTask<TBatch> task, ITrainingData<TBatch> data, long totalSteps,
-        IReadOnlyList<ITrainingHook> hooks, CancellationToken cancel = default)
-    {
-        ArgumentNullException.ThrowIfNull(trainer);
-        ArgumentNullException.ThrowIfNull(data);
-        ArgumentNullException.ThrowIfNull(hooks);
-        long taken = 0;
-        while (trainer.StepsDone < totalSteps)
-        {
-            cancel.ThrowIfCancellationRequested();
-            var step = trainer.StepsDone + 1;
-            foreach (var h in hooks)
-            {
-                h.BeforeStep(step);
-            }
-            var outcome = trainer.Step(data.MicroBatches(step), task);
-            taken++;
-            var go = true;
-            foreach (var h in hooks)
-            {
-                go &= h.AfterStep(outcome);
-            }
-            if (!go)
-            {
-                break;
-            }
-        }
-        return taken;
-    }
-}
-
 /// <summary>A hook from two delegates.</summary>
 /// <param name="before">Called before each step, or null.</param>
 /// <param name="after">Called after each step (return false to stop), or null.</param>
