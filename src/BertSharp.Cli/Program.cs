@@ -43,6 +43,7 @@ public static class Program
         root.Subcommands.Add(EmbedCommand.Create());
         PretrainMemoryBenchCommand.AddTo(root); // after BenchCommand: joins the existing "bench" command
         root.Subcommands.Add(ServeCommand.Create());
+        root.Subcommands.Add(LaunchCommand.Create());
         return root;
     }
 }
