@@ -77,6 +77,18 @@ public static class Program
             comm.Broadcast(t, comm.WorldSize - 1);
             result["bcast_last"] = t.data<float>().ToArray();
         }
+        using (var half = ones(2, dtype: ScalarType.Float16))
+        {
+            try
+            {
+                comm.AllReduce(half);
+                result["f16_error"] = "no error";
+            }
+            catch (ArgumentException e)
+            {
+                result["f16_error"] = e.Message;
+            }
+        }
         // Barrier: rank r arrives r·300 ms late; no rank may leave before the last one arrived.
         Thread.Sleep(300 * r);
         result["barrier_enter_ms"] = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
@@ -119,11 +131,15 @@ public static class Program
 
     private static void Kill(ICommunicator comm, int victim)
     {
+        using (var warm = ones(4))
+        {
+            comm.AllReduce(warm); // compiles the all-reduce path, so the others reach the next one without delay
+        }
         comm.Barrier();
         if (comm.Rank == victim)
         {
             // Die while the others are already waiting in the all-reduce, as a rank that crashes mid-step would.
-            Thread.Sleep(500);
+            Thread.Sleep(1500);
             Process.GetCurrentProcess().Kill();
         }
         using var t = ones(4);

@@ -39,6 +39,10 @@ internal sealed class CollectiveWatchdog : IDisposable
         _sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSigterm);
     }
 
+    /// <summary>True once the launcher has asked this process to stop (SIGTERM): MPI must not be finalised then, since a
+    /// finalise waits for ranks that may be gone.</summary>
+    public bool Terminating { get; private set; }
+
     /// <summary>Exit code of a job aborted by a collective timeout.</summary>
     public const int TimeoutExitCode = 3;
 
@@ -119,6 +123,7 @@ internal sealed class CollectiveWatchdog : IDisposable
 
     private void OnSigterm(PosixSignalContext context)
     {
+        Terminating = true;
         string? current;
         lock (_gate)
         {

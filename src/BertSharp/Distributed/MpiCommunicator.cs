@@ -157,7 +157,7 @@ public sealed unsafe class MpiCommunicator : ICommunicator
             _disposed = true;
             _watchdog.Dispose();
             int finalized;
-            if (_mpi.Finalized(&finalized) == 0 && finalized == 0)
+            if (!_watchdog.Terminating && _mpi.Finalized(&finalized) == 0 && finalized == 0)
             {
                 _mpi.Finalize();
             }

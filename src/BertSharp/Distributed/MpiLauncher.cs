@@ -22,6 +22,9 @@ public static class MpiLauncher
         ["OMPI_MCA_btl_vader_single_copy_mechanism"] = "none",
         // mpirun's out-of-band channel to its ranks: loopback only, so no other interface is probed.
         ["OMPI_MCA_oob_tcp_if_include"] = "lo",
+        // When one rank dies the launcher sends the others SIGTERM, then SIGKILL this many seconds later (default 1): time
+        // for them to say which collective they were waiting in.
+        ["OMPI_MCA_odls_base_sigkill_timeout"] = "3",
         // The portable ob1 messaging layer; UCX, when installed, probes for InfiniBand and warns in containers.
         ["OMPI_MCA_pml"] = "ob1",
     };

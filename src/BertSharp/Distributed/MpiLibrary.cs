@@ -101,9 +101,11 @@ internal sealed unsafe partial class MpiLibrary
         throw new InvalidOperationException($"{function} failed with MPI error {code}: {described}");
     }
 
-    private static MpiLibrary Load()
+    private static MpiLibrary Load() => Load(Environment.GetEnvironmentVariable("BERTSHARP_MPI_LIBRARY"));
+
+    /// <summary>Binds Open MPI from <paramref name="overridePath"/>, or from the usual names on the loader path when null.</summary>
+    internal static MpiLibrary Load(string? overridePath)
     {
-        var overridePath = Environment.GetEnvironmentVariable("BERTSHARP_MPI_LIBRARY");
         string[] names = string.IsNullOrEmpty(overridePath) ? Candidates : [overridePath];
         foreach (var name in names)
         {

@@ -44,23 +44,25 @@ internal sealed unsafe class NcclLibrary
     public delegate* unmanaged<int, byte*> GetErrorString { get; }
 
     /// <summary>Loads libnccl (from <c>BERTSHARP_NCCL_LIBRARY</c> when set); throws naming what is missing and how to get it.</summary>
-    public static NcclLibrary Load()
+    public static NcclLibrary Load() => Load(Environment.GetEnvironmentVariable(PathVariable), Candidates);
+
+    /// <summary>Loads libnccl from <paramref name="overridePath"/> when set, else the first of <paramref name="names"/> found.</summary>
+    internal static NcclLibrary Load(string? overridePath, IReadOnlyList<string> names)
     {
-        var overridePath = Environment.GetEnvironmentVariable(PathVariable);
         if (!string.IsNullOrEmpty(overridePath))
         {
             return NativeLibrary.TryLoad(overridePath, out var h)
                 ? new NcclLibrary(h, overridePath)
                 : throw new BertSharpException($"NCCL backend: {PathVariable}={overridePath} could not be loaded; point it at libnccl.so.2 or unset it.");
         }
-        foreach (var name in Candidates)
+        foreach (var name in names)
         {
             if (NativeLibrary.TryLoad(name, out var handle))
             {
                 return new NcclLibrary(handle, name);
             }
         }
-        throw new BertSharpException($"NCCL backend: {Candidates[0]} was not found on the library path; {InstallHint}.");
+        throw new BertSharpException($"NCCL backend: {string.Join(" or ", names)} was not found on the library path; {InstallHint}.");
     }
 
     /// <summary>NCCL's version as "major.minor.patch".</summary>
