@@ -42,6 +42,7 @@ public static class Program
         root.Subcommands.Add(QaCommand.Create());
         root.Subcommands.Add(EmbedCommand.Create());
         PretrainMemoryBenchCommand.AddTo(root); // after BenchCommand: joins the existing "bench" command
+        AllReduceBenchCommand.AddTo(root);
         root.Subcommands.Add(ServeCommand.Create());
         root.Subcommands.Add(LaunchCommand.Create());
         return root;
