@@ -92,11 +92,12 @@ internal static class AllReduceBenchCommand
         var bytes = elements * 4.0;
         var median = Median(bucketed);
         var seconds = median / 1000;
-        var line = JsonSerializer.Serialize(new Dictionary<string, object>
+        var line = JsonSerializer.Serialize(new Dictionary<string, object?>
         {
             ["config"] = preset,
             ["ranks"] = n,
             ["threads_per_rank"] = torch.get_num_threads(),
+            ["tensors"] = parameters.Count,
             ["elements"] = elements,
             ["megabytes"] = Math.Round(bytes / 1e6, 1),
             ["bucket_mib"] = bucketMb,
@@ -118,7 +119,7 @@ internal static class AllReduceBenchCommand
         return ok ? 0 : 1;
     }
 
-    private static double LoadAverage()
+    private static double? LoadAverage()
     {
         try
         {
@@ -126,7 +127,7 @@ internal static class AllReduceBenchCommand
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
         {
-            return double.NaN;
+            return null;
         }
     }
 
