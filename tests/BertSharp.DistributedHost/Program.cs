@@ -10,7 +10,7 @@ namespace BertSharp.DistributedHost;
 /// One rank of a multi-process test: <c>host SCENARIO OUTDIR</c> runs a scenario over the MPI communicator and writes
 /// what it observed to <c>OUTDIR/rank{r}.json</c>. Scenarios: <c>collectives</c> (all-reduce, broadcast, barrier and
 /// data-parallel gradients), <c>stuck R</c> (rank R never joins an all-reduce), <c>kill R</c> (rank R is killed by SIGKILL
-/// before an all-reduce).
+/// before an all-reduce), <c>fail R</c> (rank R reports an error and aborts the job while the others wait).
 /// </summary>
 public static class Program
 {
@@ -30,6 +30,9 @@ public static class Program
                 break;
             case "kill":
                 Kill(comm, int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture));
+                break;
+            case "fail":
+                Fail(comm, int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture));
                 break;
             default:
                 Console.Error.WriteLine($"unknown scenario {scenario}");
@@ -141,6 +144,19 @@ public static class Program
             // Die while the others are already waiting in the all-reduce, as a rank that crashes mid-step would.
             Thread.Sleep(1500);
             Process.GetCurrentProcess().Kill();
+        }
+        using var t = ones(4);
+        comm.AllReduce(t);
+    }
+
+    private static void Fail(ICommunicator comm, int failing)
+    {
+        comm.Barrier();
+        if (comm.Rank == failing)
+        {
+            // What the bert CLI does on an error: report it, then stop every rank instead of finalising.
+            Console.Error.WriteLine($"error: rank {comm.Rank} cannot read its data");
+            MpiCommunicator.AbortIfRunning(2);
         }
         using var t = ones(4);
         comm.AllReduce(t);

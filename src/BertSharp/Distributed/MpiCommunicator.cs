@@ -145,6 +145,21 @@ public sealed unsafe class MpiCommunicator : ICommunicator
         Environment.Exit(exitCode);
     }
 
+    /// <summary>
+    /// For a process's error path: when MPI is running with more than one rank, stops the whole job with
+    /// <paramref name="exitCode"/> (see <see cref="Abort"/>); otherwise does nothing. A failing rank must not finalise MPI,
+    /// which would wait for ranks that are waiting for it.
+    /// </summary>
+    public static void AbortIfRunning(int exitCode)
+    {
+        MpiCommunicator? world;
+        lock (InitGate)
+        {
+            world = _world is { _disposed: false, WorldSize: > 1 } ? _world : null;
+        }
+        world?.Abort(exitCode);
+    }
+
     /// <summary>Finalises MPI (collective: every rank must get here). Later calls do nothing.</summary>
     public void Dispose()
     {

@@ -89,5 +89,15 @@ public sealed class MpiCollectiveTests
         Assert.True(job.Elapsed < TimeSpan.FromSeconds(60), $"took {job.Elapsed}");
     }
 
+    [SkippableFact]
+    public void A_rank_that_fails_on_its_own_stops_the_others_at_once_with_its_exit_code()
+    {
+        // The others wait with a 10-minute timeout; only the abort can end the job quickly.
+        var job = MpiJob.RunHost(2, "fail", new Dictionary<string, string> { ["BERTSHARP_DIST_TIMEOUT"] = "600" }, "1");
+        Assert.Equal(2, job.ExitCode);
+        Assert.Contains("error: rank 1 cannot read its data", job.StdErr + job.StdOut);
+        Assert.True(job.Elapsed < TimeSpan.FromSeconds(60), $"took {job.Elapsed}");
+    }
+
     private static double[] Floats(JsonElement json, string name) => [.. json.GetProperty(name).EnumerateArray().Select(e => e.GetDouble())];
 }
