@@ -23,6 +23,19 @@ public sealed unsafe class NcclCommunicator : ICommunicator
         Device = device;
         Version = nccl.Version();
         _watchdog = new CollectiveWatchdog(bootstrap.Timeout, $"rank {bootstrap.Rank} of {bootstrap.WorldSize} (nccl, cuda:{device})", AbortJob);
+        try
+        {
+            _comm = Join(nccl, bootstrap, device);
+        }
+        catch
+        {
+            _watchdog.Dispose();
+            throw;
+        }
+    }
+
+    private IntPtr Join(NcclLibrary nccl, ICommunicator bootstrap, int device)
+    {
         CudaDriver.MakeCurrent(device);
         NcclLibrary.UniqueId id = default;
         if (bootstrap.Rank == 0)
@@ -41,7 +54,7 @@ public sealed unsafe class NcclCommunicator : ICommunicator
         {
             nccl.Check(nccl.CommInitRank(&comm, bootstrap.WorldSize, id, bootstrap.Rank), "ncclCommInitRank");
         }
-        _comm = comm;
+        return comm;
     }
 
     /// <summary>
