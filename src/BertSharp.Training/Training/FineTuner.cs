@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using BertSharp.Checkpoints;
@@ -9,9 +7,7 @@ using BertSharp.Inference;
 using BertSharp.IO;
 using BertSharp.Modeling;
 using BertSharp.Runtime;
-using BertSharp.Tokenization;
 using TorchSharp;
-using static TorchSharp.torch;
 
 namespace BertSharp.Training;
 
@@ -74,7 +70,7 @@ public static class FineTuner
             throw new BertSharpException(
                 $"{BertSharpException.Field("max_length")} {maxLength}: above the model's max_position_embeddings {source.Config.MaxPositionEmbeddings} ({source.ConfigOrigin}).");
         }
-        var (train, val) = ReadData(o);
+        var (train, val) = FineTuneInputs.ReadData(o);
         var labels = LabelMap.ForTask(o.Task, train);
         var trainTargets = labels.Encode(train);
         var valTargets = val is null ? null : labels.Encode(val);
@@ -96,8 +92,8 @@ public static class FineTuner
         var data = new EpochBatches(trainEnc, batchSize, o.GradAccum, o.BucketByLength, tokenizer.PadId, labels.IsRegression, device, o.Seed);
         var totalSteps = (long)data.StepsPerEpoch * o.EffectiveEpochs;
         var warmup = o.WarmupSteps ?? (int)Math.Ceiling(totalSteps * (o.WarmupRatio ?? 0));
-        var args = TrainingArgs(o, warmup, totalSteps);
-        var settings = ResumeSettings(args, trainEnc.Length, valEnc?.Length ?? 0);
+        var args = FineTuneInputs.TrainingArgs(o, warmup, totalSteps);
+        var settings = FineTuneInputs.ResumeSettings(args, trainEnc.Length, valEnc?.Length ?? 0);
         var state = checkpoint is null ? null : TrainerState.Load(Path.Combine(checkpoint, TrainerState.FileName));
         state?.CheckResumable(settings, checkpoint!);
 
@@ -114,24 +110,18 @@ public static class FineTuner
         using var modelScope = model;
         model.to(device);
         using var trainer = new Trainer(model, new OptimizerSettings(o.LearningRate, o.Eps, o.WeightDecay, o.MaxGradNorm, warmup, totalSteps));
-        var progressState = new RunProgress(o);
-        if (state is not null)
-        {
-            OptimizerState.Load(Path.Combine(checkpoint!, OptimizerState.FileName), trainer.Optimizer, trainer.OptimizerParameterNames);
-            trainer.StepsDone = state.GlobalStep;
-            data.Restore(state.Data);
-            progressState.Restore(state.Task);
-            // Last: loading the model may draw from the generator (initialising weights the checkpoint then overwrites).
-            state.RestoreTorchRng(checkpoint!);
-        }
         var parameters = model.NamedParameters().Sum(p => p.Param.numel());
         var truncated = trainEnc.Count(e => e.Length >= maxLength);
         progress?.Started(new FineTunePlan(trainEnc.Length, valEnc?.Length ?? 0, o.EffectiveEpochs, data.BatchesPerEpoch, (int)totalSteps, parameters,
-            device.ToString(), labels.IsRegression ? [] : labels.Labels, truncated, DataWarnings(o, train, val), (int)trainer.StepsDone));
+            device.ToString(), labels.IsRegression ? [] : labels.Labels, truncated, FineTuneInputs.DataWarnings(o, train, val), (int)(state?.GlobalStep ?? 0)));
 
         var run = RunDirectory.Open(o.OutputDir, o.Overwrite, ModelEntries);
         var task = new ClassificationTask(model);
         using var log = TrainLog.Open(run.LogPath, state?.GlobalStep);
+        var hooks = new FineTuneHooks(o, trainer, model, tokenizer, labels, data, task, valEnc, device, run, log, settings, totalSteps, progress)
+        {
+            LastCheckpoint = checkpoint,
+        };
         if (state is null)
         {
             log.Append("start", 0, new JsonObject
@@ -146,157 +136,57 @@ public static class FineTuner
         }
         else
         {
+            OptimizerState.Load(Path.Combine(checkpoint!, OptimizerState.FileName), trainer.Optimizer, trainer.OptimizerParameterNames);
+            trainer.StepsDone = state.GlobalStep;
+            data.Restore(state.Data);
+            hooks.Restore(state.Task);
+            // Last: loading the model may draw from the generator (initialising weights the checkpoint then overwrites).
+            state.RestoreTorchRng(checkpoint!);
             log.Append("resume", state.GlobalStep, new JsonObject { ["checkpoint"] = Path.GetFileName(checkpoint) });
         }
 
-        string? lastCheckpoint = checkpoint;
-        long lastSaved = state?.GlobalStep ?? -1;
-        void SaveCheckpoint(long step, MetricsReport? report)
-        {
-            var s = new TrainerState
-            {
-                GlobalStep = step,
-                TotalSteps = totalSteps,
-                Settings = settings,
-                Data = data.State(step),
-                Task = progressState.State(),
-                Rng = "torch's CPU generator (dropout) saved as torch_rng_state; the shuffle generator as data.shuffle_state",
-            };
-            s.CaptureTorchRng();
-            log.Sync();
-            var dir = run.CheckpointPath(step);
-            AtomicFile.WriteDirectory(dir, tmp =>
-            {
-                ClassifierCheckpoint.WriteFiles(tmp, model, tokenizer, labels);
-                OptimizerState.Save(Path.Combine(tmp, OptimizerState.FileName), trainer.Optimizer, trainer.OptimizerParameterNames);
-                report?.Save(Path.Combine(tmp, "metrics.json"), new Dictionary<string, object?> { ["split"] = "validation" });
-                s.Save(Path.Combine(tmp, TrainerState.FileName)); // last: a checkpoint counts once its state is there
-            });
-            lastCheckpoint = dir;
-            lastSaved = step;
-            // Keep the newest checkpoint (resume) and the best epoch's (its weights are the ones saved at the end).
-            run.Prune(new HashSet<long> { step, progressState.BestStep ?? step });
-        }
-
-        var clock = Stopwatch.StartNew();
-        long seenSinceClock = 0;
-        var startedHere = false;
-        var hooks = new ITrainingHook[]
-        {
-            new TrainingHook(before: step =>
-            {
-                // An epoch's display starts at its first step, or wherever this invocation resumed it.
-                if (data.FirstBatchOf(step) == 0 || !startedHere)
-                {
-                    startedHere = true;
-                    clock.Restart();
-                    seenSinceClock = 0;
-                    progress?.EpochStarted(data.EpochOf(step), data.BatchesPerEpoch);
-                }
-            }, after: outcome =>
-            {
-                var epoch = data.EpochOf(outcome.Step);
-                log.Append("train", outcome.Step, new JsonObject
-                {
-                    ["epoch"] = epoch,
-                    ["loss"] = outcome.Task.Loss,
-                    ["learning_rate"] = outcome.LearningRate,
-                    ["grad_norm"] = outcome.GradNorm,
-                });
-                var first = data.FirstBatchOf(outcome.Step);
-                for (var i = 0; i < task.LastLosses.Count; i++)
-                {
-                    progressState.Add(task.LastLosses[i]);
-                    seenSinceClock += task.LastSizes[i];
-                    progress?.BatchDone(epoch, first + i + 1, task.LastLosses[i], seenSinceClock / Math.Max(1e-9, clock.Elapsed.TotalSeconds));
-                }
-                if (data.IsEpochEnd(outcome.Step))
-                {
-                    var trainSeconds = clock.Elapsed.TotalSeconds;
-                    MetricsReport? report = null;
-                    if (valEnc is not null)
-                    {
-                        progress?.Validating(epoch);
-                        report = ClassifierEvaluation.Evaluate(model, labels, valEnc, batchSize, tokenizer.PadId, device).Report;
-                    }
-                    var isBest = progressState.Offer(report, outcome.Step, epoch);
-                    var summary = new EpochSummary(epoch, progressState.EpochLoss / data.BatchesPerEpoch, report, clock.Elapsed,
-                        seenSinceClock / Math.Max(1e-9, trainSeconds), isBest, (int)outcome.Step);
-                    var entry = new JsonObject
-                    {
-                        ["epoch"] = epoch,
-                        ["train_loss"] = summary.TrainLoss,
-                        ["elapsed_s"] = Math.Round(summary.Elapsed.TotalSeconds, 3),
-                        ["examples_per_s"] = Math.Round(summary.ExamplesPerSecond, 2),
-                        ["best"] = isBest,
-                    };
-                    if (report is not null)
-                    {
-                        entry["validation"] = report.ToJson()["metrics"]!.DeepClone();
-                    }
-                    log.Append("epoch", outcome.Step, entry);
-                    progressState.NextEpoch();
-                    SaveCheckpoint(outcome.Step, report);
-                    progress?.EpochEnded(summary);
-                }
-                else if (o.SaveSteps > 0 && outcome.Step % o.SaveSteps == 0)
-                {
-                    SaveCheckpoint(outcome.Step, null);
-                }
-                return true;
-            }),
-            TrainingHook.StopAfter(o.StopAfter),
-        };
-
         try
         {
-            trainer.Run(task, data, totalSteps, hooks, cancel);
+            trainer.Run(task, data, totalSteps, [hooks, TrainingHook.StopAfter(o.StopAfter)], cancel);
         }
-        catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+        catch (Exception e)
         {
             log.Dispose();
-            ForgetIfNothingSaved(run, lastCheckpoint, outputExisted);
-            throw new TrainingCancelledException(run.Path, lastCheckpoint, trainer.StepsDone, totalSteps);
-        }
-        catch
-        {
-            log.Dispose();
-            ForgetIfNothingSaved(run, lastCheckpoint, outputExisted);
+            // A run that failed or was cancelled before its first checkpoint leaves nothing behind in a directory it created.
+            if (hooks.LastCheckpoint is null && !outputExisted && Directory.Exists(run.Path))
+            {
+                Directory.Delete(run.Path, recursive: true);
+            }
+            if (e is OperationCanceledException && cancel.IsCancellationRequested)
+            {
+                throw new TrainingCancelledException(run.Path, hooks.LastCheckpoint, trainer.StepsDone, totalSteps);
+            }
             throw;
         }
 
         if (trainer.StepsDone < totalSteps)
         {
             // Stopped early: keep the work with a checkpoint unless the last step just wrote one.
-            if (lastSaved != trainer.StepsDone)
+            if (hooks.LastSaved != trainer.StepsDone)
             {
-                SaveCheckpoint(trainer.StepsDone, null);
+                hooks.SaveCheckpoint(trainer.StepsDone, null);
             }
-            return new FineTuneResult(run.Path, StepLosses(log), Epochs(log, labels, valEnc?.Length ?? 0), labels, null, Completed: false, lastCheckpoint);
+            return new FineTuneResult(run.Path, StepLosses(log.Entries), Epochs(log.Entries, labels, valEnc?.Length ?? 0), labels, null,
+                Completed: false, hooks.LastCheckpoint);
         }
 
         // The weights to publish: the best epoch's (its checkpoint was kept) or the last step's.
-        var keptStep = progressState.BestStep ?? totalSteps;
+        var keptStep = hooks.BestStep ?? totalSteps;
         if (keptStep != totalSteps)
         {
-            var best = SafeTensors.Load(Path.Combine(run.CheckpointPath(keptStep), "model.safetensors"));
-            try
-            {
-                BertPretrained.LoadStateDict(model, best, run.CheckpointPath(keptStep));
-            }
-            finally
-            {
-                foreach (var t in best.Values)
-                {
-                    t.Dispose();
-                }
-            }
+            LoadWeights(model, run.CheckpointPath(keptStep));
         }
-        log.Append("end", totalSteps, new JsonObject { ["steps"] = totalSteps, ["best_epoch"] = progressState.BestEpoch ?? data.EpochOf(totalSteps) });
+        log.Append("end", totalSteps, new JsonObject { ["steps"] = totalSteps, ["best_epoch"] = hooks.BestEpoch ?? data.EpochOf(totalSteps) });
         log.Sync();
         var entries = log.Entries.ToList();
         log.Dispose();
         var keptMetrics = Path.Combine(run.CheckpointPath(keptStep), "metrics.json");
+        // One crash-safe replacement turns the run directory (checkpoints, live log) into the model directory.
         AtomicFile.WriteDirectory(run.Path, tmp =>
         {
             ClassifierCheckpoint.WriteFiles(tmp, model, tokenizer, labels);
@@ -314,21 +204,24 @@ public static class FineTuner
         return new FineTuneResult(run.Path, StepLosses(entries), epochs, labels, final);
     }
 
-    /// <summary>A run that failed or was cancelled before its first checkpoint leaves nothing behind in a directory it created.</summary>
-    private static void ForgetIfNothingSaved(RunDirectory run, string? lastCheckpoint, bool outputExisted)
+    private static void LoadWeights(BertForSequenceClassification model, string checkpoint)
     {
-        if (lastCheckpoint is null && !outputExisted && Directory.Exists(run.Path))
+        var weights = SafeTensors.Load(Path.Combine(checkpoint, "model.safetensors"));
+        try
         {
-            Directory.Delete(run.Path, recursive: true);
+            BertPretrained.LoadStateDict(model, weights, checkpoint);
+        }
+        finally
+        {
+            foreach (var t in weights.Values)
+            {
+                t.Dispose();
+            }
         }
     }
 
-    private static List<double> StepLosses(TrainLog log) => StepLosses(log.Entries);
-
     private static List<double> StepLosses(IEnumerable<JsonObject> entries) =>
         [.. entries.Where(e => TrainLog.TypeOf(e) == "train").Select(e => TrainLog.Number(e, "loss"))];
-
-    private static List<EpochSummary> Epochs(TrainLog log, LabelMap labels, int validationExamples) => Epochs(log.Entries, labels, validationExamples);
 
     private static List<EpochSummary> Epochs(IEnumerable<JsonObject> entries, LabelMap labels, int validationExamples) =>
     [
@@ -344,147 +237,4 @@ public static class FineTuner
             e["best"]?.GetValue<bool>() ?? true,
             (int)TrainLog.StepOf(e))),
     ];
-
-    private static (TextDataset Train, TextDataset? Validation) ReadData(FineTuneOptions o)
-    {
-        var all = DatasetReader.Read(o.DataPath, o.Task);
-        TextDataset train;
-        TextDataset? val;
-        if (o.EvalDataPath is not null)
-        {
-            train = all;
-            val = DatasetReader.Read(o.EvalDataPath, o.Task);
-        }
-        else
-        {
-            (train, val) = DataSplit.TrainValidation(all, o.ValSize, o.ShuffleSplit, o.Seed);
-        }
-        if (o.MaxTrainExamples is { } mt && train.Count > mt)
-        {
-            train = train.With([.. train.Examples.Take(mt)]);
-        }
-        if (o.MaxEvalExamples is { } me && val is not null && val.Count > me)
-        {
-            val = val.With([.. val.Examples.Take(me)]);
-        }
-        return (train, val);
-    }
-
-    private static List<string> DataWarnings(FineTuneOptions o, TextDataset train, TextDataset? val)
-    {
-        var warnings = new List<string>();
-        if (o.Task.Regression || val is null || val.Count < 2)
-        {
-            return warnings;
-        }
-        var valLabels = val.Examples.Select(e => e.Label).Distinct().ToList();
-        if (valLabels.Count == 1 && train.Examples.Select(e => e.Label).Distinct().Skip(1).Any())
-        {
-            warnings.Add(o.EvalDataPath is null && !o.ShuffleSplit
-                ? $"the validation split (the last {val.Count} examples of {o.DataPath}) holds only label '{valLabels[0]}': the file looks sorted by label; " +
-                  "set shuffle_split for a random split, or give eval_data."
-                : $"the validation data holds only label '{valLabels[0]}'; accuracy on it says little.");
-        }
-        return warnings;
-    }
-
-    private static JsonObject TrainingArgs(FineTuneOptions o, int warmup, long totalSteps) => new()
-    {
-        ["task"] = o.Task.Name,
-        ["text_column"] = o.Task.TextColumn,
-        ["text_pair_column"] = o.Task.TextPairColumn,
-        ["label_column"] = o.Task.LabelColumn,
-        ["regression"] = o.Task.Regression,
-        ["data"] = Path.GetFullPath(o.DataPath),
-        ["eval_data"] = o.EvalDataPath is null ? null : Path.GetFullPath(o.EvalDataPath),
-        ["model"] = o.ModelDir,
-        ["config"] = o.ConfigPreset,
-        ["vocab"] = o.VocabPath is null ? null : Path.GetFullPath(o.VocabPath),
-        ["lowercase"] = o.Lowercase,
-        ["epochs"] = o.EffectiveEpochs,
-        ["batch_size"] = o.EffectiveBatchSize,
-        ["learning_rate"] = o.LearningRate,
-        ["adam_epsilon"] = o.Eps,
-        ["weight_decay"] = o.WeightDecay,
-        ["warmup_steps"] = warmup,
-        ["total_steps"] = totalSteps,
-        ["max_length"] = o.EffectiveMaxLength,
-        ["gradient_accumulation_steps"] = o.GradAccum,
-        ["max_grad_norm"] = o.MaxGradNorm,
-        ["seed"] = o.Seed.ToString(CultureInfo.InvariantCulture),
-        ["val_size"] = o.EvalDataPath is null ? o.ValSize : null,
-        ["shuffle_split"] = o.ShuffleSplit,
-        ["bucket_by_length"] = o.BucketByLength,
-        ["save_best"] = o.SaveBest,
-    };
-
-    /// <summary>What a resumed run must share with its checkpoint: the training arguments and the data they produced.</summary>
-    private static JsonObject ResumeSettings(JsonObject args, int trainExamples, int validationExamples)
-    {
-        var s = (JsonObject)args.DeepClone();
-        s["train_examples"] = trainExamples;
-        s["validation_examples"] = validationExamples;
-        return s;
-    }
-
-    /// <summary>The running values of a fine-tuning that a checkpoint carries: this epoch's loss so far and the best epoch.</summary>
-    private sealed class RunProgress(FineTuneOptions o)
-    {
-        private readonly bool _lowerIsBetter = o.SaveBest is "loss" or "mse";
-
-        public double EpochLoss { get; private set; }
-
-        public double? BestValue { get; private set; }
-
-        public long? BestStep { get; private set; }
-
-        public int? BestEpoch { get; private set; }
-
-        public void Add(double loss) => EpochLoss += loss;
-
-        public void NextEpoch()
-        {
-            EpochLoss = 0;
-        }
-
-        /// <summary>Whether the epoch that just ended is the one whose weights are kept (always, without save_best).</summary>
-        public bool Offer(MetricsReport? report, long step, int epoch)
-        {
-            if (o.SaveBest is not { } metric || report is null)
-            {
-                return true;
-            }
-            var value = report.Get(metric);
-            var isBest = BestValue is null || (_lowerIsBetter ? value < BestValue : value > BestValue);
-            if (isBest)
-            {
-                BestValue = value;
-                BestStep = step;
-                BestEpoch = epoch;
-            }
-            return isBest;
-        }
-
-        public JsonObject State() => new()
-        {
-            ["epoch_loss_sum"] = EpochLoss,
-            ["best_value"] = BestValue,
-            ["best_step"] = BestStep,
-            ["best_epoch"] = BestEpoch,
-        };
-
-        public void Restore(JsonObject s)
-        {
-            EpochLoss = TrainLog.Number(s, "epoch_loss_sum");
-            BestValue = Nullable(TrainLog.Number(s, "best_value"));
-            BestStep = Nullable(TrainLog.Number(s, "best_step")) is { } b ? (long)b : null;
-            BestEpoch = Nullable(TrainLog.Number(s, "best_epoch")) is { } e ? (int)e : null;
-            if (!double.IsFinite(EpochLoss))
-            {
-                EpochLoss = 0;
-            }
-        }
-
-        private static double? Nullable(double v) => double.IsFinite(v) ? v : null;
-    }
 }
