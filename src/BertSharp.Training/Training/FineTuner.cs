@@ -171,7 +171,8 @@ public static class FineTuner
             {
                 hooks.SaveCheckpoint(trainer.StepsDone, null);
             }
-            return new FineTuneResult(run.Path, StepLosses(log.Entries), Epochs(log.Entries, labels, valEnc?.Length ?? 0), labels, null,
+            var sofar = log.Entries;
+            return new FineTuneResult(run.Path, StepLosses(sofar), Epochs(sofar, labels, valEnc?.Length ?? 0), labels, null,
                 Completed: false, hooks.LastCheckpoint);
         }
 
@@ -183,7 +184,7 @@ public static class FineTuner
         }
         log.Append("end", totalSteps, new JsonObject { ["steps"] = totalSteps, ["best_epoch"] = hooks.BestEpoch ?? data.EpochOf(totalSteps) });
         log.Sync();
-        var entries = log.Entries.ToList();
+        var entries = log.Entries;
         log.Dispose();
         var keptMetrics = Path.Combine(run.CheckpointPath(keptStep), "metrics.json");
         // One crash-safe replacement turns the run directory (checkpoints, live log) into the model directory.

@@ -19,20 +19,21 @@ public sealed class TrainLog : IDisposable
 
     private static readonly JsonSerializerOptions Compact = new() { WriteIndented = false };
     private readonly FileStream _stream;
-    private readonly List<JsonObject> _entries;
+    // The lines as written: a few hundred bytes per step, parsed only when the entries are asked for (plots, results).
+    private readonly List<string> _lines;
 
-    private TrainLog(string path, List<JsonObject> entries)
+    private TrainLog(string path, List<string> lines)
     {
         Path = path;
-        _entries = entries;
+        _lines = lines;
         _stream = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.Read);
     }
 
     /// <summary>The log file.</summary>
     public string Path { get; }
 
-    /// <summary>Every entry, those read back at <see cref="Open"/> included.</summary>
-    public IReadOnlyList<JsonObject> Entries => _entries;
+    /// <summary>Every entry, those read back at <see cref="Open"/> included (parsed afresh on each call).</summary>
+    public IReadOnlyList<JsonObject> Entries => [.. _lines.Select(l => (JsonObject)JsonNode.Parse(l)!)];
 
     /// <summary>
     /// Opens the log at <paramref name="path"/> for appending. A new run (<paramref name="resumeStep"/> null) starts an empty
@@ -41,8 +42,10 @@ public sealed class TrainLog : IDisposable
     /// </summary>
     public static TrainLog Open(string path, long? resumeStep)
     {
-        var kept = resumeStep is { } step && File.Exists(path) ? Read(path).Where(e => StepOf(e) <= step).ToList() : [];
-        AtomicFile.WriteAllText(path, string.Concat(kept.Select(e => e.ToJsonString(Compact) + "\n")));
+        var kept = resumeStep is { } step && File.Exists(path)
+            ? Read(path).Where(e => StepOf(e) <= step).Select(e => e.ToJsonString(Compact)).ToList()
+            : [];
+        AtomicFile.WriteAllText(path, string.Concat(kept.Select(l => l + "\n")));
         return new TrainLog(path, kept);
     }
 
@@ -80,10 +83,10 @@ public sealed class TrainLog : IDisposable
         {
             o[k] = v is JsonValue value && value.TryGetValue<double>(out var d) && !double.IsFinite(d) ? null : v?.DeepClone();
         }
-        var bytes = Encoding.UTF8.GetBytes(o.ToJsonString(Compact) + "\n");
-        _stream.Write(bytes);
+        var line = o.ToJsonString(Compact);
+        _stream.Write(Encoding.UTF8.GetBytes(line + "\n"));
         _stream.Flush();
-        _entries.Add(o);
+        _lines.Add(line);
         return o;
     }
 

@@ -215,14 +215,17 @@ public sealed class PretrainingTrainer
         ["data_vocab_sha256"] = vocabSha,
     };
 
-    private static void Plot(RunDirectory run, TrainLog log) =>
-        LossPlot.Save(run.PlotPath, LossPlot.Title("BERT pre-training", log.Entries), log.Entries,
+    private static void Plot(RunDirectory run, TrainLog log)
+    {
+        var entries = log.Entries;
+        LossPlot.Save(run.PlotPath, LossPlot.Title("BERT pre-training", entries), entries,
         [
             new("masked LM loss (train)", "train", "masked_lm_loss"),
             new("next sentence loss (train)", "train", "next_sentence_loss"),
             new("masked LM loss (eval)", "eval", "masked_lm_loss", Emphasize: true),
             new("next sentence loss (eval)", "eval", "next_sentence_loss", Emphasize: true),
         ]);
+    }
 
     private static void WriteTokenizerFiles(string dir, string vocabPath, PretrainingDataset data)
     {
