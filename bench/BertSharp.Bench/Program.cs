@@ -15,6 +15,14 @@ public static class Program
         {
             return MlNetThroughput.Run(args);
         }
+        if (args.Length > 0 && args[0] == "--cpu")
+        {
+            return Cpu.CpuBenchDriver.Run(args);
+        }
+        if (args.Length > 2 && args[0] == "--cpu-worker")
+        {
+            return Cpu.CpuWorker.Run(args[1], args[2]);
+        }
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
         return 0;
     }

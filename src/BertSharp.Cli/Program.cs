@@ -9,6 +9,8 @@ public static class Program
 {
     public static int Main(string[] args)
     {
+        // Before anything can load libtorch: its OpenMP reads the thread policy once, at load.
+        Runtime.NativeEnvironment.Apply();
         var root = BuildRoot();
         try
         {
