@@ -63,7 +63,11 @@ internal static class CpuBenchDriver
             peers.Add(new(spec[..eq], cmd[..sp], cmd[(sp + 1)..] + $" \"{dir}\""));
         }
         peers.Add(new("ONNX Runtime", Environment.ProcessPath!, $"\"{typeof(CpuBenchDriver).Assembly.Location}\" --cpu-worker ort \"{dir}\""));
-        if (TorchAvailable())
+        if (opt.GetValueOrDefault("torch", "true") == "false")
+        {
+            Console.Error.WriteLine("cpu bench: --torch false, PyTorch does not join this run.");
+        }
+        else if (TorchAvailable())
         {
             // Debian's OpenBLAS 0.3.21 does not know CPUs newer than itself and falls back to its SSE3 "Prescott" kernels
             // (8x slower here); on an AVX-512 CPU name the AVX-512 kernels unless the user chose a core type.
@@ -286,6 +290,11 @@ internal static class CpuBenchDriver
         return d;
     }
 
+    private static readonly string[] ThreadPolicyVariables = ["OMP_WAIT_POLICY", "GOMP_SPINCOUNT"];
+
+    private static readonly HashSet<string> InitialEnvironment = File.ReadAllText("/proc/self/environ")
+        .Split('\0', StringSplitOptions.RemoveEmptyEntries).Select(kv => kv.Split('=', 2)[0]).ToHashSet(StringComparer.Ordinal);
+
     private sealed class WorkerProcess : IDisposable
     {
         private readonly Process _p;
@@ -293,12 +302,20 @@ internal static class CpuBenchDriver
         public WorkerProcess(string name, string file, string args)
         {
             Name = name;
-            _p = Process.Start(new ProcessStartInfo(file, args)
+            var start = new ProcessStartInfo(file, args)
             {
                 UseShellExecute = false,
                 RedirectStandardInput = true,
                 RedirectStandardOutput = true,
-            })!;
+            };
+            // The driver's own BertSharp sets its thread policy (OMP_WAIT_POLICY) in this process's environment; a worker starts
+            // from the environment this process was started with (/proc/self/environ is that, unchanged by setenv), so that
+            // an older BertSharp build or another peer does not inherit it and a new one sets it itself.
+            foreach (var variable in ThreadPolicyVariables.Where(v => !InitialEnvironment.Contains(v)))
+            {
+                start.Environment.Remove(variable);
+            }
+            _p = Process.Start(start)!;
             Ready = _p.StandardOutput.ReadLine() ?? throw new BertSharpException($"cpu bench: worker {name} exited at start ({file} {args}).");
         }
 
