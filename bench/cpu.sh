@@ -6,6 +6,8 @@
 #   bench/cpu.sh [driver options]      e.g. --sizes base,mini --threads 1,2 --batches 1,8,32 --train base:8,mini:8,mini:32 --rounds 3
 #   BEFORE=<commit> bench/cpu.sh ...   also runs BertSharp as of <commit> (built from `git archive` in bench/.cpu/before-<commit>)
 #   TCMALLOC=1 bench/cpu.sh ...        also runs BertSharp with tcmalloc preloaded, as ./bert runs it
+#   SPIN=1 bench/cpu.sh ...            also runs BertSharp with libgomp's default spin-waiting (GOMP_SPINCOUNT=300000)
+#   RT=1 bench/cpu.sh ...              runs every worker at real-time priority (chrt -f 10, root): the machine as if idle
 #
 # Models (random weights, seed 42) are written once to bench/.cpu by BertSharp; bench/cpu/torch_peer.py exports them to ONNX
 # and is the PyTorch peer (Debian's python3-torch; installed here when root, else PyTorch does not join and the ONNX export,
@@ -39,4 +41,9 @@ if [[ "${TCMALLOC:-0}" == 1 ]]; then
   tc=$(ls /usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4 /usr/lib64/libtcmalloc_minimal.so.4 2>/dev/null | head -1)
   peers+=("--peer=BertSharp + tcmalloc=env LD_PRELOAD=$tc dotnet $PWD/$bench --cpu-worker bertsharp")
 fi
-exec dotnet "$bench" --cpu "$@" "${peers[@]}"
+if [[ "${SPIN:-0}" == 1 ]]; then
+  peers+=("--peer=BertSharp, spinning OpenMP=env GOMP_SPINCOUNT=300000 dotnet $PWD/$bench --cpu-worker bertsharp")
+fi
+rt=()
+if [[ "${RT:-0}" == 1 ]]; then rt=(chrt -f 10); fi
+exec "${rt[@]}" dotnet "$bench" --cpu "$@" "${peers[@]}"
