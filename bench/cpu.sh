@@ -38,7 +38,11 @@ if [[ -n "${BEFORE:-}" ]]; then
 fi
 if [[ "${TCMALLOC:-0}" == 1 ]]; then
   bash scripts/install-tcmalloc.sh
-  tc=$(ls /usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4 /usr/lib64/libtcmalloc_minimal.so.4 2>/dev/null | head -1)
+  tc=""
+  for lib in /usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4 /usr/lib/aarch64-linux-gnu/libtcmalloc_minimal.so.4 /usr/lib64/libtcmalloc_minimal.so.4 /usr/lib/libtcmalloc_minimal.so.4; do
+    if [[ -f "$lib" ]]; then tc=$lib; break; fi
+  done
+  [[ -n "$tc" ]] || { echo "bench/cpu.sh: TCMALLOC=1 but tcmalloc is not installed" >&2; exit 2; }
   peers+=("--peer=BertSharp + tcmalloc=env LD_PRELOAD=$tc dotnet $PWD/$bench --cpu-worker bertsharp")
 fi
 if [[ "${SPIN:-0}" == 1 ]]; then
