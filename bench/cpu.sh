@@ -8,6 +8,8 @@
 #   TCMALLOC=1 bench/cpu.sh ...        also runs BertSharp with tcmalloc preloaded, as ./bert runs it
 #   SPIN=1 bench/cpu.sh ...            also runs BertSharp with libgomp's default spin-waiting (GOMP_SPINCOUNT=300000)
 #   RT=1 bench/cpu.sh ...              runs every worker at real-time priority (chrt -f 10, root): the machine as if idle
+#   AMD=1 bench/cpu.sh ...             also runs BertSharp with MKL believing it is on an AMD CPU, without and with
+#                                      BertSharp's vendor override (BERTSHARP_SIMULATE_CPU_VENDOR, see bench/README.md)
 #
 # Models (random weights, seed 42) are written once to bench/.cpu by BertSharp; bench/cpu/torch_peer.py exports them to ONNX
 # and is the PyTorch peer (Debian's python3-torch; installed here when root, else PyTorch does not join and the ONNX export,
@@ -47,6 +49,10 @@ if [[ "${TCMALLOC:-0}" == 1 ]]; then
 fi
 if [[ "${SPIN:-0}" == 1 ]]; then
   peers+=("--peer=BertSharp, spinning OpenMP=env GOMP_SPINCOUNT=300000 dotnet $PWD/$bench --cpu-worker bertsharp")
+fi
+if [[ "${AMD:-0}" == 1 ]]; then
+  peers+=("--peer=BertSharp, simulated AMD, MKL left alone=env BERTSHARP_SIMULATE_CPU_VENDOR=AuthenticAMD BERTSHARP_MKL_VENDOR_OVERRIDE=0 dotnet $PWD/$bench --cpu-worker bertsharp")
+  peers+=("--peer=BertSharp, simulated AMD=env BERTSHARP_SIMULATE_CPU_VENDOR=AuthenticAMD dotnet $PWD/$bench --cpu-worker bertsharp")
 fi
 rt=()
 if [[ "${RT:-0}" == 1 ]]; then rt=(chrt -f 10); fi

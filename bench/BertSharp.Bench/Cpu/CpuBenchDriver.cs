@@ -122,6 +122,11 @@ internal static class CpuBenchDriver
                     }
                     Console.Error.Write('.');
                 }
+                if (r < rounds - 1)
+                {
+                    // A long run can be cut short: every finished round leaves a complete table (on stderr) behind.
+                    Console.Error.Write($"\nafter round {r + 1}:" + Report(workloads, workers.Select(w => w.Name).ToList(), results, loads));
+                }
             }
             Console.Error.WriteLine();
             Console.Write(Report(workloads, workers.Select(w => w.Name).ToList(), results, loads));
