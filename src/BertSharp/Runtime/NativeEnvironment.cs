@@ -13,8 +13,9 @@ namespace BertSharp.Runtime;
 /// <remarks>
 /// <c>OMP_WAIT_POLICY=PASSIVE</c>: libtorch's OpenMP (GNU libgomp) otherwise spins its worker threads for ~300,000
 /// iterations after every parallel region. With 2 threads on a busy 2-vCPU machine a BERT-base forward of 1 × 128 tokens
-/// took 1.1–1.5 CPU-s instead of 0.3 (bench/README.md, "Threads"): the spinning threads steal the CPU from the threads
-/// doing the work, and from every other process.
+/// took 1.05–1.59 CPU-s instead of 0.24–0.30 (bench/README.md, "Threads"): the spinning threads steal the CPU from the
+/// threads doing the work, and from every other process. On an idle machine spinning saves a few milliseconds on small
+/// calls; set GOMP_SPINCOUNT yourself there.
 /// </remarks>
 public static class NativeEnvironment
 {
