@@ -11,7 +11,27 @@ namespace BertSharp.Inference;
 /// <param name="ConfigOrigin">Where the config came from, for messages (a config.json path or "preset mini").</param>
 /// <param name="ModelDir">The checkpoint directory, or null when training from scratch.</param>
 /// <param name="Tokenizer">The tokenizer.</param>
-public sealed record ModelSource(BertConfig Config, string ConfigOrigin, string? ModelDir, BertTokenizer Tokenizer);
+public sealed record ModelSource(BertConfig Config, string ConfigOrigin, string? ModelDir, BertTokenizer Tokenizer)
+{
+    /// <summary>Whether and why the tokenizer lower-cases (shown in the run's plan).</summary>
+    public LowercaseDecision? Lowercasing { get; init; }
+
+    /// <summary>
+    /// The length to fine-tune at (<see cref="ModelLength"/>): --max-length, else the task's default bounded by the
+    /// checkpoint's trained length. A model from scratch has no trained positions yet; its bound is max_position_embeddings.
+    /// </summary>
+    public ResolvedLength Length(int? requested, int taskDefault) =>
+        ModelDir is null
+            ? ModelLength.Resolve(Config.MaxPositionEmbeddings, Config.MaxPositionEmbeddings, requested, ConfigOrigin, taskDefault)
+            : ModelLength.Resolve(Config, Tokenizer, requested, ModelDir, taskDefault);
+
+    /// <summary>
+    /// The tokenizer to save with the fine-tuned model: its model_max_length is the trained length, the longer of the
+    /// checkpoint's and this run's (a model from scratch: this run's).
+    /// </summary>
+    public BertTokenizer TokenizerTrainedTo(int runLength) =>
+        Tokenizer.WithModelMaxLength(ModelDir is null ? runLength : Math.Max(runLength, ModelLength.Trained(Config, Tokenizer)));
+}
 
 /// <summary>
 /// Builds, loads and saves BERT sequence classifiers as HF checkpoint directories: config.json with <c>id2label</c>,
@@ -27,7 +47,10 @@ public static class ClassifierCheckpoint
             // A local directory, or a Hub id (served from the HF cache, downloaded when absent).
             var dir = BertPretrained.ResolveDirectory(idOrDir);
             var configPath = Path.Combine(dir, "config.json");
-            return new ModelSource(BertConfig.Load(configPath), configPath, dir, BertTokenizer.FromDirectory(dir));
+            return new ModelSource(BertConfig.Load(configPath), configPath, dir, BertTokenizer.FromDirectory(dir))
+            {
+                Lowercasing = LowercaseRule.Resolve(dir, null),
+            };
         }
         var vocabPath = o.VocabPath!;
         if (!File.Exists(vocabPath))
@@ -35,12 +58,13 @@ public static class ClassifierCheckpoint
             throw new BertSharpException($"--vocab {vocabPath}: file not found.");
         }
         var vocab = Vocabulary.Load(vocabPath);
-        var lowercase = o.Lowercase ?? LooksUncased(vocab);
-        var config = BertConfig.Preset(o.ConfigPreset!);
+        var lowercase = LowercaseRule.Resolve(vocabPath, o.Lowercase);
+        var config = BertConfig.FromPresetOrFile(o.ConfigPreset!);
         config.VocabSize = vocab.Count;
-        var tokenizer = new BertTokenizer(vocab, new NormalizerOptions(Lowercase: lowercase), modelMaxLength: config.MaxPositionEmbeddings);
+        var tokenizer = new BertTokenizer(vocab, new NormalizerOptions(Lowercase: lowercase.Lowercase));
         config.PadTokenId = tokenizer.PadId >= 0 ? tokenizer.PadId : 0;
-        return new ModelSource(config, $"preset {o.ConfigPreset}", null, tokenizer);
+        var origin = BertConfig.PresetNames.Contains(o.ConfigPreset!.Trim().ToLowerInvariant()) ? $"preset {o.ConfigPreset}" : o.ConfigPreset!;
+        return new ModelSource(config, origin, null, tokenizer) { Lowercasing = lowercase };
     }
 
     /// <summary>
@@ -48,8 +72,19 @@ public static class ClassifierCheckpoint
     /// checkpoint's weights. A checkpoint with a classification head of another size keeps only its encoder, as does a
     /// pre-training or base-model checkpoint; the new head is initialised.
     /// </summary>
-    public static (BertForSequenceClassification Model, BertTokenizer Tokenizer) CreateForFineTuning(ModelSource source, LabelMap labels)
+    public static (BertForSequenceClassification Model, BertTokenizer Tokenizer) CreateForFineTuning(ModelSource source, LabelMap labels) =>
+        CreateForFineTuning(source, labels, out _);
+
+    /// <summary>
+    /// As <see cref="CreateForFineTuning(ModelSource, LabelMap)"/>, with the load report of the checkpoint in classifier terms
+    /// (the newly initialised head, the checkpoint's unused head tensors); null for a model from scratch.
+    /// </summary>
+    public static (BertForSequenceClassification Model, BertTokenizer Tokenizer) CreateForFineTuning(ModelSource source, LabelMap labels,
+        out LoadReport? report)
     {
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(labels);
+        report = null;
         if (source.ModelDir is null)
         {
             var config = source.Config.Clone();
@@ -60,12 +95,20 @@ public static class ClassifierCheckpoint
                        && source.Config.NumLabels == labels.NumLabels;
         if (sameHead)
         {
-            return (BertPretrained.Load<BertForSequenceClassification>(source.ModelDir, c => ApplyLabels(c, labels)), source.Tokenizer);
+            var loaded = BertPretrained.Load<BertForSequenceClassification>(source.ModelDir, out var sameReport, c => ApplyLabels(c, labels));
+            report = sameReport;
+            return (loaded, source.Tokenizer);
         }
         var headConfig = source.Config.Clone();
         ApplyLabels(headConfig, labels);
         var model = BertPretrained.Create<BertForSequenceClassification>(headConfig);
-        using var encoder = BertPretrained.Load<BertModel>(source.ModelDir);
+        using var encoder = BertPretrained.Load<BertModel>(source.ModelDir, out var encoderReport);
+        const string prefix = BertPreTrainedModel.BaseModelPrefix + ".";
+        report = encoderReport with
+        {
+            MissingKeys = [.. model.NamedParameters().Select(p => p.Name).Where(n => !n.StartsWith(prefix, StringComparison.Ordinal)),
+                .. encoderReport.MissingKeys.Select(k => prefix + k)],
+        };
         using (torch.no_grad())
         {
             var target = model.Bert.NamedParameters().ToDictionary(p => p.Name, p => p.Param, StringComparer.Ordinal);
@@ -119,8 +162,7 @@ public static class ClassifierCheckpoint
     }
 
     /// <summary>Whether a vocabulary is uncased: no token outside the bracketed specials has an upper-case letter.</summary>
-    public static bool LooksUncased(Vocabulary vocab) =>
-        !vocab.Tokens.Any(t => !(t.StartsWith('[') && t.EndsWith(']')) && t.Any(char.IsUpper));
+    public static bool LooksUncased(Vocabulary vocab) => LowercaseRule.LooksUncased(vocab);
 
     private static void ApplyLabels(BertConfig config, LabelMap labels)
     {
