@@ -61,11 +61,11 @@ public static class MajorityCollapse
             var size = n >= 1_000_000 ? string.Create(inv, $"{n / 1e6:0.#} M") : string.Create(inv, $"{n / 1e3:0.#} k");
             if (lr < low)
             {
-                causes.Add(string.Create(inv, $"--lr {lr:G3} is low for a {size}-parameter model (small models fine-tune at {low:G2}–{high:G2}; BERT-base's 2e-5 is too little for them)"));
+                causes.Add($"--lr {Rate(lr)} is low for a {size}-parameter model (models of this size fine-tune at {Rate(low)}–{Rate(high)}; BERT-base's 2e-5 is too little for small models)");
             }
             else if (lr > high)
             {
-                causes.Add(string.Create(inv, $"--lr {lr:G3} is high for a {size}-parameter model (usual: {low:G2}–{high:G2}); too large a step wipes out what the encoder knew"));
+                causes.Add($"--lr {Rate(lr)} is high for a {size}-parameter model (usual: {Rate(low)}–{Rate(high)}); too large a step wipes out what the encoder knew");
             }
         }
         if (steps is { } s && s < MinSteps)
@@ -79,6 +79,10 @@ public static class MajorityCollapse
         return string.Create(inv,
             $"{when}: the model predicts '{diagnosis.Label}' for all {diagnosis.Examples:N0} {examples} (MCC 0; accuracy {diagnosis.Share:0.0000} is just that label's share). Likely causes: {string.Join("; ", causes)}.");
     }
+
+    // 2e-5, 1e-3: as learning rates are typed on the command line.
+    private static string Rate(double x) =>
+        x.ToString("0.##E+0", CultureInfo.InvariantCulture).Replace("E+", "e", StringComparison.Ordinal).Replace("E", "e", StringComparison.Ordinal);
 
     /// <summary>Optimizer steps below which a fine-tune has rarely had the chance to learn.</summary>
     public const int MinSteps = 100;

@@ -27,7 +27,7 @@ public static class ModuleTree
         }
         var pad = new string(' ', indent + 2);
         var sb = new StringBuilder();
-        sb.Append(module.GetType().Name).Append("(\n");
+        sb.Append(TypeName(module)).Append("(\n");
         var rendered = children.Select(c => (c.name, Text: Render(c.module, indent + 2))).ToList();
         for (var i = 0; i < rendered.Count;)
         {
@@ -55,9 +55,27 @@ public static class ModuleTree
         {
             Linear l => string.Create(inv, $"Linear(in_features={l.in_features}, out_features={l.out_features}, bias={(l.bias is null ? "False" : "True")})"),
             Embedding e => string.Create(inv, $"Embedding({e.weight!.shape[0]}, {e.weight.shape[1]})"),
-            LayerNorm n => string.Create(inv, $"LayerNorm(({n.weight!.shape[0]},), eps={n.eps:G})"),
-            Dropout d => string.Create(inv, $"Dropout(p={d.p:G}, inplace=False)"),
-            _ => module.GetType().Name + "()",
+            LayerNorm n => string.Create(inv, $"LayerNorm(({n.weight!.shape[0]},), eps={PythonFloat(n.eps)}, elementwise_affine=True)"),
+            Dropout d => string.Create(inv, $"Dropout(p={PythonFloat(d.p)}, inplace=False)"),
+            _ => TypeName(module) + "()",
         };
+    }
+
+    // ModuleList`1 → ModuleList: generic arity is not part of the class name PyTorch shows.
+    private static string TypeName(torch.nn.Module module)
+    {
+        var name = module.GetType().Name;
+        var tick = name.IndexOf('`', StringComparison.Ordinal);
+        return tick < 0 ? name : name[..tick];
+    }
+
+    /// <summary>A float as Python's repr writes it: 0.0, 0.1, 1e-12.</summary>
+    internal static string PythonFloat(double value)
+    {
+        if (value == Math.Floor(value) && Math.Abs(value) < 1e16)
+        {
+            return value.ToString("0.0", CultureInfo.InvariantCulture);
+        }
+        return value.ToString("R", CultureInfo.InvariantCulture).Replace("E", "e", StringComparison.Ordinal);
     }
 }

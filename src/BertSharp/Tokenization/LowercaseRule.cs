@@ -24,7 +24,7 @@ public static class LowercaseRule
         "Lower-case (and strip accents): true or false. Default: do_lower_case of the tokenizer's tokenizer_config.json (or tokenizer.json), " +
         "else detected from the vocabulary (uncased when no token has an upper-case letter).";
 
-    /// <summary>Whether a vocabulary is uncased: no token outside the bracketed specials has an upper-case letter.</summary>
+    /// <summary>Whether a vocabulary is uncased: no token outside the bracketed specials has a letter that lower-casing changes.</summary>
     public static bool LooksUncased(Vocabulary vocab)
     {
         ArgumentNullException.ThrowIfNull(vocab);
@@ -78,6 +78,7 @@ public static class LowercaseRule
             $"detected: {cased.Count:N0} tokens of {Path.GetFileName(vocabPath)} have upper-case letters, e.g. {examples}"));
     }
 
+    // A letter that lower-casing changes: 'ℝ' is upper-case but has no lower-case form, and bert-base-uncased contains it.
     private static List<string> CasedTokens(Vocabulary vocab) =>
-        [.. vocab.Tokens.Where(t => !(t.StartsWith('[') && t.EndsWith(']')) && t.Any(char.IsUpper))];
+        [.. vocab.Tokens.Where(t => !(t.StartsWith('[') && t.EndsWith(']')) && t.Any(c => char.ToLowerInvariant(c) != c))];
 }
