@@ -42,10 +42,13 @@ internal static class CommonOptions
     public static Option<T> HiddenAlias<T>(Option<T> main, string oldName) =>
         new(oldName) { Description = $"Old spelling of {main.Name}.", Hidden = true };
 
+    /// <summary>Whether <paramref name="option"/> was typed (not just defaulted).</summary>
+    public static bool Given(ParseResult p, Option option) => p.GetResult(option) is { Implicit: false };
+
     /// <summary>The value of <paramref name="main"/>, or of its hidden alias when only that was typed.</summary>
     public static T? Get<T>(ParseResult p, Option<T> main, Option<T> alias)
     {
-        if (p.GetResult(main) is null && p.GetResult(alias) is not null)
+        if (!Given(p, main) && Given(p, alias))
         {
             return p.GetValue(alias);
         }

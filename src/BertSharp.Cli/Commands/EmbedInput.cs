@@ -31,15 +31,11 @@ internal static class EmbedInput
         return (texts, labels);
     }
 
-    /// <summary>Texts and label names of a file in a task's format (built-in tasks name their labels: 0 → negative).</summary>
+    /// <summary>Texts and label names of a file in a task's format (the reader names built-in tasks' labels: 0 → negative).</summary>
     public static (List<string> Texts, List<string>? Labels) ReadTask(string path, string taskName)
     {
-        var task = TaskSpec.Get(taskName);
-        var data = DatasetReader.Read(path, task, requireLabels: false);
-        var names = task.KnownLabels?.ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
-        var labels = data.Examples.All(e => e.Label is null)
-            ? null
-            : data.Examples.Select(e => e.Label is { } l && names is not null && names.TryGetValue(l, out var n) ? n : e.Label ?? "").ToList();
+        var data = DatasetReader.Read(path, TaskSpec.Get(taskName), requireLabels: false);
+        var labels = data.Examples.All(e => e.Label is null) ? null : data.Examples.Select(e => e.Label ?? "").ToList();
         return ([.. data.Examples.Select(e => e.TextPair is null ? e.Text : e.Text + " " + e.TextPair)], labels);
     }
 

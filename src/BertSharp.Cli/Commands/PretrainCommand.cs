@@ -49,14 +49,14 @@ internal static class PretrainCommand
                 saved = PretrainingTrainerState.Load(Path.Combine(checkpoint, PretrainingTrainerState.FileName));
             }
             T Pick<T>(Option<T> option, Func<PretrainingTrainerState, T> fromRun) =>
-                saved is not null && p.GetResult(option) is null ? fromRun(saved) : p.GetValue(option)!;
+                saved is not null && !CommonOptions.Given(p, option) ? fromRun(saved) : p.GetValue(option)!;
             var totalSteps = Pick(steps, s => s.TotalSteps);
             var options = new PretrainingTrainerOptions
             {
                 Steps = totalSteps,
                 BatchSize = Pick(batch, s => s.BatchSize),
                 LearningRate = Pick(lr, s => s.LearningRate),
-                WarmupSteps = (saved is not null && p.GetResult(warmup) is null ? saved.WarmupSteps : p.GetValue(warmup)) ?? totalSteps / 10,
+                WarmupSteps = (saved is not null && !CommonOptions.Given(p, warmup) ? saved.WarmupSteps : p.GetValue(warmup)) ?? totalSteps / 10,
                 WeightDecay = Pick(wd, s => s.WeightDecay),
                 Eps = Pick(eps, s => s.Eps),
                 GradAccum = Pick(accum, s => s.GradAccum),

@@ -8,7 +8,7 @@ namespace BertSharp.Data;
 /// <param name="Path">The file.</param>
 /// <param name="Task">Its task.</param>
 /// <param name="Examples">Number of examples.</param>
-/// <param name="Labels">Label (as written in the file, with its name for built-in tasks) → count, most frequent first; empty without labels or for regression.</param>
+/// <param name="Labels">Label (its name for built-in tasks) → count, most frequent first; empty without labels or for regression.</param>
 /// <param name="LabelBlocks">The label blocks when the file is sorted by label, else null.</param>
 /// <param name="TokenLengths">Word pieces per example with [CLS]/[SEP] (sorted ascending), or null without a tokenizer.</param>
 /// <param name="UnknownShare">Share of word pieces that are [UNK], or NaN without a tokenizer.</param>
@@ -23,11 +23,10 @@ public sealed record DatasetStats(string Path, TaskSpec Task, int Examples, IRea
     {
         ArgumentNullException.ThrowIfNull(data);
         ArgumentNullException.ThrowIfNull(task);
-        var names = task.KnownLabels?.ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
         var labels = task.Regression
             ? []
             : data.Examples.Where(e => e.Label is not null).GroupBy(e => e.Label!, StringComparer.Ordinal)
-                .Select(g => (Label: names is not null && names.TryGetValue(g.Key, out var n) && n != g.Key ? $"{g.Key} ({n})" : g.Key, Count: g.Count()))
+                .Select(g => (Label: g.Key, Count: g.Count()))
                 .OrderByDescending(x => x.Count).ThenBy(x => x.Label, StringComparer.Ordinal).ToList();
         int[]? lengths = null;
         var unknown = double.NaN;
