@@ -45,6 +45,30 @@ public sealed class SentencePairTests
     }
 
     [Fact]
+    public void Interactive_predict_asks_a_pair_model_for_both_texts()
+    {
+        using var tmp = TestPaths.TempDir();
+        var model = PairModel(tmp);
+        var stdin = Console.In;
+        CliRunner.Result r;
+        try
+        {
+            Console.SetIn(new StringReader("the company said profit rose .\nprofit rose , the company said .\n\n"));
+            r = CliRunner.Run("predict", "--model", model, "--interactive");
+        }
+        finally
+        {
+            Console.SetIn(stdin);
+        }
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        Assert.Contains("a sentence-pair model: type the first text, Enter, then the second", r.StdErr, StringComparison.Ordinal);
+        Assert.Contains("A> B> ", r.StdErr, StringComparison.Ordinal);
+        using var classifier = TextClassifier.Load(model, "cpu");
+        Assert.StartsWith(classifier.Predict("the company said profit rose .", "profit rose , the company said .").Label + " (", r.StdOut, StringComparison.Ordinal);
+        Assert.Single(r.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+    }
+
+    [Fact]
     public void A_single_text_model_takes_one_text_as_before()
     {
         using var tmp = TestPaths.TempDir();
