@@ -1,7 +1,6 @@
 using BertSharp.Data;
 using BertSharp.Modeling;
 using BertSharp.Tokenization;
-using BertSharp.Training;
 using TorchSharp;
 
 namespace BertSharp.Inference;
@@ -40,9 +39,13 @@ public sealed record ModelSource(BertConfig Config, string ConfigOrigin, string?
 public static class ClassifierCheckpoint
 {
     /// <summary>Reads the config and tokenizer a fine-tuning starts from (cheap: no weights yet).</summary>
-    public static ModelSource Describe(FineTuneOptions o)
+    /// <param name="modelDir">A checkpoint directory or Hub id; null to start from <paramref name="configPreset"/>.</param>
+    /// <param name="configPreset">A size preset or config.json file for a model trained from scratch (with <paramref name="vocabPath"/>).</param>
+    /// <param name="vocabPath">The WordPiece vocab.txt of a model trained from scratch.</param>
+    /// <param name="lowercase">Lower-case input for a model trained from scratch; null follows <see cref="LowercaseRule"/>.</param>
+    public static ModelSource Describe(string? modelDir, string? configPreset, string? vocabPath, bool? lowercase)
     {
-        if (o.ModelDir is { } idOrDir)
+        if (modelDir is { } idOrDir)
         {
             // A local directory, or a Hub id (served from the HF cache, downloaded when absent).
             var dir = BertPretrained.ResolveDirectory(idOrDir);
@@ -52,19 +55,22 @@ public static class ClassifierCheckpoint
                 Lowercasing = LowercaseRule.Resolve(dir, null),
             };
         }
-        var vocabPath = o.VocabPath!;
+        if (configPreset is null || vocabPath is null)
+        {
+            throw new ArgumentException("a model trained from scratch needs a config preset and a vocabulary", nameof(configPreset));
+        }
         if (!File.Exists(vocabPath))
         {
-            throw new BertSharpException($"--vocab {vocabPath}: file not found.");
+            throw new BertSharpException($"{vocabPath}: vocabulary file not found.");
         }
         var vocab = Vocabulary.Load(vocabPath);
-        var lowercase = LowercaseRule.Resolve(vocabPath, o.Lowercase);
-        var config = BertConfig.FromPresetOrFile(o.ConfigPreset!);
+        var decision = LowercaseRule.Resolve(vocabPath, lowercase);
+        var config = BertConfig.FromPresetOrFile(configPreset);
         config.VocabSize = vocab.Count;
-        var tokenizer = new BertTokenizer(vocab, new NormalizerOptions(Lowercase: lowercase.Lowercase));
+        var tokenizer = new BertTokenizer(vocab, new NormalizerOptions(Lowercase: decision.Lowercase));
         config.PadTokenId = tokenizer.PadId >= 0 ? tokenizer.PadId : 0;
-        var origin = BertConfig.PresetNames.Contains(o.ConfigPreset!.Trim().ToLowerInvariant()) ? $"preset {o.ConfigPreset}" : o.ConfigPreset!;
-        return new ModelSource(config, origin, null, tokenizer) { Lowercasing = lowercase };
+        var origin = BertConfig.PresetNames.Contains(configPreset.Trim().ToLowerInvariant()) ? $"preset {configPreset}" : configPreset;
+        return new ModelSource(config, origin, null, tokenizer) { Lowercasing = decision };
     }
 
     /// <summary>

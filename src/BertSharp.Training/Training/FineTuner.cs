@@ -47,7 +47,7 @@ public static class FineTuner
         var batchSize = o.EffectiveBatchSize;
 
         // Everything that can be wrong with the input is checked before training starts.
-        var source = ClassifierCheckpoint.Describe(o);
+        var source = ClassifierCheckpoint.Describe(o.ModelDir, o.ConfigPreset, o.VocabPath, o.Lowercase);
         var length = source.Length(o.MaxLength, o.Task.DefaultMaxLength);
         var maxLength = length.Length;
         var data = FineTuneData.Read(o);
