@@ -1,5 +1,6 @@
 using System.CommandLine;
 using BertSharp;
+using BertSharp.Distributed;
 using BertSharp.Cli.Commands;
 
 namespace BertSharp.Cli;
@@ -18,7 +19,10 @@ public static class Program
         }
         catch (Exception e)
         {
-            return CliErrors.Report(e);
+            var code = CliErrors.Report(e);
+            // As one rank of a data-parallel job the others may be waiting for this one: stop them all now.
+            MpiCommunicator.AbortIfRunning(code);
+            return code;
         }
     }
 
@@ -29,6 +33,7 @@ public static class Program
         root.Subcommands.Add(DoctorCommand.Create());
         root.Subcommands.Add(DownloadCommand.Create());
         root.Subcommands.Add(TokenizeCommand.Create());
+        root.Subcommands.Add(DataCommand.Create());
         root.Subcommands.Add(VocabCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(InspectCommand.Create());
@@ -44,7 +49,9 @@ public static class Program
         root.Subcommands.Add(QaCommand.Create());
         root.Subcommands.Add(EmbedCommand.Create());
         PretrainMemoryBenchCommand.AddTo(root); // after BenchCommand: joins the existing "bench" command
+        AllReduceBenchCommand.AddTo(root);
         root.Subcommands.Add(ServeCommand.Create());
+        root.Subcommands.Add(LaunchCommand.Create());
         return root;
     }
 }

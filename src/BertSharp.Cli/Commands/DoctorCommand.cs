@@ -13,13 +13,15 @@ internal static class DoctorCommand
     {
         var quick = new Option<bool>("--quick") { Description = "Skip the GEMM speed measurement (about a second)." };
         var cmd = new Command("doctor",
-            "Check that libtorch loads here; print versions, threads, CUDA, allocator, the GEMM code path and its measured speed.")
+            "Check that libtorch loads here; print versions, threads, CUDA, MPI, allocator, the GEMM code path and its measured speed (under bert launch / mpirun: check that the ranks communicate).")
         {
             quick,
         };
         cmd.SetAction(parse =>
         {
             TorchRuntime.EnsureLoaded();
+            // First, before anything is printed: under mpirun this silences the other ranks' stdout.
+            var distributed = DistributedCheck.Run();
             using var a = torch.ones(2, 3);
             using var b = torch.ones(3, 2);
             using var c = a.matmul(b);
@@ -39,6 +41,7 @@ internal static class DoctorCommand
             var policy = NativeEnvironment.Settings.FirstOrDefault();
             Console.WriteLine($"threads       {threads} ({policy.Name}={policy.Value}, {(policy.SetByBertSharp ? "set by BertSharp: idle OpenMP threads sleep instead of spinning" : "set by you")}{(NativeEnvironment.AppliedTooLate ? "; WARNING: libtorch loaded before BertSharp could set it" : "")})");
             Console.WriteLine($"cuda          {(torch.cuda.is_available() ? $"yes, {torch.cuda.device_count()} device(s)" : "no")}");
+            Console.WriteLine($"distributed   {distributed}");
             Console.WriteLine($"allocator     {Allocator.Describe()}");
             return 0;
         });
