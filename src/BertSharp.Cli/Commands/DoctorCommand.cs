@@ -39,7 +39,8 @@ internal static class DoctorCommand
                     $"gemm speed    {s.GflopsWall:F0} GFLOP/s wall, {s.GflopsPerCpuSecond:F0} GFLOP per CPU-second on {n} thread{(n == 1 ? "" : "s")} (float32 1024×768 · 768×3072)"));
             }
             var policy = NativeEnvironment.Settings.FirstOrDefault();
-            Console.WriteLine($"threads       {threads} ({policy.Name}={policy.Value}, {(policy.SetByBertSharp ? "set by BertSharp: idle OpenMP threads sleep instead of spinning" : "set by you")}{(NativeEnvironment.AppliedTooLate ? "; WARNING: libtorch loaded before BertSharp could set it" : "")})");
+            Console.WriteLine($"threads       {threads}");
+            Console.WriteLine($"thread wait   {policy.Name}={policy.Value} ({(policy.SetByBertSharp ? "set by BertSharp: idle OpenMP threads sleep instead of spinning" : "set by you")}{(NativeEnvironment.AppliedTooLate ? "; WARNING: libtorch loaded before BertSharp could set it" : "")})");
             Console.WriteLine($"cuda          {(torch.cuda.is_available() ? $"yes, {torch.cuda.device_count()} device(s)" : "no")}");
             Console.WriteLine($"distributed   {distributed}");
             Console.WriteLine($"allocator     {Allocator.Describe()}");
