@@ -8,7 +8,10 @@ internal static class ConvertCommand
 {
     public static Command Create()
     {
-        var model = new Argument<string>("model") { Description = "Model directory (model.safetensors, shards or pytorch_model.bin) or Hub id." };
+        var model = new Argument<string>("model")
+        {
+            Description = "Model directory (model.safetensors, shards or pytorch_model.bin), Hub id, ONNX model (.onnx) or a .NET assembly embedding one.",
+        };
         var output = new Argument<string>("output") { Description = "Directory to write (config.json, model.safetensors, tokenizer files); replaced atomically." };
         var dtype = new Option<string>("--dtype") { Description = "Weight dtype to write: float32, float16 or bfloat16.", DefaultValueFactory = _ => "float32" };
         var architecture = new Option<string?>("--architecture")
@@ -19,8 +22,15 @@ internal static class ConvertCommand
         {
             model, output, dtype, architecture,
         };
+        var onnx = new OnnxConvertOptions();
+        onnx.AddTo(cmd);
         cmd.SetAction(parse =>
         {
+            if (OnnxConvertOptions.IsOnnxInput(parse.GetValue(model)!))
+            {
+                return onnx.Run(parse, parse.GetValue(model)!, parse.GetValue(output)!, parse.GetValue(architecture),
+                    BertPretrained.ParseDtype(parse.GetValue(dtype)!));
+            }
             var scalar = BertPretrained.ParseDtype(parse.GetValue(dtype)!);
             var source = BertPretrained.ResolveDirectory(parse.GetValue(model)!);
             using var m = BertPretrained.Load(parse.GetValue(architecture), source, out var report);
