@@ -26,8 +26,13 @@ public sealed class ServedModel : IDisposable
     /// Loads the model directory onto <paramref name="device"/> as the class its config names. A pre-training checkpoint is
     /// served as a masked LM (the NSP head has no endpoint); a sequence classifier is loaded with its labels.
     /// </summary>
-    public static ServedModel Load(string modelDirectory, string device, int maxLength)
+    /// <param name="modelDirectory">The HF model directory.</param>
+    /// <param name="device">auto, cpu, cuda or cuda:N.</param>
+    /// <param name="maxLength">Longest input in tokens.</param>
+    /// <param name="backend">ONNX Runtime runs classification and embeddings when set (the graph from <c>bert export-onnx</c>).</param>
+    public static ServedModel Load(string modelDirectory, string device, int maxLength, InferenceBackend? backend = null)
     {
+        backend ??= InferenceBackend.Torch;
         if (!Directory.Exists(modelDirectory))
         {
             throw new BertSharpException($"--model {modelDirectory}: model directory not found.");
@@ -37,8 +42,11 @@ public sealed class ServedModel : IDisposable
         var architecture = config.Architectures?.FirstOrDefault(BertPretrained.Architectures.Contains) ?? nameof(BertModel);
         if (architecture == nameof(BertForSequenceClassification))
         {
-            var classifier = TextClassifier.Load(modelDirectory, device, Math.Min(maxLength, config.MaxPositionEmbeddings));
-            return new ServedModel(classifier.Model, classifier.Tokenizer, maxLength, classifier);
+            var classifier = backend.IsOnnxRuntime
+                ? TextClassifier.Load(modelDirectory, backend, Math.Min(maxLength, config.MaxPositionEmbeddings))
+                : TextClassifier.Load(modelDirectory, device, Math.Min(maxLength, config.MaxPositionEmbeddings));
+            var servedClassifier = new ServedModel(classifier.Model, classifier.Tokenizer, maxLength, classifier);
+            return servedClassifier.WithBackend(backend);
         }
         if (architecture == nameof(BertForPreTraining))
         {
@@ -48,7 +56,7 @@ public sealed class ServedModel : IDisposable
         try
         {
             model.to(dev);
-            return new ServedModel(model, BertTokenizer.FromDirectory(modelDirectory), maxLength, null);
+            return new ServedModel(model, BertTokenizer.FromDirectory(modelDirectory), maxLength, null).WithBackend(backend);
         }
         catch
         {
@@ -56,6 +64,24 @@ public sealed class ServedModel : IDisposable
             throw;
         }
     }
+
+    private ServedModel WithBackend(InferenceBackend backend)
+    {
+        try
+        {
+            Features.UseBackend(backend);
+            Backend = backend;
+            return this;
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The engine of the classification and embedding endpoints.</summary>
+    public InferenceBackend Backend { get; private set; } = InferenceBackend.Torch;
 
     public BertPreTrainedModel Model { get; }
 
@@ -98,6 +124,7 @@ public sealed class ServedModel : IDisposable
     {
         // The pipelines share the one model: dispose it once, here.
         Features.Dispose();
+        Classifier?.OnnxSession?.Dispose();
         Attention.Dispose();
         Ner?.Dispose();
         Qa?.Dispose();

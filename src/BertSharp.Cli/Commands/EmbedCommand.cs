@@ -34,6 +34,11 @@ internal static class EmbedCommand
         {
             model, input, output, textColumn, labelColumn, pooling, normalize, maxLength, batch, plot, method, seed, perplexity,
         };
+        var backend = new BackendOptions();
+        foreach (var o in backend.All)
+        {
+            cmd.Options.Add(o);
+        }
         cmd.SetAction(p =>
         {
             var outPath = p.GetValue(output)!;
@@ -58,7 +63,7 @@ internal static class EmbedCommand
             var options = new FeatureExtractionOptions(p.GetValue(pooling) == "mean" ? Pooling.Mean : Pooling.Cls, p.GetValue(normalize),
                 p.GetValue(maxLength), p.GetValue(batch));
             float[][] vectors;
-            using (var pipe = FeatureExtraction.Load(p.GetValue(model)!))
+            using (var pipe = FeatureExtraction.Load(p.GetValue(model)!, backend.Resolve(p, p.GetValue(model)!)))
             {
                 vectors = pipe.Embed(texts, options);
             }

@@ -25,8 +25,9 @@ internal static class PredictCommand
         var maxLength = new Option<int?>("--max-length") { Description = "Maximum tokens per input (default: the length the model was trained with)." };
         var device = new Option<string>("--device") { Description = "auto, cpu, cuda or cuda:N.", DefaultValueFactory = _ => "auto" };
 
+        var backend = new BackendOptions();
         var cmd = new Command("predict", "Predict labels (with softmax probabilities) for new text with a fine-tuned classifier.");
-        foreach (var o in data.All.Concat([model, text, pair, input, output, interactive, batch, maxLength, device]))
+        foreach (var o in data.All.Concat([model, text, pair, input, output, interactive, batch, maxLength, device]).Concat(backend.All))
         {
             cmd.Options.Add(o);
         }
@@ -56,7 +57,10 @@ internal static class PredictCommand
                 // Read (and validate) the input before the model is loaded: a bad file fails fast.
                 inputData = ReadInput(inputPath, p, data, p.GetValue(model)!);
             }
-            using var classifier = TextClassifier.Load(p.GetValue(model)!, p.GetValue(device)!, p.GetValue(maxLength));
+            var engine = backend.Resolve(p, p.GetValue(model)!);
+            using var classifier = engine.IsOnnxRuntime
+                ? TextClassifier.Load(p.GetValue(model)!, engine, p.GetValue(maxLength))
+                : TextClassifier.Load(p.GetValue(model)!, p.GetValue(device)!, p.GetValue(maxLength));
             if (p.GetValue(text) is { } single)
             {
                 var prediction = classifier.Predict(single, p.GetValue(pair));

@@ -41,19 +41,37 @@ public sealed class FeatureExtraction : InferencePipeline<BertPreTrainedModel>
     {
         ArgumentNullException.ThrowIfNull(backend);
         var pipe = Load(modelDir);
-        if (backend.OnnxPath is { } path)
+        try
         {
-            try
-            {
-                pipe._onnx = OnnxBertSession.Open(path, backend.Threads);
-            }
-            catch
-            {
-                pipe.Dispose();
-                throw;
-            }
+            return pipe.UseBackend(backend);
         }
-        return pipe;
+        catch
+        {
+            pipe.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Runs the forward pass with <paramref name="backend"/> from now on (ONNX Runtime: the graph must have a
+    /// <c>last_hidden_state</c> output, as every <c>bert export-onnx</c> graph has); returns this pipeline.
+    /// </summary>
+    public FeatureExtraction UseBackend(InferenceBackend backend)
+    {
+        ArgumentNullException.ThrowIfNull(backend);
+        if (backend.OnnxPath is not { } path)
+        {
+            return this;
+        }
+        var session = OnnxBertSession.Open(path, backend.Threads);
+        if (!session.OutputNames.Contains("last_hidden_state"))
+        {
+            session.Dispose();
+            throw new BertSharpException($"{path}: the graph has no 'last_hidden_state' output (outputs: {string.Join(", ", session.OutputNames)}); embeddings need it.");
+        }
+        _onnx?.Dispose();
+        _onnx = session;
+        return this;
     }
 
     private OnnxBertSession? _onnx;
@@ -109,7 +127,7 @@ public sealed class FeatureExtraction : InferencePipeline<BertPreTrainedModel>
     private float[][] PoolOnnx(OnnxBertSession session, IReadOnlyList<BertEncoding> encodings, FeatureExtractionOptions o)
     {
         var (ids, mask, types, seq) = OnnxBertSession.Collate([.. encodings.Select(OnnxBertSession.Row)], Tokenizer.PadId);
-        var (hidden, shape) = session.Run(ids, mask, types, encodings.Count, seq, session.Output("last_hidden_state"));
+        var (hidden, shape) = session.Run(ids, mask, types, encodings.Count, seq, "last_hidden_state");
         var width = (int)shape[^1];
         var result = new float[encodings.Count][];
         for (var r = 0; r < encodings.Count; r++)

@@ -23,31 +23,41 @@ internal static class OnnxParity
                 o["pooler_output"] = InferenceBatch.ToFloats(r.PoolerOutput!);
                 break;
             case BertForSequenceClassification m:
-                o["logits"] = InferenceBatch.ToFloats(m.Forward(input).Logits);
+                Classifier(o, m.Forward(input));
                 break;
             case BertForTokenClassification m:
-                o["logits"] = InferenceBatch.ToFloats(m.Forward(input).Logits);
+                Classifier(o, m.Forward(input));
                 break;
             case BertForNextSentencePrediction m:
-                o["logits"] = InferenceBatch.ToFloats(m.Forward(input).Logits);
+                Classifier(o, m.Forward(input));
                 break;
             case BertForQuestionAnswering m:
                 var qa = m.Forward(input);
                 o["start_logits"] = InferenceBatch.ToFloats(qa.StartLogits);
                 o["end_logits"] = InferenceBatch.ToFloats(qa.EndLogits);
+                o["last_hidden_state"] = InferenceBatch.ToFloats(qa.Bert.LastHiddenState);
                 break;
             case BertForMaskedLM m:
-                o["logits"] = InferenceBatch.ToFloats(m.Forward(input).Logits);
+                var mlm = m.Forward(input);
+                o["logits"] = InferenceBatch.ToFloats(mlm.Logits);
+                o["last_hidden_state"] = InferenceBatch.ToFloats(mlm.Bert.LastHiddenState);
                 break;
             case BertForPreTraining m:
                 var pt = m.Forward(input);
                 o["prediction_logits"] = InferenceBatch.ToFloats(pt.PredictionLogits);
                 o["seq_relationship_logits"] = InferenceBatch.ToFloats(pt.SeqRelationshipLogits);
+                o["last_hidden_state"] = InferenceBatch.ToFloats(pt.Bert.LastHiddenState);
                 break;
             default:
                 throw new InvalidOperationException(model.GetType().Name);
         }
         return o;
+    }
+
+    private static void Classifier(Dictionary<string, float[]> o, ClassifierOutput c)
+    {
+        o["logits"] = InferenceBatch.ToFloats(c.Logits);
+        o["last_hidden_state"] = InferenceBatch.ToFloats(c.Bert.LastHiddenState);
     }
 
     /// <summary>Max |ORT - BertSharp| over every output of the graph.</summary>

@@ -109,10 +109,11 @@ internal sealed class OnnxExporter
         var H = _c.HiddenSize.ToString(System.Globalization.CultureInfo.InvariantCulture);
         var L = _c.NumLabels.ToString(System.Globalization.CultureInfo.InvariantCulture);
         var V = _c.VocabSize.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        // Every graph also returns last_hidden_state, so that any exported head serves sentence embeddings too.
+        _b.Output(last, DataType.Float, "batch", "sequence", H);
         switch (model)
         {
             case BertModel:
-                _b.Output(last, DataType.Float, "batch", "sequence", H);
                 if (pooled is not null)
                 {
                     _b.Output(Rename(pooled, "pooler_output"), DataType.Float, "batch", H);
