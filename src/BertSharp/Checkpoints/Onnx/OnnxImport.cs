@@ -96,13 +96,13 @@ public static class OnnxImport
         ArgumentNullException.ThrowIfNull(outputDirectory);
         options ??= new OnnxImportOptions();
         var (model, vocabBytes) = Open(input);
-        // The vocabulary is resolved before the weights are read: a missing one fails fast and writes nothing.
-        var (vocab, vocabSource) = LoadVocabulary(input, vocabPath, vocabBytes);
         OnnxBert bert;
         using (var reader = new OnnxTensorReader(input))
         {
             bert = OnnxImporter.Import(model, reader, input, options);
         }
+        // Every check comes before the output is written: a missing vocabulary writes nothing.
+        var (vocab, vocabSource) = LoadVocabulary(input, vocabPath, vocabBytes);
         if (vocab.Count > bert.Config.VocabSize)
         {
             throw new BertSharpException(
