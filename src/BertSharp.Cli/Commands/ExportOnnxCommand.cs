@@ -51,6 +51,11 @@ internal static class ExportOnnxCommand
                 {
                     throw new BertSharpException("--eval-data: only with --quantize int8 (it measures the accuracy the quantization costs).");
                 }
+                var config = BertPretrained.LoadConfig(modelDir);
+                if (config.ProblemType is "regression" or "multi_label_classification" || config.NumLabels == 1)
+                {
+                    throw new BertSharpException($"--eval-data: accuracy needs a single-label classifier; {modelDir} is {config.ProblemType ?? "a regression model"}.");
+                }
                 // Read (and validate) the data before anything is exported: a bad file writes nothing.
                 task = data.ResolveForModel(p, modelDir);
                 eval = DatasetReader.Read(evalPath, task);
