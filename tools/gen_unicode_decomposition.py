@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Generates src/BertSharp/Tokenization/UnicodeDecomposition.Data.g.cs: the canonical (NFD) decomposition of every code
+"""Generates src/BertSharp.Tokenizers/Tokenization/UnicodeDecomposition.Data.g.cs: the canonical (NFD) decomposition of every code
 point that has one, except Hangul syllables (decomposed algorithmically). .NET's string.Normalize is unavailable under
 InvariantGlobalization, and HF's accent stripping needs NFD, so the table is embedded. Run: python3 tools/gen_unicode_decomposition.py"""
 import os
@@ -40,7 +40,7 @@ internal static partial class UnicodeDecomposition
     private const string Chars = "{text}";
 }}
 """
-path = os.path.join(os.path.dirname(__file__), "..", "src", "BertSharp", "Tokenization", "UnicodeDecomposition.Data.g.cs")
+path = os.path.join(os.path.dirname(__file__), "..", "src", "BertSharp.Tokenizers", "Tokenization", "UnicodeDecomposition.Data.g.cs")
 with open(path, "w", encoding="utf-8") as f:
     f.write(out)
 print(len(entries), "entries,", len(chars), "chars ->", path)
