@@ -42,6 +42,12 @@ public sealed record ServerOptions
     /// <summary>Longest QA context, as a multiple of the window length (longer contexts need more windows).</summary>
     public int MaxContextWindows { get; init; } = 4;
 
+    /// <summary>
+    /// Which engine runs classification and embedding requests: TorchSharp (default) or ONNX Runtime over an exported graph.
+    /// The other endpoints (NER, QA, fill-mask, attention) always run on TorchSharp.
+    /// </summary>
+    public BertSharp.Inference.InferenceBackend Backend { get; init; } = BertSharp.Inference.InferenceBackend.Torch;
+
     /// <summary>Validates the numbers; throws <see cref="BertSharpException"/> naming the bad one.</summary>
     public void Validate()
     {
