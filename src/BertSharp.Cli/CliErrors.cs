@@ -23,7 +23,7 @@ public static partial class CliErrors
         ["adam_epsilon"] = "--eps",
         ["gradient_accumulation_steps"] = "--grad-accum",
         ["output_dir"] = "--output",
-        ["shuffle_split"] = "--shuffle",
+        ["max_seq_length"] = "--max-length",
         ["bucket_by_length"] = "--no-bucketing",
         ["eval_data"] = "--eval-data",
     };

@@ -10,6 +10,8 @@ public static class Program
 {
     public static int Main(string[] args)
     {
+        // Before anything can load libtorch: its OpenMP reads the thread policy once, at load.
+        Runtime.NativeEnvironment.Apply();
         var root = BuildRoot();
         try
         {
@@ -31,10 +33,12 @@ public static class Program
         root.Subcommands.Add(DoctorCommand.Create());
         root.Subcommands.Add(DownloadCommand.Create());
         root.Subcommands.Add(TokenizeCommand.Create());
+        root.Subcommands.Add(DataCommand.Create());
         root.Subcommands.Add(VocabCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(InspectCommand.Create());
         root.Subcommands.Add(ConvertCommand.Create());
+        root.Subcommands.Add(ExportOnnxCommand.Create());
         root.Subcommands.Add(FinetuneCommand.Create());
         root.Subcommands.Add(EvaluateCommand.Create());
         root.Subcommands.Add(PredictCommand.Create());

@@ -30,7 +30,7 @@ public static class BertServer
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
-        var served = ServedModel.Load(options.ModelDirectory, options.Device, options.MaxLength);
+        var served = ServedModel.Load(options.ModelDirectory, options.Device, options.MaxLength, options.Backend);
         var builder = WebApplication.CreateSlimBuilder(args ?? []);
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = options.MaxBodyBytes + 1);
         builder.Services.AddSingleton(served);
@@ -77,7 +77,7 @@ public static class BertServer
             throw new ApiException(404, message);
         }).ExcludeFromDescription();
         app.MapGet("/health", () => new HealthResponse("ok", served.Architecture, [.. available.Select(a => "/v1/" + a)], served.MaxLength,
-            options.MaxBatch, batchers.Stats)).WithSummary("Liveness, the loaded model, its endpoints and batching counters.");
+            options.MaxBatch, batchers.Stats, served.PairInput)).WithSummary("Liveness, the loaded model, its endpoints and batching counters.");
         app.MapOpenApi("/openapi.json");
         WebPage.Map(app);
         return app;

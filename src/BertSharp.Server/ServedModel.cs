@@ -9,11 +9,12 @@ namespace BertSharp.Server;
 /// <summary>The model a server answers with, and the pipelines its architecture supports.</summary>
 public sealed class ServedModel : IDisposable
 {
-    private ServedModel(BertPreTrainedModel model, BertTokenizer tokenizer, int maxLength, TextClassifier? classifier)
+    private ServedModel(BertPreTrainedModel model, BertTokenizer tokenizer, ResolvedLength length, TextClassifier? classifier)
     {
         Model = model;
         Tokenizer = tokenizer;
-        MaxLength = Math.Min(maxLength, Math.Min(model.Config.MaxPositionEmbeddings, tokenizer.ModelMaxLength ?? int.MaxValue));
+        Length = length;
+        MaxLength = length.Length;
         Classifier = classifier;
         Features = new FeatureExtraction(model, tokenizer);
         Attention = new AttentionMaps(model, tokenizer);
@@ -24,10 +25,17 @@ public sealed class ServedModel : IDisposable
 
     /// <summary>
     /// Loads the model directory onto <paramref name="device"/> as the class its config names. A pre-training checkpoint is
-    /// served as a masked LM (the NSP head has no endpoint); a sequence classifier is loaded with its labels.
+    /// served as a masked LM (the NSP head has no endpoint); a sequence classifier is loaded with its labels. A checkpoint
+    /// lacking the weights of its class's head is refused (<see cref="RequiredWeights"/>). The longest input follows
+    /// <see cref="ModelLength"/>: the trained length, or <paramref name="maxLength"/> up to max_position_embeddings.
     /// </summary>
-    public static ServedModel Load(string modelDirectory, string device, int maxLength)
+    /// <param name="modelDirectory">The HF model directory.</param>
+    /// <param name="device">auto, cpu, cuda or cuda:N.</param>
+    /// <param name="maxLength">Longest input in tokens (null: the trained length).</param>
+    /// <param name="backend">ONNX Runtime runs classification and embeddings when set (the graph from <c>bert export-onnx</c>).</param>
+    public static ServedModel Load(string modelDirectory, string device, int? maxLength, InferenceBackend? backend = null)
     {
+        backend ??= InferenceBackend.Torch;
         if (!Directory.Exists(modelDirectory))
         {
             throw new BertSharpException($"--model {modelDirectory}: model directory not found.");
@@ -37,18 +45,23 @@ public sealed class ServedModel : IDisposable
         var architecture = config.Architectures?.FirstOrDefault(BertPretrained.Architectures.Contains) ?? nameof(BertModel);
         if (architecture == nameof(BertForSequenceClassification))
         {
-            var classifier = TextClassifier.Load(modelDirectory, device, Math.Min(maxLength, config.MaxPositionEmbeddings));
-            return new ServedModel(classifier.Model, classifier.Tokenizer, maxLength, classifier);
+            var classifier = backend.IsOnnxRuntime
+                ? TextClassifier.Load(modelDirectory, backend, maxLength)
+                : TextClassifier.Load(modelDirectory, device, maxLength);
+            return new ServedModel(classifier.Model, classifier.Tokenizer, classifier.Length, classifier).WithBackend(backend);
         }
         if (architecture == nameof(BertForPreTraining))
         {
             architecture = nameof(BertForMaskedLM);
         }
-        var model = BertPretrained.Load(architecture, modelDirectory, out _);
+        var model = BertPretrained.Load(architecture, modelDirectory, out var report);
         try
         {
+            RequiredWeights.Check(report, architecture, modelDirectory);
+            var tokenizer = BertTokenizer.FromDirectory(modelDirectory);
+            var length = ModelLength.Resolve(model.Config, tokenizer, maxLength, modelDirectory);
             model.to(dev);
-            return new ServedModel(model, BertTokenizer.FromDirectory(modelDirectory), maxLength, null);
+            return new ServedModel(model, tokenizer, length, null).WithBackend(backend);
         }
         catch
         {
@@ -56,6 +69,24 @@ public sealed class ServedModel : IDisposable
             throw;
         }
     }
+
+    private ServedModel WithBackend(InferenceBackend backend)
+    {
+        try
+        {
+            Features.UseBackend(backend);
+            Backend = backend;
+            return this;
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The engine of the classification and embedding endpoints.</summary>
+    public InferenceBackend Backend { get; private set; } = InferenceBackend.Torch;
 
     public BertPreTrainedModel Model { get; }
 
@@ -66,6 +97,12 @@ public sealed class ServedModel : IDisposable
 
     /// <summary>Longest input in tokens, special tokens included.</summary>
     public int MaxLength { get; }
+
+    /// <summary>How <see cref="MaxLength"/> was decided, with its warning when it uses untrained positions.</summary>
+    public ResolvedLength Length { get; }
+
+    /// <summary>Whether the classifier was fine-tuned on sentence pairs (classify then needs <c>text_pair</c>).</summary>
+    public bool PairInput => Classifier?.PairInput ?? false;
 
     public FeatureExtraction Features { get; }
 
@@ -98,6 +135,7 @@ public sealed class ServedModel : IDisposable
     {
         // The pipelines share the one model: dispose it once, here.
         Features.Dispose();
+        Classifier?.OnnxSession?.Dispose();
         Attention.Dispose();
         Ner?.Dispose();
         Qa?.Dispose();

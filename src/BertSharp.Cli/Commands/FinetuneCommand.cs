@@ -1,9 +1,9 @@
 using System.CommandLine;
 using System.Runtime.InteropServices;
+using BertSharp.Data;
 using BertSharp.Evaluation;
-using BertSharp.Runtime;
+using BertSharp.Tokenization;
 using BertSharp.Training;
-using TorchSharp;
 
 namespace BertSharp.Cli.Commands;
 
@@ -22,9 +22,9 @@ internal static class FinetuneCommand
             Required = true,
         };
         var model = new Option<string?>("--model") { Description = "HF checkpoint directory to fine-tune." };
-        var config = new Option<string?>("--config") { Description = "Train from scratch with this size preset: tiny, mini, small, medium, base, large (needs --vocab)." };
+        var config = new Option<string?>("--config") { Description = "Train from scratch: a size preset (tiny, mini, small, medium, base, large) or a config.json file (needs --vocab; vocab_size comes from it)." };
         var vocab = new Option<string?>("--vocab") { Description = "vocab.txt for --config." };
-        var lowercase = new Option<bool?>("--lowercase") { Description = "With --config: lower-case the input (default: guessed from the vocabulary)." };
+        var lowercase = new Option<bool?>("--lowercase") { Description = "With --config: " + LowercaseRule.Help };
         var epochs = new Option<int?>("--epochs") { Description = "Epochs (default 4; 2 for imdb)." };
         var batch = new Option<int?>("--batch-size") { Description = "Examples per batch (default 32; 16 for imdb)." };
         var lr = new Option<double>("--lr") { Description = "Peak learning rate of AdamW.", DefaultValueFactory = _ => FineTuneOptions.DefaultLearningRate };
@@ -35,7 +35,7 @@ internal static class FinetuneCommand
         };
         var warmupRatio = new Option<double?>("--warmup-ratio") { Description = "Linear warmup over this fraction of the steps (default 0)." };
         var warmupSteps = new Option<int?>("--warmup-steps") { Description = "Linear warmup over this many optimizer steps." };
-        var maxLength = new Option<int?>("--max-length") { Description = "Maximum tokens per example, [CLS]/[SEP] included (default 128; 512 for imdb)." };
+        var maxLength = CommonOptions.MaxLength("Fine-tuning defaults to the task's length (128; 512 for imdb) when the model's trained length is not shorter.");
         var gradAccum = new Option<int>("--grad-accum") { Description = "Batches accumulated per optimizer step.", DefaultValueFactory = _ => 1 };
         var clip = new Option<double>("--max-grad-norm")
         {
@@ -51,13 +51,18 @@ internal static class FinetuneCommand
         var saveBest = new Option<string?>("--save-best") { Description = "Keep the weights of the epoch with the best validation METRIC (accuracy, f1, mcc, macro_f1, pearson, spearman, loss, ...)." };
         var valSize = new Option<double>("--val-size")
         {
-            Description = "Held-out fraction of the training data for validation (the tail of the file unless --shuffle).",
+            Description = "Held-out fraction (or count) of the training data for validation when there is no --eval-data.",
             DefaultValueFactory = _ => FineTuneOptions.DefaultValSize,
         };
-        var shuffle = new Option<bool>("--shuffle") { Description = "Shuffle (with --seed) before the train/validation split." };
+        var split = new Option<string?>("--split")
+        {
+            Description = "How --val-size is held out: stratified (default for classification: a seeded random sample, each label in its share), random (default for regression) or tail (the end of the file).",
+        };
+        split.AcceptOnlyFromAmong("stratified", "random", "tail");
+        var shuffle = new Option<bool>("--shuffle") { Description = "Old spelling of --split random.", Hidden = true };
         var noBucket = new Option<bool>("--no-bucketing") { Description = "Do not group examples of similar length into batches." };
-        var device = new Option<string>("--device") { Description = "auto, cpu, cuda or cuda:N.", DefaultValueFactory = _ => "auto" };
-        var threads = new Option<int?>("--threads") { Description = "CPU threads for libtorch (default: libtorch's choice)." };
+        var device = CommonOptions.Device();
+        var threads = CommonOptions.Threads();
         var saveSteps = new Option<int>("--save-steps") { Description = "Also write a checkpoint every N optimizer steps (one is always written at each epoch end)." };
         var resume = new Option<bool>("--resume") { Description = "Continue the unfinished run in --output from its latest checkpoint (same settings); the result is bitwise the uninterrupted run's." };
         var stopAfter = new Option<int?>("--stop-after") { Description = "Stop this invocation after N optimizer steps, writing a checkpoint there (--resume continues it)." };
@@ -65,8 +70,8 @@ internal static class FinetuneCommand
 
         var cmd = new Command("finetune", "Fine-tune BERT for text (or text-pair) classification or regression and save an HF checkpoint directory.");
         foreach (var o in data.All.Concat([dataPath, evalData, output, model, config, vocab, lowercase, epochs, batch, lr, eps, wd, warmupRatio, warmupSteps,
-                     maxLength, gradAccum, clip, seed, maxTrain, maxEval, saveBest, valSize, shuffle, noBucket, device, threads, saveSteps, resume, stopAfter,
-                     overwrite]))
+                     maxLength, gradAccum, clip, seed, maxTrain, maxEval, saveBest, valSize, split, shuffle, noBucket, device, threads, saveSteps, resume,
+                     stopAfter, overwrite]))
         {
             cmd.Options.Add(o);
         }
@@ -98,7 +103,7 @@ internal static class FinetuneCommand
                 MaxEvalExamples = p.GetValue(maxEval),
                 SaveBest = p.GetValue(saveBest),
                 ValSize = p.GetValue(valSize),
-                ShuffleSplit = p.GetValue(shuffle),
+                Split = p.GetValue(split) is { } how ? Enum.Parse<SplitMethod>(how, ignoreCase: true) : p.GetValue(shuffle) ? SplitMethod.Random : null,
                 BucketByLength = !p.GetValue(noBucket),
                 Device = p.GetValue(device)!,
                 SaveSteps = p.GetValue(saveSteps),
@@ -107,15 +112,7 @@ internal static class FinetuneCommand
                 Overwrite = p.GetValue(overwrite),
             };
             options.Validate();
-            if (p.GetValue(threads) is { } n)
-            {
-                if (n < 1)
-                {
-                    throw new BertSharpException($"--threads {n}: expected a positive number.");
-                }
-                TorchRuntime.EnsureLoaded();
-                torch.set_num_threads(n);
-            }
+            CommonOptions.ApplyThreads(p, threads);
             // Ctrl-C / SIGTERM stop before the next step; the complete checkpoints stay and --resume continues from the last one.
             using var cancel = new CancellationTokenSource();
             using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; cancel.Cancel(); });
@@ -133,8 +130,13 @@ internal static class FinetuneCommand
                 return 0;
             }
             Console.Out.WriteLine($"saved {result.OutputDir}{summary}");
+            if (view.CollapseWarning(result.FinalValidation, result.StepLosses.Count, "final model") is { } collapse)
+            {
+                Console.Error.WriteLine("warning: " + collapse);
+            }
+            var predictArgs = task.TextPairColumn is null ? "--text \"...\"" : "--text \"...\" --text-pair \"...\"";
             Console.Out.WriteLine(
-                $"next: bert evaluate --model {Quote(options.OutputDir)} --task {task.Name} --data FILE  |  bert predict --model {Quote(options.OutputDir)} --text \"...\"");
+                $"next: bert evaluate --model {Quote(options.OutputDir)} --task {task.Name} --data FILE  |  bert predict --model {Quote(options.OutputDir)} {predictArgs}");
             return 0;
         });
         return cmd;

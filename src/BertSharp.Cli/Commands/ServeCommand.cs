@@ -16,18 +16,25 @@ internal static class ServeCommand
         var host = new Option<string>("--host") { Description = "Address to listen on (0.0.0.0 for all interfaces).", DefaultValueFactory = _ => "127.0.0.1" };
         var port = new Option<int>("--port") { Description = "TCP port (0 = any free port).", DefaultValueFactory = _ => 8080 };
         var maxBatch = new Option<int>("--max-batch") { Description = "Most inputs per micro-batch (1 = no batching).", DefaultValueFactory = _ => 32 };
-        var maxLength = new Option<int>("--max-length") { Description = "Longest input in tokens (422 beyond).", DefaultValueFactory = _ => 512 };
+        var maxLength = CommonOptions.MaxLength("The server answers 422 to longer inputs instead of truncating them.");
         var maxQueue = new Option<int>("--max-queue") { Description = "Inputs waiting per endpoint before 429.", DefaultValueFactory = _ => 1024 };
         var timeout = new Option<double>("--timeout") { Description = "Seconds a request may wait for its result (503 beyond).", DefaultValueFactory = _ => 30 };
         var window = new Option<double>("--batch-window-ms") { Description = "How long a micro-batch waits for more inputs (0: run with what is queued).", DefaultValueFactory = _ => 0 };
         var maxBody = new Option<long>("--max-body-bytes") { Description = "Largest request body (413 beyond).", DefaultValueFactory = _ => 1 << 20 };
-        var device = new Option<string>("--device") { Description = "auto, cpu, cuda or cuda:N.", DefaultValueFactory = _ => "auto" };
+        var device = CommonOptions.Device();
+        var threads = CommonOptions.Threads();
         var cmd = new Command("serve", "Serve a model over HTTP: JSON endpoints (micro-batched), /health, /openapi.json and a web page at /.")
         {
-            model, host, port, maxBatch, maxLength, maxQueue, timeout, window, maxBody, device,
+            model, host, port, maxBatch, maxLength, maxQueue, timeout, window, maxBody, device, threads,
         };
+        var backend = new BackendOptions();
+        foreach (var o in backend.All)
+        {
+            cmd.Options.Add(o);
+        }
         cmd.SetAction(p =>
         {
+            CommonOptions.ApplyThreads(p, threads);
             var options = new ServerOptions
             {
                 ModelDirectory = p.GetValue(model)!,
@@ -38,6 +45,7 @@ internal static class ServeCommand
                 Timeout = TimeSpan.FromSeconds(p.GetValue(timeout)),
                 BatchWindow = TimeSpan.FromMilliseconds(p.GetValue(window)),
                 MaxBodyBytes = p.GetValue(maxBody),
+                Backend = backend.Resolve(p, p.GetValue(model)!),
             };
             using var app = BertServer.Build(options);
             app.Urls.Add($"http://{p.GetValue(host)}:{p.GetValue(port)}");
@@ -46,7 +54,12 @@ internal static class ServeCommand
                 var served = app.Services.GetRequiredService<ServedModel>();
                 // The bound addresses, not the requested ones: with --port 0 the port is chosen now.
                 var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? app.Urls;
-                Console.Out.WriteLine($"serving {options.ModelDirectory} ({served.Architecture}) on {string.Join(", ", addresses)}");
+                var engine = served.Backend.OnnxPath is { } onnx ? $", classify/embed on ONNX Runtime: {onnx}" : "";
+                Console.Out.WriteLine($"serving {options.ModelDirectory} ({served.Architecture}, inputs up to {served.MaxLength} tokens{(served.PairInput ? ", sentence pairs" : "")}{engine}) on {string.Join(", ", addresses)}");
+                if (served.Length.Warning is { } w)
+                {
+                    Console.Error.WriteLine("warning: " + w);
+                }
             });
             app.Run();
             return 0;

@@ -58,19 +58,16 @@ public static class FineTuner
         o.Validate();
         TorchRuntime.EnsureLoaded();
         var device = TorchRuntime.ResolveDevice(o.Device);
-        var maxLength = o.EffectiveMaxLength;
         var batchSize = o.EffectiveBatchSize;
 
         // Everything that can be wrong with the input is checked before anything is written.
         var outputExisted = Directory.Exists(o.OutputDir);
         var checkpoint = RunDirectory.Check(o.OutputDir, o.Resume, o.Overwrite);
         var source = ClassifierCheckpoint.Describe(o.ModelDir, o.ConfigPreset, o.VocabPath, o.Lowercase);
-        if (maxLength > source.Config.MaxPositionEmbeddings)
-        {
-            throw new BertSharpException(
-                $"{BertSharpException.Field("max_length")} {maxLength}: above the model's max_position_embeddings {source.Config.MaxPositionEmbeddings} ({source.ConfigOrigin}).");
-        }
-        var (train, val) = FineTuneInputs.ReadData(o);
+        var length = source.Length(o.MaxLength, o.Task.DefaultMaxLength);
+        var maxLength = length.Length;
+        var inputs = FineTuneData.Read(o);
+        var (train, val) = (inputs.Train, inputs.Validation);
         var labels = LabelMap.ForTask(o.Task, train);
         var trainTargets = labels.Encode(train);
         var valTargets = val is null ? null : labels.Encode(val);
@@ -92,16 +89,17 @@ public static class FineTuner
         var data = new EpochBatches(trainEnc, batchSize, o.GradAccum, o.BucketByLength, tokenizer.PadId, labels.IsRegression, device, o.Seed);
         var totalSteps = (long)data.StepsPerEpoch * o.EffectiveEpochs;
         var warmup = o.WarmupSteps ?? (int)Math.Ceiling(totalSteps * (o.WarmupRatio ?? 0));
-        var args = FineTuneInputs.TrainingArgs(o, warmup, totalSteps);
-        var settings = FineTuneInputs.ResumeSettings(args, trainEnc.Length, valEnc?.Length ?? 0);
+        var args = FineTuneArgs.TrainingArgs(o, warmup, totalSteps, maxLength);
+        var settings = FineTuneArgs.ResumeSettings(args, trainEnc.Length, valEnc?.Length ?? 0);
         var state = checkpoint is null ? null : TrainerState.Load(Path.Combine(checkpoint, TrainerState.FileName));
         state?.CheckResumable(settings, checkpoint!);
 
         BertForSequenceClassification model;
+        LoadReport? loadReport = null;
         if (checkpoint is null)
         {
             torch.manual_seed(unchecked((long)o.Seed));
-            model = ClassifierCheckpoint.CreateForFineTuning(source, labels).Model;
+            model = ClassifierCheckpoint.CreateForFineTuning(source, labels, out loadReport).Model;
         }
         else
         {
@@ -113,12 +111,19 @@ public static class FineTuner
         var parameters = model.NamedParameters().Sum(p => p.Param.numel());
         var truncated = trainEnc.Count(e => e.Length >= maxLength);
         progress?.Started(new FineTunePlan(trainEnc.Length, valEnc?.Length ?? 0, o.EffectiveEpochs, data.BatchesPerEpoch, (int)totalSteps, parameters,
-            device.ToString(), labels.IsRegression ? [] : labels.Labels, truncated, FineTuneInputs.DataWarnings(o, train, val), (int)(state?.GlobalStep ?? 0)));
+            device.ToString(), labels.IsRegression ? [] : labels.Labels, truncated,
+            [.. inputs.Warnings, .. length.Warning is { } lw ? [lw] : Array.Empty<string>()], (int)(state?.GlobalStep ?? 0))
+        {
+            Notes = FineTuneNotes.Describe(source, loadReport, length, inputs.Notes),
+            LearningRate = o.LearningRate,
+        });
 
         var run = RunDirectory.Open(o.OutputDir, o.Overwrite, ModelEntries);
         var task = new ClassificationTask(model);
         using var log = TrainLog.Open(run.LogPath, state?.GlobalStep);
-        var hooks = new FineTuneHooks(o, trainer, model, tokenizer, labels, data, task, valEnc, device, run, log, settings, totalSteps, progress)
+        // Checkpoints and the final model record the length the run trained to (model_max_length).
+        var savedTokenizer = source.TokenizerTrainedTo(maxLength);
+        var hooks = new FineTuneHooks(o, trainer, model, savedTokenizer, labels, data, task, valEnc, device, run, log, settings, totalSteps, progress)
         {
             LastCheckpoint = checkpoint,
         };
@@ -190,7 +195,7 @@ public static class FineTuner
         // One crash-safe replacement turns the run directory (checkpoints, live log) into the model directory.
         AtomicFile.WriteDirectory(run.Path, tmp =>
         {
-            ClassifierCheckpoint.WriteFiles(tmp, model, tokenizer, labels);
+            ClassifierCheckpoint.WriteFiles(tmp, model, savedTokenizer, labels);
             AtomicFile.WriteAllText(Path.Combine(tmp, "training_args.json"), args.ToJsonString(Indented) + "\n");
             if (File.Exists(keptMetrics))
             {
@@ -200,9 +205,9 @@ public static class FineTuner
             LossPlot.Save(Path.Combine(tmp, LossPlot.FileName), LossPlot.Title($"{o.Task.Name} fine-tuning", entries),
                 entries, [new("training loss (per step)", "train", "loss"), new("validation loss (per epoch)", "epoch", "validation.loss", Emphasize: true)]);
         }, o.Overwrite);
-        var epochs = Epochs(entries, labels, valEnc?.Length ?? 0);
-        var final = epochs.LastOrDefault(e => e.IsBest)?.Validation;
-        return new FineTuneResult(run.Path, StepLosses(entries), epochs, labels, final);
+        var finalMetrics = Path.Combine(run.Path, "metrics.json");
+        var final = File.Exists(finalMetrics) ? MetricsReport.Load(finalMetrics) : null;
+        return new FineTuneResult(run.Path, StepLosses(entries), Epochs(entries, labels, valEnc?.Length ?? 0), labels, final);
     }
 
     private static void LoadWeights(BertForSequenceClassification model, string checkpoint)

@@ -70,18 +70,37 @@ public sealed class TrainerState
     /// Throws when a resumed run's settings differ from the checkpoint's (the result would not be the same run); the error
     /// names the first differing setting as its field.
     /// </summary>
-    public void CheckResumable(JsonObject current, string checkpoint)
+    /// <param name="current">The settings of the run that resumes.</param>
+    /// <param name="checkpoint">The checkpoint, for messages.</param>
+    /// <param name="mayGrow">Numeric settings that may be raised (not lowered), e.g. the steps of a run that is extended.</param>
+    /// <param name="free">Settings that may change freely (they do not change the result).</param>
+    public void CheckResumable(JsonObject current, string checkpoint, IReadOnlyCollection<string>? mayGrow = null, IReadOnlyCollection<string>? free = null)
     {
         ArgumentNullException.ThrowIfNull(current);
         foreach (var name in Settings.Select(kv => kv.Key).Union(current.Select(kv => kv.Key)))
         {
+            if (free?.Contains(name) == true)
+            {
+                continue;
+            }
             var saved = Settings[name]?.ToJsonString() ?? "null";
             var now = current[name]?.ToJsonString() ?? "null";
-            if (saved != now)
+            if (saved == now)
             {
-                throw new BertSharpException(
-                    $"{checkpoint}: cannot resume: {BertSharpException.Field(name)} was {saved} in the checkpoint but is {now} now; resume with the same settings.");
+                continue;
             }
+            if (mayGrow?.Contains(name) == true)
+            {
+                var (a, b) = (TrainLog.Number(Settings, name), TrainLog.Number(current, name));
+                if (b > a)
+                {
+                    continue;
+                }
+                throw new BertSharpException(
+                    $"{checkpoint}: cannot resume: {BertSharpException.Field(name)} {now} is below the run's {saved}; a resumed run may keep or extend it, not shorten it.");
+            }
+            throw new BertSharpException(
+                $"{checkpoint}: cannot resume: {BertSharpException.Field(name)} was {saved} in the checkpoint but is {now} now; resume with the same settings.");
         }
     }
 

@@ -15,6 +15,14 @@ public sealed record EncodedExample(int[] InputIds, int[] TokenTypeIds, float Ta
     public int Length => InputIds.Length;
 }
 
+/// <summary>A padded batch as flat row-major int64 arrays [Rows × Width].</summary>
+/// <param name="Ids">Token ids, padded with [PAD].</param>
+/// <param name="Mask">1 on real tokens, 0 on padding.</param>
+/// <param name="Types">Segment ids, 0 on padding.</param>
+/// <param name="Rows">Rows (examples).</param>
+/// <param name="Width">The longest row's length.</param>
+public sealed record PaddedRows(long[] Ids, long[] Mask, long[] Types, int Rows, int Width);
+
 /// <summary>One padded batch as tensors. Disposing it frees the tensors.</summary>
 public sealed class TensorBatch : IDisposable
 {
@@ -119,8 +127,23 @@ public static class Batching
     public static BertInput Pad(IReadOnlyList<int[]> ids, IReadOnlyList<int[]> typeIds, int padId, Device? device = null,
         IReadOnlyList<int[]>? attentionMasks = null)
     {
+        var p = PadArrays(ids, typeIds, padId, attentionMasks);
+        long[] dims = [p.Rows, p.Width];
+        return new BertInput(OnDevice(torch.tensor(p.Ids, dims), device), OnDevice(torch.tensor(p.Mask, dims), device),
+            OnDevice(torch.tensor(p.Types, dims), device));
+    }
+
+    /// <summary>
+    /// The padding of <see cref="Pad(IReadOnlyList{int[]}, IReadOnlyList{int[]}, int, Device?, IReadOnlyList{int[]}?)"/> as flat
+    /// row-major int64 arrays [rows × width], for runtimes that take arrays (ONNX Runtime).
+    /// </summary>
+    public static PaddedRows PadArrays(IReadOnlyList<IReadOnlyList<int>> ids, IReadOnlyList<IReadOnlyList<int>> typeIds, int padId,
+        IReadOnlyList<IReadOnlyList<int>>? attentionMasks = null)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        ArgumentNullException.ThrowIfNull(typeIds);
         var b = ids.Count;
-        var t = b == 0 ? 0 : ids.Max(r => r.Length);
+        var t = b == 0 ? 0 : ids.Max(r => r.Count);
         var flatIds = new long[b * t];
         var mask = new long[b * t];
         var types = new long[b * t];
@@ -130,16 +153,14 @@ public static class Batching
             var row = ids[r];
             var rowTypes = typeIds[r];
             var rowMask = attentionMasks?[r];
-            for (var c = 0; c < row.Length; c++)
+            for (var c = 0; c < row.Count; c++)
             {
                 flatIds[(r * t) + c] = row[c];
                 mask[(r * t) + c] = rowMask is null ? 1 : rowMask[c];
                 types[(r * t) + c] = rowTypes[c];
             }
         }
-        long[] dims = [b, t];
-        return new BertInput(OnDevice(torch.tensor(flatIds, dims), device), OnDevice(torch.tensor(mask, dims), device),
-            OnDevice(torch.tensor(types, dims), device));
+        return new PaddedRows(flatIds, mask, types, b, t);
     }
 
     /// <summary>Pads tokenizer encodings (their own attention masks kept) into one batch; see <see cref="Pad(IReadOnlyList{int[]}, IReadOnlyList{int[]}, int, Device?, IReadOnlyList{int[]}?)"/>.</summary>

@@ -30,7 +30,7 @@ public class FineTuneResumeTests
         LearningRate = 1e-3,
         MaxLength = 16,
         ValSize = 2,
-        ShuffleSplit = true,
+        Split = SplitMethod.Random,
         SaveBest = "loss",
         Seed = 11,
         Device = "cpu",

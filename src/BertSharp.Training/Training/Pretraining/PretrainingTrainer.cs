@@ -1,8 +1,10 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using BertSharp.Data.Pretraining;
+using BertSharp.IO;
 using BertSharp.Modeling;
 using BertSharp.Runtime;
+using BertSharp.Tokenization;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -24,6 +26,9 @@ public sealed record PretrainingModelSource(string? Preset = null, string? Vocab
 public sealed class PretrainingTrainer
 {
     private readonly PretrainingTrainerOptions _options;
+
+    // model_max_length of the model this run continues (a checkpoint or --model), kept when longer than the data's.
+    private int? _sourceTrainedLength;
 
     public PretrainingTrainer(PretrainingTrainerOptions options)
     {
@@ -60,9 +65,16 @@ public sealed class PretrainingTrainer
         var data = PretrainingDataset.Open(dataDirectory);
         var evalCount = _options.EvalEvery > 0 ? (int)Math.Min(_options.EvalInstances, data.Count / 10) : 0;
         var trainCount = data.Count - evalCount;
-        var settings = Settings(trainCount, data.Manifest.VocabSha256);
+        var settings = Settings(trainCount, data.Manifest.VocabSha256, dataDirectory);
         var state = checkpoint is null ? null : TrainerState.Load(Path.Combine(checkpoint, TrainerState.FileName));
-        state?.CheckResumable(settings, checkpoint!);
+        // Only the length of the run may change (raised: the linear decay is re-planned to end at the new total); how often it
+        // saves and evaluates, and where its data lives, are not part of the result.
+        state?.CheckResumable(settings, checkpoint!, mayGrow: ["steps"], free: ["save_every", "eval_every", "data_directory"]);
+
+        var sourceDir = checkpoint ?? source.ModelDirectory;
+        _sourceTrainedLength = sourceDir is not null && File.Exists(Path.Combine(sourceDir, "tokenizer_config.json"))
+            ? BertTokenizer.FromDirectory(sourceDir).ModelMaxLength
+            : null;
 
         var (model, vocabPath) = checkpoint is not null
             ? (BertPretrained.Load<BertForPreTraining>(checkpoint), Path.Combine(checkpoint, "vocab.txt"))
@@ -198,8 +210,42 @@ public sealed class PretrainingTrainer
         }
     }
 
+    /// <summary>
+    /// The latest checkpoint of the run in <paramref name="outputDirectory"/> with the settings it was trained with (what a
+    /// resume takes when the caller gives no other) and its data directory, or null when the run has no checkpoint.
+    /// </summary>
+    public static (TrainerState State, PretrainingTrainerOptions Options, string? DataDirectory)? SavedRun(string outputDirectory)
+    {
+        var checkpoint = RunDirectory.LatestCheckpoint(AtomicFile.Normalize(outputDirectory));
+        if (checkpoint is null)
+        {
+            return null;
+        }
+        var state = TrainerState.Load(Path.Combine(checkpoint, TrainerState.FileName));
+        var s = state.Settings;
+        double N(string name) => TrainLog.Number(s, name) is var v && double.IsFinite(v)
+            ? v
+            : throw new BertSharpException($"{checkpoint}: trainer_state.json has no setting '{name}'; not a pre-training checkpoint.");
+        var options = new PretrainingTrainerOptions
+        {
+            Steps = (long)N("steps"),
+            BatchSize = (int)N("batch_size"),
+            GradAccum = (int)N("gradient_accumulation_steps"),
+            LearningRate = N("learning_rate"),
+            WarmupSteps = (long)N("warmup_steps"),
+            WeightDecay = N("weight_decay"),
+            Eps = N("adam_epsilon"),
+            MaxGradNorm = N("max_grad_norm"),
+            SaveEvery = (long)N("save_every"),
+            EvalEvery = (long)N("eval_every"),
+            DynamicMasking = s["dynamic_masking"]?.GetValue<bool>() ?? false,
+            Seed = (long)N("seed"),
+        };
+        return (state, options, s["data_directory"]?.GetValue<string>());
+    }
+
     /// <summary>What a resumed run must share with its checkpoint.</summary>
-    private JsonObject Settings(long trainInstances, string vocabSha) => new()
+    private JsonObject Settings(long trainInstances, string vocabSha, string dataDirectory) => new()
     {
         ["steps"] = _options.Steps,
         ["batch_size"] = _options.BatchSize,
@@ -213,6 +259,9 @@ public sealed class PretrainingTrainer
         ["seed"] = _options.Seed,
         ["train_instances"] = trainInstances,
         ["data_vocab_sha256"] = vocabSha,
+        ["save_every"] = _options.SaveEvery,
+        ["eval_every"] = _options.EvalEvery,
+        ["data_directory"] = Path.GetFullPath(dataDirectory),
     };
 
     private static void Plot(RunDirectory run, TrainLog log)
@@ -227,12 +276,14 @@ public sealed class PretrainingTrainer
         ]);
     }
 
-    private static void WriteTokenizerFiles(string dir, string vocabPath, PretrainingDataset data)
+    private void WriteTokenizerFiles(string dir, string vocabPath, PretrainingDataset data)
     {
         File.Copy(vocabPath, Path.Combine(dir, "vocab.txt"), overwrite: true);
         var lower = data.Manifest.Lowercase ? "true" : "false";
+        // model_max_length is the trained length (ModelLength): a model continued on shorter data keeps its longer positions.
+        var trained = Math.Max(data.Manifest.MaxSeqLength, _sourceTrainedLength ?? 0);
         File.WriteAllText(Path.Combine(dir, "tokenizer_config.json"),
-            $"{{\n  \"tokenizer_class\": \"BertTokenizer\",\n  \"do_lower_case\": {lower},\n  \"model_max_length\": {data.Manifest.MaxSeqLength}\n}}\n");
+            $"{{\n  \"tokenizer_class\": \"BertTokenizer\",\n  \"do_lower_case\": {lower},\n  \"model_max_length\": {trained}\n}}\n");
     }
 
     private (BertForPreTraining Model, string VocabPath) CreateModel(PretrainingModelSource source, PretrainingDataset data)
@@ -254,7 +305,7 @@ public sealed class PretrainingTrainer
             throw new BertSharpException($"{source.VocabPath}: vocabulary file not found.");
         }
         data.CheckVocabulary(source.VocabPath);
-        var config = BertConfig.Preset(source.Preset);
+        var config = BertConfig.FromPresetOrFile(source.Preset);
         config.VocabSize = data.Manifest.VocabSize;
         config.PadTokenId = data.Manifest.PadId;
         config.MaxPositionEmbeddings = Math.Max(config.MaxPositionEmbeddings, data.Manifest.MaxSeqLength);
