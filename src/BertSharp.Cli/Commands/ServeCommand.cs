@@ -22,9 +22,13 @@ internal static class ServeCommand
         var window = new Option<double>("--batch-window-ms") { Description = "How long a micro-batch waits for more inputs (0: run with what is queued).", DefaultValueFactory = _ => 0 };
         var maxBody = new Option<long>("--max-body-bytes") { Description = "Largest request body (413 beyond).", DefaultValueFactory = _ => 1 << 20 };
         var device = new Option<string>("--device") { Description = "auto, cpu, cuda or cuda:N.", DefaultValueFactory = _ => "auto" };
+        var allowedHosts = new Option<string?>("--allowed-hosts")
+        {
+            Description = "Host header names to answer, comma-separated (* for any); others get 400 (DNS-rebinding protection). Default: localhost, 127.0.0.1, [::1] and the --host address.",
+        };
         var cmd = new Command("serve", "Serve a model over HTTP: JSON endpoints (micro-batched), /health, /openapi.json and a web page at /.")
         {
-            model, host, port, maxBatch, maxLength, maxQueue, timeout, window, maxBody, device,
+            model, host, port, maxBatch, maxLength, maxQueue, timeout, window, maxBody, device, allowedHosts,
         };
         cmd.SetAction(p =>
         {
@@ -38,6 +42,7 @@ internal static class ServeCommand
                 Timeout = TimeSpan.FromSeconds(p.GetValue(timeout)),
                 BatchWindow = TimeSpan.FromMilliseconds(p.GetValue(window)),
                 MaxBodyBytes = p.GetValue(maxBody),
+                AllowedHosts = AllowedHosts(p.GetValue(allowedHosts), p.GetValue(host)!),
             };
             using var app = BertServer.Build(options);
             app.Urls.Add($"http://{p.GetValue(host)}:{p.GetValue(port)}");
@@ -52,5 +57,18 @@ internal static class ServeCommand
             return 0;
         });
         return cmd;
+    }
+
+    /// <summary>The explicit list, else the loopback names plus the address the server was asked to bind (unless a wildcard).</summary>
+    internal static IReadOnlyList<string> AllowedHosts(string? list, string bindHost)
+    {
+        if (list is not null)
+        {
+            return [.. list.Split(',', StringSplitOptions.TrimEntries)];
+        }
+        var wildcard = bindHost is "0.0.0.0" or "::" or "[::]" or "*" or "+";
+        return wildcard || ServerOptions.LoopbackHosts.Contains(bindHost)
+            ? ServerOptions.LoopbackHosts
+            : [.. ServerOptions.LoopbackHosts, bindHost];
     }
 }

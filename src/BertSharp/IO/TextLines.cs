@@ -50,31 +50,15 @@ public static class TextLines
         new(OpenRead(path), StrictUtf8, detectEncodingFromByteOrderMarks: false, bufferSize: 1 << 16);
 
     /// <summary>
-    /// The lines of <paramref name="path"/> without their line terminators (LF, CRLF or CR), read lazily. Throws
-    /// <see cref="BertSharpException"/> for a missing file, a corrupt gzip stream or invalid UTF-8 (with the line number).
+    /// The lines of <paramref name="path"/> without their line terminators (LF, CRLF or CR), read lazily with bounded memory.
+    /// Throws <see cref="BertSharpException"/> for a missing file, a corrupt gzip stream, invalid UTF-8 (naming the exact
+    /// line) or a line longer than <paramref name="maxLineBytes"/>.
     /// </summary>
-    public static IEnumerable<string> Read(string path)
+    public static IEnumerable<string> Read(string path, int maxLineBytes = Utf8LineReader.DefaultMaxLineBytes)
     {
-        using var reader = OpenText(path);
-        while (true)
+        using var reader = new Utf8LineReader(OpenRead(path), path, maxLineBytes);
+        while (reader.ReadLine() is { } line)
         {
-            string? line;
-            try
-            {
-                line = reader.ReadLine();
-            }
-            catch (DecoderFallbackException e)
-            {
-                throw InvalidUtf8(path, e);
-            }
-            catch (InvalidDataException e)
-            {
-                throw new BertSharpException($"{path}: not a valid gzip file ({e.Message}).", e);
-            }
-            if (line is null)
-            {
-                yield break;
-            }
             yield return line;
         }
     }

@@ -30,11 +30,13 @@ public sealed class ServerHost : IAsyncDisposable
 
     public string ModelDirectory => _dir.Path;
 
-    public static async Task<ServerHost> Start(string fixtureCase, Func<ServerOptions, ServerOptions>? adjust = null)
+    public static async Task<ServerHost> Start(string fixtureCase, Func<ServerOptions, ServerOptions>? adjust = null,
+        Action<BertPreTrainedModel>? alter = null)
     {
         var dir = TestPaths.TempDir();
         using (var model = BertPretrained.Load(null, HfFixture.Dir(fixtureCase), out _))
         {
+            alter?.Invoke(model);
             BertPretrained.Save(model, dir.Path, new SaveOptions(TokenizerFrom: HfFixture.Dir(fixtureCase)));
         }
         var options = new ServerOptions { ModelDirectory = dir.Path, Device = "cpu" };
