@@ -53,6 +53,11 @@ internal static class PredictCommand
             {
                 throw new BertSharpException("--output: only together with --input.");
             }
+            if (p.GetValue(output) is { } o && !o.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase) && !o.EndsWith(".json", StringComparison.OrdinalIgnoreCase)
+                && !o.EndsWith(".csv", StringComparison.OrdinalIgnoreCase) && !o.EndsWith(".tsv", StringComparison.OrdinalIgnoreCase))
+            {
+                throw new BertSharpException($"--output {o}: unknown extension; expected .jsonl, .csv or .tsv (the format is chosen by the extension).");
+            }
             var batchSize = p.GetValue(batch);
             if (batchSize < 1)
             {

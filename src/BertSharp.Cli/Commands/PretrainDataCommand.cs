@@ -44,6 +44,10 @@ internal static class PretrainDataCommand
             {
                 throw new BertSharpException("pretrain-data needs --input, --vocab and --output (or --stats DIR).");
             }
+            if (p.GetValue(threads) < 1)
+            {
+                throw new BertSharpException($"--threads {p.GetValue(threads)}: expected a positive number of worker threads.");
+            }
             var options = new PretrainingOptions
             {
                 MaxSeqLength = p.GetValue(maxSeq),
@@ -66,7 +70,7 @@ internal static class PretrainDataCommand
                     Options = options,
                     Format = ParseFormat(p.GetValue(format)),
                     Lowercase = lowercase,
-                    MaxDegreeOfParallelism = Math.Max(1, p.GetValue(threads)),
+                    MaxDegreeOfParallelism = p.GetValue(threads),
                     Progress = new Relay(progress),
                 };
                 return builder.Build(inputs, outDir);

@@ -47,6 +47,10 @@ internal static class TokenizeCommand
             {
                 throw new BertSharpException($"--stride must be >= 0, got {strideValue}.");
             }
+            if (max is { } m && strideValue >= m)
+            {
+                throw new BertSharpException($"--stride {strideValue} must be smaller than --max-length {m} (windows overlap by the stride).");
+            }
             var options = new EncodeOptions
             {
                 MaxLength = max,

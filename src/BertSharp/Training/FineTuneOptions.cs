@@ -121,6 +121,10 @@ public sealed record FineTuneOptions
         {
             throw new BertSharpException($"--warmup-steps {WarmupSteps}: expected a number ≥ 0.");
         }
+        if (EvalDataPath is null)
+        {
+            Data.DataSplit.CheckValSize(ValSize);
+        }
         if (MaxTrainExamples is <= 0 || MaxEvalExamples is <= 0)
         {
             throw new BertSharpException("--max-train-examples / --max-eval-examples: expected a positive number.");
