@@ -260,6 +260,15 @@ public static class PyTorchBinReader
         {
             throw new BertSharpException($"{Where()}: negative size, stride or offset.");
         }
+        try
+        {
+            // libtorch multiplies every dimension (an empty view of [0, 2^61, 4] still overflows its element count).
+            r.Size.Where(s => s != 0).Aggregate(1L, (a, b) => checked(a * b));
+        }
+        catch (OverflowException)
+        {
+            throw new BertSharpException($"{Where()}: the element count overflows.");
+        }
         if (r.Size.Contains(0))
         {
             return;
