@@ -7,6 +7,8 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 results="$PWD/TestResults"
 # The browser test needs Debian's chromium and playwright-core; install them when possible, else that one test is skipped.
 bash tests/browser/setup.sh || echo "test.sh: browser test setup failed; the browser test will be skipped" >&2
+# The multi-process (MPI) tests need Open MPI from Debian; install it when possible, else those tests are skipped.
+bash tests/mpi/setup.sh || echo "test.sh: Open MPI setup failed; the MPI tests will be skipped" >&2
 rm -rf "$results"
 dotnet test BertSharp.slnx -c Release --logger "trx;LogFileName=results.trx" --results-directory "$results" "$@"
 rc=$?

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Generates src/BertSharp/Tokenization/UnicodeDecomposition.Data.g.cs: the canonical (NFD) decomposition of every code
+"""Generates src/BertSharp.Tokenizers/Tokenization/UnicodeDecomposition.Data.g.cs: the canonical (NFD) decomposition of every code
 point that has one, except Hangul syllables (decomposed algorithmically), and the canonical combining class of every
 combining mark (for canonical reordering). .NET's string.Normalize is unavailable under InvariantGlobalization, and HF's
 accent stripping needs NFD, so the tables are embedded. HF's NFD uses Unicode 9.0 data: the code points it does not
@@ -57,7 +57,7 @@ internal static partial class UnicodeDecomposition
     private static ReadOnlySpan<byte> CombiningClasses => [{", ".join(str(c) for _, c in classes)}];
 }}
 """
-path = os.path.join(here, "..", "src", "BertSharp", "Tokenization", "UnicodeDecomposition.Data.g.cs")
+path = os.path.join(here, "..", "src", "BertSharp.Tokenizers", "Tokenization", "UnicodeDecomposition.Data.g.cs")
 with open(path, "w", encoding="utf-8") as f:
     f.write(out)
 print(len(entries), "entries,", len(chars), "chars,", len(classes), "combining classes ->", path)

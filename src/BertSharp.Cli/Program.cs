@@ -1,5 +1,6 @@
 using System.CommandLine;
 using BertSharp;
+using BertSharp.Distributed;
 using BertSharp.Cli.Commands;
 
 namespace BertSharp.Cli;
@@ -16,7 +17,10 @@ public static class Program
         }
         catch (Exception e)
         {
-            return CliErrors.Report(e);
+            var code = CliErrors.Report(e);
+            // As one rank of a data-parallel job the others may be waiting for this one: stop them all now.
+            MpiCommunicator.AbortIfRunning(code);
+            return code;
         }
     }
 
@@ -42,7 +46,9 @@ public static class Program
         root.Subcommands.Add(QaCommand.Create());
         root.Subcommands.Add(EmbedCommand.Create());
         PretrainMemoryBenchCommand.AddTo(root); // after BenchCommand: joins the existing "bench" command
+        AllReduceBenchCommand.AddTo(root);
         root.Subcommands.Add(ServeCommand.Create());
+        root.Subcommands.Add(LaunchCommand.Create());
         return root;
     }
 }

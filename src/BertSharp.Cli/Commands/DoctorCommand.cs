@@ -10,10 +10,12 @@ internal static class DoctorCommand
 {
     public static Command Create()
     {
-        var cmd = new Command("doctor", "Check that libtorch loads here; print versions, threads, CUDA and allocator.");
+        var cmd = new Command("doctor", "Check that libtorch loads here; print versions, threads, CUDA, MPI and allocator (under bert launch / mpirun: check that the ranks communicate).");
         cmd.SetAction(_ =>
         {
             TorchRuntime.EnsureLoaded();
+            // First, before anything is printed: under mpirun this silences the other ranks' stdout.
+            var distributed = DistributedCheck.Run();
             using var a = torch.ones(2, 3);
             using var b = torch.ones(3, 2);
             using var c = a.matmul(b);
@@ -23,6 +25,7 @@ internal static class DoctorCommand
             Console.WriteLine($"libtorch      loaded (matmul check: {c.sum().item<float>()} == 12)");
             Console.WriteLine($"threads       {torch.get_num_threads()}");
             Console.WriteLine($"cuda          {(torch.cuda.is_available() ? $"yes, {torch.cuda.device_count()} device(s)" : "no")}");
+            Console.WriteLine($"distributed   {distributed}");
             Console.WriteLine($"allocator     {(preload.Contains("tcmalloc", StringComparison.Ordinal) ? "tcmalloc (LD_PRELOAD)" : "glibc malloc (install libtcmalloc-minimal4 for flat memory in training)")}");
             return 0;
         });

@@ -1,7 +1,6 @@
 using BertSharp.Data;
 using BertSharp.Modeling;
 using BertSharp.Tokenization;
-using BertSharp.Training;
 using TorchSharp;
 
 namespace BertSharp.Inference;
@@ -20,27 +19,33 @@ public sealed record ModelSource(BertConfig Config, string ConfigOrigin, string?
 public static class ClassifierCheckpoint
 {
     /// <summary>Reads the config and tokenizer a fine-tuning starts from (cheap: no weights yet).</summary>
-    public static ModelSource Describe(FineTuneOptions o)
+    /// <param name="modelDir">A checkpoint directory or Hub id; null to start from <paramref name="configPreset"/>.</param>
+    /// <param name="configPreset">A size preset for a model trained from scratch (with <paramref name="vocabPath"/>).</param>
+    /// <param name="vocabPath">The WordPiece vocab.txt of a model trained from scratch.</param>
+    /// <param name="lowercase">Lower-case input for a model trained from scratch; null guesses from the vocabulary.</param>
+    public static ModelSource Describe(string? modelDir, string? configPreset, string? vocabPath, bool? lowercase)
     {
-        if (o.ModelDir is { } idOrDir)
+        if (modelDir is { } idOrDir)
         {
             // A local directory, or a Hub id (served from the HF cache, downloaded when absent).
             var dir = BertPretrained.ResolveDirectory(idOrDir);
             var configPath = Path.Combine(dir, "config.json");
             return new ModelSource(BertConfig.Load(configPath), configPath, dir, BertTokenizer.FromDirectory(dir));
         }
-        var vocabPath = o.VocabPath!;
+        if (configPreset is null || vocabPath is null)
+        {
+            throw new ArgumentException("a model trained from scratch needs a config preset and a vocabulary", nameof(configPreset));
+        }
         if (!File.Exists(vocabPath))
         {
-            throw new BertSharpException($"--vocab {vocabPath}: file not found.");
+            throw new BertSharpException($"{vocabPath}: vocabulary file not found.");
         }
         var vocab = Vocabulary.Load(vocabPath);
-        var lowercase = o.Lowercase ?? LooksUncased(vocab);
-        var config = BertConfig.Preset(o.ConfigPreset!);
+        var config = BertConfig.Preset(configPreset);
         config.VocabSize = vocab.Count;
-        var tokenizer = new BertTokenizer(vocab, new NormalizerOptions(Lowercase: lowercase), modelMaxLength: config.MaxPositionEmbeddings);
+        var tokenizer = new BertTokenizer(vocab, new NormalizerOptions(Lowercase: lowercase ?? LooksUncased(vocab)), modelMaxLength: config.MaxPositionEmbeddings);
         config.PadTokenId = tokenizer.PadId >= 0 ? tokenizer.PadId : 0;
-        return new ModelSource(config, $"preset {o.ConfigPreset}", null, tokenizer);
+        return new ModelSource(config, $"preset {configPreset}", null, tokenizer);
     }
 
     /// <summary>

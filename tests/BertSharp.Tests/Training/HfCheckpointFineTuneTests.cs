@@ -128,10 +128,7 @@ public class HfCheckpointFineTuneTests
     public void Checkpoint_with_other_head_size_keeps_the_encoder_and_starts_a_new_head()
     {
         var dir = HfFixture.Dir("sequence-classification");
-        var source = ClassifierCheckpoint.Describe(new FineTuneOptions
-        {
-            Task = TaskSpec.Sst2, DataPath = "unused", OutputDir = "unused", ModelDir = dir,
-        });
+        var source = ClassifierCheckpoint.Describe(dir, configPreset: null, vocabPath: null, lowercase: null);
         using var original = BertPretrained.Load<BertForSequenceClassification>(dir);
         var two = LabelMap.FromLabels(["negative", "positive"]);
         var (model, _) = ClassifierCheckpoint.CreateForFineTuning(source, two);

@@ -48,7 +48,7 @@ public static class FineTuner
         var batchSize = o.EffectiveBatchSize;
 
         // Everything that can be wrong with the input is checked before training starts.
-        var source = ClassifierCheckpoint.Describe(o);
+        var source = ClassifierCheckpoint.Describe(o.ModelDir, o.ConfigPreset, o.VocabPath, o.Lowercase);
         if (maxLength > source.Config.MaxPositionEmbeddings)
         {
             throw new BertSharpException(

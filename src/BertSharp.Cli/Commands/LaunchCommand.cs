@@ -1,0 +1,99 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using BertSharp.Distributed;
+
+namespace BertSharp.Cli.Commands;
+
+/// <summary>
+/// <c>bert launch --nproc N -- COMMAND...</c>: runs a <c>bert</c> command as N data-parallel ranks on this machine through
+/// Open MPI's <c>mpirun</c>, with the flags one host (and a container run as root) needs; see <see cref="MpiLauncher"/>.
+/// </summary>
+internal static class LaunchCommand
+{
+    public static Command Create()
+    {
+        var nproc = new Option<int>("--nproc") { Description = "Number of ranks (processes) to start on this machine.", Required = true };
+        var command = new Argument<string[]>("command")
+        {
+            Description = "The bert command each rank runs, after '--' (e.g. -- pretrain --data DIR ...).",
+            Arity = ArgumentArity.OneOrMore,
+        };
+        var cmd = new Command("launch", "Run a bert command as N data-parallel ranks on this machine with Open MPI's mpirun.");
+        cmd.Options.Add(nproc);
+        cmd.Arguments.Add(command);
+        cmd.SetAction(p => Run(p.GetValue(nproc), p.GetValue(command) ?? []));
+        return cmd;
+    }
+
+    private static int Run(int ranks, string[] command)
+    {
+        if (ranks < 1)
+        {
+            throw new BertSharpException($"--nproc {ranks}: expected a positive number of ranks.");
+        }
+        if (command.Length == 0)
+        {
+            throw new BertSharpException("bert launch: no command given; put the bert command after '--', e.g. bert launch --nproc 2 -- pretrain ...");
+        }
+        var mpirun = MpiLauncher.FindMpirun()
+            ?? throw new BertSharpException($"bert launch: mpirun was not found on PATH; {MpiLauncher.InstallHint}.");
+        var start = new ProcessStartInfo(mpirun)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var a in MpiLauncher.SingleHostArguments(ranks, [.. SelfCommand(), .. command]))
+        {
+            start.ArgumentList.Add(a);
+        }
+        foreach (var (name, value) in MpiLauncher.SingleHostEnvironment)
+        {
+            if (Environment.GetEnvironmentVariable(name) is null)
+            {
+                start.Environment[name] = value;
+            }
+        }
+        if (Environment.GetEnvironmentVariable("OMP_NUM_THREADS") is null)
+        {
+            // libtorch sizes its thread pool from OMP_NUM_THREADS; N ranks each using every core would oversubscribe.
+            start.Environment["OMP_NUM_THREADS"] = MpiLauncher.ThreadsPerRank(ranks).ToString(CultureInfo.InvariantCulture);
+        }
+        // mpirun gives each rank a pseudo-terminal; a dumb TERM keeps .NET from writing terminal set-up sequences into it.
+        start.Environment["TERM"] = "dumb";
+        using var process = Process.Start(start) ?? throw new InvalidOperationException("mpirun did not start");
+        // Ctrl+C reaches mpirun too (same process group), which stops the ranks; wait for it instead of leaving them.
+        ConsoleCancelEventHandler keepWaiting = (_, e) => e.Cancel = true;
+        Console.CancelKeyPress += keepWaiting;
+        try
+        {
+            var output = process.StandardOutput.BaseStream.CopyToAsync(new TextWriterStream(Console.Out));
+            var error = process.StandardError.BaseStream.CopyToAsync(new TextWriterStream(Console.Error));
+            process.WaitForExit();
+            Task.WaitAll(output, error);
+            Console.Out.Flush();
+            Console.Error.Flush();
+            return process.ExitCode;
+        }
+        finally
+        {
+            Console.CancelKeyPress -= keepWaiting;
+        }
+    }
+
+    /// <summary>How to start this same bert: the native launcher when there is one, else <c>dotnet bert.dll</c>.</summary>
+    private static string[] SelfCommand()
+    {
+        var dll = typeof(LaunchCommand).Assembly.Location;
+        var host = Environment.ProcessPath;
+        var hostName = host is null ? "" : Path.GetFileNameWithoutExtension(host);
+        if (hostName == "bert")
+        {
+            return [host!];
+        }
+        // Under 'dotnet bert.dll' (the ./bert script) or a test host, run the same assembly with the same dotnet.
+        var dotnet = hostName == "dotnet" ? host! : "dotnet";
+        return [dotnet, dll];
+    }
+}

@@ -1,0 +1,217 @@
+using TorchSharp;
+
+namespace BertSharp.Distributed;
+
+/// <summary>
+/// Collectives over Open MPI's <c>MPI_COMM_WORLD</c> on CPU tensors (libmpi bound at run time; see
+/// <see cref="MpiLibrary"/>). MPI can be initialised once per process, so there is one instance, <see cref="World"/>;
+/// disposing it finalises MPI. Rank and size are MPI's, which are the launcher's (<c>OMPI_COMM_WORLD_RANK/SIZE</c>).
+/// </summary>
+public sealed unsafe class MpiCommunicator : ICommunicator
+{
+    // MPI counts are C ints; larger tensors go in chunks of this many elements.
+    private const long ChunkElements = 1L << 30;
+
+    private static readonly object InitGate = new();
+    private static MpiCommunicator? _world;
+    private static bool _finalized;
+
+    private readonly MpiLibrary _mpi;
+    private readonly object _callGate = new();
+    private readonly CollectiveWatchdog _watchdog;
+    private readonly int _threadLevel;
+    private bool _disposed;
+    private volatile bool _aborting;
+
+    private MpiCommunicator(MpiLibrary mpi, TimeSpan timeout)
+    {
+        _mpi = mpi;
+        int initialized;
+        mpi.Check(mpi.Initialized(&initialized), "MPI_Initialized");
+        int provided = MpiLibrary.ThreadMultiple;
+        if (initialized == 0)
+        {
+            // THREAD_MULTIPLE: the watchdog thread may call MPI_Abort while the main thread waits inside a collective.
+            mpi.Check(mpi.InitThread(null, null, MpiLibrary.ThreadMultiple, &provided), "MPI_Init_thread");
+        }
+        _threadLevel = provided;
+        int rank, size;
+        mpi.Check(mpi.CommRank(mpi.CommWorld, &rank), "MPI_Comm_rank");
+        mpi.Check(mpi.CommSize(mpi.CommWorld, &size), "MPI_Comm_size");
+        Rank = rank;
+        WorldSize = size;
+        Timeout = timeout;
+        LibraryVersion = mpi.Version();
+        _watchdog = new CollectiveWatchdog(timeout, $"rank {rank} of {size} (mpi)", Abort);
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => Dispose();
+    }
+
+    /// <summary>
+    /// Initialises MPI on first use (later calls return the same instance) and returns <c>MPI_COMM_WORLD</c>.
+    /// Throws <see cref="BertSharpException"/> when Open MPI is not installed, naming the packages to install.
+    /// </summary>
+    /// <param name="timeout">Longest wait of one collective (first call only); null: <see cref="DistributedEnvironment.DefaultTimeout"/>.</param>
+    public static MpiCommunicator World(TimeSpan? timeout = null)
+    {
+        lock (InitGate)
+        {
+            if (_world is { _disposed: false })
+            {
+                return _world;
+            }
+            if (_finalized)
+            {
+                throw new InvalidOperationException("MPI was already finalised in this process and cannot be initialised again.");
+            }
+            _world = new MpiCommunicator(MpiLibrary.Instance, timeout ?? DistributedEnvironment.DefaultTimeout);
+            return _world;
+        }
+    }
+
+    /// <inheritdoc />
+    public int Rank { get; }
+
+    /// <inheritdoc />
+    public int WorldSize { get; }
+
+    /// <inheritdoc />
+    public string Backend => "mpi";
+
+    /// <inheritdoc />
+    public TimeSpan Timeout { get; }
+
+    /// <summary>MPI's own description of itself, e.g. "Open MPI v4.1.4, package: Debian OpenMPI, ...".</summary>
+    public string LibraryVersion { get; }
+
+    /// <inheritdoc />
+    public void AllReduce(torch.Tensor tensor, ReduceOp op = ReduceOp.Sum)
+    {
+        ArgumentNullException.ThrowIfNull(tensor);
+        CollectiveChecks.CheckReduce(tensor, op);
+        var type = DataType(tensor, "all-reduce");
+        var mpiOp = op switch
+        {
+            ReduceOp.Max => _mpi.OpMax,
+            ReduceOp.Min => _mpi.OpMin,
+            _ => _mpi.OpSum,
+        };
+        TensorMemory.InPlace(tensor, t =>
+        {
+            Run($"all-reduce of {t.numel()} {t.dtype} values", t, (p, n) => _mpi.Check(
+                _mpi.Allreduce(MpiLibrary.InPlace, p, n, type, mpiOp, _mpi.CommWorld), "MPI_Allreduce"));
+            if (op == ReduceOp.Average && WorldSize > 1)
+            {
+                using var noGrad = torch.no_grad();
+                t.div_(WorldSize);
+            }
+        });
+    }
+
+    /// <inheritdoc />
+    public void Broadcast(torch.Tensor tensor, int root = 0)
+    {
+        ArgumentNullException.ThrowIfNull(tensor);
+        CollectiveChecks.CheckRoot(root, WorldSize);
+        var type = DataType(tensor, "broadcast");
+        TensorMemory.InPlace(tensor, t => Run($"broadcast of {t.numel()} {t.dtype} values from rank {root}", t,
+            (p, n) => _mpi.Check(_mpi.Bcast(p, n, type, root, _mpi.CommWorld), "MPI_Bcast")));
+    }
+
+    /// <inheritdoc />
+    public void Barrier()
+    {
+        lock (_callGate)
+        {
+            ThrowIfDisposed();
+            using var watch = _watchdog.Enter("barrier");
+            _mpi.Check(_mpi.Barrier(_mpi.CommWorld), "MPI_Barrier");
+        }
+    }
+
+    /// <summary>
+    /// Stops every rank of the job now with <paramref name="exitCode"/> (MPI_Abort). For a rank that failed on its own (bad
+    /// input, an exception) while the others wait in a collective: exiting normally would leave them waiting until the
+    /// timeout, and MPI_Finalize could wait for them forever.
+    /// </summary>
+    public void Abort(int exitCode)
+    {
+        _aborting = true;
+        if (_threadLevel >= MpiLibrary.ThreadMultiple)
+        {
+            _mpi.Abort(_mpi.CommWorld, exitCode);
+        }
+        // MPI_Abort does not return. Without THREAD_MULTIPLE it may not be called beside a waiting collective; ending the
+        // process unfinalised has the same effect, since the launcher stops the job when one rank does that.
+        Environment.Exit(exitCode);
+    }
+
+    /// <summary>
+    /// For a process's error path: when MPI is running with more than one rank, stops the whole job with
+    /// <paramref name="exitCode"/> (see <see cref="Abort"/>); otherwise does nothing. A failing rank must not finalise MPI,
+    /// which would wait for ranks that are waiting for it.
+    /// </summary>
+    public static void AbortIfRunning(int exitCode)
+    {
+        MpiCommunicator? world;
+        lock (InitGate)
+        {
+            world = _world is { _disposed: false, WorldSize: > 1 } ? _world : null;
+        }
+        world?.Abort(exitCode);
+    }
+
+    /// <summary>Finalises MPI (collective: every rank must get here). Later calls do nothing.</summary>
+    public void Dispose()
+    {
+        lock (InitGate)
+        {
+            if (_disposed || _aborting)
+            {
+                return;
+            }
+            _disposed = true;
+            _watchdog.Dispose();
+            int finalized;
+            if (!_watchdog.Terminating && _mpi.Finalized(&finalized) == 0 && finalized == 0)
+            {
+                _mpi.Finalize();
+            }
+            _finalized = true;
+        }
+    }
+
+    private void Run(string what, torch.Tensor tensor, Action<IntPtr, int> call)
+    {
+        lock (_callGate)
+        {
+            ThrowIfDisposed();
+            var ptr = TensorMemory.DataPointer(tensor);
+            var count = tensor.numel();
+            var size = tensor.ElementSize;
+            using var watch = _watchdog.Enter(what);
+            for (long offset = 0; offset < count; offset += ChunkElements)
+            {
+                call(ptr + checked((nint)(offset * size)), (int)Math.Min(ChunkElements, count - offset));
+            }
+        }
+    }
+
+    private IntPtr DataType(torch.Tensor tensor, string what)
+    {
+        if (tensor.device_type != DeviceType.CPU)
+        {
+            throw new ArgumentException($"MPI {what} needs a CPU tensor; got one on {tensor.device} (use the NCCL backend for CUDA tensors).", nameof(tensor));
+        }
+        return tensor.dtype switch
+        {
+            torch.ScalarType.Float32 => _mpi.Float,
+            torch.ScalarType.Float64 => _mpi.Double,
+            torch.ScalarType.Int32 => _mpi.Int32,
+            torch.ScalarType.Int64 => _mpi.Int64,
+            torch.ScalarType.Byte => _mpi.UInt8,
+            _ => throw new ArgumentException($"MPI {what} supports float32, float64, int32, int64 and uint8 tensors; got {tensor.dtype}.", nameof(tensor)),
+        };
+    }
+
+    private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
+}

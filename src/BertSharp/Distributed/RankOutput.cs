@@ -1,0 +1,74 @@
+using System.Text;
+
+namespace BertSharp.Distributed;
+
+/// <summary>
+/// Who speaks in a data-parallel job: rank 0 writes every file (logs, checkpoints, the final model, atomically as in a
+/// single-process run), prints results and draws progress bars; the other ranks only compute, and their errors reach
+/// stderr prefixed with their rank so that a failure on any rank is visible and attributable.
+/// </summary>
+public static class RankOutput
+{
+    /// <summary>True on the one rank that writes files, logs and progress (rank 0).</summary>
+    public static bool IsWriter(this ICommunicator communicator)
+    {
+        ArgumentNullException.ThrowIfNull(communicator);
+        return communicator.Rank == 0;
+    }
+
+    /// <summary>
+    /// On ranks other than 0: discards stdout and prefixes every stderr line with "rank r: "; on rank 0 (and in a
+    /// single-process run) changes nothing. Disposing the result restores the previous writers.
+    /// </summary>
+    public static IDisposable Apply(ICommunicator communicator)
+    {
+        ArgumentNullException.ThrowIfNull(communicator);
+        var oldOut = Console.Out;
+        var oldErr = Console.Error;
+        if (communicator.Rank != 0)
+        {
+            Console.SetOut(TextWriter.Null);
+            Console.SetError(new PrefixWriter(oldErr, $"rank {communicator.Rank}: "));
+        }
+        return new Restore(oldOut, oldErr);
+    }
+
+    private sealed class Restore(TextWriter output, TextWriter error) : IDisposable
+    {
+        public void Dispose()
+        {
+            Console.Out.Flush();
+            Console.Error.Flush();
+            Console.SetOut(output);
+            Console.SetError(error);
+        }
+    }
+
+    /// <summary>Writes a prefix at the start of every line.</summary>
+    internal sealed class PrefixWriter(TextWriter inner, string prefix) : TextWriter
+    {
+        private bool _atLineStart = true;
+
+        public override Encoding Encoding => inner.Encoding;
+
+        public override void Write(char value)
+        {
+            if (_atLineStart)
+            {
+                inner.Write(prefix);
+            }
+            inner.Write(value);
+            _atLineStart = value == '\n';
+        }
+
+        public override void Write(string? value)
+        {
+            foreach (var c in value ?? "")
+            {
+                Write(c);
+            }
+        }
+
+        public override void Flush() => inner.Flush();
+    }
+}

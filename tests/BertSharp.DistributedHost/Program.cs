@@ -1,0 +1,166 @@
+using System.Diagnostics;
+using System.Text.Json;
+using BertSharp.Distributed;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace BertSharp.DistributedHost;
+
+/// <summary>
+/// One rank of a multi-process test: <c>host SCENARIO OUTDIR</c> runs a scenario over the MPI communicator and writes
+/// what it observed to <c>OUTDIR/rank{r}.json</c>. Scenarios: <c>collectives</c> (all-reduce, broadcast, barrier and
+/// data-parallel gradients), <c>stuck R</c> (rank R never joins an all-reduce), <c>kill R</c> (rank R is killed by SIGKILL
+/// before an all-reduce), <c>fail R</c> (rank R reports an error and aborts the job while the others wait).
+/// </summary>
+public static class Program
+{
+    public static int Main(string[] args)
+    {
+        var scenario = args[0];
+        var outDir = args[1];
+        using var comm = DistributedEnvironment.Create("mpi");
+        var result = new Dictionary<string, object> { ["rank"] = comm.Rank, ["size"] = comm.WorldSize, ["backend"] = comm.Backend };
+        switch (scenario)
+        {
+            case "collectives":
+                Collectives(comm, result);
+                break;
+            case "stuck":
+                Stuck(comm, int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture));
+                break;
+            case "kill":
+                Kill(comm, int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture));
+                break;
+            case "fail":
+                Fail(comm, int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture));
+                break;
+            default:
+                Console.Error.WriteLine($"unknown scenario {scenario}");
+                return 64;
+        }
+        File.WriteAllText(Path.Combine(outDir, $"rank{comm.Rank}.json"), JsonSerializer.Serialize(result));
+        return 0;
+    }
+
+    private static void Collectives(ICommunicator comm, Dictionary<string, object> result)
+    {
+        var r = comm.Rank;
+        using (var t = arange(10, dtype: ScalarType.Float32) * (r + 1))
+        {
+            comm.AllReduce(t, ReduceOp.Sum);
+            result["sum_f32"] = t.data<float>().ToArray();
+        }
+        using (var t = full(5, (double)r, dtype: ScalarType.Float64))
+        {
+            comm.AllReduce(t, ReduceOp.Average);
+            result["avg_f64"] = t.data<double>().ToArray();
+        }
+        using (var t = tensor(new long[] { r, -r, 7 * r }))
+        {
+            using var max = t.clone();
+            comm.AllReduce(max, ReduceOp.Max);
+            comm.AllReduce(t, ReduceOp.Min);
+            result["max_i64"] = max.data<long>().ToArray();
+            result["min_i64"] = t.data<long>().ToArray();
+        }
+        using (var m = (arange(6, dtype: ScalarType.Float32).reshape(2, 3) + 100 * r))
+        using (var view = m.t())
+        {
+            // A non-contiguous view: the result must land in the viewed storage.
+            comm.AllReduce(view, ReduceOp.Sum);
+            result["sum_transposed"] = m.data<float>().ToArray();
+        }
+        using (var t = full(4, 10 * r + 1, dtype: ScalarType.Int32))
+        {
+            comm.Broadcast(t, 0);
+            result["bcast_root0"] = t.data<int>().ToArray();
+        }
+        using (var t = full(3, 10.0f * r + 0.5f, dtype: ScalarType.Float32))
+        {
+            comm.Broadcast(t, comm.WorldSize - 1);
+            result["bcast_last"] = t.data<float>().ToArray();
+        }
+        using (var half = ones(2, dtype: ScalarType.Float16))
+        {
+            try
+            {
+                comm.AllReduce(half);
+                result["f16_error"] = "no error";
+            }
+            catch (ArgumentException e)
+            {
+                result["f16_error"] = e.Message;
+            }
+        }
+        // Barrier: rank r arrives r·300 ms late; no rank may leave before the last one arrived.
+        Thread.Sleep(300 * r);
+        result["barrier_enter_ms"] = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        comm.Barrier();
+        result["barrier_leave_ms"] = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+
+        // Data parallel: models initialised differently per rank become rank 0's; gradients of each rank's slice of a
+        // 5-example batch (and of a 2-example batch, where some rank may get nothing) average to the full-batch gradient.
+        foreach (var (label, globalBatch) in new[] { ("dp5", 5), ("dp2", 2) })
+        {
+            manual_seed(1000 + r);
+            using var model = DataParallelModel.Create();
+            using var dp = new DataParallel(comm, model.named_parameters().ToList(), bucketBytes: 64);
+            dp.BroadcastParameters();
+            result[label + "_params"] = Flatten(model.parameters().Select(p => (Tensor)p));
+            var (start, count) = DataSharding.Slice(globalBatch, r, comm.WorldSize);
+            if (count > 0)
+            {
+                var (x, y) = DataParallelModel.Batch(globalBatch);
+                using var loss = DataParallelModel.Loss(model, x[start..(start + count)], y[start..(start + count)]);
+                loss.backward();
+            }
+            var total = dp.AverageGradients(count);
+            result[label + "_total_weight"] = total;
+            result[label + "_buckets"] = dp.LastBucketCount;
+            result[label + "_grads"] = Flatten(model.parameters().Select(p => p.grad!));
+        }
+    }
+
+    private static void Stuck(ICommunicator comm, int stuckRank)
+    {
+        comm.Barrier();
+        if (comm.Rank == stuckRank)
+        {
+            Thread.Sleep(Timeout.Infinite);
+        }
+        using var t = ones(4);
+        comm.AllReduce(t);
+    }
+
+    private static void Kill(ICommunicator comm, int victim)
+    {
+        using (var warm = ones(4))
+        {
+            comm.AllReduce(warm); // compiles the all-reduce path, so the others reach the next one without delay
+        }
+        comm.Barrier();
+        if (comm.Rank == victim)
+        {
+            // Die while the others are already waiting in the all-reduce, as a rank that crashes mid-step would.
+            Thread.Sleep(1500);
+            Process.GetCurrentProcess().Kill();
+        }
+        using var t = ones(4);
+        comm.AllReduce(t);
+    }
+
+    private static void Fail(ICommunicator comm, int failing)
+    {
+        comm.Barrier();
+        if (comm.Rank == failing)
+        {
+            // What the bert CLI does on an error: report it, then stop every rank instead of finalising.
+            Console.Error.WriteLine($"error: rank {comm.Rank} cannot read its data");
+            MpiCommunicator.AbortIfRunning(2);
+        }
+        using var t = ones(4);
+        comm.AllReduce(t);
+    }
+
+    private static float[] Flatten(IEnumerable<Tensor> tensors) => [.. tensors.SelectMany(t => t.detach().reshape(-1).data<float>().ToArray())];
+}

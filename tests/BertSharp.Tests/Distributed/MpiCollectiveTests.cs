@@ -1,0 +1,103 @@
+using System.Text.Json;
+using BertSharp.DistributedHost;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace BertSharp.Tests.Distributed;
+
+/// <summary>
+/// Real multi-process runs over Open MPI on this machine: every rank of the test host reports what the collectives gave it,
+/// and the expected values are computed here by hand (sums, means, extremes of known per-rank inputs) or by one process
+/// training on the whole batch.
+/// </summary>
+public sealed class MpiCollectiveTests
+{
+    [SkippableTheory]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void Collectives_give_every_rank_the_combined_values(int n)
+    {
+        var job = MpiJob.RunHost(n, "collectives");
+        Assert.True(job.ExitCode == 0, $"exit {job.ExitCode}\n{job.StdOut}\n{job.StdErr}");
+        Assert.Equal(n, job.Ranks.Count);
+        var rankSum = n * (n + 1) / 2;   // Σ (r + 1)
+        var rankIdx = n * (n - 1) / 2;   // Σ r
+        foreach (var (rank, json) in job.Ranks.Select((j, i) => (i, j)))
+        {
+            Assert.Equal(rank, json.GetProperty("rank").GetInt32());
+            Assert.Equal(n, json.GetProperty("size").GetInt32());
+            Assert.Equal("mpi", json.GetProperty("backend").GetString());
+            Assert.Equal(Enumerable.Range(0, 10).Select(i => (double)i * rankSum), Floats(json, "sum_f32"));
+            Assert.All(Floats(json, "avg_f64"), v => Assert.Equal((n - 1) / 2.0, v));
+            Assert.Equal([n - 1, 0, 7 * (n - 1)], Floats(json, "max_i64"));
+            Assert.Equal([0, -(n - 1), 0], Floats(json, "min_i64"));
+            Assert.Equal(Enumerable.Range(0, 6).Select(i => (double)n * i + 100 * rankIdx), Floats(json, "sum_transposed"));
+            Assert.All(Floats(json, "bcast_root0"), v => Assert.Equal(1, v));
+            Assert.All(Floats(json, "bcast_last"), v => Assert.Equal(10 * (n - 1) + 0.5, v));
+            Assert.Contains("supports float32, float64, int32, int64 and uint8 tensors; got Float16", json.GetProperty("f16_error").GetString());
+        }
+        // A barrier lets nobody out before everybody is in (ranks arrive 300 ms apart).
+        var lastIn = job.Ranks.Max(j => j.GetProperty("barrier_enter_ms").GetInt64());
+        var firstOut = job.Ranks.Min(j => j.GetProperty("barrier_leave_ms").GetInt64());
+        Assert.True(firstOut >= lastIn, $"a rank left the barrier at {firstOut}, before the last arrived at {lastIn}");
+        Assert.True(lastIn - job.Ranks.Min(j => j.GetProperty("barrier_enter_ms").GetInt64()) >= 250 * (n - 1) - 50);
+
+        foreach (var (label, globalBatch) in new[] { ("dp5", 5), ("dp2", 2) })
+        {
+            // Reference: rank 0's initial model trained by one process on the whole batch (mean loss over all examples).
+            manual_seed(1000);
+            using var model = DataParallelModel.Create();
+            var (x, y) = DataParallelModel.Batch(globalBatch);
+            using var loss = DataParallelModel.Loss(model, x, y);
+            loss.backward();
+            var parameters = model.parameters().SelectMany(p => p.detach().reshape(-1).data<float>().ToArray()).ToArray();
+            var grads = model.parameters().SelectMany(p => p.grad!.reshape(-1).data<float>().ToArray()).ToArray();
+            foreach (var json in job.Ranks)
+            {
+                Assert.Equal(parameters, Floats(json, label + "_params").Select(v => (float)v));
+                var got = Floats(json, label + "_grads");
+                Assert.Equal(grads.Length, got.Length);
+                for (var i = 0; i < grads.Length; i++)
+                {
+                    Assert.True(Math.Abs(grads[i] - got[i]) <= 1e-6, $"{label} gradient {i}: {got[i]} vs one process {grads[i]}");
+                }
+                Assert.Equal(globalBatch, json.GetProperty(label + "_total_weight").GetDouble());
+                // 64-byte buckets: W1 (128 B) alone, b1 (32 B), W2 (96 B) alone, b2 (12 B).
+                Assert.Equal(4, json.GetProperty(label + "_buckets").GetInt32());
+            }
+        }
+    }
+
+    [SkippableFact]
+    public void A_stuck_rank_times_out_with_a_message_instead_of_hanging()
+    {
+        var job = MpiJob.RunHost(2, "stuck", new Dictionary<string, string> { ["BERTSHARP_DIST_TIMEOUT"] = "2" }, "1");
+        Assert.NotEqual(0, job.ExitCode);
+        Assert.Contains("rank 0 of 2 (mpi): all-reduce of 4 Float32 values did not complete within 2 s; another rank is stuck or gone", job.StdErr + job.StdOut);
+        Assert.True(job.Elapsed < TimeSpan.FromSeconds(60), $"took {job.Elapsed}");
+    }
+
+    [SkippableFact]
+    public void A_killed_rank_stops_the_job_and_rank_0_says_where_it_was_waiting()
+    {
+        var job = MpiJob.RunHost(3, "kill", null, "1");
+        var output = job.StdErr + job.StdOut;
+        Assert.NotEqual(0, job.ExitCode);
+        Assert.Contains("rank 0 of 3 (mpi): stopped by the launcher (SIGTERM) while waiting in all-reduce of 4 Float32 values", output);
+        Assert.Contains("rank 1", output);
+        Assert.Contains("signal 9", output);
+        Assert.True(job.Elapsed < TimeSpan.FromSeconds(60), $"took {job.Elapsed}");
+    }
+
+    [SkippableFact]
+    public void A_rank_that_fails_on_its_own_stops_the_others_at_once_with_its_exit_code()
+    {
+        // The others wait with a 10-minute timeout; only the abort can end the job quickly.
+        var job = MpiJob.RunHost(2, "fail", new Dictionary<string, string> { ["BERTSHARP_DIST_TIMEOUT"] = "600" }, "1");
+        Assert.Equal(2, job.ExitCode);
+        Assert.Contains("error: rank 1 cannot read its data", job.StdErr + job.StdOut);
+        Assert.True(job.Elapsed < TimeSpan.FromSeconds(60), $"took {job.Elapsed}");
+    }
+
+    private static double[] Floats(JsonElement json, string name) => [.. json.GetProperty(name).EnumerateArray().Select(e => e.GetDouble())];
+}
