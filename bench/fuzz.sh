@@ -14,8 +14,12 @@ OUT=${OUT:-bench/results/fuzz}
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 dotnet build tests/BertSharp.Fuzz -c Release -v q -nologo >/dev/null || { echo "fuzz.sh: build failed" >&2; exit 1; }
 mkdir -p "$OUT"
+# Run a copy of the binaries, so that builds during a long run cannot replace files the run has mapped.
+bin=$(mktemp -d /tmp/bertsharp-fuzz-bin.XXXXXX)
+trap 'rm -rf "$bin"' EXIT
+cp -r tests/BertSharp.Fuzz/bin/Release/net10.0/. "$bin"
 start=$(date -u +%FT%TZ)
-nice -n 19 dotnet tests/BertSharp.Fuzz/bin/Release/net10.0/BertSharp.Fuzz.dll --target all --inputs "$INPUTS" --seed "$SEED" \
+nice -n 19 dotnet "$bin/BertSharp.Fuzz.dll" --target all --inputs "$INPUTS" --seed "$SEED" \
   --hang-seconds "$HANG" --findings "$OUT/findings" 2>"$OUT/stderr.log" | tee "$OUT/report.jsonl"
 rc=${PIPESTATUS[0]}
 echo "fuzz.sh: started $start, finished $(date -u +%FT%TZ), exit $rc (0: no crash, 1: crashes, 3: a hang)" | tee -a "$OUT/report.jsonl"

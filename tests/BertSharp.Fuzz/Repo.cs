@@ -20,14 +20,22 @@ public static class Repo
         return ms.ToArray();
     }
 
+    /// <summary>Above the binaries, or above the working directory (bench/fuzz.sh runs a copy of the binaries).</summary>
     private static string FindRoot()
     {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "BertSharp.slnx")))
+        foreach (var start in new[] { AppContext.BaseDirectory, Environment.CurrentDirectory })
         {
-            dir = dir.Parent;
+            var dir = new DirectoryInfo(start);
+            while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "BertSharp.slnx")))
+            {
+                dir = dir.Parent;
+            }
+            if (dir is not null)
+            {
+                return dir.FullName;
+            }
         }
-        return dir?.FullName ?? throw new InvalidOperationException("BertSharp.slnx not found above " + AppContext.BaseDirectory);
+        throw new InvalidOperationException($"BertSharp.slnx not found above {AppContext.BaseDirectory} or {Environment.CurrentDirectory}");
     }
 
     private static string CreateScratch()
