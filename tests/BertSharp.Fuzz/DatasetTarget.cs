@@ -21,7 +21,7 @@ public sealed class DatasetTarget : FuzzTarget
         (".csv", p => DatasetReader.Read(p, TaskSpec.Get("csv", "text", "pair", "label"), requireLabels: false)),
         (".jsonl", p => DatasetReader.Read(p, TaskSpec.Get("jsonl"))),
         (".jsonl", p => DatasetReader.Read(p, TaskSpec.Get("jsonl", regression: true))),
-        (".txt", p => TextLines.Read(p, maxLineBytes: 256).Count()),
+        (".txt", p => TextLines.ReadWithLimit(p, maxLineBytes: 256).Count()),
         (".txt", p => CorpusReader.ReadDocuments(p, CorpusFormat.Auto).Sum(d => d.Count)),
         (".txt", p => CorpusReader.ReadDocuments(p, CorpusFormat.Book).Sum(d => d.Count)),
         (".txt", p => CorpusReader.ReadDocuments(p, CorpusFormat.DocumentPerLine).Sum(d => d.Count)),
