@@ -20,6 +20,10 @@ internal static class NspCommand
         }
         cmd.SetAction(p =>
         {
+            if (string.IsNullOrWhiteSpace(p.GetValue(text)) || string.IsNullOrWhiteSpace(p.GetValue(pair)))
+            {
+                throw new BertSharpException("nsp: --text and --text-pair must not be empty.");
+            }
             using var pipeline = NextSentence.Load(p.GetValue(model)!, p.GetValue(device) ?? "auto");
             var r = pipeline.Predict(p.GetValue(text)!, p.GetValue(pair)!);
             var inv = CultureInfo.InvariantCulture;

@@ -131,6 +131,8 @@ public class CliInputHardeningTests
 
     [Theory]
     [InlineData("predict", "--text", "", "--text: empty")]
+    [InlineData("nsp", "--text", "", "--text-pair", "x", "--text and --text-pair must not be empty")]
+    [InlineData("nsp", "--text", "a", "--text-pair", " ", "--text and --text-pair must not be empty")]
     [InlineData("predict", "--text", "   ", "--text: empty")]
     [InlineData("predict", "--input", "x.txt", "--output", "x.xlsx", "--output x.xlsx: unknown extension")]
     [InlineData("tokenize", "--max-length", "8", "--stride", "8", "--stride 8 must be smaller than --max-length 8")]
@@ -145,8 +147,8 @@ public class CliInputHardeningTests
         var command = args[0];
         switch (command)
         {
-            case "predict":
-                args.AddRange(["--model", Classifier]);
+            case "predict" or "nsp":
+                args.AddRange(["--model", command == "nsp" ? HfFixture.Dir("pretraining") : Classifier]);
                 break;
             case "tokenize":
                 args.AddRange(["--vocab", Vocab, "--input", CliInputFile(tmp)]);
