@@ -54,7 +54,7 @@ make_data() {
   local dir=$1 seq=$2; shift 2
   [[ -f "$dir/manifest.json" ]] && return
   "$bert" pretrain-data --input "$corpus/imdb_unsup_reviews.txt.gz" "$corpus/gutenberg" --vocab "$out/vocab.txt" \
-    --output "$dir" --max-seq-length "$seq" --dupe-factor "$dupe" --seed 12345 "$@"
+    --output "$dir" --max-length "$seq" --dupe-factor "$dupe" --seed 12345 "$@"
   "$bert" pretrain-data --stats "$dir"
 }
 make_data "$out/data" "$max_seq"

@@ -31,6 +31,7 @@ public static class Program
         root.Subcommands.Add(DoctorCommand.Create());
         root.Subcommands.Add(DownloadCommand.Create());
         root.Subcommands.Add(TokenizeCommand.Create());
+        root.Subcommands.Add(DataCommand.Create());
         root.Subcommands.Add(VocabCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(InspectCommand.Create());

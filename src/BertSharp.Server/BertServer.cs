@@ -83,7 +83,7 @@ public static class BertServer
             throw new ApiException(404, message);
         }).ExcludeFromDescription();
         app.MapGet("/health", () => new HealthResponse("ok", served.Architecture, [.. available.Select(a => "/v1/" + a)], served.MaxLength,
-            options.MaxBatch, batchers.Stats)).WithSummary("Liveness, the loaded model, its endpoints and batching counters.");
+            options.MaxBatch, batchers.Stats, served.PairInput)).WithSummary("Liveness, the loaded model, its endpoints and batching counters.");
         app.MapOpenApi("/openapi.json");
         WebPage.Map(app);
         return app;

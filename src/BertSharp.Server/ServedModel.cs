@@ -9,11 +9,12 @@ namespace BertSharp.Server;
 /// <summary>The model a server answers with, and the pipelines its architecture supports.</summary>
 public sealed class ServedModel : IDisposable
 {
-    private ServedModel(BertPreTrainedModel model, BertTokenizer tokenizer, int maxLength, TextClassifier? classifier)
+    private ServedModel(BertPreTrainedModel model, BertTokenizer tokenizer, ResolvedLength length, TextClassifier? classifier)
     {
         Model = model;
         Tokenizer = tokenizer;
-        MaxLength = Math.Min(maxLength, Math.Min(model.Config.MaxPositionEmbeddings, tokenizer.ModelMaxLength ?? int.MaxValue));
+        Length = length;
+        MaxLength = length.Length;
         Classifier = classifier;
         Features = new FeatureExtraction(model, tokenizer);
         Attention = new AttentionMaps(model, tokenizer);
@@ -24,9 +25,11 @@ public sealed class ServedModel : IDisposable
 
     /// <summary>
     /// Loads the model directory onto <paramref name="device"/> as the class its config names. A pre-training checkpoint is
-    /// served as a masked LM (the NSP head has no endpoint); a sequence classifier is loaded with its labels.
+    /// served as a masked LM (the NSP head has no endpoint); a sequence classifier is loaded with its labels. A checkpoint
+    /// lacking the weights of its class's head is refused (<see cref="RequiredWeights"/>). The longest input follows
+    /// <see cref="ModelLength"/>: the trained length, or <paramref name="maxLength"/> up to max_position_embeddings.
     /// </summary>
-    public static ServedModel Load(string modelDirectory, string device, int maxLength)
+    public static ServedModel Load(string modelDirectory, string device, int? maxLength)
     {
         if (!Directory.Exists(modelDirectory))
         {
@@ -37,18 +40,21 @@ public sealed class ServedModel : IDisposable
         var architecture = config.Architectures?.FirstOrDefault(BertPretrained.Architectures.Contains) ?? nameof(BertModel);
         if (architecture == nameof(BertForSequenceClassification))
         {
-            var classifier = TextClassifier.Load(modelDirectory, device, Math.Min(maxLength, config.MaxPositionEmbeddings));
-            return new ServedModel(classifier.Model, classifier.Tokenizer, maxLength, classifier);
+            var classifier = TextClassifier.Load(modelDirectory, device, maxLength);
+            return new ServedModel(classifier.Model, classifier.Tokenizer, classifier.Length, classifier);
         }
         if (architecture == nameof(BertForPreTraining))
         {
             architecture = nameof(BertForMaskedLM);
         }
-        var model = BertPretrained.Load(architecture, modelDirectory, out _);
+        var model = BertPretrained.Load(architecture, modelDirectory, out var report);
         try
         {
+            RequiredWeights.Check(report, architecture, modelDirectory);
+            var tokenizer = BertTokenizer.FromDirectory(modelDirectory);
+            var length = ModelLength.Resolve(model.Config, tokenizer, maxLength, modelDirectory);
             model.to(dev);
-            return new ServedModel(model, BertTokenizer.FromDirectory(modelDirectory), maxLength, null);
+            return new ServedModel(model, tokenizer, length, null);
         }
         catch
         {
@@ -66,6 +72,12 @@ public sealed class ServedModel : IDisposable
 
     /// <summary>Longest input in tokens, special tokens included.</summary>
     public int MaxLength { get; }
+
+    /// <summary>How <see cref="MaxLength"/> was decided, with its warning when it uses untrained positions.</summary>
+    public ResolvedLength Length { get; }
+
+    /// <summary>Whether the classifier was fine-tuned on sentence pairs (classify then needs <c>text_pair</c>).</summary>
+    public bool PairInput => Classifier?.PairInput ?? false;
 
     public FeatureExtraction Features { get; }
 

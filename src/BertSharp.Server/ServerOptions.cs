@@ -12,8 +12,11 @@ public sealed record ServerOptions
     /// <summary>Most queued inputs run in one forward pass; 1 turns micro-batching off.</summary>
     public int MaxBatch { get; init; } = 32;
 
-    /// <summary>Longest input in tokens (capped at the model's position embeddings); longer texts get 422.</summary>
-    public int MaxLength { get; init; } = 512;
+    /// <summary>
+    /// Longest input in tokens; longer texts get 422. Null: the model's trained length (<see cref="Modeling.ModelLength"/>);
+    /// at most max_position_embeddings.
+    /// </summary>
+    public int? MaxLength { get; init; }
 
     /// <summary>Inputs waiting per endpoint before new requests get 429.</summary>
     public int MaxQueue { get; init; } = 1024;
@@ -65,10 +68,10 @@ public sealed record ServerOptions
         {
             throw new BertSharpException($"server options: expected a header limit from 1024 to {MaxKestrelHeaderBytes / 2} bytes, got {MaxHeaderBytes}.");
         }
-        if (MaxBatch < 1 || MaxLength < 8 || MaxQueue < 1 || Timeout <= TimeSpan.Zero || MaxBodyBytes < 1024)
+        if (MaxBatch < 1 || MaxLength is < 8 || MaxQueue < 1 || Timeout <= TimeSpan.Zero || MaxBodyBytes < 1024)
         {
             throw new BertSharpException(
-                $"server options: expected max-batch ≥ 1 (got {MaxBatch}), max-length ≥ 8 (got {MaxLength}), max-queue ≥ 1 (got {MaxQueue}), timeout > 0 (got {Timeout.TotalSeconds} s), body limit ≥ 1024 bytes (got {MaxBodyBytes}).");
+                $"server options: expected max-batch ≥ 1 (got {MaxBatch}), max-length ≥ 8 (got {MaxLength?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "the model's"}), max-queue ≥ 1 (got {MaxQueue}), timeout > 0 (got {Timeout.TotalSeconds} s), body limit ≥ 1024 bytes (got {MaxBodyBytes}).");
         }
     }
 }

@@ -2,7 +2,9 @@
 // headless Debian chromium, types a sentence, runs it, checks the predicted label and the attention heatmap, and saves a
 // screenshot. Exit code 0 = pass; failures print one line starting with "FAIL".
 //
-// node page.test.mjs --bert "<command to run bert>" --model DIR --text "..." --expect LABEL --screenshot out.png
+// node page.test.mjs --bert "<command to run bert>" --model DIR --text "..." [--text-pair "..."] --expect LABEL --screenshot out.png
+// With --text-pair the model must be a sentence-pair model: the page must show the second field, and the test first runs
+// the first text alone and expects the server's refusal on the page.
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { chromium } from "playwright-core";
@@ -48,7 +50,18 @@ try {
   const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
   await page.goto(url + "/");
   await page.waitForSelector("body[data-state=ready]");
+  const pairShown = await page.isVisible("#text-pair");
+  if (Boolean(args["text-pair"]) !== pairShown) throw new Error(`second text field ${pairShown ? "shown" : "hidden"} for this model`);
   await page.fill("#text", args.text);
+  let refusal = null;
+  if (args["text-pair"]) {
+    await page.click("#run");
+    await page.waitForSelector("body[data-state=done]");
+    refusal = (await page.textContent("#error")).trim();
+    if (!refusal.includes("text_pair")) throw new Error(`one text alone on a pair model: page shows "${refusal}", expected the server's refusal`);
+    await page.evaluate(() => { document.body.dataset.state = "ready"; });
+    await page.fill("#text-pair", args["text-pair"]);
+  }
   await page.click("#run");
   await page.waitForSelector("body[data-state=done]");
   await page.waitForSelector("#top-label:not(:empty)");
@@ -61,7 +74,7 @@ try {
   if (!shown.startsWith(args.expect + " ")) failed = `label shown "${shown}", expected ${args.expect}`;
   else if (bars[0] !== args.expect) failed = `first bar is ${bars[0]}, expected ${args.expect}`;
   else if (cells === 0) failed = "no attention heatmap";
-  console.log(JSON.stringify({ url, shown, bars, heatmapCells: cells, screenshot: args.screenshot }));
+  console.log(JSON.stringify({ url, shown, bars, heatmapCells: cells, pairShown, refusal, screenshot: args.screenshot }));
 } catch (e) {
   failed = e.message.split("\n")[0];
 } finally {

@@ -8,8 +8,8 @@ internal static class ConvertCommand
 {
     public static Command Create()
     {
-        var model = new Argument<string>("model") { Description = "Model directory (model.safetensors, shards or pytorch_model.bin) or Hub id." };
-        var output = new Argument<string>("output") { Description = "Directory to write (config.json, model.safetensors, tokenizer files); replaced atomically." };
+        var model = CommonOptions.ModelOptionOrArgument("Model directory (model.safetensors, shards or pytorch_model.bin) or Hub id.");
+        var output = CommonOptions.ModelOptionOrArgument("Directory to write (config.json, model.safetensors, tokenizer files); replaced atomically.", "output", "--output");
         var dtype = new Option<string>("--dtype") { Description = "Weight dtype to write: float32, float16 or bfloat16.", DefaultValueFactory = _ => "float32" };
         var architecture = new Option<string?>("--architecture")
         {
@@ -17,12 +17,13 @@ internal static class ConvertCommand
         };
         var cmd = new Command("convert", "Rewrite a BERT checkpoint as HF config.json + model.safetensors (keys, dtypes and shapes as HF writes them).")
         {
-            model, output, dtype, architecture,
+            model.Option, output.Option, model.Positional, output.Positional, dtype, architecture,
         };
         cmd.SetAction(parse =>
         {
             var scalar = BertPretrained.ParseDtype(parse.GetValue(dtype)!);
-            var source = BertPretrained.ResolveDirectory(parse.GetValue(model)!);
+            var source = BertPretrained.ResolveDirectory(CommonOptions.Model(parse, model));
+            var outDir = CommonOptions.Model(parse, output, "the directory to write");
             using var m = BertPretrained.Load(parse.GetValue(architecture), source, out var report);
             if (report.UnexpectedKeys.Count > 0)
             {
@@ -42,9 +43,9 @@ internal static class ConvertCommand
             {
                 Console.Error.WriteLine("warning: " + SafeText.Escape(report.Warning));
             }
-            BertPretrained.Save(m, parse.GetValue(output)!, new SaveOptions(Dtype: scalar, TokenizerFrom: source));
+            BertPretrained.Save(m, outDir, new SaveOptions(Dtype: scalar, TokenizerFrom: source));
             Console.WriteLine($"{m.GetType().Name}: {m.NamedParameters().Sum(p => p.Param.numel()):N0} parameters, " +
-                              $"{report.RenamedKeys.Count} legacy name(s) renamed → {Path.Combine(parse.GetValue(output)!, "model.safetensors")} ({parse.GetValue(dtype)})");
+                              $"{report.RenamedKeys.Count} legacy name(s) renamed → {Path.Combine(outDir, "model.safetensors")} ({parse.GetValue(dtype)})");
             return 0;
         });
         return cmd;

@@ -8,14 +8,15 @@ internal static class DownloadCommand
 {
     public static Command Create()
     {
-        var model = new Argument<string>("model") { Description = "Hub model id, e.g. bert-base-uncased or org/name." };
+        var model = CommonOptions.ModelOptionOrArgument("Hub model id, e.g. bert-base-uncased or org/name.");
+        model.Positional.Hidden = false;
         var revision = new Option<string>("--revision") { Description = "Branch, tag or commit.", DefaultValueFactory = _ => "main" };
         var cacheDir = new Option<string?>("--cache-dir") { Description = "Cache root (default: $HF_HUB_CACHE, $HF_HOME/hub or ~/.cache/huggingface/hub)." };
         var offline = new Option<bool>("--offline") { Description = "Use the cache only and never touch the network (also HF_HUB_OFFLINE=1)." };
         var endpoint = new Option<string?>("--endpoint") { Description = "Hub base URL (default: $HF_ENDPOINT or https://huggingface.co)." };
         var cmd = new Command("download", "Download a model (config, weights, tokenizer files) from the HuggingFace Hub into the local HF cache; prints the snapshot directory.")
         {
-            model, revision, cacheDir, offline, endpoint,
+            model.Positional, model.Option, revision, cacheDir, offline, endpoint,
         };
         cmd.SetAction(parse =>
         {
@@ -29,7 +30,7 @@ internal static class DownloadCommand
                 Progress = DownloadProgress.ForConsole(),
             };
             using var client = new HubClient(options);
-            var result = client.DownloadModel(parse.GetValue(model)!, options.Revision);
+            var result = client.DownloadModel(CommonOptions.Model(parse, model, "a Hub model id"), options.Revision);
             Console.WriteLine($"{result.RepoId} @ {result.Commit}");
             Console.WriteLine(result.SnapshotDir);
             return 0;

@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using BertSharp.Checkpoints;
 using BertSharp.Inference;
 using BertSharp.IO;
+using BertSharp.Modeling;
 using BertSharp.Visualization;
 using TorchSharp;
 
@@ -20,10 +21,16 @@ internal static class EmbedCommand
         var output = new Option<string>("--output") { Description = "Embeddings file: .jsonl or .safetensors (tensor 'embeddings' [n, hidden]).", Required = true };
         var textColumn = new Option<string>("--text-column") { Description = "Text field of .jsonl/.csv/.tsv input.", DefaultValueFactory = _ => "text" };
         var labelColumn = new Option<string?>("--label-column") { Description = "Label field: kept in the output and used to colour the plot." };
+        var task = new Option<string?>("--task")
+        {
+            Description = "Read --input in a task's format (imdb, cola, sst2, mrpc): its text column, and its label names (0 → negative ...) in the output and the plot legend.",
+        };
         var pooling = new Option<string>("--pooling") { Description = "cls or mean (over real tokens).", DefaultValueFactory = _ => "cls" };
         pooling.AcceptOnlyFromAmong("cls", "mean");
         var normalize = new Option<bool>("--normalize") { Description = "Scale every embedding to unit L2 norm." };
-        var maxLength = new Option<int?>("--max-length") { Description = "Truncate texts to this many tokens (default: the model's maximum)." };
+        var maxLength = CommonOptions.MaxLength();
+        var device = CommonOptions.Device();
+        var threads = CommonOptions.Threads();
         var batch = new Option<int>("--batch-size") { Description = "Texts per forward pass.", DefaultValueFactory = _ => 32 };
         var plot = new Option<string?>("--plot") { Description = "Also draw a 2-D scatter of the embeddings to this PNG." };
         var method = new Option<string>("--method") { Description = "Projection for --plot: pca or tsne.", DefaultValueFactory = _ => "pca" };
@@ -32,7 +39,7 @@ internal static class EmbedCommand
         var perplexity = new Option<double>("--perplexity") { Description = "t-SNE perplexity.", DefaultValueFactory = _ => 30 };
         var cmd = new Command("embed", "Compute sentence embeddings (CLS or mean pooling) for a file; optionally plot them with PCA or t-SNE.")
         {
-            model, input, output, textColumn, labelColumn, pooling, normalize, maxLength, batch, plot, method, seed, perplexity,
+            model, input, output, textColumn, labelColumn, task, pooling, normalize, maxLength, batch, plot, method, seed, perplexity, device, threads,
         };
         cmd.SetAction(p =>
         {
@@ -46,7 +53,9 @@ internal static class EmbedCommand
             {
                 throw new BertSharpException($"--plot {png}: expected a .png file.");
             }
-            var (texts, labels) = EmbedInput.Read(p.GetValue(input)!, p.GetValue(textColumn)!, p.GetValue(labelColumn));
+            var (texts, labels) = p.GetValue(task) is { } taskName
+                ? EmbedInput.ReadTask(p.GetValue(input)!, taskName)
+                : EmbedInput.Read(p.GetValue(input)!, p.GetValue(textColumn)!, p.GetValue(labelColumn));
             if (p.GetValue(plot) is not null && p.GetValue(method) == "tsne" && texts.Count > Tsne.MaxPoints)
             {
                 throw new BertSharpException($"--method tsne: {texts.Count:N0} texts; exact t-SNE takes at most {Tsne.MaxPoints:N0} (use --method pca).");
@@ -57,10 +66,23 @@ internal static class EmbedCommand
             }
             var options = new FeatureExtractionOptions(p.GetValue(pooling) == "mean" ? Pooling.Mean : Pooling.Cls, p.GetValue(normalize),
                 p.GetValue(maxLength), p.GetValue(batch));
+            CommonOptions.ApplyThreads(p, threads);
             float[][] vectors;
-            using (var pipe = FeatureExtraction.Load(p.GetValue(model)!))
+            using (var pipe = FeatureExtraction.Load(p.GetValue(model)!, p.GetValue(device)!))
             {
-                vectors = pipe.Embed(texts, options);
+                var length = ModelLength.Resolve(pipe.Model.Config, pipe.Tokenizer, p.GetValue(maxLength), p.GetValue(model)!);
+                if (length.Warning is { } lw)
+                {
+                    Console.Error.WriteLine("warning: " + lw);
+                }
+                var counts = texts.Select(t => pipe.Tokenizer.CountTokens(t) + 2).ToList();
+                if (ModelLength.TruncationWarning(counts.Count(c => c > length.Length), texts.Count, length.Length, counts.Max()) is { } tw)
+                {
+                    Console.Error.WriteLine("warning: " + tw);
+                }
+                // A fine-tuned classifier names its labels: 0/1 in the file become negative/positive in the output and the legend.
+                labels = EmbedInput.NameLabels(labels, pipe.Model.Config.Id2Label);
+                vectors = pipe.Embed(texts, options with { MaxLength = length.Length });
             }
             if (ext == ".jsonl")
             {

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using BertSharp.Data;
 using CsvHelper;
 
 namespace BertSharp.Cli.Commands;
@@ -28,6 +29,28 @@ internal static class EmbedInput
             throw new BertSharpException($"--input {path}: no texts.");
         }
         return (texts, labels);
+    }
+
+    /// <summary>Texts and label names of a file in a task's format (the reader names built-in tasks' labels: 0 → negative).</summary>
+    public static (List<string> Texts, List<string>? Labels) ReadTask(string path, string taskName)
+    {
+        var data = DatasetReader.Read(path, TaskSpec.Get(taskName), requireLabels: false);
+        var labels = data.Examples.All(e => e.Label is null) ? null : data.Examples.Select(e => e.Label ?? "").ToList();
+        return ([.. data.Examples.Select(e => e.TextPair is null ? e.Text : e.Text + " " + e.TextPair)], labels);
+    }
+
+    /// <summary>
+    /// Label names for raw labels that are class ids of a classifier whose config names them (id2label other than LABEL_i);
+    /// other labels are returned as they are.
+    /// </summary>
+    public static List<string>? NameLabels(List<string>? labels, IReadOnlyDictionary<int, string> id2Label)
+    {
+        if (labels is null || id2Label.All(kv => kv.Value == $"LABEL_{kv.Key}"))
+        {
+            return labels;
+        }
+        var ids = labels.Select(l => int.TryParse(l, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var i) ? i : -1).ToList();
+        return ids.All(id2Label.ContainsKey) ? [.. ids.Select(i => id2Label[i])] : labels;
     }
 
     private static (List<string>, List<string>?) ReadJsonl(string path, string textColumn, string? labelColumn)

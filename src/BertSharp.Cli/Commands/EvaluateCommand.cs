@@ -3,6 +3,7 @@ using System.Globalization;
 using BertSharp.Data;
 using BertSharp.Evaluation;
 using BertSharp.Inference;
+using BertSharp.Modeling;
 using Spectre.Console;
 
 namespace BertSharp.Cli.Commands;
@@ -16,13 +17,15 @@ internal static class EvaluateCommand
         var model = new Option<string>("--model") { Description = "Directory written by 'bert finetune' (an HF BertForSequenceClassification checkpoint).", Required = true };
         var dataPath = new Option<string>("--data") { Description = "Labelled data file in the task's format.", Required = true };
         var batch = new Option<int>("--batch-size") { Description = "Examples per forward pass (and per group for the per-batch MCC).", DefaultValueFactory = _ => 32 };
-        var maxLength = new Option<int?>("--max-length") { Description = "Maximum tokens per example (default: the length the model was trained with)." };
-        var output = new Option<string>("--output") { Description = "Where to write the metrics (JSON, written atomically).", DefaultValueFactory = _ => "metrics.json" };
+        var maxLength = CommonOptions.MaxLength();
+        var maxExamples = new Option<int?>("--max-examples") { Description = "Evaluate only the first N examples of --data." };
+        var output = new Option<string?>("--output") { Description = "Where to write the metrics (JSON, written atomically); default MODEL/eval/DATA-NAME.metrics.json." };
         var perBatch = new Option<bool>("--per-batch-mcc") { Description = "Also print the MCC of each batch (always on for cola, as in the CoLA tutorial)." };
-        var device = new Option<string>("--device") { Description = "auto, cpu, cuda or cuda:N.", DefaultValueFactory = _ => "auto" };
+        var device = CommonOptions.Device();
+        var threads = CommonOptions.Threads();
 
         var cmd = new Command("evaluate", "Evaluate a fine-tuned classifier: accuracy, precision/recall/F1, MCC, confusion matrix (or Pearson/Spearman for regression).");
-        foreach (var o in data.All.Concat([model, dataPath, batch, maxLength, output, perBatch, device]))
+        foreach (var o in data.All.Concat([model, dataPath, batch, maxLength, maxExamples, output, perBatch, device, threads]))
         {
             cmd.Options.Add(o);
         }
@@ -35,13 +38,32 @@ internal static class EvaluateCommand
                 throw new BertSharpException($"--batch-size {batchSize}: expected a positive number.");
             }
             var dataset = DatasetReader.Read(p.GetValue(dataPath)!, task);
+            var total = dataset.Count;
+            if (p.GetValue(maxExamples) is { } limit)
+            {
+                if (limit < 1)
+                {
+                    throw new BertSharpException($"--max-examples {limit}: expected a positive number.");
+                }
+                dataset = dataset.With([.. dataset.Examples.Take(limit)]);
+            }
+            CommonOptions.ApplyThreads(p, threads);
             using var classifier = TextClassifier.Load(p.GetValue(model)!, p.GetValue(device)!, p.GetValue(maxLength));
+            if (classifier.Length.Warning is { } lengthWarning)
+            {
+                Console.Error.WriteLine("warning: " + lengthWarning);
+            }
+            var (truncated, longest) = classifier.CountTruncated([.. dataset.Examples.Select(e => (e.Text, e.TextPair))]);
+            if (ModelLength.TruncationWarning(truncated, dataset.Count, classifier.MaxLength, longest) is { } truncation)
+            {
+                Console.Error.WriteLine("warning: " + truncation);
+            }
             var targets = classifier.Labels.Encode(dataset);
             var encoded = classifier.Encode(dataset.Examples, targets);
             var result = ClassifierEvaluation.Evaluate(classifier.Model, classifier.Labels, encoded, batchSize, classifier.Tokenizer.PadId, classifier.Device);
             var report = result.Report;
 
-            Console.Out.WriteLine($"{dataset.Path}: {dataset.Count:N0} examples, task {task.Name}, max length {classifier.MaxLength}");
+            Console.Out.WriteLine($"{dataset.Path}: {dataset.Count:N0} examples{(dataset.Count < total ? $" (the first of {total:N0}, --max-examples)" : "")}, task {task.Name}, max length {classifier.MaxLength}");
             var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Out) });
             if (!classifier.Labels.IsRegression && (task.Name == "cola" || p.GetValue(perBatch)))
             {
@@ -68,7 +90,11 @@ internal static class EvaluateCommand
                 }
                 console.Write(t);
             }
-            var outPath = p.GetValue(output)!;
+            if (MajorityCollapse.Detect(report) is { } collapse)
+            {
+                Console.Error.WriteLine("warning: " + MajorityCollapse.Warning(collapse, null, null, null, "evaluated model", "examples"));
+            }
+            var outPath = p.GetValue(output) ?? DefaultOutput(p.GetValue(model)!, dataset.Path);
             report.Save(outPath, new Dictionary<string, object?>
             {
                 ["model"] = Path.GetFullPath(p.GetValue(model)!),
@@ -81,6 +107,20 @@ internal static class EvaluateCommand
             return 0;
         });
         return cmd;
+    }
+
+    /// <summary>MODEL/eval/NAME.metrics.json (the model directory, not wherever the command happens to run).</summary>
+    internal static string DefaultOutput(string model, string dataPath)
+    {
+        var dir = Directory.Exists(model) ? model : BertSharp.Modeling.BertPretrained.ResolveDirectory(model);
+        var name = Path.GetFileName(dataPath);
+        foreach (var ext in new[] { ".gz", ".csv", ".tsv", ".jsonl", ".json", ".txt" })
+        {
+            name = name.EndsWith(ext, StringComparison.OrdinalIgnoreCase) ? name[..^ext.Length] : name;
+        }
+        var eval = Path.Combine(dir, "eval");
+        Directory.CreateDirectory(eval);
+        return Path.Combine(eval, name + ".metrics.json");
     }
 
     private static IEnumerable<string> Order(IEnumerable<string> names)

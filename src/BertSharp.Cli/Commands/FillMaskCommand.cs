@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using BertSharp.Inference;
+using BertSharp.Modeling;
 
 namespace BertSharp.Cli.Commands;
 
@@ -12,15 +13,28 @@ internal static class FillMaskCommand
         var model = new Option<string>("--model") { Description = "Model directory with an MLM head (e.g. OUTPUT/final of 'bert pretrain').", Required = true };
         var text = new Option<string>("--text") { Description = "Text with one or more [MASK] tokens.", Required = true };
         var topK = new Option<int>("--top-k") { Description = "Candidates per mask.", DefaultValueFactory = _ => 5 };
-        var device = new Option<string>("--device") { Description = "auto, cpu, cuda or cuda:N.", DefaultValueFactory = _ => "auto" };
+        var maxLength = CommonOptions.MaxLength("A longer text is refused (cutting it could drop a [MASK]).");
+        var device = CommonOptions.Device();
+        var threads = CommonOptions.Threads();
         var cmd = new Command("fill-mask", "Predict the tokens hidden behind [MASK] with a masked-LM model.");
-        foreach (var o in new Option[] { model, text, topK, device })
+        foreach (var o in new Option[] { model, text, topK, maxLength, device, threads })
         {
             cmd.Options.Add(o);
         }
         cmd.SetAction(p =>
         {
+            CommonOptions.ApplyThreads(p, threads);
             using var pipeline = FillMask.Load(p.GetValue(model)!, p.GetValue(device) ?? "auto");
+            var length = ModelLength.Resolve(pipeline.Model.Config, pipeline.Tokenizer, p.GetValue(maxLength), p.GetValue(model)!);
+            if (length.Warning is { } w)
+            {
+                Console.Error.WriteLine("warning: " + w);
+            }
+            var tokens = pipeline.Tokenizer.CountTokens(p.GetValue(text)!) + 2;
+            if (tokens > length.Length)
+            {
+                throw new BertSharpException($"--text has {tokens} tokens (with [CLS]/[SEP]); the limit is {length.Length} (--max-length, at most {length.PositionLimit}).");
+            }
             var masks = pipeline.Predict(p.GetValue(text)!, p.GetValue(topK));
             for (var m = 0; m < masks.Count; m++)
             {

@@ -1,9 +1,9 @@
 using System.CommandLine;
 using System.Runtime.InteropServices;
+using BertSharp.Data;
 using BertSharp.Evaluation;
-using BertSharp.Runtime;
+using BertSharp.Tokenization;
 using BertSharp.Training;
-using TorchSharp;
 
 namespace BertSharp.Cli.Commands;
 
@@ -17,9 +17,9 @@ internal static class FinetuneCommand
         var evalData = new Option<string?>("--eval-data") { Description = "Validation data file; without it --val-size of the training data is held out." };
         var output = new Option<string>("--output") { Description = "Output directory: an HF checkpoint directory, written atomically at the end.", Required = true };
         var model = new Option<string?>("--model") { Description = "HF checkpoint directory to fine-tune." };
-        var config = new Option<string?>("--config") { Description = "Train from scratch with this size preset: tiny, mini, small, medium, base, large (needs --vocab)." };
+        var config = new Option<string?>("--config") { Description = "Train from scratch: a size preset (tiny, mini, small, medium, base, large) or a config.json file (needs --vocab; vocab_size comes from it)." };
         var vocab = new Option<string?>("--vocab") { Description = "vocab.txt for --config." };
-        var lowercase = new Option<bool?>("--lowercase") { Description = "With --config: lower-case the input (default: guessed from the vocabulary)." };
+        var lowercase = new Option<bool?>("--lowercase") { Description = "With --config: " + LowercaseRule.Help };
         var epochs = new Option<int?>("--epochs") { Description = "Epochs (default 4; 2 for imdb)." };
         var batch = new Option<int?>("--batch-size") { Description = "Examples per batch (default 32; 16 for imdb)." };
         var lr = new Option<double>("--lr") { Description = "Peak learning rate of AdamW.", DefaultValueFactory = _ => 2e-5 };
@@ -27,22 +27,27 @@ internal static class FinetuneCommand
         var wd = new Option<double>("--weight-decay") { Description = "AdamW weight decay (not on biases and LayerNorm weights).", DefaultValueFactory = _ => 0.01 };
         var warmupRatio = new Option<double?>("--warmup-ratio") { Description = "Linear warmup over this fraction of the steps (default 0)." };
         var warmupSteps = new Option<int?>("--warmup-steps") { Description = "Linear warmup over this many optimizer steps." };
-        var maxLength = new Option<int?>("--max-length") { Description = "Maximum tokens per example, [CLS]/[SEP] included (default 128; 512 for imdb)." };
+        var maxLength = CommonOptions.MaxLength("Fine-tuning defaults to the task's length (128; 512 for imdb) when the model's trained length is not shorter.");
         var gradAccum = new Option<int>("--grad-accum") { Description = "Batches accumulated per optimizer step.", DefaultValueFactory = _ => 1 };
         var clip = new Option<double>("--max-grad-norm") { Description = "Clip the global gradient norm to this (0 disables).", DefaultValueFactory = _ => 1.0 };
         var seed = new Option<ulong>("--seed") { Description = "Seed for initialisation, dropout and shuffling; the same seed gives the same losses on the same CPU.", DefaultValueFactory = _ => 42UL };
         var maxTrain = new Option<int?>("--max-train-examples") { Description = "Use only the first N training examples." };
         var maxEval = new Option<int?>("--max-eval-examples") { Description = "Use only the first N validation examples." };
         var saveBest = new Option<string?>("--save-best") { Description = "Keep the weights of the epoch with the best validation METRIC (accuracy, f1, mcc, macro_f1, pearson, spearman, loss, ...)." };
-        var valSize = new Option<double>("--val-size") { Description = "Held-out fraction of the training data for validation (the tail of the file unless --shuffle).", DefaultValueFactory = _ => 0.1 };
-        var shuffle = new Option<bool>("--shuffle") { Description = "Shuffle (with --seed) before the train/validation split." };
+        var valSize = new Option<double>("--val-size") { Description = "Held-out fraction (or count) of the training data for validation when there is no --eval-data.", DefaultValueFactory = _ => 0.1 };
+        var split = new Option<string?>("--split")
+        {
+            Description = "How --val-size is held out: stratified (default for classification: a seeded random sample, each label in its share), random (default for regression) or tail (the end of the file).",
+        };
+        split.AcceptOnlyFromAmong("stratified", "random", "tail");
+        var shuffle = new Option<bool>("--shuffle") { Description = "Old spelling of --split random.", Hidden = true };
         var noBucket = new Option<bool>("--no-bucketing") { Description = "Do not group examples of similar length into batches." };
-        var device = new Option<string>("--device") { Description = "auto, cpu, cuda or cuda:N.", DefaultValueFactory = _ => "auto" };
-        var threads = new Option<int?>("--threads") { Description = "CPU threads for libtorch (default: libtorch's choice)." };
+        var device = CommonOptions.Device();
+        var threads = CommonOptions.Threads();
 
         var cmd = new Command("finetune", "Fine-tune BERT for text (or text-pair) classification or regression and save an HF checkpoint directory.");
         foreach (var o in data.All.Concat([dataPath, evalData, output, model, config, vocab, lowercase, epochs, batch, lr, eps, wd, warmupRatio, warmupSteps,
-                     maxLength, gradAccum, clip, seed, maxTrain, maxEval, saveBest, valSize, shuffle, noBucket, device, threads]))
+                     maxLength, gradAccum, clip, seed, maxTrain, maxEval, saveBest, valSize, split, shuffle, noBucket, device, threads]))
         {
             cmd.Options.Add(o);
         }
@@ -74,20 +79,12 @@ internal static class FinetuneCommand
                 MaxEvalExamples = p.GetValue(maxEval),
                 SaveBest = p.GetValue(saveBest),
                 ValSize = p.GetValue(valSize),
-                ShuffleSplit = p.GetValue(shuffle),
+                Split = p.GetValue(split) is { } how ? Enum.Parse<SplitMethod>(how, ignoreCase: true) : p.GetValue(shuffle) ? SplitMethod.Random : null,
                 BucketByLength = !p.GetValue(noBucket),
                 Device = p.GetValue(device)!,
             };
             options.Validate();
-            if (p.GetValue(threads) is { } n)
-            {
-                if (n < 1)
-                {
-                    throw new BertSharpException($"--threads {n}: expected a positive number.");
-                }
-                TorchRuntime.EnsureLoaded();
-                torch.set_num_threads(n);
-            }
+            CommonOptions.ApplyThreads(p, threads);
             // Ctrl-C / SIGTERM stop at the next step; the temporary output directory is then removed, nothing half-written remains.
             using var cancel = new CancellationTokenSource();
             using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; cancel.Cancel(); });
@@ -99,8 +96,13 @@ internal static class FinetuneCommand
                     .Where(v.Values.ContainsKey).Select(k => $"{k} {MetricsReport.Format(v.Values[k])}")) + ")"
                 : "";
             Console.Out.WriteLine($"saved {result.OutputDir}{summary}");
+            if (view.CollapseWarning(result.FinalValidation, result.StepLosses.Count, "final model") is { } collapse)
+            {
+                Console.Error.WriteLine("warning: " + collapse);
+            }
+            var predictArgs = task.TextPairColumn is null ? "--text \"...\"" : "--text \"...\" --text-pair \"...\"";
             Console.Out.WriteLine(
-                $"next: bert evaluate --model {Quote(options.OutputDir)} --task {task.Name} --data FILE  |  bert predict --model {Quote(options.OutputDir)} --text \"...\"");
+                $"next: bert evaluate --model {Quote(options.OutputDir)} --task {task.Name} --data FILE  |  bert predict --model {Quote(options.OutputDir)} {predictArgs}");
             return 0;
         });
         return cmd;

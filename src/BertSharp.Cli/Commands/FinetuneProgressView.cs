@@ -26,6 +26,7 @@ internal sealed class FinetuneProgressView : IFineTuneProgress
     private string _status = "";
     private readonly Stopwatch _sinceRefresh = Stopwatch.StartNew();
     private int _lastPlainQuarter = -1;
+    private readonly List<string> _warnings = [];
 
     public FinetuneProgressView(string primaryMetric, bool regression)
     {
@@ -80,11 +81,21 @@ internal sealed class FinetuneProgressView : IFineTuneProgress
                 1 => "; 1 example reaches the maximum length (truncated)",
                 var n => $"; {n:N0} examples reach the maximum length (truncated)",
             }));
+        foreach (var n in plan.Notes)
+        {
+            Console.Error.WriteLine("  " + n);
+        }
         foreach (var w in plan.Warnings)
         {
             Console.Error.WriteLine("warning: " + w);
         }
     }
+
+    /// <summary>The collapse warning for a validation report, or null (also used for the final report).</summary>
+    public string? CollapseWarning(MetricsReport? validation, int step, string when) =>
+        validation is not null && MajorityCollapse.Detect(validation) is { } d
+            ? MajorityCollapse.Warning(d, _plan?.LearningRate, _plan?.Parameters, step, when)
+            : null;
 
     public void EpochStarted(int epoch, int batches)
     {
@@ -124,6 +135,15 @@ internal sealed class FinetuneProgressView : IFineTuneProgress
                 Console.Out.WriteLine(string.Join("  ", Columns().Select((c, i) => c.PadLeft(Width(i)))));
             }
             Console.Out.WriteLine(string.Join("  ", row.Select((c, i) => c.PadLeft(Width(i)))));
+        }
+        if (CollapseWarning(s.Validation, s.Step, $"epoch {s.Epoch}") is { } collapse)
+        {
+            // Under the live view a line written to stderr would be drawn over: the warning becomes part of the view.
+            if (_live is null)
+            {
+                Console.Error.WriteLine("warning: " + collapse);
+            }
+            _warnings.Add("warning: " + collapse);
         }
         Update(force: true);
     }
@@ -188,9 +208,10 @@ internal sealed class FinetuneProgressView : IFineTuneProgress
 
     private IRenderable Render()
     {
+        var warnings = _warnings.Select(w => (IRenderable)new Markup("[yellow]" + Markup.Escape(w) + "[/]")).ToList();
         if (_epoch == 0)
         {
-            return new Rows(_table);
+            return new Rows([_table, .. warnings]);
         }
         var frac = _batches == 0 ? 0 : (double)_batch / _batches;
         const int width = 20;
@@ -199,6 +220,6 @@ internal sealed class FinetuneProgressView : IFineTuneProgress
         var line = _status == "validating"
             ? $"epoch {_epoch}/{_plan?.Epochs} [green]{bar}[/] validating…"
             : $"epoch {_epoch}/{_plan?.Epochs} [green]{bar}[/] {frac * 100,3:0}% {_batch}/{_batches} loss {AvgLoss():0.0000} {_rate:0.0} ex/s ETA {Eta()}";
-        return new Rows(_table, new Markup(line));
+        return new Rows([_table, .. warnings, new Markup(line)]);
     }
 }

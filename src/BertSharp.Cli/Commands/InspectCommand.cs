@@ -10,17 +10,42 @@ internal static class InspectCommand
 {
     public static Command Create()
     {
-        var model = new Argument<string>("model") { Description = "Model directory (config.json + model.safetensors or pytorch_model.bin) or Hub id." };
+        var model = CommonOptions.ModelOptionOrArgument(
+            "Model directory (config.json + model.safetensors or pytorch_model.bin), Hub id, size preset (tiny ... large) or config.json file.");
         var noKeys = new Option<bool>("--no-keys") { Description = "Leave out the table of checkpoint tensors." };
-        var cmd = new Command("inspect", "Show a BERT checkpoint: config, parameter count per module, tensor names, dtypes and shapes.")
+        var noTree = new Option<bool>("--no-tree") { Description = "Leave out the module tree." };
+        var architecture = new Option<string?>("--architecture")
         {
-            model,
+            Description = $"Model class of the tree (default: the config's architectures[0]; BertModel for a preset): {string.Join(", ", BertPretrained.Architectures)}.",
+        };
+        var cmd = new Command("inspect", "Show a BERT checkpoint or size preset: config, parameter count per module, module tree (as print(model)), tensor names, dtypes and shapes.")
+        {
+            model.Option,
+            model.Positional,
             noKeys,
+            noTree,
+            architecture,
         };
         cmd.SetAction(parse =>
         {
-            var dir = BertPretrained.ResolveDirectory(parse.GetValue(model)!);
-            var info = ModelInspection.Read(dir);
+            var name = CommonOptions.Model(parse, model, "a model directory, Hub id, size preset or config.json file");
+            ModelInspection info;
+            string? tree = null;
+            // A preset name or a config file describes a model that has no weights yet: build it to show its shape.
+            if (!Directory.Exists(name) && (BertConfig.PresetNames.Contains(name.Trim().ToLowerInvariant()) || name.EndsWith(".json", StringComparison.OrdinalIgnoreCase)))
+            {
+                info = ModelInspection.ForConfig(name, parse.GetValue(architecture) ?? nameof(BertModel), out var built);
+                tree = built;
+            }
+            else
+            {
+                var dir = BertPretrained.ResolveDirectory(name);
+                info = ModelInspection.Read(dir);
+                if (!parse.GetValue(noTree))
+                {
+                    tree = ModelInspection.Tree(dir, parse.GetValue(architecture));
+                }
+            }
             var console = AnsiConsole.Create(new AnsiConsoleSettings
             {
                 Out = new AnsiConsoleOutput(parse.InvocationConfiguration.Output),
@@ -29,17 +54,19 @@ internal static class InspectCommand
                 Interactive = InteractionSupport.No,
             });
             console.Profile.Width = Math.Max(console.Profile.Width, 120);
-            Render(console, info, !parse.GetValue(noKeys));
+            Render(console, info, !parse.GetValue(noKeys) && info.WeightsFile is not null, parse.GetValue(noTree) ? null : tree);
             return 0;
         });
         return cmd;
     }
 
-    private static void Render(IAnsiConsole console, ModelInspection info, bool keys)
+    private static void Render(IAnsiConsole console, ModelInspection info, bool keys, string? tree)
     {
         var c = info.Config;
         console.WriteLine($"model        {SafeText.Escape(info.Directory)}");
-        console.WriteLine($"weights      {SafeText.Escape(Path.GetFileName(info.WeightsFile))} ({new FileInfo(info.WeightsFile).Length:N0} bytes)");
+        console.WriteLine(info.WeightsFile is null
+            ? "weights      none (a preset or config file: the numbers below are those of a fresh model)"
+            : $"weights      {SafeText.Escape(Path.GetFileName(info.WeightsFile))} ({new FileInfo(info.WeightsFile).Length:N0} bytes)");
         console.WriteLine($"architecture {SafeText.Escape(string.Join(", ", c.Architectures ?? ["(none)"]))}");
         console.WriteLine($"parameters   {info.TotalParameters:N0}");
         console.WriteLine();
@@ -76,6 +103,13 @@ internal static class InspectCommand
         modules.AddRow("total", info.TotalParameters.ToString("N0", CultureInfo.InvariantCulture));
         console.Write(modules);
         console.WriteLine();
+
+        if (tree is not null)
+        {
+            // Plain text, not a Spectre renderable: it must not be wrapped or re-indented.
+            console.Profile.Out.Writer.WriteLine(tree);
+            console.WriteLine();
+        }
 
         if (keys)
         {

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using BertSharp.Inference;
+using BertSharp.Modeling;
 
 namespace BertSharp.Cli.Commands;
 
@@ -18,23 +19,35 @@ internal static class NerCommand
         };
         aggregation.AcceptOnlyFromAmong("none", "simple", "first", "average", "max");
         var keepO = new Option<bool>("--keep-o") { Description = "Also print tokens/groups labelled O." };
-        var cmd = new Command("ner", "Tag entities in a text with a token-classification model; prints JSON lines.") { model, text, aggregation, keepO };
+        var maxLength = CommonOptions.MaxLength("A longer text is refused rather than tagged in part.");
+        var device = CommonOptions.Device();
+        var threads = CommonOptions.Threads();
+        var cmd = new Command("ner", "Tag entities in a text with a token-classification model; prints JSON lines.")
+        {
+            model, text, aggregation, keepO, maxLength, device, threads,
+        };
         cmd.SetAction(p =>
         {
+            CommonOptions.ApplyThreads(p, threads);
             var strategy = Enum.Parse<AggregationStrategy>(p.GetValue(aggregation)!, ignoreCase: true);
             var input = p.GetValue(text)!;
             if (string.IsNullOrWhiteSpace(input))
             {
                 throw new BertSharpException("--text: must not be empty.");
             }
-            using var pipe = TokenClassification.Load(p.GetValue(model)!);
+            using var pipe = TokenClassification.Load(p.GetValue(model)!, p.GetValue(device)!);
+            var length = ModelLength.Resolve(pipe.Model.Config, pipe.Tokenizer, p.GetValue(maxLength), p.GetValue(model)!);
+            if (length.Warning is { } w)
+            {
+                Console.Error.WriteLine("warning: " + w);
+            }
             // Tagging a cut-off text would silently miss entities: refuse instead.
             var tokens = pipe.Tokenizer.CountTokens(input) + 2;
-            if (tokens > pipe.ModelMaxLength)
+            if (tokens > length.Length)
             {
-                throw new BertSharpException($"--text has {tokens} tokens (with [CLS]/[SEP]); the model takes at most {pipe.ModelMaxLength}.");
+                throw new BertSharpException($"--text has {tokens} tokens (with [CLS]/[SEP]); the limit is {length.Length} (--max-length, at most {length.PositionLimit}).");
             }
-            var entities = pipe.Predict([input], strategy, p.GetValue(keepO) ? [] : null)[0];
+            var entities = pipe.Predict([input], strategy, p.GetValue(keepO) ? [] : null, length.Length)[0];
             foreach (var e in entities)
             {
                 Console.Out.WriteLine(JsonSerializer.Serialize(e, CliJson.Options));

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using BertSharp.Inference;
+using BertSharp.Modeling;
 
 namespace BertSharp.Cli.Commands;
 
@@ -12,9 +13,11 @@ internal static class NspCommand
         var model = new Option<string>("--model") { Description = "Model directory with an NSP head (e.g. OUTPUT/final of 'bert pretrain').", Required = true };
         var text = new Option<string>("--text") { Description = "First segment (A).", Required = true };
         var pair = new Option<string>("--text-pair") { Description = "Second segment (B).", Required = true };
-        var device = new Option<string>("--device") { Description = "auto, cpu, cuda or cuda:N.", DefaultValueFactory = _ => "auto" };
+        var maxLength = CommonOptions.MaxLength();
+        var device = CommonOptions.Device();
+        var threads = CommonOptions.Threads();
         var cmd = new Command("nsp", "Next-sentence prediction: the probability that --text-pair follows --text.");
-        foreach (var o in new Option[] { model, text, pair, device })
+        foreach (var o in new Option[] { model, text, pair, maxLength, device, threads })
         {
             cmd.Options.Add(o);
         }
@@ -24,8 +27,19 @@ internal static class NspCommand
             {
                 throw new BertSharpException("nsp: --text and --text-pair must not be empty.");
             }
+            CommonOptions.ApplyThreads(p, threads);
             using var pipeline = NextSentence.Load(p.GetValue(model)!, p.GetValue(device) ?? "auto");
-            var r = pipeline.Predict(p.GetValue(text)!, p.GetValue(pair)!);
+            var length = ModelLength.Resolve(pipeline.Model.Config, pipeline.Tokenizer, p.GetValue(maxLength), p.GetValue(model)!);
+            if (length.Warning is { } w)
+            {
+                Console.Error.WriteLine("warning: " + w);
+            }
+            var tokens = pipeline.Tokenizer.CountTokens(p.GetValue(text)!) + pipeline.Tokenizer.CountTokens(p.GetValue(pair)!) + 3;
+            if (ModelLength.TruncationWarning(tokens > length.Length ? 1 : 0, 1, length.Length, tokens) is { } tw)
+            {
+                Console.Error.WriteLine("warning: " + tw);
+            }
+            var r = pipeline.Predict(p.GetValue(text)!, p.GetValue(pair)!, length.Length);
             var inv = CultureInfo.InvariantCulture;
             Console.Out.WriteLine(string.Create(inv, $"is_next    {r.IsNextProbability:F4}"));
             Console.Out.WriteLine(string.Create(inv, $"not_next   {r.IsRandomProbability:F4}"));

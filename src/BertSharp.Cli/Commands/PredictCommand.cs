@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using BertSharp.Data;
 using BertSharp.Inference;
 using BertSharp.IO;
+using BertSharp.Modeling;
 
 namespace BertSharp.Cli.Commands;
 
@@ -17,16 +18,17 @@ internal static class PredictCommand
         data.Task.Description = "With --input: read the file in this task's format (labels optional); default: the training task's format when the extension matches, else by extension (.txt one text per line, .csv/.tsv/.jsonl with --text-column).";
         var model = new Option<string>("--model") { Description = "Directory written by 'bert finetune'.", Required = true };
         var text = new Option<string?>("--text") { Description = "A text to classify." };
-        var pair = new Option<string?>("--text-pair") { Description = "The second text, for sentence-pair models (e.g. MRPC)." };
+        var pair = new Option<string?>("--text-pair") { Description = "The second text; required by sentence-pair models (fine-tuned on pairs, e.g. MRPC)." };
         var input = new Option<string?>("--input") { Description = "A file of texts to classify." };
         var output = new Option<string?>("--output") { Description = "With --input: write predictions here (.jsonl, .csv or .tsv; atomically); default: stdout." };
         var interactive = new Option<bool>("--interactive") { Description = "Read sentences from stdin and answer each one (empty line or EOF ends)." };
         var batch = new Option<int>("--batch-size") { Description = "Examples per forward pass.", DefaultValueFactory = _ => 32 };
-        var maxLength = new Option<int?>("--max-length") { Description = "Maximum tokens per input (default: the length the model was trained with)." };
-        var device = new Option<string>("--device") { Description = "auto, cpu, cuda or cuda:N.", DefaultValueFactory = _ => "auto" };
+        var maxLength = CommonOptions.MaxLength();
+        var device = CommonOptions.Device();
+        var threads = CommonOptions.Threads();
 
         var cmd = new Command("predict", "Predict labels (with softmax probabilities) for new text with a fine-tuned classifier.");
-        foreach (var o in data.All.Concat([model, text, pair, input, output, interactive, batch, maxLength, device]))
+        foreach (var o in data.All.Concat([model, text, pair, input, output, interactive, batch, maxLength, device, threads]))
         {
             cmd.Options.Add(o);
         }
@@ -69,9 +71,20 @@ internal static class PredictCommand
                 // Read (and validate) the input before the model is loaded: a bad file fails fast.
                 inputData = ReadInput(inputPath, p, data, p.GetValue(model)!);
             }
+            CommonOptions.ApplyThreads(p, threads);
             using var classifier = TextClassifier.Load(p.GetValue(model)!, p.GetValue(device)!, p.GetValue(maxLength));
+            if (classifier.Length.Warning is { } lengthWarning)
+            {
+                Console.Error.WriteLine("warning: " + lengthWarning);
+            }
             if (p.GetValue(text) is { } single)
             {
+                if (classifier.PairInput && p.GetValue(pair) is null)
+                {
+                    throw new BertSharpException(
+                        $"--text-pair: required; {p.GetValue(model)} was fine-tuned on sentence pairs (task {classifier.FineTunedTask!.Name}) and judges a second text against the first.");
+                }
+                WarnTruncated(classifier, [(single, p.GetValue(pair))]);
                 var prediction = classifier.Predict(single, p.GetValue(pair));
                 Console.Out.WriteLine(Describe(prediction, classifier));
                 if (prediction.Probabilities.Count > 0)
@@ -82,7 +95,15 @@ internal static class PredictCommand
             }
             if (inputData is not null)
             {
-                var predictions = classifier.Predict([.. inputData.Examples.Select(e => (e.Text, e.TextPair))], batchSize);
+                if (classifier.PairInput && inputData.Examples.Any(e => e.TextPair is null))
+                {
+                    var first = inputData.Examples.First(e => e.TextPair is null);
+                    throw new BertSharpException(
+                        $"{inputData.Path}: line {first.Line}: no second text; {p.GetValue(model)} was fine-tuned on sentence pairs (task {classifier.FineTunedTask!.Name}): give a file in that task's format or --text-pair-column.");
+                }
+                var inputs = inputData.Examples.Select(e => (e.Text, e.TextPair)).ToList();
+                WarnTruncated(classifier, inputs);
+                var predictions = classifier.Predict(inputs, batchSize);
                 if (p.GetValue(output) is { } outPath)
                 {
                     AtomicFile.WriteAllText(outPath, Format(outPath, inputData, predictions, classifier));
@@ -94,16 +115,29 @@ internal static class PredictCommand
                 }
                 return 0;
             }
-            Console.Error.WriteLine($"model {p.GetValue(model)}: labels {string.Join(", ", classifier.Labels.Labels)}. Type a sentence and press Enter (empty line or Ctrl-D to quit).");
+            Console.Error.WriteLine(classifier.PairInput
+                ? $"model {p.GetValue(model)}: labels {string.Join(", ", classifier.Labels.Labels)}; a sentence-pair model: type the first text, Enter, then the second (empty line or Ctrl-D to quit)."
+                : $"model {p.GetValue(model)}: labels {string.Join(", ", classifier.Labels.Labels)}. Type a sentence and press Enter (empty line or Ctrl-D to quit).");
             while (true)
             {
-                Console.Error.Write("> ");
+                Console.Error.Write(classifier.PairInput ? "A> " : "> ");
                 var line = Console.In.ReadLine();
                 if (string.IsNullOrWhiteSpace(line))
                 {
                     break;
                 }
-                Console.Out.WriteLine(Describe(classifier.Predict(line.Trim()), classifier));
+                string? second = null;
+                if (classifier.PairInput)
+                {
+                    Console.Error.Write("B> ");
+                    second = Console.In.ReadLine()?.Trim();
+                    if (string.IsNullOrWhiteSpace(second))
+                    {
+                        break;
+                    }
+                }
+                WarnTruncated(classifier, [(line.Trim(), second)]);
+                Console.Out.WriteLine(Describe(classifier.Predict(line.Trim(), second), classifier));
             }
             return 0;
         });
@@ -112,6 +146,15 @@ internal static class PredictCommand
 
     private static readonly System.Text.Json.JsonSerializerOptions Relaxed =
         new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    private static void WarnTruncated(TextClassifier classifier, IReadOnlyList<(string Text, string? Pair)> inputs)
+    {
+        var (truncated, longest) = classifier.CountTruncated(inputs);
+        if (ModelLength.TruncationWarning(truncated, inputs.Count, classifier.MaxLength, longest) is { } w)
+        {
+            Console.Error.WriteLine("warning: " + w);
+        }
+    }
 
     private static string Describe(Prediction prediction, TextClassifier classifier) =>
         classifier.Labels.IsRegression

@@ -9,9 +9,9 @@ internal static class PretrainCommand
 {
     public static Command Create()
     {
-        var data = new Option<string>("--data") { Description = "Data directory written by 'bert pretrain-data'.", Required = true };
+        var data = new Option<string>("--data") { Description = "Data directory written by 'bert pretrain-data' (with --resume: default the run's own)." };
         var output = new Option<string>("--output") { Description = "Run directory: checkpoint-N/, final/, train_log.jsonl, loss.png.", Required = true };
-        var config = new Option<string>("--config") { Description = "Size preset of a fresh model: tiny, mini, small, medium, base, large (with --vocab)." };
+        var config = new Option<string>("--config") { Description = "A fresh model: a size preset (tiny, mini, small, medium, base, large) or a config.json file (with --vocab)." };
         var vocab = new Option<string>("--vocab") { Description = "vocab.txt the data was built with (for --config)." };
         var model = new Option<string>("--model") { Description = "Continue pre-training this HF model directory instead of a fresh one." };
         var steps = new Option<long>("--steps") { Description = "Optimizer steps.", DefaultValueFactory = _ => 1000 };
@@ -24,36 +24,58 @@ internal static class PretrainCommand
         var clip = new Option<double>("--max-grad-norm") { Description = "Global gradient-norm clip (0 = off).", DefaultValueFactory = _ => 1.0 };
         var saveEvery = new Option<long>("--save-every") { Description = "Checkpoint every N steps (0 = at the end only).", DefaultValueFactory = _ => 0 };
         var evalEvery = new Option<long>("--eval-every") { Description = "Evaluate on held-out instances every N steps (0 = never).", DefaultValueFactory = _ => 0 };
-        var resume = new Option<bool>("--resume") { Description = "Continue from the latest checkpoint-N in --output." };
+        var resume = new Option<bool>("--resume") { Description = "Continue from the latest checkpoint-N in --output with the run's own settings (--data, --steps, --lr, ...); --steps may be raised to extend the run." };
         var dynamic = new Option<bool>("--dynamic-masking") { Description = "Mask instances afresh each time they are used." };
         var seed = new Option<long>("--seed") { Description = "Seed of initialisation, dropout and dynamic masks.", DefaultValueFactory = _ => 42 };
         var device = new Option<string>("--device") { Description = "auto, cpu, cuda or cuda:N.", DefaultValueFactory = _ => "auto" };
         var stopAfter = new Option<long?>("--stop-after") { Description = "Stop this invocation after N steps, writing a checkpoint there (--resume continues it)." };
+        var threads = CommonOptions.Threads();
 
         var cmd = new Command("pretrain", "Pre-train BERT with masked-LM + next-sentence prediction (BertForPreTraining).");
-        foreach (var o in new Option[] { data, output, config, vocab, model, steps, batch, lr, warmup, wd, eps, accum, clip, saveEvery, evalEvery, resume, dynamic, seed, device, stopAfter })
+        foreach (var o in new Option[] { data, output, config, vocab, model, steps, batch, lr, warmup, wd, eps, accum, clip, saveEvery, evalEvery, resume, dynamic, seed, device, threads, stopAfter })
         {
             cmd.Options.Add(o);
         }
         cmd.SetAction(p =>
         {
-            var totalSteps = p.GetValue(steps);
+            CommonOptions.ApplyThreads(p, threads);
+            var outDir = p.GetValue(output)!;
+            // --resume: every setting not typed again comes from the run's latest checkpoint (trainer_state.json).
+            PretrainingTrainerState? saved = null;
+            if (p.GetValue(resume))
+            {
+                var checkpoint = PretrainingTrainer.LatestCheckpoint(outDir)
+                    ?? throw new BertSharpException($"{outDir}: --resume given but there is no checkpoint-N directory to resume from.");
+                saved = PretrainingTrainerState.Load(Path.Combine(checkpoint, PretrainingTrainerState.FileName));
+            }
+            T Pick<T>(Option<T> option, Func<PretrainingTrainerState, T> fromRun) =>
+                saved is not null && !CommonOptions.Given(p, option) ? fromRun(saved) : p.GetValue(option)!;
+            var totalSteps = Pick(steps, s => s.TotalSteps);
             var options = new PretrainingTrainerOptions
             {
                 Steps = totalSteps,
-                BatchSize = p.GetValue(batch),
-                LearningRate = p.GetValue(lr),
-                WarmupSteps = p.GetValue(warmup) ?? totalSteps / 10,
-                WeightDecay = p.GetValue(wd),
-                Eps = p.GetValue(eps),
-                GradAccum = p.GetValue(accum),
-                MaxGradNorm = p.GetValue(clip),
-                SaveEvery = p.GetValue(saveEvery),
-                EvalEvery = p.GetValue(evalEvery),
-                DynamicMasking = p.GetValue(dynamic),
-                Seed = p.GetValue(seed),
+                BatchSize = Pick(batch, s => s.BatchSize),
+                LearningRate = Pick(lr, s => s.LearningRate),
+                WarmupSteps = (saved is not null && !CommonOptions.Given(p, warmup) ? saved.WarmupSteps : p.GetValue(warmup)) ?? totalSteps / 10,
+                WeightDecay = Pick(wd, s => s.WeightDecay),
+                Eps = Pick(eps, s => s.Eps),
+                GradAccum = Pick(accum, s => s.GradAccum),
+                MaxGradNorm = Pick(clip, s => s.MaxGradNorm),
+                SaveEvery = Pick(saveEvery, s => s.SaveEvery),
+                EvalEvery = Pick(evalEvery, s => s.EvalEvery),
+                DynamicMasking = Pick(dynamic, s => s.DynamicMasking),
+                Seed = Pick(seed, s => s.Seed),
                 Device = p.GetValue(device) ?? "auto",
             };
+            var dataDir = p.GetValue(data) ?? saved?.DataDirectory
+                ?? throw new BertSharpException(saved is null
+                    ? "--data: required; the directory written by 'bert pretrain-data'."
+                    : $"--data: required ({outDir}'s checkpoint predates recorded data directories).");
+            if (saved is not null)
+            {
+                Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"resuming {outDir} at step {saved.GlobalStep} of {totalSteps}{(totalSteps > saved.TotalSteps ? $" (extended from {saved.TotalSteps})" : "")}: data {dataDir}, batch {options.BatchSize} × {options.GradAccum}, lr {options.LearningRate}, seed {options.Seed}"));
+            }
             var source = new PretrainingModelSource(p.GetValue(config), p.GetValue(vocab), p.GetValue(model));
             if (!p.GetValue(resume) && source.ModelDirectory is null && (source.Preset is null || source.VocabPath is null))
             {
@@ -68,7 +90,6 @@ internal static class PretrainCommand
             {
                 throw new BertSharpException($"--stop-after {stop}: expected at least 1.");
             }
-            var outDir = p.GetValue(output)!;
             PretrainingLogEntry? lastTrain = null, lastEval = null;
             var final = CliProgress.Run(progress =>
             {
@@ -87,7 +108,7 @@ internal static class PretrainCommand
                             $"mlm {e.MaskedLmLoss:F3} ({e.MaskedLmAccuracy:P1}) nsp {e.NextSentenceLoss:F3} ({e.NextSentenceAccuracy:P1}) {e.TokensPerSecond:F0} tok/s")));
                     },
                 };
-                return trainer.Run(p.GetValue(data)!, outDir, source, p.GetValue(resume));
+                return trainer.Run(dataDir, outDir, source, p.GetValue(resume));
             });
             var inv = CultureInfo.InvariantCulture;
             if (lastTrain is { } t)

@@ -13,30 +13,45 @@ internal static class PretrainDataCommand
         var vocab = new Option<string>("--vocab") { Description = "vocab.txt of the WordPiece vocabulary." };
         var output = new Option<string>("--output") { Description = "Output directory (replaced atomically)." };
         var stats = new Option<string>("--stats") { Description = "Print statistics of an existing data directory instead of building one." };
-        var maxSeq = new Option<int>("--max-seq-length") { Description = "Maximum tokens per instance including [CLS] and two [SEP].", DefaultValueFactory = _ => 128 };
+        var show = new Option<int>("--show")
+        {
+            Description = "Also print the first N instances decoded, masked positions as <input|original> (of the data built, or of --stats DIR; needs --vocab).",
+        };
+        var maxSeq = new Option<int>("--max-length") { Description = "Maximum tokens per instance including [CLS] and two [SEP] (google's max_seq_length); the model pre-trained on it is trained to this length.", DefaultValueFactory = _ => 128 };
+        var maxSeqOld = CommonOptions.HiddenAlias(maxSeq, "--max-seq-length");
         var maxPred = new Option<int>("--max-predictions-per-seq") { Description = "Maximum masked positions per instance.", DefaultValueFactory = _ => 20 };
         var prob = new Option<double>("--masked-lm-prob") { Description = "Share of tokens to mask.", DefaultValueFactory = _ => 0.15 };
         var dupe = new Option<int>("--dupe-factor") { Description = "Passes over the corpus, each with different segments and masks.", DefaultValueFactory = _ => 10 };
         var shortSeq = new Option<double>("--short-seq-prob") { Description = "Probability of a shorter target length.", DefaultValueFactory = _ => 0.1 };
         var wwm = new Option<bool>("--whole-word-mask") { Description = "Mask all word pieces of a word together." };
         var seed = new Option<long>("--seed") { Description = "Random seed; the same seed and inputs give identical output.", DefaultValueFactory = _ => 12345 };
-        var lower = new Option<bool>("--lowercase") { Description = "Lower-case and strip accents (uncased vocabularies).", DefaultValueFactory = _ => true };
+        var lower = new Option<bool?>("--lowercase") { Description = LowercaseRule.Help };
         var format = new Option<string>("--format") { Description = "Corpus layout: auto, lines, document-per-line or book.", DefaultValueFactory = _ => "auto" };
         var googleNsp = new Option<bool>("--google-nsp") { Description = "Always use a random next segment for one-sentence chunks, exactly as google's script (NSP labels then lean to 'random')." };
         var threads = new Option<int>("--threads") { Description = "Worker threads (does not change the output).", DefaultValueFactory = _ => Environment.ProcessorCount };
 
         var cmd = new Command("pretrain-data", "Build masked-LM + next-sentence pre-training data (google-research/bert's create_pretraining_data) as binary shards.");
-        foreach (var o in new Option[] { input, vocab, output, stats, maxSeq, maxPred, prob, dupe, shortSeq, wwm, seed, lower, format, googleNsp, threads })
+        foreach (var o in new Option[] { input, vocab, output, stats, show, maxSeq, maxSeqOld, maxPred, prob, dupe, shortSeq, wwm, seed, lower, format, googleNsp, threads })
         {
             cmd.Options.Add(o);
         }
         cmd.SetAction(p =>
         {
+            var showCount = p.GetValue(show);
+            if (showCount < 0)
+            {
+                throw new BertSharpException($"--show {showCount}: expected a number ≥ 0.");
+            }
+            if (showCount > 0 && p.GetValue(vocab) is null)
+            {
+                throw new BertSharpException("--show: needs --vocab (the vocab.txt the data was built with) to decode the instances.");
+            }
             if (p.GetValue(stats) is { } statsDir)
             {
                 var data = PretrainingDataset.Open(statsDir);
                 var s = CliProgress.Run(progress => PretrainingDataStats.Compute(data, new Relay(progress)));
                 Console.Out.Write(s.Format());
+                Show(statsDir, p.GetValue(vocab), showCount);
                 return 0;
             }
             var inputs = p.GetValue(input) ?? [];
@@ -50,7 +65,7 @@ internal static class PretrainDataCommand
             }
             var options = new PretrainingOptions
             {
-                MaxSeqLength = p.GetValue(maxSeq),
+                MaxSeqLength = CommonOptions.Get(p, maxSeq, maxSeqOld),
                 MaxPredictionsPerSeq = p.GetValue(maxPred),
                 MaskedLmProb = p.GetValue(prob),
                 DupeFactor = p.GetValue(dupe),
@@ -60,7 +75,8 @@ internal static class PretrainDataCommand
                 Seed = p.GetValue(seed),
             };
             options.Validate();
-            var lowercase = p.GetValue(lower);
+            var lowercasing = LowercaseRule.Resolve(vocabPath, p.GetValue(lower));
+            var lowercase = lowercasing.Lowercase;
             var tokenizer = BertTokenizer.FromVocabFile(vocabPath, lowercase);
             var noSpecials = new EncodeOptions { AddSpecialTokens = false, Truncation = TruncationStrategy.None };
             var manifest = CliProgress.Run(progress =>
@@ -75,15 +91,34 @@ internal static class PretrainDataCommand
                 };
                 return builder.Build(inputs, outDir);
             });
+            Console.Out.WriteLine("tokenized with " + lowercasing);
             foreach (var i in manifest.Inputs)
             {
                 Console.Out.WriteLine($"{i.Path}: {i.Format}, {i.Documents:N0} documents, {i.Sentences:N0} sentences, {i.Tokens:N0} tokens");
             }
             Console.Out.WriteLine($"wrote {manifest.Instances:N0} instances in {manifest.Shards.Count} shard(s) to {outDir} " +
                 $"({manifest.MaskedTokens * 100.0 / Math.Max(1, manifest.Tokens - (3 * manifest.Instances)):F2} % masked, {manifest.RandomNext * 100.0 / manifest.Instances:F2} % random next)");
+            Show(outDir, vocabPath, showCount);
             return 0;
         });
         return cmd;
+    }
+
+    private static void Show(string dataDir, string? vocabPath, int count)
+    {
+        if (count <= 0 || vocabPath is null)
+        {
+            return;
+        }
+        var data = PretrainingDataset.Open(dataDir);
+        data.CheckVocabulary(vocabPath);
+        var tokens = Vocabulary.Load(vocabPath).Tokens;
+        Console.Out.WriteLine(InstanceText.Legend);
+        long index = 0;
+        foreach (var instance in data.Read().Take(count))
+        {
+            Console.Out.Write(InstanceText.Format(instance, tokens, index++));
+        }
     }
 
     private static CorpusFormat ParseFormat(string? s) => s?.Trim().ToLowerInvariant() switch

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using BertSharp.Inference;
+using BertSharp.Modeling;
 
 namespace BertSharp.Cli.Commands;
 
@@ -16,13 +17,16 @@ internal static class QaCommand
         var topK = new Option<int>("--top-k") { Description = "Answers to print, best first.", DefaultValueFactory = _ => 1 };
         var maxAnswer = new Option<int>("--max-answer-length") { Description = "Longest answer in tokens.", DefaultValueFactory = _ => 15 };
         var stride = new Option<int>("--doc-stride") { Description = "Context tokens shared by consecutive windows.", DefaultValueFactory = _ => 128 };
-        var maxLength = new Option<int?>("--max-length") { Description = "Tokens per window (default: min(384, the model's maximum))." };
+        var maxLength = CommonOptions.MaxLength("For qa: tokens per window (default min(384, the trained length)); a longer context is read in overlapping windows, never truncated.");
+        var device = CommonOptions.Device();
+        var threads = CommonOptions.Threads();
         var cmd = new Command("qa", "Answer a question from a context (long contexts are read in overlapping windows); prints JSON lines.")
         {
-            model, question, context, contextFile, topK, maxAnswer, stride, maxLength,
+            model, question, context, contextFile, topK, maxAnswer, stride, maxLength, device, threads,
         };
         cmd.SetAction(p =>
         {
+            CommonOptions.ApplyThreads(p, threads);
             var text = (p.GetValue(context), p.GetValue(contextFile)) switch
             {
                 ({ } c, null) => c,
@@ -33,8 +37,13 @@ internal static class QaCommand
             {
                 throw new BertSharpException("qa: the question and the context must not be empty.");
             }
-            using var pipe = QuestionAnswering.Load(p.GetValue(model)!);
-            var options = new QuestionAnsweringOptions(p.GetValue(topK), p.GetValue(maxLength), p.GetValue(stride), p.GetValue(maxAnswer));
+            using var pipe = QuestionAnswering.Load(p.GetValue(model)!, p.GetValue(device)!);
+            var length = ModelLength.Resolve(pipe.Model.Config, pipe.Tokenizer, p.GetValue(maxLength), p.GetValue(model)!, preferred: 384);
+            if (length.Warning is { } w)
+            {
+                Console.Error.WriteLine("warning: " + w);
+            }
+            var options = new QuestionAnsweringOptions(p.GetValue(topK), length.Length, p.GetValue(stride), p.GetValue(maxAnswer));
             foreach (var a in pipe.Answer([(p.GetValue(question)!, text)], options)[0])
             {
                 Console.Out.WriteLine(JsonSerializer.Serialize(a, CliJson.Options));

@@ -16,22 +16,24 @@ internal static class ServeCommand
         var host = new Option<string>("--host") { Description = "Address to listen on (0.0.0.0 for all interfaces).", DefaultValueFactory = _ => "127.0.0.1" };
         var port = new Option<int>("--port") { Description = "TCP port (0 = any free port).", DefaultValueFactory = _ => 8080 };
         var maxBatch = new Option<int>("--max-batch") { Description = "Most inputs per micro-batch (1 = no batching).", DefaultValueFactory = _ => 32 };
-        var maxLength = new Option<int>("--max-length") { Description = "Longest input in tokens (422 beyond).", DefaultValueFactory = _ => 512 };
+        var maxLength = CommonOptions.MaxLength("The server answers 422 to longer inputs instead of truncating them.");
         var maxQueue = new Option<int>("--max-queue") { Description = "Inputs waiting per endpoint before 429.", DefaultValueFactory = _ => 1024 };
         var timeout = new Option<double>("--timeout") { Description = "Seconds a request may wait for its result (503 beyond).", DefaultValueFactory = _ => 30 };
         var window = new Option<double>("--batch-window-ms") { Description = "How long a micro-batch waits for more inputs (0: run with what is queued).", DefaultValueFactory = _ => 0 };
         var maxBody = new Option<long>("--max-body-bytes") { Description = "Largest request body (413 beyond).", DefaultValueFactory = _ => 1 << 20 };
-        var device = new Option<string>("--device") { Description = "auto, cpu, cuda or cuda:N.", DefaultValueFactory = _ => "auto" };
+        var device = CommonOptions.Device();
+        var threads = CommonOptions.Threads();
         var allowedHosts = new Option<string?>("--allowed-hosts")
         {
             Description = "Host header names to answer, comma-separated (* for any); others get 400 (DNS-rebinding protection). Default: localhost, 127.0.0.1, [::1] and the --host address.",
         };
         var cmd = new Command("serve", "Serve a model over HTTP: JSON endpoints (micro-batched), /health, /openapi.json and a web page at /.")
         {
-            model, host, port, maxBatch, maxLength, maxQueue, timeout, window, maxBody, device, allowedHosts,
+            model, host, port, maxBatch, maxLength, maxQueue, timeout, window, maxBody, device, threads, allowedHosts,
         };
         cmd.SetAction(p =>
         {
+            CommonOptions.ApplyThreads(p, threads);
             var options = new ServerOptions
             {
                 ModelDirectory = p.GetValue(model)!,
@@ -51,7 +53,11 @@ internal static class ServeCommand
                 var served = app.Services.GetRequiredService<ServedModel>();
                 // The bound addresses, not the requested ones: with --port 0 the port is chosen now.
                 var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? app.Urls;
-                Console.Out.WriteLine($"serving {options.ModelDirectory} ({served.Architecture}) on {string.Join(", ", addresses)}");
+                Console.Out.WriteLine($"serving {options.ModelDirectory} ({served.Architecture}, inputs up to {served.MaxLength} tokens{(served.PairInput ? ", sentence pairs" : "")}) on {string.Join(", ", addresses)}");
+                if (served.Length.Warning is { } w)
+                {
+                    Console.Error.WriteLine("warning: " + w);
+                }
             });
             app.Run();
             return 0;

@@ -14,12 +14,12 @@ internal static class TokenizeCommand
     public static Command Create()
     {
         var vocab = new Option<string>("--vocab") { Description = "vocab.txt, an HF tokenizer.json, or a tokenizer directory.", Required = true };
-        var lowercase = new Option<bool?>("--lowercase") { Description = "Lowercase (and strip accents). Default: true for vocab.txt, the stored setting otherwise." };
+        var lowercase = new Option<bool?>("--lowercase") { Description = LowercaseRule.Help };
         var input = new Option<string?>("--input") { Description = "Input file: JSONL lines {\"text\": ..., \"text_pair\": ...} or plain text, one per line (default: stdin)." };
         var output = new Option<string?>("--output") { Description = "Output JSONL file, written atomically (default: stdout)." };
         var format = new Option<string>("--format") { Description = "Input format: auto (JSONL if the first line starts with '{'), jsonl or text.", DefaultValueFactory = _ => "auto" };
         format.AcceptOnlyFromAmong("auto", "jsonl", "text");
-        var maxLength = new Option<int?>("--max-length") { Description = "Maximum tokens per encoding, special tokens included." };
+        var maxLength = new Option<int?>("--max-length") { Description = "Maximum tokens per encoding, special tokens included (default: no limit; tokenize has no model to take a length from)." };
         var truncation = new Option<string>("--truncation") { Description = "longest_first, only_first, only_second or none (applies with --max-length).", DefaultValueFactory = _ => "longest_first" };
         truncation.AcceptOnlyFromAmong("longest_first", "only_first", "only_second", "none");
         var padding = new Option<string>("--padding") { Description = "none, longest (of the whole input) or max_length.", DefaultValueFactory = _ => "none" };
@@ -74,7 +74,8 @@ internal static class TokenizeCommand
                 PaddingLength = parse.GetValue(padLength),
                 PadToMultipleOf = parse.GetValue(padMultiple),
             };
-            var tok = BertTokenizer.FromPath(parse.GetValue(vocab)!, parse.GetValue(lowercase));
+            var lowercasing = LowercaseRule.Resolve(parse.GetValue(vocab)!, parse.GetValue(lowercase));
+            var tok = BertTokenizer.FromPath(parse.GetValue(vocab)!, lowercasing.Lowercase);
             var inputPath = parse.GetValue(input);
             var inputs = TokenizeInput.Read(inputPath, parse.GetValue(format)!);
             var outPath = parse.GetValue(output);
@@ -88,6 +89,8 @@ internal static class TokenizeCommand
             {
                 AtomicFile.Write(outPath, s => Write(tok, inputs, options, s));
             }
+            // After the work: a failed run's stderr stays the one error line.
+            Console.Error.WriteLine("tokenize: " + lowercasing);
             return 0;
         });
         return cmd;

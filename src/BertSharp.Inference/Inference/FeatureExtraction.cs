@@ -1,4 +1,5 @@
 using BertSharp.Modeling;
+using BertSharp.Runtime;
 using BertSharp.Tokenization;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -29,9 +30,27 @@ public sealed class FeatureExtraction : InferencePipeline<BertPreTrainedModel>
     {
     }
 
-    /// <summary>Loads the model and tokenizer of <paramref name="modelDir"/> (any BERT architecture).</summary>
-    public static FeatureExtraction Load(string modelDir) =>
-        new(BertPretrained.Load(null, modelDir, out _), BertTokenizer.FromDirectory(modelDir), ownsModel: true);
+    /// <summary>
+    /// Loads the model and tokenizer of <paramref name="modelDir"/> (any BERT architecture; a checkpoint lacking encoder
+    /// weights is refused, see <see cref="RequiredWeights"/>).
+    /// </summary>
+    public static FeatureExtraction Load(string modelDir, string device = "auto")
+    {
+        TorchRuntime.EnsureLoaded();
+        var tokenizer = BertTokenizer.FromDirectory(modelDir);
+        var model = BertPretrained.Load(null, modelDir, out var report);
+        try
+        {
+            RequiredWeights.Check(report, [], "", modelDir);
+            model.to(TorchRuntime.ResolveDevice(device));
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+        return new FeatureExtraction(model, tokenizer, ownsModel: true);
+    }
 
     /// <summary>Hidden size = length of every vector returned.</summary>
     public int Dimension => Model.Config.HiddenSize;

@@ -42,8 +42,8 @@ public abstract class InferencePipeline<TModel> : IDisposable where TModel : Ber
     /// <summary>Where the model lives.</summary>
     public Device Device { get; }
 
-    /// <summary>Longest input the model takes: its position embeddings, or the tokenizer's model_max_length when smaller.</summary>
-    public int ModelMaxLength => Math.Min(Model.Config.MaxPositionEmbeddings, Tokenizer.ModelMaxLength ?? int.MaxValue);
+    /// <summary>The model's trained length (<see cref="ModelLength.Trained"/>): inputs are cut here unless a longer length is asked for.</summary>
+    public int ModelMaxLength => ModelLength.Trained(Model.Config, Tokenizer);
 
     /// <summary>
     /// Runs <paramref name="forward"/> without autograd, under the model's lock, inside a dispose scope: tensors it creates are
@@ -74,17 +74,31 @@ public abstract class InferencePipeline<TModel> : IDisposable where TModel : Ber
         TorchRuntime.EnsureLoaded();
         var tokenizer = BertTokenizer.FromDirectory(modelDirectory);
         var model = BertPretrained.Load<TModel>(modelDirectory, out var report);
-        if (report.MissingKeys.Any(k => needed.Any(n => k.StartsWith(n, StringComparison.Ordinal))))
+        try
+        {
+            RequiredWeights.Check(report, needed, what, modelDirectory);
+            model.to(TorchRuntime.ResolveDevice(device));
+        }
+        catch
         {
             model.Dispose();
-            throw new BertSharpException($"{modelDirectory}: the checkpoint has no {what}.");
+            throw;
         }
-        model.to(TorchRuntime.ResolveDevice(device));
         return (model, tokenizer);
     }
 
-    /// <summary>Clamps a requested maximum length to what the model takes.</summary>
-    protected int EffectiveMaxLength(int? requested) => Math.Min(requested ?? ModelMaxLength, ModelMaxLength);
+    /// <summary>
+    /// The length inputs are cut to: <paramref name="requested"/> (up to max_position_embeddings, see <see cref="ModelLength"/>),
+    /// else the model's trained length.
+    /// </summary>
+    protected int EffectiveMaxLength(int? requested) => Math.Min(requested ?? ModelMaxLength, Model.Config.MaxPositionEmbeddings);
+
+    /// <summary>Loads with the checks of <see cref="RequiredWeights"/> for <typeparamref name="TModel"/>.</summary>
+    protected static (TModel Model, BertTokenizer Tokenizer) LoadChecked(string modelDirectory, string device)
+    {
+        var (prefixes, what) = RequiredWeights.For(typeof(TModel).Name);
+        return LoadRequiring(modelDirectory, device, prefixes, what);
+    }
 
     public void Dispose()
     {

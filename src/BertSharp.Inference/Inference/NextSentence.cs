@@ -34,12 +34,15 @@ public sealed class NextSentence : InferencePipeline<BertForNextSentencePredicti
         return new NextSentence(model, tokenizer, ownsModel: true);
     }
 
-    /// <summary>Scores the pair (A, B); inputs longer than the model's positions are truncated longest-first.</summary>
-    public NextSentenceResult Predict(string text, string textPair)
+    /// <summary>
+    /// Scores the pair (A, B); a pair longer than <paramref name="maxLength"/> (default: the trained length) is truncated
+    /// longest-first.
+    /// </summary>
+    public NextSentenceResult Predict(string text, string textPair, int? maxLength = null)
     {
         ArgumentNullException.ThrowIfNull(text);
         ArgumentNullException.ThrowIfNull(textPair);
-        var enc = Tokenizer.Encode(text, textPair, new EncodeOptions { MaxLength = ModelMaxLength });
+        var enc = Tokenizer.Encode(text, textPair, new EncodeOptions { MaxLength = EffectiveMaxLength(maxLength) });
         return Run(() =>
         {
             var ids = tensor(enc.Ids.Select(i => (long)i).ToArray(), [1, enc.Ids.Length]).to(Device);

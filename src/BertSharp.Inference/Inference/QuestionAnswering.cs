@@ -32,9 +32,12 @@ public sealed class QuestionAnswering : InferencePipeline<BertForQuestionAnsweri
     {
     }
 
-    /// <summary>Loads a question-answering model directory.</summary>
-    public static QuestionAnswering Load(string modelDir) =>
-        new(BertPretrained.Load<BertForQuestionAnswering>(modelDir), BertTokenizer.FromDirectory(modelDir), ownsModel: true);
+    /// <summary>Loads a question-answering model directory; a checkpoint without the trained head is refused (<see cref="RequiredWeights"/>).</summary>
+    public static QuestionAnswering Load(string modelDir, string device = "auto")
+    {
+        var (model, tokenizer) = LoadChecked(modelDir, device);
+        return new QuestionAnswering(model, tokenizer, ownsModel: true);
+    }
 
     /// <summary>The best answers per (question, context), best first.</summary>
     public IReadOnlyList<List<QaAnswer>> Answer(IReadOnlyList<(string Question, string Context)> inputs, QuestionAnsweringOptions? options = null)

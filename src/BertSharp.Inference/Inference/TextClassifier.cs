@@ -21,13 +21,16 @@ public sealed record Prediction(string Label, int LabelId, double Score, IReadOn
 /// </summary>
 public sealed class TextClassifier : IDisposable
 {
-    private TextClassifier(BertForSequenceClassification model, BertTokenizer tokenizer, LabelMap labels, int maxLength, Device device)
+    private TextClassifier(BertForSequenceClassification model, BertTokenizer tokenizer, LabelMap labels, ResolvedLength length, Device device,
+        TaskSpec? trainedTask)
     {
         Model = model;
         Tokenizer = tokenizer;
         Labels = labels;
-        MaxLength = maxLength;
+        MaxLength = length.Length;
+        Length = length;
         Device = device;
+        FineTunedTask = trainedTask;
     }
 
     public BertForSequenceClassification Model { get; }
@@ -39,11 +42,24 @@ public sealed class TextClassifier : IDisposable
     /// <summary>Inputs longer than this many tokens are truncated.</summary>
     public int MaxLength { get; }
 
+    /// <summary>How <see cref="MaxLength"/> was decided (<see cref="ModelLength"/>), with its warning when it uses untrained positions.</summary>
+    public ResolvedLength Length { get; }
+
+    /// <summary>The task the model was fine-tuned on (training_args.json), or null when unknown.</summary>
+    public TaskSpec? FineTunedTask { get; }
+
+    /// <summary>
+    /// Whether the model was fine-tuned on sentence pairs (its task has a second text column, e.g. MRPC): one text alone is
+    /// then not what it learned to judge.
+    /// </summary>
+    public bool PairInput => FineTunedTask?.TextPairColumn is not null;
+
     public Device Device { get; }
 
     /// <summary>
     /// Loads a directory written by <c>bert finetune</c> (or any HF BertForSequenceClassification directory). The maximum
-    /// length defaults to the one the model was trained with (training_args.json), else 128, never above max_position_embeddings.
+    /// length follows <see cref="ModelLength"/>: the model's trained length (model_max_length) unless <paramref name="maxLength"/>
+    /// asks for another, never above max_position_embeddings.
     /// </summary>
     public static TextClassifier Load(string dir, string device = "auto", int? maxLength = null)
     {
@@ -51,39 +67,36 @@ public sealed class TextClassifier : IDisposable
         var dev = TorchRuntime.ResolveDevice(device);
         dir = BertPretrained.ResolveDirectory(dir);
         var (model, tokenizer, labels) = ClassifierCheckpoint.Load(dir);
-        var limit = model.Config.MaxPositionEmbeddings;
-        var len = maxLength ?? Math.Min(TrainedMaxLength(dir) ?? 128, limit);
-        if (len > limit)
-        {
-            model.Dispose();
-            throw new BertSharpException($"--max-length {len}: above the model's max_position_embeddings {limit} ({Path.Combine(dir, "config.json")}).");
-        }
-        if (len < 3)
-        {
-            model.Dispose();
-            throw new BertSharpException($"--max-length {len}: expected at least 3.");
-        }
-        model.to(dev);
-        model.eval();
-        return new TextClassifier(model, tokenizer, labels, len, dev);
-    }
-
-    /// <summary>The max_length recorded in the directory's training_args.json, if any.</summary>
-    public static int? TrainedMaxLength(string dir)
-    {
-        var path = Path.Combine(dir, "training_args.json");
-        if (!File.Exists(path))
-        {
-            return null;
-        }
         try
         {
-            return JsonNode.Parse(File.ReadAllText(path))?["max_length"]?.GetValue<int>();
+            var length = ModelLength.Resolve(model.Config, tokenizer, maxLength, dir);
+            model.to(dev);
+            model.eval();
+            return new TextClassifier(model, tokenizer, labels, length, dev, TrainedTask(dir));
         }
-        catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException or FormatException)
+        catch
         {
-            return null;
+            model.Dispose();
+            throw;
         }
+    }
+
+    /// <summary>
+    /// How many of <paramref name="inputs"/> are longer than <see cref="MaxLength"/> (and would be truncated), and the longest
+    /// length in tokens, special tokens included.
+    /// </summary>
+    public (int Truncated, int Longest) CountTruncated(IReadOnlyList<(string Text, string? Pair)> inputs)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        var truncated = 0;
+        var longest = 0;
+        foreach (var (text, pair) in inputs)
+        {
+            var n = Tokenizer.CountTokens(text) + (pair is null ? 2 : Tokenizer.CountTokens(pair) + 3);
+            longest = Math.Max(longest, n);
+            truncated += n > MaxLength ? 1 : 0;
+        }
+        return (truncated, longest);
     }
 
     /// <summary>

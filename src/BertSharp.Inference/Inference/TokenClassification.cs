@@ -10,9 +10,12 @@ public sealed class TokenClassification : InferencePipeline<BertForTokenClassifi
     {
     }
 
-    /// <summary>Loads a token-classification model directory.</summary>
-    public static TokenClassification Load(string modelDir) =>
-        new(BertPretrained.Load<BertForTokenClassification>(modelDir), BertTokenizer.FromDirectory(modelDir), ownsModel: true);
+    /// <summary>Loads a token-classification model directory; a checkpoint without the trained head is refused (<see cref="RequiredWeights"/>).</summary>
+    public static TokenClassification Load(string modelDir, string device = "auto")
+    {
+        var (model, tokenizer) = LoadChecked(modelDir, device);
+        return new TokenClassification(model, tokenizer, ownsModel: true);
+    }
 
     /// <summary>The label names, by id.</summary>
     public IReadOnlyList<string> Labels =>

@@ -28,6 +28,11 @@ internal static class ClassifyEndpoint
                 throw new ApiException(400, "'text_pair' goes with 'text', not with 'texts'.");
             }
             var pair = request.TextPair is null ? null : RequestChecks.Text(request.TextPair, "text_pair");
+            if (served.PairInput && pair is null)
+            {
+                throw new ApiException(422,
+                    $"this model was fine-tuned on sentence pairs (task {classifier.FineTunedTask!.Name}): give 'text' and 'text_pair'; one text alone is not what it learned to judge.");
+            }
             for (var i = 0; i < texts.Count; i++)
             {
                 served.CheckLength(pair is null ? texts[i] : texts[i] + " " + pair, request.Text is null ? $"texts[{i}]" : "text", specialTokens: pair is null ? 2 : 3);

@@ -3,6 +3,7 @@
 const $ = (id) => document.getElementById(id);
 let endpoints = [];
 let attention = null;
+let pairInput = false;
 
 async function post(path, body) {
   const response = await fetch(path, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
@@ -82,7 +83,11 @@ async function run() {
   $("run").disabled = true;
   const jobs = [];
   try {
-    if (endpoints.includes("/v1/classify")) jobs.push(post("/v1/classify", { text }).then((r) => showClassification(r.predictions[0])));
+    if (endpoints.includes("/v1/classify")) {
+      // A sentence-pair model judges the second text against the first; the server refuses one text alone.
+      const body = pairInput ? { text, text_pair: $("text-pair").value } : { text };
+      jobs.push(post("/v1/classify", body).then((r) => showClassification(r.predictions[0])));
+    }
     if (endpoints.includes("/v1/fill-mask") && text.includes("[MASK]")) jobs.push(post("/v1/fill-mask", { text }).then((r) => showMasks(r.masks)));
     if (endpoints.includes("/v1/ner")) jobs.push(post("/v1/ner", { text }).then((r) => showEntities(text, r.entities)));
     if (endpoints.includes("/v1/qa") && $("question").value.trim()) {
@@ -111,8 +116,10 @@ async function init() {
   try {
     const health = await (await fetch("/health")).json();
     endpoints = health.endpoints;
-    $("model").textContent = `${health.architecture} · max ${health.max_length} tokens · ${endpoints.join(", ")}`;
+    pairInput = health.text_pair === true;
+    $("model").textContent = `${health.architecture}${pairInput ? " (sentence pairs)" : ""} · max ${health.max_length} tokens · ${endpoints.join(", ")}`;
     $("qa-inputs").hidden = !endpoints.includes("/v1/qa");
+    $("pair-inputs").hidden = !pairInput;
   } catch (e) {
     $("model").textContent = `cannot reach the server: ${e.message}`;
   }

@@ -85,14 +85,16 @@ public sealed partial class BertTokenizer
         }
         var configPath = Path.Combine(dir, TokenizerConfig.FileName);
         var config = File.Exists(configPath) ? TokenizerConfig.Load(configPath) : new TokenizerConfig();
-        return new BertTokenizer(Vocabulary.Load(vocabPath), config.Apply(new NormalizerOptions()), config.Apply(new SpecialTokens()),
-            modelMaxLength: config.ModelMaxLength);
+        var vocab = Vocabulary.Load(vocabPath);
+        // Without do_lower_case the vocabulary decides (LowercaseRule): a cased vocab.txt is not lower-cased behind the user's back.
+        var normalizer = new NormalizerOptions(Lowercase: config.DoLowerCase ?? LowercaseRule.LooksUncased(vocab));
+        return new BertTokenizer(vocab, config.Apply(normalizer), config.Apply(new SpecialTokens()), modelMaxLength: config.ModelMaxLength);
     }
 
     /// <summary>
     /// Loads from whatever <paramref name="path"/> is: a directory (<see cref="FromDirectory"/>), a <c>tokenizer.json</c>,
     /// or a <c>vocab.txt</c>. <paramref name="lowercase"/>, when given, overrides the stored setting (accent stripping then
-    /// follows it, as HF's default does).
+    /// follows it, as HF's default does); without it <see cref="LowercaseRule"/> decides.
     /// </summary>
     public static BertTokenizer FromPath(string path, bool? lowercase = null)
     {
@@ -103,7 +105,7 @@ public sealed partial class BertTokenizer
         }
         if (!Directory.Exists(path) && !path.EndsWith(".json", StringComparison.OrdinalIgnoreCase))
         {
-            return FromVocabFile(path, lowercase ?? true);
+            return FromVocabFile(path, lowercase ?? LowercaseRule.Resolve(path, null).Lowercase);
         }
         var tok = Directory.Exists(path) ? FromDirectory(path) : FromTokenizerJson(path);
         if (lowercase is bool lower && lower != tok.Lowercase)

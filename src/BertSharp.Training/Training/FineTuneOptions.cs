@@ -4,7 +4,7 @@ namespace BertSharp.Training;
 
 /// <summary>
 /// Everything <see cref="FineTuner"/> needs. Null numeric options take the task's tutorial default (batch 32 / 16 for IMDb,
-/// epochs 4 / 2, max length 128 / 512); the rest default to the BERT paper / tutorial values.
+/// epochs 4 / 2, max length 128 / 512 bounded by the model's trained length); the rest default to the BERT paper / tutorial values.
 /// </summary>
 public sealed record FineTuneOptions
 {
@@ -23,13 +23,13 @@ public sealed record FineTuneOptions
     /// <summary>HF checkpoint directory to start from; null to train from scratch with <see cref="ConfigPreset"/>.</summary>
     public string? ModelDir { get; init; }
 
-    /// <summary>Size preset (tiny, mini, small, medium, base, large) for a model trained from scratch.</summary>
+    /// <summary>Size preset (tiny, mini, small, medium, base, large) or config.json file for a model trained from scratch.</summary>
     public string? ConfigPreset { get; init; }
 
     /// <summary>WordPiece vocab.txt for a model trained from scratch.</summary>
     public string? VocabPath { get; init; }
 
-    /// <summary>Lower-case input for a model trained from scratch (an uncased vocab); null = guess from the vocab.</summary>
+    /// <summary>Lower-case input for a model trained from scratch; null = <see cref="Tokenization.LowercaseRule"/> (tokenizer config, else the vocab).</summary>
     public bool? Lowercase { get; init; }
 
     public int? Epochs { get; init; }
@@ -70,8 +70,14 @@ public sealed record FineTuneOptions
     /// <summary>Held-out fraction (or count when ≥ 1) of the training data when <see cref="EvalDataPath"/> is null.</summary>
     public double ValSize { get; init; } = 0.1;
 
-    /// <summary>Shuffle before the train/validation split (with <see cref="Seed"/>).</summary>
-    public bool ShuffleSplit { get; init; }
+    /// <summary>
+    /// How the validation part is held out when <see cref="EvalDataPath"/> is null; null = stratified by label for
+    /// classification, random for regression (both seeded with <see cref="Seed"/>).
+    /// </summary>
+    public SplitMethod? Split { get; init; }
+
+    /// <summary>The split method used.</summary>
+    public SplitMethod EffectiveSplit => Split ?? (Task.Regression ? SplitMethod.Random : SplitMethod.Stratified);
 
     /// <summary>Group training examples of similar length into batches (less padding).</summary>
     public bool BucketByLength { get; init; } = true;

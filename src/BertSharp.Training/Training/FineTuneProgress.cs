@@ -14,7 +14,14 @@ namespace BertSharp.Training;
 /// <param name="Truncated">Training examples cut to the maximum length.</param>
 /// <param name="Warnings">Things about the data the user should know (e.g. a validation split holding one label only).</param>
 public sealed record FineTunePlan(int TrainExamples, int ValidationExamples, int Epochs, int BatchesPerEpoch, int TotalSteps, long Parameters,
-    string Device, IReadOnlyList<string> Labels, int Truncated, IReadOnlyList<string> Warnings);
+    string Device, IReadOnlyList<string> Labels, int Truncated, IReadOnlyList<string> Warnings)
+{
+    /// <summary>What the run decided for the user (model load report, max length, lower-casing, validation split), one line each.</summary>
+    public IReadOnlyList<string> Notes { get; init; } = [];
+
+    /// <summary>Peak learning rate (for the diagnosis of a run that collapses to one label).</summary>
+    public double LearningRate { get; init; }
+}
 
 /// <summary>The summary of one epoch.</summary>
 /// <param name="Epoch">1-based epoch.</param>

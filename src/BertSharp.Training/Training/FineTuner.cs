@@ -44,17 +44,14 @@ public static class FineTuner
         o.Validate();
         TorchRuntime.EnsureLoaded();
         var device = TorchRuntime.ResolveDevice(o.Device);
-        var maxLength = o.EffectiveMaxLength;
         var batchSize = o.EffectiveBatchSize;
 
         // Everything that can be wrong with the input is checked before training starts.
         var source = ClassifierCheckpoint.Describe(o.ModelDir, o.ConfigPreset, o.VocabPath, o.Lowercase);
-        if (maxLength > source.Config.MaxPositionEmbeddings)
-        {
-            throw new BertSharpException(
-                $"--max-length {maxLength}: above the model's max_position_embeddings {source.Config.MaxPositionEmbeddings} ({source.ConfigOrigin}).");
-        }
-        var (train, val) = ReadData(o);
+        var length = source.Length(o.MaxLength, o.Task.DefaultMaxLength);
+        var maxLength = length.Length;
+        var data = FineTuneData.Read(o);
+        var (train, val) = (data.Train, data.Validation);
         var labels = LabelMap.ForTask(o.Task, train);
         var trainTargets = labels.Encode(train);
         var valTargets = val is null ? null : labels.Encode(val);
@@ -72,7 +69,7 @@ public static class FineTuner
         }
 
         torch.manual_seed(unchecked((long)o.Seed));
-        var (model, tokenizer) = ClassifierCheckpoint.CreateForFineTuning(source, labels);
+        var (model, tokenizer) = ClassifierCheckpoint.CreateForFineTuning(source, labels, out var loadReport);
         using var modelScope = model;
         model.to(device);
         var trainEnc = ExampleEncoder.Encode(tokenizer, train.Examples, trainTargets, maxLength);
@@ -88,7 +85,11 @@ public static class FineTuner
         var parameters = model.NamedParameters().Sum(p => p.Param.numel());
         var truncated = trainEnc.Count(e => e.Length >= maxLength);
         progress?.Started(new FineTunePlan(trainEnc.Length, valEnc?.Length ?? 0, o.EffectiveEpochs, batchesPerEpoch, totalSteps, parameters,
-            device.ToString(), labels.IsRegression ? [] : labels.Labels, truncated, DataWarnings(o, train, val)));
+            device.ToString(), labels.IsRegression ? [] : labels.Labels, truncated, [.. data.Warnings, .. length.Warning is { } lw ? [lw] : Array.Empty<string>()])
+        {
+            Notes = FineTuneNotes.Describe(source, loadReport, length, data.Notes),
+            LearningRate = o.LearningRate,
+        });
 
         var stepLosses = new List<double>();
         var epochs = new List<EpochSummary>();
@@ -195,8 +196,8 @@ public static class FineTuner
                 Restore(model, bestWeights);
                 DisposeAll(bestWeights);
             }
-            ClassifierCheckpoint.SaveInto(tmp, model, tokenizer, labels);
-            AtomicFile.WriteAllText(Path.Combine(tmp, "training_args.json"), TrainingArgs(o, warmup, totalSteps).ToJsonString(Indented) + "\n");
+            ClassifierCheckpoint.SaveInto(tmp, model, source.TokenizerTrainedTo(maxLength), labels);
+            AtomicFile.WriteAllText(Path.Combine(tmp, "training_args.json"), TrainingArgs(o, warmup, totalSteps, maxLength).ToJsonString(Indented) + "\n");
             finalValidation?.Save(Path.Combine(tmp, "metrics.json"), new Dictionary<string, object?> { ["split"] = "validation" });
             LossPlot.Save(Path.Combine(tmp, "loss.png"), stepLosses,
                 [.. epochs.Where(e => e.Validation is not null).Select(e => (e.Step, e.Validation!.Values.GetValueOrDefault("loss", double.NaN)))],
@@ -208,49 +209,7 @@ public static class FineTuner
 
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 
-    private static (TextDataset Train, TextDataset? Validation) ReadData(FineTuneOptions o)
-    {
-        var all = DatasetReader.Read(o.DataPath, o.Task);
-        TextDataset train;
-        TextDataset? val;
-        if (o.EvalDataPath is not null)
-        {
-            train = all;
-            val = DatasetReader.Read(o.EvalDataPath, o.Task);
-        }
-        else
-        {
-            (train, val) = DataSplit.TrainValidation(all, o.ValSize, o.ShuffleSplit, o.Seed);
-        }
-        if (o.MaxTrainExamples is { } mt && train.Count > mt)
-        {
-            train = train.With([.. train.Examples.Take(mt)]);
-        }
-        if (o.MaxEvalExamples is { } me && val is not null && val.Count > me)
-        {
-            val = val.With([.. val.Examples.Take(me)]);
-        }
-        return (train, val);
-    }
-
-    private static List<string> DataWarnings(FineTuneOptions o, TextDataset train, TextDataset? val)
-    {
-        var warnings = new List<string>();
-        if (o.Task.Regression || val is null || val.Count < 2)
-        {
-            return warnings;
-        }
-        var valLabels = val.Examples.Select(e => e.Label).Distinct().ToList();
-        if (valLabels.Count == 1 && train.Examples.Select(e => e.Label).Distinct().Skip(1).Any())
-        {
-            warnings.Add(o.EvalDataPath is null && !o.ShuffleSplit
-                ? $"the validation split (the last {val.Count} examples of {o.DataPath}) holds only label '{valLabels[0]}': the file looks sorted by label; add --shuffle for a random split or pass --eval-data."
-                : $"the validation data holds only label '{valLabels[0]}'; accuracy on it says little.");
-        }
-        return warnings;
-    }
-
-    private static JsonObject TrainingArgs(FineTuneOptions o, int warmup, int totalSteps) => new()
+    private static JsonObject TrainingArgs(FineTuneOptions o, int warmup, int totalSteps, int maxLength) => new()
     {
         ["task"] = o.Task.Name,
         ["text_column"] = o.Task.TextColumn,
@@ -268,12 +227,12 @@ public static class FineTuner
         ["weight_decay"] = o.WeightDecay,
         ["warmup_steps"] = warmup,
         ["total_steps"] = totalSteps,
-        ["max_length"] = o.EffectiveMaxLength,
+        ["max_length"] = maxLength,
         ["gradient_accumulation_steps"] = o.GradAccum,
         ["max_grad_norm"] = o.MaxGradNorm,
         ["seed"] = o.Seed.ToString(CultureInfo.InvariantCulture),
         ["val_size"] = o.EvalDataPath is null ? o.ValSize : null,
-        ["shuffle_split"] = o.ShuffleSplit,
+        ["split"] = o.EvalDataPath is null ? o.EffectiveSplit.ToString().ToLowerInvariant() : null,
         ["bucket_by_length"] = o.BucketByLength,
         ["save_best"] = o.SaveBest,
     };

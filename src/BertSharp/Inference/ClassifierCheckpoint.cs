@@ -10,7 +10,27 @@ namespace BertSharp.Inference;
 /// <param name="ConfigOrigin">Where the config came from, for messages (a config.json path or "preset mini").</param>
 /// <param name="ModelDir">The checkpoint directory, or null when training from scratch.</param>
 /// <param name="Tokenizer">The tokenizer.</param>
-public sealed record ModelSource(BertConfig Config, string ConfigOrigin, string? ModelDir, BertTokenizer Tokenizer);
+public sealed record ModelSource(BertConfig Config, string ConfigOrigin, string? ModelDir, BertTokenizer Tokenizer)
+{
+    /// <summary>Whether and why the tokenizer lower-cases (shown in the run's plan).</summary>
+    public LowercaseDecision? Lowercasing { get; init; }
+
+    /// <summary>
+    /// The length to fine-tune at (<see cref="ModelLength"/>): --max-length, else the task's default bounded by the
+    /// checkpoint's trained length. A model from scratch has no trained positions yet; its bound is max_position_embeddings.
+    /// </summary>
+    public ResolvedLength Length(int? requested, int taskDefault) =>
+        ModelDir is null
+            ? ModelLength.Resolve(Config.MaxPositionEmbeddings, Config.MaxPositionEmbeddings, requested, ConfigOrigin, taskDefault)
+            : ModelLength.Resolve(Config, Tokenizer, requested, ModelDir, taskDefault);
+
+    /// <summary>
+    /// The tokenizer to save with the fine-tuned model: its model_max_length is the trained length, the longer of the
+    /// checkpoint's and this run's (a model from scratch: this run's).
+    /// </summary>
+    public BertTokenizer TokenizerTrainedTo(int runLength) =>
+        Tokenizer.WithModelMaxLength(ModelDir is null ? runLength : Math.Max(runLength, ModelLength.Trained(Config, Tokenizer)));
+}
 
 /// <summary>
 /// Builds, loads and saves BERT sequence classifiers as HF checkpoint directories: config.json with <c>id2label</c>,
@@ -20,9 +40,9 @@ public static class ClassifierCheckpoint
 {
     /// <summary>Reads the config and tokenizer a fine-tuning starts from (cheap: no weights yet).</summary>
     /// <param name="modelDir">A checkpoint directory or Hub id; null to start from <paramref name="configPreset"/>.</param>
-    /// <param name="configPreset">A size preset for a model trained from scratch (with <paramref name="vocabPath"/>).</param>
+    /// <param name="configPreset">A size preset or config.json file for a model trained from scratch (with <paramref name="vocabPath"/>).</param>
     /// <param name="vocabPath">The WordPiece vocab.txt of a model trained from scratch.</param>
-    /// <param name="lowercase">Lower-case input for a model trained from scratch; null guesses from the vocabulary.</param>
+    /// <param name="lowercase">Lower-case input for a model trained from scratch; null follows <see cref="LowercaseRule"/>.</param>
     public static ModelSource Describe(string? modelDir, string? configPreset, string? vocabPath, bool? lowercase)
     {
         if (modelDir is { } idOrDir)
@@ -30,7 +50,10 @@ public static class ClassifierCheckpoint
             // A local directory, or a Hub id (served from the HF cache, downloaded when absent).
             var dir = BertPretrained.ResolveDirectory(idOrDir);
             var configPath = Path.Combine(dir, "config.json");
-            return new ModelSource(BertConfig.Load(configPath), configPath, dir, BertTokenizer.FromDirectory(dir));
+            return new ModelSource(BertConfig.Load(configPath), configPath, dir, BertTokenizer.FromDirectory(dir))
+            {
+                Lowercasing = LowercaseRule.Resolve(dir, null),
+            };
         }
         if (configPreset is null || vocabPath is null)
         {
@@ -41,11 +64,13 @@ public static class ClassifierCheckpoint
             throw new BertSharpException($"{vocabPath}: vocabulary file not found.");
         }
         var vocab = Vocabulary.Load(vocabPath);
-        var config = BertConfig.Preset(configPreset);
+        var decision = LowercaseRule.Resolve(vocabPath, lowercase);
+        var config = BertConfig.FromPresetOrFile(configPreset);
         config.VocabSize = vocab.Count;
-        var tokenizer = new BertTokenizer(vocab, new NormalizerOptions(Lowercase: lowercase ?? LooksUncased(vocab)), modelMaxLength: config.MaxPositionEmbeddings);
+        var tokenizer = new BertTokenizer(vocab, new NormalizerOptions(Lowercase: decision.Lowercase));
         config.PadTokenId = tokenizer.PadId >= 0 ? tokenizer.PadId : 0;
-        return new ModelSource(config, $"preset {configPreset}", null, tokenizer);
+        var origin = BertConfig.PresetNames.Contains(configPreset.Trim().ToLowerInvariant()) ? $"preset {configPreset}" : configPreset;
+        return new ModelSource(config, origin, null, tokenizer) { Lowercasing = decision };
     }
 
     /// <summary>
@@ -53,8 +78,19 @@ public static class ClassifierCheckpoint
     /// checkpoint's weights. A checkpoint with a classification head of another size keeps only its encoder, as does a
     /// pre-training or base-model checkpoint; the new head is initialised.
     /// </summary>
-    public static (BertForSequenceClassification Model, BertTokenizer Tokenizer) CreateForFineTuning(ModelSource source, LabelMap labels)
+    public static (BertForSequenceClassification Model, BertTokenizer Tokenizer) CreateForFineTuning(ModelSource source, LabelMap labels) =>
+        CreateForFineTuning(source, labels, out _);
+
+    /// <summary>
+    /// As <see cref="CreateForFineTuning(ModelSource, LabelMap)"/>, with the load report of the checkpoint in classifier terms
+    /// (the newly initialised head, the checkpoint's unused head tensors); null for a model from scratch.
+    /// </summary>
+    public static (BertForSequenceClassification Model, BertTokenizer Tokenizer) CreateForFineTuning(ModelSource source, LabelMap labels,
+        out LoadReport? report)
     {
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(labels);
+        report = null;
         if (source.ModelDir is null)
         {
             var config = source.Config.Clone();
@@ -65,12 +101,21 @@ public static class ClassifierCheckpoint
                        && source.Config.NumLabels == labels.NumLabels;
         if (sameHead)
         {
-            return (BertPretrained.Load<BertForSequenceClassification>(source.ModelDir, c => ApplyLabels(c, labels)), source.Tokenizer);
+            var loaded = BertPretrained.Load<BertForSequenceClassification>(source.ModelDir, out var sameReport, c => ApplyLabels(c, labels));
+            report = sameReport;
+            return (loaded, source.Tokenizer);
         }
+        // The encoder first: its load checks the config against the checkpoint's headers before anything is allocated.
+        using var encoder = BertPretrained.Load<BertModel>(source.ModelDir, out var encoderReport);
         var headConfig = source.Config.Clone();
         ApplyLabels(headConfig, labels);
         var model = BertPretrained.Create<BertForSequenceClassification>(headConfig);
-        using var encoder = BertPretrained.Load<BertModel>(source.ModelDir);
+        const string prefix = BertPreTrainedModel.BaseModelPrefix + ".";
+        report = encoderReport with
+        {
+            MissingKeys = [.. model.NamedParameters().Select(p => p.Name).Where(n => !n.StartsWith(prefix, StringComparison.Ordinal)),
+                .. encoderReport.MissingKeys.Select(k => prefix + k)],
+        };
         using (torch.no_grad())
         {
             var target = model.Bert.NamedParameters().ToDictionary(p => p.Name, p => p.Param, StringComparer.Ordinal);
@@ -124,8 +169,7 @@ public static class ClassifierCheckpoint
     }
 
     /// <summary>Whether a vocabulary is uncased: no token outside the bracketed specials has an upper-case letter.</summary>
-    public static bool LooksUncased(Vocabulary vocab) =>
-        !vocab.Tokens.Any(t => !(t.StartsWith('[') && t.EndsWith(']')) && t.Any(char.IsUpper));
+    public static bool LooksUncased(Vocabulary vocab) => LowercaseRule.LooksUncased(vocab);
 
     private static void ApplyLabels(BertConfig config, LabelMap labels)
     {

@@ -118,6 +118,24 @@ public sealed class BertConfig
         };
     }
 
+    /// <summary>
+    /// A size preset by name (<see cref="PresetNames"/>), or the config.json file at <paramref name="presetOrFile"/> (a path
+    /// ending in .json, or any existing file): what <c>--config</c> accepts.
+    /// </summary>
+    public static BertConfig FromPresetOrFile(string presetOrFile)
+    {
+        ArgumentNullException.ThrowIfNull(presetOrFile);
+        if (presetOrFile.EndsWith(".json", StringComparison.OrdinalIgnoreCase) || File.Exists(presetOrFile))
+        {
+            return Load(presetOrFile);
+        }
+        if (!PresetNames.Contains(presetOrFile.Trim().ToLowerInvariant()))
+        {
+            throw new BertSharpException($"--config {presetOrFile}: expected a size preset ({string.Join(", ", PresetNames)}) or a config.json file.");
+        }
+        return Preset(presetOrFile);
+    }
+
     /// <summary>Names accepted by <see cref="Preset"/>.</summary>
     public static IReadOnlyList<string> PresetNames { get; } = ["tiny", "mini", "small", "medium", "base", "large"];
 

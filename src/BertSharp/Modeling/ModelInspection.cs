@@ -16,9 +16,29 @@ public sealed record CheckpointTensor(string Name, string DType, long[] Shape)
 public sealed record ModuleParameters(string Module, long Count);
 
 /// <summary>What <c>bert inspect</c> shows: the config, the weights file, its tensors and the parameters per module.</summary>
+/// <param name="Directory">The model directory, or the preset / config file inspected.</param>
+/// <param name="Config">The configuration.</param>
+/// <param name="WeightsFile">The weights file, or null for a preset or config file (no weights yet).</param>
+/// <param name="Tensors">The checkpoint's tensors (for a preset: the parameters a fresh model has).</param>
+/// <param name="Modules">Parameters per module.</param>
 public sealed record ModelInspection(
-    string Directory, BertConfig Config, string WeightsFile, IReadOnlyList<CheckpointTensor> Tensors, IReadOnlyList<ModuleParameters> Modules)
+    string Directory, BertConfig Config, string? WeightsFile, IReadOnlyList<CheckpointTensor> Tensors, IReadOnlyList<ModuleParameters> Modules)
 {
+    /// <summary>
+    /// A model that does not exist yet: a size preset or a config.json file (what <c>--config</c> takes), built as
+    /// <paramref name="architecture"/> to count its parameters; <paramref name="tree"/> receives its module tree.
+    /// </summary>
+    public static ModelInspection ForConfig(string presetOrFile, string architecture, out string tree)
+    {
+        var config = BertConfig.FromPresetOrFile(presetOrFile);
+        config.Architectures = [architecture];
+        using var model = BertPretrained.Create(architecture, config);
+        tree = ModuleTree.Render(model);
+        var tensors = model.NamedParameters()
+            .Select(p => new CheckpointTensor(p.Name, "F32", p.Param.shape)).OrderBy(t => t.Name, StringComparer.Ordinal).ToList();
+        return new ModelInspection(presetOrFile, config, null, tensors, Group(tensors));
+    }
+
     /// <summary>Number of parameters (tied duplicates and buffers not counted, as HF <c>num_parameters()</c>).</summary>
     public long TotalParameters => Modules.Sum(m => m.Count);
 
@@ -28,14 +48,29 @@ public sealed record ModelInspection(
         var config = BertConfig.Load(Path.Combine(dir, "config.json"));
         var file = StateDictSource.FindWeightsFile(dir);
         var tensors = ReadTensors(file);
-        var modules = tensors
+        return new ModelInspection(dir, config, file, tensors, Group(tensors));
+    }
+
+    /// <summary>
+    /// The module tree of the model a directory's config describes (built, not loaded: the tree needs no weights). The config
+    /// is first checked against the checkpoint's headers, as a load does, so a config that asks for more than its weights
+    /// (vocab_size 2²³ over a 512-word checkpoint) is refused instead of being built.
+    /// </summary>
+    public static string Tree(string dir, string? architecture = null)
+    {
+        var config = BertConfig.Load(Path.Combine(dir, "config.json"));
+        architecture ??= config.Architectures?.FirstOrDefault(BertPretrained.Architectures.Contains) ?? nameof(BertModel);
+        LoadPreflight.Check(architecture, config, CheckpointHeaders.Read(dir), dir);
+        using var model = BertPretrained.Create(architecture, config);
+        return ModuleTree.Render(model);
+    }
+
+    private static List<ModuleParameters> Group(IEnumerable<CheckpointTensor> tensors) =>
+        [.. tensors
             .Where(t => !IsAlias(t.Name))
             .GroupBy(t => ModuleOf(t.Name), StringComparer.Ordinal)
             .Select(g => new ModuleParameters(g.Key, g.Sum(t => t.ElementCount)))
-            .OrderBy(m => ModuleRank(m.Module)).ThenBy(m => LayerIndex(m.Module)).ThenBy(m => m.Module, StringComparer.Ordinal)
-            .ToList();
-        return new ModelInspection(dir, config, file, tensors, modules);
-    }
+            .OrderBy(m => ModuleRank(m.Module)).ThenBy(m => LayerIndex(m.Module)).ThenBy(m => m.Module, StringComparer.Ordinal)];
 
     // Headers only, whatever the format: inspecting a checkpoint never allocates its tensors.
     private static List<CheckpointTensor> ReadTensors(string file) =>

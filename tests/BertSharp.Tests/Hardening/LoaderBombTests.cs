@@ -68,6 +68,8 @@ public class LoaderBombTests(LoaderBombTests.Files files, ITestOutputHelper outp
     [InlineData("shard-index-cycle")]
     [InlineData("pickle-empty-dicts")]
     [InlineData("zip-shared-stream")]
+    [InlineData("config-vocab-2^23")]
+    [InlineData("config-missing-layers")]
     public void Inspect_refuses_header_bombs_the_same_way(string bomb)
     {
         Skip.IfNot(ChildCli.Available, "needs /usr/bin/time and the built CLI");

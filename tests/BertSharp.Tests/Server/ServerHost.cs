@@ -30,7 +30,11 @@ public sealed class ServerHost : IAsyncDisposable
 
     public string ModelDirectory => _dir.Path;
 
-    public static async Task<ServerHost> Start(string fixtureCase, Func<ServerOptions, ServerOptions>? adjust = null,
+    /// <param name="fixtureCase">The HF fixture to serve.</param>
+    /// <param name="adjust">Changes the server options.</param>
+    /// <param name="prepare">Adds files to the model directory before the server loads it (e.g. training_args.json).</param>
+    /// <param name="alter">Changes the model's weights before it is saved (e.g. NaN in a head).</param>
+    public static async Task<ServerHost> Start(string fixtureCase, Func<ServerOptions, ServerOptions>? adjust = null, Action<string>? prepare = null,
         Action<BertPreTrainedModel>? alter = null)
     {
         var dir = TestPaths.TempDir();
@@ -39,6 +43,7 @@ public sealed class ServerHost : IAsyncDisposable
             alter?.Invoke(model);
             BertPretrained.Save(model, dir.Path, new SaveOptions(TokenizerFrom: HfFixture.Dir(fixtureCase)));
         }
+        prepare?.Invoke(dir.Path);
         var options = new ServerOptions { ModelDirectory = dir.Path, Device = "cpu" };
         var app = BertServer.Build(adjust?.Invoke(options) ?? options, b => b.WebHost.UseTestServer());
         await app.StartAsync();

@@ -106,7 +106,7 @@ public class FineTuneEndToEndTests
             LearningRate = 1e-3,
             MaxLength = 24,
             ValSize = 2,
-            ShuffleSplit = true,
+            Split = SplitMethod.Random,
             Seed = seed,
             Device = "cpu",
         });
@@ -147,14 +147,15 @@ public class FineTuneEndToEndTests
     }
 
     [Fact]
-    public void Checkpoint_max_position_embeddings_bounds_the_default_max_length()
+    public void Checkpoint_max_position_embeddings_bounds_the_max_length()
     {
         using var tmp = TestPaths.TempDir();
         var fixture = Path.Combine(TestPaths.Fixtures, "hf_bert", "sequence-classification");
-        var run = CliRunner.Run("finetune", "--task", "sst2", "--data", Data("sst2_train.tsv"), "--model", fixture, "--output", tmp.File("out"));
+        var run = CliRunner.Run("finetune", "--task", "sst2", "--data", Data("sst2_train.tsv"), "--model", fixture, "--output", tmp.File("out"),
+            "--max-length", "128");
         Assert.Equal(2, run.ExitCode);
         Assert.Contains("--max-length 128: above the model's max_position_embeddings 64", run.StdErr, StringComparison.Ordinal);
-        Assert.Contains("config.json", run.StdErr, StringComparison.Ordinal);
+        Assert.Contains("sequence-classification", run.StdErr, StringComparison.Ordinal);
         Assert.Empty(Directory.GetFileSystemEntries(tmp.Path));
     }
 
@@ -269,12 +270,17 @@ public class FineTuneEndToEndTests
         var enc = classifier.Encode([new TextExample("he said", "she said", null, 1)]);
         Assert.Equal([0, 0, 0, 0, 1, 1, 1], enc[0].TokenTypeIds);
 
-        // The SST-2 fixture ends with two positive rows: a tail split of 2 holds one label only.
-        var sorted = CliRunner.Run(Finetune(tmp.File("sst2"))[..5].Concat(["--val-size", "2", "--output", tmp.File("sst2"), "--config", "tiny",
+        // The SST-2 fixture ends with two positive rows: a tail split of 2 holds one label only; the default split holds both.
+        var tail = CliRunner.Run(Finetune(tmp.File("sst2"))[..5].Concat(["--val-size", "2", "--split", "tail", "--output", tmp.File("sst2"), "--config", "tiny",
             "--vocab", Vocab, "--epochs", "1", "--max-length", "24", "--device", "cpu"]).ToArray());
-        Assert.True(sorted.ExitCode == 0, sorted.StdErr);
-        Assert.Contains("warning: the validation split (the last 2 examples of", sorted.StdErr, StringComparison.Ordinal);
-        Assert.Contains("holds only label 'positive'", sorted.StdErr, StringComparison.Ordinal);
+        Assert.True(tail.ExitCode == 0, tail.StdErr);
+        Assert.Contains("validation: the last 2 examples of", tail.StdErr, StringComparison.Ordinal);
+        Assert.Contains("warning: the validation split holds only label 'positive'", tail.StdErr, StringComparison.Ordinal);
+        var stratified = CliRunner.Run(Finetune(tmp.File("sst2"))[..5].Concat(["--val-size", "2", "--output", tmp.File("sst2"), "--config", "tiny",
+            "--vocab", Vocab, "--epochs", "1", "--max-length", "24", "--device", "cpu"]).ToArray());
+        Assert.True(stratified.ExitCode == 0, stratified.StdErr);
+        Assert.Contains("validation: a stratified random 2 examples of", stratified.StdErr, StringComparison.Ordinal);
+        Assert.DoesNotContain("warning: the validation", stratified.StdErr, StringComparison.Ordinal);
     }
 
     [Fact]

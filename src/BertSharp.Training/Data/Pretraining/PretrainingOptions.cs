@@ -36,7 +36,7 @@ public sealed record PretrainingOptions
     {
         if (MaxSeqLength is < 5 or > 65535)
         {
-            throw new BertSharpException($"--max-seq-length {MaxSeqLength}: expected 5..65535 (room for [CLS] A [SEP] B [SEP]).");
+            throw new BertSharpException($"--max-length {MaxSeqLength}: expected 5..65535 (room for [CLS] A [SEP] B [SEP]).");
         }
         if (MaxPredictionsPerSeq is < 1 or > 255)
         {

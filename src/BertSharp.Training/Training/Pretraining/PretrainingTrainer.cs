@@ -23,6 +23,9 @@ public sealed class PretrainingTrainer
 {
     private readonly PretrainingTrainerOptions _options;
 
+    // model_max_length of the model this run continues (a checkpoint or --model), kept when longer than the data's.
+    private int? _sourceTrainedLength;
+
     public PretrainingTrainer(PretrainingTrainerOptions options)
     {
         _options = options ?? throw new ArgumentNullException(nameof(options));
@@ -72,8 +75,16 @@ public sealed class PretrainingTrainer
         {
             state = PretrainingTrainerState.Load(Path.Combine(checkpoint, PretrainingTrainerState.FileName));
             state.CheckResumable(current, checkpoint);
+            state.TotalSteps = current.TotalSteps;
+            state.SaveEvery = current.SaveEvery;
+            state.EvalEvery = current.EvalEvery;
         }
+        state.DataDirectory = Path.GetFullPath(dataDirectory);
 
+        var sourceDir = checkpoint ?? source.ModelDirectory;
+        _sourceTrainedLength = sourceDir is not null && File.Exists(Path.Combine(sourceDir, "tokenizer_config.json"))
+            ? Tokenization.BertTokenizer.FromDirectory(sourceDir).ModelMaxLength
+            : null;
         var (model, vocabPath) = checkpoint is not null
             ? (BertPretrained.Load<BertForPreTraining>(checkpoint), Path.Combine(checkpoint, "vocab.txt"))
             : CreateModel(source, data);
@@ -270,7 +281,7 @@ public sealed class PretrainingTrainer
         };
     }
 
-    private static void SaveCheckpoint(BertForPreTraining model, optim.Optimizer optimizer, IReadOnlyList<string> names,
+    private void SaveCheckpoint(BertForPreTraining model, optim.Optimizer optimizer, IReadOnlyList<string> names,
         PretrainingTrainerState state, PretrainingDataset data, string vocabPath, string outputDirectory)
     {
         var dir = Path.Combine(outputDirectory, "checkpoint-" + state.GlobalStep.ToString(CultureInfo.InvariantCulture));
@@ -282,13 +293,16 @@ public sealed class PretrainingTrainer
         }));
     }
 
-    private static void WriteTokenizerFiles(string dir, string vocabPath, PretrainingDataset data)
+    private void WriteTokenizerFiles(string dir, string vocabPath, PretrainingDataset data)
     {
         File.Copy(vocabPath, Path.Combine(dir, "vocab.txt"), overwrite: true);
         var lower = data.Manifest.Lowercase ? "true" : "false";
+        // model_max_length is the trained length (ModelLength): a model continued on shorter data keeps its longer positions.
+        var trained = Math.Max(data.Manifest.MaxSeqLength, _sourceTrainedLength ?? 0);
         File.WriteAllText(Path.Combine(dir, "tokenizer_config.json"),
-            $"{{\n  \"tokenizer_class\": \"BertTokenizer\",\n  \"do_lower_case\": {lower},\n  \"model_max_length\": {data.Manifest.MaxSeqLength}\n}}\n");
+            $"{{\n  \"tokenizer_class\": \"BertTokenizer\",\n  \"do_lower_case\": {lower},\n  \"model_max_length\": {trained}\n}}\n");
     }
+
 
     private (BertForPreTraining Model, string VocabPath) CreateModel(PretrainingModelSource source, PretrainingDataset data)
     {
@@ -309,7 +323,7 @@ public sealed class PretrainingTrainer
             throw new BertSharpException($"{source.VocabPath}: vocabulary file not found.");
         }
         data.CheckVocabulary(source.VocabPath);
-        var config = BertConfig.Preset(source.Preset);
+        var config = BertConfig.FromPresetOrFile(source.Preset);
         config.VocabSize = data.Manifest.VocabSize;
         config.PadTokenId = data.Manifest.PadId;
         config.MaxPositionEmbeddings = Math.Max(config.MaxPositionEmbeddings, data.Manifest.MaxSeqLength);

@@ -50,6 +50,15 @@ public sealed class PretrainingTrainerState
 
     public string DataVocabSha256 { get; set; } = "";
 
+    /// <summary>The data directory of the run (absolute), so that <c>--resume</c> needs no <c>--data</c>; null in older checkpoints.</summary>
+    public string? DataDirectory { get; set; }
+
+    /// <summary>Checkpoint interval of the run (<c>--save-every</c>).</summary>
+    public long SaveEvery { get; set; }
+
+    /// <summary>Evaluation interval of the run (<c>--eval-every</c>; it decides how many instances are held out).</summary>
+    public long EvalEvery { get; set; }
+
     /// <summary>How the random state is reproduced (documentation for readers of the checkpoint).</summary>
     public string Rng { get; set; } = "torch.manual_seed(derive(seed, step)) before every step; dynamic masks from derive(seed, data position)";
 
@@ -65,14 +74,23 @@ public sealed class PretrainingTrainerState
         MaxGradNorm = o.MaxGradNorm,
         DynamicMasking = o.DynamicMasking,
         Seed = o.Seed,
+        SaveEvery = o.SaveEvery,
+        EvalEvery = o.EvalEvery,
         TrainInstances = trainInstances,
         DataVocabSha256 = vocabSha,
     };
 
-    /// <summary>Throws when a resumed run's settings differ from the checkpoint's (the result would not be the same run).</summary>
+    /// <summary>
+    /// Throws when a resumed run's settings differ from the checkpoint's (the result would not be the same run). Only
+    /// <c>--steps</c> may grow: the run is extended, its linear decay re-planned to end at the new total.
+    /// </summary>
     public void CheckResumable(PretrainingTrainerState current, string path)
     {
         ArgumentNullException.ThrowIfNull(current);
+        if (current.TotalSteps < TotalSteps)
+        {
+            throw new BertSharpException($"{path}: cannot resume: --steps {current.TotalSteps} is below the run's {TotalSteps}; --resume may keep or extend --steps, not shorten it.");
+        }
         void Same<T>(string name, T saved, T now)
         {
             if (!EqualityComparer<T>.Default.Equals(saved, now))
@@ -80,7 +98,6 @@ public sealed class PretrainingTrainerState
                 throw new BertSharpException($"{path}: cannot resume: {name} was {saved} in the checkpoint but is {now} now; resume with the same settings.");
             }
         }
-        Same("--steps", TotalSteps, current.TotalSteps);
         Same("--batch-size", BatchSize, current.BatchSize);
         Same("--grad-accum", GradAccum, current.GradAccum);
         Same("--lr", LearningRate, current.LearningRate);

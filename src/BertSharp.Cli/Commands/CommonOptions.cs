@@ -1,0 +1,82 @@
+using System.CommandLine;
+using BertSharp.Modeling;
+using BertSharp.Runtime;
+using TorchSharp;
+
+namespace BertSharp.Cli.Commands;
+
+/// <summary>
+/// The options every computing command spells the same way (<c>--model</c>, <c>--device</c>, <c>--threads</c>,
+/// <c>--max-length</c>), and hidden aliases that keep older spellings working.
+/// </summary>
+internal static class CommonOptions
+{
+    /// <summary><c>--device</c> (auto, cpu, cuda, cuda:N).</summary>
+    public static Option<string> Device(string fallback = "auto") =>
+        new("--device") { Description = "auto, cpu, cuda or cuda:N.", DefaultValueFactory = _ => fallback };
+
+    /// <summary><c>--threads</c>: libtorch's CPU threads.</summary>
+    public static Option<int?> Threads() =>
+        new("--threads") { Description = "CPU threads for libtorch (default: libtorch's choice)." };
+
+    /// <summary><c>--max-length</c> with the one rule of <see cref="ModelLength"/> as its help.</summary>
+    public static Option<int?> MaxLength(string? extra = null) =>
+        new("--max-length") { Description = extra is null ? ModelLength.Help : ModelLength.Help + " " + extra };
+
+    /// <summary>Applies <c>--threads</c> when given.</summary>
+    public static void ApplyThreads(ParseResult p, Option<int?> threads)
+    {
+        if (p.GetValue(threads) is not { } n)
+        {
+            return;
+        }
+        if (n < 1)
+        {
+            throw new BertSharpException($"--threads {n}: expected a positive number.");
+        }
+        TorchRuntime.EnsureLoaded();
+        torch.set_num_threads(n);
+    }
+
+    /// <summary>A hidden option spelled <paramref name="oldName"/> that stands for <paramref name="main"/> (an older spelling).</summary>
+    public static Option<T> HiddenAlias<T>(Option<T> main, string oldName) =>
+        new(oldName) { Description = $"Old spelling of {main.Name}.", Hidden = true };
+
+    /// <summary>Whether <paramref name="option"/> was typed (not just defaulted).</summary>
+    public static bool Given(ParseResult p, Option option) => p.GetResult(option) is { Implicit: false };
+
+    /// <summary>The value of <paramref name="main"/>, or of its hidden alias when only that was typed.</summary>
+    public static T? Get<T>(ParseResult p, Option<T> main, Option<T> alias)
+    {
+        if (!Given(p, main) && Given(p, alias))
+        {
+            return p.GetValue(alias);
+        }
+        return p.GetValue(main);
+    }
+
+    /// <summary>
+    /// <c>--model</c> as an option, with the older positional spelling (<c>bert inspect DIR</c>) kept as a hidden argument.
+    /// </summary>
+    public static (Option<string?> Option, Argument<string?> Positional) ModelOptionOrArgument(string description, string name = "model",
+        string option = "--model")
+    {
+        var named = new Option<string?>(option) { Description = description };
+        var positional = new Argument<string?>(name) { Description = description, Arity = ArgumentArity.ZeroOrOne, Hidden = true };
+        return (named, positional);
+    }
+
+    /// <summary>The value of the option or of its positional spelling; exactly one must be given.</summary>
+    public static string Model(ParseResult p, (Option<string?> Option, Argument<string?> Positional) model, string what = "a model directory or Hub id")
+    {
+        var option = p.GetValue(model.Option);
+        var positional = p.GetValue(model.Positional);
+        return (option, positional) switch
+        {
+            ({ } o, null) => o,
+            (null, { } a) => a,
+            (null, null) => throw new BertSharpException($"{model.Option.Name}: required ({what})."),
+            _ => throw new BertSharpException($"{model.Option.Name}: given twice (as {model.Option.Name} and as an argument); give it once."),
+        };
+    }
+}

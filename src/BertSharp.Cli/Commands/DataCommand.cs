@@ -1,0 +1,81 @@
+using System.CommandLine;
+using System.Globalization;
+using BertSharp.Data;
+using BertSharp.Modeling;
+using BertSharp.Tokenization;
+
+namespace BertSharp.Cli.Commands;
+
+/// <summary><c>bert data stats</c>: what a task file holds before a run is spent on it.</summary>
+internal static class DataCommand
+{
+    public static Command Create()
+    {
+        var cmd = new Command("data", "Look at task data files.");
+        cmd.Subcommands.Add(CreateStats());
+        return cmd;
+    }
+
+    private static Command CreateStats()
+    {
+        var data = new DataOptions();
+        var file = new Argument<string>("file") { Description = "A data file in the task's format (.gz is decompressed)." };
+        var vocab = new Option<string?>("--vocab") { Description = "Count word pieces with this vocab.txt, tokenizer.json or tokenizer directory." };
+        var model = new Option<string?>("--model") { Description = "Count word pieces with this model's tokenizer (and report its trained length)." };
+        var lowercase = new Option<bool?>("--lowercase") { Description = "With --vocab: " + LowercaseRule.Help };
+        var lengths = new Option<string>("--lengths") { Description = "Comma-separated lengths at which to report the share of truncated examples.", DefaultValueFactory = _ => "128,256,512" };
+        var cmd = new Command("stats", "Counts, label distribution, label order and word-piece length percentiles of a task file.")
+        {
+            file, vocab, model, lowercase, lengths,
+        };
+        foreach (var o in data.All)
+        {
+            cmd.Options.Add(o);
+        }
+        cmd.SetAction(p =>
+        {
+            var task = data.Resolve(p);
+            if (p.GetValue(vocab) is not null && p.GetValue(model) is not null)
+            {
+                throw new BertSharpException("--vocab and --model: give one (the model brings its own tokenizer).");
+            }
+            var at = ParseLengths(p.GetValue(lengths)!);
+            var dataset = DatasetReader.Read(p.GetValue(file)!, task, requireLabels: false);
+            BertTokenizer? tokenizer = null;
+            string? note = null;
+            if (p.GetValue(vocab) is { } v)
+            {
+                var lower = LowercaseRule.Resolve(v, p.GetValue(lowercase));
+                tokenizer = BertTokenizer.FromPath(v, lower.Lowercase);
+                note = $"{v}, {lower}";
+            }
+            else if (p.GetValue(model) is { } m)
+            {
+                var dir = BertPretrained.ResolveDirectory(m);
+                tokenizer = BertTokenizer.FromDirectory(dir);
+                var trained = ModelLength.Trained(BertPretrained.LoadConfig(dir), tokenizer);
+                at = [.. at.Append(trained).Distinct().Order()];
+                note = $"{m}, trained to {trained} tokens, lower-casing {(tokenizer.Lowercase ? "on" : "off")}";
+            }
+            var stats = DatasetStats.Compute(dataset, task, tokenizer);
+            Console.Out.Write(stats.Format(at, note));
+            return 0;
+        });
+        return cmd;
+    }
+
+    private static int[] ParseLengths(string text)
+    {
+        var parts = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var result = new List<int>();
+        foreach (var s in parts)
+        {
+            if (!int.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out var n) || n < 1)
+            {
+                throw new BertSharpException($"--lengths {text}: expected positive numbers separated by commas.");
+            }
+            result.Add(n);
+        }
+        return [.. result.Distinct().Order()];
+    }
+}

@@ -1,0 +1,110 @@
+using BertSharp.Data;
+
+namespace BertSharp.Training;
+
+/// <summary>The training and validation examples of a fine-tuning run, and what the user should be told about them.</summary>
+/// <param name="Train">Training examples.</param>
+/// <param name="Validation">Validation examples, or null without validation.</param>
+/// <param name="Notes">What was done (where the validation set comes from), for the plan.</param>
+/// <param name="Warnings">Things that make the run's numbers misleading (a one-label validation set, a label-sorted file cut at its tail).</param>
+public sealed record FineTuneData(TextDataset Train, TextDataset? Validation, IReadOnlyList<string> Notes, IReadOnlyList<string> Warnings)
+{
+    /// <summary>Reads the files of <paramref name="o"/>, holds out validation data as it says, and applies the example limits.</summary>
+    public static FineTuneData Read(FineTuneOptions o)
+    {
+        ArgumentNullException.ThrowIfNull(o);
+        var all = DatasetReader.Read(o.DataPath, o.Task);
+        var notes = new List<string>();
+        var warnings = new List<string>();
+        var blocks = o.Task.Regression ? null : DataSplit.LabelBlocks(all);
+        TextDataset train;
+        TextDataset? val;
+        if (o.EvalDataPath is not null)
+        {
+            train = all;
+            val = DatasetReader.Read(o.EvalDataPath, o.Task);
+            notes.Add($"validation: {o.EvalDataPath} ({val.Count:N0} examples)");
+        }
+        else
+        {
+            var method = o.EffectiveSplit;
+            (train, val) = DataSplit.TrainValidation(all, o.ValSize, method, o.Seed);
+            if (val is not null)
+            {
+                var how = method switch
+                {
+                    SplitMethod.Tail => $"the last {val.Count:N0} examples of {o.DataPath} (--split tail)",
+                    SplitMethod.Random => $"a random {val.Count:N0} examples of {o.DataPath} (--split random, seed {o.Seed})",
+                    _ => $"a stratified random {val.Count:N0} examples of {o.DataPath}, each label in its share of the file (seed {o.Seed})",
+                };
+                notes.Add("validation: " + how);
+                if (blocks is not null)
+                {
+                    var sorted = $"{o.DataPath} is sorted by label: {DataSplit.DescribeBlocks(blocks)}";
+                    if (method == SplitMethod.Tail)
+                    {
+                        warnings.Add($"{sorted}; its tail is not a fair validation set — drop --split tail (the default splits stratified by label) or pass --eval-data.");
+                    }
+                    else
+                    {
+                        notes.Add($"{sorted}; the split does not depend on that order (the file's tail would have held label '{blocks[^1].Label}' only).");
+                    }
+                }
+            }
+        }
+        if (o.MaxTrainExamples is { } mt && train.Count > mt)
+        {
+            var kept = train.With([.. train.Examples.Take(mt)]);
+            if (!o.Task.Regression && Labels(kept).Count < Labels(train).Count)
+            {
+                warnings.Add($"--max-train-examples {mt}: the first {mt:N0} training examples hold only label(s) {Quote(Labels(kept))} of {Quote(Labels(train))}" +
+                             (blocks is not null ? $" ({o.DataPath} is sorted by label)" : "") + "; the model cannot learn the others.");
+            }
+            train = kept;
+        }
+        if (o.MaxEvalExamples is { } me && val is not null && val.Count > me)
+        {
+            val = val.With([.. val.Examples.Take(me)]);
+        }
+        warnings.AddRange(LabelSetWarnings(o, train, val));
+        return new FineTuneData(train, val, notes, warnings);
+    }
+
+    /// <summary>Warnings when the validation labels differ from the training labels (classification only).</summary>
+    public static IEnumerable<string> LabelSetWarnings(FineTuneOptions o, TextDataset train, TextDataset? val)
+    {
+        ArgumentNullException.ThrowIfNull(o);
+        ArgumentNullException.ThrowIfNull(train);
+        // One or two examples cannot hold every label; saying so would be noise.
+        if (o.Task.Regression || val is null || val.Count < 2)
+        {
+            yield break;
+        }
+        var trainLabels = Labels(train);
+        var valLabels = Labels(val);
+        var origin = o.EvalDataPath is null ? "the validation split" : $"the validation data {o.EvalDataPath}";
+        if (valLabels.Count == 1 && trainLabels.Count > 1)
+        {
+            yield return $"{origin} holds only label '{valLabels.First()}' ({val.Count:N0} examples): accuracy on it says little and MCC is 0 whatever the model does.";
+        }
+        else if (!valLabels.SetEquals(trainLabels))
+        {
+            var missing = trainLabels.Except(valLabels).ToList();
+            var extra = valLabels.Except(trainLabels).ToList();
+            var parts = new List<string>();
+            if (missing.Count > 0)
+            {
+                parts.Add($"has no example of {Quote(missing)}");
+            }
+            if (extra.Count > 0)
+            {
+                parts.Add($"has label(s) {Quote(extra)} that training never shows");
+            }
+            yield return $"{origin} {string.Join(" and ", parts)}: its label set differs from training's ({Quote(trainLabels)}).";
+        }
+    }
+
+    private static SortedSet<string> Labels(TextDataset d) => new(d.Examples.Select(e => e.Label ?? ""), StringComparer.Ordinal);
+
+    private static string Quote(IEnumerable<string> labels) => string.Join(", ", labels.Select(l => "'" + l + "'"));
+}

@@ -1,0 +1,66 @@
+using BertSharp.Modeling;
+
+namespace BertSharp.Inference;
+
+/// <summary>
+/// The weights each model class must find in a checkpoint before it may answer anything. A head that the checkpoint lacks
+/// would be newly initialised and answer with noise, so every inference entry point (CLI pipelines, the server) refuses it
+/// instead; missing encoder weights mean the checkpoint is not this model at all.
+/// </summary>
+public static class RequiredWeights
+{
+    /// <summary>The checkpoint key prefixes <paramref name="architecture"/> needs, and a description for the error.</summary>
+    public static (string[] Prefixes, string What) For(string architecture) => architecture switch
+    {
+        nameof(BertForSequenceClassification) =>
+            (["classifier.", "bert.pooler."], "sequence-classification head (classifier.* and the pooler); fine-tune it first with 'bert finetune'"),
+        nameof(BertForTokenClassification) =>
+            (["classifier."], "token-classification head (classifier.*): it is not a fine-tuned NER model"),
+        nameof(BertForQuestionAnswering) =>
+            (["qa_outputs."], "question-answering head (qa_outputs.*): it is not a fine-tuned question-answering model"),
+        nameof(BertForMaskedLM) =>
+            (["cls.predictions."], "masked-LM head (cls.predictions.*); fill-mask needs a pre-trained or masked-LM model"),
+        nameof(BertForPreTraining) =>
+            (["cls.predictions.", "cls.seq_relationship.", "bert.pooler."], "pre-training heads (cls.predictions.*, cls.seq_relationship.* and the pooler)"),
+        nameof(BertForNextSentencePrediction) =>
+            (["cls.seq_relationship.", "bert.pooler."], "next-sentence head (cls.seq_relationship.* and the pooler); nsp needs a model from pre-training with NSP"),
+        nameof(BertForMultipleChoice) =>
+            (["classifier.", "bert.pooler."], "multiple-choice head (classifier.* and the pooler)"),
+        _ => ([], ""),
+    };
+
+    /// <summary>
+    /// Throws when <paramref name="report"/> lists a newly initialised weight under one of <paramref name="prefixes"/>, or any
+    /// encoder weight (embeddings, layers).
+    /// </summary>
+    /// <param name="report">The load report.</param>
+    /// <param name="prefixes">Head prefixes that must have been loaded.</param>
+    /// <param name="what">What the checkpoint lacks, for the message.</param>
+    /// <param name="modelDirectory">The directory, for the message.</param>
+    public static void Check(LoadReport report, IReadOnlyCollection<string> prefixes, string what, string modelDirectory)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        ArgumentNullException.ThrowIfNull(prefixes);
+        var head = report.MissingKeys.Where(k => prefixes.Any(p => k.StartsWith(p, StringComparison.Ordinal))).ToList();
+        if (head.Count > 0)
+        {
+            throw new BertSharpException($"{modelDirectory}: the checkpoint has no {what} — {Names(head)} would be newly initialised and answer at random.");
+        }
+        const string prefix = BertPreTrainedModel.BaseModelPrefix + ".";
+        var encoder = report.MissingKeys.Select(k => k.StartsWith(prefix, StringComparison.Ordinal) ? k[prefix.Length..] : k)
+            .Where(k => k.StartsWith("embeddings.", StringComparison.Ordinal) || k.StartsWith("encoder.", StringComparison.Ordinal)).ToList();
+        if (encoder.Count > 0)
+        {
+            throw new BertSharpException($"{modelDirectory}: the checkpoint lacks encoder weights ({Names(encoder)}); it is not a BERT model of this config.json's shape.");
+        }
+    }
+
+    /// <summary>Checks <paramref name="report"/> against what <paramref name="architecture"/> needs.</summary>
+    public static void Check(LoadReport report, string architecture, string modelDirectory)
+    {
+        var (prefixes, what) = For(architecture);
+        Check(report, prefixes, what, modelDirectory);
+    }
+
+    private static string Names(List<string> keys) => string.Join(", ", keys.Take(3)) + (keys.Count > 3 ? $" and {keys.Count - 3} more" : "");
+}

@@ -1,0 +1,75 @@
+using BertSharp.Data;
+using BertSharp.Tests.Data;
+using BertSharp.Tests.Infrastructure;
+using BertSharp.Tokenization;
+
+namespace BertSharp.Tests.Commands;
+
+/// <summary><c>bert data stats FILE --task T</c>: counts, labels, label order and word-piece lengths of a task file.</summary>
+public class DataStatsCommandTests
+{
+    private static readonly string Vocab = Path.Combine(TestPaths.Fixtures, "hf_bert", "sequence-classification", "vocab.txt");
+
+    [Fact]
+    public void Percentiles_interpolate_linearly_as_numpy_does()
+    {
+        // numpy.percentile([1, 2, 3, 4, 10], q) = 3.0 (50), 7.6 (90), 8.8 (95), 9.76 (99): rank q/100·(n-1), linear between.
+        int[] v = [1, 2, 3, 4, 10];
+        Assert.Equal(3.0, DatasetStats.Percentile(v, 50), 12);
+        Assert.Equal(7.6, DatasetStats.Percentile(v, 90), 12);
+        Assert.Equal(8.8, DatasetStats.Percentile(v, 95), 12);
+        Assert.Equal(9.76, DatasetStats.Percentile(v, 99), 12);
+        Assert.Equal(10, DatasetStats.Percentile(v, 100), 12);
+        Assert.Equal(7, DatasetStats.Percentile([7], 90), 12);
+    }
+
+    [Fact]
+    public void Stats_count_labels_order_and_word_pieces()
+    {
+        using var tmp = TestPaths.TempDir();
+        var path = StratifiedSplitTests.SortedImdbLike(tmp, 4);
+        var data = DatasetReader.Read(path, TaskSpec.Imdb);
+        var tokenizer = BertTokenizer.FromVocabFile(Vocab);
+        var stats = DatasetStats.Compute(data, TaskSpec.Imdb, tokenizer);
+        Assert.Equal(8, stats.Examples);
+        Assert.Equal([("negative", 4), ("positive", 4)], stats.Labels);
+        Assert.NotNull(stats.LabelBlocks);
+        // Each length is the tokenizer's own count with [CLS] and [SEP]: an independent check of the loop.
+        var expected = data.Examples.Select(e => tokenizer.Encode(e.Text).Length).Order().ToArray();
+        Assert.Equal(expected, stats.TokenLengths);
+
+        var r = CliRunner.Run("data", "stats", path, "--task", "imdb", "--vocab", Vocab, "--lengths", "8,100");
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        var lines = r.StdOut.Split('\n');
+        Assert.Equal($"{path}: 8 examples (task imdb; text column 'review', label column 'sentiment')", lines[0]);
+        Assert.Equal("labels: negative 4 (50.0 %), positive 4 (50.0 %)", lines[1]);
+        Assert.Equal("majority baseline: accuracy 0.5000 by always answering negative", lines[2]);
+        Assert.StartsWith("order: sorted by label — negative (lines 2-5), positive (lines 6-9)", lines[3], StringComparison.Ordinal);
+        // The fixture's vocab.txt sits in an HF directory: its tokenizer_config.json decides lower-casing.
+        Assert.Equal($"word pieces per example, [CLS]/[SEP] included ({Vocab}, lower-casing on (do_lower_case in {Path.Combine(Path.GetDirectoryName(Vocab)!, "tokenizer_config.json")})):", lines[4]);
+        Assert.Equal($"  min {expected[0]}  p50 {DatasetStats.Percentile(expected, 50):0.#}  p90 {DatasetStats.Percentile(expected, 90):0.#}  " +
+                     $"p95 {DatasetStats.Percentile(expected, 95):0.#}  p99 {DatasetStats.Percentile(expected, 99):0.#}  max {expected[^1]}  mean {expected.Average():0.0}", lines[5]);
+        Assert.Equal($"  longer than: 8 {100.0 * expected.Count(l => l > 8) / 8:0.0} %  100 0.0 %", lines[6]);
+    }
+
+    [Fact]
+    public void Stats_of_a_pair_task_with_a_model_report_its_trained_length()
+    {
+        var mrpc = Path.Combine(TestPaths.Fixtures, "data", "mrpc_train.tsv");
+        var model = Path.Combine(TestPaths.Fixtures, "hf_bert", "sequence-classification");
+        var r = CliRunner.Run("data", "stats", mrpc, "--task", "mrpc", "--model", model);
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        Assert.Contains("pair column '#2 String'", r.StdOut, StringComparison.Ordinal);
+        Assert.Contains("labels: equivalent 2 (50.0 %), not_equivalent 2 (50.0 %)", r.StdOut, StringComparison.Ordinal);
+        Assert.Contains("trained to 64 tokens", r.StdOut, StringComparison.Ordinal);
+        Assert.Contains("  longer than: 64 ", r.StdOut, StringComparison.Ordinal);
+
+        var counts = CliRunner.Run("data", "stats", mrpc, "--task", "mrpc");
+        Assert.True(counts.ExitCode == 0, counts.StdErr);
+        Assert.DoesNotContain("word pieces", counts.StdOut, StringComparison.Ordinal);
+
+        var bad = CliRunner.Run("data", "stats", mrpc, "--task", "mrpc", "--lengths", "x");
+        Assert.Equal(2, bad.ExitCode);
+        Assert.Contains("--lengths x: expected positive numbers", bad.StdErr, StringComparison.Ordinal);
+    }
+}

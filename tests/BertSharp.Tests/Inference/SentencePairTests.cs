@@ -1,0 +1,104 @@
+using BertSharp.Inference;
+using BertSharp.Tests.Infrastructure;
+using BertSharp.Tests.Modeling;
+using BertSharp.Tests.Server;
+
+namespace BertSharp.Tests.Inference;
+
+/// <summary>
+/// Trap 5: a model fine-tuned on sentence pairs (MRPC) accepted one text without complaint in predict, on the page and in
+/// the hint printed after fine-tuning. The task recorded in training_args.json now makes the second text required.
+/// </summary>
+public sealed class SentencePairTests
+{
+    /// <summary>The fixture classifier, recorded as fine-tuned on MRPC (the weights do not matter to the checks).</summary>
+    private static string PairModel(TempDir tmp)
+    {
+        HfFixture.CopyCase("sequence-classification", tmp.Path);
+        MarkAsMrpc(tmp.Path);
+        return tmp.Path;
+    }
+
+    private static void MarkAsMrpc(string dir) => File.WriteAllText(Path.Combine(dir, "training_args.json"), """{"task": "mrpc"}""");
+
+    [Fact]
+    public void Predict_requires_the_second_text_of_a_pair_model()
+    {
+        using var tmp = TestPaths.TempDir();
+        var model = PairModel(tmp);
+        var single = CliRunner.Run("predict", "--model", model, "--text", "the company said profit rose .");
+        Assert.Equal(2, single.ExitCode);
+        Assert.Contains($"--text-pair: required; {model} was fine-tuned on sentence pairs (task mrpc)", single.StdErr, StringComparison.Ordinal);
+        Assert.Equal("", single.StdOut);
+
+        var pair = CliRunner.Run("predict", "--model", model, "--text", "the company said profit rose .", "--text-pair", "profit rose , the company said .");
+        Assert.True(pair.ExitCode == 0, pair.StdErr);
+        using var classifier = TextClassifier.Load(model, "cpu");
+        Assert.True(classifier.PairInput);
+        Assert.StartsWith(classifier.Predict("the company said profit rose .", "profit rose , the company said .").Label + " (", pair.StdOut, StringComparison.Ordinal);
+
+        // A file of single texts is refused too, naming its first line without a pair.
+        File.WriteAllText(tmp.File("texts.txt"), "one text\nanother\n");
+        var file = CliRunner.Run("predict", "--model", model, "--input", tmp.File("texts.txt"));
+        Assert.Equal(2, file.ExitCode);
+        Assert.Contains("texts.txt: line 1: no second text", file.StdErr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Interactive_predict_asks_a_pair_model_for_both_texts()
+    {
+        using var tmp = TestPaths.TempDir();
+        var model = PairModel(tmp);
+        var stdin = Console.In;
+        CliRunner.Result r;
+        try
+        {
+            Console.SetIn(new StringReader("the company said profit rose .\nprofit rose , the company said .\n\n"));
+            r = CliRunner.Run("predict", "--model", model, "--interactive");
+        }
+        finally
+        {
+            Console.SetIn(stdin);
+        }
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        Assert.Contains("a sentence-pair model: type the first text, Enter, then the second", r.StdErr, StringComparison.Ordinal);
+        Assert.Contains("A> B> ", r.StdErr, StringComparison.Ordinal);
+        using var classifier = TextClassifier.Load(model, "cpu");
+        Assert.StartsWith(classifier.Predict("the company said profit rose .", "profit rose , the company said .").Label + " (", r.StdOut, StringComparison.Ordinal);
+        Assert.Single(r.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+    }
+
+    [Fact]
+    public void A_single_text_model_takes_one_text_as_before()
+    {
+        using var tmp = TestPaths.TempDir();
+        HfFixture.CopyCase("sequence-classification", tmp.Path);
+        using var classifier = TextClassifier.Load(tmp.Path, "cpu");
+        Assert.False(classifier.PairInput);
+        var r = CliRunner.Run("predict", "--model", tmp.Path, "--text", "a fine film .");
+        Assert.True(r.ExitCode == 0, r.StdErr);
+    }
+
+    [Fact]
+    public async Task The_server_says_a_pair_model_needs_text_pair()
+    {
+        await using var host = await ServerHost.Start("sequence-classification", prepare: MarkAsMrpc);
+        Assert.True((bool)(await host.Health())["text_pair"]!);
+        var (status, body) = await host.Post("/v1/classify", """{"text": "the company said profit rose ."}""");
+        Assert.Equal(422, status);
+        Assert.Contains("fine-tuned on sentence pairs (task mrpc): give 'text' and 'text_pair'", (string)body!["error"]!, StringComparison.Ordinal);
+        var (ok, _) = await host.Post("/v1/classify", """{"text": "the company said profit rose .", "text_pair": "profit rose ."}""");
+        Assert.Equal(200, ok);
+    }
+
+    [Fact]
+    public void The_hint_after_an_mrpc_finetune_shows_text_pair()
+    {
+        using var tmp = TestPaths.TempDir();
+        var r = CliRunner.Run("finetune", "--task", "mrpc", "--data", Path.Combine(TestPaths.Fixtures, "data", "mrpc_train.tsv"), "--val-size", "0",
+            "--output", tmp.File("m"), "--config", "tiny", "--vocab", Path.Combine(TestPaths.Fixtures, "hf_bert", "sequence-classification", "vocab.txt"),
+            "--epochs", "1", "--batch-size", "2", "--max-length", "48", "--device", "cpu");
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        Assert.Contains($"bert predict --model {tmp.File("m")} --text \"...\" --text-pair \"...\"", r.StdOut, StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,72 @@
+using System.Text.Json.Nodes;
+using BertSharp.Training.Pretraining;
+using BertSharp.Tests.Infrastructure;
+
+namespace BertSharp.Tests.Training;
+
+/// <summary><c>pretrain --resume</c> takes every setting from the run itself, and may extend <c>--steps</c>.</summary>
+public class PretrainResumeTests
+{
+    [Fact]
+    public void Resume_needs_only_the_output_and_reproduces_the_straight_run()
+    {
+        using var tmp = TestPaths.TempDir();
+        var (data, vocab) = PretrainingTrainerTests.SmallData(tmp, dupe: 1);
+        string[] settings = ["--data", data, "--config", "tiny", "--vocab", vocab, "--steps", "4", "--batch-size", "4", "--grad-accum", "2",
+            "--lr", "2e-3", "--warmup-steps", "1", "--seed", "9", "--dynamic-masking", "--save-every", "2", "--device", "cpu"];
+        var straight = CliRunner.Run(["pretrain", "--output", tmp.File("straight"), .. settings]);
+        Assert.True(straight.ExitCode == 0, straight.StdErr);
+        var first = CliRunner.Run(["pretrain", "--output", tmp.File("run"), .. settings, "--stop-after", "2"]);
+        Assert.True(first.ExitCode == 0, first.StdErr);
+
+        // Nothing retyped: data, steps, batch, lr, warm-up, seed and masking come from the checkpoint.
+        var rest = CliRunner.Run("pretrain", "--output", tmp.File("run"), "--resume", "--device", "cpu");
+        Assert.True(rest.ExitCode == 0, rest.StdErr);
+        Assert.Contains($"resuming {tmp.File("run")} at step 2 of 4: data {data}, batch 4 × 2, lr 0.002, seed 9", rest.StdErr, StringComparison.Ordinal);
+        var a = PretrainingLog.Read(tmp.File("straight/train_log.jsonl"));
+        var b = PretrainingLog.Read(tmp.File("run/train_log.jsonl"));
+        Assert.Equal(a.Select(e => (e.Step, e.Loss, e.LearningRate)), b.Select(e => (e.Step, e.Loss, e.LearningRate)));
+        Assert.Equal(File.ReadAllBytes(tmp.File("straight/final/model.safetensors")), File.ReadAllBytes(tmp.File("run/final/model.safetensors")));
+    }
+
+    [Fact]
+    public void Resume_may_extend_the_steps_but_not_shorten_them()
+    {
+        using var tmp = TestPaths.TempDir();
+        var (data, vocab) = PretrainingTrainerTests.SmallData(tmp, dupe: 1);
+        var run = tmp.File("run");
+        var first = CliRunner.Run("pretrain", "--data", data, "--output", run, "--config", "tiny", "--vocab", vocab, "--steps", "3", "--batch-size", "4",
+            "--device", "cpu");
+        Assert.True(first.ExitCode == 0, first.StdErr);
+
+        var shorter = CliRunner.Run("pretrain", "--output", run, "--resume", "--steps", "2", "--device", "cpu");
+        Assert.Equal(2, shorter.ExitCode);
+        Assert.Contains("--steps 2 is below the run's 3", shorter.StdErr, StringComparison.Ordinal);
+
+        var longer = CliRunner.Run("pretrain", "--output", run, "--resume", "--steps", "5", "--device", "cpu");
+        Assert.True(longer.ExitCode == 0, longer.StdErr);
+        Assert.Contains("at step 3 of 5 (extended from 3)", longer.StdErr, StringComparison.Ordinal);
+        Assert.Equal([1L, 2, 3, 4, 5], PretrainingLog.Read(tmp.File("run/train_log.jsonl")).Select(e => e.Step));
+        Assert.Equal(5, PretrainingTrainerState.Load(tmp.File("run/checkpoint-5/trainer_state.json")).TotalSteps);
+        Assert.True(File.Exists(tmp.File("run/final/model.safetensors")));
+    }
+
+    [Fact]
+    public void A_checkpoint_without_a_recorded_data_directory_asks_for_data()
+    {
+        using var tmp = TestPaths.TempDir();
+        var (data, vocab) = PretrainingTrainerTests.SmallData(tmp, dupe: 1);
+        var run = tmp.File("run");
+        Assert.Equal(0, CliRunner.Run("pretrain", "--data", data, "--output", run, "--config", "tiny", "--vocab", vocab, "--steps", "2",
+            "--batch-size", "4", "--stop-after", "1", "--device", "cpu").ExitCode);
+        var statePath = tmp.File("run/checkpoint-1/trainer_state.json");
+        var state = JsonNode.Parse(File.ReadAllText(statePath))!.AsObject();
+        Assert.Equal(Path.GetFullPath(data), (string)state["data_directory"]!);
+        state.Remove("data_directory");
+        File.WriteAllText(statePath, state.ToJsonString());
+        var r = CliRunner.Run("pretrain", "--output", run, "--resume", "--device", "cpu");
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("--data: required", r.StdErr, StringComparison.Ordinal);
+        Assert.Equal(0, CliRunner.Run("pretrain", "--output", run, "--resume", "--data", data, "--device", "cpu").ExitCode);
+    }
+}
