@@ -49,6 +49,41 @@ public class CliInputHardeningTests
         AssertOneLine(CliRunner.Run("predict", "--model", Classifier, "--input", tmp.File("in.txt")), tmp.File("in.txt"), "line 20001", "invalid UTF-8");
     }
 
+    [Theory]
+    [InlineData("in.txt", "line {0} is fine")]
+    [InlineData("in.csv", "{0},fine")]
+    [InlineData("in.jsonl", "{{\"text\": \"line {0}\"}}")]
+    public void Embed_input_with_invalid_utf8_names_the_exact_line(string name, string format)
+    {
+        using var tmp = TestPaths.TempDir();
+        var input = tmp.File(name);
+        if (name.EndsWith(".csv", StringComparison.Ordinal))
+        {
+            File.WriteAllText(input, "text,x\n");
+            using var f = File.Open(input, FileMode.Append);
+            for (var i = 2; i <= 20_000; i++)
+            {
+                f.Write(Encoding.UTF8.GetBytes(string.Format(System.Globalization.CultureInfo.InvariantCulture, format, i) + "\n"));
+            }
+            f.Write([.. "bad "u8, 0xFF, .. ",x\n"u8]);
+        }
+        else
+        {
+            WriteBadUtf8(input, format);
+        }
+        AssertOneLine(CliRunner.Run("embed", "--model", HfFixture.Dir("base-model"), "--input", input, "--output", tmp.File("out.jsonl")), "line 20001", "invalid UTF-8");
+        Assert.False(File.Exists(tmp.File("out.jsonl")));
+    }
+
+    [Fact]
+    public void Embed_jsonl_with_an_escaped_lone_surrogate_names_the_line()
+    {
+        using var tmp = TestPaths.TempDir();
+        File.WriteAllText(tmp.File("in.jsonl"), "{\"text\":\"fine\"}\n{\"text\":\"a \\ud800 b\"}\n");
+        AssertOneLine(CliRunner.Run("embed", "--model", HfFixture.Dir("base-model"), "--input", tmp.File("in.jsonl"), "--output", tmp.File("out.jsonl")),
+            "in.jsonl:2", "lone surrogate");
+    }
+
     [Fact]
     public void Tokenize_input_with_invalid_utf8_names_the_exact_line()
     {
