@@ -8,6 +8,7 @@ set -euo pipefail
 cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")"
 model=${MODEL:-models/bertsharp-tiny}
 out=runs/quickstart
+scripts/install-tcmalloc.sh    # the allocator ./bert preloads (flat memory, faster steps)
 ./bert --version > /dev/null   # builds the CLI on first use, before anything is printed
 echo "fill-mask: the movie was [MASK] ."
 ./bert fill-mask --model "$model" --text "the movie was [MASK] ." --top-k 5

@@ -5,6 +5,8 @@ set -uo pipefail
 cd "$(dirname "$(readlink -f "$0")")"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 results="$PWD/TestResults"
+# tcmalloc: the allocator ./bert preloads (without it ./bert warns and falls back to glibc malloc).
+bash scripts/install-tcmalloc.sh
 # The browser test needs Debian's chromium and playwright-core; install them when possible, else that one test is skipped.
 bash tests/browser/setup.sh || echo "test.sh: browser test setup failed; the browser test will be skipped" >&2
 # The multi-process (MPI) tests need Open MPI from Debian; install it when possible, else those tests are skipped.

@@ -10,6 +10,8 @@ public static class Program
 {
     public static int Main(string[] args)
     {
+        // Before anything can load libtorch: its OpenMP reads the thread policy once, at load.
+        Runtime.NativeEnvironment.Apply();
         var root = BuildRoot();
         try
         {
@@ -36,6 +38,7 @@ public static class Program
         root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(InspectCommand.Create());
         root.Subcommands.Add(ConvertCommand.Create());
+        root.Subcommands.Add(ExportOnnxCommand.Create());
         root.Subcommands.Add(FinetuneCommand.Create());
         root.Subcommands.Add(EvaluateCommand.Create());
         root.Subcommands.Add(PredictCommand.Create());

@@ -30,7 +30,7 @@ public static class BertServer
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
-        var served = ServedModel.Load(options.ModelDirectory, options.Device, options.MaxLength);
+        var served = ServedModel.Load(options.ModelDirectory, options.Device, options.MaxLength, options.Backend);
         var builder = WebApplication.CreateSlimBuilder(args ?? []);
         builder.WebHost.ConfigureKestrel(k =>
         {

@@ -29,8 +29,13 @@ public sealed class ServedModel : IDisposable
     /// lacking the weights of its class's head is refused (<see cref="RequiredWeights"/>). The longest input follows
     /// <see cref="ModelLength"/>: the trained length, or <paramref name="maxLength"/> up to max_position_embeddings.
     /// </summary>
-    public static ServedModel Load(string modelDirectory, string device, int? maxLength)
+    /// <param name="modelDirectory">The HF model directory.</param>
+    /// <param name="device">auto, cpu, cuda or cuda:N.</param>
+    /// <param name="maxLength">Longest input in tokens (null: the trained length).</param>
+    /// <param name="backend">ONNX Runtime runs classification and embeddings when set (the graph from <c>bert export-onnx</c>).</param>
+    public static ServedModel Load(string modelDirectory, string device, int? maxLength, InferenceBackend? backend = null)
     {
+        backend ??= InferenceBackend.Torch;
         if (!Directory.Exists(modelDirectory))
         {
             throw new BertSharpException($"--model {modelDirectory}: model directory not found.");
@@ -40,8 +45,10 @@ public sealed class ServedModel : IDisposable
         var architecture = config.Architectures?.FirstOrDefault(BertPretrained.Architectures.Contains) ?? nameof(BertModel);
         if (architecture == nameof(BertForSequenceClassification))
         {
-            var classifier = TextClassifier.Load(modelDirectory, device, maxLength);
-            return new ServedModel(classifier.Model, classifier.Tokenizer, classifier.Length, classifier);
+            var classifier = backend.IsOnnxRuntime
+                ? TextClassifier.Load(modelDirectory, backend, maxLength)
+                : TextClassifier.Load(modelDirectory, device, maxLength);
+            return new ServedModel(classifier.Model, classifier.Tokenizer, classifier.Length, classifier).WithBackend(backend);
         }
         if (architecture == nameof(BertForPreTraining))
         {
@@ -54,7 +61,7 @@ public sealed class ServedModel : IDisposable
             var tokenizer = BertTokenizer.FromDirectory(modelDirectory);
             var length = ModelLength.Resolve(model.Config, tokenizer, maxLength, modelDirectory);
             model.to(dev);
-            return new ServedModel(model, tokenizer, length, null);
+            return new ServedModel(model, tokenizer, length, null).WithBackend(backend);
         }
         catch
         {
@@ -62,6 +69,24 @@ public sealed class ServedModel : IDisposable
             throw;
         }
     }
+
+    private ServedModel WithBackend(InferenceBackend backend)
+    {
+        try
+        {
+            Features.UseBackend(backend);
+            Backend = backend;
+            return this;
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The engine of the classification and embedding endpoints.</summary>
+    public InferenceBackend Backend { get; private set; } = InferenceBackend.Torch;
 
     public BertPreTrainedModel Model { get; }
 
@@ -110,6 +135,7 @@ public sealed class ServedModel : IDisposable
     {
         // The pipelines share the one model: dispose it once, here.
         Features.Dispose();
+        Classifier?.OnnxSession?.Dispose();
         Attention.Dispose();
         Ner?.Dispose();
         Qa?.Dispose();

@@ -43,6 +43,12 @@ public sealed record ServerOptions
     public int MaxContextWindows { get; init; } = 4;
 
     /// <summary>
+    /// Which engine runs classification and embedding requests: TorchSharp (default) or ONNX Runtime over an exported graph.
+    /// The other endpoints (NER, QA, fill-mask, attention) always run on TorchSharp.
+    /// </summary>
+    public BertSharp.Inference.InferenceBackend Backend { get; init; } = BertSharp.Inference.InferenceBackend.Torch;
+
+    /// <summary>
     /// Host names (the <c>Host</c> header without its port) the server answers; anything else gets 400, so a page on another
     /// site cannot reach the API through DNS rebinding. Default: the loopback names. <c>*</c> allows any host.
     /// </summary>

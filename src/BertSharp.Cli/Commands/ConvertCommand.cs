@@ -8,7 +8,7 @@ internal static class ConvertCommand
 {
     public static Command Create()
     {
-        var model = CommonOptions.ModelOptionOrArgument("Model directory (model.safetensors, shards or pytorch_model.bin) or Hub id.");
+        var model = CommonOptions.ModelOptionOrArgument("Model directory (model.safetensors, shards or pytorch_model.bin), Hub id, ONNX model (.onnx) or a .NET assembly embedding one.");
         var output = CommonOptions.ModelOptionOrArgument("Directory to write (config.json, model.safetensors, tokenizer files); replaced atomically.", "output", "--output");
         var dtype = new Option<string>("--dtype") { Description = "Weight dtype to write: float32, float16 or bfloat16.", DefaultValueFactory = _ => "float32" };
         var architecture = new Option<string?>("--architecture")
@@ -19,10 +19,18 @@ internal static class ConvertCommand
         {
             model.Option, output.Option, model.Positional, output.Positional, dtype, architecture,
         };
+        var onnx = new OnnxConvertOptions();
+        onnx.AddTo(cmd);
         cmd.SetAction(parse =>
         {
+            var input = CommonOptions.Model(parse, model);
+            if (OnnxConvertOptions.IsOnnxInput(input))
+            {
+                return onnx.Run(parse, input, CommonOptions.Model(parse, output, "the directory to write"), parse.GetValue(architecture),
+                    BertPretrained.ParseDtype(parse.GetValue(dtype)!));
+            }
             var scalar = BertPretrained.ParseDtype(parse.GetValue(dtype)!);
-            var source = BertPretrained.ResolveDirectory(CommonOptions.Model(parse, model));
+            var source = BertPretrained.ResolveDirectory(input);
             var outDir = CommonOptions.Model(parse, output, "the directory to write");
             using var m = BertPretrained.Load(parse.GetValue(architecture), source, out var report);
             if (report.UnexpectedKeys.Count > 0)

@@ -41,6 +41,11 @@ internal static class EmbedCommand
         {
             model, input, output, textColumn, labelColumn, task, pooling, normalize, maxLength, batch, plot, method, seed, perplexity, device, threads,
         };
+        var backend = new BackendOptions();
+        foreach (var o in backend.All)
+        {
+            cmd.Options.Add(o);
+        }
         cmd.SetAction(p =>
         {
             var outPath = p.GetValue(output)!;
@@ -68,7 +73,8 @@ internal static class EmbedCommand
                 p.GetValue(maxLength), p.GetValue(batch));
             CommonOptions.ApplyThreads(p, threads);
             float[][] vectors;
-            using (var pipe = FeatureExtraction.Load(p.GetValue(model)!, p.GetValue(device)!))
+            var engine = backend.Resolve(p, p.GetValue(model)!);
+            using (var pipe = engine.IsOnnxRuntime ? FeatureExtraction.Load(p.GetValue(model)!, engine) : FeatureExtraction.Load(p.GetValue(model)!, p.GetValue(device)!))
             {
                 var length = ModelLength.Resolve(pipe.Model.Config, pipe.Tokenizer, p.GetValue(maxLength), p.GetValue(model)!);
                 if (length.Warning is { } lw)

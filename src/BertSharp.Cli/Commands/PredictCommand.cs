@@ -27,8 +27,9 @@ internal static class PredictCommand
         var device = CommonOptions.Device();
         var threads = CommonOptions.Threads();
 
+        var backend = new BackendOptions();
         var cmd = new Command("predict", "Predict labels (with softmax probabilities) for new text with a fine-tuned classifier.");
-        foreach (var o in data.All.Concat([model, text, pair, input, output, interactive, batch, maxLength, device, threads]))
+        foreach (var o in data.All.Concat([model, text, pair, input, output, interactive, batch, maxLength, device, threads]).Concat(backend.All))
         {
             cmd.Options.Add(o);
         }
@@ -72,7 +73,10 @@ internal static class PredictCommand
                 inputData = ReadInput(inputPath, p, data, p.GetValue(model)!);
             }
             CommonOptions.ApplyThreads(p, threads);
-            using var classifier = TextClassifier.Load(p.GetValue(model)!, p.GetValue(device)!, p.GetValue(maxLength));
+            var engine = backend.Resolve(p, p.GetValue(model)!);
+            using var classifier = engine.IsOnnxRuntime
+                ? TextClassifier.Load(p.GetValue(model)!, engine, p.GetValue(maxLength))
+                : TextClassifier.Load(p.GetValue(model)!, p.GetValue(device)!, p.GetValue(maxLength));
             if (classifier.Length.Warning is { } lengthWarning)
             {
                 Console.Error.WriteLine("warning: " + lengthWarning);

@@ -31,6 +31,11 @@ internal static class ServeCommand
         {
             model, host, port, maxBatch, maxLength, maxQueue, timeout, window, maxBody, device, threads, allowedHosts,
         };
+        var backend = new BackendOptions();
+        foreach (var o in backend.All)
+        {
+            cmd.Options.Add(o);
+        }
         cmd.SetAction(p =>
         {
             CommonOptions.ApplyThreads(p, threads);
@@ -45,6 +50,7 @@ internal static class ServeCommand
                 BatchWindow = TimeSpan.FromMilliseconds(p.GetValue(window)),
                 MaxBodyBytes = p.GetValue(maxBody),
                 AllowedHosts = AllowedHosts(p.GetValue(allowedHosts), p.GetValue(host)!),
+                Backend = backend.Resolve(p, p.GetValue(model)!),
             };
             using var app = BertServer.Build(options);
             app.Urls.Add($"http://{p.GetValue(host)}:{p.GetValue(port)}");
@@ -53,7 +59,8 @@ internal static class ServeCommand
                 var served = app.Services.GetRequiredService<ServedModel>();
                 // The bound addresses, not the requested ones: with --port 0 the port is chosen now.
                 var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? app.Urls;
-                Console.Out.WriteLine($"serving {options.ModelDirectory} ({served.Architecture}, inputs up to {served.MaxLength} tokens{(served.PairInput ? ", sentence pairs" : "")}) on {string.Join(", ", addresses)}");
+                var engine = served.Backend.OnnxPath is { } onnx ? $", classify/embed on ONNX Runtime: {onnx}" : "";
+                Console.Out.WriteLine($"serving {options.ModelDirectory} ({served.Architecture}, inputs up to {served.MaxLength} tokens{(served.PairInput ? ", sentence pairs" : "")}{engine}) on {string.Join(", ", addresses)}");
                 if (served.Length.Warning is { } w)
                 {
                     Console.Error.WriteLine("warning: " + w);

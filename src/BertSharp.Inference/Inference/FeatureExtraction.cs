@@ -52,6 +52,52 @@ public sealed class FeatureExtraction : InferencePipeline<BertPreTrainedModel>
         return new FeatureExtraction(model, tokenizer, ownsModel: true);
     }
 
+    /// <summary>
+    /// Loads <paramref name="modelDir"/> with <paramref name="backend"/> running the forward pass: with ONNX Runtime the graph's
+    /// <c>last_hidden_state</c> (else its first output) is pooled exactly as the TorchSharp model's is.
+    /// </summary>
+    public static FeatureExtraction Load(string modelDir, InferenceBackend backend)
+    {
+        ArgumentNullException.ThrowIfNull(backend);
+        var pipe = Load(modelDir);
+        try
+        {
+            return pipe.UseBackend(backend);
+        }
+        catch
+        {
+            pipe.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Runs the forward pass with <paramref name="backend"/> from now on (ONNX Runtime: the graph must have a
+    /// <c>last_hidden_state</c> output, as every <c>bert export-onnx</c> graph has); returns this pipeline.
+    /// </summary>
+    public FeatureExtraction UseBackend(InferenceBackend backend)
+    {
+        ArgumentNullException.ThrowIfNull(backend);
+        if (backend.OnnxPath is not { } path)
+        {
+            return this;
+        }
+        var session = OnnxBertSession.Open(path, backend.Threads);
+        if (!session.OutputNames.Contains("last_hidden_state"))
+        {
+            session.Dispose();
+            throw new BertSharpException($"{path}: the graph has no 'last_hidden_state' output (outputs: {string.Join(", ", session.OutputNames)}); embeddings need it.");
+        }
+        _onnx?.Dispose();
+        _onnx = session;
+        return this;
+    }
+
+    private OnnxBertSession? _onnx;
+
+    /// <summary>The ONNX Runtime session running the forward pass, or null for TorchSharp.</summary>
+    public OnnxBertSession? OnnxSession => _onnx;
+
     /// <summary>Hidden size = length of every vector returned.</summary>
     public int Dimension => Model.Config.HiddenSize;
 
@@ -65,7 +111,7 @@ public sealed class FeatureExtraction : InferencePipeline<BertPreTrainedModel>
         var result = new float[texts.Count][];
         foreach (var batch in InferenceBatch.Plan([.. encodings.Select(e => e.Length)], o.BatchSize))
         {
-            var rows = Run(() => Pool([.. batch.Select(i => encodings[i])], o));
+            var rows = _onnx is null ? Run(() => Pool([.. batch.Select(i => encodings[i])], o)) : PoolOnnx(_onnx, [.. batch.Select(i => encodings[i])], o);
             for (var r = 0; r < batch.Length; r++)
             {
                 result[batch[r]] = rows[r];
@@ -95,5 +141,53 @@ public sealed class FeatureExtraction : InferencePipeline<BertPreTrainedModel>
         var flat = InferenceBatch.ToFloats(pooled);
         var width = (int)pooled.shape[1];
         return [.. Enumerable.Range(0, encodings.Count).Select(r => flat[(r * width)..((r + 1) * width)])];
+    }
+
+    private float[][] PoolOnnx(OnnxBertSession session, IReadOnlyList<BertEncoding> encodings, FeatureExtractionOptions o)
+    {
+        var (ids, mask, types, seq) = OnnxBertSession.Collate([.. encodings.Select(OnnxBertSession.Row)], Tokenizer.PadId);
+        var (hidden, shape) = session.Run(ids, mask, types, encodings.Count, seq, "last_hidden_state");
+        NonFiniteOutputException.ThrowIfNotFinite(hidden, "outputs");
+        var width = (int)shape[^1];
+        var result = new float[encodings.Count][];
+        for (var r = 0; r < encodings.Count; r++)
+        {
+            var v = new double[width];
+            if (o.Pooling == Pooling.Cls)
+            {
+                for (var k = 0; k < width; k++)
+                {
+                    v[k] = hidden[(r * seq * width) + k];
+                }
+            }
+            else
+            {
+                var n = encodings[r].Length;
+                for (var t = 0; t < n; t++)
+                {
+                    var row = ((r * seq) + t) * width;
+                    for (var k = 0; k < width; k++)
+                    {
+                        v[k] += hidden[row + k];
+                    }
+                }
+                for (var k = 0; k < width; k++)
+                {
+                    v[k] /= Math.Max(n, 1);
+                }
+            }
+            var scale = o.Normalize ? 1.0 / Math.Max(Math.Sqrt(v.Sum(x => x * x)), 1e-12) : 1.0;
+            result[r] = [.. v.Select(x => (float)(x * scale))];
+        }
+        return result;
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _onnx?.Dispose();
+        }
+        base.Dispose(disposing);
     }
 }

@@ -82,6 +82,34 @@ public sealed class TextClassifier : IDisposable
     }
 
     /// <summary>
+    /// As <see cref="Load(string, string, int?)"/>, with <paramref name="backend"/> running the forward pass: with ONNX Runtime
+    /// the graph's <c>logits</c> (else its first output) get the same softmax / label post-processing.
+    /// </summary>
+    public static TextClassifier Load(string dir, InferenceBackend backend, int? maxLength = null)
+    {
+        ArgumentNullException.ThrowIfNull(backend);
+        var classifier = Load(dir, backend.IsOnnxRuntime ? "cpu" : "auto", maxLength);
+        if (backend.OnnxPath is { } path)
+        {
+            try
+            {
+                classifier._onnx = OnnxBertSession.Open(path, backend.Threads);
+            }
+            catch
+            {
+                classifier.Dispose();
+                throw;
+            }
+        }
+        return classifier;
+    }
+
+    private OnnxBertSession? _onnx;
+
+    /// <summary>The ONNX Runtime session running the forward pass, or null for TorchSharp.</summary>
+    public OnnxBertSession? OnnxSession => _onnx;
+
+    /// <summary>
     /// How many of <paramref name="inputs"/> are longer than <see cref="MaxLength"/> (and would be truncated), and the longest
     /// length in tokens, special tokens included.
     /// </summary>
@@ -143,6 +171,10 @@ public sealed class TextClassifier : IDisposable
         }
         var encoded = Encode([.. inputs.Select((x, i) => new TextExample(x.Text, x.Pair, null, i + 1))]);
         // The model's monitor is shared with every InferencePipeline over the same weights (a server runs several at once).
+        if (_onnx is not null)
+        {
+            return [.. OnnxLogits(_onnx, encoded, batchSize).Select(ToPrediction)];
+        }
         ClassifierRun run;
         lock (Model)
         {
@@ -166,5 +198,26 @@ public sealed class TextClassifier : IDisposable
         return new Prediction(Labels.Labels[best], best, probs[best], probs);
     }
 
-    public void Dispose() => Model.Dispose();
+    private float[][] OnnxLogits(OnnxBertSession session, EncodedExample[] encoded, int batchSize)
+    {
+        var logits = new float[encoded.Length][];
+        var output = session.Output("logits");
+        foreach (var batch in InferenceBatch.Plan([.. encoded.Select(e => e.Length)], batchSize))
+        {
+            var (ids, mask, types, seq) = OnnxBertSession.Collate([.. batch.Select(i => ((IReadOnlyList<int>)encoded[i].InputIds, (IReadOnlyList<int>)encoded[i].TokenTypeIds))], Tokenizer.PadId);
+            var (values, _) = session.Run(ids, mask, types, batch.Length, seq, output);
+            var width = values.Length / batch.Length;
+            for (var r = 0; r < batch.Length; r++)
+            {
+                logits[batch[r]] = values[(r * width)..((r + 1) * width)];
+            }
+        }
+        return logits;
+    }
+
+    public void Dispose()
+    {
+        _onnx?.Dispose();
+        Model.Dispose();
+    }
 }

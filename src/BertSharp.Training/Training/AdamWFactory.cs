@@ -33,8 +33,8 @@ public sealed record AdamWOptions(
     bool LegacyHf = false);
 
 /// <summary>
-/// Builds <c>torch.optim.AdamW</c> (TorchSharp's port follows torch's single-tensor AdamW exactly: decoupled decay
-/// <c>p *= 1 - lr·wd</c>, then the bias-corrected Adam step) with HF's two parameter groups.
+/// Builds <c>torch.optim.AdamW</c> (decoupled decay <c>p *= 1 - lr·wd</c>, then the bias-corrected Adam step; computed by
+/// libtorch's fused kernel, see <see cref="FusedAdamW"/>) with HF's two parameter groups.
 /// </summary>
 public static class AdamWFactory
 {
@@ -83,6 +83,6 @@ public static class AdamWFactory
         }
         return options.LegacyHf
             ? new HfLegacyAdamW(groups, options.LearningRate, options.Beta1, options.Beta2, options.Eps, options.WeightDecay)
-            : torch.optim.AdamW(groups, options.LearningRate, options.Beta1, options.Beta2, options.Eps, options.WeightDecay);
+            : new FusedAdamW(groups, options.LearningRate, options.Beta1, options.Beta2, options.Eps, options.WeightDecay);
     }
 }

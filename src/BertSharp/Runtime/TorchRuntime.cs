@@ -3,7 +3,8 @@ using TorchSharp;
 namespace BertSharp.Runtime;
 
 /// <summary>
-/// Loads libtorch once and turns the opaque TorchSharp start-up failures into one actionable message.
+/// Loads libtorch once, configured for speed (<see cref="NativeEnvironment"/> before it loads, <see cref="MklDispatch"/>
+/// right after), and turns the opaque TorchSharp start-up failures into one actionable message.
 /// </summary>
 public static class TorchRuntime
 {
@@ -44,11 +45,24 @@ public static class TorchRuntime
         }
     }
 
+    /// <summary>MKL's code path and vendor override for this process (loads libtorch first).</summary>
+    public static MklDispatchReport Gemm
+    {
+        get
+        {
+            EnsureLoaded();
+            return MklDispatch.Report ?? MklDispatch.Configure();
+        }
+    }
+
     private static Exception? TryLoad()
     {
         try
         {
+            NativeEnvironment.Apply();
             using var probe = torch.ones(1);
+            // Before any matrix product: MKL chooses its code path once, at the first one.
+            MklDispatch.Configure();
             return null;
         }
         catch (Exception e) when (e is TypeInitializationException or NotSupportedException or DllNotFoundException)

@@ -1,0 +1,23 @@
+using System.CommandLine;
+using BertSharp.Inference;
+
+namespace BertSharp.Cli.Commands;
+
+/// <summary><c>--backend torch|onnxruntime</c>, <c>--onnx FILE</c> and <c>--ort-threads N</c> (predict, embed, serve).</summary>
+internal sealed class BackendOptions
+{
+    public Option<string> Backend { get; } = new("--backend")
+    {
+        Description = "Engine of the forward pass: torch (TorchSharp) or onnxruntime (ONNX Runtime over --onnx, default MODEL/model.onnx from 'bert export-onnx').",
+        DefaultValueFactory = _ => "torch",
+    };
+
+    public Option<string?> Onnx { get; } = new("--onnx") { Description = "With --backend onnxruntime: the ONNX graph to run." };
+
+    public Option<int> Threads { get; } = new("--ort-threads") { Description = "With --backend onnxruntime: intra-op threads (0 = one per core).", DefaultValueFactory = _ => 0 };
+
+    public IEnumerable<Option> All => [Backend, Onnx, Threads];
+
+    public InferenceBackend Resolve(ParseResult p, string modelDirectory) =>
+        InferenceBackend.Parse(p.GetValue(Backend)!, modelDirectory, p.GetValue(Onnx), p.GetValue(Threads));
+}

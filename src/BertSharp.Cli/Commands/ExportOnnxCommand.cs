@@ -1,0 +1,110 @@
+using System.CommandLine;
+using System.Globalization;
+using BertSharp.Checkpoints.Onnx;
+using BertSharp.Data;
+using BertSharp.Inference;
+using BertSharp.Modeling;
+
+namespace BertSharp.Cli.Commands;
+
+/// <summary>
+/// <c>bert export-onnx MODEL OUT.onnx</c>: the model's ONNX graph (any head, dynamic batch and sequence axes), optionally
+/// fused by ONNX Runtime (<c>--optimize</c>) and/or dynamically quantized (<c>--quantize int8</c>, with the accuracy change
+/// on <c>--eval-data</c>).
+/// </summary>
+internal static class ExportOnnxCommand
+{
+    public static Command Create()
+    {
+        var data = new DataOptions();
+        data.Task.Description = "With --eval-data: the file's task (default: the task the model was fine-tuned on).";
+        var model = new Argument<string>("model") { Description = "Model directory (any BERT head) or Hub id." };
+        var output = new Argument<string>("output") { Description = "The .onnx file to write (atomically)." };
+        var architecture = new Option<string?>("--architecture")
+        {
+            Description = $"Model class to export as (default: the config's architectures[0]): {string.Join(", ", BertPretrained.Architectures)}.",
+        };
+        var optimize = new Option<bool>("--optimize") { Description = "Write ONNX Runtime's fused BERT operators (EmbedLayerNormalization, Attention, SkipLayerNormalization, BiasGelu/FastGelu)." };
+        var quantize = new Option<string?>("--quantize") { Description = "int8: dynamic quantization of the MatMul weights (per column, symmetric)." };
+        quantize.AcceptOnlyFromAmong("int8");
+        var external = new Option<bool>("--external-data") { Description = "Store the weights in OUT.onnx.data beside the graph (ONNX external data)." };
+        var evalData = new Option<string?>("--eval-data") { Description = "With --quantize: a labelled file; prints the accuracy of the float and the quantized graph on it (ONNX Runtime)." };
+        var threads = new Option<int>("--threads") { Description = "ONNX Runtime threads for --eval-data (0 = one per core).", DefaultValueFactory = _ => 0 };
+        var cmd = new Command("export-onnx", "Export a BERT model to ONNX (opset 17, dynamic axes) for ONNX Runtime; optionally fused and/or int8-quantized.")
+        {
+            model, output, architecture, optimize, quantize, external, evalData, threads,
+        };
+        foreach (var o in data.All)
+        {
+            cmd.Options.Add(o);
+        }
+        cmd.SetAction(p =>
+        {
+            var outPath = p.GetValue(output)!;
+            var modelDir = BertPretrained.ResolveDirectory(p.GetValue(model)!);
+            var int8 = p.GetValue(quantize) == "int8";
+            TextDataset? eval = null;
+            TaskSpec? task = null;
+            if (p.GetValue(evalData) is { } evalPath)
+            {
+                if (!int8)
+                {
+                    throw new BertSharpException("--eval-data: only with --quantize int8 (it measures the accuracy the quantization costs).");
+                }
+                var config = BertPretrained.LoadConfig(modelDir);
+                if (config.ProblemType is "regression" or "multi_label_classification" || config.NumLabels == 1)
+                {
+                    throw new BertSharpException($"--eval-data: accuracy needs a single-label classifier; {modelDir} is {config.ProblemType ?? "a regression model"}.");
+                }
+                // Read (and validate) the data before anything is exported: a bad file writes nothing.
+                task = data.ResolveForModel(p, modelDir);
+                eval = DatasetReader.Read(evalPath, task);
+            }
+            var options = new OnnxExportOptions(p.GetValue(optimize), int8, p.GetValue(external));
+            var summary = OnnxExport.Export(modelDir, outPath, options, p.GetValue(architecture));
+            Console.Out.WriteLine($"{summary.Architecture} → {summary.Path} ({summary.Bytes / 1048576.0:0.0} MiB, opset 17, outputs {string.Join(", ", summary.Outputs)})");
+            if (summary.QuantizedMatMuls > 0)
+            {
+                Console.Out.WriteLine($"int8: {summary.QuantizedMatMuls} MatMul weights quantized (DynamicQuantizeMatMul)");
+            }
+            var fused = summary.OpCounts.Where(kv => kv.Key.StartsWith("com.microsoft:", StringComparison.Ordinal)).ToList();
+            if (p.GetValue(optimize))
+            {
+                Console.Out.WriteLine(fused.Count == 0
+                    ? "optimize: ONNX Runtime fused no BERT operators"
+                    : "optimize: " + string.Join(", ", fused.Select(kv => $"{kv.Value} × {kv.Key["com.microsoft:".Length..]}")));
+            }
+            if (eval is not null)
+            {
+                PrintAccuracyChange(modelDir, summary, eval, p.GetValue(architecture), p.GetValue(threads));
+            }
+            return 0;
+        });
+        return cmd;
+    }
+
+    private static void PrintAccuracyChange(string modelDir, OnnxExportSummary quantized, TextDataset eval, string? architecture, int threads)
+    {
+        var floatPath = Path.Combine(Path.GetTempPath(), "bertsharp-float-" + Guid.NewGuid().ToString("N")[..10] + ".onnx");
+        try
+        {
+            OnnxExport.Export(modelDir, floatPath, new OnnxExportOptions(), architecture);
+            double Accuracy(string onnxPath)
+            {
+                using var classifier = TextClassifier.Load(modelDir, new InferenceBackend(onnxPath, threads));
+                var targets = classifier.Labels.Encode(eval);
+                var predictions = classifier.Predict([.. eval.Examples.Select(e => (e.Text, e.TextPair))]);
+                return predictions.Select((pr, i) => pr.LabelId == (int)targets[i] ? 1.0 : 0.0).Average();
+            }
+            var before = Accuracy(floatPath);
+            var after = Accuracy(quantized.Path);
+            string Pct(double v) => (100 * v).ToString("0.00", CultureInfo.InvariantCulture);
+            Console.Out.WriteLine($"accuracy on {eval.Path} ({eval.Count:N0} examples): float32 {Pct(before)} %, int8 {Pct(after)} %, " +
+                                  $"change {(after - before >= 0 ? "+" : "")}{(100 * (after - before)).ToString("0.00", CultureInfo.InvariantCulture)} points");
+        }
+        finally
+        {
+            File.Delete(floatPath);
+        }
+    }
+}

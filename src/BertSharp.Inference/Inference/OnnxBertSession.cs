@@ -1,0 +1,152 @@
+using BertSharp.Tokenization;
+using Microsoft.ML.OnnxRuntime;
+
+namespace BertSharp.Inference;
+
+/// <summary>Which engine runs the forward pass of a pipeline.</summary>
+/// <param name="OnnxPath">The ONNX graph to run with ONNX Runtime (e.g. written by <c>bert export-onnx</c>); null = TorchSharp.</param>
+/// <param name="Threads">ONNX Runtime intra-op threads; 0 = ONNX Runtime's default (one per core).</param>
+public sealed record InferenceBackend(string? OnnxPath = null, int Threads = 0)
+{
+    /// <summary>The TorchSharp backend (the default).</summary>
+    public static InferenceBackend Torch { get; } = new();
+
+    /// <summary>Whether ONNX Runtime runs the graph.</summary>
+    public bool IsOnnxRuntime => OnnxPath is not null;
+
+    /// <summary>
+    /// The backend named on a command line: <c>torch</c> (default) or <c>onnxruntime</c>, whose graph is <paramref name="onnxPath"/>
+    /// or else <c>model.onnx</c> in <paramref name="modelDirectory"/>.
+    /// </summary>
+    public static InferenceBackend Parse(string name, string modelDirectory, string? onnxPath, int threads = 0) => name.Trim().ToLowerInvariant() switch
+    {
+        "torch" or "torchsharp" => onnxPath is null ? Torch : throw new BertSharpException("--onnx: only with --backend onnxruntime."),
+        "onnxruntime" or "ort" => new InferenceBackend(onnxPath ?? Path.Combine(modelDirectory, "model.onnx"), threads),
+        _ => throw new BertSharpException($"--backend {name}: expected torch or onnxruntime."),
+    };
+}
+
+/// <summary>
+/// An ONNX Runtime session over a BERT graph with BertSharp's inputs: int64 <c>input_ids</c>, <c>attention_mask</c> and
+/// <c>token_type_ids</c> [batch, seq] (each fed only when the graph declares it). Thread-safe, as ORT's Run is.
+/// </summary>
+public sealed class OnnxBertSession : IDisposable
+{
+    private static readonly string[] KnownInputs = ["input_ids", "attention_mask", "token_type_ids"];
+    private readonly InferenceSession _session;
+    private readonly string[] _inputs;
+
+    private OnnxBertSession(InferenceSession session, string path)
+    {
+        _session = session;
+        Path = path;
+        _inputs = [.. session.InputMetadata.Keys];
+        foreach (var name in _inputs.Where(n => !KnownInputs.Contains(n)))
+        {
+            session.Dispose();
+            throw new BertSharpException($"{path}: graph input '{name}' is not one of {string.Join(", ", KnownInputs)}; expected a BERT graph.");
+        }
+        if (!_inputs.Contains("input_ids"))
+        {
+            session.Dispose();
+            throw new BertSharpException($"{path}: the graph has no 'input_ids' input; expected a BERT graph.");
+        }
+        OutputNames = [.. session.OutputMetadata.Keys];
+    }
+
+    /// <summary>The ONNX file.</summary>
+    public string Path { get; }
+
+    /// <summary>The graph's outputs in order.</summary>
+    public IReadOnlyList<string> OutputNames { get; }
+
+    /// <summary>Opens <paramref name="path"/> with all of ORT's graph optimizations and <paramref name="threads"/> intra-op threads (0 = ORT's default).</summary>
+    public static OnnxBertSession Open(string path, int threads = 0)
+    {
+        if (!File.Exists(path))
+        {
+            throw new BertSharpException($"{path}: ONNX model not found (write one with 'bert export-onnx MODEL {path}').");
+        }
+        using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
+        if (threads > 0)
+        {
+            options.IntraOpNumThreads = threads;
+            options.InterOpNumThreads = 1;
+        }
+        try
+        {
+            return new OnnxBertSession(new InferenceSession(path, options), path);
+        }
+        catch (OnnxRuntimeException e)
+        {
+            throw new BertSharpException($"{path}: ONNX Runtime cannot load the model ({e.Message.ReplaceLineEndings(" ")}).", e);
+        }
+    }
+
+    /// <summary>The output named <paramref name="preferred"/>, else the graph's first output.</summary>
+    public string Output(string preferred) => OutputNames.Contains(preferred) ? preferred : OutputNames[0];
+
+    /// <summary>
+    /// Runs the graph on one padded batch and returns the float output <paramref name="output"/> (row-major) with its shape.
+    /// </summary>
+    /// <param name="ids">input_ids [batch·seq].</param>
+    /// <param name="mask">attention_mask [batch·seq].</param>
+    /// <param name="types">token_type_ids [batch·seq].</param>
+    /// <param name="batch">Rows.</param>
+    /// <param name="seq">Columns.</param>
+    /// <param name="output">Output name.</param>
+    public (float[] Data, long[] Shape) Run(long[] ids, long[] mask, long[] types, int batch, int seq, string output)
+    {
+        long[] shape = [batch, seq];
+        var values = new List<OrtValue>(3);
+        try
+        {
+            foreach (var name in _inputs)
+            {
+                var data = name switch { "input_ids" => ids, "attention_mask" => mask, _ => types };
+                values.Add(OrtValue.CreateTensorValueFromMemory(data, shape));
+            }
+            using var runOptions = new RunOptions();
+            using var results = _session.Run(runOptions, _inputs, values, [output]);
+            var result = results[0];
+            return (result.GetTensorDataAsSpan<float>().ToArray(), result.GetTensorTypeAndShape().Shape);
+        }
+        finally
+        {
+            foreach (var v in values)
+            {
+                v.Dispose();
+            }
+        }
+    }
+
+    /// <summary>Pads token ids / type ids of one batch into the flat int64 arrays <see cref="Run"/> takes.</summary>
+    public static (long[] Ids, long[] Mask, long[] Types, int Seq) Collate(IReadOnlyList<(IReadOnlyList<int> Ids, IReadOnlyList<int> Types)> rows, int padId)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        var seq = rows.Max(r => r.Ids.Count);
+        var ids = new long[rows.Count * seq];
+        var mask = new long[ids.Length];
+        var types = new long[ids.Length];
+        Array.Fill(ids, padId);
+        for (var r = 0; r < rows.Count; r++)
+        {
+            for (var c = 0; c < rows[r].Ids.Count; c++)
+            {
+                ids[(r * seq) + c] = rows[r].Ids[c];
+                mask[(r * seq) + c] = 1;
+                types[(r * seq) + c] = rows[r].Types[c];
+            }
+        }
+        return (ids, mask, types, seq);
+    }
+
+    /// <summary>Rows for <see cref="Collate"/> from tokenizer encodings.</summary>
+    public static (IReadOnlyList<int>, IReadOnlyList<int>) Row(BertEncoding e)
+    {
+        ArgumentNullException.ThrowIfNull(e);
+        return (e.Ids, e.TypeIds);
+    }
+
+    public void Dispose() => _session.Dispose();
+}

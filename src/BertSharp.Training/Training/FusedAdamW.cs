@@ -1,0 +1,88 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace BertSharp.Training;
+
+/// <summary>
+/// torch.optim.AdamW computed by libtorch's fused CPU kernel (<c>aten::_fused_adamw_</c>, what
+/// <c>torch.optim.AdamW(fused=True)</c> runs): one pass over each parameter instead of TorchSharp's eight tensor operations
+/// (decay, two moment updates, sqrt, division, eps, addcdiv, each a full read and write of the parameter, its gradient or
+/// its moments). The update is the same (parameters agree with torch's AdamW to float rounding, and the HF AdamW fixtures
+/// pass unchanged); the state (step, exp_avg, exp_avg_sq) is TorchSharp's AdamW state, so checkpoints are unchanged.
+/// TorchSharp has no binding for the kernel, so a one-line TorchScript function calls it. Falls back to TorchSharp's
+/// step for AMSGrad, maximize, non-CPU or non-float32 parameters, or a libtorch without the kernel.
+/// </summary>
+public sealed class FusedAdamW : AdamW
+{
+    private const string Script = @"
+def adamw(params: List[Tensor], grads: List[Tensor], exp_avgs: List[Tensor], exp_avg_sqs: List[Tensor], steps: List[Tensor],
+          lr: float, beta1: float, beta2: float, weight_decay: float, eps: float):
+    torch._fused_adamw_(params, grads, exp_avgs, exp_avg_sqs, [], steps, lr=lr, beta1=beta1, beta2=beta2,
+                        weight_decay=weight_decay, eps=eps, amsgrad=False, maximize=False)
+";
+
+    private static readonly Lazy<jit.CompilationUnit?> Kernel = new(() =>
+    {
+        try
+        {
+            return jit.compile(Script);
+        }
+        catch (Exception e) when (e is System.Runtime.InteropServices.ExternalException or InvalidOperationException or ArgumentException)
+        {
+            return null;
+        }
+    });
+
+    /// <summary>AdamW over <paramref name="groups"/> with torch's defaults for anything a group does not set.</summary>
+    public FusedAdamW(IEnumerable<ParamGroup> groups, double lr, double beta1, double beta2, double eps, double weightDecay)
+        : base(groups, lr, beta1, beta2, eps, weightDecay)
+    {
+    }
+
+    /// <summary>Whether this libtorch has the fused kernel (else <see cref="step"/> is TorchSharp's AdamW step).</summary>
+    public static bool KernelAvailable => Kernel.Value is not null;
+
+    /// <inheritdoc />
+    public override Tensor step(Func<Tensor>? closure = null)
+    {
+        if (Kernel.Value is not { } kernel || !Fusable())
+        {
+            return base.step(closure!);
+        }
+        return _step<ParamGroup>(group =>
+        {
+            var o = (Options)group.Options;
+            var (tensors, grads, avgs, squares, steps) = (new List<Tensor>(), new List<Tensor>(), new List<Tensor>(), new List<Tensor>(), new List<Tensor>());
+            var stepTensors = new Dictionary<long, Tensor>();
+            foreach (var param in group.Parameters)
+            {
+                var grad = param.grad;
+                if (grad is null)
+                {
+                    continue;
+                }
+                var state = (State)_state[param.Handle];
+                state.step += 1;
+                if (!stepTensors.TryGetValue(state.step, out var stepTensor))
+                {
+                    stepTensor = stepTensors[state.step] = torch.tensor((float)state.step);
+                }
+                tensors.Add(param.detach());
+                grads.Add(grad);
+                avgs.Add(state.exp_avg);
+                squares.Add(state.exp_avg_sq);
+                steps.Add(stepTensor);
+            }
+            if (tensors.Count > 0)
+            {
+                kernel.invoke("adamw", tensors.ToArray(), grads.ToArray(), avgs.ToArray(), squares.ToArray(), steps.ToArray(),
+                    o.LearningRate!.Value, o.beta1!.Value, o.beta2!.Value, o.weight_decay!.Value, o.eps!.Value);
+            }
+        }, closure!);
+    }
+
+    private bool Fusable() => _parameter_groups.All(g =>
+        g.Options is Options { amsgrad: not true, maximize: not true } &&
+        g.Parameters.All(p => p.device_type == DeviceType.CPU && p.dtype == ScalarType.Float32 && !p.is_sparse));
+}

@@ -1,0 +1,83 @@
+using BertSharp.Checkpoints.Onnx;
+using BertSharp.Data;
+using BertSharp.Inference;
+using BertSharp.Tests.Infrastructure;
+using BertSharp.Tests.Modeling;
+
+namespace BertSharp.Tests.Onnx;
+
+/// <summary>The ONNX Runtime backend gives what the TorchSharp backend gives: same labels, probabilities and embeddings.</summary>
+public sealed class OnnxBackendTests
+{
+    [Fact]
+    public void Classifier_backends_agree_on_sst2_sentences()
+    {
+        // 1,000 SST-2 training sentences from ../shared, else the 872 bundled dev sentences.
+        var sharedTrain = TestPaths.Shared is { } s ? Path.Combine(s, "data", "glue_sst2", "train.tsv") : null;
+        var path = sharedTrain is not null && File.Exists(sharedTrain) ? sharedTrain : Path.Combine(TestPaths.RepoRoot, "samples", "sst2", "dev.tsv");
+        var texts = DatasetReader.Read(path, TaskSpec.Get("sst2")).Examples.Take(1000).Select(e => (e.Text, (string?)null)).ToList();
+        var dir = HfFixture.Dir("sequence-classification");
+        using var tmp = TestPaths.TempDir();
+        var onnx = tmp.File("model.onnx");
+        OnnxExport.Export(dir, onnx);
+        using var torchBackend = TextClassifier.Load(dir, "cpu");
+        using var ortBackend = TextClassifier.Load(dir, new InferenceBackend(onnx));
+        Assert.NotNull(ortBackend.OnnxSession);
+        var expected = torchBackend.Predict(texts);
+        var actual = ortBackend.Predict(texts);
+        Assert.True(texts.Count >= 872);
+        double maxDiff = 0;
+        for (var i = 0; i < texts.Count; i++)
+        {
+            Assert.Equal(expected[i].Label, actual[i].Label);
+            for (var k = 0; k < expected[i].Probabilities.Count; k++)
+            {
+                maxDiff = Math.Max(maxDiff, Math.Abs(expected[i].Probabilities[k] - actual[i].Probabilities[k]));
+            }
+        }
+        Assert.True(maxDiff <= 1e-4, $"max probability difference {maxDiff:E2}");
+        // The fixture's head is untrained, but its scores vary by sentence: the comparison is not between constant answers.
+        Assert.True(expected.Select(p => Math.Round(p.Score, 4)).Distinct().Count() > texts.Count / 10);
+    }
+
+    [Fact]
+    public void Embedding_backends_agree_on_the_real_model_for_the_original_and_the_exported_graphs()
+    {
+        var texts = MiniLm.Sentences(sst2: 48, imdb: 16);
+        var options = new FeatureExtractionOptions(Pooling.Mean, Normalize: true, MaxLength: 128);
+        using var torchPipe = FeatureExtraction.Load(MiniLm.Imported);
+        var expected = torchPipe.Embed(texts, options);
+        var exported = Path.Combine(MiniLm.Scratch("backend"), "fused.onnx");
+        OnnxExport.Export(MiniLm.Imported, exported, new OnnxExportOptions(Optimize: true));
+        foreach (var graph in new[] { MiniLm.OriginalOnnx, exported })
+        {
+            using var ortPipe = FeatureExtraction.Load(MiniLm.Imported, new InferenceBackend(graph));
+            var actual = ortPipe.Embed(texts, options);
+            for (var i = 0; i < texts.Count; i++)
+            {
+                var cos = MiniLmImportTests.Cosine([.. expected[i].Select(v => (double)v)], [.. actual[i].Select(v => (double)v)]);
+                Assert.True(cos >= 0.99999, $"{Path.GetFileName(graph)} text {i}: cosine {cos:F7}");
+                Assert.True(expected[i].Zip(actual[i]).Max(p => Math.Abs(p.First - p.Second)) <= 1e-4);
+            }
+        }
+    }
+
+    [Fact]
+    public void Int8_quantized_real_model_stays_close_to_float()
+    {
+        var texts = MiniLm.Sentences(sst2: 64, imdb: 0);
+        var options = new FeatureExtractionOptions(Pooling.Mean, Normalize: true);
+        var int8 = Path.Combine(MiniLm.Scratch("int8"), "int8.onnx");
+        var summary = OnnxExport.Export(MiniLm.Imported, int8, new OnnxExportOptions(QuantizeInt8: true));
+        // 6 layers × 6 Linear layers + the pooler.
+        Assert.Equal(37, summary.QuantizedMatMuls);
+        Assert.True(summary.Bytes < 0.7 * new FileInfo(Path.Combine(MiniLm.Imported, "model.safetensors")).Length);
+        using var torchPipe = FeatureExtraction.Load(MiniLm.Imported);
+        using var ortPipe = FeatureExtraction.Load(MiniLm.Imported, new InferenceBackend(int8));
+        var expected = torchPipe.Embed(texts, options);
+        var actual = ortPipe.Embed(texts, options);
+        var cosines = expected.Zip(actual, (a, b) => MiniLmImportTests.Cosine([.. a.Select(v => (double)v)], [.. b.Select(v => (double)v)])).ToList();
+        Assert.True(cosines.Min() > 0.95, $"lowest cosine int8 vs float: {cosines.Min():F4}");
+        Assert.True(cosines.Min() < 0.99999, "the int8 graph should not be the float graph");
+    }
+}

@@ -1,0 +1,155 @@
+using BertSharp.Checkpoints.Onnx;
+using BertSharp.Inference;
+using BertSharp.Modeling;
+using BertSharp.Tests.Infrastructure;
+using BertSharp.Tests.Modeling;
+using Google.Protobuf;
+using Onnx;
+
+namespace BertSharp.Tests.Onnx;
+
+/// <summary><c>bert export-onnx</c>, <c>bert convert x.onnx</c>, the backends on the command line, and every bad ONNX input.</summary>
+public sealed class OnnxCliTests
+{
+    private static readonly string Classifier = HfFixture.Dir("sequence-classification");
+
+    [Fact]
+    public void Export_then_convert_on_the_command_line_gives_back_the_same_model()
+    {
+        using var tmp = TestPaths.TempDir();
+        var onnx = tmp.File("model.onnx");
+        var export = CliRunner.Run("export-onnx", Classifier, onnx, "--optimize");
+        Assert.True(export.ExitCode == 0, export.StdErr);
+        Assert.Contains("2 × Attention", export.StdOut, StringComparison.Ordinal);
+        var plain = tmp.File("plain.onnx");
+        Assert.Equal(0, CliRunner.Run("export-onnx", Classifier, plain).ExitCode);
+        var convert = CliRunner.Run("convert", plain, tmp.File("back"), "--vocab", Path.Combine(Classifier, "vocab.txt"));
+        Assert.True(convert.ExitCode == 0, convert.StdErr);
+        Assert.Contains("BertForSequenceClassification", convert.StdOut, StringComparison.Ordinal);
+        var texts = new[] { ("a tender , heartfelt family drama .", (string?)null), ("us love they .", null) };
+        using var original = TextClassifier.Load(Classifier, "cpu");
+        using var back = TextClassifier.Load(tmp.File("back"), "cpu");
+        var (a, b) = (original.Predict(texts), back.Predict(texts));
+        for (var i = 0; i < texts.Length; i++)
+        {
+            Assert.Equal(a[i].Probabilities, b[i].Probabilities);
+        }
+    }
+
+    [Fact]
+    public void Predict_and_embed_take_the_onnxruntime_backend()
+    {
+        using var tmp = TestPaths.TempDir();
+        var onnx = tmp.File("model.onnx");
+        Assert.Equal(0, CliRunner.Run("export-onnx", Classifier, onnx).ExitCode);
+        const string text = "a tender , heartfelt family drama .";
+        var torch = CliRunner.Run("predict", "--model", Classifier, "--text", text);
+        var ort = CliRunner.Run("predict", "--model", Classifier, "--text", text, "--backend", "onnxruntime", "--onnx", onnx);
+        Assert.True(ort.ExitCode == 0, ort.StdErr);
+        Assert.Equal(torch.StdOut, ort.StdOut);
+
+        File.WriteAllLines(tmp.File("texts.txt"), [text, "unflinchingly bleak and desperate"]);
+        var torchEmbed = CliRunner.Run("embed", "--model", Classifier, "--input", tmp.File("texts.txt"), "--output", tmp.File("torch.jsonl"), "--pooling", "mean", "--normalize");
+        var ortEmbed = CliRunner.Run("embed", "--model", Classifier, "--input", tmp.File("texts.txt"), "--output", tmp.File("ort.jsonl"), "--pooling", "mean", "--normalize",
+            "--backend", "onnxruntime", "--onnx", onnx);
+        Assert.True(torchEmbed.ExitCode == 0 && ortEmbed.ExitCode == 0, torchEmbed.StdErr + ortEmbed.StdErr);
+        var t = File.ReadAllLines(tmp.File("torch.jsonl")).Select(l => System.Text.Json.Nodes.JsonNode.Parse(l)!["embedding"]!.AsArray().Select(v => (double)v!).ToArray()).ToList();
+        var o = File.ReadAllLines(tmp.File("ort.jsonl")).Select(l => System.Text.Json.Nodes.JsonNode.Parse(l)!["embedding"]!.AsArray().Select(v => (double)v!).ToArray()).ToList();
+        for (var i = 0; i < t.Count; i++)
+        {
+            Assert.True(t[i].Zip(o[i]).Max(p => Math.Abs(p.First - p.Second)) <= 1e-4);
+        }
+
+        var missing = CliRunner.Run("predict", "--model", Classifier, "--text", text, "--backend", "onnxruntime");
+        Assert.Equal(2, missing.ExitCode);
+        Assert.Contains("model.onnx", missing.StdErr, StringComparison.Ordinal);
+        Assert.Contains("export-onnx", missing.StdErr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_file_that_is_not_onnx_is_refused()
+    {
+        using var tmp = TestPaths.TempDir();
+        File.WriteAllText(tmp.File("notes.onnx"), "these are my notes, not a model\n");
+        AssertRefused(tmp, tmp.File("notes.onnx"), "expected an ONNX ModelProto");
+    }
+
+    [Fact]
+    public void A_truncated_onnx_file_is_refused()
+    {
+        using var tmp = TestPaths.TempDir();
+        var full = tmp.File("full.onnx");
+        OnnxExport.Export(Classifier, full);
+        var bytes = File.ReadAllBytes(full);
+        File.WriteAllBytes(tmp.File("cut.onnx"), bytes[..(bytes.Length / 2)]);
+        AssertRefused(tmp, tmp.File("cut.onnx"), "truncated");
+    }
+
+    [Fact]
+    public void A_graph_that_is_not_a_bert_is_refused()
+    {
+        using var tmp = TestPaths.TempDir();
+        var graph = new GraphProto { Name = "relu" };
+        graph.Node.Add(new NodeProto { OpType = "Relu", Input = { "x" }, Output = { "y" } });
+        var model = new ModelProto { IrVersion = 8, Graph = graph };
+        model.OpsetImport.Add(new OperatorSetIdProto { Version = 17 });
+        File.WriteAllBytes(tmp.File("relu.onnx"), model.ToByteArray());
+        AssertRefused(tmp, tmp.File("relu.onnx"), "not a BERT graph");
+    }
+
+    [Fact]
+    public void A_graph_whose_head_cannot_be_derived_is_refused_unless_the_encoder_alone_is_asked_for()
+    {
+        using var tmp = TestPaths.TempDir();
+        var path = tmp.File("anonymous-head.onnx");
+        using (var m = BertPretrained.Load(null, Classifier, out _))
+        {
+            var onnx = OnnxExport.ToOnnx(m);
+            // As an exporter that folded the classifier's bias into an anonymous constant: nothing names the head any more.
+            foreach (var t in onnx.Graph.Initializer.Where(t => t.Name == "classifier.bias"))
+            {
+                t.Name = "1234";
+            }
+            foreach (var n in onnx.Graph.Node)
+            {
+                for (var i = 0; i < n.Input.Count; i++)
+                {
+                    if (n.Input[i] == "classifier.bias")
+                    {
+                        n.Input[i] = "1234";
+                    }
+                }
+            }
+            File.WriteAllBytes(path, onnx.ToByteArray());
+        }
+        AssertRefused(tmp, path, "cannot derive the head", "--vocab", Path.Combine(Classifier, "vocab.txt"));
+        var encoder = CliRunner.Run("convert", path, tmp.File("encoder"), "--vocab", Path.Combine(Classifier, "vocab.txt"), "--architecture", "BertModel");
+        Assert.True(encoder.ExitCode == 0, encoder.StdErr);
+        Assert.Equal([nameof(BertModel)], BertConfig.Load(tmp.File("encoder/config.json")).Architectures);
+    }
+
+    [Fact]
+    public void A_missing_vocabulary_is_refused_before_anything_is_written()
+    {
+        using var tmp = TestPaths.TempDir();
+        var path = tmp.File("model.onnx");
+        OnnxExport.Export(Classifier, path);
+        AssertRefused(tmp, path, "no vocabulary");
+        var r = CliRunner.Run("convert", path, tmp.File("out"), "--vocab", tmp.File("nope.txt"));
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("--vocab " + tmp.File("nope.txt") + ": file not found", r.StdErr, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(tmp.File("out")));
+    }
+
+    private static void AssertRefused(TempDir tmp, string input, string expected, params string[] extra)
+    {
+        var output = tmp.File("out");
+        var r = CliRunner.Run(["convert", input, output, .. extra]);
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains(expected, r.StdErr, StringComparison.Ordinal);
+        Assert.Contains(input, r.StdErr, StringComparison.Ordinal);
+        Assert.Single(r.StdErr.Trim().Split('\n'));
+        Assert.False(Directory.Exists(output), "nothing may be written");
+        Assert.Empty(Directory.GetDirectories(tmp.Path));
+    }
+}

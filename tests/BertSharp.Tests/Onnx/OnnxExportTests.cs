@@ -1,0 +1,121 @@
+using BertSharp.Checkpoints;
+using BertSharp.Checkpoints.Onnx;
+using BertSharp.Modeling;
+using BertSharp.Tests.Infrastructure;
+using BertSharp.Tests.Modeling;
+using TorchSharp;
+
+namespace BertSharp.Tests.Onnx;
+
+/// <summary>
+/// Export → ONNX Runtime equals BertSharp on every HF fixture case (the fixtures' own inputs, plain and fused graphs), and
+/// export → import gives back the identical weights and config.
+/// </summary>
+public sealed class OnnxExportTests
+{
+    public static TheoryData<string> Cases => [.. HfFixture.CaseNames.Where(c => c != "multiple-choice")];
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Onnx_runtime_runs_the_export_as_BertSharp_does_plain_and_fused(string caseName)
+    {
+        using var model = BertPretrained.Load(null, HfFixture.Dir(caseName), out _);
+        var reference = HfFixture.Tensors(caseName);
+        var (ids, mask, types) = (reference["in.input_ids"], reference["in.attention_mask"], reference["in.token_type_ids"]);
+        var expected = OnnxParity.TorchOutputs(model, ids, mask, types);
+        var (batch, seq) = ((int)ids.shape[0], (int)ids.shape[1]);
+        long[] Flat(torch.Tensor t) => t.data<long>().ToArray();
+        using var tmp = TestPaths.TempDir();
+        foreach (var fused in new[] { false, true })
+        {
+            var path = tmp.File(fused ? "fused.onnx" : "plain.onnx");
+            var summary = OnnxExport.Export(model, path, new OnnxExportOptions(Optimize: fused));
+            var diff = OnnxParity.MaxDiff(path, expected, Flat(ids), Flat(mask), Flat(types), batch, seq);
+            Assert.True(diff <= 1e-4, $"{caseName} ({(fused ? "fused" : "plain")}): max |ORT - BertSharp| = {diff:E2}");
+            if (fused)
+            {
+                Assert.Equal(model.Config.NumHiddenLayers, summary.OpCounts["com.microsoft:Attention"]);
+                Assert.Equal(2 * model.Config.NumHiddenLayers, summary.OpCounts["com.microsoft:SkipLayerNormalization"]);
+                Assert.Equal(1, summary.OpCounts["com.microsoft:EmbedLayerNormalization"]);
+                Assert.False(summary.OpCounts.ContainsKey("Softmax"));
+            }
+        }
+        foreach (var t in reference.Values)
+        {
+            t.Dispose();
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Export_then_import_gives_identical_weights_and_config(string caseName)
+    {
+        using var model = BertPretrained.Load(null, HfFixture.Dir(caseName), out _);
+        using var tmp = TestPaths.TempDir();
+        var path = tmp.File("model.onnx");
+        OnnxExport.Export(model, path);
+        var imported = OnnxImport.Read(path);
+        Assert.Equal(model.GetType().Name, imported.Architecture);
+        var (a, b) = (model.Config, imported.Config);
+        Assert.Equal((a.VocabSize, a.HiddenSize, a.NumHiddenLayers, a.NumAttentionHeads, a.IntermediateSize, a.MaxPositionEmbeddings, a.TypeVocabSize, a.HiddenAct, a.LayerNormEps),
+            (b.VocabSize, b.HiddenSize, b.NumHiddenLayers, b.NumAttentionHeads, b.IntermediateSize, b.MaxPositionEmbeddings, b.TypeVocabSize, b.HiddenAct, b.LayerNormEps));
+        var expected = BertPretrained.StateDict(model);
+        var prefix = BertPreTrainedModel.BaseModelPrefix + ".";
+        var got = imported.Weights.ToDictionary(kv => expected.ContainsKey(kv.Key) ? kv.Key : prefix + kv.Key, kv => kv.Value);
+        Assert.Equal(expected.Keys.Order(), got.Keys.Order());
+        foreach (var (key, t) in expected)
+        {
+            Assert.Equal(t.shape, got[key].Shape);
+            Assert.True(t.data<float>().ToArray().AsSpan().SequenceEqual(got[key].Data), $"{caseName}: {key} differs after export → import");
+            t.Dispose();
+        }
+    }
+
+    [Fact]
+    public void Multi_label_classifier_exports_its_logits_and_imports_back_with_the_problem_type_given()
+    {
+        using var model = BertPretrained.Load<BertForSequenceClassification>(HfFixture.Dir("sequence-classification"), out _,
+            c => c.ProblemType = "multi_label_classification");
+        var reference = HfFixture.Tensors("sequence-classification");
+        var (ids, mask, types) = (reference["in.input_ids"], reference["in.attention_mask"], reference["in.token_type_ids"]);
+        using var tmp = TestPaths.TempDir();
+        var path = tmp.File("multi.onnx");
+        OnnxExport.Export(model, path);
+        var diff = OnnxParity.MaxDiff(path, OnnxParity.TorchOutputs(model, ids, mask, types), ids.data<long>().ToArray(),
+            mask.data<long>().ToArray(), types.data<long>().ToArray(), (int)ids.shape[0], (int)ids.shape[1]);
+        Assert.True(diff <= 1e-4, $"max diff {diff:E2}");
+        var imported = OnnxImport.Read(path, new OnnxImportOptions(ProblemType: "multi_label_classification", Labels: new[] { "a", "b", "c" }[..model.Config.NumLabels]));
+        Assert.Equal("multi_label_classification", imported.Config.ProblemType);
+        Assert.Equal("a", imported.Config.Id2Label[0]);
+    }
+
+    [Fact]
+    public void External_data_export_round_trips_and_runs()
+    {
+        using var model = BertPretrained.Load(null, HfFixture.Dir("base-model"), out _);
+        using var tmp = TestPaths.TempDir();
+        var path = tmp.File("external.onnx");
+        OnnxExport.Export(model, path, new OnnxExportOptions(ExternalData: true));
+        Assert.True(File.Exists(path + ".data"));
+        Assert.True(new FileInfo(path).Length < 64 * 1024, "the weights belong in the .data file");
+        var imported = OnnxImport.Read(path);
+        var word = imported.Weights["embeddings.word_embeddings.weight"];
+        using var expected = BertPretrained.StateDict(model)["embeddings.word_embeddings.weight"];
+        Assert.True(expected.data<float>().ToArray().AsSpan().SequenceEqual(word.Data));
+        var reference = HfFixture.Tensors("base-model");
+        var (ids, mask, types) = (reference["in.input_ids"], reference["in.attention_mask"], reference["in.token_type_ids"]);
+        var diff = OnnxParity.MaxDiff(path, OnnxParity.TorchOutputs(model, ids, mask, types), ids.data<long>().ToArray(),
+            mask.data<long>().ToArray(), types.data<long>().ToArray(), (int)ids.shape[0], (int)ids.shape[1]);
+        Assert.True(diff <= 1e-4, $"max diff {diff:E2}");
+    }
+
+    [Fact]
+    public void Multiple_choice_is_refused_with_a_message()
+    {
+        using var model = BertPretrained.Load(null, HfFixture.Dir("multiple-choice"), out _);
+        using var tmp = TestPaths.TempDir();
+        var e = Assert.Throws<BertSharpException>(() => OnnxExport.Export(model, tmp.File("mc.onnx")));
+        Assert.Contains("BertForMultipleChoice", e.Message, StringComparison.Ordinal);
+        Assert.False(File.Exists(tmp.File("mc.onnx")));
+    }
+}

@@ -1,0 +1,51 @@
+using BertSharp.Training;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace BertSharp.Tests.Training;
+
+public class FusedAdamWTests
+{
+    [Fact]
+    public void Fused_kernel_is_available_and_matches_torchsharps_adamw_over_several_steps()
+    {
+        Assert.True(FusedAdamW.KernelAvailable);
+        using var generator = torch.random.manual_seed(3);
+        long[][] shapes = [[64, 32], [32], [7, 5, 3]];
+        var fusedParams = shapes.Select(s => new Parameter(torch.randn(s))).ToArray();
+        var plainParams = fusedParams.Select(p => new Parameter(p.detach().clone())).ToArray();
+        var initial = fusedParams.Select(p => p.detach().clone()).ToArray();
+        // Two groups, one without decay, and a learning rate changed between steps (as the warm-up schedule does).
+        using var fused = new FusedAdamW(
+            [new AdamW.ParamGroup(fusedParams[..2], new AdamW.Options { weight_decay = 0.1 }), new AdamW.ParamGroup(fusedParams[2..], new AdamW.Options { weight_decay = 0.0 })],
+            1e-2, 0.9, 0.999, 1e-6, 0.1);
+        using var plain = torch.optim.AdamW(
+            [new AdamW.ParamGroup(plainParams[..2], new AdamW.Options { weight_decay = 0.1 }), new AdamW.ParamGroup(plainParams[2..], new AdamW.Options { weight_decay = 0.0 })],
+            1e-2, 0.9, 0.999, 1e-6, 0.1);
+        for (var step = 0; step < 5; step++)
+        {
+            foreach (var (f, p) in fusedParams.Zip(plainParams))
+            {
+                var g = torch.randn(f.shape);
+                f.grad = g;
+                p.grad = g.clone();
+            }
+            foreach (var opt in new optim.Optimizer[] { fused, plain })
+            {
+                foreach (var group in opt.ParamGroups)
+                {
+                    group.LearningRate = 1e-2 * (step + 1) / 5;
+                }
+                opt.step();
+            }
+        }
+        for (var i = 0; i < fusedParams.Length; i++)
+        {
+            // Parameters moved by ~1e-2 on average; the two optimizers agree to float rounding.
+            Assert.True((fusedParams[i] - initial[i]).abs().mean().item<float>() > 5e-3);
+            Assert.True(fusedParams[i].allclose(plainParams[i], rtol: 1e-5, atol: 1e-6), $"max |diff| {(fusedParams[i] - plainParams[i]).abs().max().item<float>()}");
+        }
+        Assert.Equal(5L, ((AdamW.State)fused.state_dict().State[0]).step);
+    }
+}
