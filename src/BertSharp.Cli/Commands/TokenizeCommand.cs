@@ -25,10 +25,14 @@ internal static class TokenizeCommand
         var padding = new Option<string>("--padding") { Description = "none, longest (of the whole input) or max_length.", DefaultValueFactory = _ => "none" };
         padding.AcceptOnlyFromAmong("none", "longest", "max_length");
         var stride = new Option<int>("--stride") { Description = "Overlap between overflowing windows; with --max-length the cut-off tokens are written as \"overflowing\" windows." };
+        var truncationSide = new Option<string>("--truncation-side") { Description = "Which end truncation removes tokens from: right (keep the start) or left (keep the end).", DefaultValueFactory = _ => "right" };
+        truncationSide.AcceptOnlyFromAmong("right", "left");
+        var padLength = new Option<int?>("--pad-length") { Description = "With --padding max_length: pad to this length instead of --max-length (HF's fixed padding)." };
+        var padMultiple = new Option<int?>("--pad-to-multiple-of") { Description = "Round padded lengths up to a multiple of N (e.g. 8)." };
 
         var cmd = new Command("tokenize", "Tokenize texts with a BERT WordPiece vocabulary (HF-identical) and write JSONL.")
         {
-            vocab, lowercase, input, output, format, maxLength, truncation, padding, stride,
+            vocab, lowercase, input, output, format, maxLength, truncation, padding, stride, truncationSide, padLength, padMultiple,
         };
         cmd.SetAction(parse =>
         {
@@ -38,14 +42,26 @@ internal static class TokenizeCommand
             {
                 throw new BertSharpException($"--max-length must be positive, got {max}.");
             }
-            if (pad == PaddingStrategy.MaxLength && max is null)
+            if (pad == PaddingStrategy.MaxLength && max is null && parse.GetValue(padLength) is null)
             {
-                throw new BertSharpException("--padding max_length needs --max-length.");
+                throw new BertSharpException("--padding max_length needs --max-length or --pad-length.");
+            }
+            if (parse.GetValue(padLength) is { } pl && (pl <= 0 || pad != PaddingStrategy.MaxLength))
+            {
+                throw new BertSharpException($"--pad-length {pl}: expected a positive length, with --padding max_length.");
+            }
+            if (parse.GetValue(padMultiple) is { } pm && (pm <= 0 || pad == PaddingStrategy.None))
+            {
+                throw new BertSharpException($"--pad-to-multiple-of {pm}: expected a positive number, with --padding longest or max_length.");
             }
             var strideValue = parse.GetValue(stride);
             if (strideValue < 0)
             {
                 throw new BertSharpException($"--stride must be >= 0, got {strideValue}.");
+            }
+            if (max is { } m && strideValue >= m)
+            {
+                throw new BertSharpException($"--stride {strideValue} must be smaller than --max-length {m} (windows overlap by the stride).");
             }
             var options = new EncodeOptions
             {
@@ -54,6 +70,9 @@ internal static class TokenizeCommand
                 Padding = pad,
                 Stride = strideValue,
                 ReturnOverflowing = max is not null && parse.GetResult(stride) is not null,
+                TruncationSide = parse.GetValue(truncationSide) == "left" ? Side.Left : Side.Right,
+                PaddingLength = parse.GetValue(padLength),
+                PadToMultipleOf = parse.GetValue(padMultiple),
             };
             var lowercasing = LowercaseRule.Resolve(parse.GetValue(vocab)!, parse.GetValue(lowercase));
             var tok = BertTokenizer.FromPath(parse.GetValue(vocab)!, lowercasing.Lowercase);

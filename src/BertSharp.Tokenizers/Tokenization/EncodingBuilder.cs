@@ -8,6 +8,7 @@ internal static class EncodingBuilder
 {
     public static BertEncoding Build(BertTokenizer tok, string text, string? pair, TokenBuffer buf, int nA, int nB, EncodeOptions o)
     {
+        o.Validate();
         var isPair = pair is not null;
         var added = o.AddSpecialTokens ? (isPair ? 3 : 2) : 0;
         if (o.AddSpecialTokens && (tok.ClsId < 0 || tok.SepId < 0))
@@ -26,8 +27,8 @@ internal static class EncodingBuilder
                 throw new BertSharpException($"max_length {maxLength} is smaller than the {added} special tokens an input needs.");
             }
             var (ta, tb) = Truncation.TargetLengths(nA, nB, isPair, room, o.Truncation);
-            var wa = Truncation.Windows(nA, ta, o.Stride);
-            var wb = isPair ? Truncation.Windows(nB, tb, o.Stride) : [(0, 0)];
+            var wa = Truncation.Windows(nA, ta, o.Stride, o.TruncationSide);
+            var wb = isPair ? Truncation.Windows(nB, tb, o.Stride, o.TruncationSide) : [(0, 0)];
             result = Make(tok, buf, wa[0], wb[0], nA, isPair, o.AddSpecialTokens, mapA, mapB);
             if (o.ReturnOverflowing && (wa.Count > 1 || wb.Count > 1))
             {
@@ -54,12 +55,11 @@ internal static class EncodingBuilder
         }
         if (o.Padding == PaddingStrategy.MaxLength)
         {
-            var target = o.MaxLength ?? throw new BertSharpException("padding to max_length needs a max length.");
-            result = Padding.Pad(tok, result, target, o.PaddingSide);
+            result = Padding.Pad(tok, result, o.RoundPadding(o.PaddingLength ?? o.MaxLength!.Value), o.PaddingSide);
         }
-        else if (o.Padding == PaddingStrategy.Longest && result.Overflowing.Count > 0)
+        else if (o.Padding == PaddingStrategy.Longest && (result.Overflowing.Count > 0 || o.PadToMultipleOf is not null))
         {
-            result = Padding.Pad(tok, result, result.Length, o.PaddingSide);
+            result = Padding.Pad(tok, result, o.RoundPadding(result.Length), o.PaddingSide);
         }
         return result;
     }

@@ -156,6 +156,10 @@ public sealed record FineTuneOptions
         {
             throw new BertSharpException($"{F("warmup_steps")} {WarmupSteps}: expected a number ≥ 0.");
         }
+        if (EvalDataPath is null)
+        {
+            Data.DataSplit.CheckValSize(ValSize);
+        }
         if (MaxTrainExamples is <= 0 || MaxEvalExamples is <= 0)
         {
             throw new BertSharpException($"{F("max_train_examples")} / {F("max_eval_examples")}: expected a positive number.");
