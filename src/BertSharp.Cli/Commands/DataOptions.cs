@@ -9,7 +9,7 @@ internal sealed class DataOptions
 {
     public Option<string> Task { get; } = new("--task")
     {
-        Description = "Task: imdb, cola, sst2, mrpc (their file formats), or csv, tsv, jsonl with --text-column/--label-column. evaluate/predict: default the task the model was fine-tuned on.",
+        Description = "Task: imdb, cola, sst2, mrpc (their file formats), or csv, tsv, jsonl with --text-column/--label-column; ner (CoNLL columns or JSON lines with tokens/ner_tags), squad (SQuAD v1.1/v2.0 JSON), swag (CSV or JSON lines with sent1, sent2, ending0…, label). evaluate/predict: default the task the model was fine-tuned on.",
     };
 
     public Option<string?> TextColumn { get; } = new("--text-column") { Description = "csv/tsv/jsonl: column (field) with the text (default: text)." };

@@ -4,6 +4,7 @@ using BertSharp.Data;
 using BertSharp.Evaluation;
 using BertSharp.Inference;
 using BertSharp.Modeling;
+using BertSharp.Training;
 using Spectre.Console;
 
 namespace BertSharp.Cli.Commands;
@@ -23,15 +24,28 @@ internal static class EvaluateCommand
         var perBatch = new Option<bool>("--per-batch-mcc") { Description = "Also print the MCC of each batch (always on for cola, as in the CoLA tutorial)." };
         var device = CommonOptions.Device();
         var threads = CommonOptions.Threads();
+        var head = new HeadTaskOptions();
 
-        var cmd = new Command("evaluate", "Evaluate a fine-tuned classifier: accuracy, precision/recall/F1, MCC, confusion matrix (or Pearson/Spearman for regression).");
-        foreach (var o in data.All.Concat([model, dataPath, batch, maxLength, maxExamples, output, perBatch, device, threads]))
+        var cmd = new Command("evaluate", "Evaluate a fine-tuned model: accuracy, precision/recall/F1, MCC, confusion matrix (Pearson/Spearman for regression); seqeval entity F1 for ner, SQuAD exact match / F1 for squad, accuracy for swag.");
+        foreach (var o in data.All.Concat([model, dataPath, batch, maxLength, maxExamples, output, perBatch, device, threads, .. head.ForEvaluate]))
         {
             cmd.Options.Add(o);
         }
         cmd.SetAction(p =>
         {
+            var headTask = p.GetValue(data.Task) is { } named ? HeadFineTuneOptions.Parse(named) : HeadTaskCli.OfModel(p.GetValue(model)!);
+            if (headTask is { } ht)
+            {
+                if (p.GetValue(batch) < 1)
+                {
+                    throw new BertSharpException($"--batch-size {p.GetValue(batch)}: expected a positive number.");
+                }
+                CommonOptions.ApplyThreads(p, threads);
+                return HeadTaskCli.Evaluate(p, ht, p.GetValue(model)!, p.GetValue(dataPath)!, p.GetValue(batch), p.GetValue(maxLength), p.GetValue(maxExamples),
+                    p.GetValue(output), p.GetValue(device)!, head);
+            }
             var task = data.ResolveForModel(p, p.GetValue(model)!);
+            head.RefuseFor(p, task.Name, head.ForEvaluate);
             var batchSize = p.GetValue(batch);
             if (batchSize < 1)
             {

@@ -67,17 +67,74 @@ internal static class FinetuneCommand
         var resume = new Option<bool>("--resume") { Description = "Continue the unfinished run in --output from its latest checkpoint (same settings); the result is bitwise the uninterrupted run's." };
         var stopAfter = new Option<int?>("--stop-after") { Description = "Stop this invocation after N optimizer steps, writing a checkpoint there (--resume continues it)." };
         var overwrite = new Option<bool>("--overwrite") { Description = "Write into a non-empty --output that bert did not write; only bert's own files are replaced, nothing else is removed." };
+        var freezeEncoder = new Option<bool>("--freeze-encoder") { Description = "Train only the task head: BERT's embeddings, layers and pooler stay as loaded (every task)." };
+        var freezeLayers = new Option<int?>("--freeze-layers") { Description = "Keep the embeddings and the first N encoder layers as loaded; the rest trains (every task)." };
+        var head = new HeadTaskOptions();
 
-        var cmd = new Command("finetune", "Fine-tune BERT for text (or text-pair) classification or regression and save an HF checkpoint directory.");
+        var cmd = new Command("finetune", "Fine-tune BERT for text (or text-pair) classification or regression, token classification (--task ner), extractive QA (--task squad) or multiple choice (--task swag) and save an HF checkpoint directory.");
         foreach (var o in data.All.Concat([dataPath, evalData, output, model, config, vocab, lowercase, epochs, batch, lr, eps, wd, warmupRatio, warmupSteps,
                      maxLength, gradAccum, clip, seed, maxTrain, maxEval, saveBest, valSize, split, shuffle, noBucket, device, threads, saveSteps, resume,
-                     stopAfter, overwrite]))
+                     stopAfter, overwrite, freezeEncoder, freezeLayers, .. head.ForFinetune]))
         {
             cmd.Options.Add(o);
         }
         cmd.SetAction(p =>
         {
+            if (HeadFineTuneOptions.Parse(p.GetValue(data.Task)) is { } headTask)
+            {
+                foreach (var o in new Option[] { data.TextColumn, data.TextPairColumn, data.LabelColumn, data.Regression, saveBest, valSize, split, shuffle, saveSteps, resume, stopAfter })
+                {
+                    if (CommonOptions.Given(p, o))
+                    {
+                        throw new BertSharpException($"{o.Name}: not available for --task {p.GetValue(data.Task)} (sequence classification only).");
+                    }
+                }
+                var headOptions = new HeadFineTuneOptions
+                {
+                    Task = headTask,
+                    DataPath = p.GetValue(dataPath)!,
+                    EvalDataPath = p.GetValue(evalData),
+                    OutputDir = p.GetValue(output)!,
+                    ModelDir = p.GetValue(model),
+                    ConfigPreset = p.GetValue(config),
+                    VocabPath = p.GetValue(vocab),
+                    Lowercase = p.GetValue(lowercase),
+                    Epochs = p.GetValue(epochs),
+                    BatchSize = p.GetValue(batch),
+                    LearningRate = p.GetValue(lr),
+                    Eps = p.GetValue(eps),
+                    WeightDecay = p.GetValue(wd),
+                    WarmupRatio = p.GetValue(warmupRatio),
+                    WarmupSteps = p.GetValue(warmupSteps),
+                    MaxLength = p.GetValue(maxLength),
+                    GradAccum = p.GetValue(gradAccum),
+                    MaxGradNorm = p.GetValue(clip),
+                    Seed = p.GetValue(seed),
+                    MaxTrainExamples = p.GetValue(maxTrain),
+                    MaxEvalExamples = p.GetValue(maxEval),
+                    Device = p.GetValue(device)!,
+                    Overwrite = p.GetValue(overwrite),
+                    FreezeEncoder = p.GetValue(freezeEncoder),
+                    FreezeLayers = p.GetValue(freezeLayers),
+                    LabelAllTokens = p.GetValue(head.LabelAllTokens),
+                    Labels = head.LabelList(p),
+                    DocStride = p.GetValue(head.DocStride),
+                    MaxAnswerLength = p.GetValue(head.MaxAnswerLength),
+                    NullScoreDiffThreshold = p.GetValue(head.NullScoreDiffThreshold),
+                };
+                headOptions.Validate();
+                CommonOptions.ApplyThreads(p, threads);
+                using var headCancel = new CancellationTokenSource();
+                using var headSigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; headCancel.Cancel(); });
+                using var headSigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; headCancel.Cancel(); });
+                var headView = new FinetuneProgressView(headTask == HeadTask.MultipleChoice ? "accuracy" : "f1", regression: false,
+                    metricColumn: headTask switch { HeadTask.TokenClassification => "val f1", HeadTask.QuestionAnswering => "val f1", _ => "val accuracy" });
+                var headResult = headView.Run(progress => HeadFineTuner.Run(headOptions, progress, headCancel.Token));
+                HeadTaskCli.Report(headOptions, headResult);
+                return 0;
+            }
             var task = data.Resolve(p);
+            head.RefuseFor(p, task.Name, head.ForFinetune);
             var options = new FineTuneOptions
             {
                 Task = task,
@@ -110,6 +167,8 @@ internal static class FinetuneCommand
                 Resume = p.GetValue(resume),
                 StopAfter = p.GetValue(stopAfter),
                 Overwrite = p.GetValue(overwrite),
+                FreezeEncoder = p.GetValue(freezeEncoder),
+                FreezeLayers = p.GetValue(freezeLayers),
             };
             options.Validate();
             CommonOptions.ApplyThreads(p, threads);

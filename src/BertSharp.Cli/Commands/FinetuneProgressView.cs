@@ -29,10 +29,10 @@ internal sealed class FinetuneProgressView : IFineTuneProgress
     private bool _headerPrinted;
     private readonly List<string> _warnings = [];
 
-    public FinetuneProgressView(string primaryMetric, bool regression)
+    public FinetuneProgressView(string primaryMetric, bool regression, string? metricColumn = null)
     {
         _regression = regression;
-        _metricColumn = regression ? "val pearson" : primaryMetric == "accuracy" ? "val MCC" : "val " + primaryMetric;
+        _metricColumn = metricColumn ?? (regression ? "val pearson" : primaryMetric == "accuracy" ? "val MCC" : "val " + primaryMetric);
         _table = new Table().Border(TableBorder.Rounded);
         foreach (var c in Columns())
         {

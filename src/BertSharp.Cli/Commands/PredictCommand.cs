@@ -6,6 +6,7 @@ using BertSharp.Data;
 using BertSharp.Inference;
 using BertSharp.IO;
 using BertSharp.Modeling;
+using BertSharp.Training;
 
 namespace BertSharp.Cli.Commands;
 
@@ -26,15 +27,26 @@ internal static class PredictCommand
         var maxLength = CommonOptions.MaxLength();
         var device = CommonOptions.Device();
         var threads = CommonOptions.Threads();
+        var choice = new Option<string[]>("--choice") { Description = "Multiple-choice models: a candidate continuation of --text (give two or more)." };
 
         var backend = new BackendOptions();
-        var cmd = new Command("predict", "Predict labels (with softmax probabilities) for new text with a fine-tuned classifier.");
-        foreach (var o in data.All.Concat([model, text, pair, input, output, interactive, batch, maxLength, device, threads]).Concat(backend.All))
+        var cmd = new Command("predict", "Predict labels (with softmax probabilities) for new text with a fine-tuned classifier, or the best candidate with a multiple-choice model.");
+        foreach (var o in data.All.Concat([model, text, pair, input, output, interactive, batch, maxLength, device, threads, choice]).Concat(backend.All))
         {
             cmd.Options.Add(o);
         }
         cmd.SetAction(p =>
         {
+            if (HeadTaskCli.OfModel(p.GetValue(model)!) == HeadTask.MultipleChoice)
+            {
+                CommonOptions.ApplyThreads(p, threads);
+                return HeadTaskCli.PredictChoices(p.GetValue(model)!, p.GetValue(text), p.GetValue(choice), p.GetValue(input), p.GetValue(output), p.GetValue(batch),
+                    p.GetValue(maxLength), p.GetValue(device)!);
+            }
+            if (p.GetValue(choice) is { Length: > 0 })
+            {
+                throw new BertSharpException("--choice: only for a multiple-choice model (fine-tuned with --task swag).");
+            }
             var modes = (p.GetValue(text) is not null ? 1 : 0) + (p.GetValue(input) is not null ? 1 : 0) + (p.GetValue(interactive) ? 1 : 0);
             if (modes != 1)
             {

@@ -78,21 +78,7 @@ public sealed class QuestionAnswering : InferencePipeline<BertForQuestionAnsweri
         for (var i = 0; i < inputs.Count; i++)
         {
             var (question, context) = inputs[i];
-            var room = maxLength - Tokenizer.CountTokens(question) - 3;
-            if (room < 1)
-            {
-                throw new BertSharpException($"the question has {maxLength - room - 3} tokens, which leaves no room for context in a {maxLength}-token window.");
-            }
-            var encodeOptions = new EncodeOptions
-            {
-                MaxLength = maxLength,
-                Truncation = TruncationStrategy.OnlySecond,
-                Stride = Math.Min(o.DocStride, room / 2),
-                ReturnOverflowing = true,
-            };
-            var first = Tokenizer.Encode(question, context, encodeOptions);
-            all.Add((i, first));
-            all.AddRange(first.Overflowing.Select(w => (i, w)));
+            all.AddRange(QaWindowing.Windows(Tokenizer, question, context, maxLength, o.DocStride).Select(w => (i, w)));
         }
         var logits = new (float[] Start, float[] End)[all.Count];
         foreach (var batch in Batching.PlanByLength([.. all.Select(w => w.Encoding.Length)], o.BatchSize))
@@ -124,7 +110,7 @@ public sealed class QuestionAnswering : InferencePipeline<BertForQuestionAnsweri
         foreach (var w in windows)
         {
             var e = w.Encoding;
-            var allowed = Enumerable.Range(0, e.Length).Select(i => e.TypeIds[i] == 1 && e.SpecialTokensMask[i] == 0 && e.AttentionMask[i] == 1).ToArray();
+            var allowed = QaWindowing.AnswerTokens(e);
             var (start, end, nullScore) = AnswerDecoding.Probabilities(w.StartLogits, w.EndLogits, allowed, Array.IndexOf(e.SpecialTokensMask, 1));
             minNull = Math.Min(minNull, nullScore);
             foreach (var span in AnswerDecoding.BestSpans(start, end, allowed, o.TopK, o.MaxAnswerLength))

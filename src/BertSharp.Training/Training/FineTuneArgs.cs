@@ -34,6 +34,8 @@ internal static class FineTuneArgs
         ["split"] = o.EvalDataPath is null ? o.EffectiveSplit.ToString().ToLowerInvariant() : null,
         ["bucket_by_length"] = o.BucketByLength,
         ["save_best"] = o.SaveBest,
+        ["freeze_encoder"] = o.FreezeEncoder,
+        ["freeze_layers"] = o.FreezeLayers,
     };
 
     /// <summary>What a resumed run must share with its checkpoint: the training arguments and the data they produced.</summary>

@@ -101,6 +101,12 @@ public sealed record FineTuneOptions
     /// <summary>auto, cpu, cuda, cuda:N.</summary>
     public string Device { get; init; } = "auto";
 
+    /// <summary>Train only the classification head: every BERT parameter (embeddings, layers, pooler) stays as loaded (<see cref="ParameterFreezing"/>).</summary>
+    public bool FreezeEncoder { get; init; }
+
+    /// <summary>Keep the embeddings and the first N encoder layers as loaded (<see cref="ParameterFreezing"/>).</summary>
+    public int? FreezeLayers { get; init; }
+
     public int EffectiveEpochs => Epochs ?? Task.DefaultEpochs;
 
     public int EffectiveBatchSize => BatchSize ?? Task.DefaultBatchSize;

@@ -64,6 +64,7 @@ public static class FineTuner
         var outputExisted = Directory.Exists(o.OutputDir);
         var checkpoint = RunDirectory.Check(o.OutputDir, o.Resume, o.Overwrite);
         var source = ClassifierCheckpoint.Describe(o.ModelDir, o.ConfigPreset, o.VocabPath, o.Lowercase);
+        ParameterFreezing.Check(o.FreezeEncoder, o.FreezeLayers, source.Config.NumHiddenLayers);
         var length = source.Length(o.MaxLength, o.Task.DefaultMaxLength);
         var maxLength = length.Length;
         var inputs = FineTuneData.Read(o);
@@ -106,6 +107,7 @@ public static class FineTuner
             model = BertPretrained.Load<BertForSequenceClassification>(checkpoint);
         }
         using var modelScope = model;
+        var frozen = ParameterFreezing.Apply(model, o.FreezeEncoder, o.FreezeLayers);
         model.to(device);
         using var trainer = new Trainer(model, new OptimizerSettings(o.LearningRate, o.Eps, o.WeightDecay, o.MaxGradNorm, warmup, totalSteps));
         var parameters = model.NamedParameters().Sum(p => p.Param.numel());
@@ -114,7 +116,8 @@ public static class FineTuner
             device.ToString(), labels.IsRegression ? [] : labels.Labels, truncated,
             [.. inputs.Warnings, .. length.Warning is { } lw ? [lw] : Array.Empty<string>()], (int)(state?.GlobalStep ?? 0))
         {
-            Notes = FineTuneNotes.Describe(source, loadReport, length, inputs.Notes),
+            Notes = [.. FineTuneNotes.Describe(source, loadReport, length, inputs.Notes),
+                .. frozen is { } counts ? [ParameterFreezing.Describe(counts, o.FreezeEncoder, o.FreezeLayers)] : Array.Empty<string>()],
             LearningRate = o.LearningRate,
         });
 

@@ -1,0 +1,288 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using BertSharp.Data;
+using BertSharp.Evaluation;
+using BertSharp.Inference;
+using BertSharp.IO;
+using BertSharp.Modeling;
+using BertSharp.Training;
+using Spectre.Console;
+
+namespace BertSharp.Cli.Commands;
+
+/// <summary>
+/// The options and command bodies of the task heads (ner / squad / swag) in <c>finetune</c>, <c>evaluate</c> and
+/// <c>predict</c>: the sequence-classification commands hand over to these when the task (or the model) is one of them.
+/// </summary>
+internal sealed class HeadTaskOptions
+{
+    public Option<bool> LabelAllTokens { get; } = new("--label-all-tokens")
+    {
+        Description = "ner: label every word piece of a word (B-X becomes I-X on the continuation pieces), not just the first (HF's label_all_tokens).",
+    };
+
+    public Option<string?> Labels { get; } = new("--labels")
+    {
+        Description = "ner: the tag names in id order (comma-separated, or a file with one per line) for JSON lines whose ner_tags are integers; default: the sorted tags of the training data.",
+    };
+
+    public Option<int> DocStride { get; } = new("--doc-stride")
+    {
+        Description = "squad: context tokens shared by consecutive windows of a long context.", DefaultValueFactory = _ => 128,
+    };
+
+    public Option<int> MaxAnswerLength { get; } = new("--max-answer-length")
+    {
+        Description = "squad: longest answer in tokens when decoding for exact match / F1.", DefaultValueFactory = _ => 30,
+    };
+
+    public Option<double> NullScoreDiffThreshold { get; } = new("--null-score-diff-threshold")
+    {
+        Description = "squad v2.0: answer \"no answer\" when ln P(null) − ln P(best span) is above this (evaluate also reports best_f1_thresh).",
+        DefaultValueFactory = _ => 0.0,
+    };
+
+    public IEnumerable<Option> ForFinetune => [LabelAllTokens, Labels, DocStride, MaxAnswerLength, NullScoreDiffThreshold];
+
+    public IEnumerable<Option> ForEvaluate => [Labels, DocStride, MaxAnswerLength, NullScoreDiffThreshold];
+
+    /// <summary>Refuses head-task options on a sequence-classification task (they would be ignored silently).</summary>
+    public void RefuseFor(ParseResult p, string task, IEnumerable<Option> options)
+    {
+        foreach (var o in options.Where(o => CommonOptions.Given(p, o)))
+        {
+            throw new BertSharpException($"{o.Name}: only for the ner, squad and swag tasks, not for --task {task}.");
+        }
+    }
+
+    public IReadOnlyList<string>? LabelList(ParseResult p) => p.GetValue(Labels) is { } l ? TaggedCorpus.ParseLabelList(l) : null;
+}
+
+internal static class HeadTaskCli
+{
+    /// <summary>The head task of a model directory: its training_args.json task, else its architecture; null for a sequence classifier.</summary>
+    public static HeadTask? OfModel(string model)
+    {
+        if (!Directory.Exists(model))
+        {
+            return null;
+        }
+        var args = Path.Combine(model, "training_args.json");
+        if (File.Exists(args))
+        {
+            try
+            {
+                if (JsonNode.Parse(File.ReadAllText(args))?["task"]?.GetValue<string>() is { } name)
+                {
+                    return HeadFineTuneOptions.Parse(name);
+                }
+            }
+            catch (Exception e) when (e is JsonException or InvalidOperationException)
+            {
+                return null;
+            }
+        }
+        var config = Path.Combine(model, "config.json");
+        if (!File.Exists(config))
+        {
+            return null;
+        }
+        return BertConfig.Load(config).Architectures?.FirstOrDefault() switch
+        {
+            nameof(BertForTokenClassification) => HeadTask.TokenClassification,
+            nameof(BertForQuestionAnswering) => HeadTask.QuestionAnswering,
+            nameof(BertForMultipleChoice) => HeadTask.MultipleChoice,
+            _ => null,
+        };
+    }
+
+    /// <summary>Prints the final line and the next commands of a head fine-tuning.</summary>
+    public static void Report(HeadFineTuneOptions o, HeadFineTuneResult result)
+    {
+        var v = result.FinalValidation;
+        string[] headline = o.Task switch
+        {
+            HeadTask.TokenClassification => ["f1", "precision", "recall", "accuracy"],
+            HeadTask.QuestionAnswering => ["exact", "f1", "best_f1", "best_f1_thresh"],
+            _ => ["accuracy", "loss"],
+        };
+        var summary = v is null ? "" : " (validation: " + string.Join(", ", headline.Where(v.Values.ContainsKey).Select(k => $"{k} {MetricsReport.Format(v.Values[k])}")) + ")";
+        Console.Out.WriteLine($"saved {result.OutputDir}{summary}");
+        var m = Quote(o.OutputDir);
+        var use = o.Task switch
+        {
+            HeadTask.TokenClassification => $"bert ner --model {m} --text \"...\"",
+            HeadTask.QuestionAnswering => $"bert qa --model {m} --question \"...\" --context \"...\"",
+            _ => $"bert predict --model {m} --text \"...\" --choice \"...\" --choice \"...\"",
+        };
+        Console.Out.WriteLine($"next: bert evaluate --model {m} --data FILE  |  {use}");
+    }
+
+    /// <summary><c>bert evaluate</c> for a head model: the task's metrics printed and written to metrics.json.</summary>
+    public static int Evaluate(ParseResult p, HeadTask task, string model, string dataPath, int batchSize, int? maxLength, int? maxExamples, string? output,
+        string device, HeadTaskOptions head)
+    {
+        var values = new List<KeyValuePair<string, double>>();
+        int count;
+        int length;
+        var extra = new Dictionary<string, object?>();
+        string? predictionsPath = null;
+        switch (task)
+        {
+            case HeadTask.TokenClassification:
+                {
+                    using var pipe = TokenClassification.Load(model, device);
+                    length = Length(pipe.Model.Config, pipe.Tokenizer, maxLength, model);
+                    var tags = pipe.Labels;
+                    var sentences = Limit(TaggedCorpus.Read(dataPath, head.LabelList(p) ?? tags), maxExamples);
+                    var features = sentences.Select(s => TokenLabelAlignment.Encode(pipe.Tokenizer, s, tags, length, false, dataPath)).ToList();
+                    var e = HeadEvaluation.Tagging(pipe.Model, sentences, features, tags, batchSize, pipe.Tokenizer.PadId, pipe.Device);
+                    if (e.CutWords > 0)
+                    {
+                        Console.Error.WriteLine($"warning: {e.CutWords:N0} word(s) past {length} tokens are left out of the scores (as HF run_ner does); raise --max-length to score them.");
+                    }
+                    values.AddRange(e.Values());
+                    count = sentences.Count;
+                    break;
+                }
+            case HeadTask.QuestionAnswering:
+                {
+                    using var pipe = QuestionAnswering.Load(model, device);
+                    length = Length(pipe.Model.Config, pipe.Tokenizer, maxLength, model, QuestionAnsweringOptions.DefaultWindow);
+                    var data = SquadData.Read(dataPath);
+                    data = data with { Examples = Limit(data.Examples, maxExamples) };
+                    var e = HeadEvaluation.QuestionAnswering(pipe.Model, pipe.Tokenizer, data, length, p.GetValue(head.DocStride), p.GetValue(head.MaxAnswerLength),
+                        p.GetValue(head.NullScoreDiffThreshold), batchSize, pipe.Device);
+                    values.AddRange(e.Values());
+                    count = data.Examples.Count;
+                    extra["squad_version"] = data.Version2 ? "2.0" : "1.1";
+                    // The official scripts' input: question id → answer ("" for no answer), and for v2.0 the null odds.
+                    var answers = new JsonObject();
+                    var odds = new JsonObject();
+                    for (var i = 0; i < data.Examples.Count; i++)
+                    {
+                        var pr = e.Predictions[i];
+                        answers[data.Examples[i].Id] = data.Version2 && pr.NullScoreDiff > e.Threshold ? "" : pr.BestAnswer;
+                        odds[data.Examples[i].Id] = double.IsFinite(pr.NullScoreDiff) ? pr.NullScoreDiff : null;
+                    }
+                    predictionsPath = Path.ChangeExtension(output ?? EvaluateCommand.DefaultOutput(model, dataPath), null);
+                    predictionsPath = predictionsPath.EndsWith(".metrics", StringComparison.Ordinal) ? predictionsPath[..^8] : predictionsPath;
+                    AtomicFile.WriteAllText(predictionsPath + ".predictions.json", answers.ToJsonString(CliJson.Options) + "\n");
+                    if (data.Version2)
+                    {
+                        AtomicFile.WriteAllText(predictionsPath + ".null_odds.json", odds.ToJsonString(CliJson.Options) + "\n");
+                    }
+                    break;
+                }
+            default:
+                {
+                    using var pipe = MultipleChoice.Load(model, device);
+                    length = Length(pipe.Model.Config, pipe.Tokenizer, maxLength, model);
+                    var examples = Limit(SwagData.Read(dataPath), maxExamples);
+                    var features = examples.Select(x => SwagData.Encode(pipe.Tokenizer, x, length)).ToList();
+                    var e = HeadEvaluation.MultipleChoice(pipe.Model, features, batchSize, pipe.Tokenizer.PadId, pipe.Device);
+                    values.AddRange(e.Values());
+                    count = examples.Count;
+                    break;
+                }
+        }
+        var report = MetricsReport.FromValues([], count, values);
+        var name = HeadFineTuneOptions.Names(task)[0];
+        Console.Out.WriteLine($"{dataPath}: {count:N0} examples, task {name}, max length {length}");
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Out) });
+        var table = new Table().Border(TableBorder.Rounded).AddColumn("metric").AddColumn(new TableColumn("value").RightAligned());
+        foreach (var (k, v) in values)
+        {
+            table.AddRow(Markup.Escape(k), k.EndsWith("_number", StringComparison.Ordinal) ? v.ToString(CultureInfo.InvariantCulture) : MetricsReport.Format(v));
+        }
+        console.Write(table);
+        var outPath = output ?? EvaluateCommand.DefaultOutput(model, dataPath);
+        extra["model"] = Path.GetFullPath(model);
+        extra["data"] = Path.GetFullPath(dataPath);
+        extra["task"] = name;
+        extra["max_length"] = length;
+        report.Save(outPath, extra);
+        Console.Out.WriteLine($"wrote {outPath}");
+        if (predictionsPath is not null)
+        {
+            Console.Out.WriteLine($"wrote {predictionsPath}.predictions.json");
+        }
+        return 0;
+    }
+
+    /// <summary><c>bert predict</c> on a multiple-choice model: one context and its candidates, or a SWAG file.</summary>
+    public static int PredictChoices(string model, string? text, string[]? candidates, string? input, string? output, int batchSize, int? maxLength, string device)
+    {
+        if ((text is null) == (input is null))
+        {
+            throw new BertSharpException("predict: a multiple-choice model takes --text \"CONTEXT\" with --choice \"...\" (two or more), or --input FILE (SWAG CSV / JSON lines).");
+        }
+        List<(string Context, IReadOnlyList<string> Candidates)> questions;
+        if (text is not null)
+        {
+            if (candidates is not { Length: >= 2 } || candidates.Any(string.IsNullOrWhiteSpace))
+            {
+                throw new BertSharpException("--choice: give two or more non-empty candidates (--choice \"...\" --choice \"...\").");
+            }
+            questions = [(text, candidates)];
+        }
+        else
+        {
+            if (candidates is { Length: > 0 })
+            {
+                throw new BertSharpException("--choice: only together with --text (a file brings its own endings).");
+            }
+            questions = [.. SwagData.Read(input!, requireLabels: false).Select(e =>
+                (e.Sent1, (IReadOnlyList<string>)[.. e.Pairs.Select(pair => pair.Second)]))];
+        }
+        using var pipe = MultipleChoice.Load(model, device);
+        var length = Length(pipe.Model.Config, pipe.Tokenizer, maxLength, model);
+        var predictions = pipe.Predict(questions, length, batchSize);
+        if (text is not null)
+        {
+            var best = predictions[0];
+            Console.Out.WriteLine($"choice {best.Choice}: {candidates![best.Choice]} ({best.Score:0.00})");
+            Console.Out.WriteLine(string.Join("  ", best.Probabilities.Select((pr, i) => $"{i} {pr:0.0000}")));
+            return 0;
+        }
+        var lines = predictions.Select(pr => JsonSerializer.Serialize(new { choice = pr.Choice, score = Math.Round(pr.Score, 6), probabilities = pr.Probabilities.Select(x => Math.Round(x, 6)) }));
+        if (output is null)
+        {
+            foreach (var l in lines)
+            {
+                Console.Out.WriteLine(l);
+            }
+        }
+        else
+        {
+            AtomicFile.WriteAllText(output, string.Join("\n", lines) + "\n");
+            Console.Out.WriteLine($"wrote {predictions.Count:N0} predictions to {output}");
+        }
+        return 0;
+    }
+
+    private static int Length(BertConfig config, Tokenization.BertTokenizer tokenizer, int? requested, string model, int? preferred = null)
+    {
+        var length = preferred is { } pref
+            ? ModelLength.Resolve(config, tokenizer, requested, model, preferred: pref)
+            : ModelLength.Resolve(config, tokenizer, requested, model);
+        if (length.Warning is { } w)
+        {
+            Console.Error.WriteLine("warning: " + w);
+        }
+        return length.Length;
+    }
+
+    private static List<T> Limit<T>(IReadOnlyList<T> items, int? max)
+    {
+        if (max is < 1)
+        {
+            throw new BertSharpException($"--max-examples {max}: expected a positive number.");
+        }
+        return [.. max is { } n ? items.Take(n) : items];
+    }
+
+    private static string Quote(string s) => s.Contains(' ', StringComparison.Ordinal) ? "\"" + s + "\"" : s;
+}

@@ -1,0 +1,69 @@
+using BertSharp.Data;
+using BertSharp.Modeling;
+using BertSharp.Tokenization;
+using TorchSharp;
+
+namespace BertSharp.Inference;
+
+/// <summary>The model's choice among candidate continuations.</summary>
+/// <param name="Choice">Index of the most likely candidate.</param>
+/// <param name="Score">Its probability.</param>
+/// <param name="Probabilities">Softmax over the candidates, in their order.</param>
+public sealed record ChoicePrediction(int Choice, double Score, double[] Probabilities);
+
+/// <summary>
+/// Multiple choice with a <see cref="BertForMultipleChoice"/> (SWAG-style): every candidate is encoded as the pair
+/// (context, candidate), the model scores them side by side, and the softmax over the candidates ranks them.
+/// </summary>
+public sealed class MultipleChoice : InferencePipeline<BertForMultipleChoice>
+{
+    public MultipleChoice(BertForMultipleChoice model, BertTokenizer tokenizer, bool ownsModel = false) : base(model, tokenizer, ownsModel)
+    {
+    }
+
+    /// <summary>Loads a multiple-choice model directory; a checkpoint without the trained head is refused (<see cref="RequiredWeights"/>).</summary>
+    public static MultipleChoice Load(string modelDir, string device = "auto")
+    {
+        var (model, tokenizer) = LoadChecked(modelDir, device);
+        return new MultipleChoice(model, tokenizer, ownsModel: true);
+    }
+
+    /// <summary>The choice per question: each is a context and its candidates (all questions the same number of candidates).</summary>
+    /// <param name="questions">(context, candidates) per question; SWAG's pairs are (sent1, sent2 + " " + ending).</param>
+    /// <param name="maxLength">Tokens per pair, longest-first truncation (null = the model's trained length).</param>
+    /// <param name="batchSize">Questions per forward pass.</param>
+    public IReadOnlyList<ChoicePrediction> Predict(IReadOnlyList<(string Context, IReadOnlyList<string> Candidates)> questions, int? maxLength = null, int batchSize = 16)
+    {
+        ArgumentNullException.ThrowIfNull(questions);
+        if (questions.Count == 0)
+        {
+            return [];
+        }
+        var choices = questions[0].Candidates.Count;
+        if (choices < 2 || questions.Any(q => q.Candidates.Count != choices))
+        {
+            throw new BertSharpException($"multiple choice: every question needs the same number of candidates, at least 2 (the first has {choices}).");
+        }
+        var options = new EncodeOptions { MaxLength = EffectiveMaxLength(maxLength), Truncation = TruncationStrategy.LongestFirst };
+        var encoded = questions.Select(q => q.Candidates.Select(c => Tokenizer.Encode(q.Context, c, options)).ToArray()).ToArray();
+        var result = new ChoicePrediction[questions.Count];
+        foreach (var batch in Batching.PlanByLength([.. encoded.Select(e => e.Max(c => c.Length))], batchSize))
+        {
+            var flat = batch.SelectMany(i => encoded[i]).ToArray();
+            var logits = Run(() =>
+            {
+                var input = Batching.Pad(flat, Tokenizer.PadId, Device);
+                long[] dims = [batch.Length, choices, input.InputIds.shape[1]];
+                var output = Model.Forward(new BertInput(input.InputIds.view(dims), input.AttentionMask!.view(dims), input.TokenTypeIds!.view(dims)));
+                return InferenceBatch.ToFloats(output.Logits);
+            });
+            for (var r = 0; r < batch.Length; r++)
+            {
+                var p = ScoreMath.Softmax(logits.AsSpan(r * choices, choices));
+                var best = Array.IndexOf(p, p.Max());
+                result[batch[r]] = new ChoicePrediction(best, p[best], p);
+            }
+        }
+        return result;
+    }
+}

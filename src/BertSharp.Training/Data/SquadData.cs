@@ -1,0 +1,242 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using BertSharp.Inference;
+using BertSharp.Tokenization;
+
+namespace BertSharp.Data;
+
+/// <summary>A gold answer: its text and where it starts in the context (UTF-16 offset).</summary>
+public sealed record SquadAnswer(string Text, int Start);
+
+/// <summary>One SQuAD question about one context.</summary>
+/// <param name="Id">The question id.</param>
+/// <param name="Question">The question.</param>
+/// <param name="Context">The paragraph.</param>
+/// <param name="Answers">Gold answers (empty for an unanswerable v2.0 question).</param>
+public sealed record SquadExample(string Id, string Question, string Context, IReadOnlyList<SquadAnswer> Answers)
+{
+    /// <summary>Whether the question has no answer in the context (SQuAD v2.0).</summary>
+    public bool IsImpossible => Answers.Count == 0;
+}
+
+/// <summary>A SQuAD file's questions and whether it is v2.0 (unanswerable questions allowed).</summary>
+public sealed record SquadDataset(string Path, IReadOnlyList<SquadExample> Examples, bool Version2);
+
+/// <summary>One training window of a question: the encoding and the answer's token span in it ([CLS] = 0 when it has none).</summary>
+/// <param name="Example">Index of the question.</param>
+/// <param name="Encoding">[CLS] question [SEP] context-window [SEP].</param>
+/// <param name="StartPosition">Token of the answer's first character, or 0 ([CLS]) when the window does not hold the answer.</param>
+/// <param name="EndPosition">Token of the answer's last character, or 0.</param>
+public sealed record QaFeature(int Example, BertEncoding Encoding, int StartPosition, int EndPosition);
+
+/// <summary>
+/// Reads SQuAD v1.1 / v2.0 JSON (<c>data[].paragraphs[].qas[]</c>) and builds HF run_qa's training windows. Answer offsets
+/// in the file count Unicode code points (Python strings); they are turned into UTF-16 offsets here and checked against the
+/// answer text.
+/// </summary>
+public static class SquadData
+{
+    /// <summary>Reads a SQuAD JSON file; v2.0 when its version says so or any question is marked <c>is_impossible</c>.</summary>
+    public static SquadDataset Read(string path)
+    {
+        var bytes = TextFileLoader.Load(path);
+        JsonDocument doc;
+        try
+        {
+            doc = JsonDocument.Parse(bytes);
+        }
+        catch (JsonException e)
+        {
+            throw new BertSharpException($"{path}: not valid JSON at line {e.LineNumber + 1} ({e.Message.Split('.')[0]}); expected SQuAD JSON ({{\"data\": [{{\"paragraphs\": [...]}}]}}).", e);
+        }
+        using (doc)
+        {
+            var root = doc.RootElement;
+            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("data", out var data) || data.ValueKind != JsonValueKind.Array)
+            {
+                throw new BertSharpException($"{path}: missing field \"data\" (an array); expected SQuAD JSON ({{\"version\": ..., \"data\": [{{\"paragraphs\": [...]}}]}}).");
+            }
+            var v2 = root.TryGetProperty("version", out var version) && version.ValueKind == JsonValueKind.String
+                     && version.GetString()!.TrimStart('v').StartsWith('2');
+            var examples = new List<SquadExample>();
+            foreach (var article in data.EnumerateArray())
+            {
+                foreach (var paragraph in Items(path, article, "paragraphs", "data[]"))
+                {
+                    var context = Text(path, paragraph, "context", "paragraph");
+                    foreach (var qa in Items(path, paragraph, "qas", "paragraph"))
+                    {
+                        var id = qa.TryGetProperty("id", out var idEl) ? idEl.ToString() : examples.Count.ToString(CultureInfo.InvariantCulture);
+                        var question = Text(path, qa, "question", $"question {id}");
+                        var impossible = qa.TryGetProperty("is_impossible", out var imp) && imp.ValueKind == JsonValueKind.True;
+                        v2 |= impossible;
+                        var answers = new List<SquadAnswer>();
+                        if (!impossible && qa.TryGetProperty("answers", out var ans) && ans.ValueKind == JsonValueKind.Array)
+                        {
+                            foreach (var a in ans.EnumerateArray())
+                            {
+                                answers.Add(Answer(path, id, context, a));
+                            }
+                        }
+                        if (!impossible && answers.Count == 0)
+                        {
+                            v2 = true;
+                        }
+                        examples.Add(new SquadExample(id, question, context, answers));
+                    }
+                }
+            }
+            if (examples.Count == 0)
+            {
+                throw new BertSharpException($"{path}: no questions; expected SQuAD JSON with data[].paragraphs[].qas[].");
+            }
+            return new SquadDataset(path, examples, v2);
+        }
+    }
+
+    /// <summary>
+    /// HF run_qa's <c>prepare_train_features</c>: every window of every question, with the first gold answer's start and end
+    /// token when the window holds the whole answer, else [CLS] (0) for both — as for unanswerable questions.
+    /// </summary>
+    public static List<QaFeature> TrainingFeatures(BertTokenizer tokenizer, IReadOnlyList<SquadExample> examples, int maxLength, int docStride)
+    {
+        ArgumentNullException.ThrowIfNull(examples);
+        var features = new List<QaFeature>();
+        for (var i = 0; i < examples.Count; i++)
+        {
+            var ex = examples[i];
+            foreach (var w in QaWindowing.Windows(tokenizer, ex.Question, ex.Context, maxLength, docStride))
+            {
+                var (s, e) = ex.IsImpossible ? (0, 0) : AnswerSpan(w, ex.Answers[0]);
+                features.Add(new QaFeature(i, w, s, e));
+            }
+        }
+        return features;
+    }
+
+    /// <summary>The token span of <paramref name="answer"/> in <paramref name="window"/>, or (0, 0) when the window does not hold all of it.</summary>
+    public static (int Start, int End) AnswerSpan(BertEncoding window, SquadAnswer answer)
+    {
+        ArgumentNullException.ThrowIfNull(window);
+        ArgumentNullException.ThrowIfNull(answer);
+        var startChar = answer.Start;
+        var endChar = answer.Start + answer.Text.Length;
+        var context = QaWindowing.AnswerTokens(window);
+        var first = Array.IndexOf(context, true);
+        var last = Array.LastIndexOf(context, true);
+        var offsets = window.Utf16Offsets;
+        if (first < 0 || offsets[first].Start > startChar || offsets[last].End < endChar)
+        {
+            return (0, 0);
+        }
+        var s = first;
+        while (s <= last && offsets[s].Start <= startChar)
+        {
+            s++;
+        }
+        var e = last;
+        while (e >= first && offsets[e].End >= endChar)
+        {
+            e--;
+        }
+        return (s - 1, e + 1);
+    }
+
+    private static SquadAnswer Answer(string path, string id, string context, JsonElement a)
+    {
+        var text = Text(path, a, "text", $"question {id} answer");
+        if (!a.TryGetProperty("answer_start", out var st) || !st.TryGetInt32(out var codePoints) || codePoints < 0)
+        {
+            throw new BertSharpException($"{path}: question {id}: an answer lacks \"answer_start\" (a character offset ≥ 0).");
+        }
+        var start = Utf16Offset(context, codePoints);
+        if (start < 0 || start + text.Length > context.Length || !string.Equals(context.Substring(start, text.Length), text, StringComparison.Ordinal))
+        {
+            throw new BertSharpException($"{path}: question {id}: answer '{Short(text)}' is not at answer_start {codePoints} of its context.");
+        }
+        return new SquadAnswer(text, start);
+    }
+
+    /// <summary>The UTF-16 index of the <paramref name="codePoints"/>-th code point, or -1 past the end.</summary>
+    private static int Utf16Offset(string s, int codePoints)
+    {
+        var i = 0;
+        for (var n = 0; n < codePoints; n++)
+        {
+            if (i >= s.Length)
+            {
+                return -1;
+            }
+            i += char.IsHighSurrogate(s[i]) && i + 1 < s.Length && char.IsLowSurrogate(s[i + 1]) ? 2 : 1;
+        }
+        return i <= s.Length ? i : -1;
+    }
+
+    private static JsonElement.ArrayEnumerator Items(string path, JsonElement parent, string field, string where)
+    {
+        if (parent.ValueKind != JsonValueKind.Object || !parent.TryGetProperty(field, out var v) || v.ValueKind != JsonValueKind.Array)
+        {
+            throw new BertSharpException($"{path}: a {where} lacks \"{field}\" (an array); expected SQuAD JSON.");
+        }
+        return v.EnumerateArray();
+    }
+
+    private static string Text(string path, JsonElement parent, string field, string where)
+    {
+        if (parent.ValueKind != JsonValueKind.Object || !parent.TryGetProperty(field, out var v) || v.ValueKind != JsonValueKind.String)
+        {
+            throw new BertSharpException($"{path}: a {where} lacks \"{field}\" (a string); expected SQuAD JSON.");
+        }
+        return v.GetString()!;
+    }
+
+    private static string Short(string s) => s.Length <= 40 ? s : s[..40] + "…";
+
+    /// <summary>Writes examples as SQuAD JSON (v2.0 when any is unanswerable); answer offsets in code points as the format counts them.</summary>
+    public static string ToJson(IReadOnlyList<SquadExample> examples)
+    {
+        ArgumentNullException.ThrowIfNull(examples);
+        var v2 = examples.Any(e => e.IsImpossible);
+        using var ms = new MemoryStream();
+        using (var w = new Utf8JsonWriter(ms))
+        {
+            w.WriteStartObject();
+            w.WriteString("version", v2 ? "v2.0" : "1.1");
+            w.WriteStartArray("data");
+            w.WriteStartObject();
+            w.WriteString("title", "generated");
+            w.WriteStartArray("paragraphs");
+            foreach (var e in examples)
+            {
+                w.WriteStartObject();
+                w.WriteString("context", e.Context);
+                w.WriteStartArray("qas");
+                w.WriteStartObject();
+                w.WriteString("id", e.Id);
+                w.WriteString("question", e.Question);
+                if (v2)
+                {
+                    w.WriteBoolean("is_impossible", e.IsImpossible);
+                }
+                w.WriteStartArray("answers");
+                foreach (var a in e.Answers)
+                {
+                    w.WriteStartObject();
+                    w.WriteString("text", a.Text);
+                    w.WriteNumber("answer_start", e.Context[..a.Start].EnumerateRunes().Count());
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
+                w.WriteEndObject();
+                w.WriteEndArray();
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            w.WriteEndObject();
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+        return Encoding.UTF8.GetString(ms.ToArray());
+    }
+}

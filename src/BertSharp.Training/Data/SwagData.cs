@@ -1,0 +1,191 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using BertSharp.Tokenization;
+using CsvHelper;
+
+namespace BertSharp.Data;
+
+/// <summary>One multiple-choice question: a context, the start of the continuation, the candidate endings and the right one.</summary>
+/// <param name="Sent1">The context (HF run_swag's <c>sent1</c>, the first text of every pair).</param>
+/// <param name="Sent2">The start of the continuation (<c>sent2</c>), put before each ending.</param>
+/// <param name="Endings">The candidate endings (<c>ending0</c>, <c>ending1</c>, …).</param>
+/// <param name="Label">Index of the right ending, or null when the file has no labels.</param>
+/// <param name="Line">1-based line in its file.</param>
+public sealed record ChoiceExample(string Sent1, string Sent2, IReadOnlyList<string> Endings, int? Label, int Line)
+{
+    /// <summary>HF run_swag's pairs: (sent1, sent2 + " " + ending) per ending.</summary>
+    public IEnumerable<(string First, string Second)> Pairs => Endings.Select(e => (Sent1, Sent2.Length == 0 ? e : Sent2 + " " + e));
+}
+
+/// <summary>A multiple-choice question as model input: one encoded pair per choice.</summary>
+/// <param name="Choices">[CLS] sent1 [SEP] sent2 ending [SEP] per choice, truncated longest-first.</param>
+/// <param name="Label">The right choice (-100 when unknown).</param>
+public sealed record ChoiceFeature(IReadOnlyList<BertEncoding> Choices, long Label)
+{
+    /// <summary>The longest choice in tokens.</summary>
+    public int Length => Choices.Max(c => c.Length);
+}
+
+/// <summary>
+/// Reads SWAG-style multiple-choice data: CSV with a header (<c>sent1</c>, <c>sent2</c>, <c>ending0</c> … <c>endingN</c>,
+/// <c>label</c>; other columns such as <c>video-id</c> are ignored) or JSON lines with the same fields. Every question has
+/// the same number of endings (at least 2), as the model scores them side by side.
+/// </summary>
+public static class SwagData
+{
+    /// <summary>Reads a CSV or JSON-lines file (by its name: .jsonl / .json → JSON lines).</summary>
+    /// <param name="path">The file (.gz is decompressed).</param>
+    /// <param name="requireLabels">Whether each question must have a label (training, evaluation).</param>
+    public static List<ChoiceExample> Read(string path, bool requireLabels = true)
+    {
+        var bytes = TextFileLoader.Load(path);
+        var examples = TaggedCorpus.IsJsonLines(path) ? ReadJsonLines(path, Encoding.UTF8.GetString(bytes.Span), requireLabels) : ReadCsv(path, bytes, requireLabels);
+        if (examples.Count == 0)
+        {
+            throw new BertSharpException($"{path}: no questions; expected sent1, sent2, ending0…endingN and label per row.");
+        }
+        var choices = examples[0].Endings.Count;
+        if (examples.FirstOrDefault(e => e.Endings.Count != choices) is { } odd)
+        {
+            throw new BertSharpException($"{path} line {odd.Line}: {odd.Endings.Count} endings; the first question has {choices} (every question needs the same number).");
+        }
+        return examples;
+    }
+
+    /// <summary>Encodes each choice as HF run_swag does (pair of sent1 and sent2 + ending, truncated longest-first to <paramref name="maxLength"/>).</summary>
+    public static ChoiceFeature Encode(BertTokenizer tokenizer, ChoiceExample example, int maxLength)
+    {
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        ArgumentNullException.ThrowIfNull(example);
+        var options = new EncodeOptions { MaxLength = maxLength, Truncation = TruncationStrategy.LongestFirst };
+        return new ChoiceFeature([.. example.Pairs.Select(p => tokenizer.Encode(p.First, p.Second, options))], example.Label ?? Modeling.Losses.IgnoreIndex);
+    }
+
+    private static List<ChoiceExample> ReadCsv(string path, ReadOnlyMemory<byte> bytes, bool requireLabels)
+    {
+        var options = new CsvReaderOptions
+        {
+            Separator = ',',
+            Mode = CsvMode.Rfc4180,
+            HasHeader = true,
+            SkipEmptyLines = true,
+            TrackLineNumbers = true,
+            MalformedData = CsvMalformedDataHandling.Throw,
+        };
+        using var reader = CsvReader.Create(bytes, options);
+        try
+        {
+            reader.ReadHeader();
+            var header = reader.Headers.Select(h => h.Trim()).ToList();
+            int Col(string name, bool required)
+            {
+                var i = header.IndexOf(name);
+                if (i < 0 && required)
+                {
+                    throw new BertSharpException($"{path}: no column '{name}' in the header ({string.Join(", ", header)}); expected sent1, sent2, ending0…endingN and label.");
+                }
+                return i;
+            }
+            var sent1 = Col("sent1", true);
+            var sent2 = Col("sent2", false);
+            var label = Col("label", requireLabels);
+            var endings = Endings(path, header.IndexOf, header);
+            var examples = new List<ChoiceExample>();
+            while (reader.Read())
+            {
+                var line = (int)reader.LineNumber;
+                string Get(int i) => i < 0 ? "" : i < reader.FieldCount ? (reader.GetString(i) ?? "").Trim()
+                    : throw new BertSharpException($"{path} line {line}: missing field '{header[i]}' (the row has {reader.FieldCount} fields, expected {header.Count}).");
+                examples.Add(Make(path, line, Get(sent1), Get(sent2), [.. endings.Select(Get)], label < 0 ? null : Get(label), requireLabels));
+            }
+            return examples;
+        }
+        catch (CsvFormatException e)
+        {
+            throw new BertSharpException($"{path} line {e.LineNumber}: malformed CSV ({e.Message.TrimEnd('.')}); expected RFC 4180 quoting.", e);
+        }
+    }
+
+    private static List<ChoiceExample> ReadJsonLines(string path, string text, bool requireLabels)
+    {
+        var examples = new List<ChoiceExample>();
+        var lines = text.Split('\n');
+        for (var i = 0; i < lines.Length; i++)
+        {
+            var raw = lines[i].TrimEnd('\r');
+            if (string.IsNullOrWhiteSpace(raw))
+            {
+                continue;
+            }
+            var line = i + 1;
+            JsonDocument doc;
+            try
+            {
+                doc = JsonDocument.Parse(raw);
+            }
+            catch (JsonException e)
+            {
+                throw new BertSharpException($"{path} line {line}: not valid JSON ({e.Message.Split('.')[0]}); expected one JSON object per line.", e);
+            }
+            using (doc)
+            {
+                var root = doc.RootElement;
+                if (root.ValueKind != JsonValueKind.Object)
+                {
+                    throw new BertSharpException($"{path} line {line}: expected a JSON object with sent1, sent2, ending0…endingN and label.");
+                }
+                var names = root.EnumerateObject().Select(p => p.Name).ToList();
+                string Field(string name, bool required) =>
+                    root.TryGetProperty(name, out var v) ? v.ValueKind switch
+                    {
+                        JsonValueKind.String => v.GetString()!.Trim(),
+                        JsonValueKind.Number => v.GetRawText(),
+                        _ => throw new BertSharpException($"{path} line {line}: field \"{name}\" holds {v.ValueKind}; expected a string."),
+                    }
+                    : required ? throw new BertSharpException($"{path} line {line}: missing field \"{name}\"; expected sent1, sent2, ending0…endingN and label.") : "";
+                var endings = Endings(path, names.IndexOf, names).Select(e => Field(names[e], true)).ToArray();
+                string? label = root.TryGetProperty("label", out _) ? Field("label", true) : null;
+                examples.Add(Make(path, line, Field("sent1", true), Field("sent2", false), endings, label, requireLabels));
+            }
+        }
+        return examples;
+    }
+
+    /// <summary>Column positions of ending0, ending1, … (consecutive from 0, at least two).</summary>
+    private static List<int> Endings(string path, Func<string, int> indexOf, IReadOnlyList<string> names)
+    {
+        var found = new List<int>();
+        for (var k = 0; indexOf("ending" + k.ToString(CultureInfo.InvariantCulture)) is var i and >= 0; k++)
+        {
+            found.Add(i);
+        }
+        if (found.Count < 2)
+        {
+            throw new BertSharpException($"{path}: {found.Count} ending column(s) among ({string.Join(", ", names)}); expected ending0, ending1, … (at least two).");
+        }
+        return found;
+    }
+
+    private static ChoiceExample Make(string path, int line, string sent1, string sent2, string[] endings, string? label, bool requireLabels)
+    {
+        int? id = null;
+        if (!string.IsNullOrEmpty(label))
+        {
+            if (!int.TryParse(label, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) || v < 0 || v >= endings.Length)
+            {
+                throw new BertSharpException($"{path} line {line}: label '{label}' is not an ending index 0…{endings.Length - 1}.");
+            }
+            id = v;
+        }
+        else if (requireLabels)
+        {
+            throw new BertSharpException($"{path} line {line}: empty label; expected an ending index 0…{endings.Length - 1}.");
+        }
+        if (sent1.Length == 0 && sent2.Length == 0)
+        {
+            throw new BertSharpException($"{path} line {line}: sent1 and sent2 are both empty; expected the question's context.");
+        }
+        return new ChoiceExample(sent1, sent2, endings, id, line);
+    }
+}

@@ -1,0 +1,205 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+
+namespace BertSharp.Data;
+
+/// <summary>One sentence of a token-classification corpus: its words and one tag per word.</summary>
+/// <param name="Words">The words (pre-split, as the file gives them).</param>
+/// <param name="Tags">One tag per word (e.g. B-PER, I-PER, O).</param>
+/// <param name="Line">1-based line of the sentence's first word in its file (for messages).</param>
+public sealed record TaggedSentence(IReadOnlyList<string> Words, IReadOnlyList<string> Tags, int Line);
+
+/// <summary>
+/// Reads token-classification data: CoNLL-2003 column files (one <c>word … tag</c> line per word, the word first and the
+/// tag last, a blank line between sentences, <c>-DOCSTART-</c> lines skipped) and JSON lines
+/// (<c>{"tokens": [...], "ner_tags": [...]}</c>, <c>tags</c> accepted for <c>ner_tags</c>; integer tags are indices into a
+/// label list). Every problem is a <see cref="BertSharpException"/> naming the file and the line.
+/// </summary>
+public static class TaggedCorpus
+{
+    /// <summary>Whether <paramref name="path"/> is read as JSON lines (by its name: .jsonl or .json, optionally .gz).</summary>
+    public static bool IsJsonLines(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        var name = path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? path[..^3] : path;
+        return name.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase) || name.EndsWith(".json", StringComparison.OrdinalIgnoreCase);
+    }
+
+    /// <summary>Reads a CoNLL or JSON-lines file (by its name, <see cref="IsJsonLines"/>).</summary>
+    /// <param name="path">The file (.gz is decompressed).</param>
+    /// <param name="labelNames">Tag names by index, for JSON lines with integer tags; null when the tags are strings.</param>
+    public static List<TaggedSentence> Read(string path, IReadOnlyList<string>? labelNames = null)
+    {
+        var text = Encoding.UTF8.GetString(TextFileLoader.Load(path).Span);
+        var sentences = IsJsonLines(path) ? ReadJsonLines(path, text, labelNames) : ReadConll(path, text);
+        if (sentences.Count == 0)
+        {
+            throw new BertSharpException(IsJsonLines(path)
+                ? $"{path}: no sentences; expected one JSON object per line with \"tokens\" and \"ner_tags\"."
+                : $"{path}: no sentences; expected CoNLL columns (a word and its tag per line, a blank line between sentences).");
+        }
+        return sentences;
+    }
+
+    /// <summary>CoNLL-2003 columns: the first field is the word, the last the tag; fields are separated by spaces or tabs.</summary>
+    public static List<TaggedSentence> ReadConll(string path, string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var sentences = new List<TaggedSentence>();
+        var words = new List<string>();
+        var tags = new List<string>();
+        var first = 0;
+        void Flush()
+        {
+            if (words.Count > 0)
+            {
+                sentences.Add(new TaggedSentence([.. words], [.. tags], first));
+                words.Clear();
+                tags.Clear();
+            }
+        }
+        var lines = text.Split('\n');
+        for (var i = 0; i < lines.Length; i++)
+        {
+            var line = lines[i].TrimEnd('\r');
+            if (string.IsNullOrWhiteSpace(line))
+            {
+                Flush();
+                continue;
+            }
+            var fields = line.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries);
+            if (fields[0] == "-DOCSTART-")
+            {
+                Flush();
+                continue;
+            }
+            if (fields.Length < 2)
+            {
+                throw new BertSharpException($"{path} line {i + 1}: '{Short(line)}' has one field; expected a word and its tag (CoNLL columns: word … tag).");
+            }
+            if (words.Count == 0)
+            {
+                first = i + 1;
+            }
+            words.Add(fields[0]);
+            tags.Add(fields[^1]);
+        }
+        Flush();
+        return sentences;
+    }
+
+    /// <summary>JSON lines with <c>tokens</c> and <c>ner_tags</c> (or <c>tags</c>): strings, or integers with <paramref name="labelNames"/>.</summary>
+    public static List<TaggedSentence> ReadJsonLines(string path, string text, IReadOnlyList<string>? labelNames)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var sentences = new List<TaggedSentence>();
+        var lines = text.Split('\n');
+        for (var i = 0; i < lines.Length; i++)
+        {
+            var raw = lines[i].TrimEnd('\r');
+            if (string.IsNullOrWhiteSpace(raw))
+            {
+                continue;
+            }
+            var line = i + 1;
+            JsonDocument doc;
+            try
+            {
+                doc = JsonDocument.Parse(raw);
+            }
+            catch (JsonException e)
+            {
+                throw new BertSharpException($"{path} line {line}: not valid JSON ({e.Message.Split('.')[0]}); expected one JSON object per line.", e);
+            }
+            using (doc)
+            {
+                var root = doc.RootElement;
+                if (root.ValueKind != JsonValueKind.Object)
+                {
+                    throw new BertSharpException($"{path} line {line}: expected a JSON object with \"tokens\" and \"ner_tags\".");
+                }
+                var tokens = Array(path, line, root, "tokens");
+                var tagField = root.TryGetProperty("ner_tags", out _) ? "ner_tags" : "tags";
+                var tagValues = Array(path, line, root, tagField);
+                if (tokens.Count != tagValues.Count)
+                {
+                    throw new BertSharpException($"{path} line {line}: {tokens.Count} tokens but {tagValues.Count} {tagField}; expected one tag per token.");
+                }
+                var words = tokens.Select(t => t.ValueKind == JsonValueKind.String ? t.GetString()!
+                    : throw new BertSharpException($"{path} line {line}: field \"tokens\" holds {t.ValueKind}; expected strings.")).ToArray();
+                var tags = tagValues.Select(t => Tag(path, line, tagField, t, labelNames)).ToArray();
+                if (words.Length > 0)
+                {
+                    sentences.Add(new TaggedSentence(words, tags, line));
+                }
+            }
+        }
+        return sentences;
+    }
+
+    /// <summary>
+    /// The tag set in class-id order: <paramref name="labelNames"/> when given, else the sorted distinct tags of
+    /// <paramref name="sentences"/> (HF run_ner's <c>sorted(unique_labels)</c>).
+    /// </summary>
+    public static IReadOnlyList<string> Labels(IEnumerable<TaggedSentence> sentences, IReadOnlyList<string>? labelNames = null)
+    {
+        ArgumentNullException.ThrowIfNull(sentences);
+        if (labelNames is { Count: > 0 })
+        {
+            return labelNames;
+        }
+        var labels = sentences.SelectMany(s => s.Tags).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+        if (labels.Count < 2)
+        {
+            throw new BertSharpException($"token classification needs at least 2 tags; the training data has {labels.Count} ({string.Join(", ", labels)}).");
+        }
+        return labels;
+    }
+
+    /// <summary>Reads a label list: a file with one label per line, or a comma-separated list.</summary>
+    public static IReadOnlyList<string> ParseLabelList(string value)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        var items = File.Exists(value)
+            ? File.ReadAllLines(value).Select(l => l.Trim()).Where(l => l.Length > 0).ToList()
+            : value.Split(',').Select(l => l.Trim()).Where(l => l.Length > 0).ToList();
+        if (items.Count < 2 || items.Distinct(StringComparer.Ordinal).Count() != items.Count)
+        {
+            throw new BertSharpException($"{BertSharpException.Field("labels")} {value}: expected at least 2 distinct labels (comma-separated, or a file with one per line).");
+        }
+        return items;
+    }
+
+    private static List<JsonElement> Array(string path, int line, JsonElement root, string field)
+    {
+        if (!root.TryGetProperty(field, out var v) || v.ValueKind != JsonValueKind.Array)
+        {
+            throw new BertSharpException($"{path} line {line}: missing field \"{field}\" (a JSON array); expected \"tokens\" and \"ner_tags\".");
+        }
+        return [.. v.EnumerateArray()];
+    }
+
+    private static string Tag(string path, int line, string field, JsonElement t, IReadOnlyList<string>? labelNames)
+    {
+        if (t.ValueKind == JsonValueKind.String)
+        {
+            return t.GetString()!;
+        }
+        if (t.ValueKind == JsonValueKind.Number && t.TryGetInt32(out var id))
+        {
+            if (labelNames is null)
+            {
+                throw new BertSharpException($"{path} line {line}: field \"{field}\" holds integer tags; give the tag names with {BertSharpException.Field("labels")} (in id order).");
+            }
+            if (id < 0 || id >= labelNames.Count)
+            {
+                throw new BertSharpException($"{path} line {line}: tag {id.ToString(CultureInfo.InvariantCulture)} is outside the {labelNames.Count} labels given.");
+            }
+            return labelNames[id];
+        }
+        throw new BertSharpException($"{path} line {line}: field \"{field}\" holds {t.ValueKind}; expected tag strings or integer ids.");
+    }
+
+    private static string Short(string s) => s.Length <= 40 ? s : s[..40] + "…";
+}

@@ -1,0 +1,90 @@
+using BertSharp.Modeling;
+using BertSharp.Tokenization;
+
+namespace BertSharp.Data;
+
+/// <summary>A tagged sentence as model input: <c>[CLS] pieces… [SEP]</c> with one label per piece.</summary>
+/// <param name="InputIds">Token ids [tokens].</param>
+/// <param name="Labels">Class id per token [tokens]; -100 where no loss is taken ([CLS], [SEP], and continuation pieces unless every piece is labelled).</param>
+/// <param name="WordStarts">Per word of the sentence, the position of its first piece, or -1 when the word was cut off by the maximum length (or has no pieces).</param>
+public sealed record TaggedFeature(int[] InputIds, long[] Labels, int[] WordStarts)
+{
+    /// <summary>Number of tokens.</summary>
+    public int Length => InputIds.Length;
+}
+
+/// <summary>
+/// HF run_ner's label alignment: each word is split into word pieces; its first piece carries the word's tag, the other
+/// pieces -100 (ignored by the loss) — or, with <c>labelAllTokens</c>, the tag too, a <c>B-X</c> becoming <c>I-X</c> on
+/// continuation pieces (HF's <c>b_to_i_label</c>). Sentences longer than the maximum length are truncated.
+/// </summary>
+public static class TokenLabelAlignment
+{
+    private static readonly EncodeOptions Pieces = new() { AddSpecialTokens = false };
+
+    /// <summary>Encodes <paramref name="sentence"/> with the tag set <paramref name="labels"/> (class-id order).</summary>
+    /// <param name="tokenizer">The model's tokenizer.</param>
+    /// <param name="sentence">Words and tags.</param>
+    /// <param name="labels">Tag names in class-id order.</param>
+    /// <param name="maxLength">Tokens at most, [CLS] and [SEP] included.</param>
+    /// <param name="labelAllTokens">Label every piece of a word, not just the first.</param>
+    /// <param name="path">The file, for messages about tags outside <paramref name="labels"/>.</param>
+    public static TaggedFeature Encode(BertTokenizer tokenizer, TaggedSentence sentence, IReadOnlyList<string> labels, int maxLength,
+        bool labelAllTokens, string path)
+    {
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        ArgumentNullException.ThrowIfNull(sentence);
+        ArgumentNullException.ThrowIfNull(labels);
+        var ids = new List<int> { tokenizer.ClsId };
+        var tags = new List<long> { Losses.IgnoreIndex };
+        var starts = new int[sentence.Words.Count];
+        Array.Fill(starts, -1);
+        for (var w = 0; w < sentence.Words.Count; w++)
+        {
+            var tag = Id(labels, sentence.Tags[w], sentence, path);
+            var pieces = tokenizer.EncodeIds(sentence.Words[w], null, Pieces);
+            var continuation = labelAllTokens ? ContinuationOf(labels, tag) : Losses.IgnoreIndex;
+            for (var p = 0; p < pieces.Length && ids.Count < maxLength - 1; p++)
+            {
+                if (p == 0)
+                {
+                    starts[w] = ids.Count;
+                }
+                ids.Add(pieces[p]);
+                tags.Add(p == 0 ? tag : continuation);
+            }
+        }
+        ids.Add(tokenizer.SepId);
+        tags.Add(Losses.IgnoreIndex);
+        return new TaggedFeature([.. ids], [.. tags], starts);
+    }
+
+    /// <summary>The class id of a continuation piece under all-token labelling: I-X for B-X when the tag set has it, else the tag itself.</summary>
+    public static long ContinuationOf(IReadOnlyList<string> labels, long tag)
+    {
+        ArgumentNullException.ThrowIfNull(labels);
+        var name = labels[(int)tag];
+        if (name.StartsWith("B-", StringComparison.Ordinal))
+        {
+            var inside = labels.ToList().IndexOf("I-" + name[2..]);
+            if (inside >= 0)
+            {
+                return inside;
+            }
+        }
+        return tag;
+    }
+
+    private static long Id(IReadOnlyList<string> labels, string tag, TaggedSentence sentence, string path)
+    {
+        for (var i = 0; i < labels.Count; i++)
+        {
+            if (string.Equals(labels[i], tag, StringComparison.Ordinal))
+            {
+                return i;
+            }
+        }
+        throw new BertSharpException(
+            $"{path} line {sentence.Line}: tag '{tag}' is not one of the model's {labels.Count} tags ({string.Join(", ", labels.Take(12))}{(labels.Count > 12 ? ", …" : "")}).");
+    }
+}

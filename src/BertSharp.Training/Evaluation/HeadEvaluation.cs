@@ -1,0 +1,217 @@
+using BertSharp.Data;
+using BertSharp.Inference;
+using BertSharp.Modeling;
+using BertSharp.Tokenization;
+using BertSharp.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace BertSharp.Evaluation;
+
+/// <summary>The outcome of evaluating a token classifier on tagged sentences.</summary>
+/// <param name="Scores">seqeval entity scores and token accuracy over the words the model saw.</param>
+/// <param name="Loss">Mean cross-entropy over the labelled tokens.</param>
+/// <param name="Predicted">Predicted tag per word of each sentence (null for words cut off by the maximum length).</param>
+/// <param name="CutWords">Words past the maximum length (left out of the scores, as HF run_ner does).</param>
+public sealed record TaggingEvaluation(SeqevalReport Scores, double Loss, IReadOnlyList<string?[]> Predicted, int CutWords)
+{
+    /// <summary>The metrics as metrics.json names them: precision, recall, f1 (micro, entity level), accuracy (token), loss, and TYPE_precision / _recall / _f1 / _number per entity type.</summary>
+    public IEnumerable<KeyValuePair<string, double>> Values()
+    {
+        yield return new("precision", Scores.Micro.Precision);
+        yield return new("recall", Scores.Micro.Recall);
+        yield return new("f1", Scores.Micro.F1);
+        yield return new("accuracy", Scores.Accuracy);
+        yield return new("loss", Loss);
+        foreach (var (type, s) in Scores.PerType)
+        {
+            yield return new($"{type}_precision", s.Precision);
+            yield return new($"{type}_recall", s.Recall);
+            yield return new($"{type}_f1", s.F1);
+            yield return new($"{type}_number", s.Support);
+        }
+    }
+}
+
+/// <summary>The outcome of evaluating a QA model on SQuAD questions.</summary>
+/// <param name="Scores">Official SQuAD scores (percent).</param>
+/// <param name="Predictions">The best span and its null-score difference per question.</param>
+/// <param name="Version2">Whether the data are SQuAD v2.0 (the no-answer threshold applies and the v2.0 scores are reported).</param>
+/// <param name="Threshold">The null-score difference threshold used.</param>
+public sealed record QaEvaluation(SquadScores Scores, IReadOnlyList<SquadPrediction> Predictions, bool Version2, double Threshold)
+{
+    /// <summary>exact and f1 (percent, v1.1 and v2.0); for v2.0 also HasAns_/NoAns_ scores, best_exact, best_f1 and their thresholds.</summary>
+    public IEnumerable<KeyValuePair<string, double>> Values()
+    {
+        yield return new("exact", Scores.Exact);
+        yield return new("f1", Scores.F1);
+        if (!Version2)
+        {
+            yield break;
+        }
+        yield return new("HasAns_exact", Scores.HasAnsExact);
+        yield return new("HasAns_f1", Scores.HasAnsF1);
+        yield return new("NoAns_exact", Scores.NoAnsExact);
+        yield return new("NoAns_f1", Scores.NoAnsExact);
+        yield return new("best_exact", Scores.BestExact);
+        yield return new("best_exact_thresh", Scores.BestExactThreshold);
+        yield return new("best_f1", Scores.BestF1);
+        yield return new("best_f1_thresh", Scores.BestF1Threshold);
+        yield return new("null_score_diff_threshold", Threshold);
+    }
+}
+
+/// <summary>The outcome of evaluating a multiple-choice model.</summary>
+/// <param name="Accuracy">Fraction of questions whose highest-scoring choice is the right one.</param>
+/// <param name="Loss">Mean cross-entropy.</param>
+/// <param name="Predicted">The chosen ending per question.</param>
+/// <param name="Probabilities">Softmax over the choices per question.</param>
+public sealed record ChoiceEvaluation(double Accuracy, double Loss, IReadOnlyList<int> Predicted, IReadOnlyList<double[]> Probabilities)
+{
+    /// <summary>accuracy and loss.</summary>
+    public IEnumerable<KeyValuePair<string, double>> Values() => [new("accuracy", Accuracy), new("loss", Loss)];
+}
+
+/// <summary>
+/// Evaluation of the task heads (the model in eval mode, no gradients, batches grouped by length): token classification
+/// with seqeval (the prediction of a word is its first piece's, HF run_ner's rule), question answering with the official
+/// SQuAD scores (spans decoded by <see cref="AnswerDecoding"/> over every window of a question), multiple choice with
+/// accuracy.
+/// </summary>
+public static class HeadEvaluation
+{
+    /// <summary>Scores a token classifier on sentences and their encoded features (same order).</summary>
+    public static TaggingEvaluation Tagging(BertForTokenClassification model, IReadOnlyList<TaggedSentence> sentences, IReadOnlyList<TaggedFeature> features,
+        IReadOnlyList<string> labels, int batchSize, int padId, Device device)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(sentences);
+        ArgumentNullException.ThrowIfNull(features);
+        ArgumentNullException.ThrowIfNull(labels);
+        var predicted = new string?[sentences.Count][];
+        double lossSum = 0;
+        long labelled = 0;
+        model.eval();
+        using (torch.no_grad())
+        {
+            foreach (var batch in Batching.PlanByLength([.. features.Select(f => f.Length)], batchSize))
+            {
+                using var scope = NewDisposeScope();
+                var b = HeadCollate.Tagged(features, batch, padId, device);
+                var output = model.Forward(b.Input, b.Labels);
+                var n = batch.Sum(i => features[i].Labels.Count(l => l != Losses.IgnoreIndex));
+                lossSum += output.Loss!.to(torch.float64).cpu().item<double>() * n;
+                labelled += n;
+                var best = output.Logits.argmax(-1).cpu().data<long>().ToArray();
+                var width = (int)output.Logits.shape[1];
+                for (var r = 0; r < batch.Length; r++)
+                {
+                    var s = batch[r];
+                    predicted[s] = [.. features[s].WordStarts.Select(t => t < 0 ? null : labels[(int)best[(r * width) + t]])];
+                }
+            }
+        }
+        var truth = new List<IReadOnlyList<string>>();
+        var pred = new List<IReadOnlyList<string>>();
+        var cut = 0;
+        for (var s = 0; s < sentences.Count; s++)
+        {
+            var kept = Enumerable.Range(0, sentences[s].Words.Count).Where(w => predicted[s][w] is not null).ToList();
+            cut += sentences[s].Words.Count - kept.Count;
+            truth.Add([.. kept.Select(w => sentences[s].Tags[w])]);
+            pred.Add([.. kept.Select(w => predicted[s][w]!)]);
+        }
+        return new TaggingEvaluation(SeqevalMetrics.Evaluate(truth, pred), labelled == 0 ? double.NaN : lossSum / labelled, predicted, cut);
+    }
+
+    /// <summary>
+    /// Scores a QA model on SQuAD questions: every window of a question is run, the best span over all windows is its answer
+    /// and <c>ln P(null) − ln P(best span)</c> its null-score difference, P(null) being the smallest [CLS]·[CLS] score of
+    /// its windows (within one window the difference equals HF run_qa's <c>score_null − best_non_null</c> in logits).
+    /// </summary>
+    public static QaEvaluation QuestionAnswering(BertForQuestionAnswering model, BertTokenizer tokenizer, SquadDataset data, int maxLength, int docStride,
+        int maxAnswerLength, double threshold, int batchSize, Device device)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        ArgumentNullException.ThrowIfNull(data);
+        var windows = new List<(int Example, BertEncoding Encoding)>();
+        for (var i = 0; i < data.Examples.Count; i++)
+        {
+            windows.AddRange(QaWindowing.Windows(tokenizer, data.Examples[i].Question, data.Examples[i].Context, maxLength, docStride).Select(w => (i, w)));
+        }
+        var best = new (double Score, string Text)[data.Examples.Count];
+        var minNull = Enumerable.Repeat(double.MaxValue, data.Examples.Count).ToArray();
+        model.eval();
+        using (torch.no_grad())
+        {
+            foreach (var batch in Batching.PlanByLength([.. windows.Select(w => w.Encoding.Length)], batchSize))
+            {
+                using var scope = NewDisposeScope();
+                var encodings = batch.Select(b => windows[b].Encoding).ToArray();
+                var output = model.Forward(Batching.Pad(encodings, tokenizer.PadId, device));
+                var width = (int)output.StartLogits.shape[1];
+                var start = output.StartLogits.to(torch.float32).cpu().data<float>().ToArray();
+                var end = output.EndLogits.to(torch.float32).cpu().data<float>().ToArray();
+                for (var r = 0; r < batch.Length; r++)
+                {
+                    var (ex, e) = windows[batch[r]];
+                    var allowed = QaWindowing.AnswerTokens(e);
+                    var (ps, pe, nullScore) = AnswerDecoding.Probabilities(start[(r * width)..((r * width) + e.Length)], end[(r * width)..((r * width) + e.Length)],
+                        allowed, Array.IndexOf(e.SpecialTokensMask, 1));
+                    minNull[ex] = Math.Min(minNull[ex], nullScore);
+                    foreach (var span in AnswerDecoding.BestSpans(ps, pe, allowed, 1, maxAnswerLength))
+                    {
+                        if (best[ex].Text is null || span.Score > best[ex].Score)
+                        {
+                            var context = data.Examples[ex].Context;
+                            best[ex] = (span.Score, context[e.Utf16Offsets[span.StartToken].Start..e.Utf16Offsets[span.EndToken].End]);
+                        }
+                    }
+                }
+            }
+        }
+        var predictions = new SquadPrediction[data.Examples.Count];
+        for (var i = 0; i < predictions.Length; i++)
+        {
+            predictions[i] = best[i].Text is null
+                ? new SquadPrediction("", double.PositiveInfinity)
+                : new SquadPrediction(best[i].Text, Math.Log(minNull[i]) - Math.Log(best[i].Score));
+        }
+        var golds = data.Examples.Select(e => (IReadOnlyList<string>)[.. e.Answers.Select(a => a.Text)]).ToList();
+        // v1.1 has no unanswerable questions: the best span is always the answer.
+        var used = data.Version2 ? threshold : double.PositiveInfinity;
+        return new QaEvaluation(SquadMetrics.Evaluate(golds, predictions, used), predictions, data.Version2, threshold);
+    }
+
+    /// <summary>Scores a multiple-choice model on encoded questions (labels required).</summary>
+    public static ChoiceEvaluation MultipleChoice(BertForMultipleChoice model, IReadOnlyList<ChoiceFeature> features, int batchSize, int padId, Device device)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(features);
+        var predicted = new int[features.Count];
+        var probabilities = new double[features.Count][];
+        double lossSum = 0;
+        model.eval();
+        using (torch.no_grad())
+        {
+            foreach (var batch in Batching.PlanByLength([.. features.Select(f => f.Length)], batchSize))
+            {
+                using var scope = NewDisposeScope();
+                var b = HeadCollate.Choices(features, batch, padId, device);
+                var output = model.Forward(b.Input, b.Labels);
+                lossSum += output.Loss!.to(torch.float64).cpu().item<double>() * batch.Length;
+                var choices = (int)output.Logits.shape[1];
+                var logits = output.Logits.to(torch.float32).cpu().data<float>().ToArray();
+                for (var r = 0; r < batch.Length; r++)
+                {
+                    var p = ScoreMath.Softmax(logits[(r * choices)..((r + 1) * choices)]);
+                    probabilities[batch[r]] = p;
+                    predicted[batch[r]] = Array.IndexOf(p, p.Max());
+                }
+            }
+        }
+        var right = Enumerable.Range(0, features.Count).Count(i => predicted[i] == features[i].Label);
+        return new ChoiceEvaluation((double)right / features.Count, lossSum / features.Count, predicted, probabilities);
+    }
+}

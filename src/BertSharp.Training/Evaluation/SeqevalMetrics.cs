@@ -1,0 +1,103 @@
+namespace BertSharp.Evaluation;
+
+/// <summary>An entity chunk: its type and its first and last tag position (in the flattened tag sequence).</summary>
+public readonly record struct EntityChunk(string Type, int Start, int End);
+
+/// <summary>Precision, recall, F1 and the number of gold entities (support) of one entity type, or of all (micro).</summary>
+public readonly record struct EntityScores(double Precision, double Recall, double F1, int Support);
+
+/// <summary>Entity-level scores per type and micro-averaged, and the token accuracy.</summary>
+/// <param name="PerType">Scores per entity type, by type name (ordinal order).</param>
+/// <param name="Micro">Micro-averaged over all entities.</param>
+/// <param name="Accuracy">Fraction of tags predicted exactly.</param>
+public sealed record SeqevalReport(IReadOnlyDictionary<string, EntityScores> PerType, EntityScores Micro, double Accuracy);
+
+/// <summary>
+/// seqeval's default (non-strict) evaluation, as HF run_ner reports it: entities are read from IOB1 / IOB2 / IOE / IOBES
+/// tags with seqeval's <c>get_entities</c> chunking rules (an <c>I-X</c> after <c>O</c> or after another type starts an
+/// entity), sentences are joined with an <c>O</c> between them, and an entity counts as right when type, start and end
+/// all match. Precision / recall / F1 are 0 where their denominator is 0 (seqeval's <c>zero_division</c> default, with its
+/// warning left out).
+/// </summary>
+public static class SeqevalMetrics
+{
+    /// <summary>The entities of one tag sequence (seqeval <c>get_entities</c>, prefix tags such as <c>B-PER</c>).</summary>
+    public static List<EntityChunk> Entities(IReadOnlyList<string> tags)
+    {
+        ArgumentNullException.ThrowIfNull(tags);
+        var chunks = new List<EntityChunk>();
+        var prevTag = 'O';
+        var prevType = "";
+        var begin = 0;
+        for (var i = 0; i <= tags.Count; i++)
+        {
+            var chunk = i < tags.Count ? tags[i] : "O";
+            var tag = chunk.Length > 0 ? chunk[0] : 'O';
+            var rest = chunk.Length > 1 ? chunk[1..] : "";
+            var dash = rest.IndexOf('-', StringComparison.Ordinal);
+            var type = dash >= 0 ? rest[(dash + 1)..] : rest;
+            if (type.Length == 0)
+            {
+                type = "_";
+            }
+            if (EndOfChunk(prevTag, tag, prevType, type))
+            {
+                chunks.Add(new EntityChunk(prevType, begin, i - 1));
+            }
+            if (StartOfChunk(prevTag, tag, prevType, type))
+            {
+                begin = i;
+            }
+            prevTag = tag;
+            prevType = type;
+        }
+        return chunks;
+    }
+
+    /// <summary>Scores predicted tag sequences against gold ones (one list per sentence, equal lengths).</summary>
+    public static SeqevalReport Evaluate(IReadOnlyList<IReadOnlyList<string>> truth, IReadOnlyList<IReadOnlyList<string>> predicted)
+    {
+        ArgumentNullException.ThrowIfNull(truth);
+        ArgumentNullException.ThrowIfNull(predicted);
+        if (truth.Count != predicted.Count || truth.Where((t, i) => t.Count != predicted[i].Count).Any())
+        {
+            throw new ArgumentException("truth and predictions must have the same sentences and lengths");
+        }
+        var gold = Entities(Flatten(truth)).ToHashSet();
+        var pred = Entities(Flatten(predicted)).ToHashSet();
+        var types = gold.Select(c => c.Type).Concat(pred.Select(c => c.Type)).Distinct().Order(StringComparer.Ordinal);
+        var perType = new SortedDictionary<string, EntityScores>(StringComparer.Ordinal);
+        foreach (var type in types)
+        {
+            perType[type] = Scores(gold.Where(c => c.Type == type).ToHashSet(), pred.Where(c => c.Type == type).ToHashSet());
+        }
+        var tokens = truth.Sum(t => t.Count);
+        var right = truth.Select((t, s) => t.Where((tag, i) => tag == predicted[s][i]).Count()).Sum();
+        return new SeqevalReport(perType, Scores(gold, pred), tokens == 0 ? 0 : (double)right / tokens);
+    }
+
+    private static EntityScores Scores(HashSet<EntityChunk> gold, HashSet<EntityChunk> pred)
+    {
+        var correct = gold.Intersect(pred).Count();
+        var p = pred.Count == 0 ? 0 : (double)correct / pred.Count;
+        var r = gold.Count == 0 ? 0 : (double)correct / gold.Count;
+        var f = p + r == 0 ? 0 : 2 * p * r / (p + r);
+        return new EntityScores(p, r, f, gold.Count);
+    }
+
+    /// <summary>seqeval joins the sentences of a nested list with an "O" after each.</summary>
+    private static List<string> Flatten(IReadOnlyList<IReadOnlyList<string>> sentences) => [.. sentences.SelectMany(s => s.Append("O"))];
+
+    private static bool EndOfChunk(char prevTag, char tag, string prevType, string type) =>
+        prevTag is 'E' or 'S'
+        || (prevTag == 'B' && tag is 'B' or 'S' or 'O')
+        || (prevTag == 'I' && tag is 'B' or 'S' or 'O')
+        || (prevTag != 'O' && prevTag != '.' && prevType != type);
+
+    private static bool StartOfChunk(char prevTag, char tag, string prevType, string type) =>
+        tag is 'B' or 'S'
+        || (prevTag == 'E' && tag is 'E' or 'I')
+        || (prevTag == 'S' && tag is 'E' or 'I')
+        || (prevTag == 'O' && tag is 'E' or 'I')
+        || (tag != 'O' && tag != '.' && prevType != type);
+}

@@ -1,0 +1,160 @@
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace BertSharp.Evaluation;
+
+/// <summary>SQuAD scores in percent, as the official v2.0 evaluation script prints them.</summary>
+/// <param name="Exact">Exact match over all questions at the given no-answer threshold.</param>
+/// <param name="F1">Token F1 over all questions at that threshold.</param>
+/// <param name="Total">Questions scored.</param>
+/// <param name="HasAnsExact">Exact match over the answerable questions (NaN when there are none).</param>
+/// <param name="HasAnsF1">F1 over the answerable questions.</param>
+/// <param name="NoAnsExact">Exact match (= F1) over the unanswerable questions (NaN when there are none).</param>
+/// <param name="BestExact">The best exact match over every no-answer threshold (v2.0 script's <c>best_exact</c>).</param>
+/// <param name="BestExactThreshold">The null-score difference where it is reached.</param>
+/// <param name="BestF1">The best F1 over every threshold.</param>
+/// <param name="BestF1Threshold">The null-score difference where it is reached (<c>best_f1_thresh</c>).</param>
+public sealed record SquadScores(double Exact, double F1, int Total, double HasAnsExact, double HasAnsF1, double NoAnsExact,
+    double BestExact, double BestExactThreshold, double BestF1, double BestF1Threshold);
+
+/// <summary>A model's answer to one question for SQuAD scoring.</summary>
+/// <param name="BestAnswer">The best non-empty answer text ("" when the model found no span).</param>
+/// <param name="NullScoreDiff">How much more the model believes in "no answer" than in <paramref name="BestAnswer"/> (HF run_qa's <c>score_null − best_non_null</c>); the answer is "" when it is above the threshold.</param>
+public readonly record struct SquadPrediction(string BestAnswer, double NullScoreDiff);
+
+/// <summary>
+/// The official SQuAD evaluation (v2.0 script, which equals v1.1's for answerable questions): answers are normalised
+/// (lower-cased, ASCII punctuation removed, the articles a/an/the removed, whitespace collapsed), exact match and token F1
+/// are the maximum over the gold answers, an unanswerable question's gold answer is "" (right only for an empty
+/// prediction), and with no-answer scores the best threshold is searched as the script's <c>find_best_thresh</c> does.
+/// </summary>
+public static partial class SquadMetrics
+{
+    /// <summary>The script's <c>normalize_answer</c>.</summary>
+    public static string Normalize(string s)
+    {
+        ArgumentNullException.ThrowIfNull(s);
+        var lower = s.ToLowerInvariant();
+        var noPunct = new StringBuilder(lower.Length);
+        foreach (var c in lower)
+        {
+            // Python's string.punctuation: the ASCII punctuation characters only.
+            if (!(c < 128 && char.IsAsciiLetterOrDigit(c) is false && (char.IsPunctuation(c) || char.IsSymbol(c))))
+            {
+                noPunct.Append(c);
+            }
+        }
+        var noArticles = Articles().Replace(noPunct.ToString(), " ");
+        return string.Join(' ', noArticles.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
+    }
+
+    /// <summary>1 when the normalised texts are equal, else 0 (<c>compute_exact</c>).</summary>
+    public static double ExactMatch(string gold, string prediction) => Normalize(gold) == Normalize(prediction) ? 1 : 0;
+
+    /// <summary>Token-overlap F1 of the normalised texts (<c>compute_f1</c>); two empty answers score 1, one empty 0.</summary>
+    public static double F1(string gold, string prediction)
+    {
+        var g = Tokens(gold);
+        var p = Tokens(prediction);
+        if (g.Length == 0 || p.Length == 0)
+        {
+            return g.Length == p.Length ? 1 : 0;
+        }
+        var counts = g.GroupBy(t => t, StringComparer.Ordinal).ToDictionary(x => x.Key, x => x.Count(), StringComparer.Ordinal);
+        var same = 0;
+        foreach (var t in p)
+        {
+            if (counts.TryGetValue(t, out var n) && n > 0)
+            {
+                counts[t] = n - 1;
+                same++;
+            }
+        }
+        if (same == 0)
+        {
+            return 0;
+        }
+        var precision = (double)same / p.Length;
+        var recall = (double)same / g.Length;
+        return 2 * precision * recall / (precision + recall);
+    }
+
+    /// <summary>The gold answers a prediction is scored against: the non-empty ones after normalisation, or [""] when there are none.</summary>
+    public static IReadOnlyList<string> GoldAnswers(IEnumerable<string> answers)
+    {
+        ArgumentNullException.ThrowIfNull(answers);
+        var kept = answers.Where(a => Normalize(a).Length > 0).ToList();
+        return kept.Count > 0 ? kept : [""];
+    }
+
+    /// <summary>
+    /// Scores predictions: the answer is "" when its <see cref="SquadPrediction.NullScoreDiff"/> exceeds
+    /// <paramref name="nullScoreDiffThreshold"/>, else the best span; the best thresholds are searched over the null-score
+    /// differences (the script's <c>na_prob</c>s).
+    /// </summary>
+    /// <param name="golds">Gold answer texts per question (empty for unanswerable).</param>
+    /// <param name="predictions">The model's answer per question, same order.</param>
+    /// <param name="nullScoreDiffThreshold">Above this difference the model answers "no answer".</param>
+    public static SquadScores Evaluate(IReadOnlyList<IReadOnlyList<string>> golds, IReadOnlyList<SquadPrediction> predictions, double nullScoreDiffThreshold)
+    {
+        ArgumentNullException.ThrowIfNull(golds);
+        ArgumentNullException.ThrowIfNull(predictions);
+        if (golds.Count != predictions.Count || golds.Count == 0)
+        {
+            throw new ArgumentException("one prediction per question, and at least one question");
+        }
+        var n = golds.Count;
+        var hasAns = golds.Select(g => GoldAnswers(g)[0].Length > 0).ToArray();
+        // Raw scores of the best span (what a question scores when it is answered).
+        var rawExact = new double[n];
+        var rawF1 = new double[n];
+        var exact = new double[n];
+        var f1 = new double[n];
+        for (var i = 0; i < n; i++)
+        {
+            var gold = GoldAnswers(golds[i]);
+            var best = predictions[i].BestAnswer;
+            rawExact[i] = gold.Max(g => ExactMatch(g, best));
+            rawF1[i] = gold.Max(g => F1(g, best));
+            var answered = predictions[i].NullScoreDiff > nullScoreDiffThreshold ? "" : best;
+            exact[i] = gold.Max(g => ExactMatch(g, answered));
+            f1[i] = gold.Max(g => F1(g, answered));
+        }
+        double Mean(double[] v, Func<int, bool> which)
+        {
+            var idx = Enumerable.Range(0, n).Where(which).ToList();
+            return idx.Count == 0 ? double.NaN : 100.0 * idx.Average(i => v[i]);
+        }
+        var (bestExact, bestExactT) = BestThreshold(rawExact, hasAns, predictions);
+        var (bestF1, bestF1T) = BestThreshold(rawF1, hasAns, predictions);
+        return new SquadScores(Mean(exact, _ => true), Mean(f1, _ => true), n, Mean(exact, i => hasAns[i]), Mean(f1, i => hasAns[i]),
+            Mean(exact, i => !hasAns[i]), bestExact, bestExactT, bestF1, bestF1T);
+    }
+
+    /// <summary>
+    /// The script's <c>find_best_thresh</c>: start with every question unanswered, then answer them in increasing order of
+    /// their no-answer score, keeping the best total. Ties in the score are taken in question order (Python's stable sort).
+    /// </summary>
+    private static (double Score, double Threshold) BestThreshold(double[] raw, bool[] hasAns, IReadOnlyList<SquadPrediction> predictions)
+    {
+        var n = raw.Length;
+        double current = hasAns.Count(h => !h);
+        var best = current;
+        var threshold = 0.0;
+        foreach (var i in Enumerable.Range(0, n).OrderBy(i => predictions[i].NullScoreDiff))
+        {
+            current += hasAns[i] ? raw[i] : predictions[i].BestAnswer.Length > 0 ? -1 : 0;
+            if (current > best)
+            {
+                best = current;
+                threshold = predictions[i].NullScoreDiff;
+            }
+        }
+        return (100.0 * best / n, threshold);
+    }
+
+    private static string[] Tokens(string s) => s.Length == 0 ? [] : Normalize(s).Split(' ', StringSplitOptions.RemoveEmptyEntries);
+
+    [GeneratedRegex(@"\b(a|an|the)\b")]
+    private static partial Regex Articles();
+}

@@ -1,0 +1,307 @@
+using System.Text.Json.Nodes;
+using BertSharp.Data;
+using BertSharp.Evaluation;
+using BertSharp.Inference;
+using BertSharp.Modeling;
+using BertSharp.Tokenization;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace BertSharp.Training;
+
+/// <summary>
+/// The task-specific part of <see cref="HeadFineTuner"/>: the data read and encoded, the model with its head, the loss
+/// adapter, the collator and the validation metrics. Everything else (the loop, optimiser, log, output) is shared.
+/// </summary>
+internal abstract class HeadRecipe
+{
+    /// <summary>Training examples (sentences, questions) and the features they became (windows for QA).</summary>
+    public abstract int TrainExamples { get; }
+
+    /// <summary>Validation examples, 0 without validation data.</summary>
+    public abstract int ValidationExamples { get; }
+
+    /// <summary>Token count of every training feature.</summary>
+    public abstract IReadOnlyList<int> Lengths { get; }
+
+    /// <summary>What the plan shows as the labels.</summary>
+    public abstract IReadOnlyList<string> LabelNames { get; }
+
+    /// <summary>Training features cut at the maximum length.</summary>
+    public abstract int Truncated { get; }
+
+    /// <summary>Plan lines about the data.</summary>
+    public List<string> Notes { get; } = [];
+
+    /// <summary>The headline validation metric.</summary>
+    public abstract string PrimaryMetric { get; }
+
+    public abstract BertPreTrainedModel CreateModel(ModelSource source, out LoadReport? report);
+
+    public abstract HeadTrainingTask Task(BertPreTrainedModel model);
+
+    public abstract HeadBatch Collate(int[] indices, Device device);
+
+    /// <summary>Validation metrics of the model, or null without validation data.</summary>
+    public abstract MetricsReport? Evaluate(BertPreTrainedModel model, int batchSize, Device device);
+
+    /// <summary>The task's settings for training_args.json.</summary>
+    public abstract JsonObject Args();
+
+    /// <summary>
+    /// The model to fine-tune: from scratch (HF init from torch's global seed); the checkpoint itself when it already has
+    /// this head (<paramref name="sameHead"/>); else the checkpoint's encoder under a newly initialised head, with the load
+    /// report in head terms (the new head's weights missing, the checkpoint's other head tensors unused).
+    /// </summary>
+    protected static T Create<T>(ModelSource source, Action<BertConfig> configure, bool sameHead, out LoadReport? report) where T : BertPreTrainedModel
+    {
+        report = null;
+        if (source.ModelDir is null)
+        {
+            var config = source.Config.Clone();
+            configure(config);
+            return BertPretrained.Create<T>(config);
+        }
+        if (sameHead)
+        {
+            var loaded = BertPretrained.Load<T>(source.ModelDir, out var r, configure);
+            report = r;
+            return loaded;
+        }
+        using var encoder = BertPretrained.Load<BertModel>(source.ModelDir, out var encoderReport);
+        var headConfig = source.Config.Clone();
+        configure(headConfig);
+        var model = BertPretrained.Create<T>(headConfig);
+        const string prefix = BertPreTrainedModel.BaseModelPrefix + ".";
+        var target = model.Bert.NamedParameters().ToDictionary(p => p.Name, p => p.Param, StringComparer.Ordinal);
+        report = encoderReport with
+        {
+            MissingKeys = [.. model.NamedParameters().Select(p => p.Name).Where(n => !n.StartsWith(prefix, StringComparison.Ordinal)),
+                .. encoderReport.MissingKeys.Where(k => target.ContainsKey(k)).Select(k => prefix + k)],
+        };
+        using (torch.no_grad())
+        {
+            foreach (var (name, p) in encoder.NamedParameters())
+            {
+                if (target.TryGetValue(name, out var t))
+                {
+                    t.copy_(p);
+                }
+            }
+        }
+        return model;
+    }
+
+    /// <summary>The first <paramref name="limit"/> items, or all.</summary>
+    protected static List<T> Take<T>(IReadOnlyList<T> items, int? limit) => [.. limit is { } n ? items.Take(n) : items];
+}
+
+/// <summary>Token classification (NER) on CoNLL / JSON-lines sentences.</summary>
+internal sealed class TaggingRecipe : HeadRecipe
+{
+    private readonly HeadFineTuneOptions _o;
+    private readonly BertTokenizer _tokenizer;
+    private readonly List<TaggedSentence> _train;
+    private readonly List<TaggedSentence>? _val;
+    private readonly TaggedFeature[] _trainFeatures;
+    private readonly TaggedFeature[]? _valFeatures;
+    private readonly bool _checkpointHasTheseTags;
+
+    public TaggingRecipe(HeadFineTuneOptions o, ModelSource source, int maxLength)
+    {
+        _o = o;
+        _tokenizer = source.Tokenizer;
+        _train = Take(TaggedCorpus.Read(o.DataPath, o.Labels), o.MaxTrainExamples);
+        _val = o.EvalDataPath is null ? null : Take(TaggedCorpus.Read(o.EvalDataPath, o.Labels), o.MaxEvalExamples);
+        var tags = TaggedCorpus.Labels(_train, o.Labels);
+        // A token classifier fine-tuned further keeps its tag order when the data have the same tags (and so its head).
+        var checkpointTags = source.Config.Id2Label.OrderBy(kv => kv.Key).Select(kv => kv.Value).ToList();
+        _checkpointHasTheseTags = source.ModelDir is not null && source.Config.Architectures?.FirstOrDefault() == nameof(BertForTokenClassification)
+                                  && checkpointTags.Order(StringComparer.Ordinal).SequenceEqual(tags.Order(StringComparer.Ordinal));
+        Tags = _checkpointHasTheseTags ? checkpointTags : tags;
+        _trainFeatures = [.. _train.Select(s => TokenLabelAlignment.Encode(_tokenizer, s, Tags, maxLength, o.LabelAllTokens, o.DataPath))];
+        _valFeatures = _val?.Select(s => TokenLabelAlignment.Encode(_tokenizer, s, Tags, maxLength, o.LabelAllTokens, o.EvalDataPath!)).ToArray();
+        Notes.Add(o.LabelAllTokens
+            ? "labels: every word piece (B-X → I-X on continuation pieces)"
+            : "labels: the first word piece of each word (the others are ignored by the loss, -100)");
+        var cut = _trainFeatures.Count(f => f.WordStarts.Contains(-1));
+        if (cut > 0)
+        {
+            Notes.Add($"{cut:N0} training sentence(s) longer than {maxLength} tokens: their last words are not trained on");
+        }
+        if (_val is null)
+        {
+            Notes.Add("validation: none (give eval_data for seqeval precision / recall / F1 per epoch)");
+        }
+    }
+
+    public IReadOnlyList<string> Tags { get; }
+
+    public override int TrainExamples => _train.Count;
+
+    public override int ValidationExamples => _val?.Count ?? 0;
+
+    public override IReadOnlyList<int> Lengths => [.. _trainFeatures.Select(f => f.Length)];
+
+    public override IReadOnlyList<string> LabelNames => Tags;
+
+    public override int Truncated => _trainFeatures.Count(f => f.WordStarts.Contains(-1));
+
+    public override string PrimaryMetric => "f1";
+
+    public override BertPreTrainedModel CreateModel(ModelSource source, out LoadReport? report) =>
+        Create<BertForTokenClassification>(source,
+            c => c.Id2Label = new SortedDictionary<int, string>(Tags.Select((t, i) => (t, i)).ToDictionary(x => x.i, x => x.t)),
+            _checkpointHasTheseTags, out report);
+
+    public override HeadTrainingTask Task(BertPreTrainedModel model) => HeadTrainingTask.TokenClassification((BertForTokenClassification)model);
+
+    public override HeadBatch Collate(int[] indices, Device device) => HeadCollate.Tagged(_trainFeatures, indices, _tokenizer.PadId, device);
+
+    public override MetricsReport? Evaluate(BertPreTrainedModel model, int batchSize, Device device)
+    {
+        if (_val is null)
+        {
+            return null;
+        }
+        var e = HeadEvaluation.Tagging((BertForTokenClassification)model, _val, _valFeatures!, Tags, batchSize, _tokenizer.PadId, device);
+        return MetricsReport.FromValues([], _val.Count, e.Values());
+    }
+
+    public override JsonObject Args() => new()
+    {
+        ["label_all_tokens"] = _o.LabelAllTokens,
+        ["labels"] = new JsonArray([.. Tags.Select(t => (JsonNode)t)]),
+    };
+}
+
+/// <summary>Extractive QA on SQuAD v1.1 / v2.0.</summary>
+internal sealed class QaRecipe : HeadRecipe
+{
+    private readonly HeadFineTuneOptions _o;
+    private readonly BertTokenizer _tokenizer;
+    private readonly int _maxLength;
+    private readonly SquadDataset _train;
+    private readonly SquadDataset? _val;
+    private readonly List<QaFeature> _features;
+
+    public QaRecipe(HeadFineTuneOptions o, ModelSource source, int maxLength)
+    {
+        _o = o;
+        _tokenizer = source.Tokenizer;
+        _maxLength = maxLength;
+        var train = SquadData.Read(o.DataPath);
+        _train = train with { Examples = Take(train.Examples, o.MaxTrainExamples) };
+        if (o.EvalDataPath is not null)
+        {
+            var val = SquadData.Read(o.EvalDataPath);
+            _val = val with { Examples = Take(val.Examples, o.MaxEvalExamples) };
+        }
+        _features = SquadData.TrainingFeatures(_tokenizer, _train.Examples, maxLength, o.DocStride);
+        var outside = _features.Count(f => f.StartPosition == 0 && !_train.Examples[f.Example].IsImpossible);
+        Notes.Add($"SQuAD {(_train.Version2 ? "v2.0" : "v1.1")}: {_train.Examples.Count:N0} questions → {_features.Count:N0} windows of {maxLength} tokens (doc stride {o.DocStride}); " +
+                  $"{outside:N0} window(s) without the answer learn to point at [CLS]");
+        Notes.Add(_val is null
+            ? "validation: none (give eval_data for exact match and F1 per epoch)"
+            : _val.Version2 ? $"validation: SQuAD v2.0, no answer when ln P(null) − ln P(best span) > {o.NullScoreDiffThreshold} (null_score_diff_threshold)" : "validation: SQuAD v1.1");
+    }
+
+    public override int TrainExamples => _features.Count;
+
+    public override int ValidationExamples => _val?.Examples.Count ?? 0;
+
+    public override IReadOnlyList<int> Lengths => [.. _features.Select(f => f.Encoding.Length)];
+
+    public override IReadOnlyList<string> LabelNames => ["answer start", "answer end"];
+
+    public override int Truncated => 0;
+
+    public override string PrimaryMetric => "f1";
+
+    public override BertPreTrainedModel CreateModel(ModelSource source, out LoadReport? report) =>
+        Create<BertForQuestionAnswering>(source, c => c.NumLabels = 2,
+            source.Config.Architectures?.FirstOrDefault() == nameof(BertForQuestionAnswering), out report);
+
+    public override HeadTrainingTask Task(BertPreTrainedModel model) => HeadTrainingTask.QuestionAnswering((BertForQuestionAnswering)model);
+
+    public override HeadBatch Collate(int[] indices, Device device) => HeadCollate.Windows(_features, indices, _tokenizer.PadId, device);
+
+    public override MetricsReport? Evaluate(BertPreTrainedModel model, int batchSize, Device device)
+    {
+        if (_val is null)
+        {
+            return null;
+        }
+        var e = HeadEvaluation.QuestionAnswering((BertForQuestionAnswering)model, _tokenizer, _val, _maxLength, _o.DocStride, _o.MaxAnswerLength,
+            _o.NullScoreDiffThreshold, batchSize, device);
+        return MetricsReport.FromValues([], _val.Examples.Count, e.Values());
+    }
+
+    public override JsonObject Args() => new()
+    {
+        ["doc_stride"] = _o.DocStride,
+        ["max_answer_length"] = _o.MaxAnswerLength,
+        ["null_score_diff_threshold"] = _o.NullScoreDiffThreshold,
+        ["version_2_with_negative"] = _train.Version2,
+    };
+}
+
+/// <summary>Multiple choice on SWAG-style data.</summary>
+internal sealed class ChoiceRecipe : HeadRecipe
+{
+    private readonly BertTokenizer _tokenizer;
+    private readonly ChoiceFeature[] _train;
+    private readonly ChoiceFeature[]? _val;
+    private readonly int _maxLength;
+
+    public ChoiceRecipe(HeadFineTuneOptions o, ModelSource source, int maxLength)
+    {
+        _tokenizer = source.Tokenizer;
+        _maxLength = maxLength;
+        _train = [.. Take(SwagData.Read(o.DataPath), o.MaxTrainExamples).Select(e => SwagData.Encode(_tokenizer, e, maxLength))];
+        _val = o.EvalDataPath is null ? null : [.. Take(SwagData.Read(o.EvalDataPath), o.MaxEvalExamples).Select(e => SwagData.Encode(_tokenizer, e, maxLength))];
+        Choices = _train[0].Choices.Count;
+        if (_val is not null && _val[0].Choices.Count != Choices)
+        {
+            throw new BertSharpException($"{o.EvalDataPath}: {_val[0].Choices.Count} endings per question; the training data have {Choices}.");
+        }
+        Notes.Add($"multiple choice: {Choices} endings per question, each scored as the pair (sent1, sent2 + ending)");
+        if (_val is null)
+        {
+            Notes.Add("validation: none (give eval_data for accuracy per epoch)");
+        }
+    }
+
+    public int Choices { get; }
+
+    public override int TrainExamples => _train.Length;
+
+    public override int ValidationExamples => _val?.Length ?? 0;
+
+    public override IReadOnlyList<int> Lengths => [.. _train.Select(f => f.Length)];
+
+    public override IReadOnlyList<string> LabelNames => [.. Enumerable.Range(0, Choices).Select(i => "ending" + i)];
+
+    public override int Truncated => _train.Count(f => f.Length >= _maxLength);
+
+    public override string PrimaryMetric => "accuracy";
+
+    public override BertPreTrainedModel CreateModel(ModelSource source, out LoadReport? report) =>
+        Create<BertForMultipleChoice>(source, _ => { }, source.Config.Architectures?.FirstOrDefault() == nameof(BertForMultipleChoice), out report);
+
+    public override HeadTrainingTask Task(BertPreTrainedModel model) => HeadTrainingTask.MultipleChoice((BertForMultipleChoice)model);
+
+    public override HeadBatch Collate(int[] indices, Device device) => HeadCollate.Choices(_train, indices, _tokenizer.PadId, device);
+
+    public override MetricsReport? Evaluate(BertPreTrainedModel model, int batchSize, Device device)
+    {
+        if (_val is null)
+        {
+            return null;
+        }
+        var e = HeadEvaluation.MultipleChoice((BertForMultipleChoice)model, _val, batchSize, _tokenizer.PadId, device);
+        return MetricsReport.FromValues([], _val.Length, e.Values());
+    }
+
+    public override JsonObject Args() => new() { ["choices"] = Choices };
+}

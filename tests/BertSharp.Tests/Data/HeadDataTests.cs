@@ -1,0 +1,138 @@
+using BertSharp.Data;
+using BertSharp.Inference;
+using BertSharp.Tests.Infrastructure;
+using BertSharp.Tokenization;
+
+namespace BertSharp.Tests.Data;
+
+/// <summary>The readers and encoders of the task heads: CoNLL / JSON-lines tags and their word-piece labels, SQuAD answers and windows, SWAG choices.</summary>
+public class HeadDataTests
+{
+    private static BertTokenizer Tokenizer => BertTokenizer.FromVocabFile(Path.Combine(TestPaths.Fixtures, "hf_bert", "token-classification", "vocab.txt"));
+
+    [Fact]
+    public void Conll_columns_give_sentences_and_skip_docstart()
+    {
+        const string text = "-DOCSTART- -X- -X- O\n\nJohn NNP B-NP B-PER\nlives VBZ B-VP O\nin IN B-PP O\nYork NNP B-NP B-LOC\n\r\n\nKim NNP B-NP B-PER\n";
+        var s = TaggedCorpus.ReadConll("x.conll", text);
+        Assert.Equal(2, s.Count);
+        Assert.Equal(["John", "lives", "in", "York"], s[0].Words);
+        Assert.Equal(["B-PER", "O", "O", "B-LOC"], s[0].Tags);
+        Assert.Equal(3, s[0].Line);
+        Assert.Equal(["Kim"], s[1].Words);
+        Assert.Equal(["B-LOC", "B-PER", "O"], TaggedCorpus.Labels(s));
+        var e = Assert.Throws<BertSharpException>(() => TaggedCorpus.ReadConll("bad.conll", "John B-PER\nlonely\n"));
+        Assert.Equal("bad.conll line 2: 'lonely' has one field; expected a word and its tag (CoNLL columns: word … tag).", e.Message);
+    }
+
+    [Fact]
+    public void Json_lines_take_string_tags_or_integer_tags_with_a_label_list()
+    {
+        var s = TaggedCorpus.ReadJsonLines("a.jsonl", "{\"tokens\":[\"John\",\"sat\"],\"ner_tags\":[\"B-PER\",\"O\"]}\n\n{\"tokens\":[\"Kim\"],\"tags\":[\"B-PER\"]}\n", null);
+        Assert.Equal(["B-PER", "O"], s[0].Tags);
+        Assert.Equal(3, s[1].Line);
+        var ints = TaggedCorpus.ReadJsonLines("b.jsonl", "{\"tokens\":[\"John\",\"sat\"],\"ner_tags\":[1,0]}", ["O", "B-PER"]);
+        Assert.Equal(["B-PER", "O"], ints[0].Tags);
+        var e = Assert.Throws<BertSharpException>(() => TaggedCorpus.ReadJsonLines("b.jsonl", "{\"tokens\":[\"John\"],\"ner_tags\":[1]}", null));
+        Assert.Contains("b.jsonl line 1: field \"ner_tags\" holds integer tags; give the tag names with", e.Message, StringComparison.Ordinal);
+        e = Assert.Throws<BertSharpException>(() => TaggedCorpus.ReadJsonLines("c.jsonl", "{\"tokens\":[\"John\",\"x\"],\"ner_tags\":[\"O\"]}", null));
+        Assert.Equal("c.jsonl line 1: 2 tokens but 1 ner_tags; expected one tag per token.", e.Message);
+        Assert.Equal(["O", "B-PER"], TaggedCorpus.ParseLabelList(" O, B-PER "));
+        Assert.Throws<BertSharpException>(() => TaggedCorpus.ParseLabelList("O,O"));
+    }
+
+    [Fact]
+    public void Labels_go_to_the_first_word_piece_or_to_every_piece()
+    {
+        // "unaffable" is una ##ffa ##ble in the fixture vocabulary.
+        var tags = new[] { "B-MISC", "I-MISC", "O" };
+        var sentence = new TaggedSentence(["hello", "unaffable", "cafe"], ["O", "B-MISC", "O"], 1);
+        var tok = Tokenizer;
+        var first = TokenLabelAlignment.Encode(tok, sentence, tags, 64, labelAllTokens: false, "x");
+        Assert.Equal(["[CLS]", "hello", "una", "##ffa", "##ble", "cafe", "[SEP]"], first.InputIds.Select(i => tok.Vocab[i]));
+        Assert.Equal([-100L, 2, 0, -100, -100, 2, -100], first.Labels);
+        Assert.Equal([1, 2, 5], first.WordStarts);
+        // All pieces: B-MISC continues as I-MISC (HF's b_to_i_label).
+        var all = TokenLabelAlignment.Encode(tok, sentence, tags, 64, labelAllTokens: true, "x");
+        Assert.Equal([-100L, 2, 0, 1, 1, 2, -100], all.Labels);
+        // Truncation keeps [SEP]; the words past the limit have no position.
+        var cut = TokenLabelAlignment.Encode(tok, sentence, tags, 4, labelAllTokens: false, "x");
+        Assert.Equal(["[CLS]", "hello", "una", "[SEP]"], cut.InputIds.Select(i => tok.Vocab[i]));
+        Assert.Equal([1, 2, -1], cut.WordStarts);
+        var e = Assert.Throws<BertSharpException>(() => TokenLabelAlignment.Encode(tok, sentence with { Tags = ["O", "B-ORG", "O"] }, tags, 64, false, "dev.conll"));
+        Assert.Equal("dev.conll line 1: tag 'B-ORG' is not one of the model's 3 tags (B-MISC, I-MISC, O).", e.Message);
+    }
+
+    [Fact]
+    public void Squad_json_gives_questions_answers_and_the_version()
+    {
+        using var tmp = TestPaths.TempDir();
+        var path = tmp.File("train.json");
+        // answer_start counts code points: the emoji before "cat" is one character in Python, two UTF-16 units here.
+        File.WriteAllText(path, """
+            {"version": "v2.0", "data": [{"title": "t", "paragraphs": [{"context": "😁 the cat sat on the mat.",
+              "qas": [{"id": "q1", "question": "who sat?", "answers": [{"text": "the cat", "answer_start": 2}]},
+                      {"id": "q2", "question": "who flew?", "answers": [], "is_impossible": true}]}]}]}
+            """);
+        var d = SquadData.Read(path);
+        Assert.True(d.Version2);
+        Assert.Equal(2, d.Examples.Count);
+        Assert.Equal(new SquadAnswer("the cat", 3), d.Examples[0].Answers[0]);
+        Assert.True(d.Examples[1].IsImpossible);
+        File.WriteAllText(path, """{"data": [{"paragraphs": [{"context": "abc", "qas": [{"id": "q9", "question": "?", "answers": [{"text": "zz", "answer_start": 1}]}]}]}]}""");
+        var e = Assert.Throws<BertSharpException>(() => SquadData.Read(path));
+        Assert.Equal($"{path}: question q9: answer 'zz' is not at answer_start 1 of its context.", e.Message);
+    }
+
+    [Fact]
+    public void Answer_positions_follow_hf_run_qa_in_every_window()
+    {
+        var tok = Tokenizer;
+        var context = "the cat sat on the mat . it was happy . the dog was not . he said that never in his life had he seen a place like bangor .";
+        var example = new SquadExample("q", "where?", context, [new SquadAnswer("bangor", context.IndexOf("bangor", StringComparison.Ordinal))]);
+        var features = SquadData.TrainingFeatures(tok, [example], maxLength: 16, docStride: 4);
+        Assert.True(features.Count > 3, "the context needs several windows");
+        foreach (var f in features)
+        {
+            var inWindow = f.Encoding.Tokens.Contains("bangor");
+            if (inWindow)
+            {
+                Assert.Equal("bangor", f.Encoding.Tokens[f.StartPosition]);
+                Assert.Equal(f.StartPosition, f.EndPosition);
+            }
+            else
+            {
+                Assert.Equal((0, 0), (f.StartPosition, f.EndPosition));
+            }
+        }
+        Assert.Contains(features, f => f.StartPosition > 0);
+        // A multi-token answer: its first and last pieces.
+        var window = QaWindowing.Windows(tok, "what?", "he said that a lazy dog sat", 64, 128)[0];
+        var (s, e) = SquadData.AnswerSpan(window, new SquadAnswer("lazy dog", "he said that a ".Length));
+        Assert.Equal(["lazy", "dog"], window.Tokens[s..(e + 1)]);
+    }
+
+    [Fact]
+    public void Swag_csv_and_json_lines_give_choices()
+    {
+        using var tmp = TestPaths.TempDir();
+        var csv = tmp.File("train.csv");
+        File.WriteAllText(csv, "video-id,sent1,sent2,ending0,ending1,ending2,label\nv1,The cat sat.,It,was happy.,\"was sad, then happy.\",flew.,1\n");
+        var c = SwagData.Read(csv);
+        Assert.Equal(["It was happy.", "It was sad, then happy.", "It flew."], c[0].Pairs.Select(p => p.Second));
+        Assert.Equal(1, c[0].Label);
+        var jsonl = tmp.File("train.jsonl");
+        File.WriteAllText(jsonl, "{\"sent1\":\"The cat sat.\",\"sent2\":\"\",\"ending0\":\"a\",\"ending1\":\"b\",\"label\":0}\n");
+        var j = SwagData.Read(jsonl);
+        Assert.Equal(["a", "b"], j[0].Pairs.Select(p => p.Second));
+        File.WriteAllText(csv, "sent1,sent2,ending0,ending1,label\nx,y,a,b,2\n");
+        var e = Assert.Throws<BertSharpException>(() => SwagData.Read(csv));
+        Assert.Equal($"{csv} line 2: label '2' is not an ending index 0…1.", e.Message);
+        File.WriteAllText(csv, "sent1,sent2,ending0,label\nx,y,a,0\n");
+        e = Assert.Throws<BertSharpException>(() => SwagData.Read(csv));
+        Assert.Contains("1 ending column(s)", e.Message, StringComparison.Ordinal);
+        var feature = SwagData.Encode(Tokenizer, c[0], 64);
+        Assert.Equal(3, feature.Choices.Count);
+        Assert.Equal(1L, feature.Label);
+    }
+}

@@ -1,0 +1,108 @@
+using BertSharp.Evaluation;
+
+namespace BertSharp.Tests.Evaluation;
+
+/// <summary>seqeval (default mode) and the official SQuAD v2.0 script's scores on cases worked out by hand.</summary>
+public class HeadMetricsTests
+{
+    private static IReadOnlyList<IReadOnlyList<string>> S(params string[] sentences) =>
+        [.. sentences.Select(s => (IReadOnlyList<string>)s.Split(' '))];
+
+    [Fact]
+    public void Seqeval_scores_the_metric_cards_example()
+    {
+        // HF's seqeval metric card: MISC is predicted one word early (wrong span), PER exactly right.
+        var truth = S("O O O B-MISC I-MISC I-MISC O", "B-PER I-PER O");
+        var predicted = S("O O B-MISC I-MISC I-MISC I-MISC O", "B-PER I-PER O");
+        var r = SeqevalMetrics.Evaluate(truth, predicted);
+        Assert.Equal(0.5, r.Micro.Precision, 12);
+        Assert.Equal(0.5, r.Micro.Recall, 12);
+        Assert.Equal(0.5, r.Micro.F1, 12);
+        Assert.Equal(0.8, r.Accuracy, 12); // 8 of 10 tags
+        Assert.Equal(new EntityScores(0, 0, 0, 1), r.PerType["MISC"]);
+        Assert.Equal(new EntityScores(1, 1, 1, 1), r.PerType["PER"]);
+    }
+
+    [Fact]
+    public void Seqeval_reads_iob1_and_iob2_as_its_default_mode_does()
+    {
+        // IOB1: an entity may start with I-; B- only separates two adjacent entities of one type.
+        Assert.Equal([new EntityChunk("PER", 0, 1), new EntityChunk("LOC", 3, 3), new EntityChunk("LOC", 4, 4)],
+            SeqevalMetrics.Entities("I-PER I-PER O I-LOC B-LOC".Split(' ')));
+        // A type change ends the entity even without B-; an I- after O starts one.
+        Assert.Equal([new EntityChunk("PER", 0, 0), new EntityChunk("LOC", 1, 2)], SeqevalMetrics.Entities("B-PER I-LOC I-LOC".Split(' ')));
+        Assert.Equal([new EntityChunk("ORG", 1, 1)], SeqevalMetrics.Entities("O I-ORG O".Split(' ')));
+        // IOBES / IOE tags end chunks at E- and S-.
+        Assert.Equal([new EntityChunk("PER", 0, 1), new EntityChunk("PER", 2, 2)], SeqevalMetrics.Entities("B-PER E-PER S-PER".Split(' ')));
+    }
+
+    [Fact]
+    public void Seqeval_does_not_join_entities_across_sentences()
+    {
+        // An O goes between sentences: I-PER at the start of the second sentence is a new entity.
+        var truth = S("O B-PER", "I-PER O");
+        var joined = S("O B-PER", "O O");
+        var r = SeqevalMetrics.Evaluate(truth, joined);
+        Assert.Equal(2, r.Micro.Support);
+        Assert.Equal(1.0, r.Micro.Precision, 12);
+        Assert.Equal(0.5, r.Micro.Recall, 12);
+        Assert.Equal(2.0 / 3.0, r.Micro.F1, 12);
+        Assert.Equal(0.75, r.Accuracy, 12);
+    }
+
+    [Fact]
+    public void Seqeval_without_predicted_entities_scores_zero()
+    {
+        var r = SeqevalMetrics.Evaluate(S("B-PER O"), S("O O"));
+        Assert.Equal(new EntityScores(0, 0, 0, 1), r.Micro);
+    }
+
+    [Theory]
+    [InlineData("The Quick, brown fox!", "quick brown fox")]
+    [InlineData("  an   Apple a day ", "apple day")]
+    [InlineData("the theatre", "theatre")]
+    [InlineData("U.S.A. (1990)", "usa 1990")]
+    [InlineData("café—bar", "café—bar")] // only ASCII punctuation is removed, as Python's string.punctuation
+    public void Squad_normalises_as_the_official_script(string text, string expected) =>
+        Assert.Equal(expected, SquadMetrics.Normalize(text));
+
+    [Fact]
+    public void Squad_exact_match_and_f1_take_the_best_gold_answer()
+    {
+        Assert.Equal(1.0, SquadMetrics.ExactMatch("The Eiffel Tower", "eiffel tower."));
+        // gold [cat, sat], predicted [cat, sat, on]: precision 2/3, recall 1, F1 0.8.
+        Assert.Equal(0.8, SquadMetrics.F1("the cat sat", "a cat sat on"), 12);
+        // Repeated tokens count once each (Counter intersection): gold [a b b] vs [b b b] → 2 common.
+        Assert.Equal(2 * (2.0 / 3) * (2.0 / 3) / (4.0 / 3), SquadMetrics.F1("x y y", "y y y"), 12);
+        Assert.Equal(0.0, SquadMetrics.F1("paris", "london"));
+        Assert.Equal(1.0, SquadMetrics.F1("", ""));
+        Assert.Equal(0.0, SquadMetrics.F1("", "paris"));
+        var scores = SquadMetrics.Evaluate([["Denver Broncos", "The Denver Broncos", "Broncos"]], [new SquadPrediction("broncos", -5)], 0);
+        Assert.Equal(100.0, scores.Exact, 12);
+        Assert.Equal(100.0, scores.F1, 12);
+    }
+
+    [Fact]
+    public void Squad_v2_applies_the_null_threshold_and_finds_the_best_one()
+    {
+        // q1 answerable, right span, diff -1; q2 unanswerable, a span offered with diff 2; q3 answerable, right span, diff 0.5.
+        IReadOnlyList<IReadOnlyList<string>> golds = [["paris"], [], ["rome"]];
+        SquadPrediction[] predictions = [new("Paris", -1), new("london", 2), new("Rome", 0.5)];
+        var at0 = SquadMetrics.Evaluate(golds, predictions, 0.0);
+        // Threshold 0: q1 answered (right), q2 "no answer" (right), q3 "no answer" (wrong).
+        Assert.Equal(200.0 / 3, at0.Exact, 9);
+        Assert.Equal(200.0 / 3, at0.F1, 9);
+        Assert.Equal(50.0, at0.HasAnsExact, 9);
+        Assert.Equal(100.0, at0.NoAnsExact, 9);
+        // find_best_thresh: all unanswered = 1/3; answer q1 → 2/3 (thresh -1); q3 → 3/3 (thresh 0.5); q2 → 2/3.
+        Assert.Equal(100.0, at0.BestExact, 9);
+        Assert.Equal(0.5, at0.BestExactThreshold, 12);
+        Assert.Equal(100.0, at0.BestF1, 9);
+        Assert.Equal(0.5, at0.BestF1Threshold, 12);
+        // At the best threshold the scores are the best ones.
+        var atBest = SquadMetrics.Evaluate(golds, predictions, at0.BestF1Threshold);
+        Assert.Equal(100.0, atBest.F1, 9);
+        // A threshold below every difference answers nothing: only the unanswerable question is right.
+        Assert.Equal(100.0 / 3, SquadMetrics.Evaluate(golds, predictions, -10).Exact, 9);
+    }
+}

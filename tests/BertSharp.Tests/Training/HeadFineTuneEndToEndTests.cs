@@ -1,0 +1,294 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json.Nodes;
+using BertSharp.Data;
+using BertSharp.Modeling;
+using BertSharp.Tests.Infrastructure;
+using BertSharp.Training;
+
+namespace BertSharp.Tests.Training;
+
+/// <summary>
+/// Whole fine-tuning runs of the task heads on small data generated here (there are no public NER / QA / SWAG sets on these
+/// machines): a model with the fixtures' tiny config trained from scratch must learn the generated pattern well above
+/// chance, and the CLI round trip <c>finetune</c> → <c>evaluate</c> → <c>ner</c> / <c>qa</c> / <c>predict</c> must agree
+/// with what the run recorded.
+/// </summary>
+public class HeadFineTuneEndToEndTests
+{
+    private static readonly string Config = Path.Combine(TestPaths.Fixtures, "hf_bert", "token-classification", "config.json");
+    private static readonly string Vocab = Path.Combine(TestPaths.Fixtures, "hf_bert", "token-classification", "vocab.txt");
+
+    // Words of the 512-token fixture vocabulary.
+    private static readonly string[] People = ["john", "kim", "steven", "herman", "audrey"];
+    private static readonly string[] Places = ["york", "bangor", "county", "district"];
+    private static readonly string[] Filler = ["the", "cat", "dog", "sat", "was", "happy", "with", "and", "he", "she", "said", "to", "of", "book", "table", "house", "music", "on"];
+
+    private static string[] Common(string model) =>
+        ["--config", Config, "--vocab", Vocab, "--lr", "2e-3", "--batch-size", "8", "--device", "cpu", "--seed", "7", "--output", model];
+
+    private static JsonNode Json(string path) => JsonNode.Parse(File.ReadAllText(path))!;
+
+    /// <summary>Sentences of filler words with one or two people (one or two words) and a place, tagged IOB2.</summary>
+    private static List<(string[] Words, string[] Tags)> NerSentences(int count, int seed)
+    {
+        var rng = new Random(seed);
+        var result = new List<(string[], string[])>();
+        for (var n = 0; n < count; n++)
+        {
+            var words = new List<string>();
+            var tags = new List<string>();
+            void Fill(int k)
+            {
+                for (var i = 0; i < k; i++)
+                {
+                    words.Add(Filler[rng.Next(Filler.Length)]);
+                    tags.Add("O");
+                }
+            }
+            Fill(rng.Next(1, 4));
+            words.Add(People[rng.Next(People.Length)]);
+            tags.Add("B-PER");
+            if (rng.Next(2) == 0)
+            {
+                words.Add(People[rng.Next(People.Length)]);
+                tags.Add("I-PER");
+            }
+            Fill(rng.Next(1, 4));
+            words.Add(Places[rng.Next(Places.Length)]);
+            tags.Add("B-LOC");
+            Fill(rng.Next(0, 3));
+            result.Add(([.. words], [.. tags]));
+        }
+        return result;
+    }
+
+    private static void WriteConll(string path, IEnumerable<(string[] Words, string[] Tags)> sentences)
+    {
+        var sb = new StringBuilder("-DOCSTART- -X- -X- O\n\n");
+        foreach (var (w, t) in sentences)
+        {
+            for (var i = 0; i < w.Length; i++)
+            {
+                sb.Append(CultureInfo.InvariantCulture, $"{w[i]} NN O {t[i]}\n");
+            }
+            sb.Append('\n');
+        }
+        File.WriteAllText(path, sb.ToString());
+    }
+
+    private static void WriteJsonLines(string path, IEnumerable<(string[] Words, string[] Tags)> sentences) =>
+        File.WriteAllLines(path, sentences.Select(s => new JsonObject
+        {
+            ["tokens"] = new JsonArray([.. s.Words.Select(w => (JsonNode)w)]),
+            ["ner_tags"] = new JsonArray([.. s.Tags.Select(t => (JsonNode)t)]),
+        }.ToJsonString()));
+
+    [Fact]
+    public void Ner_learns_generated_entities_and_round_trips_through_evaluate_and_ner()
+    {
+        using var tmp = TestPaths.TempDir();
+        var train = tmp.File("train.conll");
+        var dev = tmp.File("dev.jsonl");
+        WriteConll(train, NerSentences(96, 1));
+        WriteJsonLines(dev, NerSentences(24, 2));
+        var model = tmp.File("ner");
+        var run = CliRunner.Run(["finetune", "--task", "ner", "--data", train, "--eval-data", dev, "--epochs", "6", .. Common(model)]);
+        Assert.True(run.ExitCode == 0, run.StdErr + run.StdOut);
+        Assert.Contains("labels: the first word piece of each word", run.StdErr, StringComparison.Ordinal);
+        var config = Json(Path.Combine(model, "config.json"));
+        Assert.Equal("BertForTokenClassification", (string)config["architectures"]![0]!);
+        Assert.Equal(["B-LOC", "B-PER", "I-PER", "O"], Enumerable.Range(0, 4).Select(i => (string)config["id2label"]![i.ToString(CultureInfo.InvariantCulture)]!));
+        var saved = Json(Path.Combine(model, "metrics.json"))["metrics"]!;
+        // Chance entity F1 is near 0 (an entity must match in type, start and end).
+        Assert.True((double)saved["f1"]! > 0.8, $"entity F1 {(double)saved["f1"]!}");
+        Assert.True((double)saved["PER_f1"]! > 0.7 && (double)saved["LOC_f1"]! > 0.7, saved.ToJsonString());
+        Assert.Equal(24 * 2, (int)(double)saved["LOC_number"]! + (int)(double)saved["PER_number"]!);
+
+        // evaluate reloads the weights and reproduces the validation metrics; the task comes from training_args.json.
+        var metrics = tmp.File("eval.json");
+        var eval = CliRunner.Run("evaluate", "--model", model, "--data", dev, "--output", metrics);
+        Assert.True(eval.ExitCode == 0, eval.StdErr);
+        var evaluated = Json(metrics)["metrics"]!;
+        foreach (var k in new[] { "f1", "precision", "recall", "accuracy", "loss" })
+        {
+            Assert.Equal((double)saved[k]!, (double)evaluated[k]!, 5);
+        }
+
+        // ner tags a new sentence with the learned pattern.
+        var ner = CliRunner.Run("ner", "--model", model, "--text", "the cat sat with john and kim in bangor");
+        Assert.True(ner.ExitCode == 0, ner.StdErr);
+        var entities = ner.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonNode.Parse(l)!).ToList();
+        Assert.Contains(entities, e => (string)e["entity"]! == "LOC" && (string)e["word"]! == "bangor");
+        Assert.Contains(entities, e => (string)e["entity"]! == "PER" && ((string)e["word"]!).Contains("john", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Ner_label_all_tokens_and_freezing_are_recorded_and_applied()
+    {
+        using var tmp = TestPaths.TempDir();
+        var train = tmp.File("train.conll");
+        WriteConll(train, NerSentences(16, 3));
+        var frozen = tmp.File("frozen");
+        var run = CliRunner.Run(["finetune", "--task", "conll", "--data", train, "--epochs", "1", "--freeze-encoder", "--label-all-tokens", .. Common(frozen)]);
+        Assert.True(run.ExitCode == 0, run.StdErr + run.StdOut);
+        Assert.Contains("frozen: the whole encoder", run.StdErr, StringComparison.Ordinal);
+        var args = Json(Path.Combine(frozen, "training_args.json"));
+        Assert.True((bool)args["label_all_tokens"]!);
+        Assert.True((bool)args["freeze_encoder"]!);
+        // Only the head moved: the encoder equals a fresh model of the same seed (the run starts from torch's seed).
+        using var trained = BertPretrained.Load<BertForTokenClassification>(frozen);
+        TorchSharp.torch.manual_seed(7);
+        var source = BertSharp.Inference.ClassifierCheckpoint.Describe(null, Config, Vocab, null);
+        var cfg = source.Config.Clone();
+        cfg.Id2Label = new SortedDictionary<int, string> { [0] = "B-LOC", [1] = "B-PER", [2] = "I-PER", [3] = "O" };
+        using var fresh = BertPretrained.Create<BertForTokenClassification>(cfg);
+        var before = fresh.NamedParameters().ToDictionary(p => p.Name, p => p.Param);
+        foreach (var (name, p) in trained.NamedParameters())
+        {
+            var same = p.equal(before[name]).all().item<bool>();
+            Assert.True(name.StartsWith("bert.", StringComparison.Ordinal) ? same : !same, $"{name}: {(same ? "unchanged" : "changed")}");
+        }
+
+        var layers = CliRunner.Run(["finetune", "--task", "ner", "--data", train, "--epochs", "1", "--freeze-layers", "3", .. Common(tmp.File("x"))]);
+        Assert.Equal(2, layers.ExitCode);
+        Assert.Contains("--freeze-layers 3: expected 0…2 (the model has 2 layers)", layers.StdErr, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(tmp.File("x")));
+    }
+
+    /// <summary>Contexts of filler words with a person somewhere ("who was happy?"); unanswerable ones have none.</summary>
+    private static List<SquadExample> QaExamples(int count, int seed, double impossibleShare)
+    {
+        var rng = new Random(seed);
+        var result = new List<SquadExample>();
+        for (var n = 0; n < count; n++)
+        {
+            var words = Enumerable.Range(0, rng.Next(6, 14)).Select(_ => Filler[rng.Next(Filler.Length)]).ToList();
+            var answers = new List<SquadAnswer>();
+            if (rng.NextDouble() >= impossibleShare)
+            {
+                var at = rng.Next(words.Count);
+                var person = People[rng.Next(People.Length)];
+                words.Insert(at, person);
+                answers.Add(new SquadAnswer(person, string.Join(' ', words.Take(at)).Length + (at == 0 ? 0 : 1)));
+            }
+            result.Add(new SquadExample($"q{seed}-{n}", "who was happy ?", string.Join(' ', words), answers));
+        }
+        return result;
+    }
+
+    [Fact]
+    public void Squad_v2_learns_answers_and_no_answers_and_round_trips_through_evaluate_and_qa()
+    {
+        using var tmp = TestPaths.TempDir();
+        var train = tmp.File("train.json");
+        var dev = tmp.File("dev.json");
+        File.WriteAllText(train, SquadData.ToJson(QaExamples(96, 1, 0.3)));
+        File.WriteAllText(dev, SquadData.ToJson(QaExamples(32, 2, 0.3)));
+        var model = tmp.File("qa");
+        var run = CliRunner.Run(["finetune", "--task", "squad", "--data", train, "--eval-data", dev, "--epochs", "8", "--max-length", "32", .. Common(model)]);
+        Assert.True(run.ExitCode == 0, run.StdErr + run.StdOut);
+        Assert.Contains("SQuAD v2.0: 96 questions", run.StdErr, StringComparison.Ordinal);
+        var saved = Json(Path.Combine(model, "metrics.json"))["metrics"]!;
+        // Chance: a random span of ~10 context tokens, and "no answer" for ~30 % of the questions.
+        Assert.True((double)saved["best_f1"]! > 80, saved.ToJsonString());
+        Assert.True((double)saved["HasAns_exact"]! > 60, saved.ToJsonString());
+        Assert.NotNull(saved["best_f1_thresh"]);
+
+        // evaluate reloads the weights and reproduces the run's scores; the threshold option decides "no answer".
+        var metrics = tmp.File("eval.metrics.json");
+        var eval = CliRunner.Run("evaluate", "--model", model, "--data", dev, "--output", metrics);
+        Assert.True(eval.ExitCode == 0, eval.StdErr);
+        var evaluated = Json(metrics)["metrics"]!;
+        foreach (var k in new[] { "exact", "f1", "HasAns_exact", "NoAns_exact", "best_f1", "best_exact" })
+        {
+            Assert.Equal((double)saved[k]!, (double)evaluated[k]!, 6);
+        }
+        Assert.Equal((double)saved["best_f1_thresh"]!, (double)evaluated["best_f1_thresh"]!, 3);
+        double At(string threshold)
+        {
+            var path = tmp.File($"at{threshold}.metrics.json");
+            var r = CliRunner.Run("evaluate", "--model", model, "--data", dev, "--output", path, "--null-score-diff-threshold", threshold);
+            Assert.True(r.ExitCode == 0, r.StdErr);
+            return (double)Json(path)["metrics"]!["NoAns_exact"]!;
+        }
+        // Every question answered with its best span: an unanswerable one is right only when that span normalises to "" ("the").
+        Assert.True(At("1e9") < (double)saved["NoAns_exact"]!, $"NoAns_exact {(double)saved["NoAns_exact"]!}");
+        Assert.Equal(100.0, At("-1e9")); // none answered
+        var predictions = Json(tmp.File("eval.predictions.json")).AsObject();
+        Assert.Equal(32, predictions.Count);
+        Assert.True(File.Exists(tmp.File("eval.null_odds.json")));
+
+        // qa answers a new question with the learned pattern.
+        var qa = CliRunner.Run("qa", "--model", model, "--question", "who was happy ?", "--context", "the dog sat on the table with audrey and the cat");
+        Assert.True(qa.ExitCode == 0, qa.StdErr);
+        Assert.Equal("audrey", (string)JsonNode.Parse(qa.StdOut.Split('\n')[0])!["answer"]!);
+    }
+
+    [Fact]
+    public void Squad_v1_learns_spans_with_the_library_api()
+    {
+        using var tmp = TestPaths.TempDir();
+        var train = tmp.File("train.json");
+        File.WriteAllText(train, SquadData.ToJson(QaExamples(64, 3, 0)));
+        var dev = tmp.File("dev.json");
+        File.WriteAllText(dev, SquadData.ToJson(QaExamples(24, 4, 0)));
+        var result = HeadFineTuner.Run(new HeadFineTuneOptions
+        {
+            Task = HeadTask.QuestionAnswering, DataPath = train, EvalDataPath = dev, OutputDir = tmp.File("qa"), ConfigPreset = Config, VocabPath = Vocab,
+            LearningRate = 2e-3, BatchSize = 8, Epochs = 6, MaxLength = 32, Device = "cpu", Seed = 7,
+        });
+        var v = result.FinalValidation!.Values;
+        Assert.False(v.ContainsKey("best_f1"), "v1.1 reports exact and f1 only");
+        Assert.True(v["exact"] > 60, $"exact {v["exact"]}");
+        Assert.Equal(6 * 8, result.StepLosses.Count);
+        Assert.True(result.StepLosses.Skip(40).Average() < result.StepLosses.Take(8).Average() / 2, "the loss fell");
+    }
+
+    /// <summary>Questions whose right ending mentions being happy; the other endings do not.</summary>
+    private static string SwagCsv(int count, int seed)
+    {
+        var rng = new Random(seed);
+        var sb = new StringBuilder("video-id,sent1,sent2,ending0,ending1,ending2,ending3,label\n");
+        string Words(int k) => string.Join(' ', Enumerable.Range(0, k).Select(_ => Filler[rng.Next(6, Filler.Length)]));
+        for (var n = 0; n < count; n++)
+        {
+            var label = rng.Next(4);
+            var endings = Enumerable.Range(0, 4).Select(i => i == label ? $"was happy {Words(2)}" : $"was {Words(3)}").ToArray();
+            sb.Append(CultureInfo.InvariantCulture, $"v{n},{Words(5)},he,{string.Join(',', endings)},{label}\n");
+        }
+        return sb.ToString();
+    }
+
+    [Fact]
+    public void Swag_learns_the_right_ending_and_round_trips_through_evaluate_and_predict()
+    {
+        using var tmp = TestPaths.TempDir();
+        var train = tmp.File("train.csv");
+        var dev = tmp.File("dev.csv");
+        File.WriteAllText(train, SwagCsv(96, 1));
+        File.WriteAllText(dev, SwagCsv(32, 2));
+        var model = tmp.File("swag");
+        var run = CliRunner.Run(["finetune", "--task", "swag", "--data", train, "--eval-data", dev, "--epochs", "6", "--freeze-layers", "1", .. Common(model)]);
+        Assert.True(run.ExitCode == 0, run.StdErr + run.StdOut);
+        Assert.Contains("frozen: the embeddings and the first 1 encoder layer(s)", run.StdErr, StringComparison.Ordinal);
+        var saved = Json(Path.Combine(model, "metrics.json"))["metrics"]!;
+        Assert.True((double)saved["accuracy"]! > 0.75, $"accuracy {(double)saved["accuracy"]!} (chance 0.25)");
+
+        var metrics = tmp.File("eval.json");
+        var eval = CliRunner.Run("evaluate", "--model", model, "--data", dev, "--output", metrics);
+        Assert.True(eval.ExitCode == 0, eval.StdErr);
+        Assert.Equal((double)saved["accuracy"]!, (double)Json(metrics)["metrics"]!["accuracy"]!, 9);
+
+        // predict over the file agrees with evaluate's accuracy; --text with --choice picks the happy ending.
+        var out1 = tmp.File("pred.jsonl");
+        var pred = CliRunner.Run("predict", "--model", model, "--input", dev, "--output", out1);
+        Assert.True(pred.ExitCode == 0, pred.StdErr);
+        var labels = SwagData.Read(dev).Select(e => e.Label).ToList();
+        var chosen = File.ReadAllLines(out1).Select(l => (int?)(int)JsonNode.Parse(l)!["choice"]!).ToList();
+        Assert.Equal((double)saved["accuracy"]!, chosen.Zip(labels, (c, l) => c == l ? 1.0 : 0.0).Average(), 9);
+        var single = CliRunner.Run("predict", "--model", model, "--text", "the cat sat with the dog", "--choice", "he was book table", "--choice", "he was happy house");
+        Assert.True(single.ExitCode == 0, single.StdErr);
+        Assert.StartsWith("choice 1: he was happy house", single.StdOut, StringComparison.Ordinal);
+    }
+}
