@@ -84,7 +84,7 @@ internal sealed class FinetuneProgressView : IFineTuneProgress
             }));
         foreach (var n in plan.Notes)
         {
-            Console.Error.WriteLine("  " + n);
+            Console.Error.WriteLine("  " + CliErrors.RenameFields(n));
         }
         if (plan.StartStep > 0)
         {

@@ -12,10 +12,10 @@ internal static class NerCommand
     {
         var model = new Option<string>("--model") { Description = "A BertForTokenClassification model directory.", Required = true };
         var text = new Option<string>("--text") { Description = "The text to tag.", Required = true };
-        var aggregation = new Option<string>("--aggregation")
+        var aggregation = new Option<string?>("--aggregation")
         {
-            Description = "none, simple, first, average or max (HF TokenClassificationPipeline strategies).",
-            DefaultValueFactory = _ => "simple",
+            Description = "none, simple, first, average or max (HF TokenClassificationPipeline strategies). Default: first for a model " +
+                          "'bert finetune --task ner' trained on first word pieces only (its other pieces carry no trained label), else simple.",
         };
         aggregation.AcceptOnlyFromAmong("none", "simple", "first", "average", "max");
         var keepO = new Option<bool>("--keep-o") { Description = "Also print tokens/groups labelled O." };
@@ -29,7 +29,7 @@ internal static class NerCommand
         cmd.SetAction(p =>
         {
             CommonOptions.ApplyThreads(p, threads);
-            var strategy = Enum.Parse<AggregationStrategy>(p.GetValue(aggregation)!, ignoreCase: true);
+            var strategy = Enum.Parse<AggregationStrategy>(p.GetValue(aggregation) ?? DefaultAggregation(p.GetValue(model)!), ignoreCase: true);
             var input = p.GetValue(text)!;
             if (string.IsNullOrWhiteSpace(input))
             {
@@ -55,5 +55,20 @@ internal static class NerCommand
             return 0;
         });
         return cmd;
+    }
+
+    /// <summary>"first" for a model fine-tuned here with first-piece labels (training_args.json), else HF's default "simple".</summary>
+    internal static string DefaultAggregation(string model)
+    {
+        var args = Path.Combine(model, "training_args.json");
+        try
+        {
+            var node = File.Exists(args) ? System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(args)) : null;
+            return node?["task"]?.GetValue<string>() == "ner" && node["label_all_tokens"]?.GetValue<bool>() == false ? "first" : "simple";
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException or IOException)
+        {
+            return "simple";
+        }
     }
 }

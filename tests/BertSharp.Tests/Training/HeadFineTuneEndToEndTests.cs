@@ -115,6 +115,9 @@ public class HeadFineTuneEndToEndTests
             Assert.Equal((double)saved[k]!, (double)evaluated[k]!, 5);
         }
 
+        // A model trained on first pieces only is read with HF's "first" aggregation unless told otherwise.
+        Assert.Equal("first", Cli.Commands.NerCommand.DefaultAggregation(model));
+        Assert.Equal("simple", Cli.Commands.NerCommand.DefaultAggregation(Path.Combine(TestPaths.Fixtures, "hf_bert", "token-classification")));
         // ner tags a new sentence with the learned pattern.
         var ner = CliRunner.Run("ner", "--model", model, "--text", "the cat sat with john and kim in bangor");
         Assert.True(ner.ExitCode == 0, ner.StdErr);
@@ -290,5 +293,34 @@ public class HeadFineTuneEndToEndTests
         var single = CliRunner.Run("predict", "--model", model, "--text", "the cat sat with the dog", "--choice", "he was book table", "--choice", "he was happy house");
         Assert.True(single.ExitCode == 0, single.StdErr);
         Assert.StartsWith("choice 1: he was happy house", single.StdOut, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Bad_input_is_one_line_exit_2_and_no_output()
+    {
+        using var tmp = TestPaths.TempDir();
+        var bad = tmp.File("bad.conll");
+        File.WriteAllText(bad, "John B-PER\nsat O\nlonely\n");
+        var squad = tmp.File("s.json");
+        File.WriteAllText(squad, SquadData.ToJson(QaExamples(4, 1, 0)));
+        var swag = tmp.File("s.csv");
+        File.WriteAllText(swag, "sent1,sent2,ending0,ending1,label\nx,y,a,b,\n");
+        var output = tmp.File("out");
+        (string[] Args, string Message)[] cases =
+        [
+            (["finetune", "--task", "ner", "--data", bad], $"{bad} line 3: 'lonely' has one field"),
+            (["finetune", "--task", "swag", "--data", swag], $"{swag} line 2: empty label"),
+            (["finetune", "--task", "squad", "--data", squad, "--resume"], "--resume: not available for --task squad"),
+            (["finetune", "--task", "squad", "--data", squad, "--freeze-encoder", "--freeze-layers", "1"], "give one or the other"),
+            (["finetune", "--task", "sst2", "--data", squad, "--label-all-tokens"], "--label-all-tokens: only for the ner, squad and swag tasks"),
+        ];
+        foreach (var (args, message) in cases)
+        {
+            var r = CliRunner.Run([.. args, .. Common(output)]);
+            Assert.True(r.ExitCode == 2, $"{string.Join(' ', args)}: exit {r.ExitCode}: {r.StdErr}");
+            Assert.Contains(message, r.StdErr, StringComparison.Ordinal);
+            Assert.Single(r.StdErr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+            Assert.False(Directory.Exists(output), "no output for bad input");
+        }
     }
 }
