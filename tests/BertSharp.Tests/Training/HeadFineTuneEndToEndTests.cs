@@ -130,10 +130,17 @@ public class HeadFineTuneEndToEndTests
     public void Ner_label_all_tokens_and_freezing_are_recorded_and_applied()
     {
         using var tmp = TestPaths.TempDir();
-        var train = tmp.File("train.conll");
-        WriteConll(train, NerSentences(16, 3));
+        // JSON lines with integer tags (the HF datasets layout) and the tag names in id order.
+        string[] tags = ["B-LOC", "B-PER", "I-PER", "O"];
+        var train = tmp.File("train.jsonl");
+        File.WriteAllLines(train, NerSentences(16, 3).Select(s => new JsonObject
+        {
+            ["tokens"] = new JsonArray([.. s.Words.Select(w => (JsonNode)w)]),
+            ["ner_tags"] = new JsonArray([.. s.Tags.Select(t => (JsonNode)Array.IndexOf(tags, t))]),
+        }.ToJsonString()));
         var frozen = tmp.File("frozen");
-        var run = CliRunner.Run(["finetune", "--task", "conll", "--data", train, "--epochs", "1", "--freeze-encoder", "--label-all-tokens", .. Common(frozen)]);
+        var run = CliRunner.Run(["finetune", "--task", "ner", "--data", train, "--labels", string.Join(',', tags), "--epochs", "1", "--freeze-encoder",
+            "--label-all-tokens", .. Common(frozen)]);
         Assert.True(run.ExitCode == 0, run.StdErr + run.StdOut);
         Assert.Contains("frozen: the whole encoder", run.StdErr, StringComparison.Ordinal);
         var args = Json(Path.Combine(frozen, "training_args.json"));
@@ -153,7 +160,8 @@ public class HeadFineTuneEndToEndTests
             Assert.True(name.StartsWith("bert.", StringComparison.Ordinal) ? same : !same, $"{name}: {(same ? "unchanged" : "changed")}");
         }
 
-        var layers = CliRunner.Run(["finetune", "--task", "ner", "--data", train, "--epochs", "1", "--freeze-layers", "3", .. Common(tmp.File("x"))]);
+        var layers = CliRunner.Run(["finetune", "--task", "ner", "--data", train, "--labels", string.Join(',', tags), "--epochs", "1", "--freeze-layers", "3",
+            .. Common(tmp.File("x"))]);
         Assert.Equal(2, layers.ExitCode);
         Assert.Contains("--freeze-layers 3: expected 0…2 (the model has 2 layers)", layers.StdErr, StringComparison.Ordinal);
         Assert.False(Directory.Exists(tmp.File("x")));
