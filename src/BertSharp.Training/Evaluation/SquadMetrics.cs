@@ -39,7 +39,7 @@ public static partial class SquadMetrics
         foreach (var c in lower)
         {
             // Python's string.punctuation: the ASCII punctuation characters only.
-            if (!(c < 128 && char.IsAsciiLetterOrDigit(c) is false && (char.IsPunctuation(c) || char.IsSymbol(c))))
+            if (!(char.IsAscii(c) && (char.IsPunctuation(c) || char.IsSymbol(c))))
             {
                 noPunct.Append(c);
             }
