@@ -7,7 +7,7 @@ namespace BertSharp.Inference;
 /// and QA evaluation: <c>[CLS] question [SEP] context-window [SEP]</c>, only the context truncated, consecutive windows
 /// sharing <c>docStride</c> context tokens (capped at half the context room, so that every window moves forward).
 /// </summary>
-public static class QaWindowing
+internal static class QaWindowing
 {
     /// <summary>The windows of one pair, in context order (the first, then its overflow).</summary>
     /// <param name="tokenizer">The model's tokenizer.</param>
