@@ -28,6 +28,8 @@ internal static class FinetuneCommand
         var warmupRatio = new Option<double?>("--warmup-ratio") { Description = "Linear warmup over this fraction of the steps (default 0)." };
         var warmupSteps = new Option<int?>("--warmup-steps") { Description = "Linear warmup over this many optimizer steps." };
         var maxLength = CommonOptions.MaxLength("Fine-tuning defaults to the task's length (128; 512 for imdb) when the model's trained length is not shorter.");
+        var truncationSide = CommonOptions.TruncationSide("Default head.");
+        var headTokens = CommonOptions.HeadTokens();
         var gradAccum = new Option<int>("--grad-accum") { Description = "Batches accumulated per optimizer step.", DefaultValueFactory = _ => 1 };
         var clip = new Option<double>("--max-grad-norm") { Description = "Clip the global gradient norm to this (0 disables).", DefaultValueFactory = _ => 1.0 };
         var seed = new Option<ulong>("--seed") { Description = "Seed for initialisation, dropout and shuffling; the same seed gives the same losses on the same CPU.", DefaultValueFactory = _ => 42UL };
@@ -47,13 +49,14 @@ internal static class FinetuneCommand
 
         var cmd = new Command("finetune", "Fine-tune BERT for text (or text-pair) classification or regression and save an HF checkpoint directory.");
         foreach (var o in data.All.Concat([dataPath, evalData, output, model, config, vocab, lowercase, epochs, batch, lr, eps, wd, warmupRatio, warmupSteps,
-                     maxLength, gradAccum, clip, seed, maxTrain, maxEval, saveBest, valSize, split, shuffle, noBucket, device, threads]))
+                     maxLength, truncationSide, headTokens, gradAccum, clip, seed, maxTrain, maxEval, saveBest, valSize, split, shuffle, noBucket, device, threads]))
         {
             cmd.Options.Add(o);
         }
         cmd.SetAction(p =>
         {
             var task = data.Resolve(p);
+            var truncation = CommonOptions.Truncation(p, truncationSide, headTokens);
             var options = new FineTuneOptions
             {
                 Task = task,
@@ -72,6 +75,8 @@ internal static class FinetuneCommand
                 WarmupRatio = p.GetValue(warmupRatio),
                 WarmupSteps = p.GetValue(warmupSteps),
                 MaxLength = p.GetValue(maxLength),
+                TruncationSide = truncation?.Side ?? TruncationSide.Head,
+                HeadTokens = truncation?.HeadTokens,
                 GradAccum = p.GetValue(gradAccum),
                 MaxGradNorm = p.GetValue(clip),
                 Seed = p.GetValue(seed),

@@ -22,13 +22,15 @@ internal static class TokenizeCommand
         var maxLength = new Option<int?>("--max-length") { Description = "Maximum tokens per encoding, special tokens included (default: no limit; tokenize has no model to take a length from)." };
         var truncation = new Option<string>("--truncation") { Description = "longest_first, only_first, only_second or none (applies with --max-length).", DefaultValueFactory = _ => "longest_first" };
         truncation.AcceptOnlyFromAmong("longest_first", "only_first", "only_second", "none");
+        var truncationSide = CommonOptions.TruncationSide("Default head.");
+        var headTokens = CommonOptions.HeadTokens();
         var padding = new Option<string>("--padding") { Description = "none, longest (of the whole input) or max_length.", DefaultValueFactory = _ => "none" };
         padding.AcceptOnlyFromAmong("none", "longest", "max_length");
         var stride = new Option<int>("--stride") { Description = "Overlap between overflowing windows; with --max-length the cut-off tokens are written as \"overflowing\" windows." };
 
         var cmd = new Command("tokenize", "Tokenize texts with a BERT WordPiece vocabulary (HF-identical) and write JSONL.")
         {
-            vocab, lowercase, input, output, format, maxLength, truncation, padding, stride,
+            vocab, lowercase, input, output, format, maxLength, truncation, truncationSide, headTokens, padding, stride,
         };
         cmd.SetAction(parse =>
         {
@@ -47,10 +49,13 @@ internal static class TokenizeCommand
             {
                 throw new BertSharpException($"--stride must be >= 0, got {strideValue}.");
             }
+            var side = CommonOptions.Truncation(parse, truncationSide, headTokens);
             var options = new EncodeOptions
             {
                 MaxLength = max,
                 Truncation = ParseTruncation(parse.GetValue(truncation)!),
+                TruncationSide = side?.Side ?? TruncationSide.Head,
+                HeadTokens = side?.HeadTokens,
                 Padding = pad,
                 Stride = strideValue,
                 ReturnOverflowing = max is not null && parse.GetResult(stride) is not null,

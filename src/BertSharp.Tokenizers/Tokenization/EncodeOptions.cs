@@ -16,6 +16,25 @@ public enum TruncationStrategy
     OnlySecond,
 }
 
+/// <summary>
+/// Which tokens of a text that is too long are kept (HF's <c>truncation_side</c>, plus Sun et al. 2019's head+tail for long
+/// documents, "How to Fine-Tune BERT for Text Classification").
+/// </summary>
+public enum TruncationSide
+{
+    /// <summary>Keep the start, cut the end (HF <c>truncation_side="right"</c>, the default).</summary>
+    Head,
+
+    /// <summary>Keep the end, cut the start (HF <c>truncation_side="left"</c>).</summary>
+    Tail,
+
+    /// <summary>
+    /// Keep the start and the end, cut the middle: <see cref="EncodeOptions.HeadTokens"/> from the start, the rest of the room
+    /// from the end (Sun et al.: 128 + 382 of 512).
+    /// </summary>
+    HeadAndTail,
+}
+
 /// <summary>Padding of encodings.</summary>
 public enum PaddingStrategy
 {
@@ -46,6 +65,18 @@ public sealed record EncodeOptions
     public int? MaxLength { get; init; }
 
     public TruncationStrategy Truncation { get; init; } = TruncationStrategy.LongestFirst;
+
+    /// <summary>
+    /// Which tokens a truncated text keeps (<see cref="Truncation"/> decides how many). Overflowing windows
+    /// (<see cref="ReturnOverflowing"/>) need <see cref="TruncationSide.Head"/>.
+    /// </summary>
+    public TruncationSide TruncationSide { get; init; } = TruncationSide.Head;
+
+    /// <summary>
+    /// With <see cref="TruncationSide.HeadAndTail"/>: tokens kept from the start of each truncated text (at most all it keeps);
+    /// null = <see cref="TruncationSides.DefaultHeadTokens"/> (Sun et al.'s 128 of 510, in proportion).
+    /// </summary>
+    public int? HeadTokens { get; init; }
 
     public PaddingStrategy Padding { get; init; } = PaddingStrategy.None;
 

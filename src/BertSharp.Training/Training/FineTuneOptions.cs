@@ -1,4 +1,5 @@
 using BertSharp.Data;
+using BertSharp.Tokenization;
 
 namespace BertSharp.Training;
 
@@ -49,6 +50,15 @@ public sealed record FineTuneOptions
     public int? WarmupSteps { get; init; }
 
     public int? MaxLength { get; init; }
+
+    /// <summary>
+    /// Which word pieces a text longer than the maximum length keeps: its start (head, the default), its end (tail) or both
+    /// (head+tail, Sun et al. 2019); saved in training_args.json, so evaluation and prediction cut texts the same way.
+    /// </summary>
+    public TruncationSide TruncationSide { get; init; } = TruncationSide.Head;
+
+    /// <summary>With head+tail: word pieces kept from the start; null = round(kept · 128 / 510) (Sun et al.: 128 of 510).</summary>
+    public int? HeadTokens { get; init; }
 
     /// <summary>Micro-batches per optimizer step.</summary>
     public int GradAccum { get; init; } = 1;
@@ -126,6 +136,10 @@ public sealed record FineTuneOptions
         if (WarmupSteps is < 0)
         {
             throw new BertSharpException($"--warmup-steps {WarmupSteps}: expected a number ≥ 0.");
+        }
+        if (HeadTokens is { } head && (TruncationSide != TruncationSide.HeadAndTail || head < 0))
+        {
+            throw new BertSharpException($"--head-tokens {head}: only with --truncation-side head+tail, and at least 0.");
         }
         if (MaxTrainExamples is <= 0 || MaxEvalExamples is <= 0)
         {

@@ -72,8 +72,8 @@ public static class FineTuner
         var (model, tokenizer) = ClassifierCheckpoint.CreateForFineTuning(source, labels, out var loadReport);
         using var modelScope = model;
         model.to(device);
-        var trainEnc = ExampleEncoder.Encode(tokenizer, train.Examples, trainTargets, maxLength);
-        var valEnc = val is null ? null : ExampleEncoder.Encode(tokenizer, val.Examples, valTargets, maxLength);
+        var trainEnc = ExampleEncoder.Encode(tokenizer, train.Examples, trainTargets, maxLength, o.TruncationSide, o.HeadTokens);
+        var valEnc = val is null ? null : ExampleEncoder.Encode(tokenizer, val.Examples, valTargets, maxLength, o.TruncationSide, o.HeadTokens);
 
         var batchesPerEpoch = (trainEnc.Length + batchSize - 1) / batchSize;
         var stepsPerEpoch = (batchesPerEpoch + o.GradAccum - 1) / o.GradAccum;
@@ -87,7 +87,7 @@ public static class FineTuner
         progress?.Started(new FineTunePlan(trainEnc.Length, valEnc?.Length ?? 0, o.EffectiveEpochs, batchesPerEpoch, totalSteps, parameters,
             device.ToString(), labels.IsRegression ? [] : labels.Labels, truncated, [.. data.Warnings, .. length.Warning is { } lw ? [lw] : Array.Empty<string>()])
         {
-            Notes = FineTuneNotes.Describe(source, loadReport, length, data.Notes),
+            Notes = [.. FineTuneNotes.Describe(source, loadReport, length, data.Notes), .. FineTuneNotes.Truncation(o, maxLength, truncated)],
             LearningRate = o.LearningRate,
         });
 
@@ -228,6 +228,8 @@ public static class FineTuner
         ["warmup_steps"] = warmup,
         ["total_steps"] = totalSteps,
         ["max_length"] = maxLength,
+        ["truncation_side"] = TruncationSides.Name(o.TruncationSide),
+        ["head_tokens"] = o.HeadTokens,
         ["gradient_accumulation_steps"] = o.GradAccum,
         ["max_grad_norm"] = o.MaxGradNorm,
         ["seed"] = o.Seed.ToString(CultureInfo.InvariantCulture),
