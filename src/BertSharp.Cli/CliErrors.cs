@@ -41,5 +41,6 @@ public static class CliErrors
         }
     }
 
-    private static string OneLine(string s) => s.ReplaceLineEndings(" ").Trim();
+    // Messages quote names from untrusted files; escapes keep them from driving the terminal.
+    private static string OneLine(string s) => SafeText.Escape(s.ReplaceLineEndings(" ").Trim());
 }

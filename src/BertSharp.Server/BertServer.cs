@@ -32,7 +32,13 @@ public static class BertServer
         options.Validate();
         var served = ServedModel.Load(options.ModelDirectory, options.Device, options.MaxLength, options.Backend);
         var builder = WebApplication.CreateSlimBuilder(args ?? []);
-        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = options.MaxBodyBytes + 1);
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.Limits.MaxRequestBodySize = options.MaxBodyBytes + 1;
+            // The header limit is enforced by the error middleware, which can answer 431 in JSON.
+            k.Limits.MaxRequestHeadersTotalSize = ServerOptions.MaxKestrelHeaderBytes;
+            k.Limits.MaxRequestLineSize = ServerOptions.MaxKestrelHeaderBytes / 2;
+        });
         builder.Services.AddSingleton(served);
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton<BatcherRegistry>();

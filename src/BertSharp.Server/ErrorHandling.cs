@@ -5,8 +5,10 @@ using Microsoft.Extensions.Logging;
 namespace BertSharp.Server;
 
 /// <summary>
-/// The outermost middleware: caps and buffers request bodies (413 beyond the limit, whether or not Content-Length is sent),
-/// and turns every failure into a JSON <see cref="ErrorResponse"/> with a status that says whose fault it was.
+/// The outermost middleware: checks the Host header and the body's content type (<see cref="RequestGuards"/>), caps and
+/// buffers request bodies (413 beyond the limit, whether or not Content-Length is sent), adds the security headers, and
+/// turns every failure — thrown, or an empty 4xx/5xx such as an unknown path (404) or a wrong method (405) — into a JSON
+/// <see cref="ErrorResponse"/> with a status that says whose fault it was.
 /// </summary>
 internal static class ErrorHandling
 {
@@ -15,10 +17,21 @@ internal static class ErrorHandling
         var log = app.Logger;
         app.Use(async (context, next) =>
         {
+            RequestGuards.AddSecurityHeaders(context.Response);
             try
             {
+                RequestGuards.CheckHost(context.Request, options.AllowedHosts);
+                if (context.Request.Path.StartsWithSegments("/v1"))
+                {
+                    RequestGuards.CheckJsonBody(context.Request);
+                }
+                CheckHeaderSize(context.Request, options.MaxHeaderBytes);
                 await BufferBody(context, options.MaxBodyBytes).ConfigureAwait(false);
                 await next(context).ConfigureAwait(false);
+                if (IsEmptyError(context.Response))
+                {
+                    await Write(context, context.Response.StatusCode, DescribeStatus(context)).ConfigureAwait(false);
+                }
             }
             catch (ApiException e)
             {
@@ -37,6 +50,12 @@ internal static class ErrorHandling
                 };
                 await Write(context, status, message).ConfigureAwait(false);
             }
+            catch (Inference.NonFiniteOutputException e)
+            {
+                // The request was fine; the model is broken. Say so instead of "internal error".
+                log.LogError("request {Path}: {Message}", context.Request.Path, e.Message);
+                await Write(context, 500, e.Message).ConfigureAwait(false);
+            }
             catch (BertSharpException e)
             {
                 await Write(context, 422, e.Message).ConfigureAwait(false);
@@ -53,6 +72,42 @@ internal static class ErrorHandling
                 await Write(context, 500, $"internal error ({e.GetType().Name}).").ConfigureAwait(false);
             }
         });
+    }
+
+    /// <summary>An error status whose endpoint (or the framework: no route, wrong method) wrote no body.</summary>
+    private static bool IsEmptyError(HttpResponse response) =>
+        response.StatusCode >= 400 && !response.HasStarted && response.ContentLength is null or 0 && response.ContentType is null;
+
+    private static string DescribeStatus(HttpContext context)
+    {
+        var r = context.Request;
+        return context.Response.StatusCode switch
+        {
+            404 => $"no such path: {r.Method} {r.Path}; see /openapi.json for the endpoints (the web page is at /).",
+            405 => $"method {r.Method} is not allowed on {r.Path}; the API endpoints take POST with a JSON body, /health and /openapi.json take GET.",
+            _ => $"HTTP {context.Response.StatusCode} for {r.Method} {r.Path}.",
+        };
+    }
+
+    /// <summary>
+    /// Kestrel's own 431 has no body, so its limit is raised (see <see cref="BertServer"/>) and the real one enforced here,
+    /// where the answer can be JSON.
+    /// </summary>
+    private static void CheckHeaderSize(HttpRequest request, int limit)
+    {
+        long total = 0;
+        foreach (var (name, values) in request.Headers)
+        {
+            total += name.Length + 4;
+            foreach (var v in values)
+            {
+                total += v?.Length ?? 0;
+            }
+        }
+        if (total > limit)
+        {
+            throw new ApiException(431, $"request headers take {total} bytes; the limit is {limit}.");
+        }
     }
 
     private static async Task BufferBody(HttpContext context, long limit)
@@ -89,6 +144,7 @@ internal static class ErrorHandling
             return;
         }
         context.Response.Clear();
+        RequestGuards.AddSecurityHeaders(context.Response);
         context.Response.StatusCode = status;
         if (status is 429 or 503)
         {

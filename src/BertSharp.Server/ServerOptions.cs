@@ -48,9 +48,32 @@ public sealed record ServerOptions
     /// </summary>
     public BertSharp.Inference.InferenceBackend Backend { get; init; } = BertSharp.Inference.InferenceBackend.Torch;
 
+    /// <summary>
+    /// Host names (the <c>Host</c> header without its port) the server answers; anything else gets 400, so a page on another
+    /// site cannot reach the API through DNS rebinding. Default: the loopback names. <c>*</c> allows any host.
+    /// </summary>
+    public IReadOnlyList<string> AllowedHosts { get; init; } = LoopbackHosts;
+
+    /// <summary>The loopback names a server answers to by default.</summary>
+    public static IReadOnlyList<string> LoopbackHosts { get; } = ["localhost", "127.0.0.1", "[::1]", "::1"];
+
+    /// <summary>What Kestrel itself accepts; only beyond this does a request get Kestrel's bodiless 431.</summary>
+    internal const int MaxKestrelHeaderBytes = 1 << 20;
+
+    /// <summary>Largest total size of the request headers (431 beyond, with a JSON body).</summary>
+    public int MaxHeaderBytes { get; init; } = 32 << 10;
+
     /// <summary>Validates the numbers; throws <see cref="BertSharpException"/> naming the bad one.</summary>
     public void Validate()
     {
+        if (AllowedHosts.Count == 0 || AllowedHosts.Any(string.IsNullOrWhiteSpace))
+        {
+            throw new BertSharpException("--allowed-hosts: expected host names separated by commas (or * for any host).");
+        }
+        if (MaxHeaderBytes < 1024 || MaxHeaderBytes > MaxKestrelHeaderBytes / 2)
+        {
+            throw new BertSharpException($"server options: expected a header limit from 1024 to {MaxKestrelHeaderBytes / 2} bytes, got {MaxHeaderBytes}.");
+        }
         if (MaxBatch < 1 || MaxLength is < 8 || MaxQueue < 1 || Timeout <= TimeSpan.Zero || MaxBodyBytes < 1024)
         {
             throw new BertSharpException(

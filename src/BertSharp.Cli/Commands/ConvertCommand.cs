@@ -39,9 +39,17 @@ internal static class ConvertCommand
                     $"{source}: converting as {m.GetType().Name} would drop {report.UnexpectedKeys.Count} tensor(s) " +
                     $"({string.Join(", ", report.UnexpectedKeys.Take(5))}{(report.UnexpectedKeys.Count > 5 ? ", …" : "")}); pass --architecture.");
             }
+            // A converted checkpoint must hold the weights it was given: inventing encoder weights would write a random model.
+            var invented = report.MissingKeys.Where(k => k.Contains("embeddings.", StringComparison.Ordinal) || k.Contains("encoder.", StringComparison.Ordinal)).ToList();
+            if (invented.Count > 0)
+            {
+                throw new BertSharpException(
+                    $"{source}: the checkpoint lacks {invented.Count} encoder weight(s) of {m.GetType().Name} ({string.Join(", ", invented.Take(3))}" +
+                    $"{(invented.Count > 3 ? ", …" : "")}); converting would write randomly initialised weights.");
+            }
             if (report.MissingKeys.Count > 0)
             {
-                Console.Error.WriteLine("warning: " + report.Warning);
+                Console.Error.WriteLine("warning: " + SafeText.Escape(report.Warning));
             }
             BertPretrained.Save(m, outDir, new SaveOptions(Dtype: scalar, TokenizerFrom: source));
             Console.WriteLine($"{m.GetType().Name}: {m.NamedParameters().Sum(p => p.Param.numel()):N0} parameters, " +

@@ -18,7 +18,7 @@ internal static class EmbedInput
         var (texts, labels) = ext switch
         {
             ".txt" => labelColumn is null
-                ? (File.ReadLines(path).Where(l => l.Trim().Length > 0).ToList(), null)
+                ? (IO.TextLines.Read(path).Where(l => l.Trim().Length > 0).ToList(), null)
                 : throw new BertSharpException($"--label-column: a .txt input has no columns; use .csv, .tsv or .jsonl ({path})."),
             ".jsonl" => ReadJsonl(path, textColumn, labelColumn),
             ".csv" or ".tsv" => ReadDelimited(path, ext == ".tsv" ? '\t' : ',', textColumn, labelColumn),
@@ -58,7 +58,8 @@ internal static class EmbedInput
         var texts = new List<string>();
         var labels = labelColumn is null ? null : new List<string>();
         var line = 0;
-        foreach (var raw in File.ReadLines(path))
+        // Strict UTF-8 with line numbers and a bounded line length, as every text input.
+        foreach (var raw in IO.TextLines.Read(path))
         {
             line++;
             if (raw.Trim().Length == 0)
@@ -74,8 +75,15 @@ internal static class EmbedInput
             {
                 throw new BertSharpException($"{path}:{line}: invalid JSON ({e.Message}).");
             }
-            texts.Add(Field(obj, textColumn, path, line, requireString: true));
-            labels?.Add(Field(obj, labelColumn!, path, line, requireString: false));
+            try
+            {
+                texts.Add(Field(obj, textColumn, path, line, requireString: true));
+                labels?.Add(Field(obj, labelColumn!, path, line, requireString: false));
+            }
+            catch (InvalidOperationException e)
+            {
+                throw new BertSharpException($"{path}:{line}: a string is not valid Unicode (an escaped lone surrogate such as \\ud800).", e);
+            }
         }
         return (texts, labels);
     }
@@ -99,6 +107,10 @@ internal static class EmbedInput
             TrackLineNumbers = true,
             MalformedData = CsvMalformedDataHandling.Throw,
         };
+        // Checked first as lines: invalid UTF-8 is an error naming its line instead of a silent U+FFFD.
+        foreach (var _ in IO.TextLines.Read(path))
+        {
+        }
         using var reader = CsvReader.Create(File.ReadAllBytes(path), options);
         try
         {

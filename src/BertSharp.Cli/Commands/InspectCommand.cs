@@ -63,16 +63,16 @@ internal static class InspectCommand
     private static void Render(IAnsiConsole console, ModelInspection info, bool keys, string? tree)
     {
         var c = info.Config;
-        console.WriteLine($"model        {info.Directory}");
+        console.WriteLine($"model        {SafeText.Escape(info.Directory)}");
         console.WriteLine(info.WeightsFile is null
             ? "weights      none (a preset or config file: the numbers below are those of a fresh model)"
-            : $"weights      {Path.GetFileName(info.WeightsFile)} ({new FileInfo(info.WeightsFile).Length:N0} bytes)");
-        console.WriteLine($"architecture {string.Join(", ", c.Architectures ?? ["(none)"])}");
+            : $"weights      {SafeText.Escape(Path.GetFileName(info.WeightsFile))} ({new FileInfo(info.WeightsFile).Length:N0} bytes)");
+        console.WriteLine($"architecture {SafeText.Escape(string.Join(", ", c.Architectures ?? ["(none)"]))}");
         console.WriteLine($"parameters   {info.TotalParameters:N0}");
         console.WriteLine();
 
         var config = new Table().Title("config").AddColumn("field").AddColumn("value");
-        void Row(string k, object? v) => config.AddRow(Markup.Escape(k), Markup.Escape(v is null ? "null" : Convert.ToString(v, CultureInfo.InvariantCulture) ?? ""));
+        void Row(string k, object? v) => config.AddRow(Markup.Escape(k), Cell(v is null ? "null" : Convert.ToString(v, CultureInfo.InvariantCulture)));
         Row("vocab_size", c.VocabSize);
         Row("hidden_size", c.HiddenSize);
         Row("num_hidden_layers", c.NumHiddenLayers);
@@ -98,7 +98,7 @@ internal static class InspectCommand
         var modules = new Table().Title("parameters per module").AddColumn("module").AddColumn(new TableColumn("parameters").RightAligned());
         foreach (var m in info.Modules)
         {
-            modules.AddRow(Markup.Escape(m.Module), m.Count.ToString("N0", CultureInfo.InvariantCulture));
+            modules.AddRow(Cell(m.Module), m.Count.ToString("N0", CultureInfo.InvariantCulture));
         }
         modules.AddRow("total", info.TotalParameters.ToString("N0", CultureInfo.InvariantCulture));
         console.Write(modules);
@@ -116,9 +116,12 @@ internal static class InspectCommand
             var t = new Table().Title($"checkpoint tensors ({info.Tensors.Count})").AddColumn("key").AddColumn("dtype").AddColumn("shape");
             foreach (var x in info.Tensors)
             {
-                t.AddRow(Markup.Escape(x.Name), x.DType, Markup.Escape("[" + string.Join(", ", x.Shape) + "]"));
+                t.AddRow(Cell(x.Name), Cell(x.DType), Markup.Escape("[" + string.Join(", ", x.Shape) + "]"));
             }
             console.Write(t);
         }
     }
+
+    // Names come from the checkpoint: terminal escapes are made visible, then Spectre's markup brackets are escaped.
+    private static string Cell(string? text) => Markup.Escape(SafeText.Escape(text));
 }

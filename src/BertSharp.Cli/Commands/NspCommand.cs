@@ -23,6 +23,10 @@ internal static class NspCommand
         }
         cmd.SetAction(p =>
         {
+            if (string.IsNullOrWhiteSpace(p.GetValue(text)) || string.IsNullOrWhiteSpace(p.GetValue(pair)))
+            {
+                throw new BertSharpException("nsp: --text and --text-pair must not be empty.");
+            }
             CommonOptions.ApplyThreads(p, threads);
             using var pipeline = NextSentence.Load(p.GetValue(model)!, p.GetValue(device) ?? "auto");
             var length = ModelLength.Resolve(pipeline.Model.Config, pipeline.Tokenizer, p.GetValue(maxLength), p.GetValue(model)!);

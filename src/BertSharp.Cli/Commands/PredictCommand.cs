@@ -42,6 +42,14 @@ internal static class PredictCommand
             {
                 throw new BertSharpException("predict: give exactly one of --text \"...\", --input FILE or --interactive.");
             }
+            if (p.GetValue(text) is { } t && string.IsNullOrWhiteSpace(t))
+            {
+                throw new BertSharpException("--text: empty; give the text to classify.");
+            }
+            if (p.GetValue(pair) is { } tp && string.IsNullOrWhiteSpace(tp))
+            {
+                throw new BertSharpException("--text-pair: empty; give the second text, or leave --text-pair out.");
+            }
             if (p.GetValue(pair) is not null && p.GetValue(text) is null)
             {
                 throw new BertSharpException("--text-pair: only together with --text.");
@@ -49,6 +57,11 @@ internal static class PredictCommand
             if (p.GetValue(output) is not null && p.GetValue(input) is null)
             {
                 throw new BertSharpException("--output: only together with --input.");
+            }
+            if (p.GetValue(output) is { } o && !o.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase) && !o.EndsWith(".json", StringComparison.OrdinalIgnoreCase)
+                && !o.EndsWith(".csv", StringComparison.OrdinalIgnoreCase) && !o.EndsWith(".tsv", StringComparison.OrdinalIgnoreCase))
+            {
+                throw new BertSharpException($"--output {o}: unknown extension; expected .jsonl, .csv or .tsv (the format is chosen by the extension).");
             }
             var batchSize = p.GetValue(batch);
             if (batchSize < 1)
@@ -67,9 +80,9 @@ internal static class PredictCommand
             using var classifier = engine.IsOnnxRuntime
                 ? TextClassifier.Load(p.GetValue(model)!, engine, p.GetValue(maxLength))
                 : TextClassifier.Load(p.GetValue(model)!, p.GetValue(device)!, p.GetValue(maxLength));
-            if (truncation is { } t)
+            if (truncation is { } chosen)
             {
-                (classifier.TruncationSide, classifier.HeadTokens) = t;
+                (classifier.TruncationSide, classifier.HeadTokens) = chosen;
             }
             if (classifier.Length.Warning is { } lengthWarning)
             {
@@ -179,8 +192,8 @@ internal static class PredictCommand
             var task = TaskSpec.Get(ext.TrimStart('.'), p.GetValue(data.TextColumn), p.GetValue(data.TextPairColumn), p.GetValue(data.LabelColumn));
             return DatasetReader.Read(path, task, requireLabels: false);
         }
-        var lines = File.Exists(path) ? File.ReadAllLines(path, new UTF8Encoding(false, true)) : throw new BertSharpException($"{path}: file not found.");
-        var examples = lines.Select((l, i) => new TextExample(l.Trim(), null, null, i + 1)).Where(e => e.Text.Length > 0).ToList();
+        // Strict and line-numbered: an invalid byte is a one-line error naming its line.
+        var examples = TextLines.Read(path).Select((l, i) => new TextExample(l.Trim(), null, null, i + 1)).Where(e => e.Text.Length > 0).ToList();
         if (examples.Count == 0)
         {
             throw new BertSharpException($"{path}: empty file; expected one text per line.");

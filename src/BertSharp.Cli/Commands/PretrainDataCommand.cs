@@ -59,6 +59,10 @@ internal static class PretrainDataCommand
             {
                 throw new BertSharpException("pretrain-data needs --input, --vocab and --output (or --stats DIR).");
             }
+            if (p.GetValue(threads) < 1)
+            {
+                throw new BertSharpException($"--threads {p.GetValue(threads)}: expected a positive number of worker threads.");
+            }
             var options = new PretrainingOptions
             {
                 MaxSeqLength = CommonOptions.Get(p, maxSeq, maxSeqOld),
@@ -82,7 +86,7 @@ internal static class PretrainDataCommand
                     Options = options,
                     Format = ParseFormat(p.GetValue(format)),
                     Lowercase = lowercase,
-                    MaxDegreeOfParallelism = Math.Max(1, p.GetValue(threads)),
+                    MaxDegreeOfParallelism = p.GetValue(threads),
                     Progress = new Relay(progress),
                 };
                 return builder.Build(inputs, outDir);

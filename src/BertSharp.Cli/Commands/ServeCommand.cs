@@ -23,9 +23,13 @@ internal static class ServeCommand
         var maxBody = new Option<long>("--max-body-bytes") { Description = "Largest request body (413 beyond).", DefaultValueFactory = _ => 1 << 20 };
         var device = CommonOptions.Device();
         var threads = CommonOptions.Threads();
+        var allowedHosts = new Option<string?>("--allowed-hosts")
+        {
+            Description = "Host header names to answer, comma-separated (* for any); others get 400 (DNS-rebinding protection). Default: localhost, 127.0.0.1, [::1] and the --host address.",
+        };
         var cmd = new Command("serve", "Serve a model over HTTP: JSON endpoints (micro-batched), /health, /openapi.json and a web page at /.")
         {
-            model, host, port, maxBatch, maxLength, maxQueue, timeout, window, maxBody, device, threads,
+            model, host, port, maxBatch, maxLength, maxQueue, timeout, window, maxBody, device, threads, allowedHosts,
         };
         var backend = new BackendOptions();
         foreach (var o in backend.All)
@@ -45,6 +49,7 @@ internal static class ServeCommand
                 Timeout = TimeSpan.FromSeconds(p.GetValue(timeout)),
                 BatchWindow = TimeSpan.FromMilliseconds(p.GetValue(window)),
                 MaxBodyBytes = p.GetValue(maxBody),
+                AllowedHosts = AllowedHosts(p.GetValue(allowedHosts), p.GetValue(host)!),
                 Backend = backend.Resolve(p, p.GetValue(model)!),
             };
             using var app = BertServer.Build(options);
@@ -65,5 +70,18 @@ internal static class ServeCommand
             return 0;
         });
         return cmd;
+    }
+
+    /// <summary>The explicit list, else the loopback names plus the address the server was asked to bind (unless a wildcard).</summary>
+    internal static IReadOnlyList<string> AllowedHosts(string? list, string bindHost)
+    {
+        if (list is not null)
+        {
+            return [.. list.Split(',', StringSplitOptions.TrimEntries)];
+        }
+        var wildcard = bindHost is "0.0.0.0" or "::" or "[::]" or "*" or "+";
+        return wildcard || ServerOptions.LoopbackHosts.Contains(bindHost)
+            ? ServerOptions.LoopbackHosts
+            : [.. ServerOptions.LoopbackHosts, bindHost];
     }
 }

@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Json;
 
 namespace BertSharp.Cli.Commands;
@@ -9,59 +8,49 @@ internal static class TokenizeInput
     public static List<(string Text, string? TextPair)> Read(string? path, string format)
     {
         var name = path ?? "<stdin>";
-        var encoding = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
-        TextReader reader;
+        Stream stream;
         try
         {
-            reader = path is null ? new StreamReader(Console.OpenStandardInput(), encoding) : new StreamReader(path, encoding);
+            stream = path is null ? Console.OpenStandardInput() : IO.TextLines.OpenRead(path);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new BertSharpException($"{name}: cannot read the input ({e.Message})", e);
         }
         var result = new List<(string, string?)>();
-        var lineNo = 0;
         bool? jsonl = format switch
         {
             "jsonl" => true,
             "text" => false,
             _ => null,
         };
-        using (reader)
+        // Split into lines before decoding: an invalid byte is reported on its own line, and one huge line is refused at
+        // the line limit instead of filling memory.
+        using var reader = new IO.Utf8LineReader(stream, name);
+        while (true)
         {
-            while (true)
+            string? line;
+            try
             {
-                string? line;
-                try
-                {
-                    line = reader.ReadLine();
-                }
-                catch (DecoderFallbackException)
-                {
-                    throw new BertSharpException($"{name}: line {lineNo + 1}: not valid UTF-8.");
-                }
-                catch (IOException e)
-                {
-                    throw new BertSharpException($"{name}: cannot read the input ({e.Message})", e);
-                }
-                if (line is null)
-                {
-                    break;
-                }
-                lineNo++;
-                if (lineNo == 1 && line.Length > 0 && line[0] == '\uFEFF')
-                {
-                    line = line[1..];
-                }
-                jsonl ??= line.TrimStart().StartsWith('{');
-                if (jsonl == false)
-                {
-                    result.Add((line, null));
-                }
-                else if (!string.IsNullOrWhiteSpace(line))
-                {
-                    result.Add(ParseJson(line, name, lineNo));
-                }
+                line = reader.ReadLine();
+            }
+            catch (IOException e)
+            {
+                throw new BertSharpException($"{name}: cannot read the input ({e.Message})", e);
+            }
+            if (line is null)
+            {
+                break;
+            }
+            var lineNo = (int)reader.LineNumber;
+            jsonl ??= line.TrimStart().StartsWith('{');
+            if (jsonl == false)
+            {
+                result.Add((line, null));
+            }
+            else if (!string.IsNullOrWhiteSpace(line))
+            {
+                result.Add(ParseJson(line, name, lineNo));
             }
         }
         return result;
@@ -93,6 +82,11 @@ internal static class TokenizeInput
         catch (JsonException e)
         {
             throw new BertSharpException($"{name}: line {lineNo}: malformed JSON ({e.Message.Split('\n')[0]})", e);
+        }
+        catch (InvalidOperationException e)
+        {
+            // System.Text.Json refuses to turn an escaped lone surrogate ("\ud800") into a .NET string.
+            throw new BertSharpException($"{name}: line {lineNo}: a string is not valid Unicode (an escaped lone surrogate such as \\ud800): {e.Message}", e);
         }
     }
 }

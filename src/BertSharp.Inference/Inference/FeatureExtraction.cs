@@ -147,6 +147,7 @@ public sealed class FeatureExtraction : InferencePipeline<BertPreTrainedModel>
     {
         var (ids, mask, types, seq) = OnnxBertSession.Collate([.. encodings.Select(OnnxBertSession.Row)], Tokenizer.PadId);
         var (hidden, shape) = session.Run(ids, mask, types, encodings.Count, seq, "last_hidden_state");
+        NonFiniteOutputException.ThrowIfNotFinite(hidden, "outputs");
         var width = (int)shape[^1];
         var result = new float[encodings.Count][];
         for (var r = 0; r < encodings.Count; r++)

@@ -114,6 +114,7 @@ public sealed class FillMask : InferencePipeline<BertForMaskedLM>
             var probs = logits[pos].softmax(-1);
             var (values, indices) = probs.topk(topK);
             var scores = values.cpu().data<float>().ToArray();
+            NonFiniteOutputException.ThrowIfNotFinite(scores, "masked-token scores");
             var tokens = indices.cpu().data<long>().ToArray();
             var list = new List<FillMaskPrediction>(topK);
             for (var k = 0; k < tokens.Length; k++)

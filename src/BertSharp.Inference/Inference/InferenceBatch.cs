@@ -54,9 +54,12 @@ public static class InferenceBatch
     public static Device DeviceOf(nn.Module model) => model.parameters().FirstOrDefault()?.device ?? CPU;
 
     /// <summary>A float32 CPU copy of <paramref name="t"/> as a flat array (row-major).</summary>
+    /// <exception cref="NonFiniteOutputException">A value is NaN or infinite (the model's weights are broken).</exception>
     public static float[] ToFloats(Tensor t)
     {
         using var c = t.detach().to(ScalarType.Float32).cpu().contiguous();
-        return c.data<float>().ToArray();
+        var values = c.data<float>().ToArray();
+        NonFiniteOutputException.ThrowIfNotFinite(values, "outputs");
+        return values;
     }
 }

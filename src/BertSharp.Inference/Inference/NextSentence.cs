@@ -49,6 +49,7 @@ public sealed class NextSentence : InferencePipeline<BertForNextSentencePredicti
             var types = tensor(enc.TypeIds.Select(i => (long)i).ToArray(), [1, enc.Ids.Length]).to(Device);
             var logits = Model.Forward(new BertInput(ids, null, types)).Logits[0].cpu();
             var p = logits.softmax(-1).data<float>().ToArray();
+            NonFiniteOutputException.ThrowIfNotFinite(p, "next-sentence probabilities");
             return new NextSentenceResult(p[0], p[1], logits.data<float>().ToArray());
         });
     }

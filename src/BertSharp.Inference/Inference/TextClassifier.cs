@@ -222,6 +222,7 @@ public sealed class TextClassifier : IDisposable
 
     private Prediction ToPrediction(float[] logits)
     {
+        NonFiniteOutputException.ThrowIfNotFinite(logits, "logits");
         if (Labels.IsRegression)
         {
             return new Prediction(Labels.Labels[0], 0, logits[0], []);

@@ -43,38 +43,27 @@ public static class TextLines
 
     /// <summary>
     /// Opens a strict UTF-8 reader over <paramref name="path"/> (decompressed when <c>.gz</c>, BOM skipped). Decoding
-    /// errors surface as <see cref="DecoderFallbackException"/>; prefer <see cref="Read"/>, which turns them into
+    /// errors surface as <see cref="DecoderFallbackException"/>; prefer <see cref="Read(string)"/>, which turns them into
     /// line-numbered messages.
     /// </summary>
     public static StreamReader OpenText(string path) =>
         new(OpenRead(path), StrictUtf8, detectEncodingFromByteOrderMarks: false, bufferSize: 1 << 16);
 
     /// <summary>
-    /// The lines of <paramref name="path"/> without their line terminators (LF, CRLF or CR), read lazily. Throws
-    /// <see cref="BertSharpException"/> for a missing file, a corrupt gzip stream or invalid UTF-8 (with the line number).
+    /// The lines of <paramref name="path"/> without their line terminators (LF, CRLF or CR), read lazily with bounded memory.
+    /// Throws <see cref="BertSharpException"/> for a missing file, a corrupt gzip stream, invalid UTF-8 (naming the exact
+    /// line) or a line longer than <see cref="Utf8LineReader.DefaultMaxLineBytes"/>.
     /// </summary>
-    public static IEnumerable<string> Read(string path)
+    // One parameter only: callers pass the method group to SelectMany, whose (item, index) overload would bind an
+    // optional limit to the index.
+    public static IEnumerable<string> Read(string path) => ReadWithLimit(path, Utf8LineReader.DefaultMaxLineBytes);
+
+    /// <summary>As <see cref="Read(string)"/>, refusing lines longer than <paramref name="maxLineBytes"/> bytes.</summary>
+    public static IEnumerable<string> ReadWithLimit(string path, int maxLineBytes)
     {
-        using var reader = OpenText(path);
-        while (true)
+        using var reader = new Utf8LineReader(OpenRead(path), path, maxLineBytes);
+        while (reader.ReadLine() is { } line)
         {
-            string? line;
-            try
-            {
-                line = reader.ReadLine();
-            }
-            catch (DecoderFallbackException e)
-            {
-                throw InvalidUtf8(path, e);
-            }
-            catch (InvalidDataException e)
-            {
-                throw new BertSharpException($"{path}: not a valid gzip file ({e.Message}).", e);
-            }
-            if (line is null)
-            {
-                yield break;
-            }
             yield return line;
         }
     }

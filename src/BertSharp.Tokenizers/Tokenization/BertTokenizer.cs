@@ -126,6 +126,7 @@ public sealed partial class BertTokenizer
             {
                 longest = Math.Max(longest, r.Length);
             }
+            longest = o.RoundPadding(longest);
             for (var i = 0; i < results.Length; i++)
             {
                 results[i] = Padding.Pad(this, results[i], longest, o.PaddingSide);

@@ -16,25 +16,6 @@ public enum TruncationStrategy
     OnlySecond,
 }
 
-/// <summary>
-/// Which tokens of a text that is too long are kept (HF's <c>truncation_side</c>, plus Sun et al. 2019's head+tail for long
-/// documents, "How to Fine-Tune BERT for Text Classification").
-/// </summary>
-public enum TruncationSide
-{
-    /// <summary>Keep the start, cut the end (HF <c>truncation_side="right"</c>, the default).</summary>
-    Head,
-
-    /// <summary>Keep the end, cut the start (HF <c>truncation_side="left"</c>).</summary>
-    Tail,
-
-    /// <summary>
-    /// Keep the start and the end, cut the middle: <see cref="EncodeOptions.HeadTokens"/> from the start, the rest of the room
-    /// from the end (Sun et al.: 128 + 382 of 512).
-    /// </summary>
-    HeadAndTail,
-}
-
 /// <summary>Padding of encodings.</summary>
 public enum PaddingStrategy
 {
@@ -44,8 +25,27 @@ public enum PaddingStrategy
     /// <summary>Pad to the longest encoding of the batch.</summary>
     Longest,
 
-    /// <summary>Pad to <see cref="EncodeOptions.MaxLength"/>.</summary>
+    /// <summary>Pad to <see cref="EncodeOptions.PaddingLength"/>, or to <see cref="EncodeOptions.MaxLength"/> when that is null (HF <c>max_length</c> / <c>Fixed</c>).</summary>
     MaxLength,
+}
+
+/// <summary>
+/// Which word pieces a text longer than the maximum length keeps (<see cref="EncodeOptions.TruncationSide"/>, fine-tuning,
+/// classifiers): HF's two truncation sides and Sun et al. 2019's head+tail for long documents ("How to Fine-Tune BERT for Text Classification").
+/// </summary>
+public enum TruncationSide
+{
+    /// <summary>Keep the start, cut the end (HF's default <c>truncation_side="right"</c>).</summary>
+    Head,
+
+    /// <summary>Keep the end, cut the start (HF's <c>truncation_side="left"</c>).</summary>
+    Tail,
+
+    /// <summary>
+    /// Keep the start and the end, cut the middle (<see cref="EncodeOptions.HeadTokens"/> from the start): Sun et al. keep the
+    /// first 128 and the last 382 word pieces of 512.
+    /// </summary>
+    HeadAndTail,
 }
 
 /// <summary>Which end of the sequence padding goes to.</summary>
@@ -66,23 +66,36 @@ public sealed record EncodeOptions
 
     public TruncationStrategy Truncation { get; init; } = TruncationStrategy.LongestFirst;
 
-    /// <summary>
-    /// Which tokens a truncated text keeps (<see cref="Truncation"/> decides how many). Overflowing windows
-    /// (<see cref="ReturnOverflowing"/>) need <see cref="TruncationSide.Head"/>.
-    /// </summary>
-    public TruncationSide TruncationSide { get; init; } = TruncationSide.Head;
-
-    /// <summary>
-    /// With <see cref="TruncationSide.HeadAndTail"/>: tokens kept from the start of each truncated text (at most all it keeps);
-    /// null = <see cref="TruncationSides.DefaultHeadTokens"/> (Sun et al.'s 128 of 510, in proportion).
-    /// </summary>
-    public int? HeadTokens { get; init; }
-
     public PaddingStrategy Padding { get; init; } = PaddingStrategy.None;
 
     public Side PaddingSide { get; init; } = Side.Right;
 
     public int Stride { get; init; }
+
+    /// <summary>
+    /// Which word pieces a truncated text keeps: its start (<see cref="TruncationSide.Head"/>, HF's
+    /// <c>truncation_side="right"</c>), its end (<see cref="TruncationSide.Tail"/>, HF's <c>"left"</c>; overflowing windows
+    /// then step towards the start) or both (<see cref="TruncationSide.HeadAndTail"/>, Sun et al. 2019; no overflowing windows).
+    /// </summary>
+    public TruncationSide TruncationSide { get; init; } = TruncationSide.Head;
+
+    /// <summary>
+    /// With <see cref="TruncationSide.HeadAndTail"/>: word pieces kept from the start of each truncated text (at most all it
+    /// keeps); null = <see cref="TruncationSides.DefaultHeadTokens"/>, Sun et al.'s 128 of 510 in proportion.
+    /// </summary>
+    public int? HeadTokens { get; init; }
+
+    /// <summary>
+    /// The length <see cref="PaddingStrategy.MaxLength"/> pads to when it differs from <see cref="MaxLength"/> (HF's
+    /// <c>PaddingStrategy::Fixed</c>, independent of truncation); null pads to <see cref="MaxLength"/>.
+    /// </summary>
+    public int? PaddingLength { get; init; }
+
+    /// <summary>
+    /// Rounds the padded length up to a multiple of this (HF <c>pad_to_multiple_of</c>, e.g. 8 for tensor cores); applies
+    /// only when padding is on.
+    /// </summary>
+    public int? PadToMultipleOf { get; init; }
 
     public bool ReturnOverflowing { get; init; }
 
@@ -90,4 +103,25 @@ public sealed record EncodeOptions
 
     /// <summary>No truncation, no padding, special tokens added.</summary>
     public static EncodeOptions Default { get; } = new();
+
+    /// <summary><paramref name="length"/> rounded up to <see cref="PadToMultipleOf"/>, as HF's <c>pad_encodings</c> does.</summary>
+    internal int RoundPadding(int length) =>
+        PadToMultipleOf is > 0 and var m && length % m != 0 ? checked(length + m - (length % m)) : length;
+
+    /// <summary>Throws <see cref="BertSharpException"/> for values HF refuses or that cannot mean anything.</summary>
+    internal void Validate()
+    {
+        if (MaxLength is < 0 || PaddingLength is < 0 || Stride < 0)
+        {
+            throw new BertSharpException($"max_length, padding length and stride must be ≥ 0 (got {MaxLength}, {PaddingLength}, {Stride}).");
+        }
+        if (PadToMultipleOf is <= 0)
+        {
+            throw new BertSharpException($"pad_to_multiple_of must be positive, got {PadToMultipleOf}.");
+        }
+        if (Padding == PaddingStrategy.MaxLength && PaddingLength is null && MaxLength is null)
+        {
+            throw new BertSharpException("padding to max_length needs a max length (MaxLength or PaddingLength).");
+        }
+    }
 }

@@ -8,6 +8,7 @@ internal static class EncodingBuilder
 {
     public static BertEncoding Build(BertTokenizer tok, string text, string? pair, TokenBuffer buf, int nA, int nB, EncodeOptions o)
     {
+        o.Validate();
         var isPair = pair is not null;
         var added = o.AddSpecialTokens ? (isPair ? 3 : 2) : 0;
         if (o.AddSpecialTokens && (tok.ClsId < 0 || tok.SepId < 0))
@@ -26,21 +27,22 @@ internal static class EncodingBuilder
                 throw new BertSharpException($"max_length {maxLength} is smaller than the {added} special tokens an input needs.");
             }
             var (ta, tb) = Truncation.TargetLengths(nA, nB, isPair, room, o.Truncation);
-            if (o.TruncationSide != TruncationSide.Head)
+            if (o.TruncationSide == TruncationSide.HeadAndTail)
             {
                 if (o.ReturnOverflowing)
                 {
-                    throw new BertSharpException($"overflowing windows (stride) need truncation side head, not {TruncationSides.Name(o.TruncationSide)}.");
+                    throw new BertSharpException("overflowing windows (stride) cannot be combined with head+tail truncation.");
                 }
                 if (o.HeadTokens is < 0)
                 {
                     throw new BertSharpException($"head tokens {o.HeadTokens}: expected a number ≥ 0.");
                 }
-                return Finish(tok, o, Make(tok, buf, TruncationSides.Select(nA, ta, o.TruncationSide, o.HeadTokens),
-                    isPair ? TruncationSides.Select(nB, tb, o.TruncationSide, o.HeadTokens) : default, nA, isPair, o.AddSpecialTokens, mapA, mapB));
+                return Finish(tok, o, Make(tok, buf, TruncationSides.HeadAndTail(nA, ta, o.HeadTokens),
+                    isPair ? TruncationSides.HeadAndTail(nB, tb, o.HeadTokens) : default, nA, isPair, o.AddSpecialTokens, mapA, mapB));
             }
-            var wa = Truncation.Windows(nA, ta, o.Stride);
-            var wb = isPair ? Truncation.Windows(nB, tb, o.Stride) : [(0, 0)];
+            var fromEnd = o.TruncationSide == TruncationSide.Tail;
+            var wa = Truncation.Windows(nA, ta, o.Stride, fromEnd);
+            var wb = isPair ? Truncation.Windows(nB, tb, o.Stride, fromEnd) : [(0, 0)];
             result = Make(tok, buf, wa[0], wb[0], nA, isPair, o.AddSpecialTokens, mapA, mapB);
             if (o.ReturnOverflowing && (wa.Count > 1 || wb.Count > 1))
             {
@@ -72,12 +74,11 @@ internal static class EncodingBuilder
     {
         if (o.Padding == PaddingStrategy.MaxLength)
         {
-            var target = o.MaxLength ?? throw new BertSharpException("padding to max_length needs a max length.");
-            result = Padding.Pad(tok, result, target, o.PaddingSide);
+            result = Padding.Pad(tok, result, o.RoundPadding(o.PaddingLength ?? o.MaxLength!.Value), o.PaddingSide);
         }
-        else if (o.Padding == PaddingStrategy.Longest && result.Overflowing.Count > 0)
+        else if (o.Padding == PaddingStrategy.Longest && (result.Overflowing.Count > 0 || o.PadToMultipleOf is not null))
         {
-            result = Padding.Pad(tok, result, result.Length, o.PaddingSide);
+            result = Padding.Pad(tok, result, o.RoundPadding(result.Length), o.PaddingSide);
         }
         return result;
     }

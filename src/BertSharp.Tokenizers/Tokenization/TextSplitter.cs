@@ -6,7 +6,9 @@ namespace BertSharp.Tokenization;
 /// HF's added-token splitting, <c>BertNormalizer</c> and <c>BertPreTokenizer</c> fused into one pass over the text:
 /// special tokens are matched literally in the raw text, every other code point is cleaned, isolated if CJK,
 /// decomposed and stripped of nonspacing marks, lowercased, and then split on whitespace and punctuation. Doing it per
-/// code point keeps the alignment to the original text exact and allocates nothing.
+/// code point keeps the alignment to the original text exact and allocates nothing. The one step that spans code points is
+/// NFD's canonical reordering: a run of combining marks is held until the next starter, put in combining-class order, and
+/// aligned to the original text exactly as HF's <c>NormalizedString::transform</c> aligns it (see <see cref="FlushRun"/>).
 /// </summary>
 internal sealed class TextSplitter
 {
@@ -93,6 +95,12 @@ internal sealed class TextSplitter
             int c = text[i];
             if (c < 0x80)
             {
+                // ASCII is all starters: it ends a pending run of marks, except a control character that cleaning removes
+                // (HF cleans before NFD, so marks on both sides of it form one run).
+                if (w.RunLength > 0 && (ascii[c] != UnicodeChars.Control || !_clean))
+                {
+                    FlushRun(w, ref sink);
+                }
                 switch (ascii[c])
                 {
                     case UnicodeChars.Word:
@@ -131,6 +139,7 @@ internal sealed class TextSplitter
             NonAscii(cp, i, i + len, w, ref sink);
             i += len - 1;
         }
+        FlushRun(w, ref sink);
         Flush(w, ref sink);
     }
 
@@ -142,11 +151,13 @@ internal sealed class TextSplitter
         }
         if (UnicodeChars.IsWhitespace(cp))
         {
+            FlushRun(w, ref sink);
             Flush(w, ref sink);
             return;
         }
         if (_chinese && UnicodeChars.IsChinese(cp))
         {
+            FlushRun(w, ref sink);
             Flush(w, ref sink);
             Normalized(cp, start, end, w, ref sink);
             Flush(w, ref sink);
@@ -166,12 +177,10 @@ internal sealed class TextSplitter
         var n = UnicodeDecomposition.Decompose(cp, d);
         if (n == 0)
         {
-            if (!UnicodeChars.IsNonSpacingMark(cp))
-            {
-                Lowered(cp, start, end, w, ref sink);
-            }
+            Decomposed(cp, inserted: false, start, end, w, ref sink);
             return;
         }
+        var first = true;
         for (var k = 0; k < n; k++)
         {
             int x = d[k];
@@ -179,10 +188,102 @@ internal sealed class TextSplitter
             {
                 x = char.ConvertToUtf32((char)x, d[++k]);
             }
+            Decomposed(x, inserted: !first, start, end, w, ref sink);
+            first = false;
+        }
+    }
+
+    /// <summary>
+    /// One character of NFD output: a starter ends the pending run of marks and goes on (unless it is a nonspacing mark);
+    /// a combining mark joins the run. <paramref name="inserted"/>: not the first character of its code point's decomposition.
+    /// </summary>
+    private void Decomposed<TSink>(int x, bool inserted, int start, int end, WordBuffer w, ref TSink sink) where TSink : struct, IWordSink
+    {
+        var cls = UnicodeDecomposition.CombiningClass(x);
+        if (cls != 0)
+        {
+            w.AddToRun(x, cls, inserted, start, end);
+            return;
+        }
+        FlushRun(w, ref sink);
+        if (!UnicodeChars.IsNonSpacingMark(x))
+        {
+            Lowered(x, start, end, w, ref sink);
+        }
+    }
+
+    /// <summary>
+    /// Puts the pending run of marks in canonical order (stable by combining class) and passes on those that are not
+    /// nonspacing marks. Alignment follows HF's <c>transform</c>, which is positional: in the reordered sequence, a character
+    /// that begins its code point's decomposition takes the span of the next code point of the run in written order, and an
+    /// inserted one the span of the code point taken last. (A canonical decomposition is itself in class order, so an
+    /// inserted mark always sorts after the mark that began it, or is the run's first and continues a starter's code point.)
+    /// </summary>
+    private void FlushRun<TSink>(WordBuffer w, ref TSink sink) where TSink : struct, IWordSink
+    {
+        var n = w.RunLength;
+        if (n == 0)
+        {
+            return;
+        }
+        w.RunLength = 0;
+        Span<int> order = n <= 64 ? stackalloc int[n] : new int[n];
+        StableOrderByClass(w.RunClass.AsSpan(0, n), order);
+        var nextOwn = 0;
+        int lastStart = w.RunStart[0], lastEnd = w.RunEnd[0];
+        for (var k = 0; k < n; k++)
+        {
+            var i = order[k];
+            if (!w.RunInserted[i])
+            {
+                while (w.RunInserted[nextOwn])
+                {
+                    nextOwn++;
+                }
+                lastStart = w.RunStart[nextOwn];
+                lastEnd = w.RunEnd[nextOwn];
+                nextOwn++;
+            }
+            var x = w.RunCp[i];
             if (!UnicodeChars.IsNonSpacingMark(x))
             {
-                Lowered(x, start, end, w, ref sink);
+                Lowered(x, lastStart, lastEnd, w, ref sink);
             }
+        }
+    }
+
+    /// <summary>Indexes 0..n-1 ordered by class, ties in written order: insertion sort for short runs, counting sort for long.</summary>
+    private static void StableOrderByClass(ReadOnlySpan<int> classes, Span<int> order)
+    {
+        var n = classes.Length;
+        if (n <= 16)
+        {
+            for (var i = 0; i < n; i++)
+            {
+                var j = i;
+                while (j > 0 && classes[order[j - 1]] > classes[i])
+                {
+                    order[j] = order[j - 1];
+                    j--;
+                }
+                order[j] = i;
+            }
+            return;
+        }
+        // A hostile text may hold a million marks in a row: keep it linear.
+        Span<int> next = stackalloc int[257];
+        next.Clear();
+        foreach (var c in classes)
+        {
+            next[c + 1]++;
+        }
+        for (var c = 1; c < next.Length; c++)
+        {
+            next[c] += next[c - 1];
+        }
+        for (var i = 0; i < n; i++)
+        {
+            order[next[classes[i]]++] = i;
         }
     }
 

@@ -68,9 +68,11 @@ internal static class Truncation
 
     /// <summary>
     /// The windows [start, end) a sequence of <paramref name="n"/> tokens is cut into when truncated to
-    /// <paramref name="target"/> with <paramref name="stride"/> tokens of overlap; the first is the kept part.
+    /// <paramref name="target"/> with <paramref name="stride"/> tokens of overlap; the first is the kept part. Truncating
+    /// <paramref name="fromEnd"/> (<see cref="TruncationSide.Tail"/>) keeps the last tokens, and the windows step back towards
+    /// the start (HF's <c>Encoding::truncate</c> with <c>TruncationDirection::Left</c>).
     /// </summary>
-    public static List<(int Start, int End)> Windows(int n, int target, int stride)
+    public static List<(int Start, int End)> Windows(int n, int target, int stride, bool fromEnd = false)
     {
         if (target >= n)
         {
@@ -87,6 +89,19 @@ internal static class Truncation
         }
         var windows = new List<(int, int)>();
         var step = target - stride;
+        if (fromEnd)
+        {
+            for (var stop = n; ; stop -= step)
+            {
+                var start = Math.Max(0, stop - target);
+                windows.Add((start, stop));
+                if (start == 0 || stop - step <= 0)
+                {
+                    break;
+                }
+            }
+            return windows;
+        }
         for (var start = 0; ; start += step)
         {
             var stop = Math.Min(start + target, n);

@@ -77,22 +77,14 @@ public static class TruncationSides
     /// <summary>The head tokens kept of <paramref name="keep"/>: <paramref name="headTokens"/> (at most <paramref name="keep"/>) or the default.</summary>
     public static int HeadOf(int keep, int? headTokens) => Math.Min(keep, headTokens ?? DefaultHeadTokens(keep));
 
-    /// <summary>Which of <paramref name="n"/> tokens stay when the text keeps <paramref name="keep"/> of them.</summary>
-    internal static KeptTokens Select(int n, int keep, TruncationSide side, int? headTokens)
+    /// <summary>Which of <paramref name="n"/> tokens stay when a head+tail cut text keeps <paramref name="keep"/> of them.</summary>
+    internal static KeptTokens HeadAndTail(int n, int keep, int? headTokens)
     {
         if (keep >= n)
         {
             return new KeptTokens(0, n);
         }
-        switch (side)
-        {
-            case TruncationSide.Tail:
-                return new KeptTokens(n - keep, n);
-            case TruncationSide.HeadAndTail:
-                var head = HeadOf(keep, headTokens);
-                return new KeptTokens(0, head, n - (keep - head), n);
-            default:
-                return new KeptTokens(0, keep);
-        }
+        var head = HeadOf(keep, headTokens);
+        return new KeptTokens(0, head, n - (keep - head), n);
     }
 }

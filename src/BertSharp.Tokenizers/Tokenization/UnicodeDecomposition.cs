@@ -1,9 +1,9 @@
 namespace BertSharp.Tokenization;
 
 /// <summary>
-/// Canonical decomposition (NFD) of single code points. <see cref="string.Normalize()"/> is unavailable under
-/// InvariantGlobalization, so the table is generated from the Unicode database (tools/gen_unicode_decomposition.py).
-/// Canonical reordering is not applied: accent stripping drops the nonspacing marks it would reorder.
+/// Canonical decomposition (NFD) of single code points and canonical combining classes, for NFD's canonical reordering
+/// (done by the tokenizer over runs of marks). <see cref="string.Normalize()"/> is unavailable under InvariantGlobalization,
+/// so the tables are generated from the Unicode database as HF's normaliser has it (tools/gen_unicode_decomposition.py).
 /// </summary>
 internal static partial class UnicodeDecomposition
 {
@@ -43,5 +43,16 @@ internal static partial class UnicodeDecomposition
         var len = offsets[i + 1] - from;
         Chars.AsSpan(from, len).CopyTo(dest);
         return len;
+    }
+
+    /// <summary>The canonical combining class of <paramref name="cp"/>: 0 for starters, 1–240 for combining marks.</summary>
+    public static int CombiningClass(int cp)
+    {
+        if (cp < 0x300)
+        {
+            return 0;
+        }
+        var i = CombiningKeys.BinarySearch(cp);
+        return i < 0 ? 0 : CombiningClasses[i];
     }
 }

@@ -29,6 +29,37 @@ internal sealed class WordBuffer
     public readonly char[] Decomposed = new char[8];
     public readonly char[] Lowered = new char[8];
 
+    /// <summary>
+    /// The pending run of combining marks (nonzero combining class) of NFD, held until the next starter so that it can be put
+    /// in canonical order: each mark's code point, class, whether it continues the decomposition of the previous code point
+    /// (HF's "inserted" character) and the UTF-16 span of the code point it came from.
+    /// </summary>
+    public int RunLength;
+    public int[] RunCp = new int[16];
+    public int[] RunClass = new int[16];
+    public bool[] RunInserted = new bool[16];
+    public int[] RunStart = new int[16];
+    public int[] RunEnd = new int[16];
+
+    public void AddToRun(int cp, int cls, bool inserted, int start, int end)
+    {
+        if (RunLength == RunCp.Length)
+        {
+            var n = RunLength * 2;
+            Array.Resize(ref RunCp, n);
+            Array.Resize(ref RunClass, n);
+            Array.Resize(ref RunInserted, n);
+            Array.Resize(ref RunStart, n);
+            Array.Resize(ref RunEnd, n);
+        }
+        RunCp[RunLength] = cp;
+        RunClass[RunLength] = cls;
+        RunInserted[RunLength] = inserted;
+        RunStart[RunLength] = start;
+        RunEnd[RunLength] = end;
+        RunLength++;
+    }
+
     [ThreadStatic]
     private static WordBuffer? t_current;
 

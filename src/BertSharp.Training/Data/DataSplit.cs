@@ -29,14 +29,12 @@ public static class DataSplit
     /// <paramref name="seed"/>; <see cref="SplitMethod.Random"/> samples without regard to labels; <see cref="SplitMethod.Tail"/>
     /// takes the end of the file (both parts then keep the file's order; otherwise both are in a seeded random order).
     /// </summary>
+    /// <exception cref="BertSharpException"><paramref name="valSize"/> is negative, NaN, infinite, or ≥ 1 but not a whole number.</exception>
     /// <returns>The training part and the validation part (null when <paramref name="valSize"/> is 0).</returns>
     public static (TextDataset Train, TextDataset? Validation) TrainValidation(TextDataset data, double valSize, SplitMethod method, ulong seed)
     {
         ArgumentNullException.ThrowIfNull(data);
-        if (double.IsNaN(valSize) || valSize < 0)
-        {
-            throw new BertSharpException($"--val-size {valSize}: expected a fraction in [0, 1) or a number of examples.");
-        }
+        CheckValSize(valSize);
         var n = data.Count;
         var valCount = valSize >= 1 ? (int)valSize : (int)Math.Round(n * valSize, MidpointRounding.AwayFromZero);
         if (valSize > 0 && valCount == 0)
@@ -137,5 +135,17 @@ public static class DataSplit
             held.AddRange(groups[k].Take(take[k]));
         }
         return held;
+    }
+
+    /// <summary>
+    /// Checks a <c>--val-size</c>: a fraction in [0, 1) or a whole number of examples (1.5 would silently mean 1).
+    /// </summary>
+    public static void CheckValSize(double valSize)
+    {
+        if (double.IsNaN(valSize) || double.IsInfinity(valSize) || valSize < 0 || (valSize >= 1 && valSize != Math.Floor(valSize)) || valSize > int.MaxValue)
+        {
+            throw new BertSharpException(
+                $"--val-size {valSize.ToString(System.Globalization.CultureInfo.InvariantCulture)}: expected a fraction in [0, 1) or a whole number of examples.");
+        }
     }
 }

@@ -123,32 +123,50 @@ public static class DatasetReader
             }
             using (doc)
             {
-                if (doc.RootElement.ValueKind != JsonValueKind.Object)
-                {
-                    throw new BertSharpException($"{path} line {line}: a JSON {doc.RootElement.ValueKind.ToString().ToLowerInvariant()}; expected an object with \"{task.TextColumn}\" and \"{task.LabelColumn}\".");
-                }
-                var t = JsonText(path, line, doc.RootElement, task.TextColumn, "--text-column");
-                var p = task.TextPairColumn is null ? null : JsonText(path, line, doc.RootElement, task.TextPairColumn, "--text-pair-column");
-                string? label = null;
-                if (doc.RootElement.TryGetProperty(task.LabelColumn, out var l))
-                {
-                    label = l.ValueKind switch
-                    {
-                        JsonValueKind.String => l.GetString()!.Trim(),
-                        JsonValueKind.Number => l.GetRawText(),
-                        JsonValueKind.True => "true",
-                        JsonValueKind.False => "false",
-                        _ => throw new BertSharpException($"{path} line {line}: field \"{task.LabelColumn}\" is a JSON {l.ValueKind.ToString().ToLowerInvariant()}; expected a string or number label."),
-                    };
-                }
-                else if (requireLabels)
-                {
-                    throw new BertSharpException($"{path} line {line}: missing field \"{task.LabelColumn}\"; choose the label field with --label-column.");
-                }
-                examples.Add(MakeExample(path, line, task, CleanText(t, task), p is null ? null : CleanText(p, task), label));
+                examples.Add(JsonExample(path, line, doc.RootElement, task, requireLabels));
             }
         }
         return examples;
+    }
+
+    private static TextExample JsonExample(string path, int line, JsonElement root, TaskSpec task, bool requireLabels)
+    {
+        try
+        {
+            return JsonExampleUnchecked(path, line, root, task, requireLabels);
+        }
+        catch (InvalidOperationException e)
+        {
+            // System.Text.Json refuses to turn an escaped lone surrogate ("\ud800") into a .NET string.
+            throw new BertSharpException($"{path} line {line}: a string is not valid Unicode (an escaped lone surrogate such as \\ud800): {e.Message}", e);
+        }
+    }
+
+    private static TextExample JsonExampleUnchecked(string path, int line, JsonElement root, TaskSpec task, bool requireLabels)
+    {
+        if (root.ValueKind != JsonValueKind.Object)
+        {
+            throw new BertSharpException($"{path} line {line}: a JSON {root.ValueKind.ToString().ToLowerInvariant()}; expected an object with \"{task.TextColumn}\" and \"{task.LabelColumn}\".");
+        }
+        var t = JsonText(path, line, root, task.TextColumn, "--text-column");
+        var p = task.TextPairColumn is null ? null : JsonText(path, line, root, task.TextPairColumn, "--text-pair-column");
+        string? label = null;
+        if (root.TryGetProperty(task.LabelColumn, out var l))
+        {
+            label = l.ValueKind switch
+            {
+                JsonValueKind.String => l.GetString()!.Trim(),
+                JsonValueKind.Number => l.GetRawText(),
+                JsonValueKind.True => "true",
+                JsonValueKind.False => "false",
+                _ => throw new BertSharpException($"{path} line {line}: field \"{task.LabelColumn}\" is a JSON {l.ValueKind.ToString().ToLowerInvariant()}; expected a string or number label."),
+            };
+        }
+        else if (requireLabels)
+        {
+            throw new BertSharpException($"{path} line {line}: missing field \"{task.LabelColumn}\"; choose the label field with --label-column.");
+        }
+        return MakeExample(path, line, task, CleanText(t, task), p is null ? null : CleanText(p, task), label);
     }
 
     private static string JsonText(string path, int line, JsonElement obj, string field, string option)

@@ -11,6 +11,9 @@ internal static class TextFileLoader
 {
     private static readonly UTF8Encoding Strict = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
+    /// <summary>The largest data file (after decompression) read whole: 1 GiB, many times any GLUE or IMDb file.</summary>
+    public const long MaxBytes = 1L << 30;
+
     /// <summary>The file's bytes after any BOM, checked to be valid UTF-8.</summary>
     public static ReadOnlyMemory<byte> Load(string path)
     {
@@ -30,11 +33,25 @@ internal static class TextFileLoader
                 using var fs = File.OpenRead(path);
                 using var gz = new GZipStream(fs, CompressionMode.Decompress);
                 using var ms = new MemoryStream();
-                gz.CopyTo(ms);
+                var chunk = new byte[1 << 16];
+                int read;
+                // A small .gz can expand a thousandfold: stop at the limit instead of after the memory is gone.
+                while ((read = gz.Read(chunk)) > 0)
+                {
+                    if (ms.Length + read > MaxBytes)
+                    {
+                        throw TooLarge(path, "decompresses to");
+                    }
+                    ms.Write(chunk, 0, read);
+                }
                 bytes = ms.ToArray();
             }
             else
             {
+                if (new FileInfo(path).Length > MaxBytes)
+                {
+                    throw TooLarge(path, "is");
+                }
                 bytes = File.ReadAllBytes(path);
             }
         }
@@ -53,6 +70,9 @@ internal static class TextFileLoader
             throw new BertSharpException($"{path} line {BadLine(bytes, start)}: invalid UTF-8; expected UTF-8 text.", e);
         }
     }
+
+    private static BertSharpException TooLarge(string path, string verb) =>
+        new($"{path}: {verb} more than {MaxBytes:N0} bytes, the limit for a data file read into memory; split it into smaller files.");
 
     private static int BadLine(byte[] bytes, int start)
     {

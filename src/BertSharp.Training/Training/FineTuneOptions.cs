@@ -141,6 +141,10 @@ public sealed record FineTuneOptions
         {
             throw new BertSharpException($"--head-tokens {head}: only with --truncation-side head+tail, and at least 0.");
         }
+        if (EvalDataPath is null)
+        {
+            Data.DataSplit.CheckValSize(ValSize);
+        }
         if (MaxTrainExamples is <= 0 || MaxEvalExamples is <= 0)
         {
             throw new BertSharpException("--max-train-examples / --max-eval-examples: expected a positive number.");

@@ -49,4 +49,54 @@ public static class CheckpointKeys
         }
         return result;
     }
+
+    /// <summary>
+    /// HF's key mapping of a checkpoint into a model, on names only: legacy names normalised, then the <c>bert.</c> prefix
+    /// added (a bare encoder checkpoint loaded into a head model) or removed (a head checkpoint loaded into BertModel, whose
+    /// other keys are then unexpected). Returns model key → stored checkpoint key.
+    /// </summary>
+    /// <param name="checkpointKeys">The keys as stored.</param>
+    /// <param name="modelHasPrefix">Whether the model's keys start with <c>bert.</c> (every head model).</param>
+    /// <param name="source">Names the checkpoint in errors.</param>
+    /// <param name="unexpected">Keys (normalised) that a BertModel has no place for.</param>
+    public static Dictionary<string, string> MapToModel(IEnumerable<string> checkpointKeys, bool modelHasPrefix, string? source,
+        out List<string> unexpected)
+    {
+        ArgumentNullException.ThrowIfNull(checkpointKeys);
+        const string prefix = "bert.";
+        var origin = new Dictionary<string, string>(StringComparer.Ordinal);
+        var order = new List<string>();
+        foreach (var key in checkpointKeys)
+        {
+            var k = Normalize(key);
+            if (!origin.TryAdd(k, key))
+            {
+                throw new BertSharpException(
+                    $"{source ?? "checkpoint"}: keys '{origin[k]}' and '{key}' both mean '{k}' (legacy gamma/beta names mixed with new ones).");
+            }
+            order.Add(k);
+        }
+        var checkpointHasPrefix = order.Any(k => k.StartsWith(prefix, StringComparison.Ordinal));
+        var result = new Dictionary<string, string>(order.Count, StringComparer.Ordinal);
+        unexpected = [];
+        foreach (var key in order)
+        {
+            var k = key;
+            if (modelHasPrefix && !checkpointHasPrefix)
+            {
+                k = prefix + key;
+            }
+            else if (!modelHasPrefix && checkpointHasPrefix)
+            {
+                if (!key.StartsWith(prefix, StringComparison.Ordinal))
+                {
+                    unexpected.Add(key);
+                    continue;
+                }
+                k = key[prefix.Length..];
+            }
+            result[k] = origin[key];
+        }
+        return result;
+    }
 }

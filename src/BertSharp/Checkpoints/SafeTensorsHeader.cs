@@ -26,6 +26,12 @@ public sealed record SafeTensorsHeader(
     IReadOnlyDictionary<string, string> Metadata,
     long DataStart)
 {
-    /// <summary>The entry named <paramref name="name"/>, or null.</summary>
-    public SafeTensorsEntry? Find(string name) => Tensors.FirstOrDefault(t => t.Name == name);
+    private Dictionary<string, SafeTensorsEntry>? _byName;
+
+    /// <summary>The entry named <paramref name="name"/>, or null (a dictionary lookup: callers look up every tensor).</summary>
+    public SafeTensorsEntry? Find(string name)
+    {
+        _byName ??= Tensors.ToDictionary(t => t.Name, StringComparer.Ordinal);
+        return _byName.GetValueOrDefault(name);
+    }
 }

@@ -53,91 +53,144 @@ internal static class SafeTensorsHeaderParser
         {
             throw Fail(path, "header is not valid UTF-8");
         }
-        JsonDocument doc;
+        var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
+        var entries = new List<SafeTensorsEntry>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        // One forward pass of a streaming reader: no document tree, so time and memory stay linear in the header and the
+        // tensor limit stops a hostile header before its entries pile up.
+        var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = 16 });
         try
         {
-            doc = JsonDocument.Parse(json, new JsonDocumentOptions { MaxDepth = 16 });
+            Read(ref reader);
+            while (Read(ref reader) == JsonTokenType.PropertyName)
+            {
+                var name = reader.GetString()!;
+                if (!seen.Add(name))
+                {
+                    throw Fail(path, $"key '{name}' appears twice in the header");
+                }
+                Read(ref reader);
+                if (name == "__metadata__")
+                {
+                    ReadMetadata(path, ref reader, metadata);
+                    continue;
+                }
+                if (entries.Count == MaxTensors)
+                {
+                    throw Fail(path, $"the header lists more than {MaxTensors:N0} tensors (the limit; a checkpoint has a few hundred)");
+                }
+                entries.Add(ReadEntry(path, name, ref reader));
+            }
+            if (reader.Read())
+            {
+                throw Fail(path, "header is not valid JSON (data after the closing brace)");
+            }
         }
         catch (JsonException e)
         {
             throw Fail(path, $"header is not valid JSON ({e.Message})");
         }
-        using (doc)
+        catch (InvalidOperationException e)
         {
-            if (doc.RootElement.ValueKind != JsonValueKind.Object)
-            {
-                throw Fail(path, "header is not a JSON object");
-            }
-            var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
-            var entries = new List<SafeTensorsEntry>();
-            var seen = new HashSet<string>(StringComparer.Ordinal);
-            foreach (var prop in doc.RootElement.EnumerateObject())
-            {
-                if (!seen.Add(prop.Name))
-                {
-                    throw Fail(path, $"key '{prop.Name}' appears twice in the header");
-                }
-                if (prop.Name == "__metadata__")
-                {
-                    ReadMetadata(path, prop.Value, metadata);
-                }
-                else
-                {
-                    entries.Add(ReadEntry(path, prop.Name, prop.Value));
-                }
-            }
-            entries.Sort((a, b) => a.Begin != b.Begin ? a.Begin.CompareTo(b.Begin) : a.End.CompareTo(b.End));
-            CheckLayout(path, entries, dataLength);
-            return new SafeTensorsHeader(path, entries, metadata, 8 + json.Length);
+            // A string with an unpaired surrogate escape (\ud800) cannot become a .NET name.
+            throw Fail(path, $"header is not valid JSON ({e.Message})");
         }
+        entries.Sort((a, b) => a.Begin != b.Begin ? a.Begin.CompareTo(b.Begin) : a.End.CompareTo(b.End));
+        CheckLayout(path, entries, dataLength);
+        return new SafeTensorsHeader(path, entries, metadata, 8 + json.Length);
     }
 
-    private static void ReadMetadata(string path, JsonElement value, Dictionary<string, string> metadata)
+    /// <summary>The most tensors a header may list: far above any BERT checkpoint (BERT-large has under 400).</summary>
+    public const int MaxTensors = 100_000;
+
+    /// <summary>Advances to the next token; running out of tokens inside the header is invalid JSON.</summary>
+    private static JsonTokenType Read(ref Utf8JsonReader reader)
     {
-        if (value.ValueKind == JsonValueKind.Null)
+        if (!reader.Read())
+        {
+            throw new JsonException("unexpected end of the header");
+        }
+        return reader.TokenType;
+    }
+
+    private static void ReadMetadata(string path, ref Utf8JsonReader reader, Dictionary<string, string> metadata)
+    {
+        if (reader.TokenType == JsonTokenType.Null)
         {
             return;
         }
-        if (value.ValueKind != JsonValueKind.Object)
+        if (reader.TokenType != JsonTokenType.StartObject)
         {
             throw Fail(path, "__metadata__ must be an object of strings");
         }
-        foreach (var m in value.EnumerateObject())
+        while (Read(ref reader) == JsonTokenType.PropertyName)
         {
-            if (m.Value.ValueKind != JsonValueKind.String)
+            var key = reader.GetString()!;
+            if (Read(ref reader) != JsonTokenType.String)
             {
-                throw Fail(path, $"__metadata__ entry '{m.Name}' must be a string, found {m.Value.ValueKind}");
+                throw Fail(path, $"__metadata__ entry '{key}' must be a string, found {Kind(reader.TokenType)}");
             }
-            if (!metadata.TryAdd(m.Name, m.Value.GetString()!))
+            if (!metadata.TryAdd(key, reader.GetString()!))
             {
-                throw Fail(path, $"__metadata__ key '{m.Name}' appears twice");
+                throw Fail(path, $"__metadata__ key '{key}' appears twice");
             }
         }
     }
 
-    private static SafeTensorsEntry ReadEntry(string path, string name, JsonElement value)
+    private static SafeTensorsEntry ReadEntry(string path, string name, ref Utf8JsonReader reader)
     {
-        if (value.ValueKind != JsonValueKind.Object)
+        if (reader.TokenType != JsonTokenType.StartObject)
         {
             throw Fail(path, name, "entry is not an object with dtype, shape and data_offsets");
         }
-        if (!value.TryGetProperty("dtype", out var dtypeEl) || dtypeEl.ValueKind != JsonValueKind.String)
+        string? dtypeName = null;
+        List<long>? shape = null;
+        long[]? offsets = null;
+        var badDtype = false;
+        while (Read(ref reader) == JsonTokenType.PropertyName)
+        {
+            var field = reader.GetString();
+            Read(ref reader);
+            switch (field)
+            {
+                case "dtype" when dtypeName is null && !badDtype:
+                    if (reader.TokenType == JsonTokenType.String)
+                    {
+                        dtypeName = reader.GetString();
+                    }
+                    else
+                    {
+                        badDtype = true;
+                        reader.Skip();
+                    }
+                    break;
+                case "shape" when shape is null:
+                    shape = ReadShape(path, name, ref reader);
+                    break;
+                case "data_offsets" when offsets is null:
+                    offsets = ReadOffsets(path, name, ref reader);
+                    break;
+                case "dtype" or "shape" or "data_offsets":
+                    throw Fail(path, name, $"field '{field}' appears twice");
+                default:
+                    reader.Skip();
+                    break;
+            }
+        }
+        if (dtypeName is null)
         {
             throw Fail(path, name, "missing string field 'dtype'");
         }
-        var dtypeName = dtypeEl.GetString()!;
         var dtype = SafeTensorsDType.FromName(dtypeName)
             ?? throw Fail(path, name, $"unknown dtype '{dtypeName}'");
-        if (!value.TryGetProperty("shape", out var shapeEl) || shapeEl.ValueKind != JsonValueKind.Array)
+        if (shape is null)
         {
             throw Fail(path, name, "missing array field 'shape'");
         }
-        var shape = new long[shapeEl.GetArrayLength()];
         long count = 1;
-        for (int i = 0; i < shape.Length; i++)
+        for (int i = 0; i < shape.Count; i++)
         {
-            var d = shapeEl[i];
-            if (d.ValueKind != JsonValueKind.Number || !d.TryGetInt64(out shape[i]) || shape[i] < 0)
+            if (shape[i] < 0)
             {
                 throw Fail(path, name, $"shape[{i}] is not a non-negative integer");
             }
@@ -150,14 +203,11 @@ internal static class SafeTensorsHeaderParser
                 throw Fail(path, name, $"shape [{string.Join(", ", shape.Take(i + 1))}...] has too many elements");
             }
         }
-        if (!value.TryGetProperty("data_offsets", out var offEl) || offEl.ValueKind != JsonValueKind.Array || offEl.GetArrayLength() != 2)
+        if (offsets is null)
         {
             throw Fail(path, name, "missing field 'data_offsets' = [begin, end]");
         }
-        if (!TryOffset(offEl[0], out long begin) || !TryOffset(offEl[1], out long end))
-        {
-            throw Fail(path, name, $"data_offsets {offEl.GetRawText()} are not non-negative integers");
-        }
+        var (begin, end) = (offsets[0], offsets[1]);
         if (end < begin)
         {
             throw Fail(path, name, $"data_offsets [{begin}, {end}] end before they begin");
@@ -176,14 +226,73 @@ internal static class SafeTensorsHeaderParser
             throw Fail(path, name,
                 $"data_offsets [{begin}, {end}] hold {end - begin} bytes but {dtype.Name} [{string.Join(", ", shape)}] needs {expected}");
         }
-        return new SafeTensorsEntry(name, dtype, shape, begin, end);
+        return new SafeTensorsEntry(name, dtype, [.. shape], begin, end);
     }
 
-    private static bool TryOffset(JsonElement e, out long v)
+    private static List<long> ReadShape(string path, string name, ref Utf8JsonReader reader)
     {
-        v = 0;
-        return e.ValueKind == JsonValueKind.Number && e.TryGetInt64(out v) && v >= 0;
+        if (reader.TokenType != JsonTokenType.StartArray)
+        {
+            throw Fail(path, name, "missing array field 'shape'");
+        }
+        var dims = new List<long>();
+        while (Read(ref reader) != JsonTokenType.EndArray)
+        {
+            if (reader.TokenType != JsonTokenType.Number || !reader.TryGetInt64(out var d) || d < 0)
+            {
+                throw Fail(path, name, $"shape[{dims.Count}] is not a non-negative integer");
+            }
+            if (dims.Count == 64)
+            {
+                throw Fail(path, name, "shape has more than 64 dimensions");
+            }
+            dims.Add(d);
+        }
+        return dims;
     }
+
+    private static long[] ReadOffsets(string path, string name, ref Utf8JsonReader reader)
+    {
+        if (reader.TokenType != JsonTokenType.StartArray)
+        {
+            throw Fail(path, name, "missing field 'data_offsets' = [begin, end]");
+        }
+        var values = new List<string>(2);
+        var result = new long[2];
+        var ok = true;
+        while (Read(ref reader) != JsonTokenType.EndArray)
+        {
+            if (values.Count == 2)
+            {
+                throw Fail(path, name, "missing field 'data_offsets' = [begin, end]");
+            }
+            var raw = reader.TokenType == JsonTokenType.Number ? Encoding.UTF8.GetString(reader.ValueSpan) : Kind(reader.TokenType);
+            if (reader.TokenType is JsonTokenType.StartArray or JsonTokenType.StartObject)
+            {
+                reader.Skip();
+            }
+            ok &= reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out result[values.Count]) && result[values.Count] >= 0;
+            values.Add(raw);
+        }
+        if (values.Count != 2)
+        {
+            throw Fail(path, name, "missing field 'data_offsets' = [begin, end]");
+        }
+        if (!ok)
+        {
+            throw Fail(path, name, $"data_offsets [{string.Join(",", values)}] are not non-negative integers");
+        }
+        return result;
+    }
+
+    private static string Kind(JsonTokenType t) => t switch
+    {
+        JsonTokenType.StartObject or JsonTokenType.EndObject => "Object",
+        JsonTokenType.StartArray or JsonTokenType.EndArray => "Array",
+        JsonTokenType.True => "True",
+        JsonTokenType.False => "False",
+        _ => t.ToString(),
+    };
 
     private static void CheckLayout(string path, List<SafeTensorsEntry> entries, long dataLength)
     {

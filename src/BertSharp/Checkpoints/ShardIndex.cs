@@ -15,12 +15,23 @@ public sealed record ShardIndex(string Path, IReadOnlyDictionary<string, string>
     /// <summary>The distinct shard files, sorted by name.</summary>
     public IReadOnlyList<string> Shards => WeightMap.Values.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
 
-    /// <summary>Reads and validates an index: a JSON object whose <c>weight_map</c> maps names to plain file names.</summary>
+    /// <summary>An index this large would list millions of tensors; it is refused before it is read.</summary>
+    public const long MaxIndexBytes = 64L << 20;
+
+    /// <summary>
+    /// Reads and validates an index: a JSON object whose <c>weight_map</c> maps names to plain file names of weight files
+    /// (never to an index, so indexes cannot chain or form a cycle).
+    /// </summary>
     public static ShardIndex Read(string path)
     {
         byte[] bytes;
         try
         {
+            var length = new FileInfo(path).Length;
+            if (length > MaxIndexBytes)
+            {
+                throw new BertSharpException($"{path}: invalid shard index: {length} bytes, more than the {MaxIndexBytes}-byte limit.");
+            }
             bytes = File.ReadAllBytes(path);
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
@@ -60,6 +71,16 @@ public sealed record ShardIndex(string Path, IReadOnlyDictionary<string, string>
                 if (shard != System.IO.Path.GetFileName(shard) || shard is "." or ".." || shard.Contains('\\', StringComparison.Ordinal))
                 {
                     throw new BertSharpException($"{path}: invalid shard index: weight_map[\"{p.Name}\"] = \"{shard}\" is not a plain file name in the checkpoint directory.");
+                }
+                // A shard that is itself an index (this one or another) would make loading recurse, possibly forever.
+                if (shard.EndsWith(".json", StringComparison.OrdinalIgnoreCase))
+                {
+                    throw new BertSharpException(
+                        $"{path}: invalid shard index: weight_map[\"{p.Name}\"] = \"{shard}\" names an index or JSON file, not a weights shard (indexes may not refer to indexes).");
+                }
+                if (weightMap.Count == SafeTensorsHeaderParser.MaxTensors)
+                {
+                    throw new BertSharpException($"{path}: invalid shard index: weight_map lists more than {SafeTensorsHeaderParser.MaxTensors:N0} tensors (the limit).");
                 }
                 if (!weightMap.TryAdd(p.Name, shard))
                 {

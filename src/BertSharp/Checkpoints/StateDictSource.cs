@@ -54,7 +54,7 @@ public static class StateDictSource
     private static Dictionary<string, Tensor> LoadFile(string file) =>
         IsZip(file) ? PyTorchBinReader.Read(file) : SafeTensors.Load(file);
 
-    private static bool IsZip(string file)
+    internal static bool IsZip(string file)
     {
         using var fs = File.OpenRead(file);
         Span<byte> magic = stackalloc byte[4];

@@ -21,8 +21,11 @@ public static class ExampleEncoder
     {
         var options = new EncodeOptions
         {
-            MaxLength = maxLength, Truncation = TruncationStrategy.LongestFirst, Padding = PaddingStrategy.None,
-            TruncationSide = side, HeadTokens = headTokens,
+            MaxLength = maxLength,
+            Truncation = TruncationStrategy.LongestFirst,
+            Padding = PaddingStrategy.None,
+            TruncationSide = side,
+            HeadTokens = side == TruncationSide.HeadAndTail ? headTokens : null,
         };
         var encodings = tokenizer.EncodeBatch([.. examples.Select(e => (e.Text, e.TextPair))], options);
         var result = new EncodedExample[examples.Count];

@@ -105,10 +105,11 @@ public static class ClassifierCheckpoint
             report = sameReport;
             return (loaded, source.Tokenizer);
         }
+        // The encoder first: its load checks the config against the checkpoint's headers before anything is allocated.
+        using var encoder = BertPretrained.Load<BertModel>(source.ModelDir, out var encoderReport);
         var headConfig = source.Config.Clone();
         ApplyLabels(headConfig, labels);
         var model = BertPretrained.Create<BertForSequenceClassification>(headConfig);
-        using var encoder = BertPretrained.Load<BertModel>(source.ModelDir, out var encoderReport);
         const string prefix = BertPreTrainedModel.BaseModelPrefix + ".";
         report = encoderReport with
         {

@@ -11,6 +11,17 @@ namespace BertSharp.Modeling;
 /// </summary>
 public sealed class BertConfig
 {
+    // Sanity limits on the sizes a config.json may ask for (far above any BERT: 119,547 words, 1,024 hidden, 24 layers), so
+    // that a hostile config fails on parsing instead of allocating; the checkpoint's own shapes are checked before loading.
+    public const int MaxVocabSize = 1 << 24;
+    public const int MaxHiddenSize = 1 << 16;
+    public const int MaxLayers = 1024;
+    public const int MaxIntermediateSize = 1 << 18;
+    public const int MaxPositions = 1 << 20;
+    public const int MaxTypeVocabSize = 1 << 16;
+    public const int MaxLabels = 1 << 16;
+    public const long MaxConfigBytes = 16L << 20;
+
     /// <summary>Activation names accepted in <see cref="HiddenAct"/> (the HF <c>ACT2FN</c> entries BertSharp implements).</summary>
     public static readonly IReadOnlyList<string> SupportedActivations =
         ["gelu", "gelu_python", "gelu_new", "gelu_pytorch_tanh", "gelu_fast", "quick_gelu", "relu", "silu", "swish", "tanh"];
@@ -138,6 +149,11 @@ public sealed class BertConfig
         {
             throw new BertSharpException($"{path}: config file not found.");
         }
+        var length = new FileInfo(path).Length;
+        if (length > MaxConfigBytes)
+        {
+            throw new BertSharpException($"{path}: {length} bytes, more than the {MaxConfigBytes}-byte limit for a config.json.");
+        }
         return Parse(File.ReadAllText(path), path);
     }
 
@@ -159,16 +175,16 @@ public sealed class BertConfig
         var r = new FieldReader(obj, source);
         var c = new BertConfig
         {
-            VocabSize = r.Int("vocab_size", 30522, min: 1),
-            HiddenSize = r.Int("hidden_size", 768, min: 1),
-            NumHiddenLayers = r.Int("num_hidden_layers", 12, min: 0),
-            NumAttentionHeads = r.Int("num_attention_heads", 12, min: 1),
-            IntermediateSize = r.Int("intermediate_size", 3072, min: 1),
+            VocabSize = r.Int("vocab_size", 30522, min: 1, max: MaxVocabSize),
+            HiddenSize = r.Int("hidden_size", 768, min: 1, max: MaxHiddenSize),
+            NumHiddenLayers = r.Int("num_hidden_layers", 12, min: 0, max: MaxLayers),
+            NumAttentionHeads = r.Int("num_attention_heads", 12, min: 1, max: MaxHiddenSize),
+            IntermediateSize = r.Int("intermediate_size", 3072, min: 1, max: MaxIntermediateSize),
             HiddenAct = r.String("hidden_act") ?? "gelu",
             HiddenDropoutProb = r.Double("hidden_dropout_prob", 0.1),
             AttentionProbsDropoutProb = r.Double("attention_probs_dropout_prob", 0.1),
-            MaxPositionEmbeddings = r.Int("max_position_embeddings", 512, min: 1),
-            TypeVocabSize = r.Int("type_vocab_size", 2, min: 1),
+            MaxPositionEmbeddings = r.Int("max_position_embeddings", 512, min: 1, max: MaxPositions),
+            TypeVocabSize = r.Int("type_vocab_size", 2, min: 1, max: MaxTypeVocabSize),
             InitializerRange = r.Double("initializer_range", 0.02),
             LayerNormEps = r.Double("layer_norm_eps", 1e-12),
             PadTokenId = r.Int("pad_token_id", 0, min: 0),
@@ -180,7 +196,7 @@ public sealed class BertConfig
             TorchDtype = r.String("torch_dtype"),
         };
         var id2label = r.Id2Label("id2label");
-        var numLabels = obj.ContainsKey("num_labels") ? r.Int("num_labels", 2, min: 1) : (int?)null;
+        var numLabels = obj.ContainsKey("num_labels") ? r.Int("num_labels", 2, min: 1, max: MaxLabels) : (int?)null;
         if (id2label is not null)
         {
             c.Id2Label = id2label;
@@ -332,21 +348,24 @@ public sealed class BertConfig
             return obj.TryGetPropertyValue(key, out var v) ? v : null;
         }
 
-        private BertSharpException Bad(string key, string expected, JsonNode? v) =>
-            new($"{source}: field '{key}': expected {expected}, got {v?.ToJsonString() ?? "null"}.");
+        private BertSharpException Bad(string key, string expected, JsonNode? v)
+        {
+            var got = v?.ToJsonString() ?? "null";
+            return new($"{source}: field '{key}': expected {expected}, got {(got.Length > 80 ? got[..80] + "…" : got)}.");
+        }
 
-        public int Int(string key, int dflt, int min)
+        public int Int(string key, int dflt, int min, int max = int.MaxValue)
         {
             var v = Get(key);
             if (v is null)
             {
                 return dflt;
             }
-            if (v is JsonValue jv && jv.TryGetValue<double>(out var d) && d == Math.Floor(d) && d >= min && d <= int.MaxValue)
+            if (v is JsonValue jv && jv.TryGetValue<double>(out var d) && d == Math.Floor(d) && d >= min && d <= max)
             {
                 return (int)d;
             }
-            throw Bad(key, $"an integer >= {min}", v);
+            throw Bad(key, max == int.MaxValue ? $"an integer >= {min}" : $"an integer from {min} to {max} (the limit)", v);
         }
 
         public double Double(string key, double dflt) => NullableDouble(key) ?? dflt;
@@ -417,6 +436,10 @@ public sealed class BertConfig
             if (v is not JsonObject o || o.Count == 0)
             {
                 throw Bad(key, "an object mapping class index to label name", v);
+            }
+            if (o.Count > MaxLabels)
+            {
+                throw new BertSharpException($"{source}: field '{key}' has {o.Count} labels; the limit is {MaxLabels}.");
             }
             var d = new SortedDictionary<int, string>();
             foreach (var (k, name) in o)

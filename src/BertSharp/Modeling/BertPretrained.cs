@@ -49,13 +49,22 @@ public static class BertPretrained
 
     private static BertPreTrainedModel Construct(string architecture, BertConfig config)
     {
-        if (!Factories.TryGetValue(architecture, out var f))
+        var f = Factory(architecture);
+        var count = ParameterShapes.Count(architecture, config);
+        if (count > ParameterShapes.MaxParameters)
         {
-            throw new BertSharpException($"architecture '{architecture}': expected one of {string.Join(", ", Factories.Keys)}.");
+            throw new BertSharpException(
+                $"config: {architecture} with these sizes has {(count == long.MaxValue ? "more than 9e18" : count.ToString("N0", System.Globalization.CultureInfo.InvariantCulture))} parameters; " +
+                $"BertSharp builds at most {ParameterShapes.MaxParameters:N0} (check vocab_size, hidden_size, num_hidden_layers, intermediate_size).");
         }
         TorchRuntime.EnsureLoaded();
         return f(config);
     }
+
+    private static Func<BertConfig, BertPreTrainedModel> Factory(string architecture) =>
+        Factories.TryGetValue(architecture, out var f)
+            ? f
+            : throw new BertSharpException($"architecture '{architecture}': expected one of {string.Join(", ", Factories.Keys)}.");
 
     /// <summary>Builds a freshly initialised <typeparamref name="TModel"/> (HF init).</summary>
     public static TModel Create<TModel>(BertConfig config) where TModel : BertPreTrainedModel => (TModel)Create(typeof(TModel).Name, config);
@@ -86,6 +95,9 @@ public static class BertPretrained
         var config = BertConfig.Load(Path.Combine(dir, "config.json"));
         configure?.Invoke(config);
         architecture ??= config.Architectures?.FirstOrDefault(Factories.ContainsKey) ?? nameof(BertModel);
+        Factory(architecture);
+        // The config decides every allocation: check it against the checkpoint's headers before the model exists.
+        LoadPreflight.Check(architecture, config, CheckpointHeaders.Read(dir), dir);
         // Only the weights the checkpoint lacks get HF's initialisation (LoadStateDict does it), as HF's fast init.
         var model = Construct(architecture, config);
         try
@@ -117,36 +129,14 @@ public static class BertPretrained
     /// </summary>
     public static LoadReport LoadStateDict(BertPreTrainedModel model, IReadOnlyDictionary<string, Tensor> checkpoint, string source)
     {
-        var mapped = CheckpointKeys.NormalizeAll(checkpoint, source);
         var renamed = checkpoint.Keys.Where(k => CheckpointKeys.Normalize(k) != k).Select(k => $"{k} → {CheckpointKeys.Normalize(k)}").ToList();
 
         var parameters = model.NamedParameters();
         var expected = parameters.Select(p => p.Name).ToHashSet(StringComparer.Ordinal);
         const string prefix = BertPreTrainedModel.BaseModelPrefix + ".";
-        var checkpointHasPrefix = mapped.Keys.Any(k => k.StartsWith(prefix, StringComparison.Ordinal));
         var modelHasPrefix = expected.Any(k => k.StartsWith(prefix, StringComparison.Ordinal));
-        var unexpected = new List<string>();
-        var byName = new Dictionary<string, Tensor>(StringComparer.Ordinal);
-        foreach (var (key, t) in mapped)
-        {
-            var k = key;
-            if (modelHasPrefix && !checkpointHasPrefix)
-            {
-                // A bare BertModel checkpoint loaded into a head model: its keys belong under bert.
-                k = prefix + key;
-            }
-            else if (!modelHasPrefix && checkpointHasPrefix)
-            {
-                // A head checkpoint loaded into BertModel: keep bert.*, the heads are unexpected.
-                if (!key.StartsWith(prefix, StringComparison.Ordinal))
-                {
-                    unexpected.Add(key);
-                    continue;
-                }
-                k = key[prefix.Length..];
-            }
-            byName[k] = t;
-        }
+        var byName = CheckpointKeys.MapToModel(checkpoint.Keys, modelHasPrefix, source, out var unexpected)
+            .ToDictionary(kv => kv.Key, kv => checkpoint[kv.Value], StringComparer.Ordinal);
 
         var ties = model.TiedKeys;
         var missing = new List<string>();

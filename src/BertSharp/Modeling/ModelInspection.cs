@@ -1,6 +1,5 @@
 using System.Globalization;
 using BertSharp.Checkpoints;
-using BertSharp.Runtime;
 
 namespace BertSharp.Modeling;
 
@@ -43,7 +42,7 @@ public sealed record ModelInspection(
     /// <summary>Number of parameters (tied duplicates and buffers not counted, as HF <c>num_parameters()</c>).</summary>
     public long TotalParameters => Modules.Sum(m => m.Count);
 
-    /// <summary>Reads config.json and the weights of a model directory; safetensors are inspected from their headers only.</summary>
+    /// <summary>Reads config.json and the tensor headers of a model directory (no tensor data is read).</summary>
     public static ModelInspection Read(string dir)
     {
         var config = BertConfig.Load(Path.Combine(dir, "config.json"));
@@ -52,11 +51,16 @@ public sealed record ModelInspection(
         return new ModelInspection(dir, config, file, tensors, Group(tensors));
     }
 
-    /// <summary>The module tree of the model a directory's config describes (built, not loaded: the tree needs no weights).</summary>
+    /// <summary>
+    /// The module tree of the model a directory's config describes (built, not loaded: the tree needs no weights). The config
+    /// is first checked against the checkpoint's headers, as a load does, so a config that asks for more than its weights
+    /// (vocab_size 2²³ over a 512-word checkpoint) is refused instead of being built.
+    /// </summary>
     public static string Tree(string dir, string? architecture = null)
     {
         var config = BertConfig.Load(Path.Combine(dir, "config.json"));
         architecture ??= config.Architectures?.FirstOrDefault(BertPretrained.Architectures.Contains) ?? nameof(BertModel);
+        LoadPreflight.Check(architecture, config, CheckpointHeaders.Read(dir), dir);
         using var model = BertPretrained.Create(architecture, config);
         return ModuleTree.Render(model);
     }
@@ -68,35 +72,9 @@ public sealed record ModelInspection(
             .Select(g => new ModuleParameters(g.Key, g.Sum(t => t.ElementCount)))
             .OrderBy(m => ModuleRank(m.Module)).ThenBy(m => LayerIndex(m.Module)).ThenBy(m => m.Module, StringComparer.Ordinal)];
 
-    private static List<CheckpointTensor> ReadTensors(string file)
-    {
-        if (file.EndsWith(".safetensors.index.json", StringComparison.OrdinalIgnoreCase))
-        {
-            var index = ShardIndex.Read(file);
-            var d = Path.GetDirectoryName(file)!;
-            return [.. index.Shards.SelectMany(s => ReadTensors(Path.Combine(d, s))).OrderBy(t => t.Name, StringComparer.Ordinal)];
-        }
-        if (file.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase))
-        {
-            return [.. SafeTensors.ReadHeader(file).Tensors.Select(t => new CheckpointTensor(t.Name, t.DType.Name, t.Shape))
-                .OrderBy(t => t.Name, StringComparer.Ordinal)];
-        }
-        TorchRuntime.EnsureLoaded();
-        var sd = StateDictSource.Load(file);
-        try
-        {
-            return [.. sd.Select(kv => new CheckpointTensor(kv.Key,
-                    SafeTensorsDType.FromScalarType(kv.Value.dtype)?.Name ?? kv.Value.dtype.ToString(), kv.Value.shape))
-                .OrderBy(t => t.Name, StringComparer.Ordinal)];
-        }
-        finally
-        {
-            foreach (var t in sd.Values)
-            {
-                t.Dispose();
-            }
-        }
-    }
+    // Headers only, whatever the format: inspecting a checkpoint never allocates its tensors.
+    private static List<CheckpointTensor> ReadTensors(string file) =>
+        [.. CheckpointHeaders.Read(file).OrderBy(t => t.Name, StringComparer.Ordinal)];
 
     // Tied copies (pytorch_model.bin stores the MLM decoder twice) and the position_ids buffer are not parameters.
     private static bool IsAlias(string key) =>

@@ -33,11 +33,14 @@ public sealed class ServerHost : IAsyncDisposable
     /// <param name="fixtureCase">The HF fixture to serve.</param>
     /// <param name="adjust">Changes the server options.</param>
     /// <param name="prepare">Adds files to the model directory before the server loads it (e.g. training_args.json).</param>
-    public static async Task<ServerHost> Start(string fixtureCase, Func<ServerOptions, ServerOptions>? adjust = null, Action<string>? prepare = null)
+    /// <param name="alter">Changes the model's weights before it is saved (e.g. NaN in a head).</param>
+    public static async Task<ServerHost> Start(string fixtureCase, Func<ServerOptions, ServerOptions>? adjust = null, Action<string>? prepare = null,
+        Action<BertPreTrainedModel>? alter = null)
     {
         var dir = TestPaths.TempDir();
         using (var model = BertPretrained.Load(null, HfFixture.Dir(fixtureCase), out _))
         {
+            alter?.Invoke(model);
             BertPretrained.Save(model, dir.Path, new SaveOptions(TokenizerFrom: HfFixture.Dir(fixtureCase)));
         }
         prepare?.Invoke(dir.Path);

@@ -94,7 +94,7 @@ public class TokenizeCommandTests
         var vocab = TokenizationFixtures.VocabPath("bert-base-uncased");
         AssertFailsCleanly(dir, "missing.txt", "--vocab", vocab, "--input", dir.File("missing.txt"));
         File.WriteAllBytes(dir.File("bad.txt"), [0x61, 0x0A, 0x62, 0xFF, 0x0A]);
-        AssertFailsCleanly(dir, "not valid UTF-8", "--vocab", vocab, "--input", dir.File("bad.txt"));
+        AssertFailsCleanly(dir, "line 2: invalid UTF-8", "--vocab", vocab, "--input", dir.File("bad.txt"));
         File.WriteAllText(dir.File("single.txt"), "one two three four five\n");
         AssertFailsCleanly(dir, "only_second", "--vocab", vocab, "--input", dir.File("single.txt"), "--max-length", "4", "--truncation", "only_second");
     }

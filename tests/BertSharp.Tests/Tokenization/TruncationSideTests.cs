@@ -89,12 +89,19 @@ public class TruncationSideTests
     }
 
     [Fact]
-    public void Overflowing_windows_need_head_and_negative_head_tokens_are_refused()
+    public void Head_and_tail_has_no_overflowing_windows_and_negative_head_tokens_are_refused()
     {
         var e = Assert.Throws<BertSharpException>(() => Tok.Encode(Twelve, null,
-            new EncodeOptions { MaxLength = 8, TruncationSide = TruncationSide.Tail, ReturnOverflowing = true, Stride = 1 }));
-        Assert.Contains("need truncation side head, not tail", e.Message, StringComparison.Ordinal);
+            new EncodeOptions { MaxLength = 8, TruncationSide = TruncationSide.HeadAndTail, ReturnOverflowing = true, Stride = 1 }));
+        Assert.Equal("overflowing windows (stride) cannot be combined with head+tail truncation.", e.Message);
         Assert.Throws<BertSharpException>(() => Cut(Twelve, null, 8, TruncationSide.HeadAndTail, head: -1));
+    }
+
+    [Fact]
+    public void Head_tokens_only_matter_for_head_and_tail()
+    {
+        Assert.Equal(Cut(Twelve, null, 8, TruncationSide.Tail).Ids, Cut(Twelve, null, 8, TruncationSide.Tail, head: 3).Ids);
+        Assert.Equal(Cut(Twelve, null, 8, TruncationSide.Head).Ids, Cut(Twelve, null, 8, TruncationSide.Head, head: 3).Ids);
     }
 
     [Theory]

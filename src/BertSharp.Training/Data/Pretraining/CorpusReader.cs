@@ -1,6 +1,7 @@
 using System.IO.Compression;
 using System.Text;
 using System.Text.RegularExpressions;
+using BertSharp.IO;
 
 namespace BertSharp.Data.Pretraining;
 
@@ -27,8 +28,15 @@ public static partial class CorpusReader
 {
     private const int SniffChars = 1 << 16;
 
-    /// <summary>Opens a text file, transparently decompressing <c>.gz</c>.</summary>
-    public static TextReader OpenText(string path)
+    /// <summary>
+    /// Opens a text file, transparently decompressing <c>.gz</c>, decoding strictly: invalid UTF-8 throws
+    /// <see cref="DecoderFallbackException"/> (the corpus readers below report it as a <see cref="BertSharpException"/>
+    /// naming the line).
+    /// </summary>
+    public static TextReader OpenText(string path) =>
+        new StreamReader(OpenStream(path), new UTF8Encoding(false, throwOnInvalidBytes: true), detectEncodingFromByteOrderMarks: true, 1 << 16);
+
+    private static Stream OpenStream(string path)
     {
         if (!File.Exists(path))
         {
@@ -39,7 +47,20 @@ public static partial class CorpusReader
         {
             s = new GZipStream(s, CompressionMode.Decompress);
         }
-        return new StreamReader(s, new UTF8Encoding(false, throwOnInvalidBytes: false), detectEncodingFromByteOrderMarks: true, 1 << 16);
+        return s;
+    }
+
+    /// <summary>
+    /// The lines of a corpus file, strictly decoded with bounded memory: invalid UTF-8 or a line over
+    /// <see cref="Utf8LineReader.DefaultMaxLineBytes"/> is a <see cref="BertSharpException"/> naming the file and line.
+    /// </summary>
+    private static IEnumerable<string> Lines(string path)
+    {
+        using var reader = new Utf8LineReader(OpenStream(path), path);
+        while (reader.ReadLine() is { } line)
+        {
+            yield return line;
+        }
     }
 
     /// <summary>
@@ -48,13 +69,17 @@ public static partial class CorpusReader
     /// </summary>
     public static CorpusFormat Detect(string path)
     {
-        var buf = new char[SniffChars];
-        int read;
-        using (var r = OpenText(path))
+        // The first 64 Ki characters, as lines joined by '\n' (read line by line: strict and bounded like the readers).
+        var sb = new StringBuilder();
+        foreach (var line in Lines(path))
         {
-            read = r.ReadBlock(buf, 0, buf.Length);
+            sb.Append(line).Append('\n');
+            if (sb.Length >= SniffChars)
+            {
+                break;
+            }
         }
-        var head = new string(buf, 0, read);
+        var head = sb.Length > SniffChars ? sb.ToString(0, SniffChars) : sb.ToString();
         var lines = head.Split('\n');
         if (lines.Length > 1)
         {
@@ -100,9 +125,8 @@ public static partial class CorpusReader
 
     private static IEnumerable<List<string>> ReadLines(string path)
     {
-        using var r = OpenText(path);
         var doc = new List<string>();
-        while (r.ReadLine() is { } line)
+        foreach (var line in Lines(path))
         {
             if (line.Trim().Length == 0)
             {
@@ -123,8 +147,7 @@ public static partial class CorpusReader
 
     private static IEnumerable<List<string>> ReadDocumentPerLine(string path)
     {
-        using var r = OpenText(path);
-        while (r.ReadLine() is { } line)
+        foreach (var line in Lines(path))
         {
             var doc = new List<string>();
             foreach (var paragraph in HtmlBreak().Split(line))
@@ -140,12 +163,7 @@ public static partial class CorpusReader
 
     private static IEnumerable<List<string>> ReadBook(string path)
     {
-        using var r = OpenText(path);
-        var all = new List<string>();
-        while (r.ReadLine() is { } line)
-        {
-            all.Add(line);
-        }
+        var all = Lines(path).ToList();
         var from = all.FindIndex(l => l.TrimStart().StartsWith("*** START OF", StringComparison.Ordinal));
         var to = all.FindIndex(l => l.TrimStart().StartsWith("*** END OF", StringComparison.Ordinal));
         var body = all.Skip(from + 1).Take((to > from ? to : all.Count) - from - 1);

@@ -113,13 +113,16 @@ public sealed partial class HubCache
         return repoId;
     }
 
-    /// <summary>Revisions are branch/tag names or commit hashes; they become file names under refs/, so no '..' or absolute paths.</summary>
+    /// <summary>
+    /// Revisions are branch/tag names or commit hashes; they become file names under refs/, so they follow git's ref-name
+    /// rules: '/'-separated parts that are not empty and do not start with '.' or end with '.lock' (no '.', '..', 'x/', '//').
+    /// </summary>
     public static string ValidateRevision(string revision)
     {
-        if (string.IsNullOrWhiteSpace(revision) || revision.Contains("..", StringComparison.Ordinal) || revision.StartsWith('/')
-            || revision.Contains('\\', StringComparison.Ordinal) || !RevisionRegex().IsMatch(revision))
+        if (string.IsNullOrWhiteSpace(revision) || !RevisionRegex().IsMatch(revision)
+            || revision.Split('/').Any(part => part.EndsWith(".lock", StringComparison.Ordinal)))
         {
-            throw new BertSharpException($"--revision '{revision}': expected a branch, tag or commit hash.");
+            throw new BertSharpException($"--revision '{revision}': expected a branch, tag or commit hash (parts separated by '/', none empty or starting with '.').");
         }
         return revision;
     }
@@ -130,6 +133,6 @@ public sealed partial class HubCache
     [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9_.\-]*(/[A-Za-z0-9][A-Za-z0-9_.\-]*)?$")]
     private static partial Regex RepoIdRegex();
 
-    [GeneratedRegex(@"^[A-Za-z0-9_.\-/]+$")]
+    [GeneratedRegex(@"^[A-Za-z0-9_\-][A-Za-z0-9_.\-]*(/[A-Za-z0-9_\-][A-Za-z0-9_.\-]*)*$")]
     private static partial Regex RevisionRegex();
 }

@@ -209,9 +209,22 @@ public sealed class HubClient : IDisposable
                 ?? throw new BertSharpException($"{url}: the server did not send an ETag, so the download cannot be verified or cached.");
             long? size = long.TryParse(Header(resp, "X-Linked-Size"), NumberStyles.None, CultureInfo.InvariantCulture, out var ls) ? ls
                 : resp.Content.Headers.ContentLength;
-            var download = status is >= 300 and < 400 && resp.Headers.Location is { } abs ? abs : url;
+            var download = status is >= 300 and < 400 && resp.Headers.Location is { } abs ? CheckRedirect(url, abs) : url;
             return new HubFileInfo(file, commit, etag, size, download);
         }
+    }
+
+    /// <summary>
+    /// A redirect may only lead to another http(s) URL: a server (or a proxy) sending <c>file://</c> or another scheme must
+    /// not make the client read local files or speak other protocols.
+    /// </summary>
+    private static Uri CheckRedirect(Uri from, Uri to)
+    {
+        if (to.Scheme != Uri.UriSchemeHttp && to.Scheme != Uri.UriSchemeHttps)
+        {
+            throw new BertSharpException($"{from}: the server redirected to '{to}', which is not an http(s) URL; refused.");
+        }
+        return to;
     }
 
     private async Task<HubFile> FetchAsync(HubCache cache, HubFileInfo info, CancellationToken ct)
@@ -326,7 +339,7 @@ public sealed class HubClient : IDisposable
             int status = (int)resp.StatusCode;
             if (status is >= 300 and < 400 && resp.Headers.Location is { } loc && hop < MaxRedirects)
             {
-                url = loc.IsAbsoluteUri ? loc : new Uri(url, loc);
+                url = CheckRedirect(url, loc.IsAbsoluteUri ? loc : new Uri(url, loc));
                 continue;
             }
             if (status == 416 && have > 0)

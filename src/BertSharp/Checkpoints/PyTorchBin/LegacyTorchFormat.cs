@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using BertSharp.Modeling;
 using static TorchSharp.torch;
 
 namespace BertSharp.Checkpoints.PyTorchBin;
@@ -28,6 +29,38 @@ internal static class LegacyTorchFormat
 
     public static Dictionary<string, Tensor> Read(string path, FileStream fs)
     {
+        var (source, refs, keys, storages, dataStart) = Parse(path, fs);
+        var loaded = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        try
+        {
+            fs.Position = dataStart;
+            foreach (var key in keys)
+            {
+                loaded[key] = ReadStorage(source, fs, storages[key]);
+            }
+            // Materialize disposes the storage handles it used; the views keep the memory alive.
+            return PyTorchBinReader.Materialize(path, refs, (_, s) => loaded[s.Key]);
+        }
+        finally
+        {
+            foreach (var t in loaded.Values)
+            {
+                t.Dispose();
+            }
+        }
+    }
+
+    /// <summary>Names, dtypes and shapes, with every storage's element count checked against the file; no tensor data is read.</summary>
+    public static List<CheckpointTensor> ReadHeader(string path, FileStream fs) =>
+        PyTorchBinReader.Describe(path, Parse(path, fs).Refs);
+
+    /// <summary>
+    /// Reads the four pickles and walks the storage records that follow them (count, then bytes) by seeking, so every count
+    /// is checked against its pickle and against the file before anything is allocated.
+    /// </summary>
+    private static (string Source, List<(string Key, TensorRef Ref)> Refs, List<string> Keys, IReadOnlyDictionary<string, StorageRef> Storages, long DataStart)
+        Parse(string path, FileStream fs)
+    {
         var head = new byte[(int)Math.Min(fs.Length, MaxPickleRegion)];
         fs.Position = 0;
         fs.ReadExactly(head);
@@ -51,38 +84,39 @@ internal static class LegacyTorchFormat
         var main = new RestrictedUnpickler(source, head, pos);
         var refs = PyTorchBinReader.ToStateDict(source, main.Load());
         pos = main.Position;
-        if (Next() is not List<object?> keys || keys.Any(k => k is not string))
+        if (Next() is not List<object?> list || list.Any(k => k is not string))
         {
             throw new BertSharpException($"{source}: the storage key list is missing or malformed.");
         }
-        var storages = new Dictionary<string, Tensor>(StringComparer.Ordinal);
-        try
+        var keys = list.Cast<string>().ToList();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        fs.Position = pos;
+        foreach (var key in keys)
         {
-            fs.Position = pos;
-            foreach (string key in keys.Cast<string>())
+            var s = main.Storages.GetValueOrDefault(key)
+                ?? throw new BertSharpException($"{source}: storage '{key}' is listed but no tensor uses it.");
+            if (!seen.Add(key))
             {
-                var s = main.Storages.GetValueOrDefault(key)
-                    ?? throw new BertSharpException($"{source}: storage '{key}' is listed but no tensor uses it.");
-                storages[key] = ReadStorage(source, fs, s);
+                throw new BertSharpException($"{source}: storage '{key}' is listed twice.");
             }
-            var missing = main.Storages.Keys.Where(k => !storages.ContainsKey(k)).ToList();
-            if (missing.Count > 0)
-            {
-                throw new BertSharpException($"{source}: storage '{missing[0]}' is used by a tensor but has no data.");
-            }
-            // Materialize disposes the storage handles it used; the views keep the memory alive.
-            return PyTorchBinReader.Materialize(path, refs, (_, s) => storages[s.Key]);
+            SkipStorage(source, fs, s);
         }
-        finally
+        var missing = main.Storages.Keys.Where(k => !seen.Contains(k)).ToList();
+        if (missing.Count > 0)
         {
-            foreach (var t in storages.Values)
-            {
-                t.Dispose();
-            }
+            throw new BertSharpException($"{source}: storage '{missing[0]}' is used by a tensor but has no data.");
         }
+        return (source, refs, keys, main.Storages, pos);
     }
 
-    private static Tensor ReadStorage(string source, FileStream fs, StorageRef s)
+    /// <summary>Checks one storage record (int64 count, then count × element size bytes) and moves past it.</summary>
+    private static void SkipStorage(string source, FileStream fs, StorageRef s)
+    {
+        long count = ReadCount(source, fs, s);
+        fs.Seek(count * SafeTensorsDType.FromScalarType(s.DType)!.Size, SeekOrigin.Current);
+    }
+
+    private static long ReadCount(string source, FileStream fs, StorageRef s)
     {
         Span<byte> countBytes = stackalloc byte[8];
         if (fs.ReadAtLeast(countBytes, 8, throwOnEndOfStream: false) != 8)
@@ -96,6 +130,12 @@ internal static class LegacyTorchFormat
             throw new BertSharpException(
                 $"{source}: storage '{s.Key}' holds {count} elements where {s.ClassName}[{s.ElementCount}] is expected, or the file is truncated.");
         }
+        return count;
+    }
+
+    private static Tensor ReadStorage(string source, FileStream fs, StorageRef s)
+    {
+        long count = ReadCount(source, fs, s);
         var t = empty(count, s.DType);
         try
         {

@@ -22,23 +22,28 @@ internal sealed record PickleGlobal(string Module, string Name, PickleGlobalKind
 /// <summary>A Python tuple.</summary>
 internal sealed record PickleTuple(object?[] Items);
 
-/// <summary>A Python dict / OrderedDict, insertion-ordered.</summary>
+/// <summary>A Python dict / OrderedDict, insertion-ordered. Empty dicts allocate nothing more (a pickle may hold millions).</summary>
 internal sealed class PickleDict
 {
-    private readonly Dictionary<object, int> _index = [];
+    private static readonly List<KeyValuePair<object, object?>> Empty = [];
 
-    public List<KeyValuePair<object, object?>> Items { get; } = [];
+    private Dictionary<object, int>? _index;
+    private List<KeyValuePair<object, object?>>? _items;
+
+    public IReadOnlyList<KeyValuePair<object, object?>> Items => _items ?? Empty;
 
     public void Set(object key, object? value)
     {
+        _index ??= [];
+        _items ??= [];
         if (_index.TryGetValue(key, out int i))
         {
-            Items[i] = new(key, value);
+            _items[i] = new(key, value);
         }
         else
         {
-            _index[key] = Items.Count;
-            Items.Add(new(key, value));
+            _index[key] = _items.Count;
+            _items.Add(new(key, value));
         }
     }
 }

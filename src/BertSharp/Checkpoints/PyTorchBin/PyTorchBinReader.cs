@@ -1,6 +1,7 @@
 using System.IO.Compression;
 using System.Text;
 using BertSharp.Checkpoints.PyTorchBin;
+using BertSharp.Modeling;
 using BertSharp.Runtime;
 using static TorchSharp.torch;
 
@@ -27,6 +28,38 @@ public static class PyTorchBinReader
     public static Dictionary<string, Tensor> Read(string path)
     {
         TorchRuntime.EnsureLoaded();
+        return Open(path, LegacyTorchFormat.Read, (zip, fileLength) =>
+        {
+            var (prefix, refs) = Parse(path, zip, fileLength);
+            return Materialize(path, refs, (key, storage) => ReadStorage(path, zip, prefix, key, storage));
+        });
+    }
+
+    /// <summary>
+    /// The names, dtypes and shapes of the state dict, validated exactly as <see cref="Read"/> validates them (pickle, storage
+    /// entries and their sizes, view bounds) but without reading or allocating any tensor data.
+    /// </summary>
+    internal static List<CheckpointTensor> ReadHeader(string path) =>
+        Open(path, LegacyTorchFormat.ReadHeader, (zip, fileLength) => Describe(path, Parse(path, zip, fileLength).Refs));
+
+    internal static List<CheckpointTensor> Describe(string path, List<(string Key, TensorRef Ref)> refs)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var result = new List<CheckpointTensor>(refs.Count);
+        foreach (var (key, r) in refs)
+        {
+            CheckBounds(path, key, r);
+            if (!seen.Add(key))
+            {
+                throw new BertSharpException($"{path}: state-dict key '{key}' appears twice.");
+            }
+            result.Add(new CheckpointTensor(key, SafeTensorsDType.FromScalarType(r.Storage.DType)?.Name ?? r.Storage.DType.ToString(), r.Size));
+        }
+        return result;
+    }
+
+    private static T Open<T>(string path, Func<string, FileStream, T> legacy, Func<ZipArchive, long, T> archive)
+    {
         FileStream fs;
         try
         {
@@ -40,13 +73,13 @@ public static class PyTorchBinReader
         {
             if (!CheckMagic(path, fs))
             {
-                return LegacyTorchFormat.Read(path, fs);
+                return legacy(path, fs);
             }
             try
             {
                 using var zip = new ZipArchive(fs, ZipArchiveMode.Read, leaveOpen: true);
                 CheckSizes(path, zip, fs.Length);
-                return ReadArchive(path, zip);
+                return archive(zip, fs.Length);
             }
             catch (Exception e) when (e is InvalidDataException or IOException or NotSupportedException or ArgumentException)
             {
@@ -74,10 +107,12 @@ public static class PyTorchBinReader
 
     /// <summary>
     /// Sizes come from the zip's central directory, which a hostile file controls: an entry may not claim more stored
-    /// bytes than the file has, nor expand beyond deflate's maximum ratio, so nothing large is allocated on its word.
+    /// bytes than the file has, nor expand beyond deflate's maximum ratio, and the entries together may not claim more
+    /// stored bytes than the file holds — several entries pointing at one deflated stream would otherwise multiply it.
     /// </summary>
     private static void CheckSizes(string path, ZipArchive zip, long fileLength)
     {
+        long stored = 0;
         foreach (var e in zip.Entries)
         {
             if (e.CompressedLength > fileLength || e.Length > Math.Max(e.CompressedLength, 1) * 1032L)
@@ -85,10 +120,21 @@ public static class PyTorchBinReader
                 throw new BertSharpException(
                     $"{path}: zip entry {e.FullName} claims {e.Length} bytes from {e.CompressedLength} stored in a {fileLength}-byte file (corrupted or hostile archive).");
             }
+            stored += e.CompressedLength;
+            if (stored > fileLength)
+            {
+                throw new BertSharpException(
+                    $"{path}: the zip entries claim {stored}+ stored bytes in a {fileLength}-byte file: entries share data (corrupted or hostile archive).");
+            }
         }
     }
 
-    private static Dictionary<string, Tensor> ReadArchive(string path, ZipArchive zip)
+    /// <summary>
+    /// Reads and checks the pickle, then checks every storage it references against its zip entry, before any tensor exists:
+    /// each entry holds exactly the bytes its storage needs, and the distinct storages together need no more bytes than the
+    /// file has (torch.save stores them uncompressed), so nothing large is allocated on the archive's word.
+    /// </summary>
+    private static (string Prefix, List<(string Key, TensorRef Ref)> Refs) Parse(string path, ZipArchive zip, long fileLength)
     {
         var pickles = zip.Entries.Where(e => e.FullName.EndsWith("/data.pkl", StringComparison.Ordinal) &&
                                              e.FullName.IndexOf('/', StringComparison.Ordinal) == e.FullName.Length - "/data.pkl".Length).ToList();
@@ -112,9 +158,35 @@ public static class PyTorchBinReader
             throw new BertSharpException($"{path}: {pkl.FullName} is {pkl.Length} bytes, too large for a state-dict pickle.");
         }
         var source = $"{path}:{pkl.FullName}";
-        var root = new RestrictedUnpickler(source, ReadEntry(path, pkl, MaxPickleBytes)).Load();
-        var refs = ToStateDict(source, root);
-        return Materialize(path, refs, (key, storage) => ReadStorage(path, zip, prefix, key, storage));
+        var unpickler = new RestrictedUnpickler(source, ReadEntry(path, pkl, MaxPickleBytes));
+        var refs = ToStateDict(source, unpickler.Load());
+        long total = 0;
+        foreach (var s in unpickler.Storages.Values)
+        {
+            var name = prefix + "data/" + s.Key;
+            var entry = zip.GetEntry(name)
+                ?? throw new BertSharpException($"{path}: storage entry {name} is missing from the archive.");
+            long bytes = CheckStorageEntry(path, name, entry.Length, s);
+            total += bytes;
+            if (total > fileLength)
+            {
+                throw new BertSharpException(
+                    $"{path}: the tensors' storages need {total}+ bytes, more than the {fileLength}-byte file holds (storages must be stored uncompressed, as torch.save writes them).");
+            }
+        }
+        return (prefix, refs);
+    }
+
+    /// <returns>The entry's byte count, once it is known to be exactly what the storage needs.</returns>
+    private static long CheckStorageEntry(string path, string name, long entryLength, StorageRef s)
+    {
+        long elementSize = SafeTensorsDType.FromScalarType(s.DType)!.Size;
+        if (s.ElementCount > entryLength / elementSize || s.ElementCount * elementSize != entryLength)
+        {
+            throw new BertSharpException(
+                $"{path}: storage {name} has {entryLength} bytes, but {s.ClassName}[{s.ElementCount}] needs {s.ElementCount}×{elementSize}.");
+        }
+        return entryLength;
     }
 
     internal static List<(string Key, TensorRef Ref)> ToStateDict(string source, object? root)
@@ -188,6 +260,15 @@ public static class PyTorchBinReader
         {
             throw new BertSharpException($"{Where()}: negative size, stride or offset.");
         }
+        try
+        {
+            // libtorch multiplies every dimension (an empty view of [0, 2^61, 4] still overflows its element count).
+            r.Size.Where(s => s != 0).Aggregate(1L, (a, b) => checked(a * b));
+        }
+        catch (OverflowException)
+        {
+            throw new BertSharpException($"{Where()}: the element count overflows.");
+        }
         if (r.Size.Contains(0))
         {
             return;
@@ -215,13 +296,8 @@ public static class PyTorchBinReader
         var name = prefix + "data/" + s.Key;
         var entry = zip.GetEntry(name)
             ?? throw new BertSharpException($"{path}: storage entry {name} of tensor '{key}' is missing from the archive.");
-        // Check the declared size against the entry before allocating: a lying pickle must not make us allocate.
-        long elementSize = SafeTensorsDType.FromScalarType(s.DType)!.Size;
-        if (s.ElementCount > entry.Length / elementSize || s.ElementCount * elementSize != entry.Length)
-        {
-            throw new BertSharpException(
-                $"{path}: storage {name} of tensor '{key}' has {entry.Length} bytes, but {s.ClassName}[{s.ElementCount}] needs {s.ElementCount}×{elementSize}.");
-        }
+        // Parse checked every storage against its entry before anything was allocated; a lying pickle cannot get here.
+        CheckStorageEntry(path, name, entry.Length, s);
         var t = empty(s.ElementCount, s.DType);
         try
         {

@@ -9,10 +9,18 @@ namespace BertSharp.Checkpoints.PyTorchBin;
 /// objects of a state dict (<see cref="AllowedGlobals"/>). It never imports, looks up or calls anything: globals are
 /// matched against a fixed table and become inert descriptors, REDUCE is evaluated here for those descriptors only,
 /// and every other object-creating opcode (NEWOBJ, INST, OBJ, EXT*, BUILD on anything but a dict) is refused.
-/// Malformed input raises <see cref="BertSharpException"/>; the loop always advances, so it cannot hang.
+/// Malformed input raises <see cref="BertSharpException"/>; the loop always advances, so it cannot hang, and it never
+/// recurses, so nesting cannot overflow the stack. Work and memory are budgeted: every value pushed, every MARK and every
+/// new memo entry counts against <see cref="MaxValues"/>, so a small pickle cannot expand into millions of objects.
 /// </summary>
 internal sealed class RestrictedUnpickler
 {
+    /// <summary>
+    /// The most values (pushes, MARKs, memo entries) one pickle may create. torch.save spends about 30 per tensor, so this
+    /// allows a state dict of some 60,000 tensors (BERT-large has under 400) while a bomb stops before ~100 MB of objects.
+    /// </summary>
+    public const int MaxValues = 2_000_000;
+
     private static readonly UTF8Encoding StrictUtf8 = new(false, true);
 
     private readonly string _source;
@@ -23,6 +31,7 @@ internal sealed class RestrictedUnpickler
     private readonly Dictionary<string, StorageRef> _storages = new(StringComparer.Ordinal);
     private int _pos;
     private int _opStart;
+    private int _values;
 
     /// <param name="source">How errors name the pickle, e.g. <c>model.bin:archive/data.pkl</c>.</param>
     /// <param name="data">The pickle bytes.</param>
@@ -64,7 +73,7 @@ internal sealed class RestrictedUnpickler
                     }
                     return _stack[0];
 
-                case (byte)'(': _marks.Push(_stack.Count); break;
+                case (byte)'(': Spend(); _marks.Push(_stack.Count); break;
                 case (byte)'0': Pop(); break; // POP
                 case (byte)'1': PopMark(); break; // POP_MARK
                 case (byte)'2': Push(Peek()); break; // DUP
@@ -104,10 +113,10 @@ internal sealed class RestrictedUnpickler
                 case (byte)'s': { var v = Pop(); var k = Pop(); SetItems(Expect<PickleDict>(Peek(), "SETITEM"), [k, v]); break; }
                 case (byte)'u': { var items = PopMark(); SetItems(Expect<PickleDict>(Peek(), "SETITEMS"), items); break; }
 
-                case (byte)'p': _memo[ParseLong(ReadLine())] = Peek(); break;
-                case (byte)'q': _memo[ReadByte()] = Peek(); break;
-                case (byte)'r': _memo[BinaryPrimitives.ReadUInt32LittleEndian(ReadBytes(4))] = Peek(); break;
-                case 0x94: _memo[_memo.Count] = Peek(); break; // MEMOIZE
+                case (byte)'p': MemoPut(ParseLong(ReadLine())); break;
+                case (byte)'q': MemoPut(ReadByte()); break;
+                case (byte)'r': MemoPut(BinaryPrimitives.ReadUInt32LittleEndian(ReadBytes(4))); break;
+                case 0x94: MemoPut(_memo.Count); break; // MEMOIZE
                 case (byte)'g': Push(Memo(ParseLong(ReadLine()))); break;
                 case (byte)'h': Push(Memo(ReadByte())); break;
                 case (byte)'j': Push(Memo(BinaryPrimitives.ReadUInt32LittleEndian(ReadBytes(4)))); break;
@@ -273,7 +282,30 @@ internal sealed class RestrictedUnpickler
     private object? Memo(long key) =>
         _memo.TryGetValue(key, out var v) ? v : throw Corrupt($"memo entry {key} is read before it is written");
 
-    private void Push(object? v) => _stack.Add(v);
+    private void Push(object? v)
+    {
+        Spend();
+        _stack.Add(v);
+    }
+
+    private void MemoPut(long key)
+    {
+        var v = Peek();
+        if (!_memo.ContainsKey(key))
+        {
+            Spend();
+        }
+        _memo[key] = v;
+    }
+
+    private void Spend()
+    {
+        if (++_values > MaxValues)
+        {
+            throw new BertSharpException(
+                $"{_source}: refused to load: the pickle creates more than {MaxValues:N0} values (limit for a state dict; a pickle bomb?). Nothing from the checkpoint was executed.");
+        }
+    }
 
     private object? Peek()
     {

@@ -47,6 +47,9 @@ internal sealed class FakeHub : IDisposable
     /// <summary>The next CDN GET sends this many body bytes, then goes silent (until the server is disposed).</summary>
     public int? StallNextCdnGetAfter { get; set; }
 
+    /// <summary>When set, LFS redirects point here instead of the CDN (e.g. a <c>file://</c> URL, which must be refused).</summary>
+    public string? LfsLocationOverride { get; set; }
+
     /// <summary>Renamed repos: old id → new id, answered with a relative 307 as the Hub does.</summary>
     public Dictionary<string, string> Renamed { get; } = new(StringComparer.Ordinal);
 
@@ -165,7 +168,7 @@ internal sealed class FakeHub : IDisposable
             var sha = Sha256(entry.Content);
             await Respond(stream, req, 302,
             [
-                ("Location", $"http://127.0.0.1:{CdnPort}/repos/{sha}?download=true"),
+                ("Location", LfsLocationOverride ?? $"http://127.0.0.1:{CdnPort}/repos/{sha}?download=true"),
                 ("X-Repo-Commit", repo.Commit), ("X-Linked-Etag", $"\"{sha}\""), ("X-Linked-Size", entry.Content.Length.ToString(System.Globalization.CultureInfo.InvariantCulture)),
                 ("ETag", $"W/\"{GitSha1(entry.Content)}\""),
             ], []);

@@ -1,0 +1,257 @@
+using System.Text;
+using BertSharp.Checkpoints;
+using BertSharp.Data;
+using BertSharp.IO;
+using BertSharp.Tests.Checkpoints;
+using BertSharp.Modeling;
+using BertSharp.Tests.Checkpoints.Hub;
+using BertSharp.Tests.Infrastructure;
+using BertSharp.Tests.Modeling;
+using BertSharp.Tests.Tokenization;
+
+namespace BertSharp.Tests.Hardening;
+
+/// <summary>Issue 21 items 11 and 12: one-line exit-2 errors (never exit 70) for bad input, and bad values refused.</summary>
+public class CliInputHardeningTests
+{
+    private static string Vocab => TokenizationFixtures.VocabPath("bert-base-uncased");
+
+    private static string Classifier => HfFixture.Dir("sequence-classification");
+
+    /// <summary>20,000 good lines, then a bad byte on line 20,001 (far past any reader's first buffer).</summary>
+    private static void WriteBadUtf8(string path, string lineFormat = "line {0} is fine")
+    {
+        using var f = File.Create(path);
+        for (var i = 1; i <= 20_000; i++)
+        {
+            f.Write(Encoding.UTF8.GetBytes(string.Format(System.Globalization.CultureInfo.InvariantCulture, lineFormat, i) + "\n"));
+        }
+        f.Write([.. "bad "u8, 0xFF, .. "\n"u8]);
+        f.Write("after\n"u8);
+    }
+
+    private static void AssertOneLine(CliRunner.Result r, params string[] fragments)
+    {
+        Assert.True(r.ExitCode == 2, $"exit {r.ExitCode}: {r.StdErr}");
+        var line = Assert.Single(r.StdErr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("error: ", line);
+        foreach (var f in fragments)
+        {
+            Assert.Contains(f, line);
+        }
+    }
+
+    [Fact]
+    public void Predict_input_with_invalid_utf8_names_the_exact_line()
+    {
+        using var tmp = TestPaths.TempDir();
+        WriteBadUtf8(tmp.File("in.txt"));
+        AssertOneLine(CliRunner.Run("predict", "--model", Classifier, "--input", tmp.File("in.txt")), tmp.File("in.txt"), "line 20001", "invalid UTF-8");
+    }
+
+    [Theory]
+    [InlineData("in.txt", "line {0} is fine")]
+    [InlineData("in.csv", "{0},fine")]
+    [InlineData("in.jsonl", "{{\"text\": \"line {0}\"}}")]
+    public void Embed_input_with_invalid_utf8_names_the_exact_line(string name, string format)
+    {
+        using var tmp = TestPaths.TempDir();
+        var input = tmp.File(name);
+        if (name.EndsWith(".csv", StringComparison.Ordinal))
+        {
+            File.WriteAllText(input, "text,x\n");
+            using var f = File.Open(input, FileMode.Append);
+            for (var i = 2; i <= 20_000; i++)
+            {
+                f.Write(Encoding.UTF8.GetBytes(string.Format(System.Globalization.CultureInfo.InvariantCulture, format, i) + "\n"));
+            }
+            f.Write([.. "bad "u8, 0xFF, .. ",x\n"u8]);
+        }
+        else
+        {
+            WriteBadUtf8(input, format);
+        }
+        AssertOneLine(CliRunner.Run("embed", "--model", HfFixture.Dir("base-model"), "--input", input, "--output", tmp.File("out.jsonl")), "line 20001", "invalid UTF-8");
+        Assert.False(File.Exists(tmp.File("out.jsonl")));
+    }
+
+    [Fact]
+    public void Embed_jsonl_with_an_escaped_lone_surrogate_names_the_line()
+    {
+        using var tmp = TestPaths.TempDir();
+        File.WriteAllText(tmp.File("in.jsonl"), "{\"text\":\"fine\"}\n{\"text\":\"a \\ud800 b\"}\n");
+        AssertOneLine(CliRunner.Run("embed", "--model", HfFixture.Dir("base-model"), "--input", tmp.File("in.jsonl"), "--output", tmp.File("out.jsonl")),
+            "in.jsonl:2", "lone surrogate");
+    }
+
+    [Fact]
+    public void Tokenize_input_with_invalid_utf8_names_the_exact_line()
+    {
+        using var tmp = TestPaths.TempDir();
+        WriteBadUtf8(tmp.File("in.txt"));
+        AssertOneLine(CliRunner.Run("tokenize", "--vocab", Vocab, "--input", tmp.File("in.txt")), "line 20001", "invalid UTF-8");
+        WriteBadUtf8(tmp.File("in.jsonl"), "{{\"text\": \"line {0}\"}}");
+        AssertOneLine(CliRunner.Run("tokenize", "--vocab", Vocab, "--input", tmp.File("in.jsonl")), "line 20001", "invalid UTF-8");
+    }
+
+    [Fact]
+    public void Tokenize_jsonl_with_an_escaped_lone_surrogate_names_the_line()
+    {
+        using var tmp = TestPaths.TempDir();
+        File.WriteAllText(tmp.File("in.jsonl"), "{\"text\":\"fine\"}\n{\"text\":\"a \\ud800 b\"}\n");
+        AssertOneLine(CliRunner.Run("tokenize", "--vocab", Vocab, "--input", tmp.File("in.jsonl")), "in.jsonl: line 2", "lone surrogate");
+    }
+
+    [Fact]
+    public void Tokenize_refuses_a_line_longer_than_the_limit()
+    {
+        using var tmp = TestPaths.TempDir();
+        WriteLongLine(tmp.File("long.txt"), Utf8LineReader.DefaultMaxLineBytes + 10);
+        AssertOneLine(CliRunner.Run("tokenize", "--vocab", Vocab, "--input", tmp.File("long.txt")),
+            "line 1 is longer than 16,777,216 bytes");
+    }
+
+    private static void WriteLongLine(string path, long bytes)
+    {
+        using var f = File.Create(path);
+        var chunk = Encoding.ASCII.GetBytes(string.Concat(Enumerable.Repeat("word ", 1 << 14)));
+        for (long written = 0; written < bytes; written += chunk.Length)
+        {
+            f.Write(chunk);
+        }
+        f.Write("\n"u8);
+    }
+
+    [SkippableTheory]
+    [InlineData("tokenize")]
+    [InlineData("pretrain-data")]
+    public void A_256_MB_single_line_is_refused_within_500_MB(string command)
+    {
+        Skip.IfNot(ChildCli.Available, "needs /usr/bin/time and the built CLI");
+        using var tmp = TestPaths.TempDir();
+        WriteLongLine(tmp.File("one-line.txt"), 256L << 20);
+        var r = command == "tokenize"
+            ? ChildCli.Run("tokenize", "--vocab", Vocab, "--input", tmp.File("one-line.txt"), "--output", tmp.File("out.jsonl"))
+            : ChildCli.Run("pretrain-data", "--input", tmp.File("one-line.txt"), "--vocab", Vocab, "--output", tmp.File("out"));
+        Assert.True(r.ExitCode == 2, $"exit {r.ExitCode}: {r.StdErr}");
+        Assert.Contains("is longer than 16,777,216 bytes", r.StdErr);
+        Assert.True(r.PeakRssKb < 500 * 1024, $"peak RSS {r.PeakRssKb / 1024} MB");
+        Assert.False(File.Exists(tmp.File("out.jsonl")) || Directory.Exists(tmp.File("out")));
+    }
+
+    [Fact]
+    public void Pretrain_data_refuses_invalid_utf8_naming_the_line()
+    {
+        using var tmp = TestPaths.TempDir();
+        WriteBadUtf8(tmp.File("corpus.txt"), "Sentence number {0} is here.");
+        var r = CliRunner.Run("pretrain-data", "--input", tmp.File("corpus.txt"), "--vocab", Vocab, "--output", tmp.File("out"));
+        Assert.True(r.ExitCode == 2, r.StdErr);
+        Assert.Contains(tmp.File("corpus.txt") + ": line 20001: invalid UTF-8", r.StdErr);
+        Assert.False(Directory.Exists(tmp.File("out")));
+    }
+
+    [Fact]
+    public void Predict_with_nan_weights_is_an_error_not_a_label()
+    {
+        using var tmp = TestPaths.TempDir();
+        using (var model = BertPretrained.Load(null, Classifier, out _))
+        {
+            ServerHardeningTests.PoisonClassifier(model);
+            BertPretrained.Save(model, tmp.File("nan"), new SaveOptions(TokenizerFrom: Classifier));
+        }
+        var r = CliRunner.Run("predict", "--model", tmp.File("nan"), "--text", "a fine film", "--device", "cpu");
+        AssertOneLine(r, "the model produced NaN logits");
+        Assert.DoesNotContain("LABEL_", r.StdOut);
+    }
+
+    [Theory]
+    [InlineData("predict", "--text", "", "--text: empty")]
+    [InlineData("nsp", "--text", "", "--text-pair", "x", "--text and --text-pair must not be empty")]
+    [InlineData("nsp", "--text", "a", "--text-pair", " ", "--text and --text-pair must not be empty")]
+    [InlineData("predict", "--text", "   ", "--text: empty")]
+    [InlineData("predict", "--input", "x.txt", "--output", "x.xlsx", "--output x.xlsx: unknown extension")]
+    [InlineData("tokenize", "--max-length", "8", "--stride", "8", "--stride 8 must be smaller than --max-length 8")]
+    [InlineData("tokenize", "--max-length", "8", "--stride", "20", "--stride 20 must be smaller than --max-length 8")]
+    [InlineData("pretrain-data", "--threads", "0", "--threads 0: expected a positive number")]
+    [InlineData("finetune", "--val-size", "1.5", "--val-size 1.5: expected a fraction in [0, 1) or a whole number")]
+    [InlineData("finetune", "--val-size", "-0.1", "--val-size -0.1: expected a fraction")]
+    public void Bad_values_are_refused_naming_the_option(params string[] argsAndMessage)
+    {
+        using var tmp = TestPaths.TempDir();
+        var args = argsAndMessage[..^1].ToList();
+        var command = args[0];
+        switch (command)
+        {
+            case "predict" or "nsp":
+                args.AddRange(["--model", command == "nsp" ? HfFixture.Dir("pretraining") : Classifier]);
+                break;
+            case "tokenize":
+                args.AddRange(["--vocab", Vocab, "--input", CliInputFile(tmp)]);
+                break;
+            case "pretrain-data":
+                args.AddRange(["--input", CliInputFile(tmp), "--vocab", Vocab, "--output", tmp.File("out")]);
+                break;
+            case "finetune":
+                args.AddRange(["--task", "sst2", "--data", Path.Combine(TestPaths.Fixtures, "data", "sst2_train.tsv"), "--model", Classifier, "--output", tmp.File("run")]);
+                break;
+        }
+        AssertOneLine(CliRunner.Run([.. args]), argsAndMessage[^1]);
+        Assert.False(Directory.Exists(tmp.File("out")) || Directory.Exists(tmp.File("run")));
+    }
+
+    private static string CliInputFile(TempDir tmp)
+    {
+        File.WriteAllText(tmp.File("in.txt"), "The cat sat on the mat.\nIt was happy.\n");
+        return tmp.File("in.txt");
+    }
+
+    [Fact]
+    public void Val_size_check_accepts_fractions_and_whole_counts()
+    {
+        foreach (var ok in new[] { 0, 0.1, 0.999, 1, 200 })
+        {
+            DataSplit.CheckValSize(ok);
+        }
+        foreach (var bad in new[] { 1.5, -0.1, double.NaN, double.PositiveInfinity, 3.25 })
+        {
+            Assert.Throws<BertSharpException>(() => DataSplit.CheckValSize(bad));
+        }
+    }
+
+    [Theory]
+    [InlineData(".")]
+    [InlineData("x/")]
+    [InlineData("..")]
+    [InlineData("a//b")]
+    [InlineData(".hidden")]
+    [InlineData("a/.b")]
+    [InlineData("main.lock")]
+    [InlineData("/abs")]
+    [InlineData("a\\b")]
+    public void Revisions_that_are_not_git_ref_names_are_refused(string revision)
+    {
+        var e = Assert.Throws<BertSharpException>(() => HubCache.ValidateRevision(revision));
+        Assert.Contains($"--revision '{revision}'", e.Message);
+    }
+
+    [Theory]
+    [InlineData("main")]
+    [InlineData("v1.0")]
+    [InlineData("refs/pr/1")]
+    [InlineData("0123456789abcdef0123456789abcdef01234567")]
+    public void Branch_tag_and_commit_revisions_are_accepted(string revision) =>
+        Assert.Equal(revision, HubCache.ValidateRevision(revision));
+
+    [Theory]
+    [InlineData("file:///etc/passwd")]
+    [InlineData("ftp://127.0.0.1/x")]
+    public void A_hub_redirect_to_a_non_http_url_is_refused(string location)
+    {
+        using var hub = new FakeHub { LfsLocationOverride = location };
+        using var cache = TestPaths.TempDir();
+        hub.AddRepo("org/tiny", ("config.json", "{}"u8.ToArray(), false), ("model.safetensors", File.ReadAllBytes(CheckpointFixtures.PretrainingSafeTensors), true));
+        using var client = new HubClient(new HubOptions { Endpoint = hub.Endpoint, CacheDir = cache.Path, ReadTimeout = TimeSpan.FromSeconds(20) });
+        var e = Assert.Throws<BertSharpException>(() => client.DownloadModel("org/tiny"));
+        Assert.Contains($"redirected to '{location}', which is not an http(s) URL", e.Message);
+    }
+}

@@ -1,0 +1,245 @@
+using System.Text;
+using BertSharp.Checkpoints;
+using BertSharp.Checkpoints.PyTorchBin;
+using BertSharp.Modeling;
+using BertSharp.Runtime;
+using BertSharp.Tests.Infrastructure;
+using BertSharp.Tests.Modeling;
+
+namespace BertSharp.Tests.Hardening;
+
+/// <summary>The limits behind the bomb refusals, each shown at its boundary: legitimate input under it still loads.</summary>
+public class LoaderLimitTests
+{
+    public LoaderLimitTests() => TorchRuntime.EnsureLoaded();
+
+    [Fact]
+    public void Pickle_budget_admits_a_20000_tensor_state_dict()
+    {
+        var pickle = new StateDictPickle();
+        for (var i = 0; i < 20_000; i++)
+        {
+            pickle.Tensor("layer." + i, i.ToString(System.Globalization.CultureInfo.InvariantCulture), 1);
+        }
+        var u = new RestrictedUnpickler("big.pkl", pickle.ToArray());
+        var refs = PyTorchBinReader.ToStateDict("big.pkl", u.Load());
+        Assert.Equal(20_000, refs.Count);
+        Assert.Equal(20_000, u.Storages.Count);
+    }
+
+    [Fact]
+    public void Nesting_half_a_million_deep_is_a_clean_refusal_not_a_stack_overflow()
+    {
+        // ']' × n pushes n lists, 'a' × (n-1) appends each into the one below: one list nested n deep. The unpickler never
+        // recurses, so this is an ordinary "not a state dict" error.
+        const int n = 500_000;
+        byte[] pkl = [0x80, 0x02, .. Enumerable.Repeat((byte)']', n), .. Enumerable.Repeat((byte)'a', n - 1), (byte)'.'];
+        var root = new RestrictedUnpickler("deep.pkl", pkl).Load();
+        var e = Assert.Throws<BertSharpException>(() => PyTorchBinReader.ToStateDict("deep.pkl", root));
+        Assert.Contains("not a state dict", e.Message);
+    }
+
+    [Fact]
+    public void Pickle_budget_counts_memo_entries_marks_and_pushes()
+    {
+        var limit = RestrictedUnpickler.MaxValues;
+        // Exactly at the budget: limit pushes of None, then POPs, then one dict: refused only by the last push.
+        byte[] atLimit = [0x80, 0x02, .. Repeat("N0", limit - 1), (byte)'}', (byte)'.'];
+        Assert.IsType<PickleDict>(new RestrictedUnpickler("ok.pkl", atLimit).Load());
+        byte[] over = [0x80, 0x02, .. Repeat("N0", limit), (byte)'}', (byte)'.'];
+        var e = Assert.Throws<BertSharpException>(() => new RestrictedUnpickler("over.pkl", over).Load());
+        Assert.Contains("more than 2,000,000 values", e.Message);
+        Assert.Contains("over.pkl", e.Message);
+        // Re-memoising one key does not grow the memo, so it does not spend the budget.
+        byte[] sameKey = [0x80, 0x02, (byte)'}', .. Repeat("q\u0001", 3_000_000), (byte)'.'];
+        Assert.IsType<PickleDict>(new RestrictedUnpickler("memo.pkl", sameKey).Load());
+    }
+
+    private static byte[] Repeat(string unit, int times)
+    {
+        var b = Encoding.Latin1.GetBytes(unit);
+        var r = new byte[b.Length * times];
+        for (var i = 0; i < times; i++)
+        {
+            b.CopyTo(r, i * b.Length);
+        }
+        return r;
+    }
+
+    [Fact]
+    public void Zip_whose_stored_storages_exceed_nothing_loads_and_one_extra_alias_is_refused()
+    {
+        using var tmp = TestPaths.TempDir();
+        var data = Enumerable.Range(0, 16).Select(i => (byte)i).ToArray();
+        var good = new TorchZipWriter();
+        good.Add("archive/data.pkl", new StateDictPickle().Tensor("w", "0", 4).ToArray());
+        good.Add("archive/data/0", data);
+        good.Save(tmp.File("good.bin"));
+        var sd = PyTorchBinReader.Read(tmp.File("good.bin"));
+        Assert.Equal(new[] { 4L }, sd["w"].shape);
+        SafeTensors.DisposeAll(sd);
+
+        // Twenty names for one deflated MiB of zeros (about 1 KB): together they claim more stored bytes than the file has.
+        var pickle = new StateDictPickle();
+        for (var i = 0; i < 20; i++)
+        {
+            pickle.Tensor("w" + i, i.ToString(System.Globalization.CultureInfo.InvariantCulture), 1 << 18);
+        }
+        var alias = new TorchZipWriter();
+        alias.Add("archive/data.pkl", pickle.ToArray());
+        alias.Add("archive/data/0", new byte[1 << 20], deflate: true);
+        for (var i = 1; i < 20; i++)
+        {
+            alias.Alias("archive/data/" + i, "archive/data/0");
+        }
+        alias.Save(tmp.File("alias.bin"));
+        var e = Assert.Throws<BertSharpException>(() => PyTorchBinReader.Read(tmp.File("alias.bin")));
+        Assert.Contains("entries share data", e.Message);
+        Assert.Contains("alias.bin", e.Message);
+    }
+
+    [Fact]
+    public void Safetensors_header_at_the_tensor_limit_parses_and_one_more_is_refused()
+    {
+        string Header(int n)
+        {
+            var sb = new StringBuilder("{");
+            for (var i = 0; i < n; i++)
+            {
+                sb.Append(i == 0 ? "" : ",").Append("\"t").Append(i).Append("\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[0,0]}");
+            }
+            return sb.Append('}').ToString();
+        }
+        var max = SafeTensorsHeaderParser.MaxTensors;
+        var header = SafeTensorsHeaderParser.Parse("ok.safetensors", Encoding.UTF8.GetBytes(Header(max)), 0);
+        Assert.Equal(max, header.Tensors.Count);
+        Assert.NotNull(header.Find("t99999"));
+        var e = Assert.Throws<BertSharpException>(() => SafeTensorsHeaderParser.Parse("x.safetensors", Encoding.UTF8.GetBytes(Header(max + 1)), 0));
+        Assert.Contains("x.safetensors", e.Message);
+        Assert.Contains("more than 100,000 tensors", e.Message);
+    }
+
+    [Theory]
+    [InlineData("""{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4],"dtype":"F16"}}""", "field 'dtype' appears twice")]
+    [InlineData("""{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}} {}""", "not valid JSON")]
+    [InlineData("""{"\ud800":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}""", "not valid JSON")]
+    [InlineData("""{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4,8]}}""", "data_offsets")]
+    [InlineData("""{"a":{"dtype":"F32","shape":[1],"data_offsets":[[0],4]}}""", "are not non-negative integers")]
+    [InlineData("""{"a":{"dtype":"F32","shape":{},"data_offsets":[0,4]}}""", "missing array field 'shape'")]
+    [InlineData("""{"a":{"dtype":7,"shape":[1],"data_offsets":[0,4]}}""", "missing string field 'dtype'")]
+    [InlineData("""{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4],"extra":[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]}}""", "not valid JSON")]
+    public void Streaming_header_parser_refuses_malformed_headers_naming_the_problem(string json, string expected)
+    {
+        var e = Assert.Throws<BertSharpException>(() => SafeTensorsHeaderParser.Parse("h.safetensors", Encoding.UTF8.GetBytes(json), 4));
+        Assert.Contains(expected, e.Message);
+        Assert.StartsWith("h.safetensors: invalid safetensors file", e.Message);
+    }
+
+    [Fact]
+    public void Unknown_entry_fields_are_skipped_as_before()
+    {
+        var h = SafeTensorsHeaderParser.Parse("h", Encoding.UTF8.GetBytes("""{"a":{"note":{"x":[1,2]},"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"""), 4);
+        Assert.Equal(new long[] { 1 }, h.Tensors.Single().Shape);
+    }
+
+    [Theory]
+    [InlineData("model.safetensors.index.json")]
+    [InlineData("other.index.json")]
+    [InlineData("config.json")]
+    public void Shard_index_may_not_name_an_index_or_json_file(string shard)
+    {
+        using var tmp = TestPaths.TempDir();
+        var index = tmp.File("model.safetensors.index.json");
+        File.WriteAllText(index, "{\"weight_map\":{\"a\":\"" + shard + "\"}}");
+        var e = Assert.Throws<BertSharpException>(() => ShardIndex.Read(index));
+        Assert.Contains("indexes may not refer to indexes", e.Message);
+        Assert.Contains(index, e.Message);
+    }
+
+    [Fact]
+    public void Checkpoint_without_tensors_is_refused_by_load_and_convert()
+    {
+        using var tmp = TestPaths.TempDir();
+        var dir = tmp.File("empty");
+        Directory.CreateDirectory(dir);
+        File.Copy(Path.Combine(HfFixture.Dir("sequence-classification"), "config.json"), Path.Combine(dir, "config.json"));
+        using (var f = File.Create(Path.Combine(dir, "model.safetensors")))
+        {
+            f.Write(BitConverter.GetBytes(2UL));
+            f.Write("{}"u8);
+        }
+        var e = Assert.Throws<BertSharpException>(() => BertPretrained.Load(null, dir, out _));
+        Assert.Contains("holds no tensors", e.Message);
+        var r = CliRunner.Run("convert", dir, tmp.File("out"));
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("holds no tensors", r.StdErr);
+        Assert.False(Directory.Exists(tmp.File("out")));
+    }
+
+    [Fact]
+    public void Convert_refuses_to_invent_encoder_weights()
+    {
+        using var tmp = TestPaths.TempDir();
+        var dir = tmp.File("head-only");
+        Directory.CreateDirectory(dir);
+        var fixture = HfFixture.Dir("sequence-classification");
+        File.Copy(Path.Combine(fixture, "config.json"), Path.Combine(dir, "config.json"));
+        var all = SafeTensors.Load(Path.Combine(fixture, "model.safetensors"));
+        SafeTensors.Save(Path.Combine(dir, "model.safetensors"), all.Where(kv => !kv.Key.Contains("encoder.", StringComparison.Ordinal) && !kv.Key.Contains("embeddings.", StringComparison.Ordinal))
+            .ToDictionary(kv => kv.Key, kv => kv.Value));
+        SafeTensors.DisposeAll(all);
+        var r = CliRunner.Run("convert", dir, tmp.File("out"));
+        Assert.True(r.ExitCode == 2, r.StdErr);
+        Assert.True(r.StdErr.Contains("lacks", StringComparison.Ordinal), r.StdErr);
+        Assert.Contains("encoder weight(s)", r.StdErr);
+        Assert.Contains("randomly initialised", r.StdErr);
+        Assert.False(Directory.Exists(tmp.File("out")));
+    }
+
+    [Fact]
+    public void Config_sizes_are_capped_and_the_error_names_the_field_and_limit()
+    {
+        foreach (var (field, value, limit) in new[] { ("vocab_size", 1L << 25, "16777216"), ("num_hidden_layers", 1025L, "1024"),
+                     ("hidden_size", 1L << 17, "65536"), ("max_position_embeddings", 1L << 21, "1048576") })
+        {
+            var e = Assert.Throws<BertSharpException>(() => BertConfig.Parse($$"""{"{{field}}": {{value}}}""", "c.json"));
+            Assert.Contains($"c.json: field '{field}'", e.Message);
+            Assert.Contains(limit + " (the limit)", e.Message);
+        }
+    }
+
+    [Fact]
+    public void A_model_of_more_than_two_billion_parameters_is_refused_before_construction()
+    {
+        var config = new BertConfig { VocabSize = 1 << 24, HiddenSize = 1 << 12, NumAttentionHeads = 16 };
+        Assert.True(ParameterShapes.Count(nameof(BertModel), config) > ParameterShapes.MaxParameters);
+        var e = Assert.Throws<BertSharpException>(() => BertPretrained.Create<BertModel>(config));
+        Assert.Contains("builds at most 2,147,483,648", e.Message);
+    }
+}
+
+/// <summary>The size arithmetic the checks rely on equals what the real modules allocate.</summary>
+public class ParameterShapesTests
+{
+    public ParameterShapesTests() => TorchRuntime.EnsureLoaded();
+
+    public static TheoryData<string> Architectures => [.. BertPretrained.Architectures];
+
+    [Theory]
+    [MemberData(nameof(Architectures))]
+    public void Computed_shapes_equal_the_built_models_parameters(string architecture)
+    {
+        foreach (var config in new[]
+                 {
+                     new BertConfig { VocabSize = 99, HiddenSize = 32, NumHiddenLayers = 3, NumAttentionHeads = 4, IntermediateSize = 37, MaxPositionEmbeddings = 40, TypeVocabSize = 3, NumLabels = architecture == nameof(BertForQuestionAnswering) ? 2 : 5 },
+                     new BertConfig { VocabSize = 7, HiddenSize = 8, NumHiddenLayers = 0, NumAttentionHeads = 2, IntermediateSize = 3, MaxPositionEmbeddings = 5, TypeVocabSize = 1, NumLabels = 2 },
+                 })
+        {
+            using var model = BertPretrained.Create(architecture, config);
+            var actual = model.NamedParameters().Select(p => $"{p.Name} [{string.Join(",", p.Param.shape)}]").Order(StringComparer.Ordinal);
+            var computed = ParameterShapes.For(architecture, config).Select(p => $"{p.Name} [{string.Join(",", p.Shape)}]").Order(StringComparer.Ordinal);
+            Assert.Equal(actual, computed);
+            Assert.Equal(model.NamedParameters().Sum(p => p.Param.numel()), ParameterShapes.Count(architecture, config));
+        }
+    }
+}
