@@ -30,6 +30,11 @@ internal static class FinetuneCommand
         var maxLength = CommonOptions.MaxLength("Fine-tuning defaults to the task's length (128; 512 for imdb) when the model's trained length is not shorter.");
         var truncationSide = CommonOptions.TruncationSide("Default head.");
         var headTokens = CommonOptions.HeadTokens();
+        var pooling = new Option<string?>("--pooling")
+        {
+            Description = "What the classifier reads: cls (the [CLS] token, as HF's BERT) or mean (the mean over the tokens, as sentence-transformers models such as all-MiniLM-L6-v2 were trained; saved as classifier_pooling in config.json). Default: the model's classifier_pooling, else cls.",
+        };
+        pooling.AcceptOnlyFromAmong("cls", "mean");
         var gradAccum = new Option<int>("--grad-accum") { Description = "Batches accumulated per optimizer step.", DefaultValueFactory = _ => 1 };
         var clip = new Option<double>("--max-grad-norm") { Description = "Clip the global gradient norm to this (0 disables).", DefaultValueFactory = _ => 1.0 };
         var seed = new Option<ulong>("--seed") { Description = "Seed for initialisation, dropout and shuffling; the same seed gives the same losses on the same CPU.", DefaultValueFactory = _ => 42UL };
@@ -49,7 +54,7 @@ internal static class FinetuneCommand
 
         var cmd = new Command("finetune", "Fine-tune BERT for text (or text-pair) classification or regression and save an HF checkpoint directory.");
         foreach (var o in data.All.Concat([dataPath, evalData, output, model, config, vocab, lowercase, epochs, batch, lr, eps, wd, warmupRatio, warmupSteps,
-                     maxLength, truncationSide, headTokens, gradAccum, clip, seed, maxTrain, maxEval, saveBest, valSize, split, shuffle, noBucket, device, threads]))
+                     maxLength, truncationSide, headTokens, pooling, gradAccum, clip, seed, maxTrain, maxEval, saveBest, valSize, split, shuffle, noBucket, device, threads]))
         {
             cmd.Options.Add(o);
         }
@@ -77,6 +82,7 @@ internal static class FinetuneCommand
                 MaxLength = p.GetValue(maxLength),
                 TruncationSide = truncation?.Side ?? TruncationSide.Head,
                 HeadTokens = truncation?.HeadTokens,
+                Pooling = p.GetValue(pooling),
                 GradAccum = p.GetValue(gradAccum),
                 MaxGradNorm = p.GetValue(clip),
                 Seed = p.GetValue(seed),

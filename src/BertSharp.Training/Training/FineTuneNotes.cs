@@ -38,6 +38,16 @@ public static class FineTuneNotes
         }
     }
 
+    /// <summary>"classifier pooling: mean (…)" when the classifier reads the mean over the tokens; nothing for [CLS].</summary>
+    public static IEnumerable<string> Pooling(BertConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        if (config.MeanPooling)
+        {
+            yield return "classifier pooling: mean of the last hidden state over the tokens (classifier_pooling in config.json; HF's BERT would read [CLS])";
+        }
+    }
+
     /// <summary>"model: DIR — 2 weight(s) newly initialised (…); 4 checkpoint tensor(s) not used (…)", as HF's loading log.</summary>
     public static string Load(ModelSource source, LoadReport? report)
     {

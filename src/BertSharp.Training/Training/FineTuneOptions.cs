@@ -60,6 +60,13 @@ public sealed record FineTuneOptions
     /// <summary>With head+tail: word pieces kept from the start; null = round(kept · 128 / 510) (Sun et al.: 128 of 510).</summary>
     public int? HeadTokens { get; init; }
 
+    /// <summary>
+    /// What the classifier reads (<see cref="BertSharp.Modeling.BertConfig.ClassifierPooling"/>, saved in config.json): <c>cls</c>
+    /// (the [CLS] token, HF's BERT) or <c>mean</c> (the masked mean of the last hidden state, what sentence-transformers models
+    /// were trained with); null keeps the model's setting (cls when it has none).
+    /// </summary>
+    public string? Pooling { get; init; }
+
     /// <summary>Micro-batches per optimizer step.</summary>
     public int GradAccum { get; init; } = 1;
 
@@ -136,6 +143,10 @@ public sealed record FineTuneOptions
         if (WarmupSteps is < 0)
         {
             throw new BertSharpException($"--warmup-steps {WarmupSteps}: expected a number ≥ 0.");
+        }
+        if (Pooling is not (null or "cls" or "mean"))
+        {
+            throw new BertSharpException($"--pooling {Pooling}: expected cls or mean.");
         }
         if (HeadTokens is { } head && (TruncationSide != TruncationSide.HeadAndTail || head < 0))
         {

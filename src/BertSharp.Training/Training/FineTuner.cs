@@ -71,6 +71,10 @@ public static class FineTuner
         torch.manual_seed(unchecked((long)o.Seed));
         var (model, tokenizer) = ClassifierCheckpoint.CreateForFineTuning(source, labels, out var loadReport);
         using var modelScope = model;
+        if (o.Pooling is { } pooling)
+        {
+            model.Config.ClassifierPooling = pooling;
+        }
         model.to(device);
         var trainEnc = ExampleEncoder.Encode(tokenizer, train.Examples, trainTargets, maxLength, o.TruncationSide, o.HeadTokens);
         var valEnc = val is null ? null : ExampleEncoder.Encode(tokenizer, val.Examples, valTargets, maxLength, o.TruncationSide, o.HeadTokens);
@@ -87,7 +91,7 @@ public static class FineTuner
         progress?.Started(new FineTunePlan(trainEnc.Length, valEnc?.Length ?? 0, o.EffectiveEpochs, batchesPerEpoch, totalSteps, parameters,
             device.ToString(), labels.IsRegression ? [] : labels.Labels, truncated, [.. data.Warnings, .. length.Warning is { } lw ? [lw] : Array.Empty<string>()])
         {
-            Notes = [.. FineTuneNotes.Describe(source, loadReport, length, data.Notes), .. FineTuneNotes.Truncation(o, maxLength, truncated)],
+            Notes = [.. FineTuneNotes.Describe(source, loadReport, length, data.Notes), .. FineTuneNotes.Truncation(o, maxLength, truncated), .. FineTuneNotes.Pooling(model.Config)],
             LearningRate = o.LearningRate,
         });
 
@@ -230,6 +234,7 @@ public static class FineTuner
         ["max_length"] = maxLength,
         ["truncation_side"] = TruncationSides.Name(o.TruncationSide),
         ["head_tokens"] = o.HeadTokens,
+        ["pooling"] = o.Pooling,
         ["gradient_accumulation_steps"] = o.GradAccum,
         ["max_grad_norm"] = o.MaxGradNorm,
         ["seed"] = o.Seed.ToString(CultureInfo.InvariantCulture),
