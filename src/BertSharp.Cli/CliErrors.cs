@@ -1,13 +1,72 @@
+using System.CommandLine;
+using BertSharp.IO;
+using BertSharp.Training;
+
 namespace BertSharp.Cli;
 
 /// <summary>Maps failures to the CLI contract: one line on stderr, non-zero exit code.</summary>
-public static class CliErrors
+public static partial class CliErrors
 {
     /// <summary>Exit code for bad input (files, flags, checkpoints).</summary>
     public const int BadInput = 2;
 
     /// <summary>Exit code for unexpected internal errors.</summary>
     public const int Internal = 70;
+
+    /// <summary>Exit code of a run stopped by Ctrl-C / SIGTERM (128 + SIGINT).</summary>
+    public const int Cancelled = 130;
+
+    /// <summary>The library's fields whose flag is not simply <c>--field-name</c>.</summary>
+    private static readonly Dictionary<string, string> Renamed = new(StringComparer.Ordinal)
+    {
+        ["learning_rate"] = "--lr",
+        ["adam_epsilon"] = "--eps",
+        ["gradient_accumulation_steps"] = "--grad-accum",
+        ["output_dir"] = "--output",
+        ["max_seq_length"] = "--max-length",
+        ["bucket_by_length"] = "--no-bucketing",
+        ["eval_data"] = "--eval-data",
+    };
+
+    private static readonly Lazy<HashSet<string>> Flags = new(() =>
+    {
+        var flags = new HashSet<string>(StringComparer.Ordinal);
+        void Walk(Command c)
+        {
+            foreach (var o in c.Options)
+            {
+                flags.Add(o.Name);
+            }
+            foreach (var s in c.Subcommands)
+            {
+                Walk(s);
+            }
+        }
+        Walk(Program.BuildRoot());
+        return flags;
+    });
+
+    /// <summary>The flag the CLI uses for a library field (<c>max_length</c> → <c>--max-length</c>), or the field itself when no flag sets it.</summary>
+    public static string FlagOf(string field)
+    {
+        ArgumentNullException.ThrowIfNull(field);
+        if (Renamed.TryGetValue(field, out var flag))
+        {
+            return flag;
+        }
+        var kebab = "--" + field.Replace('_', '-');
+        return Flags.Value.Contains(kebab) ? kebab : field;
+    }
+
+    /// <summary>A library text that names options by their snake_case fields (warnings), with the fields the CLI has flags for renamed.</summary>
+    public static string RenameFields(string text) =>
+        SnakeCase().Replace(text ?? throw new ArgumentNullException(nameof(text)), m => FlagOf(m.Value));
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"\b[a-z]+(?:_[a-z]+)+\b")]
+    private static partial System.Text.RegularExpressions.Regex SnakeCase();
+
+    /// <summary>A library message as the CLI says it: fields named by their flags.</summary>
+    public static string Describe(BertSharpException e) => OneLine((e ?? throw new ArgumentNullException(nameof(e))).Render(FlagOf));
 
     public static int Report(Exception e)
     {
@@ -19,8 +78,22 @@ public static class CliErrors
         }
         switch (root)
         {
+            case ForeignOutputException f:
+                Console.Error.WriteLine(
+                    $"error: {f.Directory}: not empty and not written by bert (it holds {ForeignOutputException.Describe(f.ForeignEntries)}); " +
+                    "choose a new or empty directory, or add --overwrite (bert then replaces only its own files and removes nothing else).");
+                return BadInput;
+            case UnfinishedRunException u:
+                Console.Error.WriteLine(
+                    $"error: {u.Directory}: holds {Path.GetFileName(u.Checkpoint)} of an unfinished run; add --resume to continue it (same settings), or choose another --output.");
+                return BadInput;
+            case TrainingCancelledException c:
+                Console.Error.WriteLine(c.Checkpoint is null
+                    ? $"error: interrupted at step {c.Step} of {c.TotalSteps}, before the first checkpoint; nothing was kept."
+                    : $"error: interrupted at step {c.Step} of {c.TotalSteps}; the last complete checkpoint is {c.Checkpoint}. Run the same command with --resume to continue from it.");
+                return Cancelled;
             case BertSharpException b:
-                Console.Error.WriteLine("error: " + OneLine(b.Message));
+                Console.Error.WriteLine("error: " + Describe(b));
                 return BadInput;
             case FileNotFoundException f:
                 Console.Error.WriteLine($"error: {f.FileName ?? "file"}: not found.");
@@ -30,7 +103,7 @@ public static class CliErrors
                 return BadInput;
             case OperationCanceledException:
                 Console.Error.WriteLine("error: cancelled.");
-                return 130;
+                return Cancelled;
             default:
                 Console.Error.WriteLine($"error: internal error ({root.GetType().Name}): {OneLine(root.Message)}");
                 if (Environment.GetEnvironmentVariable("BERTSHARP_DEBUG") == "1")

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using BertSharp.IO;
 using BertSharp.Modeling;
 
 namespace BertSharp.Cli.Commands;
@@ -9,29 +10,34 @@ internal static class ConvertCommand
     public static Command Create()
     {
         var model = CommonOptions.ModelOptionOrArgument("Model directory (model.safetensors, shards or pytorch_model.bin), Hub id, ONNX model (.onnx) or a .NET assembly embedding one.");
-        var output = CommonOptions.ModelOptionOrArgument("Directory to write (config.json, model.safetensors, tokenizer files); replaced atomically.", "output", "--output");
+        var output = CommonOptions.ModelOptionOrArgument(
+            "Directory to write (config.json, model.safetensors, tokenizer files); replaced atomically. A non-empty directory bert did not write is refused (see --overwrite).",
+            "output", "--output");
         var dtype = new Option<string>("--dtype") { Description = "Weight dtype to write: float32, float16 or bfloat16.", DefaultValueFactory = _ => "float32" };
         var architecture = new Option<string?>("--architecture")
         {
             Description = $"Model class to load as (default: the config's architectures[0]): {string.Join(", ", BertPretrained.Architectures)}.",
         };
+        var overwrite = new Option<bool>("--overwrite") { Description = "Write into a non-empty OUTPUT that bert did not write; only bert's own files are replaced, nothing else is removed." };
         var cmd = new Command("convert", "Rewrite a BERT checkpoint as HF config.json + model.safetensors (keys, dtypes and shapes as HF writes them).")
         {
-            model.Option, output.Option, model.Positional, output.Positional, dtype, architecture,
+            model.Option, output.Option, model.Positional, output.Positional, dtype, architecture, overwrite,
         };
         var onnx = new OnnxConvertOptions();
         onnx.AddTo(cmd);
         cmd.SetAction(parse =>
         {
             var input = CommonOptions.Model(parse, model);
+            var outDir = CommonOptions.Model(parse, output, "the directory to write");
+            // Refuse a directory that is not ours before loading anything (and again, atomically, when saving).
+            OutputDirectory.Inspect(outDir).ThrowIfForeign(parse.GetValue(overwrite));
             if (OnnxConvertOptions.IsOnnxInput(input))
             {
-                return onnx.Run(parse, input, CommonOptions.Model(parse, output, "the directory to write"), parse.GetValue(architecture),
-                    BertPretrained.ParseDtype(parse.GetValue(dtype)!));
+                return onnx.Run(parse, input, outDir, parse.GetValue(architecture), BertPretrained.ParseDtype(parse.GetValue(dtype)!),
+                    parse.GetValue(overwrite));
             }
             var scalar = BertPretrained.ParseDtype(parse.GetValue(dtype)!);
             var source = BertPretrained.ResolveDirectory(input);
-            var outDir = CommonOptions.Model(parse, output, "the directory to write");
             using var m = BertPretrained.Load(parse.GetValue(architecture), source, out var report);
             if (report.UnexpectedKeys.Count > 0)
             {
@@ -51,7 +57,7 @@ internal static class ConvertCommand
             {
                 Console.Error.WriteLine("warning: " + SafeText.Escape(report.Warning));
             }
-            BertPretrained.Save(m, outDir, new SaveOptions(Dtype: scalar, TokenizerFrom: source));
+            BertPretrained.Save(m, outDir, new SaveOptions(Dtype: scalar, TokenizerFrom: source, Overwrite: parse.GetValue(overwrite)));
             Console.WriteLine($"{m.GetType().Name}: {m.NamedParameters().Sum(p => p.Param.numel()):N0} parameters, " +
                               $"{report.RenamedKeys.Count} legacy name(s) renamed → {Path.Combine(outDir, "model.safetensors")} ({parse.GetValue(dtype)})");
             return 0;

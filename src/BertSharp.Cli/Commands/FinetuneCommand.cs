@@ -15,16 +15,24 @@ internal static class FinetuneCommand
         var data = new DataOptions();
         var dataPath = new Option<string>("--data") { Description = "Training data file (.gz is decompressed).", Required = true };
         var evalData = new Option<string?>("--eval-data") { Description = "Validation data file; without it --val-size of the training data is held out." };
-        var output = new Option<string>("--output") { Description = "Output directory: an HF checkpoint directory, written atomically at the end.", Required = true };
+        var output = new Option<string>("--output")
+        {
+            Description = "Output directory: checkpoint-N/ during the run, an HF checkpoint directory at the end (replaced atomically). " +
+                          "A non-empty directory bert did not write is refused (see --overwrite).",
+            Required = true,
+        };
         var model = new Option<string?>("--model") { Description = "HF checkpoint directory to fine-tune." };
         var config = new Option<string?>("--config") { Description = "Train from scratch: a size preset (tiny, mini, small, medium, base, large) or a config.json file (needs --vocab; vocab_size comes from it)." };
         var vocab = new Option<string?>("--vocab") { Description = "vocab.txt for --config." };
         var lowercase = new Option<bool?>("--lowercase") { Description = "With --config: " + LowercaseRule.Help };
         var epochs = new Option<int?>("--epochs") { Description = "Epochs (default 4; 2 for imdb)." };
         var batch = new Option<int?>("--batch-size") { Description = "Examples per batch (default 32; 16 for imdb)." };
-        var lr = new Option<double>("--lr") { Description = "Peak learning rate of AdamW.", DefaultValueFactory = _ => 2e-5 };
-        var eps = new Option<double>("--eps") { Description = "AdamW epsilon.", DefaultValueFactory = _ => 1e-8 };
-        var wd = new Option<double>("--weight-decay") { Description = "AdamW weight decay (not on biases and LayerNorm weights).", DefaultValueFactory = _ => 0.01 };
+        var lr = new Option<double>("--lr") { Description = "Peak learning rate of AdamW.", DefaultValueFactory = _ => FineTuneOptions.DefaultLearningRate };
+        var eps = new Option<double>("--eps") { Description = "AdamW epsilon.", DefaultValueFactory = _ => FineTuneOptions.DefaultEps };
+        var wd = new Option<double>("--weight-decay")
+        {
+            Description = "AdamW weight decay (not on biases and LayerNorm weights).", DefaultValueFactory = _ => FineTuneOptions.DefaultWeightDecay,
+        };
         var warmupRatio = new Option<double?>("--warmup-ratio") { Description = "Linear warmup over this fraction of the steps (default 0)." };
         var warmupSteps = new Option<int?>("--warmup-steps") { Description = "Linear warmup over this many optimizer steps." };
         var maxLength = CommonOptions.MaxLength("Fine-tuning defaults to the task's length (128; 512 for imdb) when the model's trained length is not shorter.");
@@ -36,12 +44,23 @@ internal static class FinetuneCommand
         };
         pooling.AcceptOnlyFromAmong("cls", "mean");
         var gradAccum = new Option<int>("--grad-accum") { Description = "Batches accumulated per optimizer step.", DefaultValueFactory = _ => 1 };
-        var clip = new Option<double>("--max-grad-norm") { Description = "Clip the global gradient norm to this (0 disables).", DefaultValueFactory = _ => 1.0 };
-        var seed = new Option<ulong>("--seed") { Description = "Seed for initialisation, dropout and shuffling; the same seed gives the same losses on the same CPU.", DefaultValueFactory = _ => 42UL };
+        var clip = new Option<double>("--max-grad-norm")
+        {
+            Description = "Clip the global gradient norm to this (0 disables).", DefaultValueFactory = _ => FineTuneOptions.DefaultMaxGradNorm,
+        };
+        var seed = new Option<ulong>("--seed")
+        {
+            Description = "Seed for initialisation, dropout and shuffling; the same seed gives the same losses on the same CPU.",
+            DefaultValueFactory = _ => FineTuneOptions.DefaultSeed,
+        };
         var maxTrain = new Option<int?>("--max-train-examples") { Description = "Use only the first N training examples." };
         var maxEval = new Option<int?>("--max-eval-examples") { Description = "Use only the first N validation examples." };
         var saveBest = new Option<string?>("--save-best") { Description = "Keep the weights of the epoch with the best validation METRIC (accuracy, f1, mcc, macro_f1, pearson, spearman, loss, ...)." };
-        var valSize = new Option<double>("--val-size") { Description = "Held-out fraction (or count) of the training data for validation when there is no --eval-data.", DefaultValueFactory = _ => 0.1 };
+        var valSize = new Option<double>("--val-size")
+        {
+            Description = "Held-out fraction (or count) of the training data for validation when there is no --eval-data.",
+            DefaultValueFactory = _ => FineTuneOptions.DefaultValSize,
+        };
         var split = new Option<string?>("--split")
         {
             Description = "How --val-size is held out: stratified (default for classification: a seeded random sample, each label in its share), random (default for regression) or tail (the end of the file).",
@@ -51,10 +70,15 @@ internal static class FinetuneCommand
         var noBucket = new Option<bool>("--no-bucketing") { Description = "Do not group examples of similar length into batches." };
         var device = CommonOptions.Device();
         var threads = CommonOptions.Threads();
+        var saveSteps = new Option<int>("--save-steps") { Description = "Also write a checkpoint every N optimizer steps (one is always written at each epoch end)." };
+        var resume = new Option<bool>("--resume") { Description = "Continue the unfinished run in --output from its latest checkpoint (same settings); the result is bitwise the uninterrupted run's." };
+        var stopAfter = new Option<int?>("--stop-after") { Description = "Stop this invocation after N optimizer steps, writing a checkpoint there (--resume continues it)." };
+        var overwrite = new Option<bool>("--overwrite") { Description = "Write into a non-empty --output that bert did not write; only bert's own files are replaced, nothing else is removed." };
 
         var cmd = new Command("finetune", "Fine-tune BERT for text (or text-pair) classification or regression and save an HF checkpoint directory.");
         foreach (var o in data.All.Concat([dataPath, evalData, output, model, config, vocab, lowercase, epochs, batch, lr, eps, wd, warmupRatio, warmupSteps,
-                     maxLength, truncationSide, headTokens, pooling, gradAccum, clip, seed, maxTrain, maxEval, saveBest, valSize, split, shuffle, noBucket, device, threads]))
+                     maxLength, truncationSide, headTokens, pooling, gradAccum, clip, seed, maxTrain, maxEval, saveBest, valSize, split, shuffle, noBucket,
+                     device, threads, saveSteps, resume, stopAfter, overwrite]))
         {
             cmd.Options.Add(o);
         }
@@ -93,10 +117,14 @@ internal static class FinetuneCommand
                 Split = p.GetValue(split) is { } how ? Enum.Parse<SplitMethod>(how, ignoreCase: true) : p.GetValue(shuffle) ? SplitMethod.Random : null,
                 BucketByLength = !p.GetValue(noBucket),
                 Device = p.GetValue(device)!,
+                SaveSteps = p.GetValue(saveSteps),
+                Resume = p.GetValue(resume),
+                StopAfter = p.GetValue(stopAfter),
+                Overwrite = p.GetValue(overwrite),
             };
             options.Validate();
             CommonOptions.ApplyThreads(p, threads);
-            // Ctrl-C / SIGTERM stop at the next step; the temporary output directory is then removed, nothing half-written remains.
+            // Ctrl-C / SIGTERM stop before the next step; the complete checkpoints stay and --resume continues from the last one.
             using var cancel = new CancellationTokenSource();
             using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; cancel.Cancel(); });
             using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; cancel.Cancel(); });
@@ -106,6 +134,12 @@ internal static class FinetuneCommand
                 ? " (validation: " + string.Join(", ", new[] { "accuracy", "f1", "mcc", "pearson", "spearman", "loss" }
                     .Where(v.Values.ContainsKey).Select(k => $"{k} {MetricsReport.Format(v.Values[k])}")) + ")"
                 : "";
+            if (!result.Completed)
+            {
+                Console.Out.WriteLine($"stopped after step {result.StepLosses.Count}; checkpoint {result.Checkpoint}");
+                Console.Out.WriteLine("next: run the same command with --resume to continue");
+                return 0;
+            }
             Console.Out.WriteLine($"saved {result.OutputDir}{summary}");
             if (view.CollapseWarning(result.FinalValidation, result.StepLosses.Count, "final model") is { } collapse)
             {

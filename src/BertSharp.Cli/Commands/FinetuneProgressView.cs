@@ -26,6 +26,7 @@ internal sealed class FinetuneProgressView : IFineTuneProgress
     private string _status = "";
     private readonly Stopwatch _sinceRefresh = Stopwatch.StartNew();
     private int _lastPlainQuarter = -1;
+    private bool _headerPrinted;
     private readonly List<string> _warnings = [];
 
     public FinetuneProgressView(string primaryMetric, bool regression)
@@ -85,9 +86,13 @@ internal sealed class FinetuneProgressView : IFineTuneProgress
         {
             Console.Error.WriteLine("  " + n);
         }
+        if (plan.StartStep > 0)
+        {
+            Console.Error.WriteLine($"resuming after step {plan.StartStep} of {plan.TotalSteps}");
+        }
         foreach (var w in plan.Warnings)
         {
-            Console.Error.WriteLine("warning: " + w);
+            Console.Error.WriteLine("warning: " + CliErrors.RenameFields(w));
         }
     }
 
@@ -130,8 +135,9 @@ internal sealed class FinetuneProgressView : IFineTuneProgress
         _status = "done";
         if (_live is null)
         {
-            if (s.Epoch == 1)
+            if (!_headerPrinted)
             {
+                _headerPrinted = true;
                 Console.Out.WriteLine(string.Join("  ", Columns().Select((c, i) => c.PadLeft(Width(i)))));
             }
             Console.Out.WriteLine(string.Join("  ", row.Select((c, i) => c.PadLeft(Width(i)))));

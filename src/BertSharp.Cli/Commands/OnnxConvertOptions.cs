@@ -35,7 +35,7 @@ internal sealed class OnnxConvertOptions
     public static bool IsOnnxInput(string input) =>
         input.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase) || AssemblyResources.IsAssembly(input);
 
-    public int Run(ParseResult parse, string input, string output, string? architecture, TorchSharp.torch.ScalarType dtype)
+    public int Run(ParseResult parse, string input, string output, string? architecture, TorchSharp.torch.ScalarType dtype, bool overwrite = false)
     {
         var options = new OnnxImportOptions(
             Architecture: architecture,
@@ -44,7 +44,8 @@ internal sealed class OnnxConvertOptions
             HiddenAct: parse.GetValue(HiddenAct),
             ProblemType: parse.GetValue(ProblemType),
             Labels: parse.GetValue(Labels) is { } l ? [.. l.Split(',').Select(s => s.Trim())] : null,
-            Lowercase: parse.GetValue(Lowercase));
+            Lowercase: parse.GetValue(Lowercase),
+            Overwrite: overwrite);
         var summary = OnnxImport.Convert(input, output, parse.GetValue(Vocab), options, dtype);
         foreach (var w in summary.Warnings)
         {

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using BertSharp.Training.Pretraining;
 
 namespace BertSharp.Cli.Commands;
@@ -10,29 +11,40 @@ internal static class PretrainCommand
     public static Command Create()
     {
         var data = new Option<string>("--data") { Description = "Data directory written by 'bert pretrain-data' (with --resume: default the run's own)." };
-        var output = new Option<string>("--output") { Description = "Run directory: checkpoint-N/, final/, train_log.jsonl, loss.png.", Required = true };
+        var output = new Option<string>("--output")
+        {
+            Description = "Run directory: checkpoint-N/, final/, train_log.jsonl, loss.png. A non-empty directory bert did not write is refused (see --overwrite).",
+            Required = true,
+        };
         var config = new Option<string>("--config") { Description = "A fresh model: a size preset (tiny, mini, small, medium, base, large) or a config.json file (with --vocab)." };
         var vocab = new Option<string>("--vocab") { Description = "vocab.txt the data was built with (for --config)." };
         var model = new Option<string>("--model") { Description = "Continue pre-training this HF model directory instead of a fresh one." };
-        var steps = new Option<long>("--steps") { Description = "Optimizer steps.", DefaultValueFactory = _ => 1000 };
-        var batch = new Option<int>("--batch-size") { Description = "Instances per micro-batch.", DefaultValueFactory = _ => 32 };
-        var lr = new Option<double>("--lr") { Description = "Peak learning rate.", DefaultValueFactory = _ => 1e-4 };
+        var steps = new Option<long>("--steps") { Description = "Optimizer steps.", DefaultValueFactory = _ => PretrainingTrainerOptions.DefaultSteps };
+        var batch = new Option<int>("--batch-size") { Description = "Instances per micro-batch.", DefaultValueFactory = _ => PretrainingTrainerOptions.DefaultBatchSize };
+        var lr = new Option<double>("--lr") { Description = "Peak learning rate.", DefaultValueFactory = _ => PretrainingTrainerOptions.DefaultLearningRate };
         var warmup = new Option<long?>("--warmup-steps") { Description = "Linear warm-up steps (default: 10 % of --steps)." };
-        var wd = new Option<double>("--weight-decay") { Description = "AdamW weight decay (not on biases and LayerNorm).", DefaultValueFactory = _ => 0.01 };
-        var eps = new Option<double>("--eps") { Description = "AdamW epsilon.", DefaultValueFactory = _ => 1e-6 };
+        var wd = new Option<double>("--weight-decay")
+        {
+            Description = "AdamW weight decay (not on biases and LayerNorm).", DefaultValueFactory = _ => PretrainingTrainerOptions.DefaultWeightDecay,
+        };
+        var eps = new Option<double>("--eps") { Description = "AdamW epsilon.", DefaultValueFactory = _ => PretrainingTrainerOptions.DefaultEps };
         var accum = new Option<int>("--grad-accum") { Description = "Micro-batches per optimizer step.", DefaultValueFactory = _ => 1 };
-        var clip = new Option<double>("--max-grad-norm") { Description = "Global gradient-norm clip (0 = off).", DefaultValueFactory = _ => 1.0 };
+        var clip = new Option<double>("--max-grad-norm")
+        {
+            Description = "Global gradient-norm clip (0 = off).", DefaultValueFactory = _ => PretrainingTrainerOptions.DefaultMaxGradNorm,
+        };
         var saveEvery = new Option<long>("--save-every") { Description = "Checkpoint every N steps (0 = at the end only).", DefaultValueFactory = _ => 0 };
         var evalEvery = new Option<long>("--eval-every") { Description = "Evaluate on held-out instances every N steps (0 = never).", DefaultValueFactory = _ => 0 };
         var resume = new Option<bool>("--resume") { Description = "Continue from the latest checkpoint-N in --output with the run's own settings (--data, --steps, --lr, ...); --steps may be raised to extend the run." };
         var dynamic = new Option<bool>("--dynamic-masking") { Description = "Mask instances afresh each time they are used." };
-        var seed = new Option<long>("--seed") { Description = "Seed of initialisation, dropout and dynamic masks.", DefaultValueFactory = _ => 42 };
+        var seed = new Option<long>("--seed") { Description = "Seed of initialisation, dropout and dynamic masks.", DefaultValueFactory = _ => PretrainingTrainerOptions.DefaultSeed };
         var device = new Option<string>("--device") { Description = "auto, cpu, cuda or cuda:N.", DefaultValueFactory = _ => "auto" };
         var stopAfter = new Option<long?>("--stop-after") { Description = "Stop this invocation after N steps, writing a checkpoint there (--resume continues it)." };
+        var overwrite = new Option<bool>("--overwrite") { Description = "Write into a non-empty --output that bert did not write; only bert's own files are replaced, nothing else is removed." };
         var threads = CommonOptions.Threads();
 
         var cmd = new Command("pretrain", "Pre-train BERT with masked-LM + next-sentence prediction (BertForPreTraining).");
-        foreach (var o in new Option[] { data, output, config, vocab, model, steps, batch, lr, warmup, wd, eps, accum, clip, saveEvery, evalEvery, resume, dynamic, seed, device, threads, stopAfter })
+        foreach (var o in new Option[] { data, output, config, vocab, model, steps, batch, lr, warmup, wd, eps, accum, clip, saveEvery, evalEvery, resume, dynamic, seed, device, threads, stopAfter, overwrite })
         {
             cmd.Options.Add(o);
         }
@@ -41,22 +53,22 @@ internal static class PretrainCommand
             CommonOptions.ApplyThreads(p, threads);
             var outDir = p.GetValue(output)!;
             // --resume: every setting not typed again comes from the run's latest checkpoint (trainer_state.json).
-            PretrainingTrainerState? saved = null;
+            (long Step, long TotalSteps, PretrainingTrainerOptions Options, string? Data)? saved = null;
             if (p.GetValue(resume))
             {
-                var checkpoint = PretrainingTrainer.LatestCheckpoint(outDir)
-                    ?? throw new BertSharpException($"{outDir}: --resume given but there is no checkpoint-N directory to resume from.");
-                saved = PretrainingTrainerState.Load(Path.Combine(checkpoint, PretrainingTrainerState.FileName));
+                var run = PretrainingTrainer.SavedRun(outDir)
+                    ?? throw new BertSharpException($"{outDir}: nothing to --resume: no complete checkpoint-N directory.");
+                saved = (run.State.GlobalStep, run.State.TotalSteps, run.Options, run.DataDirectory);
             }
-            T Pick<T>(Option<T> option, Func<PretrainingTrainerState, T> fromRun) =>
-                saved is not null && !CommonOptions.Given(p, option) ? fromRun(saved) : p.GetValue(option)!;
-            var totalSteps = Pick(steps, s => s.TotalSteps);
+            T Pick<T>(Option<T> option, Func<PretrainingTrainerOptions, T> fromRun) =>
+                saved is { } s && !CommonOptions.Given(p, option) ? fromRun(s.Options) : p.GetValue(option)!;
+            var totalSteps = Pick(steps, s => s.Steps);
             var options = new PretrainingTrainerOptions
             {
                 Steps = totalSteps,
                 BatchSize = Pick(batch, s => s.BatchSize),
                 LearningRate = Pick(lr, s => s.LearningRate),
-                WarmupSteps = (saved is not null && !CommonOptions.Given(p, warmup) ? saved.WarmupSteps : p.GetValue(warmup)) ?? totalSteps / 10,
+                WarmupSteps = saved is { } w && !CommonOptions.Given(p, warmup) ? w.Options.WarmupSteps : p.GetValue(warmup),
                 WeightDecay = Pick(wd, s => s.WeightDecay),
                 Eps = Pick(eps, s => s.Eps),
                 GradAccum = Pick(accum, s => s.GradAccum),
@@ -66,15 +78,16 @@ internal static class PretrainCommand
                 DynamicMasking = Pick(dynamic, s => s.DynamicMasking),
                 Seed = Pick(seed, s => s.Seed),
                 Device = p.GetValue(device) ?? "auto",
+                Overwrite = p.GetValue(overwrite),
             };
-            var dataDir = p.GetValue(data) ?? saved?.DataDirectory
+            var dataDir = p.GetValue(data) ?? saved?.Data
                 ?? throw new BertSharpException(saved is null
                     ? "--data: required; the directory written by 'bert pretrain-data'."
                     : $"--data: required ({outDir}'s checkpoint predates recorded data directories).");
-            if (saved is not null)
+            if (saved is { } r)
             {
                 Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"resuming {outDir} at step {saved.GlobalStep} of {totalSteps}{(totalSteps > saved.TotalSteps ? $" (extended from {saved.TotalSteps})" : "")}: data {dataDir}, batch {options.BatchSize} × {options.GradAccum}, lr {options.LearningRate}, seed {options.Seed}"));
+                    $"resuming {outDir} at step {r.Step} of {totalSteps}{(totalSteps > r.TotalSteps ? $" (extended from {r.TotalSteps})" : "")}: data {dataDir}, batch {options.BatchSize} × {options.GradAccum}, lr {options.LearningRate}, seed {options.Seed}"));
             }
             var source = new PretrainingModelSource(p.GetValue(config), p.GetValue(vocab), p.GetValue(model));
             if (!p.GetValue(resume) && source.ModelDirectory is null && (source.Preset is null || source.VocabPath is null))
@@ -91,6 +104,10 @@ internal static class PretrainCommand
                 throw new BertSharpException($"--stop-after {stop}: expected at least 1.");
             }
             PretrainingLogEntry? lastTrain = null, lastEval = null;
+            // Ctrl-C / SIGTERM stop before the next step; the complete checkpoints stay and --resume continues from the last one.
+            using var cancel = new CancellationTokenSource();
+            using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; cancel.Cancel(); });
+            using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; cancel.Cancel(); });
             var final = CliProgress.Run(progress =>
             {
                 var trainer = new PretrainingTrainer(options)
@@ -98,7 +115,7 @@ internal static class PretrainCommand
                     StopAfter = stop,
                     OnLog = e =>
                     {
-                        if (e.Kind == "eval")
+                        if (e.Type == "eval")
                         {
                             lastEval = e;
                             return;
@@ -108,7 +125,7 @@ internal static class PretrainCommand
                             $"mlm {e.MaskedLmLoss:F3} ({e.MaskedLmAccuracy:P1}) nsp {e.NextSentenceLoss:F3} ({e.NextSentenceAccuracy:P1}) {e.TokensPerSecond:F0} tok/s")));
                     },
                 };
-                return trainer.Run(dataDir, outDir, source, p.GetValue(resume));
+                return trainer.Run(dataDir, outDir, source, p.GetValue(resume), cancel.Token);
             });
             var inv = CultureInfo.InvariantCulture;
             if (lastTrain is { } t)

@@ -11,7 +11,7 @@ internal static class PretrainDataCommand
     {
         var input = new Option<string[]>("--input") { Description = "Corpus files or directories (.txt, .txt.gz); documents separated by blank lines, or one per line, or Gutenberg books (see --format).", AllowMultipleArgumentsPerToken = true };
         var vocab = new Option<string>("--vocab") { Description = "vocab.txt of the WordPiece vocabulary." };
-        var output = new Option<string>("--output") { Description = "Output directory (replaced atomically)." };
+        var output = new Option<string>("--output") { Description = "Output directory (replaced atomically; a non-empty directory bert did not write is refused, see --overwrite)." };
         var stats = new Option<string>("--stats") { Description = "Print statistics of an existing data directory instead of building one." };
         var show = new Option<int>("--show")
         {
@@ -28,10 +28,11 @@ internal static class PretrainDataCommand
         var lower = new Option<bool?>("--lowercase") { Description = LowercaseRule.Help };
         var format = new Option<string>("--format") { Description = "Corpus layout: auto, lines, document-per-line or book.", DefaultValueFactory = _ => "auto" };
         var googleNsp = new Option<bool>("--google-nsp") { Description = "Always use a random next segment for one-sentence chunks, exactly as google's script (NSP labels then lean to 'random')." };
+        var overwrite = new Option<bool>("--overwrite") { Description = "Write into a non-empty --output that bert did not write; only bert's own files are replaced, nothing else is removed." };
         var threads = new Option<int>("--threads") { Description = "Worker threads (does not change the output).", DefaultValueFactory = _ => Environment.ProcessorCount };
 
         var cmd = new Command("pretrain-data", "Build masked-LM + next-sentence pre-training data (google-research/bert's create_pretraining_data) as binary shards.");
-        foreach (var o in new Option[] { input, vocab, output, stats, show, maxSeq, maxSeqOld, maxPred, prob, dupe, shortSeq, wwm, seed, lower, format, googleNsp, threads })
+        foreach (var o in new Option[] { input, vocab, output, stats, show, maxSeq, maxSeqOld, maxPred, prob, dupe, shortSeq, wwm, seed, lower, format, googleNsp, threads, overwrite })
         {
             cmd.Options.Add(o);
         }
@@ -88,6 +89,7 @@ internal static class PretrainDataCommand
                     Lowercase = lowercase,
                     MaxDegreeOfParallelism = p.GetValue(threads),
                     Progress = new Relay(progress),
+                    Overwrite = p.GetValue(overwrite),
                 };
                 return builder.Build(inputs, outDir);
             });

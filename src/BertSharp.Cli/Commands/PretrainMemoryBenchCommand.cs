@@ -51,7 +51,6 @@ internal static class PretrainMemoryBenchCommand
                 {
                     Steps = total,
                     BatchSize = p.GetValue(batch),
-                    WarmupSteps = total / 10,
                     Device = p.GetValue(device) ?? "cpu",
                 };
                 CliProgress.Run(progress =>
@@ -60,7 +59,7 @@ internal static class PretrainMemoryBenchCommand
                     {
                         OnLog = e =>
                         {
-                            if (e.Kind != "train" || (e.Step % sampleEvery != 0 && e.Step != 1))
+                            if (e.Type != "train" || (e.Step % sampleEvery != 0 && e.Step != 1))
                             {
                                 return;
                             }

@@ -15,9 +15,9 @@ internal static class QaCommand
         var context = new Option<string?>("--context") { Description = "The context text." };
         var contextFile = new Option<string?>("--context-file") { Description = "A UTF-8 file holding the context." };
         var topK = new Option<int>("--top-k") { Description = "Answers to print, best first.", DefaultValueFactory = _ => 1 };
-        var maxAnswer = new Option<int>("--max-answer-length") { Description = "Longest answer in tokens.", DefaultValueFactory = _ => 15 };
-        var stride = new Option<int>("--doc-stride") { Description = "Context tokens shared by consecutive windows.", DefaultValueFactory = _ => 128 };
-        var maxLength = CommonOptions.MaxLength("For qa: tokens per window (default min(384, the trained length)); a longer context is read in overlapping windows, never truncated.");
+        var maxAnswer = new Option<int>("--max-answer-length") { Description = "Longest answer in tokens.", DefaultValueFactory = _ => QuestionAnsweringOptions.DefaultMaxAnswerLength };
+        var stride = new Option<int>("--doc-stride") { Description = "Context tokens shared by consecutive windows.", DefaultValueFactory = _ => QuestionAnsweringOptions.DefaultDocStride };
+        var maxLength = CommonOptions.MaxLength($"For qa: tokens per window (default min({QuestionAnsweringOptions.DefaultWindow}, the trained length)); a longer context is read in overlapping windows, never truncated.");
         var device = CommonOptions.Device();
         var threads = CommonOptions.Threads();
         var cmd = new Command("qa", "Answer a question from a context (long contexts are read in overlapping windows); prints JSON lines.")

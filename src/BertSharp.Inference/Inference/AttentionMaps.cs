@@ -1,3 +1,4 @@
+using BertSharp.Data;
 using BertSharp.Modeling;
 using BertSharp.Tokenization;
 
@@ -21,7 +22,7 @@ public sealed class AttentionMaps : InferencePipeline<BertPreTrainedModel>
         var n = encoding.Length;
         var layers = Run(() =>
         {
-            var output = Model.Bert.Forward(InferenceBatch.Collate([encoding], Tokenizer.PadId, Device), outputAttentions: true);
+            var output = Model.Bert.Forward(Batching.Pad([encoding], Tokenizer.PadId, Device), outputAttentions: true);
             return output.Attentions!.Select(InferenceBatch.ToFloats).ToArray();
         });
         var heads = Model.Config.NumAttentionHeads;

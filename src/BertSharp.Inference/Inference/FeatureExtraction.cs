@@ -1,3 +1,4 @@
+using BertSharp.Data;
 using BertSharp.Modeling;
 using BertSharp.Runtime;
 using BertSharp.Tokenization;
@@ -109,7 +110,7 @@ public sealed class FeatureExtraction : InferencePipeline<BertPreTrainedModel>
         var encodeOptions = new EncodeOptions { MaxLength = EffectiveMaxLength(o.MaxLength), Truncation = TruncationStrategy.LongestFirst };
         var encodings = Tokenizer.EncodeBatch([.. texts.Select(t => (t, (string?)null))], encodeOptions);
         var result = new float[texts.Count][];
-        foreach (var batch in InferenceBatch.Plan([.. encodings.Select(e => e.Length)], o.BatchSize))
+        foreach (var batch in Batching.PlanByLength([.. encodings.Select(e => e.Length)], o.BatchSize))
         {
             var rows = _onnx is null ? Run(() => Pool([.. batch.Select(i => encodings[i])], o)) : PoolOnnx(_onnx, [.. batch.Select(i => encodings[i])], o);
             for (var r = 0; r < batch.Length; r++)
@@ -122,7 +123,7 @@ public sealed class FeatureExtraction : InferencePipeline<BertPreTrainedModel>
 
     private float[][] Pool(IReadOnlyList<BertEncoding> encodings, FeatureExtractionOptions o)
     {
-        var input = InferenceBatch.Collate(encodings, Tokenizer.PadId, Device);
+        var input = Batching.Pad(encodings, Tokenizer.PadId, Device);
         var hidden = Model.Bert.Forward(input).LastHiddenState;
         Tensor pooled;
         if (o.Pooling == Pooling.Cls)

@@ -1,3 +1,4 @@
+using BertSharp.Data;
 using BertSharp.Modeling;
 using BertSharp.Runtime;
 using BertSharp.Tokenization;
@@ -71,11 +72,11 @@ public sealed class FillMask : InferencePipeline<BertForMaskedLM>
         var masks = encodings.Select((e, i) => Check(e.Ids, topK, texts.Count == 1 ? "the text" : $"text {i}")).ToArray();
         topK = Math.Min(topK, Model.Config.VocabSize);
         var result = new IReadOnlyList<IReadOnlyList<FillMaskPrediction>>[texts.Count];
-        foreach (var batch in InferenceBatch.Plan([.. encodings.Select(e => e.Length)], batchSize))
+        foreach (var batch in Batching.PlanByLength([.. encodings.Select(e => e.Length)], batchSize))
         {
             var rows = Run(() =>
             {
-                var input = InferenceBatch.Collate([.. batch.Select(i => encodings[i])], Tokenizer.PadId, Device);
+                var input = Batching.Pad([.. batch.Select(i => encodings[i])], Tokenizer.PadId, Device);
                 var logits = Model.Forward(input).Logits;
                 // Padding only adds key positions that the attention mask hides, so each row's logits are its own.
                 return batch.Select((index, r) => Decode(encodings[index].Ids, masks[index], logits[r], topK)).ToArray();
@@ -92,7 +93,7 @@ public sealed class FillMask : InferencePipeline<BertForMaskedLM>
     {
         if (topK < 1)
         {
-            throw new BertSharpException($"--top-k {topK}: expected at least 1.");
+            throw new BertSharpException($"{BertSharpException.Field("top_k")} {topK}: expected at least 1.");
         }
         var maskPositions = Enumerable.Range(0, ids.Length).Where(i => ids[i] == Tokenizer.MaskId).ToArray();
         if (maskPositions.Length == 0)

@@ -1,3 +1,4 @@
+using BertSharp.Data;
 using BertSharp.Tokenization;
 using Microsoft.ML.OnnxRuntime;
 
@@ -20,9 +21,9 @@ public sealed record InferenceBackend(string? OnnxPath = null, int Threads = 0)
     /// </summary>
     public static InferenceBackend Parse(string name, string modelDirectory, string? onnxPath, int threads = 0) => name.Trim().ToLowerInvariant() switch
     {
-        "torch" or "torchsharp" => onnxPath is null ? Torch : throw new BertSharpException("--onnx: only with --backend onnxruntime."),
+        "torch" or "torchsharp" => onnxPath is null ? Torch : throw new BertSharpException($"{BertSharpException.Field("onnx")}: only with {BertSharpException.Field("backend")} onnxruntime."),
         "onnxruntime" or "ort" => new InferenceBackend(onnxPath ?? Path.Combine(modelDirectory, "model.onnx"), threads),
-        _ => throw new BertSharpException($"--backend {name}: expected torch or onnxruntime."),
+        _ => throw new BertSharpException($"{BertSharpException.Field("backend")} {name}: expected torch or onnxruntime."),
     };
 }
 
@@ -120,25 +121,12 @@ public sealed class OnnxBertSession : IDisposable
         }
     }
 
-    /// <summary>Pads token ids / type ids of one batch into the flat int64 arrays <see cref="Run"/> takes.</summary>
+    /// <summary>Pads token ids / type ids of one batch into the flat int64 arrays <see cref="Run"/> takes (<see cref="Batching.PadArrays"/>).</summary>
     public static (long[] Ids, long[] Mask, long[] Types, int Seq) Collate(IReadOnlyList<(IReadOnlyList<int> Ids, IReadOnlyList<int> Types)> rows, int padId)
     {
         ArgumentNullException.ThrowIfNull(rows);
-        var seq = rows.Max(r => r.Ids.Count);
-        var ids = new long[rows.Count * seq];
-        var mask = new long[ids.Length];
-        var types = new long[ids.Length];
-        Array.Fill(ids, padId);
-        for (var r = 0; r < rows.Count; r++)
-        {
-            for (var c = 0; c < rows[r].Ids.Count; c++)
-            {
-                ids[(r * seq) + c] = rows[r].Ids[c];
-                mask[(r * seq) + c] = 1;
-                types[(r * seq) + c] = rows[r].Types[c];
-            }
-        }
-        return (ids, mask, types, seq);
+        var p = Batching.PadArrays([.. rows.Select(r => r.Ids)], [.. rows.Select(r => r.Types)], padId);
+        return (p.Ids, p.Mask, p.Types, p.Width);
     }
 
     /// <summary>Rows for <see cref="Collate"/> from tokenizer encodings.</summary>

@@ -1,3 +1,4 @@
+using BertSharp.Data;
 using BertSharp.Modeling;
 using BertSharp.Tokenization;
 
@@ -10,8 +11,18 @@ namespace BertSharp.Inference;
 /// <param name="MaxAnswerLength">Longest answer, in tokens.</param>
 /// <param name="HandleImpossibleAnswer">Also offer the empty answer, scored P(start=[CLS]) × P(end=[CLS]) (the smallest over windows).</param>
 /// <param name="BatchSize">Windows per forward pass.</param>
-public sealed record QuestionAnsweringOptions(int TopK = 1, int? MaxLength = null, int DocStride = 128, int MaxAnswerLength = 15,
-    bool HandleImpossibleAnswer = false, int BatchSize = 32);
+public sealed record QuestionAnsweringOptions(int TopK = 1, int? MaxLength = null, int DocStride = QuestionAnsweringOptions.DefaultDocStride,
+    int MaxAnswerLength = QuestionAnsweringOptions.DefaultMaxAnswerLength, bool HandleImpossibleAnswer = false, int BatchSize = 32)
+{
+    /// <summary>HF's <c>doc_stride</c>.</summary>
+    public const int DefaultDocStride = 128;
+
+    /// <summary>HF's <c>max_answer_len</c>.</summary>
+    public const int DefaultMaxAnswerLength = 15;
+
+    /// <summary>HF's <c>max_seq_len</c>: the window when <see cref="MaxLength"/> is null, if the model allows it.</summary>
+    public const int DefaultWindow = 384;
+}
 
 /// <summary>An answer: the context's text between <see cref="Start"/> and <see cref="End"/> (UTF-16 offsets).</summary>
 public sealed record QaAnswer(string Answer, double Score, int Start, int End);
@@ -62,7 +73,7 @@ public sealed class QuestionAnswering : InferencePipeline<BertForQuestionAnsweri
     {
         ArgumentNullException.ThrowIfNull(inputs);
         var o = options ?? new QuestionAnsweringOptions();
-        var maxLength = EffectiveMaxLength(o.MaxLength ?? Math.Min(384, ModelMaxLength));
+        var maxLength = EffectiveMaxLength(o.MaxLength ?? Math.Min(QuestionAnsweringOptions.DefaultWindow, ModelMaxLength));
         var all = new List<(int Input, BertEncoding Encoding)>();
         for (var i = 0; i < inputs.Count; i++)
         {
@@ -84,12 +95,12 @@ public sealed class QuestionAnswering : InferencePipeline<BertForQuestionAnsweri
             all.AddRange(first.Overflowing.Select(w => (i, w)));
         }
         var logits = new (float[] Start, float[] End)[all.Count];
-        foreach (var batch in InferenceBatch.Plan([.. all.Select(w => w.Encoding.Length)], o.BatchSize))
+        foreach (var batch in Batching.PlanByLength([.. all.Select(w => w.Encoding.Length)], o.BatchSize))
         {
             var encodings = batch.Select(b => all[b].Encoding).ToArray();
             var (start, end, width) = Run(() =>
             {
-                var output = Model.Forward(InferenceBatch.Collate(encodings, Tokenizer.PadId, Device));
+                var output = Model.Forward(Batching.Pad(encodings, Tokenizer.PadId, Device));
                 return (InferenceBatch.ToFloats(output.StartLogits), InferenceBatch.ToFloats(output.EndLogits), (int)output.StartLogits.shape[1]);
             });
             for (var r = 0; r < batch.Length; r++)

@@ -227,8 +227,8 @@ public sealed class TextClassifier : IDisposable
         {
             return new Prediction(Labels.Labels[0], 0, logits[0], []);
         }
-        var probs = ClassifierRunner.Softmax(logits);
-        var best = ClassifierRunner.ArgMax(logits);
+        var probs = ScoreMath.Softmax(logits);
+        var best = ScoreMath.ArgMax(logits);
         return new Prediction(Labels.Labels[best], best, probs[best], probs);
     }
 
@@ -236,7 +236,7 @@ public sealed class TextClassifier : IDisposable
     {
         var logits = new float[encoded.Length][];
         var output = session.Output("logits");
-        foreach (var batch in InferenceBatch.Plan([.. encoded.Select(e => e.Length)], batchSize))
+        foreach (var batch in Batching.PlanByLength([.. encoded.Select(e => e.Length)], batchSize))
         {
             var (ids, mask, types, seq) = OnnxBertSession.Collate([.. batch.Select(i => ((IReadOnlyList<int>)encoded[i].InputIds, (IReadOnlyList<int>)encoded[i].TokenTypeIds))], Tokenizer.PadId);
             var (values, _) = session.Run(ids, mask, types, batch.Length, seq, output);

@@ -1,3 +1,4 @@
+using BertSharp.Data;
 using BertSharp.Modeling;
 using BertSharp.Tokenization;
 
@@ -43,12 +44,12 @@ public sealed class TokenClassification : InferencePipeline<BertForTokenClassifi
         var encodings = Tokenizer.EncodeBatch([.. texts.Select(t => (t, (string?)null))], options);
         var numLabels = Model.Config.NumLabels;
         var logits = new float[texts.Count][][];
-        foreach (var batch in InferenceBatch.Plan([.. encodings.Select(e => e.Length)], batchSize))
+        foreach (var batch in Batching.PlanByLength([.. encodings.Select(e => e.Length)], batchSize))
         {
             var batchEncodings = batch.Select(i => encodings[i]).ToArray();
             var (flat, width) = Run(() =>
             {
-                var output = Model.Forward(InferenceBatch.Collate(batchEncodings, Tokenizer.PadId, Device));
+                var output = Model.Forward(Batching.Pad(batchEncodings, Tokenizer.PadId, Device));
                 return (InferenceBatch.ToFloats(output.Logits), (int)output.Logits.shape[1]);
             });
             for (var r = 0; r < batch.Length; r++)

@@ -31,11 +31,11 @@ internal static class QaEndpoint
             var question = RequestChecks.Text(request.Question, "question");
             var text = RequestChecks.Text(request.Context, "context");
             var topK = RequestChecks.Range(request.TopK, "top_k", 1, 1, 20);
-            var maxAnswer = RequestChecks.Range(request.MaxAnswerLength, "max_answer_length", 15, 1, 512);
+            var maxAnswer = RequestChecks.Range(request.MaxAnswerLength, "max_answer_length", QuestionAnsweringOptions.DefaultMaxAnswerLength, 1, 512);
             served.CheckLength(question, "question", served.MaxLength / 2, 3);
             served.CheckLength(text, "context", served.MaxLength * options.MaxContextWindows, 0);
-            var window = Math.Min(384, served.MaxLength);
-            var o = new QuestionAnsweringOptions(topK, window, Math.Min(128, window / 4), maxAnswer, BatchSize: options.MaxBatch);
+            var window = Math.Min(QuestionAnsweringOptions.DefaultWindow, served.MaxLength);
+            var o = new QuestionAnsweringOptions(topK, window, Math.Min(QuestionAnsweringOptions.DefaultDocStride, window / 4), maxAnswer, BatchSize: options.MaxBatch);
             var result = await batchers.Submit(batcher, [new Item(question, text, o)], context);
             return new QaResponse(result[0]);
         }).WithSummary("Answers (text, score, character span) to a question about a context.").Produces<ErrorResponse>(400).Produces<ErrorResponse>(422);

@@ -1,18 +1,41 @@
+using System.Text.RegularExpressions;
+
 namespace BertSharp.IO;
 
 /// <summary>
 /// Crash-safe output: everything is written to a temporary sibling and renamed into place only when complete, so an
-/// interrupted or failed run never leaves a half-written file or directory behind.
+/// interrupted or failed run never leaves a half-written file or directory behind, and the next writer of the same
+/// target finishes or discards what a killed one left.
 /// </summary>
+/// <remarks>
+/// Replacing a directory <c>D</c> (<see cref="WriteDirectory"/>) goes through these states; a kill can stop it in any of them,
+/// and <see cref="Recover"/> (called by every later write of <c>D</c> and by runs that resume in <c>D</c>) leads each one
+/// back to a complete directory:
+/// <code>
+///  state                                       how it arises                      Recover
+///  S0  D (old) , .D.X.tmp without marker       fill() running                     delete .D.X.tmp        → D (old)
+///  S1  D (old) , .D.X.tmp with marker          tmp complete (marker written last) delete .D.X.tmp        → D (old)
+///  S2  —       , .D.X.tmp with marker, D.X.old D renamed to D.X.old               rename .D.X.tmp → D, delete D.X.old → D (new)
+///  S3  D (new) , D.X.old (maybe half deleted)  tmp renamed to D                   delete D.X.old         → D (new)
+///  S4  D (new)                                 done
+/// </code>
+/// An empty or absent <c>D</c> skips <c>D.X.old</c> (S2 without it: the complete tmp is renamed). The shared id <c>X</c> ties an
+/// old copy to its replacement; a tmp counts as complete only when it holds the ownership marker
+/// (<see cref="OutputDirectory.MarkerName"/>), which is written last. A directory that holds files BertSharp did not write
+/// is never renamed away: BertSharp's files are moved into it one by one instead (see <see cref="OutputDirectory"/>).
+/// </remarks>
 public static class AtomicFile
 {
+    private static readonly Regex TempName = new(@"^\.(?<name>.+)\.(?<id>[0-9a-f]{8})\.tmp$", RegexOptions.CultureInvariant);
+    private static readonly Regex OldName = new(@"^(?<name>.+)\.(?<id>[0-9a-f]{8})\.old$", RegexOptions.CultureInvariant);
+
     /// <summary>Writes a file through <paramref name="write"/> into a temp file, then renames it over <paramref name="path"/>.</summary>
     public static void Write(string path, Action<Stream> write)
     {
         var full = Path.GetFullPath(path);
         var dir = Path.GetDirectoryName(full)!;
         Directory.CreateDirectory(dir);
-        var tmp = Path.Combine(dir, "." + Path.GetFileName(full) + "." + Guid.NewGuid().ToString("N")[..8] + ".tmp");
+        var tmp = TempPath(full, NewId());
         try
         {
             using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
@@ -40,37 +63,166 @@ public static class AtomicFile
         });
 
     /// <summary>
-    /// Builds a whole directory atomically: <paramref name="fill"/> writes into a fresh temp directory which then replaces
-    /// <paramref name="directory"/> (the previous content, if any, is removed only after the new one is complete).
+    /// Builds a whole directory: <paramref name="fill"/> writes into a fresh temp directory, which then replaces
+    /// <paramref name="directory"/> (the previous content is removed only after the new one is complete). A directory
+    /// holding entries BertSharp did not write is refused unless <paramref name="overwrite"/>; then, and whenever such entries
+    /// sit in a directory BertSharp did write, only BertSharp's own entries are replaced and the others stay untouched.
     /// </summary>
-    public static void WriteDirectory(string directory, Action<string> fill)
+    /// <param name="directory">The directory to create or replace.</param>
+    /// <param name="fill">Writes the new content into the directory it is given.</param>
+    /// <param name="overwrite">Allow writing into a non-empty directory that BertSharp did not write.</param>
+    /// <exception cref="ForeignOutputException">The directory holds entries BertSharp did not write and <paramref name="overwrite"/> is false.</exception>
+    public static void WriteDirectory(string directory, Action<string> fill, bool overwrite = false)
     {
-        var full = Path.GetFullPath(directory).TrimEnd(Path.DirectorySeparatorChar);
-        var parent = Path.GetDirectoryName(full)!;
-        Directory.CreateDirectory(parent);
-        var tmp = Path.Combine(parent, "." + Path.GetFileName(full) + "." + Guid.NewGuid().ToString("N")[..8] + ".tmp");
+        var full = Normalize(directory);
+        Recover(full);
+        var target = OutputDirectory.Inspect(full);
+        target.ThrowIfForeign(overwrite);
+        var id = NewId();
+        var tmp = TempPath(full, id);
         Directory.CreateDirectory(tmp);
+        string? old = null;
+        var published = false;
         try
         {
             fill(tmp);
-            string? old = null;
+            var entries = Directory.EnumerateFileSystemEntries(tmp).Select(Path.GetFileName).OfType<string>().ToList();
+            OutputDirectory.WriteMarker(tmp, entries); // last: from here on the tmp is complete (S1)
+            if (target.ForeignEntries.Count > 0)
+            {
+                OutputDirectory.MergeInto(full, tmp, target);
+                published = true;
+                return;
+            }
             if (Directory.Exists(full))
             {
-                old = full + "." + Guid.NewGuid().ToString("N")[..8] + ".old";
-                Directory.Move(full, old);
+                if (target.IsEmpty)
+                {
+                    Directory.Delete(full);
+                }
+                else
+                {
+                    old = full + "." + id + ".old";
+                    Directory.Move(full, old); // S2
+                }
             }
-            Directory.Move(tmp, full);
+            Directory.Move(tmp, full); // S3
+            published = true;
             if (old is not null)
             {
-                Directory.Delete(old, recursive: true);
+                Directory.Delete(old, recursive: true); // S4
             }
         }
         finally
         {
+            if (!published && old is not null && !Directory.Exists(full) && Directory.Exists(old))
+            {
+                Directory.Move(old, full);
+            }
             if (Directory.Exists(tmp))
             {
                 Directory.Delete(tmp, recursive: true);
             }
+        }
+    }
+
+    /// <summary>
+    /// Finishes or rolls back what an interrupted write of <paramref name="target"/> (a file or directory) left beside it:
+    /// <c>.NAME.X.tmp</c> and <c>NAME.X.old</c> (the state table above). Afterwards no temporary sibling of the target remains.
+    /// </summary>
+    public static void Recover(string target)
+    {
+        var full = Normalize(target);
+        var parent = Path.GetDirectoryName(full);
+        var name = Path.GetFileName(full);
+        if (parent is null || !Directory.Exists(parent))
+        {
+            return;
+        }
+        var temps = new List<(string Path, string Id)>();
+        var olds = new List<(string Path, string Id)>();
+        foreach (var entry in Directory.EnumerateFileSystemEntries(parent))
+        {
+            var entryName = Path.GetFileName(entry);
+            if (TempName.Match(entryName) is { Success: true } t && t.Groups["name"].Value == name)
+            {
+                temps.Add((entry, t.Groups["id"].Value));
+            }
+            else if (OldName.Match(entryName) is { Success: true } o && o.Groups["name"].Value == name && Directory.Exists(entry))
+            {
+                olds.Add((entry, o.Groups["id"].Value));
+            }
+        }
+        if (temps.Count == 0 && olds.Count == 0)
+        {
+            return;
+        }
+        if (!Directory.Exists(full) && !File.Exists(full))
+        {
+            // S2 (or a first write stopped just before its rename): a complete tmp becomes the target; without one, the old copy returns.
+            var complete = temps.Where(t => File.Exists(Path.Combine(t.Path, OutputDirectory.MarkerName)))
+                .OrderByDescending(t => olds.Any(o => o.Id == t.Id))
+                .ThenByDescending(t => Directory.GetLastWriteTimeUtc(t.Path))
+                .Select(t => t.Path)
+                .FirstOrDefault();
+            var restore = complete ?? olds.OrderByDescending(o => Directory.GetLastWriteTimeUtc(o.Path)).Select(o => o.Path).FirstOrDefault();
+            if (restore is not null)
+            {
+                Directory.Move(restore, full);
+            }
+        }
+        foreach (var (path, _) in temps.Concat(olds))
+        {
+            Delete(path);
+        }
+    }
+
+    /// <summary>Runs <see cref="Recover"/> for every target inside <paramref name="directory"/> that has temporary leftovers.</summary>
+    public static void RecoverChildren(string directory)
+    {
+        if (!Directory.Exists(directory))
+        {
+            return;
+        }
+        var targets = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var entry in Directory.EnumerateFileSystemEntries(directory).Select(Path.GetFileName).OfType<string>())
+        {
+            if (TempName.Match(entry) is { Success: true } t)
+            {
+                targets.Add(t.Groups["name"].Value);
+            }
+            else if (OldName.Match(entry) is { Success: true } o)
+            {
+                targets.Add(o.Groups["name"].Value);
+            }
+        }
+        foreach (var t in targets)
+        {
+            Recover(Path.Combine(directory, t));
+        }
+    }
+
+    /// <summary>Whether <paramref name="entryName"/> is a temporary or old copy that a write of <paramref name="ownedName"/> leaves behind.</summary>
+    internal static bool IsLeftoverOf(string entryName, Func<string, bool> ownedName) =>
+        (TempName.Match(entryName) is { Success: true } t && ownedName(t.Groups["name"].Value))
+        || (OldName.Match(entryName) is { Success: true } o && ownedName(o.Groups["name"].Value));
+
+    internal static string NewId() => Guid.NewGuid().ToString("N")[..8];
+
+    internal static string TempPath(string full, string id) =>
+        Path.Combine(Path.GetDirectoryName(full)!, "." + Path.GetFileName(full) + "." + id + ".tmp");
+
+    internal static string Normalize(string path) => Path.TrimEndingDirectorySeparator(Path.GetFullPath(path));
+
+    internal static void Delete(string path)
+    {
+        if (Directory.Exists(path))
+        {
+            Directory.Delete(path, recursive: true);
+        }
+        else if (File.Exists(path))
+        {
+            File.Delete(path);
         }
     }
 }

@@ -47,7 +47,7 @@ public static class DataSplit
         }
         if (valCount >= n)
         {
-            throw new BertSharpException($"{data.Path}: --val-size {valSize} leaves no training examples out of {n}; lower it or pass --eval-data.");
+            throw new BertSharpException($"{data.Path}: {BertSharpException.Field("val_size")} {valSize} leaves no training examples out of {n}; lower it or give {BertSharpException.Field("eval_data")}.");
         }
         var items = data.Examples.ToList();
         if (method == SplitMethod.Tail)
@@ -145,7 +145,7 @@ public static class DataSplit
         if (double.IsNaN(valSize) || double.IsInfinity(valSize) || valSize < 0 || (valSize >= 1 && valSize != Math.Floor(valSize)) || valSize > int.MaxValue)
         {
             throw new BertSharpException(
-                $"--val-size {valSize.ToString(System.Globalization.CultureInfo.InvariantCulture)}: expected a fraction in [0, 1) or a whole number of examples.");
+                $"{BertSharpException.Field("val_size")} {valSize.ToString(System.Globalization.CultureInfo.InvariantCulture)}: expected a fraction in [0, 1) or a whole number of examples.");
         }
     }
 }

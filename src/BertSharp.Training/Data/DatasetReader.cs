@@ -70,9 +70,9 @@ public static class DatasetReader
                 reader.ReadHeader();
                 header = [.. reader.Headers.Select(h => h.Trim())];
             }
-            var textIdx = Column(path, header, task.TextColumn, "--text-column", task, required: true);
-            var pairIdx = task.TextPairColumn is null ? -1 : Column(path, header, task.TextPairColumn, "--text-pair-column", task, required: true);
-            var labelIdx = Column(path, header, task.LabelColumn, "--label-column", task, required: requireLabels);
+            var textIdx = Column(path, header, task.TextColumn, BertSharpException.Field("text_column"), task, required: true);
+            var pairIdx = task.TextPairColumn is null ? -1 : Column(path, header, task.TextPairColumn, BertSharpException.Field("text_pair_column"), task, required: true);
+            var labelIdx = Column(path, header, task.LabelColumn, BertSharpException.Field("label_column"), task, required: requireLabels);
             var needed = Math.Max(textIdx, Math.Max(pairIdx, labelIdx));
             var examples = new List<TextExample>();
             while (reader.Read())
@@ -148,8 +148,8 @@ public static class DatasetReader
         {
             throw new BertSharpException($"{path} line {line}: a JSON {root.ValueKind.ToString().ToLowerInvariant()}; expected an object with \"{task.TextColumn}\" and \"{task.LabelColumn}\".");
         }
-        var t = JsonText(path, line, root, task.TextColumn, "--text-column");
-        var p = task.TextPairColumn is null ? null : JsonText(path, line, root, task.TextPairColumn, "--text-pair-column");
+        var t = JsonText(path, line, root, task.TextColumn, BertSharpException.Field("text_column"));
+        var p = task.TextPairColumn is null ? null : JsonText(path, line, root, task.TextPairColumn, BertSharpException.Field("text_pair_column"));
         string? label = null;
         if (root.TryGetProperty(task.LabelColumn, out var l))
         {
@@ -164,7 +164,7 @@ public static class DatasetReader
         }
         else if (requireLabels)
         {
-            throw new BertSharpException($"{path} line {line}: missing field \"{task.LabelColumn}\"; choose the label field with --label-column.");
+            throw new BertSharpException($"{path} line {line}: missing field \"{task.LabelColumn}\"; choose the label field with {BertSharpException.Field("label_column")}.");
         }
         return MakeExample(path, line, task, CleanText(t, task), p is null ? null : CleanText(p, task), label);
     }
@@ -241,7 +241,7 @@ public static class DatasetReader
         {
             var first = examples[0];
             throw new BertSharpException(
-                $"{path} line {first.Line}: column '{column}' holds numbers (e.g. '{Short(get(first))}'), not text; choose the text column with --text-column.");
+                $"{path} line {first.Line}: column '{column}' holds numbers (e.g. '{Short(get(first))}'), not text; choose the text column with {BertSharpException.Field("text_column")}.");
         }
     }
 

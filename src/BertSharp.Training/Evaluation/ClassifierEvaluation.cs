@@ -32,7 +32,7 @@ public static class ClassifierEvaluation
             return new EvaluationResult(MetricsReport.ForRegression(truth, predicted, run.Loss), [], run.Logits);
         }
         var t = examples.Select(e => (int)e.Target).ToArray();
-        var p = run.Logits.Select(ClassifierRunner.ArgMax).ToArray();
+        var p = run.Logits.Select(l => ScoreMath.ArgMax(l)).ToArray();
         var perBatch = new List<double>();
         for (var start = 0; start < t.Length; start += batchSize)
         {

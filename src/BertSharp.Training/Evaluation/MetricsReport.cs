@@ -115,6 +115,41 @@ public sealed class MetricsReport
         return o;
     }
 
+    /// <summary>Reads a report back from what <see cref="ToJson"/> wrote (values as rounded there); a malformed one is an error naming the file.</summary>
+    public static MetricsReport Load(string path)
+    {
+        try
+        {
+            var o = JsonNode.Parse(File.ReadAllText(path)) as JsonObject ?? throw new JsonException("not a JSON object");
+            var values = ((JsonObject?)o["metrics"] ?? throw new JsonException("no \"metrics\""))
+                .Select(kv => KeyValuePair.Create(kv.Key, kv.Value is null ? double.NaN : kv.Value.GetValue<double>()));
+            var labels = o["labels"] is JsonArray l ? l.Select(x => x!.GetValue<string>()).ToList() : [];
+            long[,]? confusion = null;
+            if (o["confusion_matrix"] is JsonArray rows)
+            {
+                confusion = new long[rows.Count, rows.Count];
+                for (var i = 0; i < rows.Count; i++)
+                {
+                    var row = (JsonArray)rows[i]!;
+                    for (var j = 0; j < row.Count; j++)
+                    {
+                        confusion[i, j] = row[j]!.GetValue<long>();
+                    }
+                }
+            }
+            return new MetricsReport(labels, o["examples"]?.GetValue<int>() ?? 0,
+                new SortedDictionary<string, double>(values.ToDictionary(kv => kv.Key, kv => kv.Value), StringComparer.Ordinal), confusion);
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException or InvalidCastException or IndexOutOfRangeException)
+        {
+            throw new BertSharpException($"{path}: not a metrics file ({e.Message}).", e);
+        }
+    }
+
+    /// <summary>A report from metric values alone (as a training log records them; no confusion matrix).</summary>
+    public static MetricsReport FromValues(IReadOnlyList<string> labels, int count, IEnumerable<KeyValuePair<string, double>> values) =>
+        new(labels, count, new SortedDictionary<string, double>(values.ToDictionary(kv => kv.Key, kv => kv.Value), StringComparer.Ordinal), null);
+
     /// <summary>Writes <c>metrics.json</c> atomically.</summary>
     public void Save(string path, IReadOnlyDictionary<string, object?>? extra = null) =>
         AtomicFile.WriteAllText(path, ToJson(extra).ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");

@@ -37,13 +37,16 @@ public sealed record FineTuneOptions
 
     public int? BatchSize { get; init; }
 
-    public double LearningRate { get; init; } = 2e-5;
+    /// <summary>Peak learning rate of AdamW (<see cref="DefaultLearningRate"/>).</summary>
+    public double LearningRate { get; init; } = DefaultLearningRate;
 
-    public double Eps { get; init; } = 1e-8;
+    /// <summary>AdamW epsilon (<see cref="DefaultEps"/>).</summary>
+    public double Eps { get; init; } = DefaultEps;
 
-    public double WeightDecay { get; init; } = 0.01;
+    /// <summary>Decoupled weight decay, not on biases and LayerNorm weights (<see cref="DefaultWeightDecay"/>).</summary>
+    public double WeightDecay { get; init; } = DefaultWeightDecay;
 
-    /// <summary>Warmup as a fraction of all optimizer steps (exclusive with <see cref="WarmupSteps"/>).</summary>
+    /// <summary>Warmup as a fraction of all optimizer steps (exclusive with <see cref="WarmupSteps"/>; default 0).</summary>
     public double? WarmupRatio { get; init; }
 
     /// <summary>Warmup in optimizer steps.</summary>
@@ -70,10 +73,11 @@ public sealed record FineTuneOptions
     /// <summary>Micro-batches per optimizer step.</summary>
     public int GradAccum { get; init; } = 1;
 
-    /// <summary>Global gradient-norm clip; 0 or less disables clipping.</summary>
-    public double MaxGradNorm { get; init; } = 1.0;
+    /// <summary>Global gradient-norm clip; 0 or less disables clipping (<see cref="DefaultMaxGradNorm"/>).</summary>
+    public double MaxGradNorm { get; init; } = DefaultMaxGradNorm;
 
-    public ulong Seed { get; init; } = 42;
+    /// <summary>Seed of initialisation, dropout, shuffling and the split (<see cref="DefaultSeed"/>).</summary>
+    public ulong Seed { get; init; } = DefaultSeed;
 
     /// <summary>Use only the first N training examples (after the split).</summary>
     public int? MaxTrainExamples { get; init; }
@@ -84,8 +88,8 @@ public sealed record FineTuneOptions
     /// <summary>Keep the weights of the epoch with the best value of this validation metric (loss is minimised, the rest maximised).</summary>
     public string? SaveBest { get; init; }
 
-    /// <summary>Held-out fraction (or count when ≥ 1) of the training data when <see cref="EvalDataPath"/> is null.</summary>
-    public double ValSize { get; init; } = 0.1;
+    /// <summary>Held-out fraction (or count when ≥ 1) of the training data when <see cref="EvalDataPath"/> is null (<see cref="DefaultValSize"/>).</summary>
+    public double ValSize { get; init; } = DefaultValSize;
 
     /// <summary>
     /// How the validation part is held out when <see cref="EvalDataPath"/> is null; null = stratified by label for
@@ -99,6 +103,18 @@ public sealed record FineTuneOptions
     /// <summary>Group training examples of similar length into batches (less padding).</summary>
     public bool BucketByLength { get; init; } = true;
 
+    /// <summary>Also write a checkpoint every this many optimizer steps (0: only at the end of each epoch).</summary>
+    public int SaveSteps { get; init; }
+
+    /// <summary>Continue the unfinished run in <see cref="OutputDir"/> from its latest checkpoint (same settings required).</summary>
+    public bool Resume { get; init; }
+
+    /// <summary>Stop after this many optimizer steps of this invocation, leaving a checkpoint there (null: run to the end).</summary>
+    public int? StopAfter { get; init; }
+
+    /// <summary>Allow an output directory that holds files BertSharp did not write (they are kept; only BertSharp's own files are replaced).</summary>
+    public bool Overwrite { get; init; }
+
     /// <summary>auto, cpu, cuda, cuda:N.</summary>
     public string Device { get; init; } = "auto";
 
@@ -108,41 +124,54 @@ public sealed record FineTuneOptions
 
     public int EffectiveMaxLength => MaxLength ?? Task.DefaultMaxLength;
 
-    /// <summary>Checks ranges; errors name the option.</summary>
+    public const double DefaultLearningRate = 2e-5;
+
+    public const double DefaultEps = 1e-8;
+
+    public const double DefaultWeightDecay = 0.01;
+
+    public const double DefaultMaxGradNorm = 1.0;
+
+    public const ulong DefaultSeed = 42;
+
+    public const double DefaultValSize = 0.1;
+
+    /// <summary>Checks ranges; errors name the option (<see cref="BertSharpException.Field"/>).</summary>
     public void Validate()
     {
+        static string F(string name) => BertSharpException.Field(name);
         static void Positive(string name, double v)
         {
             if (!(v > 0) || double.IsInfinity(v))
             {
-                throw new BertSharpException($"{name} {v}: expected a positive number.");
+                throw new BertSharpException($"{F(name)} {v}: expected a positive number.");
             }
         }
-        Positive("--epochs", EffectiveEpochs);
-        Positive("--batch-size", EffectiveBatchSize);
-        Positive("--max-length", EffectiveMaxLength);
-        Positive("--lr", LearningRate);
-        Positive("--eps", Eps);
-        Positive("--grad-accum", GradAccum);
+        Positive("epochs", EffectiveEpochs);
+        Positive("batch_size", EffectiveBatchSize);
+        Positive("max_length", EffectiveMaxLength);
+        Positive("learning_rate", LearningRate);
+        Positive("adam_epsilon", Eps);
+        Positive("gradient_accumulation_steps", GradAccum);
         if (EffectiveMaxLength < 3)
         {
-            throw new BertSharpException($"--max-length {EffectiveMaxLength}: expected at least 3 ([CLS], one token, [SEP]).");
+            throw new BertSharpException($"{F("max_length")} {EffectiveMaxLength}: expected at least 3 ([CLS], one token, [SEP]).");
         }
         if (WeightDecay < 0 || double.IsNaN(WeightDecay))
         {
-            throw new BertSharpException($"--weight-decay {WeightDecay}: expected a number ≥ 0.");
+            throw new BertSharpException($"{F("weight_decay")} {WeightDecay}: expected a number ≥ 0.");
         }
         if (WarmupRatio is not null && WarmupSteps is not null)
         {
-            throw new BertSharpException("--warmup-ratio and --warmup-steps: give one or the other.");
+            throw new BertSharpException($"{F("warmup_ratio")} and {F("warmup_steps")}: give one or the other.");
         }
         if (WarmupRatio is { } r && (r < 0 || r >= 1 || double.IsNaN(r)))
         {
-            throw new BertSharpException($"--warmup-ratio {r}: expected a fraction in [0, 1).");
+            throw new BertSharpException($"{F("warmup_ratio")} {r}: expected a fraction in [0, 1).");
         }
         if (WarmupSteps is < 0)
         {
-            throw new BertSharpException($"--warmup-steps {WarmupSteps}: expected a number ≥ 0.");
+            throw new BertSharpException($"{F("warmup_steps")} {WarmupSteps}: expected a number ≥ 0.");
         }
         if (Pooling is not (null or "cls" or "mean"))
         {
@@ -158,23 +187,31 @@ public sealed record FineTuneOptions
         }
         if (MaxTrainExamples is <= 0 || MaxEvalExamples is <= 0)
         {
-            throw new BertSharpException("--max-train-examples / --max-eval-examples: expected a positive number.");
+            throw new BertSharpException($"{F("max_train_examples")} / {F("max_eval_examples")}: expected a positive number.");
+        }
+        if (SaveSteps < 0)
+        {
+            throw new BertSharpException($"{F("save_steps")} {SaveSteps}: expected a number ≥ 0 (0: a checkpoint at each epoch end only).");
+        }
+        if (StopAfter is < 1)
+        {
+            throw new BertSharpException($"{F("stop_after")} {StopAfter}: expected at least 1.");
         }
         if (File.Exists(OutputDir))
         {
-            throw new BertSharpException($"--output {OutputDir}: is a file; expected a directory (it is created, or replaced when the run completes).");
+            throw new BertSharpException($"{F("output_dir")} {OutputDir}: is a file; expected a directory (it is created, or replaced when the run completes).");
         }
         if ((ModelDir is null) == (ConfigPreset is null))
         {
-            throw new BertSharpException("give either --model (a checkpoint to fine-tune) or --config PRESET with --vocab (train from scratch).");
+            throw new BertSharpException($"give either {F("model")} (a checkpoint to fine-tune) or {F("config")} with {F("vocab")} (train from scratch).");
         }
         if (ConfigPreset is not null && VocabPath is null)
         {
-            throw new BertSharpException($"--config {ConfigPreset}: a model trained from scratch needs --vocab PATH (a WordPiece vocab.txt).");
+            throw new BertSharpException($"{F("config")} {ConfigPreset}: a model trained from scratch needs {F("vocab")} (a WordPiece vocab.txt).");
         }
         if (ModelDir is not null && VocabPath is not null)
         {
-            throw new BertSharpException("--vocab: only with --config; a checkpoint brings its own vocab.txt.");
+            throw new BertSharpException($"{F("vocab")}: only with {F("config")}; a checkpoint brings its own vocab.txt.");
         }
     }
 }

@@ -12,9 +12,10 @@ namespace BertSharp.Training;
 /// <param name="Device">Device name.</param>
 /// <param name="Labels">Class names (empty for regression).</param>
 /// <param name="Truncated">Training examples cut to the maximum length.</param>
-/// <param name="Warnings">Things about the data the user should know (e.g. a validation split holding one label only).</param>
+/// <param name="Warnings">Things about the data the user should know (e.g. a validation split holding one label only); options are named by their snake_case field names.</param>
+/// <param name="StartStep">Optimizer steps already done (a resumed run continues after them; 0 for a new run).</param>
 public sealed record FineTunePlan(int TrainExamples, int ValidationExamples, int Epochs, int BatchesPerEpoch, int TotalSteps, long Parameters,
-    string Device, IReadOnlyList<string> Labels, int Truncated, IReadOnlyList<string> Warnings)
+    string Device, IReadOnlyList<string> Labels, int Truncated, IReadOnlyList<string> Warnings, int StartStep = 0)
 {
     /// <summary>What the run decided for the user (model load report, max length, lower-casing, validation split), one line each.</summary>
     public IReadOnlyList<string> Notes { get; init; } = [];
@@ -29,7 +30,7 @@ public sealed record FineTunePlan(int TrainExamples, int ValidationExamples, int
 /// <param name="Validation">Validation metrics (loss included), or null without validation data.</param>
 /// <param name="Elapsed">Wall time of the epoch (training and validation).</param>
 /// <param name="ExamplesPerSecond">Training throughput.</param>
-/// <param name="IsBest">Whether this epoch's weights are the ones kept (always true without --save-best).</param>
+/// <param name="IsBest">Whether this epoch's weights are the ones kept (always true without save_best).</param>
 /// <param name="Step">Optimizer steps done at the end of the epoch.</param>
 public sealed record EpochSummary(int Epoch, double TrainLoss, MetricsReport? Validation, TimeSpan Elapsed, double ExamplesPerSecond, bool IsBest, int Step);
 

@@ -1,107 +1,140 @@
-using System.Diagnostics;
-using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using BertSharp.Checkpoints;
 using BertSharp.Data;
 using BertSharp.Evaluation;
 using BertSharp.Inference;
 using BertSharp.IO;
 using BertSharp.Modeling;
 using BertSharp.Runtime;
-using BertSharp.Tokenization;
 using TorchSharp;
-using static TorchSharp.torch;
 
 namespace BertSharp.Training;
 
 /// <summary>The outcome of a fine-tuning run.</summary>
-/// <param name="OutputDir">The checkpoint directory written.</param>
-/// <param name="StepLosses">Training loss of every optimizer step (mean over its micro-batches).</param>
-/// <param name="Epochs">Per-epoch summaries.</param>
+/// <param name="OutputDir">The model directory written, or the run directory when the run stopped early.</param>
+/// <param name="StepLosses">Training loss of every optimizer step so far (mean over its micro-batches), resumed steps included.</param>
+/// <param name="Epochs">Per-epoch summaries of the finished epochs.</param>
 /// <param name="Labels">The label map saved with the model.</param>
-/// <param name="FinalValidation">Validation metrics of the saved weights, or null without validation data.</param>
+/// <param name="FinalValidation">Validation metrics of the saved weights, or null without validation data (or when stopped early).</param>
+/// <param name="Completed">False when <see cref="FineTuneOptions.StopAfter"/> ended the run early; <see cref="Checkpoint"/> then continues it.</param>
+/// <param name="Checkpoint">The last complete checkpoint of a run that stopped early, or null.</param>
 public sealed record FineTuneResult(string OutputDir, IReadOnlyList<double> StepLosses, IReadOnlyList<EpochSummary> Epochs, LabelMap Labels,
-    MetricsReport? FinalValidation);
+    MetricsReport? FinalValidation, bool Completed = true, string? Checkpoint = null);
 
 /// <summary>
-/// Fine-tunes a BERT sequence classifier on a task's data: reads and splits the data, builds or loads the model, trains
-/// with AdamW + linear schedule + clipping, validates after each epoch, and writes an HF checkpoint directory (config with
-/// labels, weights, tokenizer files, <c>train_log.jsonl</c>, <c>loss.png</c>, <c>metrics.json</c>, <c>training_args.json</c>)
-/// atomically. Same options and seed on the same CPU give the same losses.
+/// Fine-tunes a BERT sequence classifier on a task's data: reads and splits the data, builds or loads the model, and runs
+/// the one training loop (<see cref="Trainer.Run{TBatch}"/>: AdamW + linear schedule + clipping) with a <see cref="ClassificationTask"/>, validating
+/// and writing a complete checkpoint (<c>OUTPUT/checkpoint-N</c>) at each epoch end and every
+/// <see cref="FineTuneOptions.SaveSteps"/> steps. At the end the output directory becomes an HF checkpoint directory (config
+/// with labels, weights, tokenizer files, <c>train_log.jsonl</c>, <c>loss.png</c>, <c>metrics.json</c>,
+/// <c>training_args.json</c>) in one crash-safe replacement. Same options and seed on the same CPU give the same weights, and
+/// a run stopped (killed, cancelled, <see cref="FineTuneOptions.StopAfter"/>) and resumed gives bitwise the same weights as an
+/// uninterrupted one: the checkpoint holds the optimizer moments, torch's generator (dropout) and the shuffle position.
 /// </summary>
 public static class FineTuner
 {
-    /// <summary>Metrics <c>--save-best</c> may name for classification.</summary>
+    /// <summary>Metrics <see cref="FineTuneOptions.SaveBest"/> may name for classification.</summary>
     public static readonly IReadOnlyList<string> ClassificationMetricNames =
         ["accuracy", "f1", "precision", "recall", "macro_f1", "macro_precision", "macro_recall", "mcc", "loss"];
 
-    /// <summary>Metrics <c>--save-best</c> may name for regression.</summary>
+    /// <summary>Metrics <see cref="FineTuneOptions.SaveBest"/> may name for regression.</summary>
     public static readonly IReadOnlyList<string> RegressionMetricNames = ["pearson", "spearman", "mse", "loss"];
 
-    /// <summary>Runs a whole fine-tuning; bad input throws <see cref="BertSharpException"/> before any output exists.</summary>
+    /// <summary>The entries of a finished output directory (besides checkpoints, the log and the plot).</summary>
+    private static readonly string[] ModelEntries =
+        ["config.json", "model.safetensors", "training_args.json", "metrics.json", .. BertPretrained.TokenizerFiles];
+
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+
+    /// <summary>
+    /// Runs (or, with <see cref="FineTuneOptions.Resume"/>, continues) a fine-tuning; bad input throws
+    /// <see cref="BertSharpException"/> before any output exists. Cancellation stops between steps with
+    /// <see cref="TrainingCancelledException"/>; the checkpoints written so far stay.
+    /// </summary>
     public static FineTuneResult Run(FineTuneOptions o, IFineTuneProgress? progress = null, CancellationToken cancel = default)
     {
+        ArgumentNullException.ThrowIfNull(o);
         o.Validate();
         TorchRuntime.EnsureLoaded();
         var device = TorchRuntime.ResolveDevice(o.Device);
         var batchSize = o.EffectiveBatchSize;
 
-        // Everything that can be wrong with the input is checked before training starts.
+        // Everything that can be wrong with the input is checked before anything is written.
+        var outputExisted = Directory.Exists(o.OutputDir);
+        var checkpoint = RunDirectory.Check(o.OutputDir, o.Resume, o.Overwrite);
         var source = ClassifierCheckpoint.Describe(o.ModelDir, o.ConfigPreset, o.VocabPath, o.Lowercase);
         var length = source.Length(o.MaxLength, o.Task.DefaultMaxLength);
         var maxLength = length.Length;
-        var data = FineTuneData.Read(o);
-        var (train, val) = (data.Train, data.Validation);
+        var inputs = FineTuneData.Read(o);
+        var (train, val) = (inputs.Train, inputs.Validation);
         var labels = LabelMap.ForTask(o.Task, train);
         var trainTargets = labels.Encode(train);
         var valTargets = val is null ? null : labels.Encode(val);
         var metricNames = labels.IsRegression ? RegressionMetricNames : ClassificationMetricNames;
-        if (o.SaveBest is { } best)
+        if (o.SaveBest is { } bestMetric)
         {
-            if (!metricNames.Contains(best))
+            if (!metricNames.Contains(bestMetric))
             {
-                throw new BertSharpException($"--save-best {best}: expected one of {string.Join(", ", metricNames)}.");
+                throw new BertSharpException($"{BertSharpException.Field("save_best")} {bestMetric}: expected one of {string.Join(", ", metricNames)}.");
             }
             if (val is null)
             {
-                throw new BertSharpException($"--save-best {best}: needs validation data (--val-size > 0 or --eval-data).");
+                throw new BertSharpException($"{BertSharpException.Field("save_best")} {bestMetric}: needs validation data (a validation split or file).");
             }
         }
-
-        torch.manual_seed(unchecked((long)o.Seed));
-        var (model, tokenizer) = ClassifierCheckpoint.CreateForFineTuning(source, labels, out var loadReport);
-        using var modelScope = model;
-        if (o.Pooling is { } pooling)
-        {
-            model.Config.ClassifierPooling = pooling;
-        }
-        model.to(device);
+        var tokenizer = source.Tokenizer;
         var trainEnc = ExampleEncoder.Encode(tokenizer, train.Examples, trainTargets, maxLength, o.TruncationSide, o.HeadTokens);
         var valEnc = val is null ? null : ExampleEncoder.Encode(tokenizer, val.Examples, valTargets, maxLength, o.TruncationSide, o.HeadTokens);
-
-        var batchesPerEpoch = (trainEnc.Length + batchSize - 1) / batchSize;
-        var stepsPerEpoch = (batchesPerEpoch + o.GradAccum - 1) / o.GradAccum;
-        var totalSteps = stepsPerEpoch * o.EffectiveEpochs;
+        var data = new EpochBatches(trainEnc, batchSize, o.GradAccum, o.BucketByLength, tokenizer.PadId, labels.IsRegression, device, o.Seed);
+        var totalSteps = (long)data.StepsPerEpoch * o.EffectiveEpochs;
         var warmup = o.WarmupSteps ?? (int)Math.Ceiling(totalSteps * (o.WarmupRatio ?? 0));
-        var schedule = new LinearWarmupSchedule(o.LearningRate, warmup, totalSteps);
-        using var trainer = new ClassifierTrainer(model, new AdamWOptions(o.LearningRate, 0.9, 0.999, o.Eps, o.WeightDecay), schedule,
-            o.MaxGradNorm);
+        var args = FineTuneArgs.TrainingArgs(o, warmup, totalSteps, maxLength);
+        var settings = FineTuneArgs.ResumeSettings(args, trainEnc.Length, valEnc?.Length ?? 0);
+        var state = checkpoint is null ? null : TrainerState.Load(Path.Combine(checkpoint, TrainerState.FileName));
+        state?.CheckResumable(settings, checkpoint!);
+
+        BertForSequenceClassification model;
+        LoadReport? loadReport = null;
+        if (checkpoint is null)
+        {
+            torch.manual_seed(unchecked((long)o.Seed));
+            model = ClassifierCheckpoint.CreateForFineTuning(source, labels, out loadReport).Model;
+            if (o.Pooling is { } pooling)
+            {
+                model.Config.ClassifierPooling = pooling;
+            }
+        }
+        else
+        {
+            model = BertPretrained.Load<BertForSequenceClassification>(checkpoint);
+        }
+        using var modelScope = model;
+        model.to(device);
+        using var trainer = new Trainer(model, new OptimizerSettings(o.LearningRate, o.Eps, o.WeightDecay, o.MaxGradNorm, warmup, totalSteps));
         var parameters = model.NamedParameters().Sum(p => p.Param.numel());
         var truncated = trainEnc.Count(e => e.Length >= maxLength);
-        progress?.Started(new FineTunePlan(trainEnc.Length, valEnc?.Length ?? 0, o.EffectiveEpochs, batchesPerEpoch, totalSteps, parameters,
-            device.ToString(), labels.IsRegression ? [] : labels.Labels, truncated, [.. data.Warnings, .. length.Warning is { } lw ? [lw] : Array.Empty<string>()])
+        progress?.Started(new FineTunePlan(trainEnc.Length, valEnc?.Length ?? 0, o.EffectiveEpochs, data.BatchesPerEpoch, (int)totalSteps, parameters,
+            device.ToString(), labels.IsRegression ? [] : labels.Labels, truncated,
+            [.. inputs.Warnings, .. length.Warning is { } lw ? [lw] : Array.Empty<string>()], (int)(state?.GlobalStep ?? 0))
         {
-            Notes = [.. FineTuneNotes.Describe(source, loadReport, length, data.Notes), .. FineTuneNotes.Truncation(o, maxLength, truncated), .. FineTuneNotes.Pooling(model.Config)],
+            Notes = [.. FineTuneNotes.Describe(source, loadReport, length, inputs.Notes), .. FineTuneNotes.Truncation(o, maxLength, truncated),
+                .. FineTuneNotes.Pooling(model.Config)],
             LearningRate = o.LearningRate,
         });
 
-        var stepLosses = new List<double>();
-        var epochs = new List<EpochSummary>();
-        MetricsReport? finalValidation = null;
-        AtomicFile.WriteDirectory(o.OutputDir, tmp =>
+        var run = RunDirectory.Open(o.OutputDir, o.Overwrite, ModelEntries);
+        var task = new ClassificationTask(model);
+        using var log = TrainLog.Open(run.LogPath, state?.GlobalStep);
+        // Checkpoints and the final model record the length the run trained to (model_max_length).
+        var savedTokenizer = source.TokenizerTrainedTo(maxLength);
+        var hooks = new FineTuneHooks(o, trainer, model, savedTokenizer, labels, data, task, valEnc, device, run, log, settings, totalSteps, progress)
         {
-            using var log = new TrainLog(Path.Combine(tmp, "train_log.jsonl"));
-            log.Write("start", new JsonObject
+            LastCheckpoint = checkpoint,
+        };
+        if (state is null)
+        {
+            log.Append("start", 0, new JsonObject
             {
                 ["train_examples"] = trainEnc.Length,
                 ["validation_examples"] = valEnc?.Length ?? 0,
@@ -110,164 +143,109 @@ public static class FineTuner
                 ["parameters"] = parameters,
                 ["device"] = device.ToString(),
             });
-            var lengths = trainEnc.Select(e => e.Length).ToArray();
-            var shuffle = new DeterministicRandom(o.Seed ^ 0x5DEECE66DUL);
-            Dictionary<string, Tensor>? bestWeights = null;
-            double? bestValue = null;
-            var lowerIsBetter = o.SaveBest is "loss" or "mse";
-            for (var epoch = 1; epoch <= o.EffectiveEpochs; epoch++)
+        }
+        else
+        {
+            OptimizerState.Load(Path.Combine(checkpoint!, OptimizerState.FileName), trainer.Optimizer, trainer.OptimizerParameterNames);
+            trainer.StepsDone = state.GlobalStep;
+            data.Restore(state.Data);
+            hooks.Restore(state.Task);
+            // Last: loading the model may draw from the generator (initialising weights the checkpoint then overwrites).
+            state.RestoreTorchRng(checkpoint!);
+            log.Append("resume", state.GlobalStep, new JsonObject { ["checkpoint"] = Path.GetFileName(checkpoint) });
+        }
+
+        try
+        {
+            trainer.Run(task, data, totalSteps, [hooks, TrainingHook.StopAfter(o.StopAfter)], cancel);
+        }
+        catch (Exception e)
+        {
+            log.Dispose();
+            // A run that failed or was cancelled before its first checkpoint leaves nothing behind in a directory it created.
+            if (hooks.LastCheckpoint is null && !outputExisted && Directory.Exists(run.Path))
             {
-                var clock = Stopwatch.StartNew();
-                var plan = Batching.Plan(lengths, batchSize, shuffle, o.BucketByLength);
-                progress?.EpochStarted(epoch, plan.Count);
-                double epochLoss = 0;
-                var seen = 0;
-                for (var start = 0; start < plan.Count; start += o.GradAccum)
-                {
-                    cancel.ThrowIfCancellationRequested();
-                    var group = plan.Skip(start).Take(o.GradAccum).ToList();
-                    var batches = group.Select(ix => Batching.Collate(trainEnc, ix, tokenizer.PadId, labels.IsRegression, withLabels: true, device)).ToList();
-                    double[] losses;
-                    try
-                    {
-                        losses = trainer.Step(batches);
-                    }
-                    finally
-                    {
-                        batches.ForEach(b => b.Dispose());
-                    }
-                    var stepLoss = losses.Average();
-                    stepLosses.Add(stepLoss);
-                    log.Write("step", new JsonObject
-                    {
-                        ["epoch"] = epoch,
-                        ["step"] = trainer.StepsDone,
-                        ["loss"] = stepLoss,
-                        ["lr"] = trainer.LastLearningRate,
-                        ["grad_norm"] = double.IsFinite(trainer.LastGradNorm) ? trainer.LastGradNorm : null,
-                    });
-                    for (var i = 0; i < group.Count; i++)
-                    {
-                        epochLoss += losses[i];
-                        seen += group[i].Length;
-                        progress?.BatchDone(epoch, start + i + 1, losses[i], seen / Math.Max(1e-9, clock.Elapsed.TotalSeconds));
-                    }
-                }
-                var trainSeconds = clock.Elapsed.TotalSeconds;
-                MetricsReport? report = null;
-                if (valEnc is not null)
-                {
-                    progress?.Validating(epoch);
-                    report = ClassifierEvaluation.Evaluate(model, labels, valEnc, batchSize, tokenizer.PadId, device).Report;
-                }
-                var isBest = true;
-                if (o.SaveBest is { } metric && report is not null)
-                {
-                    var value = report.Get(metric);
-                    isBest = bestValue is null || (lowerIsBetter ? value < bestValue : value > bestValue);
-                    if (isBest)
-                    {
-                        bestValue = value;
-                        DisposeAll(bestWeights);
-                        bestWeights = Snapshot(model);
-                    }
-                }
-                if (isBest)
-                {
-                    finalValidation = report;
-                }
-                var summary = new EpochSummary(epoch, epochLoss / plan.Count, report, clock.Elapsed, trainEnc.Length / Math.Max(1e-9, trainSeconds), isBest,
-                    trainer.StepsDone);
-                epochs.Add(summary);
-                var entry = new JsonObject
-                {
-                    ["epoch"] = epoch,
-                    ["step"] = trainer.StepsDone,
-                    ["train_loss"] = summary.TrainLoss,
-                    ["elapsed_s"] = Math.Round(summary.Elapsed.TotalSeconds, 3),
-                    ["examples_per_s"] = Math.Round(summary.ExamplesPerSecond, 2),
-                    ["best"] = isBest,
-                };
-                if (report is not null)
-                {
-                    entry["validation"] = report.ToJson()["metrics"]!.DeepClone();
-                }
-                log.Write("epoch", entry);
-                progress?.EpochEnded(summary);
+                Directory.Delete(run.Path, recursive: true);
             }
-            if (bestWeights is not null)
+            if (e is OperationCanceledException && cancel.IsCancellationRequested)
             {
-                Restore(model, bestWeights);
-                DisposeAll(bestWeights);
+                throw new TrainingCancelledException(run.Path, hooks.LastCheckpoint, trainer.StepsDone, totalSteps);
             }
-            ClassifierCheckpoint.SaveInto(tmp, model, source.TokenizerTrainedTo(maxLength), labels);
-            AtomicFile.WriteAllText(Path.Combine(tmp, "training_args.json"), TrainingArgs(o, warmup, totalSteps, maxLength).ToJsonString(Indented) + "\n");
-            finalValidation?.Save(Path.Combine(tmp, "metrics.json"), new Dictionary<string, object?> { ["split"] = "validation" });
-            LossPlot.Save(Path.Combine(tmp, "loss.png"), stepLosses,
-                [.. epochs.Where(e => e.Validation is not null).Select(e => (e.Step, e.Validation!.Values.GetValueOrDefault("loss", double.NaN)))],
-                $"{o.Task.Name} fine-tuning");
-            log.Write("end", new JsonObject { ["steps"] = trainer.StepsDone, ["best_epoch"] = epochs.LastOrDefault(e => e.IsBest)?.Epoch });
-        });
-        return new FineTuneResult(Path.GetFullPath(o.OutputDir), stepLosses, epochs, labels, finalValidation);
-    }
+            throw;
+        }
 
-    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
-
-    private static JsonObject TrainingArgs(FineTuneOptions o, int warmup, int totalSteps, int maxLength) => new()
-    {
-        ["task"] = o.Task.Name,
-        ["text_column"] = o.Task.TextColumn,
-        ["text_pair_column"] = o.Task.TextPairColumn,
-        ["label_column"] = o.Task.LabelColumn,
-        ["regression"] = o.Task.Regression,
-        ["data"] = Path.GetFullPath(o.DataPath),
-        ["eval_data"] = o.EvalDataPath is null ? null : Path.GetFullPath(o.EvalDataPath),
-        ["model"] = o.ModelDir,
-        ["config"] = o.ConfigPreset,
-        ["epochs"] = o.EffectiveEpochs,
-        ["batch_size"] = o.EffectiveBatchSize,
-        ["learning_rate"] = o.LearningRate,
-        ["adam_epsilon"] = o.Eps,
-        ["weight_decay"] = o.WeightDecay,
-        ["warmup_steps"] = warmup,
-        ["total_steps"] = totalSteps,
-        ["max_length"] = maxLength,
-        ["truncation_side"] = TruncationSides.Name(o.TruncationSide),
-        ["head_tokens"] = o.HeadTokens,
-        ["pooling"] = o.Pooling,
-        ["gradient_accumulation_steps"] = o.GradAccum,
-        ["max_grad_norm"] = o.MaxGradNorm,
-        ["seed"] = o.Seed.ToString(CultureInfo.InvariantCulture),
-        ["val_size"] = o.EvalDataPath is null ? o.ValSize : null,
-        ["split"] = o.EvalDataPath is null ? o.EffectiveSplit.ToString().ToLowerInvariant() : null,
-        ["bucket_by_length"] = o.BucketByLength,
-        ["save_best"] = o.SaveBest,
-    };
-
-    private static Dictionary<string, Tensor> Snapshot(nn.Module model)
-    {
-        using var noGrad = torch.no_grad();
-        return model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone());
-    }
-
-    private static void Restore(nn.Module model, Dictionary<string, Tensor> weights)
-    {
-        using var noGrad = torch.no_grad();
-        foreach (var (name, t) in model.state_dict())
+        if (trainer.StepsDone < totalSteps)
         {
-            t.copy_(weights[name]);
+            // Stopped early: keep the work with a checkpoint unless the last step just wrote one.
+            if (hooks.LastSaved != trainer.StepsDone)
+            {
+                hooks.SaveCheckpoint(trainer.StepsDone, null);
+            }
+            var sofar = log.Entries;
+            return new FineTuneResult(run.Path, StepLosses(sofar), Epochs(sofar, labels, valEnc?.Length ?? 0), labels, null,
+                Completed: false, hooks.LastCheckpoint);
+        }
+
+        // The weights to publish: the best epoch's (its checkpoint was kept) or the last step's.
+        var keptStep = hooks.BestStep ?? totalSteps;
+        if (keptStep != totalSteps)
+        {
+            LoadWeights(model, run.CheckpointPath(keptStep));
+        }
+        log.Append("end", totalSteps, new JsonObject { ["steps"] = totalSteps, ["best_epoch"] = hooks.BestEpoch ?? data.EpochOf(totalSteps) });
+        log.Sync();
+        var entries = log.Entries;
+        log.Dispose();
+        var keptMetrics = Path.Combine(run.CheckpointPath(keptStep), "metrics.json");
+        // One crash-safe replacement turns the run directory (checkpoints, live log) into the model directory.
+        AtomicFile.WriteDirectory(run.Path, tmp =>
+        {
+            ClassifierCheckpoint.WriteFiles(tmp, model, savedTokenizer, labels);
+            AtomicFile.WriteAllText(Path.Combine(tmp, "training_args.json"), args.ToJsonString(Indented) + "\n");
+            if (File.Exists(keptMetrics))
+            {
+                File.Copy(keptMetrics, Path.Combine(tmp, "metrics.json"));
+            }
+            File.Copy(run.LogPath, Path.Combine(tmp, TrainLog.FileName));
+            LossPlot.Save(Path.Combine(tmp, LossPlot.FileName), LossPlot.Title($"{o.Task.Name} fine-tuning", entries),
+                entries, [new("training loss (per step)", "train", "loss"), new("validation loss (per epoch)", "epoch", "validation.loss", Emphasize: true)]);
+        }, o.Overwrite);
+        var finalMetrics = Path.Combine(run.Path, "metrics.json");
+        var final = File.Exists(finalMetrics) ? MetricsReport.Load(finalMetrics) : null;
+        return new FineTuneResult(run.Path, StepLosses(entries), Epochs(entries, labels, valEnc?.Length ?? 0), labels, final);
+    }
+
+    private static void LoadWeights(BertForSequenceClassification model, string checkpoint)
+    {
+        var weights = SafeTensors.Load(Path.Combine(checkpoint, "model.safetensors"));
+        try
+        {
+            BertPretrained.LoadStateDict(model, weights, checkpoint);
+        }
+        finally
+        {
+            foreach (var t in weights.Values)
+            {
+                t.Dispose();
+            }
         }
     }
 
-    private static void DisposeAll(Dictionary<string, Tensor>? weights)
-    {
-        if (weights is null)
-        {
-            return;
-        }
-        foreach (var t in weights.Values)
-        {
-            t.Dispose();
-        }
-    }
+    private static List<double> StepLosses(IEnumerable<JsonObject> entries) =>
+        [.. entries.Where(e => TrainLog.TypeOf(e) == "train").Select(e => TrainLog.Number(e, "loss"))];
+
+    private static List<EpochSummary> Epochs(IEnumerable<JsonObject> entries, LabelMap labels, int validationExamples) =>
+    [
+        .. entries.Where(e => TrainLog.TypeOf(e) == "epoch").Select(e => new EpochSummary(
+            (int)TrainLog.Number(e, "epoch"),
+            TrainLog.Number(e, "train_loss"),
+            e["validation"] is JsonObject v
+                ? MetricsReport.FromValues(labels.IsRegression ? [] : labels.Labels, validationExamples,
+                    v.Select(kv => KeyValuePair.Create(kv.Key, kv.Value is null ? double.NaN : TrainLog.Number(v, kv.Key))))
+                : null,
+            TimeSpan.FromSeconds(TrainLog.Number(e, "elapsed_s")),
+            TrainLog.Number(e, "examples_per_s"),
+            e["best"]?.GetValue<bool>() ?? true,
+            (int)TrainLog.StepOf(e))),
+    ];
 }

@@ -1,34 +1,43 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
 using BertSharp.IO;
 using ScottPlot;
 
 namespace BertSharp.Training;
 
-/// <summary>Draws the loss curve of a run: training loss per optimizer step and validation loss per epoch.</summary>
+/// <summary>The <c>loss.png</c> of every run: loss curves per optimizer step, drawn from the run's <see cref="TrainLog"/>.</summary>
 public static class LossPlot
 {
-    /// <summary>Writes <paramref name="path"/> (PNG, 900×500) atomically.</summary>
-    /// <param name="path">Output file.</param>
-    /// <param name="trainLoss">Training loss of each optimizer step, in order (step 1 first).</param>
-    /// <param name="validation">(step at the end of the epoch, validation loss) per epoch; may be empty.</param>
-    /// <param name="title">Plot title.</param>
-    public static void Save(string path, IReadOnlyList<double> trainLoss, IReadOnlyList<(int Step, double Loss)> validation, string title)
+    /// <summary>The plot's file name in a run directory.</summary>
+    public const string FileName = "loss.png";
+
+    /// <summary>One curve: the values of <paramref name="Field"/> (a dotted path such as <c>validation.loss</c>) in the log entries of <paramref name="EntryType"/>.</summary>
+    /// <param name="Label">Legend text.</param>
+    /// <param name="EntryType">The <c>"type"</c> of the entries that carry the points (<c>train</c>, <c>eval</c>, <c>epoch</c>).</param>
+    /// <param name="Field">The value's field.</param>
+    /// <param name="Emphasize">Large markers and a thick line (for the sparse evaluation points).</param>
+    public sealed record Series(string Label, string EntryType, string Field, bool Emphasize = false);
+
+    /// <summary>Writes <paramref name="path"/> (PNG, 900×500) atomically; non-finite values are left out.</summary>
+    public static void Save(string path, string title, IReadOnlyList<JsonObject> log, IReadOnlyList<Series> series)
     {
+        ArgumentNullException.ThrowIfNull(log);
+        ArgumentNullException.ThrowIfNull(series);
         var plot = new Plot();
-        if (trainLoss.Count > 0)
+        foreach (var s in series)
         {
-            var xs = Enumerable.Range(1, trainLoss.Count).Select(i => (double)i).ToArray();
-            var train = plot.Add.Scatter(xs, trainLoss.ToArray());
-            train.LegendText = "training loss (per step)";
-            train.MarkerSize = trainLoss.Count > 50 ? 0 : 4;
-            train.LineWidth = 1;
-        }
-        var finite = validation.Where(v => double.IsFinite(v.Loss)).ToArray();
-        if (finite.Length > 0)
-        {
-            var val = plot.Add.Scatter(finite.Select(v => (double)v.Step).ToArray(), finite.Select(v => v.Loss).ToArray());
-            val.LegendText = "validation loss (per epoch)";
-            val.MarkerSize = 8;
-            val.LineWidth = 2;
+            var points = log.Where(e => TrainLog.TypeOf(e) == s.EntryType)
+                .Select(e => (X: (double)TrainLog.StepOf(e), Y: Value(e, s.Field)))
+                .Where(p => double.IsFinite(p.Y))
+                .ToArray();
+            if (points.Length == 0)
+            {
+                continue;
+            }
+            var scatter = plot.Add.Scatter(points.Select(p => p.X).ToArray(), points.Select(p => p.Y).ToArray());
+            scatter.LegendText = s.Label;
+            scatter.MarkerSize = s.Emphasize ? 8 : points.Length > 50 ? 0 : 4;
+            scatter.LineWidth = s.Emphasize ? 2 : 1;
         }
         plot.Title(title);
         plot.XLabel("optimizer step");
@@ -36,5 +45,16 @@ public static class LossPlot
         plot.ShowLegend(Alignment.UpperRight);
         var bytes = plot.GetImageBytes(900, 500, ImageFormat.Png);
         AtomicFile.Write(path, s => s.Write(bytes));
+    }
+
+    /// <summary>The title with the number of steps drawn, e.g. "sst2 fine-tuning, 120 steps".</summary>
+    public static string Title(string run, IReadOnlyList<JsonObject> log) =>
+        string.Create(CultureInfo.InvariantCulture, $"{run}, {log.Count(e => TrainLog.TypeOf(e) == "train")} steps");
+
+    private static double Value(JsonObject entry, string field)
+    {
+        var dot = field.IndexOf('.', StringComparison.Ordinal);
+        return dot < 0 ? TrainLog.Number(entry, field)
+            : entry[field[..dot]] is JsonObject inner ? Value(inner, field[(dot + 1)..]) : double.NaN;
     }
 }

@@ -1,37 +1,122 @@
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using BertSharp.IO;
 
 namespace BertSharp.Training;
 
 /// <summary>
-/// <c>train_log.jsonl</c>: one JSON object per line (a step, an epoch summary, the final result), appended and flushed as
-/// training goes so the run can be followed (<c>tail -f</c>) and analysed afterwards.
+/// <c>train_log.jsonl</c> of every run (fine-tuning and pre-training): one JSON object per line, each with a <c>"type"</c>
+/// (<c>start</c>, <c>train</c>, <c>eval</c>, <c>epoch</c>, <c>resume</c>, <c>end</c>) and the optimizer <c>"step"</c> it
+/// belongs to, then snake_case fields. Lines are appended and flushed as training goes, so the run can be followed
+/// (<c>tail -f</c>). Each line is written in one call ending in a newline: a line without one is a write that a kill or a
+/// full disk cut short, and <see cref="Open"/> drops it.
 /// </summary>
 public sealed class TrainLog : IDisposable
 {
-    private readonly StreamWriter _writer;
+    /// <summary>The log's file name in a run directory.</summary>
+    public const string FileName = "train_log.jsonl";
 
-    /// <summary>Creates (or truncates) the log file at <paramref name="path"/>.</summary>
-    public TrainLog(string path)
+    private static readonly JsonSerializerOptions Compact = new() { WriteIndented = false };
+    private readonly FileStream _stream;
+    // The lines as written: a few hundred bytes per step, parsed only when the entries are asked for (plots, results).
+    private readonly List<string> _lines;
+
+    private TrainLog(string path, List<string> lines)
     {
         Path = path;
-        _writer = new StreamWriter(path, append: false, new System.Text.UTF8Encoding(false));
+        _lines = lines;
+        _stream = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.Read);
     }
 
     /// <summary>The log file.</summary>
     public string Path { get; }
 
-    /// <summary>Appends one record; <paramref name="type"/> becomes its <c>"type"</c> field.</summary>
-    public void Write(string type, JsonObject fields)
+    /// <summary>Every entry, those read back at <see cref="Open"/> included (parsed afresh on each call).</summary>
+    public IReadOnlyList<JsonObject> Entries => [.. _lines.Select(l => (JsonObject)JsonNode.Parse(l)!)];
+
+    /// <summary>
+    /// Opens the log at <paramref name="path"/> for appending. A new run (<paramref name="resumeStep"/> null) starts an empty
+    /// file. A resumed run keeps the entries up to its checkpoint's step and drops the rest (the steps it will redo) and a cut
+    /// last line; a malformed line before it is an error naming the line.
+    /// </summary>
+    public static TrainLog Open(string path, long? resumeStep)
     {
-        var o = new JsonObject { ["type"] = type };
-        foreach (var (k, v) in fields)
-        {
-            o[k] = v?.DeepClone();
-        }
-        _writer.WriteLine(o.ToJsonString(new JsonSerializerOptions { WriteIndented = false }));
-        _writer.Flush();
+        var kept = resumeStep is { } step && File.Exists(path)
+            ? Read(path).Where(e => StepOf(e) <= step).Select(e => e.ToJsonString(Compact)).ToList()
+            : [];
+        AtomicFile.WriteAllText(path, string.Concat(kept.Select(l => l + "\n")));
+        return new TrainLog(path, kept);
     }
 
-    public void Dispose() => _writer.Dispose();
+    /// <summary>Reads a log, leaving out a last line that was cut short; any other malformed line is an error naming it.</summary>
+    public static List<JsonObject> Read(string path)
+    {
+        var text = File.ReadAllText(path, new UTF8Encoding(false, throwOnInvalidBytes: false));
+        var lines = text.Split('\n');
+        // Every complete line ends in '\n', so the last piece is empty unless a write was cut off.
+        var complete = lines.Length - 1;
+        var entries = new List<JsonObject>();
+        for (var i = 0; i < complete; i++)
+        {
+            if (lines[i].Length == 0)
+            {
+                continue;
+            }
+            try
+            {
+                entries.Add(JsonNode.Parse(lines[i]) as JsonObject ?? throw new JsonException("not a JSON object"));
+            }
+            catch (JsonException e)
+            {
+                throw new BertSharpException($"{path}:{i + 1}: not a log entry ({e.Message}).", e);
+            }
+        }
+        return entries;
+    }
+
+    /// <summary>Appends one entry: <c>{"type": type, "step": step, ...fields}</c>, flushed to the file at once.</summary>
+    public JsonObject Append(string type, long step, JsonObject? fields = null)
+    {
+        var o = new JsonObject { ["type"] = type, ["step"] = step };
+        foreach (var (k, v) in fields ?? [])
+        {
+            o[k] = v is JsonValue value && value.TryGetValue<double>(out var d) && !double.IsFinite(d) ? null : v?.DeepClone();
+        }
+        var line = o.ToJsonString(Compact);
+        _stream.Write(Encoding.UTF8.GetBytes(line + "\n"));
+        _stream.Flush();
+        _lines.Add(line);
+        return o;
+    }
+
+    /// <summary>Forces the appended lines to the disk (at checkpoints, so a checkpoint never runs ahead of its log).</summary>
+    public void Sync() => _stream.Flush(flushToDisk: true);
+
+    /// <summary>The <c>"step"</c> of an entry (0 when absent).</summary>
+    public static long StepOf(JsonObject entry)
+    {
+        var n = Number(entry, "step");
+        return double.IsFinite(n) ? (long)n : 0;
+    }
+
+    /// <summary>The <c>"type"</c> of an entry.</summary>
+    public static string TypeOf(JsonObject entry) => entry?["type"]?.GetValue<string>() ?? "";
+
+    /// <summary>A numeric field of an entry, or NaN when absent or null.</summary>
+    public static double Number(JsonObject entry, string name)
+    {
+        // Values read from the file are JSON numbers; values appended in this process keep their CLR type.
+        if (entry?[name] is not JsonValue v)
+        {
+            return double.NaN;
+        }
+        return v.TryGetValue<double>(out var d) ? d
+            : v.TryGetValue<long>(out var l) ? l
+            : v.TryGetValue<int>(out var i) ? i
+            : v.TryGetValue<float>(out var f) ? f
+            : double.NaN;
+    }
+
+    public void Dispose() => _stream.Dispose();
 }

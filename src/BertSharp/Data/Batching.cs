@@ -1,3 +1,5 @@
+using BertSharp.Modeling;
+using BertSharp.Tokenization;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -12,6 +14,14 @@ public sealed record EncodedExample(int[] InputIds, int[] TokenTypeIds, float Ta
     /// <summary>Number of tokens.</summary>
     public int Length => InputIds.Length;
 }
+
+/// <summary>A padded batch as flat row-major int64 arrays [Rows × Width].</summary>
+/// <param name="Ids">Token ids, padded with [PAD].</param>
+/// <param name="Mask">1 on real tokens, 0 on padding.</param>
+/// <param name="Types">Segment ids, 0 on padding.</param>
+/// <param name="Rows">Rows (examples).</param>
+/// <param name="Width">The longest row's length.</param>
+public sealed record PaddedRows(long[] Ids, long[] Mask, long[] Types, int Rows, int Width);
 
 /// <summary>One padded batch as tensors. Disposing it frees the tensors.</summary>
 public sealed class TensorBatch : IDisposable
@@ -53,8 +63,9 @@ public sealed class TensorBatch : IDisposable
 }
 
 /// <summary>
-/// Groups examples into batches padded only to the longest example in the batch (dynamic padding) and, optionally,
-/// groups examples of similar length (length bucketing) so that little compute is spent on padding.
+/// The one batch planner and collator of training, evaluation and inference: groups examples into batches padded only to
+/// the longest example in the batch (dynamic padding) and, optionally, groups examples of similar length (length bucketing)
+/// so that little compute is spent on padding.
 /// </summary>
 public static class Batching
 {
@@ -71,7 +82,10 @@ public static class Batching
     /// <param name="bucketByLength">Sort examples by length within windows of <see cref="BucketBatches"/> batches (all of them when not shuffling).</param>
     public static List<int[]> Plan(IReadOnlyList<int> lengths, int batchSize, DeterministicRandom? rng, bool bucketByLength)
     {
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
+        if (batchSize < 1)
+        {
+            throw new BertSharpException($"{BertSharpException.Field("batch_size")} {batchSize}: expected at least 1.");
+        }
         var order = Enumerable.Range(0, lengths.Count).ToArray();
         rng?.Shuffle(order);
         if (bucketByLength)
@@ -97,6 +111,62 @@ public static class Batching
         return batches;
     }
 
+    /// <summary>Batches for evaluation and inference: every example sorted by length (stable), then cut into batches.</summary>
+    public static List<int[]> PlanByLength(IReadOnlyList<int> lengths, int batchSize) => Plan(lengths, batchSize, rng: null, bucketByLength: true);
+
+    /// <summary>
+    /// Pads token rows to the longest row and stacks them as int64 tensors [rows, longest] on <paramref name="device"/>: ids
+    /// padded with <paramref name="padId"/>, the attention mask (the row's own, or 1 on every token; 0 on padding) and the
+    /// token type ids (0 on padding).
+    /// </summary>
+    /// <param name="ids">Token ids per row, unpadded.</param>
+    /// <param name="typeIds">Segment ids per row (same lengths as <paramref name="ids"/>).</param>
+    /// <param name="padId">Id of [PAD].</param>
+    /// <param name="device">Where the tensors go (CPU when null).</param>
+    /// <param name="attentionMasks">Per-row masks when the rows carry their own; null for 1 on every token.</param>
+    public static BertInput Pad(IReadOnlyList<int[]> ids, IReadOnlyList<int[]> typeIds, int padId, Device? device = null,
+        IReadOnlyList<int[]>? attentionMasks = null)
+    {
+        var p = PadArrays(ids, typeIds, padId, attentionMasks);
+        long[] dims = [p.Rows, p.Width];
+        return new BertInput(OnDevice(torch.tensor(p.Ids, dims), device), OnDevice(torch.tensor(p.Mask, dims), device),
+            OnDevice(torch.tensor(p.Types, dims), device));
+    }
+
+    /// <summary>
+    /// The padding of <see cref="Pad(IReadOnlyList{int[]}, IReadOnlyList{int[]}, int, Device?, IReadOnlyList{int[]}?)"/> as flat
+    /// row-major int64 arrays [rows × width], for runtimes that take arrays (ONNX Runtime).
+    /// </summary>
+    public static PaddedRows PadArrays(IReadOnlyList<IReadOnlyList<int>> ids, IReadOnlyList<IReadOnlyList<int>> typeIds, int padId,
+        IReadOnlyList<IReadOnlyList<int>>? attentionMasks = null)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        ArgumentNullException.ThrowIfNull(typeIds);
+        var b = ids.Count;
+        var t = b == 0 ? 0 : ids.Max(r => r.Count);
+        var flatIds = new long[b * t];
+        var mask = new long[b * t];
+        var types = new long[b * t];
+        Array.Fill(flatIds, padId);
+        for (var r = 0; r < b; r++)
+        {
+            var row = ids[r];
+            var rowTypes = typeIds[r];
+            var rowMask = attentionMasks?[r];
+            for (var c = 0; c < row.Count; c++)
+            {
+                flatIds[(r * t) + c] = row[c];
+                mask[(r * t) + c] = rowMask is null ? 1 : rowMask[c];
+                types[(r * t) + c] = rowTypes[c];
+            }
+        }
+        return new PaddedRows(flatIds, mask, types, b, t);
+    }
+
+    /// <summary>Pads tokenizer encodings (their own attention masks kept) into one batch; see <see cref="Pad(IReadOnlyList{int[]}, IReadOnlyList{int[]}, int, Device?, IReadOnlyList{int[]}?)"/>.</summary>
+    public static BertInput Pad(IReadOnlyList<BertEncoding> encodings, int padId, Device? device = null) =>
+        Pad([.. encodings.Select(e => e.Ids)], [.. encodings.Select(e => e.TypeIds)], padId, device, [.. encodings.Select(e => e.AttentionMask)]);
+
     /// <summary>
     /// Pads the examples at <paramref name="indices"/> to their longest length and moves them to <paramref name="device"/>.
     /// </summary>
@@ -109,39 +179,28 @@ public static class Batching
     public static TensorBatch Collate(IReadOnlyList<EncodedExample> examples, int[] indices, int padId, bool regression, bool withLabels,
         Device? device = null)
     {
-        var b = indices.Length;
-        var t = indices.Max(i => examples[i].Length);
-        var ids = new long[b * t];
-        var mask = new long[b * t];
-        var types = new long[b * t];
-        Array.Fill(ids, padId);
-        for (var r = 0; r < b; r++)
-        {
-            var e = examples[indices[r]];
-            for (var c = 0; c < e.Length; c++)
-            {
-                ids[(r * t) + c] = e.InputIds[c];
-                mask[(r * t) + c] = 1;
-                types[(r * t) + c] = e.TokenTypeIds[c];
-            }
-        }
-        var dims = new long[] { b, t };
+        var input = Pad([.. indices.Select(i => examples[i].InputIds)], [.. indices.Select(i => examples[i].TokenTypeIds)], padId, device);
         Tensor? labels = null;
         if (withLabels)
         {
-            labels = regression
-                ? torch.tensor(indices.Select(i => examples[i].Target).ToArray(), new long[] { b })
-                : torch.tensor(indices.Select(i => (long)examples[i].Target).ToArray(), new long[] { b });
+            long[] dims = [indices.Length];
+            labels = OnDevice(regression
+                ? torch.tensor(indices.Select(i => examples[i].Target).ToArray(), dims)
+                : torch.tensor(indices.Select(i => (long)examples[i].Target).ToArray(), dims), device);
         }
-        var batch = new TensorBatch(torch.tensor(ids, dims), torch.tensor(mask, dims), torch.tensor(types, dims), labels, indices);
+        return new TensorBatch(input.InputIds, input.AttentionMask!, input.TokenTypeIds!, labels, indices);
+    }
+
+    /// <summary>A CPU-built tensor moved to <paramref name="device"/> (the CPU copy is freed); itself on the CPU.</summary>
+    public static Tensor OnDevice(Tensor cpu, Device? device)
+    {
         if (device is null || device.type == DeviceType.CPU)
         {
-            return batch;
+            return cpu;
         }
-        using (batch)
+        using (cpu)
         {
-            return new TensorBatch(batch.InputIds.to(device), batch.AttentionMask.to(device), batch.TokenTypeIds.to(device),
-                batch.Labels?.to(device), indices);
+            return cpu.to(device);
         }
     }
 }

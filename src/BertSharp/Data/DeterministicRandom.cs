@@ -8,6 +8,9 @@ public sealed class DeterministicRandom(ulong seed)
 {
     private ulong _state = seed;
 
+    /// <summary>The whole generator state: <c>new DeterministicRandom(State)</c> continues the same sequence (a checkpoint saves it).</summary>
+    public ulong State => _state;
+
     /// <summary>The next 64 random bits.</summary>
     public ulong NextUInt64()
     {

@@ -72,7 +72,7 @@ public sealed class LabelMap
         if (seen.Count < 2)
         {
             throw new BertSharpException(
-                $"{train.Path}: column '{train.LabelField}' has only one label value ('{seen.FirstOrDefault()}'); classification needs at least 2 (use --regression for numeric targets).");
+                $"{train.Path}: column '{train.LabelField}' has only one label value ('{seen.FirstOrDefault()}'); classification needs at least 2 (use {BertSharpException.Field("regression")} for numeric targets).");
         }
         return FromLabels(seen);
     }

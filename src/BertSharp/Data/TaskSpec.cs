@@ -139,12 +139,12 @@ public sealed record TaskSpec
             "cola" => Cola,
             "sst2" or "sst-2" => Sst2,
             "mrpc" => Mrpc,
-            _ => throw new BertSharpException($"--task {name}: unknown task; expected one of {string.Join(", ", Names)}."),
+            _ => throw new BertSharpException($"{BertSharpException.Field("task")} {name}: unknown task; expected one of {string.Join(", ", Names)}."),
         };
         if (textColumn is not null || textPairColumn is not null || labelColumn is not null || regression)
         {
             throw new BertSharpException(
-                $"--task {builtIn.Name}: the columns of a built-in task are fixed; use --task csv, tsv or jsonl with --text-column, --text-pair-column, --label-column or --regression.");
+                $"{BertSharpException.Field("task")} {builtIn.Name}: the columns of a built-in task are fixed; use {BertSharpException.Field("task")} csv, tsv or jsonl with {BertSharpException.Field("text_column")}, {BertSharpException.Field("text_pair_column")}, {BertSharpException.Field("label_column")} or {BertSharpException.Field("regression")}.");
         }
         return builtIn;
     }

@@ -153,19 +153,14 @@ public static class ClassifierCheckpoint
     }
 
     /// <summary>
-    /// Writes config.json, model.safetensors and the tokenizer files into the existing directory <paramref name="dir"/>
-    /// (the caller's temporary output directory, which other files of the run already live in).
+    /// Writes config.json (with the labels), model.safetensors and the tokenizer files into the existing directory
+    /// <paramref name="dir"/> (a staging directory that the caller publishes atomically, with the other files of its run).
     /// </summary>
-    public static void SaveInto(string dir, BertForSequenceClassification model, BertTokenizer tokenizer, LabelMap labels)
+    public static void WriteFiles(string dir, BertForSequenceClassification model, BertTokenizer tokenizer, LabelMap labels)
     {
+        ArgumentNullException.ThrowIfNull(model);
         ApplyLabels(model.Config, labels);
-        var staging = Path.Combine(dir, ".checkpoint");
-        BertPretrained.Save(model, staging, new SaveOptions(Tokenizer: tokenizer));
-        foreach (var f in Directory.GetFiles(staging))
-        {
-            File.Move(f, Path.Combine(dir, Path.GetFileName(f)), overwrite: true);
-        }
-        Directory.Delete(staging, recursive: true);
+        BertPretrained.WriteFiles(model, dir, new SaveOptions(Tokenizer: tokenizer));
     }
 
     /// <summary>Whether a vocabulary is uncased: no token outside the bracketed specials has an upper-case letter.</summary>

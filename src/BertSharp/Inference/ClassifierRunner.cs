@@ -34,7 +34,7 @@ public static class ClassifierRunner
         try
         {
             using var noGrad = torch.no_grad();
-            var plan = Batching.Plan([.. examples.Select(e => e.Length)], batchSize, rng: null, bucketByLength: true);
+            var plan = Batching.PlanByLength([.. examples.Select(e => e.Length)], batchSize);
             foreach (var indices in plan)
             {
                 using var scope = NewDisposeScope();
@@ -57,28 +57,5 @@ public static class ClassifierRunner
             model.train(wasTraining);
         }
         return new ClassifierRun(logits, withLabels && examples.Count > 0 ? lossSum / examples.Count : double.NaN);
-    }
-
-    /// <summary>Softmax of one row of logits, in double precision.</summary>
-    public static double[] Softmax(IReadOnlyList<float> logits)
-    {
-        var max = logits.Max();
-        var exp = logits.Select(l => Math.Exp(l - max)).ToArray();
-        var sum = exp.Sum();
-        return [.. exp.Select(e => e / sum)];
-    }
-
-    /// <summary>Index of the largest logit (the first one on ties).</summary>
-    public static int ArgMax(IReadOnlyList<float> logits)
-    {
-        var best = 0;
-        for (var i = 1; i < logits.Count; i++)
-        {
-            if (logits[i] > logits[best])
-            {
-                best = i;
-            }
-        }
-        return best;
     }
 }

@@ -142,7 +142,7 @@ public sealed class BertConfig
         }
         if (!PresetNames.Contains(presetOrFile.Trim().ToLowerInvariant()))
         {
-            throw new BertSharpException($"--config {presetOrFile}: expected a size preset ({string.Join(", ", PresetNames)}) or a config.json file.");
+            throw new BertSharpException($"{BertSharpException.Field("config")} {presetOrFile}: expected a size preset ({string.Join(", ", PresetNames)}) or a config.json file.");
         }
         return Preset(presetOrFile);
     }

@@ -12,8 +12,11 @@ namespace BertSharp.Modeling;
 /// <param name="TokenizerFrom">A directory whose tokenizer files (vocab.txt, tokenizer.json, tokenizer_config.json, special_tokens_map.json) are copied along.</param>
 /// <param name="WriteExtraFiles">Called with the output directory (still temporary) to add more files.</param>
 /// <param name="Tokenizer">A tokenizer whose files (vocab.txt, tokenizer.json, tokenizer_config.json, special_tokens_map.json) are written along.</param>
+/// <param name="Overwrite">Allow saving into a non-empty directory that BertSharp did not write (only its own files are then
+/// replaced; see <see cref="OutputDirectory"/>).</param>
 public sealed record SaveOptions(
-    ScalarType Dtype = ScalarType.Float32, string? TokenizerFrom = null, Action<string>? WriteExtraFiles = null, BertTokenizer? Tokenizer = null);
+    ScalarType Dtype = ScalarType.Float32, string? TokenizerFrom = null, Action<string>? WriteExtraFiles = null, BertTokenizer? Tokenizer = null,
+    bool Overwrite = false);
 
 /// <summary>
 /// HuggingFace-compatible <c>from_pretrained</c> / <c>save_pretrained</c> for every BERT model class: config.json +
@@ -201,17 +204,29 @@ public static class BertPretrained
 
     /// <summary>
     /// Writes config.json and model.safetensors (keys, dtypes and shapes as HF writes them) and optional tokenizer files,
-    /// atomically: the directory appears complete or not at all.
+    /// atomically: the directory appears complete or not at all (<see cref="AtomicFile.WriteDirectory"/>). A non-empty
+    /// directory that BertSharp did not write is refused unless <see cref="SaveOptions.Overwrite"/>.
     /// </summary>
     public static void Save(BertPreTrainedModel model, string dir, SaveOptions? options = null)
     {
+        options ??= new SaveOptions();
+        AtomicFile.WriteDirectory(dir, tmp => WriteFiles(model, tmp, options), options.Overwrite);
+    }
+
+    /// <summary>
+    /// The files of <see cref="Save"/>, written into the existing directory <paramref name="dir"/> (a staging directory the
+    /// caller publishes, e.g. with more files of a run in it).
+    /// </summary>
+    public static void WriteFiles(BertPreTrainedModel model, string dir, SaveOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
         options ??= new SaveOptions();
         var dtypeName = options.Dtype switch
         {
             ScalarType.Float32 => "float32",
             ScalarType.Float16 => "float16",
             ScalarType.BFloat16 => "bfloat16",
-            _ => throw new BertSharpException($"--dtype {options.Dtype}: expected float32, float16 or bfloat16."),
+            _ => throw new BertSharpException($"{BertSharpException.Field("dtype")} {options.Dtype}: expected float32, float16 or bfloat16."),
         };
         if (options.TokenizerFrom is { } tf && !Directory.Exists(tf))
         {
@@ -223,24 +238,21 @@ public static class BertPretrained
         var tensors = StateDict(model, options.Dtype);
         try
         {
-            AtomicFile.WriteDirectory(dir, tmp =>
+            File.WriteAllText(Path.Combine(dir, "config.json"), config.ToJson() + "\n");
+            SafeTensors.Save(Path.Combine(dir, "model.safetensors"), tensors, new Dictionary<string, string> { ["format"] = "pt" });
+            if (options.TokenizerFrom is { } from)
             {
-                File.WriteAllText(Path.Combine(tmp, "config.json"), config.ToJson() + "\n");
-                SafeTensors.Save(Path.Combine(tmp, "model.safetensors"), tensors, new Dictionary<string, string> { ["format"] = "pt" });
-                if (options.TokenizerFrom is { } from)
+                foreach (var f in TokenizerFiles)
                 {
-                    foreach (var f in TokenizerFiles)
+                    var src = Path.Combine(from, f);
+                    if (File.Exists(src))
                     {
-                        var src = Path.Combine(from, f);
-                        if (File.Exists(src))
-                        {
-                            File.Copy(src, Path.Combine(tmp, f));
-                        }
+                        File.Copy(src, Path.Combine(dir, f), overwrite: true);
                     }
                 }
-                options.Tokenizer?.Save(tmp);
-                options.WriteExtraFiles?.Invoke(tmp);
-            });
+            }
+            options.Tokenizer?.Save(dir);
+            options.WriteExtraFiles?.Invoke(dir);
         }
         finally
         {
@@ -260,6 +272,6 @@ public static class BertPretrained
         "float32" or "fp32" or "float" => ScalarType.Float32,
         "float16" or "fp16" or "half" => ScalarType.Float16,
         "bfloat16" or "bf16" => ScalarType.BFloat16,
-        _ => throw new BertSharpException($"--dtype {name}: expected float32, float16 or bfloat16."),
+        _ => throw new BertSharpException($"{BertSharpException.Field("dtype")} {name}: expected float32, float16 or bfloat16."),
     };
 }

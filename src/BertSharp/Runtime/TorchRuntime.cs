@@ -33,7 +33,7 @@ public static class TorchRuntime
         }
         if (name.StartsWith("cuda", StringComparison.Ordinal) && !torch.cuda.is_available())
         {
-            throw new BertSharpException($"--device {name}: CUDA is not available in this build of libtorch (CPU package); use --device cpu.");
+            throw new BertSharpException($"{BertSharpException.Field("device")} {name}: CUDA is not available in this build of libtorch (CPU package); use {BertSharpException.Field("device")} cpu.");
         }
         try
         {
@@ -41,7 +41,7 @@ public static class TorchRuntime
         }
         catch (Exception e) when (e is ArgumentException or FormatException)
         {
-            throw new BertSharpException($"--device {name}: expected auto, cpu, cuda or cuda:N.", e);
+            throw new BertSharpException($"{BertSharpException.Field("device")} {name}: expected auto, cpu, cuda or cuda:N.", e);
         }
     }
 

@@ -1,3 +1,4 @@
+using BertSharp.Data;
 using BertSharp.Inference;
 using BertSharp.Modeling;
 using BertSharp.Tokenization;
@@ -45,7 +46,7 @@ public sealed class MiniLmImportTests
         using var ort = OnnxBertSession.Open(MiniLm.OriginalOnnx);
         double maxDiff = 0, minCos = 1;
         var tokens = 0;
-        foreach (var batch in InferenceBatch.Plan([.. encodings.Select(e => e.Length)], 32))
+        foreach (var batch in Batching.PlanByLength([.. encodings.Select(e => e.Length)], 32))
         {
             var rows = batch.Select(i => encodings[i]).ToList();
             var (ids, mask, types, seq) = OnnxBertSession.Collate([.. rows.Select(OnnxBertSession.Row)], tokenizer.PadId);
@@ -54,7 +55,7 @@ public sealed class MiniLmImportTests
             using (torch.no_grad())
             using (var scope = torch.NewDisposeScope())
             {
-                var input = InferenceBatch.Collate(rows, tokenizer.PadId, torch.CPU);
+                var input = Batching.Pad(rows, tokenizer.PadId, torch.CPU);
                 actual = InferenceBatch.ToFloats(model.Forward(input).LastHiddenState);
             }
             Assert.Equal(new long[] { rows.Count, seq, 384 }, shape);

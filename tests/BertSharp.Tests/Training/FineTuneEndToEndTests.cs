@@ -48,7 +48,7 @@ public class FineTuneEndToEndTests
 
         // 8 examples / batch 4 = 2 steps per epoch, 3 epochs.
         var log = File.ReadAllLines(Path.Combine(model, "train_log.jsonl")).Select(l => JsonNode.Parse(l)!).ToList();
-        Assert.Equal(6, log.Count(l => (string)l["type"]! == "step"));
+        Assert.Equal(6, log.Count(l => (string)l["type"]! == "train"));
         var epochs = log.Where(l => (string)l["type"]! == "epoch").ToList();
         Assert.Equal(3, epochs.Count);
         var bestAccuracy = epochs.Max(e => (double)e["validation"]!["accuracy"]!);
@@ -293,12 +293,19 @@ public class FineTuneEndToEndTests
             Task = TaskSpec.Sst2, DataPath = Data("sst2_train.tsv"), OutputDir = output, ConfigPreset = "tiny", VocabPath = Vocab,
         };
         Assert.Contains("is a file", Assert.Throws<BertSharpException>(() => Options(tmp.File("taken")).Validate()).Message, StringComparison.Ordinal);
-        Assert.Contains("--warmup-ratio and --warmup-steps", Assert.Throws<BertSharpException>(() =>
-            (Options(tmp.File("o")) with { WarmupRatio = 0.1, WarmupSteps = 3 }).Validate()).Message, StringComparison.Ordinal);
-        Assert.Contains("--vocab", Assert.Throws<BertSharpException>(() =>
+        // The library names fields (snake_case, as in training_args.json); the CLI shows its flags instead.
+        var both = Assert.Throws<BertSharpException>(() => (Options(tmp.File("o")) with { WarmupRatio = 0.1, WarmupSteps = 3 }).Validate());
+        Assert.Equal("warmup_ratio and warmup_steps: give one or the other.", both.Message);
+        Assert.Equal(["warmup_ratio", "warmup_steps"], both.Fields);
+        Assert.Equal("--warmup-ratio and --warmup-steps: give one or the other.", Cli.CliErrors.Describe(both));
+        Assert.Contains("needs vocab", Assert.Throws<BertSharpException>(() =>
             (Options(tmp.File("o")) with { VocabPath = null }).Validate()).Message, StringComparison.Ordinal);
-        Assert.Contains("either --model", Assert.Throws<BertSharpException>(() =>
+        Assert.Contains("either model", Assert.Throws<BertSharpException>(() =>
             (Options(tmp.File("o")) with { ModelDir = "x" }).Validate()).Message, StringComparison.Ordinal);
+        var lr = Assert.Throws<BertSharpException>(() => (Options(tmp.File("o")) with { LearningRate = -1 }).Validate());
+        Assert.Equal("learning_rate -1: expected a positive number.", lr.Message);
+        Assert.Equal("--lr -1: expected a positive number.", Cli.CliErrors.Describe(lr));
+        Assert.DoesNotContain("--", string.Join(" ", new[] { both, lr }.Select(e => e.Message)), StringComparison.Ordinal);
         Assert.Equal(16, (Options(tmp.File("o")) with { Task = TaskSpec.Imdb }).EffectiveBatchSize);
         Assert.Equal(512, (Options(tmp.File("o")) with { Task = TaskSpec.Imdb }).EffectiveMaxLength);
         Assert.Equal(2, (Options(tmp.File("o")) with { Task = TaskSpec.Imdb }).EffectiveEpochs);

@@ -44,12 +44,13 @@ public class HfCheckpointFineTuneTests
             Assert.True(batch.AttentionMask.eq(mask).all().item<bool>());
 
             using var model = BertPretrained.Load<BertForSequenceClassification>(HfFixture.Dir("sequence-classification"));
-            var schedule = new LinearWarmupSchedule(Lr, warmupSteps: 0, totalSteps: Steps);
-            using var trainer = new ClassifierTrainer(model, new AdamWOptions(Lr, Beta1, Beta2, Eps, Wd), schedule, Clip);
+            // The one trainer of fine-tuning and pre-training, with the fine-tuning task adapter (AdamW betas are 0.9 / 0.999).
+            using var trainer = new Trainer(model, new OptimizerSettings(Lr, Eps, Wd, Clip, WarmupSteps: 0, TotalSteps: Steps));
+            var task = new ClassificationTask(model);
             var ours = new double[Steps];
             for (var s = 0; s < Steps; s++)
             {
-                ours[s] = trainer.Step([batch])[0];
+                ours[s] = trainer.Step([() => batch], task).Task.Loss;
                 if (s == 0)
                 {
                     var parameters = model.NamedParameters().ToDictionary(p => p.Name, p => p.Param);

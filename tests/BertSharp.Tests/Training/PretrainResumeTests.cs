@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using BertSharp.Training;
 using BertSharp.Training.Pretraining;
 using BertSharp.Tests.Infrastructure;
 
@@ -23,8 +24,8 @@ public class PretrainResumeTests
         var rest = CliRunner.Run("pretrain", "--output", tmp.File("run"), "--resume", "--device", "cpu");
         Assert.True(rest.ExitCode == 0, rest.StdErr);
         Assert.Contains($"resuming {tmp.File("run")} at step 2 of 4: data {data}, batch 4 × 2, lr 0.002, seed 9", rest.StdErr, StringComparison.Ordinal);
-        var a = PretrainingLog.Read(tmp.File("straight/train_log.jsonl"));
-        var b = PretrainingLog.Read(tmp.File("run/train_log.jsonl"));
+        var a = PretrainingLogEntry.Read(tmp.File("straight/train_log.jsonl"));
+        var b = PretrainingLogEntry.Read(tmp.File("run/train_log.jsonl"));
         Assert.Equal(a.Select(e => (e.Step, e.Loss, e.LearningRate)), b.Select(e => (e.Step, e.Loss, e.LearningRate)));
         Assert.Equal(File.ReadAllBytes(tmp.File("straight/final/model.safetensors")), File.ReadAllBytes(tmp.File("run/final/model.safetensors")));
     }
@@ -46,8 +47,8 @@ public class PretrainResumeTests
         var longer = CliRunner.Run("pretrain", "--output", run, "--resume", "--steps", "5", "--device", "cpu");
         Assert.True(longer.ExitCode == 0, longer.StdErr);
         Assert.Contains("at step 3 of 5 (extended from 3)", longer.StdErr, StringComparison.Ordinal);
-        Assert.Equal([1L, 2, 3, 4, 5], PretrainingLog.Read(tmp.File("run/train_log.jsonl")).Select(e => e.Step));
-        Assert.Equal(5, PretrainingTrainerState.Load(tmp.File("run/checkpoint-5/trainer_state.json")).TotalSteps);
+        Assert.Equal([1L, 2, 3, 4, 5], PretrainingLogEntry.Read(tmp.File("run/train_log.jsonl")).Select(e => e.Step));
+        Assert.Equal(5, TrainerState.Load(tmp.File("run/checkpoint-5/trainer_state.json")).TotalSteps);
         Assert.True(File.Exists(tmp.File("run/final/model.safetensors")));
     }
 
@@ -61,8 +62,9 @@ public class PretrainResumeTests
             "--batch-size", "4", "--stop-after", "1", "--device", "cpu").ExitCode);
         var statePath = tmp.File("run/checkpoint-1/trainer_state.json");
         var state = JsonNode.Parse(File.ReadAllText(statePath))!.AsObject();
-        Assert.Equal(Path.GetFullPath(data), (string)state["data_directory"]!);
-        state.Remove("data_directory");
+        var settings = state["settings"]!.AsObject();
+        Assert.Equal(Path.GetFullPath(data), (string)settings["data_directory"]!);
+        settings.Remove("data_directory");
         File.WriteAllText(statePath, state.ToJsonString());
         var r = CliRunner.Run("pretrain", "--output", run, "--resume", "--device", "cpu");
         Assert.Equal(2, r.ExitCode);

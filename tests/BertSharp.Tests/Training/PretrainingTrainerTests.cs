@@ -1,6 +1,7 @@
 using BertSharp.Data.Pretraining;
 using BertSharp.Tests.Data.Pretraining;
 using BertSharp.Tests.Infrastructure;
+using BertSharp.Training;
 using BertSharp.Training.Pretraining;
 
 namespace BertSharp.Tests.Training;
@@ -52,11 +53,11 @@ public class PretrainingTrainerTests
         Assert.False(Directory.Exists(tmp.File("split/checkpoint-6")));
         new PretrainingTrainer(Options()).Run(data, tmp.File("split"), new PretrainingModelSource(), resume: true);
 
-        var a = PretrainingLog.Read(tmp.File("straight/train_log.jsonl"));
-        var b = PretrainingLog.Read(tmp.File("split/train_log.jsonl"));
-        Assert.Equal(6, a.Count(e => e.Kind == "train"));
-        Assert.Equal(2, a.Count(e => e.Kind == "eval"));
-        Assert.Equal(a.Select(e => (e.Kind, e.Step)), b.Select(e => (e.Kind, e.Step)));
+        var a = PretrainingLogEntry.Read(tmp.File("straight/train_log.jsonl"));
+        var b = PretrainingLogEntry.Read(tmp.File("split/train_log.jsonl"));
+        Assert.Equal(6, a.Count(e => e.Type == "train"));
+        Assert.Equal(2, a.Count(e => e.Type == "eval"));
+        Assert.Equal(a.Select(e => (e.Type, e.Step)), b.Select(e => (e.Type, e.Step)));
         foreach (var (x, y) in a.Zip(b))
         {
             Assert.Equal(x.Loss, y.Loss);
@@ -68,14 +69,14 @@ public class PretrainingTrainerTests
             Assert.Equal(x.DataPosition, y.DataPosition);
         }
         // The loss moved (the run trained) and the weights and optimizer moments after step 6 are byte-identical.
-        Assert.NotEqual(a[0].MaskedLmLoss, a.Last(e => e.Kind == "train").MaskedLmLoss);
+        Assert.NotEqual(a[0].MaskedLmLoss, a.Last(e => e.Type == "train").MaskedLmLoss);
         foreach (var f in new[] { "model.safetensors", "optimizer.safetensors", "trainer_state.json", "config.json", "vocab.txt" })
         {
             Assert.Equal(File.ReadAllBytes(tmp.File("straight/checkpoint-6/" + f)), File.ReadAllBytes(tmp.File("split/checkpoint-6/" + f)));
         }
         Assert.True(File.Exists(tmp.File("straight/final/model.safetensors")));
         Assert.True(new FileInfo(tmp.File("straight/loss.png")).Length > 1000);
-        Assert.Equal(8 * 6, PretrainingTrainerState.Load(tmp.File("straight/checkpoint-6/trainer_state.json")).DataPosition);
+        Assert.Equal(8 * 6, TrainLog.Number(TrainerState.Load(tmp.File("straight/checkpoint-6/trainer_state.json")).Data, "data_position"));
     }
 
     [Fact]
@@ -92,13 +93,14 @@ public class PretrainingTrainerTests
         Assert.False(Directory.Exists(tmp.File("run/checkpoint-1")));
 
         var none = Assert.Throws<BertSharpException>(() => new PretrainingTrainer(o).Run(data, tmp.File("run"), new PretrainingModelSource(), true));
-        Assert.Contains("no checkpoint-N", none.Message, StringComparison.Ordinal);
+        Assert.Contains("nothing to resume: no complete checkpoint-N", none.Message, StringComparison.Ordinal);
 
         new PretrainingTrainer(o) { StopAfter = 1 }.Run(data, tmp.File("run"), new PretrainingModelSource("tiny", vocab), false);
-        var again = Assert.Throws<BertSharpException>(() => new PretrainingTrainer(o).Run(data, tmp.File("run"), new PretrainingModelSource("tiny", vocab), false));
-        Assert.Contains("--resume", again.Message, StringComparison.Ordinal);
+        var again = Assert.Throws<UnfinishedRunException>(() => new PretrainingTrainer(o).Run(data, tmp.File("run"), new PretrainingModelSource("tiny", vocab), false));
+        Assert.Contains("holds checkpoint-1 of an unfinished run; resume it", again.Message, StringComparison.Ordinal);
         var changed = Assert.Throws<BertSharpException>(() => new PretrainingTrainer(o with { LearningRate = 2e-3 }).Run(data, tmp.File("run"), new PretrainingModelSource(), true));
-        Assert.Contains("--lr", changed.Message, StringComparison.Ordinal);
+        Assert.Contains("cannot resume: learning_rate was 0.001 in the checkpoint but is 0.002 now", changed.Message, StringComparison.Ordinal);
+        Assert.Equal(["learning_rate"], changed.Fields);
     }
 
     [Fact]
@@ -110,7 +112,7 @@ public class PretrainingTrainerTests
             "--steps", "2", "--batch-size", "4", "--device", "cpu");
         Assert.True(r.ExitCode == 0, r.StdErr);
         Assert.Matches(@"step 2: loss \d+\.\d{4}, masked_lm_loss \d+\.\d{4}, masked_lm_accuracy \d\.\d{4}, next_sentence_loss", r.StdOut);
-        Assert.Equal(2, PretrainingLog.Read(tmp.File("run/train_log.jsonl")).Count);
+        Assert.Equal(2, PretrainingLogEntry.Read(tmp.File("run/train_log.jsonl")).Count);
         Assert.True(File.Exists(tmp.File("run/checkpoint-2/optimizer.safetensors")));
         Assert.True(File.Exists(tmp.File("run/loss.png")));
 
@@ -142,7 +144,7 @@ public class PretrainingTrainerTests
         var rest = CliRunner.Run([.. common, "--resume"]);
         Assert.True(rest.ExitCode == 0, rest.StdErr);
         Assert.True(File.Exists(tmp.File("run/final/model.safetensors")));
-        Assert.Equal([1L, 2, 3, 4], PretrainingLog.Read(tmp.File("run/train_log.jsonl")).Select(e => e.Step));
+        Assert.Equal([1L, 2, 3, 4], PretrainingLogEntry.Read(tmp.File("run/train_log.jsonl")).Select(e => e.Step));
 
         var bad = CliRunner.Run([.. common, "--resume", "--stop-after", "0"]);
         Assert.Equal(2, bad.ExitCode);

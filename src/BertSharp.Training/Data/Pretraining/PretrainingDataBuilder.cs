@@ -161,6 +161,9 @@ public sealed class PretrainingDataBuilder
         return all;
     }
 
+    /// <summary>Allow an output directory that holds files BertSharp did not write (they are kept; only BertSharp's own files are replaced).</summary>
+    public bool Overwrite { get; init; }
+
     /// <summary>
     /// Builds <paramref name="outputDirectory"/> from <paramref name="inputs"/> atomically: on any error nothing at the
     /// output path changes. Returns the manifest written.
@@ -168,6 +171,8 @@ public sealed class PretrainingDataBuilder
     public PretrainingManifest Build(IEnumerable<string> inputs, string outputDirectory)
     {
         Options.Validate();
+        // A directory BertSharp did not write is refused before the corpus is read (and again when the shards are published).
+        OutputDirectory.Inspect(outputDirectory).ThrowIfForeign(Overwrite);
         var files = ExpandInputs(inputs);
         if (files.Count == 0)
         {
@@ -228,7 +233,7 @@ public sealed class PretrainingDataBuilder
             });
             manifest.Shards = [.. Enumerable.Range(0, shardCount).Select(s => shards[s])];
             File.WriteAllText(Path.Combine(tmp, PretrainingManifest.FileName), manifest.ToJson());
-        });
+        }, Overwrite);
         return manifest;
     }
 

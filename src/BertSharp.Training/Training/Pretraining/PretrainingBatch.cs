@@ -1,3 +1,4 @@
+using BertSharp.Data;
 using BertSharp.Data.Pretraining;
 using BertSharp.Modeling;
 using static TorchSharp.torch;
@@ -20,10 +21,9 @@ public sealed record PretrainingBatch(Tensor InputIds, Tensor TokenTypeIds, Tens
     {
         ArgumentNullException.ThrowIfNull(instances);
         var b = instances.Count;
-        var l = instances.Max(x => x.Length);
-        var ids = new long[b * l];
-        var types = new long[b * l];
-        var mask = new long[b * l];
+        var input = Batching.Pad([.. instances.Select(x => x.InputIds)],
+            [.. instances.Select(x => Enumerable.Range(0, x.Length).Select(j => j >= x.SegmentALength ? 1 : 0).ToArray())], padId, device);
+        var l = input.InputIds.shape[1];
         var labels = new long[b * l];
         var nsp = new long[b];
         long tokens = 0;
@@ -31,23 +31,14 @@ public sealed record PretrainingBatch(Tensor InputIds, Tensor TokenTypeIds, Tens
         for (var i = 0; i < b; i++)
         {
             var x = instances[i];
-            var row = i * l;
-            for (var j = 0; j < l; j++)
-            {
-                var real = j < x.Length;
-                ids[row + j] = real ? x.InputIds[j] : padId;
-                mask[row + j] = real ? 1 : 0;
-                types[row + j] = real && j >= x.SegmentALength ? 1 : 0;
-            }
             for (var k = 0; k < x.MaskedPositions.Length; k++)
             {
-                labels[row + x.MaskedPositions[k]] = x.MaskedLabels[k];
+                labels[(i * l) + x.MaskedPositions[k]] = x.MaskedLabels[k];
             }
             nsp[i] = x.IsRandomNext ? 1 : 0;
             tokens += x.Length;
         }
-        return new PretrainingBatch(
-            tensor(ids, [b, l]).to(device), tensor(types, [b, l]).to(device), tensor(mask, [b, l]).to(device),
-            tensor(labels, [b, l]).to(device), tensor(nsp, [b]).to(device), tokens);
+        return new PretrainingBatch(input.InputIds, input.TokenTypeIds!, input.AttentionMask!,
+            Batching.OnDevice(tensor(labels, [b, l]), device), Batching.OnDevice(tensor(nsp, [b]), device), tokens);
     }
 }

@@ -1,16 +1,15 @@
-using System.Globalization;
-using System.Text.Json;
-using System.Text.Json.Serialization;
-using BertSharp.IO;
-using ScottPlot;
+using System.Text.Json.Nodes;
 
 namespace BertSharp.Training.Pretraining;
 
-/// <summary>One line of <c>train_log.jsonl</c>: the metrics of an optimizer step, or of an evaluation.</summary>
+/// <summary>
+/// A pre-training line of <c>train_log.jsonl</c> (<see cref="TrainLog"/>), typed: the metrics of an optimizer step
+/// (<c>"type": "train"</c>) or of a held-out evaluation (<c>"type": "eval"</c>).
+/// </summary>
 public sealed record PretrainingLogEntry
 {
     /// <summary>"train" or "eval".</summary>
-    public string Kind { get; init; } = "train";
+    public string Type { get; init; } = "train";
 
     public long Step { get; init; }
 
@@ -26,94 +25,38 @@ public sealed record PretrainingLogEntry
 
     public double NextSentenceAccuracy { get; init; }
 
-    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
-    public double LearningRate { get; init; }
+    /// <summary>Learning rate of the step (NaN for evaluations).</summary>
+    public double LearningRate { get; init; } = double.NaN;
 
-    /// <summary>Global gradient norm before clipping.</summary>
-    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
-    public double GradNorm { get; init; }
+    /// <summary>Global gradient norm before clipping (NaN for evaluations or without clipping).</summary>
+    public double GradNorm { get; init; } = double.NaN;
 
     /// <summary>Real (non-padding) tokens processed per second in this step.</summary>
-    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
-    public double TokensPerSecond { get; init; }
+    public double TokensPerSecond { get; init; } = double.NaN;
 
-    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
-    public double ElapsedSeconds { get; init; }
+    public double ElapsedSeconds { get; init; } = double.NaN;
 
     /// <summary>Data position after the step (instances consumed since the start of the run).</summary>
-    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
     public long DataPosition { get; init; }
-}
 
-/// <summary><c>train_log.jsonl</c> (one JSON object per line) and <c>loss.png</c> of a pre-training run.</summary>
-public static class PretrainingLog
-{
-    public const string FileName = "train_log.jsonl";
-
-    public const string PlotName = "loss.png";
-
-    internal static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
-
-    public static string ToLine(PretrainingLogEntry e) => JsonSerializer.Serialize(e, Json);
-
-    /// <summary>Reads a log; a malformed line is an error naming its line number.</summary>
-    public static List<PretrainingLogEntry> Read(string path)
+    /// <summary>The typed view of a log line.</summary>
+    public static PretrainingLogEntry From(JsonObject e) => new()
     {
-        var list = new List<PretrainingLogEntry>();
-        if (!File.Exists(path))
-        {
-            return list;
-        }
-        var n = 0;
-        foreach (var line in File.ReadLines(path))
-        {
-            n++;
-            if (line.Length == 0)
-            {
-                continue;
-            }
-            try
-            {
-                list.Add(JsonSerializer.Deserialize<PretrainingLogEntry>(line, Json) ?? throw new JsonException("null"));
-            }
-            catch (JsonException e)
-            {
-                throw new BertSharpException($"{path}:{n}: not a log entry ({e.Message}).", e);
-            }
-        }
-        return list;
-    }
+        Type = TrainLog.TypeOf(e),
+        Step = TrainLog.StepOf(e),
+        Loss = TrainLog.Number(e, "loss"),
+        MaskedLmLoss = TrainLog.Number(e, "masked_lm_loss"),
+        MaskedLmAccuracy = TrainLog.Number(e, "masked_lm_accuracy"),
+        NextSentenceLoss = TrainLog.Number(e, "next_sentence_loss"),
+        NextSentenceAccuracy = TrainLog.Number(e, "next_sentence_accuracy"),
+        LearningRate = TrainLog.Number(e, "learning_rate"),
+        GradNorm = TrainLog.Number(e, "grad_norm"),
+        TokensPerSecond = TrainLog.Number(e, "tokens_per_second"),
+        ElapsedSeconds = TrainLog.Number(e, "elapsed_seconds"),
+        DataPosition = double.IsFinite(TrainLog.Number(e, "data_position")) ? (long)TrainLog.Number(e, "data_position") : 0,
+    };
 
-    /// <summary>Rewrites the whole log atomically.</summary>
-    public static void Write(string path, IEnumerable<PretrainingLogEntry> entries) =>
-        AtomicFile.WriteAllText(path, string.Concat(entries.Select(e => ToLine(e) + "\n")));
-
-    /// <summary>Plots MLM and NSP loss per step (and evaluation points) into a PNG, atomically.</summary>
-    public static void Plot(string path, IReadOnlyList<PretrainingLogEntry> entries)
-    {
-        var plot = new Plot();
-        var train = entries.Where(e => e.Kind == "train").ToArray();
-        var eval = entries.Where(e => e.Kind == "eval").ToArray();
-        void Series(PretrainingLogEntry[] src, Func<PretrainingLogEntry, double> y, string label, bool markers)
-        {
-            if (src.Length == 0)
-            {
-                return;
-            }
-            var s = plot.Add.Scatter(src.Select(e => (double)e.Step).ToArray(), src.Select(y).ToArray());
-            s.LegendText = label;
-            s.MarkerSize = markers || src.Length <= 50 ? 5 : 0;
-            s.LineWidth = markers ? 2 : 1;
-        }
-        Series(train, e => e.MaskedLmLoss, "masked LM loss (train)", false);
-        Series(train, e => e.NextSentenceLoss, "next sentence loss (train)", false);
-        Series(eval, e => e.MaskedLmLoss, "masked LM loss (eval)", true);
-        Series(eval, e => e.NextSentenceLoss, "next sentence loss (eval)", true);
-        plot.Title(string.Create(CultureInfo.InvariantCulture, $"BERT pre-training, {train.Length} steps"));
-        plot.XLabel("optimizer step");
-        plot.YLabel("loss");
-        plot.ShowLegend();
-        var bytes = plot.GetImageBytes(900, 500, ImageFormat.Png);
-        AtomicFile.Write(path, s => s.Write(bytes));
-    }
+    /// <summary>The pre-training entries (train and eval) of a log file, in order; a line cut short at the end is left out.</summary>
+    public static List<PretrainingLogEntry> Read(string path) =>
+        [.. TrainLog.Read(path).Where(e => TrainLog.TypeOf(e) is "train" or "eval").Select(From)];
 }

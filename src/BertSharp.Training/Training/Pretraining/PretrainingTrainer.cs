@@ -1,8 +1,10 @@
 using System.Diagnostics;
-using System.Globalization;
+using System.Text.Json.Nodes;
 using BertSharp.Data.Pretraining;
+using BertSharp.IO;
 using BertSharp.Modeling;
 using BertSharp.Runtime;
+using BertSharp.Tokenization;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -15,9 +17,11 @@ namespace BertSharp.Training.Pretraining;
 public sealed record PretrainingModelSource(string? Preset = null, string? VocabPath = null, string? ModelDirectory = null);
 
 /// <summary>
-/// BERT pre-training with MLM + NSP (HF <c>BertForPreTraining</c>): AdamW with HF's decay groups, linear warm-up and decay,
-/// global-norm clipping, gradient accumulation, held-out evaluation, HF checkpoints with the full trainer state, and exact
-/// resume: a run of N steps and a run stopped after k steps then resumed give bitwise-equal losses on the CPU.
+/// BERT pre-training with MLM + NSP (HF <c>BertForPreTraining</c>) on the one training loop (<see cref="Trainer.Run{TBatch}"/>): AdamW with HF's decay
+/// groups, linear warm-up and decay, global-norm clipping, gradient accumulation, held-out evaluation, HF checkpoints with the
+/// full trainer state, and exact resume: a run of N steps and a run stopped after k steps then resumed give bitwise-equal
+/// losses and weights on the CPU (dropout re-seeds torch's generator from (seed, step) before every step, dynamic masks come
+/// from (seed, data position)).
 /// </summary>
 public sealed class PretrainingTrainer
 {
@@ -43,48 +47,35 @@ public sealed class PretrainingTrainer
 
     /// <summary>
     /// Trains; returns the final model directory (<c>OUTPUT/final</c>), or the checkpoint written where <see cref="StopAfter"/>
-    /// stopped the run.
+    /// stopped the run. Cancellation stops between steps with <see cref="TrainingCancelledException"/>; the checkpoints written
+    /// so far stay.
     /// </summary>
     /// <param name="dataDirectory">Output of <c>bert pretrain-data</c>.</param>
     /// <param name="outputDirectory">Receives checkpoint-N/, final/, train_log.jsonl and loss.png.</param>
     /// <param name="source">Fresh preset + vocab, or an existing model; ignored when resuming.</param>
     /// <param name="resume">Continue from the latest checkpoint-N in <paramref name="outputDirectory"/>.</param>
-    public string Run(string dataDirectory, string outputDirectory, PretrainingModelSource source, bool resume)
+    /// <param name="cancel">Stops the run between steps.</param>
+    public string Run(string dataDirectory, string outputDirectory, PretrainingModelSource source, bool resume, CancellationToken cancel = default)
     {
         ArgumentNullException.ThrowIfNull(source);
         TorchRuntime.EnsureLoaded();
         var device = TorchRuntime.ResolveDevice(_options.Device);
+        var outputExisted = Directory.Exists(outputDirectory);
+        var checkpoint = RunDirectory.Check(outputDirectory, resume, _options.Overwrite);
         var data = PretrainingDataset.Open(dataDirectory);
         var evalCount = _options.EvalEvery > 0 ? (int)Math.Min(_options.EvalInstances, data.Count / 10) : 0;
         var trainCount = data.Count - evalCount;
-        var current = PretrainingTrainerState.FromOptions(_options, trainCount, data.Manifest.VocabSha256);
-
-        string? checkpoint = null;
-        if (resume)
-        {
-            checkpoint = LatestCheckpoint(outputDirectory)
-                ?? throw new BertSharpException($"{outputDirectory}: --resume given but there is no checkpoint-N directory to resume from.");
-        }
-        else if (LatestCheckpoint(outputDirectory) is { } existing)
-        {
-            throw new BertSharpException($"{outputDirectory}: already holds {Path.GetFileName(existing)}; pass --resume to continue it or choose another --output.");
-        }
-
-        var state = current;
-        if (checkpoint is not null)
-        {
-            state = PretrainingTrainerState.Load(Path.Combine(checkpoint, PretrainingTrainerState.FileName));
-            state.CheckResumable(current, checkpoint);
-            state.TotalSteps = current.TotalSteps;
-            state.SaveEvery = current.SaveEvery;
-            state.EvalEvery = current.EvalEvery;
-        }
-        state.DataDirectory = Path.GetFullPath(dataDirectory);
+        var settings = Settings(trainCount, data.Manifest.VocabSha256, dataDirectory);
+        var state = checkpoint is null ? null : TrainerState.Load(Path.Combine(checkpoint, TrainerState.FileName));
+        // Only the length of the run may change (raised: the linear decay is re-planned to end at the new total); how often it
+        // saves and evaluates, and where its data lives, are not part of the result.
+        state?.CheckResumable(settings, checkpoint!, mayGrow: ["steps"], free: ["save_every", "eval_every", "data_directory"]);
 
         var sourceDir = checkpoint ?? source.ModelDirectory;
         _sourceTrainedLength = sourceDir is not null && File.Exists(Path.Combine(sourceDir, "tokenizer_config.json"))
-            ? Tokenization.BertTokenizer.FromDirectory(sourceDir).ModelMaxLength
+            ? BertTokenizer.FromDirectory(sourceDir).ModelMaxLength
             : null;
+
         var (model, vocabPath) = checkpoint is not null
             ? (BertPretrained.Load<BertForPreTraining>(checkpoint), Path.Combine(checkpoint, "vocab.txt"))
             : CreateModel(source, data);
@@ -100,28 +91,118 @@ public sealed class PretrainingTrainer
                 throw new BertSharpException($"{dataDirectory}: max_seq_length {data.Manifest.MaxSeqLength} exceeds the model's max_position_embeddings {model.Config.MaxPositionEmbeddings}.");
             }
             model.to(device);
-            model.train();
-            var names = OptimizerParameterNames(model);
-            using var optimizer = AdamWFactory.Create(model, new AdamWOptions(_options.LearningRate, 0.9, 0.999, _options.Eps, _options.WeightDecay));
-            if (checkpoint is not null)
-            {
-                PretrainingTrainerState.LoadOptimizer(Path.Combine(checkpoint, PretrainingTrainerState.OptimizerFileName), optimizer, names);
-            }
-            Directory.CreateDirectory(outputDirectory);
-            var logPath = Path.Combine(outputDirectory, PretrainingLog.FileName);
-            var history = checkpoint is null ? [] : PretrainingLog.Read(logPath).Where(e => e.Step <= state.GlobalStep).ToList();
-            PretrainingLog.Write(logPath, history);
-            var evalSet = evalCount > 0 ? data.Read(trainCount).Take(evalCount).ToList() : [];
+            using var trainer = new Trainer(model, new OptimizerSettings(_options.LearningRate, _options.Eps, _options.WeightDecay, _options.MaxGradNorm,
+                _options.EffectiveWarmupSteps, _options.Steps));
             var masker = new MaskedLmMasker(new MaskingVocabulary(File.ReadAllLines(vocabPath)), data.Manifest.Options());
-
-            TrainLoop(model, optimizer, names, data, trainCount, evalSet, masker, state, device, vocabPath, outputDirectory, history, logPath);
-            var final = Path.Combine(outputDirectory, "final");
-            if (state.GlobalStep >= _options.Steps)
+            var stream = new InstanceStream(data, trainCount, _options.BatchSize, _options.GradAccum, masker, _options.DynamicMasking, _options.Seed, device);
+            if (state is not null)
             {
-                BertPretrained.Save(model, final, new SaveOptions(WriteExtraFiles: dir => WriteTokenizerFiles(dir, vocabPath, data)));
-                return final;
+                OptimizerState.Load(Path.Combine(checkpoint!, OptimizerState.FileName), trainer.Optimizer, trainer.OptimizerParameterNames);
+                trainer.StepsDone = state.GlobalStep;
+                stream.Restore(state.Data);
             }
-            return LatestCheckpoint(outputDirectory) ?? final;
+            var run = RunDirectory.Open(outputDirectory, _options.Overwrite, ["final"]);
+            using var log = TrainLog.Open(run.LogPath, state?.GlobalStep);
+            log.Append(state is null ? "start" : "resume", state?.GlobalStep ?? 0, new JsonObject
+            {
+                ["train_instances"] = trainCount,
+                ["eval_instances"] = evalCount,
+                ["total_steps"] = _options.Steps,
+            });
+            var evalSet = evalCount > 0 ? data.Read(trainCount).Take(evalCount).ToList() : [];
+            var task = new PretrainingTask(model);
+            string? lastCheckpoint = checkpoint;
+
+            void SaveCheckpoint(long step)
+            {
+                log.Sync();
+                var s = new TrainerState
+                {
+                    GlobalStep = step,
+                    TotalSteps = _options.Steps,
+                    Settings = settings,
+                    Data = stream.State(),
+                    Rng = "torch.manual_seed(derive(seed, step)) before every step; dynamic masks from derive(seed, data position)",
+                };
+                lastCheckpoint = run.CheckpointPath(step);
+                BertPretrained.Save(model, lastCheckpoint, new SaveOptions(WriteExtraFiles: tmp =>
+                {
+                    WriteTokenizerFiles(tmp, vocabPath, data);
+                    OptimizerState.Save(Path.Combine(tmp, OptimizerState.FileName), trainer.Optimizer, trainer.OptimizerParameterNames);
+                    s.Save(Path.Combine(tmp, TrainerState.FileName));
+                }));
+                Plot(run, log);
+            }
+
+            var clock = Stopwatch.StartNew();
+            var stepStart = 0.0;
+            ITrainingHook[] hooks =
+            [
+                new TrainingHook(before: step =>
+                {
+                    stepStart = clock.Elapsed.TotalSeconds;
+                    // Dropout draws from torch's global generator; seeding it per step makes step k the same in any run.
+                    torch.random.manual_seed(StepSeed(step)).Dispose();
+                }, after: o =>
+                {
+                    var elapsed = clock.Elapsed.TotalSeconds;
+                    var fields = new JsonObject { ["loss"] = o.Task.Loss };
+                    foreach (var (k, v) in o.Task.Metrics)
+                    {
+                        fields[k] = v;
+                    }
+                    fields["learning_rate"] = o.LearningRate;
+                    fields["grad_norm"] = o.GradNorm;
+                    fields["tokens_per_second"] = task.LastTokens / Math.Max(1e-9, elapsed - stepStart);
+                    fields["elapsed_seconds"] = elapsed;
+                    fields["data_position"] = stream.Position;
+                    var entry = log.Append("train", o.Step, fields);
+                    OnLog?.Invoke(PretrainingLogEntry.From(entry));
+                    return true;
+                }),
+                TrainingHook.Every(_options.EvalEvery > 0 ? _options.EvalEvery : 0, _options.EvalEvery > 0 ? _options.Steps : 0, o =>
+                {
+                    if (evalSet.Count > 0)
+                    {
+                        var metrics = PretrainingTask.Evaluate(model, evalSet, _options.BatchSize, data.Manifest.PadId, device);
+                        var entry = log.Append("eval", o.Step, new JsonObject([.. metrics.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value))]));
+                        OnLog?.Invoke(PretrainingLogEntry.From(entry));
+                    }
+                }),
+                TrainingHook.Every(_options.SaveEvery, _options.Steps, o => SaveCheckpoint(o.Step)),
+                TrainingHook.StopAfter(StopAfter),
+            ];
+            long taken;
+            try
+            {
+                taken = trainer.Run(task, stream, _options.Steps, hooks, cancel);
+            }
+            catch (Exception e)
+            {
+                log.Dispose();
+                if (lastCheckpoint is null && !outputExisted && Directory.Exists(run.Path))
+                {
+                    Directory.Delete(run.Path, recursive: true);
+                }
+                if (e is OperationCanceledException && cancel.IsCancellationRequested)
+                {
+                    throw new TrainingCancelledException(run.Path, lastCheckpoint, trainer.StepsDone, _options.Steps);
+                }
+                throw;
+            }
+            if (trainer.StepsDone < _options.Steps)
+            {
+                // Stopped early (StopAfter): keep the work with a checkpoint unless the last step just wrote one.
+                if (taken > 0 && (_options.SaveEvery <= 0 || trainer.StepsDone % _options.SaveEvery != 0))
+                {
+                    SaveCheckpoint(trainer.StepsDone);
+                }
+                return run.LatestCheckpoint() ?? run.CheckpointPath(trainer.StepsDone);
+            }
+            log.Append("end", trainer.StepsDone, new JsonObject { ["steps"] = trainer.StepsDone });
+            var final = Path.Combine(run.Path, "final");
+            BertPretrained.Save(model, final, new SaveOptions(WriteExtraFiles: dir => WriteTokenizerFiles(dir, vocabPath, data)));
+            return final;
         }
         finally
         {
@@ -129,168 +210,70 @@ public sealed class PretrainingTrainer
         }
     }
 
-    private void TrainLoop(BertForPreTraining model, optim.Optimizer optimizer, IReadOnlyList<string> names, PretrainingDataset data,
-        long trainCount, List<PretrainingInstance> evalSet, MaskedLmMasker masker, PretrainingTrainerState state, Device device,
-        string vocabPath, string outputDirectory, List<PretrainingLogEntry> history, string logPath)
+    /// <summary>
+    /// The latest checkpoint of the run in <paramref name="outputDirectory"/> with the settings it was trained with (what a
+    /// resume takes when the caller gives no other) and its data directory, or null when the run has no checkpoint.
+    /// </summary>
+    public static (TrainerState State, PretrainingTrainerOptions Options, string? DataDirectory)? SavedRun(string outputDirectory)
     {
-        var schedule = new LinearWarmupSchedule(_options.LearningRate, _options.WarmupSteps, _options.Steps);
-        var parameters = model.parameters().ToList();
-        var cursor = new InstanceCursor(data, trainCount, state.DataPosition);
-        var padId = data.Manifest.PadId;
-        var perStep = _options.BatchSize * _options.GradAccum;
-        var clock = Stopwatch.StartNew();
-        long stepsThisRun = 0;
-        using var log = new StreamWriter(logPath, append: true);
-        while (state.GlobalStep < _options.Steps && (StopAfter is null || stepsThisRun < StopAfter))
+        var checkpoint = RunDirectory.LatestCheckpoint(AtomicFile.Normalize(outputDirectory));
+        if (checkpoint is null)
         {
-            var step = state.GlobalStep + 1;
-            var t0 = clock.Elapsed.TotalSeconds;
-            double loss = 0, mlmLoss = 0, nspLoss = 0, mlmCorrect = 0, mlmCount = 0, nspCorrect = 0, gradNorm;
-            long tokens = 0;
-            using (var scope = NewDisposeScope())
-            {
-                // Dropout draws from torch's global generator; seeding it per step makes step k the same in any run.
-                using var generator = torch.random.manual_seed(StepSeed(step));
-                schedule.Apply(optimizer, step - 1);
-                optimizer.zero_grad();
-                for (var micro = 0; micro < _options.GradAccum; micro++)
-                {
-                    var batchInstances = new List<PretrainingInstance>(_options.BatchSize);
-                    for (var i = 0; i < _options.BatchSize; i++)
-                    {
-                        var (position, x) = cursor.Next();
-                        batchInstances.Add(_options.DynamicMasking ? masker.Remask(x, PretrainingRng.Derive(_options.Seed, 0x6D61736B, position)) : x);
-                    }
-                    var batch = PretrainingBatch.Collate(batchInstances, padId, device);
-                    tokens += batch.Tokens;
-                    var o = model.Forward(new BertInput(batch.InputIds, batch.AttentionMask, batch.TokenTypeIds), batch.Labels, batch.NextSentenceLabels,
-                        logitsAtLabelledPositionsOnly: true);
-                    (o.Loss! / _options.GradAccum).backward();
-                    using var noGrad = torch.no_grad();
-                    var m = Metrics(o, batch);
-                    loss += m[0] / _options.GradAccum;
-                    mlmLoss += m[1] / _options.GradAccum;
-                    nspLoss += m[2] / _options.GradAccum;
-                    mlmCorrect += m[3];
-                    mlmCount += m[4];
-                    nspCorrect += m[5];
-                }
-                gradNorm = _options.MaxGradNorm > 0 ? GradientClipping.ClipByGlobalNorm(parameters, _options.MaxGradNorm) : 0;
-                optimizer.step();
-            }
-            state.GlobalStep = step;
-            state.SchedulerStep = step;
-            state.DataPosition += perStep;
-            stepsThisRun++;
-            var elapsed = clock.Elapsed.TotalSeconds;
-            var entry = new PretrainingLogEntry
-            {
-                Step = step,
-                Loss = loss,
-                MaskedLmLoss = mlmLoss,
-                MaskedLmAccuracy = mlmCount == 0 ? 0 : mlmCorrect / mlmCount,
-                NextSentenceLoss = nspLoss,
-                NextSentenceAccuracy = nspCorrect / perStep,
-                LearningRate = schedule.LearningRate(step - 1),
-                GradNorm = gradNorm,
-                TokensPerSecond = tokens / Math.Max(1e-9, elapsed - t0),
-                ElapsedSeconds = elapsed,
-                DataPosition = state.DataPosition,
-            };
-            Append(log, history, entry);
-            if (_options.EvalEvery > 0 && (step % _options.EvalEvery == 0 || step == _options.Steps) && evalSet.Count > 0)
-            {
-                Append(log, history, Evaluate(model, evalSet, padId, device, step));
-            }
-            if ((_options.SaveEvery > 0 && step % _options.SaveEvery == 0) || step == _options.Steps)
-            {
-                log.Flush();
-                SaveCheckpoint(model, optimizer, names, state, data, vocabPath, outputDirectory);
-                PretrainingLog.Plot(Path.Combine(outputDirectory, PretrainingLog.PlotName), history);
-            }
+            return null;
         }
-        log.Flush();
-        if (stepsThisRun > 0 && state.GlobalStep < _options.Steps)
+        var state = TrainerState.Load(Path.Combine(checkpoint, TrainerState.FileName));
+        var s = state.Settings;
+        double N(string name) => TrainLog.Number(s, name) is var v && double.IsFinite(v)
+            ? v
+            : throw new BertSharpException($"{checkpoint}: trainer_state.json has no setting '{name}'; not a pre-training checkpoint.");
+        var options = new PretrainingTrainerOptions
         {
-            // Stopped early (StopAfter): keep the work with a checkpoint unless the last step just wrote one.
-            if (_options.SaveEvery <= 0 || state.GlobalStep % _options.SaveEvery != 0)
-            {
-                SaveCheckpoint(model, optimizer, names, state, data, vocabPath, outputDirectory);
-            }
-            PretrainingLog.Plot(Path.Combine(outputDirectory, PretrainingLog.PlotName), history);
-        }
-    }
-
-    private void Append(StreamWriter log, List<PretrainingLogEntry> history, PretrainingLogEntry entry)
-    {
-        history.Add(entry);
-        log.WriteLine(PretrainingLog.ToLine(entry));
-        log.Flush();
-        OnLog?.Invoke(entry);
-    }
-
-    /// <summary>Loss, MLM loss, NSP loss, MLM correct, MLM count, NSP correct of one forward pass (one host sync).</summary>
-    private static float[] Metrics(BertForPreTrainingOutput o, PretrainingBatch batch)
-    {
-        var maskedPositions = batch.Labels.ne(Losses.IgnoreIndex);
-        // The logits cover only the labelled positions, in row-major order (masked_select's order too).
-        var mlmCorrect = o.PredictionLogits.argmax(-1).eq(batch.Labels.masked_select(maskedPositions)).sum();
-        var nspCorrect = o.SeqRelationshipLogits.argmax(-1).eq(batch.NextSentenceLabels).sum();
-        using var all = stack([o.Loss!.detach(), o.MlmLoss!.detach(), o.NspLoss!.detach(),
-            mlmCorrect.to_type(ScalarType.Float32), maskedPositions.sum().to_type(ScalarType.Float32), nspCorrect.to_type(ScalarType.Float32)]).cpu();
-        return all.data<float>().ToArray();
-    }
-
-    private PretrainingLogEntry Evaluate(BertForPreTraining model, List<PretrainingInstance> evalSet, int padId, Device device, long step)
-    {
-        model.eval();
-        double mlmLoss = 0, nspLoss = 0, mlmCorrect = 0, mlmCount = 0, nspCorrect = 0;
-        try
-        {
-            using var noGrad = torch.no_grad();
-            foreach (var chunk in evalSet.Chunk(_options.BatchSize))
-            {
-                using var scope = NewDisposeScope();
-                var batch = PretrainingBatch.Collate(chunk, padId, device);
-                var o = model.Forward(new BertInput(batch.InputIds, batch.AttentionMask, batch.TokenTypeIds), batch.Labels, batch.NextSentenceLabels,
-                        logitsAtLabelledPositionsOnly: true);
-                var m = Metrics(o, batch);
-                // Token-weighted MLM loss and instance-weighted NSP loss over the whole held-out set.
-                mlmLoss += m[1] * m[4];
-                nspLoss += m[2] * chunk.Length;
-                mlmCorrect += m[3];
-                mlmCount += m[4];
-                nspCorrect += m[5];
-            }
-        }
-        finally
-        {
-            model.train();
-        }
-        var mlm = mlmCount == 0 ? 0 : mlmLoss / mlmCount;
-        var nsp = nspLoss / evalSet.Count;
-        return new PretrainingLogEntry
-        {
-            Kind = "eval",
-            Step = step,
-            Loss = mlm + nsp,
-            MaskedLmLoss = mlm,
-            MaskedLmAccuracy = mlmCount == 0 ? 0 : mlmCorrect / mlmCount,
-            NextSentenceLoss = nsp,
-            NextSentenceAccuracy = nspCorrect / evalSet.Count,
+            Steps = (long)N("steps"),
+            BatchSize = (int)N("batch_size"),
+            GradAccum = (int)N("gradient_accumulation_steps"),
+            LearningRate = N("learning_rate"),
+            WarmupSteps = (long)N("warmup_steps"),
+            WeightDecay = N("weight_decay"),
+            Eps = N("adam_epsilon"),
+            MaxGradNorm = N("max_grad_norm"),
+            SaveEvery = (long)N("save_every"),
+            EvalEvery = (long)N("eval_every"),
+            DynamicMasking = s["dynamic_masking"]?.GetValue<bool>() ?? false,
+            Seed = (long)N("seed"),
         };
+        return (state, options, s["data_directory"]?.GetValue<string>());
     }
 
-    private void SaveCheckpoint(BertForPreTraining model, optim.Optimizer optimizer, IReadOnlyList<string> names,
-        PretrainingTrainerState state, PretrainingDataset data, string vocabPath, string outputDirectory)
+    /// <summary>What a resumed run must share with its checkpoint.</summary>
+    private JsonObject Settings(long trainInstances, string vocabSha, string dataDirectory) => new()
     {
-        var dir = Path.Combine(outputDirectory, "checkpoint-" + state.GlobalStep.ToString(CultureInfo.InvariantCulture));
-        BertPretrained.Save(model, dir, new SaveOptions(WriteExtraFiles: tmp =>
-        {
-            WriteTokenizerFiles(tmp, vocabPath, data);
-            PretrainingTrainerState.SaveOptimizer(Path.Combine(tmp, PretrainingTrainerState.OptimizerFileName), optimizer, names);
-            state.Save(Path.Combine(tmp, PretrainingTrainerState.FileName));
-        }));
+        ["steps"] = _options.Steps,
+        ["batch_size"] = _options.BatchSize,
+        ["gradient_accumulation_steps"] = _options.GradAccum,
+        ["learning_rate"] = _options.LearningRate,
+        ["warmup_steps"] = _options.EffectiveWarmupSteps,
+        ["weight_decay"] = _options.WeightDecay,
+        ["adam_epsilon"] = _options.Eps,
+        ["max_grad_norm"] = _options.MaxGradNorm,
+        ["dynamic_masking"] = _options.DynamicMasking,
+        ["seed"] = _options.Seed,
+        ["train_instances"] = trainInstances,
+        ["data_vocab_sha256"] = vocabSha,
+        ["save_every"] = _options.SaveEvery,
+        ["eval_every"] = _options.EvalEvery,
+        ["data_directory"] = Path.GetFullPath(dataDirectory),
+    };
+
+    private static void Plot(RunDirectory run, TrainLog log)
+    {
+        var entries = log.Entries;
+        LossPlot.Save(run.PlotPath, LossPlot.Title("BERT pre-training", entries), entries,
+        [
+            new("masked LM loss (train)", "train", "masked_lm_loss"),
+            new("next sentence loss (train)", "train", "next_sentence_loss"),
+            new("masked LM loss (eval)", "eval", "masked_lm_loss", Emphasize: true),
+            new("next sentence loss (eval)", "eval", "next_sentence_loss", Emphasize: true),
+        ]);
     }
 
     private void WriteTokenizerFiles(string dir, string vocabPath, PretrainingDataset data)
@@ -302,7 +285,6 @@ public sealed class PretrainingTrainer
         File.WriteAllText(Path.Combine(dir, "tokenizer_config.json"),
             $"{{\n  \"tokenizer_class\": \"BertTokenizer\",\n  \"do_lower_case\": {lower},\n  \"model_max_length\": {trained}\n}}\n");
     }
-
 
     private (BertForPreTraining Model, string VocabPath) CreateModel(PretrainingModelSource source, PretrainingDataset data)
     {
@@ -316,7 +298,7 @@ public sealed class PretrainingTrainer
         }
         if (source.Preset is null || source.VocabPath is null)
         {
-            throw new BertSharpException("pretrain needs --config PRESET with --vocab PATH, or --model DIR.");
+            throw new BertSharpException($"pre-training needs a {BertSharpException.Field("config")} preset with a {BertSharpException.Field("vocab")}, or a {BertSharpException.Field("model")} directory.");
         }
         if (!File.Exists(source.VocabPath))
         {
@@ -332,46 +314,5 @@ public sealed class PretrainingTrainer
         return (BertPretrained.Create<BertForPreTraining>(config), source.VocabPath);
     }
 
-    // Names in the optimizer's state order: AdamWFactory puts the decay group first, then the no-decay group.
-    private static List<string> OptimizerParameterNames(BertForPreTraining model)
-    {
-        var (decay, noDecay) = AdamWFactory.Split(model.NamedParameters(), DecayRule.HuggingFace);
-        return [.. decay.Select(p => p.Name), .. noDecay.Select(p => p.Name)];
-    }
-
     private long StepSeed(long step) => (long)(PretrainingRng.Derive(_options.Seed, 0x64726F70, step).NextUInt64() >> 1);
-
-    /// <summary>The checkpoint-N directory with the largest N that has a trainer state, or null.</summary>
-    public static string? LatestCheckpoint(string outputDirectory)
-    {
-        if (!Directory.Exists(outputDirectory))
-        {
-            return null;
-        }
-        return Directory.GetDirectories(outputDirectory, "checkpoint-*")
-            .Select(d => (Dir: d, Ok: long.TryParse(Path.GetFileName(d)["checkpoint-".Length..], NumberStyles.None, CultureInfo.InvariantCulture, out var n), N: n))
-            .Where(c => c.Ok && File.Exists(Path.Combine(c.Dir, PretrainingTrainerState.FileName)))
-            .OrderByDescending(c => c.N)
-            .Select(c => c.Dir)
-            .FirstOrDefault();
-    }
-
-    /// <summary>Sequential reader over the first <c>trainCount</c> instances that wraps around (epochs).</summary>
-    private sealed class InstanceCursor(PretrainingDataset data, long trainCount, long position)
-    {
-        private IEnumerator<PretrainingInstance>? _it;
-        private long _position = position;
-
-        public (long Position, PretrainingInstance Instance) Next()
-        {
-            var index = _position % trainCount;
-            if (_it is null || index == 0)
-            {
-                _it?.Dispose();
-                _it = data.Read(index).GetEnumerator();
-            }
-            _it.MoveNext();
-            return (_position++, _it.Current);
-        }
-    }
 }

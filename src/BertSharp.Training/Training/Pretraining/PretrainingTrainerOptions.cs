@@ -3,29 +3,45 @@ namespace BertSharp.Training.Pretraining;
 /// <summary>Settings of a pre-training run (MLM + NSP). Defaults follow google-research/bert's run_pretraining where it has them.</summary>
 public sealed record PretrainingTrainerOptions
 {
+    public const long DefaultSteps = 1000;
+
+    public const int DefaultBatchSize = 32;
+
+    public const double DefaultLearningRate = 1e-4;
+
+    public const double DefaultWeightDecay = 0.01;
+
+    public const double DefaultEps = 1e-6;
+
+    public const double DefaultMaxGradNorm = 1.0;
+
+    public const int DefaultEvalInstances = 512;
+
+    public const long DefaultSeed = 42;
+
     /// <summary>Optimizer steps in the whole run (the schedule decays to 0 here).</summary>
-    public long Steps { get; init; } = 1000;
+    public long Steps { get; init; } = DefaultSteps;
 
     /// <summary>Instances per micro-batch.</summary>
-    public int BatchSize { get; init; } = 32;
+    public int BatchSize { get; init; } = DefaultBatchSize;
 
     /// <summary>Micro-batches per optimizer step.</summary>
     public int GradAccum { get; init; } = 1;
 
     /// <summary>Peak learning rate (google: 1e-4).</summary>
-    public double LearningRate { get; init; } = 1e-4;
+    public double LearningRate { get; init; } = DefaultLearningRate;
 
-    /// <summary>Linear warm-up steps from 0 to the peak.</summary>
-    public long WarmupSteps { get; init; }
+    /// <summary>Linear warm-up steps from 0 to the peak; null for 10 % of <see cref="Steps"/> (<see cref="EffectiveWarmupSteps"/>).</summary>
+    public long? WarmupSteps { get; init; }
 
     /// <summary>Decoupled weight decay, not applied to biases and LayerNorm weights (google: 0.01).</summary>
-    public double WeightDecay { get; init; } = 0.01;
+    public double WeightDecay { get; init; } = DefaultWeightDecay;
 
     /// <summary>AdamW epsilon (google: 1e-6).</summary>
-    public double Eps { get; init; } = 1e-6;
+    public double Eps { get; init; } = DefaultEps;
 
     /// <summary>Global gradient-norm clip (google: 1.0); 0 disables clipping.</summary>
-    public double MaxGradNorm { get; init; } = 1.0;
+    public double MaxGradNorm { get; init; } = DefaultMaxGradNorm;
 
     /// <summary>Write checkpoint-N every this many steps (0: only at the end).</summary>
     public long SaveEvery { get; init; }
@@ -34,39 +50,70 @@ public sealed record PretrainingTrainerOptions
     public long EvalEvery { get; init; }
 
     /// <summary>Instances held out from the end of the data for evaluation when <see cref="EvalEvery"/> is set.</summary>
-    public int EvalInstances { get; init; } = 512;
+    public int EvalInstances { get; init; } = DefaultEvalInstances;
 
     /// <summary>Mask every instance afresh each time it is used (the stored masks are ignored).</summary>
     public bool DynamicMasking { get; init; }
 
     /// <summary>Seed of initialisation, dropout and dynamic masking.</summary>
-    public long Seed { get; init; } = 42;
+    public long Seed { get; init; } = DefaultSeed;
 
     /// <summary>auto, cpu, cuda or cuda:N.</summary>
     public string Device { get; init; } = "auto";
 
+    /// <summary>Allow an output directory that holds files BertSharp did not write (they are kept).</summary>
+    public bool Overwrite { get; init; }
+
+    /// <summary>The warm-up steps used: <see cref="WarmupSteps"/>, or 10 % of <see cref="Steps"/>.</summary>
+    public long EffectiveWarmupSteps => WarmupSteps ?? Steps / 10;
+
     /// <summary>Throws <see cref="BertSharpException"/> naming the first invalid setting.</summary>
     public void Validate()
     {
+        static string F(string name) => BertSharpException.Field(name);
         if (Steps < 1)
         {
-            throw new BertSharpException($"--steps {Steps}: expected at least 1.");
+            throw new BertSharpException($"{F("steps")} {Steps}: expected at least 1.");
         }
-        if (BatchSize < 1 || GradAccum < 1)
+        if (BatchSize < 1)
         {
-            throw new BertSharpException($"--batch-size {BatchSize} / --grad-accum {GradAccum}: expected at least 1.");
+            throw new BertSharpException($"{F("batch_size")} {BatchSize}: expected at least 1.");
         }
-        if (!(LearningRate > 0) || !(Eps > 0) || WeightDecay < 0 || MaxGradNorm < 0)
+        if (GradAccum < 1)
         {
-            throw new BertSharpException("--lr and --eps must be positive, --weight-decay and --max-grad-norm not negative.");
+            throw new BertSharpException($"{F("gradient_accumulation_steps")} {GradAccum}: expected at least 1.");
         }
-        if (WarmupSteps < 0 || WarmupSteps > Steps)
+        if (!(LearningRate > 0) || double.IsInfinity(LearningRate))
         {
-            throw new BertSharpException($"--warmup-steps {WarmupSteps}: expected 0..{Steps} (--steps).");
+            throw new BertSharpException($"{F("learning_rate")} {LearningRate}: expected a positive number.");
         }
-        if (SaveEvery < 0 || EvalEvery < 0 || EvalInstances < 1)
+        if (!(Eps > 0) || double.IsInfinity(Eps))
         {
-            throw new BertSharpException("--save-every and --eval-every must not be negative.");
+            throw new BertSharpException($"{F("adam_epsilon")} {Eps}: expected a positive number.");
+        }
+        if (!(WeightDecay >= 0))
+        {
+            throw new BertSharpException($"{F("weight_decay")} {WeightDecay}: expected a number ≥ 0.");
+        }
+        if (!(MaxGradNorm >= 0))
+        {
+            throw new BertSharpException($"{F("max_grad_norm")} {MaxGradNorm}: expected a number ≥ 0 (0: no clipping).");
+        }
+        if (EffectiveWarmupSteps < 0 || EffectiveWarmupSteps > Steps)
+        {
+            throw new BertSharpException($"{F("warmup_steps")} {EffectiveWarmupSteps}: expected 0..{Steps} (the steps of the run).");
+        }
+        if (SaveEvery < 0)
+        {
+            throw new BertSharpException($"{F("save_every")} {SaveEvery}: expected a number ≥ 0.");
+        }
+        if (EvalEvery < 0)
+        {
+            throw new BertSharpException($"{F("eval_every")} {EvalEvery}: expected a number ≥ 0.");
+        }
+        if (EvalInstances < 1)
+        {
+            throw new BertSharpException($"{F("eval_instances")} {EvalInstances}: expected at least 1.");
         }
     }
 }

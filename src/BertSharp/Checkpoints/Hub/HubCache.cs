@@ -122,7 +122,7 @@ public sealed partial class HubCache
         if (string.IsNullOrWhiteSpace(revision) || !RevisionRegex().IsMatch(revision)
             || revision.Split('/').Any(part => part.EndsWith(".lock", StringComparison.Ordinal)))
         {
-            throw new BertSharpException($"--revision '{revision}': expected a branch, tag or commit hash (parts separated by '/', none empty or starting with '.').");
+            throw new BertSharpException($"{BertSharpException.Field("revision")} '{revision}': expected a branch, tag or commit hash (parts separated by '/', none empty or starting with '.').");
         }
         return revision;
     }

@@ -148,7 +148,7 @@ public sealed class HubClient : IDisposable
         var dir = FindCachedModel(cache.RepoId, revision)
             ?? throw new BertSharpException(
                 $"{Describe(cache.RepoId, revision)} is not in the cache ({cache.RepoDir}) and offline mode is on " +
-                "(--offline or HF_HUB_OFFLINE=1): run 'bert download' once with network access.");
+                $"({BertSharpException.Field("offline")} or HF_HUB_OFFLINE=1): run 'bert download' once with network access.");
         var commit = Path.GetFileName(dir);
         var files = Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories)
             .Select(p => new HubFile(Path.GetRelativePath(dir, p), p, new FileInfo(p).Length, Downloaded: false))
@@ -428,7 +428,7 @@ public sealed class HubClient : IDisposable
         catch (HttpRequestException e) when (req.Method == HttpMethod.Head)
         {
             throw new BertSharpException(
-                $"cannot reach {_options.ResolvedEndpoint} for {repoId}/{file} ({e.Message}); use --offline or HF_HUB_OFFLINE=1 to work from the cache.", e);
+                $"cannot reach {_options.ResolvedEndpoint} for {repoId}/{file} ({e.Message}); use {BertSharpException.Field("offline")} or HF_HUB_OFFLINE=1 to work from the cache.", e);
         }
         catch (OperationCanceledException e) when (!ct.IsCancellationRequested && req.Method == HttpMethod.Head)
         {

@@ -47,7 +47,7 @@ public static class OnnxExport
         {
             throw new BertSharpException(
                 $"{dir}: the checkpoint lacks {string.Join(", ", report.MissingKeys.Take(3))}{(report.MissingKeys.Count > 3 ? ", …" : "")} for {model.GetType().Name}; " +
-                "exporting would write random weights (pass --architecture).");
+                $"exporting would write random weights (pass {BertSharpException.Field("architecture")}).");
         }
         return Export(model, path, options);
     }

@@ -47,7 +47,7 @@ internal sealed class OnnxExporter
     {
         if (model is BertForMultipleChoice)
         {
-            throw new BertSharpException("export-onnx: BertForMultipleChoice is not supported (its inputs are [batch, choices, seq]); export its encoder with --architecture BertModel.");
+            throw new BertSharpException($"export-onnx: BertForMultipleChoice is not supported (its inputs are [batch, choices, seq]); export its encoder with {BertSharpException.Field("architecture")} BertModel.");
         }
         var e = new OnnxExporter(model, fused);
         e.Write(model);

@@ -61,7 +61,7 @@ public static class OnnxImport
                 {
                     throw new BertSharpException(
                         $"{source}: the graph has no weights for {bert.Architecture}'s {string.Join(", ", missing.Take(3))}{(missing.Count > 3 ? ", …" : "")}; " +
-                        "expected a graph of that class (pass --architecture to choose another).");
+                        $"expected a graph of that class (pass {BertSharpException.Field("architecture")} to choose another).");
                 }
                 warnings = report.MissingKeys.Count > 0
                     ? [$"the graph has no pooler; {string.Join(", ", report.MissingKeys)} newly initialised (last_hidden_state is unaffected)"]
@@ -115,7 +115,7 @@ public static class OnnxImport
             bert.Config.PadTokenId = tokenizer.PadId;
         }
         using var m = ToModel(bert, input, out var warnings);
-        BertPretrained.Save(m, outputDirectory, new SaveOptions(Dtype: dtype, Tokenizer: tokenizer));
+        BertPretrained.Save(m, outputDirectory, new SaveOptions(Dtype: dtype, Tokenizer: tokenizer, Overwrite: options.Overwrite));
         var parameters = m.NamedParameters().Sum(p => p.Param.numel());
         return new OnnxImportSummary(bert, outputDirectory, vocabSource, lowercase, parameters, warnings);
     }
@@ -155,7 +155,7 @@ public static class OnnxImport
         {
             if (!File.Exists(vocabPath))
             {
-                throw new BertSharpException($"--vocab {vocabPath}: file not found; expected the model's vocab.txt (one word piece per line).");
+                throw new BertSharpException($"{BertSharpException.Field("vocab")} {vocabPath}: file not found; expected the model's vocab.txt (one word piece per line).");
             }
             return (Vocabulary.Load(vocabPath), vocabPath);
         }
@@ -178,6 +178,6 @@ public static class OnnxImport
             return (Vocabulary.Load(beside), beside);
         }
         throw new BertSharpException(
-            $"{input}: no vocabulary: an ONNX graph does not contain one; pass --vocab vocab.txt (none found beside the model at {beside}).");
+            $"{input}: no vocabulary: an ONNX graph does not contain one; pass {BertSharpException.Field("vocab")} vocab.txt (none found beside the model at {beside}).");
     }
 }

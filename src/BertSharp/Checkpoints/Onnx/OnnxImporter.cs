@@ -17,9 +17,10 @@ public sealed record OnnxWeight(float[] Data, long[] Shape);
 /// <param name="ProblemType">regression, single_label_classification or multi_label_classification (a graph only shows logits).</param>
 /// <param name="Labels">Label names in class order (a graph has no label names).</param>
 /// <param name="Lowercase">Whether the tokenizer lowercases; null derives it from the vocabulary (no upper-case word piece = uncased).</param>
+/// <param name="Overwrite">Allow writing into a non-empty directory that BertSharp did not write (only its own files are replaced).</param>
 public sealed record OnnxImportOptions(
     string? Architecture = null, int? NumAttentionHeads = null, double? LayerNormEps = null, string? HiddenAct = null,
-    string? ProblemType = null, IReadOnlyList<string>? Labels = null, bool? Lowercase = null);
+    string? ProblemType = null, IReadOnlyList<string>? Labels = null, bool? Lowercase = null, bool Overwrite = false);
 
 /// <summary>A BERT recovered from an ONNX graph.</summary>
 /// <param name="Config">The derived configuration.</param>
@@ -256,7 +257,7 @@ internal sealed class OnnxImporter
                 node = node.Input.Count > 0 ? _g.Producer(node.Input[0]) : null;
             }
         }
-        throw Error("cannot derive the number of attention heads (no reshape constants or score scale recognised); pass --num-heads.");
+        throw Error($"cannot derive the number of attention heads (no reshape constants or score scale recognised); pass {BertSharpException.Field("num_heads")}.");
     }
 
     /// <summary>The known entries of a shape value: a constant, or a Concat of constants and computed dims (-2 for those).</summary>
@@ -317,7 +318,7 @@ internal sealed class OnnxImporter
                 }
             }
         }
-        throw Error("cannot derive the LayerNorm epsilon (no LayerNormalization node or decomposed LayerNorm recognised); pass --layer-norm-eps.");
+        throw Error($"cannot derive the LayerNorm epsilon (no LayerNormalization node or decomposed LayerNorm recognised); pass {BertSharpException.Field("layer_norm_eps")}.");
     }
 
     // float32 constants such as 1e-12f read back as 9.9999999e-13; the config wants the decimal value the exporter started from.
@@ -326,7 +327,7 @@ internal sealed class OnnxImporter
     private string DeriveActivation()
     {
         var start = BiasNode("encoder.layer.0.intermediate.dense.bias")
-                    ?? throw Error("cannot find the intermediate (FFN) projection of layer 0; pass --hidden-act.");
+                    ?? throw Error($"cannot find the intermediate (FFN) projection of layer 0; pass {BertSharpException.Field("hidden_act")}.");
         var ops = new List<NodeProto>();
         var seen = new HashSet<NodeProto>();
         var frontier = new Queue<string>(start.Output);
@@ -392,8 +393,8 @@ internal sealed class OnnxImporter
         if (_unnamedLinears.Count > 0)
         {
             throw Error($"cannot derive the head: {_unnamedLinears[0]} is not a BERT weight and no named bias tells what it is " +
-                        "(expected classifier.*, qa_outputs.* or cls.* initializers); pass --architecture BertModel to import the encoder only, " +
-                        "or --architecture with the head's class.");
+                        $"(expected classifier.*, qa_outputs.* or cls.* initializers); pass {BertSharpException.Field("architecture")} BertModel to import the encoder only, " +
+                        $"or {BertSharpException.Field("architecture")} with the head's class.");
         }
         string architecture;
         if (heads.Any(k => k.StartsWith("qa_outputs.", StringComparison.Ordinal)))
@@ -428,7 +429,7 @@ internal sealed class OnnxImporter
         var linear = node?.OpType == "Add" && _g.Producer(node.Input.First(i => _g.Resolve(i) != _valueOfKey["classifier.bias"])) is { OpType: "MatMul" } mm ? mm : node;
         if (linear is null)
         {
-            throw Error("cannot derive the head: the classifier's Linear node was not found; pass --architecture.");
+            throw Error($"cannot derive the head: the classifier's Linear node was not found; pass {BertSharpException.Field("architecture")}.");
         }
         var input = _g.Producer(linear.Input[0]);
         while (input is { OpType: "Identity" or "Dropout" })
@@ -448,7 +449,7 @@ internal sealed class OnnxImporter
         {
             if (_options.Labels is not null || _options.ProblemType is not null)
             {
-                throw Error("--labels / --problem-type: the graph has no classifier head.");
+                throw Error($"{BertSharpException.Field("labels")} / {BertSharpException.Field("problem_type")}: the graph has no classifier head.");
             }
             return;
         }
@@ -458,7 +459,7 @@ internal sealed class OnnxImporter
         {
             if (labels.Count != n)
             {
-                throw Error($"--labels: {labels.Count} names given but the classifier has {n} outputs.");
+                throw Error($"{BertSharpException.Field("labels")}: {labels.Count} names given but the classifier has {n} outputs.");
             }
             config.Id2Label = new SortedDictionary<int, string>(labels.Select((l, i) => (l, i)).ToDictionary(x => x.i, x => x.l));
         }

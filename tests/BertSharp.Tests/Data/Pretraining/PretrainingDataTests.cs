@@ -1,4 +1,5 @@
 using BertSharp.Data.Pretraining;
+using BertSharp.IO;
 using BertSharp.Tests.Infrastructure;
 
 namespace BertSharp.Tests.Data.Pretraining;
@@ -112,12 +113,16 @@ public class PretrainingDataTests
         File.WriteAllText(tmp.File("empty.txt"), "\n\n   \n");
         File.WriteAllText(tmp.File("one.txt"), "Only one document. It has two sentences.\n");
         var (builder, _) = Builder(["only one document it has two sentences"], new PretrainingOptions());
-        var empty = Assert.Throws<BertSharpException>(() => builder.Build([tmp.File("empty.txt")], tmp.File("out")));
+        // A directory holding files bert did not write is refused before the corpus is read.
+        Assert.Throws<ForeignOutputException>(() => builder.Build([tmp.File("one.txt")], tmp.File("out")));
+        Directory.CreateDirectory(tmp.File("fresh"));
+        var empty = Assert.Throws<BertSharpException>(() => builder.Build([tmp.File("empty.txt")], tmp.File("fresh")));
         Assert.Contains("empty corpus", empty.Message, StringComparison.Ordinal);
-        var one = Assert.Throws<BertSharpException>(() => builder.Build([tmp.File("one.txt")], tmp.File("out")));
+        var one = Assert.Throws<BertSharpException>(() => builder.Build([tmp.File("one.txt")], tmp.File("fresh")));
         Assert.Contains("only one document", one.Message, StringComparison.Ordinal);
+        Assert.Throws<BertSharpException>(() => builder.Build([tmp.File("missing.txt")], tmp.File("fresh")));
         Assert.Equal(["keep.txt"], Directory.GetFiles(tmp.File("out")).Select(Path.GetFileName));
-        Assert.Throws<BertSharpException>(() => builder.Build([tmp.File("missing.txt")], tmp.File("out")));
+        Assert.Empty(Directory.GetFileSystemEntries(tmp.File("fresh")));
     }
 
     [Fact]

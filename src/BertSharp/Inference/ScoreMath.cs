@@ -1,6 +1,6 @@
 namespace BertSharp.Inference;
 
-/// <summary>Small numeric helpers shared by the pipelines (double precision, stable).</summary>
+/// <summary>The softmax / sigmoid / arg-max of every pipeline, evaluation and training metric (double precision, stable).</summary>
 public static class ScoreMath
 {
     /// <summary>Softmax of <paramref name="logits"/> (max subtracted first).</summary>
@@ -38,6 +38,20 @@ public static class ScoreMath
             result[i] = 1.0 / (1.0 + Math.Exp(-logits[i]));
         }
         return result;
+    }
+
+    /// <summary>Index of the largest logit (the first on ties).</summary>
+    public static int ArgMax(ReadOnlySpan<float> logits)
+    {
+        var best = 0;
+        for (var i = 1; i < logits.Length; i++)
+        {
+            if (logits[i] > logits[best])
+            {
+                best = i;
+            }
+        }
+        return best;
     }
 
     /// <summary>Index of the largest value (the first on ties).</summary>

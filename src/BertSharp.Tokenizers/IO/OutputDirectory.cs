@@ -1,0 +1,189 @@
+using System.IO.Enumeration;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace BertSharp.IO;
+
+/// <summary>
+/// Which entries of an output directory BertSharp wrote. Every directory BertSharp writes (a model, a run, pre-training data)
+/// holds a marker file, <see cref="MarkerName"/>, listing its own entries (names, or patterns such as <c>checkpoint-*</c>).
+/// Anything else in the directory is the user's: BertSharp never deletes it, and refuses to write into a non-empty
+/// directory without a marker unless overwriting is allowed.
+/// </summary>
+public static class OutputDirectory
+{
+    /// <summary>The marker file: JSON <c>{"written_by": "BertSharp", "entries": [...]}</c>.</summary>
+    public const string MarkerName = ".bertsharp";
+
+    /// <summary>Reads what <paramref name="directory"/> holds and which of it is BertSharp's.</summary>
+    public static OutputDirectoryInfo Inspect(string directory)
+    {
+        var full = AtomicFile.Normalize(directory);
+        if (File.Exists(full))
+        {
+            throw new BertSharpException($"{full}: is a file; expected a directory.");
+        }
+        if (!Directory.Exists(full))
+        {
+            return new OutputDirectoryInfo(full, Exists: false, HasMarker: false, [], [], []);
+        }
+        var owned = ReadMarker(full);
+        var entries = Directory.EnumerateFileSystemEntries(full).Select(Path.GetFileName).OfType<string>().Order(StringComparer.Ordinal).ToList();
+        var patterns = owned ?? [];
+        var foreign = entries.Where(e => e != MarkerName && !IsOwned(e, patterns)).ToList();
+        return new OutputDirectoryInfo(full, Exists: true, HasMarker: owned is not null, patterns, entries, foreign);
+    }
+
+    /// <summary>
+    /// Makes <paramref name="directory"/> a BertSharp output directory that will hold entries matching
+    /// <paramref name="patterns"/>: creates it, or checks that writing into it is allowed, and records the patterns in its
+    /// marker before any such entry is created (so a kill never leaves an entry of ours that the marker does not name).
+    /// </summary>
+    /// <exception cref="ForeignOutputException">Not empty, not BertSharp's, and <paramref name="overwrite"/> is false.</exception>
+    public static OutputDirectoryInfo Claim(string directory, IEnumerable<string> patterns, bool overwrite)
+    {
+        var info = Inspect(directory);
+        info.ThrowIfForeign(overwrite);
+        Directory.CreateDirectory(info.Path);
+        var all = info.Owned.Union(patterns, StringComparer.Ordinal).ToList();
+        if (!info.HasMarker || all.Count != info.Owned.Count)
+        {
+            WriteMarker(info.Path, all);
+        }
+        return Inspect(info.Path);
+    }
+
+    /// <summary>Whether an entry name is one of <paramref name="patterns"/> (or a temporary copy of one).</summary>
+    public static bool IsOwned(string entryName, IReadOnlyList<string> patterns)
+    {
+        bool Matches(string name) => name == MarkerName || patterns.Any(p => FileSystemName.MatchesSimpleExpression(p, name, ignoreCase: false));
+        return Matches(entryName) || AtomicFile.IsLeftoverOf(entryName, Matches);
+    }
+
+    internal static void WriteMarker(string directory, IEnumerable<string> entries)
+    {
+        var o = new JsonObject
+        {
+            ["written_by"] = "BertSharp",
+            ["entries"] = new JsonArray([.. entries.Where(e => e != MarkerName).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).Select(e => (JsonNode)e!)]),
+        };
+        AtomicFile.WriteAllText(Path.Combine(directory, MarkerName), o.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+    }
+
+    /// <summary>
+    /// Moves the complete content of <paramref name="staged"/> into <paramref name="target"/>, which holds entries that are not
+    /// BertSharp's: each entry is renamed into place on its own (config.json last, so a half-done merge never looks like a
+    /// loadable model), then BertSharp's entries that the new content lacks are removed. The user's entries stay untouched.
+    /// </summary>
+    internal static void MergeInto(string target, string staged, OutputDirectoryInfo before)
+    {
+        var entries = Directory.EnumerateFileSystemEntries(staged).Select(Path.GetFileName).OfType<string>()
+            .Where(e => e != MarkerName)
+            .OrderBy(e => e == "config.json" ? 1 : 0).ThenBy(e => e, StringComparer.Ordinal)
+            .ToList();
+        // Name the new entries ours before they appear, and keep naming the old ones until they are gone.
+        WriteMarker(target, before.Owned.Concat(entries));
+        foreach (var e in entries)
+        {
+            var from = Path.Combine(staged, e);
+            var to = Path.Combine(target, e);
+            if (Directory.Exists(from))
+            {
+                if (Directory.Exists(to) || File.Exists(to))
+                {
+                    var old = AtomicFile.TempPath(to, AtomicFile.NewId());
+                    Move(to, old);
+                    Directory.Move(from, to);
+                    AtomicFile.Delete(old);
+                }
+                else
+                {
+                    Directory.Move(from, to);
+                }
+            }
+            else
+            {
+                if (Directory.Exists(to))
+                {
+                    Directory.Delete(to, recursive: true);
+                }
+                File.Move(from, to, overwrite: true);
+            }
+        }
+        foreach (var stale in before.Entries.Where(e => e != MarkerName && !before.ForeignEntries.Contains(e) && !entries.Contains(e)))
+        {
+            AtomicFile.Delete(Path.Combine(target, stale));
+        }
+        WriteMarker(target, entries);
+    }
+
+    private static void Move(string from, string to)
+    {
+        if (Directory.Exists(from))
+        {
+            Directory.Move(from, to);
+        }
+        else
+        {
+            File.Move(from, to);
+        }
+    }
+
+    private static List<string>? ReadMarker(string directory)
+    {
+        var path = Path.Combine(directory, MarkerName);
+        if (!File.Exists(path))
+        {
+            return null;
+        }
+        try
+        {
+            var entries = JsonNode.Parse(File.ReadAllText(path))?["entries"] as JsonArray;
+            return entries?.Select(e => e?.GetValue<string>()).OfType<string>().ToList()
+                   ?? throw new BertSharpException($"{path}: no \"entries\" list; expected the marker BertSharp writes.");
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException)
+        {
+            throw new BertSharpException($"{path}: not a valid BertSharp marker ({e.Message}).", e);
+        }
+    }
+}
+
+/// <summary>What an output directory holds.</summary>
+/// <param name="Path">Full path.</param>
+/// <param name="Exists">Whether it exists.</param>
+/// <param name="HasMarker">Whether BertSharp wrote it (its marker file is there).</param>
+/// <param name="Owned">Names and patterns the marker lists.</param>
+/// <param name="Entries">Every entry's name.</param>
+/// <param name="ForeignEntries">Entries BertSharp did not write.</param>
+public sealed record OutputDirectoryInfo(string Path, bool Exists, bool HasMarker, IReadOnlyList<string> Owned, IReadOnlyList<string> Entries,
+    IReadOnlyList<string> ForeignEntries)
+{
+    /// <summary>True when the directory is absent or has no entries.</summary>
+    public bool IsEmpty => Entries.Count == 0;
+
+    /// <summary>Throws when the directory is not empty, has no marker, and overwriting is not allowed.</summary>
+    public void ThrowIfForeign(bool overwrite)
+    {
+        if (!overwrite && !HasMarker && ForeignEntries.Count > 0)
+        {
+            throw new ForeignOutputException(Path, ForeignEntries);
+        }
+    }
+}
+
+/// <summary>A non-empty output directory that BertSharp did not write, where overwriting was not allowed.</summary>
+public sealed class ForeignOutputException(string directory, IReadOnlyList<string> foreignEntries) : BertSharpException(
+    $"{directory}: not empty and not written by BertSharp (it holds {Describe(foreignEntries)}); choose a new or empty directory, or allow " +
+    "overwriting (only BertSharp's own files are then replaced, nothing else is removed).")
+{
+    /// <summary>The directory.</summary>
+    public string Directory { get; } = directory;
+
+    /// <summary>Its entries that BertSharp did not write.</summary>
+    public IReadOnlyList<string> ForeignEntries { get; } = foreignEntries;
+
+    /// <summary>The first few names, for messages.</summary>
+    public static string Describe(IReadOnlyList<string> names) =>
+        string.Join(", ", names.Take(3)) + (names.Count > 3 ? $", … ({names.Count} entries)" : "");
+}

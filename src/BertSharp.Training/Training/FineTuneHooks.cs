@@ -1,0 +1,181 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using BertSharp.Data;
+using BertSharp.Evaluation;
+using BertSharp.Inference;
+using BertSharp.IO;
+using BertSharp.Modeling;
+using BertSharp.Tokenization;
+using static TorchSharp.torch;
+
+namespace BertSharp.Training;
+
+/// <summary>
+/// Fine-tuning's hooks on the training loop: after every step the log line and the progress of each micro-batch; at each
+/// epoch end validation, the best-epoch choice, the epoch's log line and a checkpoint; a checkpoint every
+/// <see cref="FineTuneOptions.SaveSteps"/> steps. Carries the running values a checkpoint must hold (this epoch's loss so
+/// far, the best epoch) in <see cref="TrainerState.Task"/>.
+/// </summary>
+internal sealed class FineTuneHooks(
+    FineTuneOptions o, Trainer trainer, BertForSequenceClassification model, BertTokenizer tokenizer, LabelMap labels, EpochBatches data,
+    ClassificationTask task, EncodedExample[]? validation, Device device, RunDirectory run, TrainLog log, JsonObject settings, long totalSteps,
+    IFineTuneProgress? progress) : ITrainingHook
+{
+    private readonly bool _lowerIsBetter = o.SaveBest is "loss" or "mse";
+    private readonly Stopwatch _clock = new();
+    private long _seenSinceClock;
+    private double _epochLoss;
+
+    /// <summary>The last complete checkpoint (written or resumed from), or null.</summary>
+    public string? LastCheckpoint { get; set; }
+
+    /// <summary>The step of the last checkpoint this invocation wrote (−1 before one).</summary>
+    public long LastSaved { get; private set; } = -1;
+
+    /// <summary>The step at the end of the best epoch so far (save_best), or null.</summary>
+    public long? BestStep { get; private set; }
+
+    /// <summary>The best epoch so far (save_best), or null.</summary>
+    public int? BestEpoch { get; private set; }
+
+    private double? BestValue { get; set; }
+
+    public void BeforeStep(long step)
+    {
+        // An epoch's display starts at its first step, or wherever this invocation resumed it.
+        if (data.FirstBatchOf(step) == 0 || !_clock.IsRunning)
+        {
+            _clock.Restart();
+            _seenSinceClock = 0;
+            progress?.EpochStarted(data.EpochOf(step), data.BatchesPerEpoch);
+        }
+    }
+
+    public bool AfterStep(StepOutcome outcome)
+    {
+        ArgumentNullException.ThrowIfNull(outcome);
+        var epoch = data.EpochOf(outcome.Step);
+        log.Append("train", outcome.Step, new JsonObject
+        {
+            ["epoch"] = epoch,
+            ["loss"] = outcome.Task.Loss,
+            ["learning_rate"] = outcome.LearningRate,
+            ["grad_norm"] = outcome.GradNorm,
+        });
+        var first = data.FirstBatchOf(outcome.Step);
+        for (var i = 0; i < task.LastLosses.Count; i++)
+        {
+            _epochLoss += task.LastLosses[i];
+            _seenSinceClock += task.LastSizes[i];
+            progress?.BatchDone(epoch, first + i + 1, task.LastLosses[i], _seenSinceClock / Math.Max(1e-9, _clock.Elapsed.TotalSeconds));
+        }
+        if (data.IsEpochEnd(outcome.Step))
+        {
+            EndEpoch(epoch, outcome.Step);
+        }
+        else if (o.SaveSteps > 0 && outcome.Step % o.SaveSteps == 0)
+        {
+            SaveCheckpoint(outcome.Step, null);
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// Writes <c>checkpoint-STEP</c> (model, optimizer, trainer state with torch's generator, the epoch's validation metrics)
+    /// atomically, then removes the checkpoints no longer needed: all but this one and the best epoch's.
+    /// </summary>
+    public void SaveCheckpoint(long step, MetricsReport? report)
+    {
+        var state = new TrainerState
+        {
+            GlobalStep = step,
+            TotalSteps = totalSteps,
+            Settings = settings,
+            Data = data.State(step),
+            Task = State(),
+            Rng = "torch's CPU generator (dropout) saved as torch_rng_state; the shuffle generator as data.shuffle_state",
+        };
+        state.CaptureTorchRng();
+        log.Sync();
+        var dir = run.CheckpointPath(step);
+        AtomicFile.WriteDirectory(dir, tmp =>
+        {
+            ClassifierCheckpoint.WriteFiles(tmp, model, tokenizer, labels);
+            OptimizerState.Save(Path.Combine(tmp, OptimizerState.FileName), trainer.Optimizer, trainer.OptimizerParameterNames);
+            report?.Save(Path.Combine(tmp, "metrics.json"), new Dictionary<string, object?> { ["split"] = "validation" });
+            state.Save(Path.Combine(tmp, TrainerState.FileName)); // last: a checkpoint counts once its state is there
+        });
+        LastCheckpoint = dir;
+        LastSaved = step;
+        // Keep the newest checkpoint (resume) and the best epoch's (its weights are the ones published at the end).
+        run.Prune(new HashSet<long> { step, BestStep ?? step });
+    }
+
+    /// <summary>Continues from a checkpoint's <see cref="TrainerState.Task"/>.</summary>
+    public void Restore(JsonObject s)
+    {
+        ArgumentNullException.ThrowIfNull(s);
+        _epochLoss = Finite(TrainLog.Number(s, "epoch_loss_sum")) ?? 0;
+        BestValue = Finite(TrainLog.Number(s, "best_value"));
+        BestStep = Finite(TrainLog.Number(s, "best_step")) is { } b ? (long)b : null;
+        BestEpoch = Finite(TrainLog.Number(s, "best_epoch")) is { } e ? (int)e : null;
+    }
+
+    private JsonObject State() => new()
+    {
+        ["epoch_loss_sum"] = _epochLoss,
+        ["best_value"] = BestValue,
+        ["best_step"] = BestStep,
+        ["best_epoch"] = BestEpoch,
+    };
+
+    private void EndEpoch(int epoch, long step)
+    {
+        var trainSeconds = _clock.Elapsed.TotalSeconds;
+        MetricsReport? report = null;
+        if (validation is not null)
+        {
+            progress?.Validating(epoch);
+            report = ClassifierEvaluation.Evaluate(model, labels, validation, o.EffectiveBatchSize, tokenizer.PadId, device).Report;
+        }
+        var isBest = Offer(report, step, epoch);
+        var summary = new EpochSummary(epoch, _epochLoss / data.BatchesPerEpoch, report, _clock.Elapsed,
+            _seenSinceClock / Math.Max(1e-9, trainSeconds), isBest, (int)step);
+        var entry = new JsonObject
+        {
+            ["epoch"] = epoch,
+            ["train_loss"] = summary.TrainLoss,
+            ["elapsed_s"] = Math.Round(summary.Elapsed.TotalSeconds, 3),
+            ["examples_per_s"] = Math.Round(summary.ExamplesPerSecond, 2),
+            ["best"] = isBest,
+        };
+        if (report is not null)
+        {
+            entry["validation"] = report.ToJson()["metrics"]!.DeepClone();
+        }
+        log.Append("epoch", step, entry);
+        _epochLoss = 0;
+        SaveCheckpoint(step, report);
+        progress?.EpochEnded(summary);
+    }
+
+    /// <summary>Whether the epoch that just ended is the one whose weights are kept (always, without save_best).</summary>
+    private bool Offer(MetricsReport? report, long step, int epoch)
+    {
+        if (o.SaveBest is not { } metric || report is null)
+        {
+            return true;
+        }
+        var value = report.Get(metric);
+        var isBest = BestValue is null || (_lowerIsBetter ? value < BestValue : value > BestValue);
+        if (isBest)
+        {
+            BestValue = value;
+            BestStep = step;
+            BestEpoch = epoch;
+        }
+        return isBest;
+    }
+
+    private static double? Finite(double v) => double.IsFinite(v) ? v : null;
+}

@@ -1,0 +1,55 @@
+using System.Text.Json.Nodes;
+using BertSharp.Data.Pretraining;
+using static TorchSharp.torch;
+
+namespace BertSharp.Training.Pretraining;
+
+/// <summary>
+/// Pre-training's data: the first <c>trainCount</c> instances read in order and wrapped around (epochs), <c>batchSize</c> per
+/// micro-batch, optionally re-masked from (seed, position). Its position in a checkpoint is the number of instances consumed.
+/// </summary>
+internal sealed class InstanceStream(PretrainingDataset data, long trainCount, int batchSize, int gradAccum, MaskedLmMasker masker, bool dynamicMasking,
+    long seed, Device device) : ITrainingData<PretrainingBatch>
+{
+    private IEnumerator<PretrainingInstance>? _it;
+
+    /// <summary>Instances consumed so far; the next micro-batch starts here (modulo the training instances).</summary>
+    public long Position { get; private set; }
+
+    public IReadOnlyList<Func<PretrainingBatch>> MicroBatches(long step) => [.. Enumerable.Range(0, gradAccum).Select(_ => (Func<PretrainingBatch>)(() =>
+    {
+        var instances = new List<PretrainingInstance>(batchSize);
+        for (var i = 0; i < batchSize; i++)
+        {
+            var (position, x) = Next();
+            instances.Add(dynamicMasking ? masker.Remask(x, PretrainingRng.Derive(seed, 0x6D61736B, position)) : x);
+        }
+        return PretrainingBatch.Collate(instances, data.Manifest.PadId, device);
+    }))];
+
+    public JsonObject State() => new() { ["data_position"] = Position };
+
+    public void Restore(JsonObject state)
+    {
+        var p = TrainLog.Number(state, "data_position");
+        if (!(p >= 0))
+        {
+            throw new BertSharpException($"the trainer state's data position ({state.ToJsonString()}) is not one pre-training writes.");
+        }
+        Position = (long)p;
+        _it?.Dispose();
+        _it = null;
+    }
+
+    private (long Position, PretrainingInstance Instance) Next()
+    {
+        var index = Position % trainCount;
+        if (_it is null || index == 0)
+        {
+            _it?.Dispose();
+            _it = data.Read(index).GetEnumerator();
+        }
+        _it.MoveNext();
+        return (Position++, _it.Current);
+    }
+}

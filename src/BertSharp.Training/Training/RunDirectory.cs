@@ -1,0 +1,140 @@
+using System.Globalization;
+using BertSharp.IO;
+
+namespace BertSharp.Training;
+
+/// <summary>
+/// The output directory of a training run: <c>checkpoint-N/</c> directories (each a complete model plus
+/// <see cref="TrainerState"/> and <see cref="OptimizerState"/>, written atomically), <see cref="TrainLog.FileName"/> and
+/// <see cref="LossPlot.FileName"/>. Opening one recovers what a killed run left (half-written checkpoints, temporary copies)
+/// and refuses a directory holding files BertSharp did not write unless overwriting is allowed.
+/// </summary>
+public sealed class RunDirectory
+{
+    private const string CheckpointPrefix = "checkpoint-";
+
+    private RunDirectory(string path) => Path = path;
+
+    /// <summary>The directory.</summary>
+    public string Path { get; }
+
+    /// <summary>Path of the log.</summary>
+    public string LogPath => System.IO.Path.Combine(Path, TrainLog.FileName);
+
+    /// <summary>Path of the loss plot.</summary>
+    public string PlotPath => System.IO.Path.Combine(Path, LossPlot.FileName);
+
+    /// <summary>
+    /// Checks <paramref name="path"/> before a run starts (nothing is written): a resumed run needs a checkpoint there, a new
+    /// run must not find one (an unfinished run would be overwritten), and a non-empty directory BertSharp did not write is
+    /// refused unless <paramref name="overwrite"/>. Returns the checkpoint to resume from, or null for a new run.
+    /// </summary>
+    /// <exception cref="UnfinishedRunException">A new run in a directory holding a checkpoint.</exception>
+    /// <exception cref="ForeignOutputException">Not BertSharp's directory and <paramref name="overwrite"/> is false.</exception>
+    public static string? Check(string path, bool resume, bool overwrite)
+    {
+        var full = AtomicFile.Normalize(path);
+        if (File.Exists(full))
+        {
+            throw new BertSharpException($"{BertSharpException.Field("output_dir")} {full}: is a file; expected a directory.");
+        }
+        OutputDirectory.Inspect(full).ThrowIfForeign(overwrite);
+        var latest = LatestCheckpoint(full);
+        if (resume)
+        {
+            return latest ?? throw new BertSharpException($"{full}: nothing to {BertSharpException.Field("resume")}: no complete checkpoint-N directory.");
+        }
+        if (latest is not null)
+        {
+            throw new UnfinishedRunException(full, latest);
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// Creates or opens the run directory for writing: finishes or removes what a killed write left (the directory's own
+    /// replacement, half-written checkpoints, temporary files) and records in its marker which entries are the run's.
+    /// </summary>
+    /// <param name="path">The directory.</param>
+    /// <param name="overwrite">Allow a non-empty directory that BertSharp did not write.</param>
+    /// <param name="entries">Names and patterns of the entries the run writes besides checkpoints, the log and the plot.</param>
+    public static RunDirectory Open(string path, bool overwrite, IEnumerable<string> entries)
+    {
+        var full = AtomicFile.Normalize(path);
+        AtomicFile.Recover(full);
+        OutputDirectory.Claim(full, [CheckpointPrefix + "*", TrainLog.FileName, LossPlot.FileName, .. entries], overwrite);
+        AtomicFile.RecoverChildren(full);
+        return new RunDirectory(full);
+    }
+
+    /// <summary>The directory of the checkpoint after <paramref name="step"/> steps.</summary>
+    public string CheckpointPath(long step) => System.IO.Path.Combine(Path, CheckpointPrefix + step.ToString(CultureInfo.InvariantCulture));
+
+    /// <summary>The complete checkpoint with the most steps, or null.</summary>
+    public string? LatestCheckpoint() => LatestCheckpoint(Path);
+
+    /// <summary>Removes the checkpoints whose step is not in <paramref name="keep"/>.</summary>
+    public void Prune(IReadOnlySet<long> keep)
+    {
+        foreach (var (dir, step) in Checkpoints(Path))
+        {
+            if (!keep.Contains(step))
+            {
+                Directory.Delete(dir, recursive: true);
+            }
+        }
+    }
+
+    /// <summary>The <c>checkpoint-N</c> directory of <paramref name="directory"/> with the largest N that holds a trainer state, or null.</summary>
+    public static string? LatestCheckpoint(string directory) =>
+        Checkpoints(directory).Where(c => File.Exists(System.IO.Path.Combine(c.Dir, TrainerState.FileName)))
+            .OrderByDescending(c => c.Step).Select(c => c.Dir).FirstOrDefault();
+
+    private static IEnumerable<(string Dir, long Step)> Checkpoints(string directory)
+    {
+        if (!Directory.Exists(directory))
+        {
+            yield break;
+        }
+        foreach (var d in Directory.GetDirectories(directory, CheckpointPrefix + "*"))
+        {
+            if (long.TryParse(System.IO.Path.GetFileName(d)[CheckpointPrefix.Length..], NumberStyles.None, CultureInfo.InvariantCulture, out var n))
+            {
+                yield return (d, n);
+            }
+        }
+    }
+}
+
+/// <summary>A new run asked to start in a directory that holds a checkpoint of an unfinished run.</summary>
+public sealed class UnfinishedRunException(string directory, string checkpoint) : BertSharpException(
+    $"{directory}: holds {System.IO.Path.GetFileName(checkpoint)} of an unfinished run; resume it, or choose another output directory.")
+{
+    /// <summary>The run directory.</summary>
+    public string Directory { get; } = directory;
+
+    /// <summary>Its latest checkpoint.</summary>
+    public string Checkpoint { get; } = checkpoint;
+}
+
+/// <summary>
+/// A run stopped by cancellation (Ctrl-C): the checkpoints written so far are kept and the run continues from
+/// <see cref="Checkpoint"/> when resumed.
+/// </summary>
+public sealed class TrainingCancelledException(string directory, string? checkpoint, long step, long totalSteps)
+    : OperationCanceledException(checkpoint is null
+        ? $"training stopped at step {step} of {totalSteps} before its first checkpoint; nothing to resume in {directory}."
+        : $"training stopped at step {step} of {totalSteps}; {checkpoint} is complete and the run resumes from it.")
+{
+    /// <summary>The run directory.</summary>
+    public string Directory { get; } = directory;
+
+    /// <summary>The last complete checkpoint, or null when none was written.</summary>
+    public string? Checkpoint { get; } = checkpoint;
+
+    /// <summary>Steps done when the run stopped.</summary>
+    public long Step { get; } = step;
+
+    /// <summary>Steps of the whole run.</summary>
+    public long TotalSteps { get; } = totalSteps;
+}

@@ -1,0 +1,135 @@
+using BertSharp.Modeling;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace BertSharp.Training;
+
+/// <summary>Optimiser and schedule settings of a run (AdamW with betas 0.9 / 0.999 and HF's decay groups, linear warm-up and decay).</summary>
+/// <param name="LearningRate">Peak learning rate.</param>
+/// <param name="Eps">AdamW epsilon.</param>
+/// <param name="WeightDecay">Decoupled weight decay (not on biases and LayerNorm weights).</param>
+/// <param name="MaxGradNorm">Global gradient-norm clip; 0 or less disables clipping.</param>
+/// <param name="WarmupSteps">Steps of linear warm-up from 0.</param>
+/// <param name="TotalSteps">Steps of the whole run (the learning rate reaches 0 there).</param>
+public sealed record OptimizerSettings(double LearningRate, double Eps, double WeightDecay, double MaxGradNorm, long WarmupSteps, long TotalSteps);
+
+/// <summary>The outcome of one optimizer step.</summary>
+/// <param name="Step">1-based step number.</param>
+/// <param name="LearningRate">The learning rate the step used.</param>
+/// <param name="GradNorm">Global gradient norm before clipping (NaN when clipping is off).</param>
+/// <param name="Task">The task's loss and metrics of the step.</param>
+public sealed record StepOutcome(long Step, double LearningRate, double GradNorm, StepMetrics Task);
+
+/// <summary>
+/// The optimisation step of every BERT training in BertSharp (fine-tuning and pre-training), as HF's Trainer does it: for each
+/// micro-batch forward + backward of loss / n, then the gradient sync hook, global-norm clipping, the learning rate of the
+/// linear schedule for this step, AdamW, zero the gradients.
+/// </summary>
+public sealed class Trainer : IDisposable
+{
+    private readonly IReadOnlyList<Parameter> _parameters;
+    private readonly IGradientSync _sync;
+
+    /// <param name="model">The model to train (put in train mode here).</param>
+    /// <param name="settings">Optimiser and schedule.</param>
+    /// <param name="sync">Gradient averaging across workers; none by default.</param>
+    public Trainer(BertPreTrainedModel model, OptimizerSettings settings, IGradientSync? sync = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        Settings = settings ?? throw new ArgumentNullException(nameof(settings));
+        Model = model;
+        _sync = sync ?? NoGradientSync.Instance;
+        _parameters = [.. model.NamedParameters().Select(p => p.Param).Where(p => p.requires_grad)];
+        Optimizer = AdamWFactory.Create(model, new AdamWOptions(settings.LearningRate, 0.9, 0.999, settings.Eps, settings.WeightDecay));
+        // Names in the optimizer's state order: AdamWFactory puts the decay group first, then the no-decay group.
+        var (decay, noDecay) = AdamWFactory.Split(model.NamedParameters(), DecayRule.HuggingFace);
+        OptimizerParameterNames = [.. decay.Select(p => p.Name), .. noDecay.Select(p => p.Name)];
+        Schedule = new LinearWarmupSchedule(settings.LearningRate, settings.WarmupSteps, settings.TotalSteps);
+    }
+
+    /// <summary>The model being trained.</summary>
+    public BertPreTrainedModel Model { get; }
+
+    /// <summary>The settings.</summary>
+    public OptimizerSettings Settings { get; }
+
+    /// <summary>AdamW over the model's parameters (HF decay groups).</summary>
+    public AdamW Optimizer { get; }
+
+    /// <summary>The learning-rate schedule.</summary>
+    public LinearWarmupSchedule Schedule { get; }
+
+    /// <summary>Parameter names in the optimizer's state order (what <see cref="OptimizerState"/> saves under).</summary>
+    public IReadOnlyList<string> OptimizerParameterNames { get; }
+
+    /// <summary>Optimizer steps taken (set when resuming).</summary>
+    public long StepsDone { get; set; }
+
+    /// <summary>
+    /// One optimizer step over <paramref name="microBatches"/> (gradient accumulation): each is built, run and
+    /// back-propagated inside its own dispose scope.
+    /// </summary>
+    public StepOutcome Step<TBatch>(IReadOnlyList<Func<TBatch>> microBatches, ITrainingTask<TBatch> task)
+    {
+        ArgumentNullException.ThrowIfNull(microBatches);
+        ArgumentNullException.ThrowIfNull(task);
+        Model.train();
+        var n = microBatches.Count;
+        for (var i = 0; i < n; i++)
+        {
+            using var scope = NewDisposeScope();
+            var loss = task.Loss(microBatches[i](), new MicroBatch(StepsDone + 1, i, n));
+            (n == 1 ? loss : loss / n).backward();
+        }
+        double gradNorm, lr;
+        using (NewDisposeScope())
+        {
+            _sync.Synchronize(_parameters);
+            gradNorm = Settings.MaxGradNorm > 0 ? GradientClipping.ClipByGlobalNorm(_parameters, Settings.MaxGradNorm) : double.NaN;
+            lr = Schedule.LearningRate(StepsDone);
+            Schedule.Apply(Optimizer, StepsDone);
+            Optimizer.step();
+            Optimizer.zero_grad();
+        }
+        StepsDone++;
+        return new StepOutcome(StepsDone, lr, gradNorm, task.EndStep());
+    }
+
+    /// <summary>
+    /// The one training loop of fine-tuning and pre-training: from <see cref="StepsDone"/> to <paramref name="totalSteps"/>,
+    /// each step takes its micro-batches from <paramref name="data"/>, runs <see cref="Step{TBatch}"/> and then the hooks (log,
+    /// evaluate, checkpoint). Cancellation is checked before every step, so a cancelled run stops between steps, after the
+    /// last complete checkpoint its hooks wrote. Returns the steps this call took.
+    /// </summary>
+    public long Run<TBatch>(ITrainingTask<TBatch> task, ITrainingData<TBatch> data, long totalSteps, IReadOnlyList<ITrainingHook> hooks,
+        CancellationToken cancel = default)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        ArgumentNullException.ThrowIfNull(hooks);
+        long taken = 0;
+        while (StepsDone < totalSteps)
+        {
+            cancel.ThrowIfCancellationRequested();
+            var step = StepsDone + 1;
+            foreach (var h in hooks)
+            {
+                h.BeforeStep(step);
+            }
+            var outcome = Step(data.MicroBatches(step), task);
+            taken++;
+            var go = true;
+            foreach (var h in hooks)
+            {
+                go &= h.AfterStep(outcome);
+            }
+            if (!go)
+            {
+                break;
+            }
+        }
+        return taken;
+    }
+
+    public void Dispose() => Optimizer.Dispose();
+}

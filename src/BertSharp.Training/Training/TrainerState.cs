@@ -1,0 +1,140 @@
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
+using BertSharp.IO;
+using TorchSharp;
+
+namespace BertSharp.Training;
+
+/// <summary>
+/// <c>trainer_state.json</c> of a checkpoint: where the run is (step, data position, the task's running values), the
+/// settings it must be resumed with, and the random state. The model is beside it (config.json, model.safetensors) and so
+/// are AdamW's moments (<see cref="OptimizerState"/>).
+/// </summary>
+public sealed class TrainerState
+{
+    /// <summary>The file name in a checkpoint directory.</summary>
+    public const string FileName = "trainer_state.json";
+
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        WriteIndented = true,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
+
+    /// <summary>Optimizer steps done.</summary>
+    public long GlobalStep { get; set; }
+
+    /// <summary>Optimizer steps of the whole run.</summary>
+    public long TotalSteps { get; set; }
+
+    /// <summary>The run's settings (snake_case); a resumed run must have the same (<see cref="CheckResumable"/>).</summary>
+    public JsonObject Settings { get; set; } = [];
+
+    /// <summary>Where the data continues (the data source's own fields, e.g. <c>data_position</c> or <c>epoch</c> and <c>shuffle_state</c>).</summary>
+    public JsonObject Data { get; set; } = [];
+
+    /// <summary>The task's running values (e.g. the best validation metric so far).</summary>
+    public JsonObject Task { get; set; } = [];
+
+    /// <summary>torch's CPU generator (dropout draws from it) as base64, or null when the run re-seeds it every step.</summary>
+    public string? TorchRngState { get; set; }
+
+    /// <summary>How the random state is reproduced (for readers of the checkpoint).</summary>
+    public string Rng { get; set; } = "";
+
+    /// <summary>Writes the state atomically.</summary>
+    public void Save(string path) => AtomicFile.WriteAllText(path, JsonSerializer.Serialize(this, Json) + "\n");
+
+    /// <summary>Reads a state; a missing or malformed file is an error naming it.</summary>
+    public static TrainerState Load(string path)
+    {
+        if (!File.Exists(path))
+        {
+            throw new BertSharpException($"{path}: not found; not a checkpoint written by BertSharp's trainer.");
+        }
+        try
+        {
+            return JsonSerializer.Deserialize<TrainerState>(File.ReadAllText(path), Json)
+                   ?? throw new BertSharpException($"{path}: empty trainer state.");
+        }
+        catch (JsonException e)
+        {
+            throw new BertSharpException($"{path}: invalid JSON ({e.Message}).", e);
+        }
+    }
+
+    /// <summary>
+    /// Throws when a resumed run's settings differ from the checkpoint's (the result would not be the same run); the error
+    /// names the first differing setting as its field.
+    /// </summary>
+    /// <param name="current">The settings of the run that resumes.</param>
+    /// <param name="checkpoint">The checkpoint, for messages.</param>
+    /// <param name="mayGrow">Numeric settings that may be raised (not lowered), e.g. the steps of a run that is extended.</param>
+    /// <param name="free">Settings that may change freely (they do not change the result).</param>
+    public void CheckResumable(JsonObject current, string checkpoint, IReadOnlyCollection<string>? mayGrow = null, IReadOnlyCollection<string>? free = null)
+    {
+        ArgumentNullException.ThrowIfNull(current);
+        foreach (var name in Settings.Select(kv => kv.Key).Union(current.Select(kv => kv.Key)))
+        {
+            if (free?.Contains(name) == true)
+            {
+                continue;
+            }
+            var saved = Settings[name]?.ToJsonString() ?? "null";
+            var now = current[name]?.ToJsonString() ?? "null";
+            if (saved == now)
+            {
+                continue;
+            }
+            if (mayGrow?.Contains(name) == true)
+            {
+                var (a, b) = (TrainLog.Number(Settings, name), TrainLog.Number(current, name));
+                if (b > a)
+                {
+                    continue;
+                }
+                throw new BertSharpException(
+                    $"{checkpoint}: cannot resume: {BertSharpException.Field(name)} {now} is below the run's {saved}; a resumed run may keep or extend it, not shorten it.");
+            }
+            throw new BertSharpException(
+                $"{checkpoint}: cannot resume: {BertSharpException.Field(name)} was {saved} in the checkpoint but is {now} now; resume with the same settings.");
+        }
+    }
+
+    /// <summary>Captures torch's CPU generator into <see cref="TorchRngState"/>.</summary>
+    public void CaptureTorchRng()
+    {
+        using var state = torch.random.get_rng_state();
+        TorchRngState = Convert.ToBase64String(state.data<byte>().ToArray());
+    }
+
+    /// <summary>Sets torch's CPU generator to <see cref="TorchRngState"/>.</summary>
+    public void RestoreTorchRng(string checkpoint)
+    {
+        if (TorchRngState is null)
+        {
+            throw new BertSharpException($"{checkpoint}: the trainer state has no torch_rng_state; cannot resume this run exactly.");
+        }
+        byte[] bytes;
+        try
+        {
+            bytes = Convert.FromBase64String(TorchRngState);
+        }
+        catch (FormatException e)
+        {
+            throw new BertSharpException($"{checkpoint}: torch_rng_state is not base64 ({e.Message}).", e);
+        }
+        using var state = torch.tensor(bytes, dtype: torch.ScalarType.Byte);
+        try
+        {
+            torch.random.set_rng_state(state);
+        }
+        catch (Exception e) when (e is ExternalException or ArgumentException)
+        {
+            throw new BertSharpException($"{checkpoint}: torch_rng_state is not a CPU generator state ({e.Message}).", e);
+        }
+    }
+}

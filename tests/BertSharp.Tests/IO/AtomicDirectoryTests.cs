@@ -1,0 +1,172 @@
+using BertSharp.IO;
+using BertSharp.Tests.Infrastructure;
+
+namespace BertSharp.Tests.IO;
+
+/// <summary>
+/// Directory replacement at every state a kill can leave (the table in <see cref="AtomicFile"/>), ownership of output
+/// directories, and the temporary leftovers the next write removes.
+/// </summary>
+public class AtomicDirectoryTests
+{
+    private static void Fill(string dir, string content)
+    {
+        File.WriteAllText(Path.Combine(dir, "weights.bin"), content);
+        File.WriteAllText(Path.Combine(dir, "config.json"), "{\"v\":\"" + content + "\"}");
+    }
+
+    private static string Content(string dir) => File.ReadAllText(Path.Combine(dir, "weights.bin"));
+
+    private static string[] Siblings(string parent) => [.. Directory.GetFileSystemEntries(parent).Select(Path.GetFileName).Order().OfType<string>()];
+
+    /// <summary>A complete replacement tmp as WriteDirectory leaves it just before its renames: content, then the marker last.</summary>
+    private static string CompleteTmp(string target, string id, string content)
+    {
+        var tmp = Path.Combine(Path.GetDirectoryName(target)!, "." + Path.GetFileName(target) + "." + id + ".tmp");
+        Directory.CreateDirectory(tmp);
+        Fill(tmp, content);
+        File.WriteAllText(Path.Combine(tmp, OutputDirectory.MarkerName), "{\"written_by\":\"BertSharp\",\"entries\":[\"config.json\",\"weights.bin\"]}");
+        return tmp;
+    }
+
+    [Fact]
+    public void Replacing_our_directory_keeps_the_old_one_until_the_new_one_is_complete()
+    {
+        using var tmp = TestPaths.TempDir();
+        var target = tmp.File("model");
+        AtomicFile.WriteDirectory(target, d => Fill(d, "old"));
+        Assert.True(OutputDirectory.Inspect(target).HasMarker);
+        Assert.Throws<InvalidOperationException>(() => AtomicFile.WriteDirectory(target, d =>
+        {
+            Fill(d, "new");
+            throw new InvalidOperationException("fill failed");
+        }));
+        Assert.Equal("old", Content(target));
+        AtomicFile.WriteDirectory(target, d => Fill(d, "new"));
+        Assert.Equal("new", Content(target));
+        Assert.Equal(["model"], Siblings(tmp.Path));
+    }
+
+    [Fact]
+    public void Each_state_a_kill_leaves_recovers_to_one_complete_directory_and_no_leftovers()
+    {
+        using var tmp = TestPaths.TempDir();
+
+        // S0: fill() was running (no marker yet): the old directory stays.
+        var s0 = tmp.File("s0");
+        AtomicFile.WriteDirectory(s0, d => Fill(d, "old"));
+        var partial = Path.Combine(tmp.Path, ".s0.0000aaaa.tmp");
+        Directory.CreateDirectory(partial);
+        File.WriteAllText(Path.Combine(partial, "weights.bin"), "half");
+        AtomicFile.Recover(s0);
+        Assert.Equal("old", Content(s0));
+
+        // S1: the tmp was complete but nothing was renamed yet: still the old directory.
+        var s1 = tmp.File("s1");
+        AtomicFile.WriteDirectory(s1, d => Fill(d, "old"));
+        CompleteTmp(s1, "0000bbbb", "new");
+        AtomicFile.Recover(s1);
+        Assert.Equal("old", Content(s1));
+
+        // S2: the old directory was renamed away, the complete tmp not yet in place: the new one is finished.
+        var s2 = tmp.File("s2");
+        AtomicFile.WriteDirectory(s2, d => Fill(d, "old"));
+        Directory.Move(s2, s2 + ".0000cccc.old");
+        CompleteTmp(s2, "0000cccc", "new");
+        AtomicFile.Recover(s2);
+        Assert.Equal("new", Content(s2));
+
+        // S2 with a stale partial tmp of an earlier kill beside it: the complete one wins.
+        var s2b = tmp.File("s2b");
+        AtomicFile.WriteDirectory(s2b, d => Fill(d, "old"));
+        Directory.Move(s2b, s2b + ".0000dddd.old");
+        Directory.CreateDirectory(Path.Combine(tmp.Path, ".s2b.0000eeee.tmp"));
+        CompleteTmp(s2b, "0000dddd", "new");
+        AtomicFile.Recover(s2b);
+        Assert.Equal("new", Content(s2b));
+
+        // S2 without its tmp (someone removed it): the old copy comes back rather than nothing.
+        var s2c = tmp.File("s2c");
+        AtomicFile.WriteDirectory(s2c, d => Fill(d, "old"));
+        Directory.Move(s2c, s2c + ".0000ffff.old");
+        AtomicFile.Recover(s2c);
+        Assert.Equal("old", Content(s2c));
+
+        // S3: the new directory is in place, the old one half deleted.
+        var s3 = tmp.File("s3");
+        AtomicFile.WriteDirectory(s3, d => Fill(d, "new"));
+        var old = s3 + ".00001111.old";
+        Directory.CreateDirectory(old);
+        File.WriteAllText(Path.Combine(old, "config.json"), "{}");
+        AtomicFile.Recover(s3);
+        Assert.Equal("new", Content(s3));
+
+        // A first write killed before its rename: the complete tmp becomes the directory.
+        var first = tmp.File("first");
+        CompleteTmp(first, "00002222", "new");
+        AtomicFile.Recover(first);
+        Assert.Equal("new", Content(first));
+
+        Assert.Equal(["first", "s0", "s1", "s2", "s2b", "s2c", "s3"], Siblings(tmp.Path));
+    }
+
+    [Fact]
+    public void A_directory_we_did_not_write_is_refused_and_overwrite_replaces_only_our_files()
+    {
+        using var tmp = TestPaths.TempDir();
+        var target = tmp.File("project");
+        Directory.CreateDirectory(target);
+        File.WriteAllText(Path.Combine(target, "notes.txt"), "keep");
+        File.WriteAllText(Path.Combine(target, "config.json"), "the user's");
+
+        var refused = Assert.Throws<ForeignOutputException>(() => AtomicFile.WriteDirectory(target, d => Fill(d, "new")));
+        Assert.Equal(["config.json", "notes.txt"], refused.ForeignEntries);
+        Assert.Contains("not empty and not written by BertSharp (it holds config.json, notes.txt)", refused.Message, StringComparison.Ordinal);
+        Assert.Equal("the user's", File.ReadAllText(Path.Combine(target, "config.json")));
+        Assert.Equal(["project"], Siblings(tmp.Path));
+
+        // Overwriting replaces files of the same name and removes nothing else.
+        AtomicFile.WriteDirectory(target, d => Fill(d, "v1"), overwrite: true);
+        Assert.Equal("keep", File.ReadAllText(Path.Combine(target, "notes.txt")));
+        Assert.Equal("v1", Content(target));
+        var info = OutputDirectory.Inspect(target);
+        Assert.Equal(["notes.txt"], info.ForeignEntries);
+
+        // From now on the directory is partly ours: a new write needs no overwrite, replaces our files, drops our stale ones,
+        // and still leaves the user's alone.
+        AtomicFile.WriteDirectory(target, d => File.WriteAllText(Path.Combine(d, "weights.bin"), "v2"));
+        Assert.Equal("v2", Content(target));
+        Assert.False(File.Exists(Path.Combine(target, "config.json")));
+        Assert.Equal("keep", File.ReadAllText(Path.Combine(target, "notes.txt")));
+        Assert.Equal(["project"], Siblings(tmp.Path));
+    }
+
+    [Fact]
+    public void An_empty_directory_is_fine_and_a_file_is_refused()
+    {
+        using var tmp = TestPaths.TempDir();
+        Directory.CreateDirectory(tmp.File("empty"));
+        AtomicFile.WriteDirectory(tmp.File("empty"), d => Fill(d, "x"));
+        Assert.Equal("x", Content(tmp.File("empty")));
+        File.WriteAllText(tmp.File("file"), "x");
+        Assert.Contains("is a file", Assert.Throws<BertSharpException>(() => AtomicFile.WriteDirectory(tmp.File("file"), d => Fill(d, "y"))).Message,
+            StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Recover_children_removes_what_killed_writes_left_inside_a_run_directory()
+    {
+        using var tmp = TestPaths.TempDir();
+        var run = tmp.File("run");
+        Directory.CreateDirectory(run);
+        AtomicFile.WriteDirectory(Path.Combine(run, "checkpoint-2"), d => Fill(d, "two"));
+        Directory.CreateDirectory(Path.Combine(run, ".checkpoint-3.0000abcd.tmp"));
+        File.WriteAllText(Path.Combine(run, ".checkpoint-3.0000abcd.tmp", "weights.bin"), "half");
+        Directory.CreateDirectory(Path.Combine(run, "checkpoint-2.0000beef.old"));
+        File.WriteAllText(Path.Combine(run, ".train_log.jsonl.0000cafe.tmp"), "{");
+        File.WriteAllText(Path.Combine(run, "train_log.jsonl"), "");
+        AtomicFile.RecoverChildren(run);
+        Assert.Equal(["checkpoint-2", "train_log.jsonl"], Siblings(run));
+        Assert.Equal("two", Content(Path.Combine(run, "checkpoint-2")));
+    }
+}

@@ -1,0 +1,145 @@
+using System.Text.Json.Nodes;
+using BertSharp.Data;
+using BertSharp.Tests.Infrastructure;
+using BertSharp.Training;
+
+namespace BertSharp.Tests.Training;
+
+/// <summary>
+/// Fine-tuning checkpoints and resume on the tiny preset (dropout on, so torch's generator matters): a run stopped part-way
+/// (stop-after, cancellation) and resumed ends with weights bitwise equal to an uninterrupted run's, the last complete
+/// checkpoint survives a stop, and a log line cut short by a kill or a full disk is dropped on resume.
+/// </summary>
+public class FineTuneResumeTests
+{
+    private static string Data => Path.Combine(TestPaths.Fixtures, "data", "sst2_train.tsv");
+
+    private static string Vocab => Path.Combine(TestPaths.Fixtures, "hf_bert", "sequence-classification", "vocab.txt");
+
+    /// <summary>8 examples, 2 held out by a shuffled split: 3 batches of 2 per epoch, 2 per step → 2 steps per epoch (the second has one batch), 6 steps.</summary>
+    private static FineTuneOptions Options(string output) => new()
+    {
+        Task = TaskSpec.Sst2,
+        DataPath = Data,
+        OutputDir = output,
+        ConfigPreset = "tiny",
+        VocabPath = Vocab,
+        Epochs = 3,
+        BatchSize = 2,
+        GradAccum = 2,
+        LearningRate = 1e-3,
+        MaxLength = 16,
+        ValSize = 2,
+        Split = SplitMethod.Random,
+        SaveBest = "loss",
+        Seed = 11,
+        Device = "cpu",
+    };
+
+    [Fact]
+    public void Stopped_and_resumed_runs_end_with_the_uninterrupted_weights_bitwise()
+    {
+        using var tmp = TestPaths.TempDir();
+        var straight = FineTuner.Run(Options(tmp.File("straight")));
+        Assert.True(straight.Completed);
+        Assert.Equal(6, straight.StepLosses.Count);
+
+        // Stop in the middle of epoch 2 (step 3: not an epoch end), with a step-checkpoint before it.
+        var first = FineTuner.Run(Options(tmp.File("split")) with { StopAfter = 3, SaveSteps = 1 });
+        Assert.False(first.Completed);
+        Assert.Equal(tmp.File("split/checkpoint-3"), first.Checkpoint);
+        Assert.Equal(straight.StepLosses.Take(3), first.StepLosses);
+        // Only the newest checkpoint and the best epoch's are kept.
+        var kept = Directory.GetDirectories(tmp.File("split"), "checkpoint-*").Select(Path.GetFileName).Order().ToList();
+        Assert.Contains("checkpoint-3", kept);
+        Assert.True(kept.Count <= 2, string.Join(", ", kept));
+        // A kill (or a full disk) while appending leaves a cut last line: resume drops it.
+        File.AppendAllText(tmp.File("split/train_log.jsonl"), "{\"type\":\"train\",\"step\":4,\"lo");
+
+        Assert.Contains("resume", Assert.Throws<UnfinishedRunException>(() => FineTuner.Run(Options(tmp.File("split")))).Message, StringComparison.Ordinal);
+        var rest = FineTuner.Run(Options(tmp.File("split")) with { Resume = true });
+        Assert.True(rest.Completed);
+
+        Assert.Equal(File.ReadAllBytes(tmp.File("straight/model.safetensors")), File.ReadAllBytes(tmp.File("split/model.safetensors")));
+        Assert.Equal(straight.StepLosses, rest.StepLosses);
+        Assert.Equal(straight.Epochs.Select(e => (e.Epoch, e.TrainLoss, e.IsBest, e.Step)), rest.Epochs.Select(e => (e.Epoch, e.TrainLoss, e.IsBest, e.Step)));
+        Assert.Equal(File.ReadAllText(tmp.File("straight/metrics.json")), File.ReadAllText(tmp.File("split/metrics.json")));
+        // The finished directory is the model alone: no checkpoints, every log line whole, steps 1..6 once each.
+        Assert.Empty(Directory.GetDirectories(tmp.File("split")));
+        var log = TrainLog.Read(tmp.File("split/train_log.jsonl"));
+        Assert.Equal([1L, 2, 3, 4, 5, 6], log.Where(e => TrainLog.TypeOf(e) == "train").Select(TrainLog.StepOf));
+        Assert.EndsWith("\n", File.ReadAllText(tmp.File("split/train_log.jsonl")), StringComparison.Ordinal);
+        Assert.Equal(["start", "resume", "end"], log.Where(e => TrainLog.TypeOf(e) is "start" or "resume" or "end").Select(TrainLog.TypeOf));
+    }
+
+    [Fact]
+    public void Cancelling_keeps_the_last_epoch_checkpoint_and_resume_finishes_bitwise()
+    {
+        using var tmp = TestPaths.TempDir();
+        var straight = FineTuner.Run(Options(tmp.File("straight")) with { SaveBest = null });
+
+        // Ctrl-C during epoch 2: the run stops before its next step; epoch 1's checkpoint (step 2) is complete and stays.
+        using var cancel = new CancellationTokenSource();
+        var stop = Assert.Throws<TrainingCancelledException>(() =>
+            FineTuner.Run(Options(tmp.File("run")) with { SaveBest = null }, new CancelInEpoch(2, cancel), cancel.Token));
+        Assert.Equal(3, stop.Step);
+        Assert.Equal(6, stop.TotalSteps);
+        Assert.Equal(tmp.File("run/checkpoint-2"), stop.Checkpoint);
+        foreach (var f in new[] { "config.json", "model.safetensors", "optimizer.safetensors", "trainer_state.json", "metrics.json", "vocab.txt" })
+        {
+            Assert.True(File.Exists(tmp.File("run/checkpoint-2/" + f)), f);
+        }
+        var state = TrainerState.Load(tmp.File("run/checkpoint-2/trainer_state.json"));
+        Assert.Equal(2, state.GlobalStep);
+        Assert.NotNull(state.TorchRngState);
+        Assert.Equal(2, (int)TrainLog.Number(state.Data, "epoch"));
+        Assert.False(File.Exists(tmp.File("run/config.json")));
+
+        var rest = FineTuner.Run(Options(tmp.File("run")) with { SaveBest = null, Resume = true });
+        Assert.Equal(File.ReadAllBytes(tmp.File("straight/model.safetensors")), File.ReadAllBytes(tmp.File("run/model.safetensors")));
+        Assert.Equal(straight.StepLosses, rest.StepLosses);
+    }
+
+    [Fact]
+    public void Resume_refuses_changed_settings_and_a_directory_without_checkpoints()
+    {
+        using var tmp = TestPaths.TempDir();
+        var none = Assert.Throws<BertSharpException>(() => FineTuner.Run(Options(tmp.File("empty")) with { Resume = true }));
+        Assert.Contains("nothing to resume", none.Message, StringComparison.Ordinal);
+        Assert.Equal("error: " + none.Message.Replace("nothing to resume", "nothing to --resume", StringComparison.Ordinal), "error: " + Cli.CliErrors.Describe(none));
+        Assert.False(Directory.Exists(tmp.File("empty")));
+
+        FineTuner.Run(Options(tmp.File("run")) with { StopAfter = 1 });
+        var changed = Assert.Throws<BertSharpException>(() => FineTuner.Run(Options(tmp.File("run")) with { Resume = true, LearningRate = 2e-3 }));
+        Assert.Equal(["learning_rate"], changed.Fields);
+        Assert.Contains("cannot resume: --lr was 0.001 in the checkpoint but is 0.002 now", Cli.CliErrors.Describe(changed), StringComparison.Ordinal);
+    }
+
+    /// <summary>Cancels the run once the given epoch has done one batch.</summary>
+    private sealed class CancelInEpoch(int epoch, CancellationTokenSource cancel) : IFineTuneProgress
+    {
+        public void Started(FineTunePlan plan)
+        {
+        }
+
+        public void EpochStarted(int e, int batches)
+        {
+        }
+
+        public void BatchDone(int e, int batch, double loss, double examplesPerSecond)
+        {
+            if (e == epoch)
+            {
+                cancel.Cancel();
+            }
+        }
+
+        public void Validating(int e)
+        {
+        }
+
+        public void EpochEnded(EpochSummary summary)
+        {
+        }
+    }
+}

@@ -1,0 +1,191 @@
+using System.Diagnostics;
+using System.Text;
+using BertSharp.Tests.Infrastructure;
+using BertSharp.Training;
+
+namespace BertSharp.Tests.Training;
+
+/// <summary>
+/// The CLI never deletes what it did not write, survives SIGKILL with a resumable run, and says how to resume after Ctrl-C.
+/// </summary>
+public class OutputSafetyCliTests
+{
+    private static string Data => Path.Combine(TestPaths.Fixtures, "data", "sst2_train.tsv");
+
+    private static string Vocab => Path.Combine(TestPaths.Fixtures, "hf_bert", "sequence-classification", "vocab.txt");
+
+    private static string Fixture => Path.Combine(TestPaths.Fixtures, "hf_bert", "sequence-classification");
+
+    private static string[] Finetune(string output, params string[] extra) =>
+    [
+        "finetune", "--task", "sst2", "--data", Data, "--val-size", "2", "--shuffle", "--output", output, "--config", "tiny", "--vocab", Vocab,
+        "--batch-size", "1", "--lr", "1e-3", "--max-length", "16", "--device", "cpu",
+        .. extra.Contains("--epochs") ? extra : ["--epochs", "3", .. extra],
+    ];
+
+    private static string[] Leftovers(string dir) =>
+        [.. Directory.GetFileSystemEntries(dir, "*", SearchOption.AllDirectories).Select(Path.GetFileName).OfType<string>()
+            .Where(n => n.EndsWith(".tmp", StringComparison.Ordinal) || n.EndsWith(".old", StringComparison.Ordinal))];
+
+    [Fact]
+    public void Convert_refuses_a_directory_it_did_not_write_and_overwrite_keeps_the_other_files()
+    {
+        using var tmp = TestPaths.TempDir();
+        var target = tmp.File("p");
+        Directory.CreateDirectory(target);
+        File.WriteAllText(Path.Combine(target, "notes.txt"), "keep");
+
+        var refused = CliRunner.Run("convert", Fixture, target);
+        Assert.Equal(2, refused.ExitCode);
+        var line = Assert.Single(refused.StdErr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains("not empty and not written by bert (it holds notes.txt)", line, StringComparison.Ordinal);
+        Assert.Contains("--overwrite", line, StringComparison.Ordinal);
+        Assert.Equal(["notes.txt"], Directory.GetFileSystemEntries(target).Select(Path.GetFileName));
+
+        var written = CliRunner.Run("convert", Fixture, target, "--overwrite");
+        Assert.True(written.ExitCode == 0, written.StdErr);
+        Assert.Equal("keep", File.ReadAllText(Path.Combine(target, "notes.txt")));
+        Assert.True(File.Exists(Path.Combine(target, "model.safetensors")));
+        // Converting again into what is now partly bert's directory replaces bert's files and still keeps notes.txt.
+        var again = CliRunner.Run("convert", Fixture, target, "--dtype", "float16");
+        Assert.True(again.ExitCode == 0, again.StdErr);
+        Assert.Equal("keep", File.ReadAllText(Path.Combine(target, "notes.txt")));
+        Assert.Empty(Leftovers(tmp.Path));
+    }
+
+    [Fact]
+    public void Finetune_and_pretrain_refuse_a_project_directory_as_output_and_touch_nothing()
+    {
+        using var tmp = TestPaths.TempDir();
+        var project = tmp.File("project");
+        Directory.CreateDirectory(project);
+        File.Copy(Data, Path.Combine(project, "train.tsv"));
+        File.WriteAllText(Path.Combine(project, "Program.cs"), "class P {}");
+        var before = Directory.GetFileSystemEntries(project).Order().ToArray();
+
+        var ft = CliRunner.Run(Finetune(project));
+        Assert.Equal(2, ft.ExitCode);
+        Assert.Contains("not empty and not written by bert (it holds Program.cs, train.tsv)", ft.StdErr, StringComparison.Ordinal);
+        var pt = CliRunner.Run("pretrain", "--data", tmp.File("nodata"), "--output", project, "--config", "tiny", "--vocab", Vocab);
+        Assert.Equal(2, pt.ExitCode);
+        Assert.Contains("not empty and not written by bert", pt.StdErr, StringComparison.Ordinal);
+        Assert.Equal(before, Directory.GetFileSystemEntries(project).Order().ToArray());
+
+        // With --overwrite the model lands beside the user's files, which stay as they were; no checkpoint is left behind.
+        var ok = CliRunner.Run(Finetune(project, "--epochs", "1", "--overwrite"));
+        Assert.True(ok.ExitCode == 0, ok.StdErr);
+        Assert.Equal(File.ReadAllBytes(Data), File.ReadAllBytes(Path.Combine(project, "train.tsv")));
+        Assert.Equal("class P {}", File.ReadAllText(Path.Combine(project, "Program.cs")));
+        Assert.True(File.Exists(Path.Combine(project, "model.safetensors")));
+        Assert.Empty(Directory.GetDirectories(project));
+        Assert.Empty(Leftovers(tmp.Path));
+    }
+
+    [Fact]
+    public void An_unfinished_run_needs_resume_and_an_interrupted_one_says_how_to_resume()
+    {
+        using var tmp = TestPaths.TempDir();
+        var run = tmp.File("run");
+        var first = CliRunner.Run(Finetune(run, "--stop-after", "2"));
+        Assert.True(first.ExitCode == 0, first.StdErr);
+        Assert.Contains($"checkpoint {Path.Combine(run, "checkpoint-2")}", first.StdOut, StringComparison.Ordinal);
+        Assert.Contains("--resume", first.StdOut, StringComparison.Ordinal);
+
+        var again = CliRunner.Run(Finetune(run));
+        Assert.Equal(2, again.ExitCode);
+        Assert.Contains("holds checkpoint-2 of an unfinished run; add --resume", again.StdErr, StringComparison.Ordinal);
+
+        var err = new StringWriter();
+        var oldErr = Console.Error;
+        Console.SetError(err);
+        int code;
+        try
+        {
+            code = Cli.CliErrors.Report(new TrainingCancelledException(run, Path.Combine(run, "checkpoint-2"), 3, 18));
+        }
+        finally
+        {
+            Console.SetError(oldErr);
+        }
+        Assert.Equal(130, code);
+        Assert.Equal($"error: interrupted at step 3 of 18; the last complete checkpoint is {Path.Combine(run, "checkpoint-2")}. Run the same command with --resume to continue from it.",
+            err.ToString().TrimEnd());
+    }
+
+    [Fact]
+    public void Sigkill_in_epoch_two_then_resume_gives_the_uninterrupted_weights_and_no_temporary_directory_survives()
+    {
+        using var tmp = TestPaths.TempDir();
+        var straight = RunChild(Finetune(tmp.File("straight")));
+        Assert.True(straight.ExitCode == 0, straight.StdErr);
+
+        // 6 training examples, batch 1: 6 steps per epoch; checkpoints every 2 steps and at each epoch end.
+        var output = tmp.File("killed");
+        var killed = RunChild(Finetune(output, "--save-steps", "2"), killWhen: () =>
+            File.Exists(Path.Combine(output, "train_log.jsonl"))
+            && File.ReadAllText(Path.Combine(output, "train_log.jsonl")).Contains("\"step\":8,\"epoch\":2", StringComparison.Ordinal));
+        Assert.True(killed.Killed, "the run finished before it could be killed: " + killed.StdErr);
+        Assert.False(File.Exists(Path.Combine(output, "model.safetensors")));
+        var checkpoint = RunDirectory.LatestCheckpoint(output);
+        Assert.NotNull(checkpoint);
+        Assert.True(TrainerState.Load(Path.Combine(checkpoint!, TrainerState.FileName)).GlobalStep >= 6, checkpoint);
+        // What a kill in the middle of a checkpoint or of the final replacement leaves behind.
+        Directory.CreateDirectory(Path.Combine(output, ".checkpoint-10.0000dead.tmp"));
+        File.WriteAllText(Path.Combine(output, ".checkpoint-10.0000dead.tmp", "model.safetensors"), "half");
+        Directory.CreateDirectory(tmp.File(".killed.0000beef.tmp"));
+
+        var resumed = RunChild(Finetune(output, "--save-steps", "2", "--resume"));
+        Assert.True(resumed.ExitCode == 0, resumed.StdErr);
+        Assert.Equal(File.ReadAllBytes(tmp.File("straight/model.safetensors")), File.ReadAllBytes(Path.Combine(output, "model.safetensors")));
+        Assert.Empty(Leftovers(tmp.Path));
+        Assert.Empty(Directory.GetDirectories(output));
+    }
+
+    private sealed record ChildResult(int ExitCode, bool Killed, string StdErr);
+
+    /// <summary>Runs the bert CLI in a child process; SIGKILLs it as soon as <paramref name="killWhen"/> holds.</summary>
+    private static ChildResult RunChild(string[] args, Func<bool>? killWhen = null)
+    {
+        var psi = new ProcessStartInfo(DotnetHost()) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "bert.dll"));
+        foreach (var a in args)
+        {
+            psi.ArgumentList.Add(a);
+        }
+        psi.Environment["BERTSHARP_NO_PROGRESS"] = "1";
+        using var p = Process.Start(psi)!;
+        var err = new StringBuilder();
+        p.ErrorDataReceived += (_, e) => { lock (err) { err.AppendLine(e.Data); } };
+        p.OutputDataReceived += (_, _) => { };
+        p.BeginErrorReadLine();
+        p.BeginOutputReadLine();
+        var killed = false;
+        var deadline = DateTime.UtcNow.AddMinutes(5);
+        while (!p.WaitForExit(20))
+        {
+            if (killWhen is not null && killWhen())
+            {
+                p.Kill(); // SIGKILL on Unix
+                killed = true;
+                p.WaitForExit();
+                break;
+            }
+            if (DateTime.UtcNow > deadline)
+            {
+                p.Kill();
+                throw new TimeoutException("bert did not finish: " + string.Join(" ", args));
+            }
+        }
+        p.WaitForExit();
+        lock (err)
+        {
+            return new ChildResult(p.ExitCode, killed, err.ToString());
+        }
+    }
+
+    private static string DotnetHost()
+    {
+        var self = Environment.ProcessPath;
+        return self is not null && Path.GetFileNameWithoutExtension(self) == "dotnet" ? self : "dotnet";
+    }
+}
