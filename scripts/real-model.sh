@@ -63,7 +63,7 @@ quickstart_sweep() {
   # which all-MiniLM-L6-v2 was trained with (finetune --pooling mean).
   local configs=(
     "5e-5 2 32 42 cls" "1e-4 3 32 42 cls" "2e-4 3 32 42 cls" "3e-4 3 32 42 cls" "1e-4 5 32 42 cls" "1e-4 4 16 42 cls" "5e-5 5 16 42 cls"
-    "2e-4 5 32 42 cls" "1e-4 5 32 42 mean" ${QS_EXTRA_CONFIGS:-}
+    "1e-4 5 32 42 mean" ${QS_EXTRA_CONFIGS:-}
   )
   for c in "${configs[@]}"; do
     read -r lr epochs batch seed pooling extra <<< "$c"

@@ -175,11 +175,11 @@ public sealed record FineTuneOptions
         }
         if (Pooling is not (null or "cls" or "mean"))
         {
-            throw new BertSharpException($"--pooling {Pooling}: expected cls or mean.");
+            throw new BertSharpException($"{F("pooling")} {Pooling}: expected cls or mean.");
         }
         if (HeadTokens is { } head && (TruncationSide != TruncationSide.HeadAndTail || head < 0))
         {
-            throw new BertSharpException($"--head-tokens {head}: only with --truncation-side head+tail, and at least 0.");
+            throw new BertSharpException($"{F("head_tokens")} {head}: only with {F("truncation_side")} head+tail, and at least 0.");
         }
         if (EvalDataPath is null)
         {
