@@ -8,8 +8,10 @@
 #     mrpc               MRPC: train 3,668 pairs, dev 408 (F1)
 #     cola               CoLA: train 8,551, out-of-domain dev 516 (MCC); also in-domain dev and GLUE's dev (both together)
 #     sst2               SST-2: train 67,349, dev 872 (accuracy)
+#     imdb-probe         the speed of IMDb fine-tuning at 128 / 256 / 512 word pieces (160 reviews each): for the projections
 #     imdb-direct-1      IMDb from the imported model, seed 1: train 25,000, test 25,000 (accuracy), 256 word pieces head+tail
-#     dapt               further pre-training (masked LM only) on 50,000 unlabelled IMDb reviews (../shared/data/corpus)
+#     dapt               further pre-training (masked LM + next sentence: pretrain has no MLM-only objective yet) on 50,000
+#                        unlabelled IMDb reviews (../shared/data/corpus)
 #     imdb-dapt-1        IMDb from the further pre-trained model, seed 1 (same settings as imdb-direct)
 #     imdb-direct-2, imdb-dapt-2   the second seed of each arm
 #     table              the results table from the runs' metrics files (what docs/real-model.md shows)
@@ -84,7 +86,7 @@ mrpc() {
 cola() {
   local d=$shared/data/cola
   run "$out/cola" "$out/cola/metrics.json" finetune --task cola --data "$d/in_domain_train.tsv" --eval-data "$d/out_of_domain_dev.tsv" \
-    --model "$model" --epochs 3 --batch-size 32 --lr 1e-4 --max-length 64 --seed 42 "${common[@]}" --output "$out/cola"
+    --model "$model" --epochs 2 --batch-size 32 --lr 1e-4 --max-length 64 --seed 42 "${common[@]}" --output "$out/cola"
   # GLUE's CoLA dev set (the published figures) is the in-domain and the out-of-domain dev sets together: 1,043 sentences.
   cat "$d/in_domain_dev.tsv" "$d/out_of_domain_dev.tsv" > "$out/cola-glue-dev.tsv"
   timed_eval "$out/cola" "$out/cola/eval/out_of_domain_dev.metrics.json" --task cola --data "$d/out_of_domain_dev.tsv"
@@ -108,13 +110,25 @@ imdb() {
   timed_eval "$out/$name" "$out/$name/eval/test.metrics.json" --task imdb --data "$d/test.csv.gz" --batch-size 64
 }
 
+# The speed of an IMDb fine-tune at 128, 256 and 512 word pieces (head+tail), from 160 training reviews: what the projected
+# times of docs/real-model.md are computed from.
+imdb_probe() {
+  local d=$shared/data/imdb
+  for len in 128 256 512; do
+    run "$out/imdb-probe-$len" "$out/imdb-probe-$len/model.safetensors" finetune --task imdb --data "$d/train.csv.gz" --val-size 0 \
+      --max-train-examples 160 --model "$model" --epochs 1 --batch-size 16 --lr 1e-4 --max-length "$len" --truncation-side head+tail \
+      --seed 1 "${common[@]}" --output "$out/imdb-probe-$len"
+    echo "imdb probe, max length $len: $(grep -o '"examples_per_s": *[0-9.]*' "$out/imdb-probe-$len/train_log.jsonl" | tail -1 | grep -o '[0-9.]*$') examples/s"
+  done
+}
+
 dapt() {
   local data=$out/dapt-data
   if [[ ! -f "$data/manifest.json" ]]; then
     "${bert[@]}" pretrain-data --input "$shared/data/corpus/imdb_unsup_reviews.txt.gz" --vocab "$model/vocab.txt" --output "$data" \
       --max-length 128 --dupe-factor 1 --seed 12345 --threads "$threads" > "$data.log" 2>&1
   fi
-  run "$out/dapt" "$out/dapt/final/model.safetensors" pretrain --data "$data" --model "$model" --output "$out/dapt" --objective mlm \
+  run "$out/dapt" "$out/dapt/final/model.safetensors" pretrain --data "$data" --model "$model" --output "$out/dapt" \
     --steps 2000 --batch-size 32 --lr 1e-4 --warmup-steps 200 --save-every 250 --eval-every 250 --seed 42 --threads "$threads" --device cpu
 }
 
@@ -156,6 +170,7 @@ for step in "${steps[@]}"; do
     mrpc) mrpc ;;
     cola) cola ;;
     sst2) sst2 ;;
+    imdb-probe) imdb_probe ;;
     imdb-direct-[0-9]*) imdb direct "${step##*-}" "$model" ;;
     dapt) dapt ;;
     imdb-dapt-[0-9]*) dapt; imdb dapt "${step##*-}" "$out/dapt/final" ;;
