@@ -6,7 +6,8 @@
 #   scripts/real-model.sh [STEP...]      default: every step below, in this order
 #     quickstart-sweep   the 2,000-sentence SST-2 fine-tune of ./quickstart.sh over learning rates, epochs, batch sizes, seeds
 #     mrpc               MRPC: train 3,668 pairs, dev 408 (F1)
-#     cola               CoLA: train 8,551, out-of-domain dev 516 (MCC); also in-domain dev and GLUE's dev (both together)
+#     cola               CoLA: train 8,551 (2 epochs), out-of-domain dev 516 (MCC); also in-domain dev and GLUE's dev (both together)
+#     cola-ep5           the same with 5 epochs
 #     sst2               SST-2: train 67,349, dev 872 (accuracy)
 #     imdb-probe         the speed of IMDb fine-tuning at 128 / 256 / 512 word pieces (160 reviews each): for the projections
 #     imdb-direct-1      IMDb from the imported model, seed 1: train 25,000, test 25,000 (accuracy), 256 word pieces head+tail
@@ -83,15 +84,16 @@ mrpc() {
     --epochs 3 --batch-size 32 --lr 1e-4 --max-length 128 --seed 42 "${common[@]}" --output "$out/mrpc"
 }
 
+# cola NAME EPOCHS: CoLA fine-tune into $out/NAME, then the out-of-domain, in-domain and GLUE (both together) dev sets.
 cola() {
-  local d=$shared/data/cola
-  run "$out/cola" "$out/cola/metrics.json" finetune --task cola --data "$d/in_domain_train.tsv" --eval-data "$d/out_of_domain_dev.tsv" \
-    --model "$model" --epochs 2 --batch-size 32 --lr 1e-4 --max-length 64 --seed 42 "${common[@]}" --output "$out/cola"
+  local name=$1 epochs=$2 d=$shared/data/cola
+  run "$out/$name" "$out/$name/metrics.json" finetune --task cola --data "$d/in_domain_train.tsv" --eval-data "$d/out_of_domain_dev.tsv" \
+    --model "$model" --epochs "$epochs" --batch-size 32 --lr 1e-4 --max-length 64 --seed 42 "${common[@]}" --output "$out/$name"
   # GLUE's CoLA dev set (the published figures) is the in-domain and the out-of-domain dev sets together: 1,043 sentences.
   cat "$d/in_domain_dev.tsv" "$d/out_of_domain_dev.tsv" > "$out/cola-glue-dev.tsv"
-  timed_eval "$out/cola" "$out/cola/eval/out_of_domain_dev.metrics.json" --task cola --data "$d/out_of_domain_dev.tsv"
-  timed_eval "$out/cola" "$out/cola/eval/in_domain_dev.metrics.json" --task cola --data "$d/in_domain_dev.tsv"
-  timed_eval "$out/cola" "$out/cola/eval/glue_dev.metrics.json" --task cola --data "$out/cola-glue-dev.tsv"
+  timed_eval "$out/$name" "$out/$name/eval/out_of_domain_dev.metrics.json" --task cola --data "$d/out_of_domain_dev.tsv"
+  timed_eval "$out/$name" "$out/$name/eval/in_domain_dev.metrics.json" --task cola --data "$d/in_domain_dev.tsv"
+  timed_eval "$out/$name" "$out/$name/eval/glue_dev.metrics.json" --task cola --data "$out/cola-glue-dev.tsv"
 }
 
 sst2() {
@@ -146,6 +148,9 @@ table() {
   echo "| CoLA out-of-domain dev (516) | MCC | $(metric "$out/cola/eval/out_of_domain_dev.metrics.json" mcc) | cola | $(wall "$out/cola") |"
   echo "| CoLA in-domain dev (527) | MCC | $(metric "$out/cola/eval/in_domain_dev.metrics.json" mcc) | cola | |"
   echo "| CoLA GLUE dev (1,043) | MCC | $(metric "$out/cola/eval/glue_dev.metrics.json" mcc) | cola | |"
+  echo "| CoLA out-of-domain dev (516), 5 epochs | MCC | $(metric "$out/cola-ep5/eval/out_of_domain_dev.metrics.json" mcc) | cola-ep5 | $(wall "$out/cola-ep5") |"
+  echo "| CoLA in-domain dev (527), 5 epochs | MCC | $(metric "$out/cola-ep5/eval/in_domain_dev.metrics.json" mcc) | cola-ep5 | |"
+  echo "| CoLA GLUE dev (1,043), 5 epochs | MCC | $(metric "$out/cola-ep5/eval/glue_dev.metrics.json" mcc) | cola-ep5 | |"
   for arm in direct dapt; do
     for seed in 1 2; do
       echo "| IMDb test (25,000), $arm, seed $seed | accuracy | $(metric "$out/imdb-$arm-$seed/eval/test.metrics.json" accuracy) | imdb-$arm-$seed | $(wall "$out/imdb-$arm-$seed") |"
@@ -168,7 +173,8 @@ for step in "${steps[@]}"; do
   case $step in
     quickstart-sweep) quickstart_sweep ;;
     mrpc) mrpc ;;
-    cola) cola ;;
+    cola) cola cola 2 ;;
+    cola-ep5) cola cola-ep5 5 ;;
     sst2) sst2 ;;
     imdb-probe) imdb_probe ;;
     imdb-direct-[0-9]*) imdb direct "${step##*-}" "$model" ;;
