@@ -85,8 +85,8 @@ public static class FineTuner
             }
         }
         var tokenizer = source.Tokenizer;
-        var trainEnc = ExampleEncoder.Encode(tokenizer, train.Examples, trainTargets, maxLength);
-        var valEnc = val is null ? null : ExampleEncoder.Encode(tokenizer, val.Examples, valTargets, maxLength);
+        var trainEnc = ExampleEncoder.Encode(tokenizer, train.Examples, trainTargets, maxLength, o.TruncationSide, o.HeadTokens);
+        var valEnc = val is null ? null : ExampleEncoder.Encode(tokenizer, val.Examples, valTargets, maxLength, o.TruncationSide, o.HeadTokens);
         var data = new EpochBatches(trainEnc, batchSize, o.GradAccum, o.BucketByLength, tokenizer.PadId, labels.IsRegression, device, o.Seed);
         var totalSteps = (long)data.StepsPerEpoch * o.EffectiveEpochs;
         var warmup = o.WarmupSteps ?? (int)Math.Ceiling(totalSteps * (o.WarmupRatio ?? 0));
@@ -101,6 +101,10 @@ public static class FineTuner
         {
             torch.manual_seed(unchecked((long)o.Seed));
             model = ClassifierCheckpoint.CreateForFineTuning(source, labels, out loadReport).Model;
+            if (o.Pooling is { } pooling)
+            {
+                model.Config.ClassifierPooling = pooling;
+            }
         }
         else
         {
@@ -116,7 +120,8 @@ public static class FineTuner
             device.ToString(), labels.IsRegression ? [] : labels.Labels, truncated,
             [.. inputs.Warnings, .. length.Warning is { } lw ? [lw] : Array.Empty<string>()], (int)(state?.GlobalStep ?? 0))
         {
-            Notes = [.. FineTuneNotes.Describe(source, loadReport, length, inputs.Notes),
+            Notes = [.. FineTuneNotes.Describe(source, loadReport, length, inputs.Notes), .. FineTuneNotes.Truncation(o, maxLength, truncated),
+                .. FineTuneNotes.Pooling(model.Config),
                 .. frozen is { } counts ? [ParameterFreezing.Describe(counts, o.FreezeEncoder, o.FreezeLayers)] : Array.Empty<string>()],
             LearningRate = o.LearningRate,
         });
