@@ -178,6 +178,7 @@ public sealed class PretrainingTrainer
                     }
                     fields["learning_rate"] = o.LearningRate;
                     fields["grad_norm"] = o.GradNorm;
+                    fields["tokens"] = task.LastTokens;
                     fields["tokens_per_second"] = task.LastTokens / Math.Max(1e-9, elapsed - stepStart);
                     fields["elapsed_seconds"] = elapsed;
                     fields["data_position"] = stream.Position;
