@@ -14,7 +14,7 @@ command -v mpirun >/dev/null || { echo "bench/pretrain-ranks.sh: mpirun not foun
 [[ -f $VOCAB ]] || { echo "bench/pretrain-ranks.sh: $VOCAB not found; set VOCAB=path/to/vocab.txt" >&2; exit 2; }
 work=bench/.pretrain-ranks
 rm -rf "$work"; mkdir -p "$work"
-./bert pretrain-data --input "$CORPUS" --vocab "$VOCAB" --output "$work/data" --max-length "$LEN" --dupe-factor 1 >/dev/null
+./bert pretrain-data --input "$CORPUS" --vocab "$VOCAB" --output "$work/data" --max-length "$LEN" --dupe-factor 1 >/dev/null 2>&1
 common=(pretrain --data "$work/data" --config "$CONFIG" --vocab "$VOCAB" --steps "$STEPS" --batch-size "$BATCH" --seed 1 --device cpu)
 
 # Training tokens/s of a run: real tokens of the steps after WARMUP over their wall time (elapsed_seconds of the log).
