@@ -70,7 +70,7 @@ public sealed class TokenizerTarget : FuzzTarget
             MaxLength = max,
             Stride = input[3] % 8,
             Truncation = (TruncationStrategy)(flags & 3),
-            TruncationSide = (flags & 4) != 0 ? Side.Left : Side.Right,
+            TruncationSide = (flags & 4) != 0 ? TruncationSide.Tail : TruncationSide.Head,
             Padding = (PaddingStrategy)((flags >> 3) % 3),
             PaddingSide = (flags & 0x20) != 0 ? Side.Left : Side.Right,
             PadToMultipleOf = (flags & 0x80) != 0 ? 1 + (input[3] % 9) : null,

@@ -23,6 +23,35 @@ internal static class CommonOptions
     public static Option<int?> MaxLength(string? extra = null) =>
         new("--max-length") { Description = extra is null ? ModelLength.Help : ModelLength.Help + " " + extra };
 
+    /// <summary><c>--truncation-side head|tail|head+tail</c>: which word pieces a text longer than the maximum length keeps.</summary>
+    public static Option<string?> TruncationSide(string defaultText) =>
+        new("--truncation-side")
+        {
+            Description = "Which word pieces a text longer than --max-length keeps: head (its start), tail (its end) or head+tail " +
+                          "(both, as Sun et al. 2019 for long reviews: 128 + 382 of 512, in proportion at other lengths; --head-tokens sets the head). " + defaultText,
+        };
+
+    /// <summary><c>--head-tokens N</c> for head+tail truncation.</summary>
+    public static Option<int?> HeadTokens() =>
+        new("--head-tokens") { Description = "With --truncation-side head+tail: word pieces kept from the start of a cut text (default round(kept × 128 / 510): 128 at 512, 64 at 256)." };
+
+    /// <summary>The side and head tokens given on the command line, or null when neither was given.</summary>
+    public static (Tokenization.TruncationSide Side, int? HeadTokens)? Truncation(ParseResult p, Option<string?> side, Option<int?> headTokens)
+    {
+        var name = p.GetValue(side);
+        var head = p.GetValue(headTokens);
+        if (name is null && head is null)
+        {
+            return null;
+        }
+        var parsed = name is null ? Tokenization.TruncationSide.Head : Tokenization.TruncationSides.Parse(name);
+        if (head is { } h && (parsed != Tokenization.TruncationSide.HeadAndTail || h < 0))
+        {
+            throw new BertSharpException($"--head-tokens {h}: only with --truncation-side head+tail, and at least 0.");
+        }
+        return (parsed, head);
+    }
+
     /// <summary>Applies <c>--threads</c> when given.</summary>
     public static void ApplyThreads(ParseResult p, Option<int?> threads)
     {

@@ -8,11 +8,11 @@ namespace BertSharp.Cli.Commands;
 /// <summary>Texts (and optional labels) for <c>bert embed</c>: .txt (one text per line), .jsonl, .csv or .tsv (header row).</summary>
 internal static class EmbedInput
 {
-    public static (List<string> Texts, List<string>? Labels) Read(string path, string textColumn, string? labelColumn)
+    public static (List<string> Texts, List<string>? Labels) Read(string path, string textColumn, string? labelColumn, string option = "--input")
     {
         if (!File.Exists(path))
         {
-            throw new BertSharpException($"--input {path}: not found.");
+            throw new BertSharpException($"{option} {path}: not found.");
         }
         var ext = Path.GetExtension(path).ToLowerInvariant();
         var (texts, labels) = ext switch
@@ -22,11 +22,11 @@ internal static class EmbedInput
                 : throw new BertSharpException($"--label-column: a .txt input has no columns; use .csv, .tsv or .jsonl ({path})."),
             ".jsonl" => ReadJsonl(path, textColumn, labelColumn),
             ".csv" or ".tsv" => ReadDelimited(path, ext == ".tsv" ? '\t' : ',', textColumn, labelColumn),
-            _ => throw new BertSharpException($"--input {path}: expected a .txt, .jsonl, .csv or .tsv file."),
+            _ => throw new BertSharpException($"{option} {path}: expected a .txt, .jsonl, .csv or .tsv file."),
         };
         if (texts.Count == 0)
         {
-            throw new BertSharpException($"--input {path}: no texts.");
+            throw new BertSharpException($"{option} {path}: no texts.");
         }
         return (texts, labels);
     }

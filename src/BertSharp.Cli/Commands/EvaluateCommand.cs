@@ -18,6 +18,8 @@ internal static class EvaluateCommand
         var dataPath = new Option<string>("--data") { Description = "Labelled data file in the task's format.", Required = true };
         var batch = new Option<int>("--batch-size") { Description = "Examples per forward pass (and per group for the per-batch MCC).", DefaultValueFactory = _ => 32 };
         var maxLength = CommonOptions.MaxLength();
+        var truncationSide = CommonOptions.TruncationSide("Default: the side the model was fine-tuned with (training_args.json), else head.");
+        var headTokens = CommonOptions.HeadTokens();
         var maxExamples = new Option<int?>("--max-examples") { Description = "Evaluate only the first N examples of --data." };
         var output = new Option<string?>("--output") { Description = "Where to write the metrics (JSON, written atomically); default MODEL/eval/DATA-NAME.metrics.json." };
         var perBatch = new Option<bool>("--per-batch-mcc") { Description = "Also print the MCC of each batch (always on for cola, as in the CoLA tutorial)." };
@@ -25,7 +27,7 @@ internal static class EvaluateCommand
         var threads = CommonOptions.Threads();
 
         var cmd = new Command("evaluate", "Evaluate a fine-tuned classifier: accuracy, precision/recall/F1, MCC, confusion matrix (or Pearson/Spearman for regression).");
-        foreach (var o in data.All.Concat([model, dataPath, batch, maxLength, maxExamples, output, perBatch, device, threads]))
+        foreach (var o in data.All.Concat([model, dataPath, batch, maxLength, truncationSide, headTokens, maxExamples, output, perBatch, device, threads]))
         {
             cmd.Options.Add(o);
         }
@@ -48,7 +50,12 @@ internal static class EvaluateCommand
                 dataset = dataset.With([.. dataset.Examples.Take(limit)]);
             }
             CommonOptions.ApplyThreads(p, threads);
+            var cutSide = CommonOptions.Truncation(p, truncationSide, headTokens);
             using var classifier = TextClassifier.Load(p.GetValue(model)!, p.GetValue(device)!, p.GetValue(maxLength));
+            if (cutSide is { } chosen)
+            {
+                (classifier.TruncationSide, classifier.HeadTokens) = chosen;
+            }
             if (classifier.Length.Warning is { } lengthWarning)
             {
                 Console.Error.WriteLine("warning: " + lengthWarning);
@@ -63,7 +70,10 @@ internal static class EvaluateCommand
             var result = ClassifierEvaluation.Evaluate(classifier.Model, classifier.Labels, encoded, batchSize, classifier.Tokenizer.PadId, classifier.Device);
             var report = result.Report;
 
-            Console.Out.WriteLine($"{dataset.Path}: {dataset.Count:N0} examples{(dataset.Count < total ? $" (the first of {total:N0}, --max-examples)" : "")}, task {task.Name}, max length {classifier.MaxLength}");
+            var cut = truncated > 0 || classifier.TruncationSide != Tokenization.TruncationSide.Head
+                ? $", truncation side {Tokenization.TruncationSides.Name(classifier.TruncationSide)}{(classifier.HeadTokens is { } h ? $" (head {h})" : "")}"
+                : "";
+            Console.Out.WriteLine($"{dataset.Path}: {dataset.Count:N0} examples{(dataset.Count < total ? $" (the first of {total:N0}, --max-examples)" : "")}, task {task.Name}, max length {classifier.MaxLength}{cut}");
             var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Out) });
             if (!classifier.Labels.IsRegression && (task.Name == "cola" || p.GetValue(perBatch)))
             {

@@ -36,6 +36,13 @@ internal static class FinetuneCommand
         var warmupRatio = new Option<double?>("--warmup-ratio") { Description = "Linear warmup over this fraction of the steps (default 0)." };
         var warmupSteps = new Option<int?>("--warmup-steps") { Description = "Linear warmup over this many optimizer steps." };
         var maxLength = CommonOptions.MaxLength("Fine-tuning defaults to the task's length (128; 512 for imdb) when the model's trained length is not shorter.");
+        var truncationSide = CommonOptions.TruncationSide("Default head.");
+        var headTokens = CommonOptions.HeadTokens();
+        var pooling = new Option<string?>("--pooling")
+        {
+            Description = "What the classifier reads: cls (the [CLS] token, as HF's BERT) or mean (the mean over the tokens, as sentence-transformers models such as all-MiniLM-L6-v2 were trained; saved as classifier_pooling in config.json). Default: the model's classifier_pooling, else cls.",
+        };
+        pooling.AcceptOnlyFromAmong("cls", "mean");
         var gradAccum = new Option<int>("--grad-accum") { Description = "Batches accumulated per optimizer step.", DefaultValueFactory = _ => 1 };
         var clip = new Option<double>("--max-grad-norm")
         {
@@ -74,14 +81,15 @@ internal static class FinetuneCommand
 
         var cmd = new Command("finetune", "Fine-tune BERT for text (or text-pair) classification or regression and save an HF checkpoint directory.");
         foreach (var o in data.All.Concat([dataPath, evalData, output, model, config, vocab, lowercase, epochs, batch, lr, eps, wd, warmupRatio, warmupSteps,
-                     maxLength, gradAccum, clip, seed, maxTrain, maxEval, saveBest, valSize, split, shuffle, noBucket, device, threads, saveSteps, resume,
-                     stopAfter, overwrite, exampleDropout]))
+                     maxLength, truncationSide, headTokens, pooling, gradAccum, clip, seed, maxTrain, maxEval, saveBest, valSize, split, shuffle, noBucket,
+                     device, threads, saveSteps, resume, stopAfter, overwrite, exampleDropout]))
         {
             cmd.Options.Add(o);
         }
         cmd.SetAction(p =>
         {
             var task = data.Resolve(p);
+            var truncation = CommonOptions.Truncation(p, truncationSide, headTokens);
             var options = new FineTuneOptions
             {
                 Task = task,
@@ -100,6 +108,9 @@ internal static class FinetuneCommand
                 WarmupRatio = p.GetValue(warmupRatio),
                 WarmupSteps = p.GetValue(warmupSteps),
                 MaxLength = p.GetValue(maxLength),
+                TruncationSide = truncation?.Side ?? TruncationSide.Head,
+                HeadTokens = truncation?.HeadTokens,
+                Pooling = p.GetValue(pooling),
                 GradAccum = p.GetValue(gradAccum),
                 MaxGradNorm = p.GetValue(clip),
                 Seed = p.GetValue(seed),

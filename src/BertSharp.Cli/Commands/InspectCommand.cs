@@ -84,6 +84,10 @@ internal static class InspectCommand
         Row("hidden_dropout_prob", c.HiddenDropoutProb);
         Row("attention_probs_dropout_prob", c.AttentionProbsDropoutProb);
         Row("classifier_dropout", c.ClassifierDropout);
+        if (c.ClassifierPooling is { } pooling)
+        {
+            Row("classifier_pooling", pooling);
+        }
         Row("layer_norm_eps", c.LayerNormEps);
         Row("initializer_range", c.InitializerRange);
         Row("position_embedding_type", c.PositionEmbeddingType);

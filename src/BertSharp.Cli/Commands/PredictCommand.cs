@@ -24,12 +24,14 @@ internal static class PredictCommand
         var interactive = new Option<bool>("--interactive") { Description = "Read sentences from stdin and answer each one (empty line or EOF ends)." };
         var batch = new Option<int>("--batch-size") { Description = "Examples per forward pass.", DefaultValueFactory = _ => 32 };
         var maxLength = CommonOptions.MaxLength();
+        var truncationSide = CommonOptions.TruncationSide("Default: the side the model was fine-tuned with (training_args.json), else head.");
+        var headTokens = CommonOptions.HeadTokens();
         var device = CommonOptions.Device();
         var threads = CommonOptions.Threads();
 
         var backend = new BackendOptions();
         var cmd = new Command("predict", "Predict labels (with softmax probabilities) for new text with a fine-tuned classifier.");
-        foreach (var o in data.All.Concat([model, text, pair, input, output, interactive, batch, maxLength, device, threads]).Concat(backend.All))
+        foreach (var o in data.All.Concat([model, text, pair, input, output, interactive, batch, maxLength, truncationSide, headTokens, device, threads]).Concat(backend.All))
         {
             cmd.Options.Add(o);
         }
@@ -72,11 +74,16 @@ internal static class PredictCommand
                 // Read (and validate) the input before the model is loaded: a bad file fails fast.
                 inputData = ReadInput(inputPath, p, data, p.GetValue(model)!);
             }
+            var truncation = CommonOptions.Truncation(p, truncationSide, headTokens);
             CommonOptions.ApplyThreads(p, threads);
             var engine = backend.Resolve(p, p.GetValue(model)!);
             using var classifier = engine.IsOnnxRuntime
                 ? TextClassifier.Load(p.GetValue(model)!, engine, p.GetValue(maxLength))
                 : TextClassifier.Load(p.GetValue(model)!, p.GetValue(device)!, p.GetValue(maxLength));
+            if (truncation is { } chosen)
+            {
+                (classifier.TruncationSide, classifier.HeadTokens) = chosen;
+            }
             if (classifier.Length.Warning is { } lengthWarning)
             {
                 Console.Error.WriteLine("warning: " + lengthWarning);

@@ -22,17 +22,17 @@ internal static class TokenizeCommand
         var maxLength = new Option<int?>("--max-length") { Description = "Maximum tokens per encoding, special tokens included (default: no limit; tokenize has no model to take a length from)." };
         var truncation = new Option<string>("--truncation") { Description = "longest_first, only_first, only_second or none (applies with --max-length).", DefaultValueFactory = _ => "longest_first" };
         truncation.AcceptOnlyFromAmong("longest_first", "only_first", "only_second", "none");
+        var truncationSide = CommonOptions.TruncationSide("HF's right is head, left is tail; overflowing windows (--stride) step from the kept end. Default head.");
+        var headTokens = CommonOptions.HeadTokens();
         var padding = new Option<string>("--padding") { Description = "none, longest (of the whole input) or max_length.", DefaultValueFactory = _ => "none" };
         padding.AcceptOnlyFromAmong("none", "longest", "max_length");
         var stride = new Option<int>("--stride") { Description = "Overlap between overflowing windows; with --max-length the cut-off tokens are written as \"overflowing\" windows." };
-        var truncationSide = new Option<string>("--truncation-side") { Description = "Which end truncation removes tokens from: right (keep the start) or left (keep the end).", DefaultValueFactory = _ => "right" };
-        truncationSide.AcceptOnlyFromAmong("right", "left");
         var padLength = new Option<int?>("--pad-length") { Description = "With --padding max_length: pad to this length instead of --max-length (HF's fixed padding)." };
         var padMultiple = new Option<int?>("--pad-to-multiple-of") { Description = "Round padded lengths up to a multiple of N (e.g. 8)." };
 
         var cmd = new Command("tokenize", "Tokenize texts with a BERT WordPiece vocabulary (HF-identical) and write JSONL.")
         {
-            vocab, lowercase, input, output, format, maxLength, truncation, padding, stride, truncationSide, padLength, padMultiple,
+            vocab, lowercase, input, output, format, maxLength, truncation, padding, stride, truncationSide, headTokens, padLength, padMultiple,
         };
         cmd.SetAction(parse =>
         {
@@ -63,6 +63,7 @@ internal static class TokenizeCommand
             {
                 throw new BertSharpException($"--stride {strideValue} must be smaller than --max-length {m} (windows overlap by the stride).");
             }
+            var side = CommonOptions.Truncation(parse, truncationSide, headTokens);
             var options = new EncodeOptions
             {
                 MaxLength = max,
@@ -70,9 +71,10 @@ internal static class TokenizeCommand
                 Padding = pad,
                 Stride = strideValue,
                 ReturnOverflowing = max is not null && parse.GetResult(stride) is not null,
-                TruncationSide = parse.GetValue(truncationSide) == "left" ? Side.Left : Side.Right,
                 PaddingLength = parse.GetValue(padLength),
                 PadToMultipleOf = parse.GetValue(padMultiple),
+                TruncationSide = side?.Side ?? TruncationSide.Head,
+                HeadTokens = side?.HeadTokens,
             };
             var lowercasing = LowercaseRule.Resolve(parse.GetValue(vocab)!, parse.GetValue(lowercase));
             var tok = BertTokenizer.FromPath(parse.GetValue(vocab)!, lowercasing.Lowercase);

@@ -33,6 +33,15 @@ public sealed class TextClassifier : IDisposable
         FineTunedTask = trainedTask;
     }
 
+    /// <summary>
+    /// Which word pieces a text longer than <see cref="MaxLength"/> keeps; <see cref="Load(string, string, int?)"/> sets the
+    /// side the model was fine-tuned with (training_args.json), else head.
+    /// </summary>
+    public TruncationSide TruncationSide { get; set; }
+
+    /// <summary>With head+tail: word pieces kept from the start; null = Sun et al.'s share (<see cref="TruncationSides.DefaultHeadTokens"/>).</summary>
+    public int? HeadTokens { get; set; }
+
     public BertForSequenceClassification Model { get; }
 
     public BertTokenizer Tokenizer { get; }
@@ -72,7 +81,8 @@ public sealed class TextClassifier : IDisposable
             var length = ModelLength.Resolve(model.Config, tokenizer, maxLength, dir);
             model.to(dev);
             model.eval();
-            return new TextClassifier(model, tokenizer, labels, length, dev, TrainedTask(dir));
+            var (side, head) = TrainedTruncation(dir);
+            return new TextClassifier(model, tokenizer, labels, length, dev, TrainedTask(dir)) { TruncationSide = side, HeadTokens = head };
         }
         catch
         {
@@ -158,9 +168,33 @@ public sealed class TextClassifier : IDisposable
         }
     }
 
-    /// <summary>Tokenizes examples for this model (targets from <paramref name="targets"/>, NaN without).</summary>
+    /// <summary>
+    /// The truncation a directory was fine-tuned with (training_args.json: truncation_side, head_tokens); head when it says
+    /// nothing (older runs, other tools' checkpoints); an unknown side name is an error naming the file.
+    /// </summary>
+    public static (TruncationSide Side, int? HeadTokens) TrainedTruncation(string dir)
+    {
+        var path = Path.Combine(dir, "training_args.json");
+        if (!File.Exists(path))
+        {
+            return (TruncationSide.Head, null);
+        }
+        try
+        {
+            var args = JsonNode.Parse(File.ReadAllText(path));
+            var side = args?["truncation_side"]?.GetValue<string>() is { } name ? TruncationSides.Parse(name, $"{path}: truncation_side") : TruncationSide.Head;
+            return (side, args?["head_tokens"]?.GetValue<int>());
+        }
+        catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException or FormatException)
+        {
+            // As TrainedTask: a training_args.json of another shape says nothing about the run.
+            return (TruncationSide.Head, null);
+        }
+    }
+
+    /// <summary>Tokenizes examples for this model (targets from <paramref name="targets"/>, NaN without), cut as <see cref="TruncationSide"/> says.</summary>
     public EncodedExample[] Encode(IReadOnlyList<TextExample> examples, float[]? targets = null) =>
-        ExampleEncoder.Encode(Tokenizer, examples, targets, MaxLength);
+        ExampleEncoder.Encode(Tokenizer, examples, targets, MaxLength, TruncationSide, HeadTokens);
 
     /// <summary>Predicts every input (text and optional pair), in order.</summary>
     public IReadOnlyList<Prediction> Predict(IReadOnlyList<(string Text, string? Pair)> inputs, int batchSize = 32)

@@ -29,7 +29,26 @@ public enum PaddingStrategy
     MaxLength,
 }
 
-/// <summary>Which end of the sequence padding goes to, or truncation removes tokens from.</summary>
+/// <summary>
+/// Which word pieces a text longer than the maximum length keeps (<see cref="EncodeOptions.TruncationSide"/>, fine-tuning,
+/// classifiers): HF's two truncation sides and Sun et al. 2019's head+tail for long documents ("How to Fine-Tune BERT for Text Classification").
+/// </summary>
+public enum TruncationSide
+{
+    /// <summary>Keep the start, cut the end (HF's default <c>truncation_side="right"</c>).</summary>
+    Head,
+
+    /// <summary>Keep the end, cut the start (HF's <c>truncation_side="left"</c>).</summary>
+    Tail,
+
+    /// <summary>
+    /// Keep the start and the end, cut the middle (<see cref="EncodeOptions.HeadTokens"/> from the start): Sun et al. keep the
+    /// first 128 and the last 382 word pieces of 512.
+    /// </summary>
+    HeadAndTail,
+}
+
+/// <summary>Which end of the sequence padding goes to.</summary>
 public enum Side
 {
     Right,
@@ -54,10 +73,17 @@ public sealed record EncodeOptions
     public int Stride { get; init; }
 
     /// <summary>
-    /// Which end truncation removes tokens from (HF <c>truncation_side</c>): <see cref="Side.Right"/> keeps the beginning,
-    /// <see cref="Side.Left"/> the end; overflowing windows then step towards the start.
+    /// Which word pieces a truncated text keeps: its start (<see cref="TruncationSide.Head"/>, HF's
+    /// <c>truncation_side="right"</c>), its end (<see cref="TruncationSide.Tail"/>, HF's <c>"left"</c>; overflowing windows
+    /// then step towards the start) or both (<see cref="TruncationSide.HeadAndTail"/>, Sun et al. 2019; no overflowing windows).
     /// </summary>
-    public Side TruncationSide { get; init; } = Side.Right;
+    public TruncationSide TruncationSide { get; init; } = TruncationSide.Head;
+
+    /// <summary>
+    /// With <see cref="TruncationSide.HeadAndTail"/>: word pieces kept from the start of each truncated text (at most all it
+    /// keeps); null = <see cref="TruncationSides.DefaultHeadTokens"/>, Sun et al.'s 128 of 510 in proportion.
+    /// </summary>
+    public int? HeadTokens { get; init; }
 
     /// <summary>
     /// The length <see cref="PaddingStrategy.MaxLength"/> pads to when it differs from <see cref="MaxLength"/> (HF's

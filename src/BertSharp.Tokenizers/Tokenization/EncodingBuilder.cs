@@ -27,8 +27,22 @@ internal static class EncodingBuilder
                 throw new BertSharpException($"max_length {maxLength} is smaller than the {added} special tokens an input needs.");
             }
             var (ta, tb) = Truncation.TargetLengths(nA, nB, isPair, room, o.Truncation);
-            var wa = Truncation.Windows(nA, ta, o.Stride, o.TruncationSide);
-            var wb = isPair ? Truncation.Windows(nB, tb, o.Stride, o.TruncationSide) : [(0, 0)];
+            if (o.TruncationSide == TruncationSide.HeadAndTail)
+            {
+                if (o.ReturnOverflowing)
+                {
+                    throw new BertSharpException("overflowing windows (stride) cannot be combined with head+tail truncation.");
+                }
+                if (o.HeadTokens is < 0)
+                {
+                    throw new BertSharpException($"head tokens {o.HeadTokens}: expected a number ≥ 0.");
+                }
+                return Finish(tok, o, Make(tok, buf, TruncationSides.HeadAndTail(nA, ta, o.HeadTokens),
+                    isPair ? TruncationSides.HeadAndTail(nB, tb, o.HeadTokens) : default, nA, isPair, o.AddSpecialTokens, mapA, mapB));
+            }
+            var fromEnd = o.TruncationSide == TruncationSide.Tail;
+            var wa = Truncation.Windows(nA, ta, o.Stride, fromEnd);
+            var wb = isPair ? Truncation.Windows(nB, tb, o.Stride, fromEnd) : [(0, 0)];
             result = Make(tok, buf, wa[0], wb[0], nA, isPair, o.AddSpecialTokens, mapA, mapB);
             if (o.ReturnOverflowing && (wa.Count > 1 || wb.Count > 1))
             {
@@ -53,6 +67,11 @@ internal static class EncodingBuilder
         {
             result = Make(tok, buf, (0, nA), (0, nB), nA, isPair, o.AddSpecialTokens, mapA, mapB);
         }
+        return Finish(tok, o, result);
+    }
+
+    private static BertEncoding Finish(BertTokenizer tok, EncodeOptions o, BertEncoding result)
+    {
         if (o.Padding == PaddingStrategy.MaxLength)
         {
             result = Padding.Pad(tok, result, o.RoundPadding(o.PaddingLength ?? o.MaxLength!.Value), o.PaddingSide);
@@ -65,10 +84,14 @@ internal static class EncodingBuilder
     }
 
     private static BertEncoding Make(BertTokenizer tok, TokenBuffer buf, (int Start, int End) a, (int Start, int End) b, int nA,
+        bool isPair, bool special, int[]? mapA, int[]? mapB) =>
+        Make(tok, buf, KeptTokens.Window(a), KeptTokens.Window(b), nA, isPair, special, mapA, mapB);
+
+    private static BertEncoding Make(BertTokenizer tok, TokenBuffer buf, KeptTokens a, KeptTokens b, int nA,
         bool isPair, bool special, int[]? mapA, int[]? mapB)
     {
-        var lenA = a.End - a.Start;
-        var lenB = isPair ? b.End - b.Start : 0;
+        var lenA = a.End - a.Start + a.TailEnd - a.TailStart;
+        var lenB = isPair ? b.End - b.Start + b.TailEnd - b.TailStart : 0;
         var length = lenA + lenB + (special ? (isPair ? 3 : 2) : 0);
         var e = new BertEncoding(length);
         var vocab = tok.Vocab;
@@ -81,6 +104,10 @@ internal static class EncodingBuilder
         {
             AddToken(e, p++, buf, i, vocab, 0, mapA);
         }
+        for (var i = a.TailStart; i < a.TailEnd; i++)
+        {
+            AddToken(e, p++, buf, i, vocab, 0, mapA);
+        }
         if (special)
         {
             AddSpecial(e, p++, tok.SepId, vocab, 0);
@@ -88,6 +115,10 @@ internal static class EncodingBuilder
         if (isPair)
         {
             for (var i = b.Start; i < b.End; i++)
+            {
+                AddToken(e, p++, buf, nA + i, vocab, 1, mapB);
+            }
+            for (var i = b.TailStart; i < b.TailEnd; i++)
             {
                 AddToken(e, p++, buf, nA + i, vocab, 1, mapB);
             }

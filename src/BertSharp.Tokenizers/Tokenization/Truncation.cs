@@ -68,11 +68,11 @@ internal static class Truncation
 
     /// <summary>
     /// The windows [start, end) a sequence of <paramref name="n"/> tokens is cut into when truncated to
-    /// <paramref name="target"/> with <paramref name="stride"/> tokens of overlap; the first is the kept part. Truncating on
-    /// the <see cref="Side.Left"/> keeps the last tokens, and the windows step back towards the start (HF's
-    /// <c>Encoding::truncate</c> with <c>TruncationDirection::Left</c>).
+    /// <paramref name="target"/> with <paramref name="stride"/> tokens of overlap; the first is the kept part. Truncating
+    /// <paramref name="fromEnd"/> (<see cref="TruncationSide.Tail"/>) keeps the last tokens, and the windows step back towards
+    /// the start (HF's <c>Encoding::truncate</c> with <c>TruncationDirection::Left</c>).
     /// </summary>
-    public static List<(int Start, int End)> Windows(int n, int target, int stride, Side side = Side.Right)
+    public static List<(int Start, int End)> Windows(int n, int target, int stride, bool fromEnd = false)
     {
         if (target >= n)
         {
@@ -89,7 +89,7 @@ internal static class Truncation
         }
         var windows = new List<(int, int)>();
         var step = target - stride;
-        if (side == Side.Left)
+        if (fromEnd)
         {
             for (var stop = n; ; stop -= step)
             {

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
+using BertSharp.Tokenization;
 
 namespace BertSharp.Training;
 
@@ -38,6 +39,9 @@ internal static class FineTuneArgs
         ["warmup_steps"] = warmup,
         ["total_steps"] = totalSteps,
         ["max_length"] = maxLength,
+        ["truncation_side"] = TruncationSides.Name(o.TruncationSide),
+        ["head_tokens"] = o.HeadTokens,
+        ["pooling"] = o.Pooling,
         ["gradient_accumulation_steps"] = o.GradAccum,
         ["max_grad_norm"] = o.MaxGradNorm,
         ["seed"] = o.Seed.ToString(CultureInfo.InvariantCulture),

@@ -1,5 +1,6 @@
 using BertSharp.Inference;
 using BertSharp.Modeling;
+using BertSharp.Tokenization;
 
 namespace BertSharp.Training;
 
@@ -22,6 +23,29 @@ internal static class FineTuneNotes
         }
         notes.AddRange(dataNotes);
         return notes;
+    }
+
+    /// <summary>
+    /// "long texts: head+tail (…)" when the run cuts texts other than at their end, or cuts any: how a text longer than the
+    /// maximum length is shortened; nothing when no text is cut with the default head.
+    /// </summary>
+    public static IEnumerable<string> Truncation(FineTuneOptions o, int maxLength, int truncated)
+    {
+        ArgumentNullException.ThrowIfNull(o);
+        if (o.TruncationSide != TruncationSide.Head || truncated > 0)
+        {
+            yield return $"long texts: {TruncationSides.Describe(o.TruncationSide, o.HeadTokens, maxLength, o.Task.TextPairColumn is not null)}";
+        }
+    }
+
+    /// <summary>"classifier pooling: mean (…)" when the classifier reads the mean over the tokens; nothing for [CLS].</summary>
+    public static IEnumerable<string> Pooling(BertConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        if (config.MeanPooling)
+        {
+            yield return "classifier pooling: mean of the last hidden state over the tokens (classifier_pooling in config.json; HF's BERT would read [CLS])";
+        }
     }
 
     /// <summary>"model: DIR — 2 weight(s) newly initialised (…); 4 checkpoint tensor(s) not used (…)", as HF's loading log.</summary>

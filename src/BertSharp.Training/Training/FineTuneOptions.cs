@@ -1,4 +1,5 @@
 using BertSharp.Data;
+using BertSharp.Tokenization;
 
 namespace BertSharp.Training;
 
@@ -52,6 +53,22 @@ public sealed record FineTuneOptions
     public int? WarmupSteps { get; init; }
 
     public int? MaxLength { get; init; }
+
+    /// <summary>
+    /// Which word pieces a text longer than the maximum length keeps: its start (head, the default), its end (tail) or both
+    /// (head+tail, Sun et al. 2019); saved in training_args.json, so evaluation and prediction cut texts the same way.
+    /// </summary>
+    public TruncationSide TruncationSide { get; init; } = TruncationSide.Head;
+
+    /// <summary>With head+tail: word pieces kept from the start; null = round(kept · 128 / 510) (Sun et al.: 128 of 510).</summary>
+    public int? HeadTokens { get; init; }
+
+    /// <summary>
+    /// What the classifier reads (<see cref="BertSharp.Modeling.BertConfig.ClassifierPooling"/>, saved in config.json): <c>cls</c>
+    /// (the [CLS] token, HF's BERT) or <c>mean</c> (the masked mean of the last hidden state, what sentence-transformers models
+    /// were trained with); null keeps the model's setting (cls when it has none).
+    /// </summary>
+    public string? Pooling { get; init; }
 
     /// <summary>Micro-batches per optimizer step.</summary>
     public int GradAccum { get; init; } = 1;
@@ -161,6 +178,14 @@ public sealed record FineTuneOptions
         if (WarmupSteps is < 0)
         {
             throw new BertSharpException($"{F("warmup_steps")} {WarmupSteps}: expected a number ≥ 0.");
+        }
+        if (Pooling is not (null or "cls" or "mean"))
+        {
+            throw new BertSharpException($"{F("pooling")} {Pooling}: expected cls or mean.");
+        }
+        if (HeadTokens is { } head && (TruncationSide != TruncationSide.HeadAndTail || head < 0))
+        {
+            throw new BertSharpException($"{F("head_tokens")} {head}: only with {F("truncation_side")} head+tail, and at least 0.");
         }
         if (EvalDataPath is null)
         {

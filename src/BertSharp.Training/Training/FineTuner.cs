@@ -98,8 +98,8 @@ public static class FineTuner
             }
         }
         var tokenizer = source.Tokenizer;
-        var trainEnc = ExampleEncoder.Encode(tokenizer, train.Examples, trainTargets, maxLength);
-        var valEnc = val is null ? null : ExampleEncoder.Encode(tokenizer, val.Examples, valTargets, maxLength);
+        var trainEnc = ExampleEncoder.Encode(tokenizer, train.Examples, trainTargets, maxLength, o.TruncationSide, o.HeadTokens);
+        var valEnc = val is null ? null : ExampleEncoder.Encode(tokenizer, val.Examples, valTargets, maxLength, o.TruncationSide, o.HeadTokens);
         var data = new EpochBatches(trainEnc, batchSize, o.GradAccum, o.BucketByLength, tokenizer.PadId, labels.IsRegression, device, o.Seed,
             comm.Rank, comm.WorldSize);
         var totalSteps = (long)data.StepsPerEpoch * o.EffectiveEpochs;
@@ -115,6 +115,10 @@ public static class FineTuner
         {
             torch.manual_seed(unchecked((long)o.Seed));
             model = ClassifierCheckpoint.CreateForFineTuning(source, labels, out loadReport).Model;
+            if (o.Pooling is { } pooling)
+            {
+                model.Config.ClassifierPooling = pooling;
+            }
         }
         else
         {
@@ -133,7 +137,8 @@ public static class FineTuner
             device.ToString(), labels.IsRegression ? [] : labels.Labels, truncated,
             [.. inputs.Warnings, .. length.Warning is { } lw ? [lw] : Array.Empty<string>()], (int)(state?.GlobalStep ?? 0))
         {
-            Notes = FineTuneNotes.Describe(source, loadReport, length, inputs.Notes),
+            Notes = [.. FineTuneNotes.Describe(source, loadReport, length, inputs.Notes), .. FineTuneNotes.Truncation(o, maxLength, truncated),
+                .. FineTuneNotes.Pooling(model.Config)],
             LearningRate = o.LearningRate,
         });
 

@@ -7,15 +7,26 @@ public static class ExampleEncoder
 {
     /// <summary>
     /// Encodes every example, truncating to <paramref name="maxLength"/> tokens (special tokens included; the longer text
-    /// of a pair is shortened first, as HF does). Padding is left to batching.
+    /// of a pair is shortened first, as HF does). A truncated text keeps its start, its end or both
+    /// (<paramref name="side"/>; <paramref name="headTokens"/> for head+tail). Padding is left to batching.
     /// </summary>
     /// <param name="tokenizer">The model's tokenizer.</param>
     /// <param name="examples">The examples.</param>
     /// <param name="targets">Class id or regression target per example (same order), or null for unlabelled data.</param>
     /// <param name="maxLength">Maximum tokens per example.</param>
-    public static EncodedExample[] Encode(BertTokenizer tokenizer, IReadOnlyList<TextExample> examples, float[]? targets, int maxLength)
+    /// <param name="side">Which tokens a truncated text keeps.</param>
+    /// <param name="headTokens">With <see cref="TruncationSide.HeadAndTail"/>: tokens kept from the start (null: Sun et al.'s share).</param>
+    public static EncodedExample[] Encode(BertTokenizer tokenizer, IReadOnlyList<TextExample> examples, float[]? targets, int maxLength,
+        TruncationSide side = TruncationSide.Head, int? headTokens = null)
     {
-        var options = new EncodeOptions { MaxLength = maxLength, Truncation = TruncationStrategy.LongestFirst, Padding = PaddingStrategy.None };
+        var options = new EncodeOptions
+        {
+            MaxLength = maxLength,
+            Truncation = TruncationStrategy.LongestFirst,
+            Padding = PaddingStrategy.None,
+            TruncationSide = side,
+            HeadTokens = side == TruncationSide.HeadAndTail ? headTokens : null,
+        };
         var encodings = tokenizer.EncodeBatch([.. examples.Select(e => (e.Text, e.TextPair))], options);
         var result = new EncodedExample[examples.Count];
         for (var i = 0; i < result.Length; i++)

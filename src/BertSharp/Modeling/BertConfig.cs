@@ -51,6 +51,17 @@ public sealed class BertConfig
     /// <summary>Dropout before classification heads; null means <see cref="HiddenDropoutProb"/> (as HF).</summary>
     public double? ClassifierDropout { get; set; }
 
+    /// <summary>
+    /// What the pooler (and so the sequence classifier and NSP head) reads: null or <c>cls</c> — the [CLS] token, as HF's
+    /// BERT; <c>mean</c> — the mean of the last hidden state over the attention mask, as sentence-transformers models such as
+    /// all-MiniLM-L6-v2 were trained (the <c>classifier_pooling</c> key of HF's ModernBERT). HF's BERT ignores the key, so a
+    /// <c>mean</c> checkpoint is read as intended by BertSharp only.
+    /// </summary>
+    public string? ClassifierPooling { get; set; }
+
+    /// <summary>Whether <see cref="ClassifierPooling"/> is <c>mean</c>.</summary>
+    public bool MeanPooling => ClassifierPooling == "mean";
+
     /// <summary><c>regression</c>, <c>single_label_classification</c>, <c>multi_label_classification</c> or null (inferred per batch).</summary>
     public string? ProblemType { get; set; }
 
@@ -191,6 +202,7 @@ public sealed class BertConfig
             PositionEmbeddingType = r.String("position_embedding_type") ?? "absolute",
             UseCache = r.Bool("use_cache", true),
             ClassifierDropout = r.NullableDouble("classifier_dropout"),
+            ClassifierPooling = r.String("classifier_pooling"),
             ProblemType = r.String("problem_type"),
             Architectures = r.StringList("architectures"),
             TorchDtype = r.String("torch_dtype"),
@@ -251,6 +263,10 @@ public sealed class BertConfig
                 throw new BertSharpException($"{source}: {flag} is true; BertSharp implements the BERT encoder only (no decoder / cross-attention).");
             }
         }
+        if (ClassifierPooling is not (null or "cls" or "mean"))
+        {
+            throw new BertSharpException($"{source}: classifier_pooling '{ClassifierPooling}': expected cls or mean.");
+        }
         if (AttnImplementation is not ("sdpa" or "eager"))
         {
             throw new BertSharpException($"{source}: attn_implementation '{AttnImplementation}': expected sdpa or eager.");
@@ -278,6 +294,10 @@ public sealed class BertConfig
         }
         o["attention_probs_dropout_prob"] = AttentionProbsDropoutProb;
         o["classifier_dropout"] = ClassifierDropout is { } cd ? JsonValue.Create(cd) : null;
+        if (ClassifierPooling is not null)
+        {
+            o["classifier_pooling"] = ClassifierPooling;
+        }
         o["hidden_act"] = HiddenAct;
         o["hidden_dropout_prob"] = HiddenDropoutProb;
         o["hidden_size"] = HiddenSize;

@@ -113,10 +113,36 @@ public sealed class BertPooler : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
-    /// <summary>[batch, seq, hidden] → [batch, hidden].</summary>
+    /// <summary>[batch, seq, hidden] → [batch, hidden]: tanh(dense(hidden[:, 0])), the [CLS] token.</summary>
     public override Tensor forward(Tensor hidden)
     {
         using var scope = NewDisposeScope();
         return torch.tanh(dense.call(hidden.select(1, 0))).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// [batch, seq, hidden] → [batch, hidden]: tanh(dense(mean)), the mean over the positions where
+    /// <paramref name="attentionMask"/> [batch, seq] is 1 (all positions without a mask), as sentence-transformers pools.
+    /// </summary>
+    public Tensor ForwardMean(Tensor hidden, Tensor? attentionMask)
+    {
+        using var scope = NewDisposeScope();
+        Tensor mean;
+        if (attentionMask is null)
+        {
+            mean = hidden.mean([1]);
+        }
+        else
+        {
+            if (attentionMask.dim() != 2)
+            {
+                throw new BertSharpException(
+                    $"classifier_pooling mean: expected an attention mask of shape [batch, seq], got [{string.Join(", ", attentionMask.shape)}].");
+            }
+            var m = attentionMask.to_type(hidden.dtype).unsqueeze(-1);
+            // clamp as sentence-transformers does: an all-padding row gives zeros, not NaN.
+            mean = (hidden * m).sum(1) / m.sum(1).clamp_min(1e-9);
+        }
+        return torch.tanh(dense.call(mean)).MoveToOuterDisposeScope();
     }
 }

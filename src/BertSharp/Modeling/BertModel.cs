@@ -55,7 +55,7 @@ public sealed class BertModel : BertPreTrainedModel
         }
         var eager = Config.AttnImplementation == "eager";
         var (last, hidden, attns) = encoder.Forward(embedded, mask, eager, outputHiddenStates, outputAttentions);
-        var pooled = pooler?.call(last);
+        var pooled = pooler is null ? null : Config.MeanPooling ? pooler.ForwardMean(last, input.AttentionMask) : pooler.call(last);
         // The last hidden state is also the last entry of the hidden-state list: move each tensor out exactly once.
         var moved = new HashSet<IntPtr>();
         Tensor Keep(Tensor t)

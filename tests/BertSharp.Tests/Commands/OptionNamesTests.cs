@@ -21,7 +21,7 @@ public class OptionNamesTests
 
     private static bool Has(string command, string option) => Find(command).Options.Any(o => o.Name == option && !o.Hidden);
 
-    public static TheoryData<string> Computing => ["finetune", "evaluate", "predict", "pretrain", "fill-mask", "nsp", "ner", "qa", "embed", "serve"];
+    public static TheoryData<string> Computing => ["finetune", "evaluate", "predict", "pretrain", "fill-mask", "nsp", "ner", "qa", "embed", "search", "serve"];
 
     [Theory]
     [MemberData(nameof(Computing))]

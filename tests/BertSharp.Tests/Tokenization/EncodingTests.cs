@@ -60,7 +60,7 @@ public class EncodingTests
     }
 
     [Fact]
-    public void NoTruncationKeepsEverything()
+    public void NoTruncationSidesEverything()
     {
         var e = Tok.Encode(A, B, new EncodeOptions { MaxLength = 5, Truncation = TruncationStrategy.None });
         Assert.Equal(14, e.Length);

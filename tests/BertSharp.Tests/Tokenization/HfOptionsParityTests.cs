@@ -59,7 +59,7 @@ public class HfOptionsParityTests
             return;
         }
         AssertSame(c.GetProperty("expected"), tok.Encode(text, pair, options), "encoding", compareOverflow: longest <= options.MaxLength,
-            compareWordIds: longest <= options.MaxLength || options.TruncationSide == Side.Right);
+            compareWordIds: longest <= options.MaxLength || options.TruncationSide == TruncationSide.Head);
     }
 
     private static int? OptionalInt(JsonElement c, string name) =>
@@ -87,7 +87,7 @@ public class HfOptionsParityTests
                 _ => PaddingStrategy.None,
             },
             PaddingSide = c.GetProperty("side").GetString() == "left" ? Side.Left : Side.Right,
-            TruncationSide = c.TryGetProperty("truncation_side", out var ts) && ts.GetString() == "left" ? Side.Left : Side.Right,
+            TruncationSide = c.TryGetProperty("truncation_side", out var ts) && ts.GetString() == "left" ? TruncationSide.Tail : TruncationSide.Head,
             PaddingLength = OptionalInt(c, "pad_length"),
             PadToMultipleOf = OptionalInt(c, "pad_to_multiple_of"),
         };

@@ -111,8 +111,10 @@ internal sealed class OnnxExporter
         string? pooled = null;
         if (model.Bert.HasPooler)
         {
-            // pooler: tanh(dense(last_hidden_state[:, 0])).
-            var first = _b.Node("Gather", [last, _b.Int64s("zero", [0], scalar: true)], "first_token", attributes: Int("axis", 1));
+            // pooler: tanh(dense(last_hidden_state[:, 0])), or of the masked mean with classifier_pooling mean.
+            var first = _c.MeanPooling
+                ? MaskedMean(last, mask)
+                : _b.Node("Gather", [last, _b.Int64s("zero", [0], scalar: true)], "first_token", attributes: Int("axis", 1));
             pooled = _b.Node("Tanh", [Linear(first, "pooler.dense")], "pooler_output_value");
         }
         var H = _c.HiddenSize.ToString(System.Globalization.CultureInfo.InvariantCulture);
@@ -187,6 +189,18 @@ internal sealed class OnnxExporter
     }
 
     /// <summary>(1 - mask) * -10000 as [batch, 1, 1, seq], the additive mask HF's torch 1.x exports carry.</summary>
+    // sum(hidden · mask) / max(sum(mask), 1e-9) over the sequence, as BertPooler.ForwardMean: [batch, hidden].
+    private string MaskedMean(string hidden, string mask)
+    {
+        var m = _b.Node("Cast", [mask], "pool_mask_float", attributes: Int("to", (long)DataType.Float));
+        m = _b.Node("Unsqueeze", [m, _b.Int64s("pool_axis2", [2])], "pool_mask_bs1");
+        var axis1 = _b.Int64s("pool_axis1", [1]);
+        var sum = _b.Node("ReduceSum", [_b.Node("Mul", [hidden, m], "pool_masked"), axis1], "pool_sum", attributes: Int("keepdims", 0));
+        var count = _b.Node("ReduceSum", [m, axis1], "pool_count", attributes: Int("keepdims", 0));
+        count = _b.Node("Max", [count, _b.Scalar("pool_min_count", 1e-9f)], "pool_count_clamped");
+        return _b.Node("Div", [sum, count], "pool_mean");
+    }
+
     private string AttentionMask(string mask)
     {
         var m = _b.Node("Unsqueeze", [mask, _b.Int64s("axis1", [1])], "mask_b1s");

