@@ -2,11 +2,13 @@ using System.Diagnostics;
 using BertSharp.Distributed;
 using TorchSharp;
 using static TorchSharp.torch;
+using BertSharp.Tests.Infrastructure;
 
 namespace BertSharp.Tests.Distributed;
 
 /// <summary>What can be checked in one process: the single-process communicator, the environment rules, the watchdog, the
 /// rank-0 output policy, and the clear errors when Open MPI or NCCL are missing.</summary>
+[Collection(SerialCollection.Name)]
 public sealed class CommunicatorTests
 {
     [Fact]

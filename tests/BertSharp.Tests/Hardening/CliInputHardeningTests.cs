@@ -12,6 +12,7 @@ using BertSharp.Tests.Tokenization;
 namespace BertSharp.Tests.Hardening;
 
 /// <summary>Issue 21 items 11 and 12: one-line exit-2 errors (never exit 70) for bad input, and bad values refused.</summary>
+[Collection(SerialCollection.Name)]
 public class CliInputHardeningTests
 {
     private static string Vocab => TokenizationFixtures.VocabPath("bert-base-uncased");

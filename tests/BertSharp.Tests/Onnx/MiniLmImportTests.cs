@@ -3,6 +3,7 @@ using BertSharp.Inference;
 using BertSharp.Modeling;
 using BertSharp.Tokenization;
 using TorchSharp;
+using BertSharp.Tests.Infrastructure;
 
 namespace BertSharp.Tests.Onnx;
 
@@ -28,6 +29,7 @@ public sealed class MiniLmImportTests
         Assert.Equal(22_713_216, model.NamedParameters().Sum(p => p.Param.numel()));
     }
 
+    [Trait(SlowFirstOrderer.Category, SlowFirstOrderer.Slow)]
     [Fact]
     public void Last_hidden_state_and_sentence_embeddings_equal_onnx_runtime_on_the_original_graph()
     {

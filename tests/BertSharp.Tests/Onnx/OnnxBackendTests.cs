@@ -40,6 +40,7 @@ public sealed class OnnxBackendTests
         Assert.True(expected.Select(p => Math.Round(p.Score, 4)).Distinct().Count() > texts.Count / 10);
     }
 
+    [Trait(SlowFirstOrderer.Category, SlowFirstOrderer.Slow)]
     [Fact]
     public void Embedding_backends_agree_on_the_real_model_for_the_original_and_the_exported_graphs()
     {
@@ -62,6 +63,7 @@ public sealed class OnnxBackendTests
         }
     }
 
+    [Trait(SlowFirstOrderer.Category, SlowFirstOrderer.Slow)]
     [Fact]
     public void Int8_quantized_real_model_stays_close_to_float()
     {

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using BertSharp.Tokenization;
+using BertSharp.Tests.Infrastructure;
 
 namespace BertSharp.Tests.Tokenization;
 
@@ -12,6 +13,7 @@ namespace BertSharp.Tests.Tokenization;
 /// </summary>
 public class UnicodeSweepTests
 {
+    [Trait(SlowFirstOrderer.Category, SlowFirstOrderer.Slow)]
     [Theory]
     [InlineData("uncased", "bert-base-uncased", true, null)]
     [InlineData("cased", "bert-base-cased", false, null)]

@@ -2,9 +2,11 @@ using BertSharp.Training;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using BertSharp.Tests.Infrastructure;
 
 namespace BertSharp.Tests.Training;
 
+[Collection(SerialCollection.Name)]
 public class FusedAdamWTests
 {
     [Fact]

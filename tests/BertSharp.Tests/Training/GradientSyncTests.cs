@@ -6,6 +6,7 @@ using BertSharp.Training;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using BertSharp.Tests.Infrastructure;
 
 namespace BertSharp.Tests.Training;
 
@@ -13,6 +14,7 @@ namespace BertSharp.Tests.Training;
 /// The trainer's gradient hook (where a data-parallel all-reduce plugs in): called once per optimizer step, after the backward
 /// pass of the last micro-batch (every gradient present and accumulated) and before clipping.
 /// </summary>
+[Collection(SerialCollection.Name)]
 public class GradientSyncTests
 {
     /// <summary>Multiplies every gradient by a factor and records what it saw.</summary>

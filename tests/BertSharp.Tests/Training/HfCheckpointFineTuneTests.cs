@@ -5,6 +5,7 @@ using BertSharp.Tests.Modeling;
 using BertSharp.Training;
 using TorchSharp;
 using static TorchSharp.torch;
+using BertSharp.Tests.Infrastructure;
 
 namespace BertSharp.Tests.Training;
 
@@ -13,6 +14,7 @@ namespace BertSharp.Tests.Training;
 /// HF's, the first step's parameters are torch AdamW's, and a 10-step trajectory with the linear schedule equals an
 /// independent AdamW written out here with plain tensor arithmetic.
 /// </summary>
+[Collection(SerialCollection.Name)]
 public class HfCheckpointFineTuneTests
 {
     private const double Lr = 1e-3, Eps = 1e-6, Wd = 0.01, Beta1 = 0.9, Beta2 = 0.999, Clip = 1.0;
