@@ -96,9 +96,20 @@ public sealed class OnnxBertSession : IDisposable
     /// <param name="batch">Rows.</param>
     /// <param name="seq">Columns.</param>
     /// <param name="output">Output name.</param>
-    public (float[] Data, long[] Shape) Run(long[] ids, long[] mask, long[] types, int batch, int seq, string output)
+    public (float[] Data, long[] Shape) Run(long[] ids, long[] mask, long[] types, int batch, int seq, string output) =>
+        Run(ids, mask, types, [batch, seq], output);
+
+    /// <summary>
+    /// Runs the graph on inputs of any shape (e.g. [batch, choices, seq] for a multiple-choice export) and returns the float
+    /// output <paramref name="output"/> (row-major) with its shape.
+    /// </summary>
+    /// <param name="ids">input_ids, row-major.</param>
+    /// <param name="mask">attention_mask, row-major.</param>
+    /// <param name="types">token_type_ids, row-major.</param>
+    /// <param name="shape">The inputs' shape.</param>
+    /// <param name="output">Output name.</param>
+    public (float[] Data, long[] Shape) Run(long[] ids, long[] mask, long[] types, long[] shape, string output)
     {
-        long[] shape = [batch, seq];
         var values = new List<OrtValue>(3);
         try
         {
@@ -121,7 +132,7 @@ public sealed class OnnxBertSession : IDisposable
         }
     }
 
-    /// <summary>Pads token ids / type ids of one batch into the flat int64 arrays <see cref="Run"/> takes (<see cref="Batching.PadArrays"/>).</summary>
+    /// <summary>Pads token ids / type ids of one batch into the flat int64 arrays <see cref="Run(long[], long[], long[], int, int, string)"/> takes (<see cref="Batching.PadArrays"/>).</summary>
     public static (long[] Ids, long[] Mask, long[] Types, int Seq) Collate(IReadOnlyList<(IReadOnlyList<int> Ids, IReadOnlyList<int> Types)> rows, int padId)
     {
         ArgumentNullException.ThrowIfNull(rows);

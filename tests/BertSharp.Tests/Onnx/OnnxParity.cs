@@ -37,6 +37,9 @@ internal static class OnnxParity
                 o["end_logits"] = InferenceBatch.ToFloats(qa.EndLogits);
                 o["last_hidden_state"] = InferenceBatch.ToFloats(qa.Bert.LastHiddenState);
                 break;
+            case BertForMultipleChoice m:
+                Classifier(o, m.Forward(input));
+                break;
             case BertForMaskedLM m:
                 var mlm = m.Forward(input);
                 o["logits"] = InferenceBatch.ToFloats(mlm.Logits);
@@ -61,14 +64,18 @@ internal static class OnnxParity
     }
 
     /// <summary>Max |ORT - BertSharp| over every output of the graph.</summary>
-    public static double MaxDiff(string onnxPath, Dictionary<string, float[]> expected, long[] ids, long[] mask, long[] types, int batch, int seq)
+    public static double MaxDiff(string onnxPath, Dictionary<string, float[]> expected, long[] ids, long[] mask, long[] types, int batch, int seq) =>
+        MaxDiff(onnxPath, expected, ids, mask, types, [batch, seq]);
+
+    /// <summary>Max |ORT - BertSharp| over every output of the graph, on inputs of shape <paramref name="shape"/>.</summary>
+    public static double MaxDiff(string onnxPath, Dictionary<string, float[]> expected, long[] ids, long[] mask, long[] types, long[] shape)
     {
         using var session = OnnxBertSession.Open(onnxPath);
         Assert.Equal(expected.Keys.Order(), session.OutputNames.Order());
         double max = 0;
         foreach (var (name, want) in expected)
         {
-            var (got, _) = session.Run(ids, mask, types, batch, seq, name);
+            var (got, _) = session.Run(ids, mask, types, shape, name);
             Assert.Equal(want.Length, got.Length);
             for (var i = 0; i < got.Length; i++)
             {

@@ -45,10 +45,6 @@ internal sealed class OnnxExporter
     /// </summary>
     public static ModelProto Build(BertPreTrainedModel model, bool fused = false)
     {
-        if (model is BertForMultipleChoice)
-        {
-            throw new BertSharpException($"export-onnx: BertForMultipleChoice is not supported (its inputs are [batch, choices, seq]); export its encoder with {BertSharpException.Field("architecture")} BertModel.");
-        }
         var e = new OnnxExporter(model, fused);
         e.Write(model);
         var m = new ModelProto
@@ -69,10 +65,23 @@ internal sealed class OnnxExporter
 
     private void Write(BertPreTrainedModel model)
     {
-        const string ids = "input_ids", mask = "attention_mask", types = "token_type_ids";
+        string ids = "input_ids", mask = "attention_mask", types = "token_type_ids";
+        var choices = model is BertForMultipleChoice;
         foreach (var input in new[] { ids, mask, types })
         {
-            _b.Input(input, DataType.Int64, "batch", "sequence");
+            if (choices)
+            {
+                _b.Input(input, DataType.Int64, "batch", "choices", "sequence");
+            }
+            else
+            {
+                _b.Input(input, DataType.Int64, "batch", "sequence");
+            }
+        }
+        if (choices)
+        {
+            // Multiple choice runs the encoder on [batch * choices, seq], as HF's view(-1, seq) does.
+            (ids, mask, types) = (Flatten(ids), Flatten(mask), Flatten(types));
         }
         string hidden;
         if (_fused)
@@ -110,7 +119,7 @@ internal sealed class OnnxExporter
         var L = _c.NumLabels.ToString(System.Globalization.CultureInfo.InvariantCulture);
         var V = _c.VocabSize.ToString(System.Globalization.CultureInfo.InvariantCulture);
         // Every graph also returns last_hidden_state, so that any exported head serves sentence embeddings too.
-        _b.Output(last, DataType.Float, "batch", "sequence", H);
+        _b.Output(last, DataType.Float, choices ? "batch_choices" : "batch", "sequence", H);
         switch (model)
         {
             case BertModel:
@@ -135,6 +144,12 @@ internal sealed class OnnxExporter
                 _b.Output(Rename(_b.Node("Squeeze", [parts[0], axes], "start_squeezed"), "start_logits"), DataType.Float, "batch", "sequence");
                 _b.Output(Rename(_b.Node("Squeeze", [parts[1], axes], "end_squeezed"), "end_logits"), DataType.Float, "batch", "sequence");
                 break;
+            case BertForMultipleChoice:
+                // [batch * choices, 1] scores back to [batch, choices], the shape taken from input_ids itself.
+                var batchChoices = _b.Node("Slice", [_b.Node("Shape", ["input_ids"], "choice_input_shape"), _b.Int64s("slice_start", [0]), _b.Int64s("slice_end", [2])], "batch_choices_shape");
+                var scores = _b.Node("Reshape", [Linear(pooled!, "classifier"), batchChoices], "choice_logits");
+                _b.Output(Rename(scores, "logits"), DataType.Float, "batch", "choices");
+                break;
             case BertForMaskedLM:
                 _b.Output(Rename(MlmLogits(last), "logits"), DataType.Float, "batch", "sequence", V);
                 break;
@@ -146,6 +161,9 @@ internal sealed class OnnxExporter
                 throw new BertSharpException($"export-onnx: {model.GetType().Name} is not supported.");
         }
     }
+
+    /// <summary>[batch, choices, seq] → [batch * choices, seq].</summary>
+    private string Flatten(string input) => _b.Node("Flatten", [input], input + "_flat", attributes: Int("axis", 2));
 
     /// <summary>An Identity giving <paramref name="value"/> the graph-output name <paramref name="name"/>.</summary>
     private string Rename(string value, string name)
