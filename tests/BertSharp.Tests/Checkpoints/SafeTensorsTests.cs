@@ -1,9 +1,9 @@
 using System.Buffers.Binary;
 using System.Text;
 using BertSharp.Checkpoints;
-using CsCheck;
 using BertSharp.Runtime;
 using BertSharp.Tests.Infrastructure;
+using CsCheck;
 using TorchSharp;
 using static TorchSharp.torch;
 

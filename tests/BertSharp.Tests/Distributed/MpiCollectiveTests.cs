@@ -1,8 +1,8 @@
 using System.Text.Json;
 using BertSharp.DistributedHost;
+using BertSharp.Tests.Infrastructure;
 using TorchSharp;
 using static TorchSharp.torch;
-using BertSharp.Tests.Infrastructure;
 
 namespace BertSharp.Tests.Distributed;
 

@@ -1,8 +1,8 @@
 using BertSharp.Modeling;
+using BertSharp.Tests.Infrastructure;
 using BertSharp.Training;
 using TorchSharp;
 using static TorchSharp.torch;
-using BertSharp.Tests.Infrastructure;
 
 namespace BertSharp.Tests.Modeling;
 

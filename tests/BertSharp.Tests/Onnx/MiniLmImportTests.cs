@@ -1,9 +1,9 @@
 using BertSharp.Data;
 using BertSharp.Inference;
 using BertSharp.Modeling;
+using BertSharp.Tests.Infrastructure;
 using BertSharp.Tokenization;
 using TorchSharp;
-using BertSharp.Tests.Infrastructure;
 
 namespace BertSharp.Tests.Onnx;
 

@@ -1,8 +1,8 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
-using BertSharp.Tokenization;
 using BertSharp.Tests.Infrastructure;
+using BertSharp.Tokenization;
 
 namespace BertSharp.Tests.Tokenization;
 

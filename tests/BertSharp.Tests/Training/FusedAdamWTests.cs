@@ -1,8 +1,8 @@
+using BertSharp.Tests.Infrastructure;
 using BertSharp.Training;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
-using BertSharp.Tests.Infrastructure;
 
 namespace BertSharp.Tests.Training;
 

@@ -1,12 +1,12 @@
 using BertSharp.Data;
 using BertSharp.Distributed;
 using BertSharp.Modeling;
+using BertSharp.Tests.Infrastructure;
 using BertSharp.Tests.Modeling;
 using BertSharp.Training;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
-using BertSharp.Tests.Infrastructure;
 
 namespace BertSharp.Tests.Training;
 

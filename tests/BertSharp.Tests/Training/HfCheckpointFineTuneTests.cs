@@ -1,11 +1,11 @@
 using BertSharp.Data;
 using BertSharp.Inference;
 using BertSharp.Modeling;
+using BertSharp.Tests.Infrastructure;
 using BertSharp.Tests.Modeling;
 using BertSharp.Training;
 using TorchSharp;
 using static TorchSharp.torch;
-using BertSharp.Tests.Infrastructure;
 
 namespace BertSharp.Tests.Training;
 

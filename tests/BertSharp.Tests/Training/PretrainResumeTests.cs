@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
+using BertSharp.Tests.Infrastructure;
 using BertSharp.Training;
 using BertSharp.Training.Pretraining;
-using BertSharp.Tests.Infrastructure;
 
 namespace BertSharp.Tests.Training;
 
