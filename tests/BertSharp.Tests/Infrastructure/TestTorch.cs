@@ -27,6 +27,12 @@ internal static class TestTorch
         torch.set_num_threads(1);
     }
 
+    /// <summary>
+    /// Intra-op threads of the ONNX Runtime sessions tests open in-process: one, for the same reason; with more, ORT's pool
+    /// spins between operators and burns CPU that the test classes beside it need.
+    /// </summary>
+    public const int OrtThreads = 1;
+
     /// <summary>Restores the thread count libtorch chose at start-up.</summary>
     public static void UseDefaultThreads()
     {

@@ -45,7 +45,7 @@ public sealed class MiniLmImportTests
             new EncodeOptions { MaxLength = 128, Truncation = TruncationStrategy.LongestFirst });
         using var model = BertPretrained.Load<BertModel>(MiniLm.Imported);
         model.eval();
-        using var ort = OnnxBertSession.Open(MiniLm.OriginalOnnx);
+        using var ort = OnnxBertSession.Open(MiniLm.OriginalOnnx, TestTorch.OrtThreads);
         double maxDiff = 0, minCos = 1;
         var tokens = 0;
         foreach (var batch in Batching.PlanByLength([.. encodings.Select(e => e.Length)], 32))
