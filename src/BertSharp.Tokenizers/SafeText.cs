@@ -8,7 +8,7 @@ namespace BertSharp;
 /// escape sequences (ESC [ … m, OSC 8 hyperlinks, cursor moves) or bidirectional overrides that would rewrite what the user
 /// sees. Every such character becomes a visible <c>\xNN</c> / <c>\uNNNN</c> escape; all other text is unchanged.
 /// </summary>
-public static class SafeText
+internal static class SafeText
 {
     /// <summary>
     /// <paramref name="text"/> with C0/C1 control characters (tab, newline and carriage return included), DEL, bidirectional

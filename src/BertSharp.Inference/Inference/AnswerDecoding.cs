@@ -4,10 +4,10 @@ namespace BertSharp.Inference;
 /// <param name="StartToken">First token of the answer.</param>
 /// <param name="EndToken">Last token of the answer (inclusive).</param>
 /// <param name="Score">P(start) × P(end) with HF's masking.</param>
-public readonly record struct SpanCandidate(int StartToken, int EndToken, double Score);
+internal readonly record struct SpanCandidate(int StartToken, int EndToken, double Score);
 
 /// <summary>HF <c>QuestionAnsweringPipeline</c> span scoring on one window's logits.</summary>
-public static class AnswerDecoding
+internal static class AnswerDecoding
 {
     /// <summary>
     /// Start and end probabilities as HF computes them: logits of tokens that cannot be in an answer (question, [SEP], padding)

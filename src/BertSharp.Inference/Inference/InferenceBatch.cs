@@ -7,7 +7,7 @@ namespace BertSharp.Inference;
 /// Helpers of the pipelines around a forward pass (planning and padding are <see cref="Data.Batching"/>'s: inputs are sorted
 /// by length, cut into batches, and each batch is padded only to its own longest input).
 /// </summary>
-public static class InferenceBatch
+internal static class InferenceBatch
 {
     /// <summary>The device the model's parameters live on.</summary>
     public static Device DeviceOf(nn.Module model) => model.parameters().FirstOrDefault()?.device ?? CPU;

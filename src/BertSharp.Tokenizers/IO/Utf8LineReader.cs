@@ -9,7 +9,7 @@ namespace BertSharp.IO;
 /// reported on exactly the line that holds it, and a line longer than <see cref="MaxLineBytes"/> is refused when the limit
 /// is reached instead of growing a string until memory runs out. A leading UTF-8 byte order mark is skipped.
 /// </summary>
-public sealed class Utf8LineReader : IDisposable
+internal sealed class Utf8LineReader : IDisposable
 {
     /// <summary>The default longest line: 16 MiB, far beyond a sentence, review or paragraph, far below a memory problem.</summary>
     public const int DefaultMaxLineBytes = 16 << 20;

@@ -1,14 +1,14 @@
 namespace BertSharp.Tokenization;
 
 /// <summary>A pre-token: normalised word text and the UTF-16 span [Start, End) of the original text it came from.</summary>
-public readonly record struct PreToken(string Text, int Start, int End);
+internal readonly record struct PreToken(string Text, int Start, int End);
 
 /// <summary>
 /// BERT's basic tokenization (HF <c>BertNormalizer</c> + <c>BertPreTokenizer</c>): cleans control characters, splits on
 /// whitespace and punctuation, isolates CJK ideographs, optionally lowercases and strips accents. Strings in
 /// <c>neverSplit</c> are kept verbatim where they occur literally in the text.
 /// </summary>
-public sealed class BasicTokenizer
+internal sealed class BasicTokenizer
 {
     private readonly TextSplitter _splitter;
 

@@ -7,7 +7,7 @@ namespace BertSharp.Training;
 /// <param name="Validation">Validation examples, or null without validation.</param>
 /// <param name="Notes">What was done (where the validation set comes from), for the plan.</param>
 /// <param name="Warnings">Things that make the run's numbers misleading (a one-label validation set, a label-sorted file cut at its tail).</param>
-public sealed record FineTuneData(TextDataset Train, TextDataset? Validation, IReadOnlyList<string> Notes, IReadOnlyList<string> Warnings)
+internal sealed record FineTuneData(TextDataset Train, TextDataset? Validation, IReadOnlyList<string> Notes, IReadOnlyList<string> Warnings)
 {
     /// <summary>Reads the files of <paramref name="o"/>, holds out validation data as it says, and applies the example limits.</summary>
     public static FineTuneData Read(FineTuneOptions o)

@@ -4,7 +4,7 @@ using BertSharp.Modeling;
 namespace BertSharp.Training;
 
 /// <summary>The plan lines of a fine-tuning run that say what was decided for the user.</summary>
-public static class FineTuneNotes
+internal static class FineTuneNotes
 {
     /// <summary>Load report, max length, lower-casing and the data notes, one line each.</summary>
     public static IReadOnlyList<string> Describe(ModelSource source, LoadReport? report, ResolvedLength length, IReadOnlyList<string> dataNotes)

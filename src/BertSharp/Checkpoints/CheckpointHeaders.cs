@@ -7,7 +7,7 @@ namespace BertSharp.Checkpoints;
 /// the shard index and its shards' headers, or the pickle of a <c>.bin</c>) with the same validation as a full load, but
 /// without reading or allocating tensor data. A config can then be checked against the weights before a model exists.
 /// </summary>
-public static class CheckpointHeaders
+internal static class CheckpointHeaders
 {
     /// <summary>The tensors of the weights file of <paramref name="pathOrDir"/> (see <see cref="StateDictSource.FindWeightsFile"/>), in file order.</summary>
     /// <exception cref="BertSharpException">The file is missing, corrupt or hostile; the message names it.</exception>

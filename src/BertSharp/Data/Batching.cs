@@ -21,7 +21,7 @@ public sealed record EncodedExample(int[] InputIds, int[] TokenTypeIds, float Ta
 /// <param name="Types">Segment ids, 0 on padding.</param>
 /// <param name="Rows">Rows (examples).</param>
 /// <param name="Width">The longest row's length.</param>
-public sealed record PaddedRows(long[] Ids, long[] Mask, long[] Types, int Rows, int Width);
+internal sealed record PaddedRows(long[] Ids, long[] Mask, long[] Types, int Rows, int Width);
 
 /// <summary>One padded batch as tensors. Disposing it frees the tensors.</summary>
 public sealed class TensorBatch : IDisposable
@@ -67,7 +67,7 @@ public sealed class TensorBatch : IDisposable
 /// the longest example in the batch (dynamic padding) and, optionally, groups examples of similar length (length bucketing)
 /// so that little compute is spent on padding.
 /// </summary>
-public static class Batching
+internal static class Batching
 {
     /// <summary>How many batches' worth of examples are sorted together when bucketing: enough to group lengths well,
     /// few enough that the batch order stays random.</summary>

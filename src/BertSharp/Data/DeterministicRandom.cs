@@ -4,7 +4,7 @@ namespace BertSharp.Data;
 /// A small seeded generator (SplitMix64) for shuffling and splitting. Its sequence is part of BertSharp, not of the .NET
 /// runtime, so a seed gives the same data order on every machine and .NET version.
 /// </summary>
-public sealed class DeterministicRandom(ulong seed)
+internal sealed class DeterministicRandom(ulong seed)
 {
     private ulong _state = seed;
 

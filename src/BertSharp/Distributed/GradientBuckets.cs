@@ -3,13 +3,13 @@ using TorchSharp;
 namespace BertSharp.Distributed;
 
 /// <summary>One tensor's place in a bucket: its index in the caller's list and its element range in the flat bucket.</summary>
-public readonly record struct BucketSlot(int Index, long Offset, long Count);
+internal readonly record struct BucketSlot(int Index, long Offset, long Count);
 
 /// <summary>
 /// Tensors that travel in one collective: consecutive tensors of one dtype and device, flattened end to end into
 /// <see cref="Elements"/> values.
 /// </summary>
-public sealed record GradientBucket(torch.ScalarType DType, string Device, IReadOnlyList<BucketSlot> Slots)
+internal sealed record GradientBucket(torch.ScalarType DType, string Device, IReadOnlyList<BucketSlot> Slots)
 {
     /// <summary>Total number of values in the bucket.</summary>
     public long Elements => Slots.Count == 0 ? 0 : Slots[^1].Offset + Slots[^1].Count;
@@ -19,7 +19,7 @@ public sealed record GradientBucket(torch.ScalarType DType, string Device, IRead
 /// Packs tensors into buckets of at most a given size, so that gradients travel in a few large collectives (per-message
 /// latency paid once per bucket, not once per parameter) with a bounded staging buffer.
 /// </summary>
-public static class GradientBuckets
+internal static class GradientBuckets
 {
     /// <summary>PyTorch DDP's default bucket size, 25 MiB.</summary>
     public const long DefaultBucketBytes = 25L * 1024 * 1024;

@@ -1,7 +1,7 @@
 namespace BertSharp.Inference;
 
 /// <summary>The softmax / sigmoid / arg-max of every pipeline, evaluation and training metric (double precision, stable).</summary>
-public static class ScoreMath
+internal static class ScoreMath
 {
     /// <summary>Softmax of <paramref name="logits"/> (max subtracted first).</summary>
     public static double[] Softmax(ReadOnlySpan<float> logits)

@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace BertSharp.Modeling;
 
 /// <summary>The losses of HF's BERT heads, with HF's shapes, reductions and ignore rules.</summary>
-public static class Losses
+internal static class Losses
 {
     /// <summary>Label value that no loss counts (HF/torch <c>ignore_index</c>).</summary>
     public const long IgnoreIndex = -100;

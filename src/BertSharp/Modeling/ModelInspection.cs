@@ -7,13 +7,13 @@ namespace BertSharp.Modeling;
 /// <param name="Name">The stored key.</param>
 /// <param name="DType">Stored element type in safetensors spelling (F32, F16, BF16, I64, …).</param>
 /// <param name="Shape">Dimensions.</param>
-public sealed record CheckpointTensor(string Name, string DType, long[] Shape)
+internal sealed record CheckpointTensor(string Name, string DType, long[] Shape)
 {
     public long ElementCount => Shape.Aggregate(1L, (a, b) => a * b);
 }
 
 /// <summary>Parameter count of one module of the model (embeddings, encoder.layer.N, pooler, a head).</summary>
-public sealed record ModuleParameters(string Module, long Count);
+internal sealed record ModuleParameters(string Module, long Count);
 
 /// <summary>What <c>bert inspect</c> shows: the config, the weights file, its tensors and the parameters per module.</summary>
 /// <param name="Directory">The model directory, or the preset / config file inspected.</param>
@@ -21,7 +21,7 @@ public sealed record ModuleParameters(string Module, long Count);
 /// <param name="WeightsFile">The weights file, or null for a preset or config file (no weights yet).</param>
 /// <param name="Tensors">The checkpoint's tensors (for a preset: the parameters a fresh model has).</param>
 /// <param name="Modules">Parameters per module.</param>
-public sealed record ModelInspection(
+internal sealed record ModelInspection(
     string Directory, BertConfig Config, string? WeightsFile, IReadOnlyList<CheckpointTensor> Tensors, IReadOnlyList<ModuleParameters> Modules)
 {
     /// <summary>

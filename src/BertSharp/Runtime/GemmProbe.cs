@@ -8,13 +8,13 @@ namespace BertSharp.Runtime;
 /// <param name="Threads">Intra-op threads used.</param>
 /// <param name="GflopsWall">GFLOP per second of wall time.</param>
 /// <param name="GflopsPerCpuSecond">GFLOP per second of process CPU time (stable on a shared machine).</param>
-public sealed record GemmSpeed(int Threads, double GflopsWall, double GflopsPerCpuSecond);
+internal sealed record GemmSpeed(int Threads, double GflopsWall, double GflopsPerCpuSecond);
 
 /// <summary>
 /// Times <c>linear</c> on a [1024, 768] input and a [3072, 768] weight (BERT-base's FFN up-projection for 8 × 128 tokens), the
 /// product that dominates BERT's CPU time.
 /// </summary>
-public static class GemmProbe
+internal static class GemmProbe
 {
     /// <summary>Runs the product for about <paramref name="seconds"/> after one warm-up call, on <paramref name="threads"/> threads.</summary>
     public static GemmSpeed Measure(int threads, double seconds = 0.4)

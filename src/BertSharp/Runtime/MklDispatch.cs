@@ -39,7 +39,7 @@ public sealed record MklDispatchReport(string CpuVendor, bool Simulated, string 
 /// <c>mkl_serv_intel_cpu_true()</c> is 0). MKL caches that answer in a variable (<c>mkl_serv_intel_cpu_true.cached</c>) that
 /// every vendor check reads; setting it before the first product makes MKL choose by features on every x86-64 CPU.
 /// </summary>
-public static class MklDispatch
+internal static class MklDispatch
 {
     private const string IntelTrue = "mkl_serv_intel_cpu_true";
     private const string IntelTrueCached = "mkl_serv_intel_cpu_true.cached";

@@ -4,7 +4,7 @@ namespace BertSharp.Data.Pretraining;
 /// google-research/bert's <c>create_instances_from_document</c> and <c>truncate_seq_pair</c> over token-id documents
 /// (a document is its sentences, each a non-empty array of word-piece ids).
 /// </summary>
-public sealed class InstanceBuilder
+internal sealed class InstanceBuilder
 {
     private readonly PretrainingOptions _options;
     private readonly MaskingVocabulary _vocab;

@@ -5,7 +5,7 @@ namespace BertSharp.Data.Pretraining;
 /// candidate positions (never <c>[CLS]</c>/<c>[SEP]</c>; with whole-word masking all pieces of a word together), then replace
 /// each with <c>[MASK]</c> 80 %, keep it 10 %, or a uniformly random vocabulary id 10 % of the time.
 /// </summary>
-public sealed class MaskedLmMasker
+internal sealed class MaskedLmMasker
 {
     private readonly MaskingVocabulary _vocab;
     private readonly double _prob;

@@ -1,7 +1,7 @@
 namespace BertSharp.Data.Pretraining;
 
 /// <summary>What masking needs to know about the vocabulary: its size, the special ids and which pieces continue a word.</summary>
-public sealed class MaskingVocabulary
+internal sealed class MaskingVocabulary
 {
     /// <summary>Builds it from the vocabulary's tokens in id order (vocab.txt lines).</summary>
     public MaskingVocabulary(IReadOnlyList<string> tokens)

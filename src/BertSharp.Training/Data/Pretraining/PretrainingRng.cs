@@ -5,7 +5,7 @@ namespace BertSharp.Data.Pretraining;
 /// <c>shuffle</c>), so the data pipeline reads like google-research/bert's and its whole state can be saved and restored
 /// (unlike <see cref="Random"/>). Not thread-safe: every worker gets its own instance from <see cref="Derive"/>.
 /// </summary>
-public sealed class PretrainingRng
+internal sealed class PretrainingRng
 {
     private ulong _s0, _s1, _s2, _s3;
 

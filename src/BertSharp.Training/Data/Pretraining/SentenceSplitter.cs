@@ -8,7 +8,7 @@ namespace BertSharp.Data.Pretraining;
 /// A full stop does not end a sentence after a known abbreviation (<c>Mr.</c>, <c>e.g.</c>, <c>St.</c>), a single-letter
 /// initial (<c>J. R. R.</c>) or a dotted acronym (<c>U.S.</c>); decimals (<c>3.14</c>) never split because no space follows.
 /// </summary>
-public static class SentenceSplitter
+internal static class SentenceSplitter
 {
     private static readonly HashSet<string> Abbreviations = new(StringComparer.OrdinalIgnoreCase)
     {

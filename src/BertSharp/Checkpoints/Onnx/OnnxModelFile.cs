@@ -7,7 +7,7 @@ namespace BertSharp.Checkpoints.Onnx;
 /// Reads ONNX model files (<c>ModelProto</c> protobuf, parsed by Google.Protobuf through OnnxSharp's generated classes),
 /// with tensors stored inline or in ONNX external-data files beside the model.
 /// </summary>
-public static class OnnxModelFile
+internal static class OnnxModelFile
 {
     /// <summary>
     /// Parses <paramref name="path"/>. A file that is not an ONNX model, or a truncated one, fails with a one-line
@@ -49,7 +49,7 @@ public static class OnnxModelFile
 }
 
 /// <summary>Decodes <c>TensorProto</c> payloads (inline raw/typed data or external-data files) into .NET arrays.</summary>
-public sealed class OnnxTensorReader(string modelPath) : IDisposable
+internal sealed class OnnxTensorReader(string modelPath) : IDisposable
 {
     private readonly string _baseDir = Path.GetDirectoryName(Path.GetFullPath(modelPath))!;
     private readonly Dictionary<string, FileStream> _open = new(StringComparer.Ordinal);

@@ -1,0 +1,94 @@
+using System.IO.Compression;
+using System.Text.Json;
+using System.Xml.Linq;
+using BertSharp.Tests.Infrastructure;
+using BertSharp.Tokenization;
+
+namespace BertSharp.Tests.Packaging;
+
+/// <summary>
+/// Packs the CLI as a .NET tool (from the build this test run made), installs it with <c>dotnet tool install
+/// --tool-path</c> from the packed folder, and runs the installed <c>bert</c>: libtorch must load from the package alone,
+/// GLIBCXX fix included, without this repository's build.
+/// </summary>
+public sealed class InstalledCliTool : IDisposable
+{
+    private readonly TempDir _root = new();
+
+    public InstalledCliTool()
+    {
+        Packages = Path.Combine(_root.Path, "packages");
+        Directory.CreateDirectory(Packages);
+        PackageBuild.Pack(_root.Path, Packages, "BertSharp.Cli");
+        ToolPath = Path.Combine(_root.Path, "tools");
+        // The README's command; the config file only keeps it offline (no other source to ask: the tool package carries all
+        // its dependencies).
+        var config = Path.Combine(_root.Path, "nuget.config");
+        File.WriteAllText(config, """
+            <?xml version="1.0" encoding="utf-8"?>
+            <configuration><packageSources><clear /></packageSources></configuration>
+            """);
+        PackageBuild.Run(_root.Path, "dotnet", "tool", "install", "--tool-path", ToolPath, "--add-source", Packages,
+            "--configfile", config, "BertSharp.Cli");
+    }
+
+    public string Packages { get; }
+
+    public string ToolPath { get; }
+
+    public string Bert => Path.Combine(ToolPath, "bert");
+
+    public string NewDir(string name) => Directory.CreateDirectory(Path.Combine(_root.Path, name)).FullName;
+
+    public void Dispose() => _root.Dispose();
+}
+
+[Trait("Category", "Slow")]
+public class CliToolPackageTests(InstalledCliTool tool) : IClassFixture<InstalledCliTool>
+{
+    [Fact]
+    public void The_tool_package_holds_linux_x64_natives_only_with_the_patched_libtorchsharp()
+    {
+        var nupkg = Assert.Single(Directory.GetFiles(tool.Packages, "BertSharp.Cli.*.nupkg"));
+        using var zip = ZipFile.OpenRead(nupkg);
+        var entries = zip.Entries.Select(e => e.FullName).ToArray();
+        Assert.Contains("tools/net10.0/any/bert.dll", entries);
+        Assert.Contains("tools/net10.0/any/DotnetToolSettings.xml", entries);
+        Assert.Contains("tools/net10.0/any/runtimes/linux-x64/native/libtorch_cpu.so", entries);
+        Assert.Equal(["linux-x64"], entries.Where(e => e.StartsWith("tools/net10.0/any/runtimes/", StringComparison.Ordinal))
+            .Select(e => e.Split('/')[4]).Distinct());
+        var settings = XDocument.Load(zip.GetEntry("tools/net10.0/any/DotnetToolSettings.xml")!.Open());
+        Assert.Equal("bert", settings.Descendants("Command").Single().Attribute("Name")!.Value);
+    }
+
+    [SkippableFact]
+    public void Installed_bert_doctor_loads_libtorch()
+    {
+        var stdout = PackageBuild.Run(tool.ToolPath, tool.Bert, "doctor", "--quick");
+        Assert.Contains("libtorch", stdout, StringComparison.OrdinalIgnoreCase);
+
+        // The loader accepted the package's libLibTorchSharp.so because its GLIBCXX_3.4.32 need is weak.
+        var library = Directory.GetFiles(Path.Combine(tool.ToolPath, ".store"), "libLibTorchSharp.so", SearchOption.AllDirectories).Single();
+        var need = PackageBuild.ReadelfVersionNeed(library, "GLIBCXX_3.4.32");
+        Skip.If(need is null, "readelf is not installed");
+        Assert.Contains("Flags: WEAK", need, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Installed_bert_tokenize_writes_the_librarys_encodings()
+    {
+        var dir = tool.NewDir("tokenize");
+        var vocab = Path.Combine(TestPaths.RepoRoot, "samples", "vocab", "bert-base-uncased-vocab.txt");
+        string[] texts = ["Hello, world!", "Unaffable naïve café."];
+        File.WriteAllLines(Path.Combine(dir, "in.txt"), texts);
+        PackageBuild.Run(dir, tool.Bert, "tokenize", "--vocab", vocab, "--input", "in.txt", "--output", "out.jsonl");
+        var lines = File.ReadAllLines(Path.Combine(dir, "out.jsonl"));
+        Assert.Equal(texts.Length, lines.Length);
+        var reference = BertTokenizer.FromVocabFile(vocab, lowercase: true);
+        for (var i = 0; i < texts.Length; i++)
+        {
+            using var json = JsonDocument.Parse(lines[i]);
+            Assert.Equal(reference.Encode(texts[i]).Ids, json.RootElement.GetProperty("ids").EnumerateArray().Select(t => t.GetInt32()));
+        }
+    }
+}
