@@ -24,7 +24,7 @@ internal static class FinetuneCommand
         var model = new Option<string?>("--model") { Description = "HF checkpoint directory to fine-tune." };
         var config = new Option<string?>("--config") { Description = "Train from scratch: a size preset (tiny, mini, small, medium, base, large) or a config.json file (needs --vocab; vocab_size comes from it)." };
         var vocab = new Option<string?>("--vocab") { Description = "vocab.txt for --config." };
-        var lowercase = new Option<bool?>("--lowercase") { Description = "With --config: " + LowercaseRule.Help };
+        var lowercase = CommonOptions.Lowercase("--config");
         var epochs = new Option<int?>("--epochs") { Description = "Epochs (default 4; 2 for imdb)." };
         var batch = new Option<int?>("--batch-size") { Description = "Examples per batch (default 32; 16 for imdb), over all ranks of a data-parallel run (each takes its share)." };
         var lr = new Option<double>("--lr") { Description = "Peak learning rate of AdamW.", DefaultValueFactory = _ => FineTuneOptions.DefaultLearningRate };
@@ -77,7 +77,7 @@ internal static class FinetuneCommand
         {
             Description = "Key dropout masks by (seed, step, example) so that any number of ranks gives the same run (always on with several ranks; pass it to a single-process run that will be resumed on several).",
         };
-        var overwrite = new Option<bool>("--overwrite") { Description = "Write into a non-empty --output that bert did not write; only bert's own files are replaced, nothing else is removed." };
+        var overwrite = CommonOptions.Overwrite();
 
         var cmd = new Command("finetune", "Fine-tune BERT for text (or text-pair) classification or regression and save an HF checkpoint directory.");
         foreach (var o in data.All.Concat([dataPath, evalData, output, model, config, vocab, lowercase, epochs, batch, lr, eps, wd, warmupRatio, warmupSteps,

@@ -42,9 +42,9 @@ internal static class PretrainCommand
             Description = "Key dropout masks by (seed, step, instance) so that any number of ranks gives the same run (always on with several ranks; pass it to a single-process run that will be resumed on several).",
         };
         var seed = new Option<long>("--seed") { Description = "Seed of initialisation, dropout and dynamic masks.", DefaultValueFactory = _ => PretrainingTrainerOptions.DefaultSeed };
-        var device = new Option<string>("--device") { Description = "auto, cpu, cuda or cuda:N.", DefaultValueFactory = _ => "auto" };
+        var device = CommonOptions.Device();
         var stopAfter = new Option<long?>("--stop-after") { Description = "Stop this invocation after N steps, writing a checkpoint there (--resume continues it)." };
-        var overwrite = new Option<bool>("--overwrite") { Description = "Write into a non-empty --output that bert did not write; only bert's own files are replaced, nothing else is removed." };
+        var overwrite = CommonOptions.Overwrite();
         var threads = CommonOptions.Threads();
 
         var cmd = new Command("pretrain", "Pre-train BERT with masked-LM + next-sentence prediction (BertForPreTraining).");
