@@ -7,7 +7,27 @@ namespace BertSharp.DistributedHost;
 /// <summary>The tiny model and batch of the data-parallel scenario; the tests rebuild them in-process as the reference.</summary>
 public static class DataParallelModel
 {
-    public static Sequential Create() => nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 3));
+    /// <summary>
+    /// The model with every parameter drawn from its own generator seeded <paramref name="seed"/> (uniform in ±1/√fan-in, as
+    /// Linear's default), so rebuilding it does not depend on what else drew from torch's default generator.
+    /// </summary>
+    public static Sequential Create(long seed)
+    {
+        var first = nn.Linear(4, 8);
+        var second = nn.Linear(8, 3);
+        using var generator = new Generator((ulong)seed);
+        using (no_grad())
+        {
+            foreach (var linear in new[] { first, second })
+            {
+                var bound = 1 / Math.Sqrt(linear.weight!.shape[1]);
+                linear.weight.uniform_(-bound, bound, generator);
+                linear.bias!.uniform_(-bound, bound, generator);
+            }
+        }
+        var model = nn.Sequential(first, nn.Tanh(), second);
+        return model;
+    }
 
     /// <summary>A deterministic batch: inputs [n, 4] and class labels [n].</summary>
     public static (Tensor X, Tensor Y) Batch(int n)

@@ -102,8 +102,7 @@ public static class Program
         // 5-example batch (and of a 2-example batch, where some rank may get nothing) average to the full-batch gradient.
         foreach (var (label, globalBatch) in new[] { ("dp5", 5), ("dp2", 2) })
         {
-            manual_seed(1000 + r);
-            using var model = DataParallelModel.Create();
+            using var model = DataParallelModel.Create(1000 + r);
             using var dp = new DataParallel(comm, model.named_parameters().ToList(), bucketBytes: 64);
             dp.BroadcastParameters();
             result[label + "_params"] = Flatten(model.parameters().Select(p => (Tensor)p));

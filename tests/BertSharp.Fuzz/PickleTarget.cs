@@ -16,9 +16,9 @@ public sealed class PickleTarget : FuzzTarget
     {
         var dir = Path.Combine(Repo.Fixtures, "checkpoints");
         var seeds = new List<byte[]>();
-        foreach (var bin in new[] { "dtypes.bin", "pretraining.bin" })
+        foreach (var bin in new[] { Path.Combine(dir, "dtypes.bin"), Path.Combine(Repo.Fixtures, "hf_bert", "pretraining", "pytorch_model.bin") })
         {
-            using var zip = ZipFile.OpenRead(Path.Combine(dir, bin));
+            using var zip = ZipFile.OpenRead(bin);
             var pkl = zip.Entries.Single(e => e.FullName.EndsWith("/data.pkl", StringComparison.Ordinal));
             using var s = pkl.Open();
             using var ms = new MemoryStream();

@@ -18,9 +18,14 @@ public sealed class SafeTensorsTarget : FuzzTarget
         {
             seeds.Add([(byte)'F', .. File.ReadAllBytes(Path.Combine(dir, f))]);
         }
-        foreach (var f in new[] { "pretraining.safetensors", "seqcls-reference.safetensors", "dtypes.safetensors" })
+        var hf = Path.Combine(Repo.Fixtures, "hf_bert");
+        foreach (var f in new[]
+                 {
+                     Path.Combine(hf, "pretraining", "model.safetensors"), Path.Combine(hf, "sequence-classification", "reference.safetensors"),
+                     Path.Combine(dir, "dtypes.safetensors"),
+                 })
         {
-            var bytes = File.ReadAllBytes(Path.Combine(dir, f));
+            var bytes = File.ReadAllBytes(f);
             var n = (int)BitConverter.ToUInt64(bytes, 0);
             seeds.Add([(byte)'H', .. BitConverter.GetBytes((long)(bytes.Length - 8 - n)), .. bytes.AsSpan(8, n)]);
         }

@@ -1,13 +1,16 @@
 using System.CommandLine;
 using BertSharp.Modeling;
 using BertSharp.Runtime;
+using BertSharp.Tokenization;
 using TorchSharp;
 
 namespace BertSharp.Cli.Commands;
 
 /// <summary>
-/// The options every computing command spells the same way (<c>--model</c>, <c>--device</c>, <c>--threads</c>,
-/// <c>--max-length</c>), and hidden aliases that keep older spellings working.
+/// The options several commands share, declared once here with their one description and default (<c>--device</c>,
+/// <c>--threads</c>, <c>--max-length</c>, <c>--overwrite</c>, <c>--lowercase</c>, <c>--model</c> as option or argument), and
+/// hidden aliases that keep older spellings working. A command that means something else by a name (the worker threads of
+/// <c>bert vocab train</c>, say) declares its own option with its own description.
 /// </summary>
 internal static class CommonOptions
 {
@@ -51,6 +54,20 @@ internal static class CommonOptions
         }
         return (parsed, head);
     }
+
+    /// <summary>
+    /// <c>--overwrite</c> of a command that writes the directory <paramref name="output"/> (the option's or argument's name as
+    /// its help shows it).
+    /// </summary>
+    public static Option<bool> Overwrite(string output = "--output") =>
+        new("--overwrite") { Description = $"Write into a non-empty {output} that bert did not write; only bert's own files are replaced, nothing else is removed." };
+
+    /// <summary>
+    /// <c>--lowercase</c> of a command that tokenizes with a vocabulary, with <see cref="LowercaseRule"/> as its help;
+    /// <paramref name="when"/> names the option that brings the vocabulary when that is not always given (e.g. <c>--config</c>).
+    /// </summary>
+    public static Option<bool?> Lowercase(string? when = null) =>
+        new("--lowercase") { Description = when is null ? LowercaseRule.Help : $"With {when}: {LowercaseRule.Help}" };
 
     /// <summary>Applies <c>--threads</c> when given.</summary>
     public static void ApplyThreads(ParseResult p, Option<int?> threads)

@@ -18,7 +18,7 @@ internal static class ConvertCommand
         {
             Description = $"Model class to load as (default: the config's architectures[0]): {string.Join(", ", BertPretrained.Architectures)}.",
         };
-        var overwrite = new Option<bool>("--overwrite") { Description = "Write into a non-empty OUTPUT that bert did not write; only bert's own files are replaced, nothing else is removed." };
+        var overwrite = CommonOptions.Overwrite("OUTPUT");
         var cmd = new Command("convert", "Rewrite a BERT checkpoint as HF config.json + model.safetensors (keys, dtypes and shapes as HF writes them).")
         {
             model.Option, output.Option, model.Positional, output.Positional, dtype, architecture, overwrite,

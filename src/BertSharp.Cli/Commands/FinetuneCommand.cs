@@ -24,9 +24,9 @@ internal static class FinetuneCommand
         var model = new Option<string?>("--model") { Description = "HF checkpoint directory to fine-tune." };
         var config = new Option<string?>("--config") { Description = "Train from scratch: a size preset (tiny, mini, small, medium, base, large) or a config.json file (needs --vocab; vocab_size comes from it)." };
         var vocab = new Option<string?>("--vocab") { Description = "vocab.txt for --config." };
-        var lowercase = new Option<bool?>("--lowercase") { Description = "With --config: " + LowercaseRule.Help };
+        var lowercase = CommonOptions.Lowercase("--config");
         var epochs = new Option<int?>("--epochs") { Description = "Epochs (default 4; 2 for imdb)." };
-        var batch = new Option<int?>("--batch-size") { Description = "Examples per batch (default 32; 16 for imdb)." };
+        var batch = new Option<int?>("--batch-size") { Description = "Examples per batch (default 32; 16 for imdb), over all ranks of a data-parallel run (each takes its share)." };
         var lr = new Option<double>("--lr") { Description = "Peak learning rate of AdamW.", DefaultValueFactory = _ => FineTuneOptions.DefaultLearningRate };
         var eps = new Option<double>("--eps") { Description = "AdamW epsilon.", DefaultValueFactory = _ => FineTuneOptions.DefaultEps };
         var wd = new Option<double>("--weight-decay")
@@ -73,7 +73,11 @@ internal static class FinetuneCommand
         var saveSteps = new Option<int>("--save-steps") { Description = "Also write a checkpoint every N optimizer steps (one is always written at each epoch end)." };
         var resume = new Option<bool>("--resume") { Description = "Continue the unfinished run in --output from its latest checkpoint (same settings); the result is bitwise the uninterrupted run's." };
         var stopAfter = new Option<int?>("--stop-after") { Description = "Stop this invocation after N optimizer steps, writing a checkpoint there (--resume continues it)." };
-        var overwrite = new Option<bool>("--overwrite") { Description = "Write into a non-empty --output that bert did not write; only bert's own files are replaced, nothing else is removed." };
+        var exampleDropout = new Option<bool>("--example-dropout")
+        {
+            Description = "Key dropout masks by (seed, step, example) so that any number of ranks gives the same run (always on with several ranks; pass it to a single-process run that will be resumed on several).",
+        };
+        var overwrite = CommonOptions.Overwrite();
         var freezeEncoder = new Option<bool>("--freeze-encoder") { Description = "Train only the task head: BERT's embeddings, layers and pooler stay as loaded (every task)." };
         var freezeLayers = new Option<int?>("--freeze-layers") { Description = "Keep the embeddings and the first N encoder layers as loaded; the rest trains (every task)." };
         var head = new HeadTaskOptions();
@@ -81,7 +85,7 @@ internal static class FinetuneCommand
         var cmd = new Command("finetune", "Fine-tune BERT for text (or text-pair) classification or regression, token classification (--task ner), extractive QA (--task squad) or multiple choice (--task swag) and save an HF checkpoint directory.");
         foreach (var o in data.All.Concat([dataPath, evalData, output, model, config, vocab, lowercase, epochs, batch, lr, eps, wd, warmupRatio, warmupSteps,
                      maxLength, truncationSide, headTokens, pooling, gradAccum, clip, seed, maxTrain, maxEval, saveBest, valSize, split, shuffle, noBucket,
-                     device, threads, saveSteps, resume, stopAfter, overwrite, freezeEncoder, freezeLayers, .. head.ForFinetune]))
+                     device, threads, saveSteps, resume, stopAfter, overwrite, exampleDropout, freezeEncoder, freezeLayers, .. head.ForFinetune]))
         {
             cmd.Options.Add(o);
         }
@@ -180,15 +184,17 @@ internal static class FinetuneCommand
                 Overwrite = p.GetValue(overwrite),
                 FreezeEncoder = p.GetValue(freezeEncoder),
                 FreezeLayers = p.GetValue(freezeLayers),
+                ExampleDropout = p.GetValue(exampleDropout),
             };
             options.Validate();
             CommonOptions.ApplyThreads(p, threads);
+            var comm = DataParallelRank.Join();
             // Ctrl-C / SIGTERM stop before the next step; the complete checkpoints stay and --resume continues from the last one.
             using var cancel = new CancellationTokenSource();
             using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; cancel.Cancel(); });
             using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; cancel.Cancel(); });
             var view = new FinetuneProgressView(task.PrimaryMetric, task.Regression);
-            var result = view.Run(progress => FineTuner.Run(options, progress, cancel.Token));
+            var result = view.Run(progress => FineTuner.Run(options, progress, cancel.Token, comm));
             var summary = result.FinalValidation is { } v
                 ? " (validation: " + string.Join(", ", new[] { "accuracy", "f1", "mcc", "pearson", "spearman", "loss" }
                     .Where(v.Values.ContainsKey).Select(k => $"{k} {MetricsReport.Format(v.Values[k])}")) + ")"

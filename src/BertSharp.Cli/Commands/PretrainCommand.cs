@@ -20,7 +20,7 @@ internal static class PretrainCommand
         var vocab = new Option<string>("--vocab") { Description = "vocab.txt the data was built with (for --config)." };
         var model = new Option<string>("--model") { Description = "Continue pre-training this HF model directory instead of a fresh one." };
         var steps = new Option<long>("--steps") { Description = "Optimizer steps.", DefaultValueFactory = _ => PretrainingTrainerOptions.DefaultSteps };
-        var batch = new Option<int>("--batch-size") { Description = "Instances per micro-batch.", DefaultValueFactory = _ => PretrainingTrainerOptions.DefaultBatchSize };
+        var batch = new Option<int>("--batch-size") { Description = "Instances per micro-batch, over all ranks of a data-parallel run (each takes its share).", DefaultValueFactory = _ => PretrainingTrainerOptions.DefaultBatchSize };
         var lr = new Option<double>("--lr") { Description = "Peak learning rate.", DefaultValueFactory = _ => PretrainingTrainerOptions.DefaultLearningRate };
         var warmup = new Option<long?>("--warmup-steps") { Description = "Linear warm-up steps (default: 10 % of --steps)." };
         var wd = new Option<double>("--weight-decay")
@@ -37,20 +37,25 @@ internal static class PretrainCommand
         var evalEvery = new Option<long>("--eval-every") { Description = "Evaluate on held-out instances every N steps (0 = never).", DefaultValueFactory = _ => 0 };
         var resume = new Option<bool>("--resume") { Description = "Continue from the latest checkpoint-N in --output with the run's own settings (--data, --steps, --lr, ...); --steps may be raised to extend the run." };
         var dynamic = new Option<bool>("--dynamic-masking") { Description = "Mask instances afresh each time they are used." };
+        var exampleDropout = new Option<bool>("--example-dropout")
+        {
+            Description = "Key dropout masks by (seed, step, instance) so that any number of ranks gives the same run (always on with several ranks; pass it to a single-process run that will be resumed on several).",
+        };
         var seed = new Option<long>("--seed") { Description = "Seed of initialisation, dropout and dynamic masks.", DefaultValueFactory = _ => PretrainingTrainerOptions.DefaultSeed };
-        var device = new Option<string>("--device") { Description = "auto, cpu, cuda or cuda:N.", DefaultValueFactory = _ => "auto" };
+        var device = CommonOptions.Device();
         var stopAfter = new Option<long?>("--stop-after") { Description = "Stop this invocation after N steps, writing a checkpoint there (--resume continues it)." };
-        var overwrite = new Option<bool>("--overwrite") { Description = "Write into a non-empty --output that bert did not write; only bert's own files are replaced, nothing else is removed." };
+        var overwrite = CommonOptions.Overwrite();
         var threads = CommonOptions.Threads();
 
         var cmd = new Command("pretrain", "Pre-train BERT with masked-LM + next-sentence prediction (BertForPreTraining).");
-        foreach (var o in new Option[] { data, output, config, vocab, model, steps, batch, lr, warmup, wd, eps, accum, clip, saveEvery, evalEvery, resume, dynamic, seed, device, threads, stopAfter, overwrite })
+        foreach (var o in new Option[] { data, output, config, vocab, model, steps, batch, lr, warmup, wd, eps, accum, clip, saveEvery, evalEvery, resume, dynamic, exampleDropout, seed, device, threads, stopAfter, overwrite })
         {
             cmd.Options.Add(o);
         }
         cmd.SetAction(p =>
         {
             CommonOptions.ApplyThreads(p, threads);
+            var comm = DataParallelRank.Join();
             var outDir = p.GetValue(output)!;
             // --resume: every setting not typed again comes from the run's latest checkpoint (trainer_state.json).
             (long Step, long TotalSteps, PretrainingTrainerOptions Options, string? Data)? saved = null;
@@ -76,6 +81,7 @@ internal static class PretrainCommand
                 SaveEvery = Pick(saveEvery, s => s.SaveEvery),
                 EvalEvery = Pick(evalEvery, s => s.EvalEvery),
                 DynamicMasking = Pick(dynamic, s => s.DynamicMasking),
+                ExampleDropout = Pick(exampleDropout, s => s.ExampleDropout),
                 Seed = Pick(seed, s => s.Seed),
                 Device = p.GetValue(device) ?? "auto",
                 Overwrite = p.GetValue(overwrite),
@@ -113,6 +119,7 @@ internal static class PretrainCommand
                 var trainer = new PretrainingTrainer(options)
                 {
                     StopAfter = stop,
+                    Communicator = comm,
                     OnLog = e =>
                     {
                         if (e.Type == "eval")

@@ -25,10 +25,10 @@ internal static class PretrainDataCommand
         var shortSeq = new Option<double>("--short-seq-prob") { Description = "Probability of a shorter target length.", DefaultValueFactory = _ => 0.1 };
         var wwm = new Option<bool>("--whole-word-mask") { Description = "Mask all word pieces of a word together." };
         var seed = new Option<long>("--seed") { Description = "Random seed; the same seed and inputs give identical output.", DefaultValueFactory = _ => 12345 };
-        var lower = new Option<bool?>("--lowercase") { Description = LowercaseRule.Help };
+        var lower = CommonOptions.Lowercase();
         var format = new Option<string>("--format") { Description = "Corpus layout: auto, lines, document-per-line or book.", DefaultValueFactory = _ => "auto" };
         var googleNsp = new Option<bool>("--google-nsp") { Description = "Always use a random next segment for one-sentence chunks, exactly as google's script (NSP labels then lean to 'random')." };
-        var overwrite = new Option<bool>("--overwrite") { Description = "Write into a non-empty --output that bert did not write; only bert's own files are replaced, nothing else is removed." };
+        var overwrite = CommonOptions.Overwrite();
         var threads = new Option<int>("--threads") { Description = "Worker threads (does not change the output).", DefaultValueFactory = _ => Environment.ProcessorCount };
 
         var cmd = new Command("pretrain-data", "Build masked-LM + next-sentence pre-training data (google-research/bert's create_pretraining_data) as binary shards.");

@@ -31,7 +31,7 @@ internal static class PretrainMemoryBenchCommand
         var steps = new Option<long>("--steps") { Description = "Training steps.", DefaultValueFactory = _ => 1000 };
         var batch = new Option<int>("--batch-size") { Description = "Instances per step.", DefaultValueFactory = _ => 8 };
         var every = new Option<long>("--sample-every") { Description = "Sample RSS every N steps.", DefaultValueFactory = _ => 50 };
-        var device = new Option<string>("--device") { Description = "auto, cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" };
+        var device = CommonOptions.Device("cpu");
         var cmd = new Command("pretrain-memory",
             "Pre-train for --steps steps and report resident memory (RSS, sampled after a full GC) over the run; flat means within ±5 % after the first 10 % of steps.");
         foreach (var o in new Option[] { data, vocab, config, steps, batch, every, device })

@@ -38,7 +38,7 @@ internal static class QaCommand
                 throw new BertSharpException("qa: the question and the context must not be empty.");
             }
             using var pipe = QuestionAnswering.Load(p.GetValue(model)!, p.GetValue(device)!);
-            var length = ModelLength.Resolve(pipe.Model.Config, pipe.Tokenizer, p.GetValue(maxLength), p.GetValue(model)!, preferred: 384);
+            var length = ModelLength.Resolve(pipe.Model.Config, pipe.Tokenizer, p.GetValue(maxLength), p.GetValue(model)!, preferred: QuestionAnsweringOptions.DefaultWindow);
             if (length.Warning is { } w)
             {
                 Console.Error.WriteLine("warning: " + w);

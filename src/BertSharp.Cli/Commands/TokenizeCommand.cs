@@ -14,7 +14,7 @@ internal static class TokenizeCommand
     public static Command Create()
     {
         var vocab = new Option<string>("--vocab") { Description = "vocab.txt, an HF tokenizer.json, or a tokenizer directory.", Required = true };
-        var lowercase = new Option<bool?>("--lowercase") { Description = LowercaseRule.Help };
+        var lowercase = CommonOptions.Lowercase();
         var input = new Option<string?>("--input") { Description = "Input file: JSONL lines {\"text\": ..., \"text_pair\": ...} or plain text, one per line (default: stdin)." };
         var output = new Option<string?>("--output") { Description = "Output JSONL file, written atomically (default: stdout)." };
         var format = new Option<string>("--format") { Description = "Input format: auto (JSONL if the first line starts with '{'), jsonl or text.", DefaultValueFactory = _ => "auto" };

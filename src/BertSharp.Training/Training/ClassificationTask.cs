@@ -1,4 +1,5 @@
 using BertSharp.Data;
+using BertSharp.Distributed;
 using BertSharp.Modeling;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -8,22 +9,37 @@ namespace BertSharp.Training;
 /// <summary>
 /// Fine-tuning's task adapter: a padded batch of examples through <see cref="BertForSequenceClassification"/> with labels
 /// gives HF's loss (cross-entropy over the classes, or MSE for regression); the step's loss is the mean of its
-/// micro-batches' losses.
+/// micro-batches' losses. In a data-parallel run each rank holds a slice of every micro-batch and returns its mean loss
+/// × its examples / the micro-batch's examples on all ranks (one all-reduce of the count), so the ranks' shares add up to
+/// the whole micro-batch's mean; the logged losses are summed across the ranks at the end of the step.
 /// </summary>
-public sealed class ClassificationTask(BertForSequenceClassification model) : ITrainingTask<TensorBatch>
+/// <param name="model">The classifier being trained.</param>
+/// <param name="communicator">The data-parallel group; one process when null.</param>
+/// <param name="exampleDropoutSeed">When set, dropout masks are keyed by (seed, step, example index) (<see cref="ExampleDropout"/>).</param>
+public sealed class ClassificationTask(BertForSequenceClassification model, ICommunicator? communicator = null, long? exampleDropoutSeed = null)
+    : ITrainingTask<TensorBatch>
 {
+    private readonly ICommunicator _comm = communicator ?? new LocalCommunicator();
     private readonly List<double> _losses = [];
-    private readonly List<int> _sizes = [];
+    private readonly List<double> _sizes = [];
 
-    /// <summary>Each micro-batch's loss of the last step, in order.</summary>
+    /// <summary>Each micro-batch's loss of the last step, in order (over all ranks).</summary>
     public IReadOnlyList<double> LastLosses { get; private set; } = [];
 
-    /// <summary>Each micro-batch's example count of the last step, in order.</summary>
+    /// <summary>Each micro-batch's example count of the last step, in order (over all ranks).</summary>
     public IReadOnlyList<int> LastSizes { get; private set; } = [];
 
-    public Tensor Loss(TensorBatch batch, MicroBatch micro)
+    public Tensor? Loss(TensorBatch batch, MicroBatch micro)
     {
         ArgumentNullException.ThrowIfNull(batch);
+        var total = DataParallelRun.Sum(_comm, batch.Count)[0];
+        _sizes.Add(batch.Count);
+        if (batch.Count == 0)
+        {
+            _losses.Add(0);
+            return null;
+        }
+        using var dropout = exampleDropoutSeed is { } seed ? ExampleDropout.Use(seed, micro.Step, [.. batch.Indices.Select(i => (long)i)]) : null;
         var output = model.Forward(new BertInput(batch.InputIds, batch.AttentionMask, batch.TokenTypeIds), batch.Labels);
         var loss = output.Loss ?? throw new InvalidOperationException("training batch without labels");
         var value = loss.to(torch.float64).cpu().item<double>();
@@ -32,15 +48,22 @@ public sealed class ClassificationTask(BertForSequenceClassification model) : IT
             throw new BertSharpException(
                 $"the training loss became {value} at step {micro.Step}; lower {BertSharpException.Field("learning_rate")} or check the labels.");
         }
-        _losses.Add(value);
-        _sizes.Add(batch.Count);
-        return loss;
+        if (batch.Count == total)
+        {
+            _losses.Add(value);
+            return loss;
+        }
+        var share = batch.Count / total;
+        _losses.Add(value * share);
+        return loss * share;
     }
 
     public StepMetrics EndStep()
     {
-        LastLosses = [.. _losses];
-        LastSizes = [.. _sizes];
+        var n = _losses.Count;
+        var sums = DataParallelRun.Sum(_comm, [.. _losses, .. _sizes]);
+        LastLosses = sums[..n];
+        LastSizes = [.. sums[n..].Select(s => (int)s)];
         _losses.Clear();
         _sizes.Clear();
         return new StepMetrics(LastLosses.Average(), new Dictionary<string, double>());

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using BertSharp.Data;
+using BertSharp.Distributed;
 using static TorchSharp.torch;
 
 namespace BertSharp.Training;
@@ -8,7 +9,7 @@ namespace BertSharp.Training;
 /// <summary>
 /// Fine-tuning's data: every epoch a fresh plan of padded batches (shuffled, and bucketed by length, with the seeded
 /// <see cref="DeterministicRandom"/>), <c>gradAccum</c> of them per optimizer step (the last step of an epoch may have
-/// fewer). Its position in a checkpoint is the shuffle generator's state before the plan of the epoch the next step is in.
+/// fewer). In a data-parallel run each rank collates its slice of every batch. Its position in a checkpoint is the shuffle generator's state before the plan of the epoch the next step is in.
 /// </summary>
 internal sealed class EpochBatches : ITrainingData<TensorBatch>
 {
@@ -25,8 +26,15 @@ internal sealed class EpochBatches : ITrainingData<TensorBatch>
     private int _epoch;
     private List<int[]>? _plan;
 
-    public EpochBatches(EncodedExample[] examples, int batchSize, int gradAccum, bool bucketByLength, int padId, bool regression, Device device, ulong seed)
+    private readonly int _rank;
+    private readonly int _worldSize;
+
+    // rank / worldSize: in a data-parallel run this rank keeps its slice of every global batch (DataSharding.Slice).
+    public EpochBatches(EncodedExample[] examples, int batchSize, int gradAccum, bool bucketByLength, int padId, bool regression, Device device, ulong seed,
+        int rank = 0, int worldSize = 1)
     {
+        _rank = rank;
+        _worldSize = worldSize;
         _examples = examples;
         _lengths = [.. examples.Select(e => e.Length)];
         _batchSize = batchSize;
@@ -59,8 +67,9 @@ internal sealed class EpochBatches : ITrainingData<TensorBatch>
     {
         var plan = PlanOf(EpochOf(step));
         var first = FirstBatchOf(step);
+        // Every rank plans the same global batches (same seed) and collates only its slice; a slice may be empty.
         return [.. plan.Skip(first).Take(_gradAccum).Select(ix => (Func<TensorBatch>)(() =>
-            Batching.Collate(_examples, ix, _padId, _regression, withLabels: true, _device)))];
+            Batching.Collate(_examples, _worldSize == 1 ? ix : [.. DataSharding.Take(ix, _rank, _worldSize)], _padId, _regression, withLabels: true, _device)))];
     }
 
     /// <summary>Where the data continues after <paramref name="stepsDone"/> steps.</summary>

@@ -7,7 +7,18 @@ namespace BertSharp.Training;
 /// <summary>The settings a fine-tuning records (training_args.json) and must be resumed with.</summary>
 internal static class FineTuneArgs
 {
-    public static JsonObject TrainingArgs(FineTuneOptions o, int warmup, long totalSteps, int maxLength) => new()
+    public static JsonObject TrainingArgs(FineTuneOptions o, int warmup, long totalSteps, int maxLength, bool exampleDropout = false)
+    {
+        var args = Args(o, warmup, totalSteps, maxLength);
+        // Only when on, so that checkpoints written before the setting existed still resume.
+        if (exampleDropout)
+        {
+            args["example_dropout"] = true;
+        }
+        return args;
+    }
+
+    private static JsonObject Args(FineTuneOptions o, int warmup, long totalSteps, int maxLength) => new()
     {
         ["task"] = o.Task.Name,
         ["text_column"] = o.Task.TextColumn,

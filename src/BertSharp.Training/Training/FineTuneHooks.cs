@@ -26,6 +26,9 @@ internal sealed class FineTuneHooks(
     private long _seenSinceClock;
     private double _epochLoss;
 
+    /// <summary>Whether this process writes files and validates (rank 0 of a data-parallel run; a single process).</summary>
+    public bool Writer { get; init; } = true;
+
     /// <summary>The last complete checkpoint (written or resumed from), or null.</summary>
     public string? LastCheckpoint { get; set; }
 
@@ -86,6 +89,11 @@ internal sealed class FineTuneHooks(
     /// </summary>
     public void SaveCheckpoint(long step, MetricsReport? report)
     {
+        if (!Writer)
+        {
+            LastSaved = step;
+            return;
+        }
         var state = new TrainerState
         {
             GlobalStep = step,
@@ -133,7 +141,7 @@ internal sealed class FineTuneHooks(
     {
         var trainSeconds = _clock.Elapsed.TotalSeconds;
         MetricsReport? report = null;
-        if (validation is not null)
+        if (validation is not null && Writer)
         {
             progress?.Validating(epoch);
             report = ClassifierEvaluation.Evaluate(model, labels, validation, o.EffectiveBatchSize, tokenizer.PadId, device).Report;

@@ -124,6 +124,12 @@ public sealed record FineTuneOptions
     /// <summary>Keep the embeddings and the first N encoder layers as loaded (<see cref="ParameterFreezing"/>).</summary>
     public int? FreezeLayers { get; init; }
 
+    /// <summary>
+    /// Dropout masks keyed by (seed, step, example index) instead of torch's generator (<see cref="Modeling.ExampleDropout"/>),
+    /// so a run gives the same result on any number of ranks; always on in a data-parallel run.
+    /// </summary>
+    public bool ExampleDropout { get; init; }
+
     public int EffectiveEpochs => Epochs ?? Task.DefaultEpochs;
 
     public int EffectiveBatchSize => BatchSize ?? Task.DefaultBatchSize;

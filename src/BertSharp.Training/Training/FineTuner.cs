@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using BertSharp.Checkpoints;
 using BertSharp.Data;
+using BertSharp.Distributed;
 using BertSharp.Evaluation;
 using BertSharp.Inference;
 using BertSharp.IO;
@@ -52,13 +53,26 @@ public static class FineTuner
     /// <see cref="BertSharpException"/> before any output exists. Cancellation stops between steps with
     /// <see cref="TrainingCancelledException"/>; the checkpoints written so far stay.
     /// </summary>
-    public static FineTuneResult Run(FineTuneOptions o, IFineTuneProgress? progress = null, CancellationToken cancel = default)
+    /// <param name="o">The run's settings.</param>
+    /// <param name="progress">Receives progress (on rank 0 only in a data-parallel run).</param>
+    /// <param name="cancel">Stops the run between steps.</param>
+    /// <param name="communicator">
+    /// The data-parallel group (null: one process). Every rank runs the same call: each trains on its slice of every global
+    /// batch, gradients are summed across the ranks before clipping, and only rank 0 validates and writes the log,
+    /// checkpoints and the model directory; the other ranks return a result without files.
+    /// </param>
+    public static FineTuneResult Run(FineTuneOptions o, IFineTuneProgress? progress = null, CancellationToken cancel = default, ICommunicator? communicator = null)
     {
         ArgumentNullException.ThrowIfNull(o);
         o.Validate();
+        var comm = communicator ?? new LocalCommunicator();
+        var writer = comm.IsWriter();
+        progress = writer ? progress : null;
+        var exampleDropout = o.ExampleDropout || comm.WorldSize > 1;
         TorchRuntime.EnsureLoaded();
         var device = TorchRuntime.ResolveDevice(o.Device);
         var batchSize = o.EffectiveBatchSize;
+        DataParallelRun.CheckBatchSize(comm, batchSize);
 
         // Everything that can be wrong with the input is checked before anything is written.
         var outputExisted = Directory.Exists(o.OutputDir);
@@ -87,10 +101,11 @@ public static class FineTuner
         var tokenizer = source.Tokenizer;
         var trainEnc = ExampleEncoder.Encode(tokenizer, train.Examples, trainTargets, maxLength, o.TruncationSide, o.HeadTokens);
         var valEnc = val is null ? null : ExampleEncoder.Encode(tokenizer, val.Examples, valTargets, maxLength, o.TruncationSide, o.HeadTokens);
-        var data = new EpochBatches(trainEnc, batchSize, o.GradAccum, o.BucketByLength, tokenizer.PadId, labels.IsRegression, device, o.Seed);
+        var data = new EpochBatches(trainEnc, batchSize, o.GradAccum, o.BucketByLength, tokenizer.PadId, labels.IsRegression, device, o.Seed,
+            comm.Rank, comm.WorldSize);
         var totalSteps = (long)data.StepsPerEpoch * o.EffectiveEpochs;
         var warmup = o.WarmupSteps ?? (int)Math.Ceiling(totalSteps * (o.WarmupRatio ?? 0));
-        var args = FineTuneArgs.TrainingArgs(o, warmup, totalSteps, maxLength);
+        var args = FineTuneArgs.TrainingArgs(o, warmup, totalSteps, maxLength, exampleDropout);
         var settings = FineTuneArgs.ResumeSettings(args, trainEnc.Length, valEnc?.Length ?? 0);
         var state = checkpoint is null ? null : TrainerState.Load(Path.Combine(checkpoint, TrainerState.FileName));
         state?.CheckResumable(settings, checkpoint!);
@@ -113,7 +128,11 @@ public static class FineTuner
         using var modelScope = model;
         var frozen = ParameterFreezing.Apply(model, o.FreezeEncoder, o.FreezeLayers);
         model.to(device);
-        using var trainer = new Trainer(model, new OptimizerSettings(o.LearningRate, o.Eps, o.WeightDecay, o.MaxGradNorm, warmup, totalSteps));
+        using var dataParallel = new DataParallel(comm, model.NamedParameters());
+        // Every rank built or loaded the same model; rank 0's copy makes sure of it.
+        dataParallel.BroadcastParameters();
+        using var trainer = new Trainer(model, new OptimizerSettings(o.LearningRate, o.Eps, o.WeightDecay, o.MaxGradNorm, warmup, totalSteps),
+            comm.WorldSize > 1 ? new DataParallelGradientSync(dataParallel) : null);
         var parameters = model.NamedParameters().Sum(p => p.Param.numel());
         var truncated = trainEnc.Count(e => e.Length >= maxLength);
         progress?.Started(new FineTunePlan(trainEnc.Length, valEnc?.Length ?? 0, o.EffectiveEpochs, data.BatchesPerEpoch, (int)totalSteps, parameters,
@@ -126,14 +145,17 @@ public static class FineTuner
             LearningRate = o.LearningRate,
         });
 
-        var run = RunDirectory.Open(o.OutputDir, o.Overwrite, ModelEntries);
-        var task = new ClassificationTask(model);
-        using var log = TrainLog.Open(run.LogPath, state?.GlobalStep);
+        // Every rank has checked the output directory (above) before rank 0 creates or changes anything in it.
+        comm.Barrier();
+        var run = writer ? RunDirectory.Open(o.OutputDir, o.Overwrite, ModelEntries) : RunDirectory.ReadOnly(o.OutputDir);
+        var task = new ClassificationTask(model, comm, exampleDropout ? unchecked((long)o.Seed) : null);
+        using var log = writer ? TrainLog.Open(run.LogPath, state?.GlobalStep) : TrainLog.InMemory(run.LogPath);
         // Checkpoints and the final model record the length the run trained to (model_max_length).
         var savedTokenizer = source.TokenizerTrainedTo(maxLength);
         var hooks = new FineTuneHooks(o, trainer, model, savedTokenizer, labels, data, task, valEnc, device, run, log, settings, totalSteps, progress)
         {
             LastCheckpoint = checkpoint,
+            Writer = writer,
         };
         if (state is null)
         {
@@ -166,7 +188,7 @@ public static class FineTuner
         {
             log.Dispose();
             // A run that failed or was cancelled before its first checkpoint leaves nothing behind in a directory it created.
-            if (hooks.LastCheckpoint is null && !outputExisted && Directory.Exists(run.Path))
+            if (writer && hooks.LastCheckpoint is null && !outputExisted && Directory.Exists(run.Path))
             {
                 Directory.Delete(run.Path, recursive: true);
             }
@@ -177,6 +199,11 @@ public static class FineTuner
             throw;
         }
 
+        if (!writer)
+        {
+            // Rank 0 writes (and validates); the others only took part in the steps.
+            return new FineTuneResult(run.Path, [], [], labels, null, Completed: trainer.StepsDone >= totalSteps, hooks.LastCheckpoint);
+        }
         if (trainer.StepsDone < totalSteps)
         {
             // Stopped early: keep the work with a checkpoint unless the last step just wrote one.

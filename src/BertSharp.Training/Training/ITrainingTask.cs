@@ -12,9 +12,12 @@ public interface ITrainingTask<in TBatch>
 {
     /// <summary>
     /// Forward pass of one micro-batch (the model is in training mode): returns the loss to back-propagate (a scalar in the
-    /// caller's dispose scope; the trainer divides it by the number of micro-batches) and records what the task logs.
+    /// caller's dispose scope; the trainer divides it by the number of micro-batches) and records what the task logs. In a
+    /// data-parallel run each worker holds a slice of the micro-batch and returns its share of the micro-batch's loss (its
+    /// slice's part of the global mean, e.g. its mean × its examples / all workers' examples), so that the sum over the
+    /// workers is the loss one process would compute on the whole micro-batch; null when this worker's slice is empty.
     /// </summary>
-    Tensor Loss(TBatch batch, MicroBatch micro);
+    Tensor? Loss(TBatch batch, MicroBatch micro);
 
     /// <summary>The step's loss (as the task averages it) and metrics, after its last micro-batch; resets the task's accumulators.</summary>
     StepMetrics EndStep();
@@ -32,13 +35,15 @@ public readonly record struct MicroBatch(long Step, int Index, int Count);
 public sealed record StepMetrics(double Loss, IReadOnlyDictionary<string, double> Metrics);
 
 /// <summary>
-/// Where a data-parallel run averages gradients across workers: called once per optimizer step, after the backward pass of
-/// the last micro-batch and before clipping, with the parameters whose <c>grad</c> to reduce. A single process needs nothing
-/// (<see cref="NoGradientSync"/>).
+/// Where a data-parallel run combines gradients across workers: called once per optimizer step, after the backward pass of
+/// the last micro-batch and before clipping, with the parameters whose <c>grad</c> to reduce. Each worker back-propagated
+/// its share of the global loss (<see cref="ITrainingTask{TBatch}.Loss"/>), weighted by its examples or tokens, so the
+/// gradient of the global loss is the sum of the workers' gradients, also when their slices differ in size. A single
+/// process needs nothing (<see cref="NoGradientSync"/>).
 /// </summary>
 public interface IGradientSync
 {
-    /// <summary>Replaces every parameter's gradient by its average over the workers, in place.</summary>
+    /// <summary>Replaces every parameter's gradient by its sum over the workers, in place.</summary>
     void Synchronize(IReadOnlyList<Parameter> parameters);
 }
 

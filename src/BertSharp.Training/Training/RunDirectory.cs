@@ -11,7 +11,7 @@ namespace BertSharp.Training;
 /// </summary>
 public sealed class RunDirectory
 {
-    private const string CheckpointPrefix = "checkpoint-";
+    internal const string CheckpointPrefix = "checkpoint-";
 
     private RunDirectory(string path) => Path = path;
 
@@ -66,6 +66,9 @@ public sealed class RunDirectory
         AtomicFile.RecoverChildren(full);
         return new RunDirectory(full);
     }
+
+    /// <summary>The run directory as a rank other than 0 of a data-parallel run sees it: nothing is created, claimed or recovered (rank 0 does that).</summary>
+    public static RunDirectory ReadOnly(string path) => new(AtomicFile.Normalize(path));
 
     /// <summary>The directory of the checkpoint after <paramref name="step"/> steps.</summary>
     public string CheckpointPath(long step) => System.IO.Path.Combine(Path, CheckpointPrefix + step.ToString(CultureInfo.InvariantCulture));

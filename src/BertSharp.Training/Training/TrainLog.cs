@@ -18,15 +18,15 @@ public sealed class TrainLog : IDisposable
     public const string FileName = "train_log.jsonl";
 
     private static readonly JsonSerializerOptions Compact = new() { WriteIndented = false };
-    private readonly FileStream _stream;
+    private readonly FileStream? _stream;
     // The lines as written: a few hundred bytes per step, parsed only when the entries are asked for (plots, results).
     private readonly List<string> _lines;
 
-    private TrainLog(string path, List<string> lines)
+    private TrainLog(string path, List<string> lines, bool write = true)
     {
         Path = path;
         _lines = lines;
-        _stream = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.Read);
+        _stream = write ? new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.Read) : null;
     }
 
     /// <summary>The log file.</summary>
@@ -48,6 +48,12 @@ public sealed class TrainLog : IDisposable
         AtomicFile.WriteAllText(path, string.Concat(kept.Select(l => l + "\n")));
         return new TrainLog(path, kept);
     }
+
+    /// <summary>
+    /// The log of a data-parallel rank other than 0 (rank 0 writes the file): entries are kept in memory only, from this
+    /// invocation on.
+    /// </summary>
+    public static TrainLog InMemory(string path) => new(path, [], write: false);
 
     /// <summary>Reads a log, leaving out a last line that was cut short; any other malformed line is an error naming it.</summary>
     public static List<JsonObject> Read(string path)
@@ -84,14 +90,14 @@ public sealed class TrainLog : IDisposable
             o[k] = v is JsonValue value && value.TryGetValue<double>(out var d) && !double.IsFinite(d) ? null : v?.DeepClone();
         }
         var line = o.ToJsonString(Compact);
-        _stream.Write(Encoding.UTF8.GetBytes(line + "\n"));
-        _stream.Flush();
+        _stream?.Write(Encoding.UTF8.GetBytes(line + "\n"));
+        _stream?.Flush();
         _lines.Add(line);
         return o;
     }
 
     /// <summary>Forces the appended lines to the disk (at checkpoints, so a checkpoint never runs ahead of its log).</summary>
-    public void Sync() => _stream.Flush(flushToDisk: true);
+    public void Sync() => _stream?.Flush(flushToDisk: true);
 
     /// <summary>The <c>"step"</c> of an entry (0 when absent).</summary>
     public static long StepOf(JsonObject entry)
@@ -118,5 +124,5 @@ public sealed class TrainLog : IDisposable
             : double.NaN;
     }
 
-    public void Dispose() => _stream.Dispose();
+    public void Dispose() => _stream?.Dispose();
 }

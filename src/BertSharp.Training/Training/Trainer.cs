@@ -79,8 +79,12 @@ public sealed class Trainer : IDisposable
         for (var i = 0; i < n; i++)
         {
             using var scope = NewDisposeScope();
+            // Null: this worker's slice of the micro-batch is empty (data-parallel); its gradient share is zero.
             var loss = task.Loss(microBatches[i](), new MicroBatch(StepsDone + 1, i, n));
-            (n == 1 ? loss : loss / n).backward();
+            if (loss is not null)
+            {
+                (n == 1 ? loss : loss / n).backward();
+            }
         }
         double gradNorm, lr;
         using (NewDisposeScope())

@@ -27,6 +27,10 @@ public static class MpiLauncher
         ["OMPI_MCA_odls_base_sigkill_timeout"] = "3",
         // The portable ob1 messaging layer; UCX, when installed, probes for InfiniBand and warns in containers.
         ["OMPI_MCA_pml"] = "ob1",
+        // A rank waiting in a collective yields its core instead of spinning: on a machine whose cores are shared (ranks'
+        // thread pools, other jobs) spinning ranks take the CPU from the rank everyone waits for and a short run can take
+        // many times longer.
+        ["OMPI_MCA_mpi_yield_when_idle"] = "1",
     };
 
     /// <summary>The full path of <c>mpirun</c> on PATH, or null.</summary>

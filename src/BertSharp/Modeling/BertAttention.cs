@@ -41,7 +41,8 @@ public sealed class BertSelfAttention : nn.Module
         var v = Split(value.call(hidden), b, s);
         Tensor context;
         Tensor? probs = null;
-        if (eager)
+        // SDPA draws its own dropout mask; the keyed per-example mask needs the eager kernel.
+        if (eager || (training && _dropoutP > 0 && ExampleDropout.Active))
         {
             // HF eager order: (q @ k^T) / sqrt(d) + mask, softmax, dropout, @ v.
             var scores = matmul(q, k.transpose(-1, -2)) / Math.Sqrt(_headDim);
@@ -50,7 +51,11 @@ public sealed class BertSelfAttention : nn.Module
                 scores = scores + additiveMask;
             }
             probs = nn.functional.softmax(scores, -1);
-            context = matmul(dropout.call(probs), v);
+            context = matmul(ExampleDropout.Apply(dropout, probs), v);
+            if (!eager)
+            {
+                probs = null;
+            }
         }
         else
         {
@@ -83,7 +88,7 @@ public sealed class BertResidualOutput : nn.Module<Tensor, Tensor, Tensor>
     public override Tensor forward(Tensor x, Tensor residual)
     {
         using var scope = NewDisposeScope();
-        return LayerNorm.call(dropout.call(dense.call(x)) + residual).MoveToOuterDisposeScope();
+        return LayerNorm.call(ExampleDropout.Apply(dropout, dense.call(x)) + residual).MoveToOuterDisposeScope();
     }
 }
 

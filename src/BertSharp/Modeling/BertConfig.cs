@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
 using BertSharp.IO;
 
 namespace BertSharp.Modeling;
@@ -9,7 +10,7 @@ namespace BertSharp.Modeling;
 /// The HuggingFace <c>BertConfig</c>: every field of a BERT <c>config.json</c>. Fields this class does not know are kept
 /// and written back unchanged, so a config read and saved again loses nothing.
 /// </summary>
-public sealed class BertConfig
+public sealed partial class BertConfig
 {
     // Sanity limits on the sizes a config.json may ask for (far above any BERT: 119,547 words, 1,024 hidden, 24 layers), so
     // that a hostile config fails on parsing instead of allocating; the checkpoint's own shapes are checked before loading.
@@ -49,6 +50,7 @@ public sealed class BertConfig
     public bool UseCache { get; set; } = true;
 
     /// <summary>Dropout before classification heads; null means <see cref="HiddenDropoutProb"/> (as HF).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.Never)] // HF writes "classifier_dropout": null
     public double? ClassifierDropout { get; set; }
 
     /// <summary>
@@ -60,15 +62,18 @@ public sealed class BertConfig
     public string? ClassifierPooling { get; set; }
 
     /// <summary>Whether <see cref="ClassifierPooling"/> is <c>mean</c>.</summary>
+    [JsonIgnore]
     public bool MeanPooling => ClassifierPooling == "mean";
 
     /// <summary><c>regression</c>, <c>single_label_classification</c>, <c>multi_label_classification</c> or null (inferred per batch).</summary>
     public string? ProblemType { get; set; }
 
     /// <summary>Label names by class index; its size is the number of labels. HF's default is two labels LABEL_0/LABEL_1.</summary>
+    [JsonPropertyName("id2label")]
     public SortedDictionary<int, string> Id2Label { get; set; } = DefaultLabels(2);
 
     /// <summary>Number of outputs of the classification heads (= <see cref="Id2Label"/> count).</summary>
+    [JsonIgnore]
     public int NumLabels
     {
         get => Id2Label.Count;
@@ -86,6 +91,7 @@ public sealed class BertConfig
     }
 
     /// <summary>Inverse of <see cref="Id2Label"/>.</summary>
+    [JsonIgnore]
     public IReadOnlyDictionary<string, int> Label2Id =>
         Id2Label.GroupBy(kv => kv.Value, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First().Key, StringComparer.Ordinal);
 
@@ -99,13 +105,31 @@ public sealed class BertConfig
     /// Attention kernel: <c>sdpa</c> (fused scaled_dot_product_attention, default) or <c>eager</c> (explicit softmax; always used
     /// when attention probabilities are requested). Not saved — a run-time choice, as in HF.
     /// </summary>
+    [JsonIgnore]
     public string AttnImplementation { get; set; } = "sdpa";
 
     /// <summary>Fields of config.json this class does not model; written back unchanged.</summary>
+    [JsonIgnore]
     public IDictionary<string, JsonNode?> Extra { get; } = new SortedDictionary<string, JsonNode?>(StringComparer.Ordinal);
 
+    // config.json keys that are read but not properties of their own: num_labels (checked against id2label), label2id (derived
+    // from id2label when written) and model_type (always "bert"). Set only while a file is parsed.
+    [JsonInclude, JsonPropertyName("num_labels")]
+    private int? NumLabelsInFile { get; set; }
+
+    [JsonInclude, JsonPropertyName("label2id")]
+    private JsonNode? Label2IdInFile { get; set; }
+
+    [JsonInclude, JsonPropertyName("model_type")]
+    private JsonNode? ModelTypeInFile { get; set; }
+
+    [JsonInclude, JsonExtensionData]
+    private JsonObject? ExtraInFile { get; set; }
+
     /// <summary>Size of one attention head.</summary>
+    [JsonIgnore]
     public int HeadDim => HiddenSize / NumAttentionHeads;
+
 
     /// <summary>A configuration with the shape of a standard BERT size: tiny, mini, small, medium, base or large.</summary>
     public static BertConfig Preset(string name)
@@ -183,52 +207,53 @@ public sealed class BertConfig
         {
             throw new BertSharpException($"{source}: not valid JSON ({e.Message}).", e);
         }
-        var r = new FieldReader(obj, source);
-        var c = new BertConfig
+        // HF writes null for "not set": a known field that is null keeps its default (unknown ones are kept as they are).
+        var fields = (JsonObject)obj.DeepClone();
+        foreach (var key in fields.Where(kv => kv.Value is null && ConfigJson.Expected.ContainsKey(kv.Key)).Select(kv => kv.Key).ToList())
         {
-            VocabSize = r.Int("vocab_size", 30522, min: 1, max: MaxVocabSize),
-            HiddenSize = r.Int("hidden_size", 768, min: 1, max: MaxHiddenSize),
-            NumHiddenLayers = r.Int("num_hidden_layers", 12, min: 0, max: MaxLayers),
-            NumAttentionHeads = r.Int("num_attention_heads", 12, min: 1, max: MaxHiddenSize),
-            IntermediateSize = r.Int("intermediate_size", 3072, min: 1, max: MaxIntermediateSize),
-            HiddenAct = r.String("hidden_act") ?? "gelu",
-            HiddenDropoutProb = r.Double("hidden_dropout_prob", 0.1),
-            AttentionProbsDropoutProb = r.Double("attention_probs_dropout_prob", 0.1),
-            MaxPositionEmbeddings = r.Int("max_position_embeddings", 512, min: 1, max: MaxPositions),
-            TypeVocabSize = r.Int("type_vocab_size", 2, min: 1, max: MaxTypeVocabSize),
-            InitializerRange = r.Double("initializer_range", 0.02),
-            LayerNormEps = r.Double("layer_norm_eps", 1e-12),
-            PadTokenId = r.Int("pad_token_id", 0, min: 0),
-            PositionEmbeddingType = r.String("position_embedding_type") ?? "absolute",
-            UseCache = r.Bool("use_cache", true),
-            ClassifierDropout = r.NullableDouble("classifier_dropout"),
-            ClassifierPooling = r.String("classifier_pooling"),
-            ProblemType = r.String("problem_type"),
-            Architectures = r.StringList("architectures"),
-            TorchDtype = r.String("torch_dtype"),
-        };
-        var id2label = r.Id2Label("id2label");
-        var numLabels = obj.ContainsKey("num_labels") ? r.Int("num_labels", 2, min: 1, max: MaxLabels) : (int?)null;
-        if (id2label is not null)
+            fields.Remove(key);
+        }
+        BertConfig c;
+        try
         {
-            c.Id2Label = id2label;
-            if (numLabels is { } n && n != id2label.Count)
+            c = fields.Deserialize(ConfigJson.TypeInfo)!;
+        }
+        catch (JsonException e)
+        {
+            throw ConfigJson.Field(e.Path) is { } key ? ConfigJson.Bad(source, key, obj[key], e) : new BertSharpException($"{source}: {e.Message}", e);
+        }
+        foreach (var (key, (min, max)) in ConfigJson.IntRanges)
+        {
+            if (obj[key] is { } v && ConfigJson.IntValue(c, key) is int n && (n < min || n > max))
             {
-                throw new BertSharpException($"{source}: num_labels is {n} but id2label has {id2label.Count} entries.");
+                throw ConfigJson.Bad(source, key, v);
             }
         }
-        else if (numLabels is { } n)
+        if (obj["id2label"] is { } labels && (c.Id2Label.Count == 0 || c.Id2Label.Keys.Min() < 0))
         {
-            c.NumLabels = n;
+            throw ConfigJson.Bad(source, "id2label", labels);
         }
-        r.Consume("label2id");
-        foreach (var (key, value) in obj)
+        if (c.Id2Label.Count > MaxLabels)
         {
-            if (!r.Known.Contains(key))
+            throw new BertSharpException($"{source}: field 'id2label' has {c.Id2Label.Count} labels; the limit is {MaxLabels}.");
+        }
+        if (c.Id2Label.Keys.Max() != c.Id2Label.Count - 1)
+        {
+            throw new BertSharpException($"{source}: field 'id2label': expected class indices 0..{c.Id2Label.Count - 1}, got {ConfigJson.Shown(obj["id2label"])}.");
+        }
+        if (c.NumLabelsInFile is { } numLabels)
+        {
+            if (obj.ContainsKey("id2label") && numLabels != c.Id2Label.Count)
             {
-                c.Extra[key] = value?.DeepClone();
+                throw new BertSharpException($"{source}: num_labels is {numLabels} but id2label has {c.Id2Label.Count} entries.");
             }
+            c.NumLabels = numLabels;
         }
+        foreach (var (key, value) in c.ExtraInFile ?? [])
+        {
+            c.Extra[key] = value?.DeepClone();
+        }
+        (c.NumLabelsInFile, c.Label2IdInFile, c.ModelTypeInFile, c.ExtraInFile) = (null, null, null, null);
         c.Validate(source);
         return c;
     }
@@ -283,66 +308,29 @@ public sealed class BertConfig
     /// <summary>The config as HF writes it (keys sorted, two-space indent).</summary>
     public string ToJson()
     {
-        var o = new SortedDictionary<string, JsonNode?>(StringComparer.Ordinal);
+        var fields = JsonSerializer.SerializeToNode(this, ConfigJson.TypeInfo)!.AsObject();
+        fields["model_type"] = "bert";
+        // HF leaves the labels out while they are its default (two labels named LABEL_0, LABEL_1).
+        if (Id2Label.SequenceEqual(DefaultLabels(2)))
+        {
+            fields.Remove("id2label");
+        }
+        else
+        {
+            fields["label2id"] = JsonSerializer.SerializeToNode(new SortedDictionary<string, int>(Label2Id.ToDictionary(), StringComparer.Ordinal),
+                ConfigJson.Options);
+        }
         foreach (var (k, v) in Extra)
         {
-            o[k] = v?.DeepClone();
+            fields[k] = v?.DeepClone();
         }
-        if (Architectures is not null)
+        var sorted = new JsonObject();
+        foreach (var (k, v) in fields.OrderBy(kv => kv.Key, StringComparer.Ordinal).ToList())
         {
-            o["architectures"] = new JsonArray([.. Architectures.Select(a => (JsonNode?)JsonValue.Create(a))]);
+            fields.Remove(k);
+            sorted[k] = v;
         }
-        o["attention_probs_dropout_prob"] = AttentionProbsDropoutProb;
-        o["classifier_dropout"] = ClassifierDropout is { } cd ? JsonValue.Create(cd) : null;
-        if (ClassifierPooling is not null)
-        {
-            o["classifier_pooling"] = ClassifierPooling;
-        }
-        o["hidden_act"] = HiddenAct;
-        o["hidden_dropout_prob"] = HiddenDropoutProb;
-        o["hidden_size"] = HiddenSize;
-        // HF leaves the labels out while they are its default (two labels named LABEL_0, LABEL_1).
-        if (!Id2Label.SequenceEqual(DefaultLabels(2)))
-        {
-            var id2 = new JsonObject();
-            foreach (var (i, name) in Id2Label)
-            {
-                id2[i.ToString(CultureInfo.InvariantCulture)] = name;
-            }
-            o["id2label"] = id2;
-            var l2 = new JsonObject();
-            foreach (var (name, i) in Label2Id.OrderBy(kv => kv.Key, StringComparer.Ordinal))
-            {
-                l2[name] = i;
-            }
-            o["label2id"] = l2;
-        }
-        o["initializer_range"] = InitializerRange;
-        o["intermediate_size"] = IntermediateSize;
-        o["layer_norm_eps"] = LayerNormEps;
-        o["max_position_embeddings"] = MaxPositionEmbeddings;
-        o["model_type"] = "bert";
-        o["num_attention_heads"] = NumAttentionHeads;
-        o["num_hidden_layers"] = NumHiddenLayers;
-        o["pad_token_id"] = PadTokenId;
-        o["position_embedding_type"] = PositionEmbeddingType;
-        if (ProblemType is not null)
-        {
-            o["problem_type"] = ProblemType;
-        }
-        if (TorchDtype is not null)
-        {
-            o["torch_dtype"] = TorchDtype;
-        }
-        o["type_vocab_size"] = TypeVocabSize;
-        o["use_cache"] = UseCache;
-        o["vocab_size"] = VocabSize;
-        var root = new JsonObject();
-        foreach (var (k, v) in o)
-        {
-            root[k] = v;
-        }
-        return root.ToJsonString(new JsonSerializerOptions { WriteIndented = true, IndentSize = 2 });
+        return sorted.ToJsonString(ConfigJson.Written);
     }
 
     private static SortedDictionary<int, string> DefaultLabels(int n)
@@ -353,129 +341,5 @@ public sealed class BertConfig
             d[i] = "LABEL_" + i.ToString(CultureInfo.InvariantCulture);
         }
         return d;
-    }
-
-    /// <summary>Typed access to config.json fields with one-line errors naming the field.</summary>
-    private sealed class FieldReader(JsonObject obj, string source)
-    {
-        public HashSet<string> Known { get; } = ["model_type"];
-
-        public void Consume(string key) => Known.Add(key);
-
-        private JsonNode? Get(string key)
-        {
-            Known.Add(key);
-            return obj.TryGetPropertyValue(key, out var v) ? v : null;
-        }
-
-        private BertSharpException Bad(string key, string expected, JsonNode? v)
-        {
-            var got = v?.ToJsonString() ?? "null";
-            return new($"{source}: field '{key}': expected {expected}, got {(got.Length > 80 ? got[..80] + "…" : got)}.");
-        }
-
-        public int Int(string key, int dflt, int min, int max = int.MaxValue)
-        {
-            var v = Get(key);
-            if (v is null)
-            {
-                return dflt;
-            }
-            if (v is JsonValue jv && jv.TryGetValue<double>(out var d) && d == Math.Floor(d) && d >= min && d <= max)
-            {
-                return (int)d;
-            }
-            throw Bad(key, max == int.MaxValue ? $"an integer >= {min}" : $"an integer from {min} to {max} (the limit)", v);
-        }
-
-        public double Double(string key, double dflt) => NullableDouble(key) ?? dflt;
-
-        public double? NullableDouble(string key)
-        {
-            var v = Get(key);
-            if (v is null)
-            {
-                return null;
-            }
-            if (v is JsonValue jv && jv.TryGetValue<double>(out var d) && double.IsFinite(d))
-            {
-                return d;
-            }
-            throw Bad(key, "a number", v);
-        }
-
-        public bool Bool(string key, bool dflt)
-        {
-            var v = Get(key);
-            if (v is null)
-            {
-                return dflt;
-            }
-            if (v is JsonValue jv && jv.TryGetValue<bool>(out var b))
-            {
-                return b;
-            }
-            throw Bad(key, "true or false", v);
-        }
-
-        public string? String(string key)
-        {
-            var v = Get(key);
-            if (v is null)
-            {
-                return null;
-            }
-            if (v is JsonValue jv && jv.TryGetValue<string>(out var s))
-            {
-                return s;
-            }
-            throw Bad(key, "a string", v);
-        }
-
-        public List<string>? StringList(string key)
-        {
-            var v = Get(key);
-            if (v is null)
-            {
-                return null;
-            }
-            if (v is JsonArray a && a.All(x => x is JsonValue xv && xv.TryGetValue<string>(out _)))
-            {
-                return [.. a.Select(x => x!.GetValue<string>())];
-            }
-            throw Bad(key, "a list of strings", v);
-        }
-
-        public SortedDictionary<int, string>? Id2Label(string key)
-        {
-            var v = Get(key);
-            if (v is null)
-            {
-                return null;
-            }
-            if (v is not JsonObject o || o.Count == 0)
-            {
-                throw Bad(key, "an object mapping class index to label name", v);
-            }
-            if (o.Count > MaxLabels)
-            {
-                throw new BertSharpException($"{source}: field '{key}' has {o.Count} labels; the limit is {MaxLabels}.");
-            }
-            var d = new SortedDictionary<int, string>();
-            foreach (var (k, name) in o)
-            {
-                if (!int.TryParse(k, NumberStyles.None, CultureInfo.InvariantCulture, out var i) ||
-                    name is not JsonValue nv || !nv.TryGetValue<string>(out var s))
-                {
-                    throw Bad(key, "an object mapping class index to label name", v);
-                }
-                d[i] = s;
-            }
-            if (d.Keys.Max() != d.Count - 1)
-            {
-                throw Bad(key, $"class indices 0..{d.Count - 1}", v);
-            }
-            return d;
-        }
     }
 }

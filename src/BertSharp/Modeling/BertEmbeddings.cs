@@ -44,6 +44,6 @@ public sealed class BertEmbeddings : nn.Module
         // HF order: (word + segment) + position.
         var embeddings = word_embeddings.call(inputIds) + token_type_embeddings.call(tokenTypeIds);
         embeddings = embeddings + position_embeddings.call(positionIds);
-        return dropout.call(LayerNorm.call(embeddings)).MoveToOuterDisposeScope();
+        return ExampleDropout.Apply(dropout, LayerNorm.call(embeddings)).MoveToOuterDisposeScope();
     }
 }

@@ -141,7 +141,7 @@ public sealed class BertForSequenceClassification : BertPreTrainedModel
     public ClassifierOutput Forward(BertInput input, Tensor? labels = null, bool outputHiddenStates = false, bool outputAttentions = false)
     {
         var o = bert.Forward(input, outputHiddenStates, outputAttentions);
-        using var d = dropout.call(o.PoolerOutput!);
+        using var d = ExampleDropout.Apply(dropout, o.PoolerOutput!);
         var logits = classifier.call(d);
         var loss = labels is null ? null : Losses.SequenceClassification(logits, labels, Config.NumLabels, Config.ProblemType).Loss;
         return new ClassifierOutput(logits, loss, o);
@@ -170,7 +170,7 @@ public sealed class BertForTokenClassification : BertPreTrainedModel
     public ClassifierOutput Forward(BertInput input, Tensor? labels = null, bool outputHiddenStates = false, bool outputAttentions = false)
     {
         var o = bert.Forward(input, outputHiddenStates, outputAttentions);
-        using var d = dropout.call(o.LastHiddenState);
+        using var d = ExampleDropout.Apply(dropout, o.LastHiddenState);
         var logits = classifier.call(d);
         return new ClassifierOutput(logits, labels is null ? null : Losses.CrossEntropy(logits, labels), o);
     }
@@ -249,7 +249,7 @@ public sealed class BertForMultipleChoice : BertPreTrainedModel
         static Tensor? Flat(Tensor? t) => t?.reshape(-1, t.shape[^1]);
         var flat = new BertInput(Flat(input.InputIds)!, Flat(input.AttentionMask), Flat(input.TokenTypeIds), Flat(input.PositionIds));
         var o = bert.Forward(flat, outputHiddenStates, outputAttentions);
-        using var d = dropout.call(o.PoolerOutput!);
+        using var d = ExampleDropout.Apply(dropout, o.PoolerOutput!);
         using var scores = classifier.call(d);
         var logits = scores.view(-1, choices);
         return new ClassifierOutput(logits, labels is null ? null : Losses.CrossEntropy(logits, labels), o);

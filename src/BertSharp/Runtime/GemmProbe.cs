@@ -25,9 +25,10 @@ internal static class GemmProbe
         try
         {
             using var scope = NewDisposeScope();
-            using var generator = torch.random.manual_seed(0);
-            var x = torch.randn(1024, 768);
-            var w = torch.randn(3072, 768);
+            // Its own generator: measuring speed must not reseed the caller's torch.manual_seed stream.
+            using var generator = new torch.Generator(0);
+            var x = torch.randn(1024, 768, generator: generator);
+            var w = torch.randn(3072, 768, generator: generator);
             nn.functional.linear(x, w).Dispose();
             var cpu = Environment.CpuUsage.TotalTime;
             var clock = Stopwatch.StartNew();

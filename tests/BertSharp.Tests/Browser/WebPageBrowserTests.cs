@@ -16,6 +16,7 @@ public sealed class WebPageBrowserTests
 {
     private static readonly string BrowserDir = Path.Combine(TestPaths.RepoRoot, "tests", "browser");
 
+    [Trait(SlowFirstOrderer.Category, SlowFirstOrderer.Slow)]
     [SkippableFact]
     public void Page_shows_the_predicted_label_and_an_attention_map()
     {
@@ -30,6 +31,7 @@ public sealed class WebPageBrowserTests
         RunPage(tmp, modelDir, expected, "--text", text);
     }
 
+    [Trait(SlowFirstOrderer.Category, SlowFirstOrderer.Slow)]
     [SkippableFact]
     public void Page_of_a_sentence_pair_model_has_a_second_field_and_refuses_one_text()
     {

@@ -53,6 +53,7 @@ public class BenchTokenizeCommandTests
         Assert.Equal(6 + 3, line.GetProperty("tokens").GetInt64());
     }
 
+    [Trait(SlowFirstOrderer.Category, SlowFirstOrderer.Slow)]
     [SkippableFact]
     public void Imdb_test_reviews_give_hfs_token_count()
     {

@@ -7,6 +7,7 @@ using BertSharp.Tests.Modeling;
 namespace BertSharp.Tests.Commands;
 
 /// <summary>One spelling per option across commands; older spellings still work as hidden aliases.</summary>
+[Collection(SerialCollection.Name)]
 public class OptionNamesTests
 {
     private static Command Find(string path)

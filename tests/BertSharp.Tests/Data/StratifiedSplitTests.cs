@@ -9,6 +9,7 @@ namespace BertSharp.Tests.Data;
 /// Trap 1: IMDb's train file is sorted by label, and the old default (the file's tail) gave a validation set of one label.
 /// The data here is generated to look like it: a CSV of reviews, all negatives first, then all positives.
 /// </summary>
+[Collection(SerialCollection.Name)]
 public class StratifiedSplitTests
 {
     private static readonly string Vocab = Path.Combine(TestPaths.Fixtures, "hf_bert", "sequence-classification", "vocab.txt");

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using BertSharp.Distributed;
+using BertSharp.Tests.Infrastructure;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -7,6 +8,7 @@ namespace BertSharp.Tests.Distributed;
 
 /// <summary>What can be checked in one process: the single-process communicator, the environment rules, the watchdog, the
 /// rank-0 output policy, and the clear errors when Open MPI or NCCL are missing.</summary>
+[Collection(SerialCollection.Name)]
 public sealed class CommunicatorTests
 {
     [Fact]

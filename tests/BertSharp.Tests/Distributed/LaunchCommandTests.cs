@@ -22,6 +22,7 @@ public sealed class LaunchCommandTests
         Assert.NotEqual(0, CliRunner.Run("launch", "--nproc", "2").ExitCode);
     }
 
+    [Trait(SlowFirstOrderer.Category, SlowFirstOrderer.Slow)]
     [SkippableFact]
     public void Launch_runs_the_command_as_ranks_that_reach_each_other_and_only_rank_0_prints()
     {

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using BertSharp.DistributedHost;
+using BertSharp.Tests.Infrastructure;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -12,6 +13,7 @@ namespace BertSharp.Tests.Distributed;
 /// </summary>
 public sealed class MpiCollectiveTests
 {
+    [Trait(SlowFirstOrderer.Category, SlowFirstOrderer.Slow)]
     [SkippableTheory]
     [InlineData(2)]
     [InlineData(3)]
@@ -45,8 +47,7 @@ public sealed class MpiCollectiveTests
         foreach (var (label, globalBatch) in new[] { ("dp5", 5), ("dp2", 2) })
         {
             // Reference: rank 0's initial model trained by one process on the whole batch (mean loss over all examples).
-            manual_seed(1000);
-            using var model = DataParallelModel.Create();
+            using var model = DataParallelModel.Create(1000);
             var (x, y) = DataParallelModel.Batch(globalBatch);
             using var loss = DataParallelModel.Loss(model, x, y);
             loss.backward();
@@ -68,6 +69,7 @@ public sealed class MpiCollectiveTests
         }
     }
 
+    [Trait(SlowFirstOrderer.Category, SlowFirstOrderer.Slow)]
     [SkippableFact]
     public void A_stuck_rank_times_out_with_a_message_instead_of_hanging()
     {
@@ -77,6 +79,7 @@ public sealed class MpiCollectiveTests
         Assert.True(job.Elapsed < TimeSpan.FromSeconds(60), $"took {job.Elapsed}");
     }
 
+    [Trait(SlowFirstOrderer.Category, SlowFirstOrderer.Slow)]
     [SkippableFact]
     public void A_killed_rank_stops_the_job_and_rank_0_says_where_it_was_waiting()
     {
@@ -89,6 +92,7 @@ public sealed class MpiCollectiveTests
         Assert.True(job.Elapsed < TimeSpan.FromSeconds(60), $"took {job.Elapsed}");
     }
 
+    [Trait(SlowFirstOrderer.Category, SlowFirstOrderer.Slow)]
     [SkippableFact]
     public void A_rank_that_fails_on_its_own_stops_the_others_at_once_with_its_exit_code()
     {

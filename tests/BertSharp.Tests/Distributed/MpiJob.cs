@@ -46,6 +46,17 @@ internal static class MpiJob
     /// <summary>Runs <paramref name="command"/> as <paramref name="ranks"/> ranks under mpirun.</summary>
     public static Result Run(int ranks, IReadOnlyList<string> command, IReadOnlyDictionary<string, string>? environment = null)
     {
+        var watch = Stopwatch.StartNew();
+        using var job = Start(ranks, command, environment);
+        return job.Wait(watch);
+    }
+
+    /// <summary>The command line of the <c>bert</c> CLI built beside the tests: <c>dotnet bert.dll</c>.</summary>
+    public static string[] Bert(params string[] args) => ["dotnet", typeof(Cli.Program).Assembly.Location, .. args];
+
+    /// <summary>Starts <paramref name="command"/> as <paramref name="ranks"/> ranks under mpirun without waiting.</summary>
+    public static Running Start(int ranks, IReadOnlyList<string> command, IReadOnlyDictionary<string, string>? environment = null)
+    {
         var start = new ProcessStartInfo(RequireMpirun())
         {
             RedirectStandardOutput = true,
@@ -67,18 +78,65 @@ internal static class MpiJob
         {
             start.Environment[k] = v;
         }
-        var watch = Stopwatch.StartNew();
-        using var process = Process.Start(start)!;
+        var process = Process.Start(start)!;
         process.StandardInput.Close();
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(HangLimit))
+        return new Running(process, process.StandardOutput.ReadToEndAsync(), process.StandardError.ReadToEndAsync(), $"mpirun -np {ranks} {string.Join(' ', command)}");
+    }
+
+    /// <summary>A job under way.</summary>
+    public sealed class Running(Process process, Task<string> stdout, Task<string> stderr, string what) : IDisposable
+    {
+        /// <summary>mpirun's process (the ranks are its children).</summary>
+        public Process Process => process;
+
+        /// <summary>The process id of rank <paramref name="rank"/> (a child of mpirun whose environment says so), or null.</summary>
+        public int? RankPid(int rank)
         {
-            process.Kill(entireProcessTree: true);
-            process.WaitForExit();
-            Assert.Fail($"mpirun -np {ranks} {string.Join(' ', command)} hung for {HangLimit.TotalSeconds} s; output:\n{stdout.Result}\n{stderr.Result}");
+            foreach (var dir in Directory.EnumerateDirectories("/proc"))
+            {
+                if (!int.TryParse(Path.GetFileName(dir), out var pid))
+                {
+                    continue;
+                }
+                try
+                {
+                    // /proc/PID/stat: "pid (comm) state ppid ..."; comm may hold spaces, so read after the last ')'.
+                    var stat = File.ReadAllText(Path.Combine(dir, "stat"));
+                    var ppid = int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
+                    if (ppid == process.Id && File.ReadAllText(Path.Combine(dir, "environ")).Split('\0').Contains($"OMPI_COMM_WORLD_RANK={rank}"))
+                    {
+                        return pid;
+                    }
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
+                {
+                    // The process ended while being read, or is not ours.
+                }
+            }
+            return null;
         }
-        process.WaitForExit();
-        return new Result(process.ExitCode, stdout.Result, stderr.Result, watch.Elapsed, []);
+
+        /// <summary>Waits for the job (a hang past <see cref="HangLimit"/> fails the test).</summary>
+        public Result Wait(Stopwatch? watch = null)
+        {
+            if (!process.WaitForExit(HangLimit))
+            {
+                process.Kill(entireProcessTree: true);
+                process.WaitForExit();
+                Assert.Fail($"{what} hung for {HangLimit.TotalSeconds} s; output:\n{stdout.Result}\n{stderr.Result}");
+            }
+            process.WaitForExit();
+            return new Result(process.ExitCode, stdout.Result, stderr.Result, watch?.Elapsed ?? TimeSpan.Zero, []);
+        }
+
+        public void Dispose()
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+                process.WaitForExit();
+            }
+            process.Dispose();
+        }
     }
 }

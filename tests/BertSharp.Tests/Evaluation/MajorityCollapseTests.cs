@@ -5,6 +5,7 @@ using BertSharp.Tests.Infrastructure;
 namespace BertSharp.Tests.Evaluation;
 
 /// <summary>Trap 2: a fine-tune that predicts one label for everything (MCC 0) used to finish without a word.</summary>
+[Collection(SerialCollection.Name)]
 public class MajorityCollapseTests
 {
     private static readonly string[] Labels = ["negative", "positive"];

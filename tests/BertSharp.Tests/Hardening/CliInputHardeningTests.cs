@@ -2,8 +2,8 @@ using System.Text;
 using BertSharp.Checkpoints;
 using BertSharp.Data;
 using BertSharp.IO;
-using BertSharp.Tests.Checkpoints;
 using BertSharp.Modeling;
+using BertSharp.Tests.Checkpoints;
 using BertSharp.Tests.Checkpoints.Hub;
 using BertSharp.Tests.Infrastructure;
 using BertSharp.Tests.Modeling;
@@ -12,6 +12,7 @@ using BertSharp.Tests.Tokenization;
 namespace BertSharp.Tests.Hardening;
 
 /// <summary>Issue 21 items 11 and 12: one-line exit-2 errors (never exit 70) for bad input, and bad values refused.</summary>
+[Collection(SerialCollection.Name)]
 public class CliInputHardeningTests
 {
     private static string Vocab => TokenizationFixtures.VocabPath("bert-base-uncased");

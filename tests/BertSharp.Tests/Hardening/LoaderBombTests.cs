@@ -38,6 +38,7 @@ public class LoaderBombTests(LoaderBombTests.Files files, ITestOutputHelper outp
 
     public static TheoryData<string> Names => [.. Bombs.Expected.Keys];
 
+    [Trait(SlowFirstOrderer.Category, SlowFirstOrderer.Slow)]
     [Theory]
     [MemberData(nameof(Names))]
     public void The_library_refuses_each_bomb_before_building_the_model(string bomb)
@@ -52,6 +53,7 @@ public class LoaderBombTests(LoaderBombTests.Files files, ITestOutputHelper outp
         Assert.DoesNotContain("StateDictSource.Load", e.StackTrace);
     }
 
+    [Trait(SlowFirstOrderer.Category, SlowFirstOrderer.Slow)]
     [SkippableTheory]
     [MemberData(nameof(Names))]
     public void Convert_refuses_each_bomb_in_one_line_exit_2_within_5_cpu_seconds_and_500_MB(string bomb)
@@ -63,6 +65,7 @@ public class LoaderBombTests(LoaderBombTests.Files files, ITestOutputHelper outp
         Assert.False(Directory.Exists(tmp.File("out")));
     }
 
+    [Trait(SlowFirstOrderer.Category, SlowFirstOrderer.Slow)]
     [SkippableTheory]
     [InlineData("safetensors-many-tensors")]
     [InlineData("shard-index-cycle")]

@@ -6,6 +6,7 @@ using BertSharp.Server;
 using BertSharp.Tests.Infrastructure;
 using BertSharp.Tests.Server;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Logging;
 using TorchSharp;
 
 namespace BertSharp.Tests.Hardening;
@@ -118,7 +119,7 @@ public sealed class ServerHardeningTests : IAsyncLifetime
     {
         // TestServer has no header limits; Kestrel does, so this runs a real listener on a free loopback port.
         var options = new ServerOptions { ModelDirectory = _host.ModelDirectory, Device = "cpu" };
-        await using var app = BertServer.Build(options);
+        await using var app = BertServer.Build(options, b => b.Logging.ClearProviders()); // no console log lines (see ServerHost)
         app.Urls.Add("http://127.0.0.1:0");
         await app.StartAsync();
         try

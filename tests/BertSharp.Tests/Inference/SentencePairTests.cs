@@ -9,6 +9,7 @@ namespace BertSharp.Tests.Inference;
 /// Trap 5: a model fine-tuned on sentence pairs (MRPC) accepted one text without complaint in predict, on the page and in
 /// the hint printed after fine-tuning. The task recorded in training_args.json now makes the second text required.
 /// </summary>
+[Collection(SerialCollection.Name)]
 public sealed class SentencePairTests
 {
     /// <summary>The fixture classifier, recorded as fine-tuned on MRPC (the weights do not matter to the checks).</summary>

@@ -11,6 +11,7 @@ namespace BertSharp.Tests.Inference;
 /// Trap 3: <c>bert ner</c> and <c>bert qa</c> ran a randomly initialised head on a checkpoint that has none (a pre-training
 /// or base model) without a word. Every inference entry point now refuses, and <c>finetune</c> says what it initialised.
 /// </summary>
+[Collection(SerialCollection.Name)]
 public sealed class UntrainedHeadTests
 {
     private static readonly string Pretraining = HfFixture.Dir("pretraining");

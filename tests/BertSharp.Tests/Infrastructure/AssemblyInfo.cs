@@ -1,4 +1,6 @@
-// libtorch's default RNG (torch.manual_seed) and its thread pool are process-wide: two test classes training at the same
-// time would draw from one generator and break every "same seed, same losses" assertion. Test classes therefore run one
-// after another; tests inside a class were already sequential.
-[assembly: CollectionBehavior(DisableTestParallelization = true)]
+// Test classes run in parallel (one collection per class; xunit.runner.json sizes the pool), slow ones started first. The
+// classes whose results depend on process-wide state — torch's default RNG (torch.manual_seed, dropout, module
+// initialisation), libtorch's thread count, Console redirection, environment variables — join SerialCollection, which xunit
+// runs alone after the others. See tests/README.md.
+[assembly: CollectionBehavior(CollectionBehavior.CollectionPerClass)]
+[assembly: TestCollectionOrderer("BertSharp.Tests.Infrastructure.SlowFirstOrderer", "BertSharp.Tests")]

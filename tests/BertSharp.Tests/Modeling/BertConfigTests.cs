@@ -85,6 +85,7 @@ public class BertConfigTests
         Assert.Equal((30522, 512, 2), (c.VocabSize, c.MaxPositionEmbeddings, c.TypeVocabSize));
     }
 
+    [Trait(SlowFirstOrderer.Category, SlowFirstOrderer.Slow)]
     [Fact]
     public void Base_preset_has_bert_base_parameter_count()
     {

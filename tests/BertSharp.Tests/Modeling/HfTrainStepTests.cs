@@ -1,4 +1,5 @@
 using BertSharp.Modeling;
+using BertSharp.Tests.Infrastructure;
 using BertSharp.Training;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -9,6 +10,7 @@ namespace BertSharp.Tests.Modeling;
 /// Training parity with HF/torch (train_step.safetensors): loss, gradients and their global norm before clipping, and the
 /// parameters after torch.optim.AdamW steps with HF's decay groups and clip 1.0; the linear warmup schedule.
 /// </summary>
+[Collection(SerialCollection.Name)]
 public class HfTrainStepTests(Xunit.Abstractions.ITestOutputHelper log)
 {
     private static readonly AdamWOptions FixtureOptimizer = new(LearningRate: 1e-3, Eps: 1e-6, WeightDecay: 0.01);

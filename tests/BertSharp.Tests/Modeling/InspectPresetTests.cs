@@ -5,6 +5,7 @@ using BertSharp.Tests.Infrastructure;
 namespace BertSharp.Tests.Modeling;
 
 /// <summary><c>bert inspect</c> of presets and config files, its module tree, and <c>--config FILE.json</c> wherever a preset goes.</summary>
+[Collection(SerialCollection.Name)]
 public class InspectPresetTests
 {
     /// <summary>BertModel's parameters from its sizes: embeddings + layers + pooler, written out from the architecture.</summary>

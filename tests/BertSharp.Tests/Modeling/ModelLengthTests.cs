@@ -13,6 +13,7 @@ namespace BertSharp.Tests.Modeling;
 /// One rule now: the trained length (model_max_length), --max-length up to max_position_embeddings, warnings for cut
 /// inputs and untrained positions.
 /// </summary>
+[Collection(SerialCollection.Name)]
 public sealed class ModelLengthTests
 {
     private static readonly string Tiny = Path.Combine(TestPaths.RepoRoot, "models", "bertsharp-tiny");

@@ -34,6 +34,7 @@ public sealed class ShippedModelTests
         Assert.True(File.Exists(Path.Combine(ModelDir, "README.md")));
     }
 
+    [Trait(SlowFirstOrderer.Category, SlowFirstOrderer.Slow)]
     [Fact]
     public void Shipped_model_fills_masks_in_unseen_sentences_far_better_than_the_best_fixed_guess()
     {
@@ -52,6 +53,7 @@ public sealed class ShippedModelTests
             $"top-1 accuracy {accuracy:F3} on {truth.Count} masked tokens; best fixed guess {bestFixed:F3}");
     }
 
+    [Trait(SlowFirstOrderer.Category, SlowFirstOrderer.Slow)]
     [Fact]
     public void Shipped_model_predicts_as_well_at_positions_128_to_255_as_before_them()
     {

@@ -1,6 +1,7 @@
 using BertSharp.Data;
 using BertSharp.Inference;
 using BertSharp.Modeling;
+using BertSharp.Tests.Infrastructure;
 using BertSharp.Tokenization;
 using TorchSharp;
 
@@ -28,6 +29,7 @@ public sealed class MiniLmImportTests
         Assert.Equal(22_713_216, model.NamedParameters().Sum(p => p.Param.numel()));
     }
 
+    [Trait(SlowFirstOrderer.Category, SlowFirstOrderer.Slow)]
     [Fact]
     public void Last_hidden_state_and_sentence_embeddings_equal_onnx_runtime_on_the_original_graph()
     {
@@ -43,7 +45,7 @@ public sealed class MiniLmImportTests
             new EncodeOptions { MaxLength = 128, Truncation = TruncationStrategy.LongestFirst });
         using var model = BertPretrained.Load<BertModel>(MiniLm.Imported);
         model.eval();
-        using var ort = OnnxBertSession.Open(MiniLm.OriginalOnnx);
+        using var ort = OnnxBertSession.Open(MiniLm.OriginalOnnx, TestTorch.OrtThreads);
         double maxDiff = 0, minCos = 1;
         var tokens = 0;
         foreach (var batch in Batching.PlanByLength([.. encodings.Select(e => e.Length)], 32))

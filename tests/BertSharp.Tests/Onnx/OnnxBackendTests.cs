@@ -21,7 +21,7 @@ public sealed class OnnxBackendTests
         var onnx = tmp.File("model.onnx");
         OnnxExport.Export(dir, onnx);
         using var torchBackend = TextClassifier.Load(dir, "cpu");
-        using var ortBackend = TextClassifier.Load(dir, new InferenceBackend(onnx));
+        using var ortBackend = TextClassifier.Load(dir, new InferenceBackend(onnx, TestTorch.OrtThreads));
         Assert.NotNull(ortBackend.OnnxSession);
         var expected = torchBackend.Predict(texts);
         var actual = ortBackend.Predict(texts);
@@ -40,6 +40,7 @@ public sealed class OnnxBackendTests
         Assert.True(expected.Select(p => Math.Round(p.Score, 4)).Distinct().Count() > texts.Count / 10);
     }
 
+    [Trait(SlowFirstOrderer.Category, SlowFirstOrderer.Slow)]
     [Fact]
     public void Embedding_backends_agree_on_the_real_model_for_the_original_and_the_exported_graphs()
     {
@@ -51,7 +52,7 @@ public sealed class OnnxBackendTests
         OnnxExport.Export(MiniLm.Imported, exported, new OnnxExportOptions(Optimize: true));
         foreach (var graph in new[] { MiniLm.OriginalOnnx, exported })
         {
-            using var ortPipe = FeatureExtraction.Load(MiniLm.Imported, new InferenceBackend(graph));
+            using var ortPipe = FeatureExtraction.Load(MiniLm.Imported, new InferenceBackend(graph, TestTorch.OrtThreads));
             var actual = ortPipe.Embed(texts, options);
             for (var i = 0; i < texts.Count; i++)
             {
@@ -62,6 +63,7 @@ public sealed class OnnxBackendTests
         }
     }
 
+    [Trait(SlowFirstOrderer.Category, SlowFirstOrderer.Slow)]
     [Fact]
     public void Int8_quantized_real_model_stays_close_to_float()
     {
@@ -73,7 +75,7 @@ public sealed class OnnxBackendTests
         Assert.Equal(37, summary.QuantizedMatMuls);
         Assert.True(summary.Bytes < 0.7 * new FileInfo(Path.Combine(MiniLm.Imported, "model.safetensors")).Length);
         using var torchPipe = FeatureExtraction.Load(MiniLm.Imported);
-        using var ortPipe = FeatureExtraction.Load(MiniLm.Imported, new InferenceBackend(int8));
+        using var ortPipe = FeatureExtraction.Load(MiniLm.Imported, new InferenceBackend(int8, TestTorch.OrtThreads));
         var expected = torchPipe.Embed(texts, options);
         var actual = ortPipe.Embed(texts, options);
         var cosines = expected.Zip(actual, (a, b) => MiniLmImportTests.Cosine([.. a.Select(v => (double)v)], [.. b.Select(v => (double)v)])).ToList();

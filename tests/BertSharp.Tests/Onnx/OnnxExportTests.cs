@@ -118,7 +118,7 @@ public sealed class OnnxExportTests
         using var tmp = TestPaths.TempDir();
         var path = tmp.File("mc.onnx");
         OnnxExport.Export(model, path);
-        using var session = BertSharp.Inference.OnnxBertSession.Open(path);
+        using var session = BertSharp.Inference.OnnxBertSession.Open(path, TestTorch.OrtThreads);
         long[] Flat(torch.Tensor t) => t.data<long>().ToArray();
         var (logits, shape) = session.Run(Flat(ids), Flat(reference["in.attention_mask"]), Flat(reference["in.token_type_ids"]), ids.shape, "logits");
         Assert.Equal(new[] { ids.shape[0], ids.shape[1] }, shape);

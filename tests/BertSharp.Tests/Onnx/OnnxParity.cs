@@ -1,5 +1,6 @@
 using BertSharp.Inference;
 using BertSharp.Modeling;
+using BertSharp.Tests.Infrastructure;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -70,7 +71,7 @@ internal static class OnnxParity
     /// <summary>Max |ORT - BertSharp| over every output of the graph, on inputs of shape <paramref name="shape"/>.</summary>
     public static double MaxDiff(string onnxPath, Dictionary<string, float[]> expected, long[] ids, long[] mask, long[] types, long[] shape)
     {
-        using var session = OnnxBertSession.Open(onnxPath);
+        using var session = OnnxBertSession.Open(onnxPath, TestTorch.OrtThreads);
         Assert.Equal(expected.Keys.Order(), session.OutputNames.Order());
         double max = 0;
         foreach (var (name, want) in expected)

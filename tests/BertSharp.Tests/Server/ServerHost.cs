@@ -6,6 +6,7 @@ using BertSharp.Tests.Infrastructure;
 using BertSharp.Tests.Modeling;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.Logging;
 
 namespace BertSharp.Tests.Server;
 
@@ -45,7 +46,12 @@ public sealed class ServerHost : IAsyncDisposable
         }
         prepare?.Invoke(dir.Path);
         var options = new ServerOptions { ModelDirectory = dir.Path, Device = "cpu" };
-        var app = BertServer.Build(adjust?.Invoke(options) ?? options, b => b.WebHost.UseTestServer());
+        // No console logger: test classes run in parallel, and a log line would land in another test's captured stdout.
+        var app = BertServer.Build(adjust?.Invoke(options) ?? options, b =>
+        {
+            b.WebHost.UseTestServer();
+            b.Logging.ClearProviders();
+        });
         await app.StartAsync();
         return new ServerHost(dir, app);
     }

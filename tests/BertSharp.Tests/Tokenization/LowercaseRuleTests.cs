@@ -10,6 +10,7 @@ namespace BertSharp.Tests.Tokenization;
 /// no capitalised word), while finetune --config guessed from the vocab. One rule now: --lowercase, else the tokenizer's
 /// config, else the vocabulary decides; the decision is printed.
 /// </summary>
+[Collection(SerialCollection.Name)]
 public sealed class LowercaseRuleTests
 {
     private static string Cased => TokenizationFixtures.VocabPath("bert-base-cased");

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using BertSharp.Tests.Infrastructure;
 using BertSharp.Tokenization;
 
 namespace BertSharp.Tests.Tokenization;
@@ -12,6 +13,7 @@ namespace BertSharp.Tests.Tokenization;
 /// </summary>
 public class UnicodeSweepTests
 {
+    [Trait(SlowFirstOrderer.Category, SlowFirstOrderer.Slow)]
     [Theory]
     [InlineData("uncased", "bert-base-uncased", true, null)]
     [InlineData("cased", "bert-base-cased", false, null)]

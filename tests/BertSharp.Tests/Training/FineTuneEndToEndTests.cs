@@ -10,6 +10,7 @@ namespace BertSharp.Tests.Training;
 /// Whole runs on a few examples with the tiny preset and the 512-token fixture vocabulary (seconds): the saved directory,
 /// evaluate and predict on it, determinism, and the bad-input contract (exit 2, one line naming file/line/field, no output).
 /// </summary>
+[Collection(SerialCollection.Name)]
 public class FineTuneEndToEndTests
 {
     private static string Data(string name) => Path.Combine(TestPaths.Fixtures, "data", name);
@@ -90,6 +91,7 @@ public class FineTuneEndToEndTests
         Assert.Equal((string)rows[0]["label"]!, expected.Label);
     }
 
+    [Trait(SlowFirstOrderer.Category, SlowFirstOrderer.Slow)]
     [Fact]
     public void Same_seed_gives_identical_losses_and_weights_other_seed_differs()
     {

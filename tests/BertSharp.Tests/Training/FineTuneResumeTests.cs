@@ -10,6 +10,7 @@ namespace BertSharp.Tests.Training;
 /// (stop-after, cancellation) and resumed ends with weights bitwise equal to an uninterrupted run's, the last complete
 /// checkpoint survives a stop, and a log line cut short by a kill or a full disk is dropped on resume.
 /// </summary>
+[Collection(SerialCollection.Name)]
 public class FineTuneResumeTests
 {
     private static string Data => Path.Combine(TestPaths.Fixtures, "data", "sst2_train.tsv");
@@ -36,6 +37,7 @@ public class FineTuneResumeTests
         Device = "cpu",
     };
 
+    [Trait(SlowFirstOrderer.Category, SlowFirstOrderer.Slow)]
     [Fact]
     public void Stopped_and_resumed_runs_end_with_the_uninterrupted_weights_bitwise()
     {

@@ -1,3 +1,4 @@
+using BertSharp.Tests.Infrastructure;
 using BertSharp.Training;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -5,6 +6,7 @@ using static TorchSharp.torch;
 
 namespace BertSharp.Tests.Training;
 
+[Collection(SerialCollection.Name)]
 public class FusedAdamWTests
 {
     [Fact]

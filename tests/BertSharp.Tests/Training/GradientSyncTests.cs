@@ -1,6 +1,7 @@
 using BertSharp.Data;
 using BertSharp.Distributed;
 using BertSharp.Modeling;
+using BertSharp.Tests.Infrastructure;
 using BertSharp.Tests.Modeling;
 using BertSharp.Training;
 using TorchSharp;
@@ -13,6 +14,7 @@ namespace BertSharp.Tests.Training;
 /// The trainer's gradient hook (where a data-parallel all-reduce plugs in): called once per optimizer step, after the backward
 /// pass of the last micro-batch (every gradient present and accumulated) and before clipping.
 /// </summary>
+[Collection(SerialCollection.Name)]
 public class GradientSyncTests
 {
     /// <summary>Multiplies every gradient by a factor and records what it saw.</summary>

@@ -1,6 +1,7 @@
 using BertSharp.Data;
 using BertSharp.Inference;
 using BertSharp.Modeling;
+using BertSharp.Tests.Infrastructure;
 using BertSharp.Tests.Modeling;
 using BertSharp.Training;
 using TorchSharp;
@@ -13,6 +14,7 @@ namespace BertSharp.Tests.Training;
 /// HF's, the first step's parameters are torch AdamW's, and a 10-step trajectory with the linear schedule equals an
 /// independent AdamW written out here with plain tensor arithmetic.
 /// </summary>
+[Collection(SerialCollection.Name)]
 public class HfCheckpointFineTuneTests
 {
     private const double Lr = 1e-3, Eps = 1e-6, Wd = 0.01, Beta1 = 0.9, Beta2 = 0.999, Clip = 1.0;

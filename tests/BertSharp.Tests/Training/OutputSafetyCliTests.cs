@@ -8,6 +8,7 @@ namespace BertSharp.Tests.Training;
 /// <summary>
 /// The CLI never deletes what it did not write, survives SIGKILL with a resumable run, and says how to resume after Ctrl-C.
 /// </summary>
+[Collection(SerialCollection.Name)]
 public class OutputSafetyCliTests
 {
     private static string Data => Path.Combine(TestPaths.Fixtures, "data", "sst2_train.tsv");
@@ -112,6 +113,7 @@ public class OutputSafetyCliTests
             err.ToString().TrimEnd());
     }
 
+    [Trait(SlowFirstOrderer.Category, SlowFirstOrderer.Slow)]
     [Fact]
     public void Sigkill_in_epoch_two_then_resume_gives_the_uninterrupted_weights_and_no_temporary_directory_survives()
     {

@@ -1,11 +1,12 @@
 using System.Text.Json.Nodes;
+using BertSharp.Tests.Infrastructure;
 using BertSharp.Training;
 using BertSharp.Training.Pretraining;
-using BertSharp.Tests.Infrastructure;
 
 namespace BertSharp.Tests.Training;
 
 /// <summary><c>pretrain --resume</c> takes every setting from the run itself, and may extend <c>--steps</c>.</summary>
+[Collection(SerialCollection.Name)]
 public class PretrainResumeTests
 {
     [Fact]
@@ -52,6 +53,7 @@ public class PretrainResumeTests
         Assert.True(File.Exists(tmp.File("run/final/model.safetensors")));
     }
 
+    [Trait(SlowFirstOrderer.Category, SlowFirstOrderer.Slow)]
     [Fact]
     public void A_checkpoint_without_a_recorded_data_directory_asks_for_data()
     {

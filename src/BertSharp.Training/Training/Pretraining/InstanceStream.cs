@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using BertSharp.Data.Pretraining;
+using BertSharp.Distributed;
 using static TorchSharp.torch;
 
 namespace BertSharp.Training.Pretraining;
@@ -7,9 +8,11 @@ namespace BertSharp.Training.Pretraining;
 /// <summary>
 /// Pre-training's data: the first <c>trainCount</c> instances read in order and wrapped around (epochs), <c>batchSize</c> per
 /// micro-batch, optionally re-masked from (seed, position). Its position in a checkpoint is the number of instances consumed.
+/// In a data-parallel run every rank walks the same stream and keeps its slice of each micro-batch
+/// (<see cref="DataSharding.Slice"/>), so the position counts global instances and does not depend on the number of ranks.
 /// </summary>
 internal sealed class InstanceStream(PretrainingDataset data, long trainCount, int batchSize, int gradAccum, MaskedLmMasker masker, bool dynamicMasking,
-    long seed, Device device) : ITrainingData<PretrainingBatch>
+    long seed, Device device, int rank = 0, int worldSize = 1) : ITrainingData<PretrainingBatch>
 {
     private IEnumerator<PretrainingInstance>? _it;
 
@@ -18,13 +21,19 @@ internal sealed class InstanceStream(PretrainingDataset data, long trainCount, i
 
     public IReadOnlyList<Func<PretrainingBatch>> MicroBatches(long step) => [.. Enumerable.Range(0, gradAccum).Select(_ => (Func<PretrainingBatch>)(() =>
     {
-        var instances = new List<PretrainingInstance>(batchSize);
+        var (start, count) = DataSharding.Slice(batchSize, rank, worldSize);
+        var instances = new List<PretrainingInstance>(count);
+        var positions = new List<long>(count);
         for (var i = 0; i < batchSize; i++)
         {
             var (position, x) = Next();
-            instances.Add(dynamicMasking ? masker.Remask(x, PretrainingRng.Derive(seed, 0x6D61736B, position)) : x);
+            if (i >= start && i < start + count)
+            {
+                instances.Add(dynamicMasking ? masker.Remask(x, PretrainingRng.Derive(seed, 0x6D61736B, position)) : x);
+                positions.Add(position);
+            }
         }
-        return PretrainingBatch.Collate(instances, data.Manifest.PadId, device);
+        return PretrainingBatch.Collate(instances, data.Manifest.PadId, device) with { Positions = positions };
     }))];
 
     public JsonObject State() => new() { ["data_position"] = Position };

@@ -16,6 +16,15 @@ namespace BertSharp.Training.Pretraining;
 /// <param name="Tokens">Real (non-padding) tokens in the batch.</param>
 public sealed record PretrainingBatch(Tensor InputIds, Tensor TokenTypeIds, Tensor AttentionMask, Tensor Labels, Tensor NextSentenceLabels, long Tokens)
 {
+    /// <summary>Each row's position in the run's instance stream (its global example index, for keyed dropout); empty when unknown.</summary>
+    public IReadOnlyList<long> Positions { get; init; } = [];
+
+    /// <summary>Instances (rows).</summary>
+    public int Count => (int)NextSentenceLabels.shape[0];
+
+    /// <summary>Masked (labelled) positions in the batch: what the masked-LM loss averages over.</summary>
+    public long MaskedTokens { get; init; }
+
     /// <summary>Builds the tensors on <paramref name="device"/>; they belong to the caller's dispose scope.</summary>
     public static PretrainingBatch Collate(IReadOnlyList<PretrainingInstance> instances, int padId, Device device)
     {
@@ -39,6 +48,9 @@ public sealed record PretrainingBatch(Tensor InputIds, Tensor TokenTypeIds, Tens
             tokens += x.Length;
         }
         return new PretrainingBatch(input.InputIds, input.TokenTypeIds!, input.AttentionMask!,
-            Batching.OnDevice(tensor(labels, [b, l]), device), Batching.OnDevice(tensor(nsp, [b]), device), tokens);
+            Batching.OnDevice(tensor(labels, [b, l]), device), Batching.OnDevice(tensor(nsp, [b]), device), tokens)
+        {
+            MaskedTokens = labels.LongCount(x => x != Losses.IgnoreIndex),
+        };
     }
 }

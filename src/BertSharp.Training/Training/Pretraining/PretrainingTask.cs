@@ -1,4 +1,5 @@
 using BertSharp.Data.Pretraining;
+using BertSharp.Distributed;
 using BertSharp.Modeling;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -8,38 +9,76 @@ namespace BertSharp.Training.Pretraining;
 /// <summary>
 /// Pre-training's task adapter: a collated MLM + NSP batch through <see cref="BertForPreTraining"/> (the MLM head only at the
 /// masked positions) gives HF's loss (masked-LM cross-entropy + next-sentence cross-entropy); the step reports that loss, each
-/// part, and the accuracy of both heads.
+/// part, and the accuracy of both heads. In a data-parallel run each rank holds a slice of every micro-batch: one
+/// all-reduce of its instance and masked-token counts gives the micro-batch's totals, and the rank returns
+/// MLM mean × its masked tokens / all masked tokens + NSP mean × its instances / all instances, so the ranks' shares add
+/// up to the loss of the whole micro-batch (the masked-LM mean is over tokens, not examples); the metrics are summed across
+/// the ranks at the end of the step.
 /// </summary>
-public sealed class PretrainingTask(BertForPreTraining model) : ITrainingTask<PretrainingBatch>
+/// <param name="model">The model being trained.</param>
+/// <param name="communicator">The data-parallel group; one process when null.</param>
+/// <param name="exampleDropoutSeed">When set, dropout masks are keyed by (seed, step, stream position) (<see cref="ExampleDropout"/>).</param>
+public sealed class PretrainingTask(BertForPreTraining model, ICommunicator? communicator = null, long? exampleDropoutSeed = null)
+    : ITrainingTask<PretrainingBatch>
 {
+    private readonly ICommunicator _comm = communicator ?? new LocalCommunicator();
     private double _loss, _mlmLoss, _nspLoss, _mlmCorrect, _mlmCount, _nspCorrect;
     private long _instances, _tokens;
 
-    /// <summary>Real (non-padding) tokens of the last step.</summary>
+    /// <summary>Real (non-padding) tokens of the last step (over all ranks).</summary>
     public long LastTokens { get; private set; }
 
-    public Tensor Loss(PretrainingBatch batch, MicroBatch micro)
+    public Tensor? Loss(PretrainingBatch batch, MicroBatch micro)
     {
         ArgumentNullException.ThrowIfNull(batch);
+        var single = _comm.WorldSize == 1;
+        var totals = DataParallelRun.Sum(_comm, batch.Count, batch.MaskedTokens);
+        if (batch.Count == 0)
+        {
+            return null;
+        }
+        using var dropout = exampleDropoutSeed is { } seed ? ExampleDropout.Use(seed, micro.Step, batch.Positions) : null;
         var o = model.Forward(new BertInput(batch.InputIds, batch.AttentionMask, batch.TokenTypeIds), batch.Labels, batch.NextSentenceLabels,
             logitsAtLabelledPositionsOnly: true);
+        // This slice's shares of the micro-batch's two means (1 and 1 in one process).
+        var nspShare = batch.Count / totals[0];
+        var mlmShare = totals[1] > 0 ? batch.MaskedTokens / totals[1] : 0;
         using (torch.no_grad())
         {
             var m = Metrics(o, batch);
-            _loss += m[0] / micro.Count;
-            _mlmLoss += m[1] / micro.Count;
-            _nspLoss += m[2] / micro.Count;
+            var mlm = batch.MaskedTokens > 0 ? m[1] * mlmShare : 0.0;
+            var nsp = m[2] * nspShare;
+            if (single)
+            {
+                _loss += m[0] / micro.Count;
+                _mlmLoss += m[1] / micro.Count;
+                _nspLoss += m[2] / micro.Count;
+            }
+            else
+            {
+                _loss += (mlm + nsp) / micro.Count;
+                _mlmLoss += mlm / micro.Count;
+                _nspLoss += nsp / micro.Count;
+            }
             _mlmCorrect += m[3];
             _mlmCount += m[4];
             _nspCorrect += m[5];
         }
-        _instances += batch.NextSentenceLabels.shape[0];
+        _instances += batch.Count;
         _tokens += batch.Tokens;
-        return o.Loss!;
+        if (single)
+        {
+            return o.Loss!;
+        }
+        // A slice without masked tokens has a NaN masked-LM mean (0 / 0); its share is 0.
+        return batch.MaskedTokens > 0 ? (o.MlmLoss! * mlmShare) + (o.NspLoss! * nspShare) : o.NspLoss! * nspShare;
     }
 
     public StepMetrics EndStep()
     {
+        var all = DataParallelRun.Sum(_comm, _loss, _mlmLoss, _nspLoss, _mlmCorrect, _mlmCount, _nspCorrect, _instances, _tokens);
+        (_loss, _mlmLoss, _nspLoss, _mlmCorrect, _mlmCount, _nspCorrect) = (all[0], all[1], all[2], all[3], all[4], all[5]);
+        (_instances, _tokens) = ((long)all[6], (long)all[7]);
         var metrics = new Dictionary<string, double>
         {
             ["masked_lm_loss"] = _mlmLoss,

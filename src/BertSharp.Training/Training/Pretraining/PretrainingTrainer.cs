@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using BertSharp.Data.Pretraining;
+using BertSharp.Distributed;
 using BertSharp.IO;
 using BertSharp.Modeling;
 using BertSharp.Runtime;
@@ -46,6 +47,13 @@ public sealed class PretrainingTrainer
     public long? StopAfter { get; init; }
 
     /// <summary>
+    /// The data-parallel group (null: one process). Every rank runs the same call: each trains on its slice of every global
+    /// batch of <see cref="PretrainingTrainerOptions.BatchSize"/> instances, gradients are summed across the ranks before
+    /// clipping, and only rank 0 writes the log, checkpoints, plot and final model.
+    /// </summary>
+    public ICommunicator? Communicator { get; init; }
+
+    /// <summary>
     /// Trains; returns the final model directory (<c>OUTPUT/final</c>), or the checkpoint written where <see cref="StopAfter"/>
     /// stopped the run. Cancellation stops between steps with <see cref="TrainingCancelledException"/>; the checkpoints written
     /// so far stay.
@@ -58,6 +66,10 @@ public sealed class PretrainingTrainer
     public string Run(string dataDirectory, string outputDirectory, PretrainingModelSource source, bool resume, CancellationToken cancel = default)
     {
         ArgumentNullException.ThrowIfNull(source);
+        var comm = Communicator ?? new LocalCommunicator();
+        var writer = comm.IsWriter();
+        DataParallelRun.CheckBatchSize(comm, _options.BatchSize);
+        var exampleDropout = _options.ExampleDropout || comm.WorldSize > 1;
         TorchRuntime.EnsureLoaded();
         var device = TorchRuntime.ResolveDevice(_options.Device);
         var outputExisted = Directory.Exists(outputDirectory);
@@ -65,7 +77,7 @@ public sealed class PretrainingTrainer
         var data = PretrainingDataset.Open(dataDirectory);
         var evalCount = _options.EvalEvery > 0 ? (int)Math.Min(_options.EvalInstances, data.Count / 10) : 0;
         var trainCount = data.Count - evalCount;
-        var settings = Settings(trainCount, data.Manifest.VocabSha256, dataDirectory);
+        var settings = Settings(trainCount, data.Manifest.VocabSha256, dataDirectory, exampleDropout);
         var state = checkpoint is null ? null : TrainerState.Load(Path.Combine(checkpoint, TrainerState.FileName));
         // Only the length of the run may change (raised: the linear decay is re-planned to end at the new total); how often it
         // saves and evaluates, and where its data lives, are not part of the result.
@@ -91,30 +103,41 @@ public sealed class PretrainingTrainer
                 throw new BertSharpException($"{dataDirectory}: max_seq_length {data.Manifest.MaxSeqLength} exceeds the model's max_position_embeddings {model.Config.MaxPositionEmbeddings}.");
             }
             model.to(device);
+            using var dataParallel = new DataParallel(comm, model.NamedParameters());
+            // Every rank built or loaded the same model; rank 0's copy makes sure of it.
+            dataParallel.BroadcastParameters();
             using var trainer = new Trainer(model, new OptimizerSettings(_options.LearningRate, _options.Eps, _options.WeightDecay, _options.MaxGradNorm,
-                _options.EffectiveWarmupSteps, _options.Steps));
+                _options.EffectiveWarmupSteps, _options.Steps), comm.WorldSize > 1 ? new DataParallelGradientSync(dataParallel) : null);
             var masker = new MaskedLmMasker(new MaskingVocabulary(File.ReadAllLines(vocabPath)), data.Manifest.Options());
-            var stream = new InstanceStream(data, trainCount, _options.BatchSize, _options.GradAccum, masker, _options.DynamicMasking, _options.Seed, device);
+            var stream = new InstanceStream(data, trainCount, _options.BatchSize, _options.GradAccum, masker, _options.DynamicMasking, _options.Seed, device,
+                comm.Rank, comm.WorldSize);
             if (state is not null)
             {
                 OptimizerState.Load(Path.Combine(checkpoint!, OptimizerState.FileName), trainer.Optimizer, trainer.OptimizerParameterNames);
                 trainer.StepsDone = state.GlobalStep;
                 stream.Restore(state.Data);
             }
-            var run = RunDirectory.Open(outputDirectory, _options.Overwrite, ["final"]);
-            using var log = TrainLog.Open(run.LogPath, state?.GlobalStep);
+            // Every rank has checked the output directory (above) before rank 0 creates or changes anything in it.
+            comm.Barrier();
+            var run = writer ? RunDirectory.Open(outputDirectory, _options.Overwrite, ["final"]) : null;
+            using var log = run is not null ? TrainLog.Open(run.LogPath, state?.GlobalStep) : TrainLog.InMemory(outputDirectory);
             log.Append(state is null ? "start" : "resume", state?.GlobalStep ?? 0, new JsonObject
             {
                 ["train_instances"] = trainCount,
                 ["eval_instances"] = evalCount,
                 ["total_steps"] = _options.Steps,
             });
-            var evalSet = evalCount > 0 ? data.Read(trainCount).Take(evalCount).ToList() : [];
-            var task = new PretrainingTask(model);
+            // Evaluation (rank 0 only) decides nothing the other ranks need: it is logged, not acted on.
+            var evalSet = evalCount > 0 && writer ? data.Read(trainCount).Take(evalCount).ToList() : [];
+            var task = new PretrainingTask(model, comm, exampleDropout ? _options.Seed : null);
             string? lastCheckpoint = checkpoint;
 
             void SaveCheckpoint(long step)
             {
+                if (run is null)
+                {
+                    return;
+                }
                 log.Sync();
                 var s = new TrainerState
                 {
@@ -122,7 +145,9 @@ public sealed class PretrainingTrainer
                     TotalSteps = _options.Steps,
                     Settings = settings,
                     Data = stream.State(),
-                    Rng = "torch.manual_seed(derive(seed, step)) before every step; dynamic masks from derive(seed, data position)",
+                    Rng = exampleDropout
+                        ? "dropout masks keyed by (seed, step, data position of the instance); dynamic masks from derive(seed, data position)"
+                        : "torch.manual_seed(derive(seed, step)) before every step; dynamic masks from derive(seed, data position)",
                 };
                 lastCheckpoint = run.CheckpointPath(step);
                 BertPretrained.Save(model, lastCheckpoint, new SaveOptions(WriteExtraFiles: tmp =>
@@ -153,11 +178,15 @@ public sealed class PretrainingTrainer
                     }
                     fields["learning_rate"] = o.LearningRate;
                     fields["grad_norm"] = o.GradNorm;
+                    fields["tokens"] = task.LastTokens;
                     fields["tokens_per_second"] = task.LastTokens / Math.Max(1e-9, elapsed - stepStart);
                     fields["elapsed_seconds"] = elapsed;
                     fields["data_position"] = stream.Position;
                     var entry = log.Append("train", o.Step, fields);
-                    OnLog?.Invoke(PretrainingLogEntry.From(entry));
+                    if (writer)
+                    {
+                        OnLog?.Invoke(PretrainingLogEntry.From(entry));
+                    }
                     return true;
                 }),
                 TrainingHook.Every(_options.EvalEvery > 0 ? _options.EvalEvery : 0, _options.EvalEvery > 0 ? _options.Steps : 0, o =>
@@ -180,13 +209,13 @@ public sealed class PretrainingTrainer
             catch (Exception e)
             {
                 log.Dispose();
-                if (lastCheckpoint is null && !outputExisted && Directory.Exists(run.Path))
+                if (run is not null && lastCheckpoint is null && !outputExisted && Directory.Exists(run.Path))
                 {
                     Directory.Delete(run.Path, recursive: true);
                 }
                 if (e is OperationCanceledException && cancel.IsCancellationRequested)
                 {
-                    throw new TrainingCancelledException(run.Path, lastCheckpoint, trainer.StepsDone, _options.Steps);
+                    throw new TrainingCancelledException(AtomicFile.Normalize(outputDirectory), lastCheckpoint, trainer.StepsDone, _options.Steps);
                 }
                 throw;
             }
@@ -197,11 +226,14 @@ public sealed class PretrainingTrainer
                 {
                     SaveCheckpoint(trainer.StepsDone);
                 }
-                return run.LatestCheckpoint() ?? run.CheckpointPath(trainer.StepsDone);
+                return run?.LatestCheckpoint() ?? Path.Combine(AtomicFile.Normalize(outputDirectory), RunDirectory.CheckpointPrefix + trainer.StepsDone.ToString(System.Globalization.CultureInfo.InvariantCulture));
             }
             log.Append("end", trainer.StepsDone, new JsonObject { ["steps"] = trainer.StepsDone });
-            var final = Path.Combine(run.Path, "final");
-            BertPretrained.Save(model, final, new SaveOptions(WriteExtraFiles: dir => WriteTokenizerFiles(dir, vocabPath, data)));
+            var final = Path.Combine(AtomicFile.Normalize(outputDirectory), "final");
+            if (run is not null)
+            {
+                BertPretrained.Save(model, final, new SaveOptions(WriteExtraFiles: dir => WriteTokenizerFiles(dir, vocabPath, data)));
+            }
             return final;
         }
         finally
@@ -239,30 +271,40 @@ public sealed class PretrainingTrainer
             SaveEvery = (long)N("save_every"),
             EvalEvery = (long)N("eval_every"),
             DynamicMasking = s["dynamic_masking"]?.GetValue<bool>() ?? false,
+            ExampleDropout = s["example_dropout"]?.GetValue<bool>() ?? false,
             Seed = (long)N("seed"),
         };
         return (state, options, s["data_directory"]?.GetValue<string>());
     }
 
     /// <summary>What a resumed run must share with its checkpoint.</summary>
-    private JsonObject Settings(long trainInstances, string vocabSha, string dataDirectory) => new()
+    private JsonObject Settings(long trainInstances, string vocabSha, string dataDirectory, bool exampleDropout)
     {
-        ["steps"] = _options.Steps,
-        ["batch_size"] = _options.BatchSize,
-        ["gradient_accumulation_steps"] = _options.GradAccum,
-        ["learning_rate"] = _options.LearningRate,
-        ["warmup_steps"] = _options.EffectiveWarmupSteps,
-        ["weight_decay"] = _options.WeightDecay,
-        ["adam_epsilon"] = _options.Eps,
-        ["max_grad_norm"] = _options.MaxGradNorm,
-        ["dynamic_masking"] = _options.DynamicMasking,
-        ["seed"] = _options.Seed,
-        ["train_instances"] = trainInstances,
-        ["data_vocab_sha256"] = vocabSha,
-        ["save_every"] = _options.SaveEvery,
-        ["eval_every"] = _options.EvalEvery,
-        ["data_directory"] = Path.GetFullPath(dataDirectory),
-    };
+        var s = new JsonObject
+        {
+            ["steps"] = _options.Steps,
+            ["batch_size"] = _options.BatchSize,
+            ["gradient_accumulation_steps"] = _options.GradAccum,
+            ["learning_rate"] = _options.LearningRate,
+            ["warmup_steps"] = _options.EffectiveWarmupSteps,
+            ["weight_decay"] = _options.WeightDecay,
+            ["adam_epsilon"] = _options.Eps,
+            ["max_grad_norm"] = _options.MaxGradNorm,
+            ["dynamic_masking"] = _options.DynamicMasking,
+            ["seed"] = _options.Seed,
+            ["train_instances"] = trainInstances,
+            ["data_vocab_sha256"] = vocabSha,
+            ["save_every"] = _options.SaveEvery,
+            ["eval_every"] = _options.EvalEvery,
+            ["data_directory"] = Path.GetFullPath(dataDirectory),
+        };
+        // Only when on, so that checkpoints written before the setting existed still resume.
+        if (exampleDropout)
+        {
+            s["example_dropout"] = true;
+        }
+        return s;
+    }
 
     private static void Plot(RunDirectory run, TrainLog log)
     {

@@ -55,6 +55,12 @@ public sealed record PretrainingTrainerOptions
     /// <summary>Mask every instance afresh each time it is used (the stored masks are ignored).</summary>
     public bool DynamicMasking { get; init; }
 
+    /// <summary>
+    /// Dropout masks keyed by (seed, step, instance position) instead of torch's generator (<see cref="Modeling.ExampleDropout"/>),
+    /// so a run gives the same result on any number of ranks; always on in a data-parallel run.
+    /// </summary>
+    public bool ExampleDropout { get; init; }
+
     /// <summary>Seed of initialisation, dropout and dynamic masking.</summary>
     public long Seed { get; init; } = DefaultSeed;
 

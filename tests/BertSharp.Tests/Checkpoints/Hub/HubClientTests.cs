@@ -5,6 +5,7 @@ using BertSharp.Tests.Infrastructure;
 
 namespace BertSharp.Tests.Checkpoints.Hub;
 
+[Collection(SerialCollection.Name)]
 public sealed class HubClientTests : IDisposable
 {
     private readonly FakeHub _hub = new();

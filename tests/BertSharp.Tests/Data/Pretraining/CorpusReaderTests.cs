@@ -54,7 +54,7 @@ public class CorpusReaderTests
     [Fact]
     public void Bundled_gutenberg_sample_is_read_as_a_book_with_chapters()
     {
-        var path = Path.Combine(TestPaths.Fixtures, "pretraining", "pg11_alice.txt");
+        var path = Path.Combine(TestPaths.RepoRoot, "samples", "corpus", "pg11_alice.txt");
         Assert.Equal(CorpusFormat.Book, CorpusReader.Detect(path));
         var docs = CorpusReader.ReadDocuments(path, CorpusFormat.Auto).ToList();
         Assert.Equal(12, docs.Count);

@@ -28,7 +28,7 @@ public partial class PretrainDataCommandTests
     {
         using var tmp = TestPaths.TempDir();
         var vocab = UncasedVocab(tmp);
-        var r = CliRunner.Run("pretrain-data", "--input", Path.Combine(TestPaths.Fixtures, "pretraining"), "--vocab", vocab,
+        var r = CliRunner.Run("pretrain-data", "--input", Path.Combine(TestPaths.RepoRoot, "samples", "corpus"), "--vocab", vocab,
             "--output", tmp.File("data"), "--dupe-factor", "3", "--seed", "1");
         Assert.True(r.ExitCode == 0, r.StdErr);
         Assert.Contains("imdb_unsup_sample.txt.gz: document-per-line, 1,000 documents", r.StdOut, StringComparison.Ordinal);

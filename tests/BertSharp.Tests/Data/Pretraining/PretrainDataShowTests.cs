@@ -5,6 +5,7 @@ using BertSharp.Tests.Infrastructure;
 namespace BertSharp.Tests.Data.Pretraining;
 
 /// <summary><c>bert pretrain-data --show N</c>: instances decoded, masked positions as &lt;input|original&gt;.</summary>
+[Collection(SerialCollection.Name)]
 public partial class PretrainDataShowTests
 {
     [Fact]

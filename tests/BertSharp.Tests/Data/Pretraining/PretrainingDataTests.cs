@@ -6,7 +6,7 @@ namespace BertSharp.Tests.Data.Pretraining;
 
 public class PretrainingDataTests
 {
-    private static readonly string Sample = Path.Combine(TestPaths.Fixtures, "pretraining");
+    private static readonly string Sample = Path.Combine(TestPaths.RepoRoot, "samples", "corpus");
 
     private static (PretrainingDataBuilder Builder, ToyTokenizer Tok) Builder(IEnumerable<string> texts, PretrainingOptions options, int threads = 2)
     {
@@ -44,6 +44,7 @@ public class PretrainingDataTests
         Assert.Equal(manifest.MaskedTokens, stats.Masked);
     }
 
+    [Trait(SlowFirstOrderer.Category, SlowFirstOrderer.Slow)]
     [Fact]
     public void Output_is_byte_identical_for_a_seed_whatever_the_thread_count()
     {

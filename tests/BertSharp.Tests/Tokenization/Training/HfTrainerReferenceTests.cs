@@ -36,6 +36,7 @@ public class HfTrainerReferenceTests
         token.StartsWith("##", StringComparison.Ordinal) && token.Length > 2 && token.AsSpan(2).EnumerateRunes().MoveNext()
         && System.Text.Rune.GetRuneAt(token, 2).Utf16SequenceLength == token.Length - 2;
 
+    [Trait(SlowFirstOrderer.Category, SlowFirstOrderer.Slow)]
     [Theory]
     [InlineData("alice.uncased", 1)]
     [InlineData("alice.uncased", 2)]

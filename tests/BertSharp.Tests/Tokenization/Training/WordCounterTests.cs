@@ -36,6 +36,7 @@ public class WordCounterTests
         AssertSameCounts(HfTrainerReferenceTests.LoadWords("moby.uncased"), counts);
     }
 
+    [Trait(SlowFirstOrderer.Category, SlowFirstOrderer.Slow)]
     [SkippableFact]
     public void Bert_word_counts_equal_hfs_on_50000_imdb_reviews()
     {

@@ -1,0 +1,207 @@
+using System.Text.Json.Nodes;
+using BertSharp.Checkpoints;
+using BertSharp.Modeling;
+using BertSharp.Tests.Infrastructure;
+using BertSharp.Tests.Modeling;
+using BertSharp.Training;
+using static TorchSharp.torch;
+
+namespace BertSharp.Tests.Distributed;
+
+/// <summary>
+/// <c>bert pretrain</c> and <c>bert finetune</c> as 2 and 3 Open MPI ranks on this machine against one process training on
+/// the whole global batch (the reference, run in-process): same losses and final weights within 1e-5, with dropout off and
+/// on (keyed per-example masks), across resumes on a different number of ranks (bitwise on the same number), and a killed
+/// rank that ends the job.
+/// </summary>
+public sealed class DataParallelTrainingTests
+{
+    private const double Tolerance = 1e-5;
+
+    /// <summary>Pre-training data from a piece of Alice in Wonderland with the fixture's vocabulary (max length 32).</summary>
+    private static string PretrainingData(TempDir tmp)
+    {
+        var text = File.ReadAllText(Path.Combine(TestPaths.RepoRoot, "samples", "corpus", "pg11_alice.txt"))[..20000];
+        File.WriteAllText(tmp.File("alice.txt"), text);
+        var r = CliRunner.Run("pretrain-data", "--input", tmp.File("alice.txt"), "--vocab", Path.Combine(HfFixture.Dir("pretraining"), "vocab.txt"),
+            "--output", tmp.File("data"), "--max-length", "32", "--max-predictions-per-seq", "5", "--dupe-factor", "1");
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        return tmp.File("data");
+    }
+
+    /// <summary>A copy of a fixture model, with dropout 0.1 when asked (the fixtures have none).</summary>
+    private static string Model(TempDir tmp, string fixture, bool dropout)
+    {
+        var dir = tmp.File(fixture + (dropout ? "-dropout" : ""));
+        Directory.CreateDirectory(dir);
+        foreach (var f in Directory.GetFiles(HfFixture.Dir(fixture)).Where(f => !f.EndsWith(".bin", StringComparison.Ordinal) && !Path.GetFileName(f).Contains("reference") && !Path.GetFileName(f).Contains("train_step")))
+        {
+            File.Copy(f, Path.Combine(dir, Path.GetFileName(f)));
+        }
+        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "config.json")))!.AsObject();
+        config["hidden_dropout_prob"] = dropout ? 0.1 : 0.0;
+        config["attention_probs_dropout_prob"] = dropout ? 0.1 : 0.0;
+        File.WriteAllText(Path.Combine(dir, "config.json"), config.ToJsonString());
+        return dir;
+    }
+
+    private static string[] Pretrain(string data, string model, string output, params string[] more) =>
+        ["pretrain", "--data", data, "--model", model, "--output", output, "--steps", "10", "--batch-size", "4", "--lr", "1e-3", "--warmup-steps", "2",
+            "--seed", "3", "--device", "cpu", .. more];
+
+    private static void InProcess(params string[] args)
+    {
+        var r = CliRunner.Run(args);
+        Assert.True(r.ExitCode == 0, r.StdOut + r.StdErr);
+    }
+
+    private static MpiJob.Result Ranks(int n, params string[] args)
+    {
+        var job = MpiJob.Run(n, MpiJob.Bert(args));
+        Assert.True(job.ExitCode == 0, $"exit {job.ExitCode}\n{job.StdOut}\n{job.StdErr}");
+        return job;
+    }
+
+    private static List<(long Step, double Loss)> Losses(string logFile) =>
+        [.. TrainLog.Read(logFile).Where(e => TrainLog.TypeOf(e) == "train").Select(e => (TrainLog.StepOf(e), TrainLog.Number(e, "loss")))];
+
+    private static void AssertSameRun(string expectedDir, string actualDir, string weightsFile, string label)
+    {
+        var expected = Losses(Path.Combine(expectedDir, TrainLog.FileName));
+        var actual = Losses(Path.Combine(actualDir, TrainLog.FileName));
+        // One line per step: the other ranks wrote nothing.
+        Assert.Equal(expected.Select(e => e.Step), actual.Select(e => e.Step));
+        foreach (var (e, a) in expected.Zip(actual))
+        {
+            Assert.True(Math.Abs(e.Loss - a.Loss) <= Tolerance, $"{label}: step {e.Step} loss {a.Loss} vs one process {e.Loss}");
+        }
+        // The run trained: the loss moved.
+        Assert.NotEqual(expected[0].Loss, expected[^1].Loss);
+        var w1 = SafeTensors.Load(Path.Combine(expectedDir, weightsFile));
+        var w2 = SafeTensors.Load(Path.Combine(actualDir, weightsFile));
+        try
+        {
+            Assert.Equal(w1.Keys.Order(), w2.Keys.Order());
+            foreach (var (name, t) in w1)
+            {
+                var diff = (t - w2[name]).abs().max().item<float>();
+                Assert.True(diff <= Tolerance, $"{label}: {name} differs by {diff}");
+            }
+        }
+        finally
+        {
+            HfFixture.DisposeAll(w1);
+            HfFixture.DisposeAll(w2);
+        }
+    }
+
+    [SkippableTheory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Pretrain_on_2_ranks_equals_one_process_with_the_whole_batch(bool dropout)
+    {
+        MpiJob.RequireMpirun();
+        using var tmp = TestPaths.TempDir();
+        var data = PretrainingData(tmp);
+        var model = Model(tmp, "pretraining", dropout);
+        InProcess(Pretrain(data, model, tmp.File("one"), "--example-dropout"));
+        var job = Ranks(2, Pretrain(data, model, tmp.File("two")));
+        // Rank 0 alone prints (one result line) and every step reached it.
+        Assert.Single(job.StdOut.Split('\n'), l => l.StartsWith("model: ", StringComparison.Ordinal));
+        Assert.Contains("step 10: loss", job.StdOut);
+        AssertSameRun(tmp.File("one"), tmp.File("two"), "final/model.safetensors", $"2 ranks, dropout {dropout}");
+        var state = TrainerState.Load(tmp.File("two/checkpoint-10/trainer_state.json"));
+        Assert.Equal(10, state.GlobalStep);
+        Assert.Equal(40, TrainLog.Number(state.Data, "data_position")); // global instances, not per rank
+        if (dropout)
+        {
+            // Stopped at 5 and resumed on as many ranks: bitwise the uninterrupted 2-rank run.
+            Ranks(2, Pretrain(data, model, tmp.File("split"), "--stop-after", "5"));
+            Ranks(2, "pretrain", "--output", tmp.File("split"), "--resume");
+            foreach (var f in new[] { "model.safetensors", "optimizer.safetensors" })
+            {
+                Assert.Equal(File.ReadAllBytes(tmp.File("two/checkpoint-10/" + f)), File.ReadAllBytes(tmp.File("split/checkpoint-10/" + f)));
+            }
+        }
+    }
+
+    [SkippableFact]
+    public void Pretraining_resumes_on_a_different_number_of_ranks_and_3_uneven_ranks_match_one_process()
+    {
+        MpiJob.RequireMpirun();
+        using var tmp = TestPaths.TempDir();
+        var data = PretrainingData(tmp);
+        var model = Model(tmp, "pretraining", dropout: true);
+        string[] accum = ["--grad-accum", "2", "--dynamic-masking", "--example-dropout"];
+        InProcess(Pretrain(data, model, tmp.File("ref"), accum));
+
+        // 3 ranks take 2, 1 and 1 of each 4 instances (their masked tokens weight their losses); stopped at 5, one process ends it.
+        Ranks(3, Pretrain(data, model, tmp.File("a"), [.. accum, "--stop-after", "5"]));
+        Assert.Equal(5, TrainerState.Load(tmp.File("a/checkpoint-5/trainer_state.json")).GlobalStep);
+        InProcess("pretrain", "--output", tmp.File("a"), "--resume");
+        AssertSameRun(tmp.File("ref"), tmp.File("a"), "final/model.safetensors", "3 ranks, then 1");
+
+        // One process stops at 3, 2 ranks resume to the end.
+        InProcess(Pretrain(data, model, tmp.File("b"), [.. accum, "--stop-after", "3"]));
+        Ranks(2, "pretrain", "--output", tmp.File("b"), "--resume");
+        AssertSameRun(tmp.File("ref"), tmp.File("b"), "final/model.safetensors", "1 rank, then 2");
+    }
+
+    [SkippableFact]
+    public void Finetune_on_2_ranks_equals_one_process_also_when_a_rank_gets_no_example_of_the_last_batch()
+    {
+        MpiJob.RequireMpirun();
+        using var tmp = TestPaths.TempDir();
+        var model = Model(tmp, "sequence-classification", dropout: true);
+        // 8 examples in batches of 7 and 1: the ranks take 4 and 3 of the first, 1 and none of the second.
+        var train = Path.Combine(TestPaths.Fixtures, "data", "sst2_train.tsv");
+        // AdamW's epsilon 1e-6 (google's BERT value): the attention key bias has a gradient of exactly 0 in exact arithmetic
+        // (softmax ignores a constant added to every key score), so its gradient is round-off, and with HF's 1e-8 AdamW turns
+        // round-off of different summation orders into steps of ±lr.
+        string[] Args(string output) =>
+        [
+            "finetune", "--task", "sst2", "--data", train, "--eval-data", train, "--model", model, "--output", output, "--epochs", "5",
+            "--batch-size", "7", "--max-length", "24", "--lr", "1e-3", "--eps", "1e-6", "--seed", "7", "--device", "cpu", "--no-bucketing", "--example-dropout",
+        ];
+        InProcess(Args(tmp.File("one")));
+        var job = Ranks(2, Args(tmp.File("two")));
+        Assert.Single(job.StdOut.Split('\n'), l => l.StartsWith("saved ", StringComparison.Ordinal));
+        AssertSameRun(tmp.File("one"), tmp.File("two"), "model.safetensors", "finetune on 2 ranks");
+        // Rank 0 validated every epoch as one process does.
+        var epochs = TrainLog.Read(tmp.File("two/" + TrainLog.FileName)).Where(e => TrainLog.TypeOf(e) == "epoch").ToList();
+        Assert.Equal(5, epochs.Count);
+        Assert.All(epochs, e => Assert.NotNull(e["validation"]));
+    }
+
+    [SkippableFact]
+    public void A_rank_killed_during_pretraining_ends_the_job_with_a_message_and_the_last_checkpoint_intact()
+    {
+        MpiJob.RequireMpirun();
+        using var tmp = TestPaths.TempDir();
+        var data = PretrainingData(tmp);
+        var model = Model(tmp, "pretraining", dropout: false);
+        var output = tmp.File("run");
+        var args = Pretrain(data, model, output, "--save-every", "2").Select(a => a == "10" ? "100000" : a).ToArray();
+        using var job = MpiJob.Start(2, MpiJob.Bert(args));
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (!Directory.Exists(Path.Combine(output, "checkpoint-2")) && DateTime.UtcNow < deadline && !job.Process.HasExited)
+        {
+            Thread.Sleep(100);
+        }
+        Assert.True(Directory.Exists(Path.Combine(output, "checkpoint-2")), "no checkpoint-2 within 60 s");
+        var victim = job.RankPid(1);
+        Assert.NotNull(victim);
+        System.Diagnostics.Process.GetProcessById(victim.Value).Kill();
+        var result = job.Wait();
+        var said = result.StdErr + result.StdOut;
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains("rank 0 of 2 (mpi): stopped by the launcher (SIGTERM) while waiting in", said);
+        Assert.Contains("signal 9", said);
+        // Every checkpoint left behind is complete (written atomically) and loads.
+        var last = RunDirectory.LatestCheckpoint(output)!;
+        var state = TrainerState.Load(Path.Combine(last, TrainerState.FileName));
+        Assert.True(state.GlobalStep >= 2 && state.GlobalStep % 2 == 0, $"step {state.GlobalStep}");
+        using var reloaded = BertPretrained.Load<BertForPreTraining>(last);
+        Assert.All(Directory.GetDirectories(output, "checkpoint-*"), d => Assert.True(File.Exists(Path.Combine(d, TrainerState.FileName)), d));
+    }
+}
