@@ -103,29 +103,10 @@ public static class DatasetReader
     private static List<TextExample> ReadJsonLines(string path, string text, TaskSpec task, bool requireLabels)
     {
         var examples = new List<TextExample>();
-        var lines = text.Split('\n');
-        for (var i = 0; i < lines.Length; i++)
+        JsonLines.ForEach(path, text, (line, root) =>
         {
-            var raw = lines[i].TrimEnd('\r');
-            if (string.IsNullOrWhiteSpace(raw))
-            {
-                continue;
-            }
-            var line = i + 1;
-            JsonDocument doc;
-            try
-            {
-                doc = JsonDocument.Parse(raw);
-            }
-            catch (JsonException e)
-            {
-                throw new BertSharpException($"{path} line {line}: not valid JSON ({e.Message.Split('.')[0]}); expected one JSON object per line.", e);
-            }
-            using (doc)
-            {
-                examples.Add(JsonExample(path, line, doc.RootElement, task, requireLabels));
-            }
-        }
+            examples.Add(JsonExample(path, line, root, task, requireLabels));
+        });
         return examples;
     }
 

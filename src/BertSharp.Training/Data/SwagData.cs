@@ -110,45 +110,25 @@ public static class SwagData
     private static List<ChoiceExample> ReadJsonLines(string path, string text, bool requireLabels)
     {
         var examples = new List<ChoiceExample>();
-        var lines = text.Split('\n');
-        for (var i = 0; i < lines.Length; i++)
+        JsonLines.ForEach(path, text, (line, root) =>
         {
-            var raw = lines[i].TrimEnd('\r');
-            if (string.IsNullOrWhiteSpace(raw))
+            if (root.ValueKind != JsonValueKind.Object)
             {
-                continue;
+                throw new BertSharpException($"{path} line {line}: expected a JSON object with sent1, sent2, ending0…endingN and label.");
             }
-            var line = i + 1;
-            JsonDocument doc;
-            try
-            {
-                doc = JsonDocument.Parse(raw);
-            }
-            catch (JsonException e)
-            {
-                throw new BertSharpException($"{path} line {line}: not valid JSON ({e.Message.Split('.')[0]}); expected one JSON object per line.", e);
-            }
-            using (doc)
-            {
-                var root = doc.RootElement;
-                if (root.ValueKind != JsonValueKind.Object)
+            var names = root.EnumerateObject().Select(p => p.Name).ToList();
+            string Field(string name, bool required) =>
+                root.TryGetProperty(name, out var v) ? v.ValueKind switch
                 {
-                    throw new BertSharpException($"{path} line {line}: expected a JSON object with sent1, sent2, ending0…endingN and label.");
+                    JsonValueKind.String => v.GetString()!.Trim(),
+                    JsonValueKind.Number => v.GetRawText(),
+                    _ => throw new BertSharpException($"{path} line {line}: field \"{name}\" holds {v.ValueKind}; expected a string."),
                 }
-                var names = root.EnumerateObject().Select(p => p.Name).ToList();
-                string Field(string name, bool required) =>
-                    root.TryGetProperty(name, out var v) ? v.ValueKind switch
-                    {
-                        JsonValueKind.String => v.GetString()!.Trim(),
-                        JsonValueKind.Number => v.GetRawText(),
-                        _ => throw new BertSharpException($"{path} line {line}: field \"{name}\" holds {v.ValueKind}; expected a string."),
-                    }
-                    : required ? throw new BertSharpException($"{path} line {line}: missing field \"{name}\"; expected sent1, sent2, ending0…endingN and label.") : "";
-                var endings = Endings(path, names.IndexOf, names).Select(e => Field(names[e], true)).ToArray();
-                string? label = root.TryGetProperty("label", out _) ? Field("label", true) : null;
-                examples.Add(Make(path, line, Field("sent1", true), Field("sent2", false), endings, label, requireLabels));
-            }
-        }
+                : required ? throw new BertSharpException($"{path} line {line}: missing field \"{name}\"; expected sent1, sent2, ending0…endingN and label.") : "";
+            var endings = Endings(path, names.IndexOf, names).Select(e => Field(names[e], true)).ToArray();
+            string? label = root.TryGetProperty("label", out _) ? Field("label", true) : null;
+            examples.Add(Make(path, line, Field("sent1", true), Field("sent2", false), endings, label, requireLabels));
+        });
         return examples;
     }
 

@@ -94,47 +94,27 @@ public static class TaggedCorpus
     {
         ArgumentNullException.ThrowIfNull(text);
         var sentences = new List<TaggedSentence>();
-        var lines = text.Split('\n');
-        for (var i = 0; i < lines.Length; i++)
+        JsonLines.ForEach(path, text, (line, root) =>
         {
-            var raw = lines[i].TrimEnd('\r');
-            if (string.IsNullOrWhiteSpace(raw))
+            if (root.ValueKind != JsonValueKind.Object)
             {
-                continue;
+                throw new BertSharpException($"{path} line {line}: expected a JSON object with \"tokens\" and \"ner_tags\".");
             }
-            var line = i + 1;
-            JsonDocument doc;
-            try
+            var tokens = Array(path, line, root, "tokens");
+            var tagField = root.TryGetProperty("ner_tags", out _) ? "ner_tags" : "tags";
+            var tagValues = Array(path, line, root, tagField);
+            if (tokens.Count != tagValues.Count)
             {
-                doc = JsonDocument.Parse(raw);
+                throw new BertSharpException($"{path} line {line}: {tokens.Count} tokens but {tagValues.Count} {tagField}; expected one tag per token.");
             }
-            catch (JsonException e)
+            var words = tokens.Select(t => t.ValueKind == JsonValueKind.String ? t.GetString()!
+                : throw new BertSharpException($"{path} line {line}: field \"tokens\" holds {t.ValueKind}; expected strings.")).ToArray();
+            var tags = tagValues.Select(t => Tag(path, line, tagField, t, labelNames)).ToArray();
+            if (words.Length > 0)
             {
-                throw new BertSharpException($"{path} line {line}: not valid JSON ({e.Message.Split('.')[0]}); expected one JSON object per line.", e);
+                sentences.Add(new TaggedSentence(words, tags, line));
             }
-            using (doc)
-            {
-                var root = doc.RootElement;
-                if (root.ValueKind != JsonValueKind.Object)
-                {
-                    throw new BertSharpException($"{path} line {line}: expected a JSON object with \"tokens\" and \"ner_tags\".");
-                }
-                var tokens = Array(path, line, root, "tokens");
-                var tagField = root.TryGetProperty("ner_tags", out _) ? "ner_tags" : "tags";
-                var tagValues = Array(path, line, root, tagField);
-                if (tokens.Count != tagValues.Count)
-                {
-                    throw new BertSharpException($"{path} line {line}: {tokens.Count} tokens but {tagValues.Count} {tagField}; expected one tag per token.");
-                }
-                var words = tokens.Select(t => t.ValueKind == JsonValueKind.String ? t.GetString()!
-                    : throw new BertSharpException($"{path} line {line}: field \"tokens\" holds {t.ValueKind}; expected strings.")).ToArray();
-                var tags = tagValues.Select(t => Tag(path, line, tagField, t, labelNames)).ToArray();
-                if (words.Length > 0)
-                {
-                    sentences.Add(new TaggedSentence(words, tags, line));
-                }
-            }
-        }
+        });
         return sentences;
     }
 
