@@ -14,6 +14,7 @@ namespace BertSharp.Tests.Distributed;
 /// on (keyed per-example masks), across resumes on a different number of ranks (bitwise on the same number), and a killed
 /// rank that ends the job.
 /// </summary>
+[Collection(SerialCollection.Name)]
 public sealed class DataParallelTrainingTests
 {
     private const double Tolerance = 1e-5;

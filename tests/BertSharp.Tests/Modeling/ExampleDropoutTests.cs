@@ -1,3 +1,4 @@
+using BertSharp.Tests.Infrastructure;
 using BertSharp.Modeling;
 using BertSharp.Runtime;
 using TorchSharp;
@@ -10,6 +11,7 @@ namespace BertSharp.Tests.Modeling;
 /// batch it is in or its padding, so data-parallel ranks reproduce one process's masks; outside a scope dropout is
 /// libtorch's.
 /// </summary>
+[Collection(SerialCollection.Name)]
 public sealed class ExampleDropoutTests
 {
     public ExampleDropoutTests() => TorchRuntime.EnsureLoaded();

@@ -13,6 +13,7 @@ namespace BertSharp.Tests.Modeling;
 /// sentence-transformers pools) instead of [CLS]. Checked against a hand computation in doubles from HF's own last hidden
 /// state of the fixture (padded rows included), against ONNX Runtime on the export, and through config.json and finetune.
 /// </summary>
+[Collection(SerialCollection.Name)]
 public class MeanPoolingTests
 {
     private static BertForSequenceClassification MeanModel() =>

@@ -14,6 +14,7 @@ namespace BertSharp.Tests.Training;
 /// chance, and the CLI round trip <c>finetune</c> → <c>evaluate</c> → <c>ner</c> / <c>qa</c> / <c>predict</c> must agree
 /// with what the run recorded.
 /// </summary>
+[Collection(SerialCollection.Name)]
 public class HeadFineTuneEndToEndTests
 {
     private static readonly string Config = Path.Combine(TestPaths.Fixtures, "hf_bert", "token-classification", "config.json");

@@ -1,3 +1,4 @@
+using BertSharp.Tests.Infrastructure;
 using BertSharp.Data;
 using BertSharp.Modeling;
 using BertSharp.Tests.Modeling;
@@ -12,6 +13,7 @@ namespace BertSharp.Tests.Training;
 /// <see cref="HeadTrainingTask"/>) against HF's recorded loss on the fixture checkpoints (dropout 0, so train mode computes
 /// what HF's forward did), and their gradients against finite differences on a tiny float64 model.
 /// </summary>
+[Collection(SerialCollection.Name)]
 public class HeadTrainingLossTests
 {
     private static HeadBatch FixtureBatch(string caseName, Dictionary<string, Tensor> r) => caseName switch

@@ -6,6 +6,7 @@ using BertSharp.Training;
 namespace BertSharp.Tests.Training;
 
 /// <summary>--freeze-encoder and --freeze-layers: which parameters they select, and that a sequence-classification run leaves exactly those as loaded.</summary>
+[Collection(SerialCollection.Name)]
 public class ParameterFreezingTests
 {
     [Theory]

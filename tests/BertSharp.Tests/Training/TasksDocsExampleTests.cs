@@ -8,6 +8,7 @@ namespace BertSharp.Tests.Training;
 /// The worked examples of docs/tasks.md (and the README's copy of them) run as written on the bundled samples and
 /// models/bertsharp-tiny — with one epoch instead of ten, to stay fast; what they print is not asserted beyond success.
 /// </summary>
+[Collection(SerialCollection.Name)]
 public partial class TasksDocsExampleTests
 {
     /// <summary>The <c>./bert …</c> commands of a Markdown file's bash blocks, continuation lines joined.</summary>

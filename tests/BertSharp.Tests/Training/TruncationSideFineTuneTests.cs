@@ -10,6 +10,7 @@ namespace BertSharp.Tests.Training;
 /// <c>--truncation-side</c> through finetune → training_args.json → evaluate / predict: the model remembers how it was
 /// trained to cut long texts, and an explicit flag overrides it (tiny preset, fixture vocabulary, 8 word pieces; seconds).
 /// </summary>
+[Collection(SerialCollection.Name)]
 public class TruncationSideFineTuneTests
 {
     private static string Data(string name) => Path.Combine(TestPaths.Fixtures, "data", name);
