@@ -30,6 +30,19 @@ public sealed class InferenceCliTests
         }
     }
 
+    [Theory]
+    [InlineData("token-classification", "BertForTokenClassification", "'bert ner'")]
+    [InlineData("question-answering", "BertForQuestionAnswering", "'bert qa'")]
+    public void Predict_on_a_token_or_qa_model_names_the_command_that_runs_it(string caseName, string architecture, string command)
+    {
+        var r = CliRunner.Run("predict", "--model", HfFixture.Dir(caseName), "--text", "a fine film");
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains(architecture, r.StdErr, StringComparison.Ordinal);
+        Assert.Contains(command, r.StdErr, StringComparison.Ordinal);
+        Assert.Single(r.StdErr.Trim().Split('\n'));
+        Assert.Equal("", r.StdOut);
+    }
+
     [Fact]
     public void Ner_refuses_a_text_longer_than_the_model_instead_of_cutting_it()
     {
