@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json.Nodes;
 using BertSharp.Data;
 using BertSharp.Distributed;
@@ -14,18 +13,10 @@ namespace BertSharp.Training;
 internal sealed class EpochBatches : ITrainingData<TensorBatch>
 {
     private readonly EncodedExample[] _examples;
-    private readonly int[] _lengths;
-    private readonly int _batchSize;
-    private readonly int _gradAccum;
-    private readonly bool _bucket;
+    private readonly EpochPlan _plan;
     private readonly int _padId;
     private readonly bool _regression;
     private readonly Device _device;
-    private DeterministicRandom _shuffle;
-    private ulong _epochStartState;
-    private int _epoch;
-    private List<int[]>? _plan;
-
     private readonly int _rank;
     private readonly int _worldSize;
 
@@ -36,73 +27,35 @@ internal sealed class EpochBatches : ITrainingData<TensorBatch>
         _rank = rank;
         _worldSize = worldSize;
         _examples = examples;
-        _lengths = [.. examples.Select(e => e.Length)];
-        _batchSize = batchSize;
-        _gradAccum = gradAccum;
-        _bucket = bucketByLength;
+        _plan = new EpochPlan([.. examples.Select(e => e.Length)], batchSize, gradAccum, bucketByLength, seed);
         _padId = padId;
         _regression = regression;
         _device = device;
-        _shuffle = new DeterministicRandom(seed ^ 0x5DEECE66DUL);
-        BatchesPerEpoch = (examples.Length + batchSize - 1) / batchSize;
-        StepsPerEpoch = (BatchesPerEpoch + gradAccum - 1) / gradAccum;
     }
 
     /// <summary>Batches in every epoch.</summary>
-    public int BatchesPerEpoch { get; }
+    public int BatchesPerEpoch => _plan.BatchesPerEpoch;
 
     /// <summary>Optimizer steps in every epoch.</summary>
-    public int StepsPerEpoch { get; }
+    public int StepsPerEpoch => _plan.StepsPerEpoch;
 
     /// <summary>The 1-based epoch of step <paramref name="step"/>.</summary>
-    public int EpochOf(long step) => (int)((step - 1) / StepsPerEpoch) + 1;
+    public int EpochOf(long step) => _plan.EpochOf(step);
 
     /// <summary>The index in its epoch's plan of the first batch of step <paramref name="step"/>.</summary>
-    public int FirstBatchOf(long step) => (int)((step - 1) % StepsPerEpoch) * _gradAccum;
+    public int FirstBatchOf(long step) => _plan.FirstBatchOf(step);
 
     /// <summary>Whether step <paramref name="step"/> is the last of its epoch.</summary>
-    public bool IsEpochEnd(long step) => step % StepsPerEpoch == 0;
+    public bool IsEpochEnd(long step) => _plan.IsEpochEnd(step);
 
-    public IReadOnlyList<Func<TensorBatch>> MicroBatches(long step)
-    {
-        var plan = PlanOf(EpochOf(step));
-        var first = FirstBatchOf(step);
+    public IReadOnlyList<Func<TensorBatch>> MicroBatches(long step) =>
         // Every rank plans the same global batches (same seed) and collates only its slice; a slice may be empty.
-        return [.. plan.Skip(first).Take(_gradAccum).Select(ix => (Func<TensorBatch>)(() =>
+        [.. _plan.BatchesOf(step).Select(ix => (Func<TensorBatch>)(() =>
             Batching.Collate(_examples, _worldSize == 1 ? ix : [.. DataSharding.Take(ix, _rank, _worldSize)], _padId, _regression, withLabels: true, _device)))];
-    }
 
     /// <summary>Where the data continues after <paramref name="stepsDone"/> steps.</summary>
-    public JsonObject State(long stepsDone)
-    {
-        var next = EpochOf(stepsDone + 1);
-        // Within the current epoch its plan is redrawn from the state before it; at an epoch end the next plan is not drawn yet.
-        var state = next == _epoch ? _epochStartState : _shuffle.State;
-        return new JsonObject { ["epoch"] = next, ["shuffle_state"] = state.ToString(CultureInfo.InvariantCulture) };
-    }
+    public JsonObject State(long stepsDone) => _plan.State(stepsDone);
 
     /// <summary>Continues from a <see cref="State"/>.</summary>
-    public void Restore(JsonObject state)
-    {
-        var epoch = (int)TrainLog.Number(state, "epoch");
-        if (epoch < 1 || state["shuffle_state"]?.GetValue<string>() is not { } text
-            || !ulong.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var s))
-        {
-            throw new BertSharpException($"the trainer state's data position ({state.ToJsonString()}) is not one fine-tuning writes.");
-        }
-        _shuffle = new DeterministicRandom(s);
-        _epoch = epoch - 1;
-        _plan = null;
-    }
-
-    private List<int[]> PlanOf(int epoch)
-    {
-        while (_plan is null || _epoch < epoch)
-        {
-            _epochStartState = _shuffle.State;
-            _plan = Batching.Plan(_lengths, _batchSize, _shuffle, _bucket);
-            _epoch++;
-        }
-        return _plan;
-    }
+    public void Restore(JsonObject state) => _plan.Restore(state);
 }

@@ -72,13 +72,8 @@ public static class HeadCollate
 /// </summary>
 public sealed class ShuffledBatches : ITrainingData<HeadBatch>
 {
-    private readonly int[] _lengths;
-    private readonly int _batchSize;
-    private readonly int _gradAccum;
+    private readonly EpochPlan _plan;
     private readonly Func<int[], HeadBatch> _collate;
-    private readonly DeterministicRandom _shuffle;
-    private int _epoch;
-    private List<int[]>? _plan;
 
     /// <param name="lengths">Tokens of every example (for length grouping).</param>
     /// <param name="batchSize">Examples per micro-batch.</param>
@@ -88,41 +83,27 @@ public sealed class ShuffledBatches : ITrainingData<HeadBatch>
     public ShuffledBatches(IReadOnlyList<int> lengths, int batchSize, int gradAccum, ulong seed, Func<int[], HeadBatch> collate)
     {
         ArgumentNullException.ThrowIfNull(lengths);
-        _lengths = [.. lengths];
-        _batchSize = batchSize;
-        _gradAccum = gradAccum;
         _collate = collate ?? throw new ArgumentNullException(nameof(collate));
-        _shuffle = new DeterministicRandom(seed ^ 0x5DEECE66DUL);
-        BatchesPerEpoch = (_lengths.Length + batchSize - 1) / batchSize;
-        StepsPerEpoch = (BatchesPerEpoch + gradAccum - 1) / gradAccum;
+        _plan = new EpochPlan(lengths, batchSize, gradAccum, bucketByLength: true, seed);
     }
 
     /// <summary>Micro-batches per epoch.</summary>
-    public int BatchesPerEpoch { get; }
+    public int BatchesPerEpoch => _plan.BatchesPerEpoch;
 
     /// <summary>Optimizer steps per epoch.</summary>
-    public int StepsPerEpoch { get; }
+    public int StepsPerEpoch => _plan.StepsPerEpoch;
 
     /// <summary>The 1-based epoch of a step.</summary>
-    public int EpochOf(long step) => (int)((step - 1) / StepsPerEpoch) + 1;
+    public int EpochOf(long step) => _plan.EpochOf(step);
 
     /// <summary>The index in its epoch of the first micro-batch of a step.</summary>
-    public int FirstBatchOf(long step) => (int)((step - 1) % StepsPerEpoch) * _gradAccum;
+    public int FirstBatchOf(long step) => _plan.FirstBatchOf(step);
 
     /// <summary>Whether a step is the last of its epoch.</summary>
-    public bool IsEpochEnd(long step) => step % StepsPerEpoch == 0;
+    public bool IsEpochEnd(long step) => _plan.IsEpochEnd(step);
 
-    public IReadOnlyList<Func<HeadBatch>> MicroBatches(long step)
-    {
-        var epoch = EpochOf(step);
-        while (_plan is null || _epoch < epoch)
-        {
-            _plan = Batching.Plan(_lengths, _batchSize, _shuffle, bucketByLength: true);
-            _epoch++;
-        }
-        var first = FirstBatchOf(step);
-        return [.. _plan.Skip(first).Take(_gradAccum).Select(ix => (Func<HeadBatch>)(() => _collate(ix)))];
-    }
+    public IReadOnlyList<Func<HeadBatch>> MicroBatches(long step) =>
+        [.. _plan.BatchesOf(step).Select(ix => (Func<HeadBatch>)(() => _collate(ix)))];
 }
 
 /// <summary>
