@@ -12,6 +12,79 @@ namespace BertSharp.Runtime;
 internal static class ElfSymbols
 {
     private const uint SymTab = 2;
+    private const uint PtNote = 4;
+    private const uint NtGnuBuildId = 3;
+
+    /// <summary>
+    /// The GNU build ID (<c>readelf -n</c>'s "Build ID") of an ELF64 little-endian file as lower-case hex, from the notes its
+    /// program headers point at (a few hundred bytes near the start); null when it has none or is not such a file.
+    /// </summary>
+    public static string? BuildId(string path)
+    {
+        try
+        {
+            using var file = File.OpenHandle(path);
+            var length = RandomAccess.GetLength(file);
+            Span<byte> header = stackalloc byte[64];
+            if (length < 64 || RandomAccess.Read(file, header, 0) != 64 || BinaryPrimitives.ReadUInt32LittleEndian(header) != 0x464C457F
+                || header[4] != 2 || header[5] != 1)
+            {
+                return null;
+            }
+            var phoff = BinaryPrimitives.ReadInt64LittleEndian(header[0x20..]);
+            int phentsize = BinaryPrimitives.ReadUInt16LittleEndian(header[0x36..]), phnum = BinaryPrimitives.ReadUInt16LittleEndian(header[0x38..]);
+            if (phoff <= 0 || phentsize < 56 || phoff + ((long)phnum * phentsize) > length)
+            {
+                return null;
+            }
+            var phdrs = new byte[phnum * phentsize];
+            if (RandomAccess.Read(file, phdrs, phoff) != phdrs.Length)
+            {
+                return null;
+            }
+            for (var i = 0; i < phnum; i++)
+            {
+                var ph = phdrs.AsSpan(i * phentsize);
+                if (BinaryPrimitives.ReadUInt32LittleEndian(ph) != PtNote)
+                {
+                    continue;
+                }
+                long offset = BinaryPrimitives.ReadInt64LittleEndian(ph[0x08..]), size = BinaryPrimitives.ReadInt64LittleEndian(ph[0x20..]);
+                if (offset <= 0 || size <= 0 || size > 1 << 16 || offset + size > length)
+                {
+                    continue;
+                }
+                var notes = new byte[size];
+                if (RandomAccess.Read(file, notes, offset) != notes.Length)
+                {
+                    continue;
+                }
+                // Each note: namesz, descsz, type, then the name and the descriptor, each padded to 4 bytes.
+                for (var p = 0; p + 12 <= notes.Length;)
+                {
+                    var namesz = (int)BinaryPrimitives.ReadUInt32LittleEndian(notes.AsSpan(p));
+                    var descsz = (int)BinaryPrimitives.ReadUInt32LittleEndian(notes.AsSpan(p + 4));
+                    var type = BinaryPrimitives.ReadUInt32LittleEndian(notes.AsSpan(p + 8));
+                    var name = p + 12;
+                    var desc = name + ((namesz + 3) & ~3);
+                    if (namesz < 0 || descsz < 0 || desc + descsz > notes.Length)
+                    {
+                        break;
+                    }
+                    if (type == NtGnuBuildId && namesz == 4 && notes.AsSpan(name, 4).SequenceEqual("GNU\0"u8) && descsz > 0)
+                    {
+                        return Convert.ToHexStringLower(notes, desc, descsz);
+                    }
+                    p = desc + ((descsz + 3) & ~3);
+                }
+            }
+            return null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
 
     /// <summary>Value (address relative to the load base) and size of each symbol in <paramref name="names"/> that the file defines.</summary>
     public static unsafe Dictionary<string, (ulong Value, ulong Size)> Find(string path, IReadOnlyCollection<string> names)

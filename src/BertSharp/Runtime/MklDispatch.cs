@@ -92,13 +92,18 @@ internal static class MklDispatch
             {
                 return _report = new MklDispatchReport(vendor, simulated, "unknown", MklVendorOverride.Unavailable);
             }
-            var symbols = ElfSymbols.Find(lib.Path, [IntelTrue, IntelTrueCached, AmdCached, ZenCached, CpuType, PathNames]);
+            string[] names = [IntelTrue, IntelTrueCached, AmdCached, ZenCached, CpuType, PathNames];
             // The symbol table must describe the mapped file: the exported function has to sit where the table says.
-            var consistent = symbols.TryGetValue(IntelTrue, out var fn)
+            bool Consistent(Dictionary<string, (ulong Value, ulong Size)> found) => found.TryGetValue(IntelTrue, out var fn)
                 && NativeLibrary.TryLoad(lib.Path, out var handle)
                 && NativeLibrary.TryGetExport(handle, IntelTrue, out var exported)
                 && exported == (nint)(lib.Base + fn.Value);
-            if (!consistent || !symbols.ContainsKey(IntelTrueCached) || !symbols.ContainsKey(CpuType))
+            var symbols = ElfSymbolCache.Find(lib.Path, names);
+            if (!Consistent(symbols))
+            {
+                symbols = ElfSymbols.Find(lib.Path, names); // a cached answer that does not fit: read the table itself
+            }
+            if (!Consistent(symbols) || !symbols.ContainsKey(IntelTrueCached) || !symbols.ContainsKey(CpuType))
             {
                 return _report = new MklDispatchReport(vendor, simulated, "unknown", MklVendorOverride.Unavailable);
             }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics.X86;
 using BertSharp.Runtime;
+using BertSharp.Tests.Infrastructure;
 
 namespace BertSharp.Tests.Runtime;
 
@@ -31,6 +32,36 @@ public class MklDispatchTests
         Assert.Equal((ulong)exported, lib.Value.Base + found["mkl_serv_cpu_detect"].Value);
         Assert.Equal(4UL, found["mkl_cpu_type"].Size); // a local int: only in .symtab, not in the dynamic table
         Assert.False(found.ContainsKey("THIS_SYMBOL_DOES_NOT_EXIST"));
+    }
+
+    [SkippableFact]
+    public void Symbol_cache_answers_as_the_table_does_per_build_id_and_rereads_a_damaged_file()
+    {
+        TorchRuntime.EnsureLoaded();
+        var lib = MklDispatch.FindLoadedLibrary("libtorch_cpu.so");
+        Skip.If(lib is null, "libtorch_cpu.so is not mapped (not Linux)");
+        // The build ID as binutils reads it.
+        var readelf = Packaging.PackageBuild.Run(Path.GetDirectoryName(lib.Value.Path)!, "readelf", "-n", lib.Value.Path);
+        var id = readelf.Split('\n').Select(l => l.Trim()).Single(l => l.StartsWith("Build ID: ", StringComparison.Ordinal))["Build ID: ".Length..];
+        Assert.Equal(id, ElfSymbols.BuildId(lib.Value.Path));
+        Assert.Null(ElfSymbols.BuildId(Path.Combine(AppContext.BaseDirectory, "xunit.runner.json")));
+
+        using var tmp = TestPaths.TempDir();
+        string[] names = ["mkl_serv_cpu_detect", "THIS_SYMBOL_DOES_NOT_EXIST", "mkl_cpu_type"];
+        var table = ElfSymbols.Find(lib.Value.Path, names);
+        var file = Path.Combine(tmp.Path, $"elf-symbols-{id}.txt");
+        Assert.Equal(table, ElfSymbolCache.Find(lib.Value.Path, names, tmp.Path)); // read from the table, written down
+        Assert.True(File.Exists(file));
+        // Answered from the file: an entry changed there is what comes back.
+        File.WriteAllText(file, File.ReadAllText(file).Replace("mkl_cpu_type ", "mkl_cpu_type 1", StringComparison.Ordinal));
+        Assert.NotEqual(table["mkl_cpu_type"], ElfSymbolCache.Find(lib.Value.Path, names, tmp.Path)["mkl_cpu_type"]);
+        // Other names, or a damaged line: the table is read again and the file rewritten.
+        Assert.Equal(table.Where(kv => kv.Key != "THIS_SYMBOL_DOES_NOT_EXIST").ToDictionary(),
+            ElfSymbolCache.Find(lib.Value.Path, ["mkl_serv_cpu_detect", "mkl_cpu_type"], tmp.Path));
+        Assert.Equal(table, ElfSymbolCache.Find(lib.Value.Path, names, tmp.Path));
+        File.WriteAllText(file, File.ReadAllText(file) + "mkl_cpu_type zz 4\n");
+        Assert.Equal(table, ElfSymbolCache.Find(lib.Value.Path, names, tmp.Path));
+        Assert.DoesNotContain(" zz ", File.ReadAllText(file), StringComparison.Ordinal);
     }
 
     [SkippableTheory]
