@@ -15,19 +15,31 @@ namespace BertSharp.Tests.Distributed;
 /// rank that ends the job.
 /// </summary>
 [Collection(SerialCollection.Name)]
-public sealed class DataParallelTrainingTests
+public sealed class DataParallelTrainingTests(DataParallelTrainingTests.Corpus corpus) : IClassFixture<DataParallelTrainingTests.Corpus>
 {
     private const double Tolerance = 1e-5;
 
-    /// <summary>Pre-training data from a piece of Alice in Wonderland with the fixture's vocabulary (max length 32).</summary>
-    private static string PretrainingData(TempDir tmp)
+    /// <summary>
+    /// Pre-training data from a piece of Alice in Wonderland with the fixture's vocabulary (max length 32), built once for the
+    /// tests of this class (they only read it; it used to be built again by each of four tests).
+    /// </summary>
+    public sealed class Corpus : IDisposable
     {
-        var text = File.ReadAllText(Path.Combine(TestPaths.RepoRoot, "samples", "corpus", "pg11_alice.txt"))[..20000];
-        File.WriteAllText(tmp.File("alice.txt"), text);
-        var r = CliRunner.Run("pretrain-data", "--input", tmp.File("alice.txt"), "--vocab", Path.Combine(HfFixture.Dir("pretraining"), "vocab.txt"),
-            "--output", tmp.File("data"), "--max-length", "32", "--max-predictions-per-seq", "5", "--dupe-factor", "1");
-        Assert.True(r.ExitCode == 0, r.StdErr);
-        return tmp.File("data");
+        private readonly TempDir _tmp = TestPaths.TempDir();
+
+        public Corpus()
+        {
+            var text = File.ReadAllText(Path.Combine(TestPaths.RepoRoot, "samples", "corpus", "pg11_alice.txt"))[..20000];
+            File.WriteAllText(_tmp.File("alice.txt"), text);
+            var r = CliRunner.Run("pretrain-data", "--input", _tmp.File("alice.txt"), "--vocab", Path.Combine(HfFixture.Dir("pretraining"), "vocab.txt"),
+                "--output", _tmp.File("data"), "--max-length", "32", "--max-predictions-per-seq", "5", "--dupe-factor", "1");
+            Assert.True(r.ExitCode == 0, r.StdErr);
+            Data = _tmp.File("data");
+        }
+
+        public string Data { get; }
+
+        public void Dispose() => _tmp.Dispose();
     }
 
     /// <summary>A copy of a fixture model, with dropout 0.1 when asked (the fixtures have none).</summary>
@@ -103,7 +115,7 @@ public sealed class DataParallelTrainingTests
     {
         MpiJob.RequireMpirun();
         using var tmp = TestPaths.TempDir();
-        var data = PretrainingData(tmp);
+        var data = corpus.Data;
         var model = Model(tmp, "pretraining", dropout);
         InProcess(Pretrain(data, model, tmp.File("one"), "--example-dropout"));
         var job = Ranks(2, Pretrain(data, model, tmp.File("two")));
@@ -131,7 +143,7 @@ public sealed class DataParallelTrainingTests
     {
         MpiJob.RequireMpirun();
         using var tmp = TestPaths.TempDir();
-        var data = PretrainingData(tmp);
+        var data = corpus.Data;
         var model = Model(tmp, "pretraining", dropout: true);
         string[] accum = ["--grad-accum", "2", "--dynamic-masking", "--example-dropout"];
         InProcess(Pretrain(data, model, tmp.File("ref"), accum));
@@ -179,7 +191,7 @@ public sealed class DataParallelTrainingTests
     {
         MpiJob.RequireMpirun();
         using var tmp = TestPaths.TempDir();
-        var data = PretrainingData(tmp);
+        var data = corpus.Data;
         var model = Model(tmp, "pretraining", dropout: false);
         var output = tmp.File("run");
         var args = Pretrain(data, model, output, "--save-every", "2").Select(a => a == "10" ? "100000" : a).ToArray();
