@@ -363,7 +363,10 @@ public sealed class PretrainingTrainer
                 throw new BertSharpException($"{dir}: model directory not found.");
             }
             var loaded = BertPretrained.Load(architecture, dir, out var report);
-            OnNotice?.Invoke(DescribeLoad(report, loaded));
+            if ((Communicator ?? new LocalCommunicator()).IsWriter())
+            {
+                OnNotice?.Invoke(DescribeLoad(report, loaded));
+            }
             return (loaded, Path.Combine(dir, "vocab.txt"));
         }
         if (source.Preset is null || source.VocabPath is null)
@@ -392,26 +395,21 @@ public sealed class PretrainingTrainer
     internal static string DescribeLoad(LoadReport report, BertPreTrainedModel model)
     {
         var ties = model.TiedKeys;
+        // A tied alias (decoder.bias = cls.predictions.bias) is one weight: named once, by its owner.
         var fresh = report.MissingKeys.Where(k => !ties.ContainsKey(k)).ToList();
-        var total = model.NamedParameters().Count();
-        var architecture = model.GetType().Name;
-        var lines = new List<string>
+        var parts = new List<string>
         {
-            fresh.Count == 0
-                ? $"loaded {report.Source} as {architecture}: all {total} weight tensors from the checkpoint."
-                : $"loaded {report.Source} as {architecture}: {total - fresh.Count} of {total} weight tensors from the checkpoint; {fresh.Count} newly initialised (the checkpoint has none): {string.Join(", ", fresh)}.",
+            fresh.Count == 0 ? "every weight loaded" : $"{fresh.Count} weight(s) newly initialised, not in the checkpoint ({string.Join(", ", fresh)})",
         };
-        var decoder = ties.FirstOrDefault(kv => kv.Key.EndsWith("decoder.weight", StringComparison.Ordinal));
-        if (decoder.Key is not null)
+        if (ties.TryGetValue("cls.predictions.decoder.weight", out var embeddings))
         {
-            var embeddingsFresh = report.MissingKeys.Contains(decoder.Value);
-            lines.Add($"the MLM decoder ({decoder.Key}) is tied to the word embeddings ({decoder.Value}){(embeddingsFresh ? "" : ", so it starts from the checkpoint's")}; its bias is {ties.GetValueOrDefault("cls.predictions.decoder.bias", "cls.predictions.bias")}.");
+            parts.Add($"the MLM decoder is tied to the word embeddings ({embeddings}{(report.MissingKeys.Contains(embeddings) ? "" : ", loaded")}), its bias is cls.predictions.bias");
         }
         if (report.UnexpectedKeys.Count > 0)
         {
-            lines.Add($"not used by {architecture}: {string.Join(", ", report.UnexpectedKeys)}.");
+            parts.Add($"{report.UnexpectedKeys.Count} checkpoint tensor(s) not used ({string.Join(", ", report.UnexpectedKeys)})");
         }
-        return string.Join("\n", lines);
+        return $"model: {report.Source} as {model.GetType().Name} — {string.Join("; ", parts)}";
     }
 
     private long StepSeed(long step) => (long)(PretrainingRng.Derive(_options.Seed, 0x64726F70, step).NextUInt64() >> 1);
