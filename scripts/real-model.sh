@@ -11,8 +11,8 @@
 #     sst2               SST-2: train 67,349, dev 872 (accuracy)
 #     imdb-probe         the speed of IMDb fine-tuning at 128 / 256 / 512 word pieces (160 reviews each): for the projections
 #     imdb-direct-1      IMDb from the imported model, seed 1: train 25,000, test 25,000 (accuracy), 256 word pieces head+tail
-#     dapt               further pre-training (masked LM + next sentence: pretrain has no MLM-only objective yet) on 50,000
-#                        unlabelled IMDb reviews (../shared/data/corpus)
+#     dapt               further pre-training (masked LM only, as HF run_mlm: --objective mlm, the imported BertModel gets a new
+#                        MLM transform layer) on 50,000 unlabelled IMDb reviews (../shared/data/corpus), packed at 256 word pieces
 #     imdb-dapt-1        IMDb from the further pre-trained model, seed 1 (same settings as imdb-direct)
 #     imdb-direct-2, imdb-dapt-2   the second seed of each arm
 #     table              the results table from the runs' metrics files (what docs/real-model.md shows)
@@ -20,7 +20,7 @@
 # A step whose result exists is skipped, so after an interruption the same command continues where it stopped (a step that
 # was interrupted starts again). Everything goes to $OUT (default runs/real-model); each run directory gets wall_seconds and
 # its log beside it (RUN.log). Env: OUT, THREADS (default 2), BERT (the command that runs the CLI, default ./bert),
-# BERTSHARP_SHARED (default ../shared), MODEL (default: the imported all-MiniLM-L6-v2).
+# BERTSHARP_SHARED (default ../shared), MODEL (default: the imported all-MiniLM-L6-v2), DAPT_STEPS (default 2000).
 set -euo pipefail
 root=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)
 shared=${BERTSHARP_SHARED:-$root/../shared}
@@ -127,11 +127,15 @@ imdb_probe() {
 dapt() {
   local data=$out/dapt-data
   if [[ ! -f "$data/manifest.json" ]]; then
+    # One packed segment of up to 256 word pieces per instance (the length IMDb is fine-tuned at), 15 % masked (38 of 256).
     "${bert[@]}" pretrain-data --input "$shared/data/corpus/imdb_unsup_reviews.txt.gz" --vocab "$model/vocab.txt" --output "$data" \
-      --max-length 128 --dupe-factor 1 --seed 12345 --threads "$threads" > "$data.log" 2>&1
+      --objective mlm --max-length 256 --max-predictions-per-seq 38 --whole-word-mask --dupe-factor 1 --seed 12345 \
+      --threads "$threads" > "$data.log" 2>&1
   fi
-  run "$out/dapt" "$out/dapt/final/model.safetensors" pretrain --data "$data" --model "$model" --output "$out/dapt" \
-    --steps 2000 --batch-size 32 --lr 1e-4 --warmup-steps 200 --save-every 250 --eval-every 250 --seed 42 --threads "$threads" --device cpu
+  # --dynamic-masking: fresh masks every time an instance comes round, as HF's data collator does.
+  run "$out/dapt" "$out/dapt/final/model.safetensors" pretrain --data "$data" --model "$model" --output "$out/dapt" --objective mlm \
+    --steps "${DAPT_STEPS:-2000}" --batch-size 32 --lr 1e-4 --warmup-steps 200 --dynamic-masking --save-every 250 --eval-every 250 \
+    --seed 42 --threads "$threads" --device cpu
 }
 
 metric() { # file key
