@@ -5,7 +5,7 @@ using BertSharp.Training.Pretraining;
 
 namespace BertSharp.Cli.Commands;
 
-/// <summary><c>bert pretrain</c>: MLM + NSP pre-training on data built by <c>bert pretrain-data</c>.</summary>
+/// <summary><c>bert pretrain</c>: MLM + NSP or MLM-only pre-training on data built by <c>bert pretrain-data</c>.</summary>
 internal static class PretrainCommand
 {
     public static Command Create()
@@ -42,13 +42,14 @@ internal static class PretrainCommand
             Description = "Key dropout masks by (seed, step, instance) so that any number of ranks gives the same run (always on with several ranks; pass it to a single-process run that will be resumed on several).",
         };
         var seed = new Option<long>("--seed") { Description = "Seed of initialisation, dropout and dynamic masks.", DefaultValueFactory = _ => PretrainingTrainerOptions.DefaultSeed };
+        var objective = CommonOptions.Objective("mlm+nsp: masked LM + next-sentence prediction (BertForPreTraining); mlm: masked LM only (BertForMaskedLM: no pooler, no NSP head; HF run_mlm), e.g. to continue an imported BertModel on in-domain text. Default: what the data was built for (pretrain-data --objective; mlm+nsp unless given).");
         var device = CommonOptions.Device();
         var stopAfter = new Option<long?>("--stop-after") { Description = "Stop this invocation after N steps, writing a checkpoint there (--resume continues it)." };
         var overwrite = CommonOptions.Overwrite();
         var threads = CommonOptions.Threads();
 
-        var cmd = new Command("pretrain", "Pre-train BERT with masked-LM + next-sentence prediction (BertForPreTraining).");
-        foreach (var o in new Option[] { data, output, config, vocab, model, steps, batch, lr, warmup, wd, eps, accum, clip, saveEvery, evalEvery, resume, dynamic, exampleDropout, seed, device, threads, stopAfter, overwrite })
+        var cmd = new Command("pretrain", "Pre-train BERT with masked-LM + next-sentence prediction (BertForPreTraining) or masked LM only (--objective mlm, BertForMaskedLM).");
+        foreach (var o in new Option[] { data, output, config, vocab, model, steps, batch, lr, warmup, wd, eps, accum, clip, saveEvery, evalEvery, resume, dynamic, exampleDropout, objective, seed, device, threads, stopAfter, overwrite })
         {
             cmd.Options.Add(o);
         }
@@ -83,6 +84,7 @@ internal static class PretrainCommand
                 DynamicMasking = Pick(dynamic, s => s.DynamicMasking),
                 ExampleDropout = Pick(exampleDropout, s => s.ExampleDropout),
                 Seed = Pick(seed, s => s.Seed),
+                Objective = saved is { } so && !CommonOptions.Given(p, objective) ? so.Options.Objective : CommonOptions.Objective(p, objective),
                 Device = p.GetValue(device) ?? "auto",
                 Overwrite = p.GetValue(overwrite),
             };
@@ -120,6 +122,7 @@ internal static class PretrainCommand
                 {
                     StopAfter = stop,
                     Communicator = comm,
+                    OnNotice = n => Console.Error.WriteLine(n),
                     OnLog = e =>
                     {
                         if (e.Type == "eval")
@@ -129,7 +132,7 @@ internal static class PretrainCommand
                         }
                         lastTrain = e;
                         progress.Report(("pretrain", e.Step, totalSteps, string.Create(CultureInfo.InvariantCulture,
-                            $"mlm {e.MaskedLmLoss:F3} ({e.MaskedLmAccuracy:P1}) nsp {e.NextSentenceLoss:F3} ({e.NextSentenceAccuracy:P1}) {e.TokensPerSecond:F0} tok/s")));
+                            $"mlm {e.MaskedLmLoss:F3} ({e.MaskedLmAccuracy:P1}){(double.IsNaN(e.NextSentenceLoss) ? "" : $" nsp {e.NextSentenceLoss:F3} ({e.NextSentenceAccuracy:P1})")} {e.TokensPerSecond:F0} tok/s")));
                     },
                 };
                 return trainer.Run(dataDir, outDir, source, p.GetValue(resume), cancel.Token);
@@ -137,15 +140,20 @@ internal static class PretrainCommand
             var inv = CultureInfo.InvariantCulture;
             if (lastTrain is { } t)
             {
-                Console.Out.WriteLine(string.Create(inv, $"step {t.Step}: loss {t.Loss:F4}, masked_lm_loss {t.MaskedLmLoss:F4}, masked_lm_accuracy {t.MaskedLmAccuracy:F4}, next_sentence_loss {t.NextSentenceLoss:F4}, next_sentence_accuracy {t.NextSentenceAccuracy:F4}, {t.TokensPerSecond:F0} tokens/s"));
+                Console.Out.WriteLine(string.Create(inv, $"step {t.Step}: loss {t.Loss:F4}, masked_lm_loss {t.MaskedLmLoss:F4}, masked_lm_accuracy {t.MaskedLmAccuracy:F4}{Nsp(t)}, {t.TokensPerSecond:F0} tokens/s"));
             }
             if (lastEval is { } ev)
             {
-                Console.Out.WriteLine(string.Create(inv, $"eval at step {ev.Step}: masked_lm_loss {ev.MaskedLmLoss:F4}, masked_lm_accuracy {ev.MaskedLmAccuracy:F4}, next_sentence_loss {ev.NextSentenceLoss:F4}, next_sentence_accuracy {ev.NextSentenceAccuracy:F4}"));
+                Console.Out.WriteLine(string.Create(inv, $"eval at step {ev.Step}: masked_lm_loss {ev.MaskedLmLoss:F4}, masked_lm_accuracy {ev.MaskedLmAccuracy:F4}{Nsp(ev)}"));
             }
             Console.Out.WriteLine($"model: {final}");
             return 0;
         });
         return cmd;
     }
+
+    // A masked-LM-only run logs no next-sentence metrics.
+    private static string Nsp(PretrainingLogEntry e) => double.IsNaN(e.NextSentenceLoss)
+        ? ""
+        : string.Create(CultureInfo.InvariantCulture, $", next_sentence_loss {e.NextSentenceLoss:F4}, next_sentence_accuracy {e.NextSentenceAccuracy:F4}");
 }

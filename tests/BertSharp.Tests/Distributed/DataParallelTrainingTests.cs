@@ -20,24 +20,35 @@ public sealed class DataParallelTrainingTests(DataParallelTrainingTests.Corpus c
     private const double Tolerance = 1e-5;
 
     /// <summary>
-    /// Pre-training data from a piece of Alice in Wonderland with the fixture's vocabulary (max length 32), built once for the
-    /// tests of this class (they only read it; it used to be built again by each of four tests).
+    /// Pre-training data from a piece of Alice in Wonderland with the fixture's vocabulary (max length 32), built once per
+    /// objective for the tests of this class (they only read it; it used to be built again by each test).
     /// </summary>
     public sealed class Corpus : IDisposable
     {
         private readonly TempDir _tmp = TestPaths.TempDir();
+        private readonly Dictionary<string, string> _data = [];
 
-        public Corpus()
+        /// <summary>The data for <paramref name="objective"/> (<c>mlm+nsp</c> or <c>mlm</c>).</summary>
+        public string Data(string objective = "mlm+nsp")
         {
-            var text = File.ReadAllText(Path.Combine(TestPaths.RepoRoot, "samples", "corpus", "pg11_alice.txt"))[..20000];
-            File.WriteAllText(_tmp.File("alice.txt"), text);
-            var r = CliRunner.Run("pretrain-data", "--input", _tmp.File("alice.txt"), "--vocab", Path.Combine(HfFixture.Dir("pretraining"), "vocab.txt"),
-                "--output", _tmp.File("data"), "--max-length", "32", "--max-predictions-per-seq", "5", "--dupe-factor", "1");
-            Assert.True(r.ExitCode == 0, r.StdErr);
-            Data = _tmp.File("data");
+            lock (_data)
+            {
+                if (!_data.TryGetValue(objective, out var dir))
+                {
+                    var alice = _tmp.File("alice.txt");
+                    if (!File.Exists(alice))
+                    {
+                        File.WriteAllText(alice, File.ReadAllText(Path.Combine(TestPaths.RepoRoot, "samples", "corpus", "pg11_alice.txt"))[..20000]);
+                    }
+                    dir = _tmp.File("data-" + objective.Replace('+', '-'));
+                    var r = CliRunner.Run("pretrain-data", "--input", alice, "--vocab", Path.Combine(HfFixture.Dir("pretraining"), "vocab.txt"),
+                        "--output", dir, "--max-length", "32", "--max-predictions-per-seq", "5", "--dupe-factor", "1", "--objective", objective);
+                    Assert.True(r.ExitCode == 0, r.StdErr);
+                    _data[objective] = dir;
+                }
+                return dir;
+            }
         }
-
-        public string Data { get; }
 
         public void Dispose() => _tmp.Dispose();
     }
@@ -115,7 +126,7 @@ public sealed class DataParallelTrainingTests(DataParallelTrainingTests.Corpus c
     {
         MpiJob.RequireMpirun();
         using var tmp = TestPaths.TempDir();
-        var data = corpus.Data;
+        var data = corpus.Data();
         var model = Model(tmp, "pretraining", dropout);
         InProcess(Pretrain(data, model, tmp.File("one"), "--example-dropout"));
         var job = Ranks(2, Pretrain(data, model, tmp.File("two")));
@@ -139,11 +150,24 @@ public sealed class DataParallelTrainingTests(DataParallelTrainingTests.Corpus c
     }
 
     [SkippableFact]
+    public void Masked_lm_pretraining_on_2_ranks_equals_one_process_with_the_whole_batch()
+    {
+        MpiJob.RequireMpirun();
+        using var tmp = TestPaths.TempDir();
+        var data = corpus.Data("mlm");
+        var model = Model(tmp, "masked-lm", dropout: false);
+        InProcess(Pretrain(data, model, tmp.File("one"), "--example-dropout"));
+        Ranks(2, Pretrain(data, model, tmp.File("two")));
+        AssertSameRun(tmp.File("one"), tmp.File("two"), "final/model.safetensors", "masked LM, 2 ranks");
+        Assert.Contains("\"BertForMaskedLM\"", File.ReadAllText(tmp.File("two/final/config.json")), StringComparison.Ordinal);
+    }
+
+    [SkippableFact]
     public void Pretraining_resumes_on_a_different_number_of_ranks_and_3_uneven_ranks_match_one_process()
     {
         MpiJob.RequireMpirun();
         using var tmp = TestPaths.TempDir();
-        var data = corpus.Data;
+        var data = corpus.Data();
         var model = Model(tmp, "pretraining", dropout: true);
         string[] accum = ["--grad-accum", "2", "--dynamic-masking", "--example-dropout"];
         InProcess(Pretrain(data, model, tmp.File("ref"), accum));
@@ -191,7 +215,7 @@ public sealed class DataParallelTrainingTests(DataParallelTrainingTests.Corpus c
     {
         MpiJob.RequireMpirun();
         using var tmp = TestPaths.TempDir();
-        var data = corpus.Data;
+        var data = corpus.Data();
         var model = Model(tmp, "pretraining", dropout: false);
         var output = tmp.File("run");
         var args = Pretrain(data, model, output, "--save-every", "2").Select(a => a == "10" ? "100000" : a).ToArray();
