@@ -18,9 +18,9 @@ internal static class PretrainCommand
         };
         var config = new Option<string>("--config") { Description = "A fresh model: a size preset (tiny, mini, small, medium, base, large) or a config.json file (with --vocab)." };
         var vocab = new Option<string>("--vocab") { Description = "vocab.txt the data was built with (for --config)." };
-        var model = new Option<string>("--model") { Description = "Continue pre-training this HF model directory instead of a fresh one." };
+        var model = CommonOptions.ModelOption("Continue pre-training this HF model directory instead of a fresh one.", required: false);
         var steps = new Option<long>("--steps") { Description = "Optimizer steps.", DefaultValueFactory = _ => PretrainingTrainerOptions.DefaultSteps };
-        var batch = new Option<int>("--batch-size") { Description = "Instances per micro-batch, over all ranks of a data-parallel run (each takes its share).", DefaultValueFactory = _ => PretrainingTrainerOptions.DefaultBatchSize };
+        var batch = CommonOptions.BatchSize("Instances per micro-batch, over all ranks of a data-parallel run (each takes its share).", PretrainingTrainerOptions.DefaultBatchSize);
         var optimizer = new OptimizerOptions(PretrainingTrainerOptions.DefaultLearningRate, PretrainingTrainerOptions.DefaultEps,
             PretrainingTrainerOptions.DefaultWeightDecay, PretrainingTrainerOptions.DefaultMaxGradNorm);
         var warmup = new Option<long?>("--warmup-steps") { Description = "Linear warm-up steps (default: 10 % of --steps)." };
@@ -29,7 +29,7 @@ internal static class PretrainCommand
         var resume = new Option<bool>("--resume") { Description = "Continue from the latest checkpoint-N in --output with the run's own settings (--data, --steps, --lr, ...); --steps may be raised to extend the run." };
         var dynamic = new Option<bool>("--dynamic-masking") { Description = "Mask instances afresh each time they are used." };
         var exampleDropout = TrainingOptionSet.ExampleDropout();
-        var seed = TrainingOptionSet.SeedOption(PretrainingTrainerOptions.DefaultSeed, "Seed of initialisation, dropout and dynamic masks.");
+        var seed = CommonOptions.Seed(PretrainingTrainerOptions.DefaultSeed, "Seed of initialisation, dropout and dynamic masks.");
         var device = CommonOptions.Device();
         var stopAfter = TrainingOptionSet.StopAfterOption();
         var overwrite = CommonOptions.Overwrite();

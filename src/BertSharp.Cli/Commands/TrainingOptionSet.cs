@@ -49,7 +49,7 @@ internal sealed class TrainingOptionSet
         Required = true,
     };
 
-    public Option<string?> Model { get; } = new("--model") { Description = "HF checkpoint directory to fine-tune." };
+    public Option<string?> Model { get; } = CommonOptions.ModelOption("HF checkpoint directory to fine-tune.", required: false);
 
     public Option<string?> Config { get; } = new("--config")
     {
@@ -83,7 +83,7 @@ internal sealed class TrainingOptionSet
 
     public Option<int?> WarmupSteps { get; } = new("--warmup-steps") { Description = "Linear warmup over this many optimizer steps." };
 
-    public Option<ulong> Seed { get; } = SeedOption(TrainingOptions.DefaultSeed,
+    public Option<ulong> Seed { get; } = CommonOptions.Seed(TrainingOptions.DefaultSeed,
         "Seed for initialisation, dropout and shuffling; the same seed gives the same losses on the same CPU.");
 
     public Option<int?> MaxTrainExamples { get; } = new("--max-train-examples") { Description = "Use only the first N training examples." };
@@ -118,37 +118,16 @@ internal sealed class TrainingOptionSet
     /// <summary>The shared settings as given on the command line (nothing checked yet: <see cref="TrainingOptions.Validate"/> does).</summary>
     public TrainingOptions Bind(ParseResult p) => new()
     {
-        DataPath = p.GetValue(Data)!,
-        EvalDataPath = p.GetValue(EvalData),
-        OutputDir = p.GetValue(Output)!,
-        ModelDir = p.GetValue(Model),
-        ConfigPreset = p.GetValue(Config),
-        VocabPath = p.GetValue(Vocab),
-        Lowercase = p.GetValue(Lowercase),
-        Epochs = p.GetValue(Epochs),
-        BatchSize = p.GetValue(BatchSize),
-        MaxLength = p.GetValue(MaxLength),
-        LearningRate = p.GetValue(Optimizer.LearningRate),
-        Eps = p.GetValue(Optimizer.Eps),
-        WeightDecay = p.GetValue(Optimizer.WeightDecay),
-        MaxGradNorm = p.GetValue(Optimizer.MaxGradNorm),
-        GradAccum = p.GetValue(Optimizer.GradAccum),
-        WarmupRatio = p.GetValue(WarmupRatio),
-        WarmupSteps = p.GetValue(WarmupSteps),
-        Seed = p.GetValue(Seed),
-        MaxTrainExamples = p.GetValue(MaxTrainExamples),
-        MaxEvalExamples = p.GetValue(MaxEvalExamples),
-        SaveSteps = p.GetValue(SaveSteps),
-        Resume = p.GetValue(Resume),
-        StopAfter = p.GetValue(StopAfter),
-        Device = p.GetValue(Device)!,
-        Overwrite = p.GetValue(Overwrite),
-        FreezeEncoder = p.GetValue(FreezeEncoder),
-        FreezeLayers = p.GetValue(FreezeLayers),
+        DataPath = p.GetValue(Data)!, EvalDataPath = p.GetValue(EvalData), OutputDir = p.GetValue(Output)!, Overwrite = p.GetValue(Overwrite),
+        ModelDir = p.GetValue(Model), ConfigPreset = p.GetValue(Config), VocabPath = p.GetValue(Vocab), Lowercase = p.GetValue(Lowercase),
+        Epochs = p.GetValue(Epochs), BatchSize = p.GetValue(BatchSize), MaxLength = p.GetValue(MaxLength),
+        LearningRate = p.GetValue(Optimizer.LearningRate), Eps = p.GetValue(Optimizer.Eps), WeightDecay = p.GetValue(Optimizer.WeightDecay),
+        MaxGradNorm = p.GetValue(Optimizer.MaxGradNorm), GradAccum = p.GetValue(Optimizer.GradAccum),
+        WarmupRatio = p.GetValue(WarmupRatio), WarmupSteps = p.GetValue(WarmupSteps), Seed = p.GetValue(Seed),
+        MaxTrainExamples = p.GetValue(MaxTrainExamples), MaxEvalExamples = p.GetValue(MaxEvalExamples),
+        SaveSteps = p.GetValue(SaveSteps), Resume = p.GetValue(Resume), StopAfter = p.GetValue(StopAfter),
+        Device = p.GetValue(Device)!, FreezeEncoder = p.GetValue(FreezeEncoder), FreezeLayers = p.GetValue(FreezeLayers),
     };
-
-    /// <summary><c>--seed</c> of a training command (fine-tuning, pre-training) with its library default.</summary>
-    public static Option<T> SeedOption<T>(T fallback, string description) => new("--seed") { Description = description, DefaultValueFactory = _ => fallback };
 
     /// <summary><c>--stop-after N</c> of a training command that checkpoints and resumes.</summary>
     public static Option<int?> StopAfterOption() =>

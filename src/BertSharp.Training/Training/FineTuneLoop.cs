@@ -48,8 +48,8 @@ internal sealed record FineTuneJob<TBatch>
     /// <summary>The entries of a finished output directory besides checkpoints, the log and the plot.</summary>
     public required IReadOnlyList<string> ModelEntries { get; init; }
 
-    /// <summary>The log's <c>start</c> line of a new run.</summary>
-    public required JsonObject StartEntry { get; init; }
+    /// <summary>What the log's <c>start</c> line of a new run records: examples (training, validation), warmup steps, parameters (all, trainable) and device.</summary>
+    public required (int Train, int Validation, int Warmup, long Parameters, long Trainable, string Device) Start { get; init; }
 
     /// <summary>Extra fields of every metrics.json.</summary>
     public required IReadOnlyDictionary<string, object?> MetricsExtra { get; init; }
@@ -126,7 +126,16 @@ internal static class FineTuneLoop
         };
         if (state is null)
         {
-            log.Append("start", 0, job.StartEntry);
+            log.Append("start", 0, new JsonObject
+            {
+                ["train_examples"] = job.Start.Train,
+                ["validation_examples"] = job.Start.Validation,
+                ["total_steps"] = totalSteps,
+                ["warmup_steps"] = job.Start.Warmup,
+                ["parameters"] = job.Start.Parameters,
+                ["trainable_parameters"] = job.Start.Trainable,
+                ["device"] = job.Start.Device,
+            });
         }
         else
         {

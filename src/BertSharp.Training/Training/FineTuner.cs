@@ -1,10 +1,7 @@
-using System.Text.Json.Nodes;
-using BertSharp.Checkpoints;
 using BertSharp.Data;
 using BertSharp.Distributed;
 using BertSharp.Evaluation;
 using BertSharp.Inference;
-using BertSharp.IO;
 using BertSharp.Modeling;
 using BertSharp.Runtime;
 using TorchSharp;
@@ -161,16 +158,7 @@ public static class FineTuner
             Settings = settings,
             TotalSteps = totalSteps,
             ModelEntries = ModelEntries,
-            StartEntry = new JsonObject
-            {
-                ["train_examples"] = trainEnc.Length,
-                ["validation_examples"] = valEnc?.Length ?? 0,
-                ["total_steps"] = totalSteps,
-                ["warmup_steps"] = warmup,
-                ["parameters"] = parameters,
-                ["trainable_parameters"] = frozen?.Trainable ?? parameters,
-                ["device"] = device.ToString(),
-            },
+            Start = (trainEnc.Length, valEnc?.Length ?? 0, warmup, parameters, frozen?.Trainable ?? parameters, device.ToString()),
             MetricsExtra = new Dictionary<string, object?> { ["split"] = "validation" },
             PlotSeries = [new("training loss (per step)", "train", "loss"), new("validation loss (per epoch)", "epoch", "validation.loss", Emphasize: true)],
             Checkpoint = checkpoint,

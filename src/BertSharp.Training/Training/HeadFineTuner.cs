@@ -1,7 +1,5 @@
-using System.Text.Json.Nodes;
 using BertSharp.Evaluation;
 using BertSharp.Inference;
-using BertSharp.IO;
 using BertSharp.Modeling;
 using BertSharp.Runtime;
 using TorchSharp;
@@ -108,16 +106,7 @@ public static class HeadFineTuner
             Settings = settings,
             TotalSteps = totalSteps,
             ModelEntries = ModelEntries,
-            StartEntry = new JsonObject
-            {
-                ["train_examples"] = recipe.TrainExamples,
-                ["validation_examples"] = recipe.ValidationExamples,
-                ["total_steps"] = totalSteps,
-                ["warmup_steps"] = warmup,
-                ["parameters"] = parameters,
-                ["trainable_parameters"] = frozen?.Trainable ?? parameters,
-                ["device"] = device.ToString(),
-            },
+            Start = (recipe.TrainExamples, recipe.ValidationExamples, warmup, parameters, frozen?.Trainable ?? parameters, device.ToString()),
             MetricsExtra = new Dictionary<string, object?> { ["split"] = "validation", ["task"] = o.TaskName },
             PlotSeries = [new("training loss (per step)", "train", "loss")],
             Checkpoint = checkpoint,

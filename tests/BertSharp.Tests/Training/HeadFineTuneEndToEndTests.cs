@@ -323,7 +323,8 @@ public class HeadFineTuneEndToEndTests
         [
             (["finetune", "--task", "ner", "--data", bad], $"{bad} line 3: 'lonely' has one field"),
             (["finetune", "--task", "swag", "--data", swag], $"{swag} line 2: empty label"),
-            (["finetune", "--task", "squad", "--data", squad, "--resume"], "--resume: not available for --task squad"),
+            (["finetune", "--task", "squad", "--data", squad, "--save-best", "f1"], "--save-best: not available for --task squad"),
+            (["finetune", "--task", "squad", "--data", squad, "--resume"], "nothing to --resume"),
             (["finetune", "--task", "squad", "--data", squad, "--freeze-encoder", "--freeze-layers", "1"], "give one or the other"),
             (["finetune", "--task", "sst2", "--data", squad, "--label-all-tokens"], "--label-all-tokens: only for the ner, squad and swag tasks"),
         ];
