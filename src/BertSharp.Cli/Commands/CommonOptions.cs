@@ -25,13 +25,20 @@ internal static class CommonOptions
     public static Option<string?> ModelOption(string description, bool required = true) =>
         new("--model") { Description = description, Required = required };
 
-    /// <summary><c>--batch-size</c> with its command's meaning and default.</summary>
-    public static Option<int> BatchSize(string description, int fallback) =>
-        new("--batch-size") { Description = description, DefaultValueFactory = _ => fallback };
+    /// <summary><c>--batch-size</c> with its command's meaning and default (none: the library's, e.g. the task's).</summary>
+    public static Option<T> BatchSize<T>(string description, Func<T>? fallback = null)
+    {
+        var option = new Option<T>("--batch-size") { Description = description };
+        if (fallback is not null)
+        {
+            option.DefaultValueFactory = _ => fallback();
+        }
+        return option;
+    }
 
     /// <summary><c>--batch-size</c> of a command that runs a model over many inputs: <paramref name="unit"/> per forward pass.</summary>
     public static Option<int> ForwardBatchSize(string unit = "Examples", string extra = "") =>
-        BatchSize($"{unit} per forward pass{extra}.", DefaultForwardBatchSize);
+        BatchSize($"{unit} per forward pass{extra}.", () => DefaultForwardBatchSize);
 
     /// <summary><c>--top-k</c>: how many results (<paramref name="description"/>) a command prints per input.</summary>
     public static Option<int> TopK(string description, int fallback) =>

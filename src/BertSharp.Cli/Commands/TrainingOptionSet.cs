@@ -65,12 +65,10 @@ internal sealed class TrainingOptionSet
         Description = $"Epochs (default {TaskSpec.Sst2.DefaultEpochs}; {TaskSpec.Imdb.DefaultEpochs} for imdb; {HeadFineTuneOptions.DefaultEpochs} for ner, squad and swag).",
     };
 
-    public Option<int?> BatchSize { get; } = new("--batch-size")
-    {
-        Description = $"Examples per batch (default {TaskSpec.Sst2.DefaultBatchSize}; {TaskSpec.Imdb.DefaultBatchSize} for imdb, " +
-                      $"{HeadFineTuneOptions.DefaultBatchSize(HeadTask.QuestionAnswering)} for squad, {HeadFineTuneOptions.DefaultBatchSize(HeadTask.MultipleChoice)} for swag), " +
-                      "over all ranks of a data-parallel run (each takes its share).",
-    };
+    public Option<int?> BatchSize { get; } = CommonOptions.BatchSize<int?>(
+        $"Examples per batch (default {TaskSpec.Sst2.DefaultBatchSize}; {TaskSpec.Imdb.DefaultBatchSize} for imdb, " +
+        $"{HeadFineTuneOptions.DefaultBatchSize(HeadTask.QuestionAnswering)} for squad, {HeadFineTuneOptions.DefaultBatchSize(HeadTask.MultipleChoice)} for swag), " +
+        "over all ranks of a data-parallel run (each takes its share).");
 
     public Option<int?> MaxLength { get; } = CommonOptions.MaxLength(
         $"Fine-tuning defaults to the task's length ({TaskSpec.Sst2.DefaultMaxLength}; {TaskSpec.Imdb.DefaultMaxLength} for imdb, " +
@@ -92,10 +90,7 @@ internal sealed class TrainingOptionSet
 
     public Option<int> SaveSteps { get; } = new("--save-steps") { Description = "Also write a checkpoint every N optimizer steps (one is always written at each epoch end)." };
 
-    public Option<bool> Resume { get; } = new("--resume")
-    {
-        Description = "Continue the unfinished run in --output from its latest checkpoint (same settings); the result is bitwise the uninterrupted run's.",
-    };
+    public Option<bool> Resume { get; } = ResumeOption("Continue the unfinished run in --output from its latest checkpoint (same settings); the result is bitwise the uninterrupted run's.");
 
     public Option<int?> StopAfter { get; } = StopAfterOption();
 
@@ -128,6 +123,9 @@ internal sealed class TrainingOptionSet
         SaveSteps = p.GetValue(SaveSteps), Resume = p.GetValue(Resume), StopAfter = p.GetValue(StopAfter),
         Device = p.GetValue(Device)!, FreezeEncoder = p.GetValue(FreezeEncoder), FreezeLayers = p.GetValue(FreezeLayers),
     };
+
+    /// <summary><c>--resume</c> of a training command; <paramref name="description"/> says which settings a resumed run takes.</summary>
+    public static Option<bool> ResumeOption(string description) => new("--resume") { Description = description };
 
     /// <summary><c>--stop-after N</c> of a training command that checkpoints and resumes.</summary>
     public static Option<int?> StopAfterOption() =>
