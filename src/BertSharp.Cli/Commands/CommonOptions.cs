@@ -85,6 +85,14 @@ internal static class CommonOptions
         return (parsed, head);
     }
 
+    /// <summary>--objective mlm|mlm+nsp of pretrain-data and pretrain (null when not given: each command says what it then uses).</summary>
+    public static Option<string?> Objective(string description) =>
+        new("--objective") { Description = description };
+
+    /// <summary>The parsed --objective, or null when not given.</summary>
+    public static Data.Pretraining.PretrainingObjective? Objective(ParseResult p, Option<string?> objective) =>
+        p.GetValue(objective) is { } s ? Data.Pretraining.PretrainingObjectives.Parse(s) : null;
+
     /// <summary>
     /// <c>--overwrite</c> of a command that writes the directory <paramref name="output"/> (the option's or argument's name as
     /// its help shows it).

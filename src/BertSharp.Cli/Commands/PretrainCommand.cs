@@ -5,7 +5,7 @@ using BertSharp.Training.Pretraining;
 
 namespace BertSharp.Cli.Commands;
 
-/// <summary><c>bert pretrain</c>: MLM + NSP pre-training on data built by <c>bert pretrain-data</c>.</summary>
+/// <summary><c>bert pretrain</c>: MLM + NSP or MLM-only pre-training on data built by <c>bert pretrain-data</c>.</summary>
 internal static class PretrainCommand
 {
     public static Command Create()
@@ -30,14 +30,15 @@ internal static class PretrainCommand
         var dynamic = new Option<bool>("--dynamic-masking") { Description = "Mask instances afresh each time they are used." };
         var exampleDropout = TrainingOptionSet.ExampleDropout();
         var seed = CommonOptions.Seed(PretrainingTrainerOptions.DefaultSeed, "Seed of initialisation, dropout and dynamic masks.");
+        var objective = CommonOptions.Objective("mlm+nsp: masked LM + next-sentence prediction (BertForPreTraining); mlm: masked LM only (BertForMaskedLM: no pooler, no NSP head; HF run_mlm), e.g. to continue an imported BertModel on in-domain text. Default: what the data was built for (pretrain-data --objective; mlm+nsp unless given).");
         var device = CommonOptions.Device();
         var stopAfter = TrainingOptionSet.StopAfterOption();
         var overwrite = CommonOptions.Overwrite();
         var threads = CommonOptions.Threads();
 
-        var cmd = new Command("pretrain", "Pre-train BERT with masked-LM + next-sentence prediction (BertForPreTraining).");
+        var cmd = new Command("pretrain", "Pre-train BERT with masked-LM + next-sentence prediction (BertForPreTraining) or masked LM only (--objective mlm, BertForMaskedLM).");
         foreach (var o in new Option[] { data, output, config, vocab, model, steps, batch }.Concat(optimizer.All)
-                     .Concat([warmup, saveEvery, evalEvery, resume, dynamic, exampleDropout, seed, device, threads, stopAfter, overwrite]))
+                     .Concat([warmup, saveEvery, evalEvery, resume, dynamic, exampleDropout, objective, seed, device, threads, stopAfter, overwrite]))
         {
             cmd.Options.Add(o);
         }
@@ -72,6 +73,7 @@ internal static class PretrainCommand
                 DynamicMasking = Pick(dynamic, s => s.DynamicMasking),
                 ExampleDropout = Pick(exampleDropout, s => s.ExampleDropout),
                 Seed = Pick(seed, s => s.Seed),
+                Objective = saved is { } so && !CommonOptions.Given(p, objective) ? so.Options.Objective : CommonOptions.Objective(p, objective),
                 Device = p.GetValue(device) ?? "auto",
                 Overwrite = p.GetValue(overwrite),
             };
@@ -109,6 +111,7 @@ internal static class PretrainCommand
                 {
                     StopAfter = stop,
                     Communicator = comm,
+                    OnNotice = n => Console.Error.WriteLine(n),
                     OnLog = e =>
                     {
                         if (e.Type == "eval")
@@ -118,7 +121,7 @@ internal static class PretrainCommand
                         }
                         lastTrain = e;
                         progress.Report(("pretrain", e.Step, totalSteps, string.Create(CultureInfo.InvariantCulture,
-                            $"mlm {e.MaskedLmLoss:F3} ({e.MaskedLmAccuracy:P1}) nsp {e.NextSentenceLoss:F3} ({e.NextSentenceAccuracy:P1}) {e.TokensPerSecond:F0} tok/s")));
+                            $"mlm {e.MaskedLmLoss:F3} ({e.MaskedLmAccuracy:P1}){(double.IsNaN(e.NextSentenceLoss) ? "" : $" nsp {e.NextSentenceLoss:F3} ({e.NextSentenceAccuracy:P1})")} {e.TokensPerSecond:F0} tok/s")));
                     },
                 };
                 return trainer.Run(dataDir, outDir, source, p.GetValue(resume), cancel.Token);
@@ -126,15 +129,20 @@ internal static class PretrainCommand
             var inv = CultureInfo.InvariantCulture;
             if (lastTrain is { } t)
             {
-                Console.Out.WriteLine(string.Create(inv, $"step {t.Step}: loss {t.Loss:F4}, masked_lm_loss {t.MaskedLmLoss:F4}, masked_lm_accuracy {t.MaskedLmAccuracy:F4}, next_sentence_loss {t.NextSentenceLoss:F4}, next_sentence_accuracy {t.NextSentenceAccuracy:F4}, {t.TokensPerSecond:F0} tokens/s"));
+                Console.Out.WriteLine(string.Create(inv, $"step {t.Step}: loss {t.Loss:F4}, masked_lm_loss {t.MaskedLmLoss:F4}, masked_lm_accuracy {t.MaskedLmAccuracy:F4}{Nsp(t)}, {t.TokensPerSecond:F0} tokens/s"));
             }
             if (lastEval is { } ev)
             {
-                Console.Out.WriteLine(string.Create(inv, $"eval at step {ev.Step}: masked_lm_loss {ev.MaskedLmLoss:F4}, masked_lm_accuracy {ev.MaskedLmAccuracy:F4}, next_sentence_loss {ev.NextSentenceLoss:F4}, next_sentence_accuracy {ev.NextSentenceAccuracy:F4}"));
+                Console.Out.WriteLine(string.Create(inv, $"eval at step {ev.Step}: masked_lm_loss {ev.MaskedLmLoss:F4}, masked_lm_accuracy {ev.MaskedLmAccuracy:F4}{Nsp(ev)}"));
             }
             Console.Out.WriteLine($"model: {final}");
             return 0;
         });
         return cmd;
     }
+
+    // A masked-LM-only run logs no next-sentence metrics.
+    private static string Nsp(PretrainingLogEntry e) => double.IsNaN(e.NextSentenceLoss)
+        ? ""
+        : string.Create(CultureInfo.InvariantCulture, $", next_sentence_loss {e.NextSentenceLoss:F4}, next_sentence_accuracy {e.NextSentenceAccuracy:F4}");
 }

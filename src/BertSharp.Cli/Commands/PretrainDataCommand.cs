@@ -28,11 +28,12 @@ internal static class PretrainDataCommand
         var lower = CommonOptions.Lowercase();
         var format = new Option<string>("--format") { Description = "Corpus layout: auto, lines, document-per-line or book.", DefaultValueFactory = _ => "auto" };
         var googleNsp = new Option<bool>("--google-nsp") { Description = "Always use a random next segment for one-sentence chunks, exactly as google's script (NSP labels then lean to 'random')." };
+        var objective = CommonOptions.Objective("mlm+nsp (default): google's [CLS] A [SEP] B [SEP] sentence pairs with next-sentence labels; mlm: one segment per instance, documents packed up to --max-length with [SEP] between them (HF run_mlm's group_texts), for masked-LM-only training.");
         var overwrite = CommonOptions.Overwrite();
         var threads = new Option<int>("--threads") { Description = "Worker threads (does not change the output).", DefaultValueFactory = _ => Environment.ProcessorCount };
 
         var cmd = new Command("pretrain-data", "Build masked-LM + next-sentence pre-training data (google-research/bert's create_pretraining_data) as binary shards.");
-        foreach (var o in new Option[] { input, vocab, output, stats, show, maxSeq, maxSeqOld, maxPred, prob, dupe, shortSeq, wwm, seed, lower, format, googleNsp, threads, overwrite })
+        foreach (var o in new Option[] { input, vocab, output, stats, show, maxSeq, maxSeqOld, maxPred, prob, dupe, shortSeq, wwm, seed, lower, format, googleNsp, objective, threads, overwrite })
         {
             cmd.Options.Add(o);
         }
@@ -73,6 +74,7 @@ internal static class PretrainDataCommand
                 ShortSeqProb = p.GetValue(shortSeq),
                 WholeWordMask = p.GetValue(wwm),
                 BalancedNsp = !p.GetValue(googleNsp),
+                Objective = CommonOptions.Objective(p, objective) ?? PretrainingObjective.MaskedLmNextSentence,
                 Seed = p.GetValue(seed),
             };
             options.Validate();
@@ -98,8 +100,11 @@ internal static class PretrainDataCommand
             {
                 Console.Out.WriteLine($"{i.Path}: {i.Format}, {i.Documents:N0} documents, {i.Sentences:N0} sentences, {i.Tokens:N0} tokens");
             }
+            var packed = options.Objective == PretrainingObjective.MaskedLm;
+            var specials = (packed ? 2 : 3) * manifest.Instances;
             Console.Out.WriteLine($"wrote {manifest.Instances:N0} instances in {manifest.Shards.Count} shard(s) to {outDir} " +
-                $"({manifest.MaskedTokens * 100.0 / Math.Max(1, manifest.Tokens - (3 * manifest.Instances)):F2} % masked, {manifest.RandomNext * 100.0 / manifest.Instances:F2} % random next)");
+                $"({manifest.MaskedTokens * 100.0 / Math.Max(1, manifest.Tokens - specials):F2} % masked, " +
+                (packed ? $"one packed segment per instance, mean length {(double)manifest.Tokens / manifest.Instances:F1})" : $"{manifest.RandomNext * 100.0 / manifest.Instances:F2} % random next)"));
             Show(outDir, vocabPath, showCount);
             return 0;
         });

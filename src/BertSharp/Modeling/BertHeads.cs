@@ -38,23 +38,7 @@ public sealed class BertForPreTraining : BertPreTrainedModel
     {
         var o = bert.Forward(input, outputHiddenStates, outputAttentions);
         var nsp = cls.SeqRelationship(o.PoolerOutput!);
-        Tensor logits;
-        Tensor? mlmLoss;
-        if (logitsAtLabelledPositionsOnly && labels is not null)
-        {
-            using var flatLabels = labels.reshape(-1);
-            using var labelled = flatLabels.ne(Losses.IgnoreIndex).nonzero().squeeze(-1);
-            using var flatHidden = o.LastHiddenState.reshape(-1, o.LastHiddenState.shape[^1]);
-            using var gathered = flatHidden.index_select(0, labelled);
-            using var gatheredLabels = flatLabels.index_select(0, labelled);
-            logits = cls.Predictions(gathered, bert.WordEmbeddingWeight);
-            mlmLoss = Losses.CrossEntropy(logits, gatheredLabels);
-        }
-        else
-        {
-            logits = cls.Predictions(o.LastHiddenState, bert.WordEmbeddingWeight);
-            mlmLoss = labels is null ? null : Losses.CrossEntropy(logits, labels);
-        }
+        var (logits, mlmLoss) = MaskedLmHead.Run(cls, bert, o.LastHiddenState, labels, logitsAtLabelledPositionsOnly);
         var nspLoss = nextSentenceLabel is null ? null : Losses.CrossEntropy(nsp, nextSentenceLabel);
         var loss = mlmLoss is not null && nspLoss is not null ? mlmLoss + nspLoss : null;
         return new BertForPreTrainingOutput(logits, nsp, loss, mlmLoss, nspLoss, o);
@@ -80,11 +64,40 @@ public sealed class BertForMaskedLM : BertPreTrainedModel
     public override IReadOnlyDictionary<string, string> TiedKeys { get; } = BertHeadKeys.MlmTies;
 
     /// <summary>Forward pass; <paramref name="labels"/> [batch, seq] with -100 at positions that are not predicted.</summary>
-    public MaskedLMOutput Forward(BertInput input, Tensor? labels = null, bool outputHiddenStates = false, bool outputAttentions = false)
+    /// <param name="input">Token ids, mask and segment ids.</param>
+    /// <param name="labels">MLM labels [batch, seq], -100 where nothing is predicted.</param>
+    /// <param name="outputHiddenStates">Also return every layer's hidden states.</param>
+    /// <param name="outputAttentions">Also return every layer's attention probabilities.</param>
+    /// <param name="logitsAtLabelledPositionsOnly">
+    /// Run the head only where <paramref name="labels"/> != -100 (google-research/bert's <c>gather_indexes</c>):
+    /// <see cref="MaskedLMOutput.Logits"/> is then [labelled positions, vocab] in row-major order; the loss is the same mean.
+    /// </param>
+    public MaskedLMOutput Forward(BertInput input, Tensor? labels = null, bool outputHiddenStates = false, bool outputAttentions = false,
+        bool logitsAtLabelledPositionsOnly = false)
     {
         var o = bert.Forward(input, outputHiddenStates, outputAttentions);
-        var logits = cls.Predictions(o.LastHiddenState, bert.WordEmbeddingWeight);
-        return new MaskedLMOutput(logits, labels is null ? null : Losses.CrossEntropy(logits, labels), o);
+        var (logits, loss) = MaskedLmHead.Run(cls, bert, o.LastHiddenState, labels, logitsAtLabelledPositionsOnly);
+        return new MaskedLMOutput(logits, loss, o);
+    }
+}
+
+/// <summary>The MLM head and its loss, over every position or (pre-training) only the labelled ones.</summary>
+internal static class MaskedLmHead
+{
+    public static (Tensor Logits, Tensor? Loss) Run(BertClsHeads cls, BertModel bert, Tensor hidden, Tensor? labels, bool labelledOnly)
+    {
+        if (labelledOnly && labels is not null)
+        {
+            using var flatLabels = labels.reshape(-1);
+            using var labelled = flatLabels.ne(Losses.IgnoreIndex).nonzero().squeeze(-1);
+            using var flatHidden = hidden.reshape(-1, hidden.shape[^1]);
+            using var gathered = flatHidden.index_select(0, labelled);
+            using var gatheredLabels = flatLabels.index_select(0, labelled);
+            var sparse = cls.Predictions(gathered, bert.WordEmbeddingWeight);
+            return (sparse, Losses.CrossEntropy(sparse, gatheredLabels));
+        }
+        var logits = cls.Predictions(hidden, bert.WordEmbeddingWeight);
+        return (logits, labels is null ? null : Losses.CrossEntropy(logits, labels));
     }
 }
 

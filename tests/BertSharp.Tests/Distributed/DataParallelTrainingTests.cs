@@ -20,12 +20,12 @@ public sealed class DataParallelTrainingTests
     private const double Tolerance = 1e-5;
 
     /// <summary>Pre-training data from a piece of Alice in Wonderland with the fixture's vocabulary (max length 32).</summary>
-    private static string PretrainingData(TempDir tmp)
+    private static string PretrainingData(TempDir tmp, string objective = "mlm+nsp")
     {
         var text = File.ReadAllText(Path.Combine(TestPaths.RepoRoot, "samples", "corpus", "pg11_alice.txt"))[..20000];
         File.WriteAllText(tmp.File("alice.txt"), text);
         var r = CliRunner.Run("pretrain-data", "--input", tmp.File("alice.txt"), "--vocab", Path.Combine(HfFixture.Dir("pretraining"), "vocab.txt"),
-            "--output", tmp.File("data"), "--max-length", "32", "--max-predictions-per-seq", "5", "--dupe-factor", "1");
+            "--output", tmp.File("data"), "--max-length", "32", "--max-predictions-per-seq", "5", "--dupe-factor", "1", "--objective", objective);
         Assert.True(r.ExitCode == 0, r.StdErr);
         return tmp.File("data");
     }
@@ -124,6 +124,19 @@ public sealed class DataParallelTrainingTests
                 Assert.Equal(File.ReadAllBytes(tmp.File("two/checkpoint-10/" + f)), File.ReadAllBytes(tmp.File("split/checkpoint-10/" + f)));
             }
         }
+    }
+
+    [SkippableFact]
+    public void Masked_lm_pretraining_on_2_ranks_equals_one_process_with_the_whole_batch()
+    {
+        MpiJob.RequireMpirun();
+        using var tmp = TestPaths.TempDir();
+        var data = PretrainingData(tmp, "mlm");
+        var model = Model(tmp, "masked-lm", dropout: false);
+        InProcess(Pretrain(data, model, tmp.File("one"), "--example-dropout"));
+        Ranks(2, Pretrain(data, model, tmp.File("two")));
+        AssertSameRun(tmp.File("one"), tmp.File("two"), "final/model.safetensors", "masked LM, 2 ranks");
+        Assert.Contains("\"BertForMaskedLM\"", File.ReadAllText(tmp.File("two/final/config.json")), StringComparison.Ordinal);
     }
 
     [SkippableFact]

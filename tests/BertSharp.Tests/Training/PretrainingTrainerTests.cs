@@ -10,7 +10,7 @@ namespace BertSharp.Tests.Training;
 public class PretrainingTrainerTests
 {
     /// <summary>A small corpus, its toy vocabulary as vocab.txt and the data built from it (max length 32).</summary>
-    internal static (string Data, string Vocab) SmallData(TempDir tmp, int dupe = 4)
+    internal static (string Data, string Vocab) SmallData(TempDir tmp, int dupe = 4, PretrainingObjective objective = PretrainingObjective.MaskedLmNextSentence)
     {
         var docs = Enumerable.Range(0, 24).Select(d =>
             string.Join(" ", Enumerable.Range(0, 5).Select(s => $"Document {d} sentence {s} tells about the movie number {(d * 7) + s} and its actors."))).ToList();
@@ -19,7 +19,7 @@ public class PretrainingTrainerTests
         File.WriteAllLines(tmp.File("vocab.txt"), tok.Tokens);
         var builder = new PretrainingDataBuilder(tok.Encode, tok.Tokens, PretrainingDataset.VocabSha256(tmp.File("vocab.txt")))
         {
-            Options = new PretrainingOptions { MaxSeqLength = 32, MaxPredictionsPerSeq = 5, DupeFactor = dupe, Seed = 3 },
+            Options = new PretrainingOptions { MaxSeqLength = 32, MaxPredictionsPerSeq = 5, DupeFactor = dupe, Seed = 3, Objective = objective },
             ShardSize = 64,
         };
         builder.Build([tmp.File("corpus.txt")], tmp.File("data"));
@@ -41,11 +41,13 @@ public class PretrainingTrainerTests
         Device = "cpu",
     };
 
-    [Fact]
-    public void Resumed_run_reproduces_the_uninterrupted_run_bitwise()
+    [Theory]
+    [InlineData(PretrainingObjective.MaskedLmNextSentence)]
+    [InlineData(PretrainingObjective.MaskedLm)]
+    public void Resumed_run_reproduces_the_uninterrupted_run_bitwise(PretrainingObjective objective)
     {
         using var tmp = TestPaths.TempDir();
-        var (data, vocab) = SmallData(tmp);
+        var (data, vocab) = SmallData(tmp, objective: objective);
         var source = new PretrainingModelSource("tiny", vocab);
 
         new PretrainingTrainer(Options()).Run(data, tmp.File("straight"), source, resume: false);
@@ -64,6 +66,7 @@ public class PretrainingTrainerTests
             Assert.Equal(x.Loss, y.Loss);
             Assert.Equal(x.MaskedLmLoss, y.MaskedLmLoss);
             Assert.Equal(x.NextSentenceLoss, y.NextSentenceLoss);
+            Assert.Equal(objective == PretrainingObjective.MaskedLm, double.IsNaN(x.NextSentenceLoss));
             Assert.Equal(x.MaskedLmAccuracy, y.MaskedLmAccuracy);
             Assert.Equal(x.GradNorm, y.GradNorm);
             Assert.Equal(x.LearningRate, y.LearningRate);
@@ -78,6 +81,10 @@ public class PretrainingTrainerTests
         Assert.True(File.Exists(tmp.File("straight/final/model.safetensors")));
         Assert.True(new FileInfo(tmp.File("straight/loss.png")).Length > 1000);
         Assert.Equal(8 * 6, TrainLog.Number(TrainerState.Load(tmp.File("straight/checkpoint-6/trainer_state.json")).Data, "data_position"));
+        // The objective decides the saved architecture (and is kept in the state, so --resume continues the same one).
+        var architecture = objective == PretrainingObjective.MaskedLm ? "BertForMaskedLM" : "BertForPreTraining";
+        Assert.Contains($"\"{architecture}\"", File.ReadAllText(tmp.File("straight/final/config.json")), StringComparison.Ordinal);
+        Assert.Equal(objective, PretrainingTrainer.SavedRun(tmp.File("split"))!.Value.Options.Objective);
     }
 
     [Fact]

@@ -113,6 +113,67 @@ internal sealed class InstanceBuilder
     }
 
     /// <summary>
+    /// The masked-LM-only instances of documents [<paramref name="start"/>, <paramref name="end"/>) (one file, one dupe pass),
+    /// as HF <c>run_mlm.py</c>'s <c>group_texts</c>: the documents, in an order shuffled per pass so that every pass packs them
+    /// differently, are one stream of word pieces with a <c>[SEP]</c> between documents, cut into <c>[CLS] chunk [SEP]</c>
+    /// instances of <c>max_seq_length</c> tokens (with probability <c>short_seq_prob</c> a random shorter length, as google
+    /// does, so that the model also sees short inputs). The stream's last chunk is kept, shorter. One segment (ids 0), no NSP label.
+    /// </summary>
+    public void CreatePacked(IReadOnlyList<int[][]> allDocuments, int start, int end, PretrainingRng rng, List<PretrainingInstance> output)
+    {
+        ArgumentNullException.ThrowIfNull(allDocuments);
+        ArgumentNullException.ThrowIfNull(rng);
+        ArgumentNullException.ThrowIfNull(output);
+        var maxNumTokens = _options.MaxSeqLength - 2;
+        int NextTarget() => rng.NextDouble() < _options.ShortSeqProb ? rng.RandInt(2, maxNumTokens) : maxNumTokens;
+        var order = Enumerable.Range(start, end - start).ToList();
+        rng.Shuffle(order);
+        var chunk = new List<int>(maxNumTokens);
+        var target = NextTarget();
+        void Emit()
+        {
+            var tokens = new int[chunk.Count + 2];
+            tokens[0] = _vocab.ClsId;
+            chunk.CopyTo(tokens, 1);
+            tokens[^1] = _vocab.SepId;
+            var (ids, positions, labels) = _masker.Mask(tokens, rng);
+            output.Add(new PretrainingInstance(ids, tokens.Length, false, positions, labels));
+            chunk.Clear();
+            target = NextTarget();
+        }
+        foreach (var d in order)
+        {
+            // The document boundary, unless the chunk is empty or the separator would end it (no "[SEP] [SEP]" endings).
+            if (chunk.Count > 0)
+            {
+                if (chunk.Count + 1 >= target)
+                {
+                    Emit();
+                }
+                else
+                {
+                    chunk.Add(_vocab.SepId);
+                }
+            }
+            foreach (var sentence in allDocuments[d])
+            {
+                foreach (var id in sentence)
+                {
+                    chunk.Add(id);
+                    if (chunk.Count >= target)
+                    {
+                        Emit();
+                    }
+                }
+            }
+        }
+        if (chunk.Count > 0)
+        {
+            Emit();
+        }
+    }
+
+    /// <summary>
     /// Shortens the pair to <paramref name="maxNumTokens"/> by repeatedly dropping a token from the longer side (B on a
     /// tie), from the front or the back with equal probability.
     /// </summary>

@@ -28,8 +28,15 @@ public static class InstanceText
         }
         string Token(int id) => id >= 0 && id < vocab.Count ? vocab[id] : $"#{id}";
         var sb = new StringBuilder();
-        sb.Append(CultureInfo.InvariantCulture,
-            $"#{index}: {(instance.IsRandomNext ? "B is a random segment" : "B follows A")}, {instance.Length} tokens (A {instance.SegmentALength - 2}, B {instance.Length - instance.SegmentALength - 1}), {masked.Count} masked\n  ");
+        if (instance.SegmentALength == instance.Length)
+        {
+            sb.Append(CultureInfo.InvariantCulture, $"#{index}: one segment (masked LM only), {instance.Length} tokens, {masked.Count} masked\n  ");
+        }
+        else
+        {
+            sb.Append(CultureInfo.InvariantCulture,
+                $"#{index}: {(instance.IsRandomNext ? "B is a random segment" : "B follows A")}, {instance.Length} tokens (A {instance.SegmentALength - 2}, B {instance.Length - instance.SegmentALength - 1}), {masked.Count} masked\n  ");
+        }
         for (var p = 0; p < instance.Length; p++)
         {
             if (p > 0)

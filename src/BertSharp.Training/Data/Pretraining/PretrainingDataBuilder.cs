@@ -130,7 +130,7 @@ public sealed class PretrainingDataBuilder
         {
             throw new BertSharpException("empty corpus: the inputs contain no text.");
         }
-        if (documents.Count < 2)
+        if (documents.Count < 2 && Options.Objective == PretrainingObjective.MaskedLmNextSentence)
         {
             throw new BertSharpException("the corpus has only one document; next-sentence prediction draws random segments from other documents, so at least 2 are needed (separate documents with a blank line).");
         }
@@ -145,9 +145,16 @@ public sealed class PretrainingDataBuilder
             var (f, dupe) = (u / Options.DupeFactor, u % Options.DupeFactor);
             var rng = PretrainingRng.Derive(Options.Seed, f, dupe);
             var list = new List<PretrainingInstance>();
-            for (var d = fileDocumentStart[f]; d < fileDocumentStart[f + 1]; d++)
+            if (Options.Objective == PretrainingObjective.MaskedLm)
             {
-                builder.CreateFromDocument(documents, d, rng, list);
+                builder.CreatePacked(documents, fileDocumentStart[f], fileDocumentStart[f + 1], rng, list);
+            }
+            else
+            {
+                for (var d = fileDocumentStart[f]; d < fileDocumentStart[f + 1]; d++)
+                {
+                    builder.CreateFromDocument(documents, d, rng, list);
+                }
             }
             results[u] = list;
             Progress?.Report(new PretrainingProgress("instances", Interlocked.Increment(ref done), units));
@@ -203,6 +210,7 @@ public sealed class PretrainingDataBuilder
             ShortSeqProb = Options.ShortSeqProb,
             WholeWordMask = Options.WholeWordMask,
             BalancedNsp = Options.BalancedNsp,
+            Objective = PretrainingObjectives.Name(Options.Objective),
             Seed = Options.Seed,
             Inputs = manifestInputs,
             Documents = documents.Count,

@@ -14,6 +14,9 @@ public sealed class PretrainingDataStats
     /// <summary>Tokens other than the <c>[CLS]</c> and two <c>[SEP]</c> of each instance.</summary>
     public long NonSpecialTokens { get; private set; }
 
+    /// <summary>Instances with one segment (data built with <c>--objective mlm</c>): they have no next-sentence label.</summary>
+    public long SingleSegment { get; private set; }
+
     public long Masked { get; private set; }
 
     /// <summary>Predicted positions whose input is <c>[MASK]</c>.</summary>
@@ -71,7 +74,12 @@ public sealed class PretrainingDataStats
     {
         ArgumentNullException.ThrowIfNull(x);
         Instances++;
-        NonSpecialTokens += x.Length - 3;
+        // [CLS] A [SEP] B [SEP] has 3 specials; a packed masked-LM instance [CLS] … [SEP] has 2 (and a [SEP] per document boundary, counted as text).
+        NonSpecialTokens += x.Length - (x.SegmentALength == x.Length ? 2 : 3);
+        if (x.SegmentALength == x.Length)
+        {
+            SingleSegment++;
+        }
         Masked += x.MaskedPositions.Length;
         if (x.MaskedPositions.Length >= maxPredictions)
         {
@@ -114,7 +122,14 @@ public sealed class PretrainingDataStats
         sb.AppendLine(c, $"  -> [MASK]          {MaskShare * 100:F2} %");
         sb.AppendLine(c, $"  -> random token    {RandomShare * 100:F2} %");
         sb.AppendLine(c, $"  -> unchanged       {UnchangedShare * 100:F2} %");
-        sb.AppendLine(c, $"next sentence        {RandomNextShare * 100:F2} % random (label 1), {(1 - RandomNextShare) * 100:F2} % actual next (label 0)");
+        if (SingleSegment == Instances && Instances > 0)
+        {
+            sb.AppendLine("next sentence        none (one packed segment per instance: masked LM only)");
+        }
+        else
+        {
+            sb.AppendLine(c, $"next sentence        {RandomNextShare * 100:F2} % random (label 1), {(1 - RandomNextShare) * 100:F2} % actual next (label 0)");
+        }
         sb.AppendLine("length histogram");
         var max = LengthHistogram.Count == 0 ? 1 : LengthHistogram.Values.Max();
         foreach (var (bucket, count) in LengthHistogram)

@@ -58,6 +58,9 @@ public sealed class PretrainingManifest
 
     public bool BalancedNsp { get; set; }
 
+    /// <summary><c>mlm+nsp</c> (sentence pairs; manifests written before the field existed) or <c>mlm</c> (packed single segments).</summary>
+    public string Objective { get; set; } = PretrainingObjectives.Name(PretrainingObjective.MaskedLmNextSentence);
+
     public long Seed { get; set; }
 
     public List<ManifestInput> Inputs { get; set; } = [];
@@ -84,6 +87,7 @@ public sealed class PretrainingManifest
         ShortSeqProb = ShortSeqProb,
         WholeWordMask = WholeWordMask,
         BalancedNsp = BalancedNsp,
+        Objective = PretrainingObjectives.Parse(Objective),
         Seed = Seed,
     };
 
@@ -115,6 +119,10 @@ public sealed class PretrainingManifest
         if (m.IdWidth is not (2 or 4) || m.VocabSize <= 0 || m.MaxSeqLength <= 0)
         {
             throw new BertSharpException($"{path}: fields 'id_width' (2 or 4), 'vocab_size' and 'max_seq_length' must be set.");
+        }
+        if (m.Objective is not ("mlm" or "mlm+nsp"))
+        {
+            throw new BertSharpException($"{path}: field 'objective' must be 'mlm' or 'mlm+nsp', not '{m.Objective}'.");
         }
         if (m.Shards.Sum(s => s.Instances) != m.Instances)
         {

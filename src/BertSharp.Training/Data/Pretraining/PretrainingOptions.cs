@@ -28,6 +28,13 @@ public sealed record PretrainingOptions
     /// </summary>
     public bool BalancedNsp { get; init; } = true;
 
+    /// <summary>
+    /// <see cref="PretrainingObjective.MaskedLmNextSentence"/> (google's sentence pairs, the default) or
+    /// <see cref="PretrainingObjective.MaskedLm"/>: one segment per instance, each document's word pieces packed with the
+    /// next ones (a <c>[SEP]</c> between documents) up to the length, as HF <c>run_mlm.py</c>'s <c>group_texts</c> does.
+    /// </summary>
+    public PretrainingObjective Objective { get; init; } = PretrainingObjective.MaskedLmNextSentence;
+
     /// <summary>Seed of every random choice; the same seed and inputs give byte-identical output.</summary>
     public long Seed { get; init; } = 12345;
 

@@ -7,21 +7,40 @@ using static TorchSharp.torch;
 namespace BertSharp.Training.Pretraining;
 
 /// <summary>
-/// Pre-training's task adapter: a collated MLM + NSP batch through <see cref="BertForPreTraining"/> (the MLM head only at the
-/// masked positions) gives HF's loss (masked-LM cross-entropy + next-sentence cross-entropy); the step reports that loss, each
-/// part, and the accuracy of both heads. In a data-parallel run each rank holds a slice of every micro-batch: one
-/// all-reduce of its instance and masked-token counts gives the micro-batch's totals, and the rank returns
-/// MLM mean × its masked tokens / all masked tokens + NSP mean × its instances / all instances, so the ranks' shares add
-/// up to the loss of the whole micro-batch (the masked-LM mean is over tokens, not examples); the metrics are summed across
-/// the ranks at the end of the step.
+/// Pre-training's task adapter: a collated batch through <see cref="BertForPreTraining"/> (MLM + NSP) or
+/// <see cref="BertForMaskedLM"/> (MLM only), the MLM head only at the masked positions, gives HF's loss (masked-LM
+/// cross-entropy, plus next-sentence cross-entropy with the NSP head); the step reports that loss, each part, and the
+/// accuracy of the heads. In a data-parallel run each rank holds a slice of every micro-batch: one all-reduce of its
+/// instance and masked-token counts gives the micro-batch's totals, and the rank returns MLM mean × its masked tokens / all
+/// masked tokens (+ NSP mean × its instances / all instances), so the ranks' shares add up to the loss of the whole
+/// micro-batch (the masked-LM mean is over tokens, not examples); the metrics are summed across the ranks at the end of the step.
 /// </summary>
-/// <param name="model">The model being trained.</param>
-/// <param name="communicator">The data-parallel group; one process when null.</param>
-/// <param name="exampleDropoutSeed">When set, dropout masks are keyed by (seed, step, stream position) (<see cref="ExampleDropout"/>).</param>
-public sealed class PretrainingTask(BertForPreTraining model, ICommunicator? communicator = null, long? exampleDropoutSeed = null)
-    : ITrainingTask<PretrainingBatch>
+public sealed class PretrainingTask : ITrainingTask<PretrainingBatch>
 {
-    private readonly ICommunicator _comm = communicator ?? new LocalCommunicator();
+    private readonly BertPreTrainedModel _model;
+    private readonly bool _nsp;
+    private readonly long? _exampleDropoutSeed;
+    private readonly ICommunicator _comm;
+
+    /// <param name="model">The model being trained: <see cref="BertForPreTraining"/> (MLM + NSP) or <see cref="BertForMaskedLM"/> (MLM).</param>
+    /// <param name="communicator">The data-parallel group; one process when null.</param>
+    /// <param name="exampleDropoutSeed">When set, dropout masks are keyed by (seed, step, stream position) (<see cref="ExampleDropout"/>).</param>
+    public PretrainingTask(BertPreTrainedModel model, ICommunicator? communicator = null, long? exampleDropoutSeed = null)
+    {
+        _model = model ?? throw new ArgumentNullException(nameof(model));
+        _nsp = HasNextSentenceHead(model);
+        _exampleDropoutSeed = exampleDropoutSeed;
+        _comm = communicator ?? new LocalCommunicator();
+    }
+
+    /// <summary>True for <see cref="BertForPreTraining"/>, false for <see cref="BertForMaskedLM"/>; other heads are an error.</summary>
+    private static bool HasNextSentenceHead(BertPreTrainedModel model) => model switch
+    {
+        BertForPreTraining => true,
+        BertForMaskedLM => false,
+        _ => throw new ArgumentException($"pre-training trains BertForPreTraining or BertForMaskedLM, not {model.GetType().Name}.", nameof(model)),
+    };
+
     private double _loss, _mlmLoss, _nspLoss, _mlmCorrect, _mlmCount, _nspCorrect;
     private long _instances, _tokens;
 
@@ -37,11 +56,10 @@ public sealed class PretrainingTask(BertForPreTraining model, ICommunicator? com
         {
             return null;
         }
-        using var dropout = exampleDropoutSeed is { } seed ? ExampleDropout.Use(seed, micro.Step, batch.Positions) : null;
-        var o = model.Forward(new BertInput(batch.InputIds, batch.AttentionMask, batch.TokenTypeIds), batch.Labels, batch.NextSentenceLabels,
-            logitsAtLabelledPositionsOnly: true);
+        using var dropout = _exampleDropoutSeed is { } seed ? ExampleDropout.Use(seed, micro.Step, batch.Positions) : null;
+        var o = Forward(_model, batch);
         // This slice's shares of the micro-batch's two means (1 and 1 in one process).
-        var nspShare = batch.Count / totals[0];
+        var nspShare = _nsp ? batch.Count / totals[0] : 0;
         var mlmShare = totals[1] > 0 ? batch.MaskedTokens / totals[1] : 0;
         using (torch.no_grad())
         {
@@ -68,10 +86,14 @@ public sealed class PretrainingTask(BertForPreTraining model, ICommunicator? com
         _tokens += batch.Tokens;
         if (single)
         {
-            return o.Loss!;
+            return o.Loss;
         }
         // A slice without masked tokens has a NaN masked-LM mean (0 / 0); its share is 0.
-        return batch.MaskedTokens > 0 ? (o.MlmLoss! * mlmShare) + (o.NspLoss! * nspShare) : o.NspLoss! * nspShare;
+        if (o.NspLoss is null)
+        {
+            return batch.MaskedTokens > 0 ? o.MlmLoss * mlmShare : null;
+        }
+        return batch.MaskedTokens > 0 ? (o.MlmLoss * mlmShare) + (o.NspLoss * nspShare) : o.NspLoss * nspShare;
     }
 
     public StepMetrics EndStep()
@@ -83,9 +105,12 @@ public sealed class PretrainingTask(BertForPreTraining model, ICommunicator? com
         {
             ["masked_lm_loss"] = _mlmLoss,
             ["masked_lm_accuracy"] = _mlmCount == 0 ? 0 : _mlmCorrect / _mlmCount,
-            ["next_sentence_loss"] = _nspLoss,
-            ["next_sentence_accuracy"] = _instances == 0 ? 0 : _nspCorrect / _instances,
         };
+        if (_nsp)
+        {
+            metrics["next_sentence_loss"] = _nspLoss;
+            metrics["next_sentence_accuracy"] = _instances == 0 ? 0 : _nspCorrect / _instances;
+        }
         var result = new StepMetrics(_loss, metrics);
         LastTokens = _tokens;
         _loss = _mlmLoss = _nspLoss = _mlmCorrect = _mlmCount = _nspCorrect = 0;
@@ -93,12 +118,15 @@ public sealed class PretrainingTask(BertForPreTraining model, ICommunicator? com
         return result;
     }
 
-    /// <summary>The held-out loss and accuracies: token-weighted MLM loss, instance-weighted NSP loss, over every instance.</summary>
-    public static Dictionary<string, double> Evaluate(BertForPreTraining model, IReadOnlyList<PretrainingInstance> instances, int batchSize, int padId,
+    /// <summary>
+    /// The held-out loss and accuracies: token-weighted MLM loss, instance-weighted NSP loss (with an NSP head), over every instance.
+    /// </summary>
+    public static Dictionary<string, double> Evaluate(BertPreTrainedModel model, IReadOnlyList<PretrainingInstance> instances, int batchSize, int padId,
         Device device)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(instances);
+        var withNsp = HasNextSentenceHead(model);
         model.eval();
         double mlmLoss = 0, nspLoss = 0, mlmCorrect = 0, mlmCount = 0, nspCorrect = 0;
         try
@@ -108,9 +136,7 @@ public sealed class PretrainingTask(BertForPreTraining model, ICommunicator? com
             {
                 using var scope = NewDisposeScope();
                 var batch = PretrainingBatch.Collate(chunk, padId, device);
-                var o = model.Forward(new BertInput(batch.InputIds, batch.AttentionMask, batch.TokenTypeIds), batch.Labels, batch.NextSentenceLabels,
-                    logitsAtLabelledPositionsOnly: true);
-                var m = Metrics(o, batch);
+                var m = Metrics(Forward(model, batch), batch);
                 mlmLoss += m[1] * m[4];
                 nspLoss += m[2] * chunk.Length;
                 mlmCorrect += m[3];
@@ -124,24 +150,44 @@ public sealed class PretrainingTask(BertForPreTraining model, ICommunicator? com
         }
         var mlm = mlmCount == 0 ? 0 : mlmLoss / mlmCount;
         var nsp = nspLoss / instances.Count;
-        return new Dictionary<string, double>
+        var result = new Dictionary<string, double>
         {
-            ["loss"] = mlm + nsp,
+            ["loss"] = withNsp ? mlm + nsp : mlm,
             ["masked_lm_loss"] = mlm,
             ["masked_lm_accuracy"] = mlmCount == 0 ? 0 : mlmCorrect / mlmCount,
-            ["next_sentence_loss"] = nsp,
-            ["next_sentence_accuracy"] = nspCorrect / instances.Count,
         };
+        if (withNsp)
+        {
+            result["next_sentence_loss"] = nsp;
+            result["next_sentence_accuracy"] = nspCorrect / instances.Count;
+        }
+        return result;
+    }
+
+    /// <summary>One forward pass's tensors: the loss, its parts (NSP null without that head) and the logits at the masked positions.</summary>
+    private sealed record Output(Tensor Loss, Tensor MlmLoss, Tensor? NspLoss, Tensor MaskedLogits, Tensor? NspLogits);
+
+    private static Output Forward(BertPreTrainedModel model, PretrainingBatch batch)
+    {
+        var input = new BertInput(batch.InputIds, batch.AttentionMask, batch.TokenTypeIds);
+        if (model is BertForMaskedLM mlm)
+        {
+            var m = mlm.Forward(input, batch.Labels, logitsAtLabelledPositionsOnly: true);
+            return new Output(m.Loss!, m.Loss!, null, m.Logits, null);
+        }
+        var o = ((BertForPreTraining)model).Forward(input, batch.Labels, batch.NextSentenceLabels, logitsAtLabelledPositionsOnly: true);
+        return new Output(o.Loss!, o.MlmLoss!, o.NspLoss!, o.PredictionLogits, o.SeqRelationshipLogits);
     }
 
     /// <summary>Loss, MLM loss, NSP loss, MLM correct, MLM count, NSP correct of one forward pass (one host sync).</summary>
-    private static float[] Metrics(BertForPreTrainingOutput o, PretrainingBatch batch)
+    private static float[] Metrics(Output o, PretrainingBatch batch)
     {
         var maskedPositions = batch.Labels.ne(Losses.IgnoreIndex);
         // The logits cover only the labelled positions, in row-major order (masked_select's order too).
-        var mlmCorrect = o.PredictionLogits.argmax(-1).eq(batch.Labels.masked_select(maskedPositions)).sum();
-        var nspCorrect = o.SeqRelationshipLogits.argmax(-1).eq(batch.NextSentenceLabels).sum();
-        using var all = stack([o.Loss!.detach(), o.MlmLoss!.detach(), o.NspLoss!.detach(),
+        var mlmCorrect = o.MaskedLogits.argmax(-1).eq(batch.Labels.masked_select(maskedPositions)).sum();
+        var nspCorrect = o.NspLogits is null ? zeros(1).sum() : o.NspLogits.argmax(-1).eq(batch.NextSentenceLabels).sum();
+        var nspLoss = o.NspLoss is null ? zeros(1).sum() : o.NspLoss.detach();
+        using var all = stack([o.Loss.detach(), o.MlmLoss.detach(), nspLoss,
             mlmCorrect.to_type(ScalarType.Float32), maskedPositions.sum().to_type(ScalarType.Float32), nspCorrect.to_type(ScalarType.Float32)]).cpu();
         return all.data<float>().ToArray();
     }

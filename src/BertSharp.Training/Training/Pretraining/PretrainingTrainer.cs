@@ -18,7 +18,7 @@ namespace BertSharp.Training.Pretraining;
 public sealed record PretrainingModelSource(string? Preset = null, string? VocabPath = null, string? ModelDirectory = null);
 
 /// <summary>
-/// BERT pre-training with MLM + NSP (HF <c>BertForPreTraining</c>) on the one training loop (<see cref="Trainer.Run{TBatch}"/>): AdamW with HF's decay
+/// BERT pre-training with MLM + NSP (HF <c>BertForPreTraining</c>) or MLM only (HF <c>BertForMaskedLM</c>, <see cref="PretrainingTrainerOptions.Objective"/>) on the one training loop (<see cref="Trainer.Run{TBatch}"/>): AdamW with HF's decay
 /// groups, linear warm-up and decay, global-norm clipping, gradient accumulation, held-out evaluation, HF checkpoints with the
 /// full trainer state, and exact resume: a run of N steps and a run stopped after k steps then resumed give bitwise-equal
 /// losses and weights on the CPU (dropout re-seeds torch's generator from (seed, step) before every step, dynamic masks come
@@ -36,6 +36,12 @@ public sealed class PretrainingTrainer
         _options = options ?? throw new ArgumentNullException(nameof(options));
         _options.Validate();
     }
+
+    /// <summary>
+    /// Called with what the user should know before training starts: how a <c>--model</c> checkpoint was loaded (the weights
+    /// newly initialised because it had none, e.g. the MLM head of a plain <c>BertModel</c>, and the decoder tied to the word embeddings).
+    /// </summary>
+    public Action<string>? OnNotice { get; init; }
 
     /// <summary>Called after every optimizer step (and evaluation) with the logged metrics.</summary>
     public Action<PretrainingLogEntry>? OnLog { get; init; }
@@ -77,7 +83,13 @@ public sealed class PretrainingTrainer
         var data = PretrainingDataset.Open(dataDirectory);
         var evalCount = _options.EvalEvery > 0 ? (int)Math.Min(_options.EvalInstances, data.Count / 10) : 0;
         var trainCount = data.Count - evalCount;
-        var settings = Settings(trainCount, data.Manifest.VocabSha256, dataDirectory, exampleDropout);
+        var dataObjective = PretrainingObjectives.Parse(data.Manifest.Objective);
+        var objective = _options.Objective ?? dataObjective;
+        if (objective == PretrainingObjective.MaskedLmNextSentence && dataObjective == PretrainingObjective.MaskedLm)
+        {
+            throw new BertSharpException($"{BertSharpException.Field("objective")} mlm+nsp: {dataDirectory} was built with --objective mlm (one packed segment per instance, no next-sentence labels); train it with --objective mlm or build sentence-pair data.");
+        }
+        var settings = Settings(trainCount, data.Manifest.VocabSha256, dataDirectory, exampleDropout, objective);
         var state = checkpoint is null ? null : TrainerState.Load(Path.Combine(checkpoint, TrainerState.FileName));
         // Only the length of the run may change (raised: the linear decay is re-planned to end at the new total); how often it
         // saves and evaluates, and where its data lives, are not part of the result.
@@ -88,9 +100,10 @@ public sealed class PretrainingTrainer
             ? BertTokenizer.FromDirectory(sourceDir).ModelMaxLength
             : null;
 
+        var architecture = objective == PretrainingObjective.MaskedLm ? nameof(BertForMaskedLM) : nameof(BertForPreTraining);
         var (model, vocabPath) = checkpoint is not null
-            ? (BertPretrained.Load<BertForPreTraining>(checkpoint), Path.Combine(checkpoint, "vocab.txt"))
-            : CreateModel(source, data);
+            ? (BertPretrained.Load(architecture, checkpoint, out _), Path.Combine(checkpoint, "vocab.txt"))
+            : CreateModel(architecture, source, data);
         try
         {
             if (!File.Exists(vocabPath))
@@ -130,6 +143,7 @@ public sealed class PretrainingTrainer
             // Evaluation (rank 0 only) decides nothing the other ranks need: it is logged, not acted on.
             var evalSet = evalCount > 0 && writer ? data.Read(trainCount).Take(evalCount).ToList() : [];
             var task = new PretrainingTask(model, comm, exampleDropout ? _options.Seed : null);
+            var withNsp = objective == PretrainingObjective.MaskedLmNextSentence;
             string? lastCheckpoint = checkpoint;
 
             void SaveCheckpoint(long step)
@@ -156,7 +170,7 @@ public sealed class PretrainingTrainer
                     OptimizerState.Save(Path.Combine(tmp, OptimizerState.FileName), trainer.Optimizer, trainer.OptimizerParameterNames);
                     s.Save(Path.Combine(tmp, TrainerState.FileName));
                 }));
-                Plot(run, log);
+                Plot(run, log, withNsp);
             }
 
             var clock = Stopwatch.StartNew();
@@ -273,12 +287,13 @@ public sealed class PretrainingTrainer
             DynamicMasking = s["dynamic_masking"]?.GetValue<bool>() ?? false,
             ExampleDropout = s["example_dropout"]?.GetValue<bool>() ?? false,
             Seed = (long)N("seed"),
+            Objective = s["objective"]?.GetValue<string>() is { } o ? PretrainingObjectives.Parse(o) : PretrainingObjective.MaskedLmNextSentence,
         };
         return (state, options, s["data_directory"]?.GetValue<string>());
     }
 
     /// <summary>What a resumed run must share with its checkpoint.</summary>
-    private JsonObject Settings(long trainInstances, string vocabSha, string dataDirectory, bool exampleDropout)
+    private JsonObject Settings(long trainInstances, string vocabSha, string dataDirectory, bool exampleDropout, PretrainingObjective objective)
     {
         var s = new JsonObject
         {
@@ -303,19 +318,30 @@ public sealed class PretrainingTrainer
         {
             s["example_dropout"] = true;
         }
+        // Only for masked-LM-only runs, likewise: a checkpoint without it trained MLM + NSP.
+        if (objective == PretrainingObjective.MaskedLm)
+        {
+            s["objective"] = PretrainingObjectives.Name(objective);
+        }
         return s;
     }
 
-    private static void Plot(RunDirectory run, TrainLog log)
+    private static void Plot(RunDirectory run, TrainLog log, bool withNsp)
     {
         var entries = log.Entries;
-        LossPlot.Save(run.PlotPath, LossPlot.Title("BERT pre-training", entries), entries,
-        [
-            new("masked LM loss (train)", "train", "masked_lm_loss"),
-            new("next sentence loss (train)", "train", "next_sentence_loss"),
-            new("masked LM loss (eval)", "eval", "masked_lm_loss", Emphasize: true),
-            new("next sentence loss (eval)", "eval", "next_sentence_loss", Emphasize: true),
-        ]);
+        LossPlot.Save(run.PlotPath, LossPlot.Title(withNsp ? "BERT pre-training" : "BERT masked-LM pre-training", entries), entries, withNsp
+            ?
+            [
+                new("masked LM loss (train)", "train", "masked_lm_loss"),
+                new("next sentence loss (train)", "train", "next_sentence_loss"),
+                new("masked LM loss (eval)", "eval", "masked_lm_loss", Emphasize: true),
+                new("next sentence loss (eval)", "eval", "next_sentence_loss", Emphasize: true),
+            ]
+            :
+            [
+                new("masked LM loss (train)", "train", "masked_lm_loss"),
+                new("masked LM loss (eval)", "eval", "masked_lm_loss", Emphasize: true),
+            ]);
     }
 
     private void WriteTokenizerFiles(string dir, string vocabPath, PretrainingDataset data)
@@ -328,7 +354,7 @@ public sealed class PretrainingTrainer
             $"{{\n  \"tokenizer_class\": \"BertTokenizer\",\n  \"do_lower_case\": {lower},\n  \"model_max_length\": {trained}\n}}\n");
     }
 
-    private (BertForPreTraining Model, string VocabPath) CreateModel(PretrainingModelSource source, PretrainingDataset data)
+    private (BertPreTrainedModel Model, string VocabPath) CreateModel(string architecture, PretrainingModelSource source, PretrainingDataset data)
     {
         if (source.ModelDirectory is { } dir)
         {
@@ -336,7 +362,12 @@ public sealed class PretrainingTrainer
             {
                 throw new BertSharpException($"{dir}: model directory not found.");
             }
-            return (BertPretrained.Load<BertForPreTraining>(dir), Path.Combine(dir, "vocab.txt"));
+            var loaded = BertPretrained.Load(architecture, dir, out var report);
+            if ((Communicator ?? new LocalCommunicator()).IsWriter())
+            {
+                OnNotice?.Invoke(DescribeLoad(report, loaded));
+            }
+            return (loaded, Path.Combine(dir, "vocab.txt"));
         }
         if (source.Preset is null || source.VocabPath is null)
         {
@@ -353,7 +384,32 @@ public sealed class PretrainingTrainer
         config.MaxPositionEmbeddings = Math.Max(config.MaxPositionEmbeddings, data.Manifest.MaxSeqLength);
         // The returned handle only wraps the global generator, which keeps its new seed.
         torch.random.manual_seed(_options.Seed).Dispose();
-        return (BertPretrained.Create<BertForPreTraining>(config), source.VocabPath);
+        return (BertPretrained.Create(architecture, config), source.VocabPath);
+    }
+
+    /// <summary>
+    /// The load report of a model pre-training continues, for the user: what came from the checkpoint, the weights newly
+    /// initialised because it had none (a plain <c>BertModel</c> has no MLM head: its transform layer, LayerNorm and output
+    /// bias, and for MLM + NSP the pooler's seq_relationship), and that the decoder is the word-embedding matrix.
+    /// </summary>
+    internal static string DescribeLoad(LoadReport report, BertPreTrainedModel model)
+    {
+        var ties = model.TiedKeys;
+        // A tied alias (decoder.bias = cls.predictions.bias) is one weight: named once, by its owner.
+        var fresh = report.MissingKeys.Where(k => !ties.ContainsKey(k)).ToList();
+        var parts = new List<string>
+        {
+            fresh.Count == 0 ? "every weight loaded" : $"{fresh.Count} weight(s) newly initialised, not in the checkpoint ({string.Join(", ", fresh)})",
+        };
+        if (ties.TryGetValue("cls.predictions.decoder.weight", out var embeddings))
+        {
+            parts.Add($"the MLM decoder is tied to the word embeddings ({embeddings}{(report.MissingKeys.Contains(embeddings) ? "" : ", loaded")}), its bias is cls.predictions.bias");
+        }
+        if (report.UnexpectedKeys.Count > 0)
+        {
+            parts.Add($"{report.UnexpectedKeys.Count} checkpoint tensor(s) not used ({string.Join(", ", report.UnexpectedKeys)})");
+        }
+        return $"model: {report.Source} as {model.GetType().Name} — {string.Join("; ", parts)}";
     }
 
     private long StepSeed(long step) => (long)(PretrainingRng.Derive(_options.Seed, 0x64726F70, step).NextUInt64() >> 1);

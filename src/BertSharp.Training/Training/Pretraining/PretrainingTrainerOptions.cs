@@ -1,6 +1,6 @@
 namespace BertSharp.Training.Pretraining;
 
-/// <summary>Settings of a pre-training run (MLM + NSP). Defaults follow google-research/bert's run_pretraining where it has them.</summary>
+/// <summary>Settings of a pre-training run (MLM + NSP, or MLM only). Defaults follow google-research/bert's run_pretraining where it has them.</summary>
 public sealed record PretrainingTrainerOptions
 {
     public const long DefaultSteps = 1000;
@@ -60,6 +60,14 @@ public sealed record PretrainingTrainerOptions
     /// so a run gives the same result on any number of ranks; always on in a data-parallel run.
     /// </summary>
     public bool ExampleDropout { get; init; }
+
+    /// <summary>
+    /// <see cref="Data.Pretraining.PretrainingObjective.MaskedLmNextSentence"/> trains <c>BertForPreTraining</c>,
+    /// <see cref="Data.Pretraining.PretrainingObjective.MaskedLm"/> trains <c>BertForMaskedLM</c> (no pooler, no NSP head);
+    /// null: the objective the data was built for (<c>bert pretrain-data --objective</c>). Masked-LM-only training may use
+    /// sentence-pair data (the NSP labels are ignored); the NSP objective needs pair data.
+    /// </summary>
+    public Data.Pretraining.PretrainingObjective? Objective { get; init; }
 
     /// <summary>Seed of initialisation, dropout and dynamic masking.</summary>
     public long Seed { get; init; } = DefaultSeed;
