@@ -34,9 +34,13 @@ new BertConfig
 var modelDir = Path.Combine(output, "model");
 var result = FineTuner.Run(new FineTuneOptions
 {
-    Task = TaskSpec.Get("csv"), DataPath = data, EvalDataPath = data, OutputDir = modelDir, Overwrite = true,
-    ConfigPreset = configPath, VocabPath = vocabPath, Epochs = 30, BatchSize = 8, LearningRate = 2e-3, MaxLength = 16,
-    Device = "cpu", Seed = 7,
+    Task = TaskSpec.Get("csv"),
+    Training = new TrainingOptions
+    {
+        DataPath = data, EvalDataPath = data, OutputDir = modelDir, Overwrite = true,
+        ConfigPreset = configPath, VocabPath = vocabPath, Epochs = 30, BatchSize = 8, LearningRate = 2e-3, MaxLength = 16,
+        Device = "cpu", Seed = 7,
+    },
 });
 var metrics = result.FinalValidation!;
 Console.WriteLine($"validation accuracy {metrics.Get("accuracy"):F4} loss {metrics.Get("loss"):F4} after {result.StepLosses.Count} steps");

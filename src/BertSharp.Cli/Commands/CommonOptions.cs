@@ -18,6 +18,36 @@ internal static class CommonOptions
     public static Option<string> Device(string fallback = "auto") =>
         new("--device") { Description = "auto, cpu, cuda or cuda:N.", DefaultValueFactory = _ => fallback };
 
+    /// <summary>Examples per forward pass of the commands that run a model over many inputs (evaluate, predict, embed, search).</summary>
+    public const int DefaultForwardBatchSize = 32;
+
+    /// <summary><c>--model</c>: the model a command reads (or, not required, starts from).</summary>
+    public static Option<string?> ModelOption(string description, bool required = true) =>
+        new("--model") { Description = description, Required = required };
+
+    /// <summary><c>--batch-size</c> with its command's meaning and default (none: the library's, e.g. the task's).</summary>
+    public static Option<T> BatchSize<T>(string description, Func<T>? fallback = null)
+    {
+        var option = new Option<T>("--batch-size") { Description = description };
+        if (fallback is not null)
+        {
+            option.DefaultValueFactory = _ => fallback();
+        }
+        return option;
+    }
+
+    /// <summary><c>--batch-size</c> of a command that runs a model over many inputs: <paramref name="unit"/> per forward pass.</summary>
+    public static Option<int> ForwardBatchSize(string unit = "Examples", string extra = "") =>
+        BatchSize($"{unit} per forward pass{extra}.", () => DefaultForwardBatchSize);
+
+    /// <summary><c>--top-k</c>: how many results (<paramref name="description"/>) a command prints per input.</summary>
+    public static Option<int> TopK(string description, int fallback) =>
+        new("--top-k") { Description = description, DefaultValueFactory = _ => fallback };
+
+    /// <summary><c>--seed</c> with its command's meaning and default.</summary>
+    public static Option<T> Seed<T>(T fallback, string description) =>
+        new("--seed") { Description = description, DefaultValueFactory = _ => fallback };
+
     /// <summary><c>--threads</c>: libtorch's CPU threads.</summary>
     public static Option<int?> Threads() =>
         new("--threads") { Description = "CPU threads for libtorch (default: libtorch's choice)." };
@@ -115,7 +145,7 @@ internal static class CommonOptions
     public static (Option<string?> Option, Argument<string?> Positional) ModelOptionOrArgument(string description, string name = "model",
         string option = "--model")
     {
-        var named = new Option<string?>(option) { Description = description };
+        var named = option == "--model" ? ModelOption(description, required: false) : new Option<string?>(option) { Description = description };
         var positional = new Argument<string?>(name) { Description = description, Arity = ArgumentArity.ZeroOrOne, Hidden = true };
         return (named, positional);
     }

@@ -21,7 +21,7 @@ internal static class DataCommand
         var data = new DataOptions();
         var file = new Argument<string>("file") { Description = "A data file in the task's format (.gz is decompressed)." };
         var vocab = new Option<string?>("--vocab") { Description = "Count word pieces with this vocab.txt, tokenizer.json or tokenizer directory." };
-        var model = new Option<string?>("--model") { Description = "Count word pieces with this model's tokenizer (and report its trained length)." };
+        var model = CommonOptions.ModelOption("Count word pieces with this model's tokenizer (and report its trained length).", required: false);
         var lowercase = CommonOptions.Lowercase("--vocab");
         var lengths = new Option<string>("--lengths") { Description = "Comma-separated lengths at which to report the share of truncated examples.", DefaultValueFactory = _ => "128,256,512" };
         var cmd = new Command("stats", "Counts, label distribution, label order and word-piece length percentiles of a task file.")

@@ -16,7 +16,7 @@ internal static class EmbedCommand
 {
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = "A model directory (any BERT architecture; its encoder is used).", Required = true };
+        var model = CommonOptions.ModelOption("A model directory (any BERT architecture; its encoder is used).");
         var input = new Option<string>("--input") { Description = ".txt (one text per line), .jsonl, .csv or .tsv with a header.", Required = true };
         var output = new Option<string>("--output") { Description = "Embeddings file: .jsonl or .safetensors (tensor 'embeddings' [n, hidden]).", Required = true };
         var textColumn = new Option<string>("--text-column") { Description = "Text field of .jsonl/.csv/.tsv input.", DefaultValueFactory = _ => "text" };
@@ -31,11 +31,11 @@ internal static class EmbedCommand
         var maxLength = CommonOptions.MaxLength();
         var device = CommonOptions.Device();
         var threads = CommonOptions.Threads();
-        var batch = new Option<int>("--batch-size") { Description = "Texts per forward pass.", DefaultValueFactory = _ => 32 };
+        var batch = CommonOptions.ForwardBatchSize("Texts");
         var plot = new Option<string?>("--plot") { Description = "Also draw a 2-D scatter of the embeddings to this PNG." };
         var method = new Option<string>("--method") { Description = "Projection for --plot: pca or tsne.", DefaultValueFactory = _ => "pca" };
         method.AcceptOnlyFromAmong("pca", "tsne");
-        var seed = new Option<int>("--seed") { Description = "t-SNE seed.", DefaultValueFactory = _ => 42 };
+        var seed = CommonOptions.Seed(42, "t-SNE seed.");
         var perplexity = new Option<double>("--perplexity") { Description = "t-SNE perplexity.", DefaultValueFactory = _ => 30 };
         var cmd = new Command("embed", "Compute sentence embeddings (CLS or mean pooling) for a file; optionally plot them with PCA or t-SNE.")
         {

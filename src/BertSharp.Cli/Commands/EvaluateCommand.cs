@@ -15,9 +15,9 @@ internal static class EvaluateCommand
     public static Command Create()
     {
         var data = new DataOptions();
-        var model = new Option<string>("--model") { Description = "Directory written by 'bert finetune' (an HF BertForSequenceClassification checkpoint).", Required = true };
+        var model = CommonOptions.ModelOption("Directory written by 'bert finetune' (an HF BertForSequenceClassification checkpoint).");
         var dataPath = new Option<string>("--data") { Description = "Labelled data file in the task's format.", Required = true };
-        var batch = new Option<int>("--batch-size") { Description = "Examples per forward pass (and per group for the per-batch MCC).", DefaultValueFactory = _ => 32 };
+        var batch = CommonOptions.ForwardBatchSize(extra: " (and per group for the per-batch MCC)");
         var maxLength = CommonOptions.MaxLength();
         var truncationSide = CommonOptions.TruncationSide("Default: the side the model was fine-tuned with (training_args.json), else head.");
         var headTokens = CommonOptions.HeadTokens();

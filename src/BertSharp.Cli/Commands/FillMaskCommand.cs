@@ -10,9 +10,9 @@ internal static class FillMaskCommand
 {
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = "Model directory with an MLM head (e.g. OUTPUT/final of 'bert pretrain').", Required = true };
+        var model = CommonOptions.ModelOption("Model directory with an MLM head (e.g. OUTPUT/final of 'bert pretrain').");
         var text = new Option<string>("--text") { Description = "Text with one or more [MASK] tokens.", Required = true };
-        var topK = new Option<int>("--top-k") { Description = "Candidates per mask.", DefaultValueFactory = _ => 5 };
+        var topK = CommonOptions.TopK("Candidates per mask.", 5);
         var maxLength = CommonOptions.MaxLength("A longer text is refused (cutting it could drop a [MASK]).");
         var device = CommonOptions.Device();
         var threads = CommonOptions.Threads();

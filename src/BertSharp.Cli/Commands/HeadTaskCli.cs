@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using BertSharp.Checkpoints;
 using BertSharp.Data;
 using BertSharp.Evaluation;
 using BertSharp.Inference;
@@ -30,12 +31,12 @@ internal sealed class HeadTaskOptions
 
     public Option<int> DocStride { get; } = new("--doc-stride")
     {
-        Description = "squad: context tokens shared by consecutive windows of a long context.", DefaultValueFactory = _ => 128,
+        Description = "squad: context tokens shared by consecutive windows of a long context.", DefaultValueFactory = _ => QuestionAnsweringWindows.DefaultDocStride,
     };
 
     public Option<int> MaxAnswerLength { get; } = new("--max-answer-length")
     {
-        Description = "squad: longest answer in tokens when decoding for exact match / F1.", DefaultValueFactory = _ => 30,
+        Description = "squad: longest answer in tokens when decoding for exact match / F1.", DefaultValueFactory = _ => HeadFineTuneOptions.DefaultMaxAnswerLength,
     };
 
     public Option<double> NullScoreDiffThreshold { get; } = new("--null-score-diff-threshold")
@@ -69,20 +70,9 @@ internal static class HeadTaskCli
         {
             return null;
         }
-        var args = Path.Combine(model, "training_args.json");
-        if (File.Exists(args))
+        if (TrainingArgsFile.String(TrainingArgsFile.Read(model), "task") is { } name)
         {
-            try
-            {
-                if (JsonNode.Parse(File.ReadAllText(args))?["task"]?.GetValue<string>() is { } name)
-                {
-                    return HeadFineTuneOptions.Parse(name);
-                }
-            }
-            catch (Exception e) when (e is JsonException or InvalidOperationException)
-            {
-                return null;
-            }
+            return HeadFineTuneOptions.Parse(name);
         }
         var config = Path.Combine(model, "config.json");
         if (!File.Exists(config))
@@ -110,7 +100,7 @@ internal static class HeadTaskCli
         };
         var summary = v is null ? "" : " (validation: " + string.Join(", ", headline.Where(v.Values.ContainsKey).Select(k => $"{k} {MetricsReport.Format(v.Values[k])}")) + ")";
         Console.Out.WriteLine($"saved {result.OutputDir}{summary}");
-        var m = Quote(o.OutputDir);
+        var m = Quote(o.Training.OutputDir);
         var use = o.Task switch
         {
             HeadTask.TokenClassification => $"bert ner --model {m} --text \"...\"",

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using BertSharp.Checkpoints;
 using BertSharp.Inference;
 using BertSharp.Modeling;
 
@@ -10,7 +11,7 @@ internal static class NerCommand
 {
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = "A BertForTokenClassification model directory.", Required = true };
+        var model = CommonOptions.ModelOption("A BertForTokenClassification model directory.");
         var text = new Option<string>("--text") { Description = "The text to tag.", Required = true };
         var aggregation = new Option<string?>("--aggregation")
         {
@@ -60,15 +61,7 @@ internal static class NerCommand
     /// <summary>"first" for a model fine-tuned here with first-piece labels (training_args.json), else HF's default "simple".</summary>
     internal static string DefaultAggregation(string model)
     {
-        var args = Path.Combine(model, "training_args.json");
-        try
-        {
-            var node = File.Exists(args) ? System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(args)) : null;
-            return node?["task"]?.GetValue<string>() == "ner" && node["label_all_tokens"]?.GetValue<bool>() == false ? "first" : "simple";
-        }
-        catch (Exception e) when (e is JsonException or InvalidOperationException or IOException)
-        {
-            return "simple";
-        }
+        var args = TrainingArgsFile.Read(model);
+        return TrainingArgsFile.String(args, "task") == "ner" && TrainingArgsFile.Bool(args, "label_all_tokens") == false ? "first" : "simple";
     }
 }

@@ -17,13 +17,13 @@ internal static class PredictCommand
     {
         var data = new DataOptions();
         data.Task.Description = "With --input: read the file in this task's format (labels optional); default: the training task's format when the extension matches, else by extension (.txt one text per line, .csv/.tsv/.jsonl with --text-column).";
-        var model = new Option<string>("--model") { Description = "Directory written by 'bert finetune'.", Required = true };
+        var model = CommonOptions.ModelOption("Directory written by 'bert finetune'.");
         var text = new Option<string?>("--text") { Description = "A text to classify." };
         var pair = new Option<string?>("--text-pair") { Description = "The second text; required by sentence-pair models (fine-tuned on pairs, e.g. MRPC)." };
         var input = new Option<string?>("--input") { Description = "A file of texts to classify." };
         var output = new Option<string?>("--output") { Description = "With --input: write predictions here (.jsonl, .csv or .tsv; atomically); default: stdout." };
         var interactive = new Option<bool>("--interactive") { Description = "Read sentences from stdin and answer each one (empty line or EOF ends)." };
-        var batch = new Option<int>("--batch-size") { Description = "Examples per forward pass.", DefaultValueFactory = _ => 32 };
+        var batch = CommonOptions.ForwardBatchSize();
         var maxLength = CommonOptions.MaxLength();
         var truncationSide = CommonOptions.TruncationSide("Default: the side the model was fine-tuned with (training_args.json), else head.");
         var headTokens = CommonOptions.HeadTokens();

@@ -18,38 +18,27 @@ internal static class PretrainCommand
         };
         var config = new Option<string>("--config") { Description = "A fresh model: a size preset (tiny, mini, small, medium, base, large) or a config.json file (with --vocab)." };
         var vocab = new Option<string>("--vocab") { Description = "vocab.txt the data was built with (for --config)." };
-        var model = new Option<string>("--model") { Description = "Continue pre-training this HF model directory instead of a fresh one." };
+        var model = CommonOptions.ModelOption("Continue pre-training this HF model directory instead of a fresh one.", required: false);
         var steps = new Option<long>("--steps") { Description = "Optimizer steps.", DefaultValueFactory = _ => PretrainingTrainerOptions.DefaultSteps };
-        var batch = new Option<int>("--batch-size") { Description = "Instances per micro-batch, over all ranks of a data-parallel run (each takes its share).", DefaultValueFactory = _ => PretrainingTrainerOptions.DefaultBatchSize };
-        var lr = new Option<double>("--lr") { Description = "Peak learning rate.", DefaultValueFactory = _ => PretrainingTrainerOptions.DefaultLearningRate };
+        var batch = CommonOptions.BatchSize("Instances per micro-batch, over all ranks of a data-parallel run (each takes its share).", () => PretrainingTrainerOptions.DefaultBatchSize);
+        var optimizer = new OptimizerOptions(PretrainingTrainerOptions.DefaultLearningRate, PretrainingTrainerOptions.DefaultEps,
+            PretrainingTrainerOptions.DefaultWeightDecay, PretrainingTrainerOptions.DefaultMaxGradNorm);
         var warmup = new Option<long?>("--warmup-steps") { Description = "Linear warm-up steps (default: 10 % of --steps)." };
-        var wd = new Option<double>("--weight-decay")
-        {
-            Description = "AdamW weight decay (not on biases and LayerNorm).", DefaultValueFactory = _ => PretrainingTrainerOptions.DefaultWeightDecay,
-        };
-        var eps = new Option<double>("--eps") { Description = "AdamW epsilon.", DefaultValueFactory = _ => PretrainingTrainerOptions.DefaultEps };
-        var accum = new Option<int>("--grad-accum") { Description = "Micro-batches per optimizer step.", DefaultValueFactory = _ => 1 };
-        var clip = new Option<double>("--max-grad-norm")
-        {
-            Description = "Global gradient-norm clip (0 = off).", DefaultValueFactory = _ => PretrainingTrainerOptions.DefaultMaxGradNorm,
-        };
         var saveEvery = new Option<long>("--save-every") { Description = "Checkpoint every N steps (0 = at the end only).", DefaultValueFactory = _ => 0 };
         var evalEvery = new Option<long>("--eval-every") { Description = "Evaluate on held-out instances every N steps (0 = never).", DefaultValueFactory = _ => 0 };
-        var resume = new Option<bool>("--resume") { Description = "Continue from the latest checkpoint-N in --output with the run's own settings (--data, --steps, --lr, ...); --steps may be raised to extend the run." };
+        var resume = TrainingOptionSet.ResumeOption("Continue from the latest checkpoint-N in --output with the run's own settings (--data, --steps, --lr, ...); --steps may be raised to extend the run.");
         var dynamic = new Option<bool>("--dynamic-masking") { Description = "Mask instances afresh each time they are used." };
-        var exampleDropout = new Option<bool>("--example-dropout")
-        {
-            Description = "Key dropout masks by (seed, step, instance) so that any number of ranks gives the same run (always on with several ranks; pass it to a single-process run that will be resumed on several).",
-        };
-        var seed = new Option<long>("--seed") { Description = "Seed of initialisation, dropout and dynamic masks.", DefaultValueFactory = _ => PretrainingTrainerOptions.DefaultSeed };
+        var exampleDropout = TrainingOptionSet.ExampleDropout();
+        var seed = CommonOptions.Seed(PretrainingTrainerOptions.DefaultSeed, "Seed of initialisation, dropout and dynamic masks.");
         var objective = CommonOptions.Objective("mlm+nsp: masked LM + next-sentence prediction (BertForPreTraining); mlm: masked LM only (BertForMaskedLM: no pooler, no NSP head; HF run_mlm), e.g. to continue an imported BertModel on in-domain text. Default: what the data was built for (pretrain-data --objective; mlm+nsp unless given).");
         var device = CommonOptions.Device();
-        var stopAfter = new Option<long?>("--stop-after") { Description = "Stop this invocation after N steps, writing a checkpoint there (--resume continues it)." };
+        var stopAfter = TrainingOptionSet.StopAfterOption();
         var overwrite = CommonOptions.Overwrite();
         var threads = CommonOptions.Threads();
 
         var cmd = new Command("pretrain", "Pre-train BERT with masked-LM + next-sentence prediction (BertForPreTraining) or masked LM only (--objective mlm, BertForMaskedLM).");
-        foreach (var o in new Option[] { data, output, config, vocab, model, steps, batch, lr, warmup, wd, eps, accum, clip, saveEvery, evalEvery, resume, dynamic, exampleDropout, objective, seed, device, threads, stopAfter, overwrite })
+        foreach (var o in new Option[] { data, output, config, vocab, model, steps, batch }.Concat(optimizer.All)
+                     .Concat([warmup, saveEvery, evalEvery, resume, dynamic, exampleDropout, objective, seed, device, threads, stopAfter, overwrite]))
         {
             cmd.Options.Add(o);
         }
@@ -73,12 +62,12 @@ internal static class PretrainCommand
             {
                 Steps = totalSteps,
                 BatchSize = Pick(batch, s => s.BatchSize),
-                LearningRate = Pick(lr, s => s.LearningRate),
+                LearningRate = Pick(optimizer.LearningRate, s => s.LearningRate),
                 WarmupSteps = saved is { } w && !CommonOptions.Given(p, warmup) ? w.Options.WarmupSteps : p.GetValue(warmup),
-                WeightDecay = Pick(wd, s => s.WeightDecay),
-                Eps = Pick(eps, s => s.Eps),
-                GradAccum = Pick(accum, s => s.GradAccum),
-                MaxGradNorm = Pick(clip, s => s.MaxGradNorm),
+                WeightDecay = Pick(optimizer.WeightDecay, s => s.WeightDecay),
+                Eps = Pick(optimizer.Eps, s => s.Eps),
+                GradAccum = Pick(optimizer.GradAccum, s => s.GradAccum),
+                MaxGradNorm = Pick(optimizer.MaxGradNorm, s => s.MaxGradNorm),
                 SaveEvery = Pick(saveEvery, s => s.SaveEvery),
                 EvalEvery = Pick(evalEvery, s => s.EvalEvery),
                 DynamicMasking = Pick(dynamic, s => s.DynamicMasking),

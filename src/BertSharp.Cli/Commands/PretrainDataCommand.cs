@@ -24,7 +24,7 @@ internal static class PretrainDataCommand
         var dupe = new Option<int>("--dupe-factor") { Description = "Passes over the corpus, each with different segments and masks.", DefaultValueFactory = _ => 10 };
         var shortSeq = new Option<double>("--short-seq-prob") { Description = "Probability of a shorter target length.", DefaultValueFactory = _ => 0.1 };
         var wwm = new Option<bool>("--whole-word-mask") { Description = "Mask all word pieces of a word together." };
-        var seed = new Option<long>("--seed") { Description = "Random seed; the same seed and inputs give identical output.", DefaultValueFactory = _ => 12345 };
+        var seed = CommonOptions.Seed(12345L, "Random seed; the same seed and inputs give identical output.");
         var lower = CommonOptions.Lowercase();
         var format = new Option<string>("--format") { Description = "Corpus layout: auto, lines, document-per-line or book.", DefaultValueFactory = _ => "auto" };
         var googleNsp = new Option<bool>("--google-nsp") { Description = "Always use a random next segment for one-sentence chunks, exactly as google's script (NSP labels then lean to 'random')." };

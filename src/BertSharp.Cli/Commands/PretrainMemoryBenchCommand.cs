@@ -29,7 +29,7 @@ internal static class PretrainMemoryBenchCommand
         var vocab = new Option<string>("--vocab") { Description = "vocab.txt the data was built with.", Required = true };
         var config = new Option<string>("--config") { Description = "Model size preset.", DefaultValueFactory = _ => "tiny" };
         var steps = new Option<long>("--steps") { Description = "Training steps.", DefaultValueFactory = _ => 1000 };
-        var batch = new Option<int>("--batch-size") { Description = "Instances per step.", DefaultValueFactory = _ => 8 };
+        var batch = CommonOptions.BatchSize("Instances per step.", () => 8);
         var every = new Option<long>("--sample-every") { Description = "Sample RSS every N steps.", DefaultValueFactory = _ => 50 };
         var device = CommonOptions.Device("cpu");
         var cmd = new Command("pretrain-memory",

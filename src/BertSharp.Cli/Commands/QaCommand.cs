@@ -10,11 +10,11 @@ internal static class QaCommand
 {
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = "A BertForQuestionAnswering model directory.", Required = true };
+        var model = CommonOptions.ModelOption("A BertForQuestionAnswering model directory.");
         var question = new Option<string>("--question") { Description = "The question.", Required = true };
         var context = new Option<string?>("--context") { Description = "The context text." };
         var contextFile = new Option<string?>("--context-file") { Description = "A UTF-8 file holding the context." };
-        var topK = new Option<int>("--top-k") { Description = "Answers to print, best first.", DefaultValueFactory = _ => 1 };
+        var topK = CommonOptions.TopK("Answers to print, best first.", 1);
         var maxAnswer = new Option<int>("--max-answer-length") { Description = "Longest answer in tokens.", DefaultValueFactory = _ => QuestionAnsweringOptions.DefaultMaxAnswerLength };
         var stride = new Option<int>("--doc-stride") { Description = "Context tokens shared by consecutive windows.", DefaultValueFactory = _ => QuestionAnsweringOptions.DefaultDocStride };
         var maxLength = CommonOptions.MaxLength($"For qa: tokens per window (default min({QuestionAnsweringOptions.DefaultWindow}, the trained length)); a longer context is read in overlapping windows, never truncated.");

@@ -10,13 +10,13 @@ internal static class SearchCommand
 {
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = "A model directory or Hub id (any BERT architecture; its encoder is used).", Required = true };
+        var model = CommonOptions.ModelOption("A model directory or Hub id (any BERT architecture; its encoder is used).");
         var corpus = new Option<string>("--corpus") { Description = "The texts to search: .txt (one per line), .jsonl, .csv or .tsv with a header.", Required = true };
         var query = new Option<string[]>("--query") { Description = "A text to find neighbours of (repeat for several)." };
         var queries = new Option<string?>("--queries") { Description = "A .txt file of queries, one per line." };
         var textColumn = new Option<string>("--text-column") { Description = "Text field of a .jsonl/.csv/.tsv corpus.", DefaultValueFactory = _ => "text" };
         var task = new Option<string?>("--task") { Description = "Read --corpus in a task's format (imdb, cola, sst2, mrpc)." };
-        var topK = new Option<int>("--top-k") { Description = "Neighbours per query.", DefaultValueFactory = _ => 5 };
+        var topK = CommonOptions.TopK("Neighbours per query.", 5);
         var pooling = new Option<string>("--pooling")
         {
             Description = "mean (over real tokens; how sentence-transformers models such as all-MiniLM-L6-v2 are trained) or cls.",
@@ -24,7 +24,7 @@ internal static class SearchCommand
         };
         pooling.AcceptOnlyFromAmong("cls", "mean");
         var maxLength = CommonOptions.MaxLength();
-        var batch = new Option<int>("--batch-size") { Description = "Texts per forward pass.", DefaultValueFactory = _ => 32 };
+        var batch = CommonOptions.ForwardBatchSize("Texts");
         var device = CommonOptions.Device();
         var threads = CommonOptions.Threads();
         var cmd = new Command("search", "Nearest-neighbour sentences: embeds a corpus and prints, for each query, the most similar texts (cosine similarity).")

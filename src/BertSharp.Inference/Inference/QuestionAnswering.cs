@@ -15,13 +15,13 @@ public sealed record QuestionAnsweringOptions(int TopK = 1, int? MaxLength = nul
     int MaxAnswerLength = QuestionAnsweringOptions.DefaultMaxAnswerLength, bool HandleImpossibleAnswer = false, int BatchSize = 32)
 {
     /// <summary>HF's <c>doc_stride</c>.</summary>
-    public const int DefaultDocStride = 128;
+    public const int DefaultDocStride = QuestionAnsweringWindows.DefaultDocStride;
 
     /// <summary>HF's <c>max_answer_len</c>.</summary>
     public const int DefaultMaxAnswerLength = 15;
 
     /// <summary>HF's <c>max_seq_len</c>: the window when <see cref="MaxLength"/> is null, if the model allows it.</summary>
-    public const int DefaultWindow = 384;
+    public const int DefaultWindow = QuestionAnsweringWindows.DefaultWindow;
 }
 
 /// <summary>An answer: the context's text between <see cref="Start"/> and <see cref="End"/> (UTF-16 offsets).</summary>

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using BertSharp.Checkpoints;
 using BertSharp.Data;
 using BertSharp.Modeling;
 using BertSharp.Runtime;
@@ -143,29 +144,17 @@ public sealed class TextClassifier : IDisposable
     /// </summary>
     public static TaskSpec? TrainedTask(string dir, string? textColumn = null, string? textPairColumn = null, string? labelColumn = null)
     {
-        var path = Path.Combine(dir, "training_args.json");
-        if (!Directory.Exists(dir) || !File.Exists(path))
+        var args = Directory.Exists(dir) ? TrainingArgsFile.Read(dir) : null;
+        if (TrainingArgsFile.String(args, "task") is not { } name)
         {
             return null;
         }
-        try
+        if (TaskSpec.BuiltInNames.Contains(name))
         {
-            var args = JsonNode.Parse(File.ReadAllText(path));
-            if (args?["task"]?.GetValue<string>() is not { } name)
-            {
-                return null;
-            }
-            if (TaskSpec.BuiltInNames.Contains(name))
-            {
-                return TaskSpec.Get(name);
-            }
-            return TaskSpec.Get(name, textColumn ?? args["text_column"]?.GetValue<string>(), textPairColumn ?? args["text_pair_column"]?.GetValue<string>(),
-                labelColumn ?? args["label_column"]?.GetValue<string>(), args["regression"]?.GetValue<bool>() ?? false);
+            return TaskSpec.Get(name);
         }
-        catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException or FormatException)
-        {
-            return null;
-        }
+        return TaskSpec.Get(name, textColumn ?? TrainingArgsFile.String(args, "text_column"), textPairColumn ?? TrainingArgsFile.String(args, "text_pair_column"),
+            labelColumn ?? TrainingArgsFile.String(args, "label_column"), TrainingArgsFile.Bool(args, "regression") ?? false);
     }
 
     /// <summary>
@@ -174,22 +163,11 @@ public sealed class TextClassifier : IDisposable
     /// </summary>
     public static (TruncationSide Side, int? HeadTokens) TrainedTruncation(string dir)
     {
-        var path = Path.Combine(dir, "training_args.json");
-        if (!File.Exists(path))
-        {
-            return (TruncationSide.Head, null);
-        }
-        try
-        {
-            var args = JsonNode.Parse(File.ReadAllText(path));
-            var side = args?["truncation_side"]?.GetValue<string>() is { } name ? TruncationSides.Parse(name, $"{path}: truncation_side") : TruncationSide.Head;
-            return (side, args?["head_tokens"]?.GetValue<int>());
-        }
-        catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException or FormatException)
-        {
-            // As TrainedTask: a training_args.json of another shape says nothing about the run.
-            return (TruncationSide.Head, null);
-        }
+        var args = TrainingArgsFile.Read(dir);
+        var side = TrainingArgsFile.String(args, "truncation_side") is { } name
+            ? TruncationSides.Parse(name, $"{Path.Combine(dir, TrainingArgsFile.FileName)}: truncation_side")
+            : TruncationSide.Head;
+        return (side, TrainingArgsFile.Int(args, "head_tokens"));
     }
 
     /// <summary>Tokenizes examples for this model (targets from <paramref name="targets"/>, NaN without), cut as <see cref="TruncationSide"/> says.</summary>

@@ -17,7 +17,7 @@ namespace BertSharp.Training;
 /// <param name="communicator">The data-parallel group; one process when null.</param>
 /// <param name="exampleDropoutSeed">When set, dropout masks are keyed by (seed, step, example index) (<see cref="ExampleDropout"/>).</param>
 public sealed class ClassificationTask(BertForSequenceClassification model, ICommunicator? communicator = null, long? exampleDropoutSeed = null)
-    : ITrainingTask<TensorBatch>
+    : ITrainingTask<TensorBatch>, IMicroBatchLosses
 {
     private readonly ICommunicator _comm = communicator ?? new LocalCommunicator();
     private readonly List<double> _losses = [];

@@ -33,6 +33,9 @@ internal sealed class EpochBatches : ITrainingData<TensorBatch>
         _device = device;
     }
 
+    /// <summary>The epoch arithmetic and shuffle position (what <see cref="FineTuneHooks"/> reads and a checkpoint records).</summary>
+    public EpochPlan Plan => _plan;
+
     /// <summary>Batches in every epoch.</summary>
     public int BatchesPerEpoch => _plan.BatchesPerEpoch;
 

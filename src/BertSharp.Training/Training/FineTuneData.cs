@@ -13,34 +13,34 @@ internal sealed record FineTuneData(TextDataset Train, TextDataset? Validation, 
     public static FineTuneData Read(FineTuneOptions o)
     {
         ArgumentNullException.ThrowIfNull(o);
-        var all = DatasetReader.Read(o.DataPath, o.Task);
+        var all = DatasetReader.Read(o.Training.DataPath, o.Task);
         var notes = new List<string>();
         var warnings = new List<string>();
         var blocks = o.Task.Regression ? null : DataSplit.LabelBlocks(all);
         TextDataset train;
         TextDataset? val;
-        if (o.EvalDataPath is not null)
+        if (o.Training.EvalDataPath is not null)
         {
             train = all;
-            val = DatasetReader.Read(o.EvalDataPath, o.Task);
-            notes.Add($"validation: {o.EvalDataPath} ({val.Count:N0} examples)");
+            val = DatasetReader.Read(o.Training.EvalDataPath, o.Task);
+            notes.Add($"validation: {o.Training.EvalDataPath} ({val.Count:N0} examples)");
         }
         else
         {
             var method = o.EffectiveSplit;
-            (train, val) = DataSplit.TrainValidation(all, o.ValSize, method, o.Seed);
+            (train, val) = DataSplit.TrainValidation(all, o.ValSize, method, o.Training.Seed);
             if (val is not null)
             {
                 var how = method switch
                 {
-                    SplitMethod.Tail => $"the last {val.Count:N0} examples of {o.DataPath} (--split tail)",
-                    SplitMethod.Random => $"a random {val.Count:N0} examples of {o.DataPath} (--split random, seed {o.Seed})",
-                    _ => $"a stratified random {val.Count:N0} examples of {o.DataPath}, each label in its share of the file (seed {o.Seed})",
+                    SplitMethod.Tail => $"the last {val.Count:N0} examples of {o.Training.DataPath} (--split tail)",
+                    SplitMethod.Random => $"a random {val.Count:N0} examples of {o.Training.DataPath} (--split random, seed {o.Training.Seed})",
+                    _ => $"a stratified random {val.Count:N0} examples of {o.Training.DataPath}, each label in its share of the file (seed {o.Training.Seed})",
                 };
                 notes.Add("validation: " + how);
                 if (blocks is not null)
                 {
-                    var sorted = $"{o.DataPath} is sorted by label: {DataSplit.DescribeBlocks(blocks)}";
+                    var sorted = $"{o.Training.DataPath} is sorted by label: {DataSplit.DescribeBlocks(blocks)}";
                     if (method == SplitMethod.Tail)
                     {
                         warnings.Add($"{sorted}; its tail is not a fair validation set — drop --split tail (the default splits stratified by label) or pass --eval-data.");
@@ -52,17 +52,17 @@ internal sealed record FineTuneData(TextDataset Train, TextDataset? Validation, 
                 }
             }
         }
-        if (o.MaxTrainExamples is { } mt && train.Count > mt)
+        if (o.Training.MaxTrainExamples is { } mt && train.Count > mt)
         {
             var kept = train.With([.. train.Examples.Take(mt)]);
             if (!o.Task.Regression && Labels(kept).Count < Labels(train).Count)
             {
                 warnings.Add($"--max-train-examples {mt}: the first {mt:N0} training examples hold only label(s) {Quote(Labels(kept))} of {Quote(Labels(train))}" +
-                             (blocks is not null ? $" ({o.DataPath} is sorted by label)" : "") + "; the model cannot learn the others.");
+                             (blocks is not null ? $" ({o.Training.DataPath} is sorted by label)" : "") + "; the model cannot learn the others.");
             }
             train = kept;
         }
-        if (o.MaxEvalExamples is { } me && val is not null && val.Count > me)
+        if (o.Training.MaxEvalExamples is { } me && val is not null && val.Count > me)
         {
             val = val.With([.. val.Examples.Take(me)]);
         }
@@ -82,7 +82,7 @@ internal sealed record FineTuneData(TextDataset Train, TextDataset? Validation, 
         }
         var trainLabels = Labels(train);
         var valLabels = Labels(val);
-        var origin = o.EvalDataPath is null ? "the validation split" : $"the validation data {o.EvalDataPath}";
+        var origin = o.Training.EvalDataPath is null ? "the validation split" : $"the validation data {o.Training.EvalDataPath}";
         if (valLabels.Count == 1 && trainLabels.Count > 1)
         {
             yield return $"{origin} holds only label '{valLabels.First()}' ({val.Count:N0} examples): accuracy on it says little and MCC is 0 whatever the model does.";

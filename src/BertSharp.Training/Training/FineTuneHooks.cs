@@ -1,27 +1,35 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
-using BertSharp.Data;
 using BertSharp.Evaluation;
-using BertSharp.Inference;
 using BertSharp.IO;
-using BertSharp.Modeling;
-using BertSharp.Tokenization;
-using static TorchSharp.torch;
 
 namespace BertSharp.Training;
 
 /// <summary>
-/// Fine-tuning's hooks on the training loop: after every step the log line and the progress of each micro-batch; at each
-/// epoch end validation, the best-epoch choice, the epoch's log line and a checkpoint; a checkpoint every
-/// <see cref="FineTuneOptions.SaveSteps"/> steps. Carries the running values a checkpoint must hold (this epoch's loss so
-/// far, the best epoch) in <see cref="TrainerState.Task"/>.
+/// Fine-tuning's hooks on the training loop, for sequence classification and the task heads alike: after every step the
+/// log line and the progress of each micro-batch; at each epoch end validation, the best-epoch choice, the epoch's log
+/// line and a checkpoint; a checkpoint every <see cref="TrainingOptions.SaveSteps"/> steps. Carries the running values a
+/// checkpoint must hold (this epoch's loss so far, the best epoch) in <see cref="TrainerState.Task"/>.
 /// </summary>
+/// <param name="o">The run's shared settings.</param>
+/// <param name="saveBest">The validation metric whose best epoch's weights are kept, or null for the last.</param>
+/// <param name="trainer">The loop (its optimizer is checkpointed).</param>
+/// <param name="writeModel">Writes the model's files (config, weights, tokenizer) into a directory.</param>
+/// <param name="validate">Validation metrics of the model now, or null without validation data.</param>
+/// <param name="data">The epoch plan of the training data (its position is checkpointed).</param>
+/// <param name="task">The task adapter (the last step's micro-batch losses and sizes).</param>
+/// <param name="run">The run directory.</param>
+/// <param name="log">The run's log.</param>
+/// <param name="settings">What a resumed run must match (<see cref="TrainerState.Settings"/>).</param>
+/// <param name="totalSteps">The run's optimizer steps.</param>
+/// <param name="metricsExtra">Extra fields of every metrics.json written.</param>
+/// <param name="progress">Receives progress.</param>
 internal sealed class FineTuneHooks(
-    FineTuneOptions o, Trainer trainer, BertForSequenceClassification model, BertTokenizer tokenizer, LabelMap labels, EpochBatches data,
-    ClassificationTask task, EncodedExample[]? validation, Device device, RunDirectory run, TrainLog log, JsonObject settings, long totalSteps,
+    TrainingOptions o, string? saveBest, Trainer trainer, Action<string> writeModel, Func<MetricsReport>? validate, EpochPlan data,
+    IMicroBatchLosses task, RunDirectory run, TrainLog log, JsonObject settings, long totalSteps, IReadOnlyDictionary<string, object?> metricsExtra,
     IFineTuneProgress? progress) : ITrainingHook
 {
-    private readonly bool _lowerIsBetter = o.SaveBest is "loss" or "mse";
+    private readonly bool _lowerIsBetter = saveBest is "loss" or "mse";
     private readonly Stopwatch _clock = new();
     private long _seenSinceClock;
     private double _epochLoss;
@@ -108,9 +116,9 @@ internal sealed class FineTuneHooks(
         var dir = run.CheckpointPath(step);
         AtomicFile.WriteDirectory(dir, tmp =>
         {
-            ClassifierCheckpoint.WriteFiles(tmp, model, tokenizer, labels);
+            writeModel(tmp);
             OptimizerState.Save(Path.Combine(tmp, OptimizerState.FileName), trainer.Optimizer, trainer.OptimizerParameterNames);
-            report?.Save(Path.Combine(tmp, "metrics.json"), new Dictionary<string, object?> { ["split"] = "validation" });
+            report?.Save(Path.Combine(tmp, "metrics.json"), metricsExtra);
             state.Save(Path.Combine(tmp, TrainerState.FileName)); // last: a checkpoint counts once its state is there
         });
         LastCheckpoint = dir;
@@ -141,10 +149,10 @@ internal sealed class FineTuneHooks(
     {
         var trainSeconds = _clock.Elapsed.TotalSeconds;
         MetricsReport? report = null;
-        if (validation is not null && Writer)
+        if (validate is not null && Writer)
         {
             progress?.Validating(epoch);
-            report = ClassifierEvaluation.Evaluate(model, labels, validation, o.EffectiveBatchSize, tokenizer.PadId, device).Report;
+            report = validate();
         }
         var isBest = Offer(report, step, epoch);
         var summary = new EpochSummary(epoch, _epochLoss / data.BatchesPerEpoch, report, _clock.Elapsed,
@@ -170,7 +178,7 @@ internal sealed class FineTuneHooks(
     /// <summary>Whether the epoch that just ended is the one whose weights are kept (always, without save_best).</summary>
     private bool Offer(MetricsReport? report, long step, int epoch)
     {
-        if (o.SaveBest is not { } metric || report is null)
+        if (saveBest is not { } metric || report is null)
         {
             return true;
         }

@@ -1,11 +1,7 @@
-using System.Text.Json;
-using System.Text.Json.Nodes;
-using BertSharp.Checkpoints;
 using BertSharp.Data;
 using BertSharp.Distributed;
 using BertSharp.Evaluation;
 using BertSharp.Inference;
-using BertSharp.IO;
 using BertSharp.Modeling;
 using BertSharp.Runtime;
 using TorchSharp;
@@ -18,7 +14,7 @@ namespace BertSharp.Training;
 /// <param name="Epochs">Per-epoch summaries of the finished epochs.</param>
 /// <param name="Labels">The label map saved with the model.</param>
 /// <param name="FinalValidation">Validation metrics of the saved weights, or null without validation data (or when stopped early).</param>
-/// <param name="Completed">False when <see cref="FineTuneOptions.StopAfter"/> ended the run early; <see cref="Checkpoint"/> then continues it.</param>
+/// <param name="Completed">False when <see cref="TrainingOptions.StopAfter"/> ended the run early; <see cref="Checkpoint"/> then continues it.</param>
 /// <param name="Checkpoint">The last complete checkpoint of a run that stopped early, or null.</param>
 public sealed record FineTuneResult(string OutputDir, IReadOnlyList<double> StepLosses, IReadOnlyList<EpochSummary> Epochs, LabelMap Labels,
     MetricsReport? FinalValidation, bool Completed = true, string? Checkpoint = null);
@@ -27,10 +23,10 @@ public sealed record FineTuneResult(string OutputDir, IReadOnlyList<double> Step
 /// Fine-tunes a BERT sequence classifier on a task's data: reads and splits the data, builds or loads the model, and runs
 /// the one training loop (<see cref="Trainer.Run{TBatch}"/>: AdamW + linear schedule + clipping) with a <see cref="ClassificationTask"/>, validating
 /// and writing a complete checkpoint (<c>OUTPUT/checkpoint-N</c>) at each epoch end and every
-/// <see cref="FineTuneOptions.SaveSteps"/> steps. At the end the output directory becomes an HF checkpoint directory (config
+/// <see cref="TrainingOptions.SaveSteps"/> steps. At the end the output directory becomes an HF checkpoint directory (config
 /// with labels, weights, tokenizer files, <c>train_log.jsonl</c>, <c>loss.png</c>, <c>metrics.json</c>,
 /// <c>training_args.json</c>) in one crash-safe replacement. Same options and seed on the same CPU give the same weights, and
-/// a run stopped (killed, cancelled, <see cref="FineTuneOptions.StopAfter"/>) and resumed gives bitwise the same weights as an
+/// a run stopped (killed, cancelled, <see cref="TrainingOptions.StopAfter"/>) and resumed gives bitwise the same weights as an
 /// uninterrupted one: the checkpoint holds the optimizer moments, torch's generator (dropout) and the shuffle position.
 /// </summary>
 public static class FineTuner
@@ -46,10 +42,8 @@ public static class FineTuner
     private static readonly string[] ModelEntries =
         ["config.json", "model.safetensors", "training_args.json", "metrics.json", .. BertPretrained.TokenizerFiles];
 
-    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
-
     /// <summary>
-    /// Runs (or, with <see cref="FineTuneOptions.Resume"/>, continues) a fine-tuning; bad input throws
+    /// Runs (or, with <see cref="TrainingOptions.Resume"/>, continues) a fine-tuning; bad input throws
     /// <see cref="BertSharpException"/> before any output exists. Cancellation stops between steps with
     /// <see cref="TrainingCancelledException"/>; the checkpoints written so far stay.
     /// </summary>
@@ -65,21 +59,22 @@ public static class FineTuner
     {
         ArgumentNullException.ThrowIfNull(o);
         o.Validate();
+        var t = o.Training;
         var comm = communicator ?? new LocalCommunicator();
         var writer = comm.IsWriter();
         progress = writer ? progress : null;
         var exampleDropout = o.ExampleDropout || comm.WorldSize > 1;
         TorchRuntime.EnsureLoaded();
-        var device = TorchRuntime.ResolveDevice(o.Device);
+        var device = TorchRuntime.ResolveDevice(t.Device);
         var batchSize = o.EffectiveBatchSize;
         DataParallelRun.CheckBatchSize(comm, batchSize);
 
         // Everything that can be wrong with the input is checked before anything is written.
-        var outputExisted = Directory.Exists(o.OutputDir);
-        var checkpoint = RunDirectory.Check(o.OutputDir, o.Resume, o.Overwrite);
-        var source = ClassifierCheckpoint.Describe(o.ModelDir, o.ConfigPreset, o.VocabPath, o.Lowercase);
-        ParameterFreezing.Check(o.FreezeEncoder, o.FreezeLayers, source.Config.NumHiddenLayers);
-        var length = source.Length(o.MaxLength, o.Task.DefaultMaxLength);
+        var outputExisted = Directory.Exists(t.OutputDir);
+        var checkpoint = RunDirectory.Check(t.OutputDir, t.Resume, t.Overwrite);
+        var source = ClassifierCheckpoint.Describe(t.ModelDir, t.ConfigPreset, t.VocabPath, t.Lowercase);
+        ParameterFreezing.Check(t.FreezeEncoder, t.FreezeLayers, source.Config.NumHiddenLayers);
+        var length = source.Length(t.MaxLength, o.Task.DefaultMaxLength);
         var maxLength = length.Length;
         var inputs = FineTuneData.Read(o);
         var (train, val) = (inputs.Train, inputs.Validation);
@@ -101,12 +96,12 @@ public static class FineTuner
         var tokenizer = source.Tokenizer;
         var trainEnc = ExampleEncoder.Encode(tokenizer, train.Examples, trainTargets, maxLength, o.TruncationSide, o.HeadTokens);
         var valEnc = val is null ? null : ExampleEncoder.Encode(tokenizer, val.Examples, valTargets, maxLength, o.TruncationSide, o.HeadTokens);
-        var data = new EpochBatches(trainEnc, batchSize, o.GradAccum, o.BucketByLength, tokenizer.PadId, labels.IsRegression, device, o.Seed,
+        var data = new EpochBatches(trainEnc, batchSize, t.GradAccum, o.BucketByLength, tokenizer.PadId, labels.IsRegression, device, t.Seed,
             comm.Rank, comm.WorldSize);
         var totalSteps = (long)data.StepsPerEpoch * o.EffectiveEpochs;
-        var warmup = o.WarmupSteps ?? (int)Math.Ceiling(totalSteps * (o.WarmupRatio ?? 0));
-        var args = FineTuneArgs.TrainingArgs(o, warmup, totalSteps, maxLength, exampleDropout);
-        var settings = FineTuneArgs.ResumeSettings(args, trainEnc.Length, valEnc?.Length ?? 0);
+        var warmup = t.WarmupFor(totalSteps);
+        var args = TrainingArgs.Of(o, warmup, totalSteps, maxLength, exampleDropout);
+        var settings = TrainingArgs.ResumeSettings(args, trainEnc.Length, valEnc?.Length ?? 0);
         var state = checkpoint is null ? null : TrainerState.Load(Path.Combine(checkpoint, TrainerState.FileName));
         state?.CheckResumable(settings, checkpoint!);
 
@@ -114,7 +109,7 @@ public static class FineTuner
         LoadReport? loadReport = null;
         if (checkpoint is null)
         {
-            torch.manual_seed(unchecked((long)o.Seed));
+            torch.manual_seed(unchecked((long)t.Seed));
             model = ClassifierCheckpoint.CreateForFineTuning(source, labels, out loadReport).Model;
             if (o.Pooling is { } pooling)
             {
@@ -126,12 +121,12 @@ public static class FineTuner
             model = BertPretrained.Load<BertForSequenceClassification>(checkpoint);
         }
         using var modelScope = model;
-        var frozen = ParameterFreezing.Apply(model, o.FreezeEncoder, o.FreezeLayers);
+        var frozen = ParameterFreezing.Apply(model, t.FreezeEncoder, t.FreezeLayers);
         model.to(device);
         using var dataParallel = new DataParallel(comm, model.NamedParameters());
         // Every rank built or loaded the same model; rank 0's copy makes sure of it.
         dataParallel.BroadcastParameters();
-        using var trainer = new Trainer(model, new OptimizerSettings(o.LearningRate, o.Eps, o.WeightDecay, o.MaxGradNorm, warmup, totalSteps),
+        using var trainer = new Trainer(model, new OptimizerSettings(t.LearningRate, t.Eps, t.WeightDecay, t.MaxGradNorm, warmup, totalSteps),
             comm.WorldSize > 1 ? new DataParallelGradientSync(dataParallel) : null);
         var parameters = model.NamedParameters().Sum(p => p.Param.numel());
         var truncated = trainEnc.Count(e => e.Length >= maxLength);
@@ -141,141 +136,39 @@ public static class FineTuner
         {
             Notes = [.. FineTuneNotes.Describe(source, loadReport, length, inputs.Notes), .. FineTuneNotes.Truncation(o, maxLength, truncated),
                 .. FineTuneNotes.Pooling(model.Config),
-                .. frozen is { } counts ? [ParameterFreezing.Describe(counts, o.FreezeEncoder, o.FreezeLayers)] : Array.Empty<string>()],
-            LearningRate = o.LearningRate,
+                .. frozen is { } counts ? [ParameterFreezing.Describe(counts, t.FreezeEncoder, t.FreezeLayers)] : Array.Empty<string>()],
+            LearningRate = t.LearningRate,
         });
 
-        // Every rank has checked the output directory (above) before rank 0 creates or changes anything in it.
-        comm.Barrier();
-        var run = writer ? RunDirectory.Open(o.OutputDir, o.Overwrite, ModelEntries) : RunDirectory.ReadOnly(o.OutputDir);
-        var task = new ClassificationTask(model, comm, exampleDropout ? unchecked((long)o.Seed) : null);
-        using var log = writer ? TrainLog.Open(run.LogPath, state?.GlobalStep) : TrainLog.InMemory(run.LogPath);
         // Checkpoints and the final model record the length the run trained to (model_max_length).
         var savedTokenizer = source.TokenizerTrainedTo(maxLength);
-        var hooks = new FineTuneHooks(o, trainer, model, savedTokenizer, labels, data, task, valEnc, device, run, log, settings, totalSteps, progress)
+        var outcome = FineTuneLoop.Run(new FineTuneJob<TensorBatch>
         {
-            LastCheckpoint = checkpoint,
-            Writer = writer,
-        };
-        if (state is null)
-        {
-            log.Append("start", 0, new JsonObject
-            {
-                ["train_examples"] = trainEnc.Length,
-                ["validation_examples"] = valEnc?.Length ?? 0,
-                ["total_steps"] = totalSteps,
-                ["warmup_steps"] = warmup,
-                ["parameters"] = parameters,
-                ["device"] = device.ToString(),
-            });
-        }
-        else
-        {
-            OptimizerState.Load(Path.Combine(checkpoint!, OptimizerState.FileName), trainer.Optimizer, trainer.OptimizerParameterNames);
-            trainer.StepsDone = state.GlobalStep;
-            data.Restore(state.Data);
-            hooks.Restore(state.Task);
-            // Last: loading the model may draw from the generator (initialising weights the checkpoint then overwrites).
-            state.RestoreTorchRng(checkpoint!);
-            log.Append("resume", state.GlobalStep, new JsonObject { ["checkpoint"] = Path.GetFileName(checkpoint) });
-        }
-
-        try
-        {
-            trainer.Run(task, data, totalSteps, [hooks, TrainingHook.StopAfter(o.StopAfter)], cancel);
-        }
-        catch (Exception e)
-        {
-            log.Dispose();
-            // A run that failed or was cancelled before its first checkpoint leaves nothing behind in a directory it created.
-            if (writer && hooks.LastCheckpoint is null && !outputExisted && Directory.Exists(run.Path))
-            {
-                Directory.Delete(run.Path, recursive: true);
-            }
-            if (e is OperationCanceledException && cancel.IsCancellationRequested)
-            {
-                throw new TrainingCancelledException(run.Path, hooks.LastCheckpoint, trainer.StepsDone, totalSteps);
-            }
-            throw;
-        }
-
-        if (!writer)
-        {
-            // Rank 0 writes (and validates); the others only took part in the steps.
-            return new FineTuneResult(run.Path, [], [], labels, null, Completed: trainer.StepsDone >= totalSteps, hooks.LastCheckpoint);
-        }
-        if (trainer.StepsDone < totalSteps)
-        {
-            // Stopped early: keep the work with a checkpoint unless the last step just wrote one.
-            if (hooks.LastSaved != trainer.StepsDone)
-            {
-                hooks.SaveCheckpoint(trainer.StepsDone, null);
-            }
-            var sofar = log.Entries;
-            return new FineTuneResult(run.Path, StepLosses(sofar), Epochs(sofar, labels, valEnc?.Length ?? 0), labels, null,
-                Completed: false, hooks.LastCheckpoint);
-        }
-
-        // The weights to publish: the best epoch's (its checkpoint was kept) or the last step's.
-        var keptStep = hooks.BestStep ?? totalSteps;
-        if (keptStep != totalSteps)
-        {
-            LoadWeights(model, run.CheckpointPath(keptStep));
-        }
-        log.Append("end", totalSteps, new JsonObject { ["steps"] = totalSteps, ["best_epoch"] = hooks.BestEpoch ?? data.EpochOf(totalSteps) });
-        log.Sync();
-        var entries = log.Entries;
-        log.Dispose();
-        var keptMetrics = Path.Combine(run.CheckpointPath(keptStep), "metrics.json");
-        // One crash-safe replacement turns the run directory (checkpoints, live log) into the model directory.
-        AtomicFile.WriteDirectory(run.Path, tmp =>
-        {
-            ClassifierCheckpoint.WriteFiles(tmp, model, savedTokenizer, labels);
-            AtomicFile.WriteAllText(Path.Combine(tmp, "training_args.json"), args.ToJsonString(Indented) + "\n");
-            if (File.Exists(keptMetrics))
-            {
-                File.Copy(keptMetrics, Path.Combine(tmp, "metrics.json"));
-            }
-            File.Copy(run.LogPath, Path.Combine(tmp, TrainLog.FileName));
-            LossPlot.Save(Path.Combine(tmp, LossPlot.FileName), LossPlot.Title($"{o.Task.Name} fine-tuning", entries),
-                entries, [new("training loss (per step)", "train", "loss"), new("validation loss (per epoch)", "epoch", "validation.loss", Emphasize: true)]);
-        }, o.Overwrite);
-        var finalMetrics = Path.Combine(run.Path, "metrics.json");
-        var final = File.Exists(finalMetrics) ? MetricsReport.Load(finalMetrics) : null;
-        return new FineTuneResult(run.Path, StepLosses(entries), Epochs(entries, labels, valEnc?.Length ?? 0), labels, final);
+            Options = t,
+            TaskName = o.Task.Name,
+            SaveBest = o.SaveBest,
+            Model = model,
+            Trainer = trainer,
+            Data = data,
+            Plan = data.Plan,
+            Task = new ClassificationTask(model, comm, exampleDropout ? unchecked((long)t.Seed) : null),
+            WriteModel = dir => ClassifierCheckpoint.WriteFiles(dir, model, savedTokenizer, labels),
+            Validate = valEnc is null ? null : () => ClassifierEvaluation.Evaluate(model, labels, valEnc, batchSize, tokenizer.PadId, device).Report,
+            Args = args,
+            Settings = settings,
+            TotalSteps = totalSteps,
+            ModelEntries = ModelEntries,
+            Start = (trainEnc.Length, valEnc?.Length ?? 0, warmup, parameters, frozen?.Trainable ?? parameters, device.ToString()),
+            MetricsExtra = new Dictionary<string, object?> { ["split"] = "validation" },
+            PlotSeries = [new("training loss (per step)", "train", "loss"), new("validation loss (per epoch)", "epoch", "validation.loss", Emphasize: true)],
+            Checkpoint = checkpoint,
+            State = state,
+            OutputExisted = outputExisted,
+            Communicator = comm,
+            Progress = progress,
+        }, cancel);
+        var reportLabels = labels.IsRegression ? [] : labels.Labels;
+        return new FineTuneResult(outcome.OutputDir, outcome.StepLosses(), outcome.Epochs(reportLabels, valEnc?.Length ?? 0), labels, outcome.FinalValidation,
+            outcome.Completed, outcome.Checkpoint);
     }
-
-    private static void LoadWeights(BertForSequenceClassification model, string checkpoint)
-    {
-        var weights = SafeTensors.Load(Path.Combine(checkpoint, "model.safetensors"));
-        try
-        {
-            BertPretrained.LoadStateDict(model, weights, checkpoint);
-        }
-        finally
-        {
-            foreach (var t in weights.Values)
-            {
-                t.Dispose();
-            }
-        }
-    }
-
-    private static List<double> StepLosses(IEnumerable<JsonObject> entries) =>
-        [.. entries.Where(e => TrainLog.TypeOf(e) == "train").Select(e => TrainLog.Number(e, "loss"))];
-
-    private static List<EpochSummary> Epochs(IEnumerable<JsonObject> entries, LabelMap labels, int validationExamples) =>
-    [
-        .. entries.Where(e => TrainLog.TypeOf(e) == "epoch").Select(e => new EpochSummary(
-            (int)TrainLog.Number(e, "epoch"),
-            TrainLog.Number(e, "train_loss"),
-            e["validation"] is JsonObject v
-                ? MetricsReport.FromValues(labels.IsRegression ? [] : labels.Labels, validationExamples,
-                    v.Select(kv => KeyValuePair.Create(kv.Key, kv.Value is null ? double.NaN : TrainLog.Number(v, kv.Key))))
-                : null,
-            TimeSpan.FromSeconds(TrainLog.Number(e, "elapsed_s")),
-            TrainLog.Number(e, "examples_per_s"),
-            e["best"]?.GetValue<bool>() ?? true,
-            (int)TrainLog.StepOf(e))),
-    ];
 }

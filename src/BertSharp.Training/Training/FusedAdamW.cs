@@ -76,8 +76,19 @@ def adamw(params: List[Tensor], grads: List[Tensor], exp_avgs: List[Tensor], exp
             }
             if (tensors.Count > 0)
             {
-                kernel.invoke("adamw", tensors.ToArray(), grads.ToArray(), avgs.ToArray(), squares.ToArray(), steps.ToArray(),
-                    o.LearningRate!.Value, o.beta1!.Value, o.beta2!.Value, o.weight_decay!.Value, o.eps!.Value);
+                // TorchSharp turns a double argument into a temporary Scalar and passes only its handle, so the GC may finalize
+                // (free) it before libtorch reads it: a use-after-free that crashed a 4,210-step SST-2 run at step 527 with
+                // "Scalar::toLong ... Expected false to be true" and could as well pass a wrong learning rate. Our own Scalars,
+                // kept alive across the call, close that window.
+                using var lr = o.LearningRate!.Value.ToScalar();
+                using var beta1 = o.beta1!.Value.ToScalar();
+                using var beta2 = o.beta2!.Value.ToScalar();
+                using var weightDecay = o.weight_decay!.Value.ToScalar();
+                using var eps = o.eps!.Value.ToScalar();
+                object[] args = [tensors.ToArray(), grads.ToArray(), avgs.ToArray(), squares.ToArray(), steps.ToArray(), lr, beta1, beta2, weightDecay, eps];
+                kernel.invoke("adamw", args);
+                GC.KeepAlive(args);
+                GC.KeepAlive(tensors);
             }
         }, closure!);
     }

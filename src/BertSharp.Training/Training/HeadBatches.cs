@@ -87,6 +87,9 @@ public sealed class ShuffledBatches : ITrainingData<HeadBatch>
         _plan = new EpochPlan(lengths, batchSize, gradAccum, bucketByLength: true, seed);
     }
 
+    /// <summary>The epoch arithmetic and shuffle position (what <see cref="FineTuneHooks"/> reads and a checkpoint records).</summary>
+    internal EpochPlan Plan => _plan;
+
     /// <summary>Micro-batches per epoch.</summary>
     public int BatchesPerEpoch => _plan.BatchesPerEpoch;
 
@@ -110,15 +113,19 @@ public sealed class ShuffledBatches : ITrainingData<HeadBatch>
 /// The training-task adapter of the token-classification, question-answering and multiple-choice heads: the head's own
 /// HF loss on a <see cref="HeadBatch"/>; the step's loss is the mean of its micro-batches'.
 /// </summary>
-public sealed class HeadTrainingTask : ITrainingTask<HeadBatch>
+public sealed class HeadTrainingTask : ITrainingTask<HeadBatch>, IMicroBatchLosses
 {
     private readonly Func<HeadBatch, Tensor?> _loss;
     private readonly List<double> _losses = [];
+    private readonly List<int> _sizes = [];
 
     private HeadTrainingTask(Func<HeadBatch, Tensor?> loss) => _loss = loss;
 
     /// <summary>Each micro-batch's loss of the last step.</summary>
     public IReadOnlyList<double> LastLosses { get; private set; } = [];
+
+    /// <summary>Each micro-batch's examples (sentences, windows, questions) of the last step.</summary>
+    public IReadOnlyList<int> LastSizes { get; private set; } = [];
 
     /// <summary>Cross-entropy over the tagged tokens (labels ≠ -100).</summary>
     public static HeadTrainingTask TokenClassification(BertForTokenClassification model) =>
@@ -143,13 +150,16 @@ public sealed class HeadTrainingTask : ITrainingTask<HeadBatch>
                 $"the training loss became {value} at step {micro.Step}; lower {BertSharpException.Field("learning_rate")} or check the labels.");
         }
         _losses.Add(value);
+        _sizes.Add(batch.Count);
         return loss;
     }
 
     public StepMetrics EndStep()
     {
         LastLosses = [.. _losses];
+        LastSizes = [.. _sizes];
         _losses.Clear();
+        _sizes.Clear();
         return new StepMetrics(LastLosses.Average(), new Dictionary<string, double>());
     }
 }

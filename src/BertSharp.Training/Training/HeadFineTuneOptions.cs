@@ -1,3 +1,5 @@
+using BertSharp.Data;
+
 namespace BertSharp.Training;
 
 /// <summary>The task heads fine-tuned by <see cref="HeadFineTuner"/>.</summary>
@@ -14,75 +16,20 @@ public enum HeadTask
 }
 
 /// <summary>
-/// Everything <see cref="HeadFineTuner"/> needs. Null numeric options take the task's default (HF's example scripts:
-/// 3 epochs; batch 32, 12 for QA, 16 for multiple choice; max length 128, 384 for QA); the optimiser defaults are
-/// fine-tuning's (<see cref="FineTuneOptions"/>).
+/// Everything <see cref="HeadFineTuner"/> needs: the head, the settings every fine-tuning shares (<see cref="Training"/>) and
+/// the head's own. Null numeric settings take the task's default (HF's example scripts: <see cref="DefaultEpochs"/> epochs;
+/// <see cref="DefaultBatchSize"/>; <see cref="DefaultMaxLengthOf"/>).
 /// </summary>
 public sealed record HeadFineTuneOptions
 {
     /// <summary>Which head.</summary>
     public required HeadTask Task { get; init; }
 
-    /// <summary>Training data file.</summary>
-    public required string DataPath { get; init; }
-
-    /// <summary>Validation data file (evaluated at each epoch end and for the saved metrics.json), or null for none.</summary>
-    public string? EvalDataPath { get; init; }
-
-    /// <summary>Output directory (an HF checkpoint directory, written atomically at the end).</summary>
-    public required string OutputDir { get; init; }
-
-    /// <summary>HF checkpoint directory to start from; null to train from scratch with <see cref="ConfigPreset"/>.</summary>
-    public string? ModelDir { get; init; }
-
-    /// <summary>Size preset or config.json for a model trained from scratch.</summary>
-    public string? ConfigPreset { get; init; }
-
-    /// <summary>WordPiece vocab.txt for a model trained from scratch.</summary>
-    public string? VocabPath { get; init; }
-
-    /// <summary>Lower-case input for a model trained from scratch; null = the tokenizer config, else the vocab.</summary>
-    public bool? Lowercase { get; init; }
-
-    public int? Epochs { get; init; }
-
-    public int? BatchSize { get; init; }
-
-    public double LearningRate { get; init; } = FineTuneOptions.DefaultLearningRate;
-
-    public double Eps { get; init; } = FineTuneOptions.DefaultEps;
-
-    public double WeightDecay { get; init; } = FineTuneOptions.DefaultWeightDecay;
-
-    public double? WarmupRatio { get; init; }
-
-    public int? WarmupSteps { get; init; }
-
-    public int? MaxLength { get; init; }
-
-    public int GradAccum { get; init; } = 1;
-
-    public double MaxGradNorm { get; init; } = FineTuneOptions.DefaultMaxGradNorm;
-
-    public ulong Seed { get; init; } = FineTuneOptions.DefaultSeed;
-
-    /// <summary>Use only the first N training examples (sentences, questions).</summary>
-    public int? MaxTrainExamples { get; init; }
-
-    /// <summary>Use only the first N validation examples.</summary>
-    public int? MaxEvalExamples { get; init; }
-
-    /// <summary>auto, cpu, cuda, cuda:N.</summary>
-    public string Device { get; init; } = "auto";
-
-    /// <summary>Allow an output directory holding files BertSharp did not write.</summary>
-    public bool Overwrite { get; init; }
-
-    /// <summary>Train only the head: every BERT parameter (embeddings, layers, pooler) stays as loaded.</summary>
-    public bool FreezeEncoder { get; init; }
-
-    /// <summary>Keep the embeddings and the first N encoder layers as loaded.</summary>
-    public int? FreezeLayers { get; init; }
+    /// <summary>
+    /// The settings shared with every fine-tuning (data, model, optimiser, schedule, checkpoints, device, output); the heads
+    /// validate on <see cref="TrainingOptions.EvalDataPath"/> at each epoch end and hold nothing out without it.
+    /// </summary>
+    public required TrainingOptions Training { get; init; }
 
     /// <summary>Token classification: label every word piece (B-X → I-X on continuation pieces) instead of the first only.</summary>
     public bool LabelAllTokens { get; init; }
@@ -91,25 +38,37 @@ public sealed record HeadFineTuneOptions
     public IReadOnlyList<string>? Labels { get; init; }
 
     /// <summary>QA: context tokens shared by consecutive windows.</summary>
-    public int DocStride { get; init; } = 128;
+    public int DocStride { get; init; } = QuestionAnsweringWindows.DefaultDocStride;
 
     /// <summary>QA: longest answer in tokens at evaluation (HF run_qa's default 30).</summary>
-    public int MaxAnswerLength { get; init; } = 30;
+    public int MaxAnswerLength { get; init; } = DefaultMaxAnswerLength;
 
     /// <summary>QA, SQuAD v2.0: answer "no answer" when ln P(null) − ln P(best span) is above this.</summary>
     public double NullScoreDiffThreshold { get; init; }
 
-    public int EffectiveEpochs => Epochs ?? 3;
+    /// <summary>Epochs of a head fine-tuning without <see cref="TrainingOptions.Epochs"/> (HF's example scripts).</summary>
+    public const int DefaultEpochs = 3;
 
-    public int EffectiveBatchSize => BatchSize ?? Task switch
+    /// <summary>Longest answer in tokens when QA validation decodes spans (HF run_qa's max_answer_length).</summary>
+    public const int DefaultMaxAnswerLength = 30;
+
+    public int EffectiveEpochs => Training.Epochs ?? DefaultEpochs;
+
+    public int EffectiveBatchSize => Training.BatchSize ?? DefaultBatchSize(Task);
+
+    /// <summary>The task's default maximum length (before the model's trained length bounds it).</summary>
+    public int DefaultMaxLength => DefaultMaxLengthOf(Task);
+
+    /// <summary>Batch size of a head fine-tuning without <see cref="TrainingOptions.BatchSize"/> (HF's example scripts: 12 for QA, 16 for multiple choice, else 32).</summary>
+    public static int DefaultBatchSize(HeadTask task) => task switch
     {
         HeadTask.QuestionAnswering => 12,
         HeadTask.MultipleChoice => 16,
         _ => 32,
     };
 
-    /// <summary>The task's default maximum length (before the model's trained length bounds it).</summary>
-    public int DefaultMaxLength => Task == HeadTask.QuestionAnswering ? 384 : 128;
+    /// <summary>Maximum length of a head fine-tuning without <see cref="TrainingOptions.MaxLength"/>: QA's window, else 128.</summary>
+    public static int DefaultMaxLengthOf(HeadTask task) => task == HeadTask.QuestionAnswering ? QuestionAnsweringWindows.DefaultWindow : 128;
 
     /// <summary>The task's name in training_args.json and on the command line.</summary>
     public string TaskName => Names(Task)[0];
@@ -136,37 +95,11 @@ public sealed record HeadFineTuneOptions
         return null;
     }
 
-    /// <summary>Checks ranges; errors name the field.</summary>
+    /// <summary>Checks ranges (the shared settings by <see cref="TrainingOptions.Validate"/>); errors name the field.</summary>
     public void Validate()
     {
         static string F(string name) => BertSharpException.Field(name);
-        var probe = new FineTuneOptions
-        {
-            Task = Data.TaskSpec.Sst2,
-            DataPath = DataPath,
-            EvalDataPath = EvalDataPath ?? DataPath,
-            OutputDir = OutputDir,
-            ModelDir = ModelDir,
-            ConfigPreset = ConfigPreset,
-            VocabPath = VocabPath,
-            Epochs = EffectiveEpochs,
-            BatchSize = EffectiveBatchSize,
-            LearningRate = LearningRate,
-            Eps = Eps,
-            WeightDecay = WeightDecay,
-            WarmupRatio = WarmupRatio,
-            WarmupSteps = WarmupSteps,
-            MaxLength = MaxLength ?? DefaultMaxLength,
-            GradAccum = GradAccum,
-            MaxTrainExamples = MaxTrainExamples,
-            MaxEvalExamples = MaxEvalExamples,
-        };
-        // The options shared with sequence classification are checked by the same rules.
-        probe.Validate();
-        if (FreezeEncoder && FreezeLayers is not null)
-        {
-            throw new BertSharpException($"{F("freeze_encoder")} and {F("freeze_layers")}: give one or the other.");
-        }
+        Training.Validate();
         if (DocStride < 0)
         {
             throw new BertSharpException($"{F("doc_stride")} {DocStride}: expected a number ≥ 0.");

@@ -111,16 +111,16 @@ internal sealed class TaggingRecipe : HeadRecipe
     {
         _o = o;
         _tokenizer = source.Tokenizer;
-        _train = Take(TaggedCorpus.Read(o.DataPath, o.Labels), o.MaxTrainExamples);
-        _val = o.EvalDataPath is null ? null : Take(TaggedCorpus.Read(o.EvalDataPath, o.Labels), o.MaxEvalExamples);
+        _train = Take(TaggedCorpus.Read(o.Training.DataPath, o.Labels), o.Training.MaxTrainExamples);
+        _val = o.Training.EvalDataPath is null ? null : Take(TaggedCorpus.Read(o.Training.EvalDataPath, o.Labels), o.Training.MaxEvalExamples);
         var tags = TaggedCorpus.Labels(_train, o.Labels);
         // A token classifier fine-tuned further keeps its tag order when the data have the same tags (and so its head).
         var checkpointTags = source.Config.Id2Label.OrderBy(kv => kv.Key).Select(kv => kv.Value).ToList();
         _checkpointHasTheseTags = source.ModelDir is not null && source.Config.Architectures?.FirstOrDefault() == nameof(BertForTokenClassification)
                                   && checkpointTags.Order(StringComparer.Ordinal).SequenceEqual(tags.Order(StringComparer.Ordinal));
         Tags = _checkpointHasTheseTags ? checkpointTags : tags;
-        _trainFeatures = [.. _train.Select(s => TokenLabelAlignment.Encode(_tokenizer, s, Tags, maxLength, o.LabelAllTokens, o.DataPath))];
-        _valFeatures = _val?.Select(s => TokenLabelAlignment.Encode(_tokenizer, s, Tags, maxLength, o.LabelAllTokens, o.EvalDataPath!)).ToArray();
+        _trainFeatures = [.. _train.Select(s => TokenLabelAlignment.Encode(_tokenizer, s, Tags, maxLength, o.LabelAllTokens, o.Training.DataPath))];
+        _valFeatures = _val?.Select(s => TokenLabelAlignment.Encode(_tokenizer, s, Tags, maxLength, o.LabelAllTokens, o.Training.EvalDataPath!)).ToArray();
         Notes.Add(o.LabelAllTokens
             ? "labels: every word piece (B-X → I-X on continuation pieces)"
             : "labels: the first word piece of each word (the others are ignored by the loss, -100)");
@@ -190,12 +190,12 @@ internal sealed class QaRecipe : HeadRecipe
         _o = o;
         _tokenizer = source.Tokenizer;
         _maxLength = maxLength;
-        var train = SquadData.Read(o.DataPath);
-        _train = train with { Examples = Take(train.Examples, o.MaxTrainExamples) };
-        if (o.EvalDataPath is not null)
+        var train = SquadData.Read(o.Training.DataPath);
+        _train = train with { Examples = Take(train.Examples, o.Training.MaxTrainExamples) };
+        if (o.Training.EvalDataPath is not null)
         {
-            var val = SquadData.Read(o.EvalDataPath);
-            _val = val with { Examples = Take(val.Examples, o.MaxEvalExamples) };
+            var val = SquadData.Read(o.Training.EvalDataPath);
+            _val = val with { Examples = Take(val.Examples, o.Training.MaxEvalExamples) };
         }
         _features = SquadData.TrainingFeatures(_tokenizer, _train.Examples, maxLength, o.DocStride);
         var outside = _features.Count(f => f.StartPosition == 0 && !_train.Examples[f.Example].IsImpossible);
@@ -258,12 +258,12 @@ internal sealed class ChoiceRecipe : HeadRecipe
     {
         _tokenizer = source.Tokenizer;
         _maxLength = maxLength;
-        _train = [.. Take(SwagData.Read(o.DataPath), o.MaxTrainExamples).Select(e => SwagData.Encode(_tokenizer, e, maxLength))];
-        _val = o.EvalDataPath is null ? null : [.. Take(SwagData.Read(o.EvalDataPath), o.MaxEvalExamples).Select(e => SwagData.Encode(_tokenizer, e, maxLength))];
+        _train = [.. Take(SwagData.Read(o.Training.DataPath), o.Training.MaxTrainExamples).Select(e => SwagData.Encode(_tokenizer, e, maxLength))];
+        _val = o.Training.EvalDataPath is null ? null : [.. Take(SwagData.Read(o.Training.EvalDataPath), o.Training.MaxEvalExamples).Select(e => SwagData.Encode(_tokenizer, e, maxLength))];
         Choices = _train[0].Choices.Count;
         if (_val is not null && _val[0].Choices.Count != Choices)
         {
-            throw new BertSharpException($"{o.EvalDataPath}: {_val[0].Choices.Count} endings per question; the training data have {Choices}.");
+            throw new BertSharpException($"{o.Training.EvalDataPath}: {_val[0].Choices.Count} endings per question; the training data have {Choices}.");
         }
         Notes.Add($"multiple choice: {Choices} endings per question, each scored as the pair (sent1, sent2 + ending)");
         if (_val is null)

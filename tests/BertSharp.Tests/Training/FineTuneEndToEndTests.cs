@@ -99,18 +99,21 @@ public class FineTuneEndToEndTests
         FineTuneResult Train(string name, ulong seed) => FineTuner.Run(new FineTuneOptions
         {
             Task = TaskSpec.Sst2,
-            DataPath = Data("sst2_train.tsv"),
-            OutputDir = tmp.File(name),
-            ConfigPreset = "tiny",
-            VocabPath = Vocab,
-            Epochs = 2,
-            BatchSize = 3,
-            LearningRate = 1e-3,
-            MaxLength = 24,
+            Training = new()
+            {
+                DataPath = Data("sst2_train.tsv"),
+                OutputDir = tmp.File(name),
+                ConfigPreset = "tiny",
+                VocabPath = Vocab,
+                Epochs = 2,
+                BatchSize = 3,
+                LearningRate = 1e-3,
+                MaxLength = 24,
+                Seed = seed,
+                Device = "cpu",
+            },
             ValSize = 2,
             Split = SplitMethod.Random,
-            Seed = seed,
-            Device = "cpu",
         });
         var a = Train("a", 7);
         var b = Train("b", 7);
@@ -290,21 +293,22 @@ public class FineTuneEndToEndTests
     {
         using var tmp = TestPaths.TempDir();
         File.WriteAllText(tmp.File("taken"), "x");
-        FineTuneOptions Options(string output) => new()
+        FineTuneOptions Options(string output, Func<TrainingOptions, TrainingOptions>? change = null) => new()
         {
-            Task = TaskSpec.Sst2, DataPath = Data("sst2_train.tsv"), OutputDir = output, ConfigPreset = "tiny", VocabPath = Vocab,
+            Task = TaskSpec.Sst2,
+            Training = (change ?? (t => t))(new() { DataPath = Data("sst2_train.tsv"), OutputDir = output, ConfigPreset = "tiny", VocabPath = Vocab }),
         };
         Assert.Contains("is a file", Assert.Throws<BertSharpException>(() => Options(tmp.File("taken")).Validate()).Message, StringComparison.Ordinal);
         // The library names fields (snake_case, as in training_args.json); the CLI shows its flags instead.
-        var both = Assert.Throws<BertSharpException>(() => (Options(tmp.File("o")) with { WarmupRatio = 0.1, WarmupSteps = 3 }).Validate());
+        var both = Assert.Throws<BertSharpException>(() => Options(tmp.File("o"), t => t with { WarmupRatio = 0.1, WarmupSteps = 3 }).Validate());
         Assert.Equal("warmup_ratio and warmup_steps: give one or the other.", both.Message);
         Assert.Equal(["warmup_ratio", "warmup_steps"], both.Fields);
         Assert.Equal("--warmup-ratio and --warmup-steps: give one or the other.", Cli.CliErrors.Describe(both));
         Assert.Contains("needs vocab", Assert.Throws<BertSharpException>(() =>
-            (Options(tmp.File("o")) with { VocabPath = null }).Validate()).Message, StringComparison.Ordinal);
+            Options(tmp.File("o"), t => t with { VocabPath = null }).Validate()).Message, StringComparison.Ordinal);
         Assert.Contains("either model", Assert.Throws<BertSharpException>(() =>
-            (Options(tmp.File("o")) with { ModelDir = "x" }).Validate()).Message, StringComparison.Ordinal);
-        var lr = Assert.Throws<BertSharpException>(() => (Options(tmp.File("o")) with { LearningRate = -1 }).Validate());
+            Options(tmp.File("o"), t => t with { ModelDir = "x" }).Validate()).Message, StringComparison.Ordinal);
+        var lr = Assert.Throws<BertSharpException>(() => Options(tmp.File("o"), t => t with { LearningRate = -1 }).Validate());
         Assert.Equal("learning_rate -1: expected a positive number.", lr.Message);
         Assert.Equal("--lr -1: expected a positive number.", Cli.CliErrors.Describe(lr));
         Assert.DoesNotContain("--", string.Join(" ", new[] { both, lr }.Select(e => e.Message)), StringComparison.Ordinal);
@@ -312,7 +316,7 @@ public class FineTuneEndToEndTests
         Assert.Equal(512, (Options(tmp.File("o")) with { Task = TaskSpec.Imdb }).EffectiveMaxLength);
         Assert.Equal(2, (Options(tmp.File("o")) with { Task = TaskSpec.Imdb }).EffectiveEpochs);
         Assert.Equal(4, Options(tmp.File("o")).EffectiveEpochs);
-        Assert.Equal(2e-5, Options(tmp.File("o")).LearningRate);
+        Assert.Equal(2e-5, Options(tmp.File("o")).Training.LearningRate);
         Assert.Equal(["taken"], Directory.GetFiles(tmp.Path).Select(Path.GetFileName));
     }
 }

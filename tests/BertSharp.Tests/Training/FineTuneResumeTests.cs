@@ -18,23 +18,26 @@ public class FineTuneResumeTests
     private static string Vocab => Path.Combine(TestPaths.Fixtures, "hf_bert", "sequence-classification", "vocab.txt");
 
     /// <summary>8 examples, 2 held out by a shuffled split: 3 batches of 2 per epoch, 2 per step → 2 steps per epoch (the second has one batch), 6 steps.</summary>
-    private static FineTuneOptions Options(string output) => new()
+    private static FineTuneOptions Options(string output, Func<TrainingOptions, TrainingOptions>? change = null) => new()
     {
         Task = TaskSpec.Sst2,
-        DataPath = Data,
-        OutputDir = output,
-        ConfigPreset = "tiny",
-        VocabPath = Vocab,
-        Epochs = 3,
-        BatchSize = 2,
-        GradAccum = 2,
-        LearningRate = 1e-3,
-        MaxLength = 16,
+        Training = (change ?? (t => t))(new TrainingOptions
+        {
+            DataPath = Data,
+            OutputDir = output,
+            ConfigPreset = "tiny",
+            VocabPath = Vocab,
+            Epochs = 3,
+            BatchSize = 2,
+            GradAccum = 2,
+            LearningRate = 1e-3,
+            MaxLength = 16,
+            Seed = 11,
+            Device = "cpu",
+        }),
         ValSize = 2,
         Split = SplitMethod.Random,
         SaveBest = "loss",
-        Seed = 11,
-        Device = "cpu",
     };
 
     [Trait(SlowFirstOrderer.Category, SlowFirstOrderer.Slow)]
@@ -47,7 +50,7 @@ public class FineTuneResumeTests
         Assert.Equal(6, straight.StepLosses.Count);
 
         // Stop in the middle of epoch 2 (step 3: not an epoch end), with a step-checkpoint before it.
-        var first = FineTuner.Run(Options(tmp.File("split")) with { StopAfter = 3, SaveSteps = 1 });
+        var first = FineTuner.Run(Options(tmp.File("split"), t => t with { StopAfter = 3, SaveSteps = 1 }));
         Assert.False(first.Completed);
         Assert.Equal(tmp.File("split/checkpoint-3"), first.Checkpoint);
         Assert.Equal(straight.StepLosses.Take(3), first.StepLosses);
@@ -59,7 +62,7 @@ public class FineTuneResumeTests
         File.AppendAllText(tmp.File("split/train_log.jsonl"), "{\"type\":\"train\",\"step\":4,\"lo");
 
         Assert.Contains("resume", Assert.Throws<UnfinishedRunException>(() => FineTuner.Run(Options(tmp.File("split")))).Message, StringComparison.Ordinal);
-        var rest = FineTuner.Run(Options(tmp.File("split")) with { Resume = true });
+        var rest = FineTuner.Run(Options(tmp.File("split"), t => t with { Resume = true }));
         Assert.True(rest.Completed);
 
         Assert.Equal(File.ReadAllBytes(tmp.File("straight/model.safetensors")), File.ReadAllBytes(tmp.File("split/model.safetensors")));
@@ -97,7 +100,7 @@ public class FineTuneResumeTests
         Assert.Equal(2, (int)TrainLog.Number(state.Data, "epoch"));
         Assert.False(File.Exists(tmp.File("run/config.json")));
 
-        var rest = FineTuner.Run(Options(tmp.File("run")) with { SaveBest = null, Resume = true });
+        var rest = FineTuner.Run(Options(tmp.File("run"), t => t with { Resume = true }) with { SaveBest = null });
         Assert.Equal(File.ReadAllBytes(tmp.File("straight/model.safetensors")), File.ReadAllBytes(tmp.File("run/model.safetensors")));
         Assert.Equal(straight.StepLosses, rest.StepLosses);
     }
@@ -106,13 +109,13 @@ public class FineTuneResumeTests
     public void Resume_refuses_changed_settings_and_a_directory_without_checkpoints()
     {
         using var tmp = TestPaths.TempDir();
-        var none = Assert.Throws<BertSharpException>(() => FineTuner.Run(Options(tmp.File("empty")) with { Resume = true }));
+        var none = Assert.Throws<BertSharpException>(() => FineTuner.Run(Options(tmp.File("empty"), t => t with { Resume = true })));
         Assert.Contains("nothing to resume", none.Message, StringComparison.Ordinal);
         Assert.Equal("error: " + none.Message.Replace("nothing to resume", "nothing to --resume", StringComparison.Ordinal), "error: " + Cli.CliErrors.Describe(none));
         Assert.False(Directory.Exists(tmp.File("empty")));
 
-        FineTuner.Run(Options(tmp.File("run")) with { StopAfter = 1 });
-        var changed = Assert.Throws<BertSharpException>(() => FineTuner.Run(Options(tmp.File("run")) with { Resume = true, LearningRate = 2e-3 }));
+        FineTuner.Run(Options(tmp.File("run"), t => t with { StopAfter = 1 }));
+        var changed = Assert.Throws<BertSharpException>(() => FineTuner.Run(Options(tmp.File("run"), t => t with { Resume = true, LearningRate = 2e-3 })));
         Assert.Equal(["learning_rate"], changed.Fields);
         Assert.Contains("cannot resume: --lr was 0.001 in the checkpoint but is 0.002 now", Cli.CliErrors.Describe(changed), StringComparison.Ordinal);
     }

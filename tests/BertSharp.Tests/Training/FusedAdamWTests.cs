@@ -50,4 +50,45 @@ public class FusedAdamWTests
         }
         Assert.Equal(5L, ((AdamW.State)fused.state_dict().State[0]).step);
     }
+
+    [Fact]
+    public void Fused_steps_stay_exact_while_the_garbage_collector_runs_finalizers_beside_them()
+    {
+        // The kernel's learning rate, betas, eps and decay cross into libtorch as Scalars; a Scalar the GC frees during the call
+        // crashed a real run or would feed libtorch freed memory. Collect and finalize continuously while stepping, and compare
+        // every step with TorchSharp's own AdamW.
+        using var generator = torch.random.manual_seed(5);
+        var fusedParam = new Parameter(torch.randn(8, 4));
+        var plainParam = new Parameter(fusedParam.detach().clone());
+        using var fused = new FusedAdamW([new AdamW.ParamGroup([fusedParam], new AdamW.Options { weight_decay = 0.01 })], 1e-3, 0.9, 0.999, 1e-8, 0.01);
+        using var plain = torch.optim.AdamW([new AdamW.ParamGroup([plainParam], new AdamW.Options { weight_decay = 0.01 })], 1e-3, 0.9, 0.999, 1e-8, 0.01);
+        using var stop = new CancellationTokenSource();
+        var collector = new Thread(() =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                GC.Collect();
+                GC.WaitForPendingFinalizers();
+            }
+        }) { IsBackground = true };
+        collector.Start();
+        try
+        {
+            for (var step = 0; step < 3000; step++)
+            {
+                using var scope = torch.NewDisposeScope();
+                var g = torch.randn(8, 4);
+                fusedParam.grad = g;
+                plainParam.grad = g.clone();
+                fused.step();
+                plain.step();
+            }
+        }
+        finally
+        {
+            stop.Cancel();
+            collector.Join();
+        }
+        Assert.True(fusedParam.allclose(plainParam, rtol: 1e-5, atol: 1e-6), $"max |diff| {(fusedParam - plainParam).abs().max().item<float>()}");
+    }
 }

@@ -31,7 +31,7 @@ public class HeadFineTuneEndToEndTests
     private static JsonNode Json(string path) => JsonNode.Parse(File.ReadAllText(path))!;
 
     /// <summary>Sentences of filler words with one or two people (one or two words) and a place, tagged IOB2.</summary>
-    private static List<(string[] Words, string[] Tags)> NerSentences(int count, int seed)
+    internal static List<(string[] Words, string[] Tags)> NerSentences(int count, int seed)
     {
         var rng = new Random(seed);
         var result = new List<(string[], string[])>();
@@ -64,7 +64,7 @@ public class HeadFineTuneEndToEndTests
         return result;
     }
 
-    private static void WriteConll(string path, IEnumerable<(string[] Words, string[] Tags)> sentences)
+    internal static void WriteConll(string path, IEnumerable<(string[] Words, string[] Tags)> sentences)
     {
         var sb = new StringBuilder("-DOCSTART- -X- -X- O\n\n");
         foreach (var (w, t) in sentences)
@@ -247,8 +247,12 @@ public class HeadFineTuneEndToEndTests
         File.WriteAllText(dev, SquadData.ToJson(QaExamples(24, 4, 0)));
         var result = HeadFineTuner.Run(new HeadFineTuneOptions
         {
-            Task = HeadTask.QuestionAnswering, DataPath = train, EvalDataPath = dev, OutputDir = tmp.File("qa"), ConfigPreset = Config, VocabPath = Vocab,
-            LearningRate = 2e-3, BatchSize = 8, Epochs = 6, MaxLength = 32, Device = "cpu", Seed = 7,
+            Task = HeadTask.QuestionAnswering,
+            Training = new()
+            {
+                DataPath = train, EvalDataPath = dev, OutputDir = tmp.File("qa"), ConfigPreset = Config, VocabPath = Vocab,
+                LearningRate = 2e-3, BatchSize = 8, Epochs = 6, MaxLength = 32, Device = "cpu", Seed = 7,
+            },
         });
         var v = result.FinalValidation!.Values;
         Assert.False(v.ContainsKey("best_f1"), "v1.1 reports exact and f1 only");
@@ -319,7 +323,8 @@ public class HeadFineTuneEndToEndTests
         [
             (["finetune", "--task", "ner", "--data", bad], $"{bad} line 3: 'lonely' has one field"),
             (["finetune", "--task", "swag", "--data", swag], $"{swag} line 2: empty label"),
-            (["finetune", "--task", "squad", "--data", squad, "--resume"], "--resume: not available for --task squad"),
+            (["finetune", "--task", "squad", "--data", squad, "--save-best", "f1"], "--save-best: not available for --task squad"),
+            (["finetune", "--task", "squad", "--data", squad, "--resume"], "nothing to --resume"),
             (["finetune", "--task", "squad", "--data", squad, "--freeze-encoder", "--freeze-layers", "1"], "give one or the other"),
             (["finetune", "--task", "sst2", "--data", squad, "--label-all-tokens"], "--label-all-tokens: only for the ner, squad and swag tasks"),
         ];

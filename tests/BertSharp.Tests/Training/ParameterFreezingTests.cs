@@ -40,8 +40,12 @@ public class ParameterFreezingTests
         var data = Path.Combine(TestPaths.Fixtures, "data", "sst2_train.tsv");
         var result = FineTuner.Run(new FineTuneOptions
         {
-            Task = TaskSpec.Sst2, DataPath = data, EvalDataPath = data, OutputDir = tmp.File("out"), ModelDir = checkpoint,
-            Epochs = 1, BatchSize = 4, LearningRate = 1e-3, MaxLength = 24, Device = "cpu", FreezeLayers = 1,
+            Task = TaskSpec.Sst2,
+            Training = new()
+            {
+                DataPath = data, EvalDataPath = data, OutputDir = tmp.File("out"), ModelDir = checkpoint,
+                Epochs = 1, BatchSize = 4, LearningRate = 1e-3, MaxLength = 24, Device = "cpu", FreezeLayers = 1,
+            },
         });
         Assert.True(result.Completed);
         using var before = BertPretrained.Load<BertForSequenceClassification>(checkpoint);

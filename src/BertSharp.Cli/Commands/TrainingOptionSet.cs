@@ -1,0 +1,139 @@
+using System.CommandLine;
+using BertSharp.Data;
+using BertSharp.Training;
+
+namespace BertSharp.Cli.Commands;
+
+/// <summary>
+/// AdamW's options (<c>--lr</c>, <c>--eps</c>, <c>--weight-decay</c>, <c>--max-grad-norm</c>, <c>--grad-accum</c>), declared
+/// once for fine-tuning and pre-training; each run type brings its own library defaults.
+/// </summary>
+internal sealed class OptimizerOptions(double learningRate, double eps, double weightDecay, double maxGradNorm)
+{
+    public Option<double> LearningRate { get; } = new("--lr") { Description = "Peak learning rate of AdamW.", DefaultValueFactory = _ => learningRate };
+
+    public Option<double> Eps { get; } = new("--eps") { Description = "AdamW epsilon.", DefaultValueFactory = _ => eps };
+
+    public Option<double> WeightDecay { get; } = new("--weight-decay")
+    {
+        Description = "AdamW weight decay (not on biases and LayerNorm weights).", DefaultValueFactory = _ => weightDecay,
+    };
+
+    public Option<double> MaxGradNorm { get; } = new("--max-grad-norm")
+    {
+        Description = "Clip the global gradient norm to this (0 disables).", DefaultValueFactory = _ => maxGradNorm,
+    };
+
+    public Option<int> GradAccum { get; } = new("--grad-accum") { Description = "Micro-batches accumulated per optimizer step.", DefaultValueFactory = _ => 1 };
+
+    public IEnumerable<Option> All => [LearningRate, Eps, WeightDecay, MaxGradNorm, GradAccum];
+}
+
+/// <summary>
+/// The options of every fine-tuning — sequence classification and the task heads (<c>finetune --task ner|squad|swag</c>) —
+/// declared once, with their defaults taken from the library, and bound once to <see cref="TrainingOptions"/>.
+/// </summary>
+internal sealed class TrainingOptionSet
+{
+    public Option<string> Data { get; } = new("--data") { Description = "Training data file (.gz is decompressed).", Required = true };
+
+    public Option<string?> EvalData { get; } = new("--eval-data")
+    {
+        Description = "Validation data file, evaluated at each epoch end; without it classification holds --val-size of the training data out (ner, squad, swag: no validation).",
+    };
+
+    public Option<string> Output { get; } = new("--output")
+    {
+        Description = "Output directory: checkpoint-N/ during the run, an HF checkpoint directory at the end (replaced atomically). " +
+                      "A non-empty directory bert did not write is refused (see --overwrite).",
+        Required = true,
+    };
+
+    public Option<string?> Model { get; } = CommonOptions.ModelOption("HF checkpoint directory to fine-tune.", required: false);
+
+    public Option<string?> Config { get; } = new("--config")
+    {
+        Description = "Train from scratch: a size preset (tiny, mini, small, medium, base, large) or a config.json file (needs --vocab; vocab_size comes from it).",
+    };
+
+    public Option<string?> Vocab { get; } = new("--vocab") { Description = "vocab.txt for --config." };
+
+    public Option<bool?> Lowercase { get; } = CommonOptions.Lowercase("--config");
+
+    public Option<int?> Epochs { get; } = new("--epochs")
+    {
+        Description = $"Epochs (default {TaskSpec.Sst2.DefaultEpochs}; {TaskSpec.Imdb.DefaultEpochs} for imdb; {HeadFineTuneOptions.DefaultEpochs} for ner, squad and swag).",
+    };
+
+    public Option<int?> BatchSize { get; } = CommonOptions.BatchSize<int?>(
+        $"Examples per batch (default {TaskSpec.Sst2.DefaultBatchSize}; {TaskSpec.Imdb.DefaultBatchSize} for imdb, " +
+        $"{HeadFineTuneOptions.DefaultBatchSize(HeadTask.QuestionAnswering)} for squad, {HeadFineTuneOptions.DefaultBatchSize(HeadTask.MultipleChoice)} for swag), " +
+        "over all ranks of a data-parallel run (each takes its share).");
+
+    public Option<int?> MaxLength { get; } = CommonOptions.MaxLength(
+        $"Fine-tuning defaults to the task's length ({TaskSpec.Sst2.DefaultMaxLength}; {TaskSpec.Imdb.DefaultMaxLength} for imdb, " +
+        $"{HeadFineTuneOptions.DefaultMaxLengthOf(HeadTask.QuestionAnswering)} for squad) when the model's trained length is not shorter.");
+
+    public OptimizerOptions Optimizer { get; } = new(TrainingOptions.DefaultLearningRate, TrainingOptions.DefaultEps, TrainingOptions.DefaultWeightDecay,
+        TrainingOptions.DefaultMaxGradNorm);
+
+    public Option<double?> WarmupRatio { get; } = new("--warmup-ratio") { Description = "Linear warmup over this fraction of the steps (default 0)." };
+
+    public Option<int?> WarmupSteps { get; } = new("--warmup-steps") { Description = "Linear warmup over this many optimizer steps." };
+
+    public Option<ulong> Seed { get; } = CommonOptions.Seed(TrainingOptions.DefaultSeed,
+        "Seed for initialisation, dropout and shuffling; the same seed gives the same losses on the same CPU.");
+
+    public Option<int?> MaxTrainExamples { get; } = new("--max-train-examples") { Description = "Use only the first N training examples." };
+
+    public Option<int?> MaxEvalExamples { get; } = new("--max-eval-examples") { Description = "Use only the first N validation examples." };
+
+    public Option<int> SaveSteps { get; } = new("--save-steps") { Description = "Also write a checkpoint every N optimizer steps (one is always written at each epoch end)." };
+
+    public Option<bool> Resume { get; } = ResumeOption("Continue the unfinished run in --output from its latest checkpoint (same settings); the result is bitwise the uninterrupted run's.");
+
+    public Option<int?> StopAfter { get; } = StopAfterOption();
+
+    public Option<string> Device { get; } = CommonOptions.Device();
+
+    public Option<int?> Threads { get; } = CommonOptions.Threads();
+
+    public Option<bool> Overwrite { get; } = CommonOptions.Overwrite();
+
+    public Option<bool> FreezeEncoder { get; } = new("--freeze-encoder") { Description = "Train only the task head: BERT's embeddings, layers and pooler stay as loaded (every task)." };
+
+    public Option<int?> FreezeLayers { get; } = new("--freeze-layers") { Description = "Keep the embeddings and the first N encoder layers as loaded; the rest trains (every task)." };
+
+    public IEnumerable<Option> All =>
+    [
+        Data, EvalData, Output, Model, Config, Vocab, Lowercase, Epochs, BatchSize, MaxLength, .. Optimizer.All, WarmupRatio, WarmupSteps, Seed,
+        MaxTrainExamples, MaxEvalExamples, SaveSteps, Resume, StopAfter, Device, Threads, Overwrite, FreezeEncoder, FreezeLayers,
+    ];
+
+    /// <summary>The shared settings as given on the command line (nothing checked yet: <see cref="TrainingOptions.Validate"/> does).</summary>
+    public TrainingOptions Bind(ParseResult p) => new()
+    {
+        DataPath = p.GetValue(Data)!, EvalDataPath = p.GetValue(EvalData), OutputDir = p.GetValue(Output)!, Overwrite = p.GetValue(Overwrite),
+        ModelDir = p.GetValue(Model), ConfigPreset = p.GetValue(Config), VocabPath = p.GetValue(Vocab), Lowercase = p.GetValue(Lowercase),
+        Epochs = p.GetValue(Epochs), BatchSize = p.GetValue(BatchSize), MaxLength = p.GetValue(MaxLength),
+        LearningRate = p.GetValue(Optimizer.LearningRate), Eps = p.GetValue(Optimizer.Eps), WeightDecay = p.GetValue(Optimizer.WeightDecay),
+        MaxGradNorm = p.GetValue(Optimizer.MaxGradNorm), GradAccum = p.GetValue(Optimizer.GradAccum),
+        WarmupRatio = p.GetValue(WarmupRatio), WarmupSteps = p.GetValue(WarmupSteps), Seed = p.GetValue(Seed),
+        MaxTrainExamples = p.GetValue(MaxTrainExamples), MaxEvalExamples = p.GetValue(MaxEvalExamples),
+        SaveSteps = p.GetValue(SaveSteps), Resume = p.GetValue(Resume), StopAfter = p.GetValue(StopAfter),
+        Device = p.GetValue(Device)!, FreezeEncoder = p.GetValue(FreezeEncoder), FreezeLayers = p.GetValue(FreezeLayers),
+    };
+
+    /// <summary><c>--resume</c> of a training command; <paramref name="description"/> says which settings a resumed run takes.</summary>
+    public static Option<bool> ResumeOption(string description) => new("--resume") { Description = description };
+
+    /// <summary><c>--stop-after N</c> of a training command that checkpoints and resumes.</summary>
+    public static Option<int?> StopAfterOption() =>
+        new("--stop-after") { Description = "Stop this invocation after N optimizer steps, writing a checkpoint there (--resume continues it)." };
+
+    /// <summary><c>--example-dropout</c> of a training command that runs data-parallel.</summary>
+    public static Option<bool> ExampleDropout() => new("--example-dropout")
+    {
+        Description = "Key dropout masks by (seed, step, example) so that any number of ranks gives the same run (always on with several ranks; pass it to a single-process run that will be resumed on several).",
+    };
+}

@@ -1,0 +1,228 @@
+using System.Text.Json.Nodes;
+using BertSharp.Checkpoints;
+using BertSharp.Distributed;
+using BertSharp.Evaluation;
+using BertSharp.IO;
+using BertSharp.Modeling;
+
+namespace BertSharp.Training;
+
+/// <summary>A fine-tuning ready to run: model, loop, data and task built, the output and any checkpoint checked.</summary>
+/// <typeparam name="TBatch">The task's batch.</typeparam>
+internal sealed record FineTuneJob<TBatch>
+{
+    /// <summary>The run's shared settings.</summary>
+    public required TrainingOptions Options { get; init; }
+
+    /// <summary>The task's name (plot title).</summary>
+    public required string TaskName { get; init; }
+
+    /// <summary>The validation metric whose best epoch's weights are published, or null for the last step's.</summary>
+    public string? SaveBest { get; init; }
+
+    public required BertPreTrainedModel Model { get; init; }
+
+    public required Trainer Trainer { get; init; }
+
+    public required ITrainingData<TBatch> Data { get; init; }
+
+    /// <summary>The epoch plan behind <see cref="Data"/>.</summary>
+    public required EpochPlan Plan { get; init; }
+
+    public required ITrainingTask<TBatch> Task { get; init; }
+
+    /// <summary>Writes the model's files (config, weights, tokenizer) into a directory: every checkpoint and the final model.</summary>
+    public required Action<string> WriteModel { get; init; }
+
+    /// <summary>Validation metrics of the model now, or null without validation data.</summary>
+    public Func<MetricsReport>? Validate { get; init; }
+
+    /// <summary>training_args.json.</summary>
+    public required JsonObject Args { get; init; }
+
+    /// <summary>What a resumed run must match.</summary>
+    public required JsonObject Settings { get; init; }
+
+    public required long TotalSteps { get; init; }
+
+    /// <summary>The entries of a finished output directory besides checkpoints, the log and the plot.</summary>
+    public required IReadOnlyList<string> ModelEntries { get; init; }
+
+    /// <summary>What the log's <c>start</c> line of a new run records: examples (training, validation), warmup steps, parameters (all, trainable) and device.</summary>
+    public required (int Train, int Validation, int Warmup, long Parameters, long Trainable, string Device) Start { get; init; }
+
+    /// <summary>Extra fields of every metrics.json.</summary>
+    public required IReadOnlyDictionary<string, object?> MetricsExtra { get; init; }
+
+    /// <summary>The curves of loss.png.</summary>
+    public required IReadOnlyList<LossPlot.Series> PlotSeries { get; init; }
+
+    /// <summary>The checkpoint a resumed run continues from, with its state; null for a new run.</summary>
+    public string? Checkpoint { get; init; }
+
+    public TrainerState? State { get; init; }
+
+    /// <summary>Whether the output directory existed before the run (a failed run removes only one it created).</summary>
+    public bool OutputExisted { get; init; }
+
+    public ICommunicator Communicator { get; init; } = new LocalCommunicator();
+
+    public IFineTuneProgress? Progress { get; init; }
+}
+
+/// <summary>How a fine-tuning ended.</summary>
+/// <param name="OutputDir">The model directory, or the run directory when it stopped early.</param>
+/// <param name="Log">The log's entries (resumed steps included; empty on ranks other than 0).</param>
+/// <param name="Completed">False when it stopped early.</param>
+/// <param name="Checkpoint">The last complete checkpoint of a run that stopped early.</param>
+/// <param name="FinalValidation">The published weights' validation metrics (metrics.json), or null.</param>
+internal sealed record FineTuneOutcome(string OutputDir, IReadOnlyList<JsonObject> Log, bool Completed, string? Checkpoint, MetricsReport? FinalValidation)
+{
+    /// <summary>Training loss of every optimizer step.</summary>
+    public List<double> StepLosses() => [.. Log.Where(e => TrainLog.TypeOf(e) == "train").Select(e => TrainLog.Number(e, "loss"))];
+
+    /// <summary>Per-epoch summaries from the log; <paramref name="labels"/> name the classes of the validation reports.</summary>
+    public List<EpochSummary> Epochs(IReadOnlyList<string> labels, int validationExamples) =>
+    [
+        .. Log.Where(e => TrainLog.TypeOf(e) == "epoch").Select(e => new EpochSummary(
+            (int)TrainLog.Number(e, "epoch"),
+            TrainLog.Number(e, "train_loss"),
+            e["validation"] is JsonObject v
+                ? MetricsReport.FromValues(labels, validationExamples,
+                    v.Select(kv => KeyValuePair.Create(kv.Key, kv.Value is null ? double.NaN : TrainLog.Number(v, kv.Key))))
+                : null,
+            TimeSpan.FromSeconds(TrainLog.Number(e, "elapsed_s")),
+            TrainLog.Number(e, "examples_per_s"),
+            e["best"]?.GetValue<bool>() ?? true,
+            (int)TrainLog.StepOf(e))),
+    ];
+}
+
+/// <summary>
+/// The part of every fine-tuning after its model and data are built — sequence classification and the task heads alike:
+/// the run directory and log, resuming from a checkpoint, the one training loop (<see cref="Trainer.Run{TBatch}"/>) with
+/// <see cref="FineTuneHooks"/> (validation, checkpoints) and <see cref="TrainingHook.StopAfter"/>, and at the end one
+/// crash-safe replacement of the run directory by the model directory (model files, training_args.json, metrics.json,
+/// train_log.jsonl, loss.png).
+/// </summary>
+internal static class FineTuneLoop
+{
+    /// <summary>Runs <paramref name="job"/>; see <see cref="FineTuner.Run"/> for cancellation and data-parallel behaviour.</summary>
+    public static FineTuneOutcome Run<TBatch>(FineTuneJob<TBatch> job, CancellationToken cancel)
+    {
+        var o = job.Options;
+        var comm = job.Communicator;
+        var writer = comm.IsWriter();
+        var (trainer, state, checkpoint, totalSteps) = (job.Trainer, job.State, job.Checkpoint, job.TotalSteps);
+        // Every rank has checked the output directory before rank 0 creates or changes anything in it.
+        comm.Barrier();
+        var run = writer ? RunDirectory.Open(o.OutputDir, o.Overwrite, job.ModelEntries) : RunDirectory.ReadOnly(o.OutputDir);
+        using var log = writer ? TrainLog.Open(run.LogPath, state?.GlobalStep) : TrainLog.InMemory(run.LogPath);
+        var hooks = new FineTuneHooks(o, job.SaveBest, trainer, job.WriteModel, job.Validate, job.Plan, (IMicroBatchLosses)job.Task, run, log, job.Settings,
+            totalSteps, job.MetricsExtra, job.Progress)
+        {
+            LastCheckpoint = checkpoint,
+            Writer = writer,
+        };
+        if (state is null)
+        {
+            log.Append("start", 0, new JsonObject
+            {
+                ["train_examples"] = job.Start.Train,
+                ["validation_examples"] = job.Start.Validation,
+                ["total_steps"] = totalSteps,
+                ["warmup_steps"] = job.Start.Warmup,
+                ["parameters"] = job.Start.Parameters,
+                ["trainable_parameters"] = job.Start.Trainable,
+                ["device"] = job.Start.Device,
+            });
+        }
+        else
+        {
+            OptimizerState.Load(Path.Combine(checkpoint!, OptimizerState.FileName), trainer.Optimizer, trainer.OptimizerParameterNames);
+            trainer.StepsDone = state.GlobalStep;
+            job.Plan.Restore(state.Data);
+            hooks.Restore(state.Task);
+            // Last: building the model may draw from the generator (initialising weights the checkpoint then overwrites).
+            state.RestoreTorchRng(checkpoint!);
+            log.Append("resume", state.GlobalStep, new JsonObject { ["checkpoint"] = Path.GetFileName(checkpoint) });
+        }
+
+        try
+        {
+            trainer.Run(job.Task, job.Data, totalSteps, [hooks, TrainingHook.StopAfter(o.StopAfter)], cancel);
+        }
+        catch (Exception e)
+        {
+            log.Dispose();
+            // A run that failed or was cancelled before its first checkpoint leaves nothing behind in a directory it created.
+            if (writer && hooks.LastCheckpoint is null && !job.OutputExisted && Directory.Exists(run.Path))
+            {
+                Directory.Delete(run.Path, recursive: true);
+            }
+            if (e is OperationCanceledException && cancel.IsCancellationRequested)
+            {
+                throw new TrainingCancelledException(run.Path, hooks.LastCheckpoint, trainer.StepsDone, totalSteps);
+            }
+            throw;
+        }
+
+        if (!writer)
+        {
+            // Rank 0 writes (and validates); the others only took part in the steps.
+            return new FineTuneOutcome(run.Path, [], trainer.StepsDone >= totalSteps, hooks.LastCheckpoint, null);
+        }
+        if (trainer.StepsDone < totalSteps)
+        {
+            // Stopped early: keep the work with a checkpoint unless the last step just wrote one.
+            if (hooks.LastSaved != trainer.StepsDone)
+            {
+                hooks.SaveCheckpoint(trainer.StepsDone, null);
+            }
+            return new FineTuneOutcome(run.Path, log.Entries, false, hooks.LastCheckpoint, null);
+        }
+
+        // The weights to publish: the best epoch's (its checkpoint was kept) or the last step's.
+        var keptStep = hooks.BestStep ?? totalSteps;
+        if (keptStep != totalSteps)
+        {
+            LoadWeights(job.Model, run.CheckpointPath(keptStep));
+        }
+        log.Append("end", totalSteps, new JsonObject { ["steps"] = totalSteps, ["best_epoch"] = hooks.BestEpoch ?? job.Plan.EpochOf(totalSteps) });
+        log.Sync();
+        var entries = log.Entries;
+        log.Dispose();
+        var keptMetrics = Path.Combine(run.CheckpointPath(keptStep), "metrics.json");
+        // One crash-safe replacement turns the run directory (checkpoints, live log) into the model directory.
+        AtomicFile.WriteDirectory(run.Path, tmp =>
+        {
+            job.WriteModel(tmp);
+            TrainingArgsFile.Write(tmp, job.Args);
+            if (File.Exists(keptMetrics))
+            {
+                File.Copy(keptMetrics, Path.Combine(tmp, "metrics.json"));
+            }
+            File.Copy(run.LogPath, Path.Combine(tmp, TrainLog.FileName));
+            LossPlot.Save(Path.Combine(tmp, LossPlot.FileName), LossPlot.Title($"{job.TaskName} fine-tuning", entries), entries, job.PlotSeries);
+        }, o.Overwrite);
+        var finalMetrics = Path.Combine(run.Path, "metrics.json");
+        return new FineTuneOutcome(run.Path, entries, true, null, File.Exists(finalMetrics) ? MetricsReport.Load(finalMetrics) : null);
+    }
+
+    /// <summary>Overwrites the model's weights with a checkpoint's.</summary>
+    public static void LoadWeights(BertPreTrainedModel model, string checkpoint)
+    {
+        var weights = SafeTensors.Load(Path.Combine(checkpoint, "model.safetensors"));
+        try
+        {
+            BertPretrained.LoadStateDict(model, weights, checkpoint);
+        }
+        finally
+        {
+            foreach (var t in weights.Values)
+            {
+                t.Dispose();
+            }
+        }
+    }
+}

@@ -1,0 +1,79 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+
+namespace BertSharp.Training;
+
+/// <summary>
+/// The settings a fine-tuning records (<see cref="Checkpoints.TrainingArgsFile"/>) and must be resumed with: one writer for
+/// sequence classification and the task heads — the shared settings (<see cref="TrainingOptions"/>) under HF's names, then
+/// the task's own. The keys are those earlier versions wrote, so their checkpoints still resume.
+/// </summary>
+internal static class TrainingArgs
+{
+    /// <summary>The run's settings: <c>task</c>, the shared ones as run (effective epochs, batch size, length, warmup) and <paramref name="taskArgs"/>.</summary>
+    public static JsonObject Of(string task, TrainingOptions t, int epochs, int batchSize, int maxLength, int warmup, long totalSteps, JsonObject taskArgs)
+    {
+        var args = new JsonObject
+        {
+            ["task"] = task,
+            ["data"] = Path.GetFullPath(t.DataPath),
+            ["eval_data"] = t.EvalDataPath is null ? null : Path.GetFullPath(t.EvalDataPath),
+            ["model"] = t.ModelDir,
+            ["config"] = t.ConfigPreset,
+            ["vocab"] = t.VocabPath is null ? null : Path.GetFullPath(t.VocabPath),
+            ["lowercase"] = t.Lowercase,
+            ["epochs"] = epochs,
+            ["batch_size"] = batchSize,
+            ["learning_rate"] = t.LearningRate,
+            ["adam_epsilon"] = t.Eps,
+            ["weight_decay"] = t.WeightDecay,
+            ["warmup_steps"] = warmup,
+            ["total_steps"] = totalSteps,
+            ["max_length"] = maxLength,
+            ["gradient_accumulation_steps"] = t.GradAccum,
+            ["max_grad_norm"] = t.MaxGradNorm,
+            ["seed"] = t.Seed.ToString(CultureInfo.InvariantCulture),
+            ["freeze_encoder"] = t.FreezeEncoder,
+            ["freeze_layers"] = t.FreezeLayers,
+        };
+        foreach (var (k, v) in taskArgs)
+        {
+            args[k] = v?.DeepClone();
+        }
+        return args;
+    }
+
+    /// <summary>Sequence classification's settings (<see cref="FineTuneOptions"/> beyond the shared ones).</summary>
+    public static JsonObject Of(FineTuneOptions o, int warmup, long totalSteps, int maxLength, bool exampleDropout = false)
+    {
+        var own = new JsonObject
+        {
+            ["text_column"] = o.Task.TextColumn,
+            ["text_pair_column"] = o.Task.TextPairColumn,
+            ["label_column"] = o.Task.LabelColumn,
+            ["regression"] = o.Task.Regression,
+            ["truncation_side"] = Tokenization.TruncationSides.Name(o.TruncationSide),
+            ["head_tokens"] = o.HeadTokens,
+            ["pooling"] = o.Pooling,
+            ["val_size"] = o.Training.EvalDataPath is null ? o.ValSize : null,
+            ["split"] = o.Training.EvalDataPath is null ? o.EffectiveSplit.ToString().ToLowerInvariant() : null,
+            ["bucket_by_length"] = o.BucketByLength,
+            ["save_best"] = o.SaveBest,
+        };
+        // Only when on, so that checkpoints written before the setting existed still resume.
+        if (exampleDropout)
+        {
+            own["example_dropout"] = true;
+        }
+        return Of(o.Task.Name, o.Training, o.EffectiveEpochs, o.EffectiveBatchSize, maxLength, warmup, totalSteps, own);
+    }
+
+    /// <summary>What a resumed run must share with its checkpoint: the training arguments and the data they produced.</summary>
+    public static JsonObject ResumeSettings(JsonObject args, int trainExamples, int validationExamples)
+    {
+        var s = (JsonObject)args.DeepClone();
+        s["train_examples"] = trainExamples;
+        s["validation_examples"] = validationExamples;
+        return s;
+    }
+}

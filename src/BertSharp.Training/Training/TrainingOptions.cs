@@ -1,0 +1,179 @@
+namespace BertSharp.Training;
+
+/// <summary>
+/// The settings every fine-tuning shares — sequence classification (<see cref="FineTuneOptions"/>) and the task heads
+/// (<see cref="HeadFineTuneOptions"/>) both hold one: data, the model or its from-scratch config, optimiser, schedule,
+/// batch size and length, seed, example limits, checkpoints, device, output and freezing. Null numeric settings take the
+/// task's default (the record that holds this one knows it); the rest default to the BERT paper / HF values here.
+/// </summary>
+public sealed record TrainingOptions
+{
+    /// <summary>Training data file.</summary>
+    public required string DataPath { get; init; }
+
+    /// <summary>Validation data file, or null (classification then holds part of the training data out; the heads validate on none).</summary>
+    public string? EvalDataPath { get; init; }
+
+    /// <summary>Output directory (checkpoints during the run, an HF checkpoint directory at the end, replaced atomically).</summary>
+    public required string OutputDir { get; init; }
+
+    /// <summary>HF checkpoint directory to start from; null to train from scratch with <see cref="ConfigPreset"/>.</summary>
+    public string? ModelDir { get; init; }
+
+    /// <summary>Size preset (tiny, mini, small, medium, base, large) or config.json file for a model trained from scratch.</summary>
+    public string? ConfigPreset { get; init; }
+
+    /// <summary>WordPiece vocab.txt for a model trained from scratch.</summary>
+    public string? VocabPath { get; init; }
+
+    /// <summary>Lower-case input for a model trained from scratch; null = <see cref="Tokenization.LowercaseRule"/> (tokenizer config, else the vocab).</summary>
+    public bool? Lowercase { get; init; }
+
+    /// <summary>Passes over the training data; null = the task's default.</summary>
+    public int? Epochs { get; init; }
+
+    /// <summary>Examples per batch (over all ranks of a data-parallel run); null = the task's default.</summary>
+    public int? BatchSize { get; init; }
+
+    /// <summary>Tokens per example; null = the task's default, bounded by the model's trained length.</summary>
+    public int? MaxLength { get; init; }
+
+    /// <summary>Peak learning rate of AdamW (<see cref="DefaultLearningRate"/>).</summary>
+    public double LearningRate { get; init; } = DefaultLearningRate;
+
+    /// <summary>AdamW epsilon (<see cref="DefaultEps"/>).</summary>
+    public double Eps { get; init; } = DefaultEps;
+
+    /// <summary>Decoupled weight decay, not on biases and LayerNorm weights (<see cref="DefaultWeightDecay"/>).</summary>
+    public double WeightDecay { get; init; } = DefaultWeightDecay;
+
+    /// <summary>Global gradient-norm clip; 0 or less disables clipping (<see cref="DefaultMaxGradNorm"/>).</summary>
+    public double MaxGradNorm { get; init; } = DefaultMaxGradNorm;
+
+    /// <summary>Warmup as a fraction of all optimizer steps (exclusive with <see cref="WarmupSteps"/>; default 0).</summary>
+    public double? WarmupRatio { get; init; }
+
+    /// <summary>Warmup in optimizer steps.</summary>
+    public int? WarmupSteps { get; init; }
+
+    /// <summary>Micro-batches per optimizer step.</summary>
+    public int GradAccum { get; init; } = 1;
+
+    /// <summary>Seed of initialisation, dropout, shuffling and any split (<see cref="DefaultSeed"/>).</summary>
+    public ulong Seed { get; init; } = DefaultSeed;
+
+    /// <summary>Use only the first N training examples (sentences, questions; after any split).</summary>
+    public int? MaxTrainExamples { get; init; }
+
+    /// <summary>Use only the first N validation examples.</summary>
+    public int? MaxEvalExamples { get; init; }
+
+    /// <summary>Also write a checkpoint every this many optimizer steps (0: only at the end of each epoch).</summary>
+    public int SaveSteps { get; init; }
+
+    /// <summary>Continue the unfinished run in <see cref="OutputDir"/> from its latest checkpoint (same settings required).</summary>
+    public bool Resume { get; init; }
+
+    /// <summary>Stop after this many optimizer steps of this invocation, leaving a checkpoint there (null: run to the end).</summary>
+    public int? StopAfter { get; init; }
+
+    /// <summary>auto, cpu, cuda, cuda:N.</summary>
+    public string Device { get; init; } = "auto";
+
+    /// <summary>Allow an output directory that holds files BertSharp did not write (they are kept; only BertSharp's own files are replaced).</summary>
+    public bool Overwrite { get; init; }
+
+    /// <summary>Train only the task head: every BERT parameter (embeddings, layers, pooler) stays as loaded (<see cref="ParameterFreezing"/>).</summary>
+    public bool FreezeEncoder { get; init; }
+
+    /// <summary>Keep the embeddings and the first N encoder layers as loaded (<see cref="ParameterFreezing"/>).</summary>
+    public int? FreezeLayers { get; init; }
+
+    public const double DefaultLearningRate = 2e-5;
+
+    public const double DefaultEps = 1e-8;
+
+    public const double DefaultWeightDecay = 0.01;
+
+    public const double DefaultMaxGradNorm = 1.0;
+
+    public const ulong DefaultSeed = 42;
+
+    /// <summary>Warmup steps of a run of <paramref name="totalSteps"/> optimizer steps.</summary>
+    public int WarmupFor(long totalSteps) => WarmupSteps ?? (int)Math.Ceiling(totalSteps * (WarmupRatio ?? 0));
+
+    /// <summary>Checks ranges and combinations; errors name the field (<see cref="BertSharpException.Field"/>).</summary>
+    public void Validate()
+    {
+        static string F(string name) => BertSharpException.Field(name);
+        static void Positive(string name, double? v)
+        {
+            if (v is { } x && (!(x > 0) || double.IsInfinity(x)))
+            {
+                throw new BertSharpException($"{F(name)} {x}: expected a positive number.");
+            }
+        }
+        Positive("epochs", Epochs);
+        Positive("batch_size", BatchSize);
+        Positive("max_length", MaxLength);
+        Positive("learning_rate", LearningRate);
+        Positive("adam_epsilon", Eps);
+        Positive("gradient_accumulation_steps", GradAccum);
+        if (MaxLength is < 3)
+        {
+            throw new BertSharpException($"{F("max_length")} {MaxLength}: expected at least 3 ([CLS], one token, [SEP]).");
+        }
+        if (WeightDecay < 0 || double.IsNaN(WeightDecay))
+        {
+            throw new BertSharpException($"{F("weight_decay")} {WeightDecay}: expected a number ≥ 0.");
+        }
+        if (double.IsNaN(MaxGradNorm))
+        {
+            throw new BertSharpException($"{F("max_grad_norm")}: expected a number (0 or less: no clipping).");
+        }
+        if (WarmupRatio is not null && WarmupSteps is not null)
+        {
+            throw new BertSharpException($"{F("warmup_ratio")} and {F("warmup_steps")}: give one or the other.");
+        }
+        if (WarmupRatio is { } r && (r < 0 || r >= 1 || double.IsNaN(r)))
+        {
+            throw new BertSharpException($"{F("warmup_ratio")} {r}: expected a fraction in [0, 1).");
+        }
+        if (WarmupSteps is < 0)
+        {
+            throw new BertSharpException($"{F("warmup_steps")} {WarmupSteps}: expected a number ≥ 0.");
+        }
+        if (MaxTrainExamples is <= 0 || MaxEvalExamples is <= 0)
+        {
+            throw new BertSharpException($"{F("max_train_examples")} / {F("max_eval_examples")}: expected a positive number.");
+        }
+        if (SaveSteps < 0)
+        {
+            throw new BertSharpException($"{F("save_steps")} {SaveSteps}: expected a number ≥ 0 (0: a checkpoint at each epoch end only).");
+        }
+        if (StopAfter is < 1)
+        {
+            throw new BertSharpException($"{F("stop_after")} {StopAfter}: expected at least 1.");
+        }
+        if (FreezeEncoder && FreezeLayers is not null)
+        {
+            throw new BertSharpException($"{F("freeze_encoder")} and {F("freeze_layers")}: give one or the other.");
+        }
+        if (File.Exists(OutputDir))
+        {
+            throw new BertSharpException($"{F("output_dir")} {OutputDir}: is a file; expected a directory (it is created, or replaced when the run completes).");
+        }
+        if ((ModelDir is null) == (ConfigPreset is null))
+        {
+            throw new BertSharpException($"give either {F("model")} (a checkpoint to fine-tune) or {F("config")} with {F("vocab")} (train from scratch).");
+        }
+        if (ConfigPreset is not null && VocabPath is null)
+        {
+            throw new BertSharpException($"{F("config")} {ConfigPreset}: a model trained from scratch needs {F("vocab")} (a WordPiece vocab.txt).");
+        }
+        if (ModelDir is not null && VocabPath is not null)
+        {
+            throw new BertSharpException($"{F("vocab")}: only with {F("config")}; a checkpoint brings its own vocab.txt.");
+        }
+    }
+}

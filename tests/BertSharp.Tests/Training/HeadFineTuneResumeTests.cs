@@ -1,0 +1,73 @@
+using BertSharp.Tests.Infrastructure;
+using BertSharp.Training;
+
+namespace BertSharp.Tests.Training;
+
+/// <summary>
+/// Checkpoints and resume of a task head (token classification, the fixtures' tiny config from scratch, dropout on) through
+/// the same run as sequence classification: a run stopped part-way and resumed ends with weights, losses and validation
+/// metrics bitwise equal to an uninterrupted run's (as <see cref="FineTuneResumeTests"/> for classification).
+/// </summary>
+[Collection(SerialCollection.Name)]
+public class HeadFineTuneResumeTests
+{
+    private static readonly string Config = Path.Combine(TestPaths.Fixtures, "hf_bert", "token-classification", "config.json");
+    private static readonly string Vocab = Path.Combine(TestPaths.Fixtures, "hf_bert", "token-classification", "vocab.txt");
+
+    /// <summary>16 sentences in 4 batches of 4, 2 per step → 2 steps per epoch, 3 epochs: 6 steps.</summary>
+    private static HeadFineTuneOptions Options(string dir, string output, Func<TrainingOptions, TrainingOptions>? change = null) => new()
+    {
+        Task = HeadTask.TokenClassification,
+        Training = (change ?? (t => t))(new TrainingOptions
+        {
+            DataPath = Path.Combine(dir, "train.conll"),
+            EvalDataPath = Path.Combine(dir, "dev.conll"),
+            OutputDir = output,
+            ConfigPreset = Config,
+            VocabPath = Vocab,
+            Epochs = 3,
+            BatchSize = 4,
+            GradAccum = 2,
+            LearningRate = 1e-3,
+            MaxLength = 24,
+            Seed = 11,
+            Device = "cpu",
+        }),
+    };
+
+    [Fact]
+    public void Stopped_and_resumed_ner_run_ends_with_the_uninterrupted_weights_bitwise()
+    {
+        using var tmp = TestPaths.TempDir();
+        HeadFineTuneEndToEndTests.WriteConll(tmp.File("train.conll"), HeadFineTuneEndToEndTests.NerSentences(16, 1));
+        HeadFineTuneEndToEndTests.WriteConll(tmp.File("dev.conll"), HeadFineTuneEndToEndTests.NerSentences(6, 2));
+        var straight = HeadFineTuner.Run(Options(tmp.Path, tmp.File("straight")));
+        Assert.True(straight.Completed);
+        Assert.Equal(6, straight.StepLosses.Count);
+
+        // Stopped inside epoch 2 (step 3), after a checkpoint at every step.
+        var first = HeadFineTuner.Run(Options(tmp.Path, tmp.File("split"), t => t with { StopAfter = 3, SaveSteps = 1 }));
+        Assert.False(first.Completed);
+        Assert.Equal(tmp.File("split/checkpoint-3"), first.Checkpoint);
+        Assert.Equal(straight.StepLosses.Take(3), first.StepLosses);
+        Assert.False(File.Exists(tmp.File("split/config.json")));
+        Assert.Throws<UnfinishedRunException>(() => HeadFineTuner.Run(Options(tmp.Path, tmp.File("split"))));
+
+        var rest = HeadFineTuner.Run(Options(tmp.Path, tmp.File("split"), t => t with { Resume = true }));
+        Assert.True(rest.Completed);
+        Assert.Equal(File.ReadAllBytes(tmp.File("straight/model.safetensors")), File.ReadAllBytes(tmp.File("split/model.safetensors")));
+        Assert.Equal(straight.StepLosses, rest.StepLosses);
+        Assert.Equal(straight.Epochs.Select(e => (e.Epoch, e.TrainLoss, e.Step)), rest.Epochs.Select(e => (e.Epoch, e.TrainLoss, e.Step)));
+        Assert.Equal(File.ReadAllText(tmp.File("straight/metrics.json")), File.ReadAllText(tmp.File("split/metrics.json")));
+        // The finished directory is the model alone: no checkpoints, steps 1..6 logged once each.
+        Assert.Empty(Directory.GetDirectories(tmp.File("split")));
+        var log = TrainLog.Read(tmp.File("split/train_log.jsonl"));
+        Assert.Equal([1L, 2, 3, 4, 5, 6], log.Where(e => TrainLog.TypeOf(e) == "train").Select(TrainLog.StepOf));
+
+        // A changed setting is refused by name, as for classification.
+        HeadFineTuner.Run(Options(tmp.Path, tmp.File("changed"), t => t with { StopAfter = 1 }));
+        var changed = Assert.Throws<BertSharpException>(() =>
+            HeadFineTuner.Run(Options(tmp.Path, tmp.File("changed"), t => t with { Resume = true, LearningRate = 2e-3 })));
+        Assert.Equal(["learning_rate"], changed.Fields);
+    }
+}

@@ -1,0 +1,147 @@
+using System.Text.Json.Nodes;
+using BertSharp.Checkpoints;
+using BertSharp.Data;
+using BertSharp.Inference;
+using BertSharp.Tests.Infrastructure;
+using BertSharp.Training;
+
+namespace BertSharp.Tests.Training;
+
+/// <summary>
+/// The settings every fine-tuning shares (<see cref="TrainingOptions"/>): validated once with field-named errors for
+/// classification and the heads alike, written to training_args.json by one writer whose keys are those earlier versions
+/// wrote (so their checkpoints still resume), bound once by the CLI with the library's defaults.
+/// </summary>
+public class TrainingOptionsTests
+{
+    private static TrainingOptions Shared(string output) => new() { DataPath = "train.tsv", OutputDir = output, ConfigPreset = "tiny", VocabPath = "vocab.txt" };
+
+    /// <summary>The keys main's FineTuneArgs wrote before the shared writer (hand-copied from that version).</summary>
+    private static readonly string[] ClassificationKeys =
+    [
+        "task", "text_column", "text_pair_column", "label_column", "regression", "data", "eval_data", "model", "config", "vocab", "lowercase",
+        "epochs", "batch_size", "learning_rate", "adam_epsilon", "weight_decay", "warmup_steps", "total_steps", "max_length", "truncation_side",
+        "head_tokens", "pooling", "gradient_accumulation_steps", "max_grad_norm", "seed", "val_size", "split", "bucket_by_length", "save_best",
+        "freeze_encoder", "freeze_layers",
+    ];
+
+    /// <summary>The shared keys the heads' TrainingArgs wrote before (the recipe's own follow).</summary>
+    private static readonly string[] HeadKeys =
+    [
+        "task", "data", "eval_data", "model", "config", "vocab", "lowercase", "epochs", "batch_size", "learning_rate", "adam_epsilon", "weight_decay",
+        "warmup_steps", "total_steps", "max_length", "gradient_accumulation_steps", "max_grad_norm", "seed", "freeze_encoder", "freeze_layers",
+    ];
+
+    [Fact]
+    public void Classification_and_heads_are_validated_by_the_same_rules_with_field_names()
+    {
+        var head = new HeadFineTuneOptions { Task = HeadTask.QuestionAnswering, Training = Shared("o") with { BatchSize = 0 } };
+        var cls = new FineTuneOptions { Task = TaskSpec.Sst2, Training = Shared("o") with { BatchSize = 0 } };
+        var a = Assert.Throws<BertSharpException>(head.Validate);
+        var b = Assert.Throws<BertSharpException>(cls.Validate);
+        Assert.Equal("batch_size 0: expected a positive number.", a.Message);
+        Assert.Equal(a.Message, b.Message);
+        Assert.Equal("--batch-size 0: expected a positive number.", Cli.CliErrors.Describe(a));
+
+        // Checkpoint settings the heads gained are checked there too.
+        var save = Assert.Throws<BertSharpException>((head with { Training = Shared("o") with { SaveSteps = -1 } }).Validate);
+        Assert.Equal(["save_steps"], save.Fields);
+        var freeze = Assert.Throws<BertSharpException>((cls with { Training = Shared("o") with { FreezeEncoder = true, FreezeLayers = 1 } }).Validate);
+        Assert.Equal("--freeze-encoder and --freeze-layers: give one or the other.", Cli.CliErrors.Describe(freeze));
+        // Without a validation file classification checks its held-out size; the heads hold nothing out.
+        Assert.Throws<BertSharpException>((cls with { ValSize = -1 }).Validate);
+        (head with { Training = Shared("o") }).Validate();
+    }
+
+    [Fact]
+    public void Task_defaults_apply_only_where_the_shared_setting_is_not_given()
+    {
+        var qa = new HeadFineTuneOptions { Task = HeadTask.QuestionAnswering, Training = Shared("o") };
+        Assert.Equal((3, 12, 384), (qa.EffectiveEpochs, qa.EffectiveBatchSize, qa.DefaultMaxLength));
+        Assert.Equal(16, (qa with { Task = HeadTask.MultipleChoice }).EffectiveBatchSize);
+        Assert.Equal(128, (qa with { Task = HeadTask.TokenClassification }).DefaultMaxLength);
+        Assert.Equal(5, (qa with { Training = Shared("o") with { BatchSize = 5 } }).EffectiveBatchSize);
+        // QA windows: training and the inference pipeline read one default.
+        Assert.Equal(QuestionAnsweringOptions.DefaultDocStride, qa.DocStride);
+        Assert.Equal(QuestionAnsweringOptions.DefaultWindow, qa.DefaultMaxLength);
+        var imdb = new FineTuneOptions { Task = TaskSpec.Imdb, Training = Shared("o") };
+        Assert.Equal((2, 16, 512), (imdb.EffectiveEpochs, imdb.EffectiveBatchSize, imdb.EffectiveMaxLength));
+    }
+
+    [Fact]
+    public void Training_args_keep_the_keys_earlier_versions_wrote_and_old_checkpoints_resume()
+    {
+        var o = new FineTuneOptions { Task = TaskSpec.Sst2, Training = Shared("o") with { LearningRate = 3e-5, Seed = 9 }, SaveBest = "f1" };
+        var args = TrainingArgs.Of(o, warmup: 2, totalSteps: 20, maxLength: 64);
+        Assert.Equal(ClassificationKeys.Order(), args.Select(kv => kv.Key).Order());
+        Assert.Equal(3e-5, (double)args["learning_rate"]!);
+        Assert.Equal("9", (string)args["seed"]!);
+        Assert.Equal(4, (int)args["epochs"]!); // sst2's default, as run
+        Assert.Equal(0.1, (double)args["val_size"]!);
+        Assert.True((bool)TrainingArgs.Of(o, 2, 20, 64, exampleDropout: true)["example_dropout"]!);
+
+        // A checkpoint written by the previous writer (its key order) resumes with today's settings.
+        var old = new JsonObject();
+        foreach (var k in ClassificationKeys)
+        {
+            old[k] = args[k]?.DeepClone();
+        }
+        new TrainerState { Settings = TrainingArgs.ResumeSettings(old, 10, 2) }.CheckResumable(TrainingArgs.ResumeSettings(args, 10, 2), "checkpoint-4");
+
+        var head = new HeadFineTuneOptions { Task = HeadTask.TokenClassification, Training = Shared("o") };
+        var headArgs = TrainingArgs.Of(head.TaskName, head.Training, head.EffectiveEpochs, head.EffectiveBatchSize, 128, 0, 9,
+            new JsonObject { ["label_all_tokens"] = false });
+        Assert.Equal([.. HeadKeys, "label_all_tokens"], headArgs.Select(kv => kv.Key));
+        Assert.Equal("ner", (string)headArgs["task"]!);
+        Assert.Equal(32, (int)headArgs["batch_size"]!);
+    }
+
+    [Fact]
+    public void Training_args_file_round_trips_and_reads_other_shapes_as_nothing()
+    {
+        using var tmp = TestPaths.TempDir();
+        TrainingArgsFile.Write(tmp.Path, new JsonObject { ["task"] = "ner", ["label_all_tokens"] = false, ["head_tokens"] = 64 });
+        Assert.EndsWith("}\n", File.ReadAllText(tmp.File(TrainingArgsFile.FileName)), StringComparison.Ordinal);
+        var read = TrainingArgsFile.Read(tmp.Path);
+        Assert.Equal("ner", TrainingArgsFile.String(read, "task"));
+        Assert.False(TrainingArgsFile.Bool(read, "label_all_tokens"));
+        Assert.Equal(64, TrainingArgsFile.Int(read, "head_tokens"));
+        // Wrong types and missing keys say nothing; so do a missing file and one that is not a JSON object.
+        Assert.Null(TrainingArgsFile.String(read, "head_tokens"));
+        Assert.Null(TrainingArgsFile.Int(read, "task"));
+        Assert.Null(TrainingArgsFile.Bool(read, "absent"));
+        Assert.Null(TrainingArgsFile.Read(tmp.File("none")));
+        File.WriteAllText(tmp.File(TrainingArgsFile.FileName), "[1, 2]");
+        Assert.Null(TrainingArgsFile.Read(tmp.Path));
+        File.WriteAllText(tmp.File(TrainingArgsFile.FileName), "{ cut");
+        Assert.Null(TrainingArgsFile.Read(tmp.Path));
+    }
+
+    [Fact]
+    public void The_cli_binds_the_shared_options_once_with_the_library_defaults()
+    {
+        var set = new Cli.Commands.TrainingOptionSet();
+        var cmd = new System.CommandLine.Command("t");
+        foreach (var o in set.All)
+        {
+            cmd.Options.Add(o);
+        }
+        var bound = set.Bind(cmd.Parse(["--data", "d.tsv", "--output", "out", "--config", "tiny", "--vocab", "v.txt"]));
+        Assert.Equal(Shared("out") with { DataPath = "d.tsv", VocabPath = "v.txt" }, bound);
+        var given = set.Bind(cmd.Parse(["--data", "d", "--output", "o", "--model", "m", "--lr", "0.001", "--grad-accum", "4", "--seed", "3",
+            "--resume", "--stop-after", "2", "--save-steps", "5", "--batch-size", "7", "--freeze-layers", "1", "--device", "cpu"]));
+        Assert.Equal((0.001, 4, 3UL, true, 2, 5, 7, 1, "cpu", "m"), (given.LearningRate, given.GradAccum, given.Seed, given.Resume, given.StopAfter,
+            given.SaveSteps, given.BatchSize, given.FreezeLayers, given.Device, given.ModelDir));
+
+        // Each of these flags is declared once in the CLI's sources: finetune (every task) and pretrain share the declaration.
+        var sources = Directory.GetFiles(Path.Combine(TestPaths.RepoRoot, "src", "BertSharp.Cli"), "*.cs", SearchOption.AllDirectories)
+            .Select(File.ReadAllText).ToList();
+        foreach (var flag in new[] { "--lr", "--eps", "--weight-decay", "--max-grad-norm", "--grad-accum", "--epochs", "--batch-size", "--seed", "--stop-after",
+                     "--example-dropout", "--model", "--top-k", "--save-steps", "--freeze-layers", "--resume" })
+        {
+            Assert.True(sources.Sum(s => CountOf(s, $"(\"{flag}\")")) == 1, flag);
+        }
+    }
+
+    private static int CountOf(string text, string part) => (text.Length - text.Replace(part, "", StringComparison.Ordinal).Length) / part.Length;
+}
