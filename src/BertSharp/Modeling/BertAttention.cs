@@ -45,10 +45,10 @@ public sealed class BertSelfAttention : nn.Module
         if (eager || (training && _dropoutP > 0 && ExampleDropout.Active))
         {
             // HF eager order: (q @ k^T) / sqrt(d) + mask, softmax, dropout, @ v.
-            var scores = matmul(q, k.transpose(-1, -2)) / Math.Sqrt(_headDim);
+            var scores = StableScalars.Divide(matmul(q, k.transpose(-1, -2)), Math.Sqrt(_headDim));
             if (additiveMask is not null)
             {
-                scores = TensorAdd.Add(scores, additiveMask);
+                scores = StableScalars.Add(scores, additiveMask);
             }
             probs = nn.functional.softmax(scores, -1);
             context = matmul(ExampleDropout.Apply(dropout, probs), v);
@@ -88,7 +88,7 @@ public sealed class BertResidualOutput : nn.Module<Tensor, Tensor, Tensor>
     public override Tensor forward(Tensor x, Tensor residual)
     {
         using var scope = NewDisposeScope();
-        return LayerNorm.call(TensorAdd.Add(ExampleDropout.Apply(dropout, dense.call(x)), residual)).MoveToOuterDisposeScope();
+        return LayerNorm.call(StableScalars.Add(ExampleDropout.Apply(dropout, dense.call(x)), residual)).MoveToOuterDisposeScope();
     }
 }
 

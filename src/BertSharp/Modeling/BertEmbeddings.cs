@@ -42,8 +42,8 @@ public sealed class BertEmbeddings : nn.Module
         positionIds ??= arange(seq, dtype: ScalarType.Int64, device: inputIds.device).unsqueeze(0);
         tokenTypeIds ??= zeros_like(inputIds);
         // HF order: (word + segment) + position.
-        var embeddings = TensorAdd.Add(word_embeddings.call(inputIds), token_type_embeddings.call(tokenTypeIds));
-        embeddings = TensorAdd.Add(embeddings, position_embeddings.call(positionIds));
+        var embeddings = StableScalars.Add(word_embeddings.call(inputIds), token_type_embeddings.call(tokenTypeIds));
+        embeddings = StableScalars.Add(embeddings, position_embeddings.call(positionIds));
         return ExampleDropout.Apply(dropout, LayerNorm.call(embeddings)).MoveToOuterDisposeScope();
     }
 }

@@ -51,7 +51,7 @@ public sealed class BertModel : BertPreTrainedModel
                 _ => throw new BertSharpException(
                     $"attention_mask: expected shape [batch, seq] or [batch, seq, seq], got [{string.Join(", ", m.shape)}]."),
             };
-            mask = (1.0 - floatMask) * torch.finfo(embedded.dtype).min;
+            mask = StableScalars.AdditiveMask(floatMask);
         }
         var eager = Config.AttnImplementation == "eager";
         var (last, hidden, attns) = encoder.Forward(embedded, mask, eager, outputHiddenStates, outputAttentions);
