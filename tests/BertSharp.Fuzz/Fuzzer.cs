@@ -20,8 +20,10 @@ public sealed record FuzzReport(string Target, long Inputs, long Refused, int Cr
 /// </summary>
 public static class Fuzzer
 {
-    public static FuzzReport Run(FuzzTarget target, long inputs, int seed, TimeSpan hangAfter, string? findingsDir = null)
+    public static FuzzReport Run(FuzzTarget target, long inputs, int seed, TimeSpan hangAfter, string? findingsDir = null, TextWriter? log = null)
     {
+        // Findings go to the log as they happen (stderr by default); the report holds them too.
+        log ??= Console.Error;
         var mutator = new Mutator(new Random(HashCode.Combine(seed, StableHash(target.Name))));
         var findings = new List<string>();
         var crashes = 0;
@@ -71,7 +73,7 @@ public static class Fuzzer
                     var file = Save(findingsDir, target.Name, "crash", n, current);
                     var line = $"{target.Name} input {n}: {e.GetType().Name}: {e.Message.ReplaceLineEndings(" ")} (saved to {file})";
                     findings.Add(line);
-                    Console.Error.WriteLine(line);
+                    log.WriteLine(line);
                 }
                 Volatile.Write(ref started, 0);
                 var ms = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
