@@ -6,7 +6,7 @@ namespace BertSharp.Runtime;
 
 /// <summary>
 /// Remembers what <see cref="ElfSymbols.Find"/> found in a library, per build of that library (its GNU build ID), in
-/// <c>$XDG_CACHE_HOME/bertsharp</c> (else <c>~/.cache/bertsharp</c>). Finding MKL's variables walks libtorch_cpu.so's whole
+/// BertSharp's cache folder (<see cref="DefaultDirectory"/>). Finding MKL's variables walks libtorch_cpu.so's whole
 /// symbol table (13 MB of it, 530,000 symbols): about 0.13 CPU-s and 0.2–0.6 s of wall time at every start of every process
 /// that loads libtorch (each <c>bert</c> command, each MPI rank). The answer only changes with the library's build, which the
 /// build ID names. Where the cache cannot be read or written, the table is read as before.
@@ -48,9 +48,17 @@ internal static class ElfSymbolCache
         return found;
     }
 
-    /// <summary><c>$XDG_CACHE_HOME/bertsharp</c>, else <c>~/.cache/bertsharp</c>; null without a home directory.</summary>
+    /// <summary>
+    /// BertSharp's cache folder, where the quick start also imports its model: <c>$BERTSHARP_CACHE</c>, else
+    /// <c>$XDG_CACHE_HOME/bertsharp</c>, else <c>~/.cache/bertsharp</c>; null without a home directory.
+    /// </summary>
     public static string? DefaultDirectory()
     {
+        var own = Environment.GetEnvironmentVariable("BERTSHARP_CACHE");
+        if (!string.IsNullOrEmpty(own) && Path.IsPathRooted(own))
+        {
+            return own;
+        }
         var xdg = Environment.GetEnvironmentVariable("XDG_CACHE_HOME");
         if (!string.IsNullOrEmpty(xdg) && Path.IsPathRooted(xdg))
         {
