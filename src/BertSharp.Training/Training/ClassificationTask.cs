@@ -55,7 +55,9 @@ public sealed class ClassificationTask(BertForSequenceClassification model, ICom
         }
         var share = batch.Count / total;
         _losses.Add(value * share);
-        return loss * share;
+        // An explicit Scalar that lives past the call: TorchSharp's implicit one can be freed by the GC during it.
+        using var shareScalar = share.ToScalar();
+        return loss.mul(shareScalar);
     }
 
     public StepMetrics EndStep()

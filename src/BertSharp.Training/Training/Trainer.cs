@@ -81,9 +81,19 @@ public sealed class Trainer : IDisposable
             using var scope = NewDisposeScope();
             // Null: this worker's slice of the micro-batch is empty (data-parallel); its gradient share is zero.
             var loss = task.Loss(microBatches[i](), new MicroBatch(StepsDone + 1, i, n));
-            if (loss is not null)
+            if (loss is null)
             {
-                (n == 1 ? loss : loss / n).backward();
+                continue;
+            }
+            if (n == 1)
+            {
+                loss.backward();
+            }
+            else
+            {
+                // An explicit Scalar that lives past the call: TorchSharp's implicit one can be freed by the GC during it.
+                using var micro = n.ToScalar();
+                loss.div(micro).backward();
             }
         }
         double gradNorm, lr;
