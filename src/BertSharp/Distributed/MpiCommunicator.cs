@@ -102,7 +102,9 @@ public sealed unsafe class MpiCommunicator : ICommunicator
             if (op == ReduceOp.Average && WorldSize > 1)
             {
                 using var noGrad = torch.no_grad();
-                t.div_(WorldSize);
+                // An explicit Scalar that outlives the call: TorchSharp's implicit one can be freed by the GC during it.
+                using var worldSize = WorldSize.ToScalar();
+                t.div_(worldSize);
             }
         });
     }
