@@ -88,7 +88,6 @@ def adamw(params: List[Tensor], grads: List[Tensor], exp_avgs: List[Tensor], exp
                 object[] args = [tensors.ToArray(), grads.ToArray(), avgs.ToArray(), squares.ToArray(), steps.ToArray(), lr, beta1, beta2, weightDecay, eps];
                 kernel.invoke("adamw", args);
                 GC.KeepAlive(args);
-                GC.KeepAlive(tensors);
             }
         }, closure!);
     }
