@@ -51,6 +51,36 @@ run() {
   echo "$(( $(date +%s) - start ))" > "$dir/wall_seconds"
 }
 
+# Like run, for a fine-tune that writes checkpoints (--save-steps): after an interruption (Ctrl-C, a closed session, a
+# reboot) the same command continues from the latest checkpoint with --resume, bitwise the uninterrupted run, and the wall
+# times of the invocations add up (an invocation killed with SIGKILL is counted up to its last checkpoint's time).
+run_resumable() {
+  local dir=$1 result=$2
+  shift 2
+  if [[ -f "$result" ]]; then
+    echo "== $(basename "$dir"): done ($(cat "$dir/wall_seconds" 2>/dev/null || echo '?') s)" >&2
+    return
+  fi
+  local resume=() spent=0 start
+  if compgen -G "$dir/checkpoint-*" > /dev/null; then
+    resume=(--resume)
+    spent=$(cat "$dir.seconds" 2>/dev/null || echo 0)
+    if [[ -f "$dir.started" ]]; then # the last invocation ended without recording its time
+      spent=$(( spent + $(stat -c %Y "$(ls -d "$dir"/checkpoint-* | sort -t- -k2 -n | tail -1)") - $(cat "$dir.started") ))
+    fi
+    echo "$spent" > "$dir.seconds"
+  fi
+  echo "== $(basename "$dir"): ${*} ${resume[*]}" >&2
+  start=$(date +%s)
+  echo "$start" > "$dir.started"
+  local rc=0
+  "${bert[@]}" "$@" "${resume[@]}" >> "$dir.log" 2>&1 || rc=$?
+  echo "$(( spent + $(date +%s) - start ))" > "$dir.seconds"
+  rm -f "$dir.started"
+  (( rc == 0 )) || { echo "real-model.sh: $(basename "$dir") failed or was stopped; see $dir.log (run the same step again to continue)" >&2; exit 1; }
+  cp "$dir.seconds" "$dir/wall_seconds"
+}
+
 # Adds the wall time of an evaluation to its model's.
 timed_eval() {
   local dir=$1 result=$2
@@ -129,8 +159,9 @@ sst2() {
 imdb() {
   local arm=$1 seed=$2 from=$3
   local d=$shared/data/imdb name="imdb-$arm-$seed"
-  run "$out/$name" "$out/$name/model.safetensors" finetune --task imdb --data "$d/train.csv.gz" --val-size 0 --model "$from" \
-    --epochs 1 --batch-size 16 --lr 1e-4 --max-length 256 --truncation-side head+tail --seed "$seed" "${common[@]}" --output "$out/$name"
+  run_resumable "$out/$name" "$out/$name/model.safetensors" finetune --task imdb --data "$d/train.csv.gz" --val-size 0 --model "$from" \
+    --epochs 1 --batch-size 16 --lr 1e-4 --max-length 256 --truncation-side head+tail --seed "$seed" --save-steps 100 "${common[@]}" \
+    --output "$out/$name"
   timed_eval "$out/$name" "$out/$name/eval/test.metrics.json" --task imdb --data "$d/test.csv.gz" --batch-size 64
 }
 
@@ -155,7 +186,7 @@ dapt() {
       --threads "$threads" > "$data.log" 2>&1
   fi
   # --dynamic-masking: fresh masks every time an instance comes round, as HF's data collator does.
-  run "$out/dapt" "$out/dapt/final/model.safetensors" pretrain --data "$data" --model "$model" --output "$out/dapt" --objective mlm \
+  run_resumable "$out/dapt" "$out/dapt/final/model.safetensors" pretrain --data "$data" --model "$model" --output "$out/dapt" --objective mlm \
     --steps "${DAPT_STEPS:-2000}" --batch-size 32 --lr 1e-4 --warmup-steps 200 --dynamic-masking --save-every 250 --eval-every 250 \
     --seed 42 --threads "$threads" --device cpu
 }
