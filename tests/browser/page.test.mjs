@@ -1,31 +1,38 @@
-// Browser test of the `bert serve` web page: starts the server on a free port with the given model, opens the page in
-// headless Debian chromium, types a sentence, runs it, checks the predicted label and the attention heatmap, and saves a
-// screenshot. Exit code 0 = pass; failures print one line starting with "FAIL".
+// Browser test of the `bert serve` web page: for each case, starts the server on a free port with the case's model, opens
+// the page in headless Debian chromium (launched once for all cases: it is the costly part), types a sentence, runs it,
+// checks the predicted label and the attention heatmap, and saves a screenshot. Prints one JSON line per case (its
+// "failed" field is null when it passed), then PASS, or FAIL with the first failure; exit code 0 = every case passed.
 //
+// node page.test.mjs --bert "<command to run bert>" --cases cases.json
+//   cases.json: [{ "name": ..., "model": DIR, "text": ..., "textPair": ... (optional), "expect": LABEL, "screenshot": out.png }]
 // node page.test.mjs --bert "<command to run bert>" --model DIR --text "..." [--text-pair "..."] --expect LABEL --screenshot out.png
-// With --text-pair the model must be a sentence-pair model: the page must show the second field, and the test first runs
+// With a text pair the model must be a sentence-pair model: the page must show the second field, and the test first runs
 // the first text alone and expects the server's refusal on the page.
 import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { chromium } from "playwright-core";
 
 const args = Object.fromEntries(process.argv.slice(2).reduce((pairs, a, i, all) => (a.startsWith("--") ? [...pairs, [a.slice(2), all[i + 1]]] : pairs), []));
-for (const key of ["bert", "model", "text", "expect", "screenshot"]) {
-  if (!args[key]) {
-    console.error(`FAIL missing --${key}`);
-    process.exit(2);
+function fail(message) {
+  console.error("FAIL " + message);
+  process.exit(2);
+}
+if (!args.bert) fail("missing --bert");
+const cases = args.cases
+  ? JSON.parse(readFileSync(args.cases, "utf8"))
+  : [{ name: "page", model: args.model, text: args.text, textPair: args["text-pair"], expect: args.expect, screenshot: args.screenshot }];
+for (const c of cases) {
+  for (const key of ["name", "model", "text", "expect", "screenshot"]) {
+    if (!c[key]) fail(`case ${c.name ?? "?"}: missing ${key}`);
   }
 }
 const browserPath = process.env.CHROMIUM ?? ["/usr/bin/chromium", "/usr/bin/chromium-browser"].find(existsSync);
-if (!browserPath) {
-  console.error("FAIL no chromium found (set CHROMIUM or apt-get install chromium)");
-  process.exit(2);
-}
+if (!browserPath) fail("no chromium found (set CHROMIUM or apt-get install chromium)");
 
-function startServer() {
+function startServer(model) {
   const [cmd, ...pre] = args.bert.split(" ");
-  const child = spawn(cmd, [...pre, "serve", "--model", args.model, "--port", "0", "--device", "cpu"], { stdio: ["ignore", "pipe", "pipe"] });
-  return new Promise((resolve, reject) => {
+  const child = spawn(cmd, [...pre, "serve", "--model", model, "--port", "0", "--device", "cpu"], { stdio: ["ignore", "pipe", "pipe"] });
+  const ready = new Promise((resolve, reject) => {
     let out = "";
     const timer = setTimeout(() => reject(new Error(`server did not start in 60 s: ${out}`)), 60000);
     const onData = (d) => {
@@ -33,56 +40,79 @@ function startServer() {
       const m = out.match(/serving .* on (http:\/\/[^\s,]+)/);
       if (m) {
         clearTimeout(timer);
-        resolve({ child, url: m[1] });
+        resolve(m[1]);
       }
     };
     child.stdout.on("data", onData);
     child.stderr.on("data", onData);
     child.on("exit", (code) => reject(new Error(`server exited with ${code}: ${out}`)));
   });
+  ready.catch(() => {}); // awaited later, when its case runs; a server that dies first must not crash the script now
+  return { child, ready };
 }
 
-const { child, url } = await startServer();
-let browser;
-let failed = null;
-try {
-  browser = await chromium.launch({ executablePath: browserPath, headless: true, args: ["--no-sandbox", "--disable-gpu"] });
+// One case on its own page; returns what the page showed and the failure, if any.
+async function runCase(browser, c, url) {
   const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
-  await page.goto(url + "/");
-  await page.waitForSelector("body[data-state=ready]");
-  const pairShown = await page.isVisible("#text-pair");
-  if (Boolean(args["text-pair"]) !== pairShown) throw new Error(`second text field ${pairShown ? "shown" : "hidden"} for this model`);
-  await page.fill("#text", args.text);
-  let refusal = null;
-  if (args["text-pair"]) {
+  try {
+    await page.goto(url + "/");
+    await page.waitForSelector("body[data-state=ready]");
+    const pairShown = await page.isVisible("#text-pair");
+    if (Boolean(c.textPair) !== pairShown) throw new Error(`second text field ${pairShown ? "shown" : "hidden"} for this model`);
+    await page.fill("#text", c.text);
+    let refusal = null;
+    if (c.textPair) {
+      await page.click("#run");
+      await page.waitForSelector("body[data-state=done]");
+      refusal = (await page.textContent("#error")).trim();
+      if (!refusal.includes("text_pair")) throw new Error(`one text alone on a pair model: page shows "${refusal}", expected the server's refusal`);
+      await page.evaluate(() => { document.body.dataset.state = "ready"; });
+      await page.fill("#text-pair", c.textPair);
+    }
     await page.click("#run");
     await page.waitForSelector("body[data-state=done]");
-    refusal = (await page.textContent("#error")).trim();
-    if (!refusal.includes("text_pair")) throw new Error(`one text alone on a pair model: page shows "${refusal}", expected the server's refusal`);
-    await page.evaluate(() => { document.body.dataset.state = "ready"; });
-    await page.fill("#text-pair", args["text-pair"]);
+    await page.waitForSelector("#top-label:not(:empty)");
+    const shown = (await page.textContent("#top-label")).trim();
+    const bars = await page.$$eval(".bar-row .bar-label", (els) => els.map((e) => e.textContent));
+    const cells = await page.$$eval("#heatmap td", (els) => els.length);
+    await page.selectOption("#layer", "1");
+    await page.selectOption("#head", "2");
+    await page.screenshot({ path: c.screenshot, fullPage: true });
+    let failed = null;
+    if (!shown.startsWith(c.expect + " ")) failed = `label shown "${shown}", expected ${c.expect}`;
+    else if (bars[0] !== c.expect) failed = `first bar is ${bars[0]}, expected ${c.expect}`;
+    else if (cells === 0) failed = "no attention heatmap";
+    return { shown, bars, heatmapCells: cells, pairShown, refusal, failed };
+  } finally {
+    await page.close();
   }
-  await page.click("#run");
-  await page.waitForSelector("body[data-state=done]");
-  await page.waitForSelector("#top-label:not(:empty)");
-  const shown = (await page.textContent("#top-label")).trim();
-  const bars = await page.$$eval(".bar-row .bar-label", (els) => els.map((e) => e.textContent));
-  const cells = await page.$$eval("#heatmap td", (els) => els.length);
-  await page.selectOption("#layer", "1");
-  await page.selectOption("#head", "2");
-  await page.screenshot({ path: args.screenshot, fullPage: true });
-  if (!shown.startsWith(args.expect + " ")) failed = `label shown "${shown}", expected ${args.expect}`;
-  else if (bars[0] !== args.expect) failed = `first bar is ${bars[0]}, expected ${args.expect}`;
-  else if (cells === 0) failed = "no attention heatmap";
-  console.log(JSON.stringify({ url, shown, bars, heatmapCells: cells, pairShown, refusal, screenshot: args.screenshot }));
+}
+
+// The servers start together (each loads its model while chromium starts); the cases then run one after another.
+const servers = cases.map((c) => startServer(c.model));
+let browser;
+let firstFailure = null;
+try {
+  browser = await chromium.launch({ executablePath: browserPath, headless: true, args: ["--no-sandbox", "--disable-gpu"] });
+  for (const [i, c] of cases.entries()) {
+    let result;
+    try {
+      const url = await servers[i].ready;
+      result = { url, ...(await runCase(browser, c, url)) };
+    } catch (e) {
+      result = { failed: e.message.split("\n")[0] };
+    }
+    console.log(JSON.stringify({ case: c.name, screenshot: c.screenshot, ...result }));
+    firstFailure ??= result.failed && `${c.name}: ${result.failed}`;
+  }
 } catch (e) {
-  failed = e.message.split("\n")[0];
+  firstFailure ??= e.message.split("\n")[0];
 } finally {
   await browser?.close();
-  child.kill("SIGTERM");
+  for (const s of servers) s.child.kill("SIGTERM");
 }
-if (failed) {
-  console.error("FAIL " + failed);
+if (firstFailure) {
+  console.error("FAIL " + firstFailure);
   process.exit(1);
 }
 console.log("PASS");

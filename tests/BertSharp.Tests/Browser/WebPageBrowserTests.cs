@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text.Json;
 using BertSharp.Inference;
 using BertSharp.Modeling;
 using BertSharp.Tests.Infrastructure;
@@ -7,98 +8,138 @@ using BertSharp.Tests.Modeling;
 namespace BertSharp.Tests.Browser;
 
 /// <summary>
-/// Runs tests/browser/page.test.mjs: `bert serve` with a tiny classifier, the page in headless chromium, a typed sentence
-/// (and for a sentence-pair model the second field, after the page showed the refusal of one text alone), the label shown
-/// checked against the classifier run directly. Skipped where chromium or playwright-core is not installed
+/// Runs tests/browser/page.test.mjs once for the class: `bert serve` with a tiny classifier (and the same weights recorded
+/// as a sentence-pair model), the page in one headless chromium, a typed sentence (and for the sentence-pair model the
+/// second field, after the page showed the refusal of one text alone), the label shown checked against the classifier run
+/// directly. Each test asserts its own page. Skipped where chromium or playwright-core is not installed
 /// (tests/browser/setup.sh installs both).
 /// </summary>
-public sealed class WebPageBrowserTests
+[Trait(SlowFirstOrderer.Category, SlowFirstOrderer.Slow)]
+public sealed class WebPageBrowserTests(WebPageBrowserTests.Pages pages) : IClassFixture<WebPageBrowserTests.Pages>
 {
     private static readonly string BrowserDir = Path.Combine(TestPaths.RepoRoot, "tests", "browser");
 
-    [Trait(SlowFirstOrderer.Category, SlowFirstOrderer.Slow)]
     [SkippableFact]
     public void Page_shows_the_predicted_label_and_an_attention_map()
     {
-        using var tmp = TestPaths.TempDir();
-        var modelDir = SaveClassifier(tmp, pairTask: null);
-        const string text = "a tender , heartfelt family drama .";
-        string expected;
-        using (var classifier = TextClassifier.Load(modelDir, "cpu", 64))
-        {
-            expected = classifier.Predict(text).Label;
-        }
-        RunPage(tmp, modelDir, expected, "--text", text);
+        var page = pages.Result("single");
+        Assert.False(page.GetProperty("pairShown").GetBoolean(), "the second text field is shown for a one-text model");
+        Assert.True(page.GetProperty("heatmapCells").GetInt32() > 0);
     }
 
-    [Trait(SlowFirstOrderer.Category, SlowFirstOrderer.Slow)]
     [SkippableFact]
     public void Page_of_a_sentence_pair_model_has_a_second_field_and_refuses_one_text()
     {
-        using var tmp = TestPaths.TempDir();
-        // The same weights, recorded as fine-tuned on MRPC (training_args.json): the page must ask for the second text.
-        var modelDir = SaveClassifier(tmp, pairTask: "mrpc");
-        const string text = "the company said its profit rose .";
-        const string pair = "profit went up , the company said .";
-        string expected;
-        using (var classifier = TextClassifier.Load(modelDir, "cpu", 64))
-        {
-            Assert.True(classifier.PairInput);
-            expected = classifier.Predict(text, pair).Label;
-        }
-        RunPage(tmp, modelDir, expected, "--text", text, "--text-pair", pair);
+        var page = pages.Result("pair");
+        Assert.True(page.GetProperty("pairShown").GetBoolean());
+        Assert.Contains("text_pair", page.GetProperty("refusal").GetString(), StringComparison.Ordinal);
     }
 
-    private static string SaveClassifier(TempDir tmp, string? pairTask)
+    /// <summary>The two pages, run together (chromium starts once) when the first test asks.</summary>
+    public sealed class Pages : IDisposable
     {
-        var modelDir = tmp.File("model");
-        var fixture = HfFixture.Dir("sequence-classification");
-        using (var model = BertPretrained.Load(null, fixture, out _))
-        {
-            BertPretrained.Save(model, modelDir, new SaveOptions(TokenizerFrom: fixture));
-        }
-        if (pairTask is not null)
-        {
-            File.WriteAllText(Path.Combine(modelDir, "training_args.json"), $$"""{"task": "{{pairTask}}"}""");
-        }
-        return modelDir;
-    }
+        private readonly TempDir _tmp = TestPaths.TempDir();
+        private readonly Lazy<(string? Skip, Dictionary<string, JsonElement> Results, string Output)> _run;
 
-    private static void RunPage(TempDir tmp, string modelDir, string expected, params string[] inputs)
-    {
-        var chromium = new[] { Environment.GetEnvironmentVariable("CHROMIUM"), "/usr/bin/chromium", "/usr/bin/chromium-browser" }
-            .FirstOrDefault(p => p is not null && File.Exists(p));
-        Skip.If(chromium is null, "chromium is not installed (tests/browser/setup.sh installs it)");
-        Skip.IfNot(Directory.Exists(Path.Combine(BrowserDir, "node_modules", "playwright-core")), "playwright-core is not installed (run tests/browser/setup.sh)");
-        Skip.If(FindOnPath("node") is null, "node is not installed");
+        public Pages() => _run = new(Run);
 
-        var bert = typeof(Cli.Program).Assembly.Location;
-        var screenshot = tmp.File("page.png");
-        var psi = new ProcessStartInfo("node")
+        /// <summary>
+        /// The page's record for case <paramref name="name"/> after checking that it passed (its label is the classifier's,
+        /// the screenshot is a PNG); skips the calling test where the browser tools are missing.
+        /// </summary>
+        public JsonElement Result(string name)
         {
-            WorkingDirectory = BrowserDir,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        string[] args = ["page.test.mjs", "--bert", $"dotnet {bert}", "--model", modelDir, .. inputs, "--expect", expected, "--screenshot", screenshot];
-        foreach (var a in args)
-        {
-            psi.ArgumentList.Add(a);
+            var (skip, results, output) = _run.Value;
+            Skip.If(skip is not null, skip);
+            Assert.True(results.TryGetValue(name, out var page), $"no result for page {name}: {output}");
+            Assert.True(page.GetProperty("failed").ValueKind == JsonValueKind.Null, $"page {name}: {page.GetProperty("failed")}\n{output}");
+            var png = File.ReadAllBytes(page.GetProperty("screenshot").GetString()!);
+            Assert.True(png.Length > 1000);
+            Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], png[..4]);
+            return page;
         }
-        psi.Environment["CHROMIUM"] = chromium;
-        using var node = Process.Start(psi)!;
-        var stdout = node.StandardOutput.ReadToEndAsync();
-        var stderr = node.StandardError.ReadToEndAsync();
-        if (!node.WaitForExit(TimeSpan.FromMinutes(3)))
+
+        private (string? Skip, Dictionary<string, JsonElement> Results, string Output) Run()
         {
-            node.Kill(entireProcessTree: true);
-            Assert.Fail("the browser test did not finish in 3 minutes");
+            var chromium = new[] { Environment.GetEnvironmentVariable("CHROMIUM"), "/usr/bin/chromium", "/usr/bin/chromium-browser" }
+                .FirstOrDefault(p => p is not null && File.Exists(p));
+            if (chromium is null)
+            {
+                return ("chromium is not installed (tests/browser/setup.sh installs it)", [], "");
+            }
+            if (!Directory.Exists(Path.Combine(BrowserDir, "node_modules", "playwright-core")))
+            {
+                return ("playwright-core is not installed (run tests/browser/setup.sh)", [], "");
+            }
+            if (FindOnPath("node") is null)
+            {
+                return ("node is not installed", [], "");
+            }
+
+            var single = SaveClassifier("single", pairTask: null);
+            const string text = "a tender , heartfelt family drama .";
+            // The same weights, recorded as fine-tuned on MRPC (training_args.json): the page must ask for the second text.
+            var pair = SaveClassifier("pair", pairTask: "mrpc");
+            const string first = "the company said its profit rose .";
+            const string second = "profit went up , the company said .";
+            string expectSingle, expectPair;
+            using (var classifier = TextClassifier.Load(single, "cpu", 64))
+            {
+                expectSingle = classifier.Predict(text).Label;
+            }
+            using (var classifier = TextClassifier.Load(pair, "cpu", 64))
+            {
+                Assert.True(classifier.PairInput);
+                expectPair = classifier.Predict(first, second).Label;
+            }
+            var cases = _tmp.File("cases.json");
+            File.WriteAllText(cases, JsonSerializer.Serialize(new object[]
+            {
+                new { name = "single", model = single, text, expect = expectSingle, screenshot = _tmp.File("single.png") },
+                new { name = "pair", model = pair, text = first, textPair = second, expect = expectPair, screenshot = _tmp.File("pair.png") },
+            }));
+
+            var bert = typeof(Cli.Program).Assembly.Location;
+            var psi = new ProcessStartInfo("node") { WorkingDirectory = BrowserDir, RedirectStandardOutput = true, RedirectStandardError = true };
+            foreach (var a in new[] { "page.test.mjs", "--bert", $"dotnet {bert}", "--cases", cases })
+            {
+                psi.ArgumentList.Add(a);
+            }
+            psi.Environment["CHROMIUM"] = chromium;
+            using var node = Process.Start(psi)!;
+            var stdout = node.StandardOutput.ReadToEndAsync();
+            var stderr = node.StandardError.ReadToEndAsync();
+            if (!node.WaitForExit(TimeSpan.FromMinutes(3)))
+            {
+                node.Kill(entireProcessTree: true);
+                Assert.Fail("the browser test did not finish in 3 minutes");
+            }
+            var output = $"exit {node.ExitCode}: {stdout.Result} {stderr.Result}";
+            var results = stdout.Result.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                .Where(l => l.StartsWith('{'))
+                .Select(l => JsonDocument.Parse(l).RootElement.Clone())
+                .ToDictionary(e => e.GetProperty("case").GetString()!);
+            // The script's verdict agrees with the pages' records.
+            Assert.Equal(results.Values.All(r => r.GetProperty("failed").ValueKind == JsonValueKind.Null) && results.Count == 2, node.ExitCode == 0);
+            return (null, results, output);
         }
-        Assert.True(node.ExitCode == 0, $"exit {node.ExitCode}: {stdout.Result} {stderr.Result}");
-        Assert.Contains("PASS", stdout.Result, StringComparison.Ordinal);
-        var png = File.ReadAllBytes(screenshot);
-        Assert.True(png.Length > 1000);
-        Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], png[..4]);
+
+        private string SaveClassifier(string name, string? pairTask)
+        {
+            var modelDir = _tmp.File(name);
+            var fixture = HfFixture.Dir("sequence-classification");
+            using (var model = BertPretrained.Load(null, fixture, out _))
+            {
+                BertPretrained.Save(model, modelDir, new SaveOptions(TokenizerFrom: fixture));
+            }
+            if (pairTask is not null)
+            {
+                File.WriteAllText(Path.Combine(modelDir, "training_args.json"), $$"""{"task": "{{pairTask}}"}""");
+            }
+            return modelDir;
+        }
+
+        public void Dispose() => _tmp.Dispose();
     }
 
     private static string? FindOnPath(string name) =>
