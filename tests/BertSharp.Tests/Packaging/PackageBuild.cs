@@ -135,7 +135,8 @@ internal static class PackageBuild
             {
                 remotes = "no remote"; // git config exits with 1 when nothing matches
             }
-            return (head + " " + remotes).ReplaceLineEndings(" ").Trim();
+            // Words only: Run's text may end in one or two empty lines (the streams' ends arrive asynchronously).
+            return string.Join(" ", (head + " " + remotes).Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
         }
         catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception)
         {

@@ -125,6 +125,17 @@ public class PackageCacheTests
         Assert.NotEqual(key, Key(repo.Path, project: "B"));
     }
 
+    [SkippableFact]
+    public void The_source_control_record_is_the_same_every_time_and_names_the_checkouts_commit()
+    {
+        Skip.IfNot(Path.Exists(Path.Combine(TestPaths.RepoRoot, ".git")), "not a git checkout");
+        var records = Enumerable.Range(0, 4).Select(_ => PackageBuild.SourceControl(TestPaths.RepoRoot)).ToArray();
+        Assert.All(records, r => Assert.Equal(records[0], r));
+        var words = records[0].Split(' ');
+        Assert.Matches("^[0-9a-f]{40}$", words[0]);
+        Assert.DoesNotContain("", words);
+    }
+
     [Fact]
     public void A_tree_is_keyed_by_content_without_its_bin_and_obj()
     {
