@@ -11,25 +11,47 @@ namespace BertSharp.Tests.Packaging;
 /// --tool-path</c> from the packed folder, and runs the installed <c>bert</c>: libtorch must load from the package alone,
 /// GLIBCXX fix included, without this repository's build.
 /// </summary>
+/// <remarks>
+/// The package and the installed tool are kept in <c>.build/test-packages/cli-tool-&lt;key&gt;/</c> and reused by later test
+/// runs while the key is unchanged: it covers everything the pack reads (<see cref="PackageBuild.PackKey"/>: the build output
+/// of the CLI and of every project it references, the project, props and targets files, the restore output, the SDK
+/// version, the commit) and the install command. A tool-path install holds no absolute path (the <c>bert</c> shim names
+/// its assembly relative to itself), so the entry is installed in a temporary folder and moved into place whole (see
+/// <see cref="PackageCache"/>). <c>BERTSHARP_TEST_NO_CACHE=1</c> packs and installs afresh.
+/// </remarks>
 public sealed class InstalledCliTool : IDisposable
 {
+    private const string Project = "BertSharp.Cli";
+
+    // The config file only keeps the install offline (no other source to ask: the tool package carries all its dependencies).
+    private const string InstallConfig = """
+        <?xml version="1.0" encoding="utf-8"?>
+        <configuration><packageSources><clear /></packageSources></configuration>
+        """;
+
     private readonly TempDir _root = new();
 
     public InstalledCliTool()
     {
-        Packages = Path.Combine(_root.Path, "packages");
-        Directory.CreateDirectory(Packages);
-        PackageBuild.Pack(_root.Path, Packages, "BertSharp.Cli");
-        ToolPath = Path.Combine(_root.Path, "tools");
-        // The README's command; the config file only keeps it offline (no other source to ask: the tool package carries all
-        // its dependencies).
+        var entry = PackageCache.Get("cli-tool",
+            () => PackageBuild.PackKey(TestPaths.RepoRoot, PackageBuild.Configuration, PackageBuild.SdkVersion,
+                    PackageBuild.SourceControl(TestPaths.RepoRoot), [Project])
+                .Add("install", "dotnet tool install --tool-path TOOLS --add-source PACKAGES --configfile CONFIG " + Project)
+                .Add("install config", InstallConfig.ReplaceLineEndings(" ")),
+            Build, _root.Path);
+        Packages = Path.Combine(entry, "packages");
+        ToolPath = Path.Combine(entry, "tools");
+    }
+
+    private void Build(string entry)
+    {
+        var packages = Directory.CreateDirectory(Path.Combine(entry, "packages")).FullName;
+        PackageBuild.Pack(_root.Path, packages, Project);
+        // The README's command.
         var config = Path.Combine(_root.Path, "nuget.config");
-        File.WriteAllText(config, """
-            <?xml version="1.0" encoding="utf-8"?>
-            <configuration><packageSources><clear /></packageSources></configuration>
-            """);
-        PackageBuild.Run(_root.Path, "dotnet", "tool", "install", "--tool-path", ToolPath, "--add-source", Packages,
-            "--configfile", config, "BertSharp.Cli");
+        File.WriteAllText(config, InstallConfig);
+        PackageBuild.Run(_root.Path, "dotnet", "tool", "install", "--tool-path", Path.Combine(entry, "tools"), "--add-source", packages,
+            "--configfile", config, Project);
     }
 
     public string Packages { get; }

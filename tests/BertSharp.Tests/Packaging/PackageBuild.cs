@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Reflection;
 using System.Text;
+using System.Xml.Linq;
 using BertSharp.Tests.Infrastructure;
 
 namespace BertSharp.Tests.Packaging;
@@ -32,15 +33,115 @@ internal static class PackageBuild
     {
         var projects = string.Join(";", projectNames.Select(n => Path.Combine(TestPaths.RepoRoot, "src", n, n + ".csproj")));
         var traversal = Path.Combine(workDir, "pack.proj");
-        File.WriteAllText(traversal, $"""
-            <Project>
-              <Target Name="PackAll">
-                <MSBuild Projects="{projects}" Targets="Pack"
-                         Properties="Configuration={Configuration};NoBuild=true;_IsPacking=true;PackageOutputPath={outputDir}/" />
-              </Target>
-            </Project>
-            """);
+        File.WriteAllText(traversal, PackTraversal(projects, Configuration, outputDir));
         Run(workDir, "dotnet", "msbuild", traversal, "-t:PackAll", "-nologo", "-v:m", "-nodeReuse:false");
+    }
+
+    private static string PackTraversal(string projects, string configuration, string outputDir) => $"""
+        <Project>
+          <Target Name="PackAll">
+            <MSBuild Projects="{projects}" Targets="Pack"
+                     Properties="Configuration={configuration};NoBuild=true;_IsPacking=true;PackageOutputPath={outputDir}/" />
+          </Target>
+        </Project>
+        """;
+
+    /// <summary>
+    /// The inputs of <see cref="Pack"/> for the projects <paramref name="projectNames"/> (under <c>src/</c> of
+    /// <paramref name="repoRoot"/>): the SDK version, the commit and branch and remotes SourceLink writes into the nuspec, the
+    /// traversal project; the repository's Directory.Build.props/targets, Directory.Packages.props and build/*.props|targets;
+    /// and for each packed project and every project it references: its project file, the README.md its package embeds,
+    /// its restore output (project.assets.json, nuget.g.props/targets: the dependencies and package versions), and the
+    /// stamps of its build output (bin/&lt;Configuration&gt;/net10.0, which a NoBuild pack and the tool's publish read) and of
+    /// its compiled assembly in obj/ (which the publish copies).
+    /// </summary>
+    public static CacheKey PackKey(string repoRoot, string configuration, string sdkVersion, string sourceControl, IReadOnlyList<string> projectNames)
+    {
+        var key = new CacheKey()
+            .Add("sdk", sdkVersion)
+            .Add("source control", sourceControl)
+            .Add("pack", PackTraversal(string.Join(";", projectNames), configuration, "OUTPUT").ReplaceLineEndings(" "));
+        foreach (var file in new[] { "Directory.Build.props", "Directory.Build.targets", "Directory.Packages.props", "global.json", "NuGet.config", "nuget.config" })
+        {
+            key.AddFile(file, Path.Combine(repoRoot, file));
+        }
+        var build = Path.Combine(repoRoot, "build");
+        var buildFiles = Directory.Exists(build) ? Directory.GetFiles(build) : [];
+        foreach (var file in buildFiles.Where(f => f.EndsWith(".props", StringComparison.Ordinal) || f.EndsWith(".targets", StringComparison.Ordinal)).Order(StringComparer.Ordinal))
+        {
+            key.AddFile("build/" + Path.GetFileName(file), file);
+        }
+        foreach (var project in ProjectClosure(projectNames.Select(n => Path.Combine(repoRoot, "src", n, n + ".csproj"))))
+        {
+            var dir = Path.GetDirectoryName(project)!;
+            var name = Path.GetRelativePath(repoRoot, dir).Replace(Path.DirectorySeparatorChar, '/');
+            key.AddFile(name + "/" + Path.GetFileName(project), project);
+            key.AddFile(name + "/README.md", Path.Combine(dir, "README.md"));
+            var obj = Path.Combine(dir, "obj");
+            key.AddFile(name + "/obj/project.assets.json", Path.Combine(obj, "project.assets.json"));
+            key.AddFile(name + "/obj/nuget.g.props", Path.Combine(obj, Path.GetFileName(project) + ".nuget.g.props"));
+            key.AddFile(name + "/obj/nuget.g.targets", Path.Combine(obj, Path.GetFileName(project) + ".nuget.g.targets"));
+            key.AddStamps(name + "/bin", Path.Combine(dir, "bin", configuration, "net10.0"));
+            // Only the compiler's outputs: obj/ also holds MSBuild's bookkeeping files, rewritten by builds that change nothing.
+            key.AddStamps(name + "/obj", Path.Combine(obj, configuration, "net10.0"), SearchOption.TopDirectoryOnly,
+                f => f.EndsWith(".dll", StringComparison.Ordinal) || f.EndsWith(".pdb", StringComparison.Ordinal) || f.EndsWith(".xml", StringComparison.Ordinal));
+        }
+        return key;
+    }
+
+    /// <summary>The project files and, transitively, those they reference (ProjectReference), each once, sorted.</summary>
+    private static IEnumerable<string> ProjectClosure(IEnumerable<string> projects)
+    {
+        var seen = new SortedSet<string>(StringComparer.Ordinal);
+        var todo = new Stack<string>(projects.Select(Path.GetFullPath));
+        while (todo.TryPop(out var project))
+        {
+            if (!seen.Add(project) || !File.Exists(project))
+            {
+                continue;
+            }
+            foreach (var reference in XDocument.Load(project).Descendants("ProjectReference"))
+            {
+                var include = reference.Attribute("Include")?.Value.Replace('\\', '/');
+                if (include is not null)
+                {
+                    todo.Push(Path.GetFullPath(Path.Combine(Path.GetDirectoryName(project)!, include)));
+                }
+            }
+        }
+        return seen;
+    }
+
+    /// <summary>The version of the SDK that <c>dotnet</c> runs in the child processes (what <c>dotnet --version</c> prints).</summary>
+    public static string SdkVersion => SdkVersionLazy.Value;
+
+    private static readonly Lazy<string> SdkVersionLazy = new(() => Run(TestPaths.RepoRoot, "dotnet", "--version").Trim());
+
+    /// <summary>
+    /// What SourceLink records in a package (the commit, the branch, the remotes' URLs) for the checkout at
+    /// <paramref name="repoRoot"/>; "none" outside a git checkout.
+    /// </summary>
+    public static string SourceControl(string repoRoot)
+    {
+        try
+        {
+            var head = Run(repoRoot, "git", "rev-parse", "HEAD", "--symbolic-full-name", "HEAD");
+            string remotes;
+            try
+            {
+                remotes = Run(repoRoot, "git", "config", "--get-regexp", @"^remote\..*\.url$");
+            }
+            catch (InvalidOperationException)
+            {
+                remotes = "no remote"; // git config exits with 1 when nothing matches
+            }
+            // Words only: Run's text may end in one or two empty lines (the streams' ends arrive asynchronously).
+            return string.Join(" ", (head + " " + remotes).Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
+        }
+        catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception)
+        {
+            return "none";
+        }
     }
 
     /// <summary>
@@ -48,7 +149,10 @@ internal static class PackageBuild
     /// only and everything else from this machine's global packages folder, so that the build needs no network.
     /// </summary>
     public static void WriteOfflineNuGetConfig(string dir, string packages) =>
-        File.WriteAllText(Path.Combine(dir, "nuget.config"), $"""
+        File.WriteAllText(Path.Combine(dir, "nuget.config"), OfflineNuGetConfig(packages));
+
+    /// <summary>The text <see cref="WriteOfflineNuGetConfig"/> writes.</summary>
+    public static string OfflineNuGetConfig(string packages) => $"""
             <?xml version="1.0" encoding="utf-8"?>
             <configuration>
               <packageSources>
@@ -61,7 +165,7 @@ internal static class PackageBuild
                 <packageSource key="machine-cache"><package pattern="*" /></packageSource>
               </packageSourceMapping>
             </configuration>
-            """);
+            """;
 
     /// <summary>Copies a folder (without bin/ and obj/), e.g. a sample, to a fresh place.</summary>
     public static void CopyTree(string from, string to)

@@ -12,24 +12,46 @@ namespace BertSharp.Tests.Packaging;
 /// runs <c>samples/PackageConsumer</c> — a copy of it outside the repository, restoring BertSharp only from the packed
 /// folder — as a user would.
 /// </summary>
+/// <remarks>
+/// The packages and the built sample are kept in <c>.build/test-packages/packed-libraries-&lt;key&gt;/</c> and reused by
+/// later test runs while the key is unchanged: it covers everything the pack reads (<see cref="PackageBuild.PackKey"/>: the
+/// libraries' build output, their project, README, props and targets files, the restore output, the SDK version, the
+/// commit), every file of <c>samples/PackageConsumer</c> (by content) and the build command. The entry is built in a
+/// temporary folder and moved into place whole (see <see cref="PackageCache"/>); the built apps hold no path of it (their
+/// dependencies are copied beside them). <c>BERTSHARP_TEST_NO_CACHE=1</c> packs and builds afresh.
+/// </remarks>
 public sealed class PackedLibraries : IDisposable
 {
     private readonly TempDir _root = new();
 
     public PackedLibraries()
     {
-        Packages = Path.Combine(_root.Path, "packages");
-        Directory.CreateDirectory(Packages);
-        PackageBuild.Pack(_root.Path, Packages, PackageBuild.LibraryProjects);
-
-        Sample = Path.Combine(_root.Path, "PackageConsumer");
-        PackageBuild.CopyTree(Path.Combine(TestPaths.RepoRoot, "samples", "PackageConsumer"), Sample);
-        PackageBuild.WriteOfflineNuGetConfig(Sample, Packages);
-        // A private global packages folder: a re-packed 0.1.0 must not be shadowed by one extracted by an earlier run; the
-        // machine's own folder is a fallback, so libtorch is used where it lies instead of being extracted again.
-        PackageBuild.Run(Sample, "dotnet", "build", "PackageConsumer.slnx", "-c", "Release", "--disable-build-servers", "-nologo",
-            "-v:q", $"-p:RestorePackagesPath={Path.Combine(_root.Path, "nuget")}", $"-p:RestoreFallbackFolders={PackageBuild.GlobalPackages}");
+        var source = Path.Combine(TestPaths.RepoRoot, "samples", "PackageConsumer");
+        var entry = PackageCache.Get("packed-libraries",
+            () => PackageBuild.PackKey(TestPaths.RepoRoot, PackageBuild.Configuration, PackageBuild.SdkVersion,
+                    PackageBuild.SourceControl(TestPaths.RepoRoot), PackageBuild.LibraryProjects)
+                .AddTree("samples/PackageConsumer", source)
+                .Add("nuget.config", PackageBuild.OfflineNuGetConfig("PACKAGES").ReplaceLineEndings(" "))
+                .Add("build", "dotnet build " + string.Join(" ", SampleBuildArguments("NUGET"))),
+            entry =>
+            {
+                var packages = Directory.CreateDirectory(Path.Combine(entry, "packages")).FullName;
+                PackageBuild.Pack(_root.Path, packages, PackageBuild.LibraryProjects);
+                var sample = Path.Combine(entry, "PackageConsumer");
+                PackageBuild.CopyTree(source, sample);
+                PackageBuild.WriteOfflineNuGetConfig(sample, packages);
+                PackageBuild.Run(sample, "dotnet", ["build", .. SampleBuildArguments(Path.Combine(_root.Path, "nuget"))]);
+            },
+            _root.Path);
+        Packages = Path.Combine(entry, "packages");
+        Sample = Path.Combine(entry, "PackageConsumer");
     }
+
+    // A private global packages folder: a re-packed 0.1.0 must not be shadowed by one extracted by an earlier run; the
+    // machine's own folder is a fallback, so libtorch is used where it lies instead of being extracted again.
+    private static string[] SampleBuildArguments(string restorePackagesPath) =>
+        ["PackageConsumer.slnx", "-c", "Release", "--disable-build-servers", "-nologo", "-v:q",
+         $"-p:RestorePackagesPath={restorePackagesPath}", $"-p:RestoreFallbackFolders={PackageBuild.GlobalPackages}"];
 
     /// <summary>The folder holding the .nupkg / .snupkg files.</summary>
     public string Packages { get; }
