@@ -99,13 +99,7 @@ public sealed unsafe class MpiCommunicator : ICommunicator
         {
             Run($"all-reduce of {t.numel()} {t.dtype} values", t, (p, n) => _mpi.Check(
                 _mpi.Allreduce(MpiLibrary.InPlace, p, n, type, mpiOp, _mpi.CommWorld), "MPI_Allreduce"));
-            if (op == ReduceOp.Average && WorldSize > 1)
-            {
-                using var noGrad = torch.no_grad();
-                // An explicit Scalar that outlives the call: TorchSharp's implicit one can be freed by the GC during it.
-                using var worldSize = WorldSize.ToScalar();
-                t.div_(worldSize);
-            }
+            ReduceAverage.Finish(t, op, WorldSize);
         });
     }
 

@@ -112,13 +112,7 @@ public sealed unsafe class NcclCommunicator : ICommunicator
                 var p = TensorMemory.DataPointer(t);
                 _nccl.Check(_nccl.AllReduce(p, p, (nuint)t.numel(), type, ncclOp, _comm, IntPtr.Zero), "ncclAllReduce");
             });
-            if (op == ReduceOp.Average && WorldSize > 1)
-            {
-                using var noGrad = torch.no_grad();
-                // An explicit Scalar that outlives the call: TorchSharp's implicit one can be freed by the GC during it.
-                using var worldSize = WorldSize.ToScalar();
-                t.div_(worldSize);
-            }
+            ReduceAverage.Finish(t, op, WorldSize);
         });
     }
 
