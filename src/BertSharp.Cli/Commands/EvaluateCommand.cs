@@ -75,7 +75,8 @@ internal static class EvaluateCommand
                 Console.Error.WriteLine("warning: " + lengthWarning);
             }
             var (truncated, longest) = classifier.CountTruncated([.. dataset.Examples.Select(e => (e.Text, e.TextPair))]);
-            if (ModelLength.TruncationWarning(truncated, dataset.Count, classifier.MaxLength, longest) is { } truncation)
+            if (ModelLength.TruncationWarning(truncated, dataset.Count, classifier.MaxLength, longest,
+                classifier.TruncationSide, classifier.HeadTokens, classifier.PairInput) is { } truncation)
             {
                 Console.Error.WriteLine("warning: " + truncation);
             }

@@ -173,7 +173,8 @@ internal static class PredictCommand
     private static void WarnTruncated(TextClassifier classifier, IReadOnlyList<(string Text, string? Pair)> inputs)
     {
         var (truncated, longest) = classifier.CountTruncated(inputs);
-        if (ModelLength.TruncationWarning(truncated, inputs.Count, classifier.MaxLength, longest) is { } w)
+        if (ModelLength.TruncationWarning(truncated, inputs.Count, classifier.MaxLength, longest,
+            classifier.TruncationSide, classifier.HeadTokens, classifier.PairInput) is { } w)
         {
             Console.Error.WriteLine("warning: " + w);
         }

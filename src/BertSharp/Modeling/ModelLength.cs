@@ -78,7 +78,11 @@ public static class ModelLength
     /// <param name="total">How many inputs there were.</param>
     /// <param name="maxLength">The length they were cut to.</param>
     /// <param name="longest">The longest input in tokens (special tokens included), when known.</param>
-    public static string? TruncationWarning(int truncated, int total, int maxLength, int? longest = null)
+    /// <param name="side">Which part of a longer text was kept (a tail or head+tail cut still reads the end).</param>
+    /// <param name="headTokens">head+tail: the explicit head tokens, or null for the default split.</param>
+    /// <param name="pair">The inputs are text pairs (the longer text of a pair is cut first).</param>
+    public static string? TruncationWarning(int truncated, int total, int maxLength, int? longest = null,
+        TruncationSide side = TruncationSide.Head, int? headTokens = null, bool pair = false)
     {
         if (truncated <= 0)
         {
@@ -86,7 +90,10 @@ public static class ModelLength
         }
         var what = total == 1 ? "the input is" : string.Create(CultureInfo.InvariantCulture, $"{truncated:N0} of {total:N0} inputs are");
         var longestText = longest is { } l ? string.Create(CultureInfo.InvariantCulture, $" (longest {l:N0})") : "";
+        var cut = side == TruncationSide.Head && !pair
+            ? "the words after that were not read (--max-length sets the limit)"
+            : $"cut {TruncationSides.Describe(side, headTokens, maxLength, pair)} (--max-length and --truncation-side set the cut)";
         return string.Create(CultureInfo.InvariantCulture,
-            $"{what} longer than {maxLength} tokens{longestText} and {(total == 1 ? "was" : "were")} truncated to {maxLength}; the words after that were not read (--max-length sets the limit).");
+            $"{what} longer than {maxLength} tokens{longestText} and {(total == 1 ? "was" : "were")} truncated to {maxLength}; {cut}.");
     }
 }

@@ -4,6 +4,7 @@ using BertSharp.Inference;
 using BertSharp.Modeling;
 using BertSharp.Server;
 using BertSharp.Tests.Infrastructure;
+using BertSharp.Tokenization;
 
 namespace BertSharp.Tests.Modeling;
 
@@ -44,6 +45,16 @@ public sealed class ModelLengthTests
         Assert.Equal("the input is longer than 8 tokens (longest 20) and was truncated to 8; the words after that were not read (--max-length sets the limit).",
             ModelLength.TruncationWarning(1, 1, 8, 20));
         Assert.StartsWith("3 of 1,000 inputs are longer than 128 tokens and were truncated to 128", ModelLength.TruncationWarning(3, 1000, 128), StringComparison.Ordinal);
+        // A tail or head+tail cut reads the end of the text: the warning says what was kept instead of "the words after".
+        // 256 tokens keep 254 word pieces; head+tail's default head for 254 is 64 (128/510 of them, rounded), the tail 190.
+        Assert.Equal("10,027 of 25,000 inputs are longer than 256 tokens (longest 2,875) and were truncated to 256; cut head+tail (a longer "
+            + "text keeps its first 64 and last 190 word pieces) (--max-length and --truncation-side set the cut).",
+            ModelLength.TruncationWarning(10_027, 25_000, 256, 2_875, TruncationSide.HeadAndTail));
+        Assert.EndsWith("truncated to 8; cut tail (a longer text keeps its last 6 word pieces) (--max-length and --truncation-side set the cut).",
+            ModelLength.TruncationWarning(1, 1, 8, side: TruncationSide.Tail), StringComparison.Ordinal);
+        Assert.Contains("cut head+tail (a longer text keeps its first 2 and last 4 word pieces)",
+            ModelLength.TruncationWarning(1, 1, 8, side: TruncationSide.HeadAndTail, headTokens: 2), StringComparison.Ordinal);
+        Assert.DoesNotContain("words after", ModelLength.TruncationWarning(2, 5, 8, side: TruncationSide.Head, pair: true), StringComparison.Ordinal);
     }
 
     [Fact]
