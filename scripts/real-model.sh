@@ -35,14 +35,17 @@ read -r -a bert <<< "${BERT:-$root/bert}"
 model=${MODEL:-$("$root/scripts/import-minilm.sh")}
 mkdir -p "$out"
 
+# True (and says so) when step directory $1 already has its result file $2.
+step_done() {
+  [[ -f "$2" ]] || return 1
+  echo "== $(basename "$1"): done ($(cat "$1/wall_seconds" 2>/dev/null || echo '?') s)" >&2
+}
+
 # Runs "$@" (a bert command line) into directory $1's log, recording its wall time; skipped when $2 (its result file) exists.
 run() {
   local dir=$1 result=$2
   shift 2
-  if [[ -f "$result" ]]; then
-    echo "== $(basename "$dir"): done ($(cat "$dir/wall_seconds" 2>/dev/null || echo '?') s)" >&2
-    return
-  fi
+  step_done "$dir" "$result" && return
   echo "== $(basename "$dir"): ${*}" >&2
   local start
   start=$(date +%s)
@@ -57,16 +60,15 @@ run() {
 run_resumable() {
   local dir=$1 result=$2
   shift 2
-  if [[ -f "$result" ]]; then
-    echo "== $(basename "$dir"): done ($(cat "$dir/wall_seconds" 2>/dev/null || echo '?') s)" >&2
-    return
-  fi
+  step_done "$dir" "$result" && return
   local resume=() spent=0 start
   if compgen -G "$dir/checkpoint-*" > /dev/null; then
     resume=(--resume)
     spent=$(cat "$dir.seconds" 2>/dev/null || echo 0)
-    if [[ -f "$dir.started" ]]; then # the last invocation ended without recording its time
-      spent=$(( spent + $(stat -c %Y "$(ls -d "$dir"/checkpoint-* | sort -t- -k2 -n | tail -1)") - $(cat "$dir.started") ))
+    if [[ -f "$dir.started" ]]; then # the last invocation ended without recording its time: count it to its last checkpoint
+      local lost
+      lost=$(( $(stat -c %Y "$(ls -d "$dir"/checkpoint-* | sort -t- -k2 -n | tail -1)") - $(cat "$dir.started") ))
+      (( lost > 0 )) && spent=$(( spent + lost ))
     fi
     echo "$spent" > "$dir.seconds"
   fi

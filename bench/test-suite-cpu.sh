@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Where ./test.sh spends its CPU (the figures of tests/README.md "Run time"): runs ./test.sh [ARGS...] under Linux process
+# accounting (Debian's acct; needs root) and prints its wall time, the CPU seconds of every process that ran, and their split:
+# the test host itself, its children by kind (mpirun ranks, Chromium/node, the CLI under /usr/bin/time, other dotnet
+# processes: the packaging fixtures' SDK runs and `bert` children) and the rest (the dotnet SDK's build check and test runner,
+# the setup scripts). Run it on an otherwise idle machine; the packaging cache makes the second run after a commit the warm one.
+set -euo pipefail
+root=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)
+if [[ $(id -u) -ne 0 ]]; then echo "bench/test-suite-cpu.sh: process accounting needs root" >&2; exit 2; fi
+command -v accton >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq acct >/dev/null
+acct=$(mktemp /tmp/bertsharp-pacct.XXXXXX)
+log=$(mktemp /tmp/bertsharp-test-log.XXXXXX)
+trap 'accton off >/dev/null 2>&1 || true; rm -f "$acct"' EXIT
+accton "$acct" >/dev/null
+start=$(date +%s.%N)
+rc=0
+"$root/test.sh" "$@" > "$log" 2>&1 || rc=$?
+end=$(date +%s.%N)
+accton off >/dev/null
+tail -1 "$log"
+dump-acct "$acct" | python3 -c '
+import collections, sys
+wall = float(sys.argv[1])
+rows = []
+for line in sys.stdin:
+    f = [x.strip() for x in line.split("|")]
+    rows.append(dict(comm=f[0], cpu=(float(f[2]) + float(f[3])) / 100, pid=int(f[9]), ppid=int(f[10])))
+by = {r["pid"]: r for r in rows}
+kids = collections.defaultdict(list)
+for r in rows:
+    kids[r["ppid"]].append(r["pid"])
+def tree(p):
+    return by[p]["cpu"] + sum(tree(k) for k in kids[p] if k in by)
+total = sum(r["cpu"] for r in rows)
+host = max(rows, key=lambda r: r["cpu"])  # the test host: one long process running every in-process test
+groups = collections.Counter()
+for k in kids[host["pid"]]:
+    c, name = tree(k), by[k]["comm"]
+    groups["mpirun ranks" if name == "mpirun" else "Chromium/node" if name == "node" else "CLI under /usr/bin/time" if name == "time" else "other children"] += c
+print(f"wall {wall:.1f} s, CPU {total:.1f} s (all processes that ended)")
+hostcpu, hosttree = host["cpu"], tree(host["pid"])
+print(f"  test host itself       {hostcpu:6.1f} s")
+for name, c in groups.most_common():
+    print(f"  {name:22} {c:6.1f} s")
+print(f"  outside the test host  {total - hosttree:6.1f} s (dotnet SDK, setup scripts; Chromium processes that outlived node)")
+' "$(echo "$end - $start" | bc)"
+rm -f "$log"
+exit $rc
