@@ -20,6 +20,12 @@
 #                        MLM transform layer) on 50,000 unlabelled IMDb reviews (../shared/data/corpus), packed at 256 word pieces
 #     imdb-dapt-1        IMDb from the further pre-trained model, seed 1 (same settings as imdb-direct)
 #     imdb-direct-2, imdb-dapt-2   the second seed of each arm
+#     dapt-128           the budget version of dapt (what fits in one working session on 2 vCPUs): the same corpus packed at 128
+#                        word pieces, 500 steps of 32 (16,000 instances, an eighth of a pass)
+#     imdb5k-direct-N, imdb5k-dapt-N   the budget comparison of the two arms, N = 1, 2: IMDb from 5,000 training reviews (a
+#                        stratified random sample drawn with seed N, so both arms of a seed train on the same reviews in the same
+#                        order), 128 word pieces head+tail, one epoch, 1,000 further reviews validating; then all 25,000 test
+#                        reviews; the dapt arm starts from dapt-128
 #     table              the results table from the runs' metrics files (what docs/real-model.md shows)
 #
 # A step whose result exists is skipped, so after an interruption the same command continues where it stopped (a step that
@@ -169,6 +175,18 @@ imdb() {
   timed_eval "$out/$name" "$out/$name/eval/test.metrics.json" --task imdb --data "$d/test.csv.gz" --batch-size 64 --max-length 256
 }
 
+# imdb5k ARM SEED FROM: the budget comparison. --val-size 20000 holds out a stratified random 20,000 of the 25,000 training
+# reviews (seeded), leaving a balanced 5,000 to train on (the file is sorted by label, so --max-train-examples, the first N,
+# would keep negatives only); --max-eval-examples 1000 validates on 1,000 of the held-out ones.
+imdb5k() {
+  local arm=$1 seed=$2 from=$3
+  local d=$shared/data/imdb name="imdb5k-$arm-$seed"
+  run_resumable "$out/$name" "$out/$name/model.safetensors" finetune --task imdb --data "$d/train.csv.gz" --val-size 20000 \
+    --max-eval-examples 1000 --model "$from" --epochs 1 --batch-size 16 --lr 1e-4 --max-length 128 --truncation-side head+tail \
+    --seed "$seed" --save-steps 100 "${common[@]}" --output "$out/$name"
+  timed_eval "$out/$name" "$out/$name/eval/test.metrics.json" --task imdb --data "$d/test.csv.gz" --batch-size 64 --max-length 128
+}
+
 # The speed of an IMDb fine-tune at 128, 256 and 512 word pieces (head+tail), from 160 training reviews: what the projected
 # times of docs/real-model.md are computed from.
 imdb_probe() {
@@ -181,18 +199,20 @@ imdb_probe() {
   done
 }
 
+# dapt NAME LENGTH STEPS: further pre-training into $out/NAME on the unlabelled reviews packed at LENGTH word pieces.
 dapt() {
-  local data=$out/dapt-data
+  local name=$1 len=$2 steps=$3
+  local data=$out/$name-data
   if [[ ! -f "$data/manifest.json" ]]; then
-    # One packed segment of up to 256 word pieces per instance (the length IMDb is fine-tuned at), 15 % masked (38 of 256).
+    # One packed segment of up to LENGTH word pieces per instance (the length IMDb is fine-tuned at), 15 % masked.
     "${bert[@]}" pretrain-data --input "$shared/data/corpus/imdb_unsup_reviews.txt.gz" --vocab "$model/vocab.txt" --output "$data" \
-      --objective mlm --max-length 256 --max-predictions-per-seq 38 --whole-word-mask --dupe-factor 1 --seed 12345 \
-      --threads "$threads" > "$data.log" 2>&1
+      --objective mlm --max-length "$len" --max-predictions-per-seq $(( (len * 15 + 99) / 100 )) --whole-word-mask --dupe-factor 1 \
+      --seed 12345 --threads "$threads" > "$data.log" 2>&1
   fi
   # --dynamic-masking: fresh masks every time an instance comes round, as HF's data collator does.
-  run_resumable "$out/dapt" "$out/dapt/final/model.safetensors" pretrain --data "$data" --model "$model" --output "$out/dapt" --objective mlm \
-    --steps "${DAPT_STEPS:-2000}" --batch-size 32 --lr 1e-4 --warmup-steps 200 --dynamic-masking --save-every 250 --eval-every 250 \
-    --seed 42 --threads "$threads" --device cpu
+  run_resumable "$out/$name" "$out/$name/final/model.safetensors" pretrain --data "$data" --model "$model" --output "$out/$name" \
+    --objective mlm --steps "$steps" --batch-size 32 --lr 1e-4 --warmup-steps $(( steps / 10 )) --dynamic-masking \
+    --save-every 100 --eval-every $(( steps / 4 )) --seed 42 --threads "$threads" --device cpu
 }
 
 metric() { # file key
@@ -226,6 +246,12 @@ table() {
       echo "| IMDb test (25,000), $arm, seed $seed | accuracy | $(metric "$out/imdb-$arm-$seed/eval/test.metrics.json" accuracy) | imdb-$arm-$seed | $(wall "$out/imdb-$arm-$seed") |"
     done
   done
+  echo "| further pre-training, 128 word pieces, 500 steps of 32 | held-out MLM loss | $(grep '"type":"eval"' "$out/dapt-128/train_log.jsonl" 2>/dev/null | tail -1 | grep -o '"masked_lm_loss":[0-9.]*' | cut -d: -f2 || echo -) | dapt-128 | $(wall "$out/dapt-128") |"
+  for seed in 1 2; do
+    for arm in direct dapt; do
+      echo "| IMDb test (25,000), 5,000 training reviews, 128 word pieces, $arm, seed $seed | accuracy | $(metric "$out/imdb5k-$arm-$seed/eval/test.metrics.json" accuracy) | imdb5k-$arm-$seed | $(wall "$out/imdb5k-$arm-$seed") |"
+    done
+  done
   echo
   echo "| quick-start setting (2,000 SST-2 sentences, max length 64) | dev accuracy per epoch | wall time |"
   echo "|---|---|---:|"
@@ -250,8 +276,11 @@ for step in "${steps[@]}"; do
     sst2-ep2) sst2 sst2-ep2 2 ;;
     imdb-probe) imdb_probe ;;
     imdb-direct-[0-9]*) imdb direct "${step##*-}" "$model" ;;
-    dapt) dapt ;;
-    imdb-dapt-[0-9]*) dapt; imdb dapt "${step##*-}" "$out/dapt/final" ;;
+    dapt) dapt dapt 256 "${DAPT_STEPS:-2000}" ;;
+    imdb-dapt-[0-9]*) dapt dapt 256 "${DAPT_STEPS:-2000}"; imdb dapt "${step##*-}" "$out/dapt/final" ;;
+    dapt-128) dapt dapt-128 128 500 ;;
+    imdb5k-direct-[0-9]*) imdb5k direct "${step##*-}" "$model" ;;
+    imdb5k-dapt-[0-9]*) dapt dapt-128 128 500; imdb5k dapt "${step##*-}" "$out/dapt-128/final" ;;
     table) table ;;
     *) echo "real-model.sh: unknown step '$step' (see the comment at the top)" >&2; exit 2 ;;
   esac

@@ -54,6 +54,33 @@ internal static class MpiJob
     /// <summary>The command line of the <c>bert</c> CLI built beside the tests: <c>dotnet bert.dll</c>.</summary>
     public static string[] Bert(params string[] args) => ["dotnet", typeof(Cli.Program).Assembly.Location, .. args];
 
+    /// <summary>
+    /// Runs <c>bert ARGS</c> as one ordinary process, without mpirun: the single-process reference of a data-parallel run,
+    /// with the ranks' thread settings. A child process has its own torch generator, so tests using it need not be serial.
+    /// </summary>
+    public static Result RunAlone(params string[] args)
+    {
+        var watch = Stopwatch.StartNew();
+        var command = Bert(args);
+        var start = new ProcessStartInfo(command[0])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+        };
+        foreach (var a in command[1..])
+        {
+            start.ArgumentList.Add(a);
+        }
+        start.Environment["OMP_NUM_THREADS"] = "1";
+        start.Environment["TERM"] = "dumb";
+        var process = Process.Start(start)!;
+        process.StandardInput.Close();
+        using var job = new Running(process, process.StandardOutput.ReadToEndAsync(), process.StandardError.ReadToEndAsync(), string.Join(' ', command));
+        return job.Wait(watch);
+    }
+
     /// <summary>Starts <paramref name="command"/> as <paramref name="ranks"/> ranks under mpirun without waiting.</summary>
     public static Running Start(int ranks, IReadOnlyList<string> command, IReadOnlyDictionary<string, string>? environment = null)
     {

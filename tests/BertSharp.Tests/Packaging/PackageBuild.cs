@@ -82,9 +82,12 @@ internal static class PackageBuild
             key.AddFile(name + "/obj/nuget.g.props", Path.Combine(obj, Path.GetFileName(project) + ".nuget.g.props"));
             key.AddFile(name + "/obj/nuget.g.targets", Path.Combine(obj, Path.GetFileName(project) + ".nuget.g.targets"));
             key.AddStamps(name + "/bin", Path.Combine(dir, "bin", configuration, "net10.0"));
-            // Only the compiler's outputs: obj/ also holds MSBuild's bookkeeping files, rewritten by builds that change nothing.
+            // Only the compiler's outputs: obj/ also holds MSBuild's bookkeeping files, rewritten by builds that change nothing,
+            // and DotnetToolSettings.xml, which packing a tool writes there (with it keyed, the first pack after a build would
+            // change its own key and the second run would pack again).
             key.AddStamps(name + "/obj", Path.Combine(obj, configuration, "net10.0"), SearchOption.TopDirectoryOnly,
-                f => f.EndsWith(".dll", StringComparison.Ordinal) || f.EndsWith(".pdb", StringComparison.Ordinal) || f.EndsWith(".xml", StringComparison.Ordinal));
+                f => f.EndsWith(".dll", StringComparison.Ordinal) || f.EndsWith(".pdb", StringComparison.Ordinal)
+                     || (f.EndsWith(".xml", StringComparison.Ordinal) && f != "DotnetToolSettings.xml"));
         }
         return key;
     }

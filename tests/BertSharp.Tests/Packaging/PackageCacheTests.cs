@@ -66,6 +66,8 @@ public class PackageCacheTests
         // ... a project file rewritten with the same text (content, not time, counts for it) ...
         var csproj = Path.Combine(repo.Path, "src/A/A.csproj");
         File.WriteAllText(csproj, File.ReadAllText(csproj));
+        // ... the tool settings that packing a tool writes into obj/ ...
+        File.WriteAllText(Path.Combine(repo.Path, "src/A/obj/Release/net10.0/DotnetToolSettings.xml"), "<DotNetCliTool />");
         // ... and another project's output.
         Directory.CreateDirectory(Path.Combine(repo.Path, "src/C/bin/Release/net10.0"));
         File.WriteAllText(Path.Combine(repo.Path, "src/C/bin/Release/net10.0/C.dll"), "MZ-C");
