@@ -33,13 +33,15 @@ public sealed class MiniLmImportTests
     [Fact]
     public void Last_hidden_state_and_sentence_embeddings_equal_onnx_runtime_on_the_original_graph()
     {
-        // 400 SST-2 dev sentences + 100 IMDb test reviews (cut at 128 word pieces), or 500 SST-2 sentences without ../shared.
-        var texts = MiniLm.Sentences(sst2: 400, imdb: 100);
-        if (texts.Count < 500)
+        // 150 SST-2 dev sentences + 50 IMDb test reviews (cut at 128 word pieces; about 10,000 tokens in all), or 200 SST-2
+        // sentences without ../shared. (500 texts made this the slowest test of the suite, 15 s alone; every token is
+        // compared, and a wrong weight, mask or position shows in the first batch.)
+        var texts = MiniLm.Sentences(sst2: 150, imdb: 50);
+        if (texts.Count < 200)
         {
-            texts = MiniLm.Sentences(sst2: 500, imdb: 0);
+            texts = MiniLm.Sentences(sst2: 200, imdb: 0);
         }
-        Assert.True(texts.Count >= 500);
+        Assert.True(texts.Count >= 200);
         var tokenizer = BertTokenizer.FromDirectory(MiniLm.Imported);
         var encodings = tokenizer.EncodeBatch([.. texts.Select(t => (t, (string?)null))],
             new EncodeOptions { MaxLength = 128, Truncation = TruncationStrategy.LongestFirst });
