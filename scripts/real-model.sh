@@ -199,14 +199,15 @@ imdb_probe() {
   done
 }
 
-# dapt NAME LENGTH STEPS: further pre-training into $out/NAME on the unlabelled reviews packed at LENGTH word pieces.
+# dapt NAME LENGTH PREDICTIONS STEPS: further pre-training into $out/NAME on the unlabelled reviews packed at LENGTH word
+# pieces, at most PREDICTIONS of them masked (15 %).
 dapt() {
-  local name=$1 len=$2 steps=$3
+  local name=$1 len=$2 predictions=$3 steps=$4
   local data=$out/$name-data
   if [[ ! -f "$data/manifest.json" ]]; then
     # One packed segment of up to LENGTH word pieces per instance (the length IMDb is fine-tuned at), 15 % masked.
     "${bert[@]}" pretrain-data --input "$shared/data/corpus/imdb_unsup_reviews.txt.gz" --vocab "$model/vocab.txt" --output "$data" \
-      --objective mlm --max-length "$len" --max-predictions-per-seq $(( (len * 15 + 99) / 100 )) --whole-word-mask --dupe-factor 1 \
+      --objective mlm --max-length "$len" --max-predictions-per-seq "$predictions" --whole-word-mask --dupe-factor 1 \
       --seed 12345 --threads "$threads" > "$data.log" 2>&1
   fi
   # --dynamic-masking: fresh masks every time an instance comes round, as HF's data collator does.
@@ -276,11 +277,11 @@ for step in "${steps[@]}"; do
     sst2-ep2) sst2 sst2-ep2 2 ;;
     imdb-probe) imdb_probe ;;
     imdb-direct-[0-9]*) imdb direct "${step##*-}" "$model" ;;
-    dapt) dapt dapt 256 "${DAPT_STEPS:-2000}" ;;
-    imdb-dapt-[0-9]*) dapt dapt 256 "${DAPT_STEPS:-2000}"; imdb dapt "${step##*-}" "$out/dapt/final" ;;
-    dapt-128) dapt dapt-128 128 500 ;;
+    dapt) dapt dapt 256 38 "${DAPT_STEPS:-2000}" ;;
+    imdb-dapt-[0-9]*) dapt dapt 256 38 "${DAPT_STEPS:-2000}"; imdb dapt "${step##*-}" "$out/dapt/final" ;;
+    dapt-128) dapt dapt-128 128 20 500 ;;
     imdb5k-direct-[0-9]*) imdb5k direct "${step##*-}" "$model" ;;
-    imdb5k-dapt-[0-9]*) dapt dapt-128 128 500; imdb5k dapt "${step##*-}" "$out/dapt-128/final" ;;
+    imdb5k-dapt-[0-9]*) dapt dapt-128 128 20 500; imdb5k dapt "${step##*-}" "$out/dapt-128/final" ;;
     table) table ;;
     *) echo "real-model.sh: unknown step '$step' (see the comment at the top)" >&2; exit 2 ;;
   esac
