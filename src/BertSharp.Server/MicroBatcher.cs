@@ -26,7 +26,14 @@ public sealed class MicroBatcher<TIn, TOut> : IAsyncDisposable
     private long _requests;
     private long _batches;
     private long _pending;
-    private volatile bool _stopping;
+    // Enqueue counts an input as pending and writes it under this lock, and stopping completes the queue under it: an input
+    // counted before the stop is in the queue (and is drained), never refused half-way.
+    private readonly Lock _gate = new();
+    private bool _stopping;
+
+    // Test seams for that interleaving: run between counting an input and queueing it, and when a stop begins.
+    internal Action? AfterCounting { get; set; }
+    internal Action? StopBeginning { get; set; }
 
     /// <param name="run">Runs a batch; returns one result per input, in order.</param>
     /// <param name="maxBatch">Most inputs per batch.</param>
@@ -51,13 +58,17 @@ public sealed class MicroBatcher<TIn, TOut> : IAsyncDisposable
     public Task<TOut> Enqueue(TIn input, CancellationToken cancel)
     {
         var item = new Item(input, new TaskCompletionSource<TOut>(TaskCreationOptions.RunContinuationsAsynchronously), cancel);
-        Interlocked.Increment(ref _pending);
-        if (!_queue.Writer.TryWrite(item))
+        lock (_gate)
         {
-            Interlocked.Decrement(ref _pending);
-            throw _stopping
-                ? new ApiException(503, "the server is shutting down.")
-                : new ApiException(429, "the server is busy: too many requests are waiting; retry later.");
+            Interlocked.Increment(ref _pending);
+            AfterCounting?.Invoke();
+            if (!_queue.Writer.TryWrite(item))
+            {
+                Interlocked.Decrement(ref _pending);
+                throw _stopping
+                    ? new ApiException(503, "the server is shutting down.")
+                    : new ApiException(429, "the server is busy: too many requests are waiting; retry later.");
+            }
         }
         return item.Result.Task;
     }
@@ -65,8 +76,12 @@ public sealed class MicroBatcher<TIn, TOut> : IAsyncDisposable
     /// <summary>Stops taking inputs and finishes the ones already queued.</summary>
     public async ValueTask DisposeAsync()
     {
-        _stopping = true;
-        _queue.Writer.TryComplete();
+        StopBeginning?.Invoke();
+        lock (_gate)
+        {
+            _stopping = true;
+            _queue.Writer.TryComplete();
+        }
         await _worker.ConfigureAwait(false);
     }
 
