@@ -3,7 +3,8 @@
 # accounting (Debian's acct; needs root) and prints its wall time, the CPU seconds of every process that ran, and their split:
 # the test host itself, its children by kind (mpirun ranks, Chromium/node, the CLI under /usr/bin/time, other dotnet
 # processes: the packaging fixtures' SDK runs and `bert` children) and the rest (the dotnet SDK's build check and test runner,
-# the setup scripts). Run it on an otherwise idle machine; the packaging cache makes the second run after a commit the warm one.
+# the setup scripts), and the CPU time other VMs took from this one meanwhile (steal). Run it on an otherwise idle machine;
+# the packaging cache makes the second run after a commit the warm one.
 set -euo pipefail
 root=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)
 if [[ $(id -u) -ne 0 ]]; then echo "bench/test-suite-cpu.sh: process accounting needs root" >&2; exit 2; fi
@@ -12,15 +13,20 @@ acct=$(mktemp /tmp/bertsharp-pacct.XXXXXX)
 log=$(mktemp /tmp/bertsharp-test-log.XXXXXX)
 trap 'accton off >/dev/null 2>&1 || true; rm -f "$acct"' EXIT
 accton "$acct" >/dev/null
+# Steal time: on a shared VM the hypervisor gives the vCPUs to other guests; the wall time of a run is only comparable with
+# another's when both lost about as much (the CPU seconds below are not affected).
+steal() { awk '/^cpu / { print $9 }' /proc/stat; }
+steal0=$(steal)
 start=$(date +%s.%N)
 rc=0
 "$root/test.sh" "$@" > "$log" 2>&1 || rc=$?
 end=$(date +%s.%N)
+steal1=$(steal)
 accton off >/dev/null
 tail -1 "$log"
 dump-acct "$acct" | python3 -c '
-import collections, sys
-wall = float(sys.argv[1])
+import collections, os, sys
+wall, steal, cores = float(sys.argv[1]), float(sys.argv[2]) / os.sysconf("SC_CLK_TCK"), os.cpu_count()
 rows = []
 for line in sys.stdin:
     f = [x.strip() for x in line.split("|")]
@@ -37,12 +43,12 @@ groups = collections.Counter()
 for k in kids[host["pid"]]:
     c, name = tree(k), by[k]["comm"]
     groups["mpirun ranks" if name == "mpirun" else "Chromium/node" if name == "node" else "CLI under /usr/bin/time" if name == "time" else "other children"] += c
-print(f"wall {wall:.1f} s, CPU {total:.1f} s (all processes that ended)")
+print(f"wall {wall:.1f} s, CPU {total:.1f} s (all processes that ended), stolen by other VMs {steal:.1f} vCPU-s ({steal / wall / cores:.0%} of the machine)")
 hostcpu, hosttree = host["cpu"], tree(host["pid"])
 print(f"  test host itself       {hostcpu:6.1f} s")
 for name, c in groups.most_common():
     print(f"  {name:22} {c:6.1f} s")
 print(f"  outside the test host  {total - hosttree:6.1f} s (dotnet SDK, setup scripts; Chromium processes that outlived node)")
-' "$(echo "$end - $start" | bc)"
+' "$(echo "$end - $start" | bc)" "$(( steal1 - steal0 ))"
 rm -f "$log"
 exit $rc
