@@ -107,6 +107,7 @@ timed_eval() {
 }
 
 common=(--threads "$threads" --device cpu --warmup-ratio 0.1)
+cola_sweep_lrs=(2e-5 5e-5 2e-4) # cola-sweep's learning rates (3 epochs each), run and tabulated
 
 quickstart_sweep() {
   local sst=$root/samples/sst2
@@ -248,7 +249,7 @@ table() {
   echo "| CoLA out-of-domain dev (516), 5 epochs | MCC | $(metric "$out/cola-ep5/eval/out_of_domain_dev.metrics.json" mcc) | cola-ep5 | $(wall "$out/cola-ep5") |"
   echo "| CoLA in-domain dev (527), 5 epochs | MCC | $(metric "$out/cola-ep5/eval/in_domain_dev.metrics.json" mcc) | cola-ep5 | |"
   echo "| CoLA GLUE dev (1,043), 5 epochs | MCC | $(metric "$out/cola-ep5/eval/glue_dev.metrics.json" mcc) | cola-ep5 | |"
-  for lr in 2e-5 5e-5 2e-4; do
+  for lr in "${cola_sweep_lrs[@]}"; do
     local c="cola-lr$lr-ep3"
     echo "| CoLA out-of-domain / in-domain / GLUE dev, 3 epochs, lr $lr | MCC | $(metric "$out/$c/eval/out_of_domain_dev.metrics.json" mcc) / $(metric "$out/$c/eval/in_domain_dev.metrics.json" mcc) / $(metric "$out/$c/eval/glue_dev.metrics.json" mcc) | $c | $(wall "$out/$c") |"
   done
@@ -284,7 +285,7 @@ for step in "${steps[@]}"; do
     mrpc) mrpc ;;
     cola) cola cola 2 ;;
     cola-ep5) cola cola-ep5 5 ;;
-    cola-sweep) for lr in 2e-5 5e-5 2e-4; do cola "cola-lr$lr-ep3" 3 "$lr"; done ;;
+    cola-sweep) for lr in "${cola_sweep_lrs[@]}"; do cola "cola-lr$lr-ep3" 3 "$lr"; done ;;
     sst2) sst2 sst2 1 ;;
     sst2-ep2) sst2 sst2-ep2 2 ;;
     imdb-probe) imdb_probe ;;
