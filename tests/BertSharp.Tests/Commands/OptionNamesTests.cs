@@ -8,6 +8,7 @@ namespace BertSharp.Tests.Commands;
 
 /// <summary>One spelling per option across commands; older spellings still work as hidden aliases.</summary>
 [Collection(SerialCollection.Name)]
+[Trait(SerialCollection.TraitName, SerialCollection.TraitValue)]
 public class OptionNamesTests
 {
     private static Command Find(string path)

@@ -10,6 +10,7 @@ namespace BertSharp.Tests.Data;
 /// The data here is generated to look like it: a CSV of reviews, all negatives first, then all positives.
 /// </summary>
 [Collection(SerialCollection.Name)]
+[Trait(SerialCollection.TraitName, SerialCollection.TraitValue)]
 public class StratifiedSplitTests
 {
     private static readonly string Vocab = Path.Combine(TestPaths.Fixtures, "hf_bert", "sequence-classification", "vocab.txt");

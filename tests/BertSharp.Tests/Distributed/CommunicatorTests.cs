@@ -9,6 +9,7 @@ namespace BertSharp.Tests.Distributed;
 /// <summary>What can be checked in one process: the single-process communicator, the environment rules, the watchdog, the
 /// rank-0 output policy, and the clear errors when Open MPI or NCCL are missing.</summary>
 [Collection(SerialCollection.Name)]
+[Trait(SerialCollection.TraitName, SerialCollection.TraitValue)]
 public sealed class CommunicatorTests
 {
     [Fact]

@@ -2,6 +2,13 @@ using BertSharp.Tests.Infrastructure;
 
 namespace BertSharp.Tests.Distributed;
 
+/// <summary>
+/// <c>bert launch</c>. Serial: two tests change the process's environment (<c>PATH</c>, <c>OMP_NUM_THREADS</c>), which
+/// every test starting a child process beside them would read (a test finding no <c>mpirun</c> on an emptied PATH would be
+/// skipped, one starting <c>dotnet</c> would fail).
+/// </summary>
+[Collection(SerialCollection.Name)]
+[Trait(SerialCollection.TraitName, SerialCollection.TraitValue)]
 public sealed class LaunchCommandTests
 {
     [Fact]

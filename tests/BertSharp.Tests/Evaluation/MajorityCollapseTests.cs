@@ -6,6 +6,7 @@ namespace BertSharp.Tests.Evaluation;
 
 /// <summary>Trap 2: a fine-tune that predicts one label for everything (MCC 0) used to finish without a word.</summary>
 [Collection(SerialCollection.Name)]
+[Trait(SerialCollection.TraitName, SerialCollection.TraitValue)]
 public class MajorityCollapseTests
 {
     private static readonly string[] Labels = ["negative", "positive"];

@@ -13,6 +13,7 @@ namespace BertSharp.Tests.Hardening;
 
 /// <summary>Issue 21 items 11 and 12: one-line exit-2 errors (never exit 70) for bad input, and bad values refused.</summary>
 [Collection(SerialCollection.Name)]
+[Trait(SerialCollection.TraitName, SerialCollection.TraitValue)]
 public class CliInputHardeningTests
 {
     private static string Vocab => TokenizationFixtures.VocabPath("bert-base-uncased");

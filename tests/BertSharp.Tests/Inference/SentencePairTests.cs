@@ -10,6 +10,7 @@ namespace BertSharp.Tests.Inference;
 /// the hint printed after fine-tuning. The task recorded in training_args.json now makes the second text required.
 /// </summary>
 [Collection(SerialCollection.Name)]
+[Trait(SerialCollection.TraitName, SerialCollection.TraitValue)]
 public sealed class SentencePairTests
 {
     /// <summary>The fixture classifier, recorded as fine-tuned on MRPC (the weights do not matter to the checks).</summary>

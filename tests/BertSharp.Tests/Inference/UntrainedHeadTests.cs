@@ -12,6 +12,7 @@ namespace BertSharp.Tests.Inference;
 /// or base model) without a word. Every inference entry point now refuses, and <c>finetune</c> says what it initialised.
 /// </summary>
 [Collection(SerialCollection.Name)]
+[Trait(SerialCollection.TraitName, SerialCollection.TraitValue)]
 public sealed class UntrainedHeadTests
 {
     private static readonly string Pretraining = HfFixture.Dir("pretraining");

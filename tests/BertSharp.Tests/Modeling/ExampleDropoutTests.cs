@@ -12,6 +12,7 @@ namespace BertSharp.Tests.Modeling;
 /// libtorch's.
 /// </summary>
 [Collection(SerialCollection.Name)]
+[Trait(SerialCollection.TraitName, SerialCollection.TraitValue)]
 public sealed class ExampleDropoutTests
 {
     public ExampleDropoutTests() => TorchRuntime.EnsureLoaded();

@@ -11,6 +11,7 @@ namespace BertSharp.Tests.Modeling;
 /// parameters after torch.optim.AdamW steps with HF's decay groups and clip 1.0; the linear warmup schedule.
 /// </summary>
 [Collection(SerialCollection.Name)]
+[Trait(SerialCollection.TraitName, SerialCollection.TraitValue)]
 public class HfTrainStepTests(Xunit.Abstractions.ITestOutputHelper log)
 {
     private static readonly AdamWOptions FixtureOptimizer = new(LearningRate: 1e-3, Eps: 1e-6, WeightDecay: 0.01);

@@ -6,6 +6,7 @@ namespace BertSharp.Tests.Modeling;
 
 /// <summary><c>bert inspect</c> of presets and config files, its module tree, and <c>--config FILE.json</c> wherever a preset goes.</summary>
 [Collection(SerialCollection.Name)]
+[Trait(SerialCollection.TraitName, SerialCollection.TraitValue)]
 public class InspectPresetTests
 {
     /// <summary>BertModel's parameters from its sizes: embeddings + layers + pooler, written out from the architecture.</summary>

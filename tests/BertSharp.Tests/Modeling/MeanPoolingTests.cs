@@ -14,6 +14,7 @@ namespace BertSharp.Tests.Modeling;
 /// state of the fixture (padded rows included), against ONNX Runtime on the export, and through config.json and finetune.
 /// </summary>
 [Collection(SerialCollection.Name)]
+[Trait(SerialCollection.TraitName, SerialCollection.TraitValue)]
 public class MeanPoolingTests
 {
     private static BertForSequenceClassification MeanModel() =>

@@ -15,6 +15,7 @@ namespace BertSharp.Tests.Modeling;
 /// inputs and untrained positions.
 /// </summary>
 [Collection(SerialCollection.Name)]
+[Trait(SerialCollection.TraitName, SerialCollection.TraitValue)]
 public sealed class ModelLengthTests
 {
     private static readonly string Tiny = Path.Combine(TestPaths.RepoRoot, "models", "bertsharp-tiny");

@@ -11,6 +11,7 @@ namespace BertSharp.Tests.Tokenization;
 /// config, else the vocabulary decides; the decision is printed.
 /// </summary>
 [Collection(SerialCollection.Name)]
+[Trait(SerialCollection.TraitName, SerialCollection.TraitValue)]
 public sealed class LowercaseRuleTests
 {
     private static string Cased => TokenizationFixtures.VocabPath("bert-base-cased");

@@ -11,6 +11,7 @@ namespace BertSharp.Tests.Training;
 /// evaluate and predict on it, determinism, and the bad-input contract (exit 2, one line naming file/line/field, no output).
 /// </summary>
 [Collection(SerialCollection.Name)]
+[Trait(SerialCollection.TraitName, SerialCollection.TraitValue)]
 public class FineTuneEndToEndTests
 {
     private static string Data(string name) => Path.Combine(TestPaths.Fixtures, "data", name);

@@ -11,6 +11,7 @@ namespace BertSharp.Tests.Training;
 /// checkpoint survives a stop, and a log line cut short by a kill or a full disk is dropped on resume.
 /// </summary>
 [Collection(SerialCollection.Name)]
+[Trait(SerialCollection.TraitName, SerialCollection.TraitValue)]
 public class FineTuneResumeTests
 {
     private static string Data => Path.Combine(TestPaths.Fixtures, "data", "sst2_train.tsv");

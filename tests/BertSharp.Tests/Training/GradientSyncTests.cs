@@ -15,6 +15,7 @@ namespace BertSharp.Tests.Training;
 /// pass of the last micro-batch (every gradient present and accumulated) and before clipping.
 /// </summary>
 [Collection(SerialCollection.Name)]
+[Trait(SerialCollection.TraitName, SerialCollection.TraitValue)]
 public class GradientSyncTests
 {
     /// <summary>Multiplies every gradient by a factor and records what it saw.</summary>

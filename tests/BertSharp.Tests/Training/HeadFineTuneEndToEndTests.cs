@@ -15,6 +15,7 @@ namespace BertSharp.Tests.Training;
 /// with what the run recorded.
 /// </summary>
 [Collection(SerialCollection.Name)]
+[Trait(SerialCollection.TraitName, SerialCollection.TraitValue)]
 public class HeadFineTuneEndToEndTests
 {
     private static readonly string Config = Path.Combine(TestPaths.Fixtures, "hf_bert", "token-classification", "config.json");

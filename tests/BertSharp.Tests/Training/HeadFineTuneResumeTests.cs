@@ -9,6 +9,7 @@ namespace BertSharp.Tests.Training;
 /// metrics bitwise equal to an uninterrupted run's (as <see cref="FineTuneResumeTests"/> for classification).
 /// </summary>
 [Collection(SerialCollection.Name)]
+[Trait(SerialCollection.TraitName, SerialCollection.TraitValue)]
 public class HeadFineTuneResumeTests
 {
     private static readonly string Config = Path.Combine(TestPaths.Fixtures, "hf_bert", "token-classification", "config.json");

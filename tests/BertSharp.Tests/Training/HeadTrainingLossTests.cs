@@ -14,6 +14,7 @@ namespace BertSharp.Tests.Training;
 /// what HF's forward did), and their gradients against finite differences on a tiny float64 model.
 /// </summary>
 [Collection(SerialCollection.Name)]
+[Trait(SerialCollection.TraitName, SerialCollection.TraitValue)]
 public class HeadTrainingLossTests
 {
     private static HeadBatch FixtureBatch(string caseName, Dictionary<string, Tensor> r) => caseName switch

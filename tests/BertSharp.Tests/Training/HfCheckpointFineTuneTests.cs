@@ -15,6 +15,7 @@ namespace BertSharp.Tests.Training;
 /// independent AdamW written out here with plain tensor arithmetic.
 /// </summary>
 [Collection(SerialCollection.Name)]
+[Trait(SerialCollection.TraitName, SerialCollection.TraitValue)]
 public class HfCheckpointFineTuneTests
 {
     private const double Lr = 1e-3, Eps = 1e-6, Wd = 0.01, Beta1 = 0.9, Beta2 = 0.999, Clip = 1.0;

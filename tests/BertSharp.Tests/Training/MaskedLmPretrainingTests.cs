@@ -17,6 +17,7 @@ namespace BertSharp.Tests.Training;
 /// accepted by fill-mask, export-onnx, finetune and evaluate).
 /// </summary>
 [Collection(SerialCollection.Name)]
+[Trait(SerialCollection.TraitName, SerialCollection.TraitValue)]
 public class MaskedLmPretrainingTests
 {
     [Fact]

@@ -8,6 +8,7 @@ namespace BertSharp.Tests.Training;
 /// SIGKILL is <see cref="SigkillResumeTests"/>.
 /// </summary>
 [Collection(SerialCollection.Name)]
+[Trait(SerialCollection.TraitName, SerialCollection.TraitValue)]
 public class OutputSafetyCliTests
 {
     private static string Data => Path.Combine(TestPaths.Fixtures, "data", "sst2_train.tsv");

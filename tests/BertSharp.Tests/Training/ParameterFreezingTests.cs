@@ -7,6 +7,7 @@ namespace BertSharp.Tests.Training;
 
 /// <summary>--freeze-encoder and --freeze-layers: which parameters they select, and that a sequence-classification run leaves exactly those as loaded.</summary>
 [Collection(SerialCollection.Name)]
+[Trait(SerialCollection.TraitName, SerialCollection.TraitValue)]
 public class ParameterFreezingTests
 {
     [Theory]

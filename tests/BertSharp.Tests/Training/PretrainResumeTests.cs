@@ -7,6 +7,7 @@ namespace BertSharp.Tests.Training;
 
 /// <summary><c>pretrain --resume</c> takes every setting from the run itself, and may extend <c>--steps</c>.</summary>
 [Collection(SerialCollection.Name)]
+[Trait(SerialCollection.TraitName, SerialCollection.TraitValue)]
 public class PretrainResumeTests
 {
     [Fact]

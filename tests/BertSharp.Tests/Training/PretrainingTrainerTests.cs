@@ -7,6 +7,7 @@ using BertSharp.Training.Pretraining;
 namespace BertSharp.Tests.Training;
 
 [Collection(SerialCollection.Name)]
+[Trait(SerialCollection.TraitName, SerialCollection.TraitValue)]
 public class PretrainingTrainerTests
 {
     /// <summary>A small corpus, its toy vocabulary as vocab.txt and the data built from it (max length 32).</summary>

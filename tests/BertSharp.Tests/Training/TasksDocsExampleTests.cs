@@ -9,6 +9,7 @@ namespace BertSharp.Tests.Training;
 /// models/bertsharp-tiny — with one epoch instead of ten, to stay fast; what they print is not asserted beyond success.
 /// </summary>
 [Collection(SerialCollection.Name)]
+[Trait(SerialCollection.TraitName, SerialCollection.TraitValue)]
 public partial class TasksDocsExampleTests
 {
     /// <summary>The <c>./bert …</c> commands of a Markdown file's bash blocks, continuation lines joined.</summary>

@@ -11,6 +11,7 @@ namespace BertSharp.Tests.Training;
 /// trained to cut long texts, and an explicit flag overrides it (tiny preset, fixture vocabulary, 8 word pieces; seconds).
 /// </summary>
 [Collection(SerialCollection.Name)]
+[Trait(SerialCollection.TraitName, SerialCollection.TraitValue)]
 public class TruncationSideFineTuneTests
 {
     private static string Data(string name) => Path.Combine(TestPaths.Fixtures, "data", name);

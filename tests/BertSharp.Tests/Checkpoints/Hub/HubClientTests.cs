@@ -6,6 +6,7 @@ using BertSharp.Tests.Infrastructure;
 namespace BertSharp.Tests.Checkpoints.Hub;
 
 [Collection(SerialCollection.Name)]
+[Trait(SerialCollection.TraitName, SerialCollection.TraitValue)]
 public sealed class HubClientTests : IDisposable
 {
     private readonly FakeHub _hub = new();

@@ -6,6 +6,7 @@ namespace BertSharp.Tests.Data.Pretraining;
 
 /// <summary><c>bert pretrain-data --show N</c>: instances decoded, masked positions as &lt;input|original&gt;.</summary>
 [Collection(SerialCollection.Name)]
+[Trait(SerialCollection.TraitName, SerialCollection.TraitValue)]
 public partial class PretrainDataShowTests
 {
     [Fact]
