@@ -11,7 +11,8 @@ namespace BertSharp.Training;
 /// its moments). The update is the same (parameters agree with torch's AdamW to float rounding, and the HF AdamW fixtures
 /// pass unchanged); the state (step, exp_avg, exp_avg_sq) is TorchSharp's AdamW state, so checkpoints are unchanged.
 /// TorchSharp has no binding for the kernel, so a one-line TorchScript function calls it. Falls back to TorchSharp's
-/// step for AMSGrad, maximize, non-CPU or non-float32 parameters, or a libtorch without the kernel.
+/// step, rewritten with Scalars that outlive their calls, for AMSGrad, maximize, non-CPU or non-float32 parameters (CUDA,
+/// bf16), or a libtorch without the kernel.
 /// </summary>
 public sealed class FusedAdamW : AdamW
 {
@@ -40,7 +41,7 @@ def adamw(params: List[Tensor], grads: List[Tensor], exp_avgs: List[Tensor], exp
     {
     }
 
-    /// <summary>Whether this libtorch has the fused kernel (else <see cref="step"/> is TorchSharp's AdamW step).</summary>
+    /// <summary>Whether this libtorch has the fused kernel (else <see cref="step"/> is TorchSharp's AdamW step, made GC-safe).</summary>
     public static bool KernelAvailable => Kernel.Value is not null;
 
     /// <inheritdoc />
@@ -48,7 +49,7 @@ def adamw(params: List[Tensor], grads: List[Tensor], exp_avgs: List[Tensor], exp
     {
         if (Kernel.Value is not { } kernel || !Fusable())
         {
-            return base.step(closure!);
+            return UnfusedStep(closure);
         }
         return _step<ParamGroup>(group =>
         {
@@ -91,6 +92,55 @@ def adamw(params: List[Tensor], grads: List[Tensor], exp_avgs: List[Tensor], exp
             }
         }, closure!);
     }
+
+    /// <summary>
+    /// TorchSharp's AdamW step, operation for operation (so the numbers are the same to the bit), with Scalars we own:
+    /// TorchSharp's own step turns each double into a temporary Scalar that the GC may free while libtorch reads it (the race
+    /// described in <see cref="step"/>; dotnet/TorchSharp pull requests 1434 and 1496).
+    /// </summary>
+    private Tensor UnfusedStep(Func<Tensor>? closure) => _step<ParamGroup>(group =>
+    {
+        var o = (Options)group.Options;
+        var (beta1, beta2, weightDecay, eps, lr) = (o.beta1!.Value, o.beta2!.Value, o.weight_decay!.Value, o.eps!.Value, o.LearningRate!.Value);
+        var (amsgrad, maximize) = (o.amsgrad == true, o.maximize == true);
+        using var decay = (1 - (lr * weightDecay)).ToScalar();
+        using var b1 = beta1.ToScalar();
+        using var oneMinusB1 = (1 - beta1).ToScalar();
+        using var b2 = beta2.ToScalar();
+        using var oneMinusB2 = (1 - beta2).ToScalar();
+        using var epsilon = eps.ToScalar();
+        foreach (var param in group.Parameters)
+        {
+            if (param.grad is not { } g)
+            {
+                continue;
+            }
+            using var scope = torch.NewDisposeScope();
+            var grad = maximize ? -g : g;
+            var state = (State)_state[param.Handle];
+            state.step += 1;
+            var biasCorrection1 = 1 - Math.Pow(beta1, state.step);
+            var biasCorrection2 = 1 - Math.Pow(beta2, state.step);
+            using var sqrtCorrection2 = Math.Sqrt(biasCorrection2).ToScalar();
+            using var minusStepSize = (-(lr / biasCorrection1)).ToScalar();
+            param.mul_(decay);
+            state.exp_avg.mul_(b1).add_(grad, alpha: oneMinusB1);
+            state.exp_avg_sq.mul_(b2).addcmul_(grad, grad, value: oneMinusB2);
+            Tensor denom;
+            if (amsgrad)
+            {
+                var old = state.max_exp_avg_sq;
+                state.max_exp_avg_sq = torch.maximum(old, state.exp_avg_sq).DetachFromDisposeScope();
+                old.Dispose();
+                denom = state.max_exp_avg_sq.sqrt().div_(sqrtCorrection2).add_(epsilon);
+            }
+            else
+            {
+                denom = state.exp_avg_sq.sqrt().div_(sqrtCorrection2).add_(epsilon);
+            }
+            param.addcdiv_(state.exp_avg, denom, value: minusStepSize);
+        }
+    }, closure!);
 
     private bool Fusable() => _parameter_groups.All(g =>
         g.Options is Options { amsgrad: not true, maximize: not true } &&

@@ -69,17 +69,7 @@ public class FusedAdamWTests
         using var plain = torch.optim.AdamW([new AdamW.ParamGroup([plainParam], new AdamW.Options { weight_decay = 0.01 })], 1e-3, 0.9, 0.999, 1e-8, 0.01);
         using (var grads = new torch.Generator(6))
         {
-            using var stop = new CancellationTokenSource();
-            var collector = new Thread(() =>
-            {
-                while (!stop.IsCancellationRequested)
-                {
-                    GC.Collect();
-                    GC.WaitForPendingFinalizers();
-                }
-            }) { IsBackground = true };
-            collector.Start();
-            try
+            WhileCollecting(() =>
             {
                 for (var step = 0; step < steps; step++)
                 {
@@ -87,12 +77,7 @@ public class FusedAdamWTests
                     fusedParam.grad = torch.randn(8, 4, generator: grads);
                     fused.step();
                 }
-            }
-            finally
-            {
-                stop.Cancel();
-                collector.Join();
-            }
+            });
         }
         using (var grads = new torch.Generator(6))
         {
@@ -106,5 +91,73 @@ public class FusedAdamWTests
         // 3000 steps of lr 1e-3 moved the weights (so equality is not the initial values twice).
         Assert.True((fusedParam - initial).abs().mean().item<float>() > 5e-3);
         Assert.True(fusedParam.allclose(plainParam, rtol: 1e-5, atol: 1e-6), $"max |diff| {(fusedParam - plainParam).abs().max().item<float>()}");
+    }
+
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    public void Unfused_step_equals_torchsharps_adamw_bitwise_also_while_the_garbage_collector_runs(bool amsgrad, bool maximize)
+    {
+        // float64 parameters (like CUDA or bf16 ones) are not fusable: the optimizer runs its own copy of TorchSharp's step,
+        // with Scalars it keeps alive. Under the storm it must give TorchSharp's numbers to the bit (TorchSharp's step itself
+        // runs after the storm: it has the race).
+        const int steps = 1000;
+        using var init = new torch.Generator(11);
+        Parameter[] ours = [new(torch.randn([8, 4], dtype: ScalarType.Float64, generator: init)), new(torch.randn([4], dtype: ScalarType.Float64, generator: init))];
+        var theirs = ours.Select(p => new Parameter(p.detach().clone())).ToArray();
+        using var initial = ours[0].detach().clone();
+        AdamW.ParamGroup[] Groups(Parameter[] ps) =>
+        [
+            new(ps[..1], new AdamW.Options { weight_decay = 0.01, amsgrad = amsgrad, maximize = maximize }),
+            new(ps[1..], new AdamW.Options { weight_decay = 0.0, amsgrad = amsgrad, maximize = maximize }),
+        ];
+        using var unfused = new FusedAdamW(Groups(ours), 1e-3, 0.9, 0.999, 1e-8, 0.01);
+        using var plain = torch.optim.AdamW(Groups(theirs), 1e-3, 0.9, 0.999, 1e-8, 0.01);
+        static void Run(optim.Optimizer optimizer, Parameter[] ps, int steps)
+        {
+            using var grads = new torch.Generator(12);
+            for (var step = 0; step < steps; step++)
+            {
+                using var scope = torch.NewDisposeScope();
+                foreach (var p in ps)
+                {
+                    p.grad = torch.randn(p.shape, dtype: ScalarType.Float64, generator: grads);
+                }
+                optimizer.step();
+            }
+        }
+        WhileCollecting(() => Run(unfused, ours, steps));
+        Run(plain, theirs, steps);
+        Assert.True((ours[0] - initial).abs().mean().item<double>() > 5e-3);
+        for (var i = 0; i < ours.Length; i++)
+        {
+            Assert.True(ours[i].eq(theirs[i]).all().item<bool>(), $"parameter {i}: max |diff| {(ours[i] - theirs[i]).abs().max().item<double>()}");
+        }
+        Assert.Equal(steps, ((AdamW.State)unfused.state_dict().State[0]).step);
+    }
+
+    /// <summary>Runs <paramref name="action"/> while another thread collects garbage and runs finalizers without pause.</summary>
+    private static void WhileCollecting(Action action)
+    {
+        using var stop = new CancellationTokenSource();
+        var collector = new Thread(() =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                GC.Collect();
+                GC.WaitForPendingFinalizers();
+            }
+        }) { IsBackground = true };
+        collector.Start();
+        try
+        {
+            action();
+        }
+        finally
+        {
+            stop.Cancel();
+            collector.Join();
+        }
     }
 }
