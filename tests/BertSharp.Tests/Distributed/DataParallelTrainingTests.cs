@@ -10,9 +10,9 @@ namespace BertSharp.Tests.Distributed;
 
 /// <summary>
 /// <c>bert pretrain</c> and <c>bert finetune</c> as 2 and 3 Open MPI ranks on this machine against one process training on
-/// the whole global batch (the reference: in the test process for pre-training, a child process for fine-tuning): same losses and final weights within 1e-5, with dropout off and
-/// on (keyed per-example masks), across resumes on a different number of ranks (bitwise on the same number). A killed rank
-/// is <see cref="RankFailureTests"/>.
+/// the whole global batch (the reference: in the test process for pre-training, a child process for fine-tuning): same
+/// losses and final weights within 1e-5, with dropout off and on (keyed per-example masks), across resumes on a different
+/// number of ranks (bitwise on the same number). A killed rank is <see cref="RankFailureTests"/>.
 /// </summary>
 [Trait(SlowFirstOrderer.Category, SlowFirstOrderer.Slow)]
 public sealed class DataParallelTrainingTests(DataParallelTrainingTests.Corpus corpus) : IClassFixture<DataParallelTrainingTests.Corpus>
