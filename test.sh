@@ -19,6 +19,11 @@ rm -rf "$results"
 tcmalloc=$(ls /usr/lib/*-linux-gnu/libtcmalloc_minimal.so.4 /usr/lib64/libtcmalloc_minimal.so.4 2>/dev/null | head -1 || true)
 if [[ -n "$tcmalloc" && "${LD_PRELOAD:-}" != *tcmalloc* ]]; then export LD_PRELOAD="$tcmalloc${LD_PRELOAD:+:$LD_PRELOAD}"; fi
 export DOTNET_TieredPGO=${DOTNET_TieredPGO:-0}
+fail_run() { # a run that produced no usable results: say why, then the counts line CI reads
+  echo "test.sh: $1" >&2
+  echo "0 passed, 1 failed"
+  exit 1
+}
 summary() { # counters of one trx file: "total passed failed"
   local c; c=$(grep -o '<Counters [^>]*>' "$1" | head -1)
   for k in total passed failed; do sed -n "s/.* $k=\"\([0-9]*\)\".*/\1/p" <<<"$c"; done | paste -sd' '
@@ -31,11 +36,7 @@ else
   # Two test processes side by side: the serial collection (trait Isolation=Serial: tests of process-wide state such as
   # torch's generator, see tests/README.md) in one, every other class in parallel in the other. In one process the serial
   # collection has to run after the rest, alone, and leaves a core idle for a minute; beside it, it fills that core.
-  if ! dotnet build BertSharp.slnx -c Release; then
-    echo "test.sh: the build failed" >&2
-    echo "0 passed, 1 failed"
-    exit 1
-  fi
+  dotnet build BertSharp.slnx -c Release || fail_run "the build failed"
   dll=tests/BertSharp.Tests/bin/Release/net10.0/BertSharp.Tests.dll
   serial_log="$results/serial.log"
   mkdir -p "$results"
@@ -52,9 +53,7 @@ else
 fi
 trxs=$(find "$results" -name '*.trx' 2>/dev/null)
 if [[ -z "$trxs" ]] || (( $# == 0 && $(wc -l <<<"$trxs") != 2 )); then
-  echo "test.sh: not every test process wrote its results (build failure or crash?)" >&2
-  echo "0 passed, 1 failed"
-  exit 1
+  fail_run "not every test process wrote its results (build failure or crash?)"
 fi
 total=0 passed=0 failed=0
 while read -r trx; do

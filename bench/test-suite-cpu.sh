@@ -40,7 +40,7 @@ for r in rows:
 def tree(p):
     return by[p]["cpu"] + sum(tree(k) for k in kids[p] if k in by)
 total = sum(r["cpu"] for r in rows)
-# The test hosts: the longest processes, each running the in-process tests of its share.
+# The test hosts: the processes with the most CPU time, each running the in-process tests of its share.
 hosts = sorted(rows, key=lambda r: -r["cpu"])[:max(1, int(sys.argv[3]))]
 groups = collections.Counter()
 for host in hosts:
