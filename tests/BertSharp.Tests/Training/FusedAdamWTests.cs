@@ -67,27 +67,8 @@ public class FusedAdamWTests
         using var initial = fusedParam.detach().clone();
         using var fused = new FusedAdamW([new AdamW.ParamGroup([fusedParam], new AdamW.Options { weight_decay = 0.01 })], 1e-3, 0.9, 0.999, 1e-8, 0.01);
         using var plain = torch.optim.AdamW([new AdamW.ParamGroup([plainParam], new AdamW.Options { weight_decay = 0.01 })], 1e-3, 0.9, 0.999, 1e-8, 0.01);
-        using (var grads = new torch.Generator(6))
-        {
-            WhileCollecting(() =>
-            {
-                for (var step = 0; step < steps; step++)
-                {
-                    using var scope = torch.NewDisposeScope();
-                    fusedParam.grad = torch.randn(8, 4, generator: grads);
-                    fused.step();
-                }
-            });
-        }
-        using (var grads = new torch.Generator(6))
-        {
-            for (var step = 0; step < steps; step++)
-            {
-                using var scope = torch.NewDisposeScope();
-                plainParam.grad = torch.randn(8, 4, generator: grads);
-                plain.step();
-            }
-        }
+        WhileCollecting(() => Steps(fused, [fusedParam], steps, gradientSeed: 6));
+        Steps(plain, [plainParam], steps, gradientSeed: 6);
         // 3000 steps of lr 1e-3 moved the weights (so equality is not the initial values twice).
         Assert.True((fusedParam - initial).abs().mean().item<float>() > 5e-3);
         Assert.True(fusedParam.allclose(plainParam, rtol: 1e-5, atol: 1e-6), $"max |diff| {(fusedParam - plainParam).abs().max().item<float>()}");
@@ -114,27 +95,32 @@ public class FusedAdamWTests
         ];
         using var unfused = new FusedAdamW(Groups(ours), 1e-3, 0.9, 0.999, 1e-8, 0.01);
         using var plain = torch.optim.AdamW(Groups(theirs), 1e-3, 0.9, 0.999, 1e-8, 0.01);
-        static void Run(optim.Optimizer optimizer, Parameter[] ps, int steps)
-        {
-            using var grads = new torch.Generator(12);
-            for (var step = 0; step < steps; step++)
-            {
-                using var scope = torch.NewDisposeScope();
-                foreach (var p in ps)
-                {
-                    p.grad = torch.randn(p.shape, dtype: ScalarType.Float64, generator: grads);
-                }
-                optimizer.step();
-            }
-        }
-        WhileCollecting(() => Run(unfused, ours, steps));
-        Run(plain, theirs, steps);
+        WhileCollecting(() => Steps(unfused, ours, steps, gradientSeed: 12));
+        Steps(plain, theirs, steps, gradientSeed: 12);
         Assert.True((ours[0] - initial).abs().mean().item<double>() > 5e-3);
         for (var i = 0; i < ours.Length; i++)
         {
             Assert.True(ours[i].eq(theirs[i]).all().item<bool>(), $"parameter {i}: max |diff| {(ours[i] - theirs[i]).abs().max().item<double>()}");
         }
         Assert.Equal(steps, ((AdamW.State)unfused.state_dict().State[0]).step);
+    }
+
+    /// <summary>
+    /// <paramref name="steps"/> optimizer steps on random gradients (like each parameter) from a generator seeded with
+    /// <paramref name="gradientSeed"/>: the same seed gives two optimizers the same gradients.
+    /// </summary>
+    private static void Steps(optim.Optimizer optimizer, Parameter[] parameters, int steps, ulong gradientSeed)
+    {
+        using var grads = new torch.Generator(gradientSeed);
+        for (var step = 0; step < steps; step++)
+        {
+            using var scope = torch.NewDisposeScope();
+            foreach (var p in parameters)
+            {
+                p.grad = torch.randn(p.shape, dtype: p.dtype, generator: grads);
+            }
+            optimizer.step();
+        }
     }
 
     /// <summary>Runs <paramref name="action"/> while another thread collects garbage and runs finalizers without pause.</summary>
