@@ -2,7 +2,8 @@
 # Idempotent install of what the multi-process tests need: Open MPI from Debian (mpirun and libmpi), when root and missing.
 # Without it those tests are skipped with the reason, not failed.
 set -euo pipefail
-if command -v mpirun >/dev/null 2>&1 && ldconfig -p 2>/dev/null | grep -q 'libmpi\.so'; then
+# grep reads all of ldconfig's output (not -q): under pipefail an early exit would make ldconfig's SIGPIPE a failure.
+if command -v mpirun >/dev/null 2>&1 && ldconfig -p 2>/dev/null | grep 'libmpi\.so' >/dev/null; then
   exit 0
 fi
 if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
