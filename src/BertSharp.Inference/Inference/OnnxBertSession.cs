@@ -61,7 +61,10 @@ public sealed class OnnxBertSession : IDisposable
     /// <summary>The graph's outputs in order.</summary>
     public IReadOnlyList<string> OutputNames { get; }
 
-    /// <summary>Opens <paramref name="path"/> with all of ORT's graph optimizations and <paramref name="threads"/> intra-op threads (0 = ORT's default).</summary>
+    /// <summary>
+    /// Opens <paramref name="path"/> with all of ORT's graph optimizations and <paramref name="threads"/> intra-op threads
+    /// (0 = ORT's default); idle threads wait without spinning.
+    /// </summary>
     public static OnnxBertSession Open(string path, int threads = 0)
     {
         if (!File.Exists(path))
@@ -69,6 +72,10 @@ public sealed class OnnxBertSession : IDisposable
             throw new BertSharpException($"{path}: ONNX model not found (write one with 'bert export-onnx MODEL {path}').");
         }
         using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
+        // Idle intra-op threads sleep instead of spinning, as libtorch's do (NativeEnvironment): a spinning thread takes the
+        // core from the thread with the work, and from every other process, whenever the machine's cores are shared.
+        options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
+        options.AddSessionConfigEntry("session.inter_op.allow_spinning", "0");
         if (threads > 0)
         {
             options.IntraOpNumThreads = threads;
