@@ -86,26 +86,8 @@ public sealed class TorchZipWriter
         return ms.ToArray();
     }
 
-    private static readonly uint[] CrcTable = [.. Enumerable.Range(0, 256).Select(n =>
-    {
-        var c = (uint)n;
-        for (var k = 0; k < 8; k++)
-        {
-            c = (c & 1) != 0 ? (c >> 1) ^ 0xEDB88320u : c >> 1;
-        }
-        return c;
-    })];
-
     /// <summary>The zip (IEEE) CRC-32.</summary>
-    public static uint Crc32(ReadOnlySpan<byte> data)
-    {
-        var crc = 0xFFFFFFFFu;
-        foreach (var b in data)
-        {
-            crc = CrcTable[(crc ^ b) & 0xFF] ^ (crc >> 8);
-        }
-        return ~crc;
-    }
+    public static uint Crc32(ReadOnlySpan<byte> data) => System.IO.Hashing.Crc32.HashToUInt32(data);
 }
 
 /// <summary>A protocol-2 pickle of a torch state dict, written opcode by opcode (as torch.save lays it out).</summary>

@@ -76,7 +76,7 @@ public class PackageConsumerTests(PackedLibraries packed) : IClassFixture<Packed
     {
         { "BertSharp.Tokenizers", [] },
         { "BertSharp", ["BertSharp.Tokenizers", "Google.Protobuf", "OnnxSharp", "TorchSharp"] },
-        { "BertSharp.Training", ["BertSharp", "CsvHelper", "ScottPlot"] },
+        { "BertSharp.Training", ["BertSharp", "CsvHelper", "ScottPlot", "System.IO.Hashing"] },
         { "BertSharp.Inference", ["BertSharp", "Microsoft.ML.OnnxRuntime", "ScottPlot"] },
     };
 

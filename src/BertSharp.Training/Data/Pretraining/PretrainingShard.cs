@@ -49,7 +49,7 @@ public static class PretrainingShard
                 p = WriteId(buf, p, id, idWidth);
             }
         }
-        BinaryPrimitives.WriteUInt32LittleEndian(buf.AsSpan(p), Crc32.Compute(buf.AsSpan(0, p)));
+        BinaryPrimitives.WriteUInt32LittleEndian(buf.AsSpan(p), System.IO.Hashing.Crc32.HashToUInt32(buf.AsSpan(0, p)));
         return buf;
     }
 
@@ -61,7 +61,7 @@ public static class PretrainingShard
             throw new BertSharpException($"{name}: not a pre-training shard (bad header).");
         }
         var stored = BinaryPrimitives.ReadUInt32LittleEndian(data[^4..]);
-        var actual = Crc32.Compute(data[..^4]);
+        var actual = System.IO.Hashing.Crc32.HashToUInt32(data[..^4]);
         if (stored != actual)
         {
             throw new BertSharpException($"{name}: CRC mismatch (stored {stored:x8}, computed {actual:x8}); the shard is corrupt, rebuild it with 'bert pretrain-data'.");

@@ -1,3 +1,5 @@
+using System.Buffers.Binary;
+using System.IO.Compression;
 using BertSharp.Data.Pretraining;
 using BertSharp.IO;
 using BertSharp.Tests.Infrastructure;
@@ -97,6 +99,9 @@ public class PretrainingDataTests
         Builder(docs, new PretrainingOptions { DupeFactor = 3 }).Builder.Build([tmp.File("c.txt")], tmp.File("out"));
         var shard = tmp.File("out/shard-00000.bin");
         var bytes = File.ReadAllBytes(shard);
+        // The trailer is the zip/zlib CRC-32 of the rest, as System.IO.Compression computes it for a zip entry: shards
+        // written by earlier versions (a hand-written CRC then) still verify.
+        Assert.Equal(ZipCrc32(bytes[..^4]), BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(bytes.Length - 4)));
         bytes[bytes.Length / 2] ^= 0x40;
         File.WriteAllBytes(shard, bytes);
         var data = PretrainingDataset.Open(tmp.File("out"));
@@ -140,5 +145,18 @@ public class PretrainingDataTests
         data.CheckVocabulary(tmp.File("vocab.txt"));
         var e = Assert.Throws<BertSharpException>(() => data.CheckVocabulary(tmp.File("other.txt")));
         Assert.Contains("does not match", e.Message, StringComparison.Ordinal);
+    }
+
+    private static uint ZipCrc32(byte[] data)
+    {
+        using var ms = new MemoryStream();
+        using (var zip = new ZipArchive(ms, ZipArchiveMode.Create, leaveOpen: true))
+        using (var entry = zip.CreateEntry("shard", CompressionLevel.NoCompression).Open())
+        {
+            entry.Write(data);
+        }
+        ms.Position = 0;
+        using var read = new ZipArchive(ms, ZipArchiveMode.Read);
+        return read.GetEntry("shard")!.Crc32;
     }
 }
