@@ -214,9 +214,10 @@ public sealed unsafe class MpiCommunicator : ICommunicator
     /// <c>mpi_yield_when_idle</c>, calls sched_yield in a loop) on a whole core until the last rank arrives — after every
     /// rank-0-only save, every uneven batch, every slower start. Where cores are shared (ranks beside each other or other
     /// jobs) that takes the CPU from the ranks still computing (on 2 vCPUs this wait took a 10-step 2-rank pre-training of
-    /// the tiny fixture from 4.7 to 3.9–4.1 CPU-seconds, docs/distributed.md). So each collective first waits here, sleeping, and then
-    /// runs with every rank present (its data moves at full speed: polling is what moves it, so the transfer itself must
-    /// not sleep). The cost is one barrier's latency per collective, and up to about a millisecond of wake-up after a wait.
+    /// the tiny fixture from 4.7 to 3.9–4.1 CPU-seconds, docs/distributed.md). So each collective first waits here,
+    /// sleeping, and then runs with every rank present (its data moves at full speed: polling is what moves it, so the
+    /// transfer itself must not sleep). The cost is one barrier's latency per collective, and up to about a millisecond of
+    /// wake-up after a wait.
     /// </remarks>
     private void WaitForAllRanks()
     {
