@@ -126,18 +126,13 @@ def adamw(params: List[Tensor], grads: List[Tensor], exp_avgs: List[Tensor], exp
             param.mul_(decay);
             state.exp_avg.mul_(b1).add_(grad, alpha: oneMinusB1);
             state.exp_avg_sq.mul_(b2).addcmul_(grad, grad, value: oneMinusB2);
-            Tensor denom;
             if (amsgrad)
             {
                 var old = state.max_exp_avg_sq;
                 state.max_exp_avg_sq = torch.maximum(old, state.exp_avg_sq).DetachFromDisposeScope();
                 old.Dispose();
-                denom = state.max_exp_avg_sq.sqrt().div_(sqrtCorrection2).add_(epsilon);
             }
-            else
-            {
-                denom = state.exp_avg_sq.sqrt().div_(sqrtCorrection2).add_(epsilon);
-            }
+            var denom = (amsgrad ? state.max_exp_avg_sq : state.exp_avg_sq).sqrt().div_(sqrtCorrection2).add_(epsilon);
             param.addcdiv_(state.exp_avg, denom, value: minusStepSize);
         }
     }, closure!);

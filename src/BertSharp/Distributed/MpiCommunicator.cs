@@ -174,9 +174,8 @@ public sealed unsafe class MpiCommunicator : ICommunicator
             {
                 // MPI_Finalize waits for every rank as a collective does, polling: rank 0 still writing the final model
                 // would keep the others spinning. They wait here instead, sleeping.
-                if (WorldSize > 1)
+                using (_watchdog.Enter("finalize"))
                 {
-                    using var watch = _watchdog.Enter("finalize");
                     WaitForAllRanks();
                 }
                 _mpi.Finalize();
@@ -195,10 +194,7 @@ public sealed unsafe class MpiCommunicator : ICommunicator
             var count = tensor.numel();
             var size = tensor.ElementSize;
             using var watch = _watchdog.Enter(what);
-            if (WorldSize > 1)
-            {
-                WaitForAllRanks();
-            }
+            WaitForAllRanks();
             for (long offset = 0; offset < count; offset += ChunkElements)
             {
                 call(ptr + checked((nint)(offset * size)), (int)Math.Min(ChunkElements, count - offset));
@@ -221,6 +217,10 @@ public sealed unsafe class MpiCommunicator : ICommunicator
     /// </remarks>
     private void WaitForAllRanks()
     {
+        if (WorldSize == 1)
+        {
+            return;
+        }
         IntPtr request;
         _mpi.Check(_mpi.Ibarrier(_mpi.CommWorld, &request), "MPI_Ibarrier");
         var burst = System.Diagnostics.Stopwatch.StartNew();
