@@ -151,7 +151,8 @@ public sealed class DataParallelTrainingTests(DataParallelTrainingTests.Corpus c
         var data = corpus.Data();
         var model = Model(tmp, "pretraining", dropout);
         OneProcess(Pretrain(data, model, tmp.File("one"), "--example-dropout"));
-        var job = Ranks(2, Pretrain(data, model, tmp.File("two")));
+        // With dropout, a checkpoint at step 5 as well: the resume below starts from it.
+        var job = Ranks(2, Pretrain(data, model, tmp.File("two"), dropout ? ["--save-every", "5"] : []));
         // Rank 0 alone prints (one result line) and every step reached it.
         Assert.Single(job.StdOut.Split('\n'), l => l.StartsWith("model: ", StringComparison.Ordinal));
         Assert.Contains("step 10: loss", job.StdOut);
@@ -161,13 +162,18 @@ public sealed class DataParallelTrainingTests(DataParallelTrainingTests.Corpus c
         Assert.Equal(40, TrainLog.Number(state.Data, "data_position")); // global instances, not per rank
         if (dropout)
         {
-            // Stopped at 5 and resumed on as many ranks: bitwise the uninterrupted 2-rank run.
-            Ranks(2, Pretrain(data, model, tmp.File("split"), "--stop-after", "5"));
+            // A job that died after step 5's checkpoint (the run's folder as the 2 ranks left it, less what came after step
+            // 5), resumed on as many ranks: bitwise the uninterrupted run, and its log keeps steps 1-5 and redoes 6-10.
+            // (Stopping with --stop-after on ranks is the 3-rank test's.)
+            Packaging.PackageBuild.CopyTree(tmp.File("two"), tmp.File("split"));
+            Directory.Delete(tmp.File("split/checkpoint-10"), recursive: true);
+            Directory.Delete(tmp.File("split/final"), recursive: true);
             Ranks(2, "pretrain", "--output", tmp.File("split"), "--resume");
             foreach (var f in new[] { "model.safetensors", "optimizer.safetensors" })
             {
                 Assert.Equal(File.ReadAllBytes(tmp.File("two/checkpoint-10/" + f)), File.ReadAllBytes(tmp.File("split/checkpoint-10/" + f)));
             }
+            Assert.Equal(Losses(tmp.File("two/" + TrainLog.FileName)), Losses(tmp.File("split/" + TrainLog.FileName)));
         }
     }
 

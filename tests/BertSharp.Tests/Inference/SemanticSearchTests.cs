@@ -30,6 +30,7 @@ public class SemanticSearchTests
         Assert.Throws<InvalidOperationException>(() => search.Search("a text needs a pipeline"));
     }
 
+    [Trait(SlowFirstOrderer.Category, SlowFirstOrderer.Slow)]
     [Fact]
     public void Real_minilm_neighbours_equal_brute_force_over_onnx_runtime_embeddings_of_the_original_graph()
     {
