@@ -68,7 +68,10 @@ internal static class MiniLm
     {
         var dev = DatasetReader.Read(Path.Combine(TestPaths.RepoRoot, "samples", "sst2", "dev.tsv"), TaskSpec.Get("sst2"));
         var texts = dev.Examples.Take(sst2).Select(e => e.Text).ToList();
-        texts.AddRange(ImdbReviews.Value.Take(imdb));
+        if (imdb > 0)
+        {
+            texts.AddRange(ImdbReviews.Value.Take(imdb));
+        }
         return texts;
     }
 
