@@ -56,6 +56,6 @@ print(f"  {label:22} {hostcpu:6.1f} s ({each})")
 for name, c in groups.most_common():
     print(f"  {name:22} {c:6.1f} s")
 print(f"  outside the test hosts {total - hosttree:6.1f} s (dotnet SDK, setup scripts; Chromium processes that outlived node)")
-' "$(echo "$end - $start" | bc)" "$(( steal1 - steal0 ))" "$hosts"
+' "$(awk -v a="$end" -v b="$start" 'BEGIN { print a - b }')" "$(( steal1 - steal0 ))" "$hosts"
 rm -f "$log"
 exit $rc
