@@ -165,7 +165,7 @@ public sealed class DataParallelTrainingTests(DataParallelTrainingTests.Corpus c
             // A job that died after step 5's checkpoint (the run's folder as the 2 ranks left it, less what came after step
             // 5), resumed on as many ranks: bitwise the uninterrupted run, and its log keeps steps 1-5 and redoes 6-10.
             // (Stopping with --stop-after on ranks is the 3-rank test's.)
-            Packaging.PackageBuild.CopyTree(tmp.File("two"), tmp.File("split"));
+            TestPaths.CopyTree(tmp.File("two"), tmp.File("split"));
             Directory.Delete(tmp.File("split/checkpoint-10"), recursive: true);
             Directory.Delete(tmp.File("split/final"), recursive: true);
             Ranks(2, "pretrain", "--output", tmp.File("split"), "--resume");

@@ -27,6 +27,23 @@ public static class TestPaths
     /// <summary>A fresh temporary directory, removed when the returned handle is disposed.</summary>
     public static TempDir TempDir() => new();
 
+    /// <summary>Copies a folder (without bin/ and obj/), e.g. a sample or a training run, to a fresh place.</summary>
+    public static void CopyTree(string from, string to)
+    {
+        foreach (var file in Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))
+        {
+            var rel = Path.GetRelativePath(from, file);
+            var parts = rel.Split(Path.DirectorySeparatorChar);
+            if (parts.Any(p => p is "bin" or "obj"))
+            {
+                continue;
+            }
+            var dest = Path.Combine(to, rel);
+            Directory.CreateDirectory(Path.GetDirectoryName(dest)!);
+            File.Copy(file, dest);
+        }
+    }
+
     private static string FindRepoRoot()
     {
         var dir = new DirectoryInfo(AppContext.BaseDirectory);

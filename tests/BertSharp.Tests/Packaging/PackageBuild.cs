@@ -170,23 +170,6 @@ internal static class PackageBuild
             </configuration>
             """;
 
-    /// <summary>Copies a folder (without bin/ and obj/), e.g. a sample, to a fresh place.</summary>
-    public static void CopyTree(string from, string to)
-    {
-        foreach (var file in Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))
-        {
-            var rel = Path.GetRelativePath(from, file);
-            var parts = rel.Split(Path.DirectorySeparatorChar);
-            if (parts.Any(p => p is "bin" or "obj"))
-            {
-                continue;
-            }
-            var dest = Path.Combine(to, rel);
-            Directory.CreateDirectory(Path.GetDirectoryName(dest)!);
-            File.Copy(file, dest);
-        }
-    }
-
     /// <summary>Runs a program to completion (10 minutes at most); throws with its output when it fails.</summary>
     public static string Run(string workDir, string program, params string[] args) => Run(workDir, null, program, args);
 

@@ -38,7 +38,7 @@ public sealed class PackedLibraries : IDisposable
                 var packages = Directory.CreateDirectory(Path.Combine(entry, "packages")).FullName;
                 PackageBuild.Pack(_root.Path, packages, PackageBuild.LibraryProjects);
                 var sample = Path.Combine(entry, "PackageConsumer");
-                PackageBuild.CopyTree(source, sample);
+                TestPaths.CopyTree(source, sample);
                 PackageBuild.WriteOfflineNuGetConfig(sample, packages);
                 PackageBuild.Run(sample, "dotnet", ["build", .. SampleBuildArguments(Path.Combine(_root.Path, "nuget"))]);
             },
