@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Reflection.Metadata;
 using System.Reflection.PortableExecutable;
 using BertSharp.Tests.Infrastructure;
@@ -6,7 +7,9 @@ namespace BertSharp.Tests.Runtime;
 
 /// <summary>
 /// build/ReadyToRun.targets: the Release output of the tests (from which the CLI child processes run) and of the CLI holds
-/// ReadyToRun images, of BertSharp's assemblies (the same compilations that obj/ holds as IL) and of the packages' alike.
+/// ReadyToRun images, of BertSharp's assemblies (the same compilations that obj/ holds as IL) and of the packages' alike;
+/// the two outputs share one compilation of each assembly they both copy (.build/r2r/), and the cache keeps three entries
+/// per assembly (build/prune-r2r-cache.sh).
 /// </summary>
 public class ReadyToRunBuildTests
 {
@@ -52,5 +55,67 @@ public class ReadyToRunBuildTests
                 Assert.Equal(original.Mvid, image.Mvid);
             }
         }
+    }
+
+    [SkippableFact]
+    public void The_CLI_and_the_tests_copy_one_shared_image_of_each_assembly_they_both_use()
+    {
+        Skip.IfNot(AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal),
+            "ReadyToRun images are made for Release builds only");
+        Skip.IfNot(OperatingSystem.IsLinux() && System.Runtime.InteropServices.RuntimeInformation.OSArchitecture == System.Runtime.InteropServices.Architecture.X64,
+            "ReadyToRun images are made on linux-x64 only");
+        var cli = Path.Combine(TestPaths.RepoRoot, "src", "BertSharp.Cli", "bin", "Release", "net10.0");
+        Skip.IfNot(Directory.Exists(cli), $"{cli} is not built");
+        var cache = Path.Combine(TestPaths.RepoRoot, ".build", "r2r");
+        foreach (var name in new[] { "TorchSharp.dll", "BertSharp.dll", "bert.dll" })
+        {
+            var ours = File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, name));
+            Assert.Equal(ours, File.ReadAllBytes(Path.Combine(cli, name)));
+            // The entry is named after the IL's SHA-256 (first 16 hex digits) and crossgen2's version.
+            var entries = Directory.GetDirectories(Path.Combine(cache, name));
+            Assert.Contains(entries, e => File.Exists(Path.Combine(e, name)) && File.ReadAllBytes(Path.Combine(e, name)).AsSpan().SequenceEqual(ours));
+        }
+    }
+
+    [SkippableFact]
+    public void The_image_cache_keeps_the_three_most_recently_used_entries_of_each_assembly()
+    {
+        Skip.IfNot(OperatingSystem.IsLinux(), "the image cache exists on linux-x64 only");
+        using var dir = TestPaths.TempDir();
+        var cache = dir.Path + "/";
+        var now = DateTime.UtcNow;
+        string Entry(string name, string key, int minutesAgo)
+        {
+            var e = Path.Combine(cache, name, key);
+            Directory.CreateDirectory(e);
+            File.WriteAllText(Path.Combine(e, name), key);
+            Directory.SetLastWriteTimeUtc(e, now.AddMinutes(-minutesAgo));
+            return e;
+        }
+        // A.dll: five entries, oldest used now; B.dll: two entries (fewer than three: all stay).
+        var a = Enumerable.Range(1, 5).Select(i => Entry("A.dll", $"a{i}-10.0.0", 10 * i)).ToArray();
+        var b = Enumerable.Range(1, 2).Select(i => Entry("B.dll", $"b{i}-10.0.0", 10 * i)).ToArray();
+        // Temporary files of a compile: one abandoned two hours ago, one in progress.
+        var stale = Path.Combine(a[0], ".tmp-1.dll");
+        var fresh = Path.Combine(a[0], ".tmp-2.dll");
+        File.WriteAllText(stale, "");
+        File.SetLastWriteTimeUtc(stale, now.AddHours(-2));
+        File.WriteAllText(fresh, "");
+
+        var psi = new ProcessStartInfo("sh") { RedirectStandardError = true };
+        foreach (var arg in new[] { Path.Combine(TestPaths.RepoRoot, "build", "prune-r2r-cache.sh"), cache, "3", a[4] })
+        {
+            psi.ArgumentList.Add(arg);
+        }
+        using var p = Process.Start(psi)!;
+        var err = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        Assert.True(p.ExitCode == 0, err);
+
+        // a5 was the oldest but this build used it: a5, a1, a2 stay; a3, a4 go.
+        Assert.Equal(new[] { a[0], a[1], a[4] }, Directory.GetDirectories(Path.Combine(cache, "A.dll")).Order().ToArray());
+        Assert.Equal(b, Directory.GetDirectories(Path.Combine(cache, "B.dll")).Order().ToArray());
+        Assert.False(File.Exists(stale));
+        Assert.True(File.Exists(fresh));
     }
 }
