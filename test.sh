@@ -63,5 +63,9 @@ done <<<"$trxs"
 skipped=$(( total - passed - failed ))
 if (( total == 0 )); then echo "test.sh: no tests ran" >&2; rc=1; fi
 if (( failed > 0 )); then rc=1; fi
+if (( skipped > 0 )); then
+  echo "--- skipped tests, by reason:"
+  xargs -d '\n' sh tests/trx-skipped.sh <<<"$trxs"
+fi
 if (( skipped > 0 )); then echo "$passed passed, $failed failed, $skipped skipped"; else echo "$passed passed, $failed failed"; fi
 exit $rc
