@@ -84,6 +84,29 @@ public class CliToolPackageTests(InstalledCliTool tool) : IClassFixture<Installe
     }
 
     [SkippableFact]
+    public void The_tool_package_carries_the_ReadyToRun_images_that_bert_runs_here()
+    {
+        Skip.IfNot(PackageBuild.Configuration == "Release" && OperatingSystem.IsLinux()
+            && System.Runtime.InteropServices.RuntimeInformation.OSArchitecture == System.Runtime.InteropServices.Architecture.X64,
+            "ReadyToRun images are made for Release builds on linux-x64 only");
+        var nupkg = Assert.Single(Directory.GetFiles(tool.Packages, "BertSharp.Cli.*.nupkg"));
+        using var zip = ZipFile.OpenRead(nupkg);
+        var cli = Path.Combine(TestPaths.RepoRoot, "src", "BertSharp.Cli", "bin", "Release", "net10.0");
+        foreach (var name in new[] { "bert.dll", "BertSharp.dll", "TorchSharp.dll", "System.CommandLine.dll" })
+        {
+            using var packed = new MemoryStream();
+            using (var entry = zip.GetEntry("tools/net10.0/any/" + name)!.Open())
+            {
+                entry.CopyTo(packed);
+            }
+            // The same bytes as the CLI's build output, which ReadyToRunBuildTests checks are images of the built IL.
+            Assert.Equal(File.ReadAllBytes(Path.Combine(cli, name)), packed.ToArray());
+            packed.Position = 0;
+            Assert.True(Runtime.ReadyToRunBuildTests.Read(packed).ReadyToRun, $"{name} in the tool package is not a ReadyToRun image");
+        }
+    }
+
+    [SkippableFact]
     public void Installed_bert_doctor_loads_libtorch()
     {
         var stdout = PackageBuild.Run(tool.ToolPath, tool.Bert, "doctor", "--quick");

@@ -15,12 +15,15 @@ public class ReadyToRunBuildTests
 {
     private static readonly string[] Assemblies = ["bert.dll", "BertSharp.dll", "BertSharp.Training.dll", "TorchSharp.dll", "System.CommandLine.dll"];
 
-    private static (bool ReadyToRun, Guid Mvid) Read(string path)
+    /// <summary>Whether the assembly in <paramref name="stream"/> holds ReadyToRun code, and its module version id.</summary>
+    internal static (bool ReadyToRun, Guid Mvid) Read(Stream stream)
     {
-        using var pe = new PEReader(File.OpenRead(path));
+        using var pe = new PEReader(stream);
         var mvid = pe.GetMetadataReader().GetGuid(pe.GetMetadataReader().GetModuleDefinition().Mvid);
         return (pe.PEHeaders.CorHeader!.ManagedNativeHeaderDirectory.Size > 0, mvid);
     }
+
+    internal static (bool ReadyToRun, Guid Mvid) Read(string path) => Read(File.OpenRead(path));
 
     public static TheoryData<string> OutputFolders => new()
     {
