@@ -5,6 +5,9 @@
 # Usage: tests/trx-skipped.sh RESULTS.trx...
 set -eu
 export LC_ALL=C  # one sort order whatever the locale
+for f in "$@"; do
+  [ -r "$f" ] || { echo "tests/trx-skipped.sh: $f: no such result file" >&2; exit 1; }
+done
 awk '
   /<UnitTestResult / { skipped = ($0 ~ /outcome="NotExecuted"/); if (skipped) n++; next }
   skipped && /<Message>/ {

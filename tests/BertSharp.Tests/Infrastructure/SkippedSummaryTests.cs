@@ -10,6 +10,13 @@ public sealed class SkippedSummaryTests
 {
     private static string Run(params string[] trx)
     {
+        var (exit, stdout, stderr) = RunScript(trx);
+        Assert.True(exit == 0, stderr);
+        return stdout;
+    }
+
+    private static (int Exit, string Stdout, string Stderr) RunScript(params string[] trx)
+    {
         var psi = new ProcessStartInfo("sh") { RedirectStandardOutput = true, RedirectStandardError = true };
         psi.ArgumentList.Add(Path.Combine(TestPaths.RepoRoot, "tests", "trx-skipped.sh"));
         foreach (var f in trx)
@@ -20,8 +27,7 @@ public sealed class SkippedSummaryTests
         var stderr = p.StandardError.ReadToEndAsync();
         var stdout = p.StandardOutput.ReadToEnd();
         p.WaitForExit();
-        Assert.True(p.ExitCode == 0, stderr.Result);
-        return stdout;
+        return (p.ExitCode, stdout, stderr.Result);
     }
 
     [SkippableFact]
@@ -66,5 +72,17 @@ public sealed class SkippedSummaryTests
         Assert.Contains("outcome=\"Passed\"", File.ReadAllText(trx), StringComparison.Ordinal);
         Assert.DoesNotContain("NotExecuted", File.ReadAllText(trx), StringComparison.Ordinal);
         Assert.Equal("", Run(trx));
+    }
+
+    [SkippableFact]
+    public void A_missing_result_file_is_an_error_that_names_it()
+    {
+        Skip.IfNot(OperatingSystem.IsLinux() || OperatingSystem.IsMacOS(), "./test.sh and its helpers are POSIX shell scripts");
+        using var dir = TestPaths.TempDir();
+        var missing = dir.File("missing.trx");
+        var (exit, stdout, stderr) = RunScript(Path.Combine(TestPaths.Fixtures, "trx", "skipped.trx"), missing);
+        Assert.NotEqual(0, exit);
+        Assert.Equal("", stdout);
+        Assert.Equal($"tests/trx-skipped.sh: {missing}: no such result file", stderr.Trim());
     }
 }
