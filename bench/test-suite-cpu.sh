@@ -11,7 +11,7 @@ if [[ $(id -u) -ne 0 ]]; then echo "bench/test-suite-cpu.sh: process accounting 
 command -v accton >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq acct >/dev/null
 acct=$(mktemp /tmp/bertsharp-pacct.XXXXXX)
 log=$(mktemp /tmp/bertsharp-test-log.XXXXXX)
-trap 'accton off >/dev/null 2>&1 || true; rm -f "$acct"' EXIT
+trap 'accton off >/dev/null 2>&1 || true; rm -f "$acct" "$log"' EXIT
 accton "$acct" >/dev/null
 # Steal time: on a shared VM the hypervisor gives the vCPUs to other guests; the wall time of a run is only comparable with
 # another's when both lost about as much (the CPU seconds below are not affected).

@@ -10,7 +10,7 @@ public static class Repo
     public static string Fixtures => Path.Combine(Root, "tests", "fixtures");
 
     /// <summary>A per-process scratch folder, removed at exit.</summary>
-    public static string Scratch { get; } = CreateScratch();
+    public static string Scratch { get; } = ProcessScratch.Create("bertsharp-fuzz");
 
     public static byte[] Gunzip(string path)
     {
@@ -36,22 +36,5 @@ public static class Repo
             }
         }
         throw new InvalidOperationException($"BertSharp.slnx not found above {AppContext.BaseDirectory} or {Environment.CurrentDirectory}");
-    }
-
-    private static string CreateScratch()
-    {
-        var dir = Path.Combine(Path.GetTempPath(), $"bertsharp-fuzz-{Environment.ProcessId}");
-        Directory.CreateDirectory(dir);
-        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
-        {
-            try
-            {
-                Directory.Delete(dir, recursive: true);
-            }
-            catch (IOException)
-            {
-            }
-        };
-        return dir;
     }
 }

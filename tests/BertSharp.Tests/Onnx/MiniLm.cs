@@ -15,22 +15,7 @@ internal static class MiniLm
     public static string AssemblyPath { get; } = typeof(MiniLm).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
         .Single(a => a.Key == "MiniLmAssembly").Value!;
 
-    private static readonly Lazy<string> Work = new(() =>
-    {
-        var dir = Path.Combine(Path.GetTempPath(), "bertsharp-test-minilm-" + Environment.ProcessId);
-        Directory.CreateDirectory(dir);
-        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
-        {
-            try
-            {
-                Directory.Delete(dir, recursive: true);
-            }
-            catch (IOException)
-            {
-            }
-        };
-        return dir;
-    });
+    private static readonly Lazy<string> Work = new(() => BertSharp.Fuzz.ProcessScratch.Create("bertsharp-test-minilm"));
 
     private static readonly Lazy<string> OnnxLazy = new(() =>
     {

@@ -9,6 +9,7 @@ internal static class TokenizationFixtures
 {
     private static readonly Dictionary<string, string> Extracted = [];
     private static readonly Lock Gate = new();
+    private static readonly Lazy<string> ExtractDir = new(() => BertSharp.Fuzz.ProcessScratch.Create("bertsharp-tok-fixtures"));
 
     public static string Dir => Path.Combine(TestPaths.Fixtures, "tokenization");
 
@@ -21,9 +22,7 @@ internal static class TokenizationFixtures
             {
                 return p;
             }
-            var dir = Path.Combine(Path.GetTempPath(), "bertsharp-tok-fixtures-" + Environment.ProcessId);
-            Directory.CreateDirectory(dir);
-            p = Path.Combine(dir, gzName[..^3]);
+            p = Path.Combine(ExtractDir.Value, gzName[..^3]);
             using (var input = new GZipStream(File.OpenRead(Path.Combine(Dir, gzName)), CompressionMode.Decompress))
             using (var output = File.Create(p))
             {
