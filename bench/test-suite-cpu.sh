@@ -57,5 +57,4 @@ for name, c in groups.most_common():
     print(f"  {name:22} {c:6.1f} s")
 print(f"  outside the test hosts {total - hosttree:6.1f} s (dotnet SDK, setup scripts; Chromium processes that outlived node)")
 ' "$(awk -v a="$end" -v b="$start" 'BEGIN { print a - b }')" "$(( steal1 - steal0 ))" "$hosts"
-rm -f "$log"
 exit $rc

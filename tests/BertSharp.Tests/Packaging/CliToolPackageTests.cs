@@ -86,9 +86,7 @@ public class CliToolPackageTests(InstalledCliTool tool) : IClassFixture<Installe
     [SkippableFact]
     public void The_tool_package_carries_the_ReadyToRun_images_that_bert_runs_here()
     {
-        Skip.IfNot(PackageBuild.Configuration == "Release" && OperatingSystem.IsLinux()
-            && System.Runtime.InteropServices.RuntimeInformation.OSArchitecture == System.Runtime.InteropServices.Architecture.X64,
-            "ReadyToRun images are made for Release builds on linux-x64 only");
+        Runtime.ReadyToRunBuildTests.SkipUnlessImagesAreMade();
         var nupkg = Assert.Single(Directory.GetFiles(tool.Packages, "BertSharp.Cli.*.nupkg"));
         using var zip = ZipFile.OpenRead(nupkg);
         var cli = Path.Combine(TestPaths.RepoRoot, "src", "BertSharp.Cli", "bin", "Release", "net10.0");

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Reflection.Metadata;
 using System.Reflection.PortableExecutable;
 using BertSharp.Tests.Infrastructure;
@@ -25,6 +24,15 @@ public class ReadyToRunBuildTests
 
     internal static (bool ReadyToRun, Guid Mvid) Read(string path) => Read(File.OpenRead(path));
 
+    /// <summary>Skips the calling test where build/ReadyToRun.targets makes no images: Debug builds, other platforms.</summary>
+    internal static void SkipUnlessImagesAreMade()
+    {
+        Skip.IfNot(AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal),
+            "ReadyToRun images are made for Release builds only");
+        Skip.IfNot(OperatingSystem.IsLinux() && System.Runtime.InteropServices.RuntimeInformation.OSArchitecture == System.Runtime.InteropServices.Architecture.X64,
+            "ReadyToRun images are made on linux-x64 only");
+    }
+
     public static TheoryData<string> OutputFolders => new()
     {
         AppContext.BaseDirectory,
@@ -35,10 +43,7 @@ public class ReadyToRunBuildTests
     [MemberData(nameof(OutputFolders))]
     public void Release_output_holds_ReadyToRun_images_of_the_compiled_assemblies(string folder)
     {
-        Skip.IfNot(AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal),
-            "ReadyToRun images are made for Release builds only");
-        Skip.IfNot(OperatingSystem.IsLinux() && System.Runtime.InteropServices.RuntimeInformation.OSArchitecture == System.Runtime.InteropServices.Architecture.X64,
-            "ReadyToRun images are made on linux-x64 only");
+        SkipUnlessImagesAreMade();
         Skip.IfNot(Directory.Exists(folder), $"{folder} is not built");
         // The IL that BertSharp's images were made from: each project's own compilation in obj/.
         var il = new Dictionary<string, string>
@@ -63,10 +68,7 @@ public class ReadyToRunBuildTests
     [SkippableFact]
     public void The_CLI_and_the_tests_copy_one_shared_image_of_each_assembly_they_both_use()
     {
-        Skip.IfNot(AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal),
-            "ReadyToRun images are made for Release builds only");
-        Skip.IfNot(OperatingSystem.IsLinux() && System.Runtime.InteropServices.RuntimeInformation.OSArchitecture == System.Runtime.InteropServices.Architecture.X64,
-            "ReadyToRun images are made on linux-x64 only");
+        SkipUnlessImagesAreMade();
         var cli = Path.Combine(TestPaths.RepoRoot, "src", "BertSharp.Cli", "bin", "Release", "net10.0");
         Skip.IfNot(Directory.Exists(cli), $"{cli} is not built");
         var cache = Path.Combine(TestPaths.RepoRoot, ".build", "r2r");
@@ -105,15 +107,8 @@ public class ReadyToRunBuildTests
         File.SetLastWriteTimeUtc(stale, now.AddHours(-2));
         File.WriteAllText(fresh, "");
 
-        var psi = new ProcessStartInfo("sh") { RedirectStandardError = true };
-        foreach (var arg in new[] { Path.Combine(TestPaths.RepoRoot, "build", "prune-r2r-cache.sh"), cache, "3", a[4] })
-        {
-            psi.ArgumentList.Add(arg);
-        }
-        using var p = Process.Start(psi)!;
-        var err = p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        Assert.True(p.ExitCode == 0, err);
+        // Throws with the script's output when it fails.
+        Packaging.PackageBuild.Run(dir.Path, "sh", Path.Combine(TestPaths.RepoRoot, "build", "prune-r2r-cache.sh"), cache, "3", a[4]);
 
         // a5 was the oldest but this build used it: a5, a1, a2 stay; a3, a4 go.
         Assert.Equal(new[] { a[0], a[1], a[4] }, Directory.GetDirectories(Path.Combine(cache, "A.dll")).Order().ToArray());
