@@ -4,9 +4,10 @@ using BertSharp.Fuzz;
 namespace BertSharp.Tests.Infrastructure;
 
 /// <summary>
-/// <see cref="ProcessScratch"/>: the per-process folders of the MiniLM tests, the tokenizer fixtures and the fuzzer. Each
-/// test host used to leave its folder in the temp directory whenever it ended without running exit handlers (146 MiniLM
-/// folders, 7.1 GB, in a day of test runs on the project's machine); creating one now removes those of processes that are gone.
+/// <see cref="ProcessScratch"/>: the per-process folders of the tests' temp dirs, the MiniLM tests, the tokenizer fixtures
+/// and the fuzzer. Each test host used to leave its folder in the temp directory whenever it ended without running exit
+/// handlers (146 MiniLM folders, 7.1 GB, in a day of test runs on the project's machine); creating one now removes those of
+/// processes that are gone.
 /// </summary>
 public sealed class ProcessScratchTests
 {
@@ -48,5 +49,23 @@ public sealed class ProcessScratchTests
                 Directory.Delete(dir, recursive: true);
             }
         }
+    }
+
+    [Fact]
+    public void Test_temp_dirs_live_in_this_process_scratch_folder_and_go_on_dispose()
+    {
+        string path;
+        using (var tmp = TestPaths.TempDir())
+        {
+            path = tmp.Path;
+            File.WriteAllText(tmp.File("a.txt"), "a");
+            Assert.Equal(Path.Combine(Path.GetTempPath(), $"{TempDir.ScratchPrefix}-{Environment.ProcessId}"), Path.GetDirectoryName(path));
+            Assert.True(File.Exists(Path.Combine(path, "a.txt")));
+        }
+        Assert.False(Directory.Exists(path));
+        // Its parent stays for the process's other temp dirs (the next one is beside it, not a new tree).
+        using var next = TestPaths.TempDir();
+        Assert.Equal(Path.GetDirectoryName(path), Path.GetDirectoryName(next.Path));
+        Assert.NotEqual(path, next.Path);
     }
 }

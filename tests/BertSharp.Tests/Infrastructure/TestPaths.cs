@@ -66,12 +66,22 @@ public static class TestPaths
     }
 }
 
-/// <summary>A temporary directory that deletes itself.</summary>
+/// <summary>
+/// A temporary directory that deletes itself. It lives in this test process's scratch folder
+/// (<c>bertsharp-tests-PID</c> in the temp directory, see <see cref="BertSharp.Fuzz.ProcessScratch"/>): a directory whose
+/// handle is never disposed (a class fixture whose constructor throws after creating it, a test host stopped before its
+/// exit handlers) is removed by the next test process instead of staying in the temp directory for good.
+/// </summary>
 public sealed class TempDir : IDisposable
 {
+    private static readonly Lazy<string> ProcessFolder = new(() => BertSharp.Fuzz.ProcessScratch.Create(ScratchPrefix));
+
+    /// <summary>The prefix of the per-process folder that holds every <see cref="TempDir"/> of a test process.</summary>
+    public const string ScratchPrefix = "bertsharp-tests";
+
     public TempDir()
     {
-        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "bertsharp-test-" + Guid.NewGuid().ToString("N")[..10]);
+        Path = System.IO.Path.Combine(ProcessFolder.Value, Guid.NewGuid().ToString("N")[..10]);
         Directory.CreateDirectory(Path);
     }
 
