@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Runtime.InteropServices;
 using BertSharp.Data;
+using BertSharp.Distributed;
 using BertSharp.Evaluation;
 using BertSharp.Tokenization;
 using BertSharp.Training;
@@ -64,6 +65,13 @@ internal static class FinetuneCommand
                     NullScoreDiffThreshold = p.GetValue(head.NullScoreDiffThreshold),
                 };
                 headOptions.Validate();
+                // The head tasks' trainer has no data-parallel path yet (their losses average over tokens or answers, which
+                // ranks would have to count together); N copies of one run would race on --output, so every rank refuses.
+                if (DistributedEnvironment.Launcher() is { Size: > 1 } launched)
+                {
+                    throw new BertSharpException($"--task {p.GetValue(data.Task)}: data-parallel fine-tuning ({launched.Size} ranks under bert launch / mpirun) "
+                        + "covers sequence classification and regression only; run this task as one process.");
+                }
                 CommonOptions.ApplyThreads(p, run.Threads);
                 var headView = new FinetuneProgressView(headTask == HeadTask.MultipleChoice ? "accuracy" : "f1", regression: false,
                     metricColumn: headTask == HeadTask.MultipleChoice ? "val accuracy" : "val f1");

@@ -87,6 +87,30 @@ public class HeadFineTuneEndToEndTests
         }.ToJsonString()));
 
     [Fact]
+    public void Ner_refuses_to_run_as_a_rank_of_a_data_parallel_job_and_writes_nothing()
+    {
+        // What each rank of `bert launch --nproc 2 -- finetune --task ner ...` sees (Open MPI's launcher variables); without
+        // the refusal every rank trained the whole run alone and wrote the same --output.
+        using var tmp = TestPaths.TempDir();
+        var train = tmp.File("train.conll");
+        WriteConll(train, NerSentences(8, 1));
+        var model = tmp.File("ner");
+        using (new Distributed.EnvScope(("OMPI_COMM_WORLD_RANK", "1"), ("OMPI_COMM_WORLD_SIZE", "2")))
+        {
+            var run = CliRunner.Run(["finetune", "--task", "ner", "--data", train, "--epochs", "1", .. Common(model)]);
+            Assert.Equal(2, run.ExitCode);
+            var error = run.StdErr.Trim();
+            Assert.DoesNotContain('\n', error);
+            Assert.Contains("--task ner: data-parallel fine-tuning (2 ranks", error, StringComparison.Ordinal);
+        }
+        Assert.False(Directory.Exists(model));
+        // The same command as one process trains (the refusal is the launcher's variables, not the options).
+        var alone = CliRunner.Run(["finetune", "--task", "ner", "--data", train, "--epochs", "1", .. Common(model)]);
+        Assert.True(alone.ExitCode == 0, alone.StdErr);
+        Assert.True(File.Exists(Path.Combine(model, "model.safetensors")));
+    }
+
+    [Fact]
     public void Ner_learns_generated_entities_and_round_trips_through_evaluate_and_ner()
     {
         using var tmp = TestPaths.TempDir();
