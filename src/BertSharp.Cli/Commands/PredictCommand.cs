@@ -21,7 +21,7 @@ internal static class PredictCommand
         var text = new Option<string?>("--text") { Description = "A text to classify." };
         var pair = new Option<string?>("--text-pair") { Description = "The second text; required by sentence-pair models (fine-tuned on pairs, e.g. MRPC)." };
         var input = new Option<string?>("--input") { Description = "A file of texts to classify." };
-        var output = new Option<string?>("--output") { Description = "With --input: write predictions here (.jsonl, .csv or .tsv; atomically); default: stdout." };
+        var output = new Option<string?>("--output") { Description = "With --input: write predictions here (.jsonl, .csv or .tsv; atomically; .json is JSON Lines too, as HF datasets' to_json writes it and as --input reads it); default: stdout." };
         var interactive = new Option<bool>("--interactive") { Description = "Read sentences from stdin and answer each one (empty line or EOF ends)." };
         var batch = CommonOptions.ForwardBatchSize();
         var maxLength = CommonOptions.MaxLength();
@@ -73,7 +73,7 @@ internal static class PredictCommand
             if (p.GetValue(output) is { } o && !o.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase) && !o.EndsWith(".json", StringComparison.OrdinalIgnoreCase)
                 && !o.EndsWith(".csv", StringComparison.OrdinalIgnoreCase) && !o.EndsWith(".tsv", StringComparison.OrdinalIgnoreCase))
             {
-                throw new BertSharpException($"--output {o}: unknown extension; expected .jsonl, .csv or .tsv (the format is chosen by the extension).");
+                throw new BertSharpException($"--output {o}: unknown extension; expected .jsonl (or .json, also JSON Lines), .csv or .tsv (the format is chosen by the extension).");
             }
             var batchSize = p.GetValue(batch);
             if (batchSize < 1)

@@ -225,6 +225,10 @@ public class FineTuneEndToEndTests
         Assert.True(pred.ExitCode == 0, pred.StdErr);
         var labels = new[] { "unacceptable", "acceptable" };
         var predicted = File.ReadAllLines(tmp.File("p.jsonl")).Select(l => Array.IndexOf(labels, (string)JsonNode.Parse(l)!["label"]!)).ToArray();
+        // .json is written as JSON Lines as well (HF datasets' to_json; --input reads .json that way): the same lines.
+        var asJson = CliRunner.Run("predict", "--model", model, "--input", data, "--task", "cola", "--output", tmp.File("p.json"));
+        Assert.True(asJson.ExitCode == 0, asJson.StdErr);
+        Assert.Equal(File.ReadAllLines(tmp.File("p.jsonl")), File.ReadAllLines(tmp.File("p.json")));
         var truth = DatasetReader.Read(data, TaskSpec.Cola).Examples.Select(e => Array.IndexOf(labels, e.Label)).ToArray();
         Assert.Equal(BertSharp.Evaluation.ClassificationMetrics.MatthewsCorrelation(truth[..4], predicted[..4], 2), perBatch[0], 3);
         Assert.Equal(BertSharp.Evaluation.ClassificationMetrics.MatthewsCorrelation(truth[4..], predicted[4..], 2), perBatch[1], 3);
