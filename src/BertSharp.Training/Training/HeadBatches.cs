@@ -70,7 +70,7 @@ public static class HeadCollate
 /// The training data of a task head: every epoch a fresh seeded shuffle of the examples into batches (grouped by length
 /// like fine-tuning's), <c>gradAccum</c> batches per optimizer step.
 /// </summary>
-public sealed class ShuffledBatches : ITrainingData<HeadBatch>
+internal sealed class ShuffledBatches : ITrainingData<HeadBatch>
 {
     private readonly EpochPlan _plan;
     private readonly Func<int[], HeadBatch> _collate;

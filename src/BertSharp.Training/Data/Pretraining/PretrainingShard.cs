@@ -7,7 +7,7 @@ namespace BertSharp.Data.Pretraining;
 /// instance <c>u16 length, u16 segment_a_length, u8 is_random_next, u8 n_pred, ids[length], u16 positions[n_pred],
 /// labels[n_pred]</c> (ids and labels id_width bytes each); footer <c>u32</c> CRC-32 of everything before it.
 /// </summary>
-public static class PretrainingShard
+internal static class PretrainingShard
 {
     private static ReadOnlySpan<byte> Magic => "BSPD"u8;
 
