@@ -6,6 +6,7 @@ using BertSharp.Checkpoints;
 using BertSharp.Inference;
 using BertSharp.IO;
 using BertSharp.Modeling;
+using BertSharp.Cli.Visualization;
 using BertSharp.Visualization;
 using TorchSharp;
 

@@ -27,7 +27,7 @@ public class AssemblyDependencyTests
         { "BertSharp.Tokenizers", [] },
         { "BertSharp", ["BertSharp.Tokenizers", "Google.Protobuf", "OnnxSharp", "TorchSharp"] },
         { "BertSharp.Training", ["BertSharp", "BertSharp.Tokenizers", "CsvHelper", "ScottPlot", "TorchSharp"] },
-        { "BertSharp.Inference", ["BertSharp", "BertSharp.Tokenizers", "ScottPlot", "TorchSharp"] },
+        { "BertSharp.Inference", ["BertSharp", "BertSharp.Tokenizers", "TorchSharp"] },
         { "BertSharp.Server", ["BertSharp", "BertSharp.Inference", "BertSharp.Tokenizers", "TorchSharp"] },
     };
 

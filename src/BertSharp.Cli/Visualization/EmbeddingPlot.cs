@@ -1,10 +1,13 @@
 using BertSharp.IO;
 using ScottPlot;
 
-namespace BertSharp.Visualization;
+namespace BertSharp.Cli.Visualization;
 
-/// <summary>A 2-D scatter of projected embeddings, one colour (and legend entry) per label.</summary>
-public static class EmbeddingPlot
+/// <summary>
+/// A 2-D scatter of projected embeddings, one colour (and legend entry) per label: the PNG of <c>bert embed --plot</c>. It lives
+/// with its one user so that the Inference package (and the server) need not carry ScottPlot and its native SkiaSharp.
+/// </summary>
+internal static class EmbeddingPlot
 {
     /// <summary>Writes a PNG (900×700) atomically.</summary>
     /// <param name="path">Output file.</param>
