@@ -144,11 +144,6 @@ public sealed class HeadTrainingTask : ITrainingTask<HeadBatch>, IMicroBatchLoss
         ArgumentNullException.ThrowIfNull(batch);
         var loss = _loss(batch) ?? throw new InvalidOperationException("training batch without targets");
         var value = loss.to(torch.float64).cpu().item<double>();
-        if (!double.IsFinite(value))
-        {
-            throw new BertSharpException(
-                $"the training loss became {value} at step {micro.Step}; lower {BertSharpException.Field("learning_rate")} or check the labels.");
-        }
         _losses.Add(value);
         _sizes.Add(batch.Count);
         return loss;

@@ -70,6 +70,7 @@ public sealed class Trainer : IDisposable
     /// One optimizer step over <paramref name="microBatches"/> (gradient accumulation): each is built, run and
     /// back-propagated inside its own dispose scope.
     /// </summary>
+    /// <exception cref="BertSharpException">The step's loss is NaN or infinite (checked before the optimizer changes the weights).</exception>
     public StepOutcome Step<TBatch>(IReadOnlyList<Func<TBatch>> microBatches, ITrainingTask<TBatch> task)
     {
         ArgumentNullException.ThrowIfNull(microBatches);
@@ -96,6 +97,14 @@ public sealed class Trainer : IDisposable
                 loss.div(micro).backward();
             }
         }
+        // Before the optimizer step: a non-finite loss would only write NaN weights (and NaN checkpoints) from here on. The
+        // step's loss is summed across the ranks, so every rank stops at the same step instead of one waiting on the others.
+        var metrics = task.EndStep();
+        if (!double.IsFinite(metrics.Loss))
+        {
+            throw new BertSharpException(
+                $"the training loss became {metrics.Loss} at step {StepsDone + 1}; lower {BertSharpException.Field("learning_rate")} or check the training data.");
+        }
         double gradNorm, lr;
         using (NewDisposeScope())
         {
@@ -107,7 +116,7 @@ public sealed class Trainer : IDisposable
             Optimizer.zero_grad();
         }
         StepsDone++;
-        return new StepOutcome(StepsDone, lr, gradNorm, task.EndStep());
+        return new StepOutcome(StepsDone, lr, gradNorm, metrics);
     }
 
     /// <summary>

@@ -7,7 +7,8 @@ namespace BertSharp.Checkpoints;
 /// <summary>
 /// <c>training_args.json</c> of a model directory fine-tuned by BertSharp: the run's settings in snake_case (HF's names),
 /// written by every fine-tuning and read by evaluation, prediction and the CLI to follow what the model was trained with.
-/// Reading is lenient: a missing file, or one of another tool's shape, says nothing about the run (null).
+/// A missing file says nothing about the run (null); a present one that cannot be read or is not a JSON object is an error,
+/// since ignoring it would silently change how the model is used (e.g. head truncation instead of the trained side).
 /// </summary>
 public static class TrainingArgsFile
 {
@@ -23,7 +24,8 @@ public static class TrainingArgsFile
         AtomicFile.WriteAllText(Path.Combine(dir, FileName), args.ToJsonString(Indented) + "\n");
     }
 
-    /// <summary>The settings recorded in <paramref name="dir"/>, or null when it has none (or they are not a JSON object).</summary>
+    /// <summary>The settings recorded in <paramref name="dir"/>, or null when it has no training_args.json.</summary>
+    /// <exception cref="BertSharpException">The file cannot be read, is not valid JSON, or is not a JSON object.</exception>
     public static JsonObject? Read(string dir)
     {
         var path = Path.Combine(dir, FileName);
@@ -31,14 +33,21 @@ public static class TrainingArgsFile
         {
             return null;
         }
+        JsonNode? node;
         try
         {
-            return JsonNode.Parse(File.ReadAllText(path)) as JsonObject;
+            node = JsonNode.Parse(File.ReadAllText(path));
         }
-        catch (Exception e) when (e is JsonException or IOException)
+        catch (JsonException e)
         {
-            return null;
+            throw new BertSharpException($"{path}: not valid JSON ({e.Message.Split('\n')[0]}); expected the JSON object of the run's settings.", e);
         }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new BertSharpException($"{path}: cannot be read ({e.Message.Split('\n')[0]}).", e);
+        }
+        return node as JsonObject
+            ?? throw new BertSharpException($"{path}: expected a JSON object of the run's settings, not {(node is null ? "null" : node.GetValueKind().ToString().ToLowerInvariant())}.");
     }
 
     /// <summary>A string setting, or null when absent or not a string.</summary>

@@ -17,6 +17,7 @@ public sealed record ClassifierRun(float[][] Logits, double Loss);
 public static class ClassifierRunner
 {
     /// <summary>Runs <paramref name="model"/> in eval mode over <paramref name="examples"/>; the model's mode is restored afterwards.</summary>
+    /// <exception cref="NonFiniteOutputException">A logit is NaN or infinite (the model's weights are broken).</exception>
     /// <param name="model">The classifier.</param>
     /// <param name="examples">Encoded examples (targets NaN when <paramref name="withLabels"/> is false).</param>
     /// <param name="batchSize">Examples per forward pass.</param>
@@ -41,6 +42,8 @@ public static class ClassifierRunner
                 using var batch = Batching.Collate(examples, indices, padId, regression, withLabels, device);
                 var output = model.Forward(new BertInput(batch.InputIds, batch.AttentionMask, batch.TokenTypeIds), batch.Labels);
                 var values = output.Logits.to(torch.float32).cpu().data<float>().ToArray();
+                // Here for every caller (predict, evaluate, validation): an argmax over NaN logits would report label 0.
+                NonFiniteOutputException.ThrowIfNotFinite(values, "logits");
                 var width = values.Length / indices.Length;
                 for (var r = 0; r < indices.Length; r++)
                 {

@@ -196,9 +196,12 @@ public static class BertPretrained
     public static Dictionary<string, Tensor> StateDict(BertPreTrainedModel model, ScalarType dtype = ScalarType.Float32)
     {
         var d = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        // The detached view and the device/dtype copies are new handles: the scope frees them now instead of leaving
+        // them to the finaliser; only the returned tensors move out to the caller.
+        using var scope = NewDisposeScope();
         foreach (var (name, p) in model.NamedParameters())
         {
-            d[name] = p.detach().to(torch.CPU).to_type(dtype).contiguous();
+            d[name] = p.detach().to(torch.CPU).to_type(dtype).contiguous().MoveToOuterDisposeScope();
         }
         return d;
     }

@@ -166,6 +166,22 @@ public class CliInputHardeningTests
         Assert.DoesNotContain("LABEL_", r.StdOut);
     }
 
+    [Fact]
+    public void Evaluate_with_nan_weights_is_an_error_not_label_0_metrics()
+    {
+        using var tmp = TestPaths.TempDir();
+        using (var model = BertPretrained.Load(null, Classifier, out _))
+        {
+            ServerHardeningTests.PoisonClassifier(model);
+            BertPretrained.Save(model, tmp.File("nan"), new SaveOptions(TokenizerFrom: Classifier));
+        }
+        var data = tmp.File("custom.csv");
+        File.WriteAllText(data, "text,label\na fine film,LABEL_1\na dull film,LABEL_0\n");
+        var r = CliRunner.Run("evaluate", "--model", tmp.File("nan"), "--task", "csv", "--data", data, "--output", tmp.File("metrics.json"), "--device", "cpu");
+        AssertOneLine(r, "the model produced NaN logits");
+        Assert.False(File.Exists(tmp.File("metrics.json")));
+    }
+
     [Theory]
     [InlineData("predict", "--text", "", "--text: empty")]
     [InlineData("nsp", "--text", "", "--text-pair", "x", "--text and --text-pair must not be empty")]

@@ -173,6 +173,23 @@ public class CheckpointLoadingTests
         }
     }
 
+    [Theory]
+    [InlineData(ScalarType.Float32)]
+    [InlineData(ScalarType.Float16)]
+    public void State_dict_leaves_no_intermediate_tensors_alive(ScalarType dtype)
+    {
+        using var model = BertPretrained.Load<BertForSequenceClassification>(HfFixture.Dir("sequence-classification"));
+        // Live tensor handles of this thread: what StateDict creates and its caller does not dispose stays counted here.
+        var before = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        var state = BertPretrained.StateDict(model, dtype);
+        Assert.All(state.Values, t => Assert.Equal(dtype, t.dtype));
+        foreach (var t in state.Values)
+        {
+            t.Dispose();
+        }
+        Assert.Equal(before, DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+    }
+
     [Fact]
     public void Shape_mismatch_is_a_clear_error()
     {

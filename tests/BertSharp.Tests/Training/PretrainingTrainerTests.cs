@@ -1,3 +1,4 @@
+using BertSharp.Checkpoints;
 using BertSharp.Data.Pretraining;
 using BertSharp.Tests.Data.Pretraining;
 using BertSharp.Tests.Infrastructure;
@@ -110,6 +111,34 @@ public class PretrainingTrainerTests
         var changed = Assert.Throws<BertSharpException>(() => new PretrainingTrainer(o with { LearningRate = 2e-3 }).Run(data, tmp.File("run"), new PretrainingModelSource(), true));
         Assert.Contains("cannot resume: learning_rate was 0.001 in the checkpoint but is 0.002 now", changed.Message, StringComparison.Ordinal);
         Assert.Equal(["learning_rate"], changed.Fields);
+    }
+
+    [Fact]
+    public void A_non_finite_loss_stops_the_run_before_a_NaN_checkpoint_or_final_model()
+    {
+        using var tmp = TestPaths.TempDir();
+        var (data, vocab) = SmallData(tmp, dupe: 1);
+        // A learning rate this large blows the weights up after the first step, so a later step's loss is NaN or infinite.
+        var o = Options() with { Steps = 4, LearningRate = 1e30, WarmupSteps = 0, SaveEvery = 1, EvalEvery = 0, GradAccum = 1 };
+
+        var e = Assert.Throws<BertSharpException>(() => new PretrainingTrainer(o).Run(data, tmp.File("run"), new PretrainingModelSource("tiny", vocab), false));
+        Assert.Contains("the training loss became", e.Message, StringComparison.Ordinal);
+        Assert.Equal(["learning_rate"], e.Fields);
+        Assert.False(Directory.Exists(tmp.File("run/final")));
+        // Step 1 (the initial weights) had a finite loss and kept its checkpoint; the ones written hold finite weights only.
+        Assert.True(Directory.Exists(tmp.File("run/checkpoint-1")));
+        foreach (var checkpoint in Directory.GetDirectories(tmp.File("run"), "checkpoint-*"))
+        {
+            var weights = SafeTensors.Load(Path.Combine(checkpoint, "model.safetensors"));
+            try
+            {
+                Assert.All(weights, kv => Assert.True(kv.Value.isfinite().all().item<bool>(), $"{checkpoint}: {kv.Key} is not finite"));
+            }
+            finally
+            {
+                SafeTensors.DisposeAll(weights);
+            }
+        }
     }
 
     [Fact]

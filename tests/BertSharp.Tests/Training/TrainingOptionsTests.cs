@@ -97,7 +97,7 @@ public class TrainingOptionsTests
     }
 
     [Fact]
-    public void Training_args_file_round_trips_and_reads_other_shapes_as_nothing()
+    public void Training_args_file_round_trips_and_refuses_a_corrupt_file()
     {
         using var tmp = TestPaths.TempDir();
         TrainingArgsFile.Write(tmp.Path, new JsonObject { ["task"] = "ner", ["label_all_tokens"] = false, ["head_tokens"] = 64 });
@@ -106,15 +106,22 @@ public class TrainingOptionsTests
         Assert.Equal("ner", TrainingArgsFile.String(read, "task"));
         Assert.False(TrainingArgsFile.Bool(read, "label_all_tokens"));
         Assert.Equal(64, TrainingArgsFile.Int(read, "head_tokens"));
-        // Wrong types and missing keys say nothing; so do a missing file and one that is not a JSON object.
+        // Wrong types and missing keys say nothing; so does a missing file.
         Assert.Null(TrainingArgsFile.String(read, "head_tokens"));
         Assert.Null(TrainingArgsFile.Int(read, "task"));
         Assert.Null(TrainingArgsFile.Bool(read, "absent"));
         Assert.Null(TrainingArgsFile.Read(tmp.File("none")));
-        File.WriteAllText(tmp.File(TrainingArgsFile.FileName), "[1, 2]");
-        Assert.Null(TrainingArgsFile.Read(tmp.Path));
-        File.WriteAllText(tmp.File(TrainingArgsFile.FileName), "{ cut");
-        Assert.Null(TrainingArgsFile.Read(tmp.Path));
+        // A present file that is cut short or not an object is an error naming it, not "no settings".
+        var path = tmp.File(TrainingArgsFile.FileName);
+        File.WriteAllText(path, "{ cut");
+        var cut = Assert.Throws<BertSharpException>(() => TrainingArgsFile.Read(tmp.Path));
+        Assert.StartsWith(path + ": not valid JSON", cut.Message, StringComparison.Ordinal);
+        File.WriteAllText(path, "[1, 2]");
+        var array = Assert.Throws<BertSharpException>(() => TrainingArgsFile.Read(tmp.Path));
+        Assert.StartsWith(path + ": expected a JSON object", array.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', cut.Message + array.Message);
+        // What reads it (the trained truncation side) no longer falls back to head truncation.
+        Assert.Throws<BertSharpException>(() => TextClassifier.TrainedTruncation(tmp.Path));
     }
 
     [Fact]
