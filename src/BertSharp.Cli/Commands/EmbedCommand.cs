@@ -79,12 +79,12 @@ internal static class EmbedCommand
                 var length = ModelLength.Resolve(pipe.Model.Config, pipe.Tokenizer, p.GetValue(maxLength), p.GetValue(model)!);
                 if (length.Warning is { } lw)
                 {
-                    Console.Error.WriteLine("warning: " + lw);
+                    CliErrors.Warn(lw);
                 }
                 var counts = texts.Select(t => pipe.Tokenizer.CountTokens(t) + 2).ToList();
                 if (ModelLength.TruncationWarning(counts.Count(c => c > length.Length), texts.Count, length.Length, counts.Max()) is { } tw)
                 {
-                    Console.Error.WriteLine("warning: " + tw);
+                    CliErrors.Warn(tw);
                 }
                 // A fine-tuned classifier names its labels: 0/1 in the file become negative/positive in the output and the legend.
                 labels = EmbedInput.NameLabels(labels, pipe.Model.Config.Id2Label);

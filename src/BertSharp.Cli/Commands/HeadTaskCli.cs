@@ -260,7 +260,7 @@ internal static class HeadTaskCli
             : ModelLength.Resolve(config, tokenizer, requested, model);
         if (length.Warning is { } w)
         {
-            Console.Error.WriteLine("warning: " + w);
+            CliErrors.Warn(w);
         }
         return length.Length;
     }

@@ -78,7 +78,7 @@ internal static class PretrainDataCommand
                 Seed = p.GetValue(seed),
             };
             options.Validate();
-            var lowercasing = LowercaseRule.Resolve(vocabPath, p.GetValue(lower));
+            var lowercasing = CommonOptions.ResolveLowercase(vocabPath, p, lower);
             var lowercase = lowercasing.Lowercase;
             var tokenizer = BertTokenizer.FromVocabFile(vocabPath, lowercase);
             var noSpecials = new EncodeOptions { AddSpecialTokens = false, Truncation = TruncationStrategy.None };

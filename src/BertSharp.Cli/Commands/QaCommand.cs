@@ -41,7 +41,7 @@ internal static class QaCommand
             var length = ModelLength.Resolve(pipe.Model.Config, pipe.Tokenizer, p.GetValue(maxLength), p.GetValue(model)!, preferred: QuestionAnsweringOptions.DefaultWindow);
             if (length.Warning is { } w)
             {
-                Console.Error.WriteLine("warning: " + w);
+                CliErrors.Warn(w);
             }
             var options = new QuestionAnsweringOptions(p.GetValue(topK), length.Length, p.GetValue(stride), p.GetValue(maxAnswer));
             foreach (var a in pipe.Answer([(p.GetValue(question)!, text)], options)[0])

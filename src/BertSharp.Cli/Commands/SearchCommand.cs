@@ -63,12 +63,12 @@ internal static class SearchCommand
             var length = ModelLength.Resolve(pipe.Model.Config, pipe.Tokenizer, p.GetValue(maxLength), modelDir);
             if (length.Warning is { } lw)
             {
-                Console.Error.WriteLine("warning: " + lw);
+                CliErrors.Warn(lw);
             }
             var counts = texts.Select(t => pipe.Tokenizer.CountTokens(t) + 2).ToList();
             if (ModelLength.TruncationWarning(counts.Count(c => c > length.Length), texts.Count, length.Length, counts.Max()) is { } tw)
             {
-                Console.Error.WriteLine("warning: " + tw);
+                CliErrors.Warn(tw);
             }
             var options = new FeatureExtractionOptions(p.GetValue(pooling) == "mean" ? Pooling.Mean : Pooling.Cls, Normalize: true, length.Length, p.GetValue(batch));
             var search = SemanticSearch.Build(pipe, texts, options);

@@ -63,7 +63,7 @@ internal static class ServeCommand
                 Console.Out.WriteLine($"serving {options.ModelDirectory} ({served.Architecture}, inputs up to {served.MaxLength} tokens{(served.PairInput ? ", sentence pairs" : "")}{engine}) on {string.Join(", ", addresses)}");
                 if (served.Length.Warning is { } w)
                 {
-                    Console.Error.WriteLine("warning: " + w);
+                    CliErrors.Warn(w);
                 }
             });
             app.Run();

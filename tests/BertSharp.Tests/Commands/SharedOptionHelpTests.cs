@@ -1,6 +1,5 @@
 using System.CommandLine;
-using BertSharp.Modeling;
-using BertSharp.Tokenization;
+using BertSharp.Cli.Commands;
 
 namespace BertSharp.Tests.Commands;
 
@@ -62,7 +61,7 @@ public class SharedOptionHelpTests
     {
         var maxLength = Options("--max-length").Where(m => Computing.Contains(m.Command)).ToList();
         Assert.Equal(Computing.Length - 1, maxLength.Count); // pretrain takes its length from its data
-        Assert.All(maxLength, m => Assert.StartsWith(ModelLength.Help, m.Option.Description, StringComparison.Ordinal));
+        Assert.All(maxLength, m => Assert.StartsWith(CommonOptions.MaxLengthHelp, m.Option.Description, StringComparison.Ordinal));
     }
 
     [Theory]
@@ -71,5 +70,5 @@ public class SharedOptionHelpTests
     [InlineData("finetune", "With --config: ")]
     [InlineData("data stats", "With --vocab: ")]
     public void Lowercase_of_a_command_that_reads_a_vocabulary_states_the_lowercase_rule(string command, string when) =>
-        Assert.Equal(when + LowercaseRule.Help, Options("--lowercase").Single(o => o.Command == command).Option.Description);
+        Assert.Equal(when + CommonOptions.LowercaseHelp, Options("--lowercase").Single(o => o.Command == command).Option.Description);
 }
