@@ -1,4 +1,5 @@
 using System.CommandLine;
+using BertSharp.Data;
 using BertSharp.Modeling;
 using BertSharp.Runtime;
 using BertSharp.Tokenization;
@@ -60,6 +61,35 @@ internal static class CommonOptions
     /// <summary><c>--max-length</c> with the one rule of <see cref="ModelLength"/> as its help.</summary>
     public static Option<int?> MaxLength(string? extra = null) =>
         new("--max-length") { Description = extra is null ? MaxLengthHelp : MaxLengthHelp + " " + extra };
+
+    /// <summary>
+    /// <c>--architecture</c>: the model class a command loads, exports or shows a checkpoint as (<paramref name="role"/>, e.g.
+    /// "to load as"), with the classes BertSharp knows; <paramref name="defaultText"/> says what is used when it is not given.
+    /// </summary>
+    public static Option<string?> Architecture(string role, string defaultText = "the config's architectures[0]") =>
+        new("--architecture") { Description = $"Model class {role} (default: {defaultText}): {string.Join(", ", BertPretrained.Architectures)}." };
+
+    /// <summary>The --help text of <c>--vocab</c> where it is a WordPiece vocab.txt file.</summary>
+    public const string VocabHelp = "vocab.txt of the WordPiece vocabulary.";
+
+    /// <summary><c>--vocab</c>: a WordPiece vocab.txt (<paramref name="description"/> when the command says more about it).</summary>
+    public static Option<string> Vocab(bool required = false, string description = VocabHelp) =>
+        new("--vocab") { Description = description, Required = required };
+
+    /// <summary><c>--warmup-steps</c>: linear learning-rate warm-up over this many optimizer steps (<paramref name="defaultText"/>: when not given).</summary>
+    public static Option<T> WarmupSteps<T>(string defaultText) =>
+        new("--warmup-steps") { Description = $"Linear warmup over this many optimizer steps{defaultText}." };
+
+    /// <summary><c>--doc-stride</c> of question answering: context tokens shared by consecutive windows (default <see cref="QuestionAnsweringWindows.DefaultDocStride"/>).</summary>
+    public static Option<int> DocStride(string description = "Context tokens shared by consecutive windows.") =>
+        new("--doc-stride") { Description = description, DefaultValueFactory = _ => QuestionAnsweringWindows.DefaultDocStride };
+
+    /// <summary>
+    /// <c>--max-answer-length</c> of question answering, with the default of the library code that decodes: <c>bert qa</c>'s
+    /// (HF's pipeline, 15) and SQuAD training evaluation's (HF's run_qa, 30) differ on purpose.
+    /// </summary>
+    public static Option<int> MaxAnswerLength(int fallback, string description = "Longest answer in tokens.") =>
+        new("--max-answer-length") { Description = description, DefaultValueFactory = _ => fallback };
 
     /// <summary><c>--truncation-side head|tail|head+tail</c>: which word pieces a text longer than the maximum length keeps.</summary>
     public static Option<string?> TruncationSide(string defaultText) =>

@@ -19,12 +19,10 @@ internal static class EmbedCommand
         var model = CommonOptions.ModelOption("A model directory (any BERT architecture; its encoder is used).");
         var input = new Option<string>("--input") { Description = ".txt (one text per line), .jsonl, .csv or .tsv with a header.", Required = true };
         var output = new Option<string>("--output") { Description = "Embeddings file: .jsonl or .safetensors (tensor 'embeddings' [n, hidden]).", Required = true };
-        var textColumn = new Option<string>("--text-column") { Description = "Text field of .jsonl/.csv/.tsv input.", DefaultValueFactory = _ => "text" };
+        var textColumn = DataOptions.TextColumnOption("Text field of .jsonl/.csv/.tsv input.", () => "text");
         var labelColumn = new Option<string?>("--label-column") { Description = "Label field: kept in the output and used to colour the plot." };
-        var task = new Option<string?>("--task")
-        {
-            Description = "Read --input in a task's format (imdb, cola, sst2, mrpc): its text column, and its label names (0 → negative ...) in the output and the plot legend.",
-        };
+        var task = DataOptions.TaskOption(
+            "Read --input in a task's format (imdb, cola, sst2, mrpc): its text column, and its label names (0 → negative ...) in the output and the plot legend.");
         var pooling = new Option<string>("--pooling") { Description = "cls or mean (over real tokens).", DefaultValueFactory = _ => "cls" };
         pooling.AcceptOnlyFromAmong("cls", "mean");
         var normalize = new Option<bool>("--normalize") { Description = "Scale every embedding to unit L2 norm." };

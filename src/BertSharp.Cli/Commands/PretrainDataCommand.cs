@@ -10,7 +10,7 @@ internal static class PretrainDataCommand
     public static Command Create()
     {
         var input = new Option<string[]>("--input") { Description = "Corpus files or directories (.txt, .txt.gz); documents separated by blank lines, or one per line, or Gutenberg books (see --format).", AllowMultipleArgumentsPerToken = true };
-        var vocab = new Option<string>("--vocab") { Description = "vocab.txt of the WordPiece vocabulary." };
+        var vocab = CommonOptions.Vocab();
         var output = new Option<string>("--output") { Description = "Output directory (replaced atomically; a non-empty directory bert did not write is refused, see --overwrite)." };
         var stats = new Option<string>("--stats") { Description = "Print statistics of an existing data directory instead of building one." };
         var show = new Option<int>("--show")
