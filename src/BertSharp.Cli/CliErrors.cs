@@ -62,6 +62,9 @@ public static partial class CliErrors
     public static string RenameFields(string text) =>
         SnakeCase().Replace(text ?? throw new ArgumentNullException(nameof(text)), m => FlagOf(m.Value));
 
+    /// <summary>Writes a library warning (options named by their fields) to stderr as the CLI says it: <c>warning: </c> and flags.</summary>
+    public static void Warn(string text) => Console.Error.WriteLine("warning: " + RenameFields(text));
+
     [System.Text.RegularExpressions.GeneratedRegex(@"\b[a-z]+(?:_[a-z]+)+\b")]
     private static partial System.Text.RegularExpressions.Regex SnakeCase();
 

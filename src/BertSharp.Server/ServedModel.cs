@@ -38,7 +38,7 @@ public sealed class ServedModel : IDisposable
         backend ??= InferenceBackend.Torch;
         if (!Directory.Exists(modelDirectory))
         {
-            throw new BertSharpException($"--model {modelDirectory}: model directory not found.");
+            throw new BertSharpException($"{BertSharpException.Field("model")} {modelDirectory}: model directory not found.");
         }
         var dev = TorchRuntime.ResolveDevice(device);
         var config = BertPretrained.LoadConfig(modelDirectory);

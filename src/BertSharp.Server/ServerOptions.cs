@@ -68,7 +68,7 @@ public sealed record ServerOptions
     {
         if (AllowedHosts.Count == 0 || AllowedHosts.Any(string.IsNullOrWhiteSpace))
         {
-            throw new BertSharpException("--allowed-hosts: expected host names separated by commas (or * for any host).");
+            throw new BertSharpException($"{BertSharpException.Field("allowed_hosts")}: expected host names separated by commas (or * for any host).");
         }
         if (MaxHeaderBytes < 1024 || MaxHeaderBytes > MaxKestrelHeaderBytes / 2)
         {

@@ -19,13 +19,13 @@ internal static class BenchCommand
 
     private static Command CreateTokenize()
     {
-        var vocab = new Option<string>("--vocab") { Description = "vocab.txt of the WordPiece vocabulary.", Required = true };
+        var vocab = CommonOptions.Vocab(required: true);
         var input = new Option<string>("--input")
         {
             Description = "Texts: .txt/.txt.gz (one per line) or .csv/.csv.gz with a 'review' or 'text' column (the IMDb files).", Required = true,
         };
         var threads = new Option<string>("--threads") { Description = "Thread count, or a comma-separated list (one JSON line each).", DefaultValueFactory = _ => "1" };
-        var lowercase = new Option<bool>("--lowercase") { Description = "Lowercase (true for uncased vocabularies).", DefaultValueFactory = _ => true };
+        var lowercase = CommonOptions.Lowercase();
         var rounds = new Option<int>("--rounds") { Description = "Timed passes over the texts per thread count; the fastest is reported.", DefaultValueFactory = _ => 3 };
         var cmd = new Command("tokenize",
             "Time encoding (ids with [CLS]/[SEP], as HF encode does) of every text; prints {texts, tokens, seconds, tokens_per_second, threads, cpu_seconds, tokens_per_cpu_second} as one JSON line per thread count (rounds interleaved across thread counts; best round reported).")
@@ -40,7 +40,7 @@ internal static class BenchCommand
             {
                 throw new BertSharpException($"--rounds must be at least 1 (got {roundCount}).");
             }
-            var tokenizer = BertTokenizer.FromVocabFile(parse.GetValue(vocab)!, parse.GetValue(lowercase));
+            var tokenizer = BertTokenizer.FromVocabFile(parse.GetValue(vocab)!, CommonOptions.ResolveLowercase(parse.GetValue(vocab)!, parse, lowercase).Lowercase);
             var texts = TextCorpus.ReadTexts(parse.GetValue(input)!).ToArray();
             if (texts.Length == 0)
             {

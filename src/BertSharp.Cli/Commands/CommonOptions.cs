@@ -1,4 +1,5 @@
 using System.CommandLine;
+using BertSharp.Data;
 using BertSharp.Modeling;
 using BertSharp.Runtime;
 using BertSharp.Tokenization;
@@ -52,9 +53,43 @@ internal static class CommonOptions
     public static Option<int?> Threads() =>
         new("--threads") { Description = "CPU threads for libtorch (default: libtorch's choice)." };
 
+    /// <summary>The --help text every command shows for its --max-length option: the one rule of <see cref="ModelLength"/>.</summary>
+    public const string MaxLengthHelp =
+        "Maximum tokens per input, [CLS]/[SEP] included (default: the model's trained length, model_max_length in tokenizer_config.json, " +
+        "at most max_position_embeddings; longer inputs are truncated with a warning; above the trained length a warning says those positions were never trained).";
+
     /// <summary><c>--max-length</c> with the one rule of <see cref="ModelLength"/> as its help.</summary>
     public static Option<int?> MaxLength(string? extra = null) =>
-        new("--max-length") { Description = extra is null ? ModelLength.Help : ModelLength.Help + " " + extra };
+        new("--max-length") { Description = extra is null ? MaxLengthHelp : MaxLengthHelp + " " + extra };
+
+    /// <summary>
+    /// <c>--architecture</c>: the model class a command loads, exports or shows a checkpoint as (<paramref name="role"/>, e.g.
+    /// "to load as"), with the classes BertSharp knows; <paramref name="defaultText"/> says what is used when it is not given.
+    /// </summary>
+    public static Option<string?> Architecture(string role, string defaultText = "the config's architectures[0]") =>
+        new("--architecture") { Description = $"Model class {role} (default: {defaultText}): {string.Join(", ", BertPretrained.Architectures)}." };
+
+    /// <summary>The --help text of <c>--vocab</c> where it is a WordPiece vocab.txt file.</summary>
+    public const string VocabHelp = "vocab.txt of the WordPiece vocabulary.";
+
+    /// <summary><c>--vocab</c>: a WordPiece vocab.txt (<paramref name="description"/> when the command says more about it).</summary>
+    public static Option<string> Vocab(bool required = false, string description = VocabHelp) =>
+        new("--vocab") { Description = description, Required = required };
+
+    /// <summary><c>--warmup-steps</c>: linear learning-rate warm-up over this many optimizer steps (<paramref name="defaultText"/>: when not given).</summary>
+    public static Option<T> WarmupSteps<T>(string defaultText) =>
+        new("--warmup-steps") { Description = $"Linear warmup over this many optimizer steps{defaultText}." };
+
+    /// <summary><c>--doc-stride</c> of question answering: context tokens shared by consecutive windows (default <see cref="QuestionAnsweringWindows.DefaultDocStride"/>).</summary>
+    public static Option<int> DocStride(string description = "Context tokens shared by consecutive windows.") =>
+        new("--doc-stride") { Description = description, DefaultValueFactory = _ => QuestionAnsweringWindows.DefaultDocStride };
+
+    /// <summary>
+    /// <c>--max-answer-length</c> of question answering, with the default of the library code that decodes: <c>bert qa</c>'s
+    /// (HF's pipeline, 15) and SQuAD training evaluation's (HF's run_qa, 30) differ on purpose.
+    /// </summary>
+    public static Option<int> MaxAnswerLength(int fallback, string description = "Longest answer in tokens.") =>
+        new("--max-answer-length") { Description = description, DefaultValueFactory = _ => fallback };
 
     /// <summary><c>--truncation-side head|tail|head+tail</c>: which word pieces a text longer than the maximum length keeps.</summary>
     public static Option<string?> TruncationSide(string defaultText) =>
@@ -100,12 +135,28 @@ internal static class CommonOptions
     public static Option<bool> Overwrite(string output = "--output") =>
         new("--overwrite") { Description = $"Write into a non-empty {output} that bert did not write; only bert's own files are replaced, nothing else is removed." };
 
+    /// <summary>The --help text of every --lowercase option: the one rule of <see cref="LowercaseRule"/>.</summary>
+    public const string LowercaseHelp =
+        "Lower-case (and strip accents): true or false. Default: do_lower_case of the tokenizer's tokenizer_config.json (or tokenizer.json), " +
+        "else detected from the vocabulary (uncased when no token has an upper-case letter).";
+
     /// <summary>
     /// <c>--lowercase</c> of a command that tokenizes with a vocabulary, with <see cref="LowercaseRule"/> as its help;
     /// <paramref name="when"/> names the option that brings the vocabulary when that is not always given (e.g. <c>--config</c>).
     /// </summary>
     public static Option<bool?> Lowercase(string? when = null) =>
-        new("--lowercase") { Description = when is null ? LowercaseRule.Help : $"With {when}: {LowercaseRule.Help}" };
+        new("--lowercase") { Description = when is null ? LowercaseHelp : $"With {when}: {LowercaseHelp}" };
+
+    /// <summary>
+    /// <see cref="LowercaseRule.Resolve"/> for the tokenizer at <paramref name="path"/> with <paramref name="option"/>'s value;
+    /// an explicit choice is attributed to the flag (the library names the field).
+    /// </summary>
+    public static LowercaseDecision ResolveLowercase(string path, ParseResult p, Option<bool?> option)
+    {
+        var requested = p.GetValue(option);
+        var decision = LowercaseRule.Resolve(path, requested);
+        return requested is null ? decision : decision with { Source = option.Name };
+    }
 
     /// <summary>Applies <c>--threads</c> when given.</summary>
     public static void ApplyThreads(ParseResult p, Option<int?> threads)

@@ -14,10 +14,7 @@ internal static class ConvertCommand
             "Directory to write (config.json, model.safetensors, tokenizer files); replaced atomically. A non-empty directory bert did not write is refused (see --overwrite).",
             "output", "--output");
         var dtype = new Option<string>("--dtype") { Description = "Weight dtype to write: float32, float16 or bfloat16.", DefaultValueFactory = _ => "float32" };
-        var architecture = new Option<string?>("--architecture")
-        {
-            Description = $"Model class to load as (default: the config's architectures[0]): {string.Join(", ", BertPretrained.Architectures)}.",
-        };
+        var architecture = CommonOptions.Architecture("to load as");
         var overwrite = CommonOptions.Overwrite("OUTPUT");
         var cmd = new Command("convert", "Rewrite a BERT checkpoint as HF config.json + model.safetensors (keys, dtypes and shapes as HF writes them).")
         {

@@ -45,7 +45,7 @@ internal static class DataCommand
             string? note = null;
             if (p.GetValue(vocab) is { } v)
             {
-                var lower = LowercaseRule.Resolve(v, p.GetValue(lowercase));
+                var lower = CommonOptions.ResolveLowercase(v, p, lowercase);
                 tokenizer = BertTokenizer.FromPath(v, lower.Lowercase);
                 note = $"{v}, {lower}";
             }

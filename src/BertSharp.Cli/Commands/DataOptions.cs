@@ -7,12 +7,24 @@ namespace BertSharp.Cli.Commands;
 /// <summary>The options that choose a task and, for csv/tsv/jsonl, its columns (shared by finetune, evaluate and predict).</summary>
 internal sealed class DataOptions
 {
-    public Option<string> Task { get; } = new("--task")
-    {
-        Description = "Task: imdb, cola, sst2, mrpc (their file formats), or csv, tsv, jsonl with --text-column/--label-column; ner (CoNLL columns or JSON lines with tokens/ner_tags), squad (SQuAD v1.1/v2.0 JSON), swag (CSV or JSON lines with sent1, sent2, ending0…, label). evaluate/predict: default the task the model was fine-tuned on.",
-    };
+    public Option<string?> Task { get; } = TaskOption(
+        "Task: imdb, cola, sst2, mrpc (their file formats), or csv, tsv, jsonl with --text-column/--label-column; ner (CoNLL columns or JSON lines with tokens/ner_tags), squad (SQuAD v1.1/v2.0 JSON), swag (CSV or JSON lines with sent1, sent2, ending0…, label). evaluate/predict: default the task the model was fine-tuned on.");
 
-    public Option<string?> TextColumn { get; } = new("--text-column") { Description = "csv/tsv/jsonl: column (field) with the text (default: text)." };
+    public Option<string?> TextColumn { get; } = TextColumnOption<string?>("csv/tsv/jsonl: column (field) with the text (default: text).");
+
+    /// <summary><c>--task</c>: the task whose format and labels a command reads its data in (<paramref name="description"/>: which tasks, and the default).</summary>
+    public static Option<string?> TaskOption(string description) => new("--task") { Description = description };
+
+    /// <summary><c>--text-column</c>: the column (field) of csv/tsv/jsonl data that holds the text; <paramref name="fallback"/> when the command has its own default.</summary>
+    public static Option<T> TextColumnOption<T>(string description, Func<T>? fallback = null)
+    {
+        var option = new Option<T>("--text-column") { Description = description };
+        if (fallback is not null)
+        {
+            option.DefaultValueFactory = _ => fallback();
+        }
+        return option;
+    }
 
     public Option<string?> TextPairColumn { get; } = new("--text-pair-column") { Description = "csv/tsv/jsonl: column with the second text of a pair." };
 

@@ -20,12 +20,10 @@ internal static class EmbedCommand
         var model = CommonOptions.ModelOption("A model directory (any BERT architecture; its encoder is used).");
         var input = new Option<string>("--input") { Description = ".txt (one text per line), .jsonl, .csv or .tsv with a header.", Required = true };
         var output = new Option<string>("--output") { Description = "Embeddings file: .jsonl or .safetensors (tensor 'embeddings' [n, hidden]).", Required = true };
-        var textColumn = new Option<string>("--text-column") { Description = "Text field of .jsonl/.csv/.tsv input.", DefaultValueFactory = _ => "text" };
+        var textColumn = DataOptions.TextColumnOption("Text field of .jsonl/.csv/.tsv input.", () => "text");
         var labelColumn = new Option<string?>("--label-column") { Description = "Label field: kept in the output and used to colour the plot." };
-        var task = new Option<string?>("--task")
-        {
-            Description = "Read --input in a task's format (imdb, cola, sst2, mrpc): its text column, and its label names (0 → negative ...) in the output and the plot legend.",
-        };
+        var task = DataOptions.TaskOption(
+            "Read --input in a task's format (imdb, cola, sst2, mrpc): its text column, and its label names (0 → negative ...) in the output and the plot legend.");
         var pooling = new Option<string>("--pooling") { Description = "cls or mean (over real tokens).", DefaultValueFactory = _ => "cls" };
         pooling.AcceptOnlyFromAmong("cls", "mean");
         var normalize = new Option<bool>("--normalize") { Description = "Scale every embedding to unit L2 norm." };
@@ -80,12 +78,12 @@ internal static class EmbedCommand
                 var length = ModelLength.Resolve(pipe.Model.Config, pipe.Tokenizer, p.GetValue(maxLength), p.GetValue(model)!);
                 if (length.Warning is { } lw)
                 {
-                    Console.Error.WriteLine("warning: " + lw);
+                    CliErrors.Warn(lw);
                 }
                 var counts = texts.Select(t => pipe.Tokenizer.CountTokens(t) + 2).ToList();
                 if (ModelLength.TruncationWarning(counts.Count(c => c > length.Length), texts.Count, length.Length, counts.Max()) is { } tw)
                 {
-                    Console.Error.WriteLine("warning: " + tw);
+                    CliErrors.Warn(tw);
                 }
                 // A fine-tuned classifier names its labels: 0/1 in the file become negative/positive in the output and the legend.
                 labels = EmbedInput.NameLabels(labels, pipe.Model.Config.Id2Label);

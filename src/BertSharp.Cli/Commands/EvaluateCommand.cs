@@ -72,13 +72,13 @@ internal static class EvaluateCommand
             }
             if (classifier.Length.Warning is { } lengthWarning)
             {
-                Console.Error.WriteLine("warning: " + lengthWarning);
+                CliErrors.Warn(lengthWarning);
             }
             var (truncated, longest) = classifier.CountTruncated([.. dataset.Examples.Select(e => (e.Text, e.TextPair))]);
             if (ModelLength.TruncationWarning(truncated, dataset.Count, classifier.MaxLength, longest,
                 classifier.TruncationSide, classifier.HeadTokens, classifier.PairInput) is { } truncation)
             {
-                Console.Error.WriteLine("warning: " + truncation);
+                CliErrors.Warn(truncation);
             }
             var targets = classifier.Labels.Encode(dataset);
             var encoded = classifier.Encode(dataset.Examples, targets);
@@ -117,7 +117,7 @@ internal static class EvaluateCommand
             }
             if (MajorityCollapse.Detect(report) is { } collapse)
             {
-                Console.Error.WriteLine("warning: " + MajorityCollapse.Warning(collapse, null, null, null, "evaluated model", "examples"));
+                CliErrors.Warn(MajorityCollapse.Warning(collapse, null, null, null, "evaluated model", "examples"));
             }
             var outPath = p.GetValue(output) ?? DefaultOutput(p.GetValue(model)!, dataset.Path);
             report.Save(outPath, new Dictionary<string, object?>

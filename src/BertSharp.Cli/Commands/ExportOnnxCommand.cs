@@ -20,10 +20,7 @@ internal static class ExportOnnxCommand
         data.Task.Description = "With --eval-data: the file's task (default: the task the model was fine-tuned on).";
         var model = new Argument<string>("model") { Description = "Model directory (any BERT head) or Hub id." };
         var output = new Argument<string>("output") { Description = "The .onnx file to write (atomically)." };
-        var architecture = new Option<string?>("--architecture")
-        {
-            Description = $"Model class to export as (default: the config's architectures[0]): {string.Join(", ", BertPretrained.Architectures)}.",
-        };
+        var architecture = CommonOptions.Architecture("to export as");
         var optimize = new Option<bool>("--optimize") { Description = "Write ONNX Runtime's fused BERT operators (EmbedLayerNormalization, Attention, SkipLayerNormalization, BiasGelu/FastGelu)." };
         var quantize = new Option<string?>("--quantize") { Description = "int8: dynamic quantization of the MatMul weights (per column, symmetric)." };
         quantize.AcceptOnlyFromAmong("int8");

@@ -28,7 +28,7 @@ internal static class FillMaskCommand
             var length = ModelLength.Resolve(pipeline.Model.Config, pipeline.Tokenizer, p.GetValue(maxLength), p.GetValue(model)!);
             if (length.Warning is { } w)
             {
-                Console.Error.WriteLine("warning: " + w);
+                CliErrors.Warn(w);
             }
             var tokens = pipeline.Tokenizer.CountTokens(p.GetValue(text)!) + 2;
             if (tokens > length.Length)

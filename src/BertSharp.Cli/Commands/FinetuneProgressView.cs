@@ -96,10 +96,10 @@ internal sealed class FinetuneProgressView : IFineTuneProgress
         }
     }
 
-    /// <summary>The collapse warning for a validation report, or null (also used for the final report).</summary>
+    /// <summary>The collapse warning for a validation report (options named by their flags), or null (also used for the final report).</summary>
     public string? CollapseWarning(MetricsReport? validation, int step, string when) =>
         validation is not null && MajorityCollapse.Detect(validation) is { } d
-            ? MajorityCollapse.Warning(d, _plan?.LearningRate, _plan?.Parameters, step, when)
+            ? CliErrors.RenameFields(MajorityCollapse.Warning(d, _plan?.LearningRate, _plan?.Parameters, step, when))
             : null;
 
     public void EpochStarted(int epoch, int batches)

@@ -29,15 +29,10 @@ internal sealed class HeadTaskOptions
         Description = "ner: the tag names in id order (comma-separated, or a file with one per line) for JSON lines whose ner_tags are integers; default: the sorted tags of the training data.",
     };
 
-    public Option<int> DocStride { get; } = new("--doc-stride")
-    {
-        Description = "squad: context tokens shared by consecutive windows of a long context.", DefaultValueFactory = _ => QuestionAnsweringWindows.DefaultDocStride,
-    };
+    public Option<int> DocStride { get; } = CommonOptions.DocStride("squad: context tokens shared by consecutive windows of a long context.");
 
-    public Option<int> MaxAnswerLength { get; } = new("--max-answer-length")
-    {
-        Description = "squad: longest answer in tokens when decoding for exact match / F1.", DefaultValueFactory = _ => HeadFineTuneOptions.DefaultMaxAnswerLength,
-    };
+    public Option<int> MaxAnswerLength { get; } = CommonOptions.MaxAnswerLength(HeadFineTuneOptions.DefaultMaxAnswerLength,
+        "squad: longest answer in tokens when decoding for exact match / F1.");
 
     public Option<double> NullScoreDiffThreshold { get; } = new("--null-score-diff-threshold")
     {
@@ -260,7 +255,7 @@ internal static class HeadTaskCli
             : ModelLength.Resolve(config, tokenizer, requested, model);
         if (length.Warning is { } w)
         {
-            Console.Error.WriteLine("warning: " + w);
+            CliErrors.Warn(w);
         }
         return length.Length;
     }

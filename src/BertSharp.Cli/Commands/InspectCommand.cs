@@ -14,10 +14,7 @@ internal static class InspectCommand
             "Model directory (config.json + model.safetensors or pytorch_model.bin), Hub id, size preset (tiny ... large) or config.json file.");
         var noKeys = new Option<bool>("--no-keys") { Description = "Leave out the table of checkpoint tensors." };
         var noTree = new Option<bool>("--no-tree") { Description = "Leave out the module tree." };
-        var architecture = new Option<string?>("--architecture")
-        {
-            Description = $"Model class of the tree (default: the config's architectures[0]; BertModel for a preset): {string.Join(", ", BertPretrained.Architectures)}.",
-        };
+        var architecture = CommonOptions.Architecture("of the tree", "the config's architectures[0]; BertModel for a preset");
         var cmd = new Command("inspect", "Show a BERT checkpoint or size preset: config, parameter count per module, module tree (as print(model)), tensor names, dtypes and shapes.")
         {
             model.Option,

@@ -40,7 +40,7 @@ internal static class NerCommand
             var length = ModelLength.Resolve(pipe.Model.Config, pipe.Tokenizer, p.GetValue(maxLength), p.GetValue(model)!);
             if (length.Warning is { } w)
             {
-                Console.Error.WriteLine("warning: " + w);
+                CliErrors.Warn(w);
             }
             // Tagging a cut-off text would silently miss entities: refuse instead.
             var tokens = pipe.Tokenizer.CountTokens(input) + 2;

@@ -32,12 +32,12 @@ internal static class NspCommand
             var length = ModelLength.Resolve(pipeline.Model.Config, pipeline.Tokenizer, p.GetValue(maxLength), p.GetValue(model)!);
             if (length.Warning is { } w)
             {
-                Console.Error.WriteLine("warning: " + w);
+                CliErrors.Warn(w);
             }
             var tokens = pipeline.Tokenizer.CountTokens(p.GetValue(text)!) + pipeline.Tokenizer.CountTokens(p.GetValue(pair)!) + 3;
             if (ModelLength.TruncationWarning(tokens > length.Length ? 1 : 0, 1, length.Length, tokens) is { } tw)
             {
-                Console.Error.WriteLine("warning: " + tw);
+                CliErrors.Warn(tw);
             }
             var r = pipeline.Predict(p.GetValue(text)!, p.GetValue(pair)!, length.Length);
             var inv = CultureInfo.InvariantCulture;

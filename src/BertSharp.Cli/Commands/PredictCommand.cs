@@ -98,7 +98,7 @@ internal static class PredictCommand
             }
             if (classifier.Length.Warning is { } lengthWarning)
             {
-                Console.Error.WriteLine("warning: " + lengthWarning);
+                CliErrors.Warn(lengthWarning);
             }
             if (p.GetValue(text) is { } single)
             {
@@ -176,7 +176,7 @@ internal static class PredictCommand
         if (ModelLength.TruncationWarning(truncated, inputs.Count, classifier.MaxLength, longest,
             classifier.TruncationSide, classifier.HeadTokens, classifier.PairInput) is { } w)
         {
-            Console.Error.WriteLine("warning: " + w);
+            CliErrors.Warn(w);
         }
     }
 

@@ -17,13 +17,13 @@ internal static class PretrainCommand
             Required = true,
         };
         var config = new Option<string>("--config") { Description = "A fresh model: a size preset (tiny, mini, small, medium, base, large) or a config.json file (with --vocab)." };
-        var vocab = new Option<string>("--vocab") { Description = "vocab.txt the data was built with (for --config)." };
+        var vocab = CommonOptions.Vocab(description: "vocab.txt the data was built with (for --config).");
         var model = CommonOptions.ModelOption("Continue pre-training this HF model directory instead of a fresh one.", required: false);
         var steps = new Option<long>("--steps") { Description = "Optimizer steps.", DefaultValueFactory = _ => PretrainingTrainerOptions.DefaultSteps };
         var batch = CommonOptions.BatchSize("Instances per micro-batch, over all ranks of a data-parallel run (each takes its share).", () => PretrainingTrainerOptions.DefaultBatchSize);
         var optimizer = new OptimizerOptions(PretrainingTrainerOptions.DefaultLearningRate, PretrainingTrainerOptions.DefaultEps,
             PretrainingTrainerOptions.DefaultWeightDecay, PretrainingTrainerOptions.DefaultMaxGradNorm);
-        var warmup = new Option<long?>("--warmup-steps") { Description = "Linear warm-up steps (default: 10 % of --steps)." };
+        var warmup = CommonOptions.WarmupSteps<long?>(" (default: 10 % of --steps)");
         var saveEvery = new Option<long>("--save-every") { Description = "Checkpoint every N steps (0 = at the end only).", DefaultValueFactory = _ => 0 };
         var evalEvery = new Option<long>("--eval-every") { Description = "Evaluate on held-out instances every N steps (0 = never).", DefaultValueFactory = _ => 0 };
         var resume = TrainingOptionSet.ResumeOption("Continue from the latest checkpoint-N in --output with the run's own settings (--data, --steps, --lr, ...); --steps may be raised to extend the run.");

@@ -9,25 +9,31 @@ internal static class PretrainDataCommand
 {
     public static Command Create()
     {
+        // The defaults are the library's (google's create_pretraining_data), not restated here.
+        var defaults = new PretrainingOptions();
         var input = new Option<string[]>("--input") { Description = "Corpus files or directories (.txt, .txt.gz); documents separated by blank lines, or one per line, or Gutenberg books (see --format).", AllowMultipleArgumentsPerToken = true };
-        var vocab = new Option<string>("--vocab") { Description = "vocab.txt of the WordPiece vocabulary." };
+        var vocab = CommonOptions.Vocab();
         var output = new Option<string>("--output") { Description = "Output directory (replaced atomically; a non-empty directory bert did not write is refused, see --overwrite)." };
         var stats = new Option<string>("--stats") { Description = "Print statistics of an existing data directory instead of building one." };
         var show = new Option<int>("--show")
         {
             Description = "Also print the first N instances decoded, masked positions as <input|original> (of the data built, or of --stats DIR; needs --vocab).",
         };
-        var maxSeq = new Option<int>("--max-length") { Description = "Maximum tokens per instance including [CLS] and two [SEP] (google's max_seq_length); the model pre-trained on it is trained to this length.", DefaultValueFactory = _ => 128 };
+        var maxSeq = new Option<int>("--max-length") { Description = "Maximum tokens per instance including [CLS] and two [SEP] (google's max_seq_length); the model pre-trained on it is trained to this length.", DefaultValueFactory = _ => defaults.MaxSeqLength };
         var maxSeqOld = CommonOptions.HiddenAlias(maxSeq, "--max-seq-length");
-        var maxPred = new Option<int>("--max-predictions-per-seq") { Description = "Maximum masked positions per instance.", DefaultValueFactory = _ => 20 };
-        var prob = new Option<double>("--masked-lm-prob") { Description = "Share of tokens to mask.", DefaultValueFactory = _ => 0.15 };
-        var dupe = new Option<int>("--dupe-factor") { Description = "Passes over the corpus, each with different segments and masks.", DefaultValueFactory = _ => 10 };
-        var shortSeq = new Option<double>("--short-seq-prob") { Description = "Probability of a shorter target length.", DefaultValueFactory = _ => 0.1 };
+        var maxPred = new Option<int>("--max-predictions-per-seq") { Description = "Maximum masked positions per instance.", DefaultValueFactory = _ => defaults.MaxPredictionsPerSeq };
+        var prob = new Option<double>("--masked-lm-prob") { Description = "Share of tokens to mask.", DefaultValueFactory = _ => defaults.MaskedLmProb };
+        var dupe = new Option<int>("--dupe-factor") { Description = "Passes over the corpus, each with different segments and masks.", DefaultValueFactory = _ => defaults.DupeFactor };
+        var shortSeq = new Option<double>("--short-seq-prob") { Description = "Probability of a shorter target length.", DefaultValueFactory = _ => defaults.ShortSeqProb };
         var wwm = new Option<bool>("--whole-word-mask") { Description = "Mask all word pieces of a word together." };
-        var seed = CommonOptions.Seed(12345L, "Random seed; the same seed and inputs give identical output.");
+        var seed = CommonOptions.Seed(defaults.Seed, "Random seed; the same seed and inputs give identical output.");
         var lower = CommonOptions.Lowercase();
         var format = new Option<string>("--format") { Description = "Corpus layout: auto, lines, document-per-line or book.", DefaultValueFactory = _ => "auto" };
-        var googleNsp = new Option<bool>("--google-nsp") { Description = "Always use a random next segment for one-sentence chunks, exactly as google's script (NSP labels then lean to 'random')." };
+        var googleNsp = new Option<bool>("--google-nsp")
+        {
+            Description = "Always use a random next segment for one-sentence chunks, exactly as google's script (NSP labels then lean to 'random').",
+            DefaultValueFactory = _ => !defaults.BalancedNsp,
+        };
         var objective = CommonOptions.Objective("mlm+nsp (default): google's [CLS] A [SEP] B [SEP] sentence pairs with next-sentence labels; mlm: one segment per instance, documents packed up to --max-length with [SEP] between them (HF run_mlm's group_texts), for masked-LM-only training.");
         var overwrite = CommonOptions.Overwrite();
         var threads = new Option<int>("--threads") { Description = "Worker threads (does not change the output).", DefaultValueFactory = _ => Environment.ProcessorCount };
@@ -74,11 +80,11 @@ internal static class PretrainDataCommand
                 ShortSeqProb = p.GetValue(shortSeq),
                 WholeWordMask = p.GetValue(wwm),
                 BalancedNsp = !p.GetValue(googleNsp),
-                Objective = CommonOptions.Objective(p, objective) ?? PretrainingObjective.MaskedLmNextSentence,
+                Objective = CommonOptions.Objective(p, objective) ?? defaults.Objective,
                 Seed = p.GetValue(seed),
             };
             options.Validate();
-            var lowercasing = LowercaseRule.Resolve(vocabPath, p.GetValue(lower));
+            var lowercasing = CommonOptions.ResolveLowercase(vocabPath, p, lower);
             var lowercase = lowercasing.Lowercase;
             var tokenizer = BertTokenizer.FromVocabFile(vocabPath, lowercase);
             var noSpecials = new EncodeOptions { AddSpecialTokens = false, Truncation = TruncationStrategy.None };

@@ -15,8 +15,8 @@ internal static class QaCommand
         var context = new Option<string?>("--context") { Description = "The context text." };
         var contextFile = new Option<string?>("--context-file") { Description = "A UTF-8 file holding the context." };
         var topK = CommonOptions.TopK("Answers to print, best first.", 1);
-        var maxAnswer = new Option<int>("--max-answer-length") { Description = "Longest answer in tokens.", DefaultValueFactory = _ => QuestionAnsweringOptions.DefaultMaxAnswerLength };
-        var stride = new Option<int>("--doc-stride") { Description = "Context tokens shared by consecutive windows.", DefaultValueFactory = _ => QuestionAnsweringOptions.DefaultDocStride };
+        var maxAnswer = CommonOptions.MaxAnswerLength(QuestionAnsweringOptions.DefaultMaxAnswerLength);
+        var stride = CommonOptions.DocStride();
         var maxLength = CommonOptions.MaxLength($"For qa: tokens per window (default min({QuestionAnsweringOptions.DefaultWindow}, the trained length)); a longer context is read in overlapping windows, never truncated.");
         var device = CommonOptions.Device();
         var threads = CommonOptions.Threads();
@@ -41,7 +41,7 @@ internal static class QaCommand
             var length = ModelLength.Resolve(pipe.Model.Config, pipe.Tokenizer, p.GetValue(maxLength), p.GetValue(model)!, preferred: QuestionAnsweringOptions.DefaultWindow);
             if (length.Warning is { } w)
             {
-                Console.Error.WriteLine("warning: " + w);
+                CliErrors.Warn(w);
             }
             var options = new QuestionAnsweringOptions(p.GetValue(topK), length.Length, p.GetValue(stride), p.GetValue(maxAnswer));
             foreach (var a in pipe.Answer([(p.GetValue(question)!, text)], options)[0])

@@ -14,8 +14,8 @@ internal static class SearchCommand
         var corpus = new Option<string>("--corpus") { Description = "The texts to search: .txt (one per line), .jsonl, .csv or .tsv with a header.", Required = true };
         var query = new Option<string[]>("--query") { Description = "A text to find neighbours of (repeat for several)." };
         var queries = new Option<string?>("--queries") { Description = "A .txt file of queries, one per line." };
-        var textColumn = new Option<string>("--text-column") { Description = "Text field of a .jsonl/.csv/.tsv corpus.", DefaultValueFactory = _ => "text" };
-        var task = new Option<string?>("--task") { Description = "Read --corpus in a task's format (imdb, cola, sst2, mrpc)." };
+        var textColumn = DataOptions.TextColumnOption("Text field of a .jsonl/.csv/.tsv corpus.", () => "text");
+        var task = DataOptions.TaskOption("Read --corpus in a task's format (imdb, cola, sst2, mrpc).");
         var topK = CommonOptions.TopK("Neighbours per query.", 5);
         var pooling = new Option<string>("--pooling")
         {
@@ -63,12 +63,12 @@ internal static class SearchCommand
             var length = ModelLength.Resolve(pipe.Model.Config, pipe.Tokenizer, p.GetValue(maxLength), modelDir);
             if (length.Warning is { } lw)
             {
-                Console.Error.WriteLine("warning: " + lw);
+                CliErrors.Warn(lw);
             }
             var counts = texts.Select(t => pipe.Tokenizer.CountTokens(t) + 2).ToList();
             if (ModelLength.TruncationWarning(counts.Count(c => c > length.Length), texts.Count, length.Length, counts.Max()) is { } tw)
             {
-                Console.Error.WriteLine("warning: " + tw);
+                CliErrors.Warn(tw);
             }
             var options = new FeatureExtractionOptions(p.GetValue(pooling) == "mean" ? Pooling.Mean : Pooling.Cls, Normalize: true, length.Length, p.GetValue(batch));
             var search = SemanticSearch.Build(pipe, texts, options);

@@ -12,16 +12,18 @@ internal static class ServeCommand
 {
     public static Command Create()
     {
+        // The defaults are the server's (ServerOptions), not restated here.
+        var defaults = new ServerOptions { ModelDirectory = "" };
         var model = CommonOptions.ModelOption("The model directory to serve.");
         var host = new Option<string>("--host") { Description = "Address to listen on (0.0.0.0 for all interfaces).", DefaultValueFactory = _ => "127.0.0.1" };
         var port = new Option<int>("--port") { Description = "TCP port (0 = any free port).", DefaultValueFactory = _ => 8080 };
-        var maxBatch = new Option<int>("--max-batch") { Description = "Most inputs per micro-batch (1 = no batching).", DefaultValueFactory = _ => 32 };
+        var maxBatch = new Option<int>("--max-batch") { Description = "Most inputs per micro-batch (1 = no batching).", DefaultValueFactory = _ => defaults.MaxBatch };
         var maxLength = CommonOptions.MaxLength("The server answers 422 to longer inputs instead of truncating them.");
-        var maxQueue = new Option<int>("--max-queue") { Description = "Inputs waiting per endpoint before 429.", DefaultValueFactory = _ => 1024 };
-        var timeout = new Option<double>("--timeout") { Description = "Seconds a request may wait for its result (503 beyond).", DefaultValueFactory = _ => 30 };
-        var window = new Option<double>("--batch-window-ms") { Description = "How long a micro-batch waits for more inputs (0: run with what is queued).", DefaultValueFactory = _ => 0 };
-        var maxBody = new Option<long>("--max-body-bytes") { Description = "Largest request body (413 beyond).", DefaultValueFactory = _ => 1 << 20 };
-        var device = CommonOptions.Device();
+        var maxQueue = new Option<int>("--max-queue") { Description = "Inputs waiting per endpoint before 429.", DefaultValueFactory = _ => defaults.MaxQueue };
+        var timeout = new Option<double>("--timeout") { Description = "Seconds a request may wait for its result (503 beyond).", DefaultValueFactory = _ => defaults.Timeout.TotalSeconds };
+        var window = new Option<double>("--batch-window-ms") { Description = "How long a micro-batch waits for more inputs (0: run with what is queued).", DefaultValueFactory = _ => defaults.BatchWindow.TotalMilliseconds };
+        var maxBody = new Option<long>("--max-body-bytes") { Description = "Largest request body (413 beyond).", DefaultValueFactory = _ => defaults.MaxBodyBytes };
+        var device = CommonOptions.Device(defaults.Device);
         var threads = CommonOptions.Threads();
         var allowedHosts = new Option<string?>("--allowed-hosts")
         {
@@ -63,7 +65,7 @@ internal static class ServeCommand
                 Console.Out.WriteLine($"serving {options.ModelDirectory} ({served.Architecture}, inputs up to {served.MaxLength} tokens{(served.PairInput ? ", sentence pairs" : "")}{engine}) on {string.Join(", ", addresses)}");
                 if (served.Length.Warning is { } w)
                 {
-                    Console.Error.WriteLine("warning: " + w);
+                    CliErrors.Warn(w);
                 }
             });
             app.Run();

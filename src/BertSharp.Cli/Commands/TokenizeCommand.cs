@@ -76,7 +76,7 @@ internal static class TokenizeCommand
                 TruncationSide = side?.Side ?? TruncationSide.Head,
                 HeadTokens = side?.HeadTokens,
             };
-            var lowercasing = LowercaseRule.Resolve(parse.GetValue(vocab)!, parse.GetValue(lowercase));
+            var lowercasing = CommonOptions.ResolveLowercase(parse.GetValue(vocab)!, parse, lowercase);
             var tok = BertTokenizer.FromPath(parse.GetValue(vocab)!, lowercasing.Lowercase);
             var inputPath = parse.GetValue(input);
             var inputs = TokenizeInput.Read(inputPath, parse.GetValue(format)!);

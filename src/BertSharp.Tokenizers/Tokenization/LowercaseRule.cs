@@ -13,17 +13,12 @@ public sealed record LowercaseDecision(bool Lowercase, string Source)
 
 /// <summary>
 /// The one lower-casing rule of <c>tokenize</c>, <c>pretrain-data</c> and <c>finetune --config</c>: an explicit
-/// <c>--lowercase</c> wins; else the tokenizer's own setting (<c>do_lower_case</c> in <c>tokenizer_config.json</c>, then the
+/// <c>lowercase</c> wins; else the tokenizer's own setting (<c>do_lower_case</c> in <c>tokenizer_config.json</c>, then the
 /// normalizer of <c>tokenizer.json</c>); else it is detected from the vocabulary: uncased when no token outside the bracketed
 /// specials has an upper-case letter.
 /// </summary>
 public static class LowercaseRule
 {
-    /// <summary>The --help text of every --lowercase option.</summary>
-    public const string Help =
-        "Lower-case (and strip accents): true or false. Default: do_lower_case of the tokenizer's tokenizer_config.json (or tokenizer.json), " +
-        "else detected from the vocabulary (uncased when no token has an upper-case letter).";
-
     /// <summary>Whether a vocabulary is uncased: no token outside the bracketed specials has a letter that lower-casing changes.</summary>
     public static bool LooksUncased(Vocabulary vocab)
     {
@@ -36,13 +31,13 @@ public static class LowercaseRule
     /// name) takes the <c>tokenizer_config.json</c> / <c>tokenizer.json</c> of its folder, as an HF directory would.
     /// </summary>
     /// <param name="path">vocab.txt, tokenizer.json or a directory.</param>
-    /// <param name="requested">--lowercase, or null.</param>
+    /// <param name="requested">lowercase, or null.</param>
     public static LowercaseDecision Resolve(string path, bool? requested)
     {
         ArgumentNullException.ThrowIfNull(path);
         if (requested is bool b)
         {
-            return new LowercaseDecision(b, "--lowercase");
+            return new LowercaseDecision(b, "lowercase given");
         }
         var isDir = Directory.Exists(path);
         var dir = isDir ? path : Path.GetDirectoryName(Path.GetFullPath(path)) ?? ".";

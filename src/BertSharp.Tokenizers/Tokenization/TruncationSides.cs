@@ -24,11 +24,13 @@ public static class TruncationSides
     public static int DefaultHeadTokens(int keep) => (int)Math.Round(keep * 128.0 / 510, MidpointRounding.AwayFromZero);
 
     /// <summary>
-    /// Parses head, tail or head+tail (also HF's right = head and left = tail); a one-line error naming <paramref name="what"/>.
+    /// Parses head, tail or head+tail (also HF's right = head and left = tail); a one-line error naming <paramref name="what"/>
+    /// (by default the field <c>truncation_side</c>).
     /// </summary>
-    public static TruncationSide Parse(string value, string what = "--truncation-side")
+    public static TruncationSide Parse(string value, string? what = null)
     {
         ArgumentNullException.ThrowIfNull(value);
+        what ??= BertSharpException.Field("truncation_side");
         return value.Trim().ToLowerInvariant() switch
         {
             "head" or "right" => TruncationSide.Head,

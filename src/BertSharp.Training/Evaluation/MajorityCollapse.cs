@@ -61,16 +61,16 @@ public static class MajorityCollapse
             var size = n >= 1_000_000 ? string.Create(inv, $"{n / 1e6:0.#} M") : string.Create(inv, $"{n / 1e3:0.#} k");
             if (lr < low)
             {
-                causes.Add($"--lr {Rate(lr)} is low for a {size}-parameter model (models of this size fine-tune at {Rate(low)}–{Rate(high)}; BERT-base's 2e-5 is too little for small models)");
+                causes.Add($"learning_rate {Rate(lr)} is low for a {size}-parameter model (models of this size fine-tune at {Rate(low)}–{Rate(high)}; BERT-base's 2e-5 is too little for small models)");
             }
             else if (lr > high)
             {
-                causes.Add($"--lr {Rate(lr)} is high for a {size}-parameter model (usual: {Rate(low)}–{Rate(high)}); too large a step wipes out what the encoder knew");
+                causes.Add($"learning_rate {Rate(lr)} is high for a {size}-parameter model (usual: {Rate(low)}–{Rate(high)}); too large a step wipes out what the encoder knew");
             }
         }
         if (steps is { } s && s < MinSteps)
         {
-            causes.Add(string.Create(inv, $"only {s} optimizer step(s) so far (a few hundred are usual: more data, more --epochs or a smaller --batch-size)"));
+            causes.Add(string.Create(inv, $"only {s} optimizer step(s) so far (a few hundred are usual: more data, more epochs or a smaller batch_size)"));
         }
         if (causes.Count == 0)
         {

@@ -67,8 +67,8 @@ public sealed record HeadFineTuneOptions
         _ => 32,
     };
 
-    /// <summary>Maximum length of a head fine-tuning without <see cref="TrainingOptions.MaxLength"/>: QA's window, else 128.</summary>
-    public static int DefaultMaxLengthOf(HeadTask task) => task == HeadTask.QuestionAnswering ? QuestionAnsweringWindows.DefaultWindow : 128;
+    /// <summary>Maximum length of a head fine-tuning without <see cref="TrainingOptions.MaxLength"/>: QA's window, else <see cref="TaskSpec.StandardMaxLength"/>.</summary>
+    public static int DefaultMaxLengthOf(HeadTask task) => task == HeadTask.QuestionAnswering ? QuestionAnsweringWindows.DefaultWindow : TaskSpec.StandardMaxLength;
 
     /// <summary>The task's name in training_args.json and on the command line.</summary>
     public string TaskName => Names(Task)[0];

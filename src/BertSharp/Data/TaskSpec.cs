@@ -45,8 +45,11 @@ public sealed record TaskSpec
     /// <summary>Default number of epochs (the tutorials: 4, 2 for IMDb).</summary>
     public int DefaultEpochs { get; init; } = 4;
 
-    /// <summary>Default maximum sequence length in tokens (128, 512 for IMDb).</summary>
-    public int DefaultMaxLength { get; init; } = 128;
+    /// <summary>The maximum sequence length of a task that sets none of its own (the tutorials' and HF's example scripts' 128).</summary>
+    public const int StandardMaxLength = 128;
+
+    /// <summary>Default maximum sequence length in tokens (<see cref="StandardMaxLength"/>, 512 for IMDb).</summary>
+    public int DefaultMaxLength { get; init; } = StandardMaxLength;
 
     /// <summary>The metric that decides "best" and is shown in the epoch table (accuracy, mcc, f1, pearson).</summary>
     public string PrimaryMetric { get; init; } = "accuracy";

@@ -14,16 +14,12 @@ public sealed record ResolvedLength(int Length, int TrainedLength, int PositionL
 /// The one maximum-length rule of every command. A model's trained length is <c>model_max_length</c> of its
 /// <c>tokenizer_config.json</c> (BertSharp's pre-training and fine-tuning write the longest length they trained at there, as
 /// HF checkpoints record theirs), else <c>max_position_embeddings</c>, and never more than <c>max_position_embeddings</c>.
-/// Commands default to the trained length; <c>--max-length</c> overrides it up to <c>max_position_embeddings</c>, with a
-/// warning when the positions beyond the trained length would be used.
+/// Commands default to the trained length; <c>max_length</c> overrides it up to <c>max_position_embeddings</c>, with a
+/// warning when the positions beyond the trained length would be used. Warnings name options by their snake_case fields
+/// (<c>max_length</c>, <c>truncation_side</c>), as <see cref="BertSharpException"/> messages do.
 /// </summary>
 public static class ModelLength
 {
-    /// <summary>The --help text every command shows for its --max-length option.</summary>
-    public const string Help =
-        "Maximum tokens per input, [CLS]/[SEP] included (default: the model's trained length, model_max_length in tokenizer_config.json, " +
-        "at most max_position_embeddings; longer inputs are truncated with a warning; above the trained length a warning says those positions were never trained).";
-
     /// <summary>The longest input whose positions the model was trained on.</summary>
     public static int Trained(BertConfig config, BertTokenizer tokenizer)
     {
@@ -38,7 +34,7 @@ public static class ModelLength
     /// </summary>
     /// <param name="config">The model's configuration.</param>
     /// <param name="tokenizer">Its tokenizer (model_max_length).</param>
-    /// <param name="requested">--max-length, or null.</param>
+    /// <param name="requested">max_length, or null.</param>
     /// <param name="origin">Names the model in messages (a directory or "preset mini").</param>
     /// <param name="preferred">A default below the trained length to prefer (e.g. a task's 128); null for none.</param>
     /// <exception cref="BertSharpException">The requested length is below 3 or above max_position_embeddings.</exception>
@@ -68,7 +64,7 @@ public static class ModelLength
         if (length > trained)
         {
             warning = string.Create(CultureInfo.InvariantCulture,
-                $"--max-length {length}: {origin} was trained on inputs of at most {trained} tokens; positions {trained}-{length - 1} were never trained, so inputs longer than {trained} tokens get untrained position embeddings.");
+                $"max_length {length}: {origin} was trained on inputs of at most {trained} tokens; positions {trained}-{length - 1} were never trained, so inputs longer than {trained} tokens get untrained position embeddings.");
         }
         return new ResolvedLength(length, trained, positionLimit, warning);
     }
@@ -91,8 +87,8 @@ public static class ModelLength
         var what = total == 1 ? "the input is" : string.Create(CultureInfo.InvariantCulture, $"{truncated:N0} of {total:N0} inputs are");
         var longestText = longest is { } l ? string.Create(CultureInfo.InvariantCulture, $" (longest {l:N0})") : "";
         var cut = side == TruncationSide.Head && !pair
-            ? "the words after that were not read (--max-length sets the limit)"
-            : $"cut {TruncationSides.Describe(side, headTokens, maxLength, pair)} (--max-length and --truncation-side set the cut)";
+            ? "the words after that were not read (max_length sets the limit)"
+            : $"cut {TruncationSides.Describe(side, headTokens, maxLength, pair)} (max_length and truncation_side set the cut)";
         return string.Create(CultureInfo.InvariantCulture,
             $"{what} longer than {maxLength} tokens{longestText} and {(total == 1 ? "was" : "were")} truncated to {maxLength}; {cut}.");
     }

@@ -77,6 +77,23 @@ public class AssemblyDependencyTests
         Assert.DoesNotContain("BertSharp.Training", Names(Server));
     }
 
+    /// <summary>
+    /// A package whose assembly the CLI uses is one its project references itself, not one that only reaches it through a
+    /// layer (CsvHelper came through BertSharp.Training). TorchSharp is the exception: the CLI handles the layers' tensors
+    /// and libtorch settings, and the TorchSharp package comes with BertSharp (the CLI adds only the native libtorch).
+    /// </summary>
+    [Fact]
+    public void The_cli_references_the_packages_it_uses_directly()
+    {
+        var project = File.ReadAllText(Path.Combine(Tests.Infrastructure.TestPaths.RepoRoot, "src", "BertSharp.Cli", "BertSharp.Cli.csproj"));
+        var layers = new[] { Tokenizers, Core, Training, Inference, Server }.Select(a => a.GetName().Name!).ToHashSet(StringComparer.Ordinal);
+        var packages = NonFrameworkReferences(Cli).Where(n => !layers.Contains(n) && n != "TorchSharp").ToList();
+        Assert.Contains("CsvHelper", packages);
+        var referenced = System.Text.RegularExpressions.Regex.Matches(project, "<PackageReference Include=\"([^\"]+)\"").Select(m => m.Groups[1].Value).ToList();
+        // A package's own parts count as the package (Spectre.Console.Ansi comes with Spectre.Console, whose API shows its types).
+        Assert.All(packages, n => Assert.Contains(referenced, r => n == r || n.StartsWith(r + ".", StringComparison.Ordinal)));
+    }
+
     private static IEnumerable<string> Names(Assembly a) => a.GetReferencedAssemblies().Select(r => r.Name!);
 
     private static string[] NonFrameworkReferences(Assembly a) =>

@@ -1,6 +1,5 @@
 using System.CommandLine;
-using BertSharp.Modeling;
-using BertSharp.Tokenization;
+using BertSharp.Cli.Commands;
 
 namespace BertSharp.Tests.Commands;
 
@@ -62,7 +61,7 @@ public class SharedOptionHelpTests
     {
         var maxLength = Options("--max-length").Where(m => Computing.Contains(m.Command)).ToList();
         Assert.Equal(Computing.Length - 1, maxLength.Count); // pretrain takes its length from its data
-        Assert.All(maxLength, m => Assert.StartsWith(ModelLength.Help, m.Option.Description, StringComparison.Ordinal));
+        Assert.All(maxLength, m => Assert.StartsWith(CommonOptions.MaxLengthHelp, m.Option.Description, StringComparison.Ordinal));
     }
 
     [Theory]
@@ -70,6 +69,51 @@ public class SharedOptionHelpTests
     [InlineData("pretrain-data", "")]
     [InlineData("finetune", "With --config: ")]
     [InlineData("data stats", "With --vocab: ")]
+    [InlineData("bench tokenize", "")]
     public void Lowercase_of_a_command_that_reads_a_vocabulary_states_the_lowercase_rule(string command, string when) =>
-        Assert.Equal(when + LowercaseRule.Help, Options("--lowercase").Single(o => o.Command == command).Option.Description);
+        Assert.Equal(when + CommonOptions.LowercaseHelp, Options("--lowercase").Single(o => o.Command == command).Option.Description);
+
+    /// <summary>The value type of <paramref name="option"/> on <paramref name="command"/>.</summary>
+    private static Type TypeOf(string command, string option) => Options(option).Single(x => x.Command == command).Option.ValueType;
+
+    /// <summary>The value of <paramref name="option"/> on <paramref name="command"/> when the flag is not given.</summary>
+    private static T? Default<T>(string command, string option)
+    {
+        // Options are found by walking one tree: parse with that same tree.
+        Command c = Cli.Program.BuildRoot();
+        var root = c;
+        foreach (var name in command.Split(' '))
+        {
+            c = c.Subcommands.Single(s => s.Name == name);
+        }
+        var same = (Option<T>)c.Options.Single(x => x.Name == option && !x.Hidden);
+        return root.Parse(command.Split(' ')).GetValue(same);
+    }
+
+    [Fact]
+    public void Options_several_commands_share_are_declared_once_and_keep_each_commands_meaning()
+    {
+        // --architecture: one help shape, the classes BertSharp knows.
+        var architecture = Options("--architecture");
+        Assert.Equal(["convert", "export-onnx", "inspect"], architecture.Select(a => a.Command).Order(StringComparer.Ordinal));
+        var classes = string.Join(", ", BertSharp.Modeling.BertPretrained.Architectures);
+        Assert.All(architecture, a => Assert.Matches(@"^Model class (to load as|to export as|of the tree) \(default: the config's architectures\[0\].*\): ", a.Option.Description!));
+        Assert.All(architecture, a => Assert.EndsWith(": " + classes + ".", a.Option.Description, StringComparison.Ordinal));
+        // --vocab as a WordPiece vocab.txt reads the same where it means just that.
+        Assert.All(new[] { "pretrain-data", "bench tokenize" }, c =>
+            Assert.Equal(CommonOptions.VocabHelp, Options("--vocab").Single(o => o.Command == c).Option.Description));
+        // --doc-stride: one default; --max-answer-length: qa keeps HF's pipeline default (15), squad training HF run_qa's (30).
+        Assert.Equal(BertSharp.Data.QuestionAnsweringWindows.DefaultDocStride, Default<int>("qa", "--doc-stride"));
+        Assert.Equal(BertSharp.Data.QuestionAnsweringWindows.DefaultDocStride, Default<int>("finetune", "--doc-stride"));
+        Assert.Equal(BertSharp.Inference.QuestionAnsweringOptions.DefaultMaxAnswerLength, Default<int>("qa", "--max-answer-length"));
+        Assert.Equal(BertSharp.Training.HeadFineTuneOptions.DefaultMaxAnswerLength, Default<int>("finetune", "--max-answer-length"));
+        // --warmup-steps keeps each trainer's type: pre-training counts steps in long, fine-tuning in int.
+        Assert.Equal(typeof(long?), TypeOf("pretrain", "--warmup-steps"));
+        Assert.Equal(typeof(int?), TypeOf("finetune", "--warmup-steps"));
+        Assert.All(Options("--warmup-steps"), w => Assert.StartsWith("Linear warmup over this many optimizer steps", w.Option.Description, StringComparison.Ordinal));
+        // --text-column of embed / search keeps its default; --task of embed / search is the same option as finetune's.
+        Assert.Equal("text", Default<string>("embed", "--text-column"));
+        Assert.Equal("text", Default<string>("search", "--text-column"));
+        Assert.All(new[] { "embed", "search", "finetune" }, c => Assert.Equal(typeof(string), TypeOf(c, "--task")));
+    }
 }

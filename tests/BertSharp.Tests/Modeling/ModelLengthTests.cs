@@ -31,8 +31,14 @@ public sealed class ModelLengthTests
         // --max-length may go past the trained length, with a warning naming the untrained positions.
         var beyond = ModelLength.Resolve(256, 512, 300, "m");
         Assert.Equal(300, beyond.Length);
-        Assert.Equal("--max-length 300: m was trained on inputs of at most 256 tokens; positions 256-299 were never trained, so inputs longer than 256 tokens get untrained position embeddings.", beyond.Warning);
+        Assert.Equal("max_length 300: m was trained on inputs of at most 256 tokens; positions 256-299 were never trained, so inputs longer than 256 tokens get untrained position embeddings.", beyond.Warning);
+        // The library names the field; the CLI prints the flag.
+        Assert.StartsWith("--max-length 300: m was trained on inputs", Cli.CliErrors.RenameFields(beyond.Warning!), StringComparison.Ordinal);
         Assert.Null(ModelLength.Resolve(256, 512, 200, "m").Warning);
+        var tooLong = Assert.Throws<BertSharpException>(() => ModelLength.Resolve(256, 512, 513, "m"));
+        Assert.Equal(["max_length"], tooLong.Fields);
+        Assert.StartsWith("max_length 513: ", tooLong.Message, StringComparison.Ordinal);
+        Assert.StartsWith("--max-length 513: ", Cli.CliErrors.Describe(tooLong), StringComparison.Ordinal);
         Assert.Contains("above the model's max_position_embeddings 512 (m)", Assert.Throws<BertSharpException>(() => ModelLength.Resolve(256, 512, 513, "m")).Message, StringComparison.Ordinal);
         Assert.Throws<BertSharpException>(() => ModelLength.Resolve(256, 512, 2, "m"));
         // A model_max_length above the positions (HF's sentinel, a wrong file) is bounded by them.
@@ -43,16 +49,20 @@ public sealed class ModelLengthTests
     public void Truncation_warnings_count_the_inputs_cut()
     {
         Assert.Null(ModelLength.TruncationWarning(0, 10, 128));
-        Assert.Equal("the input is longer than 8 tokens (longest 20) and was truncated to 8; the words after that were not read (--max-length sets the limit).",
+        Assert.Equal("the input is longer than 8 tokens (longest 20) and was truncated to 8; the words after that were not read (max_length sets the limit).",
             ModelLength.TruncationWarning(1, 1, 8, 20));
         Assert.StartsWith("3 of 1,000 inputs are longer than 128 tokens and were truncated to 128", ModelLength.TruncationWarning(3, 1000, 128), StringComparison.Ordinal);
         // A tail or head+tail cut reads the end of the text: the warning says what was kept instead of "the words after".
         // 256 tokens keep 254 word pieces; head+tail's default head for 254 is 64 (128/510 of them, rounded), the tail 190.
         Assert.Equal("10,027 of 25,000 inputs are longer than 256 tokens (longest 2,875) and were truncated to 256; cut head+tail (a longer "
-            + "text keeps its first 64 and last 190 word pieces) (--max-length and --truncation-side set the cut).",
+            + "text keeps its first 64 and last 190 word pieces) (max_length and truncation_side set the cut).",
             ModelLength.TruncationWarning(10_027, 25_000, 256, 2_875, TruncationSide.HeadAndTail));
-        Assert.EndsWith("truncated to 8; cut tail (a longer text keeps its last 6 word pieces) (--max-length and --truncation-side set the cut).",
-            ModelLength.TruncationWarning(1, 1, 8, side: TruncationSide.Tail), StringComparison.Ordinal);
+        var tail = ModelLength.TruncationWarning(1, 1, 8, side: TruncationSide.Tail)!;
+        Assert.EndsWith("truncated to 8; cut tail (a longer text keeps its last 6 word pieces) (max_length and truncation_side set the cut).",
+            tail, StringComparison.Ordinal);
+        Assert.DoesNotContain("--", tail, StringComparison.Ordinal);
+        // What a CLI user reads: the flags.
+        Assert.EndsWith("(--max-length and --truncation-side set the cut).", Cli.CliErrors.RenameFields(tail), StringComparison.Ordinal);
         Assert.Contains("cut head+tail (a longer text keeps its first 2 and last 4 word pieces)",
             ModelLength.TruncationWarning(1, 1, 8, side: TruncationSide.HeadAndTail, headTokens: 2), StringComparison.Ordinal);
         Assert.DoesNotContain("words after", ModelLength.TruncationWarning(2, 5, 8, side: TruncationSide.Head, pair: true), StringComparison.Ordinal);

@@ -129,7 +129,8 @@ public class TruncationSideTests
     public void An_unknown_name_is_one_line_naming_the_option()
     {
         var e = Assert.Throws<BertSharpException>(() => TruncationSides.Parse("middle"));
-        Assert.Equal("--truncation-side 'middle': expected head, tail or head+tail.", e.Message);
+        Assert.Equal("truncation_side 'middle': expected head, tail or head+tail.", e.Message);
+        Assert.Equal(["truncation_side"], e.Fields);
     }
 
     [Fact]

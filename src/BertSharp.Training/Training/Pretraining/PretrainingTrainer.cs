@@ -87,7 +87,7 @@ public sealed class PretrainingTrainer
         var objective = _options.Objective ?? dataObjective;
         if (objective == PretrainingObjective.MaskedLmNextSentence && dataObjective == PretrainingObjective.MaskedLm)
         {
-            throw new BertSharpException($"{BertSharpException.Field("objective")} mlm+nsp: {dataDirectory} was built with --objective mlm (one packed segment per instance, no next-sentence labels); train it with --objective mlm or build sentence-pair data.");
+            throw new BertSharpException($"{BertSharpException.Field("objective")} mlm+nsp: {dataDirectory} was built with {BertSharpException.Field("objective")} mlm (one packed segment per instance, no next-sentence labels); train it with {BertSharpException.Field("objective")} mlm or build sentence-pair data.");
         }
         var settings = Settings(trainCount, data.Manifest.VocabSha256, dataDirectory, exampleDropout, objective);
         var state = checkpoint is null ? null : TrainerState.Load(Path.Combine(checkpoint, TrainerState.FileName));

@@ -372,7 +372,7 @@ internal sealed class OnnxImporter
         }
         else
         {
-            throw Error($"cannot derive the FFN activation (ops after the intermediate projection: {string.Join(", ", types.Order())}); pass --hidden-act.");
+            throw Error($"cannot derive the FFN activation (ops after the intermediate projection: {string.Join(", ", types.Order())}); pass {BertSharpException.Field("hidden_act")}.");
         }
         _notes.Add($"hidden_act {act} ({string.Join(", ", types.Order(StringComparer.Ordinal))} after the intermediate projection)");
         return act;
@@ -383,7 +383,7 @@ internal sealed class OnnxImporter
         var heads = _weights.Keys.Where(OnnxBertKeys.IsHead).ToHashSet(StringComparer.Ordinal);
         if (_options.Architecture is { } forced)
         {
-            _notes.Add($"architecture {forced} (--architecture)");
+            _notes.Add($"architecture {forced} (as given)");
             if (forced != nameof(BertModel))
             {
                 ApplyLabels(config, heads);
