@@ -59,14 +59,29 @@ public static partial class CliErrors
     }
 
     /// <summary>A library text that names options by their snake_case fields (warnings), with the fields the CLI has flags for renamed.</summary>
+    /// <remarks>
+    /// A field is a snake_case name (<c>batch_size</c>), or any name written as <c>name=value</c> (<c>split=tail</c>, for the
+    /// one-word fields that read as ordinary words otherwise); the latter becomes <c>--split tail</c>. Names the CLI has no
+    /// flag for stay as they are.
+    /// </remarks>
     public static string RenameFields(string text) =>
-        SnakeCase().Replace(text ?? throw new ArgumentNullException(nameof(text)), m => FlagOf(m.Value));
+        FieldName().Replace(text ?? throw new ArgumentNullException(nameof(text)), m =>
+        {
+            var name = m.Groups["name"].Value;
+            var assigned = m.Groups["eq"].Success;
+            if (!assigned && !name.Contains('_', StringComparison.Ordinal))
+            {
+                return m.Value;
+            }
+            var flag = FlagOf(name);
+            return flag == name ? m.Value : assigned ? flag + " " : flag;
+        });
 
     /// <summary>Writes a library warning (options named by their fields) to stderr as the CLI says it: <c>warning: </c> and flags.</summary>
     public static void Warn(string text) => Console.Error.WriteLine("warning: " + RenameFields(text));
 
-    [System.Text.RegularExpressions.GeneratedRegex(@"\b[a-z]+(?:_[a-z]+)+\b")]
-    private static partial System.Text.RegularExpressions.Regex SnakeCase();
+    [System.Text.RegularExpressions.GeneratedRegex(@"\b(?<name>[a-z]+(?:_[a-z]+)*)(?:\b(?<eq>=)(?=\S)|\b)")]
+    private static partial System.Text.RegularExpressions.Regex FieldName();
 
     /// <summary>A library message as the CLI says it: fields named by their flags.</summary>
     public static string Describe(BertSharpException e) => OneLine((e ?? throw new ArgumentNullException(nameof(e))).Render(FlagOf));

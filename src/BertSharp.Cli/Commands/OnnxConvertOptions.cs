@@ -49,13 +49,13 @@ internal sealed class OnnxConvertOptions
         var summary = OnnxImport.Convert(input, output, parse.GetValue(Vocab), options, dtype);
         foreach (var w in summary.Warnings)
         {
-            Console.Error.WriteLine("warning: " + w);
+            CliErrors.Warn(w);
         }
         var b = summary.Bert;
         Console.WriteLine($"{input}: ONNX opset {b.Opset} from {(b.Producer.Length > 0 ? b.Producer : "an unnamed producer")}");
         foreach (var note in b.Notes)
         {
-            Console.WriteLine("  " + note);
+            Console.WriteLine("  " + CliErrors.RenameFields(note));
         }
         Console.WriteLine($"  vocabulary {summary.VocabSource} ({(summary.Lowercase ? "uncased" : "cased")})");
         Console.WriteLine($"{b.Architecture}: {summary.Parameters:N0} parameters → {Path.Combine(output, "model.safetensors")}");

@@ -37,7 +37,7 @@ public static class LowercaseRule
         ArgumentNullException.ThrowIfNull(path);
         if (requested is bool b)
         {
-            return new LowercaseDecision(b, "lowercase given");
+            return new LowercaseDecision(b, b ? "lowercase=true given" : "lowercase=false given");
         }
         var isDir = Directory.Exists(path);
         var dir = isDir ? path : Path.GetDirectoryName(Path.GetFullPath(path)) ?? ".";

@@ -33,8 +33,8 @@ internal sealed record FineTuneData(TextDataset Train, TextDataset? Validation, 
             {
                 var how = method switch
                 {
-                    SplitMethod.Tail => $"the last {val.Count:N0} examples of {o.Training.DataPath} (split tail)",
-                    SplitMethod.Random => $"a random {val.Count:N0} examples of {o.Training.DataPath} (split random, seed {o.Training.Seed})",
+                    SplitMethod.Tail => $"the last {val.Count:N0} examples of {o.Training.DataPath} (split=tail)",
+                    SplitMethod.Random => $"a random {val.Count:N0} examples of {o.Training.DataPath} (split=random, seed={o.Training.Seed})",
                     _ => $"a stratified random {val.Count:N0} examples of {o.Training.DataPath}, each label in its share of the file (seed {o.Training.Seed})",
                 };
                 notes.Add("validation: " + how);
@@ -43,7 +43,7 @@ internal sealed record FineTuneData(TextDataset Train, TextDataset? Validation, 
                     var sorted = $"{o.Training.DataPath} is sorted by label: {DataSplit.DescribeBlocks(blocks)}";
                     if (method == SplitMethod.Tail)
                     {
-                        warnings.Add($"{sorted}; its tail is not a fair validation set — drop split tail (the default splits stratified by label) or give eval_data.");
+                        warnings.Add($"{sorted}; its tail is not a fair validation set — drop split=tail (the default splits stratified by label) or give eval_data.");
                     }
                     else
                     {

@@ -29,7 +29,7 @@ public sealed class LowercaseRuleTests
         var uncased = LowercaseRule.Resolve(Uncased, null);
         Assert.True(uncased.Lowercase);
         Assert.Equal("lower-casing on (detected: no token of bert-base-uncased-vocab.txt has an upper-case letter)", uncased.ToString());
-        Assert.Equal(new LowercaseDecision(true, "lowercase given"), LowercaseRule.Resolve(Cased, true));
+        Assert.Equal(new LowercaseDecision(true, "lowercase=true given"), LowercaseRule.Resolve(Cased, true));
     }
 
     [Fact]
