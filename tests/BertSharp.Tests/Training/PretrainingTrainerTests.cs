@@ -1,7 +1,9 @@
 using BertSharp.Checkpoints;
 using BertSharp.Data.Pretraining;
+using BertSharp.Modeling;
 using BertSharp.Tests.Data.Pretraining;
 using BertSharp.Tests.Infrastructure;
+using BertSharp.Tokenization;
 using BertSharp.Training;
 using BertSharp.Training.Pretraining;
 
@@ -157,6 +159,19 @@ public class PretrainingTrainerTests
         var fill = CliRunner.Run("fill-mask", "--model", tmp.File("run/final"), "--text", "document 3 sentence [MASK] tells", "--top-k", "2", "--device", "cpu");
         Assert.True(fill.ExitCode == 0, fill.StdErr);
         Assert.Equal(2, fill.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+        // final/ carries the tokenizer files fine-tuning writes (HF's save_pretrained set): the data's vocabulary and
+        // lower-casing, and the trained length as model_max_length; loaded back, it tokenizes as that vocabulary does.
+        foreach (var f in BertPretrained.TokenizerFiles)
+        {
+            Assert.True(File.Exists(Path.Combine(tmp.File("run/final"), f)), f);
+        }
+        var lowercase = PretrainingDataset.Open(data).Manifest.Lowercase;
+        var saved = BertTokenizer.FromDirectory(tmp.File("run/final"));
+        Assert.Equal(lowercase, saved.Lowercase);
+        Assert.Equal(32, saved.ModelMaxLength);
+        const string text = "Document 3 sentence 2 tells about the movie number 23 and its actors.";
+        Assert.Equal(BertTokenizer.FromVocabFile(vocab, lowercase).Encode(text).Ids, saved.Encode(text).Ids);
+        Assert.Equal(File.ReadAllLines(vocab), File.ReadAllLines(tmp.File("run/checkpoint-2/vocab.txt")));
 
         File.WriteAllLines(tmp.File("other.txt"), File.ReadAllLines(vocab).Reverse());
         var bad = CliRunner.Run("pretrain", "--data", data, "--output", tmp.File("run2"), "--config", "tiny", "--vocab", tmp.File("other.txt"),

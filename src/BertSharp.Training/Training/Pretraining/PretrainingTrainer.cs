@@ -111,6 +111,11 @@ public sealed class PretrainingTrainer
                 throw new BertSharpException($"{vocabPath}: not found; the model directory needs the vocab.txt its data was built with.");
             }
             data.CheckVocabulary(vocabPath, model.Config.VocabSize);
+            // The tokenizer files every checkpoint and final/ carry, written as fine-tuning writes them: the data's vocabulary
+            // and lower-casing, and model_max_length the trained length (ModelLength: a model continued on shorter data
+            // keeps its longer positions).
+            var savedTokenizer = BertTokenizer.FromVocabFile(vocabPath, data.Manifest.Lowercase)
+                .WithModelMaxLength(Math.Max(data.Manifest.MaxSeqLength, _sourceTrainedLength ?? 0));
             if (data.Manifest.MaxSeqLength > model.Config.MaxPositionEmbeddings)
             {
                 throw new BertSharpException($"{dataDirectory}: max_seq_length {data.Manifest.MaxSeqLength} exceeds the model's max_position_embeddings {model.Config.MaxPositionEmbeddings}.");
@@ -164,9 +169,8 @@ public sealed class PretrainingTrainer
                         : "torch.manual_seed(derive(seed, step)) before every step; dynamic masks from derive(seed, data position)",
                 };
                 lastCheckpoint = run.CheckpointPath(step);
-                BertPretrained.Save(model, lastCheckpoint, new SaveOptions(WriteExtraFiles: tmp =>
+                BertPretrained.Save(model, lastCheckpoint, new SaveOptions(Tokenizer: savedTokenizer, WriteExtraFiles: tmp =>
                 {
-                    WriteTokenizerFiles(tmp, vocabPath, data);
                     OptimizerState.Save(Path.Combine(tmp, OptimizerState.FileName), trainer.Optimizer, trainer.OptimizerParameterNames);
                     s.Save(Path.Combine(tmp, TrainerState.FileName));
                 }));
@@ -246,7 +250,7 @@ public sealed class PretrainingTrainer
             var final = Path.Combine(AtomicFile.Normalize(outputDirectory), "final");
             if (run is not null)
             {
-                BertPretrained.Save(model, final, new SaveOptions(WriteExtraFiles: dir => WriteTokenizerFiles(dir, vocabPath, data)));
+                BertPretrained.Save(model, final, new SaveOptions(Tokenizer: savedTokenizer));
             }
             return final;
         }
@@ -342,16 +346,6 @@ public sealed class PretrainingTrainer
                 new("masked LM loss (train)", "train", "masked_lm_loss"),
                 new("masked LM loss (eval)", "eval", "masked_lm_loss", Emphasize: true),
             ]);
-    }
-
-    private void WriteTokenizerFiles(string dir, string vocabPath, PretrainingDataset data)
-    {
-        File.Copy(vocabPath, Path.Combine(dir, "vocab.txt"), overwrite: true);
-        var lower = data.Manifest.Lowercase ? "true" : "false";
-        // model_max_length is the trained length (ModelLength): a model continued on shorter data keeps its longer positions.
-        var trained = Math.Max(data.Manifest.MaxSeqLength, _sourceTrainedLength ?? 0);
-        File.WriteAllText(Path.Combine(dir, "tokenizer_config.json"),
-            $"{{\n  \"tokenizer_class\": \"BertTokenizer\",\n  \"do_lower_case\": {lower},\n  \"model_max_length\": {trained}\n}}\n");
     }
 
     private (BertPreTrainedModel Model, string VocabPath) CreateModel(string architecture, PretrainingModelSource source, PretrainingDataset data)
