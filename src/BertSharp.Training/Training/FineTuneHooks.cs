@@ -114,13 +114,7 @@ internal sealed class FineTuneHooks(
         state.CaptureTorchRng();
         log.Sync();
         var dir = run.CheckpointPath(step);
-        AtomicFile.WriteDirectory(dir, tmp =>
-        {
-            writeModel(tmp);
-            OptimizerState.Save(Path.Combine(tmp, OptimizerState.FileName), trainer.Optimizer, trainer.OptimizerParameterNames);
-            report?.Save(Path.Combine(tmp, "metrics.json"), metricsExtra);
-            state.Save(Path.Combine(tmp, TrainerState.FileName)); // last: a checkpoint counts once its state is there
-        });
+        TrainingCheckpoint.Write(dir, writeModel, trainer, state, report is null ? null : tmp => report.Save(Path.Combine(tmp, "metrics.json"), metricsExtra));
         LastCheckpoint = dir;
         LastSaved = step;
         // Keep the newest checkpoint (resume) and the best epoch's (its weights are the ones published at the end).

@@ -169,11 +169,7 @@ public sealed class PretrainingTrainer
                         : "torch.manual_seed(derive(seed, step)) before every step; dynamic masks from derive(seed, data position)",
                 };
                 lastCheckpoint = run.CheckpointPath(step);
-                BertPretrained.Save(model, lastCheckpoint, new SaveOptions(Tokenizer: savedTokenizer, WriteExtraFiles: tmp =>
-                {
-                    OptimizerState.Save(Path.Combine(tmp, OptimizerState.FileName), trainer.Optimizer, trainer.OptimizerParameterNames);
-                    s.Save(Path.Combine(tmp, TrainerState.FileName));
-                }));
+                TrainingCheckpoint.Write(lastCheckpoint, tmp => BertPretrained.WriteFiles(model, tmp, new SaveOptions(Tokenizer: savedTokenizer)), trainer, s);
                 Plot(run, log, withNsp);
             }
 
