@@ -102,6 +102,8 @@ public static class HeadEvaluation
                 var n = batch.Sum(i => features[i].Labels.Count(l => l != Losses.IgnoreIndex));
                 lossSum += output.Loss!.to(torch.float64).cpu().item<double>() * n;
                 labelled += n;
+                // argmax of NaN logits is a label like any other: broken weights must not score as "always O".
+                NonFiniteOutputException.ThrowIfNotFinite(output.Logits.to(torch.float32).cpu().data<float>().ToArray(), "token logits");
                 var best = output.Logits.argmax(-1).cpu().data<long>().ToArray();
                 var width = (int)output.Logits.shape[1];
                 for (var r = 0; r < batch.Length; r++)
@@ -153,6 +155,8 @@ public static class HeadEvaluation
                 var width = (int)output.StartLogits.shape[1];
                 var start = output.StartLogits.to(torch.float32).cpu().data<float>().ToArray();
                 var end = output.EndLogits.to(torch.float32).cpu().data<float>().ToArray();
+                NonFiniteOutputException.ThrowIfNotFinite(start, "start logits");
+                NonFiniteOutputException.ThrowIfNotFinite(end, "end logits");
                 for (var r = 0; r < batch.Length; r++)
                 {
                     var (ex, e) = windows[batch[r]];
@@ -203,6 +207,7 @@ public static class HeadEvaluation
                 lossSum += output.Loss!.to(torch.float64).cpu().item<double>() * batch.Length;
                 var choices = (int)output.Logits.shape[1];
                 var logits = output.Logits.to(torch.float32).cpu().data<float>().ToArray();
+                NonFiniteOutputException.ThrowIfNotFinite(logits, "choice logits");
                 for (var r = 0; r < batch.Length; r++)
                 {
                     var p = ScoreMath.Softmax(logits[(r * choices)..((r + 1) * choices)]);

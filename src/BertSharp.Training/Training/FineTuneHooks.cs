@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using BertSharp.Evaluation;
-using BertSharp.IO;
 
 namespace BertSharp.Training;
 
