@@ -1,7 +1,4 @@
-using System.Text.Json;
-using System.Text.Json.Nodes;
 using BertSharp.Data;
-using CsvHelper;
 
 namespace BertSharp.Cli.Commands;
 
@@ -20,8 +17,9 @@ internal static class EmbedInput
             ".txt" => labelColumn is null
                 ? (IO.TextLines.Read(path).Where(l => l.Trim().Length > 0).ToList(), null)
                 : throw new BertSharpException($"--label-column: a .txt input has no columns; use .csv, .tsv or .jsonl ({path})."),
-            ".jsonl" => ReadJsonl(path, textColumn, labelColumn),
-            ".csv" or ".tsv" => ReadDelimited(path, ext == ".tsv" ? '\t' : ',', textColumn, labelColumn),
+            // The readers fine-tuning and predict use (strict UTF-8, line-numbered errors, RFC 4180 / GLUE quoting).
+            ".jsonl" or ".csv" or ".tsv" => Columns(DatasetReader.Read(path, TaskSpec.Get(ext.TrimStart('.'), textColumn, null, labelColumn),
+                requireLabels: labelColumn is not null), labelColumn is not null),
             _ => throw new BertSharpException($"{option} {path}: expected a .txt, .jsonl, .csv or .tsv file."),
         };
         if (texts.Count == 0)
@@ -53,90 +51,6 @@ internal static class EmbedInput
         return ids.All(id2Label.ContainsKey) ? [.. ids.Select(i => id2Label[i])] : labels;
     }
 
-    private static (List<string>, List<string>?) ReadJsonl(string path, string textColumn, string? labelColumn)
-    {
-        var texts = new List<string>();
-        var labels = labelColumn is null ? null : new List<string>();
-        var line = 0;
-        // Strict UTF-8 with line numbers and a bounded line length, as every text input.
-        foreach (var raw in IO.TextLines.Read(path))
-        {
-            line++;
-            if (raw.Trim().Length == 0)
-            {
-                continue;
-            }
-            JsonObject obj;
-            try
-            {
-                obj = JsonNode.Parse(raw) as JsonObject ?? throw new BertSharpException($"{path}:{line}: expected a JSON object.");
-            }
-            catch (JsonException e)
-            {
-                throw new BertSharpException($"{path}:{line}: invalid JSON ({e.Message}).");
-            }
-            try
-            {
-                texts.Add(Field(obj, textColumn, path, line, requireString: true));
-                labels?.Add(Field(obj, labelColumn!, path, line, requireString: false));
-            }
-            catch (InvalidOperationException e)
-            {
-                throw new BertSharpException($"{path}:{line}: a string is not valid Unicode (an escaped lone surrogate such as \\ud800).", e);
-            }
-        }
-        return (texts, labels);
-    }
-
-    private static string Field(JsonObject obj, string name, string path, int line, bool requireString) => obj[name] switch
-    {
-        JsonValue v when v.TryGetValue<string>(out var s) => s,
-        JsonValue v when !requireString => v.ToJsonString(),
-        null => throw new BertSharpException($"{path}:{line}: no field '{name}'."),
-        _ => throw new BertSharpException($"{path}:{line}: field '{name}' must be a {(requireString ? "string" : "string or number")}."),
-    };
-
-    private static (List<string>, List<string>?) ReadDelimited(string path, char separator, string textColumn, string? labelColumn)
-    {
-        var options = new CsvReaderOptions
-        {
-            Separator = separator,
-            Mode = separator == '\t' ? CsvMode.NoEscape : CsvMode.Rfc4180,
-            HasHeader = true,
-            SkipEmptyLines = true,
-            TrackLineNumbers = true,
-            MalformedData = CsvMalformedDataHandling.Throw,
-        };
-        // Checked first as lines: invalid UTF-8 is an error naming its line instead of a silent U+FFFD.
-        foreach (var _ in IO.TextLines.Read(path))
-        {
-        }
-        using var reader = CsvReader.Create(File.ReadAllBytes(path), options);
-        try
-        {
-            reader.ReadHeader();
-            var header = reader.Headers.Select(h => h.Trim()).ToArray();
-            int Column(string name) => Array.IndexOf(header, name) is var i and >= 0
-                ? i
-                : throw new BertSharpException($"{path}: no column '{name}' (columns: {string.Join(", ", header)}).");
-            var t = Column(textColumn);
-            var l = labelColumn is null ? -1 : Column(labelColumn);
-            var texts = new List<string>();
-            var labels = labelColumn is null ? null : new List<string>();
-            while (reader.Read())
-            {
-                if (reader.FieldCount <= Math.Max(t, l))
-                {
-                    throw new BertSharpException($"{path} line {reader.LineNumber}: {reader.FieldCount} fields, expected {header.Length}.");
-                }
-                texts.Add(reader.GetString(t) ?? "");
-                labels?.Add((reader.GetString(l) ?? "").Trim());
-            }
-            return (texts, labels);
-        }
-        catch (CsvFormatException e)
-        {
-            throw new BertSharpException($"{path} line {e.LineNumber}: malformed CSV ({e.Message.TrimEnd('.')}).", e);
-        }
-    }
+    private static (List<string>, List<string>?) Columns(TextDataset data, bool withLabels) =>
+        ([.. data.Examples.Select(e => e.Text)], withLabels ? [.. data.Examples.Select(e => e.Label ?? "")] : null);
 }

@@ -83,7 +83,7 @@ public class CliInputHardeningTests
         using var tmp = TestPaths.TempDir();
         File.WriteAllText(tmp.File("in.jsonl"), "{\"text\":\"fine\"}\n{\"text\":\"a \\ud800 b\"}\n");
         AssertOneLine(CliRunner.Run("embed", "--model", HfFixture.Dir("base-model"), "--input", tmp.File("in.jsonl"), "--output", tmp.File("out.jsonl")),
-            "in.jsonl:2", "lone surrogate");
+            "in.jsonl line 2", "lone surrogate");
     }
 
     [Fact]

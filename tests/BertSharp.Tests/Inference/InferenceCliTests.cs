@@ -107,7 +107,7 @@ public sealed class InferenceCliTests
         File.WriteAllText(tmp.File("in.csv"), "text\nhello\n");
         var r = CliRunner.Run("embed", "--model", TokenModel, "--input", tmp.File("in.csv"), "--output", tmp.File("e.jsonl"), "--label-column", "label");
         Assert.Equal(2, r.ExitCode);
-        Assert.Contains("no column 'label'", r.StdErr, StringComparison.Ordinal);
+        Assert.Contains("missing column 'label' in the header (columns: text); choose it with --label-column", r.StdErr, StringComparison.Ordinal);
         Assert.False(File.Exists(tmp.File("e.jsonl")));
     }
 }
