@@ -47,16 +47,7 @@ public static class DatasetReader
     private static List<TextExample> ReadDelimited(string path, ReadOnlyMemory<byte> bytes, TaskSpec task, bool requireLabels)
     {
         var tsv = task.Format == DataFormat.Tsv;
-        var options = new CsvReaderOptions
-        {
-            Separator = tsv ? '\t' : ',',
-            // GLUE's TSVs are written without quoting: a '"' inside a sentence is just a character.
-            Mode = tsv ? CsvMode.NoEscape : CsvMode.Rfc4180,
-            HasHeader = task.FixedColumns is null,
-            SkipEmptyLines = true,
-            TrackLineNumbers = true,
-            MalformedData = CsvMalformedDataHandling.Throw,
-        };
+        var options = IO.DelimitedText.Options(tsv ? '\t' : ',', hasHeader: task.FixedColumns is null);
         using var reader = CsvReader.Create(bytes, options);
         try
         {
@@ -95,8 +86,7 @@ public static class DatasetReader
         }
         catch (CsvFormatException e)
         {
-            throw new BertSharpException(
-                $"{path} line {e.LineNumber}: malformed CSV ({e.Message.TrimEnd('.')}); expected RFC 4180 quoting (quote fields holding ',' or '\"', double inner quotes).", e);
+            throw IO.DelimitedText.Malformed(path, e, "RFC 4180 quoting (quote fields holding ',' or '\"', double inner quotes)");
         }
     }
 

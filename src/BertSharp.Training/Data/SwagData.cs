@@ -64,15 +64,7 @@ public static class SwagData
 
     private static List<ChoiceExample> ReadCsv(string path, ReadOnlyMemory<byte> bytes, bool requireLabels)
     {
-        var options = new CsvReaderOptions
-        {
-            Separator = ',',
-            Mode = CsvMode.Rfc4180,
-            HasHeader = true,
-            SkipEmptyLines = true,
-            TrackLineNumbers = true,
-            MalformedData = CsvMalformedDataHandling.Throw,
-        };
+        var options = IO.DelimitedText.Options();
         using var reader = CsvReader.Create(bytes, options);
         try
         {
@@ -103,7 +95,7 @@ public static class SwagData
         }
         catch (CsvFormatException e)
         {
-            throw new BertSharpException($"{path} line {e.LineNumber}: malformed CSV ({e.Message.TrimEnd('.')}); expected RFC 4180 quoting.", e);
+            throw IO.DelimitedText.Malformed(path, e, "RFC 4180 quoting");
         }
     }
 

@@ -24,14 +24,7 @@ public static class TextCorpus
     private static List<string> ReadCsvColumn(string path, string? column)
     {
         var texts = new List<string>();
-        var options = new CsvReaderOptions
-        {
-            Mode = CsvMode.Rfc4180,
-            HasHeader = true,
-            SkipEmptyLines = true,
-            TrackLineNumbers = true,
-            MalformedData = CsvMalformedDataHandling.Throw,
-        };
+        var options = DelimitedText.Options();
         try
         {
             using var reader = CsvReader.Create(TextLines.OpenText(path), options, false);
@@ -66,7 +59,7 @@ public static class TextCorpus
         }
         catch (CsvFormatException e)
         {
-            throw new BertSharpException($"{path} line {e.LineNumber}: malformed CSV ({e.Message.TrimEnd('.')}).", e);
+            throw DelimitedText.Malformed(path, e);
         }
         return texts;
     }
