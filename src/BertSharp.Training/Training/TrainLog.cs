@@ -19,7 +19,8 @@ public sealed class TrainLog : IDisposable
 
     private static readonly JsonSerializerOptions Compact = new() { WriteIndented = false };
     private readonly FileStream? _stream;
-    // The lines as written: a few hundred bytes per step, parsed only when the entries are asked for (plots, results).
+    // The lines of a log without a file (ranks other than 0). A file-backed log keeps nothing in memory: a long pre-training
+    // run logs every step (a few hundred bytes each), and its entries are read back from the file when asked for.
     private readonly List<string> _lines;
 
     private TrainLog(string path, List<string> lines, bool write = true)
@@ -33,7 +34,7 @@ public sealed class TrainLog : IDisposable
     public string Path { get; }
 
     /// <summary>Every entry, those read back at <see cref="Open"/> included (parsed afresh on each call).</summary>
-    public IReadOnlyList<JsonObject> Entries => [.. _lines.Select(l => (JsonObject)JsonNode.Parse(l)!)];
+    public IReadOnlyList<JsonObject> Entries => _stream is null ? [.. _lines.Select(l => (JsonObject)JsonNode.Parse(l)!)] : Read(Path);
 
     /// <summary>
     /// Opens the log at <paramref name="path"/> for appending. A new run (<paramref name="resumeStep"/> null) starts an empty
@@ -46,7 +47,7 @@ public sealed class TrainLog : IDisposable
             ? Read(path).Where(e => StepOf(e) <= step).Select(e => e.ToJsonString(Compact)).ToList()
             : [];
         AtomicFile.WriteAllText(path, string.Concat(kept.Select(l => l + "\n")));
-        return new TrainLog(path, kept);
+        return new TrainLog(path, []);
     }
 
     /// <summary>
@@ -58,7 +59,13 @@ public sealed class TrainLog : IDisposable
     /// <summary>Reads a log, leaving out a last line that was cut short; any other malformed line is an error naming it.</summary>
     public static List<JsonObject> Read(string path)
     {
-        var text = File.ReadAllText(path, new UTF8Encoding(false, throwOnInvalidBytes: false));
+        string text;
+        // Shared for writing: the run's own append stream may be open.
+        using (var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete))
+        using (var reader = new StreamReader(stream, new UTF8Encoding(false, throwOnInvalidBytes: false)))
+        {
+            text = reader.ReadToEnd();
+        }
         var lines = text.Split('\n');
         // Every complete line ends in '\n', so the last piece is empty unless a write was cut off.
         var complete = lines.Length - 1;
@@ -90,9 +97,15 @@ public sealed class TrainLog : IDisposable
             o[k] = v is JsonValue value && value.TryGetValue<double>(out var d) && !double.IsFinite(d) ? null : v?.DeepClone();
         }
         var line = o.ToJsonString(Compact);
-        _stream?.Write(Encoding.UTF8.GetBytes(line + "\n"));
-        _stream?.Flush();
-        _lines.Add(line);
+        if (_stream is null)
+        {
+            _lines.Add(line);
+        }
+        else
+        {
+            _stream.Write(Encoding.UTF8.GetBytes(line + "\n"));
+            _stream.Flush();
+        }
         return o;
     }
 
