@@ -22,21 +22,28 @@ public static class LossPlot
     public static void Save(string path, string title, IReadOnlyList<JsonObject> log, IReadOnlyList<Series> series)
     {
         ArgumentNullException.ThrowIfNull(log);
-        ArgumentNullException.ThrowIfNull(series);
-        var plot = new Plot();
-        foreach (var s in series)
+        var curves = new LossCurves(series);
+        foreach (var e in log)
         {
-            var points = log.Where(e => TrainLog.TypeOf(e) == s.EntryType)
-                .Select(e => (X: (double)TrainLog.StepOf(e), Y: Value(e, s.Field)))
-                .Where(p => double.IsFinite(p.Y))
-                .ToArray();
-            if (points.Length == 0)
+            curves.Add(e);
+        }
+        Draw(path, title, series, curves.Points);
+    }
+
+    /// <summary>Draws the curves: <paramref name="points"/>[i] are the (step, value) points of <paramref name="series"/>[i].</summary>
+    internal static void Draw(string path, string title, IReadOnlyList<Series> series, IReadOnlyList<IReadOnlyList<(double X, double Y)>> points)
+    {
+        var plot = new Plot();
+        for (var i = 0; i < series.Count; i++)
+        {
+            var (s, p) = (series[i], points[i]);
+            if (p.Count == 0)
             {
                 continue;
             }
-            var scatter = plot.Add.Scatter(points.Select(p => p.X).ToArray(), points.Select(p => p.Y).ToArray());
+            var scatter = plot.Add.Scatter(p.Select(q => q.X).ToArray(), p.Select(q => q.Y).ToArray());
             scatter.LegendText = s.Label;
-            scatter.MarkerSize = s.Emphasize ? 8 : points.Length > 50 ? 0 : 4;
+            scatter.MarkerSize = s.Emphasize ? 8 : p.Count > 50 ? 0 : 4;
             scatter.LineWidth = s.Emphasize ? 2 : 1;
         }
         plot.Title(title);
@@ -48,10 +55,11 @@ public static class LossPlot
     }
 
     /// <summary>The title with the number of steps drawn, e.g. "sst2 fine-tuning, 120 steps".</summary>
-    public static string Title(string run, IReadOnlyList<JsonObject> log) =>
-        string.Create(CultureInfo.InvariantCulture, $"{run}, {log.Count(e => TrainLog.TypeOf(e) == "train")} steps");
+    public static string Title(string run, IReadOnlyList<JsonObject> log) => Title(run, log.Count(e => TrainLog.TypeOf(e) == "train"));
 
-    private static double Value(JsonObject entry, string field)
+    internal static string Title(string run, int trainSteps) => string.Create(CultureInfo.InvariantCulture, $"{run}, {trainSteps} steps");
+
+    internal static double Value(JsonObject entry, string field)
     {
         var dot = field.IndexOf('.', StringComparison.Ordinal);
         return dot < 0 ? TrainLog.Number(entry, field)

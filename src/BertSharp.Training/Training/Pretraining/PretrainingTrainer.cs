@@ -149,6 +149,17 @@ public sealed class PretrainingTrainer
             var evalSet = evalCount > 0 && writer ? data.Read(trainCount).Take(evalCount).ToList() : [];
             var task = new PretrainingTask(model, comm, exampleDropout ? _options.Seed : null);
             var withNsp = objective == PretrainingObjective.MaskedLmNextSentence;
+            // The plot's points grow with the log (a resumed run starts from the entries it kept) instead of being re-read
+            // from it at every checkpoint.
+            LossCurves? curves = null;
+            if (run is not null)
+            {
+                curves = new LossCurves(PlotSeries(withNsp));
+                foreach (var e in log.Entries)
+                {
+                    curves.Add(e);
+                }
+            }
             string? lastCheckpoint = checkpoint;
 
             void SaveCheckpoint(long step)
@@ -170,7 +181,7 @@ public sealed class PretrainingTrainer
                 };
                 lastCheckpoint = run.CheckpointPath(step);
                 TrainingCheckpoint.Write(lastCheckpoint, tmp => BertPretrained.WriteFiles(model, tmp, new SaveOptions(Tokenizer: savedTokenizer)), trainer, s);
-                Plot(run, log, withNsp);
+                curves!.Save(run.PlotPath, PlotTitle(withNsp));
             }
 
             var clock = Stopwatch.StartNew();
@@ -197,6 +208,7 @@ public sealed class PretrainingTrainer
                     fields["elapsed_seconds"] = elapsed;
                     fields["data_position"] = stream.Position;
                     var entry = log.Append("train", o.Step, fields);
+                    curves?.Add(entry);
                     if (writer)
                     {
                         OnLog?.Invoke(PretrainingLogEntry.From(entry));
@@ -209,6 +221,7 @@ public sealed class PretrainingTrainer
                     {
                         var metrics = PretrainingTask.Evaluate(model, evalSet, _options.BatchSize, data.Manifest.PadId, device);
                         var entry = log.Append("eval", o.Step, new JsonObject([.. metrics.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value))]));
+                        curves?.Add(entry);
                         OnLog?.Invoke(PretrainingLogEntry.From(entry));
                     }
                 }),
@@ -326,23 +339,21 @@ public sealed class PretrainingTrainer
         return s;
     }
 
-    private static void Plot(RunDirectory run, TrainLog log, bool withNsp)
-    {
-        var entries = log.Entries;
-        LossPlot.Save(run.PlotPath, LossPlot.Title(withNsp ? "BERT pre-training" : "BERT masked-LM pre-training", entries), entries, withNsp
-            ?
-            [
-                new("masked LM loss (train)", "train", "masked_lm_loss"),
-                new("next sentence loss (train)", "train", "next_sentence_loss"),
-                new("masked LM loss (eval)", "eval", "masked_lm_loss", Emphasize: true),
-                new("next sentence loss (eval)", "eval", "next_sentence_loss", Emphasize: true),
-            ]
-            :
-            [
-                new("masked LM loss (train)", "train", "masked_lm_loss"),
-                new("masked LM loss (eval)", "eval", "masked_lm_loss", Emphasize: true),
-            ]);
-    }
+    private static string PlotTitle(bool withNsp) => withNsp ? "BERT pre-training" : "BERT masked-LM pre-training";
+
+    private static LossPlot.Series[] PlotSeries(bool withNsp) => withNsp
+        ?
+        [
+            new("masked LM loss (train)", "train", "masked_lm_loss"),
+            new("next sentence loss (train)", "train", "next_sentence_loss"),
+            new("masked LM loss (eval)", "eval", "masked_lm_loss", Emphasize: true),
+            new("next sentence loss (eval)", "eval", "next_sentence_loss", Emphasize: true),
+        ]
+        :
+        [
+            new("masked LM loss (train)", "train", "masked_lm_loss"),
+            new("masked LM loss (eval)", "eval", "masked_lm_loss", Emphasize: true),
+        ];
 
     private (BertPreTrainedModel Model, string VocabPath) CreateModel(string architecture, PretrainingModelSource source, PretrainingDataset data)
     {
