@@ -14,13 +14,21 @@ namespace BertSharp.Tests.Training;
 public class PretrainingTrainerTests
 {
     /// <summary>A small corpus, its toy vocabulary as vocab.txt and the data built from it (max length 32).</summary>
-    internal static (string Data, string Vocab) SmallData(TempDir tmp, int dupe = 4, PretrainingObjective objective = PretrainingObjective.MaskedLmNextSentence)
+    internal static (string Data, string Vocab) SmallData(TempDir tmp, int dupe = 4, PretrainingObjective objective = PretrainingObjective.MaskedLmNextSentence,
+        bool windowsLineEndings = false)
     {
         var docs = Enumerable.Range(0, 24).Select(d =>
             string.Join(" ", Enumerable.Range(0, 5).Select(s => $"Document {d} sentence {s} tells about the movie number {(d * 7) + s} and its actors."))).ToList();
         File.WriteAllText(tmp.File("corpus.txt"), string.Join("\n\n", docs));
         var tok = new ToyTokenizer(docs);
-        File.WriteAllLines(tmp.File("vocab.txt"), tok.Tokens);
+        if (windowsLineEndings)
+        {
+            File.WriteAllText(tmp.File("vocab.txt"), string.Join("\r\n", tok.Tokens)); // CRLF, no final newline
+        }
+        else
+        {
+            File.WriteAllLines(tmp.File("vocab.txt"), tok.Tokens);
+        }
         var builder = new PretrainingDataBuilder(tok.Encode, tok.Tokens, PretrainingDataset.VocabSha256(tmp.File("vocab.txt")))
         {
             Options = new PretrainingOptions { MaxSeqLength = 32, MaxPredictionsPerSeq = 5, DupeFactor = dupe, Seed = 3, Objective = objective },
@@ -147,7 +155,7 @@ public class PretrainingTrainerTests
     public void Cli_pretrain_writes_a_run_and_its_model_serves_fill_mask()
     {
         using var tmp = TestPaths.TempDir();
-        var (data, vocab) = SmallData(tmp, dupe: 1);
+        var (data, vocab) = SmallData(tmp, dupe: 1, windowsLineEndings: true);
         var r = CliRunner.Run("pretrain", "--data", data, "--output", tmp.File("run"), "--config", "tiny", "--vocab", vocab,
             "--steps", "2", "--batch-size", "4", "--device", "cpu");
         Assert.True(r.ExitCode == 0, r.StdErr);
@@ -171,7 +179,12 @@ public class PretrainingTrainerTests
         Assert.Equal(32, saved.ModelMaxLength);
         const string text = "Document 3 sentence 2 tells about the movie number 23 and its actors.";
         Assert.Equal(BertTokenizer.FromVocabFile(vocab, lowercase).Encode(text).Ids, saved.Encode(text).Ids);
-        Assert.Equal(File.ReadAllLines(vocab), File.ReadAllLines(tmp.File("run/checkpoint-2/vocab.txt")));
+        // vocab.txt is the data's byte for byte (here CRLF without a final newline), so resuming and continuing pass the
+        // manifest's SHA-256 check.
+        Assert.Equal(File.ReadAllBytes(vocab), File.ReadAllBytes(tmp.File("run/checkpoint-2/vocab.txt")));
+        Assert.Equal(File.ReadAllBytes(vocab), File.ReadAllBytes(tmp.File("run/final/vocab.txt")));
+        var resumed = CliRunner.Run("pretrain", "--data", data, "--output", tmp.File("run"), "--resume", "--steps", "3", "--device", "cpu");
+        Assert.True(resumed.ExitCode == 0, resumed.StdErr);
 
         File.WriteAllLines(tmp.File("other.txt"), File.ReadAllLines(vocab).Reverse());
         var bad = CliRunner.Run("pretrain", "--data", data, "--output", tmp.File("run2"), "--config", "tiny", "--vocab", tmp.File("other.txt"),

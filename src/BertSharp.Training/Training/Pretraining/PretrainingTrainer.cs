@@ -116,6 +116,9 @@ public sealed class PretrainingTrainer
             // keeps its longer positions).
             var savedTokenizer = BertTokenizer.FromVocabFile(vocabPath, data.Manifest.Lowercase)
                 .WithModelMaxLength(Math.Max(data.Manifest.MaxSeqLength, _sourceTrainedLength ?? 0));
+            // vocab.txt itself stays byte for byte the data's: --resume and continued pre-training check it against the
+            // data's manifest by SHA-256 (a vocabulary written again could differ in line endings or the last newline).
+            var modelFiles = new SaveOptions(Tokenizer: savedTokenizer, WriteExtraFiles: dir => File.Copy(vocabPath, Path.Combine(dir, "vocab.txt"), overwrite: true));
             if (data.Manifest.MaxSeqLength > model.Config.MaxPositionEmbeddings)
             {
                 throw new BertSharpException($"{dataDirectory}: max_seq_length {data.Manifest.MaxSeqLength} exceeds the model's max_position_embeddings {model.Config.MaxPositionEmbeddings}.");
@@ -180,7 +183,7 @@ public sealed class PretrainingTrainer
                         : "torch.manual_seed(derive(seed, step)) before every step; dynamic masks from derive(seed, data position)",
                 };
                 lastCheckpoint = run.CheckpointPath(step);
-                TrainingCheckpoint.Write(lastCheckpoint, tmp => BertPretrained.WriteFiles(model, tmp, new SaveOptions(Tokenizer: savedTokenizer)), trainer, s);
+                TrainingCheckpoint.Write(lastCheckpoint, tmp => BertPretrained.WriteFiles(model, tmp, modelFiles), trainer, s);
                 curves!.Save(run.PlotPath, PlotTitle(withNsp));
             }
 
@@ -259,7 +262,7 @@ public sealed class PretrainingTrainer
             var final = Path.Combine(AtomicFile.Normalize(outputDirectory), "final");
             if (run is not null)
             {
-                BertPretrained.Save(model, final, new SaveOptions(Tokenizer: savedTokenizer));
+                BertPretrained.Save(model, final, modelFiles);
             }
             return final;
         }
