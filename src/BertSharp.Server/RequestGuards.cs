@@ -37,7 +37,7 @@ internal static class RequestGuards
         {
             throw new ApiException(400,
                 $"Host '{host}' is not allowed (allowed: {string.Join(", ", allowed)}); " +
-                "to serve other names, start the server with --allowed-hosts NAME[,NAME...] (* for any).");
+                "to serve other names, start the server with them allowed (bert serve --allowed-hosts NAME[,NAME...], or ServerOptions.AllowedHosts; * for any).");
         }
     }
 

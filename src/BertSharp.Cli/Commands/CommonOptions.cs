@@ -76,9 +76,12 @@ internal static class CommonOptions
     public static Option<string> Vocab(bool required = false, string description = VocabHelp) =>
         new("--vocab") { Description = description, Required = required };
 
-    /// <summary><c>--warmup-steps</c>: linear learning-rate warm-up over this many optimizer steps (<paramref name="defaultText"/>: when not given).</summary>
-    public static Option<T> WarmupSteps<T>(string defaultText) =>
-        new("--warmup-steps") { Description = $"Linear warmup over this many optimizer steps{defaultText}." };
+    /// <summary>
+    /// <c>--warmup-steps</c>: linear learning-rate warm-up over this many optimizer steps; <paramref name="defaultText"/> says
+    /// what is used when it is not given (null: the command's other warm-up option decides, e.g. --warmup-ratio).
+    /// </summary>
+    public static Option<T> WarmupSteps<T>(string? defaultText = null) =>
+        new("--warmup-steps") { Description = "Linear warmup over this many optimizer steps" + (defaultText is null ? "." : $" (default: {defaultText}).") };
 
     /// <summary><c>--doc-stride</c> of question answering: context tokens shared by consecutive windows (default <see cref="QuestionAnsweringWindows.DefaultDocStride"/>).</summary>
     public static Option<int> DocStride(string description = "Context tokens shared by consecutive windows.") =>

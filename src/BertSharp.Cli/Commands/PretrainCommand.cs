@@ -23,7 +23,7 @@ internal static class PretrainCommand
         var batch = CommonOptions.BatchSize("Instances per micro-batch, over all ranks of a data-parallel run (each takes its share).", () => PretrainingTrainerOptions.DefaultBatchSize);
         var optimizer = new OptimizerOptions(PretrainingTrainerOptions.DefaultLearningRate, PretrainingTrainerOptions.DefaultEps,
             PretrainingTrainerOptions.DefaultWeightDecay, PretrainingTrainerOptions.DefaultMaxGradNorm);
-        var warmup = CommonOptions.WarmupSteps<long?>(" (default: 10 % of --steps)");
+        var warmup = CommonOptions.WarmupSteps<long?>("10 % of --steps");
         var saveEvery = new Option<long>("--save-every") { Description = "Checkpoint every N steps (0 = at the end only).", DefaultValueFactory = _ => 0 };
         var evalEvery = new Option<long>("--eval-every") { Description = "Evaluate on held-out instances every N steps (0 = never).", DefaultValueFactory = _ => 0 };
         var resume = TrainingOptionSet.ResumeOption("Continue from the latest checkpoint-N in --output with the run's own settings (--data, --steps, --lr, ...); --steps may be raised to extend the run.");

@@ -79,7 +79,7 @@ internal sealed class TrainingOptionSet
 
     public Option<double?> WarmupRatio { get; } = new("--warmup-ratio") { Description = "Linear warmup over this fraction of the steps (default 0)." };
 
-    public Option<int?> WarmupSteps { get; } = CommonOptions.WarmupSteps<int?>("");
+    public Option<int?> WarmupSteps { get; } = CommonOptions.WarmupSteps<int?>();
 
     public Option<ulong> Seed { get; } = CommonOptions.Seed(TrainingOptions.DefaultSeed,
         "Seed for initialisation, dropout and shuffling; the same seed gives the same losses on the same CPU.");

@@ -110,7 +110,8 @@ public class SharedOptionHelpTests
         // --warmup-steps keeps each trainer's type: pre-training counts steps in long, fine-tuning in int.
         Assert.Equal(typeof(long?), TypeOf("pretrain", "--warmup-steps"));
         Assert.Equal(typeof(int?), TypeOf("finetune", "--warmup-steps"));
-        Assert.All(Options("--warmup-steps"), w => Assert.StartsWith("Linear warmup over this many optimizer steps", w.Option.Description, StringComparison.Ordinal));
+        Assert.Equal("Linear warmup over this many optimizer steps (default: 10 % of --steps).", Options("--warmup-steps").Single(w => w.Command == "pretrain").Option.Description);
+        Assert.Equal("Linear warmup over this many optimizer steps.", Options("--warmup-steps").Single(w => w.Command == "finetune").Option.Description);
         // --text-column of embed / search keeps its default; --task of embed / search is the same option as finetune's.
         Assert.Equal("text", Default<string>("embed", "--text-column"));
         Assert.Equal("text", Default<string>("search", "--text-column"));
