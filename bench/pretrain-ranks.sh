@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$(readlink -f "$0")")/.."
 ROUNDS=${ROUNDS:-2}; STEPS=${STEPS:-12}; WARMUP=${WARMUP:-2}; CONFIG=${CONFIG:-mini}; BATCH=${BATCH:-16}; LEN=${LEN:-128}
 VOCAB=${VOCAB:-../shared/data/vocab/bert-base-uncased-vocab.txt}
-CORPUS=${CORPUS:-tests/fixtures/pretraining/imdb_unsup_sample.txt.gz}
+CORPUS=${CORPUS:-samples/corpus/imdb_unsup_sample.txt.gz}
 command -v mpirun >/dev/null || { echo "bench/pretrain-ranks.sh: mpirun not found; run tests/mpi/setup.sh (Open MPI)" >&2; exit 2; }
 [[ -f $VOCAB ]] || { echo "bench/pretrain-ranks.sh: $VOCAB not found; set VOCAB=path/to/vocab.txt" >&2; exit 2; }
 work=bench/.pretrain-ranks
