@@ -1,0 +1,217 @@
+using System.Text;
+using System.Text.RegularExpressions;
+using BertSharp.Tests.Infrastructure;
+
+namespace BertSharp.Tests.Commands;
+
+/// <summary>
+/// Every <c>bert</c> command the documentation and the scripts show parses: its subcommand and every flag exist, and
+/// flags with a fixed set of values get one of them. Docs and scripts are not compiled, so a renamed or removed flag would
+/// otherwise live on in them until a user copies the command (bench/pretrain-ranks.sh once read a fixture that had moved).
+/// Parsing only: nothing runs (TasksDocsExampleTests runs the task examples).
+/// </summary>
+public sealed partial class DocumentedCommandsTests
+{
+    /// <summary>
+    /// The repository's Markdown and shell files, relative to its root: not build or run outputs, not installed packages,
+    /// not dot-folders (a checkout need not be a git clone, so this does not ask git).
+    /// </summary>
+    private static string[] DocumentFiles()
+    {
+        string[] skipped = ["bin", "obj", "node_modules", "TestResults", "runs", "artifacts", "BenchmarkDotNet.Artifacts"];
+        var files = new List<string>();
+        void Walk(string dir)
+        {
+            files.AddRange(Directory.EnumerateFiles(dir).Where(f => f.EndsWith(".md", StringComparison.Ordinal) || f.EndsWith(".sh", StringComparison.Ordinal)));
+            foreach (var sub in Directory.EnumerateDirectories(dir))
+            {
+                var name = Path.GetFileName(sub);
+                if (!name.StartsWith('.') && !skipped.Contains(name))
+                {
+                    Walk(sub);
+                }
+            }
+        }
+        Walk(TestPaths.RepoRoot);
+        return [.. files.Select(f => Path.GetRelativePath(TestPaths.RepoRoot, f)).Order(StringComparer.Ordinal)];
+    }
+
+    /// <summary>
+    /// The CLI commands of one file as (line, text): in Markdown the lines of ```bash blocks, in shell scripts every line;
+    /// continuation lines joined; only lines that start (after environment assignments and a time/timeout prefix) with
+    /// <c>./bert</c>, <c>bert</c>, <c>$bert</c> or <c>$BERT</c>.
+    /// </summary>
+    internal static List<(int Line, string Text)> Commands(string path)
+    {
+        var markdown = path.EndsWith(".md", StringComparison.Ordinal);
+        var commands = new List<(int, string)>();
+        // Markdown: outside a fence, in a shell (or unlabelled) fence, or in another language's fence.
+        var fence = markdown ? Fence.None : Fence.Shell;
+        var current = new StringBuilder();
+        var start = 0;
+        var number = 0;
+        foreach (var raw in File.ReadLines(path))
+        {
+            number++;
+            if (markdown && raw.TrimStart().StartsWith("```", StringComparison.Ordinal))
+            {
+                fence = fence != Fence.None ? Fence.None
+                    : raw.Trim()[3..] is "" or "bash" or "sh" or "shell" or "console" ? Fence.Shell : Fence.Other;
+                current.Clear();
+                continue;
+            }
+            if (fence != Fence.Shell)
+            {
+                continue;
+            }
+            var line = raw.Trim();
+            if (current.Length == 0)
+            {
+                if (Start().Match(line) is not { Success: true } m)
+                {
+                    continue;
+                }
+                line = line[m.Length..];
+                start = number;
+            }
+            current.Append(line.TrimEnd('\\').TrimEnd()).Append(' ');
+            if (!line.EndsWith('\\'))
+            {
+                commands.Add((start, current.ToString().Trim()));
+                current.Clear();
+            }
+        }
+        return commands;
+    }
+
+    private enum Fence
+    {
+        None,
+        Shell,
+        Other,
+    }
+
+    // Environment assignments, then an optional /usr/bin/time or timeout prefix, then the CLI.
+    [GeneratedRegex(@"^(?:[A-Z_][A-Z0-9_]*=\S*\s+)*(?:(?:/usr/bin/time|timeout)(?:\s+-\S+(?:\s+""[^""]*""|\s+\S+)?)*\s+(?:\d+\s+)?)?(?:\./bert|bert|\$bert|\$BERT|""\$BERT"")\s+")]
+    private static partial Regex Start();
+
+    /// <summary>
+    /// The arguments of a command line up to its end (a pipe, redirection, <c>;</c>, <c>&amp;&amp;</c>, a comment), quotes
+    /// removed; a shell expansion becomes a placeholder value. Null for a line whose arguments come from a shell array.
+    /// </summary>
+    internal static string[]? Arguments(string command)
+    {
+        var args = new List<string>();
+        foreach (Match m in Word().Matches(command))
+        {
+            var w = m.Value;
+            if (w is "|" or ";" or "&&" or "||" or "&" || w.StartsWith('#') || Regex.IsMatch(w, @"^\d?>|^<"))
+            {
+                break;
+            }
+            if (w.Contains("[@]", StringComparison.Ordinal) || w is "\"$@\"" or "$@")
+            {
+                return null;
+            }
+            var quoted = w.Length >= 2 && (w[0] == '"' && w[^1] == '"' || w[0] == '\'' && w[^1] == '\'');
+            if (quoted)
+            {
+                args.Add(w.Contains('$', StringComparison.Ordinal) ? Placeholder : w[1..^1]);
+                continue;
+            }
+            // A synopsis: [optional] and (grouped) words, alternatives a|b, "...", and NAME placeholders.
+            w = w.Trim('[', ']', '(', ')');
+            w = w.IndexOf('(', StringComparison.Ordinal) is > 0 and var paren ? w[..paren] : w;
+            if (w is "")
+            {
+                continue;
+            }
+            if (w is "..." or "…")
+            {
+                // An option's elided value stands for a value; elided words elsewhere are left out.
+                if (args.Count > 0 && args[^1].StartsWith("--", StringComparison.Ordinal))
+                {
+                    args.Add(Placeholder);
+                }
+                continue;
+            }
+            if (!w.StartsWith('-') && w.Contains('|', StringComparison.Ordinal))
+            {
+                w = w[..w.IndexOf('|', StringComparison.Ordinal)];
+            }
+            args.Add(w.Contains('$', StringComparison.Ordinal) || Regex.IsMatch(w, "^[A-Z][A-Z0-9_]*$") ? Placeholder : w);
+        }
+        return [.. args];
+    }
+
+    /// <summary>What a shell variable or a NAME placeholder stands for: a value that parses as a number and as a path.</summary>
+    private const string Placeholder = "1";
+
+    [GeneratedRegex(@"""(?:[^""\\]|\\.)*""|'[^']*'|\$\([^)]*\)\S*|\S+")]
+    private static partial Regex Word();
+
+    [Fact]
+    public void Every_documented_bert_command_parses()
+    {
+        var root = Cli.Program.BuildRoot();
+        var checkedCount = 0;
+        var problems = new List<string>();
+        foreach (var file in DocumentFiles())
+        {
+            foreach (var (line, text) in Commands(Path.Combine(TestPaths.RepoRoot, file)))
+            {
+                if (Arguments(text) is not { Length: > 0 } args || args[0].StartsWith('-') && args[0] is not ("--version" or "--help"))
+                {
+                    continue;
+                }
+                // `bert launch [--nproc N] -- COMMAND`: the command after -- is a bert command too.
+                var sep = Array.IndexOf(args, "--");
+                if (args[0] == "launch" && sep > 0 && sep + 1 < args.Length)
+                {
+                    var inner = args[(sep + 1)..];
+                    inner = inner[0] is "./bert" or "bert" ? inner[1..] : inner;
+                    Check(root, inner, $"{file}:{line} (after --)", problems);
+                    args = args[..sep];
+                }
+                Check(root, args, $"{file}:{line}", problems);
+                checkedCount++;
+            }
+        }
+        Assert.True(problems.Count == 0, string.Join("\n", problems));
+        // 92 on 2026-12-03: far fewer would mean the extraction no longer finds them.
+        Assert.True(checkedCount >= 80, $"only {checkedCount} documented commands found: the extraction is broken");
+    }
+
+    private static void Check(System.CommandLine.RootCommand root, string[] args, string where, List<string> problems)
+    {
+        var result = root.Parse(args);
+        // Missing required options are fine (a doc may show a fragment); unknown words and invalid values are not.
+        var errors = result.Errors.Select(e => e.Message)
+            .Where(m => !m.Contains("is required", StringComparison.OrdinalIgnoreCase) && !m.Contains("Required", StringComparison.Ordinal))
+            .ToList();
+        if (errors.Count > 0)
+        {
+            problems.Add($"{where}: bert {string.Join(' ', args)} → {string.Join("; ", errors)}");
+        }
+    }
+
+    [Fact]
+    public void Commands_are_found_in_bash_blocks_and_scripts_with_their_continuation_lines()
+    {
+        using var tmp = TestPaths.TempDir();
+        var md = tmp.File("a.md");
+        File.WriteAllText(md, "text ./bert no\n```bash\n./bert finetune --task sst2 \\\n  --epochs 1   # comment\nls\nOUT=x ./bert predict --text \"a b\" | head\n```\n```json\n./bert nope\n```\n");
+        Assert.Equal([(3, "finetune --task sst2 --epochs 1   # comment"), (6, "predict --text \"a b\" | head")], Commands(md));
+        Assert.Equal(["finetune", "--task", "sst2", "--epochs", "1"], Arguments("finetune --task sst2 --epochs 1   # comment")!);
+        Assert.Equal(["predict", "--text", "a b"], Arguments("predict --text \"a b\" | head")!);
+        Assert.Equal(["serve", "--model", "1", "--port", "0"], Arguments("serve --model \"$work/model\" --port 0 > log 2>&1 &")!);
+        Assert.Null(Arguments("\"${common[@]}\" --output x"));
+        Assert.Equal(["ner", "--model", "1", "--text", "1", "--aggregation", "none", "--max-length", "1"],
+            Arguments("ner --model DIR --text ... [--aggregation none|simple] [--max-length N]")!);
+        Assert.Equal(["search", "--corpus", "1", "--query", "1"], Arguments("search --corpus FILE(.txt|.csv) (--query ...")!);
+        Assert.Equal(["finetune"], Arguments("finetune ...")!);
+        var sh = tmp.File("a.sh");
+        File.WriteAllText(sh, "#!/bin/sh\n  /usr/bin/time -f \"%e\" -o t ./bert pretrain --steps 3\n$bert evaluate --model m\necho ./bert no\n");
+        Assert.Equal([(2, "pretrain --steps 3"), (3, "evaluate --model m")], Commands(sh));
+    }
+}
