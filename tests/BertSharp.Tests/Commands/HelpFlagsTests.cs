@@ -1,0 +1,77 @@
+using System.CommandLine;
+using System.Text.RegularExpressions;
+using BertSharp.Tests.Infrastructure;
+
+namespace BertSharp.Tests.Commands;
+
+/// <summary>
+/// What the CLI tells a user names only flags that exist: the --help texts, and the library's messages, whose fields the
+/// CLI renders as flags. A pointer to a renamed or removed flag sends the user to an error.
+/// </summary>
+public sealed partial class HelpFlagsTests
+{
+    /// <summary>Every help text (of commands and options) with where it is, and every flag name and alias.</summary>
+    private static (List<(string Where, string Text)> Texts, HashSet<string> Flags) Walk()
+    {
+        var texts = new List<(string, string)>();
+        var flags = new HashSet<string>(StringComparer.Ordinal);
+        void Visit(Command c, string path)
+        {
+            if (c.Description is { } d)
+            {
+                texts.Add((path, d));
+            }
+            foreach (var o in c.Options)
+            {
+                flags.Add(o.Name);
+                flags.UnionWith(o.Aliases);
+                if (o.Description is { } od)
+                {
+                    texts.Add((path + " " + o.Name, od));
+                }
+            }
+            foreach (var s in c.Subcommands)
+            {
+                Visit(s, path + " " + s.Name);
+            }
+        }
+        Visit(Cli.Program.BuildRoot(), "bert");
+        return (texts, flags);
+    }
+
+    [Fact]
+    public void Every_flag_a_help_text_names_exists()
+    {
+        var (texts, flags) = Walk();
+        var mentions = texts.SelectMany(t => Flag().Matches(t.Text).Select(m => (t.Where, Flag: m.Value))).ToList();
+        var unknown = mentions.Where(m => !flags.Contains(m.Flag)).Select(m => $"{m.Where}: {m.Flag}").ToList();
+        Assert.True(unknown.Count == 0, string.Join("\n", unknown));
+        // 88 on 2026-12-03.
+        Assert.True(mentions.Count >= 70, $"{mentions.Count} flags named in help texts: the walk no longer finds them");
+    }
+
+    [GeneratedRegex(@"(?<![\w-])--[a-z][a-z0-9-]*")]
+    private static partial Regex Flag();
+
+    /// <summary>
+    /// The library names options in its messages by field (<c>BertSharpException.Field("batch_size")</c>) and the CLI renders
+    /// each as its flag: every field so named has one, or a CLI user would read a name no flag answers to.
+    /// </summary>
+    [Fact]
+    public void Every_field_the_library_names_in_a_message_is_a_flag()
+    {
+        var obj = $"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}";
+        var fields = Directory.EnumerateFiles(Path.Combine(TestPaths.RepoRoot, "src"), "*.cs", SearchOption.AllDirectories)
+            .Where(f => !f.Contains(obj, StringComparison.Ordinal))
+            .SelectMany(f => FieldCall().Matches(File.ReadAllText(f)).Select(m => m.Groups[1].Value))
+            .Distinct(StringComparer.Ordinal)
+            .ToList();
+        // 39 on 2026-12-03.
+        Assert.True(fields.Count >= 30, $"{fields.Count} fields found: the scan no longer finds BertSharpException.Field calls");
+        var (_, flags) = Walk();
+        Assert.All(fields, f => Assert.Contains(Cli.CliErrors.FlagOf(f), flags));
+    }
+
+    [GeneratedRegex(@"\bField\(""([a-z_]+)""\)")]
+    private static partial Regex FieldCall();
+}
