@@ -43,11 +43,13 @@ else
   # DOTNET_TC_CallCounting=0: the serial classes are many short training runs whose methods reach the tiered compiler's
   # call count and get compiled a second time, optimised, on a background thread: 42 CPU-seconds with it, 35 without (the
   # serial classes alone, measured 2026-12-03). With the cores shared, the CPU is what counts.
-  BERTSHARP_TEST_SHARED_CPU=1 DOTNET_TC_CallCounting=0 dotnet test "$dll" --filter "Isolation=Serial" \
+  # --blame: if a test host crashes (a native fault in libtorch, say), vstest names the test that was running.
+  BERTSHARP_TEST_SHARED_CPU=1 DOTNET_TC_CallCounting=0 dotnet test "$dll" --filter "Isolation=Serial" --blame \
     --logger "trx;LogFileName=serial.trx" --results-directory "$results/serial" > "$serial_log" 2>&1 &
   serial=$!
-  dotnet test "$dll" --filter "Isolation!=Serial" --logger "trx;LogFileName=parallel.trx" --results-directory "$results/parallel" || rc=$?
-  wait "$serial" || rc=$?
+  rc_parallel=0 rc_serial=0
+  dotnet test "$dll" --filter "Isolation!=Serial" --blame --logger "trx;LogFileName=parallel.trx" --results-directory "$results/parallel" || rc_parallel=$?
+  wait "$serial" || rc_serial=$?
   echo "--- the serial collection's test process (Isolation=Serial):"
   cat "$serial_log"
 fi
@@ -55,12 +57,26 @@ trxs=$(find "$results" -name '*.trx' 2>/dev/null)
 if [[ -z "$trxs" ]] || (( $# == 0 && $(wc -l <<<"$trxs") != 2 )); then
   fail_run "not every test process wrote its results (build failure or crash?)"
 fi
-total=0 passed=0 failed=0
+total=0 passed=0 failed=0 aborted=0
 while read -r trx; do
   read -r t p f <<<"$(summary "$trx")"
   total=$(( total + t )); passed=$(( passed + p )); failed=$(( failed + f ))
+  # A test process that failed without a failed test lost the rest of its tests (its host crashed or was killed): the
+  # counts line says so instead of "0 failed".
+  process=$(basename "$trx" .trx) code=0
+  case $process in serial) code=${rc_serial:-0} ;; parallel) code=${rc_parallel:-0} ;; esac
+  if (( code != 0 && f == 0 )); then
+    echo "test.sh: the $process test process exited with code $code after $t test results and no failed test: its test host ended abnormally (see 'The active test run was aborted' above); counted as 1 failure" >&2
+    aborted=$(( aborted + 1 ))
+  fi
+  (( code == 0 )) || rc=1
 done <<<"$trxs"
+if (( rc != 0 && failed == 0 && $# > 0 )); then
+  echo "test.sh: dotnet test exited with code $rc and no failed test: a test host ended abnormally; counted as 1 failure" >&2
+  aborted=1
+fi
 skipped=$(( total - passed - failed ))
+failed=$(( failed + aborted ))
 if (( total == 0 )); then echo "test.sh: no tests ran" >&2; rc=1; fi
 if (( failed > 0 )); then rc=1; fi
 if (( skipped > 0 )); then
