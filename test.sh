@@ -24,11 +24,7 @@ fail_run() { # a run that produced no usable results: say why, then the counts l
   echo "0 passed, 1 failed"
   exit 1
 }
-summary() { # counters of one trx file: "total passed failed"
-  local c; c=$(grep -o '<Counters [^>]*>' "$1" | head -1)
-  for k in total passed failed; do sed -n "s/.* $k=\"\([0-9]*\)\".*/\1/p" <<<"$c"; done | paste -sd' '
-}
-rc=0
+rc=0 rc_parallel=0 rc_serial=0
 if (( $# > 0 )); then
   # Arguments (a --filter, xunit settings ...) go to one plain `dotnet test` of the solution.
   dotnet test BertSharp.slnx -c Release --logger "trx;LogFileName=results.trx" --results-directory "$results" "$@" || rc=$?
@@ -47,7 +43,6 @@ else
   BERTSHARP_TEST_SHARED_CPU=1 DOTNET_TC_CallCounting=0 dotnet test "$dll" --filter "Isolation=Serial" --blame \
     --logger "trx;LogFileName=serial.trx" --results-directory "$results/serial" > "$serial_log" 2>&1 &
   serial=$!
-  rc_parallel=0 rc_serial=0
   dotnet test "$dll" --filter "Isolation!=Serial" --blame --logger "trx;LogFileName=parallel.trx" --results-directory "$results/parallel" || rc_parallel=$?
   wait "$serial" || rc_serial=$?
   echo "--- the serial collection's test process (Isolation=Serial):"
@@ -57,26 +52,16 @@ trxs=$(find "$results" -name '*.trx' 2>/dev/null)
 if [[ -z "$trxs" ]] || (( $# == 0 && $(wc -l <<<"$trxs") != 2 )); then
   fail_run "not every test process wrote its results (build failure or crash?)"
 fi
-total=0 passed=0 failed=0 aborted=0
+# Each result file with the exit code of the process that wrote it (one `dotnet test` when arguments were given).
+args=()
 while read -r trx; do
-  read -r t p f <<<"$(summary "$trx")"
-  total=$(( total + t )); passed=$(( passed + p )); failed=$(( failed + f ))
-  # A test process that failed without a failed test lost the rest of its tests (its host crashed or was killed): the
-  # counts line says so instead of "0 failed".
-  process=$(basename "$trx" .trx) code=0
-  case $process in serial) code=${rc_serial:-0} ;; parallel) code=${rc_parallel:-0} ;; esac
-  if (( code != 0 && f == 0 )); then
-    echo "test.sh: the $process test process exited with code $code after $t test results and no failed test: its test host ended abnormally (see 'The active test run was aborted' above); counted as 1 failure" >&2
-    aborted=$(( aborted + 1 ))
-  fi
+  case $(basename "$trx" .trx) in serial) code=$rc_serial ;; parallel) code=$rc_parallel ;; *) code=$rc ;; esac
+  args+=("$trx=$code")
   (( code == 0 )) || rc=1
 done <<<"$trxs"
-if (( rc != 0 && failed == 0 && $# > 0 )); then
-  echo "test.sh: dotnet test exited with code $rc and no failed test: a test host ended abnormally; counted as 1 failure" >&2
-  aborted=1
-fi
-skipped=$(( total - passed - failed ))
-failed=$(( failed + aborted ))
+counts=$(sh tests/trx-counts.sh "${args[@]}") || fail_run "the result files could not be read"
+read -r passed failed skipped <<<"$counts"
+total=$(( passed + failed + skipped ))
 if (( total == 0 )); then echo "test.sh: no tests ran" >&2; rc=1; fi
 if (( failed > 0 )); then rc=1; fi
 if (( skipped > 0 )); then
