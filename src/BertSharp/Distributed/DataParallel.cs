@@ -130,7 +130,7 @@ public sealed class DataParallel : IDisposable
                 // TorchSharp has no grad setter; a backward pass through p·0 creates the zero gradient autograd would.
                 using (enable_grad())
                 {
-                    trainable[i].mul(0).sum().backward();
+                    trainable[i].mul(Modeling.StableScalars.Of(0L)).sum().backward();
                 }
                 grads[i] = trainable[i].grad;
             }

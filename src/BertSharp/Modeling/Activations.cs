@@ -8,15 +8,20 @@ public static class Activations
 {
     private static readonly double Sqrt2OverPi = Math.Sqrt(2.0 / Math.PI);
 
+    private static Scalar S(double value) => StableScalars.Of(value);
+
     /// <summary>Returns the function named by <c>hidden_act</c>; throws <see cref="BertSharpException"/> for unknown names.</summary>
     public static Func<Tensor, Tensor> Get(string name) => name switch
     {
         "gelu" or "gelu_python" => x => nn.functional.gelu(x),
         // HF NewGELUActivation, written out so the rounding follows HF's expression order.
-        "gelu_new" => x => 0.5 * x * (1.0 + torch.tanh(Sqrt2OverPi * (x + 0.044715 * torch.pow(x, 3.0)))),
+        // Written with StableScalars: an implicit Scalar can be freed by the GC during the native call.
+        "gelu_new" => x => x.mul(S(0.5)).mul(StableScalars.Add(
+            torch.tanh(StableScalars.Add(x, x.pow(S(3.0)).mul(S(0.044715))).mul(S(Sqrt2OverPi))), S(1.0))),
         "gelu_pytorch_tanh" => x => nn.functional.gelu(x, TorchSharp.Modules.GELU.Approximate.tanh),
-        "gelu_fast" => x => 0.5 * x * (1.0 + torch.tanh(x * 0.7978845608 * (1.0 + 0.044715 * x * x))),
-        "quick_gelu" => x => x * torch.sigmoid(1.702 * x),
+        "gelu_fast" => x => x.mul(S(0.5)).mul(StableScalars.Add(
+            torch.tanh(x.mul(S(0.7978845608)).mul(StableScalars.Add(x.mul(S(0.044715)).mul(x), S(1.0)))), S(1.0))),
+        "quick_gelu" => x => x.mul(torch.sigmoid(x.mul(S(1.702)))),
         "relu" => x => nn.functional.relu(x),
         "silu" or "swish" => x => nn.functional.silu(x),
         "tanh" => x => torch.tanh(x),

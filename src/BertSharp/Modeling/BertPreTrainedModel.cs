@@ -70,7 +70,7 @@ public abstract class BertPreTrainedModel : nn.Module
                 case LayerNorm ln:
                     if (Wanted(name, "weight"))
                     {
-                        ln.weight!.fill_(1.0);
+                        ln.weight!.fill_(StableScalars.Of(1.0));
                     }
                     if (Wanted(name, "bias"))
                     {

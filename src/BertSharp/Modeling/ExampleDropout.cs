@@ -79,17 +79,19 @@ public static class ExampleDropout
         {
             var coord = arange(dims[d], dtype: ScalarType.Int64, device: x.device).view(Along(d));
             // (h + (coord + 1)·golden) mod 2³²: a different offset per coordinate, then a full mix.
-            h = Hash(h.add(coord.add(1).mul(0x9E3779B1L)).bitwise_and(Mask32));
+            h = Hash(StableScalars.Add(h, StableScalars.Add(coord, StableScalars.Of(1L)).mul(StableScalars.Of(0x9E3779B1L))).bitwise_and(Mask32));
         }
-        var keep = h.ge((long)Math.Floor(p * 4294967296.0));
-        return x.mul(keep.to_type(x.dtype).mul(1.0 / (1.0 - p))).MoveToOuterDisposeScope();
+        var keep = h.ge(StableScalars.Of((long)Math.Floor(p * 4294967296.0)));
+        return x.mul(keep.to_type(x.dtype).mul(StableScalars.Of(1.0 / (1.0 - p)))).MoveToOuterDisposeScope();
     }
 
     /// <summary>A 32-bit integer mix (lowbias32's shape with multipliers below 2³¹, so no int64 product overflows).</summary>
     private static Tensor Hash(Tensor h)
     {
-        h = h.bitwise_xor(h.bitwise_right_shift(16)).mul(0x7FEB352DL).bitwise_and(Mask32);
-        h = h.bitwise_xor(h.bitwise_right_shift(15)).mul(0x31848BABL).bitwise_and(Mask32);
+        // Integer Scalars that the GC cannot free during the call (see StableScalars); shifts and masks take tensors, which
+        // the caller's dispose scope holds.
+        h = h.bitwise_xor(h.bitwise_right_shift(16)).mul(StableScalars.Of(0x7FEB352DL)).bitwise_and(Mask32);
+        h = h.bitwise_xor(h.bitwise_right_shift(15)).mul(StableScalars.Of(0x31848BABL)).bitwise_and(Mask32);
         return h.bitwise_xor(h.bitwise_right_shift(16));
     }
 

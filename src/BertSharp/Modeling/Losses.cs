@@ -60,10 +60,12 @@ internal static class Losses
     {
         using var scope = NewDisposeScope();
         var ignored = startLogits.shape[1];
-        var start = startPositions.reshape(-1).to_type(ScalarType.Int64).clamp(0, ignored);
-        var end = endPositions.reshape(-1).to_type(ScalarType.Int64).clamp(0, ignored);
+        // Stable Scalars: an implicit one can be freed by the GC during the native call (see StableScalars).
+        var (zero, last) = (StableScalars.Of(0L), StableScalars.Of(ignored));
+        var start = startPositions.reshape(-1).to_type(ScalarType.Int64).clamp(zero, last);
+        var end = endPositions.reshape(-1).to_type(ScalarType.Int64).clamp(zero, last);
         var s = nn.functional.cross_entropy(startLogits, start, ignore_index: ignored);
         var e = nn.functional.cross_entropy(endLogits, end, ignore_index: ignored);
-        return ((s + e) / 2).MoveToOuterDisposeScope();
+        return StableScalars.Divide(StableScalars.Add(s, e), 2).MoveToOuterDisposeScope();
     }
 }

@@ -18,6 +18,19 @@ internal static class StableScalars
     private static readonly Scalar One = 1.ToScalar();
     private static readonly ConcurrentDictionary<ScalarType, Scalar> Lowest = new();
     private static readonly ConcurrentDictionary<double, Scalar> Constants = new();
+    private static readonly ConcurrentDictionary<long, Scalar> Integers = new();
+
+    /// <summary>
+    /// A floating-point Scalar of <paramref name="value"/> that is never collected. For model constants and settings (a
+    /// dropout rate, a sequence length): each distinct value is kept for the life of the process.
+    /// </summary>
+    public static Scalar Of(double value) => Constants.GetOrAdd(value, d => d.ToScalar());
+
+    /// <summary>An integer Scalar of <paramref name="value"/> that is never collected (integer tensors stay integer).</summary>
+    public static Scalar Of(long value) => Integers.GetOrAdd(value, v => v.ToScalar());
+
+    /// <summary><paramref name="a"/> + <paramref name="b"/> for a Scalar <paramref name="b"/> (with a stable alpha as well).</summary>
+    public static Tensor Add(Tensor a, Scalar b) => a.add(b, One);
 
     /// <summary>Element-wise <paramref name="a"/> + <paramref name="b"/> (broadcasting as torch.add).</summary>
     public static Tensor Add(Tensor a, Tensor b) => a.add(b, One);
@@ -33,5 +46,5 @@ internal static class StableScalars
     }
 
     /// <summary><paramref name="a"/> / <paramref name="divisor"/> (a model constant such as √head_dim, so the cache stays small).</summary>
-    public static Tensor Divide(Tensor a, double divisor) => a.div(Constants.GetOrAdd(divisor, d => d.ToScalar()));
+    public static Tensor Divide(Tensor a, double divisor) => a.div(Of(divisor));
 }

@@ -77,6 +77,11 @@ public class HeadTrainingLossTests
     [InlineData("multiple-choice")]
     public void Gradients_match_finite_differences(string head)
     {
+        // Every temporary of the finite differences (views, indexed elements, losses) belongs to this scope until the test
+        // ends: a TorchSharp temporary that nothing references can be finalized by a garbage collection on another thread
+        // while libtorch still uses it, and this test, with its thousands of unscoped temporaries, once crashed its test
+        // host that way (tests/README.md, "A test host that crashes").
+        using var scope = torch.NewDisposeScope();
         torch.manual_seed(3);
         var config = new BertConfig
         {
