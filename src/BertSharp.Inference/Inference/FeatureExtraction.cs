@@ -133,11 +133,11 @@ public sealed class FeatureExtraction : InferencePipeline<BertPreTrainedModel>
         else
         {
             var mask = input.AttentionMask!.unsqueeze(-1).to(hidden.dtype);
-            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp_min(1.0);
+            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp_min(StableScalars.Of(1.0));
         }
         if (o.Normalize)
         {
-            pooled = pooled / pooled.norm(1, keepdim: true).clamp_min(1e-12);
+            pooled = pooled / pooled.norm(1, keepdim: true).clamp_min(StableScalars.Of(1e-12));
         }
         var flat = InferenceBatch.ToFloats(pooled);
         var width = (int)pooled.shape[1];

@@ -1,3 +1,4 @@
+using BertSharp.Modeling;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -22,7 +23,9 @@ public static class GradientClipping
         using var noGrad = torch.no_grad();
         var norms = stack(grads.Select(g => torch.linalg.vector_norm(g, 2.0)).ToArray());
         var total = torch.linalg.vector_norm(norms, 2.0);
-        var coef = (maxNorm / (total + 1e-6)).clamp_max(1.0);
+        // HF's clip_coef = max_norm / (total_norm + 1e-6), clamped at 1 (a number / tensor is reciprocal × number, as
+        // torch's __rtruediv__), with Scalars the GC cannot free during the calls (StableScalars).
+        var coef = StableScalars.Add(total, StableScalars.Of(1e-6)).reciprocal().mul(StableScalars.Of(maxNorm)).clamp_max(StableScalars.Of(1.0));
         foreach (var g in grads)
         {
             g.mul_(coef);

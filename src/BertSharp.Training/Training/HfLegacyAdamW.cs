@@ -30,14 +30,23 @@ public sealed class HfLegacyAdamW : AdamW
             }
             var state = (State)_state[param.Handle];
             state.step += 1;
-            state.exp_avg.mul_(beta1).add_(grad, alpha: 1 - beta1);
-            state.exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value: 1 - beta2);
-            using var denom = state.exp_avg_sq.sqrt().add_(eps);
+            // Explicit Scalars that live past each call: an implicit one can be freed by the GC during it (StableScalars).
+            using var b1 = beta1.ToScalar();
+            using var oneMinusB1 = (1 - beta1).ToScalar();
+            using var b2 = beta2.ToScalar();
+            using var oneMinusB2 = (1 - beta2).ToScalar();
+            using var epsilon = eps.ToScalar();
+            using var one = 1.ToScalar();
+            state.exp_avg.mul_(b1).add_(grad, alpha: oneMinusB1);
+            state.exp_avg_sq.mul_(b2).addcmul_(grad, grad, value: oneMinusB2);
+            using var denom = state.exp_avg_sq.sqrt().add_(epsilon, one);
             var stepSize = lr * Math.Sqrt(1 - Math.Pow(beta2, state.step)) / (1 - Math.Pow(beta1, state.step));
-            param.addcdiv_(state.exp_avg, denom, value: -stepSize);
+            using var minusStepSize = (-stepSize).ToScalar();
+            param.addcdiv_(state.exp_avg, denom, value: minusStepSize);
             if (wd > 0)
             {
-                param.add_(param, alpha: -lr * wd);
+                using var decay = (-lr * wd).ToScalar();
+                param.add_(param, alpha: decay);
             }
         }
     }, closure);

@@ -143,7 +143,7 @@ public sealed class DataParallel : IDisposable
             var flat = Stage(bucket, i => reduced[i]);
             if (scale != 1.0)
             {
-                flat.mul_(scale);
+                flat.mul_(Modeling.StableScalars.Of(scale));
             }
             Communicator.AllReduce(flat, ReduceOp.Sum);
             Unstage(bucket, flat, i => reduced[i]);

@@ -141,7 +141,7 @@ public sealed class BertPooler : nn.Module<Tensor, Tensor>
             }
             var m = attentionMask.to_type(hidden.dtype).unsqueeze(-1);
             // clamp as sentence-transformers does: an all-padding row gives zeros, not NaN.
-            mean = (hidden * m).sum(1) / m.sum(1).clamp_min(1e-9);
+            mean = (hidden * m).sum(1) / m.sum(1).clamp_min(StableScalars.Of(1e-9));
         }
         return torch.tanh(dense.call(mean)).MoveToOuterDisposeScope();
     }

@@ -89,7 +89,7 @@ internal static class MaskedLmHead
         if (labelledOnly && labels is not null)
         {
             using var flatLabels = labels.reshape(-1);
-            using var labelled = flatLabels.ne(Losses.IgnoreIndex).nonzero().squeeze(-1);
+            using var labelled = flatLabels.ne(StableScalars.Of(Losses.IgnoreIndex)).nonzero().squeeze(-1);
             using var flatHidden = hidden.reshape(-1, hidden.shape[^1]);
             using var gathered = flatHidden.index_select(0, labelled);
             using var gatheredLabels = flatLabels.index_select(0, labelled);

@@ -182,7 +182,7 @@ public sealed class PretrainingTask : ITrainingTask<PretrainingBatch>
     /// <summary>Loss, MLM loss, NSP loss, MLM correct, MLM count, NSP correct of one forward pass (one host sync).</summary>
     private static float[] Metrics(Output o, PretrainingBatch batch)
     {
-        var maskedPositions = batch.Labels.ne(Losses.IgnoreIndex);
+        var maskedPositions = batch.Labels.ne(StableScalars.Of(Losses.IgnoreIndex));
         // The logits cover only the labelled positions, in row-major order (masked_select's order too).
         var mlmCorrect = o.MaskedLogits.argmax(-1).eq(batch.Labels.masked_select(maskedPositions)).sum();
         var nspCorrect = o.NspLogits is null ? zeros(1).sum() : o.NspLogits.argmax(-1).eq(batch.NextSentenceLabels).sum();
