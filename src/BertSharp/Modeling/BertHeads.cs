@@ -40,7 +40,7 @@ public sealed class BertForPreTraining : BertPreTrainedModel
         var nsp = cls.SeqRelationship(o.PoolerOutput!);
         var (logits, mlmLoss) = MaskedLmHead.Run(cls, bert, o.LastHiddenState, labels, logitsAtLabelledPositionsOnly);
         var nspLoss = nextSentenceLabel is null ? null : Losses.CrossEntropy(nsp, nextSentenceLabel);
-        var loss = mlmLoss is not null && nspLoss is not null ? mlmLoss + nspLoss : null;
+        var loss = mlmLoss is not null && nspLoss is not null ? StableScalars.Add(mlmLoss, nspLoss) : null;
         return new BertForPreTrainingOutput(logits, nsp, loss, mlmLoss, nspLoss, o);
     }
 }

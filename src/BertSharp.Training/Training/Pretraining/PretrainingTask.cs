@@ -88,12 +88,15 @@ public sealed class PretrainingTask : ITrainingTask<PretrainingBatch>
         {
             return o.Loss;
         }
-        // A slice without masked tokens has a NaN masked-LM mean (0 / 0); its share is 0.
+        // A slice without masked tokens has a NaN masked-LM mean (0 / 0); its share is 0. Explicit Scalars that outlive the
+        // calls: an implicit one can be freed by the GC during them (StableScalars).
+        using var mlmScalar = mlmShare.ToScalar();
+        using var nspScalar = nspShare.ToScalar();
         if (o.NspLoss is null)
         {
-            return batch.MaskedTokens > 0 ? o.MlmLoss * mlmShare : null;
+            return batch.MaskedTokens > 0 ? o.MlmLoss.mul(mlmScalar) : null;
         }
-        return batch.MaskedTokens > 0 ? (o.MlmLoss * mlmShare) + (o.NspLoss * nspShare) : o.NspLoss * nspShare;
+        return batch.MaskedTokens > 0 ? StableScalars.Add(o.MlmLoss.mul(mlmScalar), o.NspLoss.mul(nspScalar)) : o.NspLoss.mul(nspScalar);
     }
 
     public StepMetrics EndStep()
