@@ -1,3 +1,4 @@
+using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -143,7 +144,10 @@ public sealed class DataParallel : IDisposable
             var flat = Stage(bucket, i => reduced[i]);
             if (scale != 1.0)
             {
-                flat.mul_(Modeling.StableScalars.Of(scale));
+                // A per-step value, so not cached: an explicit Scalar that outlives the call (the GC can free an implicit one
+                // during it, see StableScalars).
+                using var factor = scale.ToScalar();
+                flat.mul_(factor);
             }
             Communicator.AllReduce(flat, ReduceOp.Sum);
             Unstage(bucket, flat, i => reduced[i]);
