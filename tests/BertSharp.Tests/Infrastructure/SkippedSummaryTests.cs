@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace BertSharp.Tests.Infrastructure;
 
 /// <summary>
@@ -15,20 +13,7 @@ public sealed class SkippedSummaryTests
         return stdout;
     }
 
-    private static (int Exit, string Stdout, string Stderr) RunScript(params string[] trx)
-    {
-        var psi = new ProcessStartInfo("sh") { RedirectStandardOutput = true, RedirectStandardError = true };
-        psi.ArgumentList.Add(Path.Combine(TestPaths.RepoRoot, "tests", "trx-skipped.sh"));
-        foreach (var f in trx)
-        {
-            psi.ArgumentList.Add(f);
-        }
-        using var p = Process.Start(psi)!;
-        var stderr = p.StandardError.ReadToEndAsync();
-        var stdout = p.StandardOutput.ReadToEnd();
-        p.WaitForExit();
-        return (p.ExitCode, stdout, stderr.Result);
-    }
+    private static (int Exit, string Stdout, string Stderr) RunScript(params string[] trx) => TestScripts.Run("trx-skipped.sh", trx);
 
     [SkippableFact]
     public void Each_reason_is_listed_once_with_how_many_tests_it_skipped()

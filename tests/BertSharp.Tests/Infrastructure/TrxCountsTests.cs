@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.RegularExpressions;
 
 namespace BertSharp.Tests.Infrastructure;
@@ -12,17 +11,8 @@ public sealed class TrxCountsTests
 {
     private static (int Exit, string Stdout, string Stderr) Run(params string[] args)
     {
-        var psi = new ProcessStartInfo("sh") { RedirectStandardOutput = true, RedirectStandardError = true };
-        psi.ArgumentList.Add(Path.Combine(TestPaths.RepoRoot, "tests", "trx-counts.sh"));
-        foreach (var a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-        using var p = Process.Start(psi)!;
-        var stderr = p.StandardError.ReadToEndAsync();
-        var stdout = p.StandardOutput.ReadToEnd();
-        p.WaitForExit();
-        return (p.ExitCode, stdout.Trim(), stderr.Result.Trim());
+        var (exit, stdout, stderr) = TestScripts.Run("trx-counts.sh", args);
+        return (exit, stdout.Trim(), stderr.Trim());
     }
 
     /// <summary>The fixture (1 passed, 3 skipped) with its counters set to <paramref name="passed"/> and <paramref name="failed"/> of <paramref name="total"/>.</summary>
