@@ -7,7 +7,7 @@ namespace BertSharp.Tests.Commands;
 /// <summary>
 /// Every <c>bert</c> command the documentation and the scripts show parses: its subcommand and every flag exist, and
 /// flags with a fixed set of values get one of them. Docs and scripts are not compiled, so a renamed or removed flag would
-/// otherwise live on in them until a user copies the command (bench/pretrain-ranks.sh once read a fixture that had moved).
+/// otherwise live on in them until a user copies the command and gets an error.
 /// Parsing only: nothing runs (TasksDocsExampleTests runs the task examples).
 /// </summary>
 public sealed partial class DocumentedCommandsTests
