@@ -1,3 +1,4 @@
+using BertSharp.Modeling;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -132,7 +133,8 @@ def adamw(params: List[Tensor], grads: List[Tensor], exp_avgs: List[Tensor], exp
                 state.max_exp_avg_sq = torch.maximum(old, state.exp_avg_sq).DetachFromDisposeScope();
                 old.Dispose();
             }
-            var denom = (amsgrad ? state.max_exp_avg_sq : state.exp_avg_sq).sqrt().div_(sqrtCorrection2).add_(epsilon);
+            // add_(Scalar) would make its alpha = 1 as an implicit Scalar the GC can free during the call (StableScalars).
+            var denom = (amsgrad ? state.max_exp_avg_sq : state.exp_avg_sq).sqrt().div_(sqrtCorrection2).add_(epsilon, StableScalars.Of(1L));
             param.addcdiv_(state.exp_avg, denom, value: minusStepSize);
         }
     }, closure!);
