@@ -1,3 +1,4 @@
+using BertSharp.Modeling;
 using System.Buffers.Binary;
 using System.Text;
 using BertSharp.Checkpoints;
@@ -117,6 +118,10 @@ public class SafeTensorsTests
         using var tmp = TestPaths.TempDir();
         entry.Array[0, 6].Sample(entries =>
         {
+            // Every tensor of the sample belongs to this scope and the Scalars are stable: an unreferenced temporary or an
+            // implicit Scalar can be freed by a GC on another thread during the native call (tests/README.md, "A test host
+            // that crashes"; this test was running when the parallel host crashed once).
+            using var scope = NewDisposeScope();
             var tensors = new Dictionary<string, Tensor>();
             foreach (var (name, dtype, shape) in entries)
             {
@@ -125,8 +130,8 @@ public class SafeTensorsTests
                     continue;
                 }
                 long n = shape.Aggregate(1L, (a, b) => a * b);
-                var values = arange(n, dtype: ScalarType.Float64).mul(0.37).sub(2);
-                tensors[name] = (dtype == ScalarType.Bool ? values.gt(0) : values.to_type(dtype)).reshape(shape.Select(d => (long)d).ToArray());
+                var values = arange(n, dtype: ScalarType.Float64).mul(StableScalars.Of(0.37)).sub(StableScalars.Of(2L));
+                tensors[name] = (dtype == ScalarType.Bool ? values.gt(StableScalars.Of(0L)) : values.to_type(dtype)).reshape(shape.Select(d => (long)d).ToArray());
             }
             var a = tmp.File("a.safetensors");
             var b = tmp.File("b.safetensors");

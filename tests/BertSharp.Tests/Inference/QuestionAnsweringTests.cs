@@ -83,7 +83,7 @@ public sealed class QuestionAnsweringTests
                 }
                 else if (name.Contains("LayerNorm.weight", StringComparison.Ordinal))
                 {
-                    param.fill_(1.0);
+                    param.fill_(StableScalars.Of(1.0));
                 }
                 else if (name.EndsWith("word_embeddings.weight", StringComparison.Ordinal))
                 {

@@ -24,7 +24,7 @@ public class TorchRuntimeTests
         using var w = torch.tensor(2.0f, requires_grad: true);
         using var x = torch.tensor(new float[] { 1, 3 });
         using var y = torch.tensor(new float[] { 1, 2 });
-        using var loss = (w * x - y).pow(2).sum();
+        using var loss = (w * x - y).pow(BertSharp.Modeling.StableScalars.Of(2L)).sum();
         loss.backward();
         Assert.Equal(26f, w.grad!.item<float>(), 5);
         using (torch.no_grad())

@@ -102,7 +102,7 @@ public class HfCheckpointFineTuneTests
             var loss = model.Forward(new BertInput(batch.InputIds, batch.AttentionMask, batch.TokenTypeIds), batch.Labels).Loss!;
             losses[t - 1] = loss.item<float>();
             loss.backward();
-            var total = Math.Sqrt(ps.Sum(p => p.Param.grad!.to_type(ScalarType.Float64).pow(2).sum().item<double>()));
+            var total = Math.Sqrt(ps.Sum(p => p.Param.grad!.to_type(ScalarType.Float64).pow(StableScalars.Of(2L)).sum().item<double>()));
             var coef = Math.Min(1.0, Clip / (total + 1e-6));
             var lr = Lr * Math.Max(0.0, (double)(Steps - (t - 1)) / Steps);
             using var noGrad = no_grad();
@@ -115,7 +115,8 @@ public class HfCheckpointFineTuneTests
                 var decays = !name.Contains("bias", StringComparison.Ordinal) && !name.Contains("LayerNorm.weight", StringComparison.Ordinal);
                 if (decays)
                 {
-                    p.mul_(1 - (lr * Wd));
+                    using var decay = (1 - (lr * Wd)).ToScalar();
+                    p.mul_(decay);
                 }
                 var denom = (v[i].sqrt() / Math.Sqrt(1 - Math.Pow(Beta2, t))) + Eps;
                 p.sub_(m[i] / denom * (lr / (1 - Math.Pow(Beta1, t))));

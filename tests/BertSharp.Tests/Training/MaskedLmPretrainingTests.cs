@@ -92,7 +92,7 @@ public class MaskedLmPretrainingTests
             HfFixture.AssertClose(expectedLoss, dense.Loss!.reshape(1), HfFixture.Atol(caseName, "reference.safetensors", "out.loss"), "dense loss");
             dense.Loss!.backward();
             var named = reference.NamedParameters().ToList();
-            var norm = Math.Sqrt(named.Sum(p => p.Param.grad!.pow(2).sum().item<float>()));
+            var norm = Math.Sqrt(named.Sum(p => p.Param.grad!.pow(StableScalars.Of(2L)).sum().item<float>()));
             var clip = Math.Min(1.0, 1.0 / (norm + 1e-6));
             // torch.optim.AdamW's first step, by hand: m̂ = g, v̂ = g², so p ← p·(1 − lr·wd) − lr · g / (|g| + eps); no decay on
             // biases and LayerNorm weights (HF's groups).
