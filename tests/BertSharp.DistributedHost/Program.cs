@@ -92,7 +92,10 @@ public static class Program
                 result["f16_error"] = e.Message;
             }
         }
-        // Barrier: rank r arrives r·300 ms late; no rank may leave before the last one arrived.
+        // Barrier: rank r arrives r·300 ms late; no rank may leave before the last one arrived. The late arrivals count from a
+        // common start: ranks leave the broadcasts above at different times (the root first), and on a loaded machine that
+        // skew once ate 200 ms of the stagger the test checks.
+        comm.Barrier();
         Thread.Sleep(300 * r);
         result["barrier_enter_ms"] = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         comm.Barrier();
