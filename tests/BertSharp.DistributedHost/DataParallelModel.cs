@@ -32,8 +32,10 @@ public static class DataParallelModel
     /// <summary>A deterministic batch: inputs [n, 4] and class labels [n].</summary>
     public static (Tensor X, Tensor Y) Batch(int n)
     {
-        var x = (arange(n * 4, dtype: ScalarType.Float32).reshape(n, 4) * 0.37f).sin();
-        var y = arange(n, dtype: ScalarType.Int64) % 3;
+        // Built from arrays, not arange(...) * 0.37f: TorchSharp's number operands are Scalars it does not keep alive during
+        // the call (build/BannedSymbols.txt); i · 0.37f rounds the same in C# as in torch's float32 multiply.
+        var x = tensor(Enumerable.Range(0, n * 4).Select(i => i * 0.37f).ToArray()).reshape(n, 4).sin();
+        var y = tensor(Enumerable.Range(0, n).Select(i => (long)(i % 3)).ToArray());
         return (x, y);
     }
 

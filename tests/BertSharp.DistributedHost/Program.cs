@@ -45,12 +45,12 @@ public static class Program
     private static void Collectives(ICommunicator comm, Dictionary<string, object> result)
     {
         var r = comm.Rank;
-        using (var t = arange(10, dtype: ScalarType.Float32) * (r + 1))
+        using (var t = tensor(Enumerable.Range(0, 10).Select(i => (float)(i * (r + 1))).ToArray()))
         {
             comm.AllReduce(t, ReduceOp.Sum);
             result["sum_f32"] = t.data<float>().ToArray();
         }
-        using (var t = full(5, (double)r, dtype: ScalarType.Float64))
+        using (var t = tensor(Enumerable.Repeat((double)r, 5).ToArray()))
         {
             comm.AllReduce(t, ReduceOp.Average);
             result["avg_f64"] = t.data<double>().ToArray();
@@ -63,19 +63,19 @@ public static class Program
             result["max_i64"] = max.data<long>().ToArray();
             result["min_i64"] = t.data<long>().ToArray();
         }
-        using (var m = (arange(6, dtype: ScalarType.Float32).reshape(2, 3) + 100 * r))
+        using (var m = tensor(Enumerable.Range(0, 6).Select(i => (float)(i + 100 * r)).ToArray()).reshape(2, 3))
         using (var view = m.t())
         {
             // A non-contiguous view: the result must land in the viewed storage.
             comm.AllReduce(view, ReduceOp.Sum);
             result["sum_transposed"] = m.data<float>().ToArray();
         }
-        using (var t = full(4, 10 * r + 1, dtype: ScalarType.Int32))
+        using (var t = tensor(Enumerable.Repeat(10 * r + 1, 4).ToArray()))
         {
             comm.Broadcast(t, 0);
             result["bcast_root0"] = t.data<int>().ToArray();
         }
-        using (var t = full(3, 10.0f * r + 0.5f, dtype: ScalarType.Float32))
+        using (var t = tensor(Enumerable.Repeat(10.0f * r + 0.5f, 3).ToArray()))
         {
             comm.Broadcast(t, comm.WorldSize - 1);
             result["bcast_last"] = t.data<float>().ToArray();

@@ -46,9 +46,10 @@ internal static class AllReduceBenchCommand
         using var model = new BertForPreTraining(BertConfig.Preset(preset));
         var parameters = model.NamedParameters();
         // Gradient of Σ c·p is c everywhere: every rank holds the constant c = rank + 1, so the average is (n + 1) / 2.
-        using (var loss = parameters.Select(x => x.Param.sum()).Aggregate((a, b) => a + b) * (comm.Rank + 1))
+        using var rankPlusOne = (comm.Rank + 1).ToScalar();
+        using (var scope = torch.NewDisposeScope())
         {
-            loss.backward();
+            parameters.Select(x => x.Param.sum()).Aggregate(StableScalars.Add).mul(rankPlusOne).backward();
         }
         var elements = parameters.Sum(x => x.Param.numel());
         using var dp = new DataParallel(comm, parameters, (long)(bucketMb * 1048576));
@@ -69,7 +70,7 @@ internal static class AllReduceBenchCommand
         {
             foreach (var (_, param) in parameters)
             {
-                param.grad!.fill_(comm.Rank + 1);
+                param.grad!.fill_(rankPlusOne);
             }
         }
         dp.AverageGradients(1);

@@ -26,15 +26,20 @@ internal static class DistributedCheck
         var comm = (MpiCommunicator)DistributedEnvironment.Create("mpi");
         var quiet = RankOutput.Apply(comm);
         var n = comm.WorldSize;
-        using var values = torch.full(Elements, comm.Rank + 1, dtype: torch.ScalarType.Float32);
+        // Scalars held for the calls (TorchSharp does not keep an implicit one alive; build/BannedSymbols.txt).
+        using var rankPlusOne = (comm.Rank + 1).ToScalar();
+        using var expectedSum = (n * (n + 1) / 2.0f).ToScalar();
+        using var rootFill = ((long)comm.Rank + 7).ToScalar();
+        using var expectedRoot = (n + 6).ToScalar();
+        using var values = torch.full(Elements, rankPlusOne, dtype: torch.ScalarType.Float32);
         comm.Barrier(); // ranks start at different times; time the all-reduce, not the wait for the slowest start
         var watch = Stopwatch.StartNew();
         comm.AllReduce(values, ReduceOp.Sum);
         var ms = watch.Elapsed.TotalMilliseconds;
-        var sumOk = values.eq(n * (n + 1) / 2.0f).all().item<bool>();
-        using var rootValue = torch.full(3, (long)comm.Rank + 7);
+        var sumOk = values.eq(expectedSum).all().item<bool>();
+        using var rootValue = torch.full(3, rootFill);
         comm.Broadcast(rootValue, n - 1);
-        var broadcastOk = rootValue.eq(n + 6).all().item<bool>();
+        var broadcastOk = rootValue.eq(expectedRoot).all().item<bool>();
         comm.Barrier();
         using var failures = torch.tensor(new long[] { sumOk && broadcastOk ? 0 : 1 });
         comm.AllReduce(failures, ReduceOp.Sum);

@@ -21,8 +21,10 @@ public static class GradientClipping
             return 0.0;
         }
         using var noGrad = torch.no_grad();
-        var norms = stack(grads.Select(g => torch.linalg.vector_norm(g, 2.0)).ToArray());
-        var total = torch.linalg.vector_norm(norms, 2.0);
+        // Tensor.norm() is libtorch's linalg_vector_norm(ord 2) with the order passed as a number (vector_norm's double
+        // ord becomes a Scalar TorchSharp does not keep alive during the call).
+        var norms = stack(grads.Select(g => g.norm()).ToArray());
+        var total = norms.norm();
         // HF's clip_coef = max_norm / (total_norm + 1e-6), clamped at 1 (a number / tensor is reciprocal × number, as
         // torch's __rtruediv__), with Scalars the GC cannot free during the calls (StableScalars).
         var coef = StableScalars.Add(total, StableScalars.Of(1e-6)).reciprocal().mul(StableScalars.Of(maxNorm)).clamp_max(StableScalars.Of(1.0));

@@ -39,7 +39,7 @@ public sealed class BertEmbeddings : nn.Module
             throw new BertSharpException($"sequence length {seq} exceeds max_position_embeddings {MaxPositions}.");
         }
         using var scope = NewDisposeScope();
-        positionIds ??= arange(seq, dtype: ScalarType.Int64, device: inputIds.device).unsqueeze(0);
+        positionIds ??= StableScalars.Range(seq, ScalarType.Int64, inputIds.device).unsqueeze(0);
         tokenTypeIds ??= zeros_like(inputIds);
         // HF order: (word + segment) + position.
         var embeddings = StableScalars.Add(word_embeddings.call(inputIds), token_type_embeddings.call(tokenTypeIds));

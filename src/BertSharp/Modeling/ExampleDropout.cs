@@ -77,7 +77,7 @@ public static class ExampleDropout
             .view(Along(0));
         for (var d = 1; d < dims.Length; d++)
         {
-            var coord = arange(dims[d], dtype: ScalarType.Int64, device: x.device).view(Along(d));
+            var coord = StableScalars.Range(dims[d], ScalarType.Int64, x.device).view(Along(d));
             // (h + (coord + 1)·golden) mod 2³²: a different offset per coordinate, then a full mix.
             h = Hash(StableScalars.Add(h, StableScalars.Add(coord, StableScalars.Of(1L)).mul(StableScalars.Of(0x9E3779B1L))).bitwise_and(Mask32));
         }

@@ -45,6 +45,14 @@ internal static class StableScalars
         return floatMask.neg().add_(One, One).mul_(lowest);
     }
 
+    /// <summary>
+    /// <c>arange(count)</c>: 0, 1, …, count − 1 of <paramref name="dtype"/> (shape [count]). TorchSharp's <c>arange(stop)</c>
+    /// makes its start and step as Scalars it does not keep alive; these are stable (a count such as a sequence length is
+    /// kept once per distinct value).
+    /// </summary>
+    public static Tensor Range(long count, ScalarType dtype, Device? device = null) =>
+        torch.arange(Of(0L), Of(count), Of(1L), dtype, device);
+
     /// <summary><paramref name="a"/> / <paramref name="divisor"/> (a model constant such as √head_dim, so the cache stays small).</summary>
     public static Tensor Divide(Tensor a, double divisor) => a.div(Of(divisor));
 }

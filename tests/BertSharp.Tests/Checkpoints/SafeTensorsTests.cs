@@ -130,7 +130,7 @@ public class SafeTensorsTests
                     continue;
                 }
                 long n = shape.Aggregate(1L, (a, b) => a * b);
-                var values = arange(n, dtype: ScalarType.Float64).mul(StableScalars.Of(0.37)).sub(StableScalars.Of(2L));
+                var values = StableScalars.Range(n, ScalarType.Float64).mul(StableScalars.Of(0.37)).sub(StableScalars.Of(2L));
                 tensors[name] = (dtype == ScalarType.Bool ? values.gt(StableScalars.Of(0L)) : values.to_type(dtype)).reshape(shape.Select(d => (long)d).ToArray());
             }
             var a = tmp.File("a.safetensors");
@@ -181,7 +181,7 @@ public class SafeTensorsTests
     {
         using var tmp = TestPaths.TempDir();
         var path = tmp.File("t.safetensors");
-        using var m = arange(6, dtype: ScalarType.Float32).reshape(2, 3);
+        using var m = StableScalars.Range(6, ScalarType.Float32).reshape(2, 3);
         using var t = m.t();
         SafeTensors.Save(path, new Dictionary<string, Tensor> { ["t"] = t });
         var back = SafeTensors.Load(path);
@@ -193,7 +193,7 @@ public class SafeTensorsTests
     [Fact]
     public void Chunked_copies_cover_the_whole_tensor()
     {
-        using var t = arange(10, dtype: ScalarType.Int32);
+        using var t = StableScalars.Range(10, ScalarType.Int32);
         var parts = SafeTensorsWriterAccess.Chunks(t, 12).Select(c => c.data<int>().ToArray()).ToList();
         Assert.Equal(4, parts.Count);
         Assert.Equal(Enumerable.Range(0, 10), parts.SelectMany(p => p));

@@ -18,7 +18,7 @@ public sealed class HeadEvaluationNonFiniteTests
     {
         var model = BertPretrained.Load<T>(HfFixture.Dir(fixture));
         using var noGrad = torch.no_grad();
-        model.NamedParameters().Single(p => p.Name == bias).Param.fill_(double.NaN);
+        model.NamedParameters().Single(p => p.Name == bias).Param.fill_(StableScalars.Of(double.NaN));
         return model;
     }
 

@@ -160,6 +160,6 @@ public sealed class ServerHardeningTests : IAsyncLifetime
     internal static void PoisonClassifier(BertPreTrainedModel model)
     {
         using var noGrad = torch.no_grad();
-        model.NamedParameters().Single(p => p.Name == "classifier.bias").Param.fill_(double.NaN);
+        model.NamedParameters().Single(p => p.Name == "classifier.bias").Param.fill_(StableScalars.Of(double.NaN));
     }
 }

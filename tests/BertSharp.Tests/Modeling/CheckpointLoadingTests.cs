@@ -168,7 +168,7 @@ public class CheckpointLoadingTests
         foreach (var (name, param) in p)
         {
             using var diff = (param - original[name]).abs();
-            using var bound = original[name].abs() * rel + 1e-7;
+            using var bound = StableScalars.Add(original[name].abs().mul(StableScalars.Of(rel)), StableScalars.Of(1e-7));
             Assert.True(diff.le(bound).all().item<bool>(), $"{name}: {dtype} round trip error too large");
         }
     }

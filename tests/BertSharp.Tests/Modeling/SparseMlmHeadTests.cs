@@ -22,7 +22,7 @@ public sealed class SparseMlmHeadTests
             var input = new BertInput(refs["loss.in.input_ids"], refs["loss.in.attention_mask"], refs["loss.in.token_type_ids"]);
             var labels = refs["loss.in.labels"];
             var nsl = refs["loss.in.next_sentence_label"];
-            var labelled = labels.ne(Losses.IgnoreIndex);
+            var labelled = labels.ne(StableScalars.Of(Losses.IgnoreIndex));
             var count = labelled.sum().item<long>();
             Assert.InRange(count, 1, labels.numel() - 1);
 

@@ -29,7 +29,7 @@ public class TorchRuntimeTests
         Assert.Equal(26f, w.grad!.item<float>(), 5);
         using (torch.no_grad())
         {
-            w.sub_(w.grad! * 0.01f);
+            w.sub_(w.grad!.mul(BertSharp.Modeling.StableScalars.Of(0.01f)));
         }
         Assert.Equal(2f - 0.26f, w.item<float>(), 5);
     }

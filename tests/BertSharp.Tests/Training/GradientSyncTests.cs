@@ -32,7 +32,7 @@ public class GradientSyncTests
             foreach (var p in parameters)
             {
                 AllGradientsPresent &= p.grad is not null;
-                p.grad?.mul_(factor);
+                p.grad?.mul_(StableScalars.Of(factor));
             }
         }
     }

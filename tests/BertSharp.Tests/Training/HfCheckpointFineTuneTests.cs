@@ -109,17 +109,17 @@ public class HfCheckpointFineTuneTests
             for (var i = 0; i < ps.Count; i++)
             {
                 var (name, p) = ps[i];
-                var g = p.grad! * coef;
-                m[i].mul_(Beta1).add_(g, alpha: 1 - Beta1);
-                v[i].mul_(Beta2).add_(g * g, alpha: 1 - Beta2);
+                var g = p.grad!.mul(StableScalars.Of(coef));
+                m[i].mul_(StableScalars.Of(Beta1)).add_(g, alpha: StableScalars.Of(1 - Beta1));
+                v[i].mul_(StableScalars.Of(Beta2)).add_(g.mul(g), alpha: StableScalars.Of(1 - Beta2));
                 var decays = !name.Contains("bias", StringComparison.Ordinal) && !name.Contains("LayerNorm.weight", StringComparison.Ordinal);
                 if (decays)
                 {
                     using var decay = (1 - (lr * Wd)).ToScalar();
                     p.mul_(decay);
                 }
-                var denom = (v[i].sqrt() / Math.Sqrt(1 - Math.Pow(Beta2, t))) + Eps;
-                p.sub_(m[i] / denom * (lr / (1 - Math.Pow(Beta1, t))));
+                var denom = StableScalars.Add(v[i].sqrt().div(StableScalars.Of(Math.Sqrt(1 - Math.Pow(Beta2, t)))), StableScalars.Of(Eps));
+                p.sub_(m[i].div(denom).mul(StableScalars.Of(lr / (1 - Math.Pow(Beta1, t)))));
             }
         }
         foreach (var t in m.Concat(v))

@@ -98,9 +98,9 @@ public class MaskedLmPretrainingTests
             // biases and LayerNorm weights (HF's groups).
             var expected = named.ToDictionary(p => p.Name, p =>
             {
-                using var g = p.Param.grad! * clip;
+                using var g = p.Param.grad!.mul(StableScalars.Of(clip));
                 var decay = p.Name.Contains("bias", StringComparison.Ordinal) || p.Name.Contains("LayerNorm.weight", StringComparison.Ordinal) ? 0 : weightDecay;
-                return (p.Param.detach() * (1 - (lr * decay))) - (lr * g / (g.abs() + eps));
+                return p.Param.detach().mul(StableScalars.Of(1 - (lr * decay))).sub(g.mul(StableScalars.Of(lr)).div(StableScalars.Add(g.abs(), StableScalars.Of(eps))));
             });
 
             // The run's step: the task (MLM head at the masked positions only) on the one trainer, warm-up 0 so step 1 has the peak rate.
