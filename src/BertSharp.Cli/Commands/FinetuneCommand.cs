@@ -38,7 +38,7 @@ internal static class FinetuneCommand
         var exampleDropout = TrainingOptionSet.ExampleDropout();
         var head = new HeadTaskOptions();
         Option[] classificationOnly = [data.TextColumn, data.TextPairColumn, data.LabelColumn, data.Regression, truncationSide, headTokens, pooling, saveBest, valSize,
-            split, shuffle, noBucket, exampleDropout];
+            split, shuffle, noBucket];
 
         var cmd = new Command("finetune", "Fine-tune BERT for text (or text-pair) classification or regression, token classification (--task ner), extractive QA (--task squad) or multiple choice (--task swag) and save an HF checkpoint directory.");
         foreach (var o in data.All.Concat(run.All).Concat([truncationSide, headTokens, pooling, saveBest, valSize, split, shuffle, noBucket, exampleDropout, .. head.ForFinetune]))
@@ -63,19 +63,14 @@ internal static class FinetuneCommand
                     DocStride = p.GetValue(head.DocStride),
                     MaxAnswerLength = p.GetValue(head.MaxAnswerLength),
                     NullScoreDiffThreshold = p.GetValue(head.NullScoreDiffThreshold),
+                    ExampleDropout = p.GetValue(exampleDropout),
                 };
                 headOptions.Validate();
-                // The head tasks' trainer has no data-parallel path yet (their losses average over tokens or answers, which
-                // ranks would have to count together); N copies of one run would race on --output, so every rank refuses.
-                if (DistributedEnvironment.Launcher() is { Size: > 1 } launched)
-                {
-                    throw new BertSharpException($"--task {p.GetValue(data.Task)}: data-parallel fine-tuning ({launched.Size} ranks under bert launch / mpirun) "
-                        + "covers sequence classification and regression only; run this task as one process.");
-                }
                 CommonOptions.ApplyThreads(p, run.Threads);
+                var headComm = DataParallelRank.Join();
                 var headView = new FinetuneProgressView(headTask == HeadTask.MultipleChoice ? "accuracy" : "f1", regression: false,
                     metricColumn: headTask == HeadTask.MultipleChoice ? "val accuracy" : "val f1");
-                var headResult = WithCancel(cancel => headView.Run(progress => HeadFineTuner.Run(headOptions, progress, cancel)));
+                var headResult = WithCancel(cancel => headView.Run(progress => HeadFineTuner.Run(headOptions, progress, cancel, headComm)));
                 if (!headResult.Completed)
                 {
                     return Stopped(headResult.StepLosses.Count, headResult.Checkpoint);

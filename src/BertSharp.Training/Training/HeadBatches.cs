@@ -1,4 +1,5 @@
 using BertSharp.Data;
+using BertSharp.Distributed;
 using BertSharp.Modeling;
 using BertSharp.Tokenization;
 using TorchSharp;
@@ -15,7 +16,16 @@ namespace BertSharp.Training;
 /// <param name="StartPositions">QA answer start token [batch] ([CLS] = 0 for none); null for the other heads.</param>
 /// <param name="EndPositions">QA answer end token [batch].</param>
 /// <param name="Count">Examples (windows, questions) in the batch.</param>
-public sealed record HeadBatch(BertInput Input, Tensor? Labels, Tensor? StartPositions, Tensor? EndPositions, int Count);
+/// <param name="Indices">Each row's index in the training data (keys its dropout in a data-parallel run); null when unknown.</param>
+public sealed record HeadBatch(BertInput Input, Tensor? Labels, Tensor? StartPositions, Tensor? EndPositions, int Count, IReadOnlyList<int>? Indices = null)
+{
+    /// <summary>A rank's share of a global batch that gave it no example (a data-parallel run's last, short batch).</summary>
+    public static HeadBatch Empty(Device? device = null)
+    {
+        var none = Batching.OnDevice(torch.zeros(0, 0, dtype: ScalarType.Int64), device);
+        return new HeadBatch(new BertInput(none), null, null, null, 0, []);
+    }
+}
 
 /// <summary>The collators of the task heads: dynamic padding to the longest row of the batch.</summary>
 public static class HeadCollate
@@ -34,7 +44,7 @@ public static class HeadCollate
         {
             rows[r].Labels.CopyTo(labels, r * width);
         }
-        return new HeadBatch(input, Batching.OnDevice(torch.tensor(labels, [rows.Length, width]), device), null, null, rows.Length);
+        return new HeadBatch(input, Batching.OnDevice(torch.tensor(labels, [rows.Length, width]), device), null, null, rows.Length, indices);
     }
 
     /// <summary>QA windows: their encodings padded, with the start and end positions [batch].</summary>
@@ -46,7 +56,7 @@ public static class HeadCollate
         var input = Batching.Pad([.. rows.Select(r => r.Encoding)], padId, device);
         return new HeadBatch(input, null,
             Batching.OnDevice(torch.tensor(rows.Select(r => (long)r.StartPosition).ToArray()), device),
-            Batching.OnDevice(torch.tensor(rows.Select(r => (long)r.EndPosition).ToArray()), device), rows.Length);
+            Batching.OnDevice(torch.tensor(rows.Select(r => (long)r.EndPosition).ToArray()), device), rows.Length, indices);
     }
 
     /// <summary>Multiple-choice questions: every choice of every question padded to one width, inputs [batch, choices, seq], labels [batch].</summary>
@@ -62,28 +72,39 @@ public static class HeadCollate
         long[] dims = [rows.Length, choices, p.Width];
         var input = new BertInput(Batching.OnDevice(torch.tensor(p.Ids, dims), device), Batching.OnDevice(torch.tensor(p.Mask, dims), device),
             Batching.OnDevice(torch.tensor(p.Types, dims), device));
-        return new HeadBatch(input, Batching.OnDevice(torch.tensor(rows.Select(r => r.Label).ToArray()), device), null, null, rows.Length);
+        return new HeadBatch(input, Batching.OnDevice(torch.tensor(rows.Select(r => r.Label).ToArray()), device), null, null, rows.Length, indices);
     }
 }
 
 /// <summary>
 /// The training data of a task head: every epoch a fresh seeded shuffle of the examples into batches (grouped by length
-/// like fine-tuning's), <c>gradAccum</c> batches per optimizer step.
+/// like fine-tuning's), <c>gradAccum</c> batches per optimizer step. In a data-parallel run every rank plans the same global
+/// batches and collates only its slice (<see cref="DataSharding.Take{T}"/>), which may be empty.
 /// </summary>
 internal sealed class ShuffledBatches : ITrainingData<HeadBatch>
 {
     private readonly EpochPlan _plan;
     private readonly Func<int[], HeadBatch> _collate;
+    private readonly Func<HeadBatch> _empty;
+    private readonly int _rank;
+    private readonly int _worldSize;
 
     /// <param name="lengths">Tokens of every example (for length grouping).</param>
     /// <param name="batchSize">Examples per micro-batch.</param>
     /// <param name="gradAccum">Micro-batches per optimizer step.</param>
     /// <param name="seed">Seed of the shuffle.</param>
-    /// <param name="collate">Builds the batch of the given example indices.</param>
-    public ShuffledBatches(IReadOnlyList<int> lengths, int batchSize, int gradAccum, ulong seed, Func<int[], HeadBatch> collate)
+    /// <param name="collate">Builds the batch of the given example indices (never empty).</param>
+    /// <param name="empty">The batch of a rank whose slice of a global batch is empty.</param>
+    /// <param name="rank">This rank in a data-parallel run.</param>
+    /// <param name="worldSize">Ranks in the run.</param>
+    public ShuffledBatches(IReadOnlyList<int> lengths, int batchSize, int gradAccum, ulong seed, Func<int[], HeadBatch> collate, Func<HeadBatch> empty,
+        int rank = 0, int worldSize = 1)
     {
         ArgumentNullException.ThrowIfNull(lengths);
         _collate = collate ?? throw new ArgumentNullException(nameof(collate));
+        _empty = empty ?? throw new ArgumentNullException(nameof(empty));
+        _rank = rank;
+        _worldSize = worldSize;
         _plan = new EpochPlan(lengths, batchSize, gradAccum, bucketByLength: true, seed);
     }
 
@@ -106,53 +127,109 @@ internal sealed class ShuffledBatches : ITrainingData<HeadBatch>
     public bool IsEpochEnd(long step) => _plan.IsEpochEnd(step);
 
     public IReadOnlyList<Func<HeadBatch>> MicroBatches(long step) =>
-        [.. _plan.BatchesOf(step).Select(ix => (Func<HeadBatch>)(() => _collate(ix)))];
+        [.. _plan.BatchesOf(step).Select(ix => _worldSize == 1 ? ix : [.. DataSharding.Take(ix, _rank, _worldSize)])
+            .Select(ix => (Func<HeadBatch>)(() => ix.Length == 0 ? _empty() : _collate(ix)))];
 }
 
 /// <summary>
 /// The training-task adapter of the token-classification, question-answering and multiple-choice heads: the head's own
-/// HF loss on a <see cref="HeadBatch"/>; the step's loss is the mean of its micro-batches'.
+/// HF loss on a <see cref="HeadBatch"/>; the step's loss is the mean of its micro-batches'. In a data-parallel run each rank
+/// holds a slice of every micro-batch and returns its share of the micro-batch's loss: its mean × its weight / the weight
+/// of the whole micro-batch (one all-reduce), where the weight is what the head's loss averages over (tagged tokens for
+/// token classification, windows or questions for the others), so the ranks' shares add up to the loss one process computes.
 /// </summary>
 public sealed class HeadTrainingTask : ITrainingTask<HeadBatch>, IMicroBatchLosses
 {
     private readonly Func<HeadBatch, Tensor?> _loss;
+    private readonly Func<HeadBatch, long> _weight;
+    private readonly ICommunicator _comm;
+    private readonly long? _exampleDropoutSeed;
     private readonly List<double> _losses = [];
-    private readonly List<int> _sizes = [];
+    private readonly List<double> _sizes = [];
 
-    private HeadTrainingTask(Func<HeadBatch, Tensor?> loss) => _loss = loss;
+    private HeadTrainingTask(Func<HeadBatch, Tensor?> loss, Func<HeadBatch, long> weight, ICommunicator? communicator, long? exampleDropoutSeed)
+    {
+        _loss = loss;
+        _weight = weight;
+        _comm = communicator ?? new LocalCommunicator();
+        _exampleDropoutSeed = exampleDropoutSeed;
+    }
 
-    /// <summary>Each micro-batch's loss of the last step.</summary>
+    /// <summary>Each micro-batch's loss of the last step (over all ranks).</summary>
     public IReadOnlyList<double> LastLosses { get; private set; } = [];
 
-    /// <summary>Each micro-batch's examples (sentences, windows, questions) of the last step.</summary>
+    /// <summary>Each micro-batch's examples (sentences, windows, questions) of the last step (over all ranks).</summary>
     public IReadOnlyList<int> LastSizes { get; private set; } = [];
 
     /// <summary>Cross-entropy over the tagged tokens (labels ≠ -100).</summary>
-    public static HeadTrainingTask TokenClassification(BertForTokenClassification model) =>
-        new(b => model.Forward(b.Input, b.Labels).Loss);
+    /// <param name="model">The model being trained.</param>
+    /// <param name="communicator">The data-parallel group; one process when null.</param>
+    /// <param name="exampleDropoutSeed">When set, dropout masks are keyed by (seed, step, example index) (<see cref="ExampleDropout"/>).</param>
+    public static HeadTrainingTask TokenClassification(BertForTokenClassification model, ICommunicator? communicator = null, long? exampleDropoutSeed = null) =>
+        new(b => model.Forward(b.Input, b.Labels).Loss, TaggedTokens, communicator, exampleDropoutSeed);
 
     /// <summary>(CE(start) + CE(end)) / 2 over the windows.</summary>
-    public static HeadTrainingTask QuestionAnswering(BertForQuestionAnswering model) =>
-        new(b => model.Forward(b.Input, b.StartPositions, b.EndPositions).Loss);
+    /// <param name="model">The model being trained.</param>
+    /// <param name="communicator">The data-parallel group; one process when null.</param>
+    /// <param name="exampleDropoutSeed">When set, dropout masks are keyed by (seed, step, example index) (<see cref="ExampleDropout"/>).</param>
+    public static HeadTrainingTask QuestionAnswering(BertForQuestionAnswering model, ICommunicator? communicator = null, long? exampleDropoutSeed = null) =>
+        new(b => model.Forward(b.Input, b.StartPositions, b.EndPositions).Loss, b => b.Count, communicator, exampleDropoutSeed);
 
     /// <summary>Cross-entropy over the choices of each question.</summary>
-    public static HeadTrainingTask MultipleChoice(BertForMultipleChoice model) =>
-        new(b => model.Forward(b.Input, b.Labels).Loss);
+    /// <param name="model">The model being trained.</param>
+    /// <param name="communicator">The data-parallel group; one process when null.</param>
+    /// <param name="exampleDropoutSeed">When set, dropout masks are keyed by (seed, step, example index) (<see cref="ExampleDropout"/>).</param>
+    public static HeadTrainingTask MultipleChoice(BertForMultipleChoice model, ICommunicator? communicator = null, long? exampleDropoutSeed = null) =>
+        new(b => model.Forward(b.Input, b.Labels).Loss, b => b.Count, communicator, exampleDropoutSeed);
 
-    public Tensor Loss(HeadBatch batch, MicroBatch micro)
+    private static long TaggedTokens(HeadBatch batch)
+    {
+        using var scope = torch.NewDisposeScope();
+        return batch.Labels!.ne(StableScalars.Of(Losses.IgnoreIndex)).sum().item<long>();
+    }
+
+    public Tensor? Loss(HeadBatch batch, MicroBatch micro)
     {
         ArgumentNullException.ThrowIfNull(batch);
+        var weight = batch.Count == 0 ? 0 : _weight(batch);
+        var total = DataParallelRun.Sum(_comm, weight)[0];
+        _sizes.Add(batch.Count);
+        if (weight == 0)
+        {
+            _losses.Add(0);
+            return null;
+        }
+        using var dropout = _exampleDropoutSeed is { } seed ? ExampleDropout.Use(seed, micro.Step, DropoutRows(batch)) : null;
         var loss = _loss(batch) ?? throw new InvalidOperationException("training batch without targets");
         var value = loss.to(torch.float64).cpu().item<double>();
-        _losses.Add(value);
-        _sizes.Add(batch.Count);
-        return loss;
+        if (weight == total)
+        {
+            _losses.Add(value);
+            return loss;
+        }
+        var share = weight / total;
+        _losses.Add(value * share);
+        // An explicit Scalar that lives past the call: TorchSharp's implicit one can be freed by the GC during it.
+        using var shareScalar = share.ToScalar();
+        return loss.mul(shareScalar);
+    }
+
+    // The keys of the rows the model's dropout sees: one per example, or one per choice (the multiple-choice head scores
+    // [batch·choices] rows), so that a choice's mask is the same whichever rank holds its question.
+    private long[] DropoutRows(HeadBatch batch)
+    {
+        var indices = batch.Indices ?? throw new InvalidOperationException("example dropout needs the batch's example indices");
+        var ids = batch.Input.InputIds;
+        var rows = ids.dim() == 3 ? ids.shape[1] : 1;
+        return [.. indices.SelectMany(i => Enumerable.Range(0, (int)rows).Select(c => (i * rows) + c))];
     }
 
     public StepMetrics EndStep()
     {
-        LastLosses = [.. _losses];
-        LastSizes = [.. _sizes];
+        var n = _losses.Count;
+        var sums = DataParallelRun.Sum(_comm, [.. _losses, .. _sizes]);
+        LastLosses = sums[..n];
+        LastSizes = [.. sums[n..].Select(s => (int)s)];
         _losses.Clear();
         _sizes.Clear();
         return new StepMetrics(LastLosses.Average(), new Dictionary<string, double>());

@@ -37,6 +37,12 @@ public sealed record HeadFineTuneOptions
     /// <summary>Token classification: tag names in class-id order (for JSON lines with integer tags); null = the sorted tags of the training data.</summary>
     public IReadOnlyList<string>? Labels { get; init; }
 
+    /// <summary>
+    /// Dropout masks keyed by (seed, step, example index) instead of torch's generator (<see cref="Modeling.ExampleDropout"/>),
+    /// so a run gives the same result on any number of ranks; always on in a data-parallel run.
+    /// </summary>
+    public bool ExampleDropout { get; init; }
+
     /// <summary>QA: context tokens shared by consecutive windows.</summary>
     public int DocStride { get; init; } = QuestionAnsweringWindows.DefaultDocStride;
 

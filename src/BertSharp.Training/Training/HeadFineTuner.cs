@@ -1,3 +1,4 @@
+using BertSharp.Distributed;
 using BertSharp.Evaluation;
 using BertSharp.Inference;
 using BertSharp.Modeling;
@@ -25,7 +26,8 @@ public sealed record HeadFineTuneResult(string OutputDir, IReadOnlyList<double> 
 /// the end the output directory becomes an HF checkpoint directory (config, weights, tokenizer files,
 /// <c>train_log.jsonl</c>, <c>loss.png</c>, <c>metrics.json</c>, <c>training_args.json</c>) in one crash-safe replacement.
 /// Same options and seed on the same CPU give the same weights, and a run stopped and resumed
-/// (<see cref="TrainingOptions.Resume"/>) gives bitwise the same weights as an uninterrupted one.
+/// (<see cref="TrainingOptions.Resume"/>) gives bitwise the same weights as an uninterrupted one. Data-parallel like
+/// sequence classification: every rank of a group runs the same call on its slice of each global batch.
 /// </summary>
 public static class HeadFineTuner
 {
@@ -37,13 +39,27 @@ public static class HeadFineTuner
     /// <see cref="BertSharpException"/> before any output exists. Cancellation stops between steps with
     /// <see cref="TrainingCancelledException"/>; the checkpoints written so far stay.
     /// </summary>
-    public static HeadFineTuneResult Run(HeadFineTuneOptions o, IFineTuneProgress? progress = null, CancellationToken cancel = default)
+    /// <param name="o">The run's settings.</param>
+    /// <param name="progress">Receives progress (on rank 0 only in a data-parallel run).</param>
+    /// <param name="cancel">Stops the run between steps.</param>
+    /// <param name="communicator">
+    /// The data-parallel group (null: one process). Every rank runs the same call: each trains on its slice of every global
+    /// batch with dropout keyed by example, its loss weighted by what the head averages over (tagged tokens, windows,
+    /// questions), gradients are summed across the ranks before clipping, and only rank 0 validates and writes the log,
+    /// checkpoints and the model directory; the other ranks return a result without files.
+    /// </param>
+    public static HeadFineTuneResult Run(HeadFineTuneOptions o, IFineTuneProgress? progress = null, CancellationToken cancel = default, ICommunicator? communicator = null)
     {
         ArgumentNullException.ThrowIfNull(o);
         o.Validate();
         var t = o.Training;
+        var comm = communicator ?? new LocalCommunicator();
+        progress = comm.IsWriter() ? progress : null;
+        var exampleDropout = o.ExampleDropout || comm.WorldSize > 1;
         TorchRuntime.EnsureLoaded();
         var device = TorchRuntime.ResolveDevice(t.Device);
+        var batchSize = o.EffectiveBatchSize;
+        DataParallelRun.CheckBatchSize(comm, batchSize);
         var outputExisted = Directory.Exists(t.OutputDir);
         var checkpoint = RunDirectory.Check(t.OutputDir, t.Resume, t.Overwrite);
         var source = ClassifierCheckpoint.Describe(t.ModelDir, t.ConfigPreset, t.VocabPath, t.Lowercase);
@@ -56,11 +72,16 @@ public static class HeadFineTuner
             HeadTask.QuestionAnswering => new QaRecipe(o, source, maxLength),
             _ => new ChoiceRecipe(o, source, maxLength),
         };
-        var batchSize = o.EffectiveBatchSize;
-        var data = new ShuffledBatches(recipe.Lengths, batchSize, t.GradAccum, t.Seed, ix => recipe.Collate(ix, device));
+        var data = new ShuffledBatches(recipe.Lengths, batchSize, t.GradAccum, t.Seed, ix => recipe.Collate(ix, device), () => HeadBatch.Empty(device),
+            comm.Rank, comm.WorldSize);
         var totalSteps = (long)data.StepsPerEpoch * o.EffectiveEpochs;
         var warmup = t.WarmupFor(totalSteps);
-        var args = TrainingArgs.Of(o.TaskName, t, o.EffectiveEpochs, batchSize, maxLength, warmup, totalSteps, recipe.Args());
+        var taskArgs = recipe.Args();
+        if (exampleDropout)
+        {
+            taskArgs["example_dropout"] = true;
+        }
+        var args = TrainingArgs.Of(o.TaskName, t, o.EffectiveEpochs, batchSize, maxLength, warmup, totalSteps, taskArgs);
         var settings = TrainingArgs.ResumeSettings(args, recipe.TrainExamples, recipe.ValidationExamples);
         var state = checkpoint is null ? null : TrainerState.Load(Path.Combine(checkpoint, TrainerState.FileName));
         state?.CheckResumable(settings, checkpoint!);
@@ -74,7 +95,11 @@ public static class HeadFineTuner
         }
         var frozen = ParameterFreezing.Apply(model, t.FreezeEncoder, t.FreezeLayers);
         model.to(device);
-        using var trainer = new Trainer(model, new OptimizerSettings(t.LearningRate, t.Eps, t.WeightDecay, t.MaxGradNorm, warmup, totalSteps));
+        using var dataParallel = new DataParallel(comm, model.NamedParameters());
+        // Every rank built or loaded the same model; rank 0's copy makes sure of it.
+        dataParallel.BroadcastParameters();
+        using var trainer = new Trainer(model, new OptimizerSettings(t.LearningRate, t.Eps, t.WeightDecay, t.MaxGradNorm, warmup, totalSteps),
+            comm.WorldSize > 1 ? new DataParallelGradientSync(dataParallel) : null);
         var parameters = model.NamedParameters().Sum(p => p.Param.numel());
         var notes = FineTuneNotes.Describe(source, loadReport, length, recipe.Notes).ToList();
         if (frozen is { } counts)
@@ -98,7 +123,7 @@ public static class HeadFineTuner
             Trainer = trainer,
             Data = data,
             Plan = data.Plan,
-            Task = recipe.Task(model),
+            Task = recipe.Task(model, comm, exampleDropout ? unchecked((long)t.Seed) : null),
             // Frozen parameters are saved like the others; the saved model trains whole when fine-tuned again.
             WriteModel = dir => BertPretrained.WriteFiles(model, dir, new SaveOptions(Tokenizer: savedTokenizer)),
             Validate = recipe.ValidationExamples == 0 ? null : () => recipe.Evaluate(model, batchSize, device)!,
@@ -112,6 +137,7 @@ public static class HeadFineTuner
             Checkpoint = checkpoint,
             State = state,
             OutputExisted = outputExisted,
+            Communicator = comm,
             Progress = progress,
         }, cancel);
         return new HeadFineTuneResult(outcome.OutputDir, outcome.StepLosses(), outcome.Epochs([], recipe.ValidationExamples), outcome.FinalValidation,

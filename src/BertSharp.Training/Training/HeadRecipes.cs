@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using BertSharp.Data;
+using BertSharp.Distributed;
 using BertSharp.Evaluation;
 using BertSharp.Inference;
 using BertSharp.Modeling;
@@ -38,7 +39,7 @@ internal abstract class HeadRecipe
 
     public abstract BertPreTrainedModel CreateModel(ModelSource source, out LoadReport? report);
 
-    public abstract HeadTrainingTask Task(BertPreTrainedModel model);
+    public abstract HeadTrainingTask Task(BertPreTrainedModel model, ICommunicator communicator, long? exampleDropoutSeed);
 
     public abstract HeadBatch Collate(int[] indices, Device device);
 
@@ -154,7 +155,8 @@ internal sealed class TaggingRecipe : HeadRecipe
             c => c.Id2Label = new SortedDictionary<int, string>(Tags.Select((t, i) => (t, i)).ToDictionary(x => x.i, x => x.t)),
             _checkpointHasTheseTags, out report);
 
-    public override HeadTrainingTask Task(BertPreTrainedModel model) => HeadTrainingTask.TokenClassification((BertForTokenClassification)model);
+    public override HeadTrainingTask Task(BertPreTrainedModel model, ICommunicator communicator, long? exampleDropoutSeed) =>
+        HeadTrainingTask.TokenClassification((BertForTokenClassification)model, communicator, exampleDropoutSeed);
 
     public override HeadBatch Collate(int[] indices, Device device) => HeadCollate.Tagged(_trainFeatures, indices, _tokenizer.PadId, device);
 
@@ -222,7 +224,8 @@ internal sealed class QaRecipe : HeadRecipe
         Create<BertForQuestionAnswering>(source, c => c.NumLabels = 2,
             source.Config.Architectures?.FirstOrDefault() == nameof(BertForQuestionAnswering), out report);
 
-    public override HeadTrainingTask Task(BertPreTrainedModel model) => HeadTrainingTask.QuestionAnswering((BertForQuestionAnswering)model);
+    public override HeadTrainingTask Task(BertPreTrainedModel model, ICommunicator communicator, long? exampleDropoutSeed) =>
+        HeadTrainingTask.QuestionAnswering((BertForQuestionAnswering)model, communicator, exampleDropoutSeed);
 
     public override HeadBatch Collate(int[] indices, Device device) => HeadCollate.Windows(_features, indices, _tokenizer.PadId, device);
 
@@ -289,7 +292,8 @@ internal sealed class ChoiceRecipe : HeadRecipe
     public override BertPreTrainedModel CreateModel(ModelSource source, out LoadReport? report) =>
         Create<BertForMultipleChoice>(source, _ => { }, source.Config.Architectures?.FirstOrDefault() == nameof(BertForMultipleChoice), out report);
 
-    public override HeadTrainingTask Task(BertPreTrainedModel model) => HeadTrainingTask.MultipleChoice((BertForMultipleChoice)model);
+    public override HeadTrainingTask Task(BertPreTrainedModel model, ICommunicator communicator, long? exampleDropoutSeed) =>
+        HeadTrainingTask.MultipleChoice((BertForMultipleChoice)model, communicator, exampleDropoutSeed);
 
     public override HeadBatch Collate(int[] indices, Device device) => HeadCollate.Choices(_train, indices, _tokenizer.PadId, device);
 

@@ -67,7 +67,7 @@ public class HeadTrainingLossTests
         Assert.True(r["in.attention_mask"].equal(batch.Input.AttentionMask!).all().item<bool>());
         Assert.True(r["in.labels"].equal(batch.Labels!).all().item<bool>());
         model.train();
-        using var loss = HeadTrainingTask.TokenClassification(model).Loss(batch, new MicroBatch(1, 0, 1));
+        using var loss = HeadTrainingTask.TokenClassification(model).Loss(batch, new MicroBatch(1, 0, 1))!;
         HfFixture.AssertClose(r["out.loss"], loss.reshape(1), HfFixture.Atol(caseName, "reference.safetensors", "out.loss"), "collated loss");
     }
 
@@ -110,10 +110,10 @@ public class HeadTrainingLossTests
         double Loss()
         {
             using var noGrad = torch.no_grad();
-            using var l = task.Loss(batch, new MicroBatch(1, 0, 1));
+            using var l = task.Loss(batch, new MicroBatch(1, 0, 1))!;
             return l.item<double>();
         }
-        using (var l = task.Loss(batch, new MicroBatch(1, 0, 1)))
+        using (var l = task.Loss(batch, new MicroBatch(1, 0, 1))!)
         {
             l.backward();
         }
