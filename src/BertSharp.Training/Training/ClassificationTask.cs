@@ -19,50 +19,24 @@ namespace BertSharp.Training;
 public sealed class ClassificationTask(BertForSequenceClassification model, ICommunicator? communicator = null, long? exampleDropoutSeed = null)
     : ITrainingTask<TensorBatch>, IMicroBatchLosses
 {
-    private readonly ICommunicator _comm = communicator ?? new LocalCommunicator();
-    private readonly List<double> _losses = [];
-    private readonly List<double> _sizes = [];
+    private readonly LossShares _shares = new(communicator);
 
     /// <summary>Each micro-batch's loss of the last step, in order (over all ranks).</summary>
-    public IReadOnlyList<double> LastLosses { get; private set; } = [];
+    public IReadOnlyList<double> LastLosses => _shares.LastLosses;
 
     /// <summary>Each micro-batch's example count of the last step, in order (over all ranks).</summary>
-    public IReadOnlyList<int> LastSizes { get; private set; } = [];
+    public IReadOnlyList<int> LastSizes => _shares.LastSizes;
 
     public Tensor? Loss(TensorBatch batch, MicroBatch micro)
     {
         ArgumentNullException.ThrowIfNull(batch);
-        var total = DataParallelRun.Sum(_comm, batch.Count)[0];
-        _sizes.Add(batch.Count);
-        if (batch.Count == 0)
+        return _shares.Share(batch.Count, batch.Count, () =>
         {
-            _losses.Add(0);
-            return null;
-        }
-        using var dropout = exampleDropoutSeed is { } seed ? ExampleDropout.Use(seed, micro.Step, [.. batch.Indices.Select(i => (long)i)]) : null;
-        var output = model.Forward(new BertInput(batch.InputIds, batch.AttentionMask, batch.TokenTypeIds), batch.Labels);
-        var loss = output.Loss ?? throw new InvalidOperationException("training batch without labels");
-        var value = loss.to(torch.float64).cpu().item<double>();
-        if (batch.Count == total)
-        {
-            _losses.Add(value);
-            return loss;
-        }
-        var share = batch.Count / total;
-        _losses.Add(value * share);
-        // An explicit Scalar that lives past the call: TorchSharp's implicit one can be freed by the GC during it.
-        using var shareScalar = share.ToScalar();
-        return loss.mul(shareScalar);
+            using var dropout = exampleDropoutSeed is { } seed ? ExampleDropout.Use(seed, micro.Step, [.. batch.Indices.Select(i => (long)i)]) : null;
+            var output = model.Forward(new BertInput(batch.InputIds, batch.AttentionMask, batch.TokenTypeIds), batch.Labels);
+            return output.Loss ?? throw new InvalidOperationException("training batch without labels");
+        });
     }
 
-    public StepMetrics EndStep()
-    {
-        var n = _losses.Count;
-        var sums = DataParallelRun.Sum(_comm, [.. _losses, .. _sizes]);
-        LastLosses = sums[..n];
-        LastSizes = [.. sums[n..].Select(s => (int)s)];
-        _losses.Clear();
-        _sizes.Clear();
-        return new StepMetrics(LastLosses.Average(), new Dictionary<string, double>());
-    }
+    public StepMetrics EndStep() => _shares.EndStep();
 }

@@ -142,24 +142,22 @@ public sealed class HeadTrainingTask : ITrainingTask<HeadBatch>, IMicroBatchLoss
 {
     private readonly Func<HeadBatch, Tensor?> _loss;
     private readonly Func<HeadBatch, long> _weight;
-    private readonly ICommunicator _comm;
     private readonly long? _exampleDropoutSeed;
-    private readonly List<double> _losses = [];
-    private readonly List<double> _sizes = [];
+    private readonly LossShares _shares;
 
     private HeadTrainingTask(Func<HeadBatch, Tensor?> loss, Func<HeadBatch, long> weight, ICommunicator? communicator, long? exampleDropoutSeed)
     {
         _loss = loss;
         _weight = weight;
-        _comm = communicator ?? new LocalCommunicator();
         _exampleDropoutSeed = exampleDropoutSeed;
+        _shares = new LossShares(communicator);
     }
 
     /// <summary>Each micro-batch's loss of the last step (over all ranks).</summary>
-    public IReadOnlyList<double> LastLosses { get; private set; } = [];
+    public IReadOnlyList<double> LastLosses => _shares.LastLosses;
 
     /// <summary>Each micro-batch's examples (sentences, windows, questions) of the last step (over all ranks).</summary>
-    public IReadOnlyList<int> LastSizes { get; private set; } = [];
+    public IReadOnlyList<int> LastSizes => _shares.LastSizes;
 
     /// <summary>Cross-entropy over the tagged tokens (labels ≠ -100).</summary>
     /// <param name="model">The model being trained.</param>
@@ -191,27 +189,11 @@ public sealed class HeadTrainingTask : ITrainingTask<HeadBatch>, IMicroBatchLoss
     public Tensor? Loss(HeadBatch batch, MicroBatch micro)
     {
         ArgumentNullException.ThrowIfNull(batch);
-        var weight = batch.Count == 0 ? 0 : _weight(batch);
-        var total = DataParallelRun.Sum(_comm, weight)[0];
-        _sizes.Add(batch.Count);
-        if (weight == 0)
+        return _shares.Share(batch.Count == 0 ? 0 : _weight(batch), batch.Count, () =>
         {
-            _losses.Add(0);
-            return null;
-        }
-        using var dropout = _exampleDropoutSeed is { } seed ? ExampleDropout.Use(seed, micro.Step, DropoutRows(batch)) : null;
-        var loss = _loss(batch) ?? throw new InvalidOperationException("training batch without targets");
-        var value = loss.to(torch.float64).cpu().item<double>();
-        if (weight == total)
-        {
-            _losses.Add(value);
-            return loss;
-        }
-        var share = weight / total;
-        _losses.Add(value * share);
-        // An explicit Scalar that lives past the call: TorchSharp's implicit one can be freed by the GC during it.
-        using var shareScalar = share.ToScalar();
-        return loss.mul(shareScalar);
+            using var dropout = _exampleDropoutSeed is { } seed ? ExampleDropout.Use(seed, micro.Step, DropoutRows(batch)) : null;
+            return _loss(batch) ?? throw new InvalidOperationException("training batch without targets");
+        });
     }
 
     // The keys of the rows the model's dropout sees: one per example, or one per choice (the multiple-choice head scores
@@ -224,14 +206,5 @@ public sealed class HeadTrainingTask : ITrainingTask<HeadBatch>, IMicroBatchLoss
         return [.. indices.SelectMany(i => Enumerable.Range(0, (int)rows).Select(c => (i * rows) + c))];
     }
 
-    public StepMetrics EndStep()
-    {
-        var n = _losses.Count;
-        var sums = DataParallelRun.Sum(_comm, [.. _losses, .. _sizes]);
-        LastLosses = sums[..n];
-        LastSizes = [.. sums[n..].Select(s => (int)s)];
-        _losses.Clear();
-        _sizes.Clear();
-        return new StepMetrics(LastLosses.Average(), new Dictionary<string, double>());
-    }
+    public StepMetrics EndStep() => _shares.EndStep();
 }
