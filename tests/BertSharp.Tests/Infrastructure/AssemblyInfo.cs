@@ -4,3 +4,5 @@
 // runs alone after the others. See tests/README.md.
 [assembly: CollectionBehavior(CollectionBehavior.CollectionPerClass)]
 [assembly: TestCollectionOrderer("BertSharp.Tests.Infrastructure.SlowFirstOrderer", "BertSharp.Tests")]
+// Every synchronous test holds the tensors it creates until it ends (HoldTensorsDuringTestAttribute).
+[assembly: BertSharp.Tests.Infrastructure.HoldTensorsDuringTest]
