@@ -36,6 +36,12 @@ internal sealed class FineTuneHooks(
     /// <summary>Whether this process writes files and validates (rank 0 of a data-parallel run; a single process).</summary>
     public bool Writer { get; init; } = true;
 
+    /// <summary>
+    /// Called on every rank after a step that ended with rank 0's solo work (validation, a checkpoint): in a data-parallel
+    /// run a barrier without the collective timeout, so the others wait however long that work takes.
+    /// </summary>
+    public Action? AfterRank0Work { get; init; }
+
     /// <summary>The last complete checkpoint (written or resumed from), or null.</summary>
     public string? LastCheckpoint { get; set; }
 
@@ -82,10 +88,12 @@ internal sealed class FineTuneHooks(
         if (data.IsEpochEnd(outcome.Step))
         {
             EndEpoch(epoch, outcome.Step);
+            AfterRank0Work?.Invoke();
         }
         else if (o.SaveSteps > 0 && outcome.Step % o.SaveSteps == 0)
         {
             SaveCheckpoint(outcome.Step, null);
+            AfterRank0Work?.Invoke();
         }
         return true;
     }

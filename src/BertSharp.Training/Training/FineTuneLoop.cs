@@ -123,6 +123,7 @@ internal static class FineTuneLoop
         {
             LastCheckpoint = checkpoint,
             Writer = writer,
+            AfterRank0Work = comm.WorldSize > 1 ? comm.BarrierWithoutTimeout : null,
         };
         if (state is null)
         {

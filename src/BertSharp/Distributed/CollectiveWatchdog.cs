@@ -47,12 +47,20 @@ internal sealed class CollectiveWatchdog : IDisposable
     public const int TimeoutExitCode = 3;
 
     /// <summary>Marks the start of a blocking collective; dispose the result when it has returned.</summary>
-    public Scope Enter(string what)
+    public Scope Enter(string what) => Enter(what, _timeout);
+
+    /// <summary>
+    /// Marks the start of a blocking collective with its own bound (<see cref="System.Threading.Timeout.InfiniteTimeSpan"/>:
+    /// none; SIGTERM still names it); dispose the result when it has returned.
+    /// </summary>
+    public Scope Enter(string what, TimeSpan timeout)
     {
         lock (_gate)
         {
             _current = what;
-            _deadline = _thread is null ? long.MaxValue : Stopwatch.GetTimestamp() + (long)(_timeout.TotalSeconds * Stopwatch.Frequency);
+            _deadline = _thread is null || timeout == System.Threading.Timeout.InfiniteTimeSpan
+                ? long.MaxValue
+                : Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
             Monitor.PulseAll(_gate);
         }
         return new Scope(this);

@@ -47,4 +47,11 @@ public interface ICommunicator : IDisposable
 
     /// <summary>Returns once every rank has called it.</summary>
     void Barrier();
+
+    /// <summary>
+    /// A barrier without <see cref="Timeout"/>: returns once every rank has called it, however long that takes. For the ranks
+    /// that wait while rank 0 works alone (validation, writing a checkpoint), which may take longer than a collective should
+    /// ever wait; a rank that dies meanwhile still ends the job through the launcher.
+    /// </summary>
+    void BarrierWithoutTimeout();
 }

@@ -40,6 +40,11 @@ public sealed class LocalCommunicator : ICommunicator
     }
 
     /// <inheritdoc />
+    public void BarrierWithoutTimeout()
+    {
+    }
+
+    /// <inheritdoc />
     public void Dispose()
     {
     }

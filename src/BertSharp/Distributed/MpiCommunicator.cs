@@ -127,6 +127,17 @@ public sealed unsafe class MpiCommunicator : ICommunicator
         }
     }
 
+    /// <inheritdoc />
+    public void BarrierWithoutTimeout()
+    {
+        lock (_callGate)
+        {
+            ThrowIfDisposed();
+            using var watch = _watchdog.Enter("barrier while rank 0 works alone", System.Threading.Timeout.InfiniteTimeSpan);
+            WaitForAllRanks();
+        }
+    }
+
     /// <summary>
     /// Stops every rank of the job now with <paramref name="exitCode"/> (MPI_Abort). For a rank that failed on its own (bad
     /// input, an exception) while the others wait in a collective: exiting normally would leave them waiting until the

@@ -142,6 +142,19 @@ public sealed unsafe class NcclCommunicator : ICommunicator
         _bootstrap.Barrier();
     }
 
+    /// <inheritdoc />
+    public void BarrierWithoutTimeout()
+    {
+        lock (_callGate)
+        {
+            using (_watchdog.Enter("CUDA synchronisation before a barrier"))
+            {
+                torch.cuda.synchronize();
+            }
+        }
+        _bootstrap.BarrierWithoutTimeout();
+    }
+
     /// <summary>Destroys the NCCL communicator; the bootstrap communicator stays open.</summary>
     public void Dispose()
     {

@@ -179,6 +179,7 @@ public sealed class CommunicatorTests
         public void AllReduce(Tensor tensor, ReduceOp op = ReduceOp.Sum) => throw new NotSupportedException();
         public void Broadcast(Tensor tensor, int root = 0) => throw new NotSupportedException();
         public void Barrier() => throw new NotSupportedException();
+        public void BarrierWithoutTimeout() => throw new NotSupportedException();
         public void Dispose()
         {
         }

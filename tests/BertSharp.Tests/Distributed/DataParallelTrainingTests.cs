@@ -238,6 +238,28 @@ public sealed class DataParallelTrainingTests(DataParallelTrainingTests.Corpus c
         Assert.All(epochs, e => Assert.NotNull(e["validation"]));
     }
 
+    [SkippableFact]
+    public void The_other_ranks_wait_for_rank_0s_validation_however_long_it_takes()
+    {
+        MpiJob.RequireMpirun();
+        using var tmp = TestPaths.TempDir();
+        var model = Model(tmp, "sequence-classification", dropout: false);
+        // Rank 0 validates 30,000 examples alone at the end of epoch 1 (about 3 s here) while rank 1 goes on to epoch 2's first
+        // all-reduce; with a collective timeout of 2 s that wait used to abort the job (exit 3). Now every rank meets rank 0 in a
+        // barrier without the timeout after its solo work, and the timeout still guards every collective.
+        var lines = File.ReadAllLines(Path.Combine(TestPaths.Fixtures, "data", "sst2_train.tsv"));
+        var eval = tmp.File("eval.tsv");
+        File.WriteAllLines(eval, [lines[0], .. Enumerable.Range(0, 30_000).Select(i => lines[1 + (i % (lines.Length - 1))])]);
+        var job = MpiJob.Run(2, MpiJob.Bert([
+            "finetune", "--task", "sst2", "--data", Path.Combine(TestPaths.Fixtures, "data", "sst2_train.tsv"), "--eval-data", eval, "--model", model,
+            "--output", tmp.File("out"), "--epochs", "2", "--batch-size", "4", "--max-length", "24", "--seed", "7", "--device", "cpu",
+        ]), new Dictionary<string, string> { [BertSharp.Distributed.DistributedEnvironment.TimeoutVariable] = "2" });
+        Assert.True(job.ExitCode == 0, $"exit {job.ExitCode}\n{job.StdOut}\n{job.StdErr}");
+        var epochs = TrainLog.Read(tmp.File("out/" + TrainLog.FileName)).Where(e => TrainLog.TypeOf(e) == "epoch").ToList();
+        Assert.Equal(2, epochs.Count);
+        Assert.All(epochs, e => Assert.NotNull(e["validation"]));
+    }
+
     [SkippableTheory]
     [InlineData("ner")]
     [InlineData("swag")]
