@@ -33,6 +33,10 @@ internal static class Probe
         _ = arange(Ten, ScalarType.Int64); // banned: start and step made inside
         _ = arange(Zero, Ten, ScalarType.Int64); // banned: step made inside
         _ = t.square(); // banned: pow(2) made inside
+        _ = torch.square(t); // banned: pow(2) made inside
+        _ = torch.add_(t, u); // banned: alpha = 1 made inside
+        _ = t.celu(); // banned: alpha made inside
+        _ = t.elu(1.0); // banned: scales made inside
         _ = torch.linalg.vector_norm(t, 2.0); // banned: ord made inside
         _ = t.ToDouble(); // banned: read through a temporary Scalar
         _ = t.mul(Half); // allowed: a Scalar that lives as long as the class

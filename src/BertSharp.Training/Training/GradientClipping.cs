@@ -32,6 +32,7 @@ public static class GradientClipping
         {
             g.mul_(coef);
         }
-        return total.item<float>();
+        // In double whatever the gradients' dtype (item<float> refuses a bf16, fp16 or fp64 tensor).
+        return total.to(torch.float64).cpu().item<double>();
     }
 }

@@ -166,7 +166,11 @@ public sealed class HeadTrainingTask : ITrainingTask<HeadBatch>, IMicroBatchLoss
     public static HeadTrainingTask TokenClassification(BertForTokenClassification model, ICommunicator? communicator = null, long? exampleDropoutSeed = null) =>
         new(b => model.Forward(b.Input, b.Labels).Loss, TaggedTokens, communicator, exampleDropoutSeed);
 
-    /// <summary>(CE(start) + CE(end)) / 2 over the windows.</summary>
+    /// <summary>
+    /// (CE(start) + CE(end)) / 2 over the windows. A data-parallel share weighs each window once, which is exact because every
+    /// start and end position lies inside its own row (as <c>SquadData</c> makes them); HF ignores positions beyond a batch's
+    /// width, and those would depend on the split.
+    /// </summary>
     /// <param name="model">The model being trained.</param>
     /// <param name="communicator">The data-parallel group; one process when null.</param>
     /// <param name="exampleDropoutSeed">When set, dropout masks are keyed by (seed, step, example index) (<see cref="ExampleDropout"/>).</param>

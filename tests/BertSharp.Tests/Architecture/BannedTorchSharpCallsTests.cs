@@ -92,7 +92,8 @@ public sealed partial class BannedTorchSharpCallsTests
     private static string DocumentationId(MethodInfo m)
     {
         var parameters = m.GetParameters();
-        var id = $"M:{TypeId(m.DeclaringType!)}.{m.Name}";
+        // A generic method's ID carries its arity (M:N.T.M``1(``0)); without it an entry would name a method but ban nothing.
+        var id = $"M:{TypeId(m.DeclaringType!)}.{m.Name}" + (m.IsGenericMethodDefinition ? "``" + m.GetGenericArguments().Length : "");
         if (parameters.Length > 0)
         {
             id += "(" + string.Join(",", parameters.Select(p => TypeId(p.ParameterType))) + ")";

@@ -1,4 +1,5 @@
 using System.Reflection;
+using System.Runtime.CompilerServices;
 using TorchSharp;
 using Xunit.Sdk;
 
@@ -18,22 +19,28 @@ namespace BertSharp.Tests.Infrastructure;
 public sealed class HoldTensorsDuringTestAttribute : BeforeAfterTestAttribute
 {
     [ThreadStatic]
-    private static Stack<DisposeScope?>? _scopes;
+    private static Stack<(DisposeScope Scope, int Thread)?>? _scopes;
 
     public override void Before(MethodInfo methodUnderTest)
     {
         ArgumentNullException.ThrowIfNull(methodUnderTest);
-        var synchronous = !typeof(Task).IsAssignableFrom(methodUnderTest.ReturnType) && methodUnderTest.ReturnType.Name != "ValueTask";
-        (_scopes ??= new()).Push(synchronous ? torch.NewDisposeScope() : null);
+        var synchronous = methodUnderTest.GetCustomAttribute<AsyncStateMachineAttribute>() is null
+            && !typeof(Task).IsAssignableFrom(methodUnderTest.ReturnType) && !methodUnderTest.ReturnType.Name.StartsWith("ValueTask", StringComparison.Ordinal);
+        (_scopes ??= new()).Push(synchronous ? (torch.NewDisposeScope(), Environment.CurrentManagedThreadId) : null);
     }
 
     public override void After(MethodInfo methodUnderTest)
     {
-        if (_scopes is not { Count: > 0 } || _scopes.Pop() is not { } scope)
+        if (_scopes is not { Count: > 0 } || _scopes.Pop() is not { } held)
         {
             return;
         }
-        scope.Detach(scope.DisposablesView);
-        scope.Dispose();
+        // Scopes are per thread: a test that ended on another thread would leave this one's scope current for good.
+        if (held.Thread != Environment.CurrentManagedThreadId)
+        {
+            throw new InvalidOperationException($"{methodUnderTest.Name}: the test ended on another thread than it started; {nameof(HoldTensorsDuringTestAttribute)} cannot release its dispose scope.");
+        }
+        held.Scope.Detach(held.Scope.DisposablesView);
+        held.Scope.Dispose();
     }
 }
