@@ -99,6 +99,13 @@ public sealed class TrainerState
                 throw new BertSharpException(
                     $"{checkpoint}: cannot resume: {BertSharpException.Field(name)} {now} is below the run's {saved}; a resumed run may keep or extend it, not shorten it.");
             }
+            if (name == "example_dropout" && now == "true")
+            {
+                // A data-parallel run always keys dropout by example, so "the same settings" cannot be had on several ranks.
+                throw new BertSharpException(
+                    $"{checkpoint}: cannot resume: the run was started without {BertSharpException.Field(name)}, and this one uses it (a data-parallel run "
+                    + "always does); resume it as one process without it, and start a run that is to continue on several ranks with it.");
+            }
             throw new BertSharpException(
                 $"{checkpoint}: cannot resume: {BertSharpException.Field(name)} was {saved} in the checkpoint but is {now} now; resume with the same settings.");
         }

@@ -87,6 +87,12 @@ public class TrainingOptionsTests
             old[k] = args[k]?.DeepClone();
         }
         new TrainerState { Settings = TrainingArgs.ResumeSettings(old, 10, 2) }.CheckResumable(TrainingArgs.ResumeSettings(args, 10, 2), "checkpoint-4");
+        // A run started without keyed dropout, resumed with it (as every data-parallel run is): the message says what to do.
+        var keyed = TrainingArgs.Of(o, 2, 20, 64, exampleDropout: true);
+        var refused = Assert.Throws<BertSharpException>(() =>
+            new TrainerState { Settings = TrainingArgs.ResumeSettings(args, 10, 2) }.CheckResumable(TrainingArgs.ResumeSettings(keyed, 10, 2), "checkpoint-4"));
+        Assert.Equal("checkpoint-4: cannot resume: the run was started without example_dropout, and this one uses it (a data-parallel run always does); "
+            + "resume it as one process without it, and start a run that is to continue on several ranks with it.", refused.Message);
 
         var head = new HeadFineTuneOptions { Task = HeadTask.TokenClassification, Training = Shared("o") };
         var headArgs = TrainingArgs.Of(head.TaskName, head.Training, head.EffectiveEpochs, head.EffectiveBatchSize, 128, 0, 9,
