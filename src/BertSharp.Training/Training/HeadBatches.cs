@@ -27,16 +27,20 @@ public sealed record HeadBatch(BertInput Input, Tensor? Labels, Tensor? StartPos
     }
 }
 
-/// <summary>The collators of the task heads: dynamic padding to the longest row of the batch.</summary>
+/// <summary>
+/// The collators of the task heads: dynamic padding to the longest row of the batch, or to <c>minWidth</c> when that is
+/// wider (a data-parallel rank pads its slice as one process pads the whole batch: the QA head's softmax runs over every
+/// position, padding included, so its loss depends on the width).
+/// </summary>
 public static class HeadCollate
 {
     /// <summary>Tagged sentences: ids [batch, seq] (padded with [PAD]), labels [batch, seq] padded with -100.</summary>
-    public static HeadBatch Tagged(IReadOnlyList<TaggedFeature> features, int[] indices, int padId, Device? device = null)
+    public static HeadBatch Tagged(IReadOnlyList<TaggedFeature> features, int[] indices, int padId, Device? device = null, int minWidth = 0)
     {
         ArgumentNullException.ThrowIfNull(features);
         ArgumentNullException.ThrowIfNull(indices);
         var rows = indices.Select(i => features[i]).ToArray();
-        var input = Batching.Pad([.. rows.Select(r => r.InputIds)], [.. rows.Select(r => new int[r.Length])], padId, device);
+        var input = Batching.Pad([.. rows.Select(r => r.InputIds)], [.. rows.Select(r => new int[r.Length])], padId, device, minWidth: minWidth);
         var width = (int)input.InputIds.shape[1];
         var labels = new long[rows.Length * width];
         Array.Fill(labels, Losses.IgnoreIndex);
@@ -48,19 +52,19 @@ public static class HeadCollate
     }
 
     /// <summary>QA windows: their encodings padded, with the start and end positions [batch].</summary>
-    public static HeadBatch Windows(IReadOnlyList<QaFeature> features, int[] indices, int padId, Device? device = null)
+    public static HeadBatch Windows(IReadOnlyList<QaFeature> features, int[] indices, int padId, Device? device = null, int minWidth = 0)
     {
         ArgumentNullException.ThrowIfNull(features);
         ArgumentNullException.ThrowIfNull(indices);
         var rows = indices.Select(i => features[i]).ToArray();
-        var input = Batching.Pad([.. rows.Select(r => r.Encoding)], padId, device);
+        var input = Batching.Pad([.. rows.Select(r => r.Encoding)], padId, device, minWidth);
         return new HeadBatch(input, null,
             Batching.OnDevice(torch.tensor(rows.Select(r => (long)r.StartPosition).ToArray()), device),
             Batching.OnDevice(torch.tensor(rows.Select(r => (long)r.EndPosition).ToArray()), device), rows.Length, indices);
     }
 
     /// <summary>Multiple-choice questions: every choice of every question padded to one width, inputs [batch, choices, seq], labels [batch].</summary>
-    public static HeadBatch Choices(IReadOnlyList<ChoiceFeature> features, int[] indices, int padId, Device? device = null)
+    public static HeadBatch Choices(IReadOnlyList<ChoiceFeature> features, int[] indices, int padId, Device? device = null, int minWidth = 0)
     {
         ArgumentNullException.ThrowIfNull(features);
         ArgumentNullException.ThrowIfNull(indices);
@@ -68,7 +72,7 @@ public static class HeadCollate
         var choices = rows[0].Choices.Count;
         var flat = rows.SelectMany(r => r.Choices).ToArray();
         var p = Batching.PadArrays([.. flat.Select(e => (IReadOnlyList<int>)e.Ids)], [.. flat.Select(e => (IReadOnlyList<int>)e.TypeIds)], padId,
-            [.. flat.Select(e => (IReadOnlyList<int>)e.AttentionMask)]);
+            [.. flat.Select(e => (IReadOnlyList<int>)e.AttentionMask)], minWidth);
         long[] dims = [rows.Length, choices, p.Width];
         var input = new BertInput(Batching.OnDevice(torch.tensor(p.Ids, dims), device), Batching.OnDevice(torch.tensor(p.Mask, dims), device),
             Batching.OnDevice(torch.tensor(p.Types, dims), device));
@@ -79,12 +83,14 @@ public static class HeadCollate
 /// <summary>
 /// The training data of a task head: every epoch a fresh seeded shuffle of the examples into batches (grouped by length
 /// like fine-tuning's), <c>gradAccum</c> batches per optimizer step. In a data-parallel run every rank plans the same global
-/// batches and collates only its slice (<see cref="DataSharding.Take{T}"/>), which may be empty.
+/// batches and collates only its slice (<see cref="DataSharding.Take{T}"/>), which may be empty, padded to the whole batch's
+/// longest row.
 /// </summary>
 internal sealed class ShuffledBatches : ITrainingData<HeadBatch>
 {
     private readonly EpochPlan _plan;
-    private readonly Func<int[], HeadBatch> _collate;
+    private readonly IReadOnlyList<int> _lengths;
+    private readonly Func<int[], int, HeadBatch> _collate;
     private readonly Func<HeadBatch> _empty;
     private readonly int _rank;
     private readonly int _worldSize;
@@ -93,14 +99,14 @@ internal sealed class ShuffledBatches : ITrainingData<HeadBatch>
     /// <param name="batchSize">Examples per micro-batch.</param>
     /// <param name="gradAccum">Micro-batches per optimizer step.</param>
     /// <param name="seed">Seed of the shuffle.</param>
-    /// <param name="collate">Builds the batch of the given example indices (never empty).</param>
+    /// <param name="collate">Builds the batch of the given example indices (never empty), padded to at least the given width.</param>
     /// <param name="empty">The batch of a rank whose slice of a global batch is empty.</param>
     /// <param name="rank">This rank in a data-parallel run.</param>
     /// <param name="worldSize">Ranks in the run.</param>
-    public ShuffledBatches(IReadOnlyList<int> lengths, int batchSize, int gradAccum, ulong seed, Func<int[], HeadBatch> collate, Func<HeadBatch> empty,
+    public ShuffledBatches(IReadOnlyList<int> lengths, int batchSize, int gradAccum, ulong seed, Func<int[], int, HeadBatch> collate, Func<HeadBatch> empty,
         int rank = 0, int worldSize = 1)
     {
-        ArgumentNullException.ThrowIfNull(lengths);
+        _lengths = lengths ?? throw new ArgumentNullException(nameof(lengths));
         _collate = collate ?? throw new ArgumentNullException(nameof(collate));
         _empty = empty ?? throw new ArgumentNullException(nameof(empty));
         _rank = rank;
@@ -127,8 +133,11 @@ internal sealed class ShuffledBatches : ITrainingData<HeadBatch>
     public bool IsEpochEnd(long step) => _plan.IsEpochEnd(step);
 
     public IReadOnlyList<Func<HeadBatch>> MicroBatches(long step) =>
-        [.. _plan.BatchesOf(step).Select(ix => _worldSize == 1 ? ix : [.. DataSharding.Take(ix, _rank, _worldSize)])
-            .Select(ix => (Func<HeadBatch>)(() => ix.Length == 0 ? _empty() : _collate(ix)))];
+        [.. _plan.BatchesOf(step).Select(ix => (Func<HeadBatch>)(() =>
+        {
+            var slice = _worldSize == 1 ? ix : [.. DataSharding.Take(ix, _rank, _worldSize)];
+            return slice.Length == 0 ? _empty() : _collate(slice, ix.Max(i => _lengths[i]));
+        }))];
 }
 
 /// <summary>

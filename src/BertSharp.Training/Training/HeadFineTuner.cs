@@ -72,7 +72,7 @@ public static class HeadFineTuner
             HeadTask.QuestionAnswering => new QaRecipe(o, source, maxLength),
             _ => new ChoiceRecipe(o, source, maxLength),
         };
-        var data = new ShuffledBatches(recipe.Lengths, batchSize, t.GradAccum, t.Seed, ix => recipe.Collate(ix, device), () => HeadBatch.Empty(device),
+        var data = new ShuffledBatches(recipe.Lengths, batchSize, t.GradAccum, t.Seed, (ix, width) => recipe.Collate(ix, width, device), () => HeadBatch.Empty(device),
             comm.Rank, comm.WorldSize);
         var totalSteps = (long)data.StepsPerEpoch * o.EffectiveEpochs;
         var warmup = t.WarmupFor(totalSteps);

@@ -41,7 +41,8 @@ internal abstract class HeadRecipe
 
     public abstract HeadTrainingTask Task(BertPreTrainedModel model, ICommunicator communicator, long? exampleDropoutSeed);
 
-    public abstract HeadBatch Collate(int[] indices, Device device);
+    /// <summary>The batch of the given training features, padded to at least <paramref name="minWidth"/> tokens.</summary>
+    public abstract HeadBatch Collate(int[] indices, int minWidth, Device device);
 
     /// <summary>Validation metrics of the model, or null without validation data.</summary>
     public abstract MetricsReport? Evaluate(BertPreTrainedModel model, int batchSize, Device device);
@@ -158,7 +159,7 @@ internal sealed class TaggingRecipe : HeadRecipe
     public override HeadTrainingTask Task(BertPreTrainedModel model, ICommunicator communicator, long? exampleDropoutSeed) =>
         HeadTrainingTask.TokenClassification((BertForTokenClassification)model, communicator, exampleDropoutSeed);
 
-    public override HeadBatch Collate(int[] indices, Device device) => HeadCollate.Tagged(_trainFeatures, indices, _tokenizer.PadId, device);
+    public override HeadBatch Collate(int[] indices, int minWidth, Device device) => HeadCollate.Tagged(_trainFeatures, indices, _tokenizer.PadId, device, minWidth);
 
     public override MetricsReport? Evaluate(BertPreTrainedModel model, int batchSize, Device device)
     {
@@ -227,7 +228,7 @@ internal sealed class QaRecipe : HeadRecipe
     public override HeadTrainingTask Task(BertPreTrainedModel model, ICommunicator communicator, long? exampleDropoutSeed) =>
         HeadTrainingTask.QuestionAnswering((BertForQuestionAnswering)model, communicator, exampleDropoutSeed);
 
-    public override HeadBatch Collate(int[] indices, Device device) => HeadCollate.Windows(_features, indices, _tokenizer.PadId, device);
+    public override HeadBatch Collate(int[] indices, int minWidth, Device device) => HeadCollate.Windows(_features, indices, _tokenizer.PadId, device, minWidth);
 
     public override MetricsReport? Evaluate(BertPreTrainedModel model, int batchSize, Device device)
     {
@@ -295,7 +296,7 @@ internal sealed class ChoiceRecipe : HeadRecipe
     public override HeadTrainingTask Task(BertPreTrainedModel model, ICommunicator communicator, long? exampleDropoutSeed) =>
         HeadTrainingTask.MultipleChoice((BertForMultipleChoice)model, communicator, exampleDropoutSeed);
 
-    public override HeadBatch Collate(int[] indices, Device device) => HeadCollate.Choices(_train, indices, _tokenizer.PadId, device);
+    public override HeadBatch Collate(int[] indices, int minWidth, Device device) => HeadCollate.Choices(_train, indices, _tokenizer.PadId, device, minWidth);
 
     public override MetricsReport? Evaluate(BertPreTrainedModel model, int batchSize, Device device)
     {

@@ -124,26 +124,27 @@ internal static class Batching
     /// <param name="padId">Id of [PAD].</param>
     /// <param name="device">Where the tensors go (CPU when null).</param>
     /// <param name="attentionMasks">Per-row masks when the rows carry their own; null for 1 on every token.</param>
+    /// <param name="minWidth">Pad to at least this many tokens (a data-parallel rank pads its slice as the whole batch is padded).</param>
     public static BertInput Pad(IReadOnlyList<int[]> ids, IReadOnlyList<int[]> typeIds, int padId, Device? device = null,
-        IReadOnlyList<int[]>? attentionMasks = null)
+        IReadOnlyList<int[]>? attentionMasks = null, int minWidth = 0)
     {
-        var p = PadArrays(ids, typeIds, padId, attentionMasks);
+        var p = PadArrays(ids, typeIds, padId, attentionMasks, minWidth);
         long[] dims = [p.Rows, p.Width];
         return new BertInput(OnDevice(torch.tensor(p.Ids, dims), device), OnDevice(torch.tensor(p.Mask, dims), device),
             OnDevice(torch.tensor(p.Types, dims), device));
     }
 
     /// <summary>
-    /// The padding of <see cref="Pad(IReadOnlyList{int[]}, IReadOnlyList{int[]}, int, Device?, IReadOnlyList{int[]}?)"/> as flat
+    /// The padding of <see cref="Pad(IReadOnlyList{int[]}, IReadOnlyList{int[]}, int, Device?, IReadOnlyList{int[]}?, int)"/> as flat
     /// row-major int64 arrays [rows × width], for runtimes that take arrays (ONNX Runtime).
     /// </summary>
     public static PaddedRows PadArrays(IReadOnlyList<IReadOnlyList<int>> ids, IReadOnlyList<IReadOnlyList<int>> typeIds, int padId,
-        IReadOnlyList<IReadOnlyList<int>>? attentionMasks = null)
+        IReadOnlyList<IReadOnlyList<int>>? attentionMasks = null, int minWidth = 0)
     {
         ArgumentNullException.ThrowIfNull(ids);
         ArgumentNullException.ThrowIfNull(typeIds);
         var b = ids.Count;
-        var t = b == 0 ? 0 : ids.Max(r => r.Count);
+        var t = Math.Max(minWidth, b == 0 ? 0 : ids.Max(r => r.Count));
         var flatIds = new long[b * t];
         var mask = new long[b * t];
         var types = new long[b * t];
@@ -163,9 +164,9 @@ internal static class Batching
         return new PaddedRows(flatIds, mask, types, b, t);
     }
 
-    /// <summary>Pads tokenizer encodings (their own attention masks kept) into one batch; see <see cref="Pad(IReadOnlyList{int[]}, IReadOnlyList{int[]}, int, Device?, IReadOnlyList{int[]}?)"/>.</summary>
-    public static BertInput Pad(IReadOnlyList<BertEncoding> encodings, int padId, Device? device = null) =>
-        Pad([.. encodings.Select(e => e.Ids)], [.. encodings.Select(e => e.TypeIds)], padId, device, [.. encodings.Select(e => e.AttentionMask)]);
+    /// <summary>Pads tokenizer encodings (their own attention masks kept) into one batch; see <see cref="Pad(IReadOnlyList{int[]}, IReadOnlyList{int[]}, int, Device?, IReadOnlyList{int[]}?, int)"/>.</summary>
+    public static BertInput Pad(IReadOnlyList<BertEncoding> encodings, int padId, Device? device = null, int minWidth = 0) =>
+        Pad([.. encodings.Select(e => e.Ids)], [.. encodings.Select(e => e.TypeIds)], padId, device, [.. encodings.Select(e => e.AttentionMask)], minWidth);
 
     /// <summary>
     /// Pads the examples at <paramref name="indices"/> to their longest length and moves them to <paramref name="device"/>.

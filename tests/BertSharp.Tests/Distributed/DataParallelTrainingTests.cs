@@ -276,7 +276,7 @@ public sealed class DataParallelTrainingTests(DataParallelTrainingTests.Corpus c
         File.WriteAllText(configPath, config.ToJsonString());
         // 8 examples in batches of 7 and 1: the ranks take 4 and 3 of the first, 1 and none of the second. NER's loss
         // averages over tagged tokens, so the ranks' shares are weighted by their tokens; SWAG's rows are question × choice;
-        // QA's windows come from questions over one shared context.
+        // QA's windows are answerable questions over generated contexts.
         var train = tmp.File("train");
         switch (task)
         {
@@ -287,7 +287,7 @@ public sealed class DataParallelTrainingTests(DataParallelTrainingTests.Corpus c
                 File.WriteAllText(train, Training.HeadFineTuneEndToEndTests.SwagCsv(8, 3));
                 break;
             default:
-                File.WriteAllText(train, Squad(8));
+                File.WriteAllText(train, BertSharp.Data.SquadData.ToJson(Training.HeadFineTuneEndToEndTests.QaExamples(8, 3, impossibleShare: 0)));
                 break;
         }
         // AdamW's epsilon 1e-4: the multiple-choice and QA heads' output biases are added to every choice's or position's
@@ -308,33 +308,5 @@ public sealed class DataParallelTrainingTests(DataParallelTrainingTests.Corpus c
         Assert.Equal(3, epochs.Count);
         Assert.All(epochs, e => Assert.NotNull(e["validation"]));
         Assert.Equal(true, (bool?)JsonNode.Parse(File.ReadAllText(tmp.File("two/training_args.json")))!["example_dropout"]);
-    }
-
-    /// <summary>SQuAD v1.1 JSON: questions about who sat where, one context, answers by character offset.</summary>
-    private static string Squad(int count)
-    {
-        const string context = "john sat on the table and kim sat on the book with the dog in the house of audrey";
-        string[] who = ["john", "kim", "the dog", "audrey"];
-        var qas = new JsonArray();
-        for (var i = 0; i < count; i++)
-        {
-            var answer = who[i % who.Length];
-            qas.Add(new JsonObject
-            {
-                ["id"] = $"q{i}",
-                ["question"] = i % 2 == 0 ? $"who sat {(i % 4 == 0 ? "on" : "with")} the {(i % 3 == 0 ? "table" : "book")}" : "who was in the house",
-                ["answers"] = new JsonArray(new JsonObject { ["text"] = answer, ["answer_start"] = context.IndexOf(answer, StringComparison.Ordinal) }),
-            });
-        }
-        var data = new JsonObject
-        {
-            ["version"] = "1.1",
-            ["data"] = new JsonArray(new JsonObject
-            {
-                ["title"] = "t",
-                ["paragraphs"] = new JsonArray(new JsonObject { ["context"] = context, ["qas"] = qas }),
-            }),
-        };
-        return data.ToJsonString();
     }
 }

@@ -170,7 +170,7 @@ public class HeadFineTuneEndToEndTests
     }
 
     /// <summary>Contexts of filler words with a person somewhere ("who was happy?"); unanswerable ones have none.</summary>
-    private static List<SquadExample> QaExamples(int count, int seed, double impossibleShare)
+    internal static List<SquadExample> QaExamples(int count, int seed, double impossibleShare)
     {
         var rng = new Random(seed);
         var result = new List<SquadExample>();
