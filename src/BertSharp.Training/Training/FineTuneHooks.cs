@@ -37,8 +37,8 @@ internal sealed class FineTuneHooks(
     public bool Writer { get; init; } = true;
 
     /// <summary>
-    /// Called on every rank after a step that ended with rank 0's solo work (validation, a checkpoint): in a data-parallel
-    /// run a barrier without the collective timeout, so the others wait however long that work takes.
+    /// Called on every rank after a step that ended with rank 0's solo work (validation, a checkpoint): a barrier without the
+    /// collective timeout, so the other ranks of a data-parallel run wait however long that work takes (one process: nothing).
     /// </summary>
     public Action? AfterRank0Work { get; init; }
 

@@ -123,7 +123,7 @@ internal static class FineTuneLoop
         {
             LastCheckpoint = checkpoint,
             Writer = writer,
-            AfterRank0Work = comm.WorldSize > 1 ? comm.BarrierWithoutTimeout : null,
+            AfterRank0Work = comm.BarrierWithoutTimeout,
         };
         if (state is null)
         {

@@ -117,23 +117,17 @@ public sealed unsafe class MpiCommunicator : ICommunicator
     }
 
     /// <inheritdoc />
-    public void Barrier()
-    {
-        lock (_callGate)
-        {
-            ThrowIfDisposed();
-            using var watch = _watchdog.Enter("barrier");
-            WaitForAllRanks();
-        }
-    }
+    public void Barrier() => Barrier("barrier", Timeout);
 
     /// <inheritdoc />
-    public void BarrierWithoutTimeout()
+    public void BarrierWithoutTimeout() => Barrier("barrier while rank 0 works alone", System.Threading.Timeout.InfiniteTimeSpan);
+
+    private void Barrier(string what, TimeSpan timeout)
     {
         lock (_callGate)
         {
             ThrowIfDisposed();
-            using var watch = _watchdog.Enter("barrier while rank 0 works alone", System.Threading.Timeout.InfiniteTimeSpan);
+            using var watch = _watchdog.Enter(what, timeout);
             WaitForAllRanks();
         }
     }

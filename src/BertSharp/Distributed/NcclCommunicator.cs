@@ -132,18 +132,19 @@ public sealed unsafe class NcclCommunicator : ICommunicator
     /// <inheritdoc />
     public void Barrier()
     {
-        lock (_callGate)
-        {
-            using (_watchdog.Enter("CUDA synchronisation before a barrier"))
-            {
-                torch.cuda.synchronize();
-            }
-        }
+        SynchronizeCuda();
         _bootstrap.Barrier();
     }
 
     /// <inheritdoc />
     public void BarrierWithoutTimeout()
+    {
+        SynchronizeCuda();
+        _bootstrap.BarrierWithoutTimeout();
+    }
+
+    // A barrier is over the bootstrap (MPI) communicator; this rank's queued NCCL work must be done before it counts as arrived.
+    private void SynchronizeCuda()
     {
         lock (_callGate)
         {
@@ -152,7 +153,6 @@ public sealed unsafe class NcclCommunicator : ICommunicator
                 torch.cuda.synchronize();
             }
         }
-        _bootstrap.BarrierWithoutTimeout();
     }
 
     /// <summary>Destroys the NCCL communicator; the bootstrap communicator stays open.</summary>

@@ -228,18 +228,12 @@ public sealed class PretrainingTrainer
                         OnLog?.Invoke(PretrainingLogEntry.From(entry));
                     }
                     // Rank 0 evaluates alone; the others wait for it without the collective timeout.
-                    if (comm.WorldSize > 1)
-                    {
-                        comm.BarrierWithoutTimeout();
-                    }
+                    comm.BarrierWithoutTimeout();
                 }),
                 TrainingHook.Every(_options.SaveEvery, _options.Steps, o =>
                 {
                     SaveCheckpoint(o.Step);
-                    if (comm.WorldSize > 1)
-                    {
-                        comm.BarrierWithoutTimeout();
-                    }
+                    comm.BarrierWithoutTimeout();
                 }),
                 TrainingHook.StopAfter(StopAfter),
             ];
