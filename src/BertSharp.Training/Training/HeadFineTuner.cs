@@ -95,11 +95,7 @@ public static class HeadFineTuner
         }
         var frozen = ParameterFreezing.Apply(model, t.FreezeEncoder, t.FreezeLayers);
         model.to(device);
-        using var dataParallel = new DataParallel(comm, model.NamedParameters());
-        // Every rank built or loaded the same model; rank 0's copy makes sure of it.
-        dataParallel.BroadcastParameters();
-        using var trainer = new Trainer(model, new OptimizerSettings(t.LearningRate, t.Eps, t.WeightDecay, t.MaxGradNorm, warmup, totalSteps),
-            comm.WorldSize > 1 ? new DataParallelGradientSync(dataParallel) : null);
+        using var trainer = Trainer.ForRanks(model, new OptimizerSettings(t.LearningRate, t.Eps, t.WeightDecay, t.MaxGradNorm, warmup, totalSteps), comm);
         var parameters = model.NamedParameters().Sum(p => p.Param.numel());
         var notes = FineTuneNotes.Describe(source, loadReport, length, recipe.Notes).ToList();
         if (frozen is { } counts)

@@ -1,3 +1,4 @@
+using BertSharp.Distributed;
 using BertSharp.Modeling;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -30,6 +31,7 @@ public sealed class Trainer : IDisposable
 {
     private readonly IReadOnlyList<Parameter> _parameters;
     private readonly IGradientSync _sync;
+    private DataParallel? _dataParallel;
 
     /// <param name="model">The model to train (put in train mode here).</param>
     /// <param name="settings">Optimiser and schedule.</param>
@@ -46,6 +48,31 @@ public sealed class Trainer : IDisposable
         var (decay, noDecay) = AdamWFactory.Split(model.NamedParameters(), DecayRule.HuggingFace);
         OptimizerParameterNames = [.. decay.Select(p => p.Name), .. noDecay.Select(p => p.Name)];
         Schedule = new LinearWarmupSchedule(settings.LearningRate, settings.WarmupSteps, settings.TotalSteps);
+    }
+
+    /// <summary>
+    /// The trainer of one rank of a data-parallel group: first copies rank 0's parameters to every rank (each built or loaded
+    /// the same model; this makes sure of it), then sums the ranks' gradient shares at every step. With one process
+    /// (<see cref="LocalCommunicator"/>) a plain trainer.
+    /// </summary>
+    /// <param name="model">The model to train, already on its device.</param>
+    /// <param name="settings">Optimiser and schedule.</param>
+    /// <param name="communicator">The group.</param>
+    public static Trainer ForRanks(BertPreTrainedModel model, OptimizerSettings settings, ICommunicator communicator)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(communicator);
+        var dataParallel = new DataParallel(communicator, model.NamedParameters());
+        try
+        {
+            dataParallel.BroadcastParameters();
+            return new Trainer(model, settings, communicator.WorldSize > 1 ? new DataParallelGradientSync(dataParallel) : null) { _dataParallel = dataParallel };
+        }
+        catch
+        {
+            dataParallel.Dispose();
+            throw;
+        }
     }
 
     /// <summary>The model being trained.</summary>
@@ -154,5 +181,9 @@ public sealed class Trainer : IDisposable
         return taken;
     }
 
-    public void Dispose() => Optimizer.Dispose();
+    public void Dispose()
+    {
+        Optimizer.Dispose();
+        _dataParallel?.Dispose();
+    }
 }

@@ -62,13 +62,15 @@ public class GradientSyncTests
 
     private static (List<double> Norms, Dictionary<string, Tensor> Weights) Train(IGradientSync sync) => Train(_ => sync);
 
-    private static (List<double> Norms, Dictionary<string, Tensor> Weights) Train(Func<BertPreTrainedModel, IGradientSync> makeSync)
+    private static (List<double> Norms, Dictionary<string, Tensor> Weights) Train(Func<BertPreTrainedModel, IGradientSync> makeSync) =>
+        Train((model, settings) => new Trainer(model, settings, makeSync(model)));
+
+    private static (List<double> Norms, Dictionary<string, Tensor> Weights) Train(Func<BertPreTrainedModel, OptimizerSettings, Trainer> makeTrainer)
     {
         // The fixture model has no dropout, so two runs differ only by what the hook does.
         using var model = BertPretrained.Load<BertForSequenceClassification>(HfFixture.Dir("sequence-classification"));
         using var batch = Batch();
-        var sync = makeSync(model);
-        using var trainer = new Trainer(model, new OptimizerSettings(1e-3, 1e-6, 0.01, MaxGradNorm: 1e9, WarmupSteps: 0, TotalSteps: 2), sync);
+        using var trainer = makeTrainer(model, new OptimizerSettings(1e-3, 1e-6, 0.01, MaxGradNorm: 1e9, WarmupSteps: 0, TotalSteps: 2));
         var task = new ClassificationTask(model);
         var norms = new List<double>();
         for (var s = 0; s < 2; s++)
@@ -94,11 +96,14 @@ public class GradientSyncTests
         DataParallel? dp = null;
         var (_, dpWeights) = Train(m => new DataParallelGradientSync(dp = new DataParallel(new LocalCommunicator(), m.NamedParameters())));
         dp!.Dispose();
+        // So is the trainer of a one-rank group (the fine-tuners' and pre-training's).
+        var (_, rankWeights) = Train((m, settings) => Trainer.ForRanks(m, settings, new LocalCommunicator()));
         foreach (var (name, w) in plainWeights)
         {
             Assert.True(w.eq(dpWeights[name]).all().item<bool>(), name);
+            Assert.True(w.eq(rankWeights[name]).all().item<bool>(), name);
         }
-        foreach (var t in plainWeights.Values.Concat(dpWeights.Values))
+        foreach (var t in plainWeights.Values.Concat(dpWeights.Values).Concat(rankWeights.Values))
         {
             t.Dispose();
         }

@@ -124,11 +124,8 @@ public sealed class PretrainingTrainer
                 throw new BertSharpException($"{dataDirectory}: max_seq_length {data.Manifest.MaxSeqLength} exceeds the model's max_position_embeddings {model.Config.MaxPositionEmbeddings}.");
             }
             model.to(device);
-            using var dataParallel = new DataParallel(comm, model.NamedParameters());
-            // Every rank built or loaded the same model; rank 0's copy makes sure of it.
-            dataParallel.BroadcastParameters();
-            using var trainer = new Trainer(model, new OptimizerSettings(_options.LearningRate, _options.Eps, _options.WeightDecay, _options.MaxGradNorm,
-                _options.EffectiveWarmupSteps, _options.Steps), comm.WorldSize > 1 ? new DataParallelGradientSync(dataParallel) : null);
+            using var trainer = Trainer.ForRanks(model, new OptimizerSettings(_options.LearningRate, _options.Eps, _options.WeightDecay, _options.MaxGradNorm,
+                _options.EffectiveWarmupSteps, _options.Steps), comm);
             var masker = new MaskedLmMasker(new MaskingVocabulary(File.ReadAllLines(vocabPath)), data.Manifest.Options());
             var stream = new InstanceStream(data, trainCount, _options.BatchSize, _options.GradAccum, masker, _options.DynamicMasking, _options.Seed, device,
                 comm.Rank, comm.WorldSize);
