@@ -11,8 +11,9 @@ namespace BertSharp.Tests.Distributed;
 /// <summary>
 /// <c>bert pretrain</c> and <c>bert finetune</c> as 2 and 3 Open MPI ranks on this machine against one process training on
 /// the whole global batch (the reference: in the test process for pre-training, a child process for fine-tuning): same
-/// losses and final weights within 1e-5, with dropout off and on (keyed per-example masks), across resumes on a different
-/// number of ranks (bitwise on the same number). A killed rank is <see cref="RankFailureTests"/>.
+/// losses and final weights within 1e-5, with dropout off and on (keyed per-example masks), with and without gradient
+/// accumulation, across resumes on a different number of ranks (bitwise on the same number). A killed rank is
+/// <see cref="RankFailureTests"/>.
 /// </summary>
 [Trait(SlowFirstOrderer.Category, SlowFirstOrderer.Slow)]
 public sealed class DataParallelTrainingTests(DataParallelTrainingTests.Corpus corpus) : IClassFixture<DataParallelTrainingTests.Corpus>
@@ -212,13 +213,16 @@ public sealed class DataParallelTrainingTests(DataParallelTrainingTests.Corpus c
         AssertSameRun(tmp.File("ref"), tmp.File("b"), "final/model.safetensors", "1 rank, then 2");
     }
 
-    [SkippableFact]
-    public void Finetune_on_2_ranks_equals_one_process_also_when_a_rank_gets_no_example_of_the_last_batch()
+    [SkippableTheory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void Finetune_on_2_ranks_equals_one_process_also_when_a_rank_gets_no_example_of_the_last_batch(int gradAccum)
     {
         MpiJob.RequireMpirun();
         using var tmp = TestPaths.TempDir();
         var model = Model(tmp, "sequence-classification", dropout: true);
-        // 8 examples in batches of 7 and 1: the ranks take 4 and 3 of the first, 1 and none of the second.
+        // 8 examples in batches of 7 and 1: the ranks take 4 and 3 of the first, 1 and none of the second (with --grad-accum 2,
+        // both micro-batches of one step).
         var train = Path.Combine(TestPaths.Fixtures, "data", "sst2_train.tsv");
         // AdamW's epsilon 1e-6 (google's BERT value): the attention key bias has a gradient of exactly 0 in exact arithmetic
         // (softmax ignores a constant added to every key score), so its gradient is round-off, and with HF's 1e-8 AdamW turns
@@ -227,11 +231,13 @@ public sealed class DataParallelTrainingTests(DataParallelTrainingTests.Corpus c
         [
             "finetune", "--task", "sst2", "--data", train, "--eval-data", train, "--model", model, "--output", output, "--epochs", "5",
             "--batch-size", "7", "--max-length", "24", "--lr", "1e-3", "--eps", "1e-6", "--seed", "7", "--device", "cpu", "--no-bucketing", "--example-dropout",
+            "--grad-accum", gradAccum.ToString(System.Globalization.CultureInfo.InvariantCulture),
         ];
         OneChildProcess(Args(tmp.File("one")));
         var job = Ranks(2, Args(tmp.File("two")));
         Assert.Single(job.StdOut.Split('\n'), l => l.StartsWith("saved ", StringComparison.Ordinal));
-        AssertSameRun(tmp.File("one"), tmp.File("two"), "model.safetensors", "finetune on 2 ranks");
+        AssertSameRun(tmp.File("one"), tmp.File("two"), "model.safetensors", $"finetune on 2 ranks, --grad-accum {gradAccum}");
+        Assert.Equal(gradAccum, (int?)JsonNode.Parse(File.ReadAllText(tmp.File("two/training_args.json")))!["gradient_accumulation_steps"]);
         // Rank 0 validated every epoch as one process does.
         var epochs = TrainLog.Read(tmp.File("two/" + TrainLog.FileName)).Where(e => TrainLog.TypeOf(e) == "epoch").ToList();
         Assert.Equal(5, epochs.Count);
