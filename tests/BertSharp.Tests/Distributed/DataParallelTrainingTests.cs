@@ -222,7 +222,7 @@ public sealed class DataParallelTrainingTests(DataParallelTrainingTests.Corpus c
         using var tmp = TestPaths.TempDir();
         var model = Model(tmp, "sequence-classification", dropout: true);
         // 8 examples in batches of 7 and 1: the ranks take 4 and 3 of the first, 1 and none of the second (with --grad-accum 2,
-        // both micro-batches of one step).
+        // both micro-batches of one step; without, the ranks stop half-way and resume).
         var train = Path.Combine(TestPaths.Fixtures, "data", "sst2_train.tsv");
         // AdamW's epsilon 1e-6 (google's BERT value): the attention key bias has a gradient of exactly 0 in exact arithmetic
         // (softmax ignores a constant added to every key score), so its gradient is round-off, and with HF's 1e-8 AdamW turns
@@ -234,7 +234,13 @@ public sealed class DataParallelTrainingTests(DataParallelTrainingTests.Corpus c
             "--grad-accum", gradAccum.ToString(System.Globalization.CultureInfo.InvariantCulture),
         ];
         OneChildProcess(Args(tmp.File("one")));
-        var job = Ranks(2, Args(tmp.File("two")));
+        if (gradAccum == 1)
+        {
+            // Stopped after 5 of the 10 steps (mid-epoch) and resumed on the ranks: the rest of the run, as if uninterrupted.
+            Ranks(2, [.. Args(tmp.File("two")), "--stop-after", "5"]);
+            Assert.False(File.Exists(tmp.File("two/model.safetensors")));
+        }
+        var job = Ranks(2, [.. Args(tmp.File("two")), .. gradAccum == 1 ? ["--resume"] : Array.Empty<string>()]);
         Assert.Single(job.StdOut.Split('\n'), l => l.StartsWith("saved ", StringComparison.Ordinal));
         AssertSameRun(tmp.File("one"), tmp.File("two"), "model.safetensors", $"finetune on 2 ranks, --grad-accum {gradAccum}");
         Assert.Equal(gradAccum, (int?)JsonNode.Parse(File.ReadAllText(tmp.File("two/training_args.json")))!["gradient_accumulation_steps"]);
