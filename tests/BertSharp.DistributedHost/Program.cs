@@ -10,7 +10,8 @@ namespace BertSharp.DistributedHost;
 /// One rank of a multi-process test: <c>host SCENARIO OUTDIR</c> runs a scenario over the MPI communicator and writes
 /// what it observed to <c>OUTDIR/rank{r}.json</c>. Scenarios: <c>collectives</c> (all-reduce, broadcast, barrier and
 /// data-parallel gradients), <c>stuck R</c> (rank R never joins an all-reduce), <c>kill R</c> (rank R is killed by SIGKILL
-/// before an all-reduce), <c>fail R</c> (rank R reports an error and aborts the job while the others wait).
+/// before an all-reduce), <c>fail R</c> (rank R reports an error and aborts the job while the others wait); and
+/// <c>cli SCRIPT</c> (see <see cref="CliRuns"/>).
 /// </summary>
 public static class Program
 {
@@ -18,6 +19,10 @@ public static class Program
     {
         var scenario = args[0];
         var outDir = args[1];
+        if (scenario == "cli")
+        {
+            return CliRuns(outDir, args[2]);
+        }
         using var comm = DistributedEnvironment.Create("mpi");
         var result = new Dictionary<string, object> { ["rank"] = comm.Rank, ["size"] = comm.WorldSize, ["backend"] = comm.Backend };
         switch (scenario)
@@ -39,6 +44,44 @@ public static class Program
                 return 64;
         }
         File.WriteAllText(Path.Combine(outDir, $"rank{comm.Rank}.json"), JsonSerializer.Serialize(result));
+        return 0;
+    }
+
+    /// <summary>
+    /// Runs the <c>bert</c> command lines of <paramref name="script"/> (a JSON array of [name, arg, ...]) one after another in
+    /// this process, each as <c>bert</c>'s own entry point runs it (as one rank under mpirun, or alone), and writes
+    /// <c>OUTDIR/NAME.rankR.json</c> with its exit code and output. A process start per command line costs about a
+    /// CPU-second (libtorch, JIT): the data-parallel tests' 30 command lines took 30 processes. Stops at the first failing
+    /// command (which, as one rank of several, has stopped the whole job).
+    /// </summary>
+    private static int CliRuns(string outDir, string script)
+    {
+        var rank = Environment.GetEnvironmentVariable("OMPI_COMM_WORLD_RANK") ?? "0";
+        foreach (var line in JsonSerializer.Deserialize<string[][]>(File.ReadAllText(script))!)
+        {
+            var (oldOut, oldErr) = (Console.Out, Console.Error);
+            using var stdout = new StringWriter();
+            using var stderr = new StringWriter();
+            Console.SetOut(stdout);
+            Console.SetError(stderr);
+            int code;
+            try
+            {
+                code = Cli.Program.Main(line[1..]);
+            }
+            finally
+            {
+                Console.SetOut(oldOut);
+                Console.SetError(oldErr);
+            }
+            File.WriteAllText(Path.Combine(outDir, $"{line[0]}.rank{rank}.json"),
+                JsonSerializer.Serialize(new Dictionary<string, object> { ["exit"] = code, ["stdout"] = stdout.ToString(), ["stderr"] = stderr.ToString() }));
+            if (code != 0)
+            {
+                Console.Error.WriteLine($"{line[0]}: exit {code}\n{stderr}");
+                return code;
+            }
+        }
         return 0;
     }
 

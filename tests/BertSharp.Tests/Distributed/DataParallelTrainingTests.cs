@@ -10,19 +10,18 @@ namespace BertSharp.Tests.Distributed;
 
 /// <summary>
 /// <c>bert pretrain</c> and <c>bert finetune</c> as 2 and 3 Open MPI ranks on this machine against one process training on
-/// the whole global batch (the reference: in the test process for pre-training, a child process for fine-tuning): same
-/// losses and final weights within 1e-5, with dropout off and on (keyed per-example masks), with and without gradient
-/// accumulation, across resumes on a different number of ranks (bitwise on the same number). A killed rank is
-/// <see cref="RankFailureTests"/>.
+/// the whole global batch: same losses and final weights within 1e-5, with dropout off and on (keyed per-example masks),
+/// with and without gradient accumulation, across resumes on a different number of ranks (bitwise on the same number).
+/// The runs are made once for the class (<see cref="Runs"/>); a killed rank is <see cref="RankFailureTests"/>.
 /// </summary>
 [Trait(SlowFirstOrderer.Category, SlowFirstOrderer.Slow)]
-public sealed class DataParallelTrainingTests(DataParallelTrainingTests.Corpus corpus) : IClassFixture<DataParallelTrainingTests.Corpus>
+public sealed class DataParallelTrainingTests(DataParallelTrainingTests.Runs runs) : IClassFixture<DataParallelTrainingTests.Runs>
 {
     private const double Tolerance = 1e-5;
 
     /// <summary>
     /// Pre-training data from a piece of Alice in Wonderland with the fixture's vocabulary (max length 32), built once per
-    /// objective for the tests of this class (they only read it; it used to be built again by each test).
+    /// objective for the tests of a class (they only read it).
     /// </summary>
     public sealed class Corpus : IDisposable
     {
@@ -54,6 +53,165 @@ public sealed class DataParallelTrainingTests(DataParallelTrainingTests.Corpus c
         public void Dispose() => _tmp.Dispose();
     }
 
+    /// <summary>
+    /// Every run the tests of this class compare, made once, in as few processes as the comparisons allow: each process
+    /// start costs about a CPU-second (libtorch, JIT) and the 30 command lines used to take 30 processes. The pre-training
+    /// references run in the test process (nothing in them draws from torch's generator, which other tests running
+    /// meanwhile draw from: dropout is keyed by example, the data order and dynamic masks come from the run's seed, and the
+    /// model is the fixture's with every weight loaded, which each run's output is checked to say); the fine-tuning
+    /// references in one child process (fine-tuning initialises the new head from torch's generator); the ranks' runs in one
+    /// job per number of ranks and stage (<see cref="MpiJob.RunScript"/>: every rank runs the command lines one after
+    /// another, as <c>bert</c> runs each).
+    /// </summary>
+    public sealed class Runs : IDisposable
+    {
+        private readonly TempDir _tmp = TestPaths.TempDir();
+        private readonly Corpus _corpus = new();
+        private readonly Lazy<Dictionary<string, object>> _facts;
+
+        public Runs() => _facts = new(Execute, LazyThreadSafetyMode.ExecutionAndPublication);
+
+        /// <summary>The output folder of a run.</summary>
+        public string Dir(string run) => _tmp.File(run);
+
+        /// <summary>Makes the runs (once; skips the test without Open MPI) and returns what was observed between them.</summary>
+        public IReadOnlyDictionary<string, object> Made()
+        {
+            MpiJob.RequireMpirun();
+            return _facts.Value;
+        }
+
+        /// <summary>Rank <paramref name="rank"/>'s exit code and output of the ranks' command line <paramref name="name"/>.</summary>
+        internal MpiJob.ScriptRun Output(string name, int rank = 0)
+        {
+            Made();
+            return MpiJob.ScriptOutput(_tmp.File("out"), name, rank) ?? throw new InvalidOperationException($"{name} did not run on rank {rank}");
+        }
+
+        /// <summary>The fine-tuning command of a head task's comparison (<c>ner</c>, <c>swag</c> or <c>squad</c>).</summary>
+        private string[] HeadFinetune(string task, string output)
+        {
+            var train = _tmp.File(task + "-train");
+            var configPath = _tmp.File("head-config.json");
+            return
+            [
+                "finetune", "--task", task, "--data", train, "--eval-data", train, "--config", configPath,
+                "--vocab", Path.Combine(HfFixture.Dir("token-classification"), "vocab.txt"), "--output", output, "--epochs", "3", "--batch-size", "7",
+                "--max-length", "32", "--lr", "1e-3", "--eps", "1e-4", "--seed", "7", "--device", "cpu", "--example-dropout",
+                "--grad-accum", HeadGradAccum(task).ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ];
+        }
+
+        private void WriteHeadData()
+        {
+            // The fixtures' tiny config from scratch with dropout 0.1 (keyed per example), the same on every rank and in the reference.
+            var config = JsonNode.Parse(File.ReadAllText(Path.Combine(HfFixture.Dir("token-classification"), "config.json")))!.AsObject();
+            config["hidden_dropout_prob"] = 0.1;
+            config["attention_probs_dropout_prob"] = 0.1;
+            File.WriteAllText(_tmp.File("head-config.json"), config.ToJsonString());
+            // 8 examples each. NER's loss averages over tagged tokens, so the ranks' shares are weighted by their tokens;
+            // SWAG's rows are question × choice; QA's windows are answerable questions over generated contexts.
+            Training.HeadFineTuneEndToEndTests.WriteConll(_tmp.File("ner-train"), Training.HeadFineTuneEndToEndTests.NerSentences(8, 3));
+            File.WriteAllText(_tmp.File("swag-train"), Training.HeadFineTuneEndToEndTests.SwagCsv(8, 3));
+            File.WriteAllText(_tmp.File("squad-train"),
+                BertSharp.Data.SquadData.ToJson(Training.HeadFineTuneEndToEndTests.QaExamples(8, 3, impossibleShare: 0)));
+        }
+
+        /// <summary>The classification fine-tuning of the comparison with <paramref name="gradAccum"/> micro-batches per step.</summary>
+        private string[] Finetune(int gradAccum, string output)
+        {
+            var train = Path.Combine(TestPaths.Fixtures, "data", "sst2_train.tsv");
+            // AdamW's epsilon 1e-6 (google's BERT value): the attention key bias has a gradient of exactly 0 in exact arithmetic
+            // (softmax ignores a constant added to every key score), so its gradient is round-off, and with HF's 1e-8 AdamW turns
+            // round-off of different summation orders into steps of ±lr.
+            return
+            [
+                "finetune", "--task", "sst2", "--data", train, "--eval-data", train, "--model", _tmp.File("sequence-classification-dropout"),
+                "--output", output, "--epochs", "5", "--batch-size", "7", "--max-length", "24", "--lr", "1e-3", "--eps", "1e-6", "--seed", "7",
+                "--device", "cpu", "--no-bucketing", "--example-dropout", "--grad-accum", gradAccum.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ];
+        }
+
+        private Dictionary<string, object> Execute()
+        {
+            var facts = new Dictionary<string, object>();
+            var outDir = _tmp.File("out");
+            Directory.CreateDirectory(outDir);
+            var data = _corpus.Data();
+            var mlmData = _corpus.Data("mlm");
+            var plain = Model(_tmp, "pretraining", dropout: false);
+            var dropout = Model(_tmp, "pretraining", dropout: true);
+            var maskedLm = Model(_tmp, "masked-lm", dropout: false);
+            Model(_tmp, "sequence-classification", dropout: true);
+            WriteHeadData();
+            string[] accum = ["--grad-accum", "2", "--dynamic-masking", "--example-dropout"];
+
+            // One process on the whole batch.
+            OneProcess(Pretrain(data, plain, Dir("pretrain-plain-one"), "--example-dropout"));
+            OneProcess(Pretrain(data, dropout, Dir("pretrain-dropout-one"), "--example-dropout"));
+            OneProcess(Pretrain(mlmData, maskedLm, Dir("mlm-one"), "--example-dropout"));
+            OneProcess(Pretrain(data, dropout, Dir("uneven-one"), accum));
+            // Stopped at 3, for 2 ranks to finish.
+            OneProcess(Pretrain(data, dropout, Dir("one-then-two"), [.. accum, "--stop-after", "3"]));
+            Script(0, outDir,
+            [
+                ["finetune-1-one", .. Finetune(1, Dir("finetune-1-one"))],
+                ["finetune-2-one", .. Finetune(2, Dir("finetune-2-one"))],
+                .. HeadTasks.Select(t => (string[])[t + "-one", .. HeadFinetune(t, Dir(t + "-one"))]),
+            ]);
+
+            // 2 ranks; with dropout, a checkpoint at step 5 as well (the resume below starts from it); the classification
+            // fine-tuning without accumulation stops after 5 of its 10 steps (mid-epoch).
+            Script(2, outDir,
+            [
+                ["pretrain-plain-two", .. Pretrain(data, plain, Dir("pretrain-plain-two"))],
+                ["pretrain-dropout-two", .. Pretrain(data, dropout, Dir("pretrain-dropout-two"), "--save-every", "5")],
+                ["mlm-two", .. Pretrain(mlmData, maskedLm, Dir("mlm-two"))],
+                ["finetune-1-stop", .. Finetune(1, Dir("finetune-1-two")), "--stop-after", "5"],
+                ["finetune-2-two", .. Finetune(2, Dir("finetune-2-two"))],
+                .. HeadTasks.Select(t => (string[])[t + "-two", .. HeadFinetune(t, Dir(t + "-two"))]),
+            ]);
+            facts["finetune-1 stopped with a model"] = File.Exists(Dir("finetune-1-two/model.safetensors"));
+
+            // 3 ranks take 2, 1 and 1 of each 4 instances (their masked tokens weight their losses), stopped at 5.
+            Script(3, outDir, [["three-then-one-stop", .. Pretrain(data, dropout, Dir("three-then-one"), [.. accum, "--stop-after", "5"])]]);
+            facts["three-then-one checkpoint"] = TrainerState.Load(Dir("three-then-one/checkpoint-5/trainer_state.json")).GlobalStep;
+
+            // A job that died after step 5's checkpoint (the dropout run's folder as the 2 ranks left it, less what came
+            // after step 5), to be resumed on as many ranks.
+            TestPaths.CopyTree(Dir("pretrain-dropout-two"), Dir("pretrain-dropout-split"));
+            Directory.Delete(Dir("pretrain-dropout-split/checkpoint-10"), recursive: true);
+            Directory.Delete(Dir("pretrain-dropout-split/final"), recursive: true);
+
+            // The resumes: on 2 ranks, and one process ending the 3 ranks' run.
+            Script(2, outDir,
+            [
+                ["pretrain-dropout-split", "pretrain", "--output", Dir("pretrain-dropout-split"), "--resume"],
+                ["finetune-1-two", .. Finetune(1, Dir("finetune-1-two")), "--resume"],
+                ["one-then-two", "pretrain", "--output", Dir("one-then-two"), "--resume"],
+            ]);
+            OneProcess("pretrain", "--output", Dir("three-then-one"), "--resume");
+            return facts;
+        }
+
+        private static void Script(int ranks, string outDir, IReadOnlyList<string[]> lines)
+        {
+            var job = MpiJob.RunScript(ranks, outDir, lines);
+            Assert.True(job.ExitCode == 0, $"{(ranks == 0 ? "one process" : $"{ranks} ranks")}: exit {job.ExitCode}\n{job.StdOut}\n{job.StdErr}");
+        }
+
+        public void Dispose()
+        {
+            _corpus.Dispose();
+            _tmp.Dispose();
+        }
+    }
+
+    private static readonly string[] HeadTasks = ["ner", "swag", "squad"];
+
+    // QA takes its 7 + 1 examples as two micro-batches of one step, each padded on both ranks to its own longest row.
+    private static int HeadGradAccum(string task) => task == "squad" ? 2 : 1;
+
     /// <summary>A copy of a fixture model, with dropout 0.1 when asked (the fixtures have none).</summary>
     internal static string Model(TempDir tmp, string fixture, bool dropout)
     {
@@ -74,13 +232,7 @@ public sealed class DataParallelTrainingTests(DataParallelTrainingTests.Corpus c
         ["pretrain", "--data", data, "--model", model, "--output", output, "--steps", "10", "--batch-size", "4", "--lr", "1e-3", "--warmup-steps", "2",
             "--seed", "3", "--device", "cpu", .. more];
 
-    /// <summary>
-    /// The pre-training reference: one process on the whole batch, run in the test process. Nothing in it draws from torch's
-    /// generator, which other tests running meanwhile draw from: dropout is keyed by example (<c>--example-dropout</c>), the
-    /// data order and dynamic masks come from the run's seed, and the model is the fixture's with every weight loaded (no
-    /// initialisation), which the run's output is checked to say. So the class need not be serial, and the reference costs no
-    /// process start (each takes about 2 CPU-seconds, mostly loading libtorch and compiling code).
-    /// </summary>
+    /// <summary>A pre-training run as one process, in the test process (see <see cref="Runs"/>).</summary>
     private static void OneProcess(params string[] args)
     {
         Assert.Equal("pretrain", args[0]);
@@ -92,21 +244,15 @@ public sealed class DataParallelTrainingTests(DataParallelTrainingTests.Corpus c
         }
     }
 
-    /// <summary>
-    /// The fine-tuning reference, as a child process: fine-tuning initialises the new classifier from torch's generator
-    /// (seeded by <c>--seed</c>), which an in-process run would share with the tests beside it.
-    /// </summary>
-    private static void OneChildProcess(params string[] args)
+    /// <summary>Rank 0 alone printed: <paramref name="line"/> once in its output, nothing in the other ranks'.</summary>
+    private void AssertOnlyRank0Printed(string run, string line, int ranks = 2)
     {
-        var r = MpiJob.RunAlone(args);
-        Assert.True(r.ExitCode == 0, r.StdOut + r.StdErr);
-    }
-
-    private static MpiJob.Result Ranks(int n, params string[] args)
-    {
-        var job = MpiJob.Run(n, MpiJob.Bert(args));
-        Assert.True(job.ExitCode == 0, $"exit {job.ExitCode}\n{job.StdOut}\n{job.StdErr}");
-        return job;
+        var rank0 = runs.Output(run);
+        Assert.Single(rank0.StdOut.Split('\n'), l => l.StartsWith(line, StringComparison.Ordinal));
+        for (var r = 1; r < ranks; r++)
+        {
+            Assert.Equal("", runs.Output(run, r).StdOut);
+        }
     }
 
     private static List<(long Step, double Loss)> Losses(string logFile) =>
@@ -147,70 +293,44 @@ public sealed class DataParallelTrainingTests(DataParallelTrainingTests.Corpus c
     [InlineData(true)]
     public void Pretrain_on_2_ranks_equals_one_process_with_the_whole_batch(bool dropout)
     {
-        MpiJob.RequireMpirun();
-        using var tmp = TestPaths.TempDir();
-        var data = corpus.Data();
-        var model = Model(tmp, "pretraining", dropout);
-        OneProcess(Pretrain(data, model, tmp.File("one"), "--example-dropout"));
-        // With dropout, a checkpoint at step 5 as well: the resume below starts from it.
-        var job = Ranks(2, Pretrain(data, model, tmp.File("two"), dropout ? ["--save-every", "5"] : []));
+        var name = dropout ? "pretrain-dropout" : "pretrain-plain";
+        runs.Made();
         // Rank 0 alone prints (one result line) and every step reached it.
-        Assert.Single(job.StdOut.Split('\n'), l => l.StartsWith("model: ", StringComparison.Ordinal));
-        Assert.Contains("step 10: loss", job.StdOut);
-        AssertSameRun(tmp.File("one"), tmp.File("two"), "final/model.safetensors", $"2 ranks, dropout {dropout}");
-        var state = TrainerState.Load(tmp.File("two/checkpoint-10/trainer_state.json"));
+        AssertOnlyRank0Printed(name + "-two", "model: ");
+        Assert.Contains("step 10: loss", runs.Output(name + "-two").StdOut);
+        AssertSameRun(runs.Dir(name + "-one"), runs.Dir(name + "-two"), "final/model.safetensors", $"2 ranks, dropout {dropout}");
+        var state = TrainerState.Load(runs.Dir(name + "-two/checkpoint-10/trainer_state.json"));
         Assert.Equal(10, state.GlobalStep);
         Assert.Equal(40, TrainLog.Number(state.Data, "data_position")); // global instances, not per rank
         if (dropout)
         {
-            // A job that died after step 5's checkpoint (the run's folder as the 2 ranks left it, less what came after step
-            // 5), resumed on as many ranks: bitwise the uninterrupted run, and its log keeps steps 1-5 and redoes 6-10.
-            // (Stopping with --stop-after on ranks is the 3-rank test's.)
-            TestPaths.CopyTree(tmp.File("two"), tmp.File("split"));
-            Directory.Delete(tmp.File("split/checkpoint-10"), recursive: true);
-            Directory.Delete(tmp.File("split/final"), recursive: true);
-            Ranks(2, "pretrain", "--output", tmp.File("split"), "--resume");
+            // The job that died after step 5's checkpoint, resumed on as many ranks: bitwise the uninterrupted run, and its
+            // log keeps steps 1-5 and redoes 6-10. (Stopping with --stop-after on ranks is the 3-rank test's.)
             foreach (var f in new[] { "model.safetensors", "optimizer.safetensors" })
             {
-                Assert.Equal(File.ReadAllBytes(tmp.File("two/checkpoint-10/" + f)), File.ReadAllBytes(tmp.File("split/checkpoint-10/" + f)));
+                Assert.Equal(File.ReadAllBytes(runs.Dir(name + "-two/checkpoint-10/" + f)), File.ReadAllBytes(runs.Dir(name + "-split/checkpoint-10/" + f)));
             }
-            Assert.Equal(Losses(tmp.File("two/" + TrainLog.FileName)), Losses(tmp.File("split/" + TrainLog.FileName)));
+            Assert.Equal(Losses(runs.Dir(name + "-two/" + TrainLog.FileName)), Losses(runs.Dir(name + "-split/" + TrainLog.FileName)));
         }
     }
 
     [SkippableFact]
     public void Masked_lm_pretraining_on_2_ranks_equals_one_process_with_the_whole_batch()
     {
-        MpiJob.RequireMpirun();
-        using var tmp = TestPaths.TempDir();
-        var data = corpus.Data("mlm");
-        var model = Model(tmp, "masked-lm", dropout: false);
-        OneProcess(Pretrain(data, model, tmp.File("one"), "--example-dropout"));
-        Ranks(2, Pretrain(data, model, tmp.File("two")));
-        AssertSameRun(tmp.File("one"), tmp.File("two"), "final/model.safetensors", "masked LM, 2 ranks");
-        Assert.Contains("\"BertForMaskedLM\"", File.ReadAllText(tmp.File("two/final/config.json")), StringComparison.Ordinal);
+        runs.Made();
+        AssertSameRun(runs.Dir("mlm-one"), runs.Dir("mlm-two"), "final/model.safetensors", "masked LM, 2 ranks");
+        Assert.Contains("\"BertForMaskedLM\"", File.ReadAllText(runs.Dir("mlm-two/final/config.json")), StringComparison.Ordinal);
     }
 
     [SkippableFact]
     public void Pretraining_resumes_on_a_different_number_of_ranks_and_3_uneven_ranks_match_one_process()
     {
-        MpiJob.RequireMpirun();
-        using var tmp = TestPaths.TempDir();
-        var data = corpus.Data();
-        var model = Model(tmp, "pretraining", dropout: true);
-        string[] accum = ["--grad-accum", "2", "--dynamic-masking", "--example-dropout"];
-        OneProcess(Pretrain(data, model, tmp.File("ref"), accum));
-
-        // 3 ranks take 2, 1 and 1 of each 4 instances (their masked tokens weight their losses); stopped at 5, one process ends it.
-        Ranks(3, Pretrain(data, model, tmp.File("a"), [.. accum, "--stop-after", "5"]));
-        Assert.Equal(5, TrainerState.Load(tmp.File("a/checkpoint-5/trainer_state.json")).GlobalStep);
-        OneProcess("pretrain", "--output", tmp.File("a"), "--resume");
-        AssertSameRun(tmp.File("ref"), tmp.File("a"), "final/model.safetensors", "3 ranks, then 1");
-
-        // One process stops at 3, 2 ranks resume to the end.
-        OneProcess(Pretrain(data, model, tmp.File("b"), [.. accum, "--stop-after", "3"]));
-        Ranks(2, "pretrain", "--output", tmp.File("b"), "--resume");
-        AssertSameRun(tmp.File("ref"), tmp.File("b"), "final/model.safetensors", "1 rank, then 2");
+        var facts = runs.Made();
+        // 3 ranks take 2, 1 and 1 of each 4 instances; stopped at 5, one process ends it.
+        Assert.Equal(5L, facts["three-then-one checkpoint"]);
+        AssertSameRun(runs.Dir("uneven-one"), runs.Dir("three-then-one"), "final/model.safetensors", "3 ranks, then 1");
+        // One process stopped at 3, 2 ranks resumed to the end.
+        AssertSameRun(runs.Dir("uneven-one"), runs.Dir("one-then-two"), "final/model.safetensors", "1 rank, then 2");
     }
 
     [SkippableTheory]
@@ -218,34 +338,19 @@ public sealed class DataParallelTrainingTests(DataParallelTrainingTests.Corpus c
     [InlineData(2)]
     public void Finetune_on_2_ranks_equals_one_process_also_when_a_rank_gets_no_example_of_the_last_batch(int gradAccum)
     {
-        MpiJob.RequireMpirun();
-        using var tmp = TestPaths.TempDir();
-        var model = Model(tmp, "sequence-classification", dropout: true);
         // 8 examples in batches of 7 and 1: the ranks take 4 and 3 of the first, 1 and none of the second (with --grad-accum 2,
-        // both micro-batches of one step; without, the ranks stop half-way and resume).
-        var train = Path.Combine(TestPaths.Fixtures, "data", "sst2_train.tsv");
-        // AdamW's epsilon 1e-6 (google's BERT value): the attention key bias has a gradient of exactly 0 in exact arithmetic
-        // (softmax ignores a constant added to every key score), so its gradient is round-off, and with HF's 1e-8 AdamW turns
-        // round-off of different summation orders into steps of ±lr.
-        string[] Args(string output) =>
-        [
-            "finetune", "--task", "sst2", "--data", train, "--eval-data", train, "--model", model, "--output", output, "--epochs", "5",
-            "--batch-size", "7", "--max-length", "24", "--lr", "1e-3", "--eps", "1e-6", "--seed", "7", "--device", "cpu", "--no-bucketing", "--example-dropout",
-            "--grad-accum", gradAccum.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        ];
-        OneChildProcess(Args(tmp.File("one")));
+        // both micro-batches of one step; without, the ranks stopped half-way and resumed).
+        var facts = runs.Made();
+        var two = $"finetune-{gradAccum}-two";
         if (gradAccum == 1)
         {
-            // Stopped after 5 of the 10 steps (mid-epoch) and resumed on the ranks: the rest of the run, as if uninterrupted.
-            Ranks(2, [.. Args(tmp.File("two")), "--stop-after", "5"]);
-            Assert.False(File.Exists(tmp.File("two/model.safetensors")));
+            Assert.Equal(false, facts["finetune-1 stopped with a model"]);
         }
-        var job = Ranks(2, [.. Args(tmp.File("two")), .. gradAccum == 1 ? ["--resume"] : Array.Empty<string>()]);
-        Assert.Single(job.StdOut.Split('\n'), l => l.StartsWith("saved ", StringComparison.Ordinal));
-        AssertSameRun(tmp.File("one"), tmp.File("two"), "model.safetensors", $"finetune on 2 ranks, --grad-accum {gradAccum}");
-        Assert.Equal(gradAccum, (int?)JsonNode.Parse(File.ReadAllText(tmp.File("two/training_args.json")))!["gradient_accumulation_steps"]);
+        AssertOnlyRank0Printed(two, "saved ");
+        AssertSameRun(runs.Dir($"finetune-{gradAccum}-one"), runs.Dir(two), "model.safetensors", $"finetune on 2 ranks, --grad-accum {gradAccum}");
+        Assert.Equal(gradAccum, (int?)JsonNode.Parse(File.ReadAllText(runs.Dir(two + "/training_args.json")))!["gradient_accumulation_steps"]);
         // Rank 0 validated every epoch as one process does.
-        var epochs = TrainLog.Read(tmp.File("two/" + TrainLog.FileName)).Where(e => TrainLog.TypeOf(e) == "epoch").ToList();
+        var epochs = TrainLog.Read(runs.Dir(two + "/" + TrainLog.FileName)).Where(e => TrainLog.TypeOf(e) == "epoch").ToList();
         Assert.Equal(5, epochs.Count);
         Assert.All(epochs, e => Assert.NotNull(e["validation"]));
     }
@@ -273,56 +378,25 @@ public sealed class DataParallelTrainingTests(DataParallelTrainingTests.Corpus c
     }
 
     [SkippableTheory]
-    [InlineData("ner", 1)]
-    [InlineData("swag", 1)]
-    [InlineData("squad", 2)]
-    public void Head_finetune_on_2_ranks_equals_one_process_also_when_a_rank_gets_no_example_of_the_last_batch(string task, int gradAccum)
+    [InlineData("ner")]
+    [InlineData("swag")]
+    [InlineData("squad")]
+    public void Head_finetune_on_2_ranks_equals_one_process_also_when_a_rank_gets_no_example_of_the_last_batch(string task)
     {
-        MpiJob.RequireMpirun();
-        using var tmp = TestPaths.TempDir();
-        // The fixtures' tiny config from scratch with dropout 0.1 (keyed per example), the same on every rank and in the reference.
-        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(HfFixture.Dir("token-classification"), "config.json")))!.AsObject();
-        config["hidden_dropout_prob"] = 0.1;
-        config["attention_probs_dropout_prob"] = 0.1;
-        var configPath = tmp.File("config.json");
-        File.WriteAllText(configPath, config.ToJsonString());
-        // 8 examples in batches of 7 and 1: the ranks take 4 and 3 of the first, 1 and none of the second (for QA both are
-        // micro-batches of one step, --grad-accum 2, each padded on both ranks to its own longest row). NER's loss
-        // averages over tagged tokens, so the ranks' shares are weighted by their tokens; SWAG's rows are question × choice;
-        // QA's windows are answerable questions over generated contexts.
-        var train = tmp.File("train");
-        switch (task)
-        {
-            case "ner":
-                Training.HeadFineTuneEndToEndTests.WriteConll(train, Training.HeadFineTuneEndToEndTests.NerSentences(8, 3));
-                break;
-            case "swag":
-                File.WriteAllText(train, Training.HeadFineTuneEndToEndTests.SwagCsv(8, 3));
-                break;
-            default:
-                File.WriteAllText(train, BertSharp.Data.SquadData.ToJson(Training.HeadFineTuneEndToEndTests.QaExamples(8, 3, impossibleShare: 0)));
-                break;
-        }
-        // AdamW's epsilon 1e-4: the multiple-choice and QA heads' output biases are added to every choice's or position's
-        // score, which softmax ignores, so their gradient is exactly 0 in exact arithmetic and round-off in practice; with a
-        // small epsilon AdamW turns the round-off of different summation orders into steps of about lr·1e-3 (2.6e-5 apart after
-        // 6 steps with 1e-6, measured), as the classification test's attention key bias does.
-        string[] Args(string output) =>
-        [
-            "finetune", "--task", task, "--data", train, "--eval-data", train, "--config", configPath,
-            "--vocab", Path.Combine(HfFixture.Dir("token-classification"), "vocab.txt"), "--output", output, "--epochs", "3", "--batch-size", "7",
-            "--max-length", "32", "--lr", "1e-3", "--eps", "1e-4", "--seed", "7", "--device", "cpu", "--example-dropout",
-            "--grad-accum", gradAccum.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        ];
-        OneChildProcess(Args(tmp.File("one")));
-        var job = Ranks(2, Args(tmp.File("two")));
-        Assert.Single(job.StdOut.Split('\n'), l => l.StartsWith("saved ", StringComparison.Ordinal));
-        AssertSameRun(tmp.File("one"), tmp.File("two"), "model.safetensors", $"{task} on 2 ranks");
-        var epochs = TrainLog.Read(tmp.File("two/" + TrainLog.FileName)).Where(e => TrainLog.TypeOf(e) == "epoch").ToList();
+        // 8 examples in batches of 7 and 1: the ranks take 4 and 3 of the first, 1 and none of the second. AdamW's epsilon
+        // 1e-4: the multiple-choice and QA heads' output biases are added to every choice's or position's score, which
+        // softmax ignores, so their gradient is exactly 0 in exact arithmetic and round-off in practice; with a small epsilon
+        // AdamW turns the round-off of different summation orders into steps of about lr·1e-3 (2.6e-5 apart after 6 steps
+        // with 1e-6, measured), as the classification test's attention key bias does.
+        runs.Made();
+        var two = task + "-two";
+        AssertOnlyRank0Printed(two, "saved ");
+        AssertSameRun(runs.Dir(task + "-one"), runs.Dir(two), "model.safetensors", $"{task} on 2 ranks");
+        var epochs = TrainLog.Read(runs.Dir(two + "/" + TrainLog.FileName)).Where(e => TrainLog.TypeOf(e) == "epoch").ToList();
         Assert.Equal(3, epochs.Count);
         Assert.All(epochs, e => Assert.NotNull(e["validation"]));
-        var trainingArgs = JsonNode.Parse(File.ReadAllText(tmp.File("two/training_args.json")))!;
+        var trainingArgs = JsonNode.Parse(File.ReadAllText(runs.Dir(two + "/training_args.json")))!;
         Assert.Equal(true, (bool?)trainingArgs["example_dropout"]);
-        Assert.Equal(gradAccum, (int?)trainingArgs["gradient_accumulation_steps"]);
+        Assert.Equal(HeadGradAccum(task), (int?)trainingArgs["gradient_accumulation_steps"]);
     }
 }

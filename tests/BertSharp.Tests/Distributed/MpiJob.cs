@@ -43,6 +43,36 @@ internal static class MpiJob
         return result with { Ranks = [.. files.Select(f => JsonDocument.Parse(File.ReadAllText(f)).RootElement.Clone())] };
     }
 
+    /// <summary>What one command line of a script (<see cref="RunScript"/>) did on one rank.</summary>
+    public sealed record ScriptRun(int ExitCode, string StdOut, string StdErr);
+
+    /// <summary>
+    /// Runs the <c>bert</c> command lines <paramref name="lines"/> (each [name, arg, ...]) one after another in one test host
+    /// process per rank (<c>host cli</c>): as <paramref name="ranks"/> ranks under mpirun, or as one ordinary process when
+    /// <paramref name="ranks"/> is 0 (with the ranks' thread settings). Each command's output lands in
+    /// <paramref name="dir"/> (<see cref="ScriptOutput"/>); the first failing one ends the job.
+    /// </summary>
+    public static Result RunScript(int ranks, string dir, IReadOnlyList<string[]> lines)
+    {
+        var host = Path.Combine(AppContext.BaseDirectory, "BertSharp.DistributedHost.dll");
+        var script = Path.Combine(dir, $"script-{Guid.NewGuid():N}.json");
+        File.WriteAllText(script, JsonSerializer.Serialize(lines));
+        string[] command = ["dotnet", host, "cli", dir, script];
+        return ranks == 0 ? RunProcess(command) : Run(ranks, command);
+    }
+
+    /// <summary>Rank <paramref name="rank"/>'s exit code and output of the script line <paramref name="name"/>, or null if it did not run.</summary>
+    public static ScriptRun? ScriptOutput(string dir, string name, int rank = 0)
+    {
+        var file = Path.Combine(dir, $"{name}.rank{rank}.json");
+        if (!File.Exists(file))
+        {
+            return null;
+        }
+        var json = JsonDocument.Parse(File.ReadAllText(file)).RootElement;
+        return new ScriptRun(json.GetProperty("exit").GetInt32(), json.GetProperty("stdout").GetString()!, json.GetProperty("stderr").GetString()!);
+    }
+
     /// <summary>Runs <paramref name="command"/> as <paramref name="ranks"/> ranks under mpirun.</summary>
     public static Result Run(int ranks, IReadOnlyList<string> command, IReadOnlyDictionary<string, string>? environment = null)
     {
@@ -55,13 +85,13 @@ internal static class MpiJob
     public static string[] Bert(params string[] args) => ["dotnet", typeof(Cli.Program).Assembly.Location, .. args];
 
     /// <summary>
-    /// Runs <c>bert ARGS</c> as one ordinary process, without mpirun: the single-process reference of a data-parallel run,
-    /// with the ranks' thread settings. A child process has its own torch generator, so tests using it need not be serial.
+    /// Runs <paramref name="command"/> as one ordinary process, without mpirun, with the ranks' thread settings: a
+    /// single-process reference of a data-parallel run. A child process has its own torch generator, so tests using it need
+    /// not be serial.
     /// </summary>
-    public static Result RunAlone(params string[] args)
+    private static Result RunProcess(string[] command)
     {
         var watch = Stopwatch.StartNew();
-        var command = Bert(args);
         var start = new ProcessStartInfo(command[0])
         {
             RedirectStandardOutput = true,
