@@ -85,7 +85,9 @@ public sealed class DataParallelTrainingTests(DataParallelTrainingTests.Runs run
         internal MpiJob.ScriptRun Output(string name, int rank = 0)
         {
             Made();
-            return MpiJob.ScriptOutput(_tmp.File("out"), name, rank) ?? throw new InvalidOperationException($"{name} did not run on rank {rank}");
+            var run = MpiJob.ScriptOutput(_tmp.File("out"), name, rank) ?? throw new InvalidOperationException($"{name} did not run on rank {rank}");
+            Assert.True(run.ExitCode == 0, $"{name}, rank {rank}: exit {run.ExitCode}\n{run.StdErr}");
+            return run;
         }
 
         /// <summary>The fine-tuning command of a head task's comparison (<c>ner</c>, <c>swag</c> or <c>squad</c>).</summary>
@@ -118,7 +120,7 @@ public sealed class DataParallelTrainingTests(DataParallelTrainingTests.Runs run
         }
 
         /// <summary>The classification fine-tuning of the comparison with <paramref name="gradAccum"/> micro-batches per step.</summary>
-        private string[] Finetune(int gradAccum, string output)
+        private static string[] Finetune(string model, int gradAccum, string output)
         {
             var train = Path.Combine(TestPaths.Fixtures, "data", "sst2_train.tsv");
             // AdamW's epsilon 1e-6 (google's BERT value): the attention key bias has a gradient of exactly 0 in exact arithmetic
@@ -126,7 +128,7 @@ public sealed class DataParallelTrainingTests(DataParallelTrainingTests.Runs run
             // round-off of different summation orders into steps of ±lr.
             return
             [
-                "finetune", "--task", "sst2", "--data", train, "--eval-data", train, "--model", _tmp.File("sequence-classification-dropout"),
+                "finetune", "--task", "sst2", "--data", train, "--eval-data", train, "--model", model,
                 "--output", output, "--epochs", "5", "--batch-size", "7", "--max-length", "24", "--lr", "1e-3", "--eps", "1e-6", "--seed", "7",
                 "--device", "cpu", "--no-bucketing", "--example-dropout", "--grad-accum", gradAccum.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ];
@@ -142,7 +144,7 @@ public sealed class DataParallelTrainingTests(DataParallelTrainingTests.Runs run
             var plain = Model(_tmp, "pretraining", dropout: false);
             var dropout = Model(_tmp, "pretraining", dropout: true);
             var maskedLm = Model(_tmp, "masked-lm", dropout: false);
-            Model(_tmp, "sequence-classification", dropout: true);
+            var classifier = Model(_tmp, "sequence-classification", dropout: true);
             WriteHeadData();
             string[] accum = ["--grad-accum", "2", "--dynamic-masking", "--example-dropout"];
 
@@ -155,8 +157,8 @@ public sealed class DataParallelTrainingTests(DataParallelTrainingTests.Runs run
             OneProcess(Pretrain(data, dropout, Dir("one-then-two"), [.. accum, "--stop-after", "3"]));
             Script(0, outDir,
             [
-                ["finetune-1-one", .. Finetune(1, Dir("finetune-1-one"))],
-                ["finetune-2-one", .. Finetune(2, Dir("finetune-2-one"))],
+                ["finetune-1-one", .. Finetune(classifier, 1, Dir("finetune-1-one"))],
+                ["finetune-2-one", .. Finetune(classifier, 2, Dir("finetune-2-one"))],
                 .. HeadTasks.Select(t => (string[])[t + "-one", .. HeadFinetune(t, Dir(t + "-one"))]),
             ]);
 
@@ -167,8 +169,8 @@ public sealed class DataParallelTrainingTests(DataParallelTrainingTests.Runs run
                 ["pretrain-plain-two", .. Pretrain(data, plain, Dir("pretrain-plain-two"))],
                 ["pretrain-dropout-two", .. Pretrain(data, dropout, Dir("pretrain-dropout-two"), "--save-every", "5")],
                 ["mlm-two", .. Pretrain(mlmData, maskedLm, Dir("mlm-two"))],
-                ["finetune-1-stop", .. Finetune(1, Dir("finetune-1-two")), "--stop-after", "5"],
-                ["finetune-2-two", .. Finetune(2, Dir("finetune-2-two"))],
+                ["finetune-1-stop", .. Finetune(classifier, 1, Dir("finetune-1-two")), "--stop-after", "5"],
+                ["finetune-2-two", .. Finetune(classifier, 2, Dir("finetune-2-two"))],
                 .. HeadTasks.Select(t => (string[])[t + "-two", .. HeadFinetune(t, Dir(t + "-two"))]),
             ]);
             facts["finetune-1 stopped with a model"] = File.Exists(Dir("finetune-1-two/model.safetensors"));
@@ -187,7 +189,7 @@ public sealed class DataParallelTrainingTests(DataParallelTrainingTests.Runs run
             Script(2, outDir,
             [
                 ["pretrain-dropout-split", "pretrain", "--output", Dir("pretrain-dropout-split"), "--resume"],
-                ["finetune-1-two", .. Finetune(1, Dir("finetune-1-two")), "--resume"],
+                ["finetune-1-two", .. Finetune(classifier, 1, Dir("finetune-1-two")), "--resume"],
                 ["one-then-two", "pretrain", "--output", Dir("one-then-two"), "--resume"],
             ]);
             OneProcess("pretrain", "--output", Dir("three-then-one"), "--resume");
