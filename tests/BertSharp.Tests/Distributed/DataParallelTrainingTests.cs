@@ -170,10 +170,12 @@ public sealed class DataParallelTrainingTests(DataParallelTrainingTests.Runs run
                 ["pretrain-dropout-two", .. Pretrain(data, dropout, Dir("pretrain-dropout-two"), "--save-every", "5")],
                 ["mlm-two", .. Pretrain(mlmData, maskedLm, Dir("mlm-two"))],
                 ["finetune-1-stop", .. Finetune(classifier, 1, Dir("finetune-1-two")), "--stop-after", "5"],
+                ["finetune-1-whole", .. Finetune(classifier, 1, Dir("finetune-1-whole"))],
                 ["finetune-2-two", .. Finetune(classifier, 2, Dir("finetune-2-two"))],
                 .. HeadTasks.Select(t => (string[])[t + "-two", .. HeadFinetune(t, Dir(t + "-two"))]),
             ]);
             facts["finetune-1 stopped with a model"] = File.Exists(Dir("finetune-1-two/model.safetensors"));
+            TestPaths.CopyTree(Dir("finetune-1-two"), Dir("finetune-1-then-one"));
 
             // 3 ranks take 2, 1 and 1 of each 4 instances (their masked tokens weight their losses), stopped at 5.
             Script(3, outDir, [["three-then-one-stop", .. Pretrain(data, dropout, Dir("three-then-one"), [.. accum, "--stop-after", "5"])]]);
@@ -193,6 +195,8 @@ public sealed class DataParallelTrainingTests(DataParallelTrainingTests.Runs run
                 ["one-then-two", "pretrain", "--output", Dir("one-then-two"), "--resume"],
             ]);
             OneProcess("pretrain", "--output", Dir("three-then-one"), "--resume");
+            // The fine-tuning the 2 ranks stopped, ended by one process (a child: resuming restores torch's generator).
+            Script(0, outDir, [["finetune-1-then-one", .. Finetune(classifier, 1, Dir("finetune-1-then-one")), "--resume"]]);
             return facts;
         }
 
@@ -341,12 +345,15 @@ public sealed class DataParallelTrainingTests(DataParallelTrainingTests.Runs run
     public void Finetune_on_2_ranks_equals_one_process_also_when_a_rank_gets_no_example_of_the_last_batch(int gradAccum)
     {
         // 8 examples in batches of 7 and 1: the ranks take 4 and 3 of the first, 1 and none of the second (with --grad-accum 2,
-        // both micro-batches of one step; without, the ranks stopped half-way and resumed).
+        // both micro-batches of one step; without, the ranks stopped half-way and resumed, and one process ended a copy).
         var facts = runs.Made();
         var two = $"finetune-{gradAccum}-two";
         if (gradAccum == 1)
         {
             Assert.Equal(false, facts["finetune-1 stopped with a model"]);
+            // Resumed on as many ranks: bitwise the uninterrupted 2-rank run; ended by one process: the same run within 1e-5.
+            Assert.Equal(File.ReadAllBytes(runs.Dir("finetune-1-whole/model.safetensors")), File.ReadAllBytes(runs.Dir(two + "/model.safetensors")));
+            AssertSameRun(runs.Dir("finetune-1-one"), runs.Dir("finetune-1-then-one"), "model.safetensors", "finetune stopped on 2 ranks, ended by 1");
         }
         AssertOnlyRank0Printed(two, "saved ");
         AssertSameRun(runs.Dir($"finetune-{gradAccum}-one"), runs.Dir(two), "model.safetensors", $"finetune on 2 ranks, --grad-accum {gradAccum}");
