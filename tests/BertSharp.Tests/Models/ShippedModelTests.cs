@@ -9,7 +9,7 @@ using static TorchSharp.torch;
 namespace BertSharp.Tests.Models;
 
 /// <summary>
-/// The pre-trained model committed under <c>models/bertsharp-tiny</c> (the quick start's default): the artefact is what its
+/// The pre-trained model committed under <c>models/bertsharp-tiny</c> (the quick start's offline model): the artefact is what its
 /// README says, and it really learned language: on sentences it never saw (the bundled SST-2 dev set; its pre-training corpus
 /// is IMDb reviews and Gutenberg novels) it predicts masked words far better than any fixed guess can.
 /// </summary>
