@@ -155,12 +155,6 @@ public sealed class DataParallelTrainingTests(DataParallelTrainingTests.Runs run
             OneProcess(Pretrain(data, dropout, Dir("uneven-one"), accum));
             // Stopped at 3, for 2 ranks to finish.
             OneProcess(Pretrain(data, dropout, Dir("one-then-two"), [.. accum, "--stop-after", "3"]));
-            Script(0, outDir,
-            [
-                ["finetune-1-one", .. Finetune(classifier, 1, Dir("finetune-1-one"))],
-                ["finetune-2-one", .. Finetune(classifier, 2, Dir("finetune-2-one"))],
-                .. HeadTasks.Select(t => (string[])[t + "-one", .. HeadFinetune(t, Dir(t + "-one"))]),
-            ]);
 
             // 2 ranks; with dropout, a checkpoint at step 5 as well (the resume below starts from it); the classification
             // fine-tuning without accumulation stops after 5 of its 10 steps (mid-epoch).
@@ -195,8 +189,15 @@ public sealed class DataParallelTrainingTests(DataParallelTrainingTests.Runs run
                 ["one-then-two", "pretrain", "--output", Dir("one-then-two"), "--resume"],
             ]);
             OneProcess("pretrain", "--output", Dir("three-then-one"), "--resume");
-            // The fine-tuning the 2 ranks stopped, ended by one process (a child: resuming restores torch's generator).
-            Script(0, outDir, [["finetune-1-then-one", .. Finetune(classifier, 1, Dir("finetune-1-then-one")), "--resume"]]);
+            // The fine-tuning references, and the fine-tuning the 2 ranks stopped ended by one process, in one child process:
+            // fine-tuning draws from torch's generator (the new head's initialisation), which the tests beside it share.
+            Script(0, outDir,
+            [
+                ["finetune-1-one", .. Finetune(classifier, 1, Dir("finetune-1-one"))],
+                ["finetune-2-one", .. Finetune(classifier, 2, Dir("finetune-2-one"))],
+                .. HeadTasks.Select(t => (string[])[t + "-one", .. HeadFinetune(t, Dir(t + "-one"))]),
+                ["finetune-1-then-one", .. Finetune(classifier, 1, Dir("finetune-1-then-one")), "--resume"],
+            ]);
             return facts;
         }
 
