@@ -72,4 +72,22 @@ public class DataStatsCommandTests
         Assert.Equal(2, bad.ExitCode);
         Assert.Contains("--lengths x: expected positive numbers", bad.StdErr, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Help_offers_only_the_tasks_stats_reads_and_a_head_task_is_refused_with_them()
+    {
+        var help = CliRunner.Run("data", "stats", "--help");
+        Assert.True(help.ExitCode == 0, help.StdErr);
+        var task = help.StdOut.Split('\n').Single(l => l.TrimStart().StartsWith("--task", StringComparison.Ordinal));
+        Assert.Contains("imdb, cola, sst2, mrpc", task, StringComparison.Ordinal);
+        foreach (var head in new[] { "ner", "squad", "swag" })
+        {
+            Assert.DoesNotContain(head, task, StringComparison.Ordinal);
+        }
+
+        var conll = Path.Combine(TestPaths.RepoRoot, "samples", "ner", "train.conll");
+        var r = CliRunner.Run("data", "stats", conll, "--task", "ner");
+        Assert.Equal(2, r.ExitCode);
+        Assert.Equal($"error: --task ner: unknown task; expected one of {string.Join(", ", TaskSpec.Names)}.", r.StdErr.Trim());
+    }
 }
