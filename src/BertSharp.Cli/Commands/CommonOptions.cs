@@ -217,4 +217,23 @@ internal static class CommonOptions
             _ => throw new BertSharpException($"{model.Option.Name}: given twice (as {model.Option.Name} and as an argument); give it once."),
         };
     }
+
+    /// <summary>
+    /// The model and the output of a command that takes both (<c>convert</c>, <c>export-onnx</c>), each as its option or
+    /// positionally: the positional values fill, in order, whichever the options left out, so <c>convert IN OUT</c>,
+    /// <c>convert --model IN OUT</c> and <c>convert --model IN --output OUT</c> mean the same.
+    /// </summary>
+    public static (string Model, string Output) ModelAndOutput(ParseResult p, (Option<string?> Option, Argument<string?> Positional) model,
+        (Option<string?> Option, Argument<string?> Positional) output, string outputWhat)
+    {
+        var positional = new Queue<string>(new[] { p.GetValue(model.Positional), p.GetValue(output.Positional) }.OfType<string>());
+        string Take((Option<string?> Option, Argument<string?> Positional) o, string what) =>
+            p.GetValue(o.Option) ?? (positional.TryDequeue(out var value) ? value : throw new BertSharpException($"{o.Option.Name}: required ({what})."));
+        var result = (Take(model, "a model directory or Hub id"), Take(output, outputWhat));
+        if (positional.TryDequeue(out var extra))
+        {
+            throw new BertSharpException($"{extra}: unexpected argument ({model.Option.Name} and {output.Option.Name} are both given as options).");
+        }
+        return result;
+    }
 }

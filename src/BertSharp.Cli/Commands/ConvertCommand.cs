@@ -24,8 +24,7 @@ internal static class ConvertCommand
         onnx.AddTo(cmd);
         cmd.SetAction(parse =>
         {
-            var input = CommonOptions.Model(parse, model);
-            var outDir = CommonOptions.Model(parse, output, "the directory to write");
+            var (input, outDir) = CommonOptions.ModelAndOutput(parse, model, output, "the directory to write");
             // Refuse a directory that is not ours before loading anything (and again, atomically, when saving).
             OutputDirectory.Inspect(outDir).ThrowIfForeign(parse.GetValue(overwrite));
             if (OnnxConvertOptions.IsOnnxInput(input))

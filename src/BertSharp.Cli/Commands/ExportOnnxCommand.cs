@@ -18,8 +18,8 @@ internal static class ExportOnnxCommand
     {
         var data = new DataOptions();
         data.Task.Description = "With --eval-data: the file's task (default: the task the model was fine-tuned on).";
-        var model = new Argument<string>("model") { Description = "Model directory (any BERT head) or Hub id." };
-        var output = new Argument<string>("output") { Description = "The .onnx file to write (atomically)." };
+        var model = CommonOptions.ModelOptionOrArgument("Model directory (any BERT head) or Hub id.");
+        var output = CommonOptions.ModelOptionOrArgument("The .onnx file to write (atomically).", "output", "--output");
         var architecture = CommonOptions.Architecture("to export as");
         var optimize = new Option<bool>("--optimize") { Description = "Write ONNX Runtime's fused BERT operators (EmbedLayerNormalization, Attention, SkipLayerNormalization, BiasGelu/FastGelu)." };
         var quantize = new Option<string?>("--quantize") { Description = "int8: dynamic quantization of the MatMul weights (per column, symmetric)." };
@@ -29,7 +29,7 @@ internal static class ExportOnnxCommand
         var threads = new Option<int>("--threads") { Description = "ONNX Runtime threads for --eval-data (0 = one per core).", DefaultValueFactory = _ => 0 };
         var cmd = new Command("export-onnx", "Export a BERT model to ONNX (opset 17, dynamic axes) for ONNX Runtime; optionally fused and/or int8-quantized.")
         {
-            model, output, architecture, optimize, quantize, external, evalData, threads,
+            model.Option, output.Option, model.Positional, output.Positional, architecture, optimize, quantize, external, evalData, threads,
         };
         foreach (var o in data.All)
         {
@@ -37,8 +37,8 @@ internal static class ExportOnnxCommand
         }
         cmd.SetAction(p =>
         {
-            var outPath = p.GetValue(output)!;
-            var modelDir = BertPretrained.ResolveDirectory(p.GetValue(model)!);
+            var (modelName, outPath) = CommonOptions.ModelAndOutput(p, model, output, "the .onnx file to write");
+            var modelDir = BertPretrained.ResolveDirectory(modelName);
             var int8 = p.GetValue(quantize) == "int8";
             TextDataset? eval = null;
             TaskSpec? task = null;

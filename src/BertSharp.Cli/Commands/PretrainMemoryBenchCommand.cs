@@ -32,14 +32,16 @@ internal static class PretrainMemoryBenchCommand
         var batch = CommonOptions.BatchSize("Instances per step.", () => 8);
         var every = new Option<long>("--sample-every") { Description = "Sample RSS every N steps.", DefaultValueFactory = _ => 50 };
         var device = CommonOptions.Device("cpu");
+        var threads = CommonOptions.Threads();
         var cmd = new Command("pretrain-memory",
             "Pre-train for --steps steps and report resident memory (RSS, sampled after a full GC) over the run; flat means within ±5 % after the first 10 % of steps.");
-        foreach (var o in new Option[] { data, vocab, config, steps, batch, every, device })
+        foreach (var o in new Option[] { data, vocab, config, steps, batch, every, device, threads })
         {
             cmd.Options.Add(o);
         }
         cmd.SetAction(p =>
         {
+            CommonOptions.ApplyThreads(p, threads);
             var total = p.GetValue(steps);
             var sampleEvery = Math.Max(1, p.GetValue(every));
             var samples = new List<(long Step, double Mib, double ManagedMib)>();

@@ -43,6 +43,7 @@ public class OptionNamesTests
     [InlineData("convert")]
     [InlineData("download")]
     [InlineData("data stats")]
+    [InlineData("export-onnx")]
     public void Model_is_an_option_everywhere(string command) => Assert.True(Has(command, "--model"), command);
 
     [Fact]
@@ -61,7 +62,22 @@ public class OptionNamesTests
         var convert = CliRunner.Run("convert", "--model", fixture, "--output", tmp.File("out"));
         Assert.True(convert.ExitCode == 0, convert.StdErr);
         Assert.True(File.Exists(tmp.File("out/model.safetensors")));
+        // The output positionally after --model: the positional fills what the options left out.
+        var mixed = CliRunner.Run("convert", "--model", fixture, tmp.File("mixed"));
+        Assert.True(mixed.ExitCode == 0, mixed.StdErr);
+        Assert.Equal(File.ReadAllBytes(tmp.File("out/model.safetensors")), File.ReadAllBytes(tmp.File("mixed/model.safetensors")));
+        var extra = CliRunner.Run("convert", "--model", fixture, "--output", tmp.File("o2"), tmp.File("o3"));
+        Assert.Equal(2, extra.ExitCode);
+        Assert.Equal($"error: {tmp.File("o3")}: unexpected argument (--model and --output are both given as options).", extra.StdErr.Trim());
+        var missing = CliRunner.Run("convert", "--model", fixture);
+        Assert.Equal(2, missing.ExitCode);
+        Assert.Equal("error: --output: required (the directory to write).", missing.StdErr.Trim());
+        Assert.False(Directory.Exists(tmp.File("o2")));
     }
+
+    [Fact]
+    public void Bench_pretrain_memory_takes_threads_as_every_computing_command_does() =>
+        Assert.True(Has("bench pretrain-memory", "--threads"));
 
     [Fact]
     public void Pretrain_data_takes_max_length_and_still_its_old_spelling()
