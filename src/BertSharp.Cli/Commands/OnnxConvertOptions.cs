@@ -53,9 +53,11 @@ internal sealed class OnnxConvertOptions
         }
         var b = summary.Bert;
         Console.WriteLine($"{input}: ONNX opset {b.Opset} from {(b.Producer.Length > 0 ? b.Producer : "an unnamed producer")}");
+        // The notes say what the graph gave each config field (hidden_act gelu, ...), not which flag was typed: printed as
+        // they are, since renaming a field to its flag would read as if the user had passed it.
         foreach (var note in b.Notes)
         {
-            Console.WriteLine("  " + CliErrors.RenameFields(note));
+            Console.WriteLine("  " + note);
         }
         Console.WriteLine($"  vocabulary {summary.VocabSource} ({(summary.Lowercase ? "uncased" : "cased")})");
         Console.WriteLine($"{b.Architecture}: {summary.Parameters:N0} parameters → {Path.Combine(output, "model.safetensors")}");

@@ -22,10 +22,12 @@ public sealed class OnnxCliTests
         Assert.True(export.ExitCode == 0, export.StdErr);
         Assert.Contains("2 × Attention", export.StdOut, StringComparison.Ordinal);
         var plain = tmp.File("plain.onnx");
-        Assert.Equal(0, CliRunner.Run("export-onnx", Classifier, plain).ExitCode);
+        Assert.Equal(0, CliRunner.Run("export-onnx", "--model", Classifier, "--output", plain).ExitCode);
         var convert = CliRunner.Run("convert", plain, tmp.File("back"), "--vocab", Path.Combine(Classifier, "vocab.txt"));
         Assert.True(convert.ExitCode == 0, convert.StdErr);
         Assert.Contains("BertForSequenceClassification", convert.StdOut, StringComparison.Ordinal);
+        // What the graph gave a config field is said by the field's name, not by the flag that would have set it.
+        Assert.Contains("\n  hidden_act gelu (", convert.StdOut, StringComparison.Ordinal);
         var texts = new[] { ("a tender , heartfelt family drama .", (string?)null), ("us love they .", null) };
         using var original = TextClassifier.Load(Classifier, "cpu");
         using var back = TextClassifier.Load(tmp.File("back"), "cpu");
@@ -125,6 +127,7 @@ public sealed class OnnxCliTests
         AssertRefused(tmp, path, "cannot derive the head", "--vocab", Path.Combine(Classifier, "vocab.txt"));
         var encoder = CliRunner.Run("convert", path, tmp.File("encoder"), "--vocab", Path.Combine(Classifier, "vocab.txt"), "--architecture", "BertModel");
         Assert.True(encoder.ExitCode == 0, encoder.StdErr);
+        Assert.Contains("\n  architecture BertModel (as given)\n", encoder.StdOut.ReplaceLineEndings("\n"), StringComparison.Ordinal);
         Assert.Equal([nameof(BertModel)], BertConfig.Load(tmp.File("encoder/config.json")).Architectures);
     }
 

@@ -383,7 +383,7 @@ internal sealed class OnnxImporter
         var heads = _weights.Keys.Where(OnnxBertKeys.IsHead).ToHashSet(StringComparer.Ordinal);
         if (_options.Architecture is { } forced)
         {
-            _notes.Add($"architecture={forced} (as given)");
+            _notes.Add($"architecture {forced} (as given)");
             if (forced != nameof(BertModel))
             {
                 ApplyLabels(config, heads);
