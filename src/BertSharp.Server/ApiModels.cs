@@ -14,7 +14,7 @@ public sealed record EmbedResponse(float[][] Embeddings, int Dimension);
 
 /// <summary>Body of <c>POST /v1/ner</c>.</summary>
 /// <param name="Text">The text to tag.</param>
-/// <param name="Aggregation">none, simple (default), first, average or max.</param>
+/// <param name="Aggregation">none, simple, first, average or max (default: as <c>bert ner</c>, first for a model fine-tuned on first word pieces, else simple).</param>
 public sealed record NerRequest(string? Text = null, string? Aggregation = null);
 
 /// <summary>Entities found; offsets are UTF-16 positions in the text.</summary>

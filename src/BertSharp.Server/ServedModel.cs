@@ -9,7 +9,7 @@ namespace BertSharp.Server;
 /// <summary>The model a server answers with, and the pipelines its architecture supports.</summary>
 public sealed class ServedModel : IDisposable
 {
-    private ServedModel(BertPreTrainedModel model, BertTokenizer tokenizer, ResolvedLength length, TextClassifier? classifier)
+    private ServedModel(string directory, BertPreTrainedModel model, BertTokenizer tokenizer, ResolvedLength length, TextClassifier? classifier)
     {
         Model = model;
         Tokenizer = tokenizer;
@@ -18,7 +18,10 @@ public sealed class ServedModel : IDisposable
         Classifier = classifier;
         Features = new FeatureExtraction(model, tokenizer);
         Attention = new AttentionMaps(model, tokenizer);
-        Ner = model is BertForTokenClassification tc ? new TokenClassification(tc, tokenizer) : null;
+        // The endpoint's default aggregation is the one `bert ner` uses for this model.
+        Ner = model is BertForTokenClassification tc
+            ? new TokenClassification(tc, tokenizer) { DefaultAggregation = TokenClassification.DefaultAggregationFor(directory) }
+            : null;
         Qa = model is BertForQuestionAnswering qa ? new QuestionAnswering(qa, tokenizer) : null;
         FillMask = model is BertForMaskedLM mlm ? new FillMask(mlm, tokenizer) : null;
     }
@@ -48,7 +51,7 @@ public sealed class ServedModel : IDisposable
             var classifier = backend.IsOnnxRuntime
                 ? TextClassifier.Load(modelDirectory, backend, maxLength)
                 : TextClassifier.Load(modelDirectory, device, maxLength);
-            return new ServedModel(classifier.Model, classifier.Tokenizer, classifier.Length, classifier).WithBackend(backend);
+            return new ServedModel(modelDirectory, classifier.Model, classifier.Tokenizer, classifier.Length, classifier).WithBackend(backend);
         }
         if (architecture == nameof(BertForPreTraining))
         {
@@ -61,7 +64,7 @@ public sealed class ServedModel : IDisposable
             var tokenizer = BertTokenizer.FromDirectory(modelDirectory);
             var length = ModelLength.Resolve(model.Config, tokenizer, maxLength, modelDirectory);
             model.to(dev);
-            return new ServedModel(model, tokenizer, length, null).WithBackend(backend);
+            return new ServedModel(modelDirectory, model, tokenizer, length, null).WithBackend(backend);
         }
         catch
         {

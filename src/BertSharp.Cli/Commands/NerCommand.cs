@@ -30,7 +30,7 @@ internal static class NerCommand
         cmd.SetAction(p =>
         {
             CommonOptions.ApplyThreads(p, threads);
-            var strategy = Enum.Parse<AggregationStrategy>(p.GetValue(aggregation) ?? DefaultAggregation(p.GetValue(model)!), ignoreCase: true);
+            var strategy = p.GetValue(aggregation) is { } a ? Enum.Parse<AggregationStrategy>(a, ignoreCase: true) : (AggregationStrategy?)null;
             var input = p.GetValue(text)!;
             if (string.IsNullOrWhiteSpace(input))
             {
@@ -56,12 +56,5 @@ internal static class NerCommand
             return 0;
         });
         return cmd;
-    }
-
-    /// <summary>"first" for a model fine-tuned here with first-piece labels (training_args.json), else HF's default "simple".</summary>
-    internal static string DefaultAggregation(string model)
-    {
-        var args = TrainingArgsFile.Read(model);
-        return TrainingArgsFile.String(args, "task") == "ner" && TrainingArgsFile.Bool(args, "label_all_tokens") == false ? "first" : "simple";
     }
 }

@@ -1,3 +1,4 @@
+using BertSharp.Checkpoints;
 using BertSharp.Data;
 using BertSharp.Modeling;
 using BertSharp.Tokenization;
@@ -11,19 +12,41 @@ public sealed class TokenClassification : InferencePipeline<BertForTokenClassifi
     {
     }
 
-    /// <summary>Loads a token-classification model directory; a checkpoint without the trained head is refused (<see cref="RequiredWeights"/>).</summary>
+    /// <summary>
+    /// Loads a token-classification model directory; a checkpoint without the trained head is refused (<see cref="RequiredWeights"/>).
+    /// Its <see cref="DefaultAggregation"/> follows how it was fine-tuned (<see cref="DefaultAggregationFor"/>).
+    /// </summary>
     public static TokenClassification Load(string modelDir, string device = "auto")
     {
         var (model, tokenizer) = LoadChecked(modelDir, device);
-        return new TokenClassification(model, tokenizer, ownsModel: true);
+        return new TokenClassification(model, tokenizer, ownsModel: true) { DefaultAggregation = DefaultAggregationFor(modelDir) };
+    }
+
+    /// <summary>The aggregation <see cref="Predict"/> uses when it is given none (HF's default: <see cref="AggregationStrategy.Simple"/>).</summary>
+    public AggregationStrategy DefaultAggregation { get; init; } = AggregationStrategy.Simple;
+
+    /// <summary>
+    /// <see cref="AggregationStrategy.First"/> for a model <c>bert finetune --task ner</c> trained on first word pieces only
+    /// (training_args.json's <c>label_all_tokens</c> false): its other pieces carry no trained label, so averaging or
+    /// grouping them splits entities. Otherwise HF's default, <see cref="AggregationStrategy.Simple"/>.
+    /// </summary>
+    public static AggregationStrategy DefaultAggregationFor(string modelDir)
+    {
+        var args = TrainingArgsFile.Read(modelDir);
+        return TrainingArgsFile.String(args, "task") == "ner" && TrainingArgsFile.Bool(args, "label_all_tokens") == false
+            ? AggregationStrategy.First
+            : AggregationStrategy.Simple;
     }
 
     /// <summary>The label names, by id.</summary>
     public IReadOnlyList<string> Labels =>
         [.. Enumerable.Range(0, Model.Config.NumLabels).Select(i => Model.Config.Id2Label.TryGetValue(i, out var l) ? l : $"LABEL_{i}")];
 
-    /// <summary>Entities per text, in input order. Texts longer than <paramref name="maxLength"/> tokens are truncated.</summary>
-    public IReadOnlyList<List<TokenEntity>> Predict(IReadOnlyList<string> texts, AggregationStrategy aggregation = AggregationStrategy.Simple,
+    /// <summary>
+    /// Entities per text, in input order, grouped by <paramref name="aggregation"/> (null: <see cref="DefaultAggregation"/>).
+    /// Texts longer than <paramref name="maxLength"/> tokens are truncated.
+    /// </summary>
+    public IReadOnlyList<List<TokenEntity>> Predict(IReadOnlyList<string> texts, AggregationStrategy? aggregation = null,
         IReadOnlyCollection<string>? ignoreLabels = null, int? maxLength = null, int batchSize = 32)
     {
         var labels = Labels;
@@ -31,7 +54,7 @@ public sealed class TokenClassification : InferencePipeline<BertForTokenClassifi
         var result = new List<TokenEntity>[texts.Count];
         for (var i = 0; i < texts.Count; i++)
         {
-            result[i] = TokenAggregation.Aggregate(Scores(encodings[i], logits[i]), labels, aggregation, ignoreLabels);
+            result[i] = TokenAggregation.Aggregate(Scores(encodings[i], logits[i]), labels, aggregation ?? DefaultAggregation, ignoreLabels);
         }
         return result;
     }

@@ -22,7 +22,7 @@ internal static class NerEndpoint
         app.MapPost("/v1/ner", async (NerRequest request, HttpContext context) =>
         {
             var text = RequestChecks.Text(request.Text, "text");
-            var aggregation = RequestChecks.Choice(request.Aggregation, "aggregation", AggregationStrategy.Simple);
+            var aggregation = RequestChecks.Choice(request.Aggregation, "aggregation", ner.DefaultAggregation);
             served.CheckLength(text, "text");
             var result = await batchers.Submit(batcher, [new Item(text, aggregation)], context);
             return new NerResponse(result[0]);

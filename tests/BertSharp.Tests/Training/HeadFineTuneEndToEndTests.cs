@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
 using BertSharp.Data;
+using BertSharp.Inference;
 using BertSharp.Modeling;
 using BertSharp.Tests.Infrastructure;
 using BertSharp.Training;
@@ -117,15 +118,27 @@ public class HeadFineTuneEndToEndTests
             Assert.Equal((double)saved[k]!, (double)evaluated[k]!, 5);
         }
 
-        // A model trained on first pieces only is read with HF's "first" aggregation unless told otherwise.
-        Assert.Equal("first", Cli.Commands.NerCommand.DefaultAggregation(model));
-        Assert.Equal("simple", Cli.Commands.NerCommand.DefaultAggregation(Path.Combine(TestPaths.Fixtures, "hf_bert", "token-classification")));
+        // A model trained on first pieces only is read with HF's "first" aggregation unless told otherwise: by bert ner, the
+        // library and the server alike.
+        Assert.Equal(AggregationStrategy.First, TokenClassification.DefaultAggregationFor(model));
+        Assert.Equal(AggregationStrategy.Simple, TokenClassification.DefaultAggregationFor(Path.Combine(TestPaths.Fixtures, "hf_bert", "token-classification")));
+        using (var served = BertSharp.Server.ServedModel.Load(model, "cpu", maxLength: null))
+        {
+            Assert.Equal(AggregationStrategy.First, served.Ner!.DefaultAggregation);
+        }
         // ner tags a new sentence with the learned pattern.
-        var ner = CliRunner.Run("ner", "--model", model, "--text", "the cat sat with john and kim in bangor");
+        const string sentence = "the cat sat with john and kim in bangor";
+        var ner = CliRunner.Run("ner", "--model", model, "--text", sentence);
         Assert.True(ner.ExitCode == 0, ner.StdErr);
         var entities = ner.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonNode.Parse(l)!).ToList();
         Assert.Contains(entities, e => (string)e["entity"]! == "LOC" && (string)e["word"]! == "bangor");
         Assert.Contains(entities, e => (string)e["entity"]! == "PER" && ((string)e["word"]!).Contains("john", StringComparison.Ordinal));
+        using (var pipe = TokenClassification.Load(model, "cpu"))
+        {
+            var byDefault = pipe.Predict([sentence])[0];
+            Assert.Equal(pipe.Predict([sentence], AggregationStrategy.First)[0].Select(e => (e.Entity, e.Word)), byDefault.Select(e => (e.Entity, e.Word)));
+            Assert.Equal(entities.Select(e => ((string)e["entity"]!, (string)e["word"]!)), byDefault.Select(e => (e.Entity, e.Word)));
+        }
     }
 
     [Fact]
