@@ -64,6 +64,8 @@ internal sealed record FineTuneData(TextDataset Train, TextDataset? Validation, 
         }
         if (o.Training.MaxEvalExamples is { } me && val is not null && val.Count > me)
         {
+            // The plan's validation line counted the whole file or split; say what the run validates on.
+            notes.Add($"max_eval_examples {me}: validation on the first {me:N0} of those {val.Count:N0} examples");
             val = val.With([.. val.Examples.Take(me)]);
         }
         warnings.AddRange(LabelSetWarnings(o, train, val));

@@ -157,4 +157,20 @@ public class TrainingOptionsTests
     }
 
     private static int CountOf(string text, string part) => (text.Length - text.Replace(part, "", StringComparison.Ordinal).Length) / part.Length;
+
+    [Fact]
+    public void The_plan_says_how_many_validation_examples_max_eval_examples_keeps()
+    {
+        // The SST-2 fixture has 8 rows; as its own validation file, 3 of them are kept.
+        var sst2 = Path.Combine(TestPaths.Fixtures, "data", "sst2_train.tsv");
+        var o = new FineTuneOptions { Task = TaskSpec.Sst2, Training = Shared("o") with { DataPath = sst2, EvalDataPath = sst2, MaxEvalExamples = 3 } };
+        var data = FineTuneData.Read(o);
+        Assert.Equal(3, data.Validation!.Count);
+        Assert.Equal([$"validation: {sst2} (8 examples)", "max_eval_examples 3: validation on the first 3 of those 8 examples"], data.Notes);
+
+        // A limit above the count keeps every example and adds nothing to say.
+        var all = FineTuneData.Read(o with { Training = o.Training with { MaxEvalExamples = 8 } });
+        Assert.Equal(8, all.Validation!.Count);
+        Assert.Equal([$"validation: {sst2} (8 examples)"], all.Notes);
+    }
 }
