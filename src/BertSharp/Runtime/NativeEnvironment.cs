@@ -24,6 +24,12 @@ public static class NativeEnvironment
     private static bool _done;
     private static bool _tooLate;
 
+    /// <summary>
+    /// The names of the variables BertSharp set, comma-separated, for the processes this one starts: an MPI rank under
+    /// <c>bert launch</c> inherits them and still reports them as BertSharp's choice, not the user's.
+    /// </summary>
+    internal const string Marker = "BERTSHARP_SET_ENV";
+
     /// <summary>The variables BertSharp sets unless the user set them (or set one that overrides them).</summary>
     public static IReadOnlyList<(string Name, string Value, string[] UnlessSet)> Defaults { get; } =
     [
@@ -69,12 +75,13 @@ public static class NativeEnvironment
             }
             _done = true;
             _tooLate = IsOpenMpLoaded();
+            var inherited = (Environment.GetEnvironmentVariable(Marker) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries);
             foreach (var (name, value, unlessSet) in Defaults)
             {
                 var user = unlessSet.Select(n => (n, Environment.GetEnvironmentVariable(n))).FirstOrDefault(x => x.Item2 is not null);
                 if (user.Item2 is not null)
                 {
-                    Applied.Add((user.n, user.Item2, false));
+                    Applied.Add((user.n, user.Item2, user.n == name && user.Item2 == value && inherited.Contains(name)));
                     continue;
                 }
                 if (OperatingSystem.IsLinux() || OperatingSystem.IsMacOS())
@@ -83,6 +90,7 @@ public static class NativeEnvironment
                 }
                 Environment.SetEnvironmentVariable(name, value);
                 Applied.Add((name, value, true));
+                Environment.SetEnvironmentVariable(Marker, string.Join(',', inherited.Append(name).Distinct()));
             }
         }
     }

@@ -100,6 +100,27 @@ public class MklDispatchTests
         Assert.Equal(policy.Value, Marshal.PtrToStringAnsi(getenv(policy.Name)));
     }
 
+    [SkippableFact]
+    public void A_child_process_reports_the_inherited_policy_as_bertsharps_and_a_changed_one_as_the_users()
+    {
+        // An MPI rank under `bert launch` inherits the launcher's environment, which BertSharp set; it used to say "set by you".
+        var bert = Path.Combine(AppContext.BaseDirectory, "bert.dll");
+        Skip.IfNot(File.Exists(bert) && OperatingSystem.IsLinux(), "bert.dll is not beside the tests");
+        Skip.IfNot(NativeEnvironment.Settings.Single().SetByBertSharp, "this test process was started with OMP_WAIT_POLICY or GOMP_SPINCOUNT set");
+        string Doctor(Action<IDictionary<string, string?>> env)
+        {
+            var start = new ProcessStartInfo("dotnet", $"\"{bert}\" doctor --quick") { RedirectStandardOutput = true, RedirectStandardError = true };
+            env(start.Environment);
+            using var p = Process.Start(start)!;
+            var stdout = p.StandardOutput.ReadToEnd();
+            p.WaitForExit();
+            Assert.True(p.ExitCode == 0, stdout + p.StandardError.ReadToEnd());
+            return stdout.Split('\n').Single(l => l.StartsWith("thread wait", StringComparison.Ordinal));
+        }
+        Assert.Contains("OMP_WAIT_POLICY=PASSIVE (set by BertSharp", Doctor(_ => { }), StringComparison.Ordinal);
+        Assert.Contains("OMP_WAIT_POLICY=ACTIVE (set by you)", Doctor(e => e["OMP_WAIT_POLICY"] = "ACTIVE"), StringComparison.Ordinal);
+    }
+
     [DllImport("libc", CharSet = CharSet.Ansi, BestFitMapping = false, ThrowOnUnmappableChar = true)]
     private static extern IntPtr getenv(string name);
 }
