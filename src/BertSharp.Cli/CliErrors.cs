@@ -103,7 +103,7 @@ public static partial class CliErrors
                 return BadInput;
             case UnfinishedRunException u:
                 Console.Error.WriteLine(
-                    $"error: {u.Directory}: holds {Path.GetFileName(u.Checkpoint)} of an unfinished run; add --resume to continue it (same settings), or choose another --output.");
+                    $"error: {u.Directory}: holds {Path.GetFileName(u.Checkpoint)} of an earlier run; add --resume to continue it (same settings), or choose another --output.");
                 return BadInput;
             case TrainingCancelledException c:
                 Console.Error.WriteLine(c.Checkpoint is null

@@ -109,9 +109,9 @@ public sealed class RunDirectory
     }
 }
 
-/// <summary>A new run asked to start in a directory that holds a checkpoint of an unfinished run.</summary>
+/// <summary>A new run asked to start in a directory that holds a checkpoint of an earlier run.</summary>
 public sealed class UnfinishedRunException(string directory, string checkpoint) : BertSharpException(
-    $"{directory}: holds {System.IO.Path.GetFileName(checkpoint)} of an unfinished run; resume it, or choose another output directory.")
+    $"{directory}: holds {System.IO.Path.GetFileName(checkpoint)} of an earlier run; resume it, or choose another output directory.")
 {
     /// <summary>The run directory.</summary>
     public string Directory { get; } = directory;

@@ -94,7 +94,7 @@ public class OutputSafetyCliTests
 
         var again = CliRunner.Run(Finetune(run));
         Assert.Equal(2, again.ExitCode);
-        Assert.Contains("holds checkpoint-2 of an unfinished run; add --resume", again.StdErr, StringComparison.Ordinal);
+        Assert.Contains("holds checkpoint-2 of an earlier run; add --resume", again.StdErr, StringComparison.Ordinal);
 
         var err = new StringWriter();
         var oldErr = Console.Error;

@@ -117,7 +117,7 @@ public class PretrainingTrainerTests
 
         new PretrainingTrainer(o) { StopAfter = 1 }.Run(data, tmp.File("run"), new PretrainingModelSource("tiny", vocab), false);
         var again = Assert.Throws<UnfinishedRunException>(() => new PretrainingTrainer(o).Run(data, tmp.File("run"), new PretrainingModelSource("tiny", vocab), false));
-        Assert.Contains("holds checkpoint-1 of an unfinished run; resume it", again.Message, StringComparison.Ordinal);
+        Assert.Contains("holds checkpoint-1 of an earlier run; resume it", again.Message, StringComparison.Ordinal);
         var changed = Assert.Throws<BertSharpException>(() => new PretrainingTrainer(o with { LearningRate = 2e-3 }).Run(data, tmp.File("run"), new PretrainingModelSource(), true));
         Assert.Contains("cannot resume: learning_rate was 0.001 in the checkpoint but is 0.002 now", changed.Message, StringComparison.Ordinal);
         Assert.Equal(["learning_rate"], changed.Fields);
