@@ -22,6 +22,9 @@ internal sealed class FinetuneProgressView : IFineTuneProgress
     private int _batches;
     private int _batch;
     private double _lossSum;
+    // Batches whose loss is in _lossSum: fewer than _batch when the run resumed mid-epoch (the earlier batches' losses are
+    // not reported again), so the running loss is the mean of the batches shown, not their sum over the epoch's index.
+    private int _lossCount;
     private double _rate;
     private string _status = "";
     private readonly Stopwatch _sinceRefresh = Stopwatch.StartNew();
@@ -108,6 +111,7 @@ internal sealed class FinetuneProgressView : IFineTuneProgress
         _batches = batches;
         _batch = 0;
         _lossSum = 0;
+        _lossCount = 0;
         _rate = 0;
         _status = "training";
         _lastPlainQuarter = -1;
@@ -118,6 +122,7 @@ internal sealed class FinetuneProgressView : IFineTuneProgress
     {
         _batch = batch;
         _lossSum += loss;
+        _lossCount++;
         _rate = examplesPerSecond;
         Update(force: batch == _batches);
     }
@@ -200,7 +205,7 @@ internal sealed class FinetuneProgressView : IFineTuneProgress
         Console.Error.WriteLine($"epoch {_epoch}/{_plan?.Epochs}: {_batch}/{_batches} batches, loss {AvgLoss():0.0000}, {_rate:0.0} ex/s, ETA {Eta()}");
     }
 
-    private double AvgLoss() => _batch == 0 ? double.NaN : _lossSum / _batch;
+    private double AvgLoss() => _lossCount == 0 ? double.NaN : _lossSum / _lossCount;
 
     private string Eta()
     {

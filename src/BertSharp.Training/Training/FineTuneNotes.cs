@@ -7,13 +7,21 @@ namespace BertSharp.Training;
 /// <summary>The plan lines of a fine-tuning run that say what was decided for the user.</summary>
 internal static class FineTuneNotes
 {
-    /// <summary>Load report, max length, lower-casing and the data notes, one line each.</summary>
-    public static IReadOnlyList<string> Describe(ModelSource source, LoadReport? report, ResolvedLength length, IReadOnlyList<string> dataNotes)
+    /// <summary>
+    /// Load report (or, resuming, the <paramref name="checkpoint"/> the weights come from), max length, lower-casing and the
+    /// data notes, one line each.
+    /// </summary>
+    public static IReadOnlyList<string> Describe(ModelSource source, LoadReport? report, ResolvedLength length, IReadOnlyList<string> dataNotes,
+        string? checkpoint = null)
     {
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(length);
         ArgumentNullException.ThrowIfNull(dataNotes);
-        var notes = new List<string> { Load(source, report) };
+        var notes = new List<string>
+        {
+            // A resumed run's weights are the checkpoint's, whatever loading the starting model reported.
+            checkpoint is null ? Load(source, report) : $"model: resumed from {checkpoint} (weights, optimizer state and data order)",
+        };
         notes.Add(source.ModelDir is null
             ? $"max length: {length.Length} tokens (positions start untrained; max_position_embeddings {length.PositionLimit})"
             : $"max length: {length.Length} tokens (the model is trained to {length.TrainedLength}, max_position_embeddings {length.PositionLimit})");

@@ -130,7 +130,7 @@ public static class FineTuner
             device.ToString(), labels.IsRegression ? [] : labels.Labels, truncated,
             [.. inputs.Warnings, .. length.Warning is { } lw ? [lw] : Array.Empty<string>()], (int)(state?.GlobalStep ?? 0))
         {
-            Notes = [.. FineTuneNotes.Describe(source, loadReport, length, inputs.Notes), .. FineTuneNotes.Truncation(o, maxLength, truncated),
+            Notes = [.. FineTuneNotes.Describe(source, loadReport, length, inputs.Notes, checkpoint), .. FineTuneNotes.Truncation(o, maxLength, truncated),
                 .. FineTuneNotes.Pooling(model.Config),
                 .. frozen is { } counts ? [ParameterFreezing.Describe(counts, t.FreezeEncoder, t.FreezeLayers)] : Array.Empty<string>()],
             LearningRate = t.LearningRate,

@@ -97,7 +97,7 @@ public static class HeadFineTuner
         model.to(device);
         using var trainer = Trainer.ForRanks(model, new OptimizerSettings(t.LearningRate, t.Eps, t.WeightDecay, t.MaxGradNorm, warmup, totalSteps), comm);
         var parameters = model.NamedParameters().Sum(p => p.Param.numel());
-        var notes = FineTuneNotes.Describe(source, loadReport, length, recipe.Notes).ToList();
+        var notes = FineTuneNotes.Describe(source, loadReport, length, recipe.Notes, checkpoint).ToList();
         if (frozen is { } counts)
         {
             notes.Add(ParameterFreezing.Describe(counts, t.FreezeEncoder, t.FreezeLayers));

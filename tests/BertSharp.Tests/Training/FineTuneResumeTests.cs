@@ -132,6 +132,31 @@ public class FineTuneResumeTests
         Assert.Contains("cannot resume: --lr was 0.001 in the checkpoint but is 0.002 now", Cli.CliErrors.Describe(changed), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void A_resumed_run_says_where_its_weights_come_from_and_its_running_loss_is_the_mean_of_the_batches_it_ran()
+    {
+        using var tmp = TestPaths.TempDir();
+        var output = tmp.File("run");
+        // 6 training examples in batches of 2: 3 steps per epoch; stopped after step 4, in epoch 2.
+        string[] run = ["finetune", "--task", "sst2", "--data", Data, "--model", Path.Combine(TestPaths.Fixtures, "hf_bert", "sequence-classification"),
+            "--output", output, "--epochs", "2", "--batch-size", "2", "--val-size", "2", "--max-length", "16", "--lr", "1e-3", "--device", "cpu"];
+        var first = CliRunner.Run([.. run, "--stop-after", "4"]);
+        Assert.True(first.ExitCode == 0, first.StdErr);
+        var rest = CliRunner.Run([.. run, "--resume"]);
+        Assert.True(rest.ExitCode == 0, rest.StdErr);
+        // It used to say "every weight newly initialised (training from scratch)".
+        Assert.Contains($"  model: resumed from {Path.Combine(output, "checkpoint-4")} (weights, optimizer state and data order)", rest.StdErr, StringComparison.Ordinal);
+        Assert.DoesNotContain("newly initialised", rest.StdErr, StringComparison.Ordinal);
+        // Steps 5 and 6 ran in this invocation; the progress line at the end of epoch 2 shows their mean (it divided their
+        // sum by 3, the batch's index in the epoch).
+        var losses = TrainLog.Read(Path.Combine(output, "train_log.jsonl")).Where(e => TrainLog.TypeOf(e) == "train" && TrainLog.StepOf(e) >= 5)
+            .Select(e => (double)e["loss"]!).ToList();
+        Assert.Equal(2, losses.Count);
+        var line = rest.StdErr.Split('\n').Single(l => l.StartsWith("epoch 2/2: 3/3 batches, loss ", StringComparison.Ordinal));
+        var shown = double.Parse(line.Split("loss ")[1].Split(',')[0], System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Equal(losses.Average(), shown, 0.00006);
+    }
+
     /// <summary>Cancels the run once the given epoch has done one batch.</summary>
     private sealed class CancelInEpoch(int epoch, CancellationTokenSource cancel) : IFineTuneProgress
     {
