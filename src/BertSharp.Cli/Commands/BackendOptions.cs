@@ -18,6 +18,16 @@ internal sealed class BackendOptions
 
     public IEnumerable<Option> All => [Backend, Onnx, Threads];
 
+    /// <summary>Refuses the ONNX Runtime options for a model whose pipeline runs on TorchSharp only (<paramref name="what"/>).</summary>
+    public void RequireTorch(ParseResult p, string what)
+    {
+        var given = new Option[] { Backend, Onnx, Threads }.FirstOrDefault(o => CommonOptions.Given(p, o) && (o != Backend || p.GetValue(Backend) is not ("torch" or "torchsharp")));
+        if (given is not null)
+        {
+            throw new BertSharpException($"{given.Name}: {what} runs on TorchSharp only (ONNX Runtime runs classifiers and embeddings).");
+        }
+    }
+
     public InferenceBackend Resolve(ParseResult p, string modelDirectory) =>
         InferenceBackend.Parse(p.GetValue(Backend)!, modelDirectory, p.GetValue(Onnx), p.GetValue(Threads));
 }

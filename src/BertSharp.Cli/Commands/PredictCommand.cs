@@ -41,6 +41,8 @@ internal static class PredictCommand
         {
             if (HeadTaskCli.OfModel(p.GetValue(model)!) == HeadTask.MultipleChoice)
             {
+                // It used to ignore --backend onnxruntime and --onnx and answer with TorchSharp.
+                backend.RequireTorch(p, "a multiple-choice model");
                 CommonOptions.ApplyThreads(p, threads);
                 return HeadTaskCli.PredictChoices(p.GetValue(model)!, p.GetValue(text), p.GetValue(choice), p.GetValue(input), p.GetValue(output), p.GetValue(batch),
                     p.GetValue(maxLength), p.GetValue(device)!);

@@ -91,6 +91,36 @@ public sealed class OnnxBertSession : IDisposable
         }
     }
 
+    /// <summary>
+    /// Checks that <paramref name="output"/> is [batch, <paramref name="width"/>] as far as the graph declares it (a dynamic
+    /// axis passes; <see cref="RequireShape"/> checks each result), so that a graph exported for another head (token
+    /// logits [batch, seq, labels], span logits) is refused when opened instead of being misread.
+    /// </summary>
+    /// <param name="output">The output's name.</param>
+    /// <param name="width">Values per row, e.g. the classifier's number of labels.</param>
+    /// <param name="what">What the values are, for the message.</param>
+    internal void RequireOutput(string output, long width, string what)
+    {
+        var meta = _session.OutputMetadata[output];
+        var dims = meta.Dimensions.Select((d, i) => d >= 0 ? (long?)d : null).ToArray();
+        if (dims.Length != 2 || (dims[1] is { } w && w != width))
+        {
+            var shown = meta.Dimensions.Select((d, i) => d >= 0 ? d.ToString(System.Globalization.CultureInfo.InvariantCulture)
+                : meta.SymbolicDimensions.ElementAtOrDefault(i) is { Length: > 0 } name ? name : "?");
+            throw new BertSharpException($"{Path}: output '{output}' is [{string.Join(", ", shown)}]; expected [batch, {width}] ({what}). Was the graph exported from another model or head?");
+        }
+    }
+
+    /// <summary>Checks a result of <see cref="Run(long[], long[], long[], int, int, string)"/> against [<paramref name="batch"/>, <paramref name="width"/>].</summary>
+    internal void RequireShape(string output, long[] shape, int batch, long width, string what)
+    {
+        ArgumentNullException.ThrowIfNull(shape);
+        if (shape.Length != 2 || shape[0] != batch || shape[1] != width)
+        {
+            throw new BertSharpException($"{Path}: output '{output}' came back as [{string.Join(", ", shape)}]; expected [{batch}, {width}] ({what}). Was the graph exported from another model or head?");
+        }
+    }
+
     /// <summary>The output named <paramref name="preferred"/>, else the graph's first output.</summary>
     public string Output(string preferred) => OutputNames.Contains(preferred) ? preferred : OutputNames[0];
 

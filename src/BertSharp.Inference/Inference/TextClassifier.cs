@@ -105,6 +105,7 @@ public sealed class TextClassifier : IDisposable
             try
             {
                 classifier._onnx = OnnxBertSession.Open(path, backend.Threads);
+                classifier._onnx.RequireOutput(classifier._onnx.Output("logits"), classifier.LogitWidth, classifier.LogitsMeaning(dir));
             }
             catch
             {
@@ -116,6 +117,13 @@ public sealed class TextClassifier : IDisposable
     }
 
     private OnnxBertSession? _onnx;
+
+    // The classifier's logits per input: one per label, one for a regression.
+    private int LogitWidth => Model.Config.NumLabels;
+
+    private string LogitsMeaning(string dir) => Labels.IsRegression
+        ? $"the regression value of {dir}"
+        : $"one logit per label of {dir}: {string.Join(", ", Labels.Labels)}";
 
     /// <summary>The ONNX Runtime session running the forward pass, or null for TorchSharp.</summary>
     public OnnxBertSession? OnnxSession => _onnx;
@@ -217,8 +225,9 @@ public sealed class TextClassifier : IDisposable
         foreach (var batch in Batching.PlanByLength([.. encoded.Select(e => e.Length)], batchSize))
         {
             var (ids, mask, types, seq) = OnnxBertSession.Collate([.. batch.Select(i => ((IReadOnlyList<int>)encoded[i].InputIds, (IReadOnlyList<int>)encoded[i].TokenTypeIds))], Tokenizer.PadId);
-            var (values, _) = session.Run(ids, mask, types, batch.Length, seq, output);
-            var width = values.Length / batch.Length;
+            var (values, shape) = session.Run(ids, mask, types, batch.Length, seq, output);
+            session.RequireShape(output, shape, batch.Length, LogitWidth, "one logit per label");
+            var width = LogitWidth;
             for (var r = 0; r < batch.Length; r++)
             {
                 logits[batch[r]] = values[(r * width)..((r + 1) * width)];

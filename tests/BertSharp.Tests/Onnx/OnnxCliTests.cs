@@ -69,6 +69,30 @@ public sealed class OnnxCliTests
     }
 
     [Fact]
+    public void A_graph_of_another_head_is_refused_and_a_multiple_choice_model_does_not_ignore_the_backend()
+    {
+        using var tmp = TestPaths.TempDir();
+        // A token-classification graph's logits are [batch, seq, 5]; read as the classifier's it used to end in an index error.
+        var tagger = tmp.File("tagger.onnx");
+        Assert.Equal(0, CliRunner.Run("export-onnx", HfFixture.Dir("token-classification"), tagger).ExitCode);
+        var r = CliRunner.Run("predict", "--model", Classifier, "--text", "a fine film", "--backend", "onnxruntime", "--onnx", tagger);
+        Assert.Equal(2, r.ExitCode);
+        Assert.Matches(
+            $@"^error: {System.Text.RegularExpressions.Regex.Escape(tagger)}: output 'logits' is \[[^,\]]+, [^,\]]+, 5\]; expected \[batch, 3\] \(one logit per label of .*: LABEL_0, LABEL_1, LABEL_2\)\. Was the graph exported from another model or head\?$",
+            r.StdErr.Trim());
+
+        // A multiple-choice model runs on TorchSharp only; it used to answer with TorchSharp whatever --backend said.
+        string[] choices = ["predict", "--model", HfFixture.Dir("multiple-choice"), "--text", "she opens the door", "--choice", "and walks in .", "--choice", "the sky eats ."];
+        Assert.True(CliRunner.Run(choices).ExitCode == 0);
+        foreach (var extra in new[] { new[] { "--backend", "onnxruntime" }, ["--onnx", tagger], ["--ort-threads", "1"] })
+        {
+            var mc = CliRunner.Run([.. choices, .. extra]);
+            Assert.Equal(2, mc.ExitCode);
+            Assert.Equal($"error: {extra[0]}: a multiple-choice model runs on TorchSharp only (ONNX Runtime runs classifiers and embeddings).", mc.StdErr.Trim());
+        }
+    }
+
+    [Fact]
     public void A_file_that_is_not_onnx_is_refused()
     {
         using var tmp = TestPaths.TempDir();
