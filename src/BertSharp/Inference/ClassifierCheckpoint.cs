@@ -157,6 +157,15 @@ public static class ClassifierCheckpoint
             throw new BertSharpException(
                 $"{dir}: the checkpoint lacks {string.Join(", ", report.MissingKeys.Take(3))}{(report.MissingKeys.Count > 3 ? ", …" : "")}; it is not a trained sequence classifier (fine-tune it first with 'bert finetune').");
         }
+        try
+        {
+            RequiredWeights.Check(report, [], "", dir);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
         return (model, tokenizer, labels);
     }
 

@@ -46,13 +46,25 @@ public static class RequiredWeights
         {
             throw new BertSharpException($"{modelDirectory}: the checkpoint has no {what} — {Names(head)} would be newly initialised and answer at random.");
         }
-        const string prefix = BertPreTrainedModel.BaseModelPrefix + ".";
-        var encoder = report.MissingKeys.Select(k => k.StartsWith(prefix, StringComparison.Ordinal) ? k[prefix.Length..] : k)
-            .Where(k => k.StartsWith("embeddings.", StringComparison.Ordinal) || k.StartsWith("encoder.", StringComparison.Ordinal)).ToList();
+        var encoder = Encoder(report.MissingKeys);
         if (encoder.Count > 0)
         {
             throw new BertSharpException($"{modelDirectory}: the checkpoint lacks encoder weights ({Names(encoder)}); it is not a BERT model of this config.json's shape.");
         }
+        // The other way round: encoder weights the model has no place for (layers past num_hidden_layers, say) would be
+        // dropped, and the model would answer without them.
+        var unused = Encoder(report.UnexpectedKeys);
+        if (unused.Count > 0)
+        {
+            throw new BertSharpException($"{modelDirectory}: the checkpoint holds encoder weights this config.json has no place for ({Names(unused)}); config.json does not match the weights.");
+        }
+    }
+
+    private static List<string> Encoder(IEnumerable<string> keys)
+    {
+        const string prefix = BertPreTrainedModel.BaseModelPrefix + ".";
+        return [.. keys.Select(k => k.StartsWith(prefix, StringComparison.Ordinal) ? k[prefix.Length..] : k)
+            .Where(k => k.StartsWith("embeddings.", StringComparison.Ordinal) || k.StartsWith("encoder.", StringComparison.Ordinal))];
     }
 
     /// <summary>Checks <paramref name="report"/> against what <paramref name="architecture"/> needs.</summary>

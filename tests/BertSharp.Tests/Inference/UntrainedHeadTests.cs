@@ -47,6 +47,27 @@ public sealed class UntrainedHeadTests
     }
 
     [Fact]
+    public void A_checkpoint_with_more_layers_than_its_config_is_refused_by_every_inference_entry_point()
+    {
+        // The classifier fixture has 2 layers; with num_hidden_layers 1 its layer-1 weights had no place and were dropped,
+        // and predict answered without them (exit 0).
+        using var tmp = TestPaths.TempDir();
+        HfFixture.CopyCase("sequence-classification", tmp.Path);
+        var config = JsonNode.Parse(File.ReadAllText(tmp.File("config.json")))!;
+        config["num_hidden_layers"] = 1;
+        File.WriteAllText(tmp.File("config.json"), config.ToJsonString());
+        const string expected = "the checkpoint holds encoder weights this config.json has no place for (encoder.layer.1.";
+        Assert.Contains(expected, Assert.Throws<BertSharpException>(() => TextClassifier.Load(tmp.Path, "cpu")).Message, StringComparison.Ordinal);
+        Assert.Contains(expected, Assert.Throws<BertSharpException>(() => ServedModel.Load(tmp.Path, "cpu", null)).Message, StringComparison.Ordinal);
+        Assert.Contains(expected, Assert.Throws<BertSharpException>(() => FeatureExtraction.Load(tmp.Path, "cpu")).Message, StringComparison.Ordinal);
+        var r = CliRunner.Run("predict", "--model", tmp.Path, "--text", "a fine film");
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains(expected, r.StdErr, StringComparison.Ordinal);
+        Assert.Contains(expected, Assert.Throws<BertSharpException>(() => BertSharp.Checkpoints.Onnx.OnnxExport.Export(tmp.Path, tmp.File("m.onnx"))).Message, StringComparison.Ordinal);
+        Assert.False(File.Exists(tmp.File("m.onnx")));
+    }
+
+    [Fact]
     public void A_checkpoint_lacking_encoder_weights_is_not_a_bert_model()
     {
         var report = new LoadReport("dir", ["bert.encoder.layer.0.attention.self.query.weight", "embeddings.word_embeddings.weight"], [], [], []);
