@@ -15,7 +15,7 @@ internal static class EmbedInput
         var (texts, labels) = ext switch
         {
             ".txt" => labelColumn is null
-                ? (IO.TextLines.Read(path).Where(l => l.Trim().Length > 0).ToList(), null)
+                ? (NonBlankLines(path), null)
                 : throw new BertSharpException($"--label-column: a .txt input has no columns; use .csv, .tsv or .jsonl ({path})."),
             // The readers fine-tuning and predict use (strict UTF-8, line-numbered errors, RFC 4180 / GLUE quoting).
             ".jsonl" or ".csv" or ".tsv" => Columns(DatasetReader.Read(path, TaskSpec.Get(ext.TrimStart('.'), textColumn, null, labelColumn),
@@ -49,6 +49,19 @@ internal static class EmbedInput
         }
         var ids = labels.Select(l => int.TryParse(l, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var i) ? i : -1).ToList();
         return ids.All(id2Label.ContainsKey) ? [.. ids.Select(i => id2Label[i])] : labels;
+    }
+
+    /// <summary>The lines of a .txt input that hold text; says how many blank ones were skipped, since the output's rows are then not the file's lines.</summary>
+    private static List<string> NonBlankLines(string path)
+    {
+        var lines = IO.TextLines.Read(path).ToList();
+        var texts = lines.Where(l => l.Trim().Length > 0).ToList();
+        var blank = lines.Count - texts.Count;
+        if (blank > 0 && texts.Count > 0)
+        {
+            CliErrors.Warn($"{path}: skipped {blank} blank line(s); the output has one row per remaining line ({texts.Count}).");
+        }
+        return texts;
     }
 
     private static (List<string>, List<string>?) Columns(TextDataset data, bool withLabels) =>

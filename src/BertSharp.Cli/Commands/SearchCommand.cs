@@ -34,13 +34,18 @@ internal static class SearchCommand
         cmd.SetAction(p =>
         {
             var asked = new List<string>(p.GetValue(query) ?? []);
+            if (asked.Any(string.IsNullOrWhiteSpace))
+            {
+                throw new BertSharpException("--query: empty; give the text to find neighbours of.");
+            }
             if (p.GetValue(queries) is { } file)
             {
                 if (!File.Exists(file))
                 {
                     throw new BertSharpException($"--queries {file}: not found.");
                 }
-                asked.AddRange(File.ReadLines(file).Select(l => l.Trim()).Where(l => l.Length > 0));
+                // Strict UTF-8 with the line named, as every other text input.
+                asked.AddRange(IO.TextLines.Read(file).Select(l => l.Trim()).Where(l => l.Length > 0));
             }
             if (asked.Count == 0)
             {

@@ -110,4 +110,15 @@ public sealed class InferenceCliTests
         Assert.Contains("missing column 'label' in the header (columns: text); choose it with --label-column", r.StdErr, StringComparison.Ordinal);
         Assert.False(File.Exists(tmp.File("e.jsonl")));
     }
+
+    [Fact]
+    public void Embed_says_how_many_blank_lines_it_skipped_so_rows_can_be_matched_to_lines()
+    {
+        using var tmp = TestPaths.TempDir();
+        File.WriteAllText(tmp.File("in.txt"), "hello there\n\n  \ngood night\n");
+        var r = CliRunner.Run("embed", "--model", TokenModel, "--input", tmp.File("in.txt"), "--output", tmp.File("e.jsonl"));
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        Assert.Equal(["hello there", "good night"], File.ReadAllLines(tmp.File("e.jsonl")).Select(l => (string)System.Text.Json.Nodes.JsonNode.Parse(l)!["text"]!));
+        Assert.Contains($"warning: {tmp.File("in.txt")}: skipped 2 blank line(s); the output has one row per remaining line (2).", r.StdErr, StringComparison.Ordinal);
+    }
 }

@@ -85,5 +85,14 @@ public class SemanticSearchTests
         var topK = CliRunner.Run("search", "--model", MiniLm.Imported, "--corpus", tmp.File("corpus.txt"), "--query", "x", "--top-k", "0");
         Assert.Equal(2, topK.ExitCode);
         Assert.Equal("error: --top-k 0: expected at least 1.", topK.StdErr.Trim());
+        // An empty query used to be answered with ranked neighbours; a queries file with invalid UTF-8 was read leniently.
+        var empty = CliRunner.Run("search", "--model", MiniLm.Imported, "--corpus", tmp.File("corpus.txt"), "--query", " ");
+        Assert.Equal(2, empty.ExitCode);
+        Assert.Equal("error: --query: empty; give the text to find neighbours of.", empty.StdErr.Trim());
+        File.WriteAllBytes(tmp.File("queries.txt"), [.. "a fine film\n"u8, 0x62, 0xff, 0x0a]);
+        var bytes = CliRunner.Run("search", "--model", MiniLm.Imported, "--corpus", tmp.File("corpus.txt"), "--queries", tmp.File("queries.txt"));
+        Assert.Equal(2, bytes.ExitCode);
+        Assert.Contains($"{tmp.File("queries.txt")}", bytes.StdErr, StringComparison.Ordinal);
+        Assert.Contains("line 2", bytes.StdErr, StringComparison.Ordinal);
     }
 }
