@@ -99,6 +99,41 @@ public class LoaderLimitTests
     }
 
     [Fact]
+    public void A_flipped_byte_in_a_stored_storage_fails_its_crc_and_an_unrecorded_crc_is_not_checked()
+    {
+        using var tmp = TestPaths.TempDir();
+        var data = Enumerable.Range(0, 16).Select(i => (byte)(i + 1)).ToArray();
+        var zip = new TorchZipWriter();
+        zip.Add("archive/data.pkl", new StateDictPickle().Tensor("w", "0", 4).ToArray());
+        zip.Add("archive/data/0", data);
+        zip.Save(tmp.File("good.bin"));
+        // Flip one bit of the stored storage: it used to load as a different float, silently.
+        var bytes = File.ReadAllBytes(tmp.File("good.bin"));
+        var at = bytes.AsSpan().IndexOf(data);
+        Assert.True(at > 0 && bytes.AsSpan(at + 1).IndexOf(data) < 0);
+        bytes[at + 5] ^= 0x10;
+        File.WriteAllBytes(tmp.File("flipped.bin"), bytes);
+        var e = Assert.Throws<BertSharpException>(() => PyTorchBinReader.Read(tmp.File("flipped.bin")));
+        Assert.Equal($"{tmp.File("flipped.bin")}: storage archive/data/0 of tensor 'w' fails its CRC-32 check (the zip records {TorchZipWriter.Crc32(data):x8}, the bytes give {TorchZipWriter.Crc32(bytes.AsSpan(at, 16)):x8}); the file is corrupted.", e.Message);
+        // The pickle is checked too.
+        var pickle = new StateDictPickle().Tensor("w", "0", 4).ToArray();
+        var badPickle = new TorchZipWriter();
+        badPickle.Add("archive/data.pkl", pickle, crc: TorchZipWriter.Crc32(pickle) ^ 1);
+        badPickle.Add("archive/data/0", data);
+        badPickle.Save(tmp.File("pickle.bin"));
+        Assert.Contains("archive/data.pkl fails its CRC-32 check", Assert.Throws<BertSharpException>(() => PyTorchBinReader.Read(tmp.File("pickle.bin"))).Message, StringComparison.Ordinal);
+
+        // torch.serialization.set_crc32_options(False) records 0: nothing to check, the file loads.
+        var unrecorded = new TorchZipWriter();
+        unrecorded.Add("archive/data.pkl", pickle, crc: 0);
+        unrecorded.Add("archive/data/0", data, crc: 0);
+        unrecorded.Save(tmp.File("nocrc.bin"));
+        var sd = PyTorchBinReader.Read(tmp.File("nocrc.bin"));
+        Assert.Equal(BitConverter.ToSingle(data, 4), sd["w"][1].item<float>());
+        SafeTensors.DisposeAll(sd);
+    }
+
+    [Fact]
     public void Safetensors_header_at_the_tensor_limit_parses_and_one_more_is_refused()
     {
         string Header(int n)

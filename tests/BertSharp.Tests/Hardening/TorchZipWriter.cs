@@ -15,24 +15,28 @@ public sealed class TorchZipWriter
 
     /// <summary>Adds a local entry (stored, or deflated) and its central-directory record.</summary>
     /// <returns>The local header's offset, for <see cref="Alias"/>.</returns>
-    public long Add(string name, byte[] data, bool deflate = false)
+    /// <param name="name">The entry's name.</param>
+    /// <param name="data">Its uncompressed bytes.</param>
+    /// <param name="deflate">Deflate them (else stored).</param>
+    /// <param name="crc">The CRC-32 to record instead of the data's (0: none recorded, as torch writes with CRC-32 off).</param>
+    public long Add(string name, byte[] data, bool deflate = false, uint? crc = null)
     {
         var payload = deflate ? Deflate(data) : data;
         var offset = _body.Length;
-        var crc = Crc32(data);
+        var recorded = crc ?? Crc32(data);
         var n = Encoding.UTF8.GetBytes(name);
         Span<byte> h = stackalloc byte[30];
         BinaryPrimitives.WriteUInt32LittleEndian(h, 0x04034b50);
         BinaryPrimitives.WriteUInt16LittleEndian(h[4..], 20);
         BinaryPrimitives.WriteUInt16LittleEndian(h[8..], (ushort)(deflate ? 8 : 0));
-        BinaryPrimitives.WriteUInt32LittleEndian(h[14..], crc);
+        BinaryPrimitives.WriteUInt32LittleEndian(h[14..], recorded);
         BinaryPrimitives.WriteUInt32LittleEndian(h[18..], (uint)payload.Length);
         BinaryPrimitives.WriteUInt32LittleEndian(h[22..], (uint)data.Length);
         BinaryPrimitives.WriteUInt16LittleEndian(h[26..], (ushort)n.Length);
         _body.Write(h);
         _body.Write(n);
         _body.Write(payload);
-        _central.Add((name, offset, deflate, crc, payload.Length, data.Length));
+        _central.Add((name, offset, deflate, recorded, payload.Length, data.Length));
         return offset;
     }
 

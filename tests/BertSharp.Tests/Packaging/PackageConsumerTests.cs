@@ -75,7 +75,7 @@ public class PackageConsumerTests(PackedLibraries packed) : IClassFixture<Packed
     public static TheoryData<string, string[]> ExpectedDependencies => new()
     {
         { "BertSharp.Tokenizers", [] },
-        { "BertSharp", ["BertSharp.Tokenizers", "Google.Protobuf", "OnnxSharp", "TorchSharp"] },
+        { "BertSharp", ["BertSharp.Tokenizers", "Google.Protobuf", "OnnxSharp", "System.IO.Hashing", "TorchSharp"] },
         { "BertSharp.Training", ["BertSharp", "CsvHelper", "ScottPlot", "System.IO.Hashing"] },
         { "BertSharp.Inference", ["BertSharp", "Microsoft.ML.OnnxRuntime"] },
     };

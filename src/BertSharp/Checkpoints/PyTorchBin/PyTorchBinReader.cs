@@ -1,4 +1,5 @@
 using System.IO.Compression;
+using System.IO.Hashing;
 using System.Text;
 using BertSharp.Checkpoints.PyTorchBin;
 using BertSharp.Modeling;
@@ -304,6 +305,7 @@ public static class PyTorchBinReader
             if (entry.Length > 0)
             {
                 using var stream = entry.Open();
+                var crc = new Crc32();
                 foreach (var chunk in SafeTensorsWriter.Chunks(t))
                 {
                     using (chunk)
@@ -312,8 +314,10 @@ public static class PyTorchBinReader
                         {
                             throw new BertSharpException($"{path}: storage {name} of tensor '{key}' ends early.");
                         }
+                        crc.Append(chunk.bytes);
                     }
                 }
+                CheckCrc(path, entry, crc.GetCurrentHashAsUInt32(), $"storage {name} of tensor '{key}'");
             }
             return t;
         }
@@ -336,6 +340,20 @@ public static class PyTorchBinReader
         {
             throw new BertSharpException($"{path}: {entry.FullName} ends early.");
         }
+        CheckCrc(path, entry, Crc32.HashToUInt32(buf), entry.FullName);
         return buf;
+    }
+
+    /// <summary>
+    /// Compares an entry's bytes with the CRC-32 its zip records: a stored (uncompressed) storage with a flipped byte reads
+    /// without any other error and would load as different weights. A CRC of 0 on a non-empty entry means none was recorded
+    /// (torch.serialization.set_crc32_options(False) writes 0), so there is nothing to compare.
+    /// </summary>
+    private static void CheckCrc(string path, ZipArchiveEntry entry, uint actual, string what)
+    {
+        if (entry.Crc32 != 0 && entry.Crc32 != actual)
+        {
+            throw new BertSharpException($"{path}: {what} fails its CRC-32 check (the zip records {entry.Crc32:x8}, the bytes give {actual:x8}); the file is corrupted.");
+        }
     }
 }
