@@ -63,22 +63,51 @@ public static class OnnxExport
         {
             throw new BertSharpException($"{path}: expected an output file ending in .onnx.");
         }
+        var full = System.IO.Path.GetFullPath(path);
+        // Before anything is built or written: a directory in the output's place would otherwise fail only at the graph's
+        // rename, after the external data had been written beside it.
+        CheckOutputPath(path, full);
         var onnx = ToOnnx(model, options.Optimize);
         var quantized = options.QuantizeInt8 ? OnnxQuantizer.QuantizeInt8(onnx) : 0;
-        var full = System.IO.Path.GetFullPath(path);
         long bytes;
-        if (options.ExternalData)
+        try
         {
-            bytes = WriteWithExternalData(onnx, full);
+            if (options.ExternalData)
+            {
+                bytes = WriteWithExternalData(onnx, full);
+            }
+            else
+            {
+                BeforeGraphWrite?.Invoke(full);
+                AtomicFile.Write(full, s => onnx.WriteTo(s));
+                bytes = new FileInfo(full).Length;
+            }
         }
-        else
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            AtomicFile.Write(full, s => onnx.WriteTo(s));
-            bytes = new FileInfo(full).Length;
+            // The system's message names a temp file or none ("Access to the path ... is denied"): the output is what to fix.
+            throw new BertSharpException($"{path}: cannot write the ONNX export ({e.Message.TrimEnd('.')}).", e);
         }
         var ops = onnx.Graph.Node.GroupBy(n => n.Domain is "" or "ai.onnx" ? n.OpType : n.Domain + ":" + n.OpType)
             .OrderBy(g => g.Key, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
         return new OnnxExportSummary(full, model.GetType().Name, [.. onnx.Graph.Output.Select(o => o.Name)], ops, quantized, bytes);
+    }
+
+    /// <summary>Tests only: runs just before the graph is written (after the external data), to fail an export there.</summary>
+    [ThreadStatic]
+    internal static Action<string>? BeforeGraphWrite;
+
+    private static void CheckOutputPath(string path, string full)
+    {
+        if (Directory.Exists(full))
+        {
+            throw new BertSharpException($"{path}: is a directory; expected a file path.");
+        }
+        var parent = System.IO.Path.GetDirectoryName(full);
+        if (parent is not null && File.Exists(parent))
+        {
+            throw new BertSharpException($"{path}: {parent} is a file; expected a file path in a directory.");
+        }
     }
 
     /// <summary>Moves every initializer over 1 KiB into <c>OUT.onnx.data</c> (ONNX external data: location, offset, length).</summary>
@@ -102,6 +131,7 @@ public static class OnnxExport
                 offset += length;
             }
         });
+        BeforeGraphWrite?.Invoke(path);
         AtomicFile.Write(path, s => model.WriteTo(s));
         return new FileInfo(path).Length + new FileInfo(dataPath).Length;
     }
