@@ -2,13 +2,83 @@ using BertSharp.Checkpoints.Onnx;
 using BertSharp.Modeling;
 using BertSharp.Tests.Infrastructure;
 using BertSharp.Tests.Modeling;
+using Onnx;
+using TorchSharp;
 
 namespace BertSharp.Tests.Onnx;
 
-/// <summary>A directory in the output's place writes nothing, and a failed write names the output.</summary>
+/// <summary>
+/// An export over a previous one (external data included) replaces it whole or not at all: a graph never loads another
+/// export's weights, a failed export leaves the previous one and nothing of its own, and a directory in the output's place
+/// writes nothing.
+/// </summary>
 public sealed class OnnxExportReplaceTests
 {
     private const string Case = "sequence-classification";
+
+    [Fact]
+    public void Data_of_an_export_killed_before_its_graph_does_not_pair_with_the_previous_graph_and_the_next_export_removes_it()
+    {
+        using var a = BertPretrained.Load(null, HfFixture.Dir(Case), out _);
+        using var b = Perturbed();
+        using var tmp = TestPaths.TempDir();
+        var path = tmp.File("m.onnx");
+        OnnxExport.Export(a, path, new OnnxExportOptions(ExternalData: true));
+        Assert.True(DiffTo(a, path) <= 1e-4);
+
+        // What a kill between B's two renames leaves: B's complete data file beside A's graph, and a temp of B's graph.
+        using var otherTmp = TestPaths.TempDir();
+        var other = otherTmp.Path;
+        OnnxExport.Export(b, Path.Combine(other, "m.onnx"), new OnnxExportOptions(ExternalData: true));
+        var bData = Directory.GetFiles(other).Select(Path.GetFileName).Single(n => n != "m.onnx")!;
+        File.Copy(Path.Combine(other, bData), tmp.File(bData), overwrite: true);
+        File.WriteAllText(tmp.File(".m.onnx.0123abcd.tmp"), "half a graph");
+
+        Assert.True(DiffTo(a, path) <= 1e-4, "A's graph must still read A's weights beside B's data");
+
+        // The next export of the path removes what the killed one left (and the previous export's data when it differs).
+        OnnxExport.Export(a, path, new OnnxExportOptions(ExternalData: true));
+        Assert.Equal(new[] { "m.onnx", DataNameOf(path) }, Names(tmp.Path));
+        Assert.True(DataNameOf(path) != bData);
+        Assert.True(DiffTo(a, path) <= 1e-4);
+        OnnxExport.Export(b, path, new OnnxExportOptions(ExternalData: true));
+        Assert.Equal(new[] { "m.onnx", bData }, Names(tmp.Path));
+        Assert.True(DiffTo(b, path) <= 1e-4);
+        // An inline export over an external-data one leaves no data file behind.
+        OnnxExport.Export(a, path);
+        Assert.Equal(new[] { "m.onnx" }, Names(tmp.Path));
+        Assert.True(DiffTo(a, path) <= 1e-4);
+    }
+
+    [Fact]
+    public void An_export_whose_graph_write_fails_leaves_the_previous_export_as_it_was_and_nothing_of_its_own()
+    {
+        using var a = BertPretrained.Load(null, HfFixture.Dir(Case), out _);
+        using var b = Perturbed();
+        using var tmp = TestPaths.TempDir();
+        var path = tmp.File("m.onnx");
+        OnnxExport.Export(a, path, new OnnxExportOptions(ExternalData: true));
+        var before = Snapshot(tmp.Path);
+        foreach (var external in new[] { true, false })
+        {
+            OnnxExport.BeforeGraphWrite = p => throw new UnauthorizedAccessException($"Access to the path '{p}' is denied.");
+            BertSharpException e;
+            try
+            {
+                e = Assert.Throws<BertSharpException>(() => OnnxExport.Export(b, path, new OnnxExportOptions(ExternalData: external)));
+            }
+            finally
+            {
+                OnnxExport.BeforeGraphWrite = null;
+            }
+            Assert.StartsWith(path + ": cannot write the ONNX export (Access to the path", e.Message, StringComparison.Ordinal);
+            Assert.DoesNotContain('\n', e.Message);
+            var after = Snapshot(tmp.Path);
+            Assert.Equal(before.Keys.Order(StringComparer.Ordinal), after.Keys.Order(StringComparer.Ordinal));
+            Assert.All(before, kv => Assert.True(kv.Value.AsSpan().SequenceEqual(after[kv.Key]), $"{kv.Key} changed"));
+            Assert.True(DiffTo(a, path) <= 1e-4);
+        }
+    }
 
     [Fact]
     public void A_directory_in_place_of_the_output_is_refused_before_anything_is_written()
@@ -51,6 +121,39 @@ public sealed class OnnxExportReplaceTests
         }
     }
 
+    /// <summary>The fixture model with every weight changed: an export whose data differs from the fixture's everywhere.</summary>
+    private static BertPreTrainedModel Perturbed()
+    {
+        var model = BertPretrained.Load(null, HfFixture.Dir(Case), out _);
+        using var factor = 1.5.ToScalar();
+        using (torch.no_grad())
+        {
+            foreach (var p in model.parameters())
+            {
+                p.mul_(factor);
+            }
+        }
+        return model;
+    }
+
+    private static double DiffTo(BertPreTrainedModel model, string onnxPath)
+    {
+        var reference = HfFixture.Tensors(Case);
+        var (ids, mask, types) = (reference["in.input_ids"], reference["in.attention_mask"], reference["in.token_type_ids"]);
+        return OnnxParity.MaxDiff(onnxPath, OnnxParity.TorchOutputs(model, ids, mask, types), ids.data<long>().ToArray(),
+            mask.data<long>().ToArray(), types.data<long>().ToArray(), ids.shape);
+    }
+
+    /// <summary>The one external-data location the graph at <paramref name="onnxPath"/> names.</summary>
+    private static string DataNameOf(string onnxPath)
+    {
+        var model = ModelProto.Parser.ParseFrom(File.ReadAllBytes(onnxPath));
+        return model.Graph.Initializer.SelectMany(t => t.ExternalData).Where(e => e.Key == "location").Select(e => e.Value).Distinct().Single();
+    }
+
     private static string[] Names(string dir) =>
         [.. Directory.EnumerateFileSystemEntries(dir).Select(Path.GetFileName).OfType<string>().Order(StringComparer.Ordinal)];
+
+    private static Dictionary<string, byte[]> Snapshot(string dir) =>
+        Directory.EnumerateFiles(dir).ToDictionary(f => Path.GetFileName(f), File.ReadAllBytes, StringComparer.Ordinal);
 }

@@ -95,7 +95,8 @@ public sealed class OnnxExportTests
         using var tmp = TestPaths.TempDir();
         var path = tmp.File("external.onnx");
         OnnxExport.Export(model, path, new OnnxExportOptions(ExternalData: true));
-        Assert.True(File.Exists(path + ".data"));
+        // The data file is named by its content (external.onnx.HASH.data), so that no other export's graph reads it.
+        Assert.Matches(@"^external\.onnx\.[0-9a-f]{16}\.data$", Assert.Single(Directory.GetFiles(tmp.Path), f => f != path).Replace(tmp.Path + Path.DirectorySeparatorChar, "", StringComparison.Ordinal));
         Assert.True(new FileInfo(path).Length < 64 * 1024, "the weights belong in the .data file");
         var imported = OnnxImport.Read(path);
         var word = imported.Weights["embeddings.word_embeddings.weight"];

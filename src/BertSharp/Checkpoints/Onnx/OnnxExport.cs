@@ -11,7 +11,10 @@ namespace BertSharp.Checkpoints.Onnx;
 /// <c>SkipLayerNormalization</c>, <c>BiasGelu</c> for erf GELU / <c>FastGelu</c> for tanh GELU) instead of their decomposition.
 /// </param>
 /// <param name="QuantizeInt8">Dynamic int8 quantization of the MatMul weights (see <see cref="OnnxQuantizer"/>).</param>
-/// <param name="ExternalData">Store the weights in <c>OUT.onnx.data</c> beside the graph (ONNX external data, as for models over 2 GB).</param>
+/// <param name="ExternalData">
+/// Store the weights in <c>OUT.onnx.HASH.data</c> beside the graph (ONNX external data, as for models over 2 GB); HASH (16 hex digits
+/// of the data's SHA-256) ties the graph to its own data, so an interrupted export never pairs one export's graph with another's weights.
+/// </param>
 public sealed record OnnxExportOptions(bool Optimize = false, bool QuantizeInt8 = false, bool ExternalData = false);
 
 /// <summary>What <see cref="OnnxExport.Export(BertPreTrainedModel, string, OnnxExportOptions?)"/> wrote.</summary>
@@ -69,12 +72,14 @@ public static class OnnxExport
         CheckOutputPath(path, full);
         var onnx = ToOnnx(model, options.Optimize);
         var quantized = options.QuantizeInt8 ? OnnxQuantizer.QuantizeInt8(onnx) : 0;
+        var previousData = DataFilesOf(full);
         long bytes;
+        string? dataName = null;
         try
         {
             if (options.ExternalData)
             {
-                bytes = WriteWithExternalData(onnx, full);
+                bytes = WriteWithExternalData(onnx, full, out dataName);
             }
             else
             {
@@ -88,6 +93,7 @@ public static class OnnxExport
             // The system's message names a temp file or none ("Access to the path ... is denied"): the output is what to fix.
             throw new BertSharpException($"{path}: cannot write the ONNX export ({e.Message.TrimEnd('.')}).", e);
         }
+        RemoveStaleDataFiles(full, previousData, dataName);
         var ops = onnx.Graph.Node.GroupBy(n => n.Domain is "" or "ai.onnx" ? n.OpType : n.Domain + ":" + n.OpType)
             .OrderBy(g => g.Key, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
         return new OnnxExportSummary(full, model.GetType().Name, [.. onnx.Graph.Output.Select(o => o.Name)], ops, quantized, bytes);
@@ -110,12 +116,34 @@ public static class OnnxExport
         }
     }
 
-    /// <summary>Moves every initializer over 1 KiB into <c>OUT.onnx.data</c> (ONNX external data: location, offset, length).</summary>
-    private static long WriteWithExternalData(ModelProto model, string path)
+    /// <summary>
+    /// Moves every initializer over 1 KiB into <c>OUT.onnx.HASH.data</c> (ONNX external data: location, offset, length),
+    /// where HASH is the first 16 hex digits of the SHA-256 of the data.
+    /// </summary>
+    /// <remarks>
+    /// The graph and its data are two files, and two renames cannot be made one. With a fixed data name, replacing the data
+    /// and then the graph left a window (a kill, a failed graph rename) in which the previous graph loaded the new weights
+    /// without a word. Named by content, the new data never replaces the file the previous graph reads: the data is written
+    /// (atomically), then the graph that names it (atomically); until the graph's rename the previous export is intact, and
+    /// after it the new one is. A data file left by a failed graph write is deleted here, and one left by a kill is deleted
+    /// by the next export of the same path (<see cref="RemoveStaleDataFiles"/>).
+    /// </remarks>
+    private static long WriteWithExternalData(ModelProto model, string path, out string dataName)
     {
-        var dataName = System.IO.Path.GetFileName(path) + ".data";
-        var dataPath = path + ".data";
         var large = model.Graph.Initializer.Where(t => t.RawData.Length > 1024).ToList();
+        using (var sha = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256))
+        {
+            foreach (var t in large)
+            {
+                sha.AppendData(t.RawData.Span);
+            }
+            dataName = System.IO.Path.GetFileName(path) + "." + Convert.ToHexStringLower(sha.GetHashAndReset())[..16] + ".data";
+        }
+        var location = dataName;
+        var dataPath = System.IO.Path.Combine(System.IO.Path.GetDirectoryName(path)!, dataName);
+        // The same name means the same bytes (an export of the same weights): the file may be the previous graph's data,
+        // so a failure below must not delete it.
+        var existed = File.Exists(dataPath);
         AtomicFile.Write(dataPath, s =>
         {
             long offset = 0;
@@ -125,14 +153,119 @@ public static class OnnxExport
                 var length = t.RawData.Length;
                 t.RawData = ByteString.Empty;
                 t.DataLocation = TensorProto.Types.DataLocation.External;
-                t.ExternalData.Add(new StringStringEntryProto { Key = "location", Value = dataName });
+                t.ExternalData.Add(new StringStringEntryProto { Key = "location", Value = location });
                 t.ExternalData.Add(new StringStringEntryProto { Key = "offset", Value = offset.ToString(System.Globalization.CultureInfo.InvariantCulture) });
                 t.ExternalData.Add(new StringStringEntryProto { Key = "length", Value = length.ToString(System.Globalization.CultureInfo.InvariantCulture) });
                 offset += length;
             }
         });
-        BeforeGraphWrite?.Invoke(path);
-        AtomicFile.Write(path, s => model.WriteTo(s));
+        var published = false;
+        try
+        {
+            BeforeGraphWrite?.Invoke(path);
+            AtomicFile.Write(path, s => model.WriteTo(s));
+            published = true;
+        }
+        finally
+        {
+            if (!published && !existed)
+            {
+                File.Delete(dataPath);
+            }
+        }
         return new FileInfo(path).Length + new FileInfo(dataPath).Length;
+    }
+
+    /// <summary>Whether <paramref name="entry"/> is a data file an export of <paramref name="graphName"/> writes (or wrote: <c>OUT.onnx.data</c>).</summary>
+    private static bool IsDataFileOf(string graphName, string entry)
+    {
+        if (entry == graphName + ".data")
+        {
+            return true;
+        }
+        // GRAPH.HASH.data, HASH being 16 lowercase hex digits.
+        var prefix = graphName + ".";
+        return entry.Length == prefix.Length + 16 + ".data".Length && entry.StartsWith(prefix, StringComparison.Ordinal)
+            && entry.EndsWith(".data", StringComparison.Ordinal) && !entry.AsSpan(prefix.Length, 16).ContainsAnyExcept("0123456789abcdef");
+    }
+
+    /// <summary>A temporary file <see cref="AtomicFile.Write"/> left (<c>.NAME.XXXXXXXX.tmp</c>, killed) for the graph or one of its data files.</summary>
+    private static bool IsTempFileOf(string graphName, string entry)
+    {
+        const int Id = 8;
+        if (!entry.StartsWith('.') || !entry.EndsWith(".tmp", StringComparison.Ordinal) || entry.Length < 1 + Id + 1 + ".tmp".Length + 1)
+        {
+            return false;
+        }
+        var target = entry[1..^(1 + Id + ".tmp".Length)];
+        var id = entry.AsSpan(entry.Length - Id - ".tmp".Length, Id);
+        return entry[^(Id + ".tmp".Length + 1)] == '.' && !id.ContainsAnyExcept("0123456789abcdef")
+            && (target == graphName || IsDataFileOf(graphName, target));
+    }
+
+    /// <summary>
+    /// The data files beside <paramref name="full"/> that the graph now there reads and that an export of that path wrote
+    /// (<c>OUT.onnx.data</c> as earlier versions named it included): they belong to the graph about to be replaced.
+    /// </summary>
+    private static HashSet<string> DataFilesOf(string full)
+    {
+        var found = new HashSet<string>(StringComparer.Ordinal);
+        var info = new FileInfo(full);
+        // An external-data graph is small; a large one holds its weights inline and names no data file (not worth parsing).
+        if (!info.Exists || info.Length > 64 << 20)
+        {
+            return found;
+        }
+        try
+        {
+            ModelProto previous;
+            using (var fs = info.OpenRead())
+            {
+                previous = ModelProto.Parser.ParseFrom(fs);
+            }
+            foreach (var e in (previous.Graph?.Initializer ?? []).SelectMany(t => t.ExternalData))
+            {
+                if (e.Key == "location" && IsDataFileOf(info.Name, e.Value))
+                {
+                    found.Add(e.Value);
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidProtocolBufferException)
+        {
+            // Not an ONNX graph BertSharp can read: nothing of it is removed.
+        }
+        return found;
+    }
+
+    /// <summary>
+    /// After the new graph is in place: deletes the replaced graph's data files, data files of this path that no graph
+    /// names (left by an export killed between its data and its graph), and temporary files of such writes.
+    /// </summary>
+    /// <remarks>
+    /// Best effort: the export has succeeded by now, and whatever cannot be deleted is tried again by the next export.
+    /// </remarks>
+    private static void RemoveStaleDataFiles(string full, HashSet<string> previousData, string? keep)
+    {
+        var dir = System.IO.Path.GetDirectoryName(full)!;
+        var graphName = System.IO.Path.GetFileName(full);
+        foreach (var entry in Directory.EnumerateFiles(dir))
+        {
+            var name = System.IO.Path.GetFileName(entry);
+            var stale = name != keep && (previousData.Contains(name) || (IsDataFileOf(graphName, name) && name != graphName + ".data"))
+                || IsTempFileOf(graphName, name);
+            if (!stale)
+            {
+                continue;
+            }
+            try
+            {
+                File.Delete(entry);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Left for the next export of this path (see remarks).
+            }
+        }
     }
 }
