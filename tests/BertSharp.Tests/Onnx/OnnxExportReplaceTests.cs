@@ -2,6 +2,7 @@ using BertSharp.Checkpoints.Onnx;
 using BertSharp.Modeling;
 using BertSharp.Tests.Infrastructure;
 using BertSharp.Tests.Modeling;
+using Google.Protobuf;
 using Onnx;
 using TorchSharp;
 
@@ -47,6 +48,28 @@ public sealed class OnnxExportReplaceTests
         // An inline export over an external-data one leaves no data file behind.
         OnnxExport.Export(a, path);
         Assert.Equal(new[] { "m.onnx" }, Names(tmp.Path));
+        Assert.True(DiffTo(a, path) <= 1e-4);
+    }
+
+    [Fact]
+    public void An_export_over_one_with_the_earlier_data_name_removes_that_data_file()
+    {
+        using var a = BertPretrained.Load(null, HfFixture.Dir(Case), out _);
+        using var tmp = TestPaths.TempDir();
+        var path = tmp.File("m.onnx");
+        OnnxExport.Export(a, path, new OnnxExportOptions(ExternalData: true));
+        // As earlier versions wrote it: the data in m.onnx.data.
+        File.Move(tmp.File(DataNameOf(path)), tmp.File("m.onnx.data"));
+        var graph = ModelProto.Parser.ParseFrom(File.ReadAllBytes(path));
+        foreach (var e in graph.Graph.Initializer.SelectMany(t => t.ExternalData).Where(e => e.Key == "location"))
+        {
+            e.Value = "m.onnx.data";
+        }
+        File.WriteAllBytes(path, graph.ToByteArray());
+        Assert.True(DiffTo(a, path) <= 1e-4);
+
+        OnnxExport.Export(a, path, new OnnxExportOptions(ExternalData: true));
+        Assert.Equal(new[] { "m.onnx", DataNameOf(path) }, Names(tmp.Path));
         Assert.True(DiffTo(a, path) <= 1e-4);
     }
 
