@@ -24,7 +24,7 @@ internal static class ExportOnnxCommand
         var optimize = new Option<bool>("--optimize") { Description = "Write ONNX Runtime's fused BERT operators (EmbedLayerNormalization, Attention, SkipLayerNormalization, BiasGelu/FastGelu)." };
         var quantize = new Option<string?>("--quantize") { Description = "int8: dynamic quantization of the MatMul weights (per column, symmetric)." };
         quantize.AcceptOnlyFromAmong("int8");
-        var external = new Option<bool>("--external-data") { Description = "Store the weights in OUT.onnx.data beside the graph (ONNX external data)." };
+        var external = new Option<bool>("--external-data") { Description = "Store the weights beside the graph (ONNX external data) in OUT.onnx.HASH.data, named by their content so that the graph never reads another export's weights." };
         var evalData = new Option<string?>("--eval-data") { Description = "With --quantize: a labelled file; prints the accuracy of the float and the quantized graph on it (ONNX Runtime)." };
         var threads = new Option<int>("--threads") { Description = "ONNX Runtime threads for --eval-data (0 = one per core).", DefaultValueFactory = _ => 0 };
         var cmd = new Command("export-onnx", "Export a BERT model to ONNX (opset 17, dynamic axes) for ONNX Runtime; optionally fused and/or int8-quantized.")
