@@ -191,6 +191,11 @@ public static class DatasetReader
     private static int Column(string path, string[] header, string name, string option, TaskSpec task, bool required)
     {
         var idx = Array.IndexOf(header, name);
+        // Two columns of the name leave it open which one holds the data; CsvHelper would take the first without a word.
+        if (idx >= 0 && Array.IndexOf(header, name, idx + 1) is var again and >= 0)
+        {
+            throw new BertSharpException($"{path} line 1: column '{name}' appears twice in the header (columns {idx + 1} and {again + 1}); expected one column of each name.");
+        }
         if (idx < 0)
         {
             var ci = header.Select((h, i) => (h, i)).Where(x => string.Equals(x.h, name, StringComparison.OrdinalIgnoreCase)).ToList();

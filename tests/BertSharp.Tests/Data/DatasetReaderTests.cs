@@ -112,6 +112,19 @@ public class DatasetReaderTests
     }
 
     [Fact]
+    public void A_column_named_twice_in_the_header_is_an_error_naming_both()
+    {
+        // CsvHelper reads the first 'text' without a word; which of the two was meant is the user's to say.
+        using var tmp = TestPaths.TempDir();
+        File.WriteAllText(tmp.File("dup.csv"), "text,text,label\na fine film,an awful film,1\n");
+        var e = Assert.Throws<BertSharpException>(() => DatasetReader.Read(tmp.File("dup.csv"), TaskSpec.Get("csv")));
+        Assert.Equal($"{tmp.File("dup.csv")} line 1: column 'text' appears twice in the header (columns 1 and 2); expected one column of each name.", e.Message);
+        // A repeated column the task does not read is no ambiguity.
+        File.WriteAllText(tmp.File("other.csv"), "note,text,note,label\nx,a fine film,y,1\n");
+        Assert.Equal("a fine film", DatasetReader.Read(tmp.File("other.csv"), TaskSpec.Get("csv")).Examples[0].Text);
+    }
+
+    [Fact]
     public void Label_unseen_in_training_is_an_error_naming_file_line_and_field()
     {
         var task = TaskSpec.Get("csv");
