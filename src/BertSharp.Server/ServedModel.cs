@@ -57,11 +57,11 @@ public sealed class ServedModel : IDisposable
         {
             architecture = nameof(BertForMaskedLM);
         }
+        var tokenizer = BertPretrained.LoadTokenizer(modelDirectory, config);
         var model = BertPretrained.Load(architecture, modelDirectory, out var report);
         try
         {
             RequiredWeights.Check(report, architecture, modelDirectory);
-            var tokenizer = BertTokenizer.FromDirectory(modelDirectory);
             var length = ModelLength.Resolve(model.Config, tokenizer, maxLength, modelDirectory);
             model.to(dev);
             return new ServedModel(modelDirectory, model, tokenizer, length, null).WithBackend(backend);

@@ -38,7 +38,7 @@ public sealed class FeatureExtraction : InferencePipeline<BertPreTrainedModel>
     public static FeatureExtraction Load(string modelDir, string device = "auto")
     {
         TorchRuntime.EnsureLoaded();
-        var tokenizer = BertTokenizer.FromDirectory(modelDir);
+        var tokenizer = BertPretrained.LoadTokenizer(modelDir, BertPretrained.LoadConfig(modelDir));
         var model = BertPretrained.Load(null, modelDir, out var report);
         try
         {

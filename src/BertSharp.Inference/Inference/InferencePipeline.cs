@@ -72,7 +72,7 @@ public abstract class InferencePipeline<TModel> : IDisposable where TModel : Ber
     protected static (TModel Model, BertTokenizer Tokenizer) LoadRequiring(string modelDirectory, string device, string[] needed, string what)
     {
         TorchRuntime.EnsureLoaded();
-        var tokenizer = BertTokenizer.FromDirectory(modelDirectory);
+        var tokenizer = BertPretrained.LoadTokenizer(modelDirectory, BertPretrained.LoadConfig(modelDirectory));
         var model = BertPretrained.Load<TModel>(modelDirectory, out var report);
         try
         {

@@ -179,7 +179,10 @@ public sealed partial class BertTokenizer
         {
             if (id >= tokens.Length)
             {
-                throw new BertSharpException($"{path}: model.vocab id {id} of '{token}' is out of range; ids must be 0..{tokens.Length - 1}.");
+                // The range comes from the token count, not from the model: config.json's vocab_size is checked where both
+                // are loaded (BertPretrained.LoadTokenizer).
+                throw new BertSharpException(
+                    $"{path}: model.vocab id {id} of '{token}' is out of range; its {tokens.Length} tokens must have the ids 0..{tokens.Length - 1}, one each.");
             }
             if (tokens[id] is not null)
             {

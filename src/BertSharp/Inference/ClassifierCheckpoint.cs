@@ -50,7 +50,8 @@ public static class ClassifierCheckpoint
             // A local directory, or a Hub id (served from the HF cache, downloaded when absent).
             var dir = BertPretrained.ResolveDirectory(idOrDir);
             var configPath = Path.Combine(dir, "config.json");
-            return new ModelSource(BertConfig.Load(configPath), configPath, dir, BertTokenizer.FromDirectory(dir))
+            var checkpointConfig = BertConfig.Load(configPath);
+            return new ModelSource(checkpointConfig, configPath, dir, BertPretrained.LoadTokenizer(dir, checkpointConfig))
             {
                 Lowercasing = LowercaseRule.Resolve(dir, null),
             };
@@ -149,7 +150,7 @@ public static class ClassifierCheckpoint
                 $"{Path.Combine(dir, "config.json")}: architectures is {string.Join(", ", arch)}; expected BertForSequenceClassification ({hint}).");
         }
         var labels = LabelMap.FromConfig(config.Id2Label, config.NumLabels, config.ProblemType);
-        var tokenizer = BertTokenizer.FromDirectory(dir);
+        var tokenizer = BertPretrained.LoadTokenizer(dir, config);
         var model = BertPretrained.Load<BertForSequenceClassification>(dir, out var report);
         if (report.MissingKeys.Count > 0)
         {

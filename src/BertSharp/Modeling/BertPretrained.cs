@@ -77,6 +77,26 @@ public static class BertPretrained
         BertConfig.Load(Path.Combine(ResolveDirectory(idOrDir, hub), "config.json"));
 
     /// <summary>
+    /// Loads the tokenizer of the model directory <paramref name="dir"/> (<see cref="BertTokenizer.FromDirectory"/>) for the
+    /// model configured by <paramref name="config"/>, refusing a vocabulary with more tokens than <c>vocab_size</c>.
+    /// </summary>
+    public static BertTokenizer LoadTokenizer(string dir, BertConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var tokenizer = BertTokenizer.FromDirectory(dir);
+        // An id past the embedding matrix fails only inside libtorch's index_select, and only when a text happens to use it.
+        if (tokenizer.Vocab.Count > config.VocabSize)
+        {
+            var json = Path.Combine(dir, "tokenizer.json");
+            var file = File.Exists(json) ? json : Path.Combine(dir, "vocab.txt");
+            throw new BertSharpException(
+                $"{file}: {tokenizer.Vocab.Count} tokens (ids up to {tokenizer.Vocab.Count - 1}), but config.json vocab_size is {config.VocabSize}; " +
+                $"the model has embeddings for ids 0..{config.VocabSize - 1} only.");
+        }
+        return tokenizer;
+    }
+
+    /// <summary>
     /// Loads a checkpoint (local directory or Hub id) into a new <typeparamref name="TModel"/>. Keys are mapped as HF does
     /// (with or without the <c>bert.</c> prefix, legacy gamma/beta); missing head weights are initialised and listed in the
     /// report, unexpected tensors listed; fp16/bf16 weights become fp32.

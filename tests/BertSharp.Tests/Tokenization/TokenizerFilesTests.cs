@@ -124,4 +124,13 @@ public class TokenizerFilesTests
         File.WriteAllText(dir.File("tokenizer.json"), "{\"model\": ");
         Assert.Contains("not valid JSON", Assert.Throws<BertSharpException>(() => BertTokenizer.FromTokenizerJson(dir.File("tokenizer.json"))).Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void TokenizerJsonIdsMustBeDenseFromZeroAndTheMessageSaysSoWithTheCount()
+    {
+        using var dir = TestPaths.TempDir();
+        File.WriteAllText(dir.File("tokenizer.json"), """{"model": {"type": "WordPiece", "vocab": {"[UNK]": 0, "a": 1, "b": 3}}}""");
+        var e = Assert.Throws<BertSharpException>(() => BertTokenizer.FromTokenizerJson(dir.File("tokenizer.json")));
+        Assert.Equal(dir.File("tokenizer.json") + ": model.vocab id 3 of 'b' is out of range; its 3 tokens must have the ids 0..2, one each.", e.Message);
+    }
 }
