@@ -271,6 +271,12 @@ public sealed partial class BertConfig
             throw new BertSharpException(
                 $"{source}: hidden_act '{HiddenAct}' is not supported; expected one of {string.Join(", ", SupportedActivations)}.");
         }
+        // Otherwise libtorch fails building the embeddings ("Padding_idx must be within num_embeddings"), a crash with a C++ stack.
+        if (PadTokenId < 0 || PadTokenId >= VocabSize)
+        {
+            throw new BertSharpException(
+                $"{source}: field 'pad_token_id': expected 0..{VocabSize - 1} (vocab_size {VocabSize}), got {PadTokenId}.");
+        }
         if (HiddenSize % NumAttentionHeads != 0)
         {
             throw new BertSharpException(

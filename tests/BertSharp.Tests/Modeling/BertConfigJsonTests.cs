@@ -30,10 +30,26 @@ public class BertConfigJsonTests
     [InlineData("""{"hidden_act": "mish2"}""", "hidden_act 'mish2' is not supported; expected one of gelu, gelu_python, gelu_new, gelu_pytorch_tanh, gelu_fast, quick_gelu, relu, silu, swish, tanh.")]
     [InlineData("""{"hidden_dropout_prob": 1.5}""", "hidden_dropout_prob 1.5: expected a probability in [0, 1).")]
     [InlineData("""{"num_labels": 3, "id2label": {"0": "a", "1": "b"}}""", "num_labels is 3 but id2label has 2 entries.")]
+    [InlineData("""{"vocab_size": 100, "pad_token_id": 99999}""", "field 'pad_token_id': expected 0..99 (vocab_size 100), got 99999.")]
+    [InlineData("""{"vocab_size": 100, "pad_token_id": 100}""", "field 'pad_token_id': expected 0..99 (vocab_size 100), got 100.")]
     public void A_bad_field_gives_one_line_naming_the_file_the_field_and_the_value(string json, string expected)
     {
         var e = Assert.Throws<BertSharpException>(() => BertConfig.Parse(json, "dir/config.json"));
         Assert.Equal("dir/config.json: " + expected, e.Message);
+    }
+
+    [Fact]
+    public void The_last_padding_id_is_accepted()
+    {
+        var c = BertConfig.Parse("""{"vocab_size": 100, "pad_token_id": 99}""", "x");
+        Assert.Equal(99, c.PadTokenId);
+    }
+
+    [Fact]
+    public void A_config_built_in_code_is_held_to_the_same_padding_id_rule()
+    {
+        Assert.Equal("config: field 'pad_token_id': expected 0..30521 (vocab_size 30522), got -1.",
+            Assert.Throws<BertSharpException>(() => new BertConfig { PadTokenId = -1 }.Validate()).Message);
     }
 
     [Fact]
