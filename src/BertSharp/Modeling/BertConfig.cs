@@ -277,6 +277,13 @@ public sealed partial class BertConfig
             throw new BertSharpException(
                 $"{source}: field 'pad_token_id': expected 0..{VocabSize - 1} (vocab_size {VocabSize}), got {PadTokenId}.");
         }
+        // LayerNorm divides by sqrt(variance + eps): eps <= 0 gives NaN for any constant input (a zero or padded hidden state)
+        // and, during fine-tuning, NaN weights; the error would surface later blaming the weights.
+        if (!(LayerNormEps > 0))
+        {
+            throw new BertSharpException(
+                $"{source}: field 'layer_norm_eps': expected a positive number, got {LayerNormEps.ToString(CultureInfo.InvariantCulture)}.");
+        }
         if (HiddenSize % NumAttentionHeads != 0)
         {
             throw new BertSharpException(

@@ -32,6 +32,8 @@ public class BertConfigJsonTests
     [InlineData("""{"num_labels": 3, "id2label": {"0": "a", "1": "b"}}""", "num_labels is 3 but id2label has 2 entries.")]
     [InlineData("""{"vocab_size": 100, "pad_token_id": 99999}""", "field 'pad_token_id': expected 0..99 (vocab_size 100), got 99999.")]
     [InlineData("""{"vocab_size": 100, "pad_token_id": 100}""", "field 'pad_token_id': expected 0..99 (vocab_size 100), got 100.")]
+    [InlineData("""{"layer_norm_eps": 0}""", "field 'layer_norm_eps': expected a positive number, got 0.")]
+    [InlineData("""{"layer_norm_eps": -0.5}""", "field 'layer_norm_eps': expected a positive number, got -0.5.")]
     public void A_bad_field_gives_one_line_naming_the_file_the_field_and_the_value(string json, string expected)
     {
         var e = Assert.Throws<BertSharpException>(() => BertConfig.Parse(json, "dir/config.json"));
@@ -39,17 +41,19 @@ public class BertConfigJsonTests
     }
 
     [Fact]
-    public void The_last_padding_id_is_accepted()
+    public void The_last_padding_id_and_a_tiny_epsilon_are_accepted()
     {
-        var c = BertConfig.Parse("""{"vocab_size": 100, "pad_token_id": 99}""", "x");
-        Assert.Equal(99, c.PadTokenId);
+        var c = BertConfig.Parse("""{"vocab_size": 100, "pad_token_id": 99, "layer_norm_eps": 1e-300}""", "x");
+        Assert.Equal((99, 1e-300), (c.PadTokenId, c.LayerNormEps));
     }
 
     [Fact]
-    public void A_config_built_in_code_is_held_to_the_same_padding_id_rule()
+    public void A_config_built_in_code_is_held_to_the_same_padding_id_and_epsilon_rules()
     {
         Assert.Equal("config: field 'pad_token_id': expected 0..30521 (vocab_size 30522), got -1.",
             Assert.Throws<BertSharpException>(() => new BertConfig { PadTokenId = -1 }.Validate()).Message);
+        Assert.Equal("config: field 'layer_norm_eps': expected a positive number, got NaN.",
+            Assert.Throws<BertSharpException>(() => new BertConfig { LayerNormEps = double.NaN }.Validate()).Message);
     }
 
     [Fact]
