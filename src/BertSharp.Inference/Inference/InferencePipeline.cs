@@ -69,10 +69,18 @@ public abstract class InferencePipeline<TModel> : IDisposable where TModel : Ber
     /// <param name="device">"auto", "cpu" or "cuda".</param>
     /// <param name="needed">Checkpoint key prefixes that must not be missing.</param>
     /// <param name="what">What the checkpoint lacks, for the error message.</param>
-    protected static (TModel Model, BertTokenizer Tokenizer) LoadRequiring(string modelDirectory, string device, string[] needed, string what)
+    protected static (TModel Model, BertTokenizer Tokenizer) LoadRequiring(string modelDirectory, string device, string[] needed, string what) =>
+        LoadFor(modelDirectory, device, needed, what, architecture: null);
+
+    private static (TModel Model, BertTokenizer Tokenizer) LoadFor(string modelDirectory, string device, string[] needed, string what, string? architecture)
     {
         TorchRuntime.EnsureLoaded();
-        var tokenizer = BertPretrained.LoadTokenizer(modelDirectory, BertPretrained.LoadConfig(modelDirectory));
+        var config = BertPretrained.LoadConfig(modelDirectory);
+        if (architecture is not null)
+        {
+            RequiredWeights.CheckFineTunedFor(config, architecture, modelDirectory);
+        }
+        var tokenizer = BertPretrained.LoadTokenizer(modelDirectory, config);
         var model = BertPretrained.Load<TModel>(modelDirectory, out var report);
         try
         {
@@ -93,11 +101,14 @@ public abstract class InferencePipeline<TModel> : IDisposable where TModel : Ber
     /// </summary>
     protected int EffectiveMaxLength(int? requested) => Math.Min(requested ?? ModelMaxLength, Model.Config.MaxPositionEmbeddings);
 
-    /// <summary>Loads with the checks of <see cref="RequiredWeights"/> for <typeparamref name="TModel"/>.</summary>
+    /// <summary>
+    /// Loads with the checks of <see cref="RequiredWeights"/> for <typeparamref name="TModel"/>: config.json's architectures
+    /// (when it has any) must include it, and the checkpoint must have its head.
+    /// </summary>
     protected static (TModel Model, BertTokenizer Tokenizer) LoadChecked(string modelDirectory, string device)
     {
         var (prefixes, what) = RequiredWeights.For(typeof(TModel).Name);
-        return LoadRequiring(modelDirectory, device, prefixes, what);
+        return LoadFor(modelDirectory, device, prefixes, what, typeof(TModel).Name);
     }
 
     public void Dispose()

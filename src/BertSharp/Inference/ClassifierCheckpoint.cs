@@ -136,19 +136,7 @@ public static class ClassifierCheckpoint
     {
         var dir = BertPretrained.ResolveDirectory(idOrDir);
         var config = BertConfig.Load(Path.Combine(dir, "config.json"));
-        if (config.Architectures is { Count: > 0 } arch && !arch.Contains(nameof(BertForSequenceClassification)))
-        {
-            // A model fine-tuned for another head has its own command; say which rather than "fine-tune it first".
-            var hint = arch[0] switch
-            {
-                nameof(BertForTokenClassification) => "a token classifier: run it with 'bert ner'",
-                nameof(BertForQuestionAnswering) => "an extractive QA model: run it with 'bert qa'",
-                nameof(BertForMaskedLM) or nameof(BertForPreTraining) => "a masked-LM model: run it with 'bert fill-mask', or fine-tune it first with 'bert finetune'",
-                _ => "fine-tune it first with 'bert finetune'",
-            };
-            throw new BertSharpException(
-                $"{Path.Combine(dir, "config.json")}: architectures is {string.Join(", ", arch)}; expected BertForSequenceClassification ({hint}).");
-        }
+        RequiredWeights.CheckArchitecture(config, nameof(BertForSequenceClassification), dir);
         var labels = LabelMap.FromConfig(config.Id2Label, config.NumLabels, config.ProblemType);
         var tokenizer = BertPretrained.LoadTokenizer(dir, config);
         var model = BertPretrained.Load<BertForSequenceClassification>(dir, out var report);

@@ -67,6 +67,43 @@ public static class RequiredWeights
             .Where(k => k.StartsWith("embeddings.", StringComparison.Ordinal) || k.StartsWith("encoder.", StringComparison.Ordinal))];
     }
 
+    /// <summary>
+    /// Refuses a checkpoint whose config.json names model classes other than <paramref name="architecture"/> (one without
+    /// <c>architectures</c> is judged by its weights alone). The weight check cannot tell some heads apart: a sequence
+    /// classifier's <c>classifier.*</c> loads into a token-classification or multiple-choice head and would answer nonsense.
+    /// </summary>
+    internal static void CheckArchitecture(BertConfig config, string architecture, string modelDirectory)
+    {
+        if (config.Architectures is not { Count: > 0 } arch || arch.Contains(architecture))
+        {
+            return;
+        }
+        var hint = arch[0] switch
+        {
+            nameof(BertForSequenceClassification) => "a sequence classifier: run it with 'bert predict'",
+            nameof(BertForTokenClassification) => "a token classifier: run it with 'bert ner'",
+            nameof(BertForQuestionAnswering) => "an extractive QA model: run it with 'bert qa'",
+            nameof(BertForMultipleChoice) => "a multiple-choice model: run it with 'bert predict --choice'",
+            nameof(BertForMaskedLM) or nameof(BertForPreTraining) => "a masked-LM model: run it with 'bert fill-mask', or fine-tune it first with 'bert finetune'",
+            _ => "fine-tune it first with 'bert finetune'",
+        };
+        throw new BertSharpException(
+            $"{Path.Combine(modelDirectory, "config.json")}: architectures is {string.Join(", ", arch)}; expected {architecture} ({hint}).");
+    }
+
+    /// <summary>
+    /// As <see cref="CheckArchitecture"/>, for a model fine-tuned for another task only (its head may fit this one's and
+    /// would then load). A checkpoint not fine-tuned (BertModel, pre-training, masked LM) lacks the head altogether and is
+    /// refused by <see cref="Check(LoadReport, IReadOnlyCollection{string}, string, string)"/>, whose message says so.
+    /// </summary>
+    internal static void CheckFineTunedFor(BertConfig config, string architecture, string modelDirectory)
+    {
+        if (config.Architectures?.FirstOrDefault() is not (null or nameof(BertModel) or nameof(BertForPreTraining) or nameof(BertForMaskedLM)))
+        {
+            CheckArchitecture(config, architecture, modelDirectory);
+        }
+    }
+
     /// <summary>Checks <paramref name="report"/> against what <paramref name="architecture"/> needs.</summary>
     public static void Check(LoadReport report, string architecture, string modelDirectory)
     {

@@ -64,6 +64,31 @@ public class ModelDirectoryConsistencyTests
     }
 
     [Fact]
+    public void Ner_and_evaluate_refuse_a_sequence_classifier_as_predict_refuses_a_token_classifier()
+    {
+        using var tmp = TestPaths.TempDir();
+        // Its classifier.* has the shape of a 3-tag token-classification head: only config.json's architectures tells them apart.
+        var classifier = HfFixture.Dir("sequence-classification");
+        var expected = Path.Combine(classifier, "config.json") + ": architectures is BertForSequenceClassification; expected {0} " +
+                       "(a sequence classifier: run it with 'bert predict').";
+        AssertOneLine(CliRunner.Run("ner", "--model", classifier, "--text", "hello world"), string.Format(expected, "BertForTokenClassification"));
+        File.WriteAllText(tmp.File("tags.txt"), "hello O\nworld O\n");
+        var metrics = tmp.File("m.json");
+        AssertOneLine(CliRunner.Run("evaluate", "--model", classifier, "--task", "ner", "--data", tmp.File("tags.txt"), "--output", metrics),
+            string.Format(expected, "BertForTokenClassification"));
+        AssertOneLine(CliRunner.Run("evaluate", "--model", classifier, "--task", "swag", "--data", tmp.File("tags.txt"), "--output", metrics),
+            string.Format(expected, "BertForMultipleChoice"));
+        AssertOneLine(CliRunner.Run("evaluate", "--model", classifier, "--task", "squad", "--data", tmp.File("tags.txt"), "--output", metrics),
+            string.Format(expected, "BertForQuestionAnswering"));
+        Assert.False(File.Exists(metrics));
+        var tagger = HfFixture.Dir("token-classification");
+        AssertOneLine(CliRunner.Run("predict", "--model", tagger, "--text", "hello world"),
+            Path.Combine(tagger, "config.json") + ": architectures is BertForTokenClassification; expected BertForSequenceClassification (a token classifier: run it with 'bert ner').");
+        // The right model still runs.
+        Assert.Equal(0, CliRunner.Run("ner", "--model", tagger, "--text", "hello world").ExitCode);
+    }
+
+    [Fact]
     public void A_vocabulary_up_to_vocab_size_still_loads()
     {
         using var tmp = TestPaths.TempDir();
