@@ -1,4 +1,5 @@
 using System.Text.Json;
+using BertSharp.IO;
 
 namespace BertSharp.Tokenization;
 
@@ -13,25 +14,38 @@ public sealed partial class BertTokenizer
     {
         using var doc = ReadJson(path);
         var root = doc.RootElement;
+        if (root.ValueKind != JsonValueKind.Object)
+        {
+            throw new BertSharpException($"{path}: expected a JSON object.");
+        }
         var model = Required(root, "model", path);
-        var type = model.TryGetProperty("type", out var t) ? t.GetString() : "WordPiece";
+        if (model.ValueKind != JsonValueKind.Object)
+        {
+            throw new BertSharpException($"{path}: model: expected an object, got {Shown(model)}.");
+        }
+        var type = OptionalString(model, "type", "model.type", path) ?? "WordPiece";
         if (type != "WordPiece")
         {
             throw new BertSharpException($"{path}: model.type is '{type}'; only WordPiece (BERT) tokenizers are supported.");
         }
-        var prefix = model.TryGetProperty("continuing_subword_prefix", out var pre) ? pre.GetString() : WordPiece.Prefix;
+        var prefix = OptionalString(model, "continuing_subword_prefix", "model.continuing_subword_prefix", path) ?? WordPiece.Prefix;
         if (prefix != WordPiece.Prefix)
         {
             throw new BertSharpException($"{path}: model.continuing_subword_prefix is '{prefix}'; only '##' is supported.");
         }
         var vocab = ReadVocab(Required(model, "vocab", path), path);
         var unk = model.TryGetProperty("unk_token", out var u) && u.ValueKind == JsonValueKind.String ? u.GetString()! : "[UNK]";
-        var maxChars = model.TryGetProperty("max_input_chars_per_word", out var m) && m.ValueKind == JsonValueKind.Number ? m.GetInt32() : 100;
+        var maxChars = 100;
+        if (model.TryGetProperty("max_input_chars_per_word", out var m) && m.ValueKind != JsonValueKind.Null
+            && (m.ValueKind != JsonValueKind.Number || !m.TryGetInt32(out maxChars) || maxChars < 1))
+        {
+            throw new BertSharpException($"{path}: model.max_input_chars_per_word: expected a positive integer, got {Shown(m)}.");
+        }
 
         var normalizer = new NormalizerOptions();
         if (root.TryGetProperty("normalizer", out var n) && n.ValueKind == JsonValueKind.Object)
         {
-            var ntype = n.TryGetProperty("type", out var nt) ? nt.GetString() : null;
+            var ntype = OptionalString(n, "type", "normalizer.type", path);
             if (ntype != "BertNormalizer")
             {
                 throw new BertSharpException($"{path}: normalizer.type is '{ntype}'; only BertNormalizer is supported.");
@@ -43,11 +57,11 @@ public sealed partial class BertTokenizer
                 Lowercase: Bool(n, "lowercase") ?? true);
         }
         if (root.TryGetProperty("pre_tokenizer", out var ptok) && ptok.ValueKind == JsonValueKind.Object
-            && ptok.TryGetProperty("type", out var ptype) && ptype.GetString() != "BertPreTokenizer")
+            && OptionalString(ptok, "type", "pre_tokenizer.type", path) is { } ptype && ptype != "BertPreTokenizer")
         {
-            throw new BertSharpException($"{path}: pre_tokenizer.type is '{ptype.GetString()}'; only BertPreTokenizer is supported.");
+            throw new BertSharpException($"{path}: pre_tokenizer.type is '{ptype}'; only BertPreTokenizer is supported.");
         }
-        var (cls, sep) = PostProcessorTokens(root);
+        var (cls, sep) = PostProcessorTokens(root, path);
         var cleanup = !(root.TryGetProperty("decoder", out var dec) && dec.ValueKind == JsonValueKind.Object && Bool(dec, "cleanup") == false);
 
         var specials = new SpecialTokens(Unk: unk, Cls: cls ?? "[CLS]", Sep: sep ?? "[SEP]");
@@ -131,14 +145,16 @@ public sealed partial class BertTokenizer
 
     internal static JsonDocument ReadJson(string path)
     {
+        byte[] bytes = [];
         try
         {
-            using var stream = File.OpenRead(path);
-            return JsonDocument.Parse(stream);
+            bytes = File.ReadAllBytes(path);
+            return JsonDocument.Parse(bytes, StrictJson.Options);
         }
         catch (JsonException e)
         {
-            throw new BertSharpException($"{path}: not valid JSON (line {e.LineNumber + 1}): {e.Message.Split('\n')[0]}", e);
+            throw StrictJson.DuplicateKeyError(path, bytes, e)
+                  ?? new BertSharpException($"{path}: not valid JSON (line {e.LineNumber + 1}): {e.Message.Split('\n')[0]}", e);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -150,6 +166,19 @@ public sealed partial class BertTokenizer
         e.TryGetProperty(name, out var v) && v.ValueKind != JsonValueKind.Null
             ? v
             : throw new BertSharpException($"{path}: missing '{name}'.");
+
+    /// <summary>A string field of the object <paramref name="e"/>: null when absent or null, an error naming <paramref name="field"/> when not a string.</summary>
+    private static string? OptionalString(JsonElement e, string name, string field, string path) =>
+        !e.TryGetProperty(name, out var v) || v.ValueKind == JsonValueKind.Null ? null
+        : v.ValueKind == JsonValueKind.String ? v.GetString()
+        : throw new BertSharpException($"{path}: {field}: expected a string, got {Shown(v)}.");
+
+    /// <summary>The value as the file has it, cut at 80 characters.</summary>
+    private static string Shown(JsonElement v)
+    {
+        var text = v.GetRawText();
+        return text.Length > 80 ? text[..80] + "…" : text;
+    }
 
     internal static bool? Bool(JsonElement e, string name) =>
         e.TryGetProperty(name, out var v) ? v.ValueKind switch
@@ -193,23 +222,31 @@ public sealed partial class BertTokenizer
         return new Vocabulary(tokens!, path);
     }
 
-    private static (string? Cls, string? Sep) PostProcessorTokens(JsonElement root)
+    private static (string? Cls, string? Sep) PostProcessorTokens(JsonElement root, string path)
     {
         if (!root.TryGetProperty("post_processor", out var pp) || pp.ValueKind != JsonValueKind.Object)
         {
             return (null, null);
         }
-        var type = pp.TryGetProperty("type", out var t) ? t.GetString() : null;
-        if (type is "BertProcessing" or "RobertaProcessing")
+        var type = OptionalString(pp, "type", "post_processor.type", path);
+        try
         {
-            return (pp.GetProperty("cls")[0].GetString(), pp.GetProperty("sep")[0].GetString());
+            if (type is "BertProcessing" or "RobertaProcessing")
+            {
+                return (pp.GetProperty("cls")[0].GetString(), pp.GetProperty("sep")[0].GetString());
+            }
+            if (type == "TemplateProcessing" && pp.TryGetProperty("single", out var single))
+            {
+                // "[CLS] $A [SEP]": the first and last special pieces of the single-sequence template.
+                var ids = single.EnumerateArray().Where(x => x.TryGetProperty("SpecialToken", out _))
+                    .Select(x => x.GetProperty("SpecialToken").GetProperty("id").GetString()).ToList();
+                return ids.Count >= 2 ? (ids[0], ids[^1]) : (null, null);
+            }
         }
-        if (type == "TemplateProcessing" && pp.TryGetProperty("single", out var single))
+        // JsonElement's accessors throw these on a value of another kind; as HF writes the section they never do.
+        catch (Exception e) when (e is InvalidOperationException or KeyNotFoundException or IndexOutOfRangeException)
         {
-            // "[CLS] $A [SEP]": the first and last special pieces of the single-sequence template.
-            var ids = single.EnumerateArray().Where(x => x.TryGetProperty("SpecialToken", out _))
-                .Select(x => x.GetProperty("SpecialToken").GetProperty("id").GetString()).ToList();
-            return ids.Count >= 2 ? (ids[0], ids[^1]) : (null, null);
+            throw new BertSharpException($"{path}: post_processor: not the shape HF's {type} has ({e.Message.Split('\n')[0]}).", e);
         }
         return (null, null);
     }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using BertSharp.IO;
 using BertSharp.Inference;
 using BertSharp.Tokenization;
 
@@ -44,11 +45,11 @@ public static class SquadData
         JsonDocument doc;
         try
         {
-            doc = JsonDocument.Parse(bytes);
+            doc = JsonDocument.Parse(bytes, StrictJson.Options);
         }
         catch (JsonException e)
         {
-            throw new BertSharpException($"{path}: not valid JSON at line {e.LineNumber + 1} ({e.Message.Split('.')[0]}); expected SQuAD JSON ({{\"data\": [{{\"paragraphs\": [...]}}]}}).", e);
+            throw StrictJson.DuplicateKeyError(path, bytes.Span, e) ?? new BertSharpException($"{path}: not valid JSON at line {e.LineNumber + 1} ({e.Message.Split('.')[0]}); expected SQuAD JSON ({{\"data\": [{{\"paragraphs\": [...]}}]}}).", e);
         }
         using (doc)
         {
@@ -67,6 +68,10 @@ public static class SquadData
                     var context = Text(path, paragraph, "context", "paragraph");
                     foreach (var qa in Items(path, paragraph, "qas", "paragraph"))
                     {
+                        if (qa.ValueKind != JsonValueKind.Object)
+                        {
+                            throw new BertSharpException($"{path}: an entry of \"qas\" is {Short(qa.GetRawText())}; expected a question object (\"id\", \"question\", \"answers\").");
+                        }
                         var id = qa.TryGetProperty("id", out var idEl) ? idEl.ToString() : examples.Count.ToString(CultureInfo.InvariantCulture);
                         var question = Text(path, qa, "question", $"question {id}");
                         var impossible = qa.TryGetProperty("is_impossible", out var imp) && imp.ValueKind == JsonValueKind.True;
@@ -146,9 +151,13 @@ public static class SquadData
     private static SquadAnswer Answer(string path, string id, string context, JsonElement a)
     {
         var text = Text(path, a, "text", $"question {id} answer");
-        if (!a.TryGetProperty("answer_start", out var st) || !st.TryGetInt32(out var codePoints) || codePoints < 0)
+        if (!a.TryGetProperty("answer_start", out var st))
         {
             throw new BertSharpException($"{path}: question {id}: an answer lacks \"answer_start\" (a character offset ≥ 0).");
+        }
+        if (st.ValueKind != JsonValueKind.Number || !st.TryGetInt32(out var codePoints) || codePoints < 0)
+        {
+            throw new BertSharpException($"{path}: question {id}: answer_start: expected a number (a character offset ≥ 0), got {Short(st.GetRawText())}.");
         }
         var start = Utf16Offset(context, codePoints);
         if (start < 0 || start + text.Length > context.Length || !string.Equals(context.Substring(start, text.Length), text, StringComparison.Ordinal))

@@ -34,13 +34,15 @@ public static class TrainingArgsFile
             return null;
         }
         JsonNode? node;
+        string? text = null;
         try
         {
-            node = JsonNode.Parse(File.ReadAllText(path));
+            text = File.ReadAllText(path);
+            node = JsonNode.Parse(text, documentOptions: StrictJson.Options);
         }
         catch (JsonException e)
         {
-            throw new BertSharpException($"{path}: not valid JSON ({e.Message.Split('\n')[0]}); expected the JSON object of the run's settings.", e);
+            throw StrictJson.DuplicateKeyError(path, System.Text.Encoding.UTF8.GetBytes(text!), e) ?? new BertSharpException($"{path}: not valid JSON ({e.Message.Split('\n')[0]}); expected the JSON object of the run's settings.", e);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
@@ -201,11 +202,11 @@ public sealed partial class BertConfig
         JsonObject obj;
         try
         {
-            obj = JsonNode.Parse(json) as JsonObject ?? throw new BertSharpException($"{source}: expected a JSON object.");
+            obj = JsonNode.Parse(json, documentOptions: StrictJson.Options) as JsonObject ?? throw new BertSharpException($"{source}: expected a JSON object.");
         }
         catch (JsonException e)
         {
-            throw new BertSharpException($"{source}: not valid JSON ({e.Message}).", e);
+            throw StrictJson.DuplicateKeyError(source, Encoding.UTF8.GetBytes(json), e) ?? new BertSharpException($"{source}: not valid JSON ({e.Message}).", e);
         }
         // HF writes null for "not set": a known field that is null keeps its default (unknown ones are kept as they are).
         var fields = (JsonObject)obj.DeepClone();

@@ -1,3 +1,4 @@
+using BertSharp.Checkpoints;
 using BertSharp.Modeling;
 using BertSharp.Tests.Infrastructure;
 using BertSharp.Tests.Modeling;
@@ -86,6 +87,67 @@ public class ModelDirectoryConsistencyTests
             Path.Combine(tagger, "config.json") + ": architectures is BertForTokenClassification; expected BertForSequenceClassification (a token classifier: run it with 'bert ner').");
         // The right model still runs.
         Assert.Equal(0, CliRunner.Run("ner", "--model", tagger, "--text", "hello world").ExitCode);
+    }
+
+    [Fact]
+    public void A_config_json_with_a_duplicate_key_is_an_exit_2_error_in_every_command()
+    {
+        using var tmp = TestPaths.TempDir();
+        var dir = CopyCase(tmp, "sequence-classification");
+        var config = Path.Combine(dir, "config.json");
+        File.WriteAllText(config, File.ReadAllText(config).TrimEnd().TrimEnd('}') + ", \"hidden_size\": 64}");
+        var expected = config + ": duplicate key 'hidden_size'.";
+        AssertOneLine(CliRunner.Run("predict", "--model", dir, "--text", "hello"), expected);
+        AssertOneLine(CliRunner.Run("inspect", dir), expected);
+        File.WriteAllText(tmp.File("train.tsv"), "sentence\tlabel\nhello there\t1\nnot this\t0\n");
+        AssertOneLine(CliRunner.Run("finetune", "--task", "sst2", "--data", tmp.File("train.tsv"), "--val-size", "0", "--config", config,
+            "--vocab", Path.Combine(dir, "vocab.txt"), "--output", tmp.File("m"), "--epochs", "1"), expected);
+        Assert.False(Directory.Exists(tmp.File("m")));
+    }
+
+    [Fact]
+    public void A_tokenizer_json_of_another_shape_or_with_a_duplicate_key_is_an_exit_2_error()
+    {
+        using var tmp = TestPaths.TempDir();
+        var dir = CopyCase(tmp, "sequence-classification");
+        var json = Path.Combine(dir, "tokenizer.json");
+        File.WriteAllText(json, "[]");
+        AssertOneLine(CliRunner.Run("predict", "--model", dir, "--text", "hello"), json + ": expected a JSON object.");
+        File.WriteAllText(json, """{"model": "WordPiece"}""");
+        AssertOneLine(CliRunner.Run("predict", "--model", dir, "--text", "hello"), json + ": model: expected an object, got \"WordPiece\".");
+        File.WriteAllText(json, """{"model": {"type": 1, "vocab": {"[UNK]": 0}}}""");
+        AssertOneLine(CliRunner.Run("predict", "--model", dir, "--text", "hello"), json + ": model.type: expected a string, got 1.");
+        File.WriteAllText(json, """{"model": {"type": "WordPiece", "vocab": {"[UNK]": 0, "a": 1, "[UNK]": 2}}}""");
+        AssertOneLine(CliRunner.Run("predict", "--model", dir, "--text", "hello"), json + ": duplicate key 'model.vocab.[UNK]'.");
+        File.WriteAllText(json, """{"model": {"type": "WordPiece", "vocab": {"[UNK]": 0}}, "post_processor": {"type": "BertProcessing", "cls": "[CLS]"}}""");
+        AssertOneLine(CliRunner.Run("predict", "--model", dir, "--text", "hello"), json + ": post_processor: not the shape HF's BertProcessing has");
+    }
+
+    [Fact]
+    public void A_training_args_json_with_a_duplicate_key_is_refused()
+    {
+        using var tmp = TestPaths.TempDir();
+        File.WriteAllText(tmp.File(TrainingArgsFile.FileName), """{"task": "sst2", "truncation_side": "head", "truncation_side": "tail"}""");
+        var e = Assert.Throws<BertSharpException>(() => TrainingArgsFile.Read(tmp.Path));
+        Assert.Equal(tmp.File(TrainingArgsFile.FileName) + ": duplicate key 'truncation_side'.", e.Message);
+    }
+
+    [Fact]
+    public void A_squad_answer_start_that_is_not_a_number_is_an_exit_2_error()
+    {
+        using var tmp = TestPaths.TempDir();
+        var squad = tmp.File("dev.json");
+        File.WriteAllText(squad, """
+            {"version": "1.1", "data": [{"paragraphs": [{"context": "Anna lives in Paris.",
+              "qas": [{"id": "q1", "question": "Where?", "answers": [{"text": "Paris", "answer_start": "14"}]}]}]}]}
+            """);
+        var model = HfFixture.Dir("question-answering");
+        const string expected = "question q1: answer_start: expected a number (a character offset ≥ 0), got \"14\".";
+        AssertOneLine(CliRunner.Run("evaluate", "--model", model, "--task", "squad", "--data", squad, "--output", tmp.File("m.json")), squad + ": " + expected);
+        AssertOneLine(CliRunner.Run("finetune", "--task", "squad", "--data", squad, "--model", model, "--output", tmp.File("ft"), "--epochs", "1"), squad + ": " + expected);
+        File.WriteAllText(squad, """{"data": [{"paragraphs": [{"context": "x", "qas": ["q1"]}]}]}""");
+        AssertOneLine(CliRunner.Run("evaluate", "--model", model, "--task", "squad", "--data", squad, "--output", tmp.File("m.json")),
+            squad + ": an entry of \"qas\" is \"q1\"; expected a question object");
     }
 
     [Fact]

@@ -32,6 +32,9 @@ public class BertConfigJsonTests
     [InlineData("""{"num_labels": 3, "id2label": {"0": "a", "1": "b"}}""", "num_labels is 3 but id2label has 2 entries.")]
     [InlineData("""{"vocab_size": 100, "pad_token_id": 99999}""", "field 'pad_token_id': expected 0..99 (vocab_size 100), got 99999.")]
     [InlineData("""{"vocab_size": 100, "pad_token_id": 100}""", "field 'pad_token_id': expected 0..99 (vocab_size 100), got 100.")]
+    [InlineData("""{"vocab_size": 512, "hidden_size": 32, "hidden_size": 64}""", "duplicate key 'hidden_size'.")]
+    [InlineData("""{"id2label": {"0": "a", "1": "b", "0": "c"}}""", "duplicate key 'id2label.0'.")]
+    [InlineData("""[]""", "expected a JSON object.")]
     [InlineData("""{"layer_norm_eps": 0}""", "field 'layer_norm_eps': expected a positive number, got 0.")]
     [InlineData("""{"layer_norm_eps": -0.5}""", "field 'layer_norm_eps': expected a positive number, got -0.5.")]
     public void A_bad_field_gives_one_line_naming_the_file_the_field_and_the_value(string json, string expected)
