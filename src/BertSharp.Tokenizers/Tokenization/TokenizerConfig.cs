@@ -35,34 +35,60 @@ internal sealed record TokenizerConfig
         {
             throw new BertSharpException($"{path}: expected a JSON object.");
         }
-        int? maxLen = null;
-        // transformers writes a huge sentinel (1e30) when the length is unknown.
-        if (r.TryGetProperty("model_max_length", out var m) && m.ValueKind == JsonValueKind.Number && m.TryGetInt32(out var ml) && ml > 0)
-        {
-            maxLen = ml;
-        }
+        // A value of the wrong kind is an error rather than the default: "do_lower_case": "yes" or "model_max_length": -5
+        // would otherwise change how every text is tokenized or cut without a word.
         return new TokenizerConfig
         {
-            DoLowerCase = BertTokenizer.Bool(r, "do_lower_case"),
-            StripAccents = BertTokenizer.Bool(r, "strip_accents"),
-            TokenizeChineseChars = BertTokenizer.Bool(r, "tokenize_chinese_chars"),
-            ModelMaxLength = maxLen,
-            Unk = Token(r, "unk_token"),
-            Cls = Token(r, "cls_token"),
-            Sep = Token(r, "sep_token"),
-            Pad = Token(r, "pad_token"),
-            Mask = Token(r, "mask_token"),
+            DoLowerCase = Flag(r, "do_lower_case", path),
+            StripAccents = Flag(r, "strip_accents", path),
+            TokenizeChineseChars = Flag(r, "tokenize_chinese_chars", path),
+            ModelMaxLength = MaxLength(r, path),
+            Unk = Token(r, "unk_token", path),
+            Cls = Token(r, "cls_token", path),
+            Sep = Token(r, "sep_token", path),
+            Pad = Token(r, "pad_token", path),
+            Mask = Token(r, "mask_token", path),
         };
     }
 
+    private static int? MaxLength(JsonElement r, string path)
+    {
+        if (!r.TryGetProperty("model_max_length", out var m) || m.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+        if (m.ValueKind == JsonValueKind.Number && m.TryGetDouble(out var d) && d >= 1 && d == Math.Floor(d))
+        {
+            // transformers writes a huge sentinel (int(1e30)) when the length is unknown.
+            return d <= int.MaxValue ? (int)d : null;
+        }
+        throw Bad(path, "model_max_length", "a positive integer", m);
+    }
+
+    private static bool? Flag(JsonElement r, string name, string path) =>
+        !r.TryGetProperty(name, out var v) ? null : v.ValueKind switch
+        {
+            JsonValueKind.True => true,
+            JsonValueKind.False => false,
+            JsonValueKind.Null => null,
+            _ => throw Bad(path, name, "true or false", v),
+        };
+
     /// <summary>A special token given either as a string or as a serialized AddedToken object.</summary>
-    private static string? Token(JsonElement r, string name) =>
+    private static string? Token(JsonElement r, string name, string path) =>
         !r.TryGetProperty(name, out var v) ? null : v.ValueKind switch
         {
             JsonValueKind.String => v.GetString(),
-            JsonValueKind.Object when v.TryGetProperty("content", out var c) => c.GetString(),
-            _ => null,
+            JsonValueKind.Null => null,
+            JsonValueKind.Object when v.TryGetProperty("content", out var c) && c.ValueKind == JsonValueKind.String => c.GetString(),
+            _ => throw Bad(path, name, "a string or an AddedToken object with a string \"content\"", v),
         };
+
+    private static BertSharpException Bad(string path, string name, string expected, JsonElement value)
+    {
+        var text = value.GetRawText();
+        return new BertSharpException($"{path}: field '{name}': expected {expected}, got {(text.Length > 80 ? text[..80] + "…" : text)}.");
+    }
 
     public NormalizerOptions Apply(NormalizerOptions n) => n with
     {

@@ -125,6 +125,39 @@ public class TokenizerFilesTests
         Assert.Contains("not valid JSON", Assert.Throws<BertSharpException>(() => BertTokenizer.FromTokenizerJson(dir.File("tokenizer.json"))).Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("""{"model_max_length": -5}""", "field 'model_max_length': expected a positive integer, got -5.")]
+    [InlineData("""{"model_max_length": 0}""", "field 'model_max_length': expected a positive integer, got 0.")]
+    [InlineData("""{"model_max_length": 12.5}""", "field 'model_max_length': expected a positive integer, got 12.5.")]
+    [InlineData("""{"model_max_length": "x"}""", "field 'model_max_length': expected a positive integer, got \"x\".")]
+    [InlineData("""{"do_lower_case": "yes"}""", "field 'do_lower_case': expected true or false, got \"yes\".")]
+    [InlineData("""{"strip_accents": 0}""", "field 'strip_accents': expected true or false, got 0.")]
+    [InlineData("""{"unk_token": 5}""", "field 'unk_token': expected a string or an AddedToken object with a string \"content\", got 5.")]
+    [InlineData("""{"mask_token": {"content": 5}}""", "field 'mask_token': expected a string or an AddedToken object with a string \"content\", got {\"content\": 5}.")]
+    [InlineData("""{"do_lower_case": true, "do_lower_case": false}""", "duplicate key 'do_lower_case'.")]
+    public void TokenizerConfigFieldOfTheWrongKindIsAOneLineErrorNotTheDefault(string json, string expected)
+    {
+        using var dir = TestPaths.TempDir();
+        File.WriteAllText(dir.File("vocab.txt"), "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nhello\n");
+        File.WriteAllText(dir.File("tokenizer_config.json"), json);
+        var e = Assert.Throws<BertSharpException>(() => BertTokenizer.FromDirectory(dir.Path));
+        Assert.Equal(dir.File("tokenizer_config.json") + ": " + expected, e.Message);
+    }
+
+    [Fact]
+    public void TokenizerConfigKeepsHfsUnknownLengthSentinelAndNullsAsNotSet()
+    {
+        using var dir = TestPaths.TempDir();
+        File.WriteAllText(dir.File("vocab.txt"), "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nhello\n");
+        File.WriteAllText(dir.File("tokenizer_config.json"),
+            """{"model_max_length": 1000000000000000019884624838656, "strip_accents": null, "do_lower_case": false, "unk_token": {"content": "[UNK]"}}""");
+        var tok = BertTokenizer.FromDirectory(dir.Path);
+        Assert.Null(tok.ModelMaxLength);
+        Assert.False(tok.Lowercase);
+        File.WriteAllText(dir.File("tokenizer_config.json"), """{"model_max_length": 128}""");
+        Assert.Equal(128, BertTokenizer.FromDirectory(dir.Path).ModelMaxLength);
+    }
+
     [Fact]
     public void TokenizerJsonIdsMustBeDenseFromZeroAndTheMessageSaysSoWithTheCount()
     {
