@@ -15,7 +15,7 @@ internal static class ServeCommand
         // The defaults are the server's (ServerOptions), not restated here.
         var defaults = new ServerOptions { ModelDirectory = "" };
         var model = CommonOptions.ModelOption("The model directory to serve.");
-        var host = new Option<string>("--host") { Description = "Address to listen on (0.0.0.0 for all interfaces).", DefaultValueFactory = _ => "127.0.0.1" };
+        var host = new Option<string>("--host") { Description = "Address to listen on: an IP address (0.0.0.0 or :: for all interfaces), localhost, or a host name (resolved at start-up; exactly its addresses are bound).", DefaultValueFactory = _ => "127.0.0.1" };
         var port = new Option<int>("--port") { Description = "TCP port (0 = any free port).", DefaultValueFactory = _ => 8080 };
         var maxBatch = new Option<int>("--max-batch") { Description = "Most inputs per micro-batch (1 = no batching).", DefaultValueFactory = _ => defaults.MaxBatch };
         var maxLength = CommonOptions.MaxLength("The server answers 422 to longer inputs instead of truncating them.");
@@ -41,6 +41,8 @@ internal static class ServeCommand
         cmd.SetAction(p =>
         {
             CommonOptions.ApplyThreads(p, threads);
+            // Before the model loads: a bad --host fails at once.
+            var urls = ServeAddresses.Urls(p.GetValue(host)!, p.GetValue(port));
             var options = new ServerOptions
             {
                 ModelDirectory = p.GetValue(model)!,
@@ -55,7 +57,10 @@ internal static class ServeCommand
                 Backend = backend.Resolve(p, p.GetValue(model)!),
             };
             using var app = BertServer.Build(options);
-            app.Urls.Add($"http://{p.GetValue(host)}:{p.GetValue(port)}");
+            foreach (var url in urls)
+            {
+                app.Urls.Add(url);
+            }
             app.Lifetime.ApplicationStarted.Register(() =>
             {
                 var served = app.Services.GetRequiredService<ServedModel>();
