@@ -74,6 +74,10 @@ public sealed record ServerOptions
         {
             throw new BertSharpException($"server options: expected a header limit from 1024 to {MaxKestrelHeaderBytes / 2} bytes, got {MaxHeaderBytes}.");
         }
+        if (BatchWindow < TimeSpan.Zero)
+        {
+            throw new BertSharpException($"server options: expected a batch window ≥ 0, got {BatchWindow.TotalMilliseconds} ms.");
+        }
         if (MaxBatch < 1 || MaxLength is < 8 || MaxQueue < 1 || Timeout <= TimeSpan.Zero || MaxBodyBytes < 1024)
         {
             throw new BertSharpException(

@@ -18,6 +18,10 @@ internal static class ServeAddresses
     public static IReadOnlyList<string> Urls(string host, int port, Func<string, IPAddress[]>? resolve = null)
     {
         ArgumentNullException.ThrowIfNull(host);
+        if (port is < 0 or > IPEndPoint.MaxPort)
+        {
+            throw new BertSharpException($"--port {port}: expected a port from 0 to {IPEndPoint.MaxPort} (0: any free port).");
+        }
         var name = host.Trim();
         var p = port.ToString(CultureInfo.InvariantCulture);
         // Explicit wildcards: the user asked for every interface; Kestrel binds [::] (dual mode), or 0.0.0.0 without IPv6.

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace BertSharp.Cli.Commands;
 
@@ -50,13 +51,15 @@ internal static class ServeCommand
                 MaxBatch = p.GetValue(maxBatch),
                 MaxLength = p.GetValue(maxLength),
                 MaxQueue = p.GetValue(maxQueue),
-                Timeout = TimeSpan.FromSeconds(p.GetValue(timeout)),
-                BatchWindow = TimeSpan.FromMilliseconds(p.GetValue(window)),
+                Timeout = Duration(p.GetValue(timeout), "--timeout", "seconds", 1000, allowZero: false),
+                BatchWindow = Duration(p.GetValue(window), "--batch-window-ms", "milliseconds", 1, allowZero: true),
                 MaxBodyBytes = p.GetValue(maxBody),
                 AllowedHosts = AllowedHosts(p.GetValue(allowedHosts), p.GetValue(host)!),
                 Backend = backend.Resolve(p, p.GetValue(model)!),
             };
-            using var app = BertServer.Build(options);
+            // The host logs a start-up failure (a port in use) with its stack trace, and Run() then throws it, which the CLI
+            // reports in one line: the log would only bury that line.
+            using var app = BertServer.Build(options, b => b.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.None));
             foreach (var url in urls)
             {
                 app.Urls.Add(url);
@@ -77,6 +80,20 @@ internal static class ServeCommand
             return 0;
         });
         return cmd;
+    }
+
+    /// <summary>
+    /// A duration flag as a TimeSpan; a negative, NaN or overlong value is bad input, named by its flag (TimeSpan itself
+    /// would throw, an internal error, and a negative window was silently taken as none).
+    /// </summary>
+    internal static TimeSpan Duration(double value, string flag, string unit, double msPerUnit, bool allowZero)
+    {
+        if (!double.IsFinite(value) || value < 0 || (value == 0 && !allowZero) || value * msPerUnit > TimeSpan.FromDays(1).TotalMilliseconds)
+        {
+            throw new BertSharpException(
+                $"{flag} {value.ToString(System.Globalization.CultureInfo.InvariantCulture)}: expected a number of {unit} {(allowZero ? "≥" : ">")} 0 (at most a day).");
+        }
+        return TimeSpan.FromMilliseconds(value * msPerUnit);
     }
 
     /// <summary>The explicit list, else the loopback names plus the address the server was asked to bind (unless a wildcard).</summary>
