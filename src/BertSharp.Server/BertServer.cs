@@ -25,6 +25,9 @@ public static class BertServer
         ["fill-mask"] = "BertForMaskedLM or BertForPreTraining",
     };
 
+    /// <summary>The methods of the read-only routes: HEAD is answered as GET.</summary>
+    internal static readonly string[] GetAndHead = [HttpMethods.Get, HttpMethods.Head];
+
     /// <summary>Loads the model and builds the app; <paramref name="configure"/> can adjust the builder (e.g. a test server).</summary>
     public static WebApplication Build(ServerOptions options, Action<WebApplicationBuilder>? configure = null, string[]? args = null)
     {
@@ -75,16 +78,28 @@ public static class BertServer
             QaEndpoint.Map(app, served, batchers, options);
             available.Add("qa");
         }
-        app.MapPost("/v1/{name}", (string name) =>
+        // Every method, not only POST: a POST-only catch-all made routing answer 405 to GET /v1/nope, a path that does not
+        // exist. The mapped endpoints take precedence over it for POST; other methods on them land here.
+        app.Map("/v1/{name}", (string name, HttpContext context) =>
         {
+            if (!HttpMethods.IsPost(context.Request.Method))
+            {
+                throw RouteNeeds.ContainsKey(name)
+                    ? new ApiException(405, ErrorHandling.MethodNotAllowed(context.Request))
+                    : new ApiException(404, ErrorHandling.NoSuchPath(context.Request));
+            }
             var message = RouteNeeds.TryGetValue(name, out var needs)
                 ? $"/v1/{name} is not available for this model ({served.Architecture}); it needs {needs}. Available: {string.Join(", ", available.Select(a => "/v1/" + a))}."
                 : $"no endpoint /v1/{name}. Available: {string.Join(", ", available.Select(a => "/v1/" + a))}.";
             throw new ApiException(404, message);
         }).ExcludeFromDescription();
-        app.MapGet("/health", () => new HealthResponse("ok", served.Architecture, [.. available.Select(a => "/v1/" + a)], served.MaxLength,
-            options.MaxBatch, batchers.Stats, served.PairInput)).WithSummary("Liveness, the loaded model, its endpoints and batching counters.");
-        app.MapOpenApi("/openapi.json");
+        Func<HealthResponse> health = () => new HealthResponse("ok", served.Architecture, [.. available.Select(a => "/v1/" + a)], served.MaxLength,
+            options.MaxBatch, batchers.Stats, served.PairInput);
+        app.MapGet("/health", health).WithSummary("Liveness, the loaded model, its endpoints and batching counters.");
+        // HEAD (a monitor's probe) gets the GET answer's status and headers; Kestrel drops the body. A separate endpoint, so the
+        // OpenAPI document does not list a HEAD operation.
+        app.MapMethods("/health", [HttpMethods.Head], health).ExcludeFromDescription();
+        app.MapOpenApi("/openapi.json").WithMetadata(new HttpMethodMetadata(GetAndHead));
         WebPage.Map(app);
         return app;
     }

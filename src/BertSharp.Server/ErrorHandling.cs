@@ -83,11 +83,17 @@ internal static class ErrorHandling
         var r = context.Request;
         return context.Response.StatusCode switch
         {
-            404 => $"no such path: {r.Method} {r.Path}; see /openapi.json for the endpoints (the web page is at /).",
-            405 => $"method {r.Method} is not allowed on {r.Path}; the API endpoints take POST with a JSON body, /health and /openapi.json take GET.",
+            404 => NoSuchPath(r),
+            405 => MethodNotAllowed(r),
             _ => $"HTTP {context.Response.StatusCode} for {r.Method} {r.Path}.",
         };
     }
+
+    public static string NoSuchPath(HttpRequest r) =>
+        $"no such path: {r.Method} {r.Path}; see /openapi.json for the endpoints (the web page is at /).";
+
+    public static string MethodNotAllowed(HttpRequest r) =>
+        $"method {r.Method} is not allowed on {r.Path}; the API endpoints take POST with a JSON body, /health and /openapi.json take GET (or HEAD).";
 
     /// <summary>
     /// Kestrel's own 431 has no body, so its limit is raised (see <see cref="BertServer"/>) and the real one enforced here,

@@ -20,8 +20,8 @@ internal static class WebPage
         // Only names present in the assembly can be served: a request cannot reach the file system.
         var assets = assembly.GetManifestResourceNames().Where(n => n.StartsWith("wwwroot/", StringComparison.Ordinal))
             .ToDictionary(n => n["wwwroot/".Length..], n => Read(assembly, n), StringComparer.Ordinal);
-        app.MapGet("/", () => Asset(assets, "index.html")).ExcludeFromDescription();
-        app.MapGet("/static/{name}", (string name) => Asset(assets, name)).ExcludeFromDescription();
+        app.MapMethods("/", BertServer.GetAndHead, () => Asset(assets, "index.html")).ExcludeFromDescription();
+        app.MapMethods("/static/{name}", BertServer.GetAndHead, (string name) => Asset(assets, name)).ExcludeFromDescription();
     }
 
     private static IResult Asset(Dictionary<string, byte[]> assets, string name) =>
