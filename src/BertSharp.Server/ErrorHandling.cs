@@ -40,13 +40,12 @@ internal static class ErrorHandling
             catch (BadHttpRequestException e)
             {
                 // Model binding: invalid JSON, wrong types, unknown fields, wrong content type.
-                var detail = e.InnerException?.Message ?? e.Message;
                 var status = e.StatusCode;
                 var message = status switch
                 {
                     413 => $"request body too large; the limit is {options.MaxBodyBytes} bytes.",
                     415 => "expected a JSON body with Content-Type: application/json.",
-                    _ => $"invalid request body: {detail}",
+                    _ => JsonBodyErrors.Describe(e, context),
                 };
                 await Write(context, status, message).ConfigureAwait(false);
             }

@@ -1,0 +1,150 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.AspNetCore.Http.Metadata;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace BertSharp.Server;
+
+/// <summary>
+/// Says what is wrong with a request body that could not be bound, in the API's own terms: the field (snake_case, as sent)
+/// and what it should hold. System.Text.Json and the minimal-API binder speak of .NET types ("could not be converted to
+/// BertSharp.Server.ClassifyRequest", "System.String[]", "Did you mean to use a Service instead?"), which a client
+/// cannot act on; their exception carries the JSON path, and the endpoint's metadata the request type, which are enough.
+/// </summary>
+internal static partial class JsonBodyErrors
+{
+    public static string Describe(BadHttpRequestException e, HttpContext context)
+    {
+        var body = BodyText(context.Request);
+        if (body is not null && string.IsNullOrWhiteSpace(body))
+        {
+            return "the body is empty; expected a JSON object.";
+        }
+        var json = e.InnerException as JsonException;
+        if (json is null)
+        {
+            // The binder treats the JSON literal null as no body; anything else is passed on as it is.
+            return body?.Trim() == "null" ? "expected a JSON object as the body, got null." : $"invalid request body: {e.Message}";
+        }
+        if (json.InnerException?.GetType().Name == "JsonReaderException")
+        {
+            // Malformed JSON: the reader's message is plain; its position is zero-based.
+            var reason = json.Message.Split(" LineNumber:", 2)[0].Split(" Path:", 2)[0];
+            return $"invalid JSON at line {json.LineNumber + 1}, byte {json.BytePositionInLine + 1}: {reason}";
+        }
+        var type = context.GetEndpoint()?.Metadata.GetMetadata<IAcceptsMetadata>()?.RequestType;
+        var fields = type is null ? null : JsonOptionsOf(context).GetTypeInfo(type).Properties.ToDictionary(p => p.Name, p => p.PropertyType, StringComparer.Ordinal);
+        var unmapped = UnmappedProperty().Match(json.Message);
+        if (unmapped.Success)
+        {
+            var known = fields is null ? "" : $"; expected {string.Join(", ", fields.Keys)}";
+            return $"unknown field '{unmapped.Groups["name"].Value}'{known}.";
+        }
+        var (field, top, index) = Field(json.Path);
+        if (field is null || top is null)
+        {
+            return "expected a JSON object as the body.";
+        }
+        var messages = Messages(json);
+        if (messages.Contains("UTF-16", StringComparison.Ordinal))
+        {
+            // An escaped surrogate without its pair: the reader names a lone low one, not a high one missing its low half,
+            // which the (sequentially read) body shows as its first unpaired high-surrogate escape.
+            var hex = LoneSurrogate().Match(messages) is { Success: true } m ? m.Groups["hex"].Value
+                : body is not null && UnpairedHighEscape().Match(body) is { Success: true } b ? b.Groups["hex"].Value
+                : null;
+            return hex is null
+                ? $"{field}: invalid JSON string (a lone UTF-16 surrogate escape)."
+                : $"{field}: invalid JSON string (lone surrogate \\u{hex.ToLowerInvariant()}).";
+        }
+        if (fields is null || !fields.TryGetValue(top, out var propertyType))
+        {
+            return $"{field}: invalid value.";
+        }
+        if (index)
+        {
+            propertyType = propertyType.IsArray ? propertyType.GetElementType()! : propertyType;
+        }
+        return $"{field}: expected {Expected(propertyType)}.";
+    }
+
+    /// <summary>The options the binder used (they have a type resolver; <see cref="ServerJson.Options"/> may not yet).</summary>
+    private static JsonSerializerOptions JsonOptionsOf(HttpContext context) =>
+        context.RequestServices.GetRequiredService<IOptions<JsonOptions>>().Value.SerializerOptions;
+
+    /// <summary>The body as buffered by the error middleware (null if it was not).</summary>
+    private static string? BodyText(HttpRequest request) =>
+        request.Body is MemoryStream ms ? System.Text.Encoding.UTF8.GetString(ms.ToArray()) : request.ContentLength == 0 ? "" : null;
+
+    private static string Messages(Exception e)
+    {
+        var all = new List<string>();
+        for (Exception? x = e; x is not null; x = x.InnerException)
+        {
+            all.Add(x.Message);
+        }
+        return string.Join(" | ", all);
+    }
+
+    /// <summary>
+    /// The field as the client wrote it (<c>$.texts[2]</c> → <c>texts[2]</c>), its top-level property, and whether the
+    /// path goes into an array element of it.
+    /// </summary>
+    private static (string? Field, string? Top, bool Index) Field(string? path)
+    {
+        if (string.IsNullOrEmpty(path) || path == "$")
+        {
+            return (null, null, false);
+        }
+        var m = JsonPath().Match(path);
+        if (!m.Success)
+        {
+            return (null, null, false);
+        }
+        var top = m.Groups["dot"].Success ? m.Groups["dot"].Value : m.Groups["quoted"].Value;
+        var rest = m.Groups["rest"].Value;
+        return (top + rest, top, rest.StartsWith('['));
+    }
+
+    private static string Expected(Type t)
+    {
+        t = Nullable.GetUnderlyingType(t) ?? t;
+        if (t == typeof(string))
+        {
+            return "a string";
+        }
+        if (t.IsArray && t.GetElementType() == typeof(string))
+        {
+            return "an array of strings";
+        }
+        if (t == typeof(int) || t == typeof(long))
+        {
+            return string.Create(CultureInfo.InvariantCulture, $"an integer (at most {(t == typeof(int) ? int.MaxValue : long.MaxValue)})");
+        }
+        if (t == typeof(bool))
+        {
+            return "true or false";
+        }
+        if (t == typeof(double) || t == typeof(float))
+        {
+            return "a number";
+        }
+        return t.IsArray ? "an array" : "a value of another type (see /openapi.json)";
+    }
+
+    [GeneratedRegex(@"^\$(?:\.(?<dot>[^.\[]+)|\['(?<quoted>[^']*)'\])(?<rest>.*)$")]
+    private static partial Regex JsonPath();
+
+    [GeneratedRegex(@"The JSON property '(?<name>[^']*)' could not be mapped")]
+    private static partial Regex UnmappedProperty();
+
+    [GeneratedRegex(@"[Ss]urrogate value: '0x(?<hex>[0-9A-Fa-f]{4})'")]
+    private static partial Regex LoneSurrogate();
+
+    [GeneratedRegex(@"\\u(?<hex>[dD][89abAB][0-9a-fA-F]{2})(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})")]
+    private static partial Regex UnpairedHighEscape();
+}
