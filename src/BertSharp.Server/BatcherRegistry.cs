@@ -23,14 +23,21 @@ public sealed class BatcherRegistry(ServerOptions options) : IHostedService
     public IReadOnlyDictionary<string, BatcherStats> Stats => _batchers.ToDictionary(kv => kv.Key, kv => kv.Value.Stats());
 
     /// <summary>
-    /// Queues every input of one request and waits for all results. A request that waits longer than the configured timeout
-    /// gets 503 (its inputs are skipped if they have not run yet).
+    /// Queues every input of one request and waits for all results. A request with more inputs than the queue holds gets
+    /// 422; one that waits longer than the configured timeout gets 503 (its inputs are skipped if they have not run yet).
     /// </summary>
     public async Task<TOut[]> Submit<TIn, TOut>(MicroBatcher<TIn, TOut> batcher, IReadOnlyList<TIn> inputs, HttpContext context)
     {
         ArgumentNullException.ThrowIfNull(batcher);
         ArgumentNullException.ThrowIfNull(inputs);
         ArgumentNullException.ThrowIfNull(context);
+        if (inputs.Count > options.MaxQueue)
+        {
+            // Such a request can never fit, even into an idle server: 429 "retry later" would send the client round forever.
+            throw new ApiException(422,
+                $"the request holds {inputs.Count} inputs and the queue takes at most {options.MaxQueue} (bert serve --max-queue, ServerOptions.MaxQueue); " +
+                $"send at most {options.MaxQueue} per request.");
+        }
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
         cts.CancelAfter(options.Timeout);
         var tasks = inputs.Select(i => batcher.Enqueue(i, cts.Token)).ToArray();
