@@ -39,6 +39,12 @@ public sealed record ServerOptions
     /// <summary>Longest input of the attention endpoint (its response grows with the square of the length).</summary>
     public int MaxAttentionLength { get; init; } = 128;
 
+    /// <summary>
+    /// Most fill-mask candidates in one response: [MASK] tokens × top_k. Each candidate carries its whole filled-in sequence
+    /// (as HF's pipeline returns it), so the response grows with masks × top_k × text length; 254 masks at top_k 50 were 23 MB.
+    /// </summary>
+    public int MaxFillMaskCandidates { get; init; } = 100;
+
     /// <summary>Longest QA context, as a multiple of the window length (longer contexts need more windows).</summary>
     public int MaxContextWindows { get; init; } = 4;
 

@@ -30,8 +30,32 @@ internal static class FillMaskEndpoint
             {
                 throw new ApiException(422, $"'text' has no {masks} token to fill.");
             }
+            CheckCandidates(text, masks, topK, options.MaxFillMaskCandidates);
             var result = await batchers.Submit(batcher, [(text, topK)], context);
             return new FillMaskResponse(result[0]);
         }).WithSummary("Top-k tokens (with scores and filled-in sequences) for each [MASK].").Produces<ErrorResponse>(400).Produces<ErrorResponse>(422);
+    }
+
+    /// <summary>
+    /// Refuses (422) a request whose masks × top_k exceed the limit: every candidate repeats the whole sequence, so a short
+    /// text of many masks would answer with megabytes.
+    /// </summary>
+    internal static void CheckCandidates(string text, string mask, int topK, int limit)
+    {
+        var count = 0;
+        for (var at = text.IndexOf(mask, StringComparison.Ordinal); at >= 0; at = text.IndexOf(mask, at + mask.Length, StringComparison.Ordinal))
+        {
+            count++;
+        }
+        if ((long)count * topK <= limit)
+        {
+            return;
+        }
+        var fix = limit / count >= 1
+            ? $"lower top_k to at most {limit / count}, or use fewer {mask} tokens"
+            : $"use at most {limit} {mask} tokens per request";
+        throw new ApiException(422,
+            $"'text' has {count} {mask} tokens and top_k is {topK}: {(long)count * topK} candidates, each with its filled-in sequence; " +
+            $"the limit is {limit} per request ({mask} tokens × top_k). {char.ToUpperInvariant(fix[0])}{fix[1..]}.");
     }
 }
