@@ -29,5 +29,5 @@ internal sealed class BackendOptions
     }
 
     public InferenceBackend Resolve(ParseResult p, string modelDirectory) =>
-        InferenceBackend.Parse(p.GetValue(Backend)!, modelDirectory, p.GetValue(Onnx), p.GetValue(Threads));
+        InferenceBackend.Parse(p.GetValue(Backend)!, modelDirectory, p.GetValue(Onnx), CommonOptions.CheckThreads(p.GetValue(Threads), Threads.Name, zeroIsDefault: true));
 }

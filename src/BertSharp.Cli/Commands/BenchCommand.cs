@@ -83,6 +83,7 @@ internal static class BenchCommand
             {
                 throw new BertSharpException($"--threads: expected positive integers separated by commas, got '{spec}'.");
             }
+            CommonOptions.CheckThreads(result[i]);
         }
         return result.Length > 0 ? result : throw new BertSharpException("--threads: no thread count given.");
     }

@@ -38,6 +38,7 @@ internal static class ExportOnnxCommand
         cmd.SetAction(p =>
         {
             var (modelName, outPath) = CommonOptions.ModelAndOutput(p, model, output, "the .onnx file to write");
+            CommonOptions.CheckThreads(p.GetValue(threads), zeroIsDefault: true);
             var modelDir = BertPretrained.ResolveDirectory(modelName);
             var int8 = p.GetValue(quantize) == "int8";
             TextDataset? eval = null;

@@ -67,10 +67,7 @@ internal static class PretrainDataCommand
             {
                 throw new BertSharpException("pretrain-data needs --input, --vocab and --output (or --stats DIR).");
             }
-            if (p.GetValue(threads) < 1)
-            {
-                throw new BertSharpException($"--threads {p.GetValue(threads)}: expected a positive number of worker threads.");
-            }
+            CommonOptions.CheckThreads(p.GetValue(threads));
             var options = new PretrainingOptions
             {
                 MaxSeqLength = CommonOptions.Get(p, maxSeq, maxSeqOld),

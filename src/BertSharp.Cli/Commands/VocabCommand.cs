@@ -58,6 +58,7 @@ internal static class VocabCommand
             {
                 throw new BertSharpException("--limit-alphabet and --min-frequency must not be negative.");
             }
+            CommonOptions.CheckThreads(parse.GetValue(threads), zeroIsDefault: true);
             var normalizer = new NormalizerOptions(Lowercase: parse.GetValue(lowercase), StripAccents: parse.GetValue(stripAccents));
             var clock = Stopwatch.StartNew();
             var counts = WordCounter.CountBertWords(files.SelectMany(TextLines.Read), normalizer, parse.GetValue(threads));

@@ -1,0 +1,80 @@
+using BertSharp.Cli.Commands;
+using BertSharp.Tests.Infrastructure;
+using BertSharp.Tests.Modeling;
+using BertSharp.Tests.Tokenization;
+
+namespace BertSharp.Tests.Hardening;
+
+/// <summary>
+/// Bounds and one-line errors for values the parser accepts but the commands cannot use: huge thread counts and lengths,
+/// empty paths, parse errors, paths under a file. Each is refused before any work with exit 2 and one stderr line naming the flag.
+/// </summary>
+[Collection(SerialCollection.Name)]
+[Trait(SerialCollection.TraitName, SerialCollection.TraitValue)]
+public class CliBoundsTests
+{
+    private static string Vocab => TokenizationFixtures.VocabPath("bert-base-uncased");
+
+    private static string Classifier => HfFixture.Dir("sequence-classification");
+
+    private static readonly int MaxThreads = 4 * Environment.ProcessorCount;
+
+    private static string AssertOneLine(CliRunner.Result r, params string[] fragments)
+    {
+        Assert.True(r.ExitCode == 2, $"exit {r.ExitCode}: {r.StdErr}");
+        var line = Assert.Single(r.StdErr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("error: ", line);
+        foreach (var f in fragments)
+        {
+            Assert.Contains(f, line);
+        }
+        Assert.Equal("", r.StdOut);
+        return line;
+    }
+
+    private static string InputFile(TempDir tmp)
+    {
+        File.WriteAllText(tmp.File("in.txt"), "The cat sat on the mat.\n");
+        return tmp.File("in.txt");
+    }
+
+    [Fact]
+    public void Thread_counts_are_bounded_by_four_per_processor()
+    {
+        Assert.Equal(MaxThreads, CommonOptions.MaxThreads);
+        Assert.Equal(MaxThreads, CommonOptions.CheckThreads(MaxThreads));
+        Assert.Equal(1, CommonOptions.CheckThreads(1));
+        Assert.Equal(0, CommonOptions.CheckThreads(0, "--ort-threads", zeroIsDefault: true));
+        Assert.Throws<BertSharpException>(() => CommonOptions.CheckThreads(0));
+        Assert.Throws<BertSharpException>(() => CommonOptions.CheckThreads(-1, "--ort-threads", zeroIsDefault: true));
+        var e = Assert.Throws<BertSharpException>(() => CommonOptions.CheckThreads(MaxThreads + 1, "--ort-threads", zeroIsDefault: true));
+        Assert.StartsWith($"--ort-threads {MaxThreads + 1}: expected 0..{MaxThreads} ", e.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("predict", "--threads", "100000")]
+    [InlineData("predict", "--threads", "max+1")]
+    [InlineData("predict", "--ort-threads", "max+1")]
+    [InlineData("embed", "--threads", "max+1")]
+    [InlineData("pretrain-data", "--threads", "max+1")]
+    [InlineData("vocab", "--threads", "max+1")]
+    [InlineData("bench", "--threads", "1,max+1")]
+    [InlineData("export-onnx", "--threads", "max+1")]
+    public void Too_many_threads_are_refused_naming_the_flag(string command, string flag, string value)
+    {
+        using var tmp = TestPaths.TempDir();
+        value = value.Replace("max+1", (MaxThreads + 1).ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal);
+        var n = value.Split(',')[^1];
+        string[] args = command switch
+        {
+            "predict" => ["predict", "--model", Classifier, "--text", "a fine film", flag, value],
+            "embed" => ["embed", "--model", Classifier, "--input", InputFile(tmp), "--output", tmp.File("out.jsonl"), flag, value],
+            "pretrain-data" => ["pretrain-data", "--input", InputFile(tmp), "--vocab", Vocab, "--output", tmp.File("out"), flag, value],
+            "vocab" => ["vocab", "train", "--input", InputFile(tmp), "--vocab-size", "100", "--output", tmp.File("vocab.txt"), flag, value],
+            "bench" => ["bench", "tokenize", "--vocab", Vocab, "--input", InputFile(tmp), flag, value],
+            _ => ["export-onnx", Classifier, tmp.File("m.onnx"), flag, value],
+        };
+        AssertOneLine(CliRunner.Run(args), $"{flag} {n}: expected ", $"..{MaxThreads} ");
+        Assert.DoesNotContain(Directory.GetFileSystemEntries(tmp.Path), f => Path.GetFileName(f) != "in.txt");
+    }
+}
