@@ -12,10 +12,9 @@ public static class Program
     {
         // Before anything can load libtorch: its OpenMP reads the thread policy once, at load.
         Runtime.NativeEnvironment.Apply();
-        var root = BuildRoot();
         try
         {
-            return root.Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+            return Run(args, new InvocationConfiguration { EnableDefaultExceptionHandler = false });
         }
         catch (Exception e)
         {
@@ -24,6 +23,21 @@ public static class Program
             MpiCommunicator.AbortIfRunning(code);
             return code;
         }
+    }
+
+    /// <summary>
+    /// Parses <paramref name="args"/>, makes the checks that hold for every command, and invokes the command; a failure
+    /// throws (<see cref="CliErrors.Report"/> turns it into the one-line error). Tests run the CLI in-process through it.
+    /// </summary>
+    public static int Run(string[] args, InvocationConfiguration configuration)
+    {
+        var parse = BuildRoot().Parse(args);
+        // Only before the command's own action: --help and the like show what they show whatever the values.
+        if (parse.Errors.Count == 0 && parse.Action == parse.CommandResult.Command.Action)
+        {
+            CliInput.RefuseEmptyValues(parse);
+        }
+        return parse.Invoke(configuration);
     }
 
     /// <summary>The command tree; tests parse and invoke it in-process.</summary>

@@ -77,4 +77,50 @@ public class CliBoundsTests
         AssertOneLine(CliRunner.Run(args), $"{flag} {n}: expected ", $"..{MaxThreads} ");
         Assert.DoesNotContain(Directory.GetFileSystemEntries(tmp.Path), f => Path.GetFileName(f) != "in.txt");
     }
+
+    [Theory]
+    [InlineData("finetune --output", "error: --output: empty value; expected a path.")]
+    [InlineData("convert --output", "error: --output: empty value; expected a path.")]
+    [InlineData("convert output", "error: output: empty value; expected a path.")]
+    [InlineData("evaluate --output", "error: --output: empty value; expected a path.")]
+    [InlineData("evaluate --data", "error: --data: empty value; expected a path.")]
+    [InlineData("predict --input", "error: --input: empty value; expected a path.")]
+    [InlineData("predict --model", "error: --model: empty value; expected a model directory or Hub id.")]
+    [InlineData("fill-mask --text", "error: --text: empty value; expected a text.")]
+    public void Empty_values_are_refused_naming_the_option(string where, string expected)
+    {
+        using var tmp = TestPaths.TempDir();
+        var data = Path.Combine(TestPaths.Fixtures, "data", "sst2_train.tsv");
+        var (command, flag) = (where.Split(' ')[0], where.Split(' ')[1]);
+        foreach (var empty in new[] { "", "  " })
+        {
+            var args = command switch
+            {
+                "finetune" => new List<string> { "finetune", "--task", "sst2", "--data", data, "--model", Classifier, "--output", tmp.File("run") },
+                "convert" when flag == "output" => ["convert", Classifier, tmp.File("out")],
+                "convert" => ["convert", "--model", Classifier, "--output", tmp.File("out")],
+                "evaluate" => ["evaluate", "--model", Classifier, "--task", "sst2", "--data", data, "--output", tmp.File("m.json")],
+                "predict" => ["predict", "--model", Classifier, "--input", InputFile(tmp), "--output", tmp.File("out.jsonl")],
+                _ => ["fill-mask", "--model", Classifier, "--text", "a [MASK] film"],
+            };
+            if (flag == "output")
+            {
+                args[^1] = empty;
+            }
+            else
+            {
+                args[args.IndexOf(flag) + 1] = empty;
+            }
+            Assert.Equal(expected, AssertOneLine(CliRunner.Run([.. args])));
+            Assert.DoesNotContain(Directory.GetFileSystemEntries(tmp.Path), f => Path.GetFileName(f) != "in.txt");
+        }
+    }
+
+    [Fact]
+    public void Commands_with_their_own_empty_text_message_keep_it()
+    {
+        Assert.Equal("error: --text: empty; give the text to classify.", AssertOneLine(CliRunner.Run("predict", "--model", Classifier, "--text", "")));
+        Assert.Equal("error: qa: the question and the context must not be empty.",
+            AssertOneLine(CliRunner.Run("qa", "--model", Classifier, "--question", " ", "--context", "c")));
+    }
 }

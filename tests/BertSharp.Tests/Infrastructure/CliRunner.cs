@@ -24,8 +24,7 @@ public static class CliRunner
                 int code;
                 try
                 {
-                    code = Cli.Program.BuildRoot().Parse(args)
-                        .Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false, Output = outW, Error = errW });
+                    code = Cli.Program.Run(args, new InvocationConfiguration { EnableDefaultExceptionHandler = false, Output = outW, Error = errW });
                 }
                 catch (Exception e)
                 {
