@@ -1,10 +1,13 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
+using System.Globalization;
+using System.Numerics;
+using System.Text.RegularExpressions;
 
 namespace BertSharp.Cli;
 
 /// <summary>Checks of the parsed command line that hold for every command, made once before any command runs.</summary>
-internal static class CliInput
+internal static partial class CliInput
 {
     /// <summary>The options ("command --option") whose empty value their command refuses with its own, more specific message.</summary>
     private static readonly HashSet<string> OwnEmptyCheck = new(StringComparer.Ordinal)
@@ -60,4 +63,125 @@ internal static class CliInput
             }
         }
     }
+
+    /// <summary>
+    /// The one-line message of a command line System.CommandLine could not parse: its first error, a value that is not of
+    /// the option's type first (the most specific), a missing required option last. System.CommandLine's own messages name
+    /// .NET types ("as expected type 'System.Nullable`1[System.Int32]'") and span lines; they are said here as the CLI says
+    /// bad input: the flag, the value and what was expected.
+    /// </summary>
+    public static string DescribeParseError(ParseResult parse)
+    {
+        ArgumentNullException.ThrowIfNull(parse);
+        if (parse.CommandResult.Command is RootCommand && parse.Tokens.Count == 0)
+        {
+            return "no command given; 'bert --help' lists them.";
+        }
+        var error = parse.Errors.OrderBy(Rank).First();
+        var message = OneLine(error.Message);
+        var help = $" (see 'bert {string.Join(' ', CommandPath(parse.CommandResult))}--help')";
+        if (CannotParse().Match(error.Message) is { Success: true } m)
+        {
+            var (name, type) = Symbol(error.SymbolResult);
+            return $"{name ?? m.Groups["name"].Value} {m.Groups["value"].Value}: expected {ExpectedOfType(type, m.Groups["value"].Value)}.";
+        }
+        if (Required().Match(error.Message) is { Success: true } r)
+        {
+            return $"{r.Groups["name"].Value}: required{help}.";
+        }
+        if (Unrecognized().Match(error.Message) is { Success: true } u)
+        {
+            var value = u.Groups["value"].Value;
+            // "--lowercase maybe": a true/false option takes only those as its value; anything else is left over as a word.
+            var at = parse.Tokens.Select(t => t.Value).ToList().IndexOf(value);
+            if (at > 0 && parse.Tokens[at - 1].Type == TokenType.Option
+                && parse.CommandResult.Command.Options.FirstOrDefault(o => o.Name == parse.Tokens[at - 1].Value || o.Aliases.Contains(parse.Tokens[at - 1].Value)) is { } flag
+                && (Nullable.GetUnderlyingType(flag.ValueType) ?? flag.ValueType) == typeof(bool))
+            {
+                return $"{flag.Name} {value}: expected true or false.";
+            }
+            return $"{value}: unrecognized command or argument{help}.";
+        }
+        if (NotOneOf().Match(message) is { Success: true } n)
+        {
+            var (name, _) = Symbol(error.SymbolResult);
+            var allowed = string.Join(", ", n.Groups["allowed"].Value.Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(a => a.Trim('\'')));
+            return $"{(name is null ? "" : name + " ")}{n.Groups["value"].Value}: expected one of {allowed}.";
+        }
+        return message.TrimEnd('.') + help + ".";
+    }
+
+    // Type errors first, then the others; a missing required option last (usually a consequence of an earlier mistake).
+    private static int Rank(ParseError e) =>
+        CannotParse().IsMatch(e.Message) ? 0 : Required().IsMatch(e.Message) || e.Message.StartsWith("Required ", StringComparison.Ordinal) ? 2 : 1;
+
+    private static string CommandPath(CommandResult command)
+    {
+        var names = new List<string>();
+        for (SymbolResult? r = command; r is CommandResult { Parent: not null } c; r = c.Parent)
+        {
+            names.Insert(0, c.Command.Name);
+        }
+        return string.Concat(names.Select(n => n + " "));
+    }
+
+    private static (string? Name, Type? Type) Symbol(SymbolResult? result) => result switch
+    {
+        OptionResult o => (o.Option.Name, o.Option.ValueType),
+        ArgumentResult { Parent: OptionResult o } a => (o.Option.Name, a.Argument.ValueType),
+        ArgumentResult a => (a.Argument.Name, a.Argument.ValueType),
+        _ => (null, null),
+    };
+
+    /// <summary>What a value of <paramref name="type"/> looks like; for a whole number out of range, the range.</summary>
+    private static string ExpectedOfType(Type? type, string value)
+    {
+        type = type is null ? null : Nullable.GetUnderlyingType(type) ?? type;
+        if (type is not null && type.IsArray)
+        {
+            type = type.GetElementType();
+        }
+        if (type == typeof(bool))
+        {
+            return "true or false";
+        }
+        if (type == typeof(double) || type == typeof(float) || type == typeof(decimal))
+        {
+            return "a number";
+        }
+        (BigInteger Min, BigInteger Max)? range =
+            type == typeof(int) ? (int.MinValue, int.MaxValue)
+            : type == typeof(long) ? (long.MinValue, long.MaxValue)
+            : type == typeof(uint) ? (BigInteger.Zero, new BigInteger(uint.MaxValue))
+            : type == typeof(ulong) ? (BigInteger.Zero, new BigInteger(ulong.MaxValue))
+            : null;
+        if (range is not { } rg)
+        {
+            return type is { IsEnum: true } ? "one of " + string.Join(", ", Enum.GetNames(type)) : "a valid value";
+        }
+        // A whole number the type cannot hold (99999999999 for an int, -1 for the unsigned seed): say the bound it crossed.
+        if (!BigInteger.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var v))
+        {
+            return rg.Min.IsZero ? "a whole number, 0 or more" : "a whole number";
+        }
+        return v > rg.Max ? $"a whole number no larger than {rg.Max}"
+            : rg.Min.IsZero ? "a whole number, 0 or more" : $"a whole number no smaller than {rg.Min}";
+    }
+
+    private static string OneLine(string s) => Whitespace().Replace(s, " ").Trim();
+
+    [GeneratedRegex(@"^Cannot parse argument '(?<value>.*)' for (?:option|command|argument) '(?<name>[^']*)'", RegexOptions.Singleline)]
+    private static partial Regex CannotParse();
+
+    [GeneratedRegex(@"^Option '(?<name>[^']*)' is required\.")]
+    private static partial Regex Required();
+
+    [GeneratedRegex(@"^Unrecognized command or argument '(?<value>.*)'\.$", RegexOptions.Singleline)]
+    private static partial Regex Unrecognized();
+
+    [GeneratedRegex(@"^Argument '(?<value>.*)' not recognized\. Must be one of: (?<allowed>.*)$")]
+    private static partial Regex NotOneOf();
+
+    [GeneratedRegex(@"\s+")]
+    private static partial Regex Whitespace();
 }

@@ -32,6 +32,12 @@ public static class Program
     public static int Run(string[] args, InvocationConfiguration configuration)
     {
         var parse = BuildRoot().Parse(args);
+        // System.CommandLine's own report of a parse error names .NET types, spans lines and prints the help to stdout with
+        // exit 1; bad input is one line and exit 2 here as everywhere else.
+        if (parse.Action is System.CommandLine.Invocation.ParseErrorAction)
+        {
+            throw new BertSharpException(CliInput.DescribeParseError(parse));
+        }
         // Only before the command's own action: --help and the like show what they show whatever the values.
         if (parse.Errors.Count == 0 && parse.Action == parse.CommandResult.Command.Action)
         {

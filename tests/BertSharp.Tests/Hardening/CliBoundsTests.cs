@@ -123,4 +123,27 @@ public class CliBoundsTests
         Assert.Equal("error: qa: the question and the context must not be empty.",
             AssertOneLine(CliRunner.Run("qa", "--model", Classifier, "--question", " ", "--context", "c")));
     }
+
+    [Theory]
+    [InlineData("finetune --epochs 0.5", "error: --epochs 0.5: expected a whole number.")]
+    [InlineData("finetune --seed -1", "error: --seed -1: expected a whole number, 0 or more.")]
+    [InlineData("finetune --lr inf", "error: --lr inf: expected a number.")]
+    [InlineData("finetune --batch-size 99999999999", "error: --batch-size 99999999999: expected a whole number no larger than 2147483647.")]
+    [InlineData("finetune --batch-size -99999999999", "error: --batch-size -99999999999: expected a whole number no smaller than -2147483648.")]
+    [InlineData("finetune --epochs 0.5 --bogus", "error: --epochs 0.5: expected a whole number.")]
+    [InlineData("finetune --lowercase maybe", "error: --lowercase maybe: expected true or false.")]
+    [InlineData("embed --pooling max", "error: --pooling max: expected one of cls, mean.")]
+    [InlineData("predict --bogus", "error: --bogus: unrecognized command or argument (see 'bert predict --help').")]
+    [InlineData("frob", "error: frob: unrecognized command or argument (see 'bert --help').")]
+    [InlineData("bench tokenize --input x", "error: --vocab: required (see 'bert bench tokenize --help').")]
+    public void Parse_errors_are_one_line_naming_the_flag_with_exit_2(string commandLine, string expected)
+    {
+        var r = CliRunner.Run(commandLine.Split(' '));
+        Assert.Equal(expected, AssertOneLine(r));
+        Assert.DoesNotContain("System.", r.StdErr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void No_command_is_one_line_pointing_at_the_help() =>
+        Assert.Equal("error: no command given; 'bert --help' lists them.", AssertOneLine(CliRunner.Run()));
 }
