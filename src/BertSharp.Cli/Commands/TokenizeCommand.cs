@@ -11,6 +11,28 @@ internal static class TokenizeCommand
 {
     private const int Chunk = 8192;
 
+    /// <summary>
+    /// The longest padded encoding tokenize writes: <see cref="Modeling.BertConfig.MaxPositions"/>, the most positions a model
+    /// BertSharp loads may have, so a longer one could not be fed to any. Unbounded, --pad-length 2000000000 allocated until
+    /// OutOfMemoryException.
+    /// </summary>
+    internal const int MaxPaddedLength = Modeling.BertConfig.MaxPositions;
+
+    /// <summary>
+    /// Padded tokens held at once with --padding max_length: a chunk holds this many / the padded length lines (at most
+    /// <see cref="Chunk"/>), so memory stays near 4M tokens (~160 MB of encodings) at any length; 512 keeps the full chunk.
+    /// </summary>
+    internal const int PaddedTokensPerChunk = 1 << 22;
+
+    /// <summary>Lines encoded at once: fewer when long fixed padding would make <see cref="Chunk"/> lines too big to hold.</summary>
+    internal static int ChunkFor(EncodeOptions options) =>
+        options.Padding == PaddingStrategy.MaxLength && (options.PaddingLength ?? options.MaxLength) is { } padded
+            ? Math.Clamp(PaddedTokensPerChunk / Math.Max(1, RoundUp(padded, options.PadToMultipleOf)), 1, Chunk)
+            : Chunk;
+
+    private static int RoundUp(long length, int? multiple) =>
+        (int)Math.Min(int.MaxValue, multiple is > 0 and var m ? (length + m - 1) / m * m : length);
+
     public static Command Create()
     {
         var vocab = new Option<string>("--vocab") { Description = "vocab.txt, an HF tokenizer.json, or a tokenizer directory.", Required = true };
@@ -53,6 +75,16 @@ internal static class TokenizeCommand
             if (parse.GetValue(padMultiple) is { } pm && (pm <= 0 || pad == PaddingStrategy.None))
             {
                 throw new BertSharpException($"--pad-to-multiple-of {pm}: expected a positive number, with --padding longest or max_length.");
+            }
+            if (parse.GetValue(padMultiple) is > MaxPaddedLength)
+            {
+                throw new BertSharpException($"--pad-to-multiple-of {parse.GetValue(padMultiple)}: expected 1..{MaxPaddedLength} (the most positions a BERT model may have).");
+            }
+            if (pad == PaddingStrategy.MaxLength && RoundUp(parse.GetValue(padLength) ?? max!.Value, parse.GetValue(padMultiple)) > MaxPaddedLength)
+            {
+                var (flag, value) = parse.GetValue(padLength) is { } given ? ("--pad-length", given) : ("--max-length", max!.Value);
+                throw new BertSharpException(
+                    $"{flag} {value}: expected a padded length of at most {MaxPaddedLength}{(parse.GetValue(padMultiple) is { } multiple ? $" after rounding up to a multiple of {multiple}" : "")} (the most positions a BERT model may have).");
             }
             var strideValue = parse.GetValue(stride);
             if (strideValue < 0)
@@ -101,7 +133,7 @@ internal static class TokenizeCommand
     private static void Write(BertTokenizer tok, IReadOnlyList<(string Text, string? TextPair)> inputs, EncodeOptions options, Stream stream)
     {
         using var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
-        var chunk = options.Padding == PaddingStrategy.Longest ? Math.Max(1, inputs.Count) : Chunk;
+        var chunk = options.Padding == PaddingStrategy.Longest ? Math.Max(1, inputs.Count) : ChunkFor(options);
         for (var from = 0; from < inputs.Count; from += chunk)
         {
             var slice = new (string, string?)[Math.Min(chunk, inputs.Count - from)];

@@ -2,6 +2,7 @@ using BertSharp.Cli.Commands;
 using BertSharp.Tests.Infrastructure;
 using BertSharp.Tests.Modeling;
 using BertSharp.Tests.Tokenization;
+using BertSharp.Tokenization;
 
 namespace BertSharp.Tests.Hardening;
 
@@ -146,4 +147,45 @@ public class CliBoundsTests
     [Fact]
     public void No_command_is_one_line_pointing_at_the_help() =>
         Assert.Equal("error: no command given; 'bert --help' lists them.", AssertOneLine(CliRunner.Run()));
+
+    [Theory]
+    [InlineData("--padding max_length --pad-length 2000000000",
+        "error: --pad-length 2000000000: expected a padded length of at most 1048576 (the most positions a BERT model may have).")]
+    [InlineData("--padding max_length --pad-length 1048577",
+        "error: --pad-length 1048577: expected a padded length of at most 1048576 (the most positions a BERT model may have).")]
+    [InlineData("--padding max_length --max-length 2000000000",
+        "error: --max-length 2000000000: expected a padded length of at most 1048576 (the most positions a BERT model may have).")]
+    [InlineData("--padding max_length --pad-length 1048576 --pad-to-multiple-of 1000000",
+        "error: --pad-length 1048576: expected a padded length of at most 1048576 after rounding up to a multiple of 1000000 (the most positions a BERT model may have).")]
+    [InlineData("--padding longest --pad-to-multiple-of 2000000000",
+        "error: --pad-to-multiple-of 2000000000: expected 1..1048576 (the most positions a BERT model may have).")]
+    public void Tokenize_refuses_padded_lengths_no_model_takes(string flags, string expected)
+    {
+        using var tmp = TestPaths.TempDir();
+        var r = CliRunner.Run(["tokenize", "--vocab", Vocab, "--input", InputFile(tmp), "--output", tmp.File("out.jsonl"), .. flags.Split(' ')]);
+        Assert.Equal(expected, AssertOneLine(r));
+        Assert.False(File.Exists(tmp.File("out.jsonl")));
+    }
+
+    [Fact]
+    public void Tokenize_encodes_fewer_lines_at_once_when_fixed_padding_is_long()
+    {
+        // 2^22 padded tokens per chunk, at most 8192 lines: 512 → 8192, 100,000 → 41, 1,048,576 → 4.
+        Assert.Equal(8192, Cli.Commands.TokenizeCommand.ChunkFor(new EncodeOptions { Padding = PaddingStrategy.MaxLength, PaddingLength = 512 }));
+        Assert.Equal(41, Cli.Commands.TokenizeCommand.ChunkFor(new EncodeOptions { Padding = PaddingStrategy.MaxLength, PaddingLength = 100_000 }));
+        Assert.Equal(4, Cli.Commands.TokenizeCommand.ChunkFor(new EncodeOptions { Padding = PaddingStrategy.MaxLength, MaxLength = 1 << 20 }));
+        // 1000 rounded up to a multiple of 1024 → 1024 → 4096 lines.
+        Assert.Equal(4096, Cli.Commands.TokenizeCommand.ChunkFor(new EncodeOptions { Padding = PaddingStrategy.MaxLength, PaddingLength = 1000, PadToMultipleOf = 1024 }));
+        Assert.Equal(8192, Cli.Commands.TokenizeCommand.ChunkFor(new EncodeOptions { MaxLength = 1 << 20 }));
+    }
+
+    [Fact]
+    public void Tokenize_pads_to_the_longest_accepted_length()
+    {
+        using var tmp = TestPaths.TempDir();
+        var r = CliRunner.Run("tokenize", "--vocab", Vocab, "--input", InputFile(tmp), "--output", tmp.File("out.jsonl"), "--padding", "max_length", "--pad-length", "1048576");
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        using var json = System.Text.Json.JsonDocument.Parse(File.ReadLines(tmp.File("out.jsonl")).Single());
+        Assert.Equal(1 << 20, json.RootElement.GetProperty("ids").GetArrayLength());
+    }
 }
