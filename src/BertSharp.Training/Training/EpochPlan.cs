@@ -27,8 +27,10 @@ internal sealed class EpochPlan
         _gradAccum = gradAccum;
         _bucket = bucketByLength;
         _shuffle = new DeterministicRandom(seed ^ 0x5DEECE66DUL);
-        BatchesPerEpoch = (_lengths.Length + batchSize - 1) / batchSize;
-        StepsPerEpoch = (BatchesPerEpoch + gradAccum - 1) / gradAccum;
+        // In long: with --batch-size or --grad-accum near int.MaxValue, "n + size - 1" overflowed to a negative step count.
+        // A batch larger than the data is one batch per epoch, as many accumulated batches as there are is one step.
+        BatchesPerEpoch = (int)((_lengths.Length + (long)batchSize - 1) / batchSize);
+        StepsPerEpoch = (int)((BatchesPerEpoch + (long)gradAccum - 1) / gradAccum);
     }
 
     /// <summary>Batches in every epoch.</summary>

@@ -90,7 +90,8 @@ internal static class Batching
         rng?.Shuffle(order);
         if (bucketByLength)
         {
-            var window = rng is null ? order.Length : batchSize * BucketBatches;
+            // In long: batchSize × 50 overflows for a batch size above 42,949,672 (a negative window never ends the loop).
+            var window = rng is null ? order.Length : (int)Math.Min(Math.Max(1, order.Length), (long)batchSize * BucketBatches);
             for (var start = 0; start < order.Length; start += window)
             {
                 var count = Math.Min(window, order.Length - start);

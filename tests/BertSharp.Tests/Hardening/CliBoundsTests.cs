@@ -188,4 +188,34 @@ public class CliBoundsTests
         using var json = System.Text.Json.JsonDocument.Parse(File.ReadLines(tmp.File("out.jsonl")).Single());
         Assert.Equal(1 << 20, json.RootElement.GetProperty("ids").GetArrayLength());
     }
+
+    [Fact]
+    public void A_batch_larger_than_the_data_is_one_batch_per_epoch()
+    {
+        int[] lengths = [5, 3, 9, 4, 7, 2, 8, 6];
+        // 8 examples: ceil(8 / int.MaxValue) = 1 batch; 3 per batch: 3 batches, all accumulated into ceil(3 / int.MaxValue) = 1 step.
+        var whole = new BertSharp.Training.EpochPlan(lengths, int.MaxValue, 1, bucketByLength: true, seed: 42);
+        Assert.Equal((1, 1), (whole.BatchesPerEpoch, whole.StepsPerEpoch));
+        var accumulated = new BertSharp.Training.EpochPlan(lengths, 3, int.MaxValue, bucketByLength: true, seed: 42);
+        Assert.Equal((3, 1), (accumulated.BatchesPerEpoch, accumulated.StepsPerEpoch));
+        // The same batches as a batch of exactly the data (the bucketing window was batchSize × 50, which overflowed).
+        var huge = BertSharp.Data.Batching.Plan(lengths, int.MaxValue, new BertSharp.Data.DeterministicRandom(7), bucketByLength: true);
+        var exact = BertSharp.Data.Batching.Plan(lengths, lengths.Length, new BertSharp.Data.DeterministicRandom(7), bucketByLength: true);
+        Assert.Equal(exact, huge);
+        // One window holds all 8, sorted by length (2, 3, 4, 5, 6, 7, 8, 9), whatever the shuffle.
+        Assert.Equal(new[] { 5, 1, 3, 0, 7, 4, 6, 2 }, Assert.Single(huge));
+    }
+
+    [Fact]
+    public void Finetune_with_a_batch_size_of_int_max_trains_one_step_per_epoch()
+    {
+        using var tmp = TestPaths.TempDir();
+        var r = CliRunner.Run("finetune", "--task", "sst2", "--data", Path.Combine(TestPaths.Fixtures, "data", "sst2_train.tsv"), "--model", Classifier,
+            "--output", tmp.File("run"), "--batch-size", "2147483647", "--epochs", "2", "--device", "cpu");
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        // 9 lines: a header and 8 examples, 1 held out for validation; 7 in one batch: 1 step per epoch, 2 in all.
+        using var start = System.Text.Json.JsonDocument.Parse(File.ReadLines(Path.Combine(tmp.File("run"), "train_log.jsonl")).First());
+        Assert.Equal(7, start.RootElement.GetProperty("train_examples").GetInt32());
+        Assert.Equal(2, start.RootElement.GetProperty("total_steps").GetInt32());
+    }
 }
