@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using BertSharp.IO;
 using BertSharp.Inference;
 using BertSharp.Modeling;
 
@@ -30,7 +31,7 @@ internal static class QaCommand
             var text = (p.GetValue(context), p.GetValue(contextFile)) switch
             {
                 ({ } c, null) => c,
-                (null, { } f) => File.Exists(f) ? File.ReadAllText(f) : throw new BertSharpException($"--context-file {f}: not found."),
+                (null, { } f) => File.Exists(f) ? TextLines.ReadAllText(f) : throw new BertSharpException($"--context-file {f}: not found."),
                 _ => throw new BertSharpException("qa: give exactly one of --context \"...\" or --context-file FILE."),
             };
             if (string.IsNullOrWhiteSpace(text) || string.IsNullOrWhiteSpace(p.GetValue(question)))

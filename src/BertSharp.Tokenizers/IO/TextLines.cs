@@ -69,6 +69,24 @@ public static class TextLines
     }
 
     /// <summary>
+    /// The whole of <paramref name="path"/> as one string (decompressed when <c>.gz</c>, BOM skipped, line terminators kept as
+    /// they are), decoded as strictly as <see cref="Read(string)"/>: invalid UTF-8 is a <see cref="BertSharpException"/>
+    /// naming the exact line, never a silent U+FFFD.
+    /// </summary>
+    internal static string ReadAllText(string path)
+    {
+        using var reader = OpenText(path);
+        try
+        {
+            return reader.ReadToEnd();
+        }
+        catch (DecoderFallbackException e)
+        {
+            throw InvalidUtf8(path, e);
+        }
+    }
+
+    /// <summary>
     /// Builds the error for a decoding failure. StreamReader decodes whole buffers, so the line it was reading when the
     /// error surfaced is not necessarily the bad one; a second byte-level pass finds the exact line.
     /// </summary>

@@ -218,4 +218,21 @@ public class CliBoundsTests
         Assert.Equal(7, start.RootElement.GetProperty("train_examples").GetInt32());
         Assert.Equal(2, start.RootElement.GetProperty("total_steps").GetInt32());
     }
+
+    [Fact]
+    public void Qa_refuses_a_context_file_with_invalid_utf8_naming_the_line()
+    {
+        using var tmp = TestPaths.TempDir();
+        File.WriteAllBytes(tmp.File("ctx.txt"), [.. "fine\nstill fine\ngood "u8, 0xFF, .. " movie\n"u8]);
+        Assert.Equal($"error: {tmp.File("ctx.txt")}: line 3: invalid UTF-8 byte sequence (the file must be UTF-8 text).",
+            AssertOneLine(CliRunner.Run("qa", "--model", Classifier, "--question", "what?", "--context-file", tmp.File("ctx.txt"))));
+    }
+
+    [Fact]
+    public void A_whole_text_file_keeps_its_line_terminators_and_drops_the_bom()
+    {
+        using var tmp = TestPaths.TempDir();
+        File.WriteAllBytes(tmp.File("ctx.txt"), [0xEF, 0xBB, 0xBF, .. "a\r\nb\nc"u8]);
+        Assert.Equal("a\r\nb\nc", BertSharp.IO.TextLines.ReadAllText(tmp.File("ctx.txt")));
+    }
 }
