@@ -64,6 +64,51 @@ internal static partial class CliInput
         }
     }
 
+    /// <summary>The commands whose <c>--output</c> (or <c>output</c> argument) is a directory; every other one writes a file.</summary>
+    private static readonly HashSet<string> DirectoryOutputs = new(StringComparer.Ordinal) { "finetune", "convert", "pretrain", "pretrain-data" };
+
+    /// <summary>
+    /// Refuses an output path that cannot be written, naming the option, before the command reads or loads anything: a file
+    /// output that is a directory, a directory output that is a file, or a path under an existing file (<c>afile.txt/x</c>).
+    /// Found when writing, these were "Is a directory : '/tmp/x'" or "The file '.../afile.txt' already exists." with no flag,
+    /// after fine-tuning had loaded the model.
+    /// </summary>
+    public static void RefuseUnwritableOutputs(ParseResult parse)
+    {
+        ArgumentNullException.ThrowIfNull(parse);
+        var command = parse.CommandResult.Command.Name;
+        foreach (var child in parse.CommandResult.Children)
+        {
+            var (name, path) = child switch
+            {
+                OptionResult { Option.Name: "--output" or "--plot" } o when o.Tokens.Count == 1 => (o.Option.Name, o.Tokens[0].Value),
+                ArgumentResult { Argument.Name: "output" } a when a.Tokens.Count == 1 => (a.Argument.Name, a.Tokens[0].Value),
+                _ => (null, null),
+            };
+            if (name is null || path is null || string.IsNullOrWhiteSpace(path))
+            {
+                continue;
+            }
+            var directory = name != "--plot" && DirectoryOutputs.Contains(command);
+            if (directory && File.Exists(path))
+            {
+                throw new BertSharpException($"{name} {path}: is a file; expected a directory (new, empty, or written by bert).");
+            }
+            if (!directory && Directory.Exists(path))
+            {
+                throw new BertSharpException($"{name} {path}: is a directory; expected a file path.");
+            }
+            for (var parent = Path.GetDirectoryName(Path.GetFullPath(path)); !string.IsNullOrEmpty(parent) && !Directory.Exists(parent);
+                 parent = Path.GetDirectoryName(parent))
+            {
+                if (File.Exists(parent))
+                {
+                    throw new BertSharpException($"{name} {path}: {parent} is a file, not a directory; expected a path inside a directory.");
+                }
+            }
+        }
+    }
+
     /// <summary>
     /// The one-line message of a command line System.CommandLine could not parse: its first error, a value that is not of
     /// the option's type first (the most specific), a missing required option last. System.CommandLine's own messages name

@@ -42,6 +42,7 @@ public static class Program
         if (parse.Errors.Count == 0 && parse.Action == parse.CommandResult.Command.Action)
         {
             CliInput.RefuseEmptyValues(parse);
+            CliInput.RefuseUnwritableOutputs(parse);
         }
         return parse.Invoke(configuration);
     }

@@ -235,4 +235,27 @@ public class CliBoundsTests
         File.WriteAllBytes(tmp.File("ctx.txt"), [0xEF, 0xBB, 0xBF, .. "a\r\nb\nc"u8]);
         Assert.Equal("a\r\nb\nc", BertSharp.IO.TextLines.ReadAllText(tmp.File("ctx.txt")));
     }
+
+    [Fact]
+    public void Unwritable_outputs_are_refused_naming_the_flag_before_anything_is_loaded()
+    {
+        using var tmp = TestPaths.TempDir();
+        var data = Path.Combine(TestPaths.Fixtures, "data", "sst2_train.tsv");
+        Directory.CreateDirectory(tmp.File("dir"));
+        File.WriteAllText(tmp.File("afile.txt"), "x");
+        var afile = tmp.File("afile.txt");
+        Assert.Equal($"error: --output {tmp.File("dir")}: is a directory; expected a file path.",
+            AssertOneLine(CliRunner.Run("evaluate", "--model", Classifier, "--task", "sst2", "--data", data, "--output", tmp.File("dir"))));
+        Assert.Equal($"error: --output {afile}/x.jsonl: {afile} is a file, not a directory; expected a path inside a directory.",
+            AssertOneLine(CliRunner.Run("predict", "--model", Classifier, "--input", InputFile(tmp), "--output", afile + "/x.jsonl")));
+        // A model that does not exist: the output is refused first, so nothing was loaded.
+        Assert.Equal($"error: --output {afile}/sub/run: {afile} is a file, not a directory; expected a path inside a directory.",
+            AssertOneLine(CliRunner.Run("finetune", "--task", "sst2", "--data", data, "--model", tmp.File("no-model"), "--output", afile + "/sub/run")));
+        Assert.Equal($"error: output {afile}: is a file; expected a directory (new, empty, or written by bert).",
+            AssertOneLine(CliRunner.Run("convert", Classifier, afile)));
+        Assert.Equal($"error: --plot {tmp.File("dir")}: is a directory; expected a file path.",
+            AssertOneLine(CliRunner.Run("embed", "--model", Classifier, "--input", InputFile(tmp), "--output", tmp.File("e.jsonl"), "--plot", tmp.File("dir"))));
+        Assert.Equal(["afile.txt", "dir", "in.txt"], Directory.GetFileSystemEntries(tmp.Path).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        Assert.Empty(Directory.GetFileSystemEntries(tmp.File("dir")));
+    }
 }
