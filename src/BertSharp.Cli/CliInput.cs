@@ -153,6 +153,11 @@ internal static partial class CliInput
             var allowed = string.Join(", ", n.Groups["allowed"].Value.Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(a => a.Trim('\'')));
             return $"{(name is null ? "" : name + " ")}{n.Groups["value"].Value}: expected one of {allowed}.";
         }
+        if (error.Message.StartsWith("Required command was not provided", StringComparison.Ordinal))
+        {
+            var commands = parse.CommandResult.Command.Subcommands.Where(c => !c.Hidden).Select(c => c.Name);
+            return $"{parse.CommandResult.Command.Name}: expected a command: {string.Join(", ", commands)}{help}.";
+        }
         return message.TrimEnd('.') + help + ".";
     }
 

@@ -137,6 +137,7 @@ public class CliBoundsTests
     [InlineData("predict --bogus", "error: --bogus: unrecognized command or argument (see 'bert predict --help').")]
     [InlineData("frob", "error: frob: unrecognized command or argument (see 'bert --help').")]
     [InlineData("bench tokenize --input x", "error: --vocab: required (see 'bert bench tokenize --help').")]
+    [InlineData("vocab", "error: vocab: expected a command: train (see 'bert vocab --help').")]
     public void Parse_errors_are_one_line_naming_the_flag_with_exit_2(string commandLine, string expected)
     {
         var r = CliRunner.Run(commandLine.Split(' '));
