@@ -34,10 +34,6 @@ internal static class SearchCommand
         cmd.SetAction(p =>
         {
             var asked = new List<string>(p.GetValue(query) ?? []);
-            if (asked.Any(string.IsNullOrWhiteSpace))
-            {
-                throw new BertSharpException("--query: empty; give the text to find neighbours of.");
-            }
             if (p.GetValue(queries) is { } file)
             {
                 if (!File.Exists(file))

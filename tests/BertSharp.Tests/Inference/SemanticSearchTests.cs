@@ -88,7 +88,7 @@ public class SemanticSearchTests
         // An empty query used to be answered with ranked neighbours; a queries file with invalid UTF-8 was read leniently.
         var empty = CliRunner.Run("search", "--model", MiniLm.Imported, "--corpus", tmp.File("corpus.txt"), "--query", " ");
         Assert.Equal(2, empty.ExitCode);
-        Assert.Equal("error: --query: empty; give the text to find neighbours of.", empty.StdErr.Trim());
+        Assert.Equal("error: --query: empty value; expected a text.", empty.StdErr.Trim());
         File.WriteAllBytes(tmp.File("queries.txt"), [.. "a fine film\n"u8, 0x62, 0xff, 0x0a]);
         var bytes = CliRunner.Run("search", "--model", MiniLm.Imported, "--corpus", tmp.File("corpus.txt"), "--queries", tmp.File("queries.txt"));
         Assert.Equal(2, bytes.ExitCode);
