@@ -20,19 +20,6 @@ public class CliBoundsTests
 
     private static readonly int MaxThreads = 4 * Environment.ProcessorCount;
 
-    private static string AssertOneLine(CliRunner.Result r, params string[] fragments)
-    {
-        Assert.True(r.ExitCode == 2, $"exit {r.ExitCode}: {r.StdErr}");
-        var line = Assert.Single(r.StdErr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
-        Assert.StartsWith("error: ", line);
-        foreach (var f in fragments)
-        {
-            Assert.Contains(f, line);
-        }
-        Assert.Equal("", r.StdOut);
-        return line;
-    }
-
     private static string InputFile(TempDir tmp)
     {
         File.WriteAllText(tmp.File("in.txt"), "The cat sat on the mat.\n");
@@ -75,7 +62,7 @@ public class CliBoundsTests
             "bench" => ["bench", "tokenize", "--vocab", Vocab, "--input", InputFile(tmp), flag, value],
             _ => ["export-onnx", Classifier, tmp.File("m.onnx"), flag, value],
         };
-        AssertOneLine(CliRunner.Run(args), $"{flag} {n}: expected ", $"..{MaxThreads} ");
+        CliRunner.Run(args).AssertOneLineError($"{flag} {n}: expected ", $"..{MaxThreads} ");
         Assert.DoesNotContain(Directory.GetFileSystemEntries(tmp.Path), f => Path.GetFileName(f) != "in.txt");
     }
 
@@ -112,7 +99,7 @@ public class CliBoundsTests
             {
                 args[args.IndexOf(flag) + 1] = empty;
             }
-            Assert.Equal(expected, AssertOneLine(CliRunner.Run([.. args])));
+            Assert.Equal(expected, CliRunner.Run([.. args]).AssertOneLineError());
             Assert.DoesNotContain(Directory.GetFileSystemEntries(tmp.Path), f => Path.GetFileName(f) != "in.txt");
         }
     }
@@ -120,9 +107,9 @@ public class CliBoundsTests
     [Fact]
     public void Commands_with_their_own_empty_text_message_keep_it()
     {
-        Assert.Equal("error: --text: empty; give the text to classify.", AssertOneLine(CliRunner.Run("predict", "--model", Classifier, "--text", "")));
+        Assert.Equal("error: --text: empty; give the text to classify.", CliRunner.Run("predict", "--model", Classifier, "--text", "").AssertOneLineError());
         Assert.Equal("error: qa: the question and the context must not be empty.",
-            AssertOneLine(CliRunner.Run("qa", "--model", Classifier, "--question", " ", "--context", "c")));
+            CliRunner.Run("qa", "--model", Classifier, "--question", " ", "--context", "c").AssertOneLineError());
     }
 
     [Theory]
@@ -141,13 +128,13 @@ public class CliBoundsTests
     public void Parse_errors_are_one_line_naming_the_flag_with_exit_2(string commandLine, string expected)
     {
         var r = CliRunner.Run(commandLine.Split(' '));
-        Assert.Equal(expected, AssertOneLine(r));
+        Assert.Equal(expected, r.AssertOneLineError());
         Assert.DoesNotContain("System.", r.StdErr, StringComparison.Ordinal);
     }
 
     [Fact]
     public void No_command_is_one_line_pointing_at_the_help() =>
-        Assert.Equal("error: no command given; 'bert --help' lists them.", AssertOneLine(CliRunner.Run()));
+        Assert.Equal("error: no command given; 'bert --help' lists them.", CliRunner.Run().AssertOneLineError());
 
     [Theory]
     [InlineData("--padding max_length --pad-length 2000000000",
@@ -164,7 +151,7 @@ public class CliBoundsTests
     {
         using var tmp = TestPaths.TempDir();
         var r = CliRunner.Run(["tokenize", "--vocab", Vocab, "--input", InputFile(tmp), "--output", tmp.File("out.jsonl"), .. flags.Split(' ')]);
-        Assert.Equal(expected, AssertOneLine(r));
+        Assert.Equal(expected, r.AssertOneLineError());
         Assert.False(File.Exists(tmp.File("out.jsonl")));
     }
 
@@ -226,7 +213,7 @@ public class CliBoundsTests
         using var tmp = TestPaths.TempDir();
         File.WriteAllBytes(tmp.File("ctx.txt"), [.. "fine\nstill fine\ngood "u8, 0xFF, .. " movie\n"u8]);
         Assert.Equal($"error: {tmp.File("ctx.txt")}: line 3: invalid UTF-8 byte sequence (the file must be UTF-8 text).",
-            AssertOneLine(CliRunner.Run("qa", "--model", Classifier, "--question", "what?", "--context-file", tmp.File("ctx.txt"))));
+            CliRunner.Run("qa", "--model", Classifier, "--question", "what?", "--context-file", tmp.File("ctx.txt")).AssertOneLineError());
     }
 
     [Fact]
@@ -246,16 +233,16 @@ public class CliBoundsTests
         File.WriteAllText(tmp.File("afile.txt"), "x");
         var afile = tmp.File("afile.txt");
         Assert.Equal($"error: --output {tmp.File("dir")}: is a directory; expected a file path.",
-            AssertOneLine(CliRunner.Run("evaluate", "--model", Classifier, "--task", "sst2", "--data", data, "--output", tmp.File("dir"))));
+            CliRunner.Run("evaluate", "--model", Classifier, "--task", "sst2", "--data", data, "--output", tmp.File("dir")).AssertOneLineError());
         Assert.Equal($"error: --output {afile}/x.jsonl: {afile} is a file, not a directory; expected a path inside a directory.",
-            AssertOneLine(CliRunner.Run("predict", "--model", Classifier, "--input", InputFile(tmp), "--output", afile + "/x.jsonl")));
+            CliRunner.Run("predict", "--model", Classifier, "--input", InputFile(tmp), "--output", afile + "/x.jsonl").AssertOneLineError());
         // A model that does not exist: the output is refused first, so nothing was loaded.
         Assert.Equal($"error: --output {afile}/sub/run: {afile} is a file, not a directory; expected a path inside a directory.",
-            AssertOneLine(CliRunner.Run("finetune", "--task", "sst2", "--data", data, "--model", tmp.File("no-model"), "--output", afile + "/sub/run")));
+            CliRunner.Run("finetune", "--task", "sst2", "--data", data, "--model", tmp.File("no-model"), "--output", afile + "/sub/run").AssertOneLineError());
         Assert.Equal($"error: output {afile}: is a file; expected a directory (new, empty, or written by bert).",
-            AssertOneLine(CliRunner.Run("convert", Classifier, afile)));
+            CliRunner.Run("convert", Classifier, afile).AssertOneLineError());
         Assert.Equal($"error: --plot {tmp.File("dir")}: is a directory; expected a file path.",
-            AssertOneLine(CliRunner.Run("embed", "--model", Classifier, "--input", InputFile(tmp), "--output", tmp.File("e.jsonl"), "--plot", tmp.File("dir"))));
+            CliRunner.Run("embed", "--model", Classifier, "--input", InputFile(tmp), "--output", tmp.File("e.jsonl"), "--plot", tmp.File("dir")).AssertOneLineError());
         Assert.Equal(["afile.txt", "dir", "in.txt"], Directory.GetFileSystemEntries(tmp.Path).Select(Path.GetFileName).Order(StringComparer.Ordinal));
         Assert.Empty(Directory.GetFileSystemEntries(tmp.File("dir")));
     }

@@ -32,23 +32,12 @@ public class CliInputHardeningTests
         f.Write("after\n"u8);
     }
 
-    private static void AssertOneLine(CliRunner.Result r, params string[] fragments)
-    {
-        Assert.True(r.ExitCode == 2, $"exit {r.ExitCode}: {r.StdErr}");
-        var line = Assert.Single(r.StdErr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
-        Assert.StartsWith("error: ", line);
-        foreach (var f in fragments)
-        {
-            Assert.Contains(f, line);
-        }
-    }
-
     [Fact]
     public void Predict_input_with_invalid_utf8_names_the_exact_line()
     {
         using var tmp = TestPaths.TempDir();
         WriteBadUtf8(tmp.File("in.txt"));
-        AssertOneLine(CliRunner.Run("predict", "--model", Classifier, "--input", tmp.File("in.txt")), tmp.File("in.txt"), "line 20001", "invalid UTF-8");
+        CliRunner.Run("predict", "--model", Classifier, "--input", tmp.File("in.txt")).AssertOneLineError(tmp.File("in.txt"), "line 20001", "invalid UTF-8");
     }
 
     [Theory]
@@ -73,7 +62,7 @@ public class CliInputHardeningTests
         {
             WriteBadUtf8(input, format);
         }
-        AssertOneLine(CliRunner.Run("embed", "--model", HfFixture.Dir("base-model"), "--input", input, "--output", tmp.File("out.jsonl")), "line 20001", "invalid UTF-8");
+        CliRunner.Run("embed", "--model", HfFixture.Dir("base-model"), "--input", input, "--output", tmp.File("out.jsonl")).AssertOneLineError("line 20001", "invalid UTF-8");
         Assert.False(File.Exists(tmp.File("out.jsonl")));
     }
 
@@ -82,8 +71,7 @@ public class CliInputHardeningTests
     {
         using var tmp = TestPaths.TempDir();
         File.WriteAllText(tmp.File("in.jsonl"), "{\"text\":\"fine\"}\n{\"text\":\"a \\ud800 b\"}\n");
-        AssertOneLine(CliRunner.Run("embed", "--model", HfFixture.Dir("base-model"), "--input", tmp.File("in.jsonl"), "--output", tmp.File("out.jsonl")),
-            "in.jsonl line 2", "lone surrogate");
+        CliRunner.Run("embed", "--model", HfFixture.Dir("base-model"), "--input", tmp.File("in.jsonl"), "--output", tmp.File("out.jsonl")).AssertOneLineError("in.jsonl line 2", "lone surrogate");
     }
 
     [Fact]
@@ -91,9 +79,9 @@ public class CliInputHardeningTests
     {
         using var tmp = TestPaths.TempDir();
         WriteBadUtf8(tmp.File("in.txt"));
-        AssertOneLine(CliRunner.Run("tokenize", "--vocab", Vocab, "--input", tmp.File("in.txt")), "line 20001", "invalid UTF-8");
+        CliRunner.Run("tokenize", "--vocab", Vocab, "--input", tmp.File("in.txt")).AssertOneLineError("line 20001", "invalid UTF-8");
         WriteBadUtf8(tmp.File("in.jsonl"), "{{\"text\": \"line {0}\"}}");
-        AssertOneLine(CliRunner.Run("tokenize", "--vocab", Vocab, "--input", tmp.File("in.jsonl")), "line 20001", "invalid UTF-8");
+        CliRunner.Run("tokenize", "--vocab", Vocab, "--input", tmp.File("in.jsonl")).AssertOneLineError("line 20001", "invalid UTF-8");
     }
 
     [Fact]
@@ -101,7 +89,7 @@ public class CliInputHardeningTests
     {
         using var tmp = TestPaths.TempDir();
         File.WriteAllText(tmp.File("in.jsonl"), "{\"text\":\"fine\"}\n{\"text\":\"a \\ud800 b\"}\n");
-        AssertOneLine(CliRunner.Run("tokenize", "--vocab", Vocab, "--input", tmp.File("in.jsonl")), "in.jsonl: line 2", "lone surrogate");
+        CliRunner.Run("tokenize", "--vocab", Vocab, "--input", tmp.File("in.jsonl")).AssertOneLineError("in.jsonl: line 2", "lone surrogate");
     }
 
     [Fact]
@@ -109,8 +97,7 @@ public class CliInputHardeningTests
     {
         using var tmp = TestPaths.TempDir();
         WriteLongLine(tmp.File("long.txt"), Utf8LineReader.DefaultMaxLineBytes + 10);
-        AssertOneLine(CliRunner.Run("tokenize", "--vocab", Vocab, "--input", tmp.File("long.txt")),
-            "line 1 is longer than 16,777,216 bytes");
+        CliRunner.Run("tokenize", "--vocab", Vocab, "--input", tmp.File("long.txt")).AssertOneLineError("line 1 is longer than 16,777,216 bytes");
     }
 
     private static void WriteLongLine(string path, long bytes)
@@ -162,7 +149,7 @@ public class CliInputHardeningTests
             BertPretrained.Save(model, tmp.File("nan"), new SaveOptions(TokenizerFrom: Classifier));
         }
         var r = CliRunner.Run("predict", "--model", tmp.File("nan"), "--text", "a fine film", "--device", "cpu");
-        AssertOneLine(r, "the model produced NaN logits");
+        r.AssertOneLineError("the model produced NaN logits");
         Assert.DoesNotContain("LABEL_", r.StdOut);
     }
 
@@ -178,7 +165,7 @@ public class CliInputHardeningTests
         var data = tmp.File("custom.csv");
         File.WriteAllText(data, "text,label\na fine film,LABEL_1\na dull film,LABEL_0\n");
         var r = CliRunner.Run("evaluate", "--model", tmp.File("nan"), "--task", "csv", "--data", data, "--output", tmp.File("metrics.json"), "--device", "cpu");
-        AssertOneLine(r, "the model produced NaN logits");
+        r.AssertOneLineError("the model produced NaN logits");
         Assert.False(File.Exists(tmp.File("metrics.json")));
     }
 
@@ -213,7 +200,7 @@ public class CliInputHardeningTests
                 args.AddRange(["--task", "sst2", "--data", Path.Combine(TestPaths.Fixtures, "data", "sst2_train.tsv"), "--model", Classifier, "--output", tmp.File("run")]);
                 break;
         }
-        AssertOneLine(CliRunner.Run([.. args]), argsAndMessage[^1]);
+        CliRunner.Run([.. args]).AssertOneLineError(argsAndMessage[^1]);
         Assert.False(Directory.Exists(tmp.File("out")) || Directory.Exists(tmp.File("run")));
     }
 

@@ -15,16 +15,6 @@ namespace BertSharp.Tests.Hardening;
 [Trait(SerialCollection.TraitName, SerialCollection.TraitValue)]
 public class ModelDirectoryConsistencyTests
 {
-    private static void AssertOneLine(CliRunner.Result r, params string[] fragments)
-    {
-        Assert.True(r.ExitCode == 2, $"exit {r.ExitCode}: {r.StdErr}");
-        var line = Assert.Single(r.StdErr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
-        Assert.StartsWith("error: ", line);
-        foreach (var f in fragments)
-        {
-            Assert.Contains(f, line);
-        }
-    }
 
     /// <summary>A copy of an HF fixture case (vocab_size 512, vocab.txt of 512 tokens) to break.</summary>
     private static string CopyCase(TempDir tmp, string caseName)
@@ -42,10 +32,9 @@ public class ModelDirectoryConsistencyTests
         File.AppendAllLines(Path.Combine(dir, "vocab.txt"), Enumerable.Range(0, 500).Select(i => "extra" + i));
         // 512 + 500 tokens: "extra499" is id 1011, past the 512-row embedding matrix.
         const string expected = "1012 tokens (ids up to 1011), but config.json vocab_size is 512";
-        AssertOneLine(CliRunner.Run("predict", "--model", dir, "--text", "extra499"), Path.Combine(dir, "vocab.txt") + ": " + expected);
+        CliRunner.Run("predict", "--model", dir, "--text", "extra499").AssertOneLineError(Path.Combine(dir, "vocab.txt") + ": " + expected);
         File.WriteAllText(tmp.File("in.txt"), "extra499\n");
-        AssertOneLine(CliRunner.Run("embed", "--model", dir, "--input", tmp.File("in.txt"), "--output", tmp.File("out.jsonl")),
-            Path.Combine(dir, "vocab.txt") + ": " + expected);
+        CliRunner.Run("embed", "--model", dir, "--input", tmp.File("in.txt"), "--output", tmp.File("out.jsonl")).AssertOneLineError(Path.Combine(dir, "vocab.txt") + ": " + expected);
         var e = Assert.Throws<BertSharpException>(() => BertPretrained.LoadTokenizer(dir, BertPretrained.LoadConfig(dir)));
         Assert.Contains(expected, e.Message);
     }
@@ -60,8 +49,7 @@ public class ModelDirectoryConsistencyTests
         // One token more: its id is 512 == vocab_size, one past the last embedding row (511).
         new BertTokenizer(new Vocabulary([.. tok.Vocab.Tokens, "extra"]), tok.Normalizer, tok.Specials).Save(dir);
         Assert.Equal(513, BertTokenizer.FromDirectory(dir).Vocab.Count);
-        AssertOneLine(CliRunner.Run("ner", "--model", dir, "--text", "extra"),
-            Path.Combine(dir, "tokenizer.json") + ": 513 tokens (ids up to 512), but config.json vocab_size is 512");
+        CliRunner.Run("ner", "--model", dir, "--text", "extra").AssertOneLineError(Path.Combine(dir, "tokenizer.json") + ": 513 tokens (ids up to 512), but config.json vocab_size is 512");
     }
 
     [Fact]
@@ -72,19 +60,15 @@ public class ModelDirectoryConsistencyTests
         var classifier = HfFixture.Dir("sequence-classification");
         var expected = Path.Combine(classifier, "config.json") + ": architectures is BertForSequenceClassification; expected {0} " +
                        "(a sequence classifier: run it with 'bert predict').";
-        AssertOneLine(CliRunner.Run("ner", "--model", classifier, "--text", "hello world"), string.Format(expected, "BertForTokenClassification"));
+        CliRunner.Run("ner", "--model", classifier, "--text", "hello world").AssertOneLineError(string.Format(expected, "BertForTokenClassification"));
         File.WriteAllText(tmp.File("tags.txt"), "hello O\nworld O\n");
         var metrics = tmp.File("m.json");
-        AssertOneLine(CliRunner.Run("evaluate", "--model", classifier, "--task", "ner", "--data", tmp.File("tags.txt"), "--output", metrics),
-            string.Format(expected, "BertForTokenClassification"));
-        AssertOneLine(CliRunner.Run("evaluate", "--model", classifier, "--task", "swag", "--data", tmp.File("tags.txt"), "--output", metrics),
-            string.Format(expected, "BertForMultipleChoice"));
-        AssertOneLine(CliRunner.Run("evaluate", "--model", classifier, "--task", "squad", "--data", tmp.File("tags.txt"), "--output", metrics),
-            string.Format(expected, "BertForQuestionAnswering"));
+        CliRunner.Run("evaluate", "--model", classifier, "--task", "ner", "--data", tmp.File("tags.txt"), "--output", metrics).AssertOneLineError(string.Format(expected, "BertForTokenClassification"));
+        CliRunner.Run("evaluate", "--model", classifier, "--task", "swag", "--data", tmp.File("tags.txt"), "--output", metrics).AssertOneLineError(string.Format(expected, "BertForMultipleChoice"));
+        CliRunner.Run("evaluate", "--model", classifier, "--task", "squad", "--data", tmp.File("tags.txt"), "--output", metrics).AssertOneLineError(string.Format(expected, "BertForQuestionAnswering"));
         Assert.False(File.Exists(metrics));
         var tagger = HfFixture.Dir("token-classification");
-        AssertOneLine(CliRunner.Run("predict", "--model", tagger, "--text", "hello world"),
-            Path.Combine(tagger, "config.json") + ": architectures is BertForTokenClassification; expected BertForSequenceClassification (a token classifier: run it with 'bert ner').");
+        CliRunner.Run("predict", "--model", tagger, "--text", "hello world").AssertOneLineError(Path.Combine(tagger, "config.json") + ": architectures is BertForTokenClassification; expected BertForSequenceClassification (a token classifier: run it with 'bert ner').");
         // The right model still runs.
         Assert.Equal(0, CliRunner.Run("ner", "--model", tagger, "--text", "hello world").ExitCode);
     }
@@ -97,11 +81,11 @@ public class ModelDirectoryConsistencyTests
         var config = Path.Combine(dir, "config.json");
         File.WriteAllText(config, File.ReadAllText(config).TrimEnd().TrimEnd('}') + ", \"hidden_size\": 64}");
         var expected = config + ": duplicate key 'hidden_size'.";
-        AssertOneLine(CliRunner.Run("predict", "--model", dir, "--text", "hello"), expected);
-        AssertOneLine(CliRunner.Run("inspect", dir), expected);
+        CliRunner.Run("predict", "--model", dir, "--text", "hello").AssertOneLineError(expected);
+        CliRunner.Run("inspect", dir).AssertOneLineError(expected);
         File.WriteAllText(tmp.File("train.tsv"), "sentence\tlabel\nhello there\t1\nnot this\t0\n");
-        AssertOneLine(CliRunner.Run("finetune", "--task", "sst2", "--data", tmp.File("train.tsv"), "--val-size", "0", "--config", config,
-            "--vocab", Path.Combine(dir, "vocab.txt"), "--output", tmp.File("m"), "--epochs", "1"), expected);
+        CliRunner.Run("finetune", "--task", "sst2", "--data", tmp.File("train.tsv"), "--val-size", "0", "--config", config,
+            "--vocab", Path.Combine(dir, "vocab.txt"), "--output", tmp.File("m"), "--epochs", "1").AssertOneLineError(expected);
         Assert.False(Directory.Exists(tmp.File("m")));
     }
 
@@ -112,15 +96,15 @@ public class ModelDirectoryConsistencyTests
         var dir = CopyCase(tmp, "sequence-classification");
         var json = Path.Combine(dir, "tokenizer.json");
         File.WriteAllText(json, "[]");
-        AssertOneLine(CliRunner.Run("predict", "--model", dir, "--text", "hello"), json + ": expected a JSON object.");
+        CliRunner.Run("predict", "--model", dir, "--text", "hello").AssertOneLineError(json + ": expected a JSON object.");
         File.WriteAllText(json, """{"model": "WordPiece"}""");
-        AssertOneLine(CliRunner.Run("predict", "--model", dir, "--text", "hello"), json + ": model: expected an object, got \"WordPiece\".");
+        CliRunner.Run("predict", "--model", dir, "--text", "hello").AssertOneLineError(json + ": model: expected an object, got \"WordPiece\".");
         File.WriteAllText(json, """{"model": {"type": 1, "vocab": {"[UNK]": 0}}}""");
-        AssertOneLine(CliRunner.Run("predict", "--model", dir, "--text", "hello"), json + ": model.type: expected a string, got 1.");
+        CliRunner.Run("predict", "--model", dir, "--text", "hello").AssertOneLineError(json + ": model.type: expected a string, got 1.");
         File.WriteAllText(json, """{"model": {"type": "WordPiece", "vocab": {"[UNK]": 0, "a": 1, "[UNK]": 2}}}""");
-        AssertOneLine(CliRunner.Run("predict", "--model", dir, "--text", "hello"), json + ": duplicate key 'model.vocab.[UNK]'.");
+        CliRunner.Run("predict", "--model", dir, "--text", "hello").AssertOneLineError(json + ": duplicate key 'model.vocab.[UNK]'.");
         File.WriteAllText(json, """{"model": {"type": "WordPiece", "vocab": {"[UNK]": 0}}, "post_processor": {"type": "BertProcessing", "cls": "[CLS]"}}""");
-        AssertOneLine(CliRunner.Run("predict", "--model", dir, "--text", "hello"), json + ": post_processor: not the shape HF's BertProcessing has");
+        CliRunner.Run("predict", "--model", dir, "--text", "hello").AssertOneLineError(json + ": post_processor: not the shape HF's BertProcessing has");
     }
 
     [Fact]
@@ -143,11 +127,10 @@ public class ModelDirectoryConsistencyTests
             """);
         var model = HfFixture.Dir("question-answering");
         const string expected = "question q1: answer_start: expected a number (a character offset ≥ 0), got \"14\".";
-        AssertOneLine(CliRunner.Run("evaluate", "--model", model, "--task", "squad", "--data", squad, "--output", tmp.File("m.json")), squad + ": " + expected);
-        AssertOneLine(CliRunner.Run("finetune", "--task", "squad", "--data", squad, "--model", model, "--output", tmp.File("ft"), "--epochs", "1"), squad + ": " + expected);
+        CliRunner.Run("evaluate", "--model", model, "--task", "squad", "--data", squad, "--output", tmp.File("m.json")).AssertOneLineError(squad + ": " + expected);
+        CliRunner.Run("finetune", "--task", "squad", "--data", squad, "--model", model, "--output", tmp.File("ft"), "--epochs", "1").AssertOneLineError(squad + ": " + expected);
         File.WriteAllText(squad, """{"data": [{"paragraphs": [{"context": "x", "qas": ["q1"]}]}]}""");
-        AssertOneLine(CliRunner.Run("evaluate", "--model", model, "--task", "squad", "--data", squad, "--output", tmp.File("m.json")),
-            squad + ": an entry of \"qas\" is \"q1\"; expected a question object");
+        CliRunner.Run("evaluate", "--model", model, "--task", "squad", "--data", squad, "--output", tmp.File("m.json")).AssertOneLineError(squad + ": an entry of \"qas\" is \"q1\"; expected a question object");
     }
 
     [Fact]

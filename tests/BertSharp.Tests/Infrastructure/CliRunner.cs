@@ -7,7 +7,25 @@ public static class CliRunner
 {
     private static readonly object ConsoleLock = new();
 
-    public sealed record Result(int ExitCode, string StdOut, string StdErr);
+    public sealed record Result(int ExitCode, string StdOut, string StdErr)
+    {
+        /// <summary>
+        /// Asserts the bad-input contract: exit code 2, nothing on stdout, and one line on stderr that starts with
+        /// <c>error: </c> and holds each of <paramref name="fragments"/>. Returns that line.
+        /// </summary>
+        public string AssertOneLineError(params string[] fragments)
+        {
+            Assert.True(ExitCode == 2, $"exit {ExitCode}: {StdErr}");
+            var line = Assert.Single(StdErr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+            Assert.StartsWith("error: ", line, StringComparison.Ordinal);
+            foreach (var f in fragments)
+            {
+                Assert.Contains(f, line, StringComparison.Ordinal);
+            }
+            Assert.Equal("", StdOut);
+            return line;
+        }
+    }
 
     public static Result Run(params string[] args)
     {
