@@ -53,6 +53,26 @@ public class PretrainingTrainerTests
         Device = "cpu",
     };
 
+    [Fact]
+    public void A_step_larger_than_the_training_data_is_refused_before_anything_is_written()
+    {
+        using var tmp = TestPaths.TempDir();
+        var (data, vocab) = SmallData(tmp, dupe: 1);
+        var count = PretrainingDataset.Open(data).Count;
+        // Without evaluation every instance trains: a step of exactly all of them is allowed, one more is not.
+        var options = Options() with { EvalEvery = 0, Steps = 1, WarmupSteps = 0, SaveEvery = 0, BatchSize = (int)count, GradAccum = 1 };
+        new PretrainingTrainer(options).Run(data, tmp.File("all"), new PretrainingModelSource("tiny", vocab), resume: false);
+        var e = Assert.Throws<BertSharpException>(() =>
+            new PretrainingTrainer(options with { GradAccum = 2 }).Run(data, tmp.File("twice"), new PretrainingModelSource("tiny", vocab), resume: false));
+        Assert.Equal(["batch_size", "gradient_accumulation_steps"], e.Fields);
+        Assert.Equal($"error: --batch-size {count} × --grad-accum 2: more instances per step than the {count:N0} training instances of {data}; expected at most {count}.",
+            "error: " + Cli.CliErrors.Describe(e));
+        Assert.False(Directory.Exists(tmp.File("twice")));
+        // The CLI's int.MaxValue used to end in an OutOfMemoryException (exit 70).
+        CliRunner.Run("pretrain", "--data", data, "--vocab", vocab, "--config", "tiny", "--output", tmp.File("huge"), "--steps", "1", "--batch-size", "2147483647")
+            .AssertOneLineError("--batch-size 2147483647 × --grad-accum 1: more instances per step than the ");
+    }
+
     [Theory]
     [InlineData(PretrainingObjective.MaskedLmNextSentence)]
     [InlineData(PretrainingObjective.MaskedLm)]

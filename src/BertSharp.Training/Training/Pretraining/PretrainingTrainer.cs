@@ -83,6 +83,14 @@ public sealed class PretrainingTrainer
         var data = PretrainingDataset.Open(dataDirectory);
         var evalCount = _options.EvalEvery > 0 ? (int)Math.Min(_options.EvalInstances, data.Count / 10) : 0;
         var trainCount = data.Count - evalCount;
+        // A step takes distinct instances: one larger than the data would repeat instances within it, and a batch near
+        // int.MaxValue could not even be allocated (it ended in an OutOfMemoryException).
+        if ((long)_options.BatchSize * _options.GradAccum > trainCount)
+        {
+            throw new BertSharpException(
+                $"{BertSharpException.Field("batch_size")} {_options.BatchSize} × {BertSharpException.Field("gradient_accumulation_steps")} {_options.GradAccum}: " +
+                $"more instances per step than the {trainCount:N0} training instances of {dataDirectory}; expected at most {trainCount}.");
+        }
         var dataObjective = PretrainingObjectives.Parse(data.Manifest.Objective);
         var objective = _options.Objective ?? dataObjective;
         if (objective == PretrainingObjective.MaskedLmNextSentence && dataObjective == PretrainingObjective.MaskedLm)
