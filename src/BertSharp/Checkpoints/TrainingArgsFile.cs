@@ -37,7 +37,7 @@ public static class TrainingArgsFile
         string? text = null;
         try
         {
-            text = File.ReadAllText(path);
+            text = IO.TextLines.ReadAllText(path);
             node = JsonNode.Parse(text, documentOptions: StrictJson.Options);
         }
         catch (JsonException e)

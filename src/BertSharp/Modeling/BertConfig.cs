@@ -190,7 +190,8 @@ public sealed partial class BertConfig
         {
             throw new BertSharpException($"{path}: {length} bytes, more than the {MaxConfigBytes}-byte limit for a config.json.");
         }
-        return Parse(File.ReadAllText(path), path);
+        // Strict UTF-8 (the line of a bad byte named): File.ReadAllText would turn it into U+FFFD inside a string value.
+        return Parse(IO.TextLines.ReadAllText(path), path);
     }
 
     /// <summary>Writes <c>config.json</c> as HF <c>save_pretrained</c> does: sorted keys, two-space indent.</summary>

@@ -95,6 +95,26 @@ public class BertConfigTests
     }
 
     [Fact]
+    public void Invalid_utf8_in_config_json_or_training_args_is_an_error_naming_its_line()
+    {
+        // Read leniently, the byte became U+FFFD inside the string value and the file loaded.
+        using var tmp = TestPaths.TempDir();
+        var json = File.ReadAllText(Path.Combine(TestPaths.Fixtures, "hf_bert", "sequence-classification", "config.json"));
+        var at = json.IndexOf("\"model_type\"", StringComparison.Ordinal);
+        var line = json[..at].Count(c => c == '\n') + 1;
+        var bytes = System.Text.Encoding.UTF8.GetBytes(json.Replace("\"model_type\": \"bert\"", "\"model_type\": \"bXX\"", StringComparison.Ordinal));
+        var x = bytes.AsSpan().IndexOf("bXX"u8) + 1;
+        (bytes[x], bytes[x + 1]) = (0xff, 0xfe);
+        File.WriteAllBytes(tmp.File("config.json"), bytes);
+        var e = Assert.Throws<BertSharpException>(() => BertConfig.Load(tmp.File("config.json")));
+        Assert.Equal($"{tmp.File("config.json")}: line {line}: invalid UTF-8 byte sequence (the file must be UTF-8 text).", e.Message);
+
+        File.WriteAllBytes(tmp.File("training_args.json"), [.. "{\"task\": \"s"u8, 0xff, .. "t2\"}"u8]);
+        Assert.Equal($"{tmp.File("training_args.json")}: line 1: invalid UTF-8 byte sequence (the file must be UTF-8 text).",
+            Assert.Throws<BertSharpException>(() => BertSharp.Checkpoints.TrainingArgsFile.Read(tmp.Path)).Message);
+    }
+
+    [Fact]
     public void Save_is_atomic_and_loads_back()
     {
         using var tmp = TestPaths.TempDir();
