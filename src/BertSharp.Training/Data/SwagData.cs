@@ -158,6 +158,17 @@ public static class SwagData
         {
             throw new BertSharpException($"{path} line {line}: sent1 and sent2 are both empty; expected the question's context.");
         }
+        // An empty ending would still be scored (as sent2 alone) and could even be the labelled answer, so the question
+        // would train on a choice that is not there; the classification reader refuses an empty text the same way.
+        // sent2 alone may be empty (Pairs then pairs sent1 with the bare ending): it only starts the second sentence, while
+        // sent1 carries the context, so only both empty is refused above.
+        for (var k = 0; k < endings.Length; k++)
+        {
+            if (endings[k].Length == 0)
+            {
+                throw new BertSharpException($"{path} line {line}: field 'ending{k.ToString(CultureInfo.InvariantCulture)}' is empty; expected the ending's text.");
+            }
+        }
         return new ChoiceExample(sent1, sent2, endings, id, line);
     }
 }

@@ -131,6 +131,13 @@ public class HeadDataTests
         File.WriteAllText(csv, "sent1,sent2,ending0,label\nx,y,a,0\n");
         e = Assert.Throws<BertSharpException>(() => SwagData.Read(csv));
         Assert.Contains("1 ending column(s)", e.Message, StringComparison.Ordinal);
+        // An empty or whitespace-only ending names its field and line, in CSV and in JSON lines; an empty sent2 stays allowed.
+        File.WriteAllText(csv, "sent1,sent2,ending0,ending1,ending2,label\nx,y,a,b,c,0\nx,,a,b,\"  \",0\n");
+        e = Assert.Throws<BertSharpException>(() => SwagData.Read(csv));
+        Assert.Equal($"{csv} line 3: field 'ending2' is empty; expected the ending's text.", e.Message);
+        File.WriteAllText(jsonl, "{\"sent1\":\"The cat sat.\",\"sent2\":\"\",\"ending0\":\"\",\"ending1\":\"b\",\"label\":1}\n");
+        e = Assert.Throws<BertSharpException>(() => SwagData.Read(jsonl));
+        Assert.Equal($"{jsonl} line 1: field 'ending0' is empty; expected the ending's text.", e.Message);
         var feature = SwagData.Encode(Tokenizer, c[0], 64);
         Assert.Equal(3, feature.Choices.Count);
         Assert.Equal(1L, feature.Label);
