@@ -61,20 +61,42 @@ public static class SquadData
             var v2 = root.TryGetProperty("version", out var version) && version.ValueKind == JsonValueKind.String
                      && version.GetString()!.TrimStart('v').StartsWith('2');
             var examples = new List<SquadExample>();
+            // Question id → its JSON path: evaluation keys predictions and gold answers by id, so a repeated id would
+            // silently merge two questions' answers.
+            var seen = new Dictionary<string, string>(StringComparer.Ordinal);
+            var articleIndex = 0;
             foreach (var article in data.EnumerateArray())
             {
+                var paragraphIndex = 0;
                 foreach (var paragraph in Items(path, article, "paragraphs", "data[]"))
                 {
                     var context = Text(path, paragraph, "context", "paragraph");
+                    var qaIndex = 0;
                     foreach (var qa in Items(path, paragraph, "qas", "paragraph"))
                     {
+                        var at = string.Create(CultureInfo.InvariantCulture, $"data[{articleIndex}].paragraphs[{paragraphIndex}].qas[{qaIndex}]");
+                        qaIndex++;
                         if (qa.ValueKind != JsonValueKind.Object)
                         {
                             throw new BertSharpException($"{path}: an entry of \"qas\" is {Short(qa.GetRawText())}; expected a question object (\"id\", \"question\", \"answers\").");
                         }
-                        var id = qa.TryGetProperty("id", out var idEl) ? idEl.ToString() : examples.Count.ToString(CultureInfo.InvariantCulture);
+                        var id = Id(path, qa, at);
+                        if (!seen.TryAdd(id, at))
+                        {
+                            throw new BertSharpException($"{path}: question {id} ({at}): id: already used by {seen[id]}; expected a unique id per question (predictions are keyed by id).");
+                        }
                         var question = Text(path, qa, "question", $"question {id}");
-                        var impossible = qa.TryGetProperty("is_impossible", out var imp) && imp.ValueKind == JsonValueKind.True;
+                        var impossible = false;
+                        if (qa.TryGetProperty("is_impossible", out var imp))
+                        {
+                            // Only a JSON boolean: "yes" or 1 would otherwise read as answerable (anything not true) and
+                            // silently turn the question's meaning around.
+                            if (imp.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
+                            {
+                                throw new BertSharpException($"{path}: question {id}: is_impossible: expected true or false, got {Short(imp.GetRawText())}.");
+                            }
+                            impossible = imp.ValueKind == JsonValueKind.True;
+                        }
                         v2 |= impossible;
                         var answers = new List<SquadAnswer>();
                         if (!impossible && qa.TryGetProperty("answers", out var ans) && ans.ValueKind == JsonValueKind.Array)
@@ -90,7 +112,9 @@ public static class SquadData
                         }
                         examples.Add(new SquadExample(id, question, context, answers));
                     }
+                    paragraphIndex++;
                 }
+                articleIndex++;
             }
             if (examples.Count == 0)
             {
@@ -148,9 +172,35 @@ public static class SquadData
         return (s - 1, e + 1);
     }
 
+    /// <summary>The question's id: a non-empty string (or a number, read as its digits); <paramref name="at"/> names the question when it has none.</summary>
+    private static string Id(string path, JsonElement qa, string at)
+    {
+        if (!qa.TryGetProperty("id", out var el))
+        {
+            throw new BertSharpException($"{path}: {at}: id: missing; expected the question's unique id (a string).");
+        }
+        var id = el.ValueKind switch
+        {
+            JsonValueKind.String => el.GetString()!,
+            JsonValueKind.Number => el.GetRawText(),
+            _ => null,
+        };
+        if (string.IsNullOrWhiteSpace(id))
+        {
+            throw new BertSharpException($"{path}: {at}: id: expected the question's unique id (a non-empty string), got {Short(el.GetRawText())}.");
+        }
+        return id;
+    }
+
     private static SquadAnswer Answer(string path, string id, string context, JsonElement a)
     {
         var text = Text(path, a, "text", $"question {id} answer");
+        // An empty answer would be a zero-width span (end before start) in training and an exact match for an empty
+        // prediction in evaluation; unanswerable questions are marked by is_impossible or "answers": [], not by "".
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            throw new BertSharpException($"{path}: question {id}: answer text: expected the answer's text, got {Short(a.GetProperty("text").GetRawText())}.");
+        }
         if (!a.TryGetProperty("answer_start", out var st))
         {
             throw new BertSharpException($"{path}: question {id}: an answer lacks \"answer_start\" (a character offset ≥ 0).");

@@ -82,6 +82,36 @@ public class HeadDataTests
         File.WriteAllText(path, """{"data": [{"paragraphs": [{"context": "abc", "qas": [{"id": "q9", "question": "?", "answers": [{"text": "zz", "answer_start": 1}]}]}]}]}""");
         var e = Assert.Throws<BertSharpException>(() => SquadData.Read(path));
         Assert.Equal($"{path}: question q9: answer 'zz' is not at answer_start 1 of its context.", e.Message);
+        // An answer_start past the end of the context is the same error.
+        File.WriteAllText(path, """{"data": [{"paragraphs": [{"context": "abc", "qas": [{"id": "q9", "question": "?", "answers": [{"text": "c", "answer_start": 7}]}]}]}]}""");
+        e = Assert.Throws<BertSharpException>(() => SquadData.Read(path));
+        Assert.Equal($"{path}: question q9: answer 'c' is not at answer_start 7 of its context.", e.Message);
+    }
+
+    [Fact]
+    public void Squad_json_refuses_a_non_boolean_is_impossible_a_missing_or_repeated_id_and_an_empty_answer()
+    {
+        using var tmp = TestPaths.TempDir();
+        var path = tmp.File("dev.json");
+        string Error(string qas)
+        {
+            File.WriteAllText(path, "{\"version\": \"v2.0\", \"data\": [{\"paragraphs\": [{\"context\": \"the cat sat\", \"qas\": [" + qas + "]}]}]}");
+            return Assert.Throws<BertSharpException>(() => SquadData.Read(path)).Message;
+        }
+        Assert.Equal($"{path}: question q1: is_impossible: expected true or false, got \"yes\".",
+            Error("""{"id": "q1", "question": "?", "is_impossible": "yes", "answers": [{"text": "cat", "answer_start": 4}]}"""));
+        Assert.Equal($"{path}: data[0].paragraphs[0].qas[1]: id: missing; expected the question's unique id (a string).",
+            Error("""{"id": "q1", "question": "?", "answers": []}, {"question": "??", "answers": []}"""));
+        Assert.Equal($"{path}: data[0].paragraphs[0].qas[0]: id: expected the question's unique id (a non-empty string), got \"\".",
+            Error("""{"id": "", "question": "?", "answers": []}"""));
+        Assert.Equal($"{path}: question q1 (data[0].paragraphs[0].qas[1]): id: already used by data[0].paragraphs[0].qas[0]; expected a unique id per question (predictions are keyed by id).",
+            Error("""{"id": "q1", "question": "?", "answers": []}, {"id": "q1", "question": "??", "answers": [{"text": "cat", "answer_start": 4}]}"""));
+        Assert.Equal($"{path}: question q2: answer text: expected the answer's text, got \"\".",
+            Error("""{"id": "q2", "question": "?", "is_impossible": false, "answers": [{"text": "", "answer_start": 4}]}"""));
+        // A v2.0 unanswerable question keeps "answers": [] (is_impossible true, or no answers at all).
+        File.WriteAllText(path, """{"version": "v2.0", "data": [{"paragraphs": [{"context": "the cat sat", "qas": [{"id": "a", "question": "?", "is_impossible": true, "answers": []}, {"id": "b", "question": "?", "answers": []}, {"id": "c", "question": "?", "is_impossible": false, "answers": [{"text": "cat", "answer_start": 4}]}]}]}]}""");
+        var d = SquadData.Read(path);
+        Assert.Equal([true, true, false], d.Examples.Select(x => x.IsImpossible));
     }
 
     [Fact]
