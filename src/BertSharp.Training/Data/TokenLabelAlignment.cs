@@ -1,3 +1,4 @@
+using System.Globalization;
 using BertSharp.Modeling;
 using BertSharp.Tokenization;
 
@@ -6,7 +7,7 @@ namespace BertSharp.Data;
 /// <summary>A tagged sentence as model input: <c>[CLS] pieces… [SEP]</c> with one label per piece.</summary>
 /// <param name="InputIds">Token ids [tokens].</param>
 /// <param name="Labels">Class id per token [tokens]; -100 where no loss is taken ([CLS], [SEP], and continuation pieces unless every piece is labelled).</param>
-/// <param name="WordStarts">Per word of the sentence, the position of its first piece, or -1 when the word was cut off by the maximum length (or has no pieces).</param>
+/// <param name="WordStarts">Per word of the sentence, the position of its first piece, or -1 when the word was cut off by the maximum length (a word with no pieces is an error in <see cref="TokenLabelAlignment.Encode"/>).</param>
 public sealed record TaggedFeature(int[] InputIds, long[] Labels, int[] WordStarts)
 {
     /// <summary>Number of tokens.</summary>
@@ -43,6 +44,14 @@ public static class TokenLabelAlignment
         {
             var tag = Id(labels, sentence.Tags[w], sentence, path);
             var pieces = tokenizer.EncodeIds(sentence.Words[w], null, Pieces);
+            if (pieces.Length == 0)
+            {
+                // The tokenizer, not the reader, decides what is empty: a word of only zero-width, control or whitespace
+                // characters loses them all to BERT's clean-up. Without a piece it would keep WordStarts -1, be counted as
+                // cut off by the maximum length, and its tag would silently be dropped from training and the scores.
+                throw new BertSharpException(
+                    $"{path} line {sentence.Line}: token {(w + 1).ToString(CultureInfo.InvariantCulture)} ({Describe(sentence.Words[w])}) produces no word piece (the tokenizer removes whitespace, control and zero-width characters), so its tag '{sentence.Tags[w]}' would be lost; expected a visible word.");
+            }
             var continuation = labelAllTokens ? ContinuationOf(labels, tag) : Losses.IgnoreIndex;
             for (var p = 0; p < pieces.Length && ids.Count < maxLength - 1; p++)
             {
@@ -74,6 +83,10 @@ public static class TokenLabelAlignment
         }
         return tag;
     }
+
+    /// <summary>A word with no pieces, readably: its characters are invisible, so their code points (or "" when it has none).</summary>
+    private static string Describe(string word) =>
+        word.Length == 0 ? "\"\"" : string.Join(' ', word.EnumerateRunes().Select(r => "U+" + r.Value.ToString("X4", CultureInfo.InvariantCulture)));
 
     private static long Id(IReadOnlyList<string> labels, string tag, TaggedSentence sentence, string path)
     {

@@ -64,6 +64,21 @@ public class HeadDataTests
     }
 
     [Fact]
+    public void A_word_with_no_word_piece_is_an_error_not_a_truncated_word()
+    {
+        // A zero-width space (CoNLL columns keep it: it is not a field separator) and an empty JSON token both vanish in
+        // the tokenizer's clean-up; before, the word kept no position and its tag was dropped as if cut off.
+        var tags = new[] { "B-PER", "O" };
+        var tok = Tokenizer;
+        var conll = TaggedCorpus.ReadConll("train.conll", "-DOCSTART- O\n\nJohn B-PER\nsat O\n\u200B B-PER\n");
+        var e = Assert.Throws<BertSharpException>(() => TokenLabelAlignment.Encode(tok, conll[0], tags, 64, false, "train.conll"));
+        Assert.Equal("train.conll line 3: token 3 (U+200B) produces no word piece (the tokenizer removes whitespace, control and zero-width characters), so its tag 'B-PER' would be lost; expected a visible word.", e.Message);
+        var json = TaggedCorpus.ReadJsonLines("train.jsonl", "{\"tokens\":[\"John\",\"\"],\"ner_tags\":[\"B-PER\",\"O\"]}", null);
+        e = Assert.Throws<BertSharpException>(() => TokenLabelAlignment.Encode(tok, json[0], tags, 64, false, "train.jsonl"));
+        Assert.Equal("train.jsonl line 1: token 2 (\"\") produces no word piece (the tokenizer removes whitespace, control and zero-width characters), so its tag 'O' would be lost; expected a visible word.", e.Message);
+    }
+
+    [Fact]
     public void Squad_json_gives_questions_answers_and_the_version()
     {
         using var tmp = TestPaths.TempDir();
