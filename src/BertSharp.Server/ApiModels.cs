@@ -1,3 +1,5 @@
+using System.ComponentModel.DataAnnotations;
+
 namespace BertSharp.Server;
 
 #pragma warning disable CA1819 // request/response DTOs: arrays are the JSON shape
@@ -25,7 +27,11 @@ public sealed record NerResponse(IReadOnlyList<BertSharp.Inference.TokenEntity> 
 /// <param name="Context">The text holding the answer (several windows long at most; see /health).</param>
 /// <param name="TopK">Answers wanted (default 1).</param>
 /// <param name="MaxAnswerLength">Longest answer in tokens (default 15).</param>
-public sealed record QaRequest(string? Question = null, string? Context = null, int? TopK = null, int? MaxAnswerLength = null);
+// [Range] only describes the field in the OpenAPI document (minimal APIs validate nothing without AddValidation); the endpoint's
+// RequestChecks.Range enforces the same constants.
+public sealed record QaRequest(string? Question = null, string? Context = null,
+    [property: Range(RequestChecks.MinTopK, RequestChecks.QaMaxTopK)] int? TopK = null,
+    [property: Range(RequestChecks.MinAnswerLength, RequestChecks.MaxAnswerLength)] int? MaxAnswerLength = null);
 
 /// <summary>Answers, best first; offsets are UTF-16 positions in the context.</summary>
 public sealed record QaResponse(IReadOnlyList<BertSharp.Inference.QaAnswer> Answers);
@@ -70,7 +76,7 @@ public sealed record ClassifyResponse(IReadOnlyList<Classification> Predictions)
 /// <summary>Body of <c>POST /v1/fill-mask</c>.</summary>
 /// <param name="Text">Text with one or more [MASK] tokens.</param>
 /// <param name="TopK">Candidates per mask (default 5).</param>
-public sealed record FillMaskRequest(string? Text = null, int? TopK = null);
+public sealed record FillMaskRequest(string? Text = null, [property: Range(RequestChecks.MinTopK, RequestChecks.FillMaskMaxTopK)] int? TopK = null);
 
 /// <summary>Candidates for each [MASK], in mask order, most probable first.</summary>
 public sealed record FillMaskResponse(IReadOnlyList<IReadOnlyList<BertSharp.Inference.FillMaskPrediction>> Masks);

@@ -48,7 +48,7 @@ public static class BertServer
         builder.Services.AddHostedService(sp => sp.GetRequiredService<BatcherRegistry>());
         builder.Services.ConfigureHttpJsonOptions(j => ServerJson.Configure(j.SerializerOptions));
         builder.Services.Configure<RouteHandlerOptions>(r => r.ThrowOnBadRequest = true);
-        builder.Services.AddOpenApi();
+        builder.Services.AddOpenApi(o => o.AddSchemaTransformer(ApiSchema.Transform));
         builder.Host.ConfigureHostOptions(h => h.ShutdownTimeout = options.Timeout);
         configure?.Invoke(builder);
 

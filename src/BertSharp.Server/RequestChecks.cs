@@ -3,6 +3,19 @@ namespace BertSharp.Server;
 /// <summary>Field checks of request bodies: each failure is a 400 naming the field.</summary>
 internal static class RequestChecks
 {
+    // The bounds of the numeric options: the endpoints check them and the request records' [Range] attributes put the same
+    // numbers into the OpenAPI document, so the two cannot drift apart.
+    public const int MinTopK = 1;
+    public const int FillMaskMaxTopK = 50;
+    public const int FillMaskDefaultTopK = 5;
+    public const int QaMaxTopK = 20;
+    public const int QaDefaultTopK = 1;
+    public const int MinAnswerLength = 1;
+    public const int MaxAnswerLength = 512;
+
+    /// <summary>The accepted values of a <see cref="Choice{T}"/> field, as the API spells them (the error message and the OpenAPI enum).</summary>
+    public static IReadOnlyList<string> ChoiceNames<T>() where T : struct, Enum => [.. Enum.GetNames<T>().Select(n => n.ToLowerInvariant())];
+
     public static string Text(string? value, string field)
     {
         if (value is null)
@@ -47,7 +60,7 @@ internal static class RequestChecks
         {
             return parsed;
         }
-        var names = string.Join(", ", Enum.GetNames<T>().Select(n => n.ToLowerInvariant()));
+        var names = string.Join(", ", ChoiceNames<T>());
         throw new ApiException(400, $"'{field}' must be one of {names}; got '{value}'.");
     }
 

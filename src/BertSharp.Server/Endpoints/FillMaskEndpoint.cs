@@ -23,7 +23,7 @@ internal static class FillMaskEndpoint
         app.MapPost("/v1/fill-mask", async (FillMaskRequest request, HttpContext context) =>
         {
             var text = RequestChecks.Text(request.Text, "text");
-            var topK = RequestChecks.Range(request.TopK, "top_k", 5, 1, 50);
+            var topK = RequestChecks.Range(request.TopK, "top_k", RequestChecks.FillMaskDefaultTopK, RequestChecks.MinTopK, RequestChecks.FillMaskMaxTopK);
             served.CheckLength(text, "text");
             var masks = served.Tokenizer.Specials.Mask;
             if (!text.Contains(masks, StringComparison.Ordinal))

@@ -30,8 +30,9 @@ internal static class QaEndpoint
         {
             var question = RequestChecks.Text(request.Question, "question");
             var text = RequestChecks.Text(request.Context, "context");
-            var topK = RequestChecks.Range(request.TopK, "top_k", 1, 1, 20);
-            var maxAnswer = RequestChecks.Range(request.MaxAnswerLength, "max_answer_length", QuestionAnsweringOptions.DefaultMaxAnswerLength, 1, 512);
+            var topK = RequestChecks.Range(request.TopK, "top_k", RequestChecks.QaDefaultTopK, RequestChecks.MinTopK, RequestChecks.QaMaxTopK);
+            var maxAnswer = RequestChecks.Range(request.MaxAnswerLength, "max_answer_length", QuestionAnsweringOptions.DefaultMaxAnswerLength,
+                RequestChecks.MinAnswerLength, RequestChecks.MaxAnswerLength);
             served.CheckLength(question, "question", served.MaxLength / 2, 3);
             served.CheckLength(text, "context", served.MaxLength * options.MaxContextWindows, 0);
             var window = Math.Min(QuestionAnsweringOptions.DefaultWindow, served.MaxLength);

@@ -1,0 +1,148 @@
+using System.Text.Json.Nodes;
+using BertSharp.Inference;
+using BertSharp.Server;
+
+namespace BertSharp.Tests.Server;
+
+/// <summary>
+/// The OpenAPI document states what the endpoints enforce: required fields, the choices of string options, and the bounds of
+/// numbers and text lists, from the same constants and options the request checks use.
+/// </summary>
+public sealed class ServerOpenApiTests
+{
+    private static async Task<JsonNode> Document(ServerHost host) =>
+        JsonNode.Parse(await host.Client.GetStringAsync(new Uri("/openapi.json", UriKind.Relative)))!;
+
+    /// <summary>The request body schema of <c>POST path</c>, its <c>$ref</c> resolved.</summary>
+    private static JsonObject RequestSchema(JsonNode doc, string path)
+    {
+        var schema = doc["paths"]![path]!["post"]!["requestBody"]!["content"]!["application/json"]!["schema"]!;
+        if (schema["$ref"] is { } reference)
+        {
+            schema = doc["components"]!["schemas"]![((string)reference!).Split('/')[^1]]!;
+        }
+        return schema.AsObject();
+    }
+
+    private static List<string> Names(JsonNode? array) => array is null ? [] : [.. array.AsArray().Select(n => (string)n!)];
+
+    /// <summary>A required text: a non-empty string, null not allowed (the server refuses null like a missing field).</summary>
+    private static void AssertText(JsonObject schema, string field)
+    {
+        var p = schema["properties"]![field]!;
+        Assert.Equal(System.Text.Json.JsonValueKind.String, p["type"]!.GetValueKind());
+        Assert.Equal("string", (string)p["type"]!);
+        Assert.Equal(1, (int)p["minLength"]!);
+    }
+
+    private static void AssertBounds(JsonObject schema, string field, int min, int max)
+    {
+        var p = schema["properties"]![field]!;
+        Assert.Equal(min, (double)p["minimum"]!);
+        Assert.Equal(max, (double)p["maximum"]!);
+    }
+
+    /// <summary><c>text</c> or <c>texts</c>, exactly one: a oneOf of the two required sets, texts bounded by the server's limit.</summary>
+    private static void AssertTextOrTexts(JsonObject schema, int maxTexts)
+    {
+        Assert.Null(schema["required"]);
+        Assert.Equal([["text"], ["texts"]], schema["oneOf"]!.AsArray().Select(b => Names(b!["required"])));
+        AssertText(schema, "text");
+        var texts = schema["properties"]!["texts"]!;
+        Assert.Equal("array", (string)texts["type"]!);
+        Assert.Equal(1, (int)texts["minItems"]!);
+        Assert.Equal(maxTexts, (int)texts["maxItems"]!);
+        Assert.Equal(1, (int)texts["items"]!["minLength"]!);
+    }
+
+    [Fact]
+    public async Task Fill_mask_embed_and_attention_schemas_match_the_checks()
+    {
+        // A texts limit other than the default, so the document is seen to take it from the server's options.
+        await using var host = await ServerHost.Start("masked-lm", o => o with { MaxTextsPerRequest = 7 });
+        var doc = await Document(host);
+
+        var fill = RequestSchema(doc, "/v1/fill-mask");
+        Assert.Equal(["text"], Names(fill["required"]));
+        AssertText(fill, "text");
+        AssertBounds(fill, "top_k", RequestChecks.MinTopK, RequestChecks.FillMaskMaxTopK);
+        Assert.Equal(["text"], Names(RequestSchema(doc, "/v1/attention")["required"]));
+        AssertText(RequestSchema(doc, "/v1/attention"), "text");
+
+        var embed = RequestSchema(doc, "/v1/embed");
+        AssertTextOrTexts(embed, 7);
+        Assert.Equal(["cls", "mean"], Names(embed["properties"]!["pooling"]!["enum"]));
+        Assert.Equal(["cls", "mean"], RequestChecks.ChoiceNames<Pooling>());
+
+        // What the document says is what the server does: {} lacks the required 'text' and is refused; the bounds are the checks'.
+        Assert.Contains("text", Names(fill["required"]).Except(JsonNode.Parse("{}")!.AsObject().Select(p => p.Key)));
+        var (status, body) = await host.Post("/v1/fill-mask", "{}");
+        Assert.Equal(400, status);
+        Assert.Equal("'text' is required: a non-empty string.", (string)body!["error"]!);
+        (status, _) = await host.Post("/v1/fill-mask", new { text = "a [MASK] b", top_k = RequestChecks.FillMaskMaxTopK });
+        Assert.Equal(200, status);
+        (status, body) = await host.Post("/v1/fill-mask", new { text = "a [MASK] b", top_k = RequestChecks.FillMaskMaxTopK + 1 });
+        Assert.Equal(400, status);
+        Assert.Contains($"between {RequestChecks.MinTopK} and {RequestChecks.FillMaskMaxTopK}", (string)body!["error"]!, StringComparison.Ordinal);
+        (status, _) = await host.Post("/v1/embed", new { texts = Enumerable.Repeat("a b", 7).ToArray(), pooling = "mean" });
+        Assert.Equal(200, status);
+        (status, _) = await host.Post("/v1/embed", new { texts = Enumerable.Repeat("a b", 8).ToArray() });
+        Assert.Equal(422, status);
+        (status, _) = await host.Post("/v1/embed", new { text = "a", texts = new[] { "b" } });
+        Assert.Equal(400, status);
+    }
+
+    [Fact]
+    public async Task The_texts_limit_is_also_bounded_by_the_queue()
+    {
+        await using var host = await ServerHost.Start("masked-lm", o => o with { MaxQueue = 3 });
+        var embed = RequestSchema(await Document(host), "/v1/embed");
+        Assert.Equal(3, (int)embed["properties"]!["texts"]!["maxItems"]!);
+        var (status, _) = await host.Post("/v1/embed", new { texts = new[] { "a", "b", "c", "d" } });
+        Assert.Equal(422, status);
+    }
+
+    [Fact]
+    public async Task Ner_schema_requires_text_and_lists_the_aggregations()
+    {
+        await using var host = await ServerHost.Start("token-classification");
+        var ner = RequestSchema(await Document(host), "/v1/ner");
+        Assert.Equal(["text"], Names(ner["required"]));
+        AssertText(ner, "text");
+        Assert.Equal(["none", "simple", "first", "average", "max"], Names(ner["properties"]!["aggregation"]!["enum"]));
+        Assert.Equal(RequestChecks.ChoiceNames<AggregationStrategy>(), Names(ner["properties"]!["aggregation"]!["enum"]));
+        var (status, _) = await host.Post("/v1/ner", "{}");
+        Assert.Equal(400, status);
+    }
+
+    [Fact]
+    public async Task Qa_schema_requires_question_and_context_and_bounds_the_numbers()
+    {
+        await using var host = await ServerHost.Start("question-answering");
+        var qa = RequestSchema(await Document(host), "/v1/qa");
+        Assert.Equal(["context", "question"], Names(qa["required"]).Order(StringComparer.Ordinal));
+        AssertText(qa, "question");
+        AssertText(qa, "context");
+        AssertBounds(qa, "top_k", RequestChecks.MinTopK, RequestChecks.QaMaxTopK);
+        AssertBounds(qa, "max_answer_length", RequestChecks.MinAnswerLength, RequestChecks.MaxAnswerLength);
+        var (status, body) = await host.Post("/v1/qa", new { question = "q", context = "c d", top_k = RequestChecks.QaMaxTopK + 1 });
+        Assert.Equal(400, status);
+        Assert.Contains($"between {RequestChecks.MinTopK} and {RequestChecks.QaMaxTopK}", (string)body!["error"]!, StringComparison.Ordinal);
+        (status, body) = await host.Post("/v1/qa", new { question = "q", context = "c d", max_answer_length = RequestChecks.MaxAnswerLength + 1 });
+        Assert.Equal(400, status);
+        Assert.Contains($"between {RequestChecks.MinAnswerLength} and {RequestChecks.MaxAnswerLength}", (string)body!["error"]!, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Classify_schema_takes_text_or_texts_and_text_pair_only_with_text()
+    {
+        await using var host = await ServerHost.Start("sequence-classification");
+        var classify = RequestSchema(await Document(host), "/v1/classify");
+        AssertTextOrTexts(classify, ApiSchema.MaxTexts(new ServerOptions { ModelDirectory = "" }));
+        Assert.Equal(["text"], Names(classify["dependentRequired"]!["text_pair"]));
+        var (status, _) = await host.Post("/v1/classify", new { texts = new[] { "a" }, text_pair = "b" });
+        Assert.Equal(400, status);
+        (status, _) = await host.Post("/v1/classify", "{}");
+        Assert.Equal(400, status);
+    }
+}
