@@ -48,7 +48,11 @@ public static class BertServer
         builder.Services.AddHostedService(sp => sp.GetRequiredService<BatcherRegistry>());
         builder.Services.ConfigureHttpJsonOptions(j => ServerJson.Configure(j.SerializerOptions));
         builder.Services.Configure<RouteHandlerOptions>(r => r.ThrowOnBadRequest = true);
-        builder.Services.AddOpenApi(o => o.AddSchemaTransformer(ApiSchema.Transform));
+        builder.Services.AddOpenApi(o =>
+        {
+            o.AddSchemaTransformer(ApiSchema.Transform);
+            o.AddOperationTransformer(ApiErrors.Describe);
+        });
         builder.Host.ConfigureHostOptions(h => h.ShutdownTimeout = options.Timeout);
         configure?.Invoke(builder);
 
@@ -95,7 +99,7 @@ public static class BertServer
         }).ExcludeFromDescription();
         Func<HealthResponse> health = () => new HealthResponse("ok", served.Architecture, [.. available.Select(a => "/v1/" + a)], served.MaxLength,
             options.MaxBatch, batchers.Stats, served.PairInput);
-        app.MapGet("/health", health).WithSummary("Liveness, the loaded model, its endpoints and batching counters.");
+        app.MapGet("/health", health).WithSummary("Liveness, the loaded model, its endpoints and batching counters.").ProducesHealthErrors();
         // HEAD (a monitor's probe) gets the GET answer's status and headers; Kestrel drops the body. A separate endpoint, so the
         // OpenAPI document does not list a HEAD operation.
         app.MapMethods("/health", [HttpMethods.Head], health).ExcludeFromDescription();

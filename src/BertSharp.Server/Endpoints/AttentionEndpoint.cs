@@ -19,6 +19,6 @@ internal static class AttentionEndpoint
             var map = (await batchers.Submit(batcher, [text], context))[0];
             var rounded = map.Weights.Select(l => l.Select(h => h.Select(q => q.Select(v => MathF.Round(v, 4)).ToArray()).ToArray()).ToArray()).ToArray();
             return new AttentionResponse(map.Tokens, rounded.Length, served.Model.Config.NumAttentionHeads, rounded);
-        }).WithSummary("Attention probabilities [layer][head][query][key] for a short text.").Produces<ErrorResponse>(400).Produces<ErrorResponse>(422);
+        }).WithSummary("Attention probabilities [layer][head][query][key] for a short text.").ProducesApiErrors();
     }
 }

@@ -39,7 +39,7 @@ internal static class ClassifyEndpoint
             }
             var result = await batchers.Submit(batcher, [.. texts.Select(t => (t, pair))], context);
             return new ClassifyResponse(result);
-        }).WithSummary("Label probabilities for texts (or a sentence pair).").Produces<ErrorResponse>(400).Produces<ErrorResponse>(422);
+        }).WithSummary("Label probabilities for texts (or a sentence pair).").ProducesApiErrors();
     }
 
     private static Classification ToResponse(Prediction p, IReadOnlyList<string> labels) =>

@@ -36,6 +36,6 @@ internal static class EmbedEndpoint
             }
             var vectors = await batchers.Submit(batcher, [.. texts.Select(t => new Item(t, pooling, request.Normalize ?? false))], context);
             return new EmbedResponse(vectors, served.Features.Dimension);
-        }).WithSummary("Sentence embeddings (CLS or mean pooling, optional L2 normalisation).").Produces<ErrorResponse>(400).Produces<ErrorResponse>(422);
+        }).WithSummary("Sentence embeddings (CLS or mean pooling, optional L2 normalisation).").ProducesApiErrors();
     }
 }

@@ -33,7 +33,7 @@ internal static class FillMaskEndpoint
             CheckCandidates(text, masks, topK, options.MaxFillMaskCandidates);
             var result = await batchers.Submit(batcher, [(text, topK)], context);
             return new FillMaskResponse(result[0]);
-        }).WithSummary("Top-k tokens (with scores and filled-in sequences) for each [MASK].").Produces<ErrorResponse>(400).Produces<ErrorResponse>(422);
+        }).WithSummary("Top-k tokens (with scores and filled-in sequences) for each [MASK].").ProducesApiErrors();
     }
 
     /// <summary>

@@ -26,6 +26,6 @@ internal static class NerEndpoint
             served.CheckLength(text, "text");
             var result = await batchers.Submit(batcher, [new Item(text, aggregation)], context);
             return new NerResponse(result[0]);
-        }).WithSummary("Entities with labels, scores and character spans.").Produces<ErrorResponse>(400).Produces<ErrorResponse>(422);
+        }).WithSummary("Entities with labels, scores and character spans.").ProducesApiErrors();
     }
 }

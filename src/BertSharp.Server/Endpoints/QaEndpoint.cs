@@ -39,6 +39,6 @@ internal static class QaEndpoint
             var o = new QuestionAnsweringOptions(topK, window, Math.Min(QuestionAnsweringOptions.DefaultDocStride, window / 4), maxAnswer, BatchSize: options.MaxBatch);
             var result = await batchers.Submit(batcher, [new Item(question, text, o)], context);
             return new QaResponse(result[0]);
-        }).WithSummary("Answers (text, score, character span) to a question about a context.").Produces<ErrorResponse>(400).Produces<ErrorResponse>(422);
+        }).WithSummary("Answers (text, score, character span) to a question about a context.").ProducesApiErrors();
     }
 }

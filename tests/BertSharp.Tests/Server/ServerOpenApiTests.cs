@@ -145,4 +145,45 @@ public sealed class ServerOpenApiTests
         (status, _) = await host.Post("/v1/classify", "{}");
         Assert.Equal(400, status);
     }
+
+    [Fact]
+    public async Task Every_operation_declares_the_errors_it_can_answer_with_the_error_schema()
+    {
+        await using var host = await ServerHost.Start("masked-lm", o => o with { MaxBodyBytes = 2048 });
+        var doc = await Document(host);
+        var paths = doc["paths"]!.AsObject();
+        Assert.Equal(["/health", "/v1/attention", "/v1/embed", "/v1/fill-mask"], paths.Select(p => p.Key).Order(StringComparer.Ordinal));
+        foreach (var (path, item) in paths)
+        {
+            var (method, expected) = path == "/health" ? ("get", ApiErrors.Health) : ("post", ApiErrors.Endpoint);
+            var responses = item![method]!["responses"]!.AsObject();
+            Assert.Equal(["200", .. expected.Select(s => s.ToString(System.Globalization.CultureInfo.InvariantCulture))], responses.Select(r => r.Key).Order(StringComparer.Ordinal));
+            foreach (var (code, response) in responses.Where(r => r.Key != "200"))
+            {
+                Assert.Equal("#/components/schemas/ErrorResponse", (string)response!["content"]!["application/json"]!["schema"]!["$ref"]!);
+                Assert.Equal(code is "429" or "503", response["headers"]?["Retry-After"] is not null);
+            }
+        }
+        Assert.Equal("Request body over 2048 bytes.", (string)paths["/v1/embed"]!["post"]!["responses"]!["413"]!["description"]!);
+        Assert.Equal(["error", "status"], doc["components"]!["schemas"]!["ErrorResponse"]!["properties"]!.AsObject().Select(p => p.Key).Order(StringComparer.Ordinal));
+
+        // The server answers these statuses, with bodies of the declared shape.
+        var (status, body) = await host.Post("/v1/embed", new { text = new string('a', 4000) });
+        AssertError(413, status, body);
+        using (var content = new StringContent("text=a", System.Text.Encoding.UTF8, "text/plain"))
+        using (var response = await host.Client.PostAsync(new Uri("/v1/embed", UriKind.Relative), content))
+        {
+            AssertError(415, (int)response.StatusCode, JsonNode.Parse(await response.Content.ReadAsStringAsync()));
+        }
+        (status, body) = await host.Post("/v1/embed", "{}");
+        AssertError(400, status, body);
+    }
+
+    private static void AssertError(int expected, int status, JsonNode? body)
+    {
+        Assert.Equal(expected, status);
+        Assert.Equal(["error", "status"], body!.AsObject().Select(p => p.Key).Order(StringComparer.Ordinal));
+        Assert.Equal(expected, (int)body["status"]!);
+        Assert.False(string.IsNullOrEmpty((string?)body["error"]));
+    }
 }
