@@ -13,6 +13,9 @@ namespace BertSharp.Server;
 /// </summary>
 internal static class ApiSchema
 {
+    /// <summary>Unanchored, as JSON Schema patterns are: some character that is not white space.</summary>
+    public const string NotBlank = @"\S";
+
     public static Task Transform(OpenApiSchema schema, OpenApiSchemaTransformerContext context, CancellationToken cancellationToken)
     {
         var type = context.JsonTypeInfo.Type;
@@ -61,10 +64,15 @@ internal static class ApiSchema
         }
     }
 
+    /// <summary>
+    /// What <see cref="RequestChecks.Text"/> accepts: a string with something besides white space (ECMA's \S; it and .NET's
+    /// char.IsWhiteSpace differ only on U+0085 and U+FEFF). minLength says the same to tools that skip patterns.
+    /// </summary>
     private static void NonEmptyText(OpenApiSchema text)
     {
         text.Type = JsonSchemaType.String;
         text.MinLength = 1;
+        text.Pattern = NotBlank;
     }
 
     /// <summary>

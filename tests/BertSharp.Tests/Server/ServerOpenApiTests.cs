@@ -33,6 +33,7 @@ public sealed class ServerOpenApiTests
         Assert.Equal(System.Text.Json.JsonValueKind.String, p["type"]!.GetValueKind());
         Assert.Equal("string", (string)p["type"]!);
         Assert.Equal(1, (int)p["minLength"]!);
+        Assert.Equal(@"\S", (string)p["pattern"]!);
     }
 
     private static void AssertBounds(JsonObject schema, string field, int min, int max)
@@ -53,6 +54,7 @@ public sealed class ServerOpenApiTests
         Assert.Equal(1, (int)texts["minItems"]!);
         Assert.Equal(maxTexts, (int)texts["maxItems"]!);
         Assert.Equal(1, (int)texts["items"]!["minLength"]!);
+        Assert.Equal(@"\S", (string)texts["items"]!["pattern"]!);
     }
 
     [Fact]
@@ -79,6 +81,11 @@ public sealed class ServerOpenApiTests
         var (status, body) = await host.Post("/v1/fill-mask", "{}");
         Assert.Equal(400, status);
         Assert.Equal("'text' is required: a non-empty string.", (string)body!["error"]!);
+        // A blank text passes minLength but not the pattern, and the server refuses it.
+        Assert.DoesNotMatch(new System.Text.RegularExpressions.Regex((string)fill["properties"]!["text"]!["pattern"]!, System.Text.RegularExpressions.RegexOptions.ECMAScript), " \t\n");
+        (status, body) = await host.Post("/v1/fill-mask", new { text = " \t\n" });
+        Assert.Equal(400, status);
+        Assert.Equal("'text' must not be empty.", (string)body!["error"]!);
         (status, _) = await host.Post("/v1/fill-mask", new { text = "a [MASK] b", top_k = RequestChecks.FillMaskMaxTopK });
         Assert.Equal(200, status);
         (status, body) = await host.Post("/v1/fill-mask", new { text = "a [MASK] b", top_k = RequestChecks.FillMaskMaxTopK + 1 });
