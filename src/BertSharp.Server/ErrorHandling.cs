@@ -155,6 +155,11 @@ internal static class ErrorHandling
         {
             context.Response.Headers.RetryAfter = "1";
         }
+        if (status == 405)
+        {
+            // RFC 9110 requires it on a 405; the API routes take POST, everything else here GET and HEAD.
+            context.Response.Headers.Allow = context.Request.Path.StartsWithSegments("/v1") ? "POST" : "GET, HEAD";
+        }
         await context.Response.WriteAsJsonAsync(new ErrorResponse(message, status), ServerJson.Options).ConfigureAwait(false);
     }
 }

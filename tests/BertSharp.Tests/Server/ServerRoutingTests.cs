@@ -36,9 +36,12 @@ public sealed class ServerRoutingTests : IAsyncLifetime
     [InlineData("DELETE", "/health", 405, "method DELETE is not allowed on /health")]
     public async Task Unknown_paths_are_404_and_wrong_methods_405(string method, string path, int expected, string message)
     {
-        var (status, error, _) = await Send(method, path);
+        var (status, error, response) = await Send(method, path);
         Assert.Equal(expected, status);
         Assert.Contains(message, error, StringComparison.Ordinal);
+        // A 405 names the methods the path takes (RFC 9110); the error writer used to clear every header.
+        var allow = response.Content.Headers.Allow.Count > 0 ? string.Join(", ", response.Content.Headers.Allow) : null;
+        Assert.Equal(expected == 405 ? (path.StartsWith("/v1/", StringComparison.Ordinal) ? "POST" : "GET, HEAD") : null, allow);
     }
 
     [Theory]
