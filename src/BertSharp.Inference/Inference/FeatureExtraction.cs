@@ -42,7 +42,7 @@ public sealed class FeatureExtraction : InferencePipeline<BertPreTrainedModel>
         var model = BertPretrained.Load(null, modelDir, out var report);
         try
         {
-            RequiredWeights.Check(report, [], "", modelDir);
+            RequiredWeights.CheckEncoder(report, modelDir);
             model.to(TorchRuntime.ResolveDevice(device));
         }
         catch

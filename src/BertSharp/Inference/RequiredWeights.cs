@@ -46,6 +46,17 @@ public static class RequiredWeights
         {
             throw new BertSharpException($"{modelDirectory}: the checkpoint has no {what} — {Names(head)} would be newly initialised and answer at random.");
         }
+        CheckEncoder(report, modelDirectory);
+    }
+
+    /// <summary>
+    /// Throws when the encoder (embeddings, layers) of <paramref name="report"/>'s model did not come whole from the
+    /// checkpoint, or the checkpoint holds encoder weights the model has no place for: either way config.json and the
+    /// weights do not describe the same model. The head is not looked at (see <see cref="Check(LoadReport, IReadOnlyCollection{string}, string, string)"/>).
+    /// </summary>
+    public static void CheckEncoder(LoadReport report, string modelDirectory)
+    {
+        ArgumentNullException.ThrowIfNull(report);
         var encoder = Encoder(report.MissingKeys);
         if (encoder.Count > 0)
         {

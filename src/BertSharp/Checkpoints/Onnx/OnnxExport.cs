@@ -52,7 +52,7 @@ public static class OnnxExport
                 $"{dir}: the checkpoint lacks {string.Join(", ", report.MissingKeys.Take(3))}{(report.MissingKeys.Count > 3 ? ", …" : "")} for {model.GetType().Name}; " +
                 $"exporting would write random weights (pass {BertSharpException.Field("architecture")}).");
         }
-        BertSharp.Inference.RequiredWeights.Check(report, [], "", dir);
+        BertSharp.Inference.RequiredWeights.CheckEncoder(report, dir);
         return Export(model, path, options);
     }
 
