@@ -98,18 +98,8 @@ public static class SquadData
                             impossible = imp.ValueKind == JsonValueKind.True;
                         }
                         v2 |= impossible;
-                        var answers = new List<SquadAnswer>();
-                        if (!impossible && qa.TryGetProperty("answers", out var ans) && ans.ValueKind == JsonValueKind.Array)
-                        {
-                            foreach (var a in ans.EnumerateArray())
-                            {
-                                answers.Add(Answer(path, id, context, a));
-                            }
-                        }
-                        if (!impossible && answers.Count == 0)
-                        {
-                            v2 = true;
-                        }
+                        var answers = Answers(path, id, context, qa, imp.ValueKind);
+                        v2 |= answers.Count == 0;
                         examples.Add(new SquadExample(id, question, context, answers));
                     }
                     paragraphIndex++;
@@ -170,6 +160,42 @@ public static class SquadData
             e--;
         }
         return (s - 1, e + 1);
+    }
+
+    /// <summary>
+    /// The question's gold answers; <paramref name="impossible"/> is its <c>is_impossible</c> (Undefined when absent). The two
+    /// must agree: SQuAD 2.0 keeps an unanswerable question's candidates in "plausible_answers" and its "answers" empty, so a
+    /// question marked both ways (or answerable with nothing to learn from) has no single meaning to train or score.
+    /// </summary>
+    private static List<SquadAnswer> Answers(string path, string id, string context, JsonElement qa, JsonValueKind impossible)
+    {
+        if (!qa.TryGetProperty("answers", out var ans))
+        {
+            if (impossible == JsonValueKind.True)
+            {
+                return [];
+            }
+            throw new BertSharpException($"{path}: question {id}: answers: missing; expected an array of {{\"text\", \"answer_start\"}} (or \"answers\": [] for an unanswerable question).");
+        }
+        if (ans.ValueKind != JsonValueKind.Array)
+        {
+            throw new BertSharpException($"{path}: question {id}: answers: expected an array of {{\"text\", \"answer_start\"}}, got {Short(ans.GetRawText())}.");
+        }
+        var count = ans.GetArrayLength();
+        if (impossible == JsonValueKind.True && count > 0)
+        {
+            throw new BertSharpException($"{path}: question {id}: is_impossible is true but \"answers\" holds {count} answer(s); expected \"answers\": [] for an unanswerable question (SQuAD 2.0 keeps its candidates in \"plausible_answers\").");
+        }
+        if (impossible == JsonValueKind.False && count == 0)
+        {
+            throw new BertSharpException($"{path}: question {id}: is_impossible is false but \"answers\" is empty; expected at least one answer (or \"is_impossible\": true for an unanswerable question).");
+        }
+        var answers = new List<SquadAnswer>(count);
+        foreach (var a in ans.EnumerateArray())
+        {
+            answers.Add(Answer(path, id, context, a));
+        }
+        return answers;
     }
 
     /// <summary>The question's id: a non-empty string (or a number, read as its digits); <paramref name="at"/> names the question when it has none.</summary>

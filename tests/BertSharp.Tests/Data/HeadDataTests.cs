@@ -104,7 +104,7 @@ public class HeadDataTests
     }
 
     [Fact]
-    public void Squad_json_refuses_a_non_boolean_is_impossible_a_missing_or_repeated_id_and_an_empty_answer()
+    public void Squad_json_refuses_a_non_boolean_is_impossible_a_missing_or_repeated_id_an_empty_answer_and_answers_that_contradict_is_impossible()
     {
         using var tmp = TestPaths.TempDir();
         var path = tmp.File("dev.json");
@@ -123,10 +123,25 @@ public class HeadDataTests
             Error("""{"id": "q1", "question": "?", "answers": []}, {"id": "q1", "question": "??", "answers": [{"text": "cat", "answer_start": 4}]}"""));
         Assert.Equal($"{path}: question q2: answer text: expected the answer's text, got \"\".",
             Error("""{"id": "q2", "question": "?", "is_impossible": false, "answers": [{"text": "", "answer_start": 4}]}"""));
-        // A v2.0 unanswerable question keeps "answers": [] (is_impossible true, or no answers at all).
-        File.WriteAllText(path, """{"version": "v2.0", "data": [{"paragraphs": [{"context": "the cat sat", "qas": [{"id": "a", "question": "?", "is_impossible": true, "answers": []}, {"id": "b", "question": "?", "answers": []}, {"id": "c", "question": "?", "is_impossible": false, "answers": [{"text": "cat", "answer_start": 4}]}]}]}]}""");
+        // SQuAD 2.0 puts an unanswerable question's candidates in "plausible_answers"; answers beside is_impossible: true
+        // used to be dropped silently, and a question with no "answers" field became unanswerable.
+        Assert.Equal($"{path}: question q3: is_impossible is true but \"answers\" holds 1 answer(s); expected \"answers\": [] for an unanswerable question (SQuAD 2.0 keeps its candidates in \"plausible_answers\").",
+            Error("""{"id": "q3", "question": "?", "is_impossible": true, "answers": [{"text": "cat", "answer_start": 4}]}"""));
+        Assert.Equal($"{path}: question q4: is_impossible is false but \"answers\" is empty; expected at least one answer (or \"is_impossible\": true for an unanswerable question).",
+            Error("""{"id": "q4", "question": "?", "is_impossible": false, "answers": []}"""));
+        Assert.Equal($"{path}: question q5: answers: missing; expected an array of {{\"text\", \"answer_start\"}} (or \"answers\": [] for an unanswerable question).",
+            Error("""{"id": "q5", "question": "?"}"""));
+        Assert.Equal($"{path}: question q6: answers: missing; expected an array of {{\"text\", \"answer_start\"}} (or \"answers\": [] for an unanswerable question).",
+            Error("""{"id": "q6", "question": "?", "is_impossible": false, "plausible_answers": [{"text": "cat", "answer_start": 4}]}"""));
+        Assert.Equal($"{path}: question q7: answers: expected an array of {{\"text\", \"answer_start\"}}, got {{\"text\": \"cat\", \"answer_start\": 4}}.",
+            Error("""{"id": "q7", "question": "?", "answers": {"text": "cat", "answer_start": 4}}"""));
+        Assert.Equal($"{path}: question q8: is_impossible: expected true or false, got 1.",
+            Error("""{"id": "q8", "question": "?", "is_impossible": 1, "answers": []}"""));
+        // A v2.0 unanswerable question keeps "answers": [] (is_impossible true, or no answers at all); with is_impossible
+        // true the field may be left out, and plausible_answers are not gold answers.
+        File.WriteAllText(path, """{"version": "v2.0", "data": [{"paragraphs": [{"context": "the cat sat", "qas": [{"id": "a", "question": "?", "is_impossible": true, "answers": []}, {"id": "b", "question": "?", "answers": []}, {"id": "c", "question": "?", "is_impossible": false, "answers": [{"text": "cat", "answer_start": 4}]}, {"id": "d", "question": "?", "is_impossible": true}, {"id": "e", "question": "?", "is_impossible": true, "answers": [], "plausible_answers": [{"text": "cat", "answer_start": 4}]}]}]}]}""");
         var d = SquadData.Read(path);
-        Assert.Equal([true, true, false], d.Examples.Select(x => x.IsImpossible));
+        Assert.Equal([true, true, false, true, true], d.Examples.Select(x => x.IsImpossible));
     }
 
     [Fact]
