@@ -33,6 +33,21 @@ internal static class TokenizeCommand
     private static int RoundUp(long length, int? multiple) =>
         (int)Math.Min(int.MaxValue, multiple is > 0 and var m ? (length + m - 1) / m * m : length);
 
+    /// <summary>
+    /// <paramref name="length"/> rounded up to <paramref name="multiple"/>, refused above <see cref="MaxPaddedLength"/>;
+    /// <paramref name="source"/> names the flag (and value) the length comes from.
+    /// </summary>
+    private static int PaddedLength(long length, int? multiple, string source)
+    {
+        var padded = RoundUp(length, multiple);
+        if (padded > MaxPaddedLength)
+        {
+            throw new BertSharpException(
+                $"{source}: expected a padded length of at most {MaxPaddedLength}{(multiple is { } m ? $" after rounding up to a multiple of {m}" : "")} (the most positions a BERT model may have).");
+        }
+        return padded;
+    }
+
     public static Command Create()
     {
         var vocab = new Option<string>("--vocab") { Description = "vocab.txt, an HF tokenizer.json, or a tokenizer directory.", Required = true };
@@ -80,11 +95,10 @@ internal static class TokenizeCommand
             {
                 throw new BertSharpException($"--pad-to-multiple-of {parse.GetValue(padMultiple)}: expected 1..{MaxPaddedLength} (the most positions a BERT model may have).");
             }
-            if (pad == PaddingStrategy.MaxLength && RoundUp(parse.GetValue(padLength) ?? max!.Value, parse.GetValue(padMultiple)) > MaxPaddedLength)
+            if (pad == PaddingStrategy.MaxLength)
             {
                 var (flag, value) = parse.GetValue(padLength) is { } given ? ("--pad-length", given) : ("--max-length", max!.Value);
-                throw new BertSharpException(
-                    $"{flag} {value}: expected a padded length of at most {MaxPaddedLength}{(parse.GetValue(padMultiple) is { } multiple ? $" after rounding up to a multiple of {multiple}" : "")} (the most positions a BERT model may have).");
+                PaddedLength(value, parse.GetValue(padMultiple), $"{flag} {value}");
             }
             var strideValue = parse.GetValue(stride);
             if (strideValue < 0)
@@ -133,7 +147,21 @@ internal static class TokenizeCommand
     private static void Write(BertTokenizer tok, IReadOnlyList<(string Text, string? TextPair)> inputs, EncodeOptions options, Stream stream)
     {
         using var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
-        var chunk = options.Padding == PaddingStrategy.Longest ? Math.Max(1, inputs.Count) : ChunkFor(options);
+        if (options.Padding == PaddingStrategy.Longest)
+        {
+            // The padded length is known only once every input is encoded: it is bounded as fixed padding is, before a line
+            // is written, and each encoding is padded as it is written so that not all are held at that length at once
+            // (--pad-to-multiple-of 1048576 made every line 1M tokens).
+            var encodings = tok.EncodeBatch(inputs, options with { Padding = PaddingStrategy.None });
+            var longest = encodings.Count == 0 ? 0 : encodings.Max(e => e.Length);
+            var length = PaddedLength(longest, options.PadToMultipleOf, $"--padding longest (the longest encoding has {longest} tokens)");
+            foreach (var e in encodings)
+            {
+                WriteLine(w, stream, Padding.Pad(tok, e, length, options.PaddingSide), options.ReturnOverflowing);
+            }
+            return;
+        }
+        var chunk = ChunkFor(options);
         for (var from = 0; from < inputs.Count; from += chunk)
         {
             var slice = new (string, string?)[Math.Min(chunk, inputs.Count - from)];
@@ -143,12 +171,17 @@ internal static class TokenizeCommand
             }
             foreach (var e in tok.EncodeBatch(slice, options))
             {
-                WriteEncoding(w, e, options.ReturnOverflowing);
-                w.Flush();
-                stream.WriteByte((byte)'\n');
-                w.Reset();
+                WriteLine(w, stream, e, options.ReturnOverflowing);
             }
         }
+    }
+
+    private static void WriteLine(Utf8JsonWriter w, Stream stream, BertEncoding e, bool overflowing)
+    {
+        WriteEncoding(w, e, overflowing);
+        w.Flush();
+        stream.WriteByte((byte)'\n');
+        w.Reset();
     }
 
     private static void WriteEncoding(Utf8JsonWriter w, BertEncoding e, bool overflowing)

@@ -156,6 +156,22 @@ public class CliBoundsTests
     }
 
     [Fact]
+    public void Tokenize_refuses_a_longest_padding_that_rounds_up_past_the_most_positions()
+    {
+        // Fixed padding is bounded from its flags; padding to the longest knows its length only after encoding, and used to
+        // write it whatever it was. 524,288 words "a" + [CLS] + [SEP] = 524,290 tokens, rounded up to 2 × 524,289 = 1,048,578.
+        const string expected = "error: --padding longest (the longest encoding has 524290 tokens): expected a padded length of at most 1048576 after rounding up to a multiple of 524289 (the most positions a BERT model may have).";
+        using var tmp = TestPaths.TempDir();
+        File.WriteAllText(tmp.File("in.txt"), "short\n" + string.Join(' ', Enumerable.Repeat("a", 524_288)) + "\n");
+        string[] args = ["tokenize", "--vocab", Vocab, "--input", tmp.File("in.txt"), "--padding", "longest", "--pad-to-multiple-of", "524289"];
+        var toFile = CliRunner.Run([.. args, "--output", tmp.File("out.jsonl")]);
+        Assert.Equal(expected, toFile.AssertOneLineError());
+        Assert.False(File.Exists(tmp.File("out.jsonl")));
+        // To stdout nothing is written before the refusal either (AssertOneLineError: stdout empty).
+        Assert.Equal(expected, CliRunner.Run(args).AssertOneLineError());
+    }
+
+    [Fact]
     public void Tokenize_encodes_fewer_lines_at_once_when_fixed_padding_is_long()
     {
         // 2^22 padded tokens per chunk, at most 8192 lines: 512 → 8192, 100,000 → 41, 1,048,576 → 4.
