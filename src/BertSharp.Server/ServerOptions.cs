@@ -80,14 +80,35 @@ public sealed record ServerOptions
         {
             throw new BertSharpException($"server options: expected a header limit from 1024 to {MaxKestrelHeaderBytes / 2} bytes, got {MaxHeaderBytes}.");
         }
-        if (BatchWindow < TimeSpan.Zero)
-        {
-            throw new BertSharpException($"server options: expected a batch window ≥ 0, got {BatchWindow.TotalMilliseconds} ms.");
-        }
-        if (MaxBatch < 1 || MaxLength is < 8 || MaxQueue < 1 || Timeout <= TimeSpan.Zero || MaxBodyBytes < 1024)
+        BatchWindowFromMilliseconds(BatchWindow.TotalMilliseconds);
+        TimeoutFromSeconds(Timeout.TotalSeconds);
+        if (MaxBatch < 1 || MaxLength is < 8 || MaxQueue < 1 || MaxBodyBytes < 1024)
         {
             throw new BertSharpException(
-                $"server options: expected max-batch ≥ 1 (got {MaxBatch}), max-length ≥ 8 (got {MaxLength?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "the model's"}), max-queue ≥ 1 (got {MaxQueue}), timeout > 0 (got {Timeout.TotalSeconds} s), body limit ≥ 1024 bytes (got {MaxBodyBytes}).");
+                $"server options: expected max-batch ≥ 1 (got {MaxBatch}), max-length ≥ 8 (got {MaxLength?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "the model's"}), max-queue ≥ 1 (got {MaxQueue}), body limit ≥ 1024 bytes (got {MaxBodyBytes}).");
         }
+    }
+
+    /// <summary>A <see cref="BatchWindow"/> of <paramref name="milliseconds"/>; refused as <see cref="Validate"/> refuses it.</summary>
+    internal static TimeSpan BatchWindowFromMilliseconds(double milliseconds) =>
+        Duration(milliseconds, "batch_window_ms", "milliseconds", 1, allowZero: true);
+
+    /// <summary>A <see cref="Timeout"/> of <paramref name="seconds"/>; refused as <see cref="Validate"/> refuses it.</summary>
+    internal static TimeSpan TimeoutFromSeconds(double seconds) =>
+        Duration(seconds, "timeout", "seconds", 1000, allowZero: false);
+
+    /// <summary>
+    /// The one rule for both durations, on the number a front end reads (NaN or 1e300 could not even become a TimeSpan, and
+    /// a negative window was once taken as none): finite, not negative, zero only where it means "do not wait", at most a
+    /// day (the timeout becomes a cancellation delay, which stops at about 24.8 days).
+    /// </summary>
+    private static TimeSpan Duration(double value, string field, string unit, double msPerUnit, bool allowZero)
+    {
+        if (!double.IsFinite(value) || value < 0 || (value == 0 && !allowZero) || value * msPerUnit > TimeSpan.FromDays(1).TotalMilliseconds)
+        {
+            throw new BertSharpException(
+                $"{BertSharpException.Field(field)} {value.ToString(System.Globalization.CultureInfo.InvariantCulture)}: expected a number of {unit} {(allowZero ? "≥" : ">")} 0 (at most a day).");
+        }
+        return TimeSpan.FromMilliseconds(value * msPerUnit);
     }
 }

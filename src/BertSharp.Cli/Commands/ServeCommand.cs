@@ -51,8 +51,8 @@ internal static class ServeCommand
                 MaxBatch = p.GetValue(maxBatch),
                 MaxLength = p.GetValue(maxLength),
                 MaxQueue = p.GetValue(maxQueue),
-                Timeout = Duration(p.GetValue(timeout), "--timeout", "seconds", 1000, allowZero: false),
-                BatchWindow = Duration(p.GetValue(window), "--batch-window-ms", "milliseconds", 1, allowZero: true),
+                Timeout = ServerOptions.TimeoutFromSeconds(p.GetValue(timeout)),
+                BatchWindow = ServerOptions.BatchWindowFromMilliseconds(p.GetValue(window)),
                 MaxBodyBytes = p.GetValue(maxBody),
                 AllowedHosts = AllowedHosts(p.GetValue(allowedHosts), p.GetValue(host)!),
                 Backend = backend.Resolve(p, p.GetValue(model)!),
@@ -80,20 +80,6 @@ internal static class ServeCommand
             return 0;
         });
         return cmd;
-    }
-
-    /// <summary>
-    /// A duration flag as a TimeSpan; a negative, NaN or overlong value is bad input, named by its flag (TimeSpan itself
-    /// would throw, an internal error, and a negative window was silently taken as none).
-    /// </summary>
-    internal static TimeSpan Duration(double value, string flag, string unit, double msPerUnit, bool allowZero)
-    {
-        if (!double.IsFinite(value) || value < 0 || (value == 0 && !allowZero) || value * msPerUnit > TimeSpan.FromDays(1).TotalMilliseconds)
-        {
-            throw new BertSharpException(
-                $"{flag} {value.ToString(System.Globalization.CultureInfo.InvariantCulture)}: expected a number of {unit} {(allowZero ? "≥" : ">")} 0 (at most a day).");
-        }
-        return TimeSpan.FromMilliseconds(value * msPerUnit);
     }
 
     /// <summary>The explicit list, else the loopback names plus the address the server was asked to bind (unless a wildcard).</summary>

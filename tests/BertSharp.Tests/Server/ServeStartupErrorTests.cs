@@ -45,6 +45,6 @@ public sealed class ServeStartupErrorTests
     {
         var e = Assert.Throws<BertSharpException>(() =>
             new ServerOptions { ModelDirectory = Model, BatchWindow = TimeSpan.FromMilliseconds(-1) }.Validate());
-        Assert.Equal("server options: expected a batch window ≥ 0, got -1 ms.", e.Message);
+        Assert.Equal("batch_window_ms -1: expected a number of milliseconds ≥ 0 (at most a day).", e.Message);
     }
 }

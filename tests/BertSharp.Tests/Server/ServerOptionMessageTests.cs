@@ -19,4 +19,23 @@ public class ServerOptionMessageTests
         Assert.Equal($"model {missing}: model directory not found.", model.Message);
         Assert.Equal($"--model {missing}: model directory not found.", Cli.CliErrors.Describe(model));
     }
+
+    [Fact]
+    public void The_durations_are_checked_by_the_library_alone_and_the_cli_names_its_flags()
+    {
+        // The rule is ServerOptions' (serve only converts its numbers through it): the library refuses what the flags
+        // refuse, in fields, and the CLI's rendering of those fields is the flag.
+        var e = Assert.Throws<BertSharpException>(() =>
+            new ServerOptions { ModelDirectory = "m", Timeout = TimeSpan.FromDays(2) }.Validate());
+        Assert.Equal(["timeout"], e.Fields);
+        Assert.Equal("timeout 172800: expected a number of seconds > 0 (at most a day).", e.Message);
+        Assert.Equal("--timeout 172800: expected a number of seconds > 0 (at most a day).", Cli.CliErrors.Describe(e));
+        e = Assert.Throws<BertSharpException>(() =>
+            new ServerOptions { ModelDirectory = "m", Timeout = TimeSpan.Zero }.Validate());
+        Assert.Equal("timeout 0: expected a number of seconds > 0 (at most a day).", e.Message);
+        e = Assert.Throws<BertSharpException>(() =>
+            new ServerOptions { ModelDirectory = "m", BatchWindow = TimeSpan.FromHours(25) }.Validate());
+        Assert.Equal("--batch-window-ms 90000000: expected a number of milliseconds ≥ 0 (at most a day).", Cli.CliErrors.Describe(e));
+        new ServerOptions { ModelDirectory = "m", Timeout = TimeSpan.FromDays(1), BatchWindow = TimeSpan.Zero }.Validate();
+    }
 }
