@@ -19,6 +19,12 @@ internal static partial class JsonBodyErrors
 {
     public static string Describe(BadHttpRequestException e, HttpContext context)
     {
+        // First: a body that is not UTF-8 fails wherever its first bad byte lands, and the reader's account of that (a lone
+        // UTF-16 surrogate, an unknown field 'te\uFFFDxt', an invalid start of a value) sends the client after the wrong fault.
+        if (context.Request.Body is MemoryStream buffered && buffered.TryGetBuffer(out var bytes) && InvalidUtf8(bytes) is { } bad)
+        {
+            return $"the body is not valid UTF-8 JSON: invalid UTF-8 at line {bad.Line}, byte {bad.Byte} (0x{bytes[bad.Offset]:X2}).";
+        }
         var body = BodyText(context.Request);
         if (body is not null && string.IsNullOrWhiteSpace(body))
         {
@@ -79,6 +85,30 @@ internal static partial class JsonBodyErrors
     /// <summary>The body as buffered by the error middleware (null if it was not).</summary>
     private static string? BodyText(HttpRequest request) =>
         request.Body is MemoryStream ms ? System.Text.Encoding.UTF8.GetString(ms.ToArray()) : request.ContentLength == 0 ? "" : null;
+
+    /// <summary>
+    /// Where the first byte that does not start a valid UTF-8 sequence is: its offset, and its line and byte in the line
+    /// (1-based, as the JSON errors count); null when all of <paramref name="bytes"/> is UTF-8.
+    /// </summary>
+    private static (int Offset, int Line, int Byte)? InvalidUtf8(ReadOnlySpan<byte> bytes)
+    {
+        var line = 1;
+        var lineStart = 0;
+        for (var i = 0; i < bytes.Length;)
+        {
+            if (System.Text.Rune.DecodeFromUtf8(bytes[i..], out _, out var consumed) != System.Buffers.OperationStatus.Done)
+            {
+                return (i, line, i - lineStart + 1);
+            }
+            if (bytes[i] == (byte)'\n')
+            {
+                line++;
+                lineStart = i + 1;
+            }
+            i += consumed;
+        }
+        return null;
+    }
 
     private static string Messages(Exception e)
     {

@@ -56,9 +56,13 @@ public sealed class ServerHost : IAsyncDisposable
         return new ServerHost(dir, app);
     }
 
-    public async Task<(int Status, JsonNode? Body)> Post(string path, string json)
+    public async Task<(int Status, JsonNode? Body)> Post(string path, string json) => await Post(path, System.Text.Encoding.UTF8.GetBytes(json));
+
+    /// <summary>Posts <paramref name="body"/> as sent, labelled UTF-8 JSON whatever its bytes are.</summary>
+    public async Task<(int Status, JsonNode? Body)> Post(string path, byte[] body)
     {
-        using var content = new StringContent(json, System.Text.Encoding.UTF8, "application/json");
+        using var content = new ByteArrayContent(body);
+        content.Headers.ContentType = new("application/json") { CharSet = "utf-8" };
         using var response = await Client.PostAsync(new Uri(path, UriKind.Relative), content);
         var text = await response.Content.ReadAsStringAsync();
         return ((int)response.StatusCode, text.Length == 0 ? null : JsonNode.Parse(text));

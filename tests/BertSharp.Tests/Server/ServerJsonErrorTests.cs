@@ -31,6 +31,26 @@ public sealed class ServerJsonErrorTests : IAsyncLifetime
         Assert.DoesNotContain("Service", error, StringComparison.Ordinal);
     }
 
+    [Theory]
+    // Latin-1 "café": 0xE9 is byte 13 of line 1.
+    [InlineData(new byte[] { 0x7B, 0x22, 0x74, 0x65, 0x78, 0x74, 0x22, 0x3A, 0x22, 0x63, 0x61, 0x66, 0xE9, 0x22, 0x7D },
+        "the body is not valid UTF-8 JSON: invalid UTF-8 at line 1, byte 13 (0xE9).")]
+    // In a field name: {"te\xFFxt":"a"}.
+    [InlineData(new byte[] { 0x7B, 0x22, 0x74, 0x65, 0xFF, 0x78, 0x74, 0x22, 0x3A, 0x22, 0x61, 0x22, 0x7D },
+        "the body is not valid UTF-8 JSON: invalid UTF-8 at line 1, byte 5 (0xFF).")]
+    // An overlong "/" (0xC0 0xAF) on line 2: {"texts":["a",\n"\xC0\xAF"]}.
+    [InlineData(new byte[] { 0x7B, 0x22, 0x74, 0x65, 0x78, 0x74, 0x73, 0x22, 0x3A, 0x5B, 0x22, 0x61, 0x22, 0x2C, 0x0A, 0x22, 0xC0, 0xAF, 0x22, 0x5D, 0x7D },
+        "the body is not valid UTF-8 JSON: invalid UTF-8 at line 2, byte 2 (0xC0).")]
+    // A character cut short at the end of the body, outside any string: {"text":"a"}\xC3.
+    [InlineData(new byte[] { 0x7B, 0x22, 0x74, 0x65, 0x78, 0x74, 0x22, 0x3A, 0x22, 0x61, 0x22, 0x7D, 0xC3 },
+        "the body is not valid UTF-8 JSON: invalid UTF-8 at line 1, byte 13 (0xC3).")]
+    public async Task A_body_that_is_not_utf8_is_400_saying_so(byte[] body, string expected)
+    {
+        var (status, json) = await _host.Post("/v1/classify", body);
+        Assert.Equal(400, status);
+        Assert.Equal(expected, (string)json!["error"]!);
+    }
+
     [Fact]
     public async Task Number_fields_say_they_expect_an_integer()
     {
