@@ -82,10 +82,23 @@ public sealed record ServerOptions
         }
         BatchWindowFromMilliseconds(BatchWindow.TotalMilliseconds);
         TimeoutFromSeconds(Timeout.TotalSeconds);
-        if (MaxBatch < 1 || MaxLength is < 8 || MaxQueue < 1 || MaxBodyBytes < 1024)
+        AtLeast(MaxBatch, 1, "max_batch");
+        if (MaxLength is { } maxLength)
+        {
+            AtLeast(maxLength, 8, "max_length");
+        }
+        AtLeast(MaxQueue, 1, "max_queue");
+        AtLeast(MaxBodyBytes, 1024, "max_body_bytes");
+        // Below 1 every fill-mask request would be refused, told to use "at most 0 [MASK] tokens".
+        AtLeast(MaxFillMaskCandidates, 1, "max_fill_mask_candidates");
+    }
+
+    private static void AtLeast(long value, long least, string field)
+    {
+        if (value < least)
         {
             throw new BertSharpException(
-                $"server options: expected max-batch ≥ 1 (got {MaxBatch}), max-length ≥ 8 (got {MaxLength?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "the model's"}), max-queue ≥ 1 (got {MaxQueue}), body limit ≥ 1024 bytes (got {MaxBodyBytes}).");
+                string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{BertSharpException.Field(field)} {value}: expected at least {least}."));
         }
     }
 

@@ -24,6 +24,11 @@ internal static class ServeCommand
         var timeout = new Option<double>("--timeout") { Description = "Seconds a request may wait for its result (503 beyond).", DefaultValueFactory = _ => defaults.Timeout.TotalSeconds };
         var window = new Option<double>("--batch-window-ms") { Description = "How long a micro-batch waits for more inputs (0: run with what is queued).", DefaultValueFactory = _ => defaults.BatchWindow.TotalMilliseconds };
         var maxBody = new Option<long>("--max-body-bytes") { Description = "Largest request body (413 beyond).", DefaultValueFactory = _ => defaults.MaxBodyBytes };
+        var maxCandidates = new Option<int>("--max-fill-mask-candidates")
+        {
+            Description = "Most fill-mask candidates in one response, [MASK] tokens × top_k (422 beyond; each repeats the whole sequence).",
+            DefaultValueFactory = _ => defaults.MaxFillMaskCandidates,
+        };
         var device = CommonOptions.Device(defaults.Device);
         var threads = CommonOptions.Threads();
         var allowedHosts = new Option<string?>("--allowed-hosts")
@@ -32,7 +37,7 @@ internal static class ServeCommand
         };
         var cmd = new Command("serve", "Serve a model over HTTP: JSON endpoints (micro-batched), /health, /openapi.json and a web page at /.")
         {
-            model, host, port, maxBatch, maxLength, maxQueue, timeout, window, maxBody, device, threads, allowedHosts,
+            model, host, port, maxBatch, maxLength, maxQueue, timeout, window, maxBody, maxCandidates, device, threads, allowedHosts,
         };
         var backend = new BackendOptions();
         foreach (var o in backend.All)
@@ -54,6 +59,7 @@ internal static class ServeCommand
                 Timeout = ServerOptions.TimeoutFromSeconds(p.GetValue(timeout)),
                 BatchWindow = ServerOptions.BatchWindowFromMilliseconds(p.GetValue(window)),
                 MaxBodyBytes = p.GetValue(maxBody),
+                MaxFillMaskCandidates = p.GetValue(maxCandidates),
                 AllowedHosts = AllowedHosts(p.GetValue(allowedHosts), p.GetValue(host)!),
                 Backend = backend.Resolve(p, p.GetValue(model)!),
             };

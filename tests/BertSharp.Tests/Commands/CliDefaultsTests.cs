@@ -54,6 +54,7 @@ public class CliDefaultsTests
         Assert.Equal(library.Timeout, TimeSpan.FromSeconds(p.Value<double>("--timeout")));
         Assert.Equal(library.BatchWindow, TimeSpan.FromMilliseconds(p.Value<double>("--batch-window-ms")));
         Assert.Equal(library.MaxBodyBytes, p.Value<long>("--max-body-bytes"));
+        Assert.Equal(library.MaxFillMaskCandidates, p.Value<int>("--max-fill-mask-candidates"));
     }
 
     [Fact]

@@ -18,6 +18,12 @@ public sealed class ServeStartupErrorTests
     [InlineData("--batch-window-ms", "NaN", "error: --batch-window-ms NaN: expected a number of milliseconds ≥ 0 (at most a day).")]
     [InlineData("--timeout", "-2", "error: --timeout -2: expected a number of seconds > 0 (at most a day).")]
     [InlineData("--timeout", "1e300", "error: --timeout 1E+300: expected a number of seconds > 0 (at most a day).")]
+    [InlineData("--max-fill-mask-candidates", "0", "error: --max-fill-mask-candidates 0: expected at least 1.")]
+    [InlineData("--max-fill-mask-candidates", "-5", "error: --max-fill-mask-candidates -5: expected at least 1.")]
+    [InlineData("--max-batch", "0", "error: --max-batch 0: expected at least 1.")]
+    [InlineData("--max-queue", "-1", "error: --max-queue -1: expected at least 1.")]
+    [InlineData("--max-body-bytes", "1023", "error: --max-body-bytes 1023: expected at least 1024.")]
+    [InlineData("--max-length", "7", "error: --max-length 7: expected at least 8.")]
     public void Out_of_range_numbers_are_one_line_bad_input(string flag, string value, string expected)
     {
         var r = CliRunner.Run("serve", "--model", Model, "--host", "127.0.0.1", flag, value);

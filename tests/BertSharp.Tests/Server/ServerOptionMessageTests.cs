@@ -38,4 +38,16 @@ public class ServerOptionMessageTests
         Assert.Equal("--batch-window-ms 90000000: expected a number of milliseconds ≥ 0 (at most a day).", Cli.CliErrors.Describe(e));
         new ServerOptions { ModelDirectory = "m", Timeout = TimeSpan.FromDays(1), BatchWindow = TimeSpan.Zero }.Validate();
     }
+
+    [Fact]
+    public void Limits_below_their_least_name_the_field()
+    {
+        // A candidate limit below 1 used to pass, and then every fill-mask request was refused ("use at most 0 [MASK] tokens").
+        var e = Assert.Throws<BertSharpException>(() => new ServerOptions { ModelDirectory = "m", MaxFillMaskCandidates = -1 }.Validate());
+        Assert.Equal(["max_fill_mask_candidates"], e.Fields);
+        Assert.Equal("max_fill_mask_candidates -1: expected at least 1.", e.Message);
+        e = Assert.Throws<BertSharpException>(() => new ServerOptions { ModelDirectory = "m", MaxBodyBytes = 1000 }.Validate());
+        Assert.Equal("max_body_bytes 1000: expected at least 1024.", e.Message);
+        new ServerOptions { ModelDirectory = "m", MaxFillMaskCandidates = 1, MaxBatch = 1, MaxQueue = 1, MaxLength = 8, MaxBodyBytes = 1024 }.Validate();
+    }
 }
