@@ -1,10 +1,13 @@
+using System.Text;
 using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization.Metadata;
 
 namespace BertSharp.IO;
 
 /// <summary>
-/// Parsing of the JSON files a model directory holds (config.json, tokenizer.json, tokenizer_config.json,
-/// training_args.json, SQuAD data): a key given twice in one object is an error naming the key. System.Text.Json would
+/// Parsing of the JSON files BertSharp reads back (config.json, tokenizer.json, tokenizer_config.json, training_args.json,
+/// trainer_state.json, a pre-training manifest, a sharded checkpoint's index, SQuAD data): a key given twice in one object is an error naming the key. System.Text.Json would
 /// otherwise keep both (JsonDocument: lookups find one of them) or fail later with an <see cref="ArgumentException"/>
 /// (JsonNode, on first access), and Python's json keeps the last: the file means different things to different readers.
 /// </summary>
@@ -60,6 +63,158 @@ internal static class StrictJson
         }
         return null;
     }
+
+    /// <summary>
+    /// Reads <paramref name="path"/> as one JSON object of <typeparamref name="T"/>: strict UTF-8 (BOM skipped), nothing after
+    /// the value, no key twice, every <c>[JsonRequired]</c> field present, and each value of its property's type (no null
+    /// where the property is not nullable, nor in a list). Each failure is one line naming the file and the field.
+    /// </summary>
+    /// <param name="path">The file.</param>
+    /// <param name="options">The serializer options the file is written with.</param>
+    /// <param name="expected">What the file must be, in words, for the messages ("a trainer state").</param>
+    public static T Read<T>(string path, JsonSerializerOptions options, string expected)
+    {
+        var text = TextLines.ReadAllText(path);
+        JsonNode? node;
+        try
+        {
+            node = JsonNode.Parse(text, documentOptions: Options);
+        }
+        catch (JsonException e)
+        {
+            throw DuplicateKeyError(path, Encoding.UTF8.GetBytes(text), e)
+                  ?? new BertSharpException($"{path}: not valid JSON ({e.Message.Split('\n')[0]}); expected {expected}.", e);
+        }
+        if (node is not JsonObject obj)
+        {
+            throw new BertSharpException($"{path}: expected {expected} (a JSON object), not {Shown(node)}.");
+        }
+        var info = options.GetTypeInfo(typeof(T));
+        if (Unfit(obj, info, options, "") is { } bad)
+        {
+            throw bad.Missing
+                ? new BertSharpException($"{path}: missing field '{bad.Field}'.")
+                : new BertSharpException($"{path}: field '{bad.Field}': expected {Describe(bad.Type)}, got {Shown(bad.Value)}.");
+        }
+        try
+        {
+            return (T)obj.Deserialize(info)!;
+        }
+        catch (JsonException e)
+        {
+            var (field, type, value) = At(obj, info, options, e.Path);
+            throw new BertSharpException($"{path}: field '{field}': expected {Describe(type)}, got {Shown(value)}.", e);
+        }
+    }
+
+    /// <summary>The first required field <paramref name="obj"/> lacks, or null list element it has, at any depth; null when none.</summary>
+    private static (string Field, Type Type, JsonNode? Value, bool Missing)? Unfit(JsonObject obj, JsonTypeInfo info, JsonSerializerOptions options, string at)
+    {
+        foreach (var p in info.Properties)
+        {
+            var field = Join(at, p.Name);
+            if (!obj.TryGetPropertyValue(p.Name, out var value))
+            {
+                if (p.IsRequired)
+                {
+                    return (field, p.PropertyType, null, true);
+                }
+                continue;
+            }
+            if (Inside(value, options.GetTypeInfo(p.PropertyType), options, field) is { } bad)
+            {
+                return bad;
+            }
+        }
+        return null;
+    }
+
+    private static (string Field, Type Type, JsonNode? Value, bool Missing)? Inside(JsonNode? value, JsonTypeInfo info, JsonSerializerOptions options, string field)
+    {
+        if (value is JsonObject o && info.Kind == JsonTypeInfoKind.Object)
+        {
+            return Unfit(o, info, options, field);
+        }
+        if (value is JsonArray a && info.Kind == JsonTypeInfoKind.Enumerable && info.ElementType is { } element)
+        {
+            var elementInfo = options.GetTypeInfo(element);
+            for (var i = 0; i < a.Count; i++)
+            {
+                // The serializer would put a null into the list, where nothing expects one.
+                if (a[i] is null && !element.IsValueType)
+                {
+                    return ($"{field}[{i}]", element, null, false);
+                }
+                if (Inside(a[i], elementInfo, options, $"{field}[{i}]") is { } bad)
+                {
+                    return bad;
+                }
+            }
+        }
+        return null;
+    }
+
+    /// <summary>The field a serializer error points at (<c>$.shards[0].bytes</c>), its type and the value the file has there.</summary>
+    private static (string Field, Type Type, JsonNode? Value) At(JsonObject root, JsonTypeInfo info, JsonSerializerOptions options, string? path)
+    {
+        JsonNode? node = root;
+        var type = info.Type;
+        var field = "";
+        var rest = path is ['$', .. var r] ? r : "";
+        while (rest.Length > 0)
+        {
+            if (rest is ['[', '\'', ..] && rest.IndexOf("']", StringComparison.Ordinal) is var close and >= 0)
+            {
+                Step(rest[2..close]);
+                rest = rest[(close + 2)..];
+            }
+            else if (rest is ['[', ..] && rest.IndexOf(']', StringComparison.Ordinal) is var end and >= 0 && int.TryParse(rest[1..end], out var index))
+            {
+                field += $"[{index}]";
+                node = node is JsonArray a && index < a.Count ? a[index] : null;
+                type = options.GetTypeInfo(type) is { ElementType: { } element } ? element : typeof(object);
+                rest = rest[(end + 1)..];
+            }
+            else if (rest is ['.', .. var named])
+            {
+                var stop = named.IndexOfAny(['.', '[']);
+                Step(stop < 0 ? named : named[..stop]);
+                rest = stop < 0 ? "" : named[stop..];
+            }
+            else
+            {
+                break;
+            }
+        }
+        return (field.Length == 0 ? "$" : field, type, node);
+
+        void Step(string name)
+        {
+            field = Join(field, name);
+            node = node is JsonObject o && o.TryGetPropertyValue(name, out var v) ? v : null;
+            type = options.GetTypeInfo(type).Properties.FirstOrDefault(p => p.Name == name)?.PropertyType ?? typeof(object);
+        }
+    }
+
+    private static string Describe(Type type)
+    {
+        type = Nullable.GetUnderlyingType(type) ?? type;
+        return type == typeof(int) || type == typeof(long) ? "an integer"
+            : type == typeof(double) || type == typeof(float) ? "a number"
+            : type == typeof(bool) ? "true or false"
+            : type == typeof(string) ? "a string"
+            : type == typeof(object) || type == typeof(JsonNode) ? "a JSON value"
+            : type != typeof(JsonObject) && type.IsAssignableTo(typeof(System.Collections.IEnumerable)) ? "a list"
+            : "an object";
+    }
+
+    /// <summary>The value as the file has it, cut at 80 characters (for messages).</summary>
+    public static string Shown(JsonNode? value) => Cut(value?.ToJsonString() ?? "null");
+
+    /// <inheritdoc cref="Shown(JsonNode?)"/>
+    public static string Shown(JsonElement value) => Cut(value.GetRawText());
+
+    private static string Cut(string text) => text.Length > 80 ? text[..80] + "…" : text;
 
     private static string Join(string path, string? key) => key is null ? path : path.Length == 0 ? key : path + "." + key;
 }

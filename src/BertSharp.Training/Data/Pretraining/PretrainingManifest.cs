@@ -1,5 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
+using BertSharp.IO;
 
 namespace BertSharp.Data.Pretraining;
 
@@ -20,61 +22,88 @@ public sealed class PretrainingManifest
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         WriteIndented = true,
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        RespectNullableAnnotations = true,
+        TypeInfoResolver = new DefaultJsonTypeInfoResolver(),
     };
 
+    [JsonRequired]
     public string Format { get; set; } = FormatName;
 
+    [JsonRequired]
     public int Version { get; set; } = 1;
 
     /// <summary>SHA-256 (hex) of the vocab.txt bytes the ids refer to; a model must use the same vocabulary.</summary>
+    [JsonRequired]
     public string VocabSha256 { get; set; } = "";
 
+    [JsonRequired]
     public int VocabSize { get; set; }
 
+    [JsonRequired]
     public bool Lowercase { get; set; }
 
     /// <summary>Bytes per token id in the shards: 2 when the vocabulary fits in uint16, else 4.</summary>
+    [JsonRequired]
     public int IdWidth { get; set; }
 
+    [JsonRequired]
     public int ClsId { get; set; }
 
+    [JsonRequired]
     public int SepId { get; set; }
 
+    [JsonRequired]
     public int MaskId { get; set; }
 
+    [JsonRequired]
     public int PadId { get; set; }
 
+    [JsonRequired]
     public int MaxSeqLength { get; set; }
 
+    [JsonRequired]
     public int MaxPredictionsPerSeq { get; set; }
 
+    [JsonRequired]
     public double MaskedLmProb { get; set; }
 
+    [JsonRequired]
     public int DupeFactor { get; set; }
 
+    [JsonRequired]
     public double ShortSeqProb { get; set; }
 
+    [JsonRequired]
     public bool WholeWordMask { get; set; }
 
+    [JsonRequired]
     public bool BalancedNsp { get; set; }
 
     /// <summary><c>mlm+nsp</c> (sentence pairs; manifests written before the field existed) or <c>mlm</c> (packed single segments).</summary>
     public string Objective { get; set; } = PretrainingObjectives.Name(PretrainingObjective.MaskedLmNextSentence);
 
+    [JsonRequired]
     public long Seed { get; set; }
 
+    [JsonRequired]
     public List<ManifestInput> Inputs { get; set; } = [];
 
+    [JsonRequired]
     public long Documents { get; set; }
 
+    [JsonRequired]
     public long Instances { get; set; }
 
+    [JsonRequired]
     public long RandomNext { get; set; }
 
+    [JsonRequired]
     public long Tokens { get; set; }
 
+    [JsonRequired]
     public long MaskedTokens { get; set; }
 
+    [JsonRequired]
     public List<ManifestShard> Shards { get; set; } = [];
 
     /// <summary>The options recorded in this manifest.</summary>
@@ -99,16 +128,9 @@ public sealed class PretrainingManifest
         {
             throw new BertSharpException($"{path}: not found; expected a directory written by 'bert pretrain-data'.");
         }
-        PretrainingManifest? m;
-        try
-        {
-            m = JsonSerializer.Deserialize<PretrainingManifest>(File.ReadAllText(path), Json);
-        }
-        catch (JsonException e)
-        {
-            throw new BertSharpException($"{path}: invalid JSON ({e.Message}).", e);
-        }
-        if (m is null || m.Format != FormatName)
+        // Every field but 'objective' (added later) has been written since the first version.
+        var m = StrictJson.Read<PretrainingManifest>(path, Json, "the manifest of a pre-training data directory");
+        if (m.Format != FormatName)
         {
             throw new BertSharpException($"{path}: field 'format' must be '{FormatName}'.");
         }
@@ -138,26 +160,35 @@ public sealed class PretrainingManifest
 /// <summary>One input file of the corpus.</summary>
 public sealed class ManifestInput
 {
+    [JsonRequired]
     public string Path { get; set; } = "";
 
+    [JsonRequired]
     public string Format { get; set; } = "";
 
+    [JsonRequired]
     public long Documents { get; set; }
 
+    [JsonRequired]
     public long Sentences { get; set; }
 
+    [JsonRequired]
     public long Tokens { get; set; }
 }
 
 /// <summary>One shard file.</summary>
 public sealed class ManifestShard
 {
+    [JsonRequired]
     public string File { get; set; } = "";
 
+    [JsonRequired]
     public long Instances { get; set; }
 
+    [JsonRequired]
     public long Bytes { get; set; }
 
     /// <summary>CRC-32 of the shard (also stored as its last four bytes), as 8 hex digits.</summary>
+    [JsonRequired]
     public string Crc32 { get; set; } = "";
 }

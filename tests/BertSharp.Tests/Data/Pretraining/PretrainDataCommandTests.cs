@@ -66,4 +66,13 @@ public partial class PretrainDataCommandTests
         Assert.Equal(2, r.ExitCode);
         Assert.Contains("manifest.json: not found", r.StdErr, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Stats_of_a_manifest_with_a_duplicate_key_is_a_one_line_error()
+    {
+        using var tmp = TestPaths.TempDir();
+        var manifest = tmp.File("manifest.json");
+        File.WriteAllText(manifest, PretrainingDataTests.ManifestJson().Replace("\"instances\":3,", "\"instances\":3,\"instances\":4,", StringComparison.Ordinal));
+        CliRunner.Run("pretrain-data", "--stats", tmp.Path).AssertOneLineError($"{manifest}: duplicate key 'instances'.");
+    }
 }

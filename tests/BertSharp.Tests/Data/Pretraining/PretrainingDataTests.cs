@@ -159,4 +159,54 @@ public class PretrainingDataTests
         using var read = new ZipArchive(ms, ZipArchiveMode.Read);
         return read.GetEntry("shard")!.Crc32;
     }
+
+    /// <summary>A manifest as 'bert pretrain-data' writes it (compact: one shard of three instances).</summary>
+    internal static string ManifestJson() => System.Text.Json.Nodes.JsonNode.Parse(new PretrainingManifest
+    {
+        VocabSize = 10, IdWidth = 2, ClsId = 2, SepId = 3, MaskId = 4, MaxSeqLength = 8, Instances = 3,
+        Shards = [new ManifestShard { File = "shard-00000.bin", Instances = 3, Bytes = 40, Crc32 = "00000000" }],
+    }.ToJson())!.ToJsonString();
+
+    [Theory]
+    [InlineData("\"instances\":3,", "\"instances\":3,\"instances\":4,", "duplicate key 'instances'.")]
+    [InlineData("\"crc32\":\"00000000\"", "\"crc32\":\"00000000\",\"crc32\":\"ffffffff\"", "duplicate key 'shards.crc32'.")]
+    [InlineData("\"cls_id\":2,", "", "missing field 'cls_id'.")]
+    [InlineData(",\"crc32\":\"00000000\"", "", "missing field 'shards[0].crc32'.")]
+    [InlineData("\"vocab_size\":10", "\"vocab_size\":\"10\"", "field 'vocab_size': expected an integer, got \"10\".")]
+    [InlineData("\"bytes\":40", "\"bytes\":true", "field 'shards[0].bytes': expected an integer, got true.")]
+    [InlineData("\"whole_word_mask\":false", "\"whole_word_mask\":0", "field 'whole_word_mask': expected true or false, got 0.")]
+    [InlineData("\"shards\":[", "\"shards\":[null,", "field 'shards[0]': expected an object, got null.")]
+    [InlineData("\"vocab_sha256\":\"\"", "\"vocab_sha256\":null", "field 'vocab_sha256': expected a string, got null.")]
+    [InlineData("\"inputs\":[]", "\"inputs\":{}", "field 'inputs': expected a list, got {}.")]
+    public void A_manifest_with_a_duplicate_missing_or_mistyped_field_is_refused_naming_it(string find, string replace, string expected)
+    {
+        using var tmp = TestPaths.TempDir();
+        var path = tmp.File(PretrainingManifest.FileName);
+        var json = ManifestJson();
+        File.WriteAllText(path, json);
+        Assert.Equal(3, PretrainingManifest.Load(tmp.Path).Shards[0].Instances);
+        // Manifests written before 'objective' existed are pairs with NSP.
+        var old = System.Text.Json.Nodes.JsonNode.Parse(json)!.AsObject();
+        Assert.True(old.Remove("objective"));
+        File.WriteAllText(path, old.ToJsonString());
+        Assert.Equal("mlm+nsp", PretrainingManifest.Load(tmp.Path).Objective);
+        Assert.Contains(find, json, StringComparison.Ordinal);
+        File.WriteAllText(path, json.Replace(find, replace, StringComparison.Ordinal));
+        Assert.Equal($"{path}: {expected}", Assert.Throws<BertSharpException>(() => PretrainingManifest.Load(tmp.Path)).Message);
+    }
+
+    [Fact]
+    public void A_manifest_with_trailing_text_or_invalid_utf8_is_refused()
+    {
+        using var tmp = TestPaths.TempDir();
+        var path = tmp.File(PretrainingManifest.FileName);
+        File.WriteAllText(path, ManifestJson() + "]");
+        var e = Assert.Throws<BertSharpException>(() => PretrainingManifest.Load(tmp.Path));
+        Assert.StartsWith($"{path}: not valid JSON (", e.Message, StringComparison.Ordinal);
+        Assert.EndsWith("; expected the manifest of a pre-training data directory.", e.Message, StringComparison.Ordinal);
+        var bytes = System.Text.Encoding.UTF8.GetBytes(ManifestJson().Replace("\"shard-", "\n\"\u00e9-", StringComparison.Ordinal));
+        bytes[Array.IndexOf(bytes, (byte)0xC3) + 1] = (byte)'-';
+        File.WriteAllBytes(path, bytes);
+        Assert.Equal($"{path}: line 2: invalid UTF-8 byte sequence (the file must be UTF-8 text).", Assert.Throws<BertSharpException>(() => PretrainingManifest.Load(tmp.Path)).Message);
+    }
 }
