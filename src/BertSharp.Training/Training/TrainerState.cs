@@ -2,6 +2,7 @@ using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 using BertSharp.IO;
 using TorchSharp;
 
@@ -22,21 +23,28 @@ public sealed class TrainerState
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         WriteIndented = true,
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        RespectNullableAnnotations = true,
+        TypeInfoResolver = new DefaultJsonTypeInfoResolver(),
     };
 
     /// <summary>Optimizer steps done.</summary>
+    [JsonRequired]
     public long GlobalStep { get; set; }
 
     /// <summary>Optimizer steps of the whole run.</summary>
+    [JsonRequired]
     public long TotalSteps { get; set; }
 
     /// <summary>The run's settings (snake_case); a resumed run must have the same (<see cref="CheckResumable"/>).</summary>
+    [JsonRequired]
     public JsonObject Settings { get; set; } = [];
 
     /// <summary>Where the data continues (the data source's own fields, e.g. <c>data_position</c> or <c>epoch</c> and <c>shuffle_state</c>).</summary>
+    [JsonRequired]
     public JsonObject Data { get; set; } = [];
 
     /// <summary>The task's running values (e.g. the best validation metric so far).</summary>
+    [JsonRequired]
     public JsonObject Task { get; set; } = [];
 
     /// <summary>torch's CPU generator (dropout draws from it) as base64, or null when the run re-seeds it every step.</summary>
@@ -48,22 +56,21 @@ public sealed class TrainerState
     /// <summary>Writes the state atomically.</summary>
     public void Save(string path) => AtomicFile.WriteAllText(path, JsonSerializer.Serialize(this, Json) + "\n");
 
-    /// <summary>Reads a state; a missing or malformed file is an error naming it.</summary>
+    /// <summary>Reads a state; a missing or malformed file is an error naming it (and the field).</summary>
     public static TrainerState Load(string path)
     {
         if (!File.Exists(path))
         {
             throw new BertSharpException($"{path}: not found; not a checkpoint written by BertSharp's trainer.");
         }
-        try
+        var state = StrictJson.Read<TrainerState>(path, Json, "the trainer state of a checkpoint");
+        // A resumed run would start its step count (and learning-rate schedule) there.
+        if (state.GlobalStep < 0 || state.TotalSteps < 0)
         {
-            return JsonSerializer.Deserialize<TrainerState>(File.ReadAllText(path), Json)
-                   ?? throw new BertSharpException($"{path}: empty trainer state.");
+            var (field, value) = state.GlobalStep < 0 ? ("global_step", state.GlobalStep) : ("total_steps", state.TotalSteps);
+            throw new BertSharpException($"{path}: field '{field}': expected an integer >= 0, got {value}.");
         }
-        catch (JsonException e)
-        {
-            throw new BertSharpException($"{path}: invalid JSON ({e.Message}).", e);
-        }
+        return state;
     }
 
     /// <summary>

@@ -173,4 +173,44 @@ public class TrainingOptionsTests
         Assert.Equal(8, all.Validation!.Count);
         Assert.Equal([$"validation: {sst2} (8 examples)"], all.Notes);
     }
+
+    private const string State = """{"global_step": 3, "total_steps": 10, "settings": {"lr": 0.001}, "data": {"data_position": 24}, "task": {}, "rng": "x"}""";
+
+    [Theory]
+    [InlineData("\"total_steps\": 10", "\"total_steps\": 10, \"global_step\": 5", "duplicate key 'global_step'.")]
+    [InlineData("\"lr\": 0.001", "\"lr\": 0.001, \"lr\": 1", "duplicate key 'settings.lr'.")]
+    [InlineData("\"global_step\": 3, ", "", "missing field 'global_step'.")]
+    [InlineData(", \"task\": {}", "", "missing field 'task'.")]
+    [InlineData("\"global_step\": 3", "\"global_step\": \"3\"", "field 'global_step': expected an integer, got \"3\".")]
+    [InlineData("\"global_step\": 3", "\"global_step\": 3.5", "field 'global_step': expected an integer, got 3.5.")]
+    [InlineData("\"global_step\": 3", "\"global_step\": -1", "field 'global_step': expected an integer >= 0, got -1.")]
+    [InlineData("{\"data_position\": 24}", "[24]", "field 'data': expected an object, got [24].")]
+    [InlineData("{\"lr\": 0.001}", "null", "field 'settings': expected an object, got null.")]
+    [InlineData("\"rng\": \"x\"", "\"rng\": \"x\", \"torch_rng_state\": 7", "field 'torch_rng_state': expected a string, got 7.")]
+    public void A_trainer_state_with_a_duplicate_missing_or_mistyped_field_is_refused_naming_it(string find, string replace, string expected)
+    {
+        using var tmp = TestPaths.TempDir();
+        var path = tmp.File(TrainerState.FileName);
+        File.WriteAllText(path, State);
+        var state = TrainerState.Load(path);
+        Assert.Equal((3L, 10L, 24.0), (state.GlobalStep, state.TotalSteps, TrainLog.Number(state.Data, "data_position")));
+        Assert.Contains(find, State, StringComparison.Ordinal);
+        File.WriteAllText(path, State.Replace(find, replace, StringComparison.Ordinal));
+        Assert.Equal($"{path}: {expected}", Assert.Throws<BertSharpException>(() => TrainerState.Load(path)).Message);
+    }
+
+    [Fact]
+    public void A_trainer_state_with_trailing_text_or_invalid_utf8_is_refused()
+    {
+        using var tmp = TestPaths.TempDir();
+        var path = tmp.File(TrainerState.FileName);
+        File.WriteAllText(path, State + "\n}");
+        var e = Assert.Throws<BertSharpException>(() => TrainerState.Load(path));
+        Assert.StartsWith($"{path}: not valid JSON (", e.Message, StringComparison.Ordinal);
+        Assert.EndsWith("; expected the trainer state of a checkpoint.", e.Message, StringComparison.Ordinal);
+        var bytes = System.Text.Encoding.UTF8.GetBytes(State.Replace("\"x\"", "\"x\"\n", StringComparison.Ordinal).Replace("\"rng\"", "\n\"rng\"", StringComparison.Ordinal));
+        bytes[Array.IndexOf(bytes, (byte)'x')] = 0xFF;
+        File.WriteAllBytes(path, bytes);
+        Assert.Equal($"{path}: line 2: invalid UTF-8 byte sequence (the file must be UTF-8 text).", Assert.Throws<BertSharpException>(() => TrainerState.Load(path)).Message);
+    }
 }
