@@ -24,7 +24,6 @@ public sealed record ShardIndex(string Path, IReadOnlyDictionary<string, string>
     /// </summary>
     public static ShardIndex Read(string path)
     {
-        byte[] bytes;
         try
         {
             var length = new FileInfo(path).Length;
@@ -32,20 +31,23 @@ public sealed record ShardIndex(string Path, IReadOnlyDictionary<string, string>
             {
                 throw new BertSharpException($"{path}: invalid shard index: {length} bytes, more than the {MaxIndexBytes}-byte limit.");
             }
-            bytes = File.ReadAllBytes(path);
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
             throw new BertSharpException($"{path}: file not found.", e);
         }
+        // Strict UTF-8: a tensor name with a bad byte would otherwise fail later with a .NET transcoding error.
+        var text = IO.TextLines.ReadAllText(path);
         JsonDocument doc;
         try
         {
-            doc = JsonDocument.Parse(bytes);
+            doc = JsonDocument.Parse(text, IO.StrictJson.Options);
         }
         catch (JsonException e)
         {
-            throw new BertSharpException($"{path}: invalid shard index: not valid JSON ({e.Message}).", e);
+            // Two "weight_map" objects, or one tensor in two shards: readers would disagree on which one holds.
+            throw IO.StrictJson.DuplicateKeyError(path, System.Text.Encoding.UTF8.GetBytes(text), e)
+                  ?? new BertSharpException($"{path}: invalid shard index: not valid JSON ({e.Message.Split('\n')[0]}).", e);
         }
         using (doc)
         {
@@ -55,10 +57,19 @@ public sealed record ShardIndex(string Path, IReadOnlyDictionary<string, string>
                 throw new BertSharpException($"{path}: invalid shard index: expected an object with a \"weight_map\" object.");
             }
             long? total = null;
-            if (root.TryGetProperty("metadata", out var meta) && meta.ValueKind == JsonValueKind.Object &&
-                meta.TryGetProperty("total_size", out var ts) && ts.ValueKind == JsonValueKind.Number && ts.TryGetInt64(out var t))
+            if (root.TryGetProperty("metadata", out var meta) && meta.ValueKind != JsonValueKind.Null)
             {
-                total = t;
+                if (meta.ValueKind != JsonValueKind.Object)
+                {
+                    throw new BertSharpException($"{path}: invalid shard index: field 'metadata': expected an object, got {IO.StrictJson.Shown(meta)}.");
+                }
+                if (meta.TryGetProperty("total_size", out var ts) && ts.ValueKind != JsonValueKind.Null)
+                {
+                    // Some writers give the byte count as a float (1.5e9): any whole number is accepted.
+                    total = ts.ValueKind == JsonValueKind.Number && ts.TryGetDouble(out var t) && t >= 0 && t == Math.Floor(t) && t <= long.MaxValue
+                        ? (long)t
+                        : throw new BertSharpException($"{path}: invalid shard index: field 'metadata.total_size': expected a whole number of bytes >= 0, got {IO.StrictJson.Shown(ts)}.");
+                }
             }
             var weightMap = new Dictionary<string, string>(StringComparer.Ordinal);
             foreach (var p in map.EnumerateObject())
@@ -82,10 +93,7 @@ public sealed record ShardIndex(string Path, IReadOnlyDictionary<string, string>
                 {
                     throw new BertSharpException($"{path}: invalid shard index: weight_map lists more than {SafeTensorsHeaderParser.MaxTensors:N0} tensors (the limit).");
                 }
-                if (!weightMap.TryAdd(p.Name, shard))
-                {
-                    throw new BertSharpException($"{path}: invalid shard index: key \"{p.Name}\" appears twice in weight_map.");
-                }
+                weightMap.Add(p.Name, shard);
             }
             if (weightMap.Count == 0)
             {

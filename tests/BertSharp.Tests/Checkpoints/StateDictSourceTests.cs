@@ -65,6 +65,40 @@ public class StateDictSourceTests
         Assert.Contains(expected.Replace("\\\"", "\"", StringComparison.Ordinal), e.Message);
     }
 
+    [Theory]
+    [InlineData("\"bert.pooler.dense.bias\": \"model-00003-of-00003.safetensors\"", "\"bert.pooler.dense.bias\": \"model-00003-of-00003.safetensors\", \"bert.pooler.dense.bias\": \"model-00001-of-00003.safetensors\"", "duplicate key 'weight_map.bert.pooler.dense.bias'.")]
+    [InlineData("\"metadata\": {", "\"metadata\": {\"total_size\": 1}, \"metadata\": {", "duplicate key 'metadata'.")]
+    [InlineData("\"weight_map\": {", "\"weight_map\": {\"a\": \"model-00001-of-00003.safetensors\"}, \"weight_map\": {", "duplicate key 'weight_map'.")]
+    [InlineData("\"total_size\": 452616", "\"total_size\": \"452616\"", "invalid shard index: field 'metadata.total_size': expected a whole number of bytes >= 0, got \"452616\".")]
+    [InlineData("\"total_size\": 452616", "\"total_size\": -1", "invalid shard index: field 'metadata.total_size': expected a whole number of bytes >= 0, got -1.")]
+    [InlineData("\"metadata\": {", "\"metadata\": [], \"m\": {", "invalid shard index: field 'metadata': expected an object, got [].")]
+    public void Index_with_a_duplicate_key_or_a_mistyped_field_is_refused_naming_it(string find, string replace, string expected)
+    {
+        using var tmp = TestPaths.TempDir();
+        var index = tmp.File("model.safetensors.index.json");
+        var text = File.ReadAllText(Path.Combine(ShardDir, "model.safetensors.index.json"));
+        // A byte count written as a float (as some tools do) is still the same count.
+        File.WriteAllText(index, text.Replace("\"total_size\": 452616", "\"total_size\": 452616.0", StringComparison.Ordinal));
+        Assert.Equal(452616, ShardIndex.Read(index).TotalSize);
+        Assert.Contains(find, text, StringComparison.Ordinal);
+        File.WriteAllText(index, text.Replace(find, replace, StringComparison.Ordinal));
+        Assert.Equal($"{index}: {expected}", Assert.Throws<BertSharpException>(() => ShardIndex.Read(index)).Message);
+    }
+
+    [Fact]
+    public void Index_that_is_not_utf8_is_refused_naming_the_line()
+    {
+        using var tmp = TestPaths.TempDir();
+        var index = tmp.File("model.safetensors.index.json");
+        var bytes = File.ReadAllBytes(Path.Combine(ShardDir, "model.safetensors.index.json"));
+        var text = System.Text.Encoding.UTF8.GetString(bytes);
+        var at = text.IndexOf("bert.pooler.dense.bias", StringComparison.Ordinal);
+        bytes[at] = 0xFF;
+        File.WriteAllBytes(index, bytes);
+        var line = text[..at].Count(c => c == '\n') + 1;
+        Assert.Equal($"{index}: line {line}: invalid UTF-8 byte sequence (the file must be UTF-8 text).", Assert.Throws<BertSharpException>(() => ShardIndex.Read(index)).Message);
+    }
+
     [Fact]
     public void Directory_prefers_safetensors_then_index_then_bin()
     {
