@@ -71,6 +71,8 @@ public sealed class OnnxBertSession : IDisposable
         {
             throw new BertSharpException($"{path}: ONNX model not found (write one with 'bert export-onnx MODEL {path}').");
         }
+        // ORT reads external data without checking it: a truncated file would be a protobuf error, an altered one other weights.
+        BertSharp.Checkpoints.Onnx.OnnxExport.VerifyDataFiles(path);
         using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
         // Idle intra-op threads sleep instead of spinning, as libtorch's do (NativeEnvironment): a spinning thread takes the
         // core from the thread with the work, and from every other process, whenever the machine's cores are shared.

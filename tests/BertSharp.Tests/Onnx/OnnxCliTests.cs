@@ -69,6 +69,25 @@ public sealed class OnnxCliTests
     }
 
     [Fact]
+    public void External_data_altered_after_export_is_refused_by_predict_and_convert_naming_both_hashes()
+    {
+        using var tmp = TestPaths.TempDir();
+        var onnx = tmp.File("model.onnx");
+        Assert.Equal(0, CliRunner.Run("export-onnx", Classifier, onnx, "--external-data").ExitCode);
+        var data = Assert.Single(Directory.GetFiles(tmp.Path, "model.onnx.*.data"));
+        var named = Path.GetFileName(data)["model.onnx.".Length..^".data".Length];
+        var bytes = File.ReadAllBytes(data);
+        Assert.Equal(named, Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes))[..16]);
+        bytes[bytes.Length / 2] ^= 0x40; // one weight's exponent bit: the graph still loads, with another weight
+        File.WriteAllBytes(data, bytes);
+        var actual = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes))[..16];
+        var expected = $"{data}: the external data's SHA-256 begins {actual}, but its name says {named}: the file was truncated or altered after export; export the model again.";
+        CliRunner.Run("predict", "--model", Classifier, "--text", "a fine film", "--backend", "onnxruntime", "--onnx", onnx).AssertOneLineError(expected);
+        CliRunner.Run("convert", onnx, tmp.File("back"), "--vocab", Path.Combine(Classifier, "vocab.txt")).AssertOneLineError(expected);
+        Assert.False(Directory.Exists(tmp.File("back")));
+    }
+
+    [Fact]
     public void A_graph_of_another_head_is_refused_and_a_multiple_choice_model_does_not_ignore_the_backend()
     {
         using var tmp = TestPaths.TempDir();

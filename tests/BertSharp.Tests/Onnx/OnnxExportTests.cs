@@ -110,6 +110,36 @@ public sealed class OnnxExportTests
     }
 
     [Fact]
+    public void Truncated_external_data_is_refused_by_its_hash_and_data_named_by_other_tools_is_not_checked()
+    {
+        using var model = BertPretrained.Load(null, HfFixture.Dir("base-model"), out _);
+        using var tmp = TestPaths.TempDir();
+        var path = tmp.File("m.onnx");
+        OnnxExport.Export(model, path, new OnnxExportOptions(ExternalData: true));
+        var data = Assert.Single(Directory.GetFiles(tmp.Path), f => f != path);
+        var named = Path.GetFileName(data)["m.onnx.".Length..^".data".Length];
+        var whole = File.ReadAllBytes(data);
+        File.WriteAllBytes(data, whole[..^4096]);
+        var actual = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(whole[..^4096]))[..16];
+        var expected = $"{data}: the external data's SHA-256 begins {actual}, but its name says {named}: the file was truncated or altered after export; export the model again.";
+        Assert.Equal(expected, Assert.Throws<BertSharpException>(() => OnnxImport.Read(path)).Message);
+        Assert.Equal(expected, Assert.Throws<BertSharpException>(() => BertSharp.Inference.OnnxBertSession.Open(path, TestTorch.OrtThreads)).Message);
+
+        // The same graph with its data in a file named as other tools name it (no hash) loads as before.
+        File.WriteAllBytes(tmp.File("weights.bin"), whole);
+        File.Delete(data);
+        var graph = global::Onnx.ModelProto.Parser.ParseFrom(File.ReadAllBytes(path));
+        foreach (var e in graph.Graph.Initializer.SelectMany(t => t.ExternalData).Where(e => e.Key == "location"))
+        {
+            e.Value = "weights.bin";
+        }
+        File.WriteAllBytes(path, Google.Protobuf.MessageExtensions.ToByteArray(graph));
+        using var expectedWord = BertPretrained.StateDict(model)["embeddings.word_embeddings.weight"];
+        Assert.True(expectedWord.data<float>().ToArray().AsSpan().SequenceEqual(OnnxImport.Read(path).Weights["embeddings.word_embeddings.weight"].Data));
+        using var session = BertSharp.Inference.OnnxBertSession.Open(path, TestTorch.OrtThreads);
+    }
+
+    [Fact]
     public void Multiple_choice_export_takes_batch_choices_sequence_inputs_and_gives_batch_choices_logits()
     {
         using var model = BertPretrained.Load(null, HfFixture.Dir("multiple-choice"), out _);

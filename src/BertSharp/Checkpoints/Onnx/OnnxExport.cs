@@ -137,7 +137,7 @@ public static class OnnxExport
             {
                 sha.AppendData(t.RawData.Span);
             }
-            dataName = System.IO.Path.GetFileName(path) + "." + Convert.ToHexStringLower(sha.GetHashAndReset())[..16] + ".data";
+            dataName = System.IO.Path.GetFileName(path) + "." + Convert.ToHexStringLower(sha.GetHashAndReset())[..HashDigits] + ".data";
         }
         var location = dataName;
         var dataPath = System.IO.Path.Combine(System.IO.Path.GetDirectoryName(path)!, dataName);
@@ -176,17 +176,99 @@ public static class OnnxExport
         return new FileInfo(path).Length + new FileInfo(dataPath).Length;
     }
 
-    /// <summary>Whether <paramref name="entry"/> is a data file an export of <paramref name="graphName"/> writes (or wrote: <c>OUT.onnx.data</c>).</summary>
-    private static bool IsDataFileOf(string graphName, string entry)
+    /// <summary>
+    /// Whether <paramref name="dir"/> holds a data file named with its hash: only a graph with one beside it can name one, and
+    /// others are not parsed a second time. A directory that cannot be listed may hold one.
+    /// </summary>
+    private static bool MayHoldHashedData(string dir)
     {
-        if (entry == graphName + ".data")
+        try
+        {
+            return Directory.EnumerateFiles(dir, "*.data").Any(f => DataFileHash(System.IO.Path.GetFileName(f)) is not null);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             return true;
         }
-        // GRAPH.HASH.data, HASH being 16 lowercase hex digits.
-        var prefix = graphName + ".";
-        return entry.Length == prefix.Length + 16 + ".data".Length && entry.StartsWith(prefix, StringComparison.Ordinal)
-            && entry.EndsWith(".data", StringComparison.Ordinal) && !entry.AsSpan(prefix.Length, 16).ContainsAnyExcept("0123456789abcdef");
+    }
+
+    /// <summary>Whether <paramref name="entry"/> is a data file an export of <paramref name="graphName"/> writes (or wrote: <c>OUT.onnx.data</c>).</summary>
+    private static bool IsDataFileOf(string graphName, string entry) =>
+        entry == graphName + ".data"
+        || (entry.Length == graphName.Length + 1 + HashDigits + ".data".Length && entry.StartsWith(graphName + ".", StringComparison.Ordinal)
+            && DataFileHash(entry) is not null);
+
+    private const int HashDigits = 16;
+
+    /// <summary>
+    /// The hash a data file's name carries (<c>GRAPH.onnx.HASH.data</c>, HASH being the first 16 lowercase hex digits of the
+    /// file's SHA-256, as <see cref="WriteWithExternalData"/> names it); null for any other name (other tools' data files).
+    /// </summary>
+    internal static string? DataFileHash(string name)
+    {
+        const string Suffix = ".data";
+        var head = name.Length - HashDigits - Suffix.Length;
+        if (head <= 0 || !name.EndsWith(Suffix, StringComparison.Ordinal) || !name.AsSpan(0, head).EndsWith(".onnx.", StringComparison.OrdinalIgnoreCase))
+        {
+            return null;
+        }
+        var hash = name.Substring(head, HashDigits);
+        return hash.AsSpan().ContainsAnyExcept("0123456789abcdef") ? null : hash;
+    }
+
+    /// <summary>
+    /// Checks an external data file whose name carries its hash (<see cref="DataFileHash"/>) against its content, hashed as
+    /// it streams; a file named otherwise is left to the reader's own checks.
+    /// </summary>
+    /// <exception cref="BertSharpException">The content's hash differs from the name's: truncated or altered since export.</exception>
+    internal static void VerifyDataFile(string path)
+    {
+        if (DataFileHash(System.IO.Path.GetFileName(path)) is not { } expected)
+        {
+            return;
+        }
+        string actual;
+        try
+        {
+            using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
+            actual = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(fs))[..HashDigits];
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            // The reader names a missing file itself (ORT, OnnxTensorReader).
+            return;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new BertSharpException($"{path}: cannot read the external data ({e.Message.TrimEnd('.')}).", e);
+        }
+        if (actual != expected)
+        {
+            // Without this a truncated file is an ORT or protobuf error, and an altered one loads other weights silently.
+            throw new BertSharpException(
+                $"{path}: the external data's SHA-256 begins {actual}, but its name says {expected}: the file was truncated or altered after export; export the model again.");
+        }
+    }
+
+    /// <summary>
+    /// Checks every data file the graph at <paramref name="graphPath"/> names that carries its hash (<see cref="VerifyDataFile"/>),
+    /// before a reader that does not check it (ONNX Runtime) loads the weights.
+    /// </summary>
+    internal static void VerifyDataFiles(string graphPath)
+    {
+        var info = new FileInfo(graphPath);
+        if (!info.Exists || info.DirectoryName is not { } dir || !MayHoldHashedData(dir))
+        {
+            return;
+        }
+        foreach (var location in LocationsOf(info))
+        {
+            // A location with a directory in it is not one an export writes (nor one that can climb out: never opened here).
+            if (location == System.IO.Path.GetFileName(location))
+            {
+                VerifyDataFile(System.IO.Path.Combine(dir, location));
+            }
+        }
     }
 
     /// <summary>A temporary file <see cref="AtomicFile.Write"/> left (<c>.NAME.XXXXXXXX.tmp</c>, killed) for the graph or one of its data files.</summary>
@@ -209,8 +291,14 @@ public static class OnnxExport
     /// </summary>
     private static HashSet<string> DataFilesOf(string full)
     {
-        var found = new HashSet<string>(StringComparer.Ordinal);
         var info = new FileInfo(full);
+        return LocationsOf(info).Where(l => IsDataFileOf(info.Name, l)).ToHashSet(StringComparer.Ordinal);
+    }
+
+    /// <summary>The distinct external-data locations the graph <paramref name="info"/> names; none when it cannot be read.</summary>
+    private static HashSet<string> LocationsOf(FileInfo info)
+    {
+        var found = new HashSet<string>(StringComparer.Ordinal);
         // An external-data graph is small; a large one holds its weights inline and names no data file (not worth parsing).
         if (!info.Exists || info.Length > 64 << 20)
         {
@@ -218,14 +306,14 @@ public static class OnnxExport
         }
         try
         {
-            ModelProto previous;
+            ModelProto graph;
             using (var fs = info.OpenRead())
             {
-                previous = ModelProto.Parser.ParseFrom(fs);
+                graph = ModelProto.Parser.ParseFrom(fs);
             }
-            foreach (var e in (previous.Graph?.Initializer ?? []).SelectMany(t => t.ExternalData))
+            foreach (var e in (graph.Graph?.Initializer ?? []).SelectMany(t => t.ExternalData))
             {
-                if (e.Key == "location" && IsDataFileOf(info.Name, e.Value))
+                if (e.Key == "location")
                 {
                     found.Add(e.Value);
                 }
@@ -233,7 +321,7 @@ public static class OnnxExport
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidProtocolBufferException)
         {
-            // Not an ONNX graph BertSharp can read: nothing of it is removed.
+            // Not an ONNX graph BertSharp can read: it names nothing (its reader reports it).
         }
         return found;
     }

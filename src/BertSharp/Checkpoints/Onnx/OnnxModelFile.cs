@@ -166,6 +166,7 @@ internal sealed class OnnxTensorReader(string modelPath) : IDisposable
         }
         if (!_open.TryGetValue(file, out var fs))
         {
+            OnnxExport.VerifyDataFile(file);
             fs = File.OpenRead(file);
             _open[file] = fs;
         }
