@@ -38,8 +38,9 @@ public sealed class FeatureExtraction : InferencePipeline<BertPreTrainedModel>
     public static FeatureExtraction Load(string modelDir, string device = "auto")
     {
         TorchRuntime.EnsureLoaded();
-        var tokenizer = BertPretrained.LoadTokenizer(modelDir, BertPretrained.LoadConfig(modelDir));
-        var model = BertPretrained.Load(null, modelDir, out var report);
+        var config = BertPretrained.LoadConfig(modelDir, out var dir);
+        var tokenizer = BertPretrained.LoadTokenizer(modelDir, config);
+        var model = BertPretrained.Load(null, dir, config, out var report);
         try
         {
             RequiredWeights.CheckEncoder(report, modelDir);

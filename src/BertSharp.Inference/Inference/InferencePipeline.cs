@@ -75,13 +75,13 @@ public abstract class InferencePipeline<TModel> : IDisposable where TModel : Ber
     private static (TModel Model, BertTokenizer Tokenizer) LoadFor(string modelDirectory, string device, string[] needed, string what, string? architecture)
     {
         TorchRuntime.EnsureLoaded();
-        var config = BertPretrained.LoadConfig(modelDirectory);
+        var config = BertPretrained.LoadConfig(modelDirectory, out var dir);
         if (architecture is not null)
         {
             RequiredWeights.CheckFineTunedFor(config, architecture, modelDirectory);
         }
         var tokenizer = BertPretrained.LoadTokenizer(modelDirectory, config);
-        var model = BertPretrained.Load<TModel>(modelDirectory, out var report);
+        var model = BertPretrained.Load<TModel>(dir, config, out var report);
         try
         {
             RequiredWeights.Check(report, needed, what, modelDirectory);

@@ -134,12 +134,11 @@ public static class ClassifierCheckpoint
     /// <summary>Loads a fine-tuned classifier directory for evaluation or prediction.</summary>
     public static (BertForSequenceClassification Model, BertTokenizer Tokenizer, LabelMap Labels) Load(string idOrDir)
     {
-        var dir = BertPretrained.ResolveDirectory(idOrDir);
-        var config = BertConfig.Load(Path.Combine(dir, "config.json"));
+        var config = BertPretrained.LoadConfig(idOrDir, out var dir);
         RequiredWeights.CheckArchitecture(config, nameof(BertForSequenceClassification), dir);
         var labels = LabelMap.FromConfig(config.Id2Label, config.NumLabels, config.ProblemType);
         var tokenizer = BertPretrained.LoadTokenizer(dir, config);
-        var model = BertPretrained.Load<BertForSequenceClassification>(dir, out var report);
+        var model = BertPretrained.Load<BertForSequenceClassification>(dir, config, out var report);
         try
         {
             if (report.MissingKeys.Count > 0)

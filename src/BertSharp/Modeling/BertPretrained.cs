@@ -73,8 +73,14 @@ public static class BertPretrained
     public static TModel Create<TModel>(BertConfig config) where TModel : BertPreTrainedModel => (TModel)Create(typeof(TModel).Name, config);
 
     /// <summary>Reads config.json of a model directory or Hub id.</summary>
-    public static BertConfig LoadConfig(string idOrDir, HubOptions? hub = null) =>
-        BertConfig.Load(Path.Combine(ResolveDirectory(idOrDir, hub), "config.json"));
+    public static BertConfig LoadConfig(string idOrDir, HubOptions? hub = null) => LoadConfig(idOrDir, out _, hub);
+
+    /// <summary>Reads config.json of a model directory or Hub id, and gives the directory it is in (for <see cref="Load(string?, string, BertConfig, out LoadReport)"/>).</summary>
+    internal static BertConfig LoadConfig(string idOrDir, out string dir, HubOptions? hub = null)
+    {
+        dir = ResolveDirectory(idOrDir, hub);
+        return BertConfig.Load(Path.Combine(dir, "config.json"));
+    }
 
     /// <summary>
     /// Loads the tokenizer of the model directory <paramref name="dir"/> (<see cref="BertTokenizer.FromDirectory"/>) for the
@@ -113,11 +119,24 @@ public static class BertPretrained
     public static BertPreTrainedModel Load(string? architecture, string idOrDir, out LoadReport report, Action<BertConfig>? configure = null,
         HubOptions? hub = null)
     {
+        var config = LoadConfig(idOrDir, out var dir, hub);
+        configure?.Invoke(config);
+        return Load(architecture, dir, config, out report);
+    }
+
+    /// <summary>
+    /// As <see cref="Load{TModel}(string, out LoadReport, Action{BertConfig}?, HubOptions?)"/> from the config a caller has
+    /// already read from <paramref name="dir"/> (to check it first): the file is not parsed again, and the model keeps
+    /// <paramref name="config"/> as its <see cref="BertPreTrainedModel.Config"/>.
+    /// </summary>
+    internal static TModel Load<TModel>(string dir, BertConfig config, out LoadReport report) where TModel : BertPreTrainedModel =>
+        (TModel)Load(typeof(TModel).Name, dir, config, out report);
+
+    /// <inheritdoc cref="Load{TModel}(string, BertConfig, out LoadReport)"/>
+    internal static BertPreTrainedModel Load(string? architecture, string dir, BertConfig config, out LoadReport report)
+    {
         // libtorch loads in Construct, after the preflight: a checkpoint refused by its config or headers never pays for it
         // (about 0.7 CPU-s and 200 MB in a fresh process such as 'bert convert').
-        var dir = ResolveDirectory(idOrDir, hub);
-        var config = BertConfig.Load(Path.Combine(dir, "config.json"));
-        configure?.Invoke(config);
         architecture ??= config.Architectures?.FirstOrDefault(Factories.ContainsKey) ?? nameof(BertModel);
         Factory(architecture);
         // The config decides every allocation: check it against the checkpoint's headers before the model exists.
