@@ -145,20 +145,17 @@ public sealed partial class BertTokenizer
 
     internal static JsonDocument ReadJson(string path)
     {
-        byte[] bytes = [];
+        // Strict UTF-8 (the line of a bad byte named): JsonDocument leaves a bad byte inside a string to fail at GetString,
+        // with an InvalidOperationException that names neither the file nor the line.
+        var text = TextLines.ReadAllText(path);
         try
         {
-            bytes = File.ReadAllBytes(path);
-            return JsonDocument.Parse(bytes, StrictJson.Options);
+            return JsonDocument.Parse(text, StrictJson.Options);
         }
         catch (JsonException e)
         {
-            throw StrictJson.DuplicateKeyError(path, bytes, e)
+            throw StrictJson.DuplicateKeyError(path, System.Text.Encoding.UTF8.GetBytes(text), e)
                   ?? new BertSharpException($"{path}: not valid JSON (line {e.LineNumber + 1}): {e.Message.Split('\n')[0]}", e);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new BertSharpException($"{path}: cannot read ({e.Message})", e);
         }
     }
 

@@ -144,6 +144,25 @@ public class TokenizerFilesTests
         Assert.Equal(dir.File("tokenizer_config.json") + ": " + expected, e.Message);
     }
 
+    [Theory]
+    [InlineData("tokenizer_config.json")]
+    [InlineData("tokenizer.json")]
+    public void TokenizerJsonFilesWithAnInvalidUtf8ByteAreAOneLineErrorNamingTheLine(string name)
+    {
+        using var dir = TestPaths.TempDir();
+        File.WriteAllText(dir.File("vocab.txt"), "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nhello\n");
+        var json = name == "tokenizer.json"
+            ? "{\"model\": {\"type\": \"WordPiece\",\n\"vocab\": {\"[PAD]\": 0, \"[UNK]\": 1, \"[CLS]\": 2, \"[SEP]\": 3, \"[MASK]\": 4, \"hello\": 5}}}"
+            : "{\"do_lower_case\": true,\n\"unk_token\": \"[UNK]\"}";
+        var bytes = System.Text.Encoding.UTF8.GetBytes(json);
+        File.WriteAllBytes(dir.File(name), bytes);
+        Assert.Equal(6, BertTokenizer.FromDirectory(dir.Path).Vocab.Count);
+        bytes[Array.IndexOf(bytes, (byte)'U')] = 0xFF; // inside the string "[UNK]", on line 2
+        File.WriteAllBytes(dir.File(name), bytes);
+        var e = Assert.Throws<BertSharpException>(() => BertTokenizer.FromDirectory(dir.Path));
+        Assert.Equal(dir.File(name) + ": line 2: invalid UTF-8 byte sequence (the file must be UTF-8 text).", e.Message);
+    }
+
     [Fact]
     public void TokenizerConfigKeepsHfsUnknownLengthSentinelAndNullsAsNotSet()
     {
