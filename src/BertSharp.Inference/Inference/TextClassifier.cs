@@ -73,6 +73,8 @@ public sealed class TextClassifier : IDisposable
     /// </summary>
     public static TextClassifier Load(string dir, string device = "auto", int? maxLength = null)
     {
+        ArgumentNullException.ThrowIfNull(dir);
+        ArgumentNullException.ThrowIfNull(device);
         TorchRuntime.EnsureLoaded();
         var dev = TorchRuntime.ResolveDevice(device);
         dir = BertPretrained.ResolveDirectory(dir);
@@ -152,6 +154,7 @@ public sealed class TextClassifier : IDisposable
     /// </summary>
     public static TaskSpec? TrainedTask(string dir, string? textColumn = null, string? textPairColumn = null, string? labelColumn = null)
     {
+        ArgumentNullException.ThrowIfNull(dir);
         var args = Directory.Exists(dir) ? TrainingArgsFile.Read(dir) : null;
         if (TrainingArgsFile.String(args, "task") is not { } name)
         {
@@ -171,6 +174,7 @@ public sealed class TextClassifier : IDisposable
     /// </summary>
     public static (TruncationSide Side, int? HeadTokens) TrainedTruncation(string dir)
     {
+        ArgumentNullException.ThrowIfNull(dir);
         var args = TrainingArgsFile.Read(dir);
         var side = TrainingArgsFile.String(args, "truncation_side") is { } name
             ? TruncationSides.Parse(name, $"{Path.Combine(dir, TrainingArgsFile.FileName)}: truncation_side")
@@ -179,12 +183,16 @@ public sealed class TextClassifier : IDisposable
     }
 
     /// <summary>Tokenizes examples for this model (targets from <paramref name="targets"/>, NaN without), cut as <see cref="TruncationSide"/> says.</summary>
-    public EncodedExample[] Encode(IReadOnlyList<TextExample> examples, float[]? targets = null) =>
-        ExampleEncoder.Encode(Tokenizer, examples, targets, MaxLength, TruncationSide, HeadTokens);
+    public EncodedExample[] Encode(IReadOnlyList<TextExample> examples, float[]? targets = null)
+    {
+        ArgumentNullException.ThrowIfNull(examples);
+        return ExampleEncoder.Encode(Tokenizer, examples, targets, MaxLength, TruncationSide, HeadTokens);
+    }
 
     /// <summary>Predicts every input (text and optional pair), in order.</summary>
     public IReadOnlyList<Prediction> Predict(IReadOnlyList<(string Text, string? Pair)> inputs, int batchSize = 32)
     {
+        ArgumentNullException.ThrowIfNull(inputs);
         if (inputs.Count == 0)
         {
             return [];
@@ -204,7 +212,12 @@ public sealed class TextClassifier : IDisposable
     }
 
     /// <summary>Predicts one input.</summary>
-    public Prediction Predict(string text, string? pair = null) => Predict([(text, pair)])[0];
+    public Prediction Predict(string text, string? pair = null)
+    {
+        // Named here: the batch overload would call it the text of batch item 0.
+        ArgumentNullException.ThrowIfNull(text);
+        return Predict([(text, pair)])[0];
+    }
 
     private Prediction ToPrediction(float[] logits)
     {

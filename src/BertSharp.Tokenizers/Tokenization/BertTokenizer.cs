@@ -105,20 +105,38 @@ public sealed partial class BertTokenizer
     {
         ArgumentNullException.ThrowIfNull(inputs);
         var o = options ?? EncodeOptions.Default;
+        // Checked here, not only per item, so that bad options or a null text fail once, as Encode fails, rather than
+        // once per partition of the parallel loop inside an AggregateException.
+        o.Validate();
+        for (var i = 0; i < inputs.Count; i++)
+        {
+            if (inputs[i].Text is null)
+            {
+                throw new ArgumentNullException("text", $"batch item {i} has a null text.");
+            }
+        }
         var perItem = o.Padding == PaddingStrategy.Longest ? o with { Padding = PaddingStrategy.None } : o;
         var results = new BertEncoding[inputs.Count];
         if (results.Length == 0)
         {
             return results;
         }
-        Parallel.ForEach(System.Collections.Concurrent.Partitioner.Create(0, inputs.Count, Math.Max(16, inputs.Count / (Environment.ProcessorCount * 4) + 1)),
-            range =>
-            {
-                for (var i = range.Item1; i < range.Item2; i++)
+        try
+        {
+            Parallel.ForEach(System.Collections.Concurrent.Partitioner.Create(0, inputs.Count, Math.Max(16, inputs.Count / (Environment.ProcessorCount * 4) + 1)),
+                range =>
                 {
-                    results[i] = Encode(inputs[i].Text, inputs[i].TextPair, perItem);
-                }
-            });
+                    for (var i = range.Item1; i < range.Item2; i++)
+                    {
+                        results[i] = Encode(inputs[i].Text, inputs[i].TextPair, perItem);
+                    }
+                });
+        }
+        catch (AggregateException e) when (e.InnerExceptions.Count > 0)
+        {
+            // What an item throws (e.g. a max_length too small for the special tokens) reaches the caller as Encode throws it.
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(e.InnerExceptions[0]);
+        }
         if (o.Padding == PaddingStrategy.Longest && results.Length > 0)
         {
             var longest = 0;

@@ -143,6 +143,37 @@ public class EncodingTests
     }
 
     [Fact]
+    public void EncodeBatchNullTextIsOneArgumentNullNamingTheItem()
+    {
+        // 100 items span several partitions of the parallel loop; the null one sits in a later partition.
+        var inputs = Enumerable.Range(0, 100).Select(i => (i == 73 ? null! : A, (string?)null)).ToList();
+        var e = Assert.Throws<ArgumentNullException>(() => Tok.EncodeBatch(inputs));
+        Assert.Equal("text", e.ParamName);
+        Assert.StartsWith("batch item 73 has a null text.", e.Message);
+    }
+
+    [Fact]
+    public void EncodeBatchBadOptionsThrowWhatEncodeThrowsOnce()
+    {
+        var options = new EncodeOptions { PadToMultipleOf = 0 };
+        var single = Assert.Throws<BertSharpException>(() => Tok.Encode(A, null, options));
+        var batch = Assert.Throws<BertSharpException>(() => Tok.EncodeBatch([.. Enumerable.Repeat((A, (string?)B), 100)], options));
+        Assert.Equal(single.Message, batch.Message);
+        // Refused before anything is encoded, so an empty batch is no exception to it.
+        Assert.Throws<BertSharpException>(() => Tok.EncodeBatch([], options));
+    }
+
+    [Fact]
+    public void EncodeBatchItemErrorIsUnwrapped()
+    {
+        // max_length 1 cannot hold [CLS] and [SEP]: only items that need truncating fail, inside the parallel loop.
+        var options = new EncodeOptions { MaxLength = 1, Truncation = TruncationStrategy.LongestFirst };
+        var single = Assert.Throws<BertSharpException>(() => Tok.Encode(A, null, options));
+        var batch = Assert.Throws<BertSharpException>(() => Tok.EncodeBatch([.. Enumerable.Repeat((A, (string?)null), 100)], options));
+        Assert.Equal(single.Message, batch.Message);
+    }
+
+    [Fact]
     public void UnicodeOffsetsAreCodePointsAndUtf16()
     {
         var e = Tok.Encode("a 😁 b");

@@ -1,0 +1,30 @@
+using BertSharp.Inference;
+using BertSharp.Tests.Modeling;
+
+namespace BertSharp.Tests.Inference;
+
+/// <summary>
+/// Bad arguments to the pipelines fail as the tokenizer and the model fail on them: one exception naming the argument, not
+/// an AggregateException from the tokenizer's parallel batch or a NullReferenceException.
+/// </summary>
+public sealed class PipelineArgumentTests
+{
+    [Fact]
+    public void Text_classifier_null_text_and_null_inputs_are_argument_null()
+    {
+        using var classifier = TextClassifier.Load(HfFixture.Dir("sequence-classification"), "cpu");
+        Assert.Equal("text", Assert.Throws<ArgumentNullException>(() => classifier.Predict((string)null!)).ParamName);
+        Assert.Equal("inputs", Assert.Throws<ArgumentNullException>(() => classifier.Predict((IReadOnlyList<(string, string?)>)null!)).ParamName);
+        var item = Assert.Throws<ArgumentNullException>(() => classifier.Predict([("fine", null), (null!, null)]));
+        Assert.StartsWith("batch item 1 has a null text.", item.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Feature_extraction_null_text_names_its_index()
+    {
+        using var pipe = FeatureExtraction.Load(HfFixture.Dir("base-model"));
+        var e = Assert.Throws<ArgumentNullException>(() => pipe.Embed(["a", "b", null!]));
+        Assert.Equal("text", e.ParamName);
+        Assert.StartsWith("batch item 2 has a null text.", e.Message, StringComparison.Ordinal);
+    }
+}
