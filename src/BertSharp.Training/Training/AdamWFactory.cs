@@ -42,6 +42,7 @@ public static class AdamWFactory
     public static (IReadOnlyList<(string Name, Parameter Param)> Decay, IReadOnlyList<(string Name, Parameter Param)> NoDecay) Split(
         IEnumerable<(string Name, Parameter Param)> parameters, DecayRule rule)
     {
+        ArgumentNullException.ThrowIfNull(parameters);
         var decay = new List<(string, Parameter)>();
         var noDecay = new List<(string, Parameter)>();
         var seen = new HashSet<IntPtr>();
@@ -57,20 +58,32 @@ public static class AdamWFactory
     }
 
     /// <summary>Whether <paramref name="name"/> gets weight decay under <paramref name="rule"/>.</summary>
-    public static bool Decays(string name, Tensor p, DecayRule rule) => rule switch
+    public static bool Decays(string name, Tensor p, DecayRule rule)
     {
-        DecayRule.HuggingFace => !name.Contains("bias", StringComparison.Ordinal) &&
-                                 !name.Contains("LayerNorm.weight", StringComparison.Ordinal),
-        DecayRule.MatricesOnly => p.dim() >= 2,
-        _ => throw new ArgumentOutOfRangeException(nameof(rule)),
-    };
+        ArgumentNullException.ThrowIfNull(name);
+        ArgumentNullException.ThrowIfNull(p);
+        return rule switch
+        {
+            DecayRule.HuggingFace => !name.Contains("bias", StringComparison.Ordinal) &&
+                                     !name.Contains("LayerNorm.weight", StringComparison.Ordinal),
+            DecayRule.MatricesOnly => p.dim() >= 2,
+            _ => throw new ArgumentOutOfRangeException(nameof(rule)),
+        };
+    }
 
     /// <summary>AdamW over <paramref name="model"/>'s trainable parameters with the decay groups of <see cref="AdamWOptions.DecayRule"/>.</summary>
-    public static AdamW Create(BertPreTrainedModel model, AdamWOptions options) => Create(model.NamedParameters(), options);
+    public static AdamW Create(BertPreTrainedModel model, AdamWOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(options);
+        return Create(model.NamedParameters(), options);
+    }
 
     /// <summary>AdamW over named parameters with the decay groups of <see cref="AdamWOptions.DecayRule"/>.</summary>
     public static AdamW Create(IEnumerable<(string Name, Parameter Param)> parameters, AdamWOptions options)
     {
+        ArgumentNullException.ThrowIfNull(parameters);
+        ArgumentNullException.ThrowIfNull(options);
         var (decay, noDecay) = Split(parameters, options.DecayRule);
         var groups = new List<AdamW.ParamGroup>();
         if (decay.Count > 0)

@@ -68,6 +68,12 @@ public sealed record FineTuneOptions
     public void Validate()
     {
         static string F(string name) => BertSharpException.Field(name);
+        // Required members can still be set to null (null!, or a deserialiser): one message naming the field, not a NullReferenceException.
+        if (Task is null)
+        {
+            throw new BertSharpException($"{F("task")}: missing (null); expected a task (TaskSpec.Get).");
+        }
+        TrainingOptions.Require(Training);
         Training.Validate();
         if (Pooling is not (null or "cls" or "mean"))
         {

@@ -105,6 +105,7 @@ public sealed record HeadFineTuneOptions
     public void Validate()
     {
         static string F(string name) => BertSharpException.Field(name);
+        TrainingOptions.Require(Training);
         Training.Validate();
         if (DocStride < 0)
         {

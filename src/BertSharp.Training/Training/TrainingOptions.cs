@@ -102,10 +102,27 @@ public sealed record TrainingOptions
     /// <summary>Warmup steps of a run of <paramref name="totalSteps"/> optimizer steps.</summary>
     public int WarmupFor(long totalSteps) => WarmupSteps ?? (int)Math.Ceiling(totalSteps * (WarmupRatio ?? 0));
 
+    /// <summary>Refuses a null <paramref name="training"/> (a required member set to null) naming the field.</summary>
+    internal static void Require(TrainingOptions? training)
+    {
+        if (training is null)
+        {
+            throw new BertSharpException($"{BertSharpException.Field("training")}: missing (null); expected the shared training settings (TrainingOptions).");
+        }
+    }
+
     /// <summary>Checks ranges and combinations; errors name the field (<see cref="BertSharpException.Field"/>).</summary>
     public void Validate()
     {
         static string F(string name) => BertSharpException.Field(name);
+        if (DataPath is null)
+        {
+            throw new BertSharpException($"{F("data")}: missing (null); expected the training data file.");
+        }
+        if (OutputDir is null)
+        {
+            throw new BertSharpException($"{F("output_dir")}: missing (null); expected the output directory.");
+        }
         static void Positive(string name, double? v)
         {
             if (v is { } x && (!(x > 0) || double.IsInfinity(x)))

@@ -135,6 +135,7 @@ public sealed partial class BertConfig
     /// <summary>A configuration with the shape of a standard BERT size: tiny, mini, small, medium, base or large.</summary>
     public static BertConfig Preset(string name)
     {
+        ArgumentNullException.ThrowIfNull(name);
         var (layers, hidden, heads) = name.Trim().ToLowerInvariant() switch
         {
             "tiny" => (2, 128, 2),
@@ -181,6 +182,7 @@ public sealed partial class BertConfig
     /// <summary>Reads <c>config.json</c>; a wrong field fails with a message naming the file and the field.</summary>
     public static BertConfig Load(string path)
     {
+        ArgumentNullException.ThrowIfNull(path);
         if (!File.Exists(path))
         {
             throw new BertSharpException($"{path}: config file not found.");
@@ -195,11 +197,17 @@ public sealed partial class BertConfig
     }
 
     /// <summary>Writes <c>config.json</c> as HF <c>save_pretrained</c> does: sorted keys, two-space indent.</summary>
-    public void Save(string path) => AtomicFile.WriteAllText(path, ToJson() + "\n");
+    public void Save(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        AtomicFile.WriteAllText(path, ToJson() + "\n");
+    }
 
     /// <summary>Parses the text of a config.json; <paramref name="source"/> names it in error messages.</summary>
     public static BertConfig Parse(string json, string source)
     {
+        ArgumentNullException.ThrowIfNull(json);
+        ArgumentNullException.ThrowIfNull(source);
         JsonObject obj;
         try
         {

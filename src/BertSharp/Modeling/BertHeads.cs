@@ -253,6 +253,11 @@ public sealed class BertForMultipleChoice : BertPreTrainedModel
     /// <summary>Forward pass on [batch, choices, seq] inputs; <paramref name="labels"/> [batch] = index of the right choice.</summary>
     public ClassifierOutput Forward(BertInput input, Tensor? labels = null, bool outputHiddenStates = false, bool outputAttentions = false)
     {
+        ArgumentNullException.ThrowIfNull(input);
+        if (input.InputIds is null)
+        {
+            throw new ArgumentException("input_ids is null; expected ids [batch, choices, seq].", nameof(input));
+        }
         if (input.InputIds.dim() != 3)
         {
             throw new BertSharpException(

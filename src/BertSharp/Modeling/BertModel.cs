@@ -32,7 +32,8 @@ public sealed class BertModel : BertPreTrainedModel
     /// <summary>Runs the encoder; see <see cref="BertInput"/> for the input shapes.</summary>
     public BertModelOutput Forward(BertInput input, bool outputHiddenStates = false, bool outputAttentions = false)
     {
-        var ids = input.InputIds;
+        ArgumentNullException.ThrowIfNull(input);
+        var ids = input.InputIds ?? throw new ArgumentException("input_ids is null; expected ids [batch, seq].", nameof(input));
         if (ids.dim() != 2)
         {
             throw new BertSharpException($"input_ids: expected shape [batch, seq], got [{string.Join(", ", ids.shape)}].");

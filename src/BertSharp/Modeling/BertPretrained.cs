@@ -45,6 +45,8 @@ public static class BertPretrained
     /// <summary>Builds a freshly initialised model of class <paramref name="architecture"/> (HF init).</summary>
     public static BertPreTrainedModel Create(string architecture, BertConfig config)
     {
+        ArgumentNullException.ThrowIfNull(architecture);
+        ArgumentNullException.ThrowIfNull(config);
         var model = Construct(architecture, config);
         model.InitWeights();
         return model;
@@ -70,7 +72,11 @@ public static class BertPretrained
             : throw new BertSharpException($"architecture '{architecture}': expected one of {string.Join(", ", Factories.Keys)}.");
 
     /// <summary>Builds a freshly initialised <typeparamref name="TModel"/> (HF init).</summary>
-    public static TModel Create<TModel>(BertConfig config) where TModel : BertPreTrainedModel => (TModel)Create(typeof(TModel).Name, config);
+    public static TModel Create<TModel>(BertConfig config) where TModel : BertPreTrainedModel
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        return (TModel)Create(typeof(TModel).Name, config);
+    }
 
     /// <summary>Reads config.json of a model directory or Hub id.</summary>
     public static BertConfig LoadConfig(string idOrDir, HubOptions? hub = null) => LoadConfig(idOrDir, out _, hub);
@@ -78,6 +84,7 @@ public static class BertPretrained
     /// <summary>Reads config.json of a model directory or Hub id, and gives the directory it is in (for <see cref="Load(string?, string, BertConfig, out LoadReport)"/>).</summary>
     internal static BertConfig LoadConfig(string idOrDir, out string dir, HubOptions? hub = null)
     {
+        ArgumentNullException.ThrowIfNull(idOrDir);
         dir = ResolveDirectory(idOrDir, hub);
         return BertConfig.Load(Path.Combine(dir, "config.json"));
     }
@@ -88,6 +95,7 @@ public static class BertPretrained
     /// </summary>
     public static BertTokenizer LoadTokenizer(string dir, BertConfig config)
     {
+        ArgumentNullException.ThrowIfNull(dir);
         ArgumentNullException.ThrowIfNull(config);
         var tokenizer = BertTokenizer.FromDirectory(dir);
         // An id past the embedding matrix fails only inside libtorch's index_select, and only when a text happens to use it.
@@ -172,6 +180,9 @@ public static class BertPretrained
     /// </summary>
     public static LoadReport LoadStateDict(BertPreTrainedModel model, IReadOnlyDictionary<string, Tensor> checkpoint, string source)
     {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(checkpoint);
+        ArgumentNullException.ThrowIfNull(source);
         var renamed = checkpoint.Keys.Where(k => CheckpointKeys.Normalize(k) != k).Select(k => $"{k} → {CheckpointKeys.Normalize(k)}").ToList();
 
         var parameters = model.NamedParameters();
@@ -234,6 +245,7 @@ public static class BertPretrained
     /// <summary>The tensors HF's save_pretrained writes for <paramref name="model"/>: every parameter once, tied aliases left out.</summary>
     public static Dictionary<string, Tensor> StateDict(BertPreTrainedModel model, ScalarType dtype = ScalarType.Float32)
     {
+        ArgumentNullException.ThrowIfNull(model);
         var d = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         // The detached view and the device/dtype copies are new handles: the scope frees them now instead of leaving
         // them to the finaliser; only the returned tensors move out to the caller.
@@ -252,6 +264,8 @@ public static class BertPretrained
     /// </summary>
     public static void Save(BertPreTrainedModel model, string dir, SaveOptions? options = null)
     {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(dir);
         options ??= new SaveOptions();
         AtomicFile.WriteDirectory(dir, tmp => WriteFiles(model, tmp, options), options.Overwrite);
     }
@@ -263,6 +277,7 @@ public static class BertPretrained
     public static void WriteFiles(BertPreTrainedModel model, string dir, SaveOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(dir);
         options ??= new SaveOptions();
         var dtypeName = options.Dtype switch
         {
@@ -307,10 +322,14 @@ public static class BertPretrained
     }
 
     /// <summary>The local model directory for a directory path or Hub id (downloaded into the HF cache when needed).</summary>
-    public static string ResolveDirectory(string idOrDir, HubOptions? hub = null) => ModelLocator.Resolve(idOrDir, hub);
+    public static string ResolveDirectory(string idOrDir, HubOptions? hub = null)
+    {
+        ArgumentNullException.ThrowIfNull(idOrDir);
+        return ModelLocator.Resolve(idOrDir, hub);
+    }
 
     /// <summary>Parses a dtype name given on the command line (float32/fp32, float16/fp16/half, bfloat16/bf16).</summary>
-    public static ScalarType ParseDtype(string name) => name.Trim().ToLowerInvariant() switch
+    public static ScalarType ParseDtype(string name) => (name ?? throw new ArgumentNullException(nameof(name))).Trim().ToLowerInvariant() switch
     {
         "float32" or "fp32" or "float" => ScalarType.Float32,
         "float16" or "fp16" or "half" => ScalarType.Float16,

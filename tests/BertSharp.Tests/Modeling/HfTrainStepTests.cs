@@ -144,6 +144,8 @@ public class HfTrainStepTests(Xunit.Abstractions.ITestOutputHelper log)
         var (decay2, _) = AdamWFactory.Split(named, DecayRule.MatricesOnly);
         Assert.All(decay2, p => Assert.True(p.Param.dim() >= 2));
         Assert.Equal(decay.Select(p => p.Name).Order(), decay2.Select(p => p.Name).Order());
+        Assert.Equal("model", Assert.Throws<ArgumentNullException>(() => AdamWFactory.Create((BertPreTrainedModel)null!, new AdamWOptions())).ParamName);
+        Assert.Equal("options", Assert.Throws<ArgumentNullException>(() => AdamWFactory.Create(model, null!)).ParamName);
     }
 
     [Fact]

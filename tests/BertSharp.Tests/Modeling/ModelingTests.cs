@@ -1,4 +1,5 @@
 using BertSharp.Modeling;
+using BertSharp.Tests.Infrastructure;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -97,6 +98,47 @@ public class ModelingTests
         Assert.Throws<BertSharpException>(() => model.Forward(zeros(40, dtype: ScalarType.Int64)));
         using var mc = BertPretrained.Create<BertForMultipleChoice>(HfTrainStepTests.TinyConfig());
         Assert.Throws<BertSharpException>(() => mc.Forward(new BertInput(zeros(2, 4, dtype: ScalarType.Int64))));
+    }
+
+    [Fact]
+    public void Null_arguments_of_the_factories_are_argument_null_exceptions_naming_them()
+    {
+        static string? Param(Action call) => Assert.Throws<ArgumentNullException>(call).ParamName;
+        Assert.Equal("config", Param(() => BertPretrained.Create<BertModel>(null!)));
+        Assert.Equal("architecture", Param(() => BertPretrained.Create(null!, HfTrainStepTests.TinyConfig())));
+        Assert.Equal("name", Param(() => BertConfig.Preset(null!)));
+        Assert.Equal("path", Param(() => BertConfig.Load(null!)));
+        Assert.Equal("idOrDir", Param(() => BertPretrained.Load<BertModel>(null!, out _)));
+        Assert.Equal("name", Param(() => BertPretrained.ParseDtype(null!)));
+        using var tmp = TestPaths.TempDir();
+        var dir = Path.Combine(tmp.Path, "model");
+        Assert.Equal("model", Param(() => BertPretrained.Save(null!, dir)));
+        Assert.False(Directory.Exists(dir));
+    }
+
+    [Fact]
+    public void A_null_input_is_an_argument_null_exception_at_every_forward()
+    {
+        var config = HfTrainStepTests.TinyConfig();
+        using var bert = BertPretrained.Create<BertModel>(config);
+        using var seq = BertPretrained.Create<BertForSequenceClassification>(config);
+        using var tok = BertPretrained.Create<BertForTokenClassification>(config);
+        using var mlm = BertPretrained.Create<BertForMaskedLM>(config);
+        using var pre = BertPretrained.Create<BertForPreTraining>(config);
+        using var nsp = BertPretrained.Create<BertForNextSentencePrediction>(config);
+        var qaConfig = HfTrainStepTests.TinyConfig();
+        qaConfig.NumLabels = 2;
+        using var qa = BertPretrained.Create<BertForQuestionAnswering>(qaConfig);
+        using var mc = BertPretrained.Create<BertForMultipleChoice>(config);
+        Action[] calls =
+        [
+            () => bert.Forward((BertInput)null!), () => seq.Forward(null!), () => tok.Forward(null!), () => mlm.Forward(null!),
+            () => pre.Forward(null!), () => nsp.Forward(null!), () => qa.Forward(null!), () => mc.Forward(null!),
+        ];
+        Assert.All(calls, call => Assert.Equal("input", Assert.Throws<ArgumentNullException>(call).ParamName));
+        var noIds = Assert.Throws<ArgumentException>(() => seq.Forward(new BertInput(null!)));
+        Assert.Contains("input_ids", noIds.Message, StringComparison.Ordinal);
+        Assert.Contains("input_ids", Assert.Throws<ArgumentException>(() => mc.Forward(new BertInput(null!))).Message, StringComparison.Ordinal);
     }
 
     [Fact]

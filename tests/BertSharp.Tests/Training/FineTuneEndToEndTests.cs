@@ -317,6 +317,16 @@ public class FineTuneEndToEndTests
         Assert.Equal("learning_rate -1: expected a positive number.", lr.Message);
         Assert.Equal("--lr -1: expected a positive number.", Cli.CliErrors.Describe(lr));
         Assert.DoesNotContain("--", string.Join(" ", new[] { both, lr }.Select(e => e.Message)), StringComparison.Ordinal);
+        // A required member set to null is one message naming the field, not a NullReferenceException from inside the run.
+        var noTask = Assert.Throws<BertSharpException>(() => FineTuner.Run(Options(tmp.File("o")) with { Task = null! }));
+        Assert.Equal("task: missing (null); expected a task (TaskSpec.Get).", noTask.Message);
+        Assert.Equal(["task"], noTask.Fields);
+        Assert.StartsWith("training: missing (null);",
+            Assert.Throws<BertSharpException>(() => FineTuner.Run(Options(tmp.File("o")) with { Training = null! })).Message, StringComparison.Ordinal);
+        Assert.StartsWith("data: missing (null);", Assert.Throws<BertSharpException>(() =>
+            FineTuner.Run(Options(tmp.File("o"), t => t with { DataPath = null! }))).Message, StringComparison.Ordinal);
+        Assert.StartsWith("output_dir: missing (null);", Assert.Throws<BertSharpException>(() =>
+            FineTuner.Run(Options(tmp.File("o"), t => t with { OutputDir = null! }))).Message, StringComparison.Ordinal);
         Assert.Equal(16, (Options(tmp.File("o")) with { Task = TaskSpec.Imdb }).EffectiveBatchSize);
         Assert.Equal(512, (Options(tmp.File("o")) with { Task = TaskSpec.Imdb }).EffectiveMaxLength);
         Assert.Equal(2, (Options(tmp.File("o")) with { Task = TaskSpec.Imdb }).EffectiveEpochs);
