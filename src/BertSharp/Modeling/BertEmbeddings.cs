@@ -22,10 +22,16 @@ public sealed class BertEmbeddings : nn.Module
         LayerNorm = nn.LayerNorm(config.HiddenSize, eps: config.LayerNormEps);
         dropout = nn.Dropout(config.HiddenDropoutProb);
         MaxPositions = config.MaxPositionEmbeddings;
+        VocabSize = config.VocabSize;
+        TypeVocabSize = config.TypeVocabSize;
         RegisterComponents();
     }
 
     private int MaxPositions { get; }
+
+    private int VocabSize { get; }
+
+    private int TypeVocabSize { get; }
 
     /// <summary>The word embedding matrix [vocab, hidden]; the MLM decoder shares it.</summary>
     public Parameter WordEmbeddingWeight => word_embeddings.weight!;
@@ -33,11 +39,8 @@ public sealed class BertEmbeddings : nn.Module
     /// <summary>Embeds ids [batch, seq] (defaults: segment 0, positions 0..seq-1) into [batch, seq, hidden].</summary>
     public Tensor Forward(Tensor inputIds, Tensor? tokenTypeIds = null, Tensor? positionIds = null)
     {
-        var seq = inputIds.shape[1];
-        if (seq > MaxPositions)
-        {
-            throw new BertSharpException($"sequence length {seq} exceeds max_position_embeddings {MaxPositions}.");
-        }
+        ArgumentNullException.ThrowIfNull(inputIds);
+        var seq = CheckInputs(inputIds, tokenTypeIds, positionIds);
         using var scope = NewDisposeScope();
         positionIds ??= StableScalars.Range(seq, ScalarType.Int64, inputIds.device).unsqueeze(0);
         tokenTypeIds ??= zeros_like(inputIds);
@@ -46,4 +49,85 @@ public sealed class BertEmbeddings : nn.Module
         embeddings = StableScalars.Add(embeddings, position_embeddings.call(positionIds));
         return ExampleDropout.Apply(dropout, LayerNorm.call(embeddings)).MoveToOuterDisposeScope();
     }
+
+    /// <summary>
+    /// Refuses, naming the input, what libtorch would reject with "index out of range in self" (or, on a GPU, a device-side
+    /// assert that poisons the context): shapes, index dtypes and ids outside their embedding tables. Returns seq.
+    /// </summary>
+    private long CheckInputs(Tensor inputIds, Tensor? tokenTypeIds, Tensor? positionIds)
+    {
+        if (inputIds.dim() != 2)
+        {
+            throw new BertSharpException($"input_ids: expected shape [batch, seq], got {Shape(inputIds)}.");
+        }
+        CheckIndexDtype(inputIds, "input_ids");
+        var seq = inputIds.shape[1];
+        if (seq == 0)
+        {
+            throw new BertSharpException($"input_ids: shape {Shape(inputIds)} has no tokens; expected at least one per sequence.");
+        }
+        if (seq > MaxPositions)
+        {
+            throw new BertSharpException($"sequence length {seq} exceeds max_position_embeddings {MaxPositions}.");
+        }
+        if (tokenTypeIds is not null)
+        {
+            CheckIndexDtype(tokenTypeIds, "token_type_ids");
+            if (!tokenTypeIds.shape.SequenceEqual(inputIds.shape))
+            {
+                throw new BertSharpException($"token_type_ids: shape {Shape(tokenTypeIds)} differs from input_ids {Shape(inputIds)}; expected the same shape.");
+            }
+        }
+        if (positionIds is not null)
+        {
+            CheckIndexDtype(positionIds, "position_ids");
+        }
+        if (inputIds.numel() == 0)
+        {
+            return seq;
+        }
+        // One min/max reduction per input on the device and a single copy of those few scalars to the host: the cost is
+        // one small kernel and one synchronisation per forward pass, however large the batch.
+        using var scope = NewDisposeScope();
+        var bounds = new List<Tensor> { inputIds.min(), inputIds.max() };
+        if (tokenTypeIds is not null)
+        {
+            bounds.Add(tokenTypeIds.min());
+            bounds.Add(tokenTypeIds.max());
+        }
+        if (positionIds is not null && positionIds.numel() > 0)
+        {
+            bounds.Add(positionIds.min());
+            bounds.Add(positionIds.max());
+        }
+        var values = stack(bounds.Select(b => b.to_type(ScalarType.Int64))).cpu().data<long>().ToArray();
+        CheckRange("input_ids", "id", values[0], values[1], VocabSize, "vocab_size");
+        if (tokenTypeIds is not null)
+        {
+            CheckRange("token_type_ids", "type id", values[2], values[3], TypeVocabSize, "type_vocab_size");
+        }
+        if (values.Length > (tokenTypeIds is null ? 2 : 4))
+        {
+            CheckRange("position_ids", "position", values[^2], values[^1], MaxPositions, "max_position_embeddings");
+        }
+        return seq;
+    }
+
+    private static void CheckIndexDtype(Tensor t, string name)
+    {
+        if (t.dtype is not (ScalarType.Int64 or ScalarType.Int32))
+        {
+            throw new BertSharpException($"{name}: dtype {t.dtype}; expected integer indices (Int64 or Int32).");
+        }
+    }
+
+    private static void CheckRange(string name, string what, long min, long max, long size, string sizeName)
+    {
+        if (min < 0 || max >= size)
+        {
+            throw new BertSharpException($"{name}: {what} {(min < 0 ? min : max)} is outside [0, {size}) ({sizeName} {size}).");
+        }
+    }
+
+    private static string Shape(Tensor t) => $"[{string.Join(", ", t.shape)}]";
 }

@@ -39,7 +39,7 @@ public sealed class BertForPreTraining : BertPreTrainedModel
         var o = bert.Forward(input, outputHiddenStates, outputAttentions);
         var nsp = cls.SeqRelationship(o.PoolerOutput!);
         var (logits, mlmLoss) = MaskedLmHead.Run(cls, bert, o.LastHiddenState, labels, logitsAtLabelledPositionsOnly);
-        var nspLoss = nextSentenceLabel is null ? null : Losses.CrossEntropy(nsp, nextSentenceLabel);
+        var nspLoss = nextSentenceLabel is null ? null : Losses.CrossEntropy(nsp, nextSentenceLabel, "next_sentence_label");
         var loss = mlmLoss is not null && nspLoss is not null ? StableScalars.Add(mlmLoss, nspLoss) : null;
         return new BertForPreTrainingOutput(logits, nsp, loss, mlmLoss, nspLoss, o);
     }
@@ -88,6 +88,12 @@ internal static class MaskedLmHead
     {
         if (labelledOnly && labels is not null)
         {
+            // The labelled positions index the hidden states: a label count that does not match would gather the wrong rows.
+            if (labels.numel() != hidden.shape[0] * hidden.shape[1])
+            {
+                throw new BertSharpException(
+                    $"labels: shape [{string.Join(", ", labels.shape)}] holds {labels.numel()} labels; expected one per token of input_ids [{hidden.shape[0]}, {hidden.shape[1]}].");
+            }
             using var flatLabels = labels.reshape(-1);
             using var labelled = flatLabels.ne(StableScalars.Of(Losses.IgnoreIndex)).nonzero().squeeze(-1);
             using var flatHidden = hidden.reshape(-1, hidden.shape[^1]);

@@ -38,6 +38,11 @@ public sealed class BertModel : BertPreTrainedModel
         {
             throw new BertSharpException($"input_ids: expected shape [batch, seq], got [{string.Join(", ", ids.shape)}].");
         }
+        if (input.AttentionMask is { } am && !MaskFits(am, ids))
+        {
+            throw new BertSharpException(
+                $"attention_mask: shape [{string.Join(", ", am.shape)}] does not fit input_ids [{string.Join(", ", ids.shape)}]; expected [batch, seq] or [batch, seq, seq].");
+        }
         using var scope = NewDisposeScope();
         var embedded = embeddings.Forward(ids, input.TokenTypeIds, input.PositionIds);
         Tensor? mask = null;
@@ -45,13 +50,7 @@ public sealed class BertModel : BertPreTrainedModel
         {
             // HF get_extended_attention_mask: (1 - mask) * finfo(dtype).min, broadcast over heads (and queries for a
             // [batch, seq] mask; a [batch, query, key] mask is used as given).
-            var floatMask = m.dim() switch
-            {
-                2 => m.to_type(embedded.dtype).unsqueeze(1).unsqueeze(2),
-                3 => m.to_type(embedded.dtype).unsqueeze(1),
-                _ => throw new BertSharpException(
-                    $"attention_mask: expected shape [batch, seq] or [batch, seq, seq], got [{string.Join(", ", m.shape)}]."),
-            };
+            var floatMask = m.dim() == 2 ? m.to_type(embedded.dtype).unsqueeze(1).unsqueeze(2) : m.to_type(embedded.dtype).unsqueeze(1);
             mask = StableScalars.AdditiveMask(floatMask);
         }
         var eager = Config.AttnImplementation == "eager";
@@ -70,6 +69,13 @@ public sealed class BertModel : BertPreTrainedModel
         return new BertModelOutput(Keep(last), pooled is null ? null : Keep(pooled),
             hidden?.Select(Keep).ToList(), attns?.Select(Keep).ToList());
     }
+
+    private static bool MaskFits(Tensor mask, Tensor ids) => mask.dim() switch
+    {
+        2 => mask.shape[0] == ids.shape[0] && mask.shape[1] == ids.shape[1],
+        3 => mask.shape[0] == ids.shape[0] && mask.shape[1] == ids.shape[1] && mask.shape[2] == ids.shape[1],
+        _ => false,
+    };
 
     /// <summary>Runs the encoder on ids [batch, seq] with optional mask and segment ids.</summary>
     public BertModelOutput Forward(Tensor inputIds, Tensor? attentionMask = null, Tensor? tokenTypeIds = null,

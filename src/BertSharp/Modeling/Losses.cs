@@ -9,13 +9,41 @@ internal static class Losses
     /// <summary>Label value that no loss counts (HF/torch <c>ignore_index</c>).</summary>
     public const long IgnoreIndex = -100;
 
-    /// <summary>Mean cross-entropy of logits [..., classes] against int64 labels [...]; labels equal to -100 are skipped.</summary>
-    public static Tensor CrossEntropy(Tensor logits, Tensor labels, long ignoreIndex = IgnoreIndex)
+    /// <summary>
+    /// Mean cross-entropy of logits [..., classes] against int64 labels [...]; labels equal to -100 are skipped. A label count
+    /// or class id that does not fit the logits is refused naming <paramref name="name"/>.
+    /// </summary>
+    public static Tensor CrossEntropy(Tensor logits, Tensor labels, string name = "labels", long ignoreIndex = IgnoreIndex)
     {
         var classes = logits.shape[^1];
         using var flatLogits = logits.reshape(-1, classes);
+        if (labels.numel() != flatLogits.shape[0])
+        {
+            throw new BertSharpException(
+                $"{name}: shape [{string.Join(", ", labels.shape)}] holds {labels.numel()} labels; expected {flatLogits.shape[0]}, one per row of logits [{string.Join(", ", logits.shape)}].");
+        }
         using var flatLabels = labels.reshape(-1).to_type(ScalarType.Int64);
+        CheckClassIds(flatLabels, classes, name, ignoreIndex);
         return nn.functional.cross_entropy(flatLogits, flatLabels, ignore_index: ignoreIndex);
+    }
+
+    // libtorch says only "Target 7 is out of bounds." (a device-side assert on a GPU); the labels are small next to the
+    // logits, and the check reads one boolean back (the offending value only when there is one).
+    private static void CheckClassIds(Tensor labels, long classes, string name, long ignoreIndex)
+    {
+        if (labels.numel() == 0)
+        {
+            return;
+        }
+        using var scope = NewDisposeScope();
+        var outside = labels.lt(StableScalars.Of(0L)).logical_or(labels.ge(StableScalars.Of(classes)));
+        var bad = outside.logical_and(labels.ne(StableScalars.Of(ignoreIndex)));
+        if (!bad.any().item<bool>())
+        {
+            return;
+        }
+        var first = labels.masked_select(bad)[0].item<long>();
+        throw new BertSharpException($"{name}: class {first} is outside [0, {classes}) and is not the ignore index {ignoreIndex}.");
     }
 
     /// <summary>

@@ -1,4 +1,6 @@
 using BertSharp.Inference;
+using BertSharp.Runtime;
+using BertSharp.Tests.Infrastructure;
 using BertSharp.Tests.Modeling;
 
 namespace BertSharp.Tests.Inference;
@@ -26,5 +28,17 @@ public sealed class PipelineArgumentTests
         var e = Assert.Throws<ArgumentNullException>(() => pipe.Embed(["a", "b", null!]));
         Assert.Equal("text", e.ParamName);
         Assert.StartsWith("batch item 2 has a null text.", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Fill_mask_ids_outside_the_vocabulary_name_input_ids()
+    {
+        TorchRuntime.EnsureLoaded();
+        using var pipeline = FillMask.Load(Path.Combine(TestPaths.Fixtures, "hf_bert", "pretraining"), "cpu");
+        var ids = pipeline.Tokenizer.EncodeIds("the cat [MASK] .");
+        var vocab = pipeline.Model.Config.VocabSize;
+        ids[1] = vocab;
+        var e = Assert.Throws<BertSharpException>(() => pipeline.PredictIds(ids));
+        Assert.Equal($"input_ids: id {vocab} is outside [0, {vocab}) (vocab_size {vocab}).", e.Message);
     }
 }

@@ -141,6 +141,78 @@ public class ModelingTests
         Assert.Contains("input_ids", Assert.Throws<ArgumentException>(() => mc.Forward(new BertInput(null!))).Message, StringComparison.Ordinal);
     }
 
+    // TinyConfig: vocab_size 64, type_vocab_size 2, max_position_embeddings 32.
+    [Theory]
+    [InlineData(64L, "input_ids: id 64 is outside [0, 64) (vocab_size 64).")]
+    [InlineData(-1L, "input_ids: id -1 is outside [0, 64) (vocab_size 64).")]
+    public void Ids_outside_the_vocabulary_are_refused_naming_input_ids(long id, string expected)
+    {
+        using var model = BertPretrained.Create<BertModel>(HfTrainStepTests.TinyConfig());
+        using var ids = tensor(new long[,] { { 1, 5, 6 }, { 1, id, 2 } });
+        Assert.Equal(expected, Assert.Throws<BertSharpException>(() => model.Forward(ids)).Message);
+    }
+
+    [Fact]
+    public void Bad_token_types_positions_and_masks_are_refused_naming_the_input()
+    {
+        using var model = BertPretrained.Create<BertModel>(HfTrainStepTests.TinyConfig());
+        using var scope = NewDisposeScope();
+        var ids = ones(2, 5, dtype: ScalarType.Int64);
+        Assert.Equal("token_type_ids: type id 2 is outside [0, 2) (type_vocab_size 2).",
+            Assert.Throws<BertSharpException>(() => model.Forward(ids, tokenTypeIds: full(2, 5, StableScalars.Of(2L), dtype: ScalarType.Int64))).Message);
+        Assert.Equal("token_type_ids: shape [2, 4] differs from input_ids [2, 5]; expected the same shape.",
+            Assert.Throws<BertSharpException>(() => model.Forward(ids, tokenTypeIds: zeros(2, 4, dtype: ScalarType.Int64))).Message);
+        Assert.Equal("position_ids: position 32 is outside [0, 32) (max_position_embeddings 32).",
+            Assert.Throws<BertSharpException>(() => model.Forward(new BertInput(ids, PositionIds: full(1, 5, StableScalars.Of(32L), dtype: ScalarType.Int64)))).Message);
+        Assert.Equal("attention_mask: shape [2, 7] does not fit input_ids [2, 5]; expected [batch, seq] or [batch, seq, seq].",
+            Assert.Throws<BertSharpException>(() => model.Forward(ids, ones(2, 7, dtype: ScalarType.Int64))).Message);
+        Assert.Contains("attention_mask: shape [2, 5, 4]",
+            Assert.Throws<BertSharpException>(() => model.Forward(ids, ones(2, 5, 4, dtype: ScalarType.Int64))).Message, StringComparison.Ordinal);
+        Assert.Equal("input_ids: shape [1, 0] has no tokens; expected at least one per sequence.",
+            Assert.Throws<BertSharpException>(() => model.Forward(ones(1, 0, dtype: ScalarType.Int64))).Message);
+        Assert.Equal("input_ids: dtype Float32; expected integer indices (Int64 or Int32).",
+            Assert.Throws<BertSharpException>(() => model.Forward(ones(1, 3, dtype: ScalarType.Float32))).Message);
+        // Int32 ids stay accepted (libtorch's embedding takes them) and give the same output as Int64.
+        model.eval();
+        using var noGrad = torch.no_grad();
+        var ids64 = tensor(new long[,] { { 1, 63, 0 } });
+        Assert.True(model.Forward(ids64).LastHiddenState.allclose(model.Forward(ids64.to_type(ScalarType.Int32)).LastHiddenState));
+    }
+
+    [Fact]
+    public void Labels_outside_the_classes_are_refused_naming_them_and_minus_100_is_ignored()
+    {
+        var config = HfTrainStepTests.TinyConfig();
+        using var scope = NewDisposeScope();
+        var ids = ones(2, 4, dtype: ScalarType.Int64);
+        using var seq = BertPretrained.Create<BertForSequenceClassification>(config);
+        Assert.Equal("labels: class 7 is outside [0, 3) and is not the ignore index -100.",
+            Assert.Throws<BertSharpException>(() => seq.Forward(new BertInput(ids), tensor(new long[] { 1, 7 }))).Message);
+        Assert.Equal("labels: class -1 is outside [0, 3) and is not the ignore index -100.",
+            Assert.Throws<BertSharpException>(() => seq.Forward(new BertInput(ids), tensor(new long[] { -1, 0 }))).Message);
+        Assert.Equal("labels: shape [3] holds 3 labels; expected 2, one per row of logits [2, 3].",
+            Assert.Throws<BertSharpException>(() => seq.Forward(new BertInput(ids), tensor(new long[] { 0, 1, 2 }))).Message);
+        Assert.True(float.IsFinite(seq.Forward(new BertInput(ids), tensor(new long[] { -100, 2 })).Loss!.item<float>()));
+        using var tok = BertPretrained.Create<BertForTokenClassification>(config);
+        Assert.Contains("labels: class 3 is outside [0, 3)", Assert.Throws<BertSharpException>(() =>
+            tok.Forward(new BertInput(ids), tensor(new long[,] { { -100, 0, 1, 2 }, { -100, 3, 0, -100 } }))).Message, StringComparison.Ordinal);
+        using var nsp = BertPretrained.Create<BertForNextSentencePrediction>(config);
+        Assert.StartsWith("labels: class 2 is outside [0, 2)",
+            Assert.Throws<BertSharpException>(() => nsp.Forward(new BertInput(ids), tensor(new long[] { 0, 2 }))).Message, StringComparison.Ordinal);
+        using var pre = BertPretrained.Create<BertForPreTraining>(config);
+        Assert.StartsWith("next_sentence_label: class 2 is outside [0, 2)",
+            Assert.Throws<BertSharpException>(() => pre.Forward(new BertInput(ids), nextSentenceLabel: tensor(new long[] { 0, 2 }))).Message, StringComparison.Ordinal);
+        using var mlm = BertPretrained.Create<BertForMaskedLM>(config);
+        var mlmLabels = tensor(new long[,] { { -100, 64, -100, -100 }, { -100, -100, -100, 5 } });
+        foreach (var labelledOnly in new[] { false, true })
+        {
+            Assert.StartsWith("labels: class 64 is outside [0, 64)", Assert.Throws<BertSharpException>(() =>
+                mlm.Forward(new BertInput(ids), mlmLabels, logitsAtLabelledPositionsOnly: labelledOnly)).Message, StringComparison.Ordinal);
+        }
+        Assert.StartsWith("labels: shape [2, 3] holds 6 labels", Assert.Throws<BertSharpException>(() =>
+            mlm.Forward(new BertInput(ids), full(2, 3, StableScalars.Of(-100L), dtype: ScalarType.Int64), logitsAtLabelledPositionsOnly: true)).Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Loss_rules_follow_hf()
     {
