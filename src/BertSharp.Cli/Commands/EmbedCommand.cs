@@ -35,7 +35,7 @@ internal static class EmbedCommand
         var method = new Option<string>("--method") { Description = "Projection for --plot: pca or tsne.", DefaultValueFactory = _ => "pca" };
         method.AcceptOnlyFromAmong("pca", "tsne");
         var seed = CommonOptions.Seed(42, "t-SNE seed.");
-        var perplexity = new Option<double>("--perplexity") { Description = "t-SNE perplexity.", DefaultValueFactory = _ => 30 };
+        var perplexity = new Option<double>("--perplexity") { Description = "t-SNE perplexity (at least 1; lowered to (n - 1) / 3 for n texts when larger).", DefaultValueFactory = _ => 30 };
         var cmd = new Command("embed", "Compute sentence embeddings (CLS or mean pooling) for a file; optionally plot them with PCA or t-SNE.")
         {
             model, input, output, textColumn, labelColumn, task, pooling, normalize, maxLength, batch, plot, method, seed, perplexity, device, threads,
@@ -56,6 +56,12 @@ internal static class EmbedCommand
             if (p.GetValue(plot) is { } png && !png.EndsWith(".png", StringComparison.OrdinalIgnoreCase))
             {
                 throw new BertSharpException($"--plot {png}: expected a .png file.");
+            }
+            var tsneOptions = new TsneOptions(Perplexity: p.GetValue(perplexity), Seed: p.GetValue(seed));
+            if (p.GetValue(plot) is not null && p.GetValue(method) == "tsne")
+            {
+                // Before the embeddings file is written: a refusal after it would leave the command's output half done.
+                tsneOptions.Validate();
             }
             var (texts, labels) = p.GetValue(task) is { } taskName
                 ? EmbedInput.ReadTask(p.GetValue(input)!, taskName)
@@ -104,7 +110,7 @@ internal static class EmbedCommand
                 var title = $"{(tsne ? "t-SNE" : "PCA")} of {vectors.Length:N0} {options.Pooling.ToString().ToLowerInvariant()}-pooled embeddings";
                 if (tsne)
                 {
-                    var xy = Tsne.Fit(vectors, new TsneOptions(Perplexity: p.GetValue(perplexity), Seed: p.GetValue(seed)));
+                    var xy = Tsne.Fit(vectors, tsneOptions);
                     EmbeddingPlot.Save(plotPath, xy, labels, title, "t-SNE 1", "t-SNE 2");
                 }
                 else

@@ -14,7 +14,10 @@ public sealed record PcaResult(double[][] Projection, double[][] Components, dou
 /// </summary>
 public static class Pca
 {
-    /// <summary>Projects <paramref name="points"/> ([n][dim], n ≥ 2) onto their first <paramref name="components"/> principal directions.</summary>
+    /// <summary>
+    /// Projects <paramref name="points"/> ([n][dim], n ≥ 2, one dimension for all) onto their first <paramref name="components"/>
+    /// (1 to dim) principal directions.
+    /// </summary>
     public static PcaResult Fit(IReadOnlyList<float[]> points, int components = 2, int maxIterations = 1000, double tolerance = 1e-12)
     {
         ArgumentNullException.ThrowIfNull(points);
@@ -22,12 +25,20 @@ public static class Pca
         {
             throw new BertSharpException($"PCA needs at least 2 points, got {points.Count}.");
         }
-        var dim = points[0].Length;
-        if (points.Any(p => p.Length != dim))
+        var dim = Points.CheckSameDimension(points, "PCA");
+        if (components < 1 || components > dim)
         {
-            throw new BertSharpException("PCA: every point must have the same dimension.");
+            throw new BertSharpException($"PCA components {components}: expected 1 to {dim} (the points' dimension).");
         }
-        var k = Math.Min(components, dim);
+        if (maxIterations < 1)
+        {
+            throw new BertSharpException($"PCA max iterations {maxIterations}: expected at least 1.");
+        }
+        if (!(tolerance >= 0) || double.IsPositiveInfinity(tolerance))
+        {
+            throw new BertSharpException($"PCA tolerance {tolerance}: expected a finite number of at least 0.");
+        }
+        var k = components;
         var n = points.Count;
         var mean = new double[dim];
         foreach (var p in points)

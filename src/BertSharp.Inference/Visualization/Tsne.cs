@@ -1,14 +1,45 @@
 namespace BertSharp.Visualization;
 
 /// <summary>Options of <see cref="Tsne.Fit"/> (van der Maaten's reference defaults).</summary>
-/// <param name="Perplexity">Effective number of neighbours (lowered to (n - 1) / 3 for small n).</param>
-/// <param name="Iterations">Gradient steps.</param>
-/// <param name="LearningRate">Step size.</param>
-/// <param name="EarlyExaggeration">P is multiplied by this for the first <paramref name="ExaggerationIterations"/> steps.</param>
-/// <param name="ExaggerationIterations">Steps with exaggeration and momentum 0.5 (then 0.8).</param>
+/// <param name="Perplexity">
+/// Effective number of neighbours, at least 1; lowered to max(1, (n - 1) / 3) for n points when larger, so it always stays
+/// below n (scikit-learn refuses a perplexity ≥ n instead).
+/// </param>
+/// <param name="Iterations">Gradient steps (at least 1).</param>
+/// <param name="LearningRate">Step size (positive).</param>
+/// <param name="EarlyExaggeration">P is multiplied by this (at least 1) for the first <paramref name="ExaggerationIterations"/> steps.</param>
+/// <param name="ExaggerationIterations">Steps with exaggeration and momentum 0.5 (then 0.8); at least 0.</param>
 /// <param name="Seed">Seed of the initial layout.</param>
 public sealed record TsneOptions(double Perplexity = 30, int Iterations = 1000, double LearningRate = 200, double EarlyExaggeration = 12,
-    int ExaggerationIterations = 250, int Seed = 42);
+    int ExaggerationIterations = 250, int Seed = 42)
+{
+    /// <summary>Throws a <see cref="BertSharpException"/> naming the first option out of its range.</summary>
+    internal void Validate()
+    {
+        // The calibrated entropy log(perplexity) is never negative (a distribution over the other points), so a perplexity
+        // below 1 cannot be reached; NaN and infinities would make every coordinate NaN.
+        if (!double.IsFinite(Perplexity) || Perplexity < 1)
+        {
+            throw new BertSharpException($"t-SNE {BertSharpException.Field("perplexity")} {Perplexity}: expected a number of at least 1.");
+        }
+        if (Iterations < 1)
+        {
+            throw new BertSharpException($"t-SNE iterations {Iterations}: expected at least 1.");
+        }
+        if (!double.IsFinite(LearningRate) || LearningRate <= 0)
+        {
+            throw new BertSharpException($"t-SNE learning rate {LearningRate}: expected a positive number.");
+        }
+        if (!double.IsFinite(EarlyExaggeration) || EarlyExaggeration < 1)
+        {
+            throw new BertSharpException($"t-SNE early exaggeration {EarlyExaggeration}: expected a number of at least 1.");
+        }
+        if (ExaggerationIterations < 0)
+        {
+            throw new BertSharpException($"t-SNE exaggeration iterations {ExaggerationIterations}: expected at least 0.");
+        }
+    }
+}
 
 /// <summary>
 /// Exact t-SNE (O(n²) memory and time per step): Gaussian affinities calibrated to the perplexity by binary search,
@@ -19,7 +50,10 @@ public static class Tsne
     /// <summary>Largest number of points accepted (the n × n matrices grow quadratically).</summary>
     public const int MaxPoints = 5000;
 
-    /// <summary>Embeds <paramref name="points"/> ([n][dim], n ≥ 2) in 2-D; the same seed gives the same result.</summary>
+    /// <summary>
+    /// Embeds <paramref name="points"/> ([n][dim], 2 ≤ n ≤ <see cref="MaxPoints"/>, one dimension for all) in 2-D; the same seed
+    /// gives the same result.
+    /// </summary>
     public static double[][] Fit(IReadOnlyList<float[]> points, TsneOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(points);
@@ -29,6 +63,8 @@ public static class Tsne
         {
             throw new BertSharpException($"t-SNE takes 2 to {MaxPoints} points, got {n}.");
         }
+        Points.CheckSameDimension(points, "t-SNE");
+        o.Validate();
         var p = Affinities(points, Math.Min(o.Perplexity, Math.Max(1.0, (n - 1) / 3.0)));
         var rng = new Random(o.Seed);
         var y = new double[n, 2];

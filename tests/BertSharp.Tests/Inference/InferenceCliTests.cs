@@ -111,6 +111,21 @@ public sealed class InferenceCliTests
         Assert.False(File.Exists(tmp.File("e.jsonl")));
     }
 
+    // The t-SNE options are checked before anything is written: a refusal at the plot would leave the embeddings file behind.
+    [Theory]
+    [InlineData("-1")]
+    [InlineData("0")]
+    public void Embed_refuses_a_perplexity_below_one_before_writing_anything(string perplexity)
+    {
+        using var tmp = TestPaths.TempDir();
+        File.WriteAllText(tmp.File("in.txt"), "hello there\ngood night\nsee you\n");
+        var r = CliRunner.Run("embed", "--model", TokenModel, "--input", tmp.File("in.txt"), "--output", tmp.File("e.jsonl"),
+            "--plot", tmp.File("map.png"), "--method", "tsne", "--perplexity", perplexity);
+        Assert.Equal($"error: t-SNE --perplexity {perplexity}: expected a number of at least 1.", r.AssertOneLineError());
+        Assert.False(File.Exists(tmp.File("e.jsonl")));
+        Assert.False(File.Exists(tmp.File("map.png")));
+    }
+
     [Fact]
     public void Embed_says_how_many_blank_lines_it_skipped_so_rows_can_be_matched_to_lines()
     {

@@ -54,4 +54,37 @@ public sealed class PcaTests
         Assert.Equal(1.0, Math.Abs(u.Zip(r.Components[0], (x, y) => x * y).Sum()), 5);
         Assert.Equal(1.0, Math.Abs(v.Zip(r.Components[1], (x, y) => x * y).Sum()), 5);
     }
+
+    // Zero components used to return empty projections and five on 2-D points silently returned two.
+    [Theory]
+    [InlineData(0)]
+    [InlineData(-1)]
+    [InlineData(3)]
+    public void Components_outside_one_to_the_dimension_are_refused(int components)
+    {
+        float[][] points = [[2, 2], [-2, -2], [1, -1], [-1, 1]];
+        var e = Assert.Throws<BertSharpException>(() => Pca.Fit(points, components));
+        Assert.Equal($"PCA components {components}: expected 1 to 2 (the points' dimension).", e.Message);
+    }
+
+    [Fact]
+    public void Bad_points_and_iteration_settings_are_refused()
+    {
+        float[][] ragged = [[1, 2, 3], [1, 2, 3], [1, 2]];
+        Assert.Equal("PCA: point 2 has 2 coordinate(s), point 0 has 3; every point must have the same dimension.",
+            Assert.Throws<BertSharpException>(() => Pca.Fit(ragged)).Message);
+        float[][] empty = [[], []];
+        Assert.Equal("PCA: point 0 has no coordinates; expected at least 1.", Assert.Throws<BertSharpException>(() => Pca.Fit(empty, 1)).Message);
+        float[][] points = [[2, 2], [-2, -2], [1, -1], [-1, 1]];
+        Assert.Equal("PCA max iterations 0: expected at least 1.", Assert.Throws<BertSharpException>(() => Pca.Fit(points, maxIterations: 0)).Message);
+        Assert.Equal("PCA tolerance NaN: expected a finite number of at least 0.",
+            Assert.Throws<BertSharpException>(() => Pca.Fit(points, tolerance: double.NaN)).Message);
+        // One component: one coordinate per point, the projection on (1, 1)/√2 (±2√2 for (±2, ±2), 0 for the others).
+        var single = Pca.Fit(points, components: 1).Projection;
+        double[] expected = [2 * Math.Sqrt(2), -2 * Math.Sqrt(2), 0, 0];
+        for (var i = 0; i < 4; i++)
+        {
+            Assert.Equal(expected[i], Assert.Single(single[i]), 9);
+        }
+    }
 }

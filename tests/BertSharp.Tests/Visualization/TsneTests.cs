@@ -64,6 +64,42 @@ public sealed class TsneTests
         Assert.Equal(1.0, sum, 6);
     }
 
+    [Fact]
+    public void Points_of_different_dimensions_are_refused_naming_the_point()
+    {
+        float[][] points = [[1, 2, 3], [1, 2], [1, 2]];
+        var e = Assert.Throws<BertSharpException>(() => Tsne.Fit(points));
+        Assert.Equal("t-SNE: point 1 has 2 coordinate(s), point 0 has 3; every point must have the same dimension.", e.Message);
+    }
+
+    // scikit-learn's ranges where it has them (early_exaggeration ≥ 1, learning_rate > 0); a perplexity below 1 is an
+    // entropy below 0, which no distribution over the other points has; NaN is refused everywhere.
+    [Theory]
+    [InlineData(-1.0, 1000, 200.0, 12.0, 250, "t-SNE perplexity -1: expected a number of at least 1.")]
+    [InlineData(0.5, 1000, 200.0, 12.0, 250, "t-SNE perplexity 0.5: expected a number of at least 1.")]
+    [InlineData(double.NaN, 1000, 200.0, 12.0, 250, "t-SNE perplexity NaN: expected a number of at least 1.")]
+    [InlineData(30.0, 0, 200.0, 12.0, 250, "t-SNE iterations 0: expected at least 1.")]
+    [InlineData(30.0, 1000, 0.0, 12.0, 250, "t-SNE learning rate 0: expected a positive number.")]
+    [InlineData(30.0, 1000, -5.0, 12.0, 250, "t-SNE learning rate -5: expected a positive number.")]
+    [InlineData(30.0, 1000, 200.0, 0.5, 250, "t-SNE early exaggeration 0.5: expected a number of at least 1.")]
+    [InlineData(30.0, 1000, 200.0, 12.0, -1, "t-SNE exaggeration iterations -1: expected at least 0.")]
+    public void Options_out_of_range_are_refused(double perplexity, int iterations, double learningRate, double exaggeration, int exaggerationIterations, string message)
+    {
+        float[][] points = [[0, 0], [1, 0], [0, 1], [1, 1]];
+        var o = new TsneOptions(perplexity, iterations, learningRate, exaggeration, exaggerationIterations);
+        var e = Assert.Throws<BertSharpException>(() => Tsne.Fit(points, o));
+        Assert.Equal(message, e.Message);
+    }
+
+    // The smallest accepted values run (a perplexity of 1 and more than n is lowered, as documented).
+    [Fact]
+    public void Boundary_options_are_accepted()
+    {
+        float[][] points = [[0, 0], [1, 0], [0, 1], [1, 1]];
+        Assert.Equal(4, Tsne.Fit(points, new TsneOptions(Perplexity: 1, Iterations: 1, EarlyExaggeration: 1, ExaggerationIterations: 0)).Length);
+        Assert.Equal(4, Tsne.Fit(points, new TsneOptions(Perplexity: 1000, Iterations: 10)).Length);
+    }
+
     private static double[] Centre(double[][] y, List<int> labels, int c)
     {
         var idx = Enumerable.Range(0, y.Length).Where(i => labels[i] == c).ToArray();
