@@ -215,7 +215,10 @@ public sealed class BertForQuestionAnswering : BertPreTrainedModel
 
     public override BertModel Bert => bert;
 
-    /// <summary>Forward pass; start/end logits [batch, seq]; positions [batch] (outside [0, seq) = ignored).</summary>
+    /// <summary>
+    /// Forward pass; start/end logits [batch, seq]; positions [batch], as HF: a position ≥ seq is ignored by the loss, a negative
+    /// one counts as position 0.
+    /// </summary>
     public QuestionAnsweringOutput Forward(BertInput input, Tensor? startPositions = null, Tensor? endPositions = null,
         bool outputHiddenStates = false, bool outputAttentions = false)
     {

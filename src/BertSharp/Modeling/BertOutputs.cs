@@ -31,7 +31,10 @@ public sealed record BertForPreTrainingOutput(
     Tensor PredictionLogits, Tensor SeqRelationshipLogits, Tensor? Loss, Tensor? MlmLoss, Tensor? NspLoss, BertModelOutput Bert);
 
 /// <summary>Output of <see cref="BertForMaskedLM"/>.</summary>
-/// <param name="Logits">MLM logits [batch, seq, vocab].</param>
+/// <param name="Logits">
+/// MLM logits [batch, seq, vocab]; with <c>logitsAtLabelledPositionsOnly: true</c> and labels, [labelled positions, vocab]
+/// (the positions whose label is not -100, in row-major order).
+/// </param>
 /// <param name="Loss">Cross-entropy over labels != -100 (scalar) when labels were given.</param>
 /// <param name="Bert">The encoder's outputs (no pooler).</param>
 public sealed record MaskedLMOutput(Tensor Logits, Tensor? Loss, BertModelOutput Bert);
@@ -47,6 +50,9 @@ public sealed record ClassifierOutput(Tensor Logits, Tensor? Loss, BertModelOutp
 /// <summary>Output of <see cref="BertForQuestionAnswering"/>.</summary>
 /// <param name="StartLogits">Answer-start logits [batch, seq].</param>
 /// <param name="EndLogits">Answer-end logits [batch, seq].</param>
-/// <param name="Loss">(CE(start) + CE(end)) / 2 (scalar) when positions were given; positions outside [0, seq) are ignored.</param>
+/// <param name="Loss">
+/// (CE(start) + CE(end)) / 2 (scalar) when positions were given; as HF, a position ≥ seq is ignored and a negative one counts as
+/// position 0.
+/// </param>
 /// <param name="Bert">The encoder's outputs (no pooler).</param>
 public sealed record QuestionAnsweringOutput(Tensor StartLogits, Tensor EndLogits, Tensor? Loss, BertModelOutput Bert);

@@ -232,5 +232,9 @@ public class ModelingTests
         using var start = tensor(new float[,] { { 0, 0, 0 }, { 5, 0, 0 } });
         var qa = Losses.QuestionAnswering(start, start, tensor(new long[] { 1, 99 }), tensor(new long[] { 1, 99 }));
         Assert.Equal(Math.Log(3), qa.item<float>(), 5);
+        // A negative position is not ignored: it is clamped to 0 (the documented rule), so row 1 counts with target 0,
+        // CE = -log(e⁵ / (e⁵ + 2)) for start and end alike, averaged with row 0's log 3.
+        var negative = Losses.QuestionAnswering(start, start, tensor(new long[] { 1, -5 }), tensor(new long[] { 1, -5 }));
+        Assert.Equal((Math.Log(3) - Math.Log(Math.Exp(5) / (Math.Exp(5) + 2))) / 2, negative.item<float>(), 5);
     }
 }

@@ -51,4 +51,26 @@ public sealed class SparseMlmHeadTests
             HfFixture.DisposeAll(refs);
         }
     }
+
+    // MaskedLMOutput.Logits is documented as [batch, seq, vocab], or [labelled positions, vocab] in row-major order when the
+    // head ran at labelled positions only; without labels the flag has nothing to select and the logits stay dense.
+    [Fact]
+    public void Masked_lm_logits_at_labelled_positions_only_are_one_row_per_label_in_row_major_order()
+    {
+        using var model = BertPretrained.Create<BertForMaskedLM>(HfTrainStepTests.TinyConfig());
+        model.eval();
+        using var ids = tensor(new long[,] { { 2, 5, 6, 7, 3 }, { 2, 8, 9, 10, 3 } });
+        using var labels = tensor(new long[,] { { -100, 5, -100, -100, -100 }, { -100, -100, 9, 10, -100 } });
+        var input = new BertInput(ids);
+        var sparse = model.Forward(input, labels, logitsAtLabelledPositionsOnly: true);
+        Assert.Equal([3L, 64L], sparse.Logits.shape);
+        var dense = model.Forward(input, labels);
+        Assert.Equal([2L, 5L, 64L], dense.Logits.shape);
+        // Rows of the sparse logits: (0, 1), (1, 2), (1, 3).
+        HfFixture.AssertClose(dense.Logits[0, 1], sparse.Logits[0], 1e-6, "row (0, 1)");
+        HfFixture.AssertClose(dense.Logits[1, 2], sparse.Logits[1], 1e-6, "row (1, 2)");
+        HfFixture.AssertClose(dense.Logits[1, 3], sparse.Logits[2], 1e-6, "row (1, 3)");
+        var unlabelled = model.Forward(input, logitsAtLabelledPositionsOnly: true);
+        Assert.Equal([2L, 5L, 64L], unlabelled.Logits.shape);
+    }
 }
