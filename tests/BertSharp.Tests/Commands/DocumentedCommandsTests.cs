@@ -119,6 +119,14 @@ public sealed partial class DocumentedCommandsTests
                 args.Add(w.Contains('$', StringComparison.Ordinal) ? Placeholder : w[1..^1]);
                 continue;
             }
+            // The shell's brace expansion makes several words of one ($D/{a,b}.tsv): an option that takes one value
+            // would get the second as a stray argument.
+            if (Brace().Match(w) is { Success: true } brace)
+            {
+                args.AddRange(brace.Groups[1].Value.Split(',').Select(alt => w[..brace.Index] + alt + w[(brace.Index + brace.Length)..])
+                    .Select(e => e.Contains('$', StringComparison.Ordinal) ? Placeholder : e));
+                continue;
+            }
             // A synopsis: [optional] and (grouped) words, alternatives a|b, "...", and NAME placeholders.
             w = w.Trim('[', ']', '(', ')');
             w = w.IndexOf('(', StringComparison.Ordinal) is > 0 and var paren ? w[..paren] : w;
@@ -149,6 +157,9 @@ public sealed partial class DocumentedCommandsTests
 
     [GeneratedRegex(@"""(?:[^""\\]|\\.)*""|'[^']*'|\$\([^)]*\)\S*|\S+")]
     private static partial Regex Word();
+
+    [GeneratedRegex(@"(?<!\$)\{([^{},]*(?:,[^{},]*)+)\}")]
+    private static partial Regex Brace();
 
     [Fact]
     public void Every_documented_bert_command_parses()
@@ -210,6 +221,9 @@ public sealed partial class DocumentedCommandsTests
             Arguments("ner --model DIR --text ... [--aggregation none|simple] [--max-length N]")!);
         Assert.Equal(["search", "--corpus", "1", "--query", "1"], Arguments("search --corpus FILE(.txt|.csv) (--query ...")!);
         Assert.Equal(["finetune"], Arguments("finetune ...")!);
+        Assert.Equal(["evaluate", "--data", "1", "1", "--task", "cola"], Arguments("evaluate --data $D/{a,b}.tsv --task cola")!);
+        Assert.Equal(["evaluate", "--data", "x/a.tsv", "x/b.tsv"], Arguments("evaluate --data x/{a,b}.tsv")!);
+        Assert.Equal(["evaluate", "--data", "1"], Arguments("evaluate --data ${D}/a.tsv")!);
         var sh = tmp.File("a.sh");
         File.WriteAllText(sh, "#!/bin/sh\n  /usr/bin/time -f \"%e\" -o t ./bert pretrain --steps 3\n$bert evaluate --model m\necho ./bert no\n");
         Assert.Equal([(2, "pretrain --steps 3"), (3, "evaluate --model m")], Commands(sh));
