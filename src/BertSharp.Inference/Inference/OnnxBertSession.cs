@@ -5,7 +5,10 @@ using Microsoft.ML.OnnxRuntime;
 namespace BertSharp.Inference;
 
 /// <summary>Which engine runs the forward pass of a pipeline.</summary>
-/// <param name="OnnxPath">The ONNX graph to run with ONNX Runtime (e.g. written by <c>bert export-onnx</c>); null = TorchSharp.</param>
+/// <param name="OnnxPath">
+/// The ONNX graph to run with ONNX Runtime (e.g. written by <c>bert export-onnx</c>); null = TorchSharp. A relative path is
+/// relative to the current directory, not to the model directory (<c>Path.Combine(dir, "model.onnx")</c> for the graph beside it).
+/// </param>
 /// <param name="Threads">ONNX Runtime intra-op threads; 0 = ONNX Runtime's default (one per core).</param>
 public sealed record InferenceBackend(string? OnnxPath = null, int Threads = 0)
 {
@@ -69,7 +72,9 @@ public sealed class OnnxBertSession : IDisposable
     {
         if (!File.Exists(path))
         {
-            throw new BertSharpException($"{path}: ONNX model not found (write one with 'bert export-onnx MODEL {path}').");
+            // "model.onnx" is looked for in the current directory, not beside the model: the message says where it looked.
+            var where = System.IO.Path.IsPathRooted(path) ? "" : $" at {System.IO.Path.GetFullPath(path)} (a relative path is relative to the current directory)";
+            throw new BertSharpException($"{path}: ONNX model not found{where}; write one with 'bert export-onnx MODEL {path}'.");
         }
         // ORT reads external data without checking it: a truncated file would be a protobuf error, an altered one other weights.
         BertSharp.Checkpoints.Onnx.OnnxExport.VerifyDataFiles(path);

@@ -41,6 +41,21 @@ public sealed class OnnxBackendTests
     }
 
     [Trait(SlowFirstOrderer.Category, SlowFirstOrderer.Slow)]
+    // docs/onnx.md showed new InferenceBackend("model.onnx"), which is looked for in the current directory, not in dir; the
+    // refusal said only "model.onnx: ONNX model not found".
+    [Fact]
+    public void A_relative_onnx_path_that_is_missing_is_named_with_where_it_was_looked_for()
+    {
+        var dir = HfFixture.Dir("sequence-classification");
+        Assert.False(File.Exists("model.onnx"));
+        var e = Assert.Throws<BertSharpException>(() => TextClassifier.Load(dir, new InferenceBackend("model.onnx")));
+        Assert.Equal($"model.onnx: ONNX model not found at {Path.GetFullPath("model.onnx")} (a relative path is relative to the current directory); " +
+            "write one with 'bert export-onnx MODEL model.onnx'.", e.Message);
+        var absolute = Path.Combine(dir, "model.onnx");
+        Assert.Equal($"{absolute}: ONNX model not found; write one with 'bert export-onnx MODEL {absolute}'.",
+            Assert.Throws<BertSharpException>(() => FeatureExtraction.Load(dir, new InferenceBackend(absolute))).Message);
+    }
+
     [Fact]
     public void Embedding_backends_agree_on_the_real_model_for_the_original_and_the_exported_graphs()
     {
