@@ -1,4 +1,5 @@
 using System.CommandLine;
+using BertSharp.Inference;
 using BertSharp.IO;
 using BertSharp.Modeling;
 
@@ -39,7 +40,8 @@ internal static class ConvertCommand
             {
                 throw new BertSharpException(
                     $"{source}: converting as {m.GetType().Name} would drop {report.UnexpectedKeys.Count} tensor(s) " +
-                    $"({string.Join(", ", report.UnexpectedKeys.Take(5))}{(report.UnexpectedKeys.Count > 5 ? ", …" : "")}); pass --architecture.");
+                    $"({string.Join(", ", report.UnexpectedKeys.Take(5))}{(report.UnexpectedKeys.Count > 5 ? ", …" : "")}); " +
+                    KeepingHint(m, report, parse.GetValue(architecture)) + ".");
             }
             // A converted checkpoint must hold the weights it was given: inventing encoder weights would write a random model.
             var invented = report.MissingKeys.Where(k => k.Contains("embeddings.", StringComparison.Ordinal) || k.Contains("encoder.", StringComparison.Ordinal)).ToList();
@@ -59,5 +61,42 @@ internal static class ConvertCommand
             return 0;
         });
         return cmd;
+    }
+
+    /// <summary>
+    /// How to convert without dropping the unexpected tensors of <paramref name="report"/>: config.json's class when it was overridden and holds every
+    /// tensor of the checkpoint, else the classes that do. Convert has no flag that accepts a loss: the only way is another class.
+    /// </summary>
+    private static string KeepingHint(BertPreTrainedModel model, LoadReport report, string? given)
+    {
+        var missing = report.MissingKeys.ToHashSet(StringComparer.Ordinal);
+        var checkpoint = model.NamedParameters().Select(p => p.Name).Where(k => !missing.Contains(k)).Concat(report.UnexpectedKeys).ToList();
+        var configured = model.Config.Architectures?.FirstOrDefault();
+        if (given is not null && configured is not null && configured != given && HoldsAll(configured, checkpoint))
+        {
+            return $"config.json's architecture {configured} keeps them: leave out --architecture {given}";
+        }
+        var holding = BertPretrained.Architectures.Where(a => a != given && HoldsAll(a, checkpoint)).ToList();
+        var classes = holding.Count <= 1 ? holding.FirstOrDefault() : string.Join(", ", holding[..^1]) + " or " + holding[^1];
+        return (given, classes) switch
+        {
+            (null, null) => "no model class holds every tensor of the checkpoint",
+            (null, _) => $"pass --architecture {classes}",
+            (_, null) => $"--architecture {given} has no place for them, nor has any other model class",
+            _ => $"--architecture {given} has no place for them; pass --architecture {classes}",
+        };
+    }
+
+    /// <summary>
+    /// Whether <paramref name="architecture"/> has a place for each key: the encoder, and its head. A pooler counts as held
+    /// by every class: loading drops it without a word where the class has none, as HF does.
+    /// </summary>
+    private static bool HoldsAll(string architecture, IEnumerable<string> keys)
+    {
+        const string bert = BertPreTrainedModel.BaseModelPrefix + ".";
+        var heads = RequiredWeights.For(architecture).Prefixes;
+        return keys.Select(k => k.StartsWith(bert, StringComparison.Ordinal) ? k[bert.Length..] : k)
+            .All(k => k.StartsWith("embeddings.", StringComparison.Ordinal) || k.StartsWith("encoder.", StringComparison.Ordinal)
+                || k.StartsWith("pooler.", StringComparison.Ordinal) || heads.Any(h => k.StartsWith(h, StringComparison.Ordinal)));
     }
 }

@@ -77,6 +77,30 @@ public class ConvertCommandTests
         var r = CliRunner.Run("convert", HfFixture.Dir("pretraining"), tmp.File("out"), "--architecture", "BertModel");
         Assert.Equal(2, r.ExitCode);
         Assert.Contains("would drop 7 tensor(s)", r.StdErr, StringComparison.Ordinal);
+        Assert.Contains("config.json's architecture BertForPreTraining keeps them: leave out --architecture BertModel.", r.StdErr, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(tmp.File("out")));
+        // The message used to end "pass --architecture." although --architecture had been passed.
+        var seq = CliRunner.Run("convert", "--model", HfFixture.Dir("sequence-classification"), "--output", tmp.File("out"), "--architecture", "BertModel");
+        seq.AssertOneLineError("converting as BertModel would drop 2 tensor(s) (classifier.bias, classifier.weight); " +
+            "config.json's architecture BertForSequenceClassification keeps them: leave out --architecture BertModel.");
+        Assert.False(Directory.Exists(tmp.File("out")));
+        // config.json itself names a class without the head: the classes that hold classifier.* are named.
+        var copy = tmp.File("bare");
+        Directory.CreateDirectory(copy);
+        foreach (var f in Directory.GetFiles(HfFixture.Dir("sequence-classification")))
+        {
+            File.Copy(f, Path.Combine(copy, Path.GetFileName(f)));
+        }
+        var config = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(copy, "config.json")))!;
+        config["architectures"] = new System.Text.Json.Nodes.JsonArray("BertModel");
+        File.WriteAllText(Path.Combine(copy, "config.json"), config.ToJsonString());
+        CliRunner.Run("convert", copy, tmp.File("out")).AssertOneLineError("would drop 2 tensor(s) (classifier.bias, classifier.weight); " +
+            "pass --architecture BertForSequenceClassification, BertForTokenClassification or BertForMultipleChoice.");
+        // config.json's BertModel differs from the class given, but would drop classifier.* too: not suggested.
+        CliRunner.Run("convert", copy, tmp.File("out"), "--architecture", "BertForMaskedLM").AssertOneLineError(
+            "converting as BertForMaskedLM would drop 2 tensor(s) (classifier.bias, classifier.weight); " +
+            "--architecture BertForMaskedLM has no place for them; pass --architecture BertForSequenceClassification, BertForTokenClassification " +
+            "or BertForMultipleChoice.");
         Assert.False(Directory.Exists(tmp.File("out")));
         var bad = CliRunner.Run("convert", HfFixture.Dir("pretraining"), tmp.File("out"), "--dtype", "int8");
         Assert.Equal(2, bad.ExitCode);
