@@ -7,7 +7,10 @@ public static class ModelLocator
     /// An existing directory is returned as is (full path). Anything else must be a Hub model id: a fully cached snapshot
     /// for the revision is returned without any network access, else (unless offline) the model is downloaded first.
     /// </summary>
-    /// <exception cref="BertSharpException">A path that does not exist, an invalid id, or a model that cannot be fetched.</exception>
+    /// <exception cref="BertSharpException">
+    /// A path that does not exist, an invalid id, or a model that cannot be fetched (the message then says both that no such
+    /// local directory exists and what the Hub answered).
+    /// </exception>
     public static string Resolve(string idOrPath, HubOptions? options = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(idOrPath);
@@ -23,9 +26,20 @@ public static class ModelLocator
         {
             throw new BertSharpException($"{idOrPath}: no such directory.");
         }
+        HubCache.ValidateRepoId(idOrPath);
         options ??= new HubOptions();
-        using var client = new HubClient(options);
-        return client.FindCachedModel(idOrPath, options.Revision) ?? client.DownloadModel(idOrPath, options.Revision).SnapshotDir;
+        try
+        {
+            using var client = new HubClient(options);
+            return client.FindCachedModel(idOrPath, options.Revision) ?? client.DownloadModel(idOrPath, options.Revision).SnapshotDir;
+        }
+        catch (BertSharpException e)
+        {
+            // 'runs/my-model' mistyped reads as a Hub id; the Hub's answer alone ("cannot reach huggingface.co") hides that
+            // the directory the user meant is not there. The fields keep their markers, for a front end to name its way.
+            throw new BertSharpException(
+                $"{idOrPath}: no local directory {Path.GetFullPath(idOrPath)}, and as a Hub model id: {e.Render(BertSharpException.Field)}", e);
+        }
     }
 
     private static bool LooksLikePath(string s) =>

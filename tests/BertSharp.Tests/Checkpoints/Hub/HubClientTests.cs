@@ -237,6 +237,39 @@ public sealed class HubClientTests : IDisposable
         Assert.Contains("no such directory", Assert.Throws<BertSharpException>(() => ModelLocator.Resolve("./no/such/dir", Options())).Message);
     }
 
+    // A mistyped local path of the form dir/name is also a valid Hub id: the message must say that no such directory exists
+    // as well as what the Hub answered (it used to be only the Hub's "not found" or "cannot reach").
+    [Fact]
+    public void A_missing_directory_that_reads_as_a_hub_id_is_named_as_both()
+    {
+        var local = Path.GetFullPath("runs/nonexistent");
+        var notFound = Assert.Throws<BertSharpException>(() => ModelLocator.Resolve("runs/nonexistent", Options())).Message;
+        Assert.True(notFound.StartsWith($"runs/nonexistent: no local directory {local}, and as a Hub model id: model 'runs/nonexistent' was not found on {_hub.Endpoint}", StringComparison.Ordinal), notFound);
+        var offline = Assert.Throws<BertSharpException>(() => ModelLocator.Resolve("runs/nonexistent", Options(offline: true)));
+        Assert.True(offline.Message.StartsWith($"runs/nonexistent: no local directory {local}, and as a Hub model id: model 'runs/nonexistent' (revision main) on {_hub.Endpoint} is not in the cache", StringComparison.Ordinal), offline.Message);
+        // The option stays a field, so the CLI names it by its flag.
+        Assert.Equal(["offline"], offline.Fields);
+        var unreachable = new HubOptions { Endpoint = "http://127.0.0.1:9", CacheDir = _cache.Path, Offline = false, ReadTimeout = TimeSpan.FromSeconds(20) };
+        var unreached = Assert.Throws<BertSharpException>(() => ModelLocator.Resolve("runs/nonexistent", unreachable)).Message;
+        Assert.True(unreached.StartsWith($"runs/nonexistent: no local directory {local}, and as a Hub model id: cannot reach http://127.0.0.1:9 for runs/nonexistent/config.json", StringComparison.Ordinal), unreached);
+
+        var saved = new[] { "HF_HUB_OFFLINE", "HF_HUB_CACHE" }.ToDictionary(n => n, Environment.GetEnvironmentVariable);
+        try
+        {
+            Environment.SetEnvironmentVariable("HF_HUB_OFFLINE", "1");
+            Environment.SetEnvironmentVariable("HF_HUB_CACHE", _cache.Path);
+            CliRunner.Run("predict", "--model", "runs/nonexistent", "--text", "hi")
+                .AssertOneLineError($"error: runs/nonexistent: no local directory {local}, and as a Hub model id: model 'runs/nonexistent' (revision main)", " is not in the cache ");
+        }
+        finally
+        {
+            foreach (var (name, value) in saved)
+            {
+                Environment.SetEnvironmentVariable(name, value);
+            }
+        }
+    }
+
     [Fact]
     public void Sharded_and_bin_only_repos_download_their_weights()
     {
