@@ -19,6 +19,10 @@ public abstract class BertPreTrainedModel : nn.Module
         Config = config;
     }
 
+    // TorchSharp's Module keeps no disposed state a caller can ask for; after Dispose it just lists no parameters, which a save
+    // would write as an empty checkpoint.
+    private bool _disposed;
+
     /// <summary>The configuration the model was built from.</summary>
     public BertConfig Config { get; }
 
@@ -30,6 +34,15 @@ public abstract class BertPreTrainedModel : nn.Module
     /// the word-embedding matrix, its bias is <c>cls.predictions.bias</c>). They are accepted on load and not written on save.
     /// </summary>
     public virtual IReadOnlyDictionary<string, string> TiedKeys { get; } = new Dictionary<string, string>();
+
+    /// <summary>Throws <see cref="ObjectDisposedException"/> once the model (or a model it belongs to) has been disposed.</summary>
+    internal void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
+
+    protected override void Dispose(bool disposing)
+    {
+        _disposed = true;
+        base.Dispose(disposing);
+    }
 
     /// <summary>The parameters with their checkpoint keys, each parameter once.</summary>
     public IReadOnlyList<(string Name, Parameter Param)> NamedParameters() =>

@@ -246,6 +246,7 @@ public static class BertPretrained
     public static Dictionary<string, Tensor> StateDict(BertPreTrainedModel model, ScalarType dtype = ScalarType.Float32)
     {
         ArgumentNullException.ThrowIfNull(model);
+        model.ThrowIfDisposed();
         var d = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         // The detached view and the device/dtype copies are new handles: the scope frees them now instead of leaving
         // them to the finaliser; only the returned tensors move out to the caller.
@@ -266,6 +267,8 @@ public static class BertPretrained
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(dir);
+        // Refused before the directory is touched: with Overwrite, what it holds would be replaced.
+        model.ThrowIfDisposed();
         options ??= new SaveOptions();
         AtomicFile.WriteDirectory(dir, tmp => WriteFiles(model, tmp, options), options.Overwrite);
     }
@@ -296,6 +299,11 @@ public static class BertPretrained
         var tensors = StateDict(model, options.Dtype);
         try
         {
+            // A checkpoint without tensors loads as a freshly initialised model, with every weight reported missing.
+            if (tensors.Count == 0)
+            {
+                throw new BertSharpException($"{model.GetType().Name}: the model has no parameters; expected weights to write to model.safetensors.");
+            }
             File.WriteAllText(Path.Combine(dir, "config.json"), config.ToJson() + "\n");
             SafeTensors.Save(Path.Combine(dir, "model.safetensors"), tensors, new Dictionary<string, string> { ["format"] = "pt" });
             if (options.TokenizerFrom is { } from)

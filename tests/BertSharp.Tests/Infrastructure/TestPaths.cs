@@ -27,6 +27,19 @@ public static class TestPaths
     /// <summary>A fresh temporary directory, removed when the returned handle is disposed.</summary>
     public static TempDir TempDir() => new();
 
+    /// <summary>The files directly in <paramref name="dir"/> with their bytes, to compare with <see cref="AssertUnchanged"/>.</summary>
+    public static Dictionary<string, byte[]> Snapshot(string dir) =>
+        Directory.EnumerateFiles(dir).ToDictionary(f => Path.GetFileName(f), File.ReadAllBytes, StringComparer.Ordinal);
+
+    /// <summary>Asserts that <paramref name="dir"/> holds exactly the files of <paramref name="before"/>, byte for byte.</summary>
+    public static void AssertUnchanged(Dictionary<string, byte[]> before, string dir)
+    {
+        ArgumentNullException.ThrowIfNull(before);
+        var after = Snapshot(dir);
+        Assert.Equal(before.Keys.Order(StringComparer.Ordinal), after.Keys.Order(StringComparer.Ordinal));
+        Assert.All(before, kv => Assert.True(kv.Value.AsSpan().SequenceEqual(after[kv.Key]), $"{kv.Key} changed"));
+    }
+
     /// <summary>Copies a folder (without bin/ and obj/), e.g. a sample or a training run, to a fresh place.</summary>
     public static void CopyTree(string from, string to)
     {

@@ -191,6 +191,51 @@ public class CheckpointLoadingTests
     }
 
     [Fact]
+    public void Saving_a_disposed_model_is_refused_before_anything_is_written()
+    {
+        using var tmp = TestPaths.TempDir();
+        // One directory bert wrote (replaced without Overwrite) and one it did not (replaced only with Overwrite).
+        var own = Path.Combine(tmp.Path, "own");
+        var foreign = Path.Combine(tmp.Path, "foreign");
+        TestPaths.CopyTree(HfFixture.Dir("sequence-classification"), foreign);
+        var model = BertPretrained.Load<BertForSequenceClassification>(foreign);
+        BertPretrained.Save(model, own);
+        var ownBefore = TestPaths.Snapshot(own);
+        var foreignBefore = TestPaths.Snapshot(foreign);
+        model.Dispose();
+
+        Assert.Throws<ObjectDisposedException>(() => BertPretrained.Save(model, own));
+        Assert.Throws<ObjectDisposedException>(() => BertPretrained.Save(model, foreign, new SaveOptions(Overwrite: true)));
+        Assert.Throws<ObjectDisposedException>(() => BertPretrained.Save(model, Path.Combine(tmp.Path, "new")));
+        Assert.Throws<ObjectDisposedException>(() => BertPretrained.StateDict(model));
+        var staging = Directory.CreateDirectory(Path.Combine(tmp.Path, "staging")).FullName;
+        Assert.Throws<ObjectDisposedException>(() => BertPretrained.WriteFiles(model, staging));
+
+        TestPaths.AssertUnchanged(ownBefore, own);
+        TestPaths.AssertUnchanged(foreignBefore, foreign);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(staging));
+        Assert.Equal(["foreign", "own", "staging"], Directory.EnumerateFileSystemEntries(tmp.Path).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public void A_model_without_parameters_is_refused_instead_of_saved_as_an_empty_checkpoint()
+    {
+        using var tmp = TestPaths.TempDir();
+        using var model = new NoParameters(BertConfig.Preset("tiny"));
+        Assert.Empty(BertPretrained.StateDict(model));
+        var e = Assert.Throws<BertSharpException>(() => BertPretrained.Save(model, Path.Combine(tmp.Path, "out")));
+        Assert.Equal("NoParameters: the model has no parameters; expected weights to write to model.safetensors.", e.Message);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(tmp.Path));
+    }
+
+    private sealed class NoParameters : BertPreTrainedModel
+    {
+        public NoParameters(BertConfig config) : base(nameof(NoParameters), config) => RegisterComponents();
+
+        public override BertModel Bert => throw new NotSupportedException();
+    }
+
+    [Fact]
     public void Shape_mismatch_is_a_clear_error()
     {
         using var tmp = TestPaths.TempDir();

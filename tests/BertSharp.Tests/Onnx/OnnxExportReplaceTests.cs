@@ -81,7 +81,7 @@ public sealed class OnnxExportReplaceTests
         using var tmp = TestPaths.TempDir();
         var path = tmp.File("m.onnx");
         OnnxExport.Export(a, path, new OnnxExportOptions(ExternalData: true));
-        var before = Snapshot(tmp.Path);
+        var before = TestPaths.Snapshot(tmp.Path);
         foreach (var external in new[] { true, false })
         {
             OnnxExport.BeforeGraphWrite = p => throw new UnauthorizedAccessException($"Access to the path '{p}' is denied.");
@@ -96,9 +96,7 @@ public sealed class OnnxExportReplaceTests
             }
             Assert.StartsWith(path + ": cannot write the ONNX export (Access to the path", e.Message, StringComparison.Ordinal);
             Assert.DoesNotContain('\n', e.Message);
-            var after = Snapshot(tmp.Path);
-            Assert.Equal(before.Keys.Order(StringComparer.Ordinal), after.Keys.Order(StringComparer.Ordinal));
-            Assert.All(before, kv => Assert.True(kv.Value.AsSpan().SequenceEqual(after[kv.Key]), $"{kv.Key} changed"));
+            TestPaths.AssertUnchanged(before, tmp.Path);
             Assert.True(DiffTo(a, path) <= 1e-4);
         }
     }
@@ -176,7 +174,4 @@ public sealed class OnnxExportReplaceTests
 
     private static string[] Names(string dir) =>
         [.. Directory.EnumerateFileSystemEntries(dir).Select(Path.GetFileName).OfType<string>().Order(StringComparer.Ordinal)];
-
-    private static Dictionary<string, byte[]> Snapshot(string dir) =>
-        Directory.EnumerateFiles(dir).ToDictionary(f => Path.GetFileName(f), File.ReadAllBytes, StringComparer.Ordinal);
 }
