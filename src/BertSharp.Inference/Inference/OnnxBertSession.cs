@@ -39,6 +39,8 @@ public sealed class OnnxBertSession : IDisposable
     private static readonly string[] KnownInputs = ["input_ids", "attention_mask", "token_type_ids"];
     private readonly InferenceSession _session;
     private readonly string[] _inputs;
+    // ORT's disposed session does not refuse a Run: it crashes the process or complains about empty names.
+    private bool _disposed;
 
     private OnnxBertSession(InferenceSession session, string path)
     {
@@ -108,6 +110,7 @@ public sealed class OnnxBertSession : IDisposable
     /// <param name="what">What the values are, for the message.</param>
     internal void RequireOutput(string output, long width, string what)
     {
+        ObjectDisposedException.ThrowIf(_disposed, this);
         var meta = _session.OutputMetadata[output];
         var dims = meta.Dimensions.Select((d, i) => d >= 0 ? (long?)d : null).ToArray();
         if (dims.Length != 2 || (dims[1] is { } w && w != width))
@@ -154,6 +157,7 @@ public sealed class OnnxBertSession : IDisposable
     /// <param name="output">Output name.</param>
     public (float[] Data, long[] Shape) Run(long[] ids, long[] mask, long[] types, long[] shape, string output)
     {
+        ObjectDisposedException.ThrowIf(_disposed, this);
         var values = new List<OrtValue>(3);
         try
         {
@@ -191,5 +195,13 @@ public sealed class OnnxBertSession : IDisposable
         return (e.Ids, e.TypeIds);
     }
 
-    public void Dispose() => _session.Dispose();
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+        _disposed = true;
+        _session.Dispose();
+    }
 }

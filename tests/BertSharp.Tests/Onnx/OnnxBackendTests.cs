@@ -40,6 +40,35 @@ public sealed class OnnxBackendTests
         Assert.True(expected.Select(p => Math.Round(p.Score, 4)).Distinct().Count() > texts.Count / 10);
     }
 
+    [Fact]
+    public void A_disposed_session_and_the_pipelines_over_it_refuse_to_run()
+    {
+        var dir = HfFixture.Dir("sequence-classification");
+        using var tmp = TestPaths.TempDir();
+        var onnx = tmp.File("model.onnx");
+        OnnxExport.Export(dir, onnx);
+        var backend = new InferenceBackend(onnx, TestTorch.OrtThreads);
+        long[] ids = [2, 5, 6, 3], mask = [1, 1, 1, 1], types = [0, 0, 0, 0];
+
+        var session = OnnxBertSession.Open(onnx, TestTorch.OrtThreads);
+        Assert.Equal([1L, 3L], session.Run(ids, mask, types, 1, 4, "logits").Shape);
+        session.Dispose();
+        session.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => session.Run(ids, mask, types, 1, 4, "logits"));
+
+        var classifier = TextClassifier.Load(dir, backend);
+        Assert.Equal(3, classifier.Predict("a fine film").Probabilities.Count);
+        classifier.Dispose();
+        classifier.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => classifier.Predict("a fine film"));
+
+        var features = FeatureExtraction.Load(dir, backend);
+        Assert.Equal(features.Dimension, features.Embed(["a fine film"])[0].Length);
+        features.Dispose();
+        features.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => features.Embed(["a fine film"]));
+    }
+
     [Trait(SlowFirstOrderer.Category, SlowFirstOrderer.Slow)]
     // docs/onnx.md showed new InferenceBackend("model.onnx"), which is looked for in the current directory, not in dir; the
     // refusal said only "model.onnx: ONNX model not found".
