@@ -22,6 +22,7 @@ public abstract class InferencePipeline<TModel> : IDisposable where TModel : Ber
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(tokenizer);
+        BertPretrained.CheckVocabulary(tokenizer, model.Config, "tokenizer", "the model's vocab_size");
         TorchRuntime.EnsureLoaded();
         Model = model;
         Tokenizer = tokenizer;

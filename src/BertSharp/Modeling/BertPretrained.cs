@@ -98,16 +98,24 @@ public static class BertPretrained
         ArgumentNullException.ThrowIfNull(dir);
         ArgumentNullException.ThrowIfNull(config);
         var tokenizer = BertTokenizer.FromDirectory(dir);
+        var json = Path.Combine(dir, "tokenizer.json");
+        CheckVocabulary(tokenizer, config, File.Exists(json) ? json : Path.Combine(dir, "vocab.txt"), "config.json vocab_size");
+        return tokenizer;
+    }
+
+    /// <summary>
+    /// Refuses a tokenizer with more tokens than the model has embeddings; <paramref name="tokenizerName"/> and
+    /// <paramref name="vocabSizeName"/> say where each number comes from (a file, or "the model's vocab_size").
+    /// </summary>
+    internal static void CheckVocabulary(BertTokenizer tokenizer, BertConfig config, string tokenizerName, string vocabSizeName)
+    {
         // An id past the embedding matrix fails only inside libtorch's index_select, and only when a text happens to use it.
         if (tokenizer.Vocab.Count > config.VocabSize)
         {
-            var json = Path.Combine(dir, "tokenizer.json");
-            var file = File.Exists(json) ? json : Path.Combine(dir, "vocab.txt");
             throw new BertSharpException(
-                $"{file}: {tokenizer.Vocab.Count} tokens (ids up to {tokenizer.Vocab.Count - 1}), but config.json vocab_size is {config.VocabSize}; " +
+                $"{tokenizerName}: {tokenizer.Vocab.Count} tokens (ids up to {tokenizer.Vocab.Count - 1}), but {vocabSizeName} is {config.VocabSize}; " +
                 $"the model has embeddings for ids 0..{config.VocabSize - 1} only.");
         }
-        return tokenizer;
     }
 
     /// <summary>

@@ -1,4 +1,5 @@
 using BertSharp.Checkpoints;
+using BertSharp.Inference;
 using BertSharp.Modeling;
 using BertSharp.Tests.Infrastructure;
 using BertSharp.Tests.Modeling;
@@ -50,6 +51,23 @@ public class ModelDirectoryConsistencyTests
         new BertTokenizer(new Vocabulary([.. tok.Vocab.Tokens, "extra"]), tok.Normalizer, tok.Specials).Save(dir);
         Assert.Equal(513, BertTokenizer.FromDirectory(dir).Vocab.Count);
         CliRunner.Run("ner", "--model", dir, "--text", "extra").AssertOneLineError(Path.Combine(dir, "tokenizer.json") + ": 513 tokens (ids up to 512), but config.json vocab_size is 512");
+    }
+
+    [Fact]
+    public void Pipeline_constructors_refuse_a_tokenizer_with_more_tokens_than_the_models_vocab_size()
+    {
+        var dir = HfFixture.Dir("masked-lm");
+        var tok = BertTokenizer.FromDirectory(dir);
+        // One token more: its id is 512 == vocab_size, one past the last embedding row (511).
+        var bigger = new BertTokenizer(new Vocabulary([.. tok.Vocab.Tokens, "extra"]), tok.Normalizer, tok.Specials);
+        using var model = BertPretrained.Load<BertForMaskedLM>(dir);
+        const string expected = "tokenizer: 513 tokens (ids up to 512), but the model's vocab_size is 512; the model has embeddings for ids 0..511 only.";
+        Assert.Equal(expected, Assert.Throws<BertSharpException>(() => new FillMask(model, bigger)).Message);
+        Assert.Equal(expected, Assert.Throws<BertSharpException>(() => new FeatureExtraction(model, bigger)).Message);
+        Assert.Equal(expected, Assert.Throws<BertSharpException>(() => new AttentionMaps(model, bigger)).Message);
+        // Exactly vocab_size tokens is the model's own tokenizer.
+        using var fillMask = new FillMask(model, tok);
+        Assert.Equal(3, fillMask.Predict("hello [MASK]", topK: 3)[0].Count);
     }
 
     [Fact]
