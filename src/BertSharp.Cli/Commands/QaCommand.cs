@@ -34,9 +34,10 @@ internal static class QaCommand
                 (null, { } f) => File.Exists(f) ? TextLines.ReadAllText(f) : throw new BertSharpException($"--context-file {f}: not found."),
                 _ => throw new BertSharpException("qa: give exactly one of --context \"...\" or --context-file FILE."),
             };
-            if (string.IsNullOrWhiteSpace(text) || string.IsNullOrWhiteSpace(p.GetValue(question)))
+            // The library's rule, checked before the model is loaded.
+            if (QuestionAnswering.BlankInput(p.GetValue(question), text) is { } blank)
             {
-                throw new BertSharpException("qa: the question and the context must not be empty.");
+                throw new BertSharpException($"qa: the {blank} must not be empty.");
             }
             using var pipe = QuestionAnswering.Load(p.GetValue(model)!, p.GetValue(device)!);
             var length = ModelLength.Resolve(pipe.Model.Config, pipe.Tokenizer, p.GetValue(maxLength), p.GetValue(model)!, preferred: QuestionAnsweringOptions.DefaultWindow);

@@ -51,6 +51,7 @@ public sealed class QuestionAnswering : InferencePipeline<BertForQuestionAnsweri
     }
 
     /// <summary>The best answers per (question, context), best first.</summary>
+    /// <exception cref="ArgumentException">A question or context is empty or whitespace.</exception>
     public IReadOnlyList<List<QaAnswer>> Answer(IReadOnlyList<(string Question, string Context)> inputs, QuestionAnsweringOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(inputs);
@@ -68,10 +69,26 @@ public sealed class QuestionAnswering : InferencePipeline<BertForQuestionAnsweri
         return result;
     }
 
+    /// <summary>
+    /// Which of <paramref name="question"/> and <paramref name="context"/> is empty or whitespace ("question", "context"), or
+    /// null when both have text: the rule <see cref="Answer"/> enforces, for front ends that check before loading a model.
+    /// </summary>
+    internal static string? BlankInput(string? question, string? context) =>
+        string.IsNullOrWhiteSpace(question) ? "question" : string.IsNullOrWhiteSpace(context) ? "context" : null;
+
     /// <summary>The windows and their logits per input (padding removed).</summary>
+    /// <exception cref="ArgumentException">A question or context is empty or whitespace.</exception>
     public IReadOnlyList<QaWindow>[] Windows(IReadOnlyList<(string Question, string Context)> inputs, QuestionAnsweringOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(inputs);
+        // A blank question or context has nothing to answer from: an empty answer list would read as "the model found nothing".
+        for (var i = 0; i < inputs.Count; i++)
+        {
+            if (BlankInput(inputs[i].Question, inputs[i].Context) is { } blank)
+            {
+                throw new ArgumentException($"inputs[{i}]: the {blank} is empty or whitespace only; expected text.", nameof(inputs));
+            }
+        }
         var o = options ?? new QuestionAnsweringOptions();
         var maxLength = EffectiveMaxLength(o.MaxLength ?? Math.Min(QuestionAnsweringOptions.DefaultWindow, ModelMaxLength));
         var all = new List<(int Input, BertEncoding Encoding)>();

@@ -108,8 +108,10 @@ public class CliBoundsTests
     public void Commands_with_their_own_empty_text_message_keep_it()
     {
         Assert.Equal("error: --text: empty; give the text to classify.", CliRunner.Run("predict", "--model", Classifier, "--text", "").AssertOneLineError());
-        Assert.Equal("error: qa: the question and the context must not be empty.",
+        Assert.Equal("error: qa: the question must not be empty.",
             CliRunner.Run("qa", "--model", Classifier, "--question", " ", "--context", "c").AssertOneLineError());
+        Assert.Equal("error: qa: the context must not be empty.",
+            CliRunner.Run("qa", "--model", Classifier, "--question", "q", "--context", " ").AssertOneLineError());
     }
 
     [Theory]

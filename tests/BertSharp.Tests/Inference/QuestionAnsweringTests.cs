@@ -59,6 +59,21 @@ public sealed class QuestionAnsweringTests
         HfFixture.DisposeAll(reference);
     }
 
+    [Fact]
+    public void An_empty_question_or_context_is_refused_naming_it_and_its_place_in_the_batch()
+    {
+        using var pipe = QuestionAnswering.Load(HfFixture.Dir(Case));
+        const string context = "The cat sat on the mat.";
+        var e = Assert.Throws<ArgumentException>(() => pipe.Answer([("where?", context), ("who?", "")]));
+        Assert.Equal("inputs", e.ParamName);
+        Assert.StartsWith("inputs[1]: the context is empty or whitespace only; expected text.", e.Message, StringComparison.Ordinal);
+        e = Assert.Throws<ArgumentException>(() => pipe.Answer([(" \t", context)]));
+        Assert.StartsWith("inputs[0]: the question is empty or whitespace only; expected text.", e.Message, StringComparison.Ordinal);
+        e = Assert.Throws<ArgumentException>(() => pipe.Windows([("where?", context), ("where?", context), ("", "")]));
+        Assert.StartsWith("inputs[2]: the question is empty", e.Message, StringComparison.Ordinal);
+        Assert.Single(pipe.Answer([("where?", context)])[0]);
+    }
+
     // A QA model whose answer is known by construction. Attention-output and FFN-output projections are zero, so every layer
     // is LayerNorm(x + 0) = x; position and segment embeddings are zero and LayerNorms are the identity on zero-mean, unit-
     // variance vectors. The hidden state of a token is then its word embedding. All words get pattern q = (1,1,-1,-1,…), only
