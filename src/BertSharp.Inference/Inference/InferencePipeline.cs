@@ -70,7 +70,7 @@ public abstract class InferencePipeline<TModel> : IDisposable where TModel : Ber
     /// <param name="device">"auto", "cpu" or "cuda".</param>
     /// <param name="needed">Checkpoint key prefixes that must not be missing.</param>
     /// <param name="what">What the checkpoint lacks, for the error message.</param>
-    protected static (TModel Model, BertTokenizer Tokenizer) LoadRequiring(string modelDirectory, string device, string[] needed, string what) =>
+    private protected static (TModel Model, BertTokenizer Tokenizer) LoadRequiring(string modelDirectory, string device, string[] needed, string what) =>
         LoadFor(modelDirectory, device, needed, what, architecture: null);
 
     private static (TModel Model, BertTokenizer Tokenizer) LoadFor(string modelDirectory, string device, string[] needed, string what, string? architecture)
@@ -106,7 +106,7 @@ public abstract class InferencePipeline<TModel> : IDisposable where TModel : Ber
     /// Loads with the checks of <see cref="RequiredWeights"/> for <typeparamref name="TModel"/>: config.json's architectures
     /// (when it has any) must include it, and the checkpoint must have its head.
     /// </summary>
-    protected static (TModel Model, BertTokenizer Tokenizer) LoadChecked(string modelDirectory, string device)
+    private protected static (TModel Model, BertTokenizer Tokenizer) LoadChecked(string modelDirectory, string device)
     {
         var (prefixes, what) = RequiredWeights.For(typeof(TModel).Name);
         return LoadFor(modelDirectory, device, prefixes, what, typeof(TModel).Name);

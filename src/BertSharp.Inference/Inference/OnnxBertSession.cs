@@ -181,7 +181,7 @@ public sealed class OnnxBertSession : IDisposable
     }
 
     /// <summary>Pads token ids / type ids of one batch into the flat int64 arrays <see cref="Run(long[], long[], long[], int, int, string)"/> takes (<see cref="Batching.PadArrays"/>).</summary>
-    public static (long[] Ids, long[] Mask, long[] Types, int Seq) Collate(IReadOnlyList<(IReadOnlyList<int> Ids, IReadOnlyList<int> Types)> rows, int padId)
+    internal static (long[] Ids, long[] Mask, long[] Types, int Seq) Collate(IReadOnlyList<(IReadOnlyList<int> Ids, IReadOnlyList<int> Types)> rows, int padId)
     {
         ArgumentNullException.ThrowIfNull(rows);
         var p = Batching.PadArrays([.. rows.Select(r => r.Ids)], [.. rows.Select(r => r.Types)], padId);
@@ -189,7 +189,7 @@ public sealed class OnnxBertSession : IDisposable
     }
 
     /// <summary>Rows for <see cref="Collate"/> from tokenizer encodings.</summary>
-    public static (IReadOnlyList<int>, IReadOnlyList<int>) Row(BertEncoding e)
+    internal static (IReadOnlyList<int>, IReadOnlyList<int>) Row(BertEncoding e)
     {
         ArgumentNullException.ThrowIfNull(e);
         return (e.Ids, e.TypeIds);
