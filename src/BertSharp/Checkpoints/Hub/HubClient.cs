@@ -428,7 +428,7 @@ public sealed class HubClient : IDisposable
         catch (HttpRequestException e) when (req.Method == HttpMethod.Head)
         {
             throw new BertSharpException(
-                $"cannot reach {_options.ResolvedEndpoint} for {repoId}/{file} ({e.Message}); use {BertSharpException.Field("offline")} or HF_HUB_OFFLINE=1 to work from the cache.", e);
+                $"cannot reach {_options.ResolvedEndpoint} for {repoId}/{file} ({e.Message}); set HF_HUB_OFFLINE=1 to work from the cache.", e);
         }
         catch (OperationCanceledException e) when (!ct.IsCancellationRequested && req.Method == HttpMethod.Head)
         {

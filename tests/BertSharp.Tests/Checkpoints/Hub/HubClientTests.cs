@@ -252,6 +252,8 @@ public sealed class HubClientTests : IDisposable
         var unreachable = new HubOptions { Endpoint = "http://127.0.0.1:9", CacheDir = _cache.Path, Offline = false, ReadTimeout = TimeSpan.FromSeconds(20) };
         var unreached = Assert.Throws<BertSharpException>(() => ModelLocator.Resolve("runs/nonexistent", unreachable)).Message;
         Assert.True(unreached.StartsWith($"runs/nonexistent: no local directory {local}, and as a Hub model id: cannot reach http://127.0.0.1:9 for runs/nonexistent/config.json", StringComparison.Ordinal), unreached);
+        // The advice works for every command: only 'bert download' has --offline, which the field used to be rendered as.
+        Assert.EndsWith("; set HF_HUB_OFFLINE=1 to work from the cache.", unreached, StringComparison.Ordinal);
 
         var saved = new[] { "HF_HUB_OFFLINE", "HF_HUB_CACHE" }.ToDictionary(n => n, Environment.GetEnvironmentVariable);
         try
