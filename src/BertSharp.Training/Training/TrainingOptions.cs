@@ -107,7 +107,8 @@ public sealed record TrainingOptions
     {
         if (training is null)
         {
-            throw new BertSharpException($"{BertSharpException.Field("training")}: missing (null); expected the shared training settings (TrainingOptions).");
+            // A plain name, not a Field: no flag sets it (the CLI always builds one), so the CLI never shows this message.
+            throw new BertSharpException("training: missing (null); expected the shared training settings (TrainingOptions).");
         }
     }
 
