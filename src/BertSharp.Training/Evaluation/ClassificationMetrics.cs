@@ -54,19 +54,42 @@ public static class ClassificationMetrics
         return (precision, recall, f1);
     }
 
-    /// <summary>Unweighted means over classes of precision, recall and per-class F1 (sklearn <c>average='macro'</c>).</summary>
+    /// <summary>
+    /// Unweighted means of precision, recall and per-class F1 over the classes that occur in the truth or the predictions
+    /// (sklearn <c>average='macro'</c> with its default <c>labels=None</c>); 0 when there are none.
+    /// </summary>
     public static (double Precision, double Recall, double F1) Macro(long[,] confusion)
     {
         var k = confusion.GetLength(0);
         double p = 0, r = 0, f = 0;
+        var present = 0;
         for (var c = 0; c < k; c++)
         {
+            // A class of the model's label set that neither occurs nor is predicted would add a 0 to every mean; sklearn
+            // leaves it out, so a dev file without one of the labels does not score lower than the same predictions would.
+            if (!Occurs(confusion, c))
+            {
+                continue;
+            }
             var (pc, rc, fc) = ForClass(confusion, c);
             p += pc;
             r += rc;
             f += fc;
+            present++;
         }
-        return (p / k, r / k, f / k);
+        return present == 0 ? (0, 0, 0) : (p / present, r / present, f / present);
+    }
+
+    private static bool Occurs(long[,] confusion, int c)
+    {
+        for (var i = 0; i < confusion.GetLength(0); i++)
+        {
+            if (confusion[c, i] > 0 || confusion[i, c] > 0)
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     /// <summary>

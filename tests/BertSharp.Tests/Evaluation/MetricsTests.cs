@@ -57,6 +57,24 @@ public class MetricsTests
     }
 
     [Fact]
+    public void Macro_averages_only_the_classes_that_occur_like_sklearn()
+    {
+        // Three classes in the label set, class 2 neither in the truth nor predicted. y_true = [0, 0, 1, 1],
+        // y_pred = [0, 1, 1, 1]: class 0 P = 1/1, R = 1/2, F = 2/3; class 1 P = 2/3, R = 2/2, F = 0.8. sklearn
+        // (labels=None → {0, 1}): P = (1 + 2/3)/2 = 5/6, R = (1/2 + 1)/2 = 3/4, F = (2/3 + 4/5)/2 = 11/15 — not the /3 means.
+        var (mp, mr, mf) = ClassificationMetrics.Macro(ClassificationMetrics.ConfusionMatrix([0, 0, 1, 1], [0, 1, 1, 1], 3));
+        Assert.Equal(5.0 / 6, mp, 12);
+        Assert.Equal(3.0 / 4, mr, 12);
+        Assert.Equal(11.0 / 15, mf, 12);
+        // A class only predicted still counts (precision 0, recall 0): y_true = [0, 0], y_pred = [0, 2] over 3 classes →
+        // class 0 P = 1, R = 1/2, F = 2/3; class 2 P = R = F = 0; means over {0, 2}: 1/2, 1/4, 1/3.
+        var (p2, r2, f2) = ClassificationMetrics.Macro(ClassificationMetrics.ConfusionMatrix([0, 0], [0, 2], 3));
+        Assert.Equal(0.5, p2, 12);
+        Assert.Equal(0.25, r2, 12);
+        Assert.Equal(1.0 / 3, f2, 12);
+    }
+
+    [Fact]
     public void Multiclass_mcc_and_confusion_matrix()
     {
         // sklearn confusion_matrix doc example.
