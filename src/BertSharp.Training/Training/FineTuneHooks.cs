@@ -133,15 +133,17 @@ internal sealed class FineTuneHooks(
     {
         ArgumentNullException.ThrowIfNull(s);
         _epochLoss = Finite(TrainLog.Number(s, "epoch_loss_sum")) ?? 0;
-        BestValue = Finite(TrainLog.Number(s, "best_value"));
         BestStep = Finite(TrainLog.Number(s, "best_step")) is { } b ? (long)b : null;
         BestEpoch = Finite(TrainLog.Number(s, "best_epoch")) is { } e ? (int)e : null;
+        // A best epoch whose value was written as null scored NaN (State): it stays NaN so a resumed run ranks as an uninterrupted one.
+        BestValue = Finite(TrainLog.Number(s, "best_value")) ?? (BestStep is null ? null : double.NaN);
     }
 
     private JsonObject State() => new()
     {
         ["epoch_loss_sum"] = _epochLoss,
-        ["best_value"] = BestValue,
+        // JSON has no NaN: an undefined best value is written as null (Restore reads it back as NaN).
+        ["best_value"] = BestValue is { } v ? Finite(v) : null,
         ["best_step"] = BestStep,
         ["best_epoch"] = BestEpoch,
     };
@@ -184,7 +186,7 @@ internal sealed class FineTuneHooks(
             return true;
         }
         var value = report.Get(metric);
-        var isBest = BestValue is null || (_lowerIsBetter ? value < BestValue : value > BestValue);
+        var isBest = Improves(BestValue, value, _lowerIsBetter);
         if (isBest)
         {
             BestValue = value;
@@ -195,4 +197,11 @@ internal sealed class FineTuneHooks(
     }
 
     private static double? Finite(double v) => double.IsFinite(v) ? v : null;
+
+    /// <summary>
+    /// Whether <paramref name="value"/> beats the best so far. An undefined metric (NaN: Pearson of constant predictions)
+    /// ranks below every number: compared as is, a NaN best was never beaten and every later epoch was thrown away.
+    /// </summary>
+    internal static bool Improves(double? best, double value, bool lowerIsBetter) =>
+        best is not { } b || (double.IsNaN(b) && !double.IsNaN(value)) || (lowerIsBetter ? value < b : value > b);
 }

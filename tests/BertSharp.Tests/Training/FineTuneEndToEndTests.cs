@@ -263,6 +263,22 @@ public class FineTuneEndToEndTests
     }
 
     [Fact]
+    public void Save_best_pearson_survives_validation_labels_that_are_all_equal()
+    {
+        // Pearson of a constant vector is undefined (scipy: NaN): every epoch's val pearson is n/a. The checkpoint wrote the
+        // NaN best value into JSON and the run died with 'internal error (ArgumentException)' at the end of epoch 1.
+        using var tmp = TestPaths.TempDir();
+        var constant = tmp.File("constant.tsv");
+        File.WriteAllText(constant, "id\ttext\tscore\n1\ta man is playing a guitar\t2.0\n2\ta cat sits\t2.0\n3\tthe sky is blue\t2.0\n");
+        var run = CliRunner.Run("finetune", "--task", "tsv", "--label-column", "score", "--regression", "--data", Data("regression.tsv"),
+            "--eval-data", constant, "--output", tmp.File("reg"), "--config", "tiny", "--vocab", Vocab, "--epochs", "2", "--batch-size", "2",
+            "--lr", "1e-3", "--max-length", "16", "--device", "cpu", "--save-best", "pearson");
+        Assert.True(run.ExitCode == 0, run.StdErr);
+        Assert.Contains("pearson n/a", run.StdOut, StringComparison.Ordinal);
+        Assert.True(File.Exists(Path.Combine(tmp.File("reg"), "model.safetensors")));
+    }
+
+    [Fact]
     public void Mrpc_pairs_train_and_a_label_sorted_tail_split_is_flagged()
     {
         using var tmp = TestPaths.TempDir();

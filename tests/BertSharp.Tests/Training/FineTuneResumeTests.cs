@@ -158,6 +158,23 @@ public class FineTuneResumeTests
     }
 
     /// <summary>Cancels the run once the given epoch has done one batch.</summary>
+    [Fact]
+    public void Save_best_ranks_an_undefined_metric_below_every_number()
+    {
+        // Epoch 1 of an STS-B run often predicts one constant: Pearson is NaN. Epoch 2's 0.5 must replace it (NaN > 0.5 and
+        // 0.5 > NaN are both false, so a plain comparison kept the NaN epoch for the rest of the run).
+        Assert.True(FineTuneHooks.Improves(double.NaN, 0.5, lowerIsBetter: false));
+        Assert.True(FineTuneHooks.Improves(double.NaN, 0.5, lowerIsBetter: true));
+        Assert.False(FineTuneHooks.Improves(0.5, double.NaN, lowerIsBetter: false));
+        Assert.False(FineTuneHooks.Improves(0.5, double.NaN, lowerIsBetter: true));
+        Assert.False(FineTuneHooks.Improves(double.NaN, double.NaN, lowerIsBetter: false));
+        // The first epoch is the best so far whatever it scores; numbers compare as before.
+        Assert.True(FineTuneHooks.Improves(null, double.NaN, lowerIsBetter: false));
+        Assert.True(FineTuneHooks.Improves(0.5, 0.6, lowerIsBetter: false));
+        Assert.False(FineTuneHooks.Improves(0.5, 0.6, lowerIsBetter: true));
+        Assert.False(FineTuneHooks.Improves(0.5, 0.5, lowerIsBetter: false));
+    }
+
     private sealed class CancelInEpoch(int epoch, CancellationTokenSource cancel) : IFineTuneProgress
     {
         public void Started(FineTunePlan plan)
