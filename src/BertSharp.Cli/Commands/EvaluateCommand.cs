@@ -115,6 +115,10 @@ internal static class EvaluateCommand
                 }
                 console.Write(t);
             }
+            if (classifier.Labels.IsRegression && UndefinedCorrelation(dataset.Path, targets, result.Logits) is { } undefined)
+            {
+                CliErrors.Warn(undefined);
+            }
             if (MajorityCollapse.Detect(report) is { } collapse)
             {
                 CliErrors.Warn(MajorityCollapse.Warning(collapse, null, null, null, "evaluated model", "examples"));
@@ -146,6 +150,28 @@ internal static class EvaluateCommand
         var eval = Path.Combine(dir, "eval");
         Directory.CreateDirectory(eval);
         return Path.Combine(eval, name + ".metrics.json");
+    }
+
+    /// <summary>
+    /// Why Pearson and Spearman are n/a (NaN, null in metrics.json), or null when they are defined. scipy returns NaN with
+    /// a ConstantInputWarning; printing n/a alone would leave the user to guess whether the model or the file is at fault.
+    /// </summary>
+    internal static string? UndefinedCorrelation(string dataPath, IReadOnlyList<float> targets, IReadOnlyList<float[]> logits)
+    {
+        const string What = "pearson and spearman are n/a (undefined, as scipy's NaN)";
+        if (targets.Count < 2)
+        {
+            return $"{What}: a correlation needs at least 2 examples, {dataPath} has {targets.Count}.";
+        }
+        if (targets.All(t => t == targets[0]))
+        {
+            return string.Create(CultureInfo.InvariantCulture, $"{What}: every label in {dataPath} is {targets[0]}, and a correlation with a constant is undefined; mse is the metric such a file can give.");
+        }
+        if (logits.All(l => l[0] == logits[0][0]))
+        {
+            return string.Create(CultureInfo.InvariantCulture, $"{What}: the model predicts {logits[0][0]} for every example of {dataPath}.");
+        }
+        return null;
     }
 
     private static IEnumerable<string> Order(IEnumerable<string> names)

@@ -263,6 +263,35 @@ public class FineTuneEndToEndTests
     }
 
     [Fact]
+    public void Evaluate_says_why_pearson_is_undefined_for_labels_that_are_all_equal()
+    {
+        // scores 2.0, 2.0, 2.0: Pearson's denominator √(Σ(y−ȳ)²·…) is 0, so r is undefined (scipy: NaN and a
+        // ConstantInputWarning); the table says n/a, metrics.json null, and a warning says why. MSE stays defined.
+        using var tmp = TestPaths.TempDir();
+        var constant = tmp.File("constant.tsv");
+        File.WriteAllText(constant, "id\ttext\tscore\n1\ta man is playing a guitar\t2.0\n2\ta cat sits\t2.0\n3\tthe sky is blue\t2.0\n");
+        var model = Path.Combine(TestPaths.Fixtures, "hf_bert", "regression");
+        var eval = CliRunner.Run("evaluate", "--model", model, "--task", "tsv", "--label-column", "score", "--data", constant, "--output", tmp.File("m.json"));
+        Assert.True(eval.ExitCode == 0, eval.StdErr);
+        Assert.Contains($"warning: pearson and spearman are n/a (undefined, as scipy's NaN): every label in {constant} is 2,", eval.StdErr, StringComparison.Ordinal);
+        var metrics = (JsonObject)JsonNode.Parse(File.ReadAllText(tmp.File("m.json")))!["metrics"]!;
+        Assert.Null(metrics["pearson"]);
+        Assert.Null(metrics["spearman"]);
+        Assert.NotNull(metrics["mse"]);
+    }
+
+    [Fact]
+    public void Undefined_correlation_names_its_cause()
+    {
+        float[][] varied = [[0.5f], [1.5f]];
+        Assert.Null(BertSharp.Cli.Commands.EvaluateCommand.UndefinedCorrelation("d.tsv", [1f, 2f], varied));
+        Assert.EndsWith("the model predicts 0.5 for every example of d.tsv.",
+            BertSharp.Cli.Commands.EvaluateCommand.UndefinedCorrelation("d.tsv", [1f, 2f], [[0.5f], [0.5f]]), StringComparison.Ordinal);
+        Assert.EndsWith("a correlation needs at least 2 examples, d.tsv has 1.",
+            BertSharp.Cli.Commands.EvaluateCommand.UndefinedCorrelation("d.tsv", [1f], [[0.5f]]), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Save_best_pearson_survives_validation_labels_that_are_all_equal()
     {
         // Pearson of a constant vector is undefined (scipy: NaN): every epoch's val pearson is n/a. The checkpoint wrote the
