@@ -104,7 +104,9 @@ public static partial class SquadMetrics
             throw new ArgumentException("one prediction per question, and at least one question");
         }
         var n = golds.Count;
-        var hasAns = golds.Select(g => GoldAnswers(g)[0].Length > 0).ToArray();
+        // The script's qid_to_has_ans is bool(qa['answers']): a question with answers is answerable even when they all
+        // normalise to "" (a gold answer "The"), and it then scores 0, not 1, when the model says "no answer".
+        var hasAns = golds.Select(g => g.Count > 0).ToArray();
         // Raw scores of the best span (what a question scores when it is answered).
         var rawExact = new double[n];
         var rawF1 = new double[n];
@@ -116,9 +118,10 @@ public static partial class SquadMetrics
             var best = predictions[i].BestAnswer;
             rawExact[i] = gold.Max(g => ExactMatch(g, best));
             rawF1[i] = gold.Max(g => F1(g, best));
-            var answered = predictions[i].NullScoreDiff > nullScoreDiffThreshold ? "" : best;
-            exact[i] = gold.Max(g => ExactMatch(g, answered));
-            f1[i] = gold.Max(g => F1(g, answered));
+            // apply_no_ans_threshold: "no answer" scores float(not has_ans), whatever the gold texts normalise to.
+            var noAnswer = predictions[i].NullScoreDiff > nullScoreDiffThreshold;
+            exact[i] = noAnswer ? (hasAns[i] ? 0 : 1) : rawExact[i];
+            f1[i] = noAnswer ? (hasAns[i] ? 0 : 1) : rawF1[i];
         }
         double Mean(double[] v, Func<int, bool> which)
         {

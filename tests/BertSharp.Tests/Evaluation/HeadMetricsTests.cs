@@ -105,4 +105,23 @@ public class HeadMetricsTests
         // A threshold below every difference answers nothing: only the unanswerable question is right.
         Assert.Equal(100.0 / 3, SquadMetrics.Evaluate(golds, predictions, -10).Exact, 9);
     }
+
+    [Fact]
+    public void Squad_v2_a_question_with_answers_is_answerable_even_if_they_normalise_to_nothing()
+    {
+        // Official script: has_ans = bool(qa['answers']) = True for answers ["The"]; gold_answers = [""] (normalised away).
+        // Predicted "the" (diff -1): compute_exact("", "the") = 1, compute_f1 = 1 (both token lists empty) → HasAns 100.
+        IReadOnlyList<IReadOnlyList<string>> golds = [["The"]];
+        var answered = SquadMetrics.Evaluate(golds, [new SquadPrediction("the", -1)], 0);
+        Assert.Equal(100.0, answered.Exact, 9);
+        Assert.Equal(100.0, answered.HasAnsExact, 9);
+        Assert.True(double.IsNaN(answered.NoAnsExact));
+        // Threshold -10 says "no answer": apply_no_ans_threshold scores float(not has_ans) = 0.
+        var unanswered = SquadMetrics.Evaluate(golds, [new SquadPrediction("the", -1)], -10);
+        Assert.Equal(0.0, unanswered.Exact, 9);
+        Assert.Equal(0.0, unanswered.F1, 9);
+        // find_best_thresh: num_no_ans = 0, so the start is 0; answering adds the raw 1 → best 100 at threshold -1.
+        Assert.Equal(100.0, unanswered.BestExact, 9);
+        Assert.Equal(-1.0, unanswered.BestExactThreshold, 12);
+    }
 }
