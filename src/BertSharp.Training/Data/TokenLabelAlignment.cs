@@ -42,7 +42,7 @@ public static class TokenLabelAlignment
         Array.Fill(starts, -1);
         for (var w = 0; w < sentence.Words.Count; w++)
         {
-            var tag = Id(labels, sentence.Tags[w], sentence, path);
+            var tag = Id(labels, w, sentence, path);
             var pieces = tokenizer.EncodeIds(sentence.Words[w], null, Pieces);
             if (pieces.Length == 0)
             {
@@ -88,8 +88,9 @@ public static class TokenLabelAlignment
     private static string Describe(string word) =>
         word.Length == 0 ? "\"\"" : string.Join(' ', word.EnumerateRunes().Select(r => "U+" + r.Value.ToString("X4", CultureInfo.InvariantCulture)));
 
-    private static long Id(IReadOnlyList<string> labels, string tag, TaggedSentence sentence, string path)
+    private static long Id(IReadOnlyList<string> labels, int w, TaggedSentence sentence, string path)
     {
+        var tag = sentence.Tags[w];
         for (var i = 0; i < labels.Count; i++)
         {
             if (string.Equals(labels[i], tag, StringComparison.Ordinal))
@@ -98,6 +99,7 @@ public static class TokenLabelAlignment
             }
         }
         throw new BertSharpException(
-            $"{path} line {sentence.Line}: tag '{tag}' is not one of the model's {labels.Count} tags ({string.Join(", ", labels.Take(12))}{(labels.Count > 12 ? ", …" : "")}).");
+            // The line is the sentence's first (a JSON line holds all of it): the token number finds the tag in a CoNLL sentence.
+            $"{path} line {sentence.Line}: token {(w + 1).ToString(CultureInfo.InvariantCulture)} ('{sentence.Words[w]}') has tag '{tag}', which is not one of the model's {labels.Count} tags ({string.Join(", ", labels.Take(12))}{(labels.Count > 12 ? ", …" : "")}).");
     }
 }

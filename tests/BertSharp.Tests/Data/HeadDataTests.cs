@@ -60,7 +60,8 @@ public class HeadDataTests
         Assert.Equal(["[CLS]", "hello", "una", "[SEP]"], cut.InputIds.Select(i => tok.Vocab[i]));
         Assert.Equal([1, 2, -1], cut.WordStarts);
         var e = Assert.Throws<BertSharpException>(() => TokenLabelAlignment.Encode(tok, sentence with { Tags = ["O", "B-ORG", "O"] }, tags, 64, false, "dev.conll"));
-        Assert.Equal("dev.conll line 1: tag 'B-ORG' is not one of the model's 3 tags (B-MISC, I-MISC, O).", e.Message);
+        // The sentence starts at line 1; its second token carries the unknown tag.
+        Assert.Equal("dev.conll line 1: token 2 ('unaffable') has tag 'B-ORG', which is not one of the model's 3 tags (B-MISC, I-MISC, O).", e.Message);
     }
 
     [Fact]
