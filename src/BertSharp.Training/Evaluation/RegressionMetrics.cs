@@ -11,7 +11,9 @@ public static class RegressionMetrics
             throw new ArgumentException($"x has {x.Count} values, y {y.Count}");
         }
         var n = x.Count;
-        if (n < 2)
+        // scipy tests constancy on the values, not on the deviations: the mean of a constant such as 0.1 is not always the
+        // constant in floating point, and its deviations would turn rounding noise into an r.
+        if (n < 2 || x.All(v => v == x[0]) || y.All(v => v == y[0]))
         {
             return double.NaN;
         }

@@ -93,6 +93,16 @@ public class MetricsTests
     }
 
     [Fact]
+    public void Pearson_of_a_constant_that_its_mean_does_not_reproduce_is_nan()
+    {
+        // 0.1 + 0.1 + 0.1 = 0.30000000000000004, /3 = 0.10000000000000002 ≠ 0.1: every deviation is −1.4e-17, not 0, and
+        // r came out as rounding noise (≈1e-16) instead of scipy's NaN for constant input (a model predicting 0.1 always).
+        Assert.True(double.IsNaN(RegressionMetrics.Pearson([0.1, 0.1, 0.1], [1, 2, 4])));
+        Assert.True(double.IsNaN(RegressionMetrics.Pearson([1, 2, 4], [0.1, 0.1, 0.1])));
+        Assert.True(double.IsNaN(RegressionMetrics.Spearman([0.1, 0.1, 0.1], [1, 2, 4])));
+    }
+
+    [Fact]
     public void Spearman_averages_ties_like_scipy()
     {
         // scipy.stats.spearmanr([1,2,3,4,5], [5,6,7,8,7]).statistic: the two 7s share rank 3.5.
