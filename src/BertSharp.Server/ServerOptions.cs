@@ -33,11 +33,17 @@ public sealed record ServerOptions
     /// <summary>Largest request body in bytes (413 beyond).</summary>
     public long MaxBodyBytes { get; init; } = 1 << 20;
 
-    /// <summary>Most texts in one request.</summary>
+    /// <summary>Most texts in one request (the <c>texts</c> of classify and embed); a request also never holds more than <see cref="MaxQueue"/>.</summary>
     public int MaxTextsPerRequest { get; init; } = 256;
 
-    /// <summary>Longest input of the attention endpoint (its response grows with the square of the length).</summary>
+    /// <summary>
+    /// Longest input of the attention endpoint in tokens, special tokens included (its response grows with the square of the
+    /// length); at least 3, capped at the longest input the server takes (<see cref="MaxLength"/> as resolved).
+    /// </summary>
     public int MaxAttentionLength { get; init; } = 128;
+
+    /// <summary>The least <see cref="MaxAttentionLength"/>: [CLS], one token and [SEP].</summary>
+    internal const int MinAttentionLength = 3;
 
     /// <summary>
     /// Most fill-mask candidates in one response: [MASK] tokens × top_k. Each candidate carries its whole filled-in sequence
@@ -45,7 +51,10 @@ public sealed record ServerOptions
     /// </summary>
     public int MaxFillMaskCandidates { get; init; } = 100;
 
-    /// <summary>Longest QA context, as a multiple of the window length (longer contexts need more windows).</summary>
+    /// <summary>
+    /// Longest QA context in tokens, as a multiple of the longest input (<see cref="MaxLength"/> as resolved): longer contexts
+    /// take more windows.
+    /// </summary>
     public int MaxContextWindows { get; init; } = 4;
 
     /// <summary>
@@ -91,6 +100,11 @@ public sealed record ServerOptions
         AtLeast(MaxBodyBytes, 1024, "max_body_bytes");
         // Below 1 every fill-mask request would be refused, told to use "at most 0 [MASK] tokens".
         AtLeast(MaxFillMaskCandidates, 1, "max_fill_mask_candidates");
+        // Below these nothing of the kind could be answered: a 'texts' array (even of one), an attention input (the shortest
+        // is [CLS], one token, [SEP]), a QA context.
+        AtLeast(MaxTextsPerRequest, 1, "max_texts_per_request");
+        AtLeast(MaxAttentionLength, MinAttentionLength, "max_attention_length");
+        AtLeast(MaxContextWindows, 1, "max_context_windows");
     }
 
     private static void AtLeast(long value, long least, string field)

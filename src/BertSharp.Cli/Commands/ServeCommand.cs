@@ -29,6 +29,21 @@ internal static class ServeCommand
             Description = "Most fill-mask candidates in one response, [MASK] tokens × top_k (422 beyond; each repeats the whole sequence).",
             DefaultValueFactory = _ => defaults.MaxFillMaskCandidates,
         };
+        var maxTexts = new Option<int>("--max-texts-per-request")
+        {
+            Description = "Most texts in one classify or embed request (422 beyond; never more than --max-queue).",
+            DefaultValueFactory = _ => defaults.MaxTextsPerRequest,
+        };
+        var maxAttention = new Option<int>("--max-attention-length")
+        {
+            Description = "Longest /v1/attention input in tokens, capped at the longest input (422 beyond; the response grows with its square).",
+            DefaultValueFactory = _ => defaults.MaxAttentionLength,
+        };
+        var maxWindows = new Option<int>("--max-context-windows")
+        {
+            Description = "Longest QA context, as a multiple of the longest input in tokens (422 beyond).",
+            DefaultValueFactory = _ => defaults.MaxContextWindows,
+        };
         var device = CommonOptions.Device(defaults.Device);
         var threads = CommonOptions.Threads();
         var allowedHosts = new Option<string?>("--allowed-hosts")
@@ -37,7 +52,8 @@ internal static class ServeCommand
         };
         var cmd = new Command("serve", "Serve a model over HTTP: JSON endpoints (micro-batched), /health, /openapi.json and a web page at /.")
         {
-            model, host, port, maxBatch, maxLength, maxQueue, timeout, window, maxBody, maxCandidates, device, threads, allowedHosts,
+            model, host, port, maxBatch, maxLength, maxQueue, timeout, window, maxBody, maxCandidates, maxTexts, maxAttention, maxWindows, device,
+            threads, allowedHosts,
         };
         var backend = new BackendOptions();
         foreach (var o in backend.All)
@@ -60,6 +76,9 @@ internal static class ServeCommand
                 BatchWindow = ServerOptions.BatchWindowFromMilliseconds(p.GetValue(window)),
                 MaxBodyBytes = p.GetValue(maxBody),
                 MaxFillMaskCandidates = p.GetValue(maxCandidates),
+                MaxTextsPerRequest = p.GetValue(maxTexts),
+                MaxAttentionLength = p.GetValue(maxAttention),
+                MaxContextWindows = p.GetValue(maxWindows),
                 AllowedHosts = AllowedHosts(p.GetValue(allowedHosts), p.GetValue(host)!),
                 Backend = backend.Resolve(p, p.GetValue(model)!),
             };

@@ -55,6 +55,9 @@ public class CliDefaultsTests
         Assert.Equal(library.BatchWindow, TimeSpan.FromMilliseconds(p.Value<double>("--batch-window-ms")));
         Assert.Equal(library.MaxBodyBytes, p.Value<long>("--max-body-bytes"));
         Assert.Equal(library.MaxFillMaskCandidates, p.Value<int>("--max-fill-mask-candidates"));
+        Assert.Equal(library.MaxTextsPerRequest, p.Value<int>("--max-texts-per-request"));
+        Assert.Equal(library.MaxAttentionLength, p.Value<int>("--max-attention-length"));
+        Assert.Equal(library.MaxContextWindows, p.Value<int>("--max-context-windows"));
     }
 
     [Fact]

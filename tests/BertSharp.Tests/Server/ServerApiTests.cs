@@ -103,6 +103,29 @@ public sealed class ServerApiTests
         Assert.Equal(200, status);
     }
 
+    [Fact]
+    public async Task The_attention_and_qa_context_limits_are_server_options()
+    {
+        // The fixture's inputs go up to 64 tokens: by default attention takes 64 and a context 4 × 64.
+        await using (var host = await ServerHost.Start(TokenCase, o => o with { MaxAttentionLength = 5 }))
+        {
+            var (status, body) = await host.Post("/v1/attention", new { text = "Us love they." });
+            Assert.Equal(422, status);
+            Assert.Equal("'text' has 6 tokens (with special tokens); the limit is 5.", (string)body!["error"]!);
+            (status, body) = await host.Post("/v1/attention", new { text = "Us love they" });
+            Assert.Equal(200, status);
+            Assert.Equal(5, body!["tokens"]!.AsArray().Count);
+        }
+        await using (var host = await ServerHost.Start(QaCase, o => o with { MaxContextWindows = 2 }))
+        {
+            var (status, body) = await host.Post("/v1/qa", new { question = "what ?", context = string.Join(' ', Enumerable.Repeat("the", 129)) });
+            Assert.Equal(422, status);
+            Assert.Equal("'context' has 129 tokens (with special tokens); the limit is 128.", (string)body!["error"]!);
+            (status, _) = await host.Post("/v1/qa", new { question = "what ?", context = string.Join(' ', Enumerable.Repeat("the", 128)) });
+            Assert.Equal(200, status);
+        }
+    }
+
     public static TheoryData<string, string, int, string> BadRequests => new()
     {
         { "/v1/embed", "{\"text\": ", 400, "invalid JSON at line 1" },

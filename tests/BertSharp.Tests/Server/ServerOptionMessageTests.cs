@@ -48,6 +48,22 @@ public class ServerOptionMessageTests
         Assert.Equal("max_fill_mask_candidates -1: expected at least 1.", e.Message);
         e = Assert.Throws<BertSharpException>(() => new ServerOptions { ModelDirectory = "m", MaxBodyBytes = 1000 }.Validate());
         Assert.Equal("max_body_bytes 1000: expected at least 1024.", e.Message);
-        new ServerOptions { ModelDirectory = "m", MaxFillMaskCandidates = 1, MaxBatch = 1, MaxQueue = 1, MaxLength = 8, MaxBodyBytes = 1024 }.Validate();
+        // These three passed unchecked: 0 texts refused every 'texts' array, an attention length under 3 every text, and 0
+        // context windows every QA context.
+        e = Assert.Throws<BertSharpException>(() => new ServerOptions { ModelDirectory = "m", MaxTextsPerRequest = 0 }.Validate());
+        Assert.Equal(["max_texts_per_request"], e.Fields);
+        Assert.Equal("max_texts_per_request 0: expected at least 1.", e.Message);
+        Assert.Equal("--max-texts-per-request 0: expected at least 1.", Cli.CliErrors.Describe(e));
+        e = Assert.Throws<BertSharpException>(() => new ServerOptions { ModelDirectory = "m", MaxAttentionLength = 2 }.Validate());
+        Assert.Equal(["max_attention_length"], e.Fields);
+        Assert.Equal("max_attention_length 2: expected at least 3.", e.Message);
+        e = Assert.Throws<BertSharpException>(() => new ServerOptions { ModelDirectory = "m", MaxContextWindows = -1 }.Validate());
+        Assert.Equal(["max_context_windows"], e.Fields);
+        Assert.Equal("max_context_windows -1: expected at least 1.", e.Message);
+        new ServerOptions
+        {
+            ModelDirectory = "m", MaxFillMaskCandidates = 1, MaxBatch = 1, MaxQueue = 1, MaxLength = 8, MaxBodyBytes = 1024,
+            MaxTextsPerRequest = 1, MaxAttentionLength = 3, MaxContextWindows = 1,
+        }.Validate();
     }
 }
