@@ -12,6 +12,8 @@ internal static class QaEndpoint
     public static void Map(WebApplication app, ServedModel served, BatcherRegistry batchers, ServerOptions options)
     {
         var qa = served.Qa!;
+        // In long: a large window count (as good as "no limit") would overflow to a negative limit that refuses every context.
+        var contextLimit = (int)Math.Min((long)served.MaxLength * options.MaxContextWindows, int.MaxValue);
         var batcher = batchers.Create<Item, List<QaAnswer>>("qa", items =>
         {
             var result = new List<QaAnswer>[items.Count];
@@ -34,7 +36,7 @@ internal static class QaEndpoint
             var maxAnswer = RequestChecks.Range(request.MaxAnswerLength, "max_answer_length", QuestionAnsweringOptions.DefaultMaxAnswerLength,
                 RequestChecks.MinAnswerLength, RequestChecks.MaxAnswerLength);
             served.CheckLength(question, "question", served.MaxLength / 2, 3);
-            served.CheckLength(text, "context", served.MaxLength * options.MaxContextWindows, 0);
+            served.CheckLength(text, "context", contextLimit, 0);
             var window = Math.Min(QuestionAnsweringOptions.DefaultWindow, served.MaxLength);
             var o = new QuestionAnsweringOptions(topK, window, Math.Min(QuestionAnsweringOptions.DefaultDocStride, window / 4), maxAnswer, BatchSize: options.MaxBatch);
             var result = await batchers.Submit(batcher, [new Item(question, text, o)], context);

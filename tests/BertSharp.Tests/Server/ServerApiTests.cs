@@ -124,6 +124,12 @@ public sealed class ServerApiTests
             (status, _) = await host.Post("/v1/qa", new { question = "what ?", context = string.Join(' ', Enumerable.Repeat("the", 128)) });
             Assert.Equal(200, status);
         }
+        // As good as no limit: 64 × int.MaxValue tokens overflowed to a negative limit that refused every context.
+        await using (var host = await ServerHost.Start(QaCase, o => o with { MaxContextWindows = int.MaxValue }))
+        {
+            var (status, _) = await host.Post("/v1/qa", new { question = "what ?", context = string.Join(' ', Enumerable.Repeat("the", 300)) });
+            Assert.Equal(200, status);
+        }
     }
 
     public static TheoryData<string, string, int, string> BadRequests => new()
