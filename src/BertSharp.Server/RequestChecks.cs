@@ -18,16 +18,16 @@ internal static class RequestChecks
 
     public static string Text(string? value, string field)
     {
-        if (value is null)
-        {
-            throw new ApiException(400, $"'{field}' is required: a non-empty string.");
-        }
-        if (string.IsNullOrWhiteSpace(value))
-        {
-            throw new ApiException(400, $"'{field}' must not be empty.");
-        }
-        return value;
+        var text = Required(value, field);
+        return string.IsNullOrWhiteSpace(text) ? throw Empty(field) : text;
     }
+
+    /// <summary>A text field that must be present; what counts as empty is left to the caller (e.g. the library's rule).</summary>
+    public static string Required(string? value, string field) =>
+        value ?? throw new ApiException(400, $"'{field}' is required: a non-empty string.");
+
+    /// <summary>The 400 of a text field that is empty or white space only.</summary>
+    public static ApiException Empty(string field) => new(400, $"'{field}' must not be empty.");
 
     public static IReadOnlyList<string> TextOrTexts(string? text, string[]? texts, int maxTexts)
     {

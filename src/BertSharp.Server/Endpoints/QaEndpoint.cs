@@ -30,8 +30,13 @@ internal static class QaEndpoint
         });
         app.MapPost("/v1/qa", async (QaRequest request, HttpContext context) =>
         {
-            var question = RequestChecks.Text(request.Question, "question");
-            var text = RequestChecks.Text(request.Context, "context");
+            var question = RequestChecks.Required(request.Question, "question");
+            var text = RequestChecks.Required(request.Context, "context");
+            // The pipeline's own rule, checked before queueing: in the pipeline it would fail the whole batch, as a 500.
+            if (QuestionAnswering.BlankInput(question, text) is { } blank)
+            {
+                throw RequestChecks.Empty(blank);
+            }
             var topK = RequestChecks.Range(request.TopK, "top_k", RequestChecks.QaDefaultTopK, RequestChecks.MinTopK, RequestChecks.QaMaxTopK);
             var maxAnswer = RequestChecks.Range(request.MaxAnswerLength, "max_answer_length", QuestionAnsweringOptions.DefaultMaxAnswerLength,
                 RequestChecks.MinAnswerLength, RequestChecks.MaxAnswerLength);

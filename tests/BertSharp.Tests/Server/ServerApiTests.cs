@@ -132,6 +132,27 @@ public sealed class ServerApiTests
         }
     }
 
+    [Theory]
+    [InlineData("{\"question\": \" \", \"context\": \"it is .\"}", "'question' must not be empty.")]
+    [InlineData("{\"question\": \"what ?\", \"context\": \"\\t\\n\"}", "'context' must not be empty.")]
+    [InlineData("{\"question\": \"\", \"context\": \"\"}", "'question' must not be empty.")]
+    [InlineData("{\"question\": \"what ?\"}", "'context' is required: a non-empty string.")]
+    public async Task A_blank_qa_question_or_context_is_refused_by_the_pipelines_rule(string json, string message)
+    {
+        await using var host = await ServerHost.Start(QaCase);
+        var (status, body) = await host.Post("/v1/qa", json);
+        Assert.Equal(400, status);
+        Assert.Equal(message, (string)body!["error"]!);
+        // The field the server names is the one the pipeline would refuse.
+        var request = JsonNode.Parse(json)!;
+        if (request["context"] is not null)
+        {
+            using var qa = QuestionAnswering.Load(HfFixture.Dir(QaCase), "cpu");
+            var e = Assert.Throws<ArgumentException>(() => qa.Answer([((string)request["question"]!, (string)request["context"]!)]));
+            Assert.StartsWith($"inputs[0]: the {message.Split('\'')[1]} is empty", e.Message, StringComparison.Ordinal);
+        }
+    }
+
     public static TheoryData<string, string, int, string> BadRequests => new()
     {
         { "/v1/embed", "{\"text\": ", 400, "invalid JSON at line 1" },
