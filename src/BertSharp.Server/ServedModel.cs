@@ -44,13 +44,21 @@ public sealed class ServedModel : IDisposable
             throw new BertSharpException($"{BertSharpException.Field("model")} {modelDirectory}: model directory not found.");
         }
         var dev = TorchRuntime.ResolveDevice(device);
-        var config = BertPretrained.LoadConfig(modelDirectory);
+        var config = BertPretrained.LoadConfig(modelDirectory, out var dir);
+        return Load(modelDirectory, dir, config, dev, maxLength, backend);
+    }
+
+    /// <summary>
+    /// As <see cref="Load(string, string, int?, InferenceBackend?)"/> from the config read from <paramref name="dir"/> (the
+    /// resolved <paramref name="modelDirectory"/>): the pipelines build the model from it rather than parse the file again.
+    /// </summary>
+    internal static ServedModel Load(string modelDirectory, string dir, BertConfig config, torch.Device device, int? maxLength, InferenceBackend backend)
+    {
         var architecture = config.Architectures?.FirstOrDefault(BertPretrained.Architectures.Contains) ?? nameof(BertModel);
         if (architecture == nameof(BertForSequenceClassification))
         {
-            var classifier = backend.IsOnnxRuntime
-                ? TextClassifier.Load(modelDirectory, backend, maxLength)
-                : TextClassifier.Load(modelDirectory, device, maxLength);
+            // Under ONNX Runtime the torch model stays on the CPU (as TextClassifier.Load with a backend puts it).
+            var classifier = TextClassifier.Load(dir, config, backend.IsOnnxRuntime ? torch.CPU : device, maxLength, backend);
             return new ServedModel(modelDirectory, classifier.Model, classifier.Tokenizer, classifier.Length, classifier).WithBackend(backend);
         }
         if (architecture == nameof(BertForPreTraining))
@@ -58,12 +66,12 @@ public sealed class ServedModel : IDisposable
             architecture = nameof(BertForMaskedLM);
         }
         var tokenizer = BertPretrained.LoadTokenizer(modelDirectory, config);
-        var model = BertPretrained.Load(architecture, modelDirectory, out var report);
+        var model = BertPretrained.Load(architecture, dir, config, out var report);
         try
         {
             RequiredWeights.Check(report, architecture, modelDirectory);
             var length = ModelLength.Resolve(model.Config, tokenizer, maxLength, modelDirectory);
-            model.to(dev);
+            model.to(device);
             return new ServedModel(modelDirectory, model, tokenizer, length, null).WithBackend(backend);
         }
         catch

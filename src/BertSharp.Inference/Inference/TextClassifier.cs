@@ -77,21 +77,8 @@ public sealed class TextClassifier : IDisposable
         ArgumentNullException.ThrowIfNull(device);
         TorchRuntime.EnsureLoaded();
         var dev = TorchRuntime.ResolveDevice(device);
-        dir = BertPretrained.ResolveDirectory(dir);
-        var (model, tokenizer, labels) = ClassifierCheckpoint.Load(dir);
-        try
-        {
-            var length = ModelLength.Resolve(model.Config, tokenizer, maxLength, dir);
-            model.to(dev);
-            model.eval();
-            var (side, head) = TrainedTruncation(dir);
-            return new TextClassifier(model, tokenizer, labels, length, dev, TrainedTask(dir)) { TruncationSide = side, HeadTokens = head };
-        }
-        catch
-        {
-            model.Dispose();
-            throw;
-        }
+        var config = BertPretrained.LoadConfig(dir, out var resolved);
+        return Load(resolved, config, dev, maxLength, InferenceBackend.Torch);
     }
 
     /// <summary>
@@ -101,7 +88,37 @@ public sealed class TextClassifier : IDisposable
     public static TextClassifier Load(string dir, InferenceBackend backend, int? maxLength = null)
     {
         ArgumentNullException.ThrowIfNull(backend);
-        var classifier = Load(dir, backend.IsOnnxRuntime ? "cpu" : "auto", maxLength);
+        return WithBackend(Load(dir, backend.IsOnnxRuntime ? "cpu" : "auto", maxLength), backend, dir);
+    }
+
+    /// <summary>
+    /// Loads from the config a caller has already read from the model directory <paramref name="dir"/> (the server reads it
+    /// to pick the class to serve): the file is not parsed again, and the model keeps <paramref name="config"/>. With ONNX
+    /// Runtime as <paramref name="backend"/>, <paramref name="device"/> should be the CPU, as <see cref="Load(string, InferenceBackend, int?)"/> puts it.
+    /// </summary>
+    internal static TextClassifier Load(string dir, BertConfig config, Device device, int? maxLength, InferenceBackend backend)
+    {
+        var (model, tokenizer, labels) = ClassifierCheckpoint.Load(dir, config);
+        TextClassifier classifier;
+        try
+        {
+            var length = ModelLength.Resolve(model.Config, tokenizer, maxLength, dir);
+            model.to(device);
+            model.eval();
+            var (side, head) = TrainedTruncation(dir);
+            classifier = new TextClassifier(model, tokenizer, labels, length, device, TrainedTask(dir)) { TruncationSide = side, HeadTokens = head };
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+        return WithBackend(classifier, backend, dir);
+    }
+
+    /// <summary>Opens <paramref name="backend"/>'s ONNX graph for <paramref name="classifier"/> (nothing for TorchSharp); disposes it on failure.</summary>
+    private static TextClassifier WithBackend(TextClassifier classifier, InferenceBackend backend, string dir)
+    {
         if (backend.OnnxPath is { } path)
         {
             try

@@ -135,6 +135,15 @@ public static class ClassifierCheckpoint
     public static (BertForSequenceClassification Model, BertTokenizer Tokenizer, LabelMap Labels) Load(string idOrDir)
     {
         var config = BertPretrained.LoadConfig(idOrDir, out var dir);
+        return Load(dir, config);
+    }
+
+    /// <summary>
+    /// As <see cref="Load(string)"/> from the config a caller has already read from the model directory <paramref name="dir"/>
+    /// (to pick the class to load): the file is not parsed again, and the model keeps <paramref name="config"/>.
+    /// </summary>
+    internal static (BertForSequenceClassification Model, BertTokenizer Tokenizer, LabelMap Labels) Load(string dir, BertConfig config)
+    {
         RequiredWeights.CheckArchitecture(config, nameof(BertForSequenceClassification), dir);
         var labels = LabelMap.FromConfig(config.Id2Label, config.NumLabels, config.ProblemType);
         var tokenizer = BertPretrained.LoadTokenizer(dir, config);

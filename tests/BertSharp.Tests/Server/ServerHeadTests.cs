@@ -1,5 +1,8 @@
 using BertSharp.Inference;
+using BertSharp.Modeling;
+using BertSharp.Server;
 using BertSharp.Tests.Modeling;
+using TorchSharp;
 
 namespace BertSharp.Tests.Server;
 
@@ -61,6 +64,19 @@ public sealed class ServerHeadTests
         (status, _) = await host.Post("/v1/fill-mask", new { text = "a [MASK]", top_k = 0 });
         Assert.Equal(400, status);
     }
+    [Theory]
+    [InlineData("sequence-classification")]
+    [InlineData("pretraining")]
+    [InlineData("question-answering")]
+    public void The_served_model_is_built_from_the_config_read_to_pick_its_class(string fixture)
+    {
+        // config.json is parsed once: the config that chose the class (the classifier's path too) is the model's.
+        var config = BertPretrained.LoadConfig(HfFixture.Dir(fixture), out var dir);
+        using var served = ServedModel.Load(HfFixture.Dir(fixture), dir, config, torch.CPU, null, InferenceBackend.Torch);
+        Assert.Same(config, served.Model.Config);
+        Assert.Equal(fixture == "sequence-classification", served.Classifier is not null);
+    }
+
     // Concurrent fill-mask requests with different lengths and top_k share padded forward passes; each gets its own answer.
     [Fact]
     public async Task Concurrent_fill_mask_requests_are_batched_and_keep_their_own_top_k()
