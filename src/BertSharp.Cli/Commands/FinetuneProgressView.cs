@@ -31,6 +31,7 @@ internal sealed class FinetuneProgressView : IFineTuneProgress
     private int _lastPlainQuarter = -1;
     private bool _headerPrinted;
     private readonly List<string> _warnings = [];
+    private bool _correlationWarned;
 
     public FinetuneProgressView(string primaryMetric, bool regression, string? metricColumn = null)
     {
@@ -149,15 +150,35 @@ internal sealed class FinetuneProgressView : IFineTuneProgress
         }
         if (CollapseWarning(s.Validation, s.Step, $"epoch {s.Epoch}") is { } collapse)
         {
-            // Under the live view a line written to stderr would be drawn over: the warning becomes part of the view.
-            if (_live is null)
-            {
-                Console.Error.WriteLine("warning: " + collapse);
-            }
-            _warnings.Add("warning: " + collapse);
+            Warn(collapse);
+        }
+        if (!_correlationWarned && UndefinedCorrelationWarning(s.Validation) is { } undefined)
+        {
+            _correlationWarned = true;
+            Warn(undefined);
         }
         Update(force: true);
     }
+
+    private void Warn(string text)
+    {
+        // Under the live view a line written to stderr would be drawn over: the warning becomes part of the view.
+        if (_live is null)
+        {
+            Console.Error.WriteLine("warning: " + text);
+        }
+        _warnings.Add("warning: " + text);
+    }
+
+    /// <summary>
+    /// Why the regression columns show n/a, said once per run: the view has only the metrics, so it names the possible causes
+    /// and points to <c>bert evaluate</c>, which sees the labels and predictions and names the one that holds.
+    /// </summary>
+    internal string? UndefinedCorrelationWarning(MetricsReport? validation) =>
+        _regression && validation is not null && double.IsNaN(validation.Values.GetValueOrDefault("pearson", 0))
+            ? "val pearson and spearman are n/a (undefined, as scipy's NaN): the validation labels or the model's predictions are " +
+              "all one value, or there are fewer than 2 validation examples; 'bert evaluate' on the validation file says which."
+            : null;
 
     private static int Width(int column) => column == 0 ? 5 : 12;
 

@@ -305,6 +305,9 @@ public class FineTuneEndToEndTests
         Assert.True(run.ExitCode == 0, run.StdErr);
         Assert.Contains("pearson n/a", run.StdOut, StringComparison.Ordinal);
         Assert.True(File.Exists(Path.Combine(tmp.File("reg"), "model.safetensors")));
+        // Said once for the run (two epochs, both n/a), with its possible causes; the table alone showed a bare n/a.
+        const string Why = "warning: val pearson and spearman are n/a (undefined, as scipy's NaN): the validation labels or the model's predictions are all one value";
+        Assert.Single(run.StdErr.Split('\n'), line => line.StartsWith(Why, StringComparison.Ordinal));
     }
 
     [Fact]
