@@ -14,6 +14,8 @@ namespace BertSharp.Inference;
 public abstract class InferencePipeline<TModel> : IDisposable where TModel : BertPreTrainedModel
 {
     private readonly bool _ownsModel;
+    // A pipeline over a model it does not own leaves the model alive when disposed: without this flag it went on working.
+    private bool _disposed;
 
     /// <param name="model">The model (put into eval mode).</param>
     /// <param name="tokenizer">Its tokenizer.</param>
@@ -53,6 +55,7 @@ public abstract class InferencePipeline<TModel> : IDisposable where TModel : Ber
     protected T Run<T>(Func<T> forward)
     {
         ArgumentNullException.ThrowIfNull(forward);
+        ObjectDisposedException.ThrowIf(_disposed, this);
         // All pipelines over one model share its monitor: a server may run NER and embeddings on the same weights.
         lock (Model)
         {
@@ -114,6 +117,7 @@ public abstract class InferencePipeline<TModel> : IDisposable where TModel : Ber
 
     public void Dispose()
     {
+        _disposed = true;
         Dispose(true);
         GC.SuppressFinalize(this);
     }

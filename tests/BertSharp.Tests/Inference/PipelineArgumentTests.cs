@@ -41,4 +41,20 @@ public sealed class PipelineArgumentTests
         var e = Assert.Throws<BertSharpException>(() => pipeline.PredictIds(ids));
         Assert.Equal($"input_ids: id {vocab} is outside [0, {vocab}) (vocab_size {vocab}).", e.Message);
     }
+
+    [Fact]
+    public void A_disposed_pipeline_over_a_model_it_does_not_own_refuses_and_leaves_the_model_usable()
+    {
+        TorchRuntime.EnsureLoaded();
+        var dir = Path.Combine(TestPaths.Fixtures, "hf_bert", "pretraining");
+        using var owner = FillMask.Load(dir, "cpu");
+        var borrowed = new FillMask(owner.Model, owner.Tokenizer, ownsModel: false);
+        var expected = borrowed.Predict("the cat [MASK] .");
+        borrowed.Dispose();
+        borrowed.Dispose();
+        // It used to go on answering: only a pipeline that owned its model failed after Dispose (the model's handles were gone).
+        Assert.Throws<ObjectDisposedException>(() => borrowed.Predict("the cat [MASK] ."));
+        var again = owner.Predict("the cat [MASK] .");
+        Assert.Equal(expected.SelectMany(m => m).Select(p => (p.TokenId, p.Score)), again.SelectMany(m => m).Select(p => (p.TokenId, p.Score)));
+    }
 }
