@@ -22,6 +22,10 @@ internal static class StrictJson
     public static BertSharpException? DuplicateKeyError(string source, ReadOnlySpan<byte> utf8, JsonException e) =>
         DuplicateKey(utf8) is { } key ? new BertSharpException($"{source}: duplicate key '{key}'.", e) : null;
 
+    /// <inheritdoc cref="DuplicateKeyError(string, ReadOnlySpan{byte}, JsonException)"/>
+    public static BertSharpException? DuplicateKeyError(string source, string text, JsonException e) =>
+        DuplicateKeyError(source, Encoding.UTF8.GetBytes(text), e);
+
     /// <summary>The first key an object of <paramref name="utf8"/> repeats, as a dotted path from the root; null when none does.</summary>
     public static string? DuplicateKey(ReadOnlySpan<byte> utf8)
     {
@@ -82,7 +86,7 @@ internal static class StrictJson
         }
         catch (JsonException e)
         {
-            throw DuplicateKeyError(path, Encoding.UTF8.GetBytes(text), e)
+            throw DuplicateKeyError(path, text, e)
                   ?? new BertSharpException($"{path}: not valid JSON ({e.Message.Split('\n')[0]}); expected {expected}.", e);
         }
         if (node is not JsonObject obj)

@@ -154,7 +154,7 @@ public sealed partial class BertTokenizer
         }
         catch (JsonException e)
         {
-            throw StrictJson.DuplicateKeyError(path, System.Text.Encoding.UTF8.GetBytes(text), e)
+            throw StrictJson.DuplicateKeyError(path, text, e)
                   ?? new BertSharpException($"{path}: not valid JSON (line {e.LineNumber + 1}): {e.Message.Split('\n')[0]}", e);
         }
     }

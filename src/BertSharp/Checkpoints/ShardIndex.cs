@@ -46,7 +46,7 @@ public sealed record ShardIndex(string Path, IReadOnlyDictionary<string, string>
         catch (JsonException e)
         {
             // Two "weight_map" objects, or one tensor in two shards: readers would disagree on which one holds.
-            throw IO.StrictJson.DuplicateKeyError(path, System.Text.Encoding.UTF8.GetBytes(text), e)
+            throw IO.StrictJson.DuplicateKeyError(path, text, e)
                   ?? new BertSharpException($"{path}: invalid shard index: not valid JSON ({e.Message.Split('\n')[0]}).", e);
         }
         using (doc)

@@ -42,7 +42,7 @@ public static class TrainingArgsFile
         }
         catch (JsonException e)
         {
-            throw StrictJson.DuplicateKeyError(path, System.Text.Encoding.UTF8.GetBytes(text!), e) ?? new BertSharpException($"{path}: not valid JSON ({e.Message.Split('\n')[0]}); expected the JSON object of the run's settings.", e);
+            throw StrictJson.DuplicateKeyError(path, text!, e) ?? new BertSharpException($"{path}: not valid JSON ({e.Message.Split('\n')[0]}); expected the JSON object of the run's settings.", e);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
