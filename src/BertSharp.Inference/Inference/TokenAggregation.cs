@@ -1,3 +1,5 @@
+using BertSharp.Tokenization;
+
 namespace BertSharp.Inference;
 
 /// <summary>How token predictions are merged into entities (HF <c>TokenClassificationPipeline</c> strategies).</summary>
@@ -31,7 +33,7 @@ public sealed record TokenScores(string Token, double[] Scores, int Start, int E
 /// <summary>An entity (or, without aggregation, one token) found in a text.</summary>
 /// <param name="Entity">The label (<see cref="AggregationStrategy.None"/>) or the group's tag with any B-/I- prefix removed (HF <c>entity_group</c>).</param>
 /// <param name="Score">The label's probability (groups: the mean over their members).</param>
-/// <param name="Word">The tokens joined back into text (lower-cased as the tokenizer saw it, <c>##</c> merged).</param>
+/// <param name="Word">The tokens joined back into text as HF's WordPiece decoder joins them (lower-cased as the tokenizer saw it, <c>##</c> merged, a space before other tokens but none before "." "," "?" "!").</param>
 /// <param name="Start">UTF-16 start offset in the input text.</param>
 /// <param name="End">UTF-16 end offset (exclusive).</param>
 /// <param name="Index">Token position for <see cref="AggregationStrategy.None"/>; null for groups.</param>
@@ -43,9 +45,13 @@ public static class TokenAggregation
     /// <summary>Labels dropped from the output by default (HF <c>ignore_labels</c>).</summary>
     public static readonly IReadOnlyList<string> DefaultIgnoreLabels = ["O"];
 
-    /// <summary>Turns per-token scores into entities with <paramref name="strategy"/>; entities labelled in <paramref name="ignoreLabels"/> are dropped.</summary>
+    /// <summary>
+    /// Turns per-token scores into entities with <paramref name="strategy"/>; entities labelled in <paramref name="ignoreLabels"/>
+    /// are dropped. Words and groups are joined back into text with the tokenizer's WordPiece decoder
+    /// (<see cref="BertTokenizer.ConvertTokensToString"/>; <paramref name="decoderCleanup"/>: its <see cref="BertTokenizer.DecoderCleanup"/>).
+    /// </summary>
     public static List<TokenEntity> Aggregate(IReadOnlyList<TokenScores> tokens, IReadOnlyList<string> labels, AggregationStrategy strategy,
-        IReadOnlyCollection<string>? ignoreLabels = null)
+        IReadOnlyCollection<string>? ignoreLabels = null, bool decoderCleanup = true)
     {
         ArgumentNullException.ThrowIfNull(tokens);
         ArgumentNullException.ThrowIfNull(labels);
@@ -61,20 +67,16 @@ public static class TokenAggregation
         }
         else
         {
-            entities = AggregateWords(tokens, labels, strategy);
+            entities = AggregateWords(tokens, labels, strategy, decoderCleanup);
         }
         if (strategy == AggregationStrategy.None)
         {
             return [.. entities.Where(e => !ignore.Contains(e.Entity))];
         }
-        return [.. GroupEntities(entities).Where(e => !ignore.Contains(e.Entity))];
+        return [.. GroupEntities(entities, decoderCleanup).Where(e => !ignore.Contains(e.Entity))];
     }
 
-    /// <summary>BERT's <c>convert_tokens_to_string</c>: tokens joined by spaces, <c>##</c> continuations glued on.</summary>
-    public static string TokensToString(IEnumerable<string> tokens) =>
-        string.Join(' ', tokens).Replace(" ##", "", StringComparison.Ordinal).Trim();
-
-    private static List<TokenEntity> AggregateWords(IReadOnlyList<TokenScores> tokens, IReadOnlyList<string> labels, AggregationStrategy strategy)
+    private static List<TokenEntity> AggregateWords(IReadOnlyList<TokenScores> tokens, IReadOnlyList<string> labels, AggregationStrategy strategy, bool decoderCleanup)
     {
         var words = new List<TokenEntity>();
         var group = new List<TokenScores>();
@@ -82,19 +84,19 @@ public static class TokenAggregation
         {
             if (group.Count > 0 && !t.IsSubword)
             {
-                words.Add(AggregateWord(group, labels, strategy));
+                words.Add(AggregateWord(group, labels, strategy, decoderCleanup));
                 group.Clear();
             }
             group.Add(t);
         }
         if (group.Count > 0)
         {
-            words.Add(AggregateWord(group, labels, strategy));
+            words.Add(AggregateWord(group, labels, strategy, decoderCleanup));
         }
         return words;
     }
 
-    private static TokenEntity AggregateWord(List<TokenScores> group, IReadOnlyList<string> labels, AggregationStrategy strategy)
+    private static TokenEntity AggregateWord(List<TokenScores> group, IReadOnlyList<string> labels, AggregationStrategy strategy, bool decoderCleanup)
     {
         double[] scores = strategy switch
         {
@@ -103,7 +105,7 @@ public static class TokenAggregation
             _ => [.. Enumerable.Range(0, group[0].Scores.Length).Select(k => group.Average(t => t.Scores[k]))],
         };
         var best = ScoreMath.ArgMax(scores);
-        return new TokenEntity(labels[best], scores[best], TokensToString(group.Select(t => t.Token)), group[0].Start, group[^1].End);
+        return new TokenEntity(labels[best], scores[best], BertTokenizer.ConvertTokensToString(group.Select(t => t.Token), decoderCleanup), group[0].Start, group[^1].End);
     }
 
     private static (string Bi, string Tag) Tag(string entity) =>
@@ -111,7 +113,7 @@ public static class TokenAggregation
         : entity.StartsWith("I-", StringComparison.Ordinal) ? ("I", entity[2..])
         : ("I", entity); // not in B-/I- form: treated as a continuation, as HF does
 
-    private static List<TokenEntity> GroupEntities(List<TokenEntity> entities)
+    private static List<TokenEntity> GroupEntities(List<TokenEntity> entities, bool decoderCleanup)
     {
         var groups = new List<TokenEntity>();
         var current = new List<TokenEntity>();
@@ -123,7 +125,7 @@ public static class TokenAggregation
                 var (_, lastTag) = Tag(current[^1].Entity);
                 if (tag != lastTag || bi == "B")
                 {
-                    groups.Add(Group(current));
+                    groups.Add(Group(current, decoderCleanup));
                     current.Clear();
                 }
             }
@@ -131,16 +133,16 @@ public static class TokenAggregation
         }
         if (current.Count > 0)
         {
-            groups.Add(Group(current));
+            groups.Add(Group(current, decoderCleanup));
         }
         return groups;
     }
 
-    private static TokenEntity Group(List<TokenEntity> members)
+    private static TokenEntity Group(List<TokenEntity> members, bool decoderCleanup)
     {
         var entity = members[0].Entity;
         var dash = entity.IndexOf('-', StringComparison.Ordinal);
         var tag = dash >= 0 ? entity[(dash + 1)..] : entity;
-        return new TokenEntity(tag, members.Average(m => m.Score), TokensToString(members.Select(m => m.Word)), members[0].Start, members[^1].End);
+        return new TokenEntity(tag, members.Average(m => m.Score), BertTokenizer.ConvertTokensToString(members.Select(m => m.Word), decoderCleanup), members[0].Start, members[^1].End);
     }
 }

@@ -54,7 +54,7 @@ public sealed class TokenClassification : InferencePipeline<BertForTokenClassifi
         var result = new List<TokenEntity>[texts.Count];
         for (var i = 0; i < texts.Count; i++)
         {
-            result[i] = TokenAggregation.Aggregate(Scores(encodings[i], logits[i]), labels, aggregation ?? DefaultAggregation, ignoreLabels);
+            result[i] = TokenAggregation.Aggregate(Scores(encodings[i], logits[i]), labels, aggregation ?? DefaultAggregation, ignoreLabels, Tokenizer.DecoderCleanup);
         }
         return result;
     }

@@ -13,16 +13,29 @@ public sealed partial class BertTokenizer
     public string Decode(IEnumerable<int> ids, bool skipSpecialTokens = true, bool cleanUpTokenizationSpaces = true)
     {
         ArgumentNullException.ThrowIfNull(ids);
+        var tokens = ids.Where(id => (uint)id < (uint)Vocab.Count && !(skipSpecialTokens && IsSpecialId(id))).Select(id => Vocab[id]);
+        var sb = new StringBuilder(ConvertTokensToString(tokens, DecoderCleanup));
+        if (cleanUpTokenizationSpaces)
+        {
+            CleanUpTokenization(sb);
+        }
+        return sb.ToString();
+    }
+
+    /// <summary>
+    /// HF's WordPiece decoder, which a BERT tokenizer's <c>convert_tokens_to_string</c> runs (and so the word text of HF's
+    /// token-classification pipeline): each token but the first gets a space, or loses its <c>##</c> prefix; with
+    /// <paramref name="decoderCleanup"/> (the tokenizer's <see cref="DecoderCleanup"/>, on for BERT) each token so prefixed is
+    /// cleaned up on its own, so " ." becomes "." but " ' " stays. ["u", ".", "s", "."] gives "u. s.".
+    /// </summary>
+    public static string ConvertTokensToString(IEnumerable<string> tokens, bool decoderCleanup = true)
+    {
+        ArgumentNullException.ThrowIfNull(tokens);
         var sb = new StringBuilder();
         var piece = new StringBuilder();
         var first = true;
-        foreach (var id in ids)
+        foreach (var token in tokens)
         {
-            if ((uint)id >= (uint)Vocab.Count || (skipSpecialTokens && IsSpecialId(id)))
-            {
-                continue;
-            }
-            var token = Vocab[id];
             piece.Clear();
             if (first)
             {
@@ -37,15 +50,11 @@ public sealed partial class BertTokenizer
                 piece.Append(' ').Append(token);
             }
             first = false;
-            if (DecoderCleanup)
+            if (decoderCleanup)
             {
                 DecoderCleanUp(piece);
             }
             sb.Append(piece);
-        }
-        if (cleanUpTokenizationSpaces)
-        {
-            CleanUpTokenization(sb);
         }
         return sb.ToString();
     }

@@ -105,4 +105,20 @@ public sealed class TokenClassificationTests
         Assert.Equal(["B-PER", "B-LOC", "B-LOC", "I-LOC"], e.Select(x => x.Entity));
         Assert.Equal(["an", "##n", "par", "##is"], e.Select(x => x.Word));
     }
+
+    [Theory]
+    [InlineData(AggregationStrategy.Simple)]
+    [InlineData(AggregationStrategy.First)]
+    [InlineData(AggregationStrategy.Average)]
+    [InlineData(AggregationStrategy.Max)]
+    public void Group_words_are_the_text_hf_prints(AggregationStrategy strategy)
+    {
+        // Every token labelled O and O kept (HF ignore_labels=[]): one group, whose word HF transformers 5.17 printed as
+        // Tokenization.DecodeTests.UsOfficialsHf for each of these strategies; "##s" is the only subword.
+        var tokens = Tokenization.DecodeTests.UsOfficials.Select((t, i) => T(t, i, i + 1, t.StartsWith("##", StringComparison.Ordinal), 0.6, 0.1, 0.1, 0.1, 0.1)).ToArray();
+        var group = Assert.Single(TokenAggregation.Aggregate(tokens, Labels, strategy, ignoreLabels: []));
+        Assert.Equal(("O", Tokenization.DecodeTests.UsOfficialsHf), (group.Entity, group.Word));
+        var plain = Assert.Single(TokenAggregation.Aggregate(tokens, Labels, strategy, ignoreLabels: [], decoderCleanup: false));
+        Assert.StartsWith("u . s . officials", plain.Word, StringComparison.Ordinal);
+    }
 }
