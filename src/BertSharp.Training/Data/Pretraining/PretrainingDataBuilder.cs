@@ -18,6 +18,9 @@ public sealed class PretrainingDataBuilder
     /// <summary>Instances per shard file (about 20 MB at length 128).</summary>
     public const int DefaultShardSize = 65536;
 
+    // What a data directory holds besides the marker.
+    private static readonly string[] DataEntries = [PretrainingManifest.FileName, "shard-*.bin"];
+
     private readonly Func<string, int[]> _encode;
     private readonly IReadOnlyList<string> _vocabTokens;
     private readonly string _vocabSha256;
@@ -179,7 +182,15 @@ public sealed class PretrainingDataBuilder
     {
         Options.Validate();
         // A directory BertSharp did not write is refused before the corpus is read (and again when the shards are published).
-        OutputDirectory.Inspect(outputDirectory).ThrowIfForeign(Overwrite);
+        var target = OutputDirectory.Inspect(outputDirectory);
+        target.ThrowIfForeign(Overwrite);
+        // BertSharp's entries are replaced as a whole: in a model or run directory that would delete the model or the checkpoints.
+        var notData = target.Entries.Where(e => !target.ForeignEntries.Contains(e) && !OutputDirectory.IsOwned(e, DataEntries)).ToList();
+        if (notData.Count > 0)
+        {
+            throw new BertSharpException(
+                $"{target.Path}: holds BertSharp output that is not pre-training data ({ForeignOutputException.Describe(notData)}), which writing the data there would delete; choose another output directory.");
+        }
         var files = ExpandInputs(inputs);
         if (files.Count == 0)
         {

@@ -132,6 +132,29 @@ public class PretrainingDataTests
     }
 
     [Fact]
+    public void A_model_or_run_directory_is_refused_as_output_and_kept_whole()
+    {
+        using var tmp = TestPaths.TempDir();
+        var docs = new[] { "Doc one. Doc one again.", "Doc two. Doc two again." };
+        File.WriteAllText(tmp.File("c.txt"), string.Join("\n\n", docs));
+        // A run directory as 'bert pretrain' leaves it: every entry is BertSharp's, named in its marker.
+        OutputDirectory.Claim(tmp.File("run"), ["checkpoint-*", "train_log.jsonl"], overwrite: false);
+        Directory.CreateDirectory(tmp.File("run/checkpoint-2"));
+        File.WriteAllText(tmp.File("run/checkpoint-2/config.json"), "{}");
+        File.WriteAllText(tmp.File("run/train_log.jsonl"), "{}\n");
+        var (builder, _) = Builder(docs, new PretrainingOptions { DupeFactor = 1 });
+        var e = Assert.Throws<BertSharpException>(() => builder.Build([tmp.File("c.txt")], tmp.File("run")));
+        Assert.Contains("run: holds BertSharp output that is not pre-training data (checkpoint-2, train_log.jsonl)", e.Message, StringComparison.Ordinal);
+        Assert.Equal(["checkpoint-2", "train_log.jsonl"], Directory.GetFileSystemEntries(tmp.File("run")).Select(Path.GetFileName).Where(n => n != OutputDirectory.MarkerName).Order(StringComparer.Ordinal));
+        Assert.Equal("{}", File.ReadAllText(tmp.File("run/checkpoint-2/config.json")));
+
+        // Data it wrote before is still replaced.
+        builder.Build([tmp.File("c.txt")], tmp.File("data"));
+        builder.Build([tmp.File("c.txt")], tmp.File("data"));
+        Assert.Equal([".bertsharp", "manifest.json", "shard-00000.bin"], Directory.GetFileSystemEntries(tmp.File("data")).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
     public void Vocabulary_mismatch_between_data_and_model_is_an_error()
     {
         using var tmp = TestPaths.TempDir();
