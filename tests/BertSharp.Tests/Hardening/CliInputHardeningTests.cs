@@ -128,6 +128,31 @@ public class CliInputHardeningTests
         Assert.False(File.Exists(tmp.File("out.jsonl")) || Directory.Exists(tmp.File("out")));
     }
 
+    // The switch that makes .NET report a truncated gzip stream is the CLI's runtime configuration: a child process has it.
+    [SkippableFact]
+    public void Pretrain_data_refuses_a_truncated_gzip_corpus_naming_it()
+    {
+        Skip.IfNot(ChildCli.Available, "needs /usr/bin/time and the built CLI");
+        using var tmp = TestPaths.TempDir();
+        var whole = tmp.File("whole.txt.gz");
+        using (var gz = new System.IO.Compression.GZipStream(File.Create(whole), System.IO.Compression.CompressionLevel.Fastest))
+        {
+            for (var d = 0; d < 2000; d++)
+            {
+                gz.Write(Encoding.UTF8.GetBytes($"Document {d} starts here. Its second sentence is number {d * 7}.\n\n"));
+            }
+        }
+        var bytes = File.ReadAllBytes(whole);
+        var cut = tmp.File("cut.txt.gz");
+        File.WriteAllBytes(cut, bytes[..(bytes.Length / 2)]);
+        var r = ChildCli.Run("pretrain-data", "--input", cut, "--vocab", Vocab, "--output", tmp.File("out"), "--dupe-factor", "1", "--threads", "1");
+        Assert.True(r.ExitCode == 2, $"exit {r.ExitCode}: {r.StdErr}");
+        var last = r.StdErr.Split('\n', StringSplitOptions.RemoveEmptyEntries)[^1];
+        Assert.StartsWith($"error: {cut}: not a valid gzip file (", last, StringComparison.Ordinal);
+        Assert.Contains("truncated", last, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(tmp.File("out")));
+    }
+
     [Fact]
     public void Pretrain_data_refuses_invalid_utf8_naming_the_line()
     {
