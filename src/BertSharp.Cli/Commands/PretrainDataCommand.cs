@@ -85,17 +85,27 @@ internal static class PretrainDataCommand
             var lowercase = lowercasing.Lowercase;
             var tokenizer = BertTokenizer.FromVocabFile(vocabPath, lowercase);
             var noSpecials = new EncodeOptions { AddSpecialTokens = false, Truncation = TruncationStrategy.None };
+            var corpusFormat = ParseFormat(p.GetValue(format));
             var manifest = CliProgress.Run(progress =>
             {
-                var builder = new PretrainingDataBuilder(t => tokenizer.EncodeIds(t, null, noSpecials), tokenizer.Vocab.Tokens, PretrainingDataset.VocabSha256(vocabPath))
+                PretrainingDataBuilder builder;
+                try
                 {
-                    Options = options,
-                    Format = ParseFormat(p.GetValue(format)),
-                    Lowercase = lowercase,
-                    MaxDegreeOfParallelism = p.GetValue(threads),
-                    Progress = new Relay(progress),
-                    Overwrite = p.GetValue(overwrite),
-                };
+                    builder = new PretrainingDataBuilder(t => tokenizer.EncodeIds(t, null, noSpecials), tokenizer.Vocab.Tokens, PretrainingDataset.VocabSha256(vocabPath))
+                    {
+                        Options = options,
+                        Format = corpusFormat,
+                        Lowercase = lowercase,
+                        MaxDegreeOfParallelism = p.GetValue(threads),
+                        Progress = new Relay(progress),
+                        Overwrite = p.GetValue(overwrite),
+                    };
+                }
+                catch (BertSharpException e)
+                {
+                    // The builder refuses a vocabulary without the special tokens masking needs; say which file.
+                    throw new BertSharpException($"{vocabPath}: {e.Message}", e);
+                }
                 return builder.Build(inputs, outDir);
             });
             Console.Out.WriteLine("tokenized with " + lowercasing);

@@ -36,5 +36,5 @@ internal sealed class MaskingVocabulary
     public bool[] IsContinuation { get; }
 
     private static int Require(Dictionary<string, int> index, string token) =>
-        index.TryGetValue(token, out var id) ? id : throw new BertSharpException($"vocabulary has no {token} token (needed for pre-training data).");
+        index.TryGetValue(token, out var id) ? id : throw new BertSharpException($"the vocabulary has no {token} token (needed for pre-training data).");
 }

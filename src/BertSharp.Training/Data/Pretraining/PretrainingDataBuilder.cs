@@ -24,15 +24,19 @@ public sealed class PretrainingDataBuilder
     private readonly Func<string, int[]> _encode;
     private readonly IReadOnlyList<string> _vocabTokens;
     private readonly string _vocabSha256;
+    private readonly MaskingVocabulary _vocab;
 
     /// <param name="encode">Text → word-piece ids (the project's WordPiece tokenizer).</param>
     /// <param name="vocabTokens">The vocabulary in id order.</param>
     /// <param name="vocabSha256">SHA-256 of the vocab file, recorded so models can be checked against the data.</param>
+    /// <exception cref="BertSharpException">The vocabulary lacks <c>[CLS]</c>, <c>[SEP]</c> or <c>[MASK]</c>.</exception>
     public PretrainingDataBuilder(Func<string, int[]> encode, IReadOnlyList<string> vocabTokens, string vocabSha256)
     {
         _encode = encode ?? throw new ArgumentNullException(nameof(encode));
         _vocabTokens = vocabTokens ?? throw new ArgumentNullException(nameof(vocabTokens));
         _vocabSha256 = vocabSha256 ?? throw new ArgumentNullException(nameof(vocabSha256));
+        // Here, not after a corpus of gigabytes has been read and tokenized.
+        _vocab = new MaskingVocabulary(vocabTokens);
     }
 
     public PretrainingOptions Options { get; init; } = new();
@@ -137,8 +141,7 @@ public sealed class PretrainingDataBuilder
         {
             throw new BertSharpException("the corpus has only one document; next-sentence prediction draws random segments from other documents, so at least 2 are needed (separate documents with a blank line).");
         }
-        var vocab = new MaskingVocabulary(_vocabTokens);
-        var builder = new InstanceBuilder(Options, vocab);
+        var builder = new InstanceBuilder(Options, _vocab);
         var files = fileDocumentStart.Length - 1;
         var units = files * Options.DupeFactor;
         var results = new List<PretrainingInstance>[units];
@@ -202,7 +205,7 @@ public sealed class PretrainingDataBuilder
         {
             throw new BertSharpException("the corpus produced no training instances.");
         }
-        var vocab = new MaskingVocabulary(_vocabTokens);
+        var vocab = _vocab;
         var idWidth = _vocabTokens.Count <= 65536 ? 2 : 4;
         var manifest = new PretrainingManifest
         {

@@ -59,6 +59,18 @@ public partial class PretrainDataCommandTests
     }
 
     [Fact]
+    public void A_vocabulary_without_mask_is_refused_naming_it_before_the_corpus_is_read()
+    {
+        using var tmp = TestPaths.TempDir();
+        File.WriteAllText(tmp.File("vocab.txt"), "[PAD]\n[UNK]\n[CLS]\n[SEP]\ndoc\none\n");
+        // The corpus is not UTF-8, an error of its own once it is read: the vocabulary's comes first.
+        File.WriteAllBytes(tmp.File("c.txt"), [.. "doc one.\n\n"u8, 0xFF, .. "\n"u8]);
+        CliRunner.Run("pretrain-data", "--input", tmp.File("c.txt"), "--vocab", tmp.File("vocab.txt"), "--output", tmp.File("data"))
+            .AssertOneLineError($"error: {tmp.File("vocab.txt")}: the vocabulary has no [MASK] token (needed for pre-training data).");
+        Assert.False(Directory.Exists(tmp.File("data")));
+    }
+
+    [Fact]
     public void Stats_of_a_directory_without_manifest_is_an_error()
     {
         using var tmp = TestPaths.TempDir();
