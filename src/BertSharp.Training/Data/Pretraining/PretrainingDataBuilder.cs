@@ -184,6 +184,8 @@ public sealed class PretrainingDataBuilder
     public PretrainingManifest Build(IEnumerable<string> inputs, string outputDirectory)
     {
         Options.Validate();
+        // 0 divided by zero; a negative size wrote a manifest listing instances but no shard, and returned as if it had worked.
+        ArgumentOutOfRangeException.ThrowIfLessThan(ShardSize, 1);
         // A directory BertSharp did not write is refused before the corpus is read (and again when the shards are published).
         var target = OutputDirectory.Inspect(outputDirectory);
         target.ThrowIfForeign(Overwrite);

@@ -154,6 +154,21 @@ public class PretrainingDataTests
         Assert.Equal([".bertsharp", "manifest.json", "shard-00000.bin"], Directory.GetFileSystemEntries(tmp.File("data")).Select(Path.GetFileName).Order(StringComparer.Ordinal));
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(-1)]
+    public void A_shard_size_below_one_is_refused_before_anything_is_written(int shardSize)
+    {
+        using var tmp = TestPaths.TempDir();
+        var docs = new[] { "Doc one. Doc one again.", "Doc two. Doc two again." };
+        File.WriteAllText(tmp.File("c.txt"), string.Join("\n\n", docs));
+        var tok = new ToyTokenizer(docs);
+        var builder = new PretrainingDataBuilder(tok.Encode, tok.Tokens, "00ff") { ShardSize = shardSize };
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => builder.Build([tmp.File("c.txt")], tmp.File("out")));
+        Assert.Equal("ShardSize", e.ParamName);
+        Assert.False(Directory.Exists(tmp.File("out")));
+    }
+
     [Fact]
     public void Vocabulary_mismatch_between_data_and_model_is_an_error()
     {
