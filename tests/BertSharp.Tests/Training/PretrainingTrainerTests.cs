@@ -120,6 +120,54 @@ public class PretrainingTrainerTests
     }
 
     [Fact]
+    public void Resuming_with_evaluation_turned_off_trains_on_the_runs_own_split_and_turning_it_on_is_refused()
+    {
+        using var tmp = TestPaths.TempDir();
+        var (data, vocab) = SmallData(tmp, dupe: 1);
+        var source = new PretrainingModelSource("tiny", vocab);
+        var o = Options() with { Steps = 4, SaveEvery = 0, EvalEvery = 2, GradAccum = 1 };
+        new PretrainingTrainer(o).Run(data, tmp.File("straight"), source, resume: false);
+        new PretrainingTrainer(o) { StopAfter = 2 }.Run(data, tmp.File("split"), source, resume: false);
+        // Off on resume: the held-out instances stay out of training (before, train_instances differed and the resume was refused).
+        new PretrainingTrainer(o with { EvalEvery = 0 }).Run(data, tmp.File("split"), new PretrainingModelSource(), resume: true);
+        var a = PretrainingLogEntry.Read(tmp.File("straight/train_log.jsonl")).Where(e => e.Type == "train").ToList();
+        var b = PretrainingLogEntry.Read(tmp.File("split/train_log.jsonl")).Where(e => e.Type == "train").ToList();
+        Assert.Equal(4, b.Count);
+        Assert.Equal(a.Select(e => (e.Step, e.Loss, e.DataPosition)), b.Select(e => (e.Step, e.Loss, e.DataPosition)));
+        Assert.Equal(File.ReadAllBytes(tmp.File("straight/final/model.safetensors")), File.ReadAllBytes(tmp.File("split/final/model.safetensors")));
+
+        // On for a run that holds nothing out: evaluating would need instances it has trained on.
+        var noEval = o with { EvalEvery = 0 };
+        new PretrainingTrainer(noEval) { StopAfter = 1 }.Run(data, tmp.File("plain"), source, resume: false);
+        var e = Assert.Throws<BertSharpException>(() => new PretrainingTrainer(o).Run(data, tmp.File("plain"), new PretrainingModelSource(), resume: true));
+        Assert.Equal(["eval_every"], e.Fields);
+        Assert.Contains($"eval_every 2: the run in {tmp.File("plain/checkpoint-1")} was started without evaluation and trains on all ", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Evaluation_on_data_too_small_to_hold_any_instance_out_is_refused_before_anything_is_written()
+    {
+        using var tmp = TestPaths.TempDir();
+        string[] docs = ["Doc one. Doc one again.", "Doc two. Doc two again."];
+        File.WriteAllText(tmp.File("c.txt"), string.Join("\n\n", docs));
+        var tok = new ToyTokenizer(docs);
+        File.WriteAllLines(tmp.File("vocab.txt"), tok.Tokens);
+        new PretrainingDataBuilder(tok.Encode, tok.Tokens, PretrainingDataset.VocabSha256(tmp.File("vocab.txt")))
+        {
+            Options = new PretrainingOptions { MaxSeqLength = 16, DupeFactor = 1 },
+        }.Build([tmp.File("c.txt")], tmp.File("data"));
+        var count = PretrainingDataset.Open(tmp.File("data")).Count;
+        Assert.InRange(count, 1, 9);
+        var o = Options() with { Steps = 1, BatchSize = 1, GradAccum = 1, WarmupSteps = 0, EvalEvery = 1 };
+        // Before, such a run trained on every instance and logged no evaluation at all, as if none had been asked for.
+        var e = Assert.Throws<BertSharpException>(() =>
+            new PretrainingTrainer(o).Run(tmp.File("data"), tmp.File("run"), new PretrainingModelSource("tiny", tmp.File("vocab.txt")), resume: false));
+        Assert.Equal(["eval_every"], e.Fields);
+        Assert.Contains($"eval_every 1: {tmp.File("data")} has {count} instances, and the last 10 % of them, held out for evaluation, are none", e.Message, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(tmp.File("run")));
+    }
+
+    [Fact]
     public void Vocabulary_mismatch_existing_run_and_changed_settings_are_clear_errors()
     {
         using var tmp = TestPaths.TempDir();

@@ -81,8 +81,21 @@ public sealed class PretrainingTrainer
         var outputExisted = Directory.Exists(outputDirectory);
         var checkpoint = RunDirectory.Check(outputDirectory, resume, _options.Overwrite);
         var data = PretrainingDataset.Open(dataDirectory);
-        var evalCount = _options.EvalEvery > 0 ? (int)Math.Min(_options.EvalInstances, data.Count / 10) : 0;
-        var trainCount = data.Count - evalCount;
+        var state = checkpoint is null ? null : TrainerState.Load(Path.Combine(checkpoint, TrainerState.FileName));
+        // The held-out instances are the run's, set aside when it started by its own eval_every: a resume that turns evaluation
+        // on or off trains on the same instances (with them the result, the data position and the train_instances check).
+        var splitEvalEvery = state is not null && TrainLog.Number(state.Settings, "eval_every") is var runEvalEvery && double.IsFinite(runEvalEvery)
+            ? (long)runEvalEvery
+            : _options.EvalEvery;
+        var heldOut = splitEvalEvery > 0 ? (int)Math.Min(_options.EvalInstances, data.Count / 10) : 0;
+        var trainCount = data.Count - heldOut;
+        if (_options.EvalEvery > 0 && heldOut == 0)
+        {
+            throw new BertSharpException(splitEvalEvery > 0
+                ? $"{BertSharpException.Field("eval_every")} {_options.EvalEvery}: {dataDirectory} has {data.Count:N0} instances, and the last 10 % of them, held out for evaluation, are none; evaluation needs at least 10 instances."
+                : $"{BertSharpException.Field("eval_every")} {_options.EvalEvery}: the run in {checkpoint} was started without evaluation and trains on all {data.Count:N0} instances, so none are held out to evaluate on; resume it with evaluation off.");
+        }
+        var evalCount = _options.EvalEvery > 0 ? heldOut : 0;
         // A step takes distinct instances: one larger than the data would repeat instances within it, and a batch near
         // int.MaxValue could not even be allocated (it ended in an OutOfMemoryException).
         if ((long)_options.BatchSize * _options.GradAccum > trainCount)
@@ -98,7 +111,6 @@ public sealed class PretrainingTrainer
             throw new BertSharpException($"{BertSharpException.Field("objective")} mlm+nsp: {dataDirectory} was built with {BertSharpException.Field("objective")} mlm (one packed segment per instance, no next-sentence labels); train it with {BertSharpException.Field("objective")} mlm or build sentence-pair data.");
         }
         var settings = Settings(trainCount, data.Manifest.VocabSha256, dataDirectory, exampleDropout, objective);
-        var state = checkpoint is null ? null : TrainerState.Load(Path.Combine(checkpoint, TrainerState.FileName));
         // Only the length of the run may change (raised: the linear decay is re-planned to end at the new total); how often it
         // saves and evaluates, and where its data lives, are not part of the result.
         state?.CheckResumable(settings, checkpoint!, mayGrow: ["steps"], free: ["save_every", "eval_every", "data_directory"]);
