@@ -46,6 +46,48 @@ public class InstanceBuilderTests
     }
 
     [Fact]
+    public void Truncation_makes_googles_draws_and_is_linear_in_the_pair_length()
+    {
+        // google's truncate_seq_pair, one token at a time: what the counted version must reproduce draw for draw.
+        static void Google(List<int> a, List<int> b, int max, PretrainingRng rng)
+        {
+            while (a.Count + b.Count > max)
+            {
+                var trunc = a.Count > b.Count ? a : b;
+                if (rng.NextDouble() < 0.5)
+                {
+                    trunc.RemoveAt(0);
+                }
+                else
+                {
+                    trunc.RemoveAt(trunc.Count - 1);
+                }
+            }
+        }
+        var sizes = new PretrainingRng(9);
+        for (var trial = 0; trial < 300; trial++)
+        {
+            var (na, nb, max) = (sizes.RandInt(1, 60), sizes.RandInt(1, 60), sizes.RandInt(2, 80));
+            var (a1, b1) = (Enumerable.Range(0, na).ToList(), Enumerable.Range(100, nb).ToList());
+            var (a2, b2) = (a1.ToList(), b1.ToList());
+            var (r1, r2) = (new PretrainingRng((ulong)trial), new PretrainingRng((ulong)trial));
+            InstanceBuilder.TruncateSeqPair(a1, b1, max, r1);
+            Google(a2, b2, max, r2);
+            Assert.Equal(a2, a1);
+            Assert.Equal(b2, b1);
+            Assert.Equal(r2.NextDouble(), r1.NextDouble()); // as many draws
+        }
+        // A sentence of 400,000 pieces (a long line without a sentence end) against a short B: one token at a time from the
+        // front of a list, this took seconds, and minutes for the few million pieces a 16 MiB line can hold.
+        var big = Enumerable.Range(0, 400_000).ToList();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        InstanceBuilder.TruncateSeqPair(big, [1, 2, 3], 125, new PretrainingRng(7));
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(1), $"{clock.Elapsed.TotalSeconds:F2} s");
+        Assert.Equal(122, big.Count);
+        Assert.Equal(Enumerable.Range(big[0], 122), big);
+    }
+
+    [Fact]
     public void Actual_next_pairs_are_consecutive_sentences_and_unused_segments_are_put_back()
     {
         // max_seq_length 11 → 8 tokens for A+B: two 4-token sentences per chunk, no truncation ever needed.
