@@ -183,9 +183,8 @@ public static class HeadEvaluation
                 : new SquadPrediction(best[i].Text, Math.Log(minNull[i]) - Math.Log(best[i].Score));
         }
         var golds = data.Examples.Select(e => (IReadOnlyList<string>)[.. e.Answers.Select(a => a.Text)]).ToList();
-        // v1.1 has no unanswerable questions: the best span is always the answer.
-        var used = data.Version2 ? threshold : double.PositiveInfinity;
-        return new QaEvaluation(SquadMetrics.Evaluate(golds, predictions, used), predictions, data.Version2, threshold);
+        // v1.1 has no unanswerable questions: the best span is always the answer, scored by the v1.1 script's rules.
+        return new QaEvaluation(SquadMetrics.Evaluate(golds, predictions, threshold, data.Version2), predictions, data.Version2, threshold);
     }
 
     /// <summary>Scores a multiple-choice model on encoded questions (labels required).</summary>

@@ -3,7 +3,7 @@ using System.Text.RegularExpressions;
 
 namespace BertSharp.Evaluation;
 
-/// <summary>SQuAD scores in percent, as the official v2.0 evaluation script prints them.</summary>
+/// <summary>SQuAD scores in percent, as the official evaluation scripts print them (v1.1: exact and F1 only; the rest NaN but HasAns, which equals them).</summary>
 /// <param name="Exact">Exact match over all questions at the given no-answer threshold.</param>
 /// <param name="F1">Token F1 over all questions at that threshold.</param>
 /// <param name="Total">Questions scored.</param>
@@ -23,10 +23,13 @@ public sealed record SquadScores(double Exact, double F1, int Total, double HasA
 public readonly record struct SquadPrediction(string BestAnswer, double NullScoreDiff);
 
 /// <summary>
-/// The official SQuAD evaluation (v2.0 script, which equals v1.1's for answerable questions): answers are normalised
-/// (lower-cased, ASCII punctuation removed, the articles a/an/the removed, whitespace collapsed), exact match and token F1
-/// are the maximum over the gold answers, an unanswerable question's gold answer is "" (right only for an empty
-/// prediction), and with no-answer scores the best threshold is searched as the script's <c>find_best_thresh</c> does.
+/// The official SQuAD evaluation scripts: answers are normalised (lower-cased, ASCII punctuation removed, the articles
+/// a/an/the removed, whitespace collapsed) and exact match and token F1 are the maximum over the gold answers. v2.0
+/// (<c>evaluate-v2.0.py</c>): gold answers that normalise to nothing are dropped, an unanswerable question's gold answer
+/// is "" (right only for an empty prediction, and two empty answers score F1 1), and with no-answer scores the best
+/// threshold is searched as the script's <c>find_best_thresh</c> does. v1.1 (<c>evaluate-v1.1.py</c>, also HF
+/// <c>evaluate</c>'s <c>squad</c>): every gold answer counts and two answers with no token in common score F1 0, empty
+/// ones too; the two differ only for gold answers such as "The" that normalise to nothing.
 /// </summary>
 public static partial class SquadMetrics
 {
@@ -51,12 +54,15 @@ public static partial class SquadMetrics
     /// <summary>1 when the normalised texts are equal, else 0 (<c>compute_exact</c>).</summary>
     public static double ExactMatch(string gold, string prediction) => Normalize(gold) == Normalize(prediction) ? 1 : 0;
 
-    /// <summary>Token-overlap F1 of the normalised texts (<c>compute_f1</c>); two empty answers score 1, one empty 0.</summary>
-    public static double F1(string gold, string prediction)
+    /// <summary>Token-overlap F1 of the normalised texts (v2.0's <c>compute_f1</c>); two empty answers score 1, one empty 0.</summary>
+    public static double F1(string gold, string prediction) => F1(gold, prediction, version2: true);
+
+    // v1.1's f1_score has no empty-answer rule: no token in common scores 0, two empty answers included.
+    private static double F1(string gold, string prediction, bool version2)
     {
         var g = Tokens(gold);
         var p = Tokens(prediction);
-        if (g.Length == 0 || p.Length == 0)
+        if (version2 && (g.Length == 0 || p.Length == 0))
         {
             return g.Length == p.Length ? 1 : 0;
         }
@@ -95,13 +101,22 @@ public static partial class SquadMetrics
     /// <param name="golds">Gold answer texts per question (empty for unanswerable).</param>
     /// <param name="predictions">The model's answer per question, same order.</param>
     /// <param name="nullScoreDiffThreshold">Above this difference the model answers "no answer".</param>
-    public static SquadScores Evaluate(IReadOnlyList<IReadOnlyList<string>> golds, IReadOnlyList<SquadPrediction> predictions, double nullScoreDiffThreshold)
+    /// <param name="version2">
+    /// SQuAD v2.0's rules (default); false: v1.1's, where every question has a gold answer, the best span is always the
+    /// answer (the threshold is not used), and the v2.0-only scores are NaN.
+    /// </param>
+    public static SquadScores Evaluate(IReadOnlyList<IReadOnlyList<string>> golds, IReadOnlyList<SquadPrediction> predictions, double nullScoreDiffThreshold,
+        bool version2 = true)
     {
         ArgumentNullException.ThrowIfNull(golds);
         ArgumentNullException.ThrowIfNull(predictions);
         if (golds.Count != predictions.Count || golds.Count == 0)
         {
             throw new ArgumentException("one prediction per question, and at least one question");
+        }
+        if (!version2)
+        {
+            return EvaluateV1(golds, predictions);
         }
         var n = golds.Count;
         // The script's qid_to_has_ans is bool(qa['answers']): a question with answers is answerable even when they all
@@ -132,6 +147,23 @@ public static partial class SquadMetrics
         var (bestF1, bestF1T) = BestThreshold(rawF1, hasAns, predictions);
         return new SquadScores(Mean(exact, _ => true), Mean(f1, _ => true), n, Mean(exact, i => hasAns[i]), Mean(f1, i => hasAns[i]),
             Mean(exact, i => !hasAns[i]), bestExact, bestExactT, bestF1, bestF1T);
+    }
+
+    private static SquadScores EvaluateV1(IReadOnlyList<IReadOnlyList<string>> golds, IReadOnlyList<SquadPrediction> predictions)
+    {
+        double exact = 0, f1 = 0;
+        for (var i = 0; i < golds.Count; i++)
+        {
+            if (golds[i].Count == 0)
+            {
+                throw new ArgumentException($"question {i} has no gold answer; SQuAD v1.1 questions all have one", nameof(golds));
+            }
+            var answer = predictions[i].BestAnswer;
+            exact += golds[i].Max(g => ExactMatch(g, answer));
+            f1 += golds[i].Max(g => F1(g, answer, version2: false));
+        }
+        var n = golds.Count;
+        return new SquadScores(100.0 * exact / n, 100.0 * f1 / n, n, 100.0 * exact / n, 100.0 * f1 / n, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN);
     }
 
     /// <summary>

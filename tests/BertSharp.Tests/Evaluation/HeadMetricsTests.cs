@@ -124,4 +124,28 @@ public class HeadMetricsTests
         Assert.Equal(100.0, unanswered.BestExact, 9);
         Assert.Equal(-1.0, unanswered.BestExactThreshold, 12);
     }
+
+    [Fact]
+    public void Squad_v1_scores_every_gold_answer_by_the_v1_1_script()
+    {
+        // evaluate-v1.1.py: exact_match and f1_score over every ground truth; f1_score is 0 when no token is shared, also for
+        // two empty answers. Gold ["The", "the cat"] (normalised: "", "cat"), predicted "a" (normalised ""): exact 1 (""
+        // equals ""), F1 0. The v2.0 rules drop the gold "The" first: exact 0, F1 0.
+        IReadOnlyList<IReadOnlyList<string>> golds = [["The", "the cat"]];
+        var v1 = SquadMetrics.Evaluate(golds, [new SquadPrediction("a", 3)], 0, version2: false);
+        Assert.Equal((100.0, 0.0), (v1.Exact, v1.F1));
+        var v2 = SquadMetrics.Evaluate(golds, [new SquadPrediction("a", 3)], double.PositiveInfinity);
+        Assert.Equal((0.0, 0.0), (v2.Exact, v2.F1));
+        // No span found (""), gold "The": v1.1 exact 1 and F1 0; v2.0 compares "" with "" and scores 1 and 1.
+        var empty = SquadMetrics.Evaluate([["The"]], [new SquadPrediction("", double.PositiveInfinity)], 0, version2: false);
+        Assert.Equal((100.0, 0.0), (empty.Exact, empty.F1));
+        var emptyV2 = SquadMetrics.Evaluate([["The"]], [new SquadPrediction("", 0)], double.PositiveInfinity);
+        Assert.Equal((100.0, 100.0), (emptyV2.Exact, emptyV2.F1));
+        // v1.1 answers whatever the null score: a difference of 3 above threshold 0 still scores its span; the v2.0-only
+        // scores are not defined.
+        var answered = SquadMetrics.Evaluate([["Denver Broncos"]], [new SquadPrediction("broncos", 3)], 0, version2: false);
+        Assert.Equal(100.0 * 2 * 0.5 / 1.5, answered.F1, 9);
+        Assert.True(double.IsNaN(answered.BestF1) && double.IsNaN(answered.NoAnsExact));
+        Assert.Throws<ArgumentException>(() => SquadMetrics.Evaluate([[]], [new SquadPrediction("x", 0)], 0, version2: false));
+    }
 }
