@@ -9,11 +9,16 @@ public sealed record PcaResult(double[][] Projection, double[][] Components, dou
 
 /// <summary>
 /// Principal component analysis by power iteration on the centred data (v ← Xᵀ X v, never forming the covariance), with
-/// Gram–Schmidt against earlier components. Deterministic: a fixed start vector, and each component's sign chosen so its
+/// Gram–Schmidt against earlier components. A component beyond the data's rank (two points have one direction) has variance
+/// 0 and puts every point at 0. Deterministic: a fixed start vector, and each component's sign chosen so its
 /// largest-magnitude entry is positive.
 /// </summary>
 public static class Pca
 {
+    // A component whose variance is below this share of the total is taken as none: rounding noise in double precision is
+    // about 1e-16 of it.
+    private const double NoVariance = 1e-12;
+
     /// <summary>
     /// Projects <paramref name="points"/> ([n][dim], n ≥ 2, one dimension for all) onto their first <paramref name="components"/>
     /// (1 to dim) principal directions.
@@ -52,16 +57,27 @@ public static class Pca
         var total = x.Sum(r => r.Sum(v => v * v)) / (n - 1);
         var comps = new double[k][];
         var variance = new double[k];
+        var none = new bool[k];
         for (var c = 0; c < k; c++)
         {
             // A start vector that is not orthogonal to any direction in general; the same every run.
             var v = Enumerable.Range(0, dim).Select(d => 1.0 + (0.5 * Math.Sin(d + 1.0 + c))).ToArray();
-            Orthonormalize(v, comps, c);
-            double lambda = 0;
+            if (Orthonormalize(v, comps, c) == 0)
+            {
+                v = OrthogonalUnit(comps, c, dim);
+            }
+            var exhausted = false;
             for (var it = 0; it < maxIterations; it++)
             {
                 var w = CovTimes(x, v, n);
-                Orthonormalize(w, comps, c);
+                // Outside the earlier components the data has no variance left (fewer independent points than components):
+                // what remains of w is rounding noise, and following it would drift back towards the earlier components.
+                if (Orthonormalize(w, comps, c) <= NoVariance * total)
+                {
+                    v = OrthogonalUnit(comps, c, dim);
+                    exhausted = true;
+                    break;
+                }
                 var delta = 0.0;
                 for (var d = 0; d < dim; d++)
                 {
@@ -73,7 +89,7 @@ public static class Pca
                     break;
                 }
             }
-            lambda = Dot(v, CovTimes(x, v, n));
+            var lambda = exhausted ? 0 : Dot(v, CovTimes(x, v, n));
             var largest = v.MaxBy(Math.Abs);
             if (largest < 0)
             {
@@ -84,8 +100,11 @@ public static class Pca
             }
             comps[c] = v;
             variance[c] = Math.Max(lambda, 0);
+            none[c] = exhausted;
         }
-        var projection = x.Select(r => comps.Select(cv => Dot(r, cv)).ToArray()).ToArray();
+        // On a component without variance every point is at 0; the products with it are rounding noise, which a plot would
+        // stretch over its whole axis.
+        var projection = x.Select(r => comps.Select((cv, c) => none[c] ? 0 : Dot(r, cv)).ToArray()).ToArray();
         var ratio = variance.Select(v => total > 0 ? v / total : 0).ToArray();
         return new PcaResult(projection, comps, variance, ratio);
     }
@@ -108,28 +127,52 @@ public static class Pca
         return result;
     }
 
-    private static void Orthonormalize(double[] v, double[][] previous, int count)
+    /// <summary>
+    /// Removes from <paramref name="v"/> its parts along the first <paramref name="count"/> components, twice (one pass leaves
+    /// parts of the order of rounding times the removed length, large next to a small remainder), and scales it to unit
+    /// length; returns the length it had before scaling (0: nothing was left, and <paramref name="v"/> is unchanged).
+    /// </summary>
+    private static double Orthonormalize(double[] v, double[][] previous, int count)
     {
-        for (var c = 0; c < count; c++)
+        for (var pass = 0; pass < 2; pass++)
         {
-            var dot = Dot(v, previous[c]);
-            for (var d = 0; d < v.Length; d++)
+            for (var c = 0; c < count; c++)
             {
-                v[d] -= dot * previous[c][d];
+                var dot = Dot(v, previous[c]);
+                for (var d = 0; d < v.Length; d++)
+                {
+                    v[d] -= dot * previous[c][d];
+                }
             }
         }
         var norm = Math.Sqrt(Dot(v, v));
         if (norm < 1e-300)
         {
-            // No variance left in the remaining directions: any unit vector orthogonal to the others will do.
-            Array.Clear(v);
-            v[count % v.Length] = 1;
-            return;
+            return 0;
         }
         for (var d = 0; d < v.Length; d++)
         {
             v[d] /= norm;
         }
+        return norm;
+    }
+
+    /// <summary>A unit vector orthogonal to the first <paramref name="count"/> components (the axis that keeps most of its length), for a component without variance.</summary>
+    private static double[] OrthogonalUnit(double[][] previous, int count, int dim)
+    {
+        double[]? best = null;
+        var bestNorm = -1.0;
+        for (var axis = 0; axis < dim; axis++)
+        {
+            var e = new double[dim];
+            e[axis] = 1;
+            var norm = Orthonormalize(e, previous, count);
+            if (norm > bestNorm + 1e-9)
+            {
+                (best, bestNorm) = (e, norm);
+            }
+        }
+        return best!;
     }
 
     private static double Dot(double[] a, double[] b)

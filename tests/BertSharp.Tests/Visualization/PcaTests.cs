@@ -55,6 +55,40 @@ public sealed class PcaTests
         Assert.Equal(1.0, Math.Abs(v.Zip(r.Components[1], (x, y) => x * y).Sum()), 5);
     }
 
+    // Two points span one direction: all the variance is on PC1 (each centred point is ±d/2 for d = a − b, variance |d|²/2),
+    // and PC2, orthogonal to it, has none. Power iteration orthogonalised only once followed rounding noise back towards PC1:
+    // 'bert embed --plot' of two texts labelled PC2 with 95.3 % of the variance and spread the points along it.
+    [Theory]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void Components_beyond_the_data_rank_have_no_variance(int components)
+    {
+        float[][] points = [[0.3f, -1.2f, 2.5f, 0.7f, -0.4f, 1.9f], [-0.8f, 0.6f, 1.1f, -1.3f, 2.2f, 0.4f]];
+        var d = points[0].Zip(points[1], (a, b) => (double)a - b).ToArray();
+        var length = Math.Sqrt(d.Sum(v => v * v));
+        var r = Pca.Fit(points, components);
+        Assert.Equal(length * length / 2, r.ExplainedVariance[0], 9);
+        Assert.Equal(1.0, r.ExplainedVarianceRatio[0], 12);
+        Assert.Equal(length / 2, Math.Abs(r.Projection[0][0]), 9);
+        Assert.Equal(-r.Projection[0][0], r.Projection[1][0], 9);
+        for (var c = 1; c < components; c++)
+        {
+            // Exactly 0: rounding noise here would be stretched over the whole axis of the plot.
+            Assert.Equal(0.0, r.ExplainedVariance[c]);
+            Assert.Equal(0.0, r.ExplainedVarianceRatio[c]);
+            Assert.Equal(0.0, r.Projection[0][c]);
+            Assert.Equal(0.0, r.Projection[1][c]);
+        }
+        // The components stay orthonormal, the padding ones included.
+        for (var a = 0; a < components; a++)
+        {
+            for (var b = 0; b < components; b++)
+            {
+                Assert.Equal(a == b ? 1.0 : 0.0, r.Components[a].Zip(r.Components[b], (x, y) => x * y).Sum(), 9);
+            }
+        }
+    }
+
     // Zero components used to return empty projections and five on 2-D points silently returned two.
     [Theory]
     [InlineData(0)]
