@@ -55,6 +55,7 @@ public static class BertPretrained
     private static BertPreTrainedModel Construct(string architecture, BertConfig config)
     {
         var f = Factory(architecture);
+        LoadPreflight.CheckTiedDecoder(architecture, config, "config");
         var count = ParameterShapes.Count(architecture, config);
         if (count > ParameterShapes.MaxParameters)
         {

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json.Nodes;
 using BertSharp.Checkpoints;
 
 namespace BertSharp.Modeling;
@@ -27,6 +28,7 @@ internal static class LoadPreflight
         {
             throw new BertSharpException($"{source}: the checkpoint holds no tensors; there are no weights to load.");
         }
+        CheckTiedDecoder(architecture, config, source);
         var expected = ParameterShapes.For(architecture, config);
         var modelHasPrefix = expected.Any(p => p.Name.StartsWith(BertPreTrainedModel.BaseModelPrefix + ".", StringComparison.Ordinal));
         var map = CheckpointKeys.MapToModel(tensors.Select(t => t.Name), modelHasPrefix, source, out _);
@@ -35,7 +37,7 @@ internal static class LoadPreflight
         {
             shapes[t.Name] = t.Shape;
         }
-        var ties = architecture is nameof(BertForPreTraining) or nameof(BertForMaskedLM)
+        var ties = HasMlmHead(architecture)
             ? BertHeadKeys.MlmTies
             : new Dictionary<string, string>();
         long supplied = 0, missing = 0;
@@ -66,4 +68,24 @@ internal static class LoadPreflight
                 $"max(supplied, {FreshParameterAllowance.ToString("N0", CultureInfo.InvariantCulture)})); check num_hidden_layers and the other sizes against the weights.");
         }
     }
+
+    /// <summary>
+    /// Refuses a config that unties the MLM decoder from the word embeddings (<c>tie_word_embeddings: false</c>) for a class
+    /// with an MLM head: BertSharp's decoder is the embedding matrix, so a separate <c>cls.predictions.decoder.weight</c> was
+    /// ignored on load (predictions from the wrong matrix), left out on save, and a model trained from such a config was
+    /// saved under a config that HF reads as untied.
+    /// </summary>
+    public static void CheckTiedDecoder(string architecture, BertConfig config, string source)
+    {
+        if (HasMlmHead(architecture) && config.Extra.TryGetValue("tie_word_embeddings", out var v) && v is JsonValue jv
+            && jv.TryGetValue<bool>(out var tied) && !tied)
+        {
+            throw new BertSharpException(
+                $"{source}: tie_word_embeddings is false, but {architecture} decodes masked tokens with the word-embedding matrix " +
+                "(tied, HF's default); a separate cls.predictions.decoder.weight cannot be used. Set it to true, or load the " +
+                "encoder alone (BertModel).");
+        }
+    }
+
+    private static bool HasMlmHead(string architecture) => architecture is nameof(BertForPreTraining) or nameof(BertForMaskedLM);
 }

@@ -76,6 +76,29 @@ public class CheckpointLoadingTests
         Assert.True(after[0, .., 7].allclose(before[0, .., 7]));
     }
 
+    // HF keeps a separate decoder matrix when tie_word_embeddings is false; BertSharp's decoder is the embedding matrix, so
+    // such a checkpoint's decoder weight was ignored (fill-mask answered from the embeddings) and 'bert convert' left it out.
+    [Fact]
+    public void An_untied_mlm_decoder_is_refused_and_the_encoder_still_loads()
+    {
+        using var tmp = TestPaths.TempDir();
+        HfFixture.CopyCase("masked-lm", tmp.Path);
+        var config = BertConfig.Load(Path.Combine(tmp.Path, "config.json"));
+        config.Extra["tie_word_embeddings"] = false;
+        config.Save(Path.Combine(tmp.Path, "config.json"));
+        var e = Assert.Throws<BertSharpException>(() => BertPretrained.Load<BertForMaskedLM>(tmp.Path));
+        Assert.StartsWith($"{tmp.Path}: tie_word_embeddings is false, but BertForMaskedLM decodes masked tokens with the word-embedding matrix",
+            e.Message, StringComparison.Ordinal);
+        // A model built from such a config (pre-training from scratch) is refused too: it would be saved as untied.
+        Assert.Contains("tie_word_embeddings is false", Assert.Throws<BertSharpException>(() => BertPretrained.Create<BertForPreTraining>(config)).Message,
+            StringComparison.Ordinal);
+        // The encoder has no decoder to tie: it loads.
+        using var encoder = BertPretrained.Load<BertModel>(tmp.Path);
+        config.Extra["tie_word_embeddings"] = true;
+        config.Save(Path.Combine(tmp.Path, "config.json"));
+        using var tied = BertPretrained.Load<BertForMaskedLM>(tmp.Path);
+    }
+
     [Fact]
     public void Sharded_safetensors_load_to_the_same_outputs_and_inspect_counts_all_shards()
     {

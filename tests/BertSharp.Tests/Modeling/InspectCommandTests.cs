@@ -70,6 +70,27 @@ public class ConvertCommandTests
         Assert.Contains("torch_dtype                  │ bfloat16", inspect.StdOut, StringComparison.Ordinal);
     }
 
+    // With tie_word_embeddings false the checkpoint's cls.predictions.decoder.weight is a matrix of its own: convert wrote
+    // the model without it, under a config.json that still says untied, so HF initialised the decoder at random.
+    [Fact]
+    public void Convert_refuses_an_untied_mlm_decoder_and_writes_nothing()
+    {
+        using var tmp = TestPaths.TempDir();
+        var src = tmp.File("untied");
+        Directory.CreateDirectory(src);
+        foreach (var f in Directory.GetFiles(HfFixture.Dir("pretraining")).Where(f => !f.EndsWith(".bin", StringComparison.Ordinal)))
+        {
+            File.Copy(f, Path.Combine(src, Path.GetFileName(f)));
+        }
+        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(src, "config.json")))!;
+        config["tie_word_embeddings"] = false;
+        File.WriteAllText(Path.Combine(src, "config.json"), config.ToJsonString());
+        CliRunner.Run("convert", src, tmp.File("out")).AssertOneLineError(
+            $"{src}: tie_word_embeddings is false, but BertForPreTraining decodes masked tokens with the word-embedding matrix (tied, " +
+            "HF's default); a separate cls.predictions.decoder.weight cannot be used. Set it to true, or load the encoder alone (BertModel).");
+        Assert.False(Directory.Exists(tmp.File("out")));
+    }
+
     [Fact]
     public void Convert_refuses_to_drop_tensors_and_bad_dtypes()
     {
