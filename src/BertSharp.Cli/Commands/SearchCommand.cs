@@ -41,7 +41,12 @@ internal static class SearchCommand
                     throw new BertSharpException($"--queries {file}: not found.");
                 }
                 // Strict UTF-8 with the line named, as every other text input.
-                asked.AddRange(IO.TextLines.Read(file).Select(l => l.Trim()).Where(l => l.Length > 0));
+                var fromFile = IO.TextLines.Read(file).Select(l => l.Trim()).Where(l => l.Length > 0).ToList();
+                if (fromFile.Count == 0)
+                {
+                    throw new BertSharpException($"--queries {file}: no queries (every line is blank); expected one text per line.");
+                }
+                asked.AddRange(fromFile);
             }
             if (asked.Count == 0)
             {

@@ -1,5 +1,6 @@
 using BertSharp.Inference;
 using BertSharp.Tests.Infrastructure;
+using BertSharp.Tests.Modeling;
 using BertSharp.Tests.Onnx;
 
 namespace BertSharp.Tests.Inference;
@@ -10,6 +11,21 @@ namespace BertSharp.Tests.Inference;
 /// </summary>
 public class SemanticSearchTests
 {
+    // A --queries file of blank lines was answered "give at least one --query or --queries FILE", though one was given; it
+    // is refused before the model is loaded, with or without --query.
+    [Fact]
+    public void A_queries_file_without_queries_is_named()
+    {
+        using var tmp = TestPaths.TempDir();
+        File.WriteAllText(tmp.File("corpus.txt"), "a text\n");
+        File.WriteAllText(tmp.File("queries.txt"), "\n  \n");
+        var expected = $"error: --queries {tmp.File("queries.txt")}: no queries (every line is blank); expected one text per line.";
+        Assert.Equal(expected, CliRunner.Run("search", "--model", HfFixture.Dir("base-model"), "--corpus", tmp.File("corpus.txt"),
+            "--queries", tmp.File("queries.txt")).AssertOneLineError());
+        Assert.Equal(expected, CliRunner.Run("search", "--model", HfFixture.Dir("base-model"), "--corpus", tmp.File("corpus.txt"),
+            "--query", "a text", "--queries", tmp.File("queries.txt")).AssertOneLineError());
+    }
+
     [Fact]
     public void Ranks_by_cosine_similarity_best_first_ties_in_corpus_order()
     {
