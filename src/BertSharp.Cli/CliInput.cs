@@ -67,16 +67,32 @@ internal static partial class CliInput
     /// <summary>The commands whose <c>--output</c> (or <c>output</c> argument) is a directory; every other one writes a file.</summary>
     private static readonly HashSet<string> DirectoryOutputs = new(StringComparer.Ordinal) { "finetune", "convert", "pretrain", "pretrain-data" };
 
+    /// <summary>The options (and arguments) that name files a command reads.</summary>
+    private static readonly HashSet<string> InputFiles = new(StringComparer.Ordinal)
+    {
+        "--input", "--data", "--eval-data", "--corpus", "--queries", "--vocab", "--context-file", "file",
+    };
+
     /// <summary>
     /// Refuses an output path that cannot be written, naming the option, before the command reads or loads anything: a file
-    /// output that is a directory, a directory output that is a file, or a path under an existing file (<c>afile.txt/x</c>).
-    /// Found when writing, these were "Is a directory : '/tmp/x'" or "The file '.../afile.txt' already exists." with no flag,
-    /// after fine-tuning had loaded the model.
+    /// output that is a directory, a directory output that is a file, a path under an existing file (<c>afile.txt/x</c>), or
+    /// a file the command reads. Found when writing, these were "Is a directory : '/tmp/x'" or "The file '.../afile.txt'
+    /// already exists." with no flag, after fine-tuning had loaded the model; and <c>embed --input x.jsonl --output x.jsonl</c>
+    /// replaced its input with the embeddings.
     /// </summary>
     public static void RefuseUnwritableOutputs(ParseResult parse)
     {
         ArgumentNullException.ThrowIfNull(parse);
         var command = parse.CommandResult.Command.Name;
+        var inputs = parse.CommandResult.Children
+            .Select(child => child switch
+            {
+                OptionResult o when InputFiles.Contains(o.Option.Name) => (Name: o.Option.Name, o.Tokens),
+                ArgumentResult a when InputFiles.Contains(a.Argument.Name) => (Name: a.Argument.Name, a.Tokens),
+                _ => (Name: "", Tokens: (IReadOnlyList<Token>)[]),
+            })
+            .SelectMany(x => x.Tokens.Where(t => !string.IsNullOrWhiteSpace(t.Value)).Select(t => (x.Name, Full: Path.GetFullPath(t.Value))))
+            .ToList();
         foreach (var child in parse.CommandResult.Children)
         {
             var (name, path) = child switch
@@ -97,6 +113,10 @@ internal static partial class CliInput
             if (!directory && Directory.Exists(path))
             {
                 throw new BertSharpException($"{name} {path}: is a directory; expected a file path.");
+            }
+            if (!directory && inputs.FirstOrDefault(i => i.Full == Path.GetFullPath(path)).Name is { Length: > 0 } input)
+            {
+                throw new BertSharpException($"{name} {path}: is also the {input} file; expected another path (writing would replace the input).");
             }
             for (var parent = Path.GetDirectoryName(Path.GetFullPath(path)); !string.IsNullOrEmpty(parent) && !Directory.Exists(parent);
                  parent = Path.GetDirectoryName(parent))

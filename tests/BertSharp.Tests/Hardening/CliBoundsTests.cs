@@ -261,6 +261,12 @@ public class CliBoundsTests
             CliRunner.Run("convert", Classifier, afile).AssertOneLineError());
         Assert.Equal($"error: --plot {tmp.File("dir")}: is a directory; expected a file path.",
             CliRunner.Run("embed", "--model", Classifier, "--input", InputFile(tmp), "--output", tmp.File("e.jsonl"), "--plot", tmp.File("dir")).AssertOneLineError());
+        // The embeddings used to replace the input they were computed from.
+        File.WriteAllText(tmp.File("in.jsonl"), "{\"text\": \"hello\"}\n");
+        Assert.Equal($"error: --output {tmp.File("in.jsonl")}: is also the --input file; expected another path (writing would replace the input).",
+            CliRunner.Run("embed", "--model", Classifier, "--input", tmp.File("in.jsonl"), "--output", tmp.File("in.jsonl")).AssertOneLineError());
+        Assert.Equal("{\"text\": \"hello\"}\n", File.ReadAllText(tmp.File("in.jsonl")));
+        File.Delete(tmp.File("in.jsonl"));
         Assert.Equal(["afile.txt", "dir", "in.txt"], Directory.GetFileSystemEntries(tmp.Path).Select(Path.GetFileName).Order(StringComparer.Ordinal));
         Assert.Empty(Directory.GetFileSystemEntries(tmp.File("dir")));
     }
