@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using BertSharp.Checkpoints;
 using BertSharp.Modeling;
 using Spectre.Console;
 
@@ -63,7 +64,7 @@ internal static class InspectCommand
         console.WriteLine($"model        {SafeText.Escape(info.Directory)}");
         console.WriteLine(info.WeightsFile is null
             ? "weights      none (a preset or config file: the numbers below are those of a fresh model)"
-            : $"weights      {SafeText.Escape(Path.GetFileName(info.WeightsFile))} ({new FileInfo(info.WeightsFile).Length:N0} bytes)");
+            : $"weights      {Weights(info.WeightsFile)}");
         console.WriteLine($"architecture {SafeText.Escape(string.Join(", ", c.Architectures ?? ["(none)"]))}");
         console.WriteLine($"parameters   {info.TotalParameters:N0}");
         console.WriteLine();
@@ -121,6 +122,19 @@ internal static class InspectCommand
             }
             console.Write(t);
         }
+    }
+
+    // A shard index is a few kilobytes: the weights' size is its shards'.
+    private static string Weights(string file)
+    {
+        var name = SafeText.Escape(Path.GetFileName(file));
+        if (!file.EndsWith(".index.json", StringComparison.Ordinal))
+        {
+            return $"{name} ({new FileInfo(file).Length:N0} bytes)";
+        }
+        var shards = ShardIndex.Read(file).Shards;
+        var dir = Path.GetDirectoryName(file)!;
+        return $"{name} ({shards.Count:N0} shards, {shards.Sum(s => new FileInfo(Path.Combine(dir, s)).Length):N0} bytes)";
     }
 
     // Names come from the checkpoint: terminal escapes are made visible, then Spectre's markup brackets are escaped.

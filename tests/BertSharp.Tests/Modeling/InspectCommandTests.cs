@@ -39,6 +39,23 @@ public class InspectCommandTests
         Assert.Contains("parameters   113,154", r.StdOut, StringComparison.Ordinal);
     }
 
+    // The weights line gave the index's own size (4,027 bytes) for 450 kB of shards.
+    [Fact]
+    public void Inspect_of_a_sharded_checkpoint_gives_the_size_of_its_shards()
+    {
+        using var tmp = TestPaths.TempDir();
+        var shards = Directory.GetFiles(Path.Combine(TestPaths.Fixtures, "checkpoints", "sharded"));
+        foreach (var f in shards)
+        {
+            File.Copy(f, tmp.File(Path.GetFileName(f)));
+        }
+        File.Copy(Path.Combine(HfFixture.Dir("pretraining"), "config.json"), tmp.File("config.json"));
+        var r = CliRunner.Run("inspect", tmp.Path, "--no-tree", "--no-keys");
+        Assert.Equal(0, r.ExitCode);
+        var bytes = shards.Where(f => f.EndsWith(".safetensors", StringComparison.Ordinal)).Sum(f => new FileInfo(f).Length);
+        Assert.Contains($"weights      model.safetensors.index.json (3 shards, {bytes:N0} bytes)\n", r.StdOut, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Inspect_of_a_missing_directory_is_a_one_line_error()
     {
