@@ -164,6 +164,62 @@ public static class Program
             result[label + "_buckets"] = dp.LastBucketCount;
             result[label + "_grads"] = Flatten(model.parameters().Select(p => p.grad!));
         }
+        Mismatches(comm, result);
+    }
+
+    /// <summary>
+    /// Collectives the ranks call differently (element count, dtype, reduce operation, root, kind): every rank records the
+    /// error it got and its tensor afterwards (untouched); the ranks stay in step, so a matching all-reduce follows.
+    /// </summary>
+    private static void Mismatches(ICommunicator comm, Dictionary<string, object> result)
+    {
+        var r = comm.Rank;
+        string Error(Action call)
+        {
+            try
+            {
+                call();
+                return "no error";
+            }
+            catch (InvalidOperationException e)
+            {
+                return e.Message;
+            }
+        }
+        using (var t = tensor(Enumerable.Repeat(1.0f + r, 4 + r).ToArray()))
+        {
+            result["mismatch_count"] = Error(() => comm.AllReduce(t));
+            result["mismatch_count_after"] = t.data<float>().ToArray();
+        }
+        using (var t = ones(4, dtype: r == 0 ? ScalarType.Float32 : ScalarType.Int32))
+        {
+            result["mismatch_dtype"] = Error(() => comm.AllReduce(t));
+        }
+        using (var t = ones(4))
+        {
+            result["mismatch_op"] = Error(() => comm.AllReduce(t, r == 0 ? ReduceOp.Sum : ReduceOp.Max));
+        }
+        using (var t = tensor(Enumerable.Repeat((float)r, 4).ToArray()))
+        {
+            result["mismatch_root"] = Error(() => comm.Broadcast(t, r));
+            result["mismatch_root_after"] = t.data<float>().ToArray();
+        }
+        using (var t = ones(4))
+        {
+            result["mismatch_kind"] = Error(() =>
+            {
+                if (r == 0)
+                {
+                    comm.Barrier();
+                }
+                else
+                {
+                    comm.AllReduce(t);
+                }
+            });
+            result["matching_after_mismatches"] = Error(() => comm.AllReduce(t));
+            result["matching_sum"] = t.data<float>().ToArray();
+        }
     }
 
     private static void Stuck(ICommunicator comm, int stuckRank)

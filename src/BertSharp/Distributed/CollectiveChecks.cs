@@ -25,3 +25,64 @@ internal static class CollectiveChecks
         }
     }
 }
+
+/// <summary>Which collective a rank is about to make (numbered for <see cref="CollectiveCall"/>'s agreement).</summary>
+internal enum CollectiveKind
+{
+    Barrier = 1,
+    AllReduce = 2,
+    Broadcast = 3,
+    Finalize = 4,
+}
+
+/// <summary>
+/// One rank's collective call as the ranks compare it before data moves: the kind, the tensor's dtype and element count,
+/// and the reduce operation (all-reduce) or the root (broadcast).
+/// </summary>
+internal readonly record struct CollectiveCall(CollectiveKind Kind, torch.ScalarType DType, long Count, int Detail)
+{
+    public static CollectiveCall Barrier => new(CollectiveKind.Barrier, default, 0, 0);
+
+    public static CollectiveCall Finalize => new(CollectiveKind.Finalize, default, 0, 0);
+
+    /// <summary>The values the ranks compare, in <see cref="Disagreement"/>'s order.</summary>
+    public long[] Fields() => [(long)Kind, (long)DType, Count, Detail];
+
+    /// <summary>
+    /// What differs between this call and another rank's, given each field's maximum over the ranks followed by its
+    /// negated minimum (an MPI_MAX of <see cref="Fields"/> and their negations); null when every rank makes this call.
+    /// The first differing field is named (with the kinds differing, the other fields are not comparable).
+    /// </summary>
+    public string? Disagreement(ReadOnlySpan<long> maxThenNegatedMin)
+    {
+        var fields = Fields();
+        for (var i = 0; i < fields.Length; i++)
+        {
+            var (max, min) = (maxThenNegatedMin[i], -maxThenNegatedMin[fields.Length + i]);
+            if (max == min)
+            {
+                continue;
+            }
+            var other = fields[i] == max ? min : max;
+            return i switch
+            {
+                0 => $"this rank called {Name(Kind)}, another {Name((CollectiveKind)other)}",
+                1 => $"{DType} values on this rank, {(torch.ScalarType)other} on another",
+                2 => $"{Count} values on this rank, {other} on another",
+                _ => Kind == CollectiveKind.AllReduce
+                    ? $"reduce operation {(ReduceOp)Detail} on this rank, {(ReduceOp)other} on another"
+                    : $"root {Detail} on this rank, {other} on another",
+            };
+        }
+        return null;
+    }
+
+    private static string Name(CollectiveKind kind) => kind switch
+    {
+        CollectiveKind.Barrier => "barrier",
+        CollectiveKind.AllReduce => "all-reduce",
+        CollectiveKind.Broadcast => "broadcast",
+        CollectiveKind.Finalize => "finalize (Dispose)",
+        _ => $"an unknown collective ({(int)kind})",
+    };
+}

@@ -100,7 +100,7 @@ public sealed unsafe class MpiCommunicator : ICommunicator
         };
         TensorMemory.InPlace(tensor, t =>
         {
-            Run($"all-reduce of {t.numel()} {t.dtype} values", t, (p, n) => _mpi.Check(
+            Run($"all-reduce of {t.numel()} {t.dtype} values", new CollectiveCall(CollectiveKind.AllReduce, t.dtype, t.numel(), (int)op), t, (p, n) => _mpi.Check(
                 _mpi.Allreduce(MpiLibrary.InPlace, p, n, type, mpiOp, _mpi.CommWorld), "MPI_Allreduce"));
             ReduceAverage.Finish(t, op, WorldSize);
         });
@@ -112,7 +112,8 @@ public sealed unsafe class MpiCommunicator : ICommunicator
         ArgumentNullException.ThrowIfNull(tensor);
         CollectiveChecks.CheckRoot(root, WorldSize);
         var type = DataType(tensor, "broadcast");
-        TensorMemory.InPlace(tensor, t => Run($"broadcast of {t.numel()} {t.dtype} values from rank {root}", t,
+        TensorMemory.InPlace(tensor, t => Run($"broadcast of {t.numel()} {t.dtype} values from rank {root}",
+            new CollectiveCall(CollectiveKind.Broadcast, t.dtype, t.numel(), root), t,
             (p, n) => _mpi.Check(_mpi.Bcast(p, n, type, root, _mpi.CommWorld), "MPI_Bcast")));
     }
 
@@ -128,7 +129,7 @@ public sealed unsafe class MpiCommunicator : ICommunicator
         {
             ThrowIfDisposed();
             using var watch = _watchdog.Enter(what, timeout);
-            WaitForAllRanks();
+            WaitForAllRanks(what, CollectiveCall.Barrier);
         }
     }
 
@@ -181,7 +182,8 @@ public sealed unsafe class MpiCommunicator : ICommunicator
                 // would keep the others spinning. They wait here instead, sleeping.
                 using (_watchdog.Enter("finalize"))
                 {
-                    WaitForAllRanks();
+                    // A rank still in a collective learns of the disagreement and fails; finalising goes ahead here.
+                    WaitForAllRanks("finalize", CollectiveCall.Finalize, throwOnDisagreement: false);
                 }
                 _mpi.Finalize();
             }
@@ -190,7 +192,7 @@ public sealed unsafe class MpiCommunicator : ICommunicator
         }
     }
 
-    private void Run(string what, torch.Tensor tensor, Action<IntPtr, int> call)
+    private void Run(string what, CollectiveCall call, torch.Tensor tensor, Action<IntPtr, int> transfer)
     {
         lock (_callGate)
         {
@@ -199,16 +201,20 @@ public sealed unsafe class MpiCommunicator : ICommunicator
             var count = tensor.numel();
             var size = tensor.ElementSize;
             using var watch = _watchdog.Enter(what);
-            WaitForAllRanks();
+            WaitForAllRanks(what, call);
             for (long offset = 0; offset < count; offset += ChunkElements)
             {
-                call(ptr + checked((nint)(offset * size)), (int)Math.Min(ChunkElements, count - offset));
+                transfer(ptr + checked((nint)(offset * size)), (int)Math.Min(ChunkElements, count - offset));
             }
         }
     }
 
     /// <summary>
-    /// Returns when every rank has reached this call: a non-blocking barrier, tested in short bursts with sleeps between.
+    /// Returns when every rank has reached this call and all of them are about to make the same collective call
+    /// (<paramref name="call"/>: kind, dtype, element count, op or root): a non-blocking all-reduce of each rank's call
+    /// (the maximum and the minimum of every field), tested in short bursts with sleeps between. Ranks that disagree all
+    /// throw before any data moves: MPI itself would exchange mismatched buffers as garbage, read past the shorter one,
+    /// or wait forever in calls that do not match.
     /// </summary>
     /// <remarks>
     /// Open MPI's blocking collectives poll while they wait: a rank that arrives first spins (with
@@ -217,17 +223,26 @@ public sealed unsafe class MpiCommunicator : ICommunicator
     /// jobs) that takes the CPU from the ranks still computing (on 2 vCPUs this wait took a 10-step 2-rank pre-training of
     /// the tiny fixture from 4.7 to 3.9–4.1 CPU-seconds, docs/distributed.md). So each collective first waits here,
     /// sleeping, and then runs with every rank present (its data moves at full speed: polling is what moves it, so the
-    /// transfer itself must not sleep). The cost is one barrier's latency per collective, and up to about a millisecond of
+    /// transfer itself must not sleep). The cost is one small all-reduce's latency per collective, and up to about a millisecond of
     /// wake-up after a wait.
     /// </remarks>
-    private void WaitForAllRanks()
+    private void WaitForAllRanks(string what, CollectiveCall call, bool throwOnDisagreement = true)
     {
         if (WorldSize == 1)
         {
             return;
         }
+        // Fields, then their negations: one MPI_MAX gives every field's maximum and minimum over the ranks. The buffer
+        // lives on this frame, which stays until the request has completed (or the process is aborted).
+        var fields = call.Fields();
+        var agreed = stackalloc long[2 * fields.Length];
+        for (var i = 0; i < fields.Length; i++)
+        {
+            agreed[i] = fields[i];
+            agreed[fields.Length + i] = -fields[i];
+        }
         IntPtr request;
-        _mpi.Check(_mpi.Ibarrier(_mpi.CommWorld, &request), "MPI_Ibarrier");
+        _mpi.Check(_mpi.Iallreduce(MpiLibrary.InPlace, (IntPtr)agreed, 2 * fields.Length, _mpi.Int64, _mpi.OpMax, _mpi.CommWorld, &request), "MPI_Iallreduce");
         var burst = System.Diagnostics.Stopwatch.StartNew();
         while (true)
         {
@@ -235,6 +250,13 @@ public sealed unsafe class MpiCommunicator : ICommunicator
             _mpi.Check(_mpi.Test(&request, &done, IntPtr.Zero), "MPI_Test");
             if (done != 0)
             {
+                var disagreement = throwOnDisagreement ? call.Disagreement(new ReadOnlySpan<long>(agreed, 2 * fields.Length)) : null;
+                if (disagreement is not null)
+                {
+                    throw new InvalidOperationException(
+                        $"{what} on rank {Rank} of {WorldSize} (mpi): the ranks disagree ({disagreement}); every rank must make the " +
+                        "same collective calls in the same order with tensors of the same dtype and number of elements. Nothing was exchanged.");
+                }
                 return;
             }
             // Ranks that arrive together finish within a burst of polling; a barrier's later rounds need each rank to poll

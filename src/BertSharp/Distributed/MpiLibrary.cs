@@ -44,7 +44,7 @@ internal sealed unsafe partial class MpiLibrary
         CommSize = (delegate* unmanaged<IntPtr, int*, int>)F("MPI_Comm_size");
         Allreduce = (delegate* unmanaged<IntPtr, IntPtr, int, IntPtr, IntPtr, IntPtr, int>)F("MPI_Allreduce");
         Bcast = (delegate* unmanaged<IntPtr, int, IntPtr, int, IntPtr, int>)F("MPI_Bcast");
-        Ibarrier = (delegate* unmanaged<IntPtr, IntPtr*, int>)F("MPI_Ibarrier");
+        Iallreduce = (delegate* unmanaged<IntPtr, IntPtr, int, IntPtr, IntPtr, IntPtr, IntPtr*, int>)F("MPI_Iallreduce");
         Test = (delegate* unmanaged<IntPtr*, int*, IntPtr, int>)F("MPI_Test");
         Abort = (delegate* unmanaged<IntPtr, int, int>)F("MPI_Abort");
         Finalize = (delegate* unmanaged<int>)F("MPI_Finalize");
@@ -69,8 +69,8 @@ internal sealed unsafe partial class MpiLibrary
     public delegate* unmanaged<IntPtr, int*, int> CommSize { get; }
     public delegate* unmanaged<IntPtr, IntPtr, int, IntPtr, IntPtr, IntPtr, int> Allreduce { get; }
     public delegate* unmanaged<IntPtr, int, IntPtr, int, IntPtr, int> Bcast { get; }
-    /// <summary><c>MPI_Ibarrier(comm, &amp;request)</c>; an Open MPI request is a pointer.</summary>
-    public delegate* unmanaged<IntPtr, IntPtr*, int> Ibarrier { get; }
+    /// <summary><c>MPI_Iallreduce(sendbuf, recvbuf, count, datatype, op, comm, &amp;request)</c>; an Open MPI request is a pointer.</summary>
+    public delegate* unmanaged<IntPtr, IntPtr, int, IntPtr, IntPtr, IntPtr, IntPtr*, int> Iallreduce { get; }
 
     /// <summary><c>MPI_Test(&amp;request, &amp;flag, status)</c>; Open MPI's <c>MPI_STATUS_IGNORE</c> is a null pointer.</summary>
     public delegate* unmanaged<IntPtr*, int*, IntPtr, int> Test { get; }

@@ -37,6 +37,18 @@ public sealed class MpiCollectiveTests
             Assert.All(Floats(json, "bcast_root0"), v => Assert.Equal(1, v));
             Assert.All(Floats(json, "bcast_last"), v => Assert.Equal(10 * (n - 1) + 0.5, v));
             Assert.Contains("supports float32, float64, int32, int64 and uint8 tensors; got Float16", json.GetProperty("f16_error").GetString());
+            // Calls that differ between the ranks fail on every rank before data moves (MPI gave garbage or read past the
+            // shorter buffer): rank r all-reduces 4 + r values, so the other count it names is the largest or the smallest.
+            string Mismatch(string name) => json.GetProperty(name).GetString()!;
+            Assert.StartsWith($"all-reduce of {4 + rank} Float32 values on rank {rank} of {n} (mpi): the ranks disagree ({4 + rank} values on this rank, {(rank == n - 1 ? 4 : 4 + n - 1)} on another)", Mismatch("mismatch_count"));
+            Assert.All(Floats(json, "mismatch_count_after"), v => Assert.Equal(1 + rank, v));
+            Assert.Contains(rank == 0 ? "(Float32 values on this rank, Int32 on another)" : "(Int32 values on this rank, Float32 on another)", Mismatch("mismatch_dtype"));
+            Assert.Contains(rank == 0 ? "(reduce operation Sum on this rank, Max on another)" : "(reduce operation Max on this rank, Sum on another)", Mismatch("mismatch_op"));
+            Assert.Contains($"(root {rank} on this rank, {(rank == n - 1 ? 0 : n - 1)} on another)", Mismatch("mismatch_root"));
+            Assert.All(Floats(json, "mismatch_root_after"), v => Assert.Equal(rank, v));
+            Assert.Contains(rank == 0 ? "(this rank called barrier, another all-reduce)" : "(this rank called all-reduce, another barrier)", Mismatch("mismatch_kind"));
+            Assert.Equal("no error", Mismatch("matching_after_mismatches"));
+            Assert.All(Floats(json, "matching_sum"), v => Assert.Equal(n, v));
         }
         // A barrier lets nobody out before everybody is in (ranks arrive 300 ms apart).
         var lastIn = job.Ranks.Max(j => j.GetProperty("barrier_enter_ms").GetInt64());
