@@ -185,7 +185,7 @@ internal static partial class CliInput
     private static int Rank(ParseError e) =>
         CannotParse().IsMatch(e.Message) ? 0 : Required().IsMatch(e.Message) || e.Message.StartsWith("Required ", StringComparison.Ordinal) ? 2 : 1;
 
-    private static string CommandPath(CommandResult command)
+    internal static string CommandPath(CommandResult command)
     {
         var names = new List<string>();
         for (SymbolResult? r = command; r is CommandResult { Parent: not null } c; r = c.Parent)

@@ -31,6 +31,20 @@ public static class Program
     /// </summary>
     public static int Run(string[] args, InvocationConfiguration configuration)
     {
+        var parse = ParseChecked(args);
+        if (RunsOwnAction(parse))
+        {
+            DataParallelRank.RefuseUnlessDataParallel(parse, DistributedEnvironment.Launcher()?.Size ?? 1);
+        }
+        return parse.Invoke(configuration);
+    }
+
+    /// <summary>
+    /// Parses <paramref name="args"/> and makes the checks that hold for every command (also for the command that
+    /// <c>bert launch</c> is to start, before any rank exists); bad input throws with its one-line message.
+    /// </summary>
+    internal static ParseResult ParseChecked(string[] args)
+    {
         var parse = BuildRoot().Parse(args);
         // System.CommandLine's own report of a parse error names .NET types, spans lines and prints the help to stdout with
         // exit 1; bad input is one line and exit 2 here as everywhere else.
@@ -39,13 +53,16 @@ public static class Program
             throw new BertSharpException(CliInput.DescribeParseError(parse));
         }
         // Only before the command's own action: --help and the like show what they show whatever the values.
-        if (parse.Errors.Count == 0 && parse.Action == parse.CommandResult.Command.Action)
+        if (RunsOwnAction(parse))
         {
             CliInput.RefuseEmptyValues(parse);
             CliInput.RefuseUnwritableOutputs(parse);
         }
-        return parse.Invoke(configuration);
+        return parse;
     }
+
+    /// <summary>False for --help and the like, which show what they show whatever the values.</summary>
+    internal static bool RunsOwnAction(ParseResult parse) => parse.Errors.Count == 0 && parse.Action == parse.CommandResult.Command.Action;
 
     /// <summary>The command tree; tests parse and invoke it in-process.</summary>
     public static RootCommand BuildRoot()

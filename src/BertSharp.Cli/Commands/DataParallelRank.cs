@@ -1,3 +1,4 @@
+using System.CommandLine;
 using BertSharp.Distributed;
 
 namespace BertSharp.Cli.Commands;
@@ -10,6 +11,24 @@ namespace BertSharp.Cli.Commands;
 /// </summary>
 internal static class DataParallelRank
 {
+    /// <summary>The commands that run as the ranks of one job; any other would run whole on every rank.</summary>
+    public static readonly IReadOnlyList<string> Commands = ["pretrain", "finetune", "doctor", "bench allreduce"];
+
+    /// <summary>
+    /// Refuses a command that does not run data-parallel when it is to run as more than one rank (under <c>bert launch</c>
+    /// or mpirun): each rank would run it whole, writing the same output at once (two ranks of <c>pretrain-data</c> raced
+    /// on one temporary directory and failed) or printing everything N times, and <c>launch</c> itself cannot nest.
+    /// </summary>
+    public static void RefuseUnlessDataParallel(ParseResult parse, int ranks)
+    {
+        var command = CliInput.CommandPath(parse.CommandResult).TrimEnd();
+        if (ranks > 1 && !Commands.Contains(command))
+        {
+            throw new BertSharpException($"bert {command} does not run data-parallel: each of the {ranks} ranks would run it whole; " +
+                                         $"run it without bert launch or mpirun (data-parallel commands: {string.Join(", ", Commands)}).");
+        }
+    }
+
     public static ICommunicator Join()
     {
         var comm = DistributedEnvironment.Create();

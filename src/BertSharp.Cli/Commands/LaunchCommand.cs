@@ -36,6 +36,14 @@ internal static class LaunchCommand
         {
             throw new BertSharpException("bert launch: no command given; put the bert command after '--', e.g. bert launch --nproc 2 -- pretrain ...");
         }
+        // The command is checked here, once, rather than by every rank after mpirun has started them all.
+        var inner = Program.ParseChecked(command);
+        if (!Program.RunsOwnAction(inner))
+        {
+            // --help and the like: shown once, not once per rank.
+            return inner.Invoke();
+        }
+        DataParallelRank.RefuseUnlessDataParallel(inner, ranks);
         var mpirun = MpiLauncher.FindMpirun()
             ?? throw new BertSharpException($"bert launch: mpirun was not found on PATH; {MpiLauncher.InstallHint}.");
         var start = new ProcessStartInfo(mpirun)

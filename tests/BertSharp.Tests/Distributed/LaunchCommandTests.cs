@@ -29,6 +29,42 @@ public sealed class LaunchCommandTests
         Assert.NotEqual(0, CliRunner.Run("launch", "--nproc", "2").ExitCode);
     }
 
+    [Fact]
+    public void Launch_refuses_a_command_that_does_not_run_data_parallel_before_starting_any_rank()
+    {
+        // An emptied PATH: a command that got as far as looking for mpirun would fail with the mpirun message instead.
+        using var empty = TestPaths.TempDir();
+        using var env = new EnvScope(("PATH", empty.Path));
+        var output = Path.Combine(empty.Path, "data");
+        // Two ranks of pretrain-data raced on one temporary directory ("Could not find a part of the path '.data.….tmp/manifest.json'").
+        CliRunner.Run("launch", "--nproc", "2", "--", "pretrain-data", "--input", Path.Combine(TestPaths.Fixtures, "data", "sst2_train.tsv"),
+                "--vocab", Path.Combine(TestPaths.Fixtures, "hf_bert", "pretraining", "vocab.txt"), "--output", output)
+            .AssertOneLineError("error: bert pretrain-data does not run data-parallel: each of the 2 ranks would run it whole; run it without bert launch or mpirun " +
+                                "(data-parallel commands: pretrain, finetune, doctor, bench allreduce).");
+        Assert.False(Directory.Exists(output));
+        // mpirun refuses to be nested ("mpirun does not support recursive calls", once per rank, exit 1).
+        CliRunner.Run("launch", "--nproc", "2", "--", "launch", "--nproc", "2", "--", "doctor").AssertOneLineError("error: bert launch does not run data-parallel");
+        CliRunner.Run("launch", "--nproc", "3", "--", "bench", "tokenize", "--vocab", "v.txt", "--input", "t.txt").AssertOneLineError("error: bert bench tokenize does not run data-parallel: each of the 3 ranks");
+        // The command's own mistakes are said once, not by every rank after mpirun started them.
+        CliRunner.Run("launch", "--nproc", "2", "--", "nosuchcmd").AssertOneLineError("error: nosuchcmd: unrecognized command or argument (see 'bert --help').");
+    }
+
+    [Fact]
+    public void A_command_that_does_not_run_data_parallel_refuses_to_run_as_one_of_several_mpirun_ranks()
+    {
+        using var empty = TestPaths.TempDir();
+        using var env = new EnvScope(("OMPI_COMM_WORLD_RANK", "1"), ("OMPI_COMM_WORLD_SIZE", "2"));
+        var output = Path.Combine(empty.Path, "data");
+        CliRunner.Run("pretrain-data", "--input", Path.Combine(TestPaths.Fixtures, "data", "sst2_train.tsv"),
+                "--vocab", Path.Combine(TestPaths.Fixtures, "hf_bert", "pretraining", "vocab.txt"), "--output", output)
+            .AssertOneLineError("error: bert pretrain-data does not run data-parallel: each of the 2 ranks would run it whole");
+        Assert.False(Directory.Exists(output));
+        // One rank of one is an ordinary process.
+        using var single = new EnvScope(("OMPI_COMM_WORLD_RANK", "0"), ("OMPI_COMM_WORLD_SIZE", "1"));
+        Assert.Equal(0, CliRunner.Run("bench", "tokenize", "--vocab", Path.Combine(TestPaths.Fixtures, "hf_bert", "pretraining", "vocab.txt"),
+            "--input", Path.Combine(TestPaths.Fixtures, "data", "sst2_train.tsv"), "--rounds", "1").ExitCode);
+    }
+
     [Trait(SlowFirstOrderer.Category, SlowFirstOrderer.Slow)]
     [SkippableFact]
     public void Launch_runs_the_command_as_ranks_that_reach_each_other_and_only_rank_0_prints()
