@@ -18,7 +18,8 @@ public sealed class DataParallel : IDisposable
 
     /// <param name="communicator">The group; with <see cref="LocalCommunicator"/> every operation is the identity.</param>
     /// <param name="parameters">The model's named parameters in the same order on every rank (e.g. <c>model.named_parameters()</c>).</param>
-    /// <param name="bucketBytes">Largest bucket in bytes; also the size of the staging buffer per dtype and device.</param>
+    /// <param name="bucketBytes">Largest bucket in bytes (<see cref="long.MaxValue"/>: one bucket per dtype and device); the
+    /// staging buffer per dtype and device holds the largest bucket planned, which is at most this.</param>
     public DataParallel(ICommunicator communicator, IEnumerable<(string Name, Parameter Parameter)> parameters, long bucketBytes = GradientBuckets.DefaultBucketBytes)
     {
         ArgumentNullException.ThrowIfNull(communicator);
@@ -50,9 +51,10 @@ public sealed class DataParallel : IDisposable
         CheckSameModel();
         var tensors = _parameters.Select(p => p.Parameter).ToList();
         using var noGrad = no_grad();
-        foreach (var bucket in GradientBuckets.Plan(tensors, _bucketBytes))
+        var buckets = GradientBuckets.Plan(tensors, _bucketBytes);
+        foreach (var bucket in buckets)
         {
-            var flat = Stage(bucket, i => tensors[i]);
+            var flat = Stage(buckets, bucket, i => tensors[i]);
             Communicator.Broadcast(flat, root);
             Unstage(bucket, flat, i => tensors[i]);
         }
@@ -141,7 +143,7 @@ public sealed class DataParallel : IDisposable
         var buckets = GradientBuckets.Plan(reduced, _bucketBytes);
         foreach (var bucket in buckets)
         {
-            var flat = Stage(bucket, i => reduced[i]);
+            var flat = Stage(buckets, bucket, i => reduced[i]);
             if (scale != 1.0)
             {
                 // A per-step value, so not cached: an explicit Scalar that outlives the call (the GC can free an implicit one
@@ -174,14 +176,16 @@ public sealed class DataParallel : IDisposable
         }
     }
 
-    private Tensor Stage(GradientBucket bucket, Func<int, Tensor> source)
+    private Tensor Stage(IReadOnlyList<GradientBucket> plan, GradientBucket bucket, Func<int, Tensor> source)
     {
         var key = (bucket.DType, bucket.Device);
         if (!_staging.TryGetValue(key, out var buffer) || buffer.numel() < bucket.Elements)
         {
             buffer?.Dispose();
             var first = source(bucket.Slots[0].Index);
-            var elements = Math.Max(bucket.Elements, _bucketBytes / first.ElementSize);
+            // The plan's largest bucket of this dtype and device, not the limit: a limit above the model's size (one bucket
+            // for everything) allocated the limit itself, and long.MaxValue failed inside libtorch.
+            var elements = plan.Where(b => (b.DType, b.Device) == key).Max(b => b.Elements);
             // The staging buffer outlives the caller's dispose scope: it is reused by every step until Dispose.
             buffer = empty(elements, dtype: bucket.DType, device: first.device).DetachFromDisposeScope();
             _staging[key] = buffer;

@@ -6,6 +6,57 @@ namespace BertSharp.Tests.Distributed;
 public sealed class GradientBucketsTests
 {
     [Fact]
+    public void A_bucket_limit_beyond_the_model_stages_only_the_bucket_planned()
+    {
+        // long.MaxValue: one bucket for everything. The staging buffer used to be allocated at the limit, which libtorch
+        // refused ("can't allocate memory: you tried to allocate 9223372036854775804 bytes").
+        using var w = new TorchSharp.Modules.Parameter(ones(3, 2));
+        using var b = new TorchSharp.Modules.Parameter(ones(2));
+        using var two = tensor(2f);
+        using (var lw = w.sum())
+        using (var lb = b.sum().mul(two))
+        {
+            lw.backward();
+            lb.backward();
+        }
+        using var dp = new DataParallel(new EchoRanks(), [("w", w), ("b", b)], long.MaxValue);
+        dp.SumGradients();
+        Assert.Equal(1, dp.LastBucketCount);
+        // Each rank's share is its weight over the ranks' total; this rank's echoed weight is the total, so nothing changes.
+        Assert.Equal(1.0, dp.AverageGradients(1));
+        Assert.Equal(Enumerable.Repeat(1f, 6), w.grad!.data<float>().ToArray());
+        Assert.Equal([2f, 2f], b.grad!.data<float>().ToArray());
+    }
+
+    /// <summary>Rank 0 of 2 whose collectives leave every value as it is (the other rank contributes nothing).</summary>
+    private sealed class EchoRanks : ICommunicator
+    {
+        public int Rank => 0;
+        public int WorldSize => 2;
+        public string Backend => "echo";
+        public TimeSpan Timeout => TimeSpan.FromSeconds(1);
+        public void AllReduce(Tensor tensor, ReduceOp op = ReduceOp.Sum)
+        {
+        }
+
+        public void Broadcast(Tensor tensor, int root = 0)
+        {
+        }
+
+        public void Barrier()
+        {
+        }
+
+        public void BarrierWithoutTimeout()
+        {
+        }
+
+        public void Dispose()
+        {
+        }
+    }
+
+    [Fact]
     public void Buckets_fill_up_to_the_limit_in_order_and_split_on_dtype_and_device()
     {
         // 100-byte buckets over float32 tensors of 10, 12, 3, 30 (alone: 120 B), 0 (skipped), 5 elements, a float64 one
