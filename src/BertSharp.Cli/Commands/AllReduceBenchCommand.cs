@@ -32,11 +32,20 @@ internal static class AllReduceBenchCommand
 
     private static int Run(string preset, int steps, double bucketMb)
     {
-        TorchRuntime.EnsureLoaded();
-        if (steps < 1 || !(bucketMb > 0))
+        if (steps < 1)
         {
-            throw new BertSharpException("--steps and --bucket-mb must be positive.");
+            throw new BertSharpException($"--steps {steps}: expected at least 1.");
         }
+        // Whole bytes: below one byte the bucket limit was 0 and DataParallel's own argument check surfaced as an internal error.
+        if (!(bucketMb * 1048576 >= 1) || double.IsInfinity(bucketMb))
+        {
+            throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"--bucket-mb {bucketMb}: expected a finite number of MiB, at least one byte (1/1048576)."));
+        }
+        if (!BertConfig.PresetNames.Contains(preset.Trim().ToLowerInvariant()))
+        {
+            throw new BertSharpException($"--config {preset}: expected a size preset ({string.Join(", ", BertConfig.PresetNames)}).");
+        }
+        TorchRuntime.EnsureLoaded();
         if (DistributedEnvironment.Launcher() is not { Size: > 1 })
         {
             throw new BertSharpException("bench allreduce measures communication between ranks; run it as 'bert launch --nproc 2 -- bench allreduce'.");

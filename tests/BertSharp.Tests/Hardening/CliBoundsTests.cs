@@ -67,6 +67,22 @@ public class CliBoundsTests
     }
 
     [Theory]
+    [InlineData("--bucket-mb", "1e-9", "error: --bucket-mb 1E-09: expected a finite number of MiB, at least one byte (1/1048576).")]
+    [InlineData("--bucket-mb", "Infinity", "error: --bucket-mb Infinity: expected a finite number of MiB, at least one byte (1/1048576).")]
+    [InlineData("--bucket-mb", "0", "error: --bucket-mb 0: expected a finite number of MiB, at least one byte (1/1048576).")]
+    [InlineData("--steps", "0", "error: --steps 0: expected at least 1.")]
+    [InlineData("--config", "huge", "error: --config huge: expected a size preset (tiny, mini, small, medium, base, large).")]
+    public void Bench_allreduce_names_the_flag_out_of_range(string flag, string value, string expected)
+    {
+        // Checked before it asks for ranks: a bucket under one byte was an internal error (DataParallel's bucketBytes 0),
+        // an infinite one libtorch's "can't allocate memory" with a native stack trace, and an unknown preset came from every
+        // rank without the flag's name.
+        string[] args = flag == "--config" ? ["bench", "allreduce", flag, value] : ["bench", "allreduce", "--config", "tiny", flag, value];
+        var line = CliRunner.Run(args).AssertOneLineError();
+        Assert.Equal(expected, line);
+    }
+
+    [Theory]
     [InlineData("finetune --output", "error: --output: empty value; expected a path.")]
     [InlineData("convert --output", "error: --output: empty value; expected a path.")]
     [InlineData("convert output", "error: output: empty value; expected a path.")]
