@@ -43,7 +43,17 @@ internal static class PretrainMemoryBenchCommand
         {
             CommonOptions.ApplyThreads(p, threads);
             var total = p.GetValue(steps);
-            var sampleEvery = Math.Max(1, p.GetValue(every));
+            var sampleEvery = p.GetValue(every);
+            if (sampleEvery < 1)
+            {
+                throw new BertSharpException($"--sample-every {sampleEvery}: expected at least 1.");
+            }
+            // Known before training: the run used to train for all --steps and only then say it had too few samples.
+            if (total >= 1 && SettledSamples(total, sampleEvery) is var planned and < 2)
+            {
+                throw new BertSharpException($"--sample-every {sampleEvery}: leaves {planned} RSS sample(s) after the first 10 % of the {total} steps; " +
+                                             "the drift needs at least two (lower --sample-every or raise --steps).");
+            }
             var samples = new List<(long Step, double Mib, double ManagedMib)>();
             var output = Path.Combine(Path.GetTempPath(), "bertsharp-bench-" + Guid.NewGuid().ToString("N")[..8]);
             var clock = Stopwatch.StartNew();
@@ -90,7 +100,7 @@ internal static class PretrainMemoryBenchCommand
             {
                 Console.Out.WriteLine(string.Create(inv, $"step {step,7}  RSS {mib,8:F1} MiB  managed heap {managed,7:F1} MiB"));
             }
-            var settled = samples.Where(s => s.Step >= Math.Max(1, total / 10)).ToList();
+            var settled = samples.Where(s => s.Step >= SettledFrom(total)).ToList();
             if (settled.Count < 2)
             {
                 throw new BertSharpException("--steps/--sample-every leave fewer than two samples after the first 10 % of steps.");
@@ -104,5 +114,15 @@ internal static class PretrainMemoryBenchCommand
             return flat ? 0 : 1;
         });
         return cmd;
+    }
+
+    /// <summary>The first step whose sample counts: the first 10 % of steps are the warm-up.</summary>
+    private static long SettledFrom(long total) => Math.Max(1, total / 10);
+
+    /// <summary>Samples from <see cref="SettledFrom"/> on: every <paramref name="every"/>-th step, and step 1.</summary>
+    internal static long SettledSamples(long total, long every)
+    {
+        var from = SettledFrom(total);
+        return total / every - (from - 1) / every + (from == 1 && every > 1 ? 1 : 0);
     }
 }
