@@ -7,6 +7,7 @@ internal static class CollectiveChecks
 {
     public static void CheckReduce(torch.Tensor tensor, ReduceOp op)
     {
+        CheckWritable(tensor, "all-reduce");
         if (!Enum.IsDefined(op))
         {
             throw new ArgumentOutOfRangeException(nameof(op), op, "unknown reduce operation");
@@ -14,6 +15,24 @@ internal static class CollectiveChecks
         if (op == ReduceOp.Average && !tensor.is_floating_point())
         {
             throw new ArgumentException($"all-reduce Average needs a floating-point tensor; got {tensor.dtype} (use Sum and divide).", nameof(tensor));
+        }
+    }
+
+    /// <summary>
+    /// Refuses a tensor whose elements share memory (an <c>expand</c>ed view, stride 0): the result could not be written
+    /// back into it, and libtorch said so with a native stack trace after the data had already travelled.
+    /// </summary>
+    public static void CheckWritable(torch.Tensor tensor, string what)
+    {
+        var shape = tensor.shape;
+        var strides = tensor.stride();
+        for (var d = 0; d < shape.Length; d++)
+        {
+            if (strides[d] == 0 && shape[d] > 1)
+            {
+                throw new ArgumentException($"{what} writes its result into the tensor, but dimension {d} of [{string.Join(", ", shape)}] " +
+                                            "repeats one element (an expanded view, stride 0); pass tensor.clone() or contiguous().", nameof(tensor));
+            }
         }
     }
 

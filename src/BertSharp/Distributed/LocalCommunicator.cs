@@ -32,6 +32,7 @@ public sealed class LocalCommunicator : ICommunicator
     {
         ArgumentNullException.ThrowIfNull(tensor);
         CollectiveChecks.CheckRoot(root, 1);
+        CollectiveChecks.CheckWritable(tensor, "broadcast");
     }
 
     /// <inheritdoc />

@@ -111,6 +111,7 @@ public sealed unsafe class MpiCommunicator : ICommunicator
     {
         ArgumentNullException.ThrowIfNull(tensor);
         CollectiveChecks.CheckRoot(root, WorldSize);
+        CollectiveChecks.CheckWritable(tensor, "broadcast");
         var type = DataType(tensor, "broadcast");
         TensorMemory.InPlace(tensor, t => Run($"broadcast of {t.numel()} {t.dtype} values from rank {root}",
             new CollectiveCall(CollectiveKind.Broadcast, t.dtype, t.numel(), root), t,

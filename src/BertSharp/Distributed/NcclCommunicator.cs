@@ -121,6 +121,7 @@ public sealed unsafe class NcclCommunicator : ICommunicator
     {
         ArgumentNullException.ThrowIfNull(tensor);
         CollectiveChecks.CheckRoot(root, WorldSize);
+        CollectiveChecks.CheckWritable(tensor, "broadcast");
         var type = DataType(tensor, Device, "broadcast");
         TensorMemory.InPlace(tensor, t => Run($"broadcast of {t.numel()} {t.dtype} values from rank {root}", () =>
         {

@@ -28,6 +28,23 @@ public sealed class CommunicatorTests
     }
 
     [Fact]
+    public void Collectives_refuse_an_expanded_tensor_whose_elements_share_memory()
+    {
+        // Over MPI the values travelled and then libtorch refused to write them back ("more than one element of the
+        // written-to tensor refers to a single memory location", with a native stack trace); every backend refuses it first.
+        using var comm = new LocalCommunicator();
+        using var one = ones(1, 3);
+        using var expanded = one.expand(4, 3);
+        var e = Assert.Throws<ArgumentException>(() => comm.AllReduce(expanded));
+        Assert.StartsWith("all-reduce writes its result into the tensor, but dimension 0 of [4, 3] repeats one element (an expanded view, stride 0)", e.Message);
+        Assert.Equal("tensor", e.ParamName);
+        Assert.StartsWith("broadcast writes its result", Assert.Throws<ArgumentException>(() => comm.Broadcast(expanded)).Message);
+        // A size-1 dimension may have any stride.
+        using var single = ones(3).expand(1, 3);
+        comm.AllReduce(single);
+    }
+
+    [Fact]
     public void Data_parallel_over_one_rank_keeps_the_gradients_and_returns_the_weight()
     {
         manual_seed(3);
