@@ -11,6 +11,8 @@ public static class DistributedEnvironment
     /// <summary>Environment variable with the collective timeout in seconds (default 600).</summary>
     public const string TimeoutVariable = "BERTSHARP_DIST_TIMEOUT";
 
+    private const double MaxTimeoutSeconds = 1e9;
+
     /// <summary>
     /// Longest time a collective waits for the other ranks: <c>BERTSHARP_DIST_TIMEOUT</c> seconds, else 10 minutes, which
     /// must cover the longest work rank 0 does alone between two steps (writing a checkpoint of a large model).
@@ -27,6 +29,11 @@ public static class DistributedEnvironment
             if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) || !(seconds > 0) || double.IsInfinity(seconds))
             {
                 throw new BertSharpException($"{TimeoutVariable}={text}: expected a positive number of seconds.");
+            }
+            // Beyond what a TimeSpan (about 9.2e11 s) and the watchdog's nanosecond deadline hold: 1e12 was an OverflowException.
+            if (seconds > MaxTimeoutSeconds)
+            {
+                throw new BertSharpException($"{TimeoutVariable}={text}: expected a positive number of seconds, at most 1e9 (about 31 years).");
             }
             return TimeSpan.FromSeconds(seconds);
         }

@@ -74,6 +74,12 @@ public sealed class CommunicatorTests
         env.Set("OMPI_COMM_WORLD_SIZE", "2");
         Assert.Contains("expected 0 <= rank < size", Assert.Throws<BertSharpException>(() => DistributedEnvironment.Launcher()).Message);
 
+        env.Set(DistributedEnvironment.TimeoutVariable, "1e9");
+        Assert.Equal(TimeSpan.FromSeconds(1e9), DistributedEnvironment.DefaultTimeout);
+        // Past TimeSpan's range this was an OverflowException ("internal error" from every rank).
+        env.Set(DistributedEnvironment.TimeoutVariable, "1e12");
+        Assert.Equal("BERTSHARP_DIST_TIMEOUT=1e12: expected a positive number of seconds, at most 1e9 (about 31 years).",
+            Assert.Throws<BertSharpException>(() => DistributedEnvironment.DefaultTimeout).Message);
         env.Set(DistributedEnvironment.TimeoutVariable, "2.5");
         Assert.Equal(TimeSpan.FromSeconds(2.5), DistributedEnvironment.DefaultTimeout);
         env.Set(DistributedEnvironment.TimeoutVariable, "soon");
