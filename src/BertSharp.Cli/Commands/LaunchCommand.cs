@@ -44,6 +44,8 @@ internal static class LaunchCommand
             return inner.Invoke();
         }
         DataParallelRank.RefuseUnlessDataParallel(inner, ranks);
+        // Every rank reads it when it joins; a bad value is said once here, not by each rank amid mpirun's report.
+        _ = DistributedEnvironment.DefaultTimeout;
         var mpirun = MpiLauncher.FindMpirun()
             ?? throw new BertSharpException($"bert launch: mpirun was not found on PATH; {MpiLauncher.InstallHint}.");
         var start = new ProcessStartInfo(mpirun)

@@ -45,8 +45,10 @@ public sealed class LaunchCommandTests
         // mpirun refuses to be nested ("mpirun does not support recursive calls", once per rank, exit 1).
         CliRunner.Run("launch", "--nproc", "2", "--", "launch", "--nproc", "2", "--", "doctor").AssertOneLineError("error: bert launch does not run data-parallel");
         CliRunner.Run("launch", "--nproc", "3", "--", "bench", "tokenize", "--vocab", "v.txt", "--input", "t.txt").AssertOneLineError("error: bert bench tokenize does not run data-parallel: each of the 3 ranks");
-        // The command's own mistakes are said once, not by every rank after mpirun started them.
+        // The command's own mistakes are said once, not by every rank after mpirun started them; so is a bad timeout.
         CliRunner.Run("launch", "--nproc", "2", "--", "nosuchcmd").AssertOneLineError("error: nosuchcmd: unrecognized command or argument (see 'bert --help').");
+        env.Set(BertSharp.Distributed.DistributedEnvironment.TimeoutVariable, "abc");
+        CliRunner.Run("launch", "--nproc", "2", "--", "doctor").AssertOneLineError("error: BERTSHARP_DIST_TIMEOUT=abc: expected a positive number of seconds.");
     }
 
     [Fact]
