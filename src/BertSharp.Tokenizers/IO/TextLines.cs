@@ -7,6 +7,12 @@ namespace BertSharp.IO;
 /// Reads UTF-8 text files line by line, transparently decompressing <c>.gz</c> files. Decoding is strict: an invalid
 /// byte sequence is a <see cref="BertSharpException"/> naming the file and the line it is on, never a silent U+FFFD.
 /// </summary>
+/// <remarks>
+/// A <c>.gz</c> file cut short is an error only where the runtime's switch <c>System.IO.Compression.UseStrictValidation</c>
+/// is on (the <c>bert</c> tool sets it; a host sets it with <c>&lt;RuntimeHostConfigurationOption&gt;</c> in its project):
+/// otherwise <see cref="System.IO.Compression.GZipStream"/> ends where the file does, and the lines read are silently the
+/// first part only. The switch is the process's, so a library cannot set it for its host.
+/// </remarks>
 public static class TextLines
 {
     // A preamble-bearing encoding makes StreamReader skip a leading UTF-8 BOM; throwOnInvalidBytes makes decoding strict.

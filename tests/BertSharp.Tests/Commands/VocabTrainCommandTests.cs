@@ -93,6 +93,35 @@ public class VocabTrainCommandTests
     }
 
     [Fact]
+    public void Truncated_gzip_is_an_error_and_writes_nothing()
+    {
+        using var tmp = TestPaths.TempDir();
+        var full = tmp.File("full.txt.gz");
+        using (var gz = new System.IO.Compression.GZipStream(File.Create(full), System.IO.Compression.CompressionLevel.Optimal))
+        {
+            gz.Write(System.Text.Encoding.UTF8.GetBytes(string.Concat(Enumerable.Range(0, 2000).Select(i => $"line {i} of a corpus\n"))));
+        }
+        // An interrupted download: the file stops in the middle of the compressed data, 10 bytes before its end.
+        var bytes = File.ReadAllBytes(full);
+        var cut = tmp.File("cut.txt.gz");
+        File.WriteAllBytes(cut, bytes[..^10]);
+        var output = tmp.File("vocab.txt");
+        var r = CliRunner.Run("vocab", "train", "--input", cut, "--vocab-size", "100", "--output", output);
+        r.AssertOneLineError($"{cut}: not a valid gzip file");
+        Assert.False(File.Exists(output));
+    }
+
+    [Fact]
+    public void The_bert_tool_turns_on_strict_gzip_validation()
+    {
+        // The switch lives in the tool's runtimeconfig.json (Directory.Build.props); without it the test above passes only here.
+        var config = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "bert.runtimeconfig.json"));
+        using var doc = System.Text.Json.JsonDocument.Parse(config);
+        var value = doc.RootElement.GetProperty("runtimeOptions").GetProperty("configProperties").GetProperty("System.IO.Compression.UseStrictValidation");
+        Assert.True(value.GetBoolean());
+    }
+
+    [Fact]
     public void Missing_input_and_bad_sizes_are_errors()
     {
         using var tmp = TestPaths.TempDir();
