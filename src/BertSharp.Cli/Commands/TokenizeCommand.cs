@@ -144,15 +144,16 @@ internal static class TokenizeCommand
         return cmd;
     }
 
-    private static void Write(BertTokenizer tok, IReadOnlyList<(string Text, string? TextPair)> inputs, EncodeOptions options, Stream stream)
+    private static void Write(BertTokenizer tok, TokenizeInput.Texts input, EncodeOptions options, Stream stream)
     {
+        var inputs = input.Items;
         using var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
         if (options.Padding == PaddingStrategy.Longest)
         {
             // The padded length is known only once every input is encoded: it is bounded as fixed padding is, before a line
             // is written, and each encoding is padded as it is written so that not all are held at that length at once
             // (--pad-to-multiple-of 1048576 made every line 1M tokens).
-            var encodings = tok.EncodeBatch(inputs, options with { Padding = PaddingStrategy.None });
+            var encodings = EncodeBatch(tok, input, 0, inputs, options with { Padding = PaddingStrategy.None });
             var longest = encodings.Count == 0 ? 0 : encodings.Max(e => e.Length);
             var length = PaddedLength(longest, options.PadToMultipleOf, $"--padding longest (the longest encoding has {longest} tokens)");
             foreach (var e in encodings)
@@ -169,10 +170,42 @@ internal static class TokenizeCommand
             {
                 slice[i] = inputs[from + i];
             }
-            foreach (var e in tok.EncodeBatch(slice, options))
+            foreach (var e in EncodeBatch(tok, input, from, slice, options))
             {
                 WriteLine(w, stream, e, options.ReturnOverflowing);
             }
+        }
+    }
+
+    /// <summary>
+    /// <see cref="BertTokenizer.EncodeBatch"/> of <paramref name="slice"/> (items <paramref name="from"/>.. of
+    /// <paramref name="input"/>); a text the options cannot encode (too short for only_second, a stride too large for what
+    /// is left of it) is named by its input line, which the library's message cannot know.
+    /// </summary>
+    private static IReadOnlyList<BertEncoding> EncodeBatch(BertTokenizer tok, TokenizeInput.Texts input, int from,
+        IReadOnlyList<(string Text, string? TextPair)> slice, EncodeOptions options)
+    {
+        try
+        {
+            return tok.EncodeBatch(slice, options);
+        }
+        catch (BertSharpException)
+        {
+            // Options wrong for every input are not any line's fault.
+            options.Validate();
+            for (var i = 0; i < slice.Count; i++)
+            {
+                try
+                {
+                    tok.Encode(slice[i].Text, slice[i].TextPair, options);
+                }
+                catch (BertSharpException e)
+                {
+                    // Render keeps the message's field references, so that the CLI still names them by their flags.
+                    throw new BertSharpException($"{input.Name}: line {input.Lines[from + i]}: {e.Render(BertSharpException.Field)}", e);
+                }
+            }
+            throw;
         }
     }
 

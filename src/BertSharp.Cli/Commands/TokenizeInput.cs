@@ -5,7 +5,10 @@ namespace BertSharp.Cli.Commands;
 /// <summary>Reads <c>bert tokenize</c> input: JSONL objects with <c>text</c> / <c>text_pair</c>, or plain text lines.</summary>
 internal static class TokenizeInput
 {
-    public static List<(string Text, string? TextPair)> Read(string? path, string format)
+    /// <summary>The texts of an input, the line each came from (for messages) and the input's name.</summary>
+    internal sealed record Texts(string Name, List<(string Text, string? TextPair)> Items, List<int> Lines);
+
+    public static Texts Read(string? path, string format)
     {
         var name = path ?? "<stdin>";
         Stream stream;
@@ -17,7 +20,7 @@ internal static class TokenizeInput
         {
             throw new BertSharpException($"{name}: cannot read the input ({e.Message})", e);
         }
-        var result = new List<(string, string?)>();
+        var result = new Texts(name, [], []);
         bool? jsonl = format switch
         {
             "jsonl" => true,
@@ -46,14 +49,20 @@ internal static class TokenizeInput
             jsonl ??= line.TrimStart().StartsWith('{');
             if (jsonl == false)
             {
-                result.Add((line, null));
+                Add(result, (line, null), lineNo);
             }
             else if (!string.IsNullOrWhiteSpace(line))
             {
-                result.Add(ParseJson(line, name, lineNo));
+                Add(result, ParseJson(line, name, lineNo), lineNo);
             }
         }
         return result;
+    }
+
+    private static void Add(Texts texts, (string Text, string? TextPair) item, int line)
+    {
+        texts.Items.Add(item);
+        texts.Lines.Add(line);
     }
 
     private static (string, string?) ParseJson(string line, string name, int lineNo)

@@ -24,7 +24,7 @@ internal static class EncodingBuilder
             var room = maxLength - added;
             if (room < 0)
             {
-                throw new BertSharpException($"max_length {maxLength} is smaller than the {added} special tokens an input needs.");
+                throw new BertSharpException($"{BertSharpException.Field("max_length")} {maxLength} is smaller than the {added} special tokens an input needs.");
             }
             var (ta, tb) = Truncation.TargetLengths(nA, nB, isPair, room, o.Truncation);
             if (o.TruncationSide == TruncationSide.HeadAndTail)

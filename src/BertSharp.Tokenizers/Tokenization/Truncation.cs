@@ -47,18 +47,18 @@ internal static class Truncation
                 if (nA <= toRemove)
                 {
                     throw new BertSharpException(
-                        $"truncation only_first: the first text has {nA} tokens, too few to remove the {toRemove} needed to fit max_length; use longest_first.");
+                        $"{BertSharpException.Field("truncation")} only_first: the first text has {nA} tokens, too few to remove the {toRemove} needed to fit {BertSharpException.Field("max_length")}; use longest_first.");
                 }
                 return (nA - toRemove, nB);
             case TruncationStrategy.OnlySecond:
                 if (!isPair)
                 {
-                    throw new BertSharpException("truncation only_second needs a text pair, but only one text was given.");
+                    throw new BertSharpException($"{BertSharpException.Field("truncation")} only_second needs a text pair, but only one text was given.");
                 }
                 if (nB <= toRemove)
                 {
                     throw new BertSharpException(
-                        $"truncation only_second: the second text has {nB} tokens, too few to remove the {toRemove} needed to fit max_length; use longest_first.");
+                        $"{BertSharpException.Field("truncation")} only_second: the second text has {nB} tokens, too few to remove the {toRemove} needed to fit {BertSharpException.Field("max_length")}; use longest_first.");
                 }
                 return (nA, nB - toRemove);
             default:
@@ -85,7 +85,7 @@ internal static class Truncation
         if (stride >= target)
         {
             throw new BertSharpException(
-                $"stride {stride} must be smaller than the {target} tokens left for the text after truncation (max_length minus special tokens and the other text).");
+                $"{BertSharpException.Field("stride")} {stride} must be smaller than the {target} tokens left for the text after truncation ({BertSharpException.Field("max_length")} minus special tokens and the other text).");
         }
         var windows = new List<(int, int)>();
         var step = target - stride;

@@ -99,6 +99,25 @@ public class TokenizeCommandTests
         AssertFailsCleanly(dir, "only_second", "--vocab", vocab, "--input", dir.File("single.txt"), "--max-length", "4", "--truncation", "only_second");
     }
 
+    [Fact]
+    public void A_text_the_options_cannot_encode_is_named_by_its_line_and_the_flags()
+    {
+        using var dir = TestPaths.TempDir();
+        var vocab = TokenizationFixtures.VocabPath("bert-base-uncased");
+        // Line 4 (after a blank line, which JSONL skips) is the only pair: 2 + 2 word pieces and 3 specials in --max-length 5
+        // leave 1 piece for each text, which a stride of 1 cannot step through; the single texts fit.
+        File.WriteAllText(dir.File("in.jsonl"), "{\"text\": \"a\"}\n{\"text\": \"b\"}\n\n{\"text\": \"hello world\", \"text_pair\": \"the cat\"}\n");
+        AssertFailsCleanly(dir, $"error: {dir.File("in.jsonl")}: line 4: --stride 1 must be smaller than the 1 tokens left for the text after truncation (--max-length minus",
+            "--vocab", vocab, "--input", dir.File("in.jsonl"), "--max-length", "5", "--stride", "1");
+        AssertFailsCleanly(dir, $"error: {dir.File("in.jsonl")}: line 4: --truncation only_second: the second text has 2 tokens, too few to remove the 2 needed to fit --max-length;",
+            "--vocab", vocab, "--input", dir.File("in.jsonl"), "--max-length", "5", "--truncation", "only_second");
+        AssertFailsCleanly(dir, $"error: {dir.File("in.jsonl")}: line 4: --max-length 2 is smaller than the 3 special tokens",
+            "--vocab", vocab, "--input", dir.File("in.jsonl"), "--max-length", "2");
+        // The same with --padding longest, which encodes the whole input at once.
+        AssertFailsCleanly(dir, $"error: {dir.File("in.jsonl")}: line 4: --max-length 2 is smaller",
+            "--vocab", vocab, "--input", dir.File("in.jsonl"), "--max-length", "2", "--padding", "longest");
+    }
+
     private static void AssertFailsCleanly(TempDir dir, string expected, params string[] args)
     {
         var output = dir.File("out.jsonl");
