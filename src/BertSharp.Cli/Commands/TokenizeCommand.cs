@@ -54,7 +54,7 @@ internal static class TokenizeCommand
         var lowercase = CommonOptions.Lowercase();
         var input = new Option<string?>("--input") { Description = "Input file: JSONL lines {\"text\": ..., \"text_pair\": ...} or plain text, one per line (default: stdin)." };
         var output = new Option<string?>("--output") { Description = "Output JSONL file, written atomically (default: stdout)." };
-        var format = new Option<string>("--format") { Description = "Input format: auto (JSONL if the first line starts with '{'), jsonl or text.", DefaultValueFactory = _ => "auto" };
+        var format = new Option<string>("--format") { Description = "Input format: auto (JSONL if the first line that is not blank starts with '{'), jsonl or text.", DefaultValueFactory = _ => "auto" };
         format.AcceptOnlyFromAmong("auto", "jsonl", "text");
         var maxLength = new Option<int?>("--max-length") { Description = "Maximum tokens per encoding, special tokens included (default: no limit; tokenize has no model to take a length from)." };
         var truncation = new Option<string>("--truncation") { Description = "longest_first, only_first, only_second or none (applies with --max-length).", DefaultValueFactory = _ => "longest_first" };

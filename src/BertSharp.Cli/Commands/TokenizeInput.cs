@@ -30,6 +30,10 @@ internal static class TokenizeInput
         // Split into lines before decoding: an invalid byte is reported on its own line, and one huge line is refused at
         // the line limit instead of filling memory.
         using var reader = new IO.Utf8LineReader(stream, name);
+        // With --format auto, blank lines before the first text decide nothing (JSONL skips them): they wait here, and are
+        // texts of their own only if the input turns out to be plain text. Deciding on a blank first line read a JSONL
+        // file as plain text and tokenized its braces and quotes.
+        var undecided = new List<(string Line, int LineNo)>();
         while (true)
         {
             string? line;
@@ -46,7 +50,22 @@ internal static class TokenizeInput
                 break;
             }
             var lineNo = (int)reader.LineNumber;
-            jsonl ??= line.TrimStart().StartsWith('{');
+            if (jsonl is null)
+            {
+                if (string.IsNullOrWhiteSpace(line))
+                {
+                    undecided.Add((line, lineNo));
+                    continue;
+                }
+                jsonl = line.TrimStart().StartsWith('{');
+                if (jsonl == false)
+                {
+                    foreach (var (blank, blankNo) in undecided)
+                    {
+                        Add(result, (blank, null), blankNo);
+                    }
+                }
+            }
             if (jsonl == false)
             {
                 Add(result, (line, null), lineNo);
@@ -55,6 +74,11 @@ internal static class TokenizeInput
             {
                 Add(result, ParseJson(line, name, lineNo), lineNo);
             }
+        }
+        // Only blank lines: plain text, one (empty) text per line, as --format text reads them.
+        foreach (var (blank, blankNo) in jsonl is null ? undecided : [])
+        {
+            Add(result, (blank, null), blankNo);
         }
         return result;
     }

@@ -118,6 +118,26 @@ public class TokenizeCommandTests
             "--vocab", vocab, "--input", dir.File("in.jsonl"), "--max-length", "2", "--padding", "longest");
     }
 
+    [Fact]
+    public void Auto_format_decides_on_the_first_line_that_is_not_blank()
+    {
+        using var dir = TestPaths.TempDir();
+        var vocab = TokenizationFixtures.VocabPath("bert-base-uncased");
+        File.WriteAllText(dir.File("in.jsonl"), "\n  \n{\"text\": \"hello\"}\n");
+        var r = CliRunner.Run("tokenize", "--vocab", vocab, "--input", dir.File("in.jsonl"));
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        Assert.Equal(["{\"tokens\":[\"[CLS]\",\"hello\",\"[SEP]\"],\"ids\":[101,7592,102],\"type_ids\":[0,0,0],\"attention_mask\":[1,1,1],\"offsets\":[[0,0],[0,5],[0,0]]}"],
+            r.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        // Plain text after blank lines keeps them: one (empty) encoding per line, as --format text gives.
+        File.WriteAllText(dir.File("in.txt"), "\nhello\n");
+        r = CliRunner.Run("tokenize", "--vocab", vocab, "--input", dir.File("in.txt"));
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        var lines = r.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(2, lines.Length);
+        Assert.Contains("\"ids\":[101,102]", lines[0], StringComparison.Ordinal);
+        Assert.Contains("\"ids\":[101,7592,102]", lines[1], StringComparison.Ordinal);
+    }
+
     private static void AssertFailsCleanly(TempDir dir, string expected, params string[] args)
     {
         var output = dir.File("out.jsonl");
