@@ -93,7 +93,8 @@ internal static class TokenizeInput
     {
         try
         {
-            using var doc = JsonDocument.Parse(line);
+            // A key given twice would leave it open which text is meant: refused, as every JSON file BertSharp reads.
+            using var doc = JsonDocument.Parse(line, IO.StrictJson.Options);
             var root = doc.RootElement;
             if (root.ValueKind != JsonValueKind.Object)
             {
@@ -114,7 +115,8 @@ internal static class TokenizeInput
         }
         catch (JsonException e)
         {
-            throw new BertSharpException($"{name}: line {lineNo}: malformed JSON ({e.Message.Split('\n')[0]})", e);
+            throw IO.StrictJson.DuplicateKeyError($"{name}: line {lineNo}", line, e)
+                ?? new BertSharpException($"{name}: line {lineNo}: malformed JSON ({e.Message.Split('\n')[0]})", e);
         }
         catch (InvalidOperationException e)
         {

@@ -7,7 +7,7 @@ namespace BertSharp.IO;
 
 /// <summary>
 /// Parsing of the JSON files BertSharp reads back (config.json, tokenizer.json, tokenizer_config.json, training_args.json,
-/// trainer_state.json, a pre-training manifest, a sharded checkpoint's index, SQuAD data): a key given twice in one object is an error naming the key. System.Text.Json would
+/// trainer_state.json, a pre-training manifest, a sharded checkpoint's index, SQuAD data, each line of JSONL data and of <c>bert tokenize</c> input): a key given twice in one object is an error naming the key. System.Text.Json would
 /// otherwise keep both (JsonDocument: lookups find one of them) or fail later with an <see cref="ArgumentException"/>
 /// (JsonNode, on first access), and Python's json keeps the last: the file means different things to different readers.
 /// </summary>

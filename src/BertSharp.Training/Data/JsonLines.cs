@@ -22,11 +22,19 @@ internal static class JsonLines
             JsonDocument doc;
             try
             {
-                doc = JsonDocument.Parse(raw);
+                // A key given twice would leave it open which value is meant (JsonDocument finds one, Python's json the
+                // last): refused, as a column named twice in a CSV header is.
+                doc = JsonDocument.Parse(raw, IO.StrictJson.Options);
             }
             catch (JsonException e)
             {
-                throw new BertSharpException($"{path} line {i + 1}: not valid JSON ({e.Message.Split('.')[0]}); expected one JSON object per line.", e);
+                throw IO.StrictJson.DuplicateKeyError($"{path} line {i + 1}", raw, e)
+                    ?? new BertSharpException($"{path} line {i + 1}: not valid JSON ({e.Message.Split('.')[0]}); expected one JSON object per line.", e);
+            }
+            catch (InvalidOperationException e)
+            {
+                // Comparing keys for duplicates decodes them, and System.Text.Json refuses an escaped lone surrogate ("\udc00").
+                throw new BertSharpException($"{path} line {i + 1}: a string is not valid Unicode (an escaped lone surrogate such as \\ud800): {e.Message}", e);
             }
             using (doc)
             {

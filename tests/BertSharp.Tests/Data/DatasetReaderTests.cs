@@ -125,6 +125,17 @@ public class DatasetReaderTests
     }
 
     [Fact]
+    public void A_jsonl_key_given_twice_is_an_error_naming_the_line_and_the_key()
+    {
+        // JsonDocument finds one of the two labels (this one: "neg"), Python's json the last: the line means different
+        // things to different readers.
+        using var tmp = TestPaths.TempDir();
+        File.WriteAllText(tmp.File("dup.jsonl"), "{\"text\": \"a fine film\", \"label\": \"pos\"}\n\n{\"text\": \"awful\", \"label\": \"pos\", \"label\": \"neg\"}\n");
+        var e = Assert.Throws<BertSharpException>(() => DatasetReader.Read(tmp.File("dup.jsonl"), TaskSpec.Get("jsonl")));
+        Assert.Equal($"{tmp.File("dup.jsonl")} line 3: duplicate key 'label'.", e.Message);
+    }
+
+    [Fact]
     public void Label_unseen_in_training_is_an_error_naming_file_line_and_field()
     {
         var task = TaskSpec.Get("csv");

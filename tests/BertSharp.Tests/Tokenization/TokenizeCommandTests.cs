@@ -88,6 +88,15 @@ public class TokenizeCommandTests
     }
 
     [Fact]
+    public void A_key_given_twice_names_the_line_and_the_key()
+    {
+        using var dir = TestPaths.TempDir();
+        File.WriteAllText(dir.File("in.jsonl"), "{\"text\": \"a\"}\n{\"text\": \"b\", \"text_pair\": \"c\", \"text\": \"d\"}\n");
+        AssertFailsCleanly(dir, $"error: {dir.File("in.jsonl")}: line 2: duplicate key 'text'.",
+            "--vocab", TokenizationFixtures.VocabPath("bert-base-uncased"), "--input", dir.File("in.jsonl"));
+    }
+
+    [Fact]
     public void UnreadableOrInvalidInputFailsCleanly()
     {
         using var dir = TestPaths.TempDir();
