@@ -41,6 +41,29 @@ public sealed class WordPieceTrainer
         {
             throw new BertSharpException($"min frequency must not be negative (got {_options.MinFrequency}).");
         }
+        if (_options.ContinuingSubwordPrefix is null)
+        {
+            throw new BertSharpException("continuing subword prefix: expected a string (\"##\" for BERT), got null.");
+        }
+        if (_options.SpecialTokens is null)
+        {
+            throw new BertSharpException("special tokens: expected a list (empty for none), got null.");
+        }
+        // A repeated special token took one id, so every later special moved up one place from where the list put it; an
+        // empty one became a blank line of vocab.txt.
+        var seen = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (var i = 0; i < _options.SpecialTokens.Count; i++)
+        {
+            var special = _options.SpecialTokens[i];
+            if (string.IsNullOrEmpty(special))
+            {
+                throw new BertSharpException($"special tokens: item {i} is {(special is null ? "null" : "empty")}; expected a token.");
+            }
+            if (!seen.TryAdd(special, i))
+            {
+                throw new BertSharpException($"special tokens: '{special}' is given twice (items {seen[special]} and {i}); each takes one id.");
+            }
+        }
     }
 
     /// <summary>The settings this trainer runs with.</summary>
@@ -50,6 +73,14 @@ public sealed class WordPieceTrainer
     public WordPieceTrainingResult Train(IReadOnlyDictionary<string, long> wordCounts)
     {
         ArgumentNullException.ThrowIfNull(wordCounts);
+        foreach (var (word, count) in wordCounts)
+        {
+            if (count < 0)
+            {
+                // A negative count subtracts from the pair and alphabet counts of the words that share its characters.
+                throw new ArgumentException($"word '{word}' has count {count}; expected a count ≥ 0.", nameof(wordCounts));
+            }
+        }
         var vocab = new VocabBuilder();
         foreach (var special in _options.SpecialTokens)
         {

@@ -114,6 +114,28 @@ public class WordPieceTrainerTests
         Assert.Throws<BertSharpException>(() => new WordPieceTrainer(Plain(vocabSize: 0)));
 
     [Fact]
+    public void Rejects_special_tokens_it_cannot_give_one_id_each()
+    {
+        // Given twice, "[UNK]" took one id and "a" moved to id 1: the vocabulary no longer had the ids the list promised.
+        var twice = Assert.Throws<BertSharpException>(() => new WordPieceTrainer(Plain() with { SpecialTokens = ["[UNK]", "[PAD]", "[UNK]"] }));
+        Assert.Equal("special tokens: '[UNK]' is given twice (items 0 and 2); each takes one id.", twice.Message);
+        var empty = Assert.Throws<BertSharpException>(() => new WordPieceTrainer(Plain() with { SpecialTokens = ["[PAD]", ""] }));
+        Assert.Equal("special tokens: item 1 is empty; expected a token.", empty.Message);
+        // Null where the annotations say otherwise (a caller without nullable checks) was a NullReferenceException in Train.
+        Assert.Throws<BertSharpException>(() => new WordPieceTrainer(Plain() with { SpecialTokens = null! }));
+        Assert.Throws<BertSharpException>(() => new WordPieceTrainer(Plain() with { SpecialTokens = ["[PAD]", null!] }));
+        Assert.Throws<BertSharpException>(() => new WordPieceTrainer(Plain() with { ContinuingSubwordPrefix = null! }));
+    }
+
+    [Fact]
+    public void Rejects_a_negative_word_count()
+    {
+        var e = Assert.Throws<ArgumentException>(() => new WordPieceTrainer(Plain()).Train(new Dictionary<string, long>(Toy) { ["pun"] = -12 }));
+        Assert.StartsWith("word 'pun' has count -12; expected a count ≥ 0.", e.Message, StringComparison.Ordinal);
+        Assert.Equal("wordCounts", e.ParamName);
+    }
+
+    [Fact]
     public void Word_counter_sums_words_over_lines_and_threads()
     {
         var lines = Enumerable.Range(0, 2000).Select(i => i % 2 == 0 ? "a b a" : "b c");
