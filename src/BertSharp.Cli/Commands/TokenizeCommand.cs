@@ -105,6 +105,11 @@ internal static class TokenizeCommand
             {
                 throw new BertSharpException($"--stride must be >= 0, got {strideValue}.");
             }
+            if (max is null && parse.GetResult(stride) is not null)
+            {
+                // Without a length nothing is cut, so there are no windows: the flag did nothing, and exit 0 said it had.
+                throw new BertSharpException($"--stride {strideValue}: only with --max-length (the overflowing windows are cut at that length).");
+            }
             if (max is { } m && strideValue >= m)
             {
                 throw new BertSharpException($"--stride {strideValue} must be smaller than --max-length {m} (windows overlap by the stride).");

@@ -202,6 +202,7 @@ public class CliInputHardeningTests
     [InlineData("predict", "--input", "x.txt", "--output", "x.xlsx", "--output x.xlsx: unknown extension")]
     [InlineData("tokenize", "--max-length", "8", "--stride", "8", "--stride 8 must be smaller than --max-length 8")]
     [InlineData("tokenize", "--max-length", "8", "--stride", "20", "--stride 20 must be smaller than --max-length 8")]
+    [InlineData("tokenize", "--stride", "2", "--stride 2: only with --max-length")]
     [InlineData("pretrain-data", "--threads", "0", "--threads 0: expected 1..")]
     [InlineData("finetune", "--val-size", "1.5", "--val-size 1.5: expected a fraction in [0, 1) or a whole number")]
     [InlineData("finetune", "--val-size", "-0.1", "--val-size -0.1: expected a fraction")]
