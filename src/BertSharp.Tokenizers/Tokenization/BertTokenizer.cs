@@ -158,6 +158,8 @@ public sealed partial class BertTokenizer
     {
         ArgumentNullException.ThrowIfNull(text);
         var o = options ?? EncodeOptions.Default;
+        // Checked here too, so that the fast path below refuses the options Encode refuses.
+        o.Validate();
         if (o.ReturnOverflowing || o.Padding != PaddingStrategy.None || (o.MaxLength is not null && o.Truncation != TruncationStrategy.None))
         {
             return Encode(text, textPair, o).Ids;

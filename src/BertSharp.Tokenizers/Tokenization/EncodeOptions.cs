@@ -111,6 +111,14 @@ public sealed record EncodeOptions
     /// <summary>Throws <see cref="BertSharpException"/> for values HF refuses or that cannot mean anything.</summary>
     internal void Validate()
     {
+        // An int cast to an enum (a value from a config file or another language) that names no member was read as the
+        // default branch: (TruncationStrategy)7 did not truncate, so encodings came out longer than MaxLength.
+        if ((uint)Truncation > (uint)TruncationStrategy.OnlySecond || (uint)Padding > (uint)PaddingStrategy.MaxLength
+            || (uint)TruncationSide > (uint)TruncationSide.HeadAndTail || (uint)PaddingSide > (uint)Side.Left)
+        {
+            throw new BertSharpException(
+                $"encode options: truncation {(int)Truncation}, padding {(int)Padding}, truncation side {(int)TruncationSide} or padding side {(int)PaddingSide} is not a value of its enum.");
+        }
         if (MaxLength is < 0 || PaddingLength is < 0 || Stride < 0)
         {
             throw new BertSharpException($"max_length, padding length and stride must be ≥ 0 (got {MaxLength}, {PaddingLength}, {Stride}).");

@@ -153,6 +153,21 @@ public class EncodingTests
     }
 
     [Fact]
+    public void OptionsOutsideTheirEnumsAreRefused()
+    {
+        // (TruncationStrategy)7 fell through to "no truncation": all 14 tokens came back for MaxLength 5.
+        Assert.Throws<BertSharpException>(() => Tok.Encode(A, B, new EncodeOptions { MaxLength = 5, Truncation = (TruncationStrategy)7 }));
+        Assert.Throws<BertSharpException>(() => Tok.EncodeIds(A, B, new EncodeOptions { MaxLength = 5, Truncation = (TruncationStrategy)7 }));
+        Assert.Throws<BertSharpException>(() => Tok.Encode(A, null, new EncodeOptions { Padding = (PaddingStrategy)3, MaxLength = 9 }));
+        Assert.Throws<BertSharpException>(() => Tok.Encode(A, null, new EncodeOptions { MaxLength = 3, TruncationSide = (TruncationSide)3 }));
+        // EncodeIds refuses what Encode refuses, also where it would not need the option.
+        Assert.Throws<BertSharpException>(() => Tok.EncodeIds(A, null, new EncodeOptions { TruncationSide = (TruncationSide)3 }));
+        Assert.Throws<BertSharpException>(() => Tok.EncodeIds(A, null, new EncodeOptions { PadToMultipleOf = 0 }));
+        var e = Assert.Throws<BertSharpException>(() => Tok.Encode(A, null, new EncodeOptions { Padding = PaddingStrategy.MaxLength, MaxLength = 9, PaddingSide = (Side)2 }));
+        Assert.Equal("encode options: truncation 1, padding 2, truncation side 0 or padding side 2 is not a value of its enum.", e.Message);
+    }
+
+    [Fact]
     public void EncodeBatchBadOptionsThrowWhatEncodeThrowsOnce()
     {
         var options = new EncodeOptions { PadToMultipleOf = 0 };
