@@ -80,8 +80,14 @@ public sealed record DatasetStats(string Path, TaskSpec Task, int Examples, IRea
         sb.Append(inv, $"{Path}: {Examples:N0} examples (task {Task.Name}; text column '{Task.TextColumn}'{pair}, label column '{Task.LabelColumn}')\n");
         if (Labels.Count > 0)
         {
-            sb.Append("labels: ").AppendJoin(", ", Labels.Select(l => string.Create(inv, $"{l.Label} {l.Count:N0} ({100.0 * l.Count / Examples:0.0} %)"))).Append('\n');
-            sb.Append(inv, $"majority baseline: accuracy {(double)Labels[0].Count / Examples:0.0000} by always answering {Labels[0].Label}\n");
+            // Unlabelled lines (a JSONL object without the label field; stats reads them, finetune refuses them) are no
+            // label's share: over all examples the shares summed to less than 100 % and the baseline looked worse.
+            var labelled = Labels.Sum(l => l.Count);
+            var unlabelled = Examples - labelled;
+            sb.Append("labels: ").AppendJoin(", ", Labels.Select(l => string.Create(inv, $"{l.Label} {l.Count:N0} ({100.0 * l.Count / labelled:0.0} %)")));
+            sb.Append(unlabelled == 0 ? "\n" : string.Create(inv, $"; {unlabelled:N0} example{(unlabelled == 1 ? "" : "s")} without a label\n"));
+            sb.Append(inv, $"majority baseline: accuracy {(double)Labels[0].Count / labelled:0.0000} by always answering {Labels[0].Label}");
+            sb.Append(unlabelled == 0 ? "\n" : string.Create(inv, $" (of the {labelled:N0} labelled examples)\n"));
         }
         if (LabelBlocks is { } blocks)
         {

@@ -53,6 +53,20 @@ public class DataStatsCommandTests
     }
 
     [Fact]
+    public void Labels_are_shares_of_the_labelled_examples_and_the_unlabelled_are_counted()
+    {
+        using var tmp = TestPaths.TempDir();
+        var path = tmp.File("d.jsonl");
+        File.WriteAllText(path, "{\"text\": \"a\", \"label\": \"x\"}\n{\"text\": \"b\"}\n{\"text\": \"c\", \"label\": \"x\"}\n{\"text\": \"d\", \"label\": \"y\"}\n");
+        var r = CliRunner.Run("data", "stats", path, "--task", "jsonl");
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        var lines = r.StdOut.Split('\n');
+        // x 2 and y 1 of 3 labelled examples; they were 50 % and 25 % of all 4, and the baseline 0.5.
+        Assert.Equal("labels: x 2 (66.7 %), y 1 (33.3 %); 1 example without a label", lines[1]);
+        Assert.Equal("majority baseline: accuracy 0.6667 by always answering x (of the 3 labelled examples)", lines[2]);
+    }
+
+    [Fact]
     public void Stats_of_a_pair_task_with_a_model_report_its_trained_length()
     {
         var mrpc = Path.Combine(TestPaths.Fixtures, "data", "mrpc_train.tsv");
