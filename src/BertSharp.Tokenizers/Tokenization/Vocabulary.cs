@@ -21,6 +21,11 @@ public sealed class Vocabulary
         _ids = new Dictionary<string, int>(_tokens.Length, StringComparer.Ordinal);
         for (var i = 0; i < _tokens.Length; i++)
         {
+            if (_tokens[i] is null)
+            {
+                // Else the dictionary's ArgumentNullException, which names its own parameter 'key'.
+                throw new ArgumentException($"{source}: token {i} is null; every id needs a token.", nameof(tokens));
+            }
             if (!_ids.TryAdd(_tokens[i], i))
             {
                 throw new BertSharpException(
@@ -77,8 +82,10 @@ public sealed class Vocabulary
     public int this[string token] =>
         _ids.TryGetValue(token, out var id) ? id : throw new KeyNotFoundException($"token '{token}' is not in the vocabulary");
 
-    /// <summary>The token with id <paramref name="id"/>.</summary>
-    public string this[int id] => _tokens[id];
+    /// <summary>The token with id <paramref name="id"/>; throws <see cref="ArgumentOutOfRangeException"/> outside 0..<see cref="Count"/> - 1.</summary>
+    public string this[int id] => (uint)id < (uint)_tokens.Length
+        ? _tokens[id]
+        : throw new ArgumentOutOfRangeException(nameof(id), id, $"id {id} is not in the vocabulary (ids 0..{_tokens.Length - 1}).");
 
     public bool TryGetId(string token, out int id) => _ids.TryGetValue(token, out id);
 

@@ -116,6 +116,21 @@ public class TokenizerFilesTests
     }
 
     [Fact]
+    public void VocabularyNamesAnIdOutsideItAndANullToken()
+    {
+        var v = new Vocabulary(["[UNK]", "a", "b"]);
+        Assert.Equal("b", v[2]);
+        // Were IndexOutOfRangeException and ArgumentNullException (Parameter 'key'): neither said which id or token.
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => v[3]);
+        Assert.Equal("id", e.ParamName);
+        Assert.StartsWith("id 3 is not in the vocabulary (ids 0..2).", e.Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentOutOfRangeException>(() => v[-1]);
+        var n = Assert.Throws<ArgumentException>(() => new Vocabulary(["[UNK]", null!, "b"], "mine"));
+        Assert.Equal("tokens", n.ParamName);
+        Assert.StartsWith("mine: token 1 is null; every id needs a token.", n.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void BadTokenizerJsonIsAOneLineError()
     {
         using var dir = TestPaths.TempDir();
