@@ -100,9 +100,14 @@ internal static class TokenizeInput
             {
                 throw new BertSharpException($"{name}: line {lineNo}: expected a JSON object with a \"text\" string.");
             }
-            if (!root.TryGetProperty("text", out var text) || text.ValueKind != JsonValueKind.String)
+            if (!root.TryGetProperty("text", out var text))
             {
                 throw new BertSharpException($"{name}: line {lineNo}: missing string field \"text\".");
+            }
+            if (text.ValueKind != JsonValueKind.String)
+            {
+                // Present but not text: "missing" sent the user looking for a field that is there.
+                throw new BertSharpException($"{name}: line {lineNo}: field \"text\" is a JSON {text.ValueKind.ToString().ToLowerInvariant()}; expected a string.");
             }
             string? pair = null;
             if (root.TryGetProperty("text_pair", out var p) && p.ValueKind != JsonValueKind.Null)

@@ -85,6 +85,8 @@ public class TokenizeCommandTests
         AssertFailsCleanly(dir, "line 3", "--vocab", TokenizationFixtures.VocabPath("bert-base-uncased"), "--input", dir.File("in.jsonl"));
         File.WriteAllText(dir.File("in.jsonl"), "{\"text\": \"a\"}\n{\"txt\": \"b\"}\n");
         AssertFailsCleanly(dir, "line 2", "--vocab", TokenizationFixtures.VocabPath("bert-base-uncased"), "--input", dir.File("in.jsonl"));
+        File.WriteAllText(dir.File("in.jsonl"), "{\"text\": \"a\"}\n{\"text\": 5}\n");
+        AssertFailsCleanly(dir, "line 2: field \"text\" is a JSON number; expected a string.", "--vocab", TokenizationFixtures.VocabPath("bert-base-uncased"), "--input", dir.File("in.jsonl"));
     }
 
     [Fact]
