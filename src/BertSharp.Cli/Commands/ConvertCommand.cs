@@ -27,7 +27,9 @@ internal static class ConvertCommand
         {
             var (input, outDir) = CommonOptions.ModelAndOutput(parse, model, output, "the directory to write");
             // Refuse a directory that is not ours before loading anything (and again, atomically, when saving).
-            OutputDirectory.Inspect(outDir).ThrowIfForeign(parse.GetValue(overwrite));
+            var target = OutputDirectory.Inspect(outDir);
+            target.ThrowIfForeign(parse.GetValue(overwrite));
+            target.ThrowIfOtherKind(BertPretrained.ModelKind);
             if (OnnxConvertOptions.IsOnnxInput(input))
             {
                 return onnx.Run(parse, input, outDir, parse.GetValue(architecture), BertPretrained.ParseDtype(parse.GetValue(dtype)!),

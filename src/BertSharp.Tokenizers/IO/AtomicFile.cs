@@ -71,13 +71,22 @@ public static class AtomicFile
     /// <param name="directory">The directory to create or replace.</param>
     /// <param name="fill">Writes the new content into the directory it is given.</param>
     /// <param name="overwrite">Allow writing into a non-empty directory that BertSharp did not write.</param>
+    /// <param name="kind">
+    /// The kind of output written: BertSharp output of another kind in the directory is refused, since replacing the directory
+    /// would delete it. Null when the caller owns the directory's place (a checkpoint inside a run).
+    /// </param>
     /// <exception cref="ForeignOutputException">The directory holds entries BertSharp did not write and <paramref name="overwrite"/> is false.</exception>
-    public static void WriteDirectory(string directory, Action<string> fill, bool overwrite = false)
+    /// <exception cref="OtherOutputException">The directory holds BertSharp output that is not <paramref name="kind"/>.</exception>
+    public static void WriteDirectory(string directory, Action<string> fill, bool overwrite = false, OutputKind? kind = null)
     {
         var full = Normalize(directory);
         Recover(full);
         var target = OutputDirectory.Inspect(full);
         target.ThrowIfForeign(overwrite);
+        if (kind is not null)
+        {
+            target.ThrowIfOtherKind(kind);
+        }
         var id = NewId();
         var tmp = TempPath(full, id);
         Directory.CreateDirectory(tmp);

@@ -170,6 +170,39 @@ public sealed record OutputDirectoryInfo(string Path, bool Exists, bool HasMarke
             throw new ForeignOutputException(Path, ForeignEntries);
         }
     }
+
+    /// <summary>
+    /// Throws when the directory holds BertSharp output that is not of <paramref name="kind"/> (a run's checkpoints where a
+    /// model is written, a model where pre-training data is written): a write of one kind replaces the directory's BertSharp
+    /// entries, so it would delete the other output, whatever overwriting allows.
+    /// </summary>
+    /// <exception cref="OtherOutputException">Some of BertSharp's entries here are not <paramref name="kind"/>'s.</exception>
+    public void ThrowIfOtherKind(OutputKind kind)
+    {
+        ArgumentNullException.ThrowIfNull(kind);
+        var other = Entries.Where(e => !ForeignEntries.Contains(e) && !OutputDirectory.IsOwned(e, kind.Entries)).ToList();
+        if (other.Count > 0)
+        {
+            throw new OtherOutputException(Path, other, kind.Name);
+        }
+    }
+}
+
+/// <summary>A kind of output BertSharp writes as one directory.</summary>
+/// <param name="Name">What to call it in messages ("a model", "pre-training data").</param>
+/// <param name="Entries">Names and patterns of the entries a directory of this kind holds (including those of an unfinished write).</param>
+public sealed record OutputKind(string Name, IReadOnlyList<string> Entries);
+
+/// <summary>An output directory holding BertSharp output of another kind than the one to be written there.</summary>
+public sealed class OtherOutputException(string directory, IReadOnlyList<string> otherEntries, string kind) : BertSharpException(
+    $"{Field("output_dir")} {directory}: holds BertSharp output that is not {kind} ({ForeignOutputException.Describe(otherEntries)}), which " +
+    $"writing {kind} there would delete, with or without {Field("overwrite")}; choose another output directory.")
+{
+    /// <summary>The directory.</summary>
+    public string Directory { get; } = directory;
+
+    /// <summary>BertSharp's entries there that are not of the kind to be written.</summary>
+    public IReadOnlyList<string> OtherEntries { get; } = otherEntries;
 }
 
 /// <summary>A non-empty output directory that BertSharp did not write, where overwriting was not allowed.</summary>

@@ -45,8 +45,8 @@ internal sealed record FineTuneJob<TBatch>
 
     public required long TotalSteps { get; init; }
 
-    /// <summary>The entries of a finished output directory besides checkpoints, the log and the plot.</summary>
-    public required IReadOnlyList<string> ModelEntries { get; init; }
+    /// <summary>The run's kind of output: checkpoints, the log and the plot, and the entries of the finished model directory.</summary>
+    public required OutputKind Kind { get; init; }
 
     /// <summary>What the log's <c>start</c> line of a new run records: examples (training, validation), warmup steps, parameters (all, trainable) and device.</summary>
     public required (int Train, int Validation, int Warmup, long Parameters, long Trainable, string Device) Start { get; init; }
@@ -116,7 +116,7 @@ internal static class FineTuneLoop
         var (trainer, state, checkpoint, totalSteps) = (job.Trainer, job.State, job.Checkpoint, job.TotalSteps);
         // Every rank has checked the output directory before rank 0 creates or changes anything in it.
         comm.Barrier();
-        var run = writer ? RunDirectory.Open(o.OutputDir, o.Overwrite, job.ModelEntries) : RunDirectory.ReadOnly(o.OutputDir);
+        var run = writer ? RunDirectory.Open(o.OutputDir, o.Overwrite, job.Kind) : RunDirectory.ReadOnly(o.OutputDir);
         using var log = writer ? TrainLog.Open(run.LogPath, state?.GlobalStep) : TrainLog.InMemory(run.LogPath);
         var hooks = new FineTuneHooks(o, job.SaveBest, trainer, job.WriteModel, job.Validate, job.Plan, (IMicroBatchLosses)job.Task, run, log, job.Settings,
             totalSteps, job.MetricsExtra, job.Progress)
@@ -205,7 +205,7 @@ internal static class FineTuneLoop
             }
             File.Copy(run.LogPath, Path.Combine(tmp, TrainLog.FileName));
             LossPlot.Save(Path.Combine(tmp, LossPlot.FileName), LossPlot.Title($"{job.TaskName} fine-tuning", entries), entries, job.PlotSeries);
-        }, o.Overwrite);
+        }, o.Overwrite, job.Kind);
         var finalMetrics = Path.Combine(run.Path, "metrics.json");
         return new FineTuneOutcome(run.Path, entries, true, null, File.Exists(finalMetrics) ? MetricsReport.Load(finalMetrics) : null);
     }

@@ -2,6 +2,7 @@ using BertSharp.Data;
 using BertSharp.Distributed;
 using BertSharp.Evaluation;
 using BertSharp.Inference;
+using BertSharp.IO;
 using BertSharp.Modeling;
 using BertSharp.Runtime;
 using TorchSharp;
@@ -42,6 +43,9 @@ public static class FineTuner
     private static readonly string[] ModelEntries =
         ["config.json", "model.safetensors", "training_args.json", "metrics.json", .. BertPretrained.TokenizerFiles];
 
+    /// <summary>A fine-tuning run, and the model directory it turns into at the end.</summary>
+    private static readonly OutputKind Kind = RunDirectory.Kind("a fine-tuned model", ModelEntries);
+
     /// <summary>
     /// Runs (or, with <see cref="TrainingOptions.Resume"/>, continues) a fine-tuning; bad input throws
     /// <see cref="BertSharpException"/> before any output exists. Cancellation stops between steps with
@@ -71,7 +75,7 @@ public static class FineTuner
 
         // Everything that can be wrong with the input is checked before anything is written.
         var outputExisted = Directory.Exists(t.OutputDir);
-        var checkpoint = RunDirectory.Check(t.OutputDir, t.Resume, t.Overwrite);
+        var checkpoint = RunDirectory.Check(t.OutputDir, t.Resume, t.Overwrite, Kind);
         var source = ClassifierCheckpoint.Describe(t.ModelDir, t.ConfigPreset, t.VocabPath, t.Lowercase);
         ParameterFreezing.Check(t.FreezeEncoder, t.FreezeLayers, source.Config.NumHiddenLayers);
         var length = source.Length(t.MaxLength, o.Task.DefaultMaxLength);
@@ -153,7 +157,7 @@ public static class FineTuner
             Args = args,
             Settings = settings,
             TotalSteps = totalSteps,
-            ModelEntries = ModelEntries,
+            Kind = Kind,
             Start = (trainEnc.Length, valEnc?.Length ?? 0, warmup, parameters, frozen?.Trainable ?? parameters, device.ToString()),
             MetricsExtra = new Dictionary<string, object?> { ["split"] = "validation" },
             PlotSeries = [new("training loss (per step)", "train", "loss"), new("validation loss (per epoch)", "epoch", "validation.loss", Emphasize: true)],

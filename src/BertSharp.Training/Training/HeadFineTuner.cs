@@ -1,6 +1,7 @@
 using BertSharp.Distributed;
 using BertSharp.Evaluation;
 using BertSharp.Inference;
+using BertSharp.IO;
 using BertSharp.Modeling;
 using BertSharp.Runtime;
 using TorchSharp;
@@ -34,6 +35,9 @@ public static class HeadFineTuner
     private static readonly string[] ModelEntries =
         ["config.json", "model.safetensors", "training_args.json", "metrics.json", .. BertPretrained.TokenizerFiles];
 
+    /// <summary>A fine-tuning run, and the model directory it turns into at the end.</summary>
+    private static readonly OutputKind Kind = RunDirectory.Kind("a fine-tuned model", ModelEntries);
+
     /// <summary>
     /// Runs (or, with <see cref="TrainingOptions.Resume"/>, continues) a fine-tuning; bad input throws
     /// <see cref="BertSharpException"/> before any output exists. Cancellation stops between steps with
@@ -61,7 +65,7 @@ public static class HeadFineTuner
         var batchSize = o.EffectiveBatchSize;
         DataParallelRun.CheckBatchSize(comm, batchSize);
         var outputExisted = Directory.Exists(t.OutputDir);
-        var checkpoint = RunDirectory.Check(t.OutputDir, t.Resume, t.Overwrite);
+        var checkpoint = RunDirectory.Check(t.OutputDir, t.Resume, t.Overwrite, Kind);
         var source = ClassifierCheckpoint.Describe(t.ModelDir, t.ConfigPreset, t.VocabPath, t.Lowercase);
         ParameterFreezing.Check(t.FreezeEncoder, t.FreezeLayers, source.Config.NumHiddenLayers);
         var length = source.Length(t.MaxLength, o.DefaultMaxLength);
@@ -126,7 +130,7 @@ public static class HeadFineTuner
             Args = args,
             Settings = settings,
             TotalSteps = totalSteps,
-            ModelEntries = ModelEntries,
+            Kind = Kind,
             Start = (recipe.TrainExamples, recipe.ValidationExamples, warmup, parameters, frozen?.Trainable ?? parameters, device.ToString()),
             MetricsExtra = new Dictionary<string, object?> { ["split"] = "validation", ["task"] = o.TaskName },
             PlotSeries = [new("training loss (per step)", "train", "loss")],

@@ -29,16 +29,24 @@ public sealed class RunDirectory
     /// run must not find one (an unfinished run would be overwritten), and a non-empty directory BertSharp did not write is
     /// refused unless <paramref name="overwrite"/>. Returns the checkpoint to resume from, or null for a new run.
     /// </summary>
+    /// <param name="path">The directory.</param>
+    /// <param name="resume">Whether the run continues from a checkpoint there.</param>
+    /// <param name="overwrite">Allow a non-empty directory that BertSharp did not write.</param>
+    /// <param name="kind">The run's kind (<see cref="Kind"/>): other BertSharp output there is refused, as the run would overwrite or replace it.</param>
     /// <exception cref="UnfinishedRunException">A new run in a directory holding a checkpoint.</exception>
     /// <exception cref="ForeignOutputException">Not BertSharp's directory and <paramref name="overwrite"/> is false.</exception>
-    public static string? Check(string path, bool resume, bool overwrite)
+    /// <exception cref="OtherOutputException">The directory holds BertSharp output that is not <paramref name="kind"/>.</exception>
+    public static string? Check(string path, bool resume, bool overwrite, OutputKind kind)
     {
+        ArgumentNullException.ThrowIfNull(kind);
         var full = AtomicFile.Normalize(path);
         if (File.Exists(full))
         {
             throw new BertSharpException($"{BertSharpException.Field("output_dir")} {full}: is a file; expected a directory.");
         }
-        OutputDirectory.Inspect(full).ThrowIfForeign(overwrite);
+        var target = OutputDirectory.Inspect(full);
+        target.ThrowIfForeign(overwrite);
+        target.ThrowIfOtherKind(kind);
         var latest = LatestCheckpoint(full);
         if (resume)
         {
@@ -57,15 +65,20 @@ public sealed class RunDirectory
     /// </summary>
     /// <param name="path">The directory.</param>
     /// <param name="overwrite">Allow a non-empty directory that BertSharp did not write.</param>
-    /// <param name="entries">Names and patterns of the entries the run writes besides checkpoints, the log and the plot.</param>
-    public static RunDirectory Open(string path, bool overwrite, IEnumerable<string> entries)
+    /// <param name="kind">The run's kind (<see cref="Kind"/>): the entries it writes.</param>
+    public static RunDirectory Open(string path, bool overwrite, OutputKind kind)
     {
+        ArgumentNullException.ThrowIfNull(kind);
         var full = AtomicFile.Normalize(path);
         AtomicFile.Recover(full);
-        OutputDirectory.Claim(full, [CheckpointPrefix + "*", TrainLog.FileName, LossPlot.FileName, .. entries], overwrite);
+        OutputDirectory.Claim(full, kind.Entries, overwrite);
         AtomicFile.RecoverChildren(full);
         return new RunDirectory(full);
     }
+
+    /// <summary>A kind of run: checkpoints, the log and the plot, and <paramref name="entries"/> (names and patterns of what it writes besides).</summary>
+    public static OutputKind Kind(string name, IEnumerable<string> entries) =>
+        new(name, [CheckpointPrefix + "*", TrainLog.FileName, LossPlot.FileName, .. entries]);
 
     /// <summary>The run directory as a rank other than 0 of a data-parallel run sees it: nothing is created, claimed or recovered (rank 0 does that).</summary>
     public static RunDirectory ReadOnly(string path) => new(AtomicFile.Normalize(path));

@@ -27,6 +27,9 @@ public static class BertPretrained
     /// <summary>Tokenizer files HF keeps beside a model.</summary>
     public static readonly IReadOnlyList<string> TokenizerFiles = ["vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"];
 
+    /// <summary>What <see cref="Save"/> writes: it may replace only a directory holding a model, not a run or data.</summary>
+    internal static readonly OutputKind ModelKind = new("a model", ["config.json", "model.safetensors", .. TokenizerFiles]);
+
     private static readonly Dictionary<string, Func<BertConfig, BertPreTrainedModel>> Factories = new(StringComparer.Ordinal)
     {
         [nameof(BertModel)] = c => new BertModel(c),
@@ -279,7 +282,7 @@ public static class BertPretrained
         // Refused before the directory is touched: with Overwrite, what it holds would be replaced.
         model.ThrowIfDisposed();
         options ??= new SaveOptions();
-        AtomicFile.WriteDirectory(dir, tmp => WriteFiles(model, tmp, options), options.Overwrite);
+        AtomicFile.WriteDirectory(dir, tmp => WriteFiles(model, tmp, options), options.Overwrite, ModelKind);
     }
 
     /// <summary>

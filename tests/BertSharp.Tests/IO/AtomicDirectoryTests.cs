@@ -142,6 +142,29 @@ public class AtomicDirectoryTests
     }
 
     [Fact]
+    public void A_write_of_one_kind_replaces_only_that_kind_and_refuses_other_bert_output()
+    {
+        using var tmp = TestPaths.TempDir();
+        var model = new OutputKind("a model", ["config.json", "weights.bin"]);
+        var target = tmp.File("out");
+        OutputDirectory.Claim(target, ["checkpoint-*", "train_log.jsonl"], overwrite: false);
+        Directory.CreateDirectory(Path.Combine(target, "checkpoint-4"));
+        File.WriteAllText(Path.Combine(target, "train_log.jsonl"), "log");
+
+        var refused = Assert.Throws<OtherOutputException>(() => AtomicFile.WriteDirectory(target, d => Fill(d, "new"), overwrite: true, model));
+        Assert.Equal($"output_dir {target}: holds BertSharp output that is not a model (checkpoint-4, train_log.jsonl), which writing a model there " +
+            "would delete, with or without overwrite; choose another output directory.", refused.Message);
+        Assert.Equal(["checkpoint-4", "train_log.jsonl"], refused.OtherEntries);
+        Assert.Equal("log", File.ReadAllText(Path.Combine(target, "train_log.jsonl")));
+        Assert.Equal(["out"], Siblings(tmp.Path));
+
+        var own = tmp.File("model");
+        AtomicFile.WriteDirectory(own, d => Fill(d, "v1"), kind: model);
+        AtomicFile.WriteDirectory(own, d => Fill(d, "v2"), kind: model);
+        Assert.Equal("v2", File.ReadAllText(Path.Combine(own, "weights.bin")));
+    }
+
+    [Fact]
     public void An_empty_directory_is_fine_and_a_file_is_refused()
     {
         using var tmp = TestPaths.TempDir();

@@ -1,3 +1,4 @@
+using BertSharp.IO;
 using BertSharp.Tests.Infrastructure;
 using BertSharp.Training;
 
@@ -80,6 +81,44 @@ public class OutputSafetyCliTests
         Assert.True(File.Exists(Path.Combine(project, "model.safetensors")));
         Assert.Empty(Directory.GetDirectories(project));
         Assert.Empty(Leftovers(tmp.Path));
+    }
+
+    [Fact]
+    public void Convert_finetune_and_pretrain_refuse_another_kind_of_bert_output_and_keep_it()
+    {
+        using var tmp = TestPaths.TempDir();
+        // Directories as bert leaves them: every entry bert's, named in its marker.
+        static string Bert(string dir, string[] patterns, params string[] files)
+        {
+            OutputDirectory.Claim(dir, patterns, overwrite: false);
+            foreach (var f in files)
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(Path.Combine(dir, f))!);
+                File.WriteAllText(Path.Combine(dir, f), "kept");
+            }
+            return dir;
+        }
+        static string[] Entries(string dir) => [.. Directory.GetFileSystemEntries(dir, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal)];
+        var run = Bert(tmp.File("run"), ["checkpoint-*", "final", "train_log.jsonl", "loss.png"], "checkpoint-8/trainer_state.json", "final/config.json", "train_log.jsonl");
+        var data = Bert(tmp.File("data"), ["manifest.json", "shard-*.bin"], "manifest.json", "shard-00000.bin");
+        var tuned = Bert(tmp.File("tuned"), ["config.json", "model.safetensors", "training_args.json", "train_log.jsonl"],
+            "config.json", "model.safetensors", "training_args.json", "train_log.jsonl");
+        var before = new[] { run, data, tuned }.Select(Entries).ToList();
+
+        CliRunner.Run("convert", Fixture, run, "--overwrite").AssertOneLineError(
+            $"--output {run}: holds BertSharp output that is not a model (checkpoint-8, final, train_log.jsonl)", "with or without --overwrite");
+        CliRunner.Run("convert", "--model", Fixture, "--output", tuned).AssertOneLineError("not a model (train_log.jsonl, training_args.json)");
+        CliRunner.Run(Finetune(data)).AssertOneLineError($"--output {data}: holds BertSharp output that is not a fine-tuned model (manifest.json, shard-00000.bin)");
+        CliRunner.Run(Finetune(run, "--resume")).AssertOneLineError("not a fine-tuned model (final)");
+        CliRunner.Run("pretrain", "--data", data, "--output", tuned, "--config", "tiny", "--vocab", Vocab)
+            .AssertOneLineError("not a pre-training run (config.json, model.safetensors, training_args.json)");
+        Assert.Equal(before, new[] { run, data, tuned }.Select(Entries).ToList());
+
+        // Output of the command's own kind is still replaced.
+        var model = tmp.File("model");
+        Assert.Equal(0, CliRunner.Run("convert", Fixture, model).ExitCode);
+        var again = CliRunner.Run("convert", Fixture, model, "--dtype", "float16");
+        Assert.True(again.ExitCode == 0, again.StdErr);
     }
 
     [Fact]

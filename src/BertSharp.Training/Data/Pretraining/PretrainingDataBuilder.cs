@@ -18,8 +18,8 @@ public sealed class PretrainingDataBuilder
     /// <summary>Instances per shard file (about 20 MB at length 128).</summary>
     public const int DefaultShardSize = 65536;
 
-    // What a data directory holds besides the marker.
-    private static readonly string[] DataEntries = [PretrainingManifest.FileName, "shard-*.bin"];
+    // What a data directory holds besides the marker: the data replaces only data, never a model or a run it would delete.
+    private static readonly OutputKind DataKind = new("pre-training data", [PretrainingManifest.FileName, "shard-*.bin"]);
 
     private readonly Func<string, int[]> _encode;
     private readonly IReadOnlyList<string> _vocabTokens;
@@ -189,13 +189,7 @@ public sealed class PretrainingDataBuilder
         // A directory BertSharp did not write is refused before the corpus is read (and again when the shards are published).
         var target = OutputDirectory.Inspect(outputDirectory);
         target.ThrowIfForeign(Overwrite);
-        // BertSharp's entries are replaced as a whole: in a model or run directory that would delete the model or the checkpoints.
-        var notData = target.Entries.Where(e => !target.ForeignEntries.Contains(e) && !OutputDirectory.IsOwned(e, DataEntries)).ToList();
-        if (notData.Count > 0)
-        {
-            throw new BertSharpException(
-                $"{target.Path}: holds BertSharp output that is not pre-training data ({ForeignOutputException.Describe(notData)}), which writing the data there would delete; choose another output directory.");
-        }
+        target.ThrowIfOtherKind(DataKind);
         var files = ExpandInputs(inputs);
         if (files.Count == 0)
         {
@@ -257,7 +251,7 @@ public sealed class PretrainingDataBuilder
             });
             manifest.Shards = [.. Enumerable.Range(0, shardCount).Select(s => shards[s])];
             File.WriteAllText(Path.Combine(tmp, PretrainingManifest.FileName), manifest.ToJson());
-        }, Overwrite);
+        }, Overwrite, DataKind);
         return manifest;
     }
 

@@ -26,6 +26,9 @@ public sealed record PretrainingModelSource(string? Preset = null, string? Vocab
 /// </summary>
 public sealed class PretrainingTrainer
 {
+    // A run writes into its directory (checkpoints, final/, the log and the plot over earlier ones): other output there would be lost.
+    private static readonly OutputKind RunKind = RunDirectory.Kind("a pre-training run", ["final"]);
+
     private readonly PretrainingTrainerOptions _options;
 
     // model_max_length of the model this run continues (a checkpoint or --model), kept when longer than the data's.
@@ -79,7 +82,7 @@ public sealed class PretrainingTrainer
         TorchRuntime.EnsureLoaded();
         var device = TorchRuntime.ResolveDevice(_options.Device);
         var outputExisted = Directory.Exists(outputDirectory);
-        var checkpoint = RunDirectory.Check(outputDirectory, resume, _options.Overwrite);
+        var checkpoint = RunDirectory.Check(outputDirectory, resume, _options.Overwrite, RunKind);
         var data = PretrainingDataset.Open(dataDirectory);
         var state = checkpoint is null ? null : TrainerState.Load(Path.Combine(checkpoint, TrainerState.FileName));
         // The held-out instances are the run's, set aside when it started by its own eval_every: a resume that turns evaluation
@@ -157,7 +160,7 @@ public sealed class PretrainingTrainer
             }
             // Every rank has checked the output directory (above) before rank 0 creates or changes anything in it.
             comm.Barrier();
-            var run = writer ? RunDirectory.Open(outputDirectory, _options.Overwrite, ["final"]) : null;
+            var run = writer ? RunDirectory.Open(outputDirectory, _options.Overwrite, RunKind) : null;
             using var log = run is not null ? TrainLog.Open(run.LogPath, state?.GlobalStep) : TrainLog.InMemory(outputDirectory);
             log.Append(state is null ? "start" : "resume", state?.GlobalStep ?? 0, new JsonObject
             {

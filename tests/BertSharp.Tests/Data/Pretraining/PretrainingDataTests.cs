@@ -143,7 +143,7 @@ public class PretrainingDataTests
         File.WriteAllText(tmp.File("run/checkpoint-2/config.json"), "{}");
         File.WriteAllText(tmp.File("run/train_log.jsonl"), "{}\n");
         var (builder, _) = Builder(docs, new PretrainingOptions { DupeFactor = 1 });
-        var e = Assert.Throws<BertSharpException>(() => builder.Build([tmp.File("c.txt")], tmp.File("run")));
+        var e = Assert.Throws<OtherOutputException>(() => builder.Build([tmp.File("c.txt")], tmp.File("run")));
         Assert.Contains("run: holds BertSharp output that is not pre-training data (checkpoint-2, train_log.jsonl)", e.Message, StringComparison.Ordinal);
         Assert.Equal(["checkpoint-2", "train_log.jsonl"], Directory.GetFileSystemEntries(tmp.File("run")).Select(Path.GetFileName).Where(n => n != OutputDirectory.MarkerName).Order(StringComparer.Ordinal));
         Assert.Equal("{}", File.ReadAllText(tmp.File("run/checkpoint-2/config.json")));
