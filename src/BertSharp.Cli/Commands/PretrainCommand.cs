@@ -48,12 +48,12 @@ internal static class PretrainCommand
             var comm = DataParallelRank.Join();
             var outDir = p.GetValue(output)!;
             // --resume: every setting not typed again comes from the run's latest checkpoint (trainer_state.json).
-            (long Step, long TotalSteps, PretrainingTrainerOptions Options, string? Data)? saved = null;
+            (PretrainingTrainerOptions Options, string? Data)? saved = null;
             if (p.GetValue(resume))
             {
                 var run = PretrainingTrainer.SavedRun(outDir)
                     ?? throw new BertSharpException($"{outDir}: nothing to --resume: no complete checkpoint-N directory.");
-                saved = (run.State.GlobalStep, run.State.TotalSteps, run.Options, run.DataDirectory);
+                saved = (run.Options, run.DataDirectory);
             }
             T Pick<T>(Option<T> option, Func<PretrainingTrainerOptions, T> fromRun) =>
                 saved is { } s && !CommonOptions.Given(p, option) ? fromRun(s.Options) : p.GetValue(option)!;
@@ -81,11 +81,6 @@ internal static class PretrainCommand
                 ?? throw new BertSharpException(saved is null
                     ? "--data: required; the directory written by 'bert pretrain-data'."
                     : $"--data: required ({outDir}'s checkpoint predates recorded data directories).");
-            if (saved is { } r)
-            {
-                Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"resuming {outDir} at step {r.Step} of {totalSteps}{(totalSteps > r.TotalSteps ? $" (extended from {r.TotalSteps})" : "")}: data {dataDir}, batch {options.BatchSize} × {options.GradAccum}, lr {options.LearningRate}, seed {options.Seed}"));
-            }
             var source = new PretrainingModelSource(p.GetValue(config), p.GetValue(vocab), p.GetValue(model));
             if (!p.GetValue(resume) && source.ModelDirectory is null && (source.Preset is null || source.VocabPath is null))
             {

@@ -42,11 +42,23 @@ public class PretrainResumeTests
             "--device", "cpu");
         Assert.True(first.ExitCode == 0, first.StdErr);
 
-        var shorter = CliRunner.Run("pretrain", "--output", run, "--resume", "--steps", "2", "--device", "cpu");
-        Assert.Equal(2, shorter.ExitCode);
-        Assert.Contains("--steps 2 is below the run's 3", shorter.StdErr, StringComparison.Ordinal);
+        // The error alone: the 'resuming ...' line comes only once the resume is checked.
+        CliRunner.Run("pretrain", "--output", run, "--resume", "--steps", "2", "--device", "cpu").AssertOneLineError("--steps 2 is below the run's 3");
 
-        var longer = CliRunner.Run("pretrain", "--output", run, "--resume", "--steps", "5", "--device", "cpu");
+        // The model the run started from stays its own: another one given again is refused, not silently ignored.
+        var fullVocab = Path.GetFullPath(vocab);
+        CliRunner.Run("pretrain", "--output", run, "--resume", "--config", "mini", "--vocab", vocab, "--device", "cpu")
+            .AssertOneLineError($"--config mini: the run in {run} was started with --config tiny; resume it with the same --config or without it.");
+        var otherVocab = tmp.File("other-vocab.txt");
+        File.Copy(vocab, otherVocab);
+        CliRunner.Run("pretrain", "--output", run, "--resume", "--vocab", otherVocab, "--device", "cpu")
+            .AssertOneLineError($"--vocab {otherVocab}: the run in {run} was started with --vocab {fullVocab};");
+        CliRunner.Run("pretrain", "--output", run, "--resume", "--model", tmp.Path, "--device", "cpu")
+            .AssertOneLineError($"--model {tmp.Path}: the run in {run} was started from --config tiny --vocab {fullVocab}; resume it with that or without --model.");
+        Assert.Equal(3, TrainerState.Load(tmp.File("run/checkpoint-3/trainer_state.json")).GlobalStep);
+
+        // The same command with --resume (and --steps raised) is accepted.
+        var longer = CliRunner.Run("pretrain", "--output", run, "--resume", "--config", "tiny", "--vocab", vocab, "--steps", "5", "--device", "cpu");
         Assert.True(longer.ExitCode == 0, longer.StdErr);
         Assert.Contains("at step 3 of 5 (extended from 3)", longer.StdErr, StringComparison.Ordinal);
         Assert.Equal([1L, 2, 3, 4, 5], PretrainingLogEntry.Read(tmp.File("run/train_log.jsonl")).Select(e => e.Step));

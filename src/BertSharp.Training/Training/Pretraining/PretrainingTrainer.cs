@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Text.Json.Nodes;
 using BertSharp.Data.Pretraining;
 using BertSharp.Distributed;
@@ -26,6 +27,9 @@ public sealed record PretrainingModelSource(string? Preset = null, string? Vocab
 /// </summary>
 public sealed class PretrainingTrainer
 {
+    // The setting recording what the model came from (SourceSettings).
+    private const string SourceKey = "source";
+
     // A run writes into its directory (checkpoints, final/, the log and the plot over earlier ones): other output there would be lost.
     private static readonly OutputKind RunKind = RunDirectory.Kind("a pre-training run", ["final"]);
 
@@ -42,7 +46,8 @@ public sealed class PretrainingTrainer
 
     /// <summary>
     /// Called with what the user should know before training starts: how a <c>--model</c> checkpoint was loaded (the weights
-    /// newly initialised because it had none, e.g. the MLM head of a plain <c>BertModel</c>, and the decoder tied to the word embeddings).
+    /// newly initialised because it had none, e.g. the MLM head of a plain <c>BertModel</c>, and the decoder tied to the word embeddings),
+    /// and, resuming, the step, data and settings it continues with (once they are checked).
     /// </summary>
     public Action<string>? OnNotice { get; init; }
 
@@ -85,6 +90,10 @@ public sealed class PretrainingTrainer
         var checkpoint = RunDirectory.Check(outputDirectory, resume, _options.Overwrite, RunKind);
         var data = PretrainingDataset.Open(dataDirectory);
         var state = checkpoint is null ? null : TrainerState.Load(Path.Combine(checkpoint, TrainerState.FileName));
+        if (state is not null)
+        {
+            CheckSource(state, source, outputDirectory);
+        }
         // The held-out instances are the run's, set aside when it started by its own eval_every: a resume that turns evaluation
         // on or off trains on the same instances (with them the result, the data position and the train_instances check).
         var splitEvalEvery = state is not null && TrainLog.Number(state.Settings, "eval_every") is var runEvalEvery && double.IsFinite(runEvalEvery)
@@ -114,9 +123,14 @@ public sealed class PretrainingTrainer
             throw new BertSharpException($"{BertSharpException.Field("objective")} mlm+nsp: {dataDirectory} was built with {BertSharpException.Field("objective")} mlm (one packed segment per instance, no next-sentence labels); train it with {BertSharpException.Field("objective")} mlm or build sentence-pair data.");
         }
         var settings = Settings(trainCount, data.Manifest.VocabSha256, dataDirectory, exampleDropout, objective);
+        // What the model came from stays the run's (checked above); checkpoints written before it was recorded have none.
+        if ((state is null ? SourceSettings(source) : state.Settings[SourceKey]?.DeepClone()) is { } runSource)
+        {
+            settings[SourceKey] = runSource;
+        }
         // Only the length of the run may change (raised: the linear decay is re-planned to end at the new total); how often it
         // saves and evaluates, and where its data lives, are not part of the result.
-        state?.CheckResumable(settings, checkpoint!, mayGrow: ["steps"], free: ["save_every", "eval_every", "data_directory"]);
+        state?.CheckResumable(settings, checkpoint!, mayGrow: ["steps"], free: ["save_every", "eval_every", "data_directory", SourceKey]);
 
         var sourceDir = checkpoint ?? source.ModelDirectory;
         _sourceTrainedLength = sourceDir is not null && File.Exists(Path.Combine(sourceDir, "tokenizer_config.json"))
@@ -157,6 +171,12 @@ public sealed class PretrainingTrainer
                 OptimizerState.Load(Path.Combine(checkpoint!, OptimizerState.FileName), trainer.Optimizer, trainer.OptimizerParameterNames);
                 trainer.StepsDone = state.GlobalStep;
                 stream.Restore(state.Data);
+            }
+            // Said once everything is checked: a refused resume prints its error alone.
+            if (state is not null && writer)
+            {
+                OnNotice?.Invoke(string.Create(CultureInfo.InvariantCulture,
+                    $"resuming {outputDirectory} at step {state.GlobalStep} of {_options.Steps}{(_options.Steps > state.TotalSteps ? $" (extended from {state.TotalSteps})" : "")}: data {dataDirectory}, batch {_options.BatchSize} × {_options.GradAccum}, lr {_options.LearningRate}, seed {_options.Seed}"));
             }
             // Every rank has checked the output directory (above) before rank 0 creates or changes anything in it.
             comm.Barrier();
@@ -332,6 +352,51 @@ public sealed class PretrainingTrainer
             Objective = s["objective"]?.GetValue<string>() is { } o ? PretrainingObjectives.Parse(o) : PretrainingObjective.MaskedLmNextSentence,
         };
         return (state, options, s["data_directory"]?.GetValue<string>());
+    }
+
+    /// <summary>What the run's model came from: <c>config</c> (a preset, or a config file's full path) and <c>vocab</c>, or <c>model</c>.</summary>
+    private static JsonObject SourceSettings(PretrainingModelSource source)
+    {
+        var s = new JsonObject();
+        if (source.Preset is { } preset)
+        {
+            s["config"] = File.Exists(preset) ? Path.GetFullPath(preset) : preset;
+        }
+        if (source.VocabPath is { } vocab)
+        {
+            s["vocab"] = Path.GetFullPath(vocab);
+        }
+        if (source.ModelDirectory is { } model)
+        {
+            s["model"] = AtomicFile.Normalize(model);
+        }
+        return s;
+    }
+
+    /// <summary>
+    /// A resume continues the run's own model: a config, vocab or model given again must be the one the run started from (the
+    /// interrupt message says to resume with the same command). Any other was ignored, training the run's model on as if it
+    /// were the one given.
+    /// </summary>
+    private static void CheckSource(TrainerState state, PretrainingModelSource source, string outputDirectory)
+    {
+        if (state.Settings[SourceKey] is not JsonObject run)
+        {
+            return;
+        }
+        foreach (var (field, node) in SourceSettings(source))
+        {
+            var given = node!.GetValue<string>();
+            var was = run[field]?.GetValue<string>();
+            if (was == given)
+            {
+                continue;
+            }
+            var started = string.Join(" ", run.Select(kv => $"{BertSharpException.Field(kv.Key)} {kv.Value?.GetValue<string>()}"));
+            throw new BertSharpException(was is null
+                ? $"{BertSharpException.Field(field)} {given}: the run in {outputDirectory} was started from {started}; resume it with that or without {BertSharpException.Field(field)}."
+                : $"{BertSharpException.Field(field)} {given}: the run in {outputDirectory} was started with {BertSharpException.Field(field)} {was}; resume it with the same {BertSharpException.Field(field)} or without it.");
+        }
     }
 
     /// <summary>What a resumed run must share with its checkpoint.</summary>
