@@ -86,6 +86,7 @@ internal static class PretrainDataCommand
             var tokenizer = BertTokenizer.FromVocabFile(vocabPath, lowercase);
             var noSpecials = new EncodeOptions { AddSpecialTokens = false, Truncation = TruncationStrategy.None };
             var corpusFormat = ParseFormat(p.GetValue(format));
+            PretrainingDataStats? written = null;
             var manifest = CliProgress.Run(progress =>
             {
                 PretrainingDataBuilder builder;
@@ -106,7 +107,9 @@ internal static class PretrainDataCommand
                     // The builder refuses a vocabulary without the special tokens masking needs; say which file.
                     throw new BertSharpException($"{vocabPath}: {e.Message}", e);
                 }
-                return builder.Build(inputs, outDir);
+                var built = builder.Build(inputs, outDir);
+                written = builder.Stats;
+                return built;
             });
             Console.Out.WriteLine("tokenized with " + lowercasing);
             foreach (var i in manifest.Inputs)
@@ -114,9 +117,8 @@ internal static class PretrainDataCommand
                 Console.Out.WriteLine($"{i.Path}: {i.Format}, {i.Documents:N0} documents, {i.Sentences:N0} sentences, {i.Tokens:N0} tokens");
             }
             var packed = options.Objective == PretrainingObjective.MaskedLm;
-            var specials = (packed ? 2 : 3) * manifest.Instances;
             Console.Out.WriteLine($"wrote {manifest.Instances:N0} instances in {manifest.Shards.Count} shard(s) to {outDir} " +
-                $"({manifest.MaskedTokens * 100.0 / Math.Max(1, manifest.Tokens - specials):F2} % masked, " +
+                $"({written!.MaskedFraction * 100:F2} % masked, " +
                 (packed ? $"one packed segment per instance, mean length {(double)manifest.Tokens / manifest.Instances:F1})" : $"{manifest.RandomNext * 100.0 / manifest.Instances:F2} % random next)"));
             Show(outDir, vocabPath, showCount);
             return 0;

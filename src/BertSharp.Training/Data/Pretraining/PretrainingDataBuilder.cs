@@ -174,6 +174,9 @@ public sealed class PretrainingDataBuilder
         return all;
     }
 
+    /// <summary>Statistics of the instances the last <see cref="Build"/> wrote (null before one succeeded).</summary>
+    public PretrainingDataStats? Stats { get; private set; }
+
     /// <summary>Allow an output directory that holds files BertSharp did not write (they are kept; only BertSharp's own files are replaced).</summary>
     public bool Overwrite { get; init; }
 
@@ -252,6 +255,12 @@ public sealed class PretrainingDataBuilder
             manifest.Shards = [.. Enumerable.Range(0, shardCount).Select(s => shards[s])];
             File.WriteAllText(Path.Combine(tmp, PretrainingManifest.FileName), manifest.ToJson());
         }, Overwrite, DataKind);
+        var stats = PretrainingDataStats.For(manifest);
+        foreach (var x in instances)
+        {
+            stats.Add(x, manifest);
+        }
+        Stats = stats;
         return manifest;
     }
 

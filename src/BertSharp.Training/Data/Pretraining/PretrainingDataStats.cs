@@ -11,7 +11,7 @@ public sealed class PretrainingDataStats
 {
     public long Instances { get; private set; }
 
-    /// <summary>Tokens other than the <c>[CLS]</c> and two <c>[SEP]</c> of each instance.</summary>
+    /// <summary>Tokens other than <c>[CLS]</c> and <c>[SEP]</c> (which are never masked): an instance's three, or a packed one's two and one per document boundary.</summary>
     public long NonSpecialTokens { get; private set; }
 
     /// <summary>Instances with one segment (data built with <c>--objective mlm</c>): they have no next-sentence label.</summary>
@@ -56,26 +56,41 @@ public sealed class PretrainingDataStats
     public static PretrainingDataStats Compute(PretrainingDataset dataset, IProgress<PretrainingProgress>? progress = null)
     {
         ArgumentNullException.ThrowIfNull(dataset);
-        var stats = new PretrainingDataStats { BucketWidth = Math.Max(1, dataset.Manifest.MaxSeqLength / 8) };
-        var maskId = dataset.Manifest.MaskId;
+        var stats = For(dataset.Manifest);
         for (var s = 0; s < dataset.Manifest.Shards.Count; s++)
         {
             foreach (var x in dataset.ReadShard(s))
             {
-                stats.Add(x, maskId, dataset.Manifest.MaxPredictionsPerSeq);
+                stats.Add(x, dataset.Manifest);
             }
             progress?.Report(new PretrainingProgress("stats", s + 1, dataset.Manifest.Shards.Count));
         }
         return stats;
     }
 
-    /// <summary>Adds one instance; <paramref name="maskId"/> is the vocabulary's <c>[MASK]</c> id.</summary>
-    public void Add(PretrainingInstance x, int maskId, int maxPredictions)
+    /// <summary>Empty statistics for instances of data described by <paramref name="manifest"/>.</summary>
+    internal static PretrainingDataStats For(PretrainingManifest manifest) => new() { BucketWidth = Math.Max(1, manifest.MaxSeqLength / 8) };
+
+    /// <summary>Adds one instance of the data <paramref name="manifest"/> describes (its special ids and prediction cap).</summary>
+    public void Add(PretrainingInstance x, PretrainingManifest manifest)
     {
         ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(manifest);
+        var maskId = manifest.MaskId;
+        var maxPredictions = manifest.MaxPredictionsPerSeq;
         Instances++;
-        // [CLS] A [SEP] B [SEP] has 3 specials; a packed masked-LM instance [CLS] … [SEP] has 2 (and a [SEP] per document boundary, counted as text).
-        NonSpecialTokens += x.Length - (x.SegmentALength == x.Length ? 2 : 3);
+        // Counted, not assumed: a packed masked-LM instance has a [SEP] at each document boundary besides its [CLS] … [SEP].
+        // A predicted position is never one (its input may be a random draw of one).
+        var specials = 0;
+        for (var i = 0; i < x.Length; i++)
+        {
+            specials += x.InputIds[i] == manifest.ClsId || x.InputIds[i] == manifest.SepId ? 1 : 0;
+        }
+        foreach (var position in x.MaskedPositions)
+        {
+            specials -= x.InputIds[position] == manifest.ClsId || x.InputIds[position] == manifest.SepId ? 1 : 0;
+        }
+        NonSpecialTokens += x.Length - specials;
         if (x.SegmentALength == x.Length)
         {
             SingleSegment++;

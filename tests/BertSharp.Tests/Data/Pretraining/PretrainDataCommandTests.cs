@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.IO.Compression;
 using System.Text.RegularExpressions;
+using BertSharp.Data.Pretraining;
 using BertSharp.Tests.Infrastructure;
 
 namespace BertSharp.Tests.Data.Pretraining;
@@ -43,6 +44,27 @@ public partial class PretrainDataCommandTests
         Assert.InRange(Percent(s.StdOut, "next sentence"), 0.49, 0.51);
         Assert.Matches(@"max 128\)", s.StdOut);
         Assert.Contains("113-128", s.StdOut, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Masked_share_of_packed_data_leaves_the_document_separators_out()
+    {
+        using var tmp = TestPaths.TempDir();
+        var vocab = UncasedVocab(tmp);
+        // Three documents of 5 + 4 + 3 single-piece words: one packed instance [CLS] d [SEP] d [SEP] d [SEP] of 12 words, 4 specials.
+        File.WriteAllText(tmp.File("c.txt"), "one two three four five\n\nsix seven eight nine\n\nten eleven twelve\n");
+        var r = CliRunner.Run("pretrain-data", "--input", tmp.File("c.txt"), "--vocab", vocab, "--output", tmp.File("data"), "--objective", "mlm",
+            "--max-length", "32", "--dupe-factor", "1", "--masked-lm-prob", "0.25", "--seed", "3");
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        var manifest = PretrainingManifest.Load(tmp.File("data"));
+        Assert.Equal((1, 16), (manifest.Instances, manifest.Tokens));
+        Assert.InRange(manifest.MaskedTokens, 1, 11);
+        var share = (manifest.MaskedTokens * 100.0 / 12).ToString("F2", CultureInfo.InvariantCulture);
+        Assert.Contains($"({share} % masked, one packed segment per instance", r.StdOut, StringComparison.Ordinal);
+
+        var s = CliRunner.Run("pretrain-data", "--stats", tmp.File("data"));
+        Assert.True(s.ExitCode == 0, s.StdErr);
+        Assert.Contains($"masked               {share} % of 12 non-special tokens ({manifest.MaskedTokens} predictions", s.StdOut, StringComparison.Ordinal);
     }
 
     [Fact]
