@@ -24,6 +24,8 @@ public sealed class PretrainingManifest
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
         RespectNullableAnnotations = true,
         TypeInfoResolver = new DefaultJsonTypeInfoResolver(),
+        // The default encoder writes "mlm+nsp" as "mlm\u002Bnsp" (and non-ASCII paths as escapes): valid, but not what a reader expects.
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 
     [JsonRequired]

@@ -170,6 +170,23 @@ public class PretrainingDataTests
     }
 
     [Fact]
+    public void Manifest_writes_the_objective_as_typed_and_reads_the_escaped_form_too()
+    {
+        using var tmp = TestPaths.TempDir();
+        var docs = new[] { "Doc one. Doc one again.", "Doc two. Doc two again." };
+        File.WriteAllText(tmp.File("c.txt"), string.Join("\n\n", docs));
+        var (builder, _) = Builder(docs, new PretrainingOptions { DupeFactor = 1 });
+        builder.Build([tmp.File("c.txt")], tmp.File("data"));
+        var path = tmp.File("data/manifest.json");
+        var text = File.ReadAllText(path);
+        Assert.Contains("\"objective\": \"mlm+nsp\"", text, StringComparison.Ordinal);
+
+        // Manifests written before kept the escape; JSON readers take both.
+        File.WriteAllText(path, text.Replace("mlm+nsp", "mlm\\u002Bnsp", StringComparison.Ordinal));
+        Assert.Equal("mlm+nsp", PretrainingManifest.Load(tmp.File("data")).Objective);
+    }
+
+    [Fact]
     public void Vocabulary_mismatch_between_data_and_model_is_an_error()
     {
         using var tmp = TestPaths.TempDir();
