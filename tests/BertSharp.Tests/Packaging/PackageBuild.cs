@@ -22,6 +22,26 @@ internal static class PackageBuild
     public static string GlobalPackages { get; } =
         typeof(PackageBuild).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "NuGetPackageRoot").Value!;
 
+    /// <summary>
+    /// A folder of links to every package of <see cref="GlobalPackages"/> but BertSharp's own, for a consumer build's
+    /// RestoreFallbackFolders: NuGet takes a package from a fallback folder before it asks any source, so a BertSharp 0.1.0
+    /// that a consumer on this machine once restored from elsewhere (an older pack, nuget.org) would shadow the one just
+    /// packed; the links keep libtorch and the rest where they lie instead of extracting them again.
+    /// </summary>
+    public static string FallbackWithoutBertSharp(string dir)
+    {
+        Directory.CreateDirectory(dir);
+        foreach (var package in Directory.GetDirectories(GlobalPackages))
+        {
+            var id = Path.GetFileName(package);
+            if (!id.StartsWith("bertsharp", StringComparison.OrdinalIgnoreCase))
+            {
+                Directory.CreateSymbolicLink(Path.Combine(dir, id), package);
+            }
+        }
+        return dir;
+    }
+
     /// <summary>The library projects that become packages, in dependency order.</summary>
     public static readonly string[] LibraryProjects = ["BertSharp.Tokenizers", "BertSharp", "BertSharp.Training", "BertSharp.Inference"];
 

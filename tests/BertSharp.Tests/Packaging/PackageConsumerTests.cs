@@ -32,7 +32,7 @@ public sealed class PackedLibraries : IDisposable
                     PackageBuild.SourceControl(TestPaths.RepoRoot), PackageBuild.LibraryProjects)
                 .AddTree("samples/PackageConsumer", source)
                 .Add("nuget.config", PackageBuild.OfflineNuGetConfig("PACKAGES").ReplaceLineEndings(" "))
-                .Add("build", "dotnet build " + string.Join(" ", SampleBuildArguments("NUGET"))),
+                .Add("build", "dotnet build " + string.Join(" ", SampleBuildArguments("NUGET", "FALLBACK"))),
             entry =>
             {
                 var packages = Directory.CreateDirectory(Path.Combine(entry, "packages")).FullName;
@@ -40,7 +40,8 @@ public sealed class PackedLibraries : IDisposable
                 var sample = Path.Combine(entry, "PackageConsumer");
                 TestPaths.CopyTree(source, sample);
                 PackageBuild.WriteOfflineNuGetConfig(sample, packages);
-                PackageBuild.Run(sample, "dotnet", ["build", .. SampleBuildArguments(Path.Combine(_root.Path, "nuget"))]);
+                PackageBuild.Run(sample, "dotnet", ["build", .. SampleBuildArguments(Path.Combine(_root.Path, "nuget"),
+                    PackageBuild.FallbackWithoutBertSharp(Path.Combine(_root.Path, "fallback")))]);
             },
             _root.Path);
         Packages = Path.Combine(entry, "packages");
@@ -48,10 +49,10 @@ public sealed class PackedLibraries : IDisposable
     }
 
     // A private global packages folder: a re-packed 0.1.0 must not be shadowed by one extracted by an earlier run; the
-    // machine's own folder is a fallback, so libtorch is used where it lies instead of being extracted again.
-    private static string[] SampleBuildArguments(string restorePackagesPath) =>
+    // machine's own packages but BertSharp's are a fallback, so libtorch is used where it lies instead of being extracted again.
+    private static string[] SampleBuildArguments(string restorePackagesPath, string fallback) =>
         ["PackageConsumer.slnx", "-c", "Release", "--disable-build-servers", "-nologo", "-v:q",
-         $"-p:RestorePackagesPath={restorePackagesPath}", $"-p:RestoreFallbackFolders={PackageBuild.GlobalPackages}"];
+         $"-p:RestorePackagesPath={restorePackagesPath}", $"-p:RestoreFallbackFolders={fallback}"];
 
     /// <summary>The folder holding the .nupkg / .snupkg files.</summary>
     public string Packages { get; }
