@@ -17,6 +17,12 @@ public sealed partial class BertTokenizer
         int maxInputCharsPerWord = 100, int? modelMaxLength = null)
     {
         ArgumentNullException.ThrowIfNull(vocab);
+        // 0 would make every word [UNK]; a length below 1 fits no input. The file readers check the same values by name.
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxInputCharsPerWord, 1);
+        if (modelMaxLength is { } length)
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(length, 1, nameof(modelMaxLength));
+        }
         Vocab = vocab;
         Normalizer = normalizer ?? new NormalizerOptions();
         Specials = specials ?? new SpecialTokens();

@@ -136,6 +136,12 @@ public sealed partial class BertTokenizer
     /// </summary>
     public void Save(string directory)
     {
+        ArgumentNullException.ThrowIfNull(directory);
+        if (File.Exists(directory))
+        {
+            // Directory.CreateDirectory's own IOException says only that the file "already exists".
+            throw new BertSharpException($"{directory}: is a file; expected a directory to write the tokenizer files into.");
+        }
         Directory.CreateDirectory(directory);
         Vocab.Save(Path.Combine(directory, "vocab.txt"));
         TokenizerJsonWriter.Write(this, Path.Combine(directory, "tokenizer.json"));

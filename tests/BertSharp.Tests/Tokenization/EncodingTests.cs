@@ -204,4 +204,14 @@ public class EncodingTests
         Assert.Equal(["[UNK]"], Tok.Tokenize(word));
         Assert.NotEqual(["[UNK]"], Tok.Tokenize(word[..100]));
     }
+
+    [Fact]
+    public void Limits_below_one_are_refused_naming_the_parameter()
+    {
+        // maxInputCharsPerWord 0 made every word [UNK]; a model_max_length of -5 was kept and written by Save.
+        Assert.Equal("maxInputCharsPerWord", Assert.Throws<ArgumentOutOfRangeException>(() => new BertTokenizer(Tok.Vocab, maxInputCharsPerWord: 0)).ParamName);
+        Assert.Equal("modelMaxLength", Assert.Throws<ArgumentOutOfRangeException>(() => new BertTokenizer(Tok.Vocab, modelMaxLength: -5)).ParamName);
+        Assert.Equal("modelMaxLength", Assert.Throws<ArgumentOutOfRangeException>(() => Tok.WithModelMaxLength(0)).ParamName);
+        Assert.Equal(["a"], new BertTokenizer(Tok.Vocab, maxInputCharsPerWord: 1, modelMaxLength: 1).Tokenize("a"));
+    }
 }

@@ -35,6 +35,16 @@ public class TokenizerFilesTests
         Assert.True(JsonNode.DeepEquals(original, saved), "saved tokenizer.json differs from HF's");
     }
 
+    [Fact]
+    public void Save_onto_a_file_is_refused_naming_it_and_leaves_it_alone()
+    {
+        using var dir = TestPaths.TempDir();
+        File.WriteAllText(dir.File("afile"), "mine");
+        var e = Assert.Throws<BertSharpException>(() => TokenizationFixtures.Uncased.Save(dir.File("afile")));
+        Assert.Equal($"{dir.File("afile")}: is a file; expected a directory to write the tokenizer files into.", e.Message);
+        Assert.Equal("mine", File.ReadAllText(dir.File("afile")));
+    }
+
     [Theory]
     [InlineData("bert-base-uncased")]
     [InlineData("bert-base-cased")]
