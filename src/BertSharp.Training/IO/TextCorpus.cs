@@ -38,7 +38,8 @@ public static class TextCorpus
             var index = Array.IndexOf(header, name);
             if (index < 0)
             {
-                throw new BertSharpException($"{path}: no column '{name}' in the header ({string.Join(",", header)}).");
+                var expected = column is null ? "a column 'review' or 'text'" : $"a column '{column}'";
+                throw new BertSharpException($"{path}: expected {expected} in the header; it has {string.Join(",", header)}.");
             }
             while (reader.Read())
             {
