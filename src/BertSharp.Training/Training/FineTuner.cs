@@ -43,8 +43,8 @@ public static class FineTuner
     private static readonly string[] ModelEntries =
         ["config.json", "model.safetensors", "training_args.json", "metrics.json", .. BertPretrained.TokenizerFiles];
 
-    /// <summary>A fine-tuning run, and the model directory it turns into at the end.</summary>
-    private static readonly OutputKind Kind = RunDirectory.Kind("a fine-tuned model", ModelEntries);
+    /// <summary>A fine-tuning run, and the model directory it turns into at the end (every task's: <see cref="HeadFineTuner"/> too).</summary>
+    internal static readonly OutputKind Kind = RunDirectory.Kind("a fine-tuned model", ModelEntries);
 
     /// <summary>
     /// Runs (or, with <see cref="TrainingOptions.Resume"/>, continues) a fine-tuning; bad input throws

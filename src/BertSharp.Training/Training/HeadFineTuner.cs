@@ -32,12 +32,6 @@ public sealed record HeadFineTuneResult(string OutputDir, IReadOnlyList<double> 
 /// </summary>
 public static class HeadFineTuner
 {
-    private static readonly string[] ModelEntries =
-        ["config.json", "model.safetensors", "training_args.json", "metrics.json", .. BertPretrained.TokenizerFiles];
-
-    /// <summary>A fine-tuning run, and the model directory it turns into at the end.</summary>
-    private static readonly OutputKind Kind = RunDirectory.Kind("a fine-tuned model", ModelEntries);
-
     /// <summary>
     /// Runs (or, with <see cref="TrainingOptions.Resume"/>, continues) a fine-tuning; bad input throws
     /// <see cref="BertSharpException"/> before any output exists. Cancellation stops between steps with
@@ -65,7 +59,7 @@ public static class HeadFineTuner
         var batchSize = o.EffectiveBatchSize;
         DataParallelRun.CheckBatchSize(comm, batchSize);
         var outputExisted = Directory.Exists(t.OutputDir);
-        var checkpoint = RunDirectory.Check(t.OutputDir, t.Resume, t.Overwrite, Kind);
+        var checkpoint = RunDirectory.Check(t.OutputDir, t.Resume, t.Overwrite, FineTuner.Kind);
         var source = ClassifierCheckpoint.Describe(t.ModelDir, t.ConfigPreset, t.VocabPath, t.Lowercase);
         ParameterFreezing.Check(t.FreezeEncoder, t.FreezeLayers, source.Config.NumHiddenLayers);
         var length = source.Length(t.MaxLength, o.DefaultMaxLength);
@@ -130,7 +124,7 @@ public static class HeadFineTuner
             Args = args,
             Settings = settings,
             TotalSteps = totalSteps,
-            Kind = Kind,
+            Kind = FineTuner.Kind,
             Start = (recipe.TrainExamples, recipe.ValidationExamples, warmup, parameters, frozen?.Trainable ?? parameters, device.ToString()),
             MetricsExtra = new Dictionary<string, object?> { ["split"] = "validation", ["task"] = o.TaskName },
             PlotSeries = [new("training loss (per step)", "train", "loss")],
