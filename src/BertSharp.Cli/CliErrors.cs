@@ -86,14 +86,21 @@ public static partial class CliErrors
     /// <summary>A library message as the CLI says it: fields named by their flags.</summary>
     public static string Describe(BertSharpException e) => OneLine((e ?? throw new ArgumentNullException(nameof(e))).Render(FlagOf));
 
-    public static int Report(Exception e)
+    /// <summary>The failure a wrapper (a task's AggregateException, a type initializer, a reflection call) carries.</summary>
+    internal static Exception Root(Exception e)
     {
-        var root = e;
+        var root = e ?? throw new ArgumentNullException(nameof(e));
         while (root is AggregateException { InnerException: not null } or TypeInitializationException { InnerException: not null }
                or System.Reflection.TargetInvocationException { InnerException: not null })
         {
             root = root.InnerException!;
         }
+        return root;
+    }
+
+    public static int Report(Exception e)
+    {
+        var root = Root(e);
         switch (root)
         {
             case ForeignOutputException f:

@@ -130,6 +130,37 @@ internal static partial class CliInput
     }
 
     /// <summary>
+    /// An output the command could not write, said as the option that named it (<c>--plot /proc/x.png: cannot be written
+    /// (no such file or directory).</c>), or null when no option's path holds it. A file written inside a directory option
+    /// (a run's checkpoint) is named under that option.
+    /// </summary>
+    public static BertSharpException? DescribeWriteFailure(ParseResult parse, IO.OutputWriteException failure)
+    {
+        ArgumentNullException.ThrowIfNull(parse);
+        ArgumentNullException.ThrowIfNull(failure);
+        var target = Path.GetFullPath(failure.Path);
+        var candidates = parse.CommandResult.Children
+            .Select(child => child switch
+            {
+                OptionResult o when o.Tokens.Count == 1 => (Name: o.Option.Name, Value: o.Tokens[0].Value),
+                ArgumentResult a when a.Tokens.Count == 1 => (Name: a.Argument.Name, Value: a.Tokens[0].Value),
+                _ => (Name: "", Value: ""),
+            })
+            .Where(c => c.Name.Length > 0 && !string.IsNullOrWhiteSpace(c.Value))
+            .Select(c => (c.Name, c.Value, Full: Path.TrimEndingDirectorySeparator(Path.GetFullPath(c.Value))))
+            .ToList();
+        if (candidates.FirstOrDefault(c => c.Full == target) is { Name.Length: > 0 } exact)
+        {
+            return new BertSharpException($"{exact.Name} {exact.Value}: cannot be written ({failure.Reason}).", failure);
+        }
+        var parent = candidates.Where(c => target.StartsWith(c.Full + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+            .OrderByDescending(c => c.Full.Length).FirstOrDefault();
+        return parent.Name is { Length: > 0 }
+            ? new BertSharpException($"{parent.Name} {parent.Value}: {failure.Path} cannot be written ({failure.Reason}).", failure)
+            : null;
+    }
+
+    /// <summary>
     /// The one-line message of a command line System.CommandLine could not parse: its first error, a value that is not of
     /// the option's type first (the most specific), a missing required option last. System.CommandLine's own messages name
     /// .NET types ("as expected type 'System.Nullable`1[System.Int32]'") and span lines; they are said here as the CLI says

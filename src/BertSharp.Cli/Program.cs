@@ -36,7 +36,15 @@ public static class Program
         {
             DataParallelRank.RefuseUnlessDataParallel(parse, DistributedEnvironment.Launcher()?.Size ?? 1);
         }
-        return parse.Invoke(configuration);
+        try
+        {
+            return parse.Invoke(configuration);
+        }
+        catch (Exception e) when (CliErrors.Root(e) is IO.OutputWriteException w && CliInput.DescribeWriteFailure(parse, w) is { } named)
+        {
+            // The library names the path; the user typed it after a flag, and the flag says which output it was.
+            throw named;
+        }
     }
 
     /// <summary>

@@ -6,6 +6,7 @@ using BertSharp.Checkpoints;
 using BertSharp.Inference;
 using BertSharp.IO;
 using BertSharp.Modeling;
+using BertSharp.Runtime;
 using BertSharp.Cli.Visualization;
 using BertSharp.Visualization;
 using TorchSharp;
@@ -95,40 +96,47 @@ internal static class EmbedCommand
                 labels = EmbedInput.NameLabels(labels, pipe.Model.Config.Id2Label);
                 vectors = pipe.Embed(texts, options with { MaxLength = length.Length });
             }
-            if (ext == ".jsonl")
-            {
-                WriteJsonl(outPath, texts, labels, vectors);
-            }
-            else
-            {
-                WriteSafeTensors(outPath, labels, vectors, options);
-            }
-            Console.Out.WriteLine($"wrote {vectors.Length:N0} embeddings of dimension {vectors[0].Length} to {outPath}");
-            if (p.GetValue(plot) is { } plotPath)
+            // The plot is drawn before either file is written, and both are renamed into place together: a plot that
+            // cannot be written must not leave the embeddings file of a failed command behind.
+            byte[]? image = null;
+            if (p.GetValue(plot) is not null)
             {
                 var tsne = p.GetValue(method) == "tsne";
                 var title = $"{(tsne ? "t-SNE" : "PCA")} of {vectors.Length:N0} {options.Pooling.ToString().ToLowerInvariant()}-pooled embeddings";
                 if (tsne)
                 {
-                    var xy = Tsne.Fit(vectors, tsneOptions);
-                    EmbeddingPlot.Save(plotPath, xy, labels, title, "t-SNE 1", "t-SNE 2");
+                    image = EmbeddingPlot.Png(Tsne.Fit(vectors, tsneOptions), labels, title, "t-SNE 1", "t-SNE 2");
                 }
                 else
                 {
                     var pca = Pca.Fit(vectors);
                     string Axis(int c) => $"PC{c + 1} ({pca.ExplainedVarianceRatio[c] * 100:0.0} % of variance)";
-                    EmbeddingPlot.Save(plotPath, pca.Projection, labels, title, Axis(0), Axis(1));
+                    image = EmbeddingPlot.Png(pca.Projection, labels, title, Axis(0), Axis(1));
                 }
-                Console.Out.WriteLine($"wrote {plotPath}");
+            }
+            using var tensor = ext == ".safetensors" ? EmbeddingsTensor(vectors) : null;
+            var files = new List<(string, Action<Stream>)>
+            {
+                (outPath, tensor is null ? s => WriteJsonl(s, texts, labels, vectors) : s => WriteSafeTensors(s, tensor, labels, options)),
+            };
+            if (image is not null)
+            {
+                files.Add((p.GetValue(plot)!, s => s.Write(image)));
+            }
+            AtomicFile.WriteFiles(files);
+            Console.Out.WriteLine($"wrote {vectors.Length:N0} embeddings of dimension {vectors[0].Length} to {outPath}");
+            if (image is not null)
+            {
+                Console.Out.WriteLine($"wrote {p.GetValue(plot)}");
             }
             return 0;
         });
         return cmd;
     }
 
-    private static void WriteJsonl(string path, List<string> texts, List<string>? labels, float[][] vectors)
+    private static void WriteJsonl(Stream output, List<string> texts, List<string>? labels, float[][] vectors)
     {
-        var sb = new StringBuilder();
+        using var w = new StreamWriter(output, new UTF8Encoding(false), leaveOpen: true);
         for (var i = 0; i < texts.Count; i++)
         {
             var row = new JsonObject { ["text"] = texts[i] };
@@ -137,15 +145,19 @@ internal static class EmbedCommand
                 row["label"] = labels[i];
             }
             row["embedding"] = new JsonArray([.. vectors[i].Select(v => JsonValue.Create(v))]);
-            sb.Append(row.ToJsonString(CliJson.Options)).Append('\n');
+            w.Write(row.ToJsonString(CliJson.Options));
+            w.Write('\n');
         }
-        AtomicFile.WriteAllText(path, sb.ToString());
     }
 
-    private static void WriteSafeTensors(string path, List<string>? labels, float[][] vectors, FeatureExtractionOptions o)
+    private static torch.Tensor EmbeddingsTensor(float[][] vectors)
     {
-        var flat = vectors.SelectMany(v => v).ToArray();
-        using var t = torch.tensor(flat, [vectors.Length, vectors[0].Length]);
+        TorchRuntime.EnsureLoaded();
+        return torch.tensor(vectors.SelectMany(v => v).ToArray(), [vectors.Length, vectors[0].Length]);
+    }
+
+    private static void WriteSafeTensors(Stream output, torch.Tensor embeddings, List<string>? labels, FeatureExtractionOptions o)
+    {
         var metadata = new Dictionary<string, string>
         {
             ["pooling"] = o.Pooling.ToString().ToLowerInvariant(),
@@ -155,6 +167,6 @@ internal static class EmbedCommand
         {
             metadata["labels"] = JsonSerializer.Serialize(labels);
         }
-        SafeTensors.Save(path, new Dictionary<string, torch.Tensor> { ["embeddings"] = t }, metadata);
+        SafeTensorsWriter.Write(output, new Dictionary<string, torch.Tensor> { ["embeddings"] = embeddings }, metadata);
     }
 }

@@ -1,4 +1,3 @@
-using BertSharp.IO;
 using ScottPlot;
 
 namespace BertSharp.Cli.Visualization;
@@ -24,20 +23,16 @@ internal static class EmbeddingPlot
     public static (Color Color, MarkerShape Shape) Style(int group) =>
         (Palette.GetColor(group), Shapes[group / Palette.Colors.Length % Shapes.Length]);
 
-    /// <summary>Writes a PNG (900×700) atomically.</summary>
-    /// <param name="path">Output file.</param>
+    /// <summary>The plot as a PNG (900×700), drawn in memory so that it is complete before any output is written.</summary>
     /// <param name="xy">[n][2] coordinates.</param>
     /// <param name="labels">Label per point (same order), or null for one colour.</param>
     /// <param name="title">Plot title.</param>
     /// <param name="xLabel">Horizontal axis label (e.g. "PC1 (12.3 % of variance)").</param>
     /// <param name="yLabel">Vertical axis label.</param>
-    public static void Save(string path, IReadOnlyList<double[]> xy, IReadOnlyList<string>? labels, string title, string? xLabel = null, string? yLabel = null)
-    {
-        var bytes = Build(xy, labels, title, xLabel, yLabel).GetImageBytes(900, 700, ImageFormat.Png);
-        AtomicFile.Write(path, s => s.Write(bytes));
-    }
+    internal static byte[] Png(IReadOnlyList<double[]> xy, IReadOnlyList<string>? labels, string title, string? xLabel = null, string? yLabel = null) =>
+        Build(xy, labels, title, xLabel, yLabel).GetImageBytes(900, 700, ImageFormat.Png);
 
-    /// <summary>The plot <see cref="Save"/> draws.</summary>
+    /// <summary>The plot <see cref="Png"/> draws.</summary>
     internal static Plot Build(IReadOnlyList<double[]> xy, IReadOnlyList<string>? labels, string title, string? xLabel = null, string? yLabel = null)
     {
         ArgumentNullException.ThrowIfNull(xy);

@@ -28,28 +28,66 @@ public static class AtomicFile
 {
     private static readonly Regex TempName = new(@"^\.(?<name>.+)\.(?<id>[0-9a-f]{8})\.tmp$", RegexOptions.CultureInvariant);
     private static readonly Regex OldName = new(@"^(?<name>.+)\.(?<id>[0-9a-f]{8})\.old$", RegexOptions.CultureInvariant);
+    private static readonly Regex QuotedPath = new(@"'(?<path>[^']+)'", RegexOptions.CultureInvariant);
 
     /// <summary>Writes a file through <paramref name="write"/> into a temp file, then renames it over <paramref name="path"/>.</summary>
-    public static void Write(string path, Action<Stream> write)
+    /// <exception cref="OutputWriteException">The file could not be written (its directory refuses new files, the disk is full, ...).</exception>
+    public static void Write(string path, Action<Stream> write) => WriteFiles([(path, write)]);
+
+    /// <summary>
+    /// Writes several files that belong together (a command's outputs): each is written into its temp file first, and
+    /// they are renamed into place only when all of them are complete, so a failure while writing any one leaves every
+    /// target as it was.
+    /// </summary>
+    /// <exception cref="OutputWriteException">A file could not be written (its directory refuses new files, the disk is full, ...).</exception>
+    public static void WriteFiles(IReadOnlyList<(string Path, Action<Stream> Write)> files)
     {
-        var full = Path.GetFullPath(path);
-        var dir = Path.GetDirectoryName(full)!;
-        Directory.CreateDirectory(dir);
-        var tmp = TempPath(full, NewId());
+        ArgumentNullException.ThrowIfNull(files);
+        var staged = new List<(string Path, string Full, string Tmp)>(files.Count);
         try
         {
-            using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
+            foreach (var (path, write) in files)
             {
-                write(fs);
-                fs.Flush(flushToDisk: true);
+                ArgumentNullException.ThrowIfNull(path);
+                ArgumentNullException.ThrowIfNull(write);
+                var full = Path.GetFullPath(path);
+                var tmp = TempPath(full, NewId());
+                staged.Add((path, full, tmp));
+                var writing = false;
+                try
+                {
+                    Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+                    using var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16);
+                    writing = true;
+                    write(fs);
+                    writing = false;
+                    fs.Flush(flushToDisk: true);
+                }
+                catch (Exception e) when (IsWriteFailure(e, tmp, own: !writing))
+                {
+                    throw Failure(path, full, tmp, e);
+                }
             }
-            File.Move(tmp, full, overwrite: true);
+            foreach (var (path, full, tmp) in staged)
+            {
+                try
+                {
+                    File.Move(tmp, full, overwrite: true);
+                }
+                catch (Exception e) when (IsWriteFailure(e, tmp, own: true))
+                {
+                    throw Failure(path, full, tmp, e);
+                }
+            }
         }
         finally
         {
-            if (File.Exists(tmp))
+            foreach (var (_, _, tmp) in staged)
             {
-                File.Delete(tmp);
+                if (File.Exists(tmp))
+                {
+                    File.Delete(tmp);
+                }
             }
         }
     }
@@ -77,6 +115,7 @@ public static class AtomicFile
     /// </param>
     /// <exception cref="ForeignOutputException">The directory holds entries BertSharp did not write and <paramref name="overwrite"/> is false.</exception>
     /// <exception cref="OtherOutputException">The directory holds BertSharp output that is not <paramref name="kind"/>.</exception>
+    /// <exception cref="OutputWriteException">The directory could not be written (its parent refuses new entries, the disk is full, ...).</exception>
     public static void WriteDirectory(string directory, Action<string> fill, bool overwrite = false, OutputKind? kind = null)
     {
         var full = Normalize(directory);
@@ -89,12 +128,22 @@ public static class AtomicFile
         }
         var id = NewId();
         var tmp = TempPath(full, id);
-        Directory.CreateDirectory(tmp);
-        string? old = null;
-        var published = false;
         try
         {
+            Directory.CreateDirectory(tmp);
+        }
+        catch (Exception e) when (IsWriteFailure(e, tmp, own: true))
+        {
+            throw Failure(directory, full, tmp, e);
+        }
+        string? old = null;
+        var published = false;
+        var filling = false;
+        try
+        {
+            filling = true;
             fill(tmp);
+            filling = false;
             var entries = Directory.EnumerateFileSystemEntries(tmp).Select(Path.GetFileName).OfType<string>().ToList();
             OutputDirectory.WriteMarker(tmp, entries); // last: from here on the tmp is complete (S1)
             if (target.ForeignEntries.Count > 0)
@@ -121,6 +170,10 @@ public static class AtomicFile
             {
                 Directory.Delete(old, recursive: true); // S4
             }
+        }
+        catch (Exception e) when (IsWriteFailure(e, tmp, own: !filling))
+        {
+            throw Failure(directory, full, tmp, e);
         }
         finally
         {
@@ -215,6 +268,32 @@ public static class AtomicFile
     internal static bool IsLeftoverOf(string entryName, Func<string, bool> ownedName) =>
         (TempName.Match(entryName) is { Success: true } t && ownedName(t.Groups["name"].Value))
         || (OldName.Match(entryName) is { Success: true } o && ownedName(o.Groups["name"].Value));
+
+    /// <summary>
+    /// Whether <paramref name="e"/> is a failure to write the output: any I/O failure of the writer's own file operations,
+    /// and one of the caller's code that names the temp file (a full disk); others (reading an input) are the caller's own.
+    /// </summary>
+    private static bool IsWriteFailure(Exception e, string tmp, bool own) =>
+        e is IOException or UnauthorizedAccessException && (own || e.Message.Contains(tmp, StringComparison.Ordinal));
+
+    /// <summary>
+    /// The failure said of the output the caller asked for: .NET's messages name the temp sibling
+    /// (<c>/out/.x.png.1a2b3c4d.tmp: not found</c>), a name the caller never gave and that is gone by the time it is read.
+    /// </summary>
+    private static OutputWriteException Failure(string path, string full, string tmp, Exception e)
+    {
+        string Shown(string p) => p.StartsWith(tmp, StringComparison.Ordinal) ? full + p[tmp.Length..] : p;
+        string? Quoted() => QuotedPath.Match(e.Message) is { Success: true } m ? m.Groups["path"].Value : null;
+        var (where, reason) = e switch
+        {
+            OutputWriteException w => (Path.GetFullPath(w.Path), w.Reason),
+            UnauthorizedAccessException => (Quoted(), "permission denied"),
+            FileNotFoundException or DirectoryNotFoundException => (Quoted(), "no such file or directory"),
+            _ => (null, e.Message.Replace(tmp, full, StringComparison.Ordinal).TrimEnd('.', ' ')),
+        };
+        where = where is null ? null : Shown(where);
+        return new OutputWriteException(path, where is null || where == full ? reason : $"{where}: {reason}", e);
+    }
 
     internal static string NewId() => Guid.NewGuid().ToString("N")[..8];
 

@@ -300,4 +300,20 @@ public class CliBoundsTests
         Assert.Equal(["afile.txt", "dir", "in.txt"], Directory.GetFileSystemEntries(tmp.Path).Select(Path.GetFileName).Order(StringComparer.Ordinal));
         Assert.Empty(Directory.GetFileSystemEntries(tmp.File("dir")));
     }
+
+    // The system refuses these only when they are written: .NET's error named the temp sibling ("/proc/.x.png.353300d3.tmp:
+    // not found"), and embed had already written (and announced) its embeddings file when the plot failed.
+    [Fact]
+    public void Outputs_the_system_refuses_are_named_by_their_flag_and_nothing_is_written()
+    {
+        using var tmp = TestPaths.TempDir();
+        File.WriteAllText(tmp.File("in.txt"), "The cat sat on the mat.\nA dog barked.\n");
+        Assert.Equal("error: --plot /proc/x.png: cannot be written (no such file or directory).",
+            CliRunner.Run("embed", "--model", Classifier, "--input", tmp.File("in.txt"), "--output", tmp.File("e.jsonl"), "--plot", "/proc/x.png").AssertOneLineError());
+        Assert.Equal("error: --output /proc/sub/e.jsonl: cannot be written (/proc/sub: no such file or directory).",
+            CliRunner.Run("embed", "--model", Classifier, "--input", tmp.File("in.txt"), "--output", "/proc/sub/e.jsonl", "--plot", tmp.File("x.png")).AssertOneLineError());
+        Assert.Equal("error: --output /proc/t.jsonl: cannot be written (no such file or directory).",
+            CliRunner.Run("tokenize", "--vocab", Path.Combine(Classifier, "vocab.txt"), "--input", tmp.File("in.txt"), "--output", "/proc/t.jsonl").AssertOneLineError());
+        Assert.Equal(["in.txt"], Directory.GetFileSystemEntries(tmp.Path).Select(Path.GetFileName));
+    }
 }

@@ -192,4 +192,45 @@ public class AtomicDirectoryTests
         Assert.Equal(["checkpoint-2", "train_log.jsonl"], Siblings(run));
         Assert.Equal("two", Content(Path.Combine(run, "checkpoint-2")));
     }
+
+    // .NET names the temp sibling a write goes through ("/proc/.x.png.1a2b3c4d.tmp: not found"): a name the caller never gave.
+    [Fact]
+    public void A_file_or_directory_that_cannot_be_written_is_named_as_the_caller_gave_it()
+    {
+        using var tmp = TestPaths.TempDir();
+        File.WriteAllText(tmp.File("afile"), "x");
+        var file = Assert.Throws<OutputWriteException>(() => AtomicFile.WriteAllText("/proc/x.txt", "x"));
+        Assert.Equal("/proc/x.txt", file.Path);
+        Assert.Equal("/proc/x.txt: cannot be written (no such file or directory).", file.Message);
+        var underFile = Assert.Throws<OutputWriteException>(() => AtomicFile.WriteAllText(tmp.File("afile/x.txt"), "x"));
+        Assert.StartsWith(tmp.File("afile/x.txt") + ": cannot be written (", underFile.Message, StringComparison.Ordinal);
+        var dir = Assert.Throws<OutputWriteException>(() => AtomicFile.WriteDirectory("/proc/model", d => Fill(d, "new")));
+        Assert.Equal("/proc/model: cannot be written (no such file or directory).", dir.Message);
+        foreach (var e in new Exception[] { file, underFile, dir })
+        {
+            Assert.DoesNotContain(".tmp", e.Message, StringComparison.Ordinal);
+        }
+        Assert.Equal(["afile"], Siblings(tmp.Path));
+    }
+
+    [Fact]
+    public void Files_written_together_are_renamed_into_place_only_when_all_are_complete()
+    {
+        using var tmp = TestPaths.TempDir();
+        File.WriteAllText(tmp.File("a.jsonl"), "old");
+        // The disk filling up while the second file is written: .NET says so naming the temp file.
+        var e = Assert.Throws<OutputWriteException>(() => AtomicFile.WriteFiles(
+        [
+            (tmp.File("a.jsonl"), s => s.Write("new"u8)),
+            (tmp.File("b.png"), s => throw new IOException($"No space left on device : '{((FileStream)s).Name}'")),
+        ]));
+        Assert.Equal($"{tmp.File("b.png")}: cannot be written (No space left on device : '{tmp.File("b.png")}').", e.Message);
+        Assert.Equal("old", File.ReadAllText(tmp.File("a.jsonl")));
+        Assert.Equal(["a.jsonl"], Siblings(tmp.Path));
+        // A failure of the caller's own (reading an input) is its own, not the output's.
+        Assert.Throws<FileNotFoundException>(() => AtomicFile.WriteFiles([(tmp.File("c.txt"), _ => File.ReadAllText(tmp.File("missing.txt")))]));
+        AtomicFile.WriteFiles([(tmp.File("a.jsonl"), s => s.Write("new"u8)), (tmp.File("b.png"), s => s.Write("png"u8))]);
+        Assert.Equal(["a.jsonl", "b.png"], Siblings(tmp.Path));
+        Assert.Equal("new", File.ReadAllText(tmp.File("a.jsonl")));
+    }
 }

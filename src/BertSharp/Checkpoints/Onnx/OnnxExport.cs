@@ -91,7 +91,11 @@ public static class OnnxExport
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             // The system's message names a temp file or none ("Access to the path ... is denied"): the output is what to fix.
-            throw new BertSharpException($"{path}: cannot write the ONNX export ({e.Message.TrimEnd('.')}).", e);
+            // AtomicFile's already names the file it could not write: the graph (this path) or its data beside it.
+            var reason = e is OutputWriteException w
+                ? System.IO.Path.GetFullPath(w.Path) == full ? w.Reason : $"{w.Path}: {w.Reason}"
+                : e.Message.TrimEnd('.');
+            throw new BertSharpException($"{path}: cannot write the ONNX export ({reason}).", e);
         }
         RemoveStaleDataFiles(full, previousData, dataName);
         var ops = onnx.Graph.Node.GroupBy(n => n.Domain is "" or "ai.onnx" ? n.OpType : n.Domain + ":" + n.OpType)
