@@ -36,7 +36,7 @@ internal static class EmbedCommand
         var method = new Option<string>("--method") { Description = "Projection for --plot: pca or tsne.", DefaultValueFactory = _ => "pca" };
         method.AcceptOnlyFromAmong("pca", "tsne");
         var seed = CommonOptions.Seed(42, "t-SNE seed.");
-        var perplexity = new Option<double>("--perplexity") { Description = "t-SNE perplexity (at least 1; lowered to (n - 1) / 3 for n texts when larger).", DefaultValueFactory = _ => 30 };
+        var perplexity = new Option<double>("--perplexity") { Description = "t-SNE perplexity (at least 1; lowered to max(1, (n - 1) / 3) for n texts when larger: 1 for up to 4 texts).", DefaultValueFactory = _ => 30 };
         var cmd = new Command("embed", "Compute sentence embeddings (CLS or mean pooling) for a file; optionally plot them with PCA or t-SNE.")
         {
             model, input, output, textColumn, labelColumn, task, pooling, normalize, maxLength, batch, plot, method, seed, perplexity, device, threads,

@@ -45,6 +45,24 @@ public sealed class TsneTests
         Assert.NotEqual(a.SelectMany(r => r), c.SelectMany(r => r));
     }
 
+    // The help and docs said "(n - 1) / 3": for 2 to 4 texts that is below 1, which Validate refuses from the user; the code
+    // lowers to max(1, (n - 1) / 3).
+    [Fact]
+    public void A_perplexity_too_large_for_the_points_is_lowered_to_at_least_one_as_the_help_says()
+    {
+        var rng = new Random(2);
+        List<float[]> Points(int n) => [.. Enumerable.Range(0, n).Select(_ => Enumerable.Range(0, 4).Select(_ => (float)Normal(rng)).ToArray())];
+        double[] Map(List<float[]> points, double perplexity) => [.. Tsne.Fit(points, new TsneOptions(Perplexity: perplexity, Iterations: 50, Seed: 1)).SelectMany(r => r)];
+        var three = Points(3);
+        Assert.Equal(Map(three, 1), Map(three, 30));
+        var ten = Points(10);
+        Assert.Equal(Map(ten, 3), Map(ten, 30));
+        Assert.NotEqual(Map(ten, 1), Map(ten, 30));
+        Assert.Contains("lowered to max(1, (n - 1) / 3) for n texts when larger", Infrastructure.CliRunner.Run("embed", "--help").StdOut, StringComparison.Ordinal);
+        Assert.Contains("lowered to max(1, (n − 1) / 3) for n texts when larger",
+            File.ReadAllText(Path.Combine(Infrastructure.TestPaths.RepoRoot, "docs", "serving.md")).ReplaceLineEndings(" "), StringComparison.Ordinal);
+    }
+
     // For each point the calibrated conditional distribution has entropy log(perplexity); the joint P is symmetric and sums to 1.
     [Fact]
     public void Affinities_are_symmetric_and_normalised()
