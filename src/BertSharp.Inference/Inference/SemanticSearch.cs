@@ -53,9 +53,11 @@ public sealed class SemanticSearch
     public FeatureExtractionOptions? Options { get; private init; }
 
     /// <summary>The <paramref name="topK"/> corpus texts most similar to <paramref name="query"/>, best first (ties: corpus order).</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="topK"/> is below 1 (checked before the query is embedded).</exception>
     public IReadOnlyList<SearchHit> Search(string query, int topK = 5)
     {
         ArgumentNullException.ThrowIfNull(query);
+        ArgumentOutOfRangeException.ThrowIfLessThan(topK, 1);
         if (Pipeline is null || Options is null)
         {
             throw new InvalidOperationException("this search was built from embeddings; pass the query's embedding to Search(float[], int).");
@@ -64,13 +66,11 @@ public sealed class SemanticSearch
     }
 
     /// <summary>The <paramref name="topK"/> corpus texts whose embeddings are most similar (cosine) to <paramref name="query"/>, best first.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="topK"/> is below 1.</exception>
     public IReadOnlyList<SearchHit> Search(float[] query, int topK = 5)
     {
         ArgumentNullException.ThrowIfNull(query);
-        if (topK < 1)
-        {
-            throw new BertSharpException($"top-k {topK}: expected at least 1.");
-        }
+        ArgumentOutOfRangeException.ThrowIfLessThan(topK, 1);
         if (_unit.Length > 0 && query.Length != _unit[0].Length)
         {
             throw new ArgumentException($"query of dimension {query.Length}, corpus of dimension {_unit[0].Length}", nameof(query));

@@ -26,6 +26,21 @@ public class SemanticSearchTests
             "--query", "a text", "--queries", tmp.File("queries.txt")).AssertOneLineError());
     }
 
+    // The library refused topK 0 as "top-k 0: expected at least 1." (the CLI's flag) in a BertSharpException (bad user input).
+    [Fact]
+    public void A_top_k_below_one_is_an_argument_error_naming_the_parameter()
+    {
+        var search = new SemanticSearch(["east", "north"], [[1, 0], [0, 1]]);
+        foreach (var topK in new[] { 0, -1 })
+        {
+            var e = Assert.Throws<ArgumentOutOfRangeException>(() => search.Search([1f, 0f], topK));
+            Assert.Equal("topK", e.ParamName);
+            Assert.Equal(topK, e.ActualValue);
+        }
+        // Before the query would be embedded: this search has no pipeline, which the text overload otherwise reports first.
+        Assert.Equal("topK", Assert.Throws<ArgumentOutOfRangeException>(() => search.Search("east", 0)).ParamName);
+    }
+
     [Fact]
     public void Ranks_by_cosine_similarity_best_first_ties_in_corpus_order()
     {
@@ -42,7 +57,6 @@ public class SemanticSearchTests
         Assert.Equal(-2 / Math.Sqrt(5), hits[4].Score, 6);
         Assert.Equal([2, 0], search.Search([2f, 1f], topK: 2).Select(h => h.Index));
         Assert.Equal(5, search.Search([2f, 1f], topK: 50).Count);
-        Assert.Throws<BertSharpException>(() => search.Search([2f, 1f], topK: 0));
         Assert.Throws<InvalidOperationException>(() => search.Search("a text needs a pipeline"));
     }
 
