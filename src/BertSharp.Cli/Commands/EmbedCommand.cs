@@ -24,7 +24,8 @@ internal static class EmbedCommand
         var textColumn = DataOptions.TextColumnOption("Text field of .jsonl/.csv/.tsv input.", () => "text");
         var labelColumn = new Option<string?>("--label-column") { Description = "Label field: kept in the output and used to colour the plot." };
         var task = DataOptions.TaskOption(
-            "Read --input in a task's format (imdb, cola, sst2, mrpc): its text column, and its label names (0 → negative ...) in the output and the plot legend.");
+            "Read --input in a task's format (imdb, cola, sst2, mrpc): its text column, and its label names (0 → negative ...) in the output and the plot legend. " +
+            "A pair task's two sentences (mrpc) are embedded as one text, joined by a space (not a [SEP] pair), which is the output's text.");
         var pooling = new Option<string>("--pooling") { Description = "cls or mean (over real tokens).", DefaultValueFactory = _ => "cls" };
         pooling.AcceptOnlyFromAmong("cls", "mean");
         var normalize = new Option<bool>("--normalize") { Description = "Scale every embedding to unit L2 norm." };

@@ -30,6 +30,10 @@ internal static class EmbedInput
     }
 
     /// <summary>Texts and label names of a file in a task's format (the reader names built-in tasks' labels: 0 → negative).</summary>
+    /// <remarks>
+    /// A sentence pair (mrpc) is one text, its sentences joined by a space: a bi-encoder embeds single texts (as
+    /// sentence-transformers does), and the text is what the output and the search results show.
+    /// </remarks>
     public static (List<string> Texts, List<string>? Labels) ReadTask(string path, string taskName)
     {
         var data = DatasetReader.Read(path, TaskSpec.Get(taskName), requireLabels: false);

@@ -15,7 +15,8 @@ internal static class SearchCommand
         var query = new Option<string[]>("--query") { Description = "A text to find neighbours of (repeat for several)." };
         var queries = new Option<string?>("--queries") { Description = "A .txt file of queries, one per line." };
         var textColumn = DataOptions.TextColumnOption("Text field of a .jsonl/.csv/.tsv corpus.", () => "text");
-        var task = DataOptions.TaskOption("Read --corpus in a task's format (imdb, cola, sst2, mrpc).");
+        var task = DataOptions.TaskOption(
+            "Read --corpus in a task's format (imdb, cola, sst2, mrpc). A pair task's two sentences (mrpc) are one corpus text, joined by a space (not a [SEP] pair).");
         var topK = CommonOptions.TopK("Neighbours per query.", 5);
         var pooling = new Option<string>("--pooling")
         {

@@ -100,6 +100,30 @@ public sealed class InferenceCliTests
         HfFixture.DisposeAll(tensors);
     }
 
+    // What --task mrpc embeds was said nowhere: each pair is one text, the sentences joined by a space (not a [SEP] pair).
+    [Fact]
+    public void Embed_of_a_pair_task_embeds_the_two_sentences_joined_by_a_space_as_its_help_says()
+    {
+        using var tmp = TestPaths.TempDir();
+        File.WriteAllText(tmp.File("mrpc.tsv"), "Quality\t#1 ID\t#2 ID\t#1 String\t#2 String\n1\t1\t2\tThe cat sat .\tA cat was sitting .\n0\t3\t4\tIt rained .\tShe left early .\n");
+        var r = CliRunner.Run("embed", "--model", TokenModel, "--input", tmp.File("mrpc.tsv"), "--task", "mrpc", "--output", tmp.File("e.jsonl"));
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        var rows = File.ReadAllLines(tmp.File("e.jsonl")).Select(l => JsonNode.Parse(l)!).ToList();
+        Assert.Equal(["The cat sat . A cat was sitting .", "It rained . She left early ."], rows.Select(x => (string)x["text"]!));
+        using var pipe = FeatureExtraction.Load(TokenModel);
+        var expected = pipe.Embed(["The cat sat . A cat was sitting .", "It rained . She left early ."], new FeatureExtractionOptions(Pooling.Cls));
+        for (var i = 0; i < 2; i++)
+        {
+            InferenceFixtures.AssertClose(expected[i], rows[i]["embedding"]!.AsArray().Select(v => (float)v!).ToArray(), 1e-6, $"row {i}");
+        }
+        const string Joined = "A pair task's two sentences (mrpc) are embedded as one text, joined by a space (not a [SEP] pair)";
+        Assert.Contains(Joined, CliRunner.Run("embed", "--help").StdOut, StringComparison.Ordinal);
+        Assert.Contains("A pair task's two sentences (mrpc) are one corpus text, joined by a space (not a [SEP] pair)",
+            CliRunner.Run("search", "--help").StdOut, StringComparison.Ordinal);
+        Assert.Contains("embedded as one text, joined by a space (`sentence1 sentence2`, not a `[CLS] a [SEP] b [SEP]` pair)",
+            File.ReadAllText(Path.Combine(TestPaths.RepoRoot, "docs", "serving.md")).ReplaceLineEndings(" "), StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Embed_with_a_missing_label_column_fails_without_output()
     {
