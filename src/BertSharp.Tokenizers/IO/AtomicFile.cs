@@ -273,14 +273,14 @@ public static class AtomicFile
     /// Whether <paramref name="e"/> is a failure to write the output: any I/O failure of the writer's own file operations,
     /// and one of the caller's code that names the temp file (a full disk); others (reading an input) are the caller's own.
     /// </summary>
-    private static bool IsWriteFailure(Exception e, string tmp, bool own) =>
+    internal static bool IsWriteFailure(Exception e, string tmp, bool own) =>
         e is IOException or UnauthorizedAccessException && (own || e.Message.Contains(tmp, StringComparison.Ordinal));
 
     /// <summary>
     /// The failure said of the output the caller asked for: .NET's messages name the temp sibling
     /// (<c>/out/.x.png.1a2b3c4d.tmp: not found</c>), a name the caller never gave and that is gone by the time it is read.
     /// </summary>
-    private static OutputWriteException Failure(string path, string full, string tmp, Exception e)
+    internal static OutputWriteException Failure(string path, string full, string tmp, Exception e)
     {
         string Shown(string p) => p.StartsWith(tmp, StringComparison.Ordinal) ? full + p[tmp.Length..] : p;
         string? Quoted() => QuotedPath.Match(e.Message) is { Success: true } m ? m.Groups["path"].Value : null;

@@ -40,15 +40,24 @@ public static class OutputDirectory
     /// marker before any such entry is created (so a kill never leaves an entry of ours that the marker does not name).
     /// </summary>
     /// <exception cref="ForeignOutputException">Not empty, not BertSharp's, and <paramref name="overwrite"/> is false.</exception>
+    /// <exception cref="OutputWriteException">The directory cannot be made or written.</exception>
     public static OutputDirectoryInfo Claim(string directory, IEnumerable<string> patterns, bool overwrite)
     {
         var info = Inspect(directory);
         info.ThrowIfForeign(overwrite);
-        Directory.CreateDirectory(info.Path);
         var all = info.Owned.Union(patterns, StringComparer.Ordinal).ToList();
-        if (!info.HasMarker || all.Count != info.Owned.Count)
+        try
         {
-            WriteMarker(info.Path, all);
+            Directory.CreateDirectory(info.Path);
+            if (!info.HasMarker || all.Count != info.Owned.Count)
+            {
+                WriteMarker(info.Path, all);
+            }
+        }
+        catch (Exception e) when (AtomicFile.IsWriteFailure(e, info.Path, own: true))
+        {
+            // .NET said "Could not find file '/proc/run'" (read as a missing input) for a directory that cannot be made.
+            throw AtomicFile.Failure(directory, info.Path, info.Path, e);
         }
         return Inspect(info.Path);
     }

@@ -206,7 +206,9 @@ public class AtomicDirectoryTests
         Assert.StartsWith(tmp.File("afile/x.txt") + ": cannot be written (", underFile.Message, StringComparison.Ordinal);
         var dir = Assert.Throws<OutputWriteException>(() => AtomicFile.WriteDirectory("/proc/model", d => Fill(d, "new")));
         Assert.Equal("/proc/model: cannot be written (no such file or directory).", dir.Message);
-        foreach (var e in new Exception[] { file, underFile, dir })
+        var claimed = Assert.Throws<OutputWriteException>(() => OutputDirectory.Claim("/proc/run", ["checkpoint-*"], overwrite: false));
+        Assert.Equal("/proc/run: cannot be written (no such file or directory).", claimed.Message);
+        foreach (var e in new Exception[] { file, underFile, dir, claimed })
         {
             Assert.DoesNotContain(".tmp", e.Message, StringComparison.Ordinal);
         }

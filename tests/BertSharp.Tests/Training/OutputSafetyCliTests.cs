@@ -83,6 +83,15 @@ public class OutputSafetyCliTests
         Assert.Empty(Leftovers(tmp.Path));
     }
 
+    // A run directory the system will not create was "error: /proc/run: not found." (as if an input were missing).
+    [Fact]
+    public void A_run_directory_that_cannot_be_made_is_named_by_its_flag()
+    {
+        var r = CliRunner.Run(Finetune("/proc/run", "--epochs", "1"));
+        Assert.Equal(2, r.ExitCode);
+        Assert.Equal("error: --output /proc/run: cannot be written (no such file or directory).", r.StdErr.TrimEnd().Split('\n')[^1]);
+    }
+
     [Fact]
     public void Convert_finetune_and_pretrain_refuse_another_kind_of_bert_output_and_keep_it()
     {
