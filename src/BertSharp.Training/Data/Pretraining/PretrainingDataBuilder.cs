@@ -189,21 +189,37 @@ public sealed class PretrainingDataBuilder
         Options.Validate();
         // 0 divided by zero; a negative size wrote a manifest listing instances but no shard, and returned as if it had worked.
         ArgumentOutOfRangeException.ThrowIfLessThan(ShardSize, 1);
-        // A directory BertSharp did not write is refused before the corpus is read (and again when the shards are published).
-        var target = OutputDirectory.Inspect(outputDirectory);
-        target.ThrowIfForeign(Overwrite);
-        target.ThrowIfOtherKind(DataKind);
         var files = ExpandInputs(inputs);
         if (files.Count == 0)
         {
             throw new BertSharpException("no input files given.");
         }
-        var (documents, manifestInputs, starts) = Tokenize(files);
-        var instances = CreateInstances(documents, starts);
-        if (instances.Count == 0)
+        PretrainingManifest? manifest = null;
+        List<PretrainingInstance> instances = [];
+        // The corpus is read inside the write: the output is checked (foreign or other output, a place the system will not
+        // let us write) and its staging directory made before the corpus is tokenized, not after minutes of work.
+        AtomicFile.WriteDirectory(outputDirectory, tmp =>
         {
-            throw new BertSharpException("the corpus produced no training instances.");
+            var (documents, manifestInputs, starts) = Tokenize(files);
+            instances = CreateInstances(documents, starts);
+            if (instances.Count == 0)
+            {
+                throw new BertSharpException("the corpus produced no training instances.");
+            }
+            manifest = Write(tmp, instances, documents.Count, manifestInputs);
+        }, Overwrite, DataKind);
+        var stats = PretrainingDataStats.For(manifest!);
+        foreach (var x in instances)
+        {
+            stats.Add(x, manifest!);
         }
+        Stats = stats;
+        return manifest!;
+    }
+
+    /// <summary>Writes the shards and the manifest of <paramref name="instances"/> into <paramref name="directory"/>.</summary>
+    private PretrainingManifest Write(string directory, List<PretrainingInstance> instances, int documents, List<ManifestInput> inputs)
+    {
         var vocab = _vocab;
         var idWidth = _vocabTokens.Count <= 65536 ? 2 : 4;
         var manifest = new PretrainingManifest
@@ -225,8 +241,8 @@ public sealed class PretrainingDataBuilder
             BalancedNsp = Options.BalancedNsp,
             Objective = PretrainingObjectives.Name(Options.Objective),
             Seed = Options.Seed,
-            Inputs = manifestInputs,
-            Documents = documents.Count,
+            Inputs = inputs,
+            Documents = documents,
             Instances = instances.Count,
             RandomNext = instances.LongCount(x => x.IsRandomNext),
             Tokens = instances.Sum(x => (long)x.Length),
@@ -235,32 +251,23 @@ public sealed class PretrainingDataBuilder
         var shardCount = (instances.Count + ShardSize - 1) / ShardSize;
         var shards = new ConcurrentDictionary<int, ManifestShard>();
         long written = 0;
-        AtomicFile.WriteDirectory(outputDirectory, tmp =>
+        Parallel.For(0, shardCount, new ParallelOptions { MaxDegreeOfParallelism = MaxDegreeOfParallelism }, s =>
         {
-            Parallel.For(0, shardCount, new ParallelOptions { MaxDegreeOfParallelism = MaxDegreeOfParallelism }, s =>
+            var slice = instances.GetRange(s * ShardSize, Math.Min(ShardSize, instances.Count - (s * ShardSize)));
+            var bytes = PretrainingShard.Encode(slice, idWidth);
+            var name = $"shard-{s:D5}.bin";
+            File.WriteAllBytes(Path.Combine(directory, name), bytes);
+            shards[s] = new ManifestShard
             {
-                var slice = instances.GetRange(s * ShardSize, Math.Min(ShardSize, instances.Count - (s * ShardSize)));
-                var bytes = PretrainingShard.Encode(slice, idWidth);
-                var name = $"shard-{s:D5}.bin";
-                File.WriteAllBytes(Path.Combine(tmp, name), bytes);
-                shards[s] = new ManifestShard
-                {
-                    File = name,
-                    Instances = slice.Count,
-                    Bytes = bytes.Length,
-                    Crc32 = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(bytes.Length - 4)).ToString("x8", CultureInfo.InvariantCulture),
-                };
-                Progress?.Report(new PretrainingProgress("write", Interlocked.Increment(ref written), shardCount));
-            });
-            manifest.Shards = [.. Enumerable.Range(0, shardCount).Select(s => shards[s])];
-            File.WriteAllText(Path.Combine(tmp, PretrainingManifest.FileName), manifest.ToJson());
-        }, Overwrite, DataKind);
-        var stats = PretrainingDataStats.For(manifest);
-        foreach (var x in instances)
-        {
-            stats.Add(x, manifest);
-        }
-        Stats = stats;
+                File = name,
+                Instances = slice.Count,
+                Bytes = bytes.Length,
+                Crc32 = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(bytes.Length - 4)).ToString("x8", CultureInfo.InvariantCulture),
+            };
+            Progress?.Report(new PretrainingProgress("write", Interlocked.Increment(ref written), shardCount));
+        });
+        manifest.Shards = [.. Enumerable.Range(0, shardCount).Select(s => shards[s])];
+        File.WriteAllText(Path.Combine(directory, PretrainingManifest.FileName), manifest.ToJson());
         return manifest;
     }
 

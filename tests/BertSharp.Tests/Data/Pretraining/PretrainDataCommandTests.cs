@@ -92,6 +92,18 @@ public partial class PretrainDataCommandTests
         Assert.False(Directory.Exists(tmp.File("data")));
     }
 
+    // The output was found unwritable only once the whole corpus had been tokenized and every instance built.
+    [Fact]
+    public void An_output_that_cannot_be_written_is_refused_before_the_corpus_is_read()
+    {
+        using var tmp = TestPaths.TempDir();
+        var vocab = UncasedVocab(tmp);
+        // The corpus is not UTF-8, an error of its own once it is read: the output's comes first.
+        File.WriteAllBytes(tmp.File("c.txt"), [.. "doc one.\n\n"u8, 0xFF, .. "\n"u8]);
+        CliRunner.Run("pretrain-data", "--input", tmp.File("c.txt"), "--vocab", vocab, "--output", "/proc/d")
+            .AssertOneLineError("error: --output /proc/d: cannot be written (no such file or directory).");
+    }
+
     [Fact]
     public void Stats_of_a_directory_without_manifest_is_an_error()
     {

@@ -131,6 +131,22 @@ public class PretrainingDataTests
         Assert.Empty(Directory.GetFileSystemEntries(tmp.File("fresh")));
     }
 
+    // The output was found unwritable only once the whole corpus had been tokenized and every instance built.
+    [Fact]
+    public void An_output_that_cannot_be_written_is_refused_before_the_corpus_is_read()
+    {
+        using var tmp = TestPaths.TempDir();
+        var docs = new[] { "Doc one. Doc one again.", "Doc two. Doc two again." };
+        File.WriteAllText(tmp.File("c.txt"), string.Join("\n\n", docs));
+        var tok = new ToyTokenizer(docs);
+        var encoded = 0;
+        var builder = new PretrainingDataBuilder(t => { Interlocked.Increment(ref encoded); return tok.Encode(t); }, tok.Tokens, "00ff");
+        var e = Assert.Throws<OutputWriteException>(() => builder.Build([tmp.File("c.txt")], "/proc/data"));
+        Assert.Equal("/proc/data: cannot be written (no such file or directory).", e.Message);
+        Assert.Equal(0, encoded);
+        Assert.Null(builder.Stats);
+    }
+
     [Fact]
     public void A_model_or_run_directory_is_refused_as_output_and_kept_whole()
     {
