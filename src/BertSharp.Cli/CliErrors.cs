@@ -26,6 +26,7 @@ public static partial class CliErrors
         ["max_seq_length"] = "--max-length",
         ["bucket_by_length"] = "--no-bucketing",
         ["eval_data"] = "--eval-data",
+        ["data_directory"] = "--data",
     };
 
     private static readonly Lazy<HashSet<string>> Flags = new(() =>

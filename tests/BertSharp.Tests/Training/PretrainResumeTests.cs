@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using BertSharp.Data.Pretraining;
 using BertSharp.Tests.Infrastructure;
 using BertSharp.Training;
 using BertSharp.Training.Pretraining;
@@ -64,6 +65,51 @@ public class PretrainResumeTests
         Assert.Equal([1L, 2, 3, 4, 5], PretrainingLogEntry.Read(tmp.File("run/train_log.jsonl")).Select(e => e.Step));
         Assert.Equal(5, TrainerState.Load(tmp.File("run/checkpoint-5/trainer_state.json")).TotalSteps);
         Assert.True(File.Exists(tmp.File("run/final/model.safetensors")));
+    }
+
+    // Data built again with another seed has the vocabulary and instance count the resume checked, and the run went on in
+    // other instances at its data position.
+    [Fact]
+    public void Resume_refuses_other_data_of_the_same_vocabulary_and_count()
+    {
+        using var tmp = TestPaths.TempDir();
+        // Packed without shorter targets: the count does not depend on the seed.
+        PretrainingOptions Packed(PretrainingOptions o) => o with { ShortSeqProb = 0 };
+        var (data, vocab) = PretrainingTrainerTests.SmallData(tmp, dupe: 1, PretrainingObjective.MaskedLm, adjust: Packed);
+        var (other, _) = PretrainingTrainerTests.SmallData(tmp, dupe: 1, PretrainingObjective.MaskedLm, adjust: o => Packed(o) with { Seed = 4 }, name: "other");
+        Assert.Equal(PretrainingDataset.Open(data).Count, PretrainingDataset.Open(other).Count);
+        Assert.NotEqual(File.ReadAllBytes(Path.Combine(data, "shard-00000.bin")), File.ReadAllBytes(Path.Combine(other, "shard-00000.bin")));
+        var run = tmp.File("run");
+        Assert.Equal(0, CliRunner.Run("pretrain", "--data", data, "--output", run, "--config", "tiny", "--vocab", vocab, "--steps", "2",
+            "--batch-size", "4", "--stop-after", "1", "--device", "cpu").ExitCode);
+
+        CliRunner.Run("pretrain", "--output", run, "--resume", "--data", other, "--device", "cpu")
+            .AssertOneLineError($"error: --data {other}: not the data the run in {run} was trained on ({Path.GetFullPath(data)}): its shards hold other instances");
+        Assert.False(Directory.Exists(tmp.File("run/checkpoint-2")));
+
+        // The same data moved elsewhere is still the run's.
+        Directory.Move(data, tmp.File("moved"));
+        var moved = CliRunner.Run("pretrain", "--output", run, "--resume", "--data", tmp.File("moved"), "--device", "cpu");
+        Assert.True(moved.ExitCode == 0, moved.StdErr);
+    }
+
+    // A checkpoint written before the data was recorded resumes on any data of the run's vocabulary and count, as before.
+    [Fact]
+    public void A_checkpoint_without_a_recorded_data_fingerprint_is_not_checked()
+    {
+        using var tmp = TestPaths.TempDir();
+        PretrainingOptions Packed(PretrainingOptions o) => o with { ShortSeqProb = 0 };
+        var (data, vocab) = PretrainingTrainerTests.SmallData(tmp, dupe: 1, PretrainingObjective.MaskedLm, adjust: Packed);
+        var (other, _) = PretrainingTrainerTests.SmallData(tmp, dupe: 1, PretrainingObjective.MaskedLm, adjust: o => Packed(o) with { Seed = 4 }, name: "other");
+        var run = tmp.File("run");
+        Assert.Equal(0, CliRunner.Run("pretrain", "--data", data, "--output", run, "--config", "tiny", "--vocab", vocab, "--steps", "2",
+            "--batch-size", "4", "--stop-after", "1", "--device", "cpu").ExitCode);
+        var statePath = tmp.File("run/checkpoint-1/trainer_state.json");
+        var state = JsonNode.Parse(File.ReadAllText(statePath))!.AsObject();
+        Assert.True(state["settings"]!.AsObject().Remove("data_sha256"));
+        File.WriteAllText(statePath, state.ToJsonString());
+        var r = CliRunner.Run("pretrain", "--output", run, "--resume", "--data", other, "--device", "cpu");
+        Assert.True(r.ExitCode == 0, r.StdErr);
     }
 
     [Trait(SlowFirstOrderer.Category, SlowFirstOrderer.Slow)]

@@ -157,6 +157,14 @@ public sealed class PretrainingManifest
 
     /// <summary>Serialises to indented JSON.</summary>
     public string ToJson() => JsonSerializer.Serialize(this, Json);
+
+    /// <summary>
+    /// SHA-256 (hex) of the shard list (instances and CRC-32 of each, in order): equal for data built alike, whatever the
+    /// directory or thread count, and different for data built with another seed or corpus even when the count is the same.
+    /// </summary>
+    internal string ShardsSha256() =>
+        Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(
+            string.Concat(Shards.Select(s => $"{s.Instances.ToString(System.Globalization.CultureInfo.InvariantCulture)} {s.Crc32.ToLowerInvariant()}\n")))));
 }
 
 /// <summary>One input file of the corpus.</summary>

@@ -30,6 +30,9 @@ public sealed class PretrainingTrainer
     // The setting recording what the model came from (SourceSettings).
     private const string SourceKey = "source";
 
+    // The setting recording which instances the run trains on (PretrainingManifest.ShardsSha256).
+    private const string DataKey = "data_sha256";
+
     // A run writes into its directory (checkpoints, final/, the log and the plot over earlier ones): other output there would be lost.
     private static readonly OutputKind RunKind = RunDirectory.Kind("a pre-training run", ["final"]);
 
@@ -93,6 +96,7 @@ public sealed class PretrainingTrainer
         if (state is not null)
         {
             CheckSource(state, source, outputDirectory);
+            CheckData(state, data, outputDirectory);
         }
         // The held-out instances are the run's, set aside when it started by its own eval_every: a resume that turns evaluation
         // on or off trains on the same instances (with them the result, the data position and the train_instances check).
@@ -122,7 +126,7 @@ public sealed class PretrainingTrainer
         {
             throw new BertSharpException($"{BertSharpException.Field("objective")} mlm+nsp: {dataDirectory} was built with {BertSharpException.Field("objective")} mlm (one packed segment per instance, no next-sentence labels); train it with {BertSharpException.Field("objective")} mlm or build sentence-pair data.");
         }
-        var settings = Settings(trainCount, data.Manifest.VocabSha256, dataDirectory, exampleDropout, objective);
+        var settings = Settings(trainCount, data.Manifest.VocabSha256, dataDirectory, data.Manifest.ShardsSha256(), exampleDropout, objective);
         // What the model came from stays the run's (checked above); checkpoints written before it was recorded have none.
         if ((state is null ? SourceSettings(source) : state.Settings[SourceKey]?.DeepClone()) is { } runSource)
         {
@@ -130,7 +134,7 @@ public sealed class PretrainingTrainer
         }
         // Only the length of the run may change (raised: the linear decay is re-planned to end at the new total); how often it
         // saves and evaluates, and where its data lives, are not part of the result.
-        state?.CheckResumable(settings, checkpoint!, mayGrow: ["steps"], free: ["save_every", "eval_every", "data_directory", SourceKey]);
+        state?.CheckResumable(settings, checkpoint!, mayGrow: ["steps"], free: ["save_every", "eval_every", "data_directory", SourceKey, DataKey]);
 
         var sourceDir = checkpoint ?? source.ModelDirectory;
         _sourceTrainedLength = sourceDir is not null && File.Exists(Path.Combine(sourceDir, "tokenizer_config.json"))
@@ -399,8 +403,25 @@ public sealed class PretrainingTrainer
         }
     }
 
+    /// <summary>
+    /// A resume continues on the run's own instances: data built again with another seed or corpus can have the same
+    /// vocabulary and count (all that was checked before), and the run went on at its data position in other instances.
+    /// Checkpoints written before the data was recorded are not checked.
+    /// </summary>
+    private static void CheckData(TrainerState state, PretrainingDataset data, string outputDirectory)
+    {
+        if (state.Settings[DataKey]?.GetValue<string>() is not { } was || was == data.Manifest.ShardsSha256())
+        {
+            return;
+        }
+        var runData = state.Settings["data_directory"]?.GetValue<string>();
+        throw new BertSharpException(
+            $"{BertSharpException.Field("data_directory")} {data.Directory}: not the data the run in {outputDirectory} was trained on{(runData is null ? "" : $" ({runData})")}: " +
+            "its shards hold other instances (built from another corpus or with other options or seed); resume the run with its own data, or start a new run.");
+    }
+
     /// <summary>What a resumed run must share with its checkpoint.</summary>
-    private JsonObject Settings(long trainInstances, string vocabSha, string dataDirectory, bool exampleDropout, PretrainingObjective objective)
+    private JsonObject Settings(long trainInstances, string vocabSha, string dataDirectory, string dataSha, bool exampleDropout, PretrainingObjective objective)
     {
         var s = new JsonObject
         {
@@ -419,6 +440,7 @@ public sealed class PretrainingTrainer
             ["save_every"] = _options.SaveEvery,
             ["eval_every"] = _options.EvalEvery,
             ["data_directory"] = Path.GetFullPath(dataDirectory),
+            [DataKey] = dataSha,
         };
         // Only when on, so that checkpoints written before the setting existed still resume.
         if (exampleDropout)
