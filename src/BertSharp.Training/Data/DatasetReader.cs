@@ -77,6 +77,14 @@ public static class DatasetReader
                     throw new BertSharpException(
                         $"{path} line {line}: missing field '{missing}' (the row has {fields} field{(fields == 1 ? "" : "s")}, expected {header.Length}).");
                 }
+                // A row longer than the header was read by its first fields, the rest dropped: a text cut at a separator,
+                // or columns shifted; HF datasets (pandas) refuse such a row too.
+                if (fields > header.Length)
+                {
+                    throw new BertSharpException(
+                        $"{path} line {line}: the row has {fields} fields, expected {header.Length} ({(task.FixedColumns is null ? "the header's" : "the task's")} columns: " +
+                        $"{string.Join(", ", header.Select(h => Short(h, 30)))}){(tsv ? "; a tab inside a text splits it" : "; quote a field holding ','")}.");
+                }
                 var t = CleanText(reader.GetString(textIdx) ?? "", task);
                 var p = pairIdx >= 0 ? CleanText(reader.GetString(pairIdx) ?? "", task) : null;
                 var label = labelIdx >= 0 ? (reader.GetString(labelIdx) ?? "").Trim() : null;

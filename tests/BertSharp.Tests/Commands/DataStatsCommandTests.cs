@@ -88,6 +88,16 @@ public class DataStatsCommandTests
     }
 
     [Fact]
+    public void A_row_with_more_fields_than_the_header_is_a_one_line_error()
+    {
+        using var tmp = TestPaths.TempDir();
+        var path = tmp.File("x.tsv");
+        File.WriteAllText(path, "text\tlabel\na\t1\nb\t2\textra\n");
+        CliRunner.Run("data", "stats", path, "--task", "tsv")
+            .AssertOneLineError($"error: {path} line 3: the row has 3 fields, expected 2 (the header's columns: text, label); a tab inside a text splits it.");
+    }
+
+    [Fact]
     public void Help_offers_only_the_tasks_stats_reads_and_a_head_task_is_refused_with_them()
     {
         var help = CliRunner.Run("data", "stats", "--help");

@@ -111,6 +111,21 @@ public class DatasetReaderTests
         Assert.DoesNotContain('\n', e.Message);
     }
 
+    // A row longer than the header was read by its first fields and the rest dropped, silently; pandas refuses it
+    // ("Expected 2 fields in line 3, saw 3").
+    [Theory]
+    [InlineData("x.tsv", "tsv", "text\tlabel\na\t1\nb\t0\textra\n", "line 3: the row has 3 fields, expected 2 (the header's columns: text, label); a tab inside a text splits it.")]
+    [InlineData("x.csv", "csv", "text,label\na,1\n\"b, c\",0,\n", "line 3: the row has 3 fields, expected 2 (the header's columns: text, label); quote a field holding ','.")]
+    [InlineData("cola.tsv", "cola", "gj04\t1\t\tA fine sentence.\ngj04\t0\t*\tA bad sentence\textra.\n",
+        "line 2: the row has 5 fields, expected 4 (the task's columns: source, label, mark, sentence); a tab inside a text splits it.")]
+    public void A_row_with_more_fields_than_columns_is_an_error_naming_file_line_and_counts(string file, string task, string content, string expected)
+    {
+        using var tmp = TestPaths.TempDir();
+        File.WriteAllText(tmp.File(file), content);
+        var e = Assert.Throws<BertSharpException>(() => DatasetReader.Read(tmp.File(file), TaskSpec.Get(task)));
+        Assert.Equal($"{tmp.File(file)} {expected}", e.Message);
+    }
+
     [Fact]
     public void A_column_named_twice_in_the_header_is_an_error_naming_both()
     {
