@@ -109,6 +109,12 @@ public static partial class CliErrors
                     $"error: {f.Directory}: not empty and not written by bert (it holds {ForeignOutputException.Describe(f.ForeignEntries)}); " +
                     "choose a new or empty directory, or add --overwrite (bert then replaces only its own files and removes nothing else).");
                 return BadInput;
+            case OtherOutputException o:
+                // Said as the CLI's other messages about its output folders say it: "written by bert".
+                Console.Error.WriteLine(
+                    $"error: {FlagOf("output_dir")} {OneLine(o.Directory)}: holds output written by bert that is not {o.Kind} ({OneLine(ForeignOutputException.Describe(o.OtherEntries))}), " +
+                    $"which writing {o.Kind} there would delete, with or without --overwrite; choose another --output.");
+                return BadInput;
             case UnfinishedRunException u:
                 Console.Error.WriteLine(
                     $"error: {u.Directory}: holds {Path.GetFileName(u.Checkpoint)} of an earlier run; add --resume to continue it (same settings), or choose another --output.");

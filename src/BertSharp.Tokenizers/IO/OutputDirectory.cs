@@ -212,6 +212,9 @@ public sealed class OtherOutputException(string directory, IReadOnlyList<string>
 
     /// <summary>BertSharp's entries there that are not of the kind to be written.</summary>
     public IReadOnlyList<string> OtherEntries { get; } = otherEntries;
+
+    /// <summary>The kind of output that was to be written (<see cref="OutputKind.Name"/>).</summary>
+    public string Kind { get; } = kind;
 }
 
 /// <summary>A non-empty output directory that BertSharp did not write, where overwriting was not allowed.</summary>

@@ -155,6 +155,7 @@ public class AtomicDirectoryTests
         Assert.Equal($"output_dir {target}: holds BertSharp output that is not a model (checkpoint-4, train_log.jsonl), which writing a model there " +
             "would delete, with or without overwrite; choose another output directory.", refused.Message);
         Assert.Equal(["checkpoint-4", "train_log.jsonl"], refused.OtherEntries);
+        Assert.Equal("a model", refused.Kind);
         Assert.Equal("log", File.ReadAllText(Path.Combine(target, "train_log.jsonl")));
         Assert.Equal(["out"], Siblings(tmp.Path));
 

@@ -114,10 +114,12 @@ public class OutputSafetyCliTests
             "config.json", "model.safetensors", "training_args.json", "train_log.jsonl");
         var before = new[] { run, data, tuned }.Select(Entries).ToList();
 
+        // Said as the CLI's other messages about its output folders say it ("written by bert"), with its flags.
         CliRunner.Run("convert", Fixture, run, "--overwrite").AssertOneLineError(
-            $"--output {run}: holds BertSharp output that is not a model (checkpoint-8, final, train_log.jsonl)", "with or without --overwrite");
+            $"error: --output {run}: holds output written by bert that is not a model (checkpoint-8, final, train_log.jsonl), which writing a model " +
+            "there would delete, with or without --overwrite; choose another --output.");
         CliRunner.Run("convert", "--model", Fixture, "--output", tuned).AssertOneLineError("not a model (train_log.jsonl, training_args.json)");
-        CliRunner.Run(Finetune(data)).AssertOneLineError($"--output {data}: holds BertSharp output that is not a fine-tuned model (manifest.json, shard-00000.bin)");
+        CliRunner.Run(Finetune(data)).AssertOneLineError($"--output {data}: holds output written by bert that is not a fine-tuned model (manifest.json, shard-00000.bin)");
         CliRunner.Run(Finetune(run, "--resume")).AssertOneLineError("not a fine-tuned model (final)");
         CliRunner.Run("pretrain", "--data", data, "--output", tuned, "--config", "tiny", "--vocab", Vocab)
             .AssertOneLineError("not a pre-training run (config.json, model.safetensors, training_args.json)");
