@@ -76,6 +76,14 @@ public sealed class PretrainingDataset
         {
             throw new BertSharpException($"{path}: {bytes.Length} bytes but the manifest lists {shard.Bytes}; the shard is truncated or corrupt.");
         }
+        // The shard's own CRC proves it whole, not that it is the one listed: a shard of data built with another seed can
+        // have the same size and count, and the manifest's CRCs are what a resumed run checks its data by.
+        if (bytes.Length >= 4
+            && System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(bytes.Length - 4)).ToString("x8", System.Globalization.CultureInfo.InvariantCulture) is var crc
+            && !string.Equals(crc, shard.Crc32, StringComparison.OrdinalIgnoreCase))
+        {
+            throw new BertSharpException($"{path}: CRC-32 {crc} but the manifest lists {shard.Crc32}; the shard is not the one built with this manifest (rebuild the data, or copy the whole directory).");
+        }
         var instances = PretrainingShard.Decode(bytes, path, Manifest.VocabSize);
         if (instances.Length != shard.Instances)
         {

@@ -110,6 +110,25 @@ public class PretrainingDataTests
         Assert.Contains("shard-00000.bin", e.Message, StringComparison.Ordinal);
     }
 
+    // Each shard verified only its own CRC: one of data built with another seed, of the same size and count, was read as
+    // the manifest's (and a resumed run checks its data by the manifest's CRCs).
+    [Fact]
+    public void A_shard_of_other_data_is_refused_by_the_manifests_crc()
+    {
+        using var tmp = TestPaths.TempDir();
+        var docs = Enumerable.Range(0, 10).Select(d => $"Doc {d} one. Doc {d} two.").ToList();
+        File.WriteAllText(tmp.File("c.txt"), string.Join("\n\n", docs));
+        var packed = new PretrainingOptions { DupeFactor = 1, Objective = PretrainingObjective.MaskedLm, ShortSeqProb = 0, MaxSeqLength = 16 };
+        var a = Builder(docs, packed with { Seed = 1 }).Builder.Build([tmp.File("c.txt")], tmp.File("a"));
+        var b = Builder(docs, packed with { Seed = 2 }).Builder.Build([tmp.File("c.txt")], tmp.File("b"));
+        Assert.Equal((a.Shards[0].Instances, a.Shards[0].Bytes), (b.Shards[0].Instances, b.Shards[0].Bytes));
+        Assert.NotEqual(a.Shards[0].Crc32, b.Shards[0].Crc32);
+        File.Copy(tmp.File("b/shard-00000.bin"), tmp.File("a/shard-00000.bin"), overwrite: true);
+        var e = Assert.Throws<BertSharpException>(() => PretrainingDataset.Open(tmp.File("a")).Read().ToList());
+        Assert.Equal($"{tmp.File("a/shard-00000.bin")}: CRC-32 {b.Shards[0].Crc32} but the manifest lists {a.Shards[0].Crc32}; the shard is not the one " +
+            "built with this manifest (rebuild the data, or copy the whole directory).", e.Message);
+    }
+
     [Fact]
     public void Empty_corpus_and_single_document_are_errors_and_leave_the_output_alone()
     {
