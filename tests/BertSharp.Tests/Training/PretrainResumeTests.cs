@@ -84,7 +84,7 @@ public class PretrainResumeTests
             "--batch-size", "4", "--stop-after", "1", "--device", "cpu").ExitCode);
 
         CliRunner.Run("pretrain", "--output", run, "--resume", "--data", other, "--device", "cpu")
-            .AssertOneLineError($"error: --data {other}: not the data the run in {run} was trained on ({Path.GetFullPath(data)}): its shards hold other instances");
+            .AssertOneLineError($"error: --data {other}: not the data the run in {run} was trained on ({Path.GetFullPath(data)}): its shards differ from the run's (data built from another corpus, or with other options, seed or shard size); resume the run with its own data, or start a new run.");
         Assert.False(Directory.Exists(tmp.File("run/checkpoint-2")));
 
         // The same data moved elsewhere is still the run's.

@@ -160,7 +160,8 @@ public sealed class PretrainingManifest
 
     /// <summary>
     /// SHA-256 (hex) of the shard list (instances and CRC-32 of each, in order): equal for data built alike, whatever the
-    /// directory or thread count, and different for data built with another seed or corpus even when the count is the same.
+    /// directory or thread count, and different for data built with another seed or corpus even when the count is the same
+    /// (and for the same instances split into shards of another size: telling those apart would mean reading every shard).
     /// </summary>
     internal string ShardsSha256() =>
         Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(

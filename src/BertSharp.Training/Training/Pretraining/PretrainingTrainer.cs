@@ -417,7 +417,7 @@ public sealed class PretrainingTrainer
         var runData = state.Settings["data_directory"]?.GetValue<string>();
         throw new BertSharpException(
             $"{BertSharpException.Field("data_directory")} {data.Directory}: not the data the run in {outputDirectory} was trained on{(runData is null ? "" : $" ({runData})")}: " +
-            "its shards hold other instances (built from another corpus or with other options or seed); resume the run with its own data, or start a new run.");
+            "its shards differ from the run's (data built from another corpus, or with other options, seed or shard size); resume the run with its own data, or start a new run.");
     }
 
     /// <summary>What a resumed run must share with its checkpoint.</summary>
