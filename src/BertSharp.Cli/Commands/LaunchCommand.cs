@@ -48,6 +48,8 @@ internal static class LaunchCommand
         _ = DistributedEnvironment.DefaultTimeout;
         var mpirun = MpiLauncher.FindMpirun()
             ?? throw new BertSharpException($"bert launch: mpirun was not found on PATH; {MpiLauncher.InstallHint}.");
+        // Every rank binds libmpi when it joins; a missing or foreign one is said once here, not by each rank amid mpirun's report.
+        MpiLibrary.EnsureLoadable();
         var start = new ProcessStartInfo(mpirun)
         {
             RedirectStandardOutput = true,

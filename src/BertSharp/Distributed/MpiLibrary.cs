@@ -108,6 +108,12 @@ internal sealed unsafe partial class MpiLibrary
 
     private static MpiLibrary Load() => Load(Environment.GetEnvironmentVariable("BERTSHARP_MPI_LIBRARY"));
 
+    /// <summary>
+    /// Throws what <see cref="Instance"/> would throw in this environment, without caching the outcome: a launcher checks
+    /// the library once before starting its ranks, each of which would otherwise report the same failure.
+    /// </summary>
+    internal static void EnsureLoadable() => _ = Load();
+
     /// <summary>Binds Open MPI from <paramref name="overridePath"/>, or from the usual names on the loader path when null.</summary>
     internal static MpiLibrary Load(string? overridePath)
     {

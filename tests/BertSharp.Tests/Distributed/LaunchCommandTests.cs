@@ -52,6 +52,24 @@ public sealed class LaunchCommandTests
     }
 
     [Fact]
+    public void Launch_says_once_that_the_mpi_library_will_not_load_before_starting_mpirun()
+    {
+        // A stand-in mpirun that leaves a mark: each rank said the failure itself, amid mpirun's "job aborted" report.
+        using var bin = TestPaths.TempDir();
+        var mpirun = Path.Combine(bin.Path, "mpirun");
+        var mark = Path.Combine(bin.Path, "started");
+        File.WriteAllText(mpirun, $"#!/bin/sh\ntouch '{mark}'\n");
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(mpirun, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+        using var env = new EnvScope(("PATH", bin.Path), ("BERTSHARP_MPI_LIBRARY", "/nonexistent.so"));
+        var line = CliRunner.Run("launch", "--nproc", "2", "--", "doctor", "--quick").AssertOneLineError();
+        Assert.Equal("error: MPI backend: BERTSHARP_MPI_LIBRARY=/nonexistent.so could not be loaded; point it at Open MPI's libmpi.so or unset it.", line);
+        Assert.False(File.Exists(mark));
+    }
+
+    [Fact]
     public void A_command_that_does_not_run_data_parallel_refuses_to_run_as_one_of_several_mpirun_ranks()
     {
         using var empty = TestPaths.TempDir();
