@@ -10,7 +10,8 @@ namespace BertSharp.DistributedHost;
 /// One rank of a multi-process test: <c>host SCENARIO OUTDIR</c> runs a scenario over the MPI communicator and writes
 /// what it observed to <c>OUTDIR/rank{r}.json</c>. Scenarios: <c>collectives</c> (all-reduce, broadcast, barrier and
 /// data-parallel gradients), <c>stuck R</c> (rank R never joins an all-reduce), <c>kill R</c> (rank R is killed by SIGKILL
-/// before an all-reduce), <c>fail R</c> (rank R reports an error and aborts the job while the others wait); and
+/// before an all-reduce), <c>fail R</c> (rank R reports an error and aborts the job while the others wait), <c>disagree</c>
+/// (see <see cref="Disagree"/>); and
 /// <c>cli SCRIPT</c> (see <see cref="CliRuns"/>).
 /// </summary>
 public static class Program
@@ -38,6 +39,9 @@ public static class Program
                 break;
             case "fail":
                 Fail(comm, int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture));
+                break;
+            case "disagree":
+                Disagree(comm);
                 break;
             default:
                 Console.Error.WriteLine($"unknown scenario {scenario}");
@@ -261,6 +265,24 @@ public static class Program
         }
         using var t = ones(4);
         comm.AllReduce(t);
+    }
+
+    private static void Disagree(ICommunicator comm)
+    {
+        // The peer of another program (MPMD): after a barrier, an all-reduce its first one will not match. This rank takes the
+        // disagreement quietly and waits, so that the job ends by the other rank's error alone.
+        comm.Barrier();
+        using (var t = ones(4))
+        {
+            try
+            {
+                comm.AllReduce(t);
+            }
+            catch (InvalidOperationException)
+            {
+            }
+        }
+        Thread.Sleep(Timeout.Infinite);
     }
 
     private static float[] Flatten(IEnumerable<Tensor> tensors) => [.. tensors.SelectMany(t => t.detach().reshape(-1).data<float>().ToArray())];

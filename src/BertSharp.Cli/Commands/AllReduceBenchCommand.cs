@@ -51,7 +51,8 @@ internal static class AllReduceBenchCommand
             throw new BertSharpException("bench allreduce measures communication between ranks; run it as 'bert launch --nproc 2 -- bench allreduce'.");
         }
         var comm = DistributedEnvironment.Create("mpi");
-        using var quiet = RankOutput.Apply(comm);
+        // Not undone when the command ends (as DataParallelRank.Join): an error must reach the error handler with the rank's prefix.
+        RankOutput.Apply(comm);
         using var model = new BertForPreTraining(BertConfig.Preset(preset));
         var parameters = model.NamedParameters();
         // Gradient of Σ c·p is c everywhere: every rank holds the constant c = rank + 1, so the average is (n + 1) / 2.

@@ -115,5 +115,22 @@ public sealed class MpiCollectiveTests
         Assert.True(job.Elapsed < TimeSpan.FromSeconds(60), $"took {job.Elapsed}");
     }
 
+    [Trait(SlowFirstOrderer.Category, SlowFirstOrderer.Slow)]
+    [SkippableFact]
+    public void An_error_of_rank_1_in_bench_allreduce_carries_its_rank()
+    {
+        // Rank 0 is the test host, which takes the disagreement of bench's first gradient all-reduce quietly and waits, so the
+        // job ends by rank 1's error alone (two ranks of bench allreduce would both fail, and the first abort could cut the other short).
+        var host = Path.Combine(AppContext.BaseDirectory, "BertSharp.DistributedHost.dll");
+        using var dir = TestPaths.TempDir();
+        var job = MpiJob.Run(1, ["dotnet", host, "disagree", dir.Path, ":", "-np", "1", .. MpiJob.Bert("bench", "allreduce", "--config", "tiny", "--steps", "1")],
+            new Dictionary<string, string> { ["BERTSHARP_DIST_TIMEOUT"] = "600" });
+        Assert.NotEqual(0, job.ExitCode);
+        var said = job.StdErr + job.StdOut;
+        Assert.Contains("rank 1: error: internal error (InvalidOperationException): all-reduce of ", said);
+        Assert.Contains(" Float64 values on rank 1 of 2 (mpi): the ranks disagree", said);
+        Assert.True(job.Elapsed < TimeSpan.FromSeconds(60), $"took {job.Elapsed}");
+    }
+
     private static double[] Floats(JsonElement json, string name) => [.. json.GetProperty(name).EnumerateArray().Select(e => e.GetDouble())];
 }
