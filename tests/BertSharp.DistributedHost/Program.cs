@@ -168,6 +168,25 @@ public static class Program
             result[label + "_buckets"] = dp.LastBucketCount;
             result[label + "_grads"] = Flatten(model.parameters().Select(p => p.grad!));
         }
+        // A parameter frozen on rank 1 only: the start-up check names it on every rank (the first step's all-reduce said only
+        // that the ranks disagree on a count of values).
+        using (var model = DataParallelModel.Create(1000 + r))
+        {
+            if (r == 1)
+            {
+                model.named_parameters().Single(p => p.name == "2.bias").parameter.requires_grad = false;
+            }
+            using var dp = new DataParallel(comm, model.named_parameters().ToList());
+            try
+            {
+                dp.BroadcastParameters();
+                result["mismatch_trainable"] = "no error";
+            }
+            catch (BertSharpException e)
+            {
+                result["mismatch_trainable"] = e.Message;
+            }
+        }
         Mismatches(comm, result);
     }
 

@@ -39,7 +39,7 @@ public sealed class DataParallel : IDisposable
     /// <summary>
     /// Overwrites every parameter on every rank with rank <paramref name="root"/>'s values (bucketed), so that ranks that
     /// initialised randomly or loaded different checkpoints start identical. First checks that all ranks hold the same
-    /// parameter names and shapes, naming the first mismatch.
+    /// parameter names, shapes and dtypes, and the same trainable ones (naming a parameter frozen on some ranks only).
     /// </summary>
     public void BroadcastParameters(int root = 0)
     {
@@ -173,6 +173,31 @@ public sealed class DataParallel : IDisposable
         {
             throw new BertSharpException($"data-parallel start: the ranks hold different models ({_parameters.Count} parameters on rank " +
                                          $"{Communicator.Rank}); every rank must build the same configuration.");
+        }
+        // Only trainable parameters take part in gradient synchronisation, so a parameter frozen on some ranks only would
+        // make them disagree at the first step without naming it. Flags, then their negations: one MPI_MAX gives both extremes.
+        var count = _parameters.Count;
+        if (count == 0)
+        {
+            return;
+        }
+        var flags = new long[2 * count];
+        for (var i = 0; i < count; i++)
+        {
+            flags[i] = _parameters[i].Parameter.requires_grad ? 1 : 0;
+            flags[count + i] = -flags[i];
+        }
+        using var extremes = tensor(flags);
+        Communicator.AllReduce(extremes, ReduceOp.Max);
+        var agreed = extremes.data<long>().ToArray();
+        for (var i = 0; i < count; i++)
+        {
+            if (agreed[i] != -agreed[count + i])
+            {
+                throw new BertSharpException($"data-parallel start: parameter {_parameters[i].Name} is trainable (requires_grad) on some ranks and " +
+                                             $"frozen on others ({(flags[i] == 1 ? "trainable" : "frozen")} on rank {Communicator.Rank}); every rank " +
+                                             "must freeze the same parameters.");
+            }
         }
     }
 

@@ -48,6 +48,9 @@ public sealed class MpiCollectiveTests
             Assert.All(Floats(json, "mismatch_root_after"), v => Assert.Equal(rank, v));
             Assert.Contains(rank == 0 ? "(this rank called barrier, another all-reduce)" : "(this rank called all-reduce, another barrier)", Mismatch("mismatch_kind"));
             Assert.Equal("no error", Mismatch("matching_after_mismatches"));
+            // Parameter 2.bias is frozen on rank 1 only.
+            Assert.Equal($"data-parallel start: parameter 2.bias is trainable (requires_grad) on some ranks and frozen on others ({(rank == 1 ? "frozen" : "trainable")} " +
+                         $"on rank {rank}); every rank must freeze the same parameters.", Mismatch("mismatch_trainable"));
             Assert.All(Floats(json, "matching_sum"), v => Assert.Equal(n, v));
         }
         // A barrier lets nobody out before everybody is in (ranks arrive 300 ms apart).
