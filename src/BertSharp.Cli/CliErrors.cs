@@ -84,8 +84,33 @@ public static partial class CliErrors
     [System.Text.RegularExpressions.GeneratedRegex(@"\b(?<name>[a-z]+(?:_[a-z]+)*)(?:\b(?<eq>=)(?=\S)|\b)")]
     private static partial System.Text.RegularExpressions.Regex FieldName();
 
-    /// <summary>A library message as the CLI says it: fields named by their flags.</summary>
-    public static string Describe(BertSharpException e) => OneLine((e ?? throw new ArgumentNullException(nameof(e))).Render(FlagOf));
+    /// <summary>A library message as the CLI says it: fields named by their flags, and the API its advice names by the command that does the same.</summary>
+    public static string Describe(BertSharpException e) => OneLine(NameCommands((e ?? throw new ArgumentNullException(nameof(e))).Render(FlagOf)));
+
+    /// <summary>
+    /// The library's advice names its own API ("run it with TokenClassification", "written by PretrainingDataBuilder"); a
+    /// CLI user is told the command instead.
+    /// </summary>
+    private static readonly Dictionary<string, string> Commands = new(StringComparer.Ordinal)
+    {
+        ["OnnxExport.Export"] = "'bert export-onnx MODEL OUT.onnx'",
+        ["PretrainingDataBuilder"] = "'bert pretrain-data'",
+        ["FineTuner"] = "'bert finetune'",
+        ["TextClassifier"] = "'bert predict'",
+        ["TokenClassification"] = "'bert ner'",
+        ["QuestionAnswering"] = "'bert qa'",
+        ["MultipleChoice"] = "'bert predict --choice'",
+        ["FillMask"] = "'bert fill-mask'",
+        ["HubClient.DownloadModel"] = "'bert download'",
+    };
+
+    // Only right after "with " or "by ", where the advice names them: a path or an architecture (BertForTokenClassification)
+    // elsewhere in the message stays as it is.
+    private static readonly System.Text.RegularExpressions.Regex Advice = new(
+        @"(?<=\b(?:with|by) )(?:" + string.Join('|', Commands.Keys.Select(System.Text.RegularExpressions.Regex.Escape)) + @")\b",
+        System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+
+    internal static string NameCommands(string text) => Advice.Replace(text, m => Commands[m.Value]);
 
     /// <summary>The failure a wrapper (a task's AggregateException, a type initializer, a reflection call) carries.</summary>
     internal static Exception Root(Exception e)

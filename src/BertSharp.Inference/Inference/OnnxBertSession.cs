@@ -76,7 +76,7 @@ public sealed class OnnxBertSession : IDisposable
         {
             // "model.onnx" is looked for in the current directory, not beside the model: the message says where it looked.
             var where = System.IO.Path.IsPathRooted(path) ? "" : $" at {System.IO.Path.GetFullPath(path)} (a relative path is relative to the current directory)";
-            throw new BertSharpException($"{path}: ONNX model not found{where}; write one with 'bert export-onnx MODEL {path}'.");
+            throw new BertSharpException($"{path}: ONNX model not found{where}; write one with OnnxExport.Export.");
         }
         // ORT reads external data without checking it: a truncated file would be a protobuf error, an altered one other weights.
         BertSharp.Checkpoints.Onnx.OnnxExport.VerifyDataFiles(path);

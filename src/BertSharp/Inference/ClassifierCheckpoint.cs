@@ -153,7 +153,7 @@ public static class ClassifierCheckpoint
             if (report.MissingKeys.Count > 0)
             {
                 throw new BertSharpException(
-                    $"{dir}: the checkpoint lacks {string.Join(", ", report.MissingKeys.Take(3))}{(report.MissingKeys.Count > 3 ? ", …" : "")}; it is not a trained sequence classifier (fine-tune it first with 'bert finetune').");
+                    $"{dir}: the checkpoint lacks {string.Join(", ", report.MissingKeys.Take(3))}{(report.MissingKeys.Count > 3 ? ", …" : "")}; it is not a trained sequence classifier (fine-tune it first with FineTuner).");
             }
             RequiredWeights.CheckEncoder(report, dir);
         }

@@ -13,7 +13,7 @@ public static class RequiredWeights
     public static (string[] Prefixes, string What) For(string architecture) => architecture switch
     {
         nameof(BertForSequenceClassification) =>
-            (["classifier.", "bert.pooler."], "sequence-classification head (classifier.* and the pooler); fine-tune it first with 'bert finetune'"),
+            (["classifier.", "bert.pooler."], "sequence-classification head (classifier.* and the pooler); fine-tune it first with FineTuner"),
         nameof(BertForTokenClassification) =>
             (["classifier."], "token-classification head (classifier.*): it is not a fine-tuned NER model"),
         nameof(BertForQuestionAnswering) =>
@@ -91,12 +91,12 @@ public static class RequiredWeights
         }
         var hint = arch[0] switch
         {
-            nameof(BertForSequenceClassification) => "a sequence classifier: run it with 'bert predict'",
-            nameof(BertForTokenClassification) => "a token classifier: run it with 'bert ner'",
-            nameof(BertForQuestionAnswering) => "an extractive QA model: run it with 'bert qa'",
-            nameof(BertForMultipleChoice) => "a multiple-choice model: run it with 'bert predict --choice'",
-            nameof(BertForMaskedLM) or nameof(BertForPreTraining) => "a masked-LM model: run it with 'bert fill-mask', or fine-tune it first with 'bert finetune'",
-            _ => "fine-tune it first with 'bert finetune'",
+            nameof(BertForSequenceClassification) => "a sequence classifier: run it with TextClassifier",
+            nameof(BertForTokenClassification) => "a token classifier: run it with TokenClassification",
+            nameof(BertForQuestionAnswering) => "an extractive QA model: run it with QuestionAnswering",
+            nameof(BertForMultipleChoice) => "a multiple-choice model: run it with MultipleChoice",
+            nameof(BertForMaskedLM) or nameof(BertForPreTraining) => "a masked-LM model: run it with FillMask, or fine-tune it first with FineTuner",
+            _ => "fine-tune it first with FineTuner",
         };
         throw new BertSharpException(
             $"{Path.Combine(modelDirectory, "config.json")}: architectures is {string.Join(", ", arch)}; expected {architecture} ({hint}).");

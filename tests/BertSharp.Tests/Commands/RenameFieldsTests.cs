@@ -22,4 +22,18 @@ public sealed class RenameFieldsTests
     [InlineData("colour=red, split = tail, split=", "colour=red, split = tail, split=")]
     public void Fields_with_flags_become_the_flags(string library, string cli) =>
         Assert.Equal(cli, CliErrors.RenameFields(library));
+
+    // The library's advice names its API (a library user has no 'bert' command); the CLI names the command instead.
+    [Theory]
+    [InlineData("m.onnx: ONNX model not found; write one with OnnxExport.Export.", "m.onnx: ONNX model not found; write one with 'bert export-onnx MODEL OUT.onnx'.")]
+    [InlineData("d/manifest.json: not found; expected a directory written by PretrainingDataBuilder.", "d/manifest.json: not found; expected a directory written by 'bert pretrain-data'.")]
+    [InlineData("expected BertForSequenceClassification (a masked-LM model: run it with FillMask, or fine-tune it first with FineTuner).",
+        "expected BertForSequenceClassification (a masked-LM model: run it with 'bert fill-mask', or fine-tune it first with 'bert finetune').")]
+    [InlineData("expected BertForTokenClassification (a multiple-choice model: run it with MultipleChoice)", "expected BertForTokenClassification (a multiple-choice model: run it with 'bert predict --choice')")]
+    [InlineData("offline: download it once with HubClient.DownloadModel and network access.", "offline: download it once with 'bert download' and network access.")]
+    // Elsewhere the names stay: in a path, an architecture, or as a word of their own.
+    [InlineData("runs/FineTuner/config.json: architectures is BertForQuestionAnswering; expected TextClassifier", "runs/FineTuner/config.json: architectures is BertForQuestionAnswering; expected TextClassifier")]
+    [InlineData("with FineTuners", "with FineTuners")]
+    public void The_library_s_api_in_its_advice_becomes_the_command(string library, string cli) =>
+        Assert.Equal(cli, CliErrors.Describe(new BertSharpException(library)));
 }

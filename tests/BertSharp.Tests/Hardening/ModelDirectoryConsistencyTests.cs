@@ -87,6 +87,9 @@ public class ModelDirectoryConsistencyTests
         Assert.False(File.Exists(metrics));
         var tagger = HfFixture.Dir("token-classification");
         CliRunner.Run("predict", "--model", tagger, "--text", "hello world").AssertOneLineError(Path.Combine(tagger, "config.json") + ": architectures is BertForTokenClassification; expected BertForSequenceClassification (a token classifier: run it with 'bert ner').");
+        // The library names its own pipeline, not the command.
+        Assert.Equal(Path.Combine(tagger, "config.json") + ": architectures is BertForTokenClassification; expected BertForSequenceClassification (a token classifier: run it with TokenClassification).",
+            Assert.Throws<BertSharpException>(() => TextClassifier.Load(tagger)).Message);
         // The right model still runs.
         Assert.Equal(0, CliRunner.Run("ner", "--model", tagger, "--text", "hello world").ExitCode);
     }

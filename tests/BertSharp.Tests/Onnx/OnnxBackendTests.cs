@@ -79,9 +79,9 @@ public sealed class OnnxBackendTests
         Assert.False(File.Exists("model.onnx"));
         var e = Assert.Throws<BertSharpException>(() => TextClassifier.Load(dir, new InferenceBackend("model.onnx")));
         Assert.Equal($"model.onnx: ONNX model not found at {Path.GetFullPath("model.onnx")} (a relative path is relative to the current directory); " +
-            "write one with 'bert export-onnx MODEL model.onnx'.", e.Message);
+            "write one with OnnxExport.Export.", e.Message);
         var absolute = Path.Combine(dir, "model.onnx");
-        Assert.Equal($"{absolute}: ONNX model not found; write one with 'bert export-onnx MODEL {absolute}'.",
+        Assert.Equal($"{absolute}: ONNX model not found; write one with OnnxExport.Export.",
             Assert.Throws<BertSharpException>(() => FeatureExtraction.Load(dir, new InferenceBackend(absolute))).Message);
     }
 

@@ -140,6 +140,19 @@ public sealed class OnnxExportTests
     }
 
     [Fact]
+    public void An_activation_without_an_onnx_form_is_refused_in_the_library_s_words_and_nothing_is_written()
+    {
+        using var model = BertPretrained.Load(null, HfFixture.Dir("base-model"), out _);
+        // BertConfig refuses an unknown hidden_act when read; one set afterwards reaches the exporter.
+        model.Config.HiddenAct = "mish";
+        using var tmp = TestPaths.TempDir();
+        var path = tmp.File("m.onnx");
+        // It began "export-onnx: ", the CLI's command, for library users too.
+        Assert.Equal("ONNX export: hidden_act 'mish' has no ONNX form here.", Assert.Throws<BertSharpException>(() => OnnxExport.Export(model, path)).Message);
+        Assert.Empty(Directory.GetFileSystemEntries(tmp.Path));
+    }
+
+    [Fact]
     public void Multiple_choice_export_takes_batch_choices_sequence_inputs_and_gives_batch_choices_logits()
     {
         using var model = BertPretrained.Load(null, HfFixture.Dir("multiple-choice"), out _);

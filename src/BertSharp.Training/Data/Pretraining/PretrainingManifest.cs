@@ -128,7 +128,7 @@ public sealed class PretrainingManifest
         var path = Path.Combine(directory, FileName);
         if (!File.Exists(path))
         {
-            throw new BertSharpException($"{path}: not found; expected a directory written by 'bert pretrain-data'.");
+            throw new BertSharpException($"{path}: not found; expected a directory written by PretrainingDataBuilder.");
         }
         // Every field but 'objective' (added later) has been written since the first version.
         var m = StrictJson.Read<PretrainingManifest>(path, Json, "the manifest of a pre-training data directory");

@@ -64,7 +64,7 @@ internal static class PretrainingShard
         var actual = System.IO.Hashing.Crc32.HashToUInt32(data[..^4]);
         if (stored != actual)
         {
-            throw new BertSharpException($"{name}: CRC mismatch (stored {stored:x8}, computed {actual:x8}); the shard is corrupt, rebuild it with 'bert pretrain-data'.");
+            throw new BertSharpException($"{name}: CRC mismatch (stored {stored:x8}, computed {actual:x8}); the shard is corrupt, rebuild it with PretrainingDataBuilder.");
         }
         var version = BinaryPrimitives.ReadUInt16LittleEndian(data[4..]);
         int idWidth = data[6];

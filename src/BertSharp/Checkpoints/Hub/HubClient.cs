@@ -148,7 +148,7 @@ public sealed class HubClient : IDisposable
         var dir = FindCachedModel(cache.RepoId, revision)
             ?? throw new BertSharpException(
                 $"{Describe(cache.RepoId, revision)} is not in the cache ({cache.RepoDir}) and offline mode is on " +
-                $"({BertSharpException.Field("offline")} or HF_HUB_OFFLINE=1): run 'bert download' once with network access.");
+                $"({BertSharpException.Field("offline")} or HF_HUB_OFFLINE=1): download it once with HubClient.DownloadModel and network access.");
         var commit = Path.GetFileName(dir);
         var files = Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories)
             .Select(p => new HubFile(Path.GetRelativePath(dir, p), p, new FileInfo(p).Length, Downloaded: false))

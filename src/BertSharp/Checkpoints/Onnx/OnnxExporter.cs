@@ -160,7 +160,7 @@ internal sealed class OnnxExporter
                 _b.Output(Rename(Linear(pooled!, "cls.seq_relationship"), "seq_relationship_logits"), DataType.Float, "batch", "2");
                 break;
             default:
-                throw new BertSharpException($"export-onnx: {model.GetType().Name} is not supported.");
+                throw new BertSharpException($"ONNX export: {model.GetType().Name} is not supported.");
         }
     }
 
@@ -354,7 +354,7 @@ internal sealed class OnnxExporter
             case "tanh":
                 return _b.Node("Tanh", [x], "tanh");
             default:
-                throw new BertSharpException($"export-onnx: hidden_act '{_c.HiddenAct}' has no ONNX form here.");
+                throw new BertSharpException($"ONNX export: hidden_act '{_c.HiddenAct}' has no ONNX form here.");
         }
     }
 }

@@ -247,6 +247,7 @@ public sealed class HubClientTests : IDisposable
         Assert.True(notFound.StartsWith($"runs/nonexistent: no local directory {local}, and as a Hub model id: model 'runs/nonexistent' was not found on {_hub.Endpoint}", StringComparison.Ordinal), notFound);
         var offline = Assert.Throws<BertSharpException>(() => ModelLocator.Resolve("runs/nonexistent", Options(offline: true)));
         Assert.True(offline.Message.StartsWith($"runs/nonexistent: no local directory {local}, and as a Hub model id: model 'runs/nonexistent' (revision main) on {_hub.Endpoint} is not in the cache", StringComparison.Ordinal), offline.Message);
+        Assert.EndsWith("download it once with HubClient.DownloadModel and network access.", offline.Message, StringComparison.Ordinal);
         // The option stays a field, so the CLI names it by its flag.
         Assert.Equal(["offline"], offline.Fields);
         var unreachable = new HubOptions { Endpoint = "http://127.0.0.1:9", CacheDir = _cache.Path, Offline = false, ReadTimeout = TimeSpan.FromSeconds(20) };
@@ -261,7 +262,7 @@ public sealed class HubClientTests : IDisposable
             Environment.SetEnvironmentVariable("HF_HUB_OFFLINE", "1");
             Environment.SetEnvironmentVariable("HF_HUB_CACHE", _cache.Path);
             CliRunner.Run("predict", "--model", "runs/nonexistent", "--text", "hi")
-                .AssertOneLineError($"error: runs/nonexistent: no local directory {local}, and as a Hub model id: model 'runs/nonexistent' (revision main)", " is not in the cache ");
+                .AssertOneLineError($"error: runs/nonexistent: no local directory {local}, and as a Hub model id: model 'runs/nonexistent' (revision main)", " is not in the cache ", "download it once with 'bert download' and network access.");
         }
         finally
         {

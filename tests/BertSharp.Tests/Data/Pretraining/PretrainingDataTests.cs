@@ -107,6 +107,7 @@ public class PretrainingDataTests
         var data = PretrainingDataset.Open(tmp.File("out"));
         var e = Assert.Throws<BertSharpException>(() => data.Read().ToList());
         Assert.Contains("CRC mismatch", e.Message, StringComparison.Ordinal);
+        Assert.EndsWith("the shard is corrupt, rebuild it with PretrainingDataBuilder.", e.Message, StringComparison.Ordinal);
         Assert.Contains("shard-00000.bin", e.Message, StringComparison.Ordinal);
     }
 
@@ -298,5 +299,7 @@ public class PretrainingDataTests
         bytes[Array.IndexOf(bytes, (byte)0xC3) + 1] = (byte)'-';
         File.WriteAllBytes(path, bytes);
         Assert.Equal($"{path}: line 2: invalid UTF-8 byte sequence (the file must be UTF-8 text).", Assert.Throws<BertSharpException>(() => PretrainingManifest.Load(tmp.Path)).Message);
+        File.Delete(path);
+        Assert.Equal($"{path}: not found; expected a directory written by PretrainingDataBuilder.", Assert.Throws<BertSharpException>(() => PretrainingManifest.Load(tmp.Path)).Message);
     }
 }
