@@ -9,7 +9,7 @@ namespace BertSharp.DistributedHost;
 /// <summary>
 /// One rank of a multi-process test: <c>host SCENARIO OUTDIR</c> runs a scenario over the MPI communicator and writes
 /// what it observed to <c>OUTDIR/rank{r}.json</c>. Scenarios: <c>collectives</c> (all-reduce, broadcast, barrier and
-/// data-parallel gradients), <c>stuck R</c> (rank R never joins an all-reduce), <c>kill R</c> (rank R is killed by SIGKILL
+/// data-parallel gradients), <c>stuck R</c> (after a late start of the last rank, rank R never joins an all-reduce), <c>kill R</c> (rank R is killed by SIGKILL
 /// before an all-reduce), <c>fail R</c> (rank R reports an error and aborts the job while the others wait), <c>disagree</c>
 /// (see <see cref="Disagree"/>); and
 /// <c>cli SCRIPT</c> (see <see cref="CliRuns"/>).
@@ -247,6 +247,16 @@ public static class Program
 
     private static void Stuck(ICommunicator comm, int stuckRank)
     {
+        // First a late start: the last rank comes to the trainer 3 s after the others, longer than the test's 2 s timeout;
+        // the ranks meet there without the timeout (start-up is each rank's own pace), so the job gets to the stuck rank.
+        if (comm.Rank == comm.WorldSize - 1)
+        {
+            Thread.Sleep(TimeSpan.FromSeconds(3));
+        }
+        using (var model = BertSharp.Modeling.BertPretrained.Create<BertSharp.Modeling.BertForSequenceClassification>(BertSharp.Modeling.BertConfig.Preset("tiny")))
+        using (BertSharp.Training.Trainer.ForRanks(model, new BertSharp.Training.OptimizerSettings(1e-3, 1e-6, 0.01, 1.0, 0, 1), comm))
+        {
+        }
         comm.Barrier();
         if (comm.Rank == stuckRank)
         {

@@ -62,6 +62,10 @@ public sealed class Trainer : IDisposable
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(communicator);
+        // The ranks read, tokenize and load at their own pace before this first collective, and on a busy machine one can
+        // be seconds behind another; they meet here without the collective timeout, which is for ranks stuck or gone
+        // between steps (a rank that dies meanwhile still ends the job through the launcher).
+        communicator.BarrierWithoutTimeout();
         var dataParallel = new DataParallel(communicator, model.NamedParameters());
         try
         {

@@ -88,6 +88,8 @@ public sealed class MpiCollectiveTests
     [SkippableFact]
     public void A_stuck_rank_times_out_with_a_message_instead_of_hanging()
     {
+        // The host's last rank first comes to Trainer.ForRanks 3 s late: under the 2 s timeout that start-up wait used to
+        // abort the job ('broadcast of 32 Byte values ... did not complete'); now the stuck all-reduce after it does.
         var job = MpiJob.RunHost(2, "stuck", new Dictionary<string, string> { ["BERTSHARP_DIST_TIMEOUT"] = "2" }, "1");
         Assert.NotEqual(0, job.ExitCode);
         Assert.Contains("rank 0 of 2 (mpi): all-reduce of 4 Float32 values did not complete within 2 s; another rank is stuck or gone", job.StdErr + job.StdOut);
