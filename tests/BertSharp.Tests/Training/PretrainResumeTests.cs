@@ -67,21 +67,30 @@ public class PretrainResumeTests
         Assert.True(File.Exists(tmp.File("run/final/model.safetensors")));
     }
 
+    /// <summary>
+    /// Pre-training data, the same built with another seed (packed without shorter targets, so the instance count does not
+    /// depend on the seed), and a 2-step run on the first stopped after step 1.
+    /// </summary>
+    private static (string Data, string Other, string Run) RunStoppedAfterOneStepAndOtherData(TempDir tmp)
+    {
+        PretrainingOptions Packed(PretrainingOptions o) => o with { ShortSeqProb = 0 };
+        var (data, vocab) = PretrainingTrainerTests.SmallData(tmp, dupe: 1, PretrainingObjective.MaskedLm, adjust: Packed);
+        var (other, _) = PretrainingTrainerTests.SmallData(tmp, dupe: 1, PretrainingObjective.MaskedLm, adjust: o => Packed(o) with { Seed = 4 }, name: "other");
+        var run = tmp.File("run");
+        Assert.Equal(0, CliRunner.Run("pretrain", "--data", data, "--output", run, "--config", "tiny", "--vocab", vocab, "--steps", "2",
+            "--batch-size", "4", "--stop-after", "1", "--device", "cpu").ExitCode);
+        return (data, other, run);
+    }
+
     // Data built again with another seed has the vocabulary and instance count the resume checked, and the run went on in
     // other instances at its data position.
     [Fact]
     public void Resume_refuses_other_data_of_the_same_vocabulary_and_count()
     {
         using var tmp = TestPaths.TempDir();
-        // Packed without shorter targets: the count does not depend on the seed.
-        PretrainingOptions Packed(PretrainingOptions o) => o with { ShortSeqProb = 0 };
-        var (data, vocab) = PretrainingTrainerTests.SmallData(tmp, dupe: 1, PretrainingObjective.MaskedLm, adjust: Packed);
-        var (other, _) = PretrainingTrainerTests.SmallData(tmp, dupe: 1, PretrainingObjective.MaskedLm, adjust: o => Packed(o) with { Seed = 4 }, name: "other");
+        var (data, other, run) = RunStoppedAfterOneStepAndOtherData(tmp);
         Assert.Equal(PretrainingDataset.Open(data).Count, PretrainingDataset.Open(other).Count);
         Assert.NotEqual(File.ReadAllBytes(Path.Combine(data, "shard-00000.bin")), File.ReadAllBytes(Path.Combine(other, "shard-00000.bin")));
-        var run = tmp.File("run");
-        Assert.Equal(0, CliRunner.Run("pretrain", "--data", data, "--output", run, "--config", "tiny", "--vocab", vocab, "--steps", "2",
-            "--batch-size", "4", "--stop-after", "1", "--device", "cpu").ExitCode);
 
         CliRunner.Run("pretrain", "--output", run, "--resume", "--data", other, "--device", "cpu")
             .AssertOneLineError($"error: --data {other}: not the data the run in {run} was trained on ({Path.GetFullPath(data)}): its shards differ from the run's (data built from another corpus, or with other options, seed or shard size); resume the run with its own data, or start a new run.");
@@ -98,12 +107,7 @@ public class PretrainResumeTests
     public void A_checkpoint_without_a_recorded_data_fingerprint_is_not_checked()
     {
         using var tmp = TestPaths.TempDir();
-        PretrainingOptions Packed(PretrainingOptions o) => o with { ShortSeqProb = 0 };
-        var (data, vocab) = PretrainingTrainerTests.SmallData(tmp, dupe: 1, PretrainingObjective.MaskedLm, adjust: Packed);
-        var (other, _) = PretrainingTrainerTests.SmallData(tmp, dupe: 1, PretrainingObjective.MaskedLm, adjust: o => Packed(o) with { Seed = 4 }, name: "other");
-        var run = tmp.File("run");
-        Assert.Equal(0, CliRunner.Run("pretrain", "--data", data, "--output", run, "--config", "tiny", "--vocab", vocab, "--steps", "2",
-            "--batch-size", "4", "--stop-after", "1", "--device", "cpu").ExitCode);
+        var (_, other, run) = RunStoppedAfterOneStepAndOtherData(tmp);
         var statePath = tmp.File("run/checkpoint-1/trainer_state.json");
         var state = JsonNode.Parse(File.ReadAllText(statePath))!.AsObject();
         Assert.True(state["settings"]!.AsObject().Remove("data_sha256"));
