@@ -130,11 +130,11 @@ internal static class InspectCommand
         var name = SafeText.Escape(Path.GetFileName(file));
         if (!file.EndsWith(".index.json", StringComparison.Ordinal))
         {
-            return $"{name} ({new FileInfo(file).Length:N0} bytes)";
+            return $"{name} ({IO.LinkedFile.Length(file):N0} bytes)";
         }
         var shards = ShardIndex.Read(file).Shards;
         var dir = Path.GetDirectoryName(file)!;
-        return $"{name} ({shards.Count:N0} shards, {shards.Sum(s => new FileInfo(Path.Combine(dir, s)).Length):N0} bytes)";
+        return $"{name} ({shards.Count:N0} shards, {shards.Sum(s => IO.LinkedFile.Length(Path.Combine(dir, s))):N0} bytes)";
     }
 
     // Names come from the checkpoint: terminal escapes are made visible, then Spectre's markup brackets are escaped.

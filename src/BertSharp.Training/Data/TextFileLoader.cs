@@ -48,7 +48,7 @@ internal static class TextFileLoader
             }
             else
             {
-                if (new FileInfo(path).Length > MaxBytes)
+                if (IO.LinkedFile.Length(path) > MaxBytes)
                 {
                     throw TooLarge(path, "is");
                 }

@@ -26,7 +26,7 @@ public sealed record ShardIndex(string Path, IReadOnlyDictionary<string, string>
     {
         try
         {
-            var length = new FileInfo(path).Length;
+            var length = IO.LinkedFile.Length(path);
             if (length > MaxIndexBytes)
             {
                 throw new BertSharpException($"{path}: invalid shard index: {length} bytes, more than the {MaxIndexBytes}-byte limit.");

@@ -187,7 +187,7 @@ public sealed partial class BertConfig
         {
             throw new BertSharpException($"{path}: config file not found.");
         }
-        var length = new FileInfo(path).Length;
+        var length = IO.LinkedFile.Length(path);
         if (length > MaxConfigBytes)
         {
             throw new BertSharpException($"{path}: {length} bytes, more than the {MaxConfigBytes}-byte limit for a config.json.");

@@ -71,6 +71,20 @@ public class BertConfigTests
         Assert.Contains(expected, e.Message, StringComparison.Ordinal);
     }
 
+    // A config.json that is a link (as in the HF cache) was measured by the link's own size, so any size got past the limit.
+    [Fact]
+    public void Config_size_limit_holds_through_a_link()
+    {
+        using var tmp = TestPaths.TempDir();
+        using (var f = File.Create(tmp.File("big.json")))
+        {
+            f.SetLength(BertConfig.MaxConfigBytes + 1);
+        }
+        File.CreateSymbolicLink(tmp.File("config.json"), tmp.File("big.json"));
+        var e = Assert.Throws<BertSharpException>(() => BertConfig.Load(tmp.File("config.json")));
+        Assert.Contains($"{BertConfig.MaxConfigBytes + 1} bytes, more than the {BertConfig.MaxConfigBytes}-byte limit", e.Message, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("tiny", 2, 128, 2)]
     [InlineData("mini", 4, 256, 4)]

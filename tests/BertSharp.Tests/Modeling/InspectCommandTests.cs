@@ -56,6 +56,23 @@ public class InspectCommandTests
         Assert.Contains($"weights      model.safetensors.index.json (3 shards, {bytes:N0} bytes)\n", r.StdOut, StringComparison.Ordinal);
     }
 
+    // The HF cache's snapshot files are links to blobs: the weights line gave the links' own size (76 bytes each).
+    [Fact]
+    public void Inspect_of_a_directory_of_links_gives_the_size_of_the_files_linked()
+    {
+        using var tmp = TestPaths.TempDir();
+        var shards = Directory.GetFiles(Path.Combine(TestPaths.Fixtures, "checkpoints", "sharded"));
+        foreach (var f in shards.Append(Path.Combine(HfFixture.Dir("pretraining"), "config.json")))
+        {
+            File.CreateSymbolicLink(tmp.File(Path.GetFileName(f)), f);
+        }
+        var r = CliRunner.Run("inspect", tmp.Path, "--no-tree", "--no-keys");
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        var bytes = shards.Where(f => f.EndsWith(".safetensors", StringComparison.Ordinal)).Sum(f => new FileInfo(f).Length);
+        Assert.True(bytes > 400_000);
+        Assert.Contains($"weights      model.safetensors.index.json (3 shards, {bytes:N0} bytes)\n", r.StdOut, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Inspect_of_a_missing_directory_is_a_one_line_error()
     {

@@ -93,7 +93,9 @@ public sealed partial class HubCache
     public string? SnapshotFile(string commit, string file)
     {
         var p = Path.Combine(SnapshotDir(commit), file);
-        return File.Exists(p) ? p : null;
+        // Not File.Exists: a link whose blob was deleted made a cached model "complete", used without a download and then
+        // not found.
+        return LinkedFile.Exists(p) ? p : null;
     }
 
     private string RefPath(string revision) => Path.Combine(RepoDir, "refs", revision);

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
+using BertSharp.IO;
 
 namespace BertSharp.Checkpoints;
 
@@ -150,9 +151,14 @@ public sealed class HubClient : IDisposable
                 $"{Describe(cache.RepoId, revision)} is not in the cache ({cache.RepoDir}) and offline mode is on " +
                 $"({BertSharpException.Field("offline")} or HF_HUB_OFFLINE=1): download it once with HubClient.DownloadModel and network access.");
         var commit = Path.GetFileName(dir);
-        var files = Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories)
-            .Select(p => new HubFile(Path.GetRelativePath(dir, p), p, new FileInfo(p).Length, Downloaded: false))
+        // A link whose blob was deleted (to free space) is not a file of the snapshot any more.
+        var files = Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories).Where(LinkedFile.Exists)
+            .Select(p => new HubFile(Path.GetRelativePath(dir, p), p, LinkedFile.Length(p), Downloaded: false))
             .OrderBy(f => f.Name, StringComparer.Ordinal).ToList();
+        foreach (var f in files)
+        {
+            LogFile(f);
+        }
         return new HubDownloadResult(cache.RepoId, commit, dir, files);
     }
 
@@ -242,10 +248,12 @@ public sealed class HubClient : IDisposable
             }
         }
         var path = cache.LinkSnapshot(info.Commit, info.File, info.ETag);
-        var size = new FileInfo(blob).Length;
-        _options.Log?.WriteLine($"{info.File,-36} {FormatSize(size),10}  {(downloaded ? "downloaded" : "cached")}");
-        return new HubFile(info.File, path, size, downloaded);
+        var file = new HubFile(info.File, path, new FileInfo(blob).Length, downloaded);
+        LogFile(file);
+        return file;
     }
+
+    private void LogFile(HubFile f) => _options.Log?.WriteLine($"{f.Name,-36} {FormatSize(f.Size),10}  {(f.Downloaded ? "downloaded" : "cached")}");
 
     private static bool IsCached(string blob, HubFileInfo info) =>
         File.Exists(blob) && (info.Size is not { } size || new FileInfo(blob).Length == size);

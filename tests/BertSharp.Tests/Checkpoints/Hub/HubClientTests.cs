@@ -93,7 +93,9 @@ public sealed class HubClientTests : IDisposable
         {
             var r = offline.DownloadModel("org/tiny");
             Assert.Equal(online, r.SnapshotDir);
-            Assert.Contains(r.Files, f => f.Name == "model.safetensors");
+            // The files' sizes, not their links' (some 80 bytes).
+            Assert.Equal(Weights.Length, r.Files.Single(f => f.Name == "model.safetensors").Size);
+            Assert.Equal(Vocab.Length, r.Files.Single(f => f.Name == "vocab.txt").Size);
         }
         Assert.Equal(online, ModelLocator.Resolve("org/tiny", Options(offline: true)));
         var e = Assert.Throws<BertSharpException>(() => ModelLocator.Resolve("org/other", Options(offline: true)));
@@ -143,6 +145,27 @@ public sealed class HubClientTests : IDisposable
         Assert.Equal(Weights, File.ReadAllBytes(Path.Combine(r.SnapshotDir, "model.safetensors")));
         Assert.Equal("bytes=10000-", _hub.Requests.Last(q => q.Port == _hub.CdnPort).Range);
         Assert.False(File.Exists(partial));
+    }
+
+    // File.Exists is true for a link whose blob is gone: a snapshot with its weights blob deleted (to free space) counted as
+    // complete, so ModelLocator used it without a download and loading it failed with "not found".
+    [Fact]
+    public void A_deleted_blob_is_not_cached_and_is_downloaded_again()
+    {
+        AddTiny();
+        var snapshot = ModelLocator.Resolve("org/tiny", Options());
+        File.Delete(Path.Combine(RepoDir(), "blobs", FakeHub.Sha256(Weights)));
+        File.Delete(Path.Combine(RepoDir(), "blobs", FakeHub.GitSha1(Vocab)));
+        using (var offline = new HubClient(Options(offline: true)))
+        {
+            Assert.Null(offline.FindCachedModel("org/tiny"));
+            Assert.Contains("is not in the cache", Assert.Throws<BertSharpException>(() => offline.DownloadModel("org/tiny")).Message);
+        }
+        int before = _hub.Count("GET", "");
+        Assert.Equal(snapshot, ModelLocator.Resolve("org/tiny", Options()));
+        Assert.True(_hub.Count("GET", "") > before);
+        Assert.Equal(Weights, File.ReadAllBytes(Path.Combine(snapshot, "model.safetensors")));
+        Assert.Equal(Vocab, File.ReadAllBytes(Path.Combine(snapshot, "vocab.txt")));
     }
 
     [Fact]
@@ -356,6 +379,11 @@ public sealed class HubClientTests : IDisposable
         Assert.Equal(Path.Combine(RepoDir(), "snapshots", commit), lines[^1]);
         Assert.Equal($"org/tiny @ {commit}", lines[^2]);
         Assert.Contains(lines, l => l.StartsWith("model.safetensors", StringComparison.Ordinal) && l.EndsWith("downloaded", StringComparison.Ordinal));
+        // Offline, the cached files are listed too, as the docs say of every run.
+        var offline = CliRunner.Run("download", "org/tiny", "--cache-dir", _cache.Path, "--offline");
+        Assert.True(offline.ExitCode == 0, offline.StdErr);
+        Assert.Contains(offline.StdOut.Split('\n'), l => l.StartsWith("model.safetensors", StringComparison.Ordinal) && l.EndsWith("cached", StringComparison.Ordinal)
+            && l.Contains(HubClient.FormatSize(Weights.Length), StringComparison.Ordinal));
         var miss = CliRunner.Run("download", "org/nothere", "--cache-dir", _cache.Path, "--offline");
         Assert.Equal(2, miss.ExitCode);
         Assert.StartsWith("error: model 'org/nothere' (revision main)", miss.StdErr);

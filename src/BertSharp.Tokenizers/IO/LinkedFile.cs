@@ -1,0 +1,31 @@
+namespace BertSharp.IO;
+
+/// <summary>The file a path names, also when the path is a symbolic link.</summary>
+/// <remarks>
+/// Every file of a HuggingFace cache snapshot is a link to its blob, and .NET answers for the link itself:
+/// <see cref="FileInfo.Length"/> is the length of the path the link holds (some 80 bytes: sizes shown were wrong and size
+/// limits checked nothing), and <see cref="File.Exists"/> is true for a link whose blob was deleted.
+/// </remarks>
+internal static class LinkedFile
+{
+    /// <summary>The length in bytes of the file <paramref name="path"/> names, links followed to the end.</summary>
+    /// <exception cref="FileNotFoundException">The file, or the file a link points at, does not exist.</exception>
+    public static long Length(string path) => Target(new FileInfo(path)).Length;
+
+    /// <summary>Whether <paramref name="path"/> is a file or a link that ends at one.</summary>
+    public static bool Exists(string path)
+    {
+        try
+        {
+            return Target(new FileInfo(path)) is { Exists: true };
+        }
+        catch (IOException)
+        {
+            // A cycle of links ends nowhere.
+            return false;
+        }
+    }
+
+    private static FileInfo Target(FileInfo info) =>
+        info.LinkTarget is null ? info : info.ResolveLinkTarget(returnFinalTarget: true) as FileInfo ?? info;
+}
