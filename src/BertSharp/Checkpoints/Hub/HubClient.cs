@@ -26,6 +26,7 @@ public sealed class HubClient : IDisposable
         _options = options ?? new HubOptions();
         if (!_options.ResolvedOffline)
         {
+            _options.CheckedEndpoint();
             var handler = new SocketsHttpHandler
             {
                 AllowAutoRedirect = false,

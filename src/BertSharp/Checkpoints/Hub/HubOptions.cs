@@ -40,6 +40,22 @@ public sealed record HubOptions
 
     internal string ResolvedEndpoint => (Endpoint ?? Env("HF_ENDPOINT") ?? "https://huggingface.co").TrimEnd('/');
 
+    /// <summary>
+    /// <see cref="ResolvedEndpoint"/>, refused unless it is an http(s) URL: request URLs are built from it, and anything else
+    /// failed there as a .NET URI error (or "the 'ftp' scheme is not supported") that named neither the setting nor the value.
+    /// </summary>
+    internal string CheckedEndpoint()
+    {
+        var endpoint = ResolvedEndpoint;
+        if (!Uri.TryCreate(endpoint, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps)
+            || uri.Host.Length == 0 || uri.Query.Length > 0 || uri.Fragment.Length > 0)
+        {
+            var setting = Endpoint is null ? "HF_ENDPOINT" : BertSharpException.Field("endpoint");
+            throw new BertSharpException($"{setting} '{endpoint}': expected an http(s) URL such as https://huggingface.co.");
+        }
+        return endpoint;
+    }
+
     internal string ResolvedCacheDir => CacheDir ?? DefaultCacheDir(Env);
 
     internal bool ResolvedOffline => Offline ?? IsTrue(Env("HF_HUB_OFFLINE"));

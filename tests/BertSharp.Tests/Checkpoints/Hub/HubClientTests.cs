@@ -389,6 +389,22 @@ public sealed class HubClientTests : IDisposable
         Assert.StartsWith("error: model 'org/nothere' (revision main)", miss.StdErr);
     }
 
+    // Request URLs are built from the endpoint: one that is not an http(s) URL was an internal error (UriFormatException,
+    // "the 'ftp' scheme is not supported"), exit 70.
+    [Theory]
+    [InlineData("notaurl")]
+    [InlineData("ftp://example.com")]
+    [InlineData("file:///tmp")]
+    public void Endpoint_that_is_not_an_http_url_is_a_one_line_error_naming_it(string endpoint)
+    {
+        CliRunner.Run("download", "org/tiny", "--cache-dir", _cache.Path, "--endpoint", endpoint)
+            .AssertOneLineError($"--endpoint '{endpoint}': expected an http(s) URL such as https://huggingface.co.");
+        var e = Assert.Throws<BertSharpException>(() => new HubClient(Options() with { Endpoint = endpoint }));
+        Assert.Equal(["endpoint"], e.Fields);
+        // Offline no request is made, so any endpoint will do.
+        using var offline = new HubClient(Options(offline: true) with { Endpoint = endpoint });
+    }
+
     [Fact]
     public void Cache_root_follows_the_huggingface_environment_variables()
     {
