@@ -100,6 +100,7 @@ public sealed class HubClient : IDisposable
             return FromCacheOffline(cache, revision);
         }
 
+        CreateCacheDir(cache);
         var files = new List<HubFile>();
         var config = await HeadAsync(cache.RepoId, revision, "config.json", ct).ConfigureAwait(false)
             ?? throw new BertSharpException($"{Describe(cache.RepoId, revision)} has no config.json: it is not a transformers model repository.");
@@ -143,6 +144,25 @@ public sealed class HubClient : IDisposable
         }
         cache.WriteRef(revision, commit);
         return new HubDownloadResult(cache.RepoId, commit, cache.SnapshotDir(commit), files);
+    }
+
+    /// <summary>
+    /// Makes the repo's folder in the cache before any request, so that a cache root that cannot hold it (a file, a read-only
+    /// place) is an <see cref="OutputWriteException"/> naming the root: it was .NET's "could not find a part of the path
+    /// '…/blobs'" after the first file had been asked for.
+    /// </summary>
+    private void CreateCacheDir(HubCache cache)
+    {
+        try
+        {
+            Directory.CreateDirectory(Path.Combine(cache.RepoDir, "blobs"));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            var root = _options.ResolvedCacheDir;
+            var full = Path.GetFullPath(root);
+            throw File.Exists(full) ? new OutputWriteException(root, "a file, not a directory", e) : AtomicFile.Failure(root, full, full, e);
+        }
     }
 
     private HubDownloadResult FromCacheOffline(HubCache cache, string revision)

@@ -405,6 +405,18 @@ public sealed class HubClientTests : IDisposable
         using var offline = new HubClient(Options(offline: true) with { Endpoint = endpoint });
     }
 
+    // It was .NET's "Could not find a part of the path '…/models--org--tiny/blobs'", after the first request.
+    [Fact]
+    public void Cache_root_that_is_a_file_is_refused_before_any_request()
+    {
+        AddTiny();
+        var file = Path.Combine(_cache.Path, "not-a-dir");
+        File.WriteAllText(file, "x");
+        CliRunner.Run("download", "org/tiny", "--cache-dir", file, "--endpoint", _hub.Endpoint)
+            .AssertOneLineError($"--cache-dir {file}: cannot be written (a file, not a directory).");
+        Assert.Empty(_hub.Requests);
+    }
+
     [Fact]
     public void Cache_root_follows_the_huggingface_environment_variables()
     {
