@@ -373,13 +373,16 @@ public sealed class HubClient : IDisposable
             }
             if (status == 416 && have > 0)
             {
-                // The server has nothing past what we hold: either we are complete (verified next) or the partial is bad.
+                // The server has nothing past what we hold: either we are complete (verified next) or its file is shorter than
+                // the Hub announced. Downloading it again would end at the same byte: that was done MaxResumes times, and
+                // the error then said the partial file was kept for the next run, which had deleted it each time.
                 if (info.Size is null || have == info.Size)
                 {
                     return true;
                 }
                 File.Delete(incomplete);
-                return false;
+                throw new BertSharpException(
+                    $"{repoId}/{info.File}: the server has {have} bytes of it but the Hub announced {info.Size}; the download was discarded.");
             }
             if (status is not (200 or 206))
             {

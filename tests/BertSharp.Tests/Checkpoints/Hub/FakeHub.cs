@@ -53,6 +53,9 @@ internal sealed class FakeHub : IDisposable
     /// <summary>Renamed repos: old id → new id, answered with a relative 307 as the Hub does.</summary>
     public Dictionary<string, string> Renamed { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>Added to the size the Hub announces for LFS files (X-Linked-Size), which the CDN then does not have.</summary>
+    public int AnnouncedSizeExtra { get; set; }
+
     /// <summary>LFS files whose bytes are served with one byte flipped (the announced sha256 stays the true one).</summary>
     public HashSet<string> Corrupt { get; } = new(StringComparer.Ordinal);
 
@@ -169,7 +172,7 @@ internal sealed class FakeHub : IDisposable
             await Respond(stream, req, 302,
             [
                 ("Location", LfsLocationOverride ?? $"http://127.0.0.1:{CdnPort}/repos/{sha}?download=true"),
-                ("X-Repo-Commit", repo.Commit), ("X-Linked-Etag", $"\"{sha}\""), ("X-Linked-Size", entry.Content.Length.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+                ("X-Repo-Commit", repo.Commit), ("X-Linked-Etag", $"\"{sha}\""), ("X-Linked-Size", (entry.Content.Length + AnnouncedSizeExtra).ToString(System.Globalization.CultureInfo.InvariantCulture)),
                 ("ETag", $"W/\"{GitSha1(entry.Content)}\""),
             ], []);
             return;

@@ -147,6 +147,21 @@ public sealed class HubClientTests : IDisposable
         Assert.False(File.Exists(partial));
     }
 
+    // A 416 at the end of what the server has meant the file is shorter than announced: it was downloaded again MaxResumes
+    // times, and the error said the partial file was kept for the next run, which had been deleted.
+    [Fact]
+    public void A_file_shorter_than_announced_is_refused_at_once()
+    {
+        AddTiny();
+        _hub.AnnouncedSizeExtra = 10;
+        using var client = new HubClient(Options());
+        var e = Assert.Throws<BertSharpException>(() => client.DownloadModel("org/tiny"));
+        Assert.Contains($"org/tiny/model.safetensors: the server has {Weights.Length} bytes of it but the Hub announced {Weights.Length + 10}; the download was discarded.",
+            e.Message, StringComparison.Ordinal);
+        Assert.Equal([null, $"bytes={Weights.Length}-"], _hub.Requests.Where(q => q.Port == _hub.CdnPort && q.Method == "GET").Select(q => q.Range));
+        Assert.Empty(Directory.GetFiles(Path.Combine(RepoDir(), "blobs"), "*.incomplete"));
+    }
+
     // File.Exists is true for a link whose blob is gone: a snapshot with its weights blob deleted (to free space) counted as
     // complete, so ModelLocator used it without a download and loading it failed with "not found".
     [Fact]
