@@ -263,6 +263,15 @@ public sealed partial class BertConfig
         {
             c.Extra[key] = value?.DeepClone();
         }
+        // transformers 5 names the weights' dtype "dtype" and prefers it to torch_dtype. Kept as an extra field, it went on
+        // saying the old dtype next to the torch_dtype of a save in another one (convert --dtype), and transformers 5 then
+        // loaded the weights in the old one: it is torch_dtype here, written back once under that name, which all versions read.
+        if (c.Extra.Remove("dtype", out var dtype) && dtype is not null)
+        {
+            c.TorchDtype = dtype is JsonValue v && v.TryGetValue<string>(out var name)
+                ? name
+                : throw new BertSharpException($"{source}: field 'dtype': expected a string, got {ConfigJson.Shown(dtype)}.");
+        }
         (c.NumLabelsInFile, c.Label2IdInFile, c.ModelTypeInFile, c.ExtraInFile) = (null, null, null, null);
         c.Validate(source);
         return c;

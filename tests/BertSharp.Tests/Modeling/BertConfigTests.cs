@@ -64,11 +64,28 @@ public class BertConfigTests
     [InlineData("{\"num_labels\": 2, \"id2label\": {\"0\": \"a\", \"1\": \"b\", \"2\": \"c\"}}", "num_labels is 2 but id2label has 3")]
     [InlineData("[1]", "expected a JSON object")]
     [InlineData("{\"is_decoder\": true}", "is_decoder is true")]
+    [InlineData("{\"dtype\": 16}", "field 'dtype': expected a string, got 16")]
     public void Bad_configs_fail_with_a_message_naming_the_field(string json, string expected)
     {
         var e = Assert.Throws<BertSharpException>(() => BertConfig.Parse(json, "my/config.json"));
         Assert.StartsWith("my/config.json: ", e.Message, StringComparison.Ordinal);
         Assert.Contains(expected, e.Message, StringComparison.Ordinal);
+    }
+
+    // transformers 5 writes "dtype" and prefers it to torch_dtype: kept as an unknown field, a float16 checkpoint converted to
+    // bfloat16 said both, and transformers 5 loaded the bfloat16 weights as float16.
+    [Fact]
+    public void Transformers5_dtype_is_read_as_torch_dtype_and_written_back_once()
+    {
+        var c = BertConfig.Parse("""{"model_type": "bert", "dtype": "float16", "transformers_version": "5.0.0"}""", "x");
+        Assert.Equal("float16", c.TorchDtype);
+        c.TorchDtype = "bfloat16";
+        var written = JsonNode.Parse(c.ToJson())!.AsObject();
+        Assert.False(written.ContainsKey("dtype"));
+        Assert.Equal("bfloat16", (string)written["torch_dtype"]!);
+        // Both given: transformers 5 keeps dtype.
+        Assert.Equal("bfloat16", BertConfig.Parse("""{"torch_dtype": "float32", "dtype": "bfloat16"}""", "x").TorchDtype);
+        Assert.Equal("float32", BertConfig.Parse("""{"torch_dtype": "float32", "dtype": null}""", "x").TorchDtype);
     }
 
     // A config.json that is a link (as in the HF cache) was measured by the link's own size, so any size got past the limit.
