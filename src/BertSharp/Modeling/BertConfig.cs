@@ -232,6 +232,12 @@ public sealed partial class BertConfig
         {
             throw ConfigJson.Field(e.Path) is { } key ? ConfigJson.Bad(source, key, obj[key], e) : new BertSharpException($"{source}: {e.Message}", e);
         }
+        // Another architecture's config names its sizes otherwise (distilbert: dim, n_layers): read as BERT's it was BERT-base's
+        // defaults, and convert wrote it back as model_type bert, or the error blamed the weights' shapes.
+        if (c.ModelTypeInFile is { } modelType && !(modelType is JsonValue mv && mv.TryGetValue<string>(out var mt) && mt == "bert"))
+        {
+            throw new BertSharpException($"{source}: field 'model_type': expected \"bert\" (BertSharp reads BERT models only), got {ConfigJson.Shown(modelType)}.");
+        }
         foreach (var (key, (min, max)) in ConfigJson.IntRanges)
         {
             if (obj[key] is { } v && ConfigJson.IntValue(c, key) is int n && (n < min || n > max))

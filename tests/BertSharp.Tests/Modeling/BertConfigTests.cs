@@ -64,6 +64,8 @@ public class BertConfigTests
     [InlineData("{\"num_labels\": 2, \"id2label\": {\"0\": \"a\", \"1\": \"b\", \"2\": \"c\"}}", "num_labels is 2 but id2label has 3")]
     [InlineData("[1]", "expected a JSON object")]
     [InlineData("{\"is_decoder\": true}", "is_decoder is true")]
+    [InlineData("{\"model_type\": \"distilbert\", \"dim\": 64, \"n_layers\": 2}", "field 'model_type': expected \"bert\" (BertSharp reads BERT models only), got \"distilbert\"")]
+    [InlineData("{\"model_type\": 1}", "field 'model_type': expected \"bert\"")]
     [InlineData("{\"dtype\": 16}", "field 'dtype': expected a string, got 16")]
     public void Bad_configs_fail_with_a_message_naming_the_field(string json, string expected)
     {
