@@ -202,9 +202,11 @@ public sealed class HubClient : IDisposable
             Authorize(req, url);
             using var resp = await SendAsync(req, repoId, file, ct).ConfigureAwait(false);
             int status = (int)resp.StatusCode;
-            if (status is >= 300 and < 400 && resp.Headers.Location is { } loc && !loc.IsAbsoluteUri && hop < MaxRedirects)
+            if (status is >= 300 and < 400 && resp.Headers.Location is { } loc && !loc.IsAbsoluteUri)
             {
-                url = new Uri(url, loc);
+                // Past the limit this response was taken for the file's own, and its relative Location for the CDN's URL:
+                // an internal error ("not supported for a relative URI") or "did not send X-Repo-Commit".
+                url = hop < MaxRedirects ? new Uri(url, loc) : throw TooManyRedirects(url);
                 continue;
             }
             if (status is 404 or 401 or 403)
@@ -240,6 +242,9 @@ public sealed class HubClient : IDisposable
             return new HubFileInfo(file, commit, etag, size, download);
         }
     }
+
+    private static BertSharpException TooManyRedirects(Uri url) =>
+        new($"{url}: redirected more than {MaxRedirects} times (a redirect loop?); refused.");
 
     /// <summary>
     /// A redirect may only lead to another http(s) URL: a server (or a proxy) sending <c>file://</c> or another scheme must
@@ -366,9 +371,9 @@ public sealed class HubClient : IDisposable
             Authorize(req, url);
             using var resp = await SendAsync(req, repoId, info.File, ct).ConfigureAwait(false);
             int status = (int)resp.StatusCode;
-            if (status is >= 300 and < 400 && resp.Headers.Location is { } loc && hop < MaxRedirects)
+            if (status is >= 300 and < 400 && resp.Headers.Location is { } loc)
             {
-                url = CheckRedirect(url, loc.IsAbsoluteUri ? loc : new Uri(url, loc));
+                url = hop < MaxRedirects ? CheckRedirect(url, loc.IsAbsoluteUri ? loc : new Uri(url, loc)) : throw TooManyRedirects(url);
                 continue;
             }
             if (status == 416 && have > 0)

@@ -347,6 +347,19 @@ public sealed class HubClientTests : IDisposable
         Assert.Contains(_hub.Requests, q => q.Method == "HEAD" && q.Path.StartsWith("/org/tiny/resolve/", StringComparison.Ordinal));
     }
 
+    // Past the redirect limit the last redirect was taken for the file's answer: "did not send X-Repo-Commit", or, when the
+    // redirect carried the Hub's headers, an internal error (its relative Location used as the download URL).
+    [Fact]
+    public void Redirect_loop_is_refused_after_the_limit()
+    {
+        _hub.Renamed["org/a"] = "org/b";
+        _hub.Renamed["org/b"] = "org/a";
+        using var client = new HubClient(Options());
+        var e = Assert.Throws<BertSharpException>(() => client.DownloadModel("org/a"));
+        Assert.Contains("/org/b/resolve/main/config.json: redirected more than 5 times (a redirect loop?); refused.", e.Message, StringComparison.Ordinal);
+        Assert.Equal(6, _hub.Count("HEAD", "config.json"));
+    }
+
     [Fact]
     public void Token_goes_to_the_hub_but_not_to_the_cdn()
     {
