@@ -184,4 +184,18 @@ public class DatasetReaderTests
         Assert.Equal(12500, imdb.Examples.Count(e => e.Label == "positive"));
         Assert.Contains(imdb.Examples, e => e.Text.Contains('\t', StringComparison.Ordinal));
     }
+
+    // A data file given as a link was measured by the link's own size: a file over the limit was read whole into memory.
+    [Fact]
+    public void Size_limit_holds_through_a_link()
+    {
+        using var tmp = TestPaths.TempDir();
+        using (var f = File.Create(tmp.File("big.tsv")))
+        {
+            f.SetLength(TextFileLoader.MaxBytes + 1);
+        }
+        File.CreateSymbolicLink(tmp.File("train.tsv"), tmp.File("big.tsv"));
+        var e = Assert.Throws<BertSharpException>(() => DatasetReader.Read(tmp.File("train.tsv"), TaskSpec.Sst2));
+        Assert.Equal($"{tmp.File("train.tsv")}: is more than {TextFileLoader.MaxBytes:N0} bytes, the limit for a data file read into memory; split it into smaller files.", e.Message);
+    }
 }
