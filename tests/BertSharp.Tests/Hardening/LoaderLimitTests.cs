@@ -191,6 +191,21 @@ public class LoaderLimitTests
         Assert.Contains(index, e.Message);
     }
 
+    // The HF cache links every file to its blob: the limit measured the link (some 80 bytes), so any index got past it.
+    [Fact]
+    public void Shard_index_size_limit_holds_through_a_link()
+    {
+        using var tmp = TestPaths.TempDir();
+        using (var f = File.Create(tmp.File("blob")))
+        {
+            f.SetLength(ShardIndex.MaxIndexBytes + 1);
+        }
+        var index = tmp.File("model.safetensors.index.json");
+        File.CreateSymbolicLink(index, tmp.File("blob"));
+        var e = Assert.Throws<BertSharpException>(() => ShardIndex.Read(index));
+        Assert.Equal($"{index}: invalid shard index: {ShardIndex.MaxIndexBytes + 1} bytes, more than the {ShardIndex.MaxIndexBytes}-byte limit.", e.Message);
+    }
+
     [Fact]
     public void Checkpoint_without_tensors_is_refused_by_load_and_convert()
     {
