@@ -27,6 +27,50 @@ public sealed class ClassificationTask(BertForSequenceClassification model, ICom
     /// <summary>Each micro-batch's example count of the last step, in order (over all ranks).</summary>
     public IReadOnlyList<int> LastSizes => _shares.LastSizes;
 
+    /// <summary>
+    /// The batch <see cref="Loss"/> takes: the examples at <paramref name="indices"/>, padded to the longest of them, with
+    /// their targets as labels — class ids, or float targets when the model regresses (one label or
+    /// <c>problem_type</c> regression, as HF's loss decides). For an <see cref="ITrainingData{TBatch}"/> of your own.
+    /// </summary>
+    /// <param name="examples">Encoded examples (<see cref="ExampleEncoder.Encode"/>), each with its target.</param>
+    /// <param name="indices">Which examples form the batch, in row order.</param>
+    /// <param name="padId">Id of [PAD] (<c>BertTokenizer.PadId</c>).</param>
+    /// <param name="device">Where the tensors go (the CPU when null).</param>
+    /// <exception cref="ArgumentOutOfRangeException">An index outside <paramref name="examples"/>, or no index.</exception>
+    /// <exception cref="ArgumentException">An example without a target (NaN), or a class id outside the model's labels.</exception>
+    /// <exception cref="BertSharpException">The model's problem_type is multi-label, which one target per example cannot express.</exception>
+    public TensorBatch Collate(IReadOnlyList<EncodedExample> examples, int[] indices, int padId, Device? device = null)
+    {
+        ArgumentNullException.ThrowIfNull(examples);
+        ArgumentNullException.ThrowIfNull(indices);
+        if (indices.Length == 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(indices), "no example index; expected at least one.");
+        }
+        var config = model.Config;
+        var problemType = config.ProblemType ?? (config.NumLabels == 1 ? "regression" : "single_label_classification");
+        if (problemType == "multi_label_classification")
+        {
+            throw new BertSharpException(
+                "problem_type multi_label_classification: an example holds one target; expected regression or single_label_classification.");
+        }
+        var regression = problemType == "regression";
+        foreach (var i in indices)
+        {
+            if ((uint)i >= (uint)examples.Count)
+            {
+                throw new ArgumentOutOfRangeException(nameof(indices), $"index {i} is outside the {examples.Count} examples.");
+            }
+            var target = examples[i].Target;
+            if (float.IsNaN(target) || (!regression && (target < 0 || target >= config.NumLabels || target != MathF.Floor(target))))
+            {
+                throw new ArgumentException(
+                    $"examples[{i}]: target {target}; expected {(regression ? "a number" : $"a class id in [0, {config.NumLabels})")}.", nameof(examples));
+            }
+        }
+        return Batching.Collate(examples, indices, padId, regression, withLabels: true, device);
+    }
+
     public Tensor? Loss(TensorBatch batch, MicroBatch micro)
     {
         ArgumentNullException.ThrowIfNull(batch);
