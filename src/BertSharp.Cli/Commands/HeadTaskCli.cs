@@ -114,6 +114,7 @@ internal static class HeadTaskCli
         int length;
         var extra = new Dictionary<string, object?>();
         string? predictionsPath = null;
+        var nullOdds = false;
         switch (task)
         {
             case HeadTask.TokenClassification:
@@ -158,6 +159,7 @@ internal static class HeadTaskCli
                     if (data.Version2)
                     {
                         AtomicFile.WriteAllText(predictionsPath + ".null_odds.json", odds.ToJsonString(CliJson.Options) + "\n");
+                        nullOdds = true;
                     }
                     break;
                 }
@@ -193,6 +195,10 @@ internal static class HeadTaskCli
         if (predictionsPath is not null)
         {
             Console.Out.WriteLine($"wrote {predictionsPath}.predictions.json");
+            if (nullOdds)
+            {
+                Console.Out.WriteLine($"wrote {predictionsPath}.null_odds.json");
+            }
         }
         return 0;
     }

@@ -244,6 +244,9 @@ public class HeadFineTuneEndToEndTests
         var predictions = Json(tmp.File("eval.predictions.json")).AsObject();
         Assert.Equal(32, predictions.Count);
         Assert.True(File.Exists(tmp.File("eval.null_odds.json")));
+        // Each file evaluate wrote is named on stdout (docs/tasks.md lists all three).
+        Assert.Contains($"wrote {tmp.File("eval.predictions.json")}", eval.StdOut, StringComparison.Ordinal);
+        Assert.Contains($"wrote {tmp.File("eval.null_odds.json")}", eval.StdOut, StringComparison.Ordinal);
 
         // qa answers a new question with the learned pattern.
         var qa = CliRunner.Run("qa", "--model", model, "--question", "who was happy ?", "--context", "the dog sat on the table with audrey and the cat");
