@@ -84,7 +84,7 @@ internal static class CommonOptions
         new("--warmup-steps") { Description = "Linear warmup over this many optimizer steps" + (defaultText is null ? "." : $" (default: {defaultText}).") };
 
     /// <summary><c>--doc-stride</c> of question answering: context tokens shared by consecutive windows (default <see cref="QuestionAnsweringWindows.DefaultDocStride"/>).</summary>
-    public static Option<int> DocStride(string description = "Context tokens shared by consecutive windows.") =>
+    public static Option<int> DocStride(string description = "Context tokens shared by consecutive windows (at most half of a window's context, so that each window moves on).") =>
         new("--doc-stride") { Description = description, DefaultValueFactory = _ => QuestionAnsweringWindows.DefaultDocStride };
 
     /// <summary>

@@ -29,7 +29,7 @@ internal sealed class HeadTaskOptions
         Description = "ner: the tag names in id order (comma-separated, or a file with one per line) for JSON lines whose ner_tags are integers; default: the sorted tags of the training data.",
     };
 
-    public Option<int> DocStride { get; } = CommonOptions.DocStride("squad: context tokens shared by consecutive windows of a long context.");
+    public Option<int> DocStride { get; } = CommonOptions.DocStride("squad: context tokens shared by consecutive windows of a long context (at most half of a window's context, so that each window moves on).");
 
     public Option<int> MaxAnswerLength { get; } = CommonOptions.MaxAnswerLength(HeadFineTuneOptions.DefaultMaxAnswerLength,
         "squad: longest answer in tokens when decoding for exact match / F1.");

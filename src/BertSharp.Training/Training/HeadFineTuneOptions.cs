@@ -43,7 +43,7 @@ public sealed record HeadFineTuneOptions
     /// </summary>
     public bool ExampleDropout { get; init; }
 
-    /// <summary>QA: context tokens shared by consecutive windows.</summary>
+    /// <summary>QA: context tokens shared by consecutive windows (capped at half of a window's context room).</summary>
     public int DocStride { get; init; } = QuestionAnsweringWindows.DefaultDocStride;
 
     /// <summary>QA: longest answer in tokens at evaluation (HF run_qa's default 30).</summary>

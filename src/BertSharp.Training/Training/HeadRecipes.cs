@@ -202,7 +202,7 @@ internal sealed class QaRecipe : HeadRecipe
         }
         _features = SquadData.TrainingFeatures(_tokenizer, _train.Examples, maxLength, o.DocStride);
         var outside = _features.Count(f => f.StartPosition == 0 && !_train.Examples[f.Example].IsImpossible);
-        Notes.Add($"SQuAD {(_train.Version2 ? "v2.0" : "v1.1")}: {_train.Examples.Count:N0} questions → {_features.Count:N0} windows of {maxLength} tokens (doc stride {o.DocStride}); " +
+        Notes.Add($"SQuAD {(_train.Version2 ? "v2.0" : "v1.1")}: {_train.Examples.Count:N0} questions → {_features.Count:N0} windows of {maxLength} tokens (doc stride {o.DocStride}{(o.DocStride > (maxLength - 4) / 2 ? $", capped at half of each window's context: at most {(maxLength - 4) / 2}" : "")}); " +
                   $"{outside:N0} window(s) without the answer learn to point at [CLS]");
         Notes.Add(_val is null
             ? "validation: none (give eval_data for exact match and F1 per epoch)"

@@ -105,6 +105,8 @@ public class SharedOptionHelpTests
         // --doc-stride: one default; --max-answer-length: qa keeps HF's pipeline default (15), squad training HF run_qa's (30).
         Assert.Equal(BertSharp.Data.QuestionAnsweringWindows.DefaultDocStride, Default<int>("qa", "--doc-stride"));
         Assert.Equal(BertSharp.Data.QuestionAnsweringWindows.DefaultDocStride, Default<int>("finetune", "--doc-stride"));
+        // Both say the cap QaWindowing puts on it: a stride over half the context room would not move the windows on.
+        Assert.All(Options("--doc-stride"), d => Assert.Contains("at most half of a window's context", d.Option.Description, StringComparison.Ordinal));
         Assert.Equal(BertSharp.Inference.QuestionAnsweringOptions.DefaultMaxAnswerLength, Default<int>("qa", "--max-answer-length"));
         Assert.Equal(BertSharp.Training.HeadFineTuneOptions.DefaultMaxAnswerLength, Default<int>("finetune", "--max-answer-length"));
         // --warmup-steps keeps each trainer's type: pre-training counts steps in long, fine-tuning in int.

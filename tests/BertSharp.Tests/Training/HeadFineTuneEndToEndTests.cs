@@ -215,6 +215,8 @@ public class HeadFineTuneEndToEndTests
         var run = CliRunner.Run(["finetune", "--task", "squad", "--data", train, "--eval-data", dev, "--epochs", "8", "--max-length", "32", .. Common(model)]);
         Assert.True(run.ExitCode == 0, run.StdErr + run.StdOut);
         Assert.Contains("SQuAD v2.0: 96 questions", run.StdErr, StringComparison.Ordinal);
+        // 32-token windows leave at most 28 context tokens, so the default stride of 128 shares at most 14 of them.
+        Assert.Contains("(doc stride 128, capped at half of each window's context: at most 14)", run.StdErr, StringComparison.Ordinal);
         var saved = Json(Path.Combine(model, "metrics.json"))["metrics"]!;
         // Chance: a random span of ~10 context tokens, and "no answer" for ~30 % of the questions.
         Assert.True((double)saved["best_f1"]! > 80, saved.ToJsonString());
