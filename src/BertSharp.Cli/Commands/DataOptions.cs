@@ -40,14 +40,21 @@ internal sealed class DataOptions
         return TaskSpec.Get(name, p.GetValue(TextColumn), p.GetValue(TextPairColumn), p.GetValue(LabelColumn), p.GetValue(Regression));
     }
 
-    /// <summary>--task when given, else the task the model directory was fine-tuned on (training_args.json).</summary>
+    /// <summary>
+    /// --task when given, else the task the model directory was fine-tuned on (training_args.json). The task it was
+    /// fine-tuned on, named again (as finetune's 'next:' hint does), keeps its columns unless a column option says otherwise.
+    /// </summary>
     public TaskSpec ResolveForModel(ParseResult p, string modelDir)
     {
-        if (p.GetValue(Task) is not null)
+        var trained = TextClassifier.TrainedTask(modelDir, p.GetValue(TextColumn), p.GetValue(TextPairColumn), p.GetValue(LabelColumn));
+        var sameUserFormat = trained is not null && !TaskSpec.BuiltInNames.Contains(trained.Name)
+                             && string.Equals(p.GetValue(Task), trained.Name, StringComparison.OrdinalIgnoreCase)
+                             && (trained.Regression || !p.GetValue(Regression));
+        if (p.GetValue(Task) is not null && !sameUserFormat)
         {
             return Resolve(p);
         }
-        return TextClassifier.TrainedTask(modelDir, p.GetValue(TextColumn), p.GetValue(TextPairColumn), p.GetValue(LabelColumn))
+        return trained
                ?? throw new BertSharpException($"--task: required ({modelDir} has no training_args.json naming its task); one of {string.Join(", ", TaskSpec.Names)}.");
     }
 }

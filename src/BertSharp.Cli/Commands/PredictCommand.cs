@@ -191,7 +191,7 @@ internal static class PredictCommand
     {
         if (p.GetValue(data.Task) is not null)
         {
-            return DatasetReader.Read(path, data.Resolve(p), requireLabels: false);
+            return DatasetReader.Read(path, data.ResolveForModel(p, modelDir), requireLabels: false);
         }
         var name = path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? path[..^3] : path;
         var ext = Path.GetExtension(name).ToLowerInvariant();

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
 using BertSharp.Data;
 using BertSharp.Inference;
 using BertSharp.Tests.Infrastructure;
@@ -260,6 +261,16 @@ public class FineTuneEndToEndTests
         var pred = CliRunner.Run("predict", "--model", model, "--text", "a cat sits");
         Assert.True(pred.ExitCode == 0, pred.StdErr);
         Assert.Matches(@"^-?\d+\.\d{4}\s*$", pred.StdOut);
+
+        // The hint finetune prints runs as printed: naming the task again ('--task tsv') keeps the column the model was
+        // trained on ('score'); it read the default 'label' and refused the file.
+        var hint = Regex.Match(run.StdOut, "next: bert evaluate (--model .* --task tsv) --data FILE").Groups[1].Value;
+        Assert.NotEmpty(hint);
+        var again = CliRunner.Run(["evaluate", .. hint.Split(' '), "--data", data, "--output", tmp.File("hint.json")]);
+        Assert.True(again.ExitCode == 0, again.StdErr);
+        Assert.Equal((double)metrics["mse"]!, (double)JsonNode.Parse(File.ReadAllText(tmp.File("hint.json")))!["metrics"]!["mse"]!, 6);
+        var file = CliRunner.Run("predict", "--model", model, "--input", data, "--task", "tsv");
+        Assert.True(file.ExitCode == 0, file.StdErr);
     }
 
     [Fact]
