@@ -28,7 +28,7 @@ internal static class VocabCommand
         {
             Description = "Stop merging at the first pair seen fewer times than this.", DefaultValueFactory = _ => 2,
         };
-        var lowercase = new Option<bool>("--lowercase") { Description = "Lowercase the text (true for uncased models).", DefaultValueFactory = _ => true };
+        var lowercase = new Option<bool>("--lowercase") { Description = "Lowercase the text: true (the default, as HF's BertWordPieceTokenizer.train; for uncased models) or false.", DefaultValueFactory = _ => true };
         var stripAccents = new Option<bool?>("--strip-accents") { Description = "Strip accents (default: same as --lowercase, as in HF)." };
         var limitAlphabet = new Option<int>("--limit-alphabet")
         {

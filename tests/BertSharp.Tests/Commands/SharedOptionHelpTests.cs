@@ -102,6 +102,9 @@ public class SharedOptionHelpTests
         // --vocab as a WordPiece vocab.txt reads the same where it means just that.
         Assert.All(new[] { "pretrain-data", "bench tokenize" }, c =>
             Assert.Equal(CommonOptions.VocabHelp, Options("--vocab").Single(o => o.Command == c).Option.Description));
+        // vocab train lower-cases unless told not to, and its help says so (it gave no default).
+        Assert.True(Default<bool>("vocab train", "--lowercase"));
+        Assert.Contains("true (the default", Options("--lowercase").Single(o => o.Command == "vocab train").Option.Description, StringComparison.Ordinal);
         // --doc-stride: one default; --max-answer-length: qa keeps HF's pipeline default (15), squad training HF run_qa's (30).
         Assert.Equal(BertSharp.Data.QuestionAnsweringWindows.DefaultDocStride, Default<int>("qa", "--doc-stride"));
         Assert.Equal(BertSharp.Data.QuestionAnsweringWindows.DefaultDocStride, Default<int>("finetune", "--doc-stride"));
