@@ -21,7 +21,8 @@ else
   model=$(scripts/import-minilm.sh)
 fi
 # Settings per model (docs/real-model.md: the sweep behind the MiniLM ones; models/bertsharp-tiny/README.md for the tiny one).
-if [[ $model == models/bertsharp-tiny || $model == */models/bertsharp-tiny ]]; then
+# Compared as resolved paths: MODEL=models/bertsharp-tiny/ (tab completion's slash) or an absolute path is the same model.
+if [[ $(readlink -f "$model") == "$(readlink -f models/bertsharp-tiny)" ]]; then
   lr=${LR:-5e-4} epochs=${EPOCHS:-3}
 else
   lr=${LR:-1e-4} epochs=${EPOCHS:-5}
