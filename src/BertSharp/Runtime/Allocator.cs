@@ -23,6 +23,6 @@ public static class Allocator
     public static string Describe() => IsTcmalloc
         ? "tcmalloc (preloaded)"
         : InstalledTcmalloc is { } path
-            ? $"glibc malloc: tcmalloc is installed but not loaded (./bert preloads it; for your own program: LD_PRELOAD={path})"
-            : "glibc malloc: install tcmalloc (apt-get install libtcmalloc-minimal4), which ./bert then preloads: flat memory in training, fewer page faults";
+            ? $"glibc malloc: tcmalloc is installed but not loaded; start the process with LD_PRELOAD={path} (the repository's ./bert does) for flat memory in training"
+            : "glibc malloc: install tcmalloc (apt-get install libtcmalloc-minimal4) and start the process with it in LD_PRELOAD (the repository's ./bert does): flat memory in training, fewer page faults";
 }
