@@ -1,6 +1,7 @@
 using BertSharp.Data;
 using BertSharp.Tokenization;
 using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
 
 namespace BertSharp.Inference;
 
@@ -32,7 +33,8 @@ public sealed record InferenceBackend(string? OnnxPath = null, int Threads = 0)
 
 /// <summary>
 /// An ONNX Runtime session over a BERT graph with BertSharp's inputs: int64 <c>input_ids</c>, <c>attention_mask</c> and
-/// <c>token_type_ids</c> [batch, seq] (each fed only when the graph declares it). Thread-safe, as ORT's Run is.
+/// <c>token_type_ids</c> [batch, seq] (each fed only when the graph declares it), or [batch, choices, seq] for a multiple-choice
+/// export. Thread-safe, as ORT's Run is.
 /// </summary>
 public sealed class OnnxBertSession : IDisposable
 {
@@ -57,11 +59,29 @@ public sealed class OnnxBertSession : IDisposable
             session.Dispose();
             throw new BertSharpException($"{path}: the graph has no 'input_ids' input; expected a BERT graph.");
         }
+        // Every input is fed as int64: a graph declaring another type (int32 ids, float mask) failed at the first Run.
+        foreach (var (name, meta) in session.InputMetadata)
+        {
+            if (!meta.IsTensor || meta.ElementDataType != TensorElementType.Int64 || meta.Dimensions.Length is not (2 or 3))
+            {
+                var found = meta.IsTensor ? $"{meta.ElementDataType.ToString().ToLowerInvariant()} of rank {meta.Dimensions.Length}" : $"a {meta.OnnxValueType}";
+                session.Dispose();
+                throw new BertSharpException($"{path}: graph input '{name}' is {found}; " +
+                    "expected int64 [batch, sequence] (or [batch, choices, sequence]) as torch.onnx.export writes BERT's inputs.");
+            }
+        }
+        MultipleChoice = session.InputMetadata["input_ids"].Dimensions.Length == 3;
         OutputNames = [.. session.OutputMetadata.Keys];
     }
 
     /// <summary>The ONNX file.</summary>
     public string Path { get; }
+
+    /// <summary>
+    /// Whether the graph's inputs are [batch, choices, sequence] (a multiple-choice export); <see cref="Run(long[], long[], long[], int, int, string)"/>
+    /// then feeds each row as one choice.
+    /// </summary>
+    internal bool MultipleChoice { get; }
 
     /// <summary>The graph's outputs in order.</summary>
     public IReadOnlyList<string> OutputNames { get; }
@@ -80,7 +100,8 @@ public sealed class OnnxBertSession : IDisposable
         }
         // ORT reads external data without checking it: a truncated file would be a protobuf error, an altered one other weights.
         BertSharp.Checkpoints.Onnx.OnnxExport.VerifyDataFiles(path);
-        using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
+        // Errors come back as exceptions and are reported once, by the caller: ORT's own log would print each again, in colour.
+        using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL, LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL };
         // Idle intra-op threads sleep instead of spinning, as libtorch's do (NativeEnvironment): a spinning thread takes the
         // core from the thread with the work, and from every other process, whenever the machine's cores are shared.
         options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
@@ -136,6 +157,8 @@ public sealed class OnnxBertSession : IDisposable
 
     /// <summary>
     /// Runs the graph on one padded batch and returns the float output <paramref name="output"/> (row-major) with its shape.
+    /// A multiple-choice graph gets the batch as [batch, 1, seq] (one choice per row), so its <c>last_hidden_state</c> is
+    /// [batch, seq, hidden] as any other graph's.
     /// </summary>
     /// <param name="ids">input_ids [batch·seq].</param>
     /// <param name="mask">attention_mask [batch·seq].</param>
@@ -144,7 +167,7 @@ public sealed class OnnxBertSession : IDisposable
     /// <param name="seq">Columns.</param>
     /// <param name="output">Output name.</param>
     public (float[] Data, long[] Shape) Run(long[] ids, long[] mask, long[] types, int batch, int seq, string output) =>
-        Run(ids, mask, types, [batch, seq], output);
+        Run(ids, mask, types, MultipleChoice ? [batch, 1, seq] : [batch, seq], output);
 
     /// <summary>
     /// Runs the graph on inputs of any shape (e.g. [batch, choices, seq] for a multiple-choice export) and returns the float
@@ -166,10 +189,16 @@ public sealed class OnnxBertSession : IDisposable
                 var data = name switch { "input_ids" => ids, "attention_mask" => mask, _ => types };
                 values.Add(OrtValue.CreateTensorValueFromMemory(data, shape));
             }
-            using var runOptions = new RunOptions();
+            using var runOptions = new RunOptions { LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL };
             using var results = _session.Run(runOptions, _inputs, values, [output]);
             var result = results[0];
             return (result.GetTensorDataAsSpan<float>().ToArray(), result.GetTensorTypeAndShape().Shape);
+        }
+        catch (OnnxRuntimeException e)
+        {
+            // e.g. a graph exported from another model: token ids beyond its vocabulary, positions beyond its table.
+            throw new BertSharpException($"{Path}: ONNX Runtime cannot run the graph on these inputs ({e.Message.ReplaceLineEndings(" ")}); " +
+                "expected a graph exported from this model (its vocabulary, positions and input shapes).", e);
         }
         finally
         {

@@ -124,6 +124,11 @@ public sealed class TextClassifier : IDisposable
             try
             {
                 classifier._onnx = OnnxBertSession.Open(path, backend.Threads);
+                if (classifier._onnx.MultipleChoice)
+                {
+                    throw new BertSharpException($"{path}: the graph's inputs are [batch, choices, sequence] (a multiple-choice export); expected [batch, sequence], " +
+                        $"a sequence classifier's graph for {dir}.");
+                }
                 classifier._onnx.RequireOutput(classifier._onnx.Output("logits"), classifier.LogitWidth, classifier.LogitsMeaning(dir));
             }
             catch

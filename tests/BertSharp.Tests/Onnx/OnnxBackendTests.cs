@@ -3,6 +3,7 @@ using BertSharp.Data;
 using BertSharp.Inference;
 using BertSharp.Tests.Infrastructure;
 using BertSharp.Tests.Modeling;
+using Google.Protobuf;
 
 namespace BertSharp.Tests.Onnx;
 
@@ -83,6 +84,66 @@ public sealed class OnnxBackendTests
         var absolute = Path.Combine(dir, "model.onnx");
         Assert.Equal($"{absolute}: ONNX model not found; write one with OnnxExport.Export.",
             Assert.Throws<BertSharpException>(() => FeatureExtraction.Load(dir, new InferenceBackend(absolute))).Message);
+    }
+
+    // A multiple-choice export ([batch, choices, seq] inputs) failed at the first Run with ORT's "Invalid rank for input:
+    // input_ids" (bert predict/embed: internal error, exit 70), though every export is said to serve embeddings.
+    [Fact]
+    public void A_multiple_choice_graph_serves_embeddings_and_is_refused_as_a_classifier()
+    {
+        var dir = HfFixture.Dir("multiple-choice");
+        using var tmp = TestPaths.TempDir();
+        var onnx = tmp.File("mc.onnx");
+        OnnxExport.Export(dir, onnx);
+        var backend = new InferenceBackend(onnx, TestTorch.OrtThreads);
+        string[] texts = ["a fine film", "the plot , though , goes nowhere at all"];
+        var options = new FeatureExtractionOptions(Pooling.Mean);
+        using (var torchPipe = FeatureExtraction.Load(dir))
+        using (var ortPipe = FeatureExtraction.Load(dir, backend))
+        {
+            var expected = torchPipe.Embed(texts, options);
+            var actual = ortPipe.Embed(texts, options);
+            for (var i = 0; i < texts.Length; i++)
+            {
+                Assert.True(expected[i].Zip(actual[i]).Max(p => Math.Abs(p.First - p.Second)) <= 1e-4, $"text {i}");
+            }
+        }
+        var e = Assert.Throws<BertSharpException>(() => TextClassifier.Load(HfFixture.Dir("sequence-classification"), backend));
+        Assert.StartsWith($"{onnx}: the graph's inputs are [batch, choices, sequence] (a multiple-choice export); expected [batch, sequence]", e.Message);
+    }
+
+    // Token ids beyond the graph's vocabulary (a graph exported from another model) came out of ORT's Run unwrapped: the CLI
+    // printed ORT's coloured log line and 'internal error (OnnxRuntimeException)', exit 70.
+    [Fact]
+    public void A_run_that_ort_refuses_is_one_error_naming_the_graph()
+    {
+        using var tmp = TestPaths.TempDir();
+        var onnx = tmp.File("model.onnx");
+        OnnxExport.Export(HfFixture.Dir("sequence-classification"), onnx);
+        using var session = OnnxBertSession.Open(onnx, TestTorch.OrtThreads);
+        long[] mask = [1, 1, 1], types = [0, 0, 0];
+        Assert.Equal([1L, 3L], session.Run([2, 5, 3], mask, types, 1, 3, "logits").Shape);
+        // The fixture's vocabulary has 512 word pieces.
+        var e = Assert.Throws<BertSharpException>(() => session.Run([2, 1037, 3], mask, types, 1, 3, "logits"));
+        Assert.StartsWith($"{onnx}: ONNX Runtime cannot run the graph on these inputs (", e.Message);
+        Assert.Contains("1037", e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', e.Message);
+    }
+
+    // Inputs are fed as int64: an int32 input_ids graph opened, then every Run failed inside ORT.
+    [Fact]
+    public void A_graph_whose_inputs_are_not_int64_is_refused_when_opened()
+    {
+        using var tmp = TestPaths.TempDir();
+        var onnx = tmp.File("model.onnx");
+        OnnxExport.Export(HfFixture.Dir("sequence-classification"), onnx);
+        var model = global::Onnx.ModelProto.Parser.ParseFrom(File.ReadAllBytes(onnx));
+        model.Graph.Input.Single(i => i.Name == "input_ids").Type.TensorType.ElemType = (int)global::Onnx.TensorProto.Types.DataType.Int32;
+        var int32 = tmp.File("int32.onnx");
+        File.WriteAllBytes(int32, model.ToByteArray());
+        var e = Assert.Throws<BertSharpException>(() => OnnxBertSession.Open(int32, TestTorch.OrtThreads));
+        Assert.Equal($"{int32}: graph input 'input_ids' is int32 of rank 2; expected int64 [batch, sequence] (or [batch, choices, sequence]) " +
+            "as torch.onnx.export writes BERT's inputs.", e.Message);
     }
 
     [Fact]
