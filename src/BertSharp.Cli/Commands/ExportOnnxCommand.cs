@@ -54,12 +54,20 @@ internal static class ExportOnnxCommand
                 {
                     throw new BertSharpException($"--eval-data: accuracy needs a single-label classifier; {modelDir} is {config.ProblemType ?? "a regression model"}.");
                 }
+                var exported = p.GetValue(architecture) ?? config.Architectures?.FirstOrDefault();
+                if (exported != nameof(BertForSequenceClassification))
+                {
+                    throw new BertSharpException($"--eval-data: accuracy needs a single-label classifier; {modelDir} is exported as {exported ?? "BertModel (config.json names no architecture)"}, " +
+                        $"expected {nameof(BertForSequenceClassification)}.");
+                }
                 // Read (and validate) the data before anything is exported: a bad file writes nothing.
                 task = data.ResolveForModel(p, modelDir);
                 eval = DatasetReader.Read(evalPath, task);
             }
             var options = new OnnxExportOptions(p.GetValue(optimize), int8, p.GetValue(external));
-            var summary = OnnxExport.Export(modelDir, outPath, options, p.GetValue(architecture));
+            var (summary, accuracy) = eval is null
+                ? (OnnxExport.Export(modelDir, outPath, options, p.GetValue(architecture)), null)
+                : ExportMeasured(modelDir, outPath, options, eval, p.GetValue(architecture), p.GetValue(threads));
             Console.Out.WriteLine($"{summary.Architecture} → {summary.Path} ({summary.Bytes / 1048576.0:0.0} MiB, opset 17, outputs {string.Join(", ", summary.Outputs)})");
             if (summary.QuantizedMatMuls > 0)
             {
@@ -72,33 +80,48 @@ internal static class ExportOnnxCommand
                     ? "optimize: ONNX Runtime fused no BERT operators"
                     : "optimize: " + string.Join(", ", fused.Select(kv => $"{kv.Value} × {kv.Key["com.microsoft:".Length..]}")));
             }
-            if (eval is not null)
+            if (accuracy is not null)
             {
-                PrintAccuracyChange(modelDir, summary, eval, p.GetValue(architecture), p.GetValue(threads));
+                Console.Out.WriteLine(accuracy);
             }
             return 0;
         });
         return cmd;
     }
 
-    private static void PrintAccuracyChange(string modelDir, OnnxExportSummary quantized, TextDataset eval, string? architecture, int threads)
+    /// <summary>
+    /// Exports the quantized graph to <paramref name="outPath"/> and measures it against the float graph on <paramref name="eval"/>.
+    /// The float graph is measured first: labels the model lacks, or a model that is no classifier, are refused before
+    /// <paramref name="outPath"/> is written.
+    /// </summary>
+    private static (OnnxExportSummary Summary, string Accuracy) ExportMeasured(string modelDir, string outPath, OnnxExportOptions options, TextDataset eval,
+        string? architecture, int threads)
     {
         var floatPath = Path.Combine(Path.GetTempPath(), "bertsharp-float-" + Guid.NewGuid().ToString("N")[..10] + ".onnx");
         try
         {
             OnnxExport.Export(modelDir, floatPath, new OnnxExportOptions(), architecture);
-            double Accuracy(string onnxPath)
+            float[] targets;
+            double Accuracy(TextClassifier classifier)
             {
-                using var classifier = TextClassifier.Load(modelDir, new InferenceBackend(onnxPath, threads));
-                var targets = classifier.Labels.Encode(eval);
                 var predictions = classifier.Predict([.. eval.Examples.Select(e => (e.Text, e.TextPair))]);
                 return predictions.Select((pr, i) => pr.LabelId == (int)targets[i] ? 1.0 : 0.0).Average();
             }
-            var before = Accuracy(floatPath);
-            var after = Accuracy(quantized.Path);
+            double before;
+            using (var classifier = TextClassifier.Load(modelDir, new InferenceBackend(floatPath, threads)))
+            {
+                targets = classifier.Labels.Encode(eval);
+                before = Accuracy(classifier);
+            }
+            var summary = OnnxExport.Export(modelDir, outPath, options, architecture);
+            double after;
+            using (var classifier = TextClassifier.Load(modelDir, new InferenceBackend(summary.Path, threads)))
+            {
+                after = Accuracy(classifier);
+            }
             string Pct(double v) => (100 * v).ToString("0.00", CultureInfo.InvariantCulture);
-            Console.Out.WriteLine($"accuracy on {eval.Path} ({eval.Count:N0} examples): float32 {Pct(before)} %, int8 {Pct(after)} %, " +
-                                  $"change {(after - before >= 0 ? "+" : "")}{(100 * (after - before)).ToString("0.00", CultureInfo.InvariantCulture)} points");
+            return (summary, $"accuracy on {eval.Path} ({eval.Count:N0} examples): float32 {Pct(before)} %, int8 {Pct(after)} %, " +
+                             $"change {(after - before >= 0 ? "+" : "")}{(100 * (after - before)).ToString("0.00", CultureInfo.InvariantCulture)} points");
         }
         finally
         {

@@ -68,6 +68,34 @@ public sealed class OnnxCliTests
         Assert.Contains("export-onnx", missing.StdErr, StringComparison.Ordinal);
     }
 
+    // --eval-data's labels were checked, and the classifier loaded, after the int8 graph was written: labels the model
+    // lacks or a model that is no sequence classifier failed (exit 2) with the new .onnx left behind.
+    [Fact]
+    public void A_quantized_export_measures_accuracy_and_refuses_eval_data_before_writing_the_graph()
+    {
+        using var tmp = TestPaths.TempDir();
+        var data = tmp.File("eval.tsv");
+        string[] texts = ["a tender , heartfelt family drama .", "unflinchingly bleak and desperate", "us love they .", "a fine film"];
+        string[] labels = ["LABEL_0", "LABEL_1", "LABEL_2", "LABEL_0"];
+        File.WriteAllLines(data, ["text\tlabel", .. texts.Zip(labels, (t, l) => $"{t}\t{l}")]);
+        var onnx = tmp.File("int8.onnx");
+        CliRunner.Run("export-onnx", Classifier, onnx, "--quantize", "int8", "--eval-data", Path.Combine(TestPaths.Fixtures, "data", "sst2_train.tsv"), "--task", "sst2")
+            .AssertOneLineError("sst2_train.tsv line 2: field 'label' has label '", "expected one of LABEL_0, LABEL_1, LABEL_2.");
+        Assert.False(File.Exists(onnx));
+        CliRunner.Run("export-onnx", HfFixture.Dir("token-classification"), onnx, "--quantize", "int8", "--eval-data", data, "--task", "tsv")
+            .AssertOneLineError("--eval-data: accuracy needs a single-label classifier; ", "is exported as BertForTokenClassification, expected BertForSequenceClassification.");
+        CliRunner.Run("export-onnx", Classifier, onnx, "--quantize", "int8", "--eval-data", data, "--task", "tsv", "--architecture", "BertModel")
+            .AssertOneLineError("is exported as BertModel, expected BertForSequenceClassification.");
+        Assert.Empty(Directory.GetFiles(tmp.Path, "*.onnx"));
+
+        var run = CliRunner.Run("export-onnx", Classifier, onnx, "--quantize", "int8", "--eval-data", data, "--task", "tsv", "--threads", "1");
+        Assert.True(run.ExitCode == 0, run.StdErr);
+        using var torch = TextClassifier.Load(Classifier, "cpu");
+        var right = torch.Predict([.. texts.Select(t => (t, (string?)null))]).Zip(labels).Count(p => p.First.Label == p.Second);
+        Assert.Contains($"accuracy on {data} (4 examples): float32 {(100.0 * right / 4).ToString("0.00", System.Globalization.CultureInfo.InvariantCulture)} %, int8 ", run.StdOut, StringComparison.Ordinal);
+        Assert.True(File.Exists(onnx));
+    }
+
     [Fact]
     public void External_data_altered_after_export_is_refused_by_predict_and_convert_naming_both_hashes()
     {
