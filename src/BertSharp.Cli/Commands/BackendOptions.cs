@@ -28,6 +28,22 @@ internal sealed class BackendOptions
         }
     }
 
-    public InferenceBackend Resolve(ParseResult p, string modelDirectory) =>
-        InferenceBackend.Parse(p.GetValue(Backend)!, modelDirectory, p.GetValue(Onnx), CommonOptions.CheckThreads(p.GetValue(Threads), Threads.Name, zeroIsDefault: true));
+    /// <summary>
+    /// The backend the options name. <paramref name="device"/>: the command's --device when every forward pass it makes runs
+    /// on the backend (predict, embed): ONNX Runtime runs on the CPU, so another device is refused instead of being ignored.
+    /// </summary>
+    public InferenceBackend Resolve(ParseResult p, string modelDirectory, Option<string>? device = null)
+    {
+        var engine = InferenceBackend.Parse(p.GetValue(Backend)!, modelDirectory, p.GetValue(Onnx), CommonOptions.CheckThreads(p.GetValue(Threads), Threads.Name, zeroIsDefault: true));
+        if (!engine.IsOnnxRuntime && CommonOptions.Given(p, Threads))
+        {
+            throw new BertSharpException($"{Threads.Name}: only with {Backend.Name} onnxruntime.");
+        }
+        if (engine.IsOnnxRuntime && device is not null && CommonOptions.Given(p, device) && p.GetValue(device) is { } d
+            && !d.Trim().Equals("auto", StringComparison.OrdinalIgnoreCase) && !d.Trim().Equals("cpu", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new BertSharpException($"{device.Name} {d}: {Backend.Name} onnxruntime runs on the CPU; expected cpu or auto.");
+        }
+        return engine;
+    }
 }

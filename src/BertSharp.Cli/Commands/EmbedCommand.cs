@@ -80,7 +80,7 @@ internal static class EmbedCommand
                 p.GetValue(maxLength), p.GetValue(batch));
             CommonOptions.ApplyThreads(p, threads);
             float[][] vectors;
-            var engine = backend.Resolve(p, p.GetValue(model)!);
+            var engine = backend.Resolve(p, p.GetValue(model)!, device);
             using (var pipe = engine.IsOnnxRuntime ? FeatureExtraction.Load(p.GetValue(model)!, engine) : FeatureExtraction.Load(p.GetValue(model)!, p.GetValue(device)!))
             {
                 var length = ModelLength.Resolve(pipe.Model.Config, pipe.Tokenizer, p.GetValue(maxLength), p.GetValue(model)!);

@@ -90,7 +90,7 @@ internal static class PredictCommand
             }
             var truncation = CommonOptions.Truncation(p, truncationSide, headTokens);
             CommonOptions.ApplyThreads(p, threads);
-            var engine = backend.Resolve(p, p.GetValue(model)!);
+            var engine = backend.Resolve(p, p.GetValue(model)!, device);
             using var classifier = engine.IsOnnxRuntime
                 ? TextClassifier.Load(p.GetValue(model)!, engine, p.GetValue(maxLength))
                 : TextClassifier.Load(p.GetValue(model)!, p.GetValue(device)!, p.GetValue(maxLength));

@@ -139,6 +139,22 @@ public sealed class OnnxCliTests
         }
     }
 
+    // --ort-threads without --backend onnxruntime, and --device cuda with it, were ignored: the run went on TorchSharp with
+    // libtorch's threads, or on ORT's CPU provider, as if the flag had not been given (--onnx alone is refused).
+    [Fact]
+    public void Backend_options_that_would_be_ignored_are_refused()
+    {
+        using var tmp = TestPaths.TempDir();
+        CliRunner.Run("predict", "--model", Classifier, "--text", "a fine film", "--ort-threads", "1")
+            .AssertOneLineError("--ort-threads: only with --backend onnxruntime.");
+        CliRunner.Run("predict", "--model", Classifier, "--text", "a fine film", "--backend", "onnxruntime", "--device", "cuda")
+            .AssertOneLineError("--device cuda: --backend onnxruntime runs on the CPU; expected cpu or auto.");
+        File.WriteAllLines(tmp.File("texts.txt"), ["a fine film"]);
+        CliRunner.Run("embed", "--model", Classifier, "--input", tmp.File("texts.txt"), "--output", tmp.File("e.jsonl"), "--backend", "onnxruntime", "--device", "cuda:0")
+            .AssertOneLineError("--device cuda:0: --backend onnxruntime runs on the CPU; expected cpu or auto.");
+        Assert.False(File.Exists(tmp.File("e.jsonl")));
+    }
+
     [Fact]
     public void A_file_that_is_not_onnx_is_refused()
     {
