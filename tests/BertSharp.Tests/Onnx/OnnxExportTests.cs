@@ -139,6 +139,27 @@ public sealed class OnnxExportTests
         using var session = BertSharp.Inference.OnnxBertSession.Open(path, TestTorch.OrtThreads);
     }
 
+    // A fused or int8 export read back failed only with "layer 0 has no '…query.weight' …; expected a BERT encoder graph as
+    // PyTorch exports it", which did not say that the graph's form (its own export's) was the reason.
+    [Fact]
+    public void A_fused_or_quantized_graph_is_refused_naming_its_runtime_operators()
+    {
+        using var model = BertPretrained.Load(null, HfFixture.Dir("base-model"), out _);
+        using var tmp = TestPaths.TempDir();
+        foreach (var (options, ops) in new[]
+        {
+            (new OnnxExportOptions(Optimize: true), "Attention, EmbedLayerNormalization, SkipLayerNormalization"),
+            (new OnnxExportOptions(QuantizeInt8: true), "DynamicQuantizeMatMul"),
+        })
+        {
+            var path = tmp.File($"{ops.Length}.onnx");
+            OnnxExport.Export(model, path, options);
+            Assert.Equal($"{path}: layer 0 has no 'encoder.layer.0.attention.self.query.weight' (neither a named initializer nor a MatMul followed by an Add of its named bias); " +
+                $"expected a BERT encoder graph as PyTorch exports it, not a graph fused or quantized for ONNX Runtime (its {ops} operators); import the float graph it was made from.",
+                Assert.Throws<BertSharpException>(() => OnnxImport.Read(path)).Message);
+        }
+    }
+
     [Fact]
     public void An_activation_without_an_onnx_form_is_refused_in_the_library_s_words_and_nothing_is_written()
     {

@@ -68,6 +68,21 @@ internal sealed class OnnxImporter
 
     private BertSharpException Error(string message) => new($"{_source}: {message}");
 
+    // ORT's fused operators merge the Linear weights (q, k, v in one), its quantized ones store them as int8: neither gives
+    // back a checkpoint, and the missing weight alone did not say why.
+    private static readonly HashSet<string> FusedOrQuantized = new(StringComparer.Ordinal)
+    {
+        "Attention", "MultiHeadAttention", "EmbedLayerNormalization", "SkipLayerNormalization", "DynamicQuantizeMatMul", "MatMulInteger",
+        "DynamicQuantizeLinear", "QLinearMatMul", "QAttention", "MatMulIntegerToFloat", "DequantizeLinear",
+    };
+
+    /// <summary>", not a graph fused or quantized for ONNX Runtime (its A, B operators)" when the graph has such operators, else "".</summary>
+    private string RuntimeOnlyOps()
+    {
+        var ops = _g.Graph.Node.Select(n => n.OpType).Where(FusedOrQuantized.Contains).Distinct().Order(StringComparer.Ordinal).ToList();
+        return ops.Count == 0 ? "" : $", not a graph fused or quantized for ONNX Runtime (its {string.Join(", ", ops)} operators); import the float graph it was made from";
+    }
+
     private (BertConfig, string) Run()
     {
         TakeNamedWeights();
@@ -95,7 +110,7 @@ internal sealed class OnnxImporter
                 if (!_weights.ContainsKey(key))
                 {
                     throw Error($"layer {l} has no '{key}' (neither a named initializer nor a MatMul followed by an Add of its named bias); " +
-                                "expected a BERT encoder graph as PyTorch exports it.");
+                                $"expected a BERT encoder graph as PyTorch exports it{RuntimeOnlyOps()}.");
                 }
             }
         }
