@@ -85,7 +85,14 @@ public sealed class ServedModel : IDisposable
     {
         try
         {
-            Features.UseBackend(backend);
+            if (Classifier?.OnnxSession is { } shared)
+            {
+                Features.UseSession(shared, ownsSession: false);
+            }
+            else
+            {
+                Features.UseBackend(backend);
+            }
             Backend = backend;
             return this;
         }

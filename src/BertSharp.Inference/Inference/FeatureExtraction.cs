@@ -85,17 +85,38 @@ public sealed class FeatureExtraction : InferencePipeline<BertPreTrainedModel>
             return this;
         }
         var session = OnnxBertSession.Open(path, backend.Threads);
-        if (!session.OutputNames.Contains("last_hidden_state"))
+        try
+        {
+            return UseSession(session, ownsSession: true);
+        }
+        catch
         {
             session.Dispose();
-            throw new BertSharpException($"{path}: the graph has no 'last_hidden_state' output (outputs: {string.Join(", ", session.OutputNames)}); embeddings need it.");
+            throw;
         }
-        _onnx?.Dispose();
+    }
+
+    /// <summary>
+    /// Runs the forward pass on <paramref name="session"/> from now on; without <paramref name="ownsSession"/> its owner
+    /// disposes it (a served classifier shares its graph, which would otherwise be loaded twice).
+    /// </summary>
+    internal FeatureExtraction UseSession(OnnxBertSession session, bool ownsSession)
+    {
+        if (!session.OutputNames.Contains("last_hidden_state"))
+        {
+            throw new BertSharpException($"{session.Path}: the graph has no 'last_hidden_state' output (outputs: {string.Join(", ", session.OutputNames)}); embeddings need it.");
+        }
+        if (_ownsOnnx)
+        {
+            _onnx?.Dispose();
+        }
         _onnx = session;
+        _ownsOnnx = ownsSession;
         return this;
     }
 
     private OnnxBertSession? _onnx;
+    private bool _ownsOnnx;
 
     /// <summary>The ONNX Runtime session running the forward pass, or null for TorchSharp.</summary>
     public OnnxBertSession? OnnxSession => _onnx;
@@ -186,7 +207,7 @@ public sealed class FeatureExtraction : InferencePipeline<BertPreTrainedModel>
 
     protected override void Dispose(bool disposing)
     {
-        if (disposing)
+        if (disposing && _ownsOnnx)
         {
             _onnx?.Dispose();
         }

@@ -146,6 +146,25 @@ public sealed class OnnxBackendTests
             "as torch.onnx.export writes BERT's inputs.", e.Message);
     }
 
+    // bert serve --backend onnxruntime on a classifier opened its graph twice (for /v1/classify and for /v1/embed), holding
+    // every weight twice in memory.
+    [Fact]
+    public void A_served_classifier_shares_its_onnx_session_with_its_embeddings()
+    {
+        var dir = HfFixture.Dir("sequence-classification");
+        using var tmp = TestPaths.TempDir();
+        var onnx = tmp.File("model.onnx");
+        OnnxExport.Export(dir, onnx);
+        var served = BertSharp.Server.ServedModel.Load(dir, "cpu", null, new InferenceBackend(onnx, TestTorch.OrtThreads));
+        var session = served.Classifier!.OnnxSession;
+        Assert.NotNull(session);
+        Assert.Same(session, served.Features.OnnxSession);
+        Assert.Equal(served.Features.Dimension, served.Features.Embed(["a fine film"])[0].Length);
+        Assert.Equal(3, served.Classifier.Predict("a fine film").Probabilities.Count);
+        served.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => session.Run([2, 5, 3], [1, 1, 1], [0, 0, 0], 1, 3, "logits"));
+    }
+
     [Fact]
     public void Embedding_backends_agree_on_the_real_model_for_the_original_and_the_exported_graphs()
     {
