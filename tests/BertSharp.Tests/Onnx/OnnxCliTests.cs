@@ -155,6 +155,17 @@ public sealed class OnnxCliTests
         Assert.False(File.Exists(tmp.File("e.jsonl")));
     }
 
+    // The refusal of a head the checkpoint lacks said "(pass --architecture)" to a user who had passed it.
+    [Fact]
+    public void An_architecture_whose_head_the_checkpoint_lacks_is_refused_before_anything_is_written()
+    {
+        using var tmp = TestPaths.TempDir();
+        CliRunner.Run("export-onnx", HfFixture.Dir("base-model"), tmp.File("qa.onnx"), "--architecture", "BertForQuestionAnswering")
+            .AssertOneLineError("the checkpoint lacks qa_outputs.bias, qa_outputs.weight for BertForQuestionAnswering; exporting would write random weights " +
+                "(choose an --architecture whose head the checkpoint has, e.g. BertModel for the encoder alone).");
+        Assert.Empty(Directory.GetFileSystemEntries(tmp.Path));
+    }
+
     [Fact]
     public void A_file_that_is_not_onnx_is_refused()
     {

@@ -50,7 +50,8 @@ public static class OnnxExport
         {
             throw new BertSharpException(
                 $"{dir}: the checkpoint lacks {string.Join(", ", report.MissingKeys.Take(3))}{(report.MissingKeys.Count > 3 ? ", …" : "")} for {model.GetType().Name}; " +
-                $"exporting would write random weights (pass {BertSharpException.Field("architecture")}).");
+                $"exporting would write random weights ({(architecture is null ? "pass" : "choose")} an {BertSharpException.Field("architecture")} whose head the checkpoint has, " +
+                $"e.g. {nameof(BertModel)} for the encoder alone).");
         }
         BertSharp.Inference.RequiredWeights.CheckEncoder(report, dir);
         return Export(model, path, options);
