@@ -160,6 +160,38 @@ public sealed class OnnxExportTests
         }
     }
 
+    // A num_heads, layer_norm_eps or hidden_act the caller gave was taken over the graph's own: 8 heads for a graph that splits
+    // into 4 imported, without an error, a model with other outputs.
+    [Fact]
+    public void Config_values_given_for_an_import_must_agree_with_the_graph()
+    {
+        using var tmp = TestPaths.TempDir();
+        var path = tmp.File("m.onnx");
+        OnnxExport.Export(HfFixture.Dir("act-gelu_new"), path);
+        string Refusal(OnnxImportOptions o) => Assert.Throws<BertSharpException>(() => OnnxImport.Read(path, o)).Message;
+        Assert.Equal($"{path}: num_heads 8 contradicts the graph: 4 attention heads of size 16 (reshape constants after the query projection); " +
+            "expected the graph's value, or none.", Refusal(new OnnxImportOptions(NumAttentionHeads: 8)));
+        Assert.Equal($"{path}: layer_norm_eps 1E-05 contradicts the graph: LayerNorm eps 1E-12 (LayerNormalization epsilon); expected the graph's value, or none.",
+            Refusal(new OnnxImportOptions(LayerNormEps: 1e-5)));
+        Assert.StartsWith($"{path}: hidden_act relu contradicts the graph: hidden_act gelu_new (", Refusal(new OnnxImportOptions(HiddenAct: "relu")));
+        var agreeing = OnnxImport.Read(path, new OnnxImportOptions(NumAttentionHeads: 4, LayerNormEps: 1e-12, HiddenAct: "gelu_pytorch_tanh"));
+        Assert.Equal((4, 1e-12, "gelu_pytorch_tanh"), (agreeing.Config.NumAttentionHeads, agreeing.Config.LayerNormEps, agreeing.Config.HiddenAct));
+
+        // What the graph does not tell is taken as given: an activation written as an op the import does not know.
+        var relu = tmp.File("relu.onnx");
+        OnnxExport.Export(HfFixture.Dir("act-relu"), relu);
+        var graph = global::Onnx.ModelProto.Parser.ParseFrom(File.ReadAllBytes(relu));
+        foreach (var n in graph.Graph.Node.Where(n => n.OpType == "Relu"))
+        {
+            n.OpType = "Elu";
+        }
+        File.WriteAllBytes(relu, Google.Protobuf.MessageExtensions.ToByteArray(graph));
+        Assert.StartsWith($"{relu}: cannot derive the FFN activation", Assert.Throws<BertSharpException>(() => OnnxImport.Read(relu)).Message);
+        var given = OnnxImport.Read(relu, new OnnxImportOptions(HiddenAct: "relu"));
+        Assert.Equal("relu", given.Config.HiddenAct);
+        Assert.Contains("hidden_act relu (given; the graph does not tell)", given.Notes);
+    }
+
     [Fact]
     public void An_activation_without_an_onnx_form_is_refused_in_the_library_s_words_and_nothing_is_written()
     {

@@ -129,9 +129,12 @@ internal sealed class OnnxImporter
         };
         _notes.Add($"vocab {config.VocabSize}, hidden {config.HiddenSize}, max positions {config.MaxPositionEmbeddings}, type vocab {config.TypeVocabSize} (embedding shapes)");
         _notes.Add($"{layers} layers (encoder.layer.N weights), intermediate {config.IntermediateSize} (intermediate.dense weight)");
-        config.NumAttentionHeads = _options.NumAttentionHeads ?? DeriveHeads(config.HiddenSize);
-        config.LayerNormEps = _options.LayerNormEps ?? DeriveEps();
-        config.HiddenAct = _options.HiddenAct ?? DeriveActivation();
+        var hidden = config.HiddenSize;
+        config.NumAttentionHeads = FromGraph(_options.NumAttentionHeads is not null, _options.NumAttentionHeads ?? 0, () => DeriveHeads(hidden), "num_heads", (a, b) => a == b);
+        config.LayerNormEps = FromGraph(_options.LayerNormEps is not null, _options.LayerNormEps ?? 0, DeriveEps, "layer_norm_eps",
+            (a, b) => Math.Abs(a - b) <= 1e-6 * Math.Max(Math.Abs(a), Math.Abs(b)));
+        config.HiddenAct = FromGraph(_options.HiddenAct is not null, _options.HiddenAct ?? "", DeriveActivation, "hidden_act",
+            (given, derived) => SameActivation(given, derived));
         if (config.HiddenSize % config.NumAttentionHeads != 0)
         {
             throw Error($"hidden size {config.HiddenSize} is not a multiple of {config.NumAttentionHeads} attention heads.");
@@ -230,6 +233,48 @@ internal sealed class OnnxImporter
             return null;
         }
         return _g.Graph.Node.FirstOrDefault(n => n.Input.Any(i => _g.Resolve(i) == value) && n.OpType is "Add" or "Gemm");
+    }
+
+    /// <summary>
+    /// The value the graph tells, else <paramref name="given"/>. A given value that contradicts the graph is refused: taken as
+    /// it was, it silently made another model (8 heads over a graph that splits into 4 gave other outputs, and no error).
+    /// </summary>
+    private T FromGraph<T>(bool isGiven, T given, Func<T> derive, string field, Func<T, T, bool> agrees) where T : notnull
+    {
+        if (!isGiven)
+        {
+            return derive();
+        }
+        T derived;
+        try
+        {
+            derived = derive();
+        }
+        catch (BertSharpException)
+        {
+            _notes.Add($"{field} {Shown(given)} (given; the graph does not tell)");
+            return given;
+        }
+        if (!agrees(given, derived))
+        {
+            throw Error($"{BertSharpException.Field(field)} {Shown(given)} contradicts the graph: {_notes[^1]}; expected the graph's value, or none.");
+        }
+        return given;
+    }
+
+    private static string Shown<T>(T value) where T : notnull => value is IFormattable f ? f.ToString(null, CultureInfo.InvariantCulture) : value.ToString()!;
+
+    // Names of one function: HF's gelu_new, gelu_pytorch_tanh and gelu_fast are the tanh form, swish is silu.
+    private static bool SameActivation(string given, string derived)
+    {
+        static string Canonical(string a) => a.Trim().ToLowerInvariant() switch
+        {
+            "gelu_pytorch_tanh" or "gelu_fast" => "gelu_new",
+            "gelu_python" => "gelu",
+            "swish" => "silu",
+            var other => other,
+        };
+        return Canonical(given) == Canonical(derived);
     }
 
     private int DeriveHeads(int hidden)
