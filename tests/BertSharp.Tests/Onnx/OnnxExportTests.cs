@@ -192,6 +192,21 @@ public sealed class OnnxExportTests
         Assert.Contains("hidden_act relu (given; the graph does not tell)", given.Notes);
     }
 
+    // Label names were written as given: a repeated or empty one made a model that TextClassifier.Load then refused.
+    [Fact]
+    public void Label_names_given_for_an_import_are_distinct_and_not_empty()
+    {
+        using var tmp = TestPaths.TempDir();
+        var classifier = tmp.File("classifier.onnx");
+        OnnxExport.Export(HfFixture.Dir("sequence-classification"), classifier);
+        foreach (var labels in new[] { new[] { "a", "a", "b" }, ["a", "", "b"] })
+        {
+            Assert.Equal($"{classifier}: labels {string.Join(",", labels)}: expected 3 distinct, non-empty names, one per class.",
+                Assert.Throws<BertSharpException>(() => OnnxImport.Read(classifier, new OnnxImportOptions(Labels: labels))).Message);
+        }
+        Assert.Equal("c", OnnxImport.Read(classifier, new OnnxImportOptions(Labels: ["a", "b", "c"])).Config.Id2Label[2]);
+    }
+
     [Fact]
     public void An_activation_without_an_onnx_form_is_refused_in_the_library_s_words_and_nothing_is_written()
     {
