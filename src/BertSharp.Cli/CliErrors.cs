@@ -94,6 +94,7 @@ public static partial class CliErrors
     private static readonly Dictionary<string, string> Commands = new(StringComparer.Ordinal)
     {
         ["OnnxExport.Export"] = "'bert export-onnx MODEL OUT.onnx'",
+        ["OnnxImport.Convert"] = "'bert convert MODEL.onnx OUT'",
         ["PretrainingDataBuilder"] = "'bert pretrain-data'",
         ["FineTuner"] = "'bert finetune'",
         ["TextClassifier"] = "'bert predict'",

@@ -166,6 +166,19 @@ public sealed class OnnxCliTests
         Assert.Empty(Directory.GetFileSystemEntries(tmp.Path));
     }
 
+    // An .onnx given where a model directory is expected (bert inspect x.onnx, bert predict --model x.onnx) was told only to
+    // pass a directory holding config.json, not how to make one from the graph.
+    [Fact]
+    public void A_graph_given_as_the_model_directory_is_told_to_import_it()
+    {
+        using var tmp = TestPaths.TempDir();
+        var onnx = tmp.File("model.onnx");
+        File.WriteAllText(onnx, "not read");
+        var expected = $"{onnx}: is a file; pass the checkpoint directory that holds config.json (an ONNX graph: import it into one with 'bert convert MODEL.onnx OUT').";
+        CliRunner.Run("inspect", onnx).AssertOneLineError(expected);
+        CliRunner.Run("predict", "--model", onnx, "--text", "a fine film", "--backend", "onnxruntime").AssertOneLineError(expected);
+    }
+
     [Fact]
     public void A_file_that_is_not_onnx_is_refused()
     {

@@ -20,7 +20,11 @@ public static class ModelLocator
         }
         if (File.Exists(idOrPath))
         {
-            throw new BertSharpException($"{idOrPath}: is a file; pass the checkpoint directory that holds config.json.");
+            // An ONNX graph is what .NET users often hold; it becomes such a directory by import.
+            var onnx = idOrPath.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase)
+                ? " (an ONNX graph: import it into one with OnnxImport.Convert)"
+                : "";
+            throw new BertSharpException($"{idOrPath}: is a file; pass the checkpoint directory that holds config.json{onnx}.");
         }
         if (LooksLikePath(idOrPath))
         {
