@@ -92,6 +92,11 @@ public sealed class OnnxBertSession : IDisposable
     /// </summary>
     public static OnnxBertSession Open(string path, int threads = 0)
     {
+        if (Directory.Exists(path))
+        {
+            // It was "ONNX model not found" for a path that is there, as a directory (a model directory given as the graph).
+            throw new BertSharpException($"{path}: is a directory; expected an ONNX model file (e.g. model.onnx in it).");
+        }
         if (!File.Exists(path))
         {
             // "model.onnx" is looked for in the current directory, not beside the model: the message says where it looked.

@@ -84,6 +84,9 @@ public sealed class OnnxBackendTests
         var absolute = Path.Combine(dir, "model.onnx");
         Assert.Equal($"{absolute}: ONNX model not found; write one with OnnxExport.Export.",
             Assert.Throws<BertSharpException>(() => FeatureExtraction.Load(dir, new InferenceBackend(absolute))).Message);
+        // The model directory given as the graph is there, but is no graph.
+        Assert.Equal($"{dir}: is a directory; expected an ONNX model file (e.g. model.onnx in it).",
+            Assert.Throws<BertSharpException>(() => OnnxBertSession.Open(dir)).Message);
     }
 
     // A multiple-choice export ([batch, choices, seq] inputs) failed at the first Run with ORT's "Invalid rank for input:
