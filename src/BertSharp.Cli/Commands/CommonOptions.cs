@@ -66,8 +66,13 @@ internal static class CommonOptions
     /// <c>--architecture</c>: the model class a command loads, exports or shows a checkpoint as (<paramref name="role"/>, e.g.
     /// "to load as"), with the classes BertSharp knows; <paramref name="defaultText"/> says what is used when it is not given.
     /// </summary>
-    public static Option<string?> Architecture(string role, string defaultText = "the config's architectures[0]") =>
-        new("--architecture") { Description = $"Model class {role} (default: {defaultText}): {string.Join(", ", BertPretrained.Architectures)}." };
+    public static Option<string?> Architecture(string role, string defaultText = "the config's architectures[0]")
+    {
+        var option = new Option<string?>("--architecture") { Description = $"Model class {role} (default: {defaultText}): {string.Join(", ", BertPretrained.Architectures)}." };
+        // Checked while parsing, so a misspelt class is named by its flag (the library names its field, architecture).
+        option.AcceptOnlyFromAmong([.. BertPretrained.Architectures]);
+        return option;
+    }
 
     /// <summary>The --help text of <c>--vocab</c> where it is a WordPiece vocab.txt file.</summary>
     public const string VocabHelp = "vocab.txt of the WordPiece vocabulary.";

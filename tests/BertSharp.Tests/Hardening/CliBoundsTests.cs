@@ -153,6 +153,9 @@ public class CliBoundsTests
     [InlineData("finetune --epochs 0.5 --bogus", "error: --epochs 0.5: expected a whole number.")]
     [InlineData("finetune --lowercase maybe", "error: --lowercase maybe: expected true or false.")]
     [InlineData("embed --pooling max", "error: --pooling max: expected one of cls, mean.")]
+    [InlineData("export-onnx --architecture BertForSequence",
+        "error: --architecture BertForSequence: expected one of BertModel, BertForPreTraining, BertForMaskedLM, BertForNextSentencePrediction, " +
+        "BertForSequenceClassification, BertForTokenClassification, BertForQuestionAnswering, BertForMultipleChoice.")]
     [InlineData("predict --bogus", "error: --bogus: unrecognized command or argument (see 'bert predict --help').")]
     [InlineData("frob", "error: frob: unrecognized command or argument (see 'bert --help').")]
     [InlineData("bench tokenize --input x", "error: --vocab: required (see 'bert bench tokenize --help').")]
