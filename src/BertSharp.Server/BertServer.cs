@@ -15,7 +15,11 @@ namespace BertSharp.Server;
 public static class BertServer
 {
     /// <summary>Every inference route, and the model classes that serve it.</summary>
-    public static readonly IReadOnlyDictionary<string, string> RouteNeeds = new Dictionary<string, string>(StringComparer.Ordinal)
+    /// <remarks>
+    /// Looked up without case, as ASP.NET routing matches paths: POST /V1/Classify is served, so GET /V1/Classify is a 405 and
+    /// POST /v1/FILL-MASK on a classifier the "not available for this model" 404, not "no such path".
+    /// </remarks>
+    public static readonly IReadOnlyDictionary<string, string> RouteNeeds = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)
     {
         ["embed"] = "any BERT model",
         ["attention"] = "any BERT model",
