@@ -39,8 +39,26 @@ internal static class PredictCommand
         }
         cmd.SetAction(p =>
         {
+            // Before the multiple-choice branch: it wrote JSON lines into any --output (x.csv, x.txt) and ignored one given with --text.
+            if (p.GetValue(output) is not null && p.GetValue(input) is null)
+            {
+                throw new BertSharpException("--output: only together with --input.");
+            }
+            if (p.GetValue(output) is { } o && !o.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase) && !o.EndsWith(".json", StringComparison.OrdinalIgnoreCase)
+                && !o.EndsWith(".csv", StringComparison.OrdinalIgnoreCase) && !o.EndsWith(".tsv", StringComparison.OrdinalIgnoreCase))
+            {
+                throw new BertSharpException($"--output {o}: unknown extension; expected .jsonl (or .json, also JSON Lines), .csv or .tsv (the format is chosen by the extension).");
+            }
             if (HeadTaskCli.OfModel(p.GetValue(model)!) == HeadTask.MultipleChoice)
             {
+                if (p.GetValue(output) is { } mcOut && !mcOut.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase) && !mcOut.EndsWith(".json", StringComparison.OrdinalIgnoreCase))
+                {
+                    throw new BertSharpException($"--output {mcOut}: a multiple-choice model's predictions are JSON lines (choice, score, probabilities); expected .jsonl or .json.");
+                }
+                if (p.GetValue(pair) is not null)
+                {
+                    throw new BertSharpException("--text-pair: not for a multiple-choice model; give the candidates with --choice.");
+                }
                 // It used to ignore --backend onnxruntime and --onnx and answer with TorchSharp.
                 backend.RequireTorch(p, "a multiple-choice model");
                 CommonOptions.ApplyThreads(p, threads);
@@ -67,15 +85,6 @@ internal static class PredictCommand
             if (p.GetValue(pair) is not null && p.GetValue(text) is null)
             {
                 throw new BertSharpException("--text-pair: only together with --text.");
-            }
-            if (p.GetValue(output) is not null && p.GetValue(input) is null)
-            {
-                throw new BertSharpException("--output: only together with --input.");
-            }
-            if (p.GetValue(output) is { } o && !o.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase) && !o.EndsWith(".json", StringComparison.OrdinalIgnoreCase)
-                && !o.EndsWith(".csv", StringComparison.OrdinalIgnoreCase) && !o.EndsWith(".tsv", StringComparison.OrdinalIgnoreCase))
-            {
-                throw new BertSharpException($"--output {o}: unknown extension; expected .jsonl (or .json, also JSON Lines), .csv or .tsv (the format is chosen by the extension).");
             }
             var batchSize = p.GetValue(batch);
             if (batchSize < 1)

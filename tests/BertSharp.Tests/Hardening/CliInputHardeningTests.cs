@@ -200,6 +200,11 @@ public class CliInputHardeningTests
     [InlineData("nsp", "--text", "a", "--text-pair", " ", "--text and --text-pair must not be empty")]
     [InlineData("predict", "--text", "   ", "--text: empty")]
     [InlineData("predict", "--input", "x.txt", "--output", "x.xlsx", "--output x.xlsx: unknown extension")]
+    // A multiple-choice model wrote JSON lines into any --output (x.csv, x.txt) and ignored --output with --text and --text-pair.
+    [InlineData("predict-choice", "--input", "x.csv", "--output", "x.txt", "--output x.txt: unknown extension")]
+    [InlineData("predict-choice", "--input", "x.csv", "--output", "y.csv", "--output y.csv: a multiple-choice model's predictions are JSON lines")]
+    [InlineData("predict-choice", "--text", "a", "--choice", "b", "--choice", "c", "--output", "x.jsonl", "--output: only together with --input")]
+    [InlineData("predict-choice", "--text", "a", "--choice", "b", "--choice", "c", "--text-pair", "d", "--text-pair: not for a multiple-choice model")]
     [InlineData("tokenize", "--max-length", "8", "--stride", "8", "--stride 8 must be smaller than --max-length 8")]
     [InlineData("tokenize", "--max-length", "8", "--stride", "20", "--stride 20 must be smaller than --max-length 8")]
     [InlineData("tokenize", "--stride", "2", "--stride 2: only with --max-length")]
@@ -215,6 +220,10 @@ public class CliInputHardeningTests
         {
             case "predict" or "nsp":
                 args.AddRange(["--model", command == "nsp" ? HfFixture.Dir("pretraining") : Classifier]);
+                break;
+            case "predict-choice":
+                args[0] = "predict";
+                args.AddRange(["--model", HfFixture.Dir("multiple-choice")]);
                 break;
             case "tokenize":
                 args.AddRange(["--vocab", Vocab, "--input", CliInputFile(tmp)]);
