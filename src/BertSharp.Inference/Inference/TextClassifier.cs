@@ -12,8 +12,8 @@ namespace BertSharp.Inference;
 /// <summary>One prediction.</summary>
 /// <param name="Label">The predicted label name (for regression: "score").</param>
 /// <param name="LabelId">Its class id (0 for regression).</param>
-/// <param name="Score">Softmax probability of <paramref name="Label"/>, or the regression value.</param>
-/// <param name="Probabilities">Softmax probability of every class in id order (empty for regression).</param>
+/// <param name="Score">Softmax probability of <paramref name="Label"/> (a multi-label model: its sigmoid), or the regression value.</param>
+/// <param name="Probabilities">Softmax probability of every class in id order (a multi-label model: each label's sigmoid; empty for regression).</param>
 public sealed record Prediction(string Label, int LabelId, double Score, IReadOnlyList<double> Probabilities);
 
 /// <summary>
@@ -241,6 +241,9 @@ public sealed class TextClassifier : IDisposable
         return Predict([(text, pair)])[0];
     }
 
+    // config.json's problem_type: HF multi-label checkpoints (one sigmoid per label) are loaded as classifiers with their labels.
+    private bool MultiLabel => Model.Config.ProblemType == "multi_label_classification";
+
     private Prediction ToPrediction(float[] logits)
     {
         NonFiniteOutputException.ThrowIfNotFinite(logits, "logits");
@@ -248,7 +251,9 @@ public sealed class TextClassifier : IDisposable
         {
             return new Prediction(Labels.Labels[0], 0, logits[0], []);
         }
-        var probs = ScoreMath.Softmax(logits);
+        // A multi-label model's labels are independent yes/no answers (BCE on each logit), so each gets its own sigmoid, as HF's
+        // text-classification pipeline does for problem_type multi_label_classification; a softmax made them compete and sum to 1.
+        var probs = MultiLabel ? ScoreMath.Sigmoid(logits) : ScoreMath.Softmax(logits);
         var best = ScoreMath.ArgMax(logits);
         return new Prediction(Labels.Labels[best], best, probs[best], probs);
     }

@@ -21,9 +21,17 @@ public static class ClassifierEvaluation
     /// <param name="batchSize">Examples per forward pass, and the size of the per-batch MCC groups.</param>
     /// <param name="padId">[PAD] id.</param>
     /// <param name="device">Where the model lives.</param>
+    /// <exception cref="BertSharpException">The model is a multi-label classifier (problem_type multi_label_classification).</exception>
     public static EvaluationResult Evaluate(BertForSequenceClassification model, LabelMap labels, IReadOnlyList<EncodedExample> examples,
         int batchSize, int padId, Device device)
     {
+        ArgumentNullException.ThrowIfNull(model);
+        if (model.Config.ProblemType == "multi_label_classification")
+        {
+            // Its loss wants a 0/1 target per label; one class id per example failed inside libtorch's BCE with a native stack trace.
+            throw new BertSharpException(
+                "problem_type 'multi_label_classification': evaluation scores one label per example (a class id, or a number for regression); a multi-label model answers yes or no for each of its labels, which these metrics do not measure.");
+        }
         var run = ClassifierRunner.Run(model, examples, batchSize, padId, withLabels: true, device);
         if (labels.IsRegression)
         {
