@@ -29,7 +29,7 @@ public sealed partial class BertTokenizer
         ModelMaxLength = modelMaxLength;
         if (!vocab.TryGetId(Specials.Unk, out var unk))
         {
-            throw new BertSharpException($"the vocabulary has no unknown token '{Specials.Unk}'; a WordPiece vocabulary needs one.");
+            throw new BertSharpException(MissingUnk(Specials.Unk));
         }
         UnkId = unk;
         ClsId = IdOrMinus1(Specials.Cls);
@@ -44,8 +44,26 @@ public sealed partial class BertTokenizer
     }
 
     /// <summary>Loads <c>vocab.txt</c>; <paramref name="stripAccents"/> null follows <paramref name="lowercase"/> as in HF.</summary>
-    public static BertTokenizer FromVocabFile(string path, bool lowercase = true, bool? stripAccents = null) =>
-        new(Vocabulary.Load(path), new NormalizerOptions(Lowercase: lowercase, StripAccents: stripAccents));
+    public static BertTokenizer FromVocabFile(string path, bool lowercase = true, bool? stripAccents = null)
+    {
+        var vocab = Vocabulary.Load(path);
+        RequireUnk(vocab, new SpecialTokens(), path);
+        return new(vocab, new NormalizerOptions(Lowercase: lowercase, StripAccents: stripAccents));
+    }
+
+    private static string MissingUnk(string unk) => $"the vocabulary has no unknown token '{unk}'; a WordPiece vocabulary needs one.";
+
+    /// <summary>
+    /// The constructor's check, naming the file the vocabulary came from: a model directory whose vocab.txt is an HTML error
+    /// page or a Git LFS pointer failed in every command with only "the vocabulary has no unknown token".
+    /// </summary>
+    private static void RequireUnk(Vocabulary vocab, SpecialTokens specials, string path)
+    {
+        if (!vocab.TryGetId(specials.Unk, out _))
+        {
+            throw new BertSharpException($"{path}: {MissingUnk(specials.Unk)}");
+        }
+    }
 
     public Vocabulary Vocab { get; }
 

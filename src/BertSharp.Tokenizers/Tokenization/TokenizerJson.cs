@@ -74,6 +74,7 @@ public sealed partial class BertTokenizer
             specials = config.Apply(specials);
             modelMaxLength = config.ModelMaxLength;
         }
+        RequireUnk(vocab, specials, path);
         return new BertTokenizer(vocab, normalizer, specials, maxChars, modelMaxLength) { DecoderCleanup = cleanup };
     }
 
@@ -102,7 +103,9 @@ public sealed partial class BertTokenizer
         var vocab = Vocabulary.Load(vocabPath);
         // Without do_lower_case the vocabulary decides (LowercaseRule): a cased vocab.txt is not lower-cased behind the user's back.
         var normalizer = new NormalizerOptions(Lowercase: config.DoLowerCase ?? LowercaseRule.LooksUncased(vocab));
-        return new BertTokenizer(vocab, config.Apply(normalizer), config.Apply(new SpecialTokens()), modelMaxLength: config.ModelMaxLength);
+        var specials = config.Apply(new SpecialTokens());
+        RequireUnk(vocab, specials, vocabPath);
+        return new BertTokenizer(vocab, config.Apply(normalizer), specials, modelMaxLength: config.ModelMaxLength);
     }
 
     /// <summary>

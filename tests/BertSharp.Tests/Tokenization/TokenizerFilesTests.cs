@@ -170,6 +170,29 @@ public class TokenizerFilesTests
     }
 
     [Theory]
+    // A vocab.txt that is not one (an HTML error page, a Git LFS pointer), a tokenizer.json without [UNK], an unk_token the
+    // vocabulary lacks: the error said "the vocabulary has no unknown token" without naming a file.
+    [InlineData("vocab.txt", "version https://git-lfs.github.com/spec/v1\noid sha256:4c5d\nsize 231508\n", null, "[UNK]")]
+    [InlineData("vocab.txt", "[PAD]\n[UNK]\nhello\n", """{"unk_token": "<unk>"}""", "<unk>")]
+    [InlineData("tokenizer.json", """{"model": {"type": "WordPiece", "vocab": {"[PAD]": 0, "hello": 1}}}""", null, "[UNK]")]
+    public void AVocabularyWithoutItsUnknownTokenIsAnErrorNamingTheFile(string name, string content, string? config, string unk)
+    {
+        using var dir = TestPaths.TempDir();
+        File.WriteAllText(dir.File(name), content);
+        if (config is not null)
+        {
+            File.WriteAllText(dir.File("tokenizer_config.json"), config);
+        }
+        var e = Assert.Throws<BertSharpException>(() => BertTokenizer.FromDirectory(dir.Path));
+        Assert.Equal($"{dir.File(name)}: the vocabulary has no unknown token '{unk}'; a WordPiece vocabulary needs one.", e.Message);
+        if (name == "vocab.txt" && config is null)
+        {
+            e = Assert.Throws<BertSharpException>(() => BertTokenizer.FromVocabFile(dir.File(name)));
+            Assert.StartsWith(dir.File(name) + ": ", e.Message, StringComparison.Ordinal);
+        }
+    }
+
+    [Theory]
     [InlineData("tokenizer_config.json")]
     [InlineData("tokenizer.json")]
     public void TokenizerJsonFilesWithAnInvalidUtf8ByteAreAOneLineErrorNamingTheLine(string name)
