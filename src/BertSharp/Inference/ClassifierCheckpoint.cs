@@ -145,7 +145,16 @@ public static class ClassifierCheckpoint
     internal static (BertForSequenceClassification Model, BertTokenizer Tokenizer, LabelMap Labels) Load(string dir, BertConfig config)
     {
         RequiredWeights.CheckArchitecture(config, nameof(BertForSequenceClassification), dir);
-        var labels = LabelMap.FromConfig(config.Id2Label, config.NumLabels, config.ProblemType);
+        LabelMap labels;
+        try
+        {
+            labels = LabelMap.FromConfig(config.Id2Label, config.NumLabels, config.ProblemType);
+        }
+        catch (BertSharpException e)
+        {
+            // LabelMap speaks of label names only ("duplicate label names: a, a, c."); the user has to learn which file holds them.
+            throw new BertSharpException($"{Path.Combine(dir, "config.json")}: field 'id2label': {e.Message}", e);
+        }
         var tokenizer = BertPretrained.LoadTokenizer(dir, config);
         var model = BertPretrained.Load<BertForSequenceClassification>(dir, config, out var report);
         try

@@ -155,6 +155,18 @@ public class ModelDirectoryConsistencyTests
     }
 
     [Fact]
+    public void A_classifier_whose_id2label_repeats_a_name_is_refused_naming_config_json()
+    {
+        using var tmp = TestPaths.TempDir();
+        var dir = CopyCase(tmp, "sequence-classification");
+        var path = Path.Combine(dir, "config.json");
+        File.WriteAllText(path, File.ReadAllText(path).Replace("\"2\": \"LABEL_2\"", "\"2\": \"LABEL_0\"", StringComparison.Ordinal));
+        // It said only "duplicate label names: LABEL_0, LABEL_1, LABEL_0." (HF loads it and answers with two classes of one name).
+        CliRunner.Run("predict", "--model", dir, "--text", "a fine film")
+            .AssertOneLineError($"{path}: field 'id2label': duplicate label names: LABEL_0, LABEL_1, LABEL_0.");
+    }
+
+    [Fact]
     public void A_vocabulary_up_to_vocab_size_still_loads()
     {
         using var tmp = TestPaths.TempDir();
