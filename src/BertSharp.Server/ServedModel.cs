@@ -138,14 +138,20 @@ public sealed class ServedModel : IDisposable
     /// <summary>Masked-token prediction, when the model has the MLM head.</summary>
     public FillMask? FillMask { get; }
 
-    /// <summary>Throws 422 when <paramref name="text"/> has more than <paramref name="limit"/> tokens (special tokens included).</summary>
-    public void CheckLength(string text, string field, int? limit = null, int specialTokens = 2)
+    /// <summary>
+    /// Throws 422 when <paramref name="text"/> has more than <paramref name="limit"/> tokens (special tokens included);
+    /// <paramref name="pairField"/> names the second text counted in with it.
+    /// </summary>
+    public void CheckLength(string text, string field, int? limit = null, int specialTokens = 2, string? pairField = null)
     {
         var max = limit ?? MaxLength;
         var count = Tokenizer.CountTokens(text) + specialTokens;
         if (count > max)
         {
-            throw new ApiException(422, $"'{field}' has {count} tokens (with special tokens); the limit is {max}.");
+            // A pair is counted together: "'text' has 67 tokens" for a 4-token text sent the user to shorten the wrong one.
+            throw new ApiException(422, pairField is null
+                ? $"'{field}' has {count} tokens (with special tokens); the limit is {max}."
+                : $"'{field}' and '{pairField}' have {count} tokens together (with special tokens); the limit is {max}.");
         }
     }
 

@@ -35,7 +35,8 @@ internal static class ClassifyEndpoint
             }
             for (var i = 0; i < texts.Count; i++)
             {
-                served.CheckLength(pair is null ? texts[i] : texts[i] + " " + pair, request.Text is null ? $"texts[{i}]" : "text", specialTokens: pair is null ? 2 : 3);
+                served.CheckLength(pair is null ? texts[i] : texts[i] + " " + pair, request.Text is null ? $"texts[{i}]" : "text", specialTokens: pair is null ? 2 : 3,
+                    pairField: pair is null ? null : "text_pair");
             }
             var result = await batchers.Submit(batcher, [.. texts.Select(t => (t, pair))], context);
             return new ClassifyResponse(result);

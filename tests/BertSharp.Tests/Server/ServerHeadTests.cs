@@ -33,6 +33,10 @@ public sealed class ServerHeadTests
         (status, body) = await host.Post("/v1/classify", new { text = "The cat sat.", text_pair = "It was happy." });
         Assert.Equal(200, status);
         Assert.Equal(pairExpected.Score, (double)body!["predictions"]![0]!["score"]!, 6);
+        // 4 + 60 word pieces and [CLS], [SEP], [SEP]: over the fixture's 64 together, though each text alone is within it.
+        (status, body) = await host.Post("/v1/classify", new { text = "Us love they.", text_pair = string.Join(' ', Enumerable.Repeat("the", 60)) });
+        Assert.Equal(422, status);
+        Assert.Equal("'text' and 'text_pair' have 67 tokens together (with special tokens); the limit is 64.", (string)body!["error"]!);
 
         (status, body) = await host.Post("/v1/ner", new { text = "x" });
         Assert.Equal(404, status);
