@@ -9,6 +9,19 @@ namespace BertSharp.Cli;
 /// <summary>Checks of the parsed command line that hold for every command, made once before any command runs.</summary>
 internal static partial class CliInput
 {
+    /// <summary>
+    /// <paramref name="path"/>, after checking that the file <paramref name="option"/> names is there: a directory was
+    /// "--input d.txt: not found." (embed, search) although it exists.
+    /// </summary>
+    public static string ExistingFile(string option, string path)
+    {
+        if (Directory.Exists(path))
+        {
+            throw new BertSharpException($"{option} {path}: is a directory; expected a file.");
+        }
+        return File.Exists(path) ? path : throw new BertSharpException($"{option} {path}: not found.");
+    }
+
     /// <summary>The options ("command --option") whose empty value their command refuses with its own, more specific message.</summary>
     private static readonly HashSet<string> OwnEmptyCheck = new(StringComparer.Ordinal)
     {

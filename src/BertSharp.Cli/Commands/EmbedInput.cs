@@ -7,10 +7,7 @@ internal static class EmbedInput
 {
     public static (List<string> Texts, List<string>? Labels) Read(string path, string textColumn, string? labelColumn, string option = "--input")
     {
-        if (!File.Exists(path))
-        {
-            throw new BertSharpException($"{option} {path}: not found.");
-        }
+        CliInput.ExistingFile(option, path);
         var ext = Path.GetExtension(path).ToLowerInvariant();
         var (texts, labels) = ext switch
         {

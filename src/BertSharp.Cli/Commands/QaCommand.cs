@@ -31,7 +31,7 @@ internal static class QaCommand
             var text = (p.GetValue(context), p.GetValue(contextFile)) switch
             {
                 ({ } c, null) => c,
-                (null, { } f) => File.Exists(f) ? TextLines.ReadAllText(f) : throw new BertSharpException($"--context-file {f}: not found."),
+                (null, { } f) => TextLines.ReadAllText(CliInput.ExistingFile("--context-file", f)),
                 _ => throw new BertSharpException("qa: give exactly one of --context \"...\" or --context-file FILE."),
             };
             // The library's rule, checked before the model is loaded.

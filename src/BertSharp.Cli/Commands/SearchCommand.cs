@@ -37,12 +37,8 @@ internal static class SearchCommand
             var asked = new List<string>(p.GetValue(query) ?? []);
             if (p.GetValue(queries) is { } file)
             {
-                if (!File.Exists(file))
-                {
-                    throw new BertSharpException($"--queries {file}: not found.");
-                }
                 // Strict UTF-8 with the line named, as every other text input.
-                var fromFile = IO.TextLines.Read(file).Select(l => l.Trim()).Where(l => l.Length > 0).ToList();
+                var fromFile = IO.TextLines.Read(CliInput.ExistingFile("--queries", file)).Select(l => l.Trim()).Where(l => l.Length > 0).ToList();
                 if (fromFile.Count == 0)
                 {
                     throw new BertSharpException($"--queries {file}: no queries (every line is blank); expected one text per line.");

@@ -27,6 +27,11 @@ public static class TextLines
     /// </summary>
     public static Stream OpenRead(string path)
     {
+        if (Directory.Exists(path))
+        {
+            // .NET calls it "Access to the path is denied", which sends the user to the permissions.
+            throw new BertSharpException($"{path}: is a directory; expected a file.");
+        }
         FileStream file;
         try
         {

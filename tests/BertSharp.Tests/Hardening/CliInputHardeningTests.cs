@@ -194,6 +194,20 @@ public class CliInputHardeningTests
         Assert.False(File.Exists(tmp.File("metrics.json")));
     }
 
+    [Fact]
+    public void A_directory_given_as_a_text_file_is_called_a_directory()
+    {
+        using var tmp = TestPaths.TempDir();
+        var dir = tmp.File("texts.txt");
+        Directory.CreateDirectory(dir);
+        // Was "--input texts.txt: not found." (embed, search) and "cannot be read (Access to the path ... is denied.)" (predict).
+        CliRunner.Run("embed", "--model", Classifier, "--input", dir, "--output", tmp.File("e.jsonl")).AssertOneLineError($"--input {dir}: is a directory; expected a file.");
+        CliRunner.Run("search", "--model", Classifier, "--corpus", dir, "--query", "a").AssertOneLineError($"--corpus {dir}: is a directory; expected a file.");
+        CliRunner.Run("qa", "--model", HfFixture.Dir("question-answering"), "--question", "who?", "--context-file", dir)
+            .AssertOneLineError($"--context-file {dir}: is a directory; expected a file.");
+        CliRunner.Run("predict", "--model", Classifier, "--input", dir).AssertOneLineError($"{dir}: is a directory; expected a file.");
+    }
+
     [Theory]
     [InlineData("predict", "--text", "", "--text: empty")]
     [InlineData("nsp", "--text", "", "--text-pair", "x", "--text and --text-pair must not be empty")]

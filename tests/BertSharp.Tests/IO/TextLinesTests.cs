@@ -73,6 +73,14 @@ public class TextLinesTests
     }
 
     [Fact]
+    public void A_directory_is_named_as_one_not_as_a_file_without_access()
+    {
+        using var tmp = TestPaths.TempDir();
+        var e = Assert.Throws<BertSharpException>(() => TextLines.Read(tmp.Path).ToList());
+        Assert.Equal($"{tmp.Path}: is a directory; expected a file.", e.Message);
+    }
+
+    [Fact]
     public void Corrupt_gzip_is_a_user_error()
     {
         using var tmp = TestPaths.TempDir();
