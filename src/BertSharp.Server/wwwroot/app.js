@@ -20,12 +20,16 @@ function el(tag, props = {}, children = []) {
 }
 
 function showClassification(prediction) {
-  $("top-label").textContent = `${prediction.label} (${(prediction.score * 100).toFixed(1)} %)`;
+  // A regression model answers one value (the label "score"), not a probability: it was shown as "score (-3.7 %)" with a bar.
+  const regression = prediction.labels.length === 1;
+  $("top-label").textContent = regression
+    ? `${prediction.label} ${prediction.score.toFixed(4)}`
+    : `${prediction.label} (${(prediction.score * 100).toFixed(1)} %)`;
   $("labels").replaceChildren(...prediction.labels.map((l) =>
     el("div", { className: "bar-row" }, [
       el("span", { className: "bar-label", textContent: l.label }),
-      el("div", { className: "bar" }, [el("div", { style: `width:${Math.max(0, Math.min(1, l.score)) * 100}%` })]),
-      el("span", { className: "bar-value", textContent: l.score.toFixed(3) }),
+      el("div", { className: "bar" }, regression ? [] : [el("div", { style: `width:${Math.max(0, Math.min(1, l.score)) * 100}%` })]),
+      el("span", { className: "bar-value", textContent: l.score.toFixed(regression ? 4 : 3) }),
     ])));
   $("classify").hidden = false;
 }

@@ -8,8 +8,8 @@ using BertSharp.Tests.Modeling;
 namespace BertSharp.Tests.Browser;
 
 /// <summary>
-/// Runs tests/browser/page.test.mjs once for the class: `bert serve` with a tiny classifier (and the same weights recorded
-/// as a sentence-pair model), the page in one headless chromium, a typed sentence (and for the sentence-pair model the
+/// Runs tests/browser/page.test.mjs once for the class: `bert serve` with a tiny classifier (the same weights recorded
+/// as a sentence-pair model, and a regression model), the page in one headless chromium, a typed sentence (and for the sentence-pair model the
 /// second field, after the page showed the refusal of one text alone), the label shown checked against the classifier run
 /// directly. Each test asserts its own page. Skipped where chromium or playwright-core is not installed
 /// (tests/browser/setup.sh installs both).
@@ -35,13 +35,26 @@ public sealed class WebPageBrowserTests(WebPageBrowserTests.Pages pages) : IClas
         Assert.Contains("text_pair", page.GetProperty("refusal").GetString(), StringComparison.Ordinal);
     }
 
-    /// <summary>The two pages, run together (chromium starts once) when the first test asks.</summary>
+    [SkippableFact]
+    public void Page_of_a_regression_model_shows_its_value_not_a_percentage()
+    {
+        var page = pages.Result("regression");
+        // It showed "score (-3.7 %)" and a bar for the value -0.037.
+        var shown = page.GetProperty("shown").GetString()!;
+        Assert.Matches(@"^score -?\d+\.\d{4}$", shown);
+        Assert.Equal(pages.RegressionValue, double.Parse(shown["score ".Length..], System.Globalization.CultureInfo.InvariantCulture), 4);
+    }
+
+    /// <summary>The pages, run together (chromium starts once) when the first test asks.</summary>
     public sealed class Pages : IDisposable
     {
         private readonly TempDir _tmp = TestPaths.TempDir();
         private readonly Lazy<(string? Skip, Dictionary<string, JsonElement> Results, string Output)> _run;
 
         public Pages() => _run = new(Run);
+
+        /// <summary>The regression model's value for its page's text, from the model run directly.</summary>
+        public double RegressionValue { get; private set; }
 
         /// <summary>
         /// The page's record for case <paramref name="name"/> after checking that it passed (its label is the classifier's,
@@ -77,6 +90,7 @@ public sealed class WebPageBrowserTests(WebPageBrowserTests.Pages pages) : IClas
             }
 
             var single = SaveClassifier("single", pairTask: null);
+            var regression = SaveClassifier("regression", pairTask: null, fixtureCase: "regression");
             const string text = "a tender , heartfelt family drama .";
             // The same weights, recorded as fine-tuned on MRPC (training_args.json): the page must ask for the second text.
             var pair = SaveClassifier("pair", pairTask: "mrpc");
@@ -92,11 +106,16 @@ public sealed class WebPageBrowserTests(WebPageBrowserTests.Pages pages) : IClas
                 Assert.True(classifier.PairInput);
                 expectPair = classifier.Predict(first, second).Label;
             }
+            using (var classifier = TextClassifier.Load(regression, "cpu", 64))
+            {
+                RegressionValue = classifier.Predict(text).Score;
+            }
             var cases = _tmp.File("cases.json");
             File.WriteAllText(cases, JsonSerializer.Serialize(new object[]
             {
                 new { name = "single", model = single, text, expect = expectSingle, screenshot = _tmp.File("single.png") },
                 new { name = "pair", model = pair, text = first, textPair = second, expect = expectPair, screenshot = _tmp.File("pair.png") },
+                new { name = "regression", model = regression, text, expect = "score", screenshot = _tmp.File("regression.png") },
             }));
 
             var bert = typeof(Cli.Program).Assembly.Location;
@@ -120,14 +139,14 @@ public sealed class WebPageBrowserTests(WebPageBrowserTests.Pages pages) : IClas
                 .Select(l => JsonDocument.Parse(l).RootElement.Clone())
                 .ToDictionary(e => e.GetProperty("case").GetString()!);
             // The script's verdict agrees with the pages' records.
-            Assert.Equal(results.Values.All(r => r.GetProperty("failed").ValueKind == JsonValueKind.Null) && results.Count == 2, node.ExitCode == 0);
+            Assert.Equal(results.Values.All(r => r.GetProperty("failed").ValueKind == JsonValueKind.Null) && results.Count == 3, node.ExitCode == 0);
             return (null, results, output);
         }
 
-        private string SaveClassifier(string name, string? pairTask)
+        private string SaveClassifier(string name, string? pairTask, string fixtureCase = "sequence-classification")
         {
             var modelDir = _tmp.File(name);
-            var fixture = HfFixture.Dir("sequence-classification");
+            var fixture = HfFixture.Dir(fixtureCase);
             using (var model = BertPretrained.Load(null, fixture, out _))
             {
                 BertPretrained.Save(model, modelDir, new SaveOptions(TokenizerFrom: fixture));
