@@ -50,6 +50,11 @@ internal static partial class JsonBodyErrors
             var known = fields is null ? "" : $"; expected {string.Join(", ", fields.Keys)}";
             return $"unknown field '{unmapped.Groups["name"].Value}'{known}.";
         }
+        var duplicate = DuplicateProperty().Match(json.Message);
+        if (duplicate.Success)
+        {
+            return $"field '{duplicate.Groups["name"].Value}' is given twice; give each field once.";
+        }
         var (field, top, index) = Field(json.Path);
         if (field is null || top is null)
         {
@@ -171,6 +176,9 @@ internal static partial class JsonBodyErrors
 
     [GeneratedRegex(@"The JSON property '(?<name>[^']*)' could not be mapped")]
     private static partial Regex UnmappedProperty();
+
+    [GeneratedRegex(@"[Dd]uplicate property '(?<name>[^']*)'")]
+    private static partial Regex DuplicateProperty();
 
     [GeneratedRegex(@"[Ss]urrogate value: '0x(?<hex>[0-9A-Fa-f]{4})'")]
     private static partial Regex LoneSurrogate();

@@ -4,7 +4,7 @@ using System.Text.Json.Serialization;
 
 namespace BertSharp.Server;
 
-/// <summary>JSON settings of the API: snake_case, unknown fields rejected, nulls omitted.</summary>
+/// <summary>JSON settings of the API: snake_case, unknown and repeated fields rejected, nulls omitted.</summary>
 internal static class ServerJson
 {
     public static readonly JsonSerializerOptions Options = Configure(new JsonSerializerOptions(JsonSerializerDefaults.Web));
@@ -15,6 +15,8 @@ internal static class ServerJson
         o.PropertyNameCaseInsensitive = false;
         o.NumberHandling = JsonNumberHandling.Strict;
         o.UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow;
+        // {"text": "a", "text": "b"} was answered for "b" alone: a client that merged two requests by mistake got no error.
+        o.AllowDuplicateProperties = false;
         o.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull;
         o.Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping;
         return o;
