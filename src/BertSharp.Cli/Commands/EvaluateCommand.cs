@@ -80,9 +80,15 @@ internal static class EvaluateCommand
             {
                 CliErrors.Warn(truncation);
             }
-            var targets = classifier.Labels.Encode(dataset);
+            // Classes named as the file names them: an HF model's default LABEL_i names stand for the file's ids or task labels.
+            var labels = classifier.Labels.ForData(dataset, task, Path.Combine(p.GetValue(model)!, "config.json"), out var labelNote);
+            var targets = labels.Encode(dataset);
+            if (labelNote is not null)
+            {
+                CliErrors.Warn(labelNote);
+            }
             var encoded = classifier.Encode(dataset.Examples, targets);
-            var result = ClassifierEvaluation.Evaluate(classifier.Model, classifier.Labels, encoded, batchSize, classifier.Tokenizer.PadId, classifier.Device);
+            var result = ClassifierEvaluation.Evaluate(classifier.Model, labels, encoded, batchSize, classifier.Tokenizer.PadId, classifier.Device);
             var report = result.Report;
 
             var cut = truncated > 0 || classifier.TruncationSide != Tokenization.TruncationSide.Head
@@ -90,7 +96,7 @@ internal static class EvaluateCommand
                 : "";
             Console.Out.WriteLine($"{dataset.Path}: {dataset.Count:N0} examples{(dataset.Count < total ? $" (the first of {total:N0}, --max-examples)" : "")}, task {task.Name}, max length {classifier.MaxLength}{cut}");
             var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Out) });
-            if (!classifier.Labels.IsRegression && (task.Name == "cola" || p.GetValue(perBatch)))
+            if (!labels.IsRegression && (task.Name == "cola" || p.GetValue(perBatch)))
             {
                 Console.Out.WriteLine($"MCC per batch of {batchSize}:");
                 Console.Out.WriteLine(string.Join(" ", result.BatchMcc.Select(m => m.ToString("0.000", CultureInfo.InvariantCulture))));
@@ -105,17 +111,17 @@ internal static class EvaluateCommand
             if (report.Confusion is { } cm)
             {
                 var t = new Table().Border(TableBorder.Rounded).Title("confusion matrix").AddColumn(@"true \ predicted");
-                foreach (var l in classifier.Labels.Labels)
+                foreach (var l in labels.Labels)
                 {
                     t.AddColumn(new TableColumn(Markup.Escape(l)).RightAligned());
                 }
                 for (var i = 0; i < cm.GetLength(0); i++)
                 {
-                    t.AddRow([Markup.Escape(classifier.Labels.Labels[i]), .. Enumerable.Range(0, cm.GetLength(1)).Select(j => cm[i, j].ToString(CultureInfo.InvariantCulture))]);
+                    t.AddRow([Markup.Escape(labels.Labels[i]), .. Enumerable.Range(0, cm.GetLength(1)).Select(j => cm[i, j].ToString(CultureInfo.InvariantCulture))]);
                 }
                 console.Write(t);
             }
-            if (classifier.Labels.IsRegression && UndefinedCorrelation(dataset.Path, targets, result.Logits) is { } undefined)
+            if (labels.IsRegression && UndefinedCorrelation(dataset.Path, targets, result.Logits) is { } undefined)
             {
                 CliErrors.Warn(undefined);
             }

@@ -67,7 +67,7 @@ internal static class ExportOnnxCommand
             var options = new OnnxExportOptions(p.GetValue(optimize), int8, p.GetValue(external));
             var (summary, accuracy) = eval is null
                 ? (OnnxExport.Export(modelDir, outPath, options, p.GetValue(architecture)), null)
-                : ExportMeasured(modelDir, outPath, options, eval, p.GetValue(architecture), p.GetValue(threads));
+                : ExportMeasured(modelDir, outPath, options, eval, task!, p.GetValue(architecture), p.GetValue(threads));
             Console.Out.WriteLine($"{summary.Architecture} → {summary.Path} ({summary.Bytes / 1048576.0:0.0} MiB, opset 17, outputs {string.Join(", ", summary.Outputs)})");
             if (summary.QuantizedMatMuls > 0)
             {
@@ -95,7 +95,7 @@ internal static class ExportOnnxCommand
     /// <paramref name="outPath"/> is written.
     /// </summary>
     private static (OnnxExportSummary Summary, string Accuracy) ExportMeasured(string modelDir, string outPath, OnnxExportOptions options, TextDataset eval,
-        string? architecture, int threads)
+        TaskSpec task, string? architecture, int threads)
     {
         var floatPath = Path.Combine(Path.GetTempPath(), "bertsharp-float-" + Guid.NewGuid().ToString("N")[..10] + ".onnx");
         try
@@ -110,7 +110,12 @@ internal static class ExportOnnxCommand
             double before;
             using (var classifier = TextClassifier.Load(modelDir, new InferenceBackend(floatPath, threads)))
             {
-                targets = classifier.Labels.Encode(eval);
+                var labels = classifier.Labels.ForData(eval, task, Path.Combine(modelDir, "config.json"), out var labelNote);
+                targets = labels.Encode(eval);
+                if (labelNote is not null)
+                {
+                    CliErrors.Warn(labelNote);
+                }
                 before = Accuracy(classifier);
             }
             var summary = OnnxExport.Export(modelDir, outPath, options, architecture);

@@ -87,9 +87,67 @@ public sealed class LabelMap
         var labels = new string[numLabels];
         for (var i = 0; i < numLabels; i++)
         {
-            labels[i] = id2label is not null && id2label.TryGetValue(i, out var name) ? name : "LABEL_" + i.ToString(CultureInfo.InvariantCulture);
+            labels[i] = id2label is not null && id2label.TryGetValue(i, out var name) ? name : DefaultName(i);
         }
         return FromLabels(labels);
+    }
+
+    /// <summary>
+    /// Whether the class names are exactly HF's defaults LABEL_0 … LABEL_{n-1}: those of a config.json whose classes were
+    /// never named (transformers writes them for a model made with num_labels alone), which say nothing of what a class means.
+    /// </summary>
+    internal bool HasDefaultNames => !IsRegression && Labels.Select((l, i) => l == DefaultName(i)).All(same => same);
+
+    /// <summary>
+    /// The map to read the labels of <paramref name="data"/> (of <paramref name="task"/>) with, for this model. A model with
+    /// HF's default names (LABEL_0 … LABEL_{n-1}) is read as HF's run_glue.py reads it (its label2id only counts when the names are not
+    /// the defaults): data whose labels are all class ids ("0", "1", …) give label i class i (one past the classes is then
+    /// refused by <see cref="Encode"/> as "expected one of 0, 1, 2"), and a built-in task's named
+    /// labels (sst2's negative, positive) take the task's class order when the model has as many classes. The map returned
+    /// then names the classes as the data does, and <paramref name="note"/> says so, naming <paramref name="configPath"/>'s
+    /// id2label and the mapping; otherwise (the data use the model's names, other names, or the model names its classes)
+    /// it is this map and the note null: names other than the defaults are never guessed at, and <see cref="Encode"/> then
+    /// refuses a label the model does not know.
+    /// </summary>
+    /// <param name="data">The labelled data to be matched to the model.</param>
+    /// <param name="task">The task <paramref name="data"/> was read as (its class order for named labels).</param>
+    /// <param name="configPath">The model's config.json, for the note.</param>
+    /// <param name="note">The mapping used, or null when the data were matched by name.</param>
+    public LabelMap ForData(TextDataset data, TaskSpec task, string configPath, out string? note)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        ArgumentNullException.ThrowIfNull(task);
+        note = null;
+        if (!HasDefaultNames)
+        {
+            return this;
+        }
+        var seen = data.Examples.Select(e => e.Label).OfType<string>().Distinct(StringComparer.Ordinal).ToList();
+        if (seen.All(_ids.ContainsKey))
+        {
+            return this;
+        }
+        var ids = Enumerable.Range(0, NumLabels).Select(i => i.ToString(CultureInfo.InvariantCulture)).ToList();
+        List<string> names;
+        string how;
+        if (task.KnownLabels is { } known && known.Count == NumLabels && seen.All(s => known.Any(k => k.Value == s)))
+        {
+            names = [.. known.Select(k => k.Value)];
+            how = $"task {task.Name}'s labels are taken in its class order";
+        }
+        else if (seen.All(IsClassIdText))
+        {
+            // An id past the last class is refused by Encode in the data's own terms (expected one of 0, 1, 2).
+            names = ids;
+            how = $"the labels of {data.Path} are read as class ids";
+        }
+        else
+        {
+            return this;
+        }
+        note = $"{configPath}: field 'id2label' holds HF's default names ({string.Join(", ", Labels)}), which do not say what the classes are; " +
+               $"{how}: {string.Join(", ", names.Select((n, i) => $"{n} → {Labels[i]}"))}.";
+        return FromLabels(names);
     }
 
     /// <summary><c>id2label</c> for config.json.</summary>
@@ -135,4 +193,9 @@ public sealed class LabelMap
         }
         return result;
     }
+
+    private static bool IsClassIdText(string label) =>
+        long.TryParse(label, NumberStyles.None, CultureInfo.InvariantCulture, out var id) && id.ToString(CultureInfo.InvariantCulture) == label;
+
+    private static string DefaultName(int id) => "LABEL_" + id.ToString(CultureInfo.InvariantCulture);
 }

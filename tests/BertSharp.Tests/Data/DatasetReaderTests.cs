@@ -160,6 +160,67 @@ public class DatasetReaderTests
         Assert.Contains("unseen_label.csv line 3: field 'label' has label 'surprise' that the model was not trained on", e.Message, StringComparison.Ordinal);
     }
 
+    // An HF model made with num_labels alone names its classes LABEL_0 … LABEL_{n-1}. Evaluating it on the data's class ids,
+    // or on sst2, was refused ("label '2' that the model was not trained on"); run_glue.py reads such data by id.
+    [Fact]
+    public void Default_label_names_read_class_ids_and_a_tasks_labels_and_say_so()
+    {
+        using var tmp = TestPaths.TempDir();
+        File.WriteAllText(tmp.File("n.csv"), "text,label\nhello,2\nbye,0\n");
+        var csv = TaskSpec.Get("csv");
+        var ids = DatasetReader.Read(tmp.File("n.csv"), csv);
+        var byId = LabelMap.FromConfig(null, 3, null).ForData(ids, csv, "m/config.json", out var note);
+        Assert.Equal(["0", "1", "2"], byId.Labels);
+        Assert.Equal([2f, 0f], byId.Encode(ids));
+        Assert.Equal($"m/config.json: field 'id2label' holds HF's default names (LABEL_0, LABEL_1, LABEL_2), which do not say what the classes are; " +
+                     $"the labels of {tmp.File("n.csv")} are read as class ids: 0 → LABEL_0, 1 → LABEL_1, 2 → LABEL_2.", note);
+
+        // sst2_train.tsv's raw labels: 0 0 1 0 0 0 1 1 (0 = negative, class 0 in the task's order).
+        var sst2 = DatasetReader.Read(F("sst2_train.tsv"), TaskSpec.Sst2);
+        var byTask = LabelMap.FromConfig(new Dictionary<int, string> { [0] = "LABEL_0", [1] = "LABEL_1" }, 2, null).ForData(sst2, TaskSpec.Sst2, "m/config.json", out note);
+        Assert.Equal(["negative", "positive"], byTask.Labels);
+        Assert.Equal([0f, 0f, 1f, 0f, 0f, 0f, 1f, 1f], byTask.Encode(sst2));
+        Assert.EndsWith("; task sst2's labels are taken in its class order: negative → LABEL_0, positive → LABEL_1.", note, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Label_names_other_than_the_defaults_are_never_guessed_and_unknown_labels_stay_an_error()
+    {
+        using var tmp = TestPaths.TempDir();
+        var csv = TaskSpec.Get("csv");
+        TextDataset Read(string content)
+        {
+            File.WriteAllText(tmp.File("d.csv"), content);
+            return DatasetReader.Read(tmp.File("d.csv"), csv);
+        }
+        var ids = Read("text,label\na,1\nb,0\n");
+        var named = LabelMap.FromLabels(["neg", "pos"]);
+        Assert.Same(named, named.ForData(ids, csv, "m/config.json", out var note));
+        Assert.Null(note);
+        Assert.Equal($"{tmp.File("d.csv")} line 2: field 'label' has label '1' that the model was not trained on; expected one of neg, pos.",
+            Assert.Throws<BertSharpException>(() => named.Encode(ids)).Message);
+
+        // An id past the classes is named in the data's terms, not as if '0' were unknown too.
+        var three = LabelMap.FromConfig(null, 3, null);
+        var outOfRange = Read("text,label\na,0\nb,3\n");
+        Assert.Equal($"{tmp.File("d.csv")} line 3: field 'label' has label '3' that the model was not trained on; expected one of 0, 1, 2.",
+            Assert.Throws<BertSharpException>(() => three.ForData(outOfRange, csv, "m/config.json", out _).Encode(outOfRange)).Message);
+        var other = Read("text,label\na,-1\nb,0\n");
+        Assert.Same(three, three.ForData(other, csv, "m/config.json", out note));
+        Assert.Null(note);
+        Assert.Equal($"{tmp.File("d.csv")} line 2: field 'label' has label '-1' that the model was not trained on; expected one of LABEL_0, LABEL_1, LABEL_2.",
+            Assert.Throws<BertSharpException>(() => three.Encode(other)).Message);
+        // Two task labels are no reading of three classes.
+        var sst2 = DatasetReader.Read(F("sst2_train.tsv"), TaskSpec.Sst2);
+        Assert.Same(three, three.ForData(sst2, TaskSpec.Sst2, "m/config.json", out note));
+        Assert.Null(note);
+        // Data that name the default names themselves are matched by name, with nothing to say.
+        var byName = Read("text,label\na,LABEL_2\nb,LABEL_0\n");
+        Assert.Same(three, three.ForData(byName, csv, "m/config.json", out note));
+        Assert.Null(note);
+        Assert.Equal([2f, 0f], three.Encode(byName));
+    }
+
     [Fact]
     public void Built_in_task_rejects_column_options()
     {

@@ -76,7 +76,8 @@ public sealed class OnnxCliTests
         using var tmp = TestPaths.TempDir();
         var data = tmp.File("eval.tsv");
         string[] texts = ["a tender , heartfelt family drama .", "unflinchingly bleak and desperate", "us love they .", "a fine film"];
-        string[] labels = ["LABEL_0", "LABEL_1", "LABEL_2", "LABEL_0"];
+        // Class ids, as the fixture's id2label holds HF's default names (LABEL_0 …): they were refused as unknown labels.
+        string[] labels = ["0", "1", "2", "0"];
         File.WriteAllLines(data, ["text\tlabel", .. texts.Zip(labels, (t, l) => $"{t}\t{l}")]);
         var onnx = tmp.File("int8.onnx");
         CliRunner.Run("export-onnx", Classifier, onnx, "--quantize", "int8", "--eval-data", Path.Combine(TestPaths.Fixtures, "data", "sst2_train.tsv"), "--task", "sst2")
@@ -90,8 +91,9 @@ public sealed class OnnxCliTests
 
         var run = CliRunner.Run("export-onnx", Classifier, onnx, "--quantize", "int8", "--eval-data", data, "--task", "tsv", "--threads", "1");
         Assert.True(run.ExitCode == 0, run.StdErr);
+        Assert.Contains("field 'id2label' holds HF's default names (LABEL_0, LABEL_1, LABEL_2)", run.StdErr, StringComparison.Ordinal);
         using var torch = TextClassifier.Load(Classifier, "cpu");
-        var right = torch.Predict([.. texts.Select(t => (t, (string?)null))]).Zip(labels).Count(p => p.First.Label == p.Second);
+        var right = torch.Predict([.. texts.Select(t => (t, (string?)null))]).Zip(labels).Count(p => p.First.LabelId.ToString(System.Globalization.CultureInfo.InvariantCulture) == p.Second);
         Assert.Contains($"accuracy on {data} (4 examples): float32 {(100.0 * right / 4).ToString("0.00", System.Globalization.CultureInfo.InvariantCulture)} %, int8 ", run.StdOut, StringComparison.Ordinal);
         Assert.True(File.Exists(onnx));
     }

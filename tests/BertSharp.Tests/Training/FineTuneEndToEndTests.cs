@@ -183,6 +183,28 @@ public class FineTuneEndToEndTests
         Assert.False(File.Exists(tmp.File("m.json")));
     }
 
+    // The fixture's config.json has HF's default id2label (LABEL_0, LABEL_1, LABEL_2): its class ids were refused as labels
+    // the model was not trained on. Each example's loss is -ln p(its class), so the mean loss shows which class a label read as.
+    [Fact]
+    public void Evaluate_reads_class_ids_for_a_model_with_hf_default_label_names()
+    {
+        using var tmp = TestPaths.TempDir();
+        var fixture = Path.Combine(TestPaths.Fixtures, "hf_bert", "sequence-classification");
+        (string Text, int Id)[] rows = [("a tender , heartfelt family drama .", 2), ("unflinchingly bleak and desperate", 1), ("us love they .", 2)];
+        File.WriteAllLines(tmp.File("ids.tsv"), ["text\tlabel", .. rows.Select(r => $"{r.Text}\t{r.Id}")]);
+        var run = CliRunner.Run("evaluate", "--model", fixture, "--task", "tsv", "--data", tmp.File("ids.tsv"), "--output", tmp.File("m.json"));
+        Assert.True(run.ExitCode == 0, run.StdErr);
+        Assert.Equal(1, Regex.Count(run.StdErr, "field 'id2label' holds HF's default names"));
+        Assert.Contains($"warning: {Path.Combine(fixture, "config.json")}: field 'id2label' holds HF's default names (LABEL_0, LABEL_1, LABEL_2)", run.StdErr, StringComparison.Ordinal);
+        Assert.Contains("are read as class ids: 0 → LABEL_0, 1 → LABEL_1, 2 → LABEL_2.", run.StdErr, StringComparison.Ordinal);
+        using var classifier = TextClassifier.Load(fixture, "cpu");
+        var p = classifier.Predict([.. rows.Select(r => (r.Text, (string?)null))]);
+        var expected = rows.Select((r, i) => -Math.Log(p[i].Probabilities[r.Id])).Average();
+        var metrics = JsonNode.Parse(File.ReadAllText(tmp.File("m.json")))!;
+        Assert.Equal(expected, (double)metrics["metrics"]!["loss"]!, 1e-5);
+        Assert.Equal(["0", "1", "2"], metrics["labels"]!.AsArray().Select(l => (string)l!));
+    }
+
     [Fact]
     public void Interactive_predict_answers_each_line()
     {
