@@ -83,6 +83,11 @@ public static class FineTuner
         var inputs = FineTuneData.Read(o);
         var (train, val) = (inputs.Train, inputs.Validation);
         var labels = LabelMap.ForTask(o.Task, train);
+        string? labelNote = null;
+        if (ClassifierCheckpoint.HeadLabels(source) is { } trained)
+        {
+            labels = labels.ContinuingFrom(trained, train, o.Task, source.ConfigOrigin, out labelNote);
+        }
         var trainTargets = labels.Encode(train);
         var valTargets = val is null ? null : labels.Encode(val);
         var metricNames = labels.IsRegression ? RegressionMetricNames : ClassificationMetricNames;
@@ -135,7 +140,7 @@ public static class FineTuner
             [.. inputs.Warnings, .. length.Warning is { } lw ? [lw] : Array.Empty<string>()], (int)(state?.GlobalStep ?? 0))
         {
             Notes = [.. FineTuneNotes.Describe(source, loadReport, length, inputs.Notes, checkpoint), .. FineTuneNotes.Truncation(o, maxLength, truncated),
-                .. FineTuneNotes.Pooling(model.Config),
+                .. FineTuneNotes.Pooling(model.Config), .. labelNote is { } ln ? [ln] : Array.Empty<string>(),
                 .. frozen is { } counts ? [ParameterFreezing.Describe(counts, t.FreezeEncoder, t.FreezeLayers)] : Array.Empty<string>()],
             LearningRate = t.LearningRate,
         });

@@ -150,6 +150,34 @@ public sealed class LabelMap
         return FromLabels(names);
     }
 
+    /// <summary>
+    /// The map to fine-tune further a classifier whose head has <paramref name="checkpoint"/>'s classes, this map being the
+    /// one the training data give (<see cref="ForTask"/>). Data with the checkpoint's labels keep its class order, and so what
+    /// its head has learnt (as HF's run_glue.py uses such a model's label2id); a checkpoint with HF's default names reads the
+    /// data's class ids or task labels as <see cref="ForData"/> does, <paramref name="note"/> saying so. Otherwise the head
+    /// is trained with the data's own order.
+    /// </summary>
+    internal LabelMap ContinuingFrom(LabelMap checkpoint, TextDataset train, TaskSpec task, string configPath, out string? note)
+    {
+        note = null;
+        if (IsRegression || checkpoint.IsRegression)
+        {
+            return this;
+        }
+        if (checkpoint.Labels.Order(StringComparer.Ordinal).SequenceEqual(Labels.Order(StringComparer.Ordinal), StringComparer.Ordinal))
+        {
+            return checkpoint;
+        }
+        var read = checkpoint.ForData(train, task, configPath, out note);
+        // Ids past the checkpoint's classes ask for a larger head: the data's own classes.
+        if (ReferenceEquals(read, checkpoint) || Labels.Any(l => read.TryGetId(l) is null))
+        {
+            note = null;
+            return this;
+        }
+        return read;
+    }
+
     /// <summary><c>id2label</c> for config.json.</summary>
     public IReadOnlyDictionary<int, string> Id2Label => Labels.Select((l, i) => (l, i)).ToDictionary(x => x.i, x => x.l);
 

@@ -131,6 +131,23 @@ public static class ClassifierCheckpoint
         return (model, source.Tokenizer);
     }
 
+    /// <summary>
+    /// The classes of the single-label sequence classifier that <paramref name="source"/> continues, whose head a fine-tuning
+    /// keeps when the class count stays; null for a model from scratch or any other checkpoint (its id2label heads nothing).
+    /// </summary>
+    internal static LabelMap? HeadLabels(ModelSource source)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        var c = source.Config;
+        if (source.ModelDir is null || c.Architectures?.FirstOrDefault() != nameof(BertForSequenceClassification)
+            || c.ProblemType is not (null or "single_label_classification") || c.NumLabels < 2
+            || c.Id2Label.Values.Distinct(StringComparer.Ordinal).Count() != c.NumLabels)
+        {
+            return null;
+        }
+        return LabelMap.FromConfig(c.Id2Label, c.NumLabels, c.ProblemType);
+    }
+
     /// <summary>Loads a fine-tuned classifier directory for evaluation or prediction.</summary>
     public static (BertForSequenceClassification Model, BertTokenizer Tokenizer, LabelMap Labels) Load(string idOrDir)
     {

@@ -222,6 +222,39 @@ public class DatasetReaderTests
     }
 
     [Fact]
+    public void Fine_tuning_a_checkpoint_further_keeps_its_classes_where_the_data_allow()
+    {
+        using var tmp = TestPaths.TempDir();
+        var csv = TaskSpec.Get("csv");
+        TextDataset Read(string content)
+        {
+            File.WriteAllText(tmp.File("d.csv"), content);
+            return DatasetReader.Read(tmp.File("d.csv"), csv);
+        }
+        // Ids 1 and 2 of a 3-class checkpoint with HF's default names: its 3 classes, said once.
+        var twoIds = Read("text,label\na,2\nb,1\nc,2\n");
+        var three = LabelMap.FromConfig(null, 3, null);
+        var map = LabelMap.ForTask(csv, twoIds).ContinuingFrom(three, twoIds, csv, "m/config.json", out var note);
+        Assert.Equal(["0", "1", "2"], map.Labels);
+        Assert.Equal([2f, 1f, 2f], map.Encode(twoIds));
+        Assert.Contains("read as class ids: 0 → LABEL_0, 1 → LABEL_1, 2 → LABEL_2.", note, StringComparison.Ordinal);
+        // More ids than classes: the data's own classes (a new head).
+        var fourIds = Read("text,label\na,3\nb,1\nc,0\nd,2\n");
+        map = LabelMap.ForTask(csv, fourIds).ContinuingFrom(three, fourIds, csv, "m/config.json", out note);
+        Assert.Equal(["0", "1", "2", "3"], map.Labels);
+        Assert.Null(note);
+        // Named classes: their order when the data have the same labels, else the data's.
+        var named = Read("text,label\na,neg\nb,pos\n");
+        map = LabelMap.ForTask(csv, named).ContinuingFrom(LabelMap.FromLabels(["pos", "neg"]), named, csv, "m/config.json", out note);
+        Assert.Equal(["pos", "neg"], map.Labels);
+        Assert.Equal([1f, 0f], map.Encode(named));
+        Assert.Null(note);
+        map = LabelMap.ForTask(csv, named).ContinuingFrom(LabelMap.FromLabels(["bad", "good"]), named, csv, "m/config.json", out note);
+        Assert.Equal(["neg", "pos"], map.Labels);
+        Assert.Null(note);
+    }
+
+    [Fact]
     public void Built_in_task_rejects_column_options()
     {
         Assert.Throws<BertSharpException>(() => TaskSpec.Get("sst2", textColumn: "x"));

@@ -183,6 +183,31 @@ public class FineTuneEndToEndTests
         Assert.False(File.Exists(tmp.File("m.json")));
     }
 
+    // A classifier fine-tuned further on data with its own labels keeps its class order, and so what its head learnt (as
+    // run_glue.py uses such a model's label2id): the data's sorted order was written over id2label, the head kept, so that
+    // 'pos' took over the weights of the checkpoint's 'neg'.
+    [Fact]
+    public void Finetune_from_a_classifier_with_the_datas_labels_keeps_its_class_order()
+    {
+        using var tmp = TestPaths.TempDir();
+        var fixture = Path.Combine(TestPaths.Fixtures, "hf_bert", "sequence-classification");
+        var checkpoint = Directory.CreateDirectory(tmp.File("named")).FullName;
+        foreach (var f in new[] { "model.safetensors", "vocab.txt", "special_tokens_map.json", "tokenizer_config.json" })
+        {
+            File.Copy(Path.Combine(fixture, f), Path.Combine(checkpoint, f));
+        }
+        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(fixture, "config.json")))!.AsObject();
+        config["id2label"] = new JsonObject { ["0"] = "pos", ["1"] = "neutral", ["2"] = "neg" };
+        config["label2id"] = new JsonObject { ["pos"] = 0, ["neutral"] = 1, ["neg"] = 2 };
+        File.WriteAllText(Path.Combine(checkpoint, "config.json"), config.ToJsonString());
+        var model = tmp.File("out");
+        var run = CliRunner.Run("finetune", "--task", "csv", "--data", Data("custom.csv"), "--model", checkpoint, "--output", model,
+            "--max-length", "32", "--epochs", "1", "--batch-size", "4", "--device", "cpu");
+        Assert.True(run.ExitCode == 0, run.StdErr);
+        var saved = JsonNode.Parse(File.ReadAllText(Path.Combine(model, "config.json")))!;
+        Assert.Equal(["pos", "neutral", "neg"], ((JsonObject)saved["id2label"]!).Select(kv => (string)kv.Value!));
+    }
+
     // The fixture's config.json has HF's default id2label (LABEL_0, LABEL_1, LABEL_2): its class ids were refused as labels
     // the model was not trained on. Each example's loss is -ln p(its class), so the mean loss shows which class a label read as.
     [Fact]
