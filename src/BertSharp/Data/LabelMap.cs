@@ -155,7 +155,8 @@ public sealed class LabelMap
     /// one the training data give (<see cref="ForTask"/>). Data with the checkpoint's labels keep its class order, and so what
     /// its head has learnt (as HF's run_glue.py uses such a model's label2id); a checkpoint with HF's default names reads the
     /// data's class ids or task labels as <see cref="ForData"/> does, <paramref name="note"/> saying so. Otherwise the head
-    /// is trained with the data's own order.
+    /// is trained with the data's own order (<paramref name="note"/> says so when the checkpoint's head is kept for classes it
+    /// named otherwise).
     /// </summary>
     internal LabelMap ContinuingFrom(LabelMap checkpoint, TextDataset train, TaskSpec task, string configPath, out string? note)
     {
@@ -172,7 +173,12 @@ public sealed class LabelMap
         // Ids past the checkpoint's classes ask for a larger head: the data's own classes.
         if (ReferenceEquals(read, checkpoint) || Labels.Any(l => read.TryGetId(l) is null))
         {
-            note = null;
+            // Other names for as many classes: the head is kept (its size fits) and learns the data's classes in their own
+            // order, so class i's weights start from the checkpoint's class i, whatever it meant (run_glue.py warns alike).
+            note = checkpoint.NumLabels == NumLabels && ReferenceEquals(read, checkpoint)
+                ? $"{configPath}: field 'id2label' names the checkpoint's classes {string.Join(", ", checkpoint.Labels)}; the data's labels are others, " +
+                  $"so its head is trained further with the data's classes in their order: {string.Join(", ", Labels.Select((l, i) => $"{l} → class {i} (was {checkpoint.Labels[i]})"))}."
+                : null;
             return this;
         }
         return read;

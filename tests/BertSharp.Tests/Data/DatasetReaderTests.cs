@@ -249,7 +249,13 @@ public class DatasetReaderTests
         Assert.Equal(["pos", "neg"], map.Labels);
         Assert.Equal([1f, 0f], map.Encode(named));
         Assert.Null(note);
+        // Other names for as many classes: the kept head learns the data's classes, said as run_glue.py warns it.
         map = LabelMap.ForTask(csv, named).ContinuingFrom(LabelMap.FromLabels(["bad", "good"]), named, csv, "m/config.json", out note);
+        Assert.Equal(["neg", "pos"], map.Labels);
+        Assert.Equal("m/config.json: field 'id2label' names the checkpoint's classes bad, good; the data's labels are others, so its head is " +
+                     "trained further with the data's classes in their order: neg → class 0 (was bad), pos → class 1 (was good).", note);
+        // Other names for another number of classes: a new head, nothing kept to speak of.
+        map = LabelMap.ForTask(csv, named).ContinuingFrom(LabelMap.FromLabels(["x", "y", "z"]), named, csv, "m/config.json", out note);
         Assert.Equal(["neg", "pos"], map.Labels);
         Assert.Null(note);
     }
