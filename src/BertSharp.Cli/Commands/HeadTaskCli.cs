@@ -213,6 +213,11 @@ internal static class HeadTaskCli
         List<(string Context, IReadOnlyList<string> Candidates)> questions;
         if (text is not null)
         {
+            // As the classifier's --text and a SWAG file's sent1 and sent2: a blank context was scored with exit 0.
+            if (string.IsNullOrWhiteSpace(text))
+            {
+                throw new BertSharpException("--text: empty; give the context the candidates continue.");
+            }
             if (candidates is not { Length: >= 2 } || candidates.Any(string.IsNullOrWhiteSpace))
             {
                 throw new BertSharpException("--choice: give two or more non-empty candidates (--choice \"...\" --choice \"...\").");

@@ -61,6 +61,20 @@ internal static class PredictCommand
                 }
                 // It used to ignore --backend onnxruntime and --onnx and answer with TorchSharp.
                 backend.RequireTorch(p, "a multiple-choice model");
+                // These were ignored with exit 0: every multiple-choice model was fine-tuned on longest-first cuts ('finetune
+                // --task swag' refuses --truncation-side), so another side at prediction would score inputs it never saw.
+                foreach (var option in new Option[] { truncationSide, headTokens, interactive, data.TextColumn, data.TextPairColumn, data.LabelColumn, data.Regression }
+                    .Where(g => CommonOptions.Given(p, g)))
+                {
+                    var why = option == truncationSide || option == headTokens ? "its choices are cut longest-first, as HF run_swag and 'bert finetune --task swag' cut them"
+                        : option == interactive ? "give --text \"CONTEXT\" with --choice \"...\" (two or more), or --input FILE"
+                        : "its --input is SWAG data (sent1, sent2, ending0…endingN)";
+                    throw new BertSharpException($"{option.Name}: not for a multiple-choice model; {why}.");
+                }
+                if (p.GetValue(data.Task) is { } mcTask && HeadFineTuneOptions.Parse(mcTask) != HeadTask.MultipleChoice)
+                {
+                    throw new BertSharpException($"--task {mcTask}: not for a multiple-choice model; its --input is read as swag data (sent1, sent2, ending0…endingN).");
+                }
                 CommonOptions.ApplyThreads(p, threads);
                 return HeadTaskCli.PredictChoices(p.GetValue(model)!, p.GetValue(text), p.GetValue(choice), p.GetValue(input), p.GetValue(output), p.GetValue(batch),
                     p.GetValue(maxLength), p.GetValue(device)!);

@@ -219,6 +219,15 @@ public class CliInputHardeningTests
     [InlineData("predict-choice", "--input", "x.csv", "--output", "y.csv", "--output y.csv: a multiple-choice model's predictions are JSON lines")]
     [InlineData("predict-choice", "--text", "a", "--choice", "b", "--choice", "c", "--output", "x.jsonl", "--output: only together with --input")]
     [InlineData("predict-choice", "--text", "a", "--choice", "b", "--choice", "c", "--text-pair", "d", "--text-pair: not for a multiple-choice model")]
+    // A multiple-choice model ignored these with exit 0: its choices are cut longest-first, and its --input is SWAG data.
+    [InlineData("predict-choice", "--text", "a", "--choice", "b", "--choice", "c", "--truncation-side", "tail",
+        "error: --truncation-side: not for a multiple-choice model; its choices are cut longest-first, as HF run_swag and 'bert finetune --task swag' cut them.")]
+    [InlineData("predict-choice", "--text", "a", "--choice", "b", "--choice", "c", "--head-tokens", "4", "--head-tokens: not for a multiple-choice model")]
+    [InlineData("predict-choice", "--text", "a", "--choice", "b", "--choice", "c", "--interactive", "--interactive: not for a multiple-choice model")]
+    [InlineData("predict-choice", "--input", "x.csv", "--text-column", "t", "--text-column: not for a multiple-choice model; its --input is SWAG data")]
+    [InlineData("predict-choice", "--input", "x.csv", "--regression", "--regression: not for a multiple-choice model")]
+    [InlineData("predict-choice", "--input", "x.csv", "--task", "sst2", "--task sst2: not for a multiple-choice model")]
+    [InlineData("predict-choice", "--text", "  ", "--choice", "b", "--choice", "c", "error: --text: empty; give the context the candidates continue.")]
     [InlineData("tokenize", "--max-length", "8", "--stride", "8", "--stride 8 must be smaller than --max-length 8")]
     [InlineData("tokenize", "--max-length", "8", "--stride", "20", "--stride 20 must be smaller than --max-length 8")]
     [InlineData("tokenize", "--stride", "2", "--stride 2: only with --max-length")]
