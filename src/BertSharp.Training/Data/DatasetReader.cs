@@ -20,14 +20,14 @@ public static class DatasetReader
         var bytes = TextFileLoader.Load(path);
         if (bytes.Span.Trim(" \t\r\n"u8).IsEmpty)
         {
-            throw new BertSharpException($"{path}: empty file; expected {Expectation(task)}.");
+            throw new BertSharpException($"{path}: empty file; expected {Expectation(task, requireLabels)}.");
         }
         var examples = task.Format == DataFormat.JsonLines
             ? ReadJsonLines(path, System.Text.Encoding.UTF8.GetString(bytes.Span), task, requireLabels)
             : ReadDelimited(path, bytes, task, requireLabels);
         if (examples.Count == 0)
         {
-            throw new BertSharpException($"{path}: no examples after the header; expected {Expectation(task)}.");
+            throw new BertSharpException($"{path}: no examples after the header; expected {Expectation(task, requireLabels)}.");
         }
         CheckIsText(path, examples, task.TextColumn, e => e.Text);
         if (task.TextPairColumn is not null)
@@ -37,12 +37,27 @@ public static class DatasetReader
         return new TextDataset(path, task.LabelColumn, examples);
     }
 
-    private static string Expectation(TaskSpec task) => task.Format switch
+    /// <summary>What a file of <paramref name="task"/> holds; without <paramref name="requireLabels"/> (prediction) the label is not asked for.</summary>
+    private static string Expectation(TaskSpec task, bool requireLabels)
     {
-        DataFormat.JsonLines => $"one JSON object per line with \"{task.TextColumn}\"{(task.TextPairColumn is null ? "" : $", \"{task.TextPairColumn}\"")} and \"{task.LabelColumn}\"",
-        _ when task.FixedColumns is not null => $"{task.FixedColumns.Count} tab-separated columns ({string.Join(", ", task.FixedColumns)}) without a header",
-        _ => $"a header row with columns '{task.TextColumn}'{(task.TextPairColumn is null ? "" : $", '{task.TextPairColumn}'")} and '{task.LabelColumn}'",
-    };
+        var fields = new List<string> { task.TextColumn };
+        if (task.TextPairColumn is not null)
+        {
+            fields.Add(task.TextPairColumn);
+        }
+        if (requireLabels)
+        {
+            fields.Add(task.LabelColumn);
+        }
+        string List(char quote) => fields.Count == 1 ? $"{quote}{fields[0]}{quote}"
+            : string.Join(", ", fields.SkipLast(1).Select(f => $"{quote}{f}{quote}")) + $" and {quote}{fields[^1]}{quote}";
+        return task.Format switch
+        {
+            DataFormat.JsonLines => $"one JSON object per line with {List('"')}",
+            _ when task.FixedColumns is not null => $"{task.FixedColumns.Count} tab-separated columns ({string.Join(", ", task.FixedColumns)}) without a header",
+            _ => $"a header row with column{(fields.Count == 1 ? "" : "s")} {List('\'')}",
+        };
+    }
 
     private static List<TextExample> ReadDelimited(string path, ReadOnlyMemory<byte> bytes, TaskSpec task, bool requireLabels)
     {
@@ -61,9 +76,9 @@ public static class DatasetReader
                 reader.ReadHeader();
                 header = [.. reader.Headers.Select(h => h.Trim())];
             }
-            var textIdx = Column(path, header, task.TextColumn, BertSharpException.Field("text_column"), task, required: true);
-            var pairIdx = task.TextPairColumn is null ? -1 : Column(path, header, task.TextPairColumn, BertSharpException.Field("text_pair_column"), task, required: true);
-            var labelIdx = Column(path, header, task.LabelColumn, BertSharpException.Field("label_column"), task, required: requireLabels);
+            var textIdx = Column(path, header, task.TextColumn, BertSharpException.Field("text_column"), task, required: true, requireLabels);
+            var pairIdx = task.TextPairColumn is null ? -1 : Column(path, header, task.TextPairColumn, BertSharpException.Field("text_pair_column"), task, required: true, requireLabels);
+            var labelIdx = Column(path, header, task.LabelColumn, BertSharpException.Field("label_column"), task, required: requireLabels, requireLabels);
             var needed = Math.Max(textIdx, Math.Max(pairIdx, labelIdx));
             var examples = new List<TextExample>();
             while (reader.Read())
@@ -196,7 +211,7 @@ public static class DatasetReader
         return new TextExample(text, pair, label, line);
     }
 
-    private static int Column(string path, string[] header, string name, string option, TaskSpec task, bool required)
+    private static int Column(string path, string[] header, string name, string option, TaskSpec task, bool required, bool requireLabels)
     {
         var idx = Array.IndexOf(header, name);
         // Two columns of the name leave it open which one holds the data; CsvHelper would take the first without a word.
@@ -211,7 +226,7 @@ public static class DatasetReader
         }
         if (idx < 0 && required)
         {
-            var how = task.KnownLabels is null ? $"; choose it with {option}" : $" (task {task.Name} expects {Expectation(task)})";
+            var how = task.KnownLabels is null ? $"; choose it with {option}" : $" (task {task.Name} expects {Expectation(task, requireLabels)})";
             throw new BertSharpException(
                 $"{path} line 1: missing column '{name}' in the header (columns: {string.Join(", ", header.Select(h => Short(h, 30)))}){how}.");
         }

@@ -94,6 +94,23 @@ public class DatasetReaderTests
         Assert.Null(d.Examples[0].Label);
     }
 
+    // Reading for prediction (labels not required) asked for a label column all the same: bert predict --input ho.csv, a
+    // header-only "text,label", said "expected a header row with columns 'text' and 'label'".
+    [Theory]
+    [InlineData("csv", "text,label\n", false, ": no examples after the header; expected a header row with column 'text'.")]
+    [InlineData("csv", "text,label\n", true, ": no examples after the header; expected a header row with columns 'text' and 'label'.")]
+    [InlineData("mrpc", "Quality\t#1 ID\t#2 ID\t#1 String\t#2 String\n", false, ": no examples after the header; expected a header row with columns '#1 String' and '#2 String'.")]
+    [InlineData("jsonl", "", false, ": empty file; expected one JSON object per line with \"text\".")]
+    [InlineData("sst2", "text\tlabel\na film\t1\n", false, " line 1: missing column 'sentence' in the header (columns: text, label) (task sst2 expects a header row with column 'sentence').")]
+    public void Messages_ask_for_the_label_only_when_labels_are_required(string task, string content, bool requireLabels, string expected)
+    {
+        using var tmp = TestPaths.TempDir();
+        var path = tmp.File("in.txt");
+        File.WriteAllText(path, content);
+        var e = Assert.Throws<BertSharpException>(() => DatasetReader.Read(path, TaskSpec.Get(task), requireLabels));
+        Assert.Equal(path + expected, e.Message);
+    }
+
     [Theory]
     [InlineData("empty.tsv", "sst2", "empty.tsv: empty file")]
     [InlineData("header_only.tsv", "sst2", "header_only.tsv: no examples")]
