@@ -22,6 +22,14 @@ internal static partial class CliInput
         return File.Exists(path) ? path : throw new BertSharpException($"{option} {path}: not found.");
     }
 
+    /// <summary>
+    /// The error for a one-text-per-line file (<paramref name="named"/>: its path, or option and path) with no text in its
+    /// <paramref name="lines"/> lines: a file of blank lines is not called empty, which its user can see it is not.
+    /// </summary>
+    public static BertSharpException NoTexts(string named, int lines) => new(lines == 0
+        ? $"{named}: empty file; expected one text per line."
+        : $"{named}: no texts, only blank lines; expected one text per line.");
+
     /// <summary>The options ("command --option") whose empty value their command refuses with its own, more specific message.</summary>
     private static readonly HashSet<string> OwnEmptyCheck = new(StringComparer.Ordinal)
     {

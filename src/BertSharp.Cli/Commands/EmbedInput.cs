@@ -12,7 +12,7 @@ internal static class EmbedInput
         var (texts, labels) = ext switch
         {
             ".txt" => labelColumn is null
-                ? (NonBlankLines(path), null)
+                ? (NonBlankLines(path, option), null)
                 : throw new BertSharpException($"--label-column: a .txt input has no columns; use .csv, .tsv or .jsonl ({path})."),
             // The readers fine-tuning and predict use (strict UTF-8, line-numbered errors, RFC 4180 / GLUE quoting).
             ".jsonl" or ".csv" or ".tsv" => Columns(DatasetReader.Read(path, TaskSpec.Get(ext.TrimStart('.'), textColumn, null, labelColumn),
@@ -53,12 +53,16 @@ internal static class EmbedInput
     }
 
     /// <summary>The lines of a .txt input that hold text; says how many blank ones were skipped, since the output's rows are then not the file's lines.</summary>
-    private static List<string> NonBlankLines(string path)
+    private static List<string> NonBlankLines(string path, string option)
     {
         var lines = IO.TextLines.Read(path).ToList();
         var texts = lines.Where(l => l.Trim().Length > 0).ToList();
+        if (texts.Count == 0)
+        {
+            throw CliInput.NoTexts($"{option} {path}", lines.Count);
+        }
         var blank = lines.Count - texts.Count;
-        if (blank > 0 && texts.Count > 0)
+        if (blank > 0)
         {
             CliErrors.Warn($"{path}: skipped {blank} blank line(s); the output has one row per remaining line ({texts.Count}).");
         }

@@ -231,10 +231,11 @@ internal static class PredictCommand
             return DatasetReader.Read(path, task, requireLabels: false);
         }
         // Strict and line-numbered: an invalid byte is a one-line error naming its line.
-        var examples = TextLines.Read(path).Select((l, i) => new TextExample(l.Trim(), null, null, i + 1)).Where(e => e.Text.Length > 0).ToList();
+        var lines = TextLines.Read(path).ToList();
+        var examples = lines.Select((l, i) => new TextExample(l.Trim(), null, null, i + 1)).Where(e => e.Text.Length > 0).ToList();
         if (examples.Count == 0)
         {
-            throw new BertSharpException($"{path}: empty file; expected one text per line.");
+            throw CliInput.NoTexts(path, lines.Count);
         }
         return new TextDataset(path, "label", examples);
     }

@@ -38,10 +38,11 @@ internal static class SearchCommand
             if (p.GetValue(queries) is { } file)
             {
                 // Strict UTF-8 with the line named, as every other text input.
-                var fromFile = IO.TextLines.Read(CliInput.ExistingFile("--queries", file)).Select(l => l.Trim()).Where(l => l.Length > 0).ToList();
+                var lines = IO.TextLines.Read(CliInput.ExistingFile("--queries", file)).ToList();
+                var fromFile = lines.Select(l => l.Trim()).Where(l => l.Length > 0).ToList();
                 if (fromFile.Count == 0)
                 {
-                    throw new BertSharpException($"--queries {file}: no queries (every line is blank); expected one text per line.");
+                    throw CliInput.NoTexts($"--queries {file}", lines.Count);
                 }
                 asked.AddRange(fromFile);
             }

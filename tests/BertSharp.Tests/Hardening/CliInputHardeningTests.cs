@@ -208,6 +208,24 @@ public class CliInputHardeningTests
         CliRunner.Run("predict", "--model", Classifier, "--input", dir).AssertOneLineError($"{dir}: is a directory; expected a file.");
     }
 
+    // A file of blank lines was "b.txt: empty file" (predict) or "no texts." (embed, search), though its user sees lines in it.
+    [Fact]
+    public void A_text_file_of_blank_lines_is_said_to_have_no_texts_and_an_empty_one_to_be_empty()
+    {
+        using var tmp = TestPaths.TempDir();
+        var blank = tmp.File("b.txt");
+        File.WriteAllText(blank, "\n \n");
+        var empty = tmp.File("z.txt");
+        File.WriteAllText(empty, "");
+        CliRunner.Run("predict", "--model", Classifier, "--input", blank).AssertOneLineError($"error: {blank}: no texts, only blank lines; expected one text per line.");
+        CliRunner.Run("predict", "--model", Classifier, "--input", empty).AssertOneLineError($"error: {empty}: empty file; expected one text per line.");
+        CliRunner.Run("embed", "--model", Classifier, "--input", blank, "--output", tmp.File("e.jsonl"))
+            .AssertOneLineError($"error: --input {blank}: no texts, only blank lines; expected one text per line.");
+        CliRunner.Run("search", "--model", Classifier, "--corpus", empty, "--query", "a")
+            .AssertOneLineError($"error: --corpus {empty}: empty file; expected one text per line.");
+        Assert.False(File.Exists(tmp.File("e.jsonl")));
+    }
+
     [Theory]
     [InlineData("predict", "--text", "", "--text: empty")]
     [InlineData("nsp", "--text", "", "--text-pair", "x", "--text and --text-pair must not be empty")]

@@ -19,7 +19,7 @@ public class SemanticSearchTests
         using var tmp = TestPaths.TempDir();
         File.WriteAllText(tmp.File("corpus.txt"), "a text\n");
         File.WriteAllText(tmp.File("queries.txt"), "\n  \n");
-        var expected = $"error: --queries {tmp.File("queries.txt")}: no queries (every line is blank); expected one text per line.";
+        var expected = $"error: --queries {tmp.File("queries.txt")}: no texts, only blank lines; expected one text per line.";
         Assert.Equal(expected, CliRunner.Run("search", "--model", HfFixture.Dir("base-model"), "--corpus", tmp.File("corpus.txt"),
             "--queries", tmp.File("queries.txt")).AssertOneLineError());
         Assert.Equal(expected, CliRunner.Run("search", "--model", HfFixture.Dir("base-model"), "--corpus", tmp.File("corpus.txt"),
