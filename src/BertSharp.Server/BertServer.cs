@@ -3,8 +3,10 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 
 namespace BertSharp.Server;
 
@@ -59,6 +61,14 @@ public static class BertServer
         });
         builder.Host.ConfigureHostOptions(h => h.ShutdownTimeout = options.Timeout);
         configure?.Invoke(builder);
+        // ASP.NET logs four Information lines to stdout for every request (request starting and finished, endpoint executing
+        // and executed), and the host's start-up banner: noise that costs under load. Where the configuration sets no log level
+        // (appsettings.json, Logging__LogLevel__* environment variables), the framework speaks only from Warning up; one that does is
+        // followed as ASP.NET follows it, so Logging__LogLevel__Default=Information brings the request lines back.
+        if (!builder.Configuration.GetSection("Logging:LogLevel").Exists())
+        {
+            builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
+        }
 
         var app = builder.Build();
         app.UseBertErrors(options);

@@ -35,8 +35,9 @@ public sealed class ServerHost : IAsyncDisposable
     /// <param name="adjust">Changes the server options.</param>
     /// <param name="prepare">Adds files to the model directory before the server loads it (e.g. training_args.json).</param>
     /// <param name="alter">Changes the model's weights before it is saved (e.g. NaN in a head).</param>
+    /// <param name="configure">Adjusts the builder after the console logger is removed (e.g. a logger that records).</param>
     public static async Task<ServerHost> Start(string fixtureCase, Func<ServerOptions, ServerOptions>? adjust = null, Action<string>? prepare = null,
-        Action<BertPreTrainedModel>? alter = null)
+        Action<BertPreTrainedModel>? alter = null, Action<WebApplicationBuilder>? configure = null)
     {
         var dir = TestPaths.TempDir();
         using (var model = BertPretrained.Load(null, HfFixture.Dir(fixtureCase), out _))
@@ -51,6 +52,7 @@ public sealed class ServerHost : IAsyncDisposable
         {
             b.WebHost.UseTestServer();
             b.Logging.ClearProviders();
+            configure?.Invoke(b);
         });
         await app.StartAsync();
         return new ServerHost(dir, app);
