@@ -38,6 +38,9 @@ internal static class EvaluateCommand
             var headTask = p.GetValue(data.Task) is { } named ? HeadFineTuneOptions.Parse(named) : HeadTaskCli.OfModel(p.GetValue(model)!);
             if (headTask is { } ht)
             {
+                // They were ignored with exit 0: a head model's data has its own format, and its texts are cut as in fine-tuning.
+                HeadTaskOptions.RefuseClassificationOnly(p, p.GetValue(data.Task) is { } given ? $"--task {given}" : $"a {HeadFineTuneOptions.Names(ht)[0]} model",
+                    [data.TextColumn, data.TextPairColumn, data.LabelColumn, data.Regression, truncationSide, headTokens, perBatch]);
                 if (p.GetValue(batch) < 1)
                 {
                     throw new BertSharpException($"--batch-size {p.GetValue(batch)}: expected a positive number.");

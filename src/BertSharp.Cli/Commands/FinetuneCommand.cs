@@ -50,10 +50,7 @@ internal static class FinetuneCommand
             var training = run.Bind(p);
             if (HeadFineTuneOptions.Parse(p.GetValue(data.Task)) is { } headTask)
             {
-                foreach (var o in classificationOnly.Where(o => CommonOptions.Given(p, o)))
-                {
-                    throw new BertSharpException($"{o.Name}: not available for --task {p.GetValue(data.Task)} (sequence classification only).");
-                }
+                HeadTaskOptions.RefuseClassificationOnly(p, $"--task {p.GetValue(data.Task)}", classificationOnly);
                 var headOptions = new HeadFineTuneOptions
                 {
                     Task = headTask,

@@ -53,6 +53,15 @@ internal sealed class HeadTaskOptions
         }
     }
 
+    /// <summary>Refuses sequence-classification options on a head task (<paramref name="what"/>, e.g. "--task ner"): they would be ignored silently.</summary>
+    public static void RefuseClassificationOnly(ParseResult p, string what, IEnumerable<Option> options)
+    {
+        foreach (var o in options.Where(o => CommonOptions.Given(p, o)))
+        {
+            throw new BertSharpException($"{o.Name}: not available for {what} (sequence classification only).");
+        }
+    }
+
     public IReadOnlyList<string>? LabelList(ParseResult p) => p.GetValue(Labels) is { } l ? TaggedCorpus.ParseLabelList(l) : null;
 }
 

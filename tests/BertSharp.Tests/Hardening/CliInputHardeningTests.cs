@@ -226,6 +226,20 @@ public class CliInputHardeningTests
         Assert.False(File.Exists(tmp.File("e.jsonl")));
     }
 
+    // bert evaluate on a ner / squad / swag model ignored the sequence-classification options with exit 0 (finetune refused them).
+    [Fact]
+    public void Evaluate_on_a_head_model_refuses_the_classification_options()
+    {
+        using var tmp = TestPaths.TempDir();
+        var metrics = tmp.File("m.json");
+        var swag = Path.Combine(TestPaths.RepoRoot, "samples", "swag", "dev.csv");
+        CliRunner.Run("evaluate", "--model", HfFixture.Dir("multiple-choice"), "--data", swag, "--output", metrics, "--truncation-side", "tail")
+            .AssertOneLineError("error: --truncation-side: not available for a swag model (sequence classification only).");
+        CliRunner.Run("evaluate", "--model", HfFixture.Dir("token-classification"), "--task", "ner", "--data", swag, "--output", metrics, "--per-batch-mcc")
+            .AssertOneLineError("error: --per-batch-mcc: not available for --task ner (sequence classification only).");
+        Assert.False(File.Exists(metrics));
+    }
+
     [Theory]
     [InlineData("predict", "--text", "", "--text: empty")]
     [InlineData("nsp", "--text", "", "--text-pair", "x", "--text and --text-pair must not be empty")]
