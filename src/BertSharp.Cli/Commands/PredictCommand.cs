@@ -88,6 +88,11 @@ internal static class PredictCommand
             {
                 throw new BertSharpException("predict: give exactly one of --text \"...\", --input FILE or --interactive.");
             }
+            // They say how to read the --input file; with --text or --interactive they were ignored with exit 0.
+            if (p.GetValue(input) is null && data.All.FirstOrDefault(o => CommonOptions.Given(p, o)) is { } dataOption)
+            {
+                throw new BertSharpException($"{dataOption.Name}: only together with --input (it says how to read the file).");
+            }
             if (p.GetValue(text) is { } t && string.IsNullOrWhiteSpace(t))
             {
                 throw new BertSharpException("--text: empty; give the text to classify.");

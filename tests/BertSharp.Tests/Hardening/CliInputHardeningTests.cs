@@ -245,6 +245,9 @@ public class CliInputHardeningTests
     [InlineData("nsp", "--text", "", "--text-pair", "x", "--text and --text-pair must not be empty")]
     [InlineData("nsp", "--text", "a", "--text-pair", " ", "--text and --text-pair must not be empty")]
     [InlineData("predict", "--text", "   ", "--text: empty")]
+    // A classifier's data options say how to read --input; with --text they were ignored with exit 0.
+    [InlineData("predict", "--text", "a", "--text-column", "t", "error: --text-column: only together with --input (it says how to read the file).")]
+    [InlineData("predict", "--text", "a", "--task", "sst2", "--task: only together with --input")]
     [InlineData("predict", "--input", "x.txt", "--output", "x.xlsx", "--output x.xlsx: unknown extension")]
     // A multiple-choice model wrote JSON lines into any --output (x.csv, x.txt) and ignored --output with --text and --text-pair.
     [InlineData("predict-choice", "--input", "x.csv", "--output", "x.txt", "--output x.txt: unknown extension")]
