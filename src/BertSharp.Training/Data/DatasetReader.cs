@@ -20,7 +20,8 @@ public static class DatasetReader
         var bytes = TextFileLoader.Load(path);
         if (bytes.Span.Trim(" \t\r\n"u8).IsEmpty)
         {
-            throw new BertSharpException($"{path}: empty file; expected {Expectation(task, requireLabels)}.");
+            // A file of blank lines is not called empty, which its user can see it is not (as the CLI's .txt inputs).
+            throw new BertSharpException($"{path}: {(bytes.IsEmpty ? "empty file" : "no examples, only blank lines")}; expected {Expectation(task, requireLabels)}.");
         }
         var examples = task.Format == DataFormat.JsonLines
             ? ReadJsonLines(path, System.Text.Encoding.UTF8.GetString(bytes.Span), task, requireLabels)

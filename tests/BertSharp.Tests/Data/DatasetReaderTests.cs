@@ -101,6 +101,7 @@ public class DatasetReaderTests
     [InlineData("csv", "text,label\n", true, ": no examples after the header; expected a header row with columns 'text' and 'label'.")]
     [InlineData("mrpc", "Quality\t#1 ID\t#2 ID\t#1 String\t#2 String\n", false, ": no examples after the header; expected a header row with columns '#1 String' and '#2 String'.")]
     [InlineData("jsonl", "", false, ": empty file; expected one JSON object per line with \"text\".")]
+    [InlineData("csv", "\n \n", false, ": no examples, only blank lines; expected a header row with column 'text'.")]
     [InlineData("sst2", "text\tlabel\na film\t1\n", false, " line 1: missing column 'sentence' in the header (columns: text, label) (task sst2 expects a header row with column 'sentence').")]
     public void Messages_ask_for_the_label_only_when_labels_are_required(string task, string content, bool requireLabels, string expected)
     {
