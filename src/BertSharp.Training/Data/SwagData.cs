@@ -40,10 +40,15 @@ public static class SwagData
     public static List<ChoiceExample> Read(string path, bool requireLabels = true)
     {
         var bytes = TextFileLoader.Load(path);
+        if (bytes.Span.Trim(" \t\r\n"u8).IsEmpty)
+        {
+            // It was "no column 'sent1' in the header ()": a file without a header is empty, or blank, not short of a column.
+            throw new BertSharpException($"{path}: {(bytes.IsEmpty ? "empty file" : "no questions, only blank lines")}; expected {Fields(requireLabels)}.");
+        }
         var examples = TaggedCorpus.IsJsonLines(path) ? ReadJsonLines(path, Encoding.UTF8.GetString(bytes.Span), requireLabels) : ReadCsv(path, bytes, requireLabels);
         if (examples.Count == 0)
         {
-            throw new BertSharpException($"{path}: no questions; expected sent1, sent2, ending0…endingN and label per row.");
+            throw new BertSharpException($"{path}: no questions; expected {Fields(requireLabels)} per row.");
         }
         var choices = examples[0].Endings.Count;
         if (examples.FirstOrDefault(e => e.Endings.Count != choices) is { } odd)
@@ -52,6 +57,9 @@ public static class SwagData
         }
         return examples;
     }
+
+    /// <summary>The fields of a question; the label only where it is required (prediction reads files without it).</summary>
+    private static string Fields(bool requireLabels) => requireLabels ? "sent1, sent2, ending0…endingN and label" : "sent1, sent2 and ending0…endingN";
 
     /// <summary>Encodes each choice as HF run_swag does (pair of sent1 and sent2 + ending, truncated longest-first to <paramref name="maxLength"/>).</summary>
     public static ChoiceFeature Encode(BertTokenizer tokenizer, ChoiceExample example, int maxLength)
@@ -75,7 +83,7 @@ public static class SwagData
                 var i = header.IndexOf(name);
                 if (i < 0 && required)
                 {
-                    throw new BertSharpException($"{path}: no column '{name}' in the header ({string.Join(", ", header)}); expected sent1, sent2, ending0…endingN and label.");
+                    throw new BertSharpException($"{path}: no column '{name}' in the header ({string.Join(", ", header)}); expected {Fields(requireLabels)}.");
                 }
                 return i;
             }
@@ -106,7 +114,7 @@ public static class SwagData
         {
             if (root.ValueKind != JsonValueKind.Object)
             {
-                throw new BertSharpException($"{path} line {line}: expected a JSON object with sent1, sent2, ending0…endingN and label.");
+                throw new BertSharpException($"{path} line {line}: expected a JSON object with {Fields(requireLabels)}.");
             }
             var names = root.EnumerateObject().Select(p => p.Name).ToList();
             string Field(string name, bool required) =>
@@ -116,7 +124,7 @@ public static class SwagData
                     JsonValueKind.Number => v.GetRawText(),
                     _ => throw new BertSharpException($"{path} line {line}: field \"{name}\" holds {v.ValueKind}; expected a string."),
                 }
-                : required ? throw new BertSharpException($"{path} line {line}: missing field \"{name}\"; expected sent1, sent2, ending0…endingN and label.") : "";
+                : required ? throw new BertSharpException($"{path} line {line}: missing field \"{name}\"; expected {Fields(requireLabels)}.") : "";
             var endings = Endings(path, names.IndexOf, names).Select(e => Field(names[e], true)).ToArray();
             string? label = root.TryGetProperty("label", out _) ? Field("label", true) : null;
             examples.Add(Make(path, line, Field("sent1", true), Field("sent2", false), endings, label, requireLabels));

@@ -203,4 +203,18 @@ public class HeadDataTests
         Assert.Equal(3, feature.Choices.Count);
         Assert.Equal(1L, feature.Label);
     }
+
+    // An empty or blank file was "no column 'sent1' in the header ()", and prediction (no labels needed) was asked for a label.
+    [Theory]
+    [InlineData("", true, ": empty file; expected sent1, sent2, ending0…endingN and label.")]
+    [InlineData("\n \n", false, ": no questions, only blank lines; expected sent1, sent2 and ending0…endingN.")]
+    [InlineData("sent1,sent2,ending0,ending1,label\n", false, ": no questions; expected sent1, sent2 and ending0…endingN per row.")]
+    [InlineData("sent1,sent2,ending0,ending1,label\n", true, ": no questions; expected sent1, sent2, ending0…endingN and label per row.")]
+    public void Swag_files_without_questions_are_named_as_such(string content, bool requireLabels, string expected)
+    {
+        using var tmp = TestPaths.TempDir();
+        var csv = tmp.File("dev.csv");
+        File.WriteAllText(csv, content);
+        Assert.Equal(csv + expected, Assert.Throws<BertSharpException>(() => SwagData.Read(csv, requireLabels)).Message);
+    }
 }
