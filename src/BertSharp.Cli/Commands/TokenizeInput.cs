@@ -80,6 +80,15 @@ internal static class TokenizeInput
         {
             Add(result, (blank, null), blankNo);
         }
+        // Nothing to tokenize is an input mistake (a wrong file, an empty pipe), refused as the other commands refuse it; a
+        // blank line is a text of its own (one output row per input line), so only a JSON lines input of blank lines gets here
+        // with lines in it.
+        if (result.Items.Count == 0)
+        {
+            throw path is null
+                ? new BertSharpException($"{name}: empty input; expected one text per line.")
+                : CliInput.NoTexts(name, (int)reader.LineNumber);
+        }
         return result;
     }
 

@@ -224,6 +224,15 @@ public class CliInputHardeningTests
         CliRunner.Run("search", "--model", Classifier, "--corpus", empty, "--query", "a")
             .AssertOneLineError($"error: --corpus {empty}: empty file; expected one text per line.");
         Assert.False(File.Exists(tmp.File("e.jsonl")));
+        // tokenize keeps one row per line, so a blank line is a text; nothing at all is refused as elsewhere.
+        CliRunner.Run("tokenize", "--vocab", Vocab, "--input", empty, "--output", tmp.File("t.jsonl"))
+            .AssertOneLineError($"error: {empty}: empty file; expected one text per line.");
+        CliRunner.Run("tokenize", "--vocab", Vocab, "--input", blank, "--format", "jsonl", "--output", tmp.File("t.jsonl"))
+            .AssertOneLineError($"error: {blank}: no texts, only blank lines; expected one text per line.");
+        Assert.False(File.Exists(tmp.File("t.jsonl")));
+        var rows = CliRunner.Run("tokenize", "--vocab", Vocab, "--input", blank, "--output", tmp.File("t.jsonl"));
+        Assert.True(rows.ExitCode == 0, rows.StdErr);
+        Assert.Equal(2, File.ReadAllLines(tmp.File("t.jsonl")).Length);
     }
 
     // bert evaluate on a ner / squad / swag model ignored the sequence-classification options with exit 0 (finetune refused them).
