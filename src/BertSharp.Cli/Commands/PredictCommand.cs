@@ -236,11 +236,12 @@ internal static class PredictCommand
             return DatasetReader.Read(path, task, requireLabels: false);
         }
         // Strict and line-numbered: an invalid byte is a one-line error naming its line.
-        var lines = TextLines.Read(path).ToList();
-        var examples = lines.Select((l, i) => new TextExample(l.Trim(), null, null, i + 1)).Where(e => e.Text.Length > 0).ToList();
+        // Counted while streaming: the file's lines are not kept beside its texts (only the count tells blank from empty).
+        var lineCount = 0;
+        var examples = TextLines.Read(path).Select((l, i) => new TextExample(l.Trim(), null, null, lineCount = i + 1)).Where(e => e.Text.Length > 0).ToList();
         if (examples.Count == 0)
         {
-            throw CliInput.NoTexts(path, lines.Count);
+            throw CliInput.NoTexts(path, lineCount);
         }
         return new TextDataset(path, "label", examples);
     }
