@@ -22,7 +22,7 @@ public enum AggregationStrategy
 }
 
 /// <summary>One token's prediction before aggregation.</summary>
-/// <param name="Token">The word piece (e.g. <c>##ffa</c>).</param>
+/// <param name="Token">The word piece (e.g. <c>##ffa</c>); for [UNK], the text it stands for.</param>
 /// <param name="Scores">Softmax over the labels.</param>
 /// <param name="Start">UTF-16 start offset in the text.</param>
 /// <param name="End">UTF-16 end offset in the text.</param>
@@ -33,7 +33,7 @@ public sealed record TokenScores(string Token, double[] Scores, int Start, int E
 /// <summary>An entity (or, without aggregation, one token) found in a text.</summary>
 /// <param name="Entity">The label (<see cref="AggregationStrategy.None"/>) or the group's tag with any B-/I- prefix removed (HF <c>entity_group</c>).</param>
 /// <param name="Score">The label's probability (groups: the mean over their members).</param>
-/// <param name="Word">The tokens joined back into text as HF's WordPiece decoder joins them (lower-cased as the tokenizer saw it, <c>##</c> merged, a space before other tokens but none before "." "," "?" "!").</param>
+/// <param name="Word">The tokens joined back into text as HF's WordPiece decoder joins them (lower-cased as the tokenizer saw it, [UNK] as written in the text, <c>##</c> merged, a space before other tokens but none before "." "," "?" "!").</param>
 /// <param name="Start">UTF-16 start offset in the input text.</param>
 /// <param name="End">UTF-16 end offset (exclusive).</param>
 /// <param name="Index">Token position for <see cref="AggregationStrategy.None"/>; null for groups.</param>

@@ -54,7 +54,7 @@ public sealed class TokenClassification : InferencePipeline<BertForTokenClassifi
         var result = new List<TokenEntity>[texts.Count];
         for (var i = 0; i < texts.Count; i++)
         {
-            result[i] = TokenAggregation.Aggregate(Scores(encodings[i], logits[i]), labels, aggregation ?? DefaultAggregation, ignoreLabels, Tokenizer.DecoderCleanup);
+            result[i] = TokenAggregation.Aggregate(Scores(texts[i], encodings[i], logits[i]), labels, aggregation ?? DefaultAggregation, ignoreLabels, Tokenizer.DecoderCleanup);
         }
         return result;
     }
@@ -91,10 +91,15 @@ public sealed class TokenClassification : InferencePipeline<BertForTokenClassifi
 
     /// <summary>
     /// Per-token softmax scores of the text's tokens (special tokens left out). A token is a subword when its text is shorter
-    /// than the token string (<c>##</c> pieces), HF's rule for WordPiece; [UNK] never is.
+    /// than the token string (<c>##</c> pieces), HF's rule for WordPiece; [UNK] never is, and stands for its span of
+    /// <paramref name="text"/> as in HF's pipeline (an emoji or a name outside the vocabulary is shown, not "[UNK]").
     /// </summary>
-    public List<TokenScores> Scores(BertEncoding encoding, float[][] logits)
+    /// <param name="text">The text <paramref name="encoding"/> was encoded from.</param>
+    /// <param name="encoding">Its encoding.</param>
+    /// <param name="logits">[tokens][num_labels] logits of the encoding.</param>
+    public List<TokenScores> Scores(string text, BertEncoding encoding, float[][] logits)
     {
+        ArgumentNullException.ThrowIfNull(text);
         ArgumentNullException.ThrowIfNull(encoding);
         ArgumentNullException.ThrowIfNull(logits);
         var tokens = new List<TokenScores>();
@@ -105,8 +110,9 @@ public sealed class TokenClassification : InferencePipeline<BertForTokenClassifi
                 continue;
             }
             var (start, end) = encoding.Utf16Offsets[i];
-            var token = encoding.Tokens[i];
-            var isSubword = encoding.Ids[i] != Tokenizer.UnkId && token.StartsWith("##", StringComparison.Ordinal) && token.Length != end - start;
+            var unknown = encoding.Ids[i] == Tokenizer.UnkId;
+            var token = unknown ? text[start..end] : encoding.Tokens[i];
+            var isSubword = !unknown && token.StartsWith("##", StringComparison.Ordinal) && token.Length != end - start;
             tokens.Add(new TokenScores(token, ScoreMath.Softmax(logits[i]), start, end, i, isSubword));
         }
         return tokens;

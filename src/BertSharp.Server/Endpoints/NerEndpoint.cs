@@ -17,7 +17,7 @@ internal static class NerEndpoint
             // One forward pass for the batch; each request keeps its own aggregation.
             var (encodings, logits) = ner.Logits([.. items.Select(i => i.Text)], served.MaxLength, options.MaxBatch);
             var labels = ner.Labels;
-            return [.. items.Select((item, i) => TokenAggregation.Aggregate(ner.Scores(encodings[i], logits[i]), labels, item.Aggregation, decoderCleanup: ner.Tokenizer.DecoderCleanup))];
+            return [.. items.Select((item, i) => TokenAggregation.Aggregate(ner.Scores(item.Text, encodings[i], logits[i]), labels, item.Aggregation, decoderCleanup: ner.Tokenizer.DecoderCleanup))];
         });
         app.MapPost("/v1/ner", async (NerRequest request, HttpContext context) =>
         {

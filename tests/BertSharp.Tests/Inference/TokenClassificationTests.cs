@@ -44,13 +44,26 @@ public sealed class TokenClassificationTests
                 Assert.Equal($"LABEL_{row.IndexOf(max)}", e.Entity);
                 Assert.Equal(1.0 / sum, e.Score, 4);
                 var span = rows[i].Text[e.Start..e.End];
-                if (e.Word != "[UNK]" && span.All(char.IsAscii))
+                if (span.All(char.IsAscii))
                 {
                     Assert.Equal(e.Word.TrimStart('#'), span.ToLowerInvariant());
                 }
             }
         }
         HfFixture.DisposeAll(reference);
+    }
+
+    // HF's gather_pre_entities shows an [UNK] token as the text it stands for (word = sentence[start:end]): the entity's
+    // word was "[UNK]", which named nothing for an emoji or a name outside the vocabulary.
+    [Fact]
+    public void Unknown_tokens_are_shown_as_the_text_they_stand_for()
+    {
+        const string text = "the 😁 Xyzzy";
+        using var pipe = TokenClassification.Load(HfFixture.Dir(Case));
+        var tokens = pipe.Predict([text], AggregationStrategy.None, ignoreLabels: [])[0];
+        Assert.Equal([("the", 0, 3), ("😁", 4, 6), ("Xyzzy", 7, 12)], tokens.Select(t => (t.Word, t.Start, t.End)));
+        var groups = pipe.Predict([text], AggregationStrategy.First, ignoreLabels: [])[0];
+        Assert.Equal(text, string.Join(" ", groups.Select(g => g.Word)));
     }
 
     private static readonly string[] Labels = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"];
