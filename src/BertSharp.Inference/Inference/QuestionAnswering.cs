@@ -56,9 +56,14 @@ public sealed class QuestionAnswering : InferencePipeline<BertForQuestionAnsweri
     {
         ArgumentNullException.ThrowIfNull(inputs);
         var o = options ?? new QuestionAnsweringOptions();
-        if (o.TopK < 1 || o.MaxAnswerLength < 1)
+        // Each option named by its field, which a front end shows as its own name (the CLI's --top-k).
+        if (o.TopK < 1)
         {
-            throw new BertSharpException($"top_k and max_answer_len must be at least 1 (got {o.TopK} and {o.MaxAnswerLength}).");
+            throw new BertSharpException($"{BertSharpException.Field("top_k")} {o.TopK}: expected at least 1.");
+        }
+        if (o.MaxAnswerLength < 1)
+        {
+            throw new BertSharpException($"{BertSharpException.Field("max_answer_length")} {o.MaxAnswerLength}: expected at least 1.");
         }
         var windows = Windows(inputs, o);
         var result = new List<QaAnswer>[inputs.Count];
@@ -90,6 +95,11 @@ public sealed class QuestionAnswering : InferencePipeline<BertForQuestionAnsweri
             }
         }
         var o = options ?? new QuestionAnsweringOptions();
+        // The tokenizer refused a negative stride as "max_length, padding length and stride must be ≥ 0 (got 64, , -1)".
+        if (o.DocStride < 0)
+        {
+            throw new BertSharpException($"{BertSharpException.Field("doc_stride")} {o.DocStride}: expected a number ≥ 0.");
+        }
         var maxLength = EffectiveMaxLength(o.MaxLength ?? Math.Min(QuestionAnsweringOptions.DefaultWindow, ModelMaxLength));
         var all = new List<(int Input, BertEncoding Encoding)>();
         for (var i = 0; i < inputs.Count; i++)

@@ -73,6 +73,15 @@ public sealed class InferenceCliTests
         Assert.Contains("nope.txt", missing.StdErr, StringComparison.Ordinal);
     }
 
+    // The pipeline named its fields ("top_k and max_answer_len must be at least 1 (got 0 and 15)"), and a negative stride
+    // reached the tokenizer ("max_length, padding length and stride must be ≥ 0 (got 64, , -1)"): no flag was named.
+    [Theory]
+    [InlineData("--top-k", "0", "--top-k 0: expected at least 1.")]
+    [InlineData("--max-answer-length", "0", "--max-answer-length 0: expected at least 1.")]
+    [InlineData("--doc-stride", "-1", "--doc-stride -1: expected a number ≥ 0.")]
+    public void Qa_refuses_an_option_out_of_range_naming_its_flag(string flag, string value, string error) =>
+        Assert.Equal("error: " + error, CliRunner.Run("qa", "--model", QaModel, "--question", "q", "--context", "c d", flag, value).AssertOneLineError());
+
     [Fact]
     public void Embed_writes_jsonl_safetensors_and_a_plot()
     {
