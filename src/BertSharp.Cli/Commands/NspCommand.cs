@@ -34,6 +34,7 @@ internal static class NspCommand
             {
                 CliErrors.Warn(w);
             }
+            NextSentence.CheckPairLength(length.Length);
             var tokens = pipeline.Tokenizer.CountTokens(p.GetValue(text)!) + pipeline.Tokenizer.CountTokens(p.GetValue(pair)!) + 3;
             if (ModelLength.TruncationWarning(tokens > length.Length ? 1 : 0, 1, length.Length, tokens) is { } tw)
             {

@@ -34,15 +34,33 @@ public sealed class NextSentence : InferencePipeline<BertForNextSentencePredicti
         return new NextSentence(model, tokenizer, ownsModel: true);
     }
 
+    /// <summary>The shortest length that keeps a token of each text: <c>[CLS] a [SEP] b [SEP]</c>.</summary>
+    internal const int MinPairLength = 5;
+
+    /// <summary>
+    /// Refuses a length that leaves a text of the pair no token: at 3 both were cut away and the head scored
+    /// <c>[CLS] [SEP] [SEP]</c> as if it were the pair. For front ends that check before they warn about truncation.
+    /// </summary>
+    internal static void CheckPairLength(int maxLength)
+    {
+        if (maxLength < MinPairLength)
+        {
+            throw new BertSharpException($"{BertSharpException.Field("max_length")} {maxLength}: expected at least {MinPairLength} for a pair ([CLS], a token of each text, [SEP] twice).");
+        }
+    }
+
     /// <summary>
     /// Scores the pair (A, B); a pair longer than <paramref name="maxLength"/> (default: the trained length) is truncated
     /// longest-first.
     /// </summary>
+    /// <exception cref="BertSharpException"><paramref name="maxLength"/> is below <see cref="MinPairLength"/>.</exception>
     public NextSentenceResult Predict(string text, string textPair, int? maxLength = null)
     {
         ArgumentNullException.ThrowIfNull(text);
         ArgumentNullException.ThrowIfNull(textPair);
-        var enc = Tokenizer.Encode(text, textPair, new EncodeOptions { MaxLength = EffectiveMaxLength(maxLength) });
+        var length = EffectiveMaxLength(maxLength);
+        CheckPairLength(length);
+        var enc = Tokenizer.Encode(text, textPair, new EncodeOptions { MaxLength = length });
         return Run(() =>
         {
             var ids = tensor(enc.Ids.Select(i => (long)i).ToArray(), [1, enc.Ids.Length]).to(Device);

@@ -104,6 +104,18 @@ public class FillMaskAndNspTests
         }
     }
 
+    // Below 5 a text of the pair lost its every token: at 3 the head scored [CLS] [SEP] [SEP] as the pair, with exit 0.
+    [Fact]
+    public void Nsp_refuses_a_length_that_leaves_a_text_of_the_pair_no_token()
+    {
+        CliRunner.Run("nsp", "--model", Pretraining, "--text", "the cat", "--text-pair", "it", "--max-length", "4", "--device", "cpu")
+            .AssertOneLineError("--max-length 4: expected at least 5 for a pair ([CLS], a token of each text, [SEP] twice).");
+        using var pipeline = NextSentence.Load(Pretraining, "cpu");
+        var e = Assert.Throws<BertSharpException>(() => pipeline.Predict("the cat", "it", maxLength: 3));
+        Assert.StartsWith("max_length 3: expected at least 5 for a pair", e.Message, StringComparison.Ordinal);
+        Assert.Equal(2, pipeline.Predict("the cat", "it", maxLength: 5).Logits.Length);
+    }
+
     [Fact]
     public void Cli_fill_mask_and_nsp_print_results_and_reject_bad_input()
     {
