@@ -19,11 +19,16 @@ internal static class QaCommand
         var maxAnswer = CommonOptions.MaxAnswerLength(QuestionAnsweringOptions.DefaultMaxAnswerLength);
         var stride = CommonOptions.DocStride();
         var maxLength = CommonOptions.MaxLength($"For qa: tokens per window (default min({QuestionAnsweringOptions.DefaultWindow}, the trained length)); a longer context is read in overlapping windows, never truncated.");
+        var impossible = new Option<bool>("--handle-impossible-answer")
+        {
+            Description = "Also offer \"no answer\" (an empty answer at 0-0, scored P(start=[CLS]) × P(end=[CLS]), the smallest over windows), " +
+                          "as HF's pipeline handle_impossible_answer: for a model fine-tuned on SQuAD v2.0.",
+        };
         var device = CommonOptions.Device();
         var threads = CommonOptions.Threads();
         var cmd = new Command("qa", "Answer a question from a context (long contexts are read in overlapping windows); prints JSON lines.")
         {
-            model, question, context, contextFile, topK, maxAnswer, stride, maxLength, device, threads,
+            model, question, context, contextFile, topK, maxAnswer, stride, impossible, maxLength, device, threads,
         };
         cmd.SetAction(p =>
         {
@@ -45,7 +50,7 @@ internal static class QaCommand
             {
                 CliErrors.Warn(w);
             }
-            var options = new QuestionAnsweringOptions(p.GetValue(topK), length.Length, p.GetValue(stride), p.GetValue(maxAnswer));
+            var options = new QuestionAnsweringOptions(p.GetValue(topK), length.Length, p.GetValue(stride), p.GetValue(maxAnswer), p.GetValue(impossible));
             foreach (var a in pipe.Answer([(p.GetValue(question)!, text)], options)[0])
             {
                 Console.Out.WriteLine(JsonSerializer.Serialize(a, CliJson.Options));

@@ -73,6 +73,32 @@ public sealed class InferenceCliTests
         Assert.Contains("nope.txt", missing.StdErr, StringComparison.Ordinal);
     }
 
+    // The pipeline could offer "no answer" (HandleImpossibleAnswer) but bert qa had no way to ask for it: a model fine-tuned
+    // on SQuAD v2.0 always answered with a span.
+    [Fact]
+    public void Qa_offers_no_answer_with_handle_impossible_answer()
+    {
+        const string question = "where did the cat sit?";
+        const string context = "the cat sat on the mat .";
+        var r = CliRunner.Run("qa", "--model", QaModel, "--question", question, "--context", context, "--top-k", "50", "--handle-impossible-answer");
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        using var pipe = QuestionAnswering.Load(QaModel);
+        var expected = pipe.Answer([(question, context)], new QuestionAnsweringOptions(TopK: 50, HandleImpossibleAnswer: true))[0];
+        var lines = r.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonNode.Parse(l)!).ToList();
+        Assert.Equal(expected.Select(a => (a.Answer, a.Start, a.End)), lines.Select(l => ((string)l["answer"]!, (int)l["start"]!, (int)l["end"]!)));
+        // HF's null score by hand on the one window: softmax over [CLS] and the context tokens, P(start=[CLS]) × P(end=[CLS]).
+        var w = Assert.Single(pipe.Windows([(question, context)])[0]);
+        double ClsProbability(float[] logits)
+        {
+            var kept = Enumerable.Range(0, logits.Length).Where(i => i == 0 || (w.Encoding.TypeIds[i] == 1 && w.Encoding.SpecialTokensMask[i] == 0)).ToArray();
+            var max = kept.Max(i => logits[i]);
+            return 1 / kept.Sum(i => Math.Exp(logits[i] - max)) * Math.Exp(logits[0] - max);
+        }
+        var none = Assert.Single(lines, l => (string)l["answer"]! == "");
+        Assert.Equal(ClsProbability(w.StartLogits) * ClsProbability(w.EndLogits), (double)none["score"]!, 9);
+        Assert.Equal((0, 0), ((int)none["start"]!, (int)none["end"]!));
+    }
+
     // The pipeline named its fields ("top_k and max_answer_len must be at least 1 (got 0 and 15)"), and a negative stride
     // reached the tokenizer ("max_length, padding length and stride must be ≥ 0 (got 64, , -1)"): no flag was named.
     [Theory]
