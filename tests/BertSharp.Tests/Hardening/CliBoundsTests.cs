@@ -144,6 +144,27 @@ public class CliBoundsTests
             CliRunner.Run("qa", "--model", Classifier, "--question", "q", "--context", " ").AssertOneLineError());
     }
 
+    // A zero-width space is no whitespace to string.IsNullOrWhiteSpace, but the tokenizer drops it: qa printed no answer,
+    // ner no entity and nsp the probability of [CLS] [SEP] [SEP], each with exit 0.
+    [Theory]
+    [InlineData("ner", "token-classification", "--text")]
+    [InlineData("qa", "question-answering", "--question")]
+    [InlineData("qa", "question-answering", "--context")]
+    [InlineData("nsp", "pretraining", "--text-pair")]
+    public void A_text_the_tokenizer_keeps_nothing_of_is_refused_naming_its_flag(string command, string caseName, string flag)
+    {
+        List<string> args = command switch
+        {
+            "ner" => ["ner", "--text", "the cat"],
+            "qa" => ["qa", "--question", "where?", "--context", "the mat"],
+            _ => ["nsp", "--text", "the cat", "--text-pair", "sat down"],
+        };
+        args[args.IndexOf(flag) + 1] = "\u200b\u0007";
+        args.AddRange(["--model", HfFixture.Dir(caseName)]);
+        Assert.Equal($"error: {flag}: no word pieces (only characters the tokenizer drops, such as control or zero-width ones); expected text.",
+            CliRunner.Run([.. args]).AssertOneLineError());
+    }
+
     [Theory]
     [InlineData("finetune --epochs 0.5", "error: --epochs 0.5: expected a whole number.")]
     [InlineData("finetune --seed -1", "error: --seed -1: expected a whole number, 0 or more.")]
