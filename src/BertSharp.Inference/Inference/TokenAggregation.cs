@@ -50,11 +50,20 @@ public static class TokenAggregation
     /// are dropped. Words and groups are joined back into text with the tokenizer's WordPiece decoder
     /// (<see cref="BertTokenizer.ConvertTokensToString"/>; <paramref name="decoderCleanup"/>: its <see cref="BertTokenizer.DecoderCleanup"/>).
     /// </summary>
+    /// <exception cref="ArgumentException">A token has not one score per label.</exception>
     public static List<TokenEntity> Aggregate(IReadOnlyList<TokenScores> tokens, IReadOnlyList<string> labels, AggregationStrategy strategy,
         IReadOnlyCollection<string>? ignoreLabels = null, bool decoderCleanup = true)
     {
         ArgumentNullException.ThrowIfNull(tokens);
         ArgumentNullException.ThrowIfNull(labels);
+        // A score row longer than the labels failed as an IndexOutOfRangeException when its argmax had no label.
+        for (var i = 0; i < tokens.Count; i++)
+        {
+            if (tokens[i].Scores.Length != labels.Count)
+            {
+                throw new ArgumentException($"tokens[{i}] has {tokens[i].Scores.Length} scores; expected one per label ({labels.Count}).", nameof(tokens));
+            }
+        }
         var ignore = ignoreLabels ?? DefaultIgnoreLabels;
         List<TokenEntity> entities;
         if (strategy is AggregationStrategy.None or AggregationStrategy.Simple)

@@ -120,6 +120,16 @@ public sealed class TokenClassificationTests
     }
 
     [Theory]
+    [InlineData(AggregationStrategy.None)]
+    [InlineData(AggregationStrategy.Average)]
+    public void Scores_and_labels_of_different_counts_are_refused(AggregationStrategy strategy)
+    {
+        // Five scores, four labels: the argmax (index 4) had no label and Aggregate threw IndexOutOfRangeException.
+        var e = Assert.Throws<ArgumentException>(() => TokenAggregation.Aggregate([T("a", 0, 1, false, 0.1, 0.1, 0.1, 0.1, 0.6)], Labels[..4], strategy));
+        Assert.StartsWith("tokens[0] has 5 scores; expected one per label (4).", e.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData(AggregationStrategy.Simple)]
     [InlineData(AggregationStrategy.First)]
     [InlineData(AggregationStrategy.Average)]
