@@ -52,7 +52,8 @@ internal static class AnswerDecoding
             {
                 continue;
             }
-            var last = Math.Min(end.Length - 1, s + maxAnswerLength - 1);
+            // In long: s + int.MaxValue overflowed to a negative last token, and no span was found at all.
+            var last = (int)Math.Min(end.Length - 1, (long)s + maxAnswerLength - 1);
             for (var e = s; e <= last; e++)
             {
                 if (!allowed[e])

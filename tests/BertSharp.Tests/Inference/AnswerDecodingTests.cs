@@ -25,5 +25,9 @@ public sealed class AnswerDecodingTests
 
         var short1 = AnswerDecoding.BestSpans(start, end, allowed, topK: 5, maxAnswerLength: 1);
         Assert.Equal([(3, 3), (2, 2)], short1.Select(s => (s.StartToken, s.EndToken)));
+
+        // Any length is "no limit" here (bert qa --max-answer-length 2147483647 printed no answer, exit 0).
+        var unlimited = AnswerDecoding.BestSpans(start, end, allowed, topK: 5, maxAnswerLength: int.MaxValue);
+        Assert.Equal(spans, unlimited);
     }
 }
