@@ -54,13 +54,23 @@ internal static class CommonOptions
         new("--threads") { Description = "CPU threads for libtorch (default: libtorch's choice)." };
 
     /// <summary>The --help text every command shows for its --max-length option: the one rule of <see cref="ModelLength"/>.</summary>
-    public const string MaxLengthHelp =
+    /// <summary>The part of every <c>--max-length</c> help that states the length rule of <see cref="ModelLength"/>.</summary>
+    public const string MaxLengthRule =
         "Maximum tokens per input, [CLS]/[SEP] included (default: the model's trained length, model_max_length in tokenizer_config.json, " +
-        "at most max_position_embeddings; longer inputs are truncated with a warning; above the trained length a warning says those positions were never trained).";
+        "at most max_position_embeddings; ";
 
-    /// <summary><c>--max-length</c> with the one rule of <see cref="ModelLength"/> as its help.</summary>
-    public static Option<int?> MaxLength(string? extra = null) =>
-        new("--max-length") { Description = extra is null ? MaxLengthHelp : MaxLengthHelp + " " + extra };
+    /// <summary>What most commands do with a longer input.</summary>
+    public const string TruncatedWithWarning = "longer inputs are truncated with a warning";
+
+    /// <summary>
+    /// <c>--max-length</c> with the one rule of <see cref="ModelLength"/> as its help; <paramref name="longer"/> says what the
+    /// command does with a longer input (refusing it, reading it in windows), so the help never states two rules.
+    /// </summary>
+    public static Option<int?> MaxLength(string? extra = null, string longer = TruncatedWithWarning) =>
+        new("--max-length")
+        {
+            Description = MaxLengthRule + longer + "; above the trained length a warning says those positions were never trained)." + (extra is null ? "" : " " + extra),
+        };
 
     /// <summary>
     /// <c>--architecture</c>: the model class a command loads, exports or shows a checkpoint as (<paramref name="role"/>, e.g.

@@ -13,7 +13,7 @@ internal static class FillMaskCommand
         var model = CommonOptions.ModelOption("Model directory with an MLM head (e.g. OUTPUT/final of 'bert pretrain').");
         var text = new Option<string>("--text") { Description = "Text with one or more [MASK] tokens.", Required = true };
         var topK = CommonOptions.TopK("Candidates per mask.", 5);
-        var maxLength = CommonOptions.MaxLength("A longer text is refused (cutting it could drop a [MASK]).");
+        var maxLength = CommonOptions.MaxLength(longer: "a longer text is refused (cutting it could drop a [MASK])");
         var device = CommonOptions.Device();
         var threads = CommonOptions.Threads();
         var cmd = new Command("fill-mask", "Predict the tokens hidden behind [MASK] with a masked-LM model.");

@@ -20,7 +20,7 @@ internal static class NerCommand
         };
         aggregation.AcceptOnlyFromAmong("none", "simple", "first", "average", "max");
         var keepO = new Option<bool>("--keep-o") { Description = "Also print tokens/groups labelled O." };
-        var maxLength = CommonOptions.MaxLength("A longer text is refused rather than tagged in part.");
+        var maxLength = CommonOptions.MaxLength(longer: "a longer text is refused rather than tagged in part");
         var device = CommonOptions.Device();
         var threads = CommonOptions.Threads();
         var cmd = new Command("ner", "Tag entities in a text with a token-classification model; prints JSON lines.")

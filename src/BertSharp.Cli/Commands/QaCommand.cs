@@ -18,7 +18,8 @@ internal static class QaCommand
         var topK = CommonOptions.TopK("Answers to print, best first.", 1);
         var maxAnswer = CommonOptions.MaxAnswerLength(QuestionAnsweringOptions.DefaultMaxAnswerLength);
         var stride = CommonOptions.DocStride();
-        var maxLength = CommonOptions.MaxLength($"For qa: tokens per window (default min({QuestionAnsweringOptions.DefaultWindow}, the trained length)); a longer context is read in overlapping windows, never truncated.");
+        var maxLength = CommonOptions.MaxLength($"For qa: tokens per window (default min({QuestionAnsweringOptions.DefaultWindow}, the trained length)).",
+            longer: "a longer context is read in overlapping windows, never truncated");
         var impossible = new Option<bool>("--handle-impossible-answer")
         {
             Description = "Also offer \"no answer\" (an empty answer at 0-0, scored P(start=[CLS]) × P(end=[CLS]), the smallest over windows), " +
