@@ -32,7 +32,7 @@ internal static class InspectCommand
             // A preset name or a config file describes a model that has no weights yet: build it to show its shape.
             if (!Directory.Exists(name) && (BertConfig.PresetNames.Contains(name.Trim().ToLowerInvariant()) || name.EndsWith(".json", StringComparison.OrdinalIgnoreCase)))
             {
-                info = ModelInspection.ForConfig(name, parse.GetValue(architecture) ?? nameof(BertModel), out var built);
+                info = ModelInspection.ForConfig(name, parse.GetValue(architecture), out var built);
                 tree = built;
             }
             else

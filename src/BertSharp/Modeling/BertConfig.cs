@@ -238,6 +238,12 @@ public sealed partial class BertConfig
         {
             throw new BertSharpException($"{source}: field 'model_type': expected \"bert\" (BertSharp reads BERT models only), got {ConfigJson.Shown(modelType)}.");
         }
+        // A shard index has no config field: read as one it was BERT-base's defaults (bert inspect showed 109,482,240
+        // parameters for model.safetensors.index.json, exit 0).
+        if (obj.ContainsKey("weight_map"))
+        {
+            throw new BertSharpException($"{source}: a checkpoint's shard index (field 'weight_map'), not a config.json; give the config.json beside it or the model directory.");
+        }
         foreach (var (key, (min, max)) in ConfigJson.IntRanges)
         {
             if (obj[key] is { } v && ConfigJson.IntValue(c, key) is int n && (n < min || n > max))

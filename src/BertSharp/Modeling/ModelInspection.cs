@@ -26,11 +26,13 @@ internal sealed record ModelInspection(
 {
     /// <summary>
     /// A model that does not exist yet: a size preset or a config.json file (what <c>--config</c> takes), built as
-    /// <paramref name="architecture"/> to count its parameters; <paramref name="tree"/> receives its module tree.
+    /// <paramref name="architecture"/> (by default the file's architectures[0], as for a checkpoint; BertModel for a preset) to
+    /// count its parameters; <paramref name="tree"/> receives its module tree.
     /// </summary>
-    public static ModelInspection ForConfig(string presetOrFile, string architecture, out string tree)
+    public static ModelInspection ForConfig(string presetOrFile, string? architecture, out string tree)
     {
         var config = BertConfig.FromPresetOrFile(presetOrFile);
+        architecture ??= DefaultArchitecture(config);
         config.Architectures = [architecture];
         using var model = BertPretrained.Create(architecture, config);
         tree = ModuleTree.Render(model);
@@ -59,11 +61,14 @@ internal sealed record ModelInspection(
     public static string Tree(string dir, string? architecture = null)
     {
         var config = BertConfig.Load(Path.Combine(dir, "config.json"));
-        architecture ??= config.Architectures?.FirstOrDefault(BertPretrained.Architectures.Contains) ?? nameof(BertModel);
+        architecture ??= DefaultArchitecture(config);
         LoadPreflight.Check(architecture, config, CheckpointHeaders.Read(dir), dir);
         using var model = BertPretrained.Create(architecture, config);
         return ModuleTree.Render(model);
     }
+
+    private static string DefaultArchitecture(BertConfig config) =>
+        config.Architectures?.FirstOrDefault(BertPretrained.Architectures.Contains) ?? nameof(BertModel);
 
     private static List<ModuleParameters> Group(IEnumerable<CheckpointTensor> tensors) =>
         [.. tensors

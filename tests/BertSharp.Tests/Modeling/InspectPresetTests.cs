@@ -88,6 +88,24 @@ public class InspectPresetTests
     }
 
     [Fact]
+    public void A_config_file_is_built_as_its_architectures_first_entry_as_the_help_says()
+    {
+        // HF's pretraining fixture: BertForPreTraining, whose num_parameters() is 113,154 (manifest.json's
+        // num_parameters_stored); read as BertModel it showed 108,224 and "architecture BertModel".
+        var config = Path.Combine(TestPaths.Fixtures, "hf_bert", "pretraining", "config.json");
+        var r = CliRunner.Run("inspect", config, "--no-tree");
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        Assert.Contains("architecture BertForPreTraining\n", r.StdOut.ReplaceLineEndings("\n"), StringComparison.Ordinal);
+        Assert.Contains("parameters   113,154", r.StdOut, StringComparison.Ordinal);
+        Assert.Contains("cls.seq_relationship", r.StdOut, StringComparison.Ordinal);
+        var chosen = CliRunner.Run("inspect", config, "--no-tree", "--architecture", "BertModel");
+        Assert.Contains("parameters   108,224", chosen.StdOut, StringComparison.Ordinal);
+        // A shard index is no config: read as one it was BERT-base's defaults (109,482,240 parameters), exit 0.
+        var index = Path.Combine(TestPaths.Fixtures, "checkpoints", "sharded", "model.safetensors.index.json");
+        CliRunner.Run("inspect", index).AssertOneLineError($"error: {index}: a checkpoint's shard index (field 'weight_map'), not a config.json");
+    }
+
+    [Fact]
     public void A_config_file_goes_wherever_a_preset_does()
     {
         using var tmp = TestPaths.TempDir();
