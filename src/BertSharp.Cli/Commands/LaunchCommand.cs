@@ -32,6 +32,13 @@ internal static class LaunchCommand
         {
             throw new BertSharpException($"--nproc {ranks}: expected a positive number of ranks.");
         }
+        // Every rank is a process with its own libtorch (hundreds of MiB each); mpirun runs with --oversubscribe, so a typo
+        // (--nproc 1000 for 10) started a thousand of them on a 2-core machine. The bound is that of the thread options.
+        if (ranks > CommonOptions.MaxThreads)
+        {
+            throw new BertSharpException(
+                $"--nproc {ranks}: expected 1..{CommonOptions.MaxThreads} (at most 4 × the {Environment.ProcessorCount} processors; each rank is a process of its own).");
+        }
         if (command.Length == 0)
         {
             throw new BertSharpException("bert launch: no command given; put the bert command after '--', e.g. bert launch --nproc 2 -- pretrain ...");

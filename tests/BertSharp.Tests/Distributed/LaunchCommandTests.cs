@@ -30,6 +30,19 @@ public sealed class LaunchCommandTests
     }
 
     [Fact]
+    public void Launch_refuses_more_ranks_than_four_per_processor_before_starting_mpirun()
+    {
+        // An emptied PATH: a count that got as far as looking for mpirun would fail with the mpirun message instead
+        // (unbounded, --nproc 1000 on a 2-core machine had mpirun start a thousand libtorch processes).
+        using var empty = TestPaths.TempDir();
+        using var env = new EnvScope(("PATH", empty.Path));
+        var max = 4 * Environment.ProcessorCount;
+        CliRunner.Run("launch", "--nproc", $"{max + 1}", "--", "doctor")
+            .AssertOneLineError($"error: --nproc {max + 1}: expected 1..{max} (at most 4 × the {Environment.ProcessorCount} processors; each rank is a process of its own).");
+        CliRunner.Run("launch", "--nproc", $"{max}", "--", "doctor").AssertOneLineError("error: bert launch: mpirun was not found on PATH");
+    }
+
+    [Fact]
     public void Launch_refuses_a_command_that_does_not_run_data_parallel_before_starting_any_rank()
     {
         // An emptied PATH: a command that got as far as looking for mpirun would fail with the mpirun message instead.
