@@ -43,6 +43,13 @@ internal static class DataCommand
             }
             var at = ParseLengths(p.GetValue(lengths)!);
             var dataset = DatasetReader.Read(p.GetValue(file)!, task, requireLabels: false);
+            // Read without labels, an unlabelled file (GLUE's test.tsv) is counted; a label column named here and found in no
+            // example is a typo, which was reported as "label column 'labl'" over a file with no labels, exit 0.
+            if (CommonOptions.Given(p, data.LabelColumn) && dataset.Examples.All(e => e.Label is null))
+            {
+                throw new BertSharpException($"{dataset.Path}: no example has the label column '{task.LabelColumn}' of --label-column; " +
+                                             "give the column (field) that holds the labels, or leave --label-column out for a file without labels.");
+            }
             BertTokenizer? tokenizer = null;
             string? note = null;
             if (p.GetValue(vocab) is { } v)
@@ -77,6 +84,11 @@ internal static class DataCommand
                 throw new BertSharpException($"--lengths {text}: expected positive numbers separated by commas.");
             }
             result.Add(n);
+        }
+        if (result.Count == 0)
+        {
+            // "" or ",," printed an empty "longer than:" line.
+            throw new BertSharpException($"--lengths '{text}': expected positive numbers separated by commas.");
         }
         return [.. result.Distinct().Order()];
     }

@@ -89,6 +89,11 @@ public sealed record DatasetStats(string Path, TaskSpec Task, int Examples, IRea
             sb.Append(inv, $"majority baseline: accuracy {(double)Labels[0].Count / labelled:0.0000} by always answering {Labels[0].Label}");
             sb.Append(unlabelled == 0 ? "\n" : string.Create(inv, $" (of the {labelled:N0} labelled examples)\n"));
         }
+        else if (!Task.Regression && Examples > 0)
+        {
+            // The heading names the label column; over a file without it the report said nothing more.
+            sb.Append(inv, $"labels: none (no example has the label column '{Task.LabelColumn}')\n");
+        }
         if (LabelBlocks is { } blocks)
         {
             sb.Append("order: sorted by label — ").Append(DataSplit.DescribeBlocks(blocks))

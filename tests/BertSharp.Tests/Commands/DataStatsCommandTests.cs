@@ -67,6 +67,23 @@ public class DataStatsCommandTests
     }
 
     [Fact]
+    public void A_label_column_found_in_no_example_is_refused_when_named_and_said_when_defaulted()
+    {
+        using var tmp = TestPaths.TempDir();
+        var path = tmp.File("d.csv");
+        File.WriteAllText(path, "text,label\nfine,pos\nbad,neg\n");
+        // A typo in --label-column was reported as "label column 'labl'" with no labels, exit 0.
+        CliRunner.Run("data", "stats", path, "--task", "csv", "--label-column", "labl")
+            .AssertOneLineError($"error: {path}: no example has the label column 'labl' of --label-column");
+        var unlabelled = tmp.File("u.csv");
+        File.WriteAllText(unlabelled, "text\nfine\nbad\n");
+        var r = CliRunner.Run("data", "stats", unlabelled, "--task", "csv");
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        Assert.Equal("labels: none (no example has the label column 'label')", r.StdOut.Split('\n')[1]);
+        CliRunner.Run("data", "stats", path, "--task", "csv", "--lengths", ",,").AssertOneLineError("error: --lengths ',,': expected positive numbers separated by commas.");
+    }
+
+    [Fact]
     public void Stats_of_a_pair_task_with_a_model_report_its_trained_length()
     {
         var mrpc = Path.Combine(TestPaths.Fixtures, "data", "mrpc_train.tsv");
