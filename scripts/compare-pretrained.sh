@@ -15,7 +15,8 @@ arms=${ARMS:-pretrained scratch}
 out=${OUT:-$root/runs/compare}
 threads=${THREADS:-2}
 epochs_list=${EPOCHS:-1}
-read -r -a bert <<< "${BERT:-$root/bert}"
+# BERT is a command line (words split at spaces); the default is one path, which may hold spaces.
+if [[ -n ${BERT:-} ]]; then read -r -a bert <<< "$BERT"; else bert=("$root/bert"); fi
 
 if [[ ! -f "$model/vocab.txt" ]]; then
   echo "compare-pretrained.sh: $model/vocab.txt not found (set MODEL to a pre-trained model directory)" >&2
@@ -46,7 +47,8 @@ for task in $tasks; do
 done
 
 printf '| task | epochs | learning rate | from scratch | pre-trained | difference |\n|---|---:|---:|---:|---:|---:|\n'
-acc() { grep -o '"accuracy": [0-9.]*' "$1" 2>/dev/null | head -1 | awk '{printf "%.4f", $2}'; }
+# A run that is not there (one arm in ARMS, or a failed run) is '-': under pipefail grep's exit 2 ended the script mid-table.
+acc() { grep -o '"accuracy": [0-9.]*' "$1" 2>/dev/null | head -1 | awk '{printf "%.4f", $2}' || true; }
 for task in $tasks; do
   for epochs in $epochs_list; do
     for lr in $lrs; do

@@ -42,7 +42,16 @@ root=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)
 shared=${BERTSHARP_SHARED:-$root/../shared}
 out=${OUT:-$root/runs/real-model}
 threads=${THREADS:-2}
-read -r -a bert <<< "${BERT:-$root/bert}"
+# BERT is a command line (words split at spaces); the default is one path, which may hold spaces.
+if [[ -n ${BERT:-} ]]; then read -r -a bert <<< "$BERT"; else bert=("$root/bert"); fi
+known_steps=" quickstart quickstart-sweep mrpc cola cola-ep5 cola-sweep sst2 sst2-ep2 imdb-probe dapt dapt-128 table "
+# Every step is checked before any runs (or the model is imported): a mistyped last step used to fail after hours.
+for step in "$@"; do
+  if [[ $known_steps != *" $step "* && ! $step =~ ^imdb(5k)?-(direct|dapt)-[0-9]+$ ]]; then
+    echo "real-model.sh: unknown step '$step' (see the comment at the top)" >&2
+    exit 2
+  fi
+done
 model=${MODEL:-$("$root/scripts/import-minilm.sh")}
 mkdir -p "$out"
 

@@ -2,17 +2,28 @@ using System.Diagnostics;
 
 namespace BertSharp.Tests.Infrastructure;
 
-/// <summary>Runs one of ./test.sh's POSIX shell helpers under <c>tests/</c> (e.g. <c>trx-skipped.sh</c>) as test.sh does.</summary>
+/// <summary>Runs the repository's shell scripts: ./test.sh's POSIX helpers under <c>tests/</c>, and the bash scripts users run.</summary>
 internal static class TestScripts
 {
     /// <summary>Runs <c>sh tests/<paramref name="script"/> ARGS...</c> and returns its exit code, stdout and stderr.</summary>
-    public static (int Exit, string Stdout, string Stderr) Run(string script, params string[] args)
+    public static (int Exit, string Stdout, string Stderr) Run(string script, params string[] args) =>
+        Start("sh", Path.Combine(TestPaths.RepoRoot, "tests", script), [], args);
+
+    /// <summary>Runs <c>bash <paramref name="script"/> ARGS...</c> (a path) with <paramref name="environment"/> added.</summary>
+    public static (int Exit, string Stdout, string Stderr) RunBash(string script, IEnumerable<(string Name, string Value)> environment, params string[] args) =>
+        Start("bash", script, environment, args);
+
+    private static (int Exit, string Stdout, string Stderr) Start(string shell, string script, IEnumerable<(string Name, string Value)> environment, string[] args)
     {
-        var psi = new ProcessStartInfo("sh") { RedirectStandardOutput = true, RedirectStandardError = true };
-        psi.ArgumentList.Add(Path.Combine(TestPaths.RepoRoot, "tests", script));
+        var psi = new ProcessStartInfo(shell) { RedirectStandardOutput = true, RedirectStandardError = true };
+        psi.ArgumentList.Add(script);
         foreach (var a in args)
         {
             psi.ArgumentList.Add(a);
+        }
+        foreach (var (name, value) in environment)
+        {
+            psi.Environment[name] = value;
         }
         using var p = Process.Start(psi)!;
         var stderr = p.StandardError.ReadToEndAsync();

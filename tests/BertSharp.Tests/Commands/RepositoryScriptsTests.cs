@@ -1,0 +1,49 @@
+using BertSharp.Tests.Infrastructure;
+
+namespace BertSharp.Tests.Commands;
+
+/// <summary>
+/// The scripts under <c>scripts/</c> that the README and docs tell users to run, on what a user gives them: their arguments,
+/// their environment and a checkout whose path has a space. Each runs bash alone (a stand-in for <c>./bert</c>), no model.
+/// </summary>
+public class RepositoryScriptsTests
+{
+    private static string Script(string name) => Path.Combine(TestPaths.RepoRoot, "scripts", name);
+
+    [Fact]
+    public void Real_model_sh_refuses_an_unknown_step_before_running_any()
+    {
+        using var tmp = TestPaths.TempDir();
+        var output = tmp.File("out");
+        // 'table' first: it ran (and the model was imported, and OUT made) before the typo after it was noticed.
+        var (exit, stdout, stderr) = TestScripts.RunBash(Script("real-model.sh"), [("OUT", output), ("MODEL", tmp.Path)], "table", "tabel");
+        Assert.Equal(2, exit);
+        Assert.Equal("real-model.sh: unknown step 'tabel' (see the comment at the top)\n", stderr);
+        Assert.Equal("", stdout);
+        Assert.False(Directory.Exists(output));
+    }
+
+    [Fact]
+    public void Compare_pretrained_sh_runs_from_a_path_with_a_space_and_tables_a_single_arm()
+    {
+        using var tmp = TestPaths.TempDir();
+        var repo = tmp.File("my repo");
+        Directory.CreateDirectory(Path.Combine(repo, "scripts"));
+        File.Copy(Script("compare-pretrained.sh"), Path.Combine(repo, "scripts", "compare-pretrained.sh"));
+        // The stand-in ./bert: a fine-tune whose accuracy is 0.75, written to the run's --output (its last argument).
+        File.WriteAllText(Path.Combine(repo, "bert"), "#!/bin/sh\nfor a; do last=$a; done\nmkdir -p \"$last\"\necho '{\"accuracy\": 0.75}' > \"$last/metrics.json\"\n");
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(Path.Combine(repo, "bert"), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+        var model = tmp.File("model");
+        Directory.CreateDirectory(model);
+        File.WriteAllText(Path.Combine(model, "vocab.txt"), "[PAD]\n");
+        // BERT's default, "$root/bert", was split at the space ("…/my: No such file or directory", exit 127); with one arm
+        // the table's missing column ended the script under pipefail (exit 2 after the header).
+        var (exit, stdout, stderr) = TestScripts.RunBash(Path.Combine(repo, "scripts", "compare-pretrained.sh"),
+            [("MODEL", model), ("TASKS", "sst2"), ("LRS", "1e-4"), ("ARMS", "pretrained"), ("OUT", tmp.File("out"))]);
+        Assert.True(exit == 0, stderr);
+        Assert.EndsWith("| sst2 | 1 | 1e-4 | - | 0.7500 | - |\n", stdout, StringComparison.Ordinal);
+    }
+}
