@@ -27,7 +27,7 @@ internal static class PretrainMemoryBenchCommand
     {
         var data = new Option<string>("--data") { Description = "Data directory written by 'bert pretrain-data'.", Required = true };
         var vocab = new Option<string>("--vocab") { Description = "vocab.txt the data was built with.", Required = true };
-        var config = new Option<string>("--config") { Description = "Model size preset.", DefaultValueFactory = _ => "tiny" };
+        var config = new Option<string>("--config") { Description = "A fresh model: a size preset (tiny, mini, small, medium, base, large) or a config.json file.", DefaultValueFactory = _ => "tiny" };
         var steps = new Option<long>("--steps") { Description = "Training steps.", DefaultValueFactory = _ => 1000 };
         var batch = CommonOptions.BatchSize("Instances per step.", () => 8);
         var every = new Option<long>("--sample-every") { Description = "Sample RSS every N steps.", DefaultValueFactory = _ => 50 };

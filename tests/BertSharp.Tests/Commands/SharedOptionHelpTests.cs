@@ -96,6 +96,16 @@ public class SharedOptionHelpTests
     }
 
     [Fact]
+    public void Config_of_a_fresh_model_names_both_a_preset_and_a_config_file_where_both_are_taken()
+    {
+        // bench pretrain-memory builds its model as pretrain does (PretrainingModelSource: a preset or a config.json); its
+        // help said "Model size preset." only.
+        Assert.All(new[] { "pretrain", "bench pretrain-memory" }, c => Assert.StartsWith(
+            "A fresh model: a size preset (tiny, mini, small, medium, base, large) or a config.json file",
+            Options("--config").Single(o => o.Command == c).Option.Description, StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Options_several_commands_share_are_declared_once_and_keep_each_commands_meaning()
     {
         // --architecture: one help shape, the classes BertSharp knows.
