@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using BertSharp.Distributed;
 
 namespace BertSharp.Cli.Commands;
@@ -85,6 +86,19 @@ internal static class LaunchCommand
         // Ctrl+C reaches mpirun too (same process group), which stops the ranks; wait for it instead of leaving them.
         ConsoleCancelEventHandler keepWaiting = (_, e) => e.Cancel = true;
         Console.CancelKeyPress += keepWaiting;
+        // SIGTERM or SIGHUP reaches only this process (timeout, a job scheduler, a closed terminal): ended by it, the launcher
+        // left mpirun and every rank running, re-parented to init. It goes on to mpirun, which stops the ranks, and the
+        // launcher waits for it as for Ctrl+C.
+        void Forward(PosixSignalContext c)
+        {
+            c.Cancel = true;
+            if (!process.HasExited)
+            {
+                _ = Kill(process.Id, SigTerm);
+            }
+        }
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Forward);
+        using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, Forward);
         try
         {
             var output = process.StandardOutput.BaseStream.CopyToAsync(new TextWriterStream(Console.Out));
@@ -100,6 +114,12 @@ internal static class LaunchCommand
             Console.CancelKeyPress -= keepWaiting;
         }
     }
+
+    private const int SigTerm = 15;
+
+    // .NET sends only SIGKILL to another process (Process.Kill), which mpirun cannot pass on to its ranks.
+    [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int Kill(int pid, int signal);
 
     /// <summary>How to start this same bert: the native launcher when there is one, else <c>dotnet bert.dll</c>.</summary>
     private static string[] SelfCommand()

@@ -114,4 +114,92 @@ public sealed class LaunchCommandTests
         // Two ranks share this machine's cores.
         Assert.Contains($"threads       {Math.Max(1, Environment.ProcessorCount / 2)}", lines);
     }
+
+    // SIGTERM (timeout, a job scheduler) reached only the launcher, which ended and left mpirun and both ranks running,
+    // re-parented to init (an earlier QA pass left 300 ranks of a '--nproc 1000' launch behind this way).
+    [Trait(SlowFirstOrderer.Category, SlowFirstOrderer.Slow)]
+    [SkippableFact]
+    public void Sigterm_to_launch_stops_mpirun_and_every_rank()
+    {
+        MpiJob.RequireMpirun();
+        // A step count no other process has: the launcher, mpirun and the ranks are found by it in their command lines.
+        var marker = (1_000_000_000 + Environment.ProcessId).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var host = Environment.ProcessPath is { } path && Path.GetFileNameWithoutExtension(path) == "dotnet" ? path : "dotnet";
+        var psi = new System.Diagnostics.ProcessStartInfo(host) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "bert.dll"), "launch", "--nproc", "2", "--", "bench", "allreduce", "--config", "tiny", "--steps", marker })
+        {
+            psi.ArgumentList.Add(a);
+        }
+        using var launcher = System.Diagnostics.Process.Start(psi)!;
+        var stdout = launcher.StandardOutput.ReadToEndAsync();
+        var stderr = launcher.StandardError.ReadToEndAsync();
+        try
+        {
+            Assert.True(Until(() => Running(marker).Count >= 4, TimeSpan.FromSeconds(90)), "the launcher, mpirun and 2 ranks did not all start");
+            using (var kill = System.Diagnostics.Process.Start("kill", ["-TERM", launcher.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+            {
+                kill.WaitForExit();
+            }
+            Assert.True(launcher.WaitForExit(60_000), "the launcher did not end after SIGTERM");
+            Assert.True(Until(() => Running(marker).Count == 0, TimeSpan.FromSeconds(30)),
+                $"left running after the launcher ended: {string.Join("; ", Running(marker))}\n{stderr.Result}");
+            Assert.NotEqual(0, launcher.ExitCode);
+        }
+        finally
+        {
+            // A failure must not leave the job behind for the tests after it.
+            foreach (var pid in Running(marker).Select(r => int.Parse(r.Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture)))
+            {
+                try
+                {
+                    System.Diagnostics.Process.GetProcessById(pid).Kill();
+                }
+                catch (ArgumentException)
+                {
+                    // Ended meanwhile.
+                }
+            }
+            _ = stdout.Result;
+        }
+    }
+
+    private static bool Until(Func<bool> condition, TimeSpan limit)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (!condition())
+        {
+            if (clock.Elapsed > limit)
+            {
+                return false;
+            }
+            Thread.Sleep(100);
+        }
+        return true;
+    }
+
+    /// <summary>"PID command line" of every process whose command line holds <paramref name="marker"/>.</summary>
+    private static List<string> Running(string marker)
+    {
+        var found = new List<string>();
+        foreach (var dir in Directory.GetDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out var pid) || pid == Environment.ProcessId)
+            {
+                continue;
+            }
+            try
+            {
+                var cmdline = File.ReadAllText(Path.Combine(dir, "cmdline")).Replace('\0', ' ');
+                if (cmdline.Contains(marker, StringComparison.Ordinal))
+                {
+                    found.Add($"{pid} {cmdline.Trim()}");
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Ended while being read.
+            }
+        }
+        return found;
+    }
 }
