@@ -27,11 +27,13 @@ public sealed record NerResponse(IReadOnlyList<BertSharp.Inference.TokenEntity> 
 /// <param name="Context">The text holding the answer (several windows long at most; see /health).</param>
 /// <param name="TopK">Answers wanted (default 1).</param>
 /// <param name="MaxAnswerLength">Longest answer in tokens (default 15).</param>
+/// <param name="HandleImpossibleAnswer">Also offer "no answer" (the empty answer at 0-0, scored as HF's pipeline scores it), for a model fine-tuned on SQuAD v2.0 (default false).</param>
 // [Range] only describes the field in the OpenAPI document (minimal APIs validate nothing without AddValidation); the endpoint's
 // RequestChecks.Range enforces the same constants.
 public sealed record QaRequest(string? Question = null, string? Context = null,
     [property: Range(RequestChecks.MinTopK, RequestChecks.QaMaxTopK)] int? TopK = null,
-    [property: Range(RequestChecks.MinAnswerLength, RequestChecks.MaxAnswerLength)] int? MaxAnswerLength = null);
+    [property: Range(RequestChecks.MinAnswerLength, RequestChecks.MaxAnswerLength)] int? MaxAnswerLength = null,
+    bool? HandleImpossibleAnswer = null);
 
 /// <summary>Answers, best first; offsets are UTF-16 positions in the context.</summary>
 public sealed record QaResponse(IReadOnlyList<BertSharp.Inference.QaAnswer> Answers);

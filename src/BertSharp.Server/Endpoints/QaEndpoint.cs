@@ -43,7 +43,8 @@ internal static class QaEndpoint
             served.CheckLength(question, "question", served.MaxLength / 2, 3);
             served.CheckLength(text, "context", contextLimit, 0);
             var window = Math.Min(QuestionAnsweringOptions.DefaultWindow, served.MaxLength);
-            var o = new QuestionAnsweringOptions(topK, window, Math.Min(QuestionAnsweringOptions.DefaultDocStride, window / 4), maxAnswer, BatchSize: options.MaxBatch);
+            var o = new QuestionAnsweringOptions(topK, window, Math.Min(QuestionAnsweringOptions.DefaultDocStride, window / 4), maxAnswer,
+                HandleImpossibleAnswer: request.HandleImpossibleAnswer ?? false, BatchSize: options.MaxBatch);
             var result = await batchers.Submit(batcher, [new Item(question, text, o)], context);
             return new QaResponse(result[0]);
         }).WithSummary("Answers (text, score, character span) to a question about a context.").ProducesApiErrors();

@@ -89,6 +89,15 @@ public sealed class ServerApiTests
         var answers = body!["answers"]!.AsArray();
         Assert.Equal(expected.Select(a => a.Answer), answers.Select(a => (string)a!["answer"]!));
         Assert.Equal(expected[0].Score, (double)answers[0]!["score"]!, 6);
+        // A v2.0 model's "no answer" (the empty answer at 0-0) is offered on request, as by bert qa --handle-impossible-answer;
+        // the server could not ask for it. One-token answers keep every candidate within top_k, the empty one included.
+        var withNone = qa.Answer([(row.Text, row.Pair!)],
+            new QuestionAnsweringOptions(TopK: 20, MaxLength: 64, DocStride: 16, MaxAnswerLength: 1, HandleImpossibleAnswer: true))[0];
+        Assert.Contains(withNone, a => a.Answer == "");
+        (status, body) = await host.Post("/v1/qa", new { question = row.Text, context = row.Pair, top_k = 20, max_answer_length = 1, handle_impossible_answer = true });
+        Assert.Equal(200, status);
+        answers = body!["answers"]!.AsArray();
+        Assert.Equal(withNone.Select(a => (a.Answer, a.Start, a.End)), answers.Select(a => ((string)a!["answer"]!, (int)a["start"]!, (int)a["end"]!)));
 
         // Contexts may span several windows (4 × max length here) but not more; long questions are refused too.
         var longContext = string.Join(' ', Enumerable.Repeat("the", 5000));
