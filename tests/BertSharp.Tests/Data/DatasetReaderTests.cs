@@ -206,11 +206,7 @@ public class DatasetReaderTests
     {
         using var tmp = TestPaths.TempDir();
         var csv = TaskSpec.Get("csv");
-        TextDataset Read(string content)
-        {
-            File.WriteAllText(tmp.File("d.csv"), content);
-            return DatasetReader.Read(tmp.File("d.csv"), csv);
-        }
+        TextDataset Read(string content) => ReadCsv(tmp, content);
         var ids = Read("text,label\na,1\nb,0\n");
         var named = LabelMap.FromLabels(["neg", "pos"]);
         Assert.Same(named, named.ForData(ids, csv, "m/config.json", out var note));
@@ -244,11 +240,7 @@ public class DatasetReaderTests
     {
         using var tmp = TestPaths.TempDir();
         var csv = TaskSpec.Get("csv");
-        TextDataset Read(string content)
-        {
-            File.WriteAllText(tmp.File("d.csv"), content);
-            return DatasetReader.Read(tmp.File("d.csv"), csv);
-        }
+        TextDataset Read(string content) => ReadCsv(tmp, content);
         // Ids 1 and 2 of a 3-class checkpoint with HF's default names: its 3 classes, said once.
         var twoIds = Read("text,label\na,2\nb,1\nc,2\n");
         var three = LabelMap.FromConfig(null, 3, null);
@@ -308,12 +300,15 @@ public class DatasetReaderTests
     public void Size_limit_holds_through_a_link()
     {
         using var tmp = TestPaths.TempDir();
-        using (var f = File.Create(tmp.File("big.tsv")))
-        {
-            f.SetLength(TextFileLoader.MaxBytes + 1);
-        }
-        File.CreateSymbolicLink(tmp.File("train.tsv"), tmp.File("big.tsv"));
-        var e = Assert.Throws<BertSharpException>(() => DatasetReader.Read(tmp.File("train.tsv"), TaskSpec.Sst2));
+        var train = tmp.LinkToFileOf("train.tsv", TextFileLoader.MaxBytes + 1);
+        var e = Assert.Throws<BertSharpException>(() => DatasetReader.Read(train, TaskSpec.Sst2));
         Assert.Equal($"{tmp.File("train.tsv")}: is more than {TextFileLoader.MaxBytes:N0} bytes, the limit for a data file read into memory; split it into smaller files.", e.Message);
+    }
+
+    /// <summary>d.csv in <paramref name="tmp"/> with <paramref name="content"/>, read as task csv.</summary>
+    private static TextDataset ReadCsv(TempDir tmp, string content)
+    {
+        File.WriteAllText(tmp.File("d.csv"), content);
+        return DatasetReader.Read(tmp.File("d.csv"), TaskSpec.Get("csv"));
     }
 }

@@ -196,12 +196,7 @@ public class LoaderLimitTests
     public void Shard_index_size_limit_holds_through_a_link()
     {
         using var tmp = TestPaths.TempDir();
-        using (var f = File.Create(tmp.File("blob")))
-        {
-            f.SetLength(ShardIndex.MaxIndexBytes + 1);
-        }
-        var index = tmp.File("model.safetensors.index.json");
-        File.CreateSymbolicLink(index, tmp.File("blob"));
+        var index = tmp.LinkToFileOf("model.safetensors.index.json", ShardIndex.MaxIndexBytes + 1);
         var e = Assert.Throws<BertSharpException>(() => ShardIndex.Read(index));
         Assert.Equal($"{index}: invalid shard index: {ShardIndex.MaxIndexBytes + 1} bytes, more than the {ShardIndex.MaxIndexBytes}-byte limit.", e.Message);
     }

@@ -102,6 +102,22 @@ public sealed class TempDir : IDisposable
 
     public string File(string name) => System.IO.Path.Combine(Path, name);
 
+    /// <summary>
+    /// A link named <paramref name="name"/> to a sparse file of <paramref name="length"/> bytes, as the HF cache links every
+    /// file to its blob (size limits must measure the file, not the link); returns the link's path.
+    /// </summary>
+    public string LinkToFileOf(string name, long length)
+    {
+        var target = File(name + ".blob");
+        using (var f = System.IO.File.Create(target))
+        {
+            f.SetLength(length);
+        }
+        var link = File(name);
+        System.IO.File.CreateSymbolicLink(link, target);
+        return link;
+    }
+
     public void Dispose()
     {
         try

@@ -95,12 +95,8 @@ public class BertConfigTests
     public void Config_size_limit_holds_through_a_link()
     {
         using var tmp = TestPaths.TempDir();
-        using (var f = File.Create(tmp.File("big.json")))
-        {
-            f.SetLength(BertConfig.MaxConfigBytes + 1);
-        }
-        File.CreateSymbolicLink(tmp.File("config.json"), tmp.File("big.json"));
-        var e = Assert.Throws<BertSharpException>(() => BertConfig.Load(tmp.File("config.json")));
+        var config = tmp.LinkToFileOf("config.json", BertConfig.MaxConfigBytes + 1);
+        var e = Assert.Throws<BertSharpException>(() => BertConfig.Load(config));
         Assert.Contains($"{BertConfig.MaxConfigBytes + 1} bytes, more than the {BertConfig.MaxConfigBytes}-byte limit", e.Message, StringComparison.Ordinal);
     }
 
