@@ -134,9 +134,16 @@ internal static class TokenizeCommand
             var outPath = parse.GetValue(output);
             if (outPath is null)
             {
+                // Spooled to a temporary file and copied once every chunk is encoded: a line that fails to encode in a later
+                // chunk (only_second with a short pair, say) left the chunks before it on stdout, a half-written output that a
+                // pipe cannot tell from a whole one. A file, not memory: padded encodings are many times the input's size.
+                using var spool = new FileStream(Path.Combine(Path.GetTempPath(), $"bertsharp-tokenize-{AtomicFile.NewId()}.jsonl"),
+                    FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 16, FileOptions.DeleteOnClose);
+                Write(tok, inputs, options, spool);
+                spool.Position = 0;
                 // Through Console.Out (not the raw stdout stream) so that redirection of Console works, e.g. in tests.
                 using var stdout = new TextWriterStream(Console.Out);
-                Write(tok, inputs, options, stdout);
+                spool.CopyTo(stdout);
             }
             else
             {

@@ -93,6 +93,19 @@ public class CliInputHardeningTests
     }
 
     [Fact]
+    public void Tokenize_writes_nothing_when_a_line_past_the_first_chunk_fails_to_encode()
+    {
+        using var tmp = TestPaths.TempDir();
+        // Past the 8,192 lines encoded at once, so the lines before the bad one are encoded (and were written) first.
+        var lines = Enumerable.Repeat("fine", 8_200).Append("a text too long for six tokens without a pair to cut");
+        File.WriteAllLines(tmp.File("in.txt"), lines);
+        string[] args = ["tokenize", "--vocab", Vocab, "--input", tmp.File("in.txt"), "--max-length", "6", "--truncation", "only_second"];
+        CliRunner.Run(args).AssertOneLineError("in.txt: line 8201", "only_second needs a text pair");
+        CliRunner.Run([.. args, "--output", tmp.File("out.jsonl")]).AssertOneLineError("line 8201");
+        Assert.False(File.Exists(tmp.File("out.jsonl")));
+    }
+
+    [Fact]
     public void Tokenize_refuses_a_line_longer_than_the_limit()
     {
         using var tmp = TestPaths.TempDir();
