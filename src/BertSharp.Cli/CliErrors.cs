@@ -106,9 +106,11 @@ public static partial class CliErrors
     };
 
     // Only right after "with " or "by ", where the advice names them: a path or an architecture (BertForTokenClassification)
-    // elsewhere in the message stays as it is.
+    // elsewhere in the message stays as it is. The advice ends a clause (a space, ',', ';', '.' or ')' then a space or the
+    // end) where a name in the message's data goes on: a folder "runs/with FineTuner/", a label 'made by FineTuner' or a
+    // member (FillMask.Predict) were rewritten into "'bert finetune'/" and the like.
     private static readonly System.Text.RegularExpressions.Regex Advice = new(
-        @"(?<=\b(?:with|by) )(?:" + string.Join('|', Commands.Keys.Select(System.Text.RegularExpressions.Regex.Escape)) + @")\b",
+        @"(?<=\b(?:with|by) )(?:" + string.Join('|', Commands.Keys.Select(System.Text.RegularExpressions.Regex.Escape)) + @")(?=[.,;)]*(?:\s|$))",
         System.Text.RegularExpressions.RegexOptions.CultureInvariant);
 
     internal static string NameCommands(string text) => Advice.Replace(text, m => Commands[m.Value]);

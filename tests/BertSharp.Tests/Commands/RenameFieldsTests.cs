@@ -34,6 +34,17 @@ public sealed class RenameFieldsTests
     // Elsewhere the names stay: in a path, an architecture, or as a word of their own.
     [InlineData("runs/FineTuner/config.json: architectures is BertForQuestionAnswering; expected TextClassifier", "runs/FineTuner/config.json: architectures is BertForQuestionAnswering; expected TextClassifier")]
     [InlineData("with FineTuners", "with FineTuners")]
+    [InlineData("runs/trained with FineTuner/config.json: not found.", "runs/trained with FineTuner/config.json: not found.")]
+    [InlineData("runs/made by FineTuner-2/config.json: not found.", "runs/made by FineTuner-2/config.json: not found.")]
+    [InlineData("a.tsv: line 3: label 'made by TextClassifier' is not one of the model's labels.", "a.tsv: line 3: label 'made by TextClassifier' is not one of the model's labels.")]
+    [InlineData("expected TextClassifier: run it with FillMask.Predict.", "expected TextClassifier: run it with FillMask.Predict.")]
+    // The rest of the table, as the library's advice ends: at a ')' or '.', at the end, or before the next word.
+    [InlineData("d/config.json: architectures is BertForSequenceClassification; expected BertForMaskedLM (a sequence classifier: run it with TextClassifier).",
+        "d/config.json: architectures is BertForSequenceClassification; expected BertForMaskedLM (a sequence classifier: run it with 'bert predict').")]
+    [InlineData("(a token classifier: run it with TokenClassification)", "(a token classifier: run it with 'bert ner')")]
+    [InlineData("(an extractive QA model: run it with QuestionAnswering)", "(an extractive QA model: run it with 'bert qa')")]
+    [InlineData("m.onnx: not a model directory (an ONNX graph: import it into one with OnnxImport.Convert)", "m.onnx: not a model directory (an ONNX graph: import it into one with 'bert convert MODEL.onnx OUT')")]
+    [InlineData("s.bin: CRC mismatch; the shard is corrupt, rebuild it with PretrainingDataBuilder", "s.bin: CRC mismatch; the shard is corrupt, rebuild it with 'bert pretrain-data'")]
     public void The_library_s_api_in_its_advice_becomes_the_command(string library, string cli) =>
         Assert.Equal(cli, CliErrors.Describe(new BertSharpException(library)));
 }
