@@ -325,7 +325,7 @@ public static class BertPretrained
                     var src = Path.Combine(from, f);
                     if (File.Exists(src))
                     {
-                        File.Copy(src, Path.Combine(dir, f), overwrite: true);
+                        FreshCopy.Copy(src, Path.Combine(dir, f));
                     }
                 }
             }

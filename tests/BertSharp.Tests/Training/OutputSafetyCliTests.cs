@@ -55,6 +55,30 @@ public class OutputSafetyCliTests
         Assert.Empty(Leftovers(tmp.Path));
     }
 
+    [SkippableFact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public void Convert_gives_the_tokenizer_files_it_copies_the_mode_of_a_new_file_not_the_sources_read_only_one()
+    {
+        Skip.If(OperatingSystem.IsWindows(), "Unix file modes");
+        using var tmp = TestPaths.TempDir();
+        var source = tmp.File("src");
+        Directory.CreateDirectory(source);
+        foreach (var f in new[] { "config.json", "model.safetensors", "vocab.txt", "tokenizer_config.json", "special_tokens_map.json" })
+        {
+            File.Copy(Path.Combine(Fixture, f), Path.Combine(source, f));
+            File.SetUnixFileMode(Path.Combine(source, f), UnixFileMode.UserRead | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+        }
+        var target = tmp.File("out");
+        var written = CliRunner.Run("convert", source, target);
+        Assert.True(written.ExitCode == 0, written.StdErr);
+        var fresh = File.GetUnixFileMode(Path.Combine(target, "model.safetensors"));
+        Assert.True(fresh.HasFlag(UnixFileMode.UserWrite), $"model.safetensors: {fresh}");
+        foreach (var f in new[] { "vocab.txt", "tokenizer_config.json", "special_tokens_map.json" })
+        {
+            Assert.Equal((f, fresh), (f, File.GetUnixFileMode(Path.Combine(target, f))));
+        }
+    }
+
     [Fact]
     public void Finetune_and_pretrain_refuse_a_project_directory_as_output_and_touch_nothing()
     {

@@ -224,6 +224,12 @@ public class PretrainingTrainerTests
     {
         using var tmp = TestPaths.TempDir();
         var (data, vocab) = SmallData(tmp, dupe: 1, windowsLineEndings: true);
+        // A read-only --vocab (a shared store's) gives the run's copies of it the mode of a new file, which its owner may edit.
+        const UnixFileMode readOnly = UnixFileMode.UserRead | UnixFileMode.GroupRead | UnixFileMode.OtherRead;
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(vocab, readOnly);
+        }
         var r = CliRunner.Run("pretrain", "--data", data, "--output", tmp.File("run"), "--config", "tiny", "--vocab", vocab,
             "--steps", "2", "--batch-size", "4", "--device", "cpu");
         Assert.True(r.ExitCode == 0, r.StdErr);
@@ -251,6 +257,13 @@ public class PretrainingTrainerTests
         // manifest's SHA-256 check.
         Assert.Equal(File.ReadAllBytes(vocab), File.ReadAllBytes(tmp.File("run/checkpoint-2/vocab.txt")));
         Assert.Equal(File.ReadAllBytes(vocab), File.ReadAllBytes(tmp.File("run/final/vocab.txt")));
+        if (!OperatingSystem.IsWindows())
+        {
+            var fresh = File.GetUnixFileMode(tmp.File("run/final/config.json"));
+            Assert.True(fresh.HasFlag(UnixFileMode.UserWrite), $"config.json: {fresh}");
+            Assert.Equal(fresh, File.GetUnixFileMode(tmp.File("run/checkpoint-2/vocab.txt")));
+            Assert.Equal(fresh, File.GetUnixFileMode(tmp.File("run/final/vocab.txt")));
+        }
         var resumed = CliRunner.Run("pretrain", "--data", data, "--output", tmp.File("run"), "--resume", "--steps", "3", "--device", "cpu");
         Assert.True(resumed.ExitCode == 0, resumed.StdErr);
 

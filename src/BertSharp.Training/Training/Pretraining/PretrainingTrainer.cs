@@ -159,7 +159,7 @@ public sealed class PretrainingTrainer
                 .WithModelMaxLength(Math.Max(data.Manifest.MaxSeqLength, _sourceTrainedLength ?? 0));
             // vocab.txt itself stays byte for byte the data's: --resume and continued pre-training check it against the
             // data's manifest by SHA-256 (a vocabulary written again could differ in line endings or the last newline).
-            var modelFiles = new SaveOptions(Tokenizer: savedTokenizer, WriteExtraFiles: dir => File.Copy(vocabPath, Path.Combine(dir, "vocab.txt"), overwrite: true));
+            var modelFiles = new SaveOptions(Tokenizer: savedTokenizer, WriteExtraFiles: dir => FreshCopy.Copy(vocabPath, Path.Combine(dir, "vocab.txt")));
             if (data.Manifest.MaxSeqLength > model.Config.MaxPositionEmbeddings)
             {
                 throw new BertSharpException($"{dataDirectory}: max_seq_length {data.Manifest.MaxSeqLength} exceeds the model's max_position_embeddings {model.Config.MaxPositionEmbeddings}.");
