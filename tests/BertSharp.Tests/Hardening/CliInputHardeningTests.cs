@@ -106,6 +106,17 @@ public class CliInputHardeningTests
     }
 
     [Fact]
+    public void Tokenize_refuses_a_vocabulary_without_cls_naming_the_vocab_not_a_line()
+    {
+        using var tmp = TestPaths.TempDir();
+        File.WriteAllLines(tmp.File("vocab.txt"), ["[PAD]", "[UNK]", "[SEP]", "hello", "world"]);
+        File.WriteAllText(tmp.File("in.txt"), "hello world\n");
+        var line = CliRunner.Run("tokenize", "--vocab", tmp.File("vocab.txt"), "--input", tmp.File("in.txt"))
+            .AssertOneLineError($"--vocab {tmp.File("vocab.txt")}: has no [CLS] token; expected a BERT vocabulary with [CLS] and [SEP]");
+        Assert.DoesNotContain("line 1", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Tokenize_refuses_a_line_longer_than_the_limit()
     {
         using var tmp = TestPaths.TempDir();
