@@ -53,7 +53,7 @@ internal static class TokenizeCommand
         var vocab = new Option<string>("--vocab") { Description = "vocab.txt, an HF tokenizer.json, or a tokenizer directory.", Required = true };
         var lowercase = CommonOptions.Lowercase();
         var input = new Option<string?>("--input") { Description = "Input file: JSONL lines {\"text\": ..., \"text_pair\": ...} or plain text, one per line (default: stdin)." };
-        var output = new Option<string?>("--output") { Description = "Output JSONL file, written atomically (default: stdout)." };
+        var output = new Option<string?>("--output") { Description = "Output JSONL file, written atomically (default: stdout, written once every line is encoded, so a failing line leaves nothing on it)." };
         var format = new Option<string>("--format") { Description = "Input format: auto (JSONL if the first line that is not blank starts with '{'), jsonl or text.", DefaultValueFactory = _ => "auto" };
         format.AcceptOnlyFromAmong("auto", "jsonl", "text");
         var maxLength = new Option<int?>("--max-length") { Description = "Maximum tokens per encoding, special tokens included (default: no limit; tokenize has no model to take a length from)." };
