@@ -50,9 +50,12 @@ internal static class ExportOnnxCommand
                     throw new BertSharpException("--eval-data: only with --quantize int8 (it measures the accuracy the quantization costs).");
                 }
                 var config = BertPretrained.LoadConfig(modelDir);
-                if (config.ProblemType is "regression" or "multi_label_classification" || config.NumLabels == 1)
+                if (config.IsRegression || config.ProblemType == "multi_label_classification" || config.NumLabels < 2)
                 {
-                    throw new BertSharpException($"--eval-data: accuracy needs a single-label classifier; {modelDir} is {config.ProblemType ?? "a regression model"}.");
+                    var kind = config.IsRegression ? "a regression model"
+                        : config.ProblemType == "multi_label_classification" ? "a multi-label classifier (problem_type multi_label_classification)"
+                        : "a classifier of one class";
+                    throw new BertSharpException($"--eval-data: accuracy needs a single-label classifier; {modelDir} is {kind}.");
                 }
                 var exported = p.GetValue(architecture) ?? config.Architectures?.FirstOrDefault();
                 if (exported != nameof(BertForSequenceClassification))

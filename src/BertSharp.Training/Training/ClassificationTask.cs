@@ -48,13 +48,12 @@ public sealed class ClassificationTask(BertForSequenceClassification model, ICom
             throw new ArgumentOutOfRangeException(nameof(indices), "no example index; expected at least one.");
         }
         var config = model.Config;
-        var problemType = config.ProblemType ?? (config.NumLabels == 1 ? "regression" : "single_label_classification");
-        if (problemType == "multi_label_classification")
+        if (config.ProblemType == "multi_label_classification")
         {
             throw new BertSharpException(
                 "problem_type multi_label_classification: an example holds one target; expected regression or single_label_classification.");
         }
-        var regression = problemType == "regression";
+        var regression = config.IsRegression;
         foreach (var i in indices)
         {
             if ((uint)i >= (uint)examples.Count)

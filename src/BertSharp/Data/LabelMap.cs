@@ -1,4 +1,5 @@
 using System.Globalization;
+using BertSharp.Modeling;
 
 namespace BertSharp.Data;
 
@@ -10,10 +11,13 @@ public sealed class LabelMap
 {
     private readonly Dictionary<string, int> _ids;
 
-    private LabelMap(IReadOnlyList<string> labels, bool regression)
+    private readonly bool _multiLabel;
+
+    private LabelMap(IReadOnlyList<string> labels, bool regression, bool multiLabel = false)
     {
         Labels = labels;
         IsRegression = regression;
+        _multiLabel = multiLabel;
         _ids = labels.Select((l, i) => (l, i)).ToDictionary(x => x.l, x => x.i, StringComparer.Ordinal);
     }
 
@@ -27,23 +31,28 @@ public sealed class LabelMap
     public int NumLabels => IsRegression ? 1 : Labels.Count;
 
     /// <summary>HF <c>problem_type</c>.</summary>
-    public string ProblemType => IsRegression ? "regression" : "single_label_classification";
+    public string ProblemType => IsRegression ? "regression" : _multiLabel ? "multi_label_classification" : "single_label_classification";
 
     /// <summary>A regression map (one output).</summary>
     public static LabelMap ForRegression() => new(["score"], regression: true);
 
     /// <summary>A map with the given class names in id order.</summary>
-    public static LabelMap FromLabels(IReadOnlyList<string> labels)
+    public static LabelMap FromLabels(IReadOnlyList<string> labels) => Classes(labels, multiLabel: false);
+
+    // A multi-label model's labels are independent yes/no answers, so one label is a classifier of its own (HF: sigmoid, BCE);
+    // classes that exclude each other need two.
+    private static LabelMap Classes(IReadOnlyList<string> labels, bool multiLabel)
     {
-        if (labels.Count < 2)
+        var least = multiLabel ? 1 : 2;
+        if (labels.Count < least)
         {
-            throw new BertSharpException($"classification needs at least 2 labels; found {labels.Count} ({string.Join(", ", labels)}).");
+            throw new BertSharpException($"{(multiLabel ? "multi-label " : "")}classification needs at least {least} label{(least == 1 ? "" : "s")}; found {labels.Count} ({string.Join(", ", labels)}).");
         }
         if (labels.Distinct(StringComparer.Ordinal).Count() != labels.Count)
         {
             throw new BertSharpException($"duplicate label names: {string.Join(", ", labels)}.");
         }
-        return new LabelMap([.. labels], regression: false);
+        return new LabelMap([.. labels], regression: false, multiLabel);
     }
 
     /// <summary>
@@ -80,7 +89,7 @@ public sealed class LabelMap
     /// <summary>Rebuilds the map from a config's <c>id2label</c> (keys are ids as strings) and <c>problem_type</c>.</summary>
     public static LabelMap FromConfig(IReadOnlyDictionary<int, string>? id2label, int numLabels, string? problemType)
     {
-        if (problemType == "regression" || (problemType is null && numLabels == 1))
+        if (BertConfig.IsRegressionProblem(problemType, numLabels))
         {
             return ForRegression();
         }
@@ -89,7 +98,7 @@ public sealed class LabelMap
         {
             labels[i] = id2label is not null && id2label.TryGetValue(i, out var name) ? name : DefaultName(i);
         }
-        return FromLabels(labels);
+        return Classes(labels, multiLabel: problemType == "multi_label_classification");
     }
 
     /// <summary>

@@ -18,6 +18,9 @@ public static class ClassifierRunner
 {
     /// <summary>Runs <paramref name="model"/> in eval mode over <paramref name="examples"/>; the model's mode is restored afterwards.</summary>
     /// <exception cref="NonFiniteOutputException">A logit is NaN or infinite (the model's weights are broken).</exception>
+    /// <exception cref="BertSharpException">
+    /// <paramref name="withLabels"/> for a multi-label model of several labels, whose loss needs a target per label.
+    /// </exception>
     /// <param name="model">The classifier.</param>
     /// <param name="examples">Encoded examples (targets NaN when <paramref name="withLabels"/> is false).</param>
     /// <param name="batchSize">Examples per forward pass.</param>
@@ -27,7 +30,13 @@ public static class ClassifierRunner
     public static ClassifierRun Run(BertForSequenceClassification model, IReadOnlyList<EncodedExample> examples, int batchSize, int padId,
         bool withLabels, Device device)
     {
-        var regression = model.Config.ProblemType == "regression" || model.Config.NumLabels == 1;
+        var config = model.Config;
+        var multiLabel = config.ProblemType == "multi_label_classification";
+        if (withLabels && multiLabel && config.NumLabels > 1)
+        {
+            throw new BertSharpException(
+                $"problem_type multi_label_classification with {config.NumLabels} labels: an example holds one target; the loss needs one per label.");
+        }
         var logits = new float[examples.Count][];
         double lossSum = 0;
         var wasTraining = model.training;
@@ -39,8 +48,10 @@ public static class ClassifierRunner
             foreach (var indices in plan)
             {
                 using var scope = NewDisposeScope();
-                using var batch = Batching.Collate(examples, indices, padId, regression, withLabels, device);
-                var output = model.Forward(new BertInput(batch.InputIds, batch.AttentionMask, batch.TokenTypeIds), batch.Labels);
+                // A one-label multi-label model's target is its one yes/no answer, which HF's BCE takes as floats shaped as the logits.
+                using var batch = Batching.Collate(examples, indices, padId, regression: config.IsRegression || multiLabel, withLabels, device);
+                using var labels = multiLabel ? batch.Labels?.unsqueeze(1) : null;
+                var output = model.Forward(new BertInput(batch.InputIds, batch.AttentionMask, batch.TokenTypeIds), labels ?? batch.Labels);
                 var values = output.Logits.to(torch.float32).cpu().data<float>().ToArray();
                 // Here for every caller (predict, evaluate, validation): an argmax over NaN logits would report label 0.
                 NonFiniteOutputException.ThrowIfNotFinite(values, "logits");

@@ -69,6 +69,22 @@ public sealed partial class BertConfig
     /// <summary><c>regression</c>, <c>single_label_classification</c>, <c>multi_label_classification</c> or null (inferred per batch).</summary>
     public string? ProblemType { get; set; }
 
+    /// <summary>
+    /// Whether a sequence classifier of this config regresses (one float output, MSE loss): see <see cref="IsRegressionProblem"/>.
+    /// </summary>
+    [JsonIgnore]
+    public bool IsRegression => IsRegressionProblem(ProblemType, NumLabels);
+
+    /// <summary>
+    /// HF's rule for a regression model: <paramref name="problemType"/> <c>regression</c>, or none and one label. A one-label
+    /// <c>multi_label_classification</c> model answers yes or no (sigmoid, BCE) and a one-label
+    /// <c>single_label_classification</c> one is a softmax over one class; neither regresses.
+    /// </summary>
+    /// <param name="problemType">config.json's <c>problem_type</c>, or null when it has none.</param>
+    /// <param name="numLabels">The number of labels (model outputs).</param>
+    public static bool IsRegressionProblem(string? problemType, int numLabels) =>
+        problemType == "regression" || (problemType is null && numLabels == 1);
+
     /// <summary>Label names by class index; its size is the number of labels. HF's default is two labels LABEL_0/LABEL_1.</summary>
     [JsonPropertyName("id2label")]
     public SortedDictionary<int, string> Id2Label { get; set; } = DefaultLabels(2);

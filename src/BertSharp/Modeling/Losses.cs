@@ -53,9 +53,8 @@ internal static class Losses
     /// </summary>
     public static (Tensor Loss, string ProblemType) SequenceClassification(Tensor logits, Tensor labels, int numLabels, string? problemType)
     {
-        problemType ??= numLabels == 1 ? "regression"
-            : labels.dtype is ScalarType.Int64 or ScalarType.Int32 ? "single_label_classification"
-            : "multi_label_classification";
+        problemType = BertConfig.IsRegressionProblem(problemType, numLabels) ? "regression"
+            : problemType ?? (labels.dtype is ScalarType.Int64 or ScalarType.Int32 ? "single_label_classification" : "multi_label_classification");
         switch (problemType)
         {
             case "regression":

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using BertSharp.Checkpoints;
 using BertSharp.Inference;
 using BertSharp.Tests.Infrastructure;
 using BertSharp.Tests.Modeling;
@@ -47,6 +48,52 @@ public sealed class MultiLabelClassifierTests
         }
         finally
         {
+            HfFixture.DisposeAll(refs);
+        }
+    }
+
+    // One label of a multi-label model is a yes/no classifier (HF: the sigmoid of its logit); num_labels 1 was read as a
+    // regression whatever problem_type said, so loading it failed ("classification needs at least 2 labels").
+    [Fact]
+    public void One_label_is_the_sigmoid_of_its_hf_logit_not_a_regression()
+    {
+        using var tmp = TestPaths.TempDir();
+        var dir = MultiLabelCopy(tmp);
+        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "config.json")))!.AsObject();
+        config["id2label"] = new JsonObject { ["0"] = "toxic" };
+        config["label2id"] = new JsonObject { ["toxic"] = 0 };
+        config.Remove("num_labels");
+        File.WriteAllText(Path.Combine(dir, "config.json"), config.ToJsonString());
+        // The head cut to its first row: HF's logit for the one label is the fixture's logit of label 0.
+        var weights = SafeTensors.Load(Path.Combine(dir, "model.safetensors"));
+        var refs = HfFixture.Tensors("sequence-classification");
+        try
+        {
+            foreach (var name in new[] { "classifier.weight", "classifier.bias" })
+            {
+                using var full = weights[name];
+                weights[name] = full.narrow(0, 0, 1).contiguous();
+            }
+            SafeTensors.Save(Path.Combine(dir, "model.safetensors"), weights);
+            using (var classifier = TextClassifier.Load(dir, "cpu"))
+            {
+                Assert.Equal("multi_label_classification", classifier.Labels.ProblemType);
+                var predictions = classifier.Predict([("Us love they.", null), ("a tender , heartfelt family drama . ", null)]);
+                foreach (var (prediction, row) in predictions.Zip(new[] { 1, 3 }))
+                {
+                    var logit = refs["out.logits"][row, 0].item<float>();
+                    Assert.Equal(("toxic", 0), (prediction.Label, prediction.LabelId));
+                    Assert.Equal(1 / (1 + Math.Exp(-logit)), prediction.Score, 5);
+                }
+            }
+            var data = tmp.File("dev.csv");
+            File.WriteAllText(data, "text,label\na fine film,toxic\n");
+            CliRunner.Run("export-onnx", dir, tmp.File("int8.onnx"), "--quantize", "int8", "--eval-data", data, "--task", "csv")
+                .AssertOneLineError($"--eval-data: accuracy needs a single-label classifier; {dir} is a multi-label classifier (problem_type multi_label_classification).");
+        }
+        finally
+        {
+            HfFixture.DisposeAll(weights);
             HfFixture.DisposeAll(refs);
         }
     }

@@ -55,6 +55,26 @@ public class BertConfigTests
         Assert.Equal(4, BertConfig.Parse("{\"num_labels\": 4}", "x").NumLabels);
     }
 
+    // HF's rule for a regression model, in one place: problem_type regression, or none and one label. ClassifierRunner read
+    // any one-label model as a regression, and LabelMap refused a one-label multi-label model (a yes/no classifier in HF).
+    [Theory]
+    [InlineData(null, 1, true)]
+    [InlineData("regression", 3, true)]
+    [InlineData(null, 2, false)]
+    [InlineData("single_label_classification", 1, false)]
+    [InlineData("multi_label_classification", 1, false)]
+    public void A_regression_model_is_the_one_hf_regresses_with(string? problemType, int numLabels, bool regression)
+    {
+        var c = new BertConfig { NumLabels = numLabels, ProblemType = problemType };
+        Assert.Equal(regression, c.IsRegression);
+        if (problemType != "single_label_classification")
+        {
+            var labels = BertSharp.Data.LabelMap.FromConfig(c.Id2Label, numLabels, problemType);
+            Assert.Equal(regression, labels.IsRegression);
+            Assert.Equal(problemType ?? (regression ? "regression" : "single_label_classification"), labels.ProblemType);
+        }
+    }
+
     [Theory]
     [InlineData("{\"position_embedding_type\": \"relative_key\"}", "position_embedding_type 'relative_key'")]
     [InlineData("{\"hidden_act\": \"mish2\"}", "hidden_act 'mish2'")]
