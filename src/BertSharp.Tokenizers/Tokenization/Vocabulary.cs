@@ -36,8 +36,9 @@ public sealed class Vocabulary
     }
 
     /// <summary>
-    /// Loads <c>vocab.txt</c> (UTF-8, one token per line, id = line index). Trailing whitespace is trimmed from each line
-    /// as HF <c>tokenizers</c> does. Invalid UTF-8 or a duplicate token is a <see cref="BertSharpException"/>.
+    /// Loads <c>vocab.txt</c> (UTF-8, one token per line, id = line index). Only the line break (LF, CRLF or CR) ends a
+    /// token, so a token keeps trailing spaces, as transformers' <c>load_vocab</c> reads the file. Invalid UTF-8 or a
+    /// duplicate token is a <see cref="BertSharpException"/>.
     /// </summary>
     public static Vocabulary Load(string vocabTxtPath)
     {
@@ -58,13 +59,12 @@ public sealed class Vocabulary
         {
             text = text[1..];
         }
-        var lines = text.Split('\n');
+        // transformers reads the file with Python's universal newlines and strips the "\n" alone (load_vocab), which is what
+        // AutoTokenizer does with a checkpoint holding vocab.txt alone; trimming all trailing whitespace (HF tokenizers'
+        // WordPiece.from_file) would make "a " the token "a" and a vocabulary holding both a duplicate.
+        var lines = text.Split(["\r\n", "\r", "\n"], StringSplitOptions.None);
         var count = lines.Length > 0 && lines[^1].Length == 0 ? lines.Length - 1 : lines.Length;
-        var tokens = new string[count];
-        for (var i = 0; i < count; i++)
-        {
-            tokens[i] = lines[i].TrimEnd();
-        }
+        var tokens = lines[..count];
         if (count == 0)
         {
             throw new BertSharpException($"{vocabTxtPath}: the vocabulary is empty.");
@@ -94,13 +94,21 @@ public sealed class Vocabulary
 
     public bool Contains(string token) => _ids.ContainsKey(token);
 
-    /// <summary>Writes <c>vocab.txt</c> atomically (one token per line, LF, UTF-8 without BOM).</summary>
+    /// <summary>
+    /// Writes <c>vocab.txt</c> atomically (one token per line, LF, UTF-8 without BOM). A token holding a line break (LF or
+    /// CR) is a <see cref="BertSharpException"/> and nothing is written: the file would read back as two tokens.
+    /// </summary>
     public void Save(string path)
     {
         var sb = new StringBuilder(_tokens.Length * 8);
-        foreach (var t in _tokens)
+        for (var i = 0; i < _tokens.Length; i++)
         {
-            sb.Append(t).Append('\n');
+            if (_tokens[i].AsSpan().IndexOfAny('\n', '\r') >= 0)
+            {
+                throw new BertSharpException(
+                    $"{path}: token {i} ('{SafeText.Escape(_tokens[i])}') holds a line break; vocab.txt has one token per line, so it cannot be written.");
+            }
+            sb.Append(_tokens[i]).Append('\n');
         }
         AtomicFile.WriteAllText(path, sb.ToString());
     }

@@ -119,10 +119,30 @@ public class TokenizerFilesTests
         Assert.Contains("UTF-8", Assert.Throws<BertSharpException>(() => Vocabulary.Load(dir.File("bad.txt"))).Message, StringComparison.Ordinal);
         File.WriteAllText(dir.File("nounk.txt"), "[PAD]\nhello\n");
         Assert.Contains("[UNK]", Assert.Throws<BertSharpException>(() => BertTokenizer.FromVocabFile(dir.File("nounk.txt"))).Message, StringComparison.Ordinal);
-        File.WriteAllText(dir.File("ok.txt"), "[UNK]\r\nhello \n##lo\n");
+        File.WriteAllText(dir.File("ok.txt"), "[UNK]\r\nhello\n##lo\n");
         var v = Vocabulary.Load(dir.File("ok.txt"));
         Assert.Equal(["[UNK]", "hello", "##lo"], v.Tokens);
         Assert.True(v.TryGetId("hello".AsSpan(), out var id) && id == 1);
+    }
+
+    // transformers' load_vocab strips the line break alone: "a " and "a" are two tokens, which trimming made one duplicate.
+    // A token with a line break cannot be one line of vocab.txt: Save wrote it, and Load read it back as two tokens.
+    [Fact]
+    public void Vocabulary_round_trips_trailing_spaces_and_refuses_to_save_a_line_break()
+    {
+        using var dir = TestPaths.TempDir();
+        string[] tokens = ["[UNK]", "a ", "a", "b\t", "\u3000", ""];
+        new Vocabulary(tokens).Save(dir.File("vocab.txt"));
+        Assert.Equal(tokens, Vocabulary.Load(dir.File("vocab.txt")).Tokens);
+        File.WriteAllText(dir.File("lines.txt"), "[UNK]\r\na \rb\n");
+        Assert.Equal(["[UNK]", "a ", "b"], Vocabulary.Load(dir.File("lines.txt")).Tokens);
+        foreach (var (bad, shown) in new[] { ("x\ny", "x\\x0ay"), ("x\r", "x\\x0d") })
+        {
+            var path = dir.File("bad.txt");
+            var e = Assert.Throws<BertSharpException>(() => new Vocabulary(["[UNK]", bad]).Save(path));
+            Assert.Equal($"{path}: token 1 ('{shown}') holds a line break; vocab.txt has one token per line, so it cannot be written.", e.Message);
+            Assert.False(File.Exists(path));
+        }
     }
 
     [Fact]
