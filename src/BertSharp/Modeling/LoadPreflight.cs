@@ -81,9 +81,9 @@ internal static class LoadPreflight
             && jv.TryGetValue<bool>(out var tied) && !tied)
         {
             throw new BertSharpException(
-                $"{source}: tie_word_embeddings is false, but {architecture} decodes masked tokens with the word-embedding matrix " +
-                "(tied, HF's default); a separate cls.predictions.decoder.weight cannot be used. Set it to true, or load the " +
-                "encoder alone (BertModel).");
+                $"{source}: field 'tie_word_embeddings' is false (a masked-LM decoder matrix of its own, cls.predictions.decoder.weight), " +
+                $"but {architecture} decodes masked tokens with the word-embedding matrix (tied, HF's default) and cannot hold one. " +
+                "Load the encoder alone (BertModel); setting the field to true would decode with the word embeddings instead of the trained decoder.");
         }
     }
 

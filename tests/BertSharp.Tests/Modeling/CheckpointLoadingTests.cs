@@ -87,10 +87,13 @@ public class CheckpointLoadingTests
         config.Extra["tie_word_embeddings"] = false;
         config.Save(Path.Combine(tmp.Path, "config.json"));
         var e = Assert.Throws<BertSharpException>(() => BertPretrained.Load<BertForMaskedLM>(tmp.Path));
-        Assert.StartsWith($"{tmp.Path}: tie_word_embeddings is false, but BertForMaskedLM decodes masked tokens with the word-embedding matrix",
+        Assert.StartsWith($"{tmp.Path}: field 'tie_word_embeddings' is false (a masked-LM decoder matrix of its own, cls.predictions.decoder.weight), " +
+            "but BertForMaskedLM decodes masked tokens with the word-embedding matrix", e.Message, StringComparison.Ordinal);
+        // Setting the field to true silences the refusal but throws the trained decoder away: the message must not offer it as the fix.
+        Assert.EndsWith("Load the encoder alone (BertModel); setting the field to true would decode with the word embeddings instead of the trained decoder.",
             e.Message, StringComparison.Ordinal);
         // A model built from such a config (pre-training from scratch) is refused too: it would be saved as untied.
-        Assert.Contains("tie_word_embeddings is false", Assert.Throws<BertSharpException>(() => BertPretrained.Create<BertForPreTraining>(config)).Message,
+        Assert.Contains("field 'tie_word_embeddings' is false", Assert.Throws<BertSharpException>(() => BertPretrained.Create<BertForPreTraining>(config)).Message,
             StringComparison.Ordinal);
         // The encoder has no decoder to tie: it loads.
         using var encoder = BertPretrained.Load<BertModel>(tmp.Path);

@@ -120,8 +120,9 @@ public class ConvertCommandTests
         config["tie_word_embeddings"] = false;
         File.WriteAllText(Path.Combine(src, "config.json"), config.ToJsonString());
         CliRunner.Run("convert", src, tmp.File("out")).AssertOneLineError(
-            $"{src}: tie_word_embeddings is false, but BertForPreTraining decodes masked tokens with the word-embedding matrix (tied, " +
-            "HF's default); a separate cls.predictions.decoder.weight cannot be used. Set it to true, or load the encoder alone (BertModel).");
+            $"{src}: field 'tie_word_embeddings' is false (a masked-LM decoder matrix of its own, cls.predictions.decoder.weight), but BertForPreTraining " +
+            "decodes masked tokens with the word-embedding matrix (tied, HF's default) and cannot hold one. Load the encoder alone (BertModel); " +
+            "setting the field to true would decode with the word embeddings instead of the trained decoder.");
         Assert.False(Directory.Exists(tmp.File("out")));
     }
 
