@@ -65,7 +65,7 @@ public class DatasetReaderTests
     }
 
     [Fact]
-    public void Jsonl_with_numeric_labels_sorted_numerically()
+    public void Jsonl_with_numeric_labels_sorted_numerically_and_boolean_labels_as_their_json_names()
     {
         var task = TaskSpec.Get("jsonl");
         var d = DatasetReader.Read(F("custom.jsonl"), task);
@@ -74,6 +74,15 @@ public class DatasetReaderTests
         var map = LabelMap.ForTask(task, d);
         Assert.Equal(["0", "1"], map.Labels);
         Assert.Equal([1f, 0f, 1f], map.Encode(d));
+        // HF datasets often hold bool labels; false sorts first, as HF's run_glue.py sorts them (its label2id keys are "false", "true").
+        using var tmp = TestPaths.TempDir();
+        File.WriteAllText(tmp.File("bool.jsonl"), "{\"text\": \"a fine film\", \"label\": true}\n{\"text\": \"dull\", \"label\": false}\n");
+        var bools = DatasetReader.Read(tmp.File("bool.jsonl"), task);
+        var boolMap = LabelMap.ForTask(task, bools);
+        Assert.Equal(["false", "true"], boolMap.Labels);
+        Assert.Equal([1f, 0f], boolMap.Encode(bools));
+        Assert.Equal($"{tmp.File("bool.jsonl")} line 1: field 'label' is 'true'; expected a number for regression.", Assert.Throws<BertSharpException>(() =>
+            DatasetReader.Read(tmp.File("bool.jsonl"), TaskSpec.Get("jsonl", regression: true))).Message);
     }
 
     [Fact]
