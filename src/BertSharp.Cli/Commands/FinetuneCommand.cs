@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Runtime.InteropServices;
 using BertSharp.Data;
 using BertSharp.Distributed;
 using BertSharp.Evaluation;
@@ -67,7 +66,7 @@ internal static class FinetuneCommand
                 var headComm = DataParallelRank.Join();
                 var headView = new FinetuneProgressView(headTask == HeadTask.MultipleChoice ? "accuracy" : "f1", regression: false,
                     metricColumn: headTask == HeadTask.MultipleChoice ? "val accuracy" : "val f1");
-                var headResult = WithCancel(cancel => headView.Run(progress => HeadFineTuner.Run(headOptions, progress, cancel, headComm)));
+                var headResult = StopSignals.Run(cancel => headView.Run(progress => HeadFineTuner.Run(headOptions, progress, cancel, headComm)));
                 if (!headResult.Completed)
                 {
                     return Stopped(headResult.StepLosses.Count, headResult.Checkpoint);
@@ -95,7 +94,7 @@ internal static class FinetuneCommand
             CommonOptions.ApplyThreads(p, run.Threads);
             var comm = DataParallelRank.Join();
             var view = new FinetuneProgressView(task.PrimaryMetric, task.Regression);
-            var result = WithCancel(cancel => view.Run(progress => FineTuner.Run(options, progress, cancel, comm)));
+            var result = StopSignals.Run(cancel => view.Run(progress => FineTuner.Run(options, progress, cancel, comm)));
             var summary = result.FinalValidation is { } v
                 ? " (validation: " + string.Join(", ", new[] { "accuracy", "f1", "mcc", "pearson", "spearman", "loss" }
                     .Where(v.Values.ContainsKey).Select(k => $"{k} {MetricsReport.Format(v.Values[k])}")) + ")"
@@ -115,15 +114,6 @@ internal static class FinetuneCommand
             return 0;
         });
         return cmd;
-    }
-
-    /// <summary>Runs a fine-tuning that Ctrl-C / SIGTERM stop before the next step; the complete checkpoints stay and --resume continues from the last one.</summary>
-    private static T WithCancel<T>(Func<CancellationToken, T> train)
-    {
-        using var cancel = new CancellationTokenSource();
-        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; cancel.Cancel(); });
-        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; cancel.Cancel(); });
-        return train(cancel.Token);
     }
 
     private static int Stopped(int steps, string? checkpoint)

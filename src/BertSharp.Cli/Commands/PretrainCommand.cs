@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Runtime.InteropServices;
 using BertSharp.Training.Pretraining;
 
 namespace BertSharp.Cli.Commands;
@@ -97,10 +96,7 @@ internal static class PretrainCommand
             }
             PretrainingLogEntry? lastTrain = null, lastEval = null;
             // Ctrl-C / SIGTERM stop before the next step; the complete checkpoints stay and --resume continues from the last one.
-            using var cancel = new CancellationTokenSource();
-            using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; cancel.Cancel(); });
-            using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; cancel.Cancel(); });
-            var final = CliProgress.Run(progress =>
+            var final = StopSignals.Run(cancel => CliProgress.Run(progress =>
             {
                 var trainer = new PretrainingTrainer(options)
                 {
@@ -119,8 +115,8 @@ internal static class PretrainCommand
                             $"mlm {e.MaskedLmLoss:F3} ({e.MaskedLmAccuracy:P1}){(double.IsNaN(e.NextSentenceLoss) ? "" : $" nsp {e.NextSentenceLoss:F3} ({e.NextSentenceAccuracy:P1})")} {e.TokensPerSecond:F0} tok/s")));
                     },
                 };
-                return trainer.Run(dataDir, outDir, source, p.GetValue(resume), cancel.Token);
-            });
+                return trainer.Run(dataDir, outDir, source, p.GetValue(resume), cancel);
+            }));
             var inv = CultureInfo.InvariantCulture;
             if (lastTrain is { } t)
             {

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
+using BertSharp.Training;
 using BertSharp.Training.Pretraining;
 
 namespace BertSharp.Cli.Commands;
@@ -65,7 +66,9 @@ internal static class PretrainMemoryBenchCommand
                     BatchSize = p.GetValue(batch),
                     Device = p.GetValue(device) ?? "cpu",
                 };
-                CliProgress.Run(progress =>
+                // Ctrl-C / SIGTERM stop the run before its next step, so that the finally below removes the temporary
+                // run directory: the signals' default ended the process and left it in the temp folder.
+                StopSignals.Run(cancel => CliProgress.Run(progress =>
                 {
                     var trainer = new PretrainingTrainer(options)
                     {
@@ -85,8 +88,13 @@ internal static class PretrainMemoryBenchCommand
                             progress.Report(("pretrain-memory", e.Step, total, string.Create(CultureInfo.InvariantCulture, $"RSS {samples[^1].Mib:F0} MiB")));
                         },
                     };
-                    return trainer.Run(p.GetValue(data)!, output, new PretrainingModelSource(p.GetValue(config), p.GetValue(vocab)), resume: false);
-                });
+                    return trainer.Run(p.GetValue(data)!, output, new PretrainingModelSource(p.GetValue(config), p.GetValue(vocab)), resume: false, cancel);
+                }));
+            }
+            catch (TrainingCancelledException e)
+            {
+                // Its message offers --resume, which a bench's temporary run does not have.
+                throw new OperationCanceledException($"bench stopped at step {e.Step} of {e.TotalSteps}.", e);
             }
             finally
             {
