@@ -29,7 +29,11 @@ internal static class PretrainMemoryBenchCommand
         var data = new Option<string>("--data") { Description = "Data directory written by 'bert pretrain-data'.", Required = true };
         var vocab = new Option<string>("--vocab") { Description = "vocab.txt the data was built with.", Required = true };
         var config = new Option<string>("--config") { Description = "A fresh model: a size preset (tiny, mini, small, medium, base, large) or a config.json file.", DefaultValueFactory = _ => "tiny" };
-        var steps = new Option<long>("--steps") { Description = "Training steps.", DefaultValueFactory = _ => 1000 };
+        var steps = new Option<long>("--steps")
+        {
+            Description = $"Training steps, at least {MinSteps}: the first 10 % are the warm-up, which fewer steps would leave under two steps.",
+            DefaultValueFactory = _ => 1000,
+        };
         var batch = CommonOptions.BatchSize("Instances per step.", () => 8);
         var every = new Option<long>("--sample-every") { Description = "Sample RSS every N steps.", DefaultValueFactory = _ => 50 };
         var device = CommonOptions.Device("cpu");
@@ -44,13 +48,19 @@ internal static class PretrainMemoryBenchCommand
         {
             CommonOptions.ApplyThreads(p, threads);
             var total = p.GetValue(steps);
+            if (total < MinSteps)
+            {
+                // Under 20 steps the warm-up was step 1 alone, measured against itself: allocations that settle over the
+                // first few steps were reported as drift, or hid it.
+                throw new BertSharpException($"--steps {total}: expected at least {MinSteps} (the first 10 % of the steps are the warm-up, at least two steps).");
+            }
             var sampleEvery = p.GetValue(every);
             if (sampleEvery < 1)
             {
                 throw new BertSharpException($"--sample-every {sampleEvery}: expected at least 1.");
             }
             // Known before training: the run used to train for all --steps and only then say it had too few samples.
-            if (total >= 1 && SettledSamples(total, sampleEvery) is var planned and < 2)
+            if (SettledSamples(total, sampleEvery) is var planned and < 2)
             {
                 throw new BertSharpException($"--sample-every {sampleEvery}: leaves {planned} RSS sample(s) after the first 10 % of the {total} steps; " +
                                              "the drift needs at least two (lower --sample-every or raise --steps).");
@@ -123,6 +133,9 @@ internal static class PretrainMemoryBenchCommand
         });
         return cmd;
     }
+
+    /// <summary>The fewest steps whose warm-up (the first 10 %) is at least two steps.</summary>
+    private const long MinSteps = 20;
 
     /// <summary>The first step whose sample counts: the first 10 % of steps are the warm-up.</summary>
     private static long SettledFrom(long total) => Math.Max(1, total / 10);
