@@ -7,10 +7,13 @@ const fs = require('fs');
 const zlib = require('zlib');
 
 function readTexts(path) {
+  // As `bert bench tokenize` (TextCorpus): any other file was read as lines, a .tsv or .jsonl file's columns and braces with them.
+  const csv = /\.csv(\.gz)?$/i.test(path);
+  if (!csv && !/\.txt(\.gz)?$/i.test(path)) throw new Error(`${path}: expected a .txt file (one text per line) or a .csv file with a header, optionally gzipped (.txt.gz, .csv.gz).`);
   let data = fs.readFileSync(path);
-  if (path.endsWith('.gz')) data = zlib.gunzipSync(data);
+  if (/\.gz$/i.test(path)) data = zlib.gunzipSync(data);
   const text = data.toString('utf8');
-  if (!/\.csv(\.gz)?$/.test(path)) return text.split(/\r?\n/).filter((l) => l.length > 0);
+  if (!csv) return text.split(/\r?\n/).filter((l) => l.length > 0);
   // RFC 4180: fields quoted when they hold ',' '"' or newlines, '"' doubled inside quotes.
   const rows = [];
   let row = [], field = '', quoted = false;

@@ -41,10 +41,14 @@ internal static class BenchCommand
                 throw new BertSharpException($"--rounds must be at least 1 (got {roundCount}).");
             }
             var tokenizer = BertTokenizer.FromVocabFile(parse.GetValue(vocab)!, CommonOptions.ResolveLowercase(parse.GetValue(vocab)!, parse, lowercase).Lowercase);
-            var texts = TextCorpus.ReadTexts(parse.GetValue(input)!).ToArray();
+            var path = parse.GetValue(input)!;
+            var texts = TextCorpus.ReadTexts(path).ToArray();
             if (texts.Length == 0)
             {
-                throw new BertSharpException($"{parse.GetValue(input)}: no texts to tokenize.");
+                // The wording of the other commands' one-text-per-line inputs; a CSV file has a header, so it has lines.
+                throw TextCorpus.IsCsv(path)
+                    ? new BertSharpException($"--input {path}: no rows after the header; expected one text per row.")
+                    : CliInput.NoTexts($"--input {path}", TextLines.Read(path).Count());
             }
             // Warm-up: JIT tiers and per-thread buffers settle before timing.
             Run(tokenizer, texts.AsSpan(0, Math.Min(texts.Length, 2000)).ToArray(), Math.Max(1, threadCounts.Max()));

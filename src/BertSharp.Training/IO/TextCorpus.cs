@@ -5,21 +5,36 @@ namespace BertSharp.IO;
 
 /// <summary>
 /// Loads a list of texts: one per non-empty line of a <c>.txt</c>/<c>.txt.gz</c> file, or one per row of a
-/// <c>.csv</c>/<c>.csv.gz</c> file with a header (the IMDb files: <c>review,sentiment,...</c>).
+/// <c>.csv</c>/<c>.csv.gz</c> file with a header (the IMDb files: <c>review,sentiment,...</c>). Other extensions are refused.
 /// </summary>
 public static class TextCorpus
 {
+    /// <summary>True for <c>.txt</c> and <c>.txt.gz</c> paths.</summary>
+    private static bool IsText(string path) =>
+        path.EndsWith(".txt", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".txt.gz", StringComparison.OrdinalIgnoreCase);
+
     /// <summary>True for <c>.csv</c> and <c>.csv.gz</c> paths.</summary>
     public static bool IsCsv(string path) =>
         path.EndsWith(".csv", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".csv.gz", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>
     /// Reads the texts of <paramref name="path"/>. For CSV, <paramref name="column"/> names the text column (default:
-    /// <c>review</c>, else <c>text</c>). Bad input (missing file or column, invalid UTF-8, malformed CSV) is a
-    /// <see cref="BertSharpException"/> naming the file and line.
+    /// <c>review</c>, else <c>text</c>). Bad input (an extension other than .txt or .csv, missing file or column, invalid
+    /// UTF-8, malformed CSV) is a <see cref="BertSharpException"/> naming the file and line.
     /// </summary>
-    public static List<string> ReadTexts(string path, string? column = null) =>
-        IsCsv(path) ? ReadCsvColumn(path, column) : TextLines.Read(path).Where(l => l.Length > 0).ToList();
+    public static List<string> ReadTexts(string path, string? column = null)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        if (IsCsv(path))
+        {
+            return ReadCsvColumn(path, column);
+        }
+        // Any other file was read as plain text: a .tsv or .jsonl file was timed as raw lines, its columns, braces and quotes
+        // tokenized as if they were the texts.
+        return IsText(path)
+            ? TextLines.Read(path).Where(l => l.Length > 0).ToList()
+            : throw new BertSharpException($"{path}: expected a .txt file (one text per line) or a .csv file with a header, optionally gzipped (.txt.gz, .csv.gz).");
+    }
 
     private static List<string> ReadCsvColumn(string path, string? column)
     {

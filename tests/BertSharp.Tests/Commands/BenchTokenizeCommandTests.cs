@@ -81,14 +81,22 @@ public class BenchTokenizeCommandTests
         Assert.Contains(message, r.StdErr, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public void Csv_without_a_text_column_is_an_error()
+    // Both columns the command reads are named: 'text' alone read as if 'review' were not accepted. A .tsv or .jsonl file was
+    // timed as plain lines, its tabs, braces and quotes with them; a blank file was "no texts to tokenize", in no other
+    // command's words.
+    [Theory]
+    [InlineData("x.csv", "a,b\n1,2\n", "error: {0}: expected a column 'review' or 'text' in the header; it has a,b.")]
+    [InlineData("x.tsv", "text\tlabel\nhello\t1\n", "error: {0}: expected a .txt file (one text per line) or a .csv file with a header, optionally gzipped (.txt.gz, .csv.gz).")]
+    [InlineData("x.jsonl", "{\"text\": \"hello\"}\n", "error: {0}: expected a .txt file (one text per line) or a .csv file with a header, optionally gzipped (.txt.gz, .csv.gz).")]
+    [InlineData("x.txt", "", "error: --input {0}: empty file; expected one text per line.")]
+    [InlineData("x.txt", "\n\n", "error: --input {0}: no texts, only blank lines; expected one text per line.")]
+    [InlineData("x.csv", "text\n", "error: --input {0}: no rows after the header; expected one text per row.")]
+    public void Input_without_texts_to_time_is_an_error(string name, string content, string expected)
     {
         using var tmp = TestPaths.TempDir();
-        var input = tmp.File("x.csv");
-        File.WriteAllText(input, "a,b\n1,2\n");
+        var input = tmp.File(name);
+        File.WriteAllText(input, content);
         var r = CliRunner.Run("bench", "tokenize", "--vocab", WriteVocab(tmp), "--input", input);
-        // Both columns the command reads are named: 'text' alone read as if 'review' were not accepted.
-        Assert.Equal($"error: {input}: expected a column 'review' or 'text' in the header; it has a,b.", r.AssertOneLineError());
+        Assert.Equal(string.Format(System.Globalization.CultureInfo.InvariantCulture, expected, input), r.AssertOneLineError());
     }
 }
