@@ -15,6 +15,9 @@ namespace BertSharp.Data;
 public sealed record DatasetStats(string Path, TaskSpec Task, int Examples, IReadOnlyList<(string Label, int Count)> Labels,
     IReadOnlyList<(string Label, int FirstLine, int LastLine, int Count)>? LabelBlocks, int[]? TokenLengths, double UnknownShare)
 {
+    /// <summary>The labels of a regression task as numbers (the labelled examples', in file order), or null for a classification task.</summary>
+    public IReadOnlyList<double>? Targets { get; init; }
+
     /// <summary>The percentiles <see cref="Format"/> prints.</summary>
     public static IReadOnlyList<double> Percentiles { get; } = [50, 90, 95, 99];
 
@@ -47,7 +50,13 @@ public sealed record DatasetStats(string Path, TaskSpec Task, int Examples, IRea
             Array.Sort(lengths);
             unknown = pieces == 0 ? 0 : (double)unk / pieces;
         }
-        return new DatasetStats(data.Path, task, data.Count, labels, task.Regression ? null : DataSplit.LabelBlocks(data), lengths, unknown);
+        return new DatasetStats(data.Path, task, data.Count, labels, task.Regression ? null : DataSplit.LabelBlocks(data), lengths, unknown)
+        {
+            // The reader has checked that each is a number.
+            Targets = task.Regression
+                ? [.. data.Examples.Where(e => e.Label is not null).Select(e => double.Parse(e.Label!, NumberStyles.Float, CultureInfo.InvariantCulture))]
+                : null,
+        };
     }
 
     /// <summary>The <paramref name="p"/>-th percentile (0-100) of sorted values, interpolated linearly as numpy's default.</summary>
@@ -89,7 +98,19 @@ public sealed record DatasetStats(string Path, TaskSpec Task, int Examples, IRea
             sb.Append(inv, $"majority baseline: accuracy {(double)Labels[0].Count / labelled:0.0000} by always answering {Labels[0].Label}");
             sb.Append(unlabelled == 0 ? "\n" : string.Create(inv, $" (of the {labelled:N0} labelled examples)\n"));
         }
-        else if (!Task.Regression && Examples > 0)
+        else if (Targets is { Count: > 0 } y)
+        {
+            // A regression file said nothing about its labels, where a classification file shows its distribution.
+            var mean = y.Average();
+            // Population variance (numpy's std, ddof=0): it is also the mean baseline's MSE below.
+            var variance = y.Sum(v => (v - mean) * (v - mean)) / y.Count;
+            var unlabelled = Examples - y.Count;
+            sb.Append(inv, $"labels (regression): {y.Count:N0} values, min {y.Min():0.####}  max {y.Max():0.####}  mean {mean:0.####}  std {Math.Sqrt(variance):0.####}");
+            sb.Append(unlabelled == 0 ? "\n" : string.Create(inv, $"; {unlabelled:N0} example{(unlabelled == 1 ? "" : "s")} without a label\n"));
+            // The regression counterpart of the majority baseline: the MSE a model has to beat.
+            sb.Append(inv, $"mean baseline: mse {variance:0.0000} by always answering {mean:0.####}\n");
+        }
+        else if (Examples > 0)
         {
             // The heading names the label column; over a file without it the report said nothing more.
             sb.Append(inv, $"labels: none (no example has the label column '{Task.LabelColumn}')\n");

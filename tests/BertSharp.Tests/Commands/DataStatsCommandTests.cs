@@ -67,6 +67,25 @@ public class DataStatsCommandTests
     }
 
     [Fact]
+    public void Regression_labels_are_summarised_with_the_mean_baseline()
+    {
+        using var tmp = TestPaths.TempDir();
+        var path = tmp.File("r.tsv");
+        File.WriteAllText(path, "text\tlabel\na\t1\nb\t2\nc\t4\nd\t5\n");
+        // A regression file said nothing about its labels. Mean 3, population variance (4+1+1+4)/4 = 2.5, std 1.5811.
+        var r = CliRunner.Run("data", "stats", path, "--task", "tsv", "--regression");
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        var lines = r.StdOut.Split('\n');
+        Assert.Equal("labels (regression): 4 values, min 1  max 5  mean 3  std 1.5811", lines[1]);
+        Assert.Equal("mean baseline: mse 2.5000 by always answering 3", lines[2]);
+        var unlabelled = tmp.File("u.tsv");
+        File.WriteAllText(unlabelled, "text\na\n");
+        var none = CliRunner.Run("data", "stats", unlabelled, "--task", "tsv", "--regression");
+        Assert.True(none.ExitCode == 0, none.StdErr);
+        Assert.Equal("labels: none (no example has the label column 'label')", none.StdOut.Split('\n')[1]);
+    }
+
+    [Fact]
     public void A_label_column_found_in_no_example_is_refused_when_named_and_said_when_defaulted()
     {
         using var tmp = TestPaths.TempDir();
