@@ -10,6 +10,43 @@ public class RepositoryScriptsTests
 {
     private static string Script(string name) => Path.Combine(TestPaths.RepoRoot, "scripts", name);
 
+    // ./bert rebuilt the CLI only for some extensions (.cs, .csproj, .props, ...) and not for Directory.Build.targets at all: a
+    // change to the banned-API list, a build script, the analyzer rules or a PublicAPI file ran the old CLI. A solution
+    // build's bin/ and obj/, and the tests, are no input of the CLI.
+    [Theory]
+    [InlineData("Directory.Build.targets", true)]
+    [InlineData("build/BannedSymbols.txt", true)]
+    [InlineData("build/prune-r2r-cache.sh", true)]
+    [InlineData(".editorconfig", true)]
+    [InlineData("src/BertSharp/PublicAPI.Unshipped.txt", true)]
+    [InlineData("src/BertSharp/obj/project.assets.json", false)]
+    [InlineData("tests/BertSharp.Tests/Test.cs", false)]
+    public void Bert_rebuilds_the_cli_when_any_build_input_is_newer(string changed, bool rebuilds)
+    {
+        using var tmp = TestPaths.TempDir();
+        var repo = tmp.File("repo");
+        Directory.CreateDirectory(Path.Combine(repo, ".build", "cli"));
+        File.Copy(Path.Combine(TestPaths.RepoRoot, "bert"), Path.Combine(repo, "bert"));
+        var built = Path.Combine(repo, ".build", "cli", "bert.dll");
+        File.WriteAllText(built, "");
+        var bin = Directory.CreateDirectory(tmp.File("bin")).FullName;
+        // The stand-in dotnet says what it was asked to do; ./bert touches bert.dll after a build.
+        File.WriteAllText(Path.Combine(bin, "dotnet"), "#!/bin/sh\necho \"dotnet $1\" >&2\n");
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(Path.Combine(bin, "dotnet"), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+        var input = Path.Combine(repo, changed);
+        Directory.CreateDirectory(Path.GetDirectoryName(input)!);
+        File.WriteAllText(input, "");
+        File.SetLastWriteTimeUtc(built, DateTime.UtcNow.AddMinutes(-1));
+        var (exit, _, stderr) = TestScripts.RunBash(Path.Combine(repo, "bert"),
+            [("PATH", bin + ":/usr/bin:/bin"), ("BERTSHARP_NO_TCMALLOC", "1")], "--version");
+        Assert.True(exit == 0, stderr);
+        Assert.Equal(rebuilds, stderr.Contains("dotnet build", StringComparison.Ordinal));
+        Assert.EndsWith($"dotnet {built}\n", stderr, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Real_model_sh_refuses_an_unknown_step_before_running_any()
     {
