@@ -30,18 +30,6 @@ internal static partial class CliInput
         ? $"{named}: empty file; expected one text per line."
         : $"{named}: no texts, only blank lines; expected one text per line.");
 
-    /// <summary>
-    /// Refuses a text of which <paramref name="tokenizer"/> keeps no word piece (only control or zero-width characters): such a
-    /// text passed the blank check, and qa printed no answer, ner no entity and nsp a probability, each with exit 0.
-    /// </summary>
-    public static void RequireWordPieces(Tokenization.BertTokenizer tokenizer, string option, string text)
-    {
-        if (tokenizer.CountTokens(text) == 0)
-        {
-            throw new BertSharpException($"{option}: no word pieces (only characters the tokenizer drops, such as control or zero-width ones); expected text.");
-        }
-    }
-
     /// <summary>The options ("command --option") whose empty value their command refuses with its own, more specific message.</summary>
     private static readonly HashSet<string> OwnEmptyCheck = new(StringComparer.Ordinal)
     {

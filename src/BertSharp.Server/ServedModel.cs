@@ -139,6 +139,18 @@ public sealed class ServedModel : IDisposable
     public FillMask? FillMask { get; }
 
     /// <summary>
+    /// Throws 422 when the tokenizer keeps no word piece of <paramref name="text"/> (only control or zero-width characters): it
+    /// passed the blank check, and /v1/ner answered no entity and /v1/qa no answer, each with 200.
+    /// </summary>
+    internal void CheckWordPieces(string text, string field)
+    {
+        if (Tokenizer.CountTokens(text) == 0)
+        {
+            throw new ApiException(422, WordPieces.Missing($"'{field}'"));
+        }
+    }
+
+    /// <summary>
     /// Throws 422 when <paramref name="text"/> has more than <paramref name="limit"/> tokens (special tokens included);
     /// <paramref name="pairField"/> names the second text counted in with it.
     /// </summary>

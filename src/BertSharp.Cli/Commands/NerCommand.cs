@@ -37,7 +37,7 @@ internal static class NerCommand
                 throw new BertSharpException("--text: must not be empty.");
             }
             using var pipe = TokenClassification.Load(p.GetValue(model)!, p.GetValue(device)!);
-            CliInput.RequireWordPieces(pipe.Tokenizer, "--text", input);
+            WordPieces.Require(pipe.Tokenizer, input, "--text");
             var length = ModelLength.Resolve(pipe.Model.Config, pipe.Tokenizer, p.GetValue(maxLength), p.GetValue(model)!);
             if (length.Warning is { } w)
             {

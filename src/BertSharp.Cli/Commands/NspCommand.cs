@@ -29,8 +29,8 @@ internal static class NspCommand
             }
             CommonOptions.ApplyThreads(p, threads);
             using var pipeline = NextSentence.Load(p.GetValue(model)!, p.GetValue(device) ?? "auto");
-            CliInput.RequireWordPieces(pipeline.Tokenizer, "--text", p.GetValue(text)!);
-            CliInput.RequireWordPieces(pipeline.Tokenizer, "--text-pair", p.GetValue(pair)!);
+            WordPieces.Require(pipeline.Tokenizer, p.GetValue(text)!, "--text");
+            WordPieces.Require(pipeline.Tokenizer, p.GetValue(pair)!, "--text-pair");
             var length = ModelLength.Resolve(pipeline.Model.Config, pipeline.Tokenizer, p.GetValue(maxLength), p.GetValue(model)!);
             if (length.Warning is { } w)
             {

@@ -46,8 +46,8 @@ internal static class QaCommand
                 throw new BertSharpException($"qa: the {blank} must not be empty.");
             }
             using var pipe = QuestionAnswering.Load(p.GetValue(model)!, p.GetValue(device)!);
-            CliInput.RequireWordPieces(pipe.Tokenizer, "--question", p.GetValue(question)!);
-            CliInput.RequireWordPieces(pipe.Tokenizer, p.GetValue(contextFile) is { } file ? $"--context-file {file}" : "--context", text);
+            WordPieces.Require(pipe.Tokenizer, p.GetValue(question)!, "--question");
+            WordPieces.Require(pipe.Tokenizer, text, p.GetValue(contextFile) is { } file ? $"--context-file {file}" : "--context");
             var length = ModelLength.Resolve(pipe.Model.Config, pipe.Tokenizer, p.GetValue(maxLength), p.GetValue(model)!, preferred: QuestionAnsweringOptions.DefaultWindow);
             if (length.Warning is { } w)
             {

@@ -53,11 +53,17 @@ public sealed class NextSentence : InferencePipeline<BertForNextSentencePredicti
     /// Scores the pair (A, B); a pair longer than <paramref name="maxLength"/> (default: the trained length) is truncated
     /// longest-first.
     /// </summary>
-    /// <exception cref="BertSharpException"><paramref name="maxLength"/> is below <see cref="MinPairLength"/>.</exception>
+    /// <exception cref="BertSharpException">
+    /// <paramref name="text"/> or <paramref name="textPair"/> keeps no word piece (blank, or only characters the tokenizer
+    /// drops), or <paramref name="maxLength"/> is below <see cref="MinPairLength"/>.
+    /// </exception>
     public NextSentenceResult Predict(string text, string textPair, int? maxLength = null)
     {
         ArgumentNullException.ThrowIfNull(text);
         ArgumentNullException.ThrowIfNull(textPair);
+        // Scored as [CLS] [SEP] [SEP], a pair without a text read as an answer.
+        WordPieces.Require(Tokenizer, text, BertSharpException.Field("text"));
+        WordPieces.Require(Tokenizer, textPair, BertSharpException.Field("text_pair"));
         var length = EffectiveMaxLength(maxLength);
         CheckPairLength(length);
         var enc = Tokenizer.Encode(text, textPair, new EncodeOptions { MaxLength = length });

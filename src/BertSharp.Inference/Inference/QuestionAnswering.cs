@@ -52,6 +52,7 @@ public sealed class QuestionAnswering : InferencePipeline<BertForQuestionAnsweri
 
     /// <summary>The best answers per (question, context), best first.</summary>
     /// <exception cref="ArgumentException">A question or context is empty or whitespace.</exception>
+    /// <exception cref="BertSharpException">A question or context keeps no word piece (only characters the tokenizer drops).</exception>
     public IReadOnlyList<List<QaAnswer>> Answer(IReadOnlyList<(string Question, string Context)> inputs, QuestionAnsweringOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(inputs);
@@ -83,6 +84,7 @@ public sealed class QuestionAnswering : InferencePipeline<BertForQuestionAnsweri
 
     /// <summary>The windows and their logits per input (padding removed).</summary>
     /// <exception cref="ArgumentException">A question or context is empty or whitespace.</exception>
+    /// <exception cref="BertSharpException">A question or context keeps no word piece (only characters the tokenizer drops).</exception>
     public IReadOnlyList<QaWindow>[] Windows(IReadOnlyList<(string Question, string Context)> inputs, QuestionAnsweringOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(inputs);
@@ -93,6 +95,9 @@ public sealed class QuestionAnswering : InferencePipeline<BertForQuestionAnsweri
             {
                 throw new ArgumentException($"inputs[{i}]: the {blank} is empty or whitespace only; expected text.", nameof(inputs));
             }
+            // Past the blank check, a text of only dropped characters gave windows without it: no answer, read as "none found".
+            WordPieces.Require(Tokenizer, inputs[i].Question, $"inputs[{i}] question");
+            WordPieces.Require(Tokenizer, inputs[i].Context, $"inputs[{i}] context");
         }
         var o = options ?? new QuestionAnsweringOptions();
         // The tokenizer refused a negative stride as "max_length, padding length and stride must be ≥ 0 (got 64, , -1)".

@@ -22,6 +22,7 @@ internal static class NerEndpoint
         app.MapPost("/v1/ner", async (NerRequest request, HttpContext context) =>
         {
             var text = RequestChecks.Text(request.Text, "text");
+            served.CheckWordPieces(text, "text");
             var aggregation = RequestChecks.Choice(request.Aggregation, "aggregation", ner.DefaultAggregation);
             served.CheckLength(text, "text");
             var result = await batchers.Submit(batcher, [new Item(text, aggregation)], context);

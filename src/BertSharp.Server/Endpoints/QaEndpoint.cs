@@ -37,6 +37,8 @@ internal static class QaEndpoint
             {
                 throw RequestChecks.Empty(blank);
             }
+            served.CheckWordPieces(question, "question");
+            served.CheckWordPieces(text, "context");
             var topK = RequestChecks.Range(request.TopK, "top_k", RequestChecks.QaDefaultTopK, RequestChecks.MinTopK, RequestChecks.QaMaxTopK);
             var maxAnswer = RequestChecks.Range(request.MaxAnswerLength, "max_answer_length", QuestionAnsweringOptions.DefaultMaxAnswerLength,
                 RequestChecks.MinAnswerLength, RequestChecks.MaxAnswerLength);

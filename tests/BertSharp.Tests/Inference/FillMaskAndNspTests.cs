@@ -106,7 +106,7 @@ public class FillMaskAndNspTests
 
     // Below 5 a text of the pair lost its every token: at 3 the head scored [CLS] [SEP] [SEP] as the pair, with exit 0.
     [Fact]
-    public void Nsp_refuses_a_length_that_leaves_a_text_of_the_pair_no_token()
+    public void Nsp_refuses_a_length_or_a_text_that_leaves_a_text_of_the_pair_no_token()
     {
         CliRunner.Run("nsp", "--model", Pretraining, "--text", "the cat", "--text-pair", "it", "--max-length", "4", "--device", "cpu")
             .AssertOneLineError("--max-length 4: expected at least 5 for a pair ([CLS], a token of each text, [SEP] twice).");
@@ -114,6 +114,11 @@ public class FillMaskAndNspTests
         var e = Assert.Throws<BertSharpException>(() => pipeline.Predict("the cat", "it", maxLength: 3));
         Assert.StartsWith("max_length 3: expected at least 5 for a pair", e.Message, StringComparison.Ordinal);
         Assert.Equal(2, pipeline.Predict("the cat", "it", maxLength: 5).Logits.Length);
+        // A text without a token scored [CLS] [SEP] [SEP] the same way, at any length.
+        e = Assert.Throws<BertSharpException>(() => pipeline.Predict("", "it"));
+        Assert.Equal("text: empty or white space only; expected text.", e.Message);
+        e = Assert.Throws<BertSharpException>(() => pipeline.Predict("the cat", "\u200b\u0007"));
+        Assert.Equal("text_pair: no word pieces (only characters the tokenizer drops, such as control or zero-width ones); expected text.", e.Message);
     }
 
     [Fact]

@@ -60,7 +60,7 @@ public sealed class QuestionAnsweringTests
     }
 
     [Fact]
-    public void An_empty_question_or_context_is_refused_naming_it_and_its_place_in_the_batch()
+    public void An_empty_question_or_context_or_one_without_word_pieces_is_refused_naming_it_and_its_place_in_the_batch()
     {
         using var pipe = QuestionAnswering.Load(HfFixture.Dir(Case));
         const string context = "The cat sat on the mat.";
@@ -71,6 +71,11 @@ public sealed class QuestionAnsweringTests
         Assert.StartsWith("inputs[0]: the question is empty or whitespace only; expected text.", e.Message, StringComparison.Ordinal);
         e = Assert.Throws<ArgumentException>(() => pipe.Windows([("where?", context), ("where?", context), ("", "")]));
         Assert.StartsWith("inputs[2]: the question is empty", e.Message, StringComparison.Ordinal);
+        // Past the blank check, a text of only characters the tokenizer drops gave windows without it: no answer, exit 0.
+        var none = Assert.Throws<BertSharpException>(() => pipe.Answer([("where?", context), ("who?", "\u200b\u0007")]));
+        Assert.Equal("inputs[1] context: no word pieces (only characters the tokenizer drops, such as control or zero-width ones); expected text.", none.Message);
+        none = Assert.Throws<BertSharpException>(() => pipe.Windows([("\u200b", context)]));
+        Assert.StartsWith("inputs[0] question: no word pieces", none.Message, StringComparison.Ordinal);
         Assert.Single(pipe.Answer([("where?", context)])[0]);
     }
 
