@@ -38,6 +38,7 @@ public sealed class FillMask : InferencePipeline<BertForMaskedLM>
     }
 
     /// <summary>Top <paramref name="topK"/> candidates for each <c>[MASK]</c> of <paramref name="text"/>, in mask order.</summary>
+    /// <exception cref="BertSharpException"><paramref name="topK"/> is below 1 or above the vocabulary size, or the text has no mask or is too long.</exception>
     public IReadOnlyList<IReadOnlyList<FillMaskPrediction>> Predict(string text, int topK = 5)
     {
         ArgumentNullException.ThrowIfNull(text);
@@ -50,7 +51,6 @@ public sealed class FillMask : InferencePipeline<BertForMaskedLM>
     {
         ArgumentNullException.ThrowIfNull(ids);
         var masks = Check(ids, topK, "the text");
-        topK = Math.Min(topK, Model.Config.VocabSize);
         return Run(() =>
         {
             var input = tensor(ids.Select(i => (long)i).ToArray(), [1, ids.Length]).to(Device);
@@ -70,7 +70,6 @@ public sealed class FillMask : InferencePipeline<BertForMaskedLM>
         ArgumentNullException.ThrowIfNull(texts);
         var encodings = texts.Select(t => Tokenizer.Encode(t ?? throw new ArgumentException("texts must not contain null.", nameof(texts)))).ToArray();
         var masks = encodings.Select((e, i) => Check(e.Ids, topK, texts.Count == 1 ? "the text" : $"text {i}")).ToArray();
-        topK = Math.Min(topK, Model.Config.VocabSize);
         var result = new IReadOnlyList<IReadOnlyList<FillMaskPrediction>>[texts.Count];
         foreach (var batch in Batching.PlanByLength([.. encodings.Select(e => e.Length)], batchSize))
         {
@@ -94,6 +93,11 @@ public sealed class FillMask : InferencePipeline<BertForMaskedLM>
         if (topK < 1)
         {
             throw new BertSharpException($"{BertSharpException.Field("top_k")} {topK}: expected at least 1.");
+        }
+        // It was cut to the vocabulary silently: fewer candidates than asked for, with nothing to say why.
+        if (topK > Model.Config.VocabSize)
+        {
+            throw new BertSharpException($"{BertSharpException.Field("top_k")} {topK}: expected at most the vocabulary size ({Model.Config.VocabSize}).");
         }
         var maskPositions = Enumerable.Range(0, ids.Length).Where(i => ids[i] == Tokenizer.MaskId).ToArray();
         if (maskPositions.Length == 0)

@@ -24,6 +24,7 @@ internal static class FillMaskEndpoint
         {
             var text = RequestChecks.Text(request.Text, "text");
             var topK = RequestChecks.Range(request.TopK, "top_k", RequestChecks.FillMaskDefaultTopK, RequestChecks.MinTopK, RequestChecks.FillMaskMaxTopK);
+            CheckTopK(topK, fill.Model.Config.VocabSize);
             served.CheckLength(text, "text");
             var masks = served.Tokenizer.Specials.Mask;
             if (!text.Contains(masks, StringComparison.Ordinal))
@@ -34,6 +35,18 @@ internal static class FillMaskEndpoint
             var result = await batchers.Submit(batcher, [(text, topK)], context);
             return new FillMaskResponse(result[0]);
         }).WithSummary("Top-k tokens (with scores and filled-in sequences) for each [MASK].").ProducesApiErrors();
+    }
+
+    /// <summary>
+    /// Refuses (422) a top_k over the vocabulary of a model smaller than <see cref="RequestChecks.FillMaskMaxTopK"/> tokens: the
+    /// pipeline refuses it, which in the micro-batch would fail every request batched with it, as a 500.
+    /// </summary>
+    internal static void CheckTopK(int topK, int vocabSize)
+    {
+        if (topK > vocabSize)
+        {
+            throw new ApiException(422, $"'top_k' is {topK}; the model's vocabulary has {vocabSize} tokens, expected at most that many.");
+        }
     }
 
     /// <summary>

@@ -134,6 +134,9 @@ public class FillMaskAndNspTests
         Assert.Equal(2, noMask.ExitCode);
         Assert.Contains("no [MASK] token", noMask.StdErr, StringComparison.Ordinal);
 
+        CliRunner.Run("fill-mask", "--model", Pretraining, "--text", "the cat [MASK] .", "--top-k", "513", "--device", "cpu")
+            .AssertOneLineError("--top-k 513: expected at most the vocabulary size (512).");
+
         var noHead = CliRunner.Run("fill-mask", "--model", Path.Combine(TestPaths.Fixtures, "hf_bert", "base-model"), "--text", "a [MASK]", "--device", "cpu");
         Assert.Equal(2, noHead.ExitCode);
         Assert.Contains("no masked-LM head", noHead.StdErr, StringComparison.Ordinal);

@@ -31,7 +31,7 @@ public sealed class PipelineArgumentTests
     }
 
     [Fact]
-    public void Fill_mask_ids_outside_the_vocabulary_name_input_ids()
+    public void Fill_mask_ids_and_a_top_k_outside_the_vocabulary_name_input_ids_and_top_k()
     {
         TorchRuntime.EnsureLoaded();
         using var pipeline = FillMask.Load(Path.Combine(TestPaths.Fixtures, "hf_bert", "pretraining"), "cpu");
@@ -40,6 +40,9 @@ public sealed class PipelineArgumentTests
         ids[1] = vocab;
         var e = Assert.Throws<BertSharpException>(() => pipeline.PredictIds(ids));
         Assert.Equal($"input_ids: id {vocab} is outside [0, {vocab}) (vocab_size {vocab}).", e.Message);
+        // A top_k over the vocabulary was cut to it silently: fewer candidates than asked for.
+        e = Assert.Throws<BertSharpException>(() => pipeline.PredictBatch(["the cat [MASK] ."], vocab + 1));
+        Assert.Equal($"top_k {vocab + 1}: expected at most the vocabulary size ({vocab}).", e.Message);
     }
 
     [Fact]

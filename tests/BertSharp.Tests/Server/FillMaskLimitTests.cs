@@ -1,3 +1,6 @@
+using BertSharp.Server;
+using BertSharp.Server.Endpoints;
+
 namespace BertSharp.Tests.Server;
 
 /// <summary>
@@ -25,6 +28,17 @@ public sealed class FillMaskLimitTests
             Assert.Equal(5, m!.AsArray().Count);
             Assert.All(m.AsArray(), c => Assert.False(string.IsNullOrEmpty((string?)c!["sequence"])));
         });
+    }
+
+    // The fixtures' vocabularies are larger than the largest top_k, so the rule is checked on its own: a top_k over a
+    // vocabulary reached the pipeline, whose refusal failed the whole micro-batch as a 500.
+    [Fact]
+    public void A_top_k_over_the_models_vocabulary_is_422()
+    {
+        var e = Assert.Throws<ApiException>(() => FillMaskEndpoint.CheckTopK(RequestChecks.FillMaskMaxTopK, 40));
+        Assert.Equal(422, e.Status);
+        Assert.Equal("'top_k' is 50; the model's vocabulary has 40 tokens, expected at most that many.", e.Message);
+        FillMaskEndpoint.CheckTopK(40, 40);
     }
 
     [Fact]
