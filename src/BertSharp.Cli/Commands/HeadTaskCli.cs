@@ -244,6 +244,12 @@ internal static class HeadTaskCli
         }
         using var pipe = MultipleChoice.Load(model, device);
         var length = Length(pipe.Model.Config, pipe.Tokenizer, maxLength, model);
+        // Every other command warns when it cuts; choices cut longest-first went unsaid.
+        var (truncated, longest) = pipe.CountTruncated(questions, length);
+        if (ModelLength.TruncationWarning(truncated, questions.Count, length, longest, pair: true, sideIsOption: false) is { } w)
+        {
+            CliErrors.Warn(w);
+        }
         var predictions = pipe.Predict(questions, length, batchSize);
         if (text is not null)
         {

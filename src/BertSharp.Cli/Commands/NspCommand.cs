@@ -38,7 +38,9 @@ internal static class NspCommand
             }
             NextSentence.CheckPairLength(length.Length);
             var tokens = pipeline.Tokenizer.CountTokens(p.GetValue(text)!) + pipeline.Tokenizer.CountTokens(p.GetValue(pair)!) + 3;
-            if (ModelLength.TruncationWarning(tokens > length.Length ? 1 : 0, 1, length.Length, tokens) is { } tw)
+            // As a pair, in predict's words: "the words after that were not read" was wrong for a longest-first cut, which may
+            // cut either text.
+            if (ModelLength.TruncationWarning(tokens > length.Length ? 1 : 0, 1, length.Length, tokens, pair: true, sideIsOption: false) is { } tw)
             {
                 CliErrors.Warn(tw);
             }

@@ -28,6 +28,25 @@ public sealed class MultipleChoice : InferencePipeline<BertForMultipleChoice>
         return new MultipleChoice(model, tokenizer, ownsModel: true);
     }
 
+    /// <summary>
+    /// How many of <paramref name="questions"/> have a (context, candidate) pair longer than <paramref name="maxLength"/> (null =
+    /// the model's trained length), which <see cref="Predict"/> cuts, and the longest pair in tokens, special tokens included.
+    /// </summary>
+    public (int Truncated, int Longest) CountTruncated(IReadOnlyList<(string Context, IReadOnlyList<string> Candidates)> questions, int? maxLength = null)
+    {
+        ArgumentNullException.ThrowIfNull(questions);
+        var limit = EffectiveMaxLength(maxLength);
+        var truncated = 0;
+        var longest = 0;
+        foreach (var (context, candidates) in questions)
+        {
+            var n = Tokenizer.CountTokens(context) + candidates.Select(Tokenizer.CountTokens).DefaultIfEmpty(0).Max() + 3;
+            longest = Math.Max(longest, n);
+            truncated += n > limit ? 1 : 0;
+        }
+        return (truncated, longest);
+    }
+
     /// <summary>The choice per question: each is a context and its candidates (all questions the same number of candidates).</summary>
     /// <param name="questions">(context, candidates) per question; SWAG's pairs are (sent1, sent2 + " " + ending).</param>
     /// <param name="maxLength">Tokens per pair, longest-first truncation (null = the model's trained length).</param>

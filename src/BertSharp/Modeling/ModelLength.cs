@@ -77,8 +77,12 @@ public static class ModelLength
     /// <param name="side">Which part of a longer text was kept (a tail or head+tail cut still reads the end).</param>
     /// <param name="headTokens">head+tail: the explicit head tokens, or null for the default split.</param>
     /// <param name="pair">The inputs are text pairs (the longer text of a pair is cut first).</param>
+    /// <param name="sideIsOption">
+    /// Whether the caller can choose the cut (truncation_side); false for pairs always cut longest-first from the end, as
+    /// next-sentence prediction and multiple choice cut them, whose users have only max_length to change.
+    /// </param>
     public static string? TruncationWarning(int truncated, int total, int maxLength, int? longest = null,
-        TruncationSide side = TruncationSide.Head, int? headTokens = null, bool pair = false)
+        TruncationSide side = TruncationSide.Head, int? headTokens = null, bool pair = false, bool sideIsOption = true)
     {
         if (truncated <= 0)
         {
@@ -88,7 +92,7 @@ public static class ModelLength
         var longestText = longest is { } l ? string.Create(CultureInfo.InvariantCulture, $" (longest {l:N0})") : "";
         var cut = side == TruncationSide.Head && !pair
             ? "the words after that were not read (max_length sets the limit)"
-            : $"cut {TruncationSides.Describe(side, headTokens, maxLength, pair)} (max_length and truncation_side set the cut)";
+            : $"cut {TruncationSides.Describe(side, headTokens, maxLength, pair)} ({(sideIsOption ? "max_length and truncation_side set the cut" : "max_length sets the limit")})";
         return string.Create(CultureInfo.InvariantCulture,
             $"{what} longer than {maxLength} tokens{longestText} and {(total == 1 ? "was" : "were")} truncated to {maxLength}; {cut}.");
     }

@@ -128,7 +128,7 @@ public sealed class ModelLengthTests
     }
 
     [Fact]
-    public void Predict_and_evaluate_warn_when_they_cut_inputs()
+    public void Predict_evaluate_nsp_and_multiple_choice_warn_when_they_cut_inputs()
     {
         using var tmp = TestPaths.TempDir();
         HfFixture.CopyCase("sequence-classification", tmp.Path);
@@ -141,6 +141,17 @@ public sealed class ModelLengthTests
         File.WriteAllText(data, new StringBuilder("sentence\tlabel\n").Append(longText).Append("\t1\nshort one\t0\n").ToString());
         var evaluate = CliRunner.Run("evaluate", "--model", tmp.Path, "--task", "sst2", "--data", data, "--max-length", "16", "--output", tmp.File("metrics.json"));
         Assert.Contains("warning: 1 of 2 inputs are longer than 16 tokens (longest 42) and were truncated to 16", evaluate.StdErr, StringComparison.Ordinal);
+
+        // Pairs cut longest-first, in predict's pair words less the side no flag sets: nsp said "the words after that were
+        // not read", which a longest-first cut does not do, and multiple choice cut its choices without a word.
+        const string pairCut = "and was truncated to 8; cut head (a text of a pair that is cut keeps its start; the longer text is cut first) (--max-length sets the limit).";
+        var nsp = CliRunner.Run("nsp", "--model", HfFixture.Dir("pretraining"), "--text", longText, "--text-pair", "it was happy", "--max-length", "8");
+        Assert.True(nsp.ExitCode == 0, nsp.StdErr);
+        Assert.Contains($"warning: the input is longer than 8 tokens (longest 46) {pairCut}", nsp.StdErr, StringComparison.Ordinal);
+        var choice = CliRunner.Run("predict", "--model", HfFixture.Dir("multiple-choice"), "--text", longText, "--choice", "it was happy", "--choice", "the sky eats",
+            "--max-length", "8");
+        Assert.True(choice.ExitCode == 0, choice.StdErr);
+        Assert.Contains($"warning: the input is longer than 8 tokens (longest 48) {pairCut}", choice.StdErr, StringComparison.Ordinal);
     }
 
     [Theory]
