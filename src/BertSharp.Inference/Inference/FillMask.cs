@@ -32,8 +32,7 @@ public sealed class FillMask : InferencePipeline<BertForMaskedLM>
     /// </summary>
     public static FillMask Load(string modelDirectory, string device = "auto")
     {
-        var (model, tokenizer) = LoadRequiring(modelDirectory, device, ["cls.predictions"],
-            "masked-LM head (cls.predictions.*); fill-mask needs a pre-trained or masked-LM model");
+        var (model, tokenizer) = LoadRequiring(modelDirectory, device);
         return new FillMask(model, tokenizer, ownsModel: true);
     }
 

@@ -67,14 +67,17 @@ public abstract class InferencePipeline<TModel> : IDisposable where TModel : Ber
 
     /// <summary>
     /// Loads <typeparamref name="TModel"/> and its tokenizer from a model directory onto <paramref name="device"/>, refusing a
-    /// checkpoint that lacks the weights the pipeline needs (a freshly initialised head would answer with noise).
+    /// checkpoint that lacks the weights <see cref="RequiredWeights"/> lists for it (a freshly initialised head would answer
+    /// with noise). config.json's architectures are not checked: a pre-training checkpoint has the masked-LM and
+    /// next-sentence heads alike.
     /// </summary>
     /// <param name="modelDirectory">An HF model directory.</param>
     /// <param name="device">"auto", "cpu" or "cuda".</param>
-    /// <param name="needed">Checkpoint key prefixes that must not be missing.</param>
-    /// <param name="what">What the checkpoint lacks, for the error message.</param>
-    private protected static (TModel Model, BertTokenizer Tokenizer) LoadRequiring(string modelDirectory, string device, string[] needed, string what) =>
-        LoadFor(modelDirectory, device, needed, what, architecture: null);
+    private protected static (TModel Model, BertTokenizer Tokenizer) LoadRequiring(string modelDirectory, string device)
+    {
+        var (prefixes, what) = RequiredWeights.For(typeof(TModel).Name);
+        return LoadFor(modelDirectory, device, prefixes, what, architecture: null);
+    }
 
     private static (TModel Model, BertTokenizer Tokenizer) LoadFor(string modelDirectory, string device, string[] needed, string what, string? architecture)
     {

@@ -29,8 +29,7 @@ public sealed class NextSentence : InferencePipeline<BertForNextSentencePredicti
     /// <summary>Loads a model directory with an NSP head (<c>cls.seq_relationship.*</c>, e.g. from <c>bert pretrain</c>).</summary>
     public static NextSentence Load(string modelDirectory, string device = "auto")
     {
-        var (model, tokenizer) = LoadRequiring(modelDirectory, device, ["cls.seq_relationship", "bert.pooler"],
-            "next-sentence head (cls.seq_relationship.* and the pooler); nsp needs a model from pre-training with NSP");
+        var (model, tokenizer) = LoadRequiring(modelDirectory, device);
         return new NextSentence(model, tokenizer, ownsModel: true);
     }
 

@@ -19,11 +19,11 @@ public static class RequiredWeights
         nameof(BertForQuestionAnswering) =>
             (["qa_outputs."], "question-answering head (qa_outputs.*): it is not a fine-tuned question-answering model"),
         nameof(BertForMaskedLM) =>
-            (["cls.predictions."], "masked-LM head (cls.predictions.*); fill-mask needs a pre-trained or masked-LM model"),
+            (["cls.predictions."], "masked-LM head (cls.predictions.*): it is not a pre-trained or masked-LM model"),
         nameof(BertForPreTraining) =>
             (["cls.predictions.", "cls.seq_relationship.", "bert.pooler."], "pre-training heads (cls.predictions.*, cls.seq_relationship.* and the pooler)"),
         nameof(BertForNextSentencePrediction) =>
-            (["cls.seq_relationship.", "bert.pooler."], "next-sentence head (cls.seq_relationship.* and the pooler); nsp needs a model from pre-training with NSP"),
+            (["cls.seq_relationship.", "bert.pooler."], "next-sentence head (cls.seq_relationship.* and the pooler): it is not a model pre-trained with next-sentence prediction"),
         nameof(BertForMultipleChoice) =>
             (["classifier.", "bert.pooler."], "multiple-choice head (classifier.* and the pooler)"),
         _ => ([], ""),

@@ -137,9 +137,13 @@ public class FillMaskAndNspTests
         CliRunner.Run("fill-mask", "--model", Pretraining, "--text", "the cat [MASK] .", "--top-k", "513", "--device", "cpu")
             .AssertOneLineError("--top-k 513: expected at most the vocabulary size (512).");
 
-        var noHead = CliRunner.Run("fill-mask", "--model", Path.Combine(TestPaths.Fixtures, "hf_bert", "base-model"), "--text", "a [MASK]", "--device", "cpu");
+        var baseModel = Path.Combine(TestPaths.Fixtures, "hf_bert", "base-model");
+        var noHead = CliRunner.Run("fill-mask", "--model", baseModel, "--text", "a [MASK]", "--device", "cpu");
         Assert.Equal(2, noHead.ExitCode);
-        Assert.Contains("no masked-LM head", noHead.StdErr, StringComparison.Ordinal);
+        // The library speaks of the head, not of a command that needs it (it said "fill-mask needs …", "nsp needs …").
+        Assert.Contains("no masked-LM head (cls.predictions.*): it is not a pre-trained or masked-LM model — ", noHead.StdErr, StringComparison.Ordinal);
+        Assert.Contains("no next-sentence head (cls.seq_relationship.* and the pooler): it is not a model pre-trained with next-sentence prediction — ",
+            Assert.Throws<BertSharpException>(() => NextSentence.Load(baseModel, "cpu")).Message, StringComparison.Ordinal);
 
         var nsp = CliRunner.Run("nsp", "--model", Pretraining, "--text", "The cat sat.", "--text-pair", "It was happy.", "--device", "cpu");
         Assert.True(nsp.ExitCode == 0, nsp.StdErr);
