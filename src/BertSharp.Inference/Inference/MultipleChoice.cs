@@ -51,6 +51,7 @@ public sealed class MultipleChoice : InferencePipeline<BertForMultipleChoice>
     /// <param name="questions">(context, candidates) per question; SWAG's pairs are (sent1, sent2 + " " + ending).</param>
     /// <param name="maxLength">Tokens per pair, longest-first truncation (null = the model's trained length).</param>
     /// <param name="batchSize">Questions per forward pass.</param>
+    /// <exception cref="BertSharpException">The candidates are fewer than 2 or differ in number, or the length leaves a text of a pair no token.</exception>
     public IReadOnlyList<ChoicePrediction> Predict(IReadOnlyList<(string Context, IReadOnlyList<string> Candidates)> questions, int? maxLength = null, int batchSize = 16)
     {
         ArgumentNullException.ThrowIfNull(questions);
@@ -63,7 +64,10 @@ public sealed class MultipleChoice : InferencePipeline<BertForMultipleChoice>
         {
             throw new BertSharpException($"multiple choice: every question needs the same number of candidates, at least 2 (the first has {choices}).");
         }
-        var options = new EncodeOptions { MaxLength = EffectiveMaxLength(maxLength), Truncation = TruncationStrategy.LongestFirst };
+        var length = EffectiveMaxLength(maxLength);
+        // As for next-sentence pairs: below it every choice was scored as [CLS] [SEP] [SEP], all alike.
+        NextSentence.CheckPairLength(length);
+        var options = new EncodeOptions { MaxLength = length, Truncation = TruncationStrategy.LongestFirst };
         var encoded = questions.Select(q => q.Candidates.Select(c => Tokenizer.Encode(q.Context, c, options)).ToArray()).ToArray();
         var result = new ChoicePrediction[questions.Count];
         foreach (var batch in Batching.PlanByLength([.. encoded.Select(e => e.Max(c => c.Length))], batchSize))

@@ -3,6 +3,7 @@ using BertSharp.Inference;
 using BertSharp.Modeling;
 using BertSharp.Runtime;
 using BertSharp.Tests.Infrastructure;
+using BertSharp.Tests.Modeling;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -114,6 +115,9 @@ public class FillMaskAndNspTests
         var e = Assert.Throws<BertSharpException>(() => pipeline.Predict("the cat", "it", maxLength: 3));
         Assert.StartsWith("max_length 3: expected at least 5 for a pair", e.Message, StringComparison.Ordinal);
         Assert.Equal(2, pipeline.Predict("the cat", "it", maxLength: 5).Logits.Length);
+        // Multiple choice cuts its (context, choice) pairs alike: at 3 every choice was [CLS] [SEP] [SEP], scored 0.5 each.
+        CliRunner.Run("predict", "--model", HfFixture.Dir("multiple-choice"), "--text", "the cat", "--choice", "it sat", "--choice", "it flew", "--max-length", "4")
+            .AssertOneLineError("--max-length 4: expected at least 5 for a pair ([CLS], a token of each text, [SEP] twice).");
         // A text without a token scored [CLS] [SEP] [SEP] the same way, at any length.
         e = Assert.Throws<BertSharpException>(() => pipeline.Predict("", "it"));
         Assert.Equal("text: empty or white space only; expected text.", e.Message);
