@@ -26,15 +26,22 @@ public static class RegressionMetrics
             sxx += dx * dx;
             syy += dy * dy;
         }
-        return sxx == 0 || syy == 0 ? double.NaN : sxy / Math.Sqrt(sxx * syy);
+        // Rounding can take r of (nearly) collinear data just past ±1; scipy clips it, so a perfect fit reads 1, not 1.0000000000000002.
+        return sxx == 0 || syy == 0 ? double.NaN : Math.Clamp(sxy / Math.Sqrt(sxx * syy), -1, 1);
     }
 
-    /// <summary>Spearman's ρ: Pearson's r of the ranks, tied values getting the average of their ranks.</summary>
+    /// <summary>Spearman's ρ: Pearson's r of the ranks, tied values getting the average of their ranks; NaN when a value is NaN (scipy's <c>nan_policy='propagate'</c>).</summary>
     public static double Spearman(IReadOnlyList<double> x, IReadOnlyList<double> y) => Pearson(Ranks(x), Ranks(y));
 
-    /// <summary>1-based ranks with ties averaged (scipy <c>rankdata(method='average')</c>).</summary>
+    /// <summary>1-based ranks with ties averaged (scipy <c>rankdata(method='average')</c>); all NaN when a value is NaN, as scipy's default <c>nan_policy='propagate'</c>.</summary>
     public static double[] Ranks(IReadOnlyList<double> values)
     {
+        // NaN compares below every number here and unequal to itself, so each NaN got a rank of its own and a model whose
+        // predictions went NaN still scored a finite Spearman.
+        if (values.Any(double.IsNaN))
+        {
+            return [.. Enumerable.Repeat(double.NaN, values.Count)];
+        }
         var order = Enumerable.Range(0, values.Count).OrderBy(i => values[i]).ToArray();
         var ranks = new double[values.Count];
         var start = 0;

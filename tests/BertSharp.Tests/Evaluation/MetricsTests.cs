@@ -90,6 +90,10 @@ public class MetricsTests
         // scipy.stats.pearsonr([1,2,3,4,5,6,7], [10,9,2.5,6,4,3,2]).statistic
         Assert.Equal(-0.828503883588428, RegressionMetrics.Pearson([1, 2, 3, 4, 5, 6, 7], [10, 9, 2.5, 6, 4, 3, 2]), 12);
         Assert.True(double.IsNaN(RegressionMetrics.Pearson([1, 1, 1], [1, 2, 3])));
+        // y = 1.1·x + 0.1 in doubles: the plain formula gives 1.0000000000000002 here; scipy clips r to [-1, 1].
+        double[] x = [0.1, 8.0, 0.6666666666666666, 0.6], y = [0.21000000000000002, 8.9, 0.8333333333333334, 0.76];
+        Assert.Equal(1.0, RegressionMetrics.Pearson(x, y));
+        Assert.Equal(-1.0, RegressionMetrics.Pearson(x, [.. y.Select(v => -v)]));
     }
 
     [Fact]
@@ -108,6 +112,12 @@ public class MetricsTests
         // scipy.stats.spearmanr([1,2,3,4,5], [5,6,7,8,7]).statistic: the two 7s share rank 3.5.
         Assert.Equal([1, 2, 3.5, 5, 3.5], RegressionMetrics.Ranks([5, 6, 7, 8, 7]));
         Assert.Equal(0.8207826816681233, RegressionMetrics.Spearman([1, 2, 3, 4, 5], [5, 6, 7, 8, 7]), 12);
+        // scipy's default nan_policy='propagate': a NaN prediction makes ρ NaN. Ranked, each NaN got a rank of its own
+        // (below every number), and these predictions scored ρ = 0.8.
+        Assert.True(double.IsNaN(RegressionMetrics.Spearman([1, 2, 3, 4], [2, double.NaN, 3, 4])));
+        Assert.All(RegressionMetrics.Ranks([3, double.NaN, 1]), r => Assert.True(double.IsNaN(r)));
+        // Infinities are ordinary values to rank.
+        Assert.Equal(1.0, RegressionMetrics.Spearman([1, 2, 3], [double.NegativeInfinity, 0, double.PositiveInfinity]), 12);
     }
 
     [Fact]
