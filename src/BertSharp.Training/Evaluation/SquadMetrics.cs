@@ -1,5 +1,4 @@
 using System.Text;
-using System.Text.RegularExpressions;
 
 namespace BertSharp.Evaluation;
 
@@ -31,7 +30,7 @@ public readonly record struct SquadPrediction(string BestAnswer, double NullScor
 /// <c>evaluate</c>'s <c>squad</c>): every gold answer counts and two answers with no token in common score F1 0, empty
 /// ones too; the two differ only for gold answers such as "The" that normalise to nothing.
 /// </summary>
-public static partial class SquadMetrics
+public static class SquadMetrics
 {
     /// <summary>The script's <c>normalize_answer</c>.</summary>
     public static string Normalize(string s)
@@ -47,8 +46,34 @@ public static partial class SquadMetrics
                 noPunct.Append(c);
             }
         }
-        var noArticles = Articles().Replace(noPunct.ToString(), " ");
-        return string.Join(' ', noArticles.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
+        return string.Join(' ', PythonText.Split(RemoveArticles(noPunct.ToString())));
+    }
+
+    // The script's re.sub(r'\b(a|an|the)\b', ' ', text) with Python's \b: such a match is a whole word, a maximal run of
+    // the characters Python's \w matches (str.isalnum() or '_': letters and numbers by code point). .NET's \w also takes
+    // combining marks and ZWJ/ZWNJ but not numbers such as '²', and sees a surrogate pair as two non-word halves, so
+    // "a²" lost its "a" and "thé" written with a combining accent kept its "the".
+    private static string RemoveArticles(string text)
+    {
+        var result = new StringBuilder(text.Length);
+        var i = 0;
+        while (i < text.Length)
+        {
+            var start = i;
+            while (i < text.Length && PythonText.IsWordChar(text, i, out var width))
+            {
+                i += width;
+            }
+            if (i > start)
+            {
+                var word = text[start..i];
+                result.Append(word is "a" or "an" or "the" ? " " : word);
+                continue;
+            }
+            result.Append(text[i]);
+            i++;
+        }
+        return result.ToString();
     }
 
     /// <summary>1 when the normalised texts are equal, else 0 (<c>compute_exact</c>).</summary>
@@ -190,6 +215,4 @@ public static partial class SquadMetrics
 
     private static string[] Tokens(string s) => s.Length == 0 ? [] : Normalize(s).Split(' ', StringSplitOptions.RemoveEmptyEntries);
 
-    [GeneratedRegex(@"\b(a|an|the)\b")]
-    private static partial Regex Articles();
 }
