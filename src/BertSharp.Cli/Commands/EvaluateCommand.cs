@@ -132,6 +132,11 @@ internal static class EvaluateCommand
             {
                 CliErrors.Warn(MajorityCollapse.Warning(collapse, null, null, null, "evaluated model", "examples"));
             }
+            else if (report.Confusion is { } matrix && UndefinedPrecisionRecall(dataset.Path, labels.Labels, matrix) is { } zeroDivision)
+            {
+                // Not through CliErrors.Warn: the label names are the data's, not fields to rename as flags.
+                Console.Error.WriteLine("warning: " + zeroDivision);
+            }
             var outPath = p.GetValue(output) ?? DefaultOutput(p.GetValue(model)!, dataset.Path);
             report.Save(outPath, new Dictionary<string, object?>
             {
@@ -181,6 +186,32 @@ internal static class EvaluateCommand
             return string.Create(CultureInfo.InvariantCulture, $"{What}: the model predicts {logits[0][0]} for every example of {dataPath}.");
         }
         return null;
+    }
+
+    /// <summary>
+    /// Which precisions and recalls have a zero denominator (a class never predicted, or no example labelled with it), or
+    /// null when none has. scikit-learn scores them 0 with an UndefinedMetricWarning (zero_division); without a word, such a
+    /// 0 reads as a class the model got wrong every time.
+    /// </summary>
+    internal static string? UndefinedPrecisionRecall(string dataPath, IReadOnlyList<string> labels, long[,] confusion)
+    {
+        var k = labels.Count;
+        bool Predicted(int c) => Enumerable.Range(0, k).Any(i => confusion[i, c] > 0);
+        bool Labelled(int c) => Enumerable.Range(0, k).Any(j => confusion[c, j] > 0);
+        // The macro means score the classes that occur; the binary scores score class 1 whether it occurs or not.
+        var scored = Enumerable.Range(0, k).Where(c => Predicted(c) || Labelled(c) || (k == 2 && c == 1)).ToList();
+        string Names(Func<int, bool> which) => string.Join(", ", scored.Where(which).Select(c => $"'{labels[c]}'"));
+        var parts = new List<string>();
+        if (Names(c => !Predicted(c)) is { Length: > 0 } neverPredicted)
+        {
+            parts.Add($"the precision of {neverPredicted} (never predicted)");
+        }
+        if (Names(c => !Labelled(c)) is { Length: > 0 } neverLabelled)
+        {
+            parts.Add($"the recall of {neverLabelled} (no example of {dataPath} has that label)");
+        }
+        return parts.Count == 0 ? null
+            : $"undefined (a zero denominator), counted as 0 as scikit-learn's zero_division default: {string.Join(", ", parts)}; f1 and the macro means include those zeros.";
     }
 
     private static IEnumerable<string> Order(IEnumerable<string> names)

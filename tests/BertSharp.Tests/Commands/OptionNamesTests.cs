@@ -104,9 +104,13 @@ public class OptionNamesTests
         Directory.CreateDirectory(model);
         HfFixture.CopyCase("sequence-classification", model);
         var data = tmp.File("custom.csv");
-        File.WriteAllText(data, "text,label\na fine film,LABEL_1\na dull film,LABEL_0\nan odd film,LABEL_2\n");
+        File.WriteAllText(data, "text,label\na fine film,LABEL_1\nan odd film,LABEL_1\na dull film,LABEL_0\n");
         var r = CliRunner.Run("evaluate", "--model", model, "--task", "csv", "--data", data, "--max-examples", "2");
         Assert.True(r.ExitCode == 0, r.StdErr);
+        // The fixture predicts LABEL_0 for these texts, and the first two are LABEL_1: both precision and recall have a zero
+        // denominator for one class each, which sklearn warns of (UndefinedMetricWarning) and scores 0.
+        Assert.Contains($"warning: undefined (a zero denominator), counted as 0 as scikit-learn's zero_division default: the precision of 'LABEL_1' (never predicted), the recall of 'LABEL_0' (no example of {data} has that label);",
+            r.StdErr, StringComparison.Ordinal);
         var written = Path.Combine(model, "eval", "custom.metrics.json");
         Assert.Contains($"wrote {written}", r.StdOut, StringComparison.Ordinal);
         Assert.Contains("2 examples (the first of", r.StdOut, StringComparison.Ordinal);

@@ -350,6 +350,24 @@ public class FineTuneEndToEndTests
     }
 
     [Fact]
+    public void Undefined_precision_and_recall_are_named_as_sklearn_warns_of_them()
+    {
+        // Both classes predicted and labelled: every denominator is positive.
+        Assert.Null(BertSharp.Cli.Commands.EvaluateCommand.UndefinedPrecisionRecall("d.tsv", ["neg", "pos"], new long[,] { { 2, 1 }, { 1, 2 } }));
+        // No 'pos' in the file, predicted once: sklearn's recall_score (binary) warns "Recall is ill-defined ... no true samples".
+        Assert.Equal("undefined (a zero denominator), counted as 0 as scikit-learn's zero_division default: the recall of 'pos' (no example of d.tsv has that label); f1 and the macro means include those zeros.",
+            BertSharp.Cli.Commands.EvaluateCommand.UndefinedPrecisionRecall("d.tsv", ["neg", "pos"], new long[,] { { 3, 1 }, { 0, 0 } }));
+        // Three classes: 'b' labelled but never predicted, 'c' predicted but never labelled, 'd' neither (left out of the
+        // macro means, as sklearn's labels=None leaves it, so not named).
+        Assert.Equal("undefined (a zero denominator), counted as 0 as scikit-learn's zero_division default: the precision of 'b' (never predicted), the recall of 'c' (no example of d.tsv has that label); f1 and the macro means include those zeros.",
+            BertSharp.Cli.Commands.EvaluateCommand.UndefinedPrecisionRecall("d.tsv", ["a", "b", "c", "d"],
+                new long[,] { { 2, 0, 1, 0 }, { 1, 0, 0, 0 }, { 0, 0, 0, 0 }, { 0, 0, 0, 0 } }));
+        // Binary without a single 'pos', labelled or predicted: precision and recall of class 1 are both undefined.
+        Assert.Contains(": the precision of 'pos' (never predicted), the recall of 'pos' (",
+            BertSharp.Cli.Commands.EvaluateCommand.UndefinedPrecisionRecall("d.tsv", ["neg", "pos"], new long[,] { { 4, 0 }, { 0, 0 } }), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Save_best_pearson_survives_validation_labels_that_are_all_equal()
     {
         // Pearson of a constant vector is undefined (scipy: NaN): every epoch's val pearson is n/a. The checkpoint wrote the
