@@ -36,7 +36,7 @@ public static class SquadMetrics
     public static string Normalize(string s)
     {
         ArgumentNullException.ThrowIfNull(s);
-        var lower = s.ToLowerInvariant();
+        var lower = PythonText.Lower(s);
         var noPunct = new StringBuilder(lower.Length);
         foreach (var c in lower)
         {

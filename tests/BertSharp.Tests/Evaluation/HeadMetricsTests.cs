@@ -71,6 +71,11 @@ public class HeadMetricsTests
     [InlineData("a\u200dx the", "\u200dx")]
     [InlineData("𝐀 the𝐚 a", "𝐀 the𝐚")]
     [InlineData("x\u001fy", "x y")]
+    // Python's str.lower(): a capital sigma ending a word is 'ς' (accents and apostrophes skipped), and 'İ' is i + U+0307.
+    [InlineData("ΟΔΥΣΣΕΥΣ.", "οδυσσευς")]
+    [InlineData("ΣΑ Σ", "σα σ")]
+    [InlineData("ΑΣ'Β ΑΣ\u0301 ΑΣ1 𝐀Σ", "ασβ ας\u0301 ας1 𝐀ς")]
+    [InlineData("İSTANBUL", "i\u0307stanbul")]
     public void Squad_normalises_as_the_official_script(string text, string expected) =>
         Assert.Equal(expected, SquadMetrics.Normalize(text));
 
