@@ -17,6 +17,11 @@ public static class RegressionMetrics
         {
             return double.NaN;
         }
+        // scipy gives two points ±1 exactly; the formula can miss it by rounding (0.9999999999999998 for x [0.8, 0.7], y [0.67, 0.31]).
+        if (n == 2 && !x.Concat(y).Any(double.IsNaN))
+        {
+            return Math.Sign(x[1] - x[0]) * Math.Sign(y[1] - y[0]);
+        }
         double mx = x.Average(), my = y.Average(), sxy = 0, sxx = 0, syy = 0;
         for (var i = 0; i < n; i++)
         {

@@ -94,6 +94,10 @@ public class MetricsTests
         double[] x = [0.1, 8.0, 0.6666666666666666, 0.6], y = [0.21000000000000002, 8.9, 0.8333333333333334, 0.76];
         Assert.Equal(1.0, RegressionMetrics.Pearson(x, y));
         Assert.Equal(-1.0, RegressionMetrics.Pearson(x, [.. y.Select(v => -v)]));
+        // Two points: scipy's r is the product of the two steps' signs, exactly ±1 (the formula gave 0.9999999999999998).
+        Assert.Equal(1.0, RegressionMetrics.Pearson([0.8, 0.7], [0.67, 0.31]));
+        Assert.Equal(-1.0, RegressionMetrics.Pearson([0.8, 0.7], [0.31, 0.67]));
+        Assert.True(double.IsNaN(RegressionMetrics.Pearson([0.8, double.NaN], [0.31, 0.67])));
     }
 
     [Fact]
