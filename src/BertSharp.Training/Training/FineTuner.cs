@@ -110,9 +110,12 @@ public static class FineTuner
         var totalSteps = (long)data.StepsPerEpoch * o.EffectiveEpochs;
         var warmup = t.WarmupFor(totalSteps);
         var args = TrainingArgs.Of(o, warmup, totalSteps, maxLength, exampleDropout);
-        var settings = TrainingArgs.ResumeSettings(args, trainEnc.Length, valEnc?.Length ?? 0);
+        var settings = ResumeSettings.Of(args, t, trainEnc.Length, valEnc?.Length ?? 0, ResumeSettings.DataFingerprints(t));
         var state = checkpoint is null ? null : TrainerState.Load(Path.Combine(checkpoint, TrainerState.FileName));
-        state?.CheckResumable(settings, checkpoint!);
+        if (state is not null)
+        {
+            ResumeSettings.Check(state, settings, checkpoint!, t);
+        }
 
         BertForSequenceClassification model;
         LoadReport? loadReport = null;

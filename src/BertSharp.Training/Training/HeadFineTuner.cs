@@ -80,9 +80,12 @@ public static class HeadFineTuner
             taskArgs["example_dropout"] = true;
         }
         var args = TrainingArgs.Of(o.TaskName, t, o.EffectiveEpochs, batchSize, maxLength, warmup, totalSteps, taskArgs);
-        var settings = TrainingArgs.ResumeSettings(args, recipe.TrainExamples, recipe.ValidationExamples);
+        var settings = ResumeSettings.Of(args, t, recipe.TrainExamples, recipe.ValidationExamples, ResumeSettings.DataFingerprints(t));
         var state = checkpoint is null ? null : TrainerState.Load(Path.Combine(checkpoint, TrainerState.FileName));
-        state?.CheckResumable(settings, checkpoint!);
+        if (state is not null)
+        {
+            ResumeSettings.Check(state, settings, checkpoint!, t);
+        }
 
         // A resumed run builds the same model, then takes the checkpoint's weights (the generator is restored after).
         torch.manual_seed(unchecked((long)t.Seed));

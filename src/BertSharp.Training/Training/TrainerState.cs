@@ -75,7 +75,7 @@ public sealed class TrainerState
 
     /// <summary>
     /// Throws when a resumed run's settings differ from the checkpoint's (the result would not be the same run); the error
-    /// names the first differing setting as its field.
+    /// names the first differing setting (in the order of <paramref name="current"/>) as its field.
     /// </summary>
     /// <param name="current">The settings of the run that resumes.</param>
     /// <param name="checkpoint">The checkpoint, for messages.</param>
@@ -84,7 +84,8 @@ public sealed class TrainerState
     public void CheckResumable(JsonObject current, string checkpoint, IReadOnlyCollection<string>? mayGrow = null, IReadOnlyCollection<string>? free = null)
     {
         ArgumentNullException.ThrowIfNull(current);
-        foreach (var name in Settings.Select(kv => kv.Key).Union(current.Select(kv => kv.Key)))
+        // In the order of the current settings: their writer puts the options a user sets before those derived from them.
+        foreach (var name in current.Select(kv => kv.Key).Union(Settings.Select(kv => kv.Key)))
         {
             if (free?.Contains(name) == true)
             {

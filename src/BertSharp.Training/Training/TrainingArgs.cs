@@ -67,13 +67,4 @@ internal static class TrainingArgs
         }
         return Of(o.Task.Name, o.Training, o.EffectiveEpochs, o.EffectiveBatchSize, maxLength, warmup, totalSteps, own);
     }
-
-    /// <summary>What a resumed run must share with its checkpoint: the training arguments and the data they produced.</summary>
-    public static JsonObject ResumeSettings(JsonObject args, int trainExamples, int validationExamples)
-    {
-        var s = (JsonObject)args.DeepClone();
-        s["train_examples"] = trainExamples;
-        s["validation_examples"] = validationExamples;
-        return s;
-    }
 }

@@ -126,10 +126,20 @@ public class FineTuneResumeTests
         Assert.Equal("error: " + none.Message.Replace("nothing to resume", "nothing to --resume", StringComparison.Ordinal), "error: " + Cli.CliErrors.Describe(none));
         Assert.False(Directory.Exists(tmp.File("empty")));
 
-        FineTuner.Run(Options(tmp.File("run"), t => t with { StopAfter = 1 }));
-        var changed = Assert.Throws<BertSharpException>(() => FineTuner.Run(Options(tmp.File("run"), t => t with { Resume = true, LearningRate = 2e-3 })));
+        var data = tmp.File("train.tsv");
+        File.Copy(Data, data);
+        FineTuner.Run(Options(tmp.File("run"), t => t with { DataPath = data, StopAfter = 1 }));
+        var changed = Assert.Throws<BertSharpException>(() => FineTuner.Run(Options(tmp.File("run"), t => t with { DataPath = data, Resume = true, LearningRate = 2e-3 })));
         Assert.Equal(["learning_rate"], changed.Fields);
         Assert.Contains("cannot resume: --lr was 0.001 in the checkpoint but is 0.002 now", Cli.CliErrors.Describe(changed), StringComparison.Ordinal);
+
+        // The same file with one label flipped: same path and example count, another run (it resumed and mixed the two).
+        var lines = File.ReadAllLines(data);
+        lines[1] = lines[1][..^1] + (lines[1][^1] == '0' ? '1' : '0');
+        File.WriteAllLines(data, lines);
+        var edited = Assert.Throws<BertSharpException>(() => FineTuner.Run(Options(tmp.File("run"), t => t with { DataPath = data, Resume = true })));
+        Assert.Equal(["data"], edited.Fields);
+        Assert.Contains($"cannot resume: --data {data} has changed since the run started", Cli.CliErrors.Describe(edited), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -86,11 +86,11 @@ public class TrainingOptionsTests
         {
             old[k] = args[k]?.DeepClone();
         }
-        new TrainerState { Settings = TrainingArgs.ResumeSettings(old, 10, 2) }.CheckResumable(TrainingArgs.ResumeSettings(args, 10, 2), "checkpoint-4");
+        new TrainerState { Settings = ResumeSettings.Of(old, o.Training, 10, 2, []) }.CheckResumable(ResumeSettings.Of(args, o.Training, 10, 2, []), "checkpoint-4");
         // A run started without keyed dropout, resumed with it (as every data-parallel run is): the message says what to do.
         var keyed = TrainingArgs.Of(o, 2, 20, 64, exampleDropout: true);
         var refused = Assert.Throws<BertSharpException>(() =>
-            new TrainerState { Settings = TrainingArgs.ResumeSettings(args, 10, 2) }.CheckResumable(TrainingArgs.ResumeSettings(keyed, 10, 2), "checkpoint-4"));
+            new TrainerState { Settings = ResumeSettings.Of(args, o.Training, 10, 2, []) }.CheckResumable(ResumeSettings.Of(keyed, o.Training, 10, 2, []), "checkpoint-4"));
         Assert.Equal("checkpoint-4: cannot resume: the run was started without example_dropout, and this one uses it (a data-parallel run always does); "
             + "resume it as one process without it, and start a run that is to continue on several ranks with it.", refused.Message);
 
@@ -100,6 +100,40 @@ public class TrainingOptionsTests
         Assert.Equal([.. HeadKeys, "label_all_tokens"], headArgs.Select(kv => kv.Key));
         Assert.Equal("ner", (string)headArgs["task"]!);
         Assert.Equal(32, (int)headArgs["batch_size"]!);
+    }
+
+    [Fact]
+    public void A_refused_resume_names_the_option_that_was_changed_and_old_checkpoints_still_resume()
+    {
+        var o = new FineTuneOptions { Task = TaskSpec.Sst2, Training = Shared("o") };
+        JsonObject Settings(TrainingOptions t, int trainExamples, int warmup, long totalSteps, JsonObject? fingerprints = null) =>
+            ResumeSettings.Of(TrainingArgs.Of(o with { Training = t }, warmup, totalSteps, 64), t, trainExamples, 2, fingerprints ?? []);
+        var run = Settings(o.Training, 80, 0, 20);
+        string? Refused(JsonObject now, JsonObject? was = null) => Assert.Throws<BertSharpException>(() =>
+            ResumeSettings.Check(new TrainerState { Settings = was ?? run }, now, "checkpoint-4", o.Training)).Fields.Single();
+
+        // Each changed the step count first in the checkpoint's order, and the refusal named total_steps or warmup_steps.
+        Assert.Equal("gradient_accumulation_steps", Refused(Settings(o.Training with { GradAccum = 2 }, 80, 0, 10)));
+        Assert.Equal("max_train_examples", Refused(Settings(o.Training with { MaxTrainExamples = 40 }, 40, 0, 10)));
+        Assert.Equal("warmup_ratio", Refused(Settings(o.Training with { WarmupRatio = 0.1 }, 80, 2, 20)));
+
+        // A data file edited in place keeps its path (and here its example count): the refusal says it changed.
+        var edited = Assert.Throws<BertSharpException>(() => ResumeSettings.Check(
+            new TrainerState { Settings = Settings(o.Training, 80, 0, 20, new JsonObject { ["data_sha256"] = new string('a', 64) }) },
+            Settings(o.Training, 80, 0, 20, new JsonObject { ["data_sha256"] = new string('b', 64) }), "checkpoint-4", o.Training));
+        Assert.Equal(["data"], edited.Fields);
+        Assert.Equal("checkpoint-4: cannot resume: data train.tsv has changed since the run started (sha256 aaaaaaaaaaaa… then, bbbbbbbbbbbb… now); "
+            + "resume with the data the run started with, or start a new run.", edited.Message);
+
+        // A checkpoint written before the limits, the ratio and the data's contents were recorded resumes with them.
+        var limited = o.Training with { MaxTrainExamples = 40, WarmupRatio = 0.1 };
+        var old = new JsonObject();
+        foreach (var (k, v) in Settings(limited, 40, 1, 10).Where(kv => kv.Key is not ("max_train_examples" or "max_eval_examples" or "warmup_ratio")))
+        {
+            old[k] = v?.DeepClone();
+        }
+        ResumeSettings.Check(new TrainerState { Settings = old },
+            Settings(limited, 40, 1, 10, new JsonObject { ["data_sha256"] = new string('b', 64), ["eval_data_sha256"] = null }), "checkpoint-4", limited);
     }
 
     [Fact]

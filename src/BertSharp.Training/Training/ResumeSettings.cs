@@ -1,0 +1,94 @@
+using System.Security.Cryptography;
+using System.Text.Json.Nodes;
+
+namespace BertSharp.Training;
+
+/// <summary>
+/// What a resumed fine-tuning must share with its checkpoint (<see cref="TrainerState.Settings"/>), for sequence
+/// classification and the task heads alike, and the check that it does.
+/// </summary>
+internal static class ResumeSettings
+{
+    private const string DataSha = "data_sha256";
+    private const string EvalDataSha = "eval_data_sha256";
+
+    // Settings that a run derives from the others: compared last, so that a refusal names the option that was changed
+    // (--grad-accum, not the total_steps it changed).
+    private static readonly string[] Derived = ["train_examples", "validation_examples", "warmup_steps", "total_steps"];
+
+    // Recorded since checkpoints held them: a checkpoint without one still resumes, unchecked on it.
+    private static readonly string[] RecordedLater = ["max_train_examples", "max_eval_examples", "warmup_ratio", DataSha, EvalDataSha];
+
+    /// <summary>
+    /// The training arguments, the options that shaped the data and the schedule, the number of examples they gave and
+    /// the data files' contents (<paramref name="fingerprints"/>, <see cref="DataFingerprints"/>), derived settings last.
+    /// </summary>
+    public static JsonObject Of(JsonObject args, TrainingOptions t, int trainExamples, int validationExamples, JsonObject fingerprints)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        ArgumentNullException.ThrowIfNull(t);
+        ArgumentNullException.ThrowIfNull(fingerprints);
+        var s = new JsonObject();
+        foreach (var (k, v) in args.Where(kv => !Derived.Contains(kv.Key)))
+        {
+            s[k] = v?.DeepClone();
+        }
+        s["max_train_examples"] = t.MaxTrainExamples;
+        s["max_eval_examples"] = t.MaxEvalExamples;
+        s["warmup_ratio"] = t.WarmupRatio;
+        foreach (var (k, v) in fingerprints)
+        {
+            s[k] = v?.DeepClone();
+        }
+        s["train_examples"] = trainExamples;
+        s["validation_examples"] = validationExamples;
+        s["warmup_steps"] = args["warmup_steps"]?.DeepClone();
+        s["total_steps"] = args["total_steps"]?.DeepClone();
+        return s;
+    }
+
+    /// <summary>SHA-256 of the training and validation files: a file edited in place keeps its path and can keep its example count.</summary>
+    public static JsonObject DataFingerprints(TrainingOptions t)
+    {
+        ArgumentNullException.ThrowIfNull(t);
+        return new JsonObject
+        {
+            [DataSha] = Sha256(t.DataPath),
+            [EvalDataSha] = t.EvalDataPath is null ? null : Sha256(t.EvalDataPath),
+        };
+    }
+
+    /// <summary>
+    /// Throws when <paramref name="settings"/> are not the checkpoint's: a data file whose contents changed is named as such,
+    /// any other difference by the first differing option (<see cref="TrainerState.CheckResumable"/>).
+    /// </summary>
+    public static void Check(TrainerState state, JsonObject settings, string checkpoint, TrainingOptions t)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(t);
+        foreach (var (key, field, path) in new[] { (DataSha, "data", t.DataPath), (EvalDataSha, "eval_data", t.EvalDataPath) })
+        {
+            var (was, now) = (Text(state.Settings[key]), Text(settings[key]));
+            // Another path, or validation data added or dropped, is a changed setting, named below.
+            if (was is null || now is null || was == now || state.Settings[field]?.ToJsonString() != settings[field]?.ToJsonString())
+            {
+                continue;
+            }
+            throw new BertSharpException(
+                $"{checkpoint}: cannot resume: {BertSharpException.Field(field)} {path} has changed since the run started (sha256 {Short(was)} then, {Short(now)} now); "
+                + "resume with the data the run started with, or start a new run.");
+        }
+        state.CheckResumable(settings, checkpoint, free: [.. RecordedLater.Where(k => !state.Settings.ContainsKey(k))]);
+    }
+
+    private static string? Text(JsonNode? node) => node is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
+
+    private static string Short(string sha) => sha.Length > 12 ? sha[..12] + "…" : sha;
+
+    private static string Sha256(string path)
+    {
+        using var stream = File.OpenRead(path);
+        return Convert.ToHexStringLower(SHA256.HashData(stream));
+    }
+}
