@@ -122,7 +122,10 @@ public static class TaggedCorpus
     /// The tag set in class-id order: <paramref name="labelNames"/> when given, else the sorted distinct tags of
     /// <paramref name="sentences"/> (HF run_ner's <c>sorted(unique_labels)</c>).
     /// </summary>
-    public static IReadOnlyList<string> Labels(IEnumerable<TaggedSentence> sentences, IReadOnlyList<string>? labelNames = null)
+    /// <param name="sentences">The training sentences.</param>
+    /// <param name="labelNames">The tag names in id order, or null to take the sentences' tags.</param>
+    /// <param name="source">The file the sentences come from, named by the error when they hold fewer than 2 tags.</param>
+    public static IReadOnlyList<string> Labels(IEnumerable<TaggedSentence> sentences, IReadOnlyList<string>? labelNames = null, string? source = null)
     {
         ArgumentNullException.ThrowIfNull(sentences);
         if (labelNames is { Count: > 0 })
@@ -132,7 +135,7 @@ public static class TaggedCorpus
         var labels = sentences.SelectMany(s => s.Tags).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
         if (labels.Count < 2)
         {
-            throw new BertSharpException($"token classification needs at least 2 tags; the training data has {labels.Count} ({string.Join(", ", labels)}).");
+            throw new BertSharpException($"{(source is null ? "" : source + ": ")}token classification needs at least 2 tags; the training data has {labels.Count} ({string.Join(", ", labels)}).");
         }
         return labels;
     }

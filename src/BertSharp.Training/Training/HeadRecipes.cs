@@ -115,7 +115,7 @@ internal sealed class TaggingRecipe : HeadRecipe
         _tokenizer = source.Tokenizer;
         _train = Take(TaggedCorpus.Read(o.Training.DataPath, o.Labels), o.Training.MaxTrainExamples);
         _val = o.Training.EvalDataPath is null ? null : Take(TaggedCorpus.Read(o.Training.EvalDataPath, o.Labels), o.Training.MaxEvalExamples);
-        var tags = TaggedCorpus.Labels(_train, o.Labels);
+        var tags = TaggedCorpus.Labels(_train, o.Labels, o.Training.DataPath);
         // A token classifier fine-tuned further keeps its tag order when the data have the same tags (and so its head).
         var checkpointTags = source.Config.Id2Label.OrderBy(kv => kv.Key).Select(kv => kv.Value).ToList();
         _checkpointHasTheseTags = source.ModelDir is not null && source.Config.Architectures?.FirstOrDefault() == nameof(BertForTokenClassification)

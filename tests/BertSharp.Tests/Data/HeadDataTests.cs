@@ -21,6 +21,9 @@ public class HeadDataTests
         Assert.Equal(3, s[0].Line);
         Assert.Equal(["Kim"], s[1].Words);
         Assert.Equal(["B-LOC", "B-PER", "O"], TaggedCorpus.Labels(s));
+        // One tag throughout is refused naming the file (the message named no file).
+        var one = Assert.Throws<BertSharpException>(() => TaggedCorpus.Labels(TaggedCorpus.ReadConll("x.conll", "a O\nb O\n"), source: "x.conll"));
+        Assert.Equal("x.conll: token classification needs at least 2 tags; the training data has 1 (O).", one.Message);
         var e = Assert.Throws<BertSharpException>(() => TaggedCorpus.ReadConll("bad.conll", "John B-PER\nlonely\n"));
         Assert.Equal("bad.conll line 2: 'lonely' has one field; expected a word and its tag (CoNLL columns: word … tag).", e.Message);
     }
