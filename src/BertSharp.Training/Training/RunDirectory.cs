@@ -1,4 +1,5 @@
 using System.Globalization;
+using BertSharp.Checkpoints;
 using BertSharp.IO;
 
 namespace BertSharp.Training;
@@ -50,6 +51,12 @@ public sealed class RunDirectory
         var latest = LatestCheckpoint(full);
         if (resume)
         {
+            if (latest is null && File.Exists(System.IO.Path.Combine(full, TrainingArgsFile.FileName)))
+            {
+                // A finished fine-tuning removed its checkpoints; "no complete checkpoint" read as if it had crashed.
+                throw new BertSharpException(
+                    $"{full}: nothing to {BertSharpException.Field("resume")}: the run there has finished ({TrainingArgsFile.FileName} is written at its end); run without {BertSharpException.Field("resume")} to train it again.");
+            }
             return latest ?? throw new BertSharpException($"{full}: nothing to {BertSharpException.Field("resume")}: no complete checkpoint-N directory.");
         }
         if (latest is not null)

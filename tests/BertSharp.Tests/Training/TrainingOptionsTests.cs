@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using BertSharp.Checkpoints;
 using BertSharp.Data;
 using BertSharp.Inference;
+using BertSharp.IO;
 using BertSharp.Tests.Infrastructure;
 using BertSharp.Training;
 
@@ -134,6 +135,17 @@ public class TrainingOptionsTests
         }
         ResumeSettings.Check(new TrainerState { Settings = old },
             Settings(limited, 40, 1, 10, new JsonObject { ["data_sha256"] = new string('b', 64), ["eval_data_sha256"] = null }), "checkpoint-4", limited);
+    }
+
+    [Fact]
+    public void Resume_in_a_finished_run_says_that_it_finished()
+    {
+        using var tmp = TestPaths.TempDir();
+        // What a finished fine-tuning leaves: the model and training_args.json, its checkpoints removed.
+        TrainingArgsFile.Write(tmp.Path, new JsonObject { ["task"] = "sst2" });
+        var done = Assert.Throws<BertSharpException>(() => RunDirectory.Check(tmp.Path, resume: true, overwrite: true, FineTuner.Kind));
+        Assert.Equal($"{AtomicFile.Normalize(tmp.Path)}: nothing to --resume: the run there has finished (training_args.json is written at its end); run without --resume to train it again.",
+            Cli.CliErrors.Describe(done));
     }
 
     [Fact]
