@@ -12,12 +12,16 @@ internal static class ResumeSettings
     private const string DataSha = "data_sha256";
     private const string EvalDataSha = "eval_data_sha256";
 
+    // The model directory as a full path: "model" keeps the spelling given, which another spelling of the same directory
+    // changes and a relative path given from another working directory does not.
+    private const string ModelPath = "model_path";
+
     // Settings that a run derives from the others: compared last, so that a refusal names the option that was changed
     // (--grad-accum, not the total_steps it changed).
     private static readonly string[] Derived = ["train_examples", "validation_examples", "warmup_steps", "total_steps"];
 
     // Recorded since checkpoints held them: a checkpoint without one still resumes, unchecked on it.
-    private static readonly string[] RecordedLater = ["max_train_examples", "max_eval_examples", "warmup_ratio", DataSha, EvalDataSha];
+    private static readonly string[] RecordedLater = ["max_train_examples", "max_eval_examples", "warmup_ratio", ModelPath, DataSha, EvalDataSha];
 
     /// <summary>
     /// The training arguments, the options that shaped the data and the schedule, the number of examples they gave and
@@ -36,6 +40,7 @@ internal static class ResumeSettings
         s["max_train_examples"] = t.MaxTrainExamples;
         s["max_eval_examples"] = t.MaxEvalExamples;
         s["warmup_ratio"] = t.WarmupRatio;
+        s[ModelPath] = t.ModelDir is not null && Directory.Exists(t.ModelDir) ? Path.TrimEndingDirectorySeparator(Path.GetFullPath(t.ModelDir)) : null;
         foreach (var (k, v) in fingerprints)
         {
             s[k] = v?.DeepClone();
@@ -79,7 +84,18 @@ internal static class ResumeSettings
                 $"{checkpoint}: cannot resume: {BertSharpException.Field(field)} {path} has changed since the run started (sha256 {Short(was)} then, {Short(now)} now); "
                 + "resume with the data the run started with, or start a new run.");
         }
-        state.CheckResumable(settings, checkpoint, free: [.. RecordedLater.Where(k => !state.Settings.ContainsKey(k))]);
+        var (startedFrom, model) = (Text(state.Settings[ModelPath]), Text(settings[ModelPath]));
+        if (startedFrom is not null && model is not null && startedFrom != model)
+        {
+            throw new BertSharpException(
+                $"{checkpoint}: cannot resume: {BertSharpException.Field("model")} {t.ModelDir} is {model}, but the run started from {startedFrom}; resume with the same model.");
+        }
+        var free = RecordedLater.Where(k => !state.Settings.ContainsKey(k)).ToList();
+        if (startedFrom is not null && startedFrom == model)
+        {
+            free.Add("model");
+        }
+        state.CheckResumable(settings, checkpoint, free: free);
     }
 
     private static string? Text(JsonNode? node) => node is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;

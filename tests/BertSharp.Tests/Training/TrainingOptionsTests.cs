@@ -126,10 +126,21 @@ public class TrainingOptionsTests
         Assert.Equal("checkpoint-4: cannot resume: data train.tsv has changed since the run started (sha256 aaaaaaaaaaaa… then, bbbbbbbbbbbb… now); "
             + "resume with the data the run started with, or start a new run.", edited.Message);
 
+        // The model directory spelled another way resumes; the same spelling from another working directory is another model.
+        using var tmp = TestPaths.TempDir();
+        var (modelA, modelB) = (Directory.CreateDirectory(tmp.File("a/m")).FullName, Directory.CreateDirectory(tmp.File("b/m")).FullName);
+        var fromA = o.Training with { ConfigPreset = null, VocabPath = null, ModelDir = modelA };
+        var startedOnA = Settings(fromA, 80, 0, 20);
+        ResumeSettings.Check(new TrainerState { Settings = startedOnA }, Settings(fromA with { ModelDir = modelA + "/./" }, 80, 0, 20), "checkpoint-4", fromA);
+        var elsewhere = Settings(fromA, 80, 0, 20);
+        elsewhere["model_path"] = modelB;
+        var other = Assert.Throws<BertSharpException>(() => ResumeSettings.Check(new TrainerState { Settings = startedOnA }, elsewhere, "checkpoint-4", fromA));
+        Assert.Equal($"checkpoint-4: cannot resume: --model {modelA} is {modelB}, but the run started from {modelA}; resume with the same model.", Cli.CliErrors.Describe(other));
+
         // A checkpoint written before the limits, the ratio and the data's contents were recorded resumes with them.
         var limited = o.Training with { MaxTrainExamples = 40, WarmupRatio = 0.1 };
         var old = new JsonObject();
-        foreach (var (k, v) in Settings(limited, 40, 1, 10).Where(kv => kv.Key is not ("max_train_examples" or "max_eval_examples" or "warmup_ratio")))
+        foreach (var (k, v) in Settings(limited, 40, 1, 10).Where(kv => kv.Key is not ("max_train_examples" or "max_eval_examples" or "warmup_ratio" or "model_path")))
         {
             old[k] = v?.DeepClone();
         }
