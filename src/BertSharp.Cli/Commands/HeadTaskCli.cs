@@ -244,7 +244,7 @@ internal static class HeadTaskCli
         }
         using var pipe = MultipleChoice.Load(model, device);
         var length = Length(pipe.Model.Config, pipe.Tokenizer, maxLength, model);
-        NextSentence.CheckPairLength(length);
+        PairLength.Check(length);
         // Every other command warns when it cuts; choices cut longest-first went unsaid.
         var (truncated, longest) = pipe.CountTruncated(questions, length);
         if (ModelLength.TruncationWarning(truncated, questions.Count, length, longest, pair: true, sideIsOption: false) is { } w)

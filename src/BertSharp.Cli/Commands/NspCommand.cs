@@ -36,7 +36,7 @@ internal static class NspCommand
             {
                 CliErrors.Warn(w);
             }
-            NextSentence.CheckPairLength(length.Length);
+            PairLength.Check(length.Length);
             var tokens = pipeline.Tokenizer.CountTokens(p.GetValue(text)!) + pipeline.Tokenizer.CountTokens(p.GetValue(pair)!) + 3;
             // As a pair, in predict's words: "the words after that were not read" was wrong for a longest-first cut, which may
             // cut either text.

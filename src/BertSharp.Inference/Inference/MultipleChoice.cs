@@ -66,7 +66,7 @@ public sealed class MultipleChoice : InferencePipeline<BertForMultipleChoice>
         }
         var length = EffectiveMaxLength(maxLength);
         // As for next-sentence pairs: below it every choice was scored as [CLS] [SEP] [SEP], all alike.
-        NextSentence.CheckPairLength(length);
+        PairLength.Check(length);
         var options = new EncodeOptions { MaxLength = length, Truncation = TruncationStrategy.LongestFirst };
         var encoded = questions.Select(q => q.Candidates.Select(c => Tokenizer.Encode(q.Context, c, options)).ToArray()).ToArray();
         var result = new ChoicePrediction[questions.Count];

@@ -33,28 +33,13 @@ public sealed class NextSentence : InferencePipeline<BertForNextSentencePredicti
         return new NextSentence(model, tokenizer, ownsModel: true);
     }
 
-    /// <summary>The shortest length that keeps a token of each text: <c>[CLS] a [SEP] b [SEP]</c>.</summary>
-    internal const int MinPairLength = 5;
-
-    /// <summary>
-    /// Refuses a length that leaves a text of the pair no token: at 3 both were cut away and the head scored
-    /// <c>[CLS] [SEP] [SEP]</c> as if it were the pair. For front ends that check before they warn about truncation.
-    /// </summary>
-    internal static void CheckPairLength(int maxLength)
-    {
-        if (maxLength < MinPairLength)
-        {
-            throw new BertSharpException($"{BertSharpException.Field("max_length")} {maxLength}: expected at least {MinPairLength} for a pair ([CLS], a token of each text, [SEP] twice).");
-        }
-    }
-
     /// <summary>
     /// Scores the pair (A, B); a pair longer than <paramref name="maxLength"/> (default: the trained length) is truncated
     /// longest-first.
     /// </summary>
     /// <exception cref="BertSharpException">
     /// <paramref name="text"/> or <paramref name="textPair"/> keeps no word piece (blank, or only characters the tokenizer
-    /// drops), or <paramref name="maxLength"/> is below <see cref="MinPairLength"/>.
+    /// drops), or <paramref name="maxLength"/> is below <see cref="PairLength.Minimum"/>.
     /// </exception>
     public NextSentenceResult Predict(string text, string textPair, int? maxLength = null)
     {
@@ -64,7 +49,7 @@ public sealed class NextSentence : InferencePipeline<BertForNextSentencePredicti
         WordPieces.Require(Tokenizer, text, BertSharpException.Field("text"));
         WordPieces.Require(Tokenizer, textPair, BertSharpException.Field("text_pair"));
         var length = EffectiveMaxLength(maxLength);
-        CheckPairLength(length);
+        PairLength.Check(length);
         var enc = Tokenizer.Encode(text, textPair, new EncodeOptions { MaxLength = length });
         return Run(() =>
         {
