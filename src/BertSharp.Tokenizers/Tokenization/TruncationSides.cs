@@ -55,7 +55,14 @@ public static class TruncationSides
     /// <param name="headTokens">Explicit head tokens, or null for the default.</param>
     /// <param name="maxLength">The maximum length, special tokens included.</param>
     /// <param name="pair">Inputs are text pairs ([CLS] A [SEP] B [SEP]; the longer text is cut first).</param>
-    public static string Describe(TruncationSide side, int? headTokens, int maxLength, bool pair = false)
+    public static string Describe(TruncationSide side, int? headTokens, int maxLength, bool pair = false) =>
+        $"{Name(side)} ({Explain(side, headTokens, maxLength, pair)})";
+
+    /// <summary>
+    /// What <see cref="Describe"/> says in brackets, without the side's name: for callers whose users cannot choose the side,
+    /// to whom "head" would read as a value they could change.
+    /// </summary>
+    internal static string Explain(TruncationSide side, int? headTokens, int maxLength, bool pair = false)
     {
         if (pair)
         {
@@ -65,14 +72,14 @@ public static class TruncationSides
                 TruncationSide.HeadAndTail => headTokens is { } h ? $"its first {h} and its last word pieces" : "its start (128/510 of what it keeps) and its end",
                 _ => "its start",
             };
-            return $"{Name(side)} (a text of a pair that is cut keeps {kept}; the longer text is cut first)";
+            return $"a text of a pair that is cut keeps {kept}; the longer text is cut first";
         }
         var keep = Math.Max(0, maxLength - 2);
         return side switch
         {
-            TruncationSide.Tail => $"tail (a longer text keeps its last {keep} word pieces)",
-            TruncationSide.HeadAndTail => $"head+tail (a longer text keeps its first {HeadOf(keep, headTokens)} and last {keep - HeadOf(keep, headTokens)} word pieces)",
-            _ => $"head (a longer text keeps its first {keep} word pieces)",
+            TruncationSide.Tail => $"a longer text keeps its last {keep} word pieces",
+            TruncationSide.HeadAndTail => $"a longer text keeps its first {HeadOf(keep, headTokens)} and last {keep - HeadOf(keep, headTokens)} word pieces",
+            _ => $"a longer text keeps its first {keep} word pieces",
         };
     }
 

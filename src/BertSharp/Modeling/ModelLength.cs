@@ -90,9 +90,10 @@ public static class ModelLength
         }
         var what = total == 1 ? "the input is" : string.Create(CultureInfo.InvariantCulture, $"{truncated:N0} of {total:N0} inputs are");
         var longestText = longest is { } l ? string.Create(CultureInfo.InvariantCulture, $" (longest {l:N0})") : "";
-        var cut = side == TruncationSide.Head && !pair
-            ? "the words after that were not read (max_length sets the limit)"
-            : $"cut {TruncationSides.Describe(side, headTokens, maxLength, pair)} ({(sideIsOption ? "max_length and truncation_side set the cut" : "max_length sets the limit")})";
+        var cut = side == TruncationSide.Head && !pair ? "the words after that were not read (max_length sets the limit)"
+            : sideIsOption ? $"cut {TruncationSides.Describe(side, headTokens, maxLength, pair)} (max_length and truncation_side set the cut)"
+            // Without the side's name: "cut head" read as a truncation_side value to users who have no such option.
+            : $"{TruncationSides.Explain(side, headTokens, maxLength, pair)} (max_length sets the limit)";
         return string.Create(CultureInfo.InvariantCulture,
             $"{what} longer than {maxLength} tokens{longestText} and {(total == 1 ? "was" : "were")} truncated to {maxLength}; {cut}.");
     }

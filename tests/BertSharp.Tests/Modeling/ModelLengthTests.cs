@@ -66,6 +66,9 @@ public sealed class ModelLengthTests
         Assert.Contains("cut head+tail (a longer text keeps its first 2 and last 4 word pieces)",
             ModelLength.TruncationWarning(1, 1, 8, side: TruncationSide.HeadAndTail, headTokens: 2), StringComparison.Ordinal);
         Assert.DoesNotContain("words after", ModelLength.TruncationWarning(2, 5, 8, side: TruncationSide.Head, pair: true), StringComparison.Ordinal);
+        // Where the side is no option of the caller's, the warning says what was cut without naming a side to choose.
+        Assert.EndsWith("truncated to 8; a text of a pair that is cut keeps its start; the longer text is cut first (max_length sets the limit).",
+            ModelLength.TruncationWarning(2, 5, 8, pair: true, sideIsOption: false), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -142,9 +145,10 @@ public sealed class ModelLengthTests
         var evaluate = CliRunner.Run("evaluate", "--model", tmp.Path, "--task", "sst2", "--data", data, "--max-length", "16", "--output", tmp.File("metrics.json"));
         Assert.Contains("warning: 1 of 2 inputs are longer than 16 tokens (longest 42) and were truncated to 16", evaluate.StdErr, StringComparison.Ordinal);
 
-        // Pairs cut longest-first, in predict's pair words less the side no flag sets: nsp said "the words after that were
-        // not read", which a longest-first cut does not do, and multiple choice cut its choices without a word.
-        const string pairCut = "and was truncated to 8; cut head (a text of a pair that is cut keeps its start; the longer text is cut first) (--max-length sets the limit).";
+        // Pairs cut longest-first, in predict's pair words less the side no flag sets ("cut head" named a --truncation-side
+        // value these commands do not have): nsp said "the words after that were not read", which a longest-first cut does
+        // not do, and multiple choice cut its choices without a word.
+        const string pairCut = "and was truncated to 8; a text of a pair that is cut keeps its start; the longer text is cut first (--max-length sets the limit).";
         var nsp = CliRunner.Run("nsp", "--model", HfFixture.Dir("pretraining"), "--text", longText, "--text-pair", "it was happy", "--max-length", "8");
         Assert.True(nsp.ExitCode == 0, nsp.StdErr);
         Assert.Contains($"warning: the input is longer than 8 tokens (longest 46) {pairCut}", nsp.StdErr, StringComparison.Ordinal);
