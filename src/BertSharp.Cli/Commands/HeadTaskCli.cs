@@ -177,6 +177,9 @@ internal static class HeadTaskCli
                     using var pipe = MultipleChoice.Load(model, device);
                     length = Length(pipe.Model.Config, pipe.Tokenizer, maxLength, model);
                     var examples = Limit(SwagData.Read(dataPath), maxExamples);
+                    // SwagData.Encode cuts as MultipleChoice.Predict does, but checked nothing: a length below a pair's was
+                    // scored as [CLS] [SEP] [SEP] per choice, and choices were cut without a word.
+                    CheckChoices(pipe, Questions(examples), length);
                     var features = examples.Select(x => SwagData.Encode(pipe.Tokenizer, x, length)).ToList();
                     var e = HeadEvaluation.MultipleChoice(pipe.Model, features, batchSize, pipe.Tokenizer.PadId, pipe.Device);
                     values.AddRange(e.Values());
@@ -239,18 +242,11 @@ internal static class HeadTaskCli
             {
                 throw new BertSharpException("--choice: only together with --text (a file brings its own endings).");
             }
-            questions = [.. SwagData.Read(input!, requireLabels: false).Select(e =>
-                (e.Sent1, (IReadOnlyList<string>)[.. e.Pairs.Select(pair => pair.Second)]))];
+            questions = Questions(SwagData.Read(input!, requireLabels: false));
         }
         using var pipe = MultipleChoice.Load(model, device);
         var length = Length(pipe.Model.Config, pipe.Tokenizer, maxLength, model);
-        PairLength.Check(length);
-        // Every other command warns when it cuts; choices cut longest-first went unsaid.
-        var (truncated, longest) = pipe.CountTruncated(questions, length);
-        if (ModelLength.TruncationWarning(truncated, questions.Count, length, longest, pair: true, sideIsOption: false) is { } w)
-        {
-            CliErrors.Warn(w);
-        }
+        CheckChoices(pipe, questions, length);
         var predictions = pipe.Predict(questions, length, batchSize);
         if (text is not null)
         {
@@ -273,6 +269,24 @@ internal static class HeadTaskCli
             Console.Out.WriteLine($"wrote {predictions.Count:N0} predictions to {output}");
         }
         return 0;
+    }
+
+    /// <summary>The (context, candidates) of SWAG questions as <see cref="MultipleChoice"/> takes them: SwagData's pairs.</summary>
+    private static List<(string Context, IReadOnlyList<string> Candidates)> Questions(IEnumerable<ChoiceExample> examples) =>
+        [.. examples.Select(e => (e.Sent1, (IReadOnlyList<string>)[.. e.Pairs.Select(pair => pair.Second)]))];
+
+    /// <summary>
+    /// Refuses a length that leaves a text of a (context, choice) pair no token, and warns when it cuts choices, as every
+    /// other command warns when it cuts: choices cut longest-first went unsaid.
+    /// </summary>
+    private static void CheckChoices(MultipleChoice pipe, IReadOnlyList<(string Context, IReadOnlyList<string> Candidates)> questions, int length)
+    {
+        PairLength.Check(length);
+        var (truncated, longest) = pipe.CountTruncated(questions, length);
+        if (ModelLength.TruncationWarning(truncated, questions.Count, length, longest, pair: true, sideIsOption: false) is { } w)
+        {
+            CliErrors.Warn(w);
+        }
     }
 
     private static int Length(BertConfig config, Tokenization.BertTokenizer tokenizer, int? requested, string model, int? preferred = null)

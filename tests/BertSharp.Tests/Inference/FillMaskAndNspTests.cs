@@ -118,6 +118,12 @@ public class FillMaskAndNspTests
         // Multiple choice cuts its (context, choice) pairs alike: at 3 every choice was [CLS] [SEP] [SEP], scored 0.5 each.
         CliRunner.Run("predict", "--model", HfFixture.Dir("multiple-choice"), "--text", "the cat", "--choice", "it sat", "--choice", "it flew", "--max-length", "4")
             .AssertOneLineError("--max-length 4: expected at least 5 for a pair ([CLS], a token of each text, [SEP] twice).");
+        // evaluate encoded them with SwagData.Encode, unchecked, and wrote the metrics of [CLS] [SEP] [SEP] per choice.
+        using var tmp = TestPaths.TempDir();
+        CliRunner.Run("evaluate", "--model", HfFixture.Dir("multiple-choice"), "--data", Path.Combine(TestPaths.RepoRoot, "samples", "swag", "dev.csv"),
+            "--max-length", "4", "--max-examples", "1", "--output", tmp.File("m.json"))
+            .AssertOneLineError("--max-length 4: expected at least 5 for a pair ([CLS], a token of each text, [SEP] twice).");
+        Assert.False(File.Exists(tmp.File("m.json")));
         // A text without a token scored [CLS] [SEP] [SEP] the same way, at any length.
         e = Assert.Throws<BertSharpException>(() => pipeline.Predict("", "it"));
         Assert.Equal("text: empty or white space only; expected text.", e.Message);

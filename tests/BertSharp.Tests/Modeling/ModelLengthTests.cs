@@ -156,6 +156,13 @@ public sealed class ModelLengthTests
             "--max-length", "8");
         Assert.True(choice.ExitCode == 0, choice.StdErr);
         Assert.Contains($"warning: the input is longer than 8 tokens (longest 48) {pairCut}", choice.StdErr, StringComparison.Ordinal);
+        // evaluate encoded its choices with SwagData.Encode and cut them without a word.
+        var swag = tmp.File("swag.csv");
+        File.WriteAllText(swag, $"sent1,sent2,ending0,ending1,label\n{longText},it was,happy,eats,0\n");
+        var evaluateChoices = CliRunner.Run("evaluate", "--model", HfFixture.Dir("multiple-choice"), "--data", swag, "--max-length", "8",
+            "--output", tmp.File("choices.json"));
+        Assert.True(evaluateChoices.ExitCode == 0, evaluateChoices.StdErr);
+        Assert.Contains($"warning: the input is longer than 8 tokens (longest 46) {pairCut}", evaluateChoices.StdErr, StringComparison.Ordinal);
     }
 
     [Theory]
