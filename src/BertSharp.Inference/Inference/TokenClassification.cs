@@ -46,6 +46,7 @@ public sealed class TokenClassification : InferencePipeline<BertForTokenClassifi
     /// Entities per text, in input order, grouped by <paramref name="aggregation"/> (null: <see cref="DefaultAggregation"/>).
     /// Texts longer than <paramref name="maxLength"/> tokens are truncated.
     /// </summary>
+    /// <exception cref="BertSharpException">A text keeps no word piece (blank, or only characters the tokenizer drops).</exception>
     public IReadOnlyList<List<TokenEntity>> Predict(IReadOnlyList<string> texts, AggregationStrategy? aggregation = null,
         IReadOnlyCollection<string>? ignoreLabels = null, int? maxLength = null, int batchSize = 32)
     {
@@ -60,9 +61,15 @@ public sealed class TokenClassification : InferencePipeline<BertForTokenClassifi
     }
 
     /// <summary>The encodings and raw logits [tokens][num_labels] per text (padding removed).</summary>
+    /// <exception cref="BertSharpException">A text keeps no word piece (blank, or only characters the tokenizer drops).</exception>
     public (IReadOnlyList<BertEncoding> Encodings, float[][][] Logits) Logits(IReadOnlyList<string> texts, int? maxLength = null, int batchSize = 32)
     {
         ArgumentNullException.ThrowIfNull(texts);
+        // Such a text was tagged as [CLS] [SEP]: no entity, read as "none found" (as QuestionAnswering and NextSentence refuse it).
+        for (var i = 0; i < texts.Count; i++)
+        {
+            WordPieces.Require(Tokenizer, texts[i], $"texts[{i}]");
+        }
         var options = new EncodeOptions { MaxLength = EffectiveMaxLength(maxLength), Truncation = TruncationStrategy.LongestFirst };
         var encodings = Tokenizer.EncodeBatch([.. texts.Select(t => (t, (string?)null))], options);
         var numLabels = Model.Config.NumLabels;

@@ -66,6 +66,17 @@ public sealed class TokenClassificationTests
         Assert.Equal(text, string.Join(" ", groups.Select(g => g.Word)));
     }
 
+    // Such a text passed as text and was tagged as [CLS] [SEP]: no entity, read as "none found". bert ner and POST /v1/ner
+    // refuse it first in their own names (CliBoundsTests, ServerApiTests); the library names the text's index.
+    [Fact]
+    public void A_text_the_tokenizer_keeps_nothing_of_is_refused_naming_its_index()
+    {
+        using var pipe = TokenClassification.Load(HfFixture.Dir(Case), "cpu");
+        Assert.Equal("texts[1]: no word pieces (only characters the tokenizer drops, such as control or zero-width ones); expected text.",
+            Assert.Throws<BertSharpException>(() => pipe.Predict(["the cat", "\u200b\u0007"])).Message);
+        Assert.Equal("texts[0]: empty or white space only; expected text.", Assert.Throws<BertSharpException>(() => pipe.Logits([" "])).Message);
+    }
+
     private static readonly string[] Labels = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"];
 
     private static TokenScores T(string token, int start, int end, bool sub, params double[] scores) =>
