@@ -260,6 +260,8 @@ internal sealed class ChoiceRecipe : HeadRecipe
 
     public ChoiceRecipe(HeadFineTuneOptions o, ModelSource source, int maxLength)
     {
+        // Below it every choice trains as [CLS] [SEP] [SEP]: the head would learn from no text at all.
+        PairLength.Check(maxLength);
         _tokenizer = source.Tokenizer;
         _maxLength = maxLength;
         _train = [.. Take(SwagData.Read(o.Training.DataPath), o.Training.MaxTrainExamples).Select(e => SwagData.Encode(_tokenizer, e, maxLength))];

@@ -124,6 +124,11 @@ public class FillMaskAndNspTests
             "--max-length", "4", "--max-examples", "1", "--output", tmp.File("m.json"))
             .AssertOneLineError("--max-length 4: expected at least 5 for a pair ([CLS], a token of each text, [SEP] twice).");
         Assert.False(File.Exists(tmp.File("m.json")));
+        // Fine-tuning encoded its training choices the same way and trained the head on [CLS] [SEP] [SEP]: refused before the run.
+        CliRunner.Run("finetune", "--task", "swag", "--data", Path.Combine(TestPaths.RepoRoot, "samples", "swag", "train.csv"),
+            "--model", HfFixture.Dir("multiple-choice"), "--output", tmp.File("run"), "--epochs", "1", "--max-length", "4")
+            .AssertOneLineError("--max-length 4: expected at least 5 for a pair ([CLS], a token of each text, [SEP] twice).");
+        Assert.False(Directory.Exists(tmp.File("run")));
         // A text without a token scored [CLS] [SEP] [SEP] the same way, at any length.
         e = Assert.Throws<BertSharpException>(() => pipeline.Predict("", "it"));
         Assert.Equal("text: empty or white space only; expected text.", e.Message);

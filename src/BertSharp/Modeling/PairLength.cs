@@ -1,9 +1,9 @@
-namespace BertSharp.Inference;
+namespace BertSharp.Modeling;
 
 /// <summary>
 /// The shortest max_length at which a text pair keeps a token of each text (<c>[CLS] a [SEP] b [SEP]</c>). Shared by the
-/// pipelines that score pairs (next-sentence prediction, multiple choice) and by the front ends that check it before they
-/// warn about truncation, so all of them refuse it alike.
+/// pipelines that score pairs (next-sentence prediction, multiple choice), multiple-choice fine-tuning, and the front ends
+/// that check it before they warn about truncation, so all of them refuse it alike.
 /// </summary>
 internal static class PairLength
 {
