@@ -202,9 +202,9 @@ public sealed partial class BertTokenizer
         {
             return buf.Ids.AsSpan(0, buf.Count).ToArray();
         }
-        if (ClsId < 0 || SepId < 0)
+        if (MissingClsSep() is not null)
         {
-            throw new BertSharpException("the vocabulary has no [CLS]/[SEP] token; encode with AddSpecialTokens = false.");
+            throw NoClsSep();
         }
         var ids = new int[buf.Count + (textPair is null ? 2 : 3)];
         ids[0] = ClsId;
@@ -217,6 +217,23 @@ public sealed partial class BertTokenizer
         }
         return ids;
     }
+
+    /// <summary>Which of [CLS] and [SEP] (as <see cref="Specials"/> names them) the vocabulary lacks, or null when it has both.</summary>
+    internal string? MissingClsSep() => (ClsId < 0, SepId < 0) switch
+    {
+        (true, true) => $"{Specials.Cls} and {Specials.Sep} tokens",
+        (true, false) => $"{Specials.Cls} token",
+        (false, true) => $"{Specials.Sep} token",
+        _ => null,
+    };
+
+    /// <summary>
+    /// The refusal of an encoding with special tokens by a vocabulary that lacks them, naming its file and the option: it
+    /// said "encode with AddSpecialTokens = false", a C# property, and not which vocabulary.
+    /// </summary>
+    internal BertSharpException NoClsSep() => new(
+        $"{(Vocab.Source is { } file ? file + ": the" : "the")} vocabulary has no {MissingClsSep()}, which {BertSharpException.Field("add_special_tokens")} " +
+        $"puts around every text; encode with {BertSharpException.Field("add_special_tokens")} false, or use a vocabulary with {Specials.Cls} and {Specials.Sep}.");
 
     /// <summary>Number of word pieces of <paramref name="text"/> (no special tokens); allocates nothing.</summary>
     public int CountTokens(string text)

@@ -11,9 +11,9 @@ internal static class EncodingBuilder
         o.Validate();
         var isPair = pair is not null;
         var added = o.AddSpecialTokens ? (isPair ? 3 : 2) : 0;
-        if (o.AddSpecialTokens && (tok.ClsId < 0 || tok.SepId < 0))
+        if (o.AddSpecialTokens && tok.MissingClsSep() is not null)
         {
-            throw new BertSharpException("the vocabulary has no [CLS]/[SEP] token; encode with AddSpecialTokens = false.");
+            throw tok.NoClsSep();
         }
         var mapA = CodePointMap(text);
         var mapB = isPair ? CodePointMap(pair!) : null;

@@ -13,10 +13,14 @@ public sealed class Vocabulary
     private readonly Dictionary<string, int> _ids;
     private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _lookup;
 
+    /// <summary>What <see cref="Source"/> is for a vocabulary built in memory.</summary>
+    private const string InMemory = "vocabulary";
+
     /// <summary>Builds a vocabulary from tokens in id order; throws <see cref="BertSharpException"/> on a duplicate.</summary>
-    public Vocabulary(IEnumerable<string> tokens, string source = "vocabulary")
+    public Vocabulary(IEnumerable<string> tokens, string source = InMemory)
     {
         ArgumentNullException.ThrowIfNull(tokens);
+        Source = source == InMemory ? null : source;
         _tokens = tokens.ToArray();
         _ids = new Dictionary<string, int>(_tokens.Length, StringComparer.Ordinal);
         for (var i = 0; i < _tokens.Length; i++)
@@ -74,6 +78,12 @@ public sealed class Vocabulary
 
     /// <summary>Number of tokens.</summary>
     public int Count => _tokens.Length;
+
+    /// <summary>
+    /// The file the tokens were read from (<c>vocab.txt</c>, <c>tokenizer.json</c>), or null for one built in memory: the
+    /// tokenizer's later refusals name it, as the loaders' do.
+    /// </summary>
+    internal string? Source { get; }
 
     /// <summary>Tokens in id order.</summary>
     public IReadOnlyList<string> Tokens => _tokens;

@@ -95,7 +95,8 @@ public static class BertPretrained
 
     /// <summary>
     /// Loads the tokenizer of the model directory <paramref name="dir"/> (<see cref="BertTokenizer.FromDirectory"/>) for the
-    /// model configured by <paramref name="config"/>, refusing a vocabulary with more tokens than <c>vocab_size</c>.
+    /// model configured by <paramref name="config"/>, refusing a vocabulary with more tokens than <c>vocab_size</c> or
+    /// without [CLS] and [SEP].
     /// </summary>
     public static BertTokenizer LoadTokenizer(string dir, BertConfig config)
     {
@@ -103,7 +104,15 @@ public static class BertPretrained
         ArgumentNullException.ThrowIfNull(config);
         var tokenizer = BertTokenizer.FromDirectory(dir);
         var json = Path.Combine(dir, "tokenizer.json");
-        CheckVocabulary(tokenizer, config, File.Exists(json) ? json : Path.Combine(dir, "vocab.txt"), "config.json vocab_size");
+        var file = File.Exists(json) ? json : Path.Combine(dir, "vocab.txt");
+        CheckVocabulary(tokenizer, config, file, "config.json vocab_size");
+        if (tokenizer.MissingClsSep() is { } missing)
+        {
+            // Refused here, naming the file: every pipeline failed only at its first text, with the encoder's advice to
+            // leave the special tokens out, which a model that reads [CLS] A [SEP] cannot follow.
+            throw new BertSharpException(
+                $"{file}: the vocabulary has no {missing}; a BERT model reads every input as {tokenizer.Specials.Cls} text {tokenizer.Specials.Sep}, so it cannot be run with this vocabulary.");
+        }
         return tokenizer;
     }
 

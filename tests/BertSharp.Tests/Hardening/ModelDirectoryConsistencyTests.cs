@@ -41,6 +41,21 @@ public class ModelDirectoryConsistencyTests
     }
 
     [Fact]
+    public void A_vocab_txt_without_sep_is_refused_at_load_naming_the_file()
+    {
+        // Each command failed only at its first text, with the encoder's advice to leave the special tokens out and no file named.
+        using var tmp = TestPaths.TempDir();
+        var dir = CopyCase(tmp, "sequence-classification");
+        var vocab = Path.Combine(dir, "vocab.txt");
+        File.WriteAllLines(vocab, File.ReadAllLines(vocab).Select(t => t == "[SEP]" ? "sep" : t));
+        var expected = vocab + ": the vocabulary has no [SEP] token; a BERT model reads every input as [CLS] text [SEP], so it cannot be run with this vocabulary.";
+        Assert.Equal("error: " + expected, CliRunner.Run("predict", "--model", dir, "--text", "hello").AssertOneLineError());
+        File.WriteAllText(tmp.File("in.txt"), "hello\n");
+        Assert.Equal("error: " + expected, CliRunner.Run("embed", "--model", dir, "--input", tmp.File("in.txt"), "--output", tmp.File("out.jsonl")).AssertOneLineError());
+        Assert.False(File.Exists(tmp.File("out.jsonl")));
+    }
+
+    [Fact]
     public void A_tokenizer_json_with_the_id_vocab_size_is_refused_naming_tokenizer_json()
     {
         using var tmp = TestPaths.TempDir();

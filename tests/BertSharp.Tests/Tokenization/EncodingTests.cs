@@ -1,3 +1,4 @@
+using BertSharp.Tests.Infrastructure;
 using BertSharp.Tokenization;
 
 namespace BertSharp.Tests.Tokenization;
@@ -37,6 +38,24 @@ public class EncodingTests
         var e = Tok.Encode(A, B, new EncodeOptions { AddSpecialTokens = false });
         Assert.Equal([.. IdsA, .. IdsB], e.Ids);
         Assert.Equal([.. IdsA, .. IdsB], Tok.EncodeIds(A, B, new EncodeOptions { AddSpecialTokens = false }));
+    }
+
+    [Fact]
+    public void A_vocabulary_without_sep_is_refused_naming_its_file_and_the_field()
+    {
+        // It said "encode with AddSpecialTokens = false", a C# property, and not which vocabulary; without special tokens it encodes.
+        using var tmp = TestPaths.TempDir();
+        var path = tmp.File("vocab.txt");
+        File.WriteAllLines(path, ["[PAD]", "[UNK]", "[CLS]", "hello"]);
+        var tok = BertTokenizer.FromVocabFile(path);
+        var expected = $"{path}: the vocabulary has no [SEP] token, which add_special_tokens puts around every text; encode with add_special_tokens false, or use a vocabulary with [CLS] and [SEP].";
+        var e = Assert.Throws<BertSharpException>(() => tok.Encode("hello"));
+        Assert.Equal(expected, e.Message);
+        Assert.Equal(["add_special_tokens", "add_special_tokens"], e.Fields);
+        Assert.Equal(expected, Assert.Throws<BertSharpException>(() => tok.EncodeIds("hello")).Message);
+        Assert.StartsWith("the vocabulary has no [CLS] and [SEP] tokens,", Assert.Throws<BertSharpException>(
+            () => new BertTokenizer(new Vocabulary(["[UNK]", "hello"])).EncodeIds("hello")).Message, StringComparison.Ordinal);
+        Assert.Equal([3], tok.EncodeIds("hello", options: new EncodeOptions { AddSpecialTokens = false }));
     }
 
     [Fact]
