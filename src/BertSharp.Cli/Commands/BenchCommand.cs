@@ -40,7 +40,9 @@ internal static class BenchCommand
             {
                 throw new BertSharpException($"--rounds must be at least 1 (got {roundCount}).");
             }
-            var tokenizer = BertTokenizer.FromVocabFile(parse.GetValue(vocab)!, CommonOptions.ResolveLowercase(parse.GetValue(vocab)!, parse, lowercase).Lowercase);
+            var tokenizer = CommonOptions.WithClsSep(
+                BertTokenizer.FromVocabFile(parse.GetValue(vocab)!, CommonOptions.ResolveLowercase(parse.GetValue(vocab)!, parse, lowercase).Lowercase),
+                parse.GetValue(vocab)!, "bench tokenize");
             var path = parse.GetValue(input)!;
             var texts = TextCorpus.ReadTexts(path).ToArray();
             if (texts.Length == 0)

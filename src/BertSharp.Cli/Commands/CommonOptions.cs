@@ -177,6 +177,16 @@ internal static class CommonOptions
     }
 
     /// <summary>
+    /// <paramref name="tokenizer"/>, after checking that the vocabulary <c>--vocab <paramref name="path"/></c> has [CLS] and
+    /// [SEP], which <paramref name="command"/> adds to every encoding. Checked before the input: the encoder's own refusal
+    /// came at the first text (tokenize: as that line's fault), with advice (add_special_tokens false) that no flag follows.
+    /// </summary>
+    public static BertTokenizer WithClsSep(BertTokenizer tokenizer, string path, string command) =>
+        tokenizer.MissingClsSep() is { } missing
+            ? throw new BertSharpException($"--vocab {path}: has no {missing}; expected a BERT vocabulary with [CLS] and [SEP], which {command} adds to every encoding.")
+            : tokenizer;
+
+    /// <summary>
     /// The most threads any thread-count option accepts: 4 × <see cref="Environment.ProcessorCount"/> (the cores this process
     /// may use, after affinity and container limits).
     /// </summary>

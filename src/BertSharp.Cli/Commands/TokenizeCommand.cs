@@ -128,14 +128,7 @@ internal static class TokenizeCommand
                 HeadTokens = side?.HeadTokens,
             };
             var lowercasing = CommonOptions.ResolveLowercase(parse.GetValue(vocab)!, parse, lowercase);
-            var tok = BertTokenizer.FromPath(parse.GetValue(vocab)!, lowercasing.Lowercase);
-            if (tok.ClsId < 0 || tok.SepId < 0)
-            {
-                // Before the input: the encoder's own refusal came as the first line's fault ("in.txt: line 1: ...") with
-                // advice (AddSpecialTokens = false) that only the library's API can follow.
-                throw new BertSharpException(
-                    $"--vocab {parse.GetValue(vocab)}: has no {(tok.ClsId < 0 ? "[CLS]" : "[SEP]")} token; expected a BERT vocabulary with [CLS] and [SEP], which tokenize adds to every encoding.");
-            }
+            var tok = CommonOptions.WithClsSep(BertTokenizer.FromPath(parse.GetValue(vocab)!, lowercasing.Lowercase), parse.GetValue(vocab)!, "tokenize");
             var inputPath = parse.GetValue(input);
             var inputs = TokenizeInput.Read(inputPath, parse.GetValue(format)!);
             var outPath = parse.GetValue(output);

@@ -106,7 +106,7 @@ public class CliInputHardeningTests
     }
 
     [Fact]
-    public void Tokenize_refuses_a_vocabulary_without_cls_naming_the_vocab_not_a_line()
+    public void Tokenize_and_bench_tokenize_refuse_a_vocabulary_without_cls_naming_the_vocab_not_a_line()
     {
         using var tmp = TestPaths.TempDir();
         File.WriteAllLines(tmp.File("vocab.txt"), ["[PAD]", "[UNK]", "[SEP]", "hello", "world"]);
@@ -114,6 +114,9 @@ public class CliInputHardeningTests
         var line = CliRunner.Run("tokenize", "--vocab", tmp.File("vocab.txt"), "--input", tmp.File("in.txt"))
             .AssertOneLineError($"--vocab {tmp.File("vocab.txt")}: has no [CLS] token; expected a BERT vocabulary with [CLS] and [SEP]");
         Assert.DoesNotContain("line 1", line, StringComparison.Ordinal);
+        // bench tokenize gave the library's advice, add_special_tokens false, which no flag sets.
+        Assert.Equal($"error: --vocab {tmp.File("vocab.txt")}: has no [CLS] token; expected a BERT vocabulary with [CLS] and [SEP], which bench tokenize adds to every encoding.",
+            CliRunner.Run("bench", "tokenize", "--vocab", tmp.File("vocab.txt"), "--input", tmp.File("in.txt")).AssertOneLineError());
     }
 
     [Fact]
