@@ -4,7 +4,7 @@ using CsvHelper;
 namespace BertSharp.IO;
 
 /// <summary>
-/// Loads a list of texts: one per non-empty line of a <c>.txt</c>/<c>.txt.gz</c> file, or one per row of a
+/// Loads a list of texts: one per line of a <c>.txt</c>/<c>.txt.gz</c> file that holds more than white space, or one per row of a
 /// <c>.csv</c>/<c>.csv.gz</c> file with a header (the IMDb files: <c>review,sentiment,...</c>). Other extensions are refused.
 /// </summary>
 public static class TextCorpus
@@ -29,10 +29,11 @@ public static class TextCorpus
         {
             return ReadCsvColumn(path, column);
         }
+        // A line of spaces is blank, as embed, predict and pretrain-data skip it: it was timed as a text of [CLS] [SEP].
         // Any other file was read as plain text: a .tsv or .jsonl file was timed as raw lines, its columns, braces and quotes
         // tokenized as if they were the texts.
         return IsText(path)
-            ? TextLines.Read(path).Where(l => l.Length > 0).ToList()
+            ? TextLines.Read(path).Where(l => !string.IsNullOrWhiteSpace(l)).ToList()
             : throw new BertSharpException($"{path}: expected a .txt file (one text per line) or a .csv file with a header, optionally gzipped (.txt.gz, .csv.gz).");
     }
 

@@ -21,8 +21,9 @@ public class BenchTokenizeCommandTests
     {
         using var tmp = TestPaths.TempDir();
         var input = tmp.File("texts.txt");
-        // [CLS] hello world ! [SEP] = 5; [CLS] worlds -> world ##s, zzz -> [UNK] [SEP] = 5; the empty line is not a text.
-        File.WriteAllText(input, "Hello world!\n\nworlds zzz\n");
+        // [CLS] hello world ! [SEP] = 5; [CLS] worlds -> world ##s, zzz -> [UNK] [SEP] = 5; the empty line and the line of
+        // white space are not texts, as in embed (the latter was timed as [CLS] [SEP]).
+        File.WriteAllText(input, "Hello world!\n\n \t\nworlds zzz\n");
         var r = CliRunner.Run("bench", "tokenize", "--vocab", WriteVocab(tmp), "--input", input, "--threads", "1,2", "--rounds", "1");
         Assert.True(r.ExitCode == 0, r.StdErr);
         var lines = Lines(r.StdOut);
@@ -89,7 +90,7 @@ public class BenchTokenizeCommandTests
     [InlineData("x.tsv", "text\tlabel\nhello\t1\n", "error: {0}: expected a .txt file (one text per line) or a .csv file with a header, optionally gzipped (.txt.gz, .csv.gz).")]
     [InlineData("x.jsonl", "{\"text\": \"hello\"}\n", "error: {0}: expected a .txt file (one text per line) or a .csv file with a header, optionally gzipped (.txt.gz, .csv.gz).")]
     [InlineData("x.txt", "", "error: --input {0}: empty file; expected one text per line.")]
-    [InlineData("x.txt", "\n\n", "error: --input {0}: no texts, only blank lines; expected one text per line.")]
+    [InlineData("x.txt", "\n  \n", "error: --input {0}: no texts, only blank lines; expected one text per line.")]
     [InlineData("x.csv", "text\n", "error: --input {0}: no rows after the header; expected one text per row.")]
     public void Input_without_texts_to_time_is_an_error(string name, string content, string expected)
     {
