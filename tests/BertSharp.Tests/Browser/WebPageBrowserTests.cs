@@ -84,7 +84,7 @@ public sealed class WebPageBrowserTests(WebPageBrowserTests.Pages pages) : IClas
             {
                 return ("playwright-core is not installed (run tests/browser/setup.sh)", [], "");
             }
-            if (FindOnPath("node") is null)
+            if (TestScripts.FindOnPath("node") is null)
             {
                 return ("node is not installed", [], "");
             }
@@ -160,7 +160,4 @@ public sealed class WebPageBrowserTests(WebPageBrowserTests.Pages pages) : IClas
 
         public void Dispose() => _tmp.Dispose();
     }
-
-    private static string? FindOnPath(string name) =>
-        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Select(d => Path.Combine(d, name)).FirstOrDefault(File.Exists);
 }

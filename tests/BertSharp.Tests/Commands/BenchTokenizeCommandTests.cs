@@ -100,4 +100,22 @@ public class BenchTokenizeCommandTests
         var r = CliRunner.Run("bench", "tokenize", "--vocab", WriteVocab(tmp), "--input", input);
         Assert.Equal(string.Format(System.Globalization.CultureInfo.InvariantCulture, expected, input), r.AssertOneLineError());
     }
+
+    // bench/tokenize.sh's HF peer reads the same inputs: it refused them with a stack trace and exit code 1, a file of
+    // blank lines was timed as no texts (tokens/s NaN), and a line of spaces as a text where bert skips it.
+    [SkippableTheory]
+    [InlineData("x.tsv", "text\tlabel\nhello\t1\n", "{0}: expected a .txt file (one text per line) or a .csv file with a header, optionally gzipped (.txt.gz, .csv.gz).")]
+    [InlineData("x.csv", "a,b\n1,2\n", "{0}: expected a column 'review' or 'text' in the header; it has a,b.")]
+    [InlineData("x.txt", "\n  \n", "{0}: no texts, only blank lines; expected one text per line.")]
+    public void Hf_peer_refuses_input_in_one_line(string name, string content, string expected)
+    {
+        Skip.If(TestScripts.FindOnPath("node") is null, "node is not installed");
+        using var tmp = TestPaths.TempDir();
+        var input = tmp.File(name);
+        File.WriteAllText(input, content);
+        var (exit, stdout, stderr) = TestScripts.RunNode("hf_tokenize.js", WriteVocab(tmp), input);
+        Assert.Equal(2, exit);
+        Assert.Equal("", stdout);
+        Assert.Equal("error: " + string.Format(System.Globalization.CultureInfo.InvariantCulture, expected, input) + "\n", stderr);
+    }
 }
