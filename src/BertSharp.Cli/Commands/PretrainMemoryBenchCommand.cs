@@ -50,8 +50,8 @@ internal static class PretrainMemoryBenchCommand
             var total = p.GetValue(steps);
             if (total < MinSteps)
             {
-                // Under 20 steps the warm-up was step 1 alone, measured against itself: allocations that settle over the
-                // first few steps were reported as drift, or hid it.
+                // With fewer the warm-up is step 1 alone: allocations that settle over the first few steps were reported as
+                // drift, or hid it.
                 throw new BertSharpException($"--steps {total}: expected at least {MinSteps} (the first 10 % of the steps are the warm-up, at least two steps).");
             }
             var sampleEvery = p.GetValue(every);
@@ -134,16 +134,18 @@ internal static class PretrainMemoryBenchCommand
         return cmd;
     }
 
-    /// <summary>The fewest steps whose warm-up (the first 10 %) is at least two steps.</summary>
-    private const long MinSteps = 20;
+    /// <summary>The fewest steps whose warm-up (<see cref="SettledFrom"/>) is at least two steps: 11, whose tenth rounds up to 2.</summary>
+    private const long MinSteps = 11;
 
-    /// <summary>The first step whose sample counts: the first 10 % of steps are the warm-up.</summary>
-    private static long SettledFrom(long total) => Math.Max(1, total / 10);
+    /// <summary>
+    /// The first step whose sample counts: the one after the warm-up, the first 10 % of the steps rounded up. Rounded down,
+    /// 25 steps settled from step 2, inside their first tenth (2.5 steps).
+    /// </summary>
+    internal static long SettledFrom(long total) => (total + 9) / 10 + 1;
 
-    /// <summary>Samples from <see cref="SettledFrom"/> on: every <paramref name="every"/>-th step, and step 1.</summary>
-    internal static long SettledSamples(long total, long every)
-    {
-        var from = SettledFrom(total);
-        return total / every - (from - 1) / every + (from == 1 && every > 1 ? 1 : 0);
-    }
+    /// <summary>
+    /// Samples from <see cref="SettledFrom"/> on: every <paramref name="every"/>-th step (step 1, also sampled, is always in
+    /// the warm-up).
+    /// </summary>
+    internal static long SettledSamples(long total, long every) => total / every - (SettledFrom(total) - 1) / every;
 }

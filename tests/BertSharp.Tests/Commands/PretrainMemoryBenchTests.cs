@@ -8,6 +8,19 @@ namespace BertSharp.Tests.Commands;
 /// <summary><c>bert bench pretrain-memory</c> as a child process: what a signal leaves behind can only be seen from outside.</summary>
 public class PretrainMemoryBenchTests
 {
+    // The warm-up is the first tenth of the steps rounded up, and the reference the first sample after it: rounded down, 25
+    // steps settled from step 2, inside their first 2.5, and 1000 from step 100 (sampled every 50 steps: 19 samples, not 18).
+    [Theory]
+    [InlineData(11, 1, 3, 9)]
+    [InlineData(20, 2, 3, 9)]
+    [InlineData(25, 2, 4, 11)]
+    [InlineData(1000, 50, 101, 18)]
+    public void Samples_count_from_the_step_after_the_first_tenth_rounded_up(long steps, long every, long from, long samples)
+    {
+        Assert.Equal(from, Cli.Commands.PretrainMemoryBenchCommand.SettledFrom(steps));
+        Assert.Equal(samples, Cli.Commands.PretrainMemoryBenchCommand.SettledSamples(steps, every));
+    }
+
     // SIGTERM (a timeout, a job scheduler) and Ctrl-C ended the bench on the spot and left its temporary pre-training run,
     // bertsharp-bench-*, in the temp folder.
     [Fact]

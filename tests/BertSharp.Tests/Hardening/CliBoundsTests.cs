@@ -83,14 +83,14 @@ public class CliBoundsTests
     }
 
     [Theory]
-    [InlineData("19", "1", "error: --steps 19: expected at least 20 (the first 10 % of the steps are the warm-up, at least two steps).")]
+    [InlineData("10", "1", "error: --steps 10: expected at least 11 (the first 10 % of the steps are the warm-up, at least two steps).")]
     [InlineData("20", "15", "error: --sample-every 15: leaves 1 RSS sample(s) after the first 10 % of the 20 steps; the drift needs at least two (lower --sample-every or raise --steps).")]
     [InlineData("20", "0", "error: --sample-every 0: expected at least 1.")]
     public void Bench_pretrain_memory_refuses_a_sampling_that_cannot_measure_drift_before_training(string steps, string every, string expected)
     {
         // The data directory does not exist: the check comes first. Too few samples were found after training all the steps
-        // (step 1 and 15 of 20 sampled, only 15 after the first 10 %), and --sample-every 0 sampled every step. Under 20 steps
-        // the warm-up was step 1 alone, the reference the drift was measured from.
+        // (step 1 and 15 of 20 sampled, only 15 after the first 10 %), and --sample-every 0 sampled every step. Under 11 steps
+        // the warm-up (their tenth, rounded up) is step 1 alone.
         using var tmp = TestPaths.TempDir();
         var line = CliRunner.Run("bench", "pretrain-memory", "--data", tmp.File("no-data"), "--vocab", Vocab, "--steps", steps, "--sample-every", every)
             .AssertOneLineError();
