@@ -161,6 +161,11 @@ public static partial class CliErrors
             case DirectoryNotFoundException or UnauthorizedAccessException or IOException:
                 Console.Error.WriteLine("error: " + OneLine(root.Message));
                 return BadInput;
+            case OperationCanceledException { InnerException: TrainingCancelledException } stopped:
+                // A command that caught the training's stop says where it stopped in its own words (bench pretrain-memory:
+                // the step, and no --resume for a run it removed); the generic line below dropped them.
+                Console.Error.WriteLine("error: " + OneLine(stopped.Message));
+                return Cancelled;
             case OperationCanceledException:
                 Console.Error.WriteLine("error: cancelled.");
                 return Cancelled;

@@ -103,8 +103,9 @@ internal static class PretrainMemoryBenchCommand
             }
             catch (TrainingCancelledException e)
             {
-                // Its message offers --resume, which a bench's temporary run does not have.
-                throw new OperationCanceledException($"bench stopped at step {e.Step} of {e.TotalSteps}.", e);
+                // Its message offers --resume, which a bench's temporary run does not have; the finally below removes the run
+                // before the message is shown.
+                throw new OperationCanceledException($"cancelled at step {e.Step} of {e.TotalSteps}; the temporary run was removed.", e);
             }
             finally
             {
