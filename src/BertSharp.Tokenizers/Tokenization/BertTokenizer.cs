@@ -229,11 +229,12 @@ public sealed partial class BertTokenizer
 
     /// <summary>
     /// The refusal of an encoding with special tokens by a vocabulary that lacks them, naming its file and the option: it
-    /// said "encode with AddSpecialTokens = false", a C# property, and not which vocabulary.
+    /// said "encode with AddSpecialTokens = false", a C# property, and not which vocabulary. The field is named plainly, not
+    /// through <see cref="BertSharpException.Field"/>: no flag answers to it, and the CLI refuses such a vocabulary before it encodes.
     /// </summary>
     internal BertSharpException NoClsSep() => new(
-        $"{(Vocab.Source is { } file ? file + ": the" : "the")} vocabulary has no {MissingClsSep()}, which {BertSharpException.Field("add_special_tokens")} " +
-        $"puts around every text; encode with {BertSharpException.Field("add_special_tokens")} false, or use a vocabulary with {Specials.Cls} and {Specials.Sep}.");
+        $"{(Vocab.Source is { } file ? file + ": the" : "the")} vocabulary has no {MissingClsSep()}, which add_special_tokens " +
+        $"puts around every text; encode with add_special_tokens false, or use a vocabulary with {Specials.Cls} and {Specials.Sep}.");
 
     /// <summary>Number of word pieces of <paramref name="text"/> (no special tokens); allocates nothing.</summary>
     public int CountTokens(string text)

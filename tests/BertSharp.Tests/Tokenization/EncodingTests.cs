@@ -51,7 +51,8 @@ public class EncodingTests
         var expected = $"{path}: the vocabulary has no [SEP] token, which add_special_tokens puts around every text; encode with add_special_tokens false, or use a vocabulary with [CLS] and [SEP].";
         var e = Assert.Throws<BertSharpException>(() => tok.Encode("hello"));
         Assert.Equal(expected, e.Message);
-        Assert.Equal(["add_special_tokens", "add_special_tokens"], e.Fields);
+        // Named plainly: no flag answers to it, so the CLI has nothing to rename (its commands refuse such a vocabulary first).
+        Assert.Empty(e.Fields);
         Assert.Equal(expected, Assert.Throws<BertSharpException>(() => tok.EncodeIds("hello")).Message);
         Assert.StartsWith("the vocabulary has no [CLS] and [SEP] tokens,", Assert.Throws<BertSharpException>(
             () => new BertTokenizer(new Vocabulary(["[UNK]", "hello"])).EncodeIds("hello")).Message, StringComparison.Ordinal);
