@@ -9,7 +9,10 @@ namespace BertSharp.Evaluation;
 /// <param name="HasAnsExact">Exact match over the answerable questions (NaN when there are none).</param>
 /// <param name="HasAnsF1">F1 over the answerable questions.</param>
 /// <param name="NoAnsExact">Exact match (= F1) over the unanswerable questions (NaN when there are none).</param>
-/// <param name="BestExact">The best exact match over every no-answer threshold (v2.0 script's <c>best_exact</c>).</param>
+/// <param name="BestExact">
+/// The v2.0 script's <c>best_exact</c>: the best exact match over every no-answer threshold, the questions scored by their
+/// final answers at the given threshold ("" where the model abstained), as the script scores the predictions it is given.
+/// </param>
 /// <param name="BestExactThreshold">The null-score difference where it is reached.</param>
 /// <param name="BestF1">The best F1 over every threshold.</param>
 /// <param name="BestF1Threshold">The null-score difference where it is reached (<c>best_f1_thresh</c>).</param>
@@ -121,7 +124,7 @@ public static class SquadMetrics
     /// <summary>
     /// Scores predictions: the answer is "" when its <see cref="SquadPrediction.NullScoreDiff"/> exceeds
     /// <paramref name="nullScoreDiffThreshold"/>, else the best span; the best thresholds are searched over the null-score
-    /// differences (the script's <c>na_prob</c>s).
+    /// differences (the script's <c>na_prob</c>s) with those answers, as the script run on them and the differences does.
     /// </summary>
     /// <param name="golds">Gold answer texts per question (empty for unanswerable).</param>
     /// <param name="predictions">The model's answer per question, same order.</param>
@@ -147,7 +150,10 @@ public static class SquadMetrics
         // The script's qid_to_has_ans is bool(qa['answers']): a question with answers is answerable even when they all
         // normalise to "" (a gold answer "The"), and it then scores 0, not 1, when the model says "no answer".
         var hasAns = golds.Select(g => g.Count > 0).ToArray();
-        // Raw scores of the best span (what a question scores when it is answered).
+        // The script's get_raw_scores scores preds[qid], the answer written to predictions.json: "" where the model
+        // abstained at this threshold, not its best span. find_best_thresh searches over these same raw scores, so
+        // best_exact and best_f1 are what the script computes from BertSharp's own predictions and null odds.
+        var answers = new string[n];
         var rawExact = new double[n];
         var rawF1 = new double[n];
         var exact = new double[n];
@@ -155,11 +161,11 @@ public static class SquadMetrics
         for (var i = 0; i < n; i++)
         {
             var gold = GoldAnswers(golds[i]);
-            var best = predictions[i].BestAnswer;
-            rawExact[i] = gold.Max(g => ExactMatch(g, best));
-            rawF1[i] = gold.Max(g => F1(g, best));
-            // apply_no_ans_threshold: "no answer" scores float(not has_ans), whatever the gold texts normalise to.
             var noAnswer = predictions[i].NullScoreDiff > nullScoreDiffThreshold;
+            var answer = answers[i] = noAnswer ? "" : predictions[i].BestAnswer;
+            rawExact[i] = gold.Max(g => ExactMatch(g, answer));
+            rawF1[i] = gold.Max(g => F1(g, answer));
+            // apply_no_ans_threshold: "no answer" scores float(not has_ans), whatever the gold texts normalise to.
             exact[i] = noAnswer ? (hasAns[i] ? 0 : 1) : rawExact[i];
             f1[i] = noAnswer ? (hasAns[i] ? 0 : 1) : rawF1[i];
         }
@@ -168,8 +174,8 @@ public static class SquadMetrics
             var idx = Enumerable.Range(0, n).Where(which).ToList();
             return idx.Count == 0 ? double.NaN : 100.0 * idx.Average(i => v[i]);
         }
-        var (bestExact, bestExactT) = BestThreshold(rawExact, hasAns, predictions);
-        var (bestF1, bestF1T) = BestThreshold(rawF1, hasAns, predictions);
+        var (bestExact, bestExactT) = BestThreshold(rawExact, hasAns, answers, predictions);
+        var (bestF1, bestF1T) = BestThreshold(rawF1, hasAns, answers, predictions);
         return new SquadScores(Mean(exact, _ => true), Mean(f1, _ => true), n, Mean(exact, i => hasAns[i]), Mean(f1, i => hasAns[i]),
             Mean(exact, i => !hasAns[i]), bestExact, bestExactT, bestF1, bestF1T);
     }
@@ -192,10 +198,11 @@ public static class SquadMetrics
     }
 
     /// <summary>
-    /// The script's <c>find_best_thresh</c>: start with every question unanswered, then answer them in increasing order of
-    /// their no-answer score, keeping the best total. Ties in the score are taken in question order (Python's stable sort).
+    /// The script's <c>find_best_thresh</c>: start with every question unanswered, then take their final answers (raw
+    /// scores) in increasing order of their no-answer score, keeping the best total; an unanswerable question costs 1
+    /// when its final answer is not "". Ties in the score are taken in question order (Python's stable sort).
     /// </summary>
-    private static (double Score, double Threshold) BestThreshold(double[] raw, bool[] hasAns, IReadOnlyList<SquadPrediction> predictions)
+    private static (double Score, double Threshold) BestThreshold(double[] raw, bool[] hasAns, string[] answers, IReadOnlyList<SquadPrediction> predictions)
     {
         var n = raw.Length;
         double current = hasAns.Count(h => !h);
@@ -203,7 +210,7 @@ public static class SquadMetrics
         var threshold = 0.0;
         foreach (var i in Enumerable.Range(0, n).OrderBy(i => predictions[i].NullScoreDiff))
         {
-            current += hasAns[i] ? raw[i] : predictions[i].BestAnswer.Length > 0 ? -1 : 0;
+            current += hasAns[i] ? raw[i] : answers[i].Length > 0 ? -1 : 0;
             if (current > best)
             {
                 best = current;

@@ -107,16 +107,47 @@ public class HeadMetricsTests
         Assert.Equal(200.0 / 3, at0.F1, 9);
         Assert.Equal(50.0, at0.HasAnsExact, 9);
         Assert.Equal(100.0, at0.NoAnsExact, 9);
-        // find_best_thresh: all unanswered = 1/3; answer q1 → 2/3 (thresh -1); q3 → 3/3 (thresh 0.5); q2 → 2/3.
-        Assert.Equal(100.0, at0.BestExact, 9);
-        Assert.Equal(0.5, at0.BestExactThreshold, 12);
-        Assert.Equal(100.0, at0.BestF1, 9);
-        Assert.Equal(0.5, at0.BestF1Threshold, 12);
+        // find_best_thresh scores the final answers (q3's is "" at threshold 0, not "Rome"): all unanswered = 1/3; answer
+        // q1 → 2/3 (thresh -1); q3 ("") → 2/3; q2 ("") → 2/3.
+        Assert.Equal(200.0 / 3, at0.BestExact, 9);
+        Assert.Equal(-1.0, at0.BestExactThreshold, 12);
+        Assert.Equal(200.0 / 3, at0.BestF1, 9);
+        Assert.Equal(-1.0, at0.BestF1Threshold, 12);
         // At the best threshold the scores are the best ones.
         var atBest = SquadMetrics.Evaluate(golds, predictions, at0.BestF1Threshold);
-        Assert.Equal(100.0, atBest.F1, 9);
+        Assert.Equal(200.0 / 3, atBest.F1, 9);
+        // At a threshold that answers q3 too, its span "Rome" is the final answer and the search reaches it.
+        var at1 = SquadMetrics.Evaluate(golds, predictions, 1.0);
+        Assert.Equal((100.0, 0.5), (at1.BestExact, at1.BestExactThreshold));
         // A threshold below every difference answers nothing: only the unanswerable question is right.
         Assert.Equal(100.0 / 3, SquadMetrics.Evaluate(golds, predictions, -10).Exact, 9);
+    }
+
+    [Fact]
+    public void Squad_v2_best_scores_are_the_official_scripts_on_the_written_predictions_and_null_odds()
+    {
+        // evaluate-v2.0.py run on predictions.json (the span, or "" where the difference is above the threshold 0) and
+        // null_odds.json (the differences), by hand:
+        //   q1 gold Paris, "Paris" (-2): exact 1, F1 1.      q2 gold "the Eiffel Tower", abstains (1): "" → 0, 0.
+        //   q3 unanswerable, "london" (-3): 0.               q4 unanswerable, abstains (3): "" → 1.
+        //   q5 gold "big red dog", "red dog" (-0.5): exact 0, F1 2·1·(2/3)/(5/3) = 0.8.
+        // exact 2/5, F1 2.8/5; HasAns exact 1/3, F1 1.8/3; NoAns 1/2.
+        // find_best_thresh starts at num_no_ans = 2 and adds, by increasing difference, q3 -1 (answered though
+        // unanswerable) → 1, q1 +1 → 2, q5 +0 / +0.8 → 2 / 2.8, q2 +0 (its final answer is "", though its best span
+        // "Eiffel Tower" is right), q4 +0 (""): best_exact 2/5 at the initial 0.0, best_f1 2.8/5 at -0.5. Scoring best
+        // spans instead gave 3/5 at 1 and 3.8/5 at 1, which the script never reports for these files.
+        IReadOnlyList<IReadOnlyList<string>> golds = [["Paris"], ["the Eiffel Tower"], [], [], ["big red dog"]];
+        SquadPrediction[] predictions = [new("Paris", -2), new("Eiffel Tower", 1), new("london", -3), new("rome", 3), new("red dog", -0.5)];
+        var s = SquadMetrics.Evaluate(golds, predictions, 0.0);
+        Assert.Equal(40.0, s.Exact, 9);
+        Assert.Equal(56.0, s.F1, 9);
+        Assert.Equal(100.0 / 3, s.HasAnsExact, 9);
+        Assert.Equal(60.0, s.HasAnsF1, 9);
+        Assert.Equal(50.0, s.NoAnsExact, 9);
+        Assert.Equal(40.0, s.BestExact, 9);
+        Assert.Equal(0.0, s.BestExactThreshold, 12);
+        Assert.Equal(56.0, s.BestF1, 9);
+        Assert.Equal(-0.5, s.BestF1Threshold, 12);
     }
 
     [Fact]
