@@ -40,7 +40,10 @@ public sealed record TaggingEvaluation(SeqevalReport Scores, double Loss, IReadO
 /// <param name="Threshold">The null-score difference threshold used.</param>
 public sealed record QaEvaluation(SquadScores Scores, IReadOnlyList<SquadPrediction> Predictions, bool Version2, double Threshold)
 {
-    /// <summary>exact and f1 (percent, v1.1 and v2.0); for v2.0 also HasAns_/NoAns_ scores, best_exact, best_f1 and their thresholds.</summary>
+    /// <summary>
+    /// exact and f1 (percent, v1.1 and v2.0); for v2.0 also HasAns_ scores when some question is answerable, NoAns_ scores
+    /// when some is not (as <c>evaluate-v2.0.py</c> leaves them out), best_exact, best_f1 and their thresholds.
+    /// </summary>
     public IEnumerable<KeyValuePair<string, double>> Values()
     {
         yield return new("exact", Scores.Exact);
@@ -49,10 +52,17 @@ public sealed record QaEvaluation(SquadScores Scores, IReadOnlyList<SquadPredict
         {
             yield break;
         }
-        yield return new("HasAns_exact", Scores.HasAnsExact);
-        yield return new("HasAns_f1", Scores.HasAnsF1);
-        yield return new("NoAns_exact", Scores.NoAnsExact);
-        yield return new("NoAns_f1", Scores.NoAnsExact);
+        // NaN is the mean over no question: the script has no such key, and a null / n/a read as a failed score.
+        if (!double.IsNaN(Scores.HasAnsExact))
+        {
+            yield return new("HasAns_exact", Scores.HasAnsExact);
+            yield return new("HasAns_f1", Scores.HasAnsF1);
+        }
+        if (!double.IsNaN(Scores.NoAnsExact))
+        {
+            yield return new("NoAns_exact", Scores.NoAnsExact);
+            yield return new("NoAns_f1", Scores.NoAnsExact);
+        }
         yield return new("best_exact", Scores.BestExact);
         yield return new("best_exact_thresh", Scores.BestExactThreshold);
         yield return new("best_f1", Scores.BestF1);

@@ -1,4 +1,7 @@
+using System.Text.Json.Nodes;
 using BertSharp.Evaluation;
+using BertSharp.Tests.Infrastructure;
+using BertSharp.Tests.Modeling;
 
 namespace BertSharp.Tests.Evaluation;
 
@@ -148,6 +151,42 @@ public class HeadMetricsTests
         Assert.Equal(0.0, s.BestExactThreshold, 12);
         Assert.Equal(56.0, s.BestF1, 9);
         Assert.Equal(-0.5, s.BestF1Threshold, 12);
+    }
+
+    [Theory]
+    [InlineData(new[] { true, true }, "HasAns_exact,HasAns_f1")]
+    [InlineData(new[] { false, false }, "NoAns_exact,NoAns_f1")]
+    [InlineData(new[] { true, false }, "HasAns_exact,HasAns_f1,NoAns_exact,NoAns_f1")]
+    public void Squad_v2_reports_has_ans_and_no_ans_scores_only_for_the_kinds_of_question_in_the_data(bool[] answerable, string expected)
+    {
+        // As evaluate-v2.0.py, which merges HasAns_* only if has_ans_qids and NoAns_* only if no_ans_qids: a score over
+        // no question is left out, not reported as null / n/a.
+        IReadOnlyList<IReadOnlyList<string>> golds = [.. answerable.Select(a => (IReadOnlyList<string>)(a ? ["paris"] : []))];
+        SquadPrediction[] predictions = [.. answerable.Select(_ => new SquadPrediction("paris", -1))];
+        var e = new QaEvaluation(SquadMetrics.Evaluate(golds, predictions, 0.0), predictions, Version2: true, Threshold: 0.0);
+        var keys = e.Values().Select(kv => kv.Key).ToList();
+        Assert.Equal(expected, string.Join(',', keys.Where(k => k.StartsWith("HasAns_", StringComparison.Ordinal) || k.StartsWith("NoAns_", StringComparison.Ordinal))));
+        Assert.All(e.Values(), kv => Assert.False(double.IsNaN(kv.Value), kv.Key));
+    }
+
+    [Fact]
+    public void Bert_evaluate_on_squad_v2_data_without_unanswerable_questions_prints_and_saves_no_no_ans_scores()
+    {
+        using var tmp = TestPaths.TempDir();
+        var squad = tmp.File("dev.json");
+        File.WriteAllText(squad, """
+            {"version": "v2.0", "data": [{"paragraphs": [{"context": "Anna lives in Paris.",
+              "qas": [{"id": "q1", "question": "Where?", "answers": [{"text": "Paris", "answer_start": 14}]}]}]}]}
+            """);
+        var metrics = tmp.File("m.json");
+        var r = CliRunner.Run("evaluate", "--model", HfFixture.Dir("question-answering"), "--task", "squad", "--data", squad, "--output", metrics);
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        Assert.Contains("HasAns_exact", r.StdOut, StringComparison.Ordinal);
+        Assert.DoesNotContain("NoAns", r.StdOut, StringComparison.Ordinal);
+        Assert.DoesNotContain("n/a", r.StdOut, StringComparison.Ordinal);
+        var saved = JsonNode.Parse(File.ReadAllText(metrics))!["metrics"]!.AsObject();
+        Assert.True(saved.ContainsKey("HasAns_f1") && saved.ContainsKey("best_f1"), saved.ToJsonString());
+        Assert.False(saved.ContainsKey("NoAns_exact") || saved.ContainsKey("NoAns_f1"), saved.ToJsonString());
     }
 
     [Fact]
