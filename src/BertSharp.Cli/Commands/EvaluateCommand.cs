@@ -193,7 +193,10 @@ internal static class EvaluateCommand
     /// null when none has. scikit-learn scores them 0 with an UndefinedMetricWarning (zero_division); without a word, such a
     /// 0 reads as a class the model got wrong every time.
     /// </summary>
-    internal static string? UndefinedPrecisionRecall(string dataPath, IReadOnlyList<string> labels, long[,] confusion)
+    /// <param name="data">The examples as the message names them: a file's path, or the validation data of a fine-tuning.</param>
+    /// <param name="labels">Class names in id order.</param>
+    /// <param name="confusion">Rows true label, columns predicted label.</param>
+    internal static string? UndefinedPrecisionRecall(string data, IReadOnlyList<string> labels, long[,] confusion)
     {
         var k = labels.Count;
         bool Predicted(int c) => Enumerable.Range(0, k).Any(i => confusion[i, c] > 0);
@@ -208,7 +211,7 @@ internal static class EvaluateCommand
         }
         if (Names(c => !Labelled(c)) is { Length: > 0 } neverLabelled)
         {
-            parts.Add($"the recall of {neverLabelled} (no example of {dataPath} has that label)");
+            parts.Add($"the recall of {neverLabelled} (no example of {data} has that label)");
         }
         return parts.Count == 0 ? null
             : $"undefined (a zero denominator), counted as 0 as scikit-learn's zero_division default: {string.Join(", ", parts)}; f1 and the macro means include those zeros.";

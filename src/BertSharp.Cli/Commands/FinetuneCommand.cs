@@ -104,9 +104,10 @@ internal static class FinetuneCommand
                 return Stopped(result.StepLosses.Count, result.Checkpoint);
             }
             Console.Out.WriteLine($"saved {result.OutputDir}{summary}");
-            if (view.CollapseWarning(result.FinalValidation, result.StepLosses.Count, "final model") is { } collapse)
+            if (view.FinalWarning(result.FinalValidation, result.StepLosses.Count) is { } warning)
             {
-                Console.Error.WriteLine("warning: " + collapse);
+                // Not through CliErrors.Warn: the label names are the data's, not fields to rename as flags.
+                Console.Error.WriteLine("warning: " + warning);
             }
             var predictArgs = task.TextPairColumn is null ? "--text \"...\"" : "--text \"...\" --text-pair \"...\"";
             var outputDir = Quote(training.OutputDir);

@@ -106,6 +106,17 @@ internal sealed class FinetuneProgressView : IFineTuneProgress
             ? CliErrors.RenameFields(MajorityCollapse.Warning(d, _plan?.LearningRate, _plan?.Parameters, step, when))
             : null;
 
+    /// <summary>
+    /// The warning about the final model's validation report, or null: the collapse warning, else which precisions and
+    /// recalls are undefined, as <c>bert evaluate</c> says it. Once per run, for the weights the run publishes: the epochs'
+    /// reports come from the log, which keeps no confusion matrix, and a class an early epoch never predicts is no news.
+    /// </summary>
+    public string? FinalWarning(MetricsReport? validation, int step) =>
+        CollapseWarning(validation, step, "final model")
+        ?? (validation?.Confusion is { } matrix && EvaluateCommand.UndefinedPrecisionRecall("the validation data", validation.Labels, matrix) is { } undefined
+            ? "the final model's validation: " + undefined
+            : null);
+
     public void EpochStarted(int epoch, int batches)
     {
         _epoch = epoch;

@@ -365,6 +365,14 @@ public class FineTuneEndToEndTests
         // Binary without a single 'pos', labelled or predicted: precision and recall of class 1 are both undefined.
         Assert.Contains(": the precision of 'pos' (never predicted), the recall of 'pos' (",
             BertSharp.Cli.Commands.EvaluateCommand.UndefinedPrecisionRecall("d.tsv", ["neg", "pos"], new long[,] { { 4, 0 }, { 0, 0 } }), StringComparison.Ordinal);
+
+        // bert finetune says the same of its final model's validation (it said nothing); a collapse keeps its own warning.
+        var view = new BertSharp.Cli.Commands.FinetuneProgressView("accuracy", regression: false);
+        Assert.Equal("the final model's validation: undefined (a zero denominator), counted as 0 as scikit-learn's zero_division default: the recall of 'c' "
+            + "(no example of the validation data has that label); f1 and the macro means include those zeros.",
+            view.FinalWarning(BertSharp.Evaluation.MetricsReport.ForClassification(["a", "b", "c"], [0, 0, 1, 1], [0, 1, 1, 2]), 6));
+        Assert.Null(view.FinalWarning(BertSharp.Evaluation.MetricsReport.ForClassification(["a", "b", "c"], [0, 1, 2], [0, 1, 2]), 6));
+        Assert.StartsWith("final model: the model predicts 'b' for all 3", view.FinalWarning(BertSharp.Evaluation.MetricsReport.ForClassification(["a", "b", "c"], [0, 1, 2], [1, 1, 1]), 6), StringComparison.Ordinal);
     }
 
     [Fact]
