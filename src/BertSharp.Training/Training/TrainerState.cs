@@ -114,8 +114,11 @@ public sealed class TrainerState
                     $"{checkpoint}: cannot resume: the run was started without {BertSharpException.Field(name)}, and this one uses it (a data-parallel run "
                     + "always does); resume it as one process without it, and start a run that is to continue on several ranks with it.");
             }
+            // An option left unset is stored as null (or not at all); "was null" read as a value the user gave.
+            var was = saved == "null" ? "was not given" : $"was {saved}";
+            var isNow = now == "null" ? "is not given" : $"is {now}";
             throw new BertSharpException(
-                $"{checkpoint}: cannot resume: {BertSharpException.Field(name)} was {saved} in the checkpoint but is {now} now; resume with the same settings.");
+                $"{checkpoint}: cannot resume: {BertSharpException.Field(name)} {was} in the checkpoint but {isNow} now; resume with the same settings.");
         }
     }
 

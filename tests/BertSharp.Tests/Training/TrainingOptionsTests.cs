@@ -116,6 +116,12 @@ public class TrainingOptionsTests
         // Each changed the step count first in the checkpoint's order, and the refusal named total_steps or warmup_steps.
         Assert.Equal("gradient_accumulation_steps", Refused(Settings(o.Training with { GradAccum = 2 }, 80, 0, 10)));
         Assert.Equal("max_train_examples", Refused(Settings(o.Training with { MaxTrainExamples = 40 }, 40, 0, 10)));
+        // An option left unset is "not given" on either side (it said "was null in the checkpoint").
+        var capped = Settings(o.Training with { MaxTrainExamples = 40 }, 40, 0, 10);
+        Assert.Contains("max_train_examples was not given in the checkpoint but is 40 now", Assert.Throws<BertSharpException>(() =>
+            ResumeSettings.Check(new TrainerState { Settings = run }, capped, "checkpoint-4", o.Training)).Message, StringComparison.Ordinal);
+        Assert.Contains("max_train_examples was 40 in the checkpoint but is not given now", Assert.Throws<BertSharpException>(() =>
+            ResumeSettings.Check(new TrainerState { Settings = capped }, run, "checkpoint-4", o.Training)).Message, StringComparison.Ordinal);
         Assert.Equal("warmup_ratio", Refused(Settings(o.Training with { WarmupRatio = 0.1 }, 80, 2, 20)));
 
         // A data file edited in place keeps its path (and here its example count): the refusal says it changed.
