@@ -62,8 +62,8 @@ internal sealed record FineTuneJob<TBatch>
 
     public TrainerState? State { get; init; }
 
-    /// <summary>Whether the output directory existed before the run (a failed run removes only one it created).</summary>
-    public bool OutputExisted { get; init; }
+    /// <summary>The output directory before the run: one that stops before its first checkpoint leaves it so if it was absent or empty.</summary>
+    public required OutputDirectoryInfo OutputBefore { get; init; }
 
     public ICommunicator Communicator { get; init; } = new LocalCommunicator();
 
@@ -156,10 +156,10 @@ internal static class FineTuneLoop
         catch (Exception e)
         {
             log.Dispose();
-            // A run that failed or was cancelled before its first checkpoint leaves nothing behind in a directory it created.
-            if (writer && hooks.LastCheckpoint is null && !job.OutputExisted && Directory.Exists(run.Path))
+            // A run that failed or was cancelled before its first checkpoint has nothing to resume from.
+            if (writer && hooks.LastCheckpoint is null)
             {
-                Directory.Delete(run.Path, recursive: true);
+                run.RemoveUnfinished(job.OutputBefore);
             }
             if (e is OperationCanceledException && cancel.IsCancellationRequested)
             {

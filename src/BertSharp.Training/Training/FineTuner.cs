@@ -74,7 +74,7 @@ public static class FineTuner
         DataParallelRun.CheckBatchSize(comm, batchSize);
 
         // Everything that can be wrong with the input is checked before anything is written.
-        var outputExisted = Directory.Exists(t.OutputDir);
+        var outputBefore = OutputDirectory.Inspect(t.OutputDir);
         var checkpoint = RunDirectory.Check(t.OutputDir, t.Resume, t.Overwrite, Kind);
         var source = ClassifierCheckpoint.Describe(t.ModelDir, t.ConfigPreset, t.VocabPath, t.Lowercase);
         ParameterFreezing.Check(t.FreezeEncoder, t.FreezeLayers, source.Config.NumHiddenLayers);
@@ -171,7 +171,7 @@ public static class FineTuner
             PlotSeries = [new("training loss (per step)", "train", "loss"), new("validation loss (per epoch)", "epoch", "validation.loss", Emphasize: true)],
             Checkpoint = checkpoint,
             State = state,
-            OutputExisted = outputExisted,
+            OutputBefore = outputBefore,
             Communicator = comm,
             Progress = progress,
         }, cancel);

@@ -58,7 +58,7 @@ public static class HeadFineTuner
         var device = TorchRuntime.ResolveDevice(t.Device);
         var batchSize = o.EffectiveBatchSize;
         DataParallelRun.CheckBatchSize(comm, batchSize);
-        var outputExisted = Directory.Exists(t.OutputDir);
+        var outputBefore = OutputDirectory.Inspect(t.OutputDir);
         var checkpoint = RunDirectory.Check(t.OutputDir, t.Resume, t.Overwrite, FineTuner.Kind);
         var source = ClassifierCheckpoint.Describe(t.ModelDir, t.ConfigPreset, t.VocabPath, t.Lowercase);
         ParameterFreezing.Check(t.FreezeEncoder, t.FreezeLayers, source.Config.NumHiddenLayers);
@@ -133,7 +133,7 @@ public static class HeadFineTuner
             PlotSeries = [new("training loss (per step)", "train", "loss")],
             Checkpoint = checkpoint,
             State = state,
-            OutputExisted = outputExisted,
+            OutputBefore = outputBefore,
             Communicator = comm,
             Progress = progress,
         }, cancel);

@@ -96,6 +96,35 @@ public sealed class RunDirectory
     /// <summary>The complete checkpoint with the most steps, or null.</summary>
     public string? LatestCheckpoint() => LatestCheckpoint(Path);
 
+    /// <summary>
+    /// Undoes a run that stopped before its first checkpoint, leaving the directory as <paramref name="before"/> found it:
+    /// removed when the run created it, emptied when it was empty. One that held anything before is left alone.
+    /// </summary>
+    internal void RemoveUnfinished(OutputDirectoryInfo before)
+    {
+        if (!before.IsEmpty || !Directory.Exists(Path))
+        {
+            return;
+        }
+        if (!before.Exists)
+        {
+            Directory.Delete(Path, recursive: true);
+            return;
+        }
+        // The directory itself stays: the user made it (and may have given it permissions or mounted it).
+        foreach (var entry in new DirectoryInfo(Path).EnumerateFileSystemInfos())
+        {
+            if (entry is DirectoryInfo dir)
+            {
+                dir.Delete(recursive: true);
+            }
+            else
+            {
+                entry.Delete();
+            }
+        }
+    }
+
     /// <summary>Removes the checkpoints whose step is not in <paramref name="keep"/>.</summary>
     public void Prune(IReadOnlySet<long> keep)
     {

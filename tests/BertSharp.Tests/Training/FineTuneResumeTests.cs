@@ -110,11 +110,14 @@ public class FineTuneResumeTests
     public void A_non_finite_loss_stops_fine_tuning_with_an_error_and_no_model()
     {
         using var tmp = TestPaths.TempDir();
+        // An empty output directory made beforehand is left as it was found: empty (it kept the marker and the log).
+        Directory.CreateDirectory(tmp.File("run"));
         // A learning rate this large blows the weights up after the first update, so a later step's loss is NaN or infinite.
         var e = Assert.Throws<BertSharpException>(() => FineTuner.Run(Options(tmp.File("run"), t => t with { LearningRate = 1e30 }) with { SaveBest = null }));
         Assert.Contains("the training loss became", e.Message, StringComparison.Ordinal);
         Assert.Equal(["learning_rate"], e.Fields);
-        Assert.False(File.Exists(tmp.File("run/model.safetensors")));
+        Assert.True(Directory.Exists(tmp.File("run")));
+        Assert.Empty(Directory.EnumerateFileSystemEntries(tmp.File("run")));
     }
 
     [Fact]

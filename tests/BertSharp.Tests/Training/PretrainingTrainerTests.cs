@@ -217,6 +217,11 @@ public class PretrainingTrainerTests
                 SafeTensors.DisposeAll(weights);
             }
         }
+
+        // Stopped before its first checkpoint in an empty directory made beforehand: left empty (it kept the marker and the log).
+        Directory.CreateDirectory(tmp.File("empty"));
+        Assert.Throws<BertSharpException>(() => new PretrainingTrainer(o with { SaveEvery = 4 }).Run(data, tmp.File("empty"), new PretrainingModelSource("tiny", vocab), false));
+        Assert.Empty(Directory.EnumerateFileSystemEntries(tmp.File("empty")));
     }
 
     [Fact]

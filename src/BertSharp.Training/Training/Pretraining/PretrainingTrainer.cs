@@ -89,7 +89,7 @@ public sealed class PretrainingTrainer
         var exampleDropout = _options.ExampleDropout || comm.WorldSize > 1;
         TorchRuntime.EnsureLoaded();
         var device = TorchRuntime.ResolveDevice(_options.Device);
-        var outputExisted = Directory.Exists(outputDirectory);
+        var outputBefore = OutputDirectory.Inspect(outputDirectory);
         var checkpoint = RunDirectory.Check(outputDirectory, resume, _options.Overwrite, RunKind);
         var data = PretrainingDataset.Open(dataDirectory);
         var state = checkpoint is null ? null : TrainerState.Load(Path.Combine(checkpoint, TrainerState.FileName));
@@ -289,9 +289,9 @@ public sealed class PretrainingTrainer
             catch (Exception e)
             {
                 log.Dispose();
-                if (run is not null && lastCheckpoint is null && !outputExisted && Directory.Exists(run.Path))
+                if (lastCheckpoint is null)
                 {
-                    Directory.Delete(run.Path, recursive: true);
+                    run?.RemoveUnfinished(outputBefore);
                 }
                 if (e is OperationCanceledException && cancel.IsCancellationRequested)
                 {
