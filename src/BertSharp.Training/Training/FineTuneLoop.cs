@@ -210,6 +210,20 @@ internal static class FineTuneLoop
         return new FineTuneOutcome(run.Path, entries, true, null, File.Exists(finalMetrics) ? MetricsReport.Load(finalMetrics) : null);
     }
 
+    /// <summary>
+    /// Refuses a checkpoint to resume from whose optimizer state or random state <see cref="Run{TBatch}"/> could not restore,
+    /// cheaply (headers only), so bad input is refused before the plan is printed and the run directory opened.
+    /// </summary>
+    public static void CheckCheckpoint(Trainer trainer, TrainerState? state, string? checkpoint)
+    {
+        if (state is null || checkpoint is null)
+        {
+            return;
+        }
+        OptimizerState.Check(Path.Combine(checkpoint, OptimizerState.FileName), trainer.Optimizer, trainer.OptimizerParameterNames);
+        state.CheckTorchRng(checkpoint);
+    }
+
     /// <summary>Overwrites the model's weights with a checkpoint's.</summary>
     public static void LoadWeights(BertPreTrainedModel model, string checkpoint)
     {

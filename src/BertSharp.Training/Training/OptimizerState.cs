@@ -40,10 +40,35 @@ public static class OptimizerState
         }
     }
 
+    /// <summary>
+    /// Checks from the file's header alone (no tensor is read) that <see cref="Load"/> can restore it into
+    /// <paramref name="optimizer"/>: the file exists, is whole, and holds every parameter's state in the parameter's shape.
+    /// A resumed run calls it before it prints or writes anything.
+    /// </summary>
+    internal static void Check(string path, optim.Optimizer optimizer, IReadOnlyList<string> parameterNames)
+    {
+        ArgumentNullException.ThrowIfNull(parameterNames);
+        var states = AdamStates(optimizer, parameterNames, path);
+        var header = SafeTensors.ReadHeader(path);
+        for (var i = 0; i < states.Count; i++)
+        {
+            var name = parameterNames[i];
+            if (header.Find("step/" + name) is null || header.Find("exp_avg/" + name) is not { } m || header.Find("exp_avg_sq/" + name) is not { } v)
+            {
+                throw new BertSharpException($"{path}: no optimizer state for parameter '{name}'.");
+            }
+            var shape = states[i].exp_avg.shape;
+            if (!m.Shape.SequenceEqual(shape) || !v.Shape.SequenceEqual(shape))
+            {
+                throw new BertSharpException($"{path}: optimizer state of '{name}' has shape [{string.Join(", ", m.Shape)}], the parameter [{string.Join(", ", shape)}].");
+            }
+        }
+    }
+
     /// <summary>Restores what <see cref="Save"/> wrote into an optimizer over the same parameters.</summary>
     public static void Load(string path, optim.Optimizer optimizer, IReadOnlyList<string> parameterNames)
     {
-        ArgumentNullException.ThrowIfNull(parameterNames);
+        Check(path, optimizer, parameterNames);
         var states = AdamStates(optimizer, parameterNames, path);
         var saved = SafeTensors.Load(path);
         try
@@ -53,18 +78,9 @@ public static class OptimizerState
             {
                 var name = parameterNames[i];
                 var s = states[i];
-                if (!saved.TryGetValue("step/" + name, out var step) || !saved.TryGetValue("exp_avg/" + name, out var m)
-                    || !saved.TryGetValue("exp_avg_sq/" + name, out var v))
-                {
-                    throw new BertSharpException($"{path}: no optimizer state for parameter '{name}'.");
-                }
-                if (!m.shape.SequenceEqual(s.exp_avg.shape) || !v.shape.SequenceEqual(s.exp_avg_sq.shape))
-                {
-                    throw new BertSharpException($"{path}: optimizer state of '{name}' has shape [{string.Join(", ", m.shape)}], the parameter [{string.Join(", ", s.exp_avg.shape)}].");
-                }
-                s.step = step.item<long>();
-                s.exp_avg.copy_(m);
-                s.exp_avg_sq.copy_(v);
+                s.step = saved["step/" + name].item<long>();
+                s.exp_avg.copy_(saved["exp_avg/" + name]);
+                s.exp_avg_sq.copy_(saved["exp_avg_sq/" + name]);
             }
         }
         finally

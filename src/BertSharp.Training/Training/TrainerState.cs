@@ -132,20 +132,7 @@ public sealed class TrainerState
     /// <summary>Sets torch's CPU generator to <see cref="TorchRngState"/>.</summary>
     public void RestoreTorchRng(string checkpoint)
     {
-        if (TorchRngState is null)
-        {
-            throw new BertSharpException($"{checkpoint}: the trainer state has no torch_rng_state; cannot resume this run exactly.");
-        }
-        byte[] bytes;
-        try
-        {
-            bytes = Convert.FromBase64String(TorchRngState);
-        }
-        catch (FormatException e)
-        {
-            throw new BertSharpException($"{checkpoint}: torch_rng_state is not base64 ({e.Message}).", e);
-        }
-        using var state = torch.tensor(bytes, dtype: torch.ScalarType.Byte);
+        using var state = torch.tensor(TorchRngBytes(checkpoint), dtype: torch.ScalarType.Byte);
         try
         {
             torch.random.set_rng_state(state);
@@ -153,6 +140,28 @@ public sealed class TrainerState
         catch (Exception e) when (e is ExternalException or ArgumentException)
         {
             throw new BertSharpException($"{checkpoint}: torch_rng_state is not a CPU generator state ({e.Message}).", e);
+        }
+    }
+
+    /// <summary>
+    /// Throws unless <see cref="TorchRngState"/> is there and decodes, so a resumed run that needs it is refused before it
+    /// prints or writes anything (only torch itself can tell whether the bytes are a generator's state).
+    /// </summary>
+    internal void CheckTorchRng(string checkpoint) => TorchRngBytes(checkpoint);
+
+    private byte[] TorchRngBytes(string checkpoint)
+    {
+        if (TorchRngState is null)
+        {
+            throw new BertSharpException($"{checkpoint}: the trainer state has no torch_rng_state; cannot resume this run exactly.");
+        }
+        try
+        {
+            return Convert.FromBase64String(TorchRngState);
+        }
+        catch (FormatException e)
+        {
+            throw new BertSharpException($"{checkpoint}: torch_rng_state is not base64 ({e.Message}).", e);
         }
     }
 }

@@ -132,6 +132,34 @@ public class FineTuneResumeTests
         var data = tmp.File("train.tsv");
         File.Copy(Data, data);
         FineTuner.Run(Options(tmp.File("run"), t => t with { DataPath = data, StopAfter = 1 }));
+        // A cut optimizer state is refused before the plan is printed and the run's log opened (it was found after both,
+        // and the log gained a 'resume' line).
+        var optimizer = tmp.File("run/checkpoint-1/optimizer.safetensors");
+        var whole = File.ReadAllBytes(optimizer);
+        File.WriteAllBytes(optimizer, whole[..^8]);
+        var before = TestPaths.Snapshot(tmp.File("run"));
+        string RefusedBeforeThePlan()
+        {
+            using var never = new CancellationTokenSource();
+            var watch = new CancelInEpoch(0, never);
+            var refused = Assert.Throws<BertSharpException>(() => FineTuner.Run(Options(tmp.File("run"), t => t with { DataPath = data, Resume = true }), watch));
+            Assert.Equal(0, watch.Plans);
+            TestPaths.AssertUnchanged(before, tmp.File("run"));
+            Assert.Equal(["checkpoint-1"], Directory.GetDirectories(tmp.File("run")).Select(Path.GetFileName));
+            return refused.Message;
+        }
+        var cut = RefusedBeforeThePlan();
+        Assert.StartsWith(optimizer + ": ", cut, StringComparison.Ordinal);
+        Assert.Contains("truncated", cut, StringComparison.Ordinal);
+        File.WriteAllBytes(optimizer, whole);
+        // So is a trainer state without the random state the run needs.
+        var statePath = tmp.File("run/checkpoint-1/trainer_state.json");
+        var stateText = File.ReadAllText(statePath);
+        var noRng = JsonNode.Parse(stateText)!.AsObject();
+        noRng.Remove("torch_rng_state");
+        File.WriteAllText(statePath, noRng.ToJsonString());
+        Assert.Contains("has no torch_rng_state", RefusedBeforeThePlan(), StringComparison.Ordinal);
+        File.WriteAllText(statePath, stateText);
         var changed = Assert.Throws<BertSharpException>(() => FineTuner.Run(Options(tmp.File("run"), t => t with { DataPath = data, Resume = true, LearningRate = 2e-3 })));
         Assert.Equal(["learning_rate"], changed.Fields);
         Assert.Contains("cannot resume: --lr was 0.001 in the checkpoint but is 0.002 now", Cli.CliErrors.Describe(changed), StringComparison.Ordinal);
@@ -170,7 +198,6 @@ public class FineTuneResumeTests
         Assert.Equal(losses.Average(), shown, 0.00006);
     }
 
-    /// <summary>Cancels the run once the given epoch has done one batch.</summary>
     [Fact]
     public void Save_best_ranks_an_undefined_metric_below_every_number()
     {
@@ -188,11 +215,12 @@ public class FineTuneResumeTests
         Assert.False(FineTuneHooks.Improves(0.5, 0.5, lowerIsBetter: false));
     }
 
+    /// <summary>Cancels the run once the given epoch has done one batch, and counts the plans the run printed.</summary>
     private sealed class CancelInEpoch(int epoch, CancellationTokenSource cancel) : IFineTuneProgress
     {
-        public void Started(FineTunePlan plan)
-        {
-        }
+        public int Plans { get; private set; }
+
+        public void Started(FineTunePlan plan) => Plans++;
 
         public void EpochStarted(int e, int batches)
         {
