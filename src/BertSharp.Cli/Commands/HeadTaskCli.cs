@@ -160,7 +160,7 @@ internal static class HeadTaskCli
                     {
                         var pr = e.Predictions[i];
                         answers[data.Examples[i].Id] = data.Version2 && pr.NullScoreDiff > e.Threshold ? "" : pr.BestAnswer;
-                        odds[data.Examples[i].Id] = double.IsFinite(pr.NullScoreDiff) ? pr.NullScoreDiff : null;
+                        odds[data.Examples[i].Id] = NullOdds(pr.NullScoreDiff);
                     }
                     predictionsPath = Path.ChangeExtension(output ?? EvaluateCommand.DefaultOutput(model, dataPath), null);
                     predictionsPath = predictionsPath.EndsWith(".metrics", StringComparison.Ordinal) ? predictionsPath[..^8] : predictionsPath;
@@ -311,4 +311,15 @@ internal static class HeadTaskCli
     }
 
     private static string Quote(string s) => s.Contains(' ', StringComparison.Ordinal) ? "\"" + s + "\"" : s;
+
+    /// <summary>
+    /// A question's entry in null_odds.json. A question without any span (every window's spans cut by the answer length, say)
+    /// has an infinite difference, which JSON cannot hold: it was written as null, and the official script, which sorts the
+    /// odds, stopped on comparing None with a number. The largest double sorts where infinity would: no threshold answers it.
+    /// </summary>
+    internal static double NullOdds(double nullScoreDiff) =>
+        double.IsPositiveInfinity(nullScoreDiff) ? double.MaxValue
+        : double.IsNegativeInfinity(nullScoreDiff) ? double.MinValue
+        : double.IsNaN(nullScoreDiff) ? throw new BertSharpException("null score difference: NaN; the model's logits are not finite.")
+        : nullScoreDiff;
 }

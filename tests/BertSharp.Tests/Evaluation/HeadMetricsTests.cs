@@ -153,6 +153,18 @@ public class HeadMetricsTests
         Assert.Equal(-0.5, s.BestF1Threshold, 12);
     }
 
+    // null_odds.json for a question without any span: null stopped the official script, which sorts the odds (None < float
+    // raises in Python 3); the largest double sorts last, as the infinite difference does, and round-trips through JSON.
+    [Fact]
+    public void Null_odds_of_a_question_without_a_span_are_a_number_the_official_script_can_sort()
+    {
+        Assert.Equal(double.MaxValue, Cli.Commands.HeadTaskCli.NullOdds(double.PositiveInfinity));
+        Assert.Equal(-1.25, Cli.Commands.HeadTaskCli.NullOdds(-1.25));
+        var written = new JsonObject { ["q"] = Cli.Commands.HeadTaskCli.NullOdds(double.PositiveInfinity) }.ToJsonString();
+        Assert.Equal(double.MaxValue, JsonNode.Parse(written)!["q"]!.GetValue<double>());
+        Assert.Throws<BertSharpException>(() => Cli.Commands.HeadTaskCli.NullOdds(double.NaN));
+    }
+
     [Theory]
     [InlineData(new[] { true, true }, "HasAns_exact,HasAns_f1")]
     [InlineData(new[] { false, false }, "NoAns_exact,NoAns_f1")]
