@@ -66,6 +66,32 @@ public sealed partial class BertConfig
             return inner is null ? new BertSharpException(message) : new BertSharpException(message, inner);
         }
 
+        /// <summary>
+        /// id2label's names as strings. HF's run_glue.py on a dataset of boolean or numeric labels writes them as JSON values
+        /// (<c>{"0": false, "1": true}</c>); they are read as their JSON text ("false", "3"), as a JSON-lines dataset's labels
+        /// are, so the model predicts the names its data had. A name that is null, an object or an array is refused.
+        /// </summary>
+        public static void LabelNamesAsText(JsonObject fields, string source)
+        {
+            if (fields["id2label"] is not JsonObject labels)
+            {
+                return;
+            }
+            foreach (var (id, name) in labels.ToList())
+            {
+                switch (name?.GetValueKind())
+                {
+                    case JsonValueKind.String:
+                        break;
+                    case JsonValueKind.True or JsonValueKind.False or JsonValueKind.Number:
+                        labels[id] = name.ToJsonString();
+                        break;
+                    default:
+                        throw new BertSharpException($"{source}: field 'id2label': the name of class \"{id}\" is {Shown(name)}; expected a string, a number or true/false.");
+                }
+            }
+        }
+
         /// <summary>The value as the file has it, cut at 80 characters.</summary>
         public static string Shown(JsonNode? value)
         {

@@ -239,6 +239,7 @@ public sealed partial class BertConfig
         {
             fields.Remove(key);
         }
+        ConfigJson.LabelNamesAsText(fields, source);
         BertConfig c;
         try
         {

@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using BertSharp.Checkpoints;
 using BertSharp.Inference;
 using BertSharp.Modeling;
@@ -179,6 +180,23 @@ public class ModelDirectoryConsistencyTests
         // It said only "duplicate label names: LABEL_0, LABEL_1, LABEL_0." (HF loads it and answers with two classes of one name).
         CliRunner.Run("predict", "--model", dir, "--text", "a fine film")
             .AssertOneLineError($"{path}: field 'id2label': duplicate label names: LABEL_0, LABEL_1, LABEL_0.");
+    }
+
+    // run_glue.py on a CSV of integer labels writes id2label {"0": -1, ...} as JSON numbers: the model did not load.
+    [Fact]
+    public void A_classifier_with_numeric_label_names_predicts_them_as_written()
+    {
+        using var tmp = TestPaths.TempDir();
+        var dir = CopyCase(tmp, "sequence-classification");
+        var path = Path.Combine(dir, "config.json");
+        var config = JsonNode.Parse(File.ReadAllText(path))!.AsObject();
+        config["id2label"] = new JsonObject { ["0"] = -1, ["1"] = 0, ["2"] = 1 };
+        config["label2id"] = new JsonObject { ["-1"] = 0, ["0"] = 1, ["1"] = 2 };
+        File.WriteAllText(path, config.ToJsonString());
+        using var classifier = TextClassifier.Load(dir, "cpu");
+        Assert.Equal(["-1", "0", "1"], classifier.Labels.Labels);
+        var p = Assert.Single(classifier.Predict([("a fine film", null)]));
+        Assert.Equal(classifier.Labels.Labels[p.LabelId], p.Label);
     }
 
     [Fact]

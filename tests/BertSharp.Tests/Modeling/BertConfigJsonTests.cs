@@ -23,7 +23,9 @@ public class BertConfigJsonTests
     [InlineData("""{"architectures": ["BertModel", 1]}""", "field 'architectures': expected a list of strings, got [\"BertModel\",1].")]
     [InlineData("""{"architectures": "BertModel"}""", "field 'architectures': expected a list of strings, got \"BertModel\".")]
     [InlineData("""{"id2label": {"a": "x"}}""", "field 'id2label': expected an object mapping class index to label name, got {\"a\":\"x\"}.")]
-    [InlineData("""{"id2label": {"0": 1}}""", "field 'id2label': expected an object mapping class index to label name, got {\"0\":1}.")]
+    [InlineData("""{"id2label": {"0": "a", "1": null}}""", "field 'id2label': the name of class \"1\" is null; expected a string, a number or true/false.")]
+    [InlineData("""{"id2label": {"0": ["a"]}}""", "field 'id2label': the name of class \"0\" is [\"a\"]; expected a string, a number or true/false.")]
+    [InlineData("""{"id2label": {"0": {"name": "a"}}}""", "field 'id2label': the name of class \"0\" is {\"name\":\"a\"}; expected a string, a number or true/false.")]
     [InlineData("""{"id2label": {"-1": "a", "1": "b"}}""", "field 'id2label': expected an object mapping class index to label name, got {\"-1\":\"a\",\"1\":\"b\"}.")]
     [InlineData("""{"id2label": {}}""", "field 'id2label': expected an object mapping class index to label name, got {}.")]
     [InlineData("""{"id2label": {"0": "a", "2": "b"}}""", "field 'id2label': expected class indices 0..1, got {\"0\":\"a\",\"2\":\"b\"}.")]
@@ -41,6 +43,17 @@ public class BertConfigJsonTests
     {
         var e = Assert.Throws<BertSharpException>(() => BertConfig.Parse(json, "dir/config.json"));
         Assert.Equal("dir/config.json: " + expected, e.Message);
+    }
+
+    // HF's run_glue.py on a CSV or JSON dataset of boolean or integer labels writes them as JSON values (json.dumps of
+    // {0: False, 1: True}); they were refused, so the model it trained did not load.
+    [Fact]
+    public void Boolean_and_numeric_label_names_are_read_as_their_json_text()
+    {
+        var bools = BertConfig.Parse("""{"id2label": {"0": false, "1": true}, "label2id": {"false": 0, "true": 1}}""", "x");
+        Assert.Equal(["false", "true"], bools.Id2Label.Values);
+        Assert.Equal("""{"0":"false","1":"true"}""", JsonNode.Parse(bools.ToJson())!["id2label"]!.ToJsonString());
+        Assert.Equal(["-1", "0", "2.5"], BertConfig.Parse("""{"id2label": {"0": -1, "1": 0, "2": 2.5}}""", "x").Id2Label.Values);
     }
 
     [Fact]
