@@ -97,9 +97,11 @@ public sealed class TrainerState
             {
                 continue;
             }
-            if (mayGrow?.Contains(name) == true)
+            // A side that is unset (or not a number) has nothing to grow from or to: comparing its NaN said "steps 2000 is
+            // below the run's null"; it gets the message of any other change below.
+            if (mayGrow?.Contains(name) == true
+                && (TrainLog.Number(Settings, name), TrainLog.Number(current, name)) is var (a, b) && !double.IsNaN(a) && !double.IsNaN(b))
             {
-                var (a, b) = (TrainLog.Number(Settings, name), TrainLog.Number(current, name));
                 if (b > a)
                 {
                     continue;

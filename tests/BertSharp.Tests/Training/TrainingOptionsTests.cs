@@ -123,6 +123,11 @@ public class TrainingOptionsTests
         Assert.Contains("max_train_examples was 40 in the checkpoint but is not given now", Assert.Throws<BertSharpException>(() =>
             ResumeSettings.Check(new TrainerState { Settings = capped }, run, "checkpoint-4", o.Training)).Message, StringComparison.Ordinal);
         Assert.Equal("warmup_ratio", Refused(Settings(o.Training with { WarmupRatio = 0.1 }, 80, 2, 20)));
+        // So is one that may grow (pre-training's steps): comparing its NaN, it said "steps 2000 is below the run's null".
+        string GrowRefused(JsonNode? was, JsonNode? now) => Assert.Throws<BertSharpException>(() => new TrainerState { Settings = new JsonObject { ["steps"] = was } }
+            .CheckResumable(new JsonObject { ["steps"] = now }, "checkpoint-4", mayGrow: ["steps"])).Message;
+        Assert.Equal("checkpoint-4: cannot resume: steps was not given in the checkpoint but is 2000 now; resume with the same settings.", GrowRefused(null, 2000));
+        Assert.Equal("checkpoint-4: cannot resume: steps was 1000 in the checkpoint but is not given now; resume with the same settings.", GrowRefused(1000, null));
 
         // A data file edited in place keeps its path (and here its example count): the refusal says it changed.
         var edited = Assert.Throws<BertSharpException>(() => ResumeSettings.Check(
