@@ -194,7 +194,7 @@ internal static class HeadTaskCli
         var table = new Table().Border(TableBorder.Rounded).AddColumn("metric").AddColumn(new TableColumn("value").RightAligned());
         foreach (var (k, v) in values)
         {
-            table.AddRow(Markup.Escape(k), k.EndsWith("_number", StringComparison.Ordinal) ? v.ToString(CultureInfo.InvariantCulture) : MetricsReport.Format(v));
+            table.AddRow(Markup.Escape(k), IsCount(k) ? v.ToString(CultureInfo.InvariantCulture) : MetricsReport.Format(v));
         }
         console.Write(table);
         var outPath = output ?? EvaluateCommand.DefaultOutput(model, dataPath);
@@ -309,6 +309,11 @@ internal static class HeadTaskCli
         }
         return [.. max is { } n ? items.Take(n) : items];
     }
+
+    // Counts among the scores: seqeval's TYPE_number and SQuAD v2.0's total / HasAns_total / NoAns_total. As scores they
+    // printed as 412.0000, read as a percentage.
+    private static bool IsCount(string metric) =>
+        metric == "total" || metric.EndsWith("_number", StringComparison.Ordinal) || metric.EndsWith("_total", StringComparison.Ordinal);
 
     private static string Quote(string s) => s.Contains(' ', StringComparison.Ordinal) ? "\"" + s + "\"" : s;
 

@@ -41,8 +41,9 @@ public sealed record TaggingEvaluation(SeqevalReport Scores, double Loss, IReadO
 public sealed record QaEvaluation(SquadScores Scores, IReadOnlyList<SquadPrediction> Predictions, bool Version2, double Threshold)
 {
     /// <summary>
-    /// exact and f1 (percent, v1.1 and v2.0); for v2.0 also HasAns_ scores when some question is answerable, NoAns_ scores
-    /// when some is not (as <c>evaluate-v2.0.py</c> leaves them out), best_exact, best_f1 and their thresholds.
+    /// exact and f1 (percent, v1.1 and v2.0); for v2.0 also total (questions), HasAns_ scores and HasAns_total when some
+    /// question is answerable, NoAns_ ones when some is not (as <c>evaluate-v2.0.py</c> leaves them out), best_exact,
+    /// best_f1 and their thresholds. The <c>total</c> / <c>_total</c> keys are counts, not percentages.
     /// </summary>
     public IEnumerable<KeyValuePair<string, double>> Values()
     {
@@ -52,16 +53,20 @@ public sealed record QaEvaluation(SquadScores Scores, IReadOnlyList<SquadPredict
         {
             yield break;
         }
-        // NaN is the mean over no question: the script has no such key, and a null / n/a read as a failed score.
-        if (!double.IsNaN(Scores.HasAnsExact))
+        yield return new("total", Scores.Total);
+        // A mean over no question is NaN: the script has no such key, and a null / n/a read as a failed score.
+        if (Scores.HasAnsTotal > 0)
         {
             yield return new("HasAns_exact", Scores.HasAnsExact);
             yield return new("HasAns_f1", Scores.HasAnsF1);
+            yield return new("HasAns_total", Scores.HasAnsTotal);
         }
-        if (!double.IsNaN(Scores.NoAnsExact))
+        if (Scores.NoAnsTotal > 0)
         {
             yield return new("NoAns_exact", Scores.NoAnsExact);
+            // = NoAns_exact: an unanswerable question's F1 and exact match are both 1 for "" and 0 otherwise.
             yield return new("NoAns_f1", Scores.NoAnsExact);
+            yield return new("NoAns_total", Scores.NoAnsTotal);
         }
         yield return new("best_exact", Scores.BestExact);
         yield return new("best_exact_thresh", Scores.BestExactThreshold);

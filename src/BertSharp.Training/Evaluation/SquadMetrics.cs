@@ -8,7 +8,9 @@ namespace BertSharp.Evaluation;
 /// <param name="Total">Questions scored.</param>
 /// <param name="HasAnsExact">Exact match over the answerable questions (NaN when there are none).</param>
 /// <param name="HasAnsF1">F1 over the answerable questions.</param>
+/// <param name="HasAnsTotal">Answerable questions (the script's <c>HasAns_total</c>).</param>
 /// <param name="NoAnsExact">Exact match (= F1) over the unanswerable questions (NaN when there are none).</param>
+/// <param name="NoAnsTotal">Unanswerable questions (the script's <c>NoAns_total</c>; 0 for v1.1).</param>
 /// <param name="BestExact">
 /// The v2.0 script's <c>best_exact</c>: the best exact match over every no-answer threshold, the questions scored by their
 /// final answers at the given threshold ("" where the model abstained), as the script scores the predictions it is given.
@@ -16,8 +18,8 @@ namespace BertSharp.Evaluation;
 /// <param name="BestExactThreshold">The null-score difference where it is reached.</param>
 /// <param name="BestF1">The best F1 over every threshold.</param>
 /// <param name="BestF1Threshold">The null-score difference where it is reached (<c>best_f1_thresh</c>).</param>
-public sealed record SquadScores(double Exact, double F1, int Total, double HasAnsExact, double HasAnsF1, double NoAnsExact,
-    double BestExact, double BestExactThreshold, double BestF1, double BestF1Threshold);
+public sealed record SquadScores(double Exact, double F1, int Total, double HasAnsExact, double HasAnsF1, int HasAnsTotal, double NoAnsExact,
+    int NoAnsTotal, double BestExact, double BestExactThreshold, double BestF1, double BestF1Threshold);
 
 /// <summary>A model's answer to one question for SQuAD scoring.</summary>
 /// <param name="BestAnswer">The best non-empty answer text ("" when the model found no span).</param>
@@ -176,8 +178,9 @@ public static class SquadMetrics
         }
         var (bestExact, bestExactT) = BestThreshold(rawExact, hasAns, answers, predictions);
         var (bestF1, bestF1T) = BestThreshold(rawF1, hasAns, answers, predictions);
-        return new SquadScores(Mean(exact, _ => true), Mean(f1, _ => true), n, Mean(exact, i => hasAns[i]), Mean(f1, i => hasAns[i]),
-            Mean(exact, i => !hasAns[i]), bestExact, bestExactT, bestF1, bestF1T);
+        var answerable = hasAns.Count(h => h);
+        return new SquadScores(Mean(exact, _ => true), Mean(f1, _ => true), n, Mean(exact, i => hasAns[i]), Mean(f1, i => hasAns[i]), answerable,
+            Mean(exact, i => !hasAns[i]), n - answerable, bestExact, bestExactT, bestF1, bestF1T);
     }
 
     private static SquadScores EvaluateV1(IReadOnlyList<IReadOnlyList<string>> golds, IReadOnlyList<SquadPrediction> predictions)
@@ -194,7 +197,7 @@ public static class SquadMetrics
             f1 += golds[i].Max(g => F1(g, answer, version2: false));
         }
         var n = golds.Count;
-        return new SquadScores(100.0 * exact / n, 100.0 * f1 / n, n, 100.0 * exact / n, 100.0 * f1 / n, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN);
+        return new SquadScores(100.0 * exact / n, 100.0 * f1 / n, n, 100.0 * exact / n, 100.0 * f1 / n, n, double.NaN, 0, double.NaN, double.NaN, double.NaN, double.NaN);
     }
 
     /// <summary>

@@ -147,6 +147,7 @@ public class HeadMetricsTests
         Assert.Equal(100.0 / 3, s.HasAnsExact, 9);
         Assert.Equal(60.0, s.HasAnsF1, 9);
         Assert.Equal(50.0, s.NoAnsExact, 9);
+        Assert.Equal((5, 3, 2), (s.Total, s.HasAnsTotal, s.NoAnsTotal));
         Assert.Equal(40.0, s.BestExact, 9);
         Assert.Equal(0.0, s.BestExactThreshold, 12);
         Assert.Equal(56.0, s.BestF1, 9);
@@ -166,18 +167,19 @@ public class HeadMetricsTests
     }
 
     [Theory]
-    [InlineData(new[] { true, true }, "HasAns_exact,HasAns_f1")]
-    [InlineData(new[] { false, false }, "NoAns_exact,NoAns_f1")]
-    [InlineData(new[] { true, false }, "HasAns_exact,HasAns_f1,NoAns_exact,NoAns_f1")]
+    [InlineData(new[] { true, true }, "HasAns_exact,HasAns_f1,HasAns_total=2")]
+    [InlineData(new[] { false, false }, "NoAns_exact,NoAns_f1,NoAns_total=2")]
+    [InlineData(new[] { true, false }, "HasAns_exact,HasAns_f1,HasAns_total=1,NoAns_exact,NoAns_f1,NoAns_total=1")]
     public void Squad_v2_reports_has_ans_and_no_ans_scores_only_for_the_kinds_of_question_in_the_data(bool[] answerable, string expected)
     {
         // As evaluate-v2.0.py, which merges HasAns_* only if has_ans_qids and NoAns_* only if no_ans_qids: a score over
-        // no question is left out, not reported as null / n/a.
+        // no question is left out, not reported as null / n/a; so are the counts it merges with them (make_eval_dict's total).
         IReadOnlyList<IReadOnlyList<string>> golds = [.. answerable.Select(a => (IReadOnlyList<string>)(a ? ["paris"] : []))];
         SquadPrediction[] predictions = [.. answerable.Select(_ => new SquadPrediction("paris", -1))];
         var e = new QaEvaluation(SquadMetrics.Evaluate(golds, predictions, 0.0), predictions, Version2: true, Threshold: 0.0);
-        var keys = e.Values().Select(kv => kv.Key).ToList();
+        var keys = e.Values().Select(kv => kv.Key.EndsWith("_total", StringComparison.Ordinal) ? $"{kv.Key}={kv.Value}" : kv.Key).ToList();
         Assert.Equal(expected, string.Join(',', keys.Where(k => k.StartsWith("HasAns_", StringComparison.Ordinal) || k.StartsWith("NoAns_", StringComparison.Ordinal))));
+        Assert.Equal(2.0, e.Values().Single(kv => kv.Key == "total").Value);
         Assert.All(e.Values(), kv => Assert.False(double.IsNaN(kv.Value), kv.Key));
     }
 
@@ -196,9 +198,13 @@ public class HeadMetricsTests
         Assert.Contains("HasAns_exact", r.StdOut, StringComparison.Ordinal);
         Assert.DoesNotContain("NoAns", r.StdOut, StringComparison.Ordinal);
         Assert.DoesNotContain("n/a", r.StdOut, StringComparison.Ordinal);
+        // The counts print as counts: as scores they read "1.0000", a percentage.
+        Assert.Matches(@"\btotal\s*│\s*1\s*│", r.StdOut);
+        Assert.Matches(@"HasAns_total\s*│\s*1\s*│", r.StdOut);
         var saved = JsonNode.Parse(File.ReadAllText(metrics))!["metrics"]!.AsObject();
         Assert.True(saved.ContainsKey("HasAns_f1") && saved.ContainsKey("best_f1"), saved.ToJsonString());
-        Assert.False(saved.ContainsKey("NoAns_exact") || saved.ContainsKey("NoAns_f1"), saved.ToJsonString());
+        Assert.Equal((1, 1), ((int)saved["total"]!, (int)saved["HasAns_total"]!));
+        Assert.False(saved.ContainsKey("NoAns_exact") || saved.ContainsKey("NoAns_f1") || saved.ContainsKey("NoAns_total"), saved.ToJsonString());
     }
 
     [Fact]
