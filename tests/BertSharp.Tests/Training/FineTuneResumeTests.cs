@@ -216,7 +216,8 @@ public class FineTuneResumeTests
     }
 
     /// <summary>Cancels the run once the given epoch has done one batch, and counts the plans the run printed.</summary>
-    private sealed class CancelInEpoch(int epoch, CancellationTokenSource cancel) : IFineTuneProgress
+    /// <summary>Cancels in <paramref name="epoch"/>'s first batch and counts the plans printed (a refusal before the plan prints none).</summary>
+    internal sealed class CancelInEpoch(int epoch, CancellationTokenSource cancel) : IFineTuneProgress
     {
         public int Plans { get; private set; }
 

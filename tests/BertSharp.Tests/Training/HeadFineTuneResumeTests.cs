@@ -67,6 +67,21 @@ public class HeadFineTuneResumeTests
 
         // A changed setting is refused by name, as for classification.
         HeadFineTuner.Run(Options(tmp.Path, tmp.File("changed"), t => t with { StopAfter = 1 }));
+        // So is a cut optimizer state, before the plan is printed and the run's log opened, as for classification.
+        var optimizer = tmp.File("changed/checkpoint-1/optimizer.safetensors");
+        var whole = File.ReadAllBytes(optimizer);
+        File.WriteAllBytes(optimizer, whole[..^8]);
+        var before = TestPaths.Snapshot(tmp.File("changed"));
+        using (var never = new CancellationTokenSource())
+        {
+            var watch = new FineTuneResumeTests.CancelInEpoch(0, never);
+            var cut = Assert.Throws<BertSharpException>(() => HeadFineTuner.Run(Options(tmp.Path, tmp.File("changed"), t => t with { Resume = true }), watch));
+            Assert.StartsWith(optimizer + ": ", cut.Message, StringComparison.Ordinal);
+            Assert.Contains("truncated", cut.Message, StringComparison.Ordinal);
+            Assert.Equal(0, watch.Plans);
+            TestPaths.AssertUnchanged(before, tmp.File("changed"));
+        }
+        File.WriteAllBytes(optimizer, whole);
         var changed = Assert.Throws<BertSharpException>(() =>
             HeadFineTuner.Run(Options(tmp.Path, tmp.File("changed"), t => t with { Resume = true, LearningRate = 2e-3 })));
         Assert.Equal(["learning_rate"], changed.Fields);
