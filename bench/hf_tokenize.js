@@ -32,27 +32,40 @@ function readTexts(path) {
     if (texts.length === 0) throw new InputError(lines.length === 0 ? `${path}: empty file; expected one text per line.` : `${path}: no texts, only blank lines; expected one text per line.`);
     return texts;
   }
-  // RFC 4180: fields quoted when they hold ',' '"' or newlines, '"' doubled inside quotes.
+  // RFC 4180: fields quoted when they hold ',' '"' or newlines, '"' doubled inside quotes. Each row keeps the line it starts
+  // on for messages; an empty line is no row, as in TextCorpus's reader.
   const rows = [];
-  let row = [], field = '', quoted = false;
+  let row = [], field = '', quoted = false, wasQuoted = false, line = 1, start = 1;
+  const endRow = () => {
+    if (row.length > 0 || field.length > 0 || wasQuoted) { row.push(field); row.line = start; rows.push(row); }
+    row = []; field = ''; wasQuoted = false;
+  };
   for (let i = 0; i < text.length; i++) {
     const c = text[i];
+    if (c === '\n') line++;
     if (quoted) {
       if (c === '"') {
         if (text[i + 1] === '"') { field += '"'; i++; } else quoted = false;
       } else field += c;
-    } else if (c === '"') quoted = true;
+    } else if (c === '"') { quoted = true; wasQuoted = true; }
     else if (c === ',') { row.push(field); field = ''; }
-    else if (c === '\n') { row.push(field.replace(/\r$/, '')); rows.push(row); row = []; field = ''; }
+    else if (c === '\n') { field = field.replace(/\r$/, ''); endRow(); start = line; }
     else field += c;
   }
-  if (field.length > 0 || row.length > 0) { row.push(field); rows.push(row); }
+  endRow();
   const header = (rows.shift() || []).map((h) => h.trim());
   if (header.length === 0) throw new InputError(`${path}: empty CSV file; expected a header line.`);
   let col = header.indexOf('review');
   if (col < 0) col = header.indexOf('text');
   if (col < 0) throw new InputError(`${path}: expected a column 'review' or 'text' in the header; it has ${header.join(',')}.`);
-  const texts = rows.filter((r) => r.length > col).map((r) => r[col]);
+  const name = header[col];
+  // As TextCorpus: a short row and a blank text are faults of the file (the first was dropped here and the second timed as
+  // [CLS] [SEP]), so both peers time the same texts or neither runs.
+  const texts = rows.map((r) => {
+    if (r.length <= col) throw new InputError(`${path} line ${r.line}: the row has ${r.length} field${r.length === 1 ? '' : 's'}; '${name}' is field ${col + 1}.`);
+    if (blank.test(r[col])) throw new InputError(`${path} line ${r.line}: field '${name}' is empty; expected text.`);
+    return r[col];
+  });
   if (texts.length === 0) throw new InputError(`${path}: no rows after the header; expected one text per row.`);
   return texts;
 }

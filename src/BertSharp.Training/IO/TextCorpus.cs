@@ -5,7 +5,8 @@ namespace BertSharp.IO;
 
 /// <summary>
 /// Loads a list of texts: one per line of a <c>.txt</c>/<c>.txt.gz</c> file that holds more than white space, or one per row of a
-/// <c>.csv</c>/<c>.csv.gz</c> file with a header (the IMDb files: <c>review,sentiment,...</c>). Other extensions are refused.
+/// <c>.csv</c>/<c>.csv.gz</c> file with a header (the IMDb files: <c>review,sentiment,...</c>), whose rows must all have a text
+/// that holds more than white space. Other extensions are refused.
 /// </summary>
 public static class TextCorpus
 {
@@ -20,7 +21,7 @@ public static class TextCorpus
     /// <summary>
     /// Reads the texts of <paramref name="path"/>. For CSV, <paramref name="column"/> names the text column (default:
     /// <c>review</c>, else <c>text</c>). Bad input (an extension other than .txt or .csv, missing file or column, invalid
-    /// UTF-8, malformed CSV) is a <see cref="BertSharpException"/> naming the file and line.
+    /// UTF-8, malformed CSV, a row without the column or with a blank text) is a <see cref="BertSharpException"/> naming the file and line.
     /// </summary>
     public static List<string> ReadTexts(string path, string? column = null)
     {
@@ -61,9 +62,17 @@ public static class TextCorpus
             {
                 if (reader.FieldCount <= index)
                 {
-                    throw new BertSharpException($"{path} line {reader.LineNumber}: the row has {reader.FieldCount} fields; '{name}' is field {index + 1}.");
+                    throw new BertSharpException(
+                        $"{path} line {reader.LineNumber}: the row has {reader.FieldCount} field{(reader.FieldCount == 1 ? "" : "s")}; '{name}' is field {index + 1}.");
                 }
-                texts.Add(reader.GetString(index) ?? "");
+                var text = reader.GetString(index) ?? "";
+                // As every other CSV input (DatasetReader): a row whose text is blank is a fault of the file, where it was
+                // timed as a text of [CLS] [SEP] (bench/hf_tokenize.js agrees).
+                if (string.IsNullOrWhiteSpace(text))
+                {
+                    throw new BertSharpException($"{path} line {reader.LineNumber}: field '{name}' is empty; expected text.");
+                }
+                texts.Add(text);
             }
         }
         catch (DecoderFallbackException e)
