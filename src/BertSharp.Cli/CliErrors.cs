@@ -161,9 +161,10 @@ public static partial class CliErrors
             case DirectoryNotFoundException or UnauthorizedAccessException or IOException:
                 Console.Error.WriteLine("error: " + OneLine(root.Message));
                 return BadInput;
-            case OperationCanceledException { InnerException: TrainingCancelledException } stopped:
-                // A command that caught the training's stop says where it stopped in its own words (bench pretrain-memory:
-                // the step, and no --resume for a run it removed); the generic line below dropped them.
+            case OperationCanceledException { InnerException: OperationCanceledException } stopped:
+                // A command that caught its stop says in its own words where it stopped and what it kept or removed (bench
+                // pretrain-memory: the step, and no --resume for a run it removed; pretrain-data: nothing written); the
+                // generic line below dropped them.
                 Console.Error.WriteLine("error: " + OneLine(stopped.Message));
                 return Cancelled;
             case OperationCanceledException:

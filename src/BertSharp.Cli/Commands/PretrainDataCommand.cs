@@ -87,30 +87,41 @@ internal static class PretrainDataCommand
             var noSpecials = new EncodeOptions { AddSpecialTokens = false, Truncation = TruncationStrategy.None };
             var corpusFormat = ParseFormat(p.GetValue(format));
             PretrainingDataStats? written = null;
-            var manifest = CliProgress.Run(progress =>
+            PretrainingManifest manifest;
+            try
             {
-                PretrainingDataBuilder builder;
-                try
+                // Ctrl-C / SIGTERM stop the build between documents or shards, so that its staging directory (as large as the
+                // data) is removed: the signals' default ended the process and left it beside the output until the next build.
+                manifest = StopSignals.Run(cancel => CliProgress.Run(progress =>
                 {
-                    builder = new PretrainingDataBuilder(t => tokenizer.EncodeIds(t, null, noSpecials), tokenizer.Vocab.Tokens, PretrainingDataset.VocabSha256(vocabPath))
+                    PretrainingDataBuilder builder;
+                    try
                     {
-                        Options = options,
-                        Format = corpusFormat,
-                        Lowercase = lowercase,
-                        MaxDegreeOfParallelism = p.GetValue(threads),
-                        Progress = new Relay(progress),
-                        Overwrite = p.GetValue(overwrite),
-                    };
-                }
-                catch (BertSharpException e)
-                {
-                    // The builder refuses a vocabulary without the special tokens masking needs; say which file.
-                    throw new BertSharpException($"{vocabPath}: {e.Message}", e);
-                }
-                var built = builder.Build(inputs, outDir);
-                written = builder.Stats;
-                return built;
-            });
+                        builder = new PretrainingDataBuilder(t => tokenizer.EncodeIds(t, null, noSpecials), tokenizer.Vocab.Tokens, PretrainingDataset.VocabSha256(vocabPath))
+                        {
+                            Options = options,
+                            Format = corpusFormat,
+                            Lowercase = lowercase,
+                            MaxDegreeOfParallelism = p.GetValue(threads),
+                            Progress = new Relay(progress),
+                            Overwrite = p.GetValue(overwrite),
+                            Cancellation = cancel,
+                        };
+                    }
+                    catch (BertSharpException e)
+                    {
+                        // The builder refuses a vocabulary without the special tokens masking needs; say which file.
+                        throw new BertSharpException($"{vocabPath}: {e.Message}", e);
+                    }
+                    var built = builder.Build(inputs, outDir);
+                    written = builder.Stats;
+                    return built;
+                }));
+            }
+            catch (Exception e) when (CliErrors.Root(e) is OperationCanceledException stopped)
+            {
+                throw new OperationCanceledException($"cancelled; nothing was written to --output {outDir} and the partly built data was removed.", stopped);
+            }
             Console.Out.WriteLine("tokenized with " + lowercasing);
             foreach (var i in manifest.Inputs)
             {

@@ -170,20 +170,24 @@ public class OutputSafetyCliTests
         Assert.Equal(2, again.ExitCode);
         Assert.Contains("holds checkpoint-2 of an earlier run; add --resume", again.StdErr, StringComparison.Ordinal);
 
-        var err = new StringWriter();
-        var oldErr = Console.Error;
-        Console.SetError(err);
-        int code;
-        try
+        (int, string) Reported(Exception e)
         {
-            code = Cli.CliErrors.Report(new TrainingCancelledException(run, Path.Combine(run, "checkpoint-2"), 3, 18));
+            var err = new StringWriter();
+            var oldErr = Console.Error;
+            Console.SetError(err);
+            try
+            {
+                return (Cli.CliErrors.Report(e), err.ToString().TrimEnd());
+            }
+            finally
+            {
+                Console.SetError(oldErr);
+            }
         }
-        finally
-        {
-            Console.SetError(oldErr);
-        }
-        Assert.Equal(130, code);
-        Assert.Equal($"error: interrupted at step 3 of 18; the last complete checkpoint is {Path.Combine(run, "checkpoint-2")}. Run the same command with --resume to continue from it.",
-            err.ToString().TrimEnd());
+        Assert.Equal((130, $"error: interrupted at step 3 of 18; the last complete checkpoint is {Path.Combine(run, "checkpoint-2")}. Run the same command with --resume to continue from it."),
+            Reported(new TrainingCancelledException(run, Path.Combine(run, "checkpoint-2"), 3, 18)));
+        // A command that caught its stop (pretrain-data) says what it kept in its own words, not the bare "cancelled.".
+        Assert.Equal((130, "error: cancelled; nothing was written to --output data and the partly built data was removed."),
+            Reported(new OperationCanceledException("cancelled; nothing was written to --output data and the partly built data was removed.", new OperationCanceledException())));
     }
 }

@@ -89,13 +89,15 @@ public sealed class PretrainingDataBuilder
         var perFile = new List<int[][]>[files.Count];
         var inputs = new ManifestInput[files.Count];
         long done = 0;
-        Parallel.For(0, files.Count, new ParallelOptions { MaxDegreeOfParallelism = MaxDegreeOfParallelism }, f =>
+        Parallel.For(0, files.Count, new ParallelOptions { MaxDegreeOfParallelism = MaxDegreeOfParallelism, CancellationToken = Cancellation }, f =>
         {
             var format = Format == CorpusFormat.Auto ? CorpusReader.Detect(files[f]) : Format;
             var docs = new List<int[][]>();
             long sentences = 0, tokens = 0;
             foreach (var doc in CorpusReader.ReadDocuments(files[f], format))
             {
+                // One corpus file can take minutes: Parallel.For alone checks the token only between files.
+                Cancellation.ThrowIfCancellationRequested();
                 var ids = new List<int[]>(doc.Count);
                 foreach (var sentence in doc)
                 {
@@ -146,7 +148,7 @@ public sealed class PretrainingDataBuilder
         var units = files * Options.DupeFactor;
         var results = new List<PretrainingInstance>[units];
         long done = 0;
-        Parallel.For(0, units, new ParallelOptions { MaxDegreeOfParallelism = MaxDegreeOfParallelism }, u =>
+        Parallel.For(0, units, new ParallelOptions { MaxDegreeOfParallelism = MaxDegreeOfParallelism, CancellationToken = Cancellation }, u =>
         {
             var (f, dupe) = (u / Options.DupeFactor, u % Options.DupeFactor);
             var rng = PretrainingRng.Derive(Options.Seed, f, dupe);
@@ -176,6 +178,12 @@ public sealed class PretrainingDataBuilder
 
     /// <summary>Statistics of the instances the last <see cref="Build"/> wrote (null before one succeeded).</summary>
     public PretrainingDataStats? Stats { get; private set; }
+
+    /// <summary>
+    /// Stops <see cref="Build"/> (Ctrl-C) with an <see cref="OperationCanceledException"/> between two documents or shards;
+    /// the output directory is then as it was and the partly built data is removed.
+    /// </summary>
+    public CancellationToken Cancellation { get; init; }
 
     /// <summary>Allow an output directory that holds files BertSharp did not write (they are kept; only BertSharp's own files are replaced).</summary>
     public bool Overwrite { get; init; }
@@ -251,7 +259,7 @@ public sealed class PretrainingDataBuilder
         var shardCount = (instances.Count + ShardSize - 1) / ShardSize;
         var shards = new ConcurrentDictionary<int, ManifestShard>();
         long written = 0;
-        Parallel.For(0, shardCount, new ParallelOptions { MaxDegreeOfParallelism = MaxDegreeOfParallelism }, s =>
+        Parallel.For(0, shardCount, new ParallelOptions { MaxDegreeOfParallelism = MaxDegreeOfParallelism, CancellationToken = Cancellation }, s =>
         {
             var slice = instances.GetRange(s * ShardSize, Math.Min(ShardSize, instances.Count - (s * ShardSize)));
             var bytes = PretrainingShard.Encode(slice, idWidth);

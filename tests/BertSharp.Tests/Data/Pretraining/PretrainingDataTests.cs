@@ -188,6 +188,23 @@ public class PretrainingDataTests
         builder.Build([tmp.File("c.txt")], tmp.File("data"));
         builder.Build([tmp.File("c.txt")], tmp.File("data"));
         Assert.Equal([".bertsharp", "manifest.json", "shard-00000.bin"], Directory.GetFileSystemEntries(tmp.File("data")).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+
+        // Cancelled (Ctrl-C) inside a corpus file: it stops at the next document, the data written before is as it was,
+        // and no staging directory is left beside it.
+        var before = TestPaths.Snapshot(tmp.File("data"));
+        using var cancel = new CancellationTokenSource();
+        var tok = new ToyTokenizer(docs);
+        var encoded = 0;
+        var stopped = new PretrainingDataBuilder(t => { encoded++; cancel.Cancel(); return tok.Encode(t); }, tok.Tokens, "00ff")
+        {
+            Options = new PretrainingOptions { DupeFactor = 1 },
+            MaxDegreeOfParallelism = 1,
+            Cancellation = cancel.Token,
+        };
+        Assert.ThrowsAny<OperationCanceledException>(() => stopped.Build([tmp.File("c.txt")], tmp.File("data")));
+        Assert.Equal(2, encoded); // the first document's two sentences
+        TestPaths.AssertUnchanged(before, tmp.File("data"));
+        Assert.Equal(["c.txt", "data", "run"], Directory.GetFileSystemEntries(tmp.Path).Select(Path.GetFileName).Order(StringComparer.Ordinal));
     }
 
     [Theory]
