@@ -190,4 +190,30 @@ public class OutputSafetyCliTests
         Assert.Equal((130, "error: cancelled; nothing was written to --output data and the partly built data was removed."),
             Reported(new OperationCanceledException("cancelled; nothing was written to --output data and the partly built data was removed.", new OperationCanceledException())));
     }
+
+    // The first Ctrl-C asks the run to stop at its next safe point and says so; a second one ends the process at once (the
+    // signal's default): every Ctrl-C was swallowed, so a run in a long final step could not be stopped at all. SIGTERM stops
+    // alike but prints nothing (its logs keep the one-line error).
+    [Fact]
+    public void A_second_ctrl_c_quits_at_once_and_the_first_says_so()
+    {
+        using var cancel = new CancellationTokenSource();
+        var error = new StringWriter();
+        var first = new System.Runtime.InteropServices.PosixSignalContext(System.Runtime.InteropServices.PosixSignal.SIGINT);
+        Cli.Commands.StopSignals.Handle(first, cancel, error);
+        Assert.True(first.Cancel);
+        Assert.True(cancel.IsCancellationRequested);
+        Assert.Equal(Cli.Commands.StopSignals.FirstInterrupt + Environment.NewLine, error.ToString());
+        var second = new System.Runtime.InteropServices.PosixSignalContext(System.Runtime.InteropServices.PosixSignal.SIGINT) { Cancel = true };
+        Cli.Commands.StopSignals.Handle(second, cancel, error);
+        Assert.False(second.Cancel);
+        Assert.Equal(Cli.Commands.StopSignals.FirstInterrupt + Environment.NewLine, error.ToString());
+
+        using var terminated = new CancellationTokenSource();
+        var sigterm = new System.Runtime.InteropServices.PosixSignalContext(System.Runtime.InteropServices.PosixSignal.SIGTERM);
+        Cli.Commands.StopSignals.Handle(sigterm, terminated, error);
+        Assert.True(sigterm.Cancel);
+        Assert.True(terminated.IsCancellationRequested);
+        Assert.Equal(Cli.Commands.StopSignals.FirstInterrupt + Environment.NewLine, error.ToString());
+    }
 }
