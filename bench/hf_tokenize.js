@@ -62,7 +62,7 @@ function readTexts(path) {
   // As TextCorpus: a short row and a blank text are faults of the file (the first was dropped here and the second timed as
   // [CLS] [SEP]), so both peers time the same texts or neither runs.
   const texts = rows.map((r) => {
-    if (r.length <= col) throw new InputError(`${path} line ${r.line}: the row has ${r.length} field${r.length === 1 ? '' : 's'}; '${name}' is field ${col + 1}.`);
+    if (r.length <= col) throw new InputError(`${path} line ${r.line}: missing field '${name}' (the row has ${r.length} field${r.length === 1 ? '' : 's'}, expected ${header.length}).`);
     if (blank.test(r[col])) throw new InputError(`${path} line ${r.line}: field '${name}' is empty; expected text.`);
     return r[col];
   });

@@ -63,7 +63,7 @@ public static class TextCorpus
                 if (reader.FieldCount <= index)
                 {
                     throw new BertSharpException(
-                        $"{path} line {reader.LineNumber}: the row has {reader.FieldCount} field{(reader.FieldCount == 1 ? "" : "s")}; '{name}' is field {index + 1}.");
+                        $"{path} line {reader.LineNumber}: missing field '{name}' (the row has {reader.FieldCount} field{(reader.FieldCount == 1 ? "" : "s")}, expected {header.Length}).");
                 }
                 var text = reader.GetString(index) ?? "";
                 // As every other CSV input (DatasetReader): a row whose text is blank is a fault of the file, where it was

@@ -94,7 +94,7 @@ public class BenchTokenizeCommandTests
     [InlineData("x.csv", "text\n", "error: --input {0}: no rows after the header; expected one text per row.")]
     // A short row and a blank text, after an empty line (no row) and a quoted text over two lines: refused by line, as the
     // HF peer refuses them; the blank text was timed as [CLS] [SEP].
-    [InlineData("x.csv", "a,text\n1,hello\n\n2\n", "error: {0} line 4: the row has 1 field; 'text' is field 2.")]
+    [InlineData("x.csv", "a,text\n1,hello\n\n2\n", "error: {0} line 4: missing field 'text' (the row has 1 field, expected 2).")]
     [InlineData("x.csv", "text,x\n\n\"a\nb\",1\n  ,2\n", "error: {0} line 5: field 'text' is empty; expected text.")]
     public void Input_without_texts_to_time_is_an_error(string name, string content, string expected)
     {
@@ -112,7 +112,7 @@ public class BenchTokenizeCommandTests
     [InlineData("x.csv", "a,b\n1,2\n", "{0}: expected a column 'review' or 'text' in the header; it has a,b.")]
     [InlineData("x.txt", "\n  \n", "{0}: no texts, only blank lines; expected one text per line.")]
     // As bert's reader (above): a short row was dropped, an empty line read as a blank text, and a blank text timed.
-    [InlineData("x.csv", "a,text\n1,hello\n\n2\n", "{0} line 4: the row has 1 field; 'text' is field 2.")]
+    [InlineData("x.csv", "a,text\n1,hello\n\n2\n", "{0} line 4: missing field 'text' (the row has 1 field, expected 2).")]
     [InlineData("x.csv", "text,x\n\n\"a\nb\",1\n  ,2\n", "{0} line 5: field 'text' is empty; expected text.")]
     [InlineData("x.csv", "text\n\n\n", "{0}: no rows after the header; expected one text per row.")]
     public void Hf_peer_refuses_input_in_one_line(string name, string content, string expected)
