@@ -124,6 +124,7 @@ internal static class HeadTaskCli
         var extra = new Dictionary<string, object?>();
         string? predictionsPath = null;
         var nullOdds = false;
+        string? zeroDivision = null;
         switch (task)
         {
             case HeadTask.TokenClassification:
@@ -139,6 +140,7 @@ internal static class HeadTaskCli
                         Console.Error.WriteLine($"warning: {e.CutWords:N0} word(s) past {length} tokens are left out of the scores (as HF run_ner does); raise --max-length to score them.");
                     }
                     values.AddRange(e.Values());
+                    zeroDivision = UndefinedPrecisionRecall(dataPath, e.Scores);
                     count = sentences.Count;
                     break;
                 }
@@ -197,6 +199,11 @@ internal static class HeadTaskCli
             table.AddRow(Markup.Escape(k), IsCount(k) ? v.ToString(CultureInfo.InvariantCulture) : MetricsReport.Format(v));
         }
         console.Write(table);
+        if (zeroDivision is not null)
+        {
+            // Not through CliErrors.Warn: the entity types are the data's, not fields to rename as flags.
+            Console.Error.WriteLine("warning: " + zeroDivision);
+        }
         var outPath = output ?? EvaluateCommand.DefaultOutput(model, dataPath);
         extra["model"] = Path.GetFullPath(model);
         extra["data"] = Path.GetFullPath(dataPath);
@@ -213,6 +220,38 @@ internal static class HeadTaskCli
             }
         }
         return 0;
+    }
+
+    /// <summary>
+    /// Which entity precisions and recalls have a zero denominator (no entity predicted, or none in the data), overall or
+    /// per type, or null when none has. seqeval scores them 0 with an UndefinedMetricWarning; without a word, a model that
+    /// predicts no entity at all reads as one that got every entity wrong.
+    /// </summary>
+    /// <param name="data">The tagged file as the message names it.</param>
+    /// <param name="scores">The seqeval report of the model on that file.</param>
+    internal static string? UndefinedPrecisionRecall(string data, SeqevalReport scores)
+    {
+        string Names(Func<EntityScores, bool> undefined) => string.Join(", ", scores.PerType.Where(t => undefined(t.Value)).Select(t => $"'{t.Key}'"));
+        var every = scores.PerType.Count > 0 ? " overall and of every type" : "";
+        var parts = new List<string>();
+        if (scores.Micro.Predicted == 0)
+        {
+            parts.Add($"the precision{every} (the model predicted no entity)");
+        }
+        else if (Names(s => s.Predicted == 0) is { Length: > 0 } neverPredicted)
+        {
+            parts.Add($"the precision of {neverPredicted} (the model predicted no entity of that type)");
+        }
+        if (scores.Micro.Support == 0)
+        {
+            parts.Add($"the recall{every} ({data} has no entity)");
+        }
+        else if (Names(s => s.Support == 0) is { Length: > 0 } neverLabelled)
+        {
+            parts.Add($"the recall of {neverLabelled} ({data} has no entity of that type)");
+        }
+        return parts.Count == 0 ? null
+            : $"undefined (a zero denominator), counted as 0 as seqeval's zero_division default: {string.Join(", ", parts)}; their f1 is 0 as well.";
     }
 
     /// <summary><c>bert predict</c> on a multiple-choice model: one context and its candidates, or a SWAG file.</summary>

@@ -4,7 +4,11 @@ namespace BertSharp.Evaluation;
 public readonly record struct EntityChunk(string Type, int Start, int End);
 
 /// <summary>Precision, recall, F1 and the number of gold entities (support) of one entity type, or of all (micro).</summary>
-public readonly record struct EntityScores(double Precision, double Recall, double F1, int Support);
+public readonly record struct EntityScores(double Precision, double Recall, double F1, int Support)
+{
+    /// <summary>The number of predicted entities (the precision's denominator, as <see cref="Support"/> is the recall's).</summary>
+    public int Predicted { get; init; }
+}
 
 /// <summary>Entity-level scores per type and micro-averaged, and the token accuracy.</summary>
 /// <param name="PerType">Scores per entity type, by type name (ordinal order).</param>
@@ -17,7 +21,7 @@ public sealed record SeqevalReport(IReadOnlyDictionary<string, EntityScores> Per
 /// tags with seqeval's <c>get_entities</c> chunking rules (an <c>I-X</c> after <c>O</c> or after another type starts an
 /// entity), sentences are joined with an <c>O</c> between them, and an entity counts as right when type, start and end
 /// all match. Precision / recall / F1 are 0 where their denominator is 0 (seqeval's <c>zero_division</c> default, with its
-/// warning left out).
+/// warning left out: <see cref="EntityScores.Predicted"/> and <see cref="EntityScores.Support"/> of 0 tell where).
 /// </summary>
 public static class SeqevalMetrics
 {
@@ -82,7 +86,7 @@ public static class SeqevalMetrics
         var p = pred.Count == 0 ? 0 : (double)correct / pred.Count;
         var r = gold.Count == 0 ? 0 : (double)correct / gold.Count;
         var f = p + r == 0 ? 0 : 2 * p * r / (p + r);
-        return new EntityScores(p, r, f, gold.Count);
+        return new EntityScores(p, r, f, gold.Count) { Predicted = pred.Count };
     }
 
     /// <summary>seqeval joins the sentences of a nested list with an "O" after each.</summary>

@@ -22,8 +22,10 @@ public class HeadMetricsTests
         Assert.Equal(0.5, r.Micro.Recall, 12);
         Assert.Equal(0.5, r.Micro.F1, 12);
         Assert.Equal(0.8, r.Accuracy, 12); // 8 of 10 tags
-        Assert.Equal(new EntityScores(0, 0, 0, 1), r.PerType["MISC"]);
-        Assert.Equal(new EntityScores(1, 1, 1, 1), r.PerType["PER"]);
+        Assert.Equal(new EntityScores(0, 0, 0, 1) { Predicted = 1 }, r.PerType["MISC"]);
+        Assert.Equal(new EntityScores(1, 1, 1, 1) { Predicted = 1 }, r.PerType["PER"]);
+        Assert.Equal(2, r.Micro.Predicted);
+        Assert.Null(BertSharp.Cli.Commands.HeadTaskCli.UndefinedPrecisionRecall("d.txt", r));
     }
 
     [Fact]
@@ -54,10 +56,23 @@ public class HeadMetricsTests
     }
 
     [Fact]
-    public void Seqeval_without_predicted_entities_scores_zero()
+    public void Seqeval_scores_a_zero_denominator_zero_and_bert_evaluate_says_which()
     {
-        var r = SeqevalMetrics.Evaluate(S("B-PER O"), S("O O"));
-        Assert.Equal(new EntityScores(0, 0, 0, 1), r.Micro);
+        const string Undefined = "undefined (a zero denominator), counted as 0 as seqeval's zero_division default: ";
+        // A barely trained model predicts no entity: precision 0/0, which without a word reads as every entity wrong.
+        var none = SeqevalMetrics.Evaluate(S("B-PER O"), S("O O"));
+        Assert.Equal(new EntityScores(0, 0, 0, 1), none.Micro);
+        Assert.Equal(Undefined + "the precision overall and of every type (the model predicted no entity); their f1 is 0 as well.",
+            BertSharp.Cli.Commands.HeadTaskCli.UndefinedPrecisionRecall("d.txt", none));
+        // PER right, LOC in the data but never predicted, MISC predicted but not in the data.
+        var some = SeqevalMetrics.Evaluate(S("B-PER O B-LOC O"), S("B-PER O O B-MISC"));
+        Assert.Equal(new EntityScores(0, 0, 0, 1), some.PerType["LOC"]);
+        Assert.Equal(new EntityScores(0, 0, 0, 0) { Predicted = 1 }, some.PerType["MISC"]);
+        Assert.Equal(Undefined + "the precision of 'LOC' (the model predicted no entity of that type), the recall of 'MISC' (d.txt has no entity of that type); their f1 is 0 as well.",
+            BertSharp.Cli.Commands.HeadTaskCli.UndefinedPrecisionRecall("d.txt", some));
+        // No entity in the data and none predicted: no type to name.
+        Assert.Equal(Undefined + "the precision (the model predicted no entity), the recall (d.txt has no entity); their f1 is 0 as well.",
+            BertSharp.Cli.Commands.HeadTaskCli.UndefinedPrecisionRecall("d.txt", SeqevalMetrics.Evaluate(S("O O"), S("O O"))));
     }
 
     [Theory]
