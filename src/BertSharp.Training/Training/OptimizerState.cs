@@ -45,7 +45,11 @@ public static class OptimizerState
     /// <paramref name="optimizer"/>: the file exists, is whole, and holds every parameter's state in the parameter's shape.
     /// A resumed run calls it before it prints or writes anything.
     /// </summary>
-    internal static void Check(string path, optim.Optimizer optimizer, IReadOnlyList<string> parameterNames)
+    internal static void Check(string path, optim.Optimizer optimizer, IReadOnlyList<string> parameterNames) =>
+        CheckedStates(path, optimizer, parameterNames);
+
+    /// <summary><see cref="Check"/>, returning the optimizer's states that <see cref="Load"/> fills.</summary>
+    private static List<AdamW.State> CheckedStates(string path, optim.Optimizer optimizer, IReadOnlyList<string> parameterNames)
     {
         ArgumentNullException.ThrowIfNull(parameterNames);
         var states = AdamStates(optimizer, parameterNames, path);
@@ -63,13 +67,13 @@ public static class OptimizerState
                 throw new BertSharpException($"{path}: optimizer state of '{name}' has shape [{string.Join(", ", m.Shape)}], the parameter [{string.Join(", ", shape)}].");
             }
         }
+        return states;
     }
 
     /// <summary>Restores what <see cref="Save"/> wrote into an optimizer over the same parameters.</summary>
     public static void Load(string path, optim.Optimizer optimizer, IReadOnlyList<string> parameterNames)
     {
-        Check(path, optimizer, parameterNames);
-        var states = AdamStates(optimizer, parameterNames, path);
+        var states = CheckedStates(path, optimizer, parameterNames);
         var saved = SafeTensors.Load(path);
         try
         {
