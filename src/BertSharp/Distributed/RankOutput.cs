@@ -44,21 +44,26 @@ public static class RankOutput
         }
     }
 
-    /// <summary>Writes a prefix at the start of every line.</summary>
+    /// <summary>
+    /// Writes a prefix at the start of every line, each line with one write to the inner writer: under mpirun the ranks'
+    /// stderr and mpirun's own abort banner share one stream, and a line written character by character (the console
+    /// flushes after every write) came out cut by the banner ("rank 1: e-----...").
+    /// </summary>
     internal sealed class PrefixWriter(TextWriter inner, string prefix) : TextWriter
     {
-        private bool _atLineStart = true;
+        private readonly StringBuilder _line = new();
+        private bool _continues;
 
         public override Encoding Encoding => inner.Encoding;
 
         public override void Write(char value)
         {
-            if (_atLineStart)
+            _line.Append(value);
+            if (value == '\n')
             {
-                inner.Write(prefix);
+                WritePending();
+                inner.Flush();
             }
-            inner.Write(value);
-            _atLineStart = value == '\n';
         }
 
         public override void Write(string? value)
@@ -69,6 +74,22 @@ public static class RankOutput
             }
         }
 
-        public override void Flush() => inner.Flush();
+        /// <summary>Writes what is pending, a partial line included (it then continues without a second prefix).</summary>
+        public override void Flush()
+        {
+            if (_line.Length > 0)
+            {
+                WritePending();
+            }
+            inner.Flush();
+        }
+
+        private void WritePending()
+        {
+            var text = _line.ToString();
+            _line.Clear();
+            inner.Write(_continues ? text : prefix + text);
+            _continues = !text.EndsWith('\n');
+        }
     }
 }

@@ -144,6 +144,33 @@ public sealed class CommunicatorTests
     }
 
     [Fact]
+    public void A_prefixed_line_reaches_the_stream_in_one_write()
+    {
+        // Under mpirun the ranks' stderr and mpirun's abort banner share one stream: a line must not arrive in pieces.
+        var writes = new RecordingWriter();
+        var prefixed = new RankOutput.PrefixWriter(writes, "rank 1: ");
+        prefixed.WriteLine("error: internal error (InvalidOperationException): the ranks disagree");
+        prefixed.Write("partial ");
+        prefixed.Flush();
+        prefixed.Write("rest\nnext");
+        prefixed.Flush();
+        Assert.Equal(
+            ["rank 1: error: internal error (InvalidOperationException): the ranks disagree\n", "rank 1: partial ", "rest\n", "rank 1: next"],
+            writes.Writes.Select(w => w.ReplaceLineEndings("\n")));
+    }
+
+    private sealed class RecordingWriter : TextWriter
+    {
+        public List<string> Writes { get; } = [];
+
+        public override System.Text.Encoding Encoding => System.Text.Encoding.UTF8;
+
+        public override void Write(char value) => Writes.Add(value.ToString());
+
+        public override void Write(string? value) => Writes.Add(value ?? "");
+    }
+
+    [Fact]
     public void Missing_open_mpi_or_a_foreign_libmpi_is_named()
     {
         var missing = Assert.Throws<BertSharpException>(() => MpiLibrary.Load("/nonexistent/libmpi.so.40"));
