@@ -1,5 +1,5 @@
-using System.IO.Compression;
 using System.Text;
+using BertSharp.IO;
 
 namespace BertSharp.Data;
 
@@ -17,26 +17,18 @@ internal static class TextFileLoader
     /// <summary>The file's bytes after any BOM, checked to be valid UTF-8.</summary>
     public static ReadOnlyMemory<byte> Load(string path)
     {
-        if (Directory.Exists(path))
-        {
-            throw new BertSharpException($"{path}: is a directory; expected a data file.");
-        }
-        if (!File.Exists(path))
-        {
-            throw new BertSharpException($"{path}: file not found.");
-        }
         byte[] bytes;
         try
         {
-            if (path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase))
+            // TextLines.OpenRead names a directory, a missing or an unreadable file as every other text input does.
+            using var stream = TextLines.OpenRead(path);
+            if (TextLines.IsGzip(path))
             {
-                using var fs = File.OpenRead(path);
-                using var gz = new GZipStream(fs, CompressionMode.Decompress);
                 using var ms = new MemoryStream();
                 var chunk = new byte[1 << 16];
                 int read;
                 // A small .gz can expand a thousandfold: stop at the limit instead of after the memory is gone.
-                while ((read = gz.Read(chunk)) > 0)
+                while ((read = stream.Read(chunk)) > 0)
                 {
                     if (ms.Length + read > MaxBytes)
                     {
@@ -48,11 +40,12 @@ internal static class TextFileLoader
             }
             else
             {
-                if (IO.LinkedFile.Length(path) > MaxBytes)
+                if (stream.Length > MaxBytes)
                 {
                     throw TooLarge(path, "is");
                 }
-                bytes = File.ReadAllBytes(path);
+                bytes = new byte[stream.Length];
+                stream.ReadExactly(bytes);
             }
         }
         catch (InvalidDataException e)

@@ -1,4 +1,3 @@
-using System.IO.Compression;
 using System.Text;
 using System.Text.RegularExpressions;
 using BertSharp.IO;
@@ -29,34 +28,12 @@ public static partial class CorpusReader
     private const int SniffChars = 1 << 16;
 
     /// <summary>
-    /// Opens a text file, transparently decompressing <c>.gz</c>, decoding strictly: invalid UTF-8 throws
-    /// <see cref="DecoderFallbackException"/> (the corpus readers below report it as a <see cref="BertSharpException"/>
-    /// naming the line).
-    /// </summary>
-    public static TextReader OpenText(string path) =>
-        new StreamReader(OpenStream(path), new UTF8Encoding(false, throwOnInvalidBytes: true), detectEncodingFromByteOrderMarks: true, 1 << 16);
-
-    private static Stream OpenStream(string path)
-    {
-        if (!File.Exists(path))
-        {
-            throw new BertSharpException($"{path}: corpus file not found.");
-        }
-        Stream s = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
-        if (path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase))
-        {
-            s = new GZipStream(s, CompressionMode.Decompress);
-        }
-        return s;
-    }
-
-    /// <summary>
     /// The lines of a corpus file, strictly decoded with bounded memory: invalid UTF-8 or a line over
     /// <see cref="Utf8LineReader.DefaultMaxLineBytes"/> is a <see cref="BertSharpException"/> naming the file and line.
     /// </summary>
     private static IEnumerable<string> Lines(string path)
     {
-        using var reader = new Utf8LineReader(OpenStream(path), path);
+        using var reader = new Utf8LineReader(TextLines.OpenRead(path), path);
         while (reader.ReadLine() is { } line)
         {
             yield return line;
