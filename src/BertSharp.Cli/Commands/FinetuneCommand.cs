@@ -71,7 +71,7 @@ internal static class FinetuneCommand
                 {
                     return Stopped(headResult.StepLosses.Count, headResult.Checkpoint);
                 }
-                HeadTaskCli.Report(headOptions, headResult);
+                HeadTaskCli.Report(headOptions, headResult, headView.FinalWarning(headResult.FinalValidation, headResult.StepLosses.Count));
                 return 0;
             }
             var task = data.Resolve(p);

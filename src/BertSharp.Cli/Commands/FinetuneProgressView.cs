@@ -108,14 +108,22 @@ internal sealed class FinetuneProgressView : IFineTuneProgress
 
     /// <summary>
     /// The warning about the final model's validation report, or null: the collapse warning, else which precisions and
-    /// recalls are undefined, as <c>bert evaluate</c> says it. Once per run, for the weights the run publishes: the epochs'
-    /// reports come from the log, which keeps no confusion matrix, and a class an early epoch never predicts is no news.
+    /// recalls (of classes, or of entity types) are undefined, as <c>bert evaluate</c> says it. Once per run, for the weights
+    /// the run publishes: the epochs' reports come from the log, which keeps no confusion matrix nor predicted entity counts,
+    /// and a class an early epoch never predicts is no news.
     /// </summary>
     public string? FinalWarning(MetricsReport? validation, int step) =>
         CollapseWarning(validation, step, "final model")
-        ?? (validation?.Confusion is { } matrix && EvaluateCommand.UndefinedPrecisionRecall("the validation data", validation.Labels, matrix) is { } undefined
-            ? "the final model's validation: " + undefined
-            : null);
+        ?? (UndefinedPrecisionRecall(validation) is { } undefined ? "the final model's validation: " + undefined : null);
+
+    private static string? UndefinedPrecisionRecall(MetricsReport? validation) => validation switch
+    {
+        { Confusion: { } matrix } => EvaluateCommand.UndefinedPrecisionRecall(ValidationData, validation.Labels, matrix),
+        { Entities: { } entities } => HeadTaskCli.UndefinedPrecisionRecall(ValidationData, entities),
+        _ => null,
+    };
+
+    private const string ValidationData = "the validation data";
 
     public void EpochStarted(int epoch, int batches)
     {

@@ -92,8 +92,8 @@ internal static class HeadTaskCli
         };
     }
 
-    /// <summary>Prints the final line and the next commands of a head fine-tuning.</summary>
-    public static void Report(HeadFineTuneOptions o, HeadFineTuneResult result)
+    /// <summary>Prints the final line, the warning about the final model's validation if any, and the next commands of a head fine-tuning.</summary>
+    public static void Report(HeadFineTuneOptions o, HeadFineTuneResult result, string? warning)
     {
         var v = result.FinalValidation;
         string[] headline = o.Task switch
@@ -104,6 +104,11 @@ internal static class HeadTaskCli
         };
         var summary = v is null ? "" : " (validation: " + string.Join(", ", headline.Where(v.Values.ContainsKey).Select(k => $"{k} {MetricsReport.Format(v.Values[k])}")) + ")";
         Console.Out.WriteLine($"saved {result.OutputDir}{summary}");
+        if (warning is not null)
+        {
+            // Not through CliErrors.Warn: the entity types are the data's, not fields to rename as flags.
+            Console.Error.WriteLine("warning: " + warning);
+        }
         var m = Quote(o.Training.OutputDir);
         var use = o.Task switch
         {
@@ -227,7 +232,7 @@ internal static class HeadTaskCli
     /// per type, or null when none has. seqeval scores them 0 with an UndefinedMetricWarning; without a word, a model that
     /// predicts no entity at all reads as one that got every entity wrong.
     /// </summary>
-    /// <param name="data">The tagged file as the message names it.</param>
+    /// <param name="data">The sentences as the message names them: a tagged file's path, or the validation data of a fine-tuning.</param>
     /// <param name="scores">The seqeval report of the model on that file.</param>
     internal static string? UndefinedPrecisionRecall(string data, SeqevalReport scores)
     {

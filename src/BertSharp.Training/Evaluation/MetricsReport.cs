@@ -7,17 +7,18 @@ namespace BertSharp.Evaluation;
 
 /// <summary>
 /// All metrics of one evaluation: for classification accuracy, binary (positive = class 1, when there are two classes)
-/// and macro precision/recall/F1, MCC and the confusion matrix; for regression Pearson, Spearman and MSE. Serialises to
-/// <c>metrics.json</c>.
+/// and macro precision/recall/F1, MCC and the confusion matrix; for regression Pearson, Spearman and MSE; for token
+/// classification seqeval's entity scores. Serialises to <c>metrics.json</c>.
 /// </summary>
 public sealed class MetricsReport
 {
-    private MetricsReport(IReadOnlyList<string> labels, int count, SortedDictionary<string, double> values, long[,]? confusion)
+    private MetricsReport(IReadOnlyList<string> labels, int count, SortedDictionary<string, double> values, long[,]? confusion, SeqevalReport? entities = null)
     {
         Labels = labels;
         Count = count;
         Values = values;
         Confusion = confusion;
+        Entities = entities;
     }
 
     /// <summary>Class names in id order (empty for regression).</summary>
@@ -31,6 +32,12 @@ public sealed class MetricsReport
 
     /// <summary>Counts [true class, predicted class]; null for regression.</summary>
     public long[,]? Confusion { get; }
+
+    /// <summary>
+    /// The entity scores of a token-classification report with the entities predicted and labelled per type, which tell a 0
+    /// scored for a zero denominator from a wrong one (as <see cref="Confusion"/> does for classification); null otherwise.
+    /// </summary>
+    public SeqevalReport? Entities { get; }
 
     /// <summary>The value of <paramref name="metric"/>, or an error listing the available ones.</summary>
     public double Get(string metric) =>
@@ -69,6 +76,15 @@ public sealed class MetricsReport
         return new MetricsReport(labels, truth.Count, values, cm);
     }
 
+    /// <summary>Token-classification report: the values of <paramref name="evaluation"/> and its entity scores as <see cref="Entities"/>.</summary>
+    /// <param name="evaluation">The evaluation of a token classifier.</param>
+    /// <param name="count">The number of evaluated sentences.</param>
+    public static MetricsReport ForTagging(TaggingEvaluation evaluation, int count)
+    {
+        ArgumentNullException.ThrowIfNull(evaluation);
+        return new([], count, Sorted(evaluation.Values()), null, evaluation.Scores);
+    }
+
     /// <summary>Regression report from targets and predictions.</summary>
     public static MetricsReport ForRegression(IReadOnlyList<double> truth, IReadOnlyList<double> predicted, double? loss = null)
     {
@@ -105,6 +121,11 @@ public sealed class MetricsReport
             o["confusion_matrix"] = rows;
             o["confusion_matrix_note"] = "rows = true label, columns = predicted label, in the order of 'labels'";
         }
+        if (Entities is { } entities)
+        {
+            // The precisions' denominators: the metrics have the recalls' (TYPE_number) but would not tell a type never predicted.
+            o[PredictedEntitiesKey] = new JsonObject([.. entities.PerType.Select(t => KeyValuePair.Create(t.Key, (JsonNode?)JsonValue.Create(t.Value.Predicted)))]);
+        }
         if (extra is not null)
         {
             foreach (var (k, v) in extra)
@@ -137,8 +158,9 @@ public sealed class MetricsReport
                     }
                 }
             }
-            return new MetricsReport(labels, o["examples"]?.GetValue<int>() ?? 0,
-                new SortedDictionary<string, double>(values.ToDictionary(kv => kv.Key, kv => kv.Value), StringComparer.Ordinal), confusion);
+            var sorted = Sorted(values);
+            var entities = o[PredictedEntitiesKey] is JsonObject predicted ? EntitiesOf(sorted, predicted) : null;
+            return new MetricsReport(labels, o["examples"]?.GetValue<int>() ?? 0, sorted, confusion, entities);
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException or InvalidCastException or IndexOutOfRangeException)
         {
@@ -148,7 +170,34 @@ public sealed class MetricsReport
 
     /// <summary>A report from metric values alone (as a training log records them; no confusion matrix).</summary>
     public static MetricsReport FromValues(IReadOnlyList<string> labels, int count, IEnumerable<KeyValuePair<string, double>> values) =>
-        new(labels, count, new SortedDictionary<string, double>(values.ToDictionary(kv => kv.Key, kv => kv.Value), StringComparer.Ordinal), null);
+        new(labels, count, Sorted(values), null);
+
+    private const string PredictedEntitiesKey = "predicted_entities";
+
+    private static SortedDictionary<string, double> Sorted(IEnumerable<KeyValuePair<string, double>> values) =>
+        new(values.ToDictionary(kv => kv.Key, kv => kv.Value), StringComparer.Ordinal);
+
+    /// <summary>The entity scores back from the metrics (<see cref="TaggingEvaluation.Values"/>'s names) and the predicted counts per type.</summary>
+    private static SeqevalReport EntitiesOf(SortedDictionary<string, double> values, JsonObject predicted)
+    {
+        double Value(string key) => values.TryGetValue(key, out var v) ? v : throw new JsonException($"no \"{key}\" in \"metrics\"");
+        static int Count(double v, string key) =>
+            v >= 0 && v <= int.MaxValue && v == Math.Floor(v) ? (int)v : throw new JsonException($"\"{key}\" is {v.ToString(CultureInfo.InvariantCulture)}, not a count");
+        var perType = new SortedDictionary<string, EntityScores>(StringComparer.Ordinal);
+        foreach (var (type, n) in predicted)
+        {
+            var number = $"{type}_number";
+            perType[type] = new EntityScores(Value($"{type}_precision"), Value($"{type}_recall"), Value($"{type}_f1"), Count(Value(number), number))
+            {
+                Predicted = Count(n?.GetValue<double>() ?? double.NaN, $"{PredictedEntitiesKey}.{type}"),
+            };
+        }
+        var micro = new EntityScores(Value("precision"), Value("recall"), Value("f1"), perType.Values.Sum(s => s.Support))
+        {
+            Predicted = perType.Values.Sum(s => s.Predicted),
+        };
+        return new SeqevalReport(perType, micro, Value("accuracy"));
+    }
 
     /// <summary>Writes <c>metrics.json</c> atomically.</summary>
     public void Save(string path, IReadOnlyDictionary<string, object?>? extra = null) =>

@@ -168,7 +168,7 @@ internal sealed class TaggingRecipe : HeadRecipe
             return null;
         }
         var e = HeadEvaluation.Tagging((BertForTokenClassification)model, _val, _valFeatures!, Tags, batchSize, _tokenizer.PadId, device);
-        return MetricsReport.FromValues([], _val.Count, e.Values());
+        return MetricsReport.ForTagging(e, _val.Count);
     }
 
     public override JsonObject Args() => new()

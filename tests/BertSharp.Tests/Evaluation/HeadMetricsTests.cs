@@ -70,6 +70,20 @@ public class HeadMetricsTests
         Assert.Equal(new EntityScores(0, 0, 0, 0) { Predicted = 1 }, some.PerType["MISC"]);
         Assert.Equal(Undefined + "the precision of 'LOC' (the model predicted no entity of that type), the recall of 'MISC' (d.txt has no entity of that type); their f1 is 0 as well.",
             BertSharp.Cli.Commands.HeadTaskCli.UndefinedPrecisionRecall("d.txt", some));
+        // bert finetune reads its final report back from the kept checkpoint's metrics.json: the predicted counts survive it,
+        // and the warning names the validation data.
+        using var tmp = TestPaths.TempDir();
+        var path = tmp.File("metrics.json");
+        MetricsReport.ForTagging(new TaggingEvaluation(some, 0.5, [], 0), 2).Save(path);
+        var saved = MetricsReport.Load(path);
+        Assert.Equal(some.PerType.ToArray(), saved.Entities!.PerType.ToArray());
+        Assert.Equal(some.Micro, saved.Entities.Micro);
+        Assert.Equal("the final model's validation: " + Undefined + "the precision of 'LOC' (the model predicted no entity of that type), "
+            + "the recall of 'MISC' (the validation data has no entity of that type); their f1 is 0 as well.",
+            new BertSharp.Cli.Commands.FinetuneProgressView("f1", regression: false).FinalWarning(saved, 2));
+        File.WriteAllText(path, File.ReadAllText(path).Replace("\"MISC\": 1", "\"MISC\": -1", StringComparison.Ordinal));
+        Assert.Equal($"{path}: not a metrics file (\"predicted_entities.MISC\" is -1, not a count).",
+            Assert.Throws<BertSharpException>(() => MetricsReport.Load(path)).Message);
         // No entity in the data and none predicted: no type to name.
         Assert.Equal(Undefined + "the precision (the model predicted no entity), the recall (d.txt has no entity); their f1 is 0 as well.",
             BertSharp.Cli.Commands.HeadTaskCli.UndefinedPrecisionRecall("d.txt", SeqevalMetrics.Evaluate(S("O O"), S("O O"))));
