@@ -130,6 +130,8 @@ internal static class HeadTaskCli
         string? predictionsPath = null;
         var nullOdds = false;
         string? zeroDivision = null;
+        // NER's carries the predicted entity counts into metrics.json, as fine-tuning's final report does.
+        MetricsReport? tagging = null;
         switch (task)
         {
             case HeadTask.TokenClassification:
@@ -147,6 +149,7 @@ internal static class HeadTaskCli
                     values.AddRange(e.Values());
                     zeroDivision = UndefinedPrecisionRecall(dataPath, e.Scores);
                     count = sentences.Count;
+                    tagging = MetricsReport.ForTagging(e, count);
                     break;
                 }
             case HeadTask.QuestionAnswering:
@@ -194,7 +197,7 @@ internal static class HeadTaskCli
                     break;
                 }
         }
-        var report = MetricsReport.FromValues([], count, values);
+        var report = tagging ?? MetricsReport.FromValues([], count, values);
         var name = HeadFineTuneOptions.Names(task)[0];
         Console.Out.WriteLine($"{dataPath}: {count:N0} examples, task {name}, max length {length}");
         var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Out) });

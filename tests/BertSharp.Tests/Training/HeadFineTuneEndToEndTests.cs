@@ -119,6 +119,8 @@ public class HeadFineTuneEndToEndTests
         {
             Assert.Equal((double)saved[k]!, (double)evaluated[k]!, 5);
         }
+        // Both files carry the predicted entity counts, the same for the same weights and data.
+        Assert.Equal(Json(Path.Combine(model, "metrics.json"))["predicted_entities"]!.ToJsonString(), Json(metrics)["predicted_entities"]!.ToJsonString());
 
         // A model trained on first pieces only is read with HF's "first" aggregation unless told otherwise: by bert ner, the
         // library and the server alike.
