@@ -117,20 +117,27 @@ public static class FineTuner
             ResumeSettings.Check(state, settings, checkpoint!, t);
         }
 
+        void ApplyPooling(BertConfig config)
+        {
+            if (o.Pooling is { } pooling)
+            {
+                config.ClassifierPooling = pooling;
+            }
+        }
         BertForSequenceClassification model;
         LoadReport? loadReport = null;
         if (checkpoint is null)
         {
             torch.manual_seed(unchecked((long)t.Seed));
             model = ClassifierCheckpoint.CreateForFineTuning(source, labels, out loadReport).Model;
-            if (o.Pooling is { } pooling)
-            {
-                model.Config.ClassifierPooling = pooling;
-            }
+            ApplyPooling(model.Config);
         }
         else
         {
-            model = BertPretrained.Load<BertForSequenceClassification>(checkpoint);
+            var expected = ClassifierCheckpoint.FineTuningConfig(source, labels);
+            ApplyPooling(expected);
+            var saved = ResumeSettings.CheckConfig(expected, checkpoint, source.ConfigOrigin);
+            model = BertPretrained.Load<BertForSequenceClassification>(checkpoint, saved, out _);
         }
         using var modelScope = model;
         var frozen = ParameterFreezing.Apply(model, t.FreezeEncoder, t.FreezeLayers);

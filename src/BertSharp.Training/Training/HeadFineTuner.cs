@@ -92,6 +92,7 @@ public static class HeadFineTuner
         using var model = recipe.CreateModel(source, out var loadReport);
         if (checkpoint is not null)
         {
+            ResumeSettings.CheckConfig(model.Config, checkpoint, source.ConfigOrigin);
             FineTuneLoop.LoadWeights(model, checkpoint);
         }
         var frozen = ParameterFreezing.Apply(model, t.FreezeEncoder, t.FreezeLayers);

@@ -1,11 +1,12 @@
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
+using BertSharp.Modeling;
 
 namespace BertSharp.Training;
 
 /// <summary>
-/// What a resumed fine-tuning must share with its checkpoint (<see cref="TrainerState.Settings"/>), for sequence
-/// classification and the task heads alike, and the check that it does.
+/// What a resumed fine-tuning must share with its checkpoint (<see cref="TrainerState.Settings"/>, and the model's
+/// config.json), for sequence classification and the task heads alike, and the checks that it does.
 /// </summary>
 internal static class ResumeSettings
 {
@@ -96,6 +97,45 @@ internal static class ResumeSettings
             free.Add("model");
         }
         state.CheckResumable(settings, checkpoint, free: free);
+    }
+
+    /// <summary>
+    /// Reads the checkpoint's config.json and throws, naming the file and the first differing field, when it is not the
+    /// config this run builds (<paramref name="expected"/>: its model, from <paramref name="origin"/>, with the task's labels);
+    /// gives the checkpoint's config.
+    /// </summary>
+    /// <remarks>
+    /// Settings name the model by its path only: a model directory or config file changed in place (another size, other
+    /// labels or label order, other dropout) resumed into weights and a head that no longer fit the run, silently where the
+    /// shapes still matched.
+    /// </remarks>
+    public static BertConfig CheckConfig(BertConfig expected, string checkpoint, string origin)
+    {
+        ArgumentNullException.ThrowIfNull(expected);
+        ArgumentNullException.ThrowIfNull(checkpoint);
+        var path = Path.Combine(checkpoint, "config.json");
+        var saved = BertConfig.Load(path);
+        var (was, now) = (Comparable(saved), Comparable(expected));
+        foreach (var key in was.Select(kv => kv.Key).Union(now.Select(kv => kv.Key)))
+        {
+            var (a, b) = (was[key]?.ToJsonString() ?? "null", now[key]?.ToJsonString() ?? "null");
+            if (a != b)
+            {
+                throw new BertSharpException(
+                    $"{path}: cannot resume: {key} is {a} there but {b} in the model this run builds from {origin} and its data; "
+                    + "resume with the model and data the run started with, or start a new run.");
+            }
+        }
+        return saved;
+    }
+
+    // Saving sets these (the class saved and its weights' dtype); they do not change what the run trains.
+    private static JsonObject Comparable(BertConfig config)
+    {
+        var o = JsonNode.Parse(config.ToJson())!.AsObject();
+        o.Remove("architectures");
+        o.Remove("torch_dtype");
+        return o;
     }
 
     private static string? Text(JsonNode? node) => node is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;

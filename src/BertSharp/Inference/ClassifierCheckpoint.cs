@@ -94,9 +94,7 @@ public static class ClassifierCheckpoint
         report = null;
         if (source.ModelDir is null)
         {
-            var config = source.Config.Clone();
-            ApplyLabels(config, labels);
-            return (BertPretrained.Create<BertForSequenceClassification>(config), source.Tokenizer);
+            return (BertPretrained.Create<BertForSequenceClassification>(FineTuningConfig(source, labels)), source.Tokenizer);
         }
         var sameHead = source.Config.Architectures?.FirstOrDefault() == nameof(BertForSequenceClassification)
                        && source.Config.NumLabels == labels.NumLabels;
@@ -108,9 +106,7 @@ public static class ClassifierCheckpoint
         }
         // The encoder first: its load checks the config against the checkpoint's headers before anything is allocated.
         using var encoder = BertPretrained.Load<BertModel>(source.ModelDir, out var encoderReport);
-        var headConfig = source.Config.Clone();
-        ApplyLabels(headConfig, labels);
-        var model = BertPretrained.Create<BertForSequenceClassification>(headConfig);
+        var model = BertPretrained.Create<BertForSequenceClassification>(FineTuningConfig(source, labels));
         const string prefix = BertPreTrainedModel.BaseModelPrefix + ".";
         report = encoderReport with
         {
@@ -129,6 +125,14 @@ public static class ClassifierCheckpoint
             }
         }
         return (model, source.Tokenizer);
+    }
+
+    /// <summary>The config of the classifier <see cref="CreateForFineTuning(ModelSource, LabelMap, out LoadReport?)"/> builds: the source's, with <paramref name="labels"/>.</summary>
+    internal static BertConfig FineTuningConfig(ModelSource source, LabelMap labels)
+    {
+        var config = source.Config.Clone();
+        ApplyLabels(config, labels);
+        return config;
     }
 
     /// <summary>

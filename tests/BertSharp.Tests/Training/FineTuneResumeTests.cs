@@ -160,6 +160,18 @@ public class FineTuneResumeTests
         File.WriteAllText(statePath, noRng.ToJsonString());
         Assert.Contains("has no torch_rng_state", RefusedBeforeThePlan(), StringComparison.Ordinal);
         File.WriteAllText(statePath, stateText);
+        // So is a checkpoint whose config.json is not the model this run builds (here its classes in another order, as a
+        // model directory changed in place gives): it resumed with the checkpoint's config and mapped the classes wrongly.
+        var configPath = tmp.File("run/checkpoint-1/config.json");
+        var configText = File.ReadAllText(configPath);
+        var config = JsonNode.Parse(configText)!.AsObject();
+        var (first, second) = ((string)config["id2label"]!["0"]!, (string)config["id2label"]!["1"]!);
+        config["id2label"] = new JsonObject { ["0"] = second, ["1"] = first };
+        config["label2id"] = new JsonObject { [second] = 0, [first] = 1 };
+        File.WriteAllText(configPath, config.ToJsonString());
+        Assert.StartsWith($"{configPath}: cannot resume: id2label is {{\"0\":\"{second}\",\"1\":\"{first}\"}} there but {{\"0\":\"{first}\",\"1\":\"{second}\"}} "
+            + "in the model this run builds from preset tiny and its data;", RefusedBeforeThePlan(), StringComparison.Ordinal);
+        File.WriteAllText(configPath, configText);
         var changed = Assert.Throws<BertSharpException>(() => FineTuner.Run(Options(tmp.File("run"), t => t with { DataPath = data, Resume = true, LearningRate = 2e-3 })));
         Assert.Equal(["learning_rate"], changed.Fields);
         Assert.Contains("cannot resume: --lr was 0.001 in the checkpoint but is 0.002 now", Cli.CliErrors.Describe(changed), StringComparison.Ordinal);

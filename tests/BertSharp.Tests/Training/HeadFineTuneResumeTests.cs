@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using BertSharp.Tests.Infrastructure;
 using BertSharp.Training;
 
@@ -65,25 +66,39 @@ public class HeadFineTuneResumeTests
         var log = TrainLog.Read(tmp.File("split/train_log.jsonl"));
         Assert.Equal([1L, 2, 3, 4, 5, 6], log.Where(e => TrainLog.TypeOf(e) == "train").Select(TrainLog.StepOf));
 
-        // A changed setting is refused by name, as for classification.
-        HeadFineTuner.Run(Options(tmp.Path, tmp.File("changed"), t => t with { StopAfter = 1 }));
+        // A changed setting is refused by name, as for classification. This run's config file is a copy, to be changed in place.
+        var config = tmp.File("config.json");
+        File.Copy(Config, config);
+        HeadFineTuneOptions Changed(Func<TrainingOptions, TrainingOptions> change) => Options(tmp.Path, tmp.File("changed"), t => change(t with { ConfigPreset = config }));
+        HeadFineTuner.Run(Changed(t => t with { StopAfter = 1 }));
         // So is a cut optimizer state, before the plan is printed and the run's log opened, as for classification.
         var optimizer = tmp.File("changed/checkpoint-1/optimizer.safetensors");
         var whole = File.ReadAllBytes(optimizer);
         File.WriteAllBytes(optimizer, whole[..^8]);
         var before = TestPaths.Snapshot(tmp.File("changed"));
-        using (var never = new CancellationTokenSource())
+        string RefusedBeforeThePlan()
         {
+            using var never = new CancellationTokenSource();
             var watch = new FineTuneResumeTests.CancelInEpoch(0, never);
-            var cut = Assert.Throws<BertSharpException>(() => HeadFineTuner.Run(Options(tmp.Path, tmp.File("changed"), t => t with { Resume = true }), watch));
-            Assert.StartsWith(optimizer + ": ", cut.Message, StringComparison.Ordinal);
-            Assert.Contains("truncated", cut.Message, StringComparison.Ordinal);
+            var refused = Assert.Throws<BertSharpException>(() => HeadFineTuner.Run(Changed(t => t with { Resume = true }), watch));
             Assert.Equal(0, watch.Plans);
             TestPaths.AssertUnchanged(before, tmp.File("changed"));
+            return refused.Message;
         }
+        var cut = RefusedBeforeThePlan();
+        Assert.StartsWith(optimizer + ": ", cut, StringComparison.Ordinal);
+        Assert.Contains("truncated", cut, StringComparison.Ordinal);
         File.WriteAllBytes(optimizer, whole);
-        var changed = Assert.Throws<BertSharpException>(() =>
-            HeadFineTuner.Run(Options(tmp.Path, tmp.File("changed"), t => t with { Resume = true, LearningRate = 2e-3 })));
+        var changed = Assert.Throws<BertSharpException>(() => HeadFineTuner.Run(Changed(t => t with { Resume = true, LearningRate = 2e-3 })));
         Assert.Equal(["learning_rate"], changed.Fields);
+        // So is a config file changed in place, which the settings name by its path only: the checkpoint's weights went on
+        // training with the new dropout, as classification went on with the checkpoint's config.
+        var edited = JsonNode.Parse(File.ReadAllText(config))!.AsObject();
+        edited["hidden_dropout_prob"] = 0.25;
+        File.WriteAllText(config, edited.ToJsonString());
+        var inPlace = RefusedBeforeThePlan();
+        Assert.StartsWith($"{tmp.File("changed/checkpoint-1/config.json")}: cannot resume: hidden_dropout_prob is 0", inPlace, StringComparison.Ordinal);
+        Assert.EndsWith($" there but 0.25 in the model this run builds from {config} and its data; resume with the model and data the run started with, or start a new run.",
+            inPlace, StringComparison.Ordinal);
     }
 }
