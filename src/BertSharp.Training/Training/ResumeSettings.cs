@@ -96,7 +96,35 @@ internal static class ResumeSettings
         {
             free.Add("model");
         }
+        // Without warmup_ratio the checkpoint does not say which option set its warmup steps: a difference compared as
+        // warmup_steps was blamed on warmup_steps when this run sets them by warmup_ratio.
+        var warmupUnrecorded = free.Contains("warmup_ratio");
+        if (warmupUnrecorded)
+        {
+            free.Add("warmup_steps");
+        }
         state.CheckResumable(settings, checkpoint, free: free);
+        if (warmupUnrecorded)
+        {
+            CheckWarmup(state.Settings["warmup_steps"], settings["warmup_steps"], checkpoint, t);
+        }
+    }
+
+    private static void CheckWarmup(JsonNode? saved, JsonNode? current, string checkpoint, TrainingOptions t)
+    {
+        var (was, now) = (saved?.ToJsonString() ?? "null", current?.ToJsonString() ?? "null");
+        if (was == now)
+        {
+            return;
+        }
+        var setBy = (t.WarmupRatio, t.WarmupSteps) switch
+        {
+            ({ } ratio, _) => $"{BertSharpException.Field("warmup_ratio")} {ratio.ToString(System.Globalization.CultureInfo.InvariantCulture)} gives {now}",
+            (_, { } steps) => $"{BertSharpException.Field("warmup_steps")} is {now}",
+            _ => $"with neither {BertSharpException.Field("warmup_steps")} nor {BertSharpException.Field("warmup_ratio")} given it is {now}",
+        };
+        throw new BertSharpException(
+            $"{checkpoint}: cannot resume: the run warms up for {was} step(s) in the checkpoint, but {setBy} now; resume with the same warmup.");
     }
 
     /// <summary>

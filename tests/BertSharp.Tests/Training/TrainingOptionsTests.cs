@@ -157,6 +157,20 @@ public class TrainingOptionsTests
         }
         ResumeSettings.Check(new TrainerState { Settings = old },
             Settings(limited, 40, 1, 10, new JsonObject { ["data_sha256"] = new string('b', 64), ["eval_data_sha256"] = null }), "checkpoint-4", limited);
+        // Such a checkpoint does not say which option set its warmup steps: a refusal names the one this run sets them with
+        // (a changed ratio was refused as --warmup-steps).
+        BertSharpException WarmupRefused(TrainingOptions now, int warmup) => Assert.Throws<BertSharpException>(() =>
+            ResumeSettings.Check(new TrainerState { Settings = old }, Settings(now, 40, warmup, 10), "checkpoint-4", now));
+        var ratio = WarmupRefused(limited with { WarmupRatio = 0.2 }, 2);
+        Assert.Equal(["warmup_ratio"], ratio.Fields);
+        Assert.Equal("checkpoint-4: cannot resume: the run warms up for 1 step(s) in the checkpoint, but --warmup-ratio 0.2 gives 2 now; resume with the same warmup.",
+            Cli.CliErrors.Describe(ratio));
+        Assert.Equal(["warmup_steps"], WarmupRefused(limited with { WarmupRatio = null, WarmupSteps = 3 }, 3).Fields);
+        Assert.Equal("checkpoint-4: cannot resume: the run warms up for 1 step(s) in the checkpoint, but with neither --warmup-steps nor --warmup-ratio given it is 0 now; "
+            + "resume with the same warmup.", Cli.CliErrors.Describe(WarmupRefused(limited with { WarmupRatio = null }, 0)));
+        // The same steps by another option resume: they train the same run.
+        var sameSteps = limited with { WarmupRatio = null, WarmupSteps = 1 };
+        ResumeSettings.Check(new TrainerState { Settings = old }, Settings(sameSteps, 40, 1, 10), "checkpoint-4", sameSteps);
     }
 
     [Fact]
