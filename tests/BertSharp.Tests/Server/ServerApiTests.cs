@@ -269,17 +269,21 @@ public sealed class ServerApiTests
         }
     }
 
-    // Shutdown while ten requests wait in an open batch (a 2 s window): stopping must run them, not drop them.
+    // Shutdown while ten requests wait in an open batch: stopping must run them, not drop them. The window outlasts any
+    // wait here (a stop ends it at once, so it costs nothing): with 2 s, a loaded machine that took longer to queue the ten
+    // ran the first few alone, and the pending count the loop waits for never came.
     [Fact]
     public async Task Stopping_the_server_finishes_queued_requests()
     {
-        var host = await ServerHost.Start(TokenCase, o => o with { BatchWindow = TimeSpan.FromSeconds(2) });
+        var host = await ServerHost.Start(TokenCase, o => o with { BatchWindow = TimeSpan.FromMinutes(10), Timeout = TimeSpan.FromMinutes(10) });
         try
         {
             var batchers = host.App.Services.GetRequiredService<BertSharp.Server.BatcherRegistry>();
             var requests = Enumerable.Range(0, 10).Select(i => host.Post("/v1/embed", new { text = $"sentence {i}" })).ToArray();
+            var waited = System.Diagnostics.Stopwatch.StartNew();
             while (batchers.Stats["embed"].Pending < 10)
             {
+                Assert.True(waited.Elapsed < TimeSpan.FromMinutes(2), $"only {batchers.Stats["embed"]} after 2 minutes");
                 await Task.Delay(10);
             }
             await host.App.StopAsync();
