@@ -53,11 +53,14 @@ public sealed class MpiCollectiveTests
                          $"on rank {rank}); every rank must freeze the same parameters.", Mismatch("mismatch_trainable"));
             Assert.All(Floats(json, "matching_sum"), v => Assert.Equal(n, v));
         }
-        // A barrier lets nobody out before everybody is in (ranks arrive 300 ms apart).
+        // A barrier lets nobody out before everybody is in (ranks arrive 300 ms apart). The spread only shows that they did
+        // arrive apart: the ranks leave the barrier before the stagger at different times (up to a scheduling delay on a
+        // loaded machine), so it asks for half the stagger, not all of it less 50 ms.
         var lastIn = job.Ranks.Max(j => j.GetProperty("barrier_enter_ms").GetInt64());
         var firstOut = job.Ranks.Min(j => j.GetProperty("barrier_leave_ms").GetInt64());
         Assert.True(firstOut >= lastIn, $"a rank left the barrier at {firstOut}, before the last arrived at {lastIn}");
-        Assert.True(lastIn - job.Ranks.Min(j => j.GetProperty("barrier_enter_ms").GetInt64()) >= 250 * (n - 1) - 50);
+        var spread = lastIn - job.Ranks.Min(j => j.GetProperty("barrier_enter_ms").GetInt64());
+        Assert.True(spread >= 150 * (n - 1), $"the ranks arrived within {spread} ms of each other");
 
         foreach (var (label, globalBatch) in new[] { ("dp5", 5), ("dp2", 2) })
         {
