@@ -78,14 +78,24 @@ public static partial class CliErrors
             return flag == name ? m.Value : assigned ? flag + " " : flag;
         });
 
+    /// <summary>
+    /// A library warning or note (options named by their snake_case fields) as the CLI says it: worded as <see cref="Describe"/>
+    /// words an error, with the fields found by <see cref="RenameFields"/>.
+    /// </summary>
+    public static string Word(string text) => Worded(RenameFields(text));
+
     /// <summary>Writes a library warning (options named by their fields) to stderr as the CLI says it: <c>warning: </c> and flags.</summary>
-    public static void Warn(string text) => Console.Error.WriteLine("warning: " + RenameFields(text));
+    public static void Warn(string text) => Console.Error.WriteLine("warning: " + Word(text));
 
     [System.Text.RegularExpressions.GeneratedRegex(@"\b(?<name>[a-z]+(?:_[a-z]+)*)(?:\b(?<eq>=)(?=\S)|\b)")]
     private static partial System.Text.RegularExpressions.Regex FieldName();
 
     /// <summary>A library message as the CLI says it: fields named by their flags, and the API its advice names by the command that does the same.</summary>
-    public static string Describe(BertSharpException e) => OneLine(NameCommands((e ?? throw new ArgumentNullException(nameof(e))).Render(FlagOf)));
+    public static string Describe(BertSharpException e) => Worded((e ?? throw new ArgumentNullException(nameof(e))).Render(FlagOf));
+
+    // The one wording of errors and warnings once their fields are flags: warnings quote paths and names from files as errors
+    // do, and printed without it a model directory with a line break split the warning and escapes drove the terminal.
+    private static string Worded(string text) => OneLine(NameCommands(text));
 
     /// <summary>
     /// The library's advice names its own API ("run it with TokenClassification", "written by PretrainingDataBuilder"); a

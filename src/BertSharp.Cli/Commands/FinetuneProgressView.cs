@@ -88,7 +88,7 @@ internal sealed class FinetuneProgressView : IFineTuneProgress
             }));
         foreach (var n in plan.Notes)
         {
-            Console.Error.WriteLine("  " + CliErrors.RenameFields(n));
+            Console.Error.WriteLine("  " + CliErrors.Word(n));
         }
         if (plan.StartStep > 0)
         {
@@ -96,14 +96,14 @@ internal sealed class FinetuneProgressView : IFineTuneProgress
         }
         foreach (var w in plan.Warnings)
         {
-            Console.Error.WriteLine("warning: " + CliErrors.RenameFields(w));
+            CliErrors.Warn(w);
         }
     }
 
     /// <summary>The collapse warning for a validation report (options named by their flags), or null (also used for the final report).</summary>
     public string? CollapseWarning(MetricsReport? validation, int step, string when) =>
         validation is not null && MajorityCollapse.Detect(validation) is { } d
-            ? CliErrors.RenameFields(MajorityCollapse.Warning(d, _plan?.LearningRate, _plan?.Parameters, step, when))
+            ? CliErrors.Word(MajorityCollapse.Warning(d, _plan?.LearningRate, _plan?.Parameters, step, when))
             : null;
 
     /// <summary>

@@ -20,8 +20,11 @@ public sealed class RenameFieldsTests
     [InlineData("needs a validation split or file", "needs a validation split or file")]
     [InlineData("hidden_dropout_prob 0.1 from config.json", "hidden_dropout_prob 0.1 from config.json")]
     [InlineData("colour=red, split = tail, split=", "colour=red, split = tail, split=")]
+    // Worded as errors are: one line, a path's escapes shown rather than obeyed, and the API in its advice named by the command.
+    [InlineData("max_length 600: runs/a\nb\u001b[31m was trained on 64 tokens", "--max-length 600: runs/a b\\x1b[31m was trained on 64 tokens")]
+    [InlineData("m.onnx: no graph for max_length 600; write one with OnnxExport.Export.", "m.onnx: no graph for --max-length 600; write one with 'bert export-onnx MODEL OUT.onnx'.")]
     public void Fields_with_flags_become_the_flags(string library, string cli) =>
-        Assert.Equal(cli, CliErrors.RenameFields(library));
+        Assert.Equal(cli, CliErrors.Word(library));
 
     // The library's advice names its API (a library user has no 'bert' command); the CLI names the command instead.
     [Theory]
