@@ -40,6 +40,8 @@ internal static class ApiSchema
         else if (type == typeof(ClassifyRequest))
         {
             TextOrTexts(schema, context);
+            // A text when given; null is taken as not given.
+            NonEmptyText(Property(schema, "text_pair"), nullable: true);
             // text_pair goes with text only (the endpoint answers 400 otherwise).
             schema.DependentRequired = new Dictionary<string, HashSet<string>> { ["text_pair"] = ["text"] };
         }
@@ -66,11 +68,12 @@ internal static class ApiSchema
 
     /// <summary>
     /// What <see cref="RequestChecks.Text"/> accepts: a string with something besides white space (ECMA's \S; it and .NET's
-    /// char.IsWhiteSpace differ only on U+0085 and U+FEFF). minLength says the same to tools that skip patterns.
+    /// char.IsWhiteSpace differ only on U+0085 and U+FEFF). minLength says the same to tools that skip patterns. An optional
+    /// text (<paramref name="nullable"/>) may also be null, which the endpoint takes as not given; the bounds do not apply to it.
     /// </summary>
-    private static void NonEmptyText(OpenApiSchema text)
+    private static void NonEmptyText(OpenApiSchema text, bool nullable = false)
     {
-        text.Type = JsonSchemaType.String;
+        text.Type = nullable ? JsonSchemaType.String | JsonSchemaType.Null : JsonSchemaType.String;
         text.MinLength = 1;
         text.Pattern = NotBlank;
     }
@@ -99,11 +102,12 @@ internal static class ApiSchema
         ];
     }
 
-    /// <summary>An option's accepted values; omitting it takes the default, so null is not among them.</summary>
+    /// <summary>An option's accepted values, spelled exactly so; null takes the default, as omitting the option does.</summary>
     private static void Choices(OpenApiSchema schema, string name, IReadOnlyList<string> values)
     {
         var p = Property(schema, name);
-        p.Type = JsonSchemaType.String;
-        p.Enum = [.. values.Select(v => (JsonNode)JsonValue.Create(v))];
+        p.Type = JsonSchemaType.String | JsonSchemaType.Null;
+        // An enum binds on its own: without null among its values the type's null would still be refused.
+        p.Enum = [.. values.Select(v => (JsonNode)JsonValue.Create(v)), null!];
     }
 }

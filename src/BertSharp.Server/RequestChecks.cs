@@ -56,12 +56,18 @@ internal static class RequestChecks
         {
             return fallback;
         }
-        if (Enum.TryParse<T>(value, ignoreCase: true, out var parsed) && !int.TryParse(value, out _))
+        // Exactly the names the OpenAPI enum and the message give: Enum.TryParse also took "MEAN", " cls" and "simple,first" (the
+        // two values OR-ed together: average), none of which the document allows.
+        var names = ChoiceNames<T>();
+        var values = Enum.GetValues<T>();
+        for (var i = 0; i < names.Count; i++)
         {
-            return parsed;
+            if (string.Equals(names[i], value, StringComparison.Ordinal))
+            {
+                return values[i];
+            }
         }
-        var names = string.Join(", ", ChoiceNames<T>());
-        throw new ApiException(400, $"'{field}' must be one of {names}; got '{value}'.");
+        throw new ApiException(400, $"'{field}' must be one of {string.Join(", ", names)}; got '{value}'.");
     }
 
     public static int Range(int? value, string field, int fallback, int min, int max)

@@ -73,7 +73,10 @@ public sealed class ServerOpenApiTests
 
         var embed = RequestSchema(doc, "/v1/embed");
         AssertTextOrTexts(embed, 7);
-        Assert.Equal(["cls", "mean"], Names(embed["properties"]!["pooling"]!["enum"]));
+        // null takes the default, as leaving the option out does; the names are taken exactly as listed.
+        var pooling = embed["properties"]!["pooling"]!;
+        Assert.Equal(["null", "string"], pooling["type"]!.AsArray().Select(t => (string)t!).Order(StringComparer.Ordinal));
+        Assert.Equal(["cls", "mean", null], pooling["enum"]!.AsArray().Select(n => (string?)n));
         Assert.Equal(["cls", "mean"], RequestChecks.ChoiceNames<Pooling>());
 
         // What the document says is what the server does: {} lacks the required 'text' and is refused; the bounds are the checks'.
@@ -93,6 +96,14 @@ public sealed class ServerOpenApiTests
         Assert.Contains($"between {RequestChecks.MinTopK} and {RequestChecks.FillMaskMaxTopK}", (string)body!["error"]!, StringComparison.Ordinal);
         (status, _) = await host.Post("/v1/embed", new { texts = Enumerable.Repeat("a b", 7).ToArray(), pooling = "mean" });
         Assert.Equal(200, status);
+        (status, _) = await host.Post("/v1/embed", """{"text": "a b", "pooling": null}""");
+        Assert.Equal(200, status);
+        foreach (var spelling in new[] { "MEAN", " cls", "cls,mean", "1" })
+        {
+            (status, body) = await host.Post("/v1/embed", new { text = "a b", pooling = spelling });
+            Assert.Equal(400, status);
+            Assert.Equal($"'pooling' must be one of cls, mean; got '{spelling}'.", (string)body!["error"]!);
+        }
         (status, _) = await host.Post("/v1/embed", new { texts = Enumerable.Repeat("a b", 8).ToArray() });
         Assert.Equal(422, status);
         (status, _) = await host.Post("/v1/embed", new { text = "a", texts = new[] { "b" } });
@@ -116,9 +127,12 @@ public sealed class ServerOpenApiTests
         var ner = RequestSchema(await Document(host), "/v1/ner");
         Assert.Equal(["text"], Names(ner["required"]));
         AssertText(ner, "text");
-        Assert.Equal(["none", "simple", "first", "average", "max"], Names(ner["properties"]!["aggregation"]!["enum"]));
-        Assert.Equal(RequestChecks.ChoiceNames<AggregationStrategy>(), Names(ner["properties"]!["aggregation"]!["enum"]));
+        Assert.Equal(["none", "simple", "first", "average", "max"], RequestChecks.ChoiceNames<AggregationStrategy>());
+        Assert.Equal([.. RequestChecks.ChoiceNames<AggregationStrategy>(), null], ner["properties"]!["aggregation"]!["enum"]!.AsArray().Select(n => (string?)n));
         var (status, _) = await host.Post("/v1/ner", "{}");
+        Assert.Equal(400, status);
+        // Two names were OR-ed into a third strategy (simple | first = average) and answered with 200.
+        (status, _) = await host.Post("/v1/ner", new { text = "a b", aggregation = "simple,first" });
         Assert.Equal(400, status);
     }
 
@@ -147,7 +161,15 @@ public sealed class ServerOpenApiTests
         var classify = RequestSchema(await Document(host), "/v1/classify");
         AssertTextOrTexts(classify, ApiSchema.MaxTexts(new ServerOptions { ModelDirectory = "" }));
         Assert.Equal(["text"], Names(classify["dependentRequired"]!["text_pair"]));
-        var (status, _) = await host.Post("/v1/classify", new { texts = new[] { "a" }, text_pair = "b" });
+        // A text when given, as the endpoint checks it; null is not given.
+        var pair = classify["properties"]!["text_pair"]!;
+        Assert.Equal(["null", "string"], pair["type"]!.AsArray().Select(t => (string)t!).Order(StringComparer.Ordinal));
+        Assert.Equal(1, (int)pair["minLength"]!);
+        Assert.Equal(@"\S", (string)pair["pattern"]!);
+        var (status, body) = await host.Post("/v1/classify", new { text = "a", text_pair = " " });
+        Assert.Equal(400, status);
+        Assert.Equal("'text_pair' must not be empty.", (string)body!["error"]!);
+        (status, _) = await host.Post("/v1/classify", new { texts = new[] { "a" }, text_pair = "b" });
         Assert.Equal(400, status);
         (status, _) = await host.Post("/v1/classify", "{}");
         Assert.Equal(400, status);
