@@ -87,7 +87,9 @@ public static partial class CliErrors
     /// <summary>Writes a library warning (options named by their fields) to stderr as the CLI says it: <c>warning: </c> and flags.</summary>
     public static void Warn(string text) => Console.Error.WriteLine("warning: " + Word(text));
 
-    [System.Text.RegularExpressions.GeneratedRegex(@"\b(?<name>[a-z]+(?:_[a-z]+)*)(?:\b(?<eq>=)(?=\S)|\b)")]
+    // Not inside a path or a file name (runs/max_length/, eval_data.tsv), which warnings quote as data: a name beside '/', '\',
+    // or a '.' or '-' joined to more of the name stays; a '.' that ends the sentence does not.
+    [System.Text.RegularExpressions.GeneratedRegex(@"(?<![/\\.-])\b(?<name>[a-z]+(?:_[a-z]+)*)(?:\b(?<eq>=)(?=\S)|\b(?![/\\]|[.-]\w))")]
     private static partial System.Text.RegularExpressions.Regex FieldName();
 
     /// <summary>A library message as the CLI says it: fields named by their flags, and the API its advice names by the command that does the same.</summary>

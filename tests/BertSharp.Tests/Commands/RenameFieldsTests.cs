@@ -20,6 +20,10 @@ public sealed class RenameFieldsTests
     [InlineData("needs a validation split or file", "needs a validation split or file")]
     [InlineData("hidden_dropout_prob 0.1 from config.json", "hidden_dropout_prob 0.1 from config.json")]
     [InlineData("colour=red, split = tail, split=", "colour=red, split = tail, split=")]
+    // Names in a path or a file name are data.
+    [InlineData("max_length 600: runs/max_length/m was trained on 64 tokens", "--max-length 600: runs/max_length/m was trained on 64 tokens")]
+    [InlineData("eval_data.tsv has 3 rows; give eval_data.", "eval_data.tsv has 3 rows; give --eval-data.")]
+    [InlineData(@"C:\output_dir\a: batch_size-2 is not batch_size", @"C:\output_dir\a: batch_size-2 is not --batch-size")]
     // Worded as errors are: one line, a path's escapes shown rather than obeyed, and the API in its advice named by the command.
     [InlineData("max_length 600: runs/a\nb\u001b[31m was trained on 64 tokens", "--max-length 600: runs/a b\\x1b[31m was trained on 64 tokens")]
     [InlineData("m.onnx: no graph for max_length 600; write one with OnnxExport.Export.", "m.onnx: no graph for --max-length 600; write one with 'bert export-onnx MODEL OUT.onnx'.")]
