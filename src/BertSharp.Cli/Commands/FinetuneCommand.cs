@@ -64,8 +64,7 @@ internal static class FinetuneCommand
                 headOptions.Validate();
                 CommonOptions.ApplyThreads(p, run.Threads);
                 var headComm = DataParallelRank.Join();
-                var headView = new FinetuneProgressView(headTask == HeadTask.MultipleChoice ? "accuracy" : "f1", regression: false,
-                    metricColumn: headTask == HeadTask.MultipleChoice ? "val accuracy" : "val f1");
+                var headView = new FinetuneProgressView(headTask);
                 var headResult = StopSignals.Run(cancel => headView.Run(progress => HeadFineTuner.Run(headOptions, progress, cancel, headComm)));
                 if (!headResult.Completed)
                 {

@@ -13,9 +13,12 @@ namespace BertSharp.Cli.Commands;
 /// </summary>
 internal sealed class FinetuneProgressView : IFineTuneProgress
 {
-    private readonly Table _table;
-    private readonly string _metricColumn;
+    private Table _table;
+    private readonly IReadOnlyList<EpochColumn> _allColumns;
+    // The task's validation columns until the first epoch ends; then those its validation reports (EpochColumns.Shown).
+    private IReadOnlyList<EpochColumn> _columns;
     private readonly bool _regression;
+    private readonly TextWriter _rows;
     private LiveDisplayContext? _live;
     private FineTunePlan? _plan;
     private int _epoch;
@@ -33,15 +36,38 @@ internal sealed class FinetuneProgressView : IFineTuneProgress
     private readonly List<string> _warnings = [];
     private bool _correlationWarned;
 
-    public FinetuneProgressView(string primaryMetric, bool regression, string? metricColumn = null)
+    /// <summary>The view of a sequence-classification (or regression) run.</summary>
+    public FinetuneProgressView(string primaryMetric, bool regression, TextWriter? rows = null)
+        : this(EpochColumns.Classification(primaryMetric, regression), regression, rows)
+    {
+    }
+
+    /// <summary>The view of a task head's run.</summary>
+    public FinetuneProgressView(HeadTask task, TextWriter? rows = null)
+        : this(EpochColumns.Head(task), regression: false, rows)
+    {
+    }
+
+    /// <param name="columns">The validation columns (<see cref="EpochColumns"/>).</param>
+    /// <param name="regression">Whether the run is a regression (its undefined correlations are explained once).</param>
+    /// <param name="rows">Where the plain epoch table goes (stdout when null).</param>
+    private FinetuneProgressView(IReadOnlyList<EpochColumn> columns, bool regression, TextWriter? rows)
     {
         _regression = regression;
-        _metricColumn = metricColumn ?? (regression ? "val pearson" : primaryMetric == "accuracy" ? "val MCC" : "val " + primaryMetric);
-        _table = new Table().Border(TableBorder.Rounded);
-        foreach (var c in Columns())
+        _rows = rows ?? Console.Out;
+        _allColumns = columns;
+        _columns = EpochColumns.Shown(columns, null);
+        _table = NewTable();
+    }
+
+    private Table NewTable()
+    {
+        var table = new Table().Border(TableBorder.Rounded);
+        foreach (var c in Columns)
         {
-            _table.AddColumn(new TableColumn(c).RightAligned());
+            table.AddColumn(new TableColumn(c).RightAligned());
         }
+        return table;
     }
 
     /// <summary>Whether to draw the live view (a terminal on stderr, not disabled).</summary>
@@ -68,10 +94,7 @@ internal sealed class FinetuneProgressView : IFineTuneProgress
         return result;
     }
 
-    private string[] Columns() =>
-        _regression
-            ? ["epoch", "train loss", "val loss", "val pearson", "val spearman", "elapsed", "ex/s"]
-            : ["epoch", "train loss", "val loss", "val acc", _metricColumn, "elapsed", "ex/s"];
+    private IReadOnlyList<string> Columns => ["epoch", "train loss", .. _columns.Select(c => c.Header), "elapsed", "ex/s"];
 
     public void Started(FineTunePlan plan)
     {
@@ -155,6 +178,11 @@ internal sealed class FinetuneProgressView : IFineTuneProgress
 
     public void EpochEnded(EpochSummary s)
     {
+        if (_table.Rows.Count == 0)
+        {
+            _columns = EpochColumns.Shown(_allColumns, s.Validation);
+            _table = NewTable();
+        }
         var row = Row(s);
         _table.AddRow(row.Select(c => new Markup(Markup.Escape(c))).ToArray<IRenderable>());
         _status = "done";
@@ -163,9 +191,9 @@ internal sealed class FinetuneProgressView : IFineTuneProgress
             if (!_headerPrinted)
             {
                 _headerPrinted = true;
-                Console.Out.WriteLine(string.Join("  ", Columns().Select((c, i) => c.PadLeft(Width(i)))));
+                _rows.WriteLine(PlainRow(Columns));
             }
-            Console.Out.WriteLine(string.Join("  ", row.Select((c, i) => c.PadLeft(Width(i)))));
+            _rows.WriteLine(PlainRow(row));
         }
         if (CollapseWarning(s.Validation, s.Step, $"epoch {s.Epoch}") is { } collapse)
         {
@@ -199,17 +227,18 @@ internal sealed class FinetuneProgressView : IFineTuneProgress
               "all one value, or there are fewer than 2 validation examples; 'bert evaluate' on the validation file says which."
             : null;
 
-    private static int Width(int column) => column == 0 ? 5 : 12;
+    private string PlainRow(IReadOnlyList<string> cells)
+    {
+        var headers = Columns;
+        return string.Join("  ", cells.Select((c, i) => c.PadLeft(i == 0 ? 5 : Math.Max(12, headers[i].Length))));
+    }
 
     private string[] Row(EpochSummary s)
     {
         var v = s.Validation;
         string M(string name) => v is null ? "-" : MetricsReport.Format(v.Values.GetValueOrDefault(name, double.NaN));
-        var epochText = s.Epoch.ToString(CultureInfo.InvariantCulture);
-        var metric = _regression ? "pearson" : _metricColumn == "val MCC" ? "mcc" : _metricColumn[4..];
-        return _regression
-            ? [epochText, MetricsReport.Format(s.TrainLoss), M("loss"), M("pearson"), M("spearman"), Elapsed(s.Elapsed), s.ExamplesPerSecond.ToString("0.0", CultureInfo.InvariantCulture)]
-            : [epochText, MetricsReport.Format(s.TrainLoss), M("loss"), M("accuracy"), M(metric), Elapsed(s.Elapsed), s.ExamplesPerSecond.ToString("0.0", CultureInfo.InvariantCulture)];
+        return [s.Epoch.ToString(CultureInfo.InvariantCulture), MetricsReport.Format(s.TrainLoss), .. _columns.Select(c => M(c.Metric)),
+            Elapsed(s.Elapsed), s.ExamplesPerSecond.ToString("0.0", CultureInfo.InvariantCulture)];
     }
 
     private static string Elapsed(TimeSpan t) => t.TotalHours >= 1 ? t.ToString(@"h\:mm\:ss", CultureInfo.InvariantCulture) : t.ToString(@"m\:ss", CultureInfo.InvariantCulture);

@@ -80,7 +80,7 @@ public class HeadMetricsTests
         Assert.Equal(some.Micro, saved.Entities.Micro);
         Assert.Equal("the final model's validation: " + Undefined + "the precision of 'LOC' (the model predicted no entity of that type), "
             + "the recall of 'MISC' (the validation data has no entity of that type); their f1 is 0 as well.",
-            new BertSharp.Cli.Commands.FinetuneProgressView("f1", regression: false).FinalWarning(saved, 2));
+            new BertSharp.Cli.Commands.FinetuneProgressView(BertSharp.Training.HeadTask.TokenClassification).FinalWarning(saved, 2));
         File.WriteAllText(path, File.ReadAllText(path).Replace("\"MISC\": 1", "\"MISC\": -1", StringComparison.Ordinal));
         Assert.Equal($"{path}: not a metrics file (\"predicted_entities.MISC\" is -1, not a count).",
             Assert.Throws<BertSharpException>(() => MetricsReport.Load(path)).Message);

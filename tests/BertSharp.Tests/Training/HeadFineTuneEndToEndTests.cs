@@ -98,6 +98,7 @@ public class HeadFineTuneEndToEndTests
         var model = tmp.File("ner");
         var run = CliRunner.Run(["finetune", "--task", "ner", "--data", train, "--eval-data", dev, "--epochs", "6", .. Common(model)]);
         Assert.True(run.ExitCode == 0, run.StdErr + run.StdOut);
+        Assert.Equal(["epoch", "train loss", "val loss", "val acc", "val f1", "elapsed", "ex/s"], EpochTableTests.Cells(run.StdOut.Split('\n')[0]));
         Assert.Contains("labels: the first word piece of each word", run.StdErr, StringComparison.Ordinal);
         // Every type predicted and in the data: no precision or recall is undefined.
         Assert.DoesNotContain("undefined", run.StdErr, StringComparison.Ordinal);
@@ -229,6 +230,9 @@ public class HeadFineTuneEndToEndTests
         var run = CliRunner.Run(["finetune", "--task", "squad", "--data", train, "--eval-data", dev, "--epochs", "8", "--max-length", "32", .. Common(model)]);
         Assert.True(run.ExitCode == 0, run.StdErr + run.StdOut);
         Assert.Contains("SQuAD v2.0: 96 questions", run.StdErr, StringComparison.Ordinal);
+        // The v2.0 scores of both kinds of question (the dev data hold both), and no loss or accuracy, which SQuAD's validation has none of.
+        Assert.Equal(["epoch", "train loss", "val exact", "val f1", "val HasAns_f1", "val NoAns_f1", "elapsed", "ex/s"], EpochTableTests.Cells(run.StdOut.Split('\n')[0]));
+        Assert.DoesNotContain("n/a", run.StdOut, StringComparison.Ordinal);
         // 32-token windows leave at most 28 context tokens, so the default stride of 128 shares at most 14 of them.
         Assert.Contains("(doc stride 128, capped at half of each window's context: at most 14)", run.StdErr, StringComparison.Ordinal);
         var saved = Json(Path.Combine(model, "metrics.json"))["metrics"]!;
@@ -321,6 +325,7 @@ public class HeadFineTuneEndToEndTests
         var run = CliRunner.Run(["finetune", "--task", "swag", "--data", train, "--eval-data", dev, "--epochs", "6", "--freeze-layers", "1", .. Common(model)]);
         Assert.True(run.ExitCode == 0, run.StdErr + run.StdOut);
         Assert.Contains("frozen: the embeddings and the first 1 encoder layer(s)", run.StdErr, StringComparison.Ordinal);
+        Assert.Equal(["epoch", "train loss", "val loss", "val acc", "elapsed", "ex/s"], EpochTableTests.Cells(run.StdOut.Split('\n')[0]));
         var saved = Json(Path.Combine(model, "metrics.json"))["metrics"]!;
         Assert.True((double)saved["accuracy"]! > 0.75, $"accuracy {(double)saved["accuracy"]!} (chance 0.25)");
 
