@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using BertSharp.Checkpoints;
 using BertSharp.Distributed;
 using BertSharp.Evaluation;
+using BertSharp.Inference;
 using BertSharp.IO;
 using BertSharp.Modeling;
 
@@ -224,13 +225,14 @@ internal static class FineTuneLoop
         state.CheckTorchRng(checkpoint);
     }
 
-    /// <summary>Overwrites the model's weights with a checkpoint's.</summary>
+    /// <summary>Overwrites the model's weights with a checkpoint's, every one of them (<see cref="RequiredWeights.CheckWhole"/>).</summary>
     public static void LoadWeights(BertPreTrainedModel model, string checkpoint)
     {
-        var weights = SafeTensors.Load(Path.Combine(checkpoint, "model.safetensors"));
+        var file = WeightsFile(checkpoint);
+        var weights = SafeTensors.Load(file);
         try
         {
-            BertPretrained.LoadStateDict(model, weights, checkpoint);
+            RequiredWeights.CheckWhole(BertPretrained.LoadStateDict(model, weights, file), file);
         }
         finally
         {
@@ -240,4 +242,7 @@ internal static class FineTuneLoop
             }
         }
     }
+
+    /// <summary>The weights file of a checkpoint (what a refusal of its weights names).</summary>
+    public static string WeightsFile(string checkpoint) => Path.Combine(checkpoint, "model.safetensors");
 }

@@ -137,7 +137,16 @@ public static class FineTuner
             var expected = ClassifierCheckpoint.FineTuningConfig(source, labels);
             ApplyPooling(expected);
             var saved = ResumeSettings.CheckConfig(expected, checkpoint, source.ConfigOrigin);
-            model = BertPretrained.Load<BertForSequenceClassification>(checkpoint, saved, out _);
+            model = BertPretrained.Load<BertForSequenceClassification>(checkpoint, saved, out var resumed);
+            try
+            {
+                RequiredWeights.CheckWhole(resumed, FineTuneLoop.WeightsFile(checkpoint));
+            }
+            catch
+            {
+                model.Dispose();
+                throw;
+            }
         }
         using var modelScope = model;
         var frozen = ParameterFreezing.Apply(model, t.FreezeEncoder, t.FreezeLayers);

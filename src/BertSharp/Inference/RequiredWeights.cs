@@ -71,6 +71,24 @@ public static class RequiredWeights
         }
     }
 
+    /// <summary>
+    /// Throws, naming <paramref name="file"/> and the keys, when <paramref name="report"/>'s model did not come whole from it:
+    /// a weight newly initialised, or a tensor the model has no place for. A training checkpoint continues the very model it
+    /// was written from, so either means it is damaged or another model's, and the run would go on from fresh weights.
+    /// </summary>
+    internal static void CheckWhole(LoadReport report, string file)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        if (report.MissingKeys.Count > 0)
+        {
+            throw new BertSharpException($"{file}: the checkpoint lacks {Names([.. report.MissingKeys])}; it does not hold every weight of the model it continues.");
+        }
+        if (report.UnexpectedKeys.Count > 0)
+        {
+            throw new BertSharpException($"{file}: the checkpoint holds {Names([.. report.UnexpectedKeys])}, which the model it continues has no place for.");
+        }
+    }
+
     private static List<string> Encoder(IEnumerable<string> keys)
     {
         const string prefix = BertPreTrainedModel.BaseModelPrefix + ".";

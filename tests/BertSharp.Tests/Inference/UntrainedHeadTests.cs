@@ -75,6 +75,9 @@ public sealed class UntrainedHeadTests
         Assert.Contains("lacks encoder weights (encoder.layer.0.attention.self.query.weight, embeddings.word_embeddings.weight)", e.Message, StringComparison.Ordinal);
         // A missing pooler is no reason to refuse embeddings (they do not use it).
         RequiredWeights.Check(new LoadReport("dir", ["pooler.dense.weight"], [], [], []), nameof(BertModel), "dir");
+        // A training checkpoint continues its model whole: a tensor without a place in it is refused too (it was ignored).
+        var unused = Assert.Throws<BertSharpException>(() => RequiredWeights.CheckWhole(new LoadReport("c", [], ["cls.predictions.bias"], [], []), "c/model.safetensors"));
+        Assert.Equal("c/model.safetensors: the checkpoint holds cls.predictions.bias, which the model it continues has no place for.", unused.Message);
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using BertSharp.Checkpoints;
 using BertSharp.Data;
 using BertSharp.Tests.Infrastructure;
 using BertSharp.Training;
@@ -172,6 +173,13 @@ public class FineTuneResumeTests
         Assert.StartsWith($"{configPath}: cannot resume: id2label is {{\"0\":\"{second}\",\"1\":\"{first}\"}} there but {{\"0\":\"{first}\",\"1\":\"{second}\"}} "
             + "in the model this run builds from preset tiny and its data;", RefusedBeforeThePlan(), StringComparison.Ordinal);
         File.WriteAllText(configPath, configText);
+        // So is a checkpoint whose weights lack a tensor: the run went on with that weight newly initialised.
+        var weights = tmp.File("run/checkpoint-1/model.safetensors");
+        var weightBytes = File.ReadAllBytes(weights);
+        DropTensor(weights, "bert.encoder.layer.0.output.dense.bias");
+        Assert.Equal($"{weights}: the checkpoint lacks bert.encoder.layer.0.output.dense.bias; it does not hold every weight of the model it continues.",
+            RefusedBeforeThePlan());
+        File.WriteAllBytes(weights, weightBytes);
         var changed = Assert.Throws<BertSharpException>(() => FineTuner.Run(Options(tmp.File("run"), t => t with { DataPath = data, Resume = true, LearningRate = 2e-3 })));
         Assert.Equal(["learning_rate"], changed.Fields);
         Assert.Contains("cannot resume: --lr was 0.001 in the checkpoint but is 0.002 now", Cli.CliErrors.Describe(changed), StringComparison.Ordinal);
@@ -227,8 +235,29 @@ public class FineTuneResumeTests
         Assert.False(FineTuneHooks.Improves(0.5, 0.5, lowerIsBetter: false));
     }
 
-    /// <summary>Cancels the run once the given epoch has done one batch, and counts the plans the run printed.</summary>
-    /// <summary>Cancels in <paramref name="epoch"/>'s first batch and counts the plans printed (a refusal before the plan prints none).</summary>
+    /// <summary>Rewrites the safetensors <paramref name="file"/> without the tensor <paramref name="name"/>, as a damaged checkpoint has it.</summary>
+    internal static void DropTensor(string file, string name)
+    {
+        var tensors = SafeTensors.Load(file);
+        try
+        {
+            Assert.True(tensors.Remove(name, out var dropped), name);
+            dropped.Dispose();
+            SafeTensors.Save(file, tensors);
+        }
+        finally
+        {
+            foreach (var t in tensors.Values)
+            {
+                t.Dispose();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Cancels the run once <paramref name="epoch"/> has done one batch, and counts the plans the run printed (a refusal
+    /// before the plan prints none).
+    /// </summary>
     internal sealed class CancelInEpoch(int epoch, CancellationTokenSource cancel) : IFineTuneProgress
     {
         public int Plans { get; private set; }
