@@ -110,7 +110,7 @@ public static class FineTuner
         var totalSteps = (long)data.StepsPerEpoch * o.EffectiveEpochs;
         var warmup = t.WarmupFor(totalSteps);
         var args = TrainingArgs.Of(o, warmup, totalSteps, maxLength, exampleDropout);
-        var settings = ResumeSettings.Of(args, t, trainEnc.Length, valEnc?.Length ?? 0, ResumeSettings.DataFingerprints(t));
+        var settings = ResumeSettings.Of(args, t, trainEnc.Length, valEnc?.Length ?? 0, ResumeSettings.Fingerprints(t, source));
         var state = checkpoint is null ? null : TrainerState.Load(Path.Combine(checkpoint, TrainerState.FileName));
         if (state is not null)
         {

@@ -80,7 +80,7 @@ public static class HeadFineTuner
             taskArgs["example_dropout"] = true;
         }
         var args = TrainingArgs.Of(o.TaskName, t, o.EffectiveEpochs, batchSize, maxLength, warmup, totalSteps, taskArgs);
-        var settings = ResumeSettings.Of(args, t, recipe.TrainExamples, recipe.ValidationExamples, ResumeSettings.DataFingerprints(t));
+        var settings = ResumeSettings.Of(args, t, recipe.TrainExamples, recipe.ValidationExamples, ResumeSettings.Fingerprints(t, source));
         var state = checkpoint is null ? null : TrainerState.Load(Path.Combine(checkpoint, TrainerState.FileName));
         if (state is not null)
         {

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
+using BertSharp.Inference;
 using BertSharp.Modeling;
 
 namespace BertSharp.Training;
@@ -12,6 +13,9 @@ internal static class ResumeSettings
 {
     private const string DataSha = "data_sha256";
     private const string EvalDataSha = "eval_data_sha256";
+
+    // SHA-256 of each tokenizer file by name: a vocabulary edited in place keeps its path and can keep its size (vocab_size).
+    private const string TokenizerSha = "tokenizer_sha256";
 
     // The model directory as a full path: "model" keeps the spelling given, which another spelling of the same directory
     // changes and a relative path given from another working directory does not.
@@ -26,7 +30,7 @@ internal static class ResumeSettings
 
     /// <summary>
     /// The training arguments, the options that shaped the data and the schedule, the number of examples they gave and
-    /// the data files' contents (<paramref name="fingerprints"/>, <see cref="DataFingerprints"/>), derived settings last.
+    /// the contents of the data and tokenizer files (<paramref name="fingerprints"/>, <see cref="Fingerprints"/>), derived settings last.
     /// </summary>
     public static JsonObject Of(JsonObject args, TrainingOptions t, int trainExamples, int validationExamples, JsonObject fingerprints)
     {
@@ -53,14 +57,26 @@ internal static class ResumeSettings
         return s;
     }
 
-    /// <summary>SHA-256 of the training and validation files: a file edited in place keeps its path and can keep its example count.</summary>
-    public static JsonObject DataFingerprints(TrainingOptions t)
+    /// <summary>
+    /// SHA-256 of the training and validation files and of the tokenizer files <paramref name="source"/> was read from (those
+    /// of its model directory, or the vocabulary of a model from scratch): a file edited in place keeps its path, a data file
+    /// can keep its example count and a vocabulary its size.
+    /// </summary>
+    public static JsonObject Fingerprints(TrainingOptions t, ModelSource source)
     {
         ArgumentNullException.ThrowIfNull(t);
+        ArgumentNullException.ThrowIfNull(source);
+        var tokenizer = new JsonObject();
+        IEnumerable<string> files = source.ModelDir is { } dir ? BertPretrained.TokenizerFiles.Select(f => Path.Combine(dir, f)).Where(File.Exists) : [t.VocabPath!];
+        foreach (var file in files)
+        {
+            tokenizer[Path.GetFileName(file)] = Sha256(file);
+        }
         return new JsonObject
         {
             [DataSha] = Sha256(t.DataPath),
             [EvalDataSha] = t.EvalDataPath is null ? null : Sha256(t.EvalDataPath),
+            [TokenizerSha] = tokenizer,
         };
     }
 
@@ -91,24 +107,48 @@ internal static class ResumeSettings
             throw new BertSharpException(
                 $"{checkpoint}: cannot resume: {BertSharpException.Field("model")} {t.ModelDir} is {model}, but the run started from {startedFrom}; resume with the same model.");
         }
-        var free = RecordedLater.Where(k => !state.Settings.ContainsKey(k)).ToList();
-        if (startedFrom is not null && startedFrom == model)
+        var sameModel = startedFrom is not null && startedFrom == model;
+        // Another model or vocabulary is a changed setting, named below; the same one with other files is refused here.
+        if ((sameModel || Same(state.Settings, settings, "model")) && Same(state.Settings, settings, "vocab"))
+        {
+            CheckTokenizer(state.Settings[TokenizerSha] as JsonObject, settings[TokenizerSha] as JsonObject, checkpoint, t);
+        }
+        var free = RecordedLater.Where(k => !state.Settings.ContainsKey(k)).Append(TokenizerSha).ToList();
+        if (sameModel)
         {
             free.Add("model");
         }
-        // Without warmup_ratio the checkpoint does not say which option set its warmup steps: a difference compared as
-        // warmup_steps was blamed on warmup_steps when this run sets them by warmup_ratio.
-        var warmupUnrecorded = free.Contains("warmup_ratio");
-        if (warmupUnrecorded)
-        {
-            free.Add("warmup_steps");
-        }
+        // The schedule depends on the warmup steps alone, whichever option gave them: the same steps by warmup_steps instead
+        // of warmup_ratio train the same run (an old checkpoint, which does not record the ratio, resumed so and a new one
+        // was refused). A difference names the option this run sets them with, after the settings they derive from.
+        free.AddRange(["warmup_ratio", "warmup_steps"]);
         state.CheckResumable(settings, checkpoint, free: free);
-        if (warmupUnrecorded)
+        CheckWarmup(state.Settings["warmup_steps"], settings["warmup_steps"], checkpoint, t);
+    }
+
+    private static void CheckTokenizer(JsonObject? saved, JsonObject? current, string checkpoint, TrainingOptions t)
+    {
+        if (saved is null || current is null)
         {
-            CheckWarmup(state.Settings["warmup_steps"], settings["warmup_steps"], checkpoint, t);
+            return;
+        }
+        foreach (var name in saved.Select(kv => kv.Key).Union(current.Select(kv => kv.Key)))
+        {
+            var (was, now) = (Text(saved[name]), Text(current[name]));
+            if (was == now)
+            {
+                continue;
+            }
+            var file = t.ModelDir is { } dir ? $"{name} in {BertSharpException.Field("model")} {dir}" : $"{BertSharpException.Field("vocab")} {t.VocabPath}";
+            throw new BertSharpException(
+                $"{checkpoint}: cannot resume: {file} has changed since the run started ({Hash(was)} then, {Hash(now)} now); "
+                + "resume with the tokenizer the run started with, or start a new run.");
         }
     }
+
+    private static string Hash(string? sha) => sha is null ? "absent" : "sha256 " + Short(sha);
+
+    private static bool Same(JsonObject a, JsonObject b, string key) => a[key]?.ToJsonString() == b[key]?.ToJsonString();
 
     private static void CheckWarmup(JsonNode? saved, JsonNode? current, string checkpoint, TrainingOptions t)
     {

@@ -66,10 +66,13 @@ public class HeadFineTuneResumeTests
         var log = TrainLog.Read(tmp.File("split/train_log.jsonl"));
         Assert.Equal([1L, 2, 3, 4, 5, 6], log.Where(e => TrainLog.TypeOf(e) == "train").Select(TrainLog.StepOf));
 
-        // A changed setting is refused by name, as for classification. This run's config file is a copy, to be changed in place.
-        var config = tmp.File("config.json");
+        // A changed setting is refused by name, as for classification. This run's config and vocabulary are copies, to be
+        // changed in place.
+        var (config, vocab) = (tmp.File("config.json"), tmp.File("vocab.txt"));
         File.Copy(Config, config);
-        HeadFineTuneOptions Changed(Func<TrainingOptions, TrainingOptions> change) => Options(tmp.Path, tmp.File("changed"), t => change(t with { ConfigPreset = config }));
+        File.Copy(Vocab, vocab);
+        HeadFineTuneOptions Changed(Func<TrainingOptions, TrainingOptions> change) =>
+            Options(tmp.Path, tmp.File("changed"), t => change(t with { ConfigPreset = config, VocabPath = vocab }));
         HeadFineTuner.Run(Changed(t => t with { StopAfter = 1 }));
         // So is a cut optimizer state, before the plan is printed and the run's log opened, as for classification.
         var optimizer = tmp.File("changed/checkpoint-1/optimizer.safetensors");
@@ -97,6 +100,14 @@ public class HeadFineTuneResumeTests
         File.WriteAllBytes(weights, weightBytes);
         var changed = Assert.Throws<BertSharpException>(() => HeadFineTuner.Run(Changed(t => t with { Resume = true, LearningRate = 2e-3 })));
         Assert.Equal(["learning_rate"], changed.Fields);
+        // So is a vocabulary changed in place with its size kept (two tokens traded places): the run went on tokenizing with it.
+        var vocabText = File.ReadAllText(vocab);
+        var tokens = File.ReadAllLines(vocab);
+        (tokens[^1], tokens[^2]) = (tokens[^2], tokens[^1]);
+        File.WriteAllLines(vocab, tokens);
+        Assert.Matches($"^{System.Text.RegularExpressions.Regex.Escape(tmp.File("changed/checkpoint-1"))}: cannot resume: vocab {System.Text.RegularExpressions.Regex.Escape(vocab)} "
+            + "has changed since the run started \\(sha256 [0-9a-f]{12}… then, sha256 [0-9a-f]{12}… now\\); ", RefusedBeforeThePlan());
+        File.WriteAllText(vocab, vocabText);
         // So is a config file changed in place, which the settings name by its path only: the checkpoint's weights went on
         // training with the new dropout, as classification went on with the checkpoint's config.
         var edited = JsonNode.Parse(File.ReadAllText(config))!.AsObject();

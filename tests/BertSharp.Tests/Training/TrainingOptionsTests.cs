@@ -122,7 +122,17 @@ public class TrainingOptionsTests
             ResumeSettings.Check(new TrainerState { Settings = run }, capped, "checkpoint-4", o.Training)).Message, StringComparison.Ordinal);
         Assert.Contains("max_train_examples was 40 in the checkpoint but is not given now", Assert.Throws<BertSharpException>(() =>
             ResumeSettings.Check(new TrainerState { Settings = capped }, run, "checkpoint-4", o.Training)).Message, StringComparison.Ordinal);
-        Assert.Equal("warmup_ratio", Refused(Settings(o.Training with { WarmupRatio = 0.1 }, 80, 2, 20)));
+        var ratioNow = o.Training with { WarmupRatio = 0.1 };
+        Assert.Equal(["warmup_ratio"], Assert.Throws<BertSharpException>(() =>
+            ResumeSettings.Check(new TrainerState { Settings = run }, Settings(ratioNow, 80, 2, 20), "checkpoint-4", ratioNow)).Fields);
+        // The same warmup steps by another option resume, as from a checkpoint that does not record the ratio: the schedule
+        // is the same (a checkpoint recording it refused the switch); other steps are refused naming this run's option.
+        var byRatio = Settings(o.Training with { WarmupRatio = 0.1 }, 80, 2, 20);
+        Exception? Switched(int steps) => Record.Exception(() => ResumeSettings.Check(new TrainerState { Settings = byRatio },
+            Settings(o.Training with { WarmupSteps = steps }, 80, steps, 20), "checkpoint-4", o.Training with { WarmupSteps = steps }));
+        Assert.Null(Switched(2));
+        Assert.Equal("checkpoint-4: cannot resume: the run warms up for 2 step(s) in the checkpoint, but --warmup-steps is 3 now; resume with the same warmup.",
+            Cli.CliErrors.Describe(Assert.IsType<BertSharpException>(Switched(3))));
         // So is one that may grow (pre-training's steps): comparing its NaN, it said "steps 2000 is below the run's null".
         string GrowRefused(JsonNode? was, JsonNode? now) => Assert.Throws<BertSharpException>(() => new TrainerState { Settings = new JsonObject { ["steps"] = was } }
             .CheckResumable(new JsonObject { ["steps"] = now }, "checkpoint-4", mayGrow: ["steps"])).Message;
@@ -171,6 +181,34 @@ public class TrainingOptionsTests
         // The same steps by another option resume: they train the same run.
         var sameSteps = limited with { WarmupRatio = null, WarmupSteps = 1 };
         ResumeSettings.Check(new TrainerState { Settings = old }, Settings(sameSteps, 40, 1, 10), "checkpoint-4", sameSteps);
+    }
+
+    [Fact]
+    public void A_resume_refuses_a_tokenizer_changed_in_place_and_a_checkpoint_without_its_hashes_resumes()
+    {
+        using var tmp = TestPaths.TempDir();
+        var model = Directory.CreateDirectory(tmp.File("model")).FullName;
+        foreach (var f in new[] { "config.json", "vocab.txt", "tokenizer_config.json", "special_tokens_map.json" })
+        {
+            File.Copy(Path.Combine(TestPaths.Fixtures, "hf_bert", "sequence-classification", f), Path.Combine(model, f));
+        }
+        var t = Shared("o") with { DataPath = Path.Combine(TestPaths.Fixtures, "data", "sst2_train.tsv"), ConfigPreset = null, VocabPath = null, ModelDir = model };
+        var o = new FineTuneOptions { Task = TaskSpec.Sst2, Training = t };
+        JsonObject Settings() => ResumeSettings.Of(TrainingArgs.Of(o, 0, 20, 64), t, 80, 2,
+            ResumeSettings.Fingerprints(t, ClassifierCheckpoint.Describe(model, null, null, null)));
+        var started = Settings();
+        // Two tokens trade places: the same size (vocab_size, the config check), another tokenizer; it resumed with it.
+        var vocab = Path.Combine(model, "vocab.txt");
+        var lines = File.ReadAllLines(vocab);
+        (lines[^1], lines[^2]) = (lines[^2], lines[^1]);
+        File.WriteAllLines(vocab, lines);
+        var swapped = Assert.Throws<BertSharpException>(() => ResumeSettings.Check(new TrainerState { Settings = started }, Settings(), "checkpoint-4", t));
+        Assert.Equal(["model"], swapped.Fields);
+        Assert.Matches($"^checkpoint-4: cannot resume: vocab.txt in --model {System.Text.RegularExpressions.Regex.Escape(model)} has changed since the run started "
+            + "\\(sha256 [0-9a-f]{12}… then, sha256 [0-9a-f]{12}… now\\); resume with the tokenizer the run started with, or start a new run.$", Cli.CliErrors.Describe(swapped));
+        // A checkpoint written before the hashes were recorded resumes as before.
+        started.Remove("tokenizer_sha256");
+        ResumeSettings.Check(new TrainerState { Settings = started }, Settings(), "checkpoint-4", t);
     }
 
     [Fact]
