@@ -84,6 +84,13 @@ public static partial class CliErrors
     /// </summary>
     public static string Word(string text) => Worded(RenameFields(text));
 
+    /// <summary>
+    /// A text that carries data (labels and entity types from the user's files, paths) as the CLI shows it: on one line, with
+    /// its escapes shown rather than obeyed, as <see cref="Word"/> shows a warning, but with nothing renamed.
+    /// </summary>
+    /// <remarks>A label is the data's name: one called <c>batch_size</c> must not read as <c>--batch-size</c>.</remarks>
+    public static string Shown(string text) => OneLine(text ?? throw new ArgumentNullException(nameof(text)));
+
     /// <summary>Writes a library warning (options named by their fields) to stderr as the CLI says it: <c>warning: </c> and flags.</summary>
     public static void Warn(string text) => Console.Error.WriteLine("warning: " + Word(text));
 

@@ -191,7 +191,8 @@ internal static class EvaluateCommand
     /// <summary>
     /// Which precisions and recalls have a zero denominator (a class never predicted, or no example labelled with it), or
     /// null when none has. scikit-learn scores them 0 with an UndefinedMetricWarning (zero_division); without a word, such a
-    /// 0 reads as a class the model got wrong every time.
+    /// 0 reads as a class the model got wrong every time. Shown as the CLI shows data (<see cref="CliErrors.Shown"/>): the
+    /// labels come from the user's file, and one with an escape or a line break drove the terminal or split the warning.
     /// </summary>
     /// <param name="data">The examples as the message names them: a file's path, or the validation data of a fine-tuning.</param>
     /// <param name="labels">Class names in id order.</param>
@@ -214,7 +215,7 @@ internal static class EvaluateCommand
             parts.Add($"the recall of {neverLabelled} (no example of {data} has that label)");
         }
         return parts.Count == 0 ? null
-            : $"undefined (a zero denominator), counted as 0 as scikit-learn's zero_division default: {string.Join(", ", parts)}; f1 and the macro means include those zeros.";
+            : CliErrors.Shown($"undefined (a zero denominator), counted as 0 as scikit-learn's zero_division default: {string.Join(", ", parts)}; f1 and the macro means include those zeros.");
     }
 
     private static IEnumerable<string> Order(IEnumerable<string> names)

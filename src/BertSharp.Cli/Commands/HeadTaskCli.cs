@@ -233,7 +233,9 @@ internal static class HeadTaskCli
     /// <summary>
     /// Which entity precisions and recalls have a zero denominator (no entity predicted, or none in the data), overall or
     /// per type, or null when none has. seqeval scores them 0 with an UndefinedMetricWarning; without a word, a model that
-    /// predicts no entity at all reads as one that got every entity wrong.
+    /// predicts no entity at all reads as one that got every entity wrong. Shown as the CLI shows data
+    /// (<see cref="CliErrors.Shown"/>): the entity types come from the user's tags, and one with an escape or a line break
+    /// drove the terminal or split the warning.
     /// </summary>
     /// <param name="data">The sentences as the message names them: a tagged file's path, or the validation data of a fine-tuning.</param>
     /// <param name="scores">The seqeval report of the model on that file.</param>
@@ -259,7 +261,7 @@ internal static class HeadTaskCli
             parts.Add($"the recall of {neverLabelled} ({data} has no entity of that type)");
         }
         return parts.Count == 0 ? null
-            : $"undefined (a zero denominator), counted as 0 as seqeval's zero_division default: {string.Join(", ", parts)}; their f1 is 0 as well.";
+            : CliErrors.Shown($"undefined (a zero denominator), counted as 0 as seqeval's zero_division default: {string.Join(", ", parts)}; their f1 is 0 as well.");
     }
 
     /// <summary><c>bert predict</c> on a multiple-choice model: one context and its candidates, or a SWAG file.</summary>

@@ -30,6 +30,14 @@ public sealed class RenameFieldsTests
     public void Fields_with_flags_become_the_flags(string library, string cli) =>
         Assert.Equal(cli, CliErrors.Word(library));
 
+    // Text that carries data (labels, entity types, paths) is shown as warnings are, on one line with its escapes written
+    // out, but a label or folder named like a field stays the data's name.
+    [Theory]
+    [InlineData("the precision of 'batch_size' (never predicted)", "the precision of 'batch_size' (never predicted)")]
+    [InlineData("the recall of 'b\u001b[31m' (no example of runs/a\nb.tsv has that label)", "the recall of 'b\\x1b[31m' (no example of runs/a b.tsv has that label)")]
+    public void Data_is_shown_on_one_line_and_not_renamed(string data, string shown) =>
+        Assert.Equal(shown, CliErrors.Shown(data));
+
     // The library's advice names its API (a library user has no 'bert' command); the CLI names the command instead.
     [Theory]
     [InlineData("m.onnx: ONNX model not found; write one with OnnxExport.Export.", "m.onnx: ONNX model not found; write one with 'bert export-onnx MODEL OUT.onnx'.")]

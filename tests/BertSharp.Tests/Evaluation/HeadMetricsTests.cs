@@ -70,6 +70,10 @@ public class HeadMetricsTests
         Assert.Equal(new EntityScores(0, 0, 0, 0) { Predicted = 1 }, some.PerType["MISC"]);
         Assert.Equal(Undefined + "the precision of 'LOC' (the model predicted no entity of that type), the recall of 'MISC' (d.txt has no entity of that type); their f1 is 0 as well.",
             BertSharp.Cli.Commands.HeadTaskCli.UndefinedPrecisionRecall("d.txt", some));
+        // The types and the path are the user's data: shown on one line, escapes written out rather than sent to the terminal.
+        var odd = SeqevalMetrics.Evaluate(S("B-PER O B-LO\nC O"), S("B-PER O O B-MI\u001b[31mSC"));
+        Assert.Equal(Undefined + "the precision of 'LO C' (the model predicted no entity of that type), the recall of 'MI\\x1b[31mSC' (runs/a b.txt has no entity of that type); their f1 is 0 as well.",
+            BertSharp.Cli.Commands.HeadTaskCli.UndefinedPrecisionRecall("runs/a\r\nb.txt", odd));
         // bert finetune reads its final report back from the kept checkpoint's metrics.json: the predicted counts survive it,
         // and the warning names the validation data.
         using var tmp = TestPaths.TempDir();

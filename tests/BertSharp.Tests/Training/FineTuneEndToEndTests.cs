@@ -365,12 +365,18 @@ public class FineTuneEndToEndTests
         // Binary without a single 'pos', labelled or predicted: precision and recall of class 1 are both undefined.
         Assert.Contains(": the precision of 'pos' (never predicted), the recall of 'pos' (",
             BertSharp.Cli.Commands.EvaluateCommand.UndefinedPrecisionRecall("d.tsv", ["neg", "pos"], new long[,] { { 4, 0 }, { 0, 0 } }), StringComparison.Ordinal);
+        // Labels and the path are the user's data: shown on one line, escapes written out rather than sent to the terminal.
+        Assert.Equal("undefined (a zero denominator), counted as 0 as scikit-learn's zero_division default: the precision of 'b\\x1b[31m' (never predicted), the recall of 'c d' (no example of runs/x y.tsv has that label); f1 and the macro means include those zeros.",
+            BertSharp.Cli.Commands.EvaluateCommand.UndefinedPrecisionRecall("runs/x\ny.tsv", ["a", "b\u001b[31m", "c\nd"],
+                new long[,] { { 2, 0, 1 }, { 1, 0, 0 }, { 0, 0, 0 } }));
 
         // bert finetune says the same of its final model's validation (it said nothing); a collapse keeps its own warning.
         var view = new BertSharp.Cli.Commands.FinetuneProgressView("accuracy", regression: false);
         Assert.Equal("the final model's validation: undefined (a zero denominator), counted as 0 as scikit-learn's zero_division default: the recall of 'c' "
             + "(no example of the validation data has that label); f1 and the macro means include those zeros.",
             view.FinalWarning(BertSharp.Evaluation.MetricsReport.ForClassification(["a", "b", "c"], [0, 0, 1, 1], [0, 1, 1, 2]), 6));
+        Assert.EndsWith("the recall of 'c\\x1b[31m d' (no example of the validation data has that label); f1 and the macro means include those zeros.",
+            view.FinalWarning(BertSharp.Evaluation.MetricsReport.ForClassification(["a", "b", "c\u001b[31m\nd"], [0, 0, 1, 1], [0, 1, 1, 2]), 6), StringComparison.Ordinal);
         Assert.Null(view.FinalWarning(BertSharp.Evaluation.MetricsReport.ForClassification(["a", "b", "c"], [0, 1, 2], [0, 1, 2]), 6));
         Assert.StartsWith("final model: the model predicts 'b' for all 3", view.FinalWarning(BertSharp.Evaluation.MetricsReport.ForClassification(["a", "b", "c"], [0, 1, 2], [1, 1, 1]), 6), StringComparison.Ordinal);
     }
