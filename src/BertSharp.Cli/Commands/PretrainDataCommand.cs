@@ -122,7 +122,8 @@ internal static class PretrainDataCommand
             {
                 throw new OperationCanceledException($"cancelled; nothing was written to --output {outDir} and the partly built data was removed.", stopped);
             }
-            Console.Out.WriteLine("tokenized with " + lowercasing);
+            // Shown as data: it quotes the vocabulary's tokens, whose escapes drove the terminal.
+            Console.Out.WriteLine("tokenized with " + CliErrors.Shown(lowercasing.ToString()));
             foreach (var i in manifest.Inputs)
             {
                 Console.Out.WriteLine($"{i.Path}: {i.Format}, {i.Documents:N0} documents, {i.Sentences:N0} sentences, {i.Tokens:N0} tokens");

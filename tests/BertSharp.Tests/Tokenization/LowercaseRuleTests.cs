@@ -59,6 +59,16 @@ public sealed class LowercaseRuleTests
         var forced = CliRunner.Run("tokenize", "--vocab", Cased, "--input", tmp.File("in.txt"), "--lowercase", "true");
         Assert.Equal("hello", (string)JsonNode.Parse(forced.StdOut.Trim())!["tokens"]![1]!);
         Assert.Contains("lower-casing on (--lowercase)", forced.StdErr, StringComparison.Ordinal);
+        // The line quotes the vocabulary's tokens, which are the file's data: an escape in one is shown, not sent to the terminal.
+        var vocab = tmp.File("vocab.txt");
+        File.WriteAllText(vocab, "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nhello\nparis\nA\u001b[31mB\n");
+        const string Detected = "lower-casing off (detected: 1 tokens of vocab.txt have upper-case letters, e.g. 'A\\x1b[31mB')";
+        var escaped = CliRunner.Run("tokenize", "--vocab", vocab, "--input", tmp.File("in.txt"));
+        Assert.Equal("tokenize: " + Detected, escaped.StdErr.TrimEnd('\n'));
+        File.WriteAllText(tmp.File("corpus.txt"), "hello paris. paris hello.\n\nhello hello. paris paris.\n");
+        var built = CliRunner.Run("pretrain-data", "--input", tmp.File("corpus.txt"), "--vocab", vocab, "--output", tmp.File("data"), "--dupe-factor", "1");
+        Assert.True(built.ExitCode == 0, built.StdErr);
+        Assert.Contains("tokenized with " + Detected + "\n", built.StdOut, StringComparison.Ordinal);
     }
 
     [Fact]
