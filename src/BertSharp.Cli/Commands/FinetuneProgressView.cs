@@ -99,7 +99,8 @@ internal sealed class FinetuneProgressView : IFineTuneProgress
     public void Started(FineTunePlan plan)
     {
         _plan = plan;
-        var labels = plan.Labels.Count == 0 ? "regression" : string.Join(", ", plan.Labels);
+        // The data's names, shown as data: an escape in one drove the terminal.
+        var labels = plan.Labels.Count == 0 ? "regression" : CliErrors.Shown(string.Join(", ", plan.Labels));
         Console.Error.WriteLine(
             $"fine-tuning {plan.Parameters:N0} parameters on {plan.Device}: {plan.TrainExamples:N0} training / {plan.ValidationExamples:N0} validation examples, " +
             $"{plan.Epochs} epoch(s) × {plan.BatchesPerEpoch} batches, {plan.TotalSteps} optimizer steps; labels: {labels}" +

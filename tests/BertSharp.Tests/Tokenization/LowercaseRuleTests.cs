@@ -65,10 +65,13 @@ public sealed class LowercaseRuleTests
         const string Detected = "lower-casing off (detected: 1 tokens of vocab.txt have upper-case letters, e.g. 'A\\x1b[31mB')";
         var escaped = CliRunner.Run("tokenize", "--vocab", vocab, "--input", tmp.File("in.txt"));
         Assert.Equal("tokenize: " + Detected, escaped.StdErr.TrimEnd('\n'));
-        File.WriteAllText(tmp.File("corpus.txt"), "hello paris. paris hello.\n\nhello hello. paris paris.\n");
-        var built = CliRunner.Run("pretrain-data", "--input", tmp.File("corpus.txt"), "--vocab", vocab, "--output", tmp.File("data"), "--dupe-factor", "1");
+        // The input's name is shown as data as well: a folder listing can bring any file name.
+        File.WriteAllText(tmp.File("cor\u001b[31mpus.txt"), "hello paris. paris hello.\n\nhello hello. paris paris.\n");
+        var built = CliRunner.Run("pretrain-data", "--input", tmp.File("cor\u001b[31mpus.txt"), "--vocab", vocab, "--output", tmp.File("data"), "--dupe-factor", "1");
         Assert.True(built.ExitCode == 0, built.StdErr);
         Assert.Contains("tokenized with " + Detected + "\n", built.StdOut, StringComparison.Ordinal);
+        Assert.Contains("cor\\x1b[31mpus.txt: ", built.StdOut, StringComparison.Ordinal);
+        Assert.DoesNotContain("\u001b", built.StdOut, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -379,6 +379,20 @@ public class FineTuneEndToEndTests
             view.FinalWarning(BertSharp.Evaluation.MetricsReport.ForClassification(["a", "b", "c\u001b[31m\nd"], [0, 0, 1, 1], [0, 1, 1, 2]), 6), StringComparison.Ordinal);
         Assert.Null(view.FinalWarning(BertSharp.Evaluation.MetricsReport.ForClassification(["a", "b", "c"], [0, 1, 2], [0, 1, 2]), 6));
         Assert.StartsWith("final model: the model predicts 'b' for all 3", view.FinalWarning(BertSharp.Evaluation.MetricsReport.ForClassification(["a", "b", "c"], [0, 1, 2], [1, 1, 1]), 6), StringComparison.Ordinal);
+
+        // The plan's line names the data's labels as data too (this class runs in the serial collection: Console is the process's).
+        var oldErr = Console.Error;
+        using var plan = new StringWriter();
+        Console.SetError(plan);
+        try
+        {
+            view.Started(new BertSharp.Training.FineTunePlan(4, 2, 1, 2, 2, 1000, "cpu", ["neg", "po\u001b[31ms\nx"], 0, []));
+        }
+        finally
+        {
+            Console.SetError(oldErr);
+        }
+        Assert.Contains("; labels: neg, po\\x1b[31ms x\n", plan.ToString().ReplaceLineEndings("\n"), StringComparison.Ordinal);
     }
 
     [Fact]
