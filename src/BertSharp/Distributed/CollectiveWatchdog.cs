@@ -8,8 +8,8 @@ namespace BertSharp.Distributed;
 /// Bounds every collective in time. MPI and NCCL block until all ranks arrive, so a rank that is stuck (deadlocked, paused,
 /// on a dead host) would hang the others forever; the watchdog thread notices when one collective has waited longer than
 /// the timeout, prints which rank gave up in which collective, and aborts the whole job through the backend (MPI_Abort),
-/// which makes the launcher stop every rank. It also names the collective a rank was in when the launcher stops it
-/// with SIGTERM because another rank died.
+/// which makes the launcher stop every rank. It also says where a rank was (in which collective, or computing between
+/// them) when the launcher stops it with SIGTERM because another rank died.
 /// </summary>
 internal sealed class CollectiveWatchdog : IDisposable
 {
@@ -132,16 +132,24 @@ internal sealed class CollectiveWatchdog : IDisposable
     private void OnSigterm(PosixSignalContext context)
     {
         Terminating = true;
+        WriteStderr(StopMessage());
+    }
+
+    /// <summary>
+    /// What this process says when the launcher stops it: the collective it waits in, or that it was computing between
+    /// collectives (a step, an evaluation, a checkpoint on rank 0). The SIGTERM comes whenever another rank dies, and a job
+    /// that ended without a word from the surviving ranks read as one that had simply stopped.
+    /// </summary>
+    internal string StopMessage()
+    {
         string? current;
         lock (_gate)
         {
             current = _current;
         }
-        if (current is not null)
-        {
-            WriteStderr($"bertsharp: {_who}: stopped by the launcher (SIGTERM) while waiting in {current}: another rank exited or " +
-                        "was killed (the launcher's message names it). Files already written are complete and intact.");
-        }
+        var where = current is null ? "while computing, outside any collective" : $"while waiting in {current}";
+        return $"bertsharp: {_who}: stopped by the launcher (SIGTERM) {where}: another rank exited or was killed (the launcher's " +
+               "message names it). Files already written are complete and intact.";
     }
 
     /// <summary>Ends the watched collective when disposed.</summary>

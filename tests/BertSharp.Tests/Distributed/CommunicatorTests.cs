@@ -111,6 +111,21 @@ public sealed class CommunicatorTests
     }
 
     [Fact]
+    public void A_rank_stopped_by_the_launcher_says_so_inside_a_collective_and_between_collectives()
+    {
+        // The launcher's SIGTERM comes whenever another rank dies: while rank 0 computes a step or saves a checkpoint too.
+        using var watchdog = new CollectiveWatchdog(Timeout.InfiniteTimeSpan, "rank 0 of 2 (test)", _ => { });
+        Assert.StartsWith("bertsharp: rank 0 of 2 (test): stopped by the launcher (SIGTERM) while computing, outside any collective: another rank exited",
+            watchdog.StopMessage());
+        using (watchdog.Enter("all-reduce of 4 Float32 values"))
+        {
+            Assert.StartsWith("bertsharp: rank 0 of 2 (test): stopped by the launcher (SIGTERM) while waiting in all-reduce of 4 Float32 values: another rank exited",
+                watchdog.StopMessage());
+        }
+        Assert.Contains("while computing", watchdog.StopMessage());
+    }
+
+    [Fact]
     public void Ranks_other_than_0_print_nothing_to_stdout_and_prefix_their_errors()
     {
         var oldOut = Console.Out;

@@ -34,7 +34,8 @@ public sealed class RankFailureTests(DataParallelTrainingTests.Corpus corpus) : 
         var result = job.Wait();
         var said = result.StdErr + result.StdOut;
         Assert.NotEqual(0, result.ExitCode);
-        Assert.Contains("rank 0 of 2 (mpi): stopped by the launcher (SIGTERM) while waiting in", said);
+        // The launcher's SIGTERM finds rank 0 in a collective or computing between them (a step, the checkpoint); it says so either way.
+        Assert.Matches(@"rank 0 of 2 \(mpi\): stopped by the launcher \(SIGTERM\) while (waiting in|computing)", said);
         Assert.Contains("signal 9", said);
         // Every checkpoint left behind is complete (written atomically) and loads.
         var last = RunDirectory.LatestCheckpoint(output)!;
