@@ -52,7 +52,7 @@ internal static class AllReduceBenchCommand
         }
         var comm = DistributedEnvironment.Create("mpi");
         // Not undone when the command ends (as DataParallelRank.Join): an error must reach the error handler with the rank's prefix.
-        RankOutput.Apply(comm);
+        DataParallelRank.Quiet(comm);
         using var model = new BertForPreTraining(BertConfig.Preset(preset));
         var parameters = model.NamedParameters();
         // Gradient of Σ c·p is c everywhere: every rank holds the constant c = rank + 1, so the average is (n + 1) / 2.

@@ -34,8 +34,26 @@ internal static class DataParallelRank
         var comm = DistributedEnvironment.Create();
         if (comm.WorldSize > 1)
         {
-            RankOutput.Apply(comm);
+            Quiet(comm);
         }
         return comm;
     }
+
+    /// <summary>
+    /// <see cref="RankOutput.Apply"/>, with each stderr line of this rank leaving the process in one write when bert is the
+    /// program: the console's own writer passes a line on 256 characters at a time, and mpirun's abort banner landed between
+    /// the pieces of a longer one. A host that runs bert's entry point in its own process keeps its own Console.Error.
+    /// </summary>
+    public static IDisposable Quiet(ICommunicator comm)
+    {
+        if (System.Reflection.Assembly.GetEntryAssembly() == typeof(DataParallelRank).Assembly)
+        {
+            Console.SetError(OneWritePerCall(Console.OpenStandardError(), Console.Error.Encoding));
+        }
+        return RankOutput.Apply(comm);
+    }
+
+    /// <summary>A writer that passes each Write on to <paramref name="stream"/> whole, in one call, up to 64K characters.</summary>
+    internal static TextWriter OneWritePerCall(Stream stream, System.Text.Encoding encoding) =>
+        new StreamWriter(stream, encoding, 1 << 16, leaveOpen: true) { AutoFlush = true };
 }

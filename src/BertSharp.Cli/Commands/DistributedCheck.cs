@@ -24,7 +24,7 @@ internal static class DistributedCheck
                 : $"single process; mpirun at {mpirun} (bert launch --nproc N -- COMMAND runs N ranks)";
         }
         var comm = (MpiCommunicator)DistributedEnvironment.Create("mpi");
-        var quiet = RankOutput.Apply(comm);
+        var quiet = DataParallelRank.Quiet(comm);
         var n = comm.WorldSize;
         // Scalars held for the calls (TorchSharp does not keep an implicit one alive; build/BannedSymbols.txt).
         using var rankPlusOne = (comm.Rank + 1).ToScalar();

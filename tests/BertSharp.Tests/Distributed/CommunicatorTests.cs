@@ -172,6 +172,22 @@ public sealed class CommunicatorTests
         Assert.Equal(
             ["rank 1: error: internal error (InvalidOperationException): the ranks disagree\n", "rank 1: partial ", "rest\n", "rank 1: next"],
             writes.Writes.Select(w => w.ReplaceLineEndings("\n")));
+        // What a bert rank writes to (Cli.Commands.DataParallelRank.Quiet): the console's own writer passes a line on in
+        // pieces of 256 characters, each its own write().
+        var stream = new RecordingStream();
+        var toStream = new RankOutput.PrefixWriter(Cli.Commands.DataParallelRank.OneWritePerCall(stream, new System.Text.UTF8Encoding(false)), "rank 1: ");
+        var longLine = "error: " + new string('é', 1000);
+        toStream.WriteLine(longLine);
+        Assert.Equal(["rank 1: " + longLine + Environment.NewLine], stream.Writes.Select(System.Text.Encoding.UTF8.GetString));
+    }
+
+    private sealed class RecordingStream : MemoryStream
+    {
+        public List<byte[]> Writes { get; } = [];
+
+        public override void Write(byte[] buffer, int offset, int count) => Writes.Add(buffer[offset..(offset + count)]);
+
+        public override void Write(ReadOnlySpan<byte> buffer) => Writes.Add(buffer.ToArray());
     }
 
     private sealed class RecordingWriter : TextWriter
