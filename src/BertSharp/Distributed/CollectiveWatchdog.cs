@@ -137,8 +137,9 @@ internal sealed class CollectiveWatchdog : IDisposable
 
     /// <summary>
     /// What this process says when the launcher stops it: the collective it waits in, or that it was computing between
-    /// collectives (a step, an evaluation, a checkpoint on rank 0). The SIGTERM comes whenever another rank dies, and a job
-    /// that ended without a word from the surviving ranks read as one that had simply stopped.
+    /// collectives (a step, an evaluation, a checkpoint on rank 0). The SIGTERM comes whenever another rank dies, or when the
+    /// job is stopped (bert launch passes its own SIGTERM on to mpirun), and a job that ended without a word from the
+    /// surviving ranks read as one that had simply stopped.
     /// </summary>
     internal string StopMessage()
     {
@@ -149,7 +150,7 @@ internal sealed class CollectiveWatchdog : IDisposable
         }
         var where = current is null ? "while computing, outside any collective" : $"while waiting in {current}";
         return $"bertsharp: {_who}: stopped by the launcher (SIGTERM) {where}: another rank exited or was killed (the launcher's " +
-               "message names it). Files already written are complete and intact.";
+               "message names it), or the job was stopped. Files already written are complete and intact.";
     }
 
     /// <summary>Ends the watched collective when disposed.</summary>
