@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using BertSharp.Checkpoints;
 using BertSharp.Data;
 using BertSharp.Tests.Infrastructure;
 using BertSharp.Training;
@@ -176,7 +175,7 @@ public class FineTuneResumeTests
         // So is a checkpoint whose weights lack a tensor: the run went on with that weight newly initialised.
         var weights = tmp.File("run/checkpoint-1/model.safetensors");
         var weightBytes = File.ReadAllBytes(weights);
-        DropTensor(weights, "bert.encoder.layer.0.output.dense.bias");
+        CheckpointTensors.Drop(weights, "bert.encoder.layer.0.output.dense.bias");
         Assert.Equal($"{weights}: the checkpoint lacks bert.encoder.layer.0.output.dense.bias; it does not hold every weight of the model it continues.",
             RefusedBeforeThePlan());
         File.WriteAllBytes(weights, weightBytes);
@@ -233,25 +232,6 @@ public class FineTuneResumeTests
         Assert.True(FineTuneHooks.Improves(0.5, 0.6, lowerIsBetter: false));
         Assert.False(FineTuneHooks.Improves(0.5, 0.6, lowerIsBetter: true));
         Assert.False(FineTuneHooks.Improves(0.5, 0.5, lowerIsBetter: false));
-    }
-
-    /// <summary>Rewrites the safetensors <paramref name="file"/> without the tensor <paramref name="name"/>, as a damaged checkpoint has it.</summary>
-    internal static void DropTensor(string file, string name)
-    {
-        var tensors = SafeTensors.Load(file);
-        try
-        {
-            Assert.True(tensors.Remove(name, out var dropped), name);
-            dropped.Dispose();
-            SafeTensors.Save(file, tensors);
-        }
-        finally
-        {
-            foreach (var t in tensors.Values)
-            {
-                t.Dispose();
-            }
-        }
     }
 
     /// <summary>

@@ -95,7 +95,7 @@ public class HeadFineTuneResumeTests
         // So is a checkpoint whose weights lack a tensor, as for classification: the head's went on newly initialised.
         var weights = tmp.File("changed/checkpoint-1/model.safetensors");
         var weightBytes = File.ReadAllBytes(weights);
-        FineTuneResumeTests.DropTensor(weights, "classifier.weight");
+        CheckpointTensors.Drop(weights, "classifier.weight");
         Assert.Equal($"{weights}: the checkpoint lacks classifier.weight; it does not hold every weight of the model it continues.", RefusedBeforeThePlan());
         File.WriteAllBytes(weights, weightBytes);
         var changed = Assert.Throws<BertSharpException>(() => HeadFineTuner.Run(Changed(t => t with { Resume = true, LearningRate = 2e-3 })));

@@ -96,6 +96,17 @@ public class PretrainResumeTests
             .AssertOneLineError($"error: --data {other}: not the data the run in {run} was trained on ({Path.GetFullPath(data)}): its shards differ from the run's (data built from another corpus, or with other options, seed or shard size); resume the run with its own data, or start a new run.");
         Assert.False(Directory.Exists(tmp.File("run/checkpoint-2")));
 
+        // So is a checkpoint whose weights lack a tensor: the run went on with that weight newly initialised.
+        var weights = tmp.File("run/checkpoint-1/model.safetensors");
+        var weightBytes = File.ReadAllBytes(weights);
+        CheckpointTensors.Drop(weights, "bert.encoder.layer.0.output.dense.bias");
+        CliRunner.Run("pretrain", "--output", run, "--resume", "--device", "cpu")
+            .AssertOneLineError($"error: {weights}: the checkpoint lacks bert.encoder.layer.0.output.dense.bias; it does not hold every weight of the model it continues.");
+        Assert.False(Directory.Exists(tmp.File("run/checkpoint-2")));
+        File.WriteAllBytes(weights, weightBytes);
+        // The tied decoder is one weight with the word embeddings, saved once or (as some HF checkpoints do) twice: either resumes.
+        CheckpointTensors.Alias(weights, "cls.predictions.decoder.weight", "bert.embeddings.word_embeddings.weight");
+
         // The same data moved elsewhere is still the run's.
         Directory.Move(data, tmp.File("moved"));
         var moved = CliRunner.Run("pretrain", "--output", run, "--resume", "--data", tmp.File("moved"), "--device", "cpu");

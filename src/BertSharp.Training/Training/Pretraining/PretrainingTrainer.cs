@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using BertSharp.Data.Pretraining;
 using BertSharp.Distributed;
+using BertSharp.Inference;
 using BertSharp.IO;
 using BertSharp.Modeling;
 using BertSharp.Runtime;
@@ -143,7 +144,7 @@ public sealed class PretrainingTrainer
 
         var architecture = objective == PretrainingObjective.MaskedLm ? nameof(BertForMaskedLM) : nameof(BertForPreTraining);
         var (model, vocabPath) = checkpoint is not null
-            ? (BertPretrained.Load(architecture, checkpoint, out _), Path.Combine(checkpoint, "vocab.txt"))
+            ? (LoadCheckpoint(architecture, checkpoint), Path.Combine(checkpoint, "vocab.txt"))
             : CreateModel(architecture, source, data);
         try
         {
@@ -470,6 +471,26 @@ public sealed class PretrainingTrainer
             new("masked LM loss (train)", "train", "masked_lm_loss"),
             new("masked LM loss (eval)", "eval", "masked_lm_loss", Emphasize: true),
         ];
+
+    /// <summary>
+    /// The model of the checkpoint a resume continues, every weight of it (<see cref="RequiredWeights.CheckWhole"/>): the load
+    /// report was ignored, and a weight the checkpoint lacked trained on newly initialised. The tied decoder, which HF and
+    /// BertSharp leave out, loads from the word embeddings and is not missing.
+    /// </summary>
+    private static BertPreTrainedModel LoadCheckpoint(string architecture, string checkpoint)
+    {
+        var model = BertPretrained.Load(architecture, checkpoint, out var report);
+        try
+        {
+            RequiredWeights.CheckWhole(report, FineTuneLoop.WeightsFile(checkpoint));
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+        return model;
+    }
 
     private (BertPreTrainedModel Model, string VocabPath) CreateModel(string architecture, PretrainingModelSource source, PretrainingDataset data)
     {
