@@ -88,12 +88,12 @@ public sealed partial class BertTokenizer
         {
             throw new BertSharpException($"{dir}: tokenizer directory not found.");
         }
-        var json = Path.Combine(dir, "tokenizer.json");
+        var json = Path.Combine(dir, TokenizerJsonFile);
         if (File.Exists(json))
         {
             return FromTokenizerJson(json);
         }
-        var vocabPath = Path.Combine(dir, "vocab.txt");
+        var vocabPath = Path.Combine(dir, VocabFile);
         if (!File.Exists(vocabPath))
         {
             throw new BertSharpException($"{dir}: has neither tokenizer.json nor vocab.txt.");
@@ -107,6 +107,18 @@ public sealed partial class BertTokenizer
         RequireUnk(vocab, specials, vocabPath);
         return new BertTokenizer(vocab, config.Apply(normalizer), specials, modelMaxLength: config.ModelMaxLength);
     }
+
+    /// <summary>
+    /// The names of the files <see cref="FromDirectory"/> (and <see cref="LowercaseRule"/> for a directory) reads, of those
+    /// <paramref name="exists"/> says the directory holds: tokenizer.json, or else vocab.txt, and tokenizer_config.json.
+    /// A file not among them (special_tokens_map.json; vocab.txt beside a tokenizer.json) changes nothing the tokenizer does.
+    /// </summary>
+    internal static IReadOnlyList<string> DirectoryFiles(Func<string, bool> exists) =>
+        [.. new[] { exists(TokenizerJsonFile) ? TokenizerJsonFile : VocabFile, TokenizerConfig.FileName }.Where(exists)];
+
+    private const string TokenizerJsonFile = "tokenizer.json";
+
+    private const string VocabFile = "vocab.txt";
 
     /// <summary>
     /// Loads from whatever <paramref name="path"/> is: a directory (<see cref="FromDirectory"/>), a <c>tokenizer.json</c>,

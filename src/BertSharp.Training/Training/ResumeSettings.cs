@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text.Json.Nodes;
 using BertSharp.Inference;
 using BertSharp.Modeling;
+using BertSharp.Tokenization;
 
 namespace BertSharp.Training;
 
@@ -59,15 +60,18 @@ internal static class ResumeSettings
 
     /// <summary>
     /// SHA-256 of the training and validation files and of the tokenizer files <paramref name="source"/> was read from (those
-    /// of its model directory, or the vocabulary of a model from scratch): a file edited in place keeps its path, a data file
-    /// can keep its example count and a vocabulary its size.
+    /// of its model directory that the tokenizer reads, <see cref="BertTokenizer.DirectoryFiles"/>, or the vocabulary of a
+    /// model from scratch): a file edited in place keeps its path, a data file can keep its example count and a vocabulary its
+    /// size; a file the tokenizer does not read is not the run's, and an edit of it is no reason to refuse the resume.
     /// </summary>
     public static JsonObject Fingerprints(TrainingOptions t, ModelSource source)
     {
         ArgumentNullException.ThrowIfNull(t);
         ArgumentNullException.ThrowIfNull(source);
         var tokenizer = new JsonObject();
-        IEnumerable<string> files = source.ModelDir is { } dir ? BertPretrained.TokenizerFiles.Select(f => Path.Combine(dir, f)).Where(File.Exists) : [t.VocabPath!];
+        IEnumerable<string> files = source.ModelDir is { } dir
+            ? BertTokenizer.DirectoryFiles(f => File.Exists(Path.Combine(dir, f))).Select(f => Path.Combine(dir, f))
+            : [t.VocabPath!];
         foreach (var file in files)
         {
             tokenizer[Path.GetFileName(file)] = Sha256(file);
@@ -132,7 +136,9 @@ internal static class ResumeSettings
         {
             return;
         }
-        foreach (var name in saved.Select(kv => kv.Key).Union(current.Select(kv => kv.Key)))
+        // A checkpoint written before only the files the tokenizer reads were hashed holds the others too (special_tokens_map.json).
+        var read = t.ModelDir is null ? saved.Select(kv => kv.Key) : BertTokenizer.DirectoryFiles(saved.ContainsKey);
+        foreach (var name in read.Union(current.Select(kv => kv.Key)))
         {
             var (was, now) = (Text(saved[name]), Text(current[name]));
             if (was == now)

@@ -206,6 +206,11 @@ public class TrainingOptionsTests
         Assert.Equal(["model"], swapped.Fields);
         Assert.Matches($"^checkpoint-4: cannot resume: vocab.txt in --model {System.Text.RegularExpressions.Regex.Escape(model)} has changed since the run started "
             + "\\(sha256 [0-9a-f]{12}… then, sha256 [0-9a-f]{12}… now\\); resume with the tokenizer the run started with, or start a new run.$", Cli.CliErrors.Describe(swapped));
+        File.WriteAllLines(vocab, [.. lines[..^2], lines[^1], lines[^2]]);
+        // A file the tokenizer does not read changes nothing: an edit of it resumes, and so does a checkpoint that hashed it.
+        File.AppendAllText(Path.Combine(model, "special_tokens_map.json"), "\n");
+        started["tokenizer_sha256"]!["special_tokens_map.json"] = new string('0', 64);
+        ResumeSettings.Check(new TrainerState { Settings = started }, Settings(), "checkpoint-4", t);
         // A checkpoint written before the hashes were recorded resumes as before.
         started.Remove("tokenizer_sha256");
         ResumeSettings.Check(new TrainerState { Settings = started }, Settings(), "checkpoint-4", t);
