@@ -232,7 +232,7 @@ internal static class FineTuneLoop
         var weights = SafeTensors.Load(file);
         try
         {
-            RequiredWeights.CheckWhole(BertPretrained.LoadStateDict(model, weights, file), file);
+            RequiredWeights.CheckWhole(BertPretrained.LoadStateDict(model, weights, file), model, file);
         }
         finally
         {

@@ -140,7 +140,7 @@ public static class FineTuner
             model = BertPretrained.Load<BertForSequenceClassification>(checkpoint, saved, out var resumed);
             try
             {
-                RequiredWeights.CheckWhole(resumed, FineTuneLoop.WeightsFile(checkpoint));
+                RequiredWeights.CheckWhole(resumed, model, FineTuneLoop.WeightsFile(checkpoint));
             }
             catch
             {

@@ -75,13 +75,15 @@ public static class RequiredWeights
     /// Throws, naming <paramref name="file"/> and the keys, when <paramref name="report"/>'s model did not come whole from it:
     /// a weight newly initialised, or a tensor the model has no place for. A training checkpoint continues the very model it
     /// was written from, so either means it is damaged or another model's, and the run would go on from fresh weights.
+    /// The weights are named as <paramref name="model"/>'s (<see cref="LoadReport.MissingWeights"/>).
     /// </summary>
-    internal static void CheckWhole(LoadReport report, string file)
+    internal static void CheckWhole(LoadReport report, BertPreTrainedModel model, string file)
     {
         ArgumentNullException.ThrowIfNull(report);
-        if (report.MissingKeys.Count > 0)
+        ArgumentNullException.ThrowIfNull(model);
+        if (report.MissingWeights(model) is { Count: > 0 } missing)
         {
-            throw new BertSharpException($"{file}: the checkpoint lacks {Names([.. report.MissingKeys])}; it does not hold every weight of the model it continues.");
+            throw new BertSharpException($"{file}: the checkpoint lacks {Names(missing)}; it does not hold every weight of the model it continues.");
         }
         if (report.UnexpectedKeys.Count > 0)
         {

@@ -31,4 +31,10 @@ public sealed record LoadReport(
             return parts.Count == 0 ? null : $"{Source}: " + string.Join("; ", parts) + ".";
         }
     }
+
+    /// <summary>
+    /// <see cref="MissingKeys"/> as weights of <paramref name="model"/>: a tied alias (the MLM decoder's weight, which is the
+    /// word-embedding matrix) is missing only with what it is tied to, and is one weight with it, named once, by its owner.
+    /// </summary>
+    internal List<string> MissingWeights(BertPreTrainedModel model) => [.. MissingKeys.Where(k => !model.TiedKeys.ContainsKey(k))];
 }

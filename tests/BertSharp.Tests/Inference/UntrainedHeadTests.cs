@@ -76,8 +76,29 @@ public sealed class UntrainedHeadTests
         // A missing pooler is no reason to refuse embeddings (they do not use it).
         RequiredWeights.Check(new LoadReport("dir", ["pooler.dense.weight"], [], [], []), nameof(BertModel), "dir");
         // A training checkpoint continues its model whole: a tensor without a place in it is refused too (it was ignored).
-        var unused = Assert.Throws<BertSharpException>(() => RequiredWeights.CheckWhole(new LoadReport("c", [], ["cls.predictions.bias"], [], []), "c/model.safetensors"));
+        using var mlm = BertPretrained.Create<BertForMaskedLM>(HfTrainStepTests.TinyConfig());
+        var unused = Assert.Throws<BertSharpException>(() => RequiredWeights.CheckWhole(new LoadReport("c", [], ["cls.predictions.bias"], [], []), mlm, "c/model.safetensors"));
         Assert.Equal("c/model.safetensors: the checkpoint holds cls.predictions.bias, which the model it continues has no place for.", unused.Message);
+        // Without the word embeddings the load reports the MLM decoder's weight missing too (HF's rule); it is that matrix,
+        // one weight, named once.
+        var weights = BertPretrained.StateDict(mlm);
+        try
+        {
+            Assert.True(weights.Remove("bert.embeddings.word_embeddings.weight", out var embeddings));
+            embeddings.Dispose();
+            var loaded = BertPretrained.LoadStateDict(mlm, weights, "c/model.safetensors");
+            Assert.Contains("cls.predictions.decoder.weight", loaded.MissingKeys);
+            var lacking = Assert.Throws<BertSharpException>(() => RequiredWeights.CheckWhole(loaded, mlm, "c/model.safetensors"));
+            Assert.Equal("c/model.safetensors: the checkpoint lacks bert.embeddings.word_embeddings.weight; it does not hold every weight of the model it continues.",
+                lacking.Message);
+        }
+        finally
+        {
+            foreach (var t in weights.Values)
+            {
+                t.Dispose();
+            }
+        }
     }
 
     [Fact]

@@ -482,7 +482,7 @@ public sealed class PretrainingTrainer
         var model = BertPretrained.Load(architecture, checkpoint, out var report);
         try
         {
-            RequiredWeights.CheckWhole(report, FineTuneLoop.WeightsFile(checkpoint));
+            RequiredWeights.CheckWhole(report, model, FineTuneLoop.WeightsFile(checkpoint));
         }
         catch
         {
@@ -533,8 +533,7 @@ public sealed class PretrainingTrainer
     internal static string DescribeLoad(LoadReport report, BertPreTrainedModel model)
     {
         var ties = model.TiedKeys;
-        // A tied alias (decoder.bias = cls.predictions.bias) is one weight: named once, by its owner.
-        var fresh = report.MissingKeys.Where(k => !ties.ContainsKey(k)).ToList();
+        var fresh = report.MissingWeights(model);
         var parts = new List<string>
         {
             fresh.Count == 0 ? "every weight loaded" : $"{fresh.Count} weight(s) newly initialised, not in the checkpoint ({string.Join(", ", fresh)})",
