@@ -22,6 +22,11 @@ internal static class ResumeSettings
     // changes and a relative path given from another working directory does not.
     private const string ModelPath = "model_path";
 
+    // The lower-casing the tokenizer resolved to and where it was decided: a model from scratch takes it from the
+    // tokenizer_config.json or tokenizer.json beside its vocabulary, which are not hashed, and "lowercase" records only
+    // what was asked (null when the files decide).
+    private const string Lowercasing = "lowercasing";
+
     // Settings that a run derives from the others: compared last, so that a refusal names the option that was changed
     // (--grad-accum, not the total_steps it changed).
     private static readonly string[] Derived = ["train_examples", "validation_examples", "warmup_steps", "total_steps"];
@@ -62,7 +67,8 @@ internal static class ResumeSettings
     /// SHA-256 of the training and validation files and of the tokenizer files <paramref name="source"/> was read from (those
     /// of its model directory that the tokenizer reads, <see cref="BertTokenizer.DirectoryFiles"/>, or the vocabulary of a
     /// model from scratch): a file edited in place keeps its path, a data file can keep its example count and a vocabulary its
-    /// size; a file the tokenizer does not read is not the run's, and an edit of it is no reason to refuse the resume.
+    /// size; a file the tokenizer does not read is not the run's, and an edit of it is no reason to refuse the resume. With
+    /// them the lower-casing the tokenizer resolved to (<see cref="ModelSource.Lowercasing"/>) and where it was decided.
     /// </summary>
     public static JsonObject Fingerprints(TrainingOptions t, ModelSource source)
     {
@@ -81,6 +87,7 @@ internal static class ResumeSettings
             [DataSha] = Sha256(t.DataPath),
             [EvalDataSha] = t.EvalDataPath is null ? null : Sha256(t.EvalDataPath),
             [TokenizerSha] = tokenizer,
+            [Lowercasing] = source.Lowercasing is { } d ? new JsonObject { ["lowercase"] = d.Lowercase, ["source"] = d.Source } : null,
         };
     }
 
@@ -117,7 +124,7 @@ internal static class ResumeSettings
         {
             CheckTokenizer(state.Settings[TokenizerSha] as JsonObject, settings[TokenizerSha] as JsonObject, checkpoint, t);
         }
-        var free = RecordedLater.Where(k => !state.Settings.ContainsKey(k)).Append(TokenizerSha).ToList();
+        var free = RecordedLater.Where(k => !state.Settings.ContainsKey(k)).Append(TokenizerSha).Append(Lowercasing).ToList();
         if (sameModel)
         {
             free.Add("model");
@@ -127,6 +134,8 @@ internal static class ResumeSettings
         // was refused). A difference names the option this run sets them with, after the settings they derive from.
         free.AddRange(["warmup_ratio", "warmup_steps"]);
         state.CheckResumable(settings, checkpoint, free: free);
+        // After the settings: a changed lowercase, vocab or model is named as such, not as the lower-casing it changed.
+        CheckLowercasing(state.Settings[Lowercasing], settings[Lowercasing], checkpoint);
         CheckWarmup(state.Settings["warmup_steps"], settings["warmup_steps"], checkpoint, t);
     }
 
@@ -151,6 +160,20 @@ internal static class ResumeSettings
                 + "resume with the tokenizer the run started with, or start a new run.");
         }
     }
+
+    private static void CheckLowercasing(JsonNode? saved, JsonNode? current, string checkpoint)
+    {
+        // A checkpoint written before the lower-casing was recorded resumes unchecked on it.
+        if (Decision(saved) is not { } was || Decision(current) is not { } now || was.Lowercase == now.Lowercase)
+        {
+            return;
+        }
+        throw new BertSharpException(
+            $"{checkpoint}: cannot resume: the run started with {was}, and this one has {now}; resume with the tokenizer the run started with, or start a new run.");
+    }
+
+    private static LowercaseDecision? Decision(JsonNode? node) =>
+        node?["lowercase"] is JsonValue v && v.TryGetValue<bool>(out var lowercase) && Text(node["source"]) is { } from ? new LowercaseDecision(lowercase, from) : null;
 
     private static string Hash(string? sha) => sha is null ? "absent" : "sha256 " + Short(sha);
 

@@ -214,6 +214,24 @@ public class TrainingOptionsTests
         // A checkpoint written before the hashes were recorded resumes as before.
         started.Remove("tokenizer_sha256");
         ResumeSettings.Check(new TrainerState { Settings = started }, Settings(), "checkpoint-4", t);
+
+        // A model from scratch takes its lower-casing from the tokenizer_config.json beside its vocabulary, which is not
+        // hashed: its do_lower_case edited in place resumed with the other lower-casing.
+        var scratch = Directory.CreateDirectory(tmp.File("scratch")).FullName;
+        File.Copy(vocab, Path.Combine(scratch, "vocab.txt"));
+        var tokenizerConfig = Path.Combine(scratch, "tokenizer_config.json");
+        File.WriteAllText(tokenizerConfig, "{\"do_lower_case\": true}");
+        var fresh = t with { ModelDir = null, ConfigPreset = "tiny", VocabPath = Path.Combine(scratch, "vocab.txt") };
+        JsonObject FreshSettings() => ResumeSettings.Of(TrainingArgs.Of(o with { Training = fresh }, 0, 20, 64), fresh, 80, 2,
+            ResumeSettings.Fingerprints(fresh, ClassifierCheckpoint.Describe(null, fresh.ConfigPreset, fresh.VocabPath, null)));
+        var lowered = FreshSettings();
+        File.WriteAllText(tokenizerConfig, "{\"do_lower_case\": false}");
+        var cased = Assert.Throws<BertSharpException>(() => ResumeSettings.Check(new TrainerState { Settings = lowered }, FreshSettings(), "checkpoint-4", fresh));
+        Assert.Equal($"checkpoint-4: cannot resume: the run started with lower-casing on (do_lower_case in {tokenizerConfig}), and this one has lower-casing off "
+            + $"(do_lower_case in {tokenizerConfig}); resume with the tokenizer the run started with, or start a new run.", Cli.CliErrors.Describe(cased));
+        // A checkpoint written before the lower-casing was recorded resumes as before.
+        lowered.Remove("lowercasing");
+        ResumeSettings.Check(new TrainerState { Settings = lowered }, FreshSettings(), "checkpoint-4", fresh);
     }
 
     [Fact]
