@@ -247,18 +247,20 @@ public static class Program
 
     private static void Stuck(ICommunicator comm, int stuckRank)
     {
-        // First a late start: the last rank comes to the trainer 3 s after the others, longer than the test's 2 s timeout;
+        // First a late start: the last rank comes to the trainer 7 s after the others, longer than the test's 5 s timeout;
         // the ranks meet there without the timeout (start-up is each rank's own pace), so the job gets to the stuck rank.
+        // The trainer's set-up broadcasts after that meeting are timed: with a 2 s timeout a loaded machine kept one rank
+        // from them long enough to abort the job there.
         if (comm.Rank == comm.WorldSize - 1)
         {
-            Thread.Sleep(TimeSpan.FromSeconds(3));
+            Thread.Sleep(TimeSpan.FromSeconds(7));
         }
         using (var model = BertSharp.Modeling.BertPretrained.Create<BertSharp.Modeling.BertForSequenceClassification>(BertSharp.Modeling.BertConfig.Preset("tiny")))
         using (BertSharp.Training.Trainer.ForRanks(model, new BertSharp.Training.OptimizerSettings(1e-3, 1e-6, 0.01, 1.0, 0, 1), comm))
         {
         }
         // Only the stuck all-reduce may time out: on a loaded machine a rank can leave the trainer's set-up more than the
-        // test's 2 s after another, and a timed barrier here then aborted the job with another message.
+        // test's timeout after another, and a timed barrier here then aborted the job with another message.
         comm.BarrierWithoutTimeout();
         if (comm.Rank == stuckRank)
         {

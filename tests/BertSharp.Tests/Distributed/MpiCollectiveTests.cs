@@ -91,11 +91,12 @@ public sealed class MpiCollectiveTests
     [SkippableFact]
     public void A_stuck_rank_times_out_with_a_message_instead_of_hanging()
     {
-        // The host's last rank first comes to Trainer.ForRanks 3 s late: under the 2 s timeout that start-up wait used to
-        // abort the job ('broadcast of 32 Byte values ... did not complete'); now the stuck all-reduce after it does.
-        var job = MpiJob.RunHost(2, "stuck", new Dictionary<string, string> { ["BERTSHARP_DIST_TIMEOUT"] = "2" }, "1");
+        // The host's last rank first comes to Trainer.ForRanks 7 s late: under the 5 s timeout that start-up wait used to
+        // abort the job ('broadcast of 32 Byte values ... did not complete'); now the stuck all-reduce after it does. (With
+        // 2 s, a loaded machine held a rank from the set-up's timed broadcasts that long and the job ended there.)
+        var job = MpiJob.RunHost(2, "stuck", new Dictionary<string, string> { ["BERTSHARP_DIST_TIMEOUT"] = "5" }, "1");
         Assert.NotEqual(0, job.ExitCode);
-        Assert.Contains("rank 0 of 2 (mpi): all-reduce of 4 Float32 values did not complete within 2 s; another rank is stuck or gone", job.StdErr + job.StdOut);
+        Assert.Contains("rank 0 of 2 (mpi): all-reduce of 4 Float32 values did not complete within 5 s; another rank is stuck or gone", job.StdErr + job.StdOut);
         Assert.True(job.Elapsed < TimeSpan.FromSeconds(60), $"took {job.Elapsed}");
     }
 
