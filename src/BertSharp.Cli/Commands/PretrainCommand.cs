@@ -102,7 +102,9 @@ internal static class PretrainCommand
                 {
                     StopAfter = stop,
                     Communicator = comm,
-                    OnNotice = n => Console.Error.WriteLine(n),
+                    // Shown, not Word: the notices name no fields but quote paths and checkpoint tensor names, which are data (a tensor
+                    // named max_length must not read as --max-length), and an escape in one drove the terminal.
+                    OnNotice = n => Console.Error.WriteLine(CliErrors.Shown(n)),
                     OnLog = e =>
                     {
                         if (e.Type == "eval")

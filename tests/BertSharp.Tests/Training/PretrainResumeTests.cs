@@ -20,17 +20,19 @@ public class PretrainResumeTests
             "--lr", "2e-3", "--warmup-steps", "1", "--seed", "9", "--dynamic-masking", "--save-every", "2", "--device", "cpu"];
         var straight = CliRunner.Run(["pretrain", "--output", tmp.File("straight"), .. settings]);
         Assert.True(straight.ExitCode == 0, straight.StdErr);
-        var first = CliRunner.Run(["pretrain", "--output", tmp.File("run"), .. settings, "--stop-after", "2"]);
+        // The notice quotes the output folder as data: an escape in its name drove the terminal, a line break split the line.
+        var run = tmp.File("run\u001b[31m\n1");
+        var first = CliRunner.Run(["pretrain", "--output", run, .. settings, "--stop-after", "2"]);
         Assert.True(first.ExitCode == 0, first.StdErr);
 
         // Nothing retyped: data, steps, batch, lr, warm-up, seed and masking come from the checkpoint.
-        var rest = CliRunner.Run("pretrain", "--output", tmp.File("run"), "--resume", "--device", "cpu");
+        var rest = CliRunner.Run("pretrain", "--output", run, "--resume", "--device", "cpu");
         Assert.True(rest.ExitCode == 0, rest.StdErr);
-        Assert.Contains($"resuming {tmp.File("run")} at step 2 of 4: data {data}, batch 4 × 2, lr 0.002, seed 9", rest.StdErr, StringComparison.Ordinal);
+        Assert.Contains($"\nresuming {tmp.Path}/run\\x1b[31m 1 at step 2 of 4: data {data}, batch 4 × 2, lr 0.002, seed 9\n", "\n" + rest.StdErr, StringComparison.Ordinal);
         var a = PretrainingLogEntry.Read(tmp.File("straight/train_log.jsonl"));
-        var b = PretrainingLogEntry.Read(tmp.File("run/train_log.jsonl"));
+        var b = PretrainingLogEntry.Read(Path.Combine(run, "train_log.jsonl"));
         Assert.Equal(a.Select(e => (e.Step, e.Loss, e.LearningRate)), b.Select(e => (e.Step, e.Loss, e.LearningRate)));
-        Assert.Equal(File.ReadAllBytes(tmp.File("straight/final/model.safetensors")), File.ReadAllBytes(tmp.File("run/final/model.safetensors")));
+        Assert.Equal(File.ReadAllBytes(tmp.File("straight/final/model.safetensors")), File.ReadAllBytes(Path.Combine(run, "final", "model.safetensors")));
     }
 
     [Fact]
