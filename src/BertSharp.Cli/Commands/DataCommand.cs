@@ -67,7 +67,8 @@ internal static class DataCommand
                 note = $"{m}, trained to {trained} tokens, lower-casing {(tokenizer.Lowercase ? "on" : "off")}";
             }
             var stats = DatasetStats.Compute(dataset, task, tokenizer);
-            Console.Out.Write(stats.Format(at, note));
+            // The data's names shown as data, one line per item: an escape in a label drove the terminal, a line break split its line.
+            Console.Out.Write(stats.Format(at, note, CliErrors.Shown));
             return 0;
         });
         return cmd;

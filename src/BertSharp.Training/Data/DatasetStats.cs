@@ -80,22 +80,28 @@ public sealed record DatasetStats(string Path, TaskSpec Task, int Examples, IRea
     /// <summary>The report as text.</summary>
     /// <param name="lengths">Lengths to report the truncated share at (e.g. 128, 256, 512).</param>
     /// <param name="tokenizerNote">What tokenized the text (vocabulary and lower-casing), for the heading.</param>
-    public string Format(IReadOnlyList<int> lengths, string? tokenizerNote = null)
+    /// <param name="show">
+    /// How each name from the user's files (the path, column names, labels, the tokenizer note) is written, e.g. with its
+    /// control characters escaped for a terminal; as it is when null.
+    /// </param>
+    public string Format(IReadOnlyList<int> lengths, string? tokenizerNote = null, Func<string, string>? show = null)
     {
         ArgumentNullException.ThrowIfNull(lengths);
+        // Applied name by name: a caller cannot escape the finished report, whose lines a label with a line break would split.
+        show ??= static s => s;
         var inv = CultureInfo.InvariantCulture;
         var sb = new StringBuilder();
-        var pair = Task.TextPairColumn is null ? "" : $", pair column '{Task.TextPairColumn}'";
-        sb.Append(inv, $"{Path}: {Examples:N0} examples (task {Task.Name}; text column '{Task.TextColumn}'{pair}, label column '{Task.LabelColumn}')\n");
+        var pair = Task.TextPairColumn is null ? "" : $", pair column '{show(Task.TextPairColumn)}'";
+        sb.Append(inv, $"{show(Path)}: {Examples:N0} examples (task {Task.Name}; text column '{show(Task.TextColumn)}'{pair}, label column '{show(Task.LabelColumn)}')\n");
         if (Labels.Count > 0)
         {
             // Unlabelled lines (a JSONL object without the label field; stats reads them, finetune refuses them) are no
             // label's share: over all examples the shares summed to less than 100 % and the baseline looked worse.
             var labelled = Labels.Sum(l => l.Count);
             var unlabelled = Examples - labelled;
-            sb.Append("labels: ").AppendJoin(", ", Labels.Select(l => string.Create(inv, $"{l.Label} {l.Count:N0} ({100.0 * l.Count / labelled:0.0} %)")));
+            sb.Append("labels: ").AppendJoin(", ", Labels.Select(l => string.Create(inv, $"{show(l.Label)} {l.Count:N0} ({100.0 * l.Count / labelled:0.0} %)")));
             sb.Append(unlabelled == 0 ? "\n" : string.Create(inv, $"; {unlabelled:N0} example{(unlabelled == 1 ? "" : "s")} without a label\n"));
-            sb.Append(inv, $"majority baseline: accuracy {(double)Labels[0].Count / labelled:0.0000} by always answering {Labels[0].Label}");
+            sb.Append(inv, $"majority baseline: accuracy {(double)Labels[0].Count / labelled:0.0000} by always answering {show(Labels[0].Label)}");
             sb.Append(unlabelled == 0 ? "\n" : string.Create(inv, $" (of the {labelled:N0} labelled examples)\n"));
         }
         else if (Targets is { Count: > 0 } y)
@@ -113,16 +119,16 @@ public sealed record DatasetStats(string Path, TaskSpec Task, int Examples, IRea
         else if (Examples > 0)
         {
             // The heading names the label column; over a file without it the report said nothing more.
-            sb.Append(inv, $"labels: none (no example has the label column '{Task.LabelColumn}')\n");
+            sb.Append(inv, $"labels: none (no example has the label column '{show(Task.LabelColumn)}')\n");
         }
         if (LabelBlocks is { } blocks)
         {
-            sb.Append("order: sorted by label — ").Append(DataSplit.DescribeBlocks(blocks))
+            sb.Append("order: sorted by label — ").Append(DataSplit.DescribeBlocks([.. blocks.Select(b => (show(b.Label), b.FirstLine, b.LastLine, b.Count))]))
                 .Append("; the file's tail is not a fair validation set (finetune splits stratified by label)\n");
         }
         if (TokenLengths is { Length: > 0 } t)
         {
-            sb.Append("word pieces per example, [CLS]/[SEP] included").Append(tokenizerNote is null ? "" : $" ({tokenizerNote})").Append(":\n");
+            sb.Append("word pieces per example, [CLS]/[SEP] included").Append(tokenizerNote is null ? "" : $" ({show(tokenizerNote)})").Append(":\n");
             sb.Append(inv, $"  min {t[0]:N0}  ");
             foreach (var p in Percentiles)
             {

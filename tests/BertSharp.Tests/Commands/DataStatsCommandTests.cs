@@ -53,7 +53,7 @@ public class DataStatsCommandTests
     }
 
     [Fact]
-    public void Labels_are_shares_of_the_labelled_examples_and_the_unlabelled_are_counted()
+    public void Labels_are_shares_of_the_labelled_examples_the_unlabelled_are_counted_and_names_shown_as_data()
     {
         using var tmp = TestPaths.TempDir();
         var path = tmp.File("d.jsonl");
@@ -64,6 +64,20 @@ public class DataStatsCommandTests
         // x 2 and y 1 of 3 labelled examples; they were 50 % and 25 % of all 4, and the baseline 0.5.
         Assert.Equal("labels: x 2 (66.7 %), y 1 (33.3 %); 1 example without a label", lines[1]);
         Assert.Equal("majority baseline: accuracy 0.6667 by always answering x (of the 3 labelled examples)", lines[2]);
+
+        // The data's names are shown as data, one line per item: an escape in a label or the file's name drove the terminal,
+        // and a label with a line break split the labels line.
+        var odd = tmp.File("e\u001b[31m.jsonl");
+        File.WriteAllLines(odd, [.. Enumerable.Repeat("{\"text\": \"a\", \"label\": \"x\\u001b[31m\"}", 6), .. Enumerable.Repeat("{\"text\": \"c\", \"label\": \"y\\nz\"}", 2)]);
+        var shown = CliRunner.Run("data", "stats", odd, "--task", "jsonl");
+        Assert.True(shown.ExitCode == 0, shown.StdErr);
+        Assert.Equal([
+            $"{tmp.Path}/e\\x1b[31m.jsonl: 8 examples (task jsonl; text column 'text', label column 'label')",
+            "labels: x\\x1b[31m 6 (75.0 %), y z 2 (25.0 %)",
+            "majority baseline: accuracy 0.7500 by always answering x\\x1b[31m",
+            "order: sorted by label — x\\x1b[31m (lines 1-6), y z (lines 7-8); the file's tail is not a fair validation set (finetune splits stratified by label)",
+            "",
+        ], shown.StdOut.Split('\n'));
     }
 
     [Fact]
