@@ -44,7 +44,7 @@ internal static class FillMaskCommand
                 }
                 foreach (var c in masks[m])
                 {
-                    Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{c.Score,8:F4}  {c.Token,-15} {c.Sequence}"));
+                    Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{c.Score,8:F4}  {CliErrors.Shown(c.Token),-15} {CliErrors.Shown(c.Sequence)}"));
                 }
             }
             return 0;

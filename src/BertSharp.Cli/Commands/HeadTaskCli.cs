@@ -300,7 +300,7 @@ internal static class HeadTaskCli
         if (text is not null)
         {
             var best = predictions[0];
-            Console.Out.WriteLine($"choice {best.Choice}: {candidates![best.Choice]} ({best.Score:0.00})");
+            Console.Out.WriteLine($"choice {best.Choice}: {CliErrors.Shown(candidates![best.Choice])} ({best.Score:0.00})");
             Console.Out.WriteLine(string.Join("  ", best.Probabilities.Select((pr, i) => $"{i} {pr:0.0000}")));
             return 0;
         }

@@ -142,7 +142,7 @@ internal static class PredictCommand
                 Console.Out.WriteLine(Describe(prediction, classifier));
                 if (prediction.Probabilities.Count > 0)
                 {
-                    Console.Out.WriteLine(string.Join("  ", classifier.Labels.Labels.Select((l, i) => $"{l} {prediction.Probabilities[i]:0.0000}")));
+                    Console.Out.WriteLine(string.Join("  ", classifier.Labels.Labels.Select((l, i) => $"{CliErrors.Shown(l)} {prediction.Probabilities[i]:0.0000}")));
                 }
                 return 0;
             }
@@ -169,8 +169,8 @@ internal static class PredictCommand
                 return 0;
             }
             Console.Error.WriteLine(classifier.PairInput
-                ? $"model {p.GetValue(model)}: labels {string.Join(", ", classifier.Labels.Labels)}; a sentence-pair model: type the first text, Enter, then the second (empty line or Ctrl-D to quit)."
-                : $"model {p.GetValue(model)}: labels {string.Join(", ", classifier.Labels.Labels)}. Type a sentence and press Enter (empty line or Ctrl-D to quit).");
+                ? $"model {p.GetValue(model)}: labels {CliErrors.Shown(string.Join(", ", classifier.Labels.Labels))}; a sentence-pair model: type the first text, Enter, then the second (empty line or Ctrl-D to quit)."
+                : $"model {p.GetValue(model)}: labels {CliErrors.Shown(string.Join(", ", classifier.Labels.Labels))}. Type a sentence and press Enter (empty line or Ctrl-D to quit).");
             while (true)
             {
                 Console.Error.Write(classifier.PairInput ? "A> " : "> ");
@@ -213,7 +213,7 @@ internal static class PredictCommand
     private static string Describe(Prediction prediction, TextClassifier classifier) =>
         classifier.Labels.IsRegression
             ? prediction.Score.ToString("0.0000", CultureInfo.InvariantCulture)
-            : $"{prediction.Label} ({prediction.Score.ToString("0.00", CultureInfo.InvariantCulture)})";
+            : $"{CliErrors.Shown(prediction.Label)} ({prediction.Score.ToString("0.00", CultureInfo.InvariantCulture)})";
 
     private static TextDataset ReadInput(string path, ParseResult p, DataOptions data, string modelDir)
     {

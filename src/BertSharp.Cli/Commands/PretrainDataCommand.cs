@@ -146,7 +146,8 @@ internal static class PretrainDataCommand
         }
         var data = PretrainingDataset.Open(dataDir);
         data.CheckVocabulary(vocabPath);
-        var tokens = Vocabulary.Load(vocabPath).Tokens;
+        // The vocabulary's tokens shown as data: an escape in one drove the terminal.
+        var tokens = Vocabulary.Load(vocabPath).Tokens.Select(CliErrors.Shown).ToList();
         Console.Out.WriteLine(InstanceText.Legend);
         long index = 0;
         foreach (var instance in data.Read().Take(count))

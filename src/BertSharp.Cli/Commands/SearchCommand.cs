@@ -79,10 +79,10 @@ internal static class SearchCommand
             Console.Out.WriteLine($"{texts.Count:N0} texts of {p.GetValue(corpus)} embedded ({p.GetValue(pooling)} pooling, cosine similarity)");
             foreach (var q in asked)
             {
-                Console.Out.WriteLine($"query: {q}");
+                Console.Out.WriteLine($"query: {CliErrors.Shown(q)}");
                 foreach (var (hit, rank) in search.Search(q, p.GetValue(topK)).Select((h, i) => (h, i + 1)))
                 {
-                    Console.Out.WriteLine($"  {rank}. {hit.Score.ToString("0.000", CultureInfo.InvariantCulture)}  {hit.Text}");
+                    Console.Out.WriteLine($"  {rank}. {hit.Score.ToString("0.000", CultureInfo.InvariantCulture)}  {CliErrors.Shown(hit.Text)}");
                 }
             }
             return 0;

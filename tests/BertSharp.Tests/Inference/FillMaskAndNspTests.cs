@@ -152,6 +152,19 @@ public class FillMaskAndNspTests
         CliRunner.Run("fill-mask", "--model", Pretraining, "--text", "the cat [MASK] .", "--top-k", "513", "--device", "cpu")
             .AssertOneLineError("--top-k 513: expected at most the vocabulary size (512).");
 
+        // Every token of a vocabulary whose token 2 holds an escape: it is shown as data, where it drove the terminal.
+        using (var tmp = TestPaths.TempDir())
+        {
+            HfFixture.CopyCase("pretraining", tmp.Path, f => f is "config.json" or "model.safetensors" or "vocab.txt" or "tokenizer_config.json" or "special_tokens_map.json");
+            var vocab = File.ReadAllLines(tmp.File("vocab.txt"));
+            vocab[2] = "x\u001b[31m";
+            File.WriteAllLines(tmp.File("vocab.txt"), vocab);
+            var all = CliRunner.Run("fill-mask", "--model", tmp.Path, "--text", "the cat [MASK] .", "--top-k", "512", "--device", "cpu");
+            Assert.True(all.ExitCode == 0, all.StdErr);
+            Assert.DoesNotContain('\u001b', all.StdOut);
+            Assert.Contains(all.StdOut.Split('\n'), l => l.Contains("  x\\x1b[31m ", StringComparison.Ordinal));
+        }
+
         var baseModel = Path.Combine(TestPaths.Fixtures, "hf_bert", "base-model");
         var noHead = CliRunner.Run("fill-mask", "--model", baseModel, "--text", "a [MASK]", "--device", "cpu");
         Assert.Equal(2, noHead.ExitCode);

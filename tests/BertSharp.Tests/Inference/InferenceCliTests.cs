@@ -44,6 +44,41 @@ public sealed class InferenceCliTests
     }
 
     [Fact]
+    public void Predict_shows_the_model_s_labels_as_data()
+    {
+        using var tmp = TestPaths.TempDir();
+        HfFixture.CopyCase("sequence-classification", tmp.Path, f => f is "config.json" or "model.safetensors" or "vocab.txt" or "tokenizer_config.json" or "special_tokens_map.json");
+        var config = JsonNode.Parse(File.ReadAllText(tmp.File("config.json")))!.AsObject();
+        config["id2label"] = new JsonObject { ["0"] = "a\u001b[31m", ["1"] = "b\nc", ["2"] = "d" };
+        config["label2id"] = new JsonObject { ["a\u001b[31m"] = 0, ["b\nc"] = 1, ["d"] = 2 };
+        File.WriteAllText(tmp.File("config.json"), config.ToJsonString());
+        var r = CliRunner.Run("predict", "--model", tmp.Path, "--text", "a fine film", "--device", "cpu");
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        // An escape in a label drove the terminal, and a line break split the answer and the probabilities line.
+        var lines = r.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(2, lines.Length);
+        Assert.Matches(@"^(a\\x1b\[31m|b c|d) \(\d\.\d\d\)$", lines[0]);
+        Assert.Matches(@"^a\\x1b\[31m \d\.\d{4}  b c \d\.\d{4}  d \d\.\d{4}$", lines[1]);
+
+        // So did the interactive mode's opening line, which lists them.
+        var stdin = Console.In;
+        CliRunner.Result typed;
+        try
+        {
+            Console.SetIn(new StringReader("a fine film\n\n"));
+            typed = CliRunner.Run("predict", "--model", tmp.Path, "--interactive", "--device", "cpu");
+        }
+        finally
+        {
+            Console.SetIn(stdin);
+        }
+        Assert.True(typed.ExitCode == 0, typed.StdErr);
+        Assert.StartsWith($"model {tmp.Path}: labels a\\x1b[31m, b c, d. Type a sentence", typed.StdErr, StringComparison.Ordinal);
+        Assert.DoesNotContain('\u001b', typed.StdErr);
+        Assert.Equal(lines[0], typed.StdOut.TrimEnd('\n'));
+    }
+
+    [Fact]
     public void Ner_refuses_a_text_longer_than_the_model_instead_of_cutting_it()
     {
         var r = CliRunner.Run("ner", "--model", TokenModel, "--text", string.Join(' ', Enumerable.Repeat("the", 100)));

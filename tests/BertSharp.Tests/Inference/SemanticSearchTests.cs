@@ -92,12 +92,15 @@ public class SemanticSearchTests
         var corpus = MiniLm.Sentences(sst2: 60, imdb: 0);
         File.WriteAllLines(tmp.File("corpus.txt"), corpus);
         var run = CliRunner.Run("search", "--model", MiniLm.Imported, "--corpus", tmp.File("corpus.txt"), "--query", "a gorgeous, witty, seductive movie.",
-            "--query", "the plot is dull", "--top-k", "3", "--device", "cpu");
+            "--query", "the plot is dull", "--query", "red\u001b[31m\nplot", "--top-k", "3", "--device", "cpu");
         Assert.True(run.ExitCode == 0, run.StdErr);
         var lines = run.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal($"60 texts of {tmp.File("corpus.txt")} embedded (mean pooling, cosine similarity)", lines[0]);
         Assert.Equal("query: a gorgeous, witty, seductive movie.", lines[1]);
         Assert.Equal("query: the plot is dull", lines[5]);
+        // A query is shown as data: its escape drove the terminal and its line break split the line.
+        Assert.Equal("query: red\\x1b[31m plot", lines[9]);
+        Assert.Equal(13, lines.Length);
         using var pipe = FeatureExtraction.Load(MiniLm.Imported, "cpu");
         var search = SemanticSearch.Build(pipe, corpus);
         var hits = search.Search("the plot is dull", 3);

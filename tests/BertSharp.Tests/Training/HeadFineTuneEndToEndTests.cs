@@ -341,9 +341,10 @@ public class HeadFineTuneEndToEndTests
         var labels = SwagData.Read(dev).Select(e => e.Label).ToList();
         var chosen = File.ReadAllLines(out1).Select(l => (int?)(int)JsonNode.Parse(l)!["choice"]!).ToList();
         Assert.Equal((double)saved["accuracy"]!, chosen.Zip(labels, (c, l) => c == l ? 1.0 : 0.0).Average(), 9);
-        var single = CliRunner.Run("predict", "--model", model, "--text", "the cat sat with the dog", "--choice", "he was book table", "--choice", "he was happy house");
+        var single = CliRunner.Run("predict", "--model", model, "--text", "the cat sat with the dog", "--choice", "he was book table", "--choice", "he was happy\u001b[31m\nhouse");
         Assert.True(single.ExitCode == 0, single.StdErr);
-        Assert.StartsWith("choice 1: he was happy house", single.StdOut, StringComparison.Ordinal);
+        // The tokenizer drops the escape and reads the line break as a space; the answer shows the choice as data, on one line.
+        Assert.StartsWith("choice 1: he was happy\\x1b[31m house (", single.StdOut, StringComparison.Ordinal);
     }
 
     [Fact]

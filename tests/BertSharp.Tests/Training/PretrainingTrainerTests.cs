@@ -15,7 +15,7 @@ public class PretrainingTrainerTests
 {
     /// <summary>A small corpus, its toy vocabulary as vocab.txt and the data built from it (max length 32).</summary>
     internal static (string Data, string Vocab) SmallData(TempDir tmp, int dupe = 4, PretrainingObjective objective = PretrainingObjective.MaskedLmNextSentence,
-        bool windowsLineEndings = false, Func<PretrainingOptions, PretrainingOptions>? adjust = null, string name = "data")
+        bool windowsLineEndings = false, Func<PretrainingOptions, PretrainingOptions>? adjust = null, string name = "data", Func<string, string>? vocabToken = null)
     {
         var docs = Enumerable.Range(0, 24).Select(d =>
             string.Join(" ", Enumerable.Range(0, 5).Select(s => $"Document {d} sentence {s} tells about the movie number {(d * 7) + s} and its actors."))).ToList();
@@ -27,7 +27,7 @@ public class PretrainingTrainerTests
         }
         else
         {
-            File.WriteAllLines(tmp.File("vocab.txt"), tok.Tokens);
+            File.WriteAllLines(tmp.File("vocab.txt"), vocabToken is null ? tok.Tokens : tok.Tokens.Select(vocabToken));
         }
         var builder = new PretrainingDataBuilder(tok.Encode, tok.Tokens, PretrainingDataset.VocabSha256(tmp.File("vocab.txt")))
         {

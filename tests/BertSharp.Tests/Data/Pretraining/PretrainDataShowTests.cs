@@ -40,6 +40,16 @@ public partial class PretrainDataShowTests
             Assert.Equal(first[i].MaskedPositions.Length, Masked().Matches(shown[i]).Count);
         }
 
+        // A vocabulary token with an escape is shown as data, where it drove the terminal.
+        using (var odd = TestPaths.TempDir())
+        {
+            var (oddData, oddVocab) = Training.PretrainingTrainerTests.SmallData(odd, dupe: 1, vocabToken: t => t == "movie" ? "mo\u001b[31mvie" : t);
+            var o = CliRunner.Run("pretrain-data", "--stats", oddData, "--vocab", oddVocab, "--show", "2");
+            Assert.True(o.ExitCode == 0, o.StdErr);
+            Assert.DoesNotContain('\u001b', o.StdOut);
+            Assert.Contains("mo\\x1b[31mvie", o.StdOut, StringComparison.Ordinal);
+        }
+
         var noVocab = CliRunner.Run("pretrain-data", "--stats", data, "--show", "2");
         Assert.Equal(2, noVocab.ExitCode);
         Assert.Contains("--show: needs --vocab", noVocab.StdErr, StringComparison.Ordinal);
