@@ -49,7 +49,7 @@ public sealed class PretrainingTrainer
     }
 
     /// <summary>
-    /// Called with what the user should know before training starts: how a <c>--model</c> checkpoint was loaded (the weights
+    /// Called with what the user should know before training starts: how the checkpoint the run starts from was loaded (the weights
     /// newly initialised because it had none, e.g. the MLM head of a plain <c>BertModel</c>, and the decoder tied to the word embeddings),
     /// and, resuming, the step, data and settings it continues with (once they are checked).
     /// </summary>
