@@ -1,10 +1,12 @@
-using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
 namespace BertSharp.Server;
 
-/// <summary>JSON settings of the API: snake_case, unknown and repeated fields rejected, nulls omitted.</summary>
+/// <summary>
+/// JSON settings of the API: snake_case, unknown and repeated fields rejected, nulls omitted, non-ASCII text readable with
+/// bidirectional controls escaped (<see cref="TerminalJsonEncoder"/>: responses are read in terminals too).
+/// </summary>
 internal static class ServerJson
 {
     public static readonly JsonSerializerOptions Options = Configure(new JsonSerializerOptions(JsonSerializerDefaults.Web));
@@ -18,7 +20,7 @@ internal static class ServerJson
         // {"text": "a", "text": "b"} was answered for "b" alone: a client that merged two requests by mistake got no error.
         o.AllowDuplicateProperties = false;
         o.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull;
-        o.Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping;
+        o.Encoder = TerminalJsonEncoder.Instance;
         return o;
     }
 }

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Text;
 
@@ -53,6 +54,16 @@ internal static class SafeText
         return sb.ToString();
     }
 
+    /// <summary>
+    /// The bidirectional embeddings, overrides and isolates and the directional marks: each reorders what follows it on
+    /// screen ("Trojan Source"), so text shown on a terminal, JSON included (<see cref="TerminalJsonEncoder"/>), escapes them.
+    /// </summary>
+    public static readonly SearchValues<char> BidiControls =
+        SearchValues.Create("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069");
+
+    /// <summary>Whether <paramref name="scalar"/> is one of <see cref="BidiControls"/>.</summary>
+    public static bool IsBidiControl(int scalar) => scalar is >= 0 and <= char.MaxValue && BidiControls.Contains((char)scalar);
+
     private static bool NeedsEscape(string s, int i)
     {
         var c = s[i];
@@ -60,8 +71,7 @@ internal static class SafeText
         {
             return true;
         }
-        // Bidi embeddings/overrides/isolates and the directional marks reorder what follows them on screen.
-        if (c is >= '\u202a' and <= '\u202e' or >= '\u2066' and <= '\u2069' or '\u200e' or '\u200f' or '\u061c')
+        if (IsBidiControl(c))
         {
             return true;
         }

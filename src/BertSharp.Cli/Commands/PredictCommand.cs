@@ -197,9 +197,6 @@ internal static class PredictCommand
         return cmd;
     }
 
-    private static readonly System.Text.Json.JsonSerializerOptions Relaxed =
-        new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
-
     private static void WarnTruncated(TextClassifier classifier, IReadOnlyList<(string Text, string? Pair)> inputs)
     {
         var (truncated, longest) = classifier.CountTruncated(inputs);
@@ -272,7 +269,7 @@ internal static class PredictCommand
                     }
                     o["probabilities"] = probs;
                 }
-                sb.Append(o.ToJsonString(Relaxed)).Append('\n');
+                sb.Append(o.ToJsonString(CliJson.Options)).Append('\n');
             }
             return sb.ToString();
         }

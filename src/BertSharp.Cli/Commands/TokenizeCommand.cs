@@ -159,7 +159,7 @@ internal static class TokenizeCommand
     private static void Write(BertTokenizer tok, TokenizeInput.Texts input, EncodeOptions options, Stream stream)
     {
         var inputs = input.Items;
-        using var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+        using var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Encoder = CliJson.Options.Encoder });
         if (options.Padding == PaddingStrategy.Longest)
         {
             // The padded length is known only once every input is encoded: it is bounded as fixed padding is, before a line

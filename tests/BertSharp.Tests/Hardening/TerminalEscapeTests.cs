@@ -1,3 +1,6 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Json;
 using BertSharp.Checkpoints;
 using BertSharp.Runtime;
 using BertSharp.Tests.Infrastructure;
@@ -19,6 +22,33 @@ public class TerminalEscapeTests
     [InlineData("naïve café 東京", "naïve café 東京")]
     public void Escape_makes_control_bidi_and_broken_characters_visible(string input, string expected) =>
         Assert.Equal(expected, SafeText.Escape(input));
+
+    // The JSON the CLI prints and the server answers: UnsafeRelaxedJsonEscaping passed the bidirectional controls through
+    // raw (a U+202E reversed the rest of the line on a terminal); everything else is written as that encoder writes it,
+    // supplementary characters as surrogate escapes included.
+    [Theory]
+    [InlineData("abc\u202edcba", "abc\\u202Edcba")]
+    [InlineData("é漢😀 <a href='x'>&+`", "é漢\\uD83D\\uDE00 <a href='x'>&+`")]
+    [InlineData("\"\u2066x\u2069\" \u200e\u200f\u061c\n", "\\\"\\u2066x\\u2069\\\" \\u200E\\u200F\\u061C\\n")]
+    [InlineData("a text long enough for the vectorised scans \u202a\u202b\u202c\u202d and \u2067\u2068 at its end",
+        "a text long enough for the vectorised scans \\u202A\\u202B\\u202C\\u202D and \\u2067\\u2068 at its end")]
+    public void Terminal_json_escapes_bidi_controls_and_round_trips(string text, string escaped)
+    {
+        var options = new JsonSerializerOptions { Encoder = TerminalJsonEncoder.Instance };
+        // UTF-16 text (JsonSerializer, JsonNode) and UTF-8 text (Utf8JsonWriter given bytes) are scanned separately.
+        var fromString = JsonSerializer.Serialize(text, options);
+        var buffer = new ArrayBufferWriter<byte>();
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = TerminalJsonEncoder.Instance }))
+        {
+            w.WriteStartObject();
+            w.WriteString(Encoding.UTF8.GetBytes(text), Encoding.UTF8.GetBytes(text));
+            w.WriteEndObject();
+        }
+        Assert.Equal($"\"{escaped}\"", fromString);
+        Assert.Equal($"{{\"{escaped}\":\"{escaped}\"}}", Encoding.UTF8.GetString(buffer.WrittenSpan));
+        Assert.Equal(text, JsonSerializer.Deserialize<string>(fromString));
+        Assert.Equal(text, Assert.Single(JsonSerializer.Deserialize<Dictionary<string, string>>(buffer.WrittenSpan)!).Key);
+    }
 
     [Fact]
     public void Unpaired_surrogates_are_escaped_and_pairs_kept()

@@ -76,6 +76,15 @@ public sealed class InferenceCliTests
         Assert.StartsWith($"model {tmp.Path}: labels a\\x1b[31m, b c, d. Type a sentence", typed.StdErr, StringComparison.Ordinal);
         Assert.DoesNotContain('\u001b', typed.StdErr);
         Assert.Equal(lines[0], typed.StdOut.TrimEnd('\n'));
+
+        // The JSON lines of --input show the text as written, but a bidirectional override escaped: raw, it reversed the
+        // rest of the line on a terminal.
+        File.WriteAllText(tmp.File("in.txt"), "é漢😀 \u202efine film\n");
+        var file = CliRunner.Run("predict", "--model", tmp.Path, "--input", tmp.File("in.txt"), "--output", tmp.File("out.jsonl"), "--device", "cpu");
+        Assert.True(file.ExitCode == 0, file.StdErr);
+        var json = Assert.Single(File.ReadAllLines(tmp.File("out.jsonl")));
+        Assert.Contains("\"text\":\"é漢\\uD83D\\uDE00 \\u202Efine film\"", json, StringComparison.Ordinal);
+        Assert.Equal("é漢😀 \u202efine film", (string)JsonNode.Parse(json)!["text"]!);
     }
 
     [Fact]

@@ -63,11 +63,17 @@ public sealed class ServerHost : IAsyncDisposable
     /// <summary>Posts <paramref name="body"/> as sent, labelled UTF-8 JSON whatever its bytes are.</summary>
     public async Task<(int Status, JsonNode? Body)> Post(string path, byte[] body)
     {
+        var (status, text) = await PostText(path, body);
+        return (status, text.Length == 0 ? null : JsonNode.Parse(text));
+    }
+
+    /// <summary>As <see cref="Post(string, byte[])"/>, with the response body as written (its escapes unparsed).</summary>
+    public async Task<(int Status, string Body)> PostText(string path, byte[] body)
+    {
         using var content = new ByteArrayContent(body);
         content.Headers.ContentType = new("application/json") { CharSet = "utf-8" };
         using var response = await Client.PostAsync(new Uri(path, UriKind.Relative), content);
-        var text = await response.Content.ReadAsStringAsync();
-        return ((int)response.StatusCode, text.Length == 0 ? null : JsonNode.Parse(text));
+        return ((int)response.StatusCode, await response.Content.ReadAsStringAsync());
     }
 
     public async Task<(int Status, JsonNode? Body)> Post(string path, object body) =>

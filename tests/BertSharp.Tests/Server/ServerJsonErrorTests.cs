@@ -1,11 +1,25 @@
+using System.Text;
+using System.Text.Json.Nodes;
+
 namespace BertSharp.Tests.Server;
 
-/// <summary>A body that cannot be bound gets a 400 naming the field and what it should hold, never .NET type names.</summary>
+/// <summary>
+/// A body that cannot be bound gets a 400 naming the field and what it should hold, never .NET type names; the JSON written
+/// back shows text as it is, bidirectional controls escaped.
+/// </summary>
 public sealed class ServerJsonErrorTests : IAsyncLifetime
 {
+    private const string Label = "é漢😀\u202e";
+
     private ServerHost _host = null!;
 
-    public async Task InitializeAsync() => _host = await ServerHost.Start("sequence-classification");
+    public async Task InitializeAsync() => _host = await ServerHost.Start("sequence-classification", prepare: dir =>
+    {
+        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "config.json")))!.AsObject();
+        config["id2label"] = new JsonObject { ["0"] = "LABEL_0", ["1"] = Label, ["2"] = "LABEL_2" };
+        config["label2id"] = new JsonObject { ["LABEL_0"] = 0, [Label] = 1, ["LABEL_2"] = 2 };
+        File.WriteAllText(Path.Combine(dir, "config.json"), config.ToJsonString());
+    });
 
     public async Task DisposeAsync() => await _host.DisposeAsync();
 
@@ -51,6 +65,21 @@ public sealed class ServerJsonErrorTests : IAsyncLifetime
         var (status, json) = await _host.Post("/v1/classify", body);
         Assert.Equal(400, status);
         Assert.Equal(expected, (string)json!["error"]!);
+    }
+
+    [Fact]
+    public async Task Responses_escape_bidirectional_controls_and_keep_other_text_readable()
+    {
+        // A label of the model's config (in an answer) and a field's name (in an error) are shown by curl as sent: raw,
+        // U+202E reversed the rest of the line on a terminal.
+        var (status, body) = await _host.PostText("/v1/classify", """{"text":"a fine film"}"""u8.ToArray());
+        Assert.Equal(200, status);
+        Assert.Contains("\"label\":\"é漢\\uD83D\\uDE00\\u202E\"", body, StringComparison.Ordinal);
+        Assert.Contains(Label, JsonNode.Parse(body)!["predictions"]![0]!["labels"]!.AsArray().Select(l => (string)l!["label"]!));
+        (status, body) = await _host.PostText("/v1/classify", Encoding.UTF8.GetBytes($"{{\"text\":\"a\",\"{Label}\":1}}"));
+        Assert.Equal(400, status);
+        Assert.Contains("unknown field 'é漢\\uD83D\\uDE00\\u202E';", body, StringComparison.Ordinal);
+        Assert.StartsWith($"unknown field '{Label}';", (string)JsonNode.Parse(body)!["error"]!, StringComparison.Ordinal);
     }
 
     [Fact]

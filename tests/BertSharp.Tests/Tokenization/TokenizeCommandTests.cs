@@ -149,6 +149,23 @@ public class TokenizeCommandTests
         Assert.Contains("\"ids\":[101,7592,102]", lines[1], StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Tokens_keep_non_ascii_text_readable_and_escape_bidirectional_controls()
+    {
+        // A tokenizer directory may name any token: an unknown-word token holding U+202E, printed raw, reversed the rest of
+        // the line on a terminal.
+        using var dir = TestPaths.TempDir();
+        File.WriteAllLines(dir.File("vocab.txt"), ["[PAD]", "[UNK\u202e]", "[CLS]", "[SEP]", "[MASK]", "é", "漢", "😀"]);
+        File.WriteAllText(dir.File("tokenizer_config.json"), "{\"do_lower_case\": false, \"unk_token\": \"[UNK\\u202e]\"}");
+        File.WriteAllText(dir.File("in.txt"), "é漢😀 zz\n");
+        var r = CliRunner.Run("tokenize", "--vocab", dir.Path, "--input", dir.File("in.txt"));
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        var line = Assert.Single(r.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("{\"tokens\":[\"[CLS]\",\"é\",\"漢\",\"\\uD83D\\uDE00\",\"[UNK\\u202E]\",\"[SEP]\"],\"ids\":[2,5,6,7,1,3],", line, StringComparison.Ordinal);
+        using var json = JsonDocument.Parse(line);
+        Assert.Equal(["[CLS]", "é", "漢", "😀", "[UNK\u202e]", "[SEP]"], json.RootElement.GetProperty("tokens").EnumerateArray().Select(t => t.GetString()));
+    }
+
     private static void AssertFailsCleanly(TempDir dir, string expected, params string[] args)
     {
         var output = dir.File("out.jsonl");
