@@ -64,11 +64,19 @@ run() {
 
 if [[ ${WARMUP:-1} == 1 ]]; then
   echo "warm-up ./test.sh (not counted)..."
-  ./test.sh > /dev/null 2>&1 || { echo "bench/test-suite-ratio.sh: the warm-up ./test.sh failed" >&2; exit 1; }
+  # A failed warm-up says which tests failed: the [FAIL] lines and the counts line of its output (kept whole in $warm).
+  warm=$(mktemp /tmp/bertsharp-ratio-warmup.XXXXXX)
+  warm_failed() {
+    echo "bench/test-suite-ratio.sh: the warm-up ./test.sh$1 failed (its output: $warm)" >&2
+    grep -E '\[FAIL\]|passed, ' "$warm" >&2 || tail -5 "$warm" >&2
+    exit 1
+  }
+  ./test.sh > "$warm" 2>&1 || warm_failed ""
   if [[ -n "$base_dir" ]]; then
     echo "warm-up ./test.sh of $base (not counted)..."
-    ( cd "$base_dir" && ./test.sh > /dev/null 2>&1 ) || { echo "bench/test-suite-ratio.sh: the warm-up ./test.sh of $base failed" >&2; exit 1; }
+    ( cd "$base_dir" && ./test.sh > "$warm" 2>&1 ) || warm_failed " of $base"
   fi
+  rm -f "$warm"
 fi
 echo "$(git rev-parse --short HEAD) on $(getconf _NPROCESSORS_ONLN) vCPUs, $(date -u '+%Y-%m-%d %H:%M UTC')"
 for ((i = 0; i < rounds; i++)); do
