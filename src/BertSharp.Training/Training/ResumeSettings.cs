@@ -189,7 +189,7 @@ internal static class ResumeSettings
         var setBy = (t.WarmupRatio, t.WarmupSteps) switch
         {
             ({ } ratio, _) => $"{BertSharpException.Field("warmup_ratio")} {ratio.ToString(System.Globalization.CultureInfo.InvariantCulture)} gives {now}",
-            (_, { } steps) => $"{BertSharpException.Field("warmup_steps")} is {now}",
+            (_, not null) => $"{BertSharpException.Field("warmup_steps")} is {now}",
             _ => $"with neither {BertSharpException.Field("warmup_steps")} nor {BertSharpException.Field("warmup_ratio")} given it is {now}",
         };
         throw new BertSharpException(
