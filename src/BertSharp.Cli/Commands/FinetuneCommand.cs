@@ -59,6 +59,7 @@ internal static class FinetuneCommand
                     DocStride = p.GetValue(head.DocStride),
                     MaxAnswerLength = p.GetValue(head.MaxAnswerLength),
                     NullScoreDiffThreshold = p.GetValue(head.NullScoreDiffThreshold),
+                    NerScheme = head.StrictScheme(p, headTask),
                     ExampleDropout = p.GetValue(exampleDropout),
                 };
                 headOptions.Validate();

@@ -40,9 +40,49 @@ internal sealed class HeadTaskOptions
         DefaultValueFactory = _ => 0.0,
     };
 
-    public IEnumerable<Option> ForFinetune => [LabelAllTokens, Labels, DocStride, MaxAnswerLength, NullScoreDiffThreshold];
+    public Option<string?> NerMode { get; } = Choice("--ner-mode",
+        "ner: how seqeval reads entities: default (as HF run_ner reports, conlleval's rules: an I-X after O or another type starts an entity) or strict (an entity counts only as a whole chunk of --ner-scheme).",
+        ["default", "strict"]);
 
-    public IEnumerable<Option> ForEvaluate => [Labels, DocStride, MaxAnswerLength, NullScoreDiffThreshold];
+    public Option<string?> NerScheme { get; } = Choice("--ner-scheme",
+        "ner, --ner-mode strict: the tagging scheme entities are read by (seqeval's scheme): IOB2, IOE2, IOBES or BILOU; a tag outside it is an error.",
+        Enum.GetNames<SeqevalScheme>());
+
+    public IEnumerable<Option> ForFinetune => [LabelAllTokens, Labels, NerMode, NerScheme, DocStride, MaxAnswerLength, NullScoreDiffThreshold];
+
+    public IEnumerable<Option> ForEvaluate => [Labels, NerMode, NerScheme, DocStride, MaxAnswerLength, NullScoreDiffThreshold];
+
+    /// <summary>
+    /// The scheme of seqeval's strict mode, or null for its default mode; refuses a strict mode without a scheme, a scheme
+    /// without the strict mode (the default mode would ignore it), and either for a task other than ner.
+    /// </summary>
+    public SeqevalScheme? StrictScheme(ParseResult p, HeadTask task)
+    {
+        if (task != HeadTask.TokenClassification)
+        {
+            foreach (var o in new[] { NerMode, NerScheme }.Where(o => CommonOptions.Given(p, o)))
+            {
+                throw new BertSharpException($"{o.Name}: only for the ner task, not for {HeadFineTuneOptions.Names(task)[0]}.");
+            }
+            return null;
+        }
+        var strict = p.GetValue(NerMode) == "strict";
+        return p.GetValue(NerScheme) switch
+        {
+            null when strict => throw new BertSharpException($"--ner-mode strict: give the scheme with --ner-scheme ({string.Join(", ", Enum.GetNames<SeqevalScheme>())})."),
+            { } given when !strict => throw new BertSharpException($"--ner-scheme {given}: only with --ner-mode strict (the default mode reads IOB1, IOB2, IOE and IOBES tags alike)."),
+            { } name => Enum.Parse<SeqevalScheme>(name),
+            null => null,
+        };
+    }
+
+    // Checked while parsing, so a misspelt value is named by its flag.
+    private static Option<string?> Choice(string name, string description, string[] values)
+    {
+        var option = new Option<string?>(name) { Description = description };
+        option.AcceptOnlyFromAmong(values);
+        return option;
+    }
 
     /// <summary>Refuses head-task options on a sequence-classification task (they would be ignored silently).</summary>
     public void RefuseFor(ParseResult p, string task, IEnumerable<Option> options)
@@ -137,11 +177,17 @@ internal static class HeadTaskCli
             case HeadTask.TokenClassification:
                 {
                     using var pipe = TokenClassification.Load(model, device);
-                    length = Length(pipe.Model.Config, pipe.Tokenizer, maxLength, model);
                     var tags = pipe.Labels;
+                    var strict = head.StrictScheme(p, task);
+                    if (strict is { } scheme)
+                    {
+                        // The model predicts only its own tags, and the data's must be among them: checked before any is read.
+                        SeqevalStrict.Check(tags, scheme, $"the model's tags ({model})");
+                    }
+                    length = Length(pipe.Model.Config, pipe.Tokenizer, maxLength, model);
                     var sentences = Limit(TaggedCorpus.Read(dataPath, head.LabelList(p) ?? tags), maxExamples);
                     var features = sentences.Select(s => TokenLabelAlignment.Encode(pipe.Tokenizer, s, tags, length, false, dataPath)).ToList();
-                    var e = HeadEvaluation.Tagging(pipe.Model, sentences, features, tags, batchSize, pipe.Tokenizer.PadId, pipe.Device);
+                    var e = HeadEvaluation.Tagging(pipe.Model, sentences, features, tags, batchSize, pipe.Tokenizer.PadId, pipe.Device, strict);
                     if (e.CutWords > 0)
                     {
                         Console.Error.WriteLine($"warning: {e.CutWords:N0} word(s) past {length} tokens are left out of the scores (as HF run_ner does); raise --max-length to score them.");
@@ -154,6 +200,7 @@ internal static class HeadTaskCli
                 }
             case HeadTask.QuestionAnswering:
                 {
+                    head.StrictScheme(p, task);
                     using var pipe = QuestionAnswering.Load(model, device);
                     length = Length(pipe.Model.Config, pipe.Tokenizer, maxLength, model, QuestionAnsweringOptions.DefaultWindow);
                     var data = SquadData.Read(dataPath);
@@ -184,6 +231,7 @@ internal static class HeadTaskCli
                 }
             default:
                 {
+                    head.StrictScheme(p, task);
                     using var pipe = MultipleChoice.Load(model, device);
                     length = Length(pipe.Model.Config, pipe.Tokenizer, maxLength, model);
                     var examples = Limit(SwagData.Read(dataPath), maxExamples);

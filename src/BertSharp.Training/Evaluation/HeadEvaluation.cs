@@ -96,8 +96,16 @@ public sealed record ChoiceEvaluation(double Accuracy, double Loss, IReadOnlyLis
 public static class HeadEvaluation
 {
     /// <summary>Scores a token classifier on sentences and their encoded features (same order).</summary>
+    /// <param name="model">The token classifier.</param>
+    /// <param name="sentences">The tagged sentences.</param>
+    /// <param name="features">Their encodings.</param>
+    /// <param name="labels">The model's tags in class-id order.</param>
+    /// <param name="batchSize">Sentences per forward pass.</param>
+    /// <param name="padId">The tokenizer's padding id.</param>
+    /// <param name="device">Where the model runs.</param>
+    /// <param name="strictScheme">seqeval's strict mode with this scheme; null for its default mode (<see cref="SeqevalMetrics.Evaluate"/>).</param>
     public static TaggingEvaluation Tagging(BertForTokenClassification model, IReadOnlyList<TaggedSentence> sentences, IReadOnlyList<TaggedFeature> features,
-        IReadOnlyList<string> labels, int batchSize, int padId, Device device)
+        IReadOnlyList<string> labels, int batchSize, int padId, Device device, SeqevalScheme? strictScheme = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(sentences);
@@ -138,7 +146,7 @@ public static class HeadEvaluation
             truth.Add([.. kept.Select(w => sentences[s].Tags[w])]);
             pred.Add([.. kept.Select(w => predicted[s][w]!)]);
         }
-        return new TaggingEvaluation(SeqevalMetrics.Evaluate(truth, pred), labelled == 0 ? double.NaN : lossSum / labelled, predicted, cut);
+        return new TaggingEvaluation(SeqevalMetrics.Evaluate(truth, pred, strictScheme), labelled == 0 ? double.NaN : lossSum / labelled, predicted, cut);
     }
 
     /// <summary>

@@ -14,14 +14,19 @@ public readonly record struct EntityScores(double Precision, double Recall, doub
 /// <param name="PerType">Scores per entity type, by type name (ordinal order).</param>
 /// <param name="Micro">Micro-averaged over all entities.</param>
 /// <param name="Accuracy">Fraction of tags predicted exactly.</param>
-public sealed record SeqevalReport(IReadOnlyDictionary<string, EntityScores> PerType, EntityScores Micro, double Accuracy);
+public sealed record SeqevalReport(IReadOnlyDictionary<string, EntityScores> PerType, EntityScores Micro, double Accuracy)
+{
+    /// <summary>The scheme of seqeval's strict mode the entities were read by, or null for its default mode.</summary>
+    public SeqevalScheme? StrictScheme { get; init; }
+}
 
 /// <summary>
-/// seqeval's default (non-strict) evaluation, as HF run_ner reports it: entities are read from IOB1 / IOB2 / IOE / IOBES
+/// seqeval's evaluation. By default (non-strict), as HF run_ner reports it: entities are read from IOB1 / IOB2 / IOE / IOBES
 /// tags with seqeval's <c>get_entities</c> chunking rules (an <c>I-X</c> after <c>O</c> or after another type starts an
 /// entity), sentences are joined with an <c>O</c> between them, and an entity counts as right when type, start and end
 /// all match. Precision / recall / F1 are 0 where their denominator is 0 (seqeval's <c>zero_division</c> default, with its
 /// warning left out: <see cref="EntityScores.Predicted"/> and <see cref="EntityScores.Support"/> of 0 tell where).
+/// In strict mode the entities are those of <see cref="SeqevalStrict"/> under the scheme given, the rest as by default.
 /// </summary>
 public static class SeqevalMetrics
 {
@@ -59,7 +64,10 @@ public static class SeqevalMetrics
     }
 
     /// <summary>Scores predicted tag sequences against gold ones (one list per sentence, equal lengths).</summary>
-    public static SeqevalReport Evaluate(IReadOnlyList<IReadOnlyList<string>> truth, IReadOnlyList<IReadOnlyList<string>> predicted)
+    /// <param name="truth">The gold tags.</param>
+    /// <param name="predicted">The predicted tags.</param>
+    /// <param name="strictScheme">seqeval's strict mode with this scheme (a tag outside it is an error); null for its default mode.</param>
+    public static SeqevalReport Evaluate(IReadOnlyList<IReadOnlyList<string>> truth, IReadOnlyList<IReadOnlyList<string>> predicted, SeqevalScheme? strictScheme = null)
     {
         ArgumentNullException.ThrowIfNull(truth);
         ArgumentNullException.ThrowIfNull(predicted);
@@ -67,8 +75,12 @@ public static class SeqevalMetrics
         {
             throw new ArgumentException("truth and predictions must have the same sentences and lengths");
         }
-        var gold = Entities(Flatten(truth)).ToHashSet();
-        var pred = Entities(Flatten(predicted)).ToHashSet();
+        // Sentences can be read as one sequence in strict mode too: the O between them is never inside a chunk, and a chunk
+        // after it starts as one after seqeval's fresh start of a sentence does.
+        List<EntityChunk> Read(IReadOnlyList<IReadOnlyList<string>> tags, string name) =>
+            strictScheme is { } scheme ? SeqevalStrict.Entities(Flatten(tags), scheme, name) : Entities(Flatten(tags));
+        var gold = Read(truth, nameof(truth)).ToHashSet();
+        var pred = Read(predicted, nameof(predicted)).ToHashSet();
         var types = gold.Select(c => c.Type).Concat(pred.Select(c => c.Type)).Distinct().Order(StringComparer.Ordinal);
         var perType = new SortedDictionary<string, EntityScores>(StringComparer.Ordinal);
         foreach (var type in types)
@@ -77,7 +89,7 @@ public static class SeqevalMetrics
         }
         var tokens = truth.Sum(t => t.Count);
         var right = truth.Select((t, s) => t.Where((tag, i) => tag == predicted[s][i]).Count()).Sum();
-        return new SeqevalReport(perType, Scores(gold, pred), tokens == 0 ? 0 : (double)right / tokens);
+        return new SeqevalReport(perType, Scores(gold, pred), tokens == 0 ? 0 : (double)right / tokens) { StrictScheme = strictScheme };
     }
 
     private static EntityScores Scores(HashSet<EntityChunk> gold, HashSet<EntityChunk> pred)

@@ -1,4 +1,5 @@
 using BertSharp.Data;
+using BertSharp.Evaluation;
 
 namespace BertSharp.Training;
 
@@ -36,6 +37,12 @@ public sealed record HeadFineTuneOptions
 
     /// <summary>Token classification: tag names in class-id order (for JSON lines with integer tags); null = the sorted tags of the training data.</summary>
     public IReadOnlyList<string>? Labels { get; init; }
+
+    /// <summary>
+    /// Token classification: read the validation entities by seqeval's strict mode with this scheme (a tag of the data outside
+    /// it is an error before training); null for seqeval's default mode, as HF run_ner reports.
+    /// </summary>
+    public SeqevalScheme? NerScheme { get; init; }
 
     /// <summary>
     /// Dropout masks keyed by (seed, step, example index) instead of torch's generator (<see cref="Modeling.ExampleDropout"/>),
@@ -114,6 +121,12 @@ public sealed record HeadFineTuneOptions
         if (MaxAnswerLength < 1)
         {
             throw new BertSharpException($"{F("max_answer_length")} {MaxAnswerLength}: expected at least 1.");
+        }
+        if (NerScheme is { } scheme && (Task != HeadTask.TokenClassification || !Enum.IsDefined(scheme)))
+        {
+            throw new BertSharpException(Task != HeadTask.TokenClassification
+                ? $"{F("ner_scheme")} {scheme}: only for token classification, not for {TaskName}."
+                : $"{F("ner_scheme")} {(int)scheme}: expected one of {string.Join(", ", Enum.GetNames<SeqevalScheme>())}.");
         }
         if (double.IsNaN(NullScoreDiffThreshold))
         {

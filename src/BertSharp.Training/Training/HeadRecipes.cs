@@ -121,6 +121,11 @@ internal sealed class TaggingRecipe : HeadRecipe
         _checkpointHasTheseTags = source.ModelDir is not null && source.Config.Architectures?.FirstOrDefault() == nameof(BertForTokenClassification)
                                   && checkpointTags.Order(StringComparer.Ordinal).SequenceEqual(tags.Order(StringComparer.Ordinal));
         Tags = _checkpointHasTheseTags ? checkpointTags : tags;
+        if (o.NerScheme is { } scheme)
+        {
+            // Every tag the model can predict and the validation data can hold is one of these: checked now, not after an epoch.
+            SeqevalStrict.Check(Tags, scheme, o.Labels is null ? o.Training.DataPath : BertSharpException.Field("labels"));
+        }
         _trainFeatures = [.. _train.Select(s => TokenLabelAlignment.Encode(_tokenizer, s, Tags, maxLength, o.LabelAllTokens, o.Training.DataPath))];
         _valFeatures = _val?.Select(s => TokenLabelAlignment.Encode(_tokenizer, s, Tags, maxLength, o.LabelAllTokens, o.Training.EvalDataPath!)).ToArray();
         Notes.Add(o.LabelAllTokens
@@ -134,6 +139,10 @@ internal sealed class TaggingRecipe : HeadRecipe
         if (_val is null)
         {
             Notes.Add("validation: none (give eval_data for seqeval precision / recall / F1 per epoch)");
+        }
+        else if (o.NerScheme is { } strict)
+        {
+            Notes.Add($"validation: seqeval's strict mode, {strict} scheme (an entity counts only as a whole chunk of the scheme)");
         }
     }
 
@@ -167,15 +176,25 @@ internal sealed class TaggingRecipe : HeadRecipe
         {
             return null;
         }
-        var e = HeadEvaluation.Tagging((BertForTokenClassification)model, _val, _valFeatures!, Tags, batchSize, _tokenizer.PadId, device);
+        var e = HeadEvaluation.Tagging((BertForTokenClassification)model, _val, _valFeatures!, Tags, batchSize, _tokenizer.PadId, device, _o.NerScheme);
         return MetricsReport.ForTagging(e, _val.Count);
     }
 
-    public override JsonObject Args() => new()
+    public override JsonObject Args()
     {
-        ["label_all_tokens"] = _o.LabelAllTokens,
-        ["labels"] = new JsonArray([.. Tags.Select(t => (JsonNode)t)]),
-    };
+        var args = new JsonObject
+        {
+            ["label_all_tokens"] = _o.LabelAllTokens,
+            ["labels"] = new JsonArray([.. Tags.Select(t => (JsonNode)t)]),
+        };
+        // Only when strict: a checkpoint of the default mode, written before the mode was recorded, resumes as it did.
+        if (_o.NerScheme is { } scheme)
+        {
+            args["ner_mode"] = "strict";
+            args["ner_scheme"] = scheme.ToString();
+        }
+        return args;
+    }
 }
 
 /// <summary>Extractive QA on SQuAD v1.1 / v2.0.</summary>

@@ -169,13 +169,18 @@ public class HeadFineTuneEndToEndTests
             ["ner_tags"] = new JsonArray([.. s.Tags.Select(t => (JsonNode)Array.IndexOf(tags, t))]),
         }.ToJsonString()));
         var frozen = tmp.File("frozen");
+        // Validated (on its own data) in seqeval's strict IOB2 mode, which the plan says and training_args.json and metrics.json record.
         var run = CliRunner.Run(["finetune", "--task", "ner", "--data", train, "--labels", string.Join(',', tags), "--epochs", "1", "--freeze-encoder",
-            "--label-all-tokens", .. Common(frozen)]);
+            "--label-all-tokens", "--eval-data", train, "--ner-mode", "strict", "--ner-scheme", "IOB2", .. Common(frozen)]);
         Assert.True(run.ExitCode == 0, run.StdErr + run.StdOut);
         Assert.Contains("frozen: the whole encoder", run.StdErr, StringComparison.Ordinal);
+        Assert.Contains("validation: seqeval's strict mode, IOB2 scheme", run.StdErr, StringComparison.Ordinal);
         var args = Json(Path.Combine(frozen, "training_args.json"));
         Assert.True((bool)args["label_all_tokens"]!);
         Assert.True((bool)args["freeze_encoder"]!);
+        Assert.Equal(("strict", "IOB2"), ((string)args["ner_mode"]!, (string)args["ner_scheme"]!));
+        var metrics = Json(Path.Combine(frozen, "metrics.json"));
+        Assert.Equal(("strict", "IOB2"), ((string)metrics["ner_mode"]!, (string)metrics["ner_scheme"]!));
         // Only the head moved: the encoder equals a fresh model of the same seed (the run starts from torch's seed).
         using var trained = BertPretrained.Load<BertForTokenClassification>(frozen);
         TorchSharp.torch.manual_seed(7);
@@ -357,9 +362,17 @@ public class HeadFineTuneEndToEndTests
         File.WriteAllText(squad, SquadData.ToJson(QaExamples(4, 1, 0)));
         var swag = tmp.File("s.csv");
         File.WriteAllText(swag, "sent1,sent2,ending0,ending1,label\nx,y,a,b,\n");
+        var iobes = tmp.File("iobes.conll");
+        File.WriteAllText(iobes, "John S-PER\nsat O\n");
         var output = tmp.File("out");
         (string[] Args, string Message)[] cases =
         [
+            // seqeval's strict mode raises on a tag outside its scheme: here before training, naming the file and the tag.
+            (["finetune", "--task", "ner", "--data", iobes, "--ner-mode", "strict", "--ner-scheme", "IOB2"],
+                $"error: {iobes}: tag 'S-PER' is not a tag of the IOB2 scheme, whose tags are B-TYPE, I-TYPE and O."),
+            (["finetune", "--task", "ner", "--data", iobes, "--ner-mode", "strict"], "--ner-mode strict: give the scheme with --ner-scheme"),
+            (["finetune", "--task", "squad", "--data", squad, "--ner-mode", "default"], "--ner-mode: only for the ner task, not for squad."),
+            (["finetune", "--task", "sst2", "--data", squad, "--ner-scheme", "IOB2"], "--ner-scheme: only for the ner, squad and swag tasks"),
             (["finetune", "--task", "ner", "--data", bad], $"{bad} line 3: 'lonely' has one field"),
             (["finetune", "--task", "swag", "--data", swag], $"{swag} line 2: empty label"),
             (["finetune", "--task", "squad", "--data", squad, "--save-best", "f1"], "--save-best: not available for --task squad"),
