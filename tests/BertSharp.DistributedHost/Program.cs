@@ -12,7 +12,7 @@ namespace BertSharp.DistributedHost;
 /// data-parallel gradients), <c>stuck R</c> (after a late start of the last rank, rank R never joins an all-reduce), <c>kill R</c> (rank R is killed by SIGKILL
 /// before an all-reduce), <c>fail R</c> (rank R reports an error and aborts the job while the others wait), <c>disagree</c>
 /// (see <see cref="Disagree"/>); and
-/// <c>cli SCRIPT</c> (see <see cref="CliRuns"/>).
+/// <c>cli SCRIPT [--keep-going]</c> (see <see cref="CliRuns"/>).
 /// </summary>
 public static class Program
 {
@@ -22,7 +22,7 @@ public static class Program
         var outDir = args[1];
         if (scenario == "cli")
         {
-            return CliRuns(outDir, args[2]);
+            return CliRuns(outDir, args[2], keepGoing: args.Length > 3 && args[3] == "--keep-going");
         }
         using var comm = DistributedEnvironment.Create("mpi");
         var result = new Dictionary<string, object> { ["rank"] = comm.Rank, ["size"] = comm.WorldSize, ["backend"] = comm.Backend };
@@ -55,14 +55,24 @@ public static class Program
     /// Runs the <c>bert</c> command lines of <paramref name="script"/> (a JSON array of [name, arg, ...]) one after another in
     /// this process, each as <c>bert</c>'s own entry point runs it (as one rank under mpirun, or alone), and writes
     /// <c>OUTDIR/NAME.rankR.json</c> with its exit code and output. A process start per command line costs about a
-    /// CPU-second (libtorch, JIT): the data-parallel tests' 30 command lines took 30 processes. Stops at the first failing
-    /// command (which, as one rank of several, has stopped the whole job).
+    /// CPU-second (libtorch, JIT): the data-parallel tests' 30 command lines took 30 processes. Each file also holds the
+    /// command's CPU time and the process's peak RSS during it (reset before each command), for tests that bound a command's
+    /// resources. Stops at the first failing command (which, as one rank of several, has stopped the whole job), unless
+    /// <paramref name="keepGoing"/> (one process running commands expected to fail, such as refusals).
     /// </summary>
-    private static int CliRuns(string outDir, string script)
+    private static int CliRuns(string outDir, string script, bool keepGoing)
     {
         var rank = Environment.GetEnvironmentVariable("OMPI_COMM_WORLD_RANK") ?? "0";
+        using var self = Process.GetCurrentProcess();
         foreach (var line in JsonSerializer.Deserialize<string[][]>(File.ReadAllText(script))!)
         {
+            // What earlier commands left for the GC would count towards this one's peak.
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            GC.Collect();
+            PeakRss.Reset();
+            self.Refresh();
+            var cpuBefore = self.TotalProcessorTime;
             var (oldOut, oldErr) = (Console.Out, Console.Error);
             using var stdout = new StringWriter();
             using var stderr = new StringWriter();
@@ -78,9 +88,13 @@ public static class Program
                 Console.SetOut(oldOut);
                 Console.SetError(oldErr);
             }
-            File.WriteAllText(Path.Combine(outDir, $"{line[0]}.rank{rank}.json"),
-                JsonSerializer.Serialize(new Dictionary<string, object> { ["exit"] = code, ["stdout"] = stdout.ToString(), ["stderr"] = stderr.ToString() }));
-            if (code != 0)
+            self.Refresh();
+            var cpuSeconds = (self.TotalProcessorTime - cpuBefore).TotalSeconds;
+            File.WriteAllText(Path.Combine(outDir, $"{line[0]}.rank{rank}.json"), JsonSerializer.Serialize(new Dictionary<string, object>
+            {
+                ["exit"] = code, ["stdout"] = stdout.ToString(), ["stderr"] = stderr.ToString(), ["cpu_seconds"] = cpuSeconds, ["peak_rss_kb"] = PeakRss.Kilobytes(),
+            }));
+            if (code != 0 && !keepGoing)
             {
                 Console.Error.WriteLine($"{line[0]}: exit {code}\n{stderr}");
                 return code;

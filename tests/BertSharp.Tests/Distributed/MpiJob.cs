@@ -43,21 +43,25 @@ internal static class MpiJob
         return result with { Ranks = [.. files.Select(f => JsonDocument.Parse(File.ReadAllText(f)).RootElement.Clone())] };
     }
 
-    /// <summary>What one command line of a script (<see cref="RunScript"/>) did on one rank.</summary>
-    public sealed record ScriptRun(int ExitCode, string StdOut, string StdErr);
+    /// <summary>
+    /// What one command line of a script (<see cref="RunScript"/>) did on one rank: its exit code, output, the process's CPU
+    /// time during it, and the process's peak RSS during it (from the resident set it started with).
+    /// </summary>
+    public sealed record ScriptRun(int ExitCode, string StdOut, string StdErr, double CpuSeconds, long PeakRssKb);
 
     /// <summary>
     /// Runs the <c>bert</c> command lines <paramref name="lines"/> (each [name, arg, ...]) one after another in one test host
     /// process per rank (<c>host cli</c>): as <paramref name="ranks"/> ranks under mpirun, or as one ordinary process when
     /// <paramref name="ranks"/> is 0 (with the ranks' thread settings). Each command's output lands in
-    /// <paramref name="dir"/> (<see cref="ScriptOutput"/>); the first failing one ends the job.
+    /// <paramref name="dir"/> (<see cref="ScriptOutput"/>); the first failing one ends the job, unless
+    /// <paramref name="keepGoing"/> (for commands expected to fail).
     /// </summary>
-    public static Result RunScript(int ranks, string dir, IReadOnlyList<string[]> lines)
+    public static Result RunScript(int ranks, string dir, IReadOnlyList<string[]> lines, bool keepGoing = false)
     {
         var host = Path.Combine(AppContext.BaseDirectory, "BertSharp.DistributedHost.dll");
         var script = Path.Combine(dir, $"script-{Guid.NewGuid():N}.json");
         File.WriteAllText(script, JsonSerializer.Serialize(lines));
-        string[] command = ["dotnet", host, "cli", dir, script];
+        string[] command = ["dotnet", host, "cli", dir, script, .. keepGoing ? (string[])["--keep-going"] : []];
         return ranks == 0 ? RunProcess(command) : Run(ranks, command);
     }
 
@@ -70,7 +74,8 @@ internal static class MpiJob
             return null;
         }
         var json = JsonDocument.Parse(File.ReadAllText(file)).RootElement;
-        return new ScriptRun(json.GetProperty("exit").GetInt32(), json.GetProperty("stdout").GetString()!, json.GetProperty("stderr").GetString()!);
+        return new ScriptRun(json.GetProperty("exit").GetInt32(), json.GetProperty("stdout").GetString()!, json.GetProperty("stderr").GetString()!,
+            json.GetProperty("cpu_seconds").GetDouble(), json.GetProperty("peak_rss_kb").GetInt64());
     }
 
     /// <summary>Runs <paramref name="command"/> as <paramref name="ranks"/> ranks under mpirun.</summary>
