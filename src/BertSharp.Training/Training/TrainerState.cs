@@ -116,12 +116,21 @@ public sealed class TrainerState
                     $"{checkpoint}: cannot resume: the run was started without {BertSharpException.Field(name)}, and this one uses it (a data-parallel run "
                     + "always does); resume it as one process without it, and start a run that is to continue on several ranks with it.");
             }
-            // An option left unset is stored as null (or not at all); "was null" read as a value the user gave.
-            var was = saved == "null" ? "was not given" : $"was {saved}";
-            var isNow = now == "null" ? "is not given" : $"is {now}";
-            throw new BertSharpException(
-                $"{checkpoint}: cannot resume: {BertSharpException.Field(name)} {was} in the checkpoint but {isNow} now; resume with the same settings.");
+            throw new BertSharpException(Changed(checkpoint, name, saved, now, "resume with the same settings"));
         }
+    }
+
+    /// <summary>
+    /// The one wording of a resume refused for a setting that is not the checkpoint's (fine-tuning's and pre-training's alike):
+    /// the checkpoint, the field, the value the checkpoint recorded and the one given, as JSON (<c>null</c>: not given), then
+    /// <paramref name="advice"/>.
+    /// </summary>
+    internal static string Changed(string checkpoint, string name, string saved, string now, string advice)
+    {
+        // An option left unset is stored as null (or not at all); "was null" read as a value the user gave.
+        var was = saved == "null" ? "was not given" : $"was {saved}";
+        var isNow = now == "null" ? "is not given" : $"is {now}";
+        return $"{checkpoint}: cannot resume: {BertSharpException.Field(name)} {was} in the checkpoint but {isNow} now; {advice}.";
     }
 
     /// <summary>Captures torch's CPU generator into <see cref="TorchRngState"/>.</summary>

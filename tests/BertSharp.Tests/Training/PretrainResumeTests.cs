@@ -48,16 +48,19 @@ public class PretrainResumeTests
         // The error alone: the 'resuming ...' line comes only once the resume is checked.
         CliRunner.Run("pretrain", "--output", run, "--resume", "--steps", "2", "--device", "cpu").AssertOneLineError("--steps 2 is below the run's 3");
 
-        // The model the run started from stays its own: another one given again is refused, not silently ignored.
+        // The model the run started from stays its own: another one given again is refused, not silently ignored, in the
+        // words of fine-tuning's refusal of a changed setting (TrainerState.CheckResumable).
         var fullVocab = Path.GetFullPath(vocab);
+        var checkpoint = Path.Combine(run, "checkpoint-3");
         CliRunner.Run("pretrain", "--output", run, "--resume", "--config", "mini", "--vocab", vocab, "--device", "cpu")
-            .AssertOneLineError($"--config mini: the run in {run} was started with --config tiny; resume it with the same --config or without it.");
+            .AssertOneLineError($"error: {checkpoint}: cannot resume: --config was \"tiny\" in the checkpoint but is \"mini\" now; resume with the same settings or without --config.");
         var otherVocab = tmp.File("other-vocab.txt");
         File.Copy(vocab, otherVocab);
         CliRunner.Run("pretrain", "--output", run, "--resume", "--vocab", otherVocab, "--device", "cpu")
-            .AssertOneLineError($"--vocab {otherVocab}: the run in {run} was started with --vocab {fullVocab};");
+            .AssertOneLineError($"error: {checkpoint}: cannot resume: --vocab was \"{fullVocab}\" in the checkpoint but is \"{otherVocab}\" now; resume with the same settings or without --vocab.");
         CliRunner.Run("pretrain", "--output", run, "--resume", "--model", tmp.Path, "--device", "cpu")
-            .AssertOneLineError($"--model {tmp.Path}: the run in {run} was started from --config tiny --vocab {fullVocab}; resume it with that or without --model.");
+            .AssertOneLineError($"error: {checkpoint}: cannot resume: --model was not given in the checkpoint but is \"{tmp.Path}\" now; resume with the same settings " +
+                $"(the run started from --config \"tiny\" --vocab \"{fullVocab}\") or without --model.");
         Assert.Equal(3, TrainerState.Load(tmp.File("run/checkpoint-3/trainer_state.json")).GlobalStep);
 
         // The same command with --resume (and --steps raised) is accepted.

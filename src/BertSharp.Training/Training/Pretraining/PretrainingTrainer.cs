@@ -96,7 +96,7 @@ public sealed class PretrainingTrainer
         var state = checkpoint is null ? null : TrainerState.Load(Path.Combine(checkpoint, TrainerState.FileName));
         if (state is not null)
         {
-            CheckSource(state, source, outputDirectory);
+            CheckSource(state, source, checkpoint!);
             CheckData(state, data, outputDirectory);
         }
         // The held-out instances are the run's, set aside when it started by its own eval_every: a resume that turns evaluation
@@ -383,7 +383,7 @@ public sealed class PretrainingTrainer
     /// interrupt message says to resume with the same command). Any other was ignored, training the run's model on as if it
     /// were the one given.
     /// </summary>
-    private static void CheckSource(TrainerState state, PretrainingModelSource source, string outputDirectory)
+    private static void CheckSource(TrainerState state, PretrainingModelSource source, string checkpoint)
     {
         if (state.Settings[SourceKey] is not JsonObject run)
         {
@@ -391,16 +391,18 @@ public sealed class PretrainingTrainer
         }
         foreach (var (field, node) in SourceSettings(source))
         {
-            var given = node!.GetValue<string>();
-            var was = run[field]?.GetValue<string>();
+            var (was, given) = (run[field]?.ToJsonString() ?? "null", node!.ToJsonString());
             if (was == given)
             {
                 continue;
             }
-            var started = string.Join(" ", run.Select(kv => $"{BertSharpException.Field(kv.Key)} {kv.Value?.GetValue<string>()}"));
-            throw new BertSharpException(was is null
-                ? $"{BertSharpException.Field(field)} {given}: the run in {outputDirectory} was started from {started}; resume it with that or without {BertSharpException.Field(field)}."
-                : $"{BertSharpException.Field(field)} {given}: the run in {outputDirectory} was started with {BertSharpException.Field(field)} {was}; resume it with the same {BertSharpException.Field(field)} or without it.");
+            // Worded as fine-tuning refuses a changed setting; a pre-training resume may also leave the source out, and takes
+            // the run's then. A field the run did not start from says what it did start from.
+            var started = was == "null"
+                ? $" (the run started from {string.Join(" ", run.Select(kv => $"{BertSharpException.Field(kv.Key)} {kv.Value?.ToJsonString()}"))})"
+                : "";
+            throw new BertSharpException(TrainerState.Changed(checkpoint, field, was, given,
+                $"resume with the same settings{started} or without {BertSharpException.Field(field)}"));
         }
     }
 
