@@ -65,7 +65,9 @@ internal sealed class FinetuneProgressView : IFineTuneProgress
         var table = new Table().Border(TableBorder.Rounded);
         foreach (var c in Columns)
         {
-            table.AddColumn(new TableColumn(c).RightAligned());
+            // A header a word per line: on one line SQuAD v2.0's eight columns needed 92 characters, and an 80-column terminal
+            // cut "val HasAns_f1" and the cells beside it. The plain table keeps one-line headers (it is read by scripts).
+            table.AddColumn(new TableColumn(Markup.Escape(c.Replace(' ', '\n'))).RightAligned());
         }
         return table;
     }
@@ -287,7 +289,8 @@ internal sealed class FinetuneProgressView : IFineTuneProgress
         return Elapsed(TimeSpan.FromSeconds(remainingExamples / _rate));
     }
 
-    private IRenderable Render()
+    /// <summary>The live view as it is now: the epoch table, the warnings and, during an epoch, its progress line.</summary>
+    internal IRenderable Render()
     {
         var warnings = _warnings.Select(w => (IRenderable)new Markup("[yellow]" + Markup.Escape(w) + "[/]")).ToList();
         if (_epoch == 0)

@@ -2,6 +2,7 @@ using System.Text.RegularExpressions;
 using BertSharp.Cli.Commands;
 using BertSharp.Evaluation;
 using BertSharp.Training;
+using Spectre.Console;
 
 namespace BertSharp.Tests.Training;
 
@@ -59,5 +60,23 @@ public class EpochTableTests
         Assert.Equal(["2", "0.5000", .. validationCells.Split('|'), "1:01", "12.5"], Cells(lines[2]));
         // Columns line up: a header wider than the others' 12 characters widens its column.
         Assert.All(lines, l => Assert.Equal(lines[0].Length, l.Length));
+
+        // The live view fits an 80-column terminal whole: its headers were cut (SQuAD v2.0's val HasAns_f1) and the cells
+        // beside them wrapped.
+        using var screen = new StringWriter();
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Out = new AnsiConsoleOutput(screen), Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors, Interactive = InteractionSupport.No,
+        });
+        console.Profile.Width = 80;
+        console.Write(view.Render());
+        var live = screen.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.TrimEnd('\r')).ToList();
+        Assert.All(live, l => Assert.True(l.Length <= 80, l));
+        // Top border, a header of two lines, the rule, two rows, the bottom border.
+        Assert.Equal(7, live.Count);
+        string[] LiveCells(string line) => [.. line.Split('│')[1..^1].Select(c => c.Trim())];
+        var (top, bottom) = (LiveCells(live[1]), LiveCells(live[2]));
+        Assert.Equal(Cells(lines[0]), top.Zip(bottom, (t, b) => (t + " " + b).Trim()));
+        Assert.Equal(Cells(lines[2]), LiveCells(live[5]));
     }
 }
