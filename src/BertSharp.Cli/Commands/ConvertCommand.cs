@@ -55,11 +55,11 @@ internal static class ConvertCommand
             }
             if (report.MissingKeys.Count > 0)
             {
-                Console.Error.WriteLine("warning: " + SafeText.Escape(report.Warning));
+                CliErrors.Warn(report.Warning!);
             }
             BertPretrained.Save(m, outDir, new SaveOptions(Dtype: scalar, TokenizerFrom: source, Overwrite: parse.GetValue(overwrite)));
             Console.WriteLine($"{m.GetType().Name}: {m.NamedParameters().Sum(p => p.Param.numel()):N0} parameters, " +
-                              $"{report.RenamedKeys.Count} legacy name(s) renamed → {Path.Combine(outDir, "model.safetensors")} ({parse.GetValue(dtype)})");
+                              $"{report.RenamedKeys.Count} legacy name(s) renamed → {CliErrors.Shown(Path.Combine(outDir, "model.safetensors"))} ({parse.GetValue(dtype)})");
             return 0;
         });
         return cmd;

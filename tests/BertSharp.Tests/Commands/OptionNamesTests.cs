@@ -66,6 +66,16 @@ public class OptionNamesTests
         var mixed = CliRunner.Run("convert", "--model", fixture, tmp.File("mixed"));
         Assert.True(mixed.ExitCode == 0, mixed.StdErr);
         Assert.Equal(File.ReadAllBytes(tmp.File("out/model.safetensors")), File.ReadAllBytes(tmp.File("mixed/model.safetensors")));
+        // The weights a conversion initialises are warned of as the CLI's other warnings are (CliErrors.Warn: a line break in
+        // the path is a space; it was written "\x0a"), and the output's path is shown as data: its escape drove the terminal.
+        var based = tmp.File("base\nmodel");
+        Directory.CreateDirectory(based);
+        HfFixture.CopyCase("base-model", based);
+        var headed = CliRunner.Run("convert", based, tmp.File("head\u001b[31m\u202e"), "--architecture", "BertForSequenceClassification");
+        Assert.True(headed.ExitCode == 0, headed.StdErr);
+        Assert.Equal($"warning: {tmp.File("base model")}: 2 weight(s) not in the checkpoint were newly initialised (train the model before using it): " +
+            "classifier.bias, classifier.weight.", headed.StdErr.TrimEnd());
+        Assert.EndsWith($" → {tmp.File("head\\x1b[31m\\u202e")}/model.safetensors (float32)", headed.StdOut.TrimEnd(), StringComparison.Ordinal);
         var extra = CliRunner.Run("convert", "--model", fixture, "--output", tmp.File("o2"), tmp.File("o3"));
         Assert.Equal(2, extra.ExitCode);
         Assert.Equal($"error: {tmp.File("o3")}: unexpected argument (--model and --output are both given as options).", extra.StdErr.Trim());
