@@ -153,7 +153,7 @@ public static partial class CliErrors
         {
             case ForeignOutputException f:
                 Console.Error.WriteLine(
-                    $"error: {f.Directory}: not empty and not written by bert (it holds {ForeignOutputException.Describe(f.ForeignEntries)}); " +
+                    $"error: {OneLine(f.Directory)}: not empty and not written by bert (it holds {OneLine(ForeignOutputException.Describe(f.ForeignEntries))}); " +
                     "choose a new or empty directory, or add --overwrite (bert then replaces only its own files and removes nothing else).");
                 return BadInput;
             case OtherOutputException o:
@@ -164,18 +164,18 @@ public static partial class CliErrors
                 return BadInput;
             case UnfinishedRunException u:
                 Console.Error.WriteLine(
-                    $"error: {u.Directory}: holds {Path.GetFileName(u.Checkpoint)} of an earlier run; add --resume to continue it (same settings), or choose another --output.");
+                    $"error: {OneLine(u.Directory)}: holds {OneLine(Path.GetFileName(u.Checkpoint))} of an earlier run; add --resume to continue it (same settings), or choose another --output.");
                 return BadInput;
             case TrainingCancelledException c:
                 Console.Error.WriteLine(c.Checkpoint is null
                     ? $"error: interrupted at step {c.Step} of {c.TotalSteps}, before the first checkpoint; nothing was kept."
-                    : $"error: interrupted at step {c.Step} of {c.TotalSteps}; the last complete checkpoint is {c.Checkpoint}. Run the same command with --resume to continue from it.");
+                    : $"error: interrupted at step {c.Step} of {c.TotalSteps}; the last complete checkpoint is {OneLine(c.Checkpoint)}. Run the same command with --resume to continue from it.");
                 return Cancelled;
             case BertSharpException b:
                 Console.Error.WriteLine("error: " + Describe(b));
                 return BadInput;
             case FileNotFoundException f:
-                Console.Error.WriteLine($"error: {f.FileName ?? "file"}: not found.");
+                Console.Error.WriteLine($"error: {OneLine(f.FileName ?? "file")}: not found.");
                 return BadInput;
             case DirectoryNotFoundException or UnauthorizedAccessException or IOException:
                 Console.Error.WriteLine("error: " + OneLine(root.Message));

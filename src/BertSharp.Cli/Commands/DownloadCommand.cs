@@ -31,8 +31,8 @@ internal static class DownloadCommand
             };
             using var client = new HubClient(options);
             var result = client.DownloadModel(CommonOptions.Model(parse, model, "a Hub model id"), options.Revision);
-            Console.WriteLine($"{result.RepoId} @ {result.Commit}");
-            Console.WriteLine(result.SnapshotDir);
+            Console.WriteLine($"{CliErrors.Shown(result.RepoId)} @ {CliErrors.Shown(result.Commit)}");
+            Console.WriteLine(CliErrors.Shown(result.SnapshotDir));
             return 0;
         });
         return cmd;

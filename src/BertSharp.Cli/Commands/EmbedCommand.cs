@@ -125,10 +125,10 @@ internal static class EmbedCommand
                 files.Add((p.GetValue(plot)!, s => s.Write(image)));
             }
             AtomicFile.WriteFiles(files);
-            Console.Out.WriteLine($"wrote {vectors.Length:N0} embeddings of dimension {vectors[0].Length} to {outPath}");
+            Console.Out.WriteLine($"wrote {vectors.Length:N0} embeddings of dimension {vectors[0].Length} to {CliErrors.Shown(outPath)}");
             if (image is not null)
             {
-                Console.Out.WriteLine($"wrote {p.GetValue(plot)}");
+                Console.Out.WriteLine($"wrote {CliErrors.Shown(p.GetValue(plot)!)}");
             }
             return 0;
         });

@@ -97,7 +97,7 @@ internal static class EvaluateCommand
             var cut = truncated > 0 || classifier.TruncationSide != Tokenization.TruncationSide.Head
                 ? $", truncation side {Tokenization.TruncationSides.Name(classifier.TruncationSide)}{(classifier.HeadTokens is { } h ? $" (head {h})" : "")}"
                 : "";
-            Console.Out.WriteLine($"{dataset.Path}: {dataset.Count:N0} examples{(dataset.Count < total ? $" (the first of {total:N0}, --max-examples)" : "")}, task {task.Name}, max length {classifier.MaxLength}{cut}");
+            Console.Out.WriteLine($"{CliErrors.Shown(dataset.Path)}: {dataset.Count:N0} examples{(dataset.Count < total ? $" (the first of {total:N0}, --max-examples)" : "")}, task {task.Name}, max length {classifier.MaxLength}{cut}");
             var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Out) });
             if (!labels.IsRegression && (task.Name == "cola" || p.GetValue(perBatch)))
             {
@@ -146,7 +146,7 @@ internal static class EvaluateCommand
                 ["max_length"] = classifier.MaxLength,
                 ["batch_mcc"] = result.BatchMcc.Count > 0 && (task.Name == "cola" || p.GetValue(perBatch)) ? result.BatchMcc.Select(m => Math.Round(m, 6)).ToArray() : null,
             });
-            Console.Out.WriteLine($"wrote {outPath}");
+            Console.Out.WriteLine($"wrote {CliErrors.Shown(outPath)}");
             return 0;
         });
         return cmd;

@@ -71,7 +71,7 @@ internal static class ExportOnnxCommand
             var (summary, accuracy) = eval is null
                 ? (OnnxExport.Export(modelDir, outPath, options, p.GetValue(architecture)), null)
                 : ExportMeasured(modelDir, outPath, options, eval, task!, p.GetValue(architecture), p.GetValue(threads));
-            Console.Out.WriteLine($"{summary.Architecture} → {summary.Path} ({summary.Bytes / 1048576.0:0.0} MiB, opset 17, outputs {string.Join(", ", summary.Outputs)})");
+            Console.Out.WriteLine($"{summary.Architecture} → {CliErrors.Shown(summary.Path)} ({summary.Bytes / 1048576.0:0.0} MiB, opset 17, outputs {string.Join(", ", summary.Outputs)})");
             if (summary.QuantizedMatMuls > 0)
             {
                 Console.Out.WriteLine($"int8: {summary.QuantizedMatMuls} MatMul weights quantized (DynamicQuantizeMatMul)");
@@ -128,7 +128,7 @@ internal static class ExportOnnxCommand
                 after = Accuracy(classifier);
             }
             string Pct(double v) => (100 * v).ToString("0.00", CultureInfo.InvariantCulture);
-            return (summary, $"accuracy on {eval.Path} ({eval.Count:N0} examples): float32 {Pct(before)} %, int8 {Pct(after)} %, " +
+            return (summary, $"accuracy on {CliErrors.Shown(eval.Path)} ({eval.Count:N0} examples): float32 {Pct(before)} %, int8 {Pct(after)} %, " +
                              $"change {(after - before >= 0 ? "+" : "")}{(100 * (after - before)).ToString("0.00", CultureInfo.InvariantCulture)} points");
         }
         finally

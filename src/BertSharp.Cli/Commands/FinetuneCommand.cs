@@ -103,14 +103,14 @@ internal static class FinetuneCommand
             {
                 return Stopped(result.StepLosses.Count, result.Checkpoint);
             }
-            Console.Out.WriteLine($"saved {result.OutputDir}{summary}");
+            Console.Out.WriteLine($"saved {CliErrors.Shown(result.OutputDir)}{summary}");
             if (view.FinalWarning(result.FinalValidation, result.StepLosses.Count) is { } warning)
             {
                 // Not through CliErrors.Warn: the label names are the data's, not fields to rename as flags.
                 Console.Error.WriteLine("warning: " + warning);
             }
             var predictArgs = task.TextPairColumn is null ? "--text \"...\"" : "--text \"...\" --text-pair \"...\"";
-            var outputDir = Quote(training.OutputDir);
+            var outputDir = CliErrors.Shown(Quote(training.OutputDir));
             Console.Out.WriteLine($"next: bert evaluate --model {outputDir} --task {task.Name} --data FILE  |  bert predict --model {outputDir} {predictArgs}");
             return 0;
         });
@@ -119,7 +119,7 @@ internal static class FinetuneCommand
 
     private static int Stopped(int steps, string? checkpoint)
     {
-        Console.Out.WriteLine($"stopped after step {steps}; checkpoint {checkpoint}");
+        Console.Out.WriteLine($"stopped after step {steps}; checkpoint {CliErrors.Shown(checkpoint ?? "")}");
         Console.Out.WriteLine("next: run the same command with --resume to continue");
         return 0;
     }

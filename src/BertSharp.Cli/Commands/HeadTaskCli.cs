@@ -143,13 +143,13 @@ internal static class HeadTaskCli
             _ => ["accuracy", "loss"],
         };
         var summary = v is null ? "" : " (validation: " + string.Join(", ", headline.Where(v.Values.ContainsKey).Select(k => $"{k} {MetricsReport.Format(v.Values[k])}")) + ")";
-        Console.Out.WriteLine($"saved {result.OutputDir}{summary}");
+        Console.Out.WriteLine($"saved {CliErrors.Shown(result.OutputDir)}{summary}");
         if (warning is not null)
         {
             // Not through CliErrors.Warn: the entity types are the data's, not fields to rename as flags.
             Console.Error.WriteLine("warning: " + warning);
         }
-        var m = Quote(o.Training.OutputDir);
+        var m = CliErrors.Shown(Quote(o.Training.OutputDir));
         var use = o.Task switch
         {
             HeadTask.TokenClassification => $"bert ner --model {m} --text \"...\"",
@@ -247,7 +247,7 @@ internal static class HeadTaskCli
         }
         var report = tagging ?? MetricsReport.FromValues([], count, values);
         var name = HeadFineTuneOptions.Names(task)[0];
-        Console.Out.WriteLine($"{dataPath}: {count:N0} examples, task {name}, max length {length}");
+        Console.Out.WriteLine($"{CliErrors.Shown(dataPath)}: {count:N0} examples, task {name}, max length {length}");
         var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Out) });
         var table = new Table().Border(TableBorder.Rounded).AddColumn("metric").AddColumn(new TableColumn("value").RightAligned());
         foreach (var (k, v) in values)
@@ -266,13 +266,13 @@ internal static class HeadTaskCli
         extra["task"] = name;
         extra["max_length"] = length;
         report.Save(outPath, extra);
-        Console.Out.WriteLine($"wrote {outPath}");
+        Console.Out.WriteLine($"wrote {CliErrors.Shown(outPath)}");
         if (predictionsPath is not null)
         {
-            Console.Out.WriteLine($"wrote {predictionsPath}.predictions.json");
+            Console.Out.WriteLine($"wrote {CliErrors.Shown(predictionsPath)}.predictions.json");
             if (nullOdds)
             {
-                Console.Out.WriteLine($"wrote {predictionsPath}.null_odds.json");
+                Console.Out.WriteLine($"wrote {CliErrors.Shown(predictionsPath)}.null_odds.json");
             }
         }
         return 0;
@@ -363,7 +363,7 @@ internal static class HeadTaskCli
         else
         {
             AtomicFile.WriteAllText(output, string.Join("\n", lines) + "\n");
-            Console.Out.WriteLine($"wrote {predictions.Count:N0} predictions to {output}");
+            Console.Out.WriteLine($"wrote {predictions.Count:N0} predictions to {CliErrors.Shown(output)}");
         }
         return 0;
     }

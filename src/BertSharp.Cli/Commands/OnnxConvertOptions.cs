@@ -52,15 +52,15 @@ internal sealed class OnnxConvertOptions
             CliErrors.Warn(w);
         }
         var b = summary.Bert;
-        Console.WriteLine($"{input}: ONNX opset {b.Opset} from {(b.Producer.Length > 0 ? b.Producer : "an unnamed producer")}");
-        // The notes say what the graph gave each config field (hidden_act gelu, ...), not which flag was typed: printed as
-        // they are, since renaming a field to its flag would read as if the user had passed it.
+        Console.WriteLine($"{CliErrors.Shown(input)}: ONNX opset {b.Opset} from {(b.Producer.Length > 0 ? CliErrors.Shown(b.Producer) : "an unnamed producer")}");
+        // The notes say what the graph gave each config field (hidden_act gelu, ...), not which flag was typed: shown as data,
+        // since renaming a field to its flag would read as if the user had passed it.
         foreach (var note in b.Notes)
         {
-            Console.WriteLine("  " + note);
+            Console.WriteLine("  " + CliErrors.Shown(note));
         }
-        Console.WriteLine($"  vocabulary {summary.VocabSource} ({(summary.Lowercase ? "uncased" : "cased")})");
-        Console.WriteLine($"{b.Architecture}: {summary.Parameters:N0} parameters → {Path.Combine(output, "model.safetensors")}");
+        Console.WriteLine($"  vocabulary {CliErrors.Shown(summary.VocabSource)} ({(summary.Lowercase ? "uncased" : "cased")})");
+        Console.WriteLine($"{b.Architecture}: {summary.Parameters:N0} parameters → {CliErrors.Shown(Path.Combine(output, "model.safetensors"))}");
         return 0;
     }
 }

@@ -160,7 +160,7 @@ internal static class PredictCommand
                 if (p.GetValue(output) is { } outPath)
                 {
                     AtomicFile.WriteAllText(outPath, Format(outPath, inputData, predictions, classifier));
-                    Console.Out.WriteLine($"wrote {predictions.Count:N0} predictions to {outPath}");
+                    Console.Out.WriteLine($"wrote {predictions.Count:N0} predictions to {CliErrors.Shown(outPath)}");
                 }
                 else
                 {

@@ -128,7 +128,7 @@ internal static class PretrainCommand
             {
                 Console.Out.WriteLine(string.Create(inv, $"eval at step {ev.Step}: masked_lm_loss {ev.MaskedLmLoss:F4}, masked_lm_accuracy {ev.MaskedLmAccuracy:F4}{Nsp(ev)}"));
             }
-            Console.Out.WriteLine($"model: {final}");
+            Console.Out.WriteLine($"model: {CliErrors.Shown(final)}");
             return 0;
         });
         return cmd;

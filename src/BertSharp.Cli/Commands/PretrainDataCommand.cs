@@ -129,7 +129,7 @@ internal static class PretrainDataCommand
                 Console.Out.WriteLine($"{CliErrors.Shown(i.Path)}: {i.Format}, {i.Documents:N0} documents, {i.Sentences:N0} sentences, {i.Tokens:N0} tokens");
             }
             var packed = options.Objective == PretrainingObjective.MaskedLm;
-            Console.Out.WriteLine($"wrote {manifest.Instances:N0} instances in {manifest.Shards.Count} shard(s) to {outDir} " +
+            Console.Out.WriteLine($"wrote {manifest.Instances:N0} instances in {manifest.Shards.Count} shard(s) to {CliErrors.Shown(outDir)} " +
                 $"({written!.MaskedFraction * 100:F2} % masked, " +
                 (packed ? $"one packed segment per instance, mean length {(double)manifest.Tokens / manifest.Instances:F1})" : $"{manifest.RandomNext * 100.0 / manifest.Instances:F2} % random next)"));
             Show(outDir, vocabPath, showCount);

@@ -76,7 +76,7 @@ internal static class SearchCommand
             }
             var options = new FeatureExtractionOptions(p.GetValue(pooling) == "mean" ? Pooling.Mean : Pooling.Cls, Normalize: true, length.Length, p.GetValue(batch));
             var search = SemanticSearch.Build(pipe, texts, options);
-            Console.Out.WriteLine($"{texts.Count:N0} texts of {p.GetValue(corpus)} embedded ({p.GetValue(pooling)} pooling, cosine similarity)");
+            Console.Out.WriteLine($"{texts.Count:N0} texts of {CliErrors.Shown(p.GetValue(corpus)!)} embedded ({p.GetValue(pooling)} pooling, cosine similarity)");
             foreach (var q in asked)
             {
                 Console.Out.WriteLine($"query: {CliErrors.Shown(q)}");

@@ -94,8 +94,8 @@ internal static class ServeCommand
                 var served = app.Services.GetRequiredService<ServedModel>();
                 // The bound addresses, not the requested ones: with --port 0 the port is chosen now.
                 var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? app.Urls;
-                var engine = served.Backend.OnnxPath is { } onnx ? $", classify/embed on ONNX Runtime: {onnx}" : "";
-                Console.Out.WriteLine($"serving {options.ModelDirectory} ({served.Architecture}, inputs up to {served.MaxLength} tokens{(served.PairInput ? ", sentence pairs" : "")}{engine}) on {string.Join(", ", addresses)}");
+                var engine = served.Backend.OnnxPath is { } onnx ? $", classify/embed on ONNX Runtime: {CliErrors.Shown(onnx)}" : "";
+                Console.Out.WriteLine($"serving {CliErrors.Shown(options.ModelDirectory)} ({served.Architecture}, inputs up to {served.MaxLength} tokens{(served.PairInput ? ", sentence pairs" : "")}{engine}) on {string.Join(", ", addresses)}");
                 if (served.Length.Warning is { } w)
                 {
                     CliErrors.Warn(w);

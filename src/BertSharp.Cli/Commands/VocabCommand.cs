@@ -76,7 +76,7 @@ internal static class VocabCommand
             var path = parse.GetValue(output)!;
             AtomicFile.WriteAllText(path, sb.ToString());
             Console.WriteLine(
-                $"wrote {path}: {result.Tokens.Count} tokens ({options.SpecialTokens.Count} special, {result.AlphabetSize} characters, " +
+                $"wrote {CliErrors.Shown(path)}: {result.Tokens.Count} tokens ({options.SpecialTokens.Count} special, {result.AlphabetSize} characters, " +
                 $"{result.ContinuationTokens} ##characters, {result.Merges} merges) from {result.DistinctWords} distinct words; " +
                 $"counting {countSeconds:F1} s, merging {clock.Elapsed.TotalSeconds - countSeconds:F1} s");
             if (result.Tokens.Count < options.VocabSize)

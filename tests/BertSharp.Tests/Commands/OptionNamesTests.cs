@@ -110,20 +110,24 @@ public class OptionNamesTests
     public void Evaluate_takes_max_examples_and_writes_beside_the_model_by_default()
     {
         using var tmp = TestPaths.TempDir();
-        var model = tmp.File("model");
+        // The data's and the output's paths are shown as data: their escape drove the terminal, U+202E reversed the line.
+        var dir = tmp.File("odd\u001b[31m\u202e");
+        var shown = tmp.File("odd\\x1b[31m\\u202e");
+        var model = Path.Combine(dir, "model");
         Directory.CreateDirectory(model);
         HfFixture.CopyCase("sequence-classification", model);
-        var data = tmp.File("custom.csv");
+        var data = Path.Combine(dir, "custom.csv");
         File.WriteAllText(data, "text,label\na fine film,LABEL_1\nan odd film,LABEL_1\na dull film,LABEL_0\n");
         var r = CliRunner.Run("evaluate", "--model", model, "--task", "csv", "--data", data, "--max-examples", "2");
         Assert.True(r.ExitCode == 0, r.StdErr);
         // The fixture predicts LABEL_0 for these texts, and the first two are LABEL_1: both precision and recall have a zero
         // denominator for one class each, which sklearn warns of (UndefinedMetricWarning) and scores 0.
-        Assert.Contains($"warning: undefined (a zero denominator), counted as 0 as scikit-learn's zero_division default: the precision of 'LABEL_1' (never predicted), the recall of 'LABEL_0' (no example of {data} has that label);",
+        Assert.Contains($"warning: undefined (a zero denominator), counted as 0 as scikit-learn's zero_division default: the precision of 'LABEL_1' (never predicted), the recall of 'LABEL_0' (no example of {shown}/custom.csv has that label);",
             r.StdErr, StringComparison.Ordinal);
         var written = Path.Combine(model, "eval", "custom.metrics.json");
-        Assert.Contains($"wrote {written}", r.StdOut, StringComparison.Ordinal);
-        Assert.Contains("2 examples (the first of", r.StdOut, StringComparison.Ordinal);
+        Assert.Contains($"wrote {shown}/model/eval/custom.metrics.json\n", r.StdOut, StringComparison.Ordinal);
+        Assert.StartsWith($"{shown}/custom.csv: 2 examples (the first of", r.StdOut, StringComparison.Ordinal);
+        Assert.DoesNotContain(r.StdOut + r.StdErr, c => c is '\u001b' or '\u202e');
         Assert.Equal(2, (int)JsonNode.Parse(File.ReadAllText(written))!["examples"]!);
         Assert.False(File.Exists("metrics.json"), "evaluate wrote into the current directory");
         var bad = CliRunner.Run("evaluate", "--model", model, "--task", "csv", "--data", data, "--max-examples", "0");

@@ -13,10 +13,11 @@ public class VocabTrainCommandTests
     public void Trains_the_same_vocabulary_as_the_library_with_hf_bert_defaults()
     {
         using var tmp = TestPaths.TempDir();
-        var output = tmp.File("out/vocab.txt");
+        var output = tmp.File("out\u202e/vocab.txt");
         var r = CliRunner.Run("vocab", "train", "--input", Alice, "--vocab-size", "2000", "--output", output);
         Assert.True(r.ExitCode == 0, r.StdErr);
-        Assert.Contains("2000 tokens", r.StdOut, StringComparison.Ordinal);
+        // The output's path is shown as data: U+202E reversed the rest of the line.
+        Assert.StartsWith($"wrote {tmp.File("out\\u202e/vocab.txt")}: 2000 tokens", r.StdOut, StringComparison.Ordinal);
 
         var written = File.ReadAllLines(output);
         var counts = WordCounter.CountBertWords(TextLines.Read(Alice), new NormalizerOptions(Lowercase: true));

@@ -220,14 +220,18 @@ public class HeadMetricsTests
     public void Bert_evaluate_on_squad_v2_data_without_unanswerable_questions_prints_and_saves_no_no_ans_scores()
     {
         using var tmp = TestPaths.TempDir();
-        var squad = tmp.File("dev.json");
+        var squad = tmp.File("dev\u001b[31m\u202e.json");
         File.WriteAllText(squad, """
             {"version": "v2.0", "data": [{"paragraphs": [{"context": "Anna lives in Paris.",
               "qas": [{"id": "q1", "question": "Where?", "answers": [{"text": "Paris", "answer_start": 14}]}]}]}]}
             """);
-        var metrics = tmp.File("m.json");
+        var metrics = tmp.File("m\u202e.json");
         var r = CliRunner.Run("evaluate", "--model", HfFixture.Dir("question-answering"), "--task", "squad", "--data", squad, "--output", metrics);
         Assert.True(r.ExitCode == 0, r.StdErr);
+        // The data's and the output's paths are shown as data: the escape drove the terminal, U+202E reversed the line.
+        Assert.StartsWith($"{tmp.File("dev\\x1b[31m\\u202e.json")}: 1 examples, task squad, ", r.StdOut, StringComparison.Ordinal);
+        Assert.Contains($"\nwrote {tmp.File("m\\u202e.json")}\nwrote {tmp.File("m\\u202e.predictions.json")}\n", r.StdOut, StringComparison.Ordinal);
+        Assert.DoesNotContain(r.StdOut, c => c is '\u001b' or '\u202e');
         Assert.Contains("HasAns_exact", r.StdOut, StringComparison.Ordinal);
         Assert.DoesNotContain("NoAns", r.StdOut, StringComparison.Ordinal);
         Assert.DoesNotContain("n/a", r.StdOut, StringComparison.Ordinal);

@@ -80,9 +80,11 @@ public sealed class InferenceCliTests
         // The JSON lines of --input show the text as written, but a bidirectional override escaped: raw, it reversed the
         // rest of the line on a terminal.
         File.WriteAllText(tmp.File("in.txt"), "é漢😀 \u202efine film\n");
-        var file = CliRunner.Run("predict", "--model", tmp.Path, "--input", tmp.File("in.txt"), "--output", tmp.File("out.jsonl"), "--device", "cpu");
+        var file = CliRunner.Run("predict", "--model", tmp.Path, "--input", tmp.File("in.txt"), "--output", tmp.File("o\u001b[31mut.jsonl"), "--device", "cpu");
         Assert.True(file.ExitCode == 0, file.StdErr);
-        var json = Assert.Single(File.ReadAllLines(tmp.File("out.jsonl")));
+        // The output's path is shown as data: its escape drove the terminal.
+        Assert.Equal($"wrote 1 predictions to {tmp.File("o\\x1b[31mut.jsonl")}", file.StdOut.TrimEnd());
+        var json = Assert.Single(File.ReadAllLines(tmp.File("o\u001b[31mut.jsonl")));
         Assert.Contains("\"text\":\"é漢\\uD83D\\uDE00 \\u202Efine film\"", json, StringComparison.Ordinal);
         Assert.Equal("é漢😀 \u202efine film", (string)JsonNode.Parse(json)!["text"]!);
     }
@@ -158,8 +160,10 @@ public sealed class InferenceCliTests
         using var tmp = TestPaths.TempDir();
         File.WriteAllText(tmp.File("in.csv"), "text,label\n\"a tender , heartfelt family drama .\",pos\nUs love they.,neg\n\"the cat sat.\",neg\nhe has no plans,pos\n");
         var r = CliRunner.Run("embed", "--model", TokenModel, "--input", tmp.File("in.csv"), "--output", tmp.File("e.jsonl"),
-            "--pooling", "mean", "--normalize", "--label-column", "label", "--plot", tmp.File("map.png"), "--method", "tsne");
+            "--pooling", "mean", "--normalize", "--label-column", "label", "--plot", tmp.File("map\u202e.png"), "--method", "tsne");
         Assert.True(r.ExitCode == 0, r.StdErr);
+        // The plot's path is shown as data: U+202E reversed the rest of the line.
+        Assert.EndsWith($"\nwrote {tmp.File("map\\u202e.png")}", r.StdOut.TrimEnd(), StringComparison.Ordinal);
         using var pipe = FeatureExtraction.Load(TokenModel);
         var expected = pipe.Embed(["a tender , heartfelt family drama .", "Us love they.", "the cat sat.", "he has no plans"],
             new FeatureExtractionOptions(Pooling.Mean, Normalize: true));
@@ -169,7 +173,7 @@ public sealed class InferenceCliTests
         {
             InferenceFixtures.AssertClose(expected[i], rows[i]["embedding"]!.AsArray().Select(v => (float)v!).ToArray(), 1e-6, $"row {i}");
         }
-        var png = File.ReadAllBytes(tmp.File("map.png"));
+        var png = File.ReadAllBytes(tmp.File("map\u202e.png"));
         Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], png[..4]);
 
         var st = CliRunner.Run("embed", "--model", TokenModel, "--input", tmp.File("in.csv"), "--output", tmp.File("e.safetensors"));

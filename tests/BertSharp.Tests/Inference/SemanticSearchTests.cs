@@ -91,11 +91,13 @@ public class SemanticSearchTests
         using var tmp = TestPaths.TempDir();
         var corpus = MiniLm.Sentences(sst2: 60, imdb: 0);
         File.WriteAllLines(tmp.File("corpus.txt"), corpus);
-        var run = CliRunner.Run("search", "--model", MiniLm.Imported, "--corpus", tmp.File("corpus.txt"), "--query", "a gorgeous, witty, seductive movie.",
+        File.Copy(tmp.File("corpus.txt"), tmp.File("cor\u001b[31mpus\u202e.txt"));
+        var run = CliRunner.Run("search", "--model", MiniLm.Imported, "--corpus", tmp.File("cor\u001b[31mpus\u202e.txt"), "--query", "a gorgeous, witty, seductive movie.",
             "--query", "the plot is dull", "--query", "red\u001b[31m\nplot", "--top-k", "3", "--device", "cpu");
         Assert.True(run.ExitCode == 0, run.StdErr);
         var lines = run.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal($"60 texts of {tmp.File("corpus.txt")} embedded (mean pooling, cosine similarity)", lines[0]);
+        // The corpus's path is shown as data: its escape drove the terminal, U+202E reversed the line.
+        Assert.Equal($"60 texts of {tmp.File("cor\\x1b[31mpus\\u202e.txt")} embedded (mean pooling, cosine similarity)", lines[0]);
         Assert.Equal("query: a gorgeous, witty, seductive movie.", lines[1]);
         Assert.Equal("query: the plot is dull", lines[5]);
         // A query is shown as data: its escape drove the terminal and its line break split the line.

@@ -21,16 +21,21 @@ public sealed class OnnxCliTests
         var export = CliRunner.Run("export-onnx", Classifier, onnx, "--optimize");
         Assert.True(export.ExitCode == 0, export.StdErr);
         Assert.Contains("2 × Attention", export.StdOut, StringComparison.Ordinal);
-        var plain = tmp.File("plain.onnx");
-        Assert.Equal(0, CliRunner.Run("export-onnx", "--model", Classifier, "--output", plain).ExitCode);
-        var convert = CliRunner.Run("convert", plain, tmp.File("back"), "--vocab", Path.Combine(Classifier, "vocab.txt"));
+        // The graph's and the output's paths are shown as data: their escape drove the terminal, U+202E reversed the line.
+        var plain = tmp.File("pla\u001b[31min\u202e.onnx");
+        var exported = CliRunner.Run("export-onnx", "--model", Classifier, "--output", plain);
+        Assert.True(exported.ExitCode == 0, exported.StdErr);
+        Assert.StartsWith($"BertForSequenceClassification → {tmp.File("pla\\x1b[31min\\u202e.onnx")} (", exported.StdOut, StringComparison.Ordinal);
+        var convert = CliRunner.Run("convert", plain, tmp.File("ba\u001b[31mck"), "--vocab", Path.Combine(Classifier, "vocab.txt"));
         Assert.True(convert.ExitCode == 0, convert.StdErr);
-        Assert.Contains("BertForSequenceClassification", convert.StdOut, StringComparison.Ordinal);
+        Assert.StartsWith($"{tmp.File("pla\\x1b[31min\\u202e.onnx")}: ONNX opset ", convert.StdOut, StringComparison.Ordinal);
+        Assert.EndsWith($" parameters → {tmp.File("ba\\x1b[31mck")}/model.safetensors", convert.StdOut.TrimEnd(), StringComparison.Ordinal);
+        Assert.DoesNotContain(exported.StdOut + convert.StdOut, c => c is '\u001b' or '\u202e');
         // What the graph gave a config field is said by the field's name, not by the flag that would have set it.
         Assert.Contains("\n  hidden_act gelu (", convert.StdOut, StringComparison.Ordinal);
         var texts = new[] { ("a tender , heartfelt family drama .", (string?)null), ("us love they .", null) };
         using var original = TextClassifier.Load(Classifier, "cpu");
-        using var back = TextClassifier.Load(tmp.File("back"), "cpu");
+        using var back = TextClassifier.Load(tmp.File("ba\u001b[31mck"), "cpu");
         var (a, b) = (original.Predict(texts), back.Predict(texts));
         for (var i = 0; i < texts.Length; i++)
         {
@@ -89,12 +94,14 @@ public sealed class OnnxCliTests
             .AssertOneLineError("is exported as BertModel, expected BertForSequenceClassification.");
         Assert.Empty(Directory.GetFiles(tmp.Path, "*.onnx"));
 
-        var run = CliRunner.Run("export-onnx", Classifier, onnx, "--quantize", "int8", "--eval-data", data, "--task", "tsv", "--threads", "1");
+        // The evaluation data's path is shown as data: its escape drove the terminal.
+        File.Move(data, tmp.File("ev\u001b[31mal.tsv"));
+        var run = CliRunner.Run("export-onnx", Classifier, onnx, "--quantize", "int8", "--eval-data", tmp.File("ev\u001b[31mal.tsv"), "--task", "tsv", "--threads", "1");
         Assert.True(run.ExitCode == 0, run.StdErr);
         Assert.Contains("field 'id2label' holds HF's default names (LABEL_0, LABEL_1, LABEL_2)", run.StdErr, StringComparison.Ordinal);
         using var torch = TextClassifier.Load(Classifier, "cpu");
         var right = torch.Predict([.. texts.Select(t => (t, (string?)null))]).Zip(labels).Count(p => p.First.LabelId.ToString(System.Globalization.CultureInfo.InvariantCulture) == p.Second);
-        Assert.Contains($"accuracy on {data} (4 examples): float32 {(100.0 * right / 4).ToString("0.00", System.Globalization.CultureInfo.InvariantCulture)} %, int8 ", run.StdOut, StringComparison.Ordinal);
+        Assert.Contains($"accuracy on {tmp.File("ev\\x1b[31mal.tsv")} (4 examples): float32 {(100.0 * right / 4).ToString("0.00", System.Globalization.CultureInfo.InvariantCulture)} %, int8 ", run.StdOut, StringComparison.Ordinal);
         Assert.True(File.Exists(onnx));
     }
 

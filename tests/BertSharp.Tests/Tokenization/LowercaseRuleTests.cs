@@ -67,11 +67,13 @@ public sealed class LowercaseRuleTests
         Assert.Equal("tokenize: " + Detected, escaped.StdErr.TrimEnd('\n'));
         // The input's name is shown as data as well: a folder listing can bring any file name.
         File.WriteAllText(tmp.File("cor\u001b[31mpus.txt"), "hello paris. paris hello.\n\nhello hello. paris paris.\n");
-        var built = CliRunner.Run("pretrain-data", "--input", tmp.File("cor\u001b[31mpus.txt"), "--vocab", vocab, "--output", tmp.File("data"), "--dupe-factor", "1");
+        var built = CliRunner.Run("pretrain-data", "--input", tmp.File("cor\u001b[31mpus.txt"), "--vocab", vocab, "--output", tmp.File("da\u202eta"), "--dupe-factor", "1");
         Assert.True(built.ExitCode == 0, built.StdErr);
         Assert.Contains("tokenized with " + Detected + "\n", built.StdOut, StringComparison.Ordinal);
         Assert.Contains("cor\\x1b[31mpus.txt: ", built.StdOut, StringComparison.Ordinal);
-        Assert.DoesNotContain("\u001b", built.StdOut, StringComparison.Ordinal);
+        // So is the output's: U+202E reversed the rest of the line.
+        Assert.Contains($" shard(s) to {tmp.File("da\\u202eta")} (", built.StdOut, StringComparison.Ordinal);
+        Assert.DoesNotContain(built.StdOut, c => c is '\u001b' or '\u202e');
     }
 
     [Fact]

@@ -168,11 +168,14 @@ public class HeadFineTuneEndToEndTests
             ["tokens"] = new JsonArray([.. s.Words.Select(w => (JsonNode)w)]),
             ["ner_tags"] = new JsonArray([.. s.Tags.Select(t => (JsonNode)Array.IndexOf(tags, t))]),
         }.ToJsonString()));
-        var frozen = tmp.File("frozen");
+        var frozen = tmp.File("fro\u202ezen");
         // Validated (on its own data) in seqeval's strict IOB2 mode, which the plan says and training_args.json and metrics.json record.
         var run = CliRunner.Run(["finetune", "--task", "ner", "--data", train, "--labels", string.Join(',', tags), "--epochs", "1", "--freeze-encoder",
             "--label-all-tokens", "--eval-data", train, "--ner-mode", "strict", "--ner-scheme", "IOB2", .. Common(frozen)]);
         Assert.True(run.ExitCode == 0, run.StdErr + run.StdOut);
+        // The output's path is shown as data in the closing lines: U+202E reversed the rest of each.
+        Assert.Contains($"\nsaved {tmp.File("fro\\u202ezen")}", run.StdOut, StringComparison.Ordinal);
+        Assert.Contains($"\nnext: bert evaluate --model {tmp.File("fro\\u202ezen")} --data FILE  |  bert ner --model {tmp.File("fro\\u202ezen")} --text", run.StdOut, StringComparison.Ordinal);
         Assert.Contains("frozen: the whole encoder", run.StdErr, StringComparison.Ordinal);
         Assert.Contains("validation: seqeval's strict mode, IOB2 scheme", run.StdErr, StringComparison.Ordinal);
         var args = Json(Path.Combine(frozen, "training_args.json"));
@@ -340,9 +343,11 @@ public class HeadFineTuneEndToEndTests
         Assert.Equal((double)saved["accuracy"]!, (double)Json(metrics)["metrics"]!["accuracy"]!, 9);
 
         // predict over the file agrees with evaluate's accuracy; --text with --choice picks the happy ending.
-        var out1 = tmp.File("pred.jsonl");
+        var out1 = tmp.File("pr\u202eed.jsonl");
         var pred = CliRunner.Run("predict", "--model", model, "--input", dev, "--output", out1);
         Assert.True(pred.ExitCode == 0, pred.StdErr);
+        // The output's path is shown as data: U+202E reversed the rest of the line.
+        Assert.EndsWith($" predictions to {tmp.File("pr\\u202eed.jsonl")}", pred.StdOut.TrimEnd(), StringComparison.Ordinal);
         var labels = SwagData.Read(dev).Select(e => e.Label).ToList();
         var chosen = File.ReadAllLines(out1).Select(l => (int?)(int)JsonNode.Parse(l)!["choice"]!).ToList();
         Assert.Equal((double)saved["accuracy"]!, chosen.Zip(labels, (c, l) => c == l ? 1.0 : 0.0).Average(), 9);

@@ -160,15 +160,23 @@ public class OutputSafetyCliTests
     public void An_unfinished_run_needs_resume_and_an_interrupted_one_says_how_to_resume()
     {
         using var tmp = TestPaths.TempDir();
-        var run = tmp.File("run");
+        // The run's folder is shown as data in every line naming it: its escape drove the terminal, U+202E reversed the line.
+        var run = tmp.File("run\u001b[31m\u202e");
+        var shown = tmp.File("run\\x1b[31m\\u202e");
         var first = CliRunner.Run(Finetune(run, "--stop-after", "2"));
         Assert.True(first.ExitCode == 0, first.StdErr);
-        Assert.Contains($"checkpoint {Path.Combine(run, "checkpoint-2")}", first.StdOut, StringComparison.Ordinal);
+        Assert.Contains($"checkpoint {shown}/checkpoint-2\n", first.StdOut, StringComparison.Ordinal);
         Assert.Contains("--resume", first.StdOut, StringComparison.Ordinal);
+        Assert.DoesNotContain(first.StdOut, c => c is '\u001b' or '\u202e');
 
         var again = CliRunner.Run(Finetune(run));
         Assert.Equal(2, again.ExitCode);
-        Assert.Contains("holds checkpoint-2 of an earlier run; add --resume", again.StdErr, StringComparison.Ordinal);
+        Assert.Equal($"error: {shown}: holds checkpoint-2 of an earlier run; add --resume to continue it (same settings), or choose another --output.", again.StdErr.TrimEnd());
+        var rest = CliRunner.Run(Finetune(run, "--resume"));
+        Assert.True(rest.ExitCode == 0, rest.StdErr);
+        Assert.Contains($"\nsaved {shown} (validation: ", rest.StdOut, StringComparison.Ordinal);
+        Assert.Contains($"\nnext: bert evaluate --model {shown} --task sst2 --data FILE  |  bert predict --model {shown} --text", rest.StdOut, StringComparison.Ordinal);
+        Assert.DoesNotContain(rest.StdOut, c => c is '\u001b' or '\u202e');
 
         (int, string) Reported(Exception e)
         {
@@ -184,8 +192,11 @@ public class OutputSafetyCliTests
                 Console.SetError(oldErr);
             }
         }
-        Assert.Equal((130, $"error: interrupted at step 3 of 18; the last complete checkpoint is {Path.Combine(run, "checkpoint-2")}. Run the same command with --resume to continue from it."),
+        Assert.Equal((130, $"error: interrupted at step 3 of 18; the last complete checkpoint is {shown}/checkpoint-2. Run the same command with --resume to continue from it."),
             Reported(new TrainingCancelledException(run, Path.Combine(run, "checkpoint-2"), 3, 18)));
+        Assert.Equal((2, $"error: {shown}: not empty and not written by bert (it holds a\\x1b[2Jb); choose a new or empty directory, or add --overwrite " +
+            "(bert then replaces only its own files and removes nothing else)."), Reported(new ForeignOutputException(run, ["a\u001b[2Jb"])));
+        Assert.Equal((2, $"error: {shown}/vocab.txt: not found."), Reported(new FileNotFoundException("gone", Path.Combine(run, "vocab.txt"))));
         // A command that caught its stop (pretrain-data) says what it kept in its own words, not the bare "cancelled.".
         Assert.Equal((130, "error: cancelled; nothing was written to --output data and the partly built data was removed."),
             Reported(new OperationCanceledException("cancelled; nothing was written to --output data and the partly built data was removed.", new OperationCanceledException())));

@@ -285,18 +285,20 @@ public class PretrainingTrainerTests
     {
         using var tmp = TestPaths.TempDir();
         var (data, vocab) = SmallData(tmp, dupe: 1);
-        string[] common = ["pretrain", "--data", data, "--output", tmp.File("run"), "--steps", "4", "--batch-size", "4", "--device", "cpu"];
+        // The run's folder is shown as data in the closing "model:" line: its escape drove the terminal, U+202E reversed the line.
+        var run = tmp.File("run\u001b[31m\u202e");
+        string[] common = ["pretrain", "--data", data, "--output", run, "--steps", "4", "--batch-size", "4", "--device", "cpu"];
         var first = CliRunner.Run([.. common, "--config", "tiny", "--vocab", vocab, "--stop-after", "3"]);
         Assert.True(first.ExitCode == 0, first.StdErr);
         // --save-every is 0 (only at the end), yet stopping early must not lose the three steps.
-        Assert.True(File.Exists(tmp.File("run/checkpoint-3/trainer_state.json")));
-        Assert.False(Directory.Exists(tmp.File("run/final")));
-        Assert.EndsWith($"model: {tmp.File("run/checkpoint-3")}", first.StdOut.TrimEnd(), StringComparison.Ordinal);
+        Assert.True(File.Exists(Path.Combine(run, "checkpoint-3", "trainer_state.json")));
+        Assert.False(Directory.Exists(Path.Combine(run, "final")));
+        Assert.EndsWith($"model: {tmp.File("run\\x1b[31m\\u202e")}/checkpoint-3", first.StdOut.TrimEnd(), StringComparison.Ordinal);
 
         var rest = CliRunner.Run([.. common, "--resume"]);
         Assert.True(rest.ExitCode == 0, rest.StdErr);
-        Assert.True(File.Exists(tmp.File("run/final/model.safetensors")));
-        Assert.Equal([1L, 2, 3, 4], PretrainingLogEntry.Read(tmp.File("run/train_log.jsonl")).Select(e => e.Step));
+        Assert.True(File.Exists(Path.Combine(run, "final", "model.safetensors")));
+        Assert.Equal([1L, 2, 3, 4], PretrainingLogEntry.Read(Path.Combine(run, "train_log.jsonl")).Select(e => e.Step));
 
         var bad = CliRunner.Run([.. common, "--resume", "--stop-after", "0"]);
         Assert.Equal(2, bad.ExitCode);

@@ -407,6 +407,10 @@ public sealed class HubClientTests : IDisposable
         Assert.Equal(Path.Combine(RepoDir(), "snapshots", commit), lines[^1]);
         Assert.Equal($"org/tiny @ {commit}", lines[^2]);
         Assert.Contains(lines, l => l.StartsWith("model.safetensors", StringComparison.Ordinal) && l.EndsWith("downloaded", StringComparison.Ordinal));
+        // The snapshot's path is shown as data: an escape in the cache folder's name drove the terminal.
+        var odd = CliRunner.Run("download", "org/tiny", "--cache-dir", Path.Combine(_cache.Path, "odd\u001b[31m"), "--endpoint", _hub.Endpoint);
+        Assert.True(odd.ExitCode == 0, odd.StdErr);
+        Assert.Equal(Path.Combine(_cache.Path, "odd\\x1b[31m") + RepoDir()[_cache.Path.Length..] + $"/snapshots/{commit}", odd.StdOut.TrimEnd().Split('\n')[^1]);
         // Offline, the cached files are listed too, as the docs say of every run.
         var offline = CliRunner.Run("download", "org/tiny", "--cache-dir", _cache.Path, "--offline");
         Assert.True(offline.ExitCode == 0, offline.StdErr);
