@@ -94,8 +94,7 @@ internal static class ServeCommand
                 var served = app.Services.GetRequiredService<ServedModel>();
                 // The bound addresses, not the requested ones: with --port 0 the port is chosen now.
                 var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? app.Urls;
-                var engine = served.Backend.OnnxPath is { } onnx ? $", classify/embed on ONNX Runtime: {CliErrors.Shown(onnx)}" : "";
-                Console.Out.WriteLine($"serving {CliErrors.Shown(options.ModelDirectory)} ({served.Architecture}, inputs up to {served.MaxLength} tokens{(served.PairInput ? ", sentence pairs" : "")}{engine}) on {string.Join(", ", addresses)}");
+                Console.Out.WriteLine(Banner(options.ModelDirectory, served.Architecture, served.MaxLength, served.PairInput, served.Backend.OnnxPath, addresses));
                 if (served.Length.Warning is { } w)
                 {
                     CliErrors.Warn(w);
@@ -105,6 +104,13 @@ internal static class ServeCommand
             return 0;
         });
         return cmd;
+    }
+
+    /// <summary>The line saying what is served where, the paths shown as data: an escape in one drove the terminal.</summary>
+    internal static string Banner(string modelDirectory, string architecture, int maxLength, bool pairInput, string? onnx, IEnumerable<string> addresses)
+    {
+        var engine = onnx is null ? "" : $", classify/embed on ONNX Runtime: {CliErrors.Shown(onnx)}";
+        return $"serving {CliErrors.Shown(modelDirectory)} ({architecture}, inputs up to {maxLength} tokens{(pairInput ? ", sentence pairs" : "")}{engine}) on {string.Join(", ", addresses)}";
     }
 
     /// <summary>The explicit list, else the loopback names plus the address the server was asked to bind (unless a wildcard).</summary>

@@ -83,6 +83,14 @@ public sealed class ServerHardeningTests : IAsyncLifetime
         Assert.Equal(["a.example", "*"], Cli.Commands.ServeCommand.AllowedHosts("a.example, *", "127.0.0.1"));
     }
 
+    // bert serve's opening line shows the model's and the graph's paths as data: an escape in one drove the terminal, U+202E
+    // reversed the rest of the line.
+    [Fact]
+    public void Serve_shows_its_paths_as_data() =>
+        Assert.Equal("serving m\\x1b[31mo\\u202edel (BertForSequenceClassification, inputs up to 128 tokens, sentence pairs, classify/embed on ONNX Runtime: " +
+            "g\\x1b]8;;x\\x07.onnx) on http://127.0.0.1:5000",
+            Cli.Commands.ServeCommand.Banner("m\u001b[31mo\u202edel", "BertForSequenceClassification", 128, pairInput: true, "g\u001b]8;;x\u0007.onnx", ["http://127.0.0.1:5000"]));
+
     [Theory]
     [InlineData("GET", "/")]
     [InlineData("GET", "/health")]
