@@ -26,9 +26,11 @@ public sealed class OnnxCliTests
         var exported = CliRunner.Run("export-onnx", "--model", Classifier, "--output", plain);
         Assert.True(exported.ExitCode == 0, exported.StdErr);
         Assert.StartsWith($"BertForSequenceClassification → {tmp.File("pla\\x1b[31min\\u202e.onnx")} (", exported.StdOut, StringComparison.Ordinal);
-        var convert = CliRunner.Run("convert", plain, tmp.File("ba\u001b[31mck"), "--vocab", Path.Combine(Classifier, "vocab.txt"));
+        File.Copy(Path.Combine(Classifier, "vocab.txt"), tmp.File("vo\u001b[31mcab.txt"));
+        var convert = CliRunner.Run("convert", plain, tmp.File("ba\u001b[31mck"), "--vocab", tmp.File("vo\u001b[31mcab.txt"));
         Assert.True(convert.ExitCode == 0, convert.StdErr);
         Assert.StartsWith($"{tmp.File("pla\\x1b[31min\\u202e.onnx")}: ONNX opset ", convert.StdOut, StringComparison.Ordinal);
+        Assert.Contains($"\n  vocabulary {tmp.File("vo\\x1b[31mcab.txt")} (", convert.StdOut, StringComparison.Ordinal);
         Assert.EndsWith($" parameters → {tmp.File("ba\\x1b[31mck")}/model.safetensors", convert.StdOut.TrimEnd(), StringComparison.Ordinal);
         Assert.DoesNotContain(exported.StdOut + convert.StdOut, c => c is '\u001b' or '\u202e');
         // What the graph gave a config field is said by the field's name, not by the flag that would have set it.
