@@ -176,9 +176,11 @@ public sealed class InferenceCliTests
         var png = File.ReadAllBytes(tmp.File("map\u202e.png"));
         Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], png[..4]);
 
-        var st = CliRunner.Run("embed", "--model", TokenModel, "--input", tmp.File("in.csv"), "--output", tmp.File("e.safetensors"));
+        var st = CliRunner.Run("embed", "--model", TokenModel, "--input", tmp.File("in.csv"), "--output", tmp.File("e\u001b[31m.safetensors"));
         Assert.True(st.ExitCode == 0, st.StdErr);
-        var tensors = SafeTensors.Load(tmp.File("e.safetensors"));
+        // The output's path is shown as data: its escape drove the terminal.
+        Assert.Equal($"wrote 4 embeddings of dimension 64 to {tmp.File("e\\x1b[31m.safetensors")}", st.StdOut.TrimEnd());
+        var tensors = SafeTensors.Load(tmp.File("e\u001b[31m.safetensors"));
         Assert.Equal([4L, 64L], tensors["embeddings"].shape);
         HfFixture.DisposeAll(tensors);
     }
