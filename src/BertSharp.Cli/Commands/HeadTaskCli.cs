@@ -41,7 +41,8 @@ internal sealed class HeadTaskOptions
     };
 
     public Option<string?> NerMode { get; } = Choice("--ner-mode",
-        "ner: how seqeval reads entities: default (as HF run_ner reports, conlleval's rules: an I-X after O or another type starts an entity) or strict (an entity counts only as a whole chunk of --ner-scheme).",
+        "ner: how seqeval reads entities: default (as HF run_ner reports, conlleval's rules: an I-X after O or another type starts an entity) or strict (an entity counts only as a whole chunk of --ner-scheme). "
+        + "Default: default; for evaluate, the mode the model was fine-tuned with (training_args.json), else default.",
         ["default", "strict"]);
 
     public Option<string?> NerScheme { get; } = Choice("--ner-scheme",
@@ -74,6 +75,21 @@ internal sealed class HeadTaskOptions
             { } name => Enum.Parse<SeqevalScheme>(name),
             null => null,
         };
+    }
+
+    /// <summary>
+    /// evaluate's seqeval mode (<see cref="StrictScheme"/>): the flags' when --ner-mode is given, else the one
+    /// <paramref name="model"/> was fine-tuned with (its training_args.json records it), so that its F1 is the run's own; with
+    /// where it came from, or null for the default mode that nothing chose.
+    /// </summary>
+    public (SeqevalScheme? Scheme, string? From) EvaluationScheme(ParseResult p, string model)
+    {
+        var given = StrictScheme(p, HeadTask.TokenClassification);
+        if (CommonOptions.Given(p, NerMode))
+        {
+            return (given, NerMode.Name);
+        }
+        return SeqevalMode.Trained(model) is { } trained ? (trained, $"the model's {TrainingArgsFile.FileName}") : (null, null);
     }
 
     // Checked while parsing, so a misspelt value is named by its flag.
@@ -170,6 +186,8 @@ internal static class HeadTaskCli
         string? predictionsPath = null;
         var nullOdds = false;
         string? zeroDivision = null;
+        // ner: seqeval's mode and where it came from, when anything chose it (as the classifier's truncation side).
+        var modeNote = "";
         // NER's carries the predicted entity counts into metrics.json, as fine-tuning's final report does.
         MetricsReport? tagging = null;
         switch (task)
@@ -178,7 +196,7 @@ internal static class HeadTaskCli
                 {
                     using var pipe = TokenClassification.Load(model, device);
                     var tags = pipe.Labels;
-                    var strict = head.StrictScheme(p, task);
+                    var (strict, from) = head.EvaluationScheme(p, model);
                     if (strict is { } scheme)
                     {
                         // The model predicts only its own tags, and the data's must be among them: checked before any is read.
@@ -196,6 +214,10 @@ internal static class HeadTaskCli
                     zeroDivision = UndefinedPrecisionRecall(dataPath, e.Scores);
                     count = sentences.Count;
                     tagging = MetricsReport.ForTagging(e, count);
+                    if (from is not null)
+                    {
+                        modeNote = $", seqeval's {(strict is { } chosen ? $"strict mode, {chosen} scheme" : "default mode")} ({from})";
+                    }
                     break;
                 }
             case HeadTask.QuestionAnswering:
@@ -247,7 +269,7 @@ internal static class HeadTaskCli
         }
         var report = tagging ?? MetricsReport.FromValues([], count, values);
         var name = HeadFineTuneOptions.Names(task)[0];
-        Console.Out.WriteLine($"{CliErrors.Shown(dataPath)}: {count:N0} examples, task {name}, max length {length}");
+        Console.Out.WriteLine($"{CliErrors.Shown(dataPath)}: {count:N0} examples, task {name}, max length {length}{modeNote}");
         var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Out) });
         var table = new Table().Border(TableBorder.Rounded).AddColumn("metric").AddColumn(new TableColumn("value").RightAligned());
         foreach (var (k, v) in values)

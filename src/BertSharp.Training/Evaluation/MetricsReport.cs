@@ -126,8 +126,8 @@ public sealed class MetricsReport
             // The precisions' denominators: the metrics have the recalls' (TYPE_number) but would not tell a type never predicted.
             o[PredictedEntitiesKey] = new JsonObject([.. entities.PerType.Select(t => KeyValuePair.Create(t.Key, (JsonNode?)JsonValue.Create(t.Value.Predicted)))]);
             // The entities depend on how they were read: strict IOB2 and the default mode score the same tags differently.
-            o[NerModeKey] = entities.StrictScheme is null ? "default" : "strict";
-            o[NerSchemeKey] = entities.StrictScheme?.ToString();
+            o[SeqevalMode.ModeKey] = entities.StrictScheme is null ? "default" : "strict";
+            o[SeqevalMode.SchemeKey] = entities.StrictScheme?.ToString();
         }
         if (extra is not null)
         {
@@ -162,7 +162,7 @@ public sealed class MetricsReport
                 }
             }
             var sorted = Sorted(values);
-            var entities = o[PredictedEntitiesKey] is JsonObject predicted ? EntitiesOf(sorted, predicted) with { StrictScheme = StrictSchemeOf(o) } : null;
+            var entities = o[PredictedEntitiesKey] is JsonObject predicted ? EntitiesOf(sorted, predicted) with { StrictScheme = SeqevalMode.Of(o) } : null;
             return new MetricsReport(labels, o["examples"]?.GetValue<int>() ?? 0, sorted, confusion, entities);
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException or InvalidCastException or IndexOutOfRangeException)
@@ -176,10 +176,6 @@ public sealed class MetricsReport
         new(labels, count, Sorted(values), null);
 
     private const string PredictedEntitiesKey = "predicted_entities";
-
-    private const string NerModeKey = "ner_mode";
-
-    private const string NerSchemeKey = "ner_scheme";
 
     private static SortedDictionary<string, double> Sorted(IEnumerable<KeyValuePair<string, double>> values) =>
         new(values.ToDictionary(kv => kv.Key, kv => kv.Value), StringComparer.Ordinal);
@@ -204,19 +200,6 @@ public sealed class MetricsReport
             Predicted = perType.Values.Sum(s => s.Predicted),
         };
         return new SeqevalReport(perType, micro, Value("accuracy"));
-    }
-
-    /// <summary>The strict mode's scheme a report records, or null for the default mode (and for a report from before the mode was recorded).</summary>
-    private static SeqevalScheme? StrictSchemeOf(JsonObject o)
-    {
-        var mode = o[NerModeKey]?.GetValue<string>() ?? "default";
-        var scheme = o[NerSchemeKey]?.GetValue<string>();
-        return (mode, scheme) switch
-        {
-            ("default", null) => null,
-            ("strict", { } name) when Enum.GetNames<SeqevalScheme>().Contains(name, StringComparer.Ordinal) => Enum.Parse<SeqevalScheme>(name),
-            _ => throw new JsonException($"\"{NerModeKey}\" {mode} with \"{NerSchemeKey}\" {scheme ?? "null"}; expected default without a scheme, or strict with one of {string.Join(", ", Enum.GetNames<SeqevalScheme>())}"),
-        };
     }
 
     /// <summary>Writes <c>metrics.json</c> atomically.</summary>

@@ -190,8 +190,8 @@ internal sealed class TaggingRecipe : HeadRecipe
         // Only when strict: a checkpoint of the default mode, written before the mode was recorded, resumes as it did.
         if (_o.NerScheme is { } scheme)
         {
-            args["ner_mode"] = "strict";
-            args["ner_scheme"] = scheme.ToString();
+            args[SeqevalMode.ModeKey] = "strict";
+            args[SeqevalMode.SchemeKey] = scheme.ToString();
         }
         return args;
     }

@@ -166,5 +166,22 @@ public class SeqevalStrictTests
         CliRunner.Run(Args("ioe.json", "--ner-mode", "strict")).AssertOneLineError("--ner-mode strict: give the scheme with --ner-scheme (IOB2, IOE2, IOBES, BILOU).");
         CliRunner.Run(Args("ioe.json", "--ner-scheme", "IOBES")).AssertOneLineError("--ner-scheme IOBES: only with --ner-mode strict");
         Assert.False(File.Exists(tmp.File("ioe.json")));
+
+        // A model fine-tuned in strict mode is scored so unless --ner-mode says otherwise: its F1 is its run's own.
+        var trainingArgs = Path.Combine(model, "training_args.json");
+        File.WriteAllText(trainingArgs, """{"task": "ner", "ner_mode": "strict", "ner_scheme": "IOB2"}""");
+        var recorded = CliRunner.Run(Args("recorded.json"));
+        Assert.True(recorded.ExitCode == 0, recorded.StdErr);
+        Assert.Equal(0.0, (double)Saved("recorded.json")["metrics"]!["f1"]!);
+        Assert.Contains(", seqeval's strict mode, IOB2 scheme (the model's training_args.json)\n", recorded.StdOut, StringComparison.Ordinal);
+        var overridden = CliRunner.Run(Args("overridden.json", "--ner-mode", "default"));
+        Assert.True(overridden.ExitCode == 0, overridden.StdErr);
+        Assert.Equal(1.0, (double)Saved("overridden.json")["metrics"]!["f1"]!);
+        Assert.Contains(", seqeval's default mode (--ner-mode)\n", overridden.StdOut, StringComparison.Ordinal);
+        Assert.DoesNotContain("seqeval", byDefault.StdOut, StringComparison.Ordinal);
+        File.WriteAllText(trainingArgs, """{"task": "ner", "ner_mode": "strict"}""");
+        CliRunner.Run(Args("bad.json")).AssertOneLineError(
+            $"{trainingArgs}: \"ner_mode\" strict with \"ner_scheme\" null; expected default without a scheme, or strict with one of IOB2, IOE2, IOBES, BILOU.");
+        Assert.False(File.Exists(tmp.File("bad.json")));
     }
 }
