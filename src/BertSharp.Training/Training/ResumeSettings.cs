@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
+using BertSharp.Evaluation;
 using BertSharp.Inference;
 using BertSharp.Modeling;
 using BertSharp.Tokenization;
@@ -132,8 +133,9 @@ internal static class ResumeSettings
         // The schedule depends on the warmup steps alone, whichever option gave them: the same steps by warmup_steps instead
         // of warmup_ratio train the same run (an old checkpoint, which does not record the ratio, resumed so and a new one
         // was refused). A difference names the option this run sets them with, after the settings they derive from.
-        free.AddRange(["warmup_ratio", "warmup_steps"]);
+        free.AddRange(["warmup_ratio", "warmup_steps", SeqevalMode.ModeKey, SeqevalMode.SchemeKey]);
         state.CheckResumable(settings, checkpoint, free: free);
+        CheckNerMode(state.Settings, settings, checkpoint);
         // After the settings: a changed lowercase, vocab or model is named as such, not as the lower-casing it changed.
         CheckLowercasing(state.Settings[Lowercasing], settings[Lowercasing], checkpoint);
         CheckWarmup(state.Settings["warmup_steps"], settings["warmup_steps"], checkpoint, t);
@@ -170,6 +172,21 @@ internal static class ResumeSettings
         }
         throw new BertSharpException(
             $"{checkpoint}: cannot resume: the run started with {was}, and this one has {now}; resume with the tokenizer the run started with, or start a new run.");
+    }
+
+    // A run records seqeval's mode only when strict (a checkpoint of the default mode from before it was recorded resumes as
+    // it did): an absent one is the default mode, and is named so rather than as an option not given.
+    private static void CheckNerMode(JsonObject saved, JsonObject current, string checkpoint)
+    {
+        foreach (var (key, absent) in new[] { (SeqevalMode.ModeKey, "default"), (SeqevalMode.SchemeKey, "none") })
+        {
+            var (was, now) = (saved[key]?.ToJsonString() ?? $"\"{absent}\"", current[key]?.ToJsonString() ?? $"\"{absent}\"");
+            if (was != now)
+            {
+                throw new BertSharpException(
+                    $"{checkpoint}: cannot resume: {BertSharpException.Field(key)} was {was} in the checkpoint but is {now} now; resume with the same settings.");
+            }
+        }
     }
 
     private static LowercaseDecision? Decision(JsonNode? node) =>

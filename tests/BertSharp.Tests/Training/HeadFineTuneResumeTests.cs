@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using BertSharp.Evaluation;
 using BertSharp.Tests.Infrastructure;
 using BertSharp.Training;
 
@@ -67,12 +68,12 @@ public class HeadFineTuneResumeTests
         Assert.Equal([1L, 2, 3, 4, 5, 6], log.Where(e => TrainLog.TypeOf(e) == "train").Select(TrainLog.StepOf));
 
         // A changed setting is refused by name, as for classification. This run's config and vocabulary are copies, to be
-        // changed in place.
+        // changed in place; it validates in seqeval's strict IOB2 mode.
         var (config, vocab) = (tmp.File("config.json"), tmp.File("vocab.txt"));
         File.Copy(Config, config);
         File.Copy(Vocab, vocab);
-        HeadFineTuneOptions Changed(Func<TrainingOptions, TrainingOptions> change) =>
-            Options(tmp.Path, tmp.File("changed"), t => change(t with { ConfigPreset = config, VocabPath = vocab }));
+        HeadFineTuneOptions Changed(Func<TrainingOptions, TrainingOptions> change, SeqevalScheme? scheme = SeqevalScheme.IOB2) =>
+            Options(tmp.Path, tmp.File("changed"), t => change(t with { ConfigPreset = config, VocabPath = vocab })) with { NerScheme = scheme };
         HeadFineTuner.Run(Changed(t => t with { StopAfter = 1 }));
         // So is a cut optimizer state, before the plan is printed and the run's log opened, as for classification.
         var optimizer = tmp.File("changed/checkpoint-1/optimizer.safetensors");
@@ -100,6 +101,14 @@ public class HeadFineTuneResumeTests
         File.WriteAllBytes(weights, weightBytes);
         var changed = Assert.Throws<BertSharpException>(() => HeadFineTuner.Run(Changed(t => t with { Resume = true, LearningRate = 2e-3 })));
         Assert.Equal(["learning_rate"], changed.Fields);
+        // So is another seqeval mode or scheme (the data's tags are IOBES tags too): its validation F1s are not the run's.
+        // The default mode, recorded by its absence, is named as such.
+        foreach (var (scheme, field, was, now) in new[] { ((SeqevalScheme?)null, "ner_mode", "strict", "default"), (SeqevalScheme.IOBES, "ner_scheme", "IOB2", "IOBES") })
+        {
+            var mode = Assert.Throws<BertSharpException>(() => HeadFineTuner.Run(Changed(t => t with { Resume = true }, scheme)));
+            Assert.Equal($"{tmp.File("changed/checkpoint-1")}: cannot resume: {field} was \"{was}\" in the checkpoint but is \"{now}\" now; resume with the same settings.", mode.Message);
+            Assert.Equal([field], mode.Fields);
+        }
         // So is a vocabulary changed in place with its size kept (two tokens traded places): the run went on tokenizing with it.
         var vocabText = File.ReadAllText(vocab);
         var tokens = File.ReadAllLines(vocab);
