@@ -1,3 +1,4 @@
+using System.Reflection;
 using BertSharp.Tests.Infrastructure;
 
 namespace BertSharp.Tests.Packaging;
@@ -136,6 +137,18 @@ public class PackageCacheTests
         var words = records[0].Split(' ');
         Assert.Matches("^[0-9a-f]{40}$", words[0]);
         Assert.DoesNotContain("", words);
+    }
+
+    [Fact]
+    public void The_assemblies_a_test_run_packs_do_not_carry_the_commit()
+    {
+        // build/Packaging.props adds the commit to the informational version only when packing builds; in the test run's
+        // build it made every commit rebuild every project and every packaging fixture miss its cache.
+        foreach (var assembly in new[] { typeof(BertSharp.Tokenization.BertTokenizer).Assembly, typeof(BertSharp.Runtime.TorchRuntime).Assembly,
+                     typeof(BertSharp.Cli.Commands.DoctorCommand).Assembly, typeof(PackageCacheTests).Assembly })
+        {
+            Assert.Equal(PackageConsumerTests.Version, assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()!.InformationalVersion);
+        }
     }
 
     [Fact]

@@ -68,7 +68,7 @@ public sealed class PackedLibraries : IDisposable
 [Trait("Category", "Slow")]
 public class PackageConsumerTests(PackedLibraries packed) : IClassFixture<PackedLibraries>
 {
-    private static readonly string Version =
+    internal static readonly string Version =
         XDocument.Load(Path.Combine(TestPaths.RepoRoot, "build", "Packaging.props")).Descendants("Version").Single().Value;
 
     private static readonly string Vocab = Path.Combine(TestPaths.RepoRoot, "samples", "vocab", "bert-base-uncased-vocab.txt");
