@@ -15,7 +15,7 @@ namespace BertSharp.Tests.Packaging;
 /// The package and the installed tool are kept in <c>.build/test-packages/cli-tool-&lt;key&gt;/</c> and reused by later test
 /// runs while the key is unchanged: it covers everything the pack reads (<see cref="PackageBuild.PackKey"/>: the build output
 /// of the CLI and of every project it references, the project, props and targets files, the restore output, the SDK
-/// version, the commit) and the install command. A tool-path install holds no absolute path (the <c>bert</c> shim names
+/// version, the branch and remotes) and the install command. A tool-path install holds no absolute path (the <c>bert</c> shim names
 /// its assembly relative to itself), so the entry is installed in a temporary folder and moved into place whole (see
 /// <see cref="PackageCache"/>). <c>BERTSHARP_TEST_NO_CACHE=1</c> packs and installs afresh.
 /// </remarks>

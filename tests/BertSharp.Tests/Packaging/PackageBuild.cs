@@ -68,7 +68,7 @@ internal static class PackageBuild
 
     /// <summary>
     /// The inputs of <see cref="Pack"/> for the projects <paramref name="projectNames"/> (under <c>src/</c> of
-    /// <paramref name="repoRoot"/>): the SDK version, the commit and branch and remotes SourceLink writes into the nuspec, the
+    /// <paramref name="repoRoot"/>): the SDK version, the branch and remotes SourceLink writes into the nuspec, the
     /// traversal project; the repository's Directory.Build.props/targets, Directory.Packages.props and build/*.props|targets;
     /// and for each packed project and every project it references: its project file, the README.md its package embeds,
     /// its restore output (project.assets.json, nuget.g.props/targets: the dependencies and package versions), and the
@@ -141,14 +141,16 @@ internal static class PackageBuild
     private static readonly Lazy<string> SdkVersionLazy = new(() => Run(TestPaths.RepoRoot, "dotnet", "--version").Trim());
 
     /// <summary>
-    /// What SourceLink records in a package (the commit, the branch, the remotes' URLs) for the checkout at
-    /// <paramref name="repoRoot"/>; "none" outside a git checkout.
+    /// What SourceLink records in a package besides the commit (the branch, the remotes' URLs) for the checkout at
+    /// <paramref name="repoRoot"/>; "none" outside a git checkout. Not the commit: the assemblies a test run packs carry none
+    /// (build/Packaging.props), so a commit that rebuilt no packed assembly would only change the nuspec's commit attribute,
+    /// and with the commit keyed every commit packed, installed and built the sample again (about 50 CPU-seconds).
     /// </summary>
     public static string SourceControl(string repoRoot)
     {
         try
         {
-            var head = Run(repoRoot, "git", "rev-parse", "HEAD", "--symbolic-full-name", "HEAD");
+            var head = Run(repoRoot, "git", "rev-parse", "--symbolic-full-name", "HEAD");
             string remotes;
             try
             {

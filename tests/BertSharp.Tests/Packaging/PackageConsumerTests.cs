@@ -16,7 +16,7 @@ namespace BertSharp.Tests.Packaging;
 /// The packages and the built sample are kept in <c>.build/test-packages/packed-libraries-&lt;key&gt;/</c> and reused by
 /// later test runs while the key is unchanged: it covers everything the pack reads (<see cref="PackageBuild.PackKey"/>: the
 /// libraries' build output, their project, README, props and targets files, the restore output, the SDK version, the
-/// commit), every file of <c>samples/PackageConsumer</c> (by content) and the build command. The entry is built in a
+/// branch and remotes), every file of <c>samples/PackageConsumer</c> (by content) and the build command. The entry is built in a
 /// temporary folder and moved into place whole (see <see cref="PackageCache"/>); the built apps hold no path of it (their
 /// dependencies are copied beside them). <c>BERTSHARP_TEST_NO_CACHE=1</c> packs and builds afresh.
 /// </remarks>
@@ -100,7 +100,9 @@ public class PackageConsumerTests(PackedLibraries packed) : IClassFixture<Packed
         Assert.Equal("MIT", metadata.Element(ns + "license")!.Value);
         Assert.Equal("README.md", metadata.Element(ns + "readme")!.Value);
         Assert.False(string.IsNullOrWhiteSpace(metadata.Element(ns + "description")!.Value));
-        // SourceLink's repository record: the commit the package was built from (when built from a git checkout).
+        // SourceLink's repository record: the commit the package was packed at (when built from a git checkout). The cache
+        // keeps packages while the packed assemblies are unchanged (PackageBuild.SourceControl), so that may be an earlier
+        // commit, one whose packed assemblies were these.
         if (Path.Exists(Path.Combine(TestPaths.RepoRoot, ".git")))
         {
             Assert.Matches("^[0-9a-f]{40}$", metadata.Element(ns + "repository")!.Attribute("commit")!.Value);
