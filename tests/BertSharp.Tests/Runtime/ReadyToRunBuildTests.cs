@@ -76,7 +76,8 @@ public class ReadyToRunBuildTests
         {
             var ours = File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, name));
             Assert.Equal(ours, File.ReadAllBytes(Path.Combine(cli, name)));
-            // The entry is named after the IL's SHA-256 (first 16 hex digits) and crossgen2's version.
+            // The entry is named after its input's SHA-256 (first 16 hex digits) and crossgen2's version: the IL's, or for
+            // bert.dll, which the test project copies from the CLI's output already compiled, that image's.
             var entries = Directory.GetDirectories(Path.Combine(cache, name));
             Assert.Contains(entries, e => File.Exists(Path.Combine(e, name)) && File.ReadAllBytes(Path.Combine(e, name)).AsSpan().SequenceEqual(ours));
         }
