@@ -279,7 +279,10 @@ public sealed class HubClient : IDisposable
         return file;
     }
 
-    private void LogFile(HubFile f) => _options.Log?.WriteLine($"{f.Name,-36} {FormatSize(f.Size),10}  {(f.Downloaded ? "downloaded" : "cached")}");
+    // File names come from the repository (a shard index, the cache's listing), not from the user, and the log is often a
+    // terminal: an escape in one would drive it.
+    private void LogFile(HubFile f) =>
+        _options.Log?.WriteLine($"{SafeText.Escape(f.Name),-36} {FormatSize(f.Size),10}  {(f.Downloaded ? "downloaded" : "cached")}");
 
     private static bool IsCached(string blob, HubFileInfo info) =>
         File.Exists(blob) && (info.Size is not { } size || new FileInfo(blob).Length == size);
@@ -300,7 +303,7 @@ public sealed class HubClient : IDisposable
             {
                 if (waited == TimeSpan.Zero)
                 {
-                    _options.Log?.WriteLine($"{info.File}: waiting for another download of the same file to finish…");
+                    _options.Log?.WriteLine($"{SafeText.Escape(info.File)}: waiting for another download of the same file to finish…");
                 }
                 await Task.Delay(step, ct).ConfigureAwait(false);
                 waited += step;

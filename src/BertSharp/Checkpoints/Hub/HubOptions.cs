@@ -23,7 +23,10 @@ public sealed record HubOptions
     /// <summary>Branch, tag or commit (default <c>main</c>).</summary>
     public string Revision { get; init; } = "main";
 
-    /// <summary>Receives one line per file (name, size, downloaded or cached); null for silence.</summary>
+    /// <summary>
+    /// Receives one line per file (name, size, downloaded or cached); null for silence. The repository's file names are
+    /// written with their control and bidirectional characters as visible escapes (<c>\x1b</c>, <c>\u202e</c>).
+    /// </summary>
     public TextWriter? Log { get; init; }
 
     /// <summary>Receives download progress (at most every 1 MB per file, and at the end); null for none.</summary>

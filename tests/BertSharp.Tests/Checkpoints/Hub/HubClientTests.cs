@@ -335,6 +335,39 @@ public sealed class HubClientTests : IDisposable
         SafeTensors.DisposeAll(reference);
     }
 
+    // The repository names its shards, and the log is bert download's stdout: an escape or U+202E in a shard's name drove
+    // the terminal, in the line a download waiting for another writes, the downloaded file's line and the cached one's.
+    [Fact]
+    public void The_log_shows_a_shard_name_from_the_repository_as_data()
+    {
+        const string Shard = "model-\u001b[31m\u202e.safetensors";
+        var index = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new { weight_map = new Dictionary<string, string> { ["w"] = Shard } });
+        byte[] shard = [1, 2, 3, 4];
+        _hub.AddRepo("org/odd", ("config.json", Config, false), ("model.safetensors.index.json", index, false), (Shard, shard, true));
+        var log = new StringWriter();
+        var blobs = Path.Combine(RepoDir("org/odd"), "blobs");
+        Directory.CreateDirectory(blobs);
+        using (new FileStream(Path.Combine(blobs, FakeHub.Sha256(shard) + ".lock"), FileMode.Create, FileAccess.ReadWrite, FileShare.None))
+        {
+            using var waiting = new HubClient(Options() with { Log = log, LockTimeout = TimeSpan.FromMilliseconds(200) });
+            Assert.Contains("another process has been downloading it", Assert.Throws<BertSharpException>(() => waiting.DownloadModel("org/odd")).Message);
+        }
+        using (var client = new HubClient(Options() with { Log = log }))
+        {
+            client.DownloadModel("org/odd");
+        }
+        using (var offline = new HubClient(Options(offline: true) with { Log = log }))
+        {
+            offline.DownloadModel("org/odd");
+        }
+        const string Shown = "model-\\x1b[31m\\u202e.safetensors";
+        var lines = log.ToString().Split(Environment.NewLine);
+        Assert.Contains(Shown + ": waiting for another download of the same file to finish…", lines);
+        Assert.Contains(lines, l => l.StartsWith(Shown + " ", StringComparison.Ordinal) && l.EndsWith("  downloaded", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith(Shown + " ", StringComparison.Ordinal) && l.EndsWith("  cached", StringComparison.Ordinal));
+        Assert.DoesNotContain(lines, l => l.Contains('\u001b', StringComparison.Ordinal) || l.Contains('\u202e', StringComparison.Ordinal));
+    }
+
     [Fact]
     public void Renamed_repo_redirect_is_followed_and_cached_under_the_requested_id()
     {
