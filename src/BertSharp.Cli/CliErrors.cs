@@ -91,6 +91,13 @@ public static partial class CliErrors
     /// <remarks>A label is the data's name: one called <c>batch_size</c> must not read as <c>--batch-size</c>.</remarks>
     public static string Shown(string text) => OneLine(text ?? throw new ArgumentNullException(nameof(text)));
 
+    /// <summary>
+    /// A path as the CLI shows it inside a command to run next: as <see cref="Shown"/> shows it, and in double quotes when it
+    /// holds a space, so that pasting the command passes it as one argument.
+    /// </summary>
+    public static string ShownArgument(string path) =>
+        Shown((path ?? throw new ArgumentNullException(nameof(path))).Contains(' ', StringComparison.Ordinal) ? "\"" + path + "\"" : path);
+
     /// <summary>Writes a library warning (options named by their fields) to stderr as the CLI says it: <c>warning: </c> and flags.</summary>
     public static void Warn(string text) => Console.Error.WriteLine("warning: " + Word(text));
 

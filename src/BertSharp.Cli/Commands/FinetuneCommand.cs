@@ -110,7 +110,7 @@ internal static class FinetuneCommand
                 Console.Error.WriteLine("warning: " + warning);
             }
             var predictArgs = task.TextPairColumn is null ? "--text \"...\"" : "--text \"...\" --text-pair \"...\"";
-            var outputDir = CliErrors.Shown(Quote(training.OutputDir));
+            var outputDir = CliErrors.ShownArgument(training.OutputDir);
             Console.Out.WriteLine($"next: bert evaluate --model {outputDir} --task {task.Name} --data FILE  |  bert predict --model {outputDir} {predictArgs}");
             return 0;
         });
@@ -123,6 +123,4 @@ internal static class FinetuneCommand
         Console.Out.WriteLine("next: run the same command with --resume to continue");
         return 0;
     }
-
-    private static string Quote(string s) => s.Contains(' ', StringComparison.Ordinal) ? "\"" + s + "\"" : s;
 }

@@ -165,7 +165,7 @@ internal static class HeadTaskCli
             // Not through CliErrors.Warn: the entity types are the data's, not fields to rename as flags.
             Console.Error.WriteLine("warning: " + warning);
         }
-        var m = CliErrors.Shown(Quote(o.Training.OutputDir));
+        var m = CliErrors.ShownArgument(o.Training.OutputDir);
         var use = o.Task switch
         {
             HeadTask.TokenClassification => $"bert ner --model {m} --text \"...\"",
@@ -433,8 +433,6 @@ internal static class HeadTaskCli
     // printed as 412.0000, read as a percentage.
     private static bool IsCount(string metric) =>
         metric == "total" || metric.EndsWith("_number", StringComparison.Ordinal) || metric.EndsWith("_total", StringComparison.Ordinal);
-
-    private static string Quote(string s) => s.Contains(' ', StringComparison.Ordinal) ? "\"" + s + "\"" : s;
 
     /// <summary>
     /// A question's entry in null_odds.json. A question without any span (every window's spans cut by the answer length, say)

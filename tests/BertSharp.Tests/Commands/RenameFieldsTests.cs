@@ -38,6 +38,14 @@ public sealed class RenameFieldsTests
     public void Data_is_shown_on_one_line_and_not_renamed(string data, string shown) =>
         Assert.Equal(shown, CliErrors.Shown(data));
 
+    // The next command finetune prints is meant to be pasted: a folder with a space must stay one argument.
+    [Theory]
+    [InlineData("runs/sst2", "runs/sst2")]
+    [InlineData("runs/my model", "\"runs/my model\"")]
+    [InlineData("runs/a\u202eb c", "\"runs/a\\u202eb c\"")]
+    public void A_path_in_a_command_to_run_is_quoted_when_it_holds_a_space(string path, string shown) =>
+        Assert.Equal(shown, CliErrors.ShownArgument(path));
+
     // The library's advice names its API (a library user has no 'bert' command); the CLI names the command instead.
     [Theory]
     [InlineData("m.onnx: ONNX model not found; write one with OnnxExport.Export.", "m.onnx: ONNX model not found; write one with 'bert export-onnx MODEL OUT.onnx'.")]
