@@ -58,7 +58,8 @@ public static class Program
     /// CPU-second (libtorch, JIT): the data-parallel tests' 30 command lines took 30 processes. Each file also holds the
     /// command's CPU time and the process's peak RSS during it (reset before each command), for tests that bound a command's
     /// resources. Stops at the first failing command (which, as one rank of several, has stopped the whole job), unless
-    /// <paramref name="keepGoing"/> (one process running commands expected to fail, such as refusals).
+    /// <paramref name="keepGoing"/> (one process running commands expected to fail, such as refusals). <c>{rank}</c> in an
+    /// argument becomes this process's rank (0 alone), for a file that only some ranks may read.
     /// </summary>
     private static int CliRuns(string outDir, string script, bool keepGoing)
     {
@@ -81,7 +82,7 @@ public static class Program
             int code;
             try
             {
-                code = Cli.Program.Main(line[1..]);
+                code = Cli.Program.Main([.. line[1..].Select(a => a.Replace("{rank}", rank, StringComparison.Ordinal))]);
             }
             finally
             {

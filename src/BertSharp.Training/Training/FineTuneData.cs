@@ -10,7 +10,12 @@ namespace BertSharp.Training;
 internal sealed record FineTuneData(TextDataset Train, TextDataset? Validation, IReadOnlyList<string> Notes, IReadOnlyList<string> Warnings)
 {
     /// <summary>Reads the files of <paramref name="o"/>, holds out validation data as it says, and applies the example limits.</summary>
-    public static FineTuneData Read(FineTuneOptions o)
+    /// <param name="o">The run's settings.</param>
+    /// <param name="validates">
+    /// False on the ranks of a data-parallel run that do not validate: the validation file is not read (<see cref="Validation"/>
+    /// is then null), while a validation split of the training data is still made, since it decides the training set.
+    /// </param>
+    public static FineTuneData Read(FineTuneOptions o, bool validates = true)
     {
         ArgumentNullException.ThrowIfNull(o);
         var all = DatasetReader.Read(o.Training.DataPath, o.Task);
@@ -22,8 +27,11 @@ internal sealed record FineTuneData(TextDataset Train, TextDataset? Validation, 
         if (o.Training.EvalDataPath is not null)
         {
             train = all;
-            val = DatasetReader.Read(o.Training.EvalDataPath, o.Task);
-            notes.Add($"validation: {o.Training.EvalDataPath} ({val.Count:N0} examples)");
+            val = validates ? DatasetReader.Read(o.Training.EvalDataPath, o.Task) : null;
+            if (val is not null)
+            {
+                notes.Add($"validation: {o.Training.EvalDataPath} ({val.Count:N0} examples)");
+            }
         }
         else
         {

@@ -80,7 +80,9 @@ public static class FineTuner
         ParameterFreezing.Check(t.FreezeEncoder, t.FreezeLayers, source.Config.NumHiddenLayers);
         var length = source.Length(t.MaxLength, o.Task.DefaultMaxLength);
         var maxLength = length.Length;
-        var inputs = FineTuneData.Read(o);
+        // Only rank 0 validates, so only it reads and tokenizes a validation file (a large one took every rank as long as it
+        // took rank 0); a bad one stops the job all the same, rank 0's error ending the others while they wait below.
+        var inputs = FineTuneData.Read(o, validates: writer);
         var (train, val) = (inputs.Train, inputs.Validation);
         var labels = LabelMap.ForTask(o.Task, train);
         string? labelNote = null;
@@ -97,7 +99,8 @@ public static class FineTuner
             {
                 throw new BertSharpException($"{BertSharpException.Field("save_best")} {bestMetric}: expected one of {string.Join(", ", metricNames)}.");
             }
-            if (val is null)
+            // The other ranks have not read a validation file; rank 0's refusal stops them.
+            if (writer && val is null)
             {
                 throw new BertSharpException($"{BertSharpException.Field("save_best")} {bestMetric}: needs validation data (a validation split or file).");
             }
@@ -110,12 +113,20 @@ public static class FineTuner
         var totalSteps = (long)data.StepsPerEpoch * o.EffectiveEpochs;
         var warmup = t.WarmupFor(totalSteps);
         var args = TrainingArgs.Of(o, warmup, totalSteps, maxLength, exampleDropout);
-        var settings = ResumeSettings.Of(args, t, trainEnc.Length, valEnc?.Length ?? 0, ResumeSettings.Fingerprints(t, source));
+        // The settings count the validation examples and hash the validation file, which the other ranks have not read; only
+        // rank 0 writes them into checkpoints, and its check of a resume against them stops the job when it refuses.
+        var settings = writer
+            ? ResumeSettings.Of(args, t, trainEnc.Length, valEnc?.Length ?? 0, ResumeSettings.Fingerprints(t, source))
+            : new System.Text.Json.Nodes.JsonObject();
         var state = checkpoint is null ? null : TrainerState.Load(Path.Combine(checkpoint, TrainerState.FileName));
-        if (state is not null)
+        if (state is not null && writer)
         {
             ResumeSettings.Check(state, settings, checkpoint!, t);
         }
+        // The other ranks wait for those checks of rank 0 before a check of their own that one of them would have preceded
+        // (a resumed run's config), so that a refused run stops with rank 0's error alone; without the collective timeout,
+        // as reading and tokenizing a large validation file can take rank 0 longer than that.
+        comm.BarrierWithoutTimeout();
 
         void ApplyPooling(BertConfig config)
         {

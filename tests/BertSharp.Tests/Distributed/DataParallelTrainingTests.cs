@@ -119,16 +119,21 @@ public sealed class DataParallelTrainingTests(DataParallelTrainingTests.Runs run
                 BertSharp.Data.SquadData.ToJson(Training.HeadFineTuneEndToEndTests.QaExamples(8, 3, impossibleShare: 0)));
         }
 
-        /// <summary>The classification fine-tuning of the comparison with <paramref name="gradAccum"/> micro-batches per step.</summary>
-        private static string[] Finetune(string model, int gradAccum, string output)
+        /// <summary>
+        /// The classification fine-tuning of the comparison with <paramref name="gradAccum"/> micro-batches per step. Its
+        /// validation file is <c>eval-0.tsv</c> for rank 0 (and one process) and a missing file for the other ranks
+        /// (<see cref="MpiJob.RunScript"/>'s <c>{rank}</c>): only rank 0 validates, and the others must not read it.
+        /// </summary>
+        private string[] Finetune(string model, int gradAccum, string output)
         {
             var train = Path.Combine(TestPaths.Fixtures, "data", "sst2_train.tsv");
+            var eval = Dir("eval-{rank}.tsv");
             // AdamW's epsilon 1e-6 (google's BERT value): the attention key bias has a gradient of exactly 0 in exact arithmetic
             // (softmax ignores a constant added to every key score), so its gradient is round-off, and with HF's 1e-8 AdamW turns
             // round-off of different summation orders into steps of ±lr.
             return
             [
-                "finetune", "--task", "sst2", "--data", train, "--eval-data", train, "--model", model,
+                "finetune", "--task", "sst2", "--data", train, "--eval-data", eval, "--model", model,
                 "--output", output, "--epochs", "5", "--batch-size", "7", "--max-length", "24", "--lr", "1e-3", "--eps", "1e-6", "--seed", "7",
                 "--device", "cpu", "--no-bucketing", "--example-dropout", "--grad-accum", gradAccum.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ];
@@ -146,6 +151,7 @@ public sealed class DataParallelTrainingTests(DataParallelTrainingTests.Runs run
             var maskedLm = Model(_tmp, "masked-lm", dropout: false);
             var classifier = Model(_tmp, "sequence-classification", dropout: true);
             WriteHeadData();
+            File.Copy(Path.Combine(TestPaths.Fixtures, "data", "sst2_train.tsv"), Dir("eval-0.tsv"));
             string[] accum = ["--grad-accum", "2", "--dynamic-masking", "--example-dropout"];
 
             // One process on the whole batch.
@@ -359,10 +365,13 @@ public sealed class DataParallelTrainingTests(DataParallelTrainingTests.Runs run
         AssertOnlyRank0Printed(two, "saved ");
         AssertSameRun(runs.Dir($"finetune-{gradAccum}-one"), runs.Dir(two), "model.safetensors", $"finetune on 2 ranks, --grad-accum {gradAccum}");
         Assert.Equal(gradAccum, (int?)JsonNode.Parse(File.ReadAllText(runs.Dir(two + "/training_args.json")))!["gradient_accumulation_steps"]);
-        // Rank 0 validated every epoch as one process does.
+        // Rank 0 validated every epoch as one process does, on the file that rank 1, for which it does not exist, never read
+        // (each rank read and tokenized it; now the runs and the resume fail if rank 1 does).
         var epochs = TrainLog.Read(runs.Dir(two + "/" + TrainLog.FileName)).Where(e => TrainLog.TypeOf(e) == "epoch").ToList();
         Assert.Equal(5, epochs.Count);
         Assert.All(epochs, e => Assert.NotNull(e["validation"]));
+        Assert.False(File.Exists(runs.Dir("eval-1.tsv")));
+        Assert.Equal(runs.Dir("eval-0.tsv"), (string?)JsonNode.Parse(File.ReadAllText(runs.Dir(two + "/training_args.json")))!["eval_data"]);
     }
 
     [SkippableFact]

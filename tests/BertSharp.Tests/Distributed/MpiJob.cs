@@ -52,7 +52,8 @@ internal static class MpiJob
     /// <summary>
     /// Runs the <c>bert</c> command lines <paramref name="lines"/> (each [name, arg, ...]) one after another in one test host
     /// process per rank (<c>host cli</c>): as <paramref name="ranks"/> ranks under mpirun, or as one ordinary process when
-    /// <paramref name="ranks"/> is 0 (with the ranks' thread settings). Each command's output lands in
+    /// <paramref name="ranks"/> is 0 (with the ranks' thread settings); <c>{rank}</c> in an argument is the rank running it
+    /// (0 for one process). Each command's output lands in
     /// <paramref name="dir"/> (<see cref="ScriptOutput"/>); the first failing one ends the job, unless
     /// <paramref name="keepGoing"/> (for commands expected to fail).
     /// </summary>
