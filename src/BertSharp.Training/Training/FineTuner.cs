@@ -113,20 +113,9 @@ public static class FineTuner
         var totalSteps = (long)data.StepsPerEpoch * o.EffectiveEpochs;
         var warmup = t.WarmupFor(totalSteps);
         var args = TrainingArgs.Of(o, warmup, totalSteps, maxLength, exampleDropout);
-        // The settings count the validation examples and hash the validation file, which the other ranks have not read; only
-        // rank 0 writes them into checkpoints, and its check of a resume against them stops the job when it refuses.
-        var settings = writer
-            ? ResumeSettings.Of(args, t, trainEnc.Length, valEnc?.Length ?? 0, ResumeSettings.Fingerprints(t, source))
-            : new System.Text.Json.Nodes.JsonObject();
         var state = checkpoint is null ? null : TrainerState.Load(Path.Combine(checkpoint, TrainerState.FileName));
-        if (state is not null && writer)
-        {
-            ResumeSettings.Check(state, settings, checkpoint!, t);
-        }
-        // The other ranks wait for those checks of rank 0 before a check of their own that one of them would have preceded
-        // (a resumed run's config), so that a refused run stops with rank 0's error alone; without the collective timeout,
-        // as reading and tokenizing a large validation file can take rank 0 longer than that.
-        comm.BarrierWithoutTimeout();
+        var settings = ResumeSettings.CheckedByRank0(comm, () => ResumeSettings.Of(args, t, trainEnc.Length, valEnc?.Length ?? 0, ResumeSettings.Fingerprints(t, source)),
+            state, checkpoint, t);
 
         void ApplyPooling(BertConfig config)
         {

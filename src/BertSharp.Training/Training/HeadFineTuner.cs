@@ -52,7 +52,8 @@ public static class HeadFineTuner
         o.Validate();
         var t = o.Training;
         var comm = communicator ?? new LocalCommunicator();
-        progress = comm.IsWriter() ? progress : null;
+        var writer = comm.IsWriter();
+        progress = writer ? progress : null;
         var exampleDropout = o.ExampleDropout || comm.WorldSize > 1;
         TorchRuntime.EnsureLoaded();
         var device = TorchRuntime.ResolveDevice(t.Device);
@@ -64,11 +65,13 @@ public static class HeadFineTuner
         ParameterFreezing.Check(t.FreezeEncoder, t.FreezeLayers, source.Config.NumHiddenLayers);
         var length = source.Length(t.MaxLength, o.DefaultMaxLength);
         var maxLength = length.Length;
+        // Only rank 0 validates, so only it reads and tokenizes a validation file; a bad one stops the job all the same, rank
+        // 0's error ending the others while they wait for its checks (ResumeSettings.CheckedByRank0).
         HeadRecipe recipe = o.Task switch
         {
-            HeadTask.TokenClassification => new TaggingRecipe(o, source, maxLength),
-            HeadTask.QuestionAnswering => new QaRecipe(o, source, maxLength),
-            _ => new ChoiceRecipe(o, source, maxLength),
+            HeadTask.TokenClassification => new TaggingRecipe(o, source, maxLength, validates: writer),
+            HeadTask.QuestionAnswering => new QaRecipe(o, source, maxLength, validates: writer),
+            _ => new ChoiceRecipe(o, source, maxLength, validates: writer),
         };
         var data = new ShuffledBatches(recipe.Lengths, batchSize, t.GradAccum, t.Seed, (ix, width) => recipe.Collate(ix, width, device), () => HeadBatch.Empty(device),
             comm.Rank, comm.WorldSize);
@@ -80,12 +83,9 @@ public static class HeadFineTuner
             taskArgs["example_dropout"] = true;
         }
         var args = TrainingArgs.Of(o.TaskName, t, o.EffectiveEpochs, batchSize, maxLength, warmup, totalSteps, taskArgs);
-        var settings = ResumeSettings.Of(args, t, recipe.TrainExamples, recipe.ValidationExamples, ResumeSettings.Fingerprints(t, source));
         var state = checkpoint is null ? null : TrainerState.Load(Path.Combine(checkpoint, TrainerState.FileName));
-        if (state is not null)
-        {
-            ResumeSettings.Check(state, settings, checkpoint!, t);
-        }
+        var settings = ResumeSettings.CheckedByRank0(comm, () => ResumeSettings.Of(args, t, recipe.TrainExamples, recipe.ValidationExamples, ResumeSettings.Fingerprints(t, source)),
+            state, checkpoint, t);
 
         // A resumed run builds the same model, then takes the checkpoint's weights (the generator is restored after).
         torch.manual_seed(unchecked((long)t.Seed));

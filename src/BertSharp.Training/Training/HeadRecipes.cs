@@ -94,6 +94,13 @@ internal abstract class HeadRecipe
         return model;
     }
 
+    /// <summary>
+    /// The validation file a recipe reads: none on the ranks of a data-parallel run that do not validate
+    /// (<paramref name="validates"/> false), where the recipe then holds no validation data and its notes, which only rank 0
+    /// shows, say so.
+    /// </summary>
+    protected static string? ValidationFile(HeadFineTuneOptions o, bool validates) => validates ? o.Training.EvalDataPath : null;
+
     /// <summary>The first <paramref name="limit"/> items, or all.</summary>
     protected static List<T> Take<T>(IReadOnlyList<T> items, int? limit) => [.. limit is { } n ? items.Take(n) : items];
 }
@@ -109,12 +116,13 @@ internal sealed class TaggingRecipe : HeadRecipe
     private readonly TaggedFeature[]? _valFeatures;
     private readonly bool _checkpointHasTheseTags;
 
-    public TaggingRecipe(HeadFineTuneOptions o, ModelSource source, int maxLength)
+    public TaggingRecipe(HeadFineTuneOptions o, ModelSource source, int maxLength, bool validates)
     {
         _o = o;
         _tokenizer = source.Tokenizer;
         _train = Take(TaggedCorpus.Read(o.Training.DataPath, o.Labels), o.Training.MaxTrainExamples);
-        _val = o.Training.EvalDataPath is null ? null : Take(TaggedCorpus.Read(o.Training.EvalDataPath, o.Labels), o.Training.MaxEvalExamples);
+        var evalPath = ValidationFile(o, validates);
+        _val = evalPath is null ? null : Take(TaggedCorpus.Read(evalPath, o.Labels), o.Training.MaxEvalExamples);
         var tags = TaggedCorpus.Labels(_train, o.Labels, o.Training.DataPath);
         // A token classifier fine-tuned further keeps its tag order when the data have the same tags (and so its head).
         var checkpointTags = source.Config.Id2Label.OrderBy(kv => kv.Key).Select(kv => kv.Value).ToList();
@@ -127,7 +135,7 @@ internal sealed class TaggingRecipe : HeadRecipe
             SeqevalStrict.Check(Tags, scheme, o.Labels is null ? o.Training.DataPath : BertSharpException.Field("labels"));
         }
         _trainFeatures = [.. _train.Select(s => TokenLabelAlignment.Encode(_tokenizer, s, Tags, maxLength, o.LabelAllTokens, o.Training.DataPath))];
-        _valFeatures = _val?.Select(s => TokenLabelAlignment.Encode(_tokenizer, s, Tags, maxLength, o.LabelAllTokens, o.Training.EvalDataPath!)).ToArray();
+        _valFeatures = _val?.Select(s => TokenLabelAlignment.Encode(_tokenizer, s, Tags, maxLength, o.LabelAllTokens, evalPath!)).ToArray();
         Notes.Add(o.LabelAllTokens
             ? "labels: every word piece (B-X → I-X on continuation pieces)"
             : "labels: the first word piece of each word (the others are ignored by the loss, -100)");
@@ -207,16 +215,16 @@ internal sealed class QaRecipe : HeadRecipe
     private readonly SquadDataset? _val;
     private readonly List<QaFeature> _features;
 
-    public QaRecipe(HeadFineTuneOptions o, ModelSource source, int maxLength)
+    public QaRecipe(HeadFineTuneOptions o, ModelSource source, int maxLength, bool validates)
     {
         _o = o;
         _tokenizer = source.Tokenizer;
         _maxLength = maxLength;
         var train = SquadData.Read(o.Training.DataPath);
         _train = train with { Examples = Take(train.Examples, o.Training.MaxTrainExamples) };
-        if (o.Training.EvalDataPath is not null)
+        if (ValidationFile(o, validates) is { } evalPath)
         {
-            var val = SquadData.Read(o.Training.EvalDataPath);
+            var val = SquadData.Read(evalPath);
             _val = val with { Examples = Take(val.Examples, o.Training.MaxEvalExamples) };
         }
         _features = SquadData.TrainingFeatures(_tokenizer, _train.Examples, maxLength, o.DocStride);
@@ -277,18 +285,19 @@ internal sealed class ChoiceRecipe : HeadRecipe
     private readonly ChoiceFeature[]? _val;
     private readonly int _maxLength;
 
-    public ChoiceRecipe(HeadFineTuneOptions o, ModelSource source, int maxLength)
+    public ChoiceRecipe(HeadFineTuneOptions o, ModelSource source, int maxLength, bool validates)
     {
         // Below it every choice trains as [CLS] [SEP] [SEP]: the head would learn from no text at all.
         PairLength.Check(maxLength);
         _tokenizer = source.Tokenizer;
         _maxLength = maxLength;
         _train = [.. Take(SwagData.Read(o.Training.DataPath), o.Training.MaxTrainExamples).Select(e => SwagData.Encode(_tokenizer, e, maxLength))];
-        _val = o.Training.EvalDataPath is null ? null : [.. Take(SwagData.Read(o.Training.EvalDataPath), o.Training.MaxEvalExamples).Select(e => SwagData.Encode(_tokenizer, e, maxLength))];
+        var evalPath = ValidationFile(o, validates);
+        _val = evalPath is null ? null : [.. Take(SwagData.Read(evalPath), o.Training.MaxEvalExamples).Select(e => SwagData.Encode(_tokenizer, e, maxLength))];
         Choices = _train[0].Choices.Count;
         if (_val is not null && _val[0].Choices.Count != Choices)
         {
-            throw new BertSharpException($"{o.Training.EvalDataPath}: {_val[0].Choices.Count} endings per question; the training data have {Choices}.");
+            throw new BertSharpException($"{evalPath}: {_val[0].Choices.Count} endings per question; the training data have {Choices}.");
         }
         Notes.Add($"multiple choice: {Choices} endings per question, each scored as the pair (sent1, sent2 + ending)");
         if (_val is null)

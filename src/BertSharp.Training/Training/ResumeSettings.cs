@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
+using BertSharp.Distributed;
 using BertSharp.Evaluation;
 using BertSharp.Inference;
 using BertSharp.Modeling;
@@ -90,6 +91,39 @@ internal static class ResumeSettings
             [TokenizerSha] = tokenizer,
             [Lowercasing] = source.Lowercasing is { } d ? new JsonObject { ["lowercase"] = d.Lowercase, ["source"] = d.Source } : null,
         };
+    }
+
+    /// <summary>
+    /// On rank 0 of <paramref name="communicator"/> (and in one process), the run's settings (<paramref name="settings"/>,
+    /// made by <see cref="Of"/>) checked against a resumed checkpoint's (<paramref name="state"/>, <see cref="Check"/>); on
+    /// the other ranks an empty object, made once rank 0 has checked. Every rank returns only after that check.
+    /// </summary>
+    /// <param name="communicator">The data-parallel group.</param>
+    /// <param name="settings">Makes the settings; called on rank 0 alone.</param>
+    /// <param name="state">The checkpoint's state when the run resumes, else null.</param>
+    /// <param name="checkpoint">The checkpoint directory when the run resumes, else null.</param>
+    /// <param name="t">The run's settings.</param>
+    public static JsonObject CheckedByRank0(ICommunicator communicator, Func<JsonObject> settings, TrainerState? state, string? checkpoint, TrainingOptions t)
+    {
+        ArgumentNullException.ThrowIfNull(communicator);
+        ArgumentNullException.ThrowIfNull(settings);
+        // The settings count the validation examples and hash the validation file, which only rank 0 reads (it alone
+        // validates), and hashing the data and tokenizer files again on every rank would only repeat its work: rank 0 alone
+        // writes them into checkpoints, and its refusal of a resume stops the job.
+        var s = new JsonObject();
+        if (communicator.IsWriter())
+        {
+            s = settings();
+            if (state is not null)
+            {
+                Check(state, s, checkpoint!, t);
+            }
+        }
+        // The other ranks wait for those checks of rank 0 before a check of their own that one of them would have preceded
+        // (a resumed run's config), so that a refused run stops with rank 0's error alone; without the collective timeout,
+        // as reading and tokenizing a large validation file can take rank 0 longer than that.
+        communicator.BarrierWithoutTimeout();
+        return s;
     }
 
     /// <summary>

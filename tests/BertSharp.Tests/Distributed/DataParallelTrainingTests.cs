@@ -90,14 +90,17 @@ public sealed class DataParallelTrainingTests(DataParallelTrainingTests.Runs run
             return run;
         }
 
-        /// <summary>The fine-tuning command of a head task's comparison (<c>ner</c>, <c>swag</c> or <c>squad</c>).</summary>
+        /// <summary>
+        /// The fine-tuning command of a head task's comparison (<c>ner</c>, <c>swag</c> or <c>squad</c>). Its validation file,
+        /// a copy of the training data, exists for rank 0 alone (<see cref="Finetune"/>).
+        /// </summary>
         private string[] HeadFinetune(string task, string output)
         {
             var train = _tmp.File(task + "-train");
             var configPath = _tmp.File("head-config.json");
             return
             [
-                "finetune", "--task", task, "--data", train, "--eval-data", train, "--config", configPath,
+                "finetune", "--task", task, "--data", train, "--eval-data", _tmp.File(task + "-eval-{rank}"), "--config", configPath,
                 "--vocab", Path.Combine(HfFixture.Dir("token-classification"), "vocab.txt"), "--output", output, "--epochs", "3", "--batch-size", "7",
                 "--max-length", "32", "--lr", "1e-3", "--eps", "1e-4", "--seed", "7", "--device", "cpu", "--example-dropout",
                 "--grad-accum", HeadGradAccum(task).ToString(System.Globalization.CultureInfo.InvariantCulture),
@@ -117,6 +120,10 @@ public sealed class DataParallelTrainingTests(DataParallelTrainingTests.Runs run
             File.WriteAllText(_tmp.File("swag-train"), Training.HeadFineTuneEndToEndTests.SwagCsv(8, 3));
             File.WriteAllText(_tmp.File("squad-train"),
                 BertSharp.Data.SquadData.ToJson(Training.HeadFineTuneEndToEndTests.QaExamples(8, 3, impossibleShare: 0)));
+            foreach (var task in HeadTasks)
+            {
+                File.Copy(_tmp.File(task + "-train"), _tmp.File(task + "-eval-0"));
+            }
         }
 
         /// <summary>
@@ -413,8 +420,12 @@ public sealed class DataParallelTrainingTests(DataParallelTrainingTests.Runs run
         AssertSameRun(runs.Dir(task + "-one"), runs.Dir(two), "model.safetensors", $"{task} on 2 ranks");
         var epochs = TrainLog.Read(runs.Dir(two + "/" + TrainLog.FileName)).Where(e => TrainLog.TypeOf(e) == "epoch").ToList();
         Assert.Equal(3, epochs.Count);
+        // Rank 0 validated every epoch on the file that rank 1, for which it does not exist, never read (each rank read,
+        // tokenized and hashed it; now the run fails if rank 1 does).
         Assert.All(epochs, e => Assert.NotNull(e["validation"]));
+        Assert.False(File.Exists(runs.Dir(task + "-eval-1")));
         var trainingArgs = JsonNode.Parse(File.ReadAllText(runs.Dir(two + "/training_args.json")))!;
+        Assert.Equal(runs.Dir(task + "-eval-0"), (string?)trainingArgs["eval_data"]);
         Assert.Equal(true, (bool?)trainingArgs["example_dropout"]);
         Assert.Equal(HeadGradAccum(task), (int?)trainingArgs["gradient_accumulation_steps"]);
     }
