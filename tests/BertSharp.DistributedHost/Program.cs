@@ -54,7 +54,8 @@ public static class Program
     /// <summary>
     /// Runs the <c>bert</c> command lines of <paramref name="script"/> (a JSON array of [name, arg, ...]) one after another in
     /// this process, each as <c>bert</c>'s own entry point runs it (as one rank under mpirun, or alone), and writes
-    /// <c>OUTDIR/NAME.rankR.json</c> with its exit code and output. A process start per command line costs about a
+    /// <c>OUTDIR/NAME.rankR.json</c> with its exit code and output; its stderr also reaches this process's, each line after
+    /// "NAME, rank R: ". A process start per command line costs about a
     /// CPU-second (libtorch, JIT): the data-parallel tests' 30 command lines took 30 processes. Each file also holds the
     /// command's CPU time and the process's peak RSS during it (reset before each command), for tests that bound a command's
     /// resources. Stops at the first failing command (which, as one rank of several, has stopped the whole job), unless
@@ -78,7 +79,9 @@ public static class Program
             using var stdout = new StringWriter();
             using var stderr = new StringWriter();
             Console.SetOut(stdout);
-            Console.SetError(stderr);
+            // Passed on to this process's stderr as well, a line at a time: a rank that fails as one of several aborts the job
+            // from inside the command (MPI_Abort), before this writes its result file, and its error would reach no one.
+            Console.SetError(new TeeWriter(stderr, new RankOutput.PrefixWriter(oldErr, $"{line[0]}, rank {rank}: ")));
             int code;
             try
             {
@@ -86,6 +89,7 @@ public static class Program
             }
             finally
             {
+                Console.Error.Flush();
                 Console.SetOut(oldOut);
                 Console.SetError(oldErr);
             }
@@ -97,7 +101,7 @@ public static class Program
             }));
             if (code != 0 && !keepGoing)
             {
-                Console.Error.WriteLine($"{line[0]}: exit {code}\n{stderr}");
+                Console.Error.WriteLine($"{line[0]}, rank {rank}: exit {code}");
                 return code;
             }
         }
