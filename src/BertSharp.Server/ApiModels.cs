@@ -7,7 +7,7 @@ namespace BertSharp.Server;
 /// <summary>Body of <c>POST /v1/embed</c>: <c>text</c> or <c>texts</c>.</summary>
 /// <param name="Text">One text.</param>
 /// <param name="Texts">Several texts.</param>
-/// <param name="Pooling">cls (default) or mean.</param>
+/// <param name="Pooling">cls (default) or mean, in any letter case.</param>
 /// <param name="Normalize">Unit L2 norm (default false).</param>
 public sealed record EmbedRequest(string? Text = null, string[]? Texts = null, string? Pooling = null, bool? Normalize = null);
 
@@ -16,7 +16,7 @@ public sealed record EmbedResponse(float[][] Embeddings, int Dimension);
 
 /// <summary>Body of <c>POST /v1/ner</c>.</summary>
 /// <param name="Text">The text to tag.</param>
-/// <param name="Aggregation">none, simple, first, average or max (default: as <c>bert ner</c>, first for a model fine-tuned on first word pieces, else simple).</param>
+/// <param name="Aggregation">none, simple, first, average or max, in any letter case (default: as <c>bert ner</c>, first for a model fine-tuned on first word pieces, else simple).</param>
 public sealed record NerRequest(string? Text = null, string? Aggregation = null);
 
 /// <summary>Entities found; offsets are UTF-16 positions in the text.</summary>

@@ -39,11 +39,12 @@ internal static class ApiSchema
         }
         else if (type == typeof(ClassifyRequest))
         {
-            TextOrTexts(schema, context);
+            var textsBranch = TextOrTexts(schema, context);
             // A text when given; null is taken as not given.
             NonEmptyText(Property(schema, "text_pair"), nullable: true);
-            // text_pair goes with text only (the endpoint answers 400 otherwise).
-            schema.DependentRequired = new Dictionary<string, HashSet<string>> { ["text_pair"] = ["text"] };
+            // text_pair goes with text only (the endpoint answers 400 otherwise): the texts branch takes it null or absent. Not
+            // dependentRequired, which would also refuse {"texts": [...], "text_pair": null}, which the endpoint takes.
+            textsBranch.Properties!["text_pair"] = new OpenApiSchema { Type = JsonSchemaType.Null };
         }
         return Task.CompletedTask;
     }
@@ -79,35 +80,50 @@ internal static class ApiSchema
     }
 
     /// <summary>
-    /// Exactly one of <c>text</c> and <c>texts</c>: a <c>oneOf</c> of the two required sets. The properties stay on the object
-    /// itself, so a code generator still makes one request type with both fields (branches with properties of their own
-    /// would become a union type); validators, and clients that validate, see the exact rule.
+    /// Exactly one of <c>text</c> and <c>texts</c> given, null being not given (the records cannot tell the two apart): each is
+    /// nullable on the object, and a <c>oneOf</c> of two branches that each require one and narrow it to its non-null type.
+    /// The branches declare no property the object lacks, so a code generator still makes one request type with both fields;
+    /// validators, and clients that validate, see the exact rule. Returns the <c>texts</c> branch.
     /// </summary>
-    private static void TextOrTexts(OpenApiSchema schema, OpenApiSchemaTransformerContext context)
+    private static OpenApiSchema TextOrTexts(OpenApiSchema schema, OpenApiSchemaTransformerContext context)
     {
         var options = context.ApplicationServices.GetRequiredService<ServerOptions>();
-        NonEmptyText(Property(schema, "text"));
+        NonEmptyText(Property(schema, "text"), nullable: true);
         var texts = Property(schema, "texts");
-        texts.Type = JsonSchemaType.Array;
+        texts.Type = JsonSchemaType.Array | JsonSchemaType.Null;
         texts.MinItems = 1;
         texts.MaxItems = MaxTexts(options);
         if (texts.Items is OpenApiSchema item)
         {
             NonEmptyText(item);
         }
-        schema.OneOf =
-        [
-            new OpenApiSchema { Required = new HashSet<string>(StringComparer.Ordinal) { "text" } },
-            new OpenApiSchema { Required = new HashSet<string>(StringComparer.Ordinal) { "texts" } },
-        ];
+        var textsBranch = Given("texts", JsonSchemaType.Array);
+        schema.OneOf = [Given("text", JsonSchemaType.String), textsBranch];
+        return textsBranch;
     }
 
-    /// <summary>An option's accepted values, spelled exactly so; null takes the default, as omitting the option does.</summary>
+    /// <summary>A branch requiring <paramref name="name"/> and refusing it null.</summary>
+    private static OpenApiSchema Given(string name, JsonSchemaType type) => new()
+    {
+        Required = new HashSet<string>(StringComparer.Ordinal) { name },
+        Properties = new Dictionary<string, IOpenApiSchema>(StringComparer.Ordinal) { [name] = new OpenApiSchema { Type = type } },
+    };
+
+    /// <summary>
+    /// An option's accepted values in any ASCII letter case (<see cref="RequestChecks.Choice{T}"/>): a pattern, since an enum
+    /// would refuse "MEAN", which the server takes. null takes the default, as omitting the option does; the pattern applies to
+    /// strings only.
+    /// </summary>
     private static void Choices(OpenApiSchema schema, string name, IReadOnlyList<string> values)
     {
         var p = Property(schema, name);
         p.Type = JsonSchemaType.String | JsonSchemaType.Null;
-        // An enum binds on its own: without null among its values the type's null would still be refused.
-        p.Enum = [.. values.Select(v => (JsonNode)JsonValue.Create(v)), null!];
+        p.Pattern = AnyCase(values);
     }
+
+    /// <summary>An anchored ECMA pattern of exactly <paramref name="values"/>, each ASCII letter in either case ("cls": [cC][lL][sS]).</summary>
+    internal static string AnyCase(IEnumerable<string> values) =>
+        "^(?:" + string.Join("|", values.Select(v => string.Concat(v.Select(c => char.IsAsciiLetter(c)
+            ? $"[{char.ToLowerInvariant(c)}{char.ToUpperInvariant(c)}]"
+            : System.Text.RegularExpressions.Regex.Escape(c.ToString()))))) + ")$";
 }

@@ -13,7 +13,7 @@ internal static class RequestChecks
     public const int MinAnswerLength = 1;
     public const int MaxAnswerLength = 512;
 
-    /// <summary>The accepted values of a <see cref="Choice{T}"/> field, as the API spells them (the error message and the OpenAPI enum).</summary>
+    /// <summary>The accepted values of a <see cref="Choice{T}"/> field, as the API spells them (the error message and the OpenAPI pattern).</summary>
     public static IReadOnlyList<string> ChoiceNames<T>() where T : struct, Enum => [.. Enum.GetNames<T>().Select(n => n.ToLowerInvariant())];
 
     public static string Text(string? value, string field)
@@ -56,18 +56,20 @@ internal static class RequestChecks
         {
             return fallback;
         }
-        // Exactly the names the OpenAPI enum and the message give: Enum.TryParse also took "MEAN", " cls" and "simple,first" (the
-        // two values OR-ed together: average), none of which the document allows.
+        // The names in any letter case, as HF reads them (the token-classification pipeline upper-cases the aggregation
+        // strategy, sentence-transformers lower-cases the pooling mode), but ASCII case only, as the OpenAPI pattern says:
+        // Python's upper() also takes "ſimple" for SIMPLE. Nothing else: Enum.TryParse also took " cls" and "simple,first"
+        // (the two values OR-ed together: average).
         var names = ChoiceNames<T>();
         var values = Enum.GetValues<T>();
         for (var i = 0; i < names.Count; i++)
         {
-            if (string.Equals(names[i], value, StringComparison.Ordinal))
+            if (System.Text.Ascii.EqualsIgnoreCase(names[i], value))
             {
                 return values[i];
             }
         }
-        throw new ApiException(400, $"'{field}' must be one of {string.Join(", ", names)}; got '{value}'.");
+        throw new ApiException(400, $"'{field}' must be one of {string.Join(", ", names)} (in any letter case); got '{value}'.");
     }
 
     public static int Range(int? value, string field, int fallback, int min, int max)

@@ -24,6 +24,17 @@ public sealed class ServerOpenApiTests
         return schema.AsObject();
     }
 
+    /// <summary>
+    /// The document and the server agree on <paramref name="body"/>: it is valid against the request schema exactly when the
+    /// server answers 200.
+    /// </summary>
+    private static async Task AssertAgree(ServerHost host, JsonNode doc, string path, string body)
+    {
+        var valid = RequestSchemaValidator.IsValid(RequestSchema(doc, path), JsonNode.Parse(body));
+        var (status, answer) = await host.Post(path, body);
+        Assert.True(valid == (status == 200), $"{path} {body}: the document {(valid ? "allows" : "refuses")} it; the server answered {status} {answer?.ToJsonString()}");
+    }
+
     private static List<string> Names(JsonNode? array) => array is null ? [] : [.. array.AsArray().Select(n => (string)n!)];
 
     /// <summary>A required text: a non-empty string, null not allowed (the server refuses null like a missing field).</summary>
@@ -43,14 +54,21 @@ public sealed class ServerOpenApiTests
         Assert.Equal(max, (double)p["maximum"]!);
     }
 
-    /// <summary><c>text</c> or <c>texts</c>, exactly one: a oneOf of the two required sets, texts bounded by the server's limit.</summary>
+    /// <summary>
+    /// <c>text</c> or <c>texts</c>, exactly one not null: a oneOf of the two required sets, each narrowed to its type, texts
+    /// bounded by the server's limit.
+    /// </summary>
     private static void AssertTextOrTexts(JsonObject schema, int maxTexts)
     {
         Assert.Null(schema["required"]);
         Assert.Equal([["text"], ["texts"]], schema["oneOf"]!.AsArray().Select(b => Names(b!["required"])));
-        AssertText(schema, "text");
+        Assert.Equal(["string", "array"], schema["oneOf"]!.AsArray().Select((b, i) => (string)b!["properties"]![i == 0 ? "text" : "texts"]!["type"]!));
+        var text = schema["properties"]!["text"]!;
+        Assert.Equal(["null", "string"], text["type"]!.AsArray().Select(t => (string)t!).Order(StringComparer.Ordinal));
+        Assert.Equal(1, (int)text["minLength"]!);
+        Assert.Equal(@"\S", (string)text["pattern"]!);
         var texts = schema["properties"]!["texts"]!;
-        Assert.Equal("array", (string)texts["type"]!);
+        Assert.Equal(["array", "null"], texts["type"]!.AsArray().Select(t => (string)t!).Order(StringComparer.Ordinal));
         Assert.Equal(1, (int)texts["minItems"]!);
         Assert.Equal(maxTexts, (int)texts["maxItems"]!);
         Assert.Equal(1, (int)texts["items"]!["minLength"]!);
@@ -73,10 +91,11 @@ public sealed class ServerOpenApiTests
 
         var embed = RequestSchema(doc, "/v1/embed");
         AssertTextOrTexts(embed, 7);
-        // null takes the default, as leaving the option out does; the names are taken exactly as listed.
+        // null takes the default, as leaving the option out does; the names are taken in any ASCII letter case, as
+        // sentence-transformers' Pooling lower-cases its mode.
         var pooling = embed["properties"]!["pooling"]!;
         Assert.Equal(["null", "string"], pooling["type"]!.AsArray().Select(t => (string)t!).Order(StringComparer.Ordinal));
-        Assert.Equal(["cls", "mean", null], pooling["enum"]!.AsArray().Select(n => (string?)n));
+        Assert.Equal("^(?:[cC][lL][sS]|[mM][eE][aA][nN])$", (string)pooling["pattern"]!);
         Assert.Equal(["cls", "mean"], RequestChecks.ChoiceNames<Pooling>());
 
         // What the document says is what the server does: {} lacks the required 'text' and is refused; the bounds are the checks'.
@@ -96,14 +115,25 @@ public sealed class ServerOpenApiTests
         Assert.Contains($"between {RequestChecks.MinTopK} and {RequestChecks.FillMaskMaxTopK}", (string)body!["error"]!, StringComparison.Ordinal);
         (status, _) = await host.Post("/v1/embed", new { texts = Enumerable.Repeat("a b", 7).ToArray(), pooling = "mean" });
         Assert.Equal(200, status);
-        (status, _) = await host.Post("/v1/embed", """{"text": "a b", "pooling": null}""");
-        Assert.Equal(200, status);
-        foreach (var spelling in new[] { "MEAN", " cls", "cls,mean", "1" })
+        foreach (var spelling in new[] { " cls", "cls,mean", "1", "mean " })
         {
             (status, body) = await host.Post("/v1/embed", new { text = "a b", pooling = spelling });
             Assert.Equal(400, status);
-            Assert.Equal($"'pooling' must be one of cls, mean; got '{spelling}'.", (string)body!["error"]!);
+            Assert.Equal($"'pooling' must be one of cls, mean (in any letter case); got '{spelling}'.", (string)body!["error"]!);
         }
+        // An explicit null is not given, for every optional field; a required field's null is refused like its absence.
+        foreach (var request in new[]
+        {
+            """{"text": "a b", "pooling": "MEAN"}""", """{"text": "a b", "pooling": "Cls"}""", """{"text": "a b", "pooling": " cls"}""",
+            """{"text": "a b", "pooling": null, "normalize": null}""", """{"text": null, "texts": ["a b"]}""", """{"text": "a b", "texts": null}""",
+            """{"text": null}""", """{"text": null, "texts": null}""", """{"texts": [null]}""", """{"text": "a", "texts": ["b"]}""",
+        })
+        {
+            await AssertAgree(host, doc, "/v1/embed", request);
+        }
+        await AssertAgree(host, doc, "/v1/fill-mask", """{"text": "a [MASK] b", "top_k": null}""");
+        await AssertAgree(host, doc, "/v1/fill-mask", """{"text": null, "top_k": 2}""");
+        await AssertAgree(host, doc, "/v1/attention", """{"text": null}""");
         (status, _) = await host.Post("/v1/embed", new { texts = Enumerable.Repeat("a b", 8).ToArray() });
         Assert.Equal(422, status);
         (status, _) = await host.Post("/v1/embed", new { text = "a", texts = new[] { "b" } });
@@ -128,19 +158,30 @@ public sealed class ServerOpenApiTests
         Assert.Equal(["text"], Names(ner["required"]));
         AssertText(ner, "text");
         Assert.Equal(["none", "simple", "first", "average", "max"], RequestChecks.ChoiceNames<AggregationStrategy>());
-        Assert.Equal([.. RequestChecks.ChoiceNames<AggregationStrategy>(), null], ner["properties"]!["aggregation"]!["enum"]!.AsArray().Select(n => (string?)n));
+        // In any ASCII letter case, as HF's pipeline upper-cases the strategy's name.
+        Assert.Equal("^(?:[nN][oO][nN][eE]|[sS][iI][mM][pP][lL][eE]|[fF][iI][rR][sS][tT]|[aA][vV][eE][rR][aA][gG][eE]|[mM][aA][xX])$",
+            (string)ner["properties"]!["aggregation"]!["pattern"]!);
         var (status, _) = await host.Post("/v1/ner", "{}");
         Assert.Equal(400, status);
-        // Two names were OR-ed into a third strategy (simple | first = average) and answered with 200.
-        (status, _) = await host.Post("/v1/ner", new { text = "a b", aggregation = "simple,first" });
-        Assert.Equal(400, status);
+        var doc = await Document(host);
+        // Two names were OR-ed into a third strategy (simple | first = average) and answered with 200; Python's upper() takes
+        // the long s for S, the pattern does not.
+        foreach (var request in new[]
+        {
+            """{"text": "a b", "aggregation": "FIRST"}""", """{"text": "a b", "aggregation": "Max"}""", """{"text": "a b", "aggregation": null}""",
+            """{"text": "a b", "aggregation": "simple,first"}""", """{"text": "a b", "aggregation": "\u017Fimple"}""", """{"text": null}""",
+        })
+        {
+            await AssertAgree(host, doc, "/v1/ner", request);
+        }
     }
 
     [Fact]
     public async Task Qa_schema_requires_question_and_context_and_bounds_the_numbers()
     {
         await using var host = await ServerHost.Start("question-answering");
-        var qa = RequestSchema(await Document(host), "/v1/qa");
+        var doc = await Document(host);
+        var qa = RequestSchema(doc, "/v1/qa");
         Assert.Equal(["context", "question"], Names(qa["required"]).Order(StringComparer.Ordinal));
         AssertText(qa, "question");
         AssertText(qa, "context");
@@ -152,15 +193,20 @@ public sealed class ServerOpenApiTests
         (status, body) = await host.Post("/v1/qa", new { question = "q", context = "c d", max_answer_length = RequestChecks.MaxAnswerLength + 1 });
         Assert.Equal(400, status);
         Assert.Contains($"between {RequestChecks.MinAnswerLength} and {RequestChecks.MaxAnswerLength}", (string)body!["error"]!, StringComparison.Ordinal);
+        await AssertAgree(host, doc, "/v1/qa", """{"question": "q", "context": "c d", "top_k": null, "max_answer_length": null, "handle_impossible_answer": null}""");
+        await AssertAgree(host, doc, "/v1/qa", """{"question": null, "context": "c d"}""");
+        await AssertAgree(host, doc, "/v1/qa", """{"question": "q", "context": "c d", "top_k": 0}""");
     }
 
     [Fact]
     public async Task Classify_schema_takes_text_or_texts_and_text_pair_only_with_text()
     {
         await using var host = await ServerHost.Start("sequence-classification");
-        var classify = RequestSchema(await Document(host), "/v1/classify");
+        var doc = await Document(host);
+        var classify = RequestSchema(doc, "/v1/classify");
         AssertTextOrTexts(classify, ApiSchema.MaxTexts(new ServerOptions { ModelDirectory = "" }));
-        Assert.Equal(["text"], Names(classify["dependentRequired"]!["text_pair"]));
+        // The texts branch takes text_pair only null or absent.
+        Assert.Equal("null", (string)classify["oneOf"]![1]!["properties"]!["text_pair"]!["type"]!);
         // A text when given, as the endpoint checks it; null is not given.
         var pair = classify["properties"]!["text_pair"]!;
         Assert.Equal(["null", "string"], pair["type"]!.AsArray().Select(t => (string)t!).Order(StringComparer.Ordinal));
@@ -173,6 +219,15 @@ public sealed class ServerOpenApiTests
         Assert.Equal(400, status);
         (status, _) = await host.Post("/v1/classify", "{}");
         Assert.Equal(400, status);
+        foreach (var request in new[]
+        {
+            """{"texts": ["a"], "text_pair": null}""", """{"text": "a", "text_pair": null, "texts": null}""", """{"text": null, "texts": ["a"]}""",
+            """{"texts": ["a"], "text_pair": "b"}""", """{"text": null, "texts": ["a"], "text_pair": "b"}""", """{"text_pair": "b"}""",
+            """{"text": "a", "text_pair": "b"}""",
+        })
+        {
+            await AssertAgree(host, doc, "/v1/classify", request);
+        }
     }
 
     [Fact]
