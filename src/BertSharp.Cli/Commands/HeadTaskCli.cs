@@ -46,7 +46,8 @@ internal sealed class HeadTaskOptions
         ["default", "strict"]);
 
     public Option<string?> NerScheme { get; } = Choice("--ner-scheme",
-        "ner, --ner-mode strict: the tagging scheme entities are read by (seqeval's scheme): IOB2, IOE2, IOBES or BILOU; a tag outside it is an error.",
+        "ner, --ner-mode strict: the tagging scheme entities are read by (seqeval's scheme): IOB2, IOE2, IOBES or BILOU; a tag outside it is an error. "
+        + "For evaluate of a model fine-tuned in strict mode, alone: that mode with this scheme.",
         Enum.GetNames<SeqevalScheme>());
 
     public IEnumerable<Option> ForFinetune => [LabelAllTokens, Labels, NerMode, NerScheme, DocStride, MaxAnswerLength, NullScoreDiffThreshold];
@@ -79,17 +80,27 @@ internal sealed class HeadTaskOptions
 
     /// <summary>
     /// evaluate's seqeval mode (<see cref="StrictScheme"/>): the flags' when --ner-mode is given, else the one
-    /// <paramref name="model"/> was fine-tuned with (its training_args.json records it), so that its F1 is the run's own; with
-    /// where it came from, or null for the default mode that nothing chose.
+    /// <paramref name="model"/> was fine-tuned with (its training_args.json records it), so that its F1 is the run's own, a
+    /// --ner-scheme alone changing only a recorded strict mode's scheme; with where it came from, or null for the default mode
+    /// that nothing chose.
     /// </summary>
     public (SeqevalScheme? Scheme, string? From) EvaluationScheme(ParseResult p, string model)
     {
-        var given = StrictScheme(p, HeadTask.TokenClassification);
         if (CommonOptions.Given(p, NerMode))
         {
-            return (given, NerMode.Name);
+            return (StrictScheme(p, HeadTask.TokenClassification), NerMode.Name);
         }
-        return SeqevalMode.Trained(model) is { } trained ? (trained, $"the model's {TrainingArgsFile.FileName}") : (null, null);
+        var recorded = $"the model's {TrainingArgsFile.FileName}";
+        var trained = SeqevalMode.Trained(model);
+        if (p.GetValue(NerScheme) is { } name)
+        {
+            // The recorded strict mode is the mode the scheme needs: asking for --ner-mode strict as well would repeat it.
+            return trained is not null
+                ? (Enum.Parse<SeqevalScheme>(name), $"{NerScheme.Name}, strict as in {recorded}")
+                : throw new BertSharpException($"{NerScheme.Name} {name}: only with --ner-mode strict, or alone for a model fine-tuned in strict mode " +
+                    $"({recorded} records no strict mode; the default mode reads IOB1, IOB2, IOE and IOBES tags alike).");
+        }
+        return trained is { } t ? (t, recorded) : (null, null);
     }
 
     // Checked while parsing, so a misspelt value is named by its flag.

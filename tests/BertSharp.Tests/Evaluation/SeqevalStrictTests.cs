@@ -164,7 +164,8 @@ public class SeqevalStrictTests
         CliRunner.Run(Args("ioe.json", "--ner-mode", "strict", "--ner-scheme", "IOE2"))
             .AssertOneLineError($"the model's tags ({model}): tag 'B-PER' is not a tag of the IOE2 scheme, whose tags are I-TYPE, E-TYPE and O.");
         CliRunner.Run(Args("ioe.json", "--ner-mode", "strict")).AssertOneLineError("--ner-mode strict: give the scheme with --ner-scheme (IOB2, IOE2, IOBES, BILOU).");
-        CliRunner.Run(Args("ioe.json", "--ner-scheme", "IOBES")).AssertOneLineError("--ner-scheme IOBES: only with --ner-mode strict");
+        CliRunner.Run(Args("ioe.json", "--ner-scheme", "IOBES")).AssertOneLineError("--ner-scheme IOBES: only with --ner-mode strict, or alone for a model " +
+            "fine-tuned in strict mode (the model's training_args.json records no strict mode; the default mode reads IOB1, IOB2, IOE and IOBES tags alike).");
         Assert.False(File.Exists(tmp.File("ioe.json")));
 
         // A model fine-tuned in strict mode is scored so unless --ner-mode says otherwise: its F1 is its run's own.
@@ -178,6 +179,12 @@ public class SeqevalStrictTests
         Assert.True(overridden.ExitCode == 0, overridden.StdErr);
         Assert.Equal(1.0, (double)Saved("overridden.json")["metrics"]!["f1"]!);
         Assert.Contains(", seqeval's default mode (--ner-mode)\n", overridden.StdOut, StringComparison.Ordinal);
+        // --ner-scheme alone keeps the recorded strict mode and changes only its scheme: it was refused as if the mode were default.
+        File.WriteAllText(trainingArgs, """{"task": "ner", "ner_mode": "strict", "ner_scheme": "IOBES"}""");
+        var rescheme = CliRunner.Run(Args("rescheme.json", "--ner-scheme", "IOB2"));
+        Assert.True(rescheme.ExitCode == 0, rescheme.StdErr);
+        Assert.Equal(("strict", "IOB2"), ((string)Saved("rescheme.json")["ner_mode"]!, (string)Saved("rescheme.json")["ner_scheme"]!));
+        Assert.Contains(", seqeval's strict mode, IOB2 scheme (--ner-scheme, strict as in the model's training_args.json)\n", rescheme.StdOut, StringComparison.Ordinal);
         Assert.DoesNotContain("seqeval", byDefault.StdOut, StringComparison.Ordinal);
         File.WriteAllText(trainingArgs, """{"task": "ner", "ner_mode": "strict"}""");
         CliRunner.Run(Args("bad.json")).AssertOneLineError(
