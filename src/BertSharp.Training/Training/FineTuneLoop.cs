@@ -141,7 +141,6 @@ internal static class FineTuneLoop
         }
         else
         {
-            OptimizerState.Load(Path.Combine(checkpoint!, OptimizerState.FileName), trainer.Optimizer, trainer.OptimizerParameterNames);
             trainer.StepsDone = state.GlobalStep;
             job.Plan.Restore(state.Data);
             hooks.Restore(state.Task);
@@ -212,16 +211,17 @@ internal static class FineTuneLoop
     }
 
     /// <summary>
-    /// Refuses a checkpoint to resume from whose optimizer state or random state <see cref="Run{TBatch}"/> could not restore,
-    /// cheaply (headers only), so bad input is refused before the plan is printed and the run directory opened.
+    /// Restores a resumed run's optimizer state (its file refused from the header, before any tensor is read) and refuses
+    /// a random state <see cref="Run{TBatch}"/> could not restore, so bad input is refused before the plan is printed and
+    /// the run directory opened. Nothing between this and <see cref="Run{TBatch}"/> steps the optimizer.
     /// </summary>
-    public static void CheckCheckpoint(Trainer trainer, TrainerState? state, string? checkpoint)
+    public static void RestoreOptimizer(Trainer trainer, TrainerState? state, string? checkpoint)
     {
         if (state is null || checkpoint is null)
         {
             return;
         }
-        OptimizerState.Check(Path.Combine(checkpoint, OptimizerState.FileName), trainer.Optimizer, trainer.OptimizerParameterNames);
+        OptimizerState.Load(Path.Combine(checkpoint, OptimizerState.FileName), trainer.Optimizer, trainer.OptimizerParameterNames);
         state.CheckTorchRng(checkpoint);
     }
 

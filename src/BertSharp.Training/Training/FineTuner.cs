@@ -152,7 +152,7 @@ public static class FineTuner
         var frozen = ParameterFreezing.Apply(model, t.FreezeEncoder, t.FreezeLayers);
         model.to(device);
         using var trainer = Trainer.ForRanks(model, new OptimizerSettings(t.LearningRate, t.Eps, t.WeightDecay, t.MaxGradNorm, warmup, totalSteps), comm);
-        FineTuneLoop.CheckCheckpoint(trainer, state, checkpoint);
+        FineTuneLoop.RestoreOptimizer(trainer, state, checkpoint);
         var parameters = model.NamedParameters().Sum(p => p.Param.numel());
         var truncated = trainEnc.Count(e => e.Length >= maxLength);
         progress?.Started(new FineTunePlan(trainEnc.Length, valEnc?.Length ?? 0, o.EffectiveEpochs, data.BatchesPerEpoch, (int)totalSteps, parameters,

@@ -98,7 +98,7 @@ public static class HeadFineTuner
         var frozen = ParameterFreezing.Apply(model, t.FreezeEncoder, t.FreezeLayers);
         model.to(device);
         using var trainer = Trainer.ForRanks(model, new OptimizerSettings(t.LearningRate, t.Eps, t.WeightDecay, t.MaxGradNorm, warmup, totalSteps), comm);
-        FineTuneLoop.CheckCheckpoint(trainer, state, checkpoint);
+        FineTuneLoop.RestoreOptimizer(trainer, state, checkpoint);
         var parameters = model.NamedParameters().Sum(p => p.Param.numel());
         var notes = FineTuneNotes.Describe(source, loadReport, length, recipe.Notes, checkpoint).ToList();
         if (frozen is { } counts)

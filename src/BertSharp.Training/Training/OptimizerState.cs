@@ -41,40 +41,14 @@ public static class OptimizerState
     }
 
     /// <summary>
-    /// Checks from the file's header alone (no tensor is read) that <see cref="Load"/> can restore it into
-    /// <paramref name="optimizer"/>: the file exists, is whole, and holds every parameter's state in the parameter's shape.
-    /// A resumed run calls it before it prints or writes anything.
+    /// Restores what <see cref="Save"/> wrote into an optimizer over the same parameters. The file is refused from its
+    /// header, before any tensor is read, unless it holds every parameter's state in the parameter's shape.
     /// </summary>
-    internal static void Check(string path, optim.Optimizer optimizer, IReadOnlyList<string> parameterNames) =>
-        CheckedStates(path, optimizer, parameterNames);
-
-    /// <summary><see cref="Check"/>, returning the optimizer's states that <see cref="Load"/> fills.</summary>
-    private static List<AdamW.State> CheckedStates(string path, optim.Optimizer optimizer, IReadOnlyList<string> parameterNames)
+    public static void Load(string path, optim.Optimizer optimizer, IReadOnlyList<string> parameterNames)
     {
         ArgumentNullException.ThrowIfNull(parameterNames);
         var states = AdamStates(optimizer, parameterNames, path);
-        var header = SafeTensors.ReadHeader(path);
-        for (var i = 0; i < states.Count; i++)
-        {
-            var name = parameterNames[i];
-            if (header.Find("step/" + name) is null || header.Find("exp_avg/" + name) is not { } m || header.Find("exp_avg_sq/" + name) is not { } v)
-            {
-                throw new BertSharpException($"{path}: no optimizer state for parameter '{name}'.");
-            }
-            var shape = states[i].exp_avg.shape;
-            if (!m.Shape.SequenceEqual(shape) || !v.Shape.SequenceEqual(shape))
-            {
-                throw new BertSharpException($"{path}: optimizer state of '{name}' has shape [{string.Join(", ", m.Shape)}], the parameter [{string.Join(", ", shape)}].");
-            }
-        }
-        return states;
-    }
-
-    /// <summary>Restores what <see cref="Save"/> wrote into an optimizer over the same parameters.</summary>
-    public static void Load(string path, optim.Optimizer optimizer, IReadOnlyList<string> parameterNames)
-    {
-        var states = CheckedStates(path, optimizer, parameterNames);
-        var saved = SafeTensors.Load(path);
+        var saved = SafeTensors.Load(path, header => Check(header, states, parameterNames));
         try
         {
             using var noGrad = no_grad();
@@ -92,6 +66,24 @@ public static class OptimizerState
             foreach (var t in saved.Values)
             {
                 t.Dispose();
+            }
+        }
+    }
+
+    private static void Check(SafeTensorsHeader header, List<AdamW.State> states, IReadOnlyList<string> parameterNames)
+    {
+        var path = header.Path;
+        for (var i = 0; i < states.Count; i++)
+        {
+            var name = parameterNames[i];
+            if (header.Find("step/" + name) is null || header.Find("exp_avg/" + name) is not { } m || header.Find("exp_avg_sq/" + name) is not { } v)
+            {
+                throw new BertSharpException($"{path}: no optimizer state for parameter '{name}'.");
+            }
+            var shape = states[i].exp_avg.shape;
+            if (!m.Shape.SequenceEqual(shape) || !v.Shape.SequenceEqual(shape))
+            {
+                throw new BertSharpException($"{path}: optimizer state of '{name}' has shape [{string.Join(", ", m.Shape)}], the parameter [{string.Join(", ", shape)}].");
             }
         }
     }

@@ -24,11 +24,18 @@ public static class SafeTensors
     /// The dictionary enumerates in file order.
     /// </summary>
     /// <exception cref="BertSharpException">The file is invalid, or holds a dtype TorchSharp has no type for (U16/U32/U64/F8).</exception>
-    public static Dictionary<string, Tensor> Load(string path)
+    public static Dictionary<string, Tensor> Load(string path) => Load(path, null);
+
+    /// <summary>
+    /// <see cref="Load(string)"/>, first handing the header to <paramref name="check"/>, which throws to refuse the file
+    /// before any tensor is allocated: a caller that checks the header against what it expects parses it once.
+    /// </summary>
+    internal static Dictionary<string, Tensor> Load(string path, Action<SafeTensorsHeader>? check)
     {
         TorchRuntime.EnsureLoaded();
         using var fs = Open(path);
         var header = SafeTensorsHeaderParser.Read(path, fs);
+        check?.Invoke(header);
         foreach (var e in header.Tensors)
         {
             if (e.DType.ScalarType is null)
