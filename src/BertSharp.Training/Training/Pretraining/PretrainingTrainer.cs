@@ -94,10 +94,11 @@ public sealed class PretrainingTrainer
         var checkpoint = RunDirectory.Check(outputDirectory, resume, _options.Overwrite, RunKind);
         var data = PretrainingDataset.Open(dataDirectory);
         var state = checkpoint is null ? null : TrainerState.Load(Path.Combine(checkpoint, TrainerState.FileName));
+        var dataSha = data.Manifest.ShardsSha256();
         if (state is not null)
         {
             CheckSource(state, source, checkpoint!);
-            CheckData(state, data, outputDirectory);
+            CheckData(state, data, dataSha, outputDirectory);
         }
         // The held-out instances are the run's, set aside when it started by its own eval_every: a resume that turns evaluation
         // on or off trains on the same instances (with them the result, the data position and the train_instances check).
@@ -127,7 +128,7 @@ public sealed class PretrainingTrainer
         {
             throw new BertSharpException($"{BertSharpException.Field("objective")} mlm+nsp: {dataDirectory} was built with {BertSharpException.Field("objective")} mlm (one packed segment per instance, no next-sentence labels); train it with {BertSharpException.Field("objective")} mlm or build sentence-pair data.");
         }
-        var settings = Settings(trainCount, data.Manifest.VocabSha256, dataDirectory, data.Manifest.ShardsSha256(), exampleDropout, objective);
+        var settings = Settings(trainCount, data.Manifest.VocabSha256, dataDirectory, dataSha, exampleDropout, objective);
         // What the model came from stays the run's (checked above); checkpoints written before it was recorded have none.
         if ((state is null ? SourceSettings(source) : state.Settings[SourceKey]?.DeepClone()) is { } runSource)
         {
@@ -411,9 +412,9 @@ public sealed class PretrainingTrainer
     /// vocabulary and count (all that was checked before), and the run went on at its data position in other instances.
     /// Checkpoints written before the data was recorded are not checked.
     /// </summary>
-    private static void CheckData(TrainerState state, PretrainingDataset data, string outputDirectory)
+    private static void CheckData(TrainerState state, PretrainingDataset data, string dataSha, string outputDirectory)
     {
-        if (state.Settings[DataKey]?.GetValue<string>() is not { } was || was == data.Manifest.ShardsSha256())
+        if (state.Settings[DataKey]?.GetValue<string>() is not { } was || was == dataSha)
         {
             return;
         }
