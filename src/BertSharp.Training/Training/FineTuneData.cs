@@ -27,7 +27,7 @@ internal sealed record FineTuneData(TextDataset Train, TextDataset? Validation, 
         if (o.Training.EvalDataPath is not null)
         {
             train = all;
-            val = validates ? DatasetReader.Read(o.Training.EvalDataPath, o.Task) : null;
+            val = o.Training.ValidationFile(validates) is { } evalPath ? DatasetReader.Read(evalPath, o.Task) : null;
             if (val is not null)
             {
                 notes.Add($"validation: {o.Training.EvalDataPath} ({val.Count:N0} examples)");

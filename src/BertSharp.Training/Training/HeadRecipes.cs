@@ -94,13 +94,6 @@ internal abstract class HeadRecipe
         return model;
     }
 
-    /// <summary>
-    /// The validation file a recipe reads: none on the ranks of a data-parallel run that do not validate
-    /// (<paramref name="validates"/> false), where the recipe then holds no validation data and its notes, which only rank 0
-    /// shows, say so.
-    /// </summary>
-    protected static string? ValidationFile(HeadFineTuneOptions o, bool validates) => validates ? o.Training.EvalDataPath : null;
-
     /// <summary>The first <paramref name="limit"/> items, or all.</summary>
     protected static List<T> Take<T>(IReadOnlyList<T> items, int? limit) => [.. limit is { } n ? items.Take(n) : items];
 }
@@ -121,7 +114,7 @@ internal sealed class TaggingRecipe : HeadRecipe
         _o = o;
         _tokenizer = source.Tokenizer;
         _train = Take(TaggedCorpus.Read(o.Training.DataPath, o.Labels), o.Training.MaxTrainExamples);
-        var evalPath = ValidationFile(o, validates);
+        var evalPath = o.Training.ValidationFile(validates);
         _val = evalPath is null ? null : Take(TaggedCorpus.Read(evalPath, o.Labels), o.Training.MaxEvalExamples);
         var tags = TaggedCorpus.Labels(_train, o.Labels, o.Training.DataPath);
         // A token classifier fine-tuned further keeps its tag order when the data have the same tags (and so its head).
@@ -222,7 +215,7 @@ internal sealed class QaRecipe : HeadRecipe
         _maxLength = maxLength;
         var train = SquadData.Read(o.Training.DataPath);
         _train = train with { Examples = Take(train.Examples, o.Training.MaxTrainExamples) };
-        if (ValidationFile(o, validates) is { } evalPath)
+        if (o.Training.ValidationFile(validates) is { } evalPath)
         {
             var val = SquadData.Read(evalPath);
             _val = val with { Examples = Take(val.Examples, o.Training.MaxEvalExamples) };
@@ -292,7 +285,7 @@ internal sealed class ChoiceRecipe : HeadRecipe
         _tokenizer = source.Tokenizer;
         _maxLength = maxLength;
         _train = [.. Take(SwagData.Read(o.Training.DataPath), o.Training.MaxTrainExamples).Select(e => SwagData.Encode(_tokenizer, e, maxLength))];
-        var evalPath = ValidationFile(o, validates);
+        var evalPath = o.Training.ValidationFile(validates);
         _val = evalPath is null ? null : [.. Take(SwagData.Read(evalPath), o.Training.MaxEvalExamples).Select(e => SwagData.Encode(_tokenizer, e, maxLength))];
         Choices = _train[0].Choices.Count;
         if (_val is not null && _val[0].Choices.Count != Choices)

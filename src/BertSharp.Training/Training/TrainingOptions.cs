@@ -14,6 +14,12 @@ public sealed record TrainingOptions
     /// <summary>Validation data file, or null (classification then holds part of the training data out; the heads validate on none).</summary>
     public string? EvalDataPath { get; init; }
 
+    /// <summary>
+    /// The validation file a rank reads: <see cref="EvalDataPath"/>, or none on the ranks of a data-parallel run that do not
+    /// validate (<paramref name="validates"/> false), which then hold no validation data; only rank 0's notes are shown.
+    /// </summary>
+    internal string? ValidationFile(bool validates) => validates ? EvalDataPath : null;
+
     /// <summary>Output directory (checkpoints during the run, an HF checkpoint directory at the end, replaced atomically).</summary>
     public required string OutputDir { get; init; }
 
