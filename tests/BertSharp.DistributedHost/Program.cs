@@ -81,7 +81,7 @@ public static class Program
             Console.SetOut(stdout);
             // Passed on to this process's stderr as well, a line at a time: a rank that fails as one of several aborts the job
             // from inside the command (MPI_Abort), before this writes its result file, and its error would reach no one.
-            Console.SetError(new TeeWriter(stderr, new RankOutput.PrefixWriter(oldErr, $"{line[0]}, rank {rank}: ")));
+            Console.SetError(new TeeWriter(stderr, CommandStderr.Labelled(oldErr, line[0], int.Parse(rank, System.Globalization.CultureInfo.InvariantCulture))));
             int code;
             try
             {

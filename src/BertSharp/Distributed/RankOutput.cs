@@ -28,10 +28,13 @@ public static class RankOutput
         if (communicator.Rank != 0)
         {
             Console.SetOut(TextWriter.Null);
-            Console.SetError(new PrefixWriter(oldErr, $"rank {communicator.Rank}: "));
+            Console.SetError(new PrefixWriter(oldErr, Label(communicator.Rank)));
         }
         return new Restore(oldOut, oldErr);
     }
+
+    /// <summary>The label <see cref="Apply"/> puts before each stderr line of rank <paramref name="rank"/>.</summary>
+    internal static string Label(int rank) => $"rank {rank}: ";
 
     private sealed class Restore(TextWriter output, TextWriter error) : IDisposable
     {
@@ -49,8 +52,16 @@ public static class RankOutput
     /// stderr and mpirun's own abort banner share one stream, and a line written character by character (the console
     /// flushes after every write) came out cut by the banner ("rank 1: e-----...").
     /// </summary>
-    internal sealed class PrefixWriter(TextWriter inner, string prefix) : TextWriter
+    /// <param name="inner">The writer the prefixed lines go to.</param>
+    /// <param name="prefixOf">The prefix of a line, given the line (or, at a flush, as much of it as was written).</param>
+    internal sealed class PrefixWriter(TextWriter inner, Func<string, string> prefixOf) : TextWriter
     {
+        /// <summary>Writes <paramref name="prefix"/> before every line.</summary>
+        public PrefixWriter(TextWriter inner, string prefix)
+            : this(inner, _ => prefix)
+        {
+        }
+
         private readonly StringBuilder _line = new();
         private bool _continues;
 
@@ -88,7 +99,7 @@ public static class RankOutput
         {
             var text = _line.ToString();
             _line.Clear();
-            inner.Write(_continues ? text : prefix + text);
+            inner.Write(_continues ? text : prefixOf(text) + text);
             _continues = !text.EndsWith('\n');
         }
     }

@@ -161,6 +161,35 @@ public sealed class CommunicatorTests
     }
 
     [Fact]
+    public void The_mpi_hosts_stderr_names_a_commands_rank_once()
+    {
+        var oldErr = Console.Error;
+        using var host = new StringWriter();
+        try
+        {
+            foreach (var rank in new[] { 0, 1 })
+            {
+                Console.SetError(DistributedHost.CommandStderr.Labelled(host, "ner-two", rank));
+                // As a data-parallel bert command writes on each rank: labelled by RankOutput.Apply on ranks other than 0.
+                using (RankOutput.Apply(new FakeRank(rank)))
+                {
+                    Console.Error.WriteLine("error: bad tag");
+                }
+                // A command that is not data-parallel leaves its lines unlabelled on every rank.
+                Console.Error.WriteLine("warning: slow");
+                Console.Error.Flush();
+            }
+        }
+        finally
+        {
+            Console.SetError(oldErr);
+        }
+        Assert.Equal(
+            "ner-two, rank 0: error: bad tag\nner-two, rank 0: warning: slow\nner-two, rank 1: error: bad tag\nner-two, rank 1: warning: slow\n",
+            host.ToString().ReplaceLineEndings("\n"));
+    }
+
+    [Fact]
     public void A_prefixed_line_reaches_the_stream_in_one_write()
     {
         // Under mpirun the ranks' stderr and mpirun's abort banner share one stream: a line must not arrive in pieces.
