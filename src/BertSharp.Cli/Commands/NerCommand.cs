@@ -30,6 +30,7 @@ internal static class NerCommand
         cmd.SetAction(p =>
         {
             CommonOptions.ApplyThreads(p, threads);
+            // The value is one of the lower-case names (checked while parsing); ignoreCase maps it onto the enum's (Simple).
             var strategy = p.GetValue(aggregation) is { } a ? Enum.Parse<AggregationStrategy>(a, ignoreCase: true) : (AggregationStrategy?)null;
             var input = p.GetValue(text)!;
             if (string.IsNullOrWhiteSpace(input))

@@ -175,6 +175,7 @@ public class CliBoundsTests
     [InlineData("finetune --epochs 0.5 --bogus", "error: --epochs 0.5: expected a whole number.")]
     [InlineData("finetune --lowercase maybe", "error: --lowercase maybe: expected true or false.")]
     [InlineData("embed --pooling max", "error: --pooling max: expected one of cls, mean.")]
+    [InlineData("ner --aggregation SIMPLE", "error: --aggregation SIMPLE: expected one of none, simple, first, average, max.")]
     [InlineData("export-onnx --architecture BertForSequence",
         "error: --architecture BertForSequence: expected one of BertModel, BertForPreTraining, BertForMaskedLM, BertForNextSentencePrediction, " +
         "BertForSequenceClassification, BertForTokenClassification, BertForQuestionAnswering, BertForMultipleChoice.")]
