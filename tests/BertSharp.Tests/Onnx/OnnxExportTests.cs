@@ -125,6 +125,15 @@ public sealed class OnnxExportTests
         Assert.Equal(expected, Assert.Throws<BertSharpException>(() => OnnxImport.Read(path)).Message);
         Assert.Equal(expected, Assert.Throws<BertSharpException>(() => BertSharp.Inference.OnnxBertSession.Open(path, TestTorch.OrtThreads)).Message);
 
+        // A graph holding its weights inline, beside hashed data, is read for the data it names without copying its weights:
+        // it was parsed whole (every weight copied) before ONNX Runtime parsed it again.
+        var inline = tmp.File("inline.onnx");
+        OnnxExport.Export(model, inline);
+        var allocated = GC.GetAllocatedBytesForCurrentThread();
+        OnnxExport.VerifyDataFiles(inline);
+        allocated = GC.GetAllocatedBytesForCurrentThread() - allocated;
+        Assert.True(allocated < new FileInfo(inline).Length / 4, $"{allocated:N0} bytes allocated to list the data files of a {new FileInfo(inline).Length:N0}-byte graph");
+
         // The same graph with its data in a file named as other tools name it (no hash) loads as before.
         File.WriteAllBytes(tmp.File("weights.bin"), whole);
         File.Delete(data);

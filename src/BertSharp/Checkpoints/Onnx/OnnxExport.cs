@@ -311,24 +311,65 @@ public static class OnnxExport
         }
         try
         {
-            ModelProto graph;
-            using (var fs = info.OpenRead())
-            {
-                graph = ModelProto.Parser.ParseFrom(fs);
-            }
-            foreach (var e in (graph.Graph?.Initializer ?? []).SelectMany(t => t.ExternalData))
-            {
-                if (e.Key == "location")
-                {
-                    found.Add(e.Value);
-                }
-            }
+            // Only the external-data entries are parsed: everything else, an inline weight's bytes included, is skipped. A
+            // graph holding its weights inline beside an export's hashed data file (an int8 export next to an
+            // --external-data one) had every weight copied into memory here, before ONNX Runtime parsed it again.
+            using var fs = info.OpenRead();
+            using var input = new CodedInputStream(fs, leaveOpen: true);
+            Within(input, fs.Length, ModelProto.GraphFieldNumber, graphEnd =>
+                Within(input, graphEnd, GraphProto.InitializerFieldNumber, tensorEnd =>
+                    Within(input, tensorEnd, TensorProto.ExternalDataFieldNumber, entryEnd =>
+                    {
+                        string? key = null, value = null;
+                        while (input.Position < entryEnd)
+                        {
+                            switch (WireFormat.GetTagFieldNumber(input.ReadTag()))
+                            {
+                                case StringStringEntryProto.KeyFieldNumber: key = input.ReadString(); break;
+                                case StringStringEntryProto.ValueFieldNumber: value = input.ReadString(); break;
+                                default: input.SkipLastField(); break;
+                            }
+                        }
+                        if (key == "location" && value is not null)
+                        {
+                            found.Add(value);
+                        }
+                    })));
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidProtocolBufferException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidProtocolBufferException or InvalidDataException)
         {
             // Not an ONNX graph BertSharp can read: it names nothing (its reader reports it).
         }
         return found;
+    }
+
+    /// <summary>
+    /// Reads the message that ends at <paramref name="end"/>: calls <paramref name="read"/> with the end of each field
+    /// <paramref name="field"/> (a message) and skips every other field.
+    /// </summary>
+    private static void Within(CodedInputStream input, long end, int field, Action<long> read)
+    {
+        while (input.Position < end)
+        {
+            var tag = input.ReadTag();
+            if (WireFormat.GetTagFieldNumber(tag) == field && WireFormat.GetTagWireType(tag) == WireFormat.WireType.LengthDelimited)
+            {
+                var inner = input.ReadLength() + input.Position;
+                if (inner > end)
+                {
+                    throw new InvalidDataException("a field runs past the end of its message");
+                }
+                read(inner);
+            }
+            else
+            {
+                input.SkipLastField();
+            }
+        }
+        if (input.Position != end)
+        {
+            throw new InvalidDataException("a field runs past the end of its message");
+        }
     }
 
     /// <summary>
