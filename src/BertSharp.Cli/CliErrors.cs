@@ -92,11 +92,23 @@ public static partial class CliErrors
     public static string Shown(string text) => OneLine(text ?? throw new ArgumentNullException(nameof(text)));
 
     /// <summary>
-    /// A path as the CLI shows it inside a command to run next: as <see cref="Shown"/> shows it, and in double quotes when it
-    /// holds a space, so that pasting the command passes it as one argument.
+    /// A path as the CLI shows it inside a command to run next: as <see cref="Shown"/> shows it, and in a POSIX shell's single
+    /// quotes (a <c>'</c> in it written <c>'\''</c>) when it holds anything but letters, digits and <c>_ - . / , : = @ % +</c>,
+    /// so that pasting the command passes what is shown as one argument.
     /// </summary>
-    public static string ShownArgument(string path) =>
-        Shown((path ?? throw new ArgumentNullException(nameof(path))).Contains(' ', StringComparison.Ordinal) ? "\"" + path + "\"" : path);
+    /// <remarks>
+    /// Single quotes because nothing inside them is special: in double quotes a <c>$</c>, <c>`</c> or <c>\</c> of the path
+    /// would still be expanded, and bash's history expansion takes a <c>!</c>. A path with a <c>"</c> was shown inside double
+    /// quotes as it was, which ended the quoting there.
+    /// </remarks>
+    public static string ShownArgument(string path)
+    {
+        var shown = Shown(path ?? throw new ArgumentNullException(nameof(path)));
+        return shown.Length > 0 && !shown.AsSpan().ContainsAnyExcept(PlainArgument) ? shown : "'" + shown.Replace("'", @"'\''", StringComparison.Ordinal) + "'";
+    }
+
+    private static readonly System.Buffers.SearchValues<char> PlainArgument =
+        System.Buffers.SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-./,:=@%+");
 
     /// <summary>Writes a library warning (options named by their fields) to stderr as the CLI says it: <c>warning: </c> and flags.</summary>
     public static void Warn(string text) => Console.Error.WriteLine("warning: " + Word(text));

@@ -38,12 +38,21 @@ public sealed class RenameFieldsTests
     public void Data_is_shown_on_one_line_and_not_renamed(string data, string shown) =>
         Assert.Equal(shown, CliErrors.Shown(data));
 
-    // The next command finetune prints is meant to be pasted: a folder with a space must stay one argument.
+    // The next command finetune prints is meant to be pasted into a POSIX shell: a folder with a space must stay one argument,
+    // and a quote, '$', '`' or '!' in it must reach the command as it is shown. A '"' inside the double quotes used before
+    // ended them, and a '$' or '`' was expanded.
     [Theory]
     [InlineData("runs/sst2", "runs/sst2")]
-    [InlineData("runs/my model", "\"runs/my model\"")]
-    [InlineData("runs/a\u202eb c", "\"runs/a\\u202eb c\"")]
-    public void A_path_in_a_command_to_run_is_quoted_when_it_holds_a_space(string path, string shown) =>
+    [InlineData("/tmp/a_b-1.0/x,y:z=w@v%u+t", "/tmp/a_b-1.0/x,y:z=w@v%u+t")]
+    [InlineData("runs/my model", "'runs/my model'")]
+    [InlineData("runs/a\u202eb c", "'runs/a\\u202eb c'")]
+    [InlineData("runs/say \"hi\"", "'runs/say \"hi\"'")]
+    [InlineData("runs/a\"b", "'runs/a\"b'")]
+    [InlineData("runs/it's", "'runs/it'\\''s'")]
+    [InlineData("runs/$HOME `id` \\ !1", "'runs/$HOME `id` \\ !1'")]
+    [InlineData("runs/*[a]~", "'runs/*[a]~'")]
+    [InlineData("", "''")]
+    public void A_path_in_a_command_to_run_is_quoted_for_a_posix_shell(string path, string shown) =>
         Assert.Equal(shown, CliErrors.ShownArgument(path));
 
     // The library's advice names its API (a library user has no 'bert' command); the CLI names the command instead.
