@@ -16,7 +16,7 @@ public static class SeqevalStrict
     {
         ArgumentNullException.ThrowIfNull(tags);
         var rules = Rules.Of(scheme);
-        Check(tags, scheme, source);
+        Check(tags, scheme, rules.Prefixes, source);
         // seqeval appends an O: every chunk then meets a tag that is not inside it.
         var tokens = tags.Append("O").Select(t => new Token(t[0], Type(t))).ToArray();
         var chunks = new List<EntityChunk>();
@@ -54,7 +54,11 @@ public static class SeqevalStrict
     public static void Check(IEnumerable<string> tags, SeqevalScheme scheme, string source)
     {
         ArgumentNullException.ThrowIfNull(tags);
-        var prefixes = Rules.Of(scheme).Prefixes;
+        Check(tags, scheme, Rules.Of(scheme).Prefixes, source);
+    }
+
+    private static void Check(IEnumerable<string> tags, SeqevalScheme scheme, string prefixes, string source)
+    {
         if (tags.FirstOrDefault(t => t.Length == 0 || !prefixes.Contains(t[0], StringComparison.Ordinal)) is { } bad)
         {
             var named = string.Join(", ", prefixes.Where(c => c != 'O').Select(c => $"{c}-TYPE"));
