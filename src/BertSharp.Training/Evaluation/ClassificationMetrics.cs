@@ -2,18 +2,18 @@ namespace BertSharp.Evaluation;
 
 /// <summary>
 /// Classification metrics over integer class ids, with the definitions (and zero-division conventions) of scikit-learn:
-/// a precision, recall or F1 whose denominator is zero is 0, and MCC is 0 when a marginal is constant.
+/// a precision, recall or F1 whose denominator is zero is 0, and MCC is 0 when a marginal is constant. A metric of no
+/// predictions at all (empty vectors, or a confusion matrix that counts none) is an <see cref="ArgumentException"/>: it has
+/// no value, and a 0 for it read as a model that got everything wrong.
 /// </summary>
 public static class ClassificationMetrics
 {
     /// <summary>Fraction of predictions equal to the truth.</summary>
+    /// <exception cref="ArgumentException">The vectors differ in length, or are empty.</exception>
     public static double Accuracy(IReadOnlyList<int> truth, IReadOnlyList<int> predicted)
     {
         CheckSameLength(truth, predicted);
-        if (truth.Count == 0)
-        {
-            return 0;
-        }
+        RequirePredictions(predicted.Count, nameof(predicted));
         var hits = 0;
         for (var i = 0; i < truth.Count; i++)
         {
@@ -39,8 +39,10 @@ public static class ClassificationMetrics
     }
 
     /// <summary>Precision, recall and F1 of one class treated as positive (sklearn <c>average='binary'</c>).</summary>
+    /// <exception cref="ArgumentException"><paramref name="confusion"/> counts no predictions.</exception>
     public static (double Precision, double Recall, double F1) ForClass(long[,] confusion, int positive)
     {
+        RequireCounts(confusion);
         var k = confusion.GetLength(0);
         long tp = confusion[positive, positive], predictedPositive = 0, actualPositive = 0;
         for (var i = 0; i < k; i++)
@@ -56,10 +58,12 @@ public static class ClassificationMetrics
 
     /// <summary>
     /// Unweighted means of precision, recall and per-class F1 over the classes that occur in the truth or the predictions
-    /// (sklearn <c>average='macro'</c> with its default <c>labels=None</c>); 0 when there are none.
+    /// (sklearn <c>average='macro'</c> with its default <c>labels=None</c>).
     /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="confusion"/> counts no predictions.</exception>
     public static (double Precision, double Recall, double F1) Macro(long[,] confusion)
     {
+        RequireCounts(confusion);
         var k = confusion.GetLength(0);
         double p = 0, r = 0, f = 0;
         var present = 0;
@@ -77,7 +81,7 @@ public static class ClassificationMetrics
             f += fc;
             present++;
         }
-        return present == 0 ? (0, 0, 0) : (p / present, r / present, f / present);
+        return (p / present, r / present, f / present);
     }
 
     private static bool Occurs(long[,] confusion, int c)
@@ -96,8 +100,10 @@ public static class ClassificationMetrics
     /// Matthews correlation coefficient, multiclass form (Gorodkin 2004, as sklearn's <c>matthews_corrcoef</c>):
     /// (c·s − Σ pₖtₖ) / √((s² − Σ pₖ²)(s² − Σ tₖ²)); 0 when either marginal is constant.
     /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="confusion"/> counts no predictions.</exception>
     public static double MatthewsCorrelation(long[,] confusion)
     {
+        RequireCounts(confusion);
         var k = confusion.GetLength(0);
         double s = 0, c = 0, sumPt = 0, sumP2 = 0, sumT2 = 0;
         for (var i = 0; i < k; i++)
@@ -119,8 +125,35 @@ public static class ClassificationMetrics
     }
 
     /// <summary>MCC straight from label vectors.</summary>
-    public static double MatthewsCorrelation(IReadOnlyList<int> truth, IReadOnlyList<int> predicted, int numClasses) =>
-        MatthewsCorrelation(ConfusionMatrix(truth, predicted, numClasses));
+    /// <exception cref="ArgumentException">The vectors differ in length, or are empty.</exception>
+    public static double MatthewsCorrelation(IReadOnlyList<int> truth, IReadOnlyList<int> predicted, int numClasses)
+    {
+        CheckSameLength(truth, predicted);
+        RequirePredictions(predicted.Count, nameof(predicted));
+        return MatthewsCorrelation(ConfusionMatrix(truth, predicted, numClasses));
+    }
+
+    /// <summary>Throws, naming <paramref name="parameter"/>, when there are no predictions to score.</summary>
+    internal static void RequirePredictions(int count, string parameter)
+    {
+        if (count == 0)
+        {
+            throw new ArgumentException("expected at least one prediction; there are none to score.", parameter);
+        }
+    }
+
+    private static void RequireCounts(long[,] confusion)
+    {
+        ArgumentNullException.ThrowIfNull(confusion);
+        foreach (var n in confusion)
+        {
+            if (n != 0)
+            {
+                return;
+            }
+        }
+        RequirePredictions(0, nameof(confusion));
+    }
 
     private static void CheckSameLength<T>(IReadOnlyList<T> a, IReadOnlyList<T> b)
     {

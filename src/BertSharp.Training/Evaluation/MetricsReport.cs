@@ -45,6 +45,7 @@ public sealed class MetricsReport
             : throw new BertSharpException($"metric '{metric}' is not computed for this task; available: {string.Join(", ", Values.Keys)}.");
 
     /// <summary>Classification report from class ids.</summary>
+    /// <exception cref="ArgumentException">The vectors differ in length, or are empty.</exception>
     public static MetricsReport ForClassification(IReadOnlyList<string> labels, IReadOnlyList<int> truth, IReadOnlyList<int> predicted, double? loss = null)
     {
         var cm = ClassificationMetrics.ConfusionMatrix(truth, predicted, labels.Count);
@@ -86,6 +87,7 @@ public sealed class MetricsReport
     }
 
     /// <summary>Regression report from targets and predictions.</summary>
+    /// <exception cref="ArgumentException">The vectors differ in length, or are empty.</exception>
     public static MetricsReport ForRegression(IReadOnlyList<double> truth, IReadOnlyList<double> predicted, double? loss = null)
     {
         var values = new SortedDictionary<string, double>(StringComparer.Ordinal)

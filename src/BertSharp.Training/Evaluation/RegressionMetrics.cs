@@ -3,13 +3,20 @@ namespace BertSharp.Evaluation;
 /// <summary>Correlation and error metrics for regression (STS-B style) outputs.</summary>
 public static class RegressionMetrics
 {
-    /// <summary>Pearson's r; NaN when either vector is constant (as scipy returns).</summary>
+    /// <summary>
+    /// Pearson's r; NaN when either vector is constant (scipy returns NaN with a <c>ConstantInputWarning</c>) and for a single
+    /// pair, which is constant too (scipy raises for fewer than two pairs; a one-example validation set scores n/a here).
+    /// </summary>
+    /// <exception cref="ArgumentException">The vectors differ in length, or are empty.</exception>
     public static double Pearson(IReadOnlyList<double> x, IReadOnlyList<double> y)
     {
+        ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(y);
         if (x.Count != y.Count)
         {
             throw new ArgumentException($"x has {x.Count} values, y {y.Count}");
         }
+        ClassificationMetrics.RequirePredictions(y.Count, nameof(y));
         var n = x.Count;
         // scipy tests constancy on the values, not on the deviations: the mean of a constant such as 0.1 is not always the
         // constant in floating point, and its deviations would turn rounding noise into an r.
@@ -35,7 +42,11 @@ public static class RegressionMetrics
         return sxx == 0 || syy == 0 ? double.NaN : Math.Clamp(sxy / Math.Sqrt(sxx * syy), -1, 1);
     }
 
-    /// <summary>Spearman's ρ: Pearson's r of the ranks, tied values getting the average of their ranks; NaN when a value is NaN (scipy's <c>nan_policy='propagate'</c>).</summary>
+    /// <summary>
+    /// Spearman's ρ: Pearson's r of the ranks, tied values getting the average of their ranks; NaN when a value is NaN
+    /// (scipy's <c>nan_policy='propagate'</c>), and, as <see cref="Pearson"/>, when either vector is constant or for a single pair.
+    /// </summary>
+    /// <exception cref="ArgumentException">The vectors differ in length, or are empty.</exception>
     public static double Spearman(IReadOnlyList<double> x, IReadOnlyList<double> y) => Pearson(Ranks(x), Ranks(y));
 
     /// <summary>1-based ranks with ties averaged (scipy <c>rankdata(method='average')</c>); all NaN when a value is NaN, as scipy's default <c>nan_policy='propagate'</c>.</summary>
@@ -68,12 +79,16 @@ public static class RegressionMetrics
     }
 
     /// <summary>Mean squared error.</summary>
+    /// <exception cref="ArgumentException">The vectors differ in length, or are empty.</exception>
     public static double MeanSquaredError(IReadOnlyList<double> truth, IReadOnlyList<double> predicted)
     {
+        ArgumentNullException.ThrowIfNull(truth);
+        ArgumentNullException.ThrowIfNull(predicted);
         if (truth.Count != predicted.Count)
         {
             throw new ArgumentException($"truth has {truth.Count} values, predictions {predicted.Count}");
         }
-        return truth.Count == 0 ? 0 : truth.Zip(predicted, (t, p) => (t - p) * (t - p)).Average();
+        ClassificationMetrics.RequirePredictions(predicted.Count, nameof(predicted));
+        return truth.Zip(predicted, (t, p) => (t - p) * (t - p)).Average();
     }
 }

@@ -100,6 +100,27 @@ public class MetricsTests
         Assert.True(double.IsNaN(RegressionMetrics.Pearson([0.8, double.NaN], [0.31, 0.67])));
     }
 
+    // No predictions have no score: these returned 0 (accuracy, F1 and MCC a model wrong on everything, MSE a perfect one).
+    // A single pair is constant, so Pearson and Spearman stay NaN for it.
+    [Fact]
+    public void Metrics_of_no_predictions_are_refused_naming_the_parameter()
+    {
+        void Refused(string parameter, Action metric) =>
+            Assert.StartsWith("expected at least one prediction", Assert.Throws<ArgumentException>(parameter, metric).Message, StringComparison.Ordinal);
+        Refused("predicted", () => ClassificationMetrics.Accuracy([], []));
+        Refused("predicted", () => ClassificationMetrics.MatthewsCorrelation([], [], 2));
+        var none = ClassificationMetrics.ConfusionMatrix([], [], 2);
+        Refused("confusion", () => ClassificationMetrics.MatthewsCorrelation(none));
+        Refused("confusion", () => ClassificationMetrics.Macro(none));
+        Refused("confusion", () => ClassificationMetrics.ForClass(none, 1));
+        Refused("predicted", () => MetricsReport.ForClassification(["a", "b"], [], []));
+        Refused("y", () => RegressionMetrics.Pearson([], []));
+        Refused("y", () => RegressionMetrics.Spearman([], []));
+        Refused("predicted", () => RegressionMetrics.MeanSquaredError([], []));
+        Assert.True(double.IsNaN(RegressionMetrics.Pearson([1], [2])));
+        Assert.True(double.IsNaN(RegressionMetrics.Spearman([1], [2])));
+    }
+
     [Fact]
     public void Pearson_of_a_constant_that_its_mean_does_not_reproduce_is_nan()
     {
