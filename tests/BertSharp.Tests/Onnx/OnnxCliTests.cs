@@ -244,12 +244,20 @@ public sealed class OnnxCliTests
                     }
                 }
             }
+            // The producer's name and an op type after the FFN projection are the graph's text, which the summary quotes.
+            onnx.ProducerName = "tor\u001b[31mch\u202e";
+            var intermediate = onnx.Graph.Node.First(n => n.Input.Contains("encoder.layer.0.intermediate.dense.bias"));
+            onnx.Graph.Node.Add(new NodeProto { OpType = "Cu\u001b[31mstom\u202e", Input = { intermediate.Output[0] }, Output = { "unused" } });
             File.WriteAllBytes(path, onnx.ToByteArray());
         }
         AssertRefused(tmp, path, "cannot derive the head", "--vocab", Path.Combine(Classifier, "vocab.txt"));
         var encoder = CliRunner.Run("convert", path, tmp.File("encoder"), "--vocab", Path.Combine(Classifier, "vocab.txt"), "--architecture", "BertModel");
         Assert.True(encoder.ExitCode == 0, encoder.StdErr);
         Assert.Contains("\n  architecture BertModel (as given)\n", encoder.StdOut.ReplaceLineEndings("\n"), StringComparison.Ordinal);
+        // Shown as data: their escape drove the terminal and U+202E reversed the line.
+        Assert.Contains(" from tor\\x1b[31mch\\u202e ", encoder.StdOut, StringComparison.Ordinal);
+        Assert.Contains(", Cu\\x1b[31mstom\\u202e, ", encoder.StdOut, StringComparison.Ordinal);
+        Assert.DoesNotContain(encoder.StdOut, c => c is '\u001b' or '\u202e');
         Assert.Equal([nameof(BertModel)], BertConfig.Load(tmp.File("encoder/config.json")).Architectures);
     }
 
