@@ -55,6 +55,13 @@ public class HeadFineTuneResumeTests
         Assert.Equal(straight.StepLosses.Take(3), first.StepLosses);
         Assert.False(File.Exists(tmp.File("split/config.json")));
         Assert.Throws<UnfinishedRunException>(() => HeadFineTuner.Run(Options(tmp.Path, tmp.File("split"))));
+        // This run validates in seqeval's default mode: resumed in strict mode it is refused, the reverse of the strict run
+        // resumed in the default mode below, and leaves the checkpoint for the resume that follows.
+        var strict = Assert.Throws<BertSharpException>(() =>
+            HeadFineTuner.Run(Options(tmp.Path, tmp.File("split"), t => t with { Resume = true }) with { NerScheme = SeqevalScheme.IOB2 }));
+        Assert.Equal($"{tmp.File("split/checkpoint-3")}: cannot resume: ner_mode was \"default\" in the checkpoint but is \"strict\" now; resume with the same settings.",
+            strict.Message);
+        Assert.Equal(["ner_mode"], strict.Fields);
 
         var rest = HeadFineTuner.Run(Options(tmp.Path, tmp.File("split"), t => t with { Resume = true }));
         Assert.True(rest.Completed);
