@@ -8,8 +8,8 @@ namespace BertSharp.DistributedHost;
 
 /// <summary>
 /// One rank of a multi-process test: <c>host SCENARIO OUTDIR</c> runs a scenario over the MPI communicator and writes
-/// what it observed to <c>OUTDIR/rank{r}.json</c>. Scenarios: <c>collectives</c> (all-reduce, broadcast, barrier and
-/// data-parallel gradients), <c>stuck R</c> (after a late start of the last rank, rank R never joins an all-reduce), <c>kill R</c> (rank R is killed by SIGKILL
+/// what it observed to <c>OUTDIR/rank{r}.json</c>. Scenarios: <c>collectives</c> (all-reduce, broadcast, barrier,
+/// data-parallel gradients and failed work of rank 0 alone), <c>stuck R</c> (after a late start of the last rank, rank R never joins an all-reduce), <c>kill R</c> (rank R is killed by SIGKILL
 /// before an all-reduce), <c>fail R</c> (rank R reports an error and aborts the job while the others wait), <c>disagree</c>
 /// (see <see cref="Disagree"/>); and
 /// <c>cli SCRIPT [--keep-going]</c> (see <see cref="CliRuns"/>).
@@ -206,7 +206,37 @@ public static class Program
                 result["mismatch_trainable"] = e.Message;
             }
         }
+        FailedSoloWork(comm, result);
         Mismatches(comm, result);
+    }
+
+    /// <summary>
+    /// Work of rank 0 alone that throws (a checkpoint on a full disk) in a process that catches the exception and goes on,
+    /// then work that throws on every rank but 0: every rank records the error it got and how long it took; the others used
+    /// to wait for rank 0 for ever.
+    /// </summary>
+    private static void FailedSoloWork(ICommunicator comm, Dictionary<string, object> result)
+    {
+        foreach (var (label, fails) in new[] { ("rank0_work", (Func<int, bool>)(r => r == 0)), ("others_work", r => r != 0) })
+        {
+            var watch = Stopwatch.StartNew();
+            try
+            {
+                Rank0Work.Run(comm, "the checkpoint at step 4", () =>
+                {
+                    if (fails(comm.Rank))
+                    {
+                        throw new IOException($"rank {comm.Rank}: no space left on device");
+                    }
+                });
+                result[label] = "no error";
+            }
+            catch (Exception e) when (e is IOException or RankFailedException)
+            {
+                result[label] = e.Message;
+            }
+            result[label + "_ms"] = watch.ElapsedMilliseconds;
+        }
     }
 
     /// <summary>

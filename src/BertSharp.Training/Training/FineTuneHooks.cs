@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
+using BertSharp.Distributed;
 using BertSharp.Evaluation;
 
 namespace BertSharp.Training;
@@ -37,10 +38,10 @@ internal sealed class FineTuneHooks(
     public bool Writer { get; init; } = true;
 
     /// <summary>
-    /// Called on every rank after a step that ended with rank 0's solo work (validation, a checkpoint): a barrier without the
-    /// collective timeout, so the other ranks of a data-parallel run wait however long that work takes (one process: nothing).
+    /// The data-parallel group: the ranks run a step's end that holds rank 0's solo work (validation, a checkpoint) as one
+    /// <see cref="Rank0Work"/>, so the others wait however long it takes and fail with it when it fails.
     /// </summary>
-    public Action? AfterRank0Work { get; init; }
+    public ICommunicator Communicator { get; init; } = new LocalCommunicator();
 
     /// <summary>The last complete checkpoint (written or resumed from), or null.</summary>
     public string? LastCheckpoint { get; set; }
@@ -87,13 +88,11 @@ internal sealed class FineTuneHooks(
         }
         if (data.IsEpochEnd(outcome.Step))
         {
-            EndEpoch(epoch, outcome.Step);
-            AfterRank0Work?.Invoke();
+            Rank0Work.Run(Communicator, $"the validation and checkpoint of epoch {epoch}", () => EndEpoch(epoch, outcome.Step));
         }
         else if (o.SaveSteps > 0 && outcome.Step % o.SaveSteps == 0)
         {
-            SaveCheckpoint(outcome.Step, null);
-            AfterRank0Work?.Invoke();
+            Rank0Work.Run(Communicator, $"the checkpoint at step {outcome.Step}", () => SaveCheckpoint(outcome.Step, null));
         }
         return true;
     }

@@ -124,7 +124,7 @@ internal static class FineTuneLoop
         {
             LastCheckpoint = checkpoint,
             Writer = writer,
-            AfterRank0Work = comm.BarrierWithoutTimeout,
+            Communicator = comm,
         };
         if (state is null)
         {

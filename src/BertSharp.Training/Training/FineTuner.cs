@@ -46,6 +46,9 @@ public static class FineTuner
     /// <summary>A fine-tuning run, and the model directory it turns into at the end (every task's: <see cref="HeadFineTuner"/> too).</summary>
     internal static readonly OutputKind Kind = RunDirectory.Kind("a fine-tuned model", ModelEntries);
 
+    /// <summary>The section in which rank 0 alone reads the validation data and checks the run's settings (<see cref="Rank0Work"/>).</summary>
+    internal const string Rank0Checks = "reading the data and checking the run's settings";
+
     /// <summary>
     /// Runs (or, with <see cref="TrainingOptions.Resume"/>, continues) a fine-tuning; bad input throws
     /// <see cref="BertSharpException"/> before any output exists. Cancellation stops between steps with
@@ -81,7 +84,8 @@ public static class FineTuner
         var length = source.Length(t.MaxLength, o.Task.DefaultMaxLength);
         var maxLength = length.Length;
         // Only rank 0 validates, so only it reads and tokenizes a validation file (a large one took every rank as long as it
-        // took rank 0); a bad one stops the job all the same, rank 0's error ending the others while they wait below.
+        // took rank 0); a bad one stops the job all the same, the others failing with rank 0 at the end of this section.
+        using var rank0Checks = Rank0Work.Begin(comm, Rank0Checks);
         var inputs = FineTuneData.Read(o, validates: writer);
         var (train, val) = (inputs.Train, inputs.Validation);
         var labels = LabelMap.ForTask(o.Task, train);
@@ -116,6 +120,10 @@ public static class FineTuner
         var state = checkpoint is null ? null : TrainerState.Load(Path.Combine(checkpoint, TrainerState.FileName));
         var settings = ResumeSettings.CheckedByRank0(comm, () => ResumeSettings.Of(args, t, trainEnc.Length, valEnc?.Length ?? 0, ResumeSettings.Fingerprints(t, source)),
             state, checkpoint, t);
+        // Before a check of their own that one of them would have preceded (a resumed run's config), so that a refused run
+        // stops with rank 0's error; without the collective timeout, as reading and tokenizing a large validation file can
+        // take rank 0 longer than that.
+        rank0Checks.End();
 
         void ApplyPooling(BertConfig config)
         {

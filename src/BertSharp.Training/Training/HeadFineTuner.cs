@@ -65,8 +65,9 @@ public static class HeadFineTuner
         ParameterFreezing.Check(t.FreezeEncoder, t.FreezeLayers, source.Config.NumHiddenLayers);
         var length = source.Length(t.MaxLength, o.DefaultMaxLength);
         var maxLength = length.Length;
-        // Only rank 0 validates, so only it reads and tokenizes a validation file; a bad one stops the job all the same, rank
-        // 0's error ending the others while they wait for its checks (ResumeSettings.CheckedByRank0).
+        // Only rank 0 validates, so only it reads and tokenizes a validation file; a bad one stops the job all the same, the
+        // others failing with rank 0 at the end of this section (after its checks, ResumeSettings.CheckedByRank0).
+        using var rank0Checks = Rank0Work.Begin(comm, FineTuner.Rank0Checks);
         HeadRecipe recipe = o.Task switch
         {
             HeadTask.TokenClassification => new TaggingRecipe(o, source, maxLength, validates: writer),
@@ -86,6 +87,7 @@ public static class HeadFineTuner
         var state = checkpoint is null ? null : TrainerState.Load(Path.Combine(checkpoint, TrainerState.FileName));
         var settings = ResumeSettings.CheckedByRank0(comm, () => ResumeSettings.Of(args, t, recipe.TrainExamples, recipe.ValidationExamples, ResumeSettings.Fingerprints(t, source)),
             state, checkpoint, t);
+        rank0Checks.End();
 
         // A resumed run builds the same model, then takes the checkpoint's weights (the generator is restored after).
         torch.manual_seed(unchecked((long)t.Seed));

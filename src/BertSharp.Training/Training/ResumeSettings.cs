@@ -96,7 +96,8 @@ internal static class ResumeSettings
     /// <summary>
     /// On rank 0 of <paramref name="communicator"/> (and in one process), the run's settings (<paramref name="settings"/>,
     /// made by <see cref="Of"/>) checked against a resumed checkpoint's (<paramref name="state"/>, <see cref="Check"/>); on
-    /// the other ranks an empty object, made once rank 0 has checked. Every rank returns only after that check.
+    /// the other ranks an empty object. Called inside the caller's <see cref="Rank0Work"/>, whose end has the other ranks
+    /// wait for that check (and fail with it).
     /// </summary>
     /// <param name="communicator">The data-parallel group.</param>
     /// <param name="settings">Makes the settings; called on rank 0 alone.</param>
@@ -119,10 +120,6 @@ internal static class ResumeSettings
                 Check(state, s, checkpoint!, t);
             }
         }
-        // The other ranks wait for those checks of rank 0 before a check of their own that one of them would have preceded
-        // (a resumed run's config), so that a refused run stops with rank 0's error alone; without the collective timeout,
-        // as reading and tokenizing a large validation file can take rank 0 longer than that.
-        communicator.BarrierWithoutTimeout();
         return s;
     }
 

@@ -49,9 +49,12 @@ public interface ICommunicator : IDisposable
     void Barrier();
 
     /// <summary>
-    /// A barrier without <see cref="Timeout"/>: returns once every rank has called it, however long that takes. For the ranks
-    /// that wait while rank 0 works alone (validation, writing a checkpoint), which may take longer than a collective should
-    /// ever wait; a rank that dies meanwhile still ends the job through the launcher.
+    /// A barrier without <see cref="Timeout"/> that carries each rank's <paramref name="succeeded"/>: returns once every rank
+    /// has called it, however long that takes, with the lowest rank that called it with false, or null when none did. For
+    /// the ranks that wait while rank 0 works alone (validation, writing a checkpoint), which may take longer than a
+    /// collective should ever wait, and learn here whether that work failed (<see cref="Rank0Work"/>); a rank that dies
+    /// meanwhile still ends the job through the launcher.
     /// </summary>
-    void BarrierWithoutTimeout();
+    /// <param name="succeeded">False when this rank's work since its last collective failed.</param>
+    int? BarrierWithoutTimeout(bool succeeded = true);
 }

@@ -41,9 +41,7 @@ public sealed class LocalCommunicator : ICommunicator
     }
 
     /// <inheritdoc />
-    public void BarrierWithoutTimeout()
-    {
-    }
+    public int? BarrierWithoutTimeout(bool succeeded = true) => succeeded ? null : Rank;
 
     /// <inheritdoc />
     public void Dispose()

@@ -119,18 +119,19 @@ public sealed unsafe class MpiCommunicator : ICommunicator
     }
 
     /// <inheritdoc />
-    public void Barrier() => Barrier("barrier", Timeout);
+    public void Barrier() => Barrier("barrier", Timeout, succeeded: true);
 
     /// <inheritdoc />
-    public void BarrierWithoutTimeout() => Barrier("barrier while rank 0 works alone", System.Threading.Timeout.InfiniteTimeSpan);
+    public int? BarrierWithoutTimeout(bool succeeded = true) =>
+        Barrier("barrier while rank 0 works alone", System.Threading.Timeout.InfiniteTimeSpan, succeeded);
 
-    private void Barrier(string what, TimeSpan timeout)
+    private int? Barrier(string what, TimeSpan timeout, bool succeeded)
     {
         lock (_callGate)
         {
             ThrowIfDisposed();
             using var watch = _watchdog.Enter(what, timeout);
-            WaitForAllRanks(what, CollectiveCall.Barrier);
+            return WaitForAllRanks(what, CollectiveCall.Barrier, failed: !succeeded);
         }
     }
 
@@ -215,7 +216,9 @@ public sealed unsafe class MpiCommunicator : ICommunicator
     /// (<paramref name="call"/>: kind, dtype, element count, op or root): a non-blocking all-reduce of each rank's call
     /// (the maximum and the minimum of every field), tested in short bursts with sleeps between. Ranks that disagree all
     /// throw before any data moves: MPI itself would exchange mismatched buffers as garbage, read past the shorter one,
-    /// or wait forever in calls that do not match.
+    /// or wait forever in calls that do not match. The same all-reduce carries whether a rank <paramref name="failed"/>
+    /// (every call sends that value, so that the ranks' buffers always have one length): returns the lowest rank that did,
+    /// or null.
     /// </summary>
     /// <remarks>
     /// Open MPI's blocking collectives poll while they wait: a rank that arrives first spins (with
@@ -227,23 +230,26 @@ public sealed unsafe class MpiCommunicator : ICommunicator
     /// transfer itself must not sleep). The cost is one small all-reduce's latency per collective, and up to about a millisecond of
     /// wake-up after a wait.
     /// </remarks>
-    private void WaitForAllRanks(string what, CollectiveCall call, bool throwOnDisagreement = true)
+    private int? WaitForAllRanks(string what, CollectiveCall call, bool throwOnDisagreement = true, bool failed = false)
     {
         if (WorldSize == 1)
         {
-            return;
+            return failed ? Rank : null;
         }
-        // Fields, then their negations: one MPI_MAX gives every field's maximum and minimum over the ranks. The buffer
-        // lives on this frame, which stays until the request has completed (or the process is aborted).
+        // Fields, then their negations: one MPI_MAX gives every field's maximum and minimum over the ranks. Last, a failed
+        // rank's distance from the end, whose maximum names the lowest failed rank. The buffer lives on this frame, which
+        // stays until the request has completed (or the process is aborted).
         var fields = call.Fields();
-        var agreed = stackalloc long[2 * fields.Length];
+        var length = 2 * fields.Length + 1;
+        var agreed = stackalloc long[length];
         for (var i = 0; i < fields.Length; i++)
         {
             agreed[i] = fields[i];
             agreed[fields.Length + i] = -fields[i];
         }
+        agreed[length - 1] = failed ? WorldSize - Rank : 0;
         IntPtr request;
-        _mpi.Check(_mpi.Iallreduce(MpiLibrary.InPlace, (IntPtr)agreed, 2 * fields.Length, _mpi.Int64, _mpi.OpMax, _mpi.CommWorld, &request), "MPI_Iallreduce");
+        _mpi.Check(_mpi.Iallreduce(MpiLibrary.InPlace, (IntPtr)agreed, length, _mpi.Int64, _mpi.OpMax, _mpi.CommWorld, &request), "MPI_Iallreduce");
         var burst = System.Diagnostics.Stopwatch.StartNew();
         while (true)
         {
@@ -258,7 +264,7 @@ public sealed unsafe class MpiCommunicator : ICommunicator
                         $"{what} on rank {Rank} of {WorldSize} (mpi): the ranks disagree ({disagreement}); every rank must make the " +
                         "same collective calls in the same order with tensors of the same dtype and number of elements. Nothing was exchanged.");
                 }
-                return;
+                return agreed[length - 1] == 0 ? null : WorldSize - (int)agreed[length - 1];
             }
             // Ranks that arrive together finish within a burst of polling; a barrier's later rounds need each rank to poll
             // again, so every wake-up polls for a burst before sleeping once more.

@@ -138,10 +138,10 @@ public sealed unsafe class NcclCommunicator : ICommunicator
     }
 
     /// <inheritdoc />
-    public void BarrierWithoutTimeout()
+    public int? BarrierWithoutTimeout(bool succeeded = true)
     {
         SynchronizeCuda();
-        _bootstrap.BarrierWithoutTimeout();
+        return _bootstrap.BarrierWithoutTimeout(succeeded);
     }
 
     // A barrier is over the bootstrap (MPI) communicator; this rank's queued NCCL work must be done before it counts as arrived.

@@ -25,6 +25,34 @@ public sealed class CommunicatorTests
         using var ints = tensor(new long[] { 3 });
         Assert.Contains("Average needs a floating-point tensor", Assert.Throws<ArgumentException>(() => comm.AllReduce(ints, ReduceOp.Average)).Message);
         Assert.Throws<ArgumentOutOfRangeException>(() => comm.Broadcast(t, 1));
+        // The untimed barrier names the lowest failed rank: this one, when its own work failed.
+        Assert.Null(comm.BarrierWithoutTimeout());
+        Assert.Equal(0, comm.BarrierWithoutTimeout(succeeded: false));
+        var own = new IOException("disk full");
+        Assert.Same(own, Assert.Throws<IOException>(() => Rank0Work.Run(comm, "the checkpoint at step 4", () => throw own)));
+    }
+
+    [Fact]
+    public void Rank_0s_failed_solo_work_ends_every_rank_each_with_its_error()
+    {
+        // Rank 0's work throws: it tells the others at the meeting (where it used to be missing for ever) and keeps its own exception.
+        var rank0 = new AgreeingRank(0, 2);
+        var own = new IOException("disk full");
+        Assert.Same(own, Assert.Throws<IOException>(() => Rank0Work.Run(rank0, "the checkpoint at step 4", () => throw own)));
+        Assert.Equal([false], rank0.Arrivals);
+        // The others learn it there and fail too, in one line that names the work and no command-line flag.
+        var rank1 = new AgreeingRank(1, 2, failedRank: 0);
+        var other = Assert.Throws<RankFailedException>(() => Rank0Work.Run(rank1, "the checkpoint at step 4", () => { }));
+        Assert.Equal("rank 0 of 2 failed during the checkpoint at step 4; this rank stops with it (rank 0's own error says why).", other.Message);
+        Assert.Equal(0, other.FailedRank);
+        Assert.Equal([true], rank1.Arrivals);
+        // A section that ended meets once: disposing it afterwards (as a using does, also when later work throws) adds nothing.
+        var fine = new AgreeingRank(0, 2);
+        using (var section = Rank0Work.Begin(fine, "the evaluation at step 2"))
+        {
+            section.End();
+        }
+        Assert.Equal([true], fine.Arrivals);
     }
 
     [Fact]
@@ -291,7 +319,7 @@ public sealed class CommunicatorTests
         public void AllReduce(Tensor tensor, ReduceOp op = ReduceOp.Sum) => throw new NotSupportedException();
         public void Broadcast(Tensor tensor, int root = 0) => throw new NotSupportedException();
         public void Barrier() => throw new NotSupportedException();
-        public void BarrierWithoutTimeout() => throw new NotSupportedException();
+        public int? BarrierWithoutTimeout(bool succeeded = true) => throw new NotSupportedException();
         public void Dispose()
         {
         }

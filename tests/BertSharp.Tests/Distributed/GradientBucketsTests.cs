@@ -47,9 +47,7 @@ public sealed class GradientBucketsTests
         {
         }
 
-        public void BarrierWithoutTimeout()
-        {
-        }
+        public int? BarrierWithoutTimeout(bool succeeded = true) => null;
 
         public void Dispose()
         {

@@ -48,6 +48,13 @@ public sealed class MpiCollectiveTests
             Assert.All(Floats(json, "mismatch_root_after"), v => Assert.Equal(rank, v));
             Assert.Contains(rank == 0 ? "(this rank called barrier, another all-reduce)" : "(this rank called all-reduce, another barrier)", Mismatch("mismatch_kind"));
             Assert.Equal("no error", Mismatch("matching_after_mismatches"));
+            // Rank 0's solo work threw in a process that went on: every rank fails at once, rank 0 with its own error; then
+            // the work of every other rank threw, and rank 0 names the lowest of them.
+            Assert.Equal(rank == 0 ? "rank 0: no space left on device" : $"rank 0 of {n} failed during the checkpoint at step 4; this rank stops with it (rank 0's own error says why).",
+                Mismatch("rank0_work"));
+            Assert.Equal(rank != 0 ? $"rank {rank}: no space left on device" : $"rank 1 of {n} failed during the checkpoint at step 4; this rank stops with it (rank 1's own error says why).",
+                Mismatch("others_work"));
+            Assert.All(new[] { "rank0_work_ms", "others_work_ms" }, k => Assert.True(json.GetProperty(k).GetInt64() < 10_000, $"{k}: {json.GetProperty(k)} ms"));
             // Parameter 2.bias is frozen on rank 1 only.
             Assert.Equal($"data-parallel start: parameter 2.bias is trainable (requires_grad) on some ranks and frozen on others ({(rank == 1 ? "frozen" : "trainable")} " +
                          $"on rank {rank}); every rank must freeze the same parameters.", Mismatch("mismatch_trainable"));

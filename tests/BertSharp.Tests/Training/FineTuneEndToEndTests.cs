@@ -446,6 +446,27 @@ public class FineTuneEndToEndTests
     }
 
     [Fact]
+    public void A_bad_validation_file_on_rank_0_ends_every_rank_of_a_data_parallel_run()
+    {
+        // Only rank 0 reads the validation file. Its error reached the others, waiting for its checks, only through the
+        // launcher: a process that caught it and went on left them waiting for ever.
+        using var tmp = TestPaths.TempDir();
+        FineTuneOptions Options() => new()
+        {
+            Task = TaskSpec.Sst2,
+            Training = new() { DataPath = Data("sst2_train.tsv"), EvalDataPath = Data("bad_label.tsv"), OutputDir = tmp.File("o"), ConfigPreset = "tiny", VocabPath = Vocab },
+        };
+        var rank0 = new Distributed.AgreeingRank(0, 2);
+        Assert.Throws<BertSharpException>(() => FineTuner.Run(Options(), communicator: rank0));
+        Assert.Equal([false], rank0.Arrivals);
+        var rank1 = new Distributed.AgreeingRank(1, 2, failedRank: 0);
+        var other = Assert.Throws<BertSharp.Distributed.RankFailedException>(() => FineTuner.Run(Options(), communicator: rank1));
+        Assert.StartsWith("rank 0 of 2 failed during reading the data and checking the run's settings;", other.Message, StringComparison.Ordinal);
+        Assert.Equal([true], rank1.Arrivals);
+        Assert.Empty(Directory.GetFileSystemEntries(tmp.Path));
+    }
+
+    [Fact]
     public void Options_are_checked_before_anything_runs()
     {
         using var tmp = TestPaths.TempDir();

@@ -283,6 +283,30 @@ public class HeadFineTuneEndToEndTests
     }
 
     [Fact]
+    public void A_bad_validation_file_on_rank_0_ends_every_rank_of_a_data_parallel_head_run()
+    {
+        // As for sequence classification (FineTuneEndToEndTests): rank 0 alone reads it, and its error reaches every rank.
+        using var tmp = TestPaths.TempDir();
+        var train = tmp.File("train.conll");
+        WriteConll(train, NerSentences(8, 1));
+        var dev = tmp.File("dev.conll");
+        File.WriteAllText(dev, "john\n");
+        HeadFineTuneOptions Options() => new()
+        {
+            Task = HeadTask.TokenClassification,
+            Training = new() { DataPath = train, EvalDataPath = dev, OutputDir = tmp.File("o"), ConfigPreset = Config, VocabPath = Vocab, Device = "cpu" },
+        };
+        var rank0 = new Distributed.AgreeingRank(0, 2);
+        Assert.StartsWith(dev, Assert.Throws<BertSharpException>(() => HeadFineTuner.Run(Options(), communicator: rank0)).Message, StringComparison.Ordinal);
+        Assert.Equal([false], rank0.Arrivals);
+        var rank1 = new Distributed.AgreeingRank(1, 2, failedRank: 0);
+        var other = Assert.Throws<BertSharp.Distributed.RankFailedException>(() => HeadFineTuner.Run(Options(), communicator: rank1));
+        Assert.StartsWith("rank 0 of 2 failed during reading the data and checking the run's settings;", other.Message, StringComparison.Ordinal);
+        Assert.Equal([true], rank1.Arrivals);
+        Assert.False(Directory.Exists(tmp.File("o")));
+    }
+
+    [Fact]
     public void Squad_v1_learns_spans_with_the_library_api()
     {
         using var tmp = TestPaths.TempDir();

@@ -264,23 +264,19 @@ public sealed class PretrainingTrainer
                     }
                     return true;
                 }),
+                // Rank 0 evaluates and saves alone; the others wait for it without the collective timeout, and fail with it.
                 TrainingHook.Every(_options.EvalEvery > 0 ? _options.EvalEvery : 0, _options.EvalEvery > 0 ? _options.Steps : 0, o =>
-                {
-                    if (evalSet.Count > 0)
+                    Rank0Work.Run(comm, $"the evaluation at step {o.Step}", () =>
                     {
-                        var metrics = PretrainingTask.Evaluate(model, evalSet, _options.BatchSize, data.Manifest.PadId, device);
-                        var entry = log.Append("eval", o.Step, new JsonObject([.. metrics.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value))]));
-                        curves?.Add(entry);
-                        OnLog?.Invoke(PretrainingLogEntry.From(entry));
-                    }
-                    // Rank 0 evaluates alone; the others wait for it without the collective timeout.
-                    comm.BarrierWithoutTimeout();
-                }),
-                TrainingHook.Every(_options.SaveEvery, _options.Steps, o =>
-                {
-                    SaveCheckpoint(o.Step);
-                    comm.BarrierWithoutTimeout();
-                }),
+                        if (evalSet.Count > 0)
+                        {
+                            var metrics = PretrainingTask.Evaluate(model, evalSet, _options.BatchSize, data.Manifest.PadId, device);
+                            var entry = log.Append("eval", o.Step, new JsonObject([.. metrics.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value))]));
+                            curves?.Add(entry);
+                            OnLog?.Invoke(PretrainingLogEntry.From(entry));
+                        }
+                    })),
+                TrainingHook.Every(_options.SaveEvery, _options.Steps, o => Rank0Work.Run(comm, $"the checkpoint at step {o.Step}", () => SaveCheckpoint(o.Step))),
                 TrainingHook.StopAfter(StopAfter),
             ];
             long taken;
