@@ -19,8 +19,13 @@ public static class Program
         catch (Exception e)
         {
             var code = CliErrors.Report(e);
-            // As one rank of a data-parallel job the others may be waiting for this one: stop them all now.
-            MpiCommunicator.AbortIfRunning(code);
+            // As one rank of a data-parallel job the others may be waiting for this one: stop them all now. Unless another
+            // rank failed first: that rank stops the job once it has reported why, and an abort from here could kill it
+            // before its error is written (this rank waits for it in MPI's finalize at exit, under the collective timeout).
+            if (CliErrors.Root(e) is not RankFailedException)
+            {
+                MpiCommunicator.AbortIfRunning(code);
+            }
             return code;
         }
     }
