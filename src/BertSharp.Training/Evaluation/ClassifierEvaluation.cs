@@ -22,10 +22,15 @@ public static class ClassifierEvaluation
     /// <param name="padId">[PAD] id.</param>
     /// <param name="device">Where the model lives.</param>
     /// <exception cref="BertSharpException">The model is a multi-label classifier (problem_type multi_label_classification).</exception>
+    /// <exception cref="ArgumentException"><paramref name="examples"/> is empty.</exception>
     public static EvaluationResult Evaluate(BertForSequenceClassification model, LabelMap labels, IReadOnlyList<EncodedExample> examples,
         int batchSize, int padId, Device device)
     {
         ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(labels);
+        ArgumentNullException.ThrowIfNull(examples);
+        // The metrics would refuse no examples too, but naming their own parameter (predicted), which this method does not have.
+        ClassificationMetrics.RequirePredictions(examples.Count, nameof(examples));
         if (model.Config.ProblemType == "multi_label_classification")
         {
             // Its loss wants a 0/1 target per label; one class id per example failed inside libtorch's BCE with a native stack trace.

@@ -104,6 +104,7 @@ public static class HeadEvaluation
     /// <param name="padId">The tokenizer's padding id.</param>
     /// <param name="device">Where the model runs.</param>
     /// <param name="strictScheme">seqeval's strict mode with this scheme; null for its default mode (<see cref="SeqevalMetrics.Evaluate"/>).</param>
+    /// <exception cref="ArgumentException"><paramref name="sentences"/> is empty.</exception>
     public static TaggingEvaluation Tagging(BertForTokenClassification model, IReadOnlyList<TaggedSentence> sentences, IReadOnlyList<TaggedFeature> features,
         IReadOnlyList<string> labels, int batchSize, int padId, Device device, SeqevalScheme? strictScheme = null)
     {
@@ -111,6 +112,8 @@ public static class HeadEvaluation
         ArgumentNullException.ThrowIfNull(sentences);
         ArgumentNullException.ThrowIfNull(features);
         ArgumentNullException.ThrowIfNull(labels);
+        // Before the model runs, and by this method's name for them: seqeval's refusal names its own parameter (predicted).
+        ClassificationMetrics.RequirePredictions(sentences.Count, nameof(sentences));
         var predicted = new string?[sentences.Count][];
         double lossSum = 0;
         long labelled = 0;
@@ -154,12 +157,15 @@ public static class HeadEvaluation
     /// and <c>ln P(null) − ln P(best span)</c> its null-score difference, P(null) being the smallest [CLS]·[CLS] score of
     /// its windows (within one window the difference equals HF run_qa's <c>score_null − best_non_null</c> in logits).
     /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="data"/> has no questions.</exception>
     public static QaEvaluation QuestionAnswering(BertForQuestionAnswering model, BertTokenizer tokenizer, SquadDataset data, int maxLength, int docStride,
         int maxAnswerLength, double threshold, int batchSize, Device device)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(tokenizer);
         ArgumentNullException.ThrowIfNull(data);
+        // SQuAD's refusal would name its own parameter (predictions), after every window was encoded.
+        ClassificationMetrics.RequirePredictions(data.Examples.Count, nameof(data));
         var windows = new List<(int Example, BertEncoding Encoding)>();
         for (var i = 0; i < data.Examples.Count; i++)
         {
@@ -211,10 +217,13 @@ public static class HeadEvaluation
     }
 
     /// <summary>Scores a multiple-choice model on encoded questions (labels required).</summary>
+    /// <exception cref="ArgumentException"><paramref name="features"/> is empty.</exception>
     public static ChoiceEvaluation MultipleChoice(BertForMultipleChoice model, IReadOnlyList<ChoiceFeature> features, int batchSize, int padId, Device device)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(features);
+        // An accuracy and a loss of no question were 0 / 0, NaN: shown as n/a, as if the model's outputs had not been finite.
+        ClassificationMetrics.RequirePredictions(features.Count, nameof(features));
         var predicted = new int[features.Count];
         var probabilities = new double[features.Count][];
         double lossSum = 0;

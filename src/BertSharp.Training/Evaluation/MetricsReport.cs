@@ -87,9 +87,14 @@ public sealed class MetricsReport
     }
 
     /// <summary>Regression report from targets and predictions.</summary>
+    /// <exception cref="ArgumentNullException">A vector is null.</exception>
     /// <exception cref="ArgumentException">The vectors differ in length, or are empty.</exception>
     public static MetricsReport ForRegression(IReadOnlyList<double> truth, IReadOnlyList<double> predicted, double? loss = null)
     {
+        // Checked here, not first by Pearson, which names its own parameters (x, y).
+        ArgumentNullException.ThrowIfNull(truth);
+        ArgumentNullException.ThrowIfNull(predicted);
+        ClassificationMetrics.RequirePredictions(predicted.Count, nameof(predicted));
         var values = new SortedDictionary<string, double>(StringComparer.Ordinal)
         {
             ["pearson"] = RegressionMetrics.Pearson(truth, predicted),

@@ -67,6 +67,10 @@ public static class SeqevalMetrics
     /// <param name="truth">The gold tags.</param>
     /// <param name="predicted">The predicted tags.</param>
     /// <param name="strictScheme">seqeval's strict mode with this scheme (a tag outside it is an error); null for its default mode.</param>
+    /// <exception cref="ArgumentException">
+    /// The sentences or their lengths differ, or there are no tags at all: their token accuracy has no value, and a 0 for it
+    /// read as a model that got every tag wrong.
+    /// </exception>
     public static SeqevalReport Evaluate(IReadOnlyList<IReadOnlyList<string>> truth, IReadOnlyList<IReadOnlyList<string>> predicted, SeqevalScheme? strictScheme = null)
     {
         ArgumentNullException.ThrowIfNull(truth);
@@ -75,6 +79,7 @@ public static class SeqevalMetrics
         {
             throw new ArgumentException("truth and predictions must have the same sentences and lengths");
         }
+        ClassificationMetrics.RequirePredictions(predicted.Sum(p => p.Count), nameof(predicted));
         // Sentences can be read as one sequence in strict mode too: the O between them is never inside a chunk, and a chunk
         // after it starts as one after seqeval's fresh start of a sentence does.
         List<EntityChunk> Read(IReadOnlyList<IReadOnlyList<string>> tags, string name) =>
@@ -89,7 +94,7 @@ public static class SeqevalMetrics
         }
         var tokens = truth.Sum(t => t.Count);
         var right = truth.Select((t, s) => t.Where((tag, i) => tag == predicted[s][i]).Count()).Sum();
-        return new SeqevalReport(perType, Scores(gold, pred), tokens == 0 ? 0 : (double)right / tokens) { StrictScheme = strictScheme };
+        return new SeqevalReport(perType, Scores(gold, pred), (double)right / tokens) { StrictScheme = strictScheme };
     }
 
     private static EntityScores Scores(HashSet<EntityChunk> gold, HashSet<EntityChunk> pred)

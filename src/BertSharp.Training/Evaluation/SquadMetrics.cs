@@ -135,15 +135,19 @@ public static class SquadMetrics
     /// SQuAD v2.0's rules (default); false: v1.1's, where every question has a gold answer, the best span is always the
     /// answer (the threshold is not used), and the v2.0-only scores are NaN.
     /// </param>
+    /// <exception cref="ArgumentException">
+    /// The counts of questions and predictions differ, or there are none: exact match and F1 of no question have no value.
+    /// </exception>
     public static SquadScores Evaluate(IReadOnlyList<IReadOnlyList<string>> golds, IReadOnlyList<SquadPrediction> predictions, double nullScoreDiffThreshold,
         bool version2 = true)
     {
         ArgumentNullException.ThrowIfNull(golds);
         ArgumentNullException.ThrowIfNull(predictions);
-        if (golds.Count != predictions.Count || golds.Count == 0)
+        if (golds.Count != predictions.Count)
         {
-            throw new ArgumentException("one prediction per question, and at least one question");
+            throw new ArgumentException($"one prediction per question: golds has {golds.Count} questions, predictions {predictions.Count}");
         }
+        ClassificationMetrics.RequirePredictions(predictions.Count, nameof(predictions));
         if (!version2)
         {
             return EvaluateV1(golds, predictions);

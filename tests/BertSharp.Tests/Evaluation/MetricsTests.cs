@@ -117,6 +117,11 @@ public class MetricsTests
         Refused("y", () => RegressionMetrics.Pearson([], []));
         Refused("y", () => RegressionMetrics.Spearman([], []));
         Refused("predicted", () => RegressionMetrics.MeanSquaredError([], []));
+        Refused("predicted", () => MetricsReport.ForRegression([], []));
+        Refused("predicted", () => SeqevalMetrics.Evaluate([], []));
+        Refused("predicted", () => SeqevalMetrics.Evaluate([[]], [[]], SeqevalScheme.IOB2));
+        Refused("predictions", () => SquadMetrics.Evaluate([], [], 0));
+        Refused("predictions", () => SquadMetrics.Evaluate([], [], 0, version2: false));
         Assert.True(double.IsNaN(RegressionMetrics.Pearson([1], [2])));
         Assert.True(double.IsNaN(RegressionMetrics.Spearman([1], [2])));
     }

@@ -1,0 +1,38 @@
+using BertSharp.Data;
+using BertSharp.Evaluation;
+using BertSharp.Inference;
+using BertSharp.Modeling;
+using BertSharp.Tests.Modeling;
+using TorchSharp;
+
+namespace BertSharp.Tests.Evaluation;
+
+/// <summary>
+/// An evaluation of no examples is refused by the evaluation's own parameter, before the model runs: the metrics' refusal
+/// named theirs (predicted, predictions), which the caller never passed, and multiple choice scored 0 / 0.
+/// </summary>
+public sealed class EvaluationOfNoExamplesTests
+{
+    private static void Refused(string parameter, Action evaluation) =>
+        Assert.StartsWith("expected at least one prediction", Assert.Throws<ArgumentException>(parameter, evaluation).Message, StringComparison.Ordinal);
+
+    [Fact]
+    public void Sequence_classification_names_its_examples()
+    {
+        using var model = BertPretrained.Load<BertForSequenceClassification>(HfFixture.Dir("sequence-classification"));
+        Refused("examples", () => ClassifierEvaluation.Evaluate(model, LabelMap.FromLabels(["negative", "positive"]), [], batchSize: 4, padId: 0, torch.CPU));
+    }
+
+    [Fact]
+    public void The_task_heads_name_their_own_data()
+    {
+        using var tagger = BertPretrained.Load<BertForTokenClassification>(HfFixture.Dir("token-classification"));
+        Refused("sentences", () => HeadEvaluation.Tagging(tagger, [], [], ["O", "B-PER"], batchSize: 4, padId: 0, torch.CPU));
+        using var qa = BertPretrained.Load<BertForQuestionAnswering>(HfFixture.Dir("question-answering"));
+        var tokenizer = BertSharp.Tokenization.BertTokenizer.FromDirectory(HfFixture.Dir("question-answering"));
+        Refused("data", () => HeadEvaluation.QuestionAnswering(qa, tokenizer, new SquadDataset("dev.json", [], Version2: true), maxLength: 32, docStride: 8,
+            maxAnswerLength: 5, threshold: 0, batchSize: 4, torch.CPU));
+        using var choice = BertPretrained.Load<BertForMultipleChoice>(HfFixture.Dir("multiple-choice"));
+        Refused("features", () => HeadEvaluation.MultipleChoice(choice, [], batchSize: 4, padId: 0, torch.CPU));
+    }
+}
