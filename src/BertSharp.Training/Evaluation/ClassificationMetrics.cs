@@ -9,6 +9,7 @@ namespace BertSharp.Evaluation;
 public static class ClassificationMetrics
 {
     /// <summary>Fraction of predictions equal to the truth.</summary>
+    /// <exception cref="ArgumentNullException">A vector is null.</exception>
     /// <exception cref="ArgumentException">The vectors differ in length, or are empty.</exception>
     public static double Accuracy(IReadOnlyList<int> truth, IReadOnlyList<int> predicted)
     {
@@ -23,6 +24,7 @@ public static class ClassificationMetrics
     }
 
     /// <summary>Counts [true class, predicted class] over <paramref name="numClasses"/> classes.</summary>
+    /// <exception cref="ArgumentNullException">A vector is null.</exception>
     public static long[,] ConfusionMatrix(IReadOnlyList<int> truth, IReadOnlyList<int> predicted, int numClasses)
     {
         CheckSameLength(truth, predicted);
@@ -125,6 +127,7 @@ public static class ClassificationMetrics
     }
 
     /// <summary>MCC straight from label vectors.</summary>
+    /// <exception cref="ArgumentNullException">A vector is null.</exception>
     /// <exception cref="ArgumentException">The vectors differ in length, or are empty.</exception>
     public static double MatthewsCorrelation(IReadOnlyList<int> truth, IReadOnlyList<int> predicted, int numClasses)
     {
@@ -155,11 +158,14 @@ public static class ClassificationMetrics
         RequirePredictions(0, nameof(confusion));
     }
 
-    private static void CheckSameLength<T>(IReadOnlyList<T> a, IReadOnlyList<T> b)
+    // Named as every public caller names its vectors, so that a null one is reported by the caller's parameter name.
+    private static void CheckSameLength<T>(IReadOnlyList<T> truth, IReadOnlyList<T> predicted)
     {
-        if (a.Count != b.Count)
+        ArgumentNullException.ThrowIfNull(truth);
+        ArgumentNullException.ThrowIfNull(predicted);
+        if (truth.Count != predicted.Count)
         {
-            throw new ArgumentException($"truth has {a.Count} values, predictions {b.Count}");
+            throw new ArgumentException($"truth has {truth.Count} values, predictions {predicted.Count}");
         }
     }
 }

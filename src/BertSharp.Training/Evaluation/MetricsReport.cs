@@ -45,9 +45,11 @@ public sealed class MetricsReport
             : throw new BertSharpException($"metric '{metric}' is not computed for this task; available: {string.Join(", ", Values.Keys)}.");
 
     /// <summary>Classification report from class ids.</summary>
+    /// <exception cref="ArgumentNullException">An argument is null.</exception>
     /// <exception cref="ArgumentException">The vectors differ in length, or are empty.</exception>
     public static MetricsReport ForClassification(IReadOnlyList<string> labels, IReadOnlyList<int> truth, IReadOnlyList<int> predicted, double? loss = null)
     {
+        ArgumentNullException.ThrowIfNull(labels);
         var cm = ClassificationMetrics.ConfusionMatrix(truth, predicted, labels.Count);
         var values = new SortedDictionary<string, double>(StringComparer.Ordinal)
         {

@@ -7,6 +7,7 @@ public static class RegressionMetrics
     /// Pearson's r; NaN when either vector is constant (scipy returns NaN with a <c>ConstantInputWarning</c>) and for a single
     /// pair, which is constant too (scipy raises for fewer than two pairs; a one-example validation set scores n/a here).
     /// </summary>
+    /// <exception cref="ArgumentNullException">A vector is null.</exception>
     /// <exception cref="ArgumentException">The vectors differ in length, or are empty.</exception>
     public static double Pearson(IReadOnlyList<double> x, IReadOnlyList<double> y)
     {
@@ -46,12 +47,20 @@ public static class RegressionMetrics
     /// Spearman's ρ: Pearson's r of the ranks, tied values getting the average of their ranks; NaN when a value is NaN
     /// (scipy's <c>nan_policy='propagate'</c>), and, as <see cref="Pearson"/>, when either vector is constant or for a single pair.
     /// </summary>
+    /// <exception cref="ArgumentNullException">A vector is null.</exception>
     /// <exception cref="ArgumentException">The vectors differ in length, or are empty.</exception>
-    public static double Spearman(IReadOnlyList<double> x, IReadOnlyList<double> y) => Pearson(Ranks(x), Ranks(y));
+    public static double Spearman(IReadOnlyList<double> x, IReadOnlyList<double> y)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(y);
+        return Pearson(Ranks(x), Ranks(y));
+    }
 
     /// <summary>1-based ranks with ties averaged (scipy <c>rankdata(method='average')</c>); all NaN when a value is NaN, as scipy's default <c>nan_policy='propagate'</c>.</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="values"/> is null.</exception>
     public static double[] Ranks(IReadOnlyList<double> values)
     {
+        ArgumentNullException.ThrowIfNull(values);
         // NaN compares below every number here and unequal to itself, so each NaN got a rank of its own and a model whose
         // predictions went NaN still scored a finite Spearman.
         if (values.Any(double.IsNaN))
@@ -79,6 +88,7 @@ public static class RegressionMetrics
     }
 
     /// <summary>Mean squared error.</summary>
+    /// <exception cref="ArgumentNullException">A vector is null.</exception>
     /// <exception cref="ArgumentException">The vectors differ in length, or are empty.</exception>
     public static double MeanSquaredError(IReadOnlyList<double> truth, IReadOnlyList<double> predicted)
     {

@@ -126,6 +126,23 @@ public class MetricsTests
         Assert.True(double.IsNaN(RegressionMetrics.Spearman([1], [2])));
     }
 
+    // A null vector was a NullReferenceException from inside the metric, or an ArgumentNullException naming LINQ's 'source'.
+    [Fact]
+    public void Metrics_of_a_null_vector_are_refused_naming_the_parameter()
+    {
+        int[] some = [0, 1];
+        double[] values = [0.5, 0.25];
+        Assert.Throws<ArgumentNullException>("truth", () => ClassificationMetrics.Accuracy(null!, some));
+        Assert.Throws<ArgumentNullException>("predicted", () => ClassificationMetrics.Accuracy(some, null!));
+        Assert.Throws<ArgumentNullException>("truth", () => ClassificationMetrics.ConfusionMatrix(null!, some, 2));
+        Assert.Throws<ArgumentNullException>("predicted", () => ClassificationMetrics.MatthewsCorrelation(some, null!, 2));
+        Assert.Throws<ArgumentNullException>("labels", () => MetricsReport.ForClassification(null!, some, some));
+        Assert.Throws<ArgumentNullException>("predicted", () => MetricsReport.ForClassification(["a", "b"], some, null!));
+        Assert.Throws<ArgumentNullException>("truth", () => MetricsReport.ForRegression(null!, values));
+        Assert.Throws<ArgumentNullException>("x", () => RegressionMetrics.Spearman(null!, values));
+        Assert.Throws<ArgumentNullException>("values", () => RegressionMetrics.Ranks(null!));
+    }
+
     [Fact]
     public void Pearson_of_a_constant_that_its_mean_does_not_reproduce_is_nan()
     {
