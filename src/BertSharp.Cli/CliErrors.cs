@@ -103,7 +103,8 @@ public static partial class CliErrors
     /// </remarks>
     public static string ShownArgument(string path)
     {
-        var shown = Shown(path ?? throw new ArgumentNullException(nameof(path)));
+        // Not trimmed as Shown is: a folder's leading or trailing spaces are part of its name, and the pasted command must keep them.
+        var shown = OneLine(path ?? throw new ArgumentNullException(nameof(path)), trim: false);
         return shown.Length > 0 && !shown.AsSpan().ContainsAnyExcept(PlainArgument) ? shown : "'" + shown.Replace("'", @"'\''", StringComparison.Ordinal) + "'";
     }
 
@@ -219,5 +220,9 @@ public static partial class CliErrors
     }
 
     // Messages quote names from untrusted files; escapes keep them from driving the terminal.
-    private static string OneLine(string s) => SafeText.Escape(s.ReplaceLineEndings(" ").Trim());
+    private static string OneLine(string s, bool trim = true)
+    {
+        var line = s.ReplaceLineEndings(" ");
+        return SafeText.Escape(trim ? line.Trim() : line);
+    }
 }

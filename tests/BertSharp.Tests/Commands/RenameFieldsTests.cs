@@ -38,8 +38,8 @@ public sealed class RenameFieldsTests
     public void Data_is_shown_on_one_line_and_not_renamed(string data, string shown) =>
         Assert.Equal(shown, CliErrors.Shown(data));
 
-    // The next command finetune prints is meant to be pasted into a POSIX shell: a folder with a space must stay one argument,
-    // and a quote, '$', '`' or '!' in it must reach the command as it is shown. A '"' inside the double quotes used before
+    // The next command finetune prints is meant to be pasted into a POSIX shell: a folder with a space must stay one argument
+    // (its leading and trailing spaces too, which trimming the shown text dropped), and a quote, '$', '`' or '!' in it must reach the command as it is shown. A '"' inside the double quotes used before
     // ended them, and a '$' or '`' was expanded.
     [Theory]
     [InlineData("runs/sst2", "runs/sst2")]
@@ -52,6 +52,7 @@ public sealed class RenameFieldsTests
     [InlineData("runs/$HOME `id` \\ !1", "'runs/$HOME `id` \\ !1'")]
     [InlineData("runs/*[a]~", "'runs/*[a]~'")]
     [InlineData("", "''")]
+    [InlineData(" runs/a ", "' runs/a '")]
     public void A_path_in_a_command_to_run_is_quoted_for_a_posix_shell(string path, string shown) =>
         Assert.Equal(shown, CliErrors.ShownArgument(path));
 
