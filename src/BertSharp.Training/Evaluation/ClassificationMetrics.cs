@@ -25,27 +25,45 @@ public static class ClassificationMetrics
 
     /// <summary>Counts [true class, predicted class] over <paramref name="numClasses"/> classes.</summary>
     /// <exception cref="ArgumentNullException">A vector is null.</exception>
+    /// <exception cref="ArgumentException">The vectors differ in length.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="numClasses"/> is not positive, or a class id is outside [0, <paramref name="numClasses"/>).</exception>
     public static long[,] ConfusionMatrix(IReadOnlyList<int> truth, IReadOnlyList<int> predicted, int numClasses)
     {
         CheckSameLength(truth, predicted);
+        if (numClasses <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(numClasses), $"expected at least one class; numClasses is {numClasses}.");
+        }
         var m = new long[numClasses, numClasses];
         for (var i = 0; i < truth.Count; i++)
         {
-            if ((uint)truth[i] >= (uint)numClasses || (uint)predicted[i] >= (uint)numClasses)
-            {
-                throw new ArgumentOutOfRangeException(nameof(truth), $"class id outside [0, {numClasses}) at position {i}");
-            }
+            CheckClassId(truth[i], i, numClasses, nameof(truth));
+            CheckClassId(predicted[i], i, numClasses, nameof(predicted));
             m[truth[i], predicted[i]]++;
         }
         return m;
     }
 
+    // A model's prediction outside the label set is its own error, not the gold data's: each vector names itself.
+    private static void CheckClassId(int id, int position, int numClasses, string parameter)
+    {
+        if ((uint)id >= (uint)numClasses)
+        {
+            throw new ArgumentOutOfRangeException(parameter, $"class id {id} at position {position} is outside [0, {numClasses}).");
+        }
+    }
+
     /// <summary>Precision, recall and F1 of one class treated as positive (sklearn <c>average='binary'</c>).</summary>
     /// <exception cref="ArgumentException"><paramref name="confusion"/> counts no predictions.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="positive"/> is not a class of <paramref name="confusion"/>.</exception>
     public static (double Precision, double Recall, double F1) ForClass(long[,] confusion, int positive)
     {
         RequireCounts(confusion);
         var k = confusion.GetLength(0);
+        if ((uint)positive >= (uint)k)
+        {
+            throw new ArgumentOutOfRangeException(nameof(positive), $"the positive class must be one of the confusion matrix's {k} classes, [0, {k}).");
+        }
         long tp = confusion[positive, positive], predictedPositive = 0, actualPositive = 0;
         for (var i = 0; i < k; i++)
         {
@@ -158,14 +176,15 @@ public static class ClassificationMetrics
         RequirePredictions(0, nameof(confusion));
     }
 
+    /// <summary>Throws, naming the vector, when either is null, and naming <paramref name="predicted"/> when their lengths differ.</summary>
     // Named as every public caller names its vectors, so that a null one is reported by the caller's parameter name.
-    private static void CheckSameLength<T>(IReadOnlyList<T> truth, IReadOnlyList<T> predicted)
+    internal static void CheckSameLength<T>(IReadOnlyList<T> truth, IReadOnlyList<T> predicted)
     {
         ArgumentNullException.ThrowIfNull(truth);
         ArgumentNullException.ThrowIfNull(predicted);
         if (truth.Count != predicted.Count)
         {
-            throw new ArgumentException($"truth has {truth.Count} values, predictions {predicted.Count}");
+            throw new ArgumentException($"expected one prediction per truth value: truth has {truth.Count} values, predicted {predicted.Count}.", nameof(predicted));
         }
     }
 }

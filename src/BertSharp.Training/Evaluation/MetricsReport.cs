@@ -46,10 +46,16 @@ public sealed class MetricsReport
 
     /// <summary>Classification report from class ids.</summary>
     /// <exception cref="ArgumentNullException">An argument is null.</exception>
-    /// <exception cref="ArgumentException">The vectors differ in length, or are empty.</exception>
+    /// <exception cref="ArgumentException">The vectors differ in length, or are empty, or <paramref name="labels"/> is empty.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A class id is not an index into <paramref name="labels"/>.</exception>
     public static MetricsReport ForClassification(IReadOnlyList<string> labels, IReadOnlyList<int> truth, IReadOnlyList<int> predicted, double? loss = null)
     {
         ArgumentNullException.ThrowIfNull(labels);
+        // The confusion matrix would refuse no classes too, but naming its own parameter (numClasses), which this method does not have.
+        if (labels.Count == 0)
+        {
+            throw new ArgumentException("expected at least one label; the label list is empty.", nameof(labels));
+        }
         var cm = ClassificationMetrics.ConfusionMatrix(truth, predicted, labels.Count);
         var values = new SortedDictionary<string, double>(StringComparer.Ordinal)
         {
@@ -94,8 +100,7 @@ public sealed class MetricsReport
     public static MetricsReport ForRegression(IReadOnlyList<double> truth, IReadOnlyList<double> predicted, double? loss = null)
     {
         // Checked here, not first by Pearson, which names its own parameters (x, y).
-        ArgumentNullException.ThrowIfNull(truth);
-        ArgumentNullException.ThrowIfNull(predicted);
+        ClassificationMetrics.CheckSameLength(truth, predicted);
         ClassificationMetrics.RequirePredictions(predicted.Count, nameof(predicted));
         var values = new SortedDictionary<string, double>(StringComparer.Ordinal)
         {

@@ -15,7 +15,7 @@ public static class RegressionMetrics
         ArgumentNullException.ThrowIfNull(y);
         if (x.Count != y.Count)
         {
-            throw new ArgumentException($"x has {x.Count} values, y {y.Count}");
+            throw new ArgumentException($"expected as many values in y as in x: x has {x.Count} values, y {y.Count}.", nameof(y));
         }
         ClassificationMetrics.RequirePredictions(y.Count, nameof(y));
         var n = x.Count;
@@ -92,12 +92,7 @@ public static class RegressionMetrics
     /// <exception cref="ArgumentException">The vectors differ in length, or are empty.</exception>
     public static double MeanSquaredError(IReadOnlyList<double> truth, IReadOnlyList<double> predicted)
     {
-        ArgumentNullException.ThrowIfNull(truth);
-        ArgumentNullException.ThrowIfNull(predicted);
-        if (truth.Count != predicted.Count)
-        {
-            throw new ArgumentException($"truth has {truth.Count} values, predictions {predicted.Count}");
-        }
+        ClassificationMetrics.CheckSameLength(truth, predicted);
         ClassificationMetrics.RequirePredictions(predicted.Count, nameof(predicted));
         return truth.Zip(predicted, (t, p) => (t - p) * (t - p)).Average();
     }

@@ -67,17 +67,27 @@ public static class SeqevalMetrics
     /// <param name="truth">The gold tags.</param>
     /// <param name="predicted">The predicted tags.</param>
     /// <param name="strictScheme">seqeval's strict mode with this scheme (a tag outside it is an error); null for its default mode.</param>
+    /// <exception cref="ArgumentNullException">A list of sentences is null.</exception>
     /// <exception cref="ArgumentException">
-    /// The sentences or their lengths differ, or there are no tags at all: their token accuracy has no value, and a 0 for it
-    /// read as a model that got every tag wrong.
+    /// A sentence or a tag is null, the sentences or their lengths differ, or there are no tags at all: their token accuracy
+    /// has no value, and a 0 for it read as a model that got every tag wrong.
     /// </exception>
     public static SeqevalReport Evaluate(IReadOnlyList<IReadOnlyList<string>> truth, IReadOnlyList<IReadOnlyList<string>> predicted, SeqevalScheme? strictScheme = null)
     {
         ArgumentNullException.ThrowIfNull(truth);
         ArgumentNullException.ThrowIfNull(predicted);
-        if (truth.Count != predicted.Count || truth.Where((t, i) => t.Count != predicted[i].Count).Any())
+        if (truth.Count != predicted.Count)
         {
-            throw new ArgumentException("truth and predictions must have the same sentences and lengths");
+            throw new ArgumentException($"expected one predicted sentence per gold one: truth has {truth.Count} sentences, predicted {predicted.Count}.", nameof(predicted));
+        }
+        for (var s = 0; s < truth.Count; s++)
+        {
+            var goldTags = CheckedSentence(truth, s, nameof(truth));
+            var predictedTags = CheckedSentence(predicted, s, nameof(predicted));
+            if (goldTags.Count != predictedTags.Count)
+            {
+                throw new ArgumentException($"expected one predicted tag per gold tag: sentence {s} has {goldTags.Count} in truth, {predictedTags.Count} predicted.", nameof(predicted));
+            }
         }
         ClassificationMetrics.RequirePredictions(predicted.Sum(p => p.Count), nameof(predicted));
         // Sentences can be read as one sequence in strict mode too: the O between them is never inside a chunk, and a chunk
@@ -95,6 +105,20 @@ public static class SeqevalMetrics
         var tokens = truth.Sum(t => t.Count);
         var right = truth.Select((t, s) => t.Where((tag, i) => tag == predicted[s][i]).Count()).Sum();
         return new SeqevalReport(perType, Scores(gold, pred), (double)right / tokens) { StrictScheme = strictScheme };
+    }
+
+    // Checked up front: a null sentence or tag failed deep in the chunking with a NullReferenceException that named neither.
+    private static IReadOnlyList<string> CheckedSentence(IReadOnlyList<IReadOnlyList<string>> sentences, int s, string parameter)
+    {
+        var tags = sentences[s] ?? throw new ArgumentException($"sentence {s} is null; expected its list of tags.", parameter);
+        for (var i = 0; i < tags.Count; i++)
+        {
+            if (tags[i] is null)
+            {
+                throw new ArgumentException($"sentence {s} has a null tag at position {i}; expected a tag such as O or B-PER.", parameter);
+            }
+        }
+        return tags;
     }
 
     private static EntityScores Scores(HashSet<EntityChunk> gold, HashSet<EntityChunk> pred)

@@ -145,7 +145,7 @@ public static class SquadMetrics
         ArgumentNullException.ThrowIfNull(predictions);
         if (golds.Count != predictions.Count)
         {
-            throw new ArgumentException($"one prediction per question: golds has {golds.Count} questions, predictions {predictions.Count}");
+            throw new ArgumentException($"expected one prediction per question: golds has {golds.Count} questions, predictions {predictions.Count}.", nameof(predictions));
         }
         ClassificationMetrics.RequirePredictions(predictions.Count, nameof(predictions));
         if (!version2)

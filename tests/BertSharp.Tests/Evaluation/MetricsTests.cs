@@ -141,6 +141,42 @@ public class MetricsTests
         Assert.Throws<ArgumentNullException>("truth", () => MetricsReport.ForRegression(null!, values));
         Assert.Throws<ArgumentNullException>("x", () => RegressionMetrics.Spearman(null!, values));
         Assert.Throws<ArgumentNullException>("values", () => RegressionMetrics.Ranks(null!));
+        // A null sentence or tag inside the lists was a NullReferenceException from the chunking or the length check.
+        Assert.Throws<ArgumentException>("truth", () => SeqevalMetrics.Evaluate([null!], [["O"]]));
+        Assert.Throws<ArgumentException>("predicted", () => SeqevalMetrics.Evaluate([["O"]], [null!]));
+        Assert.Throws<ArgumentException>("predicted", () => SeqevalMetrics.Evaluate([["B-PER", "O"]], [["B-PER", null!]]));
+        Assert.Throws<ArgumentException>("truth", () => SeqevalMetrics.Evaluate([[null!]], [["O"]], SeqevalScheme.IOB2));
+    }
+
+    // A mismatch named no parameter, a predicted class outside the labels was blamed on the truth, ForClass and a class
+    // count of 0 or less failed with IndexOutOfRange or Overflow exceptions (or, for 0 classes and no data, returned a 0×0 matrix).
+    [Fact]
+    public void Metrics_of_mismatched_or_out_of_range_input_are_refused_naming_the_parameter()
+    {
+        static void Refused<T>(string parameter, Action metric)
+            where T : ArgumentException =>
+            Assert.DoesNotContain('\n', Assert.Throws<T>(parameter, metric).Message);
+        int[] two = [0, 1], one = [0];
+        Refused<ArgumentException>("predicted", () => ClassificationMetrics.Accuracy(two, one));
+        Refused<ArgumentException>("predicted", () => ClassificationMetrics.ConfusionMatrix(two, one, 2));
+        Refused<ArgumentException>("predicted", () => ClassificationMetrics.MatthewsCorrelation(one, two, 2));
+        Refused<ArgumentException>("predicted", () => MetricsReport.ForClassification(["a", "b"], two, one));
+        Refused<ArgumentException>("y", () => RegressionMetrics.Pearson([1, 2], [1]));
+        Refused<ArgumentException>("y", () => RegressionMetrics.Spearman([1, 2], [1]));
+        Refused<ArgumentException>("predicted", () => RegressionMetrics.MeanSquaredError([1, 2], [1]));
+        Refused<ArgumentException>("predicted", () => MetricsReport.ForRegression([1, 2], [1]));
+        Refused<ArgumentException>("predicted", () => SeqevalMetrics.Evaluate([["O"]], []));
+        Refused<ArgumentException>("predicted", () => SeqevalMetrics.Evaluate([["O"]], [["O", "O"]]));
+        Refused<ArgumentException>("predictions", () => SquadMetrics.Evaluate([["an answer"]], [], 0));
+        Refused<ArgumentOutOfRangeException>("predicted", () => ClassificationMetrics.ConfusionMatrix(two, [0, 2], 2));
+        Refused<ArgumentOutOfRangeException>("truth", () => ClassificationMetrics.ConfusionMatrix([-1, 0], two, 2));
+        Refused<ArgumentOutOfRangeException>("predicted", () => MetricsReport.ForClassification(["a", "b"], two, [5, 0]));
+        Refused<ArgumentOutOfRangeException>("numClasses", () => ClassificationMetrics.ConfusionMatrix([], [], 0));
+        Refused<ArgumentOutOfRangeException>("numClasses", () => ClassificationMetrics.ConfusionMatrix(two, two, -1));
+        Refused<ArgumentException>("labels", () => MetricsReport.ForClassification([], two, two));
+        var cm = ClassificationMetrics.ConfusionMatrix(two, two, 2);
+        Refused<ArgumentOutOfRangeException>("positive", () => ClassificationMetrics.ForClass(cm, 2));
+        Refused<ArgumentOutOfRangeException>("positive", () => ClassificationMetrics.ForClass(cm, -1));
     }
 
     [Fact]
