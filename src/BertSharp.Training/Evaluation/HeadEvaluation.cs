@@ -104,7 +104,7 @@ public static class HeadEvaluation
     /// <param name="padId">The tokenizer's padding id.</param>
     /// <param name="device">Where the model runs.</param>
     /// <param name="strictScheme">seqeval's strict mode with this scheme; null for its default mode (<see cref="SeqevalMetrics.Evaluate"/>).</param>
-    /// <exception cref="ArgumentException"><paramref name="sentences"/> is empty.</exception>
+    /// <exception cref="ArgumentException"><paramref name="sentences"/> is empty, or <paramref name="features"/> does not hold one encoding per sentence.</exception>
     public static TaggingEvaluation Tagging(BertForTokenClassification model, IReadOnlyList<TaggedSentence> sentences, IReadOnlyList<TaggedFeature> features,
         IReadOnlyList<string> labels, int batchSize, int padId, Device device, SeqevalScheme? strictScheme = null)
     {
@@ -114,6 +114,11 @@ public static class HeadEvaluation
         ArgumentNullException.ThrowIfNull(labels);
         // Before the model runs, and by this method's name for them: seqeval's refusal names its own parameter (predicted).
         ClassificationMetrics.RequirePredictions(sentences.Count, nameof(sentences));
+        // Before the model runs: a missing encoding failed after it, on a sentence never predicted, and an extra one on an index past the sentences.
+        if (features.Count != sentences.Count)
+        {
+            throw new ArgumentException($"expected one encoding per sentence: sentences has {sentences.Count}, features {features.Count}.", nameof(features));
+        }
         var predicted = new string?[sentences.Count][];
         double lossSum = 0;
         long labelled = 0;

@@ -28,6 +28,9 @@ public sealed class EvaluationOfNoExamplesTests
     {
         using var tagger = BertPretrained.Load<BertForTokenClassification>(HfFixture.Dir("token-classification"));
         Refused("sentences", () => HeadEvaluation.Tagging(tagger, [], [], ["O", "B-PER"], batchSize: 4, padId: 0, torch.CPU));
+        // A sentence without its encoding failed after the model ran, with a NullReferenceException on its missing prediction.
+        Assert.Throws<ArgumentException>("features", () => HeadEvaluation.Tagging(tagger, [new TaggedSentence(["Paris"], ["B-LOC"], 1)], [],
+            ["O", "B-LOC"], batchSize: 4, padId: 0, torch.CPU));
         using var qa = BertPretrained.Load<BertForQuestionAnswering>(HfFixture.Dir("question-answering"));
         var tokenizer = BertSharp.Tokenization.BertTokenizer.FromDirectory(HfFixture.Dir("question-answering"));
         Refused("data", () => HeadEvaluation.QuestionAnswering(qa, tokenizer, new SquadDataset("dev.json", [], Version2: true), maxLength: 32, docStride: 8,
