@@ -168,6 +168,29 @@ public class PretrainingTrainerTests
     }
 
     [Fact]
+    public void A_bad_held_out_shard_on_rank_0_ends_every_rank_of_a_data_parallel_run_before_anything_is_written()
+    {
+        // Only rank 0 evaluates, so only it reads the held-out instances (the data's last ones). It read them outside any
+        // section once the output existed: the others went on into the first step's all-reduce and stopped only at the
+        // collective timeout, and the output stayed.
+        using var tmp = TestPaths.TempDir();
+        var (data, vocab) = SmallData(tmp, dupe: 1);
+        var shard = Path.Combine(data, PretrainingDataset.Open(data).Manifest.Shards[^1].File);
+        File.WriteAllBytes(shard, File.ReadAllBytes(shard)[..^1]);
+        var o = Options() with { Steps = 1, GradAccum = 1, WarmupSteps = 0, SaveEvery = 0, EvalEvery = 1 };
+        string Run(Distributed.AgreeingRank rank) =>
+            new PretrainingTrainer(o) { Communicator = rank }.Run(data, tmp.File("run"), new PretrainingModelSource("tiny", vocab), resume: false);
+        var rank0 = new Distributed.AgreeingRank(0, 2);
+        Assert.StartsWith($"{shard}: ", Assert.Throws<BertSharpException>(() => Run(rank0)).Message, StringComparison.Ordinal);
+        Assert.Equal([false], rank0.Arrivals);
+        var rank1 = new Distributed.AgreeingRank(1, 2, failedRank: 0);
+        Assert.Equal("rank 0 of 2 failed during reading the held-out evaluation instances; this rank stops with it (rank 0's own error says why).",
+            Assert.Throws<BertSharp.Distributed.RankFailedException>(() => Run(rank1)).Message);
+        Assert.Equal([true], rank1.Arrivals);
+        Assert.False(Directory.Exists(tmp.File("run")));
+    }
+
+    [Fact]
     public void Vocabulary_mismatch_existing_run_and_changed_settings_are_clear_errors()
     {
         using var tmp = TestPaths.TempDir();

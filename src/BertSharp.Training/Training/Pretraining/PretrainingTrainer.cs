@@ -138,6 +138,22 @@ public sealed class PretrainingTrainer
         // saves and evaluates, and where its data lives, are not part of the result.
         state?.CheckResumable(settings, checkpoint!, mayGrow: ["steps"], free: ["save_every", "eval_every", "data_directory", SourceKey, DataKey]);
 
+        // Evaluation (rank 0 only) decides nothing the other ranks need: it is logged, not acted on, so only rank 0 reads the
+        // held-out instances. A bad shard among them ends every rank here, before any output exists: read outside a section,
+        // it left the output directory behind and the other ranks waiting in the first step's all-reduce until the
+        // collective timeout, which then named no cause.
+        var evalSet = new List<PretrainingInstance>();
+        if (evalCount > 0)
+        {
+            Rank0Work.Run(comm, "reading the held-out evaluation instances", () =>
+            {
+                if (writer)
+                {
+                    evalSet.AddRange(data.Read(trainCount).Take(evalCount));
+                }
+            });
+        }
+
         var sourceDir = checkpoint ?? source.ModelDirectory;
         _sourceTrainedLength = sourceDir is not null && File.Exists(Path.Combine(sourceDir, "tokenizer_config.json"))
             ? BertTokenizer.FromDirectory(sourceDir).ModelMaxLength
@@ -194,8 +210,6 @@ public sealed class PretrainingTrainer
                 ["eval_instances"] = evalCount,
                 ["total_steps"] = _options.Steps,
             });
-            // Evaluation (rank 0 only) decides nothing the other ranks need: it is logged, not acted on.
-            var evalSet = evalCount > 0 && writer ? data.Read(trainCount).Take(evalCount).ToList() : [];
             var task = new PretrainingTask(model, comm, exampleDropout ? _options.Seed : null);
             var withNsp = objective == PretrainingObjective.MaskedLmNextSentence;
             // The plot's points grow with the log (a resumed run starts from the entries it kept) instead of being re-read
