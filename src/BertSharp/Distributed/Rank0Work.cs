@@ -49,9 +49,15 @@ public sealed class Rank0Work : IDisposable
     /// Waits, without the collective timeout, until every rank has ended its share of the work, and throws
     /// <see cref="RankFailedException"/> when the work of another rank failed.
     /// </summary>
+    /// <exception cref="InvalidOperationException">The section has already ended (by <see cref="End"/> or <see cref="Dispose"/>).</exception>
     public void End()
     {
-        ObjectDisposedException.ThrowIf(_ended, this);
+        // A second meeting would pair with the other ranks' next section and report its outcome as this one's; a section
+        // is not a disposed resource, so ObjectDisposedException (what this threw) would misname the mistake.
+        if (_ended)
+        {
+            throw new InvalidOperationException($"The section of rank 0's work '{_what}' has already ended; End is called once per section, before Dispose.");
+        }
         _ended = true;
         if (_communicator.BarrierWithoutTimeout(succeeded: true) is { } failed)
         {

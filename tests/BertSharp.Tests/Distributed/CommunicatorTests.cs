@@ -51,6 +51,9 @@ public sealed class CommunicatorTests
         using (var section = Rank0Work.Begin(fine, "the evaluation at step 2"))
         {
             section.End();
+            // Ending it again is the caller's mistake, said as such (it was an ObjectDisposedException), and meets no one.
+            Assert.Equal("The section of rank 0's work 'the evaluation at step 2' has already ended; End is called once per section, before Dispose.",
+                Assert.Throws<InvalidOperationException>(section.End).Message);
         }
         Assert.Equal([true], fine.Arrivals);
     }
