@@ -19,39 +19,13 @@ public sealed class GradientBucketsTests
             lw.backward();
             lb.backward();
         }
-        using var dp = new DataParallel(new EchoRanks(), [("w", w), ("b", b)], long.MaxValue);
+        using var dp = new DataParallel(new AgreeingRank(0, 2), [("w", w), ("b", b)], long.MaxValue);
         dp.SumGradients();
         Assert.Equal(1, dp.LastBucketCount);
         // Each rank's share is its weight over the ranks' total; this rank's echoed weight is the total, so nothing changes.
         Assert.Equal(1.0, dp.AverageGradients(1));
         Assert.Equal(Enumerable.Repeat(1f, 6), w.grad!.data<float>().ToArray());
         Assert.Equal([2f, 2f], b.grad!.data<float>().ToArray());
-    }
-
-    /// <summary>Rank 0 of 2 whose collectives leave every value as it is (the other rank contributes nothing).</summary>
-    private sealed class EchoRanks : ICommunicator
-    {
-        public int Rank => 0;
-        public int WorldSize => 2;
-        public string Backend => "echo";
-        public TimeSpan Timeout => TimeSpan.FromSeconds(1);
-        public void AllReduce(Tensor tensor, ReduceOp op = ReduceOp.Sum)
-        {
-        }
-
-        public void Broadcast(Tensor tensor, int root = 0)
-        {
-        }
-
-        public void Barrier()
-        {
-        }
-
-        public int? BarrierWithoutTimeout(bool succeeded = true) => null;
-
-        public void Dispose()
-        {
-        }
     }
 
     [Fact]

@@ -467,6 +467,55 @@ public class FineTuneEndToEndTests
     }
 
     [Fact]
+    public void A_checkpoint_that_fails_on_rank_0_ends_every_rank_of_a_data_parallel_run()
+    {
+        // Rank 0 alone writes a step's checkpoint while the others wait for it at the step's end (FineTuneHooks): there they
+        // learn that it failed, instead of going on to the next step's all-reduce without it.
+        using var tmp = TestPaths.TempDir();
+        var checkpoint = tmp.File("o/checkpoint-1");
+        FineTuneOptions Options() => new()
+        {
+            Task = TaskSpec.Sst2,
+            Training = new()
+            {
+                DataPath = Data("sst2_train.tsv"), OutputDir = tmp.File("o"), ConfigPreset = "tiny", VocabPath = Vocab, Device = "cpu",
+                Epochs = 1, BatchSize = 4, MaxLength = 24, SaveSteps = 1,
+            },
+        };
+        var rank0 = new Distributed.AgreeingRank(0, 2);
+        var own = Assert.Throws<BertSharpException>(() => FineTuner.Run(Options(), new FileInTheWay(checkpoint), communicator: rank0));
+        Assert.Equal($"{checkpoint}: is a file; expected a directory.", own.Message);
+        // The data checks, the start of training, then the checkpoint at step 1 (8 examples, batch 4: not an epoch's end).
+        Assert.Equal([true, true, false], rank0.Arrivals);
+        var rank1 = new Distributed.AgreeingRank(1, 2, failedRank: 0, failingMeeting: rank0.Arrivals.IndexOf(false));
+        var other = Assert.Throws<BertSharp.Distributed.RankFailedException>(() => FineTuner.Run(Options(), communicator: rank1));
+        Assert.Equal("rank 0 of 2 failed during the checkpoint at step 1; this rank stops with it (rank 0's own error says why).", other.Message);
+        Assert.Equal([true, true, true], rank1.Arrivals);
+    }
+
+    /// <summary>Puts a file where the run's first checkpoint directory must go once training starts (its run directory exists by then).</summary>
+    private sealed class FileInTheWay(string path) : IFineTuneProgress
+    {
+        public void Started(FineTunePlan plan)
+        {
+        }
+
+        public void EpochStarted(int epoch, int batches) => File.WriteAllText(path, "not a checkpoint");
+
+        public void BatchDone(int epoch, int batch, double loss, double examplesPerSecond)
+        {
+        }
+
+        public void Validating(int epoch)
+        {
+        }
+
+        public void EpochEnded(EpochSummary summary)
+        {
+        }
+    }
+
+    [Fact]
     public void Options_are_checked_before_anything_runs()
     {
         using var tmp = TestPaths.TempDir();
