@@ -389,18 +389,28 @@ public sealed class DataParallelTrainingTests(DataParallelTrainingTests.Runs run
         var model = Model(tmp, "sequence-classification", dropout: false);
         // Rank 0 validates 30,000 examples alone at the end of epoch 1 (about 3 s here) while rank 1 goes on to epoch 2's first
         // all-reduce; with a collective timeout of 2 s that wait used to abort the job (exit 3). Now every rank meets rank 0 in a
-        // barrier without the timeout after its solo work, and the timeout still guards every collective.
+        // barrier without the timeout after its solo work, and the timeout still guards every collective. The job stops after
+        // step 3, epoch 2's first (8 examples in batches of 4): a stopped run does not validate, so epoch 2's validation, which
+        // no rank waits for, is not paid.
         var lines = File.ReadAllLines(Path.Combine(TestPaths.Fixtures, "data", "sst2_train.tsv"));
         var eval = tmp.File("eval.tsv");
         File.WriteAllLines(eval, [lines[0], .. Enumerable.Range(0, 30_000).Select(i => lines[1 + (i % (lines.Length - 1))])]);
+        const int timeoutSeconds = 2;
         var job = MpiJob.Run(2, MpiJob.Bert([
             "finetune", "--task", "sst2", "--data", Path.Combine(TestPaths.Fixtures, "data", "sst2_train.tsv"), "--eval-data", eval, "--model", model,
             "--output", tmp.File("out"), "--epochs", "2", "--batch-size", "4", "--max-length", "24", "--seed", "7", "--device", "cpu",
-        ]), new Dictionary<string, string> { [BertSharp.Distributed.DistributedEnvironment.TimeoutVariable] = "2" });
+            "--stop-after", "3",
+        ]), new Dictionary<string, string> { [BertSharp.Distributed.DistributedEnvironment.TimeoutVariable] = $"{timeoutSeconds}" });
         Assert.True(job.ExitCode == 0, $"exit {job.ExitCode}\n{job.StdOut}\n{job.StdErr}");
-        var epochs = TrainLog.Read(tmp.File("out/" + TrainLog.FileName)).Where(e => TrainLog.TypeOf(e) == "epoch").ToList();
-        Assert.Equal(2, epochs.Count);
-        Assert.All(epochs, e => Assert.NotNull(e["validation"]));
+        var log = TrainLog.Read(tmp.File("out/" + TrainLog.FileName));
+        Assert.Contains(log, e => TrainLog.TypeOf(e) == "train" && TrainLog.StepOf(e) == 3);
+        var epoch = Assert.Single(log, e => TrainLog.TypeOf(e) == "epoch");
+        Assert.NotNull(epoch["validation"]);
+        // The epoch's time is its training (its examples at its rate) and then rank 0's validation: had the validation taken
+        // less than the timeout, rank 1's wait would have passed without the barrier too, and the job proved nothing.
+        var trainExamples = TrainLog.Number(log.Single(e => TrainLog.TypeOf(e) == "start"), "train_examples");
+        var validationSeconds = TrainLog.Number(epoch, "elapsed_s") - trainExamples / TrainLog.Number(epoch, "examples_per_s");
+        Assert.True(validationSeconds > timeoutSeconds, $"rank 0 validated for {validationSeconds:F2} s, within the {timeoutSeconds} s timeout");
     }
 
     [SkippableTheory]
