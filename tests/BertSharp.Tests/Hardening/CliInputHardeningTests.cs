@@ -5,6 +5,7 @@ using BertSharp.IO;
 using BertSharp.Modeling;
 using BertSharp.Tests.Checkpoints;
 using BertSharp.Tests.Checkpoints.Hub;
+using BertSharp.Tests.Distributed;
 using BertSharp.Tests.Infrastructure;
 using BertSharp.Tests.Modeling;
 using BertSharp.Tests.Tokenization;
@@ -14,8 +15,47 @@ namespace BertSharp.Tests.Hardening;
 /// <summary>Issue 21 items 11 and 12: one-line exit-2 errors (never exit 70) for bad input, and bad values refused.</summary>
 [Collection(SerialCollection.Name)]
 [Trait(SerialCollection.TraitName, SerialCollection.TraitValue)]
-public class CliInputHardeningTests
+public class CliInputHardeningTests(CliInputHardeningTests.ChildRuns child) : IClassFixture<CliInputHardeningTests.ChildRuns>
 {
+    /// <summary>
+    /// The commands of this class that need a process of their own (a peak RSS to bound, the CLI's runtime configuration),
+    /// run once, one after another in one child process (the test host's <c>cli</c> scenario), each with its own peak RSS:
+    /// a process per command cost about a CPU-second each.
+    /// </summary>
+    public sealed class ChildRuns : IDisposable
+    {
+        private readonly TempDir _tmp = TestPaths.TempDir();
+        private readonly Lazy<string> _output;
+
+        public ChildRuns() => _output = new(Run, LazyThreadSafetyMode.ExecutionAndPublication);
+
+        /// <summary>A path in the folder the commands read from and write to.</summary>
+        public string File(string name) => _tmp.File(name);
+
+        /// <summary>What the command named <paramref name="name"/> did.</summary>
+        internal MpiJob.ScriptRun this[string name] =>
+            MpiJob.ScriptOutput(_output.Value, name) ?? throw new InvalidOperationException($"the command {name} did not run");
+
+        private string Run()
+        {
+            WriteLongLine(File("one-line.txt"), 256L << 20);
+            WriteTruncatedGzip(File("whole.txt.gz"), File("cut.txt.gz"));
+            var dir = File("cli");
+            Directory.CreateDirectory(dir);
+            List<string[]> lines =
+            [
+                ["tokenize", "tokenize", "--vocab", Vocab, "--input", File("one-line.txt"), "--output", File("out-tokenize.jsonl")],
+                ["pretrain-data", "pretrain-data", "--input", File("one-line.txt"), "--vocab", Vocab, "--output", File("out-pretrain-data")],
+                ["truncated-gzip", "pretrain-data", "--input", File("cut.txt.gz"), "--vocab", Vocab, "--output", File("out-gzip"), "--dupe-factor", "1", "--threads", "1"],
+            ];
+            var job = MpiJob.RunScript(0, dir, lines, keepGoing: true);
+            Assert.True(job.ExitCode == 0, $"the CLI's child process: exit {job.ExitCode}\n{job.StdOut}\n{job.StdErr}");
+            return dir;
+        }
+
+        public void Dispose() => _tmp.Dispose();
+    }
+
     private static string Vocab => TokenizationFixtures.VocabPath("bert-base-uncased");
 
     private static string Classifier => HfFixture.Dir("sequence-classification");
@@ -138,30 +178,21 @@ public class CliInputHardeningTests
         f.Write("\n"u8);
     }
 
-    [SkippableTheory]
-    [InlineData("tokenize")]
-    [InlineData("pretrain-data")]
-    public void A_256_MB_single_line_is_refused_within_500_MB(string command)
+    [Theory]
+    [InlineData("tokenize", "out-tokenize.jsonl")]
+    [InlineData("pretrain-data", "out-pretrain-data")]
+    public void A_256_MB_single_line_is_refused_within_500_MB(string command, string output)
     {
-        Skip.IfNot(ChildCli.Available, "needs /usr/bin/time and the built CLI");
-        using var tmp = TestPaths.TempDir();
-        WriteLongLine(tmp.File("one-line.txt"), 256L << 20);
-        var r = command == "tokenize"
-            ? ChildCli.Run("tokenize", "--vocab", Vocab, "--input", tmp.File("one-line.txt"), "--output", tmp.File("out.jsonl"))
-            : ChildCli.Run("pretrain-data", "--input", tmp.File("one-line.txt"), "--vocab", Vocab, "--output", tmp.File("out"));
+        var r = child[command];
         Assert.True(r.ExitCode == 2, $"exit {r.ExitCode}: {r.StdErr}");
         Assert.Contains("is longer than 16,777,216 bytes", r.StdErr);
         Assert.True(r.PeakRssKb < 500 * 1024, $"peak RSS {r.PeakRssKb / 1024} MB");
-        Assert.False(File.Exists(tmp.File("out.jsonl")) || Directory.Exists(tmp.File("out")));
+        Assert.False(File.Exists(child.File(output)) || Directory.Exists(child.File(output)));
     }
 
-    // The switch that makes .NET report a truncated gzip stream is the CLI's runtime configuration: a child process has it.
-    [SkippableFact]
-    public void Pretrain_data_refuses_a_truncated_gzip_corpus_naming_it()
+    /// <summary>Writes a gzip corpus to <paramref name="whole"/> and its first half to <paramref name="cut"/>.</summary>
+    private static void WriteTruncatedGzip(string whole, string cut)
     {
-        Skip.IfNot(ChildCli.Available, "needs /usr/bin/time and the built CLI");
-        using var tmp = TestPaths.TempDir();
-        var whole = tmp.File("whole.txt.gz");
         using (var gz = new System.IO.Compression.GZipStream(File.Create(whole), System.IO.Compression.CompressionLevel.Fastest))
         {
             for (var d = 0; d < 2000; d++)
@@ -170,14 +201,20 @@ public class CliInputHardeningTests
             }
         }
         var bytes = File.ReadAllBytes(whole);
-        var cut = tmp.File("cut.txt.gz");
         File.WriteAllBytes(cut, bytes[..(bytes.Length / 2)]);
-        var r = ChildCli.Run("pretrain-data", "--input", cut, "--vocab", Vocab, "--output", tmp.File("out"), "--dupe-factor", "1", "--threads", "1");
+    }
+
+    // The switch that makes .NET report a truncated gzip stream is the runtime configuration of the CLI and of the process
+    // that runs its commands here.
+    [Fact]
+    public void Pretrain_data_refuses_a_truncated_gzip_corpus_naming_it()
+    {
+        var r = child["truncated-gzip"];
         Assert.True(r.ExitCode == 2, $"exit {r.ExitCode}: {r.StdErr}");
         var last = r.StdErr.Split('\n', StringSplitOptions.RemoveEmptyEntries)[^1];
-        Assert.StartsWith($"error: {cut}: not a valid gzip file (", last, StringComparison.Ordinal);
+        Assert.StartsWith($"error: {child.File("cut.txt.gz")}: not a valid gzip file (", last, StringComparison.Ordinal);
         Assert.Contains("truncated", last, StringComparison.Ordinal);
-        Assert.False(Directory.Exists(tmp.File("out")));
+        Assert.False(Directory.Exists(child.File("out-gzip")));
     }
 
     [Fact]
