@@ -8,7 +8,7 @@ namespace BertSharp.Tests.Runtime;
 /// build/ReadyToRun.targets: the Release output of the tests (from which the CLI child processes run) and of the CLI holds
 /// ReadyToRun images, of BertSharp's assemblies (the same compilations that obj/ holds as IL) and of the packages' alike;
 /// the two outputs share one compilation of each assembly they both copy (.build/r2r/), and the cache keeps three entries
-/// per assembly (build/prune-r2r-cache.sh).
+/// per assembly (build/prune-r2r-cache.sh); the CLI's own image is the entry the tests' build finds for the bert.dll it copies.
 /// </summary>
 public class ReadyToRunBuildTests
 {
@@ -81,6 +81,14 @@ public class ReadyToRunBuildTests
             var entries = Directory.GetDirectories(Path.Combine(cache, name));
             Assert.Contains(entries, e => File.Exists(Path.Combine(e, name)) && File.ReadAllBytes(Path.Combine(e, name)).AsSpan().SequenceEqual(ours));
         }
+        // bert.dll's entry is the CLI's own image, hard-linked there by the CLI's build (BertSharpShareOwnImage): the tests'
+        // build found it instead of running crossgen2 on the image again, which wrote a second file.
+        var own = Path.Combine(TestPaths.RepoRoot, "src", "BertSharp.Cli", "obj", "Release", "net10.0", "r2r", "bert.dll");
+        var image = File.ReadAllBytes(own);
+        var entry = Directory.GetDirectories(Path.Combine(cache, "bert.dll")).Select(e => Path.Combine(e, "bert.dll"))
+            .Single(f => File.Exists(f) && File.ReadAllBytes(f).AsSpan().SequenceEqual(image));
+        var files = Packaging.PackageBuild.Run(cache, "stat", "-c", "%d:%i", own, entry).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.True(files.Length == 2 && files[0] == files[1], $"{entry} is not {own} (device:inode {string.Join(", ", files)})");
     }
 
     [SkippableFact]
