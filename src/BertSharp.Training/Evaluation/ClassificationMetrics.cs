@@ -54,8 +54,9 @@ public static class ClassificationMetrics
     }
 
     /// <summary>Precision, recall and F1 of one class treated as positive (sklearn <c>average='binary'</c>).</summary>
-    /// <exception cref="ArgumentException"><paramref name="confusion"/> counts no predictions.</exception>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="positive"/> is not a class of <paramref name="confusion"/>.</exception>
+    /// <exception cref="ArgumentNullException"><paramref name="confusion"/> is null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="confusion"/> is not square, or counts no predictions.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="positive"/> is not a class of <paramref name="confusion"/>, or a count is negative.</exception>
     public static (double Precision, double Recall, double F1) ForClass(long[,] confusion, int positive)
     {
         RequireCounts(confusion);
@@ -64,6 +65,13 @@ public static class ClassificationMetrics
         {
             throw new ArgumentOutOfRangeException(nameof(positive), $"the positive class must be one of the confusion matrix's {k} classes, [0, {k}).");
         }
+        return CheckedForClass(confusion, positive);
+    }
+
+    // For a matrix RequireCounts has passed: Macro would otherwise scan the whole matrix again for every class.
+    private static (double Precision, double Recall, double F1) CheckedForClass(long[,] confusion, int positive)
+    {
+        var k = confusion.GetLength(0);
         long tp = confusion[positive, positive], predictedPositive = 0, actualPositive = 0;
         for (var i = 0; i < k; i++)
         {
@@ -80,7 +88,9 @@ public static class ClassificationMetrics
     /// Unweighted means of precision, recall and per-class F1 over the classes that occur in the truth or the predictions
     /// (sklearn <c>average='macro'</c> with its default <c>labels=None</c>).
     /// </summary>
-    /// <exception cref="ArgumentException"><paramref name="confusion"/> counts no predictions.</exception>
+    /// <exception cref="ArgumentNullException"><paramref name="confusion"/> is null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="confusion"/> is not square, or counts no predictions.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A count in <paramref name="confusion"/> is negative.</exception>
     public static (double Precision, double Recall, double F1) Macro(long[,] confusion)
     {
         RequireCounts(confusion);
@@ -95,7 +105,7 @@ public static class ClassificationMetrics
             {
                 continue;
             }
-            var (pc, rc, fc) = ForClass(confusion, c);
+            var (pc, rc, fc) = CheckedForClass(confusion, c);
             p += pc;
             r += rc;
             f += fc;
@@ -120,7 +130,9 @@ public static class ClassificationMetrics
     /// Matthews correlation coefficient, multiclass form (Gorodkin 2004, as sklearn's <c>matthews_corrcoef</c>):
     /// (c·s − Σ pₖtₖ) / √((s² − Σ pₖ²)(s² − Σ tₖ²)); 0 when either marginal is constant.
     /// </summary>
-    /// <exception cref="ArgumentException"><paramref name="confusion"/> counts no predictions.</exception>
+    /// <exception cref="ArgumentNullException"><paramref name="confusion"/> is null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="confusion"/> is not square, or counts no predictions.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A count in <paramref name="confusion"/> is negative.</exception>
     public static double MatthewsCorrelation(long[,] confusion)
     {
         RequireCounts(confusion);
@@ -163,17 +175,32 @@ public static class ClassificationMetrics
         }
     }
 
+    // The class count is read from the first dimension only, so a non-square matrix failed with an IndexOutOfRangeException,
+    // and a negative count made precision, recall or MCC a value no predictions could have.
     private static void RequireCounts(long[,] confusion)
     {
         ArgumentNullException.ThrowIfNull(confusion);
-        foreach (var n in confusion)
+        var (rows, columns) = (confusion.GetLength(0), confusion.GetLength(1));
+        if (rows != columns)
         {
-            if (n != 0)
+            throw new ArgumentException($"expected a square confusion matrix, one row and one column per class; it is {rows}×{columns}.", nameof(confusion));
+        }
+        var counted = false;
+        for (var i = 0; i < rows; i++)
+        {
+            for (var j = 0; j < columns; j++)
             {
-                return;
+                if (confusion[i, j] < 0)
+                {
+                    throw new ArgumentOutOfRangeException(nameof(confusion), $"expected counts of 0 or more; the count at [{i}, {j}] is {confusion[i, j]}.");
+                }
+                counted |= confusion[i, j] != 0;
             }
         }
-        RequirePredictions(0, nameof(confusion));
+        if (!counted)
+        {
+            RequirePredictions(0, nameof(confusion));
+        }
     }
 
     /// <summary>Throws, naming the vector, when either is null, and naming <paramref name="predicted"/> when their lengths differ.</summary>

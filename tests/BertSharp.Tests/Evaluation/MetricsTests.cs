@@ -149,7 +149,8 @@ public class MetricsTests
     }
 
     // A mismatch named no parameter, a predicted class outside the labels was blamed on the truth, ForClass and a class
-    // count of 0 or less failed with IndexOutOfRange or Overflow exceptions (or, for 0 classes and no data, returned a 0×0 matrix).
+    // count of 0 or less failed with IndexOutOfRange or Overflow exceptions (or, for 0 classes and no data, returned a 0×0
+    // matrix), and a confusion matrix that is not square or counts less than nothing was scored.
     [Fact]
     public void Metrics_of_mismatched_or_out_of_range_input_are_refused_naming_the_parameter()
     {
@@ -177,6 +178,16 @@ public class MetricsTests
         var cm = ClassificationMetrics.ConfusionMatrix(two, two, 2);
         Refused<ArgumentOutOfRangeException>("positive", () => ClassificationMetrics.ForClass(cm, 2));
         Refused<ArgumentOutOfRangeException>("positive", () => ClassificationMetrics.ForClass(cm, -1));
+        // The class count came from the first dimension only: a taller matrix failed with an IndexOutOfRangeException, a
+        // wider one was scored without its last columns, and a negative count gave a value no predictions can have.
+        var tall = new long[3, 2] { { 1, 0 }, { 0, 1 }, { 1, 0 } };
+        var wide = new long[2, 3] { { 1, 0, 2 }, { 0, 1, 0 } };
+        Refused<ArgumentException>("confusion", () => ClassificationMetrics.ForClass(tall, 0));
+        Refused<ArgumentException>("confusion", () => ClassificationMetrics.Macro(tall));
+        Refused<ArgumentException>("confusion", () => ClassificationMetrics.MatthewsCorrelation(tall));
+        Refused<ArgumentException>("confusion", () => ClassificationMetrics.Macro(wide));
+        Refused<ArgumentOutOfRangeException>("confusion", () => ClassificationMetrics.MatthewsCorrelation(new long[,] { { 2, -1 }, { 0, 1 } }));
+        Refused<ArgumentOutOfRangeException>("confusion", () => ClassificationMetrics.ForClass(new long[,] { { 1, 0 }, { 0, -1 } }, 0));
     }
 
     [Fact]
