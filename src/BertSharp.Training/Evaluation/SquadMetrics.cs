@@ -136,7 +136,8 @@ public static class SquadMetrics
     /// answer (the threshold is not used), and the v2.0-only scores are NaN.
     /// </param>
     /// <exception cref="ArgumentException">
-    /// The counts of questions and predictions differ, or there are none: exact match and F1 of no question have no value.
+    /// The counts of questions and predictions differ, or there are none: exact match and F1 of no question have no value;
+    /// or a question's list of gold answers, a gold answer or a predicted answer is null.
     /// </exception>
     public static SquadScores Evaluate(IReadOnlyList<IReadOnlyList<string>> golds, IReadOnlyList<SquadPrediction> predictions, double nullScoreDiffThreshold,
         bool version2 = true)
@@ -148,6 +149,7 @@ public static class SquadMetrics
             throw new ArgumentException($"expected one prediction per question: golds has {golds.Count} questions, predictions {predictions.Count}.", nameof(predictions));
         }
         ClassificationMetrics.RequirePredictions(predictions.Count, nameof(predictions));
+        CheckAnswers(golds, predictions);
         if (!version2)
         {
             return EvaluateV1(golds, predictions);
@@ -185,6 +187,27 @@ public static class SquadMetrics
         var answerable = hasAns.Count(h => h);
         return new SquadScores(Mean(exact, _ => true), Mean(f1, _ => true), n, Mean(exact, i => hasAns[i]), Mean(f1, i => hasAns[i]), answerable,
             Mean(exact, i => !hasAns[i]), n - answerable, bestExact, bestExactT, bestF1, bestF1T);
+    }
+
+    // Checked up front: a null list failed with a NullReferenceException, and a null text with an ArgumentNullException
+    // naming Normalize's parameter (s), which this method does not have.
+    private static void CheckAnswers(IReadOnlyList<IReadOnlyList<string>> golds, IReadOnlyList<SquadPrediction> predictions)
+    {
+        for (var i = 0; i < golds.Count; i++)
+        {
+            var answers = golds[i] ?? throw new ArgumentException($"question {i}'s gold answers are null; expected a list of answer texts (empty for an unanswerable question).", nameof(golds));
+            for (var j = 0; j < answers.Count; j++)
+            {
+                if (answers[j] is null)
+                {
+                    throw new ArgumentException($"question {i} has a null gold answer at position {j}; expected an answer text.", nameof(golds));
+                }
+            }
+            if (predictions[i].BestAnswer is null)
+            {
+                throw new ArgumentException($"question {i}'s best answer is null; expected a text (\"\" when the model found no span).", nameof(predictions));
+            }
+        }
     }
 
     private static SquadScores EvaluateV1(IReadOnlyList<IReadOnlyList<string>> golds, IReadOnlyList<SquadPrediction> predictions)

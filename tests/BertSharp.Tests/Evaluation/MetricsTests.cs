@@ -146,6 +146,12 @@ public class MetricsTests
         Assert.Throws<ArgumentException>("predicted", () => SeqevalMetrics.Evaluate([["O"]], [null!]));
         Assert.Throws<ArgumentException>("predicted", () => SeqevalMetrics.Evaluate([["B-PER", "O"]], [["B-PER", null!]]));
         Assert.Throws<ArgumentException>("truth", () => SeqevalMetrics.Evaluate([[null!]], [["O"]], SeqevalScheme.IOB2));
+        // SQuAD's: a null gold list was a NullReferenceException, a null text an ArgumentNullException naming Normalize's 's'.
+        SquadPrediction[] answered = [new("the mat", 0)];
+        Assert.Throws<ArgumentException>("golds", () => SquadMetrics.Evaluate([null!], answered, 0));
+        Assert.Throws<ArgumentException>("golds", () => SquadMetrics.Evaluate([null!], answered, 0, version2: false));
+        Assert.Throws<ArgumentException>("golds", () => SquadMetrics.Evaluate([["the mat", null!]], answered, 0));
+        Assert.Throws<ArgumentException>("predictions", () => SquadMetrics.Evaluate([["the mat"]], [new(null!, 0)], 0));
     }
 
     // A mismatch named no parameter, a predicted class outside the labels was blamed on the truth, ForClass and a class
