@@ -104,7 +104,11 @@ public static class HeadEvaluation
     /// <param name="padId">The tokenizer's padding id.</param>
     /// <param name="device">Where the model runs.</param>
     /// <param name="strictScheme">seqeval's strict mode with this scheme; null for its default mode (<see cref="SeqevalMetrics.Evaluate"/>).</param>
-    /// <exception cref="ArgumentException"><paramref name="sentences"/> is empty, or <paramref name="features"/> does not hold one encoding per sentence.</exception>
+    /// <exception cref="ArgumentException">
+    /// <paramref name="sentences"/> is empty, or a sentence is null or has not one tag per word; <paramref name="features"/>
+    /// does not hold one encoding per sentence, or one of them not one word start per word of its sentence; or
+    /// <paramref name="labels"/> does not hold one tag per output of the model.
+    /// </exception>
     public static TaggingEvaluation Tagging(BertForTokenClassification model, IReadOnlyList<TaggedSentence> sentences, IReadOnlyList<TaggedFeature> features,
         IReadOnlyList<string> labels, int batchSize, int padId, Device device, SeqevalScheme? strictScheme = null)
     {
@@ -114,11 +118,7 @@ public static class HeadEvaluation
         ArgumentNullException.ThrowIfNull(labels);
         // Before the model runs, and by this method's name for them: seqeval's refusal names its own parameter (predicted).
         ClassificationMetrics.RequirePredictions(sentences.Count, nameof(sentences));
-        // Before the model runs: a missing encoding failed after it, on a sentence never predicted, and an extra one on an index past the sentences.
-        if (features.Count != sentences.Count)
-        {
-            throw new ArgumentException($"expected one encoding per sentence: sentences has {sentences.Count}, features {features.Count}.", nameof(features));
-        }
+        CheckTagging(model, sentences, features, labels);
         var predicted = new string?[sentences.Count][];
         double lossSum = 0;
         long labelled = 0;
@@ -155,6 +155,37 @@ public static class HeadEvaluation
             pred.Add([.. kept.Select(w => predicted[s][w]!)]);
         }
         return new TaggingEvaluation(SeqevalMetrics.Evaluate(truth, pred, strictScheme), labelled == 0 ? double.NaN : lossSum / labelled, predicted, cut);
+    }
+
+    // Before the model runs, the slow part, and naming the parameter: these failed with a NullReferenceException or an
+    // IndexOutOfRangeException that named nothing, mostly after it. A missing encoding failed on a sentence never predicted,
+    // an extra one on an index past the sentences, an encoding of another word count on a word past its starts or its
+    // sentence's tags, and fewer tags than the model's outputs on a predicted class past them (more are not its tags either).
+    private static void CheckTagging(BertForTokenClassification model, IReadOnlyList<TaggedSentence> sentences, IReadOnlyList<TaggedFeature> features,
+        IReadOnlyList<string> labels)
+    {
+        if (features.Count != sentences.Count)
+        {
+            throw new ArgumentException($"expected one encoding per sentence: sentences has {sentences.Count}, features {features.Count}.", nameof(features));
+        }
+        var outputs = model.Config.NumLabels;
+        if (labels.Count != outputs)
+        {
+            throw new ArgumentException($"expected one tag per output of the model: labels has {labels.Count} tags, the model {outputs} outputs.", nameof(labels));
+        }
+        for (var s = 0; s < sentences.Count; s++)
+        {
+            var sentence = sentences[s] ?? throw new ArgumentException($"sentence {s} is null; expected its words and tags.", nameof(sentences));
+            if (sentence.Tags.Count != sentence.Words.Count)
+            {
+                throw new ArgumentException($"expected one tag per word: sentence {s} has {sentence.Words.Count} words, {sentence.Tags.Count} tags.", nameof(sentences));
+            }
+            var feature = features[s] ?? throw new ArgumentException($"encoding {s} is null; expected the encoding of sentence {s}.", nameof(features));
+            if (feature.WordStarts.Length != sentence.Words.Count)
+            {
+                throw new ArgumentException($"expected the encoding of sentence {s} to hold one word start per word: the sentence has {sentence.Words.Count} words, its encoding {feature.WordStarts.Length}.", nameof(features));
+            }
+        }
     }
 
     /// <summary>

@@ -9,7 +9,8 @@ namespace BertSharp.Tests.Evaluation;
 
 /// <summary>
 /// An evaluation of no examples is refused by the evaluation's own parameter, before the model runs: the metrics' refusal
-/// named theirs (predicted, predictions), which the caller never passed, and multiple choice scored 0 / 0.
+/// named theirs (predicted, predictions), which the caller never passed, and multiple choice scored 0 / 0. Tagging's
+/// malformed input is refused so too.
 /// </summary>
 public sealed class EvaluationOfNoExamplesTests
 {
@@ -31,6 +32,19 @@ public sealed class EvaluationOfNoExamplesTests
         // A sentence without its encoding failed after the model ran, with a NullReferenceException on its missing prediction.
         Assert.Throws<ArgumentException>("features", () => HeadEvaluation.Tagging(tagger, [new TaggedSentence(["Paris"], ["B-LOC"], 1)], [],
             ["O", "B-LOC"], batchSize: 4, padId: 0, torch.CPU));
+        // These failed with an IndexOutOfRangeException (or ran) after the model: an encoding of another word count, a sentence
+        // of another tag count, tags that are not one per output of the model (5 here).
+        string[] tags = ["LABEL_0", "LABEL_1", "LABEL_2", "LABEL_3", "LABEL_4"];
+        var sentence = new TaggedSentence(["a", "b", "c"], ["LABEL_0", "LABEL_1", "LABEL_0"], 1);
+        var feature = new TaggedFeature([2, 5, 6, 7, 3], [-100, 0, 1, 0, -100], [1, 2, 3]);
+        void Malformed(string parameter, TaggedSentence s, TaggedFeature f, string[] labels) =>
+            Assert.DoesNotContain('\n', Assert.Throws<ArgumentException>(parameter, () => HeadEvaluation.Tagging(tagger, [s], [f], labels, batchSize: 4, padId: 0, torch.CPU)).Message);
+        Malformed("features", sentence, feature with { WordStarts = [1, 2] }, tags);
+        Malformed("features", sentence, feature with { WordStarts = [1, 2, 3, 3] }, tags);
+        Malformed("sentences", sentence with { Tags = ["LABEL_0"] }, feature, tags);
+        Malformed("labels", sentence, feature, ["LABEL_0"]);
+        Malformed("labels", sentence, feature, [.. tags, "LABEL_5"]);
+        Malformed("sentences", null!, feature, tags);
         using var qa = BertPretrained.Load<BertForQuestionAnswering>(HfFixture.Dir("question-answering"));
         var tokenizer = BertSharp.Tokenization.BertTokenizer.FromDirectory(HfFixture.Dir("question-answering"));
         Refused("data", () => HeadEvaluation.QuestionAnswering(qa, tokenizer, new SquadDataset("dev.json", [], Version2: true), maxLength: 32, docStride: 8,
