@@ -117,8 +117,12 @@ internal static class FineTuneLoop
         var (trainer, state, checkpoint, totalSteps) = (job.Trainer, job.State, job.Checkpoint, job.TotalSteps);
         // Every rank has checked the output directory before rank 0 creates or changes anything in it.
         comm.Barrier();
+        // Rank 0 alone creates the run directory: when it cannot (a file in the way, an output it may not write), the others
+        // learn it here instead of waiting in the first step's all-reduce until the collective timeout.
+        using var opening = Rank0Work.Begin(comm, RunDirectory.OpeningWork);
         var run = writer ? RunDirectory.Open(o.OutputDir, o.Overwrite, job.Kind) : RunDirectory.ReadOnly(o.OutputDir);
         using var log = writer ? TrainLog.Open(run.LogPath, state?.GlobalStep) : TrainLog.InMemory(run.LogPath);
+        opening.End();
         var hooks = new FineTuneHooks(o, job.SaveBest, trainer, job.WriteModel, job.Validate, job.Plan, (IMicroBatchLosses)job.Task, run, log, job.Settings,
             totalSteps, job.MetricsExtra, job.Progress)
         {
@@ -168,22 +172,37 @@ internal static class FineTuneLoop
             throw;
         }
 
-        if (!writer)
-        {
-            // Rank 0 writes (and validates); the others only took part in the steps.
-            return new FineTuneOutcome(run.Path, [], trainer.StepsDone >= totalSteps, hooks.LastCheckpoint, null);
-        }
         if (trainer.StepsDone < totalSteps)
         {
-            // Stopped early: keep the work with a checkpoint unless the last step just wrote one.
+            // Stopped early: keep the work with a checkpoint unless the last step just wrote one (every rank counts the
+            // steps saved, so all of them meet here or none).
             if (hooks.LastSaved != trainer.StepsDone)
             {
-                hooks.SaveCheckpoint(trainer.StepsDone, null);
+                Rank0Work.Run(comm, $"the checkpoint at step {trainer.StepsDone}", () => hooks.SaveCheckpoint(trainer.StepsDone, null));
             }
-            return new FineTuneOutcome(run.Path, log.Entries, false, hooks.LastCheckpoint, null);
+            return new FineTuneOutcome(run.Path, writer ? log.Entries : [], false, hooks.LastCheckpoint, null);
         }
 
-        // The weights to publish: the best epoch's (its checkpoint was kept) or the last step's.
+        // Rank 0 writes the model directory alone; the others wait for it, so that none of them returns a directory that
+        // was never written.
+        var outcome = new FineTuneOutcome(run.Path, [], true, hooks.LastCheckpoint, null);
+        Rank0Work.Run(comm, "writing the model directory", () =>
+        {
+            if (writer)
+            {
+                outcome = Publish(job, run, log, hooks);
+            }
+        });
+        return outcome;
+    }
+
+    /// <summary>
+    /// Rank 0's end of a completed run: one crash-safe replacement turns the run directory (checkpoints, live log) into the
+    /// model directory holding the published weights (the best epoch's, or the last step's).
+    /// </summary>
+    private static FineTuneOutcome Publish<TBatch>(FineTuneJob<TBatch> job, RunDirectory run, TrainLog log, FineTuneHooks hooks)
+    {
+        var (o, totalSteps) = (job.Options, job.TotalSteps);
         var keptStep = hooks.BestStep ?? totalSteps;
         if (keptStep != totalSteps)
         {
@@ -194,7 +213,6 @@ internal static class FineTuneLoop
         var entries = log.Entries;
         log.Dispose();
         var keptMetrics = Path.Combine(run.CheckpointPath(keptStep), "metrics.json");
-        // One crash-safe replacement turns the run directory (checkpoints, live log) into the model directory.
         AtomicFile.WriteDirectory(run.Path, tmp =>
         {
             job.WriteModel(tmp);

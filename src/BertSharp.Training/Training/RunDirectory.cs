@@ -14,6 +14,9 @@ public sealed class RunDirectory
 {
     internal const string CheckpointPrefix = "checkpoint-";
 
+    /// <summary>The section in which rank 0 alone opens the run directory and its log (<see cref="Distributed.Rank0Work"/>).</summary>
+    internal const string OpeningWork = "opening the run directory and its log";
+
     private RunDirectory(string path) => Path = path;
 
     /// <summary>The directory.</summary>

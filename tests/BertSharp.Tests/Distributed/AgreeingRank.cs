@@ -14,6 +14,12 @@ internal sealed class AgreeingRank(int rank, int worldSize, int? failedRank = nu
     /// <summary>The <c>succeeded</c> of each untimed barrier this rank has been in, in order.</summary>
     public List<bool> Arrivals { get; } = [];
 
+    /// <summary>
+    /// Runs in each timed barrier: what happens while this rank waits there for slower ones (the training loops' barrier
+    /// before rank 0 opens the run directory), e.g. something else writing where rank 0 is about to.
+    /// </summary>
+    public Action? WhileInBarrier { get; init; }
+
     public int Rank => rank;
     public int WorldSize => worldSize;
     public string Backend => "agreeing";
@@ -27,9 +33,7 @@ internal sealed class AgreeingRank(int rank, int worldSize, int? failedRank = nu
     {
     }
 
-    public void Barrier()
-    {
-    }
+    public void Barrier() => WhileInBarrier?.Invoke();
 
     public int? BarrierWithoutTimeout(bool succeeded = true)
     {

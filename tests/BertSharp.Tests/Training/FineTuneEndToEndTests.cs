@@ -1,7 +1,9 @@
+using System.Globalization;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using BertSharp.Data;
 using BertSharp.Inference;
+using BertSharp.IO;
 using BertSharp.Tests.Infrastructure;
 using BertSharp.Training;
 
@@ -466,41 +468,62 @@ public class FineTuneEndToEndTests
         Assert.Empty(Directory.GetFileSystemEntries(tmp.Path));
     }
 
-    [Fact]
-    public void A_checkpoint_that_fails_on_rank_0_ends_every_rank_of_a_data_parallel_run()
+    [Theory]
+    // Each output rank 0 writes alone while the others wait for it (8 examples, batch 4: a checkpoint at step 1 is not an
+    // epoch's end); meetings before it: the data checks and the start of training, then the opening of the run directory,
+    // then each step's end that saved. The others learn there that it failed, instead of going on to the next step's
+    // all-reduce without it (the run directory) or returning a path never written (the checkpoint of a run stopped early,
+    // the model directory). A file is put in the way of each, but the run directory becomes the model directory in place:
+    // there another command's output (a pre-training's final/, claimed in the marker) is in its way.
+    [InlineData("o", Moment.Started, null, "{0}/o: is a file; expected a directory.", "opening the run directory and its log", 2)]
+    [InlineData("o/checkpoint-1", Moment.EpochStarted, null, "{0}/o/checkpoint-1: is a file; expected a directory.", "the checkpoint at step 1", 3)]
+    [InlineData("o/checkpoint-1", Moment.EpochStarted, 1, "{0}/o/checkpoint-1: is a file; expected a directory.", "the checkpoint at step 1", 3)]
+    [InlineData("o/final", Moment.EpochEnded, null, "{0}/o: holds BertSharp output that is not a fine-tuned model (final)", "writing the model directory", 5)]
+    public void Output_that_fails_on_rank_0_ends_every_rank_of_a_data_parallel_run(string inTheWay, Moment when, int? stopAfter, string ownError, string work, int meetingsBefore)
     {
-        // Rank 0 alone writes a step's checkpoint while the others wait for it at the step's end (FineTuneHooks): there they
-        // learn that it failed, instead of going on to the next step's all-reduce without it.
         using var tmp = TestPaths.TempDir();
-        var checkpoint = tmp.File("o/checkpoint-1");
-        FineTuneOptions Options() => new()
+        FineTuneOptions Options(string output) => new()
         {
             Task = TaskSpec.Sst2,
             Training = new()
             {
-                DataPath = Data("sst2_train.tsv"), OutputDir = tmp.File("o"), ConfigPreset = "tiny", VocabPath = Vocab, Device = "cpu",
-                Epochs = 1, BatchSize = 4, MaxLength = 24, SaveSteps = 1,
+                DataPath = Data("sst2_train.tsv"), OutputDir = tmp.File(output), ConfigPreset = "tiny", VocabPath = Vocab, Device = "cpu",
+                Epochs = 1, BatchSize = 4, MaxLength = 24, SaveSteps = stopAfter is null ? 1 : 0, StopAfter = stopAfter,
             },
         };
+        var path = tmp.File(inTheWay);
+        Action inTheWayNow = when == Moment.EpochEnded
+            ? () =>
+            {
+                OutputDirectory.Claim(tmp.File("o"), ["final"], overwrite: false);
+                Directory.CreateDirectory(path);
+            }
+            : () => File.WriteAllText(path, "in the way");
         var rank0 = new Distributed.AgreeingRank(0, 2);
-        var own = Assert.Throws<BertSharpException>(() => FineTuner.Run(Options(), new FileInTheWay(checkpoint), communicator: rank0));
-        Assert.Equal($"{checkpoint}: is a file; expected a directory.", own.Message);
-        // The data checks, the start of training, then the checkpoint at step 1 (8 examples, batch 4: not an epoch's end).
-        Assert.Equal([true, true, false], rank0.Arrivals);
-        var rank1 = new Distributed.AgreeingRank(1, 2, failedRank: 0, failingMeeting: rank0.Arrivals.IndexOf(false));
-        var other = Assert.Throws<BertSharp.Distributed.RankFailedException>(() => FineTuner.Run(Options(), communicator: rank1));
-        Assert.Equal("rank 0 of 2 failed during the checkpoint at step 1; this rank stops with it (rank 0's own error says why).", other.Message);
-        Assert.Equal([true, true, true], rank1.Arrivals);
+        var own = Assert.ThrowsAny<BertSharpException>(() => FineTuner.Run(Options("o"), new AtMoment(when, inTheWayNow), communicator: rank0));
+        Assert.Contains(string.Format(CultureInfo.InvariantCulture, ownError, tmp.Path), own.Message, StringComparison.Ordinal);
+        Assert.Equal([.. Enumerable.Repeat(true, meetingsBefore), false], rank0.Arrivals);
+        // Its own output: rank 0's (a checkpoint) would refuse a new run there.
+        var rank1 = new Distributed.AgreeingRank(1, 2, failedRank: 0, failingMeeting: meetingsBefore);
+        var other = Assert.Throws<BertSharp.Distributed.RankFailedException>(() => FineTuner.Run(Options("rank1"), communicator: rank1));
+        Assert.Equal($"rank 0 of 2 failed during {work}; this rank stops with it (rank 0's own error says why).", other.Message);
+        Assert.Equal(Enumerable.Repeat(true, meetingsBefore + 1), rank1.Arrivals);
     }
 
-    /// <summary>Puts a file where the run's first checkpoint directory must go once training starts (its run directory exists by then).</summary>
-    private sealed class FileInTheWay(string path) : IFineTuneProgress
+    /// <summary>When <see cref="AtMoment"/> acts: the plan printed (before the run directory exists), an epoch's start or end.</summary>
+    public enum Moment
     {
-        public void Started(FineTunePlan plan)
-        {
-        }
+        Started,
+        EpochStarted,
+        EpochEnded,
+    }
 
-        public void EpochStarted(int epoch, int batches) => File.WriteAllText(path, "not a checkpoint");
+    /// <summary>Runs <paramref name="act"/> at the given moment of a run (rank 0's progress).</summary>
+    private sealed class AtMoment(Moment when, Action act) : IFineTuneProgress
+    {
+        public void Started(FineTunePlan plan) => At(Moment.Started);
+
+        public void EpochStarted(int epoch, int batches) => At(Moment.EpochStarted);
 
         public void BatchDone(int epoch, int batch, double loss, double examplesPerSecond)
         {
@@ -510,8 +533,14 @@ public class FineTuneEndToEndTests
         {
         }
 
-        public void EpochEnded(EpochSummary summary)
+        public void EpochEnded(EpochSummary summary) => At(Moment.EpochEnded);
+
+        private void At(Moment moment)
         {
+            if (moment == when)
+            {
+                act();
+            }
         }
     }
 

@@ -190,6 +190,38 @@ public class PretrainingTrainerTests
         Assert.False(Directory.Exists(tmp.File("run")));
     }
 
+    [Theory]
+    // Rank 0 alone opens the run directory, writes the checkpoint of a run stopped early and the final model, while the
+    // others wait for it (meetings before: the start of training, the opening, the checkpoint of the last step). A file in
+    // the way of each: the others went on to the first step's all-reduce until the collective timeout (the opening), or
+    // returned a path never written.
+    [InlineData("run", 1L, null, "opening the run directory and its log", 1)]
+    [InlineData("run/checkpoint-1", 2L, 1L, "the checkpoint at step 1", 2)]
+    [InlineData("run/final", 1L, null, "writing the final model", 3)]
+    public void Output_that_fails_on_rank_0_ends_every_rank_of_a_data_parallel_run(string inTheWay, long steps, long? stopAfter, string work, int meetingsBefore)
+    {
+        using var tmp = TestPaths.TempDir();
+        var (data, vocab) = SmallData(tmp, dupe: 1);
+        var path = tmp.File(inTheWay);
+        void PutInTheWay() => File.WriteAllText(path, "in the way");
+        var o = Options() with { Steps = steps, GradAccum = 1, WarmupSteps = 0, SaveEvery = 0, EvalEvery = 0 };
+        // The run directory is made between the check of the output and its opening (where the ranks meet), the others
+        // once training has begun.
+        var atOpening = inTheWay == "run";
+        string Run(Distributed.AgreeingRank rank, string output, Action<PretrainingLogEntry>? onLog = null) =>
+            new PretrainingTrainer(o) { Communicator = rank, StopAfter = stopAfter, OnLog = onLog }
+                .Run(data, tmp.File(output), new PretrainingModelSource("tiny", vocab), resume: false);
+        var rank0 = new Distributed.AgreeingRank(0, 2) { WhileInBarrier = atOpening ? PutInTheWay : null };
+        var own = Assert.Throws<BertSharpException>(() => Run(rank0, "run", atOpening ? null : _ => PutInTheWay()));
+        Assert.Equal($"{path}: is a file; expected a directory.", own.Message);
+        Assert.Equal([.. Enumerable.Repeat(true, meetingsBefore), false], rank0.Arrivals);
+        // Its own output: rank 0's (a checkpoint) would refuse a new run there.
+        var rank1 = new Distributed.AgreeingRank(1, 2, failedRank: 0, failingMeeting: meetingsBefore);
+        Assert.Equal($"rank 0 of 2 failed during {work}; this rank stops with it (rank 0's own error says why).",
+            Assert.Throws<BertSharp.Distributed.RankFailedException>(() => Run(rank1, "rank1")).Message);
+        Assert.Equal(Enumerable.Repeat(true, meetingsBefore + 1), rank1.Arrivals);
+    }
+
     [Fact]
     public void Vocabulary_mismatch_existing_run_and_changed_settings_are_clear_errors()
     {

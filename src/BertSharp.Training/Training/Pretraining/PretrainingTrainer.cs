@@ -202,6 +202,9 @@ public sealed class PretrainingTrainer
             }
             // Every rank has checked the output directory (above) before rank 0 creates or changes anything in it.
             comm.Barrier();
+            // Rank 0 alone creates the run directory: when it cannot (a file in the way, an output it may not write), the
+            // others learn it here instead of waiting in the first step's all-reduce until the collective timeout.
+            using var opening = Rank0Work.Begin(comm, RunDirectory.OpeningWork);
             var run = writer ? RunDirectory.Open(outputDirectory, _options.Overwrite, RunKind) : null;
             using var log = run is not null ? TrainLog.Open(run.LogPath, state?.GlobalStep) : TrainLog.InMemory(outputDirectory);
             log.Append(state is null ? "start" : "resume", state?.GlobalStep ?? 0, new JsonObject
@@ -210,6 +213,7 @@ public sealed class PretrainingTrainer
                 ["eval_instances"] = evalCount,
                 ["total_steps"] = _options.Steps,
             });
+            opening.End();
             var task = new PretrainingTask(model, comm, exampleDropout ? _options.Seed : null);
             var withNsp = objective == PretrainingObjective.MaskedLmNextSentence;
             // The plot's points grow with the log (a resumed run starts from the entries it kept) instead of being re-read
@@ -314,18 +318,23 @@ public sealed class PretrainingTrainer
             if (trainer.StepsDone < _options.Steps)
             {
                 // Stopped early (StopAfter): keep the work with a checkpoint unless the last step just wrote one.
+                // Every rank meets rank 0 after it (as after every checkpoint), so that none returns a checkpoint never written.
                 if (taken > 0 && (_options.SaveEvery <= 0 || trainer.StepsDone % _options.SaveEvery != 0))
                 {
-                    SaveCheckpoint(trainer.StepsDone);
+                    Rank0Work.Run(comm, $"the checkpoint at step {trainer.StepsDone}", () => SaveCheckpoint(trainer.StepsDone));
                 }
                 return run?.LatestCheckpoint() ?? Path.Combine(AtomicFile.Normalize(outputDirectory), RunDirectory.CheckpointPrefix + trainer.StepsDone.ToString(System.Globalization.CultureInfo.InvariantCulture));
             }
-            log.Append("end", trainer.StepsDone, new JsonObject { ["steps"] = trainer.StepsDone });
             var final = Path.Combine(AtomicFile.Normalize(outputDirectory), "final");
-            if (run is not null)
+            // Rank 0 saves the model alone; the others wait for it, so that none returns a model directory never written.
+            Rank0Work.Run(comm, "writing the final model", () =>
             {
-                BertPretrained.Save(model, final, modelFiles);
-            }
+                log.Append("end", trainer.StepsDone, new JsonObject { ["steps"] = trainer.StepsDone });
+                if (run is not null)
+                {
+                    BertPretrained.Save(model, final, modelFiles);
+                }
+            });
             return final;
         }
         finally
