@@ -109,6 +109,10 @@ public static class HeadEvaluation
     /// does not hold one encoding per sentence, or one of them not one word start per word of its sentence; or
     /// <paramref name="labels"/> does not hold one tag per output of the model.
     /// </exception>
+    /// <exception cref="ArgumentOutOfRangeException">
+    /// An encoding in <paramref name="features"/> has a word start at or past its length, or a label id that is neither a
+    /// class of the model nor the ignore index (-100).
+    /// </exception>
     public static TaggingEvaluation Tagging(BertForTokenClassification model, IReadOnlyList<TaggedSentence> sentences, IReadOnlyList<TaggedFeature> features,
         IReadOnlyList<string> labels, int batchSize, int padId, Device device, SeqevalScheme? strictScheme = null)
     {
@@ -184,6 +188,30 @@ public static class HeadEvaluation
             if (feature.WordStarts.Length != sentence.Words.Count)
             {
                 throw new ArgumentException($"expected the encoding of sentence {s} to hold one word start per word: the sentence has {sentence.Words.Count} words, its encoding {feature.WordStarts.Length}.", nameof(features));
+            }
+            CheckEncoding(features, s, outputs);
+        }
+    }
+
+    // A word start at or past the encoding's length read the padding's logits or the next row's, or ran past the batch's.
+    // A label id outside the model's outputs was refused only by the loss, in the batch that held it (after the batches
+    // before it ran) and as a BertSharpException naming "labels", which is this method's list of tag names.
+    private static void CheckEncoding(IReadOnlyList<TaggedFeature> features, int s, int outputs)
+    {
+        var feature = features[s];
+        for (var w = 0; w < feature.WordStarts.Length; w++)
+        {
+            if (feature.WordStarts[w] >= feature.Length)
+            {
+                throw new ArgumentOutOfRangeException(nameof(features), $"word {w} of encoding {s} starts at position {feature.WordStarts[w]}; expected a position below its length ({feature.Length} tokens), or -1 for a word cut off.");
+            }
+        }
+        for (var t = 0; t < feature.Labels.Length; t++)
+        {
+            var label = feature.Labels[t];
+            if (label != Losses.IgnoreIndex && (label < 0 || label >= outputs))
+            {
+                throw new ArgumentOutOfRangeException(nameof(features), $"token {t} of encoding {s} has label id {label}; expected one of the model's {outputs} class ids, [0, {outputs}), or {Losses.IgnoreIndex} for no label.");
             }
         }
     }

@@ -45,6 +45,13 @@ public sealed class EvaluationOfNoExamplesTests
         Malformed("labels", sentence, feature, ["LABEL_0"]);
         Malformed("labels", sentence, feature, [.. tags, "LABEL_5"]);
         Malformed("sentences", null!, feature, tags);
+        // A word start past the encoding ran past the logits (or read the padding's, or the next row's); a label id outside
+        // the model's outputs was refused by the loss, after the model ran, as a BertSharpException naming "labels".
+        void OutOfRange(TaggedFeature f) =>
+            Assert.DoesNotContain('\n', Assert.Throws<ArgumentOutOfRangeException>("features", () => HeadEvaluation.Tagging(tagger, [sentence], [f], tags, batchSize: 4, padId: 0, torch.CPU)).Message);
+        OutOfRange(feature with { WordStarts = [1, 2, 5] });
+        OutOfRange(feature with { Labels = [-100, 0, 5, 0, -100] });
+        OutOfRange(feature with { Labels = [-100, 0, -1, 0, -100] });
         using var qa = BertPretrained.Load<BertForQuestionAnswering>(HfFixture.Dir("question-answering"));
         var tokenizer = BertSharp.Tokenization.BertTokenizer.FromDirectory(HfFixture.Dir("question-answering"));
         Refused("data", () => HeadEvaluation.QuestionAnswering(qa, tokenizer, new SquadDataset("dev.json", [], Version2: true), maxLength: 32, docStride: 8,
