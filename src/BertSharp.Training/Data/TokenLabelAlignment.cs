@@ -69,9 +69,17 @@ public static class TokenLabelAlignment
     }
 
     /// <summary>The class id of a continuation piece under all-token labelling: I-X for B-X when the tag set has it, else the tag itself.</summary>
+    /// <param name="labels">Tag names in class-id order.</param>
+    /// <param name="tag">The class id of the word's first piece.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="tag"/> is not a class id of <paramref name="labels"/>.</exception>
     public static long ContinuationOf(IReadOnlyList<string> labels, long tag)
     {
         ArgumentNullException.ThrowIfNull(labels);
+        // Checked as a long: a cast to int first would wrap an id past int's range onto a valid one.
+        if (tag < 0 || tag >= labels.Count)
+        {
+            throw new ArgumentOutOfRangeException(nameof(tag), $"expected a class id in [0, {labels.Count}), one of the {labels.Count} tags of labels; tag is {tag}.");
+        }
         var name = labels[(int)tag];
         if (name.StartsWith("B-", StringComparison.Ordinal))
         {

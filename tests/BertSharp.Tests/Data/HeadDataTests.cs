@@ -58,6 +58,10 @@ public class HeadDataTests
         // All pieces: B-MISC continues as I-MISC (HF's b_to_i_label).
         var all = TokenLabelAlignment.Encode(tok, sentence, tags, 64, labelAllTokens: true, "x");
         Assert.Equal([-100L, 2, 0, 1, 1, 2, -100], all.Labels);
+        // A tag outside the labels was refused naming the list's 'index', and one past int's range wrapped onto B-MISC's id.
+        Assert.Throws<ArgumentOutOfRangeException>("tag", () => TokenLabelAlignment.ContinuationOf(tags, 3));
+        Assert.Throws<ArgumentOutOfRangeException>("tag", () => TokenLabelAlignment.ContinuationOf(tags, -1));
+        Assert.Throws<ArgumentOutOfRangeException>("tag", () => TokenLabelAlignment.ContinuationOf(tags, 1L << 32));
         // Truncation keeps [SEP]; the words past the limit have no position.
         var cut = TokenLabelAlignment.Encode(tok, sentence, tags, 4, labelAllTokens: false, "x");
         Assert.Equal(["[CLS]", "hello", "una", "[SEP]"], cut.InputIds.Select(i => tok.Vocab[i]));
