@@ -217,7 +217,7 @@ public static class SquadMetrics
         {
             if (golds[i].Count == 0)
             {
-                throw new ArgumentException($"question {i} has no gold answer; SQuAD v1.1 questions all have one", nameof(golds));
+                throw new ArgumentException($"question {i} has no gold answer; expected at least one, as every SQuAD v1.1 question has.", nameof(golds));
             }
             var answer = predictions[i].BestAnswer;
             exact += golds[i].Max(g => ExactMatch(g, answer));

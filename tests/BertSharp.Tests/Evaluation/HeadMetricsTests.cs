@@ -284,6 +284,8 @@ public class HeadMetricsTests
         var answered = SquadMetrics.Evaluate([["Denver Broncos"]], [new SquadPrediction("broncos", 3)], 0, version2: false);
         Assert.Equal(100.0 * 2 * 0.5 / 1.5, answered.F1, 9);
         Assert.True(double.IsNaN(answered.BestF1) && double.IsNaN(answered.NoAnsExact));
-        Assert.Throws<ArgumentException>(() => SquadMetrics.Evaluate([[]], [new SquadPrediction("x", 0)], 0, version2: false));
+        // In the other refusals' wording (what was expected), one sentence: it lacked both.
+        var none = Assert.Throws<ArgumentException>("golds", () => SquadMetrics.Evaluate([[]], [new SquadPrediction("x", 0)], 0, version2: false));
+        Assert.Equal("question 0 has no gold answer; expected at least one, as every SQuAD v1.1 question has. (Parameter 'golds')", none.Message);
     }
 }
