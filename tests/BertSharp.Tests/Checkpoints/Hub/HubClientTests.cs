@@ -490,6 +490,12 @@ public sealed class HubClientTests : IDisposable
         Assert.Equal(Path.Combine("/h", "hub"), HubOptions.DefaultCacheDir(n => n == "HF_HOME" ? "/h" : null));
         Assert.Equal(Path.Combine("/x", "huggingface", "hub"), HubOptions.DefaultCacheDir(n => n == "XDG_CACHE_HOME" ? "/x" : null));
         Assert.Equal(Path.Combine(home, ".cache", "huggingface", "hub"), HubOptions.DefaultCacheDir(_ => null));
+        // bert download --cache-dir's help names every variable the default comes from: it left out two.
+        var read = new List<string>();
+        HubOptions.DefaultCacheDir(n => { read.Add(n); return null; });
+        var help = BertSharp.Cli.Program.BuildRoot().Subcommands.Single(c => c.Name == "download").Options.Single(o => o.Name == "--cache-dir").Description;
+        Assert.Equal(["HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE", "HF_HOME", "XDG_CACHE_HOME"], read);
+        Assert.All(read, v => Assert.Contains("$" + v, help, StringComparison.Ordinal));
         Assert.True(HubOptions.IsTrue("1") && HubOptions.IsTrue("yes") && HubOptions.IsTrue("ON"));
         Assert.False(HubOptions.IsTrue("0") || HubOptions.IsTrue(null) || HubOptions.IsTrue(""));
     }
