@@ -10,8 +10,8 @@ public sealed record HubOptions
     /// <summary>Hub base URL (default <c>$HF_ENDPOINT</c> or <c>https://huggingface.co</c>).</summary>
     public string? Endpoint { get; init; }
 
-    /// <summary>Cache root holding <c>models--org--name</c> folders (default <c>$HF_HUB_CACHE</c>, <c>$HF_HOME/hub</c>,
-    /// <c>$XDG_CACHE_HOME/huggingface/hub</c>, <c>~/.cache/huggingface/hub</c>).</summary>
+    /// <summary>Cache root holding <c>models--org--name</c> folders (default <c>$HF_HUB_CACHE</c>, <c>$HUGGINGFACE_HUB_CACHE</c>,
+    /// <c>$HF_HOME/hub</c>, <c>$XDG_CACHE_HOME/huggingface/hub</c>, <c>~/.cache/huggingface/hub</c>).</summary>
     public string? CacheDir { get; init; }
 
     /// <summary>Never touch the network; only the cache is used (default: <c>HF_HUB_OFFLINE=1</c>).</summary>
@@ -83,7 +83,7 @@ public sealed record HubOptions
     /// <summary>
     /// The token <c>huggingface_hub</c> would send: <c>$HF_TOKEN</c>, then the legacy <c>$HUGGING_FACE_HUB_TOKEN</c>, then the
     /// file <c>huggingface-cli login</c> writes (<c>$HF_TOKEN_PATH</c>, else <c>$HF_HOME/token</c>, else
-    /// <c>~/.cache/huggingface/token</c>); surrounding whitespace is dropped and an empty token counts as none.
+    /// <c>$XDG_CACHE_HOME/huggingface/token</c>, else <c>~/.cache/huggingface/token</c>); surrounding whitespace is dropped and an empty token counts as none.
     /// </summary>
     /// <param name="getenv">Environment lookup (null or empty = unset).</param>
     /// <param name="readFile">Returns a file's text, or null when it does not exist or cannot be read.</param>
