@@ -359,21 +359,26 @@ public sealed class PretrainingTrainer
         double N(string name) => TrainLog.Number(s, name) is var v && double.IsFinite(v)
             ? v
             : throw new BertSharpException($"{checkpoint}: trainer_state.json has no setting '{name}'; not a pre-training checkpoint.");
+        // Counts and the seed exactly: through a double, a seed above 2^53 came back as a neighbour, and the resumed run
+        // drew other masks and dropout than the run it continued.
+        long L(string name) => s[name] is JsonValue v && v.TryGetValue<long>(out var x)
+            ? x
+            : throw new BertSharpException($"{checkpoint}: trainer_state.json has no integer setting '{name}'; not a pre-training checkpoint.");
         var options = new PretrainingTrainerOptions
         {
-            Steps = (long)N("steps"),
+            Steps = L("steps"),
             BatchSize = (int)N("batch_size"),
             GradAccum = (int)N("gradient_accumulation_steps"),
             LearningRate = N("learning_rate"),
-            WarmupSteps = (long)N("warmup_steps"),
+            WarmupSteps = L("warmup_steps"),
             WeightDecay = N("weight_decay"),
             Eps = N("adam_epsilon"),
             MaxGradNorm = N("max_grad_norm"),
-            SaveEvery = (long)N("save_every"),
-            EvalEvery = (long)N("eval_every"),
+            SaveEvery = L("save_every"),
+            EvalEvery = L("eval_every"),
             DynamicMasking = s["dynamic_masking"]?.GetValue<bool>() ?? false,
             ExampleDropout = s["example_dropout"]?.GetValue<bool>() ?? false,
-            Seed = (long)N("seed"),
+            Seed = L("seed"),
             Objective = s["objective"]?.GetValue<string>() is { } o ? PretrainingObjectives.Parse(o) : PretrainingObjective.MaskedLmNextSentence,
         };
         return (state, options, s["data_directory"]?.GetValue<string>());
