@@ -7,8 +7,8 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 results="$PWD/TestResults"
 # tcmalloc: the allocator ./bert preloads (without it ./bert warns and falls back to glibc malloc).
 bash scripts/install-tcmalloc.sh
-# The browser test needs Debian's chromium and playwright-core; install them when possible, else that one test is skipped.
-bash tests/browser/setup.sh || echo "test.sh: browser test setup failed; the browser test will be skipped" >&2
+# The browser tests need Debian's chromium and playwright-core; install them when possible, else those tests are skipped.
+bash tests/browser/setup.sh || echo "test.sh: browser test setup failed; the browser tests will be skipped" >&2
 # The multi-process (MPI) tests need Open MPI from Debian; install it when possible, else those tests are skipped.
 bash tests/mpi/setup.sh || echo "test.sh: Open MPI setup failed; the MPI tests will be skipped" >&2
 rm -rf "$results"
