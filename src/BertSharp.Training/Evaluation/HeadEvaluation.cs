@@ -106,8 +106,8 @@ public static class HeadEvaluation
     /// <param name="strictScheme">seqeval's strict mode with this scheme; null for its default mode (<see cref="SeqevalMetrics.Evaluate"/>).</param>
     /// <exception cref="ArgumentException">
     /// <paramref name="sentences"/> is empty, or a sentence is null or has not one tag per word; <paramref name="features"/>
-    /// does not hold one encoding per sentence, or one of them not one word start per word of its sentence; or
-    /// <paramref name="labels"/> does not hold one tag per output of the model.
+    /// does not hold one encoding per sentence, or one of them not one word start per word of its sentence or not one label
+    /// per token; or <paramref name="labels"/> does not hold one tag per output of the model.
     /// </exception>
     /// <exception cref="ArgumentOutOfRangeException">
     /// An encoding in <paramref name="features"/> has a word start at or past its length, or a label id that is neither a
@@ -199,6 +199,7 @@ public static class HeadEvaluation
     private static void CheckEncoding(IReadOnlyList<TaggedFeature> features, int s, int outputs)
     {
         var feature = features[s];
+        HeadCollate.CheckOneLabelPerToken(feature, s, nameof(features));
         for (var w = 0; w < feature.WordStarts.Length; w++)
         {
             if (feature.WordStarts[w] >= feature.Length)

@@ -35,10 +35,15 @@ public sealed record HeadBatch(BertInput Input, Tensor? Labels, Tensor? StartPos
 public static class HeadCollate
 {
     /// <summary>Tagged sentences: ids [batch, seq] (padded with [PAD]), labels [batch, seq] padded with -100.</summary>
+    /// <exception cref="ArgumentException">An encoding of <paramref name="features"/> that <paramref name="indices"/> picks has not one label per token.</exception>
     public static HeadBatch Tagged(IReadOnlyList<TaggedFeature> features, int[] indices, int padId, Device? device = null, int minWidth = 0)
     {
         ArgumentNullException.ThrowIfNull(features);
         ArgumentNullException.ThrowIfNull(indices);
+        foreach (var i in indices)
+        {
+            CheckOneLabelPerToken(features[i], i, nameof(features));
+        }
         var rows = indices.Select(i => features[i]).ToArray();
         var input = Batching.Pad([.. rows.Select(r => r.InputIds)], [.. rows.Select(r => new int[r.Length])], padId, device, minWidth: minWidth);
         var width = (int)input.InputIds.shape[1];
@@ -49,6 +54,17 @@ public static class HeadCollate
             rows[r].Labels.CopyTo(labels, r * width);
         }
         return new HeadBatch(input, Batching.OnDevice(torch.tensor(labels, [rows.Length, width]), device), null, null, rows.Length, indices);
+    }
+
+    // A row's labels are copied into the batch at its offset: more labels than tokens spilled into the next row's labels
+    // (or, on the last row, failed with an ArgumentException naming nothing), and fewer silently left its last tokens out
+    // of the loss. Every encoding reaches the model through this collation; evaluation also checks here before it runs one.
+    internal static void CheckOneLabelPerToken(TaggedFeature feature, int index, string parameter)
+    {
+        if (feature.Labels.Length != feature.Length)
+        {
+            throw new ArgumentException($"encoding {index} has {feature.Labels.Length} labels for its {feature.Length} tokens; expected one label per token.", parameter);
+        }
     }
 
     /// <summary>QA windows: their encodings padded, with the start and end positions [batch].</summary>

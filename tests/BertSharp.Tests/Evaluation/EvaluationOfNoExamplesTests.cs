@@ -52,6 +52,11 @@ public sealed class EvaluationOfNoExamplesTests
         OutOfRange(feature with { WordStarts = [1, 2, 5] });
         OutOfRange(feature with { Labels = [-100, 0, 5, 0, -100] });
         OutOfRange(feature with { Labels = [-100, 0, -1, 0, -100] });
+        // A label more than the tokens spilled into the next row's labels, or past the batch's; refused before the model is
+        // touched, so the refused call leaves it in the mode it was in (Tagging puts it in eval mode).
+        tagger.train();
+        Malformed("features", sentence, feature with { Labels = [.. feature.Labels, 0] }, tags);
+        Assert.True(tagger.training);
         using var qa = BertPretrained.Load<BertForQuestionAnswering>(HfFixture.Dir("question-answering"));
         var tokenizer = BertSharp.Tokenization.BertTokenizer.FromDirectory(HfFixture.Dir("question-answering"));
         Refused("data", () => HeadEvaluation.QuestionAnswering(qa, tokenizer, new SquadDataset("dev.json", [], Version2: true), maxLength: 32, docStride: 8,

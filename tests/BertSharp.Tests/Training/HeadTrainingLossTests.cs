@@ -69,6 +69,17 @@ public class HeadTrainingLossTests
         model.train();
         using var loss = HeadTrainingTask.TokenClassification(model).Loss(batch, new MicroBatch(1, 0, 1))!;
         HfFixture.AssertClose(r["out.loss"], loss.reshape(1), HfFixture.Atol(caseName, "reference.safetensors", "out.loss"), "collated loss");
+        // A row's labels are copied at its offset: one label too many labelled a padding position, the next row's first token
+        // or, past the batch, failed naming nothing; one too few left the row's last token out of the loss.
+        foreach (var row in new[] { 0, features.Count - 1 })
+        {
+            foreach (var labels in new long[][] { [.. features[row].Labels, 0], features[row].Labels[..^1] })
+            {
+                List<TaggedFeature> bad = [.. features];
+                bad[row] = features[row] with { Labels = labels };
+                Assert.DoesNotContain('\n', Assert.Throws<ArgumentException>("features", () => HeadCollate.Tagged(bad, [.. Enumerable.Range(0, bad.Count)], padId: 0)).Message);
+            }
+        }
     }
 
     [Theory]
