@@ -110,8 +110,8 @@ public static class HeadEvaluation
     /// per token; or <paramref name="labels"/> does not hold one tag per output of the model.
     /// </exception>
     /// <exception cref="ArgumentOutOfRangeException">
-    /// An encoding in <paramref name="features"/> has a word start at or past its length, or a label id that is neither a
-    /// class of the model nor the ignore index (-100).
+    /// An encoding in <paramref name="features"/> has a word start that is neither a position after [CLS] below its length
+    /// nor -1 (a word cut off), or a label id that is neither a class of the model nor the ignore index (-100).
     /// </exception>
     public static TaggingEvaluation Tagging(BertForTokenClassification model, IReadOnlyList<TaggedSentence> sentences, IReadOnlyList<TaggedFeature> features,
         IReadOnlyList<string> labels, int batchSize, int padId, Device device, SeqevalScheme? strictScheme = null)
@@ -193,7 +193,9 @@ public static class HeadEvaluation
         }
     }
 
-    // A word start at or past the encoding's length read the padding's logits or the next row's, or ran past the batch's.
+    // A word start at or past the encoding's length read the padding's logits or the next row's, or ran past the batch's;
+    // any other negative one was taken for a word cut off (only -1 is), and 0 scored [CLS]'s logits as the word's, though
+    // TokenLabelAlignment.Encode starts every word after [CLS].
     // A label id outside the model's outputs was refused only by the loss, in the batch that held it (after the batches
     // before it ran) and as a BertSharpException naming "labels", which is this method's list of tag names.
     private static void CheckEncoding(IReadOnlyList<TaggedFeature> features, int s, int outputs)
@@ -202,9 +204,10 @@ public static class HeadEvaluation
         HeadCollate.CheckOneLabelPerToken(feature, s, nameof(features));
         for (var w = 0; w < feature.WordStarts.Length; w++)
         {
-            if (feature.WordStarts[w] >= feature.Length)
+            var start = feature.WordStarts[w];
+            if (start != -1 && (start < 1 || start >= feature.Length))
             {
-                throw new ArgumentOutOfRangeException(nameof(features), $"word {w} of encoding {s} starts at position {feature.WordStarts[w]}; expected a position below its length ({feature.Length} tokens), or -1 for a word cut off.");
+                throw new ArgumentOutOfRangeException(nameof(features), $"word {w} of encoding {s} starts at position {start}; expected a position in [1, {feature.Length}) of its {feature.Length} tokens (0 is [CLS]), or -1 for a word cut off.");
             }
         }
         for (var t = 0; t < feature.Labels.Length; t++)

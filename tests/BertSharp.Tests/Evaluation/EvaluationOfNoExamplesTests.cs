@@ -52,6 +52,9 @@ public sealed class EvaluationOfNoExamplesTests
         OutOfRange(feature with { WordStarts = [1, 2, 5] });
         OutOfRange(feature with { Labels = [-100, 0, 5, 0, -100] });
         OutOfRange(feature with { Labels = [-100, 0, -1, 0, -100] });
+        // Only -1 marks a word cut off (-2 was taken for one), and every word starts after [CLS] (0 scored [CLS]'s logits).
+        OutOfRange(feature with { WordStarts = [1, -2, 3] });
+        OutOfRange(feature with { WordStarts = [0, 2, 3] });
         // A label more than the tokens spilled into the next row's labels, or past the batch's; refused before the model is
         // touched, so the refused call leaves it in the mode it was in (Tagging puts it in eval mode).
         tagger.train();
