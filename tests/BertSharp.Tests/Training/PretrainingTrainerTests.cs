@@ -279,9 +279,13 @@ public class PretrainingTrainerTests
             }
         }
 
-        // Stopped before its first checkpoint in an empty directory made beforehand: left empty (it kept the marker and the log).
+        // Stopped before its first checkpoint in an empty directory made beforehand: left empty (it kept the marker and the
+        // log). The first checkpoint's write fails (step 1's loss is finite): it counted as written before it was.
         Directory.CreateDirectory(tmp.File("empty"));
-        Assert.Throws<BertSharpException>(() => new PretrainingTrainer(o with { SaveEvery = 4 }).Run(data, tmp.File("empty"), new PretrainingModelSource("tiny", vocab), false));
+        var inTheWay = tmp.File("empty/checkpoint-1");
+        Assert.Equal($"{inTheWay}: is a file; expected a directory.", Assert.Throws<BertSharpException>(() =>
+            new PretrainingTrainer(o) { OnLog = _ => File.WriteAllText(inTheWay, "in the way") }
+                .Run(data, tmp.File("empty"), new PretrainingModelSource("tiny", vocab), false)).Message);
         Assert.Empty(Directory.EnumerateFileSystemEntries(tmp.File("empty")));
     }
 

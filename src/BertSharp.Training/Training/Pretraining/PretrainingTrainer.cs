@@ -246,8 +246,10 @@ public sealed class PretrainingTrainer
                         ? "dropout masks keyed by (seed, step, data position of the instance); dynamic masks from derive(seed, data position)"
                         : "torch.manual_seed(derive(seed, step)) before every step; dynamic masks from derive(seed, data position)",
                 };
-                lastCheckpoint = run.CheckpointPath(step);
-                TrainingCheckpoint.Write(lastCheckpoint, tmp => BertPretrained.WriteFiles(model, tmp, modelFiles), trainer, s);
+                var dir = run.CheckpointPath(step);
+                TrainingCheckpoint.Write(dir, tmp => BertPretrained.WriteFiles(model, tmp, modelFiles), trainer, s);
+                // Only once it is complete: a run whose first checkpoint failed has nothing to resume, and its directory goes.
+                lastCheckpoint = dir;
                 curves!.Save(run.PlotPath, PlotTitle(withNsp));
             }
 
