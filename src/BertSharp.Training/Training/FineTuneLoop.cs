@@ -121,7 +121,7 @@ internal static class FineTuneLoop
         // learn it here instead of waiting in the first step's all-reduce until the collective timeout.
         using var opening = Rank0Work.Begin(comm, RunDirectory.OpeningWork);
         var run = writer ? RunDirectory.Open(o.OutputDir, o.Overwrite, job.Kind) : RunDirectory.ReadOnly(o.OutputDir);
-        using var log = writer ? TrainLog.Open(run.LogPath, state?.GlobalStep) : TrainLog.InMemory(run.LogPath);
+        using var log = writer ? run.OpenLog(state?.GlobalStep, job.OutputBefore) : TrainLog.InMemory(run.LogPath);
         opening.End();
         var hooks = new FineTuneHooks(o, job.SaveBest, trainer, job.WriteModel, job.Validate, job.Plan, (IMicroBatchLosses)job.Task, run, log, job.Settings,
             totalSteps, job.MetricsExtra, job.Progress)

@@ -86,6 +86,24 @@ public sealed class RunDirectory
         return new RunDirectory(full);
     }
 
+    /// <summary>
+    /// Opens the log of a run directory opened for writing (<see cref="Open"/>, <see cref="TrainLog.Open"/>). When the log
+    /// cannot be opened the run never starts, so the opening is undone as for a run stopped before its first checkpoint
+    /// (<see cref="RemoveUnfinished"/>): otherwise a directory the run made would stay behind, holding only its marker.
+    /// </summary>
+    internal TrainLog OpenLog(long? resumeStep, OutputDirectoryInfo before)
+    {
+        try
+        {
+            return TrainLog.Open(LogPath, resumeStep);
+        }
+        catch
+        {
+            RemoveUnfinished(before);
+            throw;
+        }
+    }
+
     /// <summary>A kind of run: checkpoints, the log and the plot, and <paramref name="entries"/> (names and patterns of what it writes besides).</summary>
     public static OutputKind Kind(string name, IEnumerable<string> entries) =>
         new(name, [CheckpointPrefix + "*", TrainLog.FileName, LossPlot.FileName, .. entries]);

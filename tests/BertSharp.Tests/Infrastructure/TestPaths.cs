@@ -118,6 +118,24 @@ public sealed class TempDir : IDisposable
         return link;
     }
 
+    /// <summary>
+    /// The path of a directory, not yet made (its parent is), where a run can make its directory and write its marker but
+    /// not open its log: Linux refuses paths of 4096 bytes (PATH_MAX) and more, and the log's temporary file
+    /// (<c>.train_log.jsonl.ID.tmp</c>) has a name 5 characters longer than the marker's (<c>..bertsharp.ID.tmp</c>).
+    /// </summary>
+    public string WhereTheLogCannotGo()
+    {
+        // 4068 + "/..bertsharp.12345678.tmp" (25) is 4093 characters; 4068 + "/.train_log.jsonl.12345678.tmp" (30) is 4098.
+        const int length = 4068;
+        var parent = Path;
+        while (length - parent.Length > 256)
+        {
+            parent = System.IO.Path.Combine(parent, new string('p', 200));
+        }
+        Directory.CreateDirectory(parent);
+        return System.IO.Path.Combine(parent, new string('r', length - parent.Length - 1));
+    }
+
     public void Dispose()
     {
         try

@@ -510,6 +510,25 @@ public class FineTuneEndToEndTests
         Assert.Equal(Enumerable.Repeat(true, meetingsBefore + 1), rank1.Arrivals);
     }
 
+    [SkippableFact]
+    public void A_log_that_cannot_be_opened_leaves_no_run_directory()
+    {
+        // The run directory is made before its log: a log that failed to open failed outside the clean-up of a run stopped
+        // before its first checkpoint, and the directory stayed behind, holding only its marker.
+        Skip.IfNot(OperatingSystem.IsLinux(), "the log's path is made too long for Linux's PATH_MAX");
+        using var tmp = TestPaths.TempDir();
+        var output = tmp.WhereTheLogCannotGo();
+        var options = new FineTuneOptions
+        {
+            Task = TaskSpec.Sst2,
+            Training = new() { DataPath = Data("sst2_train.tsv"), OutputDir = output, ConfigPreset = "tiny", VocabPath = Vocab, Device = "cpu", MaxLength = 24 },
+        };
+        var e = Assert.Throws<OutputWriteException>(() => FineTuner.Run(options));
+        Assert.StartsWith($"{Path.Combine(output, TrainLog.FileName)}: cannot be written (", e.Message, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(output));
+        Assert.True(Directory.Exists(Path.GetDirectoryName(output)));
+    }
+
     /// <summary>When <see cref="AtMoment"/> acts: the plan printed (before the run directory exists), an epoch's start or end.</summary>
     public enum Moment
     {

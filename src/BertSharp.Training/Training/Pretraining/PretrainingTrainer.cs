@@ -206,7 +206,7 @@ public sealed class PretrainingTrainer
             // others learn it here instead of waiting in the first step's all-reduce until the collective timeout.
             using var opening = Rank0Work.Begin(comm, RunDirectory.OpeningWork);
             var run = writer ? RunDirectory.Open(outputDirectory, _options.Overwrite, RunKind) : null;
-            using var log = run is not null ? TrainLog.Open(run.LogPath, state?.GlobalStep) : TrainLog.InMemory(outputDirectory);
+            using var log = run is not null ? run.OpenLog(state?.GlobalStep, outputBefore) : TrainLog.InMemory(outputDirectory);
             log.Append(state is null ? "start" : "resume", state?.GlobalStep ?? 0, new JsonObject
             {
                 ["train_instances"] = trainCount,
