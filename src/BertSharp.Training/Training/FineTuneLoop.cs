@@ -63,9 +63,6 @@ internal sealed record FineTuneJob<TBatch>
 
     public TrainerState? State { get; init; }
 
-    /// <summary>The output directory before the run: one that stops before its first checkpoint leaves it so if it was absent or empty.</summary>
-    public required OutputDirectoryInfo OutputBefore { get; init; }
-
     public ICommunicator Communicator { get; init; } = new LocalCommunicator();
 
     public IFineTuneProgress? Progress { get; init; }
@@ -121,7 +118,7 @@ internal static class FineTuneLoop
         // learn it here instead of waiting in the first step's all-reduce until the collective timeout.
         using var opening = Rank0Work.Begin(comm, RunDirectory.OpeningWork);
         var run = writer ? RunDirectory.Open(o.OutputDir, o.Overwrite, job.Kind) : RunDirectory.ReadOnly(o.OutputDir);
-        using var log = writer ? run.OpenLog(state?.GlobalStep, job.OutputBefore) : TrainLog.InMemory(run.LogPath);
+        using var log = writer ? run.OpenLog(state?.GlobalStep) : TrainLog.InMemory(run.LogPath);
         opening.End();
         var hooks = new FineTuneHooks(o, job.SaveBest, trainer, job.WriteModel, job.Validate, job.Plan, (IMicroBatchLosses)job.Task, run, log, job.Settings,
             totalSteps, job.MetricsExtra, job.Progress)
@@ -163,7 +160,7 @@ internal static class FineTuneLoop
             // A run that failed or was cancelled before its first checkpoint has nothing to resume from.
             if (writer && hooks.LastCheckpoint is null)
             {
-                run.RemoveUnfinished(job.OutputBefore);
+                run.RemoveUnfinished();
             }
             if (e is OperationCanceledException && cancel.IsCancellationRequested)
             {

@@ -77,7 +77,6 @@ public static class FineTuner
         DataParallelRun.CheckBatchSize(comm, batchSize);
 
         // Everything that can be wrong with the input is checked before anything is written.
-        var outputBefore = OutputDirectory.Inspect(t.OutputDir);
         var checkpoint = RunDirectory.Check(t.OutputDir, t.Resume, t.Overwrite, Kind);
         var source = ClassifierCheckpoint.Describe(t.ModelDir, t.ConfigPreset, t.VocabPath, t.Lowercase);
         ParameterFreezing.Check(t.FreezeEncoder, t.FreezeLayers, source.Config.NumHiddenLayers);
@@ -196,7 +195,6 @@ public static class FineTuner
             PlotSeries = [new("training loss (per step)", "train", "loss"), new("validation loss (per epoch)", "epoch", "validation.loss", Emphasize: true)],
             Checkpoint = checkpoint,
             State = state,
-            OutputBefore = outputBefore,
             Communicator = comm,
             Progress = progress,
         }, cancel);

@@ -59,7 +59,6 @@ public static class HeadFineTuner
         var device = TorchRuntime.ResolveDevice(t.Device);
         var batchSize = o.EffectiveBatchSize;
         DataParallelRun.CheckBatchSize(comm, batchSize);
-        var outputBefore = OutputDirectory.Inspect(t.OutputDir);
         var checkpoint = RunDirectory.Check(t.OutputDir, t.Resume, t.Overwrite, FineTuner.Kind);
         var source = ClassifierCheckpoint.Describe(t.ModelDir, t.ConfigPreset, t.VocabPath, t.Lowercase);
         ParameterFreezing.Check(t.FreezeEncoder, t.FreezeLayers, source.Config.NumHiddenLayers);
@@ -137,7 +136,6 @@ public static class HeadFineTuner
             PlotSeries = [new("training loss (per step)", "train", "loss")],
             Checkpoint = checkpoint,
             State = state,
-            OutputBefore = outputBefore,
             Communicator = comm,
             Progress = progress,
         }, cancel);

@@ -17,7 +17,16 @@ public sealed class RunDirectory
     /// <summary>The section in which rank 0 alone opens the run directory and its log (<see cref="Distributed.Rank0Work"/>).</summary>
     internal const string OpeningWork = "opening the run directory and its log";
 
-    private RunDirectory(string path) => Path = path;
+    // What Open found once it had finished what a killed write left: a run that stops before its first checkpoint is undone
+    // back to it. Judged before that recovery, a directory restored from its interrupted replacement (the user's earlier
+    // output) looked absent, and was deleted as the run's own. Null for a rank that writes nothing.
+    private readonly OutputDirectoryInfo? _before;
+
+    private RunDirectory(string path, OutputDirectoryInfo? before)
+    {
+        Path = path;
+        _before = before;
+    }
 
     /// <summary>The directory.</summary>
     public string Path { get; }
@@ -81,9 +90,10 @@ public sealed class RunDirectory
         ArgumentNullException.ThrowIfNull(kind);
         var full = AtomicFile.Normalize(path);
         AtomicFile.Recover(full);
+        var before = OutputDirectory.Inspect(full);
         OutputDirectory.Claim(full, kind.Entries, overwrite);
         AtomicFile.RecoverChildren(full);
-        return new RunDirectory(full);
+        return new RunDirectory(full, before);
     }
 
     /// <summary>
@@ -91,7 +101,7 @@ public sealed class RunDirectory
     /// cannot be opened the run never starts, so the opening is undone as for a run stopped before its first checkpoint
     /// (<see cref="RemoveUnfinished"/>): otherwise a directory the run made would stay behind, holding only its marker.
     /// </summary>
-    internal TrainLog OpenLog(long? resumeStep, OutputDirectoryInfo before)
+    internal TrainLog OpenLog(long? resumeStep)
     {
         try
         {
@@ -99,7 +109,7 @@ public sealed class RunDirectory
         }
         catch
         {
-            RemoveUnfinished(before);
+            RemoveUnfinished();
             throw;
         }
     }
@@ -109,7 +119,7 @@ public sealed class RunDirectory
         new(name, [CheckpointPrefix + "*", TrainLog.FileName, LossPlot.FileName, .. entries]);
 
     /// <summary>The run directory as a rank other than 0 of a data-parallel run sees it: nothing is created, claimed or recovered (rank 0 does that).</summary>
-    public static RunDirectory ReadOnly(string path) => new(AtomicFile.Normalize(path));
+    public static RunDirectory ReadOnly(string path) => new(AtomicFile.Normalize(path), before: null);
 
     /// <summary>The directory of the checkpoint after <paramref name="step"/> steps.</summary>
     public string CheckpointPath(long step) => System.IO.Path.Combine(Path, CheckpointPrefix + step.ToString(CultureInfo.InvariantCulture));
@@ -118,12 +128,13 @@ public sealed class RunDirectory
     public string? LatestCheckpoint() => LatestCheckpoint(Path);
 
     /// <summary>
-    /// Undoes a run that stopped before its first checkpoint, leaving the directory as <paramref name="before"/> found it:
-    /// removed when the run created it, emptied when it was empty. One that held anything before is left alone.
+    /// Undoes a run that stopped before its first checkpoint, leaving the directory as <see cref="Open"/> found it once it had
+    /// finished what a killed write left: removed when the run created it, emptied when it was empty. One that held anything
+    /// then (a directory restored from its interrupted replacement included) is left alone.
     /// </summary>
-    internal void RemoveUnfinished(OutputDirectoryInfo before)
+    internal void RemoveUnfinished()
     {
-        if (!before.IsEmpty || !Directory.Exists(Path))
+        if (_before is not { IsEmpty: true } before || !Directory.Exists(Path))
         {
             return;
         }

@@ -511,7 +511,7 @@ public class FineTuneEndToEndTests
     }
 
     [SkippableFact]
-    public void A_log_that_cannot_be_opened_leaves_no_run_directory()
+    public void A_log_that_cannot_be_opened_leaves_the_output_as_the_run_found_it()
     {
         // The run directory is made before its log: a log that failed to open failed outside the clean-up of a run stopped
         // before its first checkpoint, and the directory stayed behind, holding only its marker.
@@ -527,6 +527,15 @@ public class FineTuneEndToEndTests
         Assert.StartsWith($"{Path.Combine(output, TrainLog.FileName)}: cannot be written (", e.Message, StringComparison.Ordinal);
         Assert.False(Directory.Exists(output));
         Assert.True(Directory.Exists(Path.GetDirectoryName(output)));
+
+        // An earlier model whose replacement was killed once it had been renamed away (AtomicFile's S2 without its tmp): the
+        // output is missing when the run starts and the run's opening restores it. The failed run judged the directory by what
+        // it found before that, absent, and deleted the restored model as a directory of its own making.
+        var earlier = tmp.File("earlier");
+        AtomicFile.WriteDirectory(earlier, d => File.WriteAllText(Path.Combine(d, "config.json"), "earlier"));
+        Directory.Move(earlier, output + ".0000cccc.old");
+        Assert.Throws<OutputWriteException>(() => FineTuner.Run(options));
+        Assert.Equal("earlier", File.ReadAllText(Path.Combine(output, "config.json")));
     }
 
     /// <summary>When <see cref="AtMoment"/> acts: the plan printed (before the run directory exists), an epoch's start or end.</summary>

@@ -90,7 +90,6 @@ public sealed class PretrainingTrainer
         var exampleDropout = _options.ExampleDropout || comm.WorldSize > 1;
         TorchRuntime.EnsureLoaded();
         var device = TorchRuntime.ResolveDevice(_options.Device);
-        var outputBefore = OutputDirectory.Inspect(outputDirectory);
         var checkpoint = RunDirectory.Check(outputDirectory, resume, _options.Overwrite, RunKind);
         var data = PretrainingDataset.Open(dataDirectory);
         var state = checkpoint is null ? null : TrainerState.Load(Path.Combine(checkpoint, TrainerState.FileName));
@@ -206,7 +205,7 @@ public sealed class PretrainingTrainer
             // others learn it here instead of waiting in the first step's all-reduce until the collective timeout.
             using var opening = Rank0Work.Begin(comm, RunDirectory.OpeningWork);
             var run = writer ? RunDirectory.Open(outputDirectory, _options.Overwrite, RunKind) : null;
-            using var log = run is not null ? run.OpenLog(state?.GlobalStep, outputBefore) : TrainLog.InMemory(outputDirectory);
+            using var log = run is not null ? run.OpenLog(state?.GlobalStep) : TrainLog.InMemory(outputDirectory);
             log.Append(state is null ? "start" : "resume", state?.GlobalStep ?? 0, new JsonObject
             {
                 ["train_instances"] = trainCount,
@@ -309,7 +308,7 @@ public sealed class PretrainingTrainer
                 log.Dispose();
                 if (lastCheckpoint is null)
                 {
-                    run?.RemoveUnfinished(outputBefore);
+                    run?.RemoveUnfinished();
                 }
                 if (e is OperationCanceledException && cancel.IsCancellationRequested)
                 {
