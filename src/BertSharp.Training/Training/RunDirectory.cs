@@ -22,10 +22,14 @@ public sealed class RunDirectory
     // output) looked absent, and was deleted as the run's own. Null for a rank that writes nothing.
     private readonly OutputDirectoryInfo? _before;
 
-    private RunDirectory(string path, OutputDirectoryInfo? before)
+    // The folders above the directory that Open made for it, deepest first: the user's own folders stay when the run is undone.
+    private readonly IReadOnlyList<string> _madeParents;
+
+    private RunDirectory(string path, OutputDirectoryInfo? before, IReadOnlyList<string> madeParents)
     {
         Path = path;
         _before = before;
+        _madeParents = madeParents;
     }
 
     /// <summary>The directory.</summary>
@@ -91,9 +95,10 @@ public sealed class RunDirectory
         var full = AtomicFile.Normalize(path);
         AtomicFile.Recover(full);
         var before = OutputDirectory.Inspect(full);
+        var madeParents = MissingParents(full);
         OutputDirectory.Claim(full, kind.Entries, overwrite);
         AtomicFile.RecoverChildren(full);
-        return new RunDirectory(full, before);
+        return new RunDirectory(full, before, madeParents);
     }
 
     /// <summary>
@@ -119,7 +124,7 @@ public sealed class RunDirectory
         new(name, [CheckpointPrefix + "*", TrainLog.FileName, LossPlot.FileName, .. entries]);
 
     /// <summary>The run directory as a rank other than 0 of a data-parallel run sees it: nothing is created, claimed or recovered (rank 0 does that).</summary>
-    public static RunDirectory ReadOnly(string path) => new(AtomicFile.Normalize(path), before: null);
+    public static RunDirectory ReadOnly(string path) => new(AtomicFile.Normalize(path), before: null, madeParents: []);
 
     /// <summary>The directory of the checkpoint after <paramref name="step"/> steps.</summary>
     public string CheckpointPath(long step) => System.IO.Path.Combine(Path, CheckpointPrefix + step.ToString(CultureInfo.InvariantCulture));
@@ -129,8 +134,9 @@ public sealed class RunDirectory
 
     /// <summary>
     /// Undoes a run that stopped before its first checkpoint, leaving the directory as <see cref="Open"/> found it once it had
-    /// finished what a killed write left: removed when the run created it, emptied when it was empty. One that held anything
-    /// then (a directory restored from its interrupted replacement included) is left alone.
+    /// finished what a killed write left: removed when the run created it (with the folders above it that the run made, while
+    /// nothing else has come into them), emptied when it was empty. One that held anything then (a directory restored from its
+    /// interrupted replacement included) is left alone.
     /// </summary>
     internal void RemoveUnfinished()
     {
@@ -141,6 +147,14 @@ public sealed class RunDirectory
         if (!before.Exists)
         {
             Directory.Delete(Path, recursive: true);
+            foreach (var parent in _madeParents)
+            {
+                if (!Directory.Exists(parent) || Directory.EnumerateFileSystemEntries(parent).Any())
+                {
+                    break;
+                }
+                Directory.Delete(parent);
+            }
             return;
         }
         // The directory itself stays: the user made it (and may have given it permissions or mounted it).
@@ -155,6 +169,16 @@ public sealed class RunDirectory
                 entry.Delete();
             }
         }
+    }
+
+    private static List<string> MissingParents(string path)
+    {
+        var missing = new List<string>();
+        for (var parent = System.IO.Path.GetDirectoryName(path); parent is not null && !Directory.Exists(parent); parent = System.IO.Path.GetDirectoryName(parent))
+        {
+            missing.Add(parent);
+        }
+        return missing;
     }
 
     /// <summary>Removes the checkpoints whose step is not in <paramref name="keep"/>.</summary>

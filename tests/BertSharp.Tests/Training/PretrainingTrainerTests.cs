@@ -230,18 +230,23 @@ public class PretrainingTrainerTests
     }
 
     [SkippableFact]
-    public void A_log_that_cannot_be_opened_leaves_no_run_directory()
+    public void A_log_that_cannot_be_opened_leaves_no_run_directory_nor_the_folders_made_for_it()
     {
         // The run directory is made before its log: a log that failed to open failed outside the clean-up of a run stopped
-        // before its first checkpoint, and the directory stayed behind, holding only its marker.
+        // before its first checkpoint, and the directory stayed behind, holding only its marker. The folders above it that
+        // the run made stayed too (the folder above them is the user's).
         Skip.IfNot(OperatingSystem.IsLinux(), "the log's path is made too long for Linux's PATH_MAX");
         using var tmp = TestPaths.TempDir();
         var (data, vocab) = SmallData(tmp, dupe: 1);
         var run = tmp.WhereTheLogCannotGo();
+        var parent = Path.GetDirectoryName(run)!;
+        var grandparent = Path.GetDirectoryName(parent)!;
+        Directory.Delete(parent);
+        Directory.Delete(grandparent);
         var e = Assert.Throws<OutputWriteException>(() => new PretrainingTrainer(Options()).Run(data, run, new PretrainingModelSource("tiny", vocab), resume: false));
         Assert.StartsWith($"{Path.Combine(run, TrainLog.FileName)}: cannot be written (", e.Message, StringComparison.Ordinal);
-        Assert.False(Directory.Exists(run));
-        Assert.True(Directory.Exists(Path.GetDirectoryName(run)));
+        Assert.False(Directory.Exists(grandparent));
+        Assert.True(Directory.Exists(Path.GetDirectoryName(grandparent)));
     }
 
     [Fact]
