@@ -89,12 +89,25 @@ public sealed class RunDirectory
     /// <param name="path">The directory.</param>
     /// <param name="overwrite">Allow a non-empty directory that BertSharp did not write.</param>
     /// <param name="kind">The run's kind (<see cref="Kind"/>): the entries it writes.</param>
+    /// <exception cref="UnfinishedRunException">The directory, absent until its interrupted replacement was finished here, holds a checkpoint.</exception>
+    /// <exception cref="OtherOutputException">The directory, absent until its interrupted replacement was finished here, holds BertSharp output that is not <paramref name="kind"/>.</exception>
     public static RunDirectory Open(string path, bool overwrite, OutputKind kind)
     {
         ArgumentNullException.ThrowIfNull(kind);
         var full = AtomicFile.Normalize(path);
+        var existed = Directory.Exists(full);
         AtomicFile.Recover(full);
         var before = OutputDirectory.Inspect(full);
+        if (!existed && before.Exists)
+        {
+            // Restored from an interrupted replacement, after Check saw nothing there (a resumed run found its checkpoint, so
+            // its directory existed): what Check would have refused in it is refused now, before the run writes anything.
+            before.ThrowIfOtherKind(kind);
+            if (LatestCheckpoint(full) is { } latest)
+            {
+                throw new UnfinishedRunException(full, latest);
+            }
+        }
         var madeParents = MissingParents(full);
         OutputDirectory.Claim(full, kind.Entries, overwrite);
         AtomicFile.RecoverChildren(full);

@@ -511,7 +511,7 @@ public class FineTuneEndToEndTests
     }
 
     [SkippableFact]
-    public void A_log_that_cannot_be_opened_leaves_the_output_as_the_run_found_it()
+    public void A_run_stopped_at_its_opening_leaves_the_output_as_it_found_it()
     {
         // The run directory is made before its log: a log that failed to open failed outside the clean-up of a run stopped
         // before its first checkpoint, and the directory stayed behind, holding only its marker.
@@ -536,6 +536,20 @@ public class FineTuneEndToEndTests
         Directory.Move(earlier, output + ".0000cccc.old");
         Assert.Throws<OutputWriteException>(() => FineTuner.Run(options));
         Assert.Equal("earlier", File.ReadAllText(Path.Combine(output, "config.json")));
+
+        // The same with an unfinished run renamed away: the output was checked while it was absent, so the new run went on
+        // into the restored run and would have written its checkpoints over the earlier ones.
+        var unfinished = tmp.File("unfinished");
+        AtomicFile.WriteDirectory(tmp.File("earlier-run"), d =>
+        {
+            Directory.CreateDirectory(Path.Combine(d, "checkpoint-1"));
+            File.WriteAllText(Path.Combine(d, "checkpoint-1", TrainerState.FileName), "earlier");
+        });
+        Directory.Move(tmp.File("earlier-run"), unfinished + ".0000dddd.old");
+        var refused = Assert.Throws<UnfinishedRunException>(() => FineTuner.Run(options with { Training = options.Training with { OutputDir = unfinished } }));
+        Assert.Equal($"{unfinished}: holds checkpoint-1 of an earlier run; resume it, or choose another output directory.", refused.Message);
+        Assert.Equal("earlier", File.ReadAllText(Path.Combine(unfinished, "checkpoint-1", TrainerState.FileName)));
+        Assert.False(File.Exists(Path.Combine(unfinished, TrainLog.FileName)));
     }
 
     /// <summary>When <see cref="AtMoment"/> acts: the plan printed (before the run directory exists), an epoch's start or end.</summary>

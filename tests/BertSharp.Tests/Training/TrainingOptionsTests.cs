@@ -246,6 +246,21 @@ public class TrainingOptionsTests
     }
 
     [Fact]
+    public void Opening_a_run_directory_restored_from_an_interrupted_replacement_refuses_another_kinds_output()
+    {
+        // RunDirectory.Check saw nothing there; Open restores a pre-training run, whose final/ the fine-tuned model directory
+        // would replace at the run's end.
+        using var tmp = TestPaths.TempDir();
+        var output = tmp.File("out");
+        AtomicFile.WriteDirectory(tmp.File("earlier"), d => Directory.CreateDirectory(Path.Combine(d, "final")));
+        Directory.Move(tmp.File("earlier"), output + ".0000eeee.old");
+        Assert.Null(RunDirectory.Check(output, resume: false, overwrite: false, FineTuner.Kind));
+        var refused = Assert.Throws<OtherOutputException>(() => RunDirectory.Open(output, overwrite: false, FineTuner.Kind));
+        Assert.Equal(["final"], refused.OtherEntries);
+        Assert.True(Directory.Exists(Path.Combine(output, "final")));
+    }
+
+    [Fact]
     public void Training_args_file_round_trips_and_refuses_a_corrupt_file()
     {
         using var tmp = TestPaths.TempDir();
