@@ -189,7 +189,7 @@ public static class HeadEvaluation
             {
                 throw new ArgumentException($"expected the encoding of sentence {s} to hold one word start per word: the sentence has {sentence.Words.Count} words, its encoding {feature.WordStarts.Length}.", nameof(features));
             }
-            CheckEncoding(features, s, outputs);
+            CheckEncoding(feature, s, outputs, nameof(features));
         }
     }
 
@@ -197,17 +197,16 @@ public static class HeadEvaluation
     // any other negative one was taken for a word cut off (only -1 is), and 0 scored [CLS]'s logits as the word's, though
     // TokenLabelAlignment.Encode starts every word after [CLS].
     // A label id outside the model's outputs was refused only by the loss, in the batch that held it (after the batches
-    // before it ran) and as a BertSharpException naming "labels", which is this method's list of tag names.
-    private static void CheckEncoding(IReadOnlyList<TaggedFeature> features, int s, int outputs)
+    // before it ran) and as a BertSharpException naming "labels", which is Tagging's list of tag names.
+    private static void CheckEncoding(TaggedFeature feature, int s, int outputs, string parameter)
     {
-        var feature = features[s];
-        HeadCollate.CheckOneLabelPerToken(feature, s, nameof(features));
+        HeadCollate.CheckOneLabelPerToken(feature, s, parameter);
         for (var w = 0; w < feature.WordStarts.Length; w++)
         {
             var start = feature.WordStarts[w];
             if (start != -1 && (start < 1 || start >= feature.Length))
             {
-                throw new ArgumentOutOfRangeException(nameof(features), $"word {w} of encoding {s} starts at position {start}; expected a position in [1, {feature.Length}) of its {feature.Length} tokens (0 is [CLS]), or -1 for a word cut off.");
+                throw new ArgumentOutOfRangeException(parameter, $"word {w} of encoding {s} starts at position {start}; expected a position in [1, {feature.Length}) of its {feature.Length} tokens (0 is [CLS]), or -1 for a word cut off.");
             }
         }
         for (var t = 0; t < feature.Labels.Length; t++)
@@ -215,7 +214,7 @@ public static class HeadEvaluation
             var label = feature.Labels[t];
             if (label != Losses.IgnoreIndex && (label < 0 || label >= outputs))
             {
-                throw new ArgumentOutOfRangeException(nameof(features), $"token {t} of encoding {s} has label id {label}; expected one of the model's {outputs} class ids, [0, {outputs}), or {Losses.IgnoreIndex} for no label.");
+                throw new ArgumentOutOfRangeException(parameter, $"token {t} of encoding {s} has label id {label}; expected one of the model's {outputs} class ids, [0, {outputs}), or {Losses.IgnoreIndex} for no label.");
             }
         }
     }
