@@ -19,6 +19,11 @@ rm -rf "$results"
 tcmalloc=$(ls /usr/lib/*-linux-gnu/libtcmalloc_minimal.so.4 /usr/lib64/libtcmalloc_minimal.so.4 2>/dev/null | head -1 || true)
 if [[ -n "$tcmalloc" && "${LD_PRELOAD:-}" != *tcmalloc* ]]; then export LD_PRELOAD="$tcmalloc${LD_PRELOAD:+:$LD_PRELOAD}"; fi
 export DOTNET_TieredPGO=${DOTNET_TieredPGO:-0}
+# No call counting: methods keep their ReadyToRun or first JIT code instead of being compiled again, optimised, once they
+# have run 30 times. The test processes and their ~80 children (CLI runs, MPI ranks running several commands, servers,
+# the SDK's compilers) are short and mostly wait on libtorch, so the second compilation costs more than it saves: about 8 %
+# less CPU for the parallel test process and its children (tests/README.md, "Run time").
+export DOTNET_TC_CallCounting=${DOTNET_TC_CallCounting:-0}
 fail_run() { # a run that produced no usable results: say why, then the counts line CI reads
   echo "test.sh: $1" >&2
   echo "0 passed, 1 failed"
@@ -36,11 +41,8 @@ else
   dll=tests/BertSharp.Tests/bin/Release/net10.0/BertSharp.Tests.dll
   serial_log="$results/serial.log"
   mkdir -p "$results"
-  # DOTNET_TC_CallCounting=0: the serial classes are many short training runs whose methods reach the tiered compiler's
-  # call count and get compiled a second time, optimised, on a background thread: 42 CPU-seconds with it, 35 without (the
-  # serial classes alone, measured 2026-12-03). With the cores shared, the CPU is what counts.
   # --blame: if a test host crashes (a native fault in libtorch, say), vstest names the test that was running.
-  BERTSHARP_TEST_SHARED_CPU=1 DOTNET_TC_CallCounting=0 dotnet test "$dll" --filter "Isolation=Serial" --blame \
+  BERTSHARP_TEST_SHARED_CPU=1 dotnet test "$dll" --filter "Isolation=Serial" --blame \
     --logger "trx;LogFileName=serial.trx" --results-directory "$results/serial" > "$serial_log" 2>&1 &
   serial=$!
   dotnet test "$dll" --filter "Isolation!=Serial" --blame --logger "trx;LogFileName=parallel.trx" --results-directory "$results/parallel" || rc_parallel=$?
