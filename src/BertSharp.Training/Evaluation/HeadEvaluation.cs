@@ -200,7 +200,7 @@ public static class HeadEvaluation
     // before it ran) and as a BertSharpException naming "labels", which is Tagging's list of tag names.
     private static void CheckEncoding(TaggedFeature feature, int s, int outputs, string parameter)
     {
-        HeadCollate.CheckOneLabelPerToken(feature, s, parameter);
+        HeadCollate.CheckTagged(feature, s, parameter);
         for (var w = 0; w < feature.WordStarts.Length; w++)
         {
             var start = feature.WordStarts[w];

@@ -35,14 +35,14 @@ public sealed record HeadBatch(BertInput Input, Tensor? Labels, Tensor? StartPos
 public static class HeadCollate
 {
     /// <summary>Tagged sentences: ids [batch, seq] (padded with [PAD]), labels [batch, seq] padded with -100.</summary>
-    /// <exception cref="ArgumentException">An encoding of <paramref name="features"/> that <paramref name="indices"/> picks has not one label per token.</exception>
+    /// <exception cref="ArgumentException">An encoding of <paramref name="features"/> that <paramref name="indices"/> picks is null, has null ids or labels, or has not one label per token.</exception>
     public static HeadBatch Tagged(IReadOnlyList<TaggedFeature> features, int[] indices, int padId, Device? device = null, int minWidth = 0)
     {
         ArgumentNullException.ThrowIfNull(features);
         ArgumentNullException.ThrowIfNull(indices);
         foreach (var i in indices)
         {
-            CheckOneLabelPerToken(features[i], i, nameof(features));
+            CheckTagged(features[i], i, nameof(features));
         }
         var rows = indices.Select(i => features[i]).ToArray();
         var input = Batching.Pad([.. rows.Select(r => r.InputIds)], [.. rows.Select(r => new int[r.Length])], padId, device, minWidth: minWidth);
@@ -59,8 +59,17 @@ public static class HeadCollate
     // A row's labels are copied into the batch at its offset: more labels than tokens spilled into the next row's labels
     // (or, on the last row, failed with an ArgumentException naming nothing), and fewer silently left its last tokens out
     // of the loss. Every encoding reaches the model through this collation; evaluation also checks here before it runs one.
-    internal static void CheckOneLabelPerToken(TaggedFeature feature, int index, string parameter)
+    // A null encoding, ids or labels failed with a NullReferenceException naming nothing.
+    internal static void CheckTagged(TaggedFeature? feature, int index, string parameter)
     {
+        if (feature is null)
+        {
+            throw new ArgumentException($"encoding {index} is null; expected a tagged sentence's encoding.", parameter);
+        }
+        if (feature.InputIds is null || feature.Labels is null)
+        {
+            throw new ArgumentException($"encoding {index} has null {(feature.InputIds is null ? "InputIds" : "Labels")}; expected its token ids and one label per token.", parameter);
+        }
         if (feature.Labels.Length != feature.Length)
         {
             throw new ArgumentException($"encoding {index} has {feature.Labels.Length} labels for its {feature.Length} tokens; expected one label per token.", parameter);
@@ -68,11 +77,19 @@ public static class HeadCollate
     }
 
     /// <summary>QA windows: their encodings padded, with the start and end positions [batch].</summary>
+    /// <exception cref="ArgumentException">A window of <paramref name="features"/> that <paramref name="indices"/> picks is null or has a null encoding.</exception>
     public static HeadBatch Windows(IReadOnlyList<QaFeature> features, int[] indices, int padId, Device? device = null, int minWidth = 0)
     {
         ArgumentNullException.ThrowIfNull(features);
         ArgumentNullException.ThrowIfNull(indices);
         var rows = indices.Select(i => features[i]).ToArray();
+        for (var r = 0; r < rows.Length; r++)
+        {
+            if (rows[r]?.Encoding is null)
+            {
+                throw new ArgumentException($"window {indices[r]} {(rows[r] is null ? "is null" : "has a null Encoding")}; expected a window and its encoding.", nameof(features));
+            }
+        }
         var input = Batching.Pad([.. rows.Select(r => r.Encoding)], padId, device, minWidth);
         return new HeadBatch(input, null,
             Batching.OnDevice(torch.tensor(rows.Select(r => (long)r.StartPosition).ToArray()), device),
@@ -80,11 +97,16 @@ public static class HeadCollate
     }
 
     /// <summary>Multiple-choice questions: every choice of every question padded to one width, inputs [batch, choices, seq], labels [batch].</summary>
+    /// <exception cref="ArgumentException">
+    /// A question of <paramref name="features"/> that <paramref name="indices"/> picks is null, has null choices or a null
+    /// choice, or has another number of choices than the first one picked.
+    /// </exception>
     public static HeadBatch Choices(IReadOnlyList<ChoiceFeature> features, int[] indices, int padId, Device? device = null, int minWidth = 0)
     {
         ArgumentNullException.ThrowIfNull(features);
         ArgumentNullException.ThrowIfNull(indices);
         var rows = indices.Select(i => features[i]).ToArray();
+        CheckChoices(rows, indices, nameof(features));
         var choices = rows[0].Choices.Count;
         var flat = rows.SelectMany(r => r.Choices).ToArray();
         var p = Batching.PadArrays([.. flat.Select(e => (IReadOnlyList<int>)e.Ids)], [.. flat.Select(e => (IReadOnlyList<int>)e.TypeIds)], padId,
@@ -93,6 +115,25 @@ public static class HeadCollate
         var input = new BertInput(Batching.OnDevice(torch.tensor(p.Ids, dims), device), Batching.OnDevice(torch.tensor(p.Mask, dims), device),
             Batching.OnDevice(torch.tensor(p.Types, dims), device));
         return new HeadBatch(input, Batching.OnDevice(torch.tensor(rows.Select(r => r.Label).ToArray()), device), null, null, rows.Length, indices);
+    }
+
+    // The batch is shaped [questions, choices of the first, width]: a question with more choices put its last ones into the
+    // next question's rows (or, on the last, failed in the tensor's shape naming nothing), one with fewer took the next's.
+    private static void CheckChoices(ChoiceFeature[] rows, int[] indices, string parameter)
+    {
+        for (var r = 0; r < rows.Length; r++)
+        {
+            var row = rows[r];
+            if (row?.Choices is null || row.Choices.Any(c => c is null))
+            {
+                var what = row is null ? "is null" : row.Choices is null ? "has null Choices" : "has a null choice";
+                throw new ArgumentException($"question {indices[r]} {what}; expected one encoding per choice.", parameter);
+            }
+            if (row.Choices.Count != rows[0].Choices.Count)
+            {
+                throw new ArgumentException($"question {indices[r]} has {row.Choices.Count} choices; expected {rows[0].Choices.Count}, as question {indices[0]} of the batch has.", parameter);
+            }
+        }
     }
 }
 

@@ -2,6 +2,7 @@ using BertSharp.Tests.Infrastructure;
 using BertSharp.Data;
 using BertSharp.Modeling;
 using BertSharp.Tests.Modeling;
+using BertSharp.Tokenization;
 using BertSharp.Training;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -80,6 +81,35 @@ public class HeadTrainingLossTests
                 Assert.DoesNotContain('\n', Assert.Throws<ArgumentException>("features", () => HeadCollate.Tagged(bad, [.. Enumerable.Range(0, bad.Count)], padId: 0)).Message);
             }
         }
+    }
+
+    [Fact]
+    public void Collation_refuses_a_null_encoding_and_a_question_of_another_choice_count()
+    {
+        // Each failed with a NullReferenceException naming nothing; a question with more choices than the batch's first
+        // failed in the tensor's shape (with fewer, the questions' choices were mixed up when the totals matched).
+        static string Refused(Action collate)
+        {
+            var message = Assert.Throws<ArgumentException>("features", collate).Message;
+            Assert.DoesNotContain('\n', message);
+            return message;
+        }
+        var tagged = new TaggedFeature([2, 5, 3], [-100, 1, -100], [1]);
+        Assert.StartsWith("encoding 1 is null; expected", Refused(() => HeadCollate.Tagged([tagged, null!], [0, 1], padId: 0)), StringComparison.Ordinal);
+        Assert.StartsWith("encoding 1 has null InputIds; expected", Refused(() => HeadCollate.Tagged([tagged, tagged with { InputIds = null! }], [0, 1], padId: 0)), StringComparison.Ordinal);
+        Assert.StartsWith("encoding 0 has null Labels; expected", Refused(() => HeadCollate.Tagged([tagged with { Labels = null! }], [0], padId: 0)), StringComparison.Ordinal);
+
+        var window = new QaFeature(0, new BertEncoding(3), 0, 0);
+        Assert.StartsWith("window 1 is null; expected", Refused(() => HeadCollate.Windows([window, null!], [0, 1], padId: 0)), StringComparison.Ordinal);
+        Assert.StartsWith("window 0 has a null Encoding; expected", Refused(() => HeadCollate.Windows([window with { Encoding = null! }], [0], padId: 0)), StringComparison.Ordinal);
+
+        var question = new ChoiceFeature([new BertEncoding(3), new BertEncoding(4)], 1);
+        Assert.StartsWith("question 1 is null; expected", Refused(() => HeadCollate.Choices([question, null!], [0, 1], padId: 0)), StringComparison.Ordinal);
+        Assert.StartsWith("question 0 has null Choices; expected", Refused(() => HeadCollate.Choices([question with { Choices = null! }], [0], padId: 0)), StringComparison.Ordinal);
+        Assert.StartsWith("question 0 has a null choice; expected", Refused(() => HeadCollate.Choices([question with { Choices = [new BertEncoding(3), null!] }], [0], padId: 0)), StringComparison.Ordinal);
+        var three = question with { Choices = [.. question.Choices, new BertEncoding(2)] };
+        Assert.Equal("question 2 has 3 choices; expected 2, as question 0 of the batch has. (Parameter 'features')",
+            Refused(() => HeadCollate.Choices([question, question, three], [0, 2], padId: 0)));
     }
 
     [Theory]
