@@ -127,32 +127,39 @@ internal static class FineTuneLoop
             Writer = writer,
             Communicator = comm,
         };
-        if (state is null)
-        {
-            log.Append("start", 0, new JsonObject
-            {
-                ["train_examples"] = job.Start.Train,
-                ["validation_examples"] = job.Start.Validation,
-                ["total_steps"] = totalSteps,
-                ["warmup_steps"] = job.Start.Warmup,
-                ["parameters"] = job.Start.Parameters,
-                ["trainable_parameters"] = job.Start.Trainable,
-                ["device"] = job.Start.Device,
-            });
-        }
-        else
-        {
-            trainer.StepsDone = state.GlobalStep;
-            job.Plan.Restore(state.Data);
-            hooks.Restore(state.Task);
-            // Last: building the model may draw from the generator (initialising weights the checkpoint then overwrites).
-            state.RestoreTorchRng(checkpoint!);
-            log.Append("resume", state.GlobalStep, new JsonObject { ["checkpoint"] = Path.GetFileName(checkpoint) });
-        }
-
+        // From the log's first entry to the checkpoint of a run stopped early: a run that fails anywhere in it before a
+        // checkpoint is complete has nothing to resume, and is undone as the opening of its log is.
         try
         {
+            if (state is null)
+            {
+                log.Append("start", 0, new JsonObject
+                {
+                    ["train_examples"] = job.Start.Train,
+                    ["validation_examples"] = job.Start.Validation,
+                    ["total_steps"] = totalSteps,
+                    ["warmup_steps"] = job.Start.Warmup,
+                    ["parameters"] = job.Start.Parameters,
+                    ["trainable_parameters"] = job.Start.Trainable,
+                    ["device"] = job.Start.Device,
+                });
+            }
+            else
+            {
+                trainer.StepsDone = state.GlobalStep;
+                job.Plan.Restore(state.Data);
+                hooks.Restore(state.Task);
+                // Last: building the model may draw from the generator (initialising weights the checkpoint then overwrites).
+                state.RestoreTorchRng(checkpoint!);
+                log.Append("resume", state.GlobalStep, new JsonObject { ["checkpoint"] = Path.GetFileName(checkpoint) });
+            }
             trainer.Run(job.Task, job.Data, totalSteps, [hooks, TrainingHook.StopAfter(o.StopAfter)], cancel);
+            // Stopped early: keep the work with a checkpoint unless the last step just wrote one (every rank counts the
+            // steps saved, so all of them meet here or none).
+            if (trainer.StepsDone < totalSteps && hooks.LastSaved != trainer.StepsDone)
+            {
+                Rank0Work.Run(comm, $"the checkpoint at step {trainer.StepsDone}", () => hooks.SaveCheckpoint(trainer.StepsDone, null));
+            }
         }
         catch (Exception e)
         {
@@ -171,12 +178,6 @@ internal static class FineTuneLoop
 
         if (trainer.StepsDone < totalSteps)
         {
-            // Stopped early: keep the work with a checkpoint unless the last step just wrote one (every rank counts the
-            // steps saved, so all of them meet here or none).
-            if (hooks.LastSaved != trainer.StepsDone)
-            {
-                Rank0Work.Run(comm, $"the checkpoint at step {trainer.StepsDone}", () => hooks.SaveCheckpoint(trainer.StepsDone, null));
-            }
             return new FineTuneOutcome(run.Path, writer ? log.Entries : [], false, hooks.LastCheckpoint, null);
         }
 

@@ -503,6 +503,9 @@ public class FineTuneEndToEndTests
         var own = Assert.ThrowsAny<BertSharpException>(() => FineTuner.Run(Options("o"), new AtMoment(when, inTheWayNow), communicator: rank0));
         Assert.Contains(string.Format(CultureInfo.InvariantCulture, ownError, tmp.Path), own.Message, StringComparison.Ordinal);
         Assert.Equal([.. Enumerable.Repeat(true, meetingsBefore), false], rank0.Arrivals);
+        // A run that failed before its first checkpoint (the one of a run stopped early included: it stayed behind, with
+        // its marker and log) leaves no run directory; one with checkpoints (before the model directory) keeps it.
+        Assert.Equal(when == Moment.EpochEnded, Directory.Exists(tmp.File("o")));
         // Its own output: rank 0's (a checkpoint) would refuse a new run there.
         var rank1 = new Distributed.AgreeingRank(1, 2, failedRank: 0, failingMeeting: meetingsBefore);
         var other = Assert.Throws<BertSharp.Distributed.RankFailedException>(() => FineTuner.Run(Options("rank1"), communicator: rank1));

@@ -222,6 +222,9 @@ public class PretrainingTrainerTests
         var own = Assert.Throws<BertSharpException>(() => Run(rank0, "run", atOpening ? null : _ => PutInTheWay()));
         Assert.Equal($"{path}: is a file; expected a directory.", own.Message);
         Assert.Equal([.. Enumerable.Repeat(true, meetingsBefore), false], rank0.Arrivals);
+        // A run that failed before its first checkpoint (the one of a run stopped early included: it stayed behind, with
+        // its marker and log) leaves no run directory; one with a checkpoint (step 1's, before the final model) keeps it.
+        Assert.Equal(inTheWay == "run/final", Directory.Exists(tmp.File("run")));
         // Its own output: rank 0's (a checkpoint) would refuse a new run there.
         var rank1 = new Distributed.AgreeingRank(1, 2, failedRank: 0, failingMeeting: meetingsBefore);
         Assert.Equal($"rank 0 of 2 failed during {work}; this rank stops with it (rank 0's own error says why).",

@@ -206,12 +206,22 @@ public sealed class PretrainingTrainer
             using var opening = Rank0Work.Begin(comm, RunDirectory.OpeningWork);
             var run = writer ? RunDirectory.Open(outputDirectory, _options.Overwrite, RunKind) : null;
             using var log = run is not null ? run.OpenLog(state?.GlobalStep) : TrainLog.InMemory(outputDirectory);
-            log.Append(state is null ? "start" : "resume", state?.GlobalStep ?? 0, new JsonObject
+            try
             {
-                ["train_instances"] = trainCount,
-                ["eval_instances"] = evalCount,
-                ["total_steps"] = _options.Steps,
-            });
+                log.Append(state is null ? "start" : "resume", state?.GlobalStep ?? 0, new JsonObject
+                {
+                    ["train_instances"] = trainCount,
+                    ["eval_instances"] = evalCount,
+                    ["total_steps"] = _options.Steps,
+                });
+            }
+            catch
+            {
+                // Undone as a log that cannot be opened is: the run never starts.
+                log.Dispose();
+                run?.RemoveUnfinished();
+                throw;
+            }
             opening.End();
             var task = new PretrainingTask(model, comm, exampleDropout ? _options.Seed : null);
             var withNsp = objective == PretrainingObjective.MaskedLmNextSentence;
@@ -298,10 +308,16 @@ public sealed class PretrainingTrainer
                 TrainingHook.Every(_options.SaveEvery, _options.Steps, o => Rank0Work.Run(comm, $"the checkpoint at step {o.Step}", () => SaveCheckpoint(o.Step))),
                 TrainingHook.StopAfter(StopAfter),
             ];
-            long taken;
             try
             {
-                taken = trainer.Run(task, stream, _options.Steps, hooks, cancel);
+                var taken = trainer.Run(task, stream, _options.Steps, hooks, cancel);
+                // Stopped early (StopAfter): keep the work with a checkpoint unless the last step just wrote one. When this is
+                // the run's first and it fails, the run is undone below as when a step's first checkpoint fails.
+                // Every rank meets rank 0 after it (as after every checkpoint), so that none returns a checkpoint never written.
+                if (trainer.StepsDone < _options.Steps && taken > 0 && (_options.SaveEvery <= 0 || trainer.StepsDone % _options.SaveEvery != 0))
+                {
+                    Rank0Work.Run(comm, $"the checkpoint at step {trainer.StepsDone}", () => SaveCheckpoint(trainer.StepsDone));
+                }
             }
             catch (Exception e)
             {
@@ -318,12 +334,6 @@ public sealed class PretrainingTrainer
             }
             if (trainer.StepsDone < _options.Steps)
             {
-                // Stopped early (StopAfter): keep the work with a checkpoint unless the last step just wrote one.
-                // Every rank meets rank 0 after it (as after every checkpoint), so that none returns a checkpoint never written.
-                if (taken > 0 && (_options.SaveEvery <= 0 || trainer.StepsDone % _options.SaveEvery != 0))
-                {
-                    Rank0Work.Run(comm, $"the checkpoint at step {trainer.StepsDone}", () => SaveCheckpoint(trainer.StepsDone));
-                }
                 return run?.LatestCheckpoint() ?? Path.Combine(AtomicFile.Normalize(outputDirectory), RunDirectory.CheckpointPrefix + trainer.StepsDone.ToString(System.Globalization.CultureInfo.InvariantCulture));
             }
             var final = Path.Combine(AtomicFile.Normalize(outputDirectory), "final");
