@@ -69,6 +69,8 @@ internal static class PretrainCommand
                 MaxGradNorm = Pick(optimizer.MaxGradNorm, s => s.MaxGradNorm),
                 SaveEvery = Pick(saveEvery, s => s.SaveEvery),
                 EvalEvery = Pick(evalEvery, s => s.EvalEvery),
+                // No flag sets it: a run started through the library with another count resumes with its own.
+                EvalInstances = saved?.Options.EvalInstances ?? PretrainingTrainerOptions.DefaultEvalInstances,
                 DynamicMasking = Pick(dynamic, s => s.DynamicMasking),
                 ExampleDropout = Pick(exampleDropout, s => s.ExampleDropout),
                 Seed = Pick(seed, s => s.Seed),

@@ -118,16 +118,25 @@ public class PretrainResumeTests
         Assert.True(moved.ExitCode == 0, moved.StdErr);
     }
 
-    // A checkpoint written before the data was recorded resumes on any data of the run's vocabulary and count, as before.
+    // A checkpoint written before the data was recorded resumes on any data of the run's vocabulary and count, as before;
+    // one written before the held-out count was recorded resumes with the default count.
     [Fact]
-    public void A_checkpoint_without_a_recorded_data_fingerprint_is_not_checked()
+    public void A_checkpoint_without_a_recorded_data_fingerprint_or_held_out_count_resumes_unchecked_on_them()
     {
         using var tmp = TestPaths.TempDir();
         var (_, other, run) = RunStoppedAfterOneStepAndOtherData(tmp);
         var statePath = tmp.File("run/checkpoint-1/trainer_state.json");
         var state = JsonNode.Parse(File.ReadAllText(statePath))!.AsObject();
-        Assert.True(state["settings"]!.AsObject().Remove("data_sha256"));
+        var settings = state["settings"]!.AsObject();
+        Assert.True(settings.Remove("data_sha256"));
+        // Read as strictly as the other counts.
+        settings["eval_instances"] = "512";
         File.WriteAllText(statePath, state.ToJsonString());
+        Assert.Equal($"{tmp.File("run/checkpoint-1")}: trainer_state.json has no integer setting 'eval_instances'; not a pre-training checkpoint.",
+            Assert.Throws<BertSharpException>(() => PretrainingTrainer.SavedRun(run)).Message);
+        Assert.True(settings.Remove("eval_instances"));
+        File.WriteAllText(statePath, state.ToJsonString());
+        Assert.Equal(PretrainingTrainerOptions.DefaultEvalInstances, PretrainingTrainer.SavedRun(run)!.Value.Options.EvalInstances);
         var r = CliRunner.Run("pretrain", "--output", run, "--resume", "--data", other, "--device", "cpu");
         Assert.True(r.ExitCode == 0, r.StdErr);
     }

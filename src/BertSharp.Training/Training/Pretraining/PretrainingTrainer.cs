@@ -34,6 +34,9 @@ public sealed class PretrainingTrainer
     // The setting recording which instances the run trains on (PretrainingManifest.ShardsSha256).
     private const string DataKey = "data_sha256";
 
+    // The setting recording how many instances the run holds out (a library-only option, so a resume cannot be told it again).
+    private const string EvalInstancesKey = "eval_instances";
+
     // A run writes into its directory (checkpoints, final/, the log and the plot over earlier ones): other output there would be lost.
     private static readonly OutputKind RunKind = RunDirectory.Kind("a pre-training run", ["final"]);
 
@@ -135,7 +138,9 @@ public sealed class PretrainingTrainer
         }
         // Only the length of the run may change (raised: the linear decay is re-planned to end at the new total); how often it
         // saves and evaluates, and where its data lives, are not part of the result.
-        state?.CheckResumable(settings, checkpoint!, mayGrow: ["steps"], free: ["save_every", "eval_every", "data_directory", SourceKey, DataKey]);
+        // A checkpoint written before the held-out count was recorded is not checked on it (train_instances, which it sets, still is).
+        string[] recordedLater = state?.Settings.ContainsKey(EvalInstancesKey) == false ? [EvalInstancesKey] : [];
+        state?.CheckResumable(settings, checkpoint!, mayGrow: ["steps"], free: ["save_every", "eval_every", "data_directory", SourceKey, DataKey, .. recordedLater]);
 
         // Evaluation (rank 0 only) decides nothing the other ranks need: it is logged, not acted on, so only rank 0 reads the
         // held-out instances. A bad shard among them ends every rank here, before any output exists: read outside a section,
@@ -372,9 +377,10 @@ public sealed class PretrainingTrainer
             : throw new BertSharpException($"{checkpoint}: trainer_state.json has no setting '{name}'; not a pre-training checkpoint.");
         // Counts and the seed exactly: through a double, a seed above 2^53 came back as a neighbour, and the resumed run
         // drew other masks and dropout than the run it continued.
-        long L(string name) => s[name] is JsonValue v && v.TryGetValue<long>(out var x)
+        T Exact<T>(string name) where T : struct => s[name] is JsonValue v && v.TryGetValue<T>(out var x)
             ? x
             : throw new BertSharpException($"{checkpoint}: trainer_state.json has no integer setting '{name}'; not a pre-training checkpoint.");
+        long L(string name) => Exact<long>(name);
         var options = new PretrainingTrainerOptions
         {
             Steps = L("steps"),
@@ -387,6 +393,8 @@ public sealed class PretrainingTrainer
             MaxGradNorm = N("max_grad_norm"),
             SaveEvery = L("save_every"),
             EvalEvery = L("eval_every"),
+            // A checkpoint written before the held-out count was recorded held out the default.
+            EvalInstances = s.ContainsKey(EvalInstancesKey) ? Exact<int>(EvalInstancesKey) : PretrainingTrainerOptions.DefaultEvalInstances,
             DynamicMasking = s["dynamic_masking"]?.GetValue<bool>() ?? false,
             ExampleDropout = s["example_dropout"]?.GetValue<bool>() ?? false,
             Seed = L("seed"),
@@ -474,6 +482,7 @@ public sealed class PretrainingTrainer
             ["max_grad_norm"] = _options.MaxGradNorm,
             ["dynamic_masking"] = _options.DynamicMasking,
             ["seed"] = _options.Seed,
+            [EvalInstancesKey] = _options.EvalInstances,
             ["train_instances"] = trainInstances,
             ["data_vocab_sha256"] = vocabSha,
             ["save_every"] = _options.SaveEvery,
