@@ -165,6 +165,11 @@ internal static class ResumeSettings
         // of warmup_ratio train the same run (an old checkpoint, which does not record the ratio, resumed so and a new one
         // was refused). A difference names the option this run sets them with, after the settings they derive from.
         free.AddRange(["warmup_ratio", "warmup_steps", SeqevalMode.ModeKey, SeqevalMode.SchemeKey]);
+        // Earlier versions wrote the seed as a string ("42"); the same seed as a number is the same run.
+        if (Text(state.Settings["seed"]) is { } oldSeed && oldSeed == settings["seed"]?.ToJsonString())
+        {
+            free.Add("seed");
+        }
         state.CheckResumable(settings, checkpoint, free: free);
         CheckNerMode(state.Settings, settings, checkpoint);
         // After the settings: a changed lowercase, vocab or model is named as such, not as the lower-casing it changed.

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json.Nodes;
 
 namespace BertSharp.Training;
@@ -32,7 +31,7 @@ internal static class TrainingArgs
             ["max_length"] = maxLength,
             ["gradient_accumulation_steps"] = t.GradAccum,
             ["max_grad_norm"] = t.MaxGradNorm,
-            ["seed"] = t.Seed.ToString(CultureInfo.InvariantCulture),
+            ["seed"] = t.Seed,
             ["freeze_encoder"] = t.FreezeEncoder,
             ["freeze_layers"] = t.FreezeLayers,
         };

@@ -76,18 +76,24 @@ public class TrainingOptionsTests
         var args = TrainingArgs.Of(o, warmup: 2, totalSteps: 20, maxLength: 64);
         Assert.Equal(ClassificationKeys.Order(), args.Select(kv => kv.Key).Order());
         Assert.Equal(3e-5, (double)args["learning_rate"]!);
-        Assert.Equal("9", (string)args["seed"]!);
+        // A number, as HF's training_args.json and pre-training have it (earlier versions wrote the string "9").
+        Assert.Equal("9", args["seed"]!.ToJsonString());
         Assert.Equal(4, (int)args["epochs"]!); // sst2's default, as run
         Assert.Equal(0.1, (double)args["val_size"]!);
         Assert.True((bool)TrainingArgs.Of(o, 2, 20, 64, exampleDropout: true)["example_dropout"]!);
 
-        // A checkpoint written by the previous writer (its key order) resumes with today's settings.
+        // A checkpoint written by the previous writer (its key order, its seed a string) resumes with today's settings; one
+        // of another seed does not.
         var old = new JsonObject();
         foreach (var k in ClassificationKeys)
         {
             old[k] = args[k]?.DeepClone();
         }
-        new TrainerState { Settings = ResumeSettings.Of(old, o.Training, 10, 2, []) }.CheckResumable(ResumeSettings.Of(args, o.Training, 10, 2, []), "checkpoint-4");
+        old["seed"] = "9";
+        ResumeSettings.Check(new TrainerState { Settings = ResumeSettings.Of(old, o.Training, 10, 2, []) }, ResumeSettings.Of(args, o.Training, 10, 2, []), "checkpoint-4", o.Training);
+        old["seed"] = "8";
+        Assert.Equal("checkpoint-4: cannot resume: --seed was \"8\" in the checkpoint but is 9 now; resume with the same settings.", Cli.CliErrors.Describe(Assert.Throws<BertSharpException>(() =>
+            ResumeSettings.Check(new TrainerState { Settings = ResumeSettings.Of(old, o.Training, 10, 2, []) }, ResumeSettings.Of(args, o.Training, 10, 2, []), "checkpoint-4", o.Training))));
         // A run started without keyed dropout, resumed with it (as every data-parallel run is): the message says what to do.
         var keyed = TrainingArgs.Of(o, 2, 20, 64, exampleDropout: true);
         var refused = Assert.Throws<BertSharpException>(() =>
