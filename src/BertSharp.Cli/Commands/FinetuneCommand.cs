@@ -21,7 +21,12 @@ internal static class FinetuneCommand
             Description = "What the classifier reads: cls (the [CLS] token, as HF's BERT) or mean (the mean over the tokens, as sentence-transformers models such as all-MiniLM-L6-v2 were trained; saved as classifier_pooling in config.json). Default: the model's classifier_pooling, else cls.",
         };
         pooling.AcceptOnlyFromAmong("cls", "mean");
-        var saveBest = new Option<string?>("--save-best") { Description = "Keep the weights of the epoch with the best validation METRIC (accuracy, f1, mcc, macro_f1, pearson, spearman, loss, ...)." };
+        // The metrics from the lists the library checks --save-best against, so that the help names every one it takes.
+        var saveBest = new Option<string?>("--save-best")
+        {
+            Description = $"Keep the weights of the epoch with the best validation METRIC: for classification one of {string.Join(", ", FineTuner.ClassificationMetricNames)}; "
+                + $"for regression one of {string.Join(", ", FineTuner.RegressionMetricNames)}. Lower is better for loss and mse, higher for the others.",
+        };
         var valSize = new Option<double>("--val-size")
         {
             Description = "Held-out fraction (or count) of the training data for validation when there is no --eval-data.",

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.RegularExpressions;
 using BertSharp.Tests.Infrastructure;
+using BertSharp.Training;
 
 namespace BertSharp.Tests.Commands;
 
@@ -48,6 +49,16 @@ public sealed partial class HelpFlagsTests
         Assert.True(unknown.Count == 0, string.Join("\n", unknown));
         // 88 on 2026-12-03.
         Assert.True(mentions.Count >= 70, $"{mentions.Count} flags named in help texts: the walk no longer finds them");
+    }
+
+    // It ended "(accuracy, f1, mcc, macro_f1, pearson, spearman, loss, ...)", as if cut, and left out five metrics it takes.
+    [Fact]
+    public void Save_best_help_names_every_metric_it_takes()
+    {
+        var text = Walk().Texts.Single(t => t.Where == "bert finetune --save-best").Text;
+        Assert.All(FineTuner.ClassificationMetricNames.Concat(FineTuner.RegressionMetricNames), m => Assert.Matches($@"(?<!\w){m}(?!\w)", text));
+        Assert.DoesNotContain("...", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("…", text, StringComparison.Ordinal);
     }
 
     [GeneratedRegex(@"(?<![\w-])--[a-z][a-z0-9-]*")]
