@@ -185,6 +185,10 @@ public static class HeadEvaluation
                 throw new ArgumentException($"expected one tag per word: sentence {s} has {sentence.Words.Count} words, {sentence.Tags.Count} tags.", nameof(sentences));
             }
             var feature = features[s] ?? throw new ArgumentException($"encoding {s} is null; expected the encoding of sentence {s}.", nameof(features));
+            if (feature.WordStarts is null)
+            {
+                throw new ArgumentException($"encoding {s} has null WordStarts; expected one word start per word of sentence {s}.", nameof(features));
+            }
             if (feature.WordStarts.Length != sentence.Words.Count)
             {
                 throw new ArgumentException($"expected the encoding of sentence {s} to hold one word start per word: the sentence has {sentence.Words.Count} words, its encoding {feature.WordStarts.Length}.", nameof(features));
@@ -284,13 +288,19 @@ public static class HeadEvaluation
     }
 
     /// <summary>Scores a multiple-choice model on encoded questions (labels required).</summary>
-    /// <exception cref="ArgumentException"><paramref name="features"/> is empty.</exception>
+    /// <exception cref="ArgumentException"><paramref name="features"/> is empty, or a question of it is null, has null choices or a null choice.</exception>
     public static ChoiceEvaluation MultipleChoice(BertForMultipleChoice model, IReadOnlyList<ChoiceFeature> features, int batchSize, int padId, Device device)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(features);
         // An accuracy and a loss of no question were 0 / 0, NaN: shown as n/a, as if the model's outputs had not been finite.
         ClassificationMetrics.RequirePredictions(features.Count, nameof(features));
+        // The batches are planned by the questions' lengths, which a null question or choice failed to give before
+        // collation could refuse it.
+        for (var i = 0; i < features.Count; i++)
+        {
+            HeadCollate.CheckQuestion(features[i], i, nameof(features));
+        }
         var predicted = new int[features.Count];
         var probabilities = new double[features.Count][];
         double lossSum = 0;

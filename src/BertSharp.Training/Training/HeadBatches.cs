@@ -123,17 +123,24 @@ public static class HeadCollate
     {
         for (var r = 0; r < rows.Length; r++)
         {
-            var row = rows[r];
-            if (row?.Choices is null || row.Choices.Any(c => c is null))
-            {
-                var what = row is null ? "is null" : row.Choices is null ? "has null Choices" : "has a null choice";
-                throw new ArgumentException($"question {indices[r]} {what}; expected one encoding per choice.", parameter);
-            }
+            var row = CheckQuestion(rows[r], indices[r], parameter);
             if (row.Choices.Count != rows[0].Choices.Count)
             {
                 throw new ArgumentException($"question {indices[r]} has {row.Choices.Count} choices; expected {rows[0].Choices.Count}, as question {indices[0]} of the batch has.", parameter);
             }
         }
+    }
+
+    // A null question, choices or choice failed with a NullReferenceException naming nothing. Evaluation also checks here
+    // before it reads the questions' lengths to plan its batches.
+    internal static ChoiceFeature CheckQuestion(ChoiceFeature? question, int index, string parameter)
+    {
+        if (question?.Choices is null || question.Choices.Any(c => c is null))
+        {
+            var what = question is null ? "is null" : question.Choices is null ? "has null Choices" : "has a null choice";
+            throw new ArgumentException($"question {index} {what}; expected one encoding per choice.", parameter);
+        }
+        return question;
     }
 }
 

@@ -3,6 +3,7 @@ using BertSharp.Evaluation;
 using BertSharp.Inference;
 using BertSharp.Modeling;
 using BertSharp.Tests.Modeling;
+using BertSharp.Tokenization;
 using TorchSharp;
 
 namespace BertSharp.Tests.Evaluation;
@@ -45,6 +46,8 @@ public sealed class EvaluationOfNoExamplesTests
         Malformed("labels", sentence, feature, ["LABEL_0"]);
         Malformed("labels", sentence, feature, [.. tags, "LABEL_5"]);
         Malformed("sentences", null!, feature, tags);
+        // An encoding without word starts failed with a NullReferenceException naming nothing.
+        Malformed("features", sentence, feature with { WordStarts = null! }, tags);
         // A word start past the encoding ran past the logits (or read the padding's, or the next row's); a label id outside
         // the model's outputs was refused by the loss, after the model ran, as a BertSharpException naming "labels".
         void OutOfRange(TaggedFeature f) =>
@@ -61,10 +64,17 @@ public sealed class EvaluationOfNoExamplesTests
         Malformed("features", sentence, feature with { Labels = [.. feature.Labels, 0] }, tags);
         Assert.True(tagger.training);
         using var qa = BertPretrained.Load<BertForQuestionAnswering>(HfFixture.Dir("question-answering"));
-        var tokenizer = BertSharp.Tokenization.BertTokenizer.FromDirectory(HfFixture.Dir("question-answering"));
+        var tokenizer = BertTokenizer.FromDirectory(HfFixture.Dir("question-answering"));
         Refused("data", () => HeadEvaluation.QuestionAnswering(qa, tokenizer, new SquadDataset("dev.json", [], Version2: true), maxLength: 32, docStride: 8,
             maxAnswerLength: 5, threshold: 0, batchSize: 4, torch.CPU));
         using var choice = BertPretrained.Load<BertForMultipleChoice>(HfFixture.Dir("multiple-choice"));
         Refused("features", () => HeadEvaluation.MultipleChoice(choice, [], batchSize: 4, padId: 0, torch.CPU));
+        // A null question or choice failed with a NullReferenceException naming nothing while the batches were planned by
+        // length, before collation could refuse it.
+        var question = new ChoiceFeature([new BertEncoding(3), new BertEncoding(4)], 1);
+        void NullQuestion(string expected, ChoiceFeature bad) => Assert.StartsWith(expected,
+            Assert.Throws<ArgumentException>("features", () => HeadEvaluation.MultipleChoice(choice, [question, bad], batchSize: 4, padId: 0, torch.CPU)).Message, StringComparison.Ordinal);
+        NullQuestion("question 1 is null; expected", null!);
+        NullQuestion("question 1 has a null choice; expected", question with { Choices = [new BertEncoding(3), null!] });
     }
 }
