@@ -35,16 +35,17 @@ public sealed record HeadBatch(BertInput Input, Tensor? Labels, Tensor? StartPos
 public static class HeadCollate
 {
     /// <summary>Tagged sentences: ids [batch, seq] (padded with [PAD]), labels [batch, seq] padded with -100.</summary>
-    /// <exception cref="ArgumentException">An encoding of <paramref name="features"/> that <paramref name="indices"/> picks is null, has null ids or labels, or has not one label per token.</exception>
+    /// <exception cref="ArgumentException">
+    /// <paramref name="indices"/> is empty or holds an index outside <paramref name="features"/>; or an encoding it picks is
+    /// null, has null ids or labels, or has not one label per token.
+    /// </exception>
     public static HeadBatch Tagged(IReadOnlyList<TaggedFeature> features, int[] indices, int padId, Device? device = null, int minWidth = 0)
     {
-        ArgumentNullException.ThrowIfNull(features);
-        ArgumentNullException.ThrowIfNull(indices);
-        foreach (var i in indices)
+        var rows = Picked(features, indices);
+        for (var r = 0; r < rows.Length; r++)
         {
-            CheckTagged(features[i], i, nameof(features));
+            CheckTagged(rows[r], indices[r], nameof(features));
         }
-        var rows = indices.Select(i => features[i]).ToArray();
         var input = Batching.Pad([.. rows.Select(r => r.InputIds)], [.. rows.Select(r => new int[r.Length])], padId, device, minWidth: minWidth);
         var width = (int)input.InputIds.shape[1];
         var labels = new long[rows.Length * width];
@@ -77,12 +78,13 @@ public static class HeadCollate
     }
 
     /// <summary>QA windows: their encodings padded, with the start and end positions [batch].</summary>
-    /// <exception cref="ArgumentException">A window of <paramref name="features"/> that <paramref name="indices"/> picks is null or has a null encoding.</exception>
+    /// <exception cref="ArgumentException">
+    /// <paramref name="indices"/> is empty or holds an index outside <paramref name="features"/>; or a window it picks is null
+    /// or has a null encoding.
+    /// </exception>
     public static HeadBatch Windows(IReadOnlyList<QaFeature> features, int[] indices, int padId, Device? device = null, int minWidth = 0)
     {
-        ArgumentNullException.ThrowIfNull(features);
-        ArgumentNullException.ThrowIfNull(indices);
-        var rows = indices.Select(i => features[i]).ToArray();
+        var rows = Picked(features, indices);
         for (var r = 0; r < rows.Length; r++)
         {
             if (rows[r]?.Encoding is null)
@@ -98,14 +100,12 @@ public static class HeadCollate
 
     /// <summary>Multiple-choice questions: every choice of every question padded to one width, inputs [batch, choices, seq], labels [batch].</summary>
     /// <exception cref="ArgumentException">
-    /// A question of <paramref name="features"/> that <paramref name="indices"/> picks is null, has null choices or a null
-    /// choice, or has another number of choices than the first one picked.
+    /// <paramref name="indices"/> is empty or holds an index outside <paramref name="features"/>; or a question it picks is
+    /// null, has null choices or a null choice, or has another number of choices than the first one picked.
     /// </exception>
     public static HeadBatch Choices(IReadOnlyList<ChoiceFeature> features, int[] indices, int padId, Device? device = null, int minWidth = 0)
     {
-        ArgumentNullException.ThrowIfNull(features);
-        ArgumentNullException.ThrowIfNull(indices);
-        var rows = indices.Select(i => features[i]).ToArray();
+        var rows = Picked(features, indices);
         CheckChoices(rows, indices, nameof(features));
         var choices = rows[0].Choices.Count;
         var flat = rows.SelectMany(r => r.Choices).ToArray();
@@ -141,6 +141,27 @@ public static class HeadCollate
             throw new ArgumentException($"question {index} {what}; expected one encoding per choice.", parameter);
         }
         return question;
+    }
+
+    // Every collator's entry. No index failed at the first row (Choices) or silently built a batch of no row (a rank given
+    // no example takes HeadBatch.Empty instead); one outside features failed with the list's own exception, naming index,
+    // or the array's, naming nothing.
+    private static T[] Picked<T>(IReadOnlyList<T> features, int[] indices)
+    {
+        ArgumentNullException.ThrowIfNull(features);
+        ArgumentNullException.ThrowIfNull(indices);
+        if (indices.Length == 0)
+        {
+            throw new ArgumentException($"indices is empty; expected at least one index in [0, {features.Count}), the examples of features.", nameof(indices));
+        }
+        for (var r = 0; r < indices.Length; r++)
+        {
+            if ((uint)indices[r] >= (uint)features.Count)
+            {
+                throw new ArgumentException($"index {r} of indices is {indices[r]}; expected an index in [0, {features.Count}), the examples of features.", nameof(indices));
+            }
+        }
+        return [.. indices.Select(i => features[i])];
     }
 }
 

@@ -88,9 +88,9 @@ public class HeadTrainingLossTests
     {
         // Each failed with a NullReferenceException naming nothing; a question with more choices than the batch's first
         // failed in the tensor's shape (with fewer, the questions' choices were mixed up when the totals matched).
-        static string Refused(Action collate)
+        static string Refused(Action collate, string parameter = "features")
         {
-            var message = Assert.Throws<ArgumentException>("features", collate).Message;
+            var message = Assert.Throws<ArgumentException>(parameter, collate).Message;
             Assert.DoesNotContain('\n', message);
             return message;
         }
@@ -110,6 +110,17 @@ public class HeadTrainingLossTests
         var three = question with { Choices = [.. question.Choices, new BertEncoding(2)] };
         Assert.Equal("question 2 has 3 choices; expected 2, as question 0 of the batch has. (Parameter 'features')",
             Refused(() => HeadCollate.Choices([question, question, three], [0, 2], padId: 0)));
+
+        // No index failed at the first row (Choices) or built a batch of no row (the others); one outside features failed
+        // with the list's own exception, naming index, or the array's, naming nothing.
+        Assert.Equal("indices is empty; expected at least one index in [0, 2), the examples of features. (Parameter 'indices')",
+            Refused(() => HeadCollate.Choices([question, question], [], padId: 0), "indices"));
+        Assert.StartsWith("indices is empty; expected", Refused(() => HeadCollate.Tagged([tagged], [], padId: 0), "indices"), StringComparison.Ordinal);
+        Assert.StartsWith("indices is empty; expected", Refused(() => HeadCollate.Windows([window], [], padId: 0), "indices"), StringComparison.Ordinal);
+        Assert.Equal("index 1 of indices is 2; expected an index in [0, 2), the examples of features. (Parameter 'indices')",
+            Refused(() => HeadCollate.Choices(new List<ChoiceFeature> { question, question }, [0, 2], padId: 0), "indices"));
+        Assert.StartsWith("index 0 of indices is -1; expected", Refused(() => HeadCollate.Tagged([tagged], [-1], padId: 0), "indices"), StringComparison.Ordinal);
+        Assert.StartsWith("index 1 of indices is 1; expected", Refused(() => HeadCollate.Windows(new[] { window }, [0, 1], padId: 0), "indices"), StringComparison.Ordinal);
     }
 
     [Theory]
