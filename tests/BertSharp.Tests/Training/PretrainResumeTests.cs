@@ -129,11 +129,38 @@ public class PretrainResumeTests
         var state = JsonNode.Parse(File.ReadAllText(statePath))!.AsObject();
         var settings = state["settings"]!.AsObject();
         Assert.True(settings.Remove("data_sha256"));
-        // Read as strictly as the other counts.
-        settings["eval_instances"] = "512";
-        File.WriteAllText(statePath, state.ToJsonString());
-        Assert.Equal($"{tmp.File("run/checkpoint-1")}: trainer_state.json has no integer setting 'eval_instances'; not a pre-training checkpoint.",
-            Assert.Throws<BertSharpException>(() => PretrainingTrainer.SavedRun(run)).Message);
+        // Every setting is read strictly: the batch counts went through a double and a cast (2.5 and 1e10 were taken), and
+        // a switch, the objective or the data directory of another type failed with an InvalidOperationException that named
+        // neither the file nor the setting.
+        var checkpoint = tmp.File("run/checkpoint-1");
+        (string Name, JsonNode Value, string Error)[] wrong =
+        [
+            ("eval_instances", "512", "has no integer setting 'eval_instances'"),
+            ("batch_size", 2.5, "has no integer setting 'batch_size'"),
+            ("gradient_accumulation_steps", 1e10, "has no integer setting 'gradient_accumulation_steps'"),
+            ("dynamic_masking", "true", "setting 'dynamic_masking': expected true or false, not string"),
+            ("example_dropout", 1, "setting 'example_dropout': expected true or false, not number"),
+            ("objective", true, "setting 'objective': expected mlm+nsp or mlm, not true"),
+            ("objective", "bert\n", "setting 'objective': expected mlm+nsp or mlm, not \"bert\\n\""),
+            ("data_directory", new JsonArray(), "setting 'data_directory': expected a path, not array"),
+        ];
+        Assert.All(wrong, w =>
+        {
+            var kept = settings[w.Name]?.DeepClone();
+            settings[w.Name] = w.Value;
+            File.WriteAllText(statePath, state.ToJsonString());
+            var thrown = Record.Exception(() => PretrainingTrainer.SavedRun(run));
+            // Put back as the run wrote it (absent where it was absent) before asserting, so that each case is seen alone.
+            if (kept is null)
+            {
+                settings.Remove(w.Name);
+            }
+            else
+            {
+                settings[w.Name] = kept;
+            }
+            Assert.Equal($"{checkpoint}: trainer_state.json {w.Error}; not a pre-training checkpoint.", Assert.IsType<BertSharpException>(thrown).Message);
+        });
         Assert.True(settings.Remove("eval_instances"));
         File.WriteAllText(statePath, state.ToJsonString());
         Assert.Equal(PretrainingTrainerOptions.DefaultEvalInstances, PretrainingTrainer.SavedRun(run)!.Value.Options.EvalInstances);

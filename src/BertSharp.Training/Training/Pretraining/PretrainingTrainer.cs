@@ -376,16 +376,36 @@ public sealed class PretrainingTrainer
             ? v
             : throw new BertSharpException($"{checkpoint}: trainer_state.json has no setting '{name}'; not a pre-training checkpoint.");
         // Counts and the seed exactly: through a double, a seed above 2^53 came back as a neighbour, and the resumed run
-        // drew other masks and dropout than the run it continued.
+        // drew other masks and dropout than the run it continued; a batch size of 2.5 or 1e10 was cast to another.
         T Exact<T>(string name) where T : struct => s[name] is JsonValue v && v.TryGetValue<T>(out var x)
             ? x
             : throw new BertSharpException($"{checkpoint}: trainer_state.json has no integer setting '{name}'; not a pre-training checkpoint.");
         long L(string name) => Exact<long>(name);
+        // The switches, the objective and the data directory as strictly: GetValue threw an InvalidOperationException that
+        // named neither the file nor the setting.
+        BertSharpException Wrong(string name, string expected, string found) =>
+            new($"{checkpoint}: trainer_state.json setting '{name}': expected {expected}, not {found}; not a pre-training checkpoint.");
+        T? Optional<T>(string name, string expected) => s[name] switch
+        {
+            null => default,
+            JsonValue v when v.TryGetValue<T>(out var x) => x,
+            var other => throw Wrong(name, expected, other.GetValueKind().ToString().ToLowerInvariant()),
+        };
+        // Only the names Settings writes: Parse's refusal names the objective as an option, which the CLI shows as a flag
+        // the user never gave.
+        var objectives = Enum.GetValues<PretrainingObjective>().ToDictionary(PretrainingObjectives.Name);
+        var objectivesExpected = string.Join(" or ", objectives.Keys);
+        var objective = Optional<string>("objective", objectivesExpected) switch
+        {
+            null => PretrainingObjective.MaskedLmNextSentence,
+            var o when objectives.TryGetValue(o, out var known) => known,
+            _ => throw Wrong("objective", objectivesExpected, s["objective"]!.ToJsonString()),
+        };
         var options = new PretrainingTrainerOptions
         {
             Steps = L("steps"),
-            BatchSize = (int)N("batch_size"),
-            GradAccum = (int)N("gradient_accumulation_steps"),
+            BatchSize = Exact<int>("batch_size"),
+            GradAccum = Exact<int>("gradient_accumulation_steps"),
             LearningRate = N("learning_rate"),
             WarmupSteps = L("warmup_steps"),
             WeightDecay = N("weight_decay"),
@@ -395,12 +415,12 @@ public sealed class PretrainingTrainer
             EvalEvery = L("eval_every"),
             // A checkpoint written before the held-out count was recorded held out the default.
             EvalInstances = s.ContainsKey(EvalInstancesKey) ? Exact<int>(EvalInstancesKey) : PretrainingTrainerOptions.DefaultEvalInstances,
-            DynamicMasking = s["dynamic_masking"]?.GetValue<bool>() ?? false,
-            ExampleDropout = s["example_dropout"]?.GetValue<bool>() ?? false,
+            DynamicMasking = Optional<bool>("dynamic_masking", "true or false"),
+            ExampleDropout = Optional<bool>("example_dropout", "true or false"),
             Seed = L("seed"),
-            Objective = s["objective"]?.GetValue<string>() is { } o ? PretrainingObjectives.Parse(o) : PretrainingObjective.MaskedLmNextSentence,
+            Objective = objective,
         };
-        return (state, options, s["data_directory"]?.GetValue<string>());
+        return (state, options, Optional<string>("data_directory", "a path"));
     }
 
     /// <summary>What the run's model came from: <c>config</c> (a preset, or a config file's full path) and <c>vocab</c>, or <c>model</c>.</summary>
