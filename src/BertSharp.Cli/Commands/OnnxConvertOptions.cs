@@ -1,5 +1,6 @@
 using System.CommandLine;
 using BertSharp.Checkpoints.Onnx;
+using BertSharp.Modeling;
 
 namespace BertSharp.Cli.Commands;
 
@@ -15,7 +16,11 @@ internal sealed class OnnxConvertOptions
 
     public Option<double?> LayerNormEps { get; } = new("--layer-norm-eps") { Description = "ONNX input: LayerNorm epsilon, when the graph's LayerNorm is not recognised." };
 
-    public Option<string?> HiddenAct { get; } = new("--hidden-act") { Description = "ONNX input: FFN activation (gelu, gelu_new, relu, …), when the graph's is not recognised." };
+    // The names from the list the imported config is checked against, so that the help names every one it takes.
+    public Option<string?> HiddenAct { get; } = new("--hidden-act")
+    {
+        Description = $"ONNX input: FFN activation, one of {string.Join(", ", BertConfig.SupportedActivations)}, when the graph's is not recognised.",
+    };
 
     public Option<string?> ProblemType { get; } = new("--problem-type") { Description = "ONNX input: regression, single_label_classification or multi_label_classification." };
 

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.RegularExpressions;
+using BertSharp.Modeling;
 using BertSharp.Tests.Infrastructure;
 using BertSharp.Training;
 
@@ -51,12 +52,20 @@ public sealed partial class HelpFlagsTests
         Assert.True(mentions.Count >= 70, $"{mentions.Count} flags named in help texts: the walk no longer finds them");
     }
 
-    // It ended "(accuracy, f1, mcc, macro_f1, pearson, spearman, loss, ...)", as if cut, and left out five metrics it takes.
-    [Fact]
-    public void Save_best_help_names_every_metric_it_takes()
+    public static TheoryData<string, string[]> OptionsAndTheirValues => new()
     {
-        var text = Walk().Texts.Single(t => t.Where == "bert finetune --save-best").Text;
-        Assert.All(FineTuner.ClassificationMetricNames.Concat(FineTuner.RegressionMetricNames), m => Assert.Matches($@"(?<!\w){m}(?!\w)", text));
+        // It ended "(accuracy, f1, mcc, macro_f1, pearson, spearman, loss, ...)", as if cut, and left out five metrics it takes.
+        { "bert finetune --save-best", [.. FineTuner.ClassificationMetricNames, .. FineTuner.RegressionMetricNames] },
+        // It ended "(gelu, gelu_new, relu, …)" and left out seven activations it takes.
+        { "bert convert --hidden-act", [.. BertConfig.SupportedActivations] },
+    };
+
+    [Theory]
+    [MemberData(nameof(OptionsAndTheirValues))]
+    public void Help_names_every_value_the_option_takes(string where, string[] values)
+    {
+        var text = Walk().Texts.Single(t => t.Where == where).Text;
+        Assert.All(values, m => Assert.Matches($@"(?<!\w){m}(?!\w)", text));
         Assert.DoesNotContain("...", text, StringComparison.Ordinal);
         Assert.DoesNotContain("…", text, StringComparison.Ordinal);
     }

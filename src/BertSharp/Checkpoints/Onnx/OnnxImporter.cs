@@ -13,7 +13,7 @@ public sealed record OnnxWeight(float[] Data, long[] Shape);
 /// <param name="Architecture">Model class, e.g. <c>BertModel</c> to import only the encoder of a graph whose head cannot be derived.</param>
 /// <param name="NumAttentionHeads">Attention heads, when the graph's reshape constants do not tell.</param>
 /// <param name="LayerNormEps">LayerNorm epsilon, when the graph's LayerNorm is not recognised.</param>
-/// <param name="HiddenAct">FFN activation (gelu, gelu_new, relu, …), when the graph's activation is not recognised.</param>
+/// <param name="HiddenAct">FFN activation, one of <see cref="BertConfig.SupportedActivations"/>, when the graph's activation is not recognised.</param>
 /// <param name="ProblemType">regression, single_label_classification or multi_label_classification (a graph only shows logits).</param>
 /// <param name="Labels">Label names in class order (a graph has no label names).</param>
 /// <param name="Lowercase">Whether the tokenizer lowercases; null derives it from the vocabulary (no upper-case word piece = uncased).</param>
