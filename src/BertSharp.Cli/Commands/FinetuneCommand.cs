@@ -24,6 +24,8 @@ internal static class FinetuneCommand
         // The metrics from the lists the library checks --save-best against, so that the help names every one it takes.
         var saveBest = new Option<string?>("--save-best")
         {
+            // The name the description and docs/finetune.md give the value; the default was the option's own name.
+            HelpName = "METRIC",
             Description = $"Keep the weights of the epoch with the best validation METRIC: for classification one of {string.Join(", ", FineTuner.ClassificationMetricNames)}; "
                 + $"for regression one of {string.Join(", ", FineTuner.RegressionMetricNames)}. Lower is better for loss and mse, higher for the others.",
         };

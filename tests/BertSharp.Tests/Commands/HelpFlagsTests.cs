@@ -70,6 +70,16 @@ public sealed partial class HelpFlagsTests
         Assert.DoesNotContain("…", text, StringComparison.Ordinal);
     }
 
+    // The help showed "--save-best <save-best>" while its description and docs/finetune.md call the value METRIC.
+    [Fact]
+    public void Save_best_help_calls_its_value_METRIC_as_the_docs_do()
+    {
+        Assert.Contains("[--save-best METRIC]", File.ReadAllText(Path.Combine(TestPaths.RepoRoot, "docs", "finetune.md")), StringComparison.Ordinal);
+        var help = CliRunner.Run("finetune", "--help");
+        Assert.True(help.ExitCode == 0, help.StdErr);
+        Assert.Contains("--save-best <METRIC>", help.StdOut, StringComparison.Ordinal);
+    }
+
     [GeneratedRegex(@"(?<![\w-])--[a-z][a-z0-9-]*")]
     private static partial Regex Flag();
 
