@@ -54,7 +54,10 @@ internal sealed class EpochBatches : ITrainingData<TensorBatch>
     public IReadOnlyList<Func<TensorBatch>> MicroBatches(long step) =>
         // Every rank plans the same global batches (same seed) and collates only its slice; a slice may be empty.
         [.. _plan.BatchesOf(step).Select(ix => (Func<TensorBatch>)(() =>
-            Batching.Collate(_examples, _worldSize == 1 ? ix : [.. DataSharding.Take(ix, _rank, _worldSize)], _padId, _regression, withLabels: true, _device)))];
+        {
+            var slice = _worldSize == 1 ? ix : [.. DataSharding.Take(ix, _rank, _worldSize)];
+            return slice.Length == 0 ? Batching.Empty(_regression, _device) : Batching.Collate(_examples, slice, _padId, _regression, withLabels: true, _device);
+        }))];
 
     /// <summary>Where the data continues after <paramref name="stepsDone"/> steps.</summary>
     public JsonObject State(long stepsDone) => _plan.State(stepsDone);

@@ -41,7 +41,7 @@ public static class HeadCollate
     /// </exception>
     public static HeadBatch Tagged(IReadOnlyList<TaggedFeature> features, int[] indices, int padId, Device? device = null, int minWidth = 0)
     {
-        var rows = Picked(features, indices);
+        var rows = Batching.Picked(features, indices, nameof(features));
         for (var r = 0; r < rows.Length; r++)
         {
             CheckTagged(rows[r], indices[r], nameof(features));
@@ -84,7 +84,7 @@ public static class HeadCollate
     /// </exception>
     public static HeadBatch Windows(IReadOnlyList<QaFeature> features, int[] indices, int padId, Device? device = null, int minWidth = 0)
     {
-        var rows = Picked(features, indices);
+        var rows = Batching.Picked(features, indices, nameof(features));
         for (var r = 0; r < rows.Length; r++)
         {
             if (rows[r]?.Encoding is null)
@@ -105,7 +105,7 @@ public static class HeadCollate
     /// </exception>
     public static HeadBatch Choices(IReadOnlyList<ChoiceFeature> features, int[] indices, int padId, Device? device = null, int minWidth = 0)
     {
-        var rows = Picked(features, indices);
+        var rows = Batching.Picked(features, indices, nameof(features));
         CheckChoices(rows, indices, nameof(features));
         var choices = rows[0].Choices.Count;
         var flat = rows.SelectMany(r => r.Choices).ToArray();
@@ -141,27 +141,6 @@ public static class HeadCollate
             throw new ArgumentException($"question {index} {what}; expected one encoding per choice.", parameter);
         }
         return question;
-    }
-
-    // Every collator's entry. No index failed at the first row (Choices) or silently built a batch of no row (a rank given
-    // no example takes HeadBatch.Empty instead); one outside features failed with the list's own exception, naming index,
-    // or the array's, naming nothing.
-    private static T[] Picked<T>(IReadOnlyList<T> features, int[] indices)
-    {
-        ArgumentNullException.ThrowIfNull(features);
-        ArgumentNullException.ThrowIfNull(indices);
-        if (indices.Length == 0)
-        {
-            throw new ArgumentException($"indices is empty; expected at least one index in [0, {features.Count}), the examples of features.", nameof(indices));
-        }
-        for (var r = 0; r < indices.Length; r++)
-        {
-            if ((uint)indices[r] >= (uint)features.Count)
-            {
-                throw new ArgumentException($"index {r} of indices is {indices[r]}; expected an index in [0, {features.Count}), the examples of features.", nameof(indices));
-            }
-        }
-        return [.. indices.Select(i => features[i])];
     }
 }
 

@@ -178,19 +178,52 @@ internal static class Batching
     /// <param name="regression">Targets as float32 (regression) rather than int64 class ids.</param>
     /// <param name="withLabels">Whether to build the label tensor.</param>
     /// <param name="device">Where the tensors go.</param>
+    /// <exception cref="ArgumentException"><paramref name="indices"/> is empty or holds an index outside <paramref name="examples"/>.</exception>
     public static TensorBatch Collate(IReadOnlyList<EncodedExample> examples, int[] indices, int padId, bool regression, bool withLabels,
-        Device? device = null)
+        Device? device = null) =>
+        Build(Picked(examples, indices, nameof(examples)), indices, padId, regression, withLabels, device);
+
+    /// <summary>A data-parallel rank's share of a global batch that gave it no example: no row, labelled as <see cref="Collate"/> labels.</summary>
+    public static TensorBatch Empty(bool regression, Device? device = null) => Build([], [], padId: 0, regression, withLabels: true, device);
+
+    private static TensorBatch Build(EncodedExample[] rows, int[] indices, int padId, bool regression, bool withLabels, Device? device)
     {
-        var input = Pad([.. indices.Select(i => examples[i].InputIds)], [.. indices.Select(i => examples[i].TokenTypeIds)], padId, device);
+        var input = Pad([.. rows.Select(r => r.InputIds)], [.. rows.Select(r => r.TokenTypeIds)], padId, device);
         Tensor? labels = null;
         if (withLabels)
         {
-            long[] dims = [indices.Length];
+            long[] dims = [rows.Length];
             labels = OnDevice(regression
-                ? torch.tensor(indices.Select(i => examples[i].Target).ToArray(), dims)
-                : torch.tensor(indices.Select(i => (long)examples[i].Target).ToArray(), dims), device);
+                ? torch.tensor(rows.Select(r => r.Target).ToArray(), dims)
+                : torch.tensor(rows.Select(r => (long)r.Target).ToArray(), dims), device);
         }
         return new TensorBatch(input.InputIds, input.AttentionMask!, input.TokenTypeIds!, labels, indices);
+    }
+
+    // Every collator's entry (this one's and the task heads'). No index failed at a batch's first row or silently built a
+    // batch of no row (a rank given no example takes its collator's empty batch instead); one outside the list failed with
+    // the list's own exception, naming index, or the array's, naming nothing.
+    /// <summary>The items of <paramref name="list"/> that <paramref name="indices"/> picks, in its order.</summary>
+    /// <param name="list">What the indices index.</param>
+    /// <param name="indices">At least one index, each in [0, the list's count).</param>
+    /// <param name="listName">The parameter name of <paramref name="list"/>, for the refusals.</param>
+    /// <exception cref="ArgumentException"><paramref name="indices"/> is empty or holds an index outside <paramref name="list"/>.</exception>
+    public static T[] Picked<T>(IReadOnlyList<T> list, int[] indices, string listName)
+    {
+        ArgumentNullException.ThrowIfNull(list, listName);
+        ArgumentNullException.ThrowIfNull(indices);
+        if (indices.Length == 0)
+        {
+            throw new ArgumentException($"indices is empty; expected at least one index into {listName}, [0, {list.Count}).", nameof(indices));
+        }
+        for (var r = 0; r < indices.Length; r++)
+        {
+            if ((uint)indices[r] >= (uint)list.Count)
+            {
+                throw new ArgumentException($"index {r} of indices is {indices[r]}; expected an index into {listName}, [0, {list.Count}).", nameof(indices));
+            }
+        }
+        return [.. indices.Select(i => list[i])];
     }
 
     /// <summary>A CPU-built tensor moved to <paramref name="device"/> (the CPU copy is freed); itself on the CPU.</summary>

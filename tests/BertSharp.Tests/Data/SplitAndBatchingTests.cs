@@ -82,5 +82,15 @@ public class SplitAndBatchingTests
         Assert.Equal(new long[] { 3, 5 }, all.InputIds.shape);
         Assert.Equal(new long[] { 0, 0, 0, 1, 1 }, all.TokenTypeIds[1].data<long>().ToArray());
         Assert.Equal(TorchSharp.torch.ScalarType.Float32, all.Labels!.dtype);
+        // No index built a batch of no row (a data-parallel rank given no example takes Batching.Empty); one outside the
+        // examples failed with the array's IndexOutOfRangeException, naming nothing.
+        string Refused(int[] indices) =>
+            Assert.Throws<ArgumentException>("indices", () => Batching.Collate(ex, indices, padId: 0, regression: false, withLabels: true)).Message;
+        Assert.Equal("indices is empty; expected at least one index into examples, [0, 3). (Parameter 'indices')", Refused([]));
+        Assert.Equal("index 1 of indices is 3; expected an index into examples, [0, 3). (Parameter 'indices')", Refused([0, 3]));
+        Assert.StartsWith("index 0 of indices is -1; expected", Refused([-1]), StringComparison.Ordinal);
+        using var none = Batching.Empty(regression: true);
+        Assert.Equal(new long[] { 0, 0 }, none.InputIds.shape);
+        Assert.Equal(TorchSharp.torch.ScalarType.Float32, none.Labels!.dtype);
     }
 }

@@ -113,11 +113,11 @@ public class HeadTrainingLossTests
 
         // No index failed at the first row (Choices) or built a batch of no row (the others); one outside features failed
         // with the list's own exception, naming index, or the array's, naming nothing.
-        Assert.Equal("indices is empty; expected at least one index in [0, 2), the examples of features. (Parameter 'indices')",
+        Assert.Equal("indices is empty; expected at least one index into features, [0, 2). (Parameter 'indices')",
             Refused(() => HeadCollate.Choices([question, question], [], padId: 0), "indices"));
         Assert.StartsWith("indices is empty; expected", Refused(() => HeadCollate.Tagged([tagged], [], padId: 0), "indices"), StringComparison.Ordinal);
         Assert.StartsWith("indices is empty; expected", Refused(() => HeadCollate.Windows([window], [], padId: 0), "indices"), StringComparison.Ordinal);
-        Assert.Equal("index 1 of indices is 2; expected an index in [0, 2), the examples of features. (Parameter 'indices')",
+        Assert.Equal("index 1 of indices is 2; expected an index into features, [0, 2). (Parameter 'indices')",
             Refused(() => HeadCollate.Choices(new List<ChoiceFeature> { question, question }, [0, 2], padId: 0), "indices"));
         Assert.StartsWith("index 0 of indices is -1; expected", Refused(() => HeadCollate.Tagged([tagged], [-1], padId: 0), "indices"), StringComparison.Ordinal);
         Assert.StartsWith("index 1 of indices is 1; expected", Refused(() => HeadCollate.Windows(new[] { window }, [0, 1], padId: 0), "indices"), StringComparison.Ordinal);
