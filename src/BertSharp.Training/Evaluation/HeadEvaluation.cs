@@ -105,9 +105,9 @@ public static class HeadEvaluation
     /// <param name="device">Where the model runs.</param>
     /// <param name="strictScheme">seqeval's strict mode with this scheme; null for its default mode (<see cref="SeqevalMetrics.Evaluate"/>).</param>
     /// <exception cref="ArgumentException">
-    /// <paramref name="sentences"/> is empty, or a sentence is null or has not one tag per word; <paramref name="features"/>
-    /// does not hold one encoding per sentence, or one of them not one word start per word of its sentence or not one label
-    /// per token; or <paramref name="labels"/> does not hold one tag per output of the model.
+    /// <paramref name="sentences"/> is empty, or a sentence is null, has null words or tags, or has not one tag per word;
+    /// <paramref name="features"/> does not hold one encoding per sentence, or one of them not one word start per word of its
+    /// sentence or not one label per token; or <paramref name="labels"/> does not hold one tag per output of the model.
     /// </exception>
     /// <exception cref="ArgumentOutOfRangeException">
     /// An encoding in <paramref name="features"/> has a word start that is neither a position after [CLS] below its length
@@ -180,6 +180,10 @@ public static class HeadEvaluation
         for (var s = 0; s < sentences.Count; s++)
         {
             var sentence = sentences[s] ?? throw new ArgumentException($"sentence {s} is null; expected its words and tags.", nameof(sentences));
+            if (sentence.Words is null || sentence.Tags is null)
+            {
+                throw new ArgumentException($"sentence {s} has null {(sentence.Words is null ? "Words" : "Tags")}; expected its words and one tag per word.", nameof(sentences));
+            }
             if (sentence.Tags.Count != sentence.Words.Count)
             {
                 throw new ArgumentException($"expected one tag per word: sentence {s} has {sentence.Words.Count} words, {sentence.Tags.Count} tags.", nameof(sentences));

@@ -46,6 +46,9 @@ public sealed class EvaluationOfNoExamplesTests
         Malformed("labels", sentence, feature, ["LABEL_0"]);
         Malformed("labels", sentence, feature, [.. tags, "LABEL_5"]);
         Malformed("sentences", null!, feature, tags);
+        // A sentence without its words or tags failed with a NullReferenceException naming nothing.
+        Malformed("sentences", sentence with { Words = null! }, feature, tags);
+        Malformed("sentences", sentence with { Tags = null! }, feature, tags);
         // An encoding without word starts failed with a NullReferenceException naming nothing.
         Malformed("features", sentence, feature with { WordStarts = null! }, tags);
         // A word start past the encoding ran past the logits (or read the padding's, or the next row's); a label id outside
