@@ -292,19 +292,19 @@ public static class HeadEvaluation
     }
 
     /// <summary>Scores a multiple-choice model on encoded questions (labels required).</summary>
-    /// <exception cref="ArgumentException"><paramref name="features"/> is empty, or a question of it is null, has null choices or a null choice.</exception>
+    /// <exception cref="ArgumentException">
+    /// <paramref name="features"/> is empty, or a question of it is null, has null choices or a null choice, has fewer than 2
+    /// choices, or has another number of choices than the first.
+    /// </exception>
     public static ChoiceEvaluation MultipleChoice(BertForMultipleChoice model, IReadOnlyList<ChoiceFeature> features, int batchSize, int padId, Device device)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(features);
         // An accuracy and a loss of no question were 0 / 0, NaN: shown as n/a, as if the model's outputs had not been finite.
         ClassificationMetrics.RequirePredictions(features.Count, nameof(features));
-        // The batches are planned by the questions' lengths, which a null question or choice failed to give before
-        // collation could refuse it.
-        for (var i = 0; i < features.Count; i++)
-        {
-            HeadCollate.CheckQuestion(features[i], i, nameof(features));
-        }
+        // All of them before the batches are planned by the questions' lengths, which a null question or choice failed to
+        // give before collation could refuse it; and collation refused another number of choices only within a batch.
+        HeadCollate.CheckChoices(features, [.. Enumerable.Range(0, features.Count)], nameof(features), "");
         var predicted = new int[features.Count];
         var probabilities = new double[features.Count][];
         double lossSum = 0;

@@ -101,12 +101,13 @@ public static class HeadCollate
     /// <summary>Multiple-choice questions: every choice of every question padded to one width, inputs [batch, choices, seq], labels [batch].</summary>
     /// <exception cref="ArgumentException">
     /// <paramref name="indices"/> is empty or holds an index outside <paramref name="features"/>; or a question it picks is
-    /// null, has null choices or a null choice, or has another number of choices than the first one picked.
+    /// null, has null choices or a null choice, has fewer than 2 choices, or has another number of choices than the first
+    /// one picked.
     /// </exception>
     public static HeadBatch Choices(IReadOnlyList<ChoiceFeature> features, int[] indices, int padId, Device? device = null, int minWidth = 0)
     {
         var rows = Batching.Picked(features, indices, nameof(features));
-        CheckChoices(rows, indices, nameof(features));
+        CheckChoices(rows, indices, nameof(features), " of the batch");
         var choices = rows[0].Choices.Count;
         var flat = rows.SelectMany(r => r.Choices).ToArray();
         var p = Batching.PadArrays([.. flat.Select(e => (IReadOnlyList<int>)e.Ids)], [.. flat.Select(e => (IReadOnlyList<int>)e.TypeIds)], padId,
@@ -119,26 +120,35 @@ public static class HeadCollate
 
     // The batch is shaped [questions, choices of the first, width]: a question with more choices put its last ones into the
     // next question's rows (or, on the last, failed in the tensor's shape naming nothing), one with fewer took the next's.
-    private static void CheckChoices(ChoiceFeature[] rows, int[] indices, string parameter)
+    // Evaluation checks all its questions here before it plans its batches, as whether questions of another count were
+    // refused depended on length grouping putting them in a batch with the first.
+    // where: what the first question is the first of ("" for all the questions).
+    internal static void CheckChoices(IReadOnlyList<ChoiceFeature> rows, IReadOnlyList<int> indices, string parameter, string where)
     {
-        for (var r = 0; r < rows.Length; r++)
+        for (var r = 0; r < rows.Count; r++)
         {
             var row = CheckQuestion(rows[r], indices[r], parameter);
             if (row.Choices.Count != rows[0].Choices.Count)
             {
-                throw new ArgumentException($"question {indices[r]} has {row.Choices.Count} choices; expected {rows[0].Choices.Count}, as question {indices[0]} of the batch has.", parameter);
+                throw new ArgumentException($"question {indices[r]} has {row.Choices.Count} choices; expected {rows[0].Choices.Count}, as question {indices[0]}{where} has.", parameter);
             }
         }
     }
 
-    // A null question, choices or choice failed with a NullReferenceException naming nothing. Evaluation also checks here
-    // before it reads the questions' lengths to plan its batches.
-    internal static ChoiceFeature CheckQuestion(ChoiceFeature? question, int index, string parameter)
+    // A null question, choices or choice failed with a NullReferenceException naming nothing. No choice failed in its
+    // length with an InvalidOperationException ("Sequence contains no elements"); one choice is the model's softmax over
+    // one logit, always 1: always right, a loss of 0 and no gradient, so nothing to train or score (SwagData and
+    // MultipleChoice.Predict ask for two as well).
+    private static ChoiceFeature CheckQuestion(ChoiceFeature? question, int index, string parameter)
     {
         if (question?.Choices is null || question.Choices.Any(c => c is null))
         {
             var what = question is null ? "is null" : question.Choices is null ? "has null Choices" : "has a null choice";
             throw new ArgumentException($"question {index} {what}; expected one encoding per choice.", parameter);
+        }
+        if (question.Choices.Count < 2)
+        {
+            throw new ArgumentException($"question {index} has {(question.Choices.Count == 0 ? "no choices" : "one choice")}; expected at least 2 for the model to choose among.", parameter);
         }
         return question;
     }

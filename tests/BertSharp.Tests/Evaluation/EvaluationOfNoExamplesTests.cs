@@ -75,9 +75,14 @@ public sealed class EvaluationOfNoExamplesTests
         // A null question or choice failed with a NullReferenceException naming nothing while the batches were planned by
         // length, before collation could refuse it.
         var question = new ChoiceFeature([new BertEncoding(3), new BertEncoding(4)], 1);
-        void NullQuestion(string expected, ChoiceFeature bad) => Assert.StartsWith(expected,
-            Assert.Throws<ArgumentException>("features", () => HeadEvaluation.MultipleChoice(choice, [question, bad], batchSize: 4, padId: 0, torch.CPU)).Message, StringComparison.Ordinal);
-        NullQuestion("question 1 is null; expected", null!);
-        NullQuestion("question 1 has a null choice; expected", question with { Choices = [new BertEncoding(3), null!] });
+        // A question of another number of choices was refused only when length grouping put it in the first one's batch
+        // (here each question is a batch of its own, so it was scored); one of no choices failed in its length with an
+        // InvalidOperationException ("Sequence contains no elements").
+        void BadQuestion(string expected, ChoiceFeature bad) => Assert.StartsWith(expected,
+            Assert.Throws<ArgumentException>("features", () => HeadEvaluation.MultipleChoice(choice, [question, bad], batchSize: 1, padId: 0, torch.CPU)).Message, StringComparison.Ordinal);
+        BadQuestion("question 1 is null; expected", null!);
+        BadQuestion("question 1 has a null choice; expected", question with { Choices = [new BertEncoding(3), null!] });
+        BadQuestion("question 1 has 3 choices; expected 2, as question 0 has. (Parameter 'features')", question with { Choices = [.. question.Choices, new BertEncoding(2)] });
+        BadQuestion("question 1 has no choices; expected at least 2", question with { Choices = [] });
     }
 }

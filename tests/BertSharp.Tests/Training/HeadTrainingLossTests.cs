@@ -110,6 +110,10 @@ public class HeadTrainingLossTests
         var three = question with { Choices = [.. question.Choices, new BertEncoding(2)] };
         Assert.Equal("question 2 has 3 choices; expected 2, as question 0 of the batch has. (Parameter 'features')",
             Refused(() => HeadCollate.Choices([question, question, three], [0, 2], padId: 0)));
+        // One choice is always the model's choice, at a loss of 0; none built a batch of no row for the question.
+        Assert.Equal("question 0 has one choice; expected at least 2 for the model to choose among. (Parameter 'features')",
+            Refused(() => HeadCollate.Choices([question with { Choices = [new BertEncoding(3)] }], [0], padId: 0)));
+        Assert.StartsWith("question 0 has no choices; expected", Refused(() => HeadCollate.Choices([question with { Choices = [] }], [0], padId: 0)), StringComparison.Ordinal);
 
         // No index failed at the first row (Choices) or built a batch of no row (the others); one outside features failed
         // with the list's own exception, naming index, or the array's, naming nothing.
