@@ -40,7 +40,7 @@ public class FusedAdamWTests
                 {
                     group.LearningRate = 1e-2 * (step + 1) / 5;
                 }
-                opt.step();
+                WithoutCollections(() => opt.step());
             }
         }
         for (var i = 0; i < fusedParams.Length; i++)
@@ -57,9 +57,9 @@ public class FusedAdamWTests
     {
         // The kernel's learning rate, betas, eps and decay cross into libtorch as Scalars; a Scalar the GC frees during the call
         // crashed a real run or would feed libtorch freed memory. Collect and finalize continuously while the fused optimizer
-        // steps, then replay the same gradients (from the same generator) through TorchSharp's own AdamW with the collector
-        // stopped: TorchSharp's AdamW builds its Scalars implicitly and has the very race this test provokes (it failed here
-        // with "Unknown scalar type" in div when it stepped under the storm), so it can only be the reference outside it.
+        // steps, then replay the same gradients (from the same generator) through TorchSharp's own AdamW where no
+        // collection can happen (WithoutCollections): TorchSharp's AdamW builds its Scalars implicitly and has the very
+        // race this test provokes (it failed here with "Unknown scalar type" in div when it stepped under the storm).
         const int steps = 3000;
         using var init = new torch.Generator(5);
         var fusedParam = new Parameter(torch.randn(8, 4, generator: init));
@@ -68,7 +68,7 @@ public class FusedAdamWTests
         using var fused = new FusedAdamW([new AdamW.ParamGroup([fusedParam], new AdamW.Options { weight_decay = 0.01 })], 1e-3, 0.9, 0.999, 1e-8, 0.01);
         using var plain = torch.optim.AdamW([new AdamW.ParamGroup([plainParam], new AdamW.Options { weight_decay = 0.01 })], 1e-3, 0.9, 0.999, 1e-8, 0.01);
         WhileCollecting(() => Steps(fused, [fusedParam], steps, gradientSeed: 6));
-        Steps(plain, [plainParam], steps, gradientSeed: 6);
+        WithoutCollections(() => Steps(plain, [plainParam], steps, gradientSeed: 6));
         // 3000 steps of lr 1e-3 moved the weights (so equality is not the initial values twice).
         Assert.True((fusedParam - initial).abs().mean().item<float>() > 5e-3);
         Assert.True(fusedParam.allclose(plainParam, rtol: 1e-5, atol: 1e-6), $"max |diff| {(fusedParam - plainParam).abs().max().item<float>()}");
@@ -82,7 +82,7 @@ public class FusedAdamWTests
     {
         // float64 parameters (like CUDA or bf16 ones) are not fusable: the optimizer runs its own copy of TorchSharp's step,
         // with Scalars it keeps alive. Under the storm it must give TorchSharp's numbers to the bit (TorchSharp's step itself
-        // runs after the storm: it has the race).
+        // runs after the storm, in a no-GC region: it has the race).
         const int steps = 1000;
         using var init = new torch.Generator(11);
         Parameter[] ours = [new(torch.randn([8, 4], dtype: ScalarType.Float64, generator: init)), new(torch.randn([4], dtype: ScalarType.Float64, generator: init))];
@@ -96,7 +96,7 @@ public class FusedAdamWTests
         using var unfused = new FusedAdamW(Groups(ours), 1e-3, 0.9, 0.999, 1e-8, 0.01);
         using var plain = torch.optim.AdamW(Groups(theirs), 1e-3, 0.9, 0.999, 1e-8, 0.01);
         WhileCollecting(() => Steps(unfused, ours, steps, gradientSeed: 12));
-        Steps(plain, theirs, steps, gradientSeed: 12);
+        WithoutCollections(() => Steps(plain, theirs, steps, gradientSeed: 12));
         Assert.True((ours[0] - initial).abs().mean().item<double>() > 5e-3);
         for (var i = 0; i < ours.Length; i++)
         {
@@ -121,6 +121,37 @@ public class FusedAdamWTests
             }
             optimizer.step();
         }
+    }
+
+    /// <summary>
+    /// Runs <paramref name="action"/> where no garbage collection can happen, so no finalizer can free what it allocates:
+    /// TorchSharp's own AdamW, the reference, hands libtorch Scalars it does not keep alive, and a collection during its
+    /// step finalized one mid-call in a full test run (2026-12-05: "Expected false to be true" from Scalar::toFloat in
+    /// addcmul_). Fails if the action allocated more than the region allows (the runtime then collects and ends it).
+    /// </summary>
+    private static void WithoutCollections(Action action)
+    {
+        // Objects already unreachable are finalized first. The budget covers the longest reference here (3,000 steps); the
+        // test says so if it ever does not.
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        const long budget = 64L << 20;
+        Assert.True(GC.TryStartNoGCRegion(budget), $"could not start a no-GC region of {budget >> 20} MB");
+        bool held;
+        try
+        {
+            action();
+        }
+        finally
+        {
+            held = System.Runtime.GCSettings.LatencyMode == System.Runtime.GCLatencyMode.NoGCRegion;
+            if (held)
+            {
+                GC.EndNoGCRegion();
+            }
+        }
+        Assert.True(held, $"the reference allocated more than its {budget >> 20} MB no-GC region, so collections ran during it");
     }
 
     /// <summary>Runs <paramref name="action"/> while another thread collects garbage and runs finalizers without pause.</summary>
