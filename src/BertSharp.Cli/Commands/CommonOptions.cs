@@ -81,6 +81,9 @@ internal static class CommonOptions
         var option = new Option<string?>("--architecture") { Description = $"Model class {role} (default: {defaultText}): {string.Join(", ", BertPretrained.Architectures)}." };
         // Checked while parsing, so a misspelt class is named by its flag (the library names its field, architecture).
         option.AcceptOnlyFromAmong([.. BertPretrained.Architectures]);
+        // Without a name the help shows the accepted classes as the value, a <BertForMaskedLM|…> of 195 characters that pushed
+        // every description of the command's help past column 190; the description names them, and docs/api.md says CLASS.
+        option.HelpName = "CLASS";
         return option;
     }
 

@@ -58,6 +58,8 @@ public sealed partial class HelpFlagsTests
         { "bert finetune --save-best", [.. FineTuner.ClassificationMetricNames, .. FineTuner.RegressionMetricNames] },
         // It ended "(gelu, gelu_new, relu, …)" and left out seven activations it takes.
         { "bert convert --hidden-act", [.. BertConfig.SupportedActivations] },
+        // Its value's name in the usage column was these classes; the description names them instead.
+        { "bert convert --architecture", [.. BertPretrained.Architectures] },
     };
 
     [Theory]
@@ -70,14 +72,18 @@ public sealed partial class HelpFlagsTests
         Assert.DoesNotContain("…", text, StringComparison.Ordinal);
     }
 
-    // The help showed "--save-best <save-best>" while its description and docs/finetune.md call the value METRIC.
-    [Fact]
-    public void Save_best_help_calls_its_value_METRIC_as_the_docs_do()
+    [Theory]
+    // It showed "--save-best <save-best>" while its description and docs/finetune.md call the value METRIC.
+    [InlineData("finetune", "--save-best", "METRIC", "finetune.md")]
+    // It showed the 195 characters of "<BertForMaskedLM|…|BertModel>", which pushed every description past column 190.
+    [InlineData("convert", "--architecture", "CLASS", "api.md")]
+    [InlineData("inspect", "--architecture", "CLASS", "api.md")]
+    public void Help_calls_the_value_what_the_docs_call_it(string command, string flag, string name, string doc)
     {
-        Assert.Contains("[--save-best METRIC]", File.ReadAllText(Path.Combine(TestPaths.RepoRoot, "docs", "finetune.md")), StringComparison.Ordinal);
-        var help = CliRunner.Run("finetune", "--help");
+        Assert.Contains($"[{flag} {name}]", File.ReadAllText(Path.Combine(TestPaths.RepoRoot, "docs", doc)), StringComparison.Ordinal);
+        var help = CliRunner.Run(command, "--help");
         Assert.True(help.ExitCode == 0, help.StdErr);
-        Assert.Contains("--save-best <METRIC>", help.StdOut, StringComparison.Ordinal);
+        Assert.Matches($@"\n +{flag} <{name}> ", help.StdOut);
     }
 
     [GeneratedRegex(@"(?<![\w-])--[a-z][a-z0-9-]*")]
