@@ -306,6 +306,19 @@ public sealed partial class BertConfig
         return c;
     }
 
+    /// <summary>
+    /// Refuses an activation name that is not exactly one of <see cref="SupportedActivations"/>, naming
+    /// <paramref name="source"/>: HF's ACT2FN takes names as written, so a config that holds another spelling loads nowhere else.
+    /// </summary>
+    internal static void CheckActivation(string name, string source)
+    {
+        if (!SupportedActivations.Contains(name))
+        {
+            throw new BertSharpException(
+                $"{source}: hidden_act '{name}' is not supported; expected one of {string.Join(", ", SupportedActivations)}.");
+        }
+    }
+
     /// <summary>Checks consistency; throws <see cref="BertSharpException"/> naming <paramref name="source"/> and the field.</summary>
     public void Validate(string source = "config")
     {
@@ -314,11 +327,7 @@ public sealed partial class BertConfig
             throw new BertSharpException(
                 $"{source}: position_embedding_type '{PositionEmbeddingType}' is not supported; BertSharp implements only 'absolute'.");
         }
-        if (!SupportedActivations.Contains(HiddenAct))
-        {
-            throw new BertSharpException(
-                $"{source}: hidden_act '{HiddenAct}' is not supported; expected one of {string.Join(", ", SupportedActivations)}.");
-        }
+        CheckActivation(HiddenAct, source);
         // Otherwise libtorch fails building the embeddings ("Padding_idx must be within num_embeddings"), a crash with a C++ stack.
         if (PadTokenId < 0 || PadTokenId >= VocabSize)
         {

@@ -183,6 +183,11 @@ public sealed class OnnxExportTests
         Assert.Equal($"{path}: layer_norm_eps 1E-05 contradicts the graph: LayerNorm eps 1E-12 (LayerNormalization epsilon); expected the graph's value, or none.",
             Refusal(new OnnxImportOptions(LayerNormEps: 1e-5)));
         Assert.StartsWith($"{path}: hidden_act relu contradicts the graph: hidden_act gelu_new (", Refusal(new OnnxImportOptions(HiddenAct: "relu")));
+        // A name is taken as HF's ACT2FN takes it, as written, and refused as such before the graph is asked: RELU was said to
+        // contradict the graph, and GELU_NEW agreed with it up to case, to be refused only as the config was checked.
+        Assert.All(new[] { "RELU", "GELU_NEW", " gelu_new" }, name => Assert.Equal(
+            $"{path}: hidden_act '{name}' is not supported; expected one of {string.Join(", ", BertConfig.SupportedActivations)}.",
+            Refusal(new OnnxImportOptions(HiddenAct: name))));
         var agreeing = OnnxImport.Read(path, new OnnxImportOptions(NumAttentionHeads: 4, LayerNormEps: 1e-12, HiddenAct: "gelu_pytorch_tanh"));
         Assert.Equal((4, 1e-12, "gelu_pytorch_tanh"), (agreeing.Config.NumAttentionHeads, agreeing.Config.LayerNormEps, agreeing.Config.HiddenAct));
 

@@ -133,6 +133,12 @@ internal sealed class OnnxImporter
         config.NumAttentionHeads = FromGraph(_options.NumAttentionHeads is not null, _options.NumAttentionHeads ?? 0, () => DeriveHeads(hidden), "num_heads", (a, b) => a == b);
         config.LayerNormEps = FromGraph(_options.LayerNormEps is not null, _options.LayerNormEps ?? 0, DeriveEps, "layer_norm_eps",
             (a, b) => Math.Abs(a - b) <= 1e-6 * Math.Max(Math.Abs(a), Math.Abs(b)));
+        // Before the comparison with the graph, so that a name no config may hold is refused as such, not as contradicting the
+        // graph (RELU for a gelu graph).
+        if (_options.HiddenAct is { } act)
+        {
+            BertConfig.CheckActivation(act, _source);
+        }
         config.HiddenAct = FromGraph(_options.HiddenAct is not null, _options.HiddenAct ?? "", DeriveActivation, "hidden_act",
             (given, derived) => SameActivation(given, derived));
         if (config.HiddenSize % config.NumAttentionHeads != 0)
@@ -264,10 +270,11 @@ internal sealed class OnnxImporter
 
     private static string Shown<T>(T value) where T : notnull => value is IFormattable f ? f.ToString(null, CultureInfo.InvariantCulture) : value.ToString()!;
 
-    // Names of one function: HF's gelu_new, gelu_pytorch_tanh and gelu_fast are the tanh form, swish is silu.
+    // Names of one function: HF's gelu_new, gelu_pytorch_tanh and gelu_fast are the tanh form, swish is silu. Compared as
+    // written, as ACT2FN takes them: a given name is one of BertConfig.SupportedActivations by now, and is kept as given.
     private static bool SameActivation(string given, string derived)
     {
-        static string Canonical(string a) => a.Trim().ToLowerInvariant() switch
+        static string Canonical(string a) => a switch
         {
             "gelu_pytorch_tanh" or "gelu_fast" => "gelu_new",
             "gelu_python" => "gelu",
