@@ -308,14 +308,15 @@ public sealed partial class BertConfig
 
     /// <summary>
     /// Refuses an activation name that is not exactly one of <see cref="SupportedActivations"/>, naming
-    /// <paramref name="source"/>: HF's ACT2FN takes names as written, so a config that holds another spelling loads nowhere else.
+    /// <paramref name="source"/> and <paramref name="field"/> (the config's hidden_act, or the option a caller gave the name in):
+    /// HF's ACT2FN takes names as written, so a config that holds another spelling loads nowhere else.
     /// </summary>
-    internal static void CheckActivation(string name, string source)
+    internal static void CheckActivation(string name, string source, string field)
     {
         if (!SupportedActivations.Contains(name))
         {
             throw new BertSharpException(
-                $"{source}: hidden_act '{name}' is not supported; expected one of {string.Join(", ", SupportedActivations)}.");
+                $"{source}: {field} '{name}' is not supported; expected one of {string.Join(", ", SupportedActivations)}.");
         }
     }
 
@@ -327,7 +328,7 @@ public sealed partial class BertConfig
             throw new BertSharpException(
                 $"{source}: position_embedding_type '{PositionEmbeddingType}' is not supported; BertSharp implements only 'absolute'.");
         }
-        CheckActivation(HiddenAct, source);
+        CheckActivation(HiddenAct, source, "hidden_act");
         // Otherwise libtorch fails building the embeddings ("Padding_idx must be within num_embeddings"), a crash with a C++ stack.
         if (PadTokenId < 0 || PadTokenId >= VocabSize)
         {

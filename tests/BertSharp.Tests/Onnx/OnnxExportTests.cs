@@ -188,6 +188,9 @@ public sealed class OnnxExportTests
         Assert.All(new[] { "RELU", "GELU_NEW", " gelu_new" }, name => Assert.Equal(
             $"{path}: hidden_act '{name}' is not supported; expected one of {string.Join(", ", BertConfig.SupportedActivations)}.",
             Refusal(new OnnxImportOptions(HiddenAct: name))));
+        // Named as the option it was given in, which the CLI renders as its flag.
+        Assert.StartsWith($"{path}: --hidden-act 'RELU' is not supported;",
+            Assert.Throws<BertSharpException>(() => OnnxImport.Read(path, new OnnxImportOptions(HiddenAct: "RELU"))).Render(Cli.CliErrors.FlagOf));
         var agreeing = OnnxImport.Read(path, new OnnxImportOptions(NumAttentionHeads: 4, LayerNormEps: 1e-12, HiddenAct: "gelu_pytorch_tanh"));
         Assert.Equal((4, 1e-12, "gelu_pytorch_tanh"), (agreeing.Config.NumAttentionHeads, agreeing.Config.LayerNormEps, agreeing.Config.HiddenAct));
 

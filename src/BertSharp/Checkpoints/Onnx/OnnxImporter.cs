@@ -137,7 +137,7 @@ internal sealed class OnnxImporter
         // graph (RELU for a gelu graph).
         if (_options.HiddenAct is { } act)
         {
-            BertConfig.CheckActivation(act, _source);
+            BertConfig.CheckActivation(act, _source, BertSharpException.Field("hidden_act"));
         }
         config.HiddenAct = FromGraph(_options.HiddenAct is not null, _options.HiddenAct ?? "", DeriveActivation, "hidden_act",
             (given, derived) => SameActivation(given, derived));
