@@ -143,6 +143,12 @@ public class PretrainResumeTests
             ("objective", true, "setting 'objective': expected mlm+nsp or mlm, not true"),
             ("objective", "bert\n", "setting 'objective': expected mlm+nsp or mlm, not \"bert\\n\""),
             ("data_directory", new JsonArray(), "setting 'data_directory': expected a path, not array"),
+            // Out of range, refused as the file's: the options' check named them as options, which bert pretrain --resume
+            // showed as flags (--batch-size 0) the user never typed.
+            ("batch_size", 0, "setting 'batch_size': expected at least 1, not 0"),
+            ("learning_rate", -0.5, "setting 'learning_rate': expected a positive number, not -0.5"),
+            ("warmup_steps", 3, "setting 'warmup_steps': expected 0..2 (the steps of the run), not 3"),
+            ("eval_instances", 0, "setting 'eval_instances': expected at least 1, not 0"),
         ];
         Assert.All(wrong, w =>
         {

@@ -420,6 +420,12 @@ public sealed class PretrainingTrainer
             Seed = L("seed"),
             Objective = objective,
         };
+        // Refused here as the file's, quoted as it holds them: the options' own check names them as options, which bert
+        // pretrain --resume showed as flags (--batch-size 0) the user never typed.
+        if (options.FirstInvalid() is { } bad)
+        {
+            throw Wrong(bad.Name, bad.Expected, s[bad.Name]?.ToJsonString() ?? bad.Value);
+        }
         return (state, options, Optional<string>("data_directory", "a path"));
     }
 

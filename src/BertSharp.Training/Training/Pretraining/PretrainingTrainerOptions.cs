@@ -84,50 +84,61 @@ public sealed record PretrainingTrainerOptions
     /// <summary>Throws <see cref="BertSharpException"/> naming the first invalid setting.</summary>
     public void Validate()
     {
-        static string F(string name) => BertSharpException.Field(name);
+        if (FirstInvalid() is { } bad)
+        {
+            throw new BertSharpException($"{BertSharpException.Field(bad.Name)} {bad.Value}: expected {bad.Expected}.");
+        }
+    }
+
+    // The rules apart from their wording: a resume refuses settings read from trainer_state.json as the file's fields
+    // (PretrainingTrainer.SavedRun), where Validate's field references would show as flags the user never typed.
+    /// <summary>The first setting out of range: its name, its value and what was expected; null when all are in range.</summary>
+    internal (string Name, string Value, string Expected)? FirstInvalid()
+    {
         if (Steps < 1)
         {
-            throw new BertSharpException($"{F("steps")} {Steps}: expected at least 1.");
+            return ("steps", $"{Steps}", "at least 1");
         }
         if (BatchSize < 1)
         {
-            throw new BertSharpException($"{F("batch_size")} {BatchSize}: expected at least 1.");
+            return ("batch_size", $"{BatchSize}", "at least 1");
         }
         if (GradAccum < 1)
         {
-            throw new BertSharpException($"{F("gradient_accumulation_steps")} {GradAccum}: expected at least 1.");
+            return ("gradient_accumulation_steps", $"{GradAccum}", "at least 1");
         }
         if (!(LearningRate > 0) || double.IsInfinity(LearningRate))
         {
-            throw new BertSharpException($"{F("learning_rate")} {LearningRate}: expected a positive number.");
+            return ("learning_rate", $"{LearningRate}", "a positive number");
         }
         if (!(Eps > 0) || double.IsInfinity(Eps))
         {
-            throw new BertSharpException($"{F("adam_epsilon")} {Eps}: expected a positive number.");
+            return ("adam_epsilon", $"{Eps}", "a positive number");
         }
         if (!(WeightDecay >= 0))
         {
-            throw new BertSharpException($"{F("weight_decay")} {WeightDecay}: expected a number ≥ 0.");
+            return ("weight_decay", $"{WeightDecay}", "a number ≥ 0");
         }
         if (!(MaxGradNorm >= 0))
         {
-            throw new BertSharpException($"{F("max_grad_norm")} {MaxGradNorm}: expected a number ≥ 0 (0: no clipping).");
+            return ("max_grad_norm", $"{MaxGradNorm}", "a number ≥ 0 (0: no clipping)");
         }
         if (EffectiveWarmupSteps < 0 || EffectiveWarmupSteps > Steps)
         {
-            throw new BertSharpException($"{F("warmup_steps")} {EffectiveWarmupSteps}: expected 0..{Steps} (the steps of the run).");
+            return ("warmup_steps", $"{EffectiveWarmupSteps}", $"0..{Steps} (the steps of the run)");
         }
         if (SaveEvery < 0)
         {
-            throw new BertSharpException($"{F("save_every")} {SaveEvery}: expected a number ≥ 0.");
+            return ("save_every", $"{SaveEvery}", "a number ≥ 0");
         }
         if (EvalEvery < 0)
         {
-            throw new BertSharpException($"{F("eval_every")} {EvalEvery}: expected a number ≥ 0.");
+            return ("eval_every", $"{EvalEvery}", "a number ≥ 0");
         }
         if (EvalInstances < 1)
         {
-            throw new BertSharpException($"{F("eval_instances")} {EvalInstances}: expected at least 1.");
+            return ("eval_instances", $"{EvalInstances}", "at least 1");
         }
+        return null;
     }
 }
