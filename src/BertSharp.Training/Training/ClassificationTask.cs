@@ -36,17 +36,13 @@ public sealed class ClassificationTask(BertForSequenceClassification model, ICom
     /// <param name="indices">Which examples form the batch, in row order.</param>
     /// <param name="padId">Id of [PAD] (<c>BertTokenizer.PadId</c>).</param>
     /// <param name="device">Where the tensors go (the CPU when null).</param>
-    /// <exception cref="ArgumentOutOfRangeException">An index outside <paramref name="examples"/>, or no index.</exception>
-    /// <exception cref="ArgumentException">An example without a target (NaN), or a class id outside the model's labels.</exception>
+    /// <exception cref="ArgumentException">No index or an index outside <paramref name="examples"/> (<see cref="Batching.Picked"/>), an
+    /// example without a target (NaN), or a class id outside the model's labels.</exception>
     /// <exception cref="BertSharpException">The model's problem_type is multi-label, which one target per example cannot express.</exception>
     public TensorBatch Collate(IReadOnlyList<EncodedExample> examples, int[] indices, int padId, Device? device = null)
     {
-        ArgumentNullException.ThrowIfNull(examples);
-        ArgumentNullException.ThrowIfNull(indices);
-        if (indices.Length == 0)
-        {
-            throw new ArgumentOutOfRangeException(nameof(indices), "no example index; expected at least one.");
-        }
+        // The indices are refused in the words of every other collator before the targets are read through them.
+        var rows = Batching.Picked(examples, indices, nameof(examples));
         var config = model.Config;
         if (config.ProblemType == "multi_label_classification")
         {
@@ -54,13 +50,9 @@ public sealed class ClassificationTask(BertForSequenceClassification model, ICom
                 "problem_type multi_label_classification: an example holds one target; expected regression or single_label_classification.");
         }
         var regression = config.IsRegression;
-        foreach (var i in indices)
+        for (var r = 0; r < rows.Length; r++)
         {
-            if ((uint)i >= (uint)examples.Count)
-            {
-                throw new ArgumentOutOfRangeException(nameof(indices), $"index {i} is outside the {examples.Count} examples.");
-            }
-            var target = examples[i].Target;
+            var (i, target) = (indices[r], rows[r].Target);
             if (float.IsNaN(target) || (!regression && (target < 0 || target >= config.NumLabels || target != MathF.Floor(target))))
             {
                 throw new ArgumentException(

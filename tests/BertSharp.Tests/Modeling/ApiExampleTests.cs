@@ -92,7 +92,10 @@ public class ApiExampleTests
         Assert.Equal(examples[2].InputIds.Select(i => (long)i), batch.InputIds[0].data<long>().ToArray());
         Assert.Equal(new long[] { 1, 0 }, batch.Labels!.data<long>().ToArray());
         Assert.Equal(examples[1].Length, (int)batch.AttentionMask[1].sum().item<long>());
-        Assert.Throws<ArgumentOutOfRangeException>(() => task.Collate(examples, [4], tokenizer.PadId));
+        // Indices are refused as every other collator refuses them (Batching.Picked): it had its own wording and exception.
+        Assert.Equal("index 1 of indices is 4; expected an index into examples, [0, 4). (Parameter 'indices')",
+            Assert.Throws<ArgumentException>("indices", () => task.Collate(examples, [0, 4], tokenizer.PadId)).Message);
+        Assert.StartsWith("indices is empty; expected", Assert.Throws<ArgumentException>("indices", () => task.Collate(examples, [], tokenizer.PadId)).Message, StringComparison.Ordinal);
         var unlabelled = ExampleEncoder.Encode(tokenizer, texts, null, maxLength: 128);
         Assert.Contains("examples[0]", Assert.Throws<ArgumentException>(() => task.Collate(unlabelled, [0], tokenizer.PadId)).Message, StringComparison.Ordinal);
     }
