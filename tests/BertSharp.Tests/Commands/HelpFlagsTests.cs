@@ -78,6 +78,8 @@ public sealed partial class HelpFlagsTests
     // It showed the 195 characters of "<BertForMaskedLM|…|BertModel>", which pushed every description past column 190.
     [InlineData("convert", "--architecture", "CLASS", "api.md")]
     [InlineData("inspect", "--architecture", "CLASS", "api.md")]
+    // docs/onnx.md showed no usage line naming it.
+    [InlineData("export-onnx", "--architecture", "CLASS", "onnx.md")]
     public void Help_calls_the_value_what_the_docs_call_it(string command, string flag, string name, string doc)
     {
         Assert.Contains($"[{flag} {name}]", File.ReadAllText(Path.Combine(TestPaths.RepoRoot, "docs", doc)), StringComparison.Ordinal);
