@@ -108,11 +108,16 @@ public class StateDictSourceTests
         Assert.Equal(tmp.File("pytorch_model.bin"), StateDictSource.FindWeightsFile(tmp.Path));
         var fromBin = StateDictSource.Load(tmp.Path);
         Assert.Contains("cls.predictions.decoder.weight", fromBin.Keys); // torch.save keeps tied entries
+        CopyShards(tmp);
+        Assert.Equal(tmp.File("model.safetensors.index.json"), StateDictSource.FindWeightsFile(tmp.Path));
+        var fromIndex = StateDictSource.Load(tmp.Path);
+        Assert.DoesNotContain("cls.predictions.decoder.weight", fromIndex.Keys);
         File.Copy(CheckpointFixtures.PretrainingSafeTensors, tmp.File("model.safetensors"));
         Assert.Equal(tmp.File("model.safetensors"), StateDictSource.FindWeightsFile(tmp.Path));
         var fromSt = StateDictSource.Load(tmp.Path);
         Assert.DoesNotContain("cls.predictions.decoder.weight", fromSt.Keys);
         SafeTensors.DisposeAll(fromBin);
+        SafeTensors.DisposeAll(fromIndex);
         SafeTensors.DisposeAll(fromSt);
         Assert.Contains("no such file or directory", Assert.Throws<BertSharpException>(() => StateDictSource.Load(tmp.File("nope"))).Message);
     }
