@@ -27,6 +27,15 @@ public class HeadFineTuneEndToEndTests
     private static readonly string[] Places = ["york", "bangor", "county", "district"];
     private static readonly string[] Filler = ["the", "cat", "dog", "sat", "was", "happy", "with", "and", "he", "she", "said", "to", "of", "book", "table", "house", "music", "on"];
 
+    // Names the fixture vocabulary splits into several word pieces (the generated sentences' words are one piece each), so that
+    // --label-all-tokens has pieces past the first to label.
+    private static readonly Dictionary<string, (string Word, string[] Pieces)> Longer = new(StringComparer.Ordinal)
+    {
+        ["john"] = ("johnson", ["john", "##s", "##on"]), ["steven"] = ("stevenson", ["steven", "##s", "##on"]), ["herman"] = ("hermann", ["herman", "##n"]),
+        ["audrey"] = ("audreys", ["audrey", "##s"]), ["bangor"] = ("bangors", ["bangor", "##s"]), ["york"] = ("yorker", ["york", "##er"]),
+        ["district"] = ("districts", ["district", "##s"]),
+    };
+
     internal static string[] Common(string model) =>
         ["--config", Config, "--vocab", Vocab, "--lr", "2e-3", "--batch-size", "8", "--device", "cpu", "--seed", "7", "--output", model];
 
@@ -163,7 +172,9 @@ public class HeadFineTuneEndToEndTests
         // JSON lines with integer tags (the HF datasets layout) and the tag names in id order.
         string[] tags = ["B-LOC", "B-PER", "I-PER", "O"];
         var train = tmp.File("train.jsonl");
-        File.WriteAllLines(train, NerSentences(16, 3).Select(s => new JsonObject
+        // 8 sentences: one batch, so the first step's loss is over all of them.
+        var sentences = NerSentences(8, 3).Select(s => (Words: s.Words.Select(w => Longer.TryGetValue(w, out var l) ? l.Word : w).ToArray(), s.Tags)).ToList();
+        File.WriteAllLines(train, sentences.Select(s => new JsonObject
         {
             ["tokens"] = new JsonArray([.. s.Words.Select(w => (JsonNode)w)]),
             ["ner_tags"] = new JsonArray([.. s.Tags.Select(t => (JsonNode)Array.IndexOf(tags, t))]),
@@ -196,6 +207,34 @@ public class HeadFineTuneEndToEndTests
         {
             var same = p.equal(before[name]).all().item<bool>();
             Assert.True(name.StartsWith("bert.", StringComparison.Ordinal) ? same : !same, $"{name}: {(same ? "unchanged" : "changed")}");
+        }
+        // Every piece of a word is labelled (a B- tag's later pieces with its I- tag, as HF's b_to_i_label; B-LOC has no I-LOC and
+        // keeps its own): the first step's loss is the fresh model's on those labels, with the ids written out from vocab.txt.
+        var vocab = File.ReadAllLines(Vocab).Select((token, id) => (token, id)).ToDictionary(p => p.token, p => (long)p.id, StringComparer.Ordinal);
+        var rows = sentences.Select(s =>
+        {
+            List<long> ids = [vocab["[CLS]"]], labels = [-100];
+            foreach (var (word, tag) in s.Words.Zip(s.Tags))
+            {
+                var pieces = Longer.Values.FirstOrDefault(l => l.Word == word).Pieces ?? [word];
+                var continuation = tag == "B-PER" ? "I-PER" : tag;
+                ids.AddRange(pieces.Select(p => vocab[p]));
+                labels.AddRange(pieces.Select((_, i) => (long)Array.IndexOf(tags, i == 0 ? tag : continuation)));
+            }
+            return (Ids: (List<long>)[.. ids, vocab["[SEP]"]], Labels: (List<long>)[.. labels, -100]);
+        }).ToList();
+        Assert.True(rows.Sum(r => r.Ids.Count) > sentences.Sum(s => s.Words.Length + 2), "no word of several pieces");
+        var width = rows.Max(r => r.Ids.Count);
+        long[] Padded(Func<(List<long> Ids, List<long> Labels), IEnumerable<long>> row, long pad) =>
+            [.. rows.SelectMany(r => row(r).Concat(Enumerable.Repeat(pad, width - r.Ids.Count)))];
+        using (var scope = TorchSharp.torch.NewDisposeScope())
+        {
+            var input = new BertInput(TorchSharp.torch.tensor(Padded(r => r.Ids, 0), [rows.Count, width]),
+                TorchSharp.torch.tensor(Padded(r => r.Ids.Select(_ => 1L), 0), [rows.Count, width]));
+            var expected = fresh.Forward(input, TorchSharp.torch.tensor(Padded(r => r.Labels, -100), [rows.Count, width])).Loss!.item<float>();
+            var step1 = TrainLog.Read(Path.Combine(frozen, "train_log.jsonl")).First(e => TrainLog.TypeOf(e) == "train");
+            Assert.Equal(1, TrainLog.StepOf(step1));
+            Assert.Equal(expected, TrainLog.Number(step1, "loss"), 1e-5);
         }
 
         var layers = CliRunner.Run(["finetune", "--task", "ner", "--data", train, "--labels", string.Join(',', tags), "--epochs", "1", "--freeze-layers", "3",
