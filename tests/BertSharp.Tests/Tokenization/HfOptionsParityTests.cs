@@ -12,8 +12,9 @@ namespace BertSharp.Tests.Tokenization;
 /// huggingface/tokenizers#1990), which drops overflowing windows beyond that point — a regression reported as
 /// huggingface/tokenizers#2091 (fix: #2098). BertSharp keeps the 0.22 behaviour (every window), so overflowing windows are
 /// compared only where no text is longer than max_length, i.e. where the early exit changes nothing; for the same reason a
-/// longest_first pair with such a text is skipped (HF splits the budget by the cut-off lengths, not the real ones; the
-/// split itself is checked against HF's own unit-test table in TruncationTests). HF also nests
+/// longest_first pair with such a text is left out where splitting the budget by the cut-off lengths (as HF does) gives
+/// other lengths than splitting it by the real ones (the split itself is checked against HF's own unit-test table in
+/// TruncationTests). HF also nests
 /// overflowing windows inside overflowing windows (an artefact of Encoding::merge_with); only the top level, which is
 /// what transformers returns, is compared. With truncation from the left, the early exit tokenizes only the tail of a long
 /// text and numbers its words from there; BertSharp numbers words in the whole text (as 0.22), so word ids are compared
@@ -27,11 +28,32 @@ public class HfOptionsParityTests
     public static TheoryData<int> CaseIndexes()
     {
         var data = new TheoryData<int>();
-        for (var i = 0; i < Fixture.GetProperty("cases").GetArrayLength(); i++)
+        var cases = Fixture.GetProperty("cases");
+        for (var i = 0; i < cases.GetArrayLength(); i++)
         {
-            data.Add(i);
+            if (!EarlyExitChangesTheSplit(cases[i]))
+            {
+                data.Add(i);
+            }
         }
         return data;
+    }
+
+    // Such a case holds HF 0.23's regression, not the reference: comparing with it would check nothing or the wrong thing.
+    // The other longest_first pairs with a text past max_length are compared, as HF splits their budget as BertSharp does.
+    private static bool EarlyExitChangesTheSplit(JsonElement c)
+    {
+        var pair = c.GetProperty("text_pair").GetString();
+        var options = Options(c);
+        if (c.TryGetProperty("error", out _) || pair is null || options.MaxLength is not int max || options.Truncation != TruncationStrategy.LongestFirst)
+        {
+            return false;
+        }
+        var tok = TokenizationFixtures.Uncased;
+        int nA = tok.Tokenize(c.GetProperty("text").GetString()!).Count, nB = tok.Tokenize(pair).Count;
+        var room = Math.Max(max - 3, 0);
+        return Truncation.TargetLengths(nA, nB, isPair: true, room, TruncationStrategy.LongestFirst)
+            != Truncation.TargetLengths(Math.Min(nA, max), Math.Min(nB, max), isPair: true, room, TruncationStrategy.LongestFirst);
     }
 
     [Theory]
@@ -52,10 +74,6 @@ public class HfOptionsParityTests
         if (options.MaxLength is null)
         {
             AssertSame(c.GetProperty("expected"), tok.Encode(text, pair, options), "encoding", compareOverflow: true);
-            return;
-        }
-        if (longest > options.MaxLength && pair is not null && options.Truncation == TruncationStrategy.LongestFirst)
-        {
             return;
         }
         AssertSame(c.GetProperty("expected"), tok.Encode(text, pair, options), "encoding", compareOverflow: longest <= options.MaxLength,
