@@ -64,12 +64,13 @@ public class StratifiedSplitTests
     [Fact]
     public void Stratified_shares_follow_the_largest_remainders()
     {
-        // Counts 5, 3, 2 and 3 held out: exact shares 1.5, 0.9, 0.6 → floors 1, 0, 0; the two leftover examples go to the
-        // largest remainders (0.9, 0.6): one example of each label.
-        string[] labels = ["a", "a", "a", "a", "a", "b", "b", "b", "c", "c"];
+        // Counts 5, 7, 3 and 6 held out: exact shares 2.0, 2.8, 1.2 → floors 2, 2, 1; the one leftover example goes to the
+        // largest remainder (b's 0.8), not to the first label or the smallest remainder (a's 0.0). Every floor is at least 1,
+        // so the rule that gives each label one example cannot stand in for this one (with counts 5, 3, 2 it did).
+        string[] labels = [.. Enumerable.Repeat("a", 5), .. Enumerable.Repeat("b", 7), .. Enumerable.Repeat("c", 3)];
         var data = new TextDataset("mem", "label", [.. labels.Select((l, i) => new TextExample("t" + i, null, l, i + 2))]);
-        var val = DataSplit.TrainValidation(data, 3, SplitMethod.Stratified, 1).Validation!;
-        Assert.Equal(["a", "b", "c"], val.Examples.Select(e => e.Label).Order());
+        var val = DataSplit.TrainValidation(data, 6, SplitMethod.Stratified, 1).Validation!;
+        Assert.Equal(["a", "a", "b", "b", "b", "c"], val.Examples.Select(e => e.Label).Order());
     }
 
     [Fact]
