@@ -74,8 +74,14 @@ public class DatasetReaderTests
         var map = LabelMap.ForTask(task, d);
         Assert.Equal(["0", "1"], map.Labels);
         Assert.Equal([1f, 0f, 1f], map.Encode(d));
-        // HF datasets often hold bool labels; false sorts first, as HF's run_glue.py sorts them (its label2id keys are "false", "true").
+        // 2 before 10, as run_glue.py's label_list.sort() orders integers: ordinal order puts 10 first (and 0, 1 cannot tell).
         using var tmp = TestPaths.TempDir();
+        File.WriteAllText(tmp.File("ids.jsonl"), "{\"text\": \"a\", \"label\": 10}\n{\"text\": \"b\", \"label\": 2}\n{\"text\": \"c\", \"label\": 1}\n");
+        var ids = DatasetReader.Read(tmp.File("ids.jsonl"), task);
+        var idMap = LabelMap.ForTask(task, ids);
+        Assert.Equal(["1", "2", "10"], idMap.Labels);
+        Assert.Equal([2f, 1f, 0f], idMap.Encode(ids));
+        // HF datasets often hold bool labels; false sorts first, as HF's run_glue.py sorts them (its label2id keys are "false", "true").
         File.WriteAllText(tmp.File("bool.jsonl"), "{\"text\": \"a fine film\", \"label\": true}\n{\"text\": \"dull\", \"label\": false}\n");
         var bools = DatasetReader.Read(tmp.File("bool.jsonl"), task);
         var boolMap = LabelMap.ForTask(task, bools);
