@@ -174,6 +174,15 @@ public class HeadDataTests
             }
         }
         Assert.Contains(features, f => f.StartPosition > 0);
+        // An answer cut by a window's end is no answer there (run_qa labels [CLS]), only in the window that holds all of it.
+        // "where?" leaves 16 - 5 = 11 context tokens per window, stepping by 11 - 4 = 7 over the context's 31 one-piece words:
+        // windows 0-10, 7-17, 14-24, 21-30. "had he seen" is words 23-25: the third window ends after "he", the fourth holds
+        // it at 4 + 23 - 21 = 6 to 8.
+        var straddled = new SquadExample("q", "where?", context, [new SquadAnswer("had he seen", context.IndexOf("had he seen", StringComparison.Ordinal))]);
+        var cut = SquadData.TrainingFeatures(tok, [straddled], maxLength: 16, docStride: 4);
+        Assert.Equal(["had", "he", "[SEP]"], cut[2].Encoding.Tokens[^3..]);
+        Assert.Equal(["had", "he", "seen"], cut[3].Encoding.Tokens[6..9]);
+        Assert.Equal([(0, 0), (0, 0), (0, 0), (6, 8)], cut.Select(f => (f.StartPosition, f.EndPosition)));
         // A multi-token answer: its first and last pieces.
         var window = QaWindowing.Windows(tok, "what?", "he said that a lazy dog sat", 64, 128)[0];
         var (s, e) = SquadData.AnswerSpan(window, new SquadAnswer("lazy dog", "he said that a ".Length));
