@@ -43,15 +43,21 @@ public class LoaderLimitTests
     public void Pickle_budget_counts_memo_entries_marks_and_pushes()
     {
         var limit = RestrictedUnpickler.MaxValues;
-        // Exactly at the budget: limit pushes of None, then POPs, then one dict: refused only by the last push.
-        byte[] atLimit = [0x80, 0x02, .. Repeat("N0", limit - 1), (byte)'}', (byte)'.'];
-        Assert.IsType<PickleDict>(new RestrictedUnpickler("ok.pkl", atLimit).Load());
-        byte[] over = [0x80, 0x02, .. Repeat("N0", limit), (byte)'}', (byte)'.'];
-        var e = Assert.Throws<BertSharpException>(() => new RestrictedUnpickler("over.pkl", over).Load());
-        Assert.Contains("more than 2,000,000 values", e.Message);
-        Assert.Contains("over.pkl", e.Message);
+        // MARKs closed by POP_MARK, pushes of None each popped, one dict memoised under new keys (MEMOIZE): exactly the
+        // budget loads, and one MARK, push or key more is refused.
+        static byte[] Pickle(int markCount, int pushCount, int keyCount) =>
+            [0x80, 0x02, .. Repeat("(1", markCount), .. Repeat("N0", pushCount), (byte)'}', .. Repeat("\u0094", keyCount), (byte)'.'];
+        const int marks = 1000, keys = 1000;
+        var pushes = limit - marks - keys - 1;
+        Assert.IsType<PickleDict>(new RestrictedUnpickler("ok.pkl", Pickle(marks, pushes, keys)).Load());
+        foreach (var over in new[] { Pickle(marks + 1, pushes, keys), Pickle(marks, pushes + 1, keys), Pickle(marks, pushes, keys + 1) })
+        {
+            var e = Assert.Throws<BertSharpException>(() => new RestrictedUnpickler("over.pkl", over).Load());
+            Assert.Equal("over.pkl: refused to load: the pickle creates more than 2,000,000 values (limit for a state dict; a pickle bomb?). " +
+                         "Nothing from the checkpoint was executed.", e.Message);
+        }
         // Re-memoising one key does not grow the memo, so it does not spend the budget.
-        byte[] sameKey = [0x80, 0x02, (byte)'}', .. Repeat("q\u0001", 3_000_000), (byte)'.'];
+        byte[] sameKey = [0x80, 0x02, (byte)'}', .. Repeat("q\u0001", limit + 1), (byte)'.'];
         Assert.IsType<PickleDict>(new RestrictedUnpickler("memo.pkl", sameKey).Load());
     }
 
