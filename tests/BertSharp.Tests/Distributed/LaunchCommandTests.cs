@@ -25,8 +25,13 @@ public sealed class LaunchCommandTests
     [Fact]
     public void Launch_needs_a_command_and_a_positive_rank_count()
     {
-        Assert.Equal(2, CliRunner.Run("launch", "--nproc", "0", "--", "doctor").ExitCode);
-        Assert.NotEqual(0, CliRunner.Run("launch", "--nproc", "2").ExitCode);
+        // An emptied PATH: a refusal that got as far as looking for mpirun would fail with the mpirun message instead, also
+        // exit 2 (with mpirun found, a missing command would start ranks of a bare 'bert' and end with mpirun's exit code).
+        using var empty = TestPaths.TempDir();
+        using var env = new EnvScope(("PATH", empty.Path));
+        Assert.Equal("error: --nproc 0: expected a positive number of ranks.", CliRunner.Run("launch", "--nproc", "0", "--", "doctor").AssertOneLineError());
+        Assert.Equal("error: Required argument missing for command: 'launch' (see 'bert launch --help').",
+            CliRunner.Run("launch", "--nproc", "2").AssertOneLineError());
     }
 
     [Fact]
