@@ -225,6 +225,14 @@ internal static partial class CliInput
             var allowed = string.Join(", ", n.Groups["allowed"].Value.Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(a => a.Trim('\'')));
             return $"{(name is null ? "" : name + " ")}{n.Groups["value"].Value}: expected one of {allowed}.";
         }
+        if (MissingArgument().IsMatch(error.Message)
+            && parse.CommandResult.Command.Arguments.FirstOrDefault(a => !a.Hidden && a.Arity.MinimumNumberOfValues > 0
+                && (parse.GetResult(a)?.Tokens.Count ?? 0) < a.Arity.MinimumNumberOfValues) is { } missing)
+        {
+            // System.CommandLine names the command, not the argument it lacks, nor what belongs there.
+            var what = missing.Description is { Length: > 0 } d ? ": " + char.ToLowerInvariant(d[0]) + d[1..].TrimEnd('.') : "";
+            return $"<{missing.Name}>: required{what}{help}.";
+        }
         if (error.Message.StartsWith("Required command was not provided", StringComparison.Ordinal))
         {
             var commands = parse.CommandResult.Command.Subcommands.Where(c => !c.Hidden).Select(c => c.Name);
@@ -297,6 +305,9 @@ internal static partial class CliInput
 
     [GeneratedRegex(@"^Option '(?<name>[^']*)' is required\.")]
     private static partial Regex Required();
+
+    [GeneratedRegex(@"^Required argument missing for command: '")]
+    private static partial Regex MissingArgument();
 
     [GeneratedRegex(@"^Unrecognized command or argument '(?<value>.*)'\.$", RegexOptions.Singleline)]
     private static partial Regex Unrecognized();

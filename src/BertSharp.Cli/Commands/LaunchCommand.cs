@@ -23,7 +23,8 @@ internal static class LaunchCommand
         var cmd = new Command("launch", "Run a bert command as N data-parallel ranks on this machine with Open MPI's mpirun.");
         cmd.Options.Add(nproc);
         cmd.Arguments.Add(command);
-        cmd.SetAction(p => Run(p.GetValue(nproc), p.GetValue(command) ?? []));
+        // No command at all is refused by the parser (the arity), in CliInput's words for a missing argument.
+        cmd.SetAction(p => Run(p.GetValue(nproc), p.GetValue(command)!));
         return cmd;
     }
 
@@ -39,10 +40,6 @@ internal static class LaunchCommand
         {
             throw new BertSharpException(
                 $"--nproc {ranks}: expected 1..{CommonOptions.MaxThreads} (at most 4 × the {Environment.ProcessorCount} processors; each rank is a process of its own).");
-        }
-        if (command.Length == 0)
-        {
-            throw new BertSharpException("bert launch: no command given; put the bert command after '--', e.g. bert launch --nproc 2 -- pretrain ...");
         }
         // The command is checked here, once, rather than by every rank after mpirun has started them all.
         var inner = Program.ParseChecked(command);

@@ -30,7 +30,7 @@ public sealed class LaunchCommandTests
         using var empty = TestPaths.TempDir();
         using var env = new EnvScope(("PATH", empty.Path));
         Assert.Equal("error: --nproc 0: expected a positive number of ranks.", CliRunner.Run("launch", "--nproc", "0", "--", "doctor").AssertOneLineError());
-        Assert.Equal("error: Required argument missing for command: 'launch' (see 'bert launch --help').",
+        Assert.Equal("error: <command>: required: the bert command each rank runs, after '--' (e.g. -- pretrain --data DIR ...) (see 'bert launch --help').",
             CliRunner.Run("launch", "--nproc", "2").AssertOneLineError());
     }
 

@@ -183,6 +183,7 @@ public class CliBoundsTests
     [InlineData("frob", "error: frob: unrecognized command or argument (see 'bert --help').")]
     [InlineData("bench tokenize --input x", "error: --vocab: required (see 'bert bench tokenize --help').")]
     [InlineData("vocab", "error: vocab: expected a command: train (see 'bert vocab --help').")]
+    [InlineData("data stats --task cola", "error: <file>: required: a data file in the task's format (.gz is decompressed) (see 'bert data stats --help').")]
     public void Parse_errors_are_one_line_naming_the_flag_with_exit_2(string commandLine, string expected)
     {
         var r = CliRunner.Run(commandLine.Split(' '));
