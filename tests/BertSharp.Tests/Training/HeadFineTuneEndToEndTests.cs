@@ -235,6 +235,10 @@ public class HeadFineTuneEndToEndTests
             var step1 = TrainLog.Read(Path.Combine(frozen, "train_log.jsonl")).First(e => TrainLog.TypeOf(e) == "train");
             Assert.Equal(1, TrainLog.StepOf(step1));
             Assert.Equal(expected, TrainLog.Number(step1, "loss"), 1e-5);
+            // The validation data (the same sentences) are labelled on every piece too: metrics.json's loss is the saved
+            // model's over those labels.
+            var validation = trained.Forward(input, TorchSharp.torch.tensor(Padded(r => r.Labels, -100), [rows.Count, width])).Loss!.item<float>();
+            Assert.Equal(validation, (double)metrics["metrics"]!["loss"]!, 1e-5);
         }
 
         var layers = CliRunner.Run(["finetune", "--task", "ner", "--data", train, "--labels", string.Join(',', tags), "--epochs", "1", "--freeze-layers", "3",
