@@ -209,11 +209,22 @@ public class FineTuneEndToEndTests
         config["label2id"] = new JsonObject { ["pos"] = 0, ["neutral"] = 1, ["neg"] = 2 };
         File.WriteAllText(Path.Combine(checkpoint, "config.json"), config.ToJsonString());
         var model = tmp.File("out");
-        var run = CliRunner.Run("finetune", "--task", "csv", "--data", Data("custom.csv"), "--model", checkpoint, "--output", model,
-            "--max-length", "32", "--epochs", "1", "--batch-size", "4", "--device", "cpu");
+        // Validated on the same file, so that no split takes examples out of the one training batch.
+        var run = CliRunner.Run("finetune", "--task", "csv", "--data", Data("custom.csv"), "--eval-data", Data("custom.csv"), "--model", checkpoint,
+            "--output", model, "--max-length", "32", "--epochs", "1", "--batch-size", "4", "--device", "cpu");
         Assert.True(run.ExitCode == 0, run.StdErr);
         var saved = JsonNode.Parse(File.ReadAllText(Path.Combine(model, "config.json")))!;
         Assert.Equal(["pos", "neutral", "neg"], ((JsonObject)saved["id2label"]!).Select(kv => (string)kv.Value!));
+        // The head's rows trained on their own labels: custom.csv's four rows are the one batch, whose loss is the checkpoint's
+        // mean -ln p(class) with the classes in its order (pos 0, neutral 1, neg 2). Targets in the data's sorted order, or a
+        // new head, give another loss while id2label reads the same.
+        (string Text, int Id)[] rows = [("Great movie, loved it", 0), ("Terrible plot", 2), ("She said \"wow\"", 0), ("meh", 1)];
+        using var classifier = TextClassifier.Load(checkpoint, "cpu");
+        var p = classifier.Predict([.. rows.Select(r => (r.Text, (string?)null))]);
+        var expected = rows.Select((r, i) => -Math.Log(p[i].Probabilities[r.Id])).Average();
+        var step1 = TrainLog.Read(Path.Combine(model, "train_log.jsonl")).First(e => TrainLog.TypeOf(e) == "train");
+        Assert.Equal(1, TrainLog.StepOf(step1));
+        Assert.Equal(expected, TrainLog.Number(step1, "loss"), 1e-5);
     }
 
     // The fixture's config.json has HF's default id2label (LABEL_0, LABEL_1, LABEL_2): its class ids were refused as labels
