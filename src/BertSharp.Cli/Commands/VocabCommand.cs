@@ -24,15 +24,17 @@ internal static class VocabCommand
             Description = "Corpus files (.txt or .txt.gz, UTF-8, one text per line).", Required = true, AllowMultipleArgumentsPerToken = true,
         };
         var vocabSize = new Option<int>("--vocab-size") { Description = "Target vocabulary size, special tokens included.", Required = true };
+        // The library's defaults (HF's BertWordPieceTokenizer.train), said once there.
+        var defaults = new WordPieceTrainerOptions();
         var minFrequency = new Option<long>("--min-frequency")
         {
-            Description = "Stop merging at the first pair seen fewer times than this.", DefaultValueFactory = _ => 2,
+            Description = "Stop merging at the first pair seen fewer times than this.", DefaultValueFactory = _ => defaults.MinFrequency,
         };
         var lowercase = new Option<bool>("--lowercase") { Description = "Lowercase the text: true (the default, as HF's BertWordPieceTokenizer.train; for uncased models) or false.", DefaultValueFactory = _ => true };
         var stripAccents = new Option<bool?>("--strip-accents") { Description = "Strip accents (default: same as --lowercase, as in HF)." };
         var limitAlphabet = new Option<int>("--limit-alphabet")
         {
-            Description = "Keep at most this many distinct characters (the most frequent); 0 keeps all.", DefaultValueFactory = _ => 1000,
+            Description = "Keep at most this many distinct characters (the most frequent); 0 keeps all.", DefaultValueFactory = _ => defaults.LimitAlphabet ?? 0,
         };
         var output = new Option<string>("--output") { Description = "Where to write vocab.txt (written atomically).", DefaultValueFactory = _ => "vocab.txt" };
         var threads = new Option<int>("--threads") { Description = "Threads for word counting (0: one per core).", DefaultValueFactory = _ => 0 };
@@ -48,16 +50,11 @@ internal static class VocabCommand
             {
                 VocabSize = parse.GetValue(vocabSize),
                 MinFrequency = parse.GetValue(minFrequency),
-                LimitAlphabet = parse.GetValue(limitAlphabet) is var l and > 0 ? l : null,
+                // 0 keeps every character (the library's null); a negative count is the library's to refuse.
+                LimitAlphabet = parse.GetValue(limitAlphabet) is var l and not 0 ? l : null,
             };
-            if (options.VocabSize < options.SpecialTokens.Count)
-            {
-                throw new BertSharpException($"--vocab-size must be at least {options.SpecialTokens.Count} (the special tokens); got {options.VocabSize}.");
-            }
-            if (parse.GetValue(limitAlphabet) < 0 || options.MinFrequency < 0)
-            {
-                throw new BertSharpException("--limit-alphabet and --min-frequency must not be negative.");
-            }
+            // Checked before the corpus is read: the trainer refuses its settings as it is made.
+            var trainer = new WordPieceTrainer(options);
             CommonOptions.CheckThreads(parse.GetValue(threads), zeroIsDefault: true);
             var normalizer = new NormalizerOptions(Lowercase: parse.GetValue(lowercase), StripAccents: parse.GetValue(stripAccents));
             var clock = Stopwatch.StartNew();
@@ -67,7 +64,7 @@ internal static class VocabCommand
                 throw new BertSharpException($"{string.Join(", ", files)}: no words found; the corpus is empty.");
             }
             var countSeconds = clock.Elapsed.TotalSeconds;
-            var result = new WordPieceTrainer(options).Train(counts);
+            var result = trainer.Train(counts);
             var sb = new StringBuilder();
             foreach (var token in result.Tokens)
             {

@@ -29,17 +29,14 @@ public sealed class WordPieceTrainer
     public WordPieceTrainer(WordPieceTrainerOptions? options = null)
     {
         _options = options ?? new WordPieceTrainerOptions();
-        if (_options.VocabSize < 1)
-        {
-            throw new BertSharpException($"vocab size must be at least 1 (got {_options.VocabSize}).");
-        }
+        static string F(string name) => BertSharpException.Field(name);
         if (_options.LimitAlphabet is < 0)
         {
-            throw new BertSharpException($"limit alphabet must not be negative (got {_options.LimitAlphabet}).");
+            throw new BertSharpException($"{F("limit_alphabet")} {_options.LimitAlphabet}: expected a number ≥ 0.");
         }
         if (_options.MinFrequency < 0)
         {
-            throw new BertSharpException($"min frequency must not be negative (got {_options.MinFrequency}).");
+            throw new BertSharpException($"{F("min_frequency")} {_options.MinFrequency}: expected a number ≥ 0.");
         }
         if (_options.ContinuingSubwordPrefix is null)
         {
@@ -48,6 +45,12 @@ public sealed class WordPieceTrainer
         if (_options.SpecialTokens is null)
         {
             throw new BertSharpException("special tokens: expected a list (empty for none), got null.");
+        }
+        // The special tokens come first and are always kept: a smaller vocabulary could not hold them.
+        if (_options.VocabSize < Math.Max(1, _options.SpecialTokens.Count))
+        {
+            throw new BertSharpException(
+                $"{F("vocab_size")} {_options.VocabSize}: expected at least {Math.Max(1, _options.SpecialTokens.Count)} (the special tokens come first).");
         }
         // A repeated special token took one id, so every later special moved up one place from where the list put it; an
         // empty one became a blank line of vocab.txt.
