@@ -87,18 +87,22 @@ public class SeqevalStrictTests
 
     [Theory]
     // seqeval raises on a prefix its scheme does not allow (Token.is_valid) and on a tag that is no prefix tag at all
-    // (KeyError, IndexError for ""): one line here, naming the tag, the scheme and which input holds it.
-    [InlineData(SeqevalScheme.IOB2, "S-PER", "predicted: tag 'S-PER' is not a tag of the IOB2 scheme, whose tags are B-TYPE, I-TYPE and O.")]
-    [InlineData(SeqevalScheme.IOE2, "B-PER", "predicted: tag 'B-PER' is not a tag of the IOE2 scheme, whose tags are I-TYPE, E-TYPE and O.")]
-    [InlineData(SeqevalScheme.IOBES, "U-PER", "predicted: tag 'U-PER' is not a tag of the IOBES scheme, whose tags are B-TYPE, I-TYPE, E-TYPE, S-TYPE and O.")]
-    [InlineData(SeqevalScheme.BILOU, "b-PER", "predicted: tag 'b-PER' is not a tag of the BILOU scheme, whose tags are B-TYPE, I-TYPE, L-TYPE, U-TYPE and O.")]
-    [InlineData(SeqevalScheme.IOB2, "", "predicted: tag '' is not a tag of the IOB2 scheme, whose tags are B-TYPE, I-TYPE and O.")]
-    public void A_tag_outside_the_strict_scheme_is_an_error_naming_it(SeqevalScheme scheme, string tag, string message)
+    // (KeyError, IndexError for ""): one line here, naming the tag, the scheme and which input holds it. The default mode
+    // reads the same tag as seqeval's get_entities does (worked out by hand, last column: predicted entities, each as
+    // "TYPE predicted/support"): any first letter other than O opens an entity of the type after the dash, which the O
+    // ending the sentence closes; "" is read as O, where get_entities fails on chunk[0].
+    [InlineData(SeqevalScheme.IOB2, "S-PER", "predicted: tag 'S-PER' is not a tag of the IOB2 scheme, whose tags are B-TYPE, I-TYPE and O.", "PER 1/0")]
+    [InlineData(SeqevalScheme.IOE2, "B-PER", "predicted: tag 'B-PER' is not a tag of the IOE2 scheme, whose tags are I-TYPE, E-TYPE and O.", "PER 1/0")]
+    [InlineData(SeqevalScheme.IOBES, "U-PER", "predicted: tag 'U-PER' is not a tag of the IOBES scheme, whose tags are B-TYPE, I-TYPE, E-TYPE, S-TYPE and O.", "PER 1/0")]
+    [InlineData(SeqevalScheme.BILOU, "b-PER", "predicted: tag 'b-PER' is not a tag of the BILOU scheme, whose tags are B-TYPE, I-TYPE, L-TYPE, U-TYPE and O.", "PER 1/0")]
+    [InlineData(SeqevalScheme.IOB2, "", "predicted: tag '' is not a tag of the IOB2 scheme, whose tags are B-TYPE, I-TYPE and O.", "")]
+    public void A_tag_outside_the_strict_scheme_is_an_error_naming_it(SeqevalScheme scheme, string tag, string message, string byDefault)
     {
         var e = Assert.Throws<BertSharpException>(() => SeqevalMetrics.Evaluate(S("O O"), [["O", tag]], scheme));
         Assert.Equal(message, e.Message);
-        // The default mode reads whatever it is given, as seqeval's get_entities does.
-        SeqevalMetrics.Evaluate(S("O O"), [["O", tag]]);
+        var report = SeqevalMetrics.Evaluate(S("O O"), [["O", tag]]);
+        Assert.Equal(byDefault, string.Join(';', report.PerType.Select(kv => $"{kv.Key} {kv.Value.Predicted}/{kv.Value.Support}")));
+        Assert.Equal(byDefault.Length > 0 ? 1 : 0, report.Micro.Predicted);
     }
 
     [Fact]
