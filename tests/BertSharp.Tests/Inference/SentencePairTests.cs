@@ -1,3 +1,4 @@
+using System.Globalization;
 using BertSharp.Inference;
 using BertSharp.Tests.Infrastructure;
 using BertSharp.Tests.Modeling;
@@ -75,10 +76,35 @@ public sealed class SentencePairTests
     {
         using var tmp = TestPaths.TempDir();
         HfFixture.CopyCase("sequence-classification", tmp.Path);
-        using var classifier = TextClassifier.Load(tmp.Path, "cpu");
-        Assert.False(classifier.PairInput);
-        var r = CliRunner.Run("predict", "--model", tmp.Path, "--text", "a fine film .");
+        using (var classifier = TextClassifier.Load(tmp.Path, "cpu"))
+        {
+            Assert.False(classifier.PairInput);
+        }
+        // Row 3 of the fixture batch, one text: the label and the probabilities printed are the softmax of HF's logits for it.
+        var r = CliRunner.Run("predict", "--model", tmp.Path, "--text", "a tender , heartfelt family drama .");
         Assert.True(r.ExitCode == 0, r.StdErr);
+        var refs = HfFixture.Tensors("sequence-classification");
+        double[] logits;
+        try
+        {
+            logits = [.. refs["out.logits"][3].data<float>().Select(l => (double)l)];
+        }
+        finally
+        {
+            HfFixture.DisposeAll(refs);
+        }
+        var hf = logits.Select(l => Math.Exp(l - logits.Max()) / logits.Sum(k => Math.Exp(k - logits.Max()))).ToArray();
+        var best = Array.IndexOf(hf, hf.Max());
+        var lines = r.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(2, lines.Length);
+        Assert.Matches($@"^LABEL_{best} \(\d\.\d\d\)$", lines[0]);
+        Assert.Equal(hf[best], double.Parse(lines[0][^5..^1], CultureInfo.InvariantCulture), 0.0051);
+        var printed = lines[1].Split("  ").Select(p => p.Split(' ')).ToArray();
+        Assert.Equal(["LABEL_0", "LABEL_1", "LABEL_2"], printed.Select(p => p[0]));
+        for (var k = 0; k < hf.Length; k++)
+        {
+            Assert.Equal(hf[k], double.Parse(printed[k][1], CultureInfo.InvariantCulture), 0.0001);
+        }
     }
 
     [Fact]
