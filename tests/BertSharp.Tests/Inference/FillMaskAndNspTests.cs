@@ -142,8 +142,20 @@ public class FillMaskAndNspTests
         var ok = CliRunner.Run("fill-mask", "--model", Pretraining, "--text", "the cat was [MASK] .", "--top-k", "3", "--device", "cpu");
         Assert.True(ok.ExitCode == 0, ok.StdErr);
         var lines = ok.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal(3, lines.Length);
-        Assert.All(lines, l => Assert.Contains("the cat was", l, StringComparison.Ordinal));
+        // The pipeline's candidates, whose scores the first test checks against the model's softmax: best first, each with
+        // its score, token and filled-in text.
+        using (var pipeline = FillMask.Load(Pretraining, "cpu"))
+        {
+            var expected = pipeline.Predict("the cat was [MASK] .", topK: 3)[0];
+            Assert.Equal(expected.Count, lines.Length);
+            for (var k = 0; k < lines.Length; k++)
+            {
+                var fields = lines[k].Split(' ', 3, StringSplitOptions.RemoveEmptyEntries);
+                Assert.Equal(expected[k].Score, double.Parse(fields[0], System.Globalization.CultureInfo.InvariantCulture), 0.0001);
+                Assert.Equal((expected[k].Token, expected[k].Sequence), (fields[1], fields[2].Trim()));
+                Assert.StartsWith("the cat was", expected[k].Sequence, StringComparison.Ordinal);
+            }
+        }
 
         var noMask = CliRunner.Run("fill-mask", "--model", Pretraining, "--text", "no mask here", "--device", "cpu");
         Assert.Equal(2, noMask.ExitCode);
@@ -175,7 +187,23 @@ public class FillMaskAndNspTests
 
         var nsp = CliRunner.Run("nsp", "--model", Pretraining, "--text", "The cat sat.", "--text-pair", "It was happy.", "--device", "cpu");
         Assert.True(nsp.ExitCode == 0, nsp.StdErr);
-        Assert.Matches(@"is_next\s+0\.\d{4}", nsp.StdOut);
-        Assert.Matches(@"not_next\s+0\.\d{4}", nsp.StdOut);
+        // HF's logits for this pair (the pretraining case's reference): is_next is the softmax of the first.
+        var reference = SafeTensors.Load(Path.Combine(Pretraining, "reference.safetensors"));
+        double isNext;
+        try
+        {
+            var hf = reference["pair.out.seq_relationship_logits"][0].data<float>().ToArray();
+            isNext = 1 / (1 + Math.Exp(hf[1] - hf[0]));
+        }
+        finally
+        {
+            HfFixture.DisposeAll(reference);
+        }
+        var shown = nsp.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(3, shown.Length);
+        Assert.Equal(("is_next", "not_next"), (shown[0].Split(' ')[0], shown[1].Split(' ')[0]));
+        Assert.Equal(isNext, double.Parse(shown[0]["is_next".Length..], System.Globalization.CultureInfo.InvariantCulture), 0.0001);
+        Assert.Equal(1 - isNext, double.Parse(shown[1]["not_next".Length..], System.Globalization.CultureInfo.InvariantCulture), 0.0001);
+        Assert.Equal(isNext > 0.5 ? "prediction: B follows A" : "prediction: B does not follow A", shown[2]);
     }
 }
