@@ -67,7 +67,7 @@ public class HfOptionsParityTests
         var tok = TokenizationFixtures.Uncased;
         if (c.TryGetProperty("error", out var error))
         {
-            Assert.Throws<BertSharpException>(() => tok.Encode(text, pair, options));
+            Assert.Equal(Refusal(error.GetString()!, text, pair, options), Assert.Throws<BertSharpException>(() => tok.Encode(text, pair, options)).Message);
             return;
         }
         var longest = Math.Max(tok.Tokenize(text).Count, pair is null ? 0 : tok.Tokenize(pair).Count);
@@ -78,6 +78,22 @@ public class HfOptionsParityTests
         }
         AssertSame(c.GetProperty("expected"), tok.Encode(text, pair, options), "encoding", compareOverflow: longest <= options.MaxLength,
             compareWordIds: longest <= options.MaxLength || options.TruncationSide == TruncationSide.Head);
+    }
+
+    // HF's two refusals, in BertSharp's words: the text only_first or only_second would cut is too short to lose what is
+    // too much (its tokens, and the pair's tokens with [CLS] and two [SEP] less max_length), or only_second has no pair.
+    private static string Refusal(string hf, string text, string? pair, EncodeOptions options)
+    {
+        if (hf == "Truncation error: Second sequence not provided")
+        {
+            return "truncation only_second needs a text pair, but only one text was given.";
+        }
+        Assert.Equal("Truncation error: Sequence to truncate too short to respect the provided max_length", hf);
+        var tok = TokenizationFixtures.Uncased;
+        int nA = tok.Tokenize(text).Count, nB = tok.Tokenize(pair!).Count;
+        var toRemove = nA + nB + 3 - options.MaxLength!.Value;
+        var (strategy, which, n) = options.Truncation == TruncationStrategy.OnlyFirst ? ("only_first", "first", nA) : ("only_second", "second", nB);
+        return $"truncation {strategy}: the {which} text has {n} tokens, too few to remove the {toRemove} needed to fit max_length; use longest_first.";
     }
 
     private static int? OptionalInt(JsonElement c, string name) =>
