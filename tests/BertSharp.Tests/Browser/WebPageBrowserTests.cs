@@ -24,7 +24,26 @@ public sealed class WebPageBrowserTests(WebPageBrowserTests.Pages pages) : IClas
     {
         var page = pages.Result("single");
         Assert.False(page.GetProperty("pairShown").GetBoolean(), "the second text field is shown for a one-text model");
-        Assert.True(page.GetProperty("heatmapCells").GetInt32() > 0);
+        // The page's text is row 3 of the fixture batch: HF's logits give the probability shown, its attention mask the
+        // tokens, whose every pair is a cell of the map.
+        var refs = HfFixture.Tensors("sequence-classification");
+        double[] logits;
+        long tokens;
+        try
+        {
+            logits = [.. refs["out.logits"][3].data<float>().Select(l => (double)l)];
+            tokens = refs["in.attention_mask"][3].sum().item<long>();
+        }
+        finally
+        {
+            HfFixture.DisposeAll(refs);
+        }
+        var best = logits.Max();
+        var probability = 1 / logits.Sum(l => Math.Exp(l - best));
+        var shown = page.GetProperty("shown").GetString()!;
+        Assert.Matches(@"^LABEL_\d \(\d+\.\d %\)$", shown);
+        Assert.Equal(probability * 100, double.Parse(shown[(shown.IndexOf('(') + 1)..^3], System.Globalization.CultureInfo.InvariantCulture), 0.051);
+        Assert.Equal(tokens * tokens, page.GetProperty("heatmapCells").GetInt32());
     }
 
     [SkippableFact]
@@ -91,6 +110,7 @@ public sealed class WebPageBrowserTests(WebPageBrowserTests.Pages pages) : IClas
 
             var single = SaveClassifier("single", pairTask: null);
             var regression = SaveClassifier("regression", pairTask: null, fixtureCase: "regression");
+            // Row 3 of the fixture batch: the first test reads HF's logits and attention mask for it.
             const string text = "a tender , heartfelt family drama .";
             // The same weights, recorded as fine-tuned on MRPC (training_args.json): the page must ask for the second text.
             var pair = SaveClassifier("pair", pairTask: "mrpc");
