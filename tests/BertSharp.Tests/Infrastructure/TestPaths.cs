@@ -27,11 +27,15 @@ public static class TestPaths
     /// <summary>A fresh temporary directory, removed when the returned handle is disposed.</summary>
     public static TempDir TempDir() => new();
 
-    /// <summary>The files directly in <paramref name="dir"/> with their bytes, to compare with <see cref="AssertUnchanged"/>.</summary>
+    /// <summary>
+    /// The files in <paramref name="dir"/> and its subdirectories, by relative path, with their bytes, to compare with
+    /// <see cref="AssertUnchanged"/>. Subdirectories count because a run's directory keeps its state in them (checkpoint-N):
+    /// a refused resume that wrote there passed a comparison of the top-level files.
+    /// </summary>
     public static Dictionary<string, byte[]> Snapshot(string dir) =>
-        Directory.EnumerateFiles(dir).ToDictionary(f => Path.GetFileName(f), File.ReadAllBytes, StringComparer.Ordinal);
+        Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories).ToDictionary(f => Path.GetRelativePath(dir, f), File.ReadAllBytes, StringComparer.Ordinal);
 
-    /// <summary>Asserts that <paramref name="dir"/> holds exactly the files of <paramref name="before"/>, byte for byte.</summary>
+    /// <summary>Asserts that <paramref name="dir"/> and its subdirectories hold exactly the files of <paramref name="before"/>, byte for byte.</summary>
     public static void AssertUnchanged(Dictionary<string, byte[]> before, string dir)
     {
         ArgumentNullException.ThrowIfNull(before);

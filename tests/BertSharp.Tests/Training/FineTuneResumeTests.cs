@@ -137,9 +137,10 @@ public class FineTuneResumeTests
         var optimizer = tmp.File("run/checkpoint-1/optimizer.safetensors");
         var whole = File.ReadAllBytes(optimizer);
         File.WriteAllBytes(optimizer, whole[..^8]);
-        var before = TestPaths.Snapshot(tmp.File("run"));
         string RefusedBeforeThePlan()
         {
+            // Taken here: each refusal below follows an edit of the checkpoint, which the snapshot holds.
+            var before = TestPaths.Snapshot(tmp.File("run"));
             using var never = new CancellationTokenSource();
             var watch = new CancelInEpoch(0, never);
             var refused = Assert.Throws<BertSharpException>(() => FineTuner.Run(Options(tmp.File("run"), t => t with { DataPath = data, Resume = true }), watch));

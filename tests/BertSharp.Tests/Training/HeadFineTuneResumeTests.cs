@@ -86,9 +86,10 @@ public class HeadFineTuneResumeTests
         var optimizer = tmp.File("changed/checkpoint-1/optimizer.safetensors");
         var whole = File.ReadAllBytes(optimizer);
         File.WriteAllBytes(optimizer, whole[..^8]);
-        var before = TestPaths.Snapshot(tmp.File("changed"));
         string RefusedBeforeThePlan()
         {
+            // Taken here: each refusal below follows an edit of the checkpoint, which the snapshot holds.
+            var before = TestPaths.Snapshot(tmp.File("changed"));
             using var never = new CancellationTokenSource();
             var watch = new FineTuneResumeTests.CancelInEpoch(0, never);
             var refused = Assert.Throws<BertSharpException>(() => HeadFineTuner.Run(Changed(t => t with { Resume = true }), watch));
