@@ -14,6 +14,13 @@ public class ModelingTests
     [InlineData("relu", -2.0, 0.0)]
     [InlineData("silu", 1.0, 0.7310585786300049)]        // x·σ(x)
     [InlineData("tanh", 0.5, 0.46211715726000974)]
+    // The HF checkpoints' other names: each is its own formula, and no test ran them (a checkpoint with gelu_fast loaded and
+    // computed whatever the arm held). At -1.5 gelu_fast's rounded √(2/π) differs from gelu_new's in the twelfth digit.
+    [InlineData("gelu_python", -1.5, -0.10021080190328713)]         // x·Φ(x)
+    [InlineData("gelu_pytorch_tanh", -1.5, -0.10042842301976707)]   // as gelu_new
+    [InlineData("gelu_fast", -1.5, -0.1004284230206536)]            // 0.5x(1 + tanh(0.7978845608·x(1 + 0.044715x²)))
+    [InlineData("quick_gelu", -1.5, -0.10833780155292343)]          // x·σ(1.702x)
+    [InlineData("swish", -1.5, -0.2736382857095345)]                // x·σ(x)
     public void Activations_follow_their_formulas(string name, double x, double expected)
     {
         using var t = tensor(new[] { x }, dtype: ScalarType.Float64);
