@@ -80,6 +80,36 @@ public partial class PretrainDataCommandTests
         Assert.Empty(Directory.GetDirectories(tmp.Path));
     }
 
+    [Theory]
+    [InlineData("lines", "c.txt: lines, 4 documents, 5 sentences")]
+    [InlineData("document-per-line", "c.txt: document-per-line, 5 documents, 5 sentences")]
+    [InlineData(" BOOK ", "c.txt: book, 2 documents, 3 sentences")]
+    [InlineData("auto", "c.txt: book, 2 documents, 3 sentences")]
+    public void Format_reads_the_corpus_in_the_layout_it_names(string format, string expected)
+    {
+        // The Gutenberg marker makes auto read a book: each forced layout counts this file's documents differently (blank
+        // lines, every line, chapters; the marker and the heading are text only outside a book), and only auto was run.
+        using var tmp = TestPaths.TempDir();
+        var vocab = UncasedVocab(tmp);
+        File.WriteAllText(tmp.File("c.txt"), "*** START OF THE BOOK ***\none two.\n\nthree four.\n\nCHAPTER II\n\nfive six.\n");
+        var r = CliRunner.Run("pretrain-data", "--input", tmp.File("c.txt"), "--vocab", vocab, "--output", tmp.File("data"), "--objective", "mlm",
+            "--max-length", "16", "--dupe-factor", "1", "--format", format);
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        Assert.Contains(expected + ", ", r.StdOut, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void An_unknown_format_is_refused_before_anything_is_written()
+    {
+        using var tmp = TestPaths.TempDir();
+        var vocab = UncasedVocab(tmp);
+        File.WriteAllText(tmp.File("c.txt"), "one two.\n");
+        var line = CliRunner.Run("pretrain-data", "--input", tmp.File("c.txt"), "--vocab", vocab, "--output", tmp.File("data"), "--format", "paragraphs")
+            .AssertOneLineError();
+        Assert.Equal("error: --format paragraphs: expected auto, lines, document-per-line or book.", line);
+        Assert.Equal(["c.txt", "vocab.txt"], Directory.GetFileSystemEntries(tmp.Path).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+    }
+
     [Fact]
     public void A_vocabulary_without_mask_is_refused_naming_it_before_the_corpus_is_read()
     {
