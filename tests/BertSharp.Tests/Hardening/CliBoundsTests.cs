@@ -82,6 +82,15 @@ public class CliBoundsTests
         Assert.Equal(expected, line);
     }
 
+    [Fact]
+    public void Bench_allreduce_outside_a_launch_says_how_to_run_it()
+    {
+        // Valid flags in a process that no launcher started: the ranks of the tests that run it never take this path, and
+        // without the check it ended in an internal error (a LocalCommunicator cast to MpiCommunicator).
+        var line = CliRunner.Run("bench", "allreduce", "--config", "tiny", "--steps", "1").AssertOneLineError();
+        Assert.Equal("error: bench allreduce measures communication between ranks; run it as 'bert launch --nproc 2 -- bench allreduce'.", line);
+    }
+
     [Theory]
     [InlineData("10", "1", "error: --steps 10: expected at least 11 (the first 10 % of the steps are the warm-up, at least two steps).")]
     [InlineData("20", "15", "error: --sample-every 15: leaves 1 RSS sample(s) after the first 10 % of the 20 steps; the drift needs at least two (lower --sample-every or raise --steps).")]
