@@ -48,6 +48,34 @@ public sealed class SentencePairTests
     }
 
     [Fact]
+    public void Predict_reads_the_pairs_of_a_csv_by_its_column_flags_and_writes_both_texts()
+    {
+        // Columns named by flags (not the task the model records): a file of another task's columns, read as the model's
+        // own, and the text_pair column of a written CSV were run by no test.
+        using var tmp = TestPaths.TempDir();
+        var model = PairModel(tmp);
+        File.WriteAllText(tmp.File("pairs.csv"), "first,second\n\"the company said, profit rose .\",profit rose .\nshe sat down .,he stood up .\n");
+        var r = CliRunner.Run("predict", "--model", model, "--input", tmp.File("pairs.csv"), "--text-column", "first", "--text-pair-column", "second",
+            "--output", tmp.File("out.csv"));
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        Assert.Equal($"wrote 2 predictions to {tmp.File("out.csv")}\n", r.StdOut);
+
+        using var classifier = TextClassifier.Load(model, "cpu");
+        var lines = File.ReadAllLines(tmp.File("out.csv"));
+        Assert.Equal("line,text,text_pair,label,score,p_LABEL_0,p_LABEL_1,p_LABEL_2", lines[0]);
+        (string Line, string Text, string Pair)[] rows = [("2", "\"the company said, profit rose .\"", "profit rose ."), ("3", "she sat down .", "he stood up .")];
+        Assert.Equal(rows.Length + 1, lines.Length);
+        for (var i = 0; i < rows.Length; i++)
+        {
+            var expected = classifier.Predict(rows[i].Text.Trim('"'), rows[i].Pair);
+            var prefix = $"{rows[i].Line},{rows[i].Text},{rows[i].Pair},{expected.Label},";
+            Assert.StartsWith(prefix, lines[i + 1], StringComparison.Ordinal);
+            var numbers = lines[i + 1][prefix.Length..].Split(',').Select(n => double.Parse(n, CultureInfo.InvariantCulture)).ToArray();
+            Assert.Equal([expected.Score, .. expected.Probabilities], numbers, (a, b) => Math.Abs(a - b) < 1e-5);
+        }
+    }
+
+    [Fact]
     public void Interactive_predict_asks_a_pair_model_for_both_texts()
     {
         using var tmp = TestPaths.TempDir();
