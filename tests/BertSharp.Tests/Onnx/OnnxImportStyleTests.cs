@@ -7,7 +7,7 @@ using Onnx;
 
 namespace BertSharp.Tests.Onnx;
 
-/// <summary>Exporter styles the import follows beyond BertSharp's own: Gemm Linear layers (transB 1 and 0) and Identity-aliased weights.</summary>
+/// <summary>Exporter styles the import follows beyond BertSharp's own: Gemm Linear layers (transB 1 and 0), Identity-aliased weights, and weights stored as float16, bfloat16 or double.</summary>
 public sealed class OnnxImportStyleTests
 {
     [Theory]
@@ -53,5 +53,59 @@ public sealed class OnnxImportStyleTests
         using var expected = BertPretrained.StateDict(model)["bert.pooler.dense.weight"];
         Assert.True(expected.data<float>().ToArray().AsSpan().SequenceEqual(imported.Weights["pooler.dense.weight"].Data));
         Assert.Equal(nameof(BertForSequenceClassification), imported.Architecture);
+    }
+
+    [Theory]
+    [InlineData("float16 raw")]
+    [InlineData("float16 int32_data")]
+    [InlineData("bfloat16 raw")]
+    [InlineData("double raw")]
+    [InlineData("double double_data")]
+    public void Weights_stored_in_other_floating_point_types_import_as_their_float32_values(string storage)
+    {
+        // fp16 and double exports (onnxconverter-common's float16 conversion, an optimiser's casts) are read by converting
+        // each weight, from raw bytes or the typed field ONNX keeps fp16 in (int32_data, one value each): no test had a
+        // weight of a type other than float.
+        using var model = BertPretrained.Load(null, HfFixture.Dir("sequence-classification"), out _);
+        var onnx = OnnxExport.ToOnnx(model);
+        var wt = onnx.Graph.Initializer.Single(t => t.Name == "onnx::MatMul_pooler.dense");
+        var data = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(wt.RawData.Span).ToArray();
+        Func<float, float> stored;
+        wt.RawData = ByteString.Empty;
+        switch (storage)
+        {
+            case "float16 raw":
+                wt.DataType = (int)TensorProto.Types.DataType.Float16;
+                wt.RawData = ByteString.CopyFrom(System.Runtime.InteropServices.MemoryMarshal.AsBytes(data.Select(v => (Half)v).ToArray().AsSpan()));
+                stored = v => (float)(Half)v;
+                break;
+            case "float16 int32_data":
+                wt.DataType = (int)TensorProto.Types.DataType.Float16;
+                wt.Int32Data.AddRange(data.Select(v => (int)BitConverter.HalfToUInt16Bits((Half)v)));
+                stored = v => (float)(Half)v;
+                break;
+            case "bfloat16 raw":
+                // bfloat16 is the upper half of a float32's bits.
+                wt.DataType = (int)TensorProto.Types.DataType.Bfloat16;
+                wt.RawData = ByteString.CopyFrom(System.Runtime.InteropServices.MemoryMarshal.AsBytes(data.Select(v => (ushort)(BitConverter.SingleToUInt32Bits(v) >> 16)).ToArray().AsSpan()));
+                stored = v => BitConverter.UInt32BitsToSingle(BitConverter.SingleToUInt32Bits(v) & 0xFFFF0000);
+                break;
+            case "double raw":
+                wt.DataType = (int)TensorProto.Types.DataType.Double;
+                wt.RawData = ByteString.CopyFrom(System.Runtime.InteropServices.MemoryMarshal.AsBytes(data.Select(v => (double)v).ToArray().AsSpan()));
+                stored = v => v;
+                break;
+            default:
+                wt.DataType = (int)TensorProto.Types.DataType.Double;
+                wt.DoubleData.AddRange(data.Select(v => (double)v));
+                stored = v => v;
+                break;
+        }
+        using var tmp = TestPaths.TempDir();
+        File.WriteAllBytes(tmp.File("typed.onnx"), onnx.ToByteArray());
+        var imported = OnnxImport.Read(tmp.File("typed.onnx"));
+        using var weight = BertPretrained.StateDict(model)["bert.pooler.dense.weight"];
+        var expected = weight.data<float>().Select(stored).ToArray();
+        Assert.Equal(expected, imported.Weights["pooler.dense.weight"].Data);
     }
 }
