@@ -1,4 +1,3 @@
-using System.Text.Json.Nodes;
 using BertSharp.Data;
 using BertSharp.Distributed;
 using static TorchSharp.torch;
@@ -42,15 +41,6 @@ internal sealed class EpochBatches : ITrainingData<TensorBatch>
     /// <summary>Optimizer steps in every epoch.</summary>
     public int StepsPerEpoch => _plan.StepsPerEpoch;
 
-    /// <summary>The 1-based epoch of step <paramref name="step"/>.</summary>
-    public int EpochOf(long step) => _plan.EpochOf(step);
-
-    /// <summary>The index in its epoch's plan of the first batch of step <paramref name="step"/>.</summary>
-    public int FirstBatchOf(long step) => _plan.FirstBatchOf(step);
-
-    /// <summary>Whether step <paramref name="step"/> is the last of its epoch.</summary>
-    public bool IsEpochEnd(long step) => _plan.IsEpochEnd(step);
-
     public IReadOnlyList<Func<TensorBatch>> MicroBatches(long step) =>
         // Every rank plans the same global batches (same seed) and collates only its slice; a slice may be empty.
         [.. _plan.BatchesOf(step).Select(ix => (Func<TensorBatch>)(() =>
@@ -58,10 +48,4 @@ internal sealed class EpochBatches : ITrainingData<TensorBatch>
             var slice = _worldSize == 1 ? ix : [.. DataSharding.Take(ix, _rank, _worldSize)];
             return slice.Length == 0 ? Batching.Empty(_regression, _device) : Batching.Collate(_examples, slice, _padId, _regression, withLabels: true, _device);
         }))];
-
-    /// <summary>Where the data continues after <paramref name="stepsDone"/> steps.</summary>
-    public JsonObject State(long stepsDone) => _plan.State(stepsDone);
-
-    /// <summary>Continues from a <see cref="State"/>.</summary>
-    public void Restore(JsonObject state) => _plan.Restore(state);
 }

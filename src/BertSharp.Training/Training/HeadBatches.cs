@@ -197,15 +197,6 @@ internal sealed class ShuffledBatches : ITrainingData<HeadBatch>
     /// <summary>Optimizer steps per epoch.</summary>
     public int StepsPerEpoch => _plan.StepsPerEpoch;
 
-    /// <summary>The 1-based epoch of a step.</summary>
-    public int EpochOf(long step) => _plan.EpochOf(step);
-
-    /// <summary>The index in its epoch of the first micro-batch of a step.</summary>
-    public int FirstBatchOf(long step) => _plan.FirstBatchOf(step);
-
-    /// <summary>Whether a step is the last of its epoch.</summary>
-    public bool IsEpochEnd(long step) => _plan.IsEpochEnd(step);
-
     public IReadOnlyList<Func<HeadBatch>> MicroBatches(long step) =>
         [.. _plan.BatchesOf(step).Select(ix => (Func<HeadBatch>)(() =>
         {
