@@ -1,3 +1,4 @@
+using BertSharp.Checkpoints;
 using BertSharp.Checkpoints.Onnx;
 using BertSharp.Inference;
 using BertSharp.Modeling;
@@ -99,14 +100,46 @@ public sealed class OnnxCliTests
             .AssertOneLineError("is exported as BertModel, expected BertForSequenceClassification.");
         Assert.Empty(Directory.GetFiles(tmp.Path, "*.onnx"));
 
+        // The classifier with weight 128 from the pooler's first unit to every label: its float logits are the fixture's plus
+        // the same 128·h for each label, so float32 picks what the fixture picks; int8's scale for each label's column,
+        // 128/127, rounds every other weight of the column to 0, which leaves the same logit for each label but its bias,
+        // whose largest is LABEL_1's (0.165 against 0.089 and -0.012). So int8 answers LABEL_1 for every row, and the int8
+        // accuracy is the share of rows labelled 1, whatever float32's is.
+        var model = tmp.File("outlier");
+        TestPaths.CopyTree(Classifier, model);
+        var weights = SafeTensors.Load(Path.Combine(model, "model.safetensors"));
+        try
+        {
+            using (var fromFirstUnit = weights["classifier.weight"].select(1, 0))
+            {
+                fromFirstUnit.fill_(StableScalars.Of(128.0));
+            }
+            SafeTensors.Save(Path.Combine(model, "model.safetensors"), weights);
+        }
+        finally
+        {
+            HfFixture.DisposeAll(weights);
+        }
         // The evaluation data's path is shown as data: its escape drove the terminal.
         File.Move(data, tmp.File("ev\u001b[31mal.tsv"));
-        var run = CliRunner.Run("export-onnx", Classifier, onnx, "--quantize", "int8", "--eval-data", tmp.File("ev\u001b[31mal.tsv"), "--task", "tsv", "--threads", "1");
+        var run = CliRunner.Run("export-onnx", model, onnx, "--quantize", "int8", "--eval-data", tmp.File("ev\u001b[31mal.tsv"), "--task", "tsv", "--threads", "1");
         Assert.True(run.ExitCode == 0, run.StdErr);
         Assert.Contains("field 'id2label' holds HF's default names (LABEL_0, LABEL_1, LABEL_2)", run.StdErr, StringComparison.Ordinal);
-        using var torch = TextClassifier.Load(Classifier, "cpu");
-        var right = torch.Predict([.. texts.Select(t => (t, (string?)null))]).Zip(labels).Count(p => p.First.LabelId.ToString(System.Globalization.CultureInfo.InvariantCulture) == p.Second);
-        Assert.Contains($"accuracy on {tmp.File("ev\\x1b[31mal.tsv")} (4 examples): float32 {(100.0 * right / 4).ToString("0.00", System.Globalization.CultureInfo.InvariantCulture)} %, int8 ", run.StdOut, StringComparison.Ordinal);
+        var rows = texts.Select(t => (t, (string?)null)).ToList();
+        int right;
+        using (var torch = TextClassifier.Load(model, "cpu"))
+        {
+            right = torch.Predict(rows).Zip(labels).Count(p => p.First.LabelId.ToString(System.Globalization.CultureInfo.InvariantCulture) == p.Second);
+        }
+        using (var int8 = TextClassifier.Load(model, new InferenceBackend(onnx, TestTorch.OrtThreads)))
+        {
+            Assert.All(int8.Predict(rows), p => Assert.Equal(1, p.LabelId));
+        }
+        var int8Right = labels.Count(l => l == "1");
+        Assert.NotEqual(right, int8Right);
+        string Percent(int n) => (100.0 * n / texts.Length).ToString("0.00", System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Contains($"accuracy on {tmp.File("ev\\x1b[31mal.tsv")} (4 examples): float32 {Percent(right)} %, int8 {Percent(int8Right)} %, " +
+            $"change {(int8Right >= right ? "+" : "-")}{Percent(Math.Abs(int8Right - right))} points\n", run.StdOut, StringComparison.Ordinal);
         Assert.True(File.Exists(onnx));
     }
 
