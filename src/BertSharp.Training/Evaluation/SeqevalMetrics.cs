@@ -31,6 +31,7 @@ public sealed record SeqevalReport(IReadOnlyDictionary<string, EntityScores> Per
 public static class SeqevalMetrics
 {
     /// <summary>The entities of one tag sequence (seqeval <c>get_entities</c>, prefix tags such as <c>B-PER</c>).</summary>
+    /// <exception cref="ArgumentException">A tag is null or empty.</exception>
     public static List<EntityChunk> Entities(IReadOnlyList<string> tags)
     {
         ArgumentNullException.ThrowIfNull(tags);
@@ -41,7 +42,12 @@ public static class SeqevalMetrics
         for (var i = 0; i <= tags.Count; i++)
         {
             var chunk = i < tags.Count ? tags[i] : "O";
-            var tag = chunk.Length > 0 ? chunk[0] : 'O';
+            if (string.IsNullOrEmpty(chunk))
+            {
+                // get_entities fails on it (chunk[0]); reading it as O would score a tag that is no tag.
+                throw new ArgumentException($"the tag at position {i} is {(chunk is null ? "null" : "empty")}; expected a tag such as O or B-PER.", nameof(tags));
+            }
+            var tag = chunk[0];
             var rest = chunk.Length > 1 ? chunk[1..] : "";
             var dash = rest.IndexOf('-', StringComparison.Ordinal);
             var type = dash >= 0 ? rest[(dash + 1)..] : rest;
@@ -69,8 +75,8 @@ public static class SeqevalMetrics
     /// <param name="strictScheme">seqeval's strict mode with this scheme (a tag outside it is an error); null for its default mode.</param>
     /// <exception cref="ArgumentNullException">A list of sentences is null.</exception>
     /// <exception cref="ArgumentException">
-    /// A sentence or a tag is null, the sentences or their lengths differ, or there are no tags at all: their token accuracy
-    /// has no value, and a 0 for it read as a model that got every tag wrong.
+    /// A sentence or a tag is null, a tag is empty (seqeval fails on it; it is no O), the sentences or their lengths differ,
+    /// or there are no tags at all: their token accuracy has no value, and a 0 for it read as a model that got every tag wrong.
     /// </exception>
     public static SeqevalReport Evaluate(IReadOnlyList<IReadOnlyList<string>> truth, IReadOnlyList<IReadOnlyList<string>> predicted, SeqevalScheme? strictScheme = null)
     {
@@ -107,15 +113,16 @@ public static class SeqevalMetrics
         return new SeqevalReport(perType, Scores(gold, pred), (double)right / tokens) { StrictScheme = strictScheme };
     }
 
-    // Checked up front: a null sentence or tag failed deep in the chunking with a NullReferenceException that named neither.
+    // Checked up front: a null sentence or tag failed deep in the chunking with a NullReferenceException that named neither,
+    // and an empty tag, on which seqeval's get_entities fails, was read as O in the default mode.
     private static IReadOnlyList<string> CheckedSentence(IReadOnlyList<IReadOnlyList<string>> sentences, int s, string parameter)
     {
         var tags = sentences[s] ?? throw new ArgumentException($"sentence {s} is null; expected its list of tags.", parameter);
         for (var i = 0; i < tags.Count; i++)
         {
-            if (tags[i] is null)
+            if (string.IsNullOrEmpty(tags[i]))
             {
-                throw new ArgumentException($"sentence {s} has a null tag at position {i}; expected a tag such as O or B-PER.", parameter);
+                throw new ArgumentException($"sentence {s} has {(tags[i] is null ? "a null" : "an empty")} tag at position {i}; expected a tag such as O or B-PER.", parameter);
             }
         }
         return tags;

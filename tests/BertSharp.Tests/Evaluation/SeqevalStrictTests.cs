@@ -87,15 +87,13 @@ public class SeqevalStrictTests
 
     [Theory]
     // seqeval raises on a prefix its scheme does not allow (Token.is_valid) and on a tag that is no prefix tag at all
-    // (KeyError, IndexError for ""): one line here, naming the tag, the scheme and which input holds it. The default mode
-    // reads the same tag as seqeval's get_entities does (worked out by hand, last column: predicted entities, each as
-    // "TYPE predicted/support"): any first letter other than O opens an entity of the type after the dash, which the O
-    // ending the sentence closes; "" is read as O, where get_entities fails on chunk[0].
+    // (KeyError): one line here, naming the tag, the scheme and which input holds it. The default mode reads the same tag
+    // as seqeval's get_entities does (worked out by hand, last column: predicted entities, each as "TYPE predicted/support"):
+    // any first letter other than O opens an entity of the type after the dash, which the O ending the sentence closes.
     [InlineData(SeqevalScheme.IOB2, "S-PER", "predicted: tag 'S-PER' is not a tag of the IOB2 scheme, whose tags are B-TYPE, I-TYPE and O.", "PER 1/0")]
     [InlineData(SeqevalScheme.IOE2, "B-PER", "predicted: tag 'B-PER' is not a tag of the IOE2 scheme, whose tags are I-TYPE, E-TYPE and O.", "PER 1/0")]
     [InlineData(SeqevalScheme.IOBES, "U-PER", "predicted: tag 'U-PER' is not a tag of the IOBES scheme, whose tags are B-TYPE, I-TYPE, E-TYPE, S-TYPE and O.", "PER 1/0")]
     [InlineData(SeqevalScheme.BILOU, "b-PER", "predicted: tag 'b-PER' is not a tag of the BILOU scheme, whose tags are B-TYPE, I-TYPE, L-TYPE, U-TYPE and O.", "PER 1/0")]
-    [InlineData(SeqevalScheme.IOB2, "", "predicted: tag '' is not a tag of the IOB2 scheme, whose tags are B-TYPE, I-TYPE and O.", "")]
     public void A_tag_outside_the_strict_scheme_is_an_error_naming_it(SeqevalScheme scheme, string tag, string message, string byDefault)
     {
         var e = Assert.Throws<BertSharpException>(() => SeqevalMetrics.Evaluate(S("O O"), [["O", tag]], scheme));
@@ -103,6 +101,23 @@ public class SeqevalStrictTests
         var report = SeqevalMetrics.Evaluate(S("O O"), [["O", tag]]);
         Assert.Equal(byDefault, string.Join(';', report.PerType.Select(kv => $"{kv.Key} {kv.Value.Predicted}/{kv.Value.Support}")));
         Assert.Equal(byDefault.Length > 0 ? 1 : 0, report.Micro.Predicted);
+    }
+
+    // seqeval raises IndexError on an empty tag in either mode (get_entities reads chunk[0]); the default mode read it as O
+    // and scored the sentence as if it were one.
+    [Theory]
+    [InlineData(null)]
+    [InlineData(SeqevalScheme.IOB2)]
+    public void An_empty_tag_is_refused_naming_its_sentence_and_position(SeqevalScheme? scheme)
+    {
+        IReadOnlyList<IReadOnlyList<string>> gold = [["O", "O"], ["B-PER", "O"]];
+        IReadOnlyList<IReadOnlyList<string>> empty = [["O", "O"], ["B-PER", ""]];
+        var e = Assert.Throws<ArgumentException>("predicted", () => SeqevalMetrics.Evaluate(gold, empty, scheme));
+        Assert.Equal("sentence 1 has an empty tag at position 1; expected a tag such as O or B-PER. (Parameter 'predicted')", e.Message);
+        e = Assert.Throws<ArgumentException>("truth", () => SeqevalMetrics.Evaluate(empty, gold, scheme));
+        Assert.Equal("sentence 1 has an empty tag at position 1; expected a tag such as O or B-PER. (Parameter 'truth')", e.Message);
+        e = Assert.Throws<ArgumentException>("tags", () => SeqevalMetrics.Entities(["B-PER", ""]));
+        Assert.Equal("the tag at position 1 is empty; expected a tag such as O or B-PER. (Parameter 'tags')", e.Message);
     }
 
     [Fact]
