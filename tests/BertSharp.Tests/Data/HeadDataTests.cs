@@ -40,6 +40,8 @@ public class HeadDataTests
         Assert.Contains("b.jsonl line 1: field \"ner_tags\" holds integer tags; give the tag names with", e.Message, StringComparison.Ordinal);
         e = Assert.Throws<BertSharpException>(() => TaggedCorpus.ReadJsonLines("c.jsonl", "{\"tokens\":[\"John\",\"x\"],\"ner_tags\":[\"O\"]}", null));
         Assert.Equal("c.jsonl line 1: 2 tokens but 1 ner_tags; expected one tag per token.", e.Message);
+        e = Assert.Throws<BertSharpException>(() => TaggedCorpus.ReadJsonLines("d.jsonl", "{\"tokens\":[\"John\",\"x\"],\"tags\":[\"B-PER\",\"\"]}", null));
+        Assert.Equal("d.jsonl line 1: field \"tags\" holds an empty tag; expected a tag such as O or B-PER.", e.Message);
         Assert.Equal(["O", "B-PER"], TaggedCorpus.ParseLabelList(" O, B-PER "));
         Assert.Throws<BertSharpException>(() => TaggedCorpus.ParseLabelList("O,O"));
     }
