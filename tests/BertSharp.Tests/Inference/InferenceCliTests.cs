@@ -90,6 +90,38 @@ public sealed class InferenceCliTests
     }
 
     [Fact]
+    public void Predict_writes_a_regression_model_s_table_with_its_score_and_no_probability_columns()
+    {
+        // Rows 1 and 3 of the fixture batch: the label is "score" and the score HF's one logit for each; a regression model has no
+        // p_ columns (its header was run by no test).
+        using var tmp = TestPaths.TempDir();
+        File.WriteAllText(tmp.File("in.txt"), "Us love they.\n\na tender , heartfelt family drama .\n");
+        var r = CliRunner.Run("predict", "--model", HfFixture.Dir("regression"), "--input", tmp.File("in.txt"), "--output", tmp.File("out.tsv"));
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        var refs = HfFixture.Tensors("regression");
+        float[] logits;
+        try
+        {
+            logits = refs["out.logits"].data<float>().ToArray();
+        }
+        finally
+        {
+            HfFixture.DisposeAll(refs);
+        }
+        var lines = File.ReadAllLines(tmp.File("out.tsv"));
+        Assert.Equal(3, lines.Length);
+        Assert.Equal("line\ttext\tlabel\tscore", lines[0]);
+        (string Line, string Text, int Row)[] rows = [("1", "Us love they.", 1), ("3", "a tender , heartfelt family drama .", 3)];
+        for (var i = 0; i < rows.Length; i++)
+        {
+            var cells = lines[i + 1].Split('\t');
+            Assert.Equal([rows[i].Line, rows[i].Text, "score"], cells[..3]);
+            Assert.Equal(4, cells.Length);
+            Assert.Equal(logits[rows[i].Row], double.Parse(cells[3], System.Globalization.CultureInfo.InvariantCulture), 1e-5);
+        }
+    }
+
+    [Fact]
     public void Ner_refuses_a_text_longer_than_the_model_instead_of_cutting_it()
     {
         var r = CliRunner.Run("ner", "--model", TokenModel, "--text", string.Join(' ', Enumerable.Repeat("the", 100)));

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json.Nodes;
 using BertSharp.Inference;
 using BertSharp.Tests.Infrastructure;
 using BertSharp.Tests.Modeling;
@@ -47,23 +48,42 @@ public sealed class SentencePairTests
         Assert.Contains("texts.txt: line 1: no second text", file.StdErr, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public void Predict_reads_the_pairs_of_a_csv_by_its_column_flags_and_writes_both_texts()
+    [Theory]
+    [InlineData("csv")]
+    [InlineData("jsonl")]
+    public void Predict_reads_the_pairs_of_a_csv_by_its_column_flags_and_writes_both_texts(string output)
     {
         // Columns named by flags (not the task the model records): a file of another task's columns, read as the model's
-        // own, and the text_pair column of a written CSV were run by no test.
+        // own, and the text_pair column of a written CSV or field of written JSON lines were run by no test.
         using var tmp = TestPaths.TempDir();
         var model = PairModel(tmp);
         File.WriteAllText(tmp.File("pairs.csv"), "first,second\n\"the company said, profit rose .\",profit rose .\nshe sat down .,he stood up .\n");
         var r = CliRunner.Run("predict", "--model", model, "--input", tmp.File("pairs.csv"), "--text-column", "first", "--text-pair-column", "second",
-            "--output", tmp.File("out.csv"));
+            "--output", tmp.File("out." + output));
         Assert.True(r.ExitCode == 0, r.StdErr);
-        Assert.Equal($"wrote 2 predictions to {tmp.File("out.csv")}\n", r.StdOut);
+        Assert.Equal($"wrote 2 predictions to {tmp.File("out." + output)}\n", r.StdOut);
 
         using var classifier = TextClassifier.Load(model, "cpu");
-        var lines = File.ReadAllLines(tmp.File("out.csv"));
-        Assert.Equal("line,text,text_pair,label,score,p_LABEL_0,p_LABEL_1,p_LABEL_2", lines[0]);
+        var lines = File.ReadAllLines(tmp.File("out." + output));
         (string Line, string Text, string Pair)[] rows = [("2", "\"the company said, profit rose .\"", "profit rose ."), ("3", "she sat down .", "he stood up .")];
+        if (output == "jsonl")
+        {
+            Assert.Equal(rows.Length, lines.Length);
+            for (var i = 0; i < rows.Length; i++)
+            {
+                var expected = classifier.Predict(rows[i].Text.Trim('"'), rows[i].Pair);
+                var o = JsonNode.Parse(lines[i])!.AsObject();
+                Assert.Equal(["line", "text", "text_pair", "label", "score", "probabilities"], o.Select(kv => kv.Key));
+                Assert.Equal((int.Parse(rows[i].Line, CultureInfo.InvariantCulture), rows[i].Text.Trim('"'), rows[i].Pair, expected.Label),
+                    ((int)o["line"]!, (string)o["text"]!, (string)o["text_pair"]!, (string)o["label"]!));
+                Assert.Equal(expected.Score, (double)o["score"]!, 1e-5);
+                var probabilities = o["probabilities"]!.AsObject();
+                Assert.Equal(["LABEL_0", "LABEL_1", "LABEL_2"], probabilities.Select(kv => kv.Key));
+                Assert.Equal(expected.Probabilities, probabilities.Select(kv => (double)kv.Value!), (a, b) => Math.Abs(a - b) < 1e-5);
+            }
+            return;
+        }
+        Assert.Equal("line,text,text_pair,label,score,p_LABEL_0,p_LABEL_1,p_LABEL_2", lines[0]);
         Assert.Equal(rows.Length + 1, lines.Length);
         for (var i = 0; i < rows.Length; i++)
         {
