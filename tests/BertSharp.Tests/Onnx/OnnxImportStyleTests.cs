@@ -7,7 +7,7 @@ using Onnx;
 
 namespace BertSharp.Tests.Onnx;
 
-/// <summary>Exporter styles the import follows beyond BertSharp's own: Gemm Linear layers (transB 1 and 0), Identity-aliased weights, and weights stored as float16, bfloat16 or double.</summary>
+/// <summary>Exporter styles the import follows beyond BertSharp's own: Gemm Linear layers (transB 1 and 0), Identity-aliased weights, weights stored as float16, bfloat16 or double, and head shapes computed at run time.</summary>
 public sealed class OnnxImportStyleTests
 {
     [Theory]
@@ -107,5 +107,53 @@ public sealed class OnnxImportStyleTests
         using var weight = BertPretrained.StateDict(model)["bert.pooler.dense.weight"];
         var expected = weight.data<float>().Select(stored).ToArray();
         Assert.Equal(expected, imported.Weights["pooler.dense.weight"].Data);
+    }
+
+    [Theory]
+    [InlineData("Div")]
+    [InlineData("Mul")]
+    public void Heads_come_from_the_score_scale_when_the_head_shape_is_computed(string scale)
+    {
+        // A graph whose [batch, seq, heads, head_dim] shape is computed at run time has no reshape constants to read the
+        // heads from; the scores' 1/sqrt(head_dim) scale (a Div by sqrt, or a Mul by its inverse) still tells them.
+        using var model = BertPretrained.Load(null, HfFixture.Dir("sequence-classification"), out _);
+        var onnx = OnnxExport.ToOnnx(model);
+        var g = onnx.Graph;
+        var ones = new TensorProto { Name = "split_heads_ones", DataType = (int)TensorProto.Types.DataType.Int64, Dims = { 4 }, Int64Data = { 1, 1, 1, 1 } };
+        var inverse = new TensorProto { Name = "inverse_sqrt_head_dim", DataType = (int)TensorProto.Types.DataType.Float, FloatData = { 1f / MathF.Sqrt(model.Config.HeadDim) } };
+        g.Initializer.Add(ones);
+        g.Initializer.Add(inverse);
+        foreach (var (reshape, k) in g.Node.Where(n => n.OpType == "Reshape" && n.Input[1].StartsWith("split_heads_shape", StringComparison.Ordinal)).ToList().Select((n, k) => (n, k)))
+        {
+            var computed = new NodeProto { OpType = "Mul", Name = $"split_heads_computed_{k}", Input = { reshape.Input[1], ones.Name }, Output = { $"split_heads_runtime_{k}" } };
+            g.Node.Insert(g.Node.IndexOf(reshape), computed);
+            reshape.Input[1] = computed.Output[0];
+        }
+        var divs = g.Node.Where(n => n.OpType == "Div" && n.Input[1].StartsWith("sqrt_head_dim", StringComparison.Ordinal)).ToList();
+        Assert.Equal(model.Config.NumHiddenLayers, divs.Count);
+        if (scale == "Mul")
+        {
+            foreach (var div in divs)
+            {
+                div.OpType = "Mul";
+                div.Input[1] = inverse.Name;
+            }
+        }
+        using var tmp = TestPaths.TempDir();
+        File.WriteAllBytes(tmp.File("computed.onnx"), onnx.ToByteArray());
+        var imported = OnnxImport.Read(tmp.File("computed.onnx"));
+        Assert.Equal(model.Config.NumAttentionHeads, imported.Config.NumAttentionHeads);
+        Assert.Contains($"4 attention heads of size 16 (attention score scale {(scale == "Div" ? "4" : "0.25")})", imported.Notes);
+        using var rebuilt = OnnxImport.ToModel(imported, tmp.File("computed.onnx"), out _);
+        var reference = HfFixture.Tensors("sequence-classification");
+        try
+        {
+            var (ids, mask, types) = (reference["in.input_ids"], reference["in.attention_mask"], reference["in.token_type_ids"]);
+            Assert.Equal(OnnxParity.TorchOutputs(model, ids, mask, types)["logits"], OnnxParity.TorchOutputs(rebuilt, ids, mask, types)["logits"]);
+        }
+        finally
+        {
+            HfFixture.DisposeAll(reference);
+        }
     }
 }
