@@ -139,6 +139,57 @@ public class AtomicDirectoryTests
         Assert.False(File.Exists(Path.Combine(target, "config.json")));
         Assert.Equal("keep", File.ReadAllText(Path.Combine(target, "notes.txt")));
         Assert.Equal(["project"], Siblings(tmp.Path));
+
+        // A subdirectory of ours (a checkpoint) is replaced whole by its new version, as is an entry of ours that was a file
+        // and is now a directory; the user's own subdirectory stays as it is.
+        Directory.CreateDirectory(Path.Combine(target, "data"));
+        File.WriteAllText(Path.Combine(target, "data", "mine.txt"), "keep");
+        AtomicFile.WriteDirectory(target, d =>
+        {
+            Fill(Directory.CreateDirectory(Path.Combine(d, "checkpoint-1")).FullName, "v3");
+            File.WriteAllText(Path.Combine(d, "checkpoint-1", "optimizer.bin"), "v3");
+            File.WriteAllText(Path.Combine(d, "logs"), "v3");
+        });
+        AtomicFile.WriteDirectory(target, d =>
+        {
+            Fill(Directory.CreateDirectory(Path.Combine(d, "checkpoint-1")).FullName, "v4");
+            File.WriteAllText(Path.Combine(Directory.CreateDirectory(Path.Combine(d, "logs")).FullName, "train.jsonl"), "v4");
+        });
+        Assert.Equal([OutputDirectory.MarkerName, "checkpoint-1", "data", "logs", "notes.txt"], Siblings(target));
+        Assert.Equal(["config.json", "weights.bin"], Siblings(Path.Combine(target, "checkpoint-1")).Where(e => e != OutputDirectory.MarkerName));
+        Assert.Equal("v4", Content(Path.Combine(target, "checkpoint-1")));
+        Assert.Equal("v4", File.ReadAllText(Path.Combine(target, "logs", "train.jsonl")));
+        Assert.Equal(["mine.txt"], Siblings(Path.Combine(target, "data")));
+        Assert.Equal("keep", File.ReadAllText(Path.Combine(target, "data", "mine.txt")));
+        Assert.Equal("keep", File.ReadAllText(Path.Combine(target, "notes.txt")));
+        Assert.Equal(["project"], Siblings(tmp.Path));
+    }
+
+    [Fact]
+    public void A_merge_killed_between_moving_a_subdirectory_aside_and_its_replacement_in_loses_neither()
+    {
+        // Merging into a directory that holds the user's files moves an old subdirectory of ours aside under its temp name
+        // (.checkpoint-1.X.tmp) before the new one comes in. A kill between the two leaves the old one only under that name:
+        // the recovery a resumed run does inside its directory brings it back, and the next write replaces it.
+        using var tmp = TestPaths.TempDir();
+        var target = tmp.File("project");
+        Directory.CreateDirectory(target);
+        File.WriteAllText(Path.Combine(target, "notes.txt"), "keep");
+        AtomicFile.WriteDirectory(target, d => AtomicFile.WriteDirectory(Path.Combine(d, "checkpoint-1"), c => Fill(c, "old")), overwrite: true);
+        var staged = CompleteTmp(target, "0000abcd", "new");
+        AtomicFile.WriteDirectory(Path.Combine(staged, "checkpoint-1"), c => Fill(c, "new"));
+        Directory.Move(Path.Combine(target, "checkpoint-1"), Path.Combine(target, ".checkpoint-1.0000beef.tmp"));
+
+        AtomicFile.RecoverChildren(target);
+        Assert.Equal("old", Content(Path.Combine(target, "checkpoint-1")));
+        Assert.Equal([OutputDirectory.MarkerName, "checkpoint-1", "notes.txt"], Siblings(target));
+
+        Directory.Move(Path.Combine(target, "checkpoint-1"), Path.Combine(target, ".checkpoint-1.0000beef.tmp"));
+        AtomicFile.WriteDirectory(target, d => AtomicFile.WriteDirectory(Path.Combine(d, "checkpoint-1"), c => Fill(c, "v2")));
+        Assert.Equal("v2", Content(Path.Combine(target, "checkpoint-1")));
+        Assert.Equal([OutputDirectory.MarkerName, "checkpoint-1", "notes.txt"], Siblings(target));
+        Assert.Equal("keep", File.ReadAllText(Path.Combine(target, "notes.txt")));
+        Assert.Equal(["project"], Siblings(tmp.Path));
     }
 
     [Fact]
