@@ -1,4 +1,5 @@
 using System.IO.Compression;
+using System.Text;
 using BertSharp.Checkpoints;
 using BertSharp.Checkpoints.PyTorchBin;
 using BertSharp.Runtime;
@@ -37,6 +38,41 @@ public class MaliciousBinTests
         Assert.Contains("Nothing from the checkpoint was executed", e.Message);
         Thread.Sleep(200); // a spawned process would have had time to create it
         Assert.False(File.Exists(sentinel), sentinel + " exists: the payload ran");
+    }
+
+    // Hand-made pickles (Latin-1 strings of opcodes) for the refusals no torch.save output reaches: a hostile or broken
+    // pytorch_model.bin is bad input, so each must be its own message naming the pickle, never an internal error.
+    private const string Storage = "(\u008c\u0007storagectorch\nFloatStorage\n";
+
+    [Theory]
+    [InlineData("\u0080\u0002ccollections\nOrderedDict\n)\u0081.", "refused to load: opcode NEWOBJ would instantiate 'collections.OrderedDict'")]
+    [InlineData("\u0080\u0002ccollections\nOrderedDict\n)}\u0092.", "refused to load: opcode NEWOBJ_EX would instantiate 'collections.OrderedDict'")]
+    [InlineData("\u0080\u0002ccollections\nOrderedDict\n(I1\ntR.", "refused to load: collections.OrderedDict is only allowed with no arguments")]
+    [InlineData("\u0080\u0002\u008c\u0006module\u0085Q.", "refused to load: the checkpoint pickles a whole module (its source code), not a state dict")]
+    [InlineData("\u0080\u0002" + Storage + "\u008c\u00010\u008c\u0003cpuK\u0004K\u0001tQ.", "corrupted pickle at byte 45: storage views of the legacy torch format are not supported.")]
+    [InlineData("\u0080\u0002" + Storage + "\u008c\u0004../x\u008c\u0003cpuK\u0004tQ.", "corrupted pickle at byte 46: storage reference '../x' with 4 elements is invalid.")]
+    [InlineData("\u0080\u0002ctorch._utils\n_rebuild_tensor_v2\n(" + Storage + "\u008c\u00010\u008c\u0003cpuK\u0004tQK\u0000K\u0004K\u0001\u0085\u0089)tR.",
+        "corrupted pickle at byte 88: _rebuild_tensor_v2: size is a int64, not a tuple.")]
+    [InlineData("\u0080\u0002Fone\n.", "corrupted pickle at byte 2: 'one' is not a number.")]
+    [InlineData("\u0080\u0002I1x\n.", "corrupted pickle at byte 2: '1x' is not an integer.")]
+    public void Hostile_and_malformed_pickles_are_one_message_naming_the_pickle(string pickle, string expected)
+    {
+        var e = Assert.Throws<BertSharpException>(() => new RestrictedUnpickler("model.bin:archive/data.pkl", Encoding.Latin1.GetBytes(pickle)).Load());
+        var refusal = expected.StartsWith("refused", StringComparison.Ordinal) ? $"; {AllowedGlobals.Description}. Nothing from the checkpoint was executed." : "";
+        Assert.Equal("model.bin:archive/data.pkl: " + expected + refusal, e.Message);
+    }
+
+    [Fact]
+    public void Text_and_binary_opcodes_of_older_protocols_read_their_values()
+    {
+        // I01/I00 are protocol 0's booleans; LONG1 0xff is -1; U, B and BINBYTES8 are short strings and bytes.
+        var pickle = Encoding.Latin1.GetBytes("\u0080\u0002(I01\nI00\nI-7\n\u008a\u0001\u00ffF1.5\nU\u0002abB\u0002\u0000\u0000\u0000xy" +
+                                              "\u008e\u0001\u0000\u0000\u0000\u0000\u0000\u0000\u0000zK\u0001K\u0002K\u0003\u0087t.");
+        var items = Assert.IsType<PickleTuple>(new RestrictedUnpickler("values.pkl", pickle).Load()).Items;
+        Assert.Equal(new object?[] { true, false, -7L, -1L, 1.5, "ab" }, items[..6]);
+        Assert.Equal("xy"u8.ToArray(), items[6]);
+        Assert.Equal("z"u8.ToArray(), items[7]);
+        Assert.Equal(new object?[] { 1L, 2L, 3L }, Assert.IsType<PickleTuple>(items[8]).Items);
     }
 
     [Fact]
