@@ -56,6 +56,15 @@ internal sealed class FakeHub : IDisposable
     /// <summary>Added to the size the Hub announces for LFS files (X-Linked-Size), which the CDN then does not have.</summary>
     public int AnnouncedSizeExtra { get; set; }
 
+    /// <summary>When set, the Hub answers every request with this status (a server error, an outage).</summary>
+    public int? HubStatus { get; set; }
+
+    /// <summary>When set, the CDN answers every GET with this status.</summary>
+    public int? CdnStatus { get; set; }
+
+    /// <summary>The CDN ignores Range and sends the whole file with 200, as some servers do.</summary>
+    public bool IgnoreRange { get; set; }
+
     /// <summary>LFS files whose bytes are served with one byte flipped (the announced sha256 stays the true one).</summary>
     public HashSet<string> Corrupt { get; } = new(StringComparer.Ordinal);
 
@@ -136,6 +145,11 @@ internal sealed class FakeHub : IDisposable
 
     private async Task ServeHub(NetworkStream stream, Request req)
     {
+        if (HubStatus is { } status)
+        {
+            await Respond(stream, req, status, [], []);
+            return;
+        }
         int at = req.Path.IndexOf("/resolve/", StringComparison.Ordinal);
         if (at < 0)
         {
@@ -188,13 +202,18 @@ internal sealed class FakeHub : IDisposable
             await Respond(stream, req, 404, [], []);
             return;
         }
+        if (req.Method == "GET" && CdnStatus is { } status)
+        {
+            await Respond(stream, req, status, [], []);
+            return;
+        }
         if (Corrupt.Contains(sha))
         {
             content = (byte[])content.Clone();
             content[content.Length / 2] ^= 0xFF;
         }
         long start = 0;
-        if (req.Range is { } range && range.StartsWith("bytes=", StringComparison.Ordinal) && range.EndsWith('-'))
+        if (!IgnoreRange && req.Range is { } range && range.StartsWith("bytes=", StringComparison.Ordinal) && range.EndsWith('-'))
         {
             start = long.Parse(range[6..^1], System.Globalization.CultureInfo.InvariantCulture);
             if (start >= content.Length)
@@ -204,7 +223,7 @@ internal sealed class FakeHub : IDisposable
             }
         }
         var body = content[(int)start..];
-        (string, string)[] extra = req.Range is null ? [] : [("Content-Range", $"bytes {start}-{content.Length - 1}/{content.Length}")];
+        (string, string)[] extra = req.Range is null || IgnoreRange ? [] : [("Content-Range", $"bytes {start}-{content.Length - 1}/{content.Length}")];
         if (req.Method == "GET" && DropNextCdnGetAfter is { } drop)
         {
             DropNextCdnGetAfter = null;
@@ -230,7 +249,7 @@ internal sealed class FakeHub : IDisposable
             }
             return;
         }
-        await Respond(stream, req, req.Range is null ? 200 : 206, extra, body);
+        await Respond(stream, req, req.Range is null || IgnoreRange ? 200 : 206, extra, body);
     }
 
     private static async Task Respond(NetworkStream stream, Request req, int status, (string, string)[] headers, byte[] body)

@@ -230,17 +230,61 @@ public sealed class HubClientTests : IDisposable
         Assert.Equal(bin.Select(r => r.Bytes).Order(), bin.Select(r => r.Bytes));
     }
 
-    [Fact]
-    public void Partial_download_left_by_an_earlier_run_is_resumed()
+    // A partial file longer than the announced size cannot be the start of this file (another run's garbage under its
+    // name): resuming past the end would be a 416 and a refusal, so it is discarded and the download starts over.
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Partial_download_left_by_an_earlier_run_is_resumed_or_started_over_when_longer_than_the_file(bool longer)
     {
         AddTiny();
         var blobs = Path.Combine(RepoDir(), "blobs");
         Directory.CreateDirectory(blobs);
-        File.WriteAllBytes(Path.Combine(blobs, FakeHub.Sha256(Weights) + ".incomplete"), Weights[..4096]);
+        File.WriteAllBytes(Path.Combine(blobs, FakeHub.Sha256(Weights) + ".incomplete"), longer ? [.. Weights, 1, 2, 3] : Weights[..4096]);
         using var client = new HubClient(Options());
         var r = client.DownloadModel("org/tiny");
         Assert.Equal(Weights, File.ReadAllBytes(Path.Combine(r.SnapshotDir, "model.safetensors")));
-        Assert.Equal(["bytes=4096-"], _hub.Requests.Where(q => q.Port == _hub.CdnPort).Select(q => q.Range));
+        Assert.Equal([longer ? null : "bytes=4096-"], _hub.Requests.Where(q => q.Port == _hub.CdnPort).Select(q => q.Range));
+        Assert.Empty(Directory.GetFiles(blobs, "*.incomplete"));
+    }
+
+    // Server errors end the download with the status and the URL, and leave nothing of the file in the cache (no blob, no
+    // partial file, no ref), so the next run starts clean.
+    [Fact]
+    public void A_server_error_is_one_line_with_the_status_and_nothing_of_the_file_is_cached()
+    {
+        AddTiny();
+        _hub.HubStatus = 503;
+        // FakeHub's reason phrases are the status names (ServiceUnavailable); the client repeats what the server sent.
+        CliRunner.Run("download", "org/tiny", "--cache-dir", _cache.Path, "--endpoint", _hub.Endpoint)
+            .AssertOneLineError($"error: {_hub.Endpoint}/org/tiny/resolve/main/config.json: the Hub answered HTTP 503 ServiceUnavailable.");
+        Assert.Empty(Directory.GetFiles(RepoDir(), "*", SearchOption.AllDirectories));
+        _hub.HubStatus = null;
+        _hub.CdnStatus = 500;
+        using var client = new HubClient(Options());
+        var sha = FakeHub.Sha256(Weights);
+        Assert.Equal($"org/tiny/model.safetensors: download answered HTTP 500 InternalServerError (http://127.0.0.1:{_hub.CdnPort}/repos/{sha}?download=true).",
+            Assert.Throws<BertSharpException>(() => client.DownloadModel("org/tiny")).Message);
+        Assert.Equal([FakeHub.GitSha1(Config)], Directory.GetFiles(Path.Combine(RepoDir(), "blobs")).Select(Path.GetFileName));
+        Assert.False(File.Exists(Path.Combine(RepoDir(), "refs", "main")));
+        Assert.Null(client.FindCachedModel("org/tiny"));
+    }
+
+    // A server that ignores Range sends the file from its start each time; ending short of the announced size every time,
+    // the download gives up after MaxResumes more tries instead of looping, and says the partial file stays.
+    [Fact]
+    public void A_download_that_keeps_ending_short_gives_up_after_the_resumes_keeping_the_partial_file()
+    {
+        AddTiny();
+        _hub.AnnouncedSizeExtra = 10;
+        _hub.IgnoreRange = true;
+        using var client = new HubClient(Options() with { MaxResumes = 1 });
+        Assert.Equal("org/tiny/model.safetensors: download kept ending early after 2 attempts; the partial file is kept and the next run resumes it.",
+            Assert.Throws<BertSharpException>(() => client.DownloadModel("org/tiny")).Message);
+        Assert.Equal([null, $"bytes={Weights.Length}-"], _hub.Requests.Where(q => q.Port == _hub.CdnPort && q.Method == "GET").Select(q => q.Range));
+        var partial = Path.Combine(RepoDir(), "blobs", FakeHub.Sha256(Weights) + ".incomplete");
+        Assert.Equal(Weights.Length, new FileInfo(partial).Length);
+        Assert.False(File.Exists(Path.Combine(RepoDir(), "blobs", FakeHub.Sha256(Weights))));
     }
 
     [Fact]
