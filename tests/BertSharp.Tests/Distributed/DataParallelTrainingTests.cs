@@ -184,8 +184,13 @@ public sealed class DataParallelTrainingTests(DataParallelTrainingTests.Runs run
             facts["finetune-1 stopped with a model"] = File.Exists(Dir("finetune-1-two/model.safetensors"));
             TestPaths.CopyTree(Dir("finetune-1-two"), Dir("finetune-1-then-one"));
 
-            // 3 ranks take 2, 1 and 1 of each 4 instances (their masked tokens weight their losses), stopped at 5.
-            Script(3, outDir, [["three-then-one-stop", .. Pretrain(data, dropout, Dir("three-then-one"), [.. accum, "--stop-after", "5"])]]);
+            // 3 ranks take 2, 1 and 1 of each 4 instances (their masked tokens weight their losses), stopped at 5; then the
+            // gradient all-reduce benchmark on the same ranks (its own process start would cost a CPU-second per rank).
+            Script(3, outDir,
+            [
+                ["three-then-one-stop", .. Pretrain(data, dropout, Dir("three-then-one"), [.. accum, "--stop-after", "5"])],
+                ["bench-allreduce-three", "bench", "allreduce", "--config", "tiny", "--steps", "1", "--bucket-mb", BenchBucketMib.ToString(System.Globalization.CultureInfo.InvariantCulture)],
+            ]);
             facts["three-then-one checkpoint"] = TrainerState.Load(Dir("three-then-one/checkpoint-5/trainer_state.json")).GlobalStep;
 
             // A job that died after step 5's checkpoint (the dropout run's folder as the 2 ranks left it, less what came
@@ -228,6 +233,9 @@ public sealed class DataParallelTrainingTests(DataParallelTrainingTests.Runs run
     }
 
     private static readonly string[] HeadTasks = ["ner", "swag", "squad"];
+
+    // Small enough that the tiny model's gradients take several buckets.
+    private const double BenchBucketMib = 0.25;
 
     // QA takes its 7 + 1 examples as two micro-batches of one step, each padded on both ranks to its own longest row.
     private static int HeadGradAccum(string task) => task == "squad" ? 2 : 1;
@@ -332,6 +340,38 @@ public sealed class DataParallelTrainingTests(DataParallelTrainingTests.Runs run
             }
             Assert.Equal(Losses(runs.Dir(name + "-two/" + TrainLog.FileName)), Losses(runs.Dir(name + "-split/" + TrainLog.FileName)));
         }
+    }
+
+    // Every rank's gradient is rank + 1, so the 3 ranks' average is 2 everywhere (a sum would be 6, a rank's own value 1-3):
+    // average_correct and exit 0 on every rank are the command's check of that; the model's figures are checked here.
+    [SkippableFact]
+    public void Bench_allreduce_on_3_ranks_reports_the_models_gradients_and_a_correct_average()
+    {
+        runs.Made();
+        AssertOnlyRank0Printed("bench-allreduce-three", "{", ranks: 3);
+        var json = System.Text.Json.JsonDocument.Parse(runs.Output("bench-allreduce-three").StdOut).RootElement;
+        using var model = new BertForPreTraining(BertConfig.Preset("tiny"));
+        var parameters = model.NamedParameters();
+        var elements = parameters.Sum(p => p.Param.numel());
+        var buckets = BertSharp.Distributed.GradientBuckets.Plan(parameters.Select(p => (Tensor)p.Param).ToList(), (long)(BenchBucketMib * 1048576)).Count;
+        Assert.True(buckets > 1, $"{buckets} bucket");
+        Assert.Equal("tiny", json.GetProperty("config").GetString());
+        Assert.Equal(3, json.GetProperty("ranks").GetInt32());
+        Assert.Equal(parameters.Count, json.GetProperty("tensors").GetInt32());
+        Assert.Equal(elements, json.GetProperty("elements").GetInt64());
+        Assert.Equal(Math.Round(elements * 4 / 1e6, 1), json.GetProperty("megabytes").GetDouble());
+        Assert.Equal(BenchBucketMib, json.GetProperty("bucket_mib").GetDouble());
+        Assert.Equal(buckets, json.GetProperty("buckets").GetInt32());
+        Assert.Equal(1, json.GetProperty("steps").GetInt32());
+        Assert.True(json.GetProperty("average_correct").GetBoolean());
+        Assert.StartsWith("Open MPI", json.GetProperty("mpi").GetString(), StringComparison.Ordinal);
+        // One timed step: its time is the median and the minimum; bandwidths follow from the bytes over it.
+        var ms = json.GetProperty("bucketed_ms_median").GetDouble();
+        Assert.Equal(ms, json.GetProperty("bucketed_ms_min").GetDouble());
+        Assert.True(json.GetProperty("flat_ms_median").GetDouble() >= 0);
+        var algbw = json.GetProperty("algbw_gb_per_s").GetDouble();
+        Assert.True(algbw > 0, $"algbw {algbw}");
+        Assert.Equal(algbw * 4 / 3, json.GetProperty("busbw_gb_per_s").GetDouble(), 0.012);
     }
 
     [SkippableFact]
