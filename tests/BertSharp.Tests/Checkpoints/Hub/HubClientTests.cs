@@ -150,7 +150,7 @@ public sealed class HubClientTests : IDisposable
     // A 416 at the end of what the server has meant the file is shorter than announced: it was downloaded again MaxResumes
     // times, and the error said the partial file was kept for the next run, which had been deleted.
     [Fact]
-    public void A_file_shorter_than_announced_is_refused_at_once()
+    public void A_file_shorter_or_longer_than_announced_is_refused_at_once()
     {
         AddTiny();
         _hub.AnnouncedSizeExtra = 10;
@@ -160,6 +160,11 @@ public sealed class HubClientTests : IDisposable
             e.Message, StringComparison.Ordinal);
         Assert.Equal([null, $"bytes={Weights.Length}-"], _hub.Requests.Where(q => q.Port == _hub.CdnPort && q.Method == "GET").Select(q => q.Range));
         Assert.Empty(Directory.GetFiles(Path.Combine(RepoDir(), "blobs"), "*.incomplete"));
+        // A file longer than announced is refused as well, and neither it nor a blob stays.
+        _hub.AnnouncedSizeExtra = -10;
+        var longer = Assert.Throws<BertSharpException>(() => client.DownloadModel("org/tiny"));
+        Assert.Equal($"org/tiny/model.safetensors: downloaded {Weights.Length} bytes but the Hub announced {Weights.Length - 10}; the download was discarded.", longer.Message);
+        Assert.Equal([FakeHub.GitSha1(Config)], Directory.GetFiles(Path.Combine(RepoDir(), "blobs")).Select(Path.GetFileName));
     }
 
     // File.Exists is true for a link whose blob is gone: a snapshot with its weights blob deleted (to free space) counted as
