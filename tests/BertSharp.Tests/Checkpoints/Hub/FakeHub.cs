@@ -59,6 +59,12 @@ internal sealed class FakeHub : IDisposable
     /// <summary>When set, the Hub answers every request with this status (a server error, an outage).</summary>
     public int? HubStatus { get; set; }
 
+    /// <summary>Headers sent with <see cref="HubStatus"/> (an <c>X-Error-Code</c>).</summary>
+    public (string Name, string Value)[] HubStatusHeaders { get; set; } = [];
+
+    /// <summary>When set, the Hub sends this as X-Repo-Commit instead of the repo's commit.</summary>
+    public string? CommitOverride { get; set; }
+
     /// <summary>When set, the CDN answers every GET with this status.</summary>
     public int? CdnStatus { get; set; }
 
@@ -147,7 +153,7 @@ internal sealed class FakeHub : IDisposable
     {
         if (HubStatus is { } status)
         {
-            await Respond(stream, req, status, [], []);
+            await Respond(stream, req, status, HubStatusHeaders, []);
             return;
         }
         int at = req.Path.IndexOf("/resolve/", StringComparison.Ordinal);
@@ -177,7 +183,7 @@ internal sealed class FakeHub : IDisposable
         }
         if (!repo.Files.TryGetValue(file, out var entry))
         {
-            await Respond(stream, req, 404, [("X-Error-Code", "EntryNotFound"), ("X-Repo-Commit", repo.Commit)], []);
+            await Respond(stream, req, 404, [("X-Error-Code", "EntryNotFound"), ("X-Repo-Commit", CommitOverride ?? repo.Commit)], []);
             return;
         }
         if (entry.Lfs)
@@ -186,12 +192,12 @@ internal sealed class FakeHub : IDisposable
             await Respond(stream, req, 302,
             [
                 ("Location", LfsLocationOverride ?? $"http://127.0.0.1:{CdnPort}/repos/{sha}?download=true"),
-                ("X-Repo-Commit", repo.Commit), ("X-Linked-Etag", $"\"{sha}\""), ("X-Linked-Size", (entry.Content.Length + AnnouncedSizeExtra).ToString(System.Globalization.CultureInfo.InvariantCulture)),
+                ("X-Repo-Commit", CommitOverride ?? repo.Commit), ("X-Linked-Etag", $"\"{sha}\""), ("X-Linked-Size", (entry.Content.Length + AnnouncedSizeExtra).ToString(System.Globalization.CultureInfo.InvariantCulture)),
                 ("ETag", $"W/\"{GitSha1(entry.Content)}\""),
             ], []);
             return;
         }
-        await Respond(stream, req, 200, [("X-Repo-Commit", repo.Commit), ("ETag", $"\"{GitSha1(entry.Content)}\"")], entry.Content);
+        await Respond(stream, req, 200, [("X-Repo-Commit", CommitOverride ?? repo.Commit), ("ETag", $"\"{GitSha1(entry.Content)}\"")], entry.Content);
     }
 
     private async Task ServeCdn(NetworkStream stream, TcpClient client, Request req)

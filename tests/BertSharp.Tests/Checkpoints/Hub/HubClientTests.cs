@@ -275,6 +275,25 @@ public sealed class HubClientTests : IDisposable
         Assert.Null(client.FindCachedModel("org/tiny"));
     }
 
+    // A gated model and a server whose commit is not a hash (not a Hub, or a broken proxy) are refused before any body is
+    // fetched: the commit names a folder under snapshots/, so anything else must not reach the cache.
+    [Fact]
+    public void A_gated_model_and_a_commit_that_is_not_a_hash_are_refused_naming_them()
+    {
+        AddTiny();
+        _hub.HubStatus = 401;
+        _hub.HubStatusHeaders = [("X-Error-Code", "GatedRepo")];
+        using var client = new HubClient(Options());
+        Assert.Equal("model 'org/tiny' is gated: accept its terms on the Hub and set HF_TOKEN to a token with access.",
+            Assert.Throws<BertSharpException>(() => client.DownloadModel("org/tiny")).Message);
+        _hub.HubStatus = null;
+        _hub.CommitOverride = "../main";
+        Assert.Equal($"{_hub.Endpoint}/org/tiny/resolve/main/config.json: X-Repo-Commit '../main' is not a commit hash.",
+            Assert.Throws<BertSharpException>(() => client.DownloadModel("org/tiny")).Message);
+        Assert.Empty(Directory.GetFiles(RepoDir(), "*", SearchOption.AllDirectories));
+        Assert.DoesNotContain(_hub.Requests, q => q.Method == "GET");
+    }
+
     // A server that ignores Range sends the file from its start each time; ending short of the announced size every time,
     // the download gives up after MaxResumes more tries instead of looping, and says the partial file stays.
     [Fact]
