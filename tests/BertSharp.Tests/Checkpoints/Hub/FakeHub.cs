@@ -68,6 +68,9 @@ internal sealed class FakeHub : IDisposable
     /// <summary>When set, the CDN answers every GET with this status.</summary>
     public int? CdnStatus { get; set; }
 
+    /// <summary>The CDN answers a Range request with 206 and the whole file, its Content-Range starting at byte 0.</summary>
+    public bool ResumeFromStart { get; set; }
+
     /// <summary>The CDN ignores Range and sends the whole file with 200, as some servers do.</summary>
     public bool IgnoreRange { get; set; }
 
@@ -227,6 +230,10 @@ internal sealed class FakeHub : IDisposable
                 await Respond(stream, req, 416, [("Content-Range", $"bytes */{content.Length}")], []);
                 return;
             }
+        }
+        if (ResumeFromStart)
+        {
+            start = 0;
         }
         var body = content[(int)start..];
         (string, string)[] extra = req.Range is null || IgnoreRange ? [] : [("Content-Range", $"bytes {start}-{content.Length - 1}/{content.Length}")];

@@ -119,6 +119,20 @@ public sealed class HubClientTests : IDisposable
         Assert.Equal("bytes=100000-", cdn[1].Range);
     }
 
+    // A resume that does not start where the partial file ends would splice two parts of the file at the wrong place.
+    [Fact]
+    public void A_resume_at_the_wrong_byte_is_refused_naming_both_offsets()
+    {
+        AddTiny();
+        _hub.DropNextCdnGetAfter = 100_000;
+        _hub.ResumeFromStart = true;
+        using var client = new HubClient(Options());
+        Assert.Equal("org/tiny/model.safetensors: the server resumed at byte 0, not at 100000.",
+            Assert.Throws<BertSharpException>(() => client.DownloadModel("org/tiny")).Message);
+        Assert.False(File.Exists(Path.Combine(RepoDir(), "blobs", FakeHub.Sha256(Weights))));
+        Assert.Null(client.FindCachedModel("org/tiny"));
+    }
+
     [Fact]
     public void Stalled_download_times_out_and_resumes_instead_of_hanging()
     {
