@@ -52,7 +52,7 @@ public class MaliciousBinTests
     [InlineData("\u0080\u0002" + Storage + "\u008c\u00010\u008c\u0003cpuK\u0004K\u0001tQ.", "corrupted pickle at byte 45: storage views of the legacy torch format are not supported.")]
     [InlineData("\u0080\u0002" + Storage + "\u008c\u0004../x\u008c\u0003cpuK\u0004tQ.", "corrupted pickle at byte 46: storage reference '../x' with 4 elements is invalid.")]
     [InlineData("\u0080\u0002ctorch._utils\n_rebuild_tensor_v2\n(" + Storage + "\u008c\u00010\u008c\u0003cpuK\u0004tQK\u0000K\u0004K\u0001\u0085\u0089)tR.",
-        "corrupted pickle at byte 88: _rebuild_tensor_v2: size is a int64, not a tuple.")]
+        "corrupted pickle at byte 88: _rebuild_tensor_v2: size is an int, not a tuple.")]
     [InlineData("\u0080\u0002Fone\n.", "corrupted pickle at byte 2: 'one' is not a number.")]
     [InlineData("\u0080\u0002I1x\n.", "corrupted pickle at byte 2: '1x' is not an integer.")]
     public void Hostile_and_malformed_pickles_are_one_message_naming_the_pickle(string pickle, string expected)

@@ -273,6 +273,10 @@ internal sealed class RestrictedUnpickler
         TensorRef => "a tensor",
         string s => $"the string '{(s.Length > 40 ? s[..40] + "…" : s)}'",
         byte[] => "bytes",
+        // Said in pickle's (Python's) words: the file's author knows an int, not a .NET Int64.
+        long => "an int",
+        double => "a float",
+        bool => "a bool",
         _ => "a " + v.GetType().Name.ToLowerInvariant(),
     };
 
