@@ -1,5 +1,6 @@
 using BertSharp.Checkpoints;
 using BertSharp.Runtime;
+using BertSharp.Tests.Hardening;
 using BertSharp.Tests.Infrastructure;
 using static TorchSharp.torch;
 
@@ -76,6 +77,26 @@ public class PyTorchBinDTypeTests
         Assert.Equal(new[] { 0f, 3f, 1f, 4f, 2f, 5f }, sd["matrix_t"].contiguous().reshape(-1).data<float>().ToArray());
         Assert.Equal(new[] { 4f, 5f }, sd["tail"].data<float>().ToArray());
         Assert.Equal(new[] { 1f, 3f }, sd["param"].contiguous().data<float>().ToArray());
+        SafeTensors.DisposeAll(sd);
+    }
+
+    [Fact]
+    public void Old_rebuild_tensor_and_a_parameter_with_state_load_their_views()
+    {
+        // torch before _rebuild_tensor_v2 pickled four arguments; a Parameter with attributes of its own adds a state
+        // argument. Both are ordinary pytorch_model.bin layouts, not refusals.
+        using var tmp = TestPaths.TempDir();
+        var zip = new TorchZipWriter();
+        zip.Add("archive/data.pkl", new StateDictPickle()
+            .OldTensor("old", "0", 6, offset: 1, size: [2, 2], stride: [1, 2])
+            .ParameterWithState("param", "0", 6, "note", "kept")
+            .ToArray());
+        zip.Add("archive/data/0", new[] { 0f, 1f, 2f, 3f, 4f, 5f }.SelectMany(BitConverter.GetBytes).ToArray());
+        zip.Save(tmp.File("w.bin"));
+        var sd = PyTorchBinReader.Read(tmp.File("w.bin"));
+        Assert.Equal(new long[] { 2, 2 }, sd["old"].shape);
+        Assert.Equal(new[] { 1f, 3f, 2f, 4f }, sd["old"].contiguous().reshape(-1).data<float>().ToArray());
+        Assert.Equal(new[] { 0f, 1f, 2f, 3f, 4f, 5f }, sd["param"].data<float>().ToArray());
         SafeTensors.DisposeAll(sd);
     }
 

@@ -110,8 +110,70 @@ public sealed class StateDictPickle
     public StateDictPickle Tensor(string key, string storageKey, long numel, string storageClass = "FloatStorage")
     {
         Str(key);
+        TensorV2(storageKey, numel, storageClass);
+        _s.WriteByte((byte)'s');
+        return this;
+    }
+
+    /// <summary>
+    /// Appends <c>key → torch._utils._rebuild_tensor(FloatStorage[storageKey], offset, size, stride)</c>: the four-argument
+    /// form (no requires_grad, no backward hooks) of the files torch wrote before _rebuild_tensor_v2.
+    /// </summary>
+    public StateDictPickle OldTensor(string key, string storageKey, long numel, long offset, long[] size, long[] stride)
+    {
+        Str(key);
+        Global("torch._utils", "_rebuild_tensor");
+        _s.WriteByte((byte)'(');
+        Storage(storageKey, numel, "FloatStorage");
+        Long(offset);
+        Tuple(size);
+        Tuple(stride);
+        _s.Write([(byte)'t', (byte)'R', (byte)'s']);
+        return this;
+    }
+
+    /// <summary>
+    /// Appends <c>key → torch._utils._rebuild_parameter_with_state(FloatStorage[storageKey] viewed as [numel], True,
+    /// OrderedDict(), {attribute: value})</c>: how nn.Parameter pickles itself when it carries attributes of its own.
+    /// </summary>
+    public StateDictPickle ParameterWithState(string key, string storageKey, long numel, string attribute, string value)
+    {
+        Str(key);
+        Global("torch._utils", "_rebuild_parameter_with_state");
+        _s.WriteByte((byte)'(');
+        TensorV2(storageKey, numel, "FloatStorage");
+        _s.WriteByte(0x88);
+        Global("collections", "OrderedDict");
+        _s.Write([(byte)')', (byte)'R', (byte)'}']);
+        Str(attribute);
+        Str(value);
+        _s.Write([(byte)'s', (byte)'t', (byte)'R', (byte)'s']);
+        return this;
+    }
+
+    public byte[] ToArray()
+    {
+        _s.WriteByte((byte)'.');
+        return _s.ToArray();
+    }
+
+    private void TensorV2(string storageKey, long numel, string storageClass)
+    {
         Global("torch._utils", "_rebuild_tensor_v2");
         _s.WriteByte((byte)'(');
+        Storage(storageKey, numel, storageClass);
+        Long(0);
+        Long(numel);
+        _s.WriteByte(0x85);
+        Long(1);
+        _s.WriteByte(0x85);
+        _s.WriteByte(0x89);
+        Global("collections", "OrderedDict");
+        _s.Write([(byte)')', (byte)'R', (byte)'t', (byte)'R']);
+    }
+
+    private void Storage(string storageKey, long numel, string storageClass)
+    {
         _s.WriteByte((byte)'(');
         Str("storage");
         Global("torch", storageClass);
@@ -120,21 +182,16 @@ public sealed class StateDictPickle
         Long(numel);
         _s.WriteByte((byte)'t');
         _s.WriteByte((byte)'Q');
-        Long(0);
-        Long(numel);
-        _s.WriteByte(0x85);
-        Long(1);
-        _s.WriteByte(0x85);
-        _s.WriteByte(0x89);
-        Global("collections", "OrderedDict");
-        _s.Write([(byte)')', (byte)'R', (byte)'t', (byte)'R', (byte)'s']);
-        return this;
     }
 
-    public byte[] ToArray()
+    private void Tuple(long[] values)
     {
-        _s.WriteByte((byte)'.');
-        return _s.ToArray();
+        _s.WriteByte((byte)'(');
+        foreach (var v in values)
+        {
+            Long(v);
+        }
+        _s.WriteByte((byte)'t');
     }
 
     private void Global(string module, string name) => _s.Write(Encoding.ASCII.GetBytes($"c{module}\n{name}\n"));
