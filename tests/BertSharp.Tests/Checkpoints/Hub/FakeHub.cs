@@ -71,6 +71,12 @@ internal sealed class FakeHub : IDisposable
     /// <summary>The CDN answers a Range request with 206 and the whole file, its Content-Range starting at byte 0.</summary>
     public bool ResumeFromStart { get; set; }
 
+    /// <summary>The Hub's LFS redirect sends neither X-Linked-Size nor Content-Length, so the client knows no size.</summary>
+    public bool AnnounceNoSize { get; set; }
+
+    /// <summary>Every CDN GET of <c>/repos/{sha}</c> is a relative 302 to <c>/signed/{sha}</c>, as a CDN signing its URLs does.</summary>
+    public bool CdnRedirect { get; set; }
+
     /// <summary>The CDN ignores Range and sends the whole file with 200, as some servers do.</summary>
     public bool IgnoreRange { get; set; }
 
@@ -192,12 +198,18 @@ internal sealed class FakeHub : IDisposable
         if (entry.Lfs)
         {
             var sha = Sha256(entry.Content);
-            await Respond(stream, req, 302,
+            (string, string)[] redirect =
             [
                 ("Location", LfsLocationOverride ?? $"http://127.0.0.1:{CdnPort}/repos/{sha}?download=true"),
-                ("X-Repo-Commit", CommitOverride ?? repo.Commit), ("X-Linked-Etag", $"\"{sha}\""), ("X-Linked-Size", (entry.Content.Length + AnnouncedSizeExtra).ToString(System.Globalization.CultureInfo.InvariantCulture)),
-                ("ETag", $"W/\"{GitSha1(entry.Content)}\""),
-            ], []);
+                ("X-Repo-Commit", CommitOverride ?? repo.Commit), ("X-Linked-Etag", $"\"{sha}\""), ("ETag", $"W/\"{GitSha1(entry.Content)}\""),
+            ];
+            if (AnnounceNoSize)
+            {
+                await WriteHead(stream, 302, redirect, length: null);
+                await stream.FlushAsync();
+                return;
+            }
+            await Respond(stream, req, 302, [.. redirect, ("X-Linked-Size", (entry.Content.Length + AnnouncedSizeExtra).ToString(System.Globalization.CultureInfo.InvariantCulture))], []);
             return;
         }
         await Respond(stream, req, 200, [("X-Repo-Commit", CommitOverride ?? repo.Commit), ("ETag", $"\"{GitSha1(entry.Content)}\"")], entry.Content);
@@ -209,6 +221,11 @@ internal sealed class FakeHub : IDisposable
         if (!_lfs.TryGetValue(sha, out var content))
         {
             await Respond(stream, req, 404, [], []);
+            return;
+        }
+        if (req.Method == "GET" && CdnRedirect && req.Path.StartsWith("/repos/", StringComparison.Ordinal))
+        {
+            await Respond(stream, req, 302, [("Location", "/signed/" + sha)], []);
             return;
         }
         if (req.Method == "GET" && CdnStatus is { } status)
@@ -275,14 +292,19 @@ internal sealed class FakeHub : IDisposable
         await stream.FlushAsync();
     }
 
-    private static async Task WriteHead(NetworkStream stream, int status, (string, string)[] headers, long length)
+    // A null length sends no Content-Length: the body then ends with the connection, and a HEAD answer announces no size.
+    private static async Task WriteHead(NetworkStream stream, int status, (string, string)[] headers, long? length)
     {
         var sb = new StringBuilder($"HTTP/1.1 {status} {(HttpStatusCode)status}\r\n");
         foreach (var (k, v) in headers)
         {
             sb.Append(k).Append(": ").Append(v).Append("\r\n");
         }
-        sb.Append("Content-Length: ").Append(length).Append("\r\nConnection: close\r\n\r\n");
+        if (length is not null)
+        {
+            sb.Append("Content-Length: ").Append(length).Append("\r\n");
+        }
+        sb.Append("Connection: close\r\n\r\n");
         await stream.WriteAsync(Encoding.ASCII.GetBytes(sb.ToString()));
     }
 
