@@ -12,8 +12,11 @@ internal static class AllowedGlobals
 
     public static PickleGlobal? Find(string module, string name) => Table.GetValueOrDefault(module + "." + name);
 
-    public static string Description =>
-        "a state dict needs only collections.OrderedDict, torch._utils._rebuild_tensor_v2 / _rebuild_parameter and torch.*Storage";
+    /// <summary>What the table allows, said from the table itself so the refusal cannot under-report it.</summary>
+    public static string Description { get; } =
+        "a state dict needs only collections.OrderedDict, torch._utils."
+        + string.Join(" / ", Table.Values.Where(g => g.Module == "torch._utils").Select(g => g.Name))
+        + " and torch.*Storage";
 
     private static Dictionary<string, PickleGlobal> Build()
     {
