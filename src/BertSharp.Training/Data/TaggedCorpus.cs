@@ -167,7 +167,7 @@ public static class TaggedCorpus
     {
         if (t.ValueKind == JsonValueKind.String)
         {
-            // seqeval fails on an empty tag and the metrics refuse one: let through, it failed a fine-tuning at its first validation.
+            // seqeval fails on an empty tag and so do the metrics: let through here, it stopped a fine-tuning only at its first validation.
             return t.GetString() is { Length: > 0 } tag
                 ? tag
                 : throw new BertSharpException($"{path} line {line}: field \"{field}\" holds an empty tag; expected a tag such as O or B-PER.");
