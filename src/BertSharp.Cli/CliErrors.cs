@@ -94,7 +94,9 @@ public static partial class CliErrors
     /// <summary>
     /// A path as the CLI shows it inside a command to run next: as <see cref="Shown"/> shows it, and in a POSIX shell's single
     /// quotes (a <c>'</c> in it written <c>'\''</c>) when it holds anything but letters, digits and <c>_ - . / , : = @ % +</c>,
-    /// so that pasting the command passes what is shown as one argument.
+    /// so that pasting the command passes what is shown as one argument; a path holding characters <see cref="Shown"/> writes as
+    /// escapes (line breaks, tabs, terminal escapes, bidirectional controls) in <c>$'...'</c> with those escapes, which the shell
+    /// (in a UTF-8 locale) turns back into the characters.
     /// </summary>
     /// <remarks>
     /// Single quotes because nothing inside them is special: in double quotes a <c>$</c>, <c>`</c> or <c>\</c> of the path
@@ -103,9 +105,38 @@ public static partial class CliErrors
     /// </remarks>
     public static string ShownArgument(string path)
     {
+        ArgumentNullException.ThrowIfNull(path);
+        if (Enumerable.Range(0, path.Length).Any(i => SafeText.NeedsEscape(path, i)))
+        {
+            return AnsiCQuoted(path);
+        }
         // Not trimmed as Shown is: a folder's leading or trailing spaces are part of its name, and the pasted command must keep them.
-        var shown = OneLine(path ?? throw new ArgumentNullException(nameof(path)), trim: false);
-        return shown.Length > 0 && !shown.AsSpan().ContainsAnyExcept(PlainArgument) ? shown : "'" + shown.Replace("'", @"'\''", StringComparison.Ordinal) + "'";
+        return path.Length > 0 && !path.AsSpan().ContainsAnyExcept(PlainArgument) ? path : "'" + path.Replace("'", @"'\''", StringComparison.Ordinal) + "'";
+    }
+
+    // A name with a line break, a tab, an escape or a bidirectional control: shown as Shown shows it (escapes, one line), the
+    // single-quoted text pasted back a different name (a backslash and letters). In $'...' (bash, zsh, ksh; POSIX.1-2024)
+    // the shell turns the escapes back into the characters. \u for everything past ASCII: $'\x85' is a byte, not U+0085.
+    private static string AnsiCQuoted(string path)
+    {
+        var sb = new System.Text.StringBuilder("$'", path.Length + 16);
+        for (var i = 0; i < path.Length; i++)
+        {
+            var c = path[i];
+            if (c is '\\' or '\'')
+            {
+                sb.Append('\\').Append(c);
+            }
+            else if (!SafeText.NeedsEscape(path, i))
+            {
+                sb.Append(c);
+            }
+            else
+            {
+                sb.Append(c < 0x80 ? $"\\x{(int)c:x2}" : $"\\u{(int)c:x4}");
+            }
+        }
+        return sb.Append('\'').ToString();
     }
 
     private static readonly System.Buffers.SearchValues<char> PlainArgument =

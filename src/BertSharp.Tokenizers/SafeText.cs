@@ -64,7 +64,8 @@ internal static class SafeText
     /// <summary>Whether <paramref name="scalar"/> is one of <see cref="BidiControls"/>.</summary>
     public static bool IsBidiControl(int scalar) => scalar is >= 0 and <= char.MaxValue && BidiControls.Contains((char)scalar);
 
-    private static bool NeedsEscape(string s, int i)
+    /// <summary>Whether the character at <paramref name="i"/> is one <see cref="Escape"/> writes as an escape.</summary>
+    public static bool NeedsEscape(string s, int i)
     {
         var c = s[i];
         if (c < 0x20 || c is >= '\u007f' and <= '\u009f')

@@ -45,7 +45,10 @@ public sealed class RenameFieldsTests
     [InlineData("runs/sst2", "runs/sst2")]
     [InlineData("/tmp/a_b-1.0/x,y:z=w@v%u+t", "/tmp/a_b-1.0/x,y:z=w@v%u+t")]
     [InlineData("runs/my model", "'runs/my model'")]
-    [InlineData("runs/a\u202eb c", "'runs/a\\u202eb c'")]
+    [InlineData("runs/a\u202eb c", "$'runs/a\\u202eb c'")]
+    [InlineData("runs/a\nb", "$'runs/a\\x0ab'")]
+    [InlineData("runs/it's\t\\x", "$'runs/it\\'s\\x09\\\\x'")]
+    [InlineData("r\u001b[31m\u0085/\U0001F600", "$'r\\x1b[31m\\u0085/\U0001F600'")]
     [InlineData("runs/say \"hi\"", "'runs/say \"hi\"'")]
     [InlineData("runs/a\"b", "'runs/a\"b'")]
     [InlineData("runs/it's", "'runs/it'\\''s'")]
@@ -53,8 +56,22 @@ public sealed class RenameFieldsTests
     [InlineData("runs/*[a]~", "'runs/*[a]~'")]
     [InlineData("", "''")]
     [InlineData(" runs/a ", "' runs/a '")]
-    public void A_path_in_a_command_to_run_is_quoted_for_a_posix_shell(string path, string shown) =>
+    public void A_path_in_a_command_to_run_is_quoted_for_a_posix_shell(string path, string shown)
+    {
         Assert.Equal(shown, CliErrors.ShownArgument(path));
+        // The reference is the shell itself: pasted into bash in a UTF-8 locale (as the terminal that shows the path has), the
+        // shown argument is the path, byte for byte.
+        var psi = new System.Diagnostics.ProcessStartInfo("bash", ["-c", "printf %s " + shown])
+        {
+            RedirectStandardOutput = true,
+            StandardOutputEncoding = System.Text.Encoding.Latin1,
+        };
+        psi.Environment["LC_ALL"] = "C.UTF-8";
+        using var bash = System.Diagnostics.Process.Start(psi)!;
+        var bytes = bash.StandardOutput.ReadToEnd();
+        bash.WaitForExit();
+        Assert.Equal(System.Text.Encoding.Latin1.GetString(System.Text.Encoding.UTF8.GetBytes(path)), bytes);
+    }
 
     // The library's advice names its API (a library user has no 'bert' command); the CLI names the command instead.
     [Theory]

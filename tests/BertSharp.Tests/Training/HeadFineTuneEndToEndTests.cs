@@ -186,7 +186,7 @@ public class HeadFineTuneEndToEndTests
         Assert.True(run.ExitCode == 0, run.StdErr + run.StdOut);
         // The output's path is shown as data in the closing lines: U+202E reversed the rest of each.
         Assert.Contains($"\nsaved {tmp.File("fro\\u202ezen")}", run.StdOut, StringComparison.Ordinal);
-        Assert.Contains($"\nnext: bert evaluate --model '{tmp.File("fro\\u202ezen")}' --data FILE  |  bert ner --model '{tmp.File("fro\\u202ezen")}' --text", run.StdOut, StringComparison.Ordinal);
+        Assert.Contains($"\nnext: bert evaluate --model $'{tmp.File("fro\\u202ezen")}' --data FILE  |  bert ner --model $'{tmp.File("fro\\u202ezen")}' --text", run.StdOut, StringComparison.Ordinal);
         Assert.Contains("frozen: the whole encoder", run.StdErr, StringComparison.Ordinal);
         Assert.Contains("validation: seqeval's strict mode, IOB2 scheme", run.StdErr, StringComparison.Ordinal);
         var args = Json(Path.Combine(frozen, "training_args.json"));

@@ -175,7 +175,7 @@ public class OutputSafetyCliTests
         var rest = CliRunner.Run(Finetune(run, "--resume"));
         Assert.True(rest.ExitCode == 0, rest.StdErr);
         Assert.Contains($"\nsaved {shown} (validation: ", rest.StdOut, StringComparison.Ordinal);
-        Assert.Contains($"\nnext: bert evaluate --model '{shown}' --task sst2 --data FILE  |  bert predict --model '{shown}' --text", rest.StdOut, StringComparison.Ordinal);
+        Assert.Contains($"\nnext: bert evaluate --model $'{shown}' --task sst2 --data FILE  |  bert predict --model $'{shown}' --text", rest.StdOut, StringComparison.Ordinal);
         Assert.DoesNotContain(rest.StdOut, c => c is '\u001b' or '\u202e');
 
         (int, string) Reported(Exception e)
