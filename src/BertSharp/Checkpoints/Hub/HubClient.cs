@@ -381,10 +381,11 @@ public sealed class HubClient : IDisposable
             }
             if (status == 416 && have > 0)
             {
-                // The server has nothing past what we hold: either we are complete (verified next) or its file is shorter than
-                // the Hub announced. Downloading it again would end at the same byte: that was done MaxResumes times, and
-                // the error then said the partial file was kept for the next run, which had deleted it each time.
-                if (info.Size is null || have == info.Size)
+                // The server has nothing past what we hold: with no size announced we are complete (verified next); with one,
+                // its file is shorter than the Hub announced (a partial file of the announced size never asks: the loop stops
+                // first). Downloading it again would end at the same byte: that was done MaxResumes times, and the error then
+                // said the partial file was kept for the next run, which had deleted it each time.
+                if (info.Size is null)
                 {
                     return true;
                 }
