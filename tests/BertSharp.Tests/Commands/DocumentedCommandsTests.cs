@@ -8,6 +8,8 @@ namespace BertSharp.Tests.Commands;
 /// Every <c>bert</c> command the documentation and the scripts show parses: its subcommand and every flag exist, and
 /// flags with a fixed set of values get one of them. Docs and scripts are not compiled, so a renamed or removed flag would
 /// otherwise live on in them until a user copies the command and gets an error.
+/// The commands of the Markdown's inline code are checked for their names only: a synopsis there shows alternatives and
+/// placeholders in place of values.
 /// Parsing only: nothing runs (TasksDocsExampleTests runs the task examples).
 /// </summary>
 public sealed partial class DocumentedCommandsTests
@@ -147,7 +149,7 @@ public sealed partial class DocumentedCommandsTests
             {
                 w = w[..w.IndexOf('|', StringComparison.Ordinal)];
             }
-            args.Add(w.Contains('$', StringComparison.Ordinal) || Regex.IsMatch(w, "^[A-Z][A-Z0-9_]*$") ? Placeholder : w);
+            args.Add(w.Contains('$', StringComparison.Ordinal) || Regex.IsMatch(w, "^[A-Z][A-Z0-9_]*(?:\\.\\.\\.|…)?$") ? Placeholder : w);
         }
         return [.. args];
     }
@@ -171,26 +173,132 @@ public sealed partial class DocumentedCommandsTests
         {
             foreach (var (line, text) in Commands(Path.Combine(TestPaths.RepoRoot, file)))
             {
-                if (Arguments(text) is not { Length: > 0 } args || args[0].StartsWith('-') && args[0] is not ("--version" or "--help"))
+                foreach (var (args, where) in Parts(text, $"{file}:{line}"))
                 {
-                    continue;
+                    Check(root, args, where, problems);
                 }
-                // `bert launch [--nproc N] -- COMMAND`: the command after -- is a bert command too.
-                var sep = Array.IndexOf(args, "--");
-                if (args[0] == "launch" && sep > 0 && sep + 1 < args.Length)
-                {
-                    var inner = args[(sep + 1)..];
-                    inner = inner[0] is "./bert" or "bert" ? inner[1..] : inner;
-                    Check(root, inner, $"{file}:{line} (after --)", problems);
-                    args = args[..sep];
-                }
-                Check(root, args, $"{file}:{line}", problems);
                 checkedCount++;
             }
         }
         Assert.True(problems.Count == 0, string.Join("\n", problems));
         // 92 on 2026-12-03: far fewer would mean the extraction no longer finds them.
         Assert.True(checkedCount >= 80, $"only {checkedCount} documented commands found: the extraction is broken");
+    }
+
+    [Fact]
+    public void Every_command_and_flag_named_in_inline_code_exists()
+    {
+        var root = Cli.Program.BuildRoot();
+        var checkedCount = 0;
+        var problems = new List<string>();
+        foreach (var file in DocumentFiles().Where(f => f.EndsWith(".md", StringComparison.Ordinal)))
+        {
+            foreach (var (line, text) in InlineCommands(Path.Combine(TestPaths.RepoRoot, file)))
+            {
+                var parts = Parts(text, $"{file}:{line}");
+                foreach (var (args, where) in parts)
+                {
+                    problems.AddRange(UnknownNames(root, args).Select(token => $"{where}: {token}"));
+                }
+                checkedCount += parts.Count > 0 ? 1 : 0;
+            }
+        }
+        Assert.True(problems.Count == 0, string.Join("\n", problems));
+        // 188 on 2026-12-05: far fewer would mean the extraction no longer finds them.
+        Assert.True(checkedCount >= 150, $"only {checkedCount} inline bert commands found: the extraction is broken");
+    }
+
+    /// <summary>
+    /// The argument lists of one command line to parse, with where each is: none for a placeholder command (<c>bert
+    /// COMMAND</c>) or one whose arguments come from a shell array; two for <c>bert launch [--nproc N] -- COMMAND</c>,
+    /// whose command after <c>--</c> is a bert command too.
+    /// </summary>
+    private static List<(string[] Args, string Where)> Parts(string text, string where)
+    {
+        if (Arguments(text) is not { Length: > 0 } args || args[0] == Placeholder
+            || args[0].StartsWith('-') && args[0] is not ("--version" or "--help"))
+        {
+            return [];
+        }
+        var parts = new List<(string[], string)>();
+        var sep = Array.IndexOf(args, "--");
+        if (args[0] == "launch" && sep > 0 && sep + 1 < args.Length)
+        {
+            var inner = args[(sep + 1)..];
+            inner = inner[0] is "./bert" or "bert" ? inner[1..] : inner;
+            if (inner.Length > 0 && inner[0] != Placeholder)
+            {
+                parts.Add((inner, $"{where} (after --)"));
+            }
+            args = args[..sep];
+        }
+        parts.Add((args, where));
+        return parts;
+    }
+
+    /// <summary>
+    /// The CLI commands in inline code outside fences as (line of the span's start, text): spans that start as a command
+    /// line does (<see cref="Start"/>), a span wrapped over several lines joined. A table's escaped <c>\|</c> is an
+    /// alternative, as is a lone <c>|</c> or <c>/</c>: the flag after one is kept, a value or subcommand word after one
+    /// (<c>--task ner / squad</c>) is dropped, since the parser would take it for a stray argument.
+    /// </summary>
+    internal static List<(int Line, string Text)> InlineCommands(string path)
+    {
+        var lines = File.ReadAllLines(path);
+        var inFence = false;
+        for (var i = 0; i < lines.Length; i++)
+        {
+            var fenceLine = lines[i].TrimStart().StartsWith("```", StringComparison.Ordinal);
+            inFence ^= fenceLine;
+            if (inFence || fenceLine)
+            {
+                // Blanked, not removed: the line numbers stay those of the file.
+                lines[i] = "";
+            }
+        }
+        var prose = string.Join('\n', lines);
+        var commands = new List<(int, string)>();
+        foreach (Match m in InlineCode().Matches(prose))
+        {
+            var span = m.Groups[1].Value.ReplaceLineEndings(" ").Trim();
+            if (Start().Match(span + " ") is { Success: true } cli)
+            {
+                var text = Alternative().Replace(span[Math.Min(cli.Length, span.Length)..].Replace("\\|", "|", StringComparison.Ordinal), "");
+                commands.Add((1 + prose.AsSpan(0, m.Index).Count('\n'), text.Trim()));
+            }
+        }
+        return commands;
+    }
+
+    // A code span of one backtick; it may wrap, but not across a blank line.
+    [GeneratedRegex(@"(?<!`)`((?:[^`\n]|\n(?![ \t]*\n))+)`(?!`)")]
+    private static partial Regex InlineCode();
+
+    [GeneratedRegex(@"\s+[|/](?:\s+(?!-)[^\s|/]+)?(?=\s|$)")]
+    private static partial Regex Alternative();
+
+    /// <summary>
+    /// The words of a command line that name no command or flag: the parser's unmatched tokens, and any flag the command
+    /// (and its parents) lack, which an argument taking several values could otherwise swallow. Values, placeholders and
+    /// missing required options are not looked at.
+    /// </summary>
+    private static List<string> UnknownNames(System.CommandLine.RootCommand root, string[] args)
+    {
+        var result = root.Parse(args);
+        var known = new HashSet<string>(StringComparer.Ordinal);
+        for (var c = (System.CommandLine.Parsing.SymbolResult?)result.CommandResult; c is not null; c = c.Parent)
+        {
+            if (c is System.CommandLine.Parsing.CommandResult { Command: var command })
+            {
+                foreach (var o in command.Options)
+                {
+                    known.Add(o.Name);
+                    known.UnionWith(o.Aliases);
+                }
+            }
+        }
+        var flags = args.Where(a => a.StartsWith('-') && a != "--" && !Regex.IsMatch(a, @"^-\d") && !known.Contains(a));
+        return [.. result.UnmatchedTokens.Union(flags, StringComparer.Ordinal)];
     }
 
     private static void Check(System.CommandLine.RootCommand root, string[] args, string where, List<string> problems)
@@ -224,6 +332,10 @@ public sealed partial class DocumentedCommandsTests
         Assert.Equal(["evaluate", "--data", "1", "1", "--task", "cola"], Arguments("evaluate --data $D/{a,b}.tsv --task cola")!);
         Assert.Equal(["evaluate", "--data", "x/a.tsv", "x/b.tsv"], Arguments("evaluate --data x/{a,b}.tsv")!);
         Assert.Equal(["evaluate", "--data", "1"], Arguments("evaluate --data ${D}/a.tsv")!);
+        File.WriteAllText(md, "see `bert ner`, `bert COMMAND` and `X=1 bert qa --top-k\n2 --task ner / squad / swag`\n```bash\n`bert nope`\n```\n"
+            + "| `bert predict (--text T \\| --input F)` | `bert bench tokenize \\| allreduce` | `bertsharp x` |\n");
+        Assert.Equal([(1, "ner"), (1, "COMMAND"), (1, "qa --top-k 2 --task ner"), (6, "predict (--text T --input F)"), (6, "bench tokenize")],
+            InlineCommands(md));
         var sh = tmp.File("a.sh");
         File.WriteAllText(sh, "#!/bin/sh\n  /usr/bin/time -f \"%e\" -o t ./bert pretrain --steps 3\n$bert evaluate --model m\necho ./bert no\n");
         Assert.Equal([(2, "pretrain --steps 3"), (3, "evaluate --model m")], Commands(sh));
