@@ -4,7 +4,6 @@ using BertSharp.Evaluation;
 using BertSharp.Inference;
 using BertSharp.IO;
 using BertSharp.Modeling;
-using BertSharp.Runtime;
 using TorchSharp;
 
 namespace BertSharp.Training;
@@ -67,20 +66,10 @@ public static class FineTuner
         ArgumentNullException.ThrowIfNull(o);
         o.Validate();
         var t = o.Training;
-        var comm = communicator ?? new LocalCommunicator();
-        var writer = comm.IsWriter();
-        progress = writer ? progress : null;
-        var exampleDropout = o.ExampleDropout || comm.WorldSize > 1;
-        TorchRuntime.EnsureLoaded();
-        var device = TorchRuntime.ResolveDevice(t.Device);
-        var batchSize = o.EffectiveBatchSize;
-        DataParallelRun.CheckBatchSize(comm, batchSize);
-
         // Everything that can be wrong with the input is checked before anything is written.
-        var checkpoint = RunDirectory.Check(t.OutputDir, t.Resume, t.Overwrite, Kind);
-        var source = ClassifierCheckpoint.Describe(t.ModelDir, t.ConfigPreset, t.VocabPath, t.Lowercase);
-        ParameterFreezing.Check(t.FreezeEncoder, t.FreezeLayers, source.Config.NumHiddenLayers);
-        var length = source.Length(t.MaxLength, o.Task.DefaultMaxLength);
+        var setup = FineTuneSetup.Begin(t, o.ExampleDropout, o.EffectiveBatchSize, o.Task.DefaultMaxLength, progress, communicator);
+        var (comm, writer, _, exampleDropout, device, batchSize, checkpoint, source, length) = setup;
+        progress = setup.Progress;
         var maxLength = length.Length;
         // Only rank 0 validates, so only it reads and tokenizes a validation file (a large one took every rank as long as it
         // took rank 0); a bad one stops the job all the same, the others failing with rank 0 at the end of this section.
@@ -156,11 +145,8 @@ public static class FineTuner
             }
         }
         using var modelScope = model;
-        var frozen = ParameterFreezing.Apply(model, t.FreezeEncoder, t.FreezeLayers);
-        model.to(device);
-        using var trainer = Trainer.ForRanks(model, new OptimizerSettings(t.LearningRate, t.Eps, t.WeightDecay, t.MaxGradNorm, warmup, totalSteps), comm);
-        FineTuneLoop.RestoreOptimizer(trainer, state, checkpoint);
-        var parameters = model.NamedParameters().Sum(p => p.Param.numel());
+        var (trainerScope, frozen, parameters) = setup.Trainer(model, t, warmup, totalSteps, state);
+        using var trainer = trainerScope;
         var truncated = trainEnc.Count(e => e.Length >= maxLength);
         progress?.Started(new FineTunePlan(trainEnc.Length, valEnc?.Length ?? 0, o.EffectiveEpochs, data.BatchesPerEpoch, (int)totalSteps, parameters,
             device.ToString(), labels.IsRegression ? [] : labels.Labels, truncated,

@@ -3,7 +3,6 @@ using BertSharp.Evaluation;
 using BertSharp.Inference;
 using BertSharp.IO;
 using BertSharp.Modeling;
-using BertSharp.Runtime;
 using TorchSharp;
 
 namespace BertSharp.Training;
@@ -51,18 +50,9 @@ public static class HeadFineTuner
         ArgumentNullException.ThrowIfNull(o);
         o.Validate();
         var t = o.Training;
-        var comm = communicator ?? new LocalCommunicator();
-        var writer = comm.IsWriter();
-        progress = writer ? progress : null;
-        var exampleDropout = o.ExampleDropout || comm.WorldSize > 1;
-        TorchRuntime.EnsureLoaded();
-        var device = TorchRuntime.ResolveDevice(t.Device);
-        var batchSize = o.EffectiveBatchSize;
-        DataParallelRun.CheckBatchSize(comm, batchSize);
-        var checkpoint = RunDirectory.Check(t.OutputDir, t.Resume, t.Overwrite, FineTuner.Kind);
-        var source = ClassifierCheckpoint.Describe(t.ModelDir, t.ConfigPreset, t.VocabPath, t.Lowercase);
-        ParameterFreezing.Check(t.FreezeEncoder, t.FreezeLayers, source.Config.NumHiddenLayers);
-        var length = source.Length(t.MaxLength, o.DefaultMaxLength);
+        var setup = FineTuneSetup.Begin(t, o.ExampleDropout, o.EffectiveBatchSize, o.DefaultMaxLength, progress, communicator);
+        var (comm, writer, _, exampleDropout, device, batchSize, checkpoint, source, length) = setup;
+        progress = setup.Progress;
         var maxLength = length.Length;
         // Only rank 0 validates, so only it reads and tokenizes a validation file; a bad one stops the job all the same, the
         // others failing with rank 0 at the end of this section (after its checks, ResumeSettings.CheckedByRank0).
@@ -96,11 +86,8 @@ public static class HeadFineTuner
             ResumeSettings.CheckConfig(model.Config, checkpoint, source.ConfigOrigin);
             FineTuneLoop.LoadWeights(model, checkpoint);
         }
-        var frozen = ParameterFreezing.Apply(model, t.FreezeEncoder, t.FreezeLayers);
-        model.to(device);
-        using var trainer = Trainer.ForRanks(model, new OptimizerSettings(t.LearningRate, t.Eps, t.WeightDecay, t.MaxGradNorm, warmup, totalSteps), comm);
-        FineTuneLoop.RestoreOptimizer(trainer, state, checkpoint);
-        var parameters = model.NamedParameters().Sum(p => p.Param.numel());
+        var (trainerScope, frozen, parameters) = setup.Trainer(model, t, warmup, totalSteps, state);
+        using var trainer = trainerScope;
         var notes = FineTuneNotes.Describe(source, loadReport, length, recipe.Notes, checkpoint).ToList();
         if (frozen is { } counts)
         {
