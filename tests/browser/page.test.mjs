@@ -7,7 +7,7 @@
 //   cases.json: [{ "name": ..., "model": DIR, "text": ..., "textPair": ... (optional), "expect": LABEL, "screenshot": out.png }]
 // node page.test.mjs --bert "<command to run bert>" --model DIR --text "..." [--text-pair "..."] --expect LABEL --screenshot out.png
 // With a text pair the model must be a sentence-pair model: the page must show the second field, and the test first runs
-// the first text alone and expects the server's refusal on the page.
+// the first text with only blanks in the second field and expects the server's refusal of one text alone on the page.
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { chromium } from "playwright-core";
@@ -62,6 +62,7 @@ async function runCase(browser, c, url) {
     await page.fill("#text", c.text);
     let refusal = null;
     if (c.textPair) {
+      await page.fill("#text-pair", " \t ");
       await page.click("#run");
       await page.waitForSelector("body[data-state=done]");
       refusal = (await page.textContent("#error")).trim();

@@ -88,8 +88,10 @@ async function run() {
   const jobs = [];
   try {
     if (endpoints.includes("/v1/classify")) {
-      // A sentence-pair model judges the second text against the first; the server refuses one text alone.
-      const body = pairInput ? { text, text_pair: $("text-pair").value } : { text };
+      // A sentence-pair model judges the second text against the first. A blank second box is no second text: sent as an
+      // empty text_pair it was refused as an empty field, while the server's refusal of one text alone says why a pair is needed.
+      const pair = pairInput ? $("text-pair").value : "";
+      const body = pair.trim() ? { text, text_pair: pair } : { text };
       jobs.push(post("/v1/classify", body).then((r) => showClassification(r.predictions[0])));
     }
     if (endpoints.includes("/v1/fill-mask") && text.includes("[MASK]")) jobs.push(post("/v1/fill-mask", { text }).then((r) => showMasks(r.masks)));

@@ -12,7 +12,7 @@ namespace BertSharp.Tests.Browser;
 /// <summary>
 /// Runs tests/browser/page.test.mjs once for the class: `bert serve` with a tiny classifier (a sentence-pair model made of
 /// the pretraining fixture's next-sentence head, and a regression model), the page in one headless chromium, a typed sentence (and for the sentence-pair model the
-/// second field, after the page showed the refusal of one text alone), the label shown checked against the classifier run
+/// second field, after the page showed the refusal of one text alone with a blank second field), the label shown checked against the classifier run
 /// directly. Each test asserts its own page. Skipped where chromium or playwright-core is not installed
 /// (tests/browser/setup.sh installs both).
 /// </summary>
@@ -49,9 +49,10 @@ public sealed class WebPageBrowserTests(WebPageBrowserTests.Pages pages) : IClas
     {
         var page = pages.Result("pair");
         Assert.True(page.GetProperty("pairShown").GetBoolean());
-        // With one text typed, the page sends the second field as it is, empty: the server names it (the refusal of a request
-        // without text_pair is for API clients; the page never sends one).
-        Assert.Equal("'text_pair' must not be empty.", page.GetProperty("refusal").GetString());
+        // With one text typed and only blanks in the second field, the page sends no text_pair, so the server's refusal of one
+        // text alone says why the second text is needed (an empty text_pair was refused only as an empty field).
+        Assert.Equal("this model was fine-tuned on sentence pairs (task mrpc): give 'text' and 'text_pair'; one text alone is not what it learned to judge.",
+            page.GetProperty("refusal").GetString());
         // The page's pair is row 0 of the pretraining fixture's pair batch, whose next-sentence head, times 64, the model's
         // classifier is: its logits are 64 times HF's.
         var refs = HfFixture.Tensors("pretraining");
