@@ -92,6 +92,7 @@ internal static class HeadTaskCli
                 {
                     using var pipe = TokenClassification.Load(model, device);
                     var tags = pipe.Labels;
+                    TaggedCorpus.RequireNamedTags(tags, $"{Path.Combine(model, "config.json")}: field 'id2label'");
                     var (strict, from) = head.EvaluationScheme(p, model);
                     if (strict is { } scheme)
                     {

@@ -123,13 +123,14 @@ public static class TaggedCorpus
     /// <paramref name="sentences"/> (HF run_ner's <c>sorted(unique_labels)</c>).
     /// </summary>
     /// <param name="sentences">The training sentences.</param>
-    /// <param name="labelNames">The tag names in id order, or null to take the sentences' tags.</param>
+    /// <param name="labelNames">The tag names in id order, each named (<see cref="RequireNamedTags"/>), or null to take the sentences' tags.</param>
     /// <param name="source">The file the sentences come from, named by the error when they hold fewer than 2 tags.</param>
     public static IReadOnlyList<string> Labels(IEnumerable<TaggedSentence> sentences, IReadOnlyList<string>? labelNames = null, string? source = null)
     {
         ArgumentNullException.ThrowIfNull(sentences);
         if (labelNames is { Count: > 0 })
         {
+            RequireNamedTags(labelNames, BertSharpException.Field("labels"));
             return labelNames;
         }
         var labels = sentences.SelectMany(s => s.Tags).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
@@ -140,13 +141,45 @@ public static class TaggedCorpus
         return labels;
     }
 
-    /// <summary>Reads a label list: a file with one label per line, or a comma-separated list.</summary>
+    /// <summary>
+    /// Refuses an empty name among <paramref name="tags"/>, where the tags must be named: seqeval reads the entities from the
+    /// names and fails on an empty one, which stopped a fine-tuning only at its first validation. Not refused when a config is
+    /// read: HF allows an empty class name, and only token classification scores by the names.
+    /// </summary>
+    /// <param name="tags">The tag names in class-id order.</param>
+    /// <param name="source">Where the names come from (a config file's field, a list given), as the message names it.</param>
+    /// <exception cref="BertSharpException">A name is empty.</exception>
+    public static void RequireNamedTags(IReadOnlyList<string> tags, string source)
+    {
+        ArgumentNullException.ThrowIfNull(tags);
+        for (var i = 0; i < tags.Count; i++)
+        {
+            if (string.IsNullOrEmpty(tags[i]))
+            {
+                throw new BertSharpException($"{source}: the name of class \"{i.ToString(CultureInfo.InvariantCulture)}\" is empty; " +
+                                             "expected a tag such as O or B-PER (seqeval reads the entities from the tag names).");
+            }
+        }
+    }
+
+    /// <summary>Reads a label list: a file with one label per line, or a comma-separated list; blanks at its end are ignored.</summary>
     public static IReadOnlyList<string> ParseLabelList(string value)
     {
         ArgumentNullException.ThrowIfNull(value);
-        var items = File.Exists(value)
-            ? File.ReadAllLines(value).Select(l => l.Trim()).Where(l => l.Length > 0).ToList()
-            : value.Split(',').Select(l => l.Trim()).Where(l => l.Length > 0).ToList();
+        var file = File.Exists(value);
+        var items = (file ? File.ReadAllLines(value) : value.Split(',')).Select(l => l.Trim()).ToList();
+        // Blanks at the end are a file's last newlines or a trailing comma; one before a label was dropped, which gave every
+        // later label the id of the one after it.
+        while (items.Count > 0 && items[^1].Length == 0)
+        {
+            items.RemoveAt(items.Count - 1);
+        }
+        if (items.IndexOf("") is var blank and >= 0)
+        {
+            throw new BertSharpException(file
+                ? $"{BertSharpException.Field("labels")} {value}: line {blank + 1} is empty; expected one tag name per line, in id order (such as O or B-PER)."
+                : $"{BertSharpException.Field("labels")} {value}: entry {blank + 1} is empty; expected comma-separated tag names in id order (such as O,B-PER).");
+        }
         if (items.Count < 2 || items.Distinct(StringComparer.Ordinal).Count() != items.Count)
         {
             throw new BertSharpException($"{BertSharpException.Field("labels")} {value}: expected at least 2 distinct labels (comma-separated, or a file with one per line).");

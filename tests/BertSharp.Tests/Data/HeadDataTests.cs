@@ -44,6 +44,20 @@ public class HeadDataTests
         Assert.Equal("d.jsonl line 1: field \"tags\" holds an empty tag; expected a tag such as O or B-PER.", e.Message);
         Assert.Equal(["O", "B-PER"], TaggedCorpus.ParseLabelList(" O, B-PER "));
         Assert.Throws<BertSharpException>(() => TaggedCorpus.ParseLabelList("O,O"));
+        // A tag list given for fine-tuning with an empty name is refused before training: seqeval failed on it at the first validation.
+        e = Assert.Throws<BertSharpException>(() => TaggedCorpus.Labels(ints, ["O", "B-PER", ""]));
+        Assert.Equal("labels: the name of class \"2\" is empty; expected a tag such as O or B-PER (seqeval reads the entities from the tag names).", e.Message);
+        // A blank inside a label list is refused naming its line or entry (dropping it shifted the later labels' ids); blanks at the end are not labels.
+        Assert.Equal(["O", "B-PER"], TaggedCorpus.ParseLabelList("O,B-PER,"));
+        using var tmp = TestPaths.TempDir();
+        var file = tmp.File("labels.txt");
+        File.WriteAllText(file, "O\nB-PER\n\n");
+        Assert.Equal(["O", "B-PER"], TaggedCorpus.ParseLabelList(file));
+        File.WriteAllText(file, "O\n \nB-PER\n");
+        Assert.Equal($"labels {file}: line 2 is empty; expected one tag name per line, in id order (such as O or B-PER).",
+            Assert.Throws<BertSharpException>(() => TaggedCorpus.ParseLabelList(file)).Message);
+        Assert.Equal("labels O,,B-PER: entry 2 is empty; expected comma-separated tag names in id order (such as O,B-PER).",
+            Assert.Throws<BertSharpException>(() => TaggedCorpus.ParseLabelList("O,,B-PER")).Message);
     }
 
     [Fact]

@@ -209,5 +209,17 @@ public class SeqevalStrictTests
         CliRunner.Run(Args("bad.json")).AssertOneLineError(
             $"{trainingArgs}: \"ner_mode\" strict with \"ner_scheme\" null; expected default without a scheme, or strict with one of IOB2, IOE2, IOBES, BILOU.");
         Assert.False(File.Exists(tmp.File("bad.json")));
+
+        // A model whose id2label names a class "" (HF allows it) is refused before it runs: seqeval reads the entities from
+        // the tag names and failed on the empty one once the model had predicted it.
+        File.Delete(trainingArgs);
+        var configPath = Path.Combine(model, "config.json");
+        var config = JsonNode.Parse(File.ReadAllText(configPath))!;
+        config["id2label"]!["3"] = "";
+        config.AsObject().Remove("label2id");
+        File.WriteAllText(configPath, config.ToJsonString());
+        CliRunner.Run(Args("unnamed.json")).AssertOneLineError(
+            $"error: {configPath}: field 'id2label': the name of class \"3\" is empty; expected a tag such as O or B-PER (seqeval reads the entities from the tag names).");
+        Assert.False(File.Exists(tmp.File("unnamed.json")));
     }
 }
