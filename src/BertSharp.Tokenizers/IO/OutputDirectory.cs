@@ -102,7 +102,17 @@ public static class OutputDirectory
                 {
                     var old = AtomicFile.TempPath(to, AtomicFile.NewId());
                     Move(to, old);
-                    Directory.Move(from, to);
+                    try
+                    {
+                        Directory.Move(from, to);
+                    }
+                    catch
+                    {
+                        // Left under its temp name, the old copy would be missing from its place until the next write or a
+                        // resumed run recovered it.
+                        MoveBack(old, to);
+                        throw;
+                    }
                     AtomicFile.Delete(old);
                 }
                 else
@@ -135,6 +145,22 @@ public static class OutputDirectory
         else
         {
             File.Move(from, to);
+        }
+    }
+
+    /// <summary>Best effort: the failure that made the old copy come back is the one to report, not a failure to bring it back.</summary>
+    private static void MoveBack(string old, string to)
+    {
+        try
+        {
+            if (!Directory.Exists(to) && !File.Exists(to))
+            {
+                Move(old, to);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Still under its temp name, where RecoverChildren (the next write, a resumed run) finds it.
         }
     }
 

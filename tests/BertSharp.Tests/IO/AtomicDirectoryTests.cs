@@ -192,6 +192,56 @@ public class AtomicDirectoryTests
         Assert.Equal(["project"], Siblings(tmp.Path));
     }
 
+    [SkippableFact]
+    public void A_merge_whose_new_subdirectory_cannot_move_in_puts_the_old_one_back()
+    {
+        // An output directory linked onto another filesystem: the new checkpoint-1, staged beside the link, cannot be renamed
+        // into it (EXDEV) once the old one has been moved aside there. The old one stayed under its temp name until the next
+        // write or a resumed run recovered it.
+        var shm = Path.Combine("/dev/shm", "bertsharp-test-" + Guid.NewGuid().ToString("N")[..10]);
+        using var tmp = TestPaths.TempDir();
+        Skip.IfNot(Directory.Exists("/dev/shm") && AnotherFilesystem(shm, tmp.File("probe")), "needs /dev/shm on another filesystem than the temp directory");
+        try
+        {
+            var elsewhere = Path.Combine(shm, "project");
+            OutputDirectory.Claim(elsewhere, ["checkpoint-*"], overwrite: false);
+            AtomicFile.WriteDirectory(Path.Combine(elsewhere, "checkpoint-1"), c => Fill(c, "old"));
+            File.WriteAllText(Path.Combine(elsewhere, "notes.txt"), "keep");
+            var target = tmp.File("project");
+            Directory.CreateSymbolicLink(target, elsewhere);
+
+            var e = Assert.Throws<OutputWriteException>(() =>
+                AtomicFile.WriteDirectory(target, d => AtomicFile.WriteDirectory(Path.Combine(d, "checkpoint-1"), c => Fill(c, "new"))));
+            Assert.Equal($"{target}: cannot be written (Invalid cross-device link).", e.Message);
+            Assert.Equal("old", Content(Path.Combine(elsewhere, "checkpoint-1")));
+            Assert.Equal([OutputDirectory.MarkerName, "checkpoint-1", "notes.txt"], Siblings(elsewhere));
+            Assert.Equal(["project"], Siblings(tmp.Path));
+        }
+        finally
+        {
+            if (Directory.Exists(shm))
+            {
+                Directory.Delete(shm, recursive: true);
+            }
+        }
+    }
+
+    /// <summary>Whether a directory made at <paramref name="there"/> cannot be renamed to <paramref name="here"/> (another filesystem).</summary>
+    private static bool AnotherFilesystem(string there, string here)
+    {
+        Directory.CreateDirectory(there);
+        try
+        {
+            Directory.Move(there, here);
+            Directory.Delete(here);
+            return false;
+        }
+        catch (IOException)
+        {
+            return true;
+        }
+    }
+
     [Fact]
     public void A_write_of_one_kind_replaces_only_that_kind_and_refuses_other_bert_output()
     {
