@@ -37,7 +37,9 @@ public static class AtomicFile
     /// <summary>
     /// Writes several files that belong together (a command's outputs): each is written into its temp file first, and
     /// they are renamed into place only when all of them are complete, so a failure while writing any one leaves every
-    /// target as it was.
+    /// target as it was. A rename that fails (a directory in the way) puts back the files renamed before it: the old version
+    /// of each file but the last waits beside it (<c>NAME.X.old</c>) until all the files are in place. Only a kill during the
+    /// renames can leave new files beside old ones (or an old one under its waiting name).
     /// </summary>
     /// <exception cref="OutputWriteException">A file could not be written (its directory refuses new files, the disk is full, ...).</exception>
     public static void WriteFiles(IReadOnlyList<(string Path, Action<Stream> Write)> files)
@@ -68,15 +70,33 @@ public static class AtomicFile
                     throw Failure(path, full, tmp, e);
                 }
             }
-            foreach (var (path, full, tmp) in staged)
+            // Each file placed so far, with where its old version waits (null: there was none) until every file is in place.
+            var placed = new List<(string Full, string? Old)>(staged.Count);
+            foreach (var (i, (path, full, tmp)) in staged.Index())
             {
+                string? old = null;
                 try
                 {
+                    // The last file's rename is the last step: nothing after it can fail, so its old version need not wait.
+                    if (i < staged.Count - 1 && File.Exists(full))
+                    {
+                        old = full + "." + NewId() + ".old";
+                        File.Move(full, old);
+                    }
                     File.Move(tmp, full, overwrite: true);
+                    placed.Add((full, old));
                 }
                 catch (Exception e) when (IsWriteFailure(e, tmp, own: true))
                 {
+                    PutBack(old is null ? placed : [.. placed, (full, old)]);
                     throw Failure(path, full, tmp, e);
+                }
+            }
+            foreach (var (_, old) in placed)
+            {
+                if (old is not null)
+                {
+                    File.Delete(old);
                 }
             }
         }
@@ -88,6 +108,32 @@ public static class AtomicFile
                 {
                     File.Delete(tmp);
                 }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Best effort, after a rename failed: the files placed before it are their old versions again, or absent where there were
+    /// none. The failed rename is the one to report; an old version that cannot come back stays beside its file as NAME.X.old.
+    /// </summary>
+    private static void PutBack(IEnumerable<(string Full, string? Old)> placed)
+    {
+        foreach (var (full, old) in placed.Reverse())
+        {
+            try
+            {
+                if (old is not null)
+                {
+                    File.Move(old, full, overwrite: true);
+                }
+                else
+                {
+                    File.Delete(full);
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // The failure that started the rollback is the one the caller hears of.
             }
         }
     }

@@ -336,5 +336,19 @@ public class AtomicDirectoryTests
         AtomicFile.WriteFiles([(tmp.File("a.jsonl"), s => s.Write("new"u8)), (tmp.File("b.png"), s => s.Write("png"u8))]);
         Assert.Equal(["a.jsonl", "b.png"], Siblings(tmp.Path));
         Assert.Equal("new", File.ReadAllText(tmp.File("a.jsonl")));
+
+        // A rename that fails once others are done (a directory holds the last file's name) puts them back: the old a.jsonl
+        // returns and the new c.txt, which had no old version, goes (both new ones stayed).
+        Directory.CreateDirectory(tmp.File("d.png"));
+        var renaming = Assert.Throws<OutputWriteException>(() => AtomicFile.WriteFiles(
+        [
+            (tmp.File("a.jsonl"), s => s.Write("newer"u8)),
+            (tmp.File("c.txt"), s => s.Write("new"u8)),
+            (tmp.File("d.png"), s => s.Write("png"u8)),
+        ]));
+        Assert.Equal($"{tmp.File("d.png")}: cannot be written (Is a directory : '{tmp.File("d.png")}').", renaming.Message);
+        Assert.Equal("new", File.ReadAllText(tmp.File("a.jsonl")));
+        Assert.Equal(["a.jsonl", "b.png", "d.png"], Siblings(tmp.Path));
+        Assert.Empty(Directory.GetFileSystemEntries(tmp.File("d.png")));
     }
 }
