@@ -27,8 +27,16 @@ public sealed class TrainLog : IDisposable
     {
         Path = path;
         _lines = lines;
-        _stream = write ? new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.Read) : null;
+        // Unbuffered: a line that a full disk refused is not written again when the log is disposed, which failed as the
+        // line had and kept the run's clean-up from running.
+        _stream = write ? new FileStream(AppendTo(path), FileMode.Append, FileAccess.Write, FileShare.Read, bufferSize: 0) : null;
     }
+
+    /// <summary>
+    /// The file the lines of the log at a path go to: that path. A test sends them to <c>/dev/full</c> to fail a run's first
+    /// line as a full disk does; nothing else makes the file a run has just opened refuse a write.
+    /// </summary>
+    internal static Func<string, string> AppendTo { get; set; } = path => path;
 
     /// <summary>The log file.</summary>
     public string Path { get; }

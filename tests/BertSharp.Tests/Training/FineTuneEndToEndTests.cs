@@ -570,6 +570,26 @@ public class FineTuneEndToEndTests
         Assert.Equal($"{unfinished}: holds checkpoint-1 of an earlier run; resume it, or choose another output directory.", refused.Message);
         Assert.Equal("earlier", File.ReadAllText(Path.Combine(unfinished, "checkpoint-1", TrainerState.FileName)));
         Assert.False(File.Exists(Path.Combine(unfinished, TrainLog.FileName)));
+
+        // A log that opened but whose first line meets a full disk: undone by the run's own clean-up, not the opening's. A
+        // directory the run made goes, one it found empty is emptied.
+        var appendTo = TrainLog.AppendTo;
+        TrainLog.AppendTo = _ => "/dev/full";
+        try
+        {
+            Directory.CreateDirectory(tmp.File("empty"));
+            foreach (var dir in new[] { tmp.File("new/run"), tmp.File("empty") })
+            {
+                var full = Assert.Throws<IOException>(() => FineTuner.Run(options with { Training = options.Training with { OutputDir = dir } }));
+                Assert.Equal("No space left on device : '/dev/full'", full.Message);
+            }
+            Assert.False(Directory.Exists(tmp.File("new")));
+            Assert.Empty(Directory.GetFileSystemEntries(tmp.File("empty")));
+        }
+        finally
+        {
+            TrainLog.AppendTo = appendTo;
+        }
     }
 
     /// <summary>When <see cref="AtMoment"/> acts: the plan printed (before the run directory exists), an epoch's start or end.</summary>

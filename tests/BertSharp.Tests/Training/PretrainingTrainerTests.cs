@@ -252,6 +252,26 @@ public class PretrainingTrainerTests
         Assert.StartsWith($"{Path.Combine(run, TrainLog.FileName)}: cannot be written (", e.Message, StringComparison.Ordinal);
         Assert.False(Directory.Exists(grandparent));
         Assert.True(Directory.Exists(Path.GetDirectoryName(grandparent)));
+
+        // A log that opened but whose first line meets a full disk: undone by the start entry's own clean-up, not the
+        // opening's. A directory the run made goes, one it found empty is emptied.
+        var appendTo = TrainLog.AppendTo;
+        TrainLog.AppendTo = _ => "/dev/full";
+        try
+        {
+            Directory.CreateDirectory(tmp.File("empty"));
+            foreach (var output in new[] { tmp.File("new/run"), tmp.File("empty") })
+            {
+                var full = Assert.Throws<IOException>(() => new PretrainingTrainer(Options()).Run(data, output, new PretrainingModelSource("tiny", vocab), resume: false));
+                Assert.Equal("No space left on device : '/dev/full'", full.Message);
+            }
+            Assert.False(Directory.Exists(tmp.File("new")));
+            Assert.Empty(Directory.GetFileSystemEntries(tmp.File("empty")));
+        }
+        finally
+        {
+            TrainLog.AppendTo = appendTo;
+        }
     }
 
     [Fact]
