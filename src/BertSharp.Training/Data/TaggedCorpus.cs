@@ -152,14 +152,28 @@ public static class TaggedCorpus
     public static void RequireNamedTags(IReadOnlyList<string> tags, string source)
     {
         ArgumentNullException.ThrowIfNull(tags);
+        if (UnnamedTag(tags) is { } unnamed)
+        {
+            throw new BertSharpException($"{source}: {unnamed}");
+        }
+    }
+
+    /// <summary>What is wrong with the first empty name among <paramref name="tags"/>, or null when each is named.</summary>
+    /// <remarks>
+    /// Worded without a source, so that a check of arguments (HeadEvaluation.Tagging's labels) says the one rule by its
+    /// parameter's name instead of a second copy of it.
+    /// </remarks>
+    internal static string? UnnamedTag(IReadOnlyList<string> tags)
+    {
         for (var i = 0; i < tags.Count; i++)
         {
             if (string.IsNullOrEmpty(tags[i]))
             {
-                throw new BertSharpException($"{source}: the name of class \"{i.ToString(CultureInfo.InvariantCulture)}\" is empty; " +
-                                             "expected a tag such as O or B-PER (seqeval reads the entities from the tag names).");
+                return $"the name of class \"{i.ToString(CultureInfo.InvariantCulture)}\" is empty; " +
+                       "expected a tag such as O or B-PER (seqeval reads the entities from the tag names).";
             }
         }
+        return null;
     }
 
     /// <summary>Reads a label list: a file with one label per line, or a comma-separated list; blanks at its end are ignored.</summary>

@@ -45,6 +45,10 @@ public sealed class EvaluationOfNoExamplesTests
         Malformed("sentences", sentence with { Tags = ["LABEL_0"] }, feature, tags);
         Malformed("labels", sentence, feature, ["LABEL_0"]);
         Malformed("labels", sentence, feature, [.. tags, "LABEL_5"]);
+        // A tag named "" ran the model and then failed inside seqeval, or scored, when the model never predicted it.
+        Assert.Equal("the name of class \"2\" is empty; expected a tag such as O or B-PER (seqeval reads the entities from the tag names). (Parameter 'labels')",
+            Assert.Throws<ArgumentException>("labels", () => HeadEvaluation.Tagging(tagger, [sentence], [feature], ["LABEL_0", "LABEL_1", "", "LABEL_3", "LABEL_4"],
+                batchSize: 4, padId: 0, torch.CPU)).Message);
         Malformed("sentences", null!, feature, tags);
         // A sentence without its words or tags failed with a NullReferenceException naming nothing.
         Malformed("sentences", sentence with { Words = null! }, feature, tags);
