@@ -123,21 +123,22 @@ public static class TaggedCorpus
     /// <paramref name="sentences"/> (HF run_ner's <c>sorted(unique_labels)</c>).
     /// </summary>
     /// <param name="sentences">The training sentences.</param>
-    /// <param name="labelNames">The tag names in id order, each named (<see cref="RequireNamedTags"/>), or null to take the sentences' tags.</param>
+    /// <param name="labelNames">
+    /// The tag names in id order: at least 2, each named (<see cref="RequireNamedTags"/>) and given once; or null to take the
+    /// sentences' tags.
+    /// </param>
     /// <param name="source">The file the sentences come from, named by the error when they hold fewer than 2 tags.</param>
+    /// <exception cref="BertSharpException"><paramref name="labelNames"/> names a tag "", names one twice or holds only one; or the sentences hold fewer than 2 tags.</exception>
     public static IReadOnlyList<string> Labels(IEnumerable<TaggedSentence> sentences, IReadOnlyList<string>? labelNames = null, string? source = null)
     {
         ArgumentNullException.ThrowIfNull(sentences);
         if (labelNames is { Count: > 0 })
         {
-            RequireNamedTags(labelNames, BertSharpException.Field("labels"));
+            RequireTagList(labelNames, BertSharpException.Field("labels"));
             return labelNames;
         }
         var labels = sentences.SelectMany(s => s.Tags).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
-        if (labels.Count < 2)
-        {
-            throw new BertSharpException($"{(source is null ? "" : source + ": ")}token classification needs at least 2 tags; the training data has {labels.Count} ({string.Join(", ", labels)}).");
-        }
+        RequireTwoTags(labels, source, "the training data");
         return labels;
     }
 
@@ -176,7 +177,37 @@ public static class TaggedCorpus
         return null;
     }
 
+    // A list in id order is given (the HF datasets' names of integer tags), so it is checked as the tags read from data need
+    // not be: a name given twice made two classes of one tag, which the model could never tell apart in its predictions.
+    private static void RequireTagList(IReadOnlyList<string> tags, string source)
+    {
+        RequireNamedTags(tags, source);
+        var first = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (var i = 0; i < tags.Count; i++)
+        {
+            if (!first.TryAdd(tags[i], i))
+            {
+                throw new BertSharpException($"{source}: classes \"{first[tags[i]].ToString(CultureInfo.InvariantCulture)}\" and \"{i.ToString(CultureInfo.InvariantCulture)}\" " +
+                                             $"are both named \"{tags[i]}\"; expected each tag once, in id order.");
+            }
+        }
+        RequireTwoTags(tags, source, "the list");
+    }
+
+    private static void RequireTwoTags(IReadOnlyList<string> tags, string? source, string holder)
+    {
+        if (tags.Count < 2)
+        {
+            throw new BertSharpException($"{(source is null ? "" : source + ": ")}token classification needs at least 2 tags; " +
+                                         $"{holder} has {tags.Count.ToString(CultureInfo.InvariantCulture)} ({string.Join(", ", tags)}).");
+        }
+    }
+
     /// <summary>Reads a label list: a file with one label per line, or a comma-separated list; blanks at its end are ignored.</summary>
+    /// <exception cref="BertSharpException">
+    /// A blank line or entry comes before the last label, or the list is one <see cref="Labels"/> refuses (a name given
+    /// twice, fewer than 2).
+    /// </exception>
     public static IReadOnlyList<string> ParseLabelList(string value)
     {
         ArgumentNullException.ThrowIfNull(value);
@@ -194,10 +225,7 @@ public static class TaggedCorpus
                 ? $"{BertSharpException.Field("labels")} {value}: line {blank + 1} is empty; expected one tag name per line, in id order (such as O or B-PER)."
                 : $"{BertSharpException.Field("labels")} {value}: entry {blank + 1} is empty; expected comma-separated tag names in id order (such as O,B-PER).");
         }
-        if (items.Count < 2 || items.Distinct(StringComparer.Ordinal).Count() != items.Count)
-        {
-            throw new BertSharpException($"{BertSharpException.Field("labels")} {value}: expected at least 2 distinct labels (comma-separated, or a file with one per line).");
-        }
+        RequireTagList(items, $"{BertSharpException.Field("labels")} {value}");
         return items;
     }
 

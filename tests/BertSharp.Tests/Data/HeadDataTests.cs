@@ -43,10 +43,20 @@ public class HeadDataTests
         e = Assert.Throws<BertSharpException>(() => TaggedCorpus.ReadJsonLines("d.jsonl", "{\"tokens\":[\"John\",\"x\"],\"tags\":[\"B-PER\",\"\"]}", null));
         Assert.Equal("d.jsonl line 1: field \"tags\" holds an empty tag; expected a tag such as O or B-PER.", e.Message);
         Assert.Equal(["O", "B-PER"], TaggedCorpus.ParseLabelList(" O, B-PER "));
-        Assert.Throws<BertSharpException>(() => TaggedCorpus.ParseLabelList("O,O"));
+        // The list read is refused by the same rule as a list given to the library, which the CLI says with its flag.
+        e = Assert.Throws<BertSharpException>(() => TaggedCorpus.ParseLabelList("O,O"));
+        Assert.Equal("labels O,O: classes \"0\" and \"1\" are both named \"O\"; expected each tag once, in id order.", e.Message);
+        Assert.Equal("--labels O,O: classes \"0\" and \"1\" are both named \"O\"; expected each tag once, in id order.", Cli.CliErrors.Describe(e));
+        Assert.Equal("labels O: token classification needs at least 2 tags; the list has 1 (O).",
+            Assert.Throws<BertSharpException>(() => TaggedCorpus.ParseLabelList("O")).Message);
         // A tag list given for fine-tuning with an empty name is refused before training: seqeval failed on it at the first validation.
         e = Assert.Throws<BertSharpException>(() => TaggedCorpus.Labels(ints, ["O", "B-PER", ""]));
         Assert.Equal("labels: the name of class \"2\" is empty; expected a tag such as O or B-PER (seqeval reads the entities from the tag names).", e.Message);
+        // Only the CLI's reading of the list refused a name given twice (two classes of one tag) or a single tag; the library took them.
+        Assert.Equal("labels: classes \"0\" and \"2\" are both named \"O\"; expected each tag once, in id order.",
+            Assert.Throws<BertSharpException>(() => TaggedCorpus.Labels(ints, ["O", "B-PER", "O"])).Message);
+        Assert.Equal("labels: token classification needs at least 2 tags; the list has 1 (O).",
+            Assert.Throws<BertSharpException>(() => TaggedCorpus.Labels(ints, ["O"])).Message);
         // A blank inside a label list is refused naming its line or entry (dropping it shifted the later labels' ids); blanks at the end are not labels.
         Assert.Equal(["O", "B-PER"], TaggedCorpus.ParseLabelList("O,B-PER,"));
         using var tmp = TestPaths.TempDir();
