@@ -7,7 +7,8 @@
 //   cases.json: [{ "name": ..., "model": DIR, "text": ..., "textPair": ... (optional), "expect": LABEL, "screenshot": out.png }]
 // node page.test.mjs --bert "<command to run bert>" --model DIR --text "..." [--text-pair "..."] --expect LABEL --screenshot out.png
 // With a text pair the model must be a sentence-pair model: the page must show the second field, and the test first runs
-// the first text with only blanks in the second field and expects the server's refusal of one text alone on the page.
+// the first text with only blanks in the second field (spaces and a tab, then U+0085) and expects the server's refusal of
+// one text alone on the page for each.
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { chromium } from "playwright-core";
@@ -60,14 +61,19 @@ async function runCase(browser, c, url) {
     const pairShown = await page.isVisible("#text-pair");
     if (Boolean(c.textPair) !== pairShown) throw new Error(`second text field ${pairShown ? "shown" : "hidden"} for this model`);
     await page.fill("#text", c.text);
-    let refusal = null;
+    let refusals = null;
     if (c.textPair) {
-      await page.fill("#text-pair", " \t ");
-      await page.click("#run");
-      await page.waitForSelector("body[data-state=done]");
-      refusal = (await page.textContent("#error")).trim();
-      if (!refusal.includes("text_pair")) throw new Error(`one text alone on a pair model: page shows "${refusal}", expected the server's refusal`);
-      await page.evaluate(() => { document.body.dataset.state = "ready"; });
+      // Blanks by the server's test: U+0085 alone is white space to .NET, not to JavaScript's trim().
+      refusals = [];
+      for (const blank of [" \t ", "\u0085"]) {
+        await page.fill("#text-pair", blank);
+        await page.click("#run");
+        await page.waitForSelector("body[data-state=done]");
+        const refusal = (await page.textContent("#error")).trim();
+        refusals.push(refusal);
+        if (!refusal.includes("text_pair")) throw new Error(`one text alone on a pair model: page shows "${refusal}", expected the server's refusal`);
+        await page.evaluate(() => { document.body.dataset.state = "ready"; });
+      }
       await page.fill("#text-pair", c.textPair);
     }
     await page.click("#run");
@@ -83,7 +89,7 @@ async function runCase(browser, c, url) {
     if (!shown.startsWith(c.expect + " ")) failed = `label shown "${shown}", expected ${c.expect}`;
     else if (bars[0] !== c.expect) failed = `first bar is ${bars[0]}, expected ${c.expect}`;
     else if (cells === 0) failed = "no attention heatmap";
-    return { shown, bars, heatmapCells: cells, pairShown, refusal, failed };
+    return { shown, bars, heatmapCells: cells, pairShown, refusals, failed };
   } finally {
     await page.close();
   }

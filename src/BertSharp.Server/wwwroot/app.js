@@ -5,6 +5,11 @@ let endpoints = [];
 let attention = null;
 let pairInput = false;
 
+// Blank as the server decides it (.NET's char.IsWhiteSpace), not as trim() does: JavaScript's white space leaves out U+0085,
+// which the server refuses as an empty field, and holds U+FEFF, which the server takes as text.
+const BLANK = /^[\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$/;
+const isBlank = (text) => BLANK.test(text);
+
 async function post(path, body) {
   const response = await fetch(path, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
   const json = await response.json();
@@ -91,12 +96,12 @@ async function run() {
       // A sentence-pair model judges the second text against the first. A blank second box is no second text: sent as an
       // empty text_pair it was refused as an empty field, while the server's refusal of one text alone says why a pair is needed.
       const pair = pairInput ? $("text-pair").value : "";
-      const body = pair.trim() ? { text, text_pair: pair } : { text };
+      const body = isBlank(pair) ? { text } : { text, text_pair: pair };
       jobs.push(post("/v1/classify", body).then((r) => showClassification(r.predictions[0])));
     }
     if (endpoints.includes("/v1/fill-mask") && text.includes("[MASK]")) jobs.push(post("/v1/fill-mask", { text }).then((r) => showMasks(r.masks)));
     if (endpoints.includes("/v1/ner")) jobs.push(post("/v1/ner", { text }).then((r) => showEntities(text, r.entities)));
-    if (endpoints.includes("/v1/qa") && $("question").value.trim()) {
+    if (endpoints.includes("/v1/qa") && !isBlank($("question").value)) {
       jobs.push(post("/v1/qa", { question: $("question").value, context: text, top_k: 3 }).then((r) => showAnswers(r.answers)));
     }
     jobs.push(post("/v1/attention", { text }).then((r) => {

@@ -50,9 +50,10 @@ public sealed class WebPageBrowserTests(WebPageBrowserTests.Pages pages) : IClas
         var page = pages.Result("pair");
         Assert.True(page.GetProperty("pairShown").GetBoolean());
         // With one text typed and only blanks in the second field, the page sends no text_pair, so the server's refusal of one
-        // text alone says why the second text is needed (an empty text_pair was refused only as an empty field).
-        Assert.Equal("this model was fine-tuned on sentence pairs (task mrpc): give 'text' and 'text_pair'; one text alone is not what it learned to judge.",
-            page.GetProperty("refusal").GetString());
+        // text alone says why the second text is needed (an empty text_pair was refused only as an empty field). U+0085 alone
+        // is blank to the server, not to JavaScript's trim(): the page sent it and showed "'text_pair' must not be empty.".
+        Assert.Equal(Enumerable.Repeat("this model was fine-tuned on sentence pairs (task mrpc): give 'text' and 'text_pair'; one text alone is not what it learned to judge.", 2),
+            page.GetProperty("refusals").EnumerateArray().Select(r => r.GetString()));
         // The page's pair is row 0 of the pretraining fixture's pair batch, whose next-sentence head, times 64, the model's
         // classifier is: its logits are 64 times HF's.
         var refs = HfFixture.Tensors("pretraining");
@@ -66,6 +67,22 @@ public sealed class WebPageBrowserTests(WebPageBrowserTests.Pages pages) : IClas
             HfFixture.DisposeAll(refs);
         }
         AssertShowsSoftmaxOf(logits, page.GetProperty("shown").GetString()!);
+    }
+
+    // The page decided "blank" with trim(), which disagrees with the server's string.IsNullOrWhiteSpace on U+0085 and U+FEFF;
+    // its pattern is checked against char.IsWhiteSpace over every UTF-16 unit (.NET's regex reads the JavaScript class alike).
+    [Fact]
+    public void Page_decides_blank_as_the_server_does()
+    {
+        var script = File.ReadAllText(Path.Combine(TestPaths.RepoRoot, "src", "BertSharp.Server", "wwwroot", "app.js"));
+        var pattern = System.Text.RegularExpressions.Regex.Match(script, @"const BLANK = /(?<p>[^\n]*)/;");
+        Assert.True(pattern.Success, "app.js has no BLANK pattern");
+        var blank = new System.Text.RegularExpressions.Regex(pattern.Groups["p"].Value);
+        var disagree = Enumerable.Range(0, char.MaxValue + 1).Select(c => (char)c)
+            .Where(c => blank.IsMatch(c.ToString()) != string.IsNullOrWhiteSpace(c.ToString())).Select(c => $"U+{(int)c:X4}");
+        Assert.Empty(disagree);
+        Assert.Matches(blank, "");
+        Assert.DoesNotMatch(blank, " a ");
     }
 
     /// <summary>The page shows the most likely label of <paramref name="logits"/> and its softmax probability, to the 0.1 % shown.</summary>
