@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -172,7 +173,7 @@ internal static class StrictJson
                 Step(rest[2..close]);
                 rest = rest[(close + 2)..];
             }
-            else if (rest is ['[', ..] && rest.IndexOf(']', StringComparison.Ordinal) is var end and >= 0 && int.TryParse(rest[1..end], out var index))
+            else if (rest is ['[', ..] && rest.IndexOf(']', StringComparison.Ordinal) is var end and >= 0 && int.TryParse(rest[1..end], CultureInfo.InvariantCulture, out var index))
             {
                 field += $"[{index}]";
                 node = node is JsonArray a && index < a.Count ? a[index] : null;

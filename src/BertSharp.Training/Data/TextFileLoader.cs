@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using BertSharp.IO;
 
@@ -65,7 +66,7 @@ internal static class TextFileLoader
     }
 
     private static BertSharpException TooLarge(string path, string verb) =>
-        new($"{path}: {verb} more than {MaxBytes:N0} bytes, the limit for a data file read into memory; split it into smaller files.");
+        new(string.Create(CultureInfo.InvariantCulture, $"{path}: {verb} more than {MaxBytes:N0} bytes, the limit for a data file read into memory; split it into smaller files."));
 
     private static int BadLine(byte[] bytes, int start)
     {

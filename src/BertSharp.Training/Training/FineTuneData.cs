@@ -1,3 +1,4 @@
+using System.Globalization;
 using BertSharp.Data;
 
 namespace BertSharp.Training;
@@ -30,7 +31,7 @@ internal sealed record FineTuneData(TextDataset Train, TextDataset? Validation, 
             val = o.Training.ValidationFile(validates) is { } evalPath ? DatasetReader.Read(evalPath, o.Task) : null;
             if (val is not null)
             {
-                notes.Add($"validation: {o.Training.EvalDataPath} ({val.Count:N0} examples)");
+                notes.Add(string.Create(CultureInfo.InvariantCulture, $"validation: {o.Training.EvalDataPath} ({val.Count:N0} examples)"));
             }
         }
         else
@@ -41,9 +42,9 @@ internal sealed record FineTuneData(TextDataset Train, TextDataset? Validation, 
             {
                 var how = method switch
                 {
-                    SplitMethod.Tail => $"the last {val.Count:N0} examples of {o.Training.DataPath} (split=tail)",
-                    SplitMethod.Random => $"a random {val.Count:N0} examples of {o.Training.DataPath} (split=random, seed={o.Training.Seed})",
-                    _ => $"a stratified random {val.Count:N0} examples of {o.Training.DataPath}, each label in its share of the file (seed {o.Training.Seed})",
+                    SplitMethod.Tail => string.Create(CultureInfo.InvariantCulture, $"the last {val.Count:N0} examples of {o.Training.DataPath} (split=tail)"),
+                    SplitMethod.Random => string.Create(CultureInfo.InvariantCulture, $"a random {val.Count:N0} examples of {o.Training.DataPath} (split=random, seed={o.Training.Seed})"),
+                    _ => string.Create(CultureInfo.InvariantCulture, $"a stratified random {val.Count:N0} examples of {o.Training.DataPath}, each label in its share of the file (seed {o.Training.Seed})"),
                 };
                 notes.Add("validation: " + how);
                 if (blocks is not null)
@@ -65,7 +66,7 @@ internal sealed record FineTuneData(TextDataset Train, TextDataset? Validation, 
             var kept = train.With([.. train.Examples.Take(mt)]);
             if (!o.Task.Regression && Labels(kept).Count < Labels(train).Count)
             {
-                warnings.Add($"max_train_examples {mt}: the first {mt:N0} training examples hold only label(s) {Quote(Labels(kept))} of {Quote(Labels(train))}" +
+                warnings.Add(string.Create(CultureInfo.InvariantCulture, $"max_train_examples {mt}: the first {mt:N0} training examples hold only label(s) {Quote(Labels(kept))} of {Quote(Labels(train))}") +
                              (blocks is not null ? $" ({o.Training.DataPath} is sorted by label)" : "") + "; the model cannot learn the others.");
             }
             train = kept;
@@ -73,7 +74,7 @@ internal sealed record FineTuneData(TextDataset Train, TextDataset? Validation, 
         if (o.Training.MaxEvalExamples is { } me && val is not null && val.Count > me)
         {
             // The plan's validation line counted the whole file or split; say what the run validates on.
-            notes.Add($"max_eval_examples {me}: validation on the first {me:N0} of those {val.Count:N0} examples");
+            notes.Add(string.Create(CultureInfo.InvariantCulture, $"max_eval_examples {me}: validation on the first {me:N0} of those {val.Count:N0} examples"));
             val = val.With([.. val.Examples.Take(me)]);
         }
         warnings.AddRange(LabelSetWarnings(o, train, val));
@@ -95,7 +96,7 @@ internal sealed record FineTuneData(TextDataset Train, TextDataset? Validation, 
         var origin = o.Training.EvalDataPath is null ? "the validation split" : $"the validation data {o.Training.EvalDataPath}";
         if (valLabels.Count == 1 && trainLabels.Count > 1)
         {
-            yield return $"{origin} holds only label '{valLabels.First()}' ({val.Count:N0} examples): accuracy on it says little and MCC is 0 whatever the model does.";
+            yield return string.Create(CultureInfo.InvariantCulture, $"{origin} holds only label '{valLabels.First()}' ({val.Count:N0} examples): accuracy on it says little and MCC is 0 whatever the model does.");
         }
         else if (!valLabels.SetEquals(trainLabels))
         {

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json.Nodes;
 using BertSharp.Data;
 using BertSharp.Distributed;
@@ -135,7 +136,7 @@ internal sealed class TaggingRecipe : HeadRecipe
         var cut = _trainFeatures.Count(f => f.WordStarts.Contains(-1));
         if (cut > 0)
         {
-            Notes.Add($"{cut:N0} training sentence(s) longer than {maxLength} tokens: their last words are not trained on");
+            Notes.Add(string.Create(CultureInfo.InvariantCulture, $"{cut:N0} training sentence(s) longer than {maxLength} tokens: their last words are not trained on"));
         }
         if (_val is null)
         {
@@ -222,8 +223,8 @@ internal sealed class QaRecipe : HeadRecipe
         }
         _features = SquadData.TrainingFeatures(_tokenizer, _train.Examples, maxLength, o.DocStride);
         var outside = _features.Count(f => f.StartPosition == 0 && !_train.Examples[f.Example].IsImpossible);
-        Notes.Add($"SQuAD {(_train.Version2 ? "v2.0" : "v1.1")}: {_train.Examples.Count:N0} questions → {_features.Count:N0} windows of {maxLength} tokens (doc stride {o.DocStride}{(o.DocStride > (maxLength - 4) / 2 ? $", capped at half of each window's context: at most {(maxLength - 4) / 2}" : "")}); " +
-                  $"{outside:N0} window(s) without the answer learn to point at [CLS]");
+        Notes.Add(string.Create(CultureInfo.InvariantCulture, $"SQuAD {(_train.Version2 ? "v2.0" : "v1.1")}: {_train.Examples.Count:N0} questions → {_features.Count:N0} windows of {maxLength} tokens (doc stride {o.DocStride}{(o.DocStride > (maxLength - 4) / 2 ? $", capped at half of each window's context: at most {(maxLength - 4) / 2}" : "")}); ") +
+                  string.Create(CultureInfo.InvariantCulture, $"{outside:N0} window(s) without the answer learn to point at [CLS]"));
         Notes.Add(_val is null
             ? "validation: none (give eval_data for exact match and F1 per epoch)"
             : _val.Version2 ? $"validation: SQuAD v2.0, no answer when ln P(null) − ln P(best span) > {o.NullScoreDiffThreshold} (null_score_diff_threshold)" : "validation: SQuAD v1.1");

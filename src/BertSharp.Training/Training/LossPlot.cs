@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using BertSharp.IO;
 using ScottPlot;
+using ScottPlot.TickGenerators;
 
 namespace BertSharp.Training;
 
@@ -33,7 +34,17 @@ public static class LossPlot
     /// <summary>Draws the curves: <paramref name="points"/>[i] are the (step, value) points of <paramref name="series"/>[i].</summary>
     internal static void Draw(string path, string title, IReadOnlyList<Series> series, IReadOnlyList<IReadOnlyList<(double X, double Y)>> points)
     {
+        var bytes = Compose(title, series, points).GetImageBytes(900, 500, ImageFormat.Png);
+        AtomicFile.Write(path, s => s.Write(bytes));
+    }
+
+    internal static Plot Compose(string title, IReadOnlyList<Series> series, IReadOnlyList<IReadOnlyList<(double X, double Y)>> points)
+    {
         var plot = new Plot();
+        // ScottPlot labels ticks in the current culture: a host in de-DE drew a loss of 0,5 and step 1.000 on a plot whose
+        // other text is English.
+        plot.Axes.Bottom.TickGenerator = new NumericAutomatic { LabelFormatter = TickLabel };
+        plot.Axes.Left.TickGenerator = new NumericAutomatic { LabelFormatter = TickLabel };
         for (var i = 0; i < series.Count; i++)
         {
             var (s, p) = (series[i], points[i]);
@@ -50,8 +61,15 @@ public static class LossPlot
         plot.XLabel("optimizer step");
         plot.YLabel("loss");
         plot.ShowLegend(Alignment.UpperRight);
-        var bytes = plot.GetImageBytes(900, 500, ImageFormat.Png);
-        AtomicFile.Write(path, s => s.Write(bytes));
+        return plot;
+    }
+
+    // Whole or large values with thousands separators, others as short as they print, rounded to hide the tick generator's
+    // float error (0.30000000000000004); + 0.0 turns a -0 into 0.
+    internal static string TickLabel(double value)
+    {
+        var v = Math.Round(value, 10) + 0.0;
+        return v == Math.Round(v) || Math.Abs(v) > 1000 ? (Math.Round(v) + 0.0).ToString("N0", CultureInfo.InvariantCulture) : v.ToString("G", CultureInfo.InvariantCulture);
     }
 
     /// <summary>The title with the number of steps drawn, e.g. "sst2 fine-tuning, 120 steps".</summary>

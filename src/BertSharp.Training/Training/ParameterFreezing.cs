@@ -75,5 +75,5 @@ public static class ParameterFreezing
     public static string Describe((long Trainable, long Total) counts, bool freezeEncoder, int? freezeLayers) =>
         (freezeEncoder ? "frozen: the whole encoder (embeddings, layers, pooler); only the head trains"
             : $"frozen: the embeddings and the first {freezeLayers} encoder layer(s)")
-        + $" — {counts.Trainable:N0} of {counts.Total:N0} parameters train";
+        + string.Create(CultureInfo.InvariantCulture, $" — {counts.Trainable:N0} of {counts.Total:N0} parameters train");
 }

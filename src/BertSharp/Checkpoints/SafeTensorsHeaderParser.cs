@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using System.Text.Json;
 
@@ -77,7 +78,7 @@ internal static class SafeTensorsHeaderParser
                 }
                 if (entries.Count == MaxTensors)
                 {
-                    throw Fail(path, $"the header lists more than {MaxTensors:N0} tensors (the limit; a checkpoint has a few hundred)");
+                    throw Fail(path, string.Create(CultureInfo.InvariantCulture, $"the header lists more than {MaxTensors:N0} tensors (the limit; a checkpoint has a few hundred)"));
                 }
                 entries.Add(ReadEntry(path, name, ref reader));
             }

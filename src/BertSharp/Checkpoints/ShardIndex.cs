@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using static TorchSharp.torch;
 
@@ -91,7 +92,7 @@ public sealed record ShardIndex(string Path, IReadOnlyDictionary<string, string>
                 }
                 if (weightMap.Count == SafeTensorsHeaderParser.MaxTensors)
                 {
-                    throw new BertSharpException($"{path}: invalid shard index: weight_map lists more than {SafeTensorsHeaderParser.MaxTensors:N0} tensors (the limit).");
+                    throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{path}: invalid shard index: weight_map lists more than {SafeTensorsHeaderParser.MaxTensors:N0} tensors (the limit)."));
                 }
                 weightMap.Add(p.Name, shard);
             }

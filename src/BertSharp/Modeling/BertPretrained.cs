@@ -1,3 +1,4 @@
+using System.Globalization;
 using BertSharp.Checkpoints;
 using BertSharp.IO;
 using BertSharp.Runtime;
@@ -63,8 +64,8 @@ public static class BertPretrained
         if (count > ParameterShapes.MaxParameters)
         {
             throw new BertSharpException(
-                $"config: {architecture} with these sizes has {(count == long.MaxValue ? "more than 9e18" : count.ToString("N0", System.Globalization.CultureInfo.InvariantCulture))} parameters; " +
-                $"BertSharp builds at most {ParameterShapes.MaxParameters:N0} (check vocab_size, hidden_size, num_hidden_layers, intermediate_size).");
+                $"config: {architecture} with these sizes has {(count == long.MaxValue ? "more than 9e18" : count.ToString("N0", CultureInfo.InvariantCulture))} parameters; " +
+                string.Create(CultureInfo.InvariantCulture, $"BertSharp builds at most {ParameterShapes.MaxParameters:N0} (check vocab_size, hidden_size, num_hidden_layers, intermediate_size)."));
         }
         TorchRuntime.EnsureLoaded();
         return f(config);

@@ -1,3 +1,4 @@
+using System.Globalization;
 using BertSharp.Checkpoints;
 using BertSharp.Checkpoints.Onnx;
 using BertSharp.Modeling;
@@ -146,6 +147,17 @@ public sealed class OnnxExportTests
         using var expectedWord = BertPretrained.StateDict(model)["embeddings.word_embeddings.weight"];
         Assert.True(expectedWord.data<float>().ToArray().AsSpan().SequenceEqual(OnnxImport.Read(path).Weights["embeddings.word_embeddings.weight"].Data));
         using var session = BertSharp.Inference.OnnxBertSession.Open(path, TestTorch.OrtThreads);
+
+        // An offset is read as the file spells it in any host culture: "-4096" did not parse where the minus sign is U+2212,
+        // and the tensor was read from the file's first byte instead of being refused.
+        var shifted = graph.Graph.Initializer.First(t => t.ExternalData.Any(e => e.Key == "location"));
+        var length = long.Parse(shifted.ExternalData.Single(e => e.Key == "length").Value, CultureInfo.InvariantCulture);
+        shifted.ExternalData.Where(e => e.Key == "offset").ToList().ForEach(e => shifted.ExternalData.Remove(e));
+        shifted.ExternalData.Add(new global::Onnx.StringStringEntryProto { Key = "offset", Value = "-4096" });
+        File.WriteAllBytes(path, Google.Protobuf.MessageExtensions.ToByteArray(graph));
+        Assert.Equal(string.Create(CultureInfo.InvariantCulture,
+                $"{tmp.File("weights.bin")}: tensor '{shifted.Name}' needs bytes -4,096..{length - 4096:N0} but the file has {whole.Length:N0} (truncated external data)."),
+            HostCulture.Run(() => Assert.Throws<BertSharpException>(() => OnnxImport.Read(path)).Message));
     }
 
     // A fused or int8 export read back failed only with "layer 0 has no '…query.weight' …; expected a BERT encoder graph as

@@ -112,8 +112,8 @@ public sealed class PretrainingTrainer
         if (_options.EvalEvery > 0 && heldOut == 0)
         {
             throw new BertSharpException(splitEvalEvery > 0
-                ? $"{BertSharpException.Field("eval_every")} {_options.EvalEvery}: {dataDirectory} has {data.Count:N0} instances, and the last 10 % of them, held out for evaluation, are none; evaluation needs at least 10 instances."
-                : $"{BertSharpException.Field("eval_every")} {_options.EvalEvery}: the run in {checkpoint} was started without evaluation and trains on all {data.Count:N0} instances, so none are held out to evaluate on; resume it with evaluation off.");
+                ? string.Create(CultureInfo.InvariantCulture, $"{BertSharpException.Field("eval_every")} {_options.EvalEvery}: {dataDirectory} has {data.Count:N0} instances, and the last 10 % of them, held out for evaluation, are none; evaluation needs at least 10 instances.")
+                : string.Create(CultureInfo.InvariantCulture, $"{BertSharpException.Field("eval_every")} {_options.EvalEvery}: the run in {checkpoint} was started without evaluation and trains on all {data.Count:N0} instances, so none are held out to evaluate on; resume it with evaluation off."));
         }
         var evalCount = _options.EvalEvery > 0 ? heldOut : 0;
         // A step takes distinct instances: one larger than the data would repeat instances within it, and a batch near
@@ -122,7 +122,7 @@ public sealed class PretrainingTrainer
         {
             throw new BertSharpException(
                 $"{BertSharpException.Field("batch_size")} {_options.BatchSize} × {BertSharpException.Field("gradient_accumulation_steps")} {_options.GradAccum}: " +
-                $"more instances per step than the {trainCount:N0} training instances of {dataDirectory}; expected at most {trainCount}.");
+                string.Create(CultureInfo.InvariantCulture, $"more instances per step than the {trainCount:N0} training instances of {dataDirectory}; expected at most {trainCount}."));
         }
         var dataObjective = PretrainingObjectives.Parse(data.Manifest.Objective);
         var objective = _options.Objective ?? dataObjective;

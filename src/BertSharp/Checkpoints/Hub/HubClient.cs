@@ -311,7 +311,7 @@ public sealed class HubClient : IDisposable
             catch (IOException e)
             {
                 throw new BertSharpException(
-                    $"{cache.RepoId}/{info.File}: another process has been downloading it for {waited.TotalSeconds:0} s ({lockPath}); try again later.", e);
+                    string.Create(CultureInfo.InvariantCulture, $"{cache.RepoId}/{info.File}: another process has been downloading it for {waited.TotalSeconds:0} s ({lockPath}); try again later."), e);
             }
         }
     }
@@ -473,7 +473,7 @@ public sealed class HubClient : IDisposable
         }
         catch (OperationCanceledException e) when (!ct.IsCancellationRequested && req.Method == HttpMethod.Head)
         {
-            throw new BertSharpException($"{req.RequestUri}: no answer within {_options.ReadTimeout.TotalSeconds:0} s.", e);
+            throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{req.RequestUri}: no answer within {_options.ReadTimeout.TotalSeconds:0} s."), e);
         }
     }
 
@@ -517,9 +517,9 @@ public sealed class HubClient : IDisposable
     internal static string FormatSize(long bytes) => bytes switch
     {
         < 1024 => $"{bytes} B",
-        < 1024 * 1024 => $"{bytes / 1024.0:0.0} KB",
-        < 1024L * 1024 * 1024 => $"{bytes / 1024.0 / 1024:0.0} MB",
-        _ => $"{bytes / 1024.0 / 1024 / 1024:0.00} GB",
+        < 1024 * 1024 => string.Create(CultureInfo.InvariantCulture, $"{bytes / 1024.0:0.0} KB"),
+        < 1024L * 1024 * 1024 => string.Create(CultureInfo.InvariantCulture, $"{bytes / 1024.0 / 1024:0.0} MB"),
+        _ => string.Create(CultureInfo.InvariantCulture, $"{bytes / 1024.0 / 1024 / 1024:0.00} GB"),
     };
 
     public void Dispose() => _http?.Dispose();

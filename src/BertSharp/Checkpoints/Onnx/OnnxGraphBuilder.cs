@@ -1,3 +1,4 @@
+using System.Globalization;
 using Google.Protobuf;
 using Onnx;
 
@@ -103,7 +104,7 @@ internal sealed class OnnxGraphBuilder
         var shape = new TensorShapeProto();
         foreach (var d in dims)
         {
-            shape.Dim.Add(long.TryParse(d, out var v) ? new TensorShapeProto.Types.Dimension { DimValue = v } : new TensorShapeProto.Types.Dimension { DimParam = d });
+            shape.Dim.Add(long.TryParse(d, CultureInfo.InvariantCulture, out var v) ? new TensorShapeProto.Types.Dimension { DimValue = v } : new TensorShapeProto.Types.Dimension { DimParam = d });
         }
         return new ValueInfoProto
         {

@@ -1,3 +1,4 @@
+using System.Globalization;
 using BertSharp.Modeling;
 using BertSharp.Runtime;
 using BertSharp.Tokenization;
@@ -106,7 +107,7 @@ public static class OnnxImport
         if (vocab.Count > bert.Config.VocabSize)
         {
             throw new BertSharpException(
-                $"{vocabSource}: {vocab.Count:N0} tokens but the model's word embeddings have {bert.Config.VocabSize:N0} rows; expected the model's own vocabulary.");
+                string.Create(CultureInfo.InvariantCulture, $"{vocabSource}: {vocab.Count:N0} tokens but the model's word embeddings have {bert.Config.VocabSize:N0} rows; expected the model's own vocabulary."));
         }
         var lowercase = options.Lowercase ?? IsUncased(vocab);
         var tokenizer = new BertTokenizer(vocab, new NormalizerOptions(Lowercase: lowercase), modelMaxLength: bert.Config.MaxPositionEmbeddings);

@@ -317,7 +317,7 @@ internal sealed class OnnxImporter
                     var headDim = (int)Math.Round(node.OpType == "Div" ? v * v : 1.0 / (v * v));
                     if (headDim > 0 && hidden % headDim == 0)
                     {
-                        _notes.Add($"{hidden / headDim} attention heads of size {headDim} (attention score scale {v:G6})");
+                        _notes.Add(string.Create(CultureInfo.InvariantCulture, $"{hidden / headDim} attention heads of size {headDim} (attention score scale {v:G6})"));
                         return hidden / headDim;
                     }
                 }
@@ -361,7 +361,7 @@ internal sealed class OnnxImporter
             if (n.OpType is "LayerNormalization" or "SkipLayerNormalization" or "EmbedLayerNormalization")
             {
                 var eps = OnnxGraph.Attribute(n, "epsilon") is { } a ? a.F : 1e-5f;
-                _notes.Add($"LayerNorm eps {eps:G6} ({n.OpType} epsilon)");
+                _notes.Add(string.Create(CultureInfo.InvariantCulture, $"LayerNorm eps {eps:G6} ({n.OpType} epsilon)"));
                 return Round(eps);
             }
             // Decomposed LayerNorm: (x - mean) / sqrt(var + eps) * weight + bias; eps is the small constant added before Sqrt.
@@ -376,7 +376,7 @@ internal sealed class OnnxImporter
                     && _g.Consumers(p.Output[0]).Any(x => x.OpType == "Sqrt"))
                 {
                     var eps = _reader.Floats(c)[0];
-                    _notes.Add($"LayerNorm eps {eps:G6} (constant added under the Sqrt)");
+                    _notes.Add(string.Create(CultureInfo.InvariantCulture, $"LayerNorm eps {eps:G6} (constant added under the Sqrt)"));
                     return Round(eps);
                 }
                 foreach (var i in p.Input)

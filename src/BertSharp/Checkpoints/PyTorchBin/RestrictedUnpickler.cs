@@ -307,7 +307,7 @@ internal sealed class RestrictedUnpickler
         if (++_values > MaxValues)
         {
             throw new BertSharpException(
-                $"{_source}: refused to load: the pickle creates more than {MaxValues:N0} values (limit for a state dict; a pickle bomb?). Nothing from the checkpoint was executed.");
+                string.Create(CultureInfo.InvariantCulture, $"{_source}: refused to load: the pickle creates more than {MaxValues:N0} values (limit for a state dict; a pickle bomb?). Nothing from the checkpoint was executed."));
         }
     }
 
