@@ -346,7 +346,41 @@ public static class AtomicFile
     internal static string TempPath(string full, string id) =>
         Path.Combine(Path.GetDirectoryName(full)!, "." + Path.GetFileName(full) + "." + id + ".tmp");
 
-    internal static string Normalize(string path) => Path.TrimEndingDirectorySeparator(Path.GetFullPath(path));
+    /// <summary>
+    /// The full path of an output, where a symbolic link to a directory is followed to its final target: the temporary
+    /// siblings a write renames into place are made beside the directory written, on its filesystem (beside a link onto
+    /// another disk, each rename failed as a cross-device link), and a replaced directory replaces the target, not the link.
+    /// A link to a file stays as given, to be refused as any file is.
+    /// </summary>
+    /// <exception cref="BertSharpException">A link that ends nowhere: at nothing, or in a cycle of links.</exception>
+    internal static string Normalize(string path)
+    {
+        var full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(path));
+        var link = new DirectoryInfo(full);
+        if (link.LinkTarget is null)
+        {
+            return full;
+        }
+        FileSystemInfo? target;
+        try
+        {
+            target = link.ResolveLinkTarget(returnFinalTarget: true);
+        }
+        catch (IOException)
+        {
+            throw new BertSharpException($"{full}: a symbolic link that never ends (a cycle of links); expected a link to a directory.");
+        }
+        var resolved = target is null ? null : Path.TrimEndingDirectorySeparator(Path.GetFullPath(target.FullName));
+        if (resolved is not null && Directory.Exists(resolved))
+        {
+            return resolved;
+        }
+        if (resolved is not null && File.Exists(resolved))
+        {
+            return full;
+        }
+        throw new BertSharpException($"{full}: a symbolic link to {resolved ?? link.LinkTarget}, which does not exist; expected a link to a directory.");
+    }
 
     internal static void Delete(string path)
     {

@@ -193,11 +193,10 @@ public class AtomicDirectoryTests
     }
 
     [SkippableFact]
-    public void A_merge_whose_new_subdirectory_cannot_move_in_puts_the_old_one_back()
+    public void An_output_directory_linked_onto_another_filesystem_is_written_where_the_link_points_and_stays_a_link()
     {
-        // An output directory linked onto another filesystem: the new checkpoint-1, staged beside the link, cannot be renamed
-        // into it (EXDEV) once the old one has been moved aside there. The old one stayed under its temp name until the next
-        // write or a resumed run recovered it.
+        // Staged beside the link (on its filesystem), a merge's new checkpoint-1 could never be renamed into the linked
+        // directory (EXDEV), and a replaced directory took the link's place as a real folder on the wrong disk.
         var shm = Path.Combine("/dev/shm", "bertsharp-test-" + Guid.NewGuid().ToString("N")[..10]);
         using var tmp = TestPaths.TempDir();
         Skip.IfNot(Directory.Exists("/dev/shm") && AnotherFilesystem(shm, tmp.File("probe")), "needs /dev/shm on another filesystem than the temp directory");
@@ -210,12 +209,16 @@ public class AtomicDirectoryTests
             var target = tmp.File("project");
             Directory.CreateSymbolicLink(target, elsewhere);
 
-            var e = Assert.Throws<OutputWriteException>(() =>
-                AtomicFile.WriteDirectory(target, d => AtomicFile.WriteDirectory(Path.Combine(d, "checkpoint-1"), c => Fill(c, "new"))));
-            Assert.Equal($"{target}: cannot be written (Invalid cross-device link).", e.Message);
-            Assert.Equal("old", Content(Path.Combine(elsewhere, "checkpoint-1")));
+            AtomicFile.WriteDirectory(target, d => AtomicFile.WriteDirectory(Path.Combine(d, "checkpoint-1"), c => Fill(c, "new")));
+            Assert.Equal("new", Content(Path.Combine(elsewhere, "checkpoint-1")));
             Assert.Equal([OutputDirectory.MarkerName, "checkpoint-1", "notes.txt"], Siblings(elsewhere));
+
+            File.Delete(Path.Combine(elsewhere, "notes.txt"));
+            AtomicFile.WriteDirectory(target, d => Fill(d, "whole"));
+            Assert.Equal("whole", Content(elsewhere));
+            Assert.Equal(elsewhere, new DirectoryInfo(target).LinkTarget);
             Assert.Equal(["project"], Siblings(tmp.Path));
+            Assert.Equal(["project"], Siblings(shm));
         }
         finally
         {
@@ -224,6 +227,33 @@ public class AtomicDirectoryTests
                 Directory.Delete(shm, recursive: true);
             }
         }
+    }
+
+    [Fact]
+    public void A_link_is_followed_to_its_directory_and_one_to_nothing_or_to_a_file_is_refused()
+    {
+        using var tmp = TestPaths.TempDir();
+        AtomicFile.WriteDirectory(tmp.File("disk/model"), d => Fill(d, "old"));
+        // Relative, through a second link: each is read from the folder that holds it.
+        Directory.CreateSymbolicLink(tmp.File("disk/latest"), "model");
+        Directory.CreateSymbolicLink(tmp.File("out"), "disk/latest");
+        AtomicFile.WriteDirectory(tmp.File("out"), d => Fill(d, "new"));
+        Assert.Equal("new", Content(tmp.File("disk/model")));
+        Assert.Equal("disk/latest", new DirectoryInfo(tmp.File("out")).LinkTarget);
+        Assert.Equal("model", new DirectoryInfo(tmp.File("disk/latest")).LinkTarget);
+        Assert.Equal(["latest", "model"], Siblings(tmp.File("disk")));
+
+        Directory.CreateSymbolicLink(tmp.File("gone"), "disk/nowhere");
+        Assert.Equal($"{tmp.File("gone")}: a symbolic link to {tmp.File("disk/nowhere")}, which does not exist; expected a link to a directory.",
+            Assert.Throws<BertSharpException>(() => AtomicFile.WriteDirectory(tmp.File("gone"), d => Fill(d, "x"))).Message);
+        Directory.CreateSymbolicLink(tmp.File("loop"), "loop");
+        Assert.Equal($"{tmp.File("loop")}: a symbolic link that never ends (a cycle of links); expected a link to a directory.",
+            Assert.Throws<BertSharpException>(() => OutputDirectory.Claim(tmp.File("loop"), ["checkpoint-*"], overwrite: false)).Message);
+        File.WriteAllText(tmp.File("file.txt"), "x");
+        File.CreateSymbolicLink(tmp.File("tofile"), "file.txt");
+        Assert.Equal($"{tmp.File("tofile")}: is a file; expected a directory.",
+            Assert.Throws<BertSharpException>(() => AtomicFile.WriteDirectory(tmp.File("tofile"), d => Fill(d, "y"))).Message);
+        Assert.Equal(["disk", "file.txt", "gone", "loop", "out", "tofile"], Siblings(tmp.Path));
     }
 
     /// <summary>Whether a directory made at <paramref name="there"/> cannot be renamed to <paramref name="here"/> (another filesystem).</summary>
