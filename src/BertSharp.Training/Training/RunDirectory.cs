@@ -148,12 +148,13 @@ public sealed class RunDirectory
     /// <summary>
     /// Undoes a run that stopped before its first checkpoint, leaving the directory as <see cref="Open"/> found it once it had
     /// finished what a killed write left: removed when the run created it (with the folders above it that the run made, while
-    /// nothing else has come into them), emptied when it was empty. One that held anything then (a directory restored from its
-    /// interrupted replacement included) is left alone.
+    /// nothing else has come into them); otherwise the entries of the run's kind that were not there then are removed (the
+    /// marker too, when there was none) and the marker names what it named then. What was there (a directory restored from
+    /// its interrupted replacement included) and what others put there meanwhile stays.
     /// </summary>
     internal void RemoveUnfinished()
     {
-        if (_before is not { IsEmpty: true } before || !Directory.Exists(Path))
+        if (_before is not { } before || !Directory.Exists(Path))
         {
             return;
         }
@@ -170,17 +171,18 @@ public sealed class RunDirectory
             }
             return;
         }
-        // The directory itself stays: the user made it (and may have given it permissions or mounted it).
-        foreach (var entry in new DirectoryInfo(Path).EnumerateFileSystemInfos())
+        // The directory itself stays: the user made it (and may have given it permissions or mounted it). A directory that
+        // held only its marker kept the run's empty log beside it.
+        var now = OutputDirectory.Inspect(Path);
+        var added = now.Entries.Except(now.ForeignEntries).Except(before.Entries)
+            .OrderBy(e => e == OutputDirectory.MarkerName); // the marker last: until then it names what is still to go
+        foreach (var entry in added)
         {
-            if (entry is DirectoryInfo dir)
-            {
-                dir.Delete(recursive: true);
-            }
-            else
-            {
-                entry.Delete();
-            }
+            AtomicFile.Delete(System.IO.Path.Combine(Path, entry));
+        }
+        if (before.HasMarker && !now.Owned.SequenceEqual(before.Owned, StringComparer.Ordinal))
+        {
+            OutputDirectory.WriteMarker(Path, before.Owned);
         }
     }
 

@@ -267,6 +267,27 @@ public class TrainingOptionsTests
     }
 
     [Fact]
+    public void A_run_directory_linked_elsewhere_is_opened_where_it_points_and_a_failed_run_leaves_it_as_found()
+    {
+        // A run that failed in a directory holding only a marker left its empty log there, and the marker naming it.
+        using var tmp = TestPaths.TempDir();
+        var real = tmp.File("disk/run");
+        OutputDirectory.Claim(real, [], overwrite: false);
+        var marker = File.ReadAllText(Path.Combine(real, OutputDirectory.MarkerName));
+        Directory.CreateSymbolicLink(tmp.File("out"), "disk/run");
+        Assert.Null(RunDirectory.Check(tmp.File("out"), resume: false, overwrite: false, FineTuner.Kind));
+        var run = RunDirectory.Open(tmp.File("out"), overwrite: false, FineTuner.Kind);
+        Assert.Equal(real, run.Path);
+        run.OpenLog(resumeStep: null).Dispose();
+        Assert.True(File.Exists(Path.Combine(real, TrainLog.FileName)));
+
+        run.RemoveUnfinished();
+        Assert.Equal([OutputDirectory.MarkerName], Directory.GetFileSystemEntries(real).Select(Path.GetFileName));
+        Assert.Equal(marker, File.ReadAllText(Path.Combine(real, OutputDirectory.MarkerName)));
+        Assert.Equal("disk/run", new DirectoryInfo(tmp.File("out")).LinkTarget);
+    }
+
+    [Fact]
     public void Training_args_file_round_trips_and_refuses_a_corrupt_file()
     {
         using var tmp = TestPaths.TempDir();
