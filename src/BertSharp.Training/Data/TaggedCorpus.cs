@@ -143,54 +143,43 @@ public static class TaggedCorpus
     }
 
     /// <summary>
-    /// Refuses an empty name among <paramref name="tags"/>, where the tags must be named: seqeval reads the entities from the
-    /// names and fails on an empty one, which stopped a fine-tuning only at its first validation. Not refused when a config is
-    /// read: HF allows an empty class name, and only token classification scores by the names.
+    /// Refuses a tag list that does not tell its classes apart: a class without a name (null, empty or white space only) or a
+    /// name given to two classes. seqeval reads the entities from the names and fails on an empty one, which stopped a
+    /// fine-tuning only at its first validation; two classes of one name made its entities ambiguous and a prediction's tag
+    /// say nothing of its class. Not refused when a config is read: HF allows such names, and only token classification scores
+    /// by them.
     /// </summary>
     /// <param name="tags">The tag names in class-id order.</param>
     /// <param name="source">Where the names come from (a config file's field, a list given), as the message names it.</param>
-    /// <exception cref="BertSharpException">A name is empty.</exception>
+    /// <exception cref="BertSharpException">A class has no name, or shares its name with another.</exception>
     public static void RequireNamedTags(IReadOnlyList<string> tags, string source)
     {
         ArgumentNullException.ThrowIfNull(tags);
-        if (UnnamedTag(tags) is { } unnamed)
+        if (TagNameFault(tags) is { } fault)
         {
-            throw new BertSharpException($"{source}: {unnamed}");
+            throw new BertSharpException($"{source}: {fault}");
         }
     }
 
-    /// <summary>What is wrong with the first empty name among <paramref name="tags"/>, or null when each is named.</summary>
+    /// <summary>What is wrong with the first class among <paramref name="tags"/> that <see cref="RequireNamedTags"/> refuses, or null.</summary>
     /// <remarks>
     /// Worded without a source, so that a check of arguments (HeadEvaluation.Tagging's labels) says the one rule by its
     /// parameter's name instead of a second copy of it.
     /// </remarks>
-    internal static string? UnnamedTag(IReadOnlyList<string> tags)
+    internal static string? TagNameFault(IReadOnlyList<string> tags) => ClassNames.Fault(tags) switch
     {
-        for (var i = 0; i < tags.Count; i++)
-        {
-            if (string.IsNullOrEmpty(tags[i]))
-            {
-                return $"the name of class \"{i.ToString(CultureInfo.InvariantCulture)}\" is empty; " +
-                       "expected a tag such as O or B-PER (seqeval reads the entities from the tag names).";
-            }
-        }
-        return null;
-    }
+        null => null,
+        { Repeated: true } f => $"{f.What}; expected each tag once, in id order.",
+        var f => $"{f.What}; expected a tag such as O or B-PER (seqeval reads the entities from the tag names).",
+    };
 
-    // A list in id order is given (the HF datasets' names of integer tags), so it is checked as the tags read from data need
-    // not be: a name given twice made two classes of one tag, which the model could never tell apart in its predictions.
-    private static void RequireTagList(IReadOnlyList<string> tags, string source)
+    /// <summary>
+    /// Refuses a tag list given in id order (the HF datasets' names of integer tags) that <see cref="Labels"/> would refuse:
+    /// one <see cref="RequireNamedTags"/> refuses, or fewer than 2 tags. Called by options' checks too, before any data is read.
+    /// </summary>
+    internal static void RequireTagList(IReadOnlyList<string> tags, string source)
     {
         RequireNamedTags(tags, source);
-        var first = new Dictionary<string, int>(StringComparer.Ordinal);
-        for (var i = 0; i < tags.Count; i++)
-        {
-            if (!first.TryAdd(tags[i], i))
-            {
-                throw new BertSharpException($"{source}: classes \"{first[tags[i]].ToString(CultureInfo.InvariantCulture)}\" and \"{i.ToString(CultureInfo.InvariantCulture)}\" " +
-                                             $"are both named \"{tags[i]}\"; expected each tag once, in id order.");
-            }
-        }
         RequireTwoTags(tags, source, "the list");
     }
 

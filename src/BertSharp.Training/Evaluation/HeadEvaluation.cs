@@ -108,7 +108,7 @@ public static class HeadEvaluation
     /// <paramref name="sentences"/> is empty, or a sentence is null, has null words or tags, or has not one tag per word;
     /// <paramref name="features"/> does not hold one encoding per sentence, or one of them not one word start per word of its
     /// sentence or not one label per token; or <paramref name="labels"/> does not hold one tag per output of the model, or
-    /// holds an empty name.
+    /// leaves a class without a name or names two classes alike.
     /// </exception>
     /// <exception cref="ArgumentOutOfRangeException">
     /// An encoding in <paramref name="features"/> has a word start that is neither a position after [CLS] below its length
@@ -178,10 +178,11 @@ public static class HeadEvaluation
         {
             throw new ArgumentException($"expected one tag per output of the model: labels has {labels.Count} tags, the model {outputs} outputs.", nameof(labels));
         }
-        // seqeval reads the entities from the tag names and failed on an empty one only after the model had run.
-        if (TaggedCorpus.UnnamedTag(labels) is { } unnamed)
+        // seqeval reads the entities from the tag names and failed on an empty one only after the model had run; two classes
+        // of one name were scored as one.
+        if (TaggedCorpus.TagNameFault(labels) is { } fault)
         {
-            throw new ArgumentException(unnamed, nameof(labels));
+            throw new ArgumentException(fault, nameof(labels));
         }
         for (var s = 0; s < sentences.Count; s++)
         {

@@ -57,6 +57,11 @@ public class HeadDataTests
             Assert.Throws<BertSharpException>(() => TaggedCorpus.Labels(ints, ["O", "B-PER", "O"])).Message);
         Assert.Equal("labels: token classification needs at least 2 tags; the list has 1 (O).",
             Assert.Throws<BertSharpException>(() => TaggedCorpus.Labels(ints, ["O"])).Message);
+        // A missing entry was reported as an empty name, and a name of white space alone was taken (the ONNX import refused it).
+        Assert.Equal("labels: the name of class \"1\" is null; expected a tag such as O or B-PER (seqeval reads the entities from the tag names).",
+            Assert.Throws<BertSharpException>(() => TaggedCorpus.Labels(ints, ["O", null!, "B-PER"])).Message);
+        Assert.Equal("labels: the name of class \"1\" is white space only; expected a tag such as O or B-PER (seqeval reads the entities from the tag names).",
+            Assert.Throws<BertSharpException>(() => TaggedCorpus.Labels(ints, ["O", " "])).Message);
         // A blank inside a label list is refused naming its line or entry (dropping it shifted the later labels' ids); blanks at the end are not labels.
         Assert.Equal(["O", "B-PER"], TaggedCorpus.ParseLabelList("O,B-PER,"));
         using var tmp = TestPaths.TempDir();

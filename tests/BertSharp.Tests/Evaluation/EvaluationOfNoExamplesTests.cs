@@ -49,6 +49,10 @@ public sealed class EvaluationOfNoExamplesTests
         Assert.Equal("the name of class \"2\" is empty; expected a tag such as O or B-PER (seqeval reads the entities from the tag names). (Parameter 'labels')",
             Assert.Throws<ArgumentException>("labels", () => HeadEvaluation.Tagging(tagger, [sentence], [feature], ["LABEL_0", "LABEL_1", "", "LABEL_3", "LABEL_4"],
                 batchSize: 4, padId: 0, torch.CPU)).Message);
+        // Two classes of one name ran and were scored as one.
+        Assert.Equal("classes \"0\" and \"3\" are both named \"LABEL_0\"; expected each tag once, in id order. (Parameter 'labels')",
+            Assert.Throws<ArgumentException>("labels", () => HeadEvaluation.Tagging(tagger, [sentence], [feature], ["LABEL_0", "LABEL_1", "LABEL_2", "LABEL_0", "LABEL_4"],
+                batchSize: 4, padId: 0, torch.CPU)).Message);
         Malformed("sentences", null!, feature, tags);
         // A sentence without its words or tags failed with a NullReferenceException naming nothing.
         Malformed("sentences", sentence with { Words = null! }, feature, tags);

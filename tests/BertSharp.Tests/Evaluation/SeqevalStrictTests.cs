@@ -221,5 +221,11 @@ public class SeqevalStrictTests
         CliRunner.Run(Args("unnamed.json")).AssertOneLineError(
             $"error: {configPath}: field 'id2label': the name of class \"3\" is empty; expected a tag such as O or B-PER (seqeval reads the entities from the tag names).");
         Assert.False(File.Exists(tmp.File("unnamed.json")));
+        // Two classes named O (HF allows it too) made seqeval's entities ambiguous and a prediction's tag say nothing of its class.
+        config["id2label"]!["3"] = "O";
+        File.WriteAllText(configPath, config.ToJsonString());
+        CliRunner.Run(Args("twice.json")).AssertOneLineError(
+            $"error: {configPath}: field 'id2label': classes \"0\" and \"3\" are both named \"O\"; expected each tag once, in id order.");
+        Assert.False(File.Exists(tmp.File("twice.json")));
     }
 }

@@ -221,16 +221,23 @@ public sealed class OnnxExportTests
         Assert.Contains("hidden_act relu (given; the graph does not tell)", given.Notes);
     }
 
-    // Label names were written as given: a repeated or empty one made a model that TextClassifier.Load then refused.
+    // Label names were written as given: a repeated or empty one made a model that TextClassifier.Load then refused. The
+    // refusal names the class, by the rule token classification's tag lists follow (a null entry is not said to be empty).
     [Fact]
     public void Label_names_given_for_an_import_are_distinct_and_not_empty()
     {
         using var tmp = TestPaths.TempDir();
         var classifier = tmp.File("classifier.onnx");
         OnnxExport.Export(HfFixture.Dir("sequence-classification"), classifier);
-        foreach (var labels in new[] { new[] { "a", "a", "b" }, ["a", "", "b"] })
+        foreach (var (labels, fault) in new (string[], string)[]
+                 {
+                     (["a", "a", "b"], "classes \"0\" and \"1\" are both named \"a\""),
+                     (["a", "", "b"], "the name of class \"1\" is empty"),
+                     (["a", "b", " "], "the name of class \"2\" is white space only"),
+                     (["a", null!, "b"], "the name of class \"1\" is null"),
+                 })
         {
-            Assert.Equal($"{classifier}: labels {string.Join(",", labels)}: expected 3 distinct, non-empty names, one per class.",
+            Assert.Equal($"{classifier}: labels {string.Join(",", labels)}: {fault}; expected 3 distinct, non-empty names, one per class.",
                 Assert.Throws<BertSharpException>(() => OnnxImport.Read(classifier, new OnnxImportOptions(Labels: labels))).Message);
         }
         Assert.Equal("c", OnnxImport.Read(classifier, new OnnxImportOptions(Labels: ["a", "b", "c"])).Config.Id2Label[2]);

@@ -1,4 +1,5 @@
 using System.Globalization;
+using BertSharp.Data;
 using BertSharp.Modeling;
 using Onnx;
 
@@ -529,9 +530,9 @@ internal sealed class OnnxImporter
                 throw Error($"{BertSharpException.Field("labels")}: {labels.Count} names given but the classifier has {n} outputs.");
             }
             // Written as given, a repeated or empty name made a model that every pipeline then refused to load.
-            if (labels.Any(string.IsNullOrWhiteSpace) || labels.Distinct(StringComparer.Ordinal).Count() != labels.Count)
+            if (ClassNames.Fault(labels) is { } fault)
             {
-                throw Error($"{BertSharpException.Field("labels")} {string.Join(",", labels)}: expected {n} distinct, non-empty names, one per class.");
+                throw Error($"{BertSharpException.Field("labels")} {string.Join(",", labels)}: {fault.What}; expected {n} distinct, non-empty names, one per class.");
             }
             config.Id2Label = new SortedDictionary<int, string>(labels.Select((l, i) => (l, i)).ToDictionary(x => x.i, x => x.l));
         }
