@@ -108,7 +108,10 @@ public sealed record HeadFineTuneOptions
         return null;
     }
 
-    /// <summary>Checks ranges (the shared settings by <see cref="TrainingOptions.Validate"/>); errors name the field.</summary>
+    /// <summary>
+    /// Checks ranges (the shared settings by <see cref="TrainingOptions.Validate"/>) and a token classification's given
+    /// <see cref="Labels"/> (as <see cref="TaggedCorpus.Labels"/> does), before any data is read; errors name the field.
+    /// </summary>
     public void Validate()
     {
         static string F(string name) => BertSharpException.Field(name);
@@ -127,6 +130,11 @@ public sealed record HeadFineTuneOptions
             throw new BertSharpException(Task != HeadTask.TokenClassification
                 ? $"{F("ner_scheme")} {scheme}: only for token classification, not for {TaskName}."
                 : $"{F("ner_scheme")} {(int)scheme}: expected one of {string.Join(", ", Enum.GetNames<SeqevalScheme>())}.");
+        }
+        // TaggedCorpus.Labels checks the list too, but only once the training and validation files are read (minutes on big data).
+        if (Task == HeadTask.TokenClassification && Labels is { Count: > 0 } labels)
+        {
+            TaggedCorpus.RequireTagList(labels, F("labels"));
         }
         if (double.IsNaN(NullScoreDiffThreshold))
         {

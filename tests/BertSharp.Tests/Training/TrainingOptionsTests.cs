@@ -52,6 +52,15 @@ public class TrainingOptionsTests
         // Without a validation file classification checks its held-out size; the heads hold nothing out.
         Assert.Throws<BertSharpException>((cls with { ValSize = -1 }).Validate);
         (head with { Training = Shared("o") }).Validate();
+
+        // A token classification's tag list is refused here, before any data is read: it was refused only once the training
+        // and validation files had been read.
+        var ner = head with { Task = HeadTask.TokenClassification, Training = Shared("o"), Labels = ["O", "B-PER", "O"] };
+        Assert.Equal("--labels: classes \"0\" and \"2\" are both named \"O\"; expected each tag once, in id order.",
+            Cli.CliErrors.Describe(Assert.Throws<BertSharpException>(ner.Validate)));
+        Assert.Equal("labels: token classification needs at least 2 tags; the list has 1 (O).",
+            Assert.Throws<BertSharpException>((ner with { Labels = ["O"] }).Validate).Message);
+        (ner with { Labels = ["O", "B-PER"] }).Validate();
     }
 
     [Fact]
