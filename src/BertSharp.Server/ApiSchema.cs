@@ -13,8 +13,12 @@ namespace BertSharp.Server;
 /// </summary>
 internal static class ApiSchema
 {
-    /// <summary>Unanchored, as JSON Schema patterns are: some character that is not white space.</summary>
-    public const string NotBlank = @"\S";
+    /// <summary>
+    /// Unanchored, as JSON Schema patterns are: some character that is not white space to .NET's char.IsWhiteSpace, which
+    /// <see cref="RequestChecks.Text"/> decides by. Spelled out as wwwroot/app.js's BLANK spells it: ECMA-262's \S, which
+    /// OpenAPI patterns use, takes U+0085 (which the server refuses as blank) and not U+FEFF (which the server takes as text).
+    /// </summary>
+    public const string NotBlank = @"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]";
 
     public static Task Transform(OpenApiSchema schema, OpenApiSchemaTransformerContext context, CancellationToken cancellationToken)
     {
@@ -68,8 +72,8 @@ internal static class ApiSchema
     }
 
     /// <summary>
-    /// What <see cref="RequestChecks.Text"/> accepts: a string with something besides white space (ECMA's \S; it and .NET's
-    /// char.IsWhiteSpace differ only on U+0085 and U+FEFF). minLength says the same to tools that skip patterns. An optional
+    /// What <see cref="RequestChecks.Text"/> accepts: a string with something besides white space (<see cref="NotBlank"/>).
+    /// minLength says part of it to tools that skip patterns. An optional
     /// text (<paramref name="nullable"/>) may also be null, which the endpoint takes as not given; the bounds do not apply to it.
     /// </summary>
     private static void NonEmptyText(OpenApiSchema text, bool nullable = false)

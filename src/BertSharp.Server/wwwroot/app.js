@@ -6,7 +6,8 @@ let attention = null;
 let pairInput = false;
 
 // Blank as the server decides it (.NET's char.IsWhiteSpace), not as trim() does: JavaScript's white space leaves out U+0085,
-// which the server refuses as an empty field, and holds U+FEFF, which the server takes as text.
+// which the server refuses as an empty field, and holds U+FEFF, which the server takes as text. The OpenAPI schema's
+// ApiSchema.NotBlank is this class negated (a test holds the two together).
 const BLANK = /^[\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$/;
 const isBlank = (text) => BLANK.test(text);
 

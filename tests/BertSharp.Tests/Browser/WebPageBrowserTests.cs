@@ -1,9 +1,11 @@
 using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
 using BertSharp.Checkpoints;
 using BertSharp.Inference;
 using BertSharp.Modeling;
+using BertSharp.Server;
 using BertSharp.Tests.Infrastructure;
 using BertSharp.Tests.Modeling;
 
@@ -69,20 +71,25 @@ public sealed class WebPageBrowserTests(WebPageBrowserTests.Pages pages) : IClas
         AssertShowsSoftmaxOf(logits, page.GetProperty("shown").GetString()!);
     }
 
-    // The page decided "blank" with trim(), which disagrees with the server's string.IsNullOrWhiteSpace on U+0085 and U+FEFF;
-    // its pattern is checked against char.IsWhiteSpace over every UTF-16 unit (.NET's regex reads the JavaScript class alike).
+    // The page decided "blank" with trim(), and the OpenAPI schema's pattern was ECMA-262's \S: both disagree with the server's
+    // string.IsNullOrWhiteSpace on U+0085 and U+FEFF. Each pattern is checked against char.IsWhiteSpace over every UTF-16 unit
+    // (.NET's regex reads their spelled-out class as JavaScript does), and the schema's must be the page's class negated, so
+    // that the two cannot drift apart.
     [Fact]
-    public void Page_decides_blank_as_the_server_does()
+    public void Page_and_api_schema_decide_blank_as_the_server_does()
     {
         var script = File.ReadAllText(Path.Combine(TestPaths.RepoRoot, "src", "BertSharp.Server", "wwwroot", "app.js"));
-        var pattern = System.Text.RegularExpressions.Regex.Match(script, @"const BLANK = /(?<p>[^\n]*)/;");
-        Assert.True(pattern.Success, "app.js has no BLANK pattern");
-        var blank = new System.Text.RegularExpressions.Regex(pattern.Groups["p"].Value);
-        var disagree = Enumerable.Range(0, char.MaxValue + 1).Select(c => (char)c)
-            .Where(c => blank.IsMatch(c.ToString()) != string.IsNullOrWhiteSpace(c.ToString())).Select(c => $"U+{(int)c:X4}");
-        Assert.Empty(disagree);
+        var pattern = Regex.Match(script, @"const BLANK = /\^\[(?<c>[^\n]*)\]\*\$/;");
+        Assert.True(pattern.Success, "app.js has no BLANK pattern of the form /^[...]*$/");
+        var blank = new Regex($"^[{pattern.Groups["c"].Value}]*$", RegexOptions.ECMAScript);
+        var notBlank = new Regex(ApiSchema.NotBlank, RegexOptions.ECMAScript);
+        var units = Enumerable.Range(0, char.MaxValue + 1).Select(c => ((char)c).ToString()).ToList();
+        Assert.Empty(units.Where(c => blank.IsMatch(c) != string.IsNullOrWhiteSpace(c)).Select(c => $"U+{(int)c[0]:X4}"));
+        Assert.Empty(units.Where(c => notBlank.IsMatch(c) == string.IsNullOrWhiteSpace(c)).Select(c => $"U+{(int)c[0]:X4}"));
+        Assert.Equal(ApiSchema.NotBlank, $"[^{pattern.Groups["c"].Value}]");
         Assert.Matches(blank, "");
         Assert.DoesNotMatch(blank, " a ");
+        Assert.Matches(notBlank, " a ");
     }
 
     /// <summary>The page shows the most likely label of <paramref name="logits"/> and its softmax probability, to the 0.1 % shown.</summary>

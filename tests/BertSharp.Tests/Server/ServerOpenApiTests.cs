@@ -44,7 +44,7 @@ public sealed class ServerOpenApiTests
         Assert.Equal(System.Text.Json.JsonValueKind.String, p["type"]!.GetValueKind());
         Assert.Equal("string", (string)p["type"]!);
         Assert.Equal(1, (int)p["minLength"]!);
-        Assert.Equal(@"\S", (string)p["pattern"]!);
+        Assert.Equal(ApiSchema.NotBlank, (string)p["pattern"]!);
     }
 
     private static void AssertBounds(JsonObject schema, string field, int min, int max)
@@ -66,13 +66,13 @@ public sealed class ServerOpenApiTests
         var text = schema["properties"]!["text"]!;
         Assert.Equal(["null", "string"], text["type"]!.AsArray().Select(t => (string)t!).Order(StringComparer.Ordinal));
         Assert.Equal(1, (int)text["minLength"]!);
-        Assert.Equal(@"\S", (string)text["pattern"]!);
+        Assert.Equal(ApiSchema.NotBlank, (string)text["pattern"]!);
         var texts = schema["properties"]!["texts"]!;
         Assert.Equal(["array", "null"], texts["type"]!.AsArray().Select(t => (string)t!).Order(StringComparer.Ordinal));
         Assert.Equal(1, (int)texts["minItems"]!);
         Assert.Equal(maxTexts, (int)texts["maxItems"]!);
         Assert.Equal(1, (int)texts["items"]!["minLength"]!);
-        Assert.Equal(@"\S", (string)texts["items"]!["pattern"]!);
+        Assert.Equal(ApiSchema.NotBlank, (string)texts["items"]!["pattern"]!);
     }
 
     [Fact]
@@ -127,6 +127,8 @@ public sealed class ServerOpenApiTests
             """{"text": "a b", "pooling": "MEAN"}""", """{"text": "a b", "pooling": "Cls"}""", """{"text": "a b", "pooling": " cls"}""",
             """{"text": "a b", "pooling": null, "normalize": null}""", """{"text": null, "texts": ["a b"]}""", """{"text": "a b", "texts": null}""",
             """{"text": null}""", """{"text": null, "texts": null}""", """{"texts": [null]}""", """{"text": "a", "texts": ["b"]}""",
+            // Blank to the server (char.IsWhiteSpace) and not to ECMA-262's \s, and the other way round: the pattern was \S.
+            """{"text": "\u0085"}""", """{"text": "\ufeff"}""", """{"texts": ["a", "\u00a0"]}""",
         })
         {
             await AssertAgree(host, doc, "/v1/embed", request);
@@ -211,7 +213,7 @@ public sealed class ServerOpenApiTests
         var pair = classify["properties"]!["text_pair"]!;
         Assert.Equal(["null", "string"], pair["type"]!.AsArray().Select(t => (string)t!).Order(StringComparer.Ordinal));
         Assert.Equal(1, (int)pair["minLength"]!);
-        Assert.Equal(@"\S", (string)pair["pattern"]!);
+        Assert.Equal(ApiSchema.NotBlank, (string)pair["pattern"]!);
         var (status, body) = await host.Post("/v1/classify", new { text = "a", text_pair = " " });
         Assert.Equal(400, status);
         Assert.Equal("'text_pair' must not be empty.", (string)body!["error"]!);
