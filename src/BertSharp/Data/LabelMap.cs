@@ -37,20 +37,27 @@ public sealed class LabelMap
     public static LabelMap ForRegression() => new(["score"], regression: true);
 
     /// <summary>A map with the given class names in id order.</summary>
-    public static LabelMap FromLabels(IReadOnlyList<string> labels) => Classes(labels, multiLabel: false);
+    /// <param name="labels">The class names in id order: each named (not null, empty or white space only), none twice.</param>
+    /// <exception cref="BertSharpException">Fewer than 2 names, a class without a name, or a name given to two classes.</exception>
+    public static LabelMap FromLabels(IReadOnlyList<string> labels)
+    {
+        ArgumentNullException.ThrowIfNull(labels);
+        return Classes(labels, multiLabel: false, "labels", given: true);
+    }
 
     // A multi-label model's labels are independent yes/no answers, so one label is a classifier of its own (HF: sigmoid, BCE);
-    // classes that exclude each other need two.
-    private static LabelMap Classes(IReadOnlyList<string> labels, bool multiLabel)
+    // classes that exclude each other need two. Names read from a config may be empty (HF allows it, and a prediction still
+    // names its class by id), so only given names must each be named; no map can tell two classes of one name apart.
+    private static LabelMap Classes(IReadOnlyList<string> labels, bool multiLabel, string field, bool given)
     {
         var least = multiLabel ? 1 : 2;
         if (labels.Count < least)
         {
-            throw new BertSharpException($"{(multiLabel ? "multi-label " : "")}classification needs at least {least} label{(least == 1 ? "" : "s")}; found {labels.Count} ({string.Join(", ", labels)}).");
+            throw new BertSharpException($"{field}: {(multiLabel ? "multi-label " : "")}classification needs at least {least} label{(least == 1 ? "" : "s")}; found {labels.Count} ({string.Join(", ", labels)}).");
         }
-        if (labels.Distinct(StringComparer.Ordinal).Count() != labels.Count)
+        if (ClassNames.Fault(labels, unnamedAllowed: !given) is { } fault)
         {
-            throw new BertSharpException($"duplicate label names: {string.Join(", ", labels)}.");
+            throw new BertSharpException($"{field}: {fault.What}; expected {(fault.Repeated ? "each label once, in id order" : "a label name for each class")}.");
         }
         return new LabelMap([.. labels], regression: false, multiLabel);
     }
@@ -98,7 +105,7 @@ public sealed class LabelMap
         {
             labels[i] = id2label is not null && id2label.TryGetValue(i, out var name) ? name : DefaultName(i);
         }
-        return Classes(labels, multiLabel: problemType == "multi_label_classification");
+        return Classes(labels, multiLabel: problemType == "multi_label_classification", "field 'id2label'", given: false);
     }
 
     /// <summary>

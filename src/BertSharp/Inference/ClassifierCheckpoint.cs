@@ -173,8 +173,8 @@ public static class ClassifierCheckpoint
         }
         catch (BertSharpException e)
         {
-            // LabelMap speaks of label names only ("duplicate label names: a, a, c."); the user has to learn which file holds them.
-            throw new BertSharpException($"{Path.Combine(dir, "config.json")}: field 'id2label': {e.Message}", e);
+            // LabelMap names the field but not the file, which the user has to learn.
+            throw new BertSharpException($"{Path.Combine(dir, "config.json")}: {e.Message}", e);
         }
         var tokenizer = BertPretrained.LoadTokenizer(dir, config);
         var model = BertPretrained.Load<BertForSequenceClassification>(dir, config, out var report);

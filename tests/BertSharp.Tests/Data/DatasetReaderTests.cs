@@ -216,6 +216,20 @@ public class DatasetReaderTests
         Assert.EndsWith("; task sst2's labels are taken in its class order: negative → LABEL_0, positive → LABEL_1.", note, StringComparison.Ordinal);
     }
 
+    // A given list follows ClassNames' rule and names the classes: it said "duplicate label names: a, b, a." and took a class
+    // named " ". A config's names need not be named (HF allows it), but no two classes can share one.
+    [Fact]
+    public void Given_label_names_tell_the_classes_apart_and_a_configs_tell_them_apart_too()
+    {
+        Assert.Equal("labels: classes \"0\" and \"2\" are both named \"a\"; expected each label once, in id order.",
+            Assert.Throws<BertSharpException>(() => LabelMap.FromLabels(["a", "b", "a"])).Message);
+        Assert.Equal("labels: the name of class \"1\" is white space only; expected a label name for each class.",
+            Assert.Throws<BertSharpException>(() => LabelMap.FromLabels(["a", " "])).Message);
+        Assert.Equal("field 'id2label': classes \"0\" and \"2\" are both named \"a\"; expected each label once, in id order.",
+            Assert.Throws<BertSharpException>(() => LabelMap.FromConfig(new Dictionary<int, string> { [0] = "a", [1] = "", [2] = "a" }, 3, null)).Message);
+        Assert.Equal(["", " "], LabelMap.FromConfig(new Dictionary<int, string> { [0] = "", [1] = " " }, 2, null).Labels);
+    }
+
     [Fact]
     public void Label_names_other_than_the_defaults_are_never_guessed_and_unknown_labels_stay_an_error()
     {

@@ -177,9 +177,9 @@ public class ModelDirectoryConsistencyTests
         var dir = CopyCase(tmp, "sequence-classification");
         var path = Path.Combine(dir, "config.json");
         File.WriteAllText(path, File.ReadAllText(path).Replace("\"2\": \"LABEL_2\"", "\"2\": \"LABEL_0\"", StringComparison.Ordinal));
-        // It said only "duplicate label names: LABEL_0, LABEL_1, LABEL_0." (HF loads it and answers with two classes of one name).
+        // It said only "duplicate label names: LABEL_0, LABEL_1, LABEL_0.", naming no class (HF loads it and answers with two classes of one name).
         CliRunner.Run("predict", "--model", dir, "--text", "a fine film")
-            .AssertOneLineError($"{path}: field 'id2label': duplicate label names: LABEL_0, LABEL_1, LABEL_0.");
+            .AssertOneLineError($"{path}: field 'id2label': classes \"0\" and \"2\" are both named \"LABEL_0\"; expected each label once, in id order.");
     }
 
     // run_glue.py on a CSV of integer labels writes id2label {"0": -1, ...} as JSON numbers: the model did not load.
