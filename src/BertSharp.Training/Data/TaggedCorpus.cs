@@ -109,7 +109,7 @@ public static class TaggedCorpus
             }
             var words = tokens.Select(t => t.ValueKind == JsonValueKind.String ? t.GetString()!
                 : throw new BertSharpException($"{path} line {line}: field \"tokens\" holds {t.ValueKind}; expected strings.")).ToArray();
-            var tags = tagValues.Select(t => Tag(path, line, tagField, t, labelNames)).ToArray();
+            var tags = tagValues.Select((t, k) => Tag(path, line, tagField, k, t, labelNames)).ToArray();
             if (words.Length > 0)
             {
                 sentences.Add(new TaggedSentence(words, tags, line));
@@ -227,14 +227,16 @@ public static class TaggedCorpus
         return [.. v.EnumerateArray()];
     }
 
-    private static string Tag(string path, int line, string field, JsonElement t, IReadOnlyList<string>? labelNames)
+    private static string Tag(string path, int line, string field, int position, JsonElement t, IReadOnlyList<string>? labelNames)
     {
         if (t.ValueKind == JsonValueKind.String)
         {
-            // seqeval fails on an empty tag and so do the metrics: let through here, it stopped a fine-tuning only at its first validation.
-            return t.GetString() is { Length: > 0 } tag
-                ? tag
-                : throw new BertSharpException($"{path} line {line}: field \"{field}\" holds an empty tag; expected a tag such as O or B-PER.");
+            // seqeval fails on an empty tag and so do the metrics: let through here, it stopped a fine-tuning only at its first
+            // validation. The tags read become the classes' names, so they follow a given tag list's rule.
+            var tag = t.GetString()!;
+            return ClassNames.Unnamed(tag) is { } what
+                ? throw new BertSharpException($"{path} line {line}: field \"{field}\" entry {(position + 1).ToString(CultureInfo.InvariantCulture)} is {what}; expected a tag such as O or B-PER.")
+                : tag;
         }
         if (t.ValueKind == JsonValueKind.Number && t.TryGetInt32(out var id))
         {

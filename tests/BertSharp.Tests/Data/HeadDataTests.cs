@@ -41,7 +41,10 @@ public class HeadDataTests
         e = Assert.Throws<BertSharpException>(() => TaggedCorpus.ReadJsonLines("c.jsonl", "{\"tokens\":[\"John\",\"x\"],\"ner_tags\":[\"O\"]}", null));
         Assert.Equal("c.jsonl line 1: 2 tokens but 1 ner_tags; expected one tag per token.", e.Message);
         e = Assert.Throws<BertSharpException>(() => TaggedCorpus.ReadJsonLines("d.jsonl", "{\"tokens\":[\"John\",\"x\"],\"tags\":[\"B-PER\",\"\"]}", null));
-        Assert.Equal("d.jsonl line 1: field \"tags\" holds an empty tag; expected a tag such as O or B-PER.", e.Message);
+        Assert.Equal("d.jsonl line 1: field \"tags\" entry 2 is empty; expected a tag such as O or B-PER.", e.Message);
+        // A tag of white space alone was read as a class of its own, though a given tag list refuses one.
+        e = Assert.Throws<BertSharpException>(() => TaggedCorpus.ReadJsonLines("d.jsonl", "{\"tokens\":[\"John\",\"x\",\"y\"],\"tags\":[\"B-PER\",\"O\",\" \\t\"]}", null));
+        Assert.Equal("d.jsonl line 1: field \"tags\" entry 3 is white space only; expected a tag such as O or B-PER.", e.Message);
         Assert.Equal(["O", "B-PER"], TaggedCorpus.ParseLabelList(" O, B-PER "));
         // The list read is refused by the same rule as a list given to the library, which the CLI says with its flag.
         e = Assert.Throws<BertSharpException>(() => TaggedCorpus.ParseLabelList("O,O"));
