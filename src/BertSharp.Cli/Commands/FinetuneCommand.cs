@@ -62,11 +62,12 @@ internal static class FinetuneCommand
                     Task = headTask,
                     Training = training,
                     LabelAllTokens = p.GetValue(head.LabelAllTokens),
+                    // Before the list is read: --labels on another task is refused as such, not for what the list holds.
+                    NerScheme = head.StrictScheme(p, headTask),
                     Labels = head.LabelList(p),
                     DocStride = p.GetValue(head.DocStride),
                     MaxAnswerLength = p.GetValue(head.MaxAnswerLength),
                     NullScoreDiffThreshold = p.GetValue(head.NullScoreDiffThreshold),
-                    NerScheme = head.StrictScheme(p, headTask),
                     ExampleDropout = p.GetValue(exampleDropout),
                 };
                 headOptions.Validate();

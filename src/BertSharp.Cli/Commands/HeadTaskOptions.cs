@@ -49,13 +49,14 @@ internal sealed class HeadTaskOptions
 
     /// <summary>
     /// The scheme of seqeval's strict mode, or null for its default mode; refuses a strict mode without a scheme, a scheme
-    /// without the strict mode (the default mode would ignore it), and either for a task other than ner.
+    /// without the strict mode (the default mode would ignore it), and either, or a tag list (--labels), for a task other
+    /// than ner.
     /// </summary>
     public SeqevalScheme? StrictScheme(ParseResult p, HeadTask task)
     {
         if (task != HeadTask.TokenClassification)
         {
-            foreach (var o in new[] { NerMode, NerScheme }.Where(o => CommonOptions.Given(p, o)))
+            foreach (var o in new[] { Labels, NerMode, NerScheme }.Where(o => CommonOptions.Given(p, o)))
             {
                 throw new BertSharpException($"{o.Name}: only for the ner task, not for {HeadFineTuneOptions.Names(task)[0]}.");
             }

@@ -109,8 +109,9 @@ public sealed record HeadFineTuneOptions
     }
 
     /// <summary>
-    /// Checks ranges (the shared settings by <see cref="TrainingOptions.Validate"/>) and a token classification's given
-    /// <see cref="Labels"/> (as <see cref="TaggedCorpus.Labels"/> does), before any data is read; errors name the field.
+    /// Checks ranges (the shared settings by <see cref="TrainingOptions.Validate"/>), that <see cref="NerScheme"/> and
+    /// <see cref="Labels"/> are given for token classification only, and its <see cref="Labels"/> (as
+    /// <see cref="TaggedCorpus.Labels"/> does), before any data is read; errors name the field.
     /// </summary>
     public void Validate()
     {
@@ -131,9 +132,14 @@ public sealed record HeadFineTuneOptions
                 ? $"{F("ner_scheme")} {scheme}: only for token classification, not for {TaskName}."
                 : $"{F("ner_scheme")} {(int)scheme}: expected one of {string.Join(", ", Enum.GetNames<SeqevalScheme>())}.");
         }
-        // TaggedCorpus.Labels checks the list too, but only once the training and validation files are read (minutes on big data).
-        if (Task == HeadTask.TokenClassification && Labels is { Count: > 0 } labels)
+        if (Labels is { Count: > 0 } labels)
         {
+            // Only token classification reads a tag list; another head would ignore it without a word.
+            if (Task != HeadTask.TokenClassification)
+            {
+                throw new BertSharpException($"{F("labels")} {string.Join(",", labels)}: only for token classification, not for {TaskName}.");
+            }
+            // TaggedCorpus.Labels checks the list too, but only once the training and validation files are read (minutes on big data).
             TaggedCorpus.RequireTagList(labels, F("labels"));
         }
         if (double.IsNaN(NullScoreDiffThreshold))

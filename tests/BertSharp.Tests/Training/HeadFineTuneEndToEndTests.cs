@@ -444,6 +444,8 @@ public class HeadFineTuneEndToEndTests
                 $"error: {iobes}: tag 'S-PER' is not a tag of the IOB2 scheme, whose tags are B-TYPE, I-TYPE and O."),
             (["finetune", "--task", "ner", "--data", iobes, "--ner-mode", "strict"], "--ner-mode strict: give the scheme with --ner-scheme"),
             (["finetune", "--task", "squad", "--data", squad, "--ner-mode", "default"], "--ner-mode: only for the ner task, not for squad."),
+            // A tag list was ignored for the other heads without a word; a list that is no tag list is refused as misplaced.
+            (["finetune", "--task", "squad", "--data", squad, "--labels", "O"], "--labels: only for the ner task, not for squad."),
             (["finetune", "--task", "sst2", "--data", squad, "--ner-scheme", "IOB2"], "--ner-scheme: only for the ner, squad and swag tasks"),
             (["finetune", "--task", "ner", "--data", bad], $"{bad} line 3: 'lonely' has one field"),
             (["finetune", "--task", "swag", "--data", swag], $"{swag} line 2: empty label"),

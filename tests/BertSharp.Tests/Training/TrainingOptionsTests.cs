@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using BertSharp.Checkpoints;
 using BertSharp.Data;
+using BertSharp.Evaluation;
 using BertSharp.Inference;
 using BertSharp.IO;
 using BertSharp.Tests.Infrastructure;
@@ -61,6 +62,15 @@ public class TrainingOptionsTests
         Assert.Equal("labels: token classification needs at least 2 tags; the list has 1 (O).",
             Assert.Throws<BertSharpException>((ner with { Labels = ["O"] }).Validate).Message);
         (ner with { Labels = ["O", "B-PER"] }).Validate();
+        // Question answering and multiple choice read no tag list, and ignored one as they would not ignore NerScheme.
+        foreach (var (task, name) in new[] { (HeadTask.QuestionAnswering, "squad"), (HeadTask.MultipleChoice, "swag") })
+        {
+            var misplaced = Assert.Throws<BertSharpException>((ner with { Task = task }).Validate);
+            Assert.Equal($"labels O,B-PER,O: only for token classification, not for {name}.", misplaced.Message);
+            Assert.Equal($"--labels O,B-PER,O: only for token classification, not for {name}.", Cli.CliErrors.Describe(misplaced));
+            Assert.Equal("ner_scheme IOB2: only for token classification, not for " + name + ".",
+                Assert.Throws<BertSharpException>((head with { Task = task, Training = Shared("o"), NerScheme = SeqevalScheme.IOB2 }).Validate).Message);
+        }
     }
 
     [Fact]
