@@ -18,7 +18,7 @@ public sealed partial class DocumentedCommandsTests
     /// The repository's Markdown and shell files, relative to its root: not build or run outputs, not installed packages,
     /// not dot-folders (a checkout need not be a git clone, so this does not ask git).
     /// </summary>
-    private static string[] DocumentFiles()
+    internal static string[] DocumentFiles()
     {
         string[] skipped = ["bin", "obj", "node_modules", "TestResults", "runs", "artifacts", "BenchmarkDotNet.Artifacts"];
         var files = new List<string>();
