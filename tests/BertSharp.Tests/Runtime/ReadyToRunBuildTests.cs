@@ -63,6 +63,11 @@ public class ReadyToRunBuildTests
                 Assert.Equal(original.Mvid, image.Mvid);
             }
         }
+        // Roslyn is left as IL (build/ReadyToRun.targets says why); only the tests' output copies it.
+        foreach (var name in new[] { "Microsoft.CodeAnalysis.dll", "Microsoft.CodeAnalysis.CSharp.dll" }.Where(n => File.Exists(Path.Combine(folder, n))))
+        {
+            Assert.False(Read(Path.Combine(folder, name)).ReadyToRun, $"{name} in {folder} is a ReadyToRun image");
+        }
     }
 
     [SkippableFact]
