@@ -23,11 +23,15 @@ namespace BertSharp.IO;
 /// old copy to its replacement; a tmp counts as complete only when it holds the ownership marker
 /// (<see cref="OutputDirectory.MarkerName"/>), which is written last. A directory that holds files BertSharp did not write
 /// is never renamed away: BertSharp's files are moved into it one by one instead (see <see cref="OutputDirectory"/>).
+/// Neither is a directory that is a mount point (a Docker volume), which cannot be renamed and into which nothing made
+/// beside it, on its parent's filesystem, can be renamed: its new content is staged inside it (<c>D/.bertsharp.X.staging</c>,
+/// removed by <see cref="Recover"/> like any temporary copy) and moved in the same way.
 /// </remarks>
 public static class AtomicFile
 {
     private static readonly Regex TempName = new(@"^\.(?<name>.+)\.(?<id>[0-9a-f]{8})\.tmp$", RegexOptions.CultureInvariant);
     private static readonly Regex OldName = new(@"^(?<name>.+)\.(?<id>[0-9a-f]{8})\.old$", RegexOptions.CultureInvariant);
+    private static readonly Regex StagingName = new(@"^" + Regex.Escape(OutputDirectory.MarkerName) + @"\.[0-9a-f]{8}\.staging$", RegexOptions.CultureInvariant);
     private static readonly Regex QuotedPath = new(@"'(?<path>[^']+)'", RegexOptions.CultureInvariant);
 
     /// <summary>Writes a file through <paramref name="write"/> into a temp file, then renames it over <paramref name="path"/>.</summary>
@@ -150,7 +154,8 @@ public static class AtomicFile
     /// Builds a whole directory: <paramref name="fill"/> writes into a fresh temp directory, which then replaces
     /// <paramref name="directory"/> (the previous content is removed only after the new one is complete). A directory
     /// holding entries BertSharp did not write is refused unless <paramref name="overwrite"/>; then, and whenever such entries
-    /// sit in a directory BertSharp did write, only BertSharp's own entries are replaced and the others stay untouched.
+    /// sit in a directory BertSharp did write, only BertSharp's own entries are replaced and the others stay untouched. A
+    /// directory that is a mount point is written that way too, whatever it holds: it cannot be replaced.
     /// </summary>
     /// <param name="directory">The directory to create or replace.</param>
     /// <param name="fill">Writes the new content into the directory it is given.</param>
@@ -173,7 +178,9 @@ public static class AtomicFile
             target.ThrowIfOtherKind(kind);
         }
         var id = NewId();
-        var tmp = TempPath(full, id);
+        // Staged beside a mount point, on its parent's filesystem, no entry could be renamed into it (EXDEV).
+        var inPlace = target.Exists && MountPoint.Is(full);
+        var tmp = inPlace ? StagingPath(full, id) : TempPath(full, id);
         try
         {
             Directory.CreateDirectory(tmp);
@@ -192,7 +199,7 @@ public static class AtomicFile
             filling = false;
             var entries = Directory.EnumerateFileSystemEntries(tmp).Select(Path.GetFileName).OfType<string>().ToList();
             OutputDirectory.WriteMarker(tmp, entries); // last: from here on the tmp is complete (S1)
-            if (target.ForeignEntries.Count > 0)
+            if (inPlace || target.ForeignEntries.Count > 0)
             {
                 OutputDirectory.MergeInto(full, tmp, target);
                 published = true;
@@ -236,11 +243,20 @@ public static class AtomicFile
 
     /// <summary>
     /// Finishes or rolls back what an interrupted write of <paramref name="target"/> (a file or directory) left beside it:
-    /// <c>.NAME.X.tmp</c> and <c>NAME.X.old</c> (the state table above). Afterwards no temporary sibling of the target remains.
+    /// <c>.NAME.X.tmp</c> and <c>NAME.X.old</c> (the state table above), and the new content of a mount point staged inside it
+    /// (<c>.bertsharp.X.staging</c>). Afterwards no temporary sibling or staged copy of the target remains.
     /// </summary>
     public static void Recover(string target)
     {
         var full = Normalize(target);
+        if (Directory.Exists(full))
+        {
+            // What a write stopped before its merge staged there; one stopped during it has moved each entry in whole or not at all.
+            foreach (var staged in Directory.EnumerateDirectories(full).Where(d => StagingName.IsMatch(Path.GetFileName(d))))
+            {
+                Directory.Delete(staged, recursive: true);
+            }
+        }
         var parent = Path.GetDirectoryName(full);
         var name = Path.GetFileName(full);
         if (parent is null || !Directory.Exists(parent))
@@ -310,9 +326,10 @@ public static class AtomicFile
         }
     }
 
-    /// <summary>Whether <paramref name="entryName"/> is a temporary or old copy that a write of <paramref name="ownedName"/> leaves behind.</summary>
+    /// <summary>Whether <paramref name="entryName"/> is a temporary or old copy that a write of <paramref name="ownedName"/> leaves behind, or the new content of the directory holding it staged there (a mount point's).</summary>
     internal static bool IsLeftoverOf(string entryName, Func<string, bool> ownedName) =>
-        (TempName.Match(entryName) is { Success: true } t && ownedName(t.Groups["name"].Value))
+        StagingName.IsMatch(entryName)
+        || (TempName.Match(entryName) is { Success: true } t && ownedName(t.Groups["name"].Value))
         || (OldName.Match(entryName) is { Success: true } o && ownedName(o.Groups["name"].Value));
 
     /// <summary>
@@ -345,6 +362,12 @@ public static class AtomicFile
 
     internal static string TempPath(string full, string id) =>
         Path.Combine(Path.GetDirectoryName(full)!, "." + Path.GetFileName(full) + "." + id + ".tmp");
+
+    /// <summary>
+    /// Where the new content of <paramref name="directory"/> is staged inside it (a mount point's), named after the marker so
+    /// that no write of an entry of another name takes it for a temporary copy of its own.
+    /// </summary>
+    private static string StagingPath(string directory, string id) => Path.Combine(directory, OutputDirectory.MarkerName + "." + id + ".staging");
 
     /// <summary>
     /// The full path of an output, where a symbolic link to a directory is followed to its final target: the temporary

@@ -81,8 +81,8 @@ public static class OutputDirectory
 
     /// <summary>
     /// Moves the complete content of <paramref name="staged"/> into <paramref name="target"/>, which holds entries that are not
-    /// BertSharp's: each entry is renamed into place on its own (config.json last, so a half-done merge never looks like a
-    /// loadable model), then BertSharp's entries that the new content lacks are removed. The user's entries stay untouched.
+    /// BertSharp's or is a mount point (<paramref name="staged"/> then inside it): each entry is renamed into place on its own
+    /// (config.json last, so a half-done merge never looks like a loadable model), then BertSharp's entries that the new content lacks are removed. The user's entries stay untouched.
     /// </summary>
     internal static void MergeInto(string target, string staged, OutputDirectoryInfo before)
     {

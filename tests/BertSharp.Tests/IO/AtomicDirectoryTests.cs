@@ -229,6 +229,59 @@ public class AtomicDirectoryTests
         }
     }
 
+    [SkippableFact]
+    public void An_empty_mount_point_is_written_in_place_and_stays_mounted()
+    {
+        // A mount point (a Docker volume) cannot be renamed (EBUSY): its whole replacement renamed it away, and failed.
+        using var tmp = TestPaths.TempDir();
+        using var mount = TmpfsMount.At(tmp.File("the out")); // mountinfo spells the space \040
+        var target = mount.Path;
+        AtomicFile.WriteDirectory(target, d => Fill(d, "v1"));
+        Assert.Equal("v1", Content(target));
+        Assert.Equal([OutputDirectory.MarkerName, "config.json", "weights.bin"], Siblings(target));
+
+        // Through a link above it, the path the kernel does not list it by.
+        Directory.CreateSymbolicLink(tmp.File("via"), tmp.Path);
+        Assert.Throws<InvalidOperationException>(() => AtomicFile.WriteDirectory(tmp.File("via/the out"), d =>
+        {
+            Fill(d, "v2");
+            throw new InvalidOperationException("fill failed");
+        }));
+        Assert.Equal("v1", Content(target));
+        AtomicFile.WriteDirectory(tmp.File("via/the out"), d => File.WriteAllText(Path.Combine(d, "weights.bin"), "v3"));
+        Assert.Equal("v3", Content(target));
+        Assert.Equal([OutputDirectory.MarkerName, "weights.bin"], Siblings(target));
+        Assert.Equal(["the out", "via"], Siblings(tmp.Path));
+        Assert.Contains(" " + target.Replace(" ", "\\040", StringComparison.Ordinal) + " ", File.ReadAllText("/proc/self/mountinfo"), StringComparison.Ordinal);
+    }
+
+    [SkippableFact]
+    public void A_merge_into_a_mount_point_holding_the_users_files_stages_on_the_mounts_filesystem()
+    {
+        // Staged beside the mount point, on its parent's filesystem, the new checkpoint-1 could not be renamed in (EXDEV),
+        // and each file was copied into its final name, where a kill left it half written.
+        using var tmp = TestPaths.TempDir();
+        using var mount = TmpfsMount.At(tmp.File("out"));
+        var target = mount.Path;
+        File.WriteAllText(Path.Combine(target, "notes.txt"), "keep");
+        AtomicFile.WriteDirectory(target, d => AtomicFile.WriteDirectory(Path.Combine(d, "checkpoint-1"), c => Fill(c, "old")), overwrite: true);
+
+        // A write killed while filling its staged copy: it is ours, not the user's, and recovery (the next write's, a resumed
+        // run's) removes it.
+        var staged = Path.Combine(target, OutputDirectory.MarkerName + ".0000abcd.staging");
+        Directory.CreateDirectory(staged);
+        File.WriteAllText(Path.Combine(staged, "weights.bin"), "half");
+        Assert.Equal(["notes.txt"], OutputDirectory.Inspect(target).ForeignEntries);
+        AtomicFile.Recover(target);
+        Assert.Equal([OutputDirectory.MarkerName, "checkpoint-1", "notes.txt"], Siblings(target));
+
+        AtomicFile.WriteDirectory(target, d => AtomicFile.WriteDirectory(Path.Combine(d, "checkpoint-1"), c => Fill(c, "new")));
+        Assert.Equal("new", Content(Path.Combine(target, "checkpoint-1")));
+        Assert.Equal([OutputDirectory.MarkerName, "checkpoint-1", "notes.txt"], Siblings(target));
+        Assert.Equal("keep", File.ReadAllText(Path.Combine(target, "notes.txt")));
+        Assert.Equal(["out"], Siblings(tmp.Path));
+    }
+
     [Fact]
     public void A_link_is_followed_to_its_directory_and_one_to_nothing_or_to_a_file_is_refused()
     {
