@@ -107,6 +107,21 @@ public class OutputSafetyCliTests
         Assert.Empty(Leftovers(tmp.Path));
     }
 
+    [SkippableFact]
+    public void Finetune_into_a_mount_point_publishes_the_model_in_it()
+    {
+        // docker run -v $PWD/out:/out ... --output /out: the run's end replaced the directory whole, renaming the mount point
+        // away, and failed (Device or resource busy) after all its training.
+        using var tmp = TestPaths.TempDir();
+        using var mount = TmpfsMount.At(tmp.File("out"));
+        var r = CliRunner.Run(Finetune(mount.Path, "--epochs", "1", "--save-steps", "2"));
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        Assert.Equal([OutputDirectory.MarkerName, "config.json", "loss.png", "metrics.json", "model.safetensors", "special_tokens_map.json",
+            "tokenizer.json", "tokenizer_config.json", "train_log.jsonl", "training_args.json", "vocab.txt"],
+            Directory.GetFileSystemEntries(mount.Path).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        Assert.Equal(["out"], Directory.GetFileSystemEntries(tmp.Path).Select(Path.GetFileName));
+    }
+
     // A run directory the system will not create was "error: /proc/run: not found." (as if an input were missing).
     [Fact]
     public void A_run_directory_that_cannot_be_made_is_named_by_its_flag()
