@@ -473,7 +473,7 @@ public sealed class HubClient : IDisposable
         }
         catch (OperationCanceledException e) when (!ct.IsCancellationRequested && req.Method == HttpMethod.Head)
         {
-            throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{req.RequestUri}: no answer within {_options.ReadTimeout.TotalSeconds:0} s."), e);
+            throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{req.RequestUri}: no answer within {_options.ReadTimeout.TotalSeconds:0.###} s."), e);
         }
     }
 

@@ -47,6 +47,9 @@ internal sealed class FakeHub : IDisposable
     /// <summary>The next CDN GET sends this many body bytes, then goes silent (until the server is disposed).</summary>
     public int? StallNextCdnGetAfter { get; set; }
 
+    /// <summary>When set, the Hub answers no HEAD request: it reads it, then stays silent (until the server is disposed).</summary>
+    public bool StallHeads { get; set; }
+
     /// <summary>When set, LFS redirects point here instead of the CDN (e.g. a <c>file://</c> URL, which must be refused).</summary>
     public string? LfsLocationOverride { get; set; }
 
@@ -160,6 +163,17 @@ internal sealed class FakeHub : IDisposable
 
     private async Task ServeHub(NetworkStream stream, Request req)
     {
+        if (StallHeads && req.Method == "HEAD")
+        {
+            try
+            {
+                await Task.Delay(Timeout.Infinite, _stop.Token);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+            return;
+        }
         if (HubStatus is { } status)
         {
             await Respond(stream, req, status, HubStatusHeaders, []);

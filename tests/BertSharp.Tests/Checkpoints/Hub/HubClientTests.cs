@@ -145,6 +145,17 @@ public sealed class HubClientTests : IDisposable
     }
 
     [Fact]
+    public void A_hub_that_does_not_answer_the_metadata_request_is_named_with_the_wait()
+    {
+        AddTiny();
+        _hub.StallHeads = true;
+        using var client = new HubClient(Options() with { ReadTimeout = TimeSpan.FromMilliseconds(500) });
+        Assert.Equal($"{_hub.Endpoint}/org/tiny/resolve/main/config.json: no answer within 0.5 s.",
+            Assert.Throws<BertSharpException>(() => client.DownloadModel("org/tiny")).Message);
+        Assert.Null(client.FindCachedModel("org/tiny"));
+    }
+
+    [Fact]
     public void Persistent_failure_gives_up_keeping_the_partial_file_for_the_next_run()
     {
         AddTiny();
