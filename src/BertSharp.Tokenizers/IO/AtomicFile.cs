@@ -230,13 +230,20 @@ public static class AtomicFile
         }
         finally
         {
-            if (!published && old is not null && !Directory.Exists(full) && Directory.Exists(old))
+            try
             {
-                Directory.Move(old, full);
+                if (!published && old is not null && !Directory.Exists(full) && Directory.Exists(old))
+                {
+                    Directory.Move(old, full);
+                }
+                if (Directory.Exists(tmp))
+                {
+                    Directory.Delete(tmp, recursive: true);
+                }
             }
-            if (Directory.Exists(tmp))
+            catch (Exception e) when (!published && e is IOException or UnauthorizedAccessException)
             {
-                Directory.Delete(tmp, recursive: true);
+                // The failure that stopped the write is the one to report; what stays is a temp sibling Recover removes.
             }
         }
     }

@@ -256,6 +256,33 @@ public class AtomicDirectoryTests
     }
 
     [SkippableFact]
+    public void A_failed_write_whose_temp_directory_cannot_be_removed_reports_its_own_failure()
+    {
+        // A mount inside the temp copy (a real EBUSY on removing it): the clean-up's error replaced the write's.
+        using var tmp = TestPaths.TempDir();
+        TmpfsMount? inside = null;
+        try
+        {
+            var e = Assert.Throws<InvalidOperationException>(() => AtomicFile.WriteDirectory(tmp.File("out"), d =>
+            {
+                Fill(d, "v1");
+                inside = TmpfsMount.At(Path.Combine(d, "busy"));
+                throw new InvalidOperationException("fill failed");
+            }));
+            Assert.Equal("fill failed", e.Message);
+        }
+        finally
+        {
+            inside?.Dispose();
+        }
+        Assert.False(Directory.Exists(tmp.File("out")));
+        // What stayed behind is a temp copy the next write removes.
+        AtomicFile.WriteDirectory(tmp.File("out"), d => Fill(d, "v2"));
+        Assert.Equal("v2", Content(tmp.File("out")));
+        Assert.Equal(["out"], Siblings(tmp.Path));
+    }
+
+    [SkippableFact]
     public void A_merge_into_a_mount_point_holding_the_users_files_stages_on_the_mounts_filesystem()
     {
         // Staged beside the mount point, on its parent's filesystem, the new checkpoint-1 could not be renamed in (EXDEV),
