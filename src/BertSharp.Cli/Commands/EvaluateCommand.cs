@@ -50,7 +50,7 @@ internal static class EvaluateCommand
                     p.GetValue(output), p.GetValue(device)!, head);
             }
             var task = data.ResolveForModel(p, p.GetValue(model)!);
-            head.RefuseFor(p, task.Name, head.ForEvaluate);
+            HeadTaskOptions.RefuseFor(p, task.Name, head.ForEvaluate);
             var batchSize = p.GetValue(batch);
             if (batchSize < 1)
             {

@@ -57,17 +57,17 @@ internal static class FinetuneCommand
             if (HeadFineTuneOptions.Parse(p.GetValue(data.Task)) is { } headTask)
             {
                 HeadTaskOptions.RefuseClassificationOnly(p, $"--task {p.GetValue(data.Task)}", classificationOnly);
+                HeadTaskOptions.RefuseOtherHeads(p, headTask, head.ForFinetune);
                 var headOptions = new HeadFineTuneOptions
                 {
                     Task = headTask,
                     Training = training,
-                    LabelAllTokens = p.GetValue(head.LabelAllTokens),
-                    // Before the list is read: --labels on another task is refused as such, not for what the list holds.
+                    LabelAllTokens = HeadTaskOptions.IfGiven(p, head.LabelAllTokens),
                     NerScheme = head.StrictScheme(p, headTask),
                     Labels = head.LabelList(p),
-                    DocStride = p.GetValue(head.DocStride),
-                    MaxAnswerLength = p.GetValue(head.MaxAnswerLength),
-                    NullScoreDiffThreshold = p.GetValue(head.NullScoreDiffThreshold),
+                    DocStride = HeadTaskOptions.IfGiven(p, head.DocStride),
+                    MaxAnswerLength = HeadTaskOptions.IfGiven(p, head.MaxAnswerLength),
+                    NullScoreDiffThreshold = HeadTaskOptions.IfGiven(p, head.NullScoreDiffThreshold),
                     ExampleDropout = p.GetValue(exampleDropout),
                 };
                 headOptions.Validate();
@@ -83,7 +83,7 @@ internal static class FinetuneCommand
                 return 0;
             }
             var task = data.Resolve(p);
-            head.RefuseFor(p, task.Name, head.ForFinetune);
+            HeadTaskOptions.RefuseFor(p, task.Name, head.ForFinetune);
             var truncation = CommonOptions.Truncation(p, truncationSide, headTokens);
             var options = new FineTuneOptions
             {

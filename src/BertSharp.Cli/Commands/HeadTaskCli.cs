@@ -86,6 +86,8 @@ internal static class HeadTaskCli
         var modeNote = "";
         // NER's carries the predicted entity counts into metrics.json, as fine-tuning's final report does.
         MetricsReport? tagging = null;
+        // Before the model loads: the other heads' flags were ignored with exit 0 (a ner model's --doc-stride, say).
+        HeadTaskOptions.RefuseOtherHeads(p, task, head.ForEvaluate);
         switch (task)
         {
             case HeadTask.TokenClassification:
@@ -119,7 +121,6 @@ internal static class HeadTaskCli
                 }
             case HeadTask.QuestionAnswering:
                 {
-                    head.StrictScheme(p, task);
                     using var pipe = QuestionAnswering.Load(model, device);
                     length = Length(pipe.Model.Config, pipe.Tokenizer, maxLength, model, QuestionAnsweringOptions.DefaultWindow);
                     var data = SquadData.Read(dataPath);
@@ -150,7 +151,6 @@ internal static class HeadTaskCli
                 }
             default:
                 {
-                    head.StrictScheme(p, task);
                     using var pipe = MultipleChoice.Load(model, device);
                     length = Length(pipe.Model.Config, pipe.Tokenizer, maxLength, model);
                     var examples = Limit(SwagData.Read(dataPath), maxExamples);

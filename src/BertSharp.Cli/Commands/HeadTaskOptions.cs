@@ -48,18 +48,14 @@ internal sealed class HeadTaskOptions
     public IEnumerable<Option> ForEvaluate => [Labels, NerMode, NerScheme, DocStride, MaxAnswerLength, NullScoreDiffThreshold];
 
     /// <summary>
-    /// The scheme of seqeval's strict mode, or null for its default mode; refuses a strict mode without a scheme, a scheme
-    /// without the strict mode (the default mode would ignore it), and either, or a tag list (--labels), for a task other
-    /// than ner.
+    /// The scheme of seqeval's strict mode, or null for its default mode (and for a task other than ner, whose flags
+    /// <see cref="RefuseOtherHeads"/> refuses); refuses a strict mode without a scheme and a scheme without the strict mode
+    /// (the default mode would ignore it).
     /// </summary>
     public SeqevalScheme? StrictScheme(ParseResult p, HeadTask task)
     {
         if (task != HeadTask.TokenClassification)
         {
-            foreach (var o in new[] { Labels, NerMode, NerScheme }.Where(o => CommonOptions.Given(p, o)))
-            {
-                throw new BertSharpException($"{o.Name}: only for the ner task, not for {HeadFineTuneOptions.Names(task)[0]}.");
-            }
             return null;
         }
         var strict = p.GetValue(NerMode) == "strict";
@@ -105,14 +101,33 @@ internal sealed class HeadTaskOptions
         return option;
     }
 
-    /// <summary>Refuses head-task options on a sequence-classification task (they would be ignored silently).</summary>
-    public void RefuseFor(ParseResult p, string task, IEnumerable<Option> options)
+    /// <summary>Refuses head-task options on a sequence-classification task (they would be ignored silently), naming the head each is for.</summary>
+    public static void RefuseFor(ParseResult p, string task, IEnumerable<Option> options)
     {
         foreach (var o in options.Where(o => CommonOptions.Given(p, o)))
         {
-            throw new BertSharpException($"{o.Name}: only for the ner, squad and swag tasks, not for --task {task}.");
+            throw new BertSharpException($"{o.Name}: only for the {HeadFineTuneOptions.Names(HeadFineTuneOptions.TaskSettings[Field(o)])[0]} task, not for --task {task}.");
         }
     }
+
+    /// <summary>
+    /// Refuses the given options of a head other than <paramref name="task"/> by the library's rule and words
+    /// (<see cref="HeadFineTuneOptions.RequireTaskSetting"/>, its field shown as the flag), before any is read: a tag list
+    /// given for squad is refused as misplaced, not for what it holds.
+    /// </summary>
+    public static void RefuseOtherHeads(ParseResult p, HeadTask task, IEnumerable<Option> options)
+    {
+        foreach (var o in options.Where(o => CommonOptions.Given(p, o)))
+        {
+            HeadFineTuneOptions.RequireTaskSetting(task, Field(o), p.GetResult(o)!.GetValueOrDefault<object>());
+        }
+    }
+
+    /// <summary>The value of <paramref name="option"/> when it was typed, else null: the library's default stands, and another head's setting is not given.</summary>
+    public static T? IfGiven<T>(ParseResult p, Option<T> option) where T : struct => CommonOptions.Given(p, option) ? p.GetValue(option) : null;
+
+    // The library's field of a head option: each flag is its field in kebab case (CliErrors.FlagOf, the other way).
+    private static string Field(Option o) => o.Name[2..].Replace('-', '_');
 
     /// <summary>Refuses sequence-classification options on a head task (<paramref name="what"/>, e.g. "--task ner"): they would be ignored silently.</summary>
     public static void RefuseClassificationOnly(ParseResult p, string what, IEnumerable<Option> options)

@@ -1,3 +1,4 @@
+using System.Globalization;
 using BertSharp.Data;
 using BertSharp.Evaluation;
 
@@ -19,7 +20,8 @@ public enum HeadTask
 /// <summary>
 /// Everything <see cref="HeadFineTuner"/> needs: the head, the settings every fine-tuning shares (<see cref="Training"/>) and
 /// the head's own. Null numeric settings take the task's default (HF's example scripts: <see cref="DefaultEpochs"/> epochs;
-/// <see cref="DefaultBatchSize"/>; <see cref="DefaultMaxLengthOf"/>).
+/// <see cref="DefaultBatchSize"/>; <see cref="DefaultMaxLengthOf"/>). A setting of one head (<see cref="TaskSettings"/>) is
+/// null when not given, and refused by <see cref="Validate"/> when given for another head.
 /// </summary>
 public sealed record HeadFineTuneOptions
 {
@@ -32,8 +34,8 @@ public sealed record HeadFineTuneOptions
     /// </summary>
     public required TrainingOptions Training { get; init; }
 
-    /// <summary>Token classification: label every word piece (B-X → I-X on continuation pieces) instead of the first only.</summary>
-    public bool LabelAllTokens { get; init; }
+    /// <summary>Token classification: label every word piece (B-X → I-X on continuation pieces) instead of the first only; null = false.</summary>
+    public bool? LabelAllTokens { get; init; }
 
     /// <summary>Token classification: tag names in class-id order (for JSON lines with integer tags); null = the sorted tags of the training data.</summary>
     public IReadOnlyList<string>? Labels { get; init; }
@@ -50,14 +52,26 @@ public sealed record HeadFineTuneOptions
     /// </summary>
     public bool ExampleDropout { get; init; }
 
-    /// <summary>QA: context tokens shared by consecutive windows (capped at half of a window's context room).</summary>
-    public int DocStride { get; init; } = QuestionAnsweringWindows.DefaultDocStride;
+    /// <summary>
+    /// QA: context tokens shared by consecutive windows (capped at half of a window's context room); null =
+    /// <see cref="QuestionAnsweringWindows.DefaultDocStride"/>.
+    /// </summary>
+    public int? DocStride { get; init; }
 
-    /// <summary>QA: longest answer in tokens at evaluation (HF run_qa's default 30).</summary>
-    public int MaxAnswerLength { get; init; } = DefaultMaxAnswerLength;
+    /// <summary>QA: longest answer in tokens at evaluation; null = <see cref="DefaultMaxAnswerLength"/> (HF run_qa's).</summary>
+    public int? MaxAnswerLength { get; init; }
 
-    /// <summary>QA, SQuAD v2.0: answer "no answer" when ln P(null) − ln P(best span) is above this.</summary>
-    public double NullScoreDiffThreshold { get; init; }
+    /// <summary>QA, SQuAD v2.0: answer "no answer" when ln P(null) − ln P(best span) is above this; null = 0.</summary>
+    public double? NullScoreDiffThreshold { get; init; }
+
+    /// <summary><see cref="DocStride"/>, or its default when not given.</summary>
+    public int EffectiveDocStride => DocStride ?? QuestionAnsweringWindows.DefaultDocStride;
+
+    /// <summary><see cref="MaxAnswerLength"/>, or its default when not given.</summary>
+    public int EffectiveMaxAnswerLength => MaxAnswerLength ?? DefaultMaxAnswerLength;
+
+    /// <summary><see cref="NullScoreDiffThreshold"/>, or 0 when not given.</summary>
+    public double EffectiveNullScoreDiffThreshold => NullScoreDiffThreshold ?? 0;
 
     /// <summary>Epochs of a head fine-tuning without <see cref="TrainingOptions.Epochs"/> (HF's example scripts).</summary>
     public const int DefaultEpochs = 3;
@@ -109,8 +123,43 @@ public sealed record HeadFineTuneOptions
     }
 
     /// <summary>
-    /// Checks ranges (the shared settings by <see cref="TrainingOptions.Validate"/>), that <see cref="NerScheme"/> and
-    /// <see cref="Labels"/> are given for token classification only, and its <see cref="Labels"/> (as
+    /// The settings of one head only, by field (as errors and training_args.json name them), with the head that reads each.
+    /// ner_mode is seqeval's mode, which <see cref="NerScheme"/> carries (null for the default mode) and training_args.json
+    /// records apart: a front end that takes the mode apart from the scheme checks it here by <see cref="RequireTaskSetting"/>.
+    /// </summary>
+    public static IReadOnlyDictionary<string, HeadTask> TaskSettings { get; } = new Dictionary<string, HeadTask>(StringComparer.Ordinal)
+    {
+        ["label_all_tokens"] = HeadTask.TokenClassification,
+        ["labels"] = HeadTask.TokenClassification,
+        ["ner_mode"] = HeadTask.TokenClassification,
+        ["ner_scheme"] = HeadTask.TokenClassification,
+        ["doc_stride"] = HeadTask.QuestionAnswering,
+        ["max_answer_length"] = HeadTask.QuestionAnswering,
+        ["null_score_diff_threshold"] = HeadTask.QuestionAnswering,
+    };
+
+    /// <summary>
+    /// Refuses <paramref name="value"/> of the setting <paramref name="field"/> (a key of <see cref="TaskSettings"/>) for
+    /// <paramref name="task"/> when another head reads it, naming the field, the value and the head it is for: the other heads
+    /// would ignore it without a word. A null value is a setting not given and passes, as a setting of <paramref name="task"/> does.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="field"/> is no key of <see cref="TaskSettings"/>.</exception>
+    public static void RequireTaskSetting(HeadTask task, string field, object? value)
+    {
+        ArgumentNullException.ThrowIfNull(field);
+        if (!TaskSettings.TryGetValue(field, out var owner))
+        {
+            throw new ArgumentException($"'{field}' is no setting of one head; expected one of {string.Join(", ", TaskSettings.Keys)}.", nameof(field));
+        }
+        if (value is not null && owner != task)
+        {
+            throw new BertSharpException($"{BertSharpException.Field(field)} {Shown(value)}: only for {Describe(owner)}, not for {Names(task)[0]}.");
+        }
+    }
+
+    /// <summary>
+    /// Checks that each setting of one head is given for that head only (<see cref="TaskSettings"/>), ranges (the shared
+    /// settings by <see cref="TrainingOptions.Validate"/>) and a token classification's <see cref="Labels"/> (as
     /// <see cref="TaggedCorpus.Labels"/> does), before any data is read; errors name the field.
     /// </summary>
     public void Validate()
@@ -118,6 +167,13 @@ public sealed record HeadFineTuneOptions
         static string F(string name) => BertSharpException.Field(name);
         TrainingOptions.Require(Training);
         Training.Validate();
+        // Before the ranges: a value out of range for a head that does not read it is refused as misplaced.
+        RequireTaskSetting(Task, "label_all_tokens", LabelAllTokens);
+        RequireTaskSetting(Task, "labels", Labels is { Count: > 0 } ? Labels : null);
+        RequireTaskSetting(Task, "ner_scheme", NerScheme);
+        RequireTaskSetting(Task, "doc_stride", DocStride);
+        RequireTaskSetting(Task, "max_answer_length", MaxAnswerLength);
+        RequireTaskSetting(Task, "null_score_diff_threshold", NullScoreDiffThreshold);
         if (DocStride < 0)
         {
             throw new BertSharpException($"{F("doc_stride")} {DocStride}: expected a number ≥ 0.");
@@ -126,25 +182,34 @@ public sealed record HeadFineTuneOptions
         {
             throw new BertSharpException($"{F("max_answer_length")} {MaxAnswerLength}: expected at least 1.");
         }
-        if (NerScheme is { } scheme && (Task != HeadTask.TokenClassification || !Enum.IsDefined(scheme)))
+        if (NerScheme is { } scheme && !Enum.IsDefined(scheme))
         {
-            throw new BertSharpException(Task != HeadTask.TokenClassification
-                ? $"{F("ner_scheme")} {scheme}: only for token classification, not for {TaskName}."
-                : $"{F("ner_scheme")} {(int)scheme}: expected one of {string.Join(", ", Enum.GetNames<SeqevalScheme>())}.");
+            throw new BertSharpException($"{F("ner_scheme")} {(int)scheme}: expected one of {string.Join(", ", Enum.GetNames<SeqevalScheme>())}.");
         }
         if (Labels is { Count: > 0 } labels)
         {
-            // Only token classification reads a tag list; another head would ignore it without a word.
-            if (Task != HeadTask.TokenClassification)
-            {
-                throw new BertSharpException($"{F("labels")} {string.Join(",", labels)}: only for token classification, not for {TaskName}.");
-            }
             // TaggedCorpus.Labels checks the list too, but only once the training and validation files are read (minutes on big data).
             TaggedCorpus.RequireTagList(labels, F("labels"));
         }
-        if (double.IsNaN(NullScoreDiffThreshold))
+        if (NullScoreDiffThreshold is double.NaN)
         {
             throw new BertSharpException($"{F("null_score_diff_threshold")}: expected a number.");
         }
     }
+
+    private static string Describe(HeadTask task) => task switch
+    {
+        HeadTask.TokenClassification => "token classification",
+        HeadTask.QuestionAnswering => "question answering",
+        _ => "multiple choice",
+    };
+
+    // As the value reads where it is given: a tag list comma-separated, booleans and numbers as training_args.json writes them.
+    private static string Shown(object value) => value switch
+    {
+        bool b => b ? "true" : "false",
+        IEnumerable<string> list => string.Join(",", list),
+        IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
+        _ => value.ToString() ?? "",
+    };
 }

@@ -128,9 +128,9 @@ internal sealed class TaggingRecipe : HeadRecipe
             // Every tag the model can predict and the validation data can hold is one of these: checked now, not after an epoch.
             SeqevalStrict.Check(Tags, scheme, o.Labels is null ? o.Training.DataPath : BertSharpException.Field("labels"));
         }
-        _trainFeatures = [.. _train.Select(s => TokenLabelAlignment.Encode(_tokenizer, s, Tags, maxLength, o.LabelAllTokens, o.Training.DataPath))];
-        _valFeatures = _val?.Select(s => TokenLabelAlignment.Encode(_tokenizer, s, Tags, maxLength, o.LabelAllTokens, evalPath!)).ToArray();
-        Notes.Add(o.LabelAllTokens
+        _trainFeatures = [.. _train.Select(s => TokenLabelAlignment.Encode(_tokenizer, s, Tags, maxLength, o.LabelAllTokens is true, o.Training.DataPath))];
+        _valFeatures = _val?.Select(s => TokenLabelAlignment.Encode(_tokenizer, s, Tags, maxLength, o.LabelAllTokens is true, evalPath!)).ToArray();
+        Notes.Add(o.LabelAllTokens is true
             ? "labels: every word piece (B-X → I-X on continuation pieces)"
             : "labels: the first word piece of each word (the others are ignored by the loss, -100)");
         var cut = _trainFeatures.Count(f => f.WordStarts.Contains(-1));
@@ -186,7 +186,7 @@ internal sealed class TaggingRecipe : HeadRecipe
     {
         var args = new JsonObject
         {
-            ["label_all_tokens"] = _o.LabelAllTokens,
+            ["label_all_tokens"] = _o.LabelAllTokens is true,
             ["labels"] = new JsonArray([.. Tags.Select(t => (JsonNode)t)]),
         };
         // Only when strict: a checkpoint of the default mode, written before the mode was recorded, resumes as it did.
@@ -221,13 +221,13 @@ internal sealed class QaRecipe : HeadRecipe
             var val = SquadData.Read(evalPath);
             _val = val with { Examples = Take(val.Examples, o.Training.MaxEvalExamples) };
         }
-        _features = SquadData.TrainingFeatures(_tokenizer, _train.Examples, maxLength, o.DocStride);
+        _features = SquadData.TrainingFeatures(_tokenizer, _train.Examples, maxLength, o.EffectiveDocStride);
         var outside = _features.Count(f => f.StartPosition == 0 && !_train.Examples[f.Example].IsImpossible);
-        Notes.Add(string.Create(CultureInfo.InvariantCulture, $"SQuAD {(_train.Version2 ? "v2.0" : "v1.1")}: {_train.Examples.Count:N0} questions → {_features.Count:N0} windows of {maxLength} tokens (doc stride {o.DocStride}{(o.DocStride > (maxLength - 4) / 2 ? $", capped at half of each window's context: at most {(maxLength - 4) / 2}" : "")}); ") +
+        Notes.Add(string.Create(CultureInfo.InvariantCulture, $"SQuAD {(_train.Version2 ? "v2.0" : "v1.1")}: {_train.Examples.Count:N0} questions → {_features.Count:N0} windows of {maxLength} tokens (doc stride {o.EffectiveDocStride}{(o.EffectiveDocStride > (maxLength - 4) / 2 ? $", capped at half of each window's context: at most {(maxLength - 4) / 2}" : "")}); ") +
                   string.Create(CultureInfo.InvariantCulture, $"{outside:N0} window(s) without the answer learn to point at [CLS]"));
         Notes.Add(_val is null
             ? "validation: none (give eval_data for exact match and F1 per epoch)"
-            : _val.Version2 ? $"validation: SQuAD v2.0, no answer when ln P(null) − ln P(best span) > {o.NullScoreDiffThreshold} (null_score_diff_threshold)" : "validation: SQuAD v1.1");
+            : _val.Version2 ? $"validation: SQuAD v2.0, no answer when ln P(null) − ln P(best span) > {o.EffectiveNullScoreDiffThreshold} (null_score_diff_threshold)" : "validation: SQuAD v1.1");
     }
 
     public override int TrainExamples => _features.Count;
@@ -257,16 +257,16 @@ internal sealed class QaRecipe : HeadRecipe
         {
             return null;
         }
-        var e = HeadEvaluation.QuestionAnswering((BertForQuestionAnswering)model, _tokenizer, _val, _maxLength, _o.DocStride, _o.MaxAnswerLength,
-            _o.NullScoreDiffThreshold, batchSize, device);
+        var e = HeadEvaluation.QuestionAnswering((BertForQuestionAnswering)model, _tokenizer, _val, _maxLength, _o.EffectiveDocStride, _o.EffectiveMaxAnswerLength,
+            _o.EffectiveNullScoreDiffThreshold, batchSize, device);
         return MetricsReport.FromValues([], _val.Examples.Count, e.Values());
     }
 
     public override JsonObject Args() => new()
     {
-        ["doc_stride"] = _o.DocStride,
-        ["max_answer_length"] = _o.MaxAnswerLength,
-        ["null_score_diff_threshold"] = _o.NullScoreDiffThreshold,
+        ["doc_stride"] = _o.EffectiveDocStride,
+        ["max_answer_length"] = _o.EffectiveMaxAnswerLength,
+        ["null_score_diff_threshold"] = _o.EffectiveNullScoreDiffThreshold,
         ["version_2_with_negative"] = _train.Version2,
     };
 }

@@ -443,16 +443,18 @@ public class HeadFineTuneEndToEndTests
             (["finetune", "--task", "ner", "--data", iobes, "--ner-mode", "strict", "--ner-scheme", "IOB2"],
                 $"error: {iobes}: tag 'S-PER' is not a tag of the IOB2 scheme, whose tags are B-TYPE, I-TYPE and O."),
             (["finetune", "--task", "ner", "--data", iobes, "--ner-mode", "strict"], "--ner-mode strict: give the scheme with --ner-scheme"),
-            (["finetune", "--task", "squad", "--data", squad, "--ner-mode", "default"], "--ner-mode: only for the ner task, not for squad."),
+            (["finetune", "--task", "squad", "--data", squad, "--ner-mode", "default"], "--ner-mode default: only for token classification, not for squad."),
             // A tag list was ignored for the other heads without a word; a list that is no tag list is refused as misplaced.
-            (["finetune", "--task", "squad", "--data", squad, "--labels", "O"], "--labels: only for the ner task, not for squad."),
-            (["finetune", "--task", "sst2", "--data", squad, "--ner-scheme", "IOB2"], "--ner-scheme: only for the ner, squad and swag tasks"),
+            (["finetune", "--task", "squad", "--data", squad, "--labels", "O"], "--labels O: only for token classification, not for squad."),
+            // The other settings of one head were ignored by the others without a word.
+            (["finetune", "--task", "ner", "--data", bad, "--doc-stride", "64"], "--doc-stride 64: only for question answering, not for ner."),
+            (["finetune", "--task", "sst2", "--data", squad, "--ner-scheme", "IOB2"], "--ner-scheme: only for the ner task, not for --task sst2."),
             (["finetune", "--task", "ner", "--data", bad], $"{bad} line 3: 'lonely' has one field"),
             (["finetune", "--task", "swag", "--data", swag], $"{swag} line 2: empty label"),
             (["finetune", "--task", "squad", "--data", squad, "--save-best", "f1"], "--save-best: not available for --task squad"),
             (["finetune", "--task", "squad", "--data", squad, "--resume"], "nothing to --resume"),
             (["finetune", "--task", "squad", "--data", squad, "--freeze-encoder", "--freeze-layers", "1"], "give one or the other"),
-            (["finetune", "--task", "sst2", "--data", squad, "--label-all-tokens"], "--label-all-tokens: only for the ner, squad and swag tasks"),
+            (["finetune", "--task", "sst2", "--data", squad, "--label-all-tokens"], "--label-all-tokens: only for the ner task, not for --task sst2."),
         ];
         foreach (var (args, message) in cases)
         {
@@ -462,5 +464,8 @@ public class HeadFineTuneEndToEndTests
             Assert.Single(r.StdErr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
             Assert.False(Directory.Exists(output), "no output for bad input");
         }
+        // evaluate refuses them by the same rule, before the model is read.
+        CliRunner.Run("evaluate", "--task", "swag", "--model", output, "--data", swag, "--max-answer-length", "5")
+            .AssertOneLineError("--max-answer-length 5: only for question answering, not for swag.");
     }
 }

@@ -71,6 +71,32 @@ public class TrainingOptionsTests
             Assert.Equal("ner_scheme IOB2: only for token classification, not for " + name + ".",
                 Assert.Throws<BertSharpException>((head with { Task = task, Training = Shared("o"), NerScheme = SeqevalScheme.IOB2 }).Validate).Message);
         }
+        // Every setting of one head is refused for the others by one table (each was ignored without a word), given at its
+        // default value too, and before its range; not given (null), each head takes its default.
+        var bare = head with { Training = Shared("o") };
+        (HeadFineTuneOptions Options, string Message)[] misplacedSettings =
+        [
+            (bare with { LabelAllTokens = true }, "label_all_tokens true: only for token classification, not for squad."),
+            (bare with { Task = HeadTask.MultipleChoice, LabelAllTokens = false }, "label_all_tokens false: only for token classification, not for swag."),
+            (bare with { Task = HeadTask.TokenClassification, DocStride = 64 }, "doc_stride 64: only for question answering, not for ner."),
+            (bare with { Task = HeadTask.TokenClassification, DocStride = -1 }, "doc_stride -1: only for question answering, not for ner."),
+            (bare with { Task = HeadTask.MultipleChoice, MaxAnswerLength = HeadFineTuneOptions.DefaultMaxAnswerLength },
+                "max_answer_length 30: only for question answering, not for swag."),
+            (bare with { Task = HeadTask.TokenClassification, NullScoreDiffThreshold = -0.5 }, "null_score_diff_threshold -0.5: only for question answering, not for ner."),
+        ];
+        foreach (var (options, message) in misplacedSettings)
+        {
+            Assert.Equal(message, Assert.Throws<BertSharpException>(options.Validate).Message);
+        }
+        Assert.Equal("--doc-stride 64: only for question answering, not for ner.",
+            Cli.CliErrors.Describe(Assert.Throws<BertSharpException>(misplacedSettings[2].Options.Validate)));
+        foreach (var task in Enum.GetValues<HeadTask>())
+        {
+            (bare with { Task = task }).Validate();
+        }
+        (bare with { LabelAllTokens = null, DocStride = 0, MaxAnswerLength = 1, NullScoreDiffThreshold = 2.5 }).Validate();
+        (bare with { Task = HeadTask.TokenClassification, LabelAllTokens = true }).Validate();
+        Assert.Throws<ArgumentException>(() => HeadFineTuneOptions.RequireTaskSetting(HeadTask.QuestionAnswering, "pooling", "mean"));
     }
 
     [Fact]
@@ -82,7 +108,8 @@ public class TrainingOptionsTests
         Assert.Equal(128, (qa with { Task = HeadTask.TokenClassification }).DefaultMaxLength);
         Assert.Equal(5, (qa with { Training = Shared("o") with { BatchSize = 5 } }).EffectiveBatchSize);
         // QA windows: training and the inference pipeline read one default.
-        Assert.Equal(QuestionAnsweringOptions.DefaultDocStride, qa.DocStride);
+        Assert.Equal((null, QuestionAnsweringOptions.DefaultDocStride), (qa.DocStride, qa.EffectiveDocStride));
+        Assert.Equal((HeadFineTuneOptions.DefaultMaxAnswerLength, 0.0), (qa.EffectiveMaxAnswerLength, qa.EffectiveNullScoreDiffThreshold));
         Assert.Equal(QuestionAnsweringOptions.DefaultWindow, qa.DefaultMaxLength);
         var imdb = new FineTuneOptions { Task = TaskSpec.Imdb, Training = Shared("o") };
         Assert.Equal((2, 16, 512), (imdb.EffectiveEpochs, imdb.EffectiveBatchSize, imdb.EffectiveMaxLength));
