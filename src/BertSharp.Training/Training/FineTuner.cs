@@ -76,12 +76,7 @@ public static class FineTuner
         using var rank0Checks = Rank0Work.Begin(comm, Rank0Checks);
         var inputs = FineTuneData.Read(o, validates: writer);
         var (train, val) = (inputs.Train, inputs.Validation);
-        var labels = LabelMap.ForTask(o.Task, train);
-        string? labelNote = null;
-        if (ClassifierCheckpoint.HeadLabels(source) is { } trained)
-        {
-            labels = labels.ContinuingFrom(trained, train, o.Task, source.ConfigOrigin, out labelNote);
-        }
+        var labels = ClassifierCheckpoint.ContinuedLabels(source, LabelMap.ForTask(o.Task, train), train, o.Task, out var labelNote);
         var trainTargets = labels.Encode(train);
         var valTargets = val is null ? null : labels.Encode(val);
         var metricNames = labels.IsRegression ? RegressionMetricNames : ClassificationMetricNames;

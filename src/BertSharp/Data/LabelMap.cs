@@ -193,12 +193,19 @@ public sealed class LabelMap
             // order, so class i's weights start from the checkpoint's class i, whatever it meant (run_glue.py warns alike).
             note = checkpoint.NumLabels == NumLabels && ReferenceEquals(read, checkpoint)
                 ? $"{configPath}: field 'id2label' names the checkpoint's classes {string.Join(", ", checkpoint.Labels)}; the data's labels are others, " +
-                  $"so its head is trained further with the data's classes in their order: {string.Join(", ", Labels.Select((l, i) => $"{l} → class {i} (was {checkpoint.Labels[i]})"))}."
+                  $"so {KeptHeadOrder(checkpoint.Labels)}"
                 : null;
             return this;
         }
         return read;
     }
+
+    /// <summary>
+    /// How a checkpoint's head of as many classes, named <paramref name="was"/> in id order, learns these classes: in their
+    /// order, class i's weights starting from the checkpoint's class i, whatever it meant.
+    /// </summary>
+    internal string KeptHeadOrder(IReadOnlyList<string> was) =>
+        $"its head is trained further with the data's classes in their order: {string.Join(", ", Labels.Select((l, i) => $"{l} → class {i} (was {was[i]})"))}.";
 
     /// <summary><c>id2label</c> for config.json.</summary>
     public IReadOnlyDictionary<int, string> Id2Label => Labels.Select((l, i) => (l, i)).ToDictionary(x => x.i, x => x.l);

@@ -136,21 +136,40 @@ public static class ClassifierCheckpoint
     }
 
     /// <summary>
-    /// The classes of the single-label sequence classifier that <paramref name="source"/> continues, whose head a fine-tuning
-    /// keeps when the class count stays; null for a model from scratch or any other checkpoint (its id2label heads nothing).
+    /// The classes a fine-tuning of the data's <paramref name="labels"/> (read from <paramref name="train"/>) trains when it
+    /// continues <paramref name="source"/>: the single-label classifier's own where its head can read the data
+    /// (<see cref="LabelMap.ContinuingFrom"/>), else <paramref name="labels"/>. <paramref name="note"/> says how a head kept
+    /// for as many classes learns them when the names do not tell (other names, or two classes of one name), else is null.
     /// </summary>
-    internal static LabelMap? HeadLabels(ModelSource source)
+    internal static LabelMap ContinuedLabels(ModelSource source, LabelMap labels, TextDataset train, TaskSpec task, out string? note)
     {
         ArgumentNullException.ThrowIfNull(source);
-        var c = source.Config;
-        if (source.ModelDir is null || c.Architectures?.FirstOrDefault() != nameof(BertForSequenceClassification)
-            || c.ProblemType is not (null or "single_label_classification") || c.NumLabels < 2
-            || c.Id2Label.Values.Distinct(StringComparer.Ordinal).Count() != c.NumLabels)
+        ArgumentNullException.ThrowIfNull(labels);
+        note = null;
+        if (!ContinuesClassifier(source))
         {
-            return null;
+            return labels;
         }
-        return LabelMap.FromConfig(c.Id2Label, c.NumLabels, c.ProblemType);
+        var c = source.Config;
+        var names = c.Id2Label.Values.ToList();
+        if (ClassNames.Fault(names, unnamedAllowed: true) is { Repeated: true } fault)
+        {
+            // LabelMap refuses such names, and no label of the data can be matched to a class by name; the head is still
+            // kept when its size fits (CreateForFineTuning), which went unsaid.
+            if (!labels.IsRegression && labels.NumLabels == c.NumLabels)
+            {
+                note = $"{source.ConfigOrigin}: field 'id2label' names two classes alike ({fault.What}), so no label can be matched to its class " +
+                       $"by name; {labels.KeptHeadOrder(names)}";
+            }
+            return labels;
+        }
+        return labels.ContinuingFrom(LabelMap.FromConfig(c.Id2Label, c.NumLabels, c.ProblemType), train, task, source.ConfigOrigin, out note);
     }
+
+    // A single-label sequence classifier's checkpoint: its id2label names the classes its head learnt (any other's heads nothing).
+    private static bool ContinuesClassifier(ModelSource source) =>
+        source.ModelDir is not null && source.Config.Architectures?.FirstOrDefault() == nameof(BertForSequenceClassification)
+        && source.Config.ProblemType is (null or "single_label_classification") && source.Config.NumLabels >= 2;
 
     /// <summary>Loads a fine-tuned classifier directory for evaluation or prediction.</summary>
     public static (BertForSequenceClassification Model, BertTokenizer Tokenizer, LabelMap Labels) Load(string idOrDir)

@@ -1,5 +1,8 @@
 using BertSharp.Data;
+using BertSharp.Inference;
+using BertSharp.Modeling;
 using BertSharp.Tests.Infrastructure;
+using BertSharp.Tokenization;
 
 namespace BertSharp.Tests.Data;
 
@@ -296,6 +299,24 @@ public class DatasetReaderTests
         // Other names for another number of classes: a new head, nothing kept to speak of.
         map = LabelMap.ForTask(csv, named).ContinuingFrom(LabelMap.FromLabels(["x", "y", "z"]), named, csv, "m/config.json", out note);
         Assert.Equal(["neg", "pos"], map.Labels);
+        Assert.Null(note);
+        // A checkpoint naming two classes alike (HF allows it) matches no label by name: its head, kept for as many classes,
+        // learns the data's in their order, said as for other names (it was kept without a word); the checkpoint's own
+        // names are read as above.
+        var config = BertConfig.FromPresetOrFile("tiny");
+        config.Architectures = [nameof(BertForSequenceClassification)];
+        config.Id2Label = new() { [0] = "neg", [1] = "neg" };
+        var source = new ModelSource(config, "m/config.json", "m", new BertTokenizer(new Vocabulary(["[UNK]"])));
+        map = ClassifierCheckpoint.ContinuedLabels(source, LabelMap.ForTask(csv, named), named, csv, out note);
+        Assert.Equal(["neg", "pos"], map.Labels);
+        Assert.Equal("m/config.json: field 'id2label' names two classes alike (classes \"0\" and \"1\" are both named \"neg\"), so no label can be " +
+                     "matched to its class by name; its head is trained further with the data's classes in their order: neg → class 0 (was neg), pos → class 1 (was neg).", note);
+        config.Id2Label = new() { [0] = "neg", [1] = "neg", [2] = "pos" };
+        map = ClassifierCheckpoint.ContinuedLabels(source, LabelMap.ForTask(csv, named), named, csv, out note);
+        Assert.Equal(["neg", "pos"], map.Labels);
+        Assert.Null(note);
+        config.Id2Label = new() { [0] = "pos", [1] = "neg" };
+        Assert.Equal(["pos", "neg"], ClassifierCheckpoint.ContinuedLabels(source, LabelMap.ForTask(csv, named), named, csv, out note).Labels);
         Assert.Null(note);
     }
 
