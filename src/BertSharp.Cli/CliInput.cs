@@ -127,7 +127,8 @@ internal static partial class CliInput
                 continue;
             }
             var directory = name != "--plot" && DirectoryOutputs.Contains(command);
-            if (directory && File.Exists(path))
+            // File.Exists is true for a link that ends nowhere, which the library refuses as such, not as a file.
+            if (directory && IO.LinkedFile.Exists(path))
             {
                 throw new BertSharpException($"{name} {path}: is a file; expected a directory (new, empty, or written by bert).");
             }

@@ -170,6 +170,7 @@ public static class AtomicFile
     public static void WriteDirectory(string directory, Action<string> fill, bool overwrite = false, OutputKind? kind = null)
     {
         var full = Normalize(directory);
+        var real = Resolve(full);
         Recover(full);
         var target = OutputDirectory.Inspect(full);
         target.ThrowIfForeign(overwrite);
@@ -180,7 +181,7 @@ public static class AtomicFile
         var id = NewId();
         // Staged beside a mount point, on its parent's filesystem, no entry could be renamed into it (EXDEV).
         var inPlace = target.Exists && MountPoint.Is(full);
-        var tmp = inPlace ? StagingPath(full, id) : TempPath(full, id);
+        var tmp = inPlace ? StagingPath(full, id) : TempPath(real, id);
         try
         {
             Directory.CreateDirectory(tmp);
@@ -205,19 +206,19 @@ public static class AtomicFile
                 published = true;
                 return;
             }
-            if (Directory.Exists(full))
+            if (Directory.Exists(real))
             {
                 if (target.IsEmpty)
                 {
-                    Directory.Delete(full);
+                    Directory.Delete(real);
                 }
                 else
                 {
-                    old = full + "." + id + ".old";
-                    Directory.Move(full, old); // S2
+                    old = real + "." + id + ".old";
+                    Directory.Move(real, old); // S2
                 }
             }
-            Directory.Move(tmp, full); // S3
+            Directory.Move(tmp, real); // S3
             published = true;
             if (old is not null)
             {
@@ -232,9 +233,9 @@ public static class AtomicFile
         {
             try
             {
-                if (!published && old is not null && !Directory.Exists(full) && Directory.Exists(old))
+                if (!published && old is not null && !Directory.Exists(real) && Directory.Exists(old))
                 {
-                    Directory.Move(old, full);
+                    Directory.Move(old, real);
                 }
                 if (Directory.Exists(tmp))
                 {
@@ -264,8 +265,9 @@ public static class AtomicFile
                 Directory.Delete(staged, recursive: true);
             }
         }
-        var parent = Path.GetDirectoryName(full);
-        var name = Path.GetFileName(full);
+        var real = Resolve(full);
+        var parent = Path.GetDirectoryName(real);
+        var name = Path.GetFileName(real);
         if (parent is null || !Directory.Exists(parent))
         {
             return;
@@ -288,7 +290,7 @@ public static class AtomicFile
         {
             return;
         }
-        if (!Directory.Exists(full) && !File.Exists(full))
+        if (!Directory.Exists(real) && !File.Exists(real))
         {
             // S2 (or a first write stopped just before its rename): a complete tmp becomes the target; without one, the old copy returns.
             var complete = temps.Where(t => File.Exists(Path.Combine(t.Path, OutputDirectory.MarkerName)))
@@ -299,7 +301,7 @@ public static class AtomicFile
             var restore = complete ?? olds.OrderByDescending(o => Directory.GetLastWriteTimeUtc(o.Path)).Select(o => o.Path).FirstOrDefault();
             if (restore is not null)
             {
-                Directory.Move(restore, full);
+                Directory.Move(restore, real);
             }
         }
         foreach (var (path, _) in temps.Concat(olds))
@@ -377,15 +379,28 @@ public static class AtomicFile
     private static string StagingPath(string directory, string id) => Path.Combine(directory, OutputDirectory.MarkerName + "." + id + ".staging");
 
     /// <summary>
-    /// The full path of an output, where a symbolic link to a directory is followed to its final target: the temporary
-    /// siblings a write renames into place are made beside the directory written, on its filesystem (beside a link onto
-    /// another disk, each rename failed as a cross-device link), and a replaced directory replaces the target, not the link.
-    /// A link to a file stays as given, to be refused as any file is.
+    /// The full path of an output as the caller named it: a symbolic link stays the link, so that messages, the run's paths
+    /// and the commands shown next name what the user typed, not where it points (a name they may never have seen). Where a
+    /// write must happen beside the directory itself, <see cref="Resolve"/> follows the link. A link must end at a directory,
+    /// or at a file (to be refused as any file is).
     /// </summary>
     /// <exception cref="BertSharpException">A link that ends nowhere: at nothing, or in a cycle of links.</exception>
     internal static string Normalize(string path)
     {
         var full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(path));
+        _ = Resolve(full);
+        return full;
+    }
+
+    /// <summary>
+    /// Where <paramref name="full"/> (a <see cref="Normalize"/>d path) ends when it is a symbolic link to a directory, followed
+    /// to its final target; otherwise itself. The temporary siblings a write renames into place are made beside that target,
+    /// on its filesystem (beside a link onto another disk, each rename failed as a cross-device link), and a replaced directory
+    /// replaces the target, not the link.
+    /// </summary>
+    /// <exception cref="BertSharpException">A link that ends nowhere: at nothing, or in a cycle of links.</exception>
+    private static string Resolve(string full)
+    {
         var link = new DirectoryInfo(full);
         if (link.LinkTarget is null)
         {

@@ -323,7 +323,8 @@ public class TrainingOptionsTests
         Directory.CreateSymbolicLink(tmp.File("out"), "disk/run");
         Assert.Null(RunDirectory.Check(tmp.File("out"), resume: false, overwrite: false, FineTuner.Kind));
         var run = RunDirectory.Open(tmp.File("out"), overwrite: false, FineTuner.Kind);
-        Assert.Equal(real, run.Path);
+        // Named as the user named it (its paths reach messages and hints), written where it points.
+        Assert.Equal(tmp.File("out"), run.Path);
         run.OpenLog(resumeStep: null).Dispose();
         Assert.True(File.Exists(Path.Combine(real, TrainLog.FileName)));
 
