@@ -272,20 +272,7 @@ public static class AtomicFile
         {
             return;
         }
-        var temps = new List<(string Path, string Id)>();
-        var olds = new List<(string Path, string Id)>();
-        foreach (var entry in Directory.EnumerateFileSystemEntries(parent))
-        {
-            var entryName = Path.GetFileName(entry);
-            if (TempName.Match(entryName) is { Success: true } t && t.Groups["name"].Value == name)
-            {
-                temps.Add((entry, t.Groups["id"].Value));
-            }
-            else if (OldName.Match(entryName) is { Success: true } o && o.Groups["name"].Value == name && Directory.Exists(entry))
-            {
-                olds.Add((entry, o.Groups["id"].Value));
-            }
-        }
+        var (temps, olds) = Leftovers(parent, name);
         if (temps.Count == 0 && olds.Count == 0)
         {
             return;
@@ -308,6 +295,26 @@ public static class AtomicFile
         {
             Delete(path);
         }
+    }
+
+    /// <summary>The temporary copies (<c>.NAME.X.tmp</c>) and old directories (<c>NAME.X.old</c>) that writes of <paramref name="name"/> left in <paramref name="parent"/>.</summary>
+    private static (List<(string Path, string Id)> Temps, List<(string Path, string Id)> Olds) Leftovers(string parent, string name)
+    {
+        var temps = new List<(string Path, string Id)>();
+        var olds = new List<(string Path, string Id)>();
+        foreach (var entry in Directory.EnumerateFileSystemEntries(parent))
+        {
+            var entryName = Path.GetFileName(entry);
+            if (TempName.Match(entryName) is { Success: true } t && t.Groups["name"].Value == name)
+            {
+                temps.Add((entry, t.Groups["id"].Value));
+            }
+            else if (OldName.Match(entryName) is { Success: true } o && o.Groups["name"].Value == name && Directory.Exists(entry))
+            {
+                olds.Add((entry, o.Groups["id"].Value));
+            }
+        }
+        return (temps, olds);
     }
 
     /// <summary>Runs <see cref="Recover"/> for every target inside <paramref name="directory"/> that has temporary leftovers.</summary>
@@ -416,7 +423,8 @@ public static class AtomicFile
             throw new BertSharpException($"{full}: a symbolic link that never ends (a cycle of links); expected a link to a directory.");
         }
         var resolved = target is null ? null : Path.TrimEndingDirectorySeparator(Path.GetFullPath(target.FullName));
-        if (resolved is not null && Directory.Exists(resolved))
+        // A kill between a replacement's two renames left the link's directory renamed away (S2): Recover brings it back.
+        if (resolved is not null && (Directory.Exists(resolved) || Interrupted(resolved)))
         {
             return resolved;
         }
@@ -426,6 +434,10 @@ public static class AtomicFile
         }
         throw new BertSharpException($"{full}: a symbolic link to {resolved ?? link.LinkTarget}, which does not exist; expected a link to a directory.");
     }
+
+    private static bool Interrupted(string full) =>
+        Path.GetDirectoryName(full) is { } parent && Directory.Exists(parent) && Leftovers(parent, Path.GetFileName(full)) is var (temps, olds)
+        && temps.Count + olds.Count > 0;
 
     internal static void Delete(string path)
     {

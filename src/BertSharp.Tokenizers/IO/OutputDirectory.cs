@@ -19,7 +19,8 @@ public static class OutputDirectory
     public static OutputDirectoryInfo Inspect(string directory)
     {
         var full = AtomicFile.Normalize(directory);
-        if (File.Exists(full))
+        // A link is a file only where it ends at one: File.Exists is true for a link whose directory a kill renamed away.
+        if (LinkedFile.Exists(full))
         {
             throw new BertSharpException($"{full}: is a file; expected a directory.");
         }

@@ -57,7 +57,7 @@ public sealed class RunDirectory
     {
         ArgumentNullException.ThrowIfNull(kind);
         var full = AtomicFile.Normalize(path);
-        if (File.Exists(full))
+        if (LinkedFile.Exists(full))
         {
             throw new BertSharpException($"{BertSharpException.Field("output_dir")} {full}: is a file; expected a directory.");
         }

@@ -322,6 +322,14 @@ public class AtomicDirectoryTests
         Assert.Equal("disk/latest", new DirectoryInfo(tmp.File("out")).LinkTarget);
         Assert.Equal("model", new DirectoryInfo(tmp.File("disk/latest")).LinkTarget);
         Assert.Equal(["latest", "model"], Siblings(tmp.File("disk")));
+        // Killed between a replacement's two renames (S2): the link ended nowhere, so every later write refused it, and
+        // the model stayed under its hidden name.
+        Directory.Move(tmp.File("disk/model"), tmp.File("disk/model.0000abcd.old"));
+        Assert.False(OutputDirectory.Inspect(tmp.File("out")).Exists);
+        Assert.Null(BertSharp.Training.RunDirectory.Check(tmp.File("out"), resume: false, overwrite: false, BertSharp.Training.FineTuner.Kind));
+        AtomicFile.WriteDirectory(tmp.File("out"), d => File.WriteAllText(Path.Combine(d, "weights.bin"), "again"));
+        Assert.Equal("again", File.ReadAllText(tmp.File("disk/model/weights.bin")));
+        Assert.Equal(["latest", "model"], Siblings(tmp.File("disk")));
 
         Directory.CreateSymbolicLink(tmp.File("gone"), "disk/nowhere");
         Assert.Equal($"{tmp.File("gone")}: a symbolic link to {tmp.File("disk/nowhere")}, which does not exist; expected a link to a directory.",
