@@ -65,6 +65,10 @@ public sealed class ServedModel : IDisposable
         {
             architecture = nameof(BertForMaskedLM);
         }
+        if (architecture == nameof(BertForTokenClassification))
+        {
+            TokenClassification.RequireDistinctTags(config, modelDirectory);
+        }
         var tokenizer = BertPretrained.LoadTokenizer(modelDirectory, config);
         var model = BertPretrained.Load(architecture, dir, config, out var report);
         try

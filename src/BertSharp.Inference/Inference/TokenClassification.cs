@@ -19,7 +19,29 @@ public sealed class TokenClassification : InferencePipeline<BertForTokenClassifi
     public static TokenClassification Load(string modelDir, string device = "auto")
     {
         var (model, tokenizer) = LoadChecked(modelDir, device);
+        try
+        {
+            RequireDistinctTags(model.Config, modelDir);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
         return new TokenClassification(model, tokenizer, ownsModel: true) { DefaultAggregation = DefaultAggregationFor(modelDir) };
+    }
+
+    /// <summary>
+    /// Refuses a model whose config.json id2label names two classes alike: an entity names its class by its tag, so the two
+    /// could not be told apart (evaluate refuses them too, as seqeval reads one entity type from both). An empty name
+    /// passes, as HF allows it and reading a sequence classifier's config does.
+    /// </summary>
+    internal static void RequireDistinctTags(BertConfig config, string modelDir)
+    {
+        if (ClassNames.Fault(LabelsOf(config), unnamedAllowed: true) is { } fault)
+        {
+            throw new BertSharpException($"{Path.Combine(modelDir, "config.json")}: field 'id2label': {fault.What}; expected each tag once, in id order.");
+        }
     }
 
     /// <summary>The aggregation <see cref="Predict"/> uses when it is given none (HF's default: <see cref="AggregationStrategy.Simple"/>).</summary>
@@ -39,8 +61,10 @@ public sealed class TokenClassification : InferencePipeline<BertForTokenClassifi
     }
 
     /// <summary>The label names, by id.</summary>
-    public IReadOnlyList<string> Labels =>
-        [.. Enumerable.Range(0, Model.Config.NumLabels).Select(i => Model.Config.Id2Label.TryGetValue(i, out var l) ? l : $"LABEL_{i}")];
+    public IReadOnlyList<string> Labels => LabelsOf(Model.Config);
+
+    private static string[] LabelsOf(BertConfig config) =>
+        [.. Enumerable.Range(0, config.NumLabels).Select(i => config.Id2Label.TryGetValue(i, out var l) ? l : $"LABEL_{i}")];
 
     /// <summary>
     /// Entities per text, in input order, grouped by <paramref name="aggregation"/> (null: <see cref="DefaultAggregation"/>).

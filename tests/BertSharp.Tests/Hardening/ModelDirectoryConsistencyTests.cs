@@ -180,6 +180,13 @@ public class ModelDirectoryConsistencyTests
         // It said only "duplicate label names: LABEL_0, LABEL_1, LABEL_0.", naming no class (HF loads it and answers with two classes of one name).
         CliRunner.Run("predict", "--model", dir, "--text", "a fine film")
             .AssertOneLineError($"{path}: field 'id2label': classes \"0\" and \"2\" are both named \"LABEL_0\"; expected each label once, in id order.");
+        // A tagger's entities named the repeated tag whichever class the model chose (evaluate refused the model, ner did not).
+        var tagger = CopyCase(tmp, "token-classification");
+        var taggerConfig = Path.Combine(tagger, "config.json");
+        File.WriteAllText(taggerConfig, File.ReadAllText(taggerConfig).Replace("\"3\": \"LABEL_3\"", "\"3\": \"LABEL_1\"", StringComparison.Ordinal));
+        var refusal = $"{taggerConfig}: field 'id2label': classes \"1\" and \"3\" are both named \"LABEL_1\"; expected each tag once, in id order.";
+        CliRunner.Run("ner", "--model", tagger, "--text", "a fine film").AssertOneLineError(refusal);
+        Assert.Equal(refusal, Assert.Throws<BertSharpException>(() => BertSharp.Server.ServedModel.Load(tagger, "cpu", maxLength: null)).Message);
     }
 
     // run_glue.py on a CSV of integer labels writes id2label {"0": -1, ...} as JSON numbers: the model did not load.
