@@ -185,10 +185,7 @@ public class AtomicDirectoryTests
         Assert.Equal([OutputDirectory.MarkerName, "checkpoint-1", "notes.txt"], Siblings(target));
 
         Directory.Move(Path.Combine(target, "checkpoint-1"), Path.Combine(target, ".checkpoint-1.0000beef.tmp"));
-        AtomicFile.WriteDirectory(target, d => AtomicFile.WriteDirectory(Path.Combine(d, "checkpoint-1"), c => Fill(c, "v2")));
-        Assert.Equal("v2", Content(Path.Combine(target, "checkpoint-1")));
-        Assert.Equal([OutputDirectory.MarkerName, "checkpoint-1", "notes.txt"], Siblings(target));
-        Assert.Equal("keep", File.ReadAllText(Path.Combine(target, "notes.txt")));
+        ReplaceCheckpointBesideNotes(target, "v2");
         Assert.Equal(["project"], Siblings(tmp.Path));
     }
 
@@ -302,11 +299,17 @@ public class AtomicDirectoryTests
         AtomicFile.Recover(target);
         Assert.Equal([OutputDirectory.MarkerName, "checkpoint-1", "notes.txt"], Siblings(target));
 
-        AtomicFile.WriteDirectory(target, d => AtomicFile.WriteDirectory(Path.Combine(d, "checkpoint-1"), c => Fill(c, "new")));
-        Assert.Equal("new", Content(Path.Combine(target, "checkpoint-1")));
+        ReplaceCheckpointBesideNotes(target, "new");
+        Assert.Equal(["out"], Siblings(tmp.Path));
+    }
+
+    /// <summary>A write of checkpoint-1 into a directory holding the user's notes.txt replaces it and leaves the notes.</summary>
+    private static void ReplaceCheckpointBesideNotes(string target, string content)
+    {
+        AtomicFile.WriteDirectory(target, d => AtomicFile.WriteDirectory(Path.Combine(d, "checkpoint-1"), c => Fill(c, content)));
+        Assert.Equal(content, Content(Path.Combine(target, "checkpoint-1")));
         Assert.Equal([OutputDirectory.MarkerName, "checkpoint-1", "notes.txt"], Siblings(target));
         Assert.Equal("keep", File.ReadAllText(Path.Combine(target, "notes.txt")));
-        Assert.Equal(["out"], Siblings(tmp.Path));
     }
 
     [Fact]
