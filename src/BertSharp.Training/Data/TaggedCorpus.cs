@@ -194,26 +194,29 @@ public static class TaggedCorpus
 
     /// <summary>Reads a label list: a file with one label per line, or a comma-separated list; blanks at its end are ignored.</summary>
     /// <exception cref="BertSharpException">
-    /// A blank line or entry comes before the last label, or the list is one <see cref="Labels"/> refuses (a name given
+    /// A line or entry that is empty or white space only comes before the last label, or the list is one <see cref="Labels"/> refuses (a name given
     /// twice, fewer than 2).
     /// </exception>
     public static IReadOnlyList<string> ParseLabelList(string value)
     {
         ArgumentNullException.ThrowIfNull(value);
         var file = File.Exists(value);
-        var items = (file ? File.ReadAllLines(value) : value.Split(',')).Select(l => l.Trim()).ToList();
+        var entries = (file ? File.ReadAllLines(value) : value.Split(',')).ToList();
         // Blanks at the end are a file's last newlines or a trailing comma; one before a label was dropped, which gave every
         // later label the id of the one after it.
-        while (items.Count > 0 && items[^1].Length == 0)
+        while (entries.Count > 0 && string.IsNullOrWhiteSpace(entries[^1]))
         {
-            items.RemoveAt(items.Count - 1);
+            entries.RemoveAt(entries.Count - 1);
         }
-        if (items.IndexOf("") is var blank and >= 0)
+        // Judged before the trim, so that an entry of spaces is said to be one, as the library's rule for a name says it.
+        if (entries.FindIndex(e => ClassNames.Unnamed(e) is not null) is var blank and >= 0)
         {
+            var what = ClassNames.Unnamed(entries[blank]);
             throw new BertSharpException(file
-                ? $"{BertSharpException.Field("labels")} {value}: line {blank + 1} is empty; expected one tag name per line, in id order (such as O or B-PER)."
-                : $"{BertSharpException.Field("labels")} {value}: entry {blank + 1} is empty; expected comma-separated tag names in id order (such as O,B-PER).");
+                ? $"{BertSharpException.Field("labels")} {value}: line {blank + 1} is {what}; expected one tag name per line, in id order (such as O or B-PER)."
+                : $"{BertSharpException.Field("labels")} {value}: entry {blank + 1} is {what}; expected comma-separated tag names in id order (such as O,B-PER).");
         }
+        var items = entries.ConvertAll(e => e.Trim());
         RequireTagList(items, $"{BertSharpException.Field("labels")} {value}");
         return items;
     }
