@@ -77,7 +77,8 @@ public static class ClassifierCheckpoint
     /// <summary>
     /// The classifier to fine-tune with <paramref name="labels"/>: from scratch (HF init, from torch's global seed), or the
     /// checkpoint's weights. A checkpoint with a classification head of another size keeps only its encoder, as does a
-    /// pre-training or base-model checkpoint; the new head is initialised.
+    /// pre-training or base-model checkpoint; the new head is initialised. A head of as many outputs is kept whatever its
+    /// config.json's problem_type, and trained further with <paramref name="labels"/>' (the loss follows it).
     /// </summary>
     public static (BertForSequenceClassification Model, BertTokenizer Tokenizer) CreateForFineTuning(ModelSource source, LabelMap labels) =>
         CreateForFineTuning(source, labels, out _);
@@ -96,9 +97,7 @@ public static class ClassifierCheckpoint
         {
             return (BertPretrained.Create<BertForSequenceClassification>(FineTuningConfig(source, labels)), source.Tokenizer);
         }
-        var sameHead = source.Config.Architectures?.FirstOrDefault() == nameof(BertForSequenceClassification)
-                       && source.Config.NumLabels == labels.NumLabels;
-        if (sameHead)
+        if (KeepsHead(source, labels))
         {
             var loaded = BertPretrained.Load<BertForSequenceClassification>(source.ModelDir, out var sameReport, c => ApplyLabels(c, labels));
             report = sameReport;
@@ -139,12 +138,23 @@ public static class ClassifierCheckpoint
     /// The classes a fine-tuning of the data's <paramref name="labels"/> (read from <paramref name="train"/>) trains when it
     /// continues <paramref name="source"/>: the single-label classifier's own where its head can read the data
     /// (<see cref="LabelMap.ContinuingFrom"/>), else <paramref name="labels"/>. <paramref name="note"/> says how a head kept
-    /// for as many classes learns them when the names do not tell (other names, or two classes of one name), else is null.
+    /// for as many classes learns them when the names do not tell (other names, or two classes of one name), and how its
+    /// loss changes when its problem_type is not the data's (a multi-label checkpoint trained on single-label data), else is null.
     /// </summary>
     internal static LabelMap ContinuedLabels(ModelSource source, LabelMap labels, TextDataset train, TaskSpec task, out string? note)
     {
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(labels);
+        var map = ContinuedClasses(source, labels, train, task, out note);
+        if (ProblemTypeChange(source, map) is { } change)
+        {
+            note = note is null ? change : note + " " + change;
+        }
+        return map;
+    }
+
+    private static LabelMap ContinuedClasses(ModelSource source, LabelMap labels, TextDataset train, TaskSpec task, out string? note)
+    {
         note = null;
         if (!ContinuesClassifier(source))
         {
@@ -163,13 +173,39 @@ public static class ClassifierCheckpoint
             }
             return labels;
         }
-        return labels.ContinuingFrom(LabelMap.FromConfig(c.Id2Label, c.NumLabels, c.ProblemType), train, task, source.ConfigOrigin, out note);
+        // Read as single-label classes: a multi-label head's output i still answers for class i, so data of its names keep
+        // its order, and this run trains one class per example whatever the checkpoint's loss was (ProblemTypeChange says so).
+        return labels.ContinuingFrom(LabelMap.FromConfig(c.Id2Label, c.NumLabels, problemType: null), train, task, source.ConfigOrigin, out note);
     }
 
-    // A single-label sequence classifier's checkpoint: its id2label names the classes its head learnt (any other's heads nothing).
+    // A sequence classifier's checkpoint of classes, single- or multi-label: its id2label names the classes its head learnt
+    // (a regression model's, or any other checkpoint's, heads nothing).
     private static bool ContinuesClassifier(ModelSource source) =>
         source.ModelDir is not null && source.Config.Architectures?.FirstOrDefault() == nameof(BertForSequenceClassification)
-        && source.Config.ProblemType is (null or "single_label_classification") && source.Config.NumLabels >= 2;
+        && source.Config.ProblemType is (null or "single_label_classification" or "multi_label_classification") && source.Config.NumLabels >= 2;
+
+    // CreateForFineTuning keeps the checkpoint's head when its size fits, as HF's from_pretrained keeps any weight of the
+    // same shape: a class's output weights are a start whatever loss trained them (a sigmoid's logits rank the classes as a
+    // softmax's do), and a new head would drop them where differently named classes keep theirs.
+    private static bool KeepsHead(ModelSource source, LabelMap labels) =>
+        source.ModelDir is not null && source.Config.Architectures?.FirstOrDefault() == nameof(BertForSequenceClassification)
+        && source.Config.NumLabels == labels.NumLabels;
+
+    // The loss follows the data's problem type, not config.json's (HF: problem_type drives the loss), so a kept head whose
+    // problem_type differs is trained to mean something else, which went unsaid. A config without problem_type takes HF's
+    // rule for it (regression for one output, else one class per example), the data's own for a head of that size.
+    private static string? ProblemTypeChange(ModelSource source, LabelMap labels) =>
+        KeepsHead(source, labels) && source.Config.ProblemType is { } was && was != labels.ProblemType
+            ? $"{source.ConfigOrigin}: field 'problem_type' is {was} ({Loss(was)}); its head is kept for as many outputs and trained " +
+              $"further as {labels.ProblemType} ({Loss(labels.ProblemType)}), so what each output means changes."
+            : null;
+
+    private static string Loss(string problemType) => problemType switch
+    {
+        "regression" => "a number per output: mean squared error",
+        "multi_label_classification" => "a yes or no per label: sigmoid, binary cross-entropy",
+        _ => "one class per example: softmax, cross-entropy",
+    };
 
     /// <summary>Loads a fine-tuned classifier directory for evaluation or prediction.</summary>
     public static (BertForSequenceClassification Model, BertTokenizer Tokenizer, LabelMap Labels) Load(string idOrDir)

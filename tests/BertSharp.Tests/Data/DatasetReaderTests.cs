@@ -318,6 +318,41 @@ public class DatasetReaderTests
         config.Id2Label = new() { [0] = "pos", [1] = "neg" };
         Assert.Equal(["pos", "neg"], ClassifierCheckpoint.ContinuedLabels(source, LabelMap.ForTask(csv, named), named, csv, out note).Labels);
         Assert.Null(note);
+        // A multi-label checkpoint's head, kept for as many classes, keeps its class order for data of its names, and the
+        // plan says that its loss changes (sigmoids became a softmax without a word, in the data's order).
+        config.ProblemType = "multi_label_classification";
+        map = ClassifierCheckpoint.ContinuedLabels(source, LabelMap.ForTask(csv, named), named, csv, out note);
+        Assert.Equal(["pos", "neg"], map.Labels);
+        Assert.Equal("single_label_classification", map.ProblemType);
+        Assert.Equal("m/config.json: field 'problem_type' is multi_label_classification (a yes or no per label: sigmoid, binary cross-entropy); " +
+                     "its head is kept for as many outputs and trained further as single_label_classification (one class per example: softmax, " +
+                     "cross-entropy), so what each output means changes.", note);
+        // Other names: both are said, the mapping first.
+        config.Id2Label = new() { [0] = "bad", [1] = "good" };
+        ClassifierCheckpoint.ContinuedLabels(source, LabelMap.ForTask(csv, named), named, csv, out note);
+        Assert.StartsWith("m/config.json: field 'id2label' names the checkpoint's classes bad, good; ", note, StringComparison.Ordinal);
+        Assert.EndsWith("(was good). m/config.json: field 'problem_type' is multi_label_classification (a yes or no per label: sigmoid, binary " +
+                        "cross-entropy); its head is kept for as many outputs and trained further as single_label_classification (one class " +
+                        "per example: softmax, cross-entropy), so what each output means changes.", note, StringComparison.Ordinal);
+        // Another count: a new head, nothing kept to speak of.
+        config.Id2Label = new() { [0] = "a", [1] = "b", [2] = "c" };
+        ClassifierCheckpoint.ContinuedLabels(source, LabelMap.ForTask(csv, named), named, csv, out note);
+        Assert.Null(note);
+        // A regression head of as many outputs, kept for classes: its names head nothing, its loss changes all the same.
+        config.ProblemType = "regression";
+        config.Id2Label = new() { [0] = "x", [1] = "y" };
+        Assert.Equal(["neg", "pos"], ClassifierCheckpoint.ContinuedLabels(source, LabelMap.ForTask(csv, named), named, csv, out note).Labels);
+        Assert.Equal("m/config.json: field 'problem_type' is regression (a number per output: mean squared error); its head is kept for as " +
+                     "many outputs and trained further as single_label_classification (one class per example: softmax, cross-entropy), so " +
+                     "what each output means changes.", note);
+        // A one-output multi-label head kept for a regression.
+        config.ProblemType = "multi_label_classification";
+        config.Id2Label = new() { [0] = "toxic" };
+        var scores = Read("text,label\na,0.5\nb,1.5\n");
+        ClassifierCheckpoint.ContinuedLabels(source, LabelMap.ForRegression(), scores, csv, out note);
+        Assert.Equal("m/config.json: field 'problem_type' is multi_label_classification (a yes or no per label: sigmoid, binary cross-entropy); " +
+                     "its head is kept for as many outputs and trained further as regression (a number per output: mean squared error), so what " +
+                     "each output means changes.", note);
     }
 
     [Fact]
