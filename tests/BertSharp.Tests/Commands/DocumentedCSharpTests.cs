@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using System.Reflection;
 using System.Text;
 using System.Text.RegularExpressions;
@@ -5,6 +6,8 @@ using BertSharp.Tests.Infrastructure;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
+using Microsoft.CodeAnalysis.Diagnostics;
+using Microsoft.CodeAnalysis.Text;
 
 namespace BertSharp.Tests.Commands;
 
@@ -12,7 +15,8 @@ namespace BertSharp.Tests.Commands;
 /// Every ```csharp block of the Markdown compiles against the library packages (BertSharp.Tokenizers, BertSharp,
 /// BertSharp.Training, BertSharp.Inference), TorchSharp and the framework, with a console app's implicit usings: learners
 /// copy them, and nothing else would notice a renamed member or a missing using in them. Compiled, never run: they need
-/// model files and data.
+/// model files and data. Analysed too by the banned-call analyzer the build runs (build/BannedSymbols.txt): a block must not
+/// teach a TorchSharp call that makes a Scalar it does not keep alive, which the library's own code may not make either.
 /// A block is a whole program (top-level statements, then its types) unless an HTML comment right before it, hidden where
 /// the Markdown is rendered but there for a maintainer, declares what the fragment assumes:
 /// <c>&lt;!-- csharp context: using BertSharp.Training; BertTokenizer tokenizer; string[] texts; --&gt;</c>.
@@ -160,10 +164,47 @@ public sealed partial class DocumentedCSharpTests
         """;
 
     /// <summary>
-    /// Compiles <paramref name="blocks"/> as one compilation and lists its errors and warnings as <c>file:line: CSxxxx
-    /// message</c>, at the blocks' Markdown lines.
+    /// The banned-call analyzer as the build runs it: the package's analyzer assemblies that this test project's build
+    /// resolved (its csproj records their paths), and the build's symbol list, which the analyzer finds by its file name.
     /// </summary>
-    internal static List<string> Compile(IReadOnlyList<Block> blocks)
+    private static (ImmutableArray<DiagnosticAnalyzer> Analyzers, AnalyzerOptions Options) BannedApiAnalyzer()
+    {
+        string[] Metadata(string key) => typeof(DocumentedCSharpTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
+            .Single(a => a.Key == key).Value!.Split(';', StringSplitOptions.RemoveEmptyEntries);
+        var loader = new LoadFromLoader();
+        var analyzers = Metadata("BannedApiAnalyzers")
+            .SelectMany(path => new AnalyzerFileReference(path, loader).GetAnalyzers(LanguageNames.CSharp))
+            .ToImmutableArray();
+        Assert.True(analyzers.Length > 0, "the build's BannedApiAnalyzers assemblies hold no C# analyzer");
+        var symbols = Metadata("BannedSymbols");
+        Assert.True(symbols.Length > 0 && symbols.All(File.Exists), $"the build's banned symbol list is missing: '{string.Join(';', symbols)}'");
+        return (analyzers, new AnalyzerOptions([.. symbols.Select(path => new FileText(path))]));
+    }
+
+    /// <summary>Loads an analyzer assembly into the test host (Roslyn's own loaders are not public).</summary>
+    private sealed class LoadFromLoader : IAnalyzerAssemblyLoader
+    {
+        // Assembly.LoadFrom resolves an analyzer's dependencies from its own folder, where the package keeps them.
+        public void AddDependencyLocation(string fullPath)
+        {
+        }
+
+        public Assembly LoadFromPath(string fullPath) => Assembly.LoadFrom(fullPath);
+    }
+
+    /// <summary>A file given to the analyzers as the build's AdditionalFiles item gives it.</summary>
+    private sealed class FileText(string path) : AdditionalText
+    {
+        public override string Path => path;
+
+        public override SourceText GetText(CancellationToken cancellationToken = default) => SourceText.From(File.ReadAllText(path));
+    }
+
+    /// <summary>
+    /// Compiles <paramref name="blocks"/> as one compilation, analysed by the banned-call analyzer, and lists its errors and
+    /// warnings as <c>file:line: CSxxxx message</c> (<c>RS0030</c> for a banned call), at the blocks' Markdown lines.
+    /// </summary>
+    internal static async Task<List<string>> Compile(IReadOnlyList<Block> blocks)
     {
         var options = new CSharpParseOptions(LanguageVersion.Latest);
         var problems = new List<string>();
@@ -181,7 +222,12 @@ public sealed partial class DocumentedCSharpTests
                 // (TorchSharp built against an older framework) are off in every SDK build.
                 specificDiagnosticOptions: [new("CS1998", ReportDiagnostic.Suppress), new("CS1701", ReportDiagnostic.Suppress),
                     new("CS1702", ReportDiagnostic.Suppress)]));
-        foreach (var d in compilation.GetDiagnostics().Where(d => d.Severity >= DiagnosticSeverity.Warning))
+        var (analyzers, analyzerOptions) = BannedApiAnalyzer();
+        // The compiler's diagnostics and the analyzer's in one pass, as the analyzer binds what the compiler has bound; on
+        // one thread, as the suite runs other test classes beside this one on few cores.
+        var diagnostics = await compilation.WithAnalyzers(analyzers, new CompilationWithAnalyzersOptions(analyzerOptions,
+            onAnalyzerException: null, concurrentAnalysis: false, logAnalyzerExecutionTime: false)).GetAllDiagnosticsAsync();
+        foreach (var d in diagnostics.Where(d => d.Severity >= DiagnosticSeverity.Warning))
         {
             var at = d.Location.GetMappedLineSpan();
             problems.Add($"{at.Path}:{at.StartLinePosition.Line + 1}: {d.Id} {d.GetMessage(System.Globalization.CultureInfo.InvariantCulture)}");
@@ -190,13 +236,21 @@ public sealed partial class DocumentedCSharpTests
     }
 
     [Fact]
-    public void Every_documented_csharp_block_compiles()
+    public async Task Every_documented_csharp_block_compiles_without_a_banned_call()
     {
         var blocks = DocumentedCommandsTests.DocumentFiles()
             .Where(f => f.EndsWith(".md", StringComparison.Ordinal))
             .SelectMany(f => Blocks(TestPaths.RepoRoot, f))
             .ToList();
-        var problems = Compile(blocks);
+        // A block that teaches a banned call (line 4 of its Markdown), compiled with the docs' blocks: the analyzer must name
+        // it there, or a broken analyzer set-up would pass every doc block unanalysed.
+        var canary = new Block("canary.md", 2, "using TorchSharp;\nusing var t = torch.zeros(2);\nvar sum = t.add(t);", 1, null);
+        var problems = await Compile([.. blocks, canary]);
+        var caught = problems.Where(p => p.StartsWith("canary.md:", StringComparison.Ordinal)).ToList();
+        problems.RemoveAll(caught.Contains);
+        Assert.True(caught is [var only] && only.StartsWith("canary.md:4: RS0030 ", StringComparison.Ordinal)
+            && only.Contains("'torch.Tensor.add(torch.Tensor)' is banned", StringComparison.Ordinal),
+            $"the banned call at canary.md:4 gave {caught.Count} problem(s), not one RS0030 for Tensor.add:\n" + string.Join("\n", caught));
         Assert.True(problems.Count == 0, $"{problems.Count} problem(s) in the docs' C#:\n" + string.Join("\n", problems));
         // 14 on 2026-12-05: far fewer would mean the extraction no longer finds them.
         Assert.True(blocks.Count >= 12, $"only {blocks.Count} csharp blocks found: the extraction is broken");
