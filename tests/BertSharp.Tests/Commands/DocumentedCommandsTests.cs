@@ -9,7 +9,7 @@ namespace BertSharp.Tests.Commands;
 /// flags with a fixed set of values get one of them. Docs and scripts are not compiled, so a renamed or removed flag would
 /// otherwise live on in them until a user copies the command and gets an error.
 /// The commands of the Markdown's inline code are checked for their names only: a synopsis there shows alternatives and
-/// placeholders in place of values.
+/// placeholders in place of values, and each alternative is checked in a line of its own.
 /// Parsing only: nothing runs (TasksDocsExampleTests runs the task examples).
 /// </summary>
 public sealed partial class DocumentedCommandsTests
@@ -204,7 +204,7 @@ public sealed partial class DocumentedCommandsTests
             }
         }
         Assert.True(problems.Count == 0, string.Join("\n", problems));
-        // 188 on 2026-12-05: far fewer would mean the extraction no longer finds them.
+        // 226 on 2026-12-05 (188 spans, some with alternatives): far fewer would mean the extraction no longer finds them.
         Assert.True(checkedCount >= 150, $"only {checkedCount} inline bert commands found: the extraction is broken");
     }
 
@@ -238,9 +238,8 @@ public sealed partial class DocumentedCommandsTests
 
     /// <summary>
     /// The CLI commands in inline code outside fences as (line of the span's start, text): spans that start as a command
-    /// line does (<see cref="Start"/>), a span wrapped over several lines joined. A table's escaped <c>\|</c> is an
-    /// alternative, as is a lone <c>|</c> or <c>/</c>: the flag after one is kept, a value or subcommand word after one
-    /// (<c>--task ner / squad</c>) is dropped, since the parser would take it for a stray argument.
+    /// line does (<see cref="Start"/>), a span wrapped over several lines joined, and a span that shows alternatives once
+    /// for each (<see cref="Alternatives"/>), a table's escaped <c>\|</c> being a <c>|</c>.
     /// </summary>
     internal static List<(int Line, string Text)> InlineCommands(string path)
     {
@@ -263,19 +262,52 @@ public sealed partial class DocumentedCommandsTests
             var span = m.Groups[1].Value.ReplaceLineEndings(" ").Trim();
             if (Start().Match(span + " ") is { Success: true } cli)
             {
-                var text = Alternative().Replace(span[Math.Min(cli.Length, span.Length)..].Replace("\\|", "|", StringComparison.Ordinal), "");
-                commands.Add((1 + prose.AsSpan(0, m.Index).Count('\n'), text.Trim()));
+                var line = 1 + prose.AsSpan(0, m.Index).Count('\n');
+                commands.AddRange(Alternatives(span[Math.Min(cli.Length, span.Length)..].Replace("\\|", "|", StringComparison.Ordinal))
+                    .Select(text => (line, text)));
             }
         }
         return commands;
     }
 
+    /// <summary>
+    /// The command lines a synopsis stands for: its first alternatives, then for each further alternative the same line with
+    /// it in place of the first of its group, so that every subcommand (<c>bert predict / evaluate</c>, <c>bench tokenize |
+    /// allreduce</c>, <c>bench tokenize|allreduce</c>) is checked, each where the parser takes it for one. Alternatives are
+    /// words joined by a lone <c>|</c> or <c>/</c>, or by <c>|</c> inside a word without quotes or parentheses
+    /// (<c>FILE(.txt|.csv)</c> is one placeholder); a flag after a lone separator is an alternative of a whole option and
+    /// stays in the line, as options are checked by name only.
+    /// </summary>
+    internal static List<string> Alternatives(string synopsis)
+    {
+        var groups = new List<List<string>>();
+        var words = Word().Matches(synopsis).Select(m => m.Value).ToArray();
+        for (var i = 0; i < words.Length; i++)
+        {
+            if (words[i] is "|" or "/")
+            {
+                if (groups.Count > 0 && i + 1 < words.Length && words[i + 1] is not ("|" or "/") && !words[i + 1].StartsWith('-'))
+                {
+                    groups[^1].Add(words[++i]);
+                }
+                continue;
+            }
+            groups.Add(JoinedAlternatives().IsMatch(words[i]) ? [.. words[i].Split('|')] : [words[i]]);
+        }
+        var lines = new List<string> { string.Join(' ', groups.Select(g => g[0])) };
+        for (var g = 0; g < groups.Count; g++)
+        {
+            lines.AddRange(groups[g].Skip(1).Select(alternative => string.Join(' ', groups.Select((other, j) => j == g ? alternative : other[0]))));
+        }
+        return lines;
+    }
+
+    [GeneratedRegex(@"^(?!-)[^\s|""'()$]+(?:\|[^\s|""'()$]+)+$")]
+    private static partial Regex JoinedAlternatives();
+
     // A code span of one backtick; it may wrap, but not across a blank line.
     [GeneratedRegex(@"(?<!`)`((?:[^`\n]|\n(?![ \t]*\n))+)`(?!`)")]
     private static partial Regex InlineCode();
-
-    [GeneratedRegex(@"\s+[|/](?:\s+(?!-)[^\s|/]+)?(?=\s|$)")]
-    private static partial Regex Alternative();
 
     /// <summary>
     /// The words of a command line that name no command or flag: the parser's unmatched tokens, and any flag the command
@@ -333,8 +365,12 @@ public sealed partial class DocumentedCommandsTests
         Assert.Equal(["evaluate", "--data", "x/a.tsv", "x/b.tsv"], Arguments("evaluate --data x/{a,b}.tsv")!);
         Assert.Equal(["evaluate", "--data", "1"], Arguments("evaluate --data ${D}/a.tsv")!);
         File.WriteAllText(md, "see `bert ner`, `bert COMMAND` and `X=1 bert qa --top-k\n2 --task ner / squad / swag`\n```bash\n`bert nope`\n```\n"
-            + "| `bert predict (--text T \\| --input F)` | `bert bench tokenize \\| allreduce` | `bertsharp x` |\n");
-        Assert.Equal([(1, "ner"), (1, "COMMAND"), (1, "qa --top-k 2 --task ner"), (6, "predict (--text T --input F)"), (6, "bench tokenize")],
+            + "| `bert predict (--text T \\| --input F)` | `bert bench tokenize \\| allreduce` | `bertsharp x` |\n"
+            + "`bert predict / evaluate --model M --data a|b` and `bert bench tokenize|pretrain-memory --text \"a | b\"`\n");
+        Assert.Equal([(1, "ner"), (1, "COMMAND"), (1, "qa --top-k 2 --task ner"), (1, "qa --top-k 2 --task squad"), (1, "qa --top-k 2 --task swag"),
+                (6, "predict (--text T --input F)"), (6, "bench tokenize"), (6, "bench allreduce"),
+                (7, "predict --model M --data a"), (7, "evaluate --model M --data a"), (7, "predict --model M --data b"),
+                (7, "bench tokenize --text \"a | b\""), (7, "bench pretrain-memory --text \"a | b\"")],
             InlineCommands(md));
         var sh = tmp.File("a.sh");
         File.WriteAllText(sh, "#!/bin/sh\n  /usr/bin/time -f \"%e\" -o t ./bert pretrain --steps 3\n$bert evaluate --model m\necho ./bert no\n");
