@@ -253,6 +253,35 @@ public class AtomicDirectoryTests
     }
 
     [SkippableFact]
+    public void A_merge_whose_new_subdirectory_cannot_move_in_puts_the_old_one_back()
+    {
+        // The new checkpoint-1 staged as a mount point cannot be renamed (EBUSY), after the old one was moved aside: it stayed
+        // under its temp name until the next write or a resumed run recovered it.
+        using var tmp = TestPaths.TempDir();
+        var target = tmp.File("project");
+        Directory.CreateDirectory(target);
+        File.WriteAllText(Path.Combine(target, "notes.txt"), "keep");
+        AtomicFile.WriteDirectory(target, d => AtomicFile.WriteDirectory(Path.Combine(d, "checkpoint-1"), c => Fill(c, "old")), overwrite: true);
+        TmpfsMount? staged = null;
+        try
+        {
+            Assert.ThrowsAny<Exception>(() => AtomicFile.WriteDirectory(target, d =>
+            {
+                staged = TmpfsMount.At(Path.Combine(d, "checkpoint-1"));
+                Fill(staged.Path, "new");
+            }));
+            Assert.Equal("old", Content(Path.Combine(target, "checkpoint-1")));
+            Assert.Equal([OutputDirectory.MarkerName, "checkpoint-1", "notes.txt"], Siblings(target));
+        }
+        finally
+        {
+            staged?.Dispose();
+        }
+        AtomicFile.Recover(target);
+        Assert.Equal(["project"], Siblings(tmp.Path));
+    }
+
+    [SkippableFact]
     public void A_failed_write_whose_temp_directory_cannot_be_removed_reports_its_own_failure()
     {
         // A mount inside the temp copy (a real EBUSY on removing it): the clean-up's error replaced the write's.
