@@ -92,6 +92,16 @@ public static partial class CliErrors
     public static string Shown(string text) => OneLine(text ?? throw new ArgumentNullException(nameof(text)));
 
     /// <summary>
+    /// The program a command to run next starts with: how the user ran this one. The repository's <c>./bert</c> launcher
+    /// passes its own name as typed in <c>BERTSHARP_PROG</c> (a newcomer who pasted the hint's bare <c>bert</c> after the quick
+    /// start got "command not found"); the installed .NET tool is <c>bert</c> on the PATH.
+    /// </summary>
+    public static string NextProgram => NextProgramFrom(Environment.GetEnvironmentVariable("BERTSHARP_PROG"));
+
+    /// <summary><see cref="NextProgram"/> for a launcher's name (null or empty: <c>bert</c>), quoted as <see cref="ShownArgument"/> quotes a path.</summary>
+    internal static string NextProgramFrom(string? launcher) => string.IsNullOrEmpty(launcher) ? "bert" : ShownArgument(launcher);
+
+    /// <summary>
     /// A path as the CLI shows it inside a command to run next: as <see cref="Shown"/> shows it, and in a POSIX shell's single
     /// quotes (a <c>'</c> in it written <c>'\''</c>) when it holds anything but letters, digits and <c>_ - . / , : = @ % +</c>,
     /// so that pasting the command passes what is shown as one argument; a path holding characters <see cref="Shown"/> writes as

@@ -119,7 +119,8 @@ internal static class FinetuneCommand
             }
             var predictArgs = task.TextPairColumn is null ? "--text \"...\"" : "--text \"...\" --text-pair \"...\"";
             var outputDir = CliErrors.ShownArgument(training.OutputDir);
-            Console.Out.WriteLine($"next: bert evaluate --model {outputDir} --task {task.Name} --data FILE  |  bert predict --model {outputDir} {predictArgs}");
+            var bert = CliErrors.NextProgram;
+            Console.Out.WriteLine($"next: {bert} evaluate --model {outputDir} --task {task.Name} --data FILE  |  {bert} predict --model {outputDir} {predictArgs}");
             return 0;
         });
         return cmd;

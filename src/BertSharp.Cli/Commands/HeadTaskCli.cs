@@ -62,13 +62,14 @@ internal static class HeadTaskCli
             Console.Error.WriteLine("warning: " + warning);
         }
         var m = CliErrors.ShownArgument(o.Training.OutputDir);
+        var bert = CliErrors.NextProgram;
         var use = o.Task switch
         {
-            HeadTask.TokenClassification => $"bert ner --model {m} --text \"...\"",
-            HeadTask.QuestionAnswering => $"bert qa --model {m} --question \"...\" --context \"...\"",
-            _ => $"bert predict --model {m} --text \"...\" --choice \"...\" --choice \"...\"",
+            HeadTask.TokenClassification => $"{bert} ner --model {m} --text \"...\"",
+            HeadTask.QuestionAnswering => $"{bert} qa --model {m} --question \"...\" --context \"...\"",
+            _ => $"{bert} predict --model {m} --text \"...\" --choice \"...\" --choice \"...\"",
         };
-        Console.Out.WriteLine($"next: bert evaluate --model {m} --data FILE  |  {use}");
+        Console.Out.WriteLine($"next: {bert} evaluate --model {m} --data FILE  |  {use}");
     }
 
     /// <summary><c>bert evaluate</c> for a head model: the task's metrics printed and written to metrics.json.</summary>

@@ -38,6 +38,16 @@ public sealed class RenameFieldsTests
     public void Data_is_shown_on_one_line_and_not_renamed(string data, string shown) =>
         Assert.Equal(shown, CliErrors.Shown(data));
 
+    // The next command's program is the launcher as the user ran it (./bert sets BERTSHARP_PROG), quoted as a path is; the
+    // installed tool (no launcher) is bert on the PATH. The hint said bert, which a clone's user does not have.
+    [Theory]
+    [InlineData(null, "bert")]
+    [InlineData("", "bert")]
+    [InlineData("./bert", "./bert")]
+    [InlineData("/home/me/my clone/bert", "'/home/me/my clone/bert'")]
+    public void The_next_command_starts_with_the_launcher_as_it_was_run(string? launcher, string shown) =>
+        Assert.Equal(shown, CliErrors.NextProgramFrom(launcher));
+
     // The next command finetune prints is meant to be pasted into a POSIX shell: a folder with a space must stay one argument
     // (its leading and trailing spaces too, which trimming the shown text dropped), and a quote, '$', '`' or '!' in it must reach the command as it is shown. A '"' inside the double quotes used before
     // ended them, and a '$' or '`' was expanded.

@@ -31,7 +31,7 @@ public class RepositoryScriptsTests
         File.WriteAllText(built, "");
         var bin = Directory.CreateDirectory(tmp.File("bin")).FullName;
         // The stand-in dotnet says what it was asked to do; ./bert touches bert.dll after a build.
-        File.WriteAllText(Path.Combine(bin, "dotnet"), "#!/bin/sh\necho \"dotnet $1\" >&2\n");
+        File.WriteAllText(Path.Combine(bin, "dotnet"), "#!/bin/sh\necho \"dotnet $1\" >&2\necho \"as $BERTSHARP_PROG\" >&2\n");
         if (!OperatingSystem.IsWindows())
         {
             File.SetUnixFileMode(Path.Combine(bin, "dotnet"), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
@@ -44,7 +44,8 @@ public class RepositoryScriptsTests
             [("PATH", bin + ":/usr/bin:/bin"), ("BERTSHARP_NO_TCMALLOC", "1")], "--version");
         Assert.True(exit == 0, stderr);
         Assert.Equal(rebuilds, stderr.Contains("dotnet build", StringComparison.Ordinal));
-        Assert.EndsWith($"dotnet {built}\n", stderr, StringComparison.Ordinal);
+        // The CLI's "next:" hints start with the launcher as it was run.
+        Assert.EndsWith($"dotnet {built}\nas {Path.Combine(repo, "bert")}\n", stderr, StringComparison.Ordinal);
     }
 
     [Fact]
