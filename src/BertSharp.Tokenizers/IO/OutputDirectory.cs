@@ -7,13 +7,15 @@ namespace BertSharp.IO;
 /// <summary>
 /// Which entries of an output directory BertSharp wrote. Every directory BertSharp writes (a model, a run, pre-training data)
 /// holds a marker file, <see cref="MarkerName"/>, listing its own entries (names, or patterns such as <c>checkpoint-*</c>).
-/// Anything else in the directory is the user's: BertSharp never deletes it, and refuses to write into a non-empty
-/// directory without a marker unless overwriting is allowed.
+/// Anything else in the directory is the user's (but a mount point's <c>lost+found</c>, which is the filesystem's): BertSharp
+/// never deletes it, and refuses to write into a non-empty directory without a marker unless overwriting is allowed.
 /// </summary>
 public static class OutputDirectory
 {
     /// <summary>The marker file: JSON <c>{"written_by": "BertSharp", "entries": [...]}</c>.</summary>
     public const string MarkerName = ".bertsharp";
+
+    private const string LostAndFound = "lost+found";
 
     /// <summary>Reads what <paramref name="directory"/> holds and which of it is BertSharp's.</summary>
     public static OutputDirectoryInfo Inspect(string directory)
@@ -29,7 +31,8 @@ public static class OutputDirectory
             return new OutputDirectoryInfo(full, Exists: false, HasMarker: false, [], [], []);
         }
         var owned = ReadMarker(full);
-        var entries = Directory.EnumerateFileSystemEntries(full).Select(Path.GetFileName).OfType<string>().Order(StringComparer.Ordinal).ToList();
+        var entries = Directory.EnumerateFileSystemEntries(full).Select(Path.GetFileName).OfType<string>()
+            .Where(e => !BelongsToFilesystem(full, e)).Order(StringComparer.Ordinal).ToList();
         var patterns = owned ?? [];
         var foreign = entries.Where(e => e != MarkerName && !IsOwned(e, patterns)).ToList();
         return new OutputDirectoryInfo(full, Exists: true, HasMarker: owned is not null, patterns, entries, foreign);
@@ -62,6 +65,15 @@ public static class OutputDirectory
         }
         return Inspect(info.Path);
     }
+
+    /// <summary>
+    /// Whether <paramref name="entry"/> is <c>lost+found</c>, the directory mkfs makes at the root of a fresh ext4 volume: at a
+    /// mount point (a Docker volume, a cloud disk mounted as the output) it is the filesystem's, neither the user's nor
+    /// BertSharp's. Left out of <see cref="OutputDirectoryInfo.Entries"/>, it is never refused, moved nor removed; anywhere
+    /// else it is the user's, as any other entry is.
+    /// </summary>
+    private static bool BelongsToFilesystem(string directory, string entry) =>
+        entry == LostAndFound && new DirectoryInfo(Path.Combine(directory, entry)) is { Exists: true, LinkTarget: null } && MountPoint.Is(directory);
 
     /// <summary>Whether an entry name is one of <paramref name="patterns"/> (or a temporary copy of one).</summary>
     public static bool IsOwned(string entryName, IReadOnlyList<string> patterns)
@@ -190,7 +202,7 @@ public static class OutputDirectory
 /// <param name="Exists">Whether it exists.</param>
 /// <param name="HasMarker">Whether BertSharp wrote it (its marker file is there).</param>
 /// <param name="Owned">Names and patterns the marker lists.</param>
-/// <param name="Entries">Every entry's name.</param>
+/// <param name="Entries">Every entry's name, but a mount point's <c>lost+found</c> (the filesystem's: neither the user's nor BertSharp's).</param>
 /// <param name="ForeignEntries">Entries BertSharp did not write.</param>
 public sealed record OutputDirectoryInfo(string Path, bool Exists, bool HasMarker, IReadOnlyList<string> Owned, IReadOnlyList<string> Entries,
     IReadOnlyList<string> ForeignEntries)

@@ -253,6 +253,30 @@ public class AtomicDirectoryTests
     }
 
     [SkippableFact]
+    public void A_mount_points_lost_and_found_is_the_filesystems_and_anywhere_else_the_users()
+    {
+        // A freshly formatted ext4 volume mounted as the output holds mkfs's lost+found: it was refused as the user's entry.
+        using var tmp = TestPaths.TempDir();
+        using var mount = TmpfsMount.At(tmp.File("out"));
+        var found = Directory.CreateDirectory(Path.Combine(mount.Path, "lost+found")).FullName;
+        File.WriteAllText(Path.Combine(found, "#131073"), "recovered");
+        var model = new OutputKind("a model", ["config.json", "weights.bin"]);
+        AtomicFile.WriteDirectory(mount.Path, d => Fill(d, "v1"), kind: model);
+        Assert.Equal([OutputDirectory.MarkerName, "config.json", "lost+found", "weights.bin"], Siblings(mount.Path));
+        // A merge removes the stale entries of ours (config.json), neither moving nor removing the filesystem's.
+        AtomicFile.WriteDirectory(mount.Path, d => File.WriteAllText(Path.Combine(d, "weights.bin"), "v2"), kind: model);
+        Assert.Equal([OutputDirectory.MarkerName, "lost+found", "weights.bin"], Siblings(mount.Path));
+        Assert.Equal(["#131073"], Siblings(found));
+        Assert.Equal("recovered", File.ReadAllText(Path.Combine(found, "#131073")));
+        Assert.Equal(["out"], Siblings(tmp.Path));
+
+        // In a folder that is not a mount point, it is the user's folder of that name.
+        Directory.CreateDirectory(tmp.File("copy/lost+found"));
+        var refused = Assert.Throws<ForeignOutputException>(() => AtomicFile.WriteDirectory(tmp.File("copy"), d => Fill(d, "v1"), kind: model));
+        Assert.Equal(["lost+found"], refused.ForeignEntries);
+    }
+
+    [SkippableFact]
     public void A_merge_whose_new_subdirectory_cannot_move_in_puts_the_old_one_back()
     {
         // The new checkpoint-1 staged as a mount point cannot be renamed (EBUSY), after the old one was moved aside: it stayed

@@ -112,13 +112,21 @@ public class OutputSafetyCliTests
     {
         // docker run -v $PWD/out:/out ... --output /out: the run's end replaced the directory whole, renaming the mount point
         // away, and failed (Device or resource busy) after all its training.
+        // A freshly formatted ext4 volume holds mkfs's lost+found, which was refused as the user's ("not empty and not written
+        // by bert"); it is the filesystem's, and stays as it is through a run undone before its first checkpoint and a whole run.
         using var tmp = TestPaths.TempDir();
         using var mount = TmpfsMount.At(tmp.File("out"));
+        var found = Directory.CreateDirectory(Path.Combine(mount.Path, "lost+found")).FullName;
+        File.WriteAllText(Path.Combine(found, "#131073"), "recovered");
+        string[] Entries() => [.. Directory.GetFileSystemEntries(mount.Path).Select(Path.GetFileName).OfType<string>().Order(StringComparer.Ordinal)];
+        RunDirectory.Open(mount.Path, overwrite: false, FineTuner.Kind).RemoveUnfinished();
+        Assert.Equal(["lost+found"], Entries());
+
         var r = CliRunner.Run(Finetune(mount.Path, "--epochs", "1", "--save-steps", "2"));
         Assert.True(r.ExitCode == 0, r.StdErr);
-        Assert.Equal([OutputDirectory.MarkerName, "config.json", "loss.png", "metrics.json", "model.safetensors", "special_tokens_map.json",
-            "tokenizer.json", "tokenizer_config.json", "train_log.jsonl", "training_args.json", "vocab.txt"],
-            Directory.GetFileSystemEntries(mount.Path).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        Assert.Equal([OutputDirectory.MarkerName, "config.json", "loss.png", "lost+found", "metrics.json", "model.safetensors", "special_tokens_map.json",
+            "tokenizer.json", "tokenizer_config.json", "train_log.jsonl", "training_args.json", "vocab.txt"], Entries());
+        Assert.Equal("recovered", File.ReadAllText(Path.Combine(found, "#131073")));
         Assert.Equal(["out"], Directory.GetFileSystemEntries(tmp.Path).Select(Path.GetFileName));
     }
 
