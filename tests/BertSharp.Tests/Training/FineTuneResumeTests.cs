@@ -194,17 +194,27 @@ public class FineTuneResumeTests
     }
 
     [Fact]
-    public void A_resumed_run_says_where_its_weights_come_from_and_its_running_loss_is_the_mean_of_the_batches_it_ran()
+    public void A_resumed_run_says_where_its_weights_come_from_and_its_labels_and_its_running_loss_is_the_mean_of_the_batches_it_ran()
     {
         using var tmp = TestPaths.TempDir();
         var output = tmp.File("run");
-        // 6 training examples in batches of 2: 3 steps per epoch; stopped after step 4, in epoch 2.
-        string[] run = ["finetune", "--task", "sst2", "--data", Data, "--model", Path.Combine(TestPaths.Fixtures, "hf_bert", "sequence-classification"),
+        // 6 training examples in batches of 2: 3 steps per epoch; stopped after step 4, in epoch 2. Read as a plain TSV, their
+        // labels 0 and 1 are matched to the model's classes LABEL_0..2 (HF's default names) as class ids, which the plan says.
+        string[] run = ["finetune", "--task", "tsv", "--text-column", "sentence", "--data", Data, "--model", Path.Combine(TestPaths.Fixtures, "hf_bert", "sequence-classification"),
             "--output", output, "--epochs", "2", "--batch-size", "2", "--val-size", "2", "--max-length", "16", "--lr", "1e-3", "--device", "cpu"];
         var first = CliRunner.Run([.. run, "--stop-after", "4"]);
         Assert.True(first.ExitCode == 0, first.StdErr);
+        var config = Path.Combine(output, "checkpoint-4", "config.json");
+        var labels = JsonNode.Parse(File.ReadAllText(config))!["id2label"]!.ToJsonString();
         var rest = CliRunner.Run([.. run, "--resume"]);
         Assert.True(rest.ExitCode == 0, rest.StdErr);
+        // The resumed run says the same of the labels, and ends with the classes the run started with (the checkpoint's, as
+        // an uninterrupted run ends).
+        static string LabelNote(string stderr) => stderr.Split('\n').Single(l => l.Contains("field 'id2label' holds HF's default names", StringComparison.Ordinal));
+        Assert.EndsWith("the labels of " + Data + " are read as class ids: 0 → LABEL_0, 1 → LABEL_1, 2 → LABEL_2.", LabelNote(first.StdErr), StringComparison.Ordinal);
+        Assert.Equal(LabelNote(first.StdErr), LabelNote(rest.StdErr));
+        Assert.Equal("{\"0\":\"0\",\"1\":\"1\",\"2\":\"2\"}", labels);
+        Assert.Equal(labels, JsonNode.Parse(File.ReadAllText(Path.Combine(output, "config.json")))!["id2label"]!.ToJsonString());
         // It used to say "every weight newly initialised (training from scratch)".
         Assert.Contains($"  model: resumed from {Path.Combine(output, "checkpoint-4")} (weights, optimizer state and data order)", rest.StdErr, StringComparison.Ordinal);
         Assert.DoesNotContain("newly initialised", rest.StdErr, StringComparison.Ordinal);
