@@ -55,6 +55,7 @@ public class ModelingTests
         var ids = tensor(new long[] { 1, 5, 6, 7, 2 }).unsqueeze(0);
         var padded = tensor(new long[] { 1, 5, 6, 7, 2, 0, 0, 0 }).unsqueeze(0);
         var mask = tensor(new long[] { 1, 1, 1, 1, 1, 0, 0, 0 }).unsqueeze(0);
+        var hidden = new Dictionary<string, Tensor>();
         foreach (var attn in new[] { "eager", "sdpa" })
         {
             model.Config.AttnImplementation = attn;
@@ -62,7 +63,34 @@ public class ModelingTests
             var b = model.Forward(new BertInput(padded, mask));
             Assert.True(a.Logits.allclose(b.Logits, atol: 1e-6), attn);
             Assert.True(a.Bert.LastHiddenState.allclose(b.Bert.LastHiddenState[.., ..5], atol: 1e-6), attn);
+            hidden[attn] = b.Bert.LastHiddenState;
         }
+        // libtorch's kernel rounds otherwise than the eager one (it scales q and k before their product and fuses the
+        // softmax): outputs equal to the last bit would mean that "sdpa" ran the eager kernel, and the line above compared it
+        // with itself.
+        Assert.True(hidden["sdpa"].allclose(hidden["eager"], atol: 1e-5));
+        Assert.NotEqual(0f, (hidden["sdpa"] - hidden["eager"]).abs().max().item<float>());
+    }
+
+    [Fact]
+    public void Sdpa_mode_runs_libtorchs_kernel_which_gives_a_query_that_attends_nowhere_zeros()
+    {
+        // A row of the mask that drops every key: the eager softmax divides 0 by 0, libtorch's kernel (its safe softmax)
+        // gives the row zeros. Only -inf shows it; the model's masks use finfo.min, finite, for which the two agree.
+        using var attention = new BertSelfAttention(HfTrainStepTests.TinyConfig());
+        attention.eval();
+        using var scope = NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        var hidden = randn(1, 3, 16);
+        var none = float.NegativeInfinity;
+        var mask = tensor(new float[] { 0, 0, 0, none, none, none, 0, 0, 0 }, [1, 1, 3, 3]);
+        var (eager, probs) = attention.Forward(hidden, mask, eager: true);
+        Assert.NotNull(probs);
+        Assert.True(eager[0, 1].isnan().all().item<bool>());
+        var (sdpa, noProbs) = attention.Forward(hidden, mask, eager: false);
+        Assert.Null(noProbs);
+        Assert.Equal(0f, sdpa[0, 1].abs().max().item<float>());
+        Assert.True(sdpa[0, 0].allclose(eager[0, 0], atol: 1e-6));
     }
 
     [Fact]
