@@ -59,7 +59,7 @@ public sealed class ClassificationTask(BertForSequenceClassification model, ICom
                     $"examples[{i}]: target {target}; expected {(regression ? "a number" : $"a class id in [0, {config.NumLabels})")}.", nameof(examples));
             }
         }
-        return Batching.Collate(examples, indices, padId, regression, withLabels: true, device);
+        return Batching.Build(rows, indices, padId, regression, withLabels: true, device);
     }
 
     public Tensor? Loss(TensorBatch batch, MicroBatch micro)

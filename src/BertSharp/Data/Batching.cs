@@ -186,7 +186,8 @@ internal static class Batching
     /// <summary>A data-parallel rank's share of a global batch that gave it no example: no row, labelled as <see cref="Collate"/> labels.</summary>
     public static TensorBatch Empty(bool regression, Device? device = null) => Build([], [], padId: 0, regression, withLabels: true, device);
 
-    private static TensorBatch Build(EncodedExample[] rows, int[] indices, int padId, bool regression, bool withLabels, Device? device)
+    /// <summary>The batch of <paramref name="rows"/>, which <see cref="Picked"/> took from the examples by <paramref name="indices"/>.</summary>
+    internal static TensorBatch Build(EncodedExample[] rows, int[] indices, int padId, bool regression, bool withLabels, Device? device)
     {
         var input = Pad([.. rows.Select(r => r.InputIds)], [.. rows.Select(r => r.TokenTypeIds)], padId, device);
         Tensor? labels = null;
