@@ -321,7 +321,7 @@ public static class HeadEvaluation
             foreach (var batch in Batching.PlanByLength([.. features.Select(f => f.Length)], batchSize))
             {
                 using var scope = NewDisposeScope();
-                var b = HeadCollate.Choices(features, batch, padId, device);
+                var b = HeadCollate.CheckedChoices([.. batch.Select(i => features[i])], batch, padId, device);
                 var output = model.Forward(b.Input, b.Labels);
                 lossSum += output.Loss!.to(torch.float64).cpu().item<double>() * batch.Length;
                 var choices = (int)output.Logits.shape[1];

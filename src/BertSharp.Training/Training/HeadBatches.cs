@@ -108,6 +108,12 @@ public static class HeadCollate
     {
         var rows = Batching.Picked(features, indices, nameof(features));
         CheckChoices(rows, indices, nameof(features), " of the batch");
+        return CheckedChoices(rows, indices, padId, device, minWidth);
+    }
+
+    /// <summary>The batch of <paramref name="rows"/>, questions that <see cref="CheckChoices"/> has passed, picked by <paramref name="indices"/>.</summary>
+    internal static HeadBatch CheckedChoices(ChoiceFeature[] rows, int[] indices, int padId, Device? device = null, int minWidth = 0)
+    {
         var choices = rows[0].Choices.Count;
         var flat = rows.SelectMany(r => r.Choices).ToArray();
         var p = Batching.PadArrays([.. flat.Select(e => (IReadOnlyList<int>)e.Ids)], [.. flat.Select(e => (IReadOnlyList<int>)e.TypeIds)], padId,
