@@ -159,11 +159,13 @@ public static class ClassificationMetrics
     /// <summary>MCC straight from label vectors.</summary>
     /// <exception cref="ArgumentNullException">A vector is null.</exception>
     /// <exception cref="ArgumentException">The vectors differ in length, or are empty.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="numClasses"/> is not positive, or a class id is outside [0, <paramref name="numClasses"/>).</exception>
     public static double MatthewsCorrelation(IReadOnlyList<int> truth, IReadOnlyList<int> predicted, int numClasses)
     {
-        CheckSameLength(truth, predicted);
+        // The matrix first: it compares the lengths, so that vectors of two lengths, one of them empty, are not said to be empty.
+        var confusion = ConfusionMatrix(truth, predicted, numClasses);
         RequirePredictions(predicted.Count, nameof(predicted));
-        return MatthewsCorrelation(ConfusionMatrix(truth, predicted, numClasses));
+        return MatthewsCorrelation(confusion);
     }
 
     /// <summary>Throws, naming <paramref name="parameter"/>, when there are no predictions to score.</summary>
