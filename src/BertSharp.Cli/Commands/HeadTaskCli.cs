@@ -95,6 +95,7 @@ internal static class HeadTaskCli
                 {
                     using var pipe = TokenClassification.Load(model, device);
                     var tags = pipe.Labels;
+                    // Load refused a tag given twice; this refuses the unnamed one it lets pass (HF allows it, seqeval cannot score it).
                     TaggedCorpus.RequireNamedTags(tags, $"{Path.Combine(model, "config.json")}: field 'id2label'");
                     var (strict, from) = head.EvaluationScheme(p, model);
                     if (strict is { } scheme)
