@@ -1,3 +1,4 @@
+using System.Globalization;
 using BertSharp.Tokenization;
 
 namespace BertSharp.Inference;
@@ -61,7 +62,7 @@ public static class TokenAggregation
         {
             if (tokens[i].Scores.Length != labels.Count)
             {
-                throw new ArgumentException($"tokens[{i}] has {tokens[i].Scores.Length} scores; expected one per label ({labels.Count}).", nameof(tokens));
+                throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"tokens[{i}] has {tokens[i].Scores.Length} scores; expected one per label ({labels.Count})."), nameof(tokens));
             }
         }
         var ignore = ignoreLabels ?? DefaultIgnoreLabels;

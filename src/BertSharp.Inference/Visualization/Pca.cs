@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace BertSharp.Visualization;
 
 /// <summary>Result of <see cref="Pca.Fit"/>.</summary>
@@ -28,20 +30,20 @@ public static class Pca
         ArgumentNullException.ThrowIfNull(points);
         if (points.Count < 2)
         {
-            throw new BertSharpException($"PCA needs at least 2 points, got {points.Count}.");
+            throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"PCA needs at least 2 points, got {points.Count}."));
         }
         var dim = Points.CheckSameDimension(points, "PCA");
         if (components < 1 || components > dim)
         {
-            throw new BertSharpException($"PCA components {components}: expected 1 to {dim} (the points' dimension).");
+            throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"PCA components {components}: expected 1 to {dim} (the points' dimension)."));
         }
         if (maxIterations < 1)
         {
-            throw new BertSharpException($"PCA max iterations {maxIterations}: expected at least 1.");
+            throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"PCA max iterations {maxIterations}: expected at least 1."));
         }
         if (!(tolerance >= 0) || double.IsPositiveInfinity(tolerance))
         {
-            throw new BertSharpException($"PCA tolerance {tolerance}: expected a finite number of at least 0.");
+            throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"PCA tolerance {tolerance}: expected a finite number of at least 0."));
         }
         var k = components;
         var n = points.Count;

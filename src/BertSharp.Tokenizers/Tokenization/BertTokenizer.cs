@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace BertSharp.Tokenization;
 
 /// <summary>
@@ -136,7 +138,7 @@ public sealed partial class BertTokenizer
         {
             if (inputs[i].Text is null)
             {
-                throw new ArgumentNullException("text", $"batch item {i} has a null text.");
+                throw new ArgumentNullException("text", string.Create(CultureInfo.InvariantCulture, $"batch item {i} has a null text."));
             }
         }
         var perItem = o.Padding == PaddingStrategy.Longest ? o with { Padding = PaddingStrategy.None } : o;

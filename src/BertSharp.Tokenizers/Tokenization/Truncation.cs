@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace BertSharp.Tokenization;
 
 /// <summary>HF's <c>truncate_encodings</c> and <c>Encoding::truncate</c> (right side), on token counts.</summary>
@@ -47,7 +49,7 @@ internal static class Truncation
                 if (nA <= toRemove)
                 {
                     throw new BertSharpException(
-                        $"{BertSharpException.Field("truncation")} only_first: the first text has {nA} tokens, too few to remove the {toRemove} needed to fit {BertSharpException.Field("max_length")}; use longest_first.");
+                        string.Create(CultureInfo.InvariantCulture, $"{BertSharpException.Field("truncation")} only_first: the first text has {nA} tokens, too few to remove the {toRemove} needed to fit {BertSharpException.Field("max_length")}; use longest_first."));
                 }
                 return (nA - toRemove, nB);
             case TruncationStrategy.OnlySecond:
@@ -58,7 +60,7 @@ internal static class Truncation
                 if (nB <= toRemove)
                 {
                     throw new BertSharpException(
-                        $"{BertSharpException.Field("truncation")} only_second: the second text has {nB} tokens, too few to remove the {toRemove} needed to fit {BertSharpException.Field("max_length")}; use longest_first.");
+                        string.Create(CultureInfo.InvariantCulture, $"{BertSharpException.Field("truncation")} only_second: the second text has {nB} tokens, too few to remove the {toRemove} needed to fit {BertSharpException.Field("max_length")}; use longest_first."));
                 }
                 return (nA, nB - toRemove);
             default:
@@ -85,7 +87,7 @@ internal static class Truncation
         if (stride >= target)
         {
             throw new BertSharpException(
-                $"{BertSharpException.Field("stride")} {stride} must be smaller than the {target} tokens left for the text after truncation ({BertSharpException.Field("max_length")} minus special tokens and the other text).");
+                string.Create(CultureInfo.InvariantCulture, $"{BertSharpException.Field("stride")} {stride} must be smaller than the {target} tokens left for the text after truncation ({BertSharpException.Field("max_length")} minus special tokens and the other text)."));
         }
         var windows = new List<(int, int)>();
         var step = target - stride;

@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace BertSharp.Tokenization;
 
 /// <summary>The tokens of one text that an encoding keeps: [Start, End), then [TailStart, TailEnd) for head+tail.</summary>
@@ -69,7 +71,7 @@ public static class TruncationSides
             var kept = side switch
             {
                 TruncationSide.Tail => "its end",
-                TruncationSide.HeadAndTail => headTokens is { } h ? $"its first {h} and its last word pieces" : "its start (128/510 of what it keeps) and its end",
+                TruncationSide.HeadAndTail => headTokens is { } h ? string.Create(CultureInfo.InvariantCulture, $"its first {h} and its last word pieces") : "its start (128/510 of what it keeps) and its end",
                 _ => "its start",
             };
             return $"a text of a pair that is cut keeps {kept}; the longer text is cut first";
@@ -77,9 +79,9 @@ public static class TruncationSides
         var keep = Math.Max(0, maxLength - 2);
         return side switch
         {
-            TruncationSide.Tail => $"a longer text keeps its last {keep} word pieces",
-            TruncationSide.HeadAndTail => $"a longer text keeps its first {HeadOf(keep, headTokens)} and last {keep - HeadOf(keep, headTokens)} word pieces",
-            _ => $"a longer text keeps its first {keep} word pieces",
+            TruncationSide.Tail => string.Create(CultureInfo.InvariantCulture, $"a longer text keeps its last {keep} word pieces"),
+            TruncationSide.HeadAndTail => string.Create(CultureInfo.InvariantCulture, $"a longer text keeps its first {HeadOf(keep, headTokens)} and last {keep - HeadOf(keep, headTokens)} word pieces"),
+            _ => string.Create(CultureInfo.InvariantCulture, $"a longer text keeps its first {keep} word pieces"),
         };
     }
 

@@ -47,7 +47,7 @@ public static class DataSplit
         }
         if (valCount >= n)
         {
-            throw new BertSharpException($"{data.Path}: {BertSharpException.Field("val_size")} {valSize} leaves no training examples out of {n}; lower it or give {BertSharpException.Field("eval_data")}.");
+            throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{data.Path}: {BertSharpException.Field("val_size")} {valSize} leaves no training examples out of {n}; lower it or give {BertSharpException.Field("eval_data")}."));
         }
         var items = data.Examples.ToList();
         if (method == SplitMethod.Tail)

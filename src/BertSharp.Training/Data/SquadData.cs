@@ -49,7 +49,7 @@ public static class SquadData
         }
         catch (JsonException e)
         {
-            throw StrictJson.DuplicateKeyError(path, bytes.Span, e) ?? new BertSharpException($"{path}: not valid JSON at line {e.LineNumber + 1} ({e.Message.Split('.')[0]}); expected SQuAD JSON ({{\"data\": [{{\"paragraphs\": [...]}}]}}).", e);
+            throw StrictJson.DuplicateKeyError(path, bytes.Span, e) ?? new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{path}: not valid JSON at line {e.LineNumber + 1} ({e.Message.Split('.')[0]}); expected SQuAD JSON ({{\"data\": [{{\"paragraphs\": [...]}}]}})."), e);
         }
         using (doc)
         {
@@ -184,7 +184,7 @@ public static class SquadData
         var count = ans.GetArrayLength();
         if (impossible == JsonValueKind.True && count > 0)
         {
-            throw new BertSharpException($"{path}: question {id}: is_impossible is true but \"answers\" holds {count} answer(s); expected \"answers\": [] for an unanswerable question (SQuAD 2.0 keeps its candidates in \"plausible_answers\").");
+            throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{path}: question {id}: is_impossible is true but \"answers\" holds {count} answer(s); expected \"answers\": [] for an unanswerable question (SQuAD 2.0 keeps its candidates in \"plausible_answers\")."));
         }
         if (impossible == JsonValueKind.False && count == 0)
         {
@@ -238,7 +238,7 @@ public static class SquadData
         var start = Utf16Offset(context, codePoints);
         if (start < 0 || start + text.Length > context.Length || !string.Equals(context.Substring(start, text.Length), text, StringComparison.Ordinal))
         {
-            throw new BertSharpException($"{path}: question {id}: answer '{Short(text)}' is not at answer_start {codePoints} of its context.");
+            throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{path}: question {id}: answer '{Short(text)}' is not at answer_start {codePoints} of its context."));
         }
         return new SquadAnswer(text, start);
     }

@@ -61,7 +61,7 @@ internal static class TextFileLoader
         }
         catch (DecoderFallbackException e)
         {
-            throw new BertSharpException($"{path} line {BadLine(bytes, start)}: invalid UTF-8; expected UTF-8 text.", e);
+            throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{path} line {BadLine(bytes, start)}: invalid UTF-8; expected UTF-8 text."), e);
         }
     }
 

@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace BertSharp.Evaluation;
 
 /// <summary>
@@ -32,7 +34,7 @@ public static class ClassificationMetrics
         CheckSameLength(truth, predicted);
         if (numClasses <= 0)
         {
-            throw new ArgumentOutOfRangeException(nameof(numClasses), $"expected at least one class; numClasses is {numClasses}.");
+            throw new ArgumentOutOfRangeException(nameof(numClasses), string.Create(CultureInfo.InvariantCulture, $"expected at least one class; numClasses is {numClasses}."));
         }
         var m = new long[numClasses, numClasses];
         for (var i = 0; i < truth.Count; i++)
@@ -49,7 +51,7 @@ public static class ClassificationMetrics
     {
         if ((uint)id >= (uint)numClasses)
         {
-            throw new ArgumentOutOfRangeException(parameter, $"class id {id} at position {position} is outside [0, {numClasses}).");
+            throw new ArgumentOutOfRangeException(parameter, string.Create(CultureInfo.InvariantCulture, $"class id {id} at position {position} is outside [0, {numClasses})."));
         }
     }
 
@@ -63,7 +65,7 @@ public static class ClassificationMetrics
         var k = confusion.GetLength(0);
         if ((uint)positive >= (uint)k)
         {
-            throw new ArgumentOutOfRangeException(nameof(positive), $"the positive class must be one of the confusion matrix's {k} classes, [0, {k}).");
+            throw new ArgumentOutOfRangeException(nameof(positive), string.Create(CultureInfo.InvariantCulture, $"the positive class must be one of the confusion matrix's {k} classes, [0, {k})."));
         }
         return CheckedForClass(confusion, positive);
     }
@@ -185,7 +187,7 @@ public static class ClassificationMetrics
         var (rows, columns) = (confusion.GetLength(0), confusion.GetLength(1));
         if (rows != columns)
         {
-            throw new ArgumentException($"expected a square confusion matrix, one row and one column per class; it is {rows}×{columns}.", nameof(confusion));
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"expected a square confusion matrix, one row and one column per class; it is {rows}×{columns}."), nameof(confusion));
         }
         var counted = false;
         for (var i = 0; i < rows; i++)
@@ -194,7 +196,7 @@ public static class ClassificationMetrics
             {
                 if (confusion[i, j] < 0)
                 {
-                    throw new ArgumentOutOfRangeException(nameof(confusion), $"expected counts of 0 or more; the count at [{i}, {j}] is {confusion[i, j]}.");
+                    throw new ArgumentOutOfRangeException(nameof(confusion), string.Create(CultureInfo.InvariantCulture, $"expected counts of 0 or more; the count at [{i}, {j}] is {confusion[i, j]}."));
                 }
                 counted |= confusion[i, j] != 0;
             }
@@ -213,7 +215,7 @@ public static class ClassificationMetrics
         ArgumentNullException.ThrowIfNull(predicted);
         if (truth.Count != predicted.Count)
         {
-            throw new ArgumentException($"expected one prediction per truth value: truth has {truth.Count} values, predicted {predicted.Count}.", nameof(predicted));
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"expected one prediction per truth value: truth has {truth.Count} values, predicted {predicted.Count}."), nameof(predicted));
         }
     }
 }

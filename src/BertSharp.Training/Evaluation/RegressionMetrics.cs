@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace BertSharp.Evaluation;
 
 /// <summary>Correlation and error metrics for regression (STS-B style) outputs.</summary>
@@ -15,7 +17,7 @@ public static class RegressionMetrics
         ArgumentNullException.ThrowIfNull(y);
         if (x.Count != y.Count)
         {
-            throw new ArgumentException($"expected as many values in y as in x: x has {x.Count} values, y {y.Count}.", nameof(y));
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"expected as many values in y as in x: x has {x.Count} values, y {y.Count}."), nameof(y));
         }
         ClassificationMetrics.RequirePredictions(y.Count, nameof(y));
         var n = x.Count;

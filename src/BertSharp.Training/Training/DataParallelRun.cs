@@ -1,3 +1,4 @@
+using System.Globalization;
 using BertSharp.Distributed;
 using static TorchSharp.torch;
 
@@ -34,7 +35,7 @@ public static class DataParallelRun
         if (batchSize < communicator.WorldSize)
         {
             throw new BertSharpException(
-                $"{BertSharpException.Field("batch_size")} {batchSize}: the global batch is split over {communicator.WorldSize} ranks; expected at least {communicator.WorldSize}.");
+                string.Create(CultureInfo.InvariantCulture, $"{BertSharpException.Field("batch_size")} {batchSize}: the global batch is split over {communicator.WorldSize} ranks; expected at least {communicator.WorldSize}."));
         }
     }
 }

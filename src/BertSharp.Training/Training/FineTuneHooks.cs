@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Text.Json.Nodes;
 using BertSharp.Distributed;
 using BertSharp.Evaluation;
@@ -88,11 +89,11 @@ internal sealed class FineTuneHooks(
         }
         if (data.IsEpochEnd(outcome.Step))
         {
-            Rank0Work.Run(Communicator, $"the validation and checkpoint of epoch {epoch}", () => EndEpoch(epoch, outcome.Step));
+            Rank0Work.Run(Communicator, string.Create(CultureInfo.InvariantCulture, $"the validation and checkpoint of epoch {epoch}"), () => EndEpoch(epoch, outcome.Step));
         }
         else if (o.SaveSteps > 0 && outcome.Step % o.SaveSteps == 0)
         {
-            Rank0Work.Run(Communicator, $"the checkpoint at step {outcome.Step}", () => SaveCheckpoint(outcome.Step, null));
+            Rank0Work.Run(Communicator, string.Create(CultureInfo.InvariantCulture, $"the checkpoint at step {outcome.Step}"), () => SaveCheckpoint(outcome.Step, null));
         }
         return true;
     }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using BertSharp.Checkpoints;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -97,7 +98,7 @@ public static class OptimizerState
         var states = helper.state_dict().State.Cast<AdamW.State>().ToList();
         if (states.Count != names.Count)
         {
-            throw new BertSharpException($"{path}: optimizer has {states.Count} parameters but {names.Count} names were given.");
+            throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{path}: optimizer has {states.Count} parameters but {names.Count} names were given."));
         }
         return states;
     }

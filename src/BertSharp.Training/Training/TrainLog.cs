@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -90,7 +91,7 @@ public sealed class TrainLog : IDisposable
             }
             catch (JsonException e)
             {
-                throw new BertSharpException($"{path}:{i + 1}: not a log entry ({e.Message}).", e);
+                throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{path}:{i + 1}: not a log entry ({e.Message})."), e);
             }
         }
         return entries;

@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace BertSharp.Training;
 
 /// <summary>
@@ -134,7 +136,7 @@ public sealed record TrainingOptions
         {
             if (v is { } x && (!(x > 0) || double.IsInfinity(x)))
             {
-                throw new BertSharpException($"{F(name)} {x}: expected a positive number.");
+                throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{F(name)} {x}: expected a positive number."));
             }
         }
         Positive("epochs", Epochs);
@@ -145,11 +147,11 @@ public sealed record TrainingOptions
         Positive("gradient_accumulation_steps", GradAccum);
         if (MaxLength is < 3)
         {
-            throw new BertSharpException($"{F("max_length")} {MaxLength}: expected at least 3 ([CLS], one token, [SEP]).");
+            throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{F("max_length")} {MaxLength}: expected at least 3 ([CLS], one token, [SEP])."));
         }
         if (WeightDecay < 0 || double.IsNaN(WeightDecay))
         {
-            throw new BertSharpException($"{F("weight_decay")} {WeightDecay}: expected a number ≥ 0.");
+            throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{F("weight_decay")} {WeightDecay}: expected a number ≥ 0."));
         }
         if (double.IsNaN(MaxGradNorm))
         {
@@ -161,11 +163,11 @@ public sealed record TrainingOptions
         }
         if (WarmupRatio is { } r && (r < 0 || r >= 1 || double.IsNaN(r)))
         {
-            throw new BertSharpException($"{F("warmup_ratio")} {r}: expected a fraction in [0, 1).");
+            throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{F("warmup_ratio")} {r}: expected a fraction in [0, 1)."));
         }
         if (WarmupSteps is < 0)
         {
-            throw new BertSharpException($"{F("warmup_steps")} {WarmupSteps}: expected a number ≥ 0.");
+            throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{F("warmup_steps")} {WarmupSteps}: expected a number ≥ 0."));
         }
         if (MaxTrainExamples is <= 0 || MaxEvalExamples is <= 0)
         {
@@ -173,11 +175,11 @@ public sealed record TrainingOptions
         }
         if (SaveSteps < 0)
         {
-            throw new BertSharpException($"{F("save_steps")} {SaveSteps}: expected a number ≥ 0 (0: a checkpoint at each epoch end only).");
+            throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{F("save_steps")} {SaveSteps}: expected a number ≥ 0 (0: a checkpoint at each epoch end only)."));
         }
         if (StopAfter is < 1)
         {
-            throw new BertSharpException($"{F("stop_after")} {StopAfter}: expected at least 1.");
+            throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{F("stop_after")} {StopAfter}: expected at least 1."));
         }
         if (FreezeEncoder && FreezeLayers is not null)
         {

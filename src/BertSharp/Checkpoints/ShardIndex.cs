@@ -30,7 +30,7 @@ public sealed record ShardIndex(string Path, IReadOnlyDictionary<string, string>
             var length = IO.LinkedFile.Length(path);
             if (length > MaxIndexBytes)
             {
-                throw new BertSharpException($"{path}: invalid shard index: {length} bytes, more than the {MaxIndexBytes}-byte limit.");
+                throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{path}: invalid shard index: {length} bytes, more than the {MaxIndexBytes}-byte limit."));
             }
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
@@ -140,7 +140,7 @@ public sealed record ShardIndex(string Path, IReadOnlyDictionary<string, string>
                 {
                     throw new BertSharpException(
                         $"{shardPath}: missing tensor{(expected.Count > 1 ? "s" : "")} {string.Join(", ", expected.Take(5).Select(k => $"'{k}'"))}" +
-                        $"{(expected.Count > 5 ? $" and {expected.Count - 5} more" : "")} that {Path} assigns to it.");
+                        $"{(expected.Count > 5 ? string.Create(CultureInfo.InvariantCulture, $" and {expected.Count - 5} more") : "")} that {Path} assigns to it.");
                 }
             }
         }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -171,8 +172,8 @@ public sealed class DataParallel : IDisposable
         Communicator.AllReduce(all, ReduceOp.Min);
         if (all.item<long>() == 0)
         {
-            throw new BertSharpException($"data-parallel start: the ranks hold different models ({_parameters.Count} parameters on rank " +
-                                         $"{Communicator.Rank}); every rank must build the same configuration.");
+            throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"data-parallel start: the ranks hold different models ({_parameters.Count} parameters on rank " +
+                                         $"{Communicator.Rank}); every rank must build the same configuration."));
         }
         // Only trainable parameters take part in gradient synchronisation, so a parameter frozen on some ranks only would
         // make them disagree at the first step without naming it. Flags, then their negations: one MPI_MAX gives both extremes.
@@ -195,7 +196,7 @@ public sealed class DataParallel : IDisposable
             if (agreed[i] != -agreed[count + i])
             {
                 throw new BertSharpException($"data-parallel start: parameter {_parameters[i].Name} is trainable (requires_grad) on some ranks and " +
-                                             $"frozen on others ({(flags[i] == 1 ? "trainable" : "frozen")} on rank {Communicator.Rank}); every rank " +
+                                             string.Create(CultureInfo.InvariantCulture, $"frozen on others ({(flags[i] == 1 ? "trainable" : "frozen")} on rank {Communicator.Rank}); every rank ") +
                                              "must freeze the same parameters.");
             }
         }

@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace BertSharp.Distributed;
 
 /// <summary>
@@ -17,7 +19,7 @@ public static class DataSharding
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(worldSize);
         if (rank < 0 || rank >= worldSize)
         {
-            throw new ArgumentOutOfRangeException(nameof(rank), rank, $"rank must be in [0, {worldSize})");
+            throw new ArgumentOutOfRangeException(nameof(rank), rank, string.Create(CultureInfo.InvariantCulture, $"rank must be in [0, {worldSize})"));
         }
         var quotient = globalBatchSize / worldSize;
         var remainder = globalBatchSize % worldSize;

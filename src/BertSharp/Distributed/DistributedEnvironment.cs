@@ -90,8 +90,8 @@ public static class DistributedEnvironment
         var world = MpiCommunicator.World();
         if (world.Rank != launched.Rank || world.WorldSize != launched.Size)
         {
-            throw new BertSharpException($"MPI reports rank {world.Rank} of {world.WorldSize} but the launcher set rank {launched.Rank} of " +
-                                         $"{launched.Size}; start every rank with the same Open MPI's mpirun.");
+            throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"MPI reports rank {world.Rank} of {world.WorldSize} but the launcher set rank {launched.Rank} of " +
+                                         $"{launched.Size}; start every rank with the same Open MPI's mpirun."));
         }
         return world;
     }

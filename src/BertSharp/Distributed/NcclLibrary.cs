@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
@@ -71,7 +72,7 @@ internal sealed unsafe class NcclLibrary
         int code;
         Check(GetVersion(&code), "ncclGetVersion");
         // NCCL >= 2.9 encodes major*10000 + minor*100 + patch; older releases major*1000 + minor*100 + patch.
-        return code >= 10000 ? $"{code / 10000}.{code / 100 % 100}.{code % 100}" : $"{code / 1000}.{code / 100 % 10}.{code % 100}";
+        return code >= 10000 ? string.Create(CultureInfo.InvariantCulture, $"{code / 10000}.{code / 100 % 100}.{code % 100}") : string.Create(CultureInfo.InvariantCulture, $"{code / 1000}.{code / 100 % 10}.{code % 100}");
     }
 
     public void Check(int result, string function)
@@ -79,7 +80,7 @@ internal sealed unsafe class NcclLibrary
         if (result != 0)
         {
             var text = Marshal.PtrToStringUTF8((IntPtr)GetErrorString(result)) ?? "unknown error";
-            throw new InvalidOperationException($"{function} failed with NCCL error {result}: {text}");
+            throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture, $"{function} failed with NCCL error {result}: {text}"));
         }
     }
 
@@ -109,7 +110,7 @@ internal static unsafe class CudaDriver
         int dev;
         IntPtr context;
         Check(init(0), "cuInit");
-        Check(deviceGet(&dev, device), $"cuDeviceGet({device})");
+        Check(deviceGet(&dev, device), string.Create(CultureInfo.InvariantCulture, $"cuDeviceGet({device})"));
         Check(retain(&context, dev), "cuDevicePrimaryCtxRetain");
         Check(setCurrent(context), "cuCtxSetCurrent");
     }
@@ -118,7 +119,7 @@ internal static unsafe class CudaDriver
     {
         if (result != 0)
         {
-            throw new InvalidOperationException($"{call} failed with CUDA driver error {result}");
+            throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture, $"{call} failed with CUDA driver error {result}"));
         }
     }
 }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 
 namespace BertSharp.Distributed;
@@ -34,7 +35,7 @@ public static class RankOutput
     }
 
     /// <summary>The label <see cref="Apply"/> puts before each stderr line of rank <paramref name="rank"/>.</summary>
-    internal static string Label(int rank) => $"rank {rank}: ";
+    internal static string Label(int rank) => string.Create(CultureInfo.InvariantCulture, $"rank {rank}: ");
 
     private sealed class Restore(TextWriter output, TextWriter error) : IDisposable
     {

@@ -1,3 +1,4 @@
+using System.Globalization;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -68,7 +69,7 @@ public sealed class BertEmbeddings : nn.Module
         }
         if (seq > MaxPositions)
         {
-            throw new BertSharpException($"sequence length {seq} exceeds max_position_embeddings {MaxPositions}.");
+            throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"sequence length {seq} exceeds max_position_embeddings {MaxPositions}."));
         }
         if (tokenTypeIds is not null)
         {
@@ -125,7 +126,7 @@ public sealed class BertEmbeddings : nn.Module
     {
         if (min < 0 || max >= size)
         {
-            throw new BertSharpException($"{name}: {what} {(min < 0 ? min : max)} is outside [0, {size}) ({sizeName} {size}).");
+            throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{name}: {what} {(min < 0 ? min : max)} is outside [0, {size}) ({sizeName} {size})."));
         }
     }
 

@@ -127,8 +127,8 @@ public static class BertPretrained
         if (tokenizer.Vocab.Count > config.VocabSize)
         {
             throw new BertSharpException(
-                $"{tokenizerName}: {tokenizer.Vocab.Count} tokens (ids up to {tokenizer.Vocab.Count - 1}), but {vocabSizeName} is {config.VocabSize}; " +
-                $"the model has embeddings for ids 0..{config.VocabSize - 1} only.");
+                string.Create(CultureInfo.InvariantCulture, $"{tokenizerName}: {tokenizer.Vocab.Count} tokens (ids up to {tokenizer.Vocab.Count - 1}), but {vocabSizeName} is {config.VocabSize}; " +
+                $"the model has embeddings for ids 0..{config.VocabSize - 1} only."));
         }
     }
 

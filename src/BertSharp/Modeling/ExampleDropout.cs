@@ -1,3 +1,4 @@
+using System.Globalization;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -58,7 +59,7 @@ public static class ExampleDropout
     {
         if (x.shape[0] != exampleIds.Length)
         {
-            throw new InvalidOperationException($"example dropout: the tensor has {x.shape[0]} rows but the scope names {exampleIds.Length} examples.");
+            throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture, $"example dropout: the tensor has {x.shape[0]} rows but the scope names {exampleIds.Length} examples."));
         }
         if (p >= 1)
         {

@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace BertSharp.Modeling;
 
 /// <summary>What happened when a checkpoint was loaded into a model (HF's <c>output_loading_info</c>).</summary>
@@ -21,12 +23,12 @@ public sealed record LoadReport(
             var parts = new List<string>();
             if (MissingKeys.Count > 0)
             {
-                parts.Add($"{MissingKeys.Count} weight(s) not in the checkpoint were newly initialised " +
+                parts.Add(string.Create(CultureInfo.InvariantCulture, $"{MissingKeys.Count} weight(s) not in the checkpoint were newly initialised ") +
                           $"(train the model before using it): {string.Join(", ", MissingKeys)}");
             }
             if (UnexpectedKeys.Count > 0)
             {
-                parts.Add($"{UnexpectedKeys.Count} checkpoint tensor(s) were not used: {string.Join(", ", UnexpectedKeys)}");
+                parts.Add(string.Create(CultureInfo.InvariantCulture, $"{UnexpectedKeys.Count} checkpoint tensor(s) were not used: {string.Join(", ", UnexpectedKeys)}"));
             }
             return parts.Count == 0 ? null : $"{Source}: " + string.Join("; ", parts) + ".";
         }

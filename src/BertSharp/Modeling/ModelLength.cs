@@ -52,11 +52,11 @@ public static class ModelLength
         {
             if (r < 3)
             {
-                throw new BertSharpException($"{BertSharpException.Field("max_length")} {r}: expected at least 3 ([CLS], one token, [SEP]).");
+                throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{BertSharpException.Field("max_length")} {r}: expected at least 3 ([CLS], one token, [SEP])."));
             }
             if (r > positionLimit)
             {
-                throw new BertSharpException($"{BertSharpException.Field("max_length")} {r}: above the model's max_position_embeddings {positionLimit} ({origin}).");
+                throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{BertSharpException.Field("max_length")} {r}: above the model's max_position_embeddings {positionLimit} ({origin})."));
             }
         }
         var length = requested ?? Math.Min(preferred ?? trained, trained);

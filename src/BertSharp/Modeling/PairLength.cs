@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace BertSharp.Modeling;
 
 /// <summary>
@@ -19,7 +21,7 @@ internal static class PairLength
     {
         if (maxLength < Minimum)
         {
-            throw new BertSharpException($"{BertSharpException.Field("max_length")} {maxLength}: expected at least {Minimum} for a pair ([CLS], a token of each text, [SEP] twice).");
+            throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{BertSharpException.Field("max_length")} {maxLength}: expected at least {Minimum} for a pair ([CLS], a token of each text, [SEP] twice)."));
         }
     }
 }

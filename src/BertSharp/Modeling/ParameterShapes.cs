@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace BertSharp.Modeling;
 
 /// <summary>
@@ -41,7 +43,7 @@ internal static class ParameterShapes
         Norm(e + "LayerNorm");
         for (var i = 0; i < layers; i++)
         {
-            var l = $"{prefix}encoder.layer.{i}.";
+            var l = string.Create(CultureInfo.InvariantCulture, $"{prefix}encoder.layer.{i}.");
             Linear(l + "attention.self.query", h, h);
             Linear(l + "attention.self.key", h, h);
             Linear(l + "attention.self.value", h, h);

@@ -428,7 +428,8 @@ public class TrainingOptionsTests
         Assert.Equal((3L, 10L, 24.0), (state.GlobalStep, state.TotalSteps, TrainLog.Number(state.Data, "data_position")));
         Assert.Contains(find, State, StringComparison.Ordinal);
         File.WriteAllText(path, State.Replace(find, replace, StringComparison.Ordinal));
-        Assert.Equal($"{path}: {expected}", Assert.Throws<BertSharpException>(() => TrainerState.Load(path)).Message);
+        // In a host culture whose minus sign is U+2212, -1 read "got −1".
+        Assert.Equal($"{path}: {expected}", HostCulture.Run(() => Assert.Throws<BertSharpException>(() => TrainerState.Load(path)).Message));
     }
 
     [Fact]

@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace BertSharp.Data.Pretraining;
 
 /// <summary>
@@ -73,7 +75,7 @@ internal sealed class PretrainingRng
     {
         if (high < low)
         {
-            throw new ArgumentOutOfRangeException(nameof(high), $"empty range [{low}, {high}]");
+            throw new ArgumentOutOfRangeException(nameof(high), string.Create(CultureInfo.InvariantCulture, $"empty range [{low}, {high}]"));
         }
         return low + (int)Below((ulong)((long)high - low + 1));
     }

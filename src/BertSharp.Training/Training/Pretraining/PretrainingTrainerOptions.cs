@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace BertSharp.Training.Pretraining;
 
 /// <summary>Settings of a pre-training run (MLM + NSP, or MLM only). Defaults follow google-research/bert's run_pretraining where it has them.</summary>
@@ -97,47 +99,47 @@ public sealed record PretrainingTrainerOptions
     {
         if (Steps < 1)
         {
-            return ("steps", $"{Steps}", "at least 1");
+            return ("steps", Steps.ToString(CultureInfo.InvariantCulture), "at least 1");
         }
         if (BatchSize < 1)
         {
-            return ("batch_size", $"{BatchSize}", "at least 1");
+            return ("batch_size", BatchSize.ToString(CultureInfo.InvariantCulture), "at least 1");
         }
         if (GradAccum < 1)
         {
-            return ("gradient_accumulation_steps", $"{GradAccum}", "at least 1");
+            return ("gradient_accumulation_steps", GradAccum.ToString(CultureInfo.InvariantCulture), "at least 1");
         }
         if (!(LearningRate > 0) || double.IsInfinity(LearningRate))
         {
-            return ("learning_rate", $"{LearningRate}", "a positive number");
+            return ("learning_rate", LearningRate.ToString(CultureInfo.InvariantCulture), "a positive number");
         }
         if (!(Eps > 0) || double.IsInfinity(Eps))
         {
-            return ("adam_epsilon", $"{Eps}", "a positive number");
+            return ("adam_epsilon", Eps.ToString(CultureInfo.InvariantCulture), "a positive number");
         }
         if (!(WeightDecay >= 0))
         {
-            return ("weight_decay", $"{WeightDecay}", "a number ≥ 0");
+            return ("weight_decay", WeightDecay.ToString(CultureInfo.InvariantCulture), "a number ≥ 0");
         }
         if (!(MaxGradNorm >= 0))
         {
-            return ("max_grad_norm", $"{MaxGradNorm}", "a number ≥ 0 (0: no clipping)");
+            return ("max_grad_norm", MaxGradNorm.ToString(CultureInfo.InvariantCulture), "a number ≥ 0 (0: no clipping)");
         }
         if (EffectiveWarmupSteps < 0 || EffectiveWarmupSteps > Steps)
         {
-            return ("warmup_steps", $"{EffectiveWarmupSteps}", $"0..{Steps} (the steps of the run)");
+            return ("warmup_steps", EffectiveWarmupSteps.ToString(CultureInfo.InvariantCulture), string.Create(CultureInfo.InvariantCulture, $"0..{Steps} (the steps of the run)"));
         }
         if (SaveEvery < 0)
         {
-            return ("save_every", $"{SaveEvery}", "a number ≥ 0");
+            return ("save_every", SaveEvery.ToString(CultureInfo.InvariantCulture), "a number ≥ 0");
         }
         if (EvalEvery < 0)
         {
-            return ("eval_every", $"{EvalEvery}", "a number ≥ 0");
+            return ("eval_every", EvalEvery.ToString(CultureInfo.InvariantCulture), "a number ≥ 0");
         }
         if (EvalInstances < 1)
         {
-            return ("eval_instances", $"{EvalInstances}", "at least 1");
+            return ("eval_instances", EvalInstances.ToString(CultureInfo.InvariantCulture), "at least 1");
         }
         return null;
     }

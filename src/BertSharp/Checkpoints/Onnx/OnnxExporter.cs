@@ -1,3 +1,4 @@
+using System.Globalization;
 using BertSharp.Modeling;
 using Onnx;
 using TorchSharp;
@@ -95,7 +96,7 @@ internal sealed class OnnxExporter
                 ["embeddings", "embeddings_mask_index"], Microsoft, Float("epsilon", (float)_c.LayerNormEps))[0];
             for (var l = 0; l < _c.NumHiddenLayers; l++)
             {
-                hidden = FusedLayer(hidden, mask32, $"encoder.layer.{l}.");
+                hidden = FusedLayer(hidden, mask32, string.Create(CultureInfo.InvariantCulture, $"encoder.layer.{l}."));
             }
         }
         else
@@ -104,7 +105,7 @@ internal sealed class OnnxExporter
             var additiveMask = AttentionMask(mask);
             for (var l = 0; l < _c.NumHiddenLayers; l++)
             {
-                hidden = Layer(hidden, additiveMask, $"encoder.layer.{l}.");
+                hidden = Layer(hidden, additiveMask, string.Create(CultureInfo.InvariantCulture, $"encoder.layer.{l}."));
             }
         }
         var last = Rename(hidden, "last_hidden_state");

@@ -143,7 +143,7 @@ public static class OnnxImport
         if (models.Count != 1)
         {
             throw new BertSharpException(
-                $"{input}: expected one embedded .onnx resource, found {models.Count} (resources: {string.Join(", ", AssemblyResources.Names(input))}).");
+                string.Create(CultureInfo.InvariantCulture, $"{input}: expected one embedded .onnx resource, found {models.Count} (resources: {string.Join(", ", AssemblyResources.Names(input))})."));
         }
         var vocabs = resources.Keys.Where(n => n.EndsWith("vocab.txt", StringComparison.OrdinalIgnoreCase)).ToList();
         using var ms = new MemoryStream(resources[models[0]], writable: false);

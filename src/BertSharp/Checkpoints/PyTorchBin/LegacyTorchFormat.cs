@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Globalization;
 using BertSharp.Modeling;
 using static TorchSharp.torch;
 
@@ -128,7 +129,7 @@ internal static class LegacyTorchFormat
         if (count != s.ElementCount || count > (fs.Length - fs.Position) / elementSize)
         {
             throw new BertSharpException(
-                $"{source}: storage '{s.Key}' holds {count} elements where {s.ClassName}[{s.ElementCount}] is expected, or the file is truncated.");
+                string.Create(CultureInfo.InvariantCulture, $"{source}: storage '{s.Key}' holds {count} elements where {s.ClassName}[{s.ElementCount}] is expected, or the file is truncated."));
         }
         return count;
     }
