@@ -30,7 +30,7 @@ public sealed class InterpolatedCultureAnalyzer : DiagnosticAnalyzer
     private static readonly DiagnosticDescriptor Rule = new(
         DiagnosticId,
         title: "Interpolated value formatted in the current culture",
-        messageFormat: "'{0}' ({1}) in this interpolated string is formatted in the current culture; write string.Create(CultureInfo.InvariantCulture, $\"...\") (build/Packaging.targets)",
+        messageFormat: "'{0}' ({1}) in this interpolated string is formatted in the current culture; write Invariant($\"...\") (build/Packaging.targets)",
         category: "Globalization",
         defaultSeverity: DiagnosticSeverity.Error,
         isEnabledByDefault: true,

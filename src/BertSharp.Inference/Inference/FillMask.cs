@@ -1,4 +1,3 @@
-using System.Globalization;
 using BertSharp.Data;
 using BertSharp.Modeling;
 using BertSharp.Runtime;
@@ -69,7 +68,7 @@ public sealed class FillMask : InferencePipeline<BertForMaskedLM>
     {
         ArgumentNullException.ThrowIfNull(texts);
         var encodings = texts.Select(t => Tokenizer.Encode(t ?? throw new ArgumentException("texts must not contain null.", nameof(texts)))).ToArray();
-        var masks = encodings.Select((e, i) => Check(e.Ids, topK, texts.Count == 1 ? "the text" : string.Create(CultureInfo.InvariantCulture, $"text {i}"))).ToArray();
+        var masks = encodings.Select((e, i) => Check(e.Ids, topK, texts.Count == 1 ? "the text" : Invariant($"text {i}"))).ToArray();
         var result = new IReadOnlyList<IReadOnlyList<FillMaskPrediction>>[texts.Count];
         foreach (var batch in Batching.PlanByLength([.. encodings.Select(e => e.Length)], batchSize))
         {
@@ -92,12 +91,12 @@ public sealed class FillMask : InferencePipeline<BertForMaskedLM>
     {
         if (topK < 1)
         {
-            throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{BertSharpException.Field("top_k")} {topK}: expected at least 1."));
+            throw new BertSharpException(Invariant($"{BertSharpException.Field("top_k")} {topK}: expected at least 1."));
         }
         // It was cut to the vocabulary silently: fewer candidates than asked for, with nothing to say why.
         if (topK > Model.Config.VocabSize)
         {
-            throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{BertSharpException.Field("top_k")} {topK}: expected at most the vocabulary size ({Model.Config.VocabSize})."));
+            throw new BertSharpException(Invariant($"{BertSharpException.Field("top_k")} {topK}: expected at most the vocabulary size ({Model.Config.VocabSize})."));
         }
         var maskPositions = Enumerable.Range(0, ids.Length).Where(i => ids[i] == Tokenizer.MaskId).ToArray();
         if (maskPositions.Length == 0)
@@ -106,7 +105,7 @@ public sealed class FillMask : InferencePipeline<BertForMaskedLM>
         }
         if (ids.Length > Model.Config.MaxPositionEmbeddings)
         {
-            throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{what} is {ids.Length} tokens long; the model takes at most {Model.Config.MaxPositionEmbeddings}."));
+            throw new BertSharpException(Invariant($"{what} is {ids.Length} tokens long; the model takes at most {Model.Config.MaxPositionEmbeddings}."));
         }
         return maskPositions;
     }

@@ -1,4 +1,3 @@
-using System.Globalization;
 using BertSharp.Data;
 using BertSharp.Modeling;
 using BertSharp.Tokenization;
@@ -63,7 +62,7 @@ public sealed class MultipleChoice : InferencePipeline<BertForMultipleChoice>
         var choices = questions[0].Candidates.Count;
         if (choices < 2 || questions.Any(q => q.Candidates.Count != choices))
         {
-            throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"multiple choice: every question needs the same number of candidates, at least 2 (the first has {choices})."));
+            throw new BertSharpException(Invariant($"multiple choice: every question needs the same number of candidates, at least 2 (the first has {choices})."));
         }
         var length = EffectiveMaxLength(maxLength);
         // As for next-sentence pairs: below it every choice was scored as [CLS] [SEP] [SEP], all alike.

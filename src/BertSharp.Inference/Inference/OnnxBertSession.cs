@@ -65,7 +65,7 @@ public sealed class OnnxBertSession : IDisposable
         {
             if (!meta.IsTensor || meta.ElementDataType != TensorElementType.Int64 || meta.Dimensions.Length is not (2 or 3))
             {
-                var found = meta.IsTensor ? string.Create(CultureInfo.InvariantCulture, $"{meta.ElementDataType.ToString().ToLowerInvariant()} of rank {meta.Dimensions.Length}") : $"a {meta.OnnxValueType}";
+                var found = meta.IsTensor ? Invariant($"{meta.ElementDataType.ToString().ToLowerInvariant()} of rank {meta.Dimensions.Length}") : $"a {meta.OnnxValueType}";
                 session.Dispose();
                 throw new BertSharpException($"{path}: graph input '{name}' is {found}; " +
                     "expected int64 [batch, sequence] (or [batch, choices, sequence]) as torch.onnx.export writes BERT's inputs.");
@@ -144,7 +144,7 @@ public sealed class OnnxBertSession : IDisposable
         {
             var shown = meta.Dimensions.Select((d, i) => d >= 0 ? d.ToString(System.Globalization.CultureInfo.InvariantCulture)
                 : meta.SymbolicDimensions.ElementAtOrDefault(i) is { Length: > 0 } name ? name : "?");
-            throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{Path}: output '{output}' is [{string.Join(", ", shown)}]; expected [batch, {width}] ({what}). Was the graph exported from another model or head?"));
+            throw new BertSharpException(Invariant($"{Path}: output '{output}' is [{string.Join(", ", shown)}]; expected [batch, {width}] ({what}). Was the graph exported from another model or head?"));
         }
     }
 
@@ -154,7 +154,7 @@ public sealed class OnnxBertSession : IDisposable
         ArgumentNullException.ThrowIfNull(shape);
         if (shape.Length != 2 || shape[0] != batch || shape[1] != width)
         {
-            throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{Path}: output '{output}' came back as [{string.Join(", ", shape)}]; expected [{batch}, {width}] ({what}). Was the graph exported from another model or head?"));
+            throw new BertSharpException(Invariant($"{Path}: output '{output}' came back as [{string.Join(", ", shape)}]; expected [{batch}, {width}] ({what}). Was the graph exported from another model or head?"));
         }
     }
 

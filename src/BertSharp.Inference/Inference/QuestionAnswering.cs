@@ -1,4 +1,3 @@
-using System.Globalization;
 using BertSharp.Data;
 using BertSharp.Modeling;
 using BertSharp.Tokenization;
@@ -61,11 +60,11 @@ public sealed class QuestionAnswering : InferencePipeline<BertForQuestionAnsweri
         // Each option named by its field, which a front end shows as its own name (the CLI's --top-k).
         if (o.TopK < 1)
         {
-            throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{BertSharpException.Field("top_k")} {o.TopK}: expected at least 1."));
+            throw new BertSharpException(Invariant($"{BertSharpException.Field("top_k")} {o.TopK}: expected at least 1."));
         }
         if (o.MaxAnswerLength < 1)
         {
-            throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{BertSharpException.Field("max_answer_length")} {o.MaxAnswerLength}: expected at least 1."));
+            throw new BertSharpException(Invariant($"{BertSharpException.Field("max_answer_length")} {o.MaxAnswerLength}: expected at least 1."));
         }
         var windows = Windows(inputs, o);
         var result = new List<QaAnswer>[inputs.Count];
@@ -94,17 +93,17 @@ public sealed class QuestionAnswering : InferencePipeline<BertForQuestionAnsweri
         {
             if (BlankInput(inputs[i].Question, inputs[i].Context) is { } blank)
             {
-                throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"inputs[{i}]: the {blank} is empty or whitespace only; expected text."), nameof(inputs));
+                throw new ArgumentException(Invariant($"inputs[{i}]: the {blank} is empty or whitespace only; expected text."), nameof(inputs));
             }
             // Past the blank check, a text of only dropped characters gave windows without it: no answer, read as "none found".
-            WordPieces.Require(Tokenizer, inputs[i].Question, string.Create(CultureInfo.InvariantCulture, $"inputs[{i}] question"));
-            WordPieces.Require(Tokenizer, inputs[i].Context, string.Create(CultureInfo.InvariantCulture, $"inputs[{i}] context"));
+            WordPieces.Require(Tokenizer, inputs[i].Question, Invariant($"inputs[{i}] question"));
+            WordPieces.Require(Tokenizer, inputs[i].Context, Invariant($"inputs[{i}] context"));
         }
         var o = options ?? new QuestionAnsweringOptions();
         // The tokenizer refused a negative stride as "max_length, padding length and stride must be ≥ 0 (got 64, , -1)".
         if (o.DocStride < 0)
         {
-            throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{BertSharpException.Field("doc_stride")} {o.DocStride}: expected a number ≥ 0."));
+            throw new BertSharpException(Invariant($"{BertSharpException.Field("doc_stride")} {o.DocStride}: expected a number ≥ 0."));
         }
         var maxLength = EffectiveMaxLength(o.MaxLength ?? Math.Min(QuestionAnsweringOptions.DefaultWindow, ModelMaxLength));
         var all = new List<(int Input, BertEncoding Encoding)>();

@@ -1,4 +1,3 @@
-using System.Globalization;
 
 namespace BertSharp.Inference;
 
@@ -26,7 +25,7 @@ public sealed class SemanticSearch
         ArgumentNullException.ThrowIfNull(embeddings);
         if (corpus.Count != embeddings.Count)
         {
-            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"{corpus.Count} texts but {embeddings.Count} embeddings"), nameof(embeddings));
+            throw new ArgumentException(Invariant($"{corpus.Count} texts but {embeddings.Count} embeddings"), nameof(embeddings));
         }
         if (embeddings.Select(e => e.Length).Distinct().Count() > 1)
         {
@@ -75,7 +74,7 @@ public sealed class SemanticSearch
         ArgumentOutOfRangeException.ThrowIfLessThan(topK, 1);
         if (_unit.Length > 0 && query.Length != _unit[0].Length)
         {
-            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"query of dimension {query.Length}, corpus of dimension {_unit[0].Length}"), nameof(query));
+            throw new ArgumentException(Invariant($"query of dimension {query.Length}, corpus of dimension {_unit[0].Length}"), nameof(query));
         }
         var q = Unit(query);
         var scores = new double[_unit.Length];

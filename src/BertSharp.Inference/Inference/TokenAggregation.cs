@@ -1,4 +1,3 @@
-using System.Globalization;
 using BertSharp.Tokenization;
 
 namespace BertSharp.Inference;
@@ -62,7 +61,7 @@ public static class TokenAggregation
         {
             if (tokens[i].Scores.Length != labels.Count)
             {
-                throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"tokens[{i}] has {tokens[i].Scores.Length} scores; expected one per label ({labels.Count})."), nameof(tokens));
+                throw new ArgumentException(Invariant($"tokens[{i}] has {tokens[i].Scores.Length} scores; expected one per label ({labels.Count})."), nameof(tokens));
             }
         }
         var ignore = ignoreLabels ?? DefaultIgnoreLabels;

@@ -1,4 +1,3 @@
-using System.Globalization;
 using BertSharp.Checkpoints;
 using BertSharp.Data;
 using BertSharp.Modeling;
@@ -65,7 +64,7 @@ public sealed class TokenClassification : InferencePipeline<BertForTokenClassifi
     public IReadOnlyList<string> Labels => LabelsOf(Model.Config);
 
     private static string[] LabelsOf(BertConfig config) =>
-        [.. Enumerable.Range(0, config.NumLabels).Select(i => config.Id2Label.TryGetValue(i, out var l) ? l : string.Create(CultureInfo.InvariantCulture, $"LABEL_{i}"))];
+        [.. Enumerable.Range(0, config.NumLabels).Select(i => config.Id2Label.TryGetValue(i, out var l) ? l : Invariant($"LABEL_{i}"))];
 
     /// <summary>
     /// Entities per text, in input order, grouped by <paramref name="aggregation"/> (null: <see cref="DefaultAggregation"/>).
@@ -93,7 +92,7 @@ public sealed class TokenClassification : InferencePipeline<BertForTokenClassifi
         // Such a text was tagged as [CLS] [SEP]: no entity, read as "none found" (as QuestionAnswering and NextSentence refuse it).
         for (var i = 0; i < texts.Count; i++)
         {
-            WordPieces.Require(Tokenizer, texts[i], string.Create(CultureInfo.InvariantCulture, $"texts[{i}]"));
+            WordPieces.Require(Tokenizer, texts[i], Invariant($"texts[{i}]"));
         }
         var options = new EncodeOptions { MaxLength = EffectiveMaxLength(maxLength), Truncation = TruncationStrategy.LongestFirst };
         var encodings = Tokenizer.EncodeBatch([.. texts.Select(t => (t, (string?)null))], options);

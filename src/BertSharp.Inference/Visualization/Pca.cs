@@ -1,4 +1,3 @@
-using System.Globalization;
 
 namespace BertSharp.Visualization;
 
@@ -30,20 +29,20 @@ public static class Pca
         ArgumentNullException.ThrowIfNull(points);
         if (points.Count < 2)
         {
-            throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"PCA needs at least 2 points, got {points.Count}."));
+            throw new BertSharpException(Invariant($"PCA needs at least 2 points, got {points.Count}."));
         }
         var dim = Points.CheckSameDimension(points, "PCA");
         if (components < 1 || components > dim)
         {
-            throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"PCA components {components}: expected 1 to {dim} (the points' dimension)."));
+            throw new BertSharpException(Invariant($"PCA components {components}: expected 1 to {dim} (the points' dimension)."));
         }
         if (maxIterations < 1)
         {
-            throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"PCA max iterations {maxIterations}: expected at least 1."));
+            throw new BertSharpException(Invariant($"PCA max iterations {maxIterations}: expected at least 1."));
         }
         if (!(tolerance >= 0) || double.IsPositiveInfinity(tolerance))
         {
-            throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"PCA tolerance {tolerance}: expected a finite number of at least 0."));
+            throw new BertSharpException(Invariant($"PCA tolerance {tolerance}: expected a finite number of at least 0."));
         }
         var k = components;
         var n = points.Count;

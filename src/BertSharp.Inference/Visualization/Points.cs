@@ -1,4 +1,3 @@
-using System.Globalization;
 
 namespace BertSharp.Visualization;
 
@@ -15,10 +14,10 @@ internal static class Points
         }
         for (var i = 1; i < points.Count; i++)
         {
-            var length = points[i]?.Length ?? throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{method}: point {i} is null."));
+            var length = points[i]?.Length ?? throw new BertSharpException(Invariant($"{method}: point {i} is null."));
             if (length != dim)
             {
-                throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{method}: point {i} has {length} coordinate(s), point 0 has {dim}; every point must have the same dimension."));
+                throw new BertSharpException(Invariant($"{method}: point {i} has {length} coordinate(s), point 0 has {dim}; every point must have the same dimension."));
             }
         }
         return dim;

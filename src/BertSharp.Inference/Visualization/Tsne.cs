@@ -1,4 +1,3 @@
-using System.Globalization;
 
 namespace BertSharp.Visualization;
 
@@ -22,23 +21,23 @@ public sealed record TsneOptions(double Perplexity = 30, int Iterations = 1000, 
         // below 1 cannot be reached; NaN and infinities would make every coordinate NaN.
         if (!double.IsFinite(Perplexity) || Perplexity < 1)
         {
-            throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"t-SNE {BertSharpException.Field("perplexity")} {Perplexity}: expected a number of at least 1."));
+            throw new BertSharpException(Invariant($"t-SNE {BertSharpException.Field("perplexity")} {Perplexity}: expected a number of at least 1."));
         }
         if (Iterations < 1)
         {
-            throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"t-SNE iterations {Iterations}: expected at least 1."));
+            throw new BertSharpException(Invariant($"t-SNE iterations {Iterations}: expected at least 1."));
         }
         if (!double.IsFinite(LearningRate) || LearningRate <= 0)
         {
-            throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"t-SNE learning rate {LearningRate}: expected a positive number."));
+            throw new BertSharpException(Invariant($"t-SNE learning rate {LearningRate}: expected a positive number."));
         }
         if (!double.IsFinite(EarlyExaggeration) || EarlyExaggeration < 1)
         {
-            throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"t-SNE early exaggeration {EarlyExaggeration}: expected a number of at least 1."));
+            throw new BertSharpException(Invariant($"t-SNE early exaggeration {EarlyExaggeration}: expected a number of at least 1."));
         }
         if (ExaggerationIterations < 0)
         {
-            throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"t-SNE exaggeration iterations {ExaggerationIterations}: expected at least 0."));
+            throw new BertSharpException(Invariant($"t-SNE exaggeration iterations {ExaggerationIterations}: expected at least 0."));
         }
     }
 }
@@ -63,7 +62,7 @@ public static class Tsne
         var n = points.Count;
         if (n < 2 || n > MaxPoints)
         {
-            throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"t-SNE takes 2 to {MaxPoints} points, got {n}."));
+            throw new BertSharpException(Invariant($"t-SNE takes 2 to {MaxPoints} points, got {n}."));
         }
         Points.CheckSameDimension(points, "t-SNE");
         o.Validate();

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.IO.Enumeration;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -270,5 +269,5 @@ public sealed class ForeignOutputException(string directory, IReadOnlyList<strin
 
     /// <summary>The first few names, for messages.</summary>
     public static string Describe(IReadOnlyList<string> names) =>
-        string.Join(", ", names.Take(3)) + (names.Count > 3 ? string.Create(CultureInfo.InvariantCulture, $", … ({names.Count} entries)") : "");
+        string.Join(", ", names.Take(3)) + (names.Count > 3 ? Invariant($", … ({names.Count} entries)") : "");
 }

@@ -148,9 +148,9 @@ internal static class StrictJson
                 // The serializer would put a null into the list, where nothing expects one.
                 if (a[i] is null && !element.IsValueType)
                 {
-                    return (string.Create(CultureInfo.InvariantCulture, $"{field}[{i}]"), element, null, false);
+                    return (Invariant($"{field}[{i}]"), element, null, false);
                 }
-                if (Inside(a[i], elementInfo, options, string.Create(CultureInfo.InvariantCulture, $"{field}[{i}]")) is { } bad)
+                if (Inside(a[i], elementInfo, options, Invariant($"{field}[{i}]")) is { } bad)
                 {
                     return bad;
                 }
@@ -175,7 +175,7 @@ internal static class StrictJson
             }
             else if (rest is ['[', ..] && rest.IndexOf(']', StringComparison.Ordinal) is var end and >= 0 && int.TryParse(rest[1..end], CultureInfo.InvariantCulture, out var index))
             {
-                field += string.Create(CultureInfo.InvariantCulture, $"[{index}]");
+                field += Invariant($"[{index}]");
                 node = node is JsonArray a && index < a.Count ? a[index] : null;
                 type = options.GetTypeInfo(type) is { ElementType: { } element } ? element : typeof(object);
                 rest = rest[(end + 1)..];

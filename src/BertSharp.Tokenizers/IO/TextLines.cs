@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.IO.Compression;
 using System.Text;
 
@@ -105,7 +104,7 @@ public static class TextLines
     internal static BertSharpException InvalidUtf8(string path, Exception inner)
     {
         var line = FindFirstInvalidUtf8Line(path);
-        var where = line > 0 ? string.Create(CultureInfo.InvariantCulture, $"line {line}") : "somewhere";
+        var where = line > 0 ? Invariant($"line {line}") : "somewhere";
         return new BertSharpException($"{path}: {where}: invalid UTF-8 byte sequence (the file must be UTF-8 text).", inner);
     }
 

@@ -115,7 +115,7 @@ internal sealed class Utf8LineReader : IDisposable
         }
         catch (DecoderFallbackException e)
         {
-            throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{_name}: line {LineNumber}: invalid UTF-8 byte sequence (the file must be UTF-8 text)."), e);
+            throw new BertSharpException(Invariant($"{_name}: line {LineNumber}: invalid UTF-8 byte sequence (the file must be UTF-8 text)."), e);
         }
     }
 

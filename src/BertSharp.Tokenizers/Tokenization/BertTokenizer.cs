@@ -1,4 +1,3 @@
-using System.Globalization;
 
 namespace BertSharp.Tokenization;
 
@@ -138,7 +137,7 @@ public sealed partial class BertTokenizer
         {
             if (inputs[i].Text is null)
             {
-                throw new ArgumentNullException("text", string.Create(CultureInfo.InvariantCulture, $"batch item {i} has a null text."));
+                throw new ArgumentNullException("text", Invariant($"batch item {i} has a null text."));
             }
         }
         var perItem = o.Padding == PaddingStrategy.Longest ? o with { Padding = PaddingStrategy.None } : o;

@@ -1,4 +1,3 @@
-using System.Globalization;
 
 namespace BertSharp.Tokenization;
 
@@ -119,15 +118,15 @@ public sealed record EncodeOptions
             || (uint)TruncationSide > (uint)TruncationSide.HeadAndTail || (uint)PaddingSide > (uint)Side.Left)
         {
             throw new BertSharpException(
-                string.Create(CultureInfo.InvariantCulture, $"encode options: truncation {(int)Truncation}, padding {(int)Padding}, truncation side {(int)TruncationSide} or padding side {(int)PaddingSide} is not a value of its enum."));
+                Invariant($"encode options: truncation {(int)Truncation}, padding {(int)Padding}, truncation side {(int)TruncationSide} or padding side {(int)PaddingSide} is not a value of its enum."));
         }
         if (MaxLength is < 0 || PaddingLength is < 0 || Stride < 0)
         {
-            throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"max_length, padding length and stride must be ≥ 0 (got {MaxLength}, {PaddingLength}, {Stride})."));
+            throw new BertSharpException(Invariant($"max_length, padding length and stride must be ≥ 0 (got {MaxLength}, {PaddingLength}, {Stride})."));
         }
         if (PadToMultipleOf is <= 0)
         {
-            throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"pad_to_multiple_of must be positive, got {PadToMultipleOf}."));
+            throw new BertSharpException(Invariant($"pad_to_multiple_of must be positive, got {PadToMultipleOf}."));
         }
         if (Padding == PaddingStrategy.MaxLength && PaddingLength is null && MaxLength is null)
         {

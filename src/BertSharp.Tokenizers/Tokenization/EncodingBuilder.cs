@@ -1,4 +1,3 @@
-using System.Globalization;
 
 namespace BertSharp.Tokenization;
 
@@ -26,7 +25,7 @@ internal static class EncodingBuilder
             var room = maxLength - added;
             if (room < 0)
             {
-                throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{BertSharpException.Field("max_length")} {maxLength} is smaller than the {added} special tokens an input needs."));
+                throw new BertSharpException(Invariant($"{BertSharpException.Field("max_length")} {maxLength} is smaller than the {added} special tokens an input needs."));
             }
             var (ta, tb) = Truncation.TargetLengths(nA, nB, isPair, room, o.Truncation);
             if (o.TruncationSide == TruncationSide.HeadAndTail)
@@ -37,7 +36,7 @@ internal static class EncodingBuilder
                 }
                 if (o.HeadTokens is < 0)
                 {
-                    throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"head tokens {o.HeadTokens}: expected a number ≥ 0."));
+                    throw new BertSharpException(Invariant($"head tokens {o.HeadTokens}: expected a number ≥ 0."));
                 }
                 return Finish(tok, o, Make(tok, buf, TruncationSides.HeadAndTail(nA, ta, o.HeadTokens),
                     isPair ? TruncationSides.HeadAndTail(nB, tb, o.HeadTokens) : default, nA, isPair, o.AddSpecialTokens, mapA, mapB));

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json;
 using BertSharp.IO;
 
@@ -177,7 +176,7 @@ public sealed partial class BertTokenizer
         catch (JsonException e)
         {
             throw StrictJson.DuplicateKeyError(path, text, e)
-                  ?? new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{path}: not valid JSON (line {e.LineNumber + 1}): {e.Message.Split('\n')[0]}"), e);
+                  ?? new BertSharpException(Invariant($"{path}: not valid JSON (line {e.LineNumber + 1}): {e.Message.Split('\n')[0]}"), e);
         }
     }
 
@@ -230,11 +229,11 @@ public sealed partial class BertTokenizer
                 // The range comes from the token count, not from the model: config.json's vocab_size is checked where both
                 // are loaded (BertPretrained.LoadTokenizer).
                 throw new BertSharpException(
-                    string.Create(CultureInfo.InvariantCulture, $"{path}: model.vocab id {id} of '{token}' is out of range; its {tokens.Length} tokens must have the ids 0..{tokens.Length - 1}, one each."));
+                    Invariant($"{path}: model.vocab id {id} of '{token}' is out of range; its {tokens.Length} tokens must have the ids 0..{tokens.Length - 1}, one each."));
             }
             if (tokens[id] is not null)
             {
-                throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{path}: model.vocab id {id} is used by both '{tokens[id]}' and '{token}'."));
+                throw new BertSharpException(Invariant($"{path}: model.vocab id {id} is used by both '{tokens[id]}' and '{token}'."));
             }
             tokens[id] = token;
         }

@@ -1,4 +1,3 @@
-using System.Globalization;
 
 namespace BertSharp.Tokenization;
 
@@ -49,7 +48,7 @@ internal static class Truncation
                 if (nA <= toRemove)
                 {
                     throw new BertSharpException(
-                        string.Create(CultureInfo.InvariantCulture, $"{BertSharpException.Field("truncation")} only_first: the first text has {nA} tokens, too few to remove the {toRemove} needed to fit {BertSharpException.Field("max_length")}; use longest_first."));
+                        Invariant($"{BertSharpException.Field("truncation")} only_first: the first text has {nA} tokens, too few to remove the {toRemove} needed to fit {BertSharpException.Field("max_length")}; use longest_first."));
                 }
                 return (nA - toRemove, nB);
             case TruncationStrategy.OnlySecond:
@@ -60,7 +59,7 @@ internal static class Truncation
                 if (nB <= toRemove)
                 {
                     throw new BertSharpException(
-                        string.Create(CultureInfo.InvariantCulture, $"{BertSharpException.Field("truncation")} only_second: the second text has {nB} tokens, too few to remove the {toRemove} needed to fit {BertSharpException.Field("max_length")}; use longest_first."));
+                        Invariant($"{BertSharpException.Field("truncation")} only_second: the second text has {nB} tokens, too few to remove the {toRemove} needed to fit {BertSharpException.Field("max_length")}; use longest_first."));
                 }
                 return (nA, nB - toRemove);
             default:
@@ -87,7 +86,7 @@ internal static class Truncation
         if (stride >= target)
         {
             throw new BertSharpException(
-                string.Create(CultureInfo.InvariantCulture, $"{BertSharpException.Field("stride")} {stride} must be smaller than the {target} tokens left for the text after truncation ({BertSharpException.Field("max_length")} minus special tokens and the other text)."));
+                Invariant($"{BertSharpException.Field("stride")} {stride} must be smaller than the {target} tokens left for the text after truncation ({BertSharpException.Field("max_length")} minus special tokens and the other text)."));
         }
         var windows = new List<(int, int)>();
         var step = target - stride;

@@ -1,4 +1,3 @@
-using System.Globalization;
 
 namespace BertSharp.Tokenization;
 
@@ -71,7 +70,7 @@ public static class TruncationSides
             var kept = side switch
             {
                 TruncationSide.Tail => "its end",
-                TruncationSide.HeadAndTail => headTokens is { } h ? string.Create(CultureInfo.InvariantCulture, $"its first {h} and its last word pieces") : "its start (128/510 of what it keeps) and its end",
+                TruncationSide.HeadAndTail => headTokens is { } h ? Invariant($"its first {h} and its last word pieces") : "its start (128/510 of what it keeps) and its end",
                 _ => "its start",
             };
             return $"a text of a pair that is cut keeps {kept}; the longer text is cut first";
@@ -79,9 +78,9 @@ public static class TruncationSides
         var keep = Math.Max(0, maxLength - 2);
         return side switch
         {
-            TruncationSide.Tail => string.Create(CultureInfo.InvariantCulture, $"a longer text keeps its last {keep} word pieces"),
-            TruncationSide.HeadAndTail => string.Create(CultureInfo.InvariantCulture, $"a longer text keeps its first {HeadOf(keep, headTokens)} and last {keep - HeadOf(keep, headTokens)} word pieces"),
-            _ => string.Create(CultureInfo.InvariantCulture, $"a longer text keeps its first {keep} word pieces"),
+            TruncationSide.Tail => Invariant($"a longer text keeps its last {keep} word pieces"),
+            TruncationSide.HeadAndTail => Invariant($"a longer text keeps its first {HeadOf(keep, headTokens)} and last {keep - HeadOf(keep, headTokens)} word pieces"),
+            _ => Invariant($"a longer text keeps its first {keep} word pieces"),
         };
     }
 

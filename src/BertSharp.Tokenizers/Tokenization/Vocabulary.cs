@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text;
 using BertSharp.IO;
 
@@ -29,12 +28,12 @@ public sealed class Vocabulary
             if (_tokens[i] is null)
             {
                 // Else the dictionary's ArgumentNullException, which names its own parameter 'key'.
-                throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"{source}: token {i} is null; every id needs a token."), nameof(tokens));
+                throw new ArgumentException(Invariant($"{source}: token {i} is null; every id needs a token."), nameof(tokens));
             }
             if (!_ids.TryAdd(_tokens[i], i))
             {
                 throw new BertSharpException(
-                    string.Create(CultureInfo.InvariantCulture, $"{source}: line {i + 1}: duplicate token '{_tokens[i]}' (first on line {_ids[_tokens[i]] + 1}); every token must be unique."));
+                    Invariant($"{source}: line {i + 1}: duplicate token '{_tokens[i]}' (first on line {_ids[_tokens[i]] + 1}); every token must be unique."));
             }
         }
         _lookup = _ids.GetAlternateLookup<ReadOnlySpan<char>>();
@@ -96,7 +95,7 @@ public sealed class Vocabulary
     /// <summary>The token with id <paramref name="id"/>; throws <see cref="ArgumentOutOfRangeException"/> outside 0..<see cref="Count"/> - 1.</summary>
     public string this[int id] => (uint)id < (uint)_tokens.Length
         ? _tokens[id]
-        : throw new ArgumentOutOfRangeException(nameof(id), id, string.Create(CultureInfo.InvariantCulture, $"id {id} is not in the vocabulary (ids 0..{_tokens.Length - 1})."));
+        : throw new ArgumentOutOfRangeException(nameof(id), id, Invariant($"id {id} is not in the vocabulary (ids 0..{_tokens.Length - 1})."));
 
     public bool TryGetId(string token, out int id) => _ids.TryGetValue(token, out id);
 
@@ -117,7 +116,7 @@ public sealed class Vocabulary
             if (_tokens[i].AsSpan().IndexOfAny('\n', '\r') >= 0)
             {
                 throw new BertSharpException(
-                    string.Create(CultureInfo.InvariantCulture, $"{path}: token {i} ('{SafeText.Escape(_tokens[i])}') holds a line break; vocab.txt has one token per line, so it cannot be written."));
+                    Invariant($"{path}: token {i} ('{SafeText.Escape(_tokens[i])}') holds a line break; vocab.txt has one token per line, so it cannot be written."));
             }
             sb.Append(_tokens[i]).Append('\n');
         }

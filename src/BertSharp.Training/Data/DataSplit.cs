@@ -47,7 +47,7 @@ public static class DataSplit
         }
         if (valCount >= n)
         {
-            throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{data.Path}: {BertSharpException.Field("val_size")} {valSize} leaves no training examples out of {n}; lower it or give {BertSharpException.Field("eval_data")}."));
+            throw new BertSharpException(Invariant($"{data.Path}: {BertSharpException.Field("val_size")} {valSize} leaves no training examples out of {n}; lower it or give {BertSharpException.Field("eval_data")}."));
         }
         var items = data.Examples.ToList();
         if (method == SplitMethod.Tail)
@@ -101,7 +101,7 @@ public static class DataSplit
 
     /// <summary>"negative (lines 2-12,501), positive (lines 12,502-25,001)" for messages.</summary>
     public static string DescribeBlocks(IReadOnlyList<(string Label, int FirstLine, int LastLine, int Count)> blocks) =>
-        string.Join(", ", blocks.Select(b => string.Create(CultureInfo.InvariantCulture, $"{b.Label} (lines {b.FirstLine:N0}-{b.LastLine:N0})")));
+        string.Join(", ", blocks.Select(b => Invariant($"{b.Label} (lines {b.FirstLine:N0}-{b.LastLine:N0})")));
 
     private static List<int> Stratified(TextDataset data, int valCount, DeterministicRandom rng)
     {

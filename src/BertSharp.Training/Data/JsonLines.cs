@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json;
 
 namespace BertSharp.Data;
@@ -29,13 +28,13 @@ internal static class JsonLines
             }
             catch (JsonException e)
             {
-                throw IO.StrictJson.DuplicateKeyError(string.Create(CultureInfo.InvariantCulture, $"{path} line {i + 1}"), raw, e)
-                    ?? new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{path} line {i + 1}: not valid JSON ({e.Message.Split('.')[0]}); expected one JSON object per line."), e);
+                throw IO.StrictJson.DuplicateKeyError(Invariant($"{path} line {i + 1}"), raw, e)
+                    ?? new BertSharpException(Invariant($"{path} line {i + 1}: not valid JSON ({e.Message.Split('.')[0]}); expected one JSON object per line."), e);
             }
             catch (InvalidOperationException e)
             {
                 // Comparing keys for duplicates decodes them, and System.Text.Json refuses an escaped lone surrogate ("\udc00").
-                throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{path} line {i + 1}: a string is not valid Unicode (an escaped lone surrogate such as \\ud800): {e.Message}"), e);
+                throw new BertSharpException(Invariant($"{path} line {i + 1}: a string is not valid Unicode (an escaped lone surrogate such as \\ud800): {e.Message}"), e);
             }
             using (doc)
             {

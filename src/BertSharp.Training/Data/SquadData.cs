@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using BertSharp.IO;
@@ -49,7 +48,7 @@ public static class SquadData
         }
         catch (JsonException e)
         {
-            throw StrictJson.DuplicateKeyError(path, bytes.Span, e) ?? new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{path}: not valid JSON at line {e.LineNumber + 1} ({e.Message.Split('.')[0]}); expected SQuAD JSON ({{\"data\": [{{\"paragraphs\": [...]}}]}})."), e);
+            throw StrictJson.DuplicateKeyError(path, bytes.Span, e) ?? new BertSharpException(Invariant($"{path}: not valid JSON at line {e.LineNumber + 1} ({e.Message.Split('.')[0]}); expected SQuAD JSON ({{\"data\": [{{\"paragraphs\": [...]}}]}})."), e);
         }
         using (doc)
         {
@@ -74,7 +73,7 @@ public static class SquadData
                     var qaIndex = 0;
                     foreach (var qa in Items(path, paragraph, "qas", "paragraph"))
                     {
-                        var at = string.Create(CultureInfo.InvariantCulture, $"data[{articleIndex}].paragraphs[{paragraphIndex}].qas[{qaIndex}]");
+                        var at = Invariant($"data[{articleIndex}].paragraphs[{paragraphIndex}].qas[{qaIndex}]");
                         qaIndex++;
                         if (qa.ValueKind != JsonValueKind.Object)
                         {
@@ -184,7 +183,7 @@ public static class SquadData
         var count = ans.GetArrayLength();
         if (impossible == JsonValueKind.True && count > 0)
         {
-            throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{path}: question {id}: is_impossible is true but \"answers\" holds {count} answer(s); expected \"answers\": [] for an unanswerable question (SQuAD 2.0 keeps its candidates in \"plausible_answers\")."));
+            throw new BertSharpException(Invariant($"{path}: question {id}: is_impossible is true but \"answers\" holds {count} answer(s); expected \"answers\": [] for an unanswerable question (SQuAD 2.0 keeps its candidates in \"plausible_answers\")."));
         }
         if (impossible == JsonValueKind.False && count == 0)
         {
@@ -238,7 +237,7 @@ public static class SquadData
         var start = Utf16Offset(context, codePoints);
         if (start < 0 || start + text.Length > context.Length || !string.Equals(context.Substring(start, text.Length), text, StringComparison.Ordinal))
         {
-            throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{path}: question {id}: answer '{Short(text)}' is not at answer_start {codePoints} of its context."));
+            throw new BertSharpException(Invariant($"{path}: question {id}: answer '{Short(text)}' is not at answer_start {codePoints} of its context."));
         }
         return new SquadAnswer(text, start);
     }

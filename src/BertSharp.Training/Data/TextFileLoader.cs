@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text;
 using BertSharp.IO;
 
@@ -61,12 +60,12 @@ internal static class TextFileLoader
         }
         catch (DecoderFallbackException e)
         {
-            throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{path} line {BadLine(bytes, start)}: invalid UTF-8; expected UTF-8 text."), e);
+            throw new BertSharpException(Invariant($"{path} line {BadLine(bytes, start)}: invalid UTF-8; expected UTF-8 text."), e);
         }
     }
 
     private static BertSharpException TooLarge(string path, string verb) =>
-        new(string.Create(CultureInfo.InvariantCulture, $"{path}: {verb} more than {MaxBytes:N0} bytes, the limit for a data file read into memory; split it into smaller files."));
+        new(Invariant($"{path}: {verb} more than {MaxBytes:N0} bytes, the limit for a data file read into memory; split it into smaller files."));
 
     private static int BadLine(byte[] bytes, int start)
     {

@@ -50,7 +50,7 @@ public static class TokenLabelAlignment
                 // characters loses them all to BERT's clean-up. Without a piece it would keep WordStarts -1, be counted as
                 // cut off by the maximum length, and its tag would silently be dropped from training and the scores.
                 throw new BertSharpException(
-                    string.Create(CultureInfo.InvariantCulture, $"{path} line {sentence.Line}: token {(w + 1).ToString(CultureInfo.InvariantCulture)} ({Describe(sentence.Words[w])}) produces no word piece (the tokenizer removes whitespace, control and zero-width characters), so its tag '{sentence.Tags[w]}' would be lost; expected a visible word."));
+                    Invariant($"{path} line {sentence.Line}: token {(w + 1).ToString(CultureInfo.InvariantCulture)} ({Describe(sentence.Words[w])}) produces no word piece (the tokenizer removes whitespace, control and zero-width characters), so its tag '{sentence.Tags[w]}' would be lost; expected a visible word."));
             }
             var continuation = labelAllTokens ? ContinuationOf(labels, tag) : Losses.IgnoreIndex;
             for (var p = 0; p < pieces.Length && ids.Count < maxLength - 1; p++)
@@ -78,7 +78,7 @@ public static class TokenLabelAlignment
         // Checked as a long: a cast to int first would wrap an id past int's range onto a valid one.
         if (tag < 0 || tag >= labels.Count)
         {
-            throw new ArgumentOutOfRangeException(nameof(tag), string.Create(CultureInfo.InvariantCulture, $"expected a class id in [0, {labels.Count}), one of the {labels.Count} tags of labels; tag is {tag}."));
+            throw new ArgumentOutOfRangeException(nameof(tag), Invariant($"expected a class id in [0, {labels.Count}), one of the {labels.Count} tags of labels; tag is {tag}."));
         }
         var name = labels[(int)tag];
         if (name.StartsWith("B-", StringComparison.Ordinal))
@@ -108,6 +108,6 @@ public static class TokenLabelAlignment
         }
         throw new BertSharpException(
             // The line is the sentence's first (a JSON line holds all of it): the token number finds the tag in a CoNLL sentence.
-            string.Create(CultureInfo.InvariantCulture, $"{path} line {sentence.Line}: token {(w + 1).ToString(CultureInfo.InvariantCulture)} ('{sentence.Words[w]}') has tag '{tag}', which is not one of the model's {labels.Count} tags ({string.Join(", ", labels.Take(12))}{(labels.Count > 12 ? ", …" : "")})."));
+            Invariant($"{path} line {sentence.Line}: token {(w + 1).ToString(CultureInfo.InvariantCulture)} ('{sentence.Words[w]}') has tag '{tag}', which is not one of the model's {labels.Count} tags ({string.Join(", ", labels.Take(12))}{(labels.Count > 12 ? ", …" : "")})."));
     }
 }

@@ -1,4 +1,3 @@
-using System.Globalization;
 
 namespace BertSharp.Evaluation;
 
@@ -34,7 +33,7 @@ public static class ClassificationMetrics
         CheckSameLength(truth, predicted);
         if (numClasses <= 0)
         {
-            throw new ArgumentOutOfRangeException(nameof(numClasses), string.Create(CultureInfo.InvariantCulture, $"expected at least one class; numClasses is {numClasses}."));
+            throw new ArgumentOutOfRangeException(nameof(numClasses), Invariant($"expected at least one class; numClasses is {numClasses}."));
         }
         var m = new long[numClasses, numClasses];
         for (var i = 0; i < truth.Count; i++)
@@ -51,7 +50,7 @@ public static class ClassificationMetrics
     {
         if ((uint)id >= (uint)numClasses)
         {
-            throw new ArgumentOutOfRangeException(parameter, string.Create(CultureInfo.InvariantCulture, $"class id {id} at position {position} is outside [0, {numClasses})."));
+            throw new ArgumentOutOfRangeException(parameter, Invariant($"class id {id} at position {position} is outside [0, {numClasses})."));
         }
     }
 
@@ -65,7 +64,7 @@ public static class ClassificationMetrics
         var k = confusion.GetLength(0);
         if ((uint)positive >= (uint)k)
         {
-            throw new ArgumentOutOfRangeException(nameof(positive), string.Create(CultureInfo.InvariantCulture, $"the positive class must be one of the confusion matrix's {k} classes, [0, {k})."));
+            throw new ArgumentOutOfRangeException(nameof(positive), Invariant($"the positive class must be one of the confusion matrix's {k} classes, [0, {k})."));
         }
         return CheckedForClass(confusion, positive);
     }
@@ -187,7 +186,7 @@ public static class ClassificationMetrics
         var (rows, columns) = (confusion.GetLength(0), confusion.GetLength(1));
         if (rows != columns)
         {
-            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"expected a square confusion matrix, one row and one column per class; it is {rows}×{columns}."), nameof(confusion));
+            throw new ArgumentException(Invariant($"expected a square confusion matrix, one row and one column per class; it is {rows}×{columns}."), nameof(confusion));
         }
         var counted = false;
         for (var i = 0; i < rows; i++)
@@ -196,7 +195,7 @@ public static class ClassificationMetrics
             {
                 if (confusion[i, j] < 0)
                 {
-                    throw new ArgumentOutOfRangeException(nameof(confusion), string.Create(CultureInfo.InvariantCulture, $"expected counts of 0 or more; the count at [{i}, {j}] is {confusion[i, j]}."));
+                    throw new ArgumentOutOfRangeException(nameof(confusion), Invariant($"expected counts of 0 or more; the count at [{i}, {j}] is {confusion[i, j]}."));
                 }
                 counted |= confusion[i, j] != 0;
             }
@@ -215,7 +214,7 @@ public static class ClassificationMetrics
         ArgumentNullException.ThrowIfNull(predicted);
         if (truth.Count != predicted.Count)
         {
-            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"expected one prediction per truth value: truth has {truth.Count} values, predicted {predicted.Count}."), nameof(predicted));
+            throw new ArgumentException(Invariant($"expected one prediction per truth value: truth has {truth.Count} values, predicted {predicted.Count}."), nameof(predicted));
         }
     }
 }

@@ -1,4 +1,3 @@
-using System.Globalization;
 using BertSharp.Data;
 using BertSharp.Inference;
 using BertSharp.Modeling;
@@ -172,12 +171,12 @@ public static class HeadEvaluation
     {
         if (features.Count != sentences.Count)
         {
-            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"expected one encoding per sentence: sentences has {sentences.Count}, features {features.Count}."), nameof(features));
+            throw new ArgumentException(Invariant($"expected one encoding per sentence: sentences has {sentences.Count}, features {features.Count}."), nameof(features));
         }
         var outputs = model.Config.NumLabels;
         if (labels.Count != outputs)
         {
-            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"expected one tag per output of the model: labels has {labels.Count} tags, the model {outputs} outputs."), nameof(labels));
+            throw new ArgumentException(Invariant($"expected one tag per output of the model: labels has {labels.Count} tags, the model {outputs} outputs."), nameof(labels));
         }
         // seqeval reads the entities from the tag names and failed on an empty one only after the model had run; two classes
         // of one name were scored as one.
@@ -187,23 +186,23 @@ public static class HeadEvaluation
         }
         for (var s = 0; s < sentences.Count; s++)
         {
-            var sentence = sentences[s] ?? throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"sentence {s} is null; expected its words and tags."), nameof(sentences));
+            var sentence = sentences[s] ?? throw new ArgumentException(Invariant($"sentence {s} is null; expected its words and tags."), nameof(sentences));
             if (sentence.Words is null || sentence.Tags is null)
             {
-                throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"sentence {s} has null {(sentence.Words is null ? "Words" : "Tags")}; expected its words and one tag per word."), nameof(sentences));
+                throw new ArgumentException(Invariant($"sentence {s} has null {(sentence.Words is null ? "Words" : "Tags")}; expected its words and one tag per word."), nameof(sentences));
             }
             if (sentence.Tags.Count != sentence.Words.Count)
             {
-                throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"expected one tag per word: sentence {s} has {sentence.Words.Count} words, {sentence.Tags.Count} tags."), nameof(sentences));
+                throw new ArgumentException(Invariant($"expected one tag per word: sentence {s} has {sentence.Words.Count} words, {sentence.Tags.Count} tags."), nameof(sentences));
             }
-            var feature = features[s] ?? throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"encoding {s} is null; expected the encoding of sentence {s}."), nameof(features));
+            var feature = features[s] ?? throw new ArgumentException(Invariant($"encoding {s} is null; expected the encoding of sentence {s}."), nameof(features));
             if (feature.WordStarts is null)
             {
-                throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"encoding {s} has null WordStarts; expected one word start per word of sentence {s}."), nameof(features));
+                throw new ArgumentException(Invariant($"encoding {s} has null WordStarts; expected one word start per word of sentence {s}."), nameof(features));
             }
             if (feature.WordStarts.Length != sentence.Words.Count)
             {
-                throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"expected the encoding of sentence {s} to hold one word start per word: the sentence has {sentence.Words.Count} words, its encoding {feature.WordStarts.Length}."), nameof(features));
+                throw new ArgumentException(Invariant($"expected the encoding of sentence {s} to hold one word start per word: the sentence has {sentence.Words.Count} words, its encoding {feature.WordStarts.Length}."), nameof(features));
             }
             CheckEncoding(feature, s, outputs, nameof(features));
         }
@@ -222,7 +221,7 @@ public static class HeadEvaluation
             var start = feature.WordStarts[w];
             if (start != -1 && (start < 1 || start >= feature.Length))
             {
-                throw new ArgumentOutOfRangeException(parameter, string.Create(CultureInfo.InvariantCulture, $"word {w} of encoding {s} starts at position {start}; expected a position in [1, {feature.Length}) of its {feature.Length} tokens (0 is [CLS]), or -1 for a word cut off."));
+                throw new ArgumentOutOfRangeException(parameter, Invariant($"word {w} of encoding {s} starts at position {start}; expected a position in [1, {feature.Length}) of its {feature.Length} tokens (0 is [CLS]), or -1 for a word cut off."));
             }
         }
         for (var t = 0; t < feature.Labels.Length; t++)
@@ -230,7 +229,7 @@ public static class HeadEvaluation
             var label = feature.Labels[t];
             if (label != Losses.IgnoreIndex && (label < 0 || label >= outputs))
             {
-                throw new ArgumentOutOfRangeException(parameter, string.Create(CultureInfo.InvariantCulture, $"token {t} of encoding {s} has label id {label}; expected one of the model's {outputs} class ids, [0, {outputs}), or {Losses.IgnoreIndex} for no label."));
+                throw new ArgumentOutOfRangeException(parameter, Invariant($"token {t} of encoding {s} has label id {label}; expected one of the model's {outputs} class ids, [0, {outputs}), or {Losses.IgnoreIndex} for no label."));
             }
         }
     }

@@ -1,4 +1,3 @@
-using System.Globalization;
 
 namespace BertSharp.Evaluation;
 
@@ -17,7 +16,7 @@ public static class RegressionMetrics
         ArgumentNullException.ThrowIfNull(y);
         if (x.Count != y.Count)
         {
-            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"expected as many values in y as in x: x has {x.Count} values, y {y.Count}."), nameof(y));
+            throw new ArgumentException(Invariant($"expected as many values in y as in x: x has {x.Count} values, y {y.Count}."), nameof(y));
         }
         ClassificationMetrics.RequirePredictions(y.Count, nameof(y));
         var n = x.Count;

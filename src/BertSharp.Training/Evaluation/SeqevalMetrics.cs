@@ -1,4 +1,3 @@
-using System.Globalization;
 
 namespace BertSharp.Evaluation;
 
@@ -47,7 +46,7 @@ public static class SeqevalMetrics
             if (string.IsNullOrEmpty(chunk))
             {
                 // get_entities fails on it (chunk[0]); reading it as O would score a tag that is no tag.
-                throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"the tag at position {i} is {(chunk is null ? "null" : "empty")}; expected a tag such as O or B-PER."), nameof(tags));
+                throw new ArgumentException(Invariant($"the tag at position {i} is {(chunk is null ? "null" : "empty")}; expected a tag such as O or B-PER."), nameof(tags));
             }
             var tag = chunk[0];
             var rest = chunk.Length > 1 ? chunk[1..] : "";
@@ -86,7 +85,7 @@ public static class SeqevalMetrics
         ArgumentNullException.ThrowIfNull(predicted);
         if (truth.Count != predicted.Count)
         {
-            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"expected one predicted sentence per gold one: truth has {truth.Count} sentences, predicted {predicted.Count}."), nameof(predicted));
+            throw new ArgumentException(Invariant($"expected one predicted sentence per gold one: truth has {truth.Count} sentences, predicted {predicted.Count}."), nameof(predicted));
         }
         for (var s = 0; s < truth.Count; s++)
         {
@@ -94,7 +93,7 @@ public static class SeqevalMetrics
             var predictedTags = CheckedSentence(predicted, s, nameof(predicted));
             if (goldTags.Count != predictedTags.Count)
             {
-                throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"expected one predicted tag per gold tag: sentence {s} has {goldTags.Count} in truth, {predictedTags.Count} predicted."), nameof(predicted));
+                throw new ArgumentException(Invariant($"expected one predicted tag per gold tag: sentence {s} has {goldTags.Count} in truth, {predictedTags.Count} predicted."), nameof(predicted));
             }
         }
         ClassificationMetrics.RequirePredictions(predicted.Sum(p => p.Count), nameof(predicted));
@@ -119,12 +118,12 @@ public static class SeqevalMetrics
     // and an empty tag, on which seqeval's get_entities fails, was read as O in the default mode.
     private static IReadOnlyList<string> CheckedSentence(IReadOnlyList<IReadOnlyList<string>> sentences, int s, string parameter)
     {
-        var tags = sentences[s] ?? throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"sentence {s} is null; expected its list of tags."), parameter);
+        var tags = sentences[s] ?? throw new ArgumentException(Invariant($"sentence {s} is null; expected its list of tags."), parameter);
         for (var i = 0; i < tags.Count; i++)
         {
             if (string.IsNullOrEmpty(tags[i]))
             {
-                throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"sentence {s} has {(tags[i] is null ? "a null" : "an empty")} tag at position {i}; expected a tag such as O or B-PER."), parameter);
+                throw new ArgumentException(Invariant($"sentence {s} has {(tags[i] is null ? "a null" : "an empty")} tag at position {i}; expected a tag such as O or B-PER."), parameter);
             }
         }
         return tags;

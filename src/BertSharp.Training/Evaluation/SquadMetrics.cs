@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text;
 
 namespace BertSharp.Evaluation;
@@ -147,7 +146,7 @@ public static class SquadMetrics
         ArgumentNullException.ThrowIfNull(predictions);
         if (golds.Count != predictions.Count)
         {
-            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"expected one prediction per question: golds has {golds.Count} questions, predictions {predictions.Count}."), nameof(predictions));
+            throw new ArgumentException(Invariant($"expected one prediction per question: golds has {golds.Count} questions, predictions {predictions.Count}."), nameof(predictions));
         }
         ClassificationMetrics.RequirePredictions(predictions.Count, nameof(predictions));
         CheckAnswers(golds, predictions);
@@ -196,17 +195,17 @@ public static class SquadMetrics
     {
         for (var i = 0; i < golds.Count; i++)
         {
-            var answers = golds[i] ?? throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"question {i}'s gold answers are null; expected a list of answer texts (empty for an unanswerable question)."), nameof(golds));
+            var answers = golds[i] ?? throw new ArgumentException(Invariant($"question {i}'s gold answers are null; expected a list of answer texts (empty for an unanswerable question)."), nameof(golds));
             for (var j = 0; j < answers.Count; j++)
             {
                 if (answers[j] is null)
                 {
-                    throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"question {i} has a null gold answer at position {j}; expected an answer text."), nameof(golds));
+                    throw new ArgumentException(Invariant($"question {i} has a null gold answer at position {j}; expected an answer text."), nameof(golds));
                 }
             }
             if (predictions[i].BestAnswer is null)
             {
-                throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"question {i}'s best answer is null; expected a text (\"\" when the model found no span)."), nameof(predictions));
+                throw new ArgumentException(Invariant($"question {i}'s best answer is null; expected a text (\"\" when the model found no span)."), nameof(predictions));
             }
         }
     }
@@ -218,7 +217,7 @@ public static class SquadMetrics
         {
             if (golds[i].Count == 0)
             {
-                throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"question {i} has no gold answer; expected at least one, as every SQuAD v1.1 question has."), nameof(golds));
+                throw new ArgumentException(Invariant($"question {i} has no gold answer; expected at least one, as every SQuAD v1.1 question has."), nameof(golds));
             }
             var answer = predictions[i].BestAnswer;
             exact += golds[i].Max(g => ExactMatch(g, answer));

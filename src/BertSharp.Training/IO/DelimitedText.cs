@@ -1,4 +1,3 @@
-using System.Globalization;
 using CsvHelper;
 
 namespace BertSharp.IO;
@@ -22,5 +21,5 @@ internal static class DelimitedText
 
     /// <summary>The one-line error for CsvHelper's <paramref name="e"/> in <paramref name="path"/>, with what was expected.</summary>
     public static BertSharpException Malformed(string path, CsvFormatException e, string? expected = null) =>
-        new(string.Create(CultureInfo.InvariantCulture, $"{path} line {e.LineNumber}: malformed CSV ({e.Message.TrimEnd('.')}){(expected is null ? "" : "; expected " + expected)}."), e);
+        new(Invariant($"{path} line {e.LineNumber}: malformed CSV ({e.Message.TrimEnd('.')}){(expected is null ? "" : "; expected " + expected)}."), e);
 }

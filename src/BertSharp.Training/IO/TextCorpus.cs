@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text;
 using CsvHelper;
 
@@ -64,14 +63,14 @@ public static class TextCorpus
                 if (reader.FieldCount <= index)
                 {
                     throw new BertSharpException(
-                        string.Create(CultureInfo.InvariantCulture, $"{path} line {reader.LineNumber}: missing field '{name}' (the row has {reader.FieldCount} field{(reader.FieldCount == 1 ? "" : "s")}, expected {header.Length})."));
+                        Invariant($"{path} line {reader.LineNumber}: missing field '{name}' (the row has {reader.FieldCount} field{(reader.FieldCount == 1 ? "" : "s")}, expected {header.Length})."));
                 }
                 var text = reader.GetString(index) ?? "";
                 // As every other CSV input (DatasetReader): a row whose text is blank is a fault of the file, where it was
                 // timed as a text of [CLS] [SEP] (bench/hf_tokenize.js agrees).
                 if (string.IsNullOrWhiteSpace(text))
                 {
-                    throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{path} line {reader.LineNumber}: field '{name}' is empty; expected text."));
+                    throw new BertSharpException(Invariant($"{path} line {reader.LineNumber}: field '{name}' is empty; expected text."));
                 }
                 texts.Add(text);
             }

@@ -1,4 +1,3 @@
-using System.Globalization;
 using BertSharp.Data;
 using BertSharp.Distributed;
 using BertSharp.Modeling;
@@ -57,7 +56,7 @@ public sealed class ClassificationTask(BertForSequenceClassification model, ICom
             if (float.IsNaN(target) || (!regression && (target < 0 || target >= config.NumLabels || target != MathF.Floor(target))))
             {
                 throw new ArgumentException(
-                    string.Create(CultureInfo.InvariantCulture, $"examples[{i}]: target {target}; expected {(regression ? "a number" : string.Create(CultureInfo.InvariantCulture, $"a class id in [0, {config.NumLabels})"))}."), nameof(examples));
+                    Invariant($"examples[{i}]: target {target}; expected {(regression ? "a number" : Invariant($"a class id in [0, {config.NumLabels})"))}."), nameof(examples));
             }
         }
         return Batching.Build(rows, indices, padId, regression, withLabels: true, device);

@@ -1,4 +1,3 @@
-using System.Globalization;
 using BertSharp.Distributed;
 using static TorchSharp.torch;
 
@@ -35,7 +34,7 @@ public static class DataParallelRun
         if (batchSize < communicator.WorldSize)
         {
             throw new BertSharpException(
-                string.Create(CultureInfo.InvariantCulture, $"{BertSharpException.Field("batch_size")} {batchSize}: the global batch is split over {communicator.WorldSize} ranks; expected at least {communicator.WorldSize}."));
+                Invariant($"{BertSharpException.Field("batch_size")} {batchSize}: the global batch is split over {communicator.WorldSize} ranks; expected at least {communicator.WorldSize}."));
         }
     }
 }

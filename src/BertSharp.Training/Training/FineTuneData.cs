@@ -1,4 +1,3 @@
-using System.Globalization;
 using BertSharp.Data;
 
 namespace BertSharp.Training;
@@ -31,7 +30,7 @@ internal sealed record FineTuneData(TextDataset Train, TextDataset? Validation, 
             val = o.Training.ValidationFile(validates) is { } evalPath ? DatasetReader.Read(evalPath, o.Task) : null;
             if (val is not null)
             {
-                notes.Add(string.Create(CultureInfo.InvariantCulture, $"validation: {o.Training.EvalDataPath} ({val.Count:N0} examples)"));
+                notes.Add(Invariant($"validation: {o.Training.EvalDataPath} ({val.Count:N0} examples)"));
             }
         }
         else
@@ -42,9 +41,9 @@ internal sealed record FineTuneData(TextDataset Train, TextDataset? Validation, 
             {
                 var how = method switch
                 {
-                    SplitMethod.Tail => string.Create(CultureInfo.InvariantCulture, $"the last {val.Count:N0} examples of {o.Training.DataPath} (split=tail)"),
-                    SplitMethod.Random => string.Create(CultureInfo.InvariantCulture, $"a random {val.Count:N0} examples of {o.Training.DataPath} (split=random, seed={o.Training.Seed})"),
-                    _ => string.Create(CultureInfo.InvariantCulture, $"a stratified random {val.Count:N0} examples of {o.Training.DataPath}, each label in its share of the file (seed {o.Training.Seed})"),
+                    SplitMethod.Tail => Invariant($"the last {val.Count:N0} examples of {o.Training.DataPath} (split=tail)"),
+                    SplitMethod.Random => Invariant($"a random {val.Count:N0} examples of {o.Training.DataPath} (split=random, seed={o.Training.Seed})"),
+                    _ => Invariant($"a stratified random {val.Count:N0} examples of {o.Training.DataPath}, each label in its share of the file (seed {o.Training.Seed})"),
                 };
                 notes.Add("validation: " + how);
                 if (blocks is not null)
@@ -66,7 +65,7 @@ internal sealed record FineTuneData(TextDataset Train, TextDataset? Validation, 
             var kept = train.With([.. train.Examples.Take(mt)]);
             if (!o.Task.Regression && Labels(kept).Count < Labels(train).Count)
             {
-                warnings.Add(string.Create(CultureInfo.InvariantCulture, $"max_train_examples {mt}: the first {mt:N0} training examples hold only label(s) {Quote(Labels(kept))} of {Quote(Labels(train))}") +
+                warnings.Add(Invariant($"max_train_examples {mt}: the first {mt:N0} training examples hold only label(s) {Quote(Labels(kept))} of {Quote(Labels(train))}") +
                              (blocks is not null ? $" ({o.Training.DataPath} is sorted by label)" : "") + "; the model cannot learn the others.");
             }
             train = kept;
@@ -74,7 +73,7 @@ internal sealed record FineTuneData(TextDataset Train, TextDataset? Validation, 
         if (o.Training.MaxEvalExamples is { } me && val is not null && val.Count > me)
         {
             // The plan's validation line counted the whole file or split; say what the run validates on.
-            notes.Add(string.Create(CultureInfo.InvariantCulture, $"max_eval_examples {me}: validation on the first {me:N0} of those {val.Count:N0} examples"));
+            notes.Add(Invariant($"max_eval_examples {me}: validation on the first {me:N0} of those {val.Count:N0} examples"));
             val = val.With([.. val.Examples.Take(me)]);
         }
         warnings.AddRange(LabelSetWarnings(o, train, val));
@@ -96,7 +95,7 @@ internal sealed record FineTuneData(TextDataset Train, TextDataset? Validation, 
         var origin = o.Training.EvalDataPath is null ? "the validation split" : $"the validation data {o.Training.EvalDataPath}";
         if (valLabels.Count == 1 && trainLabels.Count > 1)
         {
-            yield return string.Create(CultureInfo.InvariantCulture, $"{origin} holds only label '{valLabels.First()}' ({val.Count:N0} examples): accuracy on it says little and MCC is 0 whatever the model does.");
+            yield return Invariant($"{origin} holds only label '{valLabels.First()}' ({val.Count:N0} examples): accuracy on it says little and MCC is 0 whatever the model does.");
         }
         else if (!valLabels.SetEquals(trainLabels))
         {

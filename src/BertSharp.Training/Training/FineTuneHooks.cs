@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
 using System.Text.Json.Nodes;
 using BertSharp.Distributed;
 using BertSharp.Evaluation;
@@ -89,11 +88,11 @@ internal sealed class FineTuneHooks(
         }
         if (data.IsEpochEnd(outcome.Step))
         {
-            Rank0Work.Run(Communicator, string.Create(CultureInfo.InvariantCulture, $"the validation and checkpoint of epoch {epoch}"), () => EndEpoch(epoch, outcome.Step));
+            Rank0Work.Run(Communicator, Invariant($"the validation and checkpoint of epoch {epoch}"), () => EndEpoch(epoch, outcome.Step));
         }
         else if (o.SaveSteps > 0 && outcome.Step % o.SaveSteps == 0)
         {
-            Rank0Work.Run(Communicator, string.Create(CultureInfo.InvariantCulture, $"the checkpoint at step {outcome.Step}"), () => SaveCheckpoint(outcome.Step, null));
+            Rank0Work.Run(Communicator, Invariant($"the checkpoint at step {outcome.Step}"), () => SaveCheckpoint(outcome.Step, null));
         }
         return true;
     }

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json.Nodes;
 using BertSharp.Checkpoints;
 using BertSharp.Distributed;
@@ -159,7 +158,7 @@ internal static class FineTuneLoop
             // steps saved, so all of them meet here or none).
             if (trainer.StepsDone < totalSteps && hooks.LastSaved != trainer.StepsDone)
             {
-                Rank0Work.Run(comm, string.Create(CultureInfo.InvariantCulture, $"the checkpoint at step {trainer.StepsDone}"), () => hooks.SaveCheckpoint(trainer.StepsDone, null));
+                Rank0Work.Run(comm, Invariant($"the checkpoint at step {trainer.StepsDone}"), () => hooks.SaveCheckpoint(trainer.StepsDone, null));
             }
         }
         catch (Exception e)

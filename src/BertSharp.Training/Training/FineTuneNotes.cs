@@ -1,4 +1,3 @@
-using System.Globalization;
 using BertSharp.Inference;
 using BertSharp.Modeling;
 using BertSharp.Tokenization;
@@ -24,8 +23,8 @@ internal static class FineTuneNotes
             checkpoint is null ? Load(source, report) : $"model: resumed from {checkpoint} (weights, optimizer state and data order)",
         };
         notes.Add(source.ModelDir is null
-            ? string.Create(CultureInfo.InvariantCulture, $"max length: {length.Length} tokens (positions start untrained; max_position_embeddings {length.PositionLimit})")
-            : string.Create(CultureInfo.InvariantCulture, $"max length: {length.Length} tokens (the model is trained to {length.TrainedLength}, max_position_embeddings {length.PositionLimit})"));
+            ? Invariant($"max length: {length.Length} tokens (positions start untrained; max_position_embeddings {length.PositionLimit})")
+            : Invariant($"max length: {length.Length} tokens (the model is trained to {length.TrainedLength}, max_position_embeddings {length.PositionLimit})"));
         if (source.Lowercasing is { } lower)
         {
             notes.Add(lower.ToString());
@@ -66,14 +65,14 @@ internal static class FineTuneNotes
             return $"model: {source.ConfigOrigin}, every weight newly initialised (training from scratch)";
         }
         var parts = new List<string>();
-        parts.Add(report.MissingKeys.Count == 0 ? "every weight loaded" : string.Create(CultureInfo.InvariantCulture, $"{report.MissingKeys.Count} weight(s) newly initialised ({Names(report.MissingKeys)})"));
+        parts.Add(report.MissingKeys.Count == 0 ? "every weight loaded" : Invariant($"{report.MissingKeys.Count} weight(s) newly initialised ({Names(report.MissingKeys)})"));
         if (report.UnexpectedKeys.Count > 0)
         {
-            parts.Add(string.Create(CultureInfo.InvariantCulture, $"{report.UnexpectedKeys.Count} checkpoint tensor(s) not used ({Names(report.UnexpectedKeys)})"));
+            parts.Add(Invariant($"{report.UnexpectedKeys.Count} checkpoint tensor(s) not used ({Names(report.UnexpectedKeys)})"));
         }
         return $"model: {source.ModelDir} — {string.Join("; ", parts)}";
     }
 
     private static string Names(IReadOnlyList<string> keys) =>
-        string.Join(", ", keys.Take(6)) + (keys.Count > 6 ? string.Create(CultureInfo.InvariantCulture, $", … {keys.Count - 6} more") : "");
+        string.Join(", ", keys.Take(6)) + (keys.Count > 6 ? Invariant($", … {keys.Count - 6} more") : "");
 }

@@ -1,4 +1,3 @@
-using System.Globalization;
 using BertSharp.Data;
 using BertSharp.Tokenization;
 
@@ -82,7 +81,7 @@ public sealed record FineTuneOptions
         }
         if (HeadTokens is { } head && (TruncationSide != TruncationSide.HeadAndTail || head < 0))
         {
-            throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{F("head_tokens")} {head}: only with {F("truncation_side")} head+tail, and at least 0."));
+            throw new BertSharpException(Invariant($"{F("head_tokens")} {head}: only with {F("truncation_side")} head+tail, and at least 0."));
         }
         if (Training.EvalDataPath is null)
         {

@@ -1,4 +1,3 @@
-using System.Globalization;
 using BertSharp.Data;
 using BertSharp.Distributed;
 using BertSharp.Modeling;
@@ -66,15 +65,15 @@ public static class HeadCollate
     {
         if (feature is null)
         {
-            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"encoding {index} is null; expected a tagged sentence's encoding."), parameter);
+            throw new ArgumentException(Invariant($"encoding {index} is null; expected a tagged sentence's encoding."), parameter);
         }
         if (feature.InputIds is null || feature.Labels is null)
         {
-            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"encoding {index} has null {(feature.InputIds is null ? "InputIds" : "Labels")}; expected its token ids and one label per token."), parameter);
+            throw new ArgumentException(Invariant($"encoding {index} has null {(feature.InputIds is null ? "InputIds" : "Labels")}; expected its token ids and one label per token."), parameter);
         }
         if (feature.Labels.Length != feature.Length)
         {
-            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"encoding {index} has {feature.Labels.Length} labels for its {feature.Length} tokens; expected one label per token."), parameter);
+            throw new ArgumentException(Invariant($"encoding {index} has {feature.Labels.Length} labels for its {feature.Length} tokens; expected one label per token."), parameter);
         }
     }
 
@@ -90,7 +89,7 @@ public static class HeadCollate
         {
             if (rows[r]?.Encoding is null)
             {
-                throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"window {indices[r]} {(rows[r] is null ? "is null" : "has a null Encoding")}; expected a window and its encoding."), nameof(features));
+                throw new ArgumentException(Invariant($"window {indices[r]} {(rows[r] is null ? "is null" : "has a null Encoding")}; expected a window and its encoding."), nameof(features));
             }
         }
         var input = Batching.Pad([.. rows.Select(r => r.Encoding)], padId, device, minWidth);
@@ -137,7 +136,7 @@ public static class HeadCollate
             var row = CheckQuestion(rows[r], indices[r], parameter);
             if (row.Choices.Count != rows[0].Choices.Count)
             {
-                throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"question {indices[r]} has {row.Choices.Count} choices; expected {rows[0].Choices.Count}, as question {indices[0]}{where} has."), parameter);
+                throw new ArgumentException(Invariant($"question {indices[r]} has {row.Choices.Count} choices; expected {rows[0].Choices.Count}, as question {indices[0]}{where} has."), parameter);
             }
         }
     }
@@ -151,11 +150,11 @@ public static class HeadCollate
         if (question?.Choices is null || question.Choices.Any(c => c is null))
         {
             var what = question is null ? "is null" : question.Choices is null ? "has null Choices" : "has a null choice";
-            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"question {index} {what}; expected one encoding per choice."), parameter);
+            throw new ArgumentException(Invariant($"question {index} {what}; expected one encoding per choice."), parameter);
         }
         if (question.Choices.Count < 2)
         {
-            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"question {index} has {(question.Choices.Count == 0 ? "no choices" : "one choice")}; expected at least 2 for the model to choose among."), parameter);
+            throw new ArgumentException(Invariant($"question {index} has {(question.Choices.Count == 0 ? "no choices" : "one choice")}; expected at least 2 for the model to choose among."), parameter);
         }
         return question;
     }

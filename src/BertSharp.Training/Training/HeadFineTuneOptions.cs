@@ -176,15 +176,15 @@ public sealed record HeadFineTuneOptions
         RequireTaskSetting(Task, "null_score_diff_threshold", NullScoreDiffThreshold);
         if (DocStride < 0)
         {
-            throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{F("doc_stride")} {DocStride}: expected a number ≥ 0."));
+            throw new BertSharpException(Invariant($"{F("doc_stride")} {DocStride}: expected a number ≥ 0."));
         }
         if (MaxAnswerLength < 1)
         {
-            throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{F("max_answer_length")} {MaxAnswerLength}: expected at least 1."));
+            throw new BertSharpException(Invariant($"{F("max_answer_length")} {MaxAnswerLength}: expected at least 1."));
         }
         if (NerScheme is { } scheme && !Enum.IsDefined(scheme))
         {
-            throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{F("ner_scheme")} {(int)scheme}: expected one of {string.Join(", ", Enum.GetNames<SeqevalScheme>())}."));
+            throw new BertSharpException(Invariant($"{F("ner_scheme")} {(int)scheme}: expected one of {string.Join(", ", Enum.GetNames<SeqevalScheme>())}."));
         }
         if (Labels is { Count: > 0 } labels)
         {

@@ -136,7 +136,7 @@ internal sealed class TaggingRecipe : HeadRecipe
         var cut = _trainFeatures.Count(f => f.WordStarts.Contains(-1));
         if (cut > 0)
         {
-            Notes.Add(string.Create(CultureInfo.InvariantCulture, $"{cut:N0} training sentence(s) longer than {maxLength} tokens: their last words are not trained on"));
+            Notes.Add(Invariant($"{cut:N0} training sentence(s) longer than {maxLength} tokens: their last words are not trained on"));
         }
         if (_val is null)
         {
@@ -223,11 +223,11 @@ internal sealed class QaRecipe : HeadRecipe
         }
         _features = SquadData.TrainingFeatures(_tokenizer, _train.Examples, maxLength, o.EffectiveDocStride);
         var outside = _features.Count(f => f.StartPosition == 0 && !_train.Examples[f.Example].IsImpossible);
-        Notes.Add(string.Create(CultureInfo.InvariantCulture, $"SQuAD {(_train.Version2 ? "v2.0" : "v1.1")}: {_train.Examples.Count:N0} questions → {_features.Count:N0} windows of {maxLength} tokens (doc stride {o.EffectiveDocStride}{(o.EffectiveDocStride > (maxLength - 4) / 2 ? string.Create(CultureInfo.InvariantCulture, $", capped at half of each window's context: at most {(maxLength - 4) / 2}") : "")}); " +
+        Notes.Add(string.Create(CultureInfo.InvariantCulture, $"SQuAD {(_train.Version2 ? "v2.0" : "v1.1")}: {_train.Examples.Count:N0} questions → {_features.Count:N0} windows of {maxLength} tokens (doc stride {o.EffectiveDocStride}{(o.EffectiveDocStride > (maxLength - 4) / 2 ? Invariant($", capped at half of each window's context: at most {(maxLength - 4) / 2}") : "")}); " +
                   $"{outside:N0} window(s) without the answer learn to point at [CLS]"));
         Notes.Add(_val is null
             ? "validation: none (give eval_data for exact match and F1 per epoch)"
-            : _val.Version2 ? string.Create(CultureInfo.InvariantCulture, $"validation: SQuAD v2.0, no answer when ln P(null) − ln P(best span) > {o.EffectiveNullScoreDiffThreshold} (null_score_diff_threshold)") : "validation: SQuAD v1.1");
+            : _val.Version2 ? Invariant($"validation: SQuAD v2.0, no answer when ln P(null) − ln P(best span) > {o.EffectiveNullScoreDiffThreshold} (null_score_diff_threshold)") : "validation: SQuAD v1.1");
     }
 
     public override int TrainExamples => _features.Count;
@@ -291,9 +291,9 @@ internal sealed class ChoiceRecipe : HeadRecipe
         Choices = _train[0].Choices.Count;
         if (_val is not null && _val[0].Choices.Count != Choices)
         {
-            throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{evalPath}: {_val[0].Choices.Count} endings per question; the training data have {Choices}."));
+            throw new BertSharpException(Invariant($"{evalPath}: {_val[0].Choices.Count} endings per question; the training data have {Choices}."));
         }
-        Notes.Add(string.Create(CultureInfo.InvariantCulture, $"multiple choice: {Choices} endings per question, each scored as the pair (sent1, sent2 + ending)"));
+        Notes.Add(Invariant($"multiple choice: {Choices} endings per question, each scored as the pair (sent1, sent2 + ending)"));
         if (_val is null)
         {
             Notes.Add("validation: none (give eval_data for accuracy per epoch)");

@@ -1,4 +1,3 @@
-using System.Globalization;
 using TorchSharp;
 
 namespace BertSharp.Training;
@@ -13,7 +12,7 @@ public sealed class LinearWarmupSchedule
     {
         if (warmupSteps < 0 || totalSteps < 0)
         {
-            throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"learning-rate schedule: warmup {warmupSteps} and total {totalSteps} steps must not be negative."));
+            throw new BertSharpException(Invariant($"learning-rate schedule: warmup {warmupSteps} and total {totalSteps} steps must not be negative."));
         }
         BaseLearningRate = baseLearningRate;
         WarmupSteps = warmupSteps;

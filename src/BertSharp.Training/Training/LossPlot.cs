@@ -75,7 +75,7 @@ public static class LossPlot
     /// <summary>The title with the number of steps drawn, e.g. "sst2 fine-tuning, 120 steps".</summary>
     public static string Title(string run, IReadOnlyList<JsonObject> log) => Title(run, log.Count(e => TrainLog.TypeOf(e) == "train"));
 
-    internal static string Title(string run, int trainSteps) => string.Create(CultureInfo.InvariantCulture, $"{run}, {trainSteps} steps");
+    internal static string Title(string run, int trainSteps) => Invariant($"{run}, {trainSteps} steps");
 
     internal static double Value(JsonObject entry, string field)
     {

@@ -1,4 +1,3 @@
-using System.Globalization;
 using BertSharp.Checkpoints;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -98,7 +97,7 @@ public static class OptimizerState
         var states = helper.state_dict().State.Cast<AdamW.State>().ToList();
         if (states.Count != names.Count)
         {
-            throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{path}: optimizer has {states.Count} parameters but {names.Count} names were given."));
+            throw new BertSharpException(Invariant($"{path}: optimizer has {states.Count} parameters but {names.Count} names were given."));
         }
         return states;
     }

@@ -20,7 +20,7 @@ public static class ParameterFreezing
         }
         if (freezeLayers is { } n && (n < 0 || n > numHiddenLayers))
         {
-            throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{BertSharpException.Field("freeze_layers")} {n}: expected 0…{numHiddenLayers} (the model has {numHiddenLayers} layers)."));
+            throw new BertSharpException(Invariant($"{BertSharpException.Field("freeze_layers")} {n}: expected 0…{numHiddenLayers} (the model has {numHiddenLayers} layers)."));
         }
     }
 
@@ -74,6 +74,6 @@ public static class ParameterFreezing
     /// <summary>The plan line of a run with frozen parameters.</summary>
     public static string Describe((long Trainable, long Total) counts, bool freezeEncoder, int? freezeLayers) =>
         (freezeEncoder ? "frozen: the whole encoder (embeddings, layers, pooler); only the head trains"
-            : string.Create(CultureInfo.InvariantCulture, $"frozen: the embeddings and the first {freezeLayers} encoder layer(s)"))
-        + string.Create(CultureInfo.InvariantCulture, $" — {counts.Trainable:N0} of {counts.Total:N0} parameters train");
+            : Invariant($"frozen: the embeddings and the first {freezeLayers} encoder layer(s)"))
+        + Invariant($" — {counts.Trainable:N0} of {counts.Total:N0} parameters train");
 }

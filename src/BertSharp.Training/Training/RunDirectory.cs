@@ -246,8 +246,8 @@ public sealed class UnfinishedRunException(string directory, string checkpoint) 
 /// </summary>
 public sealed class TrainingCancelledException(string directory, string? checkpoint, long step, long totalSteps)
     : OperationCanceledException(checkpoint is null
-        ? string.Create(CultureInfo.InvariantCulture, $"training stopped at step {step} of {totalSteps} before its first checkpoint; nothing to resume in {directory}.")
-        : string.Create(CultureInfo.InvariantCulture, $"training stopped at step {step} of {totalSteps}; {checkpoint} is complete and the run resumes from it."))
+        ? Invariant($"training stopped at step {step} of {totalSteps} before its first checkpoint; nothing to resume in {directory}.")
+        : Invariant($"training stopped at step {step} of {totalSteps}; {checkpoint} is complete and the run resumes from it."))
 {
     /// <summary>The run directory.</summary>
     public string Directory { get; } = directory;

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -91,7 +90,7 @@ public sealed class TrainLog : IDisposable
             }
             catch (JsonException e)
             {
-                throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{path}:{i + 1}: not a log entry ({e.Message})."), e);
+                throw new BertSharpException(Invariant($"{path}:{i + 1}: not a log entry ({e.Message})."), e);
             }
         }
         return entries;

@@ -1,4 +1,3 @@
-using System.Globalization;
 using BertSharp.Distributed;
 using BertSharp.Modeling;
 using TorchSharp;
@@ -135,7 +134,7 @@ public sealed class Trainer : IDisposable
         if (!double.IsFinite(metrics.Loss))
         {
             throw new BertSharpException(
-                string.Create(CultureInfo.InvariantCulture, $"the training loss became {metrics.Loss} at step {StepsDone + 1}; lower {BertSharpException.Field("learning_rate")} or check the training data."));
+                Invariant($"the training loss became {metrics.Loss} at step {StepsDone + 1}; lower {BertSharpException.Field("learning_rate")} or check the training data."));
         }
         double gradNorm, lr;
         using (NewDisposeScope())

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -69,7 +68,7 @@ public sealed class TrainerState
         if (state.GlobalStep < 0 || state.TotalSteps < 0)
         {
             var (field, value) = state.GlobalStep < 0 ? ("global_step", state.GlobalStep) : ("total_steps", state.TotalSteps);
-            throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{path}: field '{field}': expected an integer >= 0, got {value}."));
+            throw new BertSharpException(Invariant($"{path}: field '{field}': expected an integer >= 0, got {value}."));
         }
         return state;
     }

@@ -1,4 +1,3 @@
-using System.Globalization;
 
 namespace BertSharp.Training;
 
@@ -136,7 +135,7 @@ public sealed record TrainingOptions
         {
             if (v is { } x && (!(x > 0) || double.IsInfinity(x)))
             {
-                throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{F(name)} {x}: expected a positive number."));
+                throw new BertSharpException(Invariant($"{F(name)} {x}: expected a positive number."));
             }
         }
         Positive("epochs", Epochs);
@@ -147,11 +146,11 @@ public sealed record TrainingOptions
         Positive("gradient_accumulation_steps", GradAccum);
         if (MaxLength is < 3)
         {
-            throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{F("max_length")} {MaxLength}: expected at least 3 ([CLS], one token, [SEP])."));
+            throw new BertSharpException(Invariant($"{F("max_length")} {MaxLength}: expected at least 3 ([CLS], one token, [SEP])."));
         }
         if (WeightDecay < 0 || double.IsNaN(WeightDecay))
         {
-            throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{F("weight_decay")} {WeightDecay}: expected a number ≥ 0."));
+            throw new BertSharpException(Invariant($"{F("weight_decay")} {WeightDecay}: expected a number ≥ 0."));
         }
         if (double.IsNaN(MaxGradNorm))
         {
@@ -163,11 +162,11 @@ public sealed record TrainingOptions
         }
         if (WarmupRatio is { } r && (r < 0 || r >= 1 || double.IsNaN(r)))
         {
-            throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{F("warmup_ratio")} {r}: expected a fraction in [0, 1)."));
+            throw new BertSharpException(Invariant($"{F("warmup_ratio")} {r}: expected a fraction in [0, 1)."));
         }
         if (WarmupSteps is < 0)
         {
-            throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{F("warmup_steps")} {WarmupSteps}: expected a number ≥ 0."));
+            throw new BertSharpException(Invariant($"{F("warmup_steps")} {WarmupSteps}: expected a number ≥ 0."));
         }
         if (MaxTrainExamples is <= 0 || MaxEvalExamples is <= 0)
         {
@@ -175,11 +174,11 @@ public sealed record TrainingOptions
         }
         if (SaveSteps < 0)
         {
-            throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{F("save_steps")} {SaveSteps}: expected a number ≥ 0 (0: a checkpoint at each epoch end only)."));
+            throw new BertSharpException(Invariant($"{F("save_steps")} {SaveSteps}: expected a number ≥ 0 (0: a checkpoint at each epoch end only)."));
         }
         if (StopAfter is < 1)
         {
-            throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{F("stop_after")} {StopAfter}: expected at least 1."));
+            throw new BertSharpException(Invariant($"{F("stop_after")} {StopAfter}: expected at least 1."));
         }
         if (FreezeEncoder && FreezeLayers is not null)
         {

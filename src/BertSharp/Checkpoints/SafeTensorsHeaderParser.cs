@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text;
 using System.Text.Json;
 
@@ -21,7 +20,7 @@ internal static class SafeTensorsHeaderParser
         long fileLength = stream.Length;
         if (fileLength < 8)
         {
-            throw Fail(path, string.Create(CultureInfo.InvariantCulture, $"file is {fileLength} bytes, too short for the 8-byte header length"));
+            throw Fail(path, Invariant($"file is {fileLength} bytes, too short for the 8-byte header length"));
         }
         Span<byte> lenBytes = stackalloc byte[8];
         stream.Position = 0;
@@ -29,11 +28,11 @@ internal static class SafeTensorsHeaderParser
         ulong n = BitConverter.ToUInt64(lenBytes);
         if (n > MaxHeaderBytes)
         {
-            throw Fail(path, string.Create(CultureInfo.InvariantCulture, $"header length {n} is larger than the {MaxHeaderBytes}-byte limit (not a safetensors file, or corrupted)"));
+            throw Fail(path, Invariant($"header length {n} is larger than the {MaxHeaderBytes}-byte limit (not a safetensors file, or corrupted)"));
         }
         if ((long)n > fileLength - 8)
         {
-            throw Fail(path, string.Create(CultureInfo.InvariantCulture, $"header length {n} runs past the end of the {fileLength}-byte file (truncated?)"));
+            throw Fail(path, Invariant($"header length {n} runs past the end of the {fileLength}-byte file (truncated?)"));
         }
         var json = new byte[n];
         stream.ReadExactly(json);
@@ -78,7 +77,7 @@ internal static class SafeTensorsHeaderParser
                 }
                 if (entries.Count == MaxTensors)
                 {
-                    throw Fail(path, string.Create(CultureInfo.InvariantCulture, $"the header lists more than {MaxTensors:N0} tensors (the limit; a checkpoint has a few hundred)"));
+                    throw Fail(path, Invariant($"the header lists more than {MaxTensors:N0} tensors (the limit; a checkpoint has a few hundred)"));
                 }
                 entries.Add(ReadEntry(path, name, ref reader));
             }
@@ -193,7 +192,7 @@ internal static class SafeTensorsHeaderParser
         {
             if (shape[i] < 0)
             {
-                throw Fail(path, name, string.Create(CultureInfo.InvariantCulture, $"shape[{i}] is not a non-negative integer"));
+                throw Fail(path, name, Invariant($"shape[{i}] is not a non-negative integer"));
             }
             try
             {
@@ -211,7 +210,7 @@ internal static class SafeTensorsHeaderParser
         var (begin, end) = (offsets[0], offsets[1]);
         if (end < begin)
         {
-            throw Fail(path, name, string.Create(CultureInfo.InvariantCulture, $"data_offsets [{begin}, {end}] end before they begin"));
+            throw Fail(path, name, Invariant($"data_offsets [{begin}, {end}] end before they begin"));
         }
         long expected;
         try
@@ -225,7 +224,7 @@ internal static class SafeTensorsHeaderParser
         if (end - begin != expected)
         {
             throw Fail(path, name,
-                string.Create(CultureInfo.InvariantCulture, $"data_offsets [{begin}, {end}] hold {end - begin} bytes but {dtype.Name} [{string.Join(", ", shape)}] needs {expected}"));
+                Invariant($"data_offsets [{begin}, {end}] hold {end - begin} bytes but {dtype.Name} [{string.Join(", ", shape)}] needs {expected}"));
         }
         return new SafeTensorsEntry(name, dtype, [.. shape], begin, end);
     }
@@ -241,7 +240,7 @@ internal static class SafeTensorsHeaderParser
         {
             if (reader.TokenType != JsonTokenType.Number || !reader.TryGetInt64(out var d) || d < 0)
             {
-                throw Fail(path, name, string.Create(CultureInfo.InvariantCulture, $"shape[{dims.Count}] is not a non-negative integer"));
+                throw Fail(path, name, Invariant($"shape[{dims.Count}] is not a non-negative integer"));
             }
             if (dims.Count == 64)
             {
@@ -303,25 +302,25 @@ internal static class SafeTensorsHeaderParser
         {
             if (e.Begin < cursor)
             {
-                throw Fail(path, e.Name, string.Create(CultureInfo.InvariantCulture, $"data_offsets [{e.Begin}, {e.End}] overlap tensor '{previous}' (which ends at {cursor})"));
+                throw Fail(path, e.Name, Invariant($"data_offsets [{e.Begin}, {e.End}] overlap tensor '{previous}' (which ends at {cursor})"));
             }
             if (e.Begin > cursor)
             {
                 throw Fail(path, e.Name,
-                    string.Create(CultureInfo.InvariantCulture, $"data_offsets [{e.Begin}, {e.End}] leave a gap of {e.Begin - cursor} bytes after ") +
+                    Invariant($"data_offsets [{e.Begin}, {e.End}] leave a gap of {e.Begin - cursor} bytes after ") +
                     (previous is null ? "the start of the data" : $"tensor '{previous}'"));
             }
             if (e.End > dataLength)
             {
                 throw Fail(path, e.Name,
-                    string.Create(CultureInfo.InvariantCulture, $"data_offsets [{e.Begin}, {e.End}] run past the end of the {dataLength}-byte data section (file truncated?)"));
+                    Invariant($"data_offsets [{e.Begin}, {e.End}] run past the end of the {dataLength}-byte data section (file truncated?)"));
             }
             cursor = e.End;
             previous = e.Name;
         }
         if (cursor != dataLength)
         {
-            throw Fail(path, string.Create(CultureInfo.InvariantCulture, $"the tensors cover {cursor} bytes but the data section has {dataLength} (trailing bytes, or a missing tensor)"));
+            throw Fail(path, Invariant($"the tensors cover {cursor} bytes but the data section has {dataLength} (trailing bytes, or a missing tensor)"));
         }
     }
 

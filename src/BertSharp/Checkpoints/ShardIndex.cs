@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json;
 using static TorchSharp.torch;
 
@@ -30,7 +29,7 @@ public sealed record ShardIndex(string Path, IReadOnlyDictionary<string, string>
             var length = IO.LinkedFile.Length(path);
             if (length > MaxIndexBytes)
             {
-                throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{path}: invalid shard index: {length} bytes, more than the {MaxIndexBytes}-byte limit."));
+                throw new BertSharpException(Invariant($"{path}: invalid shard index: {length} bytes, more than the {MaxIndexBytes}-byte limit."));
             }
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
@@ -92,7 +91,7 @@ public sealed record ShardIndex(string Path, IReadOnlyDictionary<string, string>
                 }
                 if (weightMap.Count == SafeTensorsHeaderParser.MaxTensors)
                 {
-                    throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{path}: invalid shard index: weight_map lists more than {SafeTensorsHeaderParser.MaxTensors:N0} tensors (the limit)."));
+                    throw new BertSharpException(Invariant($"{path}: invalid shard index: weight_map lists more than {SafeTensorsHeaderParser.MaxTensors:N0} tensors (the limit)."));
                 }
                 weightMap.Add(p.Name, shard);
             }
@@ -140,7 +139,7 @@ public sealed record ShardIndex(string Path, IReadOnlyDictionary<string, string>
                 {
                     throw new BertSharpException(
                         $"{shardPath}: missing tensor{(expected.Count > 1 ? "s" : "")} {string.Join(", ", expected.Take(5).Select(k => $"'{k}'"))}" +
-                        $"{(expected.Count > 5 ? string.Create(CultureInfo.InvariantCulture, $" and {expected.Count - 5} more") : "")} that {Path} assigns to it.");
+                        $"{(expected.Count > 5 ? Invariant($" and {expected.Count - 5} more") : "")} that {Path} assigns to it.");
                 }
             }
         }

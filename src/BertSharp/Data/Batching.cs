@@ -1,4 +1,3 @@
-using System.Globalization;
 using BertSharp.Modeling;
 using BertSharp.Tokenization;
 using TorchSharp;
@@ -85,7 +84,7 @@ internal static class Batching
     {
         if (batchSize < 1)
         {
-            throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{BertSharpException.Field("batch_size")} {batchSize}: expected at least 1."));
+            throw new BertSharpException(Invariant($"{BertSharpException.Field("batch_size")} {batchSize}: expected at least 1."));
         }
         var order = Enumerable.Range(0, lengths.Count).ToArray();
         rng?.Shuffle(order);
@@ -216,13 +215,13 @@ internal static class Batching
         ArgumentNullException.ThrowIfNull(indices);
         if (indices.Length == 0)
         {
-            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"indices is empty; expected at least one index into {listName}, [0, {list.Count})."), nameof(indices));
+            throw new ArgumentException(Invariant($"indices is empty; expected at least one index into {listName}, [0, {list.Count})."), nameof(indices));
         }
         for (var r = 0; r < indices.Length; r++)
         {
             if ((uint)indices[r] >= (uint)list.Count)
             {
-                throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"index {r} of indices is {indices[r]}; expected an index into {listName}, [0, {list.Count})."), nameof(indices));
+                throw new ArgumentException(Invariant($"index {r} of indices is {indices[r]}; expected an index into {listName}, [0, {list.Count})."), nameof(indices));
             }
         }
         return [.. indices.Select(i => list[i])];

@@ -53,7 +53,7 @@ public sealed class LabelMap
         var least = multiLabel ? 1 : 2;
         if (labels.Count < least)
         {
-            throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{field}: {(multiLabel ? "multi-label " : "")}classification needs at least {least} label{(least == 1 ? "" : "s")}; found {labels.Count} ({string.Join(", ", labels)})."));
+            throw new BertSharpException(Invariant($"{field}: {(multiLabel ? "multi-label " : "")}classification needs at least {least} label{(least == 1 ? "" : "s")}; found {labels.Count} ({string.Join(", ", labels)})."));
         }
         if (ClassNames.Fault(labels, unnamedAllowed: !given) is { } fault)
         {
@@ -205,7 +205,7 @@ public sealed class LabelMap
     /// order, class i's weights starting from the checkpoint's class i, whatever it meant.
     /// </summary>
     internal string KeptHeadOrder(IReadOnlyList<string> was) =>
-        $"its head is trained further with the data's classes in their order: {string.Join(", ", Labels.Select((l, i) => string.Create(CultureInfo.InvariantCulture, $"{l} → class {i} (was {was[i]})")))}.";
+        $"its head is trained further with the data's classes in their order: {string.Join(", ", Labels.Select((l, i) => Invariant($"{l} → class {i} (was {was[i]})")))}.";
 
     /// <summary><c>id2label</c> for config.json.</summary>
     public IReadOnlyDictionary<int, string> Id2Label => Labels.Select((l, i) => (l, i)).ToDictionary(x => x.i, x => x.l);
@@ -228,13 +228,13 @@ public sealed class LabelMap
             var e = data.Examples[i];
             if (e.Label is null)
             {
-                throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{data.Path} line {e.Line}: field '{data.LabelField}' is missing; expected a label."));
+                throw new BertSharpException(Invariant($"{data.Path} line {e.Line}: field '{data.LabelField}' is missing; expected a label."));
             }
             if (IsRegression)
             {
                 if (!float.TryParse(e.Label, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) || !float.IsFinite(v))
                 {
-                    throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{data.Path} line {e.Line}: field '{data.LabelField}' is '{e.Label}'; expected a number (the model is a regression model)."));
+                    throw new BertSharpException(Invariant($"{data.Path} line {e.Line}: field '{data.LabelField}' is '{e.Label}'; expected a number (the model is a regression model)."));
                 }
                 result[i] = v;
             }
@@ -245,7 +245,7 @@ public sealed class LabelMap
             else
             {
                 throw new BertSharpException(
-                    string.Create(CultureInfo.InvariantCulture, $"{data.Path} line {e.Line}: field '{data.LabelField}' has label '{e.Label}' that the model was not trained on; expected one of {string.Join(", ", Labels)}."));
+                    Invariant($"{data.Path} line {e.Line}: field '{data.LabelField}' has label '{e.Label}' that the model was not trained on; expected one of {string.Join(", ", Labels)}."));
             }
         }
         return result;

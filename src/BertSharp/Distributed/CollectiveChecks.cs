@@ -1,4 +1,3 @@
-using System.Globalization;
 using TorchSharp;
 
 namespace BertSharp.Distributed;
@@ -31,7 +30,7 @@ internal static class CollectiveChecks
         {
             if (strides[d] == 0 && shape[d] > 1)
             {
-                throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"{what} writes its result into the tensor, but dimension {d} of [{string.Join(", ", shape)}] ") +
+                throw new ArgumentException(Invariant($"{what} writes its result into the tensor, but dimension {d} of [{string.Join(", ", shape)}] ") +
                                             "repeats one element (an expanded view, stride 0); pass tensor.clone() or contiguous().", nameof(tensor));
             }
         }
@@ -41,7 +40,7 @@ internal static class CollectiveChecks
     {
         if (root < 0 || root >= worldSize)
         {
-            throw new ArgumentOutOfRangeException(nameof(root), root, string.Create(CultureInfo.InvariantCulture, $"broadcast root must be a rank in [0, {worldSize})"));
+            throw new ArgumentOutOfRangeException(nameof(root), root, Invariant($"broadcast root must be a rank in [0, {worldSize})"));
         }
     }
 }
@@ -88,10 +87,10 @@ internal readonly record struct CollectiveCall(CollectiveKind Kind, torch.Scalar
             {
                 0 => $"this rank called {Name(Kind)}, another {Name((CollectiveKind)other)}",
                 1 => $"{DType} values on this rank, {(torch.ScalarType)other} on another",
-                2 => string.Create(CultureInfo.InvariantCulture, $"{Count} values on this rank, {other} on another"),
+                2 => Invariant($"{Count} values on this rank, {other} on another"),
                 _ => Kind == CollectiveKind.AllReduce
                     ? $"reduce operation {(ReduceOp)Detail} on this rank, {(ReduceOp)other} on another"
-                    : string.Create(CultureInfo.InvariantCulture, $"root {Detail} on this rank, {other} on another"),
+                    : Invariant($"root {Detail} on this rank, {other} on another"),
             };
         }
         return null;
@@ -103,6 +102,6 @@ internal readonly record struct CollectiveCall(CollectiveKind Kind, torch.Scalar
         CollectiveKind.AllReduce => "all-reduce",
         CollectiveKind.Broadcast => "broadcast",
         CollectiveKind.Finalize => "finalize (Dispose)",
-        _ => string.Create(CultureInfo.InvariantCulture, $"an unknown collective ({(int)kind})"),
+        _ => Invariant($"an unknown collective ({(int)kind})"),
     };
 }

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text;
 
@@ -124,7 +123,7 @@ internal sealed class CollectiveWatchdog : IDisposable
         }
         if (expired is not null)
         {
-            WriteStderr(string.Create(CultureInfo.InvariantCulture, $"bertsharp: {_who}: {expired} did not complete within {_timeout.TotalSeconds:0.#} s; another rank is stuck ") +
+            WriteStderr(Invariant($"bertsharp: {_who}: {expired} did not complete within {_timeout.TotalSeconds:0.#} s; another rank is stuck ") +
                         "or gone. Aborting every rank; files already written (checkpoints, logs) are complete and intact.");
             _abort(TimeoutExitCode);
         }

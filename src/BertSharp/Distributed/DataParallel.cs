@@ -196,7 +196,7 @@ public sealed class DataParallel : IDisposable
             if (agreed[i] != -agreed[count + i])
             {
                 throw new BertSharpException($"data-parallel start: parameter {_parameters[i].Name} is trainable (requires_grad) on some ranks and " +
-                                             string.Create(CultureInfo.InvariantCulture, $"frozen on others ({(flags[i] == 1 ? "trainable" : "frozen")} on rank {Communicator.Rank}); every rank ") +
+                                             Invariant($"frozen on others ({(flags[i] == 1 ? "trainable" : "frozen")} on rank {Communicator.Rank}); every rank ") +
                                              "must freeze the same parameters.");
             }
         }

@@ -1,4 +1,3 @@
-using System.Globalization;
 
 namespace BertSharp.Distributed;
 
@@ -19,7 +18,7 @@ public static class DataSharding
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(worldSize);
         if (rank < 0 || rank >= worldSize)
         {
-            throw new ArgumentOutOfRangeException(nameof(rank), rank, string.Create(CultureInfo.InvariantCulture, $"rank must be in [0, {worldSize})"));
+            throw new ArgumentOutOfRangeException(nameof(rank), rank, Invariant($"rank must be in [0, {worldSize})"));
         }
         var quotient = globalBatchSize / worldSize;
         var remainder = globalBatchSize % worldSize;

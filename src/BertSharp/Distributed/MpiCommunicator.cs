@@ -1,4 +1,3 @@
-using System.Globalization;
 using TorchSharp;
 
 namespace BertSharp.Distributed;
@@ -46,7 +45,7 @@ public sealed unsafe class MpiCommunicator : ICommunicator
         WorldSize = size;
         Timeout = timeout;
         LibraryVersion = mpi.Version();
-        _watchdog = new CollectiveWatchdog(timeout, string.Create(CultureInfo.InvariantCulture, $"rank {rank} of {size} (mpi)"), Abort);
+        _watchdog = new CollectiveWatchdog(timeout, Invariant($"rank {rank} of {size} (mpi)"), Abort);
         AppDomain.CurrentDomain.ProcessExit += (_, _) => Dispose();
     }
 
@@ -101,7 +100,7 @@ public sealed unsafe class MpiCommunicator : ICommunicator
         };
         TensorMemory.InPlace(tensor, t =>
         {
-            Run(string.Create(CultureInfo.InvariantCulture, $"all-reduce of {t.numel()} {t.dtype} values"), new CollectiveCall(CollectiveKind.AllReduce, t.dtype, t.numel(), (int)op), t, (p, n) => _mpi.Check(
+            Run(Invariant($"all-reduce of {t.numel()} {t.dtype} values"), new CollectiveCall(CollectiveKind.AllReduce, t.dtype, t.numel(), (int)op), t, (p, n) => _mpi.Check(
                 _mpi.Allreduce(MpiLibrary.InPlace, p, n, type, mpiOp, _mpi.CommWorld), "MPI_Allreduce"));
             ReduceAverage.Finish(t, op, WorldSize);
         });
@@ -114,7 +113,7 @@ public sealed unsafe class MpiCommunicator : ICommunicator
         CollectiveChecks.CheckRoot(root, WorldSize);
         CollectiveChecks.CheckWritable(tensor, "broadcast");
         var type = DataType(tensor, "broadcast");
-        TensorMemory.InPlace(tensor, t => Run(string.Create(CultureInfo.InvariantCulture, $"broadcast of {t.numel()} {t.dtype} values from rank {root}"),
+        TensorMemory.InPlace(tensor, t => Run(Invariant($"broadcast of {t.numel()} {t.dtype} values from rank {root}"),
             new CollectiveCall(CollectiveKind.Broadcast, t.dtype, t.numel(), root), t,
             (p, n) => _mpi.Check(_mpi.Bcast(p, n, type, root, _mpi.CommWorld), "MPI_Bcast")));
     }
@@ -262,7 +261,7 @@ public sealed unsafe class MpiCommunicator : ICommunicator
                 if (disagreement is not null)
                 {
                     throw new InvalidOperationException(
-                        string.Create(CultureInfo.InvariantCulture, $"{what} on rank {Rank} of {WorldSize} (mpi): the ranks disagree ({disagreement}); every rank must make the ") +
+                        Invariant($"{what} on rank {Rank} of {WorldSize} (mpi): the ranks disagree ({disagreement}); every rank must make the ") +
                         "same collective calls in the same order with tensors of the same dtype and number of elements. Nothing was exchanged.");
                 }
                 return agreed[length - 1] == 0 ? null : WorldSize - (int)agreed[length - 1];

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text;
 
@@ -104,7 +103,7 @@ internal sealed unsafe partial class MpiLibrary
         var buffer = stackalloc byte[1024];
         int length = 0;
         var described = ErrorString(code, buffer, &length) == 0 ? Encoding.UTF8.GetString(buffer, Math.Max(0, length)) : "unknown error";
-        throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture, $"{function} failed with MPI error {code}: {described}"));
+        throw new InvalidOperationException(Invariant($"{function} failed with MPI error {code}: {described}"));
     }
 
     private static MpiLibrary Load() => Load(Environment.GetEnvironmentVariable("BERTSHARP_MPI_LIBRARY"));

@@ -1,4 +1,3 @@
-using System.Globalization;
 using TorchSharp;
 
 namespace BertSharp.Distributed;
@@ -23,7 +22,7 @@ public sealed unsafe class NcclCommunicator : ICommunicator
         _bootstrap = bootstrap;
         Device = device;
         Version = nccl.Version();
-        _watchdog = new CollectiveWatchdog(bootstrap.Timeout, string.Create(CultureInfo.InvariantCulture, $"rank {bootstrap.Rank} of {bootstrap.WorldSize} (nccl, cuda:{device})"), AbortJob);
+        _watchdog = new CollectiveWatchdog(bootstrap.Timeout, Invariant($"rank {bootstrap.Rank} of {bootstrap.WorldSize} (nccl, cuda:{device})"), AbortJob);
         try
         {
             _comm = Join(nccl, bootstrap, device);
@@ -76,7 +75,7 @@ public sealed unsafe class NcclCommunicator : ICommunicator
         }
         if (device >= torch.cuda.device_count())
         {
-            throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"NCCL backend: cuda:{device} does not exist ({torch.cuda.device_count()} visible GPUs); run at most one rank per GPU."));
+            throw new BertSharpException(Invariant($"NCCL backend: cuda:{device} does not exist ({torch.cuda.device_count()} visible GPUs); run at most one rank per GPU."));
         }
         return new NcclCommunicator(nccl, bootstrap, device);
     }
@@ -108,7 +107,7 @@ public sealed unsafe class NcclCommunicator : ICommunicator
         var ncclOp = op switch { ReduceOp.Max => 2, ReduceOp.Min => 3, _ => 0 };
         TensorMemory.InPlace(tensor, t =>
         {
-            Run(string.Create(CultureInfo.InvariantCulture, $"all-reduce of {t.numel()} {t.dtype} values"), () =>
+            Run(Invariant($"all-reduce of {t.numel()} {t.dtype} values"), () =>
             {
                 var p = TensorMemory.DataPointer(t);
                 _nccl.Check(_nccl.AllReduce(p, p, (nuint)t.numel(), type, ncclOp, _comm, IntPtr.Zero), "ncclAllReduce");
@@ -124,7 +123,7 @@ public sealed unsafe class NcclCommunicator : ICommunicator
         CollectiveChecks.CheckRoot(root, WorldSize);
         CollectiveChecks.CheckWritable(tensor, "broadcast");
         var type = DataType(tensor, Device, "broadcast");
-        TensorMemory.InPlace(tensor, t => Run(string.Create(CultureInfo.InvariantCulture, $"broadcast of {t.numel()} {t.dtype} values from rank {root}"), () =>
+        TensorMemory.InPlace(tensor, t => Run(Invariant($"broadcast of {t.numel()} {t.dtype} values from rank {root}"), () =>
         {
             var p = TensorMemory.DataPointer(t);
             _nccl.Check(_nccl.Broadcast(p, p, (nuint)t.numel(), type, root, _comm, IntPtr.Zero), "ncclBroadcast");
@@ -176,7 +175,7 @@ public sealed unsafe class NcclCommunicator : ICommunicator
     {
         if (tensor.device_type != DeviceType.CUDA || tensor.device_index != device)
         {
-            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"NCCL {what} needs a CUDA tensor on cuda:{device} (this rank's GPU); got one on {tensor.device}."), nameof(tensor));
+            throw new ArgumentException(Invariant($"NCCL {what} needs a CUDA tensor on cuda:{device} (this rank's GPU); got one on {tensor.device}."), nameof(tensor));
         }
         return tensor.dtype switch
         {

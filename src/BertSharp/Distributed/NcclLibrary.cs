@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
@@ -72,7 +71,7 @@ internal sealed unsafe class NcclLibrary
         int code;
         Check(GetVersion(&code), "ncclGetVersion");
         // NCCL >= 2.9 encodes major*10000 + minor*100 + patch; older releases major*1000 + minor*100 + patch.
-        return code >= 10000 ? string.Create(CultureInfo.InvariantCulture, $"{code / 10000}.{code / 100 % 100}.{code % 100}") : string.Create(CultureInfo.InvariantCulture, $"{code / 1000}.{code / 100 % 10}.{code % 100}");
+        return code >= 10000 ? Invariant($"{code / 10000}.{code / 100 % 100}.{code % 100}") : Invariant($"{code / 1000}.{code / 100 % 10}.{code % 100}");
     }
 
     public void Check(int result, string function)
@@ -80,7 +79,7 @@ internal sealed unsafe class NcclLibrary
         if (result != 0)
         {
             var text = Marshal.PtrToStringUTF8((IntPtr)GetErrorString(result)) ?? "unknown error";
-            throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture, $"{function} failed with NCCL error {result}: {text}"));
+            throw new InvalidOperationException(Invariant($"{function} failed with NCCL error {result}: {text}"));
         }
     }
 
@@ -110,7 +109,7 @@ internal static unsafe class CudaDriver
         int dev;
         IntPtr context;
         Check(init(0), "cuInit");
-        Check(deviceGet(&dev, device), string.Create(CultureInfo.InvariantCulture, $"cuDeviceGet({device})"));
+        Check(deviceGet(&dev, device), Invariant($"cuDeviceGet({device})"));
         Check(retain(&context, dev), "cuDevicePrimaryCtxRetain");
         Check(setCurrent(context), "cuCtxSetCurrent");
     }
@@ -119,7 +118,7 @@ internal static unsafe class CudaDriver
     {
         if (result != 0)
         {
-            throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture, $"{call} failed with CUDA driver error {result}"));
+            throw new InvalidOperationException(Invariant($"{call} failed with CUDA driver error {result}"));
         }
     }
 }

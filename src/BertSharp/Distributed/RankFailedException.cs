@@ -1,4 +1,3 @@
-using System.Globalization;
 
 namespace BertSharp.Distributed;
 
@@ -12,7 +11,7 @@ public sealed class RankFailedException : BertSharpException
     /// <param name="worldSize">The number of ranks in the group.</param>
     /// <param name="what">The work, e.g. "the checkpoint at step 40".</param>
     public RankFailedException(int failedRank, int worldSize, string what)
-        : base(string.Create(CultureInfo.InvariantCulture, $"rank {failedRank} of {worldSize} failed during {what}; this rank stops with it (rank {failedRank}'s own error says why)."))
+        : base(Invariant($"rank {failedRank} of {worldSize} failed during {what}; this rank stops with it (rank {failedRank}'s own error says why)."))
     {
         FailedRank = failedRank;
     }

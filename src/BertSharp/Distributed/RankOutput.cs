@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text;
 
 namespace BertSharp.Distributed;
@@ -35,7 +34,7 @@ public static class RankOutput
     }
 
     /// <summary>The label <see cref="Apply"/> puts before each stderr line of rank <paramref name="rank"/>.</summary>
-    internal static string Label(int rank) => string.Create(CultureInfo.InvariantCulture, $"rank {rank}: ");
+    internal static string Label(int rank) => Invariant($"rank {rank}: ");
 
     private sealed class Restore(TextWriter output, TextWriter error) : IDisposable
     {

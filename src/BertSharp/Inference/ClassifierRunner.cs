@@ -1,4 +1,3 @@
-using System.Globalization;
 using BertSharp.Data;
 using BertSharp.Modeling;
 using TorchSharp;
@@ -36,7 +35,7 @@ public static class ClassifierRunner
         if (withLabels && multiLabel && config.NumLabels > 1)
         {
             throw new BertSharpException(
-                string.Create(CultureInfo.InvariantCulture, $"problem_type multi_label_classification with {config.NumLabels} labels: an example holds one target; the loss needs one per label."));
+                Invariant($"problem_type multi_label_classification with {config.NumLabels} labels: an example holds one target; the loss needs one per label."));
         }
         var logits = new float[examples.Count][];
         double lossSum = 0;

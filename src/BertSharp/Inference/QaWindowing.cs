@@ -1,4 +1,3 @@
-using System.Globalization;
 using BertSharp.Tokenization;
 
 namespace BertSharp.Inference;
@@ -24,7 +23,7 @@ internal static class QaWindowing
         var room = maxLength - tokenizer.CountTokens(question) - 3;
         if (room < 1)
         {
-            throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"the question has {maxLength - room - 3} tokens, which leaves no room for context in a {maxLength}-token window."));
+            throw new BertSharpException(Invariant($"the question has {maxLength - room - 3} tokens, which leaves no room for context in a {maxLength}-token window."));
         }
         var options = new EncodeOptions
         {

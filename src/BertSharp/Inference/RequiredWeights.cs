@@ -1,4 +1,3 @@
-using System.Globalization;
 using BertSharp.Modeling;
 
 namespace BertSharp.Inference;
@@ -143,5 +142,5 @@ public static class RequiredWeights
         Check(report, prefixes, what, modelDirectory);
     }
 
-    private static string Names(List<string> keys) => string.Join(", ", keys.Take(3)) + (keys.Count > 3 ? string.Create(CultureInfo.InvariantCulture, $" and {keys.Count - 3} more") : "");
+    private static string Names(List<string> keys) => string.Join(", ", keys.Take(3)) + (keys.Count > 3 ? Invariant($" and {keys.Count - 3} more") : "");
 }

@@ -103,7 +103,7 @@ public sealed partial class BertConfig
         {
             if (IntRanges.TryGetValue(p.Name, out var range))
             {
-                return range.Max == int.MaxValue ? string.Create(CultureInfo.InvariantCulture, $"an integer >= {range.Min}") : string.Create(CultureInfo.InvariantCulture, $"an integer from {range.Min} to {range.Max} (the limit)");
+                return range.Max == int.MaxValue ? Invariant($"an integer >= {range.Min}") : Invariant($"an integer from {range.Min} to {range.Max} (the limit)");
             }
             var type = Nullable.GetUnderlyingType(p.PropertyType) ?? p.PropertyType;
             return type == typeof(double) ? "a number"

@@ -98,7 +98,7 @@ public sealed partial class BertConfig
         {
             if (value < 1)
             {
-                throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"num_labels: expected a positive number, got {value}."));
+                throw new BertSharpException(Invariant($"num_labels: expected a positive number, got {value}."));
             }
             if (value != Id2Label.Count)
             {
@@ -206,7 +206,7 @@ public sealed partial class BertConfig
         var length = IO.LinkedFile.Length(path);
         if (length > MaxConfigBytes)
         {
-            throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{path}: {length} bytes, more than the {MaxConfigBytes}-byte limit for a config.json."));
+            throw new BertSharpException(Invariant($"{path}: {length} bytes, more than the {MaxConfigBytes}-byte limit for a config.json."));
         }
         // Strict UTF-8 (the line of a bad byte named): File.ReadAllText would turn it into U+FFFD inside a string value.
         return Parse(IO.TextLines.ReadAllText(path), path);
@@ -274,17 +274,17 @@ public sealed partial class BertConfig
         }
         if (c.Id2Label.Count > MaxLabels)
         {
-            throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{source}: field 'id2label' has {c.Id2Label.Count} labels; the limit is {MaxLabels}."));
+            throw new BertSharpException(Invariant($"{source}: field 'id2label' has {c.Id2Label.Count} labels; the limit is {MaxLabels}."));
         }
         if (c.Id2Label.Keys.Max() != c.Id2Label.Count - 1)
         {
-            throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{source}: field 'id2label': expected class indices 0..{c.Id2Label.Count - 1}, got {ConfigJson.Shown(obj["id2label"])}."));
+            throw new BertSharpException(Invariant($"{source}: field 'id2label': expected class indices 0..{c.Id2Label.Count - 1}, got {ConfigJson.Shown(obj["id2label"])}."));
         }
         if (c.NumLabelsInFile is { } numLabels)
         {
             if (obj.ContainsKey("id2label") && numLabels != c.Id2Label.Count)
             {
-                throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{source}: num_labels is {numLabels} but id2label has {c.Id2Label.Count} entries."));
+                throw new BertSharpException(Invariant($"{source}: num_labels is {numLabels} but id2label has {c.Id2Label.Count} entries."));
             }
             c.NumLabels = numLabels;
         }
@@ -333,7 +333,7 @@ public sealed partial class BertConfig
         if (PadTokenId < 0 || PadTokenId >= VocabSize)
         {
             throw new BertSharpException(
-                string.Create(CultureInfo.InvariantCulture, $"{source}: field 'pad_token_id': expected 0..{VocabSize - 1} (vocab_size {VocabSize}), got {PadTokenId}."));
+                Invariant($"{source}: field 'pad_token_id': expected 0..{VocabSize - 1} (vocab_size {VocabSize}), got {PadTokenId}."));
         }
         // LayerNorm divides by sqrt(variance + eps): eps <= 0 gives NaN for any constant input (a zero or padded hidden state)
         // and, during fine-tuning, NaN weights; the error would surface later blaming the weights.
@@ -345,7 +345,7 @@ public sealed partial class BertConfig
         if (HiddenSize % NumAttentionHeads != 0)
         {
             throw new BertSharpException(
-                string.Create(CultureInfo.InvariantCulture, $"{source}: hidden_size {HiddenSize} is not a multiple of num_attention_heads {NumAttentionHeads}."));
+                Invariant($"{source}: hidden_size {HiddenSize} is not a multiple of num_attention_heads {NumAttentionHeads}."));
         }
         if (ProblemType is not null and not ("regression" or "single_label_classification" or "multi_label_classification"))
         {

@@ -1,4 +1,3 @@
-using System.Globalization;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -69,7 +68,7 @@ public sealed class BertEmbeddings : nn.Module
         }
         if (seq > MaxPositions)
         {
-            throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"sequence length {seq} exceeds max_position_embeddings {MaxPositions}."));
+            throw new BertSharpException(Invariant($"sequence length {seq} exceeds max_position_embeddings {MaxPositions}."));
         }
         if (tokenTypeIds is not null)
         {
@@ -126,7 +125,7 @@ public sealed class BertEmbeddings : nn.Module
     {
         if (min < 0 || max >= size)
         {
-            throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{name}: {what} {(min < 0 ? min : max)} is outside [0, {size}) ({sizeName} {size})."));
+            throw new BertSharpException(Invariant($"{name}: {what} {(min < 0 ? min : max)} is outside [0, {size}) ({sizeName} {size})."));
         }
     }
 

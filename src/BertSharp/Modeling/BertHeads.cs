@@ -1,4 +1,3 @@
-using System.Globalization;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -93,7 +92,7 @@ internal static class MaskedLmHead
             if (labels.numel() != hidden.shape[0] * hidden.shape[1])
             {
                 throw new BertSharpException(
-                    string.Create(CultureInfo.InvariantCulture, $"labels: shape [{string.Join(", ", labels.shape)}] holds {labels.numel()} labels; expected one per token of input_ids [{hidden.shape[0]}, {hidden.shape[1]}]."));
+                    Invariant($"labels: shape [{string.Join(", ", labels.shape)}] holds {labels.numel()} labels; expected one per token of input_ids [{hidden.shape[0]}, {hidden.shape[1]}]."));
             }
             using var flatLabels = labels.reshape(-1);
             using var labelled = flatLabels.ne(StableScalars.Of(Losses.IgnoreIndex)).nonzero().squeeze(-1);
@@ -207,7 +206,7 @@ public sealed class BertForQuestionAnswering : BertPreTrainedModel
     {
         if (config.NumLabels != 2)
         {
-            throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"question answering needs num_labels 2 (start, end); the config has {config.NumLabels}."));
+            throw new BertSharpException(Invariant($"question answering needs num_labels 2 (start, end); the config has {config.NumLabels}."));
         }
         bert = new BertModel(config, addPoolingLayer: false);
         qa_outputs = nn.Linear(config.HiddenSize, 2);

@@ -65,7 +65,7 @@ public static class BertPretrained
         {
             throw new BertSharpException(
                 $"config: {architecture} with these sizes has {(count == long.MaxValue ? "more than 9e18" : count.ToString("N0", CultureInfo.InvariantCulture))} parameters; " +
-                string.Create(CultureInfo.InvariantCulture, $"BertSharp builds at most {ParameterShapes.MaxParameters:N0} (check vocab_size, hidden_size, num_hidden_layers, intermediate_size)."));
+                Invariant($"BertSharp builds at most {ParameterShapes.MaxParameters:N0} (check vocab_size, hidden_size, num_hidden_layers, intermediate_size)."));
         }
         TorchRuntime.EnsureLoaded();
         return f(config);

@@ -1,4 +1,3 @@
-using System.Globalization;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -59,7 +58,7 @@ public static class ExampleDropout
     {
         if (x.shape[0] != exampleIds.Length)
         {
-            throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture, $"example dropout: the tensor has {x.shape[0]} rows but the scope names {exampleIds.Length} examples."));
+            throw new InvalidOperationException(Invariant($"example dropout: the tensor has {x.shape[0]} rows but the scope names {exampleIds.Length} examples."));
         }
         if (p >= 1)
         {

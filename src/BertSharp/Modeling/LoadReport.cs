@@ -1,4 +1,3 @@
-using System.Globalization;
 
 namespace BertSharp.Modeling;
 
@@ -23,12 +22,12 @@ public sealed record LoadReport(
             var parts = new List<string>();
             if (MissingKeys.Count > 0)
             {
-                parts.Add(string.Create(CultureInfo.InvariantCulture, $"{MissingKeys.Count} weight(s) not in the checkpoint were newly initialised ") +
+                parts.Add(Invariant($"{MissingKeys.Count} weight(s) not in the checkpoint were newly initialised ") +
                           $"(train the model before using it): {string.Join(", ", MissingKeys)}");
             }
             if (UnexpectedKeys.Count > 0)
             {
-                parts.Add(string.Create(CultureInfo.InvariantCulture, $"{UnexpectedKeys.Count} checkpoint tensor(s) were not used: {string.Join(", ", UnexpectedKeys)}"));
+                parts.Add(Invariant($"{UnexpectedKeys.Count} checkpoint tensor(s) were not used: {string.Join(", ", UnexpectedKeys)}"));
             }
             return parts.Count == 0 ? null : $"{Source}: " + string.Join("; ", parts) + ".";
         }

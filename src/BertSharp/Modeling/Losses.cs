@@ -1,4 +1,3 @@
-using System.Globalization;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -21,7 +20,7 @@ internal static class Losses
         if (labels.numel() != flatLogits.shape[0])
         {
             throw new BertSharpException(
-                string.Create(CultureInfo.InvariantCulture, $"{name}: shape [{string.Join(", ", labels.shape)}] holds {labels.numel()} labels; expected {flatLogits.shape[0]}, one per row of logits [{string.Join(", ", logits.shape)}]."));
+                Invariant($"{name}: shape [{string.Join(", ", labels.shape)}] holds {labels.numel()} labels; expected {flatLogits.shape[0]}, one per row of logits [{string.Join(", ", logits.shape)}]."));
         }
         using var flatLabels = labels.reshape(-1).to_type(ScalarType.Int64);
         CheckClassIds(flatLabels, classes, name, ignoreIndex);
@@ -44,7 +43,7 @@ internal static class Losses
             return;
         }
         var first = labels.masked_select(bad)[0].item<long>();
-        throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{name}: class {first} is outside [0, {classes}) and is not the ignore index {ignoreIndex}."));
+        throw new BertSharpException(Invariant($"{name}: class {first} is outside [0, {classes}) and is not the ignore index {ignoreIndex}."));
     }
 
     /// <summary>

@@ -52,11 +52,11 @@ public static class ModelLength
         {
             if (r < 3)
             {
-                throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{BertSharpException.Field("max_length")} {r}: expected at least 3 ([CLS], one token, [SEP])."));
+                throw new BertSharpException(Invariant($"{BertSharpException.Field("max_length")} {r}: expected at least 3 ([CLS], one token, [SEP])."));
             }
             if (r > positionLimit)
             {
-                throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{BertSharpException.Field("max_length")} {r}: above the model's max_position_embeddings {positionLimit} ({origin})."));
+                throw new BertSharpException(Invariant($"{BertSharpException.Field("max_length")} {r}: above the model's max_position_embeddings {positionLimit} ({origin})."));
             }
         }
         var length = requested ?? Math.Min(preferred ?? trained, trained);
@@ -88,8 +88,8 @@ public static class ModelLength
         {
             return null;
         }
-        var what = total == 1 ? "the input is" : string.Create(CultureInfo.InvariantCulture, $"{truncated:N0} of {total:N0} inputs are");
-        var longestText = longest is { } l ? string.Create(CultureInfo.InvariantCulture, $" (longest {l:N0})") : "";
+        var what = total == 1 ? "the input is" : Invariant($"{truncated:N0} of {total:N0} inputs are");
+        var longestText = longest is { } l ? Invariant($" (longest {l:N0})") : "";
         var cut = side == TruncationSide.Head && !pair ? "the words after that were not read (max_length sets the limit)"
             : sideIsOption ? $"cut {TruncationSides.Describe(side, headTokens, maxLength, pair)} (max_length and truncation_side set the cut)"
             // Without the side's name: "cut head" read as a truncation_side value to users who have no such option.

@@ -38,7 +38,7 @@ public static class ModuleTree
                 j++;
             }
             var name = j > i ? $"{rendered[i].name}-{rendered[j].name}" : rendered[i].name;
-            var text = j > i ? string.Create(CultureInfo.InvariantCulture, $"{j - i + 1} x {rendered[i].Text}") : rendered[i].Text;
+            var text = j > i ? Invariant($"{j - i + 1} x {rendered[i].Text}") : rendered[i].Text;
             sb.Append(pad).Append('(').Append(name).Append("): ").Append(text).Append('\n');
             i = j + 1;
         }

@@ -1,4 +1,3 @@
-using System.Globalization;
 
 namespace BertSharp.Modeling;
 
@@ -21,7 +20,7 @@ internal static class PairLength
     {
         if (maxLength < Minimum)
         {
-            throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{BertSharpException.Field("max_length")} {maxLength}: expected at least {Minimum} for a pair ([CLS], a token of each text, [SEP] twice)."));
+            throw new BertSharpException(Invariant($"{BertSharpException.Field("max_length")} {maxLength}: expected at least {Minimum} for a pair ([CLS], a token of each text, [SEP] twice)."));
         }
     }
 }

@@ -1,4 +1,3 @@
-using System.Globalization;
 
 namespace BertSharp.Modeling;
 
@@ -43,7 +42,7 @@ internal static class ParameterShapes
         Norm(e + "LayerNorm");
         for (var i = 0; i < layers; i++)
         {
-            var l = string.Create(CultureInfo.InvariantCulture, $"{prefix}encoder.layer.{i}.");
+            var l = Invariant($"{prefix}encoder.layer.{i}.");
             Linear(l + "attention.self.query", h, h);
             Linear(l + "attention.self.key", h, h);
             Linear(l + "attention.self.value", h, h);

@@ -78,7 +78,7 @@ public class InterpolatedCultureAnalyzerTests
 
         var first = flagged[0];
         Assert.Equal((DiagnosticSeverity.Error, "'-1' (int) in this interpolated string is formatted in the current culture; write "
-                + "string.Create(CultureInfo.InvariantCulture, $\"...\") (build/Packaging.targets)"),
+                + "Invariant($\"...\") (build/Packaging.targets)"),
             (first.Severity, first.GetMessage(System.Globalization.CultureInfo.InvariantCulture)));
     }
 }

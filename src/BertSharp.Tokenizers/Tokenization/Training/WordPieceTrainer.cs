@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text;
 
@@ -33,11 +32,11 @@ public sealed class WordPieceTrainer
         static string F(string name) => BertSharpException.Field(name);
         if (_options.LimitAlphabet is < 0)
         {
-            throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{F("limit_alphabet")} {_options.LimitAlphabet}: expected a number ≥ 0."));
+            throw new BertSharpException(Invariant($"{F("limit_alphabet")} {_options.LimitAlphabet}: expected a number ≥ 0."));
         }
         if (_options.MinFrequency < 0)
         {
-            throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{F("min_frequency")} {_options.MinFrequency}: expected a number ≥ 0."));
+            throw new BertSharpException(Invariant($"{F("min_frequency")} {_options.MinFrequency}: expected a number ≥ 0."));
         }
         if (_options.ContinuingSubwordPrefix is null)
         {
@@ -51,7 +50,7 @@ public sealed class WordPieceTrainer
         if (_options.VocabSize < Math.Max(1, _options.SpecialTokens.Count))
         {
             throw new BertSharpException(
-                string.Create(CultureInfo.InvariantCulture, $"{F("vocab_size")} {_options.VocabSize}: expected at least {Math.Max(1, _options.SpecialTokens.Count)} (the special tokens come first)."));
+                Invariant($"{F("vocab_size")} {_options.VocabSize}: expected at least {Math.Max(1, _options.SpecialTokens.Count)} (the special tokens come first)."));
         }
         // A repeated special token took one id, so every later special moved up one place from where the list put it; an
         // empty one became a blank line of vocab.txt.
@@ -61,11 +60,11 @@ public sealed class WordPieceTrainer
             var special = _options.SpecialTokens[i];
             if (string.IsNullOrEmpty(special))
             {
-                throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"special tokens: item {i} is {(special is null ? "null" : "empty")}; expected a token."));
+                throw new BertSharpException(Invariant($"special tokens: item {i} is {(special is null ? "null" : "empty")}; expected a token."));
             }
             if (!seen.TryAdd(special, i))
             {
-                throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"special tokens: '{special}' is given twice (items {seen[special]} and {i}); each takes one id."));
+                throw new BertSharpException(Invariant($"special tokens: '{special}' is given twice (items {seen[special]} and {i}); each takes one id."));
             }
         }
     }
@@ -82,7 +81,7 @@ public sealed class WordPieceTrainer
             if (count < 0)
             {
                 // A negative count subtracts from the pair and alphabet counts of the words that share its characters.
-                throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"word '{word}' has count {count}; expected a count ≥ 0."), nameof(wordCounts));
+                throw new ArgumentException(Invariant($"word '{word}' has count {count}; expected a count ≥ 0."), nameof(wordCounts));
             }
         }
         var vocab = new VocabBuilder();

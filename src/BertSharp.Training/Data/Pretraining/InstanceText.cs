@@ -26,7 +26,7 @@ public static class InstanceText
         {
             masked[instance.MaskedPositions[i]] = instance.MaskedLabels[i];
         }
-        string Token(int id) => id >= 0 && id < vocab.Count ? vocab[id] : string.Create(CultureInfo.InvariantCulture, $"#{id}");
+        string Token(int id) => id >= 0 && id < vocab.Count ? vocab[id] : Invariant($"#{id}");
         var sb = new StringBuilder();
         if (instance.SegmentALength == instance.Length)
         {

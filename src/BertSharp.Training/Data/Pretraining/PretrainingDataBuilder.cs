@@ -263,7 +263,7 @@ public sealed class PretrainingDataBuilder
         {
             var slice = instances.GetRange(s * ShardSize, Math.Min(ShardSize, instances.Count - (s * ShardSize)));
             var bytes = PretrainingShard.Encode(slice, idWidth);
-            var name = string.Create(CultureInfo.InvariantCulture, $"shard-{s:D5}.bin");
+            var name = Invariant($"shard-{s:D5}.bin");
             File.WriteAllBytes(Path.Combine(directory, name), bytes);
             shards[s] = new ManifestShard
             {

@@ -63,7 +63,7 @@ public sealed class PretrainingDataset
         }
         if (modelVocabSize is { } size && size < Manifest.VocabSize)
         {
-            throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{Directory}: data uses {Manifest.VocabSize} token ids but the model's vocab_size is {size}."));
+            throw new BertSharpException(Invariant($"{Directory}: data uses {Manifest.VocabSize} token ids but the model's vocab_size is {size}."));
         }
     }
 
@@ -75,7 +75,7 @@ public sealed class PretrainingDataset
         var bytes = File.ReadAllBytes(path);
         if (bytes.Length != shard.Bytes)
         {
-            throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{path}: {bytes.Length} bytes but the manifest lists {shard.Bytes}; the shard is truncated or corrupt."));
+            throw new BertSharpException(Invariant($"{path}: {bytes.Length} bytes but the manifest lists {shard.Bytes}; the shard is truncated or corrupt."));
         }
         // The shard's own CRC proves it whole, not that it is the one listed: a shard of data built with another seed can
         // have the same size and count, and the manifest's CRCs are what a resumed run checks its data by.
@@ -88,7 +88,7 @@ public sealed class PretrainingDataset
         var instances = PretrainingShard.Decode(bytes, path, Manifest.VocabSize);
         if (instances.Length != shard.Instances)
         {
-            throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{path}: holds {instances.Length} instances but the manifest lists {shard.Instances}."));
+            throw new BertSharpException(Invariant($"{path}: holds {instances.Length} instances but the manifest lists {shard.Instances}."));
         }
         return instances;
     }

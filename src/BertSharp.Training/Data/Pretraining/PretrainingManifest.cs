@@ -139,7 +139,7 @@ public sealed class PretrainingManifest
         }
         if (m.Version != 1)
         {
-            throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{path}: unsupported version {m.Version} (this build reads version 1)."));
+            throw new BertSharpException(Invariant($"{path}: unsupported version {m.Version} (this build reads version 1)."));
         }
         if (m.IdWidth is not (2 or 4) || m.VocabSize <= 0 || m.MaxSeqLength <= 0)
         {
@@ -151,7 +151,7 @@ public sealed class PretrainingManifest
         }
         if (m.Shards.Sum(s => s.Instances) != m.Instances)
         {
-            throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{path}: shard instance counts do not add up to 'instances' ({m.Instances})."));
+            throw new BertSharpException(Invariant($"{path}: shard instance counts do not add up to 'instances' ({m.Instances})."));
         }
         return m;
     }

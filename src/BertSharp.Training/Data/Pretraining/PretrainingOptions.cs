@@ -1,4 +1,3 @@
-using System.Globalization;
 
 namespace BertSharp.Data.Pretraining;
 
@@ -45,23 +44,23 @@ public sealed record PretrainingOptions
     {
         if (MaxSeqLength is < 5 or > 65535)
         {
-            throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{BertSharpException.Field("max_seq_length")} {MaxSeqLength}: expected 5..65535 (room for [CLS] A [SEP] B [SEP])."));
+            throw new BertSharpException(Invariant($"{BertSharpException.Field("max_seq_length")} {MaxSeqLength}: expected 5..65535 (room for [CLS] A [SEP] B [SEP])."));
         }
         if (MaxPredictionsPerSeq is < 1 or > 255)
         {
-            throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{BertSharpException.Field("max_predictions_per_seq")} {MaxPredictionsPerSeq}: expected 1..255."));
+            throw new BertSharpException(Invariant($"{BertSharpException.Field("max_predictions_per_seq")} {MaxPredictionsPerSeq}: expected 1..255."));
         }
         if (MaskedLmProb is <= 0 or >= 1 || double.IsNaN(MaskedLmProb))
         {
-            throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{BertSharpException.Field("masked_lm_prob")} {MaskedLmProb}: expected a probability in (0, 1)."));
+            throw new BertSharpException(Invariant($"{BertSharpException.Field("masked_lm_prob")} {MaskedLmProb}: expected a probability in (0, 1)."));
         }
         if (DupeFactor < 1)
         {
-            throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{BertSharpException.Field("dupe_factor")} {DupeFactor}: expected at least 1."));
+            throw new BertSharpException(Invariant($"{BertSharpException.Field("dupe_factor")} {DupeFactor}: expected at least 1."));
         }
         if (ShortSeqProb is < 0 or > 1 || double.IsNaN(ShortSeqProb))
         {
-            throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{BertSharpException.Field("short_seq_prob")} {ShortSeqProb}: expected a probability in [0, 1]."));
+            throw new BertSharpException(Invariant($"{BertSharpException.Field("short_seq_prob")} {ShortSeqProb}: expected a probability in [0, 1]."));
         }
     }
 }

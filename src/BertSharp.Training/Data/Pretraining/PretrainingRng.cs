@@ -1,4 +1,3 @@
-using System.Globalization;
 
 namespace BertSharp.Data.Pretraining;
 
@@ -75,7 +74,7 @@ internal sealed class PretrainingRng
     {
         if (high < low)
         {
-            throw new ArgumentOutOfRangeException(nameof(high), string.Create(CultureInfo.InvariantCulture, $"empty range [{low}, {high}]"));
+            throw new ArgumentOutOfRangeException(nameof(high), Invariant($"empty range [{low}, {high}]"));
         }
         return low + (int)Below((ulong)((long)high - low + 1));
     }

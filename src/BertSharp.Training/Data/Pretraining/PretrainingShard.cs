@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Globalization;
 
 namespace BertSharp.Data.Pretraining;
 
@@ -71,7 +70,7 @@ internal static class PretrainingShard
         int idWidth = data[6];
         if (version != 1 || idWidth is not (2 or 4))
         {
-            throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{name}: unsupported shard version {version} / id width {idWidth}."));
+            throw new BertSharpException(Invariant($"{name}: unsupported shard version {version} / id width {idWidth}."));
         }
         var count = BinaryPrimitives.ReadUInt32LittleEndian(data[8..]);
         var body = data[..^4];
@@ -97,7 +96,7 @@ internal static class PretrainingShard
                 positions[i] = BinaryPrimitives.ReadUInt16LittleEndian(body[p..]);
                 if (positions[i] >= length)
                 {
-                    throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{name}: instance {n} has masked position {positions[i]} beyond its length {length}."));
+                    throw new BertSharpException(Invariant($"{name}: instance {n} has masked position {positions[i]} beyond its length {length}."));
                 }
             }
             var labels = new int[nPred];
@@ -107,13 +106,13 @@ internal static class PretrainingShard
             }
             if (segA > length)
             {
-                throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{name}: instance {n} has segment A length {segA} beyond its length {length}."));
+                throw new BertSharpException(Invariant($"{name}: instance {n} has segment A length {segA} beyond its length {length}."));
             }
             result[n] = new PretrainingInstance(ids, segA, random, positions, labels);
         }
         if (p != body.Length)
         {
-            throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{name}: {body.Length - p} trailing bytes after {count} instances."));
+            throw new BertSharpException(Invariant($"{name}: {body.Length - p} trailing bytes after {count} instances."));
         }
         return result;
     }
@@ -122,7 +121,7 @@ internal static class PretrainingShard
     {
         if (p + bytes > body.Length)
         {
-            throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{name}: truncated shard (needs {p + bytes} bytes, has {body.Length})."));
+            throw new BertSharpException(Invariant($"{name}: truncated shard (needs {p + bytes} bytes, has {body.Length})."));
         }
     }
 
@@ -144,7 +143,7 @@ internal static class PretrainingShard
         var id = idWidth == 2 ? BinaryPrimitives.ReadUInt16LittleEndian(body[p..]) : BinaryPrimitives.ReadInt32LittleEndian(body[p..]);
         if ((uint)id >= (uint)vocabSize)
         {
-            throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{name}: token id {id} is outside the vocabulary (size {vocabSize})."));
+            throw new BertSharpException(Invariant($"{name}: token id {id} is outside the vocabulary (size {vocabSize})."));
         }
         return id;
     }

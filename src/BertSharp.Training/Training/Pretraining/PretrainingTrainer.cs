@@ -112,8 +112,8 @@ public sealed class PretrainingTrainer
         if (_options.EvalEvery > 0 && heldOut == 0)
         {
             throw new BertSharpException(splitEvalEvery > 0
-                ? string.Create(CultureInfo.InvariantCulture, $"{BertSharpException.Field("eval_every")} {_options.EvalEvery}: {dataDirectory} has {data.Count:N0} instances, and the last 10 % of them, held out for evaluation, are none; evaluation needs at least 10 instances.")
-                : string.Create(CultureInfo.InvariantCulture, $"{BertSharpException.Field("eval_every")} {_options.EvalEvery}: the run in {checkpoint} was started without evaluation and trains on all {data.Count:N0} instances, so none are held out to evaluate on; resume it with evaluation off."));
+                ? Invariant($"{BertSharpException.Field("eval_every")} {_options.EvalEvery}: {dataDirectory} has {data.Count:N0} instances, and the last 10 % of them, held out for evaluation, are none; evaluation needs at least 10 instances.")
+                : Invariant($"{BertSharpException.Field("eval_every")} {_options.EvalEvery}: the run in {checkpoint} was started without evaluation and trains on all {data.Count:N0} instances, so none are held out to evaluate on; resume it with evaluation off."));
         }
         var evalCount = _options.EvalEvery > 0 ? heldOut : 0;
         // A step takes distinct instances: one larger than the data would repeat instances within it, and a batch near
@@ -184,7 +184,7 @@ public sealed class PretrainingTrainer
             var modelFiles = new SaveOptions(Tokenizer: savedTokenizer, WriteExtraFiles: dir => FreshCopy.Copy(vocabPath, Path.Combine(dir, "vocab.txt")));
             if (data.Manifest.MaxSeqLength > model.Config.MaxPositionEmbeddings)
             {
-                throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{dataDirectory}: max_seq_length {data.Manifest.MaxSeqLength} exceeds the model's max_position_embeddings {model.Config.MaxPositionEmbeddings}."));
+                throw new BertSharpException(Invariant($"{dataDirectory}: max_seq_length {data.Manifest.MaxSeqLength} exceeds the model's max_position_embeddings {model.Config.MaxPositionEmbeddings}."));
             }
             model.to(device);
             using var trainer = Trainer.ForRanks(model, new OptimizerSettings(_options.LearningRate, _options.Eps, _options.WeightDecay, _options.MaxGradNorm,
@@ -202,7 +202,7 @@ public sealed class PretrainingTrainer
             if (state is not null && writer)
             {
                 OnNotice?.Invoke(string.Create(CultureInfo.InvariantCulture,
-                    $"resuming {outputDirectory} at step {state.GlobalStep} of {_options.Steps}{(_options.Steps > state.TotalSteps ? string.Create(CultureInfo.InvariantCulture, $" (extended from {state.TotalSteps})") : "")}: data {dataDirectory}, batch {_options.BatchSize} × {_options.GradAccum}, lr {_options.LearningRate}, seed {_options.Seed}"));
+                    $"resuming {outputDirectory} at step {state.GlobalStep} of {_options.Steps}{(_options.Steps > state.TotalSteps ? Invariant($" (extended from {state.TotalSteps})") : "")}: data {dataDirectory}, batch {_options.BatchSize} × {_options.GradAccum}, lr {_options.LearningRate}, seed {_options.Seed}"));
             }
             // Every rank has checked the output directory (above) before rank 0 creates or changes anything in it.
             comm.Barrier();
@@ -300,7 +300,7 @@ public sealed class PretrainingTrainer
                 }),
                 // Rank 0 evaluates and saves alone; the others wait for it without the collective timeout, and fail with it.
                 TrainingHook.Every(_options.EvalEvery > 0 ? _options.EvalEvery : 0, _options.EvalEvery > 0 ? _options.Steps : 0, o =>
-                    Rank0Work.Run(comm, string.Create(CultureInfo.InvariantCulture, $"the evaluation at step {o.Step}"), () =>
+                    Rank0Work.Run(comm, Invariant($"the evaluation at step {o.Step}"), () =>
                     {
                         if (evalSet.Count > 0)
                         {
@@ -310,7 +310,7 @@ public sealed class PretrainingTrainer
                             OnLog?.Invoke(PretrainingLogEntry.From(entry));
                         }
                     })),
-                TrainingHook.Every(_options.SaveEvery, _options.Steps, o => Rank0Work.Run(comm, string.Create(CultureInfo.InvariantCulture, $"the checkpoint at step {o.Step}"), () => SaveCheckpoint(o.Step))),
+                TrainingHook.Every(_options.SaveEvery, _options.Steps, o => Rank0Work.Run(comm, Invariant($"the checkpoint at step {o.Step}"), () => SaveCheckpoint(o.Step))),
                 TrainingHook.StopAfter(StopAfter),
             ];
             try
@@ -321,7 +321,7 @@ public sealed class PretrainingTrainer
                 // Every rank meets rank 0 after it (as after every checkpoint), so that none returns a checkpoint never written.
                 if (trainer.StepsDone < _options.Steps && taken > 0 && (_options.SaveEvery <= 0 || trainer.StepsDone % _options.SaveEvery != 0))
                 {
-                    Rank0Work.Run(comm, string.Create(CultureInfo.InvariantCulture, $"the checkpoint at step {trainer.StepsDone}"), () => SaveCheckpoint(trainer.StepsDone));
+                    Rank0Work.Run(comm, Invariant($"the checkpoint at step {trainer.StepsDone}"), () => SaveCheckpoint(trainer.StepsDone));
                 }
             }
             catch (Exception e)
@@ -609,7 +609,7 @@ public sealed class PretrainingTrainer
         var fresh = report.MissingWeights(model);
         var parts = new List<string>
         {
-            fresh.Count == 0 ? "every weight loaded" : string.Create(CultureInfo.InvariantCulture, $"{fresh.Count} weight(s) newly initialised, not in the checkpoint ({string.Join(", ", fresh)})"),
+            fresh.Count == 0 ? "every weight loaded" : Invariant($"{fresh.Count} weight(s) newly initialised, not in the checkpoint ({string.Join(", ", fresh)})"),
         };
         if (ties.TryGetValue("cls.predictions.decoder.weight", out var embeddings))
         {
@@ -617,7 +617,7 @@ public sealed class PretrainingTrainer
         }
         if (report.UnexpectedKeys.Count > 0)
         {
-            parts.Add(string.Create(CultureInfo.InvariantCulture, $"{report.UnexpectedKeys.Count} checkpoint tensor(s) not used ({string.Join(", ", report.UnexpectedKeys)})"));
+            parts.Add(Invariant($"{report.UnexpectedKeys.Count} checkpoint tensor(s) not used ({string.Join(", ", report.UnexpectedKeys)})"));
         }
         return $"model: {report.Source} as {model.GetType().Name} — {string.Join("; ", parts)}";
     }

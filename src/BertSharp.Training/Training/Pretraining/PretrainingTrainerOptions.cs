@@ -127,7 +127,7 @@ public sealed record PretrainingTrainerOptions
         }
         if (EffectiveWarmupSteps < 0 || EffectiveWarmupSteps > Steps)
         {
-            return ("warmup_steps", EffectiveWarmupSteps.ToString(CultureInfo.InvariantCulture), string.Create(CultureInfo.InvariantCulture, $"0..{Steps} (the steps of the run)"));
+            return ("warmup_steps", EffectiveWarmupSteps.ToString(CultureInfo.InvariantCulture), Invariant($"0..{Steps} (the steps of the run)"));
         }
         if (SaveEvery < 0)
         {

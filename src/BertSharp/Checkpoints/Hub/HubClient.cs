@@ -221,12 +221,12 @@ public sealed class HubClient : IDisposable
                     "RevisionNotFound" => $"revision '{revision}' does not exist in model '{repoId}' on {_options.ResolvedEndpoint}.",
                     "GatedRepo" => $"model '{repoId}' is gated: accept its terms on the Hub and set HF_TOKEN to a token with access.",
                     _ when status == 403 => $"access to model '{repoId}' is forbidden (HTTP 403): check that HF_TOKEN grants access.",
-                    _ => string.Create(CultureInfo.InvariantCulture, $"model '{repoId}' was not found on {_options.ResolvedEndpoint} (HTTP {status}); if it is private or gated, set HF_TOKEN."),
+                    _ => Invariant($"model '{repoId}' was not found on {_options.ResolvedEndpoint} (HTTP {status}); if it is private or gated, set HF_TOKEN."),
                 });
             }
             if (status is < 200 or >= 400)
             {
-                throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{url}: the Hub answered HTTP {status} {resp.ReasonPhrase}."));
+                throw new BertSharpException(Invariant($"{url}: the Hub answered HTTP {status} {resp.ReasonPhrase}."));
             }
             var commit = Header(resp, "X-Repo-Commit") ?? (HubCache.IsCommitHash(revision) ? revision : null)
                 ?? throw new BertSharpException($"{url}: the server did not send X-Repo-Commit (is {_options.ResolvedEndpoint} a HuggingFace Hub?).");
@@ -244,7 +244,7 @@ public sealed class HubClient : IDisposable
     }
 
     private static BertSharpException TooManyRedirects(Uri url) =>
-        new(string.Create(CultureInfo.InvariantCulture, $"{url}: redirected more than {MaxRedirects} times (a redirect loop?); refused."));
+        new(Invariant($"{url}: redirected more than {MaxRedirects} times (a redirect loop?); refused."));
 
     /// <summary>
     /// A redirect may only lead to another http(s) URL: a server (or a proxy) sending <c>file://</c> or another scheme must
@@ -311,7 +311,7 @@ public sealed class HubClient : IDisposable
             catch (IOException e)
             {
                 throw new BertSharpException(
-                    string.Create(CultureInfo.InvariantCulture, $"{cache.RepoId}/{info.File}: another process has been downloading it for {waited.TotalSeconds:0} s ({lockPath}); try again later."), e);
+                    Invariant($"{cache.RepoId}/{info.File}: another process has been downloading it for {waited.TotalSeconds:0} s ({lockPath}); try again later."), e);
             }
         }
     }
@@ -345,14 +345,14 @@ public sealed class HubClient : IDisposable
                 if (++attempt > _options.MaxResumes)
                 {
                     throw new BertSharpException(
-                        string.Create(CultureInfo.InvariantCulture, $"{cache.RepoId}/{info.File}: download failed after {attempt} attempt{(attempt == 1 ? "" : "s")} ({e.Message}); the partial file is kept and the next run resumes it."), e);
+                        Invariant($"{cache.RepoId}/{info.File}: download failed after {attempt} attempt{(attempt == 1 ? "" : "s")} ({e.Message}); the partial file is kept and the next run resumes it."), e);
                 }
                 await Task.Delay(TimeSpan.FromMilliseconds(100 * attempt), ct).ConfigureAwait(false);
                 continue;
             }
             if (++attempt > _options.MaxResumes)
             {
-                throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{cache.RepoId}/{info.File}: download kept ending early after {attempt} attempt{(attempt == 1 ? "" : "s")}; the partial file is kept and the next run resumes it."));
+                throw new BertSharpException(Invariant($"{cache.RepoId}/{info.File}: download kept ending early after {attempt} attempt{(attempt == 1 ? "" : "s")}; the partial file is kept and the next run resumes it."));
             }
         }
         Verify(cache.RepoId, info, incomplete);
@@ -391,11 +391,11 @@ public sealed class HubClient : IDisposable
                 }
                 File.Delete(incomplete);
                 throw new BertSharpException(
-                    string.Create(CultureInfo.InvariantCulture, $"{repoId}/{info.File}: the server has {have} bytes of it but the Hub announced {info.Size}; the download was discarded."));
+                    Invariant($"{repoId}/{info.File}: the server has {have} bytes of it but the Hub announced {info.Size}; the download was discarded."));
             }
             if (status is not (200 or 206))
             {
-                throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{repoId}/{info.File}: download answered HTTP {status} {resp.ReasonPhrase} ({url})."));
+                throw new BertSharpException(Invariant($"{repoId}/{info.File}: download answered HTTP {status} {resp.ReasonPhrase} ({url})."));
             }
             long start = 0;
             if (status == 206)
@@ -403,7 +403,7 @@ public sealed class HubClient : IDisposable
                 start = resp.Content.Headers.ContentRange?.From ?? -1;
                 if (start != have)
                 {
-                    throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{repoId}/{info.File}: the server resumed at byte {start}, not at {have}."));
+                    throw new BertSharpException(Invariant($"{repoId}/{info.File}: the server resumed at byte {start}, not at {have}."));
                 }
             }
             using var file = new FileStream(incomplete, FileMode.OpenOrCreate, FileAccess.Write, FileShare.None, 1 << 16);
@@ -440,7 +440,7 @@ public sealed class HubClient : IDisposable
         if (info.Size is { } size && length != size)
         {
             File.Delete(incomplete);
-            throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{repoId}/{info.File}: downloaded {length} bytes but the Hub announced {size}; the download was discarded."));
+            throw new BertSharpException(Invariant($"{repoId}/{info.File}: downloaded {length} bytes but the Hub announced {size}; the download was discarded."));
         }
         if (info.IsSha256)
         {
@@ -473,7 +473,7 @@ public sealed class HubClient : IDisposable
         }
         catch (OperationCanceledException e) when (!ct.IsCancellationRequested && req.Method == HttpMethod.Head)
         {
-            throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{req.RequestUri}: no answer within {_options.ReadTimeout.TotalSeconds:0.###} s."), e);
+            throw new BertSharpException(Invariant($"{req.RequestUri}: no answer within {_options.ReadTimeout.TotalSeconds:0.###} s."), e);
         }
     }
 
@@ -516,10 +516,10 @@ public sealed class HubClient : IDisposable
 
     internal static string FormatSize(long bytes) => bytes switch
     {
-        < 1024 => string.Create(CultureInfo.InvariantCulture, $"{bytes} B"),
-        < 1024 * 1024 => string.Create(CultureInfo.InvariantCulture, $"{bytes / 1024.0:0.0} KB"),
-        < 1024L * 1024 * 1024 => string.Create(CultureInfo.InvariantCulture, $"{bytes / 1024.0 / 1024:0.0} MB"),
-        _ => string.Create(CultureInfo.InvariantCulture, $"{bytes / 1024.0 / 1024 / 1024:0.00} GB"),
+        < 1024 => Invariant($"{bytes} B"),
+        < 1024 * 1024 => Invariant($"{bytes / 1024.0:0.0} KB"),
+        < 1024L * 1024 * 1024 => Invariant($"{bytes / 1024.0 / 1024:0.0} MB"),
+        _ => Invariant($"{bytes / 1024.0 / 1024 / 1024:0.00} GB"),
     };
 
     public void Dispose() => _http?.Dispose();

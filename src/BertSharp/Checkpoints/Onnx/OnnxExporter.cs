@@ -96,7 +96,7 @@ internal sealed class OnnxExporter
                 ["embeddings", "embeddings_mask_index"], Microsoft, Float("epsilon", (float)_c.LayerNormEps))[0];
             for (var l = 0; l < _c.NumHiddenLayers; l++)
             {
-                hidden = FusedLayer(hidden, mask32, string.Create(CultureInfo.InvariantCulture, $"encoder.layer.{l}."));
+                hidden = FusedLayer(hidden, mask32, Invariant($"encoder.layer.{l}."));
             }
         }
         else
@@ -105,7 +105,7 @@ internal sealed class OnnxExporter
             var additiveMask = AttentionMask(mask);
             for (var l = 0; l < _c.NumHiddenLayers; l++)
             {
-                hidden = Layer(hidden, additiveMask, string.Create(CultureInfo.InvariantCulture, $"encoder.layer.{l}."));
+                hidden = Layer(hidden, additiveMask, Invariant($"encoder.layer.{l}."));
             }
         }
         var last = Rename(hidden, "last_hidden_state");

@@ -19,7 +19,7 @@ internal sealed class OnnxGraphBuilder
         var name = hint;
         while (!_names.Add(name))
         {
-            name = string.Create(CultureInfo.InvariantCulture, $"{hint}_{++_counter}");
+            name = Invariant($"{hint}_{++_counter}");
         }
         return name;
     }

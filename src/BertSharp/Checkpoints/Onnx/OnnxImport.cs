@@ -1,4 +1,3 @@
-using System.Globalization;
 using BertSharp.Modeling;
 using BertSharp.Runtime;
 using BertSharp.Tokenization;
@@ -107,7 +106,7 @@ public static class OnnxImport
         if (vocab.Count > bert.Config.VocabSize)
         {
             throw new BertSharpException(
-                string.Create(CultureInfo.InvariantCulture, $"{vocabSource}: {vocab.Count:N0} tokens but the model's word embeddings have {bert.Config.VocabSize:N0} rows; expected the model's own vocabulary."));
+                Invariant($"{vocabSource}: {vocab.Count:N0} tokens but the model's word embeddings have {bert.Config.VocabSize:N0} rows; expected the model's own vocabulary."));
         }
         var lowercase = options.Lowercase ?? IsUncased(vocab);
         var tokenizer = new BertTokenizer(vocab, new NormalizerOptions(Lowercase: lowercase), modelMaxLength: bert.Config.MaxPositionEmbeddings);
@@ -143,7 +142,7 @@ public static class OnnxImport
         if (models.Count != 1)
         {
             throw new BertSharpException(
-                string.Create(CultureInfo.InvariantCulture, $"{input}: expected one embedded .onnx resource, found {models.Count} (resources: {string.Join(", ", AssemblyResources.Names(input))})."));
+                Invariant($"{input}: expected one embedded .onnx resource, found {models.Count} (resources: {string.Join(", ", AssemblyResources.Names(input))})."));
         }
         var vocabs = resources.Keys.Where(n => n.EndsWith("vocab.txt", StringComparison.OrdinalIgnoreCase)).ToList();
         using var ms = new MemoryStream(resources[models[0]], writable: false);

@@ -107,10 +107,10 @@ internal sealed class OnnxImporter
         {
             foreach (var t in OnnxBertKeys.LayerTensors)
             {
-                var key = string.Create(CultureInfo.InvariantCulture, $"encoder.layer.{l}.{t}");
+                var key = Invariant($"encoder.layer.{l}.{t}");
                 if (!_weights.ContainsKey(key))
                 {
-                    throw Error(string.Create(CultureInfo.InvariantCulture, $"layer {l} has no '{key}' (neither a named initializer nor a MatMul followed by an Add of its named bias); ") +
+                    throw Error(Invariant($"layer {l} has no '{key}' (neither a named initializer nor a MatMul followed by an Add of its named bias); ") +
                                 $"expected a BERT encoder graph as PyTorch exports it{RuntimeOnlyOps()}.");
                 }
             }
@@ -128,8 +128,8 @@ internal sealed class OnnxImporter
             HiddenDropoutProb = 0.1,
             AttentionProbsDropoutProb = 0.1,
         };
-        _notes.Add(string.Create(CultureInfo.InvariantCulture, $"vocab {config.VocabSize}, hidden {config.HiddenSize}, max positions {config.MaxPositionEmbeddings}, type vocab {config.TypeVocabSize} (embedding shapes)"));
-        _notes.Add(string.Create(CultureInfo.InvariantCulture, $"{layers} layers (encoder.layer.N weights), intermediate {config.IntermediateSize} (intermediate.dense weight)"));
+        _notes.Add(Invariant($"vocab {config.VocabSize}, hidden {config.HiddenSize}, max positions {config.MaxPositionEmbeddings}, type vocab {config.TypeVocabSize} (embedding shapes)"));
+        _notes.Add(Invariant($"{layers} layers (encoder.layer.N weights), intermediate {config.IntermediateSize} (intermediate.dense weight)"));
         var hidden = config.HiddenSize;
         config.NumAttentionHeads = FromGraph(_options.NumAttentionHeads is not null, _options.NumAttentionHeads ?? 0, () => DeriveHeads(hidden), "num_heads", (a, b) => a == b);
         config.LayerNormEps = FromGraph(_options.LayerNormEps is not null, _options.LayerNormEps ?? 0, DeriveEps, "layer_norm_eps",
@@ -144,7 +144,7 @@ internal sealed class OnnxImporter
             (given, derived) => SameActivation(given, derived));
         if (config.HiddenSize % config.NumAttentionHeads != 0)
         {
-            throw Error(string.Create(CultureInfo.InvariantCulture, $"hidden size {config.HiddenSize} is not a multiple of {config.NumAttentionHeads} attention heads."));
+            throw Error(Invariant($"hidden size {config.HiddenSize} is not a multiple of {config.NumAttentionHeads} attention heads."));
         }
         var architecture = DeriveArchitecture(config);
         config.Architectures = [architecture];
@@ -204,7 +204,7 @@ internal sealed class OnnxImporter
         }
         if (_anonymous > 0)
         {
-            _notes.Add(string.Create(CultureInfo.InvariantCulture, $"{_anonymous} Linear weights from anonymous MatMul initializers (followed to the Add of their named bias, transposed)"));
+            _notes.Add(Invariant($"{_anonymous} Linear weights from anonymous MatMul initializers (followed to the Add of their named bias, transposed)"));
         }
     }
 
@@ -296,12 +296,12 @@ internal sealed class OnnxImporter
                 var (h, d) = (dims[^2], dims[^1]);
                 if (h > 0 && d > 0 && h * d == hidden)
                 {
-                    _notes.Add(string.Create(CultureInfo.InvariantCulture, $"{h} attention heads of size {d} (reshape constants after the query projection)"));
+                    _notes.Add(Invariant($"{h} attention heads of size {d} (reshape constants after the query projection)"));
                     return (int)h;
                 }
                 if (h > 0 && d == -1 && hidden % h == 0)
                 {
-                    _notes.Add(string.Create(CultureInfo.InvariantCulture, $"{h} attention heads (reshape constants after the query projection)"));
+                    _notes.Add(Invariant($"{h} attention heads (reshape constants after the query projection)"));
                     return (int)h;
                 }
             }
@@ -318,7 +318,7 @@ internal sealed class OnnxImporter
                     var headDim = (int)Math.Round(node.OpType == "Div" ? v * v : 1.0 / (v * v));
                     if (headDim > 0 && hidden % headDim == 0)
                     {
-                        _notes.Add(string.Create(CultureInfo.InvariantCulture, $"{hidden / headDim} attention heads of size {headDim} (attention score scale {v:G6})"));
+                        _notes.Add(Invariant($"{hidden / headDim} attention heads of size {headDim} (attention score scale {v:G6})"));
                         return hidden / headDim;
                     }
                 }
@@ -362,7 +362,7 @@ internal sealed class OnnxImporter
             if (n.OpType is "LayerNormalization" or "SkipLayerNormalization" or "EmbedLayerNormalization")
             {
                 var eps = OnnxGraph.Attribute(n, "epsilon") is { } a ? a.F : 1e-5f;
-                _notes.Add(string.Create(CultureInfo.InvariantCulture, $"LayerNorm eps {eps:G6} ({n.OpType} epsilon)"));
+                _notes.Add(Invariant($"LayerNorm eps {eps:G6} ({n.OpType} epsilon)"));
                 return Round(eps);
             }
             // Decomposed LayerNorm: (x - mean) / sqrt(var + eps) * weight + bias; eps is the small constant added before Sqrt.
@@ -377,7 +377,7 @@ internal sealed class OnnxImporter
                     && _g.Consumers(p.Output[0]).Any(x => x.OpType == "Sqrt"))
                 {
                     var eps = _reader.Floats(c)[0];
-                    _notes.Add(string.Create(CultureInfo.InvariantCulture, $"LayerNorm eps {eps:G6} (constant added under the Sqrt)"));
+                    _notes.Add(Invariant($"LayerNorm eps {eps:G6} (constant added under the Sqrt)"));
                     return Round(eps);
                 }
                 foreach (var i in p.Input)
@@ -527,17 +527,17 @@ internal sealed class OnnxImporter
         {
             if (labels.Count != n)
             {
-                throw Error(string.Create(CultureInfo.InvariantCulture, $"{BertSharpException.Field("labels")}: {labels.Count} names given but the classifier has {n} outputs."));
+                throw Error(Invariant($"{BertSharpException.Field("labels")}: {labels.Count} names given but the classifier has {n} outputs."));
             }
             // Written as given, a repeated or empty name made a model that every pipeline then refused to load.
             if (ClassNames.Fault(labels) is { } fault)
             {
-                throw Error(string.Create(CultureInfo.InvariantCulture, $"{BertSharpException.Field("labels")} {string.Join(",", labels)}: {fault.What}; expected {n} distinct, non-empty names, one per class."));
+                throw Error(Invariant($"{BertSharpException.Field("labels")} {string.Join(",", labels)}: {fault.What}; expected {n} distinct, non-empty names, one per class."));
             }
             config.Id2Label = new SortedDictionary<int, string>(labels.Select((l, i) => (l, i)).ToDictionary(x => x.i, x => x.l));
         }
         var sigmoid = BiasNode("classifier.bias") is { } b && _g.NextOfType(b.Output[0], "Sigmoid") is not null;
         config.ProblemType = _options.ProblemType ?? (sigmoid ? "multi_label_classification" : n == 1 ? "regression" : null);
-        _notes.Add(string.Create(CultureInfo.InvariantCulture, $"{n} label(s){(config.ProblemType is { } p ? ", " + p : "")}"));
+        _notes.Add(Invariant($"{n} label(s){(config.ProblemType is { } p ? ", " + p : "")}"));
     }
 }

@@ -137,7 +137,7 @@ internal sealed class OnnxTensorReader(string modelPath) : IDisposable
         if (t.RawData.Length != expected)
         {
             throw new BertSharpException(
-                string.Create(CultureInfo.InvariantCulture, $"{ModelPath}: tensor '{t.Name}' [{string.Join(", ", t.Dims)}] has {t.RawData.Length:N0} bytes of data, expected {expected:N0} (truncated or corrupt model)."));
+                Invariant($"{ModelPath}: tensor '{t.Name}' [{string.Join(", ", t.Dims)}] has {t.RawData.Length:N0} bytes of data, expected {expected:N0} (truncated or corrupt model)."));
         }
         return t.RawData.ToByteArray();
     }
@@ -163,7 +163,7 @@ internal sealed class OnnxTensorReader(string modelPath) : IDisposable
         var length = info.TryGetValue("length", out var l) && long.TryParse(l, CultureInfo.InvariantCulture, out var lv) ? lv : expected;
         if (length != expected)
         {
-            throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{file}: tensor '{t.Name}' has length {length:N0} in the model but needs {expected:N0} bytes."));
+            throw new BertSharpException(Invariant($"{file}: tensor '{t.Name}' has length {length:N0} in the model but needs {expected:N0} bytes."));
         }
         if (!_open.TryGetValue(file, out var fs))
         {
@@ -174,7 +174,7 @@ internal sealed class OnnxTensorReader(string modelPath) : IDisposable
         if (offset < 0 || offset + length > fs.Length)
         {
             throw new BertSharpException(
-                string.Create(CultureInfo.InvariantCulture, $"{file}: tensor '{t.Name}' needs bytes {offset:N0}..{offset + length:N0} but the file has {fs.Length:N0} (truncated external data)."));
+                Invariant($"{file}: tensor '{t.Name}' needs bytes {offset:N0}..{offset + length:N0} but the file has {fs.Length:N0} (truncated external data)."));
         }
         var buffer = new byte[length];
         fs.Seek(offset, SeekOrigin.Begin);

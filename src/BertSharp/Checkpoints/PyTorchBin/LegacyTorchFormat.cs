@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Globalization;
 using BertSharp.Modeling;
 using static TorchSharp.torch;
 
@@ -129,7 +128,7 @@ internal static class LegacyTorchFormat
         if (count != s.ElementCount || count > (fs.Length - fs.Position) / elementSize)
         {
             throw new BertSharpException(
-                string.Create(CultureInfo.InvariantCulture, $"{source}: storage '{s.Key}' holds {count} elements where {s.ClassName}[{s.ElementCount}] is expected, or the file is truncated."));
+                Invariant($"{source}: storage '{s.Key}' holds {count} elements where {s.ClassName}[{s.ElementCount}] is expected, or the file is truncated."));
         }
         return count;
     }

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.IO.Compression;
 using System.IO.Hashing;
 using System.Text;
@@ -120,13 +119,13 @@ public static class PyTorchBinReader
             if (e.CompressedLength > fileLength || e.Length > Math.Max(e.CompressedLength, 1) * 1032L)
             {
                 throw new BertSharpException(
-                    string.Create(CultureInfo.InvariantCulture, $"{path}: zip entry {e.FullName} claims {e.Length} bytes from {e.CompressedLength} stored in a {fileLength}-byte file (corrupted or hostile archive)."));
+                    Invariant($"{path}: zip entry {e.FullName} claims {e.Length} bytes from {e.CompressedLength} stored in a {fileLength}-byte file (corrupted or hostile archive)."));
             }
             stored += e.CompressedLength;
             if (stored > fileLength)
             {
                 throw new BertSharpException(
-                    string.Create(CultureInfo.InvariantCulture, $"{path}: the zip entries claim {stored}+ stored bytes in a {fileLength}-byte file: entries share data (corrupted or hostile archive)."));
+                    Invariant($"{path}: the zip entries claim {stored}+ stored bytes in a {fileLength}-byte file: entries share data (corrupted or hostile archive)."));
             }
         }
     }
@@ -142,7 +141,7 @@ public static class PyTorchBinReader
                                              e.FullName.IndexOf('/', StringComparison.Ordinal) == e.FullName.Length - "/data.pkl".Length).ToList();
         if (pickles.Count != 1)
         {
-            throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{path}: not a torch.save archive (expected exactly one <name>/data.pkl entry, found {pickles.Count})."));
+            throw new BertSharpException(Invariant($"{path}: not a torch.save archive (expected exactly one <name>/data.pkl entry, found {pickles.Count})."));
         }
         var pkl = pickles[0];
         var prefix = pkl.FullName[..^"data.pkl".Length];
@@ -157,7 +156,7 @@ public static class PyTorchBinReader
         }
         if (pkl.Length > MaxPickleBytes)
         {
-            throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{path}: {pkl.FullName} is {pkl.Length} bytes, too large for a state-dict pickle."));
+            throw new BertSharpException(Invariant($"{path}: {pkl.FullName} is {pkl.Length} bytes, too large for a state-dict pickle."));
         }
         var source = $"{path}:{pkl.FullName}";
         var unpickler = new RestrictedUnpickler(source, ReadEntry(path, pkl, MaxPickleBytes));
@@ -173,7 +172,7 @@ public static class PyTorchBinReader
             if (total > fileLength)
             {
                 throw new BertSharpException(
-                    string.Create(CultureInfo.InvariantCulture, $"{path}: the tensors' storages need {total}+ bytes, more than the {fileLength}-byte file holds (storages must be stored uncompressed, as torch.save writes them)."));
+                    Invariant($"{path}: the tensors' storages need {total}+ bytes, more than the {fileLength}-byte file holds (storages must be stored uncompressed, as torch.save writes them)."));
             }
         }
         return (prefix, refs);
@@ -186,7 +185,7 @@ public static class PyTorchBinReader
         if (s.ElementCount > entryLength / elementSize || s.ElementCount * elementSize != entryLength)
         {
             throw new BertSharpException(
-                string.Create(CultureInfo.InvariantCulture, $"{path}: storage {name} has {entryLength} bytes, but {s.ClassName}[{s.ElementCount}] needs {s.ElementCount}×{elementSize}."));
+                Invariant($"{path}: storage {name} has {entryLength} bytes, but {s.ClassName}[{s.ElementCount}] needs {s.ElementCount}×{elementSize}."));
         }
         return entryLength;
     }
@@ -253,7 +252,7 @@ public static class PyTorchBinReader
     /// <summary>A view must stay inside its storage; libtorch's as_strided does not check that for us.</summary>
     private static void CheckBounds(string path, string key, TensorRef r)
     {
-        string Where() => string.Create(CultureInfo.InvariantCulture, $"{path}: tensor '{key}' (size [{string.Join(", ", r.Size)}], stride [{string.Join(", ", r.Stride)}], offset {r.Offset})");
+        string Where() => Invariant($"{path}: tensor '{key}' (size [{string.Join(", ", r.Size)}], stride [{string.Join(", ", r.Stride)}], offset {r.Offset})");
         if (r.Size.Length != r.Stride.Length)
         {
             throw new BertSharpException($"{Where()}: size and stride have different ranks.");
@@ -284,7 +283,7 @@ public static class PyTorchBinReader
             }
             if (last >= r.Storage.ElementCount)
             {
-                throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{Where()}: reaches element {last} of storage '{r.Storage.Key}', which has {r.Storage.ElementCount}."));
+                throw new BertSharpException(Invariant($"{Where()}: reaches element {last} of storage '{r.Storage.Key}', which has {r.Storage.ElementCount}."));
             }
         }
         catch (OverflowException)
@@ -333,7 +332,7 @@ public static class PyTorchBinReader
     {
         if (entry.Length > max)
         {
-            throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{path}: {entry.FullName} is {entry.Length} bytes, more than expected."));
+            throw new BertSharpException(Invariant($"{path}: {entry.FullName} is {entry.Length} bytes, more than expected."));
         }
         var buf = new byte[entry.Length];
         using var s = entry.Open();

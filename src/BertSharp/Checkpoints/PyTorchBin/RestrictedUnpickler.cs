@@ -69,7 +69,7 @@ internal sealed class RestrictedUnpickler
                 case (byte)'.': // STOP
                     if (_stack.Count != 1 || _marks.Count != 0)
                     {
-                        throw Corrupt(string.Create(CultureInfo.InvariantCulture, $"STOP with {_stack.Count} values on the stack"));
+                        throw Corrupt(Invariant($"STOP with {_stack.Count} values on the stack"));
                     }
                     return _stack[0];
 
@@ -179,7 +179,7 @@ internal sealed class RestrictedUnpickler
             case PickleGlobalKind.StorageClass:
                 throw Refuse($"'{g.FullName}' may only appear in a storage reference, not be called");
             default:
-                throw Corrupt(string.Create(CultureInfo.InvariantCulture, $"'{g.FullName}' called with {x.Length} arguments"));
+                throw Corrupt(Invariant($"'{g.FullName}' called with {x.Length} arguments"));
         }
     }
 
@@ -216,14 +216,14 @@ internal sealed class RestrictedUnpickler
         }
         if (numel < 0 || key.Length == 0 || key.Contains('/', StringComparison.Ordinal) || key.Contains('\\', StringComparison.Ordinal) || key.Contains("..", StringComparison.Ordinal))
         {
-            throw Corrupt(string.Create(CultureInfo.InvariantCulture, $"storage reference '{key}' with {numel} elements is invalid"));
+            throw Corrupt(Invariant($"storage reference '{key}' with {numel} elements is invalid"));
         }
         var s = new StorageRef(key, sc.StorageType!.Value, sc.Name, numel);
         if (_storages.TryGetValue(key, out var existing))
         {
             if (existing != s)
             {
-                throw Corrupt(string.Create(CultureInfo.InvariantCulture, $"storage '{key}' is referenced as both {existing.ClassName}[{existing.ElementCount}] and {s.ClassName}[{numel}]"));
+                throw Corrupt(Invariant($"storage '{key}' is referenced as both {existing.ClassName}[{existing.ElementCount}] and {s.ClassName}[{numel}]"));
             }
             return existing;
         }
@@ -240,7 +240,7 @@ internal sealed class RestrictedUnpickler
         var r = new long[t.Items.Length];
         for (int i = 0; i < r.Length; i++)
         {
-            r[i] = t.Items[i] as long? ?? throw Corrupt(string.Create(CultureInfo.InvariantCulture, $"{fn}: {what}[{i}] is not an integer"));
+            r[i] = t.Items[i] as long? ?? throw Corrupt(Invariant($"{fn}: {what}[{i}] is not an integer"));
         }
         return r;
     }
@@ -284,7 +284,7 @@ internal sealed class RestrictedUnpickler
         v as T ?? throw Corrupt($"{op} on {Describe(v)}");
 
     private object? Memo(long key) =>
-        _memo.TryGetValue(key, out var v) ? v : throw Corrupt(string.Create(CultureInfo.InvariantCulture, $"memo entry {key} is read before it is written"));
+        _memo.TryGetValue(key, out var v) ? v : throw Corrupt(Invariant($"memo entry {key} is read before it is written"));
 
     private void Push(object? v)
     {
@@ -307,7 +307,7 @@ internal sealed class RestrictedUnpickler
         if (++_values > MaxValues)
         {
             throw new BertSharpException(
-                string.Create(CultureInfo.InvariantCulture, $"{_source}: refused to load: the pickle creates more than {MaxValues:N0} values (limit for a state dict; a pickle bomb?). Nothing from the checkpoint was executed."));
+                Invariant($"{_source}: refused to load: the pickle creates more than {MaxValues:N0} values (limit for a state dict; a pickle bomb?). Nothing from the checkpoint was executed."));
         }
     }
 
@@ -349,7 +349,7 @@ internal sealed class RestrictedUnpickler
         return s;
     }
 
-    private int Length(ulong n) => n <= (ulong)(_data.Length - _pos) ? (int)n : throw Corrupt(string.Create(CultureInfo.InvariantCulture, $"length {n} runs past the end of the data"));
+    private int Length(ulong n) => n <= (ulong)(_data.Length - _pos) ? (int)n : throw Corrupt(Invariant($"length {n} runs past the end of the data"));
 
     private string ReadLine()
     {
@@ -368,7 +368,7 @@ internal sealed class RestrictedUnpickler
         int n = ReadByte();
         if (n > 8)
         {
-            throw Corrupt(string.Create(CultureInfo.InvariantCulture, $"{n}-byte integer is too large"));
+            throw Corrupt(Invariant($"{n}-byte integer is too large"));
         }
         var b = ReadBytes(n);
         long v = 0;
@@ -408,7 +408,7 @@ internal sealed class RestrictedUnpickler
         }
     }
 
-    private BertSharpException Corrupt(string what) => new(string.Create(CultureInfo.InvariantCulture, $"{_source}: corrupted pickle at byte {_opStart}: {what}."));
+    private BertSharpException Corrupt(string what) => new(Invariant($"{_source}: corrupted pickle at byte {_opStart}: {what}."));
 
     private BertSharpException Refuse(string what) =>
         new($"{_source}: refused to load: {what}; {AllowedGlobals.Description}. Nothing from the checkpoint was executed.");
