@@ -208,6 +208,7 @@ public sealed record OutputDirectoryInfo(string Path, bool Exists, bool HasMarke
     IReadOnlyList<string> ForeignEntries)
 {
     /// <summary>True when the directory is absent or has no entries.</summary>
+    /// <remarks>Also true for a mount point holding only its <c>lost+found</c>, which <see cref="AtomicFile.WriteDirectory"/> still writes entry by entry in place, never deleting it as it deletes an empty directory it replaces.</remarks>
     public bool IsEmpty => Entries.Count == 0;
 
     /// <summary>Throws when the directory is not empty, has no marker, and overwriting is not allowed.</summary>
