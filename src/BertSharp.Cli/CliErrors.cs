@@ -207,25 +207,33 @@ public static partial class CliErrors
         return root;
     }
 
+    /// <summary>
+    /// The output path a refusal of an output names (a directory that holds the user's files, another kind of bert output or an
+    /// unfinished run; a link that ends nowhere) and the CLI's words for it, given how to name that path: as the library did,
+    /// or as the flag and value the user typed (<see cref="CliInput.NameOutput"/>). Null for any other failure.
+    /// </summary>
+    internal static (string Path, Func<string, string> Say)? OutputRefusal(Exception e) => e switch
+    {
+        ForeignOutputException f => (f.Directory, named =>
+            $"{named}: not empty and not written by bert (it holds {ForeignOutputException.Describe(f.ForeignEntries)}); " +
+            "choose a new or empty directory, or add --overwrite (bert then replaces only its own files and removes nothing else)."),
+        // Said as the CLI's other messages about its output folders say it: "written by bert".
+        OtherOutputException o => (o.Directory, named =>
+            $"{named}: holds output written by bert that is not {o.Kind} ({ForeignOutputException.Describe(o.OtherEntries)}), " +
+            $"which writing {o.Kind} there would delete, with or without --overwrite; choose another --output."),
+        UnfinishedRunException u => (u.Directory, named =>
+            $"{named}: holds {Path.GetFileName(u.Checkpoint)} of an earlier run; add --resume to continue it (same settings), or choose another --output."),
+        BrokenLinkException l => (l.Path, named => $"{named}: {l.Problem}"),
+        _ => null,
+    };
+
     public static int Report(Exception e)
     {
         var root = Root(e);
         switch (root)
         {
-            case ForeignOutputException f:
-                Console.Error.WriteLine(
-                    $"error: {OneLine(f.Directory)}: not empty and not written by bert (it holds {OneLine(ForeignOutputException.Describe(f.ForeignEntries))}); " +
-                    "choose a new or empty directory, or add --overwrite (bert then replaces only its own files and removes nothing else).");
-                return BadInput;
-            case OtherOutputException o:
-                // Said as the CLI's other messages about its output folders say it: "written by bert".
-                Console.Error.WriteLine(
-                    $"error: {FlagOf("output_dir")} {OneLine(o.Directory)}: holds output written by bert that is not {o.Kind} ({OneLine(ForeignOutputException.Describe(o.OtherEntries))}), " +
-                    $"which writing {o.Kind} there would delete, with or without --overwrite; choose another --output.");
-                return BadInput;
-            case UnfinishedRunException u:
-                Console.Error.WriteLine(
-                    $"error: {OneLine(u.Directory)}: holds {OneLine(Path.GetFileName(u.Checkpoint))} of an earlier run; add --resume to continue it (same settings), or choose another --output.");
+            case Exception when OutputRefusal(root) is { } refusal:
+                Console.Error.WriteLine("error: " + OneLine(refusal.Say(refusal.Path)));
                 return BadInput;
             case TrainingCancelledException c:
                 Console.Error.WriteLine(c.Checkpoint is null

@@ -152,6 +152,28 @@ internal static partial class CliInput
     }
 
     /// <summary>
+    /// A failure about an output path said as the option that named it, its path as the user typed it: a write that failed
+    /// (<see cref="DescribeWriteFailure"/>) or a refusal of an output (<see cref="CliErrors.OutputRefusal"/>: the library
+    /// names it by its full path, <c>/tmp/x/notours: not empty ...</c>, where the user typed <c>--output notours</c>). Null
+    /// when it is neither, or no option's path holds it.
+    /// </summary>
+    public static BertSharpException? NameOutput(ParseResult parse, Exception failure)
+    {
+        ArgumentNullException.ThrowIfNull(parse);
+        ArgumentNullException.ThrowIfNull(failure);
+        if (failure is IO.OutputWriteException w)
+        {
+            return DescribeWriteFailure(parse, w);
+        }
+        if (CliErrors.OutputRefusal(failure) is not { } refusal || Typed(parse, refusal.Path) is not { } typed)
+        {
+            return null;
+        }
+        // The library's path follows the typed one only when it is another path (a directory inside the typed one).
+        return new BertSharpException(refusal.Say(typed.Exact ? typed.Named : $"{typed.Named}: {refusal.Path}"), failure);
+    }
+
+    /// <summary>
     /// An output the command could not write, said as the option that named it (<c>--plot /proc/x.png: cannot be written
     /// (no such file or directory).</c>), or null when no option's path holds it. A file written inside a directory option
     /// (a run's checkpoint) is named under that option.
@@ -160,7 +182,21 @@ internal static partial class CliInput
     {
         ArgumentNullException.ThrowIfNull(parse);
         ArgumentNullException.ThrowIfNull(failure);
-        var target = Path.GetFullPath(failure.Path);
+        return Typed(parse, failure.Path) switch
+        {
+            { Exact: true } exact => new BertSharpException($"{exact.Named}: cannot be written ({failure.Reason}).", failure),
+            { } parent => new BertSharpException($"{parent.Named}: {failure.Path} cannot be written ({failure.Reason}).", failure),
+            null => null,
+        };
+    }
+
+    /// <summary>
+    /// The option (or argument) whose value is <paramref name="path"/> or the innermost directory holding it, named as the
+    /// user typed it (<c>--output runs/x</c>), and whether it is the path itself; null when no option's value holds it.
+    /// </summary>
+    private static (string Named, bool Exact)? Typed(ParseResult parse, string path)
+    {
+        var target = Path.TrimEndingDirectorySeparator(Path.GetFullPath(path));
         var candidates = parse.CommandResult.Children
             .Select(child => child switch
             {
@@ -173,13 +209,11 @@ internal static partial class CliInput
             .ToList();
         if (candidates.FirstOrDefault(c => c.Full == target) is { Name.Length: > 0 } exact)
         {
-            return new BertSharpException($"{exact.Name} {exact.Value}: cannot be written ({failure.Reason}).", failure);
+            return ($"{exact.Name} {exact.Value}", true);
         }
         var parent = candidates.Where(c => target.StartsWith(c.Full + Path.DirectorySeparatorChar, StringComparison.Ordinal))
             .OrderByDescending(c => c.Full.Length).FirstOrDefault();
-        return parent.Name is { Length: > 0 }
-            ? new BertSharpException($"{parent.Name} {parent.Value}: {failure.Path} cannot be written ({failure.Reason}).", failure)
-            : null;
+        return parent.Name is { Length: > 0 } ? ($"{parent.Name} {parent.Value}", false) : null;
     }
 
     /// <summary>

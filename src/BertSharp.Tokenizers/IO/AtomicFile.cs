@@ -391,7 +391,7 @@ public static class AtomicFile
     /// write must happen beside the directory itself, <see cref="Resolve"/> follows the link. A link must end at a directory,
     /// or at a file (to be refused as any file is).
     /// </summary>
-    /// <exception cref="BertSharpException">A link that ends nowhere: at nothing, or in a cycle of links.</exception>
+    /// <exception cref="BrokenLinkException">A link that ends nowhere: at nothing, or in a cycle of links.</exception>
     internal static string Normalize(string path)
     {
         var full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(path));
@@ -405,7 +405,7 @@ public static class AtomicFile
     /// on its filesystem (beside a link onto another disk, each rename failed as a cross-device link), and a replaced directory
     /// replaces the target, not the link.
     /// </summary>
-    /// <exception cref="BertSharpException">A link that ends nowhere: at nothing, or in a cycle of links.</exception>
+    /// <exception cref="BrokenLinkException">A link that ends nowhere: at nothing, or in a cycle of links.</exception>
     private static string Resolve(string full)
     {
         var link = new DirectoryInfo(full);
@@ -420,7 +420,7 @@ public static class AtomicFile
         }
         catch (IOException)
         {
-            throw new BertSharpException($"{full}: a symbolic link that never ends (a cycle of links); expected a link to a directory.");
+            throw new BrokenLinkException(full, "a symbolic link that never ends (a cycle of links); expected a link to a directory.");
         }
         var resolved = target is null ? null : Path.TrimEndingDirectorySeparator(Path.GetFullPath(target.FullName));
         // A kill between a replacement's two renames left the link's directory renamed away (S2): Recover brings it back.
@@ -432,7 +432,7 @@ public static class AtomicFile
         {
             return full;
         }
-        throw new BertSharpException($"{full}: a symbolic link to {resolved ?? link.LinkTarget}, which does not exist; expected a link to a directory.");
+        throw new BrokenLinkException(full, $"a symbolic link to {resolved ?? link.LinkTarget}, which does not exist; expected a link to a directory.");
     }
 
     private static bool Interrupted(string full) =>

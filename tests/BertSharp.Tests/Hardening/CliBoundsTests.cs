@@ -325,15 +325,16 @@ public class CliBoundsTests
             CliRunner.Run("finetune", "--task", "sst2", "--data", data, "--model", tmp.File("no-model"), "--output", afile + "/sub/run").AssertOneLineError());
         Assert.Equal($"error: output {afile}: is a file; expected a directory (new, empty, or written by bert).",
             CliRunner.Run("convert", Classifier, afile).AssertOneLineError());
-        // A link is named as typed, not by where it points; one that ends nowhere was called a file (File.Exists is true for it).
+        // A link is named as typed (flag and value, not the library's full path), not by where it points; one that ends nowhere
+        // was called a file (File.Exists is true for it).
         Directory.CreateSymbolicLink(tmp.File("gone"), "nowhere");
-        Assert.Equal($"error: {tmp.File("gone")}: a symbolic link to {tmp.File("nowhere")}, which does not exist; expected a link to a directory.",
-            CliRunner.Run("convert", Classifier, tmp.File("gone")).AssertOneLineError());
+        Assert.Equal($"error: output {tmp.Path}/./gone: a symbolic link to {tmp.File("nowhere")}, which does not exist; expected a link to a directory.",
+            CliRunner.Run("convert", Classifier, tmp.Path + "/./gone").AssertOneLineError());
         Directory.CreateDirectory(tmp.File("mine"));
         File.WriteAllText(tmp.File("mine/notes.txt"), "keep");
         Directory.CreateSymbolicLink(tmp.File("linked"), "mine");
-        Assert.StartsWith($"error: {tmp.File("linked")}: not empty and not written by bert (it holds notes.txt);",
-            CliRunner.Run("convert", Classifier, tmp.File("linked")).AssertOneLineError(), StringComparison.Ordinal);
+        Assert.StartsWith($"error: --output {tmp.Path}/./linked: not empty and not written by bert (it holds notes.txt);",
+            CliRunner.Run("convert", "--model", Classifier, "--output", tmp.Path + "/./linked").AssertOneLineError(), StringComparison.Ordinal);
         Assert.Equal($"error: --plot {tmp.File("dir")}: is a directory; expected a file path.",
             CliRunner.Run("embed", "--model", Classifier, "--input", InputFile(tmp), "--output", tmp.File("e.jsonl"), "--plot", tmp.File("dir")).AssertOneLineError());
         // The embeddings used to replace the input they were computed from.

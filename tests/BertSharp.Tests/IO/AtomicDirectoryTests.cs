@@ -389,10 +389,10 @@ public class AtomicDirectoryTests
 
         Directory.CreateSymbolicLink(tmp.File("gone"), "disk/nowhere");
         Assert.Equal($"{tmp.File("gone")}: a symbolic link to {tmp.File("disk/nowhere")}, which does not exist; expected a link to a directory.",
-            Assert.Throws<BertSharpException>(() => AtomicFile.WriteDirectory(tmp.File("gone"), d => Fill(d, "x"))).Message);
+            Assert.Throws<BrokenLinkException>(() => AtomicFile.WriteDirectory(tmp.File("gone"), d => Fill(d, "x"))).Message);
         Directory.CreateSymbolicLink(tmp.File("loop"), "loop");
         Assert.Equal($"{tmp.File("loop")}: a symbolic link that never ends (a cycle of links); expected a link to a directory.",
-            Assert.Throws<BertSharpException>(() => OutputDirectory.Claim(tmp.File("loop"), ["checkpoint-*"], overwrite: false)).Message);
+            Assert.Throws<BrokenLinkException>(() => OutputDirectory.Claim(tmp.File("loop"), ["checkpoint-*"], overwrite: false)).Message);
         File.WriteAllText(tmp.File("file.txt"), "x");
         File.CreateSymbolicLink(tmp.File("tofile"), "file.txt");
         Assert.Equal($"{tmp.File("tofile")}: is a file; expected a directory.",

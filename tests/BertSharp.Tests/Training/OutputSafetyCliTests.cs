@@ -91,7 +91,7 @@ public class OutputSafetyCliTests
 
         var ft = CliRunner.Run(Finetune(project));
         Assert.Equal(2, ft.ExitCode);
-        Assert.Contains("not empty and not written by bert (it holds Program.cs, train.tsv)", ft.StdErr, StringComparison.Ordinal);
+        Assert.StartsWith($"error: --output {project}: not empty and not written by bert (it holds Program.cs, train.tsv);", ft.StdErr, StringComparison.Ordinal);
         var pt = CliRunner.Run("pretrain", "--data", tmp.File("nodata"), "--output", project, "--config", "tiny", "--vocab", Vocab);
         Assert.Equal(2, pt.ExitCode);
         Assert.Contains("not empty and not written by bert", pt.StdErr, StringComparison.Ordinal);
@@ -163,10 +163,10 @@ public class OutputSafetyCliTests
 
         // Said as the CLI's other messages about its output folders say it ("written by bert"), with its flags.
         CliRunner.Run("convert", Fixture, run, "--overwrite").AssertOneLineError(
-            $"error: --output {run}: holds output written by bert that is not a model (checkpoint-8, final, train_log.jsonl), which writing a model " +
+            $"error: output {run}: holds output written by bert that is not a model (checkpoint-8, final, train_log.jsonl), which writing a model " +
             "there would delete, with or without --overwrite; choose another --output.");
         CliRunner.Run("convert", "--model", Fixture, "--output", tuned).AssertOneLineError("not a model (train_log.jsonl, training_args.json)");
-        CliRunner.Run(Finetune(data)).AssertOneLineError($"--output {data}: holds output written by bert that is not a fine-tuned model (manifest.json, shard-00000.bin)");
+        CliRunner.Run(Finetune(tmp.Path + "/./data")).AssertOneLineError($"--output {tmp.Path}/./data: holds output written by bert that is not a fine-tuned model (manifest.json, shard-00000.bin)");
         CliRunner.Run(Finetune(run, "--resume")).AssertOneLineError("not a fine-tuned model (final)");
         CliRunner.Run("pretrain", "--data", data, "--output", tuned, "--config", "tiny", "--vocab", Vocab)
             .AssertOneLineError("not a pre-training run (config.json, model.safetensors, training_args.json)");
@@ -192,9 +192,9 @@ public class OutputSafetyCliTests
         Assert.Contains("--resume", first.StdOut, StringComparison.Ordinal);
         Assert.DoesNotContain(first.StdOut, c => c is '\u001b' or '\u202e');
 
-        var again = CliRunner.Run(Finetune(run));
+        var again = CliRunner.Run(Finetune(run + "/"));
         Assert.Equal(2, again.ExitCode);
-        Assert.Equal($"error: {shown}: holds checkpoint-2 of an earlier run; add --resume to continue it (same settings), or choose another --output.", again.StdErr.TrimEnd());
+        Assert.Equal($"error: --output {shown}/: holds checkpoint-2 of an earlier run; add --resume to continue it (same settings), or choose another --output.", again.StdErr.TrimEnd());
         var rest = CliRunner.Run(Finetune(run, "--resume"));
         Assert.True(rest.ExitCode == 0, rest.StdErr);
         Assert.Contains($"\nsaved {shown} (validation: ", rest.StdOut, StringComparison.Ordinal);
@@ -219,6 +219,12 @@ public class OutputSafetyCliTests
             Reported(new TrainingCancelledException(run, Path.Combine(run, "checkpoint-2"), 3, 18)));
         Assert.Equal((2, $"error: {shown}: not empty and not written by bert (it holds a\\x1b[2Jb); choose a new or empty directory, or add --overwrite " +
             "(bert then replaces only its own files and removes nothing else)."), Reported(new ForeignOutputException(run, ["a\u001b[2Jb"])));
+        // Mapped to the flag as typed; the library's path follows it only where it is another one (inside the typed directory).
+        var parse = Cli.Program.BuildRoot().Parse(Finetune(tmp.Path + "/./runs"));
+        Assert.Equal($"--output {tmp.Path}/./runs: {tmp.File("runs/inner")}: not empty and not written by bert (it holds x); choose a new or empty directory, " +
+            "or add --overwrite (bert then replaces only its own files and removes nothing else).",
+            Cli.CliInput.NameOutput(parse, new ForeignOutputException(tmp.File("runs/inner"), ["x"]))?.Message);
+        Assert.Null(Cli.CliInput.NameOutput(parse, new ForeignOutputException(tmp.File("elsewhere"), ["x"])));
         Assert.Equal((2, $"error: {shown}/vocab.txt: not found."), Reported(new FileNotFoundException("gone", Path.Combine(run, "vocab.txt"))));
         // A command that caught its stop (pretrain-data) says what it kept in its own words, not the bare "cancelled.".
         Assert.Equal((130, "error: cancelled; nothing was written to --output data and the partly built data was removed."),
