@@ -126,7 +126,8 @@ internal static class PretrainDataCommand
             Console.Out.WriteLine("tokenized with " + CliErrors.Shown(lowercasing.ToString()));
             foreach (var i in manifest.Inputs)
             {
-                Console.Out.WriteLine($"{CliErrors.Shown(i.Path)}: {i.Format}, {i.Documents:N0} documents, {i.Sentences:N0} sentences, {i.Tokens:N0} tokens");
+                Console.Out.WriteLine($"{CliErrors.Shown(i.Path)}: {i.Format}, {i.Documents:N0} document{(i.Documents == 1 ? "" : "s")}, " +
+                    $"{i.Sentences:N0} sentence{(i.Sentences == 1 ? "" : "s")}, {i.Tokens:N0} token{(i.Tokens == 1 ? "" : "s")}");
             }
             var packed = options.Objective == PretrainingObjective.MaskedLm;
             Console.Out.WriteLine($"wrote {manifest.Instances:N0} instances in {manifest.Shards.Count} shard(s) to {CliErrors.Shown(outDir)} " +
