@@ -209,6 +209,14 @@ public sealed class PretrainingDataBuilder
         AtomicFile.WriteDirectory(outputDirectory, tmp =>
         {
             var (documents, manifestInputs, starts) = Tokenize(files);
+            if (documents.Count == 0)
+            {
+                // CreateInstances sees only documents: a directory of empty files, or a path typed wrongly, got
+                // 'the inputs contain no text' without the files that were read.
+                throw new BertSharpException(files.Count == 1
+                    ? $"empty corpus: {files[0]} holds no text."
+                    : $"empty corpus: none of the {files.Count} input files holds any text ({string.Join(", ", files.Take(3))}{(files.Count > 3 ? ", …" : "")}).");
+            }
             instances = CreateInstances(documents, starts);
             if (instances.Count == 0)
             {

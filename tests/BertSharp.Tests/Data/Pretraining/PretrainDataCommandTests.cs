@@ -67,15 +67,21 @@ public partial class PretrainDataCommandTests
         Assert.Contains($"masked               {share} % of 12 non-special tokens ({manifest.MaskedTokens} predictions", s.StdOut, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public void Empty_corpus_is_a_one_line_error_and_writes_nothing()
+    [Theory]
+    [InlineData(1, "error: empty corpus: {0}/e0.txt holds no text.")]
+    [InlineData(2, "error: empty corpus: none of the 2 input files holds any text ({0}/e0.txt, {0}/e1.txt).")]
+    public void Empty_corpus_is_a_one_line_error_naming_its_files_and_writes_nothing(int files, string expected)
     {
         using var tmp = TestPaths.TempDir();
         var vocab = UncasedVocab(tmp);
-        File.WriteAllText(tmp.File("empty.txt"), "\n\n");
-        var r = CliRunner.Run("pretrain-data", "--input", tmp.File("empty.txt"), "--vocab", vocab, "--output", tmp.File("data"));
+        var inputs = Enumerable.Range(0, files).Select(i => tmp.File($"e{i}.txt")).ToArray();
+        foreach (var f in inputs)
+        {
+            File.WriteAllText(f, "\n\n");
+        }
+        var r = CliRunner.Run(["pretrain-data", "--input", .. inputs, "--vocab", vocab, "--output", tmp.File("data")]);
         Assert.Equal(2, r.ExitCode);
-        Assert.EndsWith("\nerror: empty corpus: the inputs contain no text.", r.StdErr.Trim(), StringComparison.Ordinal);
+        Assert.EndsWith("\n" + string.Format(CultureInfo.InvariantCulture, expected, tmp.Path), r.StdErr.Trim(), StringComparison.Ordinal);
         Assert.False(Directory.Exists(tmp.File("data")));
         Assert.Empty(Directory.GetDirectories(tmp.Path));
     }
