@@ -105,18 +105,23 @@ public partial class PretrainDataCommandTests
     }
 
     [Fact]
-    public void The_summary_counts_each_input_in_the_singular_or_the_plural()
+    public void The_summary_counts_each_input_in_the_singular_or_the_plural_and_warns_of_one_without_text()
     {
         // A researcher's one-line file read "1 documents, 1 sentences".
         using var tmp = TestPaths.TempDir();
         var vocab = UncasedVocab(tmp);
         File.WriteAllText(tmp.File("one.txt"), "hello\n");
         File.WriteAllText(tmp.File("two.txt"), "one two.\n\nThree four. Five six.\n");
-        var r = CliRunner.Run("pretrain-data", "--input", tmp.File("one.txt"), tmp.File("two.txt"), "--vocab", vocab, "--output", tmp.File("data"),
-            "--objective", "mlm", "--max-length", "16", "--dupe-factor", "1");
+        File.WriteAllText(tmp.File("empty.txt"), "");
+        var r = CliRunner.Run("pretrain-data", "--input", tmp.File("one.txt"), tmp.File("two.txt"), tmp.File("empty.txt"), "--vocab", vocab,
+            "--output", tmp.File("data"), "--objective", "mlm", "--max-length", "16", "--dupe-factor", "1");
         Assert.True(r.ExitCode == 0, r.StdErr);
         Assert.Contains("one.txt: lines, 1 document, 1 sentence, 1 token\n", r.StdOut, StringComparison.Ordinal);
         Assert.Contains("two.txt: lines, 2 documents, 3 sentences, 9 tokens\n", r.StdOut, StringComparison.Ordinal);
+        Assert.Contains("empty.txt: lines, 0 documents, 0 sentences, 0 tokens\n", r.StdOut, StringComparison.Ordinal);
+        // An input without text among others is read and said to add nothing (a file of its own alone is an error, above).
+        var warning = Assert.Single(r.StdErr.Split('\n'), l => l.StartsWith("warning: ", StringComparison.Ordinal));
+        Assert.Equal($"warning: {tmp.File("empty.txt")}: no text; it adds nothing to the data.", warning);
     }
 
     [Fact]
