@@ -112,11 +112,12 @@ internal static class PretrainCommand
                         if (e.Type == "eval")
                         {
                             lastEval = e;
+                            // As they come: a long run's held-out metrics were shown only once it had ended (or never, when stopped).
+                            progress.Report(("eval", e.Step, totalSteps, Brief(e)));
                             return;
                         }
                         lastTrain = e;
-                        progress.Report(("pretrain", e.Step, totalSteps, string.Create(CultureInfo.InvariantCulture,
-                            $"mlm {e.MaskedLmLoss:F3} ({e.MaskedLmAccuracy:P1}){(double.IsNaN(e.NextSentenceLoss) ? "" : $" nsp {e.NextSentenceLoss:F3} ({e.NextSentenceAccuracy:P1})")} {e.TokensPerSecond:F0} tok/s")));
+                        progress.Report(("pretrain", e.Step, totalSteps, string.Create(CultureInfo.InvariantCulture, $"{Brief(e)} {e.TokensPerSecond:F0} tok/s")));
                     },
                 };
                 return trainer.Run(dataDir, outDir, source, p.GetValue(resume), cancel);
@@ -135,6 +136,9 @@ internal static class PretrainCommand
         });
         return cmd;
     }
+
+    private static string Brief(PretrainingLogEntry e) => string.Create(CultureInfo.InvariantCulture,
+        $"mlm {e.MaskedLmLoss:F3} ({e.MaskedLmAccuracy:P1}){(double.IsNaN(e.NextSentenceLoss) ? "" : $" nsp {e.NextSentenceLoss:F3} ({e.NextSentenceAccuracy:P1})")}");
 
     // A masked-LM-only run logs no next-sentence metrics.
     private static string Nsp(PretrainingLogEntry e) => double.IsNaN(e.NextSentenceLoss)

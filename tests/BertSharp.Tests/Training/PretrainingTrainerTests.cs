@@ -96,6 +96,9 @@ public class PretrainingTrainerTests
         Assert.Equal(options with { Objective = objective, Device = saved.Device }, saved);
         var resumed = CliRunner.Run("pretrain", "--output", tmp.File("split"), "--resume", "--device", "cpu");
         Assert.True(resumed.ExitCode == 0, resumed.StdErr);
+        // The held-out metrics are shown as they come, not only in the closing summary.
+        var nsp = objective == PretrainingObjective.MaskedLm ? "" : @" nsp \d+\.\d{3} \(\d+\.\d %\)";
+        Assert.Matches($@"(^|\n)eval: 6/6 mlm \d+\.\d{{3}} \(\d+\.\d %\){nsp}\n", resumed.StdErr);
 
         var a = PretrainingLogEntry.Read(tmp.File("straight/train_log.jsonl"));
         var b = PretrainingLogEntry.Read(tmp.File("split/train_log.jsonl"));
