@@ -215,7 +215,7 @@ public sealed class PretrainingDataBuilder
                 // 'the inputs contain no text' without the files that were read.
                 throw new BertSharpException(files.Count == 1
                     ? $"empty corpus: {files[0]} holds no text."
-                    : $"empty corpus: none of the {files.Count} input files holds any text ({string.Join(", ", files.Take(3))}{(files.Count > 3 ? ", …" : "")}).");
+                    : Invariant($"empty corpus: none of the {files.Count} input files holds any text ({string.Join(", ", files.Take(3))}{(files.Count > 3 ? ", …" : "")})."));
             }
             instances = CreateInstances(documents, starts);
             if (instances.Count == 0)
