@@ -129,11 +129,9 @@ internal static class PretrainDataCommand
                 Console.Out.WriteLine($"{CliErrors.Shown(i.Path)}: {i.Format}, {i.Documents:N0} document{(i.Documents == 1 ? "" : "s")}, " +
                     $"{i.Sentences:N0} sentence{(i.Sentences == 1 ? "" : "s")}, {i.Tokens:N0} token{(i.Tokens == 1 ? "" : "s")}");
             }
-            // The others made data, so an empty file (a failed download, the wrong file) is no error, but its 0 in the
-            // summary above was easy to miss.
             foreach (var i in manifest.Inputs.Where(i => i.Documents == 0))
             {
-                Console.Error.WriteLine($"warning: {CliErrors.Shown(i.Path)}: no text; it adds nothing to the data.");
+                CorpusInputs.WarnNoText(i.Path);
             }
             var packed = options.Objective == PretrainingObjective.MaskedLm;
             Console.Out.WriteLine($"wrote {manifest.Instances:N0} instances in {manifest.Shards.Count} shard(s) to {CliErrors.Shown(outDir)} " +

@@ -21,7 +21,7 @@ internal static class VocabCommand
     {
         var input = new Option<string[]>("--input")
         {
-            Description = "Corpus files (.txt or .txt.gz, UTF-8, one text per line).", Required = true, AllowMultipleArgumentsPerToken = true,
+            Description = "Corpus files or directories (.txt or .txt.gz, UTF-8, one text per line; a directory: every such file under it).", Required = true, AllowMultipleArgumentsPerToken = true,
         };
         var vocabSize = new Option<int>("--vocab-size") { Description = "Target vocabulary size, special tokens included.", Required = true };
         // The library's defaults (HF's BertWordPieceTokenizer.train), said once there.
@@ -45,7 +45,6 @@ internal static class VocabCommand
         };
         cmd.SetAction(parse =>
         {
-            var files = parse.GetValue(input)!;
             var options = new WordPieceTrainerOptions
             {
                 VocabSize = parse.GetValue(vocabSize),
@@ -57,8 +56,11 @@ internal static class VocabCommand
             var trainer = new WordPieceTrainer(options);
             CommonOptions.CheckThreads(parse.GetValue(threads), zeroIsDefault: true);
             var normalizer = new NormalizerOptions(Lowercase: parse.GetValue(lowercase), StripAccents: parse.GetValue(stripAccents));
+            // After the trainer's checks, as before: its settings are refused whatever the inputs.
+            var files = CorpusFiles.Expand(parse.GetValue(input)!);
             var clock = Stopwatch.StartNew();
-            var counts = WordCounter.CountBertWords(files.SelectMany(TextLines.Read), normalizer, parse.GetValue(threads));
+            var withText = new bool[files.Count];
+            var counts = WordCounter.CountBertWords(files.SelectMany((file, f) => NotingText(file, () => withText[f] = true)), normalizer, parse.GetValue(threads));
             if (counts.Count == 0)
             {
                 throw new BertSharpException($"{string.Join(", ", files)}: no words found; the corpus is empty.");
@@ -84,8 +86,30 @@ internal static class VocabCommand
             {
                 Console.WriteLine($"note: the special tokens and the alphabet alone exceed --vocab-size {options.VocabSize}; lower --limit-alphabet.");
             }
+            for (var f = 0; f < files.Count; f++)
+            {
+                if (!withText[f])
+                {
+                    CorpusInputs.WarnNoText(files[f]);
+                }
+            }
             return 0;
         });
         return cmd;
+    }
+
+    // The lines are read by one thread at a time (the word counter takes them in chunks under a lock), so the flag needs none.
+    private static IEnumerable<string> NotingText(string file, Action hasText)
+    {
+        var seen = false;
+        foreach (var line in TextLines.Read(file))
+        {
+            if (!seen && !string.IsNullOrWhiteSpace(line))
+            {
+                seen = true;
+                hasText();
+            }
+            yield return line;
+        }
     }
 }

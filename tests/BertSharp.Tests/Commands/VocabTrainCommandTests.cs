@@ -49,7 +49,7 @@ public class VocabTrainCommandTests
     }
 
     [Fact]
-    public void Reads_several_inputs()
+    public void Reads_several_inputs_and_folders_as_pretrain_data_does_and_warns_of_one_without_text()
     {
         using var tmp = TestPaths.TempDir();
         var a = tmp.File("a.txt");
@@ -61,8 +61,24 @@ public class VocabTrainCommandTests
         var r = CliRunner.Run("vocab", "train", "--input", a, b, "--vocab-size", "100", "--min-frequency", "3", "--output", output);
         Assert.True(r.ExitCode == 0, r.StdErr);
         Assert.Contains("xyz", File.ReadAllLines(output));
+        Assert.Equal("", r.StdErr);
         r = CliRunner.Run("vocab", "train", "--input", a, "--vocab-size", "100", "--min-frequency", "3", "--output", output);
         Assert.DoesNotContain("xyz", File.ReadAllLines(output));
+
+        // A folder is read as pretrain-data reads it (its .txt files, those in folders below too, and nothing else), so the
+        // folder the data is built from trains its vocabulary: it was refused as "is a directory; expected a file". Its
+        // empty file is said to add nothing, in pretrain-data's words.
+        var corpus = tmp.File("corpus");
+        Directory.CreateDirectory(Path.Combine(corpus, "more"));
+        File.Copy(a, Path.Combine(corpus, "a.txt"));
+        File.Copy(b, Path.Combine(corpus, "more", "b.txt"));
+        File.WriteAllText(Path.Combine(corpus, "empty.txt"), "\n \n");
+        File.WriteAllText(Path.Combine(corpus, "notes.csv"), "qqq qqq qqq\n");
+        r = CliRunner.Run("vocab", "train", "--input", corpus, "--vocab-size", "100", "--min-frequency", "3", "--output", output);
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        Assert.Contains("xyz", File.ReadAllLines(output));
+        Assert.DoesNotContain("qqq", File.ReadAllLines(output));
+        Assert.Equal($"warning: {Path.Combine(corpus, "empty.txt")}: no text; it adds nothing to the data.\n", r.StdErr);
     }
 
     [Fact]
@@ -129,7 +145,7 @@ public class VocabTrainCommandTests
         var output = tmp.File("vocab.txt");
         var r = CliRunner.Run("vocab", "train", "--input", tmp.File("nope.txt"), "--vocab-size", "100", "--output", output);
         Assert.Equal(2, r.ExitCode);
-        Assert.Contains("nope.txt: file not found", r.StdErr, StringComparison.Ordinal);
+        Assert.Contains("nope.txt: input file or directory not found", r.StdErr, StringComparison.Ordinal);
         // Refused in the trainer's words, its fields said as flags, before the corpus is read (the input does not exist).
         foreach (var (flags, expected) in new[]
         {

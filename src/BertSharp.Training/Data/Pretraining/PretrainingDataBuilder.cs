@@ -52,36 +52,6 @@ public sealed class PretrainingDataBuilder
 
     public IProgress<PretrainingProgress>? Progress { get; init; }
 
-    /// <summary>Expands files and directories (recursively: *.txt, *.txt.gz) into a sorted, de-duplicated file list.</summary>
-    public static List<string> ExpandInputs(IEnumerable<string> inputs)
-    {
-        ArgumentNullException.ThrowIfNull(inputs);
-        var files = new List<string>();
-        foreach (var input in inputs)
-        {
-            if (Directory.Exists(input))
-            {
-                var found = Directory.EnumerateFiles(input, "*", SearchOption.AllDirectories)
-                    .Where(f => f.EndsWith(".txt", StringComparison.OrdinalIgnoreCase) || f.EndsWith(".txt.gz", StringComparison.OrdinalIgnoreCase))
-                    .Order(StringComparer.Ordinal).ToList();
-                if (found.Count == 0)
-                {
-                    throw new BertSharpException($"{input}: directory has no .txt or .txt.gz files.");
-                }
-                files.AddRange(found);
-            }
-            else if (File.Exists(input))
-            {
-                files.Add(input);
-            }
-            else
-            {
-                throw new BertSharpException($"{input}: input file or directory not found.");
-            }
-        }
-        return files.Distinct(StringComparer.Ordinal).ToList();
-    }
-
     /// <summary>Reads and tokenizes every file: documents of sentences of ids, with per-file counts.</summary>
     public (List<int[][]> Documents, List<ManifestInput> Inputs, int[] FileDocumentStart) Tokenize(IReadOnlyList<string> files)
     {
@@ -197,7 +167,7 @@ public sealed class PretrainingDataBuilder
         Options.Validate();
         // 0 divided by zero; a negative size wrote a manifest listing instances but no shard, and returned as if it had worked.
         ArgumentOutOfRangeException.ThrowIfLessThan(ShardSize, 1);
-        var files = ExpandInputs(inputs);
+        var files = CorpusFiles.Expand(inputs);
         if (files.Count == 0)
         {
             throw new BertSharpException("no input files given.");
