@@ -96,7 +96,7 @@ internal static class PretrainCommand
             {
                 throw new BertSharpException($"--stop-after {stop}: expected at least 1.");
             }
-            PretrainingLogEntry? lastTrain = null, lastEval = null;
+            PretrainingLogEntry? firstTrain = null, lastTrain = null, lastEval = null;
             // Ctrl-C / SIGTERM stop before the next step; the complete checkpoints stay and --resume continues from the last one.
             var final = StopSignals.Run(cancel => CliProgress.Run(progress =>
             {
@@ -116,6 +116,7 @@ internal static class PretrainCommand
                             progress.Report(("eval", e.Step, totalSteps, Brief(e)));
                             return;
                         }
+                        firstTrain ??= e;
                         lastTrain = e;
                         progress.Report(("pretrain", e.Step, totalSteps, string.Create(CultureInfo.InvariantCulture, $"{Brief(e)} {e.TokensPerSecond:F0} tok/s")));
                     },
@@ -125,7 +126,7 @@ internal static class PretrainCommand
             var inv = CultureInfo.InvariantCulture;
             if (lastTrain is { } t)
             {
-                Console.Out.WriteLine(string.Create(inv, $"step {t.Step}: loss {t.Loss:F4}, masked_lm_loss {t.MaskedLmLoss:F4}, masked_lm_accuracy {t.MaskedLmAccuracy:F4}{Nsp(t)}, {t.TokensPerSecond:F0} tokens/s"));
+                Console.Out.WriteLine(string.Create(inv, $"step {t.Step}: loss {t.Loss:F4}, masked_lm_loss {t.MaskedLmLoss:F4}, masked_lm_accuracy {t.MaskedLmAccuracy:F4}{Nsp(t)}, {t.MeanTokensPerSecond:F0} tokens/s (mean of {Steps(firstTrain!.Step, t.Step)})"));
             }
             if (lastEval is { } ev)
             {
@@ -139,6 +140,11 @@ internal static class PretrainCommand
 
     private static string Brief(PretrainingLogEntry e) => string.Create(CultureInfo.InvariantCulture,
         $"mlm {e.MaskedLmLoss:F3} ({e.MaskedLmAccuracy:P1}){(double.IsNaN(e.NextSentenceLoss) ? "" : $" nsp {e.NextSentenceLoss:F3} ({e.NextSentenceAccuracy:P1})")}");
+
+    // The steps named, not "the run": a resumed run's mean is of the steps this process ran, which a user reads as the run's.
+    private static string Steps(long first, long last) => first == last
+        ? string.Create(CultureInfo.InvariantCulture, $"step {last}")
+        : string.Create(CultureInfo.InvariantCulture, $"steps {first}-{last}");
 
     // A masked-LM-only run logs no next-sentence metrics.
     private static string Nsp(PretrainingLogEntry e) => double.IsNaN(e.NextSentenceLoss)

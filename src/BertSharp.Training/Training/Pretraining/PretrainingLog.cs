@@ -34,6 +34,13 @@ public sealed record PretrainingLogEntry
     /// <summary>Real (non-padding) tokens processed per second in this step.</summary>
     public double TokensPerSecond { get; init; } = double.NaN;
 
+    /// <summary>
+    /// Real tokens per second over the steps this process has run up to this one (their tokens over their time, evaluations
+    /// and checkpoints left out): the run's speed, where <see cref="TokensPerSecond"/> is one step's. A resumed run counts
+    /// from its first step after the checkpoint. NaN in a log written before the figure was.
+    /// </summary>
+    public double MeanTokensPerSecond { get; init; } = double.NaN;
+
     public double ElapsedSeconds { get; init; } = double.NaN;
 
     /// <summary>Data position after the step (instances consumed since the start of the run).</summary>
@@ -52,6 +59,7 @@ public sealed record PretrainingLogEntry
         LearningRate = TrainLog.Number(e, "learning_rate"),
         GradNorm = TrainLog.Number(e, "grad_norm"),
         TokensPerSecond = TrainLog.Number(e, "tokens_per_second"),
+        MeanTokensPerSecond = TrainLog.Number(e, "mean_tokens_per_second"),
         ElapsedSeconds = TrainLog.Number(e, "elapsed_seconds"),
         DataPosition = double.IsFinite(TrainLog.Number(e, "data_position")) ? (long)TrainLog.Number(e, "data_position") : 0,
     };
