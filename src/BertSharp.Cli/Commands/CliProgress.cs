@@ -17,9 +17,12 @@ internal static class CliProgress
         }
         var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
         T result = default!;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var left = new System.Collections.Concurrent.ConcurrentDictionary<int, ReportedRemainingTime>();
         console.Progress()
             .AutoClear(false)
-            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(),
+                new ReportedRemainingTime.Column(t => left.TryGetValue(t.Id, out var l) ? l.Left((long)t.MaxValue) : null))
             .Start(ctx =>
             {
                 var tasks = new Dictionary<string, ProgressTask>(StringComparer.Ordinal);
@@ -34,6 +37,7 @@ internal static class CliProgress
                         }
                         task.MaxValue = Math.Max(1, r.Total);
                         task.Value = r.Done;
+                        left.GetOrAdd(task.Id, _ => new ReportedRemainingTime()).Report(r.Done, clock.Elapsed);
                         task.Description = Markup.Escape(r.Note is null ? r.Phase : $"{r.Phase} {r.Note}");
                     }
                 }));
