@@ -120,6 +120,8 @@ internal static class FinetuneCommand
             var predictArgs = task.TextPairColumn is null ? "--text \"...\"" : "--text \"...\" --text-pair \"...\"";
             var outputDir = CliErrors.ShownArgument(training.OutputDir);
             var bert = CliErrors.NextProgram;
+            // FILE, not --eval-data's path: the line above already gives the validation scores, and with --save-best the
+            // model was chosen on that file, so its score there says less than one on data the run never saw.
             Console.Out.WriteLine($"next: {bert} evaluate --model {outputDir} --task {task.Name} --data FILE  |  {bert} predict --model {outputDir} {predictArgs}");
             return 0;
         });

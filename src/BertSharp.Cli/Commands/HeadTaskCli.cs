@@ -69,6 +69,7 @@ internal static class HeadTaskCli
             HeadTask.QuestionAnswering => $"{bert} qa --model {m} --question \"...\" --context \"...\"",
             _ => $"{bert} predict --model {m} --text \"...\" --choice \"...\" --choice \"...\"",
         };
+        // FILE, not --eval-data's path, as finetune's classification hint says why.
         Console.Out.WriteLine($"next: {bert} evaluate --model {m} --data FILE  |  {use}");
     }
 
