@@ -1,5 +1,6 @@
 using System.Globalization;
 using BertSharp.Data;
+using BertSharp.Modeling;
 using BertSharp.Tokenization;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
@@ -154,7 +155,7 @@ public sealed class OnnxBertSession : IDisposable
         ArgumentNullException.ThrowIfNull(shape);
         if (shape.Length != 2 || shape[0] != batch || shape[1] != width)
         {
-            throw new BertSharpException(Invariant($"{Path}: output '{output}' came back as [{string.Join(", ", shape)}]; expected [{batch}, {width}] ({what}). Was the graph exported from another model or head?"));
+            throw new BertSharpException(Invariant($"{Path}: output '{output}' came back as [{ShapeText.Join(shape)}]; expected [{batch}, {width}] ({what}). Was the graph exported from another model or head?"));
         }
     }
 

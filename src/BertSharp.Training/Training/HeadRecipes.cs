@@ -308,7 +308,7 @@ internal sealed class ChoiceRecipe : HeadRecipe
 
     public override IReadOnlyList<int> Lengths => [.. _train.Select(f => f.Length)];
 
-    public override IReadOnlyList<string> LabelNames => [.. Enumerable.Range(0, Choices).Select(i => "ending" + i)];
+    public override IReadOnlyList<string> LabelNames => [.. Enumerable.Range(0, Choices).Select(i => Invariant($"ending{i}"))];
 
     public override int Truncated => _train.Count(f => f.Length >= _maxLength);
 

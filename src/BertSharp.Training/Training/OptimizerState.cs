@@ -1,4 +1,5 @@
 using BertSharp.Checkpoints;
+using BertSharp.Modeling;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -83,7 +84,7 @@ public static class OptimizerState
             var shape = states[i].exp_avg.shape;
             if (!m.Shape.SequenceEqual(shape) || !v.Shape.SequenceEqual(shape))
             {
-                throw new BertSharpException($"{path}: optimizer state of '{name}' has shape [{string.Join(", ", m.Shape)}], the parameter [{string.Join(", ", shape)}].");
+                throw new BertSharpException($"{path}: optimizer state of '{name}' has shape [{ShapeText.Join(m.Shape)}], the parameter [{ShapeText.Join(shape)}].");
             }
         }
     }

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using BertSharp.Modeling;
 
 namespace BertSharp.Checkpoints;
 
@@ -200,7 +201,7 @@ internal static class SafeTensorsHeaderParser
             }
             catch (OverflowException)
             {
-                throw Fail(path, name, $"shape [{string.Join(", ", shape.Take(i + 1))}...] has too many elements");
+                throw Fail(path, name, $"shape [{ShapeText.Join(shape.Take(i + 1))}...] has too many elements");
             }
         }
         if (offsets is null)
@@ -224,7 +225,7 @@ internal static class SafeTensorsHeaderParser
         if (end - begin != expected)
         {
             throw Fail(path, name,
-                Invariant($"data_offsets [{begin}, {end}] hold {end - begin} bytes but {dtype.Name} [{string.Join(", ", shape)}] needs {expected}"));
+                Invariant($"data_offsets [{begin}, {end}] hold {end - begin} bytes but {dtype.Name} [{ShapeText.Join(shape)}] needs {expected}"));
         }
         return new SafeTensorsEntry(name, dtype, [.. shape], begin, end);
     }

@@ -1,3 +1,4 @@
+using BertSharp.Modeling;
 using TorchSharp;
 
 namespace BertSharp.Distributed;
@@ -30,7 +31,7 @@ internal static class CollectiveChecks
         {
             if (strides[d] == 0 && shape[d] > 1)
             {
-                throw new ArgumentException(Invariant($"{what} writes its result into the tensor, but dimension {d} of [{string.Join(", ", shape)}] ") +
+                throw new ArgumentException(Invariant($"{what} writes its result into the tensor, but dimension {d} of [{ShapeText.Join(shape)}] ") +
                                             "repeats one element (an expanded view, stride 0); pass tensor.clone() or contiguous().", nameof(tensor));
             }
         }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using BertSharp.Modeling;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -162,7 +163,7 @@ public sealed class DataParallel : IDisposable
     private void CheckSameModel()
     {
         // Every rank hashes its (name, shape, dtype) list; rank 0's hash is broadcast and compared.
-        var signature = string.Join(";", _parameters.Select(p => $"{p.Name}:{string.Join('x', p.Parameter.shape)}:{p.Parameter.dtype}"));
+        var signature = string.Join(";", _parameters.Select(p => $"{p.Name}:{ShapeText.Join(p.Parameter.shape, "x")}:{p.Parameter.dtype}"));
         var hash = System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(signature));
         using var mine = tensor(hash);
         using var rootHash = mine.clone();

@@ -129,5 +129,5 @@ public sealed class BertEmbeddings : nn.Module
         }
     }
 
-    private static string Shape(Tensor t) => $"[{string.Join(", ", t.shape)}]";
+    private static string Shape(Tensor t) => $"[{ShapeText.Join(t.shape)}]";
 }

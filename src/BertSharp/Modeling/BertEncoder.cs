@@ -137,7 +137,7 @@ public sealed class BertPooler : nn.Module<Tensor, Tensor>
             if (attentionMask.dim() != 2)
             {
                 throw new BertSharpException(
-                    $"classifier_pooling mean: expected an attention mask of shape [batch, seq], got [{string.Join(", ", attentionMask.shape)}].");
+                    $"classifier_pooling mean: expected an attention mask of shape [batch, seq], got [{ShapeText.Join(attentionMask.shape)}].");
             }
             var m = attentionMask.to_type(hidden.dtype).unsqueeze(-1);
             // clamp as sentence-transformers does: an all-padding row gives zeros, not NaN.

@@ -92,7 +92,7 @@ internal static class MaskedLmHead
             if (labels.numel() != hidden.shape[0] * hidden.shape[1])
             {
                 throw new BertSharpException(
-                    Invariant($"labels: shape [{string.Join(", ", labels.shape)}] holds {labels.numel()} labels; expected one per token of input_ids [{hidden.shape[0]}, {hidden.shape[1]}]."));
+                    Invariant($"labels: shape [{ShapeText.Join(labels.shape)}] holds {labels.numel()} labels; expected one per token of input_ids [{hidden.shape[0]}, {hidden.shape[1]}]."));
             }
             using var flatLabels = labels.reshape(-1);
             using var labelled = flatLabels.ne(StableScalars.Of(Losses.IgnoreIndex)).nonzero().squeeze(-1);
@@ -270,7 +270,7 @@ public sealed class BertForMultipleChoice : BertPreTrainedModel
         if (input.InputIds.dim() != 3)
         {
             throw new BertSharpException(
-                $"multiple choice input_ids: expected shape [batch, choices, seq], got [{string.Join(", ", input.InputIds.shape)}].");
+                $"multiple choice input_ids: expected shape [batch, choices, seq], got [{ShapeText.Join(input.InputIds.shape)}].");
         }
         var choices = input.InputIds.shape[1];
         static Tensor? Flat(Tensor? t) => t?.reshape(-1, t.shape[^1]);

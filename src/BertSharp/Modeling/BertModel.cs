@@ -36,12 +36,12 @@ public sealed class BertModel : BertPreTrainedModel
         var ids = input.InputIds ?? throw new ArgumentException("input_ids is null; expected ids [batch, seq].", nameof(input));
         if (ids.dim() != 2)
         {
-            throw new BertSharpException($"input_ids: expected shape [batch, seq], got [{string.Join(", ", ids.shape)}].");
+            throw new BertSharpException($"input_ids: expected shape [batch, seq], got [{ShapeText.Join(ids.shape)}].");
         }
         if (input.AttentionMask is { } am && !MaskFits(am, ids))
         {
             throw new BertSharpException(
-                $"attention_mask: shape [{string.Join(", ", am.shape)}] does not fit input_ids [{string.Join(", ", ids.shape)}]; expected [batch, seq] or [batch, seq, seq].");
+                $"attention_mask: shape [{ShapeText.Join(am.shape)}] does not fit input_ids [{ShapeText.Join(ids.shape)}]; expected [batch, seq] or [batch, seq, seq].");
         }
         using var scope = NewDisposeScope();
         var embedded = embeddings.Forward(ids, input.TokenTypeIds, input.PositionIds);

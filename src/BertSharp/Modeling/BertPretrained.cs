@@ -230,8 +230,8 @@ public static class BertPretrained
                 if (!src.shape.SequenceEqual(p.shape))
                 {
                     throw new BertSharpException(
-                        $"{source}: tensor '{name}' has shape [{string.Join(", ", src.shape)}] in the checkpoint but the model " +
-                        $"(config.json) needs [{string.Join(", ", p.shape)}].");
+                        $"{source}: tensor '{name}' has shape [{ShapeText.Join(src.shape)}] in the checkpoint but the model " +
+                        $"(config.json) needs [{ShapeText.Join(p.shape)}].");
                 }
                 p.copy_(src);
             }

@@ -55,8 +55,8 @@ internal static class LoadPreflight
             if (!stored.SequenceEqual(shape))
             {
                 throw new BertSharpException(
-                    $"{source}: tensor '{name}' has shape [{string.Join(", ", stored)}] in the checkpoint but the model " +
-                    $"(config.json) needs [{string.Join(", ", shape)}].");
+                    $"{source}: tensor '{name}' has shape [{ShapeText.Join(stored)}] in the checkpoint but the model " +
+                    $"(config.json) needs [{ShapeText.Join(shape)}].");
             }
             supplied += count;
         }

@@ -20,7 +20,7 @@ internal static class Losses
         if (labels.numel() != flatLogits.shape[0])
         {
             throw new BertSharpException(
-                Invariant($"{name}: shape [{string.Join(", ", labels.shape)}] holds {labels.numel()} labels; expected {flatLogits.shape[0]}, one per row of logits [{string.Join(", ", logits.shape)}]."));
+                Invariant($"{name}: shape [{ShapeText.Join(labels.shape)}] holds {labels.numel()} labels; expected {flatLogits.shape[0]}, one per row of logits [{ShapeText.Join(logits.shape)}]."));
         }
         using var flatLabels = labels.reshape(-1).to_type(ScalarType.Int64);
         CheckClassIds(flatLabels, classes, name, ignoreIndex);

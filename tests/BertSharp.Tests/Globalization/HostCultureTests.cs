@@ -1,4 +1,5 @@
 using BertSharp.Checkpoints;
+using BertSharp.Tests.Hardening;
 using BertSharp.Tests.Infrastructure;
 using BertSharp.Training;
 
@@ -32,5 +33,18 @@ public class HostCultureTests
         Assert.Contains("0.9", ticks);
         Assert.All(ticks, t => Assert.Matches("^[0-9]{1,3}(,[0-9]{3})*(\\.[0-9]+)?$", t));
         Assert.Equal(["0.5", "-0.25", "1,500", "0", "0.3"], labels);
+    }
+
+    [Fact]
+    public void A_checkpoints_negative_stride_is_named_as_in_the_invariant_culture()
+    {
+        // The reader's refusal lists the view's size and stride: string.Join wrote each number in the host's culture.
+        using var tmp = TestPaths.TempDir();
+        var zip = new TorchZipWriter();
+        zip.Add("archive/data.pkl", new StateDictPickle().OldTensor("w", "0", 4, offset: 3, size: [2, 2], stride: [-1, 1]).ToArray());
+        zip.Add("archive/data/0", new byte[16]);
+        zip.Save(tmp.File("w.bin"));
+        var message = HostCulture.Run(() => Assert.Throws<BertSharpException>(() => PyTorchBinReader.Read(tmp.File("w.bin"))).Message);
+        Assert.Equal($"{tmp.File("w.bin")}: tensor 'w' (size [2, 2], stride [-1, 1], offset 3): negative size, stride or offset.", message);
     }
 }

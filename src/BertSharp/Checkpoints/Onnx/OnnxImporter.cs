@@ -183,7 +183,7 @@ internal sealed class OnnxImporter
             var biasKey = biasValue is null ? null : OnnxBertKeys.Canonical(_g.Resolve(biasValue));
             if (biasKey is null || !biasKey.EndsWith(".bias", StringComparison.Ordinal))
             {
-                _unnamedLinears.Add($"{(node.Name.Length > 0 ? node.Name : node.OpType)} with weight '{weightValue}' [{string.Join(", ", w.Dims)}]");
+                _unnamedLinears.Add($"{(node.Name.Length > 0 ? node.Name : node.OpType)} with weight '{weightValue}' [{ShapeText.Join(w.Dims)}]");
                 continue;
             }
             if (biasKey == "cls.predictions.bias")

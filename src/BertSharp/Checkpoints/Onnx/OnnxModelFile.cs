@@ -1,4 +1,5 @@
 using System.Globalization;
+using BertSharp.Modeling;
 using Google.Protobuf;
 using Onnx;
 
@@ -137,7 +138,7 @@ internal sealed class OnnxTensorReader(string modelPath) : IDisposable
         if (t.RawData.Length != expected)
         {
             throw new BertSharpException(
-                Invariant($"{ModelPath}: tensor '{t.Name}' [{string.Join(", ", t.Dims)}] has {t.RawData.Length:N0} bytes of data, expected {expected:N0} (truncated or corrupt model)."));
+                Invariant($"{ModelPath}: tensor '{t.Name}' [{ShapeText.Join(t.Dims)}] has {t.RawData.Length:N0} bytes of data, expected {expected:N0} (truncated or corrupt model)."));
         }
         return t.RawData.ToByteArray();
     }

@@ -252,7 +252,7 @@ public static class PyTorchBinReader
     /// <summary>A view must stay inside its storage; libtorch's as_strided does not check that for us.</summary>
     private static void CheckBounds(string path, string key, TensorRef r)
     {
-        string Where() => Invariant($"{path}: tensor '{key}' (size [{string.Join(", ", r.Size)}], stride [{string.Join(", ", r.Stride)}], offset {r.Offset})");
+        string Where() => Invariant($"{path}: tensor '{key}' (size [{ShapeText.Join(r.Size)}], stride [{ShapeText.Join(r.Stride)}], offset {r.Offset})");
         if (r.Size.Length != r.Stride.Length)
         {
             throw new BertSharpException($"{Where()}: size and stride have different ranks.");
