@@ -3,7 +3,10 @@ using Microsoft.CodeAnalysis;
 
 namespace BertSharp.Analyzers;
 
-/// <summary>The framework's types by which <see cref="InterpolatedCultureAnalyzer"/> judges a hole and its string.</summary>
+/// <summary>
+/// The framework's types by which <see cref="InterpolatedCultureAnalyzer"/> judges a hole and its string, and
+/// <see cref="JoinedCultureAnalyzer"/> a value joined to a string.
+/// </summary>
 internal sealed class CultureTypes
 {
     private readonly INamedTypeSymbol formattable;
