@@ -15,7 +15,7 @@ namespace BertSharp.Tests.Architecture;
 /// with a provider, and values whose text no culture changes, pass. The cases are compiled in memory, each line marked
 /// with what must happen.
 /// </summary>
-public class InterpolatedCultureAnalyzerTests
+public class CultureAnalyzerTests
 {
     // "// flag": BSA0001 on that line, once per hole named after it; "// joined": BSA0002, once per value named after it;
     // "// ok": nothing.
@@ -77,7 +77,7 @@ public class InterpolatedCultureAnalyzerTests
     [Fact]
     public async Task Flags_culture_sensitive_values_made_text_without_a_provider_only()
     {
-        var framework = typeof(InterpolatedCultureAnalyzerTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
+        var framework = typeof(CultureAnalyzerTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
             .Single(a => a.Key == "FrameworkReferenceDir").Value!;
         var compilation = CSharpCompilation.Create("Cases",
             [CSharpSyntaxTree.ParseText(Cases, new CSharpParseOptions(LanguageVersion.Latest), "Cases.cs")],
