@@ -1,3 +1,4 @@
+using System.Globalization;
 using BertSharp.Data;
 
 namespace BertSharp.Training;
@@ -22,6 +23,10 @@ internal sealed record FineTuneData(TextDataset Train, TextDataset? Validation, 
         var notes = new List<string>();
         var warnings = new List<string>();
         var blocks = o.Task.Regression ? null : DataSplit.LabelBlocks(all);
+        if (FractionalLabelsWarning(o, all) is { } fractional)
+        {
+            warnings.Add(fractional);
+        }
         TextDataset train;
         TextDataset? val;
         if (o.Training.EvalDataPath is not null)
@@ -112,6 +117,34 @@ internal sealed record FineTuneData(TextDataset Train, TextDataset? Validation, 
             }
             yield return $"{origin} {string.Join(" and ", parts)}: its label set differs from training's ({Quote(trainLabels)}).";
         }
+    }
+
+    /// <summary>
+    /// A warning when a classification's labels are all numbers and some have a fractional part ('3.48'): a score such as
+    /// STS-B's similarity, whose every distinct value would become a class of its own. HF's run_glue.py reads float labels
+    /// as regression by itself; here regression is asked for, so a forgotten flag trained hundreds of classes in silence.
+    /// </summary>
+    /// <remarks>Whole numbers written as floats ('0.0', '1.0', as pandas writes a column with a gap) are classes as they stand.</remarks>
+    private static string? FractionalLabelsWarning(FineTuneOptions o, TextDataset data)
+    {
+        if (o.Task.Regression || o.Task.KnownLabels is not null)
+        {
+            return null;
+        }
+        var labels = Labels(data);
+        var values = new List<double>(labels.Count);
+        foreach (var label in labels)
+        {
+            if (!double.TryParse(label, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) || !double.IsFinite(v))
+            {
+                return null;
+            }
+            values.Add(v);
+        }
+        var fractional = labels.Where((_, i) => values[i] != Math.Floor(values[i])).Take(3).ToList();
+        return fractional.Count == 0
+            ? null
+            : Invariant($"{data.Path}: column '{data.LabelField}' holds {labels.Count:N0} different numbers as labels, some not whole (such as {Quote(fractional)}): each becomes a class of its own; a score to predict is a regression (regression=true).");
     }
 
     private static SortedSet<string> Labels(TextDataset d) => new(d.Examples.Select(e => e.Label ?? ""), StringComparer.Ordinal);

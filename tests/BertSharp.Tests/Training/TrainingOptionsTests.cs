@@ -406,6 +406,24 @@ public class TrainingOptionsTests
         Assert.Equal([$"validation: {sst2} (8 examples)"], all.Notes);
     }
 
+    // A score (STS-B's similarity) given without regression became one class per distinct value, hundreds of them, unsaid.
+    [Theory]
+    [InlineData("0.02|3.48|4.93|0.02", false, "column 'label' holds 3 different numbers as labels, some not whole (such as '0.02', '3.48', '4.93'): each becomes a class of its own; a score to predict is a regression (regression=true).")]
+    [InlineData("1|0.5|2|3|4.25", false, "column 'label' holds 5 different numbers as labels, some not whole (such as '0.5', '4.25'): each becomes a class of its own; a score to predict is a regression (regression=true).")]
+    [InlineData("0.0|1.0|1.0|0.0", false, null)]
+    [InlineData("0|1|2|1", false, null)]
+    [InlineData("0.5|pos|1.5|neg", false, null)]
+    [InlineData("0.02|3.48|4.93|0.02", true, null)]
+    public void Numbers_with_a_fraction_as_class_labels_are_a_warning_naming_regression(string labels, bool regression, string? expected)
+    {
+        using var tmp = TestPaths.TempDir();
+        var path = tmp.File("train.tsv");
+        File.WriteAllLines(path, ["text\tlabel", .. labels.Split('|').Select((l, i) => $"text {i}\t{l}")]);
+        var o = new FineTuneOptions { Task = TaskSpec.Get("tsv", regression: regression), Training = Shared("o") with { DataPath = path, EvalDataPath = path } };
+        var warnings = FineTuneData.Read(o).Warnings;
+        Assert.Equal(expected is null ? [] : [$"{path}: {expected}"], warnings);
+    }
+
     private const string State = """{"global_step": 3, "total_steps": 10, "settings": {"lr": 0.001}, "data": {"data_position": 24}, "task": {}, "rng": "x"}""";
 
     [Theory]
