@@ -25,7 +25,7 @@ internal static class EpochColumns
     public static IReadOnlyList<EpochColumn> Classification(string primaryMetric, bool regression) =>
         regression
             ? [Loss, new("val pearson", "pearson"), new("val spearman", "spearman")]
-            : [Loss, Accuracy, primaryMetric == "accuracy" ? new("val MCC", "mcc") : new("val " + primaryMetric, primaryMetric)];
+            : [Loss, Accuracy, primaryMetric == "accuracy" ? new("val mcc", "mcc") : new("val " + primaryMetric, primaryMetric)];
 
     /// <summary>A task head: the metrics of its <c>HeadEvaluation</c> values worth a column (NER's per-type ones are not).</summary>
     public static IReadOnlyList<EpochColumn> Head(HeadTask task) => task switch

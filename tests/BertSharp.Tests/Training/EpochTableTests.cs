@@ -17,7 +17,7 @@ public class EpochTableTests
 
     private static (FinetuneProgressView View, MetricsReport? Validation) Case(string name, StringWriter rows) => name switch
     {
-        "sst2" => (new FinetuneProgressView("accuracy", regression: false, rows),
+        "sst2" or "cola" => (new FinetuneProgressView(name == "cola" ? "mcc" : "accuracy", regression: false, rows),
             MetricsReport.FromValues(["neg", "pos"], 4, [new("accuracy", 0.75), new("mcc", 0.5), new("f1", 0.8), new("loss", 0.25)])),
         "stsb" => (new FinetuneProgressView("pearson", regression: true, rows),
             MetricsReport.FromValues([], 4, [new("pearson", 0.5), new("spearman", 0.4), new("loss", 1.5)])),
@@ -36,9 +36,11 @@ public class EpochTableTests
         MetricsReport.FromValues([], scores.Total, new QaEvaluation(scores, [], version2, 0).Values());
 
     // A column per metric the task's validation computes, once: SQuAD had val loss and val acc at n/a (metrics it has
-    // none of), SWAG val acc and val accuracy with the same number.
+    // none of), SWAG val acc and val accuracy with the same number. MCC is headed as its metrics.json key whichever task
+    // shows it: SST-2's 'val MCC' beside CoLA's 'val mcc' read as two metrics.
     [Theory]
-    [InlineData("sst2", "val loss|val acc|val MCC", "0.2500|0.7500|0.5000")]
+    [InlineData("sst2", "val loss|val acc|val mcc", "0.2500|0.7500|0.5000")]
+    [InlineData("cola", "val loss|val acc|val mcc", "0.2500|0.7500|0.5000")]
     [InlineData("stsb", "val loss|val pearson|val spearman", "1.5000|0.5000|0.4000")]
     [InlineData("ner", "val loss|val acc|val f1", "0.2500|1.0000|1.0000")]
     [InlineData("squad v1.1", "val exact|val f1", "75.0000|80.0000")]
