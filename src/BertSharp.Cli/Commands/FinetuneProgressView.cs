@@ -105,13 +105,7 @@ internal sealed class FinetuneProgressView : IFineTuneProgress
         var labels = plan.Labels.Count == 0 ? "regression" : CliErrors.Shown(string.Join(", ", plan.Labels));
         Console.Error.WriteLine(
             $"fine-tuning {plan.Parameters:N0} parameters on {plan.Device}: {plan.TrainExamples:N0} training / {plan.ValidationExamples:N0} validation examples, " +
-            $"{plan.Epochs} epoch(s) × {plan.BatchesPerEpoch} batches, {plan.TotalSteps} optimizer steps; labels: {labels}" +
-            (plan.Truncated switch
-            {
-                0 => "",
-                1 => "; 1 example reaches the maximum length (truncated)",
-                var n => $"; {n:N0} examples reach the maximum length (truncated)",
-            }));
+            $"{plan.Epochs} epoch(s) × {plan.BatchesPerEpoch} batches, {plan.TotalSteps} optimizer steps; labels: {labels}");
         foreach (var n in plan.Notes)
         {
             Console.Error.WriteLine("  " + CliErrors.Word(n));

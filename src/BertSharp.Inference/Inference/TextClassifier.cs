@@ -156,19 +156,8 @@ public sealed class TextClassifier : IDisposable
     /// How many of <paramref name="inputs"/> are longer than <see cref="MaxLength"/> (and would be truncated), and the longest
     /// length in tokens, special tokens included.
     /// </summary>
-    public (int Truncated, int Longest) CountTruncated(IReadOnlyList<(string Text, string? Pair)> inputs)
-    {
-        ArgumentNullException.ThrowIfNull(inputs);
-        var truncated = 0;
-        var longest = 0;
-        foreach (var (text, pair) in inputs)
-        {
-            var n = Tokenizer.CountTokens(text) + (pair is null ? 2 : Tokenizer.CountTokens(pair) + 3);
-            longest = Math.Max(longest, n);
-            truncated += n > MaxLength ? 1 : 0;
-        }
-        return (truncated, longest);
-    }
+    public (int Truncated, int Longest) CountTruncated(IReadOnlyList<(string Text, string? Pair)> inputs) =>
+        ExampleEncoder.CountTruncated(Tokenizer, inputs, MaxLength);
 
     /// <summary>
     /// The task a directory was fine-tuned on (training_args.json), with its columns, or null when unknown; explicit

@@ -142,10 +142,16 @@ public static class FineTuner
         using var modelScope = model;
         var (trainerScope, frozen, parameters) = setup.Trainer(model, t, warmup, totalSteps, state);
         using var trainer = trainerScope;
-        var truncated = trainEnc.Count(e => e.Length >= maxLength);
+        // Only an example that reached max_length can have been cut (one of exactly max_length was not): the others are not
+        // tokenized a second time.
+        var (truncated, longest) = ExampleEncoder.CountTruncated(tokenizer,
+            train.Examples.Where((_, i) => trainEnc[i].Length >= maxLength).Select(e => (e.Text, e.TextPair)), maxLength);
+        var truncation = ModelLength.TruncationWarning(truncated, trainEnc.Length, maxLength, longest, o.TruncationSide, o.HeadTokens,
+            o.Task.TextPairColumn is not null);
         progress?.Started(new FineTunePlan(trainEnc.Length, valEnc?.Length ?? 0, o.EffectiveEpochs, data.BatchesPerEpoch, (int)totalSteps, parameters,
             device.ToString(), labels.IsRegression ? [] : labels.Labels, truncated,
-            [.. inputs.Warnings, .. length.Warning is { } lw ? [lw] : Array.Empty<string>()], (int)(state?.GlobalStep ?? 0))
+            [.. inputs.Warnings, .. length.Warning is { } lw ? [lw] : Array.Empty<string>(), .. truncation is null ? Array.Empty<string>() : [truncation]],
+            (int)(state?.GlobalStep ?? 0))
         {
             Notes = [.. FineTuneNotes.Describe(source, loadReport, length, inputs.Notes, checkpoint), .. FineTuneNotes.Truncation(o, maxLength, truncated),
                 .. FineTuneNotes.Pooling(model.Config), .. labelNote is { } ln ? [ln] : Array.Empty<string>(),

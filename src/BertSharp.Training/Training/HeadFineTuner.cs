@@ -94,7 +94,11 @@ public static class HeadFineTuner
             notes.Add(ParameterFreezing.Describe(counts, t.FreezeEncoder, t.FreezeLayers));
         }
         progress?.Started(new FineTunePlan(recipe.TrainExamples, recipe.ValidationExamples, o.EffectiveEpochs, data.BatchesPerEpoch, (int)totalSteps,
-            parameters, device.ToString(), recipe.LabelNames, recipe.Truncated, length.Warning is { } lw ? [lw] : [], (int)(state?.GlobalStep ?? 0))
+            parameters, device.ToString(), recipe.LabelNames, recipe.Truncated,
+            [.. length.Warning is { } lw ? [lw] : Array.Empty<string>(),
+                .. ModelLength.TruncationWarning(recipe.Truncated, recipe.TrainExamples, maxLength, pair: o.Task == HeadTask.MultipleChoice, sideIsOption: false) is { } tw
+                    ? [tw] : Array.Empty<string>()],
+            (int)(state?.GlobalStep ?? 0))
         {
             Notes = notes,
             LearningRate = t.LearningRate,

@@ -35,4 +35,26 @@ public static class ExampleEncoder
         }
         return result;
     }
+
+    /// <summary>
+    /// How many of <paramref name="inputs"/> are longer than <paramref name="maxLength"/> tokens (and are truncated by
+    /// <see cref="Encode"/>), and the longest length in tokens, [CLS] and [SEP] included.
+    /// </summary>
+    /// <param name="tokenizer">The model's tokenizer.</param>
+    /// <param name="inputs">The texts, each with its pair text or null.</param>
+    /// <param name="maxLength">Maximum tokens per input.</param>
+    public static (int Truncated, int Longest) CountTruncated(BertTokenizer tokenizer, IEnumerable<(string Text, string? Pair)> inputs, int maxLength)
+    {
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        ArgumentNullException.ThrowIfNull(inputs);
+        var truncated = 0;
+        var longest = 0;
+        foreach (var (text, pair) in inputs)
+        {
+            var n = tokenizer.CountTokens(text) + (pair is null ? 2 : tokenizer.CountTokens(pair) + 3);
+            longest = Math.Max(longest, n);
+            truncated += n > maxLength ? 1 : 0;
+        }
+        return (truncated, longest);
+    }
 }

@@ -441,7 +441,9 @@ public class FineTuneEndToEndTests
         var run = CliRunner.Run("finetune", "--task", "mrpc", "--data", Data("mrpc_train.tsv"), "--val-size", "1", "--output", model,
             "--config", "tiny", "--vocab", Vocab, "--epochs", "1", "--batch-size", "2", "--lr", "1e-3", "--max-length", "48", "--device", "cpu");
         Assert.True(run.ExitCode == 0, run.StdErr);
-        Assert.DoesNotContain("warning", run.StdErr, StringComparison.Ordinal);
+        // The one warning is that the pairs are cut at 48 tokens: nothing is wrong with the data or the split.
+        var warning = Assert.Single(run.StdErr.Split('\n'), l => l.Contains("warning", StringComparison.Ordinal));
+        Assert.StartsWith("warning: 3 of 3 inputs are longer than 48 tokens (longest ", warning, StringComparison.Ordinal);
         using var classifier = TextClassifier.Load(model, "cpu");
         Assert.Equal(["not_equivalent", "equivalent"], classifier.Labels.Labels);
         var both = classifier.Predict([("He said the pie business does not fit .", "The pie business does not fit , he said ."), ("a", null)]);

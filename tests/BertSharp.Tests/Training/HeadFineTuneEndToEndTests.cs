@@ -424,6 +424,20 @@ public class HeadFineTuneEndToEndTests
         Assert.StartsWith("choice 1: he was happy\\x1b[31m house (", single.StdOut, StringComparison.Ordinal);
     }
 
+    // A sentence cut at max_length loses its last words' tags: the plan warns in the words evaluate and ner use; it said only
+    // "N examples reach the maximum length (truncated)" at the end of its first line.
+    [Fact]
+    public void Ner_plan_warns_of_sentences_cut_at_the_maximum_length()
+    {
+        using var tmp = TestPaths.TempDir();
+        var train = tmp.File("train.conll");
+        WriteConll(train, NerSentences(8, 3));
+        var run = CliRunner.Run(["finetune", "--task", "ner", "--data", train, "--epochs", "1", "--stop-after", "1", "--max-length", "6", .. Common(tmp.File("ner"))]);
+        Assert.True(run.ExitCode == 0, run.StdErr + run.StdOut);
+        Assert.Matches(@"\nwarning: [1-8] of 8 inputs are longer than 6 tokens and were truncated to 6; the words after that were not read \(--max-length sets the limit\)\.\n",
+            "\n" + run.StdErr.ReplaceLineEndings("\n"));
+    }
+
     [Fact]
     public void Bad_input_is_one_line_exit_2_and_no_output()
     {

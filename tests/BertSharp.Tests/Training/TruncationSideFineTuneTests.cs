@@ -63,6 +63,10 @@ public class TruncationSideFineTuneTests
         var eval = CliRunner.Run("evaluate", "--model", model, "--data", Data("sst2_train.tsv"), "--output", tmp.File("e.json"), "--device", "cpu");
         Assert.True(eval.ExitCode == 0, eval.StdErr);
         Assert.Contains("max length 8, truncation side head+tail (head 2)", eval.StdOut, StringComparison.Ordinal);
+        // finetune's plan warns of the cut training examples in evaluate's words on the same file, the longest named: it said
+        // "N examples reach the maximum length (truncated)", counting an example of exactly max_length as cut.
+        var cut = Assert.Single(eval.StdErr.Split('\n'), l => l.Contains(" inputs are longer than 8 tokens (longest ", StringComparison.Ordinal));
+        Assert.Contains(cut, run.StdErr.Split('\n'));
         var tail = CliRunner.Run("evaluate", "--model", model, "--data", Data("sst2_train.tsv"), "--output", tmp.File("t.json"), "--device", "cpu",
             "--truncation-side", "tail");
         Assert.True(tail.ExitCode == 0, tail.StdErr);
