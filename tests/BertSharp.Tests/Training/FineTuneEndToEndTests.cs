@@ -189,6 +189,17 @@ public class FineTuneEndToEndTests
         Assert.Equal(2, eval.ExitCode);
         Assert.Contains("unseen_label.csv line 3: field 'label' has label 'surprise' that the model was not trained on", eval.StdErr, StringComparison.Ordinal);
         Assert.False(File.Exists(tmp.File("m.json")));
+
+        // Fine-tuned at 32, the model keeps the checkpoint's longer trained length: evaluate says so, and at 32 it scores the
+        // validation file as the run did.
+        var longer = CliRunner.Run("evaluate", "--model", model, "--data", Data("custom.csv"), "--output", tmp.File("l.json"), "--device", "cpu");
+        Assert.True(longer.ExitCode == 0, longer.StdErr);
+        Assert.Matches(@", max length \d+ \(fine-tuned at 32: --max-length 32 scores as its validation did\)", longer.StdOut);
+        var at32 = CliRunner.Run("evaluate", "--model", model, "--data", Data("custom.csv"), "--output", tmp.File("s.json"), "--device", "cpu", "--max-length", "32");
+        Assert.True(at32.ExitCode == 0, at32.StdErr);
+        Assert.DoesNotContain("fine-tuned at", at32.StdOut, StringComparison.Ordinal);
+        static double Loss(string path) => (double)JsonNode.Parse(File.ReadAllText(path))!["metrics"]!["loss"]!;
+        Assert.Equal(Loss(Path.Combine(model, "metrics.json")), Loss(tmp.File("s.json")), 5);
     }
 
     // A classifier fine-tuned further on data with its own labels keeps its class order, and so what its head learnt (as
