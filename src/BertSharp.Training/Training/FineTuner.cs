@@ -78,7 +78,7 @@ public static class FineTuner
         var (train, val) = (inputs.Train, inputs.Validation);
         var labels = ClassifierCheckpoint.ContinuedLabels(source, LabelMap.ForTask(o.Task, train), train, o.Task, out var labelNote);
         var trainTargets = labels.Encode(train);
-        var valTargets = val is null ? null : labels.Encode(val);
+        var valTargets = val is null ? null : labels.Encode(val, $"that the training data {t.DataPath} does not have");
         var metricNames = labels.IsRegression ? RegressionMetricNames : ClassificationMetricNames;
         if (o.SaveBest is { } bestMetric)
         {

@@ -118,11 +118,11 @@ public sealed class LabelMap
     /// The map to read the labels of <paramref name="data"/> (of <paramref name="task"/>) with, for this model. A model with
     /// HF's default names (LABEL_0 … LABEL_{n-1}) is read as HF's run_glue.py reads it (its label2id only counts when the names are not
     /// the defaults): data whose labels are all class ids ("0", "1", …) give label i class i (one past the classes is then
-    /// refused by <see cref="Encode"/> as "expected one of 0, 1, 2"), and a built-in task's named
+    /// refused by <see cref="Encode(TextDataset)"/> as "expected one of 0, 1, 2"), and a built-in task's named
     /// labels (sst2's negative, positive) take the task's class order when the model has as many classes. The map returned
     /// then names the classes as the data does, and <paramref name="note"/> says so, naming <paramref name="configPath"/>'s
     /// id2label and the mapping; otherwise (the data use the model's names, other names, or the model names its classes)
-    /// it is this map and the note null: names other than the defaults are never guessed at, and <see cref="Encode"/> then
+    /// it is this map and the note null: names other than the defaults are never guessed at, and <see cref="Encode(TextDataset)"/> then
     /// refuses a label the model does not know.
     /// </summary>
     /// <param name="data">The labelled data to be matched to the model.</param>
@@ -220,7 +220,13 @@ public sealed class LabelMap
     /// The class id (or regression target) of every example of <paramref name="data"/>; a label the model was not trained
     /// on is an error naming the file, line and field.
     /// </summary>
-    public float[] Encode(TextDataset data)
+    public float[] Encode(TextDataset data) => Encode(data, "that the model was not trained on");
+
+    /// <summary>
+    /// <see cref="Encode(TextDataset)"/>, an unknown label said to be one <paramref name="unknown"/> ("that the training
+    /// data train.csv does not have": a fine-tuning's validation file is read before any model is trained).
+    /// </summary>
+    internal float[] Encode(TextDataset data, string unknown)
     {
         var result = new float[data.Count];
         for (var i = 0; i < data.Count; i++)
@@ -245,7 +251,7 @@ public sealed class LabelMap
             else
             {
                 throw new BertSharpException(
-                    Invariant($"{data.Path} line {e.Line}: field '{data.LabelField}' has label '{e.Label}' that the model was not trained on; expected one of {string.Join(", ", Labels)}."));
+                    Invariant($"{data.Path} line {e.Line}: field '{data.LabelField}' has label '{e.Label}' {unknown}; expected one of {string.Join(", ", Labels)}."));
             }
         }
         return result;

@@ -141,7 +141,7 @@ public class FineTuneEndToEndTests
         { "text column is numbers", ["finetune", "--task", "csv", "--data", Data("numeric_text.csv")], "numeric_text.csv line 2: column 'text' holds numbers" },
         { "json text not a string", ["finetune", "--task", "jsonl", "--data", Data("non_text.jsonl")], "non_text.jsonl line 2: field \"text\" is a JSON number" },
         { "unseen label in eval data", ["finetune", "--task", "csv", "--data", Data("custom.csv"), "--eval-data", Data("unseen_label.csv")],
-            "unseen_label.csv line 3: field 'label' has label 'surprise' that the model was not trained on" },
+            $"unseen_label.csv line 3: field 'label' has label 'surprise' that the training data {Data("custom.csv")} does not have; expected one of neg, neutral, pos." },
         { "max length above positions", ["finetune", "--task", "sst2", "--data", Data("sst2_train.tsv"), "--max-length", "513"],
             "--max-length 513: above the model's max_position_embeddings 512" },
         { "bad label value", ["finetune", "--task", "sst2", "--data", Data("bad_label.tsv")], "bad_label.tsv line 3: field 'label' is '2'" },
