@@ -89,7 +89,7 @@ public static class OutputDirectory
             ["written_by"] = "BertSharp",
             ["entries"] = new JsonArray([.. entries.Where(e => e != MarkerName).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).Select(e => (JsonNode)e!)]),
         };
-        AtomicFile.WriteAllText(Path.Combine(directory, MarkerName), o.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+        AtomicFile.WriteAllText(Path.Combine(directory, MarkerName), o.ToJsonString(ReadableJson.Indented) + "\n");
     }
 
     /// <summary>

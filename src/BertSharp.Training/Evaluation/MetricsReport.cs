@@ -218,7 +218,7 @@ public sealed class MetricsReport
 
     /// <summary>Writes <c>metrics.json</c> atomically.</summary>
     public void Save(string path, IReadOnlyDictionary<string, object?>? extra = null) =>
-        AtomicFile.WriteAllText(path, ToJson(extra).ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+        AtomicFile.WriteAllText(path, ToJson(extra).ToJsonString(ReadableJson.Indented) + "\n");
 
     /// <summary>A value formatted for tables: 4 decimals, "n/a" for NaN.</summary>
     public static string Format(double v) => double.IsFinite(v) ? v.ToString("0.0000", CultureInfo.InvariantCulture) : "n/a";

@@ -15,13 +15,11 @@ public static class TrainingArgsFile
     /// <summary>The file's name in a model directory.</summary>
     public const string FileName = "training_args.json";
 
-    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
-
     /// <summary>Writes <paramref name="args"/> into <paramref name="dir"/> atomically (indented, one trailing newline).</summary>
     public static void Write(string dir, JsonObject args)
     {
         ArgumentNullException.ThrowIfNull(args);
-        AtomicFile.WriteAllText(Path.Combine(dir, FileName), args.ToJsonString(Indented) + "\n");
+        AtomicFile.WriteAllText(Path.Combine(dir, FileName), args.ToJsonString(ReadableJson.Indented) + "\n");
     }
 
     /// <summary>The settings recorded in <paramref name="dir"/>, or null when it has no training_args.json.</summary>

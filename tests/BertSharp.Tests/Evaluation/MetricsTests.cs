@@ -223,7 +223,7 @@ public class MetricsTests
     [Fact]
     public void Report_has_binary_and_macro_metrics_and_writes_json()
     {
-        var report = MetricsReport.ForClassification(["neg", "pos"], BinTrue, BinPred, loss: 0.5);
+        var report = MetricsReport.ForClassification(["nég", "l'avis+"], BinTrue, BinPred, loss: 0.5);
         Assert.Equal(10.0 / 13, report.Get("f1"), 12);
         Assert.Equal(0.6703296703296704, report.Get("macro_f1"), 12);
         Assert.Throws<BertSharpException>(() => report.Get("pearson"));
@@ -233,6 +233,9 @@ public class MetricsTests
         Assert.Equal(0.7, json["metrics"]!["accuracy"]!.GetValue<double>(), 6);
         Assert.Equal(5, json["confusion_matrix"]![1]![1]!.GetValue<long>());
         Assert.Equal(10, json["examples"]!.GetValue<int>());
+        // A file people open: label names as written (the default encoder wrote n\u00E9g and l\u0027avis\u002B).
+        Assert.Contains("\"nég\"", File.ReadAllText(dir.File("metrics.json")), StringComparison.Ordinal);
+        Assert.Contains("\"l'avis+\"", File.ReadAllText(dir.File("metrics.json")), StringComparison.Ordinal);
         Assert.Single(Directory.GetFiles(dir.Path));
     }
 
