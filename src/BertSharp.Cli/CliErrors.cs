@@ -208,11 +208,12 @@ public static partial class CliErrors
     }
 
     /// <summary>
-    /// The output path a refusal of an output names (a directory that holds the user's files, another kind of bert output or an
-    /// unfinished run; a link that ends nowhere) and the CLI's words for it, given how to name that path: as the library did,
-    /// or as the flag and value the user typed (<see cref="CliInput.NameOutput"/>). Null for any other failure.
+    /// The path a refusal names (an output directory that holds the user's files, another kind of bert output or an unfinished
+    /// run; any other <see cref="PathException"/>: a link that ends nowhere, an output that is a file, a corrupt marker, an
+    /// input that is not there) and the CLI's words for it, given how to name that path: as the library did, or as the flag
+    /// and value the user typed (<see cref="CliInput.NamePath"/>). Null for any other failure.
     /// </summary>
-    internal static (string Path, Func<string, string> Say)? OutputRefusal(Exception e) => e switch
+    internal static (string Path, Func<string, string> Say)? PathRefusal(Exception e) => e switch
     {
         ForeignOutputException f => (f.Directory, named =>
             $"{named}: not empty and not written by bert (it holds {ForeignOutputException.Describe(f.ForeignEntries)}); " +
@@ -223,7 +224,7 @@ public static partial class CliErrors
             $"which writing {o.Kind} there would delete, with or without --overwrite; choose another --output."),
         UnfinishedRunException u => (u.Directory, named =>
             $"{named}: holds {Path.GetFileName(u.Checkpoint)} of an earlier run; add --resume to continue it (same settings), or choose another --output."),
-        BrokenLinkException l => (l.Path, named => $"{named}: {l.Problem}"),
+        PathException p => (p.Path, named => $"{named}: {p.Problem}"),
         _ => null,
     };
 
@@ -232,7 +233,7 @@ public static partial class CliErrors
         var root = Root(e);
         switch (root)
         {
-            case Exception when OutputRefusal(root) is { } refusal:
+            case Exception when PathRefusal(root) is { } refusal:
                 Console.Error.WriteLine("error: " + OneLine(refusal.Say(refusal.Path)));
                 return BadInput;
             case TrainingCancelledException c:

@@ -152,12 +152,13 @@ internal static partial class CliInput
     }
 
     /// <summary>
-    /// A failure about an output path said as the option that named it, its path as the user typed it: a write that failed
-    /// (<see cref="DescribeWriteFailure"/>) or a refusal of an output (<see cref="CliErrors.OutputRefusal"/>: the library
-    /// names it by its full path, <c>/tmp/x/notours: not empty ...</c>, where the user typed <c>--output notours</c>). Null
-    /// when it is neither, or no option's path holds it.
+    /// A failure about a path said as the option that named it, its path as the user typed it: a write that failed
+    /// (<see cref="DescribeWriteFailure"/>) or a refusal of a path (<see cref="CliErrors.PathRefusal"/>: the library names it
+    /// by its full path, <c>/tmp/x/notours: not empty ...</c>, where the user typed <c>--output notours</c>, or by the path
+    /// alone, <c>nope.txt: not found ...</c>, where the user typed <c>--input nope.txt</c>). Null when it is neither, or no
+    /// option's path holds it.
     /// </summary>
-    public static BertSharpException? NameOutput(ParseResult parse, Exception failure)
+    public static BertSharpException? NamePath(ParseResult parse, Exception failure)
     {
         ArgumentNullException.ThrowIfNull(parse);
         ArgumentNullException.ThrowIfNull(failure);
@@ -165,7 +166,7 @@ internal static partial class CliInput
         {
             return DescribeWriteFailure(parse, w);
         }
-        if (CliErrors.OutputRefusal(failure) is not { } refusal || Typed(parse, refusal.Path) is not { } typed)
+        if (CliErrors.PathRefusal(failure) is not { } refusal || Typed(parse, refusal.Path) is not { } typed)
         {
             return null;
         }
@@ -191,20 +192,21 @@ internal static partial class CliInput
     }
 
     /// <summary>
-    /// The option (or argument) whose value is <paramref name="path"/> or the innermost directory holding it, named as the
+    /// The option (or argument) with a value that is <paramref name="path"/> or the innermost directory holding it, named as the
     /// user typed it (<c>--output runs/x</c>), and whether it is the path itself; null when no option's value holds it.
     /// </summary>
     private static (string Named, bool Exact)? Typed(ParseResult parse, string path)
     {
         var target = Path.TrimEndingDirectorySeparator(Path.GetFullPath(path));
+        // Every value of an option that takes several (--input a.txt b.txt): the one the failure names is the one to show.
         var candidates = parse.CommandResult.Children
-            .Select(child => child switch
+            .SelectMany(child => child switch
             {
-                OptionResult o when o.Tokens.Count == 1 => (Name: o.Option.Name, Value: o.Tokens[0].Value),
-                ArgumentResult a when a.Tokens.Count == 1 => (Name: a.Argument.Name, Value: a.Tokens[0].Value),
-                _ => (Name: "", Value: ""),
+                OptionResult o => o.Tokens.Select(t => (Name: o.Option.Name, t.Value)),
+                ArgumentResult a => a.Tokens.Select(t => (Name: a.Argument.Name, t.Value)),
+                _ => Enumerable.Empty<(string Name, string Value)>(),
             })
-            .Where(c => c.Name.Length > 0 && !string.IsNullOrWhiteSpace(c.Value))
+            .Where(c => !string.IsNullOrWhiteSpace(c.Value))
             .Select(c => (c.Name, c.Value, Full: Path.TrimEndingDirectorySeparator(Path.GetFullPath(c.Value))))
             .ToList();
         if (candidates.FirstOrDefault(c => c.Full == target) is { Name.Length: > 0 } exact)

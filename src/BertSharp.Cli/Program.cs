@@ -45,9 +45,9 @@ public static class Program
         {
             return parse.Invoke(configuration);
         }
-        catch (Exception e) when (CliInput.NameOutput(parse, CliErrors.Root(e)) is { } named)
+        catch (Exception e) when (CliInput.NamePath(parse, CliErrors.Root(e)) is { } named)
         {
-            // The library names the path in full; the user typed it after a flag, and the flag says which output it was.
+            // The library names the path in full or as given; the user typed it after a flag, and the flag says which path it was.
             throw named;
         }
     }

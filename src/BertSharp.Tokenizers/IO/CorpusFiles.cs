@@ -10,7 +10,7 @@ public static class CorpusFiles
     /// Expands <paramref name="inputs"/> into a de-duplicated file list: a file as it is, a folder as every <c>*.txt</c> and
     /// <c>*.txt.gz</c> file under it (recursively, in ordinal order of path).
     /// </summary>
-    /// <exception cref="BertSharpException">An input is neither a file nor a folder, or a folder holds no such file.</exception>
+    /// <exception cref="PathException">An input is neither a file nor a folder, or a folder holds no such file.</exception>
     public static List<string> Expand(IEnumerable<string> inputs)
     {
         ArgumentNullException.ThrowIfNull(inputs);
@@ -24,7 +24,7 @@ public static class CorpusFiles
                     .Order(StringComparer.Ordinal).ToList();
                 if (found.Count == 0)
                 {
-                    throw new BertSharpException($"{input}: directory has no .txt or .txt.gz files.");
+                    throw new PathException(input, "directory has no .txt or .txt.gz files.");
                 }
                 files.AddRange(found);
             }
@@ -34,7 +34,7 @@ public static class CorpusFiles
             }
             else
             {
-                throw new BertSharpException($"{input}: input file or directory not found.");
+                throw new PathException(input, "not found; expected a corpus file or directory.");
             }
         }
         return files.Distinct(StringComparer.Ordinal).ToList();

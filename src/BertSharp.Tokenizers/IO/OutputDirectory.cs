@@ -18,13 +18,14 @@ public static class OutputDirectory
     private const string LostAndFound = "lost+found";
 
     /// <summary>Reads what <paramref name="directory"/> holds and which of it is BertSharp's.</summary>
+    /// <exception cref="PathException"><paramref name="directory"/> is a file, or its marker is not one BertSharp wrote.</exception>
     public static OutputDirectoryInfo Inspect(string directory)
     {
         var full = AtomicFile.Normalize(directory);
         // A link is a file only where it ends at one: File.Exists is true for a link whose directory a kill renamed away.
         if (LinkedFile.Exists(full))
         {
-            throw new BertSharpException($"{full}: is a file; expected a directory.");
+            throw new PathException(full, "is a file; expected a directory.");
         }
         if (!Directory.Exists(full))
         {
@@ -188,11 +189,11 @@ public static class OutputDirectory
         {
             var entries = JsonNode.Parse(File.ReadAllText(path))?["entries"] as JsonArray;
             return entries?.Select(e => e?.GetValue<string>()).OfType<string>().ToList()
-                   ?? throw new BertSharpException($"{path}: no \"entries\" list; expected the marker BertSharp writes.");
+                   ?? throw new PathException(path, "no \"entries\" list; expected the marker BertSharp writes.");
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException)
         {
-            throw new BertSharpException($"{path}: not a valid BertSharp marker ({e.Message}).", e);
+            throw new PathException(path, $"not a valid BertSharp marker ({e.Message}).", e);
         }
     }
 }

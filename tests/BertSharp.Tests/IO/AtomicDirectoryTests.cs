@@ -396,7 +396,7 @@ public class AtomicDirectoryTests
         File.WriteAllText(tmp.File("file.txt"), "x");
         File.CreateSymbolicLink(tmp.File("tofile"), "file.txt");
         Assert.Equal($"{tmp.File("tofile")}: is a file; expected a directory.",
-            Assert.Throws<BertSharpException>(() => AtomicFile.WriteDirectory(tmp.File("tofile"), d => Fill(d, "y"))).Message);
+            Assert.Throws<PathException>(() => AtomicFile.WriteDirectory(tmp.File("tofile"), d => Fill(d, "y"))).Message);
         Assert.Equal(["disk", "file.txt", "gone", "loop", "out", "tofile"], Siblings(tmp.Path));
     }
 
@@ -448,7 +448,7 @@ public class AtomicDirectoryTests
         AtomicFile.WriteDirectory(tmp.File("empty"), d => Fill(d, "x"));
         Assert.Equal("x", Content(tmp.File("empty")));
         File.WriteAllText(tmp.File("file"), "x");
-        Assert.Contains("is a file", Assert.Throws<BertSharpException>(() => AtomicFile.WriteDirectory(tmp.File("file"), d => Fill(d, "y"))).Message,
+        Assert.Contains("is a file", Assert.Throws<PathException>(() => AtomicFile.WriteDirectory(tmp.File("file"), d => Fill(d, "y"))).Message,
             StringComparison.Ordinal);
     }
 

@@ -223,8 +223,17 @@ public class OutputSafetyCliTests
         var parse = Cli.Program.BuildRoot().Parse(Finetune(tmp.Path + "/./runs"));
         Assert.Equal($"--output {tmp.Path}/./runs: {tmp.File("runs/inner")}: not empty and not written by bert (it holds x); choose a new or empty directory, " +
             "or add --overwrite (bert then replaces only its own files and removes nothing else).",
-            Cli.CliInput.NameOutput(parse, new ForeignOutputException(tmp.File("runs/inner"), ["x"]))?.Message);
-        Assert.Null(Cli.CliInput.NameOutput(parse, new ForeignOutputException(tmp.File("elsewhere"), ["x"])));
+            Cli.CliInput.NamePath(parse, new ForeignOutputException(tmp.File("runs/inner"), ["x"]))?.Message);
+        Assert.Null(Cli.CliInput.NamePath(parse, new ForeignOutputException(tmp.File("elsewhere"), ["x"])));
+        // So is any path the library refuses with its problem apart: a file in a checkpoint's place, found during the run; a
+        // marker bert did not write.
+        Directory.CreateDirectory(tmp.File("runs"));
+        File.WriteAllText(tmp.File("runs/checkpoint-1"), "x");
+        Assert.Equal($"--output {tmp.Path}/./runs: {tmp.File("runs/checkpoint-1")}: is a file; expected a directory.",
+            Cli.CliInput.NamePath(parse, Assert.ThrowsAny<BertSharpException>(() => OutputDirectory.Inspect(tmp.File("runs/checkpoint-1"))))?.Message);
+        File.WriteAllText(tmp.File("runs/.bertsharp"), "{}");
+        Assert.Equal($"--output {tmp.Path}/./runs: {tmp.File("runs/.bertsharp")}: no \"entries\" list; expected the marker BertSharp writes.",
+            Cli.CliInput.NamePath(parse, Assert.ThrowsAny<BertSharpException>(() => OutputDirectory.Inspect(tmp.File("runs"))))?.Message);
         Assert.Equal((2, $"error: {shown}/vocab.txt: not found."), Reported(new FileNotFoundException("gone", Path.Combine(run, "vocab.txt"))));
         // A command that caught its stop (pretrain-data) says what it kept in its own words, not the bare "cancelled.".
         Assert.Equal((130, "error: cancelled; nothing was written to --output data and the partly built data was removed."),

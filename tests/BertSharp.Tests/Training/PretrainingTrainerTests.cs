@@ -224,7 +224,7 @@ public class PretrainingTrainerTests
             new PretrainingTrainer(o) { Communicator = rank, StopAfter = stopAfter, OnLog = onLog }
                 .Run(data, tmp.File(output), new PretrainingModelSource("tiny", vocab), resume: false);
         var rank0 = new Distributed.AgreeingRank(0, 2) { WhileInBarrier = atOpening ? PutInTheWay : null };
-        var own = Assert.Throws<BertSharpException>(() => Run(rank0, "run", atOpening ? null : _ => PutInTheWay()));
+        var own = Assert.Throws<PathException>(() => Run(rank0, "run", atOpening ? null : _ => PutInTheWay()));
         Assert.Equal($"{path}: is a file; expected a directory.", own.Message);
         Assert.Equal([.. Enumerable.Repeat(true, meetingsBefore), false], rank0.Arrivals);
         // A run that failed before its first checkpoint (the one of a run stopped early included: it stayed behind, with
@@ -332,7 +332,7 @@ public class PretrainingTrainerTests
         // log). The first checkpoint's write fails (step 1's loss is finite): it counted as written before it was.
         Directory.CreateDirectory(tmp.File("empty"));
         var inTheWay = tmp.File("empty/checkpoint-1");
-        Assert.Equal($"{inTheWay}: is a file; expected a directory.", Assert.Throws<BertSharpException>(() =>
+        Assert.Equal($"{inTheWay}: is a file; expected a directory.", Assert.Throws<PathException>(() =>
             new PretrainingTrainer(o) { OnLog = _ => File.WriteAllText(inTheWay, "in the way") }
                 .Run(data, tmp.File("empty"), new PretrainingModelSource("tiny", vocab), false)).Message);
         Assert.Empty(Directory.EnumerateFileSystemEntries(tmp.File("empty")));

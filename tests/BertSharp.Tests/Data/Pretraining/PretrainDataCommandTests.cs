@@ -148,9 +148,10 @@ public partial class PretrainDataCommandTests
         Assert.False(Directory.Exists(tmp.File("data")));
     }
 
-    // The output was found unwritable only once the whole corpus had been tokenized and every instance built.
+    // The output was found unwritable only once the whole corpus had been tokenized and every instance built. A missing input
+    // and an output's corrupt marker are named by their flags as typed: the library names the path alone or in full.
     [Fact]
-    public void An_output_that_cannot_be_written_is_refused_before_the_corpus_is_read()
+    public void An_output_that_cannot_be_written_or_a_missing_input_is_refused_before_the_corpus_is_read()
     {
         using var tmp = TestPaths.TempDir();
         var vocab = UncasedVocab(tmp);
@@ -158,6 +159,13 @@ public partial class PretrainDataCommandTests
         File.WriteAllBytes(tmp.File("c.txt"), [.. "doc one.\n\n"u8, 0xFF, .. "\n"u8]);
         CliRunner.Run("pretrain-data", "--input", tmp.File("c.txt"), "--vocab", vocab, "--output", "/proc/d")
             .AssertOneLineError("error: --output /proc/d: cannot be written (no such file or directory).");
+        CliRunner.Run("pretrain-data", "--input", tmp.File("c.txt"), tmp.File("gone.txt"), "--vocab", vocab, "--output", tmp.File("data"))
+            .AssertOneLineError($"error: --input {tmp.File("gone.txt")}: not found; expected a corpus file or directory.");
+        Directory.CreateDirectory(tmp.File("data"));
+        File.WriteAllText(tmp.File("data/.bertsharp"), "not json");
+        Assert.StartsWith($"error: --output {tmp.Path}/./data: {tmp.File("data/.bertsharp")}: not a valid BertSharp marker (",
+            CliRunner.Run("pretrain-data", "--input", tmp.File("c.txt"), "--vocab", vocab, "--output", tmp.Path + "/./data").AssertOneLineError(),
+            StringComparison.Ordinal);
     }
 
     [Fact]

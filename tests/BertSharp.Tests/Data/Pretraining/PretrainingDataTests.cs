@@ -146,7 +146,7 @@ public class PretrainingDataTests
         Assert.Contains("empty corpus", empty.Message, StringComparison.Ordinal);
         var one = Assert.Throws<BertSharpException>(() => builder.Build([tmp.File("one.txt")], tmp.File("fresh")));
         Assert.Contains("only one document", one.Message, StringComparison.Ordinal);
-        Assert.Throws<BertSharpException>(() => builder.Build([tmp.File("missing.txt")], tmp.File("fresh")));
+        Assert.Throws<PathException>(() => builder.Build([tmp.File("missing.txt")], tmp.File("fresh")));
         Assert.Equal(["keep.txt"], Directory.GetFiles(tmp.File("out")).Select(Path.GetFileName));
         Assert.Empty(Directory.GetFileSystemEntries(tmp.File("fresh")));
     }
