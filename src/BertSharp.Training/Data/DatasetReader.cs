@@ -202,7 +202,7 @@ public static class DatasetReader
                     throw new BertSharpException(
                         Invariant($"{path} line {line}: field '{task.LabelColumn}' is '{Short(label)}'; expected {string.Join(" or ", known.Select(k => k.Key))} for task {task.Name}."));
                 }
-                label = match.Value;
+                return new TextExample(text, pair, match.Value, line) { LabelText = label };
             }
             else if (task.Regression && !float.TryParse(label, NumberStyles.Float, CultureInfo.InvariantCulture, out _))
             {

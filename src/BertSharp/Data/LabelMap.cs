@@ -251,11 +251,14 @@ public sealed class LabelMap
             else
             {
                 throw new BertSharpException(
-                    Invariant($"{data.Path} line {e.Line}: field '{data.LabelField}' has label '{e.Label}' {unknown}; expected one of {string.Join(", ", Labels)}."));
+                    Invariant($"{data.Path} line {e.Line}: field '{data.LabelField}' has label {Written(e)} {unknown}; expected one of {string.Join(", ", Labels)}."));
             }
         }
         return result;
     }
+
+    // The file's text, with the task's name for it: CoLA's 1 named as 'acceptable' read as if the file held that word.
+    private static string Written(TextExample e) => e.LabelText == e.Label ? $"'{e.Label}'" : $"'{e.LabelText}' (read as '{e.Label}')";
 
     private static bool IsClassIdText(string label) =>
         long.TryParse(label, NumberStyles.None, CultureInfo.InvariantCulture, out var id) && id.ToString(CultureInfo.InvariantCulture) == label;

@@ -256,6 +256,11 @@ public class DatasetReaderTests
         Assert.Null(note);
         Assert.Equal($"{tmp.File("d.csv")} line 2: field 'label' has label '-1' that the model was not trained on; expected one of LABEL_0, LABEL_1, LABEL_2.",
             Assert.Throws<BertSharpException>(() => three.Encode(other)).Message);
+        // A task's name for the file's label is told apart from the text: evaluating an SST-2 model on CoLA named 'acceptable'
+        // as the label, where the file holds 1.
+        var cola = DatasetReader.Read(F("cola_train.tsv"), TaskSpec.Cola);
+        Assert.Equal($"{F("cola_train.tsv")} line 1: field 'label' has label '1' (read as 'acceptable') that the model was not trained on; expected one of negative, positive.",
+            Assert.Throws<BertSharpException>(() => LabelMap.FromLabels(["negative", "positive"]).Encode(cola)).Message);
         // Two task labels are no reading of three classes.
         var sst2 = DatasetReader.Read(F("sst2_train.tsv"), TaskSpec.Sst2);
         Assert.Same(three, three.ForData(sst2, TaskSpec.Sst2, "m/config.json", out note));
