@@ -238,9 +238,10 @@ public sealed class LabelMap
             }
             if (IsRegression)
             {
+                // 1e400 parses (as infinity): a number, only not a finite one, as NaN and Infinity are; one rule names them all.
                 if (!float.TryParse(e.Label, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) || !float.IsFinite(v))
                 {
-                    throw new BertSharpException(Invariant($"{data.Path} line {e.Line}: field '{data.LabelField}' is '{e.Label}'; expected a number (the model is a regression model)."));
+                    throw new BertSharpException(Invariant($"{data.Path} line {e.Line}: field '{data.LabelField}' is '{e.Label}'; expected a finite number (the model is a regression model)."));
                 }
                 result[i] = v;
             }

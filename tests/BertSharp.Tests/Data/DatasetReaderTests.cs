@@ -103,6 +103,14 @@ public class DatasetReaderTests
         Assert.True(map.IsRegression);
         Assert.Equal(1, map.NumLabels);
         Assert.Equal([4.5f, 0.25f, 3.0f], map.Encode(d));
+        // 1e400 is a number, one too large for a float: it was refused as "expected a number".
+        using var tmp = TestPaths.TempDir();
+        foreach (var label in new[] { "1e400", "NaN", "-Infinity" })
+        {
+            File.WriteAllText(tmp.File("d.tsv"), $"text\tscore\na\t{label}\n");
+            Assert.Equal($"{tmp.File("d.tsv")} line 2: field 'score' is '{label}'; expected a finite number (the model is a regression model).",
+                Assert.Throws<BertSharpException>(() => map.Encode(DatasetReader.Read(tmp.File("d.tsv"), task))).Message);
+        }
     }
 
     [Fact]
