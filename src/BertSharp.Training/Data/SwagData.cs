@@ -70,6 +70,28 @@ public static class SwagData
         return new ChoiceFeature([.. example.Pairs.Select(p => tokenizer.Encode(p.First, p.Second, options))], example.Label ?? Modeling.Losses.IgnoreIndex);
     }
 
+    /// <summary>
+    /// How many of <paramref name="examples"/> had a choice cut by <see cref="Encode"/> (into <paramref name="features"/>,
+    /// at <paramref name="maxLength"/>), and the longest choice in tokens: <see cref="ExampleEncoder.CountTruncated"/>'s rule.
+    /// </summary>
+    internal static (int Truncated, int Longest) CountTruncated(BertTokenizer tokenizer, IReadOnlyList<ChoiceExample> examples,
+        IReadOnlyList<ChoiceFeature> features, int maxLength)
+    {
+        var truncated = 0;
+        var longest = features.Select(f => f.Length).DefaultIfEmpty(0).Max();
+        for (var i = 0; i < examples.Count; i++)
+        {
+            // A question whose longest choice is exactly max_length tokens was not cut; the others are not tokenized again.
+            if (features[i].Length >= maxLength)
+            {
+                var (cut, n) = ExampleEncoder.CountTruncated(tokenizer, examples[i].Pairs.Select(p => (p.First, (string?)p.Second)), maxLength);
+                truncated += cut > 0 ? 1 : 0;
+                longest = Math.Max(longest, n);
+            }
+        }
+        return (truncated, longest);
+    }
+
     private static List<ChoiceExample> ReadCsv(string path, ReadOnlyMemory<byte> bytes, bool requireLabels)
     {
         var options = IO.DelimitedText.Options();

@@ -32,6 +32,9 @@ internal abstract class HeadRecipe
     /// <summary>Training features cut at the maximum length.</summary>
     public abstract int Truncated { get; }
 
+    /// <summary>The longest training feature in tokens before any cut, when the task counts it.</summary>
+    public virtual int? Longest => null;
+
     /// <summary>Plan lines about the data.</summary>
     public List<string> Notes { get; } = [];
 
@@ -277,15 +280,15 @@ internal sealed class ChoiceRecipe : HeadRecipe
     private readonly BertTokenizer _tokenizer;
     private readonly ChoiceFeature[] _train;
     private readonly ChoiceFeature[]? _val;
-    private readonly int _maxLength;
 
     public ChoiceRecipe(HeadFineTuneOptions o, ModelSource source, int maxLength, bool validates)
     {
         // Below it every choice trains as [CLS] [SEP] [SEP]: the head would learn from no text at all.
         PairLength.Check(maxLength);
         _tokenizer = source.Tokenizer;
-        _maxLength = maxLength;
-        _train = [.. Take(SwagData.Read(o.Training.DataPath), o.Training.MaxTrainExamples).Select(e => SwagData.Encode(_tokenizer, e, maxLength))];
+        var train = Take(SwagData.Read(o.Training.DataPath), o.Training.MaxTrainExamples);
+        _train = [.. train.Select(e => SwagData.Encode(_tokenizer, e, maxLength))];
+        (Truncated, Longest) = SwagData.CountTruncated(_tokenizer, train, _train, maxLength);
         var evalPath = o.Training.ValidationFile(validates);
         _val = evalPath is null ? null : [.. Take(SwagData.Read(evalPath), o.Training.MaxEvalExamples).Select(e => SwagData.Encode(_tokenizer, e, maxLength))];
         Choices = _train[0].Choices.Count;
@@ -310,7 +313,9 @@ internal sealed class ChoiceRecipe : HeadRecipe
 
     public override IReadOnlyList<string> LabelNames => [.. Enumerable.Range(0, Choices).Select(i => Invariant($"ending{i}"))];
 
-    public override int Truncated => _train.Count(f => f.Length >= _maxLength);
+    public override int Truncated { get; }
+
+    public override int? Longest { get; }
 
     public override string PrimaryMetric => "accuracy";
 

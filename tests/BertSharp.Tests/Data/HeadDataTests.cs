@@ -258,6 +258,11 @@ public class HeadDataTests
         var feature = SwagData.Encode(Tokenizer, c[0], 64);
         Assert.Equal(3, feature.Choices.Count);
         Assert.Equal(1L, feature.Label);
+        // A question whose longest choice is exactly max_length tokens was not cut; it was counted as cut, and the plan's
+        // warning called it longer than max_length.
+        var length = feature.Length;
+        Assert.Equal((0, length), SwagData.CountTruncated(Tokenizer, [c[0]], [SwagData.Encode(Tokenizer, c[0], length)], length));
+        Assert.Equal((1, length), SwagData.CountTruncated(Tokenizer, [c[0]], [SwagData.Encode(Tokenizer, c[0], length - 1)], length - 1));
     }
 
     // An empty or blank file was "no column 'sent1' in the header ()", and prediction (no labels needed) was asked for a label.
