@@ -62,6 +62,8 @@ public class FineTuneEndToEndTests
         var best = accuracies.IndexOf(accuracies.Max());
         Assert.True(best < epochs.Count - 1, $"accuracies {string.Join(", ", accuracies)}: the best is first reached in the last epoch, so the kept epoch is not told from the last");
         Assert.Equal(best + 1, (int)log.Single(l => (string)l["type"]! == "end")["best_epoch"]!);
+        // The closing line says which epoch's weights were kept: it was only in train_log.jsonl.
+        Assert.Contains(string.Create(CultureInfo.InvariantCulture, $" (epoch {best + 1} of 3, best by accuracy; validation: accuracy "), run.StdOut, StringComparison.Ordinal);
         var saved = JsonNode.Parse(File.ReadAllText(Path.Combine(model, "metrics.json")))!;
         Assert.Equal(accuracies[best], (double)saved["metrics"]!["accuracy"]!, 6);
         Assert.Equal((double)epochs[best]["validation"]!["loss"]!, (double)saved["metrics"]!["loss"]!, 6);
