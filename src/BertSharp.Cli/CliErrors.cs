@@ -234,7 +234,8 @@ public static partial class CliErrors
         switch (root)
         {
             case Exception when PathRefusal(root) is { } refusal:
-                Console.Error.WriteLine("error: " + OneLine(refusal.Say(refusal.Path)));
+                // A problem may name fields ("nothing to resume"), said as flags like any library message's.
+                Console.Error.WriteLine("error: " + Describe(new BertSharpException(refusal.Say(refusal.Path))));
                 return BadInput;
             case TrainingCancelledException c:
                 Console.Error.WriteLine(c.Checkpoint is null

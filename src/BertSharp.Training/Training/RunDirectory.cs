@@ -50,6 +50,7 @@ public sealed class RunDirectory
     /// <param name="resume">Whether the run continues from a checkpoint there.</param>
     /// <param name="overwrite">Allow a non-empty directory that BertSharp did not write.</param>
     /// <param name="kind">The run's kind (<see cref="Kind"/>): other BertSharp output there is refused, as the run would overwrite or replace it.</param>
+    /// <exception cref="PathException"><paramref name="path"/> is a file or its marker is not one BertSharp wrote, or a resumed run finds no checkpoint there.</exception>
     /// <exception cref="UnfinishedRunException">A new run in a directory holding a checkpoint.</exception>
     /// <exception cref="ForeignOutputException">Not BertSharp's directory and <paramref name="overwrite"/> is false.</exception>
     /// <exception cref="OtherOutputException">The directory holds BertSharp output that is not <paramref name="kind"/>.</exception>
@@ -57,10 +58,6 @@ public sealed class RunDirectory
     {
         ArgumentNullException.ThrowIfNull(kind);
         var full = AtomicFile.Normalize(path);
-        if (LinkedFile.Exists(full))
-        {
-            throw new BertSharpException($"{BertSharpException.Field("output_dir")} {full}: is a file; expected a directory.");
-        }
         var target = OutputDirectory.Inspect(full);
         target.ThrowIfForeign(overwrite);
         target.ThrowIfOtherKind(kind);
@@ -70,10 +67,10 @@ public sealed class RunDirectory
             if (latest is null && File.Exists(System.IO.Path.Combine(full, TrainingArgsFile.FileName)))
             {
                 // A finished fine-tuning removed its checkpoints; "no complete checkpoint" read as if it had crashed.
-                throw new BertSharpException(
-                    $"{full}: nothing to {BertSharpException.Field("resume")}: the run there has finished ({TrainingArgsFile.FileName} is written at its end); run without {BertSharpException.Field("resume")} to train it again.");
+                throw new PathException(full,
+                    $"nothing to {BertSharpException.Field("resume")}: the run there has finished ({TrainingArgsFile.FileName} is written at its end); run without {BertSharpException.Field("resume")} to train it again.");
             }
-            return latest ?? throw new BertSharpException($"{full}: nothing to {BertSharpException.Field("resume")}: no complete checkpoint-N directory.");
+            return latest ?? throw new PathException(full, $"nothing to {BertSharpException.Field("resume")}: no complete checkpoint-N directory.");
         }
         if (latest is not null)
         {

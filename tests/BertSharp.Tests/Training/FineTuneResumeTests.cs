@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using BertSharp.Data;
+using BertSharp.IO;
 using BertSharp.Tests.Infrastructure;
 using BertSharp.Training;
 
@@ -124,7 +125,7 @@ public class FineTuneResumeTests
     public void Resume_refuses_changed_settings_and_a_directory_without_checkpoints()
     {
         using var tmp = TestPaths.TempDir();
-        var none = Assert.Throws<BertSharpException>(() => FineTuner.Run(Options(tmp.File("empty"), t => t with { Resume = true })));
+        var none = Assert.Throws<PathException>(() => FineTuner.Run(Options(tmp.File("empty"), t => t with { Resume = true })));
         Assert.Contains("nothing to resume", none.Message, StringComparison.Ordinal);
         Assert.Equal("error: " + none.Message.Replace("nothing to resume", "nothing to --resume", StringComparison.Ordinal), "error: " + Cli.CliErrors.Describe(none));
         Assert.False(Directory.Exists(tmp.File("empty")));

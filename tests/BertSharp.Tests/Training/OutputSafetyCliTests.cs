@@ -219,6 +219,9 @@ public class OutputSafetyCliTests
             Reported(new TrainingCancelledException(run, Path.Combine(run, "checkpoint-2"), 3, 18)));
         Assert.Equal((2, $"error: {shown}: not empty and not written by bert (it holds a\\x1b[2Jb); choose a new or empty directory, or add --overwrite " +
             "(bert then replaces only its own files and removes nothing else)."), Reported(new ForeignOutputException(run, ["a\u001b[2Jb"])));
+        // A path's problem that names a field, where no flag holds the path, says the field as its flag (its control characters were printed, escaped).
+        Assert.Equal((2, $"error: {shown}: nothing to --resume: the run there has finished (training_args.json is written at its end); run without --resume to train it again."),
+            Reported(Assert.Throws<PathException>(() => RunDirectory.Check(run, resume: true, overwrite: false, FineTuner.Kind))));
         // Mapped to the flag as typed; the library's path follows it only where it is another one (inside the typed directory).
         var parse = Cli.Program.BuildRoot().Parse(Finetune(tmp.Path + "/./runs"));
         Assert.Equal($"--output {tmp.Path}/./runs: {tmp.File("runs/inner")}: not empty and not written by bert (it holds x); choose a new or empty directory, " +

@@ -290,7 +290,7 @@ public class PretrainingTrainerTests
         Assert.Contains("does not match", mismatch.Message, StringComparison.Ordinal);
         Assert.False(Directory.Exists(tmp.File("run/checkpoint-1")));
 
-        var none = Assert.Throws<BertSharpException>(() => new PretrainingTrainer(o).Run(data, tmp.File("run"), new PretrainingModelSource(), true));
+        var none = Assert.Throws<PathException>(() => new PretrainingTrainer(o).Run(data, tmp.File("run"), new PretrainingModelSource(), true));
         Assert.Contains("nothing to resume: no complete checkpoint-N", none.Message, StringComparison.Ordinal);
 
         new PretrainingTrainer(o) { StopAfter = 1 }.Run(data, tmp.File("run"), new PretrainingModelSource("tiny", vocab), false);

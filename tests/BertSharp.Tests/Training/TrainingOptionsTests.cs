@@ -287,14 +287,22 @@ public class TrainingOptionsTests
     }
 
     [Fact]
-    public void Resume_in_a_finished_run_says_that_it_finished()
+    public void Resume_in_a_finished_run_says_that_it_finished_and_the_cli_names_the_directory_as_typed()
     {
         using var tmp = TestPaths.TempDir();
         // What a finished fine-tuning leaves: the model and training_args.json, its checkpoints removed.
         TrainingArgsFile.Write(tmp.Path, new JsonObject { ["task"] = "sst2" });
-        var done = Assert.Throws<BertSharpException>(() => RunDirectory.Check(tmp.Path, resume: true, overwrite: true, FineTuner.Kind));
+        var done = Assert.Throws<PathException>(() => RunDirectory.Check(tmp.Path, resume: true, overwrite: true, FineTuner.Kind));
         Assert.Equal($"{AtomicFile.Normalize(tmp.Path)}: nothing to --resume: the run there has finished (training_args.json is written at its end); run without --resume to train it again.",
             Cli.CliErrors.Describe(done));
+        // The CLI names the directory as typed after its flag (it named the full path alone), as it does a file in its place.
+        var parse = Cli.Program.BuildRoot().Parse(OutputSafetyCliTests.Finetune(tmp.Path + "/./", "--resume"));
+        Assert.Equal($"--output {tmp.Path}/./: nothing to --resume: the run there has finished (training_args.json is written at its end); run without --resume to train it again.",
+            Cli.CliErrors.Describe(Assert.IsType<BertSharpException>(Cli.CliInput.NamePath(parse, done))));
+        File.WriteAllText(tmp.File("afile"), "x");
+        parse = Cli.Program.BuildRoot().Parse(OutputSafetyCliTests.Finetune(tmp.Path + "/./afile", "--resume"));
+        Assert.Equal($"--output {tmp.Path}/./afile: is a file; expected a directory.", Cli.CliInput.NamePath(parse,
+            Assert.Throws<PathException>(() => RunDirectory.Check(tmp.File("afile"), resume: true, overwrite: true, FineTuner.Kind)))?.Message);
     }
 
     [Fact]
