@@ -149,13 +149,14 @@ public sealed partial class BertTokenizer
     /// Writes <c>vocab.txt</c>, <c>tokenizer.json</c>, <c>tokenizer_config.json</c> and <c>special_tokens_map.json</c>
     /// into <paramref name="directory"/> (each file atomically; other files in the directory are left alone).
     /// </summary>
+    /// <exception cref="PathException"><paramref name="directory"/> is a file.</exception>
     public void Save(string directory)
     {
         ArgumentNullException.ThrowIfNull(directory);
         if (File.Exists(directory))
         {
             // Directory.CreateDirectory's own IOException says only that the file "already exists".
-            throw new BertSharpException($"{directory}: is a file; expected a directory to write the tokenizer files into.");
+            throw new PathException(directory, "is a file; expected a directory to write the tokenizer files into.");
         }
         Directory.CreateDirectory(directory);
         Vocab.Save(Path.Combine(directory, "vocab.txt"));

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using BertSharp.IO;
 using BertSharp.Tests.Infrastructure;
 using BertSharp.Tokenization;
 
@@ -40,8 +41,10 @@ public class TokenizerFilesTests
     {
         using var dir = TestPaths.TempDir();
         File.WriteAllText(dir.File("afile"), "mine");
-        var e = Assert.Throws<BertSharpException>(() => TokenizationFixtures.Uncased.Save(dir.File("afile")));
+        // A path's problem, which a front end can say under the name its user gave the path.
+        var e = Assert.Throws<PathException>(() => TokenizationFixtures.Uncased.Save(dir.File("afile")));
         Assert.Equal($"{dir.File("afile")}: is a file; expected a directory to write the tokenizer files into.", e.Message);
+        Assert.Equal((dir.File("afile"), "is a file; expected a directory to write the tokenizer files into."), (e.Path, e.Problem));
         Assert.Equal("mine", File.ReadAllText(dir.File("afile")));
     }
 
