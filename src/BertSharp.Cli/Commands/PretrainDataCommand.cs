@@ -1,5 +1,6 @@
 using System.CommandLine;
 using BertSharp.Data.Pretraining;
+using BertSharp.IO;
 using BertSharp.Tokenization;
 
 namespace BertSharp.Cli.Commands;
@@ -110,8 +111,9 @@ internal static class PretrainDataCommand
                     }
                     catch (BertSharpException e)
                     {
-                        // The builder refuses a vocabulary without the special tokens masking needs; say which file.
-                        throw new BertSharpException($"{vocabPath}: {e.Message}", e);
+                        // The builder refuses a vocabulary without the special tokens masking needs; as a path's problem it
+                        // is said under the flag and the path the user typed.
+                        throw new PathException(vocabPath, e.Message, e);
                     }
                     var built = builder.Build(inputs, outDir);
                     written = builder.Stats;

@@ -144,7 +144,7 @@ public partial class PretrainDataCommandTests
         // The corpus is not UTF-8, an error of its own once it is read: the vocabulary's comes first.
         File.WriteAllBytes(tmp.File("c.txt"), [.. "doc one.\n\n"u8, 0xFF, .. "\n"u8]);
         CliRunner.Run("pretrain-data", "--input", tmp.File("c.txt"), "--vocab", tmp.File("vocab.txt"), "--output", tmp.File("data"))
-            .AssertOneLineError($"error: {tmp.File("vocab.txt")}: the vocabulary has no [MASK] token (needed for pre-training data).");
+            .AssertOneLineError($"error: --vocab {tmp.File("vocab.txt")}: the vocabulary has no [MASK] token (needed for pre-training data).");
         Assert.False(Directory.Exists(tmp.File("data")));
     }
 
