@@ -1,3 +1,5 @@
+using System.Security.Cryptography;
+using System.Text;
 using System.Text.RegularExpressions;
 
 namespace BertSharp.IO;
@@ -26,12 +28,23 @@ namespace BertSharp.IO;
 /// Neither is a directory that is a mount point (a Docker volume), which cannot be renamed and into which nothing made
 /// beside it, on its parent's filesystem, can be renamed: its new content is staged inside it (<c>D/.bertsharp.X.staging</c>,
 /// removed by <see cref="Recover"/> like any temporary copy) and moved in the same way.
+/// A target whose name leaves no room for the id and suffix within a file name's 255 bytes stands in its leftovers' names
+/// as the start of its name and a hash of the whole (<see cref="LeftoverKey"/>).
 /// </remarks>
 public static class AtomicFile
 {
+    // NAME_MAX of Linux filesystems (ext4, xfs, btrfs, tmpfs), counted in bytes of the name's UTF-8.
+    private const int MaxNameBytes = 255;
+
+    // ".NAME.X.tmp" is the longest leftover name: NAME gets what the dot, the id and the suffix (".X.tmp", 13) leave.
+    private const int MaxKeyBytes = MaxNameBytes - 1 - 13;
+
+    private const int KeyHashChars = 16;
+
     private static readonly Regex TempName = new(@"^\.(?<name>.+)\.(?<id>[0-9a-f]{8})\.tmp$", RegexOptions.CultureInvariant);
     private static readonly Regex OldName = new(@"^(?<name>.+)\.(?<id>[0-9a-f]{8})\.old$", RegexOptions.CultureInvariant);
     private static readonly Regex StagingName = new(@"^" + Regex.Escape(OutputDirectory.MarkerName) + @"\.[0-9a-f]{8}\.staging$", RegexOptions.CultureInvariant);
+    private static readonly Regex ShortenedKey = new(@"~[0-9a-f]{16}$", RegexOptions.CultureInvariant); // 16 is KeyHashChars, written out: an int joined to the pattern would be formatted in the culture (BSA0002)
     private static readonly Regex QuotedPath = new(@"'(?<path>[^']+)'", RegexOptions.CultureInvariant);
 
     /// <summary>Writes a file through <paramref name="write"/> into a temp file, then renames it over <paramref name="path"/>.</summary>
@@ -84,7 +97,7 @@ public static class AtomicFile
                     // The last file's rename is the last step: nothing after it can fail, so its old version need not wait.
                     if (i < staged.Count - 1 && File.Exists(full))
                     {
-                        old = full + "." + NewId() + ".old";
+                        old = OldPath(full, NewId());
                         File.Move(full, old);
                     }
                     File.Move(tmp, full, overwrite: true);
@@ -214,7 +227,7 @@ public static class AtomicFile
                 }
                 else
                 {
-                    old = real + "." + id + ".old";
+                    old = OldPath(real, id);
                     Directory.Move(real, old); // S2
                 }
             }
@@ -300,16 +313,17 @@ public static class AtomicFile
     /// <summary>The temporary copies (<c>.NAME.X.tmp</c>) and old directories (<c>NAME.X.old</c>) that writes of <paramref name="name"/> left in <paramref name="parent"/>.</summary>
     private static (List<(string Path, string Id)> Temps, List<(string Path, string Id)> Olds) Leftovers(string parent, string name)
     {
+        var key = LeftoverKey(name);
         var temps = new List<(string Path, string Id)>();
         var olds = new List<(string Path, string Id)>();
         foreach (var entry in Directory.EnumerateFileSystemEntries(parent))
         {
             var entryName = Path.GetFileName(entry);
-            if (TempName.Match(entryName) is { Success: true } t && t.Groups["name"].Value == name)
+            if (TempName.Match(entryName) is { Success: true } t && t.Groups["name"].Value == key)
             {
                 temps.Add((entry, t.Groups["id"].Value));
             }
-            else if (OldName.Match(entryName) is { Success: true } o && o.Groups["name"].Value == name && Directory.Exists(entry))
+            else if (OldName.Match(entryName) is { Success: true } o && o.Groups["name"].Value == key && Directory.Exists(entry))
             {
                 olds.Add((entry, o.Groups["id"].Value));
             }
@@ -324,29 +338,43 @@ public static class AtomicFile
         {
             return;
         }
-        var targets = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var entry in Directory.EnumerateFileSystemEntries(directory).Select(Path.GetFileName).OfType<string>())
+        var entries = Directory.EnumerateFileSystemEntries(directory).Select(Path.GetFileName).OfType<string>().ToList();
+        var keys = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var entry in entries)
         {
             if (TempName.Match(entry) is { Success: true } t)
             {
-                targets.Add(t.Groups["name"].Value);
+                keys.Add(t.Groups["name"].Value);
             }
             else if (OldName.Match(entry) is { Success: true } o)
             {
-                targets.Add(o.Groups["name"].Value);
+                keys.Add(o.Groups["name"].Value);
             }
         }
-        foreach (var t in targets)
+        foreach (var key in keys)
         {
-            Recover(Path.Combine(directory, t));
+            // A shortened key gives its target's name back only through the target itself: with it absent (a replacement of a
+            // long-named directory killed between its renames) the leftovers wait for a write or Recover that names it.
+            var target = IsShortened(key) ? entries.FirstOrDefault(e => e != key && LeftoverKey(e) == key) : key;
+            if (target is not null)
+            {
+                Recover(Path.Combine(directory, target));
+            }
         }
     }
 
-    /// <summary>Whether <paramref name="entryName"/> is a temporary or old copy that a write of <paramref name="ownedName"/> leaves behind, or the new content of the directory holding it staged there (a mount point's).</summary>
+    /// <summary>
+    /// Whether <paramref name="entryName"/> is a temporary or old copy that a write of <paramref name="ownedName"/> leaves behind, or the
+    /// new content of the directory holding it staged there (a mount point's). A long name's copy is judged by its <see cref="LeftoverKey"/>,
+    /// which an exact name never matches: such a copy counts as not owned, so it is kept rather than deleted.
+    /// </summary>
     internal static bool IsLeftoverOf(string entryName, Func<string, bool> ownedName) =>
         StagingName.IsMatch(entryName)
         || (TempName.Match(entryName) is { Success: true } t && ownedName(t.Groups["name"].Value))
         || (OldName.Match(entryName) is { Success: true } o && ownedName(o.Groups["name"].Value));
+
+    /// <summary>The <see cref="LeftoverKey"/> of the target whose temporary copy <paramref name="entryName"/> is; null when it is none.</summary>
+    internal static string? TempKey(string entryName) => TempName.Match(entryName) is { Success: true } t ? t.Groups["name"].Value : null;
 
     /// <summary>
     /// Whether <paramref name="e"/> is a failure to write the output: any I/O failure of the writer's own file operations,
@@ -377,7 +405,41 @@ public static class AtomicFile
     internal static string NewId() => Guid.NewGuid().ToString("N")[..8];
 
     internal static string TempPath(string full, string id) =>
-        Path.Combine(Path.GetDirectoryName(full)!, "." + Path.GetFileName(full) + "." + id + ".tmp");
+        Path.Combine(Path.GetDirectoryName(full)!, "." + LeftoverKey(Path.GetFileName(full)) + "." + id + ".tmp");
+
+    /// <summary>Where the old version of <paramref name="full"/> waits while its replacement (sharing <paramref name="id"/>) is renamed in.</summary>
+    internal static string OldPath(string full, string id) =>
+        Path.Combine(Path.GetDirectoryName(full)!, LeftoverKey(Path.GetFileName(full)) + "." + id + ".old");
+
+    /// <summary>
+    /// What stands for the target <paramref name="name"/> in its leftovers' names: the name itself, or, when that would make a
+    /// leftover's name longer than a file name may be, the name's start and a hash of the whole name, so that two long names
+    /// that start alike still have leftovers of their own.
+    /// </summary>
+    internal static string LeftoverKey(string name)
+    {
+        if (Encoding.UTF8.GetByteCount(name) <= MaxKeyBytes)
+        {
+            return name;
+        }
+        var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(name)))[..KeyHashChars];
+        // Cut between characters: half of a UTF-8 sequence or of a surrogate pair would not survive the round trip to the disk.
+        var room = MaxKeyBytes - "~".Length - KeyHashChars;
+        var chars = 0;
+        foreach (var rune in name.EnumerateRunes())
+        {
+            room -= rune.Utf8SequenceLength;
+            if (room < 0)
+            {
+                break;
+            }
+            chars += rune.Utf16SequenceLength;
+        }
+        return name[..chars] + "~" + hash;
+    }
+
+    /// <summary>Whether <paramref name="key"/> is a long name's shortened <see cref="LeftoverKey"/> (a cut never leaves more than 3 bytes unused).</summary>
+    private static bool IsShortened(string key) => Encoding.UTF8.GetByteCount(key) > MaxKeyBytes - 4 && ShortenedKey.IsMatch(key);
 
     /// <summary>
     /// Where the new content of <paramref name="directory"/> is staged inside it (a mount point's), named after the marker so

@@ -19,21 +19,35 @@ public class AtomicDirectoryTests
 
     private static string[] Siblings(string parent) => [.. Directory.GetFileSystemEntries(parent).Select(Path.GetFileName).Order().OfType<string>()];
 
+    /// <summary>
+    /// Starts of names that bring a target's name (with the 2 to 12 bytes a test adds) near a file name's limit of 255 UTF-8
+    /// bytes, too near to add a temp name's 14: none, one-byte, two-byte and four-byte characters (surrogate pairs, which a
+    /// shortened name must not split; 121 chars for 241 bytes).
+    /// </summary>
+    public static TheoryData<string> LongPrefixes =>
+    [
+        "",
+        new string('m', 243),
+        new string('é', 121),
+        "a" + string.Concat(Enumerable.Repeat("\U0001F642", 60)),
+    ];
+
     /// <summary>A complete replacement tmp as WriteDirectory leaves it just before its renames: content, then the marker last.</summary>
     private static string CompleteTmp(string target, string id, string content)
     {
-        var tmp = Path.Combine(Path.GetDirectoryName(target)!, "." + Path.GetFileName(target) + "." + id + ".tmp");
+        var tmp = AtomicFile.TempPath(target, id);
         Directory.CreateDirectory(tmp);
         Fill(tmp, content);
         File.WriteAllText(Path.Combine(tmp, OutputDirectory.MarkerName), "{\"written_by\":\"BertSharp\",\"entries\":[\"config.json\",\"weights.bin\"]}");
         return tmp;
     }
 
-    [Fact]
-    public void Replacing_our_directory_keeps_the_old_one_until_the_new_one_is_complete()
+    [Theory]
+    [MemberData(nameof(LongPrefixes))]
+    public void Replacing_our_directory_keeps_the_old_one_until_the_new_one_is_complete(string prefix)
     {
         using var tmp = TestPaths.TempDir();
-        var target = tmp.File("model");
+        var target = tmp.File(prefix + "model");
         AtomicFile.WriteDirectory(target, d => Fill(d, "old"));
         Assert.True(OutputDirectory.Inspect(target).HasMarker);
         Assert.Throws<InvalidOperationException>(() => AtomicFile.WriteDirectory(target, d =>
@@ -44,70 +58,80 @@ public class AtomicDirectoryTests
         Assert.Equal("old", Content(target));
         AtomicFile.WriteDirectory(target, d => Fill(d, "new"));
         Assert.Equal("new", Content(target));
-        Assert.Equal(["model"], Siblings(tmp.Path));
+        Assert.Equal([prefix + "model"], Siblings(tmp.Path));
+
+        // Files replaced together: the first one's old version waits under its .old name until the second is in place.
+        var files = tmp.File("files");
+        var (a, b) = (Path.Combine(files, prefix + "a.json"), Path.Combine(files, prefix + "b.json"));
+        AtomicFile.WriteFiles([(a, s => s.Write("old"u8)), (b, s => s.Write("old"u8))]);
+        AtomicFile.WriteFiles([(a, s => s.Write("new"u8)), (b, s => s.Write("new"u8))]);
+        Assert.Equal(["new", "new"], [File.ReadAllText(a), File.ReadAllText(b)]);
+        Assert.Equal([prefix + "a.json", prefix + "b.json"], Siblings(files));
     }
 
-    [Fact]
-    public void Each_state_a_kill_leaves_recovers_to_one_complete_directory_and_no_leftovers()
+    [Theory]
+    [MemberData(nameof(LongPrefixes))]
+    public void Each_state_a_kill_leaves_recovers_to_one_complete_directory_and_no_leftovers(string prefix)
     {
         using var tmp = TestPaths.TempDir();
+        string Named(string name) => tmp.File(prefix + name);
 
         // S0: fill() was running (no marker yet): the old directory stays.
-        var s0 = tmp.File("s0");
+        var s0 = Named("s0");
         AtomicFile.WriteDirectory(s0, d => Fill(d, "old"));
-        var partial = Path.Combine(tmp.Path, ".s0.0000aaaa.tmp");
+        var partial = AtomicFile.TempPath(s0, "0000aaaa");
         Directory.CreateDirectory(partial);
         File.WriteAllText(Path.Combine(partial, "weights.bin"), "half");
         AtomicFile.Recover(s0);
         Assert.Equal("old", Content(s0));
 
         // S1: the tmp was complete but nothing was renamed yet: still the old directory.
-        var s1 = tmp.File("s1");
+        var s1 = Named("s1");
         AtomicFile.WriteDirectory(s1, d => Fill(d, "old"));
         CompleteTmp(s1, "0000bbbb", "new");
         AtomicFile.Recover(s1);
         Assert.Equal("old", Content(s1));
 
         // S2: the old directory was renamed away, the complete tmp not yet in place: the new one is finished.
-        var s2 = tmp.File("s2");
+        var s2 = Named("s2");
         AtomicFile.WriteDirectory(s2, d => Fill(d, "old"));
-        Directory.Move(s2, s2 + ".0000cccc.old");
+        Directory.Move(s2, AtomicFile.OldPath(s2, "0000cccc"));
         CompleteTmp(s2, "0000cccc", "new");
         AtomicFile.Recover(s2);
         Assert.Equal("new", Content(s2));
 
         // S2 with a stale partial tmp of an earlier kill beside it: the complete one wins.
-        var s2b = tmp.File("s2b");
+        var s2b = Named("s2b");
         AtomicFile.WriteDirectory(s2b, d => Fill(d, "old"));
-        Directory.Move(s2b, s2b + ".0000dddd.old");
-        Directory.CreateDirectory(Path.Combine(tmp.Path, ".s2b.0000eeee.tmp"));
+        Directory.Move(s2b, AtomicFile.OldPath(s2b, "0000dddd"));
+        Directory.CreateDirectory(AtomicFile.TempPath(s2b, "0000eeee"));
         CompleteTmp(s2b, "0000dddd", "new");
         AtomicFile.Recover(s2b);
         Assert.Equal("new", Content(s2b));
 
         // S2 without its tmp (someone removed it): the old copy comes back rather than nothing.
-        var s2c = tmp.File("s2c");
+        var s2c = Named("s2c");
         AtomicFile.WriteDirectory(s2c, d => Fill(d, "old"));
-        Directory.Move(s2c, s2c + ".0000ffff.old");
+        Directory.Move(s2c, AtomicFile.OldPath(s2c, "0000ffff"));
         AtomicFile.Recover(s2c);
         Assert.Equal("old", Content(s2c));
 
         // S3: the new directory is in place, the old one half deleted.
-        var s3 = tmp.File("s3");
+        var s3 = Named("s3");
         AtomicFile.WriteDirectory(s3, d => Fill(d, "new"));
-        var old = s3 + ".00001111.old";
+        var old = AtomicFile.OldPath(s3, "00001111");
         Directory.CreateDirectory(old);
         File.WriteAllText(Path.Combine(old, "config.json"), "{}");
         AtomicFile.Recover(s3);
         Assert.Equal("new", Content(s3));
 
         // A first write killed before its rename: the complete tmp becomes the directory.
-        var first = tmp.File("first");
+        var first = Named("first");
         CompleteTmp(first, "00002222", "new");
         AtomicFile.Recover(first);
         Assert.Equal("new", Content(first));
 
-        Assert.Equal(["first", "s0", "s1", "s2", "s2b", "s2c", "s3"], Siblings(tmp.Path));
+        Assert.Equal([.. new[] { "first", "s0", "s1", "s2", "s2b", "s2c", "s3" }.Select(n => prefix + n).Order()], Siblings(tmp.Path));
     }
 
     [Fact]
@@ -452,21 +476,23 @@ public class AtomicDirectoryTests
             StringComparison.Ordinal);
     }
 
-    [Fact]
-    public void Recover_children_removes_what_killed_writes_left_inside_a_run_directory()
+    [Theory]
+    [MemberData(nameof(LongPrefixes))]
+    public void Recover_children_removes_what_killed_writes_left_inside_a_run_directory(string prefix)
     {
         using var tmp = TestPaths.TempDir();
         var run = tmp.File("run");
         Directory.CreateDirectory(run);
-        AtomicFile.WriteDirectory(Path.Combine(run, "checkpoint-2"), d => Fill(d, "two"));
-        Directory.CreateDirectory(Path.Combine(run, ".checkpoint-3.0000abcd.tmp"));
-        File.WriteAllText(Path.Combine(run, ".checkpoint-3.0000abcd.tmp", "weights.bin"), "half");
-        Directory.CreateDirectory(Path.Combine(run, "checkpoint-2.0000beef.old"));
-        File.WriteAllText(Path.Combine(run, ".train_log.jsonl.0000cafe.tmp"), "{");
-        File.WriteAllText(Path.Combine(run, "train_log.jsonl"), "");
+        string Child(string name) => Path.Combine(run, prefix + name);
+        AtomicFile.WriteDirectory(Child("checkpoint-2"), d => Fill(d, "two"));
+        Directory.CreateDirectory(AtomicFile.TempPath(Child("checkpoint-2"), "0000abcd"));
+        File.WriteAllText(Path.Combine(AtomicFile.TempPath(Child("checkpoint-2"), "0000abcd"), "weights.bin"), "half");
+        Directory.CreateDirectory(AtomicFile.OldPath(Child("checkpoint-2"), "0000beef"));
+        File.WriteAllText(AtomicFile.TempPath(Child("log.jsonl"), "0000cafe"), "{");
+        File.WriteAllText(Child("log.jsonl"), "");
         AtomicFile.RecoverChildren(run);
-        Assert.Equal(["checkpoint-2", "train_log.jsonl"], Siblings(run));
-        Assert.Equal("two", Content(Path.Combine(run, "checkpoint-2")));
+        Assert.Equal([prefix + "checkpoint-2", prefix + "log.jsonl"], Siblings(run));
+        Assert.Equal("two", Content(Child("checkpoint-2")));
     }
 
     // .NET names the temp sibling a write goes through ("/proc/.x.png.1a2b3c4d.tmp: not found"): a name the caller never gave.

@@ -277,18 +277,8 @@ public static class OnnxExport
     }
 
     /// <summary>A temporary file <see cref="AtomicFile.Write"/> left (<c>.NAME.XXXXXXXX.tmp</c>, killed) for the graph or one of its data files.</summary>
-    private static bool IsTempFileOf(string graphName, string entry)
-    {
-        const int Id = 8;
-        if (!entry.StartsWith('.') || !entry.EndsWith(".tmp", StringComparison.Ordinal) || entry.Length < 1 + Id + 1 + ".tmp".Length + 1)
-        {
-            return false;
-        }
-        var target = entry[1..^(1 + Id + ".tmp".Length)];
-        var id = entry.AsSpan(entry.Length - Id - ".tmp".Length, Id);
-        return entry[^(Id + ".tmp".Length + 1)] == '.' && !id.ContainsAnyExcept("0123456789abcdef")
-            && (target == graphName || IsDataFileOf(graphName, target));
-    }
+    private static bool IsTempFileOf(string graphName, string entry) =>
+        AtomicFile.TempKey(entry) is { } key && (key == AtomicFile.LeftoverKey(graphName) || IsDataFileOf(graphName, key));
 
     /// <summary>
     /// The data files beside <paramref name="full"/> that the graph now there reads and that an export of that path wrote
