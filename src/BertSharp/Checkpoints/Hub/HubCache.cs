@@ -57,7 +57,7 @@ public sealed partial class HubCache
         var dir = Path.GetDirectoryName(target)!;
         Directory.CreateDirectory(dir);
         var blob = BlobPath(etag);
-        var tmp = Path.Combine(dir, "." + Path.GetFileName(target) + "." + Guid.NewGuid().ToString("N")[..8] + ".tmp");
+        var tmp = AtomicFile.TempPath(target, AtomicFile.NewId());
         try
         {
             File.CreateSymbolicLink(tmp, Path.GetRelativePath(dir, blob));

@@ -33,6 +33,22 @@ public class HubCacheTests
     public void Revisions_that_would_escape_refs_are_refused(string revision) =>
         Assert.Throws<BertSharpException>(() => HubCache.ValidateRevision(revision));
 
+    // The link is made under a temp name first: a name 14 bytes longer than the file's, past the 255 a file name may have.
+    [Fact]
+    public void A_file_whose_name_is_near_the_limit_is_linked_to_its_blob()
+    {
+        using var tmp = TestPaths.TempDir();
+        var cache = new HubCache(tmp.Path, "org/m");
+        var commit = new string('a', 40);
+        var file = new string('w', 246) + ".bin";
+        Directory.CreateDirectory(Path.GetDirectoryName(cache.BlobPath("e1"))!);
+        File.WriteAllText(cache.BlobPath("e1"), "blob");
+        var linked = cache.LinkSnapshot(commit, file, "e1");
+        Assert.NotNull(new FileInfo(linked).LinkTarget);
+        Assert.Equal("blob", File.ReadAllText(linked));
+        Assert.Equal([file], Directory.GetFileSystemEntries(cache.SnapshotDir(commit)).Select(Path.GetFileName));
+    }
+
     [Fact]
     public void Refs_resolve_to_commits_and_garbage_refs_are_ignored()
     {
