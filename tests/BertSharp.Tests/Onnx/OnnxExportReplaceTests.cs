@@ -1,4 +1,5 @@
 using BertSharp.Checkpoints.Onnx;
+using BertSharp.IO;
 using BertSharp.Modeling;
 using BertSharp.Tests.Infrastructure;
 using BertSharp.Tests.Modeling;
@@ -49,6 +50,11 @@ public sealed class OnnxExportReplaceTests
         OnnxExport.Export(a, path);
         Assert.Equal(new[] { "m.onnx" }, Names(tmp.Path));
         Assert.True(DiffTo(a, path) <= 1e-4);
+        // A graph whose name is near the 255-byte limit: its killed export's temp, under a shortened name, is removed too.
+        var longPath = tmp.File(new string('m', 245) + ".onnx");
+        File.WriteAllText(AtomicFile.TempPath(longPath, "0123abcd"), "half a graph");
+        OnnxExport.Export(a, longPath);
+        Assert.Equal(new[] { "m.onnx", Path.GetFileName(longPath) }, Names(tmp.Path));
     }
 
     [Fact]
