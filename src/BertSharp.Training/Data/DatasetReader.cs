@@ -204,9 +204,10 @@ public static class DatasetReader
                 }
                 return new TextExample(text, pair, match.Value, line) { LabelText = label };
             }
-            else if (task.Regression && !float.TryParse(label, NumberStyles.Float, CultureInfo.InvariantCulture, out _))
+            // LabelMap's rule: 1e400 (infinity) passed here, so data stats reported a mean of Infinity and fine-tuning refused it only later.
+            else if (task.Regression && !LabelMap.TryParseTarget(label, out _))
             {
-                throw new BertSharpException(Invariant($"{path} line {line}: field '{task.LabelColumn}' is '{Short(label)}'; expected a number for regression."));
+                throw new BertSharpException(Invariant($"{path} line {line}: field '{task.LabelColumn}' is '{Short(label)}'; expected a finite number for regression."));
             }
         }
         return new TextExample(text, pair, label, line);

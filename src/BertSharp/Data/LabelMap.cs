@@ -217,6 +217,14 @@ public sealed class LabelMap
     public int? TryGetId(string label) => _ids.TryGetValue(label, out var id) ? id : null;
 
     /// <summary>
+    /// A regression label as its target: false unless it is a finite number, the one rule of the readers and of
+    /// <see cref="Encode(TextDataset)"/>, so that a file one of them takes the other does not refuse.
+    /// </summary>
+    /// <remarks>1e400 parses (as infinity): a number, only not a finite one, as NaN and Infinity are; one rule names them all.</remarks>
+    internal static bool TryParseTarget(string label, out float value) =>
+        float.TryParse(label, NumberStyles.Float, CultureInfo.InvariantCulture, out value) && float.IsFinite(value);
+
+    /// <summary>
     /// The class id (or regression target) of every example of <paramref name="data"/>; a label the model was not trained
     /// on is an error naming the file, line and field.
     /// </summary>
@@ -238,8 +246,7 @@ public sealed class LabelMap
             }
             if (IsRegression)
             {
-                // 1e400 parses (as infinity): a number, only not a finite one, as NaN and Infinity are; one rule names them all.
-                if (!float.TryParse(e.Label, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) || !float.IsFinite(v))
+                if (!TryParseTarget(e.Label, out var v))
                 {
                     throw new BertSharpException(Invariant($"{data.Path} line {e.Line}: field '{data.LabelField}' is '{e.Label}'; expected a finite number (the model is a regression model)."));
                 }
