@@ -12,6 +12,9 @@ public sealed record TaggedFeature(int[] InputIds, long[] Labels, int[] WordStar
 {
     /// <summary>Number of tokens.</summary>
     public int Length => InputIds.Length;
+
+    /// <summary>Tokens of the whole sentence, [CLS] and [SEP] included, before the cut at the maximum length.</summary>
+    internal int UncutLength { get; init; }
 }
 
 /// <summary>
@@ -40,6 +43,9 @@ public static class TokenLabelAlignment
         var tags = new List<long> { Losses.IgnoreIndex };
         var starts = new int[sentence.Words.Count];
         Array.Fill(starts, -1);
+        // Every word is split for its tag check anyway: counting its pieces gives the cut's warning the longest sentence
+        // without a second tokenization.
+        var uncut = 2;
         for (var w = 0; w < sentence.Words.Count; w++)
         {
             var tag = Id(labels, w, sentence, path);
@@ -52,6 +58,7 @@ public static class TokenLabelAlignment
                 throw new BertSharpException(
                     Invariant($"{path} line {sentence.Line}: token {(w + 1).ToString(CultureInfo.InvariantCulture)} ({Describe(sentence.Words[w])}) produces no word piece (the tokenizer removes whitespace, control and zero-width characters), so its tag '{sentence.Tags[w]}' would be lost; expected a visible word."));
             }
+            uncut += pieces.Length;
             var continuation = labelAllTokens ? ContinuationOf(labels, tag) : Losses.IgnoreIndex;
             for (var p = 0; p < pieces.Length && ids.Count < maxLength - 1; p++)
             {
@@ -65,7 +72,7 @@ public static class TokenLabelAlignment
         }
         ids.Add(tokenizer.SepId);
         tags.Add(Losses.IgnoreIndex);
-        return new TaggedFeature([.. ids], [.. tags], starts);
+        return new TaggedFeature([.. ids], [.. tags], starts) { UncutLength = uncut };
     }
 
     /// <summary>The class id of a continuation piece under all-token labelling: I-X for B-X when the tag set has it, else the tag itself.</summary>

@@ -136,6 +136,10 @@ internal sealed class TaggingRecipe : HeadRecipe
         Notes.Add(o.LabelAllTokens is true
             ? "labels: every word piece (B-X → I-X on continuation pieces)"
             : "labels: the first word piece of each word (the others are ignored by the loss, -100)");
+        // ExampleEncoder.CountTruncated's rule, longer than the maximum length: a sentence that lost only its last word's later
+        // pieces has no word cut off (WordStarts without -1), and was left out of the warning.
+        Truncated = _trainFeatures.Count(f => f.UncutLength > maxLength);
+        Longest = _trainFeatures.Select(f => f.UncutLength).DefaultIfEmpty(0).Max();
         var cut = _trainFeatures.Count(f => f.WordStarts.Contains(-1));
         if (cut > 0)
         {
@@ -161,7 +165,9 @@ internal sealed class TaggingRecipe : HeadRecipe
 
     public override IReadOnlyList<string> LabelNames => Tags;
 
-    public override int Truncated => _trainFeatures.Count(f => f.WordStarts.Contains(-1));
+    public override int Truncated { get; }
+
+    public override int? Longest { get; }
 
     public override string PrimaryMetric => "f1";
 
