@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Globalization;
 using BertSharp.Data;
 using BertSharp.Distributed;
 using BertSharp.Evaluation;
@@ -104,14 +103,8 @@ internal static class FinetuneCommand
             var comm = DataParallelRank.Join();
             var view = new FinetuneProgressView(task.PrimaryMetric, task.Regression);
             var result = StopSignals.Run(cancel => view.Run(progress => FineTuner.Run(options, progress, cancel, comm)));
-            // Which epoch --save-best kept was only in train_log.jsonl: the scores read as the last epoch's.
-            var kept = options.SaveBest is { } metric && result.Epochs.LastOrDefault(e => e.IsBest) is { } best
-                ? string.Create(CultureInfo.InvariantCulture, $"epoch {best.Epoch} of {options.EffectiveEpochs}, best by {metric}; ")
-                : "";
-            var summary = result.FinalValidation is { } v
-                ? $" ({kept}validation: " + string.Join(", ", new[] { "accuracy", "f1", "mcc", "pearson", "spearman", "loss" }
-                    .Where(v.Values.ContainsKey).Select(k => $"{k} {MetricsReport.Format(v.Values[k])}")) + ")"
-                : "";
+            var summary = FinetuneSummary.Of(result.FinalValidation, ["accuracy", "f1", "mcc", "pearson", "spearman", "loss"], options.SaveBest, result.Epochs,
+                options.EffectiveEpochs);
             if (!result.Completed)
             {
                 return Stopped(result.StepLosses.Count, result.Checkpoint);

@@ -54,7 +54,8 @@ internal static class HeadTaskCli
             HeadTask.QuestionAnswering => ["exact", "f1", "best_f1", "best_f1_thresh"],
             _ => ["accuracy", "loss"],
         };
-        var summary = v is null ? "" : " (validation: " + string.Join(", ", headline.Where(v.Values.ContainsKey).Select(k => $"{k} {MetricsReport.Format(v.Values[k])}")) + ")";
+        // No --save-best for the heads (refused as classification only): the last step's weights are saved.
+        var summary = FinetuneSummary.Of(v, headline, saveBest: null, result.Epochs, o.EffectiveEpochs);
         Console.Out.WriteLine($"saved {CliErrors.Shown(result.OutputDir)}{summary}");
         if (warning is not null)
         {

@@ -1,0 +1,35 @@
+using System.Globalization;
+using BertSharp.Evaluation;
+using BertSharp.Training;
+
+namespace BertSharp.Cli.Commands;
+
+/// <summary>
+/// The part of finetune's closing line after the output directory, for every task: which epoch --save-best kept and the
+/// validation scores of the saved weights, in one wording.
+/// </summary>
+internal static class FinetuneSummary
+{
+    /// <summary>
+    /// " (epoch 2 of 3, best by mcc; validation: accuracy 0.8, …)", without the epoch when no metric chose one, or "" without
+    /// validation.
+    /// </summary>
+    /// <param name="validation">The saved weights' validation scores, or null.</param>
+    /// <param name="metrics">The scores to show, in order; those the report lacks are skipped.</param>
+    /// <param name="saveBest">The metric that chose the epoch, or null when the last step's weights were saved.</param>
+    /// <param name="epochs">The run's epochs, the kept one marked <see cref="EpochSummary.IsBest"/>.</param>
+    /// <param name="totalEpochs">The epochs the run was set to train.</param>
+    public static string Of(MetricsReport? validation, IEnumerable<string> metrics, string? saveBest, IReadOnlyList<EpochSummary> epochs, int totalEpochs)
+    {
+        if (validation is null)
+        {
+            return "";
+        }
+        // Which epoch --save-best kept was only in train_log.jsonl: the scores read as the last epoch's.
+        var kept = saveBest is { } metric && epochs.LastOrDefault(e => e.IsBest) is { } best
+            ? string.Create(CultureInfo.InvariantCulture, $"epoch {best.Epoch} of {totalEpochs}, best by {metric}; ")
+            : "";
+        return $" ({kept}validation: "
+            + string.Join(", ", metrics.Where(validation.Values.ContainsKey).Select(k => $"{k} {MetricsReport.Format(validation.Values[k])}")) + ")";
+    }
+}
