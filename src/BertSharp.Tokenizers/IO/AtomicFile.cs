@@ -44,7 +44,7 @@ public static class AtomicFile
     private static readonly Regex TempName = new(@"^\.(?<name>.+)\.(?<id>[0-9a-f]{8})\.tmp$", RegexOptions.CultureInvariant);
     private static readonly Regex OldName = new(@"^(?<name>.+)\.(?<id>[0-9a-f]{8})\.old$", RegexOptions.CultureInvariant);
     private static readonly Regex StagingName = new(@"^" + Regex.Escape(OutputDirectory.MarkerName) + @"\.[0-9a-f]{8}\.staging$", RegexOptions.CultureInvariant);
-    private static readonly Regex ShortenedKey = new(@"~[0-9a-f]{16}$", RegexOptions.CultureInvariant); // 16 is KeyHashChars, written out: an int joined to the pattern would be formatted in the culture (BSA0002)
+    private static readonly Regex ShortenedKey = new(Invariant($"~[0-9a-f]{{{KeyHashChars}}}$"), RegexOptions.CultureInvariant);
     private static readonly Regex QuotedPath = new(@"'(?<path>[^']+)'", RegexOptions.CultureInvariant);
 
     /// <summary>Writes a file through <paramref name="write"/> into a temp file, then renames it over <paramref name="path"/>.</summary>
