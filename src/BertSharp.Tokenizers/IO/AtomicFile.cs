@@ -29,7 +29,8 @@ namespace BertSharp.IO;
 /// beside it, on its parent's filesystem, can be renamed: its new content is staged inside it (<c>D/.bertsharp.X.staging</c>,
 /// removed by <see cref="Recover"/> like any temporary copy) and moved in the same way.
 /// A target whose name leaves no room for the id and suffix within a file name's 255 bytes stands in its leftovers' names
-/// as the start of its name and a hash of the whole (<see cref="LeftoverKey"/>).
+/// as the start of its name and a hash of the whole (<see cref="LeftoverKey"/>); a directory's marker then records its whole
+/// name, so that its copies can be put back under it while it is absent (S2, or a first write stopped before its rename).
 /// </remarks>
 public static class AtomicFile
 {
@@ -212,7 +213,7 @@ public static class AtomicFile
             fill(tmp);
             filling = false;
             var entries = Directory.EnumerateFileSystemEntries(tmp).Select(Path.GetFileName).OfType<string>().ToList();
-            OutputDirectory.WriteMarker(tmp, entries); // last: from here on the tmp is complete (S1)
+            OutputDirectory.WriteMarker(tmp, entries, Path.GetFileName(real)); // last: from here on the tmp is complete (S1)
             if (inPlace || target.ForeignEntries.Count > 0)
             {
                 OutputDirectory.MergeInto(full, tmp, target);
@@ -310,10 +311,13 @@ public static class AtomicFile
         }
     }
 
-    /// <summary>The temporary copies (<c>.NAME.X.tmp</c>) and old directories (<c>NAME.X.old</c>) that writes of <paramref name="name"/> left in <paramref name="parent"/>.</summary>
-    private static (List<(string Path, string Id)> Temps, List<(string Path, string Id)> Olds) Leftovers(string parent, string name)
+    /// <summary>
+    /// The temporary copies (<c>.NAME.X.tmp</c>) and old directories (<c>NAME.X.old</c>) that writes of <paramref name="name"/> (or,
+    /// <paramref name="byKey"/>, of the target whose <see cref="LeftoverKey"/> it is) left in <paramref name="parent"/>.
+    /// </summary>
+    private static (List<(string Path, string Id)> Temps, List<(string Path, string Id)> Olds) Leftovers(string parent, string name, bool byKey = false)
     {
-        var key = LeftoverKey(name);
+        var key = byKey ? name : LeftoverKey(name);
         var temps = new List<(string Path, string Id)>();
         var olds = new List<(string Path, string Id)>();
         foreach (var entry in Directory.EnumerateFileSystemEntries(parent))
@@ -353,25 +357,60 @@ public static class AtomicFile
         }
         foreach (var key in keys)
         {
-            // A shortened key gives its target's name back only through the target itself: with it absent (a replacement of a
-            // long-named directory killed between its renames) the leftovers wait for a write or Recover that names it.
-            var target = IsShortened(key) ? entries.FirstOrDefault(e => e != key && LeftoverKey(e) == key) : key;
-            if (target is not null)
+            if (!IsShortenedKey(key))
+            {
+                Recover(Path.Combine(directory, key));
+            }
+            else if ((entries.FirstOrDefault(e => LeftoverKey(e) == key) ?? NamedByLeftovers(directory, key)) is { } target)
             {
                 Recover(Path.Combine(directory, target));
+            }
+            else
+            {
+                DiscardUnnamed(directory, key);
             }
         }
     }
 
     /// <summary>
-    /// Whether <paramref name="entryName"/> is a temporary or old copy that a write of <paramref name="ownedName"/> leaves behind, or the
-    /// new content of the directory holding it staged there (a mount point's). A long name's copy is judged by its <see cref="LeftoverKey"/>,
-    /// which an exact name never matches: such a copy counts as not owned, so it is kept rather than deleted.
+    /// The name of the absent target whose shortened <paramref name="key"/> the leftovers in <paramref name="directory"/> carry,
+    /// read from the marker of a copy that holds one (the marker of a long-named directory records its name); null when none does.
     /// </summary>
-    internal static bool IsLeftoverOf(string entryName, Func<string, bool> ownedName) =>
+    private static string? NamedByLeftovers(string directory, string key)
+    {
+        var (temps, olds) = Leftovers(directory, key, byKey: true);
+        return temps.Concat(olds).Select(l => OutputDirectory.ReadMarkedName(l.Path))
+            .FirstOrDefault(n => n is not null && n == Path.GetFileName(n) && LeftoverKey(n) == key);
+    }
+
+    /// <summary>
+    /// Removes the leftovers of an absent target that no marker names, when none of them is a copy to restore (only partial
+    /// temporary copies); a complete copy, or an old one, is kept: under a name that cannot be known it would be lost to the user.
+    /// </summary>
+    private static void DiscardUnnamed(string directory, string key)
+    {
+        var (temps, olds) = Leftovers(directory, key, byKey: true);
+        if (olds.Count == 0 && !temps.Any(t => File.Exists(Path.Combine(t.Path, OutputDirectory.MarkerName))))
+        {
+            foreach (var (path, _) in temps)
+            {
+                Delete(path);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Whether <paramref name="entryName"/> is a temporary or old copy that a write of an owned name leaves behind, or the new
+    /// content of the directory holding it staged there (a mount point's). <paramref name="ownedKey"/> is asked about the copy's
+    /// <see cref="LeftoverKey"/>: the name itself, or a long name's start and hash (<see cref="IsShortenedKey"/>).
+    /// </summary>
+    internal static bool IsLeftoverOf(string entryName, Func<string, bool> ownedKey) =>
         StagingName.IsMatch(entryName)
-        || (TempName.Match(entryName) is { Success: true } t && ownedName(t.Groups["name"].Value))
-        || (OldName.Match(entryName) is { Success: true } o && ownedName(o.Groups["name"].Value));
+        || (TempName.Match(entryName) is { Success: true } t && ownedKey(t.Groups["name"].Value))
+        || (OldName.Match(entryName) is { Success: true } o && ownedKey(o.Groups["name"].Value));
+
+    /// <summary>The start of the long name a shortened <paramref name="key"/> stands for (the key without its '~' and hash).</summary>
+    internal static string ShortenedKeyStart(string key) => key[..^("~".Length + KeyHashChars)];
 
     /// <summary>The <see cref="LeftoverKey"/> of the target whose temporary copy <paramref name="entryName"/> is; null when it is none.</summary>
     internal static string? TempKey(string entryName) => TempName.Match(entryName) is { Success: true } t ? t.Groups["name"].Value : null;
@@ -414,11 +453,12 @@ public static class AtomicFile
     /// <summary>
     /// What stands for the target <paramref name="name"/> in its leftovers' names: the name itself, or, when that would make a
     /// leftover's name longer than a file name may be, the name's start and a hash of the whole name, so that two long names
-    /// that start alike still have leftovers of their own.
+    /// that start alike still have leftovers of their own. A name that would itself read as such a key (<see cref="IsShortenedKey"/>:
+    /// 238-241 bytes ending in '~' and 16 hex digits) is shortened too, so that every key that reads as shortened is one.
     /// </summary>
     internal static string LeftoverKey(string name)
     {
-        if (Encoding.UTF8.GetByteCount(name) <= MaxKeyBytes)
+        if (Encoding.UTF8.GetByteCount(name) <= MaxKeyBytes && !IsShortenedKey(name))
         {
             return name;
         }
@@ -438,8 +478,11 @@ public static class AtomicFile
         return name[..chars] + "~" + hash;
     }
 
-    /// <summary>Whether <paramref name="key"/> is a long name's shortened <see cref="LeftoverKey"/> (a cut never leaves more than 3 bytes unused).</summary>
-    private static bool IsShortened(string key) => Encoding.UTF8.GetByteCount(key) > MaxKeyBytes - 4 && ShortenedKey.IsMatch(key);
+    /// <summary>
+    /// Whether <paramref name="key"/> is a shortened <see cref="LeftoverKey"/> (a cut never leaves more than 3 bytes unused), which
+    /// then stands for a name other than itself: no name is its own key when it reads as one.
+    /// </summary>
+    internal static bool IsShortenedKey(string key) => Encoding.UTF8.GetByteCount(key) > MaxKeyBytes - 4 && ShortenedKey.IsMatch(key);
 
     /// <summary>
     /// Where the new content of <paramref name="directory"/> is staged inside it (a mount point's), named after the marker so

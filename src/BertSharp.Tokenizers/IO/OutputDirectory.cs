@@ -79,18 +79,49 @@ public static class OutputDirectory
     /// <summary>Whether an entry name is one of <paramref name="patterns"/> (or a temporary copy of one).</summary>
     public static bool IsOwned(string entryName, IReadOnlyList<string> patterns)
     {
+        ArgumentNullException.ThrowIfNull(patterns);
         bool Matches(string name) => name == MarkerName || patterns.Any(p => FileSystemName.MatchesSimpleExpression(p, name, ignoreCase: false));
-        return Matches(entryName) || AtomicFile.IsLeftoverOf(entryName, Matches);
+        // A long name's leftovers carry its start and a hash: an exact name owns them when its own key is theirs, a pattern
+        // when it matches every name with that start (one ending in '*' that matches the start; the others cannot tell).
+        bool OwnsKey(string key) => AtomicFile.IsShortenedKey(key)
+            ? patterns.Any(p => AtomicFile.LeftoverKey(p) == key
+                || (p.EndsWith('*') && FileSystemName.MatchesSimpleExpression(p, AtomicFile.ShortenedKeyStart(key), ignoreCase: false)))
+            : Matches(key);
+        return Matches(entryName) || AtomicFile.IsLeftoverOf(entryName, OwnsKey);
     }
 
-    internal static void WriteMarker(string directory, IEnumerable<string> entries)
+    /// <summary>
+    /// Writes the marker of <paramref name="directory"/>, which will stand under <paramref name="name"/> (its own name unless it is
+    /// a temporary copy): a name too long for its leftovers to carry it (<see cref="AtomicFile.LeftoverKey"/>) is recorded, so
+    /// that a copy left by a killed replacement can be put back under it when the directory itself is gone.
+    /// </summary>
+    internal static void WriteMarker(string directory, IEnumerable<string> entries, string? name = null)
     {
+        name ??= Path.GetFileName(Path.TrimEndingDirectorySeparator(directory));
         var o = new JsonObject
         {
             ["written_by"] = "BertSharp",
             ["entries"] = new JsonArray([.. entries.Where(e => e != MarkerName).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).Select(e => (JsonNode)e!)]),
         };
+        if (AtomicFile.LeftoverKey(name) != name)
+        {
+            o["name"] = name;
+        }
         AtomicFile.WriteAllText(Path.Combine(directory, MarkerName), o.ToJsonString(ReadableJson.Indented) + "\n");
+    }
+
+    /// <summary>The name a long-named directory's marker records (<see cref="WriteMarker"/>); null when it records none or cannot be read.</summary>
+    internal static string? ReadMarkedName(string directory)
+    {
+        var path = Path.Combine(directory, MarkerName);
+        try
+        {
+            return File.Exists(path) && JsonNode.Parse(File.ReadAllText(path))?["name"] is JsonValue v && v.TryGetValue<string>(out var name) ? name : null;
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException or IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
     }
 
     /// <summary>

@@ -9,15 +9,15 @@ namespace BertSharp.Tests.IO;
 /// </summary>
 public class AtomicDirectoryTests
 {
-    private static void Fill(string dir, string content)
+    internal static void Fill(string dir, string content)
     {
         File.WriteAllText(Path.Combine(dir, "weights.bin"), content);
         File.WriteAllText(Path.Combine(dir, "config.json"), "{\"v\":\"" + content + "\"}");
     }
 
-    private static string Content(string dir) => File.ReadAllText(Path.Combine(dir, "weights.bin"));
+    internal static string Content(string dir) => File.ReadAllText(Path.Combine(dir, "weights.bin"));
 
-    private static string[] Siblings(string parent) => [.. Directory.GetFileSystemEntries(parent).Select(Path.GetFileName).Order().OfType<string>()];
+    internal static string[] Siblings(string parent) => [.. Directory.GetFileSystemEntries(parent).Select(Path.GetFileName).Order().OfType<string>()];
 
     /// <summary>
     /// Starts of names that bring a target's name (with the 2 to 12 bytes a test adds) near a file name's limit of 255 UTF-8
@@ -32,13 +32,22 @@ public class AtomicDirectoryTests
         "a" + string.Concat(Enumerable.Repeat("\U0001F642", 60)),
     ];
 
-    /// <summary>A complete replacement tmp as WriteDirectory leaves it just before its renames: content, then the marker last.</summary>
-    private static string CompleteTmp(string target, string id, string content)
+    /// <summary>
+    /// A complete replacement tmp as WriteDirectory leaves it just before its renames: content, then the marker last, naming
+    /// the target (WriteDirectory records the name only where the leftovers' names cannot carry it; for any other it is ignored).
+    /// </summary>
+    internal static string CompleteTmp(string target, string id, string content)
     {
         var tmp = AtomicFile.TempPath(target, id);
         Directory.CreateDirectory(tmp);
         Fill(tmp, content);
-        File.WriteAllText(Path.Combine(tmp, OutputDirectory.MarkerName), "{\"written_by\":\"BertSharp\",\"entries\":[\"config.json\",\"weights.bin\"]}");
+        var marker = new System.Text.Json.Nodes.JsonObject
+        {
+            ["written_by"] = "BertSharp",
+            ["entries"] = new System.Text.Json.Nodes.JsonArray("config.json", "weights.bin"),
+            ["name"] = Path.GetFileName(target),
+        };
+        File.WriteAllText(Path.Combine(tmp, OutputDirectory.MarkerName), marker.ToJsonString());
         return tmp;
     }
 

@@ -57,6 +57,26 @@ public sealed class OnnxExportReplaceTests
         Assert.Equal(new[] { "m.onnx", Path.GetFileName(longPath) }, Names(tmp.Path));
     }
 
+    // The data file is named GRAPH.HASH.data, 22 bytes longer than the graph: within a file name's 255 bytes, 233 are left.
+    [Fact]
+    public void An_external_data_export_takes_a_graph_name_of_up_to_233_bytes_and_refuses_a_longer_one_before_writing()
+    {
+        using var a = BertPretrained.Load(null, HfFixture.Dir(Case), out _);
+        using var tmp = TestPaths.TempDir();
+        var longest = tmp.File(new string('m', 228) + ".onnx");
+        OnnxExport.Export(a, longest, new OnnxExportOptions(ExternalData: true));
+        Assert.Equal(255, System.Text.Encoding.UTF8.GetByteCount(DataNameOf(longest)));
+        Assert.Equal(new[] { Path.GetFileName(longest), DataNameOf(longest) }, Names(tmp.Path));
+        Assert.True(DiffTo(a, longest) <= 1e-4);
+
+        var before = TestPaths.Snapshot(tmp.Path);
+        var tooLong = tmp.File(new string('é', 114) + "m.onnx");
+        var e = Assert.Throws<BertSharpException>(() => OnnxExport.Export(a, tooLong, new OnnxExportOptions(ExternalData: true)));
+        Assert.Equal($"{tooLong}: the file name is 234 bytes (UTF-8); with external data it may have at most 233, since its data file adds " +
+            "'.<16 hex digits>.data' within a file name's 255 bytes; choose a shorter name.", e.Message);
+        TestPaths.AssertUnchanged(before, tmp.Path);
+    }
+
     [Fact]
     public void An_export_over_one_with_the_earlier_data_name_removes_that_data_file()
     {

@@ -60,6 +60,7 @@ public sealed partial class HubCache
         var tmp = AtomicFile.TempPath(target, AtomicFile.NewId());
         try
         {
+            BeforeLink.Value?.Invoke(tmp);
             File.CreateSymbolicLink(tmp, Path.GetRelativePath(dir, blob));
             File.Move(tmp, target, overwrite: true);
         }
@@ -78,6 +79,12 @@ public sealed partial class HubCache
         }
         return target;
     }
+
+    /// <summary>
+    /// Tests only: runs just before a snapshot's link is made, to fail it as a filesystem without links does (vfat, some
+    /// network shares), which a test cannot mount unprivileged. Flows into a download's tasks.
+    /// </summary>
+    internal static readonly AsyncLocal<Action<string>?> BeforeLink = new();
 
     /// <summary>Records that <paramref name="file"/> does not exist at <paramref name="commit"/> (so offline runs know too).</summary>
     public void MarkMissing(string commit, string file)

@@ -71,6 +71,10 @@ public static class OnnxExport
         // Before anything is built or written: a directory in the output's place would otherwise fail only at the graph's
         // rename, after the external data had been written beside it.
         CheckOutputPath(path, full);
+        if (options.ExternalData)
+        {
+            CheckDataFileName(path, full);
+        }
         var onnx = ToOnnx(model, options.Optimize);
         var quantized = options.QuantizeInt8 ? OnnxQuantizer.QuantizeInt8(onnx) : 0;
         var previousData = DataFilesOf(full);
@@ -120,6 +124,27 @@ public static class OnnxExport
             throw new BertSharpException($"{path}: {parent} is a file; expected a file path in a directory.");
         }
     }
+
+    /// <summary>
+    /// Refuses a graph name too long for its data file's (<c>NAME.HASH.data</c>, <see cref="DataNameExtraBytes"/> bytes longer)
+    /// before anything is written: the data file would fail to be created, with a system error naming a temporary file. The
+    /// data file keeps the graph's whole name, as the loader's check of which data files are a graph's own expects.
+    /// </summary>
+    private static void CheckDataFileName(string path, string full)
+    {
+        var bytes = System.Text.Encoding.UTF8.GetByteCount(System.IO.Path.GetFileName(full));
+        if (bytes > MaxNameBytes - DataNameExtraBytes)
+        {
+            throw new BertSharpException(Invariant(
+                $"{path}: the file name is {bytes} bytes (UTF-8); with external data it may have at most {MaxNameBytes - DataNameExtraBytes}, since its data file adds '.<16 hex digits>.data' within a file name's {MaxNameBytes} bytes; choose a shorter name."));
+        }
+    }
+
+    // NAME_MAX of Linux filesystems, counted in bytes of the name's UTF-8.
+    private const int MaxNameBytes = 255;
+
+    // ".HASH.data" after the graph's name.
+    private const int DataNameExtraBytes = 1 + HashDigits + 5;
 
     /// <summary>
     /// Moves every initializer over 1 KiB into <c>OUT.onnx.HASH.data</c> (ONNX external data: location, offset, length),

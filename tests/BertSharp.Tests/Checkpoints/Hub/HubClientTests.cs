@@ -83,6 +83,40 @@ public sealed class HubClientTests : IDisposable
         Assert.DoesNotContain(_hub.Requests.Skip(before), r => r.Method == "GET");
     }
 
+    // Where links cannot be made (vfat, some network shares) each snapshot file is a copy of its blob; no test can mount such a
+    // filesystem unprivileged, so the link is made to fail as it fails there, just before the real call.
+    [Fact]
+    public void Where_links_cannot_be_made_the_snapshot_holds_copies_of_the_blobs_and_a_second_download_reuses_them()
+    {
+        var commit = AddTiny();
+        HubCache.BeforeLink.Value = p => throw new IOException($"Operation not permitted : '{p}'");
+        try
+        {
+            using var client = new HubClient(Options());
+            var first = client.DownloadModel("org/tiny");
+            var requests = _hub.Requests.Count;
+            var again = client.DownloadModel("org/tiny");
+
+            var snapshot = Path.Combine(RepoDir(), "snapshots", commit);
+            var expected = new[] { ("config.json", Config), ("model.safetensors", Weights), ("vocab.txt", Vocab), ("tokenizer_config.json", TokCfg) };
+            foreach (var (name, bytes) in expected)
+            {
+                var file = new FileInfo(Path.Combine(snapshot, name));
+                Assert.Null(file.LinkTarget);
+                Assert.Equal(bytes, File.ReadAllBytes(file.FullName));
+            }
+            Assert.Equal(Weights, File.ReadAllBytes(Path.Combine(RepoDir(), "blobs", FakeHub.Sha256(Weights))));
+            Assert.Equal(expected.Select(e => e.Item1).Order(), Directory.GetFileSystemEntries(snapshot).Select(Path.GetFileName).Order());
+            Assert.All(first.Files, f => Assert.True(f.Downloaded));
+            Assert.All(again.Files, f => Assert.False(f.Downloaded));
+            Assert.DoesNotContain(_hub.Requests.Skip(requests), r => r.Method == "GET");
+        }
+        finally
+        {
+            HubCache.BeforeLink.Value = null;
+        }
+    }
+
     [Fact]
     public void Offline_mode_uses_the_cache_and_never_touches_the_network()
     {
