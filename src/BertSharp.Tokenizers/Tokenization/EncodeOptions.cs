@@ -63,14 +63,28 @@ public enum Side
 /// </summary>
 public sealed record EncodeOptions
 {
+    /// <summary>
+    /// The longest encoding, special tokens included (HF <c>max_length</c>); null = no truncation. Must be ≥ 0 and leave room
+    /// for the special tokens (3 for a pair, 2 for one text).
+    /// </summary>
     public int? MaxLength { get; init; }
 
+    /// <summary>Which text loses word pieces when an input is longer than <see cref="MaxLength"/> (HF's default: the longer one of a pair, one piece at a time).</summary>
     public TruncationStrategy Truncation { get; init; } = TruncationStrategy.LongestFirst;
 
+    /// <summary>
+    /// No padding, the longest encoding of an <see cref="BertTokenizer.EncodeBatch"/> call, or a fixed length
+    /// (<see cref="PaddingLength"/>, else <see cref="MaxLength"/>); padding never truncates.
+    /// </summary>
     public PaddingStrategy Padding { get; init; } = PaddingStrategy.None;
 
+    /// <summary>Where <c>[PAD]</c> tokens go (HF's default: right).</summary>
     public Side PaddingSide { get; init; } = Side.Right;
 
+    /// <summary>
+    /// With <see cref="ReturnOverflowing"/>: word pieces each overflowing window repeats from the one before it (HF
+    /// <c>stride</c>); ≥ 0 and smaller than what the truncated text keeps.
+    /// </summary>
     public int Stride { get; init; }
 
     /// <summary>
@@ -98,8 +112,10 @@ public sealed record EncodeOptions
     /// </summary>
     public int? PadToMultipleOf { get; init; }
 
+    /// <summary>Whether the word pieces truncation removes come back as further windows in <see cref="BertEncoding.Overflowing"/>.</summary>
     public bool ReturnOverflowing { get; init; }
 
+    /// <summary>Whether <c>[CLS]</c> and <c>[SEP]</c> are added (HF <c>add_special_tokens</c>).</summary>
     public bool AddSpecialTokens { get; init; } = true;
 
     /// <summary>No truncation, no padding, special tokens added.</summary>
@@ -120,10 +136,10 @@ public sealed record EncodeOptions
             throw new BertSharpException(
                 Invariant($"encode options: truncation {(int)Truncation}, padding {(int)Padding}, truncation side {(int)TruncationSide} or padding side {(int)PaddingSide} is not a value of its enum."));
         }
-        if (MaxLength is < 0 || PaddingLength is < 0 || Stride < 0)
-        {
-            throw new BertSharpException(Invariant($"max_length, padding length and stride must be ≥ 0 (got {MaxLength}, {PaddingLength}, {Stride})."));
-        }
+        // One message for the three named none of them: "(got 64, , -1)" left the caller to count commas.
+        RequireNotNegative(MaxLength, "max_length");
+        RequireNotNegative(PaddingLength, "padding_length");
+        RequireNotNegative(Stride, "stride");
         if (PadToMultipleOf is <= 0)
         {
             throw new BertSharpException(Invariant($"pad_to_multiple_of must be positive, got {PadToMultipleOf}."));
@@ -131,6 +147,14 @@ public sealed record EncodeOptions
         if (Padding == PaddingStrategy.MaxLength && PaddingLength is null && MaxLength is null)
         {
             throw new BertSharpException("padding to max_length needs a max length (MaxLength or PaddingLength).");
+        }
+    }
+
+    private static void RequireNotNegative(int? value, string field)
+    {
+        if (value is < 0)
+        {
+            throw new BertSharpException(Invariant($"{BertSharpException.Field(field)} {value}: expected a number ≥ 0."));
         }
     }
 }

@@ -188,6 +188,26 @@ public class EncodingTests
     }
 
     [Fact]
+    public void A_negative_length_or_stride_is_refused_naming_that_option_alone()
+    {
+        // One message served all three: "max_length, padding length and stride must be ≥ 0 (got 64, , -1)", the unset
+        // padding length an empty slot between commas, and which value was wrong left to the caller to count.
+        var cases = new (EncodeOptions Options, string Field, string Message)[]
+        {
+            (new EncodeOptions { MaxLength = -1 }, "max_length", "max_length -1: expected a number ≥ 0."),
+            (new EncodeOptions { MaxLength = 8, Padding = PaddingStrategy.MaxLength, PaddingLength = -3 }, "padding_length", "padding_length -3: expected a number ≥ 0."),
+            (new EncodeOptions { MaxLength = 64, Stride = -1, ReturnOverflowing = true }, "stride", "stride -1: expected a number ≥ 0."),
+        };
+        foreach (var (options, field, message) in cases)
+        {
+            var e = Assert.Throws<BertSharpException>(() => Tok.Encode(A, B, options));
+            Assert.Equal(message, e.Message);
+            Assert.Equal([field], e.Fields);
+            Assert.Equal(message, Assert.Throws<BertSharpException>(() => Tok.EncodeIds(A, B, options)).Message);
+        }
+    }
+
+    [Fact]
     public void EncodeBatchBadOptionsThrowWhatEncodeThrowsOnce()
     {
         var options = new EncodeOptions { PadToMultipleOf = 0 };
