@@ -18,10 +18,14 @@ public sealed record Prediction(string Label, int LabelId, double Score, IReadOn
 
 /// <summary>
 /// A fine-tuned sequence classifier ready for inference: the model in eval mode on its device, its tokenizer and labels.
-/// Predictions are batched and run without gradients.
+/// Predictions are batched and run without gradients. <see cref="Predict(IReadOnlyList{ValueTuple{string, string}}, int)"/> may be
+/// called from several threads at once (one forward pass at a time per model, as the pipelines do); dispose the classifier
+/// to free the model's native memory.
 /// </summary>
 public sealed class TextClassifier : IDisposable
 {
+    private bool _disposed;
+
     private TextClassifier(BertForSequenceClassification model, BertTokenizer tokenizer, LabelMap labels, ResolvedLength length, Device device,
         TaskSpec? trainedTask)
     {
@@ -201,9 +205,12 @@ public sealed class TextClassifier : IDisposable
     }
 
     /// <summary>Predicts every input (text and optional pair), in order.</summary>
+    /// <exception cref="ObjectDisposedException">The classifier has been disposed.</exception>
     public IReadOnlyList<Prediction> Predict(IReadOnlyList<(string Text, string? Pair)> inputs, int batchSize = 32)
     {
         ArgumentNullException.ThrowIfNull(inputs);
+        // Past Dispose the refusal came from whatever was freed first: TorchSharp's module handle or the ONNX session.
+        ObjectDisposedException.ThrowIf(_disposed, this);
         if (inputs.Count == 0)
         {
             return [];
@@ -265,8 +272,13 @@ public sealed class TextClassifier : IDisposable
         return logits;
     }
 
+    /// <summary>
+    /// Frees the model's native (libtorch) memory and the ONNX Runtime session, if any; later predictions throw
+    /// <see cref="ObjectDisposedException"/>. Calling it again does nothing.
+    /// </summary>
     public void Dispose()
     {
+        _disposed = true;
         _onnx?.Dispose();
         Model.Dispose();
     }

@@ -30,9 +30,12 @@ public sealed class BertModel : BertPreTrainedModel
     public Parameter WordEmbeddingWeight => embeddings.WordEmbeddingWeight;
 
     /// <summary>Runs the encoder; see <see cref="BertInput"/> for the input shapes.</summary>
+    /// <exception cref="ObjectDisposedException">The model, or the head it belongs to, has been disposed.</exception>
     public BertModelOutput Forward(BertInput input, bool outputHiddenStates = false, bool outputAttentions = false)
     {
         ArgumentNullException.ThrowIfNull(input);
+        // Past Dispose, TorchSharp's own refusal named its handle class ('TorchSharp.torch+nn+Module+HType'), not the model.
+        ThrowIfDisposed();
         var ids = input.InputIds ?? throw new ArgumentException("input_ids is null; expected ids [batch, seq].", nameof(input));
         if (ids.dim() != 2)
         {

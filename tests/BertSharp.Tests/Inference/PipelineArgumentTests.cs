@@ -1,7 +1,9 @@
 using BertSharp.Inference;
+using BertSharp.Modeling;
 using BertSharp.Runtime;
 using BertSharp.Tests.Infrastructure;
 using BertSharp.Tests.Modeling;
+using TorchSharp;
 
 namespace BertSharp.Tests.Inference;
 
@@ -59,5 +61,33 @@ public sealed class PipelineArgumentTests
         Assert.Throws<ObjectDisposedException>(() => borrowed.Predict("the cat [MASK] ."));
         var again = owner.Predict("the cat [MASK] .");
         Assert.Equal(expected.SelectMany(m => m).Select(p => (p.TokenId, p.Score)), again.SelectMany(m => m).Select(p => (p.TokenId, p.Score)));
+    }
+
+    [Fact]
+    public void A_disposed_model_or_classifier_is_refused_by_its_own_name()
+    {
+        // Both were refused by TorchSharp with its handle class as the object name ('TorchSharp.torch+nn+Module+HType'),
+        // which tells the caller nothing about which of their objects was already disposed.
+        TorchRuntime.EnsureLoaded();
+        var dir = HfFixture.Dir("sequence-classification");
+        var model = BertPretrained.Load<BertForSequenceClassification>(dir);
+        using (var scope = torch.NewDisposeScope())
+        {
+            Assert.Equal([1L, 3L], model.Forward(new BertInput(torch.tensor(new long[] { 2, 5, 3 }).unsqueeze(0))).Logits.shape);
+        }
+        model.Dispose();
+        using (var scope = torch.NewDisposeScope())
+        {
+            // A head's encoder is disposed with it, and every head's forward pass runs the encoder first.
+            var e = Assert.Throws<ObjectDisposedException>(() => model.Forward(new BertInput(torch.tensor(new long[] { 2, 5, 3 }).unsqueeze(0))));
+            Assert.Equal(typeof(BertModel).FullName, e.ObjectName);
+        }
+
+        var classifier = TextClassifier.Load(dir, "cpu");
+        Assert.Equal(3, classifier.Predict("a fine film").Probabilities.Count);
+        classifier.Dispose();
+        classifier.Dispose();
+        var refused = Assert.Throws<ObjectDisposedException>(() => classifier.Predict("a fine film"));
+        Assert.Equal(typeof(TextClassifier).FullName, refused.ObjectName);
     }
 }
