@@ -42,7 +42,10 @@ public static class TaggedCorpus
         return sentences;
     }
 
-    /// <summary>CoNLL-2003 columns: the first field is the word, the last the tag; fields are separated by spaces or tabs.</summary>
+    /// <summary>
+    /// CoNLL-2003 columns: the first field is the word, the last the tag; fields are separated by spaces or tabs, and every
+    /// word line has as many as the first.
+    /// </summary>
     public static List<TaggedSentence> ReadConll(string path, string text)
     {
         ArgumentNullException.ThrowIfNull(text);
@@ -59,6 +62,8 @@ public static class TaggedCorpus
                 tags.Clear();
             }
         }
+        // The first word line's field count and number: every word line must have as many.
+        var (columns, columnsLine) = (0, 0);
         var lines = text.Split('\n');
         for (var i = 0; i < lines.Length; i++)
         {
@@ -77,6 +82,18 @@ public static class TaggedCorpus
             if (fields.Length < 2)
             {
                 throw new BertSharpException(Invariant($"{path} line {i + 1}: '{Short(line)}' has one field; expected a word and its tag (CoNLL columns: word … tag)."));
+            }
+            // Without this, any file of white-space-separated text read as CoNLL: an SST-2 TSV trained a tagger on each line's
+            // first word and last field ('0', '1', 'label'), and a line that had lost its tag column was tagged with its last
+            // other column ('_').
+            if (columns == 0)
+            {
+                (columns, columnsLine) = (fields.Length, i + 1);
+            }
+            else if (fields.Length != columns)
+            {
+                throw new BertSharpException(Invariant(
+                    $"{path} line {i + 1}: '{Short(line)}' has {fields.Length} fields, line {columnsLine} has {columns}; expected the same CoNLL columns on every line (word … tag)."));
             }
             if (words.Count == 0)
             {

@@ -29,6 +29,21 @@ public class HeadDataTests
     }
 
     [Fact]
+    public void Conll_lines_with_another_number_of_columns_than_the_first_are_refused()
+    {
+        // Both were read: the TSV trained a tagger on 'hide' tagged '0' and 'sentence' tagged 'label', and the line that lost
+        // its tag column had its word tagged '_'.
+        var tsv = Assert.Throws<BertSharpException>(() => TaggedCorpus.ReadConll("train.tsv", "sentence\tlabel\nhide new secretions from the parental units \t0\n"));
+        Assert.Equal("train.tsv line 2: 'hide new secretions from the parental un…' has 8 fields, line 1 has 2; expected the same CoNLL columns on every line (word … tag).", tsv.Message);
+        var lost = Assert.Throws<BertSharpException>(() => TaggedCorpus.ReadConll("dev.conll", "-DOCSTART- -X- -X- O\n\nJohn NNP B-NP B-PER\nlives VBZ B-VP O\n\nin IN B-PP\n"));
+        Assert.Equal("dev.conll line 6: 'in IN B-PP' has 3 fields, line 3 has 4; expected the same CoNLL columns on every line (word … tag).", lost.Message);
+        // Tabs and spaces alike separate fields, and -DOCSTART- lines and blank lines are not counted.
+        var mixed = TaggedCorpus.ReadConll("ok.conll", "-DOCSTART- O\n\nJohn\tB-PER\nlives  O\n\r\nKim \t B-PER\n");
+        Assert.Equal([["John", "lives"], ["Kim"]], mixed.Select(x => x.Words));
+        Assert.Equal([["B-PER", "O"], ["B-PER"]], mixed.Select(x => x.Tags));
+    }
+
+    [Fact]
     public void Json_lines_take_string_tags_or_integer_tags_with_a_label_list()
     {
         var s = TaggedCorpus.ReadJsonLines("a.jsonl", "{\"tokens\":[\"John\",\"sat\"],\"ner_tags\":[\"B-PER\",\"O\"]}\n\n{\"tokens\":[\"Kim\"],\"tags\":[\"B-PER\"]}\n", null);
