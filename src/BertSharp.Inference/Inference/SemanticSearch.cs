@@ -18,18 +18,26 @@ public sealed class SemanticSearch
 
     /// <summary>A search over <paramref name="corpus"/> whose embeddings are <paramref name="embeddings"/> (any scale; they are normalised here).</summary>
     /// <param name="corpus">The texts.</param>
-    /// <param name="embeddings">One vector per text, all of the same length.</param>
+    /// <param name="embeddings">One vector per text [corpus, dimension]: all of one length, finite values.</param>
+    /// <exception cref="ArgumentException">A count, a length or a value of <paramref name="embeddings"/> is not as described.</exception>
     public SemanticSearch(IReadOnlyList<string> corpus, IReadOnlyList<float[]> embeddings)
     {
         ArgumentNullException.ThrowIfNull(corpus);
         ArgumentNullException.ThrowIfNull(embeddings);
         if (corpus.Count != embeddings.Count)
         {
-            throw new ArgumentException(Invariant($"{corpus.Count} texts but {embeddings.Count} embeddings"), nameof(embeddings));
+            throw new ArgumentException(Invariant($"{corpus.Count} texts but {embeddings.Count} embeddings; expected one per text."), nameof(embeddings));
         }
-        if (embeddings.Select(e => e.Length).Distinct().Count() > 1)
+        for (var i = 0; i < embeddings.Count; i++)
         {
-            throw new ArgumentException("embeddings of different lengths", nameof(embeddings));
+            // A null entry was a NullReferenceException, and a NaN or infinite value a NaN score, outside the [-1, 1] of
+            // SearchHit.Score, ranked below every other text.
+            var e = embeddings[i] ?? throw new ArgumentException(Invariant($"embeddings[{i}] is null; expected a vector."), nameof(embeddings));
+            if (e.Length != embeddings[0].Length)
+            {
+                throw new ArgumentException(Invariant($"embeddings[{i}] has {e.Length} values but embeddings[0] has {embeddings[0].Length}; expected vectors of one length."), nameof(embeddings));
+            }
+            RequireFinite(e, Invariant($"embeddings[{i}]"), nameof(embeddings));
         }
         Corpus = corpus;
         _unit = [.. embeddings.Select(Unit)];
@@ -74,8 +82,9 @@ public sealed class SemanticSearch
         ArgumentOutOfRangeException.ThrowIfLessThan(topK, 1);
         if (_unit.Length > 0 && query.Length != _unit[0].Length)
         {
-            throw new ArgumentException(Invariant($"query of dimension {query.Length}, corpus of dimension {_unit[0].Length}"), nameof(query));
+            throw new ArgumentException(Invariant($"query of dimension {query.Length}, corpus of dimension {_unit[0].Length}; expected the same."), nameof(query));
         }
+        RequireFinite(query, "query", nameof(query));
         var q = Unit(query);
         var scores = new double[_unit.Length];
         for (var i = 0; i < _unit.Length; i++)
@@ -90,6 +99,15 @@ public sealed class SemanticSearch
         }
         return [.. Enumerable.Range(0, scores.Length).OrderByDescending(i => scores[i]).ThenBy(i => i).Take(topK)
             .Select(i => new SearchHit(i, Corpus[i], scores[i]))];
+    }
+
+    private static void RequireFinite(float[] v, string what, string parameter)
+    {
+        var bad = Array.FindIndex(v, x => !float.IsFinite(x));
+        if (bad >= 0)
+        {
+            throw new ArgumentException(Invariant($"{what}[{bad}] is {v[bad]}; expected finite values."), parameter);
+        }
     }
 
     private static float[] Unit(float[] v)

@@ -60,6 +60,28 @@ public class SemanticSearchTests
         Assert.Throws<InvalidOperationException>(() => search.Search("a text needs a pipeline"));
     }
 
+    [Fact]
+    public void Embeddings_that_are_null_ragged_or_not_finite_are_refused_naming_the_entry()
+    {
+        // A null entry was a NullReferenceException; a NaN became a NaN score (outside [-1, 1]) ranked last, and an infinity
+        // turned its whole vector into NaN once normalised.
+        void Refused(string expected, string parameter, Action action)
+        {
+            var e = Assert.Throws<ArgumentException>(action);
+            Assert.Equal(parameter, e.ParamName);
+            Assert.Equal($"{expected} (Parameter '{parameter}')", e.Message);
+        }
+        Refused("embeddings[1] is null; expected a vector.", "embeddings", () => _ = new SemanticSearch(["a", "b"], [[1, 0], null!]));
+        Refused("embeddings[2] has 3 values but embeddings[0] has 2; expected vectors of one length.", "embeddings",
+            () => _ = new SemanticSearch(["a", "b", "c"], [[1, 0], [0, 1], [1, 1, 1]]));
+        Refused("embeddings[1][0] is NaN; expected finite values.", "embeddings", () => _ = new SemanticSearch(["a", "b"], [[1, 0], [float.NaN, 1]]));
+        Refused("embeddings[0][1] is Infinity; expected finite values.", "embeddings", () => _ = new SemanticSearch(["a"], [[1, float.PositiveInfinity]]));
+        Refused("2 texts but 1 embeddings; expected one per text.", "embeddings", () => _ = new SemanticSearch(["a", "b"], [[1, 0]]));
+        var search = new SemanticSearch(["a", "b"], [[1, 0], [0, 1]]);
+        Refused("query[1] is NaN; expected finite values.", "query", () => search.Search([1f, float.NaN]));
+        Refused("query of dimension 3, corpus of dimension 2; expected the same.", "query", () => search.Search([1f, 0f, 0f]));
+    }
+
     [Trait(SlowFirstOrderer.Category, SlowFirstOrderer.Slow)]
     [Fact]
     public void Real_minilm_neighbours_equal_brute_force_over_onnx_runtime_embeddings_of_the_original_graph()
