@@ -27,7 +27,11 @@ internal static class FinetuneCommand
             // The name the description and docs/finetune.md give the value; the default was the option's own name.
             HelpName = "METRIC",
             Description = $"Keep the weights of the epoch with the best validation METRIC: for classification one of {string.Join(", ", FineTuner.ClassificationMetricNames)}; "
-                + $"for regression one of {string.Join(", ", FineTuner.RegressionMetricNames)}. Lower is better for loss and mse, higher for the others.",
+                + $"for regression one of {string.Join(", ", FineTuner.RegressionMetricNames)}; "
+                + $"for ner one of {string.Join(", ", HeadFineTuner.TokenClassificationMetricNames)}; "
+                + $"for squad one of {string.Join(", ", HeadFineTuner.QuestionAnsweringMetricNames)}, with SQuAD v2.0 validation data also {string.Join(", ", HeadFineTuner.SquadV2MetricNames)} "
+                + "(HasAns_ when some question is answerable, NoAns_ when some is not); "
+                + $"for swag one of {string.Join(", ", HeadFineTuner.MultipleChoiceMetricNames)}. Lower is better for loss and mse, higher for the others.",
         };
         var valSize = new Option<double>("--val-size")
         {
@@ -43,7 +47,7 @@ internal static class FinetuneCommand
         var noBucket = new Option<bool>("--no-bucketing") { Description = "Do not group examples of similar length into batches." };
         var exampleDropout = TrainingOptionSet.ExampleDropout();
         var head = new HeadTaskOptions();
-        Option[] classificationOnly = [data.TextColumn, data.TextPairColumn, data.LabelColumn, data.Regression, truncationSide, headTokens, pooling, saveBest, valSize,
+        Option[] classificationOnly = [data.TextColumn, data.TextPairColumn, data.LabelColumn, data.Regression, truncationSide, headTokens, pooling, valSize,
             split, shuffle, noBucket];
 
         var cmd = new Command("finetune", "Fine-tune BERT for text (or text-pair) classification or regression, token classification (--task ner), extractive QA (--task squad) or multiple choice (--task swag) and save an HF checkpoint directory.");
@@ -68,6 +72,7 @@ internal static class FinetuneCommand
                     DocStride = HeadTaskOptions.IfGiven(p, head.DocStride),
                     MaxAnswerLength = HeadTaskOptions.IfGiven(p, head.MaxAnswerLength),
                     NullScoreDiffThreshold = HeadTaskOptions.IfGiven(p, head.NullScoreDiffThreshold),
+                    SaveBest = p.GetValue(saveBest),
                     ExampleDropout = p.GetValue(exampleDropout),
                 };
                 headOptions.Validate();

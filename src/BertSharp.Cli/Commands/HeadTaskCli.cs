@@ -54,8 +54,7 @@ internal static class HeadTaskCli
             HeadTask.QuestionAnswering => ["exact", "f1", "best_f1", "best_f1_thresh"],
             _ => ["accuracy", "loss"],
         };
-        // No --save-best for the heads (refused as classification only): the last step's weights are saved.
-        var summary = FinetuneSummary.Of(v, headline, saveBest: null, result.Epochs, o.EffectiveEpochs);
+        var summary = FinetuneSummary.Of(v, headline, o.SaveBest, result.Epochs, o.EffectiveEpochs);
         Console.Out.WriteLine($"saved {CliErrors.Shown(result.OutputDir)}{summary}");
         if (warning is not null)
         {

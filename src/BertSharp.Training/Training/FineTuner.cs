@@ -82,15 +82,9 @@ public static class FineTuner
         var metricNames = labels.IsRegression ? RegressionMetricNames : ClassificationMetricNames;
         if (o.SaveBest is { } bestMetric)
         {
-            if (!metricNames.Contains(bestMetric))
-            {
-                throw new BertSharpException($"{BertSharpException.Field("save_best")} {bestMetric}: expected one of {string.Join(", ", metricNames)}.");
-            }
+            SaveBestMetric.RequireKnown(bestMetric, metricNames);
             // The other ranks have not read a validation file; rank 0's refusal stops them.
-            if (writer && val is null)
-            {
-                throw new BertSharpException($"{BertSharpException.Field("save_best")} {bestMetric}: needs validation data (a validation split or file).");
-            }
+            SaveBestMetric.RequireValidation(bestMetric, !writer || val is not null, "a validation split or file");
         }
         var tokenizer = source.Tokenizer;
         var trainEnc = ExampleEncoder.Encode(tokenizer, train.Examples, trainTargets, maxLength, o.TruncationSide, o.HeadTokens);

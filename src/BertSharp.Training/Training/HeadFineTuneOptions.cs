@@ -47,6 +47,13 @@ public sealed record HeadFineTuneOptions
     public SeqevalScheme? NerScheme { get; init; }
 
     /// <summary>
+    /// Keep the weights of the epoch with the best value of this validation metric, one of the task's
+    /// (<see cref="HeadFineTuner.MetricNames"/>; loss is minimised, the rest maximised); null keeps the last step's. Needs
+    /// <see cref="TrainingOptions.EvalDataPath"/>.
+    /// </summary>
+    public string? SaveBest { get; init; }
+
+    /// <summary>
     /// Dropout masks keyed by (seed, step, example index) instead of torch's generator (<see cref="Modeling.ExampleDropout"/>),
     /// so a run gives the same result on any number of ranks; always on in a data-parallel run.
     /// </summary>

@@ -31,6 +31,29 @@ public sealed record HeadFineTuneResult(string OutputDir, IReadOnlyList<double> 
 /// </summary>
 public static class HeadFineTuner
 {
+    /// <summary>Metrics <see cref="HeadFineTuneOptions.SaveBest"/> may name for token classification: seqeval's micro scores, token accuracy, loss.</summary>
+    public static readonly IReadOnlyList<string> TokenClassificationMetricNames = ["f1", "precision", "recall", "accuracy", "loss"];
+
+    /// <summary>Metrics <see cref="HeadFineTuneOptions.SaveBest"/> may name for question answering on any SQuAD validation data.</summary>
+    public static readonly IReadOnlyList<string> QuestionAnsweringMetricNames = ["exact", "f1"];
+
+    /// <summary>
+    /// The further metrics of SQuAD v2.0 validation data: best_exact and best_f1 always, the HasAns_ ones when some question
+    /// is answerable and the NoAns_ ones when some is not (as the validation reports them).
+    /// </summary>
+    public static readonly IReadOnlyList<string> SquadV2MetricNames = ["best_exact", "best_f1", "HasAns_exact", "HasAns_f1", "NoAns_exact", "NoAns_f1"];
+
+    /// <summary>Metrics <see cref="HeadFineTuneOptions.SaveBest"/> may name for multiple choice.</summary>
+    public static readonly IReadOnlyList<string> MultipleChoiceMetricNames = ["accuracy", "loss"];
+
+    /// <summary>Every metric <see cref="HeadFineTuneOptions.SaveBest"/> may name for <paramref name="task"/> (for QA the SQuAD v2.0 ones too).</summary>
+    public static IReadOnlyList<string> MetricNames(HeadTask task) => task switch
+    {
+        HeadTask.TokenClassification => TokenClassificationMetricNames,
+        HeadTask.QuestionAnswering => [.. QuestionAnsweringMetricNames, .. SquadV2MetricNames],
+        _ => MultipleChoiceMetricNames,
+    };
+
     /// <summary>
     /// Runs (or, with <see cref="TrainingOptions.Resume"/>, continues) a fine-tuning; bad input throws
     /// <see cref="BertSharpException"/> before any output exists. Cancellation stops between steps with
@@ -63,6 +86,17 @@ public static class HeadFineTuner
             HeadTask.QuestionAnswering => new QaRecipe(o, source, maxLength, validates: writer),
             _ => new ChoiceRecipe(o, source, maxLength, validates: writer),
         };
+        if (o.SaveBest is { } bestMetric)
+        {
+            SaveBestMetric.RequireKnown(bestMetric, MetricNames(o.Task));
+            // The other ranks have not read the validation file; rank 0's refusal stops them.
+            if (writer)
+            {
+                SaveBestMetric.RequireValidation(bestMetric, recipe.ValidationExamples > 0, $"a validation file: {BertSharpException.Field("eval_data")}");
+                // SQuAD v1.1 data, or v2.0 data without answerable (unanswerable) questions, lack some of the task's metrics.
+                SaveBestMetric.RequireKnown(bestMetric, recipe.ReportedMetrics, $" (those the validation data {t.EvalDataPath} gives)");
+            }
+        }
         var data = new ShuffledBatches(recipe.Lengths, batchSize, t.GradAccum, t.Seed, (ix, width) => recipe.Collate(ix, width, device), () => HeadBatch.Empty(device),
             comm.Rank, comm.WorldSize);
         var totalSteps = (long)data.StepsPerEpoch * o.EffectiveEpochs;
@@ -72,6 +106,8 @@ public static class HeadFineTuner
         {
             taskArgs["example_dropout"] = true;
         }
+        // A resume with another metric (or none) is refused by name; a checkpoint from before the setting reads as null.
+        taskArgs["save_best"] = o.SaveBest;
         var args = TrainingArgs.Of(o.TaskName, t, o.EffectiveEpochs, batchSize, maxLength, warmup, totalSteps, taskArgs);
         var state = checkpoint is null ? null : TrainerState.Load(Path.Combine(checkpoint, TrainerState.FileName));
         var settings = ResumeSettings.CheckedByRank0(comm, () => ResumeSettings.Of(args, t, recipe.TrainExamples, recipe.ValidationExamples, ResumeSettings.Fingerprints(t, source)),
@@ -110,6 +146,7 @@ public static class HeadFineTuner
         {
             Options = t,
             TaskName = o.TaskName,
+            SaveBest = o.SaveBest,
             Model = model,
             Trainer = trainer,
             Data = data,

@@ -38,6 +38,9 @@ internal abstract class HeadRecipe
     /// <summary>Plan lines about the data.</summary>
     public List<string> Notes { get; } = [];
 
+    /// <summary>The metrics of <see cref="HeadFineTuner.MetricNames"/> that this run's validation reports (none without validation data).</summary>
+    public abstract IReadOnlyList<string> ReportedMetrics { get; }
+
     /// <summary>The headline validation metric.</summary>
     public abstract string PrimaryMetric { get; }
 
@@ -169,6 +172,8 @@ internal sealed class TaggingRecipe : HeadRecipe
 
     public override int? Longest { get; }
 
+    public override IReadOnlyList<string> ReportedMetrics => _val is null ? [] : HeadFineTuner.TokenClassificationMetricNames;
+
     public override string PrimaryMetric => "f1";
 
     public override BertPreTrainedModel CreateModel(ModelSource source, out LoadReport? report) =>
@@ -249,6 +254,13 @@ internal sealed class QaRecipe : HeadRecipe
 
     public override int Truncated => 0;
 
+    public override IReadOnlyList<string> ReportedMetrics => _val is null ? []
+        : !_val.Version2 ? HeadFineTuner.QuestionAnsweringMetricNames
+        // As QaEvaluation.Values leaves out the scores of a kind of question the data do not have.
+        : [.. HeadFineTuner.QuestionAnsweringMetricNames, .. HeadFineTuner.SquadV2MetricNames.Where(m =>
+            m.StartsWith("HasAns_", StringComparison.Ordinal) ? _val.Examples.Any(e => !e.IsImpossible)
+            : !m.StartsWith("NoAns_", StringComparison.Ordinal) || _val.Examples.Any(e => e.IsImpossible))];
+
     public override string PrimaryMetric => "f1";
 
     public override BertPreTrainedModel CreateModel(ModelSource source, out LoadReport? report) =>
@@ -322,6 +334,8 @@ internal sealed class ChoiceRecipe : HeadRecipe
     public override int Truncated { get; }
 
     public override int? Longest { get; }
+
+    public override IReadOnlyList<string> ReportedMetrics => _val is null ? [] : HeadFineTuner.MultipleChoiceMetricNames;
 
     public override string PrimaryMetric => "accuracy";
 

@@ -55,7 +55,8 @@ public sealed partial class HelpFlagsTests
     public static TheoryData<string, string[]> OptionsAndTheirValues => new()
     {
         // It ended "(accuracy, f1, mcc, macro_f1, pearson, spearman, loss, ...)", as if cut, and left out five metrics it takes.
-        { "bert finetune --save-best", [.. FineTuner.ClassificationMetricNames, .. FineTuner.RegressionMetricNames] },
+        { "bert finetune --save-best", [.. FineTuner.ClassificationMetricNames, .. FineTuner.RegressionMetricNames, .. HeadFineTuner.MetricNames(HeadTask.TokenClassification),
+            .. HeadFineTuner.MetricNames(HeadTask.QuestionAnswering), .. HeadFineTuner.MetricNames(HeadTask.MultipleChoice)] },
         // It ended "(gelu, gelu_new, relu, …)" and left out seven activations it takes.
         { "bert convert --hidden-act", [.. BertConfig.SupportedActivations] },
         // Its value's name in the usage column was these classes; the description names them instead.

@@ -291,6 +291,8 @@ public class HeadFineTuneEndToEndTests
         Assert.True((double)saved["best_f1"]! > 80, saved.ToJsonString());
         Assert.True((double)saved["HasAns_exact"]! > 60, saved.ToJsonString());
         Assert.NotNull(saved["best_f1_thresh"]);
+        // Every metric --save-best may name for squad is one that v2.0 validation with both kinds of question reports.
+        Assert.All(HeadFineTuner.MetricNames(HeadTask.QuestionAnswering), m => Assert.NotNull(saved[m]));
 
         // evaluate reloads the weights and reproduces the run's scores; the threshold option decides "no answer".
         var metrics = tmp.File("eval.metrics.json");
@@ -403,6 +405,8 @@ public class HeadFineTuneEndToEndTests
         Assert.Equal(["epoch", "train loss", "val loss", "val acc", "elapsed", "ex/s"], EpochTableTests.Cells(run.StdOut.Split('\n')[0]));
         var saved = Json(Path.Combine(model, "metrics.json"))["metrics"]!;
         Assert.True((double)saved["accuracy"]! > 0.75, $"accuracy {(double)saved["accuracy"]!} (chance 0.25)");
+        // Every metric --save-best may name for swag is one its validation reports.
+        Assert.All(HeadFineTuner.MultipleChoiceMetricNames, m => Assert.NotNull(saved[m]));
 
         var metrics = tmp.File("eval.json");
         var eval = CliRunner.Run("evaluate", "--model", model, "--data", dev, "--output", metrics);
@@ -471,7 +475,7 @@ public class HeadFineTuneEndToEndTests
             (["finetune", "--task", "sst2", "--data", squad, "--ner-scheme", "IOB2"], "--ner-scheme: only for the ner task, not for --task sst2."),
             (["finetune", "--task", "ner", "--data", bad], $"{bad} line 3: 'lonely' has one field"),
             (["finetune", "--task", "swag", "--data", swag], $"{swag} line 2: empty label"),
-            (["finetune", "--task", "squad", "--data", squad, "--save-best", "f1"], "--save-best: not available for --task squad"),
+            (["finetune", "--task", "squad", "--data", squad, "--val-size", "2"], "--val-size: not available for --task squad"),
             (["finetune", "--task", "squad", "--data", squad, "--resume"], "nothing to --resume"),
             (["finetune", "--task", "squad", "--data", squad, "--freeze-encoder", "--freeze-layers", "1"], "give one or the other"),
             (["finetune", "--task", "sst2", "--data", squad, "--label-all-tokens"], "--label-all-tokens: only for the ner task, not for --task sst2."),
