@@ -15,7 +15,10 @@ internal static class FinetuneSummary
     /// validation.
     /// </summary>
     /// <param name="validation">The saved weights' validation scores, or null.</param>
-    /// <param name="metrics">The scores to show, in order; those the report lacks are skipped.</param>
+    /// <param name="metrics">
+    /// The scores to show, in order; those the report lacks are skipped. <paramref name="saveBest"/>'s score follows them when
+    /// it is not among them.
+    /// </param>
     /// <param name="saveBest">The metric that chose the epoch, or null when the last step's weights were saved.</param>
     /// <param name="epochs">The run's epochs, the kept one marked <see cref="EpochSummary.IsBest"/>.</param>
     /// <param name="totalEpochs">The epochs the run was set to train.</param>
@@ -29,7 +32,9 @@ internal static class FinetuneSummary
         var kept = saveBest is { } metric && epochs.LastOrDefault(e => e.IsBest) is { } best
             ? string.Create(CultureInfo.InvariantCulture, $"epoch {best.Epoch} of {totalEpochs}, best by {metric}; ")
             : "";
+        // The metric that chose the epoch is the one the user asked about, whether or not it is one of the task's headline scores.
+        var shown = saveBest is null ? metrics : metrics.Append(saveBest).Distinct(StringComparer.Ordinal);
         return $" ({kept}validation: "
-            + string.Join(", ", metrics.Where(validation.Values.ContainsKey).Select(k => $"{k} {MetricsReport.Format(validation.Values[k])}")) + ")";
+            + string.Join(", ", shown.Where(validation.Values.ContainsKey).Select(k => $"{k} {MetricsReport.Format(validation.Values[k])}")) + ")";
     }
 }
