@@ -62,6 +62,7 @@ public sealed class ClassificationTask(BertForSequenceClassification model, ICom
         return Batching.Build(rows, indices, padId, regression, withLabels: true, device);
     }
 
+    /// <inheritdoc/>
     public Tensor? Loss(TensorBatch batch, MicroBatch micro)
     {
         ArgumentNullException.ThrowIfNull(batch);
@@ -73,5 +74,6 @@ public sealed class ClassificationTask(BertForSequenceClassification model, ICom
         });
     }
 
+    /// <inheritdoc/>
     public StepMetrics EndStep() => _shares.EndStep();
 }

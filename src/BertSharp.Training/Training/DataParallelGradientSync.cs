@@ -12,5 +12,10 @@ namespace BertSharp.Training;
 /// <param name="dataParallel">The data-parallel helper built over the same model's parameters.</param>
 public sealed class DataParallelGradientSync(DataParallel dataParallel) : IGradientSync
 {
+    /// <summary>
+    /// Replaces the gradient of every trainable parameter the <see cref="DataParallel"/> was built over by its sum over the
+    /// ranks, in place. A collective call: every rank makes it at the same step.
+    /// </summary>
+    /// <param name="parameters">Not read: the parameters summed are those the <see cref="DataParallel"/> holds, which must be the trained model's.</param>
     public void Synchronize(IReadOnlyList<Parameter> parameters) => dataParallel.SumGradients();
 }

@@ -37,14 +37,26 @@ public sealed record EpochSummary(int Epoch, double TrainLoss, MetricsReport? Va
 /// <summary>Receives progress of a run (the CLI draws progress bars and the epoch table from it).</summary>
 public interface IFineTuneProgress
 {
+    /// <summary>
+    /// Once, after the data are read and encoded and the model is built, before the first step (also when resuming, with
+    /// <see cref="FineTunePlan.StartStep"/> set).
+    /// </summary>
+    /// <param name="plan">What the run is about to do.</param>
     void Started(FineTunePlan plan);
 
+    /// <summary>Before the first step of an epoch, or of the part of it a resumed run continues.</summary>
+    /// <param name="epoch">The epoch, 1-based.</param>
+    /// <param name="batches">Micro-batches per epoch (the whole epoch's, also when a resumed run starts inside it).</param>
     void EpochStarted(int epoch, int batches);
 
     /// <summary>After each micro-batch: the loss of that batch, the running examples/s of this epoch.</summary>
     void BatchDone(int epoch, int batch, double loss, double examplesPerSecond);
 
+    /// <summary>At the end of an epoch, before its validation pass (not called without validation data).</summary>
+    /// <param name="epoch">The epoch, 1-based.</param>
     void Validating(int epoch);
 
+    /// <summary>After an epoch's validation and its checkpoint.</summary>
+    /// <param name="summary">The epoch's losses, validation metrics, time and whether its weights are the ones kept.</param>
     void EpochEnded(EpochSummary summary);
 }

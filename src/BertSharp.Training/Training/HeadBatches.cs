@@ -270,6 +270,7 @@ public sealed class HeadTrainingTask : ITrainingTask<HeadBatch>, IMicroBatchLoss
         return batch.Labels!.ne(StableScalars.Of(Losses.IgnoreIndex)).sum().item<long>();
     }
 
+    /// <inheritdoc/>
     public Tensor? Loss(HeadBatch batch, MicroBatch micro)
     {
         ArgumentNullException.ThrowIfNull(batch);
@@ -290,5 +291,6 @@ public sealed class HeadTrainingTask : ITrainingTask<HeadBatch>, IMicroBatchLoss
         return [.. indices.SelectMany(i => Enumerable.Range(0, (int)rows).Select(c => (i * rows) + c))];
     }
 
+    /// <inheritdoc/>
     public StepMetrics EndStep() => _shares.EndStep();
 }

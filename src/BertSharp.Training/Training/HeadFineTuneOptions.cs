@@ -86,8 +86,14 @@ public sealed record HeadFineTuneOptions
     /// <summary>Longest answer in tokens when QA validation decodes spans (HF run_qa's max_answer_length).</summary>
     public const int DefaultMaxAnswerLength = 30;
 
+    /// <summary>Epochs the run trains: <see cref="TrainingOptions.Epochs"/>, or <see cref="DefaultEpochs"/>.</summary>
     public int EffectiveEpochs => Training.Epochs ?? DefaultEpochs;
 
+    /// <summary>
+    /// Examples per micro-batch over all ranks (a step takes <see cref="TrainingOptions.GradAccum"/> of them): sentences for
+    /// token classification, context windows for question answering, questions with their choices for multiple choice;
+    /// <see cref="TrainingOptions.BatchSize"/>, or the head's <see cref="DefaultBatchSize"/>.
+    /// </summary>
     public int EffectiveBatchSize => Training.BatchSize ?? DefaultBatchSize(Task);
 
     /// <summary>The task's default maximum length (before the model's trained length bounds it).</summary>

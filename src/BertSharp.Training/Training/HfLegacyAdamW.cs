@@ -11,6 +11,14 @@ namespace BertSharp.Training;
 /// </summary>
 public sealed class HfLegacyAdamW : AdamW
 {
+    /// <summary>An optimizer over <paramref name="groups"/> with these defaults for the groups that set none of their own.</summary>
+    /// <param name="groups">The parameter groups, e.g. HF's decay and no-decay groups (<see cref="AdamWFactory"/>).</param>
+    /// <param name="lr">Learning rate, ≥ 0 (<see cref="LinearWarmupSchedule.Apply"/> sets the scheduled rate of every group before a step).</param>
+    /// <param name="beta1">Decay of the first-moment average, in [0, 1).</param>
+    /// <param name="beta2">Decay of the second-moment average, in [0, 1).</param>
+    /// <param name="eps">Added to sqrt(v) before the bias correction, ≥ 0.</param>
+    /// <param name="weightDecay">Decay applied after the update as p −= lr·wd·p, ≥ 0.</param>
+    /// <exception cref="ArgumentException">A negative <paramref name="lr"/>, <paramref name="eps"/> or <paramref name="weightDecay"/>, or a beta outside [0, 1) (TorchSharp's AdamW checks).</exception>
     public HfLegacyAdamW(IEnumerable<ParamGroup> groups, double lr, double beta1, double beta2, double eps, double weightDecay)
         : base(groups, lr, beta1, beta2, eps, weightDecay)
     {

@@ -53,6 +53,8 @@ public sealed class NoGradientSync : IGradientSync
     /// <summary>The shared instance.</summary>
     public static NoGradientSync Instance { get; } = new();
 
+    /// <summary>Does nothing: one process's gradients are already those of the whole batch.</summary>
+    /// <param name="parameters">Ignored.</param>
     public void Synchronize(IReadOnlyList<Parameter> parameters)
     {
     }

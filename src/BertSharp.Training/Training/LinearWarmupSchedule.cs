@@ -8,6 +8,11 @@ namespace BertSharp.Training;
 /// </summary>
 public sealed class LinearWarmupSchedule
 {
+    /// <summary>The schedule of a run of <paramref name="totalSteps"/> optimizer steps.</summary>
+    /// <param name="baseLearningRate">The peak rate, reached at the end of the warm-up.</param>
+    /// <param name="warmupSteps">Steps of linear rise from 0; with 0 the run starts at the peak.</param>
+    /// <param name="totalSteps">Steps of the whole run; the rate is 0 from this step on.</param>
+    /// <exception cref="BertSharpException"><paramref name="warmupSteps"/> or <paramref name="totalSteps"/> is negative.</exception>
     public LinearWarmupSchedule(double baseLearningRate, long warmupSteps, long totalSteps)
     {
         if (warmupSteps < 0 || totalSteps < 0)
@@ -19,8 +24,11 @@ public sealed class LinearWarmupSchedule
         TotalSteps = totalSteps;
     }
 
+    /// <summary>The peak learning rate, the one <see cref="Factor"/> multiplies.</summary>
     public double BaseLearningRate { get; }
+    /// <summary>Scheduler steps of linear warm-up from 0 to <see cref="BaseLearningRate"/>.</summary>
     public long WarmupSteps { get; }
+    /// <summary>The scheduler step at which the learning rate has decayed to 0 (and stays there).</summary>
     public long TotalSteps { get; }
 
     /// <summary>The multiplier of the base rate at scheduler step <paramref name="step"/> (HF's lr_lambda).</summary>

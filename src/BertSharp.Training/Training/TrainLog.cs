@@ -145,5 +145,6 @@ public sealed class TrainLog : IDisposable
             : double.NaN;
     }
 
+    /// <summary>Closes the log file (lines already appended are on it); a log without a file has nothing to free.</summary>
     public void Dispose() => _stream?.Dispose();
 }

@@ -185,6 +185,10 @@ public sealed class Trainer : IDisposable
         return taken;
     }
 
+    /// <summary>
+    /// Frees the optimizer's state tensors and a data-parallel trainer's staging buffers; the model is the caller's and stays
+    /// usable.
+    /// </summary>
     public void Dispose()
     {
         Optimizer.Dispose();

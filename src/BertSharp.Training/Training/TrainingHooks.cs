@@ -28,8 +28,10 @@ public interface ITrainingHook
 /// <param name="after">Called after each step (return false to stop), or null.</param>
 public sealed class TrainingHook(Action<long>? before = null, Func<StepOutcome, bool>? after = null) : ITrainingHook
 {
+    /// <inheritdoc/>
     public void BeforeStep(long step) => before?.Invoke(step);
 
+    /// <inheritdoc/>
     public bool AfterStep(StepOutcome outcome) => after?.Invoke(outcome) ?? true;
 
     /// <summary>Runs <paramref name="action"/> after every step whose number is a multiple of <paramref name="every"/> (never when 0) or is <paramref name="last"/>.</summary>

@@ -96,14 +96,19 @@ public sealed record TrainingOptions
     /// <summary>Keep the embeddings and the first N encoder layers as loaded (<see cref="ParameterFreezing"/>).</summary>
     public int? FreezeLayers { get; init; }
 
+    /// <summary>Default <see cref="LearningRate"/>: 2e-5, within the BERT paper's fine-tuning range (5e-5, 3e-5, 2e-5).</summary>
     public const double DefaultLearningRate = 2e-5;
 
+    /// <summary>Default <see cref="Eps"/>: 1e-8, torch's and HF's AdamW default.</summary>
     public const double DefaultEps = 1e-8;
 
+    /// <summary>Default <see cref="WeightDecay"/>: 0.01, the BERT paper's (HF's Trainer defaults to 0).</summary>
     public const double DefaultWeightDecay = 0.01;
 
+    /// <summary>Default <see cref="MaxGradNorm"/>: 1.0, HF Trainer's.</summary>
     public const double DefaultMaxGradNorm = 1.0;
 
+    /// <summary>Default <see cref="Seed"/>: 42, HF Trainer's.</summary>
     public const ulong DefaultSeed = 42;
 
     /// <summary>Warmup steps of a run of <paramref name="totalSteps"/> optimizer steps.</summary>

@@ -39,17 +39,28 @@ public sealed class PretrainingDataBuilder
         _vocab = new MaskingVocabulary(vocabTokens);
     }
 
+    /// <summary>The instance-building options (google's <c>create_pretraining_data.py</c> flags); checked by <see cref="PretrainingOptions.Validate"/> when building.</summary>
     public PretrainingOptions Options { get; init; } = new();
 
+    /// <summary>How to read every input file; <see cref="CorpusFormat.Auto"/> (the default) detects it per file.</summary>
     public CorpusFormat Format { get; init; } = CorpusFormat.Auto;
 
+    /// <summary>
+    /// Whether the <c>encode</c> function lower-cases, recorded as <see cref="PretrainingManifest.Lowercase"/> (default true);
+    /// the builder does not lower-case anything itself, so this must match the tokenizer behind <c>encode</c>.
+    /// </summary>
     public bool Lowercase { get; init; } = true;
 
+    /// <summary>Instances per shard file (default <see cref="DefaultShardSize"/>); <see cref="Build"/> throws <see cref="ArgumentOutOfRangeException"/> below 1.</summary>
     public int ShardSize { get; init; } = DefaultShardSize;
 
     /// <summary>Worker threads (default: all cores); does not change the output.</summary>
     public int MaxDegreeOfParallelism { get; init; } = Environment.ProcessorCount;
 
+    /// <summary>
+    /// Receives a report after each file tokenized, each (file, dupe pass) unit turned into instances and each shard written;
+    /// called from worker threads, so counts may arrive out of order. Null (the default) reports nothing.
+    /// </summary>
     public IProgress<PretrainingProgress>? Progress { get; init; }
 
     /// <summary>Reads and tokenizes every file: documents of sentences of ids, with per-file counts.</summary>

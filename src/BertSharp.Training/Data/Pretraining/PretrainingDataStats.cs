@@ -9,6 +9,7 @@ namespace BertSharp.Data.Pretraining;
 /// </summary>
 public sealed class PretrainingDataStats
 {
+    /// <summary>Instances measured.</summary>
     public long Instances { get; private set; }
 
     /// <summary>Tokens other than <c>[CLS]</c> and <c>[SEP]</c> (which are never masked): an instance's three, or a packed one's two and one per document boundary.</summary>
@@ -17,6 +18,7 @@ public sealed class PretrainingDataStats
     /// <summary>Instances with one segment (data built with <c>--objective mlm</c>): they have no next-sentence label.</summary>
     public long SingleSegment { get; private set; }
 
+    /// <summary>Predicted (masked-LM) positions over all instances.</summary>
     public long Masked { get; private set; }
 
     /// <summary>Predicted positions whose input is <c>[MASK]</c>.</summary>
@@ -28,28 +30,37 @@ public sealed class PretrainingDataStats
     /// <summary>Predicted positions holding another token.</summary>
     public long ReplacedByRandom { get; private set; }
 
+    /// <summary>Instances whose second segment comes from another document (next-sentence label 1).</summary>
     public long RandomNext { get; private set; }
 
     /// <summary>Instances whose masked count hit <c>max_predictions_per_seq</c>.</summary>
     public long AtPredictionCap { get; private set; }
 
+    /// <summary>Longest instance in tokens, special tokens included (0 when empty).</summary>
     public int MaxLength { get; private set; }
 
+    /// <summary>Sum of the instances' lengths in tokens, special tokens included; divided by <see cref="Instances"/> it is the mean length.</summary>
     public long SumLength { get; private set; }
 
     /// <summary>Instance counts by length bucket (bucket b holds lengths b·BucketWidth + 1 … (b+1)·BucketWidth).</summary>
     public SortedDictionary<int, long> LengthHistogram { get; } = [];
 
+    /// <summary>Width in tokens of a <see cref="LengthHistogram"/> bucket: the data's <c>max_seq_length</c> / 8, at least 1.</summary>
     public int BucketWidth { get; private set; } = 16;
 
+    /// <summary>Share of non-special tokens chosen for prediction, <see cref="Masked"/> / <see cref="NonSpecialTokens"/>, in [0, 1] (google's recipe: about 0.15); 0 when there are none.</summary>
     public double MaskedFraction => NonSpecialTokens == 0 ? 0 : (double)Masked / NonSpecialTokens;
 
+    /// <summary>Share of predicted positions whose input is <c>[MASK]</c>, in [0, 1] (google's recipe: 0.8); 0 when nothing is masked.</summary>
     public double MaskShare => Masked == 0 ? 0 : (double)ReplacedByMask / Masked;
 
+    /// <summary>Share of predicted positions holding another (random) token, in [0, 1] (google's recipe: just under 0.1); 0 when nothing is masked.</summary>
     public double RandomShare => Masked == 0 ? 0 : (double)ReplacedByRandom / Masked;
 
+    /// <summary>Share of predicted positions left as they were, in [0, 1] (google's recipe: just over 0.1, random draws of the same token included); 0 when nothing is masked.</summary>
     public double UnchangedShare => Masked == 0 ? 0 : (double)Unchanged / Masked;
 
+    /// <summary>Share of instances with a random next segment, in [0, 1] (about 0.5 for balanced sentence-pair data, 0 for <c>mlm</c> data); 0 when empty.</summary>
     public double RandomNextShare => Instances == 0 ? 0 : (double)RandomNext / Instances;
 
     /// <summary>Reads every shard of <paramref name="dataset"/> (verifying CRCs) and measures it.</summary>

@@ -15,8 +15,10 @@ public sealed class PretrainingDataset
         Manifest = manifest;
     }
 
+    /// <summary>The data directory as passed to <see cref="Open"/>; shard paths are resolved against it.</summary>
     public string Directory { get; }
 
+    /// <summary>The directory's checked <c>manifest.json</c>: options, vocabulary hash, totals and shard list.</summary>
     public PretrainingManifest Manifest { get; }
 
     /// <summary>Total instances over all shards.</summary>

@@ -29,9 +29,11 @@ public sealed class PretrainingManifest
         Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 
+    /// <summary>JSON <c>format</c>: always <see cref="FormatName"/>; <see cref="Load"/> refuses a file with any other value.</summary>
     [JsonRequired]
     public string Format { get; set; } = FormatName;
 
+    /// <summary>JSON <c>version</c> of the directory layout: 1, the only one this build writes and reads.</summary>
     [JsonRequired]
     public int Version { get; set; } = 1;
 
@@ -39,9 +41,14 @@ public sealed class PretrainingManifest
     [JsonRequired]
     public string VocabSha256 { get; set; } = "";
 
+    /// <summary>Number of tokens in the vocabulary (vocab.txt lines); every id in the shards is below it, and a model's <c>vocab_size</c> must be at least this.</summary>
     [JsonRequired]
     public int VocabSize { get; set; }
 
+    /// <summary>
+    /// Whether the text was lower-cased before WordPiece (<see cref="PretrainingDataBuilder.Lowercase"/>); the tokenizer saved
+    /// with a model pre-trained on the data is configured from it.
+    /// </summary>
     [JsonRequired]
     public bool Lowercase { get; set; }
 
@@ -49,63 +56,82 @@ public sealed class PretrainingManifest
     [JsonRequired]
     public int IdWidth { get; set; }
 
+    /// <summary>Id of <c>[CLS]</c> in the vocabulary (position 0 of every instance).</summary>
     [JsonRequired]
     public int ClsId { get; set; }
 
+    /// <summary>Id of <c>[SEP]</c> in the vocabulary (closes each segment, and separates documents in packed <c>mlm</c> data).</summary>
     [JsonRequired]
     public int SepId { get; set; }
 
+    /// <summary>Id of <c>[MASK]</c> in the vocabulary (the input at about 80 % of the predicted positions).</summary>
     [JsonRequired]
     public int MaskId { get; set; }
 
+    /// <summary>Id of <c>[PAD]</c> in the vocabulary, or 0 when it has none; batches pad with it.</summary>
     [JsonRequired]
     public int PadId { get; set; }
 
+    /// <summary>The build's <see cref="PretrainingOptions.MaxSeqLength"/>: no instance is longer, special tokens included (5..65535).</summary>
     [JsonRequired]
     public int MaxSeqLength { get; set; }
 
+    /// <summary>The build's <see cref="PretrainingOptions.MaxPredictionsPerSeq"/>: at most this many masked positions per instance (1..255).</summary>
     [JsonRequired]
     public int MaxPredictionsPerSeq { get; set; }
 
+    /// <summary>The build's <see cref="PretrainingOptions.MaskedLmProb"/>: the share of tokens chosen for prediction, in (0, 1).</summary>
     [JsonRequired]
     public double MaskedLmProb { get; set; }
 
+    /// <summary>The build's <see cref="PretrainingOptions.DupeFactor"/>: how many passes, each with other segments and masks, were made over every document.</summary>
     [JsonRequired]
     public int DupeFactor { get; set; }
 
+    /// <summary>The build's <see cref="PretrainingOptions.ShortSeqProb"/>: the probability, in [0, 1], of a shorter random target length.</summary>
     [JsonRequired]
     public double ShortSeqProb { get; set; }
 
+    /// <summary>The build's <see cref="PretrainingOptions.WholeWordMask"/>: whether all word pieces of a word were masked together.</summary>
     [JsonRequired]
     public bool WholeWordMask { get; set; }
 
+    /// <summary>The build's <see cref="PretrainingOptions.BalancedNsp"/>: whether single-sentence chunks were split to keep the next-sentence labels near 50/50.</summary>
     [JsonRequired]
     public bool BalancedNsp { get; set; }
 
     /// <summary><c>mlm+nsp</c> (sentence pairs; manifests written before the field existed) or <c>mlm</c> (packed single segments).</summary>
     public string Objective { get; set; } = PretrainingObjectives.Name(PretrainingObjective.MaskedLmNextSentence);
 
+    /// <summary>The build's <see cref="PretrainingOptions.Seed"/>; the same seed, options and inputs give byte-identical shards.</summary>
     [JsonRequired]
     public long Seed { get; set; }
 
+    /// <summary>The corpus files read, in the order their documents were numbered (folders expanded to their <c>.txt</c> / <c>.txt.gz</c> files).</summary>
     [JsonRequired]
     public List<ManifestInput> Inputs { get; set; } = [];
 
+    /// <summary>Documents with at least one sentence that tokenized to word pieces, over all inputs (the sum of <see cref="ManifestInput.Documents"/>).</summary>
     [JsonRequired]
     public long Documents { get; set; }
 
+    /// <summary>Training instances over all shards; <see cref="Load"/> checks that it is the sum of <see cref="ManifestShard.Instances"/>.</summary>
     [JsonRequired]
     public long Instances { get; set; }
 
+    /// <summary>Instances whose second segment comes from another document (next-sentence label 1); 0 for <c>mlm</c> data.</summary>
     [JsonRequired]
     public long RandomNext { get; set; }
 
+    /// <summary>Sum of the instances' lengths in token ids, <c>[CLS]</c> and <c>[SEP]</c> included (no padding is stored).</summary>
     [JsonRequired]
     public long Tokens { get; set; }
 
+    /// <summary>Masked positions (masked-LM predictions) over all instances.</summary>
     [JsonRequired]
     public long MaskedTokens { get; set; }
 
+    /// <summary>The shard files in reading order; instance <c>i</c> of the data set is in the first shard whose running count passes <c>i</c>.</summary>
     [JsonRequired]
     public List<ManifestShard> Shards { get; set; } = [];
 
@@ -172,18 +198,23 @@ public sealed class PretrainingManifest
 /// <summary>One input file of the corpus.</summary>
 public sealed class ManifestInput
 {
+    /// <summary>The file's path as given to the builder (a folder's files as found under it), not made absolute.</summary>
     [JsonRequired]
     public string Path { get; set; } = "";
 
+    /// <summary>How the file was read: <c>lines</c>, <c>document-per-line</c> or <c>book</c> (see <see cref="CorpusFormat"/>; an auto-detected file records what was detected).</summary>
     [JsonRequired]
     public string Format { get; set; } = "";
 
+    /// <summary>Documents of the file that hold at least one non-empty sentence.</summary>
     [JsonRequired]
     public long Documents { get; set; }
 
+    /// <summary>Sentences of those documents that tokenized to at least one word piece.</summary>
     [JsonRequired]
     public long Sentences { get; set; }
 
+    /// <summary>Word pieces of those sentences (no special tokens).</summary>
     [JsonRequired]
     public long Tokens { get; set; }
 }
@@ -191,12 +222,15 @@ public sealed class ManifestInput
 /// <summary>One shard file.</summary>
 public sealed class ManifestShard
 {
+    /// <summary>The shard's file name inside the data directory (<c>shard-00000.bin</c>, …); <see cref="PretrainingDataset.Open"/> refuses a path with a directory part.</summary>
     [JsonRequired]
     public string File { get; set; } = "";
 
+    /// <summary>Instances in the shard (the builder's shard size for all but the last).</summary>
     [JsonRequired]
     public long Instances { get; set; }
 
+    /// <summary>The shard file's size in bytes, CRC footer included; a file of another size is refused as truncated or corrupt.</summary>
     [JsonRequired]
     public long Bytes { get; set; }
 

@@ -11,18 +11,25 @@ public sealed record PretrainingLogEntry
     /// <summary>"train" or "eval".</summary>
     public string Type { get; init; } = "train";
 
+    /// <summary>The optimizer step (1-based) the line belongs to; an evaluation's is the step after which it ran.</summary>
     public long Step { get; init; }
 
     /// <summary>MLM + NSP loss.</summary>
     public double Loss { get; init; }
 
+    /// <summary>
+    /// Masked-LM cross-entropy per masked position (nats): a step's is the mean of its micro-batches' means, an evaluation's
+    /// the mean over every held-out masked position.
+    /// </summary>
     public double MaskedLmLoss { get; init; }
 
     /// <summary>Share of masked positions whose arg-max prediction is the original token.</summary>
     public double MaskedLmAccuracy { get; init; }
 
+    /// <summary>Next-sentence cross-entropy per instance (nats), averaged as <see cref="MaskedLmLoss"/>; NaN for a masked-LM-only run, whose lines have none.</summary>
     public double NextSentenceLoss { get; init; }
 
+    /// <summary>Share of instances, in [0, 1], whose next-sentence prediction is right; NaN for a masked-LM-only run.</summary>
     public double NextSentenceAccuracy { get; init; }
 
     /// <summary>Learning rate of the step (NaN for evaluations).</summary>
@@ -41,6 +48,10 @@ public sealed record PretrainingLogEntry
     /// </summary>
     public double MeanTokensPerSecond { get; init; } = double.NaN;
 
+    /// <summary>
+    /// Wall-clock seconds from the start of this process's training to the end of the step (a resumed run counts from 0 again);
+    /// NaN for evaluations.
+    /// </summary>
     public double ElapsedSeconds { get; init; } = double.NaN;
 
     /// <summary>Data position after the step (instances consumed since the start of the run).</summary>

@@ -47,6 +47,7 @@ public sealed class PretrainingTask : ITrainingTask<PretrainingBatch>
     /// <summary>Real (non-padding) tokens of the last step (over all ranks).</summary>
     public long LastTokens { get; private set; }
 
+    /// <inheritdoc/>
     public Tensor? Loss(PretrainingBatch batch, MicroBatch micro)
     {
         ArgumentNullException.ThrowIfNull(batch);
@@ -99,6 +100,7 @@ public sealed class PretrainingTask : ITrainingTask<PretrainingBatch>
         return batch.MaskedTokens > 0 ? StableScalars.Add(o.MlmLoss.mul(mlmScalar), o.NspLoss.mul(nspScalar)) : o.NspLoss.mul(nspScalar);
     }
 
+    /// <inheritdoc/>
     public StepMetrics EndStep()
     {
         var all = DataParallelRun.Sum(_comm, _loss, _mlmLoss, _nspLoss, _mlmCorrect, _mlmCount, _nspCorrect, _instances, _tokens);

@@ -45,6 +45,10 @@ public sealed class PretrainingTrainer
     // model_max_length of the model this run continues (a checkpoint or --model), kept when longer than the data's.
     private int? _sourceTrainedLength;
 
+    /// <summary>A trainer with these settings; nothing is read or written before <see cref="Run"/>.</summary>
+    /// <param name="options">The run's settings, checked here.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="options"/> is null.</exception>
+    /// <exception cref="BertSharpException">A setting is out of range (<see cref="PretrainingTrainerOptions.Validate"/>), named by its field.</exception>
     public PretrainingTrainer(PretrainingTrainerOptions options)
     {
         _options = options ?? throw new ArgumentNullException(nameof(options));

@@ -5,20 +5,28 @@ namespace BertSharp.Training.Pretraining;
 /// <summary>Settings of a pre-training run (MLM + NSP, or MLM only). Defaults follow google-research/bert's run_pretraining where it has them.</summary>
 public sealed record PretrainingTrainerOptions
 {
+    /// <summary>Default <see cref="Steps"/>: 1,000 optimizer steps, a short run (google's BERT trained for 1,000,000).</summary>
     public const long DefaultSteps = 1000;
 
+    /// <summary>Default <see cref="BatchSize"/>: 32 instances per micro-batch.</summary>
     public const int DefaultBatchSize = 32;
 
+    /// <summary>Default <see cref="LearningRate"/>: 1e-4, google's pre-training rate.</summary>
     public const double DefaultLearningRate = 1e-4;
 
+    /// <summary>Default <see cref="WeightDecay"/>: 0.01, google's.</summary>
     public const double DefaultWeightDecay = 0.01;
 
+    /// <summary>Default <see cref="Eps"/>: 1e-6, google's.</summary>
     public const double DefaultEps = 1e-6;
 
+    /// <summary>Default <see cref="MaxGradNorm"/>: 1.0, google's.</summary>
     public const double DefaultMaxGradNorm = 1.0;
 
+    /// <summary>Default <see cref="EvalInstances"/>: 512 held-out instances.</summary>
     public const int DefaultEvalInstances = 512;
 
+    /// <summary>Default <see cref="Seed"/>: 42.</summary>
     public const long DefaultSeed = 42;
 
     /// <summary>Optimizer steps in the whole run (the schedule decays to 0 here).</summary>
