@@ -17,8 +17,17 @@ public class BertSharpException : Exception
     private const char Open = '\u0001';
     private const char Close = '\u0002';
 
+    /// <summary>
+    /// Creates the error from its one-line <paramref name="message"/>, which may hold <see cref="Field(string)"/>
+    /// references.
+    /// </summary>
     public BertSharpException(string message) : base(message) { }
 
+    /// <summary>
+    /// Creates the error from its one-line <paramref name="message"/> (which may hold <see cref="Field(string)"/>
+    /// references) and the <paramref name="inner"/> exception that caused it (an <see cref="IOException"/>, a JSON
+    /// error), kept for diagnostics.
+    /// </summary>
     public BertSharpException(string message, Exception inner) : base(message, inner) { }
 
     /// <summary>The message, with every field named by its snake_case name.</summary>

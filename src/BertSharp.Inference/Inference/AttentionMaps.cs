@@ -10,6 +10,17 @@ public sealed record AttentionMap(IReadOnlyList<string> Tokens, float[][][][] We
 /// <summary>Every layer's and head's attention probabilities (the eager attention path) for a text.</summary>
 public sealed class AttentionMaps : InferencePipeline<BertPreTrainedModel>
 {
+    /// <summary>A pipeline over an already loaded <paramref name="model"/>, on the device the model is on.</summary>
+    /// <param name="model">
+    /// Any BERT model; only its encoder (<see cref="BertPreTrainedModel.Bert"/>) runs; it is switched to evaluation
+    /// mode, which every other user of it sees too.
+    /// </param>
+    /// <param name="tokenizer">
+    /// The model's tokenizer; its vocabulary must fit the model's <see cref="BertConfig.VocabSize"/>.
+    /// </param>
+    /// <param name="ownsModel">Whether disposing the pipeline disposes <paramref name="model"/> as well.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="model"/> or <paramref name="tokenizer"/> is null.</exception>
+    /// <exception cref="BertSharpException">The tokenizer has more tokens than the model has embeddings.</exception>
     public AttentionMaps(BertPreTrainedModel model, BertTokenizer tokenizer, bool ownsModel = false) : base(model, tokenizer, ownsModel)
     {
     }

@@ -27,6 +27,20 @@ public sealed record FeatureExtractionOptions(Pooling Pooling = Pooling.Cls, boo
 /// <summary>Sentence embeddings from any BERT model's encoder (the head, if any, is not used).</summary>
 public sealed class FeatureExtraction : InferencePipeline<BertPreTrainedModel>
 {
+    /// <summary>
+    /// A pipeline over an already loaded <paramref name="model"/>, on the device the model is on
+    /// (<see cref="Load(string, string)"/> loads a directory).
+    /// </summary>
+    /// <param name="model">
+    /// Any BERT model; only its encoder (<see cref="BertPreTrainedModel.Bert"/>) runs; it is switched to evaluation
+    /// mode, which every other user of it sees too.
+    /// </param>
+    /// <param name="tokenizer">
+    /// The model's tokenizer; its vocabulary must fit the model's <see cref="BertConfig.VocabSize"/>.
+    /// </param>
+    /// <param name="ownsModel">Whether disposing the pipeline disposes <paramref name="model"/> as well.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="model"/> or <paramref name="tokenizer"/> is null.</exception>
+    /// <exception cref="BertSharpException">The tokenizer has more tokens than the model has embeddings.</exception>
     public FeatureExtraction(BertPreTrainedModel model, BertTokenizer tokenizer, bool ownsModel = false) : base(model, tokenizer, ownsModel)
     {
     }
@@ -205,6 +219,7 @@ public sealed class FeatureExtraction : InferencePipeline<BertPreTrainedModel>
         return result;
     }
 
+    /// <summary>Also disposes the ONNX Runtime session when this pipeline opened it; then as the base class.</summary>
     protected override void Dispose(bool disposing)
     {
         if (disposing && _ownsOnnx)

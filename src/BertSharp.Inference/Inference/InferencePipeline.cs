@@ -118,6 +118,10 @@ public abstract class InferencePipeline<TModel> : IDisposable where TModel : Ber
         return LoadFor(modelDirectory, device, prefixes, what, typeof(TModel).Name);
     }
 
+    /// <summary>
+    /// Ends the pipeline: later calls throw <see cref="ObjectDisposedException"/>. The model is disposed too when the
+    /// pipeline owns it (a <c>Load</c> method made it); a model passed in with <c>ownsModel</c> false stays usable.
+    /// </summary>
     public void Dispose()
     {
         _disposed = true;
@@ -125,6 +129,13 @@ public abstract class InferencePipeline<TModel> : IDisposable where TModel : Ber
         GC.SuppressFinalize(this);
     }
 
+    /// <summary>
+    /// Frees what the pipeline owns: the model when <paramref name="disposing"/> and the pipeline owns it. A derived
+    /// pipeline that holds more (an ONNX Runtime session) overrides it and calls the base.
+    /// </summary>
+    /// <param name="disposing">
+    /// True from <see cref="Dispose()"/>; false from a finalizer, when managed objects must not be touched.
+    /// </param>
     protected virtual void Dispose(bool disposing)
     {
         if (disposing && _ownsModel)

@@ -17,6 +17,20 @@ public sealed record ChoicePrediction(int Choice, double Score, double[] Probabi
 /// </summary>
 public sealed class MultipleChoice : InferencePipeline<BertForMultipleChoice>
 {
+    /// <summary>
+    /// A pipeline over an already loaded <paramref name="model"/>, on the device the model is on (<see cref="Load"/>
+    /// loads a directory).
+    /// </summary>
+    /// <param name="model">
+    /// A multiple-choice model with a trained head; it is switched to evaluation mode, which every other user of it
+    /// sees too.
+    /// </param>
+    /// <param name="tokenizer">
+    /// The model's tokenizer; its vocabulary must fit the model's <see cref="BertConfig.VocabSize"/>.
+    /// </param>
+    /// <param name="ownsModel">Whether disposing the pipeline disposes <paramref name="model"/> as well.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="model"/> or <paramref name="tokenizer"/> is null.</exception>
+    /// <exception cref="BertSharpException">The tokenizer has more tokens than the model has embeddings.</exception>
     public MultipleChoice(BertForMultipleChoice model, BertTokenizer tokenizer, bool ownsModel = false) : base(model, tokenizer, ownsModel)
     {
     }

@@ -231,6 +231,7 @@ public sealed class OnnxBertSession : IDisposable
         return (e.Ids, e.TypeIds);
     }
 
+    /// <summary>Releases the ONNX Runtime session and its native memory; a second call does nothing.</summary>
     public void Dispose()
     {
         if (_disposed)

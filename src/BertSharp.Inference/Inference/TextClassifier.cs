@@ -47,10 +47,21 @@ public sealed class TextClassifier : IDisposable
     /// <summary>With head+tail: word pieces kept from the start; null = Sun et al.'s share (<see cref="TruncationSides.DefaultHeadTokens"/>).</summary>
     public int? HeadTokens { get; set; }
 
+    /// <summary>
+    /// The classifier's model, in evaluation mode on <see cref="Device"/>. The classifier owns it:
+    /// <see cref="Dispose"/> frees it, and a caller that runs it directly must not do so concurrently with
+    /// <see cref="Predict(IReadOnlyList{ValueTuple{string, string}}, int)"/> unless it locks the model as the
+    /// classifier does.
+    /// </summary>
     public BertForSequenceClassification Model { get; }
 
+    /// <summary>The tokenizer read from the model directory (vocab.txt or tokenizer.json); thread-safe.</summary>
     public BertTokenizer Tokenizer { get; }
 
+    /// <summary>
+    /// The label names by class id, from config.json's <c>id2label</c> (the model's output order); for a regression
+    /// model, the single name <c>score</c>.
+    /// </summary>
     public LabelMap Labels { get; }
 
     /// <summary>Inputs longer than this many tokens are truncated.</summary>
@@ -68,6 +79,10 @@ public sealed class TextClassifier : IDisposable
     /// </summary>
     public bool PairInput => FineTunedTask?.TextPairColumn is not null;
 
+    /// <summary>
+    /// The device the model's weights are on, as <see cref="Load(string, string, int?)"/> resolved it (<c>auto</c>:
+    /// CUDA when available, else the CPU; always the CPU with ONNX Runtime); the batches are built there.
+    /// </summary>
     public Device Device { get; }
 
     /// <summary>

@@ -8,6 +8,20 @@ namespace BertSharp.Inference;
 /// <summary>Named-entity style tagging with a <see cref="BertForTokenClassification"/>; spans are UTF-16 offsets into each text.</summary>
 public sealed class TokenClassification : InferencePipeline<BertForTokenClassification>
 {
+    /// <summary>
+    /// A pipeline over an already loaded <paramref name="model"/>, on the device the model is on (<see cref="Load"/>
+    /// loads a directory).
+    /// </summary>
+    /// <param name="model">
+    /// A token-classification model with a trained head; its <see cref="BertConfig.Id2Label"/> names the tags; it is
+    /// switched to evaluation mode, which every other user of it sees too.
+    /// </param>
+    /// <param name="tokenizer">
+    /// The model's tokenizer; its vocabulary must fit the model's <see cref="BertConfig.VocabSize"/>.
+    /// </param>
+    /// <param name="ownsModel">Whether disposing the pipeline disposes <paramref name="model"/> as well.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="model"/> or <paramref name="tokenizer"/> is null.</exception>
+    /// <exception cref="BertSharpException">The tokenizer has more tokens than the model has embeddings.</exception>
     public TokenClassification(BertForTokenClassification model, BertTokenizer tokenizer, bool ownsModel = false) : base(model, tokenizer, ownsModel)
     {
     }

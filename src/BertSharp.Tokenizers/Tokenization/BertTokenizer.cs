@@ -66,10 +66,18 @@ public sealed partial class BertTokenizer
         }
     }
 
+    /// <summary>The WordPiece vocabulary: token ↔ id, ids 0..<see cref="Vocabulary.Count"/> - 1.</summary>
     public Vocabulary Vocab { get; }
 
+    /// <summary>
+    /// The <c>BertNormalizer</c> settings (lowercasing, accent stripping, Chinese characters, control clean-up).
+    /// </summary>
     public NormalizerOptions Normalizer { get; }
 
+    /// <summary>
+    /// The special tokens' strings ([PAD], [UNK], [CLS], [SEP], [MASK] by default); those in the vocabulary are matched
+    /// literally in the text and never split.
+    /// </summary>
     public SpecialTokens Specials { get; }
 
     /// <summary>Whether text is lowercased.</summary>
@@ -78,17 +86,25 @@ public sealed partial class BertTokenizer
     /// <summary>The model's maximum sequence length from <c>tokenizer_config.json</c>, if known.</summary>
     public int? ModelMaxLength { get; }
 
+    /// <summary>
+    /// The longest word, in Unicode code points (≥ 1, 100 by default as in HF), that WordPiece splits; a longer word
+    /// becomes a single [UNK].
+    /// </summary>
     public int MaxInputCharsPerWord => _model.MaxInputCharsPerWord;
 
     /// <summary>Whether the WordPiece decoder applies HF's clean-up (<c>decoder.cleanup</c> in tokenizer.json).</summary>
     public bool DecoderCleanup { get; init; } = true;
 
+    /// <summary>Id of [PAD] (<see cref="SpecialTokens.Pad"/>), or -1 when the vocabulary has none.</summary>
     public int PadId { get; }
 
+    /// <summary>Id of [UNK] (<see cref="SpecialTokens.Unk"/>); always in the vocabulary (the constructor requires it).</summary>
     public int UnkId { get; }
 
+    /// <summary>Id of [CLS] (<see cref="SpecialTokens.Cls"/>), or -1 when the vocabulary has none.</summary>
     public int ClsId { get; }
 
+    /// <summary>Id of [SEP] (<see cref="SpecialTokens.Sep"/>), or -1 when the vocabulary has none.</summary>
     public int SepId { get; }
 
     /// <summary>Id of [MASK], or -1 when the vocabulary has none.</summary>

@@ -52,7 +52,10 @@ public enum TruncationSide
 /// <summary>Which end of the sequence padding goes to.</summary>
 public enum Side
 {
+    /// <summary>After the tokens (HF's <c>padding_side="right"</c>, the default).</summary>
     Right,
+
+    /// <summary>Before the tokens (HF's <c>padding_side="left"</c>).</summary>
     Left,
 }
 

@@ -97,11 +97,18 @@ public sealed class Vocabulary
         ? _tokens[id]
         : throw new ArgumentOutOfRangeException(nameof(id), id, Invariant($"id {id} is not in the vocabulary (ids 0..{_tokens.Length - 1})."));
 
+    /// <summary>
+    /// Looks <paramref name="token"/> up (ordinal, case-sensitive); <paramref name="id"/> is its id, or 0 when the
+    /// method returns false.
+    /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="token"/> is null.</exception>
     public bool TryGetId(string token, out int id) => _ids.TryGetValue(token, out id);
 
     /// <summary>Allocation-free lookup of a span.</summary>
     public bool TryGetId(ReadOnlySpan<char> token, out int id) => _lookup.TryGetValue(token, out id);
 
+    /// <summary>Whether <paramref name="token"/> is in the vocabulary (ordinal, case-sensitive).</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="token"/> is null.</exception>
     public bool Contains(string token) => _ids.ContainsKey(token);
 
     /// <summary>

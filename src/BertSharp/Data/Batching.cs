@@ -53,6 +53,7 @@ public sealed class TensorBatch : IDisposable
     /// <summary>Number of examples.</summary>
     public int Count => Indices.Length;
 
+    /// <summary>Frees the four tensors (<see cref="Labels"/> when present); using them afterwards throws.</summary>
     public void Dispose()
     {
         InputIds.Dispose();

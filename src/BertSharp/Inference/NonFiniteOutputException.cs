@@ -6,10 +6,17 @@ namespace BertSharp.Inference;
 /// </summary>
 public sealed class NonFiniteOutputException : BertSharpException
 {
+    /// <summary>
+    /// Creates the error from its one-line <paramref name="message"/>, which names the output that is not finite.
+    /// </summary>
     public NonFiniteOutputException(string message) : base(message)
     {
     }
 
+    /// <summary>
+    /// Creates the error from its one-line <paramref name="message"/> and the <paramref name="inner"/> exception that
+    /// revealed it.
+    /// </summary>
     public NonFiniteOutputException(string message, Exception inner) : base(message, inner)
     {
     }

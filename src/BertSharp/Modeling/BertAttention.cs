@@ -16,6 +16,12 @@ public sealed class BertSelfAttention : nn.Module
     private readonly int _headDim;
     private readonly double _dropoutP;
 
+    /// <summary>
+    /// The query, key and value projections [hidden → hidden] of <paramref name="config"/>'s
+    /// <see cref="BertConfig.NumAttentionHeads"/> heads, with <see cref="BertConfig.AttentionProbsDropoutProb"/>
+    /// dropout; the weights are TorchSharp's default initialization until the owning model's
+    /// <see cref="BertPreTrainedModel.InitWeights"/> or a checkpoint load replaces them.
+    /// </summary>
     public BertSelfAttention(BertConfig config) : base(nameof(BertSelfAttention))
     {
         _heads = config.NumAttentionHeads;
@@ -76,6 +82,12 @@ public sealed class BertResidualOutput : nn.Module<Tensor, Tensor, Tensor>
     private readonly LayerNorm LayerNorm;
     private readonly Dropout dropout;
 
+    /// <summary>
+    /// The block for inputs of <paramref name="inFeatures"/> features (<see cref="BertConfig.HiddenSize"/> after
+    /// attention, <see cref="BertConfig.IntermediateSize"/> after the FFN), projecting to
+    /// <see cref="BertConfig.HiddenSize"/>; the weights are TorchSharp's default initialization until the owning
+    /// model's <see cref="BertPreTrainedModel.InitWeights"/> or a checkpoint load replaces them.
+    /// </summary>
     public BertResidualOutput(int inFeatures, BertConfig config) : base(nameof(BertResidualOutput))
     {
         dense = nn.Linear(inFeatures, config.HiddenSize);
@@ -100,6 +112,11 @@ public sealed class BertAttention : nn.Module
     private readonly BertSelfAttention self_;
     private readonly BertResidualOutput output;
 
+    /// <summary>
+    /// Self-attention and its output block for <paramref name="config"/>; the weights are TorchSharp's default
+    /// initialization until the owning model's <see cref="BertPreTrainedModel.InitWeights"/> or a checkpoint load
+    /// replaces them.
+    /// </summary>
     public BertAttention(BertConfig config) : base(nameof(BertAttention))
     {
         self_ = new BertSelfAttention(config);
@@ -107,6 +124,20 @@ public sealed class BertAttention : nn.Module
         RegisterComponents();
     }
 
+    /// <summary>
+    /// LayerNorm(dense(self-attention(<paramref name="hidden"/>)) + <paramref name="hidden"/>): [batch, seq, hidden] →
+    /// [batch, seq, hidden], in <paramref name="hidden"/>'s dtype and device.
+    /// </summary>
+    /// <param name="hidden">The layer's input [batch, seq, hidden].</param>
+    /// <param name="additiveMask">
+    /// Float mask [batch, 1, 1|seq, seq] added to the scores (0 keep, the dtype's minimum drop), or null to attend
+    /// everywhere.
+    /// </param>
+    /// <param name="eager">Use the explicit softmax kernel and return the probabilities; false uses SDPA.</param>
+    /// <returns>
+    /// The new hidden state, and with <paramref name="eager"/> the attention probabilities [batch, heads, seq, seq]
+    /// (else null). The caller owns and disposes both.
+    /// </returns>
     public (Tensor Hidden, Tensor? Probs) Forward(Tensor hidden, Tensor? additiveMask, bool eager)
     {
         var (context, probs) = self_.Forward(hidden, additiveMask, eager);

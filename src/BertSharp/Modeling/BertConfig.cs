@@ -15,39 +15,104 @@ public sealed partial class BertConfig
 {
     // Sanity limits on the sizes a config.json may ask for (far above any BERT: 119,547 words, 1,024 hidden, 24 layers), so
     // that a hostile config fails on parsing instead of allocating; the checkpoint's own shapes are checked before loading.
+    /// <summary>The largest <c>vocab_size</c> a config.json may hold: 2^24 (16,777,216) tokens.</summary>
     public const int MaxVocabSize = 1 << 24;
+    /// <summary>The largest <c>hidden_size</c>, and <c>num_attention_heads</c>, a config.json may hold: 2^16 (65,536).</summary>
     public const int MaxHiddenSize = 1 << 16;
+    /// <summary>The largest <c>num_hidden_layers</c> a config.json may hold: 1,024 (0 is allowed: embeddings only).</summary>
     public const int MaxLayers = 1024;
+    /// <summary>The largest <c>intermediate_size</c> (the feed-forward width) a config.json may hold: 2^18 (262,144).</summary>
     public const int MaxIntermediateSize = 1 << 18;
+    /// <summary>The largest <c>max_position_embeddings</c> a config.json may hold: 2^20 (1,048,576) positions.</summary>
     public const int MaxPositions = 1 << 20;
+    /// <summary>The largest <c>type_vocab_size</c> (number of segment ids) a config.json may hold: 2^16 (65,536).</summary>
     public const int MaxTypeVocabSize = 1 << 16;
+    /// <summary>The most labels (<c>num_labels</c>, <c>id2label</c> entries) a config.json may hold: 2^16 (65,536).</summary>
     public const int MaxLabels = 1 << 16;
+    /// <summary>The largest config.json <see cref="Load"/> reads, in bytes: 16 MiB.</summary>
     public const long MaxConfigBytes = 16L << 20;
 
     /// <summary>Activation names accepted in <see cref="HiddenAct"/> (the HF <c>ACT2FN</c> entries BertSharp implements).</summary>
     public static readonly IReadOnlyList<string> SupportedActivations =
         ["gelu", "gelu_python", "gelu_new", "gelu_pytorch_tanh", "gelu_fast", "quick_gelu", "relu", "silu", "swish", "tanh"];
 
+    /// <summary>
+    /// <c>vocab_size</c>: rows of the word-embedding matrix and width of the MLM decoder's output (default 30,522,
+    /// bert-base-uncased); at least the tokenizer's vocabulary size.
+    /// </summary>
     public int VocabSize { get; set; } = 30522;
+
+    /// <summary>
+    /// <c>hidden_size</c>: width of every hidden state, [batch, seq, hidden] (default 768); a multiple of
+    /// <see cref="NumAttentionHeads"/>.
+    /// </summary>
     public int HiddenSize { get; set; } = 768;
+
+    /// <summary>
+    /// <c>num_hidden_layers</c>: number of transformer layers in the encoder (default 12; 0 leaves the embeddings
+    /// alone).
+    /// </summary>
     public int NumHiddenLayers { get; set; } = 12;
+
+    /// <summary>
+    /// <c>num_attention_heads</c>: heads per self-attention layer (default 12); each attends over
+    /// <see cref="HiddenSize"/> / heads dimensions.
+    /// </summary>
     public int NumAttentionHeads { get; set; } = 12;
+
+    /// <summary>
+    /// <c>intermediate_size</c>: width of the feed-forward block inside each layer (default 3,072, 4 × hidden).
+    /// </summary>
     public int IntermediateSize { get; set; } = 3072;
 
     /// <summary>FFN and MLM-transform activation: gelu (erf), gelu_new (tanh approximation), relu, silu, …</summary>
     public string HiddenAct { get; set; } = "gelu";
 
+    /// <summary>
+    /// <c>hidden_dropout_prob</c>: dropout probability, in [0, 1), on the embeddings and on each residual branch during
+    /// training (default 0.1); no effect in evaluation mode.
+    /// </summary>
     public double HiddenDropoutProb { get; set; } = 0.1;
+
+    /// <summary>
+    /// <c>attention_probs_dropout_prob</c>: dropout probability, in [0, 1), on the attention probabilities during
+    /// training (default 0.1).
+    /// </summary>
     public double AttentionProbsDropoutProb { get; set; } = 0.1;
+
+    /// <summary>
+    /// <c>max_position_embeddings</c>: rows of the position-embedding table, so the longest sequence the model accepts,
+    /// in tokens including [CLS] and [SEP] (default 512).
+    /// </summary>
     public int MaxPositionEmbeddings { get; set; } = 512;
+
+    /// <summary><c>type_vocab_size</c>: number of segment (token type) ids, 0..size - 1 (default 2: text and pair).</summary>
     public int TypeVocabSize { get; set; } = 2;
+
+    /// <summary>
+    /// <c>initializer_range</c>: standard deviation of the normal distribution that new weights are drawn from (default
+    /// 0.02); weights loaded from a checkpoint replace them.
+    /// </summary>
     public double InitializerRange { get; set; } = 0.02;
+
+    /// <summary>
+    /// <c>layer_norm_eps</c>: the epsilon added to the variance in every LayerNorm (default 1e-12); must be positive.
+    /// </summary>
     public double LayerNormEps { get; set; } = 1e-12;
+
+    /// <summary>
+    /// <c>pad_token_id</c>: the word-embedding row of [PAD], 0..<see cref="VocabSize"/> - 1 (default 0); it is
+    /// initialized to zeros and gets no gradient.
+    /// </summary>
     public int PadTokenId { get; set; }
 
     /// <summary>Only <c>absolute</c> is implemented; anything else is rejected when the config is read.</summary>
     public string PositionEmbeddingType { get; set; } = "absolute";
 
+    /// <summary>
+    /// <c>use_cache</c>: kept for round trips with HF (default true); BertSharp implements the encoder only, which has
+    /// no key/value cache, so the value changes nothing.
+    /// </summary>
     public bool UseCache { get; set; } = true;
 
     /// <summary>Dropout before classification heads; null means <see cref="HiddenDropoutProb"/> (as HF).</summary>

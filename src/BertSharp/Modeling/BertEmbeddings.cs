@@ -14,6 +14,13 @@ public sealed class BertEmbeddings : nn.Module
     internal readonly LayerNorm LayerNorm;
     private readonly Dropout dropout;
 
+    /// <summary>
+    /// The word [<see cref="BertConfig.VocabSize"/>, hidden] (row <see cref="BertConfig.PadTokenId"/> gets no
+    /// gradient), position [<see cref="BertConfig.MaxPositionEmbeddings"/>, hidden] and segment
+    /// [<see cref="BertConfig.TypeVocabSize"/>, hidden] tables of <paramref name="config"/>; the weights are
+    /// TorchSharp's default initialization until the owning model's <see cref="BertPreTrainedModel.InitWeights"/> or a
+    /// checkpoint load replaces them.
+    /// </summary>
     public BertEmbeddings(BertConfig config) : base(nameof(BertEmbeddings))
     {
         word_embeddings = nn.Embedding(config.VocabSize, config.HiddenSize, padding_idx: config.PadTokenId);

@@ -11,6 +11,11 @@ public sealed class BertIntermediate : nn.Module<Tensor, Tensor>
     private readonly Linear dense;
     private readonly Func<Tensor, Tensor> _act;
 
+    /// <summary>
+    /// The dense layer [hidden → <see cref="BertConfig.IntermediateSize"/>] and <see cref="BertConfig.HiddenAct"/> of
+    /// <paramref name="config"/>; the weights are TorchSharp's default initialization until the owning model's
+    /// <see cref="BertPreTrainedModel.InitWeights"/> or a checkpoint load replaces them.
+    /// </summary>
     public BertIntermediate(BertConfig config) : base(nameof(BertIntermediate))
     {
         dense = nn.Linear(config.HiddenSize, config.IntermediateSize);
@@ -34,6 +39,10 @@ public sealed class BertLayer : nn.Module
     private readonly BertIntermediate intermediate;
     private readonly BertResidualOutput output;
 
+    /// <summary>
+    /// One layer for <paramref name="config"/>; the weights are TorchSharp's default initialization until the owning
+    /// model's <see cref="BertPreTrainedModel.InitWeights"/> or a checkpoint load replaces them.
+    /// </summary>
     public BertLayer(BertConfig config) : base(nameof(BertLayer))
     {
         attention = new BertAttention(config);
@@ -42,6 +51,19 @@ public sealed class BertLayer : nn.Module
         RegisterComponents();
     }
 
+    /// <summary>
+    /// Attention then FFN: [batch, seq, hidden] → [batch, seq, hidden], in <paramref name="hidden"/>'s dtype and
+    /// device.
+    /// </summary>
+    /// <param name="hidden">The previous layer's output (or the embeddings) [batch, seq, hidden]; not disposed.</param>
+    /// <param name="additiveMask">
+    /// Float mask [batch, 1, 1|seq, seq] added to the attention scores (0 keep, the dtype's minimum drop), or null.
+    /// </param>
+    /// <param name="eager">Use the explicit softmax kernel and return the probabilities; false uses SDPA.</param>
+    /// <returns>
+    /// The layer's output, and with <paramref name="eager"/> its attention probabilities [batch, heads, seq, seq] (else
+    /// null). The caller owns and disposes both.
+    /// </returns>
     public (Tensor Hidden, Tensor? Probs) Forward(Tensor hidden, Tensor? additiveMask, bool eager)
     {
         var (attn, probs) = attention.Forward(hidden, additiveMask, eager);
@@ -57,6 +79,11 @@ public sealed class BertEncoder : nn.Module
 // Field names are the HF checkpoint keys (RegisterComponents uses them).
     private readonly ModuleList<BertLayer> layer;
 
+    /// <summary>
+    /// <see cref="BertConfig.NumHiddenLayers"/> layers for <paramref name="config"/>; the weights are TorchSharp's
+    /// default initialization until the owning model's <see cref="BertPreTrainedModel.InitWeights"/> or a checkpoint
+    /// load replaces them.
+    /// </summary>
     public BertEncoder(BertConfig config) : base(nameof(BertEncoder))
     {
         layer = nn.ModuleList(Enumerable.Range(0, config.NumHiddenLayers).Select(_ => new BertLayer(config)).ToArray());
@@ -107,6 +134,11 @@ public sealed class BertPooler : nn.Module<Tensor, Tensor>
 // Field names are the HF checkpoint keys (RegisterComponents uses them).
     private readonly Linear dense;
 
+    /// <summary>
+    /// The dense layer [hidden → hidden] of the pooler for <paramref name="config"/>; the weights are TorchSharp's
+    /// default initialization until the owning model's <see cref="BertPreTrainedModel.InitWeights"/> or a checkpoint
+    /// load replaces them.
+    /// </summary>
     public BertPooler(BertConfig config) : base(nameof(BertPooler))
     {
         dense = nn.Linear(config.HiddenSize, config.HiddenSize);

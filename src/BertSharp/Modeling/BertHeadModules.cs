@@ -12,6 +12,11 @@ public sealed class BertPredictionHeadTransform : nn.Module<Tensor, Tensor>
     private readonly LayerNorm LayerNorm;
     private readonly Func<Tensor, Tensor> _act;
 
+    /// <summary>
+    /// The dense layer [hidden → hidden], <see cref="BertConfig.HiddenAct"/> and LayerNorm of
+    /// <paramref name="config"/>; the weights are TorchSharp's default initialization until the owning model's
+    /// <see cref="BertPreTrainedModel.InitWeights"/> or a checkpoint load replaces them.
+    /// </summary>
     public BertPredictionHeadTransform(BertConfig config) : base(nameof(BertPredictionHeadTransform))
     {
         dense = nn.Linear(config.HiddenSize, config.HiddenSize);
@@ -20,6 +25,11 @@ public sealed class BertPredictionHeadTransform : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
+    /// <summary>
+    /// LayerNorm(activation(dense(<paramref name="x"/>))): [..., hidden] → [..., hidden] (usually [batch, seq, hidden],
+    /// or [labelled positions, hidden] when pre-training gathers them), in <paramref name="x"/>'s dtype. The caller
+    /// owns the result.
+    /// </summary>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
@@ -37,6 +47,12 @@ public sealed class BertLMPredictionHead : nn.Module
     private readonly BertPredictionHeadTransform transform;
     private readonly Parameter bias;
 
+    /// <summary>
+    /// The transform and a zero output bias [<see cref="BertConfig.VocabSize"/>] for <paramref name="config"/>; the
+    /// decoder weight is not held here but passed to <see cref="Forward"/>. The transform's weights are TorchSharp's
+    /// default initialization until the owning model's <see cref="BertPreTrainedModel.InitWeights"/> or a checkpoint
+    /// load replaces them.
+    /// </summary>
     public BertLMPredictionHead(BertConfig config) : base(nameof(BertLMPredictionHead))
     {
         transform = new BertPredictionHeadTransform(config);
@@ -62,6 +78,12 @@ public sealed class BertClsHeads : nn.Module
     private readonly BertLMPredictionHead? predictions;
     private readonly Linear? seq_relationship;
 
+    /// <summary>
+    /// The <c>cls.*</c> heads of <paramref name="config"/>: the MLM head (<c>cls.predictions</c>) when
+    /// <paramref name="mlm"/>, the NSP classifier [hidden → 2] (<c>cls.seq_relationship</c>) when
+    /// <paramref name="nsp"/>. The weights are TorchSharp's default initialization until the owning model's
+    /// <see cref="BertPreTrainedModel.InitWeights"/> or a checkpoint load replaces them.
+    /// </summary>
     public BertClsHeads(BertConfig config, bool mlm, bool nsp) : base(nameof(BertClsHeads))
     {
         predictions = mlm ? new BertLMPredictionHead(config) : null;

@@ -11,6 +11,12 @@ public sealed class BertForPreTraining : BertPreTrainedModel
     private readonly BertModel bert;
     private readonly BertClsHeads cls;
 
+    /// <summary>
+    /// Builds the encoder with its pooler, the MLM head and the NSP head for <paramref name="config"/>, which the model
+    /// keeps (not a copy). The weights are TorchSharp's default initialization (not HF's:
+    /// <see cref="BertPretrained.Create"/> applies that, a load replaces them).
+    /// </summary>
+    /// <exception cref="BertSharpException">the config is invalid (<see cref="BertConfig.Validate"/>).</exception>
     public BertForPreTraining(BertConfig config) : base(nameof(BertForPreTraining), config)
     {
         bert = new BertModel(config);
@@ -18,8 +24,10 @@ public sealed class BertForPreTraining : BertPreTrainedModel
         RegisterComponents();
     }
 
+    /// <inheritdoc/>
     public override BertModel Bert => bert;
 
+    /// <inheritdoc/>
     public override IReadOnlyDictionary<string, string> TiedKeys { get; } = BertHeadKeys.MlmTies;
 
     /// <summary>Forward pass; <paramref name="labels"/> [batch, seq] (-100 = ignore), <paramref name="nextSentenceLabel"/> [batch].</summary>
@@ -52,6 +60,12 @@ public sealed class BertForMaskedLM : BertPreTrainedModel
     private readonly BertModel bert;
     private readonly BertClsHeads cls;
 
+    /// <summary>
+    /// Builds the encoder without a pooler and the MLM head for <paramref name="config"/>, which the model keeps (not a
+    /// copy). The weights are TorchSharp's default initialization (not HF's: <see cref="BertPretrained.Create"/>
+    /// applies that, a load replaces them).
+    /// </summary>
+    /// <exception cref="BertSharpException">the config is invalid (<see cref="BertConfig.Validate"/>).</exception>
     public BertForMaskedLM(BertConfig config) : base(nameof(BertForMaskedLM), config)
     {
         bert = new BertModel(config, addPoolingLayer: false);
@@ -59,8 +73,10 @@ public sealed class BertForMaskedLM : BertPreTrainedModel
         RegisterComponents();
     }
 
+    /// <inheritdoc/>
     public override BertModel Bert => bert;
 
+    /// <inheritdoc/>
     public override IReadOnlyDictionary<string, string> TiedKeys { get; } = BertHeadKeys.MlmTies;
 
     /// <summary>Forward pass; <paramref name="labels"/> [batch, seq] with -100 at positions that are not predicted.</summary>
@@ -114,6 +130,12 @@ public sealed class BertForNextSentencePrediction : BertPreTrainedModel
     private readonly BertModel bert;
     private readonly BertClsHeads cls;
 
+    /// <summary>
+    /// Builds the encoder with its pooler and the NSP head for <paramref name="config"/>, which the model keeps (not a
+    /// copy). The weights are TorchSharp's default initialization (not HF's: <see cref="BertPretrained.Create"/>
+    /// applies that, a load replaces them).
+    /// </summary>
+    /// <exception cref="BertSharpException">the config is invalid (<see cref="BertConfig.Validate"/>).</exception>
     public BertForNextSentencePrediction(BertConfig config) : base(nameof(BertForNextSentencePrediction), config)
     {
         bert = new BertModel(config);
@@ -121,6 +143,7 @@ public sealed class BertForNextSentencePrediction : BertPreTrainedModel
         RegisterComponents();
     }
 
+    /// <inheritdoc/>
     public override BertModel Bert => bert;
 
     /// <summary>Forward pass; logits [batch, 2] (0 = IsNext); <paramref name="labels"/> [batch].</summary>
@@ -143,6 +166,13 @@ public sealed class BertForSequenceClassification : BertPreTrainedModel
     private readonly Dropout dropout;
     private readonly Linear classifier;
 
+    /// <summary>
+    /// Builds the encoder with its pooler, dropout (<see cref="BertConfig.ClassifierDropout"/>, else
+    /// <see cref="BertConfig.HiddenDropoutProb"/>) and a classifier [hidden → <see cref="BertConfig.NumLabels"/>] for
+    /// <paramref name="config"/>, which the model keeps (not a copy). The weights are TorchSharp's default
+    /// initialization (not HF's: <see cref="BertPretrained.Create"/> applies that, a load replaces them).
+    /// </summary>
+    /// <exception cref="BertSharpException">the config is invalid (<see cref="BertConfig.Validate"/>).</exception>
     public BertForSequenceClassification(BertConfig config) : base(nameof(BertForSequenceClassification), config)
     {
         bert = new BertModel(config);
@@ -151,6 +181,7 @@ public sealed class BertForSequenceClassification : BertPreTrainedModel
         RegisterComponents();
     }
 
+    /// <inheritdoc/>
     public override BertModel Bert => bert;
 
     /// <summary>
@@ -175,6 +206,14 @@ public sealed class BertForTokenClassification : BertPreTrainedModel
     private readonly Dropout dropout;
     private readonly Linear classifier;
 
+    /// <summary>
+    /// Builds the encoder without a pooler, dropout (<see cref="BertConfig.ClassifierDropout"/>, else
+    /// <see cref="BertConfig.HiddenDropoutProb"/>) and a per-token classifier [hidden →
+    /// <see cref="BertConfig.NumLabels"/>] for <paramref name="config"/>, which the model keeps (not a copy). The
+    /// weights are TorchSharp's default initialization (not HF's: <see cref="BertPretrained.Create"/> applies that, a
+    /// load replaces them).
+    /// </summary>
+    /// <exception cref="BertSharpException">the config is invalid (<see cref="BertConfig.Validate"/>).</exception>
     public BertForTokenClassification(BertConfig config) : base(nameof(BertForTokenClassification), config)
     {
         bert = new BertModel(config, addPoolingLayer: false);
@@ -183,6 +222,7 @@ public sealed class BertForTokenClassification : BertPreTrainedModel
         RegisterComponents();
     }
 
+    /// <inheritdoc/>
     public override BertModel Bert => bert;
 
     /// <summary>Forward pass; logits [batch, seq, num_labels]; <paramref name="labels"/> [batch, seq] with -100 = ignore.</summary>
@@ -202,6 +242,14 @@ public sealed class BertForQuestionAnswering : BertPreTrainedModel
     private readonly BertModel bert;
     private readonly Linear qa_outputs;
 
+    /// <summary>
+    /// Builds the encoder without a pooler and <c>qa_outputs</c> [hidden → 2] (start, end) for
+    /// <paramref name="config"/>, which the model keeps (not a copy). The weights are TorchSharp's default
+    /// initialization (not HF's: <see cref="BertPretrained.Create"/> applies that, a load replaces them).
+    /// </summary>
+    /// <exception cref="BertSharpException">
+    /// the config is invalid (<see cref="BertConfig.Validate"/>), or its <see cref="BertConfig.NumLabels"/> is not 2.
+    /// </exception>
     public BertForQuestionAnswering(BertConfig config) : base(nameof(BertForQuestionAnswering), config)
     {
         if (config.NumLabels != 2)
@@ -213,6 +261,7 @@ public sealed class BertForQuestionAnswering : BertPreTrainedModel
         RegisterComponents();
     }
 
+    /// <inheritdoc/>
     public override BertModel Bert => bert;
 
     /// <summary>
@@ -249,6 +298,13 @@ public sealed class BertForMultipleChoice : BertPreTrainedModel
     private readonly Dropout dropout;
     private readonly Linear classifier;
 
+    /// <summary>
+    /// Builds the encoder with its pooler, dropout (<see cref="BertConfig.ClassifierDropout"/>, else
+    /// <see cref="BertConfig.HiddenDropoutProb"/>) and a scorer [hidden → 1] for <paramref name="config"/>, which the
+    /// model keeps (not a copy). The weights are TorchSharp's default initialization (not HF's:
+    /// <see cref="BertPretrained.Create"/> applies that, a load replaces them).
+    /// </summary>
+    /// <exception cref="BertSharpException">the config is invalid (<see cref="BertConfig.Validate"/>).</exception>
     public BertForMultipleChoice(BertConfig config) : base(nameof(BertForMultipleChoice), config)
     {
         bert = new BertModel(config);
@@ -257,6 +313,7 @@ public sealed class BertForMultipleChoice : BertPreTrainedModel
         RegisterComponents();
     }
 
+    /// <inheritdoc/>
     public override BertModel Bert => bert;
 
     /// <summary>Forward pass on [batch, choices, seq] inputs; <paramref name="labels"/> [batch] = index of the right choice.</summary>

@@ -15,6 +15,13 @@ public sealed class BertModel : BertPreTrainedModel
     private readonly BertEncoder encoder;
     private readonly BertPooler? pooler;
 
+    /// <summary>
+    /// Builds the encoder for <paramref name="config"/>, which the model keeps (not a copy), with the pooler when
+    /// <paramref name="addPoolingLayer"/> (needed for <see cref="BertModelOutput.PoolerOutput"/>). The weights are
+    /// TorchSharp's default initialization (not HF's: <see cref="BertPretrained.Create"/> applies that, a load replaces
+    /// them).
+    /// </summary>
+    /// <exception cref="BertSharpException">The config is invalid (<see cref="BertConfig.Validate"/>).</exception>
     public BertModel(BertConfig config, bool addPoolingLayer = true) : base(nameof(BertModel), config)
     {
         embeddings = new BertEmbeddings(config);

@@ -13,6 +13,11 @@ public abstract class BertPreTrainedModel : nn.Module
     /// <summary>Prefix of the encoder's keys inside head models (HF <c>base_model_prefix</c>).</summary>
     public const string BaseModelPrefix = "bert";
 
+    /// <summary>
+    /// Validates and keeps <paramref name="config"/> (not a copy) for a model whose TorchSharp module name is
+    /// <paramref name="name"/> (the class name).
+    /// </summary>
+    /// <exception cref="BertSharpException">The config is invalid (<see cref="BertConfig.Validate"/>).</exception>
     protected BertPreTrainedModel(string name, BertConfig config) : base(name)
     {
         config.Validate();
@@ -38,6 +43,10 @@ public abstract class BertPreTrainedModel : nn.Module
     /// <summary>Throws <see cref="ObjectDisposedException"/> once the model (or a model it belongs to) has been disposed.</summary>
     internal void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
 
+    /// <summary>
+    /// Frees the native parameters and buffers and marks the model disposed: a later forward pass throws
+    /// <see cref="ObjectDisposedException"/> naming the model's class.
+    /// </summary>
     protected override void Dispose(bool disposing)
     {
         _disposed = true;

@@ -26,6 +26,13 @@ public sealed class WordPieceTrainer
 {
     private readonly WordPieceTrainerOptions _options;
 
+    /// <summary>
+    /// Creates a trainer with <paramref name="options"/> (null: the defaults of <see cref="WordPieceTrainerOptions"/>).
+    /// </summary>
+    /// <exception cref="BertSharpException">
+    /// An option is out of range: a negative limit_alphabet or min_frequency, a null prefix or special-token list, a
+    /// vocab_size below the number of special tokens, or a repeated or empty special token.
+    /// </exception>
     public WordPieceTrainer(WordPieceTrainerOptions? options = null)
     {
         _options = options ?? new WordPieceTrainerOptions();

@@ -9,21 +9,40 @@ namespace BertSharp.Checkpoints;
 /// </summary>
 public sealed partial class HubCache
 {
+    /// <summary>
+    /// The cache of <paramref name="repoId"/> (<c>name</c> or <c>org/name</c>) under the cache root
+    /// <paramref name="cacheDir"/> (huggingface_hub's <c>HF_HUB_CACHE</c>, made absolute). Creates nothing on disk.
+    /// </summary>
+    /// <exception cref="BertSharpException">
+    /// <paramref name="repoId"/> is not a valid Hub model id (<see cref="ValidateRepoId"/>).
+    /// </exception>
     public HubCache(string cacheDir, string repoId)
     {
         RepoId = ValidateRepoId(repoId);
         RepoDir = Path.Combine(Path.GetFullPath(cacheDir), "models--" + RepoId.Replace("/", "--", StringComparison.Ordinal));
     }
 
+    /// <summary>The validated Hub repo id, <c>name</c> or <c>org/name</c>.</summary>
     public string RepoId { get; }
 
     /// <summary><c>&lt;cache&gt;/models--org--name</c>.</summary>
     public string RepoDir { get; }
 
+    /// <summary>
+    /// Where the blob with <paramref name="etag"/> (its sha256 for LFS files, git's blob id otherwise) is stored:
+    /// <c>blobs/&lt;etag&gt;</c>.
+    /// </summary>
     public string BlobPath(string etag) => Path.Combine(RepoDir, "blobs", etag);
 
+    /// <summary>
+    /// The directory of the files at <paramref name="commit"/> (a 40-hex commit hash): <c>snapshots/&lt;commit&gt;</c>.
+    /// </summary>
     public string SnapshotDir(string commit) => Path.Combine(RepoDir, "snapshots", commit);
 
+    /// <summary>
+    /// The empty marker file saying <paramref name="file"/> does not exist at <paramref name="commit"/>:
+    /// <c>.no_exist/&lt;commit&gt;/&lt;file&gt;</c>.
+    /// </summary>
     public string NoExistPath(string commit, string file) => Path.Combine(RepoDir, ".no_exist", commit, file);
 
     /// <summary>The commit a revision points to: the revision itself when it is a commit hash, else <c>refs/&lt;revision&gt;</c>.</summary>
@@ -42,6 +61,11 @@ public sealed partial class HubCache
         return IsCommitHash(commit) ? commit : null;
     }
 
+    /// <summary>
+    /// Records that <paramref name="revision"/> (a branch or tag) points to <paramref name="commit"/> in
+    /// <c>refs/&lt;revision&gt;</c>, written atomically; nothing is written when the revision is itself a commit hash
+    /// or the ref already holds that commit.
+    /// </summary>
     public void WriteRef(string revision, string commit)
     {
         if (!IsCommitHash(revision) && ResolveCommit(revision) != commit)
@@ -94,6 +118,10 @@ public sealed partial class HubCache
         File.WriteAllBytes(p, []);
     }
 
+    /// <summary>
+    /// Whether <see cref="MarkMissing"/> recorded that <paramref name="file"/> does not exist at
+    /// <paramref name="commit"/>.
+    /// </summary>
     public bool IsKnownMissing(string commit, string file) => File.Exists(NoExistPath(commit, file));
 
     /// <summary>A file of the snapshot, if present and (for links) pointing at an existing blob.</summary>
@@ -107,6 +135,8 @@ public sealed partial class HubCache
 
     private string RefPath(string revision) => Path.Combine(RepoDir, "refs", revision);
 
+    /// <summary>Whether <paramref name="s"/> is a full commit hash: exactly 40 lowercase hexadecimal digits.</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="s"/> is null.</exception>
     public static bool IsCommitHash(string s) => CommitRegex().IsMatch(s);
 
     /// <summary>Hub repo ids: <c>name</c> or <c>org/name</c>, letters, digits, '-', '_', '.', no '--' or '..', at most 96 characters.</summary>

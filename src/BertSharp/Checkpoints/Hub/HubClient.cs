@@ -21,6 +21,14 @@ public sealed class HubClient : IDisposable
     private readonly HubOptions _options;
     private readonly HttpClient? _http;
 
+    /// <summary>
+    /// A client with <paramref name="options"/> (null: the defaults, which follow <c>HF_ENDPOINT</c>,
+    /// <c>HF_HUB_CACHE</c>, <c>HF_HUB_OFFLINE</c> and the other huggingface_hub variables). Online, it owns an
+    /// <see cref="HttpClient"/>; dispose the client to release it.
+    /// </summary>
+    /// <exception cref="BertSharpException">
+    /// Online, and the endpoint is not an absolute http(s) URL without query or fragment.
+    /// </exception>
     public HubClient(HubOptions? options = null)
     {
         _options = options ?? new HubOptions();
@@ -38,6 +46,7 @@ public sealed class HubClient : IDisposable
         }
     }
 
+    /// <summary>The options this client runs with (the defaults when the constructor was given null).</summary>
     public HubOptions Options => _options;
 
     /// <summary>The cache of <paramref name="repoId"/> under this client's cache root.</summary>
@@ -522,5 +531,6 @@ public sealed class HubClient : IDisposable
         _ => Invariant($"{bytes / 1024.0 / 1024 / 1024:0.00} GB"),
     };
 
+    /// <summary>Releases the HTTP client (and its connections); nothing to release in offline mode.</summary>
     public void Dispose() => _http?.Dispose();
 }
