@@ -189,32 +189,14 @@ internal static class CommonOptions
             ? throw new BertSharpException($"--vocab {path}: has no {missing}; expected a BERT vocabulary with [CLS] and [SEP], which {command} adds to every encoding.")
             : tokenizer;
 
-    /// <summary>
-    /// The most threads any thread-count option accepts: 4 × <see cref="Environment.ProcessorCount"/> (the cores this process
-    /// may use, after affinity and container limits).
-    /// </summary>
-    /// <remarks>
-    /// The work behind every such option (libtorch's and ONNX Runtime's intra-op threads, the tokenizer's and the corpus
-    /// readers' workers) is compute-bound: past one thread per core it only adds context switches and per-thread memory.
-    /// Unbounded, a typo costs minutes: 1,000 libtorch threads took 12 s for one sentence and 100,000 ran for over 30 s before
-    /// doing any work. Neither libtorch nor ONNX Runtime bounds the count itself. The factor 4 rather than 1 leaves room for
-    /// oversubscribing on purpose (a container whose CPU quota reads as fewer cores than it can burst to, overlapping I/O).
-    /// </remarks>
-    public static int MaxThreads { get; } = 4 * Environment.ProcessorCount;
+    /// <summary>The largest thread count an option accepts (<see cref="ThreadCount"/> says why).</summary>
+    public static int MaxThreads => ThreadCount.Max;
 
     /// <summary>
     /// <paramref name="n"/> when it is a thread count in 1..<see cref="MaxThreads"/> (0..<see cref="MaxThreads"/> where
     /// <paramref name="zeroIsDefault"/>: 0 asks for the library's choice); else the one-line error naming <paramref name="flag"/>.
     /// </summary>
-    public static int CheckThreads(int n, string flag = "--threads", bool zeroIsDefault = false)
-    {
-        var min = zeroIsDefault ? 0 : 1;
-        if (n < min || n > MaxThreads)
-        {
-            throw new BertSharpException($"{flag} {n}: expected {min}..{MaxThreads} (at most 4 × the {Environment.ProcessorCount} processors{(zeroIsDefault ? "; 0: one per core" : "")}).");
-        }
-        return n;
-    }
+    public static int CheckThreads(int n, string flag = "--threads", bool zeroIsDefault = false) => ThreadCount.Check(n, flag, zeroIsDefault);
 
     /// <summary>Applies <c>--threads</c> when given.</summary>
     public static void ApplyThreads(ParseResult p, Option<int?> threads)

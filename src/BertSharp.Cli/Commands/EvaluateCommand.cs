@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using BertSharp.Checkpoints;
 using BertSharp.Data;
 using BertSharp.Evaluation;
 using BertSharp.Inference;
@@ -100,7 +99,7 @@ internal static class EvaluateCommand
                 : "";
             // finetune saves the longer of its checkpoint's trained length and its own --max-length, so a run at 64 from a model
             // trained to 256 is evaluated at 256 and its validation scores were not reproduced, with nothing to say why.
-            var fineTunedAt = p.GetValue(maxLength) is null && TrainingArgsFile.Int(TrainingArgsFile.Read(p.GetValue(model)!), "max_length") is { } at && at != classifier.MaxLength
+            var fineTunedAt = p.GetValue(maxLength) is null && classifier.FineTunedMaxLength is { } at && at != classifier.MaxLength
                 ? $" (fine-tuned at {at}: --max-length {at} scores as its validation did)"
                 : "";
             Console.Out.WriteLine($"{CliErrors.Shown(dataset.Path)}: {dataset.Count:N0} examples{(dataset.Count < total ? $" (the first of {total:N0}, --max-examples)" : "")}, task {task.Name}, max length {classifier.MaxLength}{fineTunedAt}{cut}");

@@ -19,7 +19,7 @@ internal static class PredictCommand
         data.Task.Description = "With --input: read the file in this task's format (labels optional); default: the training task's format when the extension matches, else by extension (.txt one text per line, .csv/.tsv/.jsonl with --text-column).";
         var model = CommonOptions.ModelOption("Directory written by 'bert finetune'.");
         var text = new Option<string?>("--text") { Description = "A text to classify." };
-        var pair = new Option<string?>("--text-pair") { Description = "The second text; required by sentence-pair models (fine-tuned on pairs, e.g. MRPC)." };
+        var pair = new Option<string?>("--text-pair") { Description = "The second text: required by sentence-pair models (fine-tuned on pairs, e.g. MRPC), refused by models fine-tuned on single texts." };
         var input = new Option<string?>("--input") { Description = "A file of texts to classify." };
         var output = new Option<string?>("--output") { Description = "With --input: write predictions here (.jsonl, .csv or .tsv; atomically; .json is JSON Lines too, as HF datasets' to_json writes it and as --input reads it); default: stdout." };
         var interactive = new Option<bool>("--interactive") { Description = "Read sentences from stdin and answer each one (empty line or EOF ends)." };
@@ -132,11 +132,8 @@ internal static class PredictCommand
             }
             if (p.GetValue(text) is { } single)
             {
-                if (classifier.PairInput && p.GetValue(pair) is null)
-                {
-                    throw new BertSharpException(
-                        $"--text-pair: required; {p.GetValue(model)} was fine-tuned on sentence pairs (task {classifier.FineTunedTask!.Name}) and judges a second text against the first.");
-                }
+                // Before the truncation warning: the library's refusal names text_pair, shown as --text-pair.
+                classifier.RequirePairing([(single, p.GetValue(pair))]);
                 WarnTruncated(classifier, [(single, p.GetValue(pair))]);
                 var prediction = classifier.Predict(single, p.GetValue(pair));
                 Console.Out.WriteLine(Describe(prediction, classifier));
@@ -148,11 +145,11 @@ internal static class PredictCommand
             }
             if (inputData is not null)
             {
-                if (classifier.PairInput && inputData.Examples.Any(e => e.TextPair is null))
+                if (inputData.Examples.FirstOrDefault(e => classifier.PairMismatch(e.TextPair is not null) is not null) is { } bad)
                 {
-                    var first = inputData.Examples.First(e => e.TextPair is null);
-                    throw new BertSharpException(
-                        $"{inputData.Path}: line {first.Line}: no second text; {p.GetValue(model)} was fine-tuned on sentence pairs (task {classifier.FineTunedTask!.Name}): give a file in that task's format or --text-pair-column.");
+                    throw new BertSharpException(bad.TextPair is null
+                        ? $"{inputData.Path}: line {bad.Line}: no second text; {classifier.PairMismatch(false)}: give a file in that task's format or --text-pair-column."
+                        : $"{inputData.Path}: line {bad.Line}: a second text; {classifier.PairMismatch(true)}: give the texts alone (no --text-pair-column, no second column).");
                 }
                 var inputs = inputData.Examples.Select(e => (e.Text, e.TextPair)).ToList();
                 WarnTruncated(classifier, inputs);

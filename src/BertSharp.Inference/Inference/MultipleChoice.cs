@@ -1,5 +1,7 @@
+using System.Text;
 using BertSharp.Data;
 using BertSharp.Modeling;
+using BertSharp.Runtime;
 using BertSharp.Tokenization;
 using TorchSharp;
 
@@ -9,7 +11,15 @@ namespace BertSharp.Inference;
 /// <param name="Choice">Index of the most likely candidate.</param>
 /// <param name="Score">Its probability.</param>
 /// <param name="Probabilities">Softmax over the candidates, in their order.</param>
-public sealed record ChoicePrediction(int Choice, double Score, double[] Probabilities);
+public sealed record ChoicePrediction(int Choice, double Score, double[] Probabilities)
+{
+    // The probabilities as values, not System.Double[]: a prediction is what a user prints.
+    private bool PrintMembers(StringBuilder builder)
+    {
+        builder.Append(Invariant($"Choice = {Choice}, Score = {Score}, Probabilities = {RecordText.List(Probabilities)}"));
+        return true;
+    }
+}
 
 /// <summary>
 /// Multiple choice with a <see cref="BertForMultipleChoice"/> (SWAG-style): every candidate is encoded as the pair

@@ -1,6 +1,7 @@
 using System.Globalization;
 using BertSharp.Data;
 using BertSharp.Modeling;
+using BertSharp.Runtime;
 using BertSharp.Tokenization;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
@@ -12,9 +13,18 @@ namespace BertSharp.Inference;
 /// The ONNX graph to run with ONNX Runtime (e.g. written by <c>bert export-onnx</c>); null = TorchSharp. A relative path is
 /// relative to the current directory, not to the model directory (<c>Path.Combine(dir, "model.onnx")</c> for the graph beside it).
 /// </param>
-/// <param name="Threads">ONNX Runtime intra-op threads; 0 = ONNX Runtime's default (one per core).</param>
+/// <param name="Threads">
+/// ONNX Runtime intra-op threads: 0 = ONNX Runtime's default (one per core), else 1 to 4 × the processors (the bound of the
+/// CLI's <c>--threads</c>); anything else is a <see cref="BertSharpException"/> naming <c>threads</c>.
+/// </param>
 public sealed record InferenceBackend(string? OnnxPath = null, int Threads = 0)
 {
+    // Checked when built and when changed by `with`: a negative or huge count would only fail (or crawl) at the first session.
+    /// <summary>ONNX Runtime intra-op threads; 0 = ONNX Runtime's default (one per core).</summary>
+    /// <exception cref="BertSharpException">The count is negative or above 4 × the processors.</exception>
+    public int Threads { get; init => field = ThreadCount.Check(value, BertSharpException.Field("threads"), zeroIsDefault: true); }
+        = ThreadCount.Check(Threads, BertSharpException.Field("threads"), zeroIsDefault: true);
+
     /// <summary>The TorchSharp backend (the default).</summary>
     public static InferenceBackend Torch { get; } = new();
 

@@ -1,3 +1,4 @@
+using System.Text;
 using System.Text.Json.Nodes;
 using BertSharp.Checkpoints;
 using BertSharp.Data;
@@ -14,7 +15,15 @@ namespace BertSharp.Inference;
 /// <param name="LabelId">Its class id (0 for regression).</param>
 /// <param name="Score">Softmax probability of <paramref name="Label"/> (a multi-label model: its sigmoid), or the regression value.</param>
 /// <param name="Probabilities">Softmax probability of every class in id order (a multi-label model: each label's sigmoid; empty for regression).</param>
-public sealed record Prediction(string Label, int LabelId, double Score, IReadOnlyList<double> Probabilities);
+public sealed record Prediction(string Label, int LabelId, double Score, IReadOnlyList<double> Probabilities)
+{
+    // The probabilities as values, not a type name: a prediction is what a user prints.
+    private bool PrintMembers(StringBuilder builder)
+    {
+        builder.Append(Invariant($"Label = {Label}, LabelId = {LabelId}, Score = {Score}, Probabilities = {RecordText.List(Probabilities)}"));
+        return true;
+    }
+}
 
 /// <summary>
 /// A fine-tuned sequence classifier ready for inference: the model in eval mode on its device, its tokenizer and labels.
@@ -27,7 +36,7 @@ public sealed class TextClassifier : IDisposable
     private bool _disposed;
 
     private TextClassifier(BertForSequenceClassification model, BertTokenizer tokenizer, LabelMap labels, ResolvedLength length, Device device,
-        TaskSpec? trainedTask)
+        string dir, JsonObject? trainingArgs)
     {
         Model = model;
         Tokenizer = tokenizer;
@@ -35,8 +44,14 @@ public sealed class TextClassifier : IDisposable
         MaxLength = length.Length;
         Length = length;
         Device = device;
-        FineTunedTask = trainedTask;
+        _dir = dir;
+        FineTunedTask = TrainedTask(trainingArgs);
+        FineTunedMaxLength = TrainingArgsFile.Int(trainingArgs, "max_length");
+        (TruncationSide, HeadTokens) = TrainedTruncation(trainingArgs, dir);
     }
+
+    // The model directory, named by the refusals of inputs it was not fine-tuned on.
+    private readonly string _dir;
 
     /// <summary>
     /// Which word pieces a text longer than <see cref="MaxLength"/> keeps; <see cref="Load(string, string, int?)"/> sets the
@@ -72,6 +87,14 @@ public sealed class TextClassifier : IDisposable
 
     /// <summary>The task the model was fine-tuned on (training_args.json), or null when unknown.</summary>
     public TaskSpec? FineTunedTask { get; }
+
+    /// <summary>
+    /// The max_length the model was fine-tuned and validated at (training_args.json), or null when unknown. <see cref="MaxLength"/>
+    /// does not follow it (it is the tokenizer's model_max_length unless <see cref="Load(string, string, int?)"/> is given one):
+    /// a model fine-tuned at 32 from a checkpoint trained to 256 reads inputs of up to 256 tokens here, so its scores differ
+    /// from its validation's. To score as its validation did, load it again with this value as <c>maxLength</c>.
+    /// </summary>
+    public int? FineTunedMaxLength { get; }
 
     /// <summary>
     /// Whether the model was fine-tuned on sentence pairs (its task has a second text column, e.g. MRPC): one text alone is
@@ -124,8 +147,7 @@ public sealed class TextClassifier : IDisposable
             var length = ModelLength.Resolve(model.Config, tokenizer, maxLength, dir);
             model.to(device);
             model.eval();
-            var (side, head) = TrainedTruncation(dir);
-            classifier = new TextClassifier(model, tokenizer, labels, length, device, TrainedTask(dir)) { TruncationSide = side, HeadTokens = head };
+            classifier = new TextClassifier(model, tokenizer, labels, length, device, dir, Directory.Exists(dir) ? TrainingArgsFile.Read(dir) : null);
         }
         catch
         {
@@ -185,7 +207,11 @@ public sealed class TextClassifier : IDisposable
     public static TaskSpec? TrainedTask(string dir, string? textColumn = null, string? textPairColumn = null, string? labelColumn = null)
     {
         ArgumentNullException.ThrowIfNull(dir);
-        var args = Directory.Exists(dir) ? TrainingArgsFile.Read(dir) : null;
+        return TrainedTask(Directory.Exists(dir) ? TrainingArgsFile.Read(dir) : null, textColumn, textPairColumn, labelColumn);
+    }
+
+    private static TaskSpec? TrainedTask(JsonObject? args, string? textColumn = null, string? textPairColumn = null, string? labelColumn = null)
+    {
         if (TrainingArgsFile.String(args, "task") is not { } name)
         {
             return null;
@@ -205,7 +231,11 @@ public sealed class TextClassifier : IDisposable
     public static (TruncationSide Side, int? HeadTokens) TrainedTruncation(string dir)
     {
         ArgumentNullException.ThrowIfNull(dir);
-        var args = TrainingArgsFile.Read(dir);
+        return TrainedTruncation(TrainingArgsFile.Read(dir), dir);
+    }
+
+    private static (TruncationSide Side, int? HeadTokens) TrainedTruncation(JsonObject? args, string dir)
+    {
         var side = TrainingArgsFile.String(args, "truncation_side") is { } name
             ? TruncationSides.Parse(name, $"{Path.Combine(dir, TrainingArgsFile.FileName)}: truncation_side")
             : TruncationSide.Head;
@@ -219,8 +249,12 @@ public sealed class TextClassifier : IDisposable
         return ExampleEncoder.Encode(Tokenizer, examples, targets, MaxLength, TruncationSide, HeadTokens);
     }
 
-    /// <summary>Predicts every input (text and optional pair), in order.</summary>
+    /// <summary>
+    /// Predicts every input (text and optional pair), in order. A model whose <see cref="FineTunedTask"/> is known takes a
+    /// pair exactly when it was fine-tuned on pairs (<see cref="PairInput"/>); with an unknown task every input is taken.
+    /// </summary>
     /// <exception cref="ObjectDisposedException">The classifier has been disposed.</exception>
+    /// <exception cref="BertSharpException">An input has no pair for a sentence-pair model, or a pair for a single-text one (naming text_pair and the input).</exception>
     public IReadOnlyList<Prediction> Predict(IReadOnlyList<(string Text, string? Pair)> inputs, int batchSize = 32)
     {
         ArgumentNullException.ThrowIfNull(inputs);
@@ -230,6 +264,7 @@ public sealed class TextClassifier : IDisposable
         {
             return [];
         }
+        RequirePairing(inputs);
         var encoded = Encode([.. inputs.Select((x, i) => new TextExample(x.Text, x.Pair, null, i + 1))]);
         // The model's monitor is shared with every InferencePipeline over the same weights (a server runs several at once).
         if (_onnx is not null)
@@ -244,12 +279,36 @@ public sealed class TextClassifier : IDisposable
         return [.. run.Logits.Select(ToPrediction)];
     }
 
-    /// <summary>Predicts one input.</summary>
+    /// <summary>Predicts one input; <paramref name="pair"/> is required by a sentence-pair model and refused by a single-text one (<see cref="PairInput"/>).</summary>
+    /// <exception cref="BertSharpException">The pair does not fit what the model was fine-tuned on, naming text_pair.</exception>
     public Prediction Predict(string text, string? pair = null)
     {
         // Named here: the batch overload would call it the text of batch item 0.
         ArgumentNullException.ThrowIfNull(text);
         return Predict([(text, pair)])[0];
+    }
+
+    /// <summary>
+    /// Why an input with (<paramref name="hasPair"/>) or without a second text is not what the model was fine-tuned on, or
+    /// null when it is (or the task is unknown). A single-text model given a pair reads it as a second segment it never
+    /// saw, and answers with confidence all the same; a pair model given one text judges it against nothing.
+    /// </summary>
+    internal string? PairMismatch(bool hasPair) => FineTunedTask is not { } task || hasPair == PairInput ? null
+        : PairInput ? $"{_dir} was fine-tuned on sentence pairs (task {task.Name}) and judges a second text against the first"
+        : $"{_dir} was fine-tuned on single texts (task {task.Name}) and never saw a second one";
+
+    /// <summary>Refuses the first input whose pairing does not fit the model (<see cref="PairMismatch"/>), naming text_pair.</summary>
+    internal void RequirePairing(IReadOnlyList<(string Text, string? Pair)> inputs)
+    {
+        for (var i = 0; i < inputs.Count; i++)
+        {
+            var hasPair = inputs[i].Pair is not null;
+            if (PairMismatch(hasPair) is { } why)
+            {
+                var which = inputs.Count == 1 ? "" : Invariant($" of inputs[{i}]");
+                throw new BertSharpException($"{BertSharpException.Field("text_pair")}{which}: {(hasPair ? "not for this model" : "required")}; {why}.");
+            }
+        }
     }
 
     // config.json's problem_type: HF multi-label checkpoints (one sigmoid per label) are loaded as classifiers with their labels.

@@ -28,10 +28,12 @@ internal static class ClassifyEndpoint
                 throw new ApiException(400, "'text_pair' goes with 'text', not with 'texts'.");
             }
             var pair = request.TextPair is null ? null : RequestChecks.Text(request.TextPair, "text_pair");
-            if (served.PairInput && pair is null)
+            // The library's rule, checked per request: in a micro-batch of several requests its refusal would fail them all.
+            if (classifier.PairMismatch(pair is not null) is not null)
             {
-                throw new ApiException(422,
-                    $"this model was fine-tuned on sentence pairs (task {classifier.FineTunedTask!.Name}): give 'text' and 'text_pair'; one text alone is not what it learned to judge.");
+                throw new ApiException(422, pair is null
+                    ? $"this model was fine-tuned on sentence pairs (task {classifier.FineTunedTask!.Name}): give 'text' and 'text_pair'; one text alone is not what it learned to judge."
+                    : $"this model was fine-tuned on single texts (task {classifier.FineTunedTask!.Name}): leave 'text_pair' out; it never saw a second text.");
             }
             for (var i = 0; i < texts.Count; i++)
             {

@@ -39,6 +39,10 @@ public sealed class MetricsReport
     /// </summary>
     public SeqevalReport? Entities { get; }
 
+    /// <summary>The example count and every metric, e.g. <c>MetricsReport { Count = 872, accuracy = 0.91, f1 = 0.9 }</c>: what a printed result shows.</summary>
+    public override string ToString() =>
+        Invariant($"MetricsReport {{ Count = {Count}") + string.Concat(Values.Select(v => Invariant($", {v.Key} = {v.Value}"))) + " }";
+
     /// <summary>The value of <paramref name="metric"/>, or an error listing the available ones.</summary>
     public double Get(string metric) =>
         Values.TryGetValue(metric, out var v) ? v

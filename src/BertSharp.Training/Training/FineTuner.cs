@@ -1,9 +1,11 @@
+using System.Text;
 using BertSharp.Data;
 using BertSharp.Distributed;
 using BertSharp.Evaluation;
 using BertSharp.Inference;
 using BertSharp.IO;
 using BertSharp.Modeling;
+using BertSharp.Runtime;
 using TorchSharp;
 
 namespace BertSharp.Training;
@@ -17,7 +19,16 @@ namespace BertSharp.Training;
 /// <param name="Completed">False when <see cref="TrainingOptions.StopAfter"/> ended the run early; <see cref="Checkpoint"/> then continues it.</param>
 /// <param name="Checkpoint">The last complete checkpoint of a run that stopped early, or null.</param>
 public sealed record FineTuneResult(string OutputDir, IReadOnlyList<double> StepLosses, IReadOnlyList<EpochSummary> Epochs, LabelMap Labels,
-    MetricsReport? FinalValidation, bool Completed = true, string? Checkpoint = null);
+    MetricsReport? FinalValidation, bool Completed = true, string? Checkpoint = null)
+{
+    // The lists as values, not type names: a user prints the result of a run.
+    private bool PrintMembers(StringBuilder builder)
+    {
+        builder.Append(Invariant($"OutputDir = {OutputDir}, StepLosses = {RecordText.List(StepLosses)}, Epochs = {RecordText.List(Epochs)}, ")
+            + Invariant($"Labels = {RecordText.List(Labels.Labels)}, FinalValidation = {FinalValidation}, Completed = {Completed}, Checkpoint = {Checkpoint}"));
+        return true;
+    }
+}
 
 /// <summary>
 /// Fine-tunes a BERT sequence classifier on a task's data: reads and splits the data, builds or loads the model, and runs

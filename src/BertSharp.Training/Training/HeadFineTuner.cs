@@ -1,8 +1,10 @@
+using System.Text;
 using BertSharp.Distributed;
 using BertSharp.Evaluation;
 using BertSharp.Inference;
 using BertSharp.IO;
 using BertSharp.Modeling;
+using BertSharp.Runtime;
 using TorchSharp;
 
 namespace BertSharp.Training;
@@ -15,7 +17,16 @@ namespace BertSharp.Training;
 /// <param name="Completed">False when <see cref="TrainingOptions.StopAfter"/> ended the run early; <see cref="Checkpoint"/> then continues it.</param>
 /// <param name="Checkpoint">The last complete checkpoint of a run that stopped early, or null.</param>
 public sealed record HeadFineTuneResult(string OutputDir, IReadOnlyList<double> StepLosses, IReadOnlyList<EpochSummary> Epochs, MetricsReport? FinalValidation,
-    bool Completed = true, string? Checkpoint = null);
+    bool Completed = true, string? Checkpoint = null)
+{
+    // The lists as values, not type names: a user prints the result of a run.
+    private bool PrintMembers(StringBuilder builder)
+    {
+        builder.Append(Invariant($"OutputDir = {OutputDir}, StepLosses = {RecordText.List(StepLosses)}, Epochs = {RecordText.List(Epochs)}, ")
+            + Invariant($"FinalValidation = {FinalValidation}, Completed = {Completed}, Checkpoint = {Checkpoint}"));
+        return true;
+    }
+}
 
 /// <summary>
 /// Fine-tunes a token-classification (NER), question-answering or multiple-choice head — the HF example scripts run_ner,

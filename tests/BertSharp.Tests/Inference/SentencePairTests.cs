@@ -119,6 +119,68 @@ public sealed class SentencePairTests
         Assert.Single(r.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries));
     }
 
+    private static string SingleTextModel(TempDir tmp)
+    {
+        HfFixture.CopyCase("sequence-classification", tmp.Path);
+        File.WriteAllText(Path.Combine(tmp.Path, "training_args.json"), """{"task": "sst2"}""");
+        return tmp.Path;
+    }
+
+    [Fact]
+    public void The_library_refuses_what_the_model_was_not_fine_tuned_on_naming_text_pair()
+    {
+        using var pairTmp = TestPaths.TempDir();
+        using var pairModel = TextClassifier.Load(PairModel(pairTmp), "cpu");
+        var missing = Assert.Throws<BertSharpException>(() => pairModel.Predict("the company said profit rose ."));
+        Assert.Equal($"text_pair: required; {pairTmp.Path} was fine-tuned on sentence pairs (task mrpc) and judges a second text against the first.", missing.Message);
+        Assert.Equal(["text_pair"], missing.Fields);
+        var second = Assert.Throws<BertSharpException>(() => pairModel.Predict([("a .", "b ."), ("c .", null)]));
+        Assert.StartsWith("text_pair of inputs[1]: required; ", second.Message, StringComparison.Ordinal);
+
+        using var singleTmp = TestPaths.TempDir();
+        using var singleModel = TextClassifier.Load(SingleTextModel(singleTmp), "cpu");
+        var extra = Assert.Throws<BertSharpException>(() => singleModel.Predict("a tender , heartfelt family drama .", "it is ."));
+        Assert.Equal($"text_pair: not for this model; {singleTmp.Path} was fine-tuned on single texts (task sst2) and never saw a second one.", extra.Message);
+        Assert.Equal(["text_pair"], extra.Fields);
+        Assert.Equal(singleModel.Predict("a tender , heartfelt family drama ."), singleModel.Predict([("a tender , heartfelt family drama .", null)])[0],
+            (a, b) => a.Label == b.Label && a.Score == b.Score);
+
+        // With no training_args.json the task is unknown: a pair and a single text are both taken.
+        using var unknownTmp = TestPaths.TempDir();
+        HfFixture.CopyCase("sequence-classification", unknownTmp.Path);
+        using var unknown = TextClassifier.Load(unknownTmp.Path, "cpu");
+        Assert.Equal(2, unknown.Predict([("a .", "b ."), ("c .", null)]).Count);
+    }
+
+    [Fact]
+    public void Predict_refuses_a_second_text_for_a_single_text_model()
+    {
+        using var tmp = TestPaths.TempDir();
+        var model = SingleTextModel(tmp);
+        var r = CliRunner.Run("predict", "--model", model, "--text", "a tender , heartfelt family drama .", "--text-pair", "it is .");
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains($"--text-pair: not for this model; {model} was fine-tuned on single texts (task sst2) and never saw a second one.", r.StdErr, StringComparison.Ordinal);
+        Assert.Equal("", r.StdOut);
+
+        File.WriteAllText(tmp.File("pairs.csv"), "first,second\nshe sat down .,he stood up .\n");
+        var file = CliRunner.Run("predict", "--model", model, "--input", tmp.File("pairs.csv"), "--text-column", "first", "--text-pair-column", "second");
+        Assert.Equal(2, file.ExitCode);
+        Assert.Contains($"pairs.csv: line 2: a second text; {model} was fine-tuned on single texts (task sst2)", file.StdErr, StringComparison.Ordinal);
+        Assert.Equal("", file.StdOut);
+    }
+
+    [Fact]
+    public async Task The_server_refuses_text_pair_for_a_single_text_model()
+    {
+        await using var host = await ServerHost.Start("sequence-classification",
+            prepare: dir => File.WriteAllText(Path.Combine(dir, "training_args.json"), """{"task": "sst2"}"""));
+        var (status, body) = await host.Post("/v1/classify", """{"text": "a tender , heartfelt family drama .", "text_pair": "it is ."}""");
+        Assert.Equal(422, status);
+        Assert.Contains("fine-tuned on single texts (task sst2): leave 'text_pair' out", (string)body!["error"]!, StringComparison.Ordinal);
+        var (ok, _) = await host.Post("/v1/classify", """{"text": "a tender , heartfelt family drama ."}""");
+        Assert.Equal(200, ok);
+    }
+
     [Fact]
     public void A_single_text_model_takes_one_text_as_before()
     {

@@ -459,7 +459,8 @@ public class FineTuneEndToEndTests
         Assert.StartsWith("warning: 3 of 3 inputs are longer than 48 tokens (longest ", warning, StringComparison.Ordinal);
         using var classifier = TextClassifier.Load(model, "cpu");
         Assert.Equal(["not_equivalent", "equivalent"], classifier.Labels.Labels);
-        var both = classifier.Predict([("He said the pie business does not fit .", "The pie business does not fit , he said ."), ("a", null)]);
+        // Pairs only: a text alone is refused by a pair model (SentencePairTests).
+        var both = classifier.Predict([("He said the pie business does not fit .", "The pie business does not fit , he said ."), ("a", "b")]);
         Assert.Equal(2, both.Count);
         Assert.All(both, p => Assert.Equal(1.0, p.Probabilities.Sum(), 5));
         // The pair is encoded as [CLS] a [SEP] b [SEP] with segment ids 0…0 1…1.
