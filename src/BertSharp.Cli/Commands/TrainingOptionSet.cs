@@ -21,7 +21,7 @@ internal sealed class OptimizerOptions(double learningRate, double eps, double w
 
     public Option<double> MaxGradNorm { get; } = new("--max-grad-norm")
     {
-        Description = "Clip the global gradient norm to this (0 disables).", DefaultValueFactory = _ => maxGradNorm,
+        Description = "Clip the global gradient norm to this, a number ≥ 0 (0 disables clipping).", DefaultValueFactory = _ => maxGradNorm,
     };
 
     public Option<int> GradAccum { get; } = new("--grad-accum") { Description = "Micro-batches accumulated per optimizer step.", DefaultValueFactory = _ => 1 };

@@ -62,13 +62,6 @@ public sealed record FineTuneOptions
     /// <summary>Examples per micro-batch over all ranks (a step takes <see cref="TrainingOptions.GradAccum"/> of them): <see cref="TrainingOptions.BatchSize"/>, or the task's <see cref="TaskSpec.DefaultBatchSize"/>.</summary>
     public int EffectiveBatchSize => Training.BatchSize ?? Task.DefaultBatchSize;
 
-    /// <summary>
-    /// The requested length in word pieces: <see cref="TrainingOptions.MaxLength"/>, or the task's
-    /// <see cref="TaskSpec.DefaultMaxLength"/>. The run itself bounds the task's default by the checkpoint's trained length, so
-    /// it may fine-tune shorter than this (training_args.json records the length used).
-    /// </summary>
-    public int EffectiveMaxLength => Training.MaxLength ?? Task.DefaultMaxLength;
-
     /// <summary>Default <see cref="ValSize"/>: 10 % of the training data held out for validation.</summary>
     public const double DefaultValSize = 0.1;
 

@@ -10,7 +10,10 @@ namespace BertSharp.Training;
 /// <param name="LearningRate">Peak learning rate.</param>
 /// <param name="Eps">AdamW epsilon.</param>
 /// <param name="WeightDecay">Decoupled weight decay (not on biases and LayerNorm weights).</param>
-/// <param name="MaxGradNorm">Global gradient-norm clip; 0 or less disables clipping.</param>
+/// <param name="MaxGradNorm">
+/// Global gradient-norm clip; 0 disables clipping (so does a negative value here, which <see cref="TrainingOptions"/> and
+/// <see cref="Pretraining.PretrainingTrainerOptions"/> refuse).
+/// </param>
 /// <param name="WarmupSteps">Steps of linear warm-up from 0.</param>
 /// <param name="TotalSteps">Steps of the whole run (the learning rate reaches 0 there).</param>
 public sealed record OptimizerSettings(double LearningRate, double Eps, double WeightDecay, double MaxGradNorm, long WarmupSteps, long TotalSteps);

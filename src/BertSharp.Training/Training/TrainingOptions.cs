@@ -1,3 +1,4 @@
+using BertSharp.IO;
 
 namespace BertSharp.Training;
 
@@ -54,7 +55,7 @@ public sealed record TrainingOptions
     /// <summary>Decoupled weight decay, not on biases and LayerNorm weights (<see cref="DefaultWeightDecay"/>).</summary>
     public double WeightDecay { get; init; } = DefaultWeightDecay;
 
-    /// <summary>Global gradient-norm clip; 0 or less disables clipping (<see cref="DefaultMaxGradNorm"/>).</summary>
+    /// <summary>Global gradient-norm clip, ≥ 0; 0 disables clipping (<see cref="DefaultMaxGradNorm"/>).</summary>
     public double MaxGradNorm { get; init; } = DefaultMaxGradNorm;
 
     /// <summary>Warmup as a fraction of all optimizer steps (exclusive with <see cref="WarmupSteps"/>; default 0).</summary>
@@ -157,9 +158,9 @@ public sealed record TrainingOptions
         {
             throw new BertSharpException(Invariant($"{F("weight_decay")} {WeightDecay}: expected a number ≥ 0."));
         }
-        if (double.IsNaN(MaxGradNorm))
+        if (!MaxGradNormRule.Allows(MaxGradNorm))
         {
-            throw new BertSharpException($"{F("max_grad_norm")}: expected a number (0 or less: no clipping).");
+            throw new BertSharpException(Invariant($"{F("max_grad_norm")} {MaxGradNorm}: expected {MaxGradNormRule.Expected}."));
         }
         if (WarmupRatio is not null && WarmupSteps is not null)
         {
@@ -189,9 +190,10 @@ public sealed record TrainingOptions
         {
             throw new BertSharpException($"{F("freeze_encoder")} and {F("freeze_layers")}: give one or the other.");
         }
-        if (File.Exists(OutputDir))
+        // A link is a file only where it ends at one: a link that ends nowhere is the run directory's check to refuse.
+        if (LinkedFile.Exists(OutputDir))
         {
-            throw new BertSharpException($"{F("output_dir")} {OutputDir}: is a file; expected a directory (it is created, or replaced when the run completes).");
+            throw new PathException(OutputDir, "is a file; expected a directory (it is created, or replaced when the run completes).");
         }
         if ((ModelDir is null) == (ConfigPreset is null))
         {

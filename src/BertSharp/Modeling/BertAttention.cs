@@ -22,8 +22,12 @@ public sealed class BertSelfAttention : nn.Module
     /// dropout; the weights are TorchSharp's default initialization until the owning model's
     /// <see cref="BertPreTrainedModel.InitWeights"/> or a checkpoint load replaces them.
     /// </summary>
+    /// <exception cref="BertSharpException">The config is invalid (<see cref="BertConfig.Validate"/>).</exception>
     public BertSelfAttention(BertConfig config) : base(nameof(BertSelfAttention))
     {
+        // Every public module checks the config it is given, not only the models: a hidden size that the heads do not
+        // divide failed here only at the first forward pass, as a raw TorchSharp shape error.
+        config.Validate();
         _heads = config.NumAttentionHeads;
         _headDim = config.HeadDim;
         _dropoutP = config.AttentionProbsDropoutProb;
@@ -88,8 +92,10 @@ public sealed class BertResidualOutput : nn.Module<Tensor, Tensor, Tensor>
     /// <see cref="BertConfig.HiddenSize"/>; the weights are TorchSharp's default initialization until the owning
     /// model's <see cref="BertPreTrainedModel.InitWeights"/> or a checkpoint load replaces them.
     /// </summary>
+    /// <exception cref="BertSharpException">The config is invalid (<see cref="BertConfig.Validate"/>).</exception>
     public BertResidualOutput(int inFeatures, BertConfig config) : base(nameof(BertResidualOutput))
     {
+        config.Validate();
         dense = nn.Linear(inFeatures, config.HiddenSize);
         LayerNorm = nn.LayerNorm(config.HiddenSize, eps: config.LayerNormEps);
         dropout = nn.Dropout(config.HiddenDropoutProb);
@@ -117,8 +123,10 @@ public sealed class BertAttention : nn.Module
     /// initialization until the owning model's <see cref="BertPreTrainedModel.InitWeights"/> or a checkpoint load
     /// replaces them.
     /// </summary>
+    /// <exception cref="BertSharpException">The config is invalid (<see cref="BertConfig.Validate"/>).</exception>
     public BertAttention(BertConfig config) : base(nameof(BertAttention))
     {
+        config.Validate();
         self_ = new BertSelfAttention(config);
         output = new BertResidualOutput(config.HiddenSize, config);
         RegisterComponents();
@@ -140,8 +148,9 @@ public sealed class BertAttention : nn.Module
     /// </returns>
     public (Tensor Hidden, Tensor? Probs) Forward(Tensor hidden, Tensor? additiveMask, bool eager)
     {
+        // The scope also frees the probabilities when the output block throws: the caller never receives them.
+        using var scope = NewDisposeScope();
         var (context, probs) = self_.Forward(hidden, additiveMask, eager);
-        using var c = context;
-        return (output.call(context, hidden), probs);
+        return (output.call(context, hidden).MoveToOuterDisposeScope(), probs?.MoveToOuterDisposeScope());
     }
 }

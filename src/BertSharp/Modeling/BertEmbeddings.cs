@@ -21,8 +21,10 @@ public sealed class BertEmbeddings : nn.Module
     /// TorchSharp's default initialization until the owning model's <see cref="BertPreTrainedModel.InitWeights"/> or a
     /// checkpoint load replaces them.
     /// </summary>
+    /// <exception cref="BertSharpException">The config is invalid (<see cref="BertConfig.Validate"/>).</exception>
     public BertEmbeddings(BertConfig config) : base(nameof(BertEmbeddings))
     {
+        config.Validate();
         word_embeddings = nn.Embedding(config.VocabSize, config.HiddenSize, padding_idx: config.PadTokenId);
         position_embeddings = nn.Embedding(config.MaxPositionEmbeddings, config.HiddenSize);
         token_type_embeddings = nn.Embedding(config.TypeVocabSize, config.HiddenSize);

@@ -16,8 +16,10 @@ public sealed class BertIntermediate : nn.Module<Tensor, Tensor>
     /// <paramref name="config"/>; the weights are TorchSharp's default initialization until the owning model's
     /// <see cref="BertPreTrainedModel.InitWeights"/> or a checkpoint load replaces them.
     /// </summary>
+    /// <exception cref="BertSharpException">The config is invalid (<see cref="BertConfig.Validate"/>).</exception>
     public BertIntermediate(BertConfig config) : base(nameof(BertIntermediate))
     {
+        config.Validate();
         dense = nn.Linear(config.HiddenSize, config.IntermediateSize);
         _act = Activations.Get(config.HiddenAct);
         RegisterComponents();
@@ -43,8 +45,10 @@ public sealed class BertLayer : nn.Module
     /// One layer for <paramref name="config"/>; the weights are TorchSharp's default initialization until the owning
     /// model's <see cref="BertPreTrainedModel.InitWeights"/> or a checkpoint load replaces them.
     /// </summary>
+    /// <exception cref="BertSharpException">The config is invalid (<see cref="BertConfig.Validate"/>).</exception>
     public BertLayer(BertConfig config) : base(nameof(BertLayer))
     {
+        config.Validate();
         attention = new BertAttention(config);
         intermediate = new BertIntermediate(config);
         output = new BertResidualOutput(config.IntermediateSize, config);
@@ -84,8 +88,10 @@ public sealed class BertEncoder : nn.Module
     /// default initialization until the owning model's <see cref="BertPreTrainedModel.InitWeights"/> or a checkpoint
     /// load replaces them.
     /// </summary>
+    /// <exception cref="BertSharpException">The config is invalid (<see cref="BertConfig.Validate"/>).</exception>
     public BertEncoder(BertConfig config) : base(nameof(BertEncoder))
     {
+        config.Validate();
         layer = nn.ModuleList(Enumerable.Range(0, config.NumHiddenLayers).Select(_ => new BertLayer(config)).ToArray());
         RegisterComponents();
     }
@@ -139,8 +145,10 @@ public sealed class BertPooler : nn.Module<Tensor, Tensor>
     /// default initialization until the owning model's <see cref="BertPreTrainedModel.InitWeights"/> or a checkpoint
     /// load replaces them.
     /// </summary>
+    /// <exception cref="BertSharpException">The config is invalid (<see cref="BertConfig.Validate"/>).</exception>
     public BertPooler(BertConfig config) : base(nameof(BertPooler))
     {
+        config.Validate();
         dense = nn.Linear(config.HiddenSize, config.HiddenSize);
         RegisterComponents();
     }

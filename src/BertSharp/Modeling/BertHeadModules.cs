@@ -17,8 +17,10 @@ public sealed class BertPredictionHeadTransform : nn.Module<Tensor, Tensor>
     /// <paramref name="config"/>; the weights are TorchSharp's default initialization until the owning model's
     /// <see cref="BertPreTrainedModel.InitWeights"/> or a checkpoint load replaces them.
     /// </summary>
+    /// <exception cref="BertSharpException">The config is invalid (<see cref="BertConfig.Validate"/>).</exception>
     public BertPredictionHeadTransform(BertConfig config) : base(nameof(BertPredictionHeadTransform))
     {
+        config.Validate();
         dense = nn.Linear(config.HiddenSize, config.HiddenSize);
         _act = Activations.Get(config.HiddenAct);
         LayerNorm = nn.LayerNorm(config.HiddenSize, eps: config.LayerNormEps);
@@ -53,8 +55,10 @@ public sealed class BertLMPredictionHead : nn.Module
     /// default initialization until the owning model's <see cref="BertPreTrainedModel.InitWeights"/> or a checkpoint
     /// load replaces them.
     /// </summary>
+    /// <exception cref="BertSharpException">The config is invalid (<see cref="BertConfig.Validate"/>).</exception>
     public BertLMPredictionHead(BertConfig config) : base(nameof(BertLMPredictionHead))
     {
+        config.Validate();
         transform = new BertPredictionHeadTransform(config);
         bias = nn.Parameter(zeros(config.VocabSize));
         RegisterComponents();
@@ -84,8 +88,10 @@ public sealed class BertClsHeads : nn.Module
     /// <paramref name="nsp"/>. The weights are TorchSharp's default initialization until the owning model's
     /// <see cref="BertPreTrainedModel.InitWeights"/> or a checkpoint load replaces them.
     /// </summary>
+    /// <exception cref="BertSharpException">The config is invalid (<see cref="BertConfig.Validate"/>).</exception>
     public BertClsHeads(BertConfig config, bool mlm, bool nsp) : base(nameof(BertClsHeads))
     {
+        config.Validate();
         predictions = mlm ? new BertLMPredictionHead(config) : null;
         seq_relationship = nsp ? nn.Linear(config.HiddenSize, 2) : null;
         RegisterComponents();

@@ -87,6 +87,34 @@ public class ModelingTests
     }
 
     [Fact]
+    public void Submodules_refuse_a_hidden_size_the_heads_do_not_divide_when_built()
+    {
+        // Only the models validated their config: a submodule built from one failed at its first forward pass, a raw
+        // TorchSharp shape error (the embeddings, which have no heads, never failed at all).
+        var config = HfTrainStepTests.TinyConfig();
+        config.HiddenSize = 10;
+        config.NumAttentionHeads = 4;
+        const string expected = "config: hidden_size 10 is not a multiple of num_attention_heads 4.";
+        Assert.Equal(expected, Assert.Throws<BertSharpException>(() => new BertSelfAttention(config)).Message);
+        Assert.Equal(expected, Assert.Throws<BertSharpException>(() => new BertEncoder(config)).Message);
+        Assert.Equal(expected, Assert.Throws<BertSharpException>(() => new BertEmbeddings(config)).Message);
+        Assert.Equal(expected, Assert.Throws<BertSharpException>(() => new BertClsHeads(config, mlm: true, nsp: true)).Message);
+    }
+
+    [Fact]
+    public void Attention_frees_its_probabilities_when_the_output_block_throws()
+    {
+        using var attention = new BertAttention(HfTrainStepTests.TinyConfig());
+        var output = (BertResidualOutput)attention.named_children().Single(c => c.name == "output").module;
+        output.register_forward_pre_hook((_, _, _) => throw new InvalidOperationException("output block failed"));
+        using var hidden = ones(1, 3, 16);
+        // Live tensor handles of this thread: the probabilities the caller never received stayed counted here.
+        var before = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        Assert.Equal("output block failed", Assert.Throws<InvalidOperationException>(() => attention.Forward(hidden, null, eager: true)).Message);
+        Assert.Equal(before, DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+    }
+
+    [Fact]
     public void A_3d_mask_equals_the_2d_mask_it_expands()
     {
         using var model = BertPretrained.Create<BertModel>(HfTrainStepTests.TinyConfig());

@@ -5,7 +5,9 @@ using BertSharp.Evaluation;
 using BertSharp.Inference;
 using BertSharp.IO;
 using BertSharp.Tests.Infrastructure;
+using BertSharp.Tests.Tokenization;
 using BertSharp.Training;
+using BertSharp.Training.Pretraining;
 
 namespace BertSharp.Tests.Training;
 
@@ -100,6 +102,49 @@ public class TrainingOptionsTests
     }
 
     [Fact]
+    public void Max_grad_norm_has_one_rule_for_fine_tuning_and_pre_training()
+    {
+        // Fine-tuning took a negative value as "no clipping" where pre-training, on the same Trainer, refused it.
+        foreach (var (value, shown) in new[] { (-1.0, "-1"), (-0.5, "-0.5"), (double.NaN, "NaN") })
+        {
+            var fineTuning = Assert.Throws<BertSharpException>(() => (Shared("o") with { MaxGradNorm = value }).Validate());
+            var pretraining = Assert.Throws<BertSharpException>(() => new PretrainingTrainerOptions { MaxGradNorm = value }.Validate());
+            Assert.Equal($"max_grad_norm {shown}: expected a number ≥ 0 (0: no clipping).", fineTuning.Message);
+            Assert.Equal(fineTuning.Message, pretraining.Message);
+            Assert.Equal(["max_grad_norm"], fineTuning.Fields);
+        }
+        foreach (var value in new[] { 0.0, 2.5 })
+        {
+            (Shared("o") with { MaxGradNorm = value }).Validate();
+            new PretrainingTrainerOptions { MaxGradNorm = value }.Validate();
+        }
+
+        using var tmp = TestPaths.TempDir();
+        var data = Path.Combine(TestPaths.Fixtures, "data", "sst2_train.tsv");
+        Assert.Equal("error: --max-grad-norm -1: expected a number ≥ 0 (0: no clipping).",
+            CliRunner.Run("finetune", "--task", "sst2", "--data", data, "--config", "tiny", "--vocab", TokenizationFixtures.VocabPath("bert-base-uncased"),
+                "--output", tmp.File("run"), "--max-grad-norm", "-1").AssertOneLineError());
+        Assert.False(Directory.Exists(tmp.File("run")));
+    }
+
+    [Fact]
+    public void An_output_dir_that_is_a_file_is_a_path_problem_and_a_link_that_ends_nowhere_is_not_called_a_file()
+    {
+        using var tmp = TestPaths.TempDir();
+        File.WriteAllText(tmp.File("afile"), "x");
+        // A path's problem, as every other message about an output path is, so that the CLI names it as the user typed it.
+        var file = Assert.Throws<PathException>(() => Shared(tmp.File("afile")).Validate());
+        Assert.Equal((tmp.File("afile"), "is a file; expected a directory (it is created, or replaced when the run completes)."), (file.Path, file.Problem));
+
+        Directory.CreateSymbolicLink(tmp.File("gone"), "nowhere");
+        var data = Path.Combine(TestPaths.Fixtures, "data", "sst2_train.tsv");
+        Assert.Equal($"error: --output {tmp.File("gone")}: a symbolic link to {tmp.File("nowhere")}, which does not exist; expected a link to a directory.",
+            CliRunner.Run("finetune", "--task", "sst2", "--data", data, "--config", "tiny", "--vocab", TokenizationFixtures.VocabPath("bert-base-uncased"),
+                "--output", tmp.File("gone")).AssertOneLineError());
+        Assert.False(Directory.Exists(tmp.File("nowhere")));
+    }
+
+    [Fact]
     public void Task_defaults_apply_only_where_the_shared_setting_is_not_given()
     {
         var qa = new HeadFineTuneOptions { Task = HeadTask.QuestionAnswering, Training = Shared("o") };
@@ -112,7 +157,9 @@ public class TrainingOptionsTests
         Assert.Equal((HeadFineTuneOptions.DefaultMaxAnswerLength, 0.0), (qa.EffectiveMaxAnswerLength, qa.EffectiveNullScoreDiffThreshold));
         Assert.Equal(QuestionAnsweringOptions.DefaultWindow, qa.DefaultMaxLength);
         var imdb = new FineTuneOptions { Task = TaskSpec.Imdb, Training = Shared("o") };
-        Assert.Equal((2, 16, 512), (imdb.EffectiveEpochs, imdb.EffectiveBatchSize, imdb.EffectiveMaxLength));
+        Assert.Equal((2, 16), (imdb.EffectiveEpochs, imdb.EffectiveBatchSize));
+        // No length here: a run bounds the task's 512 by the checkpoint's trained length, which only loading it tells;
+        // ModelLengthTests checks the length a run records in training_args.json.
     }
 
     [Fact]

@@ -4,7 +4,12 @@ namespace BertSharp.Data.Pretraining;
 internal sealed class MaskingVocabulary
 {
     /// <summary>Builds it from the vocabulary's tokens in id order (vocab.txt lines).</summary>
-    public MaskingVocabulary(IReadOnlyList<string> tokens)
+    /// <param name="tokens">The tokens in id order.</param>
+    /// <param name="vocabPath">The file they were read from, named by a refusal; null when they came from no file.</param>
+    /// <exception cref="BertSharpException">
+    /// <c>[CLS]</c>, <c>[SEP]</c> or <c>[MASK]</c> is missing (a <see cref="IO.PathException"/> when <paramref name="vocabPath"/> is given).
+    /// </exception>
+    public MaskingVocabulary(IReadOnlyList<string> tokens, string? vocabPath = null)
     {
         ArgumentNullException.ThrowIfNull(tokens);
         Size = tokens.Count;
@@ -15,9 +20,9 @@ internal sealed class MaskingVocabulary
             IsContinuation[i] = tokens[i].StartsWith("##", StringComparison.Ordinal);
             index.TryAdd(tokens[i], i);
         }
-        ClsId = Require(index, "[CLS]");
-        SepId = Require(index, "[SEP]");
-        MaskId = Require(index, "[MASK]");
+        ClsId = Require(index, "[CLS]", vocabPath);
+        SepId = Require(index, "[SEP]", vocabPath);
+        MaskId = Require(index, "[MASK]", vocabPath);
         PadId = index.TryGetValue("[PAD]", out var pad) ? pad : 0;
     }
 
@@ -35,6 +40,14 @@ internal sealed class MaskingVocabulary
     /// <summary>True for <c>##</c> pieces; whole-word masking groups them with the piece before.</summary>
     public bool[] IsContinuation { get; }
 
-    private static int Require(Dictionary<string, int> index, string token) =>
-        index.TryGetValue(token, out var id) ? id : throw new BertSharpException($"the vocabulary has no {token} token (needed for pre-training data).");
+    private static int Require(Dictionary<string, int> index, string token, string? vocabPath)
+    {
+        if (index.TryGetValue(token, out var id))
+        {
+            return id;
+        }
+        var problem = $"the vocabulary has no {token} token (needed for pre-training data).";
+        // A path's problem, so that the CLI names the file as the user typed it.
+        throw vocabPath is null ? new BertSharpException(problem) : new IO.PathException(vocabPath, problem);
+    }
 }

@@ -178,6 +178,8 @@ public sealed class PretrainingTrainer
                 throw new BertSharpException($"{vocabPath}: not found; the model directory needs the vocab.txt its data was built with.");
             }
             data.CheckVocabulary(vocabPath, model.Config.VocabSize);
+            // Read before the model moves and its trainer is built: a vocabulary masking cannot use is refused first.
+            var maskingVocabulary = new MaskingVocabulary(File.ReadAllLines(vocabPath), vocabPath);
             // The tokenizer files every checkpoint and final/ carry, written as fine-tuning writes them: the data's vocabulary
             // and lower-casing, and model_max_length the trained length (ModelLength: a model continued on shorter data
             // keeps its longer positions).
@@ -193,7 +195,7 @@ public sealed class PretrainingTrainer
             model.to(device);
             using var trainer = Trainer.ForRanks(model, new OptimizerSettings(_options.LearningRate, _options.Eps, _options.WeightDecay, _options.MaxGradNorm,
                 _options.EffectiveWarmupSteps, _options.Steps), comm);
-            var masker = new MaskedLmMasker(new MaskingVocabulary(File.ReadAllLines(vocabPath)), data.Manifest.Options());
+            var masker = new MaskedLmMasker(maskingVocabulary, data.Manifest.Options());
             var stream = new InstanceStream(data, trainCount, _options.BatchSize, _options.GradAccum, masker, _options.DynamicMasking, _options.Seed, device,
                 comm.Rank, comm.WorldSize);
             if (state is not null)

@@ -50,7 +50,7 @@ public sealed record PretrainingTrainerOptions
     /// <summary>AdamW epsilon (google: 1e-6).</summary>
     public double Eps { get; init; } = DefaultEps;
 
-    /// <summary>Global gradient-norm clip (google: 1.0); 0 disables clipping.</summary>
+    /// <summary>Global gradient-norm clip (google: 1.0), ≥ 0; 0 disables clipping.</summary>
     public double MaxGradNorm { get; init; } = DefaultMaxGradNorm;
 
     /// <summary>Write checkpoint-N every this many steps (0: only at the end).</summary>
@@ -129,9 +129,9 @@ public sealed record PretrainingTrainerOptions
         {
             return ("weight_decay", WeightDecay.ToString(CultureInfo.InvariantCulture), "a number ≥ 0");
         }
-        if (!(MaxGradNorm >= 0))
+        if (!MaxGradNormRule.Allows(MaxGradNorm))
         {
-            return ("max_grad_norm", MaxGradNorm.ToString(CultureInfo.InvariantCulture), "a number ≥ 0 (0: no clipping)");
+            return ("max_grad_norm", MaxGradNorm.ToString(CultureInfo.InvariantCulture), MaxGradNormRule.Expected);
         }
         if (EffectiveWarmupSteps < 0 || EffectiveWarmupSteps > Steps)
         {

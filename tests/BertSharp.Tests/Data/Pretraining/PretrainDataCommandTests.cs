@@ -148,6 +148,17 @@ public partial class PretrainDataCommandTests
         Assert.False(Directory.Exists(tmp.File("data")));
     }
 
+    [Fact]
+    public void Pretrain_names_the_vocabulary_without_mask_it_was_given()
+    {
+        using var tmp = TestPaths.TempDir();
+        // Data whose manifest records this vocab.txt, in which [MASK] is spelled otherwise: the data check passes, masking cannot.
+        var (data, vocab) = Training.PretrainingTrainerTests.SmallData(tmp, dupe: 1, vocabToken: t => t == "[MASK]" ? "[MASX]" : t);
+        CliRunner.Run("pretrain", "--data", data, "--config", "tiny", "--vocab", vocab, "--output", tmp.File("run"), "--steps", "1", "--device", "cpu")
+            .AssertOneLineError($"error: --vocab {vocab}: the vocabulary has no [MASK] token (needed for pre-training data).");
+        Assert.False(Directory.Exists(tmp.File("run")));
+    }
+
     // The output was found unwritable only once the whole corpus had been tokenized and every instance built. A missing input
     // and an output's corrupt marker are named by their flags as typed: the library names the path alone or in full.
     [Fact]
