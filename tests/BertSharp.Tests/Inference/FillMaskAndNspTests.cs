@@ -72,7 +72,7 @@ public class FillMaskAndNspTests
                 Assert.Equal(single[m].Select(c => c.Sequence), batched[t][m].Select(c => c.Sequence));
                 for (var k = 0; k < single[m].Count; k++)
                 {
-                    Assert.Equal(single[m][k].Score, batched[t][m][k].Score, 5);
+                    Assert.Equal(single[m][k].Score, batched[t][m][k].Score, 1e-7);
                 }
             }
         }
@@ -90,11 +90,11 @@ public class FillMaskAndNspTests
         try
         {
             var hf = reference["pair.out.seq_relationship_logits"][0].data<float>().ToArray();
-            Assert.Equal(hf[0], r.Logits[0], 4);
-            Assert.Equal(hf[1], r.Logits[1], 4);
+            Assert.Equal(hf[0], r.Logits[0], 1e-6);
+            Assert.Equal(hf[1], r.Logits[1], 1e-6);
             var p0 = 1 / (1 + Math.Exp(hf[1] - hf[0]));
-            Assert.Equal(p0, r.IsNextProbability, 4);
-            Assert.Equal(1, r.IsNextProbability + r.IsRandomProbability, 5);
+            Assert.Equal(p0, r.IsNextProbability, 1e-6);
+            Assert.Equal(1, r.IsNextProbability + r.IsRandomProbability, 1e-6);
         }
         finally
         {

@@ -52,7 +52,7 @@ public sealed class QuestionAnsweringTests
             Assert.Equal(expected.Select(x => x.Text), answers[i].Select(a => a.Answer));
             for (var k = 0; k < 3; k++)
             {
-                Assert.Equal(expected[k].Score, answers[i][k].Score, 5);
+                Assert.Equal(expected[k].Score, answers[i][k].Score, 1e-6);
                 Assert.Equal(answers[i][k].Answer, rows[i].Pair![answers[i][k].Start..answers[i][k].End]);
             }
         }

@@ -42,7 +42,7 @@ public sealed class TokenClassificationTests
                 var max = row.ToArray().Max();
                 var sum = row.ToArray().Sum(l => Math.Exp(l - max));
                 Assert.Equal($"LABEL_{row.IndexOf(max)}", e.Entity);
-                Assert.Equal(1.0 / sum, e.Score, 4);
+                Assert.Equal(1.0 / sum, e.Score, 1e-6);
                 var span = rows[i].Text[e.Start..e.End];
                 if (span.All(char.IsAscii))
                 {

@@ -103,7 +103,7 @@ public sealed class ServerHeadTests
             for (var m = 0; m < expected.Count; m++)
             {
                 Assert.Equal(expected[m].Select(c => c.Token), masks[m]!.AsArray().Select(c => (string)c!["token"]!));
-                Assert.Equal(expected[m][0].Score, (double)masks[m]![0]!["score"]!, 5);
+                Assert.Equal(expected[m][0].Score, (double)masks[m]![0]!["score"]!, 1e-7);
             }
         }
     }

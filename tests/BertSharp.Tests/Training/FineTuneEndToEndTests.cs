@@ -65,8 +65,8 @@ public class FineTuneEndToEndTests
         // The closing line says which epoch's weights were kept: it was only in train_log.jsonl.
         Assert.Contains(string.Create(CultureInfo.InvariantCulture, $" (epoch {best + 1} of 3, best by accuracy; validation: accuracy "), run.StdOut, StringComparison.Ordinal);
         var saved = JsonNode.Parse(File.ReadAllText(Path.Combine(model, "metrics.json")))!;
-        Assert.Equal(accuracies[best], (double)saved["metrics"]!["accuracy"]!, 6);
-        Assert.Equal((double)epochs[best]["validation"]!["loss"]!, (double)saved["metrics"]!["loss"]!, 6);
+        Assert.Equal(accuracies[best], (double)saved["metrics"]!["accuracy"]!);
+        Assert.Equal((double)epochs[best]["validation"]!["loss"]!, (double)saved["metrics"]!["loss"]!);
 
         // evaluate on the same data reproduces the validation metrics of the kept epoch (reloaded weights, same numbers).
         var metricsPath = tmp.File("eval.json");
@@ -74,8 +74,8 @@ public class FineTuneEndToEndTests
         var eval = CliRunner.Run("evaluate", "--model", model, "--data", Data("sst2_train.tsv"), "--output", metricsPath);
         Assert.True(eval.ExitCode == 0, eval.StdErr);
         var evaluated = JsonNode.Parse(File.ReadAllText(metricsPath))!;
-        Assert.Equal((double)saved["metrics"]!["accuracy"]!, (double)evaluated["metrics"]!["accuracy"]!, 6);
-        Assert.Equal((double)saved["metrics"]!["loss"]!, (double)evaluated["metrics"]!["loss"]!, 4);
+        Assert.Equal((double)saved["metrics"]!["accuracy"]!, (double)evaluated["metrics"]!["accuracy"]!);
+        Assert.Equal((double)saved["metrics"]!["loss"]!, (double)evaluated["metrics"]!["loss"]!, 1e-9);
         Assert.Equal(8, (int)evaluated["examples"]!);
 
         // predict over the file gives the same accuracy as evaluate.
@@ -86,12 +86,13 @@ public class FineTuneEndToEndTests
         var rows = File.ReadAllLines(predictions).Select(l => JsonNode.Parse(l)!).ToList();
         Assert.Equal(8, rows.Count);
         var hits = rows.Zip(truth, (r, t) => (string)r["label"]! == t ? 1 : 0).Sum();
-        Assert.Equal((double)evaluated["metrics"]!["accuracy"]!, hits / 8.0, 6);
+        Assert.Equal((double)evaluated["metrics"]!["accuracy"]!, hits / 8.0);
         foreach (var r in rows)
         {
             var p = (JsonObject)r["probabilities"]!;
-            Assert.Equal(1.0, (double)p["negative"]! + (double)p["positive"]!, 5);
-            Assert.Equal((double)r["score"]!, Math.Max((double)p["negative"]!, (double)p["positive"]!), 6);
+            // Each probability is written to 6 decimals.
+            Assert.Equal(1.0, (double)p["negative"]! + (double)p["positive"]!, 1e-6 + 1e-9);
+            Assert.Equal((double)r["score"]!, Math.Max((double)p["negative"]!, (double)p["positive"]!));
         }
 
         // --text prints "label (p)" and the probabilities; they equal the library's prediction.
@@ -201,7 +202,7 @@ public class FineTuneEndToEndTests
         Assert.True(at32.ExitCode == 0, at32.StdErr);
         Assert.DoesNotContain("fine-tuned at", at32.StdOut, StringComparison.Ordinal);
         static double Loss(string path) => (double)JsonNode.Parse(File.ReadAllText(path))!["metrics"]!["loss"]!;
-        Assert.Equal(Loss(Path.Combine(model, "metrics.json")), Loss(tmp.File("s.json")), 5);
+        Assert.Equal(Loss(Path.Combine(model, "metrics.json")), Loss(tmp.File("s.json")), 1e-9);
     }
 
     // A classifier fine-tuned further on data with its own labels keeps its class order, and so what its head learnt (as
@@ -336,7 +337,7 @@ public class FineTuneEndToEndTests
         var metrics = (JsonObject)JsonNode.Parse(File.ReadAllText(tmp.File("m.json")))!["metrics"]!;
         Assert.Equal(["loss", "mse", "pearson", "spearman"], metrics.Select(kv => kv.Key).Order());
         // MSE is the regression loss (HF: MSELoss on the single logit), averaged over the same examples.
-        Assert.Equal((double)metrics["mse"]!, (double)metrics["loss"]!, 4);
+        Assert.Equal((double)metrics["mse"]!, (double)metrics["loss"]!, 1e-9);
         var pred = CliRunner.Run("predict", "--model", model, "--text", "a cat sits");
         Assert.True(pred.ExitCode == 0, pred.StdErr);
         Assert.Matches(@"^-?\d+\.\d{4}\s*$", pred.StdOut);
@@ -347,7 +348,7 @@ public class FineTuneEndToEndTests
         Assert.NotEmpty(hint);
         var again = CliRunner.Run(["evaluate", .. hint.Split(' '), "--data", data, "--output", tmp.File("hint.json")]);
         Assert.True(again.ExitCode == 0, again.StdErr);
-        Assert.Equal((double)metrics["mse"]!, (double)JsonNode.Parse(File.ReadAllText(tmp.File("hint.json")))!["metrics"]!["mse"]!, 6);
+        Assert.Equal((double)metrics["mse"]!, (double)JsonNode.Parse(File.ReadAllText(tmp.File("hint.json")))!["metrics"]!["mse"]!);
         var file = CliRunner.Run("predict", "--model", model, "--input", data, "--task", "tsv");
         Assert.True(file.ExitCode == 0, file.StdErr);
     }
@@ -462,7 +463,7 @@ public class FineTuneEndToEndTests
         // Pairs only: a text alone is refused by a pair model (SentencePairTests).
         var both = classifier.Predict([("He said the pie business does not fit .", "The pie business does not fit , he said ."), ("a", "b")]);
         Assert.Equal(2, both.Count);
-        Assert.All(both, p => Assert.Equal(1.0, p.Probabilities.Sum(), 5));
+        Assert.All(both, p => Assert.Equal(1.0, p.Probabilities.Sum(), 1e-9));
         // The pair is encoded as [CLS] a [SEP] b [SEP] with segment ids 0…0 1…1.
         var enc = classifier.Encode([new TextExample("he said", "she said", null, 1)]);
         Assert.Equal([0, 0, 0, 0, 1, 1, 1], enc[0].TokenTypeIds);

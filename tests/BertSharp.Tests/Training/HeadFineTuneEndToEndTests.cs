@@ -127,7 +127,7 @@ public class HeadFineTuneEndToEndTests
         var evaluated = Json(metrics)["metrics"]!;
         foreach (var k in new[] { "f1", "precision", "recall", "accuracy", "loss" })
         {
-            Assert.Equal((double)saved[k]!, (double)evaluated[k]!, 5);
+            Assert.Equal((double)saved[k]!, (double)evaluated[k]!, 1e-9);
         }
         // Both files carry the predicted entity counts, the same for the same weights and data.
         Assert.Equal(Json(Path.Combine(model, "metrics.json"))["predicted_entities"]!.ToJsonString(), Json(metrics)["predicted_entities"]!.ToJsonString());
@@ -301,9 +301,9 @@ public class HeadFineTuneEndToEndTests
         var evaluated = Json(metrics)["metrics"]!;
         foreach (var k in new[] { "exact", "f1", "HasAns_exact", "NoAns_exact", "best_f1", "best_exact" })
         {
-            Assert.Equal((double)saved[k]!, (double)evaluated[k]!, 6);
+            Assert.Equal((double)saved[k]!, (double)evaluated[k]!);
         }
-        Assert.Equal((double)saved["best_f1_thresh"]!, (double)evaluated["best_f1_thresh"]!, 3);
+        Assert.Equal((double)saved["best_f1_thresh"]!, (double)evaluated["best_f1_thresh"]!, 1e-9);
         double At(string threshold)
         {
             var path = tmp.File($"at{threshold}.metrics.json");
@@ -411,7 +411,7 @@ public class HeadFineTuneEndToEndTests
         var metrics = tmp.File("eval.json");
         var eval = CliRunner.Run("evaluate", "--model", model, "--data", dev, "--output", metrics);
         Assert.True(eval.ExitCode == 0, eval.StdErr);
-        Assert.Equal((double)saved["accuracy"]!, (double)Json(metrics)["metrics"]!["accuracy"]!, 9);
+        Assert.Equal((double)saved["accuracy"]!, (double)Json(metrics)["metrics"]!["accuracy"]!);
 
         // predict over the file agrees with evaluate's accuracy; --text with --choice picks the happy ending.
         var out1 = tmp.File("pr\u202eed.jsonl");
@@ -421,7 +421,7 @@ public class HeadFineTuneEndToEndTests
         Assert.EndsWith($" predictions to {tmp.File("pr\\u202eed.jsonl")}", pred.StdOut.TrimEnd(), StringComparison.Ordinal);
         var labels = SwagData.Read(dev).Select(e => e.Label).ToList();
         var chosen = File.ReadAllLines(out1).Select(l => (int?)(int)JsonNode.Parse(l)!["choice"]!).ToList();
-        Assert.Equal((double)saved["accuracy"]!, chosen.Zip(labels, (c, l) => c == l ? 1.0 : 0.0).Average(), 9);
+        Assert.Equal((double)saved["accuracy"]!, chosen.Zip(labels, (c, l) => c == l ? 1.0 : 0.0).Average());
         var single = CliRunner.Run("predict", "--model", model, "--text", "the cat sat with the dog", "--choice", "he was book table", "--choice", "he was happy\u001b[31m\nhouse");
         Assert.True(single.ExitCode == 0, single.StdErr);
         // The tokenizer drops the escape and reads the line break as a space; the answer shows the choice as data, on one line.
