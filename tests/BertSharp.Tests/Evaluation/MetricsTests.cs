@@ -231,6 +231,8 @@ public class MetricsTests
         report.Save(dir.File("metrics.json"));
         var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(dir.File("metrics.json")))!;
         Assert.Equal(0.7, json["metrics"]!["accuracy"]!.GetValue<double>());
+        // metrics.json keeps 6 decimals; 0.7 alone would not tell a coarser rounding.
+        Assert.Equal(Math.Round(10.0 / 13, 6), json["metrics"]!["f1"]!.GetValue<double>());
         Assert.Equal(5, json["confusion_matrix"]![1]![1]!.GetValue<long>());
         Assert.Equal(10, json["examples"]!.GetValue<int>());
         // A file people open: label names as written (the default encoder wrote n\u00E9g and l\u0027avis\u002B).
