@@ -513,31 +513,29 @@ public static class AtomicFile
     /// <exception cref="BrokenLinkException">A link that ends nowhere: at nothing, or in a cycle of links.</exception>
     private static string Resolve(string full)
     {
-        var link = new DirectoryInfo(full);
-        if (link.LinkTarget is null)
+        if (new DirectoryInfo(full).LinkTarget is null)
         {
             return full;
         }
-        FileSystemInfo? target;
+        string resolved;
         try
         {
-            target = link.ResolveLinkTarget(returnFinalTarget: true);
+            resolved = Path.TrimEndingDirectorySeparator(LinkedFile.FinalTarget(full));
         }
         catch (IOException)
         {
             throw new BrokenLinkException(full, "a symbolic link that never ends (a cycle of links); expected a link to a directory.");
         }
-        var resolved = target is null ? null : Path.TrimEndingDirectorySeparator(Path.GetFullPath(target.FullName));
         // A kill between a replacement's two renames left the link's directory renamed away (S2): Recover brings it back.
-        if (resolved is not null && (Directory.Exists(resolved) || Interrupted(resolved)))
+        if (Directory.Exists(resolved) || Interrupted(resolved))
         {
             return resolved;
         }
-        if (resolved is not null && File.Exists(resolved))
+        if (File.Exists(resolved))
         {
             return full;
         }
-        throw new BrokenLinkException(full, $"a symbolic link to {resolved ?? link.LinkTarget}, which does not exist; expected a link to a directory.");
+        throw new BrokenLinkException(full, $"a symbolic link to {resolved}, which does not exist; expected a link to a directory.");
     }
 
     private static bool Interrupted(string full) =>
