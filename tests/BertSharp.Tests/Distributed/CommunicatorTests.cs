@@ -259,17 +259,6 @@ public sealed class CommunicatorTests
         public override void Write(ReadOnlySpan<byte> buffer) => Writes.Add(buffer.ToArray());
     }
 
-    private sealed class RecordingWriter : TextWriter
-    {
-        public List<string> Writes { get; } = [];
-
-        public override System.Text.Encoding Encoding => System.Text.Encoding.UTF8;
-
-        public override void Write(char value) => Writes.Add(value.ToString());
-
-        public override void Write(string? value) => Writes.Add(value ?? "");
-    }
-
     [Fact]
     public void Missing_open_mpi_or_a_foreign_libmpi_is_named()
     {
