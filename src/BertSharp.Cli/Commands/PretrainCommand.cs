@@ -96,7 +96,8 @@ internal static class PretrainCommand
             {
                 throw new BertSharpException($"--stop-after {stop}: expected at least 1.");
             }
-            PretrainingLogEntry? firstTrain = null, lastTrain = null, lastEval = null;
+            // meanFrom: the first step the closing mean counts, this process's second (its first also paid for the warm-up).
+            PretrainingLogEntry? firstTrain = null, meanFrom = null, lastTrain = null, lastEval = null;
             // Ctrl-C / SIGTERM stop before the next step; the complete checkpoints stay and --resume continues from the last one.
             var final = StopSignals.Run(cancel => CliProgress.Run(progress =>
             {
@@ -116,7 +117,14 @@ internal static class PretrainCommand
                             progress.Report(("eval", e.Step, totalSteps, Brief(e)));
                             return;
                         }
-                        firstTrain ??= e;
+                        if (firstTrain is null)
+                        {
+                            firstTrain = e;
+                        }
+                        else
+                        {
+                            meanFrom ??= e;
+                        }
                         lastTrain = e;
                         progress.Report(("pretrain", e.Step, totalSteps, string.Create(CultureInfo.InvariantCulture, $"{Brief(e)} {e.TokensPerSecond:F0} tok/s")));
                     },
@@ -126,7 +134,7 @@ internal static class PretrainCommand
             var inv = CultureInfo.InvariantCulture;
             if (lastTrain is { } t)
             {
-                Console.Out.WriteLine(string.Create(inv, $"step {t.Step}: loss {t.Loss:F4}, masked_lm_loss {t.MaskedLmLoss:F4}, masked_lm_accuracy {t.MaskedLmAccuracy:F4}{Nsp(t)}, {t.MeanTokensPerSecond:F0} tokens/s (mean of {Steps(firstTrain!.Step, t.Step)})"));
+                Console.Out.WriteLine(string.Create(inv, $"step {t.Step}: loss {t.Loss:F4}, masked_lm_loss {t.MaskedLmLoss:F4}, masked_lm_accuracy {t.MaskedLmAccuracy:F4}{Nsp(t)}, {t.MeanTokensPerSecond:F0} tokens/s (mean of {Steps((meanFrom ?? firstTrain)!.Step, t.Step)})"));
             }
             if (lastEval is { } ev)
             {

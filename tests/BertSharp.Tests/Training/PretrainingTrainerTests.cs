@@ -415,7 +415,8 @@ public class PretrainingTrainerTests
         Assert.Equal([1L, 2, 3, 4], PretrainingLogEntry.Read(Path.Combine(run, "train_log.jsonl")).Select(e => e.Step));
 
         // The closing speed is the mean of the steps each process ran (their tokens over their time), not the last step's,
-        // which a user read as the run's; the resumed run's is of step 4 alone.
+        // which a user read as the run's; a process's first step (its warm-up) counts only when it is the only one: the
+        // resumed run's is of step 4 alone.
         var steps = TrainLog.Read(Path.Combine(run, "train_log.jsonl")).Where(e => TrainLog.TypeOf(e) == "train").ToList();
         string Mean(int from, int to)
         {
@@ -425,7 +426,7 @@ public class PretrainingTrainerTests
             Assert.Equal(tokens / seconds, PretrainingLogEntry.From(ran[^1]).MeanTokensPerSecond, 6);
             return (tokens / seconds).ToString("F0", System.Globalization.CultureInfo.InvariantCulture);
         }
-        Assert.Contains($", {Mean(0, 3)} tokens/s (mean of steps 1-3)\n", first.StdOut, StringComparison.Ordinal);
+        Assert.Contains($", {Mean(1, 3)} tokens/s (mean of steps 2-3)\n", first.StdOut, StringComparison.Ordinal);
         Assert.Contains($", {Mean(3, 4)} tokens/s (mean of step 4)\n", rest.StdOut, StringComparison.Ordinal);
 
         var bad = CliRunner.Run([.. common, "--resume", "--stop-after", "0"]);

@@ -276,8 +276,7 @@ public sealed class PretrainingTrainer
             var clock = Stopwatch.StartNew();
             var stepStart = 0.0;
             // This process's steps only: a resumed run's earlier steps ran at another time, perhaps on another machine.
-            long runTokens = 0;
-            var runStepSeconds = 0.0;
+            var mean = new MeanThroughput();
             ITrainingHook[] hooks =
             [
                 new TrainingHook(before: step =>
@@ -297,9 +296,7 @@ public sealed class PretrainingTrainer
                     fields["grad_norm"] = o.GradNorm;
                     fields["tokens"] = task.LastTokens;
                     fields["tokens_per_second"] = task.LastTokens / Math.Max(1e-9, elapsed - stepStart);
-                    runTokens += task.LastTokens;
-                    runStepSeconds += elapsed - stepStart;
-                    fields["mean_tokens_per_second"] = runTokens / Math.Max(1e-9, runStepSeconds);
+                    fields["mean_tokens_per_second"] = mean.Add(task.LastTokens, elapsed - stepStart);
                     fields["elapsed_seconds"] = elapsed;
                     fields["data_position"] = stream.Position;
                     var entry = log.Append("train", o.Step, fields);
