@@ -66,10 +66,12 @@ public class HfCheckpointFineTuneTests
             }
             Assert.Equal(trainStep["step1.loss"].item<float>(), ours[0], 1e-6);
 
+            // Both sides run the same forward and backward; only the update's rounding order differs: measured at most 8.9e-8
+            // over the ten losses (2026-12-05).
             var reference = ReferenceTrajectory(batch);
             for (var s = 0; s < Steps; s++)
             {
-                Assert.True(Math.Abs(reference[s] - ours[s]) <= 2e-5, $"step {s + 1}: ours {ours[s]:R}, reference {reference[s]:R}");
+                Assert.True(Math.Abs(reference[s] - ours[s]) <= 1e-6, $"step {s + 1}: ours {ours[s]:R}, reference {reference[s]:R}");
             }
             Assert.True(ours[^1] < ours[0] - 0.1, $"the loss did not fall: {string.Join(", ", ours)}");
         }

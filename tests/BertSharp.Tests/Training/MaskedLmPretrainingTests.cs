@@ -116,7 +116,7 @@ public class MaskedLmPretrainingTests
             var compared = 0;
             foreach (var (name, p) in model.NamedParameters())
             {
-                HfFixture.AssertClose(expected[name], p, 1e-5, $"after step 1: {name}");
+                HfFixture.AssertClose(expected[name], p, HfFixture.StepParameterAtol, $"after step 1: {name}");
                 compared++;
             }
             Assert.Equal(42, compared);
