@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using BertSharp.Runtime;
 using BertSharp.Tokenization;
 
 namespace BertSharp.Data;
@@ -17,6 +18,15 @@ public sealed record DatasetStats(string Path, TaskSpec Task, int Examples, IRea
 {
     /// <summary>The labels of a regression task as numbers (the labelled examples', in file order), or null for a classification task.</summary>
     public IReadOnlyList<double>? Targets { get; init; }
+
+    // The counts and lengths as values, not type names: a user prints the stats of a file.
+    private bool PrintMembers(StringBuilder builder)
+    {
+        builder.Append(Invariant($"Path = {Path}, Task = {RecordText.Value(Task)}, Examples = {Examples}, Labels = {RecordText.List(Labels)}, ")
+            + Invariant($"LabelBlocks = {RecordText.Value(LabelBlocks)}, TokenLengths = {RecordText.Value(TokenLengths)}, ")
+            + Invariant($"UnknownShare = {UnknownShare}, Targets = {RecordText.Value(Targets)}"));
+        return true;
+    }
 
     /// <summary>The percentiles <see cref="Format"/> prints.</summary>
     public static IReadOnlyList<double> Percentiles { get; } = [50, 90, 95, 99];

@@ -1,6 +1,8 @@
+using System.Text;
 using BertSharp.Data;
 using BertSharp.Evaluation;
 using BertSharp.Modeling;
+using BertSharp.Runtime;
 using static TorchSharp.torch;
 
 namespace BertSharp.Inference;
@@ -9,7 +11,15 @@ namespace BertSharp.Inference;
 /// <param name="Report">All metrics (and the mean loss).</param>
 /// <param name="BatchMcc">MCC of each consecutive batch of the file (the CoLA tutorial's per-batch view); empty for regression.</param>
 /// <param name="Logits">Per example (input order) the model's logits.</param>
-public sealed record EvaluationResult(MetricsReport Report, IReadOnlyList<double> BatchMcc, float[][] Logits);
+public sealed record EvaluationResult(MetricsReport Report, IReadOnlyList<double> BatchMcc, float[][] Logits)
+{
+    // The per-batch MCC and the logits as values, not type names: a user prints an evaluation.
+    private bool PrintMembers(StringBuilder builder)
+    {
+        builder.Append(Invariant($"Report = {Report}, BatchMcc = {RecordText.List(BatchMcc)}, Logits = {RecordText.List(Logits)}"));
+        return true;
+    }
+}
 
 /// <summary>Evaluates a sequence classifier on labelled encoded examples.</summary>
 public static class ClassifierEvaluation

@@ -1,6 +1,8 @@
+using System.Text;
 using BertSharp.Data;
 using BertSharp.Inference;
 using BertSharp.Modeling;
+using BertSharp.Runtime;
 using BertSharp.Tokenization;
 using BertSharp.Training;
 using TorchSharp;
@@ -15,6 +17,13 @@ namespace BertSharp.Evaluation;
 /// <param name="CutWords">Words past the maximum length (left out of the scores, as HF run_ner does).</param>
 public sealed record TaggingEvaluation(SeqevalReport Scores, double Loss, IReadOnlyList<string?[]> Predicted, int CutWords)
 {
+    // The tags as values, not type names: a user prints an evaluation.
+    private bool PrintMembers(StringBuilder builder)
+    {
+        builder.Append(Invariant($"Scores = {RecordText.Value(Scores)}, Loss = {Loss}, Predicted = {RecordText.List(Predicted)}, CutWords = {CutWords}"));
+        return true;
+    }
+
     /// <summary>The metrics as metrics.json names them: precision, recall, f1 (micro, entity level), accuracy (token), loss, and TYPE_precision / _recall / _f1 / _number per entity type.</summary>
     public IEnumerable<KeyValuePair<string, double>> Values()
     {
@@ -40,6 +49,13 @@ public sealed record TaggingEvaluation(SeqevalReport Scores, double Loss, IReadO
 /// <param name="Threshold">The null-score difference threshold used.</param>
 public sealed record QaEvaluation(SquadScores Scores, IReadOnlyList<SquadPrediction> Predictions, bool Version2, double Threshold)
 {
+    // The answers as values, not a type name, and the scores in the invariant culture.
+    private bool PrintMembers(StringBuilder builder)
+    {
+        builder.Append(Invariant($"Scores = {RecordText.Value(Scores)}, Predictions = {RecordText.List(Predictions)}, Version2 = {Version2}, Threshold = {Threshold}"));
+        return true;
+    }
+
     /// <summary>
     /// exact and f1 (percent, v1.1 and v2.0); for v2.0 also total (questions), HasAns_ scores and HasAns_total when some
     /// question is answerable, NoAns_ ones when some is not (as <c>evaluate-v2.0.py</c> leaves them out), best_exact,
@@ -83,6 +99,13 @@ public sealed record QaEvaluation(SquadScores Scores, IReadOnlyList<SquadPredict
 /// <param name="Probabilities">Softmax over the choices per question.</param>
 public sealed record ChoiceEvaluation(double Accuracy, double Loss, IReadOnlyList<int> Predicted, IReadOnlyList<double[]> Probabilities)
 {
+    // The choices and probabilities as values, not type names.
+    private bool PrintMembers(StringBuilder builder)
+    {
+        builder.Append(Invariant($"Accuracy = {Accuracy}, Loss = {Loss}, Predicted = {RecordText.List(Predicted)}, Probabilities = {RecordText.List(Probabilities)}"));
+        return true;
+    }
+
     /// <summary>accuracy and loss.</summary>
     public IEnumerable<KeyValuePair<string, double>> Values() => [new("accuracy", Accuracy), new("loss", Loss)];
 }

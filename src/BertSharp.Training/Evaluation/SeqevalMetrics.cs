@@ -1,3 +1,5 @@
+using System.Text;
+using BertSharp.Runtime;
 
 namespace BertSharp.Evaluation;
 
@@ -19,6 +21,13 @@ public sealed record SeqevalReport(IReadOnlyDictionary<string, EntityScores> Per
 {
     /// <summary>The scheme of seqeval's strict mode the entities were read by, or null for its default mode.</summary>
     public SeqevalScheme? StrictScheme { get; init; }
+
+    // The per-type scores as values, not the dictionary's type name.
+    private bool PrintMembers(StringBuilder builder)
+    {
+        builder.Append(Invariant($"PerType = {RecordText.Value(PerType)}, Micro = {RecordText.Value(Micro)}, Accuracy = {Accuracy}, StrictScheme = {StrictScheme}"));
+        return true;
+    }
 }
 
 /// <summary>

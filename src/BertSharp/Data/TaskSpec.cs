@@ -1,3 +1,6 @@
+using System.Text;
+using BertSharp.Runtime;
+
 namespace BertSharp.Data;
 
 /// <summary>
@@ -150,5 +153,15 @@ public sealed record TaskSpec
                 $"{BertSharpException.Field("task")} {builtIn.Name}: the columns of a built-in task are fixed; use {BertSharpException.Field("task")} csv, tsv or jsonl with {BertSharpException.Field("text_column")}, {BertSharpException.Field("text_pair_column")}, {BertSharpException.Field("label_column")} or {BertSharpException.Field("regression")}.");
         }
         return builtIn;
+    }
+
+    // The columns and known labels as values, not type names: DatasetStats prints its task.
+    private bool PrintMembers(StringBuilder builder)
+    {
+        builder.Append(Invariant($"Name = {Name}, Format = {Format}, FixedColumns = {RecordText.Value(FixedColumns)}, TextColumn = {TextColumn}, ")
+            + Invariant($"TextPairColumn = {TextPairColumn}, LabelColumn = {LabelColumn}, KnownLabels = {RecordText.Value(KnownLabels)}, Regression = {Regression}, ")
+            + Invariant($"CleanHtmlBreaks = {CleanHtmlBreaks}, DefaultBatchSize = {DefaultBatchSize}, DefaultEpochs = {DefaultEpochs}, ")
+            + Invariant($"DefaultMaxLength = {DefaultMaxLength}, PrimaryMetric = {PrimaryMetric}"));
+        return true;
     }
 }

@@ -1,3 +1,4 @@
+using System.Collections;
 using System.Globalization;
 
 namespace BertSharp.Runtime;
@@ -26,6 +27,35 @@ internal static class RecordText
         return items.Count <= Whole ? text : text + Invariant($" ({items.Count} items)");
     }
 
-    // Invariant, as the rest of BertSharp's output: a German locale would print 0,5 between the commas.
-    private static string Item<T>(T item) => Convert.ToString(item, CultureInfo.InvariantCulture) ?? "null";
+    /// <summary>
+    /// A member that is no list as the record's own <c>ToString</c> would show it (empty for null), but in the invariant
+    /// culture: a nested record, a tuple or a dictionary formats its numbers by the current culture.
+    /// </summary>
+    public static string Value<T>(T value) => value is null ? "" : Item(value);
+
+    // Invariant, as the rest of BertSharp's output: a German locale would print 0,5 between the commas. An item that is a
+    // list itself (a row of logits, a sentence's tags) would print as its type name.
+    private static string Item<T>(T item) => item switch
+    {
+        null => "null",
+        string s => s,
+        IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
+        IEnumerable e => List(e.Cast<object?>().ToList()),
+        _ => InInvariantCulture(item),
+    };
+
+    // A record's, a tuple's or a KeyValuePair's ToString takes no culture: their numbers follow the thread's current one.
+    private static string InInvariantCulture(object item)
+    {
+        var culture = CultureInfo.CurrentCulture;
+        try
+        {
+            CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
+            return item.ToString() ?? "";
+        }
+        finally
+        {
+            CultureInfo.CurrentCulture = culture;
+        }
+    }
 }

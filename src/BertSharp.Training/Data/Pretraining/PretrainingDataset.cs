@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Security.Cryptography;
+using BertSharp.IO;
 
 namespace BertSharp.Data.Pretraining;
 
@@ -60,12 +61,12 @@ public sealed class PretrainingDataset
         var sha = VocabSha256(vocabPath);
         if (!string.Equals(sha, Manifest.VocabSha256, StringComparison.OrdinalIgnoreCase))
         {
-            throw new BertSharpException(
-                $"{vocabPath}: vocabulary does not match the data in {Directory} (sha256 {sha[..12]}… vs manifest vocab_sha256 {Manifest.VocabSha256[..Math.Min(12, Manifest.VocabSha256.Length)]}…); rebuild the data with this vocab or use the model it was built for.");
+            throw new PathException(vocabPath,
+                $"vocabulary does not match the data in {Directory} (sha256 {sha[..12]}… vs manifest vocab_sha256 {Manifest.VocabSha256[..Math.Min(12, Manifest.VocabSha256.Length)]}…); rebuild the data with this vocab or use the model it was built for.");
         }
         if (modelVocabSize is { } size && size < Manifest.VocabSize)
         {
-            throw new BertSharpException(Invariant($"{Directory}: data uses {Manifest.VocabSize} token ids but the model's vocab_size is {size}."));
+            throw new PathException(Directory, Invariant($"data uses {Manifest.VocabSize} token ids but the model's vocab_size is {size}."));
         }
     }
 

@@ -175,7 +175,7 @@ public sealed class PretrainingTrainer
         {
             if (!File.Exists(vocabPath))
             {
-                throw new BertSharpException($"{vocabPath}: not found; the model directory needs the vocab.txt its data was built with.");
+                throw new PathException(vocabPath, "not found; the model directory needs the vocab.txt its data was built with.");
             }
             data.CheckVocabulary(vocabPath, model.Config.VocabSize);
             // Read before the model moves and its trainer is built: a vocabulary masking cannot use is refused first.
@@ -580,7 +580,7 @@ public sealed class PretrainingTrainer
         {
             if (!Directory.Exists(dir))
             {
-                throw new BertSharpException($"{dir}: model directory not found.");
+                throw new PathException(dir, "model directory not found.");
             }
             var loaded = BertPretrained.Load(architecture, dir, out var report);
             if ((Communicator ?? new LocalCommunicator()).IsWriter())
@@ -595,7 +595,7 @@ public sealed class PretrainingTrainer
         }
         if (!File.Exists(source.VocabPath))
         {
-            throw new BertSharpException($"{source.VocabPath}: vocabulary file not found.");
+            throw new PathException(source.VocabPath, "vocabulary file not found.");
         }
         data.CheckVocabulary(source.VocabPath);
         var config = BertConfig.FromPresetOrFile(source.Preset);

@@ -159,6 +159,31 @@ public partial class PretrainDataCommandTests
         Assert.False(Directory.Exists(tmp.File("run")));
     }
 
+    // These named the path only as the library held it, in a plain message the CLI could not tie to its flag.
+    [Fact]
+    public void Pretrain_names_a_vocabulary_of_other_data_by_its_flag()
+    {
+        using var tmp = TestPaths.TempDir();
+        var (data, vocab) = Training.PretrainingTrainerTests.SmallData(tmp, dupe: 1);
+        var other = tmp.File("other-vocab.txt");
+        File.WriteAllLines(other, [.. File.ReadAllLines(vocab), "extra"]);
+        CliRunner.Run("pretrain", "--data", data, "--config", "tiny", "--vocab", other, "--output", tmp.File("run"), "--steps", "1", "--device", "cpu")
+            .AssertOneLineError($"error: --vocab {other}: vocabulary does not match the data in {data} (sha256 ");
+        Assert.False(Directory.Exists(tmp.File("run")));
+    }
+
+    [Fact]
+    public void Pretrain_names_a_missing_vocabulary_or_model_directory_by_its_flag()
+    {
+        using var tmp = TestPaths.TempDir();
+        var (data, _) = Training.PretrainingTrainerTests.SmallData(tmp, dupe: 1);
+        CliRunner.Run("pretrain", "--data", data, "--config", "tiny", "--vocab", tmp.File("none.txt"), "--output", tmp.File("run"), "--steps", "1", "--device", "cpu")
+            .AssertOneLineError($"error: --vocab {tmp.File("none.txt")}: vocabulary file not found.");
+        CliRunner.Run("pretrain", "--data", data, "--model", tmp.File("nomodel"), "--output", tmp.File("run"), "--steps", "1", "--device", "cpu")
+            .AssertOneLineError($"error: --model {tmp.File("nomodel")}: model directory not found.");
+        Assert.False(Directory.Exists(tmp.File("run")));
+    }
+
     // The output was found unwritable only once the whole corpus had been tokenized and every instance built. A missing input
     // and an output's corrupt marker are named by their flags as typed: the library names the path alone or in full.
     [Fact]
