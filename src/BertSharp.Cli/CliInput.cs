@@ -191,6 +191,18 @@ internal static partial class CliInput
         };
     }
 
+    /// <summary>Every non-blank value the user typed, with the option's (or argument's) name.</summary>
+    internal static IEnumerable<(string Name, string Value)> TypedValues(ParseResult parse) =>
+        // Every value of an option that takes several (--input a.txt b.txt): the one a failure names is the one to show.
+        parse.CommandResult.Children
+            .SelectMany(child => child switch
+            {
+                OptionResult o => o.Tokens.Select(t => (Name: o.Option.Name, t.Value)),
+                ArgumentResult a => a.Tokens.Select(t => (Name: a.Argument.Name, t.Value)),
+                _ => Enumerable.Empty<(string Name, string Value)>(),
+            })
+            .Where(c => !string.IsNullOrWhiteSpace(c.Value));
+
     /// <summary>
     /// The option (or argument) with a value that is <paramref name="path"/> or the innermost directory holding it, named as the
     /// user typed it (<c>--output runs/x</c>), and whether it is the path itself; null when no option's value holds it.
@@ -198,15 +210,7 @@ internal static partial class CliInput
     private static (string Named, bool Exact)? Typed(ParseResult parse, string path)
     {
         var target = Path.TrimEndingDirectorySeparator(Path.GetFullPath(path));
-        // Every value of an option that takes several (--input a.txt b.txt): the one the failure names is the one to show.
-        var candidates = parse.CommandResult.Children
-            .SelectMany(child => child switch
-            {
-                OptionResult o => o.Tokens.Select(t => (Name: o.Option.Name, t.Value)),
-                ArgumentResult a => a.Tokens.Select(t => (Name: a.Argument.Name, t.Value)),
-                _ => Enumerable.Empty<(string Name, string Value)>(),
-            })
-            .Where(c => !string.IsNullOrWhiteSpace(c.Value))
+        var candidates = TypedValues(parse)
             .Select(c => (c.Name, c.Value, Full: Path.TrimEndingDirectorySeparator(Path.GetFullPath(c.Value))))
             .ToList();
         if (candidates.FirstOrDefault(c => c.Full == target) is { Name.Length: > 0 } exact)

@@ -50,6 +50,11 @@ public static class Program
             // The library names the path in full or as given; the user typed it after a flag, and the flag says which path it was.
             throw named;
         }
+        catch (Exception e) when (HubModelNames.Name(parse, CliErrors.Root(e)) is { } named)
+        {
+            // A Hub id resolved to its snapshot in the cache: the user typed the id.
+            throw named;
+        }
     }
 
     /// <summary>

@@ -539,6 +539,34 @@ public sealed class HubClientTests : IDisposable
         Assert.Contains(_hub.Requests, r => r.Port == _hub.CdnPort);
     }
 
+    // The library names the snapshot it resolved the id to (~/.cache/huggingface/hub/models--org--tiny/snapshots/<commit>),
+    // a path the user never typed.
+    [Fact]
+    public void Cli_names_a_file_of_a_hub_model_by_the_id_typed()
+    {
+        AddTiny();
+        using (var client = new HubClient(Options()))
+        {
+            client.DownloadModel("org/tiny");
+        }
+        var saved = new[] { "HF_HUB_OFFLINE", "HF_HUB_CACHE" }.ToDictionary(n => n, Environment.GetEnvironmentVariable);
+        try
+        {
+            Environment.SetEnvironmentVariable("HF_HUB_OFFLINE", "1");
+            Environment.SetEnvironmentVariable("HF_HUB_CACHE", _cache.Path);
+            // config.json's hidden_size 64 with BERT's default 12 heads.
+            var line = CliRunner.Run("predict", "--model", "org/tiny", "--text", "hi").AssertOneLineError();
+            Assert.Equal("error: org/tiny/config.json: hidden_size 64 is not a multiple of num_attention_heads 12.", line);
+        }
+        finally
+        {
+            foreach (var (name, value) in saved)
+            {
+                Environment.SetEnvironmentVariable(name, value);
+            }
+        }
+    }
+
     [Fact]
     public void Cli_download_sends_the_token_of_the_login_file()
     {

@@ -1,0 +1,71 @@
+using System.CommandLine;
+using System.Text.RegularExpressions;
+using BertSharp.Checkpoints;
+using BertSharp.IO;
+
+namespace BertSharp.Cli;
+
+/// <summary>
+/// A failure about a file of a Hub model said by the model id the user typed: <c>--model bert-base-uncased</c> resolves to
+/// <c>~/.cache/huggingface/hub/models--bert-base-uncased/snapshots/86b5e0934494bd15c9632b12f734a8a67f723594</c>, which the
+/// library names, and which the user never typed.
+/// </summary>
+internal static class HubModelNames
+{
+    /// <summary>
+    /// <paramref name="failure"/> with each snapshot directory of a typed Hub id said as that id
+    /// (<c>bert-base-uncased/config.json: ...</c>, as the Hub client names a repository's files), or null when it names none.
+    /// </summary>
+    public static BertSharpException? Name(ParseResult parse, Exception failure)
+    {
+        ArgumentNullException.ThrowIfNull(parse);
+        ArgumentNullException.ThrowIfNull(failure);
+        // Only the library's own kinds: a subclass carries more than its message (an output's entries, a checkpoint).
+        if (failure.GetType() != typeof(BertSharpException) && failure.GetType() != typeof(PathException))
+        {
+            return null;
+        }
+        var b = (BertSharpException)failure;
+        var snapshots = Snapshots(parse);
+        var message = b.Render(BertSharpException.Field);
+        var named = snapshots.Aggregate(message, (text, s) => s.Dir.Replace(text, s.Id));
+        if (named == message)
+        {
+            return null;
+        }
+        return failure is PathException p
+            ? new PathException(snapshots.Aggregate(p.Path, (text, s) => s.Dir.Replace(text, s.Id)), snapshots.Aggregate(p.Problem, (text, s) => s.Dir.Replace(text, s.Id)), failure)
+            : new BertSharpException(named, failure);
+    }
+
+    // A typed value that is no local path and reads as a Hub id is looked up where ModelLocator looks (the environment's
+    // cache): any of its snapshots, since the revision the command resolved is not known here.
+    private static List<(string Id, Regex Dir)> Snapshots(ParseResult parse)
+    {
+        var cache = new HubOptions().ResolvedCacheDir;
+        var found = new List<(string Id, Regex Dir)>();
+        foreach (var (_, value) in CliInput.TypedValues(parse))
+        {
+            if (Directory.Exists(value) || File.Exists(value) || !IsRepoId(value))
+            {
+                continue;
+            }
+            var snapshots = Path.Combine(new HubCache(cache, value).RepoDir, "snapshots");
+            found.Add((value, new Regex(Regex.Escape(snapshots) + @"[/\\][^/\\\s:;,()']+", RegexOptions.CultureInvariant)));
+        }
+        return found;
+    }
+
+    private static bool IsRepoId(string value)
+    {
+        try
+        {
+            HubCache.ValidateRepoId(value);
+            return true;
+        }
+        catch (BertSharpException)
+        {
+            return false;
+        }
+    }
+}
