@@ -25,17 +25,16 @@ internal static class HubModelNames
         {
             return null;
         }
-        var b = (BertSharpException)failure;
         var snapshots = Snapshots(parse);
-        var message = b.Render(BertSharpException.Field);
-        var named = snapshots.Aggregate(message, (text, s) => s.Dir.Replace(text, s.Id));
-        if (named == message)
+        string Named(string text) => snapshots.Aggregate(text, (t, s) => s.Dir.Replace(t, s.Id));
+        var message = ((BertSharpException)failure).Render(BertSharpException.Field);
+        if (Named(message) == message)
         {
             return null;
         }
         return failure is PathException p
-            ? new PathException(snapshots.Aggregate(p.Path, (text, s) => s.Dir.Replace(text, s.Id)), snapshots.Aggregate(p.Problem, (text, s) => s.Dir.Replace(text, s.Id)), failure)
-            : new BertSharpException(named, failure);
+            ? new PathException(Named(p.Path), Named(p.Problem), failure)
+            : new BertSharpException(Named(message), failure);
     }
 
     // A typed value that is no local path and reads as a Hub id is looked up where ModelLocator looks (the environment's

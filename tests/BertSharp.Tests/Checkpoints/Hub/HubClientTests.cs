@@ -557,6 +557,11 @@ public sealed class HubClientTests : IDisposable
             // config.json's hidden_size 64 with BERT's default 12 heads.
             var line = CliRunner.Run("predict", "--model", "org/tiny", "--text", "hi").AssertOneLineError();
             Assert.Equal("error: org/tiny/config.json: hidden_size 64 is not a multiple of num_attention_heads 12.", line);
+            // A path refusal keeps its kind, so the CLI still says it as one: its path is the id's file as well.
+            var parse = Cli.Program.ParseChecked(["predict", "--model", "org/tiny", "--text", "hi"]);
+            var refusal = new BertSharp.IO.PathException(Path.Combine(RepoDir(), "snapshots", "0123abc", "vocab.txt"), "not found.");
+            var named = Assert.IsType<BertSharp.IO.PathException>(Cli.HubModelNames.Name(parse, refusal));
+            Assert.Equal(("org/tiny/vocab.txt", "not found."), (named.Path, named.Problem));
         }
         finally
         {
