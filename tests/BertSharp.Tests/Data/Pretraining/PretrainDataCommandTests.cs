@@ -184,6 +184,26 @@ public partial class PretrainDataCommandTests
         Assert.False(Directory.Exists(tmp.File("run")));
     }
 
+    [Fact]
+    public void Pretrain_names_a_model_directory_without_its_vocabulary_by_its_flag()
+    {
+        using var tmp = TestPaths.TempDir();
+        var (data, _) = Training.PretrainingTrainerTests.SmallData(tmp, dupe: 1);
+        var model = tmp.File("model");
+        TestPaths.CopyTree(Modeling.HfFixture.Dir("base-model"), model);
+        File.Delete(Path.Combine(model, "vocab.txt"));
+        File.Delete(Path.Combine(model, "tokenizer_config.json"));
+        var r = CliRunner.Run("pretrain", "--data", data, "--model", model, "--output", tmp.File("run"), "--steps", "1", "--device", "cpu");
+        // The model loads (its notice comes first); its vocabulary is looked for after.
+        Assert.Equal(2, r.ExitCode);
+        Assert.Equal("", r.StdOut);
+        var lines = r.StdErr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(2, lines.Length);
+        Assert.StartsWith($"model: {model} as BertForPreTraining", lines[0], StringComparison.Ordinal);
+        Assert.Equal($"error: --model {model}: {Path.Combine(model, "vocab.txt")}: not found; the model directory needs the vocab.txt its data was built with.", lines[1]);
+        Assert.False(Directory.Exists(tmp.File("run")));
+    }
+
     // The output was found unwritable only once the whole corpus had been tokenized and every instance built. A missing input
     // and an output's corrupt marker are named by their flags as typed: the library names the path alone or in full.
     [Fact]
