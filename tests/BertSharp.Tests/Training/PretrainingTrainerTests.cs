@@ -286,7 +286,8 @@ public class PretrainingTrainerTests
         File.WriteAllLines(other, File.ReadAllLines(vocab).Reverse());
         var o = Options() with { Steps = 2, SaveEvery = 1, EvalEvery = 0, GradAccum = 1, WarmupSteps = 0 };
 
-        var mismatch = Assert.Throws<BertSharpException>(() => new PretrainingTrainer(o).Run(data, tmp.File("run"), new PretrainingModelSource("tiny", other), false));
+        var mismatch = Assert.Throws<PathException>(() => new PretrainingTrainer(o).Run(data, tmp.File("run"), new PretrainingModelSource("tiny", other), false));
+        Assert.Equal(other, mismatch.Path);
         Assert.Contains("does not match", mismatch.Message, StringComparison.Ordinal);
         Assert.False(Directory.Exists(tmp.File("run/checkpoint-1")));
 
