@@ -37,11 +37,11 @@ internal static class HubModelNames
             : new BertSharpException(Named(message), failure);
     }
 
-    // A typed value that is no local path and reads as a Hub id is looked up where ModelLocator looks (the environment's
-    // cache): any of its snapshots, since the revision the command resolved is not known here.
+    // A typed value that is no local path and reads as a Hub id is looked up in the cache the command used (its --cache-dir,
+    // else the environment's): any of its snapshots, since the revision the command resolved is not known here.
     private static List<(string Id, Regex Dir)> Snapshots(ParseResult parse)
     {
-        var cache = new HubOptions().ResolvedCacheDir;
+        var cache = Commands.CommonOptions.HubCacheOptions(parse).ResolvedCacheDir;
         var found = new List<(string Id, Regex Dir)>();
         foreach (var (_, value) in CliInput.TypedValues(parse))
         {

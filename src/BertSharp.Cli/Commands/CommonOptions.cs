@@ -1,4 +1,5 @@
 using System.CommandLine;
+using BertSharp.Checkpoints;
 using BertSharp.Data;
 using BertSharp.Modeling;
 using BertSharp.Runtime;
@@ -25,6 +26,21 @@ internal static class CommonOptions
     /// <summary><c>--model</c>: the model a command reads (or, not required, starts from).</summary>
     public static Option<string?> ModelOption(string description, bool required = true) =>
         new("--model") { Description = description, Required = required };
+
+    private const string CacheDir = "--cache-dir";
+
+    /// <summary><c>--cache-dir</c>: the HF cache root a command keeps Hub models in (default: the environment's).</summary>
+    public static Option<string?> CacheDirOption() => new(CacheDir)
+    {
+        Description = "Cache root (default: $HF_HUB_CACHE, $HUGGINGFACE_HUB_CACHE, $HF_HOME/hub, $XDG_CACHE_HOME/huggingface/hub or ~/.cache/huggingface/hub).",
+    };
+
+    /// <summary>
+    /// The Hub options of the cache the parsed command uses: its <c>--cache-dir</c> where it has one, read here so that the
+    /// command and the naming of its failures (<see cref="HubModelNames"/>) look in the same cache.
+    /// </summary>
+    public static HubOptions HubCacheOptions(ParseResult p) =>
+        new() { CacheDir = p.CommandResult.Command.Options.FirstOrDefault(o => o.Name == CacheDir) is Option<string?> o ? p.GetValue(o) : null };
 
     /// <summary><c>--batch-size</c> with its command's meaning and default (none: the library's, e.g. the task's).</summary>
     public static Option<T> BatchSize<T>(string description, Func<T>? fallback = null)

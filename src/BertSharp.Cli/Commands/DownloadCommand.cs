@@ -11,7 +11,7 @@ internal static class DownloadCommand
         var model = CommonOptions.ModelOptionOrArgument("Hub model id, e.g. bert-base-uncased or org/name.");
         model.Positional.Hidden = false;
         var revision = new Option<string>("--revision") { Description = "Branch, tag or commit.", DefaultValueFactory = _ => "main" };
-        var cacheDir = new Option<string?>("--cache-dir") { Description = "Cache root (default: $HF_HUB_CACHE, $HUGGINGFACE_HUB_CACHE, $HF_HOME/hub, $XDG_CACHE_HOME/huggingface/hub or ~/.cache/huggingface/hub)." };
+        var cacheDir = CommonOptions.CacheDirOption();
         var offline = new Option<bool>("--offline") { Description = "Use the cache only and never touch the network (also HF_HUB_OFFLINE=1)." };
         var endpoint = new Option<string?>("--endpoint") { Description = "Hub base URL (default: $HF_ENDPOINT or https://huggingface.co)." };
         var cmd = new Command("download", "Download a model (config, weights, tokenizer files) from the HuggingFace Hub into the local HF cache; prints the snapshot directory.")
@@ -20,10 +20,9 @@ internal static class DownloadCommand
         };
         cmd.SetAction(parse =>
         {
-            var options = new HubOptions
+            var options = CommonOptions.HubCacheOptions(parse) with
             {
                 Revision = parse.GetValue(revision) ?? "main",
-                CacheDir = parse.GetValue(cacheDir),
                 Offline = parse.GetValue(offline) ? true : null,
                 Endpoint = parse.GetValue(endpoint),
                 Log = Console.Out,

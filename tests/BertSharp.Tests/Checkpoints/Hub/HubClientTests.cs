@@ -562,6 +562,13 @@ public sealed class HubClientTests : IDisposable
             var refusal = new BertSharp.IO.PathException(Path.Combine(RepoDir(), "snapshots", "0123abc", "vocab.txt"), "not found.");
             var named = Assert.IsType<BertSharp.IO.PathException>(Cli.HubModelNames.Name(parse, refusal));
             Assert.Equal(("org/tiny/vocab.txt", "not found."), (named.Path, named.Problem));
+            // A command's --cache-dir is the cache its failures name, not the environment's.
+            Environment.SetEnvironmentVariable("HF_HUB_OFFLINE", null);
+            _hub.AddRepo("org/bad", ("config.json", Config, false), ("model.safetensors.index.json", "[]"u8.ToArray(), false));
+            var elsewhere = Path.Combine(_cache.Path, "elsewhere");
+            var bad = CliRunner.Run("download", "org/bad", "--cache-dir", elsewhere, "--endpoint", _hub.Endpoint);
+            Assert.True(bad.ExitCode == 2, bad.StdErr);
+            Assert.Equal("error: org/bad/model.safetensors.index.json: invalid shard index: expected an object with a \"weight_map\" object.", bad.StdErr.TrimEnd());
         }
         finally
         {
