@@ -142,6 +142,25 @@ public static class Tsne
     internal static double[,] Affinities(IReadOnlyList<float[]> points, double perplexity)
     {
         var n = points.Count;
+        var cond = Conditionals(points, perplexity);
+        var p = new double[n, n];
+        for (var i = 0; i < n; i++)
+        {
+            for (var j = 0; j < n; j++)
+            {
+                p[i, j] = Math.Max((cond[i, j] + cond[j, i]) / (2.0 * n), 1e-12);
+            }
+        }
+        return p;
+    }
+
+    /// <summary>
+    /// The conditionals P(j|i) (n × n, row i sums to 1, P(i|i) = 0): a Gaussian around each point whose precision is found by
+    /// binary search until the row's entropy is within 1e-5 of log(<paramref name="perplexity"/>) (nats), or after 100 steps.
+    /// </summary>
+    internal static double[,] Conditionals(IReadOnlyList<float[]> points, double perplexity)
+    {
+        var n = points.Count;
         var d2 = new double[n, n];
         for (var i = 0; i < n; i++)
         {
@@ -208,15 +227,7 @@ public static class Tsne
                 cond[i, j] = row[j];
             }
         }
-        var p = new double[n, n];
-        for (var i = 0; i < n; i++)
-        {
-            for (var j = 0; j < n; j++)
-            {
-                p[i, j] = Math.Max((cond[i, j] + cond[j, i]) / (2.0 * n), 1e-12);
-            }
-        }
-        return p;
+        return cond;
     }
 
     private static double Gaussian(Random rng)

@@ -64,14 +64,31 @@ public sealed class TsneTests
             File.ReadAllText(Path.Combine(Infrastructure.TestPaths.RepoRoot, "docs", "serving.md")).ReplaceLineEndings(" "), StringComparison.Ordinal);
     }
 
-    // For each point the calibrated conditional distribution has entropy log(perplexity); the joint P is symmetric and sums to 1.
+    // For each point the calibrated conditional distribution has entropy log(perplexity) (nats, within the binary search's
+    // stopping rule of 1e-5); the joint P is their symmetrisation, symmetric and summing to 1.
     [Fact]
     public void Affinities_are_symmetric_and_normalised()
     {
         var rng = new Random(2);
         var points = Enumerable.Range(0, 12).Select(_ => Enumerable.Range(0, 3).Select(_ => (float)Normal(rng)).ToArray()).ToList();
+        var cond = Tsne.Conditionals(points, 3);
+        for (var i = 0; i < 12; i++)
+        {
+            var row = Enumerable.Range(0, 12).Select(j => cond[i, j]).ToArray();
+            Assert.Equal(0, row[i]);
+            Assert.Equal(1.0, row.Sum(), 12);
+            var entropy = -row.Where(q => q > 0).Sum(q => q * Math.Log(q));
+            Assert.InRange(entropy, Math.Log(3) - 1e-5, Math.Log(3) + 1e-5);
+        }
         var p = Tsne.Affinities(points, 3);
         double sum = 0;
+        for (var i = 0; i < 12; i++)
+        {
+            for (var j = 0; j < 12; j++)
+            {
+                Assert.Equal(i == j ? 1e-12 : (cond[i, j] + cond[j, i]) / 24, p[i, j], 15);
+            }
+        }
         for (var i = 0; i < 12; i++)
         {
             for (var j = 0; j < 12; j++)
