@@ -9,6 +9,16 @@ namespace BertSharp.Analyzers;
 /// </summary>
 internal sealed class CultureTypes
 {
+    /// <summary>A rule of the culture analyzers: an error, in one category, for one reason.</summary>
+    public static DiagnosticDescriptor Rule(string id, string title, string messageFormat) => new(
+        id,
+        title,
+        messageFormat,
+        category: "Globalization",
+        defaultSeverity: DiagnosticSeverity.Error,
+        isEnabledByDefault: true,
+        description: "The library packages run in their host's culture: numbers, dates and time spans in their messages and files must read the same in every culture.");
+
     private readonly INamedTypeSymbol formattable;
     private readonly INamedTypeSymbol? formattableString;
     private readonly INamedTypeSymbol? guid;

@@ -27,14 +27,10 @@ public sealed class InterpolatedCultureAnalyzer : DiagnosticAnalyzer
 {
     public const string DiagnosticId = "BSA0001";
 
-    private static readonly DiagnosticDescriptor Rule = new(
+    private static readonly DiagnosticDescriptor Rule = CultureTypes.Rule(
         DiagnosticId,
         title: "Interpolated value formatted in the current culture",
-        messageFormat: "'{0}' ({1}) in this interpolated string is formatted in the current culture; write Invariant($\"...\") (build/Packaging.targets)",
-        category: "Globalization",
-        defaultSeverity: DiagnosticSeverity.Error,
-        isEnabledByDefault: true,
-        description: "The library packages run in their host's culture: numbers, dates and time spans in their messages and files must read the same in every culture.");
+        messageFormat: "'{0}' ({1}) in this interpolated string is formatted in the current culture; write Invariant($\"...\") (build/Packaging.targets)");
 
     public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics => ImmutableArray.Create(Rule);
 

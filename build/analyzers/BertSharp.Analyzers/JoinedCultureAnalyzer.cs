@@ -34,14 +34,10 @@ public sealed class JoinedCultureAnalyzer : DiagnosticAnalyzer
 {
     public const string DiagnosticId = "BSA0002";
 
-    private static readonly DiagnosticDescriptor Rule = new(
+    private static readonly DiagnosticDescriptor Rule = CultureTypes.Rule(
         DiagnosticId,
         title: "Value joined to a string in the current culture",
-        messageFormat: "'{0}' ({1}) is made text in the current culture here; format it with CultureInfo.InvariantCulture, as Invariant($\"...\") (build/Packaging.targets)",
-        category: "Globalization",
-        defaultSeverity: DiagnosticSeverity.Error,
-        isEnabledByDefault: true,
-        description: "The library packages run in their host's culture: numbers, dates and time spans in their messages and files must read the same in every culture.");
+        messageFormat: "'{0}' ({1}) is made text in the current culture here; format it with CultureInfo.InvariantCulture, as Invariant($\"...\") (build/Packaging.targets)");
 
     private static readonly ImmutableHashSet<string> StringMethods = ImmutableHashSet.Create("Concat", "Join");
     private static readonly ImmutableHashSet<string> BuilderMethods = ImmutableHashSet.Create("Append", "AppendJoin", "Insert");

@@ -22,8 +22,9 @@ public sealed record InferenceBackend(string? OnnxPath = null, int Threads = 0)
     // Checked when built and when changed by `with`: a negative or huge count would only fail (or crawl) at the first session.
     /// <summary>ONNX Runtime intra-op threads; 0 = ONNX Runtime's default (one per core).</summary>
     /// <exception cref="BertSharpException">The count is negative or above 4 × the processors.</exception>
-    public int Threads { get; init => field = ThreadCount.Check(value, BertSharpException.Field("threads"), zeroIsDefault: true); }
-        = ThreadCount.Check(Threads, BertSharpException.Field("threads"), zeroIsDefault: true);
+    public int Threads { get; init => field = CheckThreads(value); } = CheckThreads(Threads);
+
+    private static int CheckThreads(int threads) => ThreadCount.Check(threads, BertSharpException.Field("threads"), zeroIsDefault: true);
 
     /// <summary>The TorchSharp backend (the default).</summary>
     public static InferenceBackend Torch { get; } = new();
