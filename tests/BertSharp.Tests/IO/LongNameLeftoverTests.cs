@@ -43,6 +43,37 @@ public class LongNameLeftoverTests
         Assert.Equal(["new", "new", "old"], new[] { first, s2, s2c }.Select(Content));
     }
 
+    // A complete copy of a long-named directory whose marker records no name (a write of a version that did not record
+    // names, or a marker that lost it) stands for a name its leftover's name cannot give back. Recovering the run directory
+    // keeps it where it is: removed, it would be the only copy lost; renamed, it would get a name that is not its own.
+    // A write that knows the name (its key is the copy's) puts it back first.
+    [Fact]
+    public void A_complete_copy_whose_marker_names_nothing_is_kept_until_its_name_is_known()
+    {
+        foreach (var prefix in ((IEnumerable<object[]>)LongPrefixes).Select(row => (string)row[0]).Where(p => p.Length > 0))
+        {
+            using var tmp = TestPaths.TempDir();
+            var run = tmp.File("run");
+            Directory.CreateDirectory(run);
+            var target = Path.Combine(run, prefix + "checkpoint-7");
+            Assert.NotEqual(Path.GetFileName(target), AtomicFile.LeftoverKey(Path.GetFileName(target)));
+            var copy = CompleteTmp(target, "0000dddd", "new");
+            var marker = Path.Combine(copy, OutputDirectory.MarkerName);
+            var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(marker))!.AsObject();
+            Assert.True(json.Remove("name"));
+            File.WriteAllText(marker, json.ToJsonString());
+
+            AtomicFile.RecoverChildren(run);
+            AtomicFile.RecoverChildren(run);
+            Assert.Equal([Path.GetFileName(copy)], Siblings(run));
+            Assert.Equal("new", Content(copy));
+
+            AtomicFile.Recover(target);
+            Assert.Equal([Path.GetFileName(target)], Siblings(run));
+            Assert.Equal("new", Content(target));
+        }
+    }
+
     /// <summary>Real names of 238-241 bytes that end as a shortened key does ('~' and 16 hex digits).</summary>
     public static TheoryData<string> KeyLikeNames =>
     [

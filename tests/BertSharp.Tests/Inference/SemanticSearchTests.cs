@@ -107,6 +107,28 @@ public class SemanticSearchTests
         }
     }
 
+    // docs/serving.md shows the quick start's search and what it prints: the same command (the model as this run imported it
+    // from the same package, the corpus by its full path) prints that block line for line, its three neighbours of 872
+    // texts, their ranks and scores included.
+    [Trait(SlowFirstOrderer.Category, SlowFirstOrderer.Slow)]
+    [Fact]
+    public void The_search_in_the_docs_prints_what_they_show()
+    {
+        var doc = File.ReadAllLines(Path.Combine(TestPaths.RepoRoot, "docs", "serving.md"));
+        var start = Array.FindIndex(doc, l => l.StartsWith("$ ./bert search ", StringComparison.Ordinal));
+        Assert.True(start >= 0, "docs/serving.md shows no `$ ./bert search` command");
+        var shown = doc[(start + 1)..Array.IndexOf(doc, "```", start)];
+        const string Model = "~/.cache/bertsharp/all-MiniLM-L6-v2";
+        const string Corpus = "samples/sst2/dev.tsv";
+        var corpus = Path.Combine(TestPaths.RepoRoot, Corpus);
+        var args = Training.TasksDocsExampleTests.Split(doc[start]["$ ./bert ".Length..]);
+        Assert.Contains(Model, args);
+        Assert.Contains(Corpus, args);
+        var run = CliRunner.Run([.. args.Select(a => a switch { Model => MiniLm.Imported, Corpus => corpus, _ => a })]);
+        Assert.True(run.ExitCode == 0, run.StdErr);
+        Assert.Equal(shown, run.StdOut.Replace(corpus, Corpus, StringComparison.Ordinal).TrimEnd('\n').Split('\n'));
+    }
+
     [Fact]
     public void Cli_prints_the_neighbours_of_each_query_and_refuses_bad_options()
     {

@@ -26,11 +26,14 @@ public class FusedAdamWTests
         using var plain = torch.optim.AdamW(
             [new AdamW.ParamGroup(plainParams[..2], new AdamW.Options { weight_decay = 0.1 }), new AdamW.ParamGroup(plainParams[2..], new AdamW.Options { weight_decay = 0.0 })],
             1e-2, 0.9, 0.999, 1e-6, 0.1);
+        // The second parameter's gradients are as small as eps, so that eps weighs half of its denominator: with gradients
+        // of order 1 it is a millionth of it, and eps used 1.01 times over would move no parameter by a float's rounding.
+        using var tiny = 1e-6.ToScalar();
         for (var step = 0; step < 5; step++)
         {
-            foreach (var (f, p) in fusedParams.Zip(plainParams))
+            foreach (var (f, p, i) in fusedParams.Zip(plainParams, Enumerable.Range(0, shapes.Length)))
             {
-                var g = torch.randn(f.shape);
+                var g = i == 1 ? torch.randn(f.shape).mul_(tiny) : torch.randn(f.shape);
                 f.grad = g;
                 p.grad = g.clone();
             }

@@ -396,6 +396,26 @@ public class PretrainingTrainerTests
     }
 
     [Fact]
+    public void A_model_with_fewer_token_ids_than_the_data_is_refused_before_anything_is_written()
+    {
+        using var tmp = TestPaths.TempDir();
+        var (data, vocab) = SmallData(tmp, dupe: 1);
+        var ids = PretrainingDataset.Open(data).Manifest.VocabSize;
+        // The data's own vocabulary beside a model one embedding short: the vocabulary check passes, the ids do not fit.
+        var config = BertConfig.FromPresetOrFile("tiny");
+        config.VocabSize = ids - 1;
+        using (var model = BertPretrained.Create(nameof(BertForPreTraining), config))
+        {
+            BertPretrained.Save(model, tmp.File("short"));
+        }
+        File.Copy(vocab, tmp.File("short/vocab.txt"));
+        var line = CliRunner.Run("pretrain", "--data", data, "--model", tmp.File("short"), "--output", tmp.File("run"), "--steps", "1",
+            "--device", "cpu").AssertOneLineError();
+        Assert.Equal(FormattableString.Invariant($"error: --data {data}: data uses {ids} token ids but the model's vocab_size is {ids - 1}."), line);
+        Assert.False(Directory.Exists(tmp.File("run")));
+    }
+
+    [Fact]
     public void Cli_stop_after_leaves_a_checkpoint_that_resume_finishes()
     {
         using var tmp = TestPaths.TempDir();

@@ -44,7 +44,7 @@ public partial class TasksDocsExampleTests
         return commands;
     }
 
-    private static string[] Split(string command) =>
+    internal static string[] Split(string command) =>
         [.. Words().Matches(command).Select(m => m.Groups[1].Success ? m.Groups[1].Value : m.Groups[2].Value)];
 
     [GeneratedRegex("\"([^\"]*)\"|(\\S+)")]

@@ -168,8 +168,8 @@ public sealed class PretrainingTrainer
             : null;
 
         var architecture = objective == PretrainingObjective.MaskedLm ? nameof(BertForMaskedLM) : nameof(BertForPreTraining);
-        var (model, vocabPath) = checkpoint is not null
-            ? (LoadCheckpoint(architecture, checkpoint), Path.Combine(checkpoint, "vocab.txt"))
+        var (model, vocabPath, loadNotice) = checkpoint is not null
+            ? (LoadCheckpoint(architecture, checkpoint), Path.Combine(checkpoint, "vocab.txt"), null)
             : CreateModel(architecture, source, data);
         try
         {
@@ -204,7 +204,11 @@ public sealed class PretrainingTrainer
                 trainer.StepsDone = state.GlobalStep;
                 stream.Restore(state.Data);
             }
-            // Said once everything is checked: a refused resume prints its error alone.
+            // Said once everything is checked: a refused run or resume prints its error alone.
+            if (loadNotice is not null && writer)
+            {
+                OnNotice?.Invoke(loadNotice);
+            }
             if (state is not null && writer)
             {
                 OnNotice?.Invoke(string.Create(CultureInfo.InvariantCulture,
@@ -574,7 +578,8 @@ public sealed class PretrainingTrainer
         return model;
     }
 
-    private (BertPreTrainedModel Model, string VocabPath) CreateModel(string architecture, PretrainingModelSource source, PretrainingDataset data)
+    /// <summary>The model a new run starts from, its vocabulary file, and for a loaded model its load report (said once the run is checked).</summary>
+    private (BertPreTrainedModel Model, string VocabPath, string? LoadNotice) CreateModel(string architecture, PretrainingModelSource source, PretrainingDataset data)
     {
         if (source.ModelDirectory is { } dir)
         {
@@ -583,11 +588,7 @@ public sealed class PretrainingTrainer
                 throw new PathException(dir, "model directory not found.");
             }
             var loaded = BertPretrained.Load(architecture, dir, out var report);
-            if ((Communicator ?? new LocalCommunicator()).IsWriter())
-            {
-                OnNotice?.Invoke(DescribeLoad(report, loaded));
-            }
-            return (loaded, Path.Combine(dir, "vocab.txt"));
+            return (loaded, Path.Combine(dir, "vocab.txt"), DescribeLoad(report, loaded));
         }
         if (source.Preset is null || source.VocabPath is null)
         {
@@ -604,7 +605,7 @@ public sealed class PretrainingTrainer
         config.MaxPositionEmbeddings = Math.Max(config.MaxPositionEmbeddings, data.Manifest.MaxSeqLength);
         // The returned handle only wraps the global generator, which keeps its new seed.
         torch.random.manual_seed(_options.Seed).Dispose();
-        return (BertPretrained.Create(architecture, config), source.VocabPath);
+        return (BertPretrained.Create(architecture, config), source.VocabPath, null);
     }
 
     /// <summary>
