@@ -210,9 +210,11 @@ internal static class CommonOptions
 
     /// <summary>
     /// <paramref name="n"/> when it is a thread count in 1..<see cref="MaxThreads"/> (0..<see cref="MaxThreads"/> where
-    /// <paramref name="zeroIsDefault"/>: 0 asks for the library's choice); else the one-line error naming <paramref name="flag"/>.
+    /// <paramref name="zeroIsDefault"/>: 0 asks for the library's choice); else the one-line error naming <paramref name="flag"/>,
+    /// with <paramref name="note"/> saying what each unit is when the count is of something other than threads.
     /// </summary>
-    public static int CheckThreads(int n, string flag = "--threads", bool zeroIsDefault = false) => ThreadCount.Check(n, flag, zeroIsDefault);
+    public static int CheckThreads(int n, string flag = "--threads", bool zeroIsDefault = false, string? note = null) =>
+        ThreadCount.Check(n, flag, zeroIsDefault, note);
 
     /// <summary>Applies <c>--threads</c> when given.</summary>
     public static void ApplyThreads(ParseResult p, Option<int?> threads)

@@ -30,17 +30,9 @@ internal static class LaunchCommand
 
     private static int Run(int ranks, string[] command)
     {
-        if (ranks < 1)
-        {
-            throw new BertSharpException($"--nproc {ranks}: expected a positive number of ranks.");
-        }
         // Every rank is a process with its own libtorch (hundreds of MiB each); mpirun runs with --oversubscribe, so a typo
         // (--nproc 1000 for 10) started a thousand of them on a 2-core machine. The bound is that of the thread options.
-        if (ranks > CommonOptions.MaxThreads)
-        {
-            throw new BertSharpException(
-                $"--nproc {ranks}: expected 1..{CommonOptions.MaxThreads} (at most 4 × the {Environment.ProcessorCount} processors; each rank is a process of its own).");
-        }
+        CommonOptions.CheckThreads(ranks, "--nproc", note: "each rank is a process of its own");
         // The command is checked here, once, rather than by every rank after mpirun has started them all.
         var inner = Program.ParseChecked(command);
         if (!Program.RunsOwnAction(inner))

@@ -34,8 +34,9 @@ namespace BertSharp.IO;
 /// </remarks>
 public static class AtomicFile
 {
-    // NAME_MAX of Linux filesystems (ext4, xfs, btrfs, tmpfs), counted in bytes of the name's UTF-8.
-    private const int MaxNameBytes = 255;
+    // NAME_MAX of Linux filesystems (ext4, xfs, btrfs, tmpfs), counted in bytes of the name's UTF-8. Internal: the ONNX
+    // export bounds its data file's name by it too.
+    internal const int MaxNameBytes = 255;
 
     // ".NAME.X.tmp" is the longest leftover name: NAME gets what the dot, the id and the suffix (".X.tmp", 13) leave.
     private const int MaxKeyBytes = MaxNameBytes - 1 - 13;

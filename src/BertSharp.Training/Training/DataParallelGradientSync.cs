@@ -12,10 +12,26 @@ namespace BertSharp.Training;
 /// <param name="dataParallel">The data-parallel helper built over the same model's parameters.</param>
 public sealed class DataParallelGradientSync(DataParallel dataParallel) : IGradientSync
 {
+    private bool _checked;
+
     /// <summary>
     /// Replaces the gradient of every trainable parameter the <see cref="DataParallel"/> was built over by its sum over the
     /// ranks, in place. A collective call: every rank makes it at the same step.
     /// </summary>
-    /// <param name="parameters">Not read: the parameters summed are those the <see cref="DataParallel"/> holds, which must be the trained model's.</param>
-    public void Synchronize(IReadOnlyList<Parameter> parameters) => dataParallel.SumGradients();
+    /// <param name="parameters">The trainable parameters the trainer steps; on the first call they must be, by reference, the
+    /// trainable parameters the <see cref="DataParallel"/> holds (one built over another model instance, or before a head
+    /// was added, would leave those gradients per-rank and the ranks would diverge).</param>
+    /// <exception cref="InvalidOperationException">On the first call, <paramref name="parameters"/> and the
+    /// <see cref="DataParallel"/>'s trainable parameters differ (the message names the first one that is not in both).</exception>
+    public void Synchronize(IReadOnlyList<Parameter> parameters)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        // Before the sum, which returns at once for one rank: a mismatch must be said where it is cheap to try, on one process.
+        if (!_checked)
+        {
+            dataParallel.CheckHoldsTrainable(parameters);
+            _checked = true;
+        }
+        dataParallel.SumGradients();
+    }
 }

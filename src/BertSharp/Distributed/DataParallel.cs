@@ -84,6 +84,34 @@ public sealed class DataParallel : IDisposable
     /// </summary>
     public void SumGradients() => Synchronize(1.0, average: false);
 
+    /// <summary>
+    /// Throws unless the trainable parameters among <paramref name="parameters"/> are, by reference, exactly the trainable
+    /// parameters this helper holds: the gradients of any other would stay per-rank while the ranks step on them, and the
+    /// ranks would drift apart without a word.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">A trainable parameter passed is not held (named by its position and shape),
+    /// or a trainable parameter held is not passed (named by its name).</exception>
+    internal void CheckHoldsTrainable(IReadOnlyList<Parameter> parameters)
+    {
+        var held = _parameters.Where(p => p.Parameter.requires_grad).ToList();
+        var heldSet = held.Select(p => p.Parameter).ToHashSet(ReferenceEqualityComparer.Instance);
+        var passed = parameters.Where(p => p.requires_grad).ToList();
+        for (var i = 0; i < passed.Count; i++)
+        {
+            if (!heldSet.Contains(passed[i]))
+            {
+                throw new InvalidOperationException(Invariant(
+                    $"data-parallel gradient sync: trainable parameter {i} of the {passed.Count} to synchronise (shape {ShapeText.Join(passed[i].shape, "x")}) is not one the DataParallel was built over; build it over the trained model's NamedParameters(), after adding every head."));
+            }
+        }
+        var passedSet = passed.ToHashSet<object>(ReferenceEqualityComparer.Instance);
+        if (held.FirstOrDefault(p => !passedSet.Contains(p.Parameter)) is { Name: not null } extra)
+        {
+            throw new InvalidOperationException(Invariant(
+                $"data-parallel gradient sync: the DataParallel holds {held.Count} trainable parameters but {passed.Count} were passed; {extra.Name} is not among them."));
+        }
+    }
+
     /// <summary>Frees the staging buffers.</summary>
     public void Dispose()
     {

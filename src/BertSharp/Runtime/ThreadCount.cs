@@ -18,14 +18,16 @@ internal static class ThreadCount
 
     /// <summary>
     /// <paramref name="n"/> when it is in 1..<see cref="Max"/> (0..<see cref="Max"/> where <paramref name="zeroIsDefault"/>:
-    /// 0 asks for the library's choice); else the one-line error naming <paramref name="name"/>.
+    /// 0 asks for the library's choice); else the one-line error naming <paramref name="name"/>, with <paramref name="note"/>
+    /// (what each unit counted is, for a count of something other than threads) inside its parenthesis.
     /// </summary>
-    public static int Check(int n, string name, bool zeroIsDefault = false)
+    public static int Check(int n, string name, bool zeroIsDefault = false, string? note = null)
     {
         var min = zeroIsDefault ? 0 : 1;
         if (n < min || n > Max)
         {
-            throw new BertSharpException(Invariant($"{name} {n}: expected {min}..{Max} (at most 4 × the {Environment.ProcessorCount} processors{(zeroIsDefault ? "; 0: one per core" : "")})."));
+            throw new BertSharpException(Invariant(
+                $"{name} {n}: expected {min}..{Max} (at most 4 × the {Environment.ProcessorCount} processors{(zeroIsDefault ? "; 0: one per core" : "")}{(note is null ? "" : "; " + note)})."));
         }
         return n;
     }

@@ -29,7 +29,9 @@ public sealed class LaunchCommandTests
         // exit 2 (with mpirun found, a missing command would start ranks of a bare 'bert' and end with mpirun's exit code).
         using var empty = TestPaths.TempDir();
         using var env = new EnvScope(("PATH", empty.Path));
-        Assert.Equal("error: --nproc 0: expected a positive number of ranks.", CliRunner.Run("launch", "--nproc", "0", "--", "doctor").AssertOneLineError());
+        // The bound of the thread options, in their words.
+        Assert.Equal($"error: --nproc 0: expected 1..{4 * Environment.ProcessorCount} (at most 4 × the {Environment.ProcessorCount} processors; each rank is a process of its own).",
+            CliRunner.Run("launch", "--nproc", "0", "--", "doctor").AssertOneLineError());
         Assert.Equal("error: <command>: required: the bert command each rank runs, after '--' (e.g. -- pretrain --data DIR ...) (see 'bert launch --help').",
             CliRunner.Run("launch", "--nproc", "2").AssertOneLineError());
     }

@@ -133,15 +133,12 @@ public static class OnnxExport
     private static void CheckDataFileName(string path, string full)
     {
         var bytes = System.Text.Encoding.UTF8.GetByteCount(System.IO.Path.GetFileName(full));
-        if (bytes > MaxNameBytes - DataNameExtraBytes)
+        if (bytes > AtomicFile.MaxNameBytes - DataNameExtraBytes)
         {
             throw new BertSharpException(Invariant(
-                $"{path}: the file name is {bytes} bytes (UTF-8); with external data it may have at most {MaxNameBytes - DataNameExtraBytes}, since its data file adds '.<16 hex digits>.data' within a file name's {MaxNameBytes} bytes; choose a shorter name."));
+                $"{path}: the file name is {bytes} bytes (UTF-8); with external data it may have at most {AtomicFile.MaxNameBytes - DataNameExtraBytes}, since its data file adds '.<16 hex digits>.data' within a file name's {AtomicFile.MaxNameBytes} bytes; choose a shorter name."));
         }
     }
-
-    // NAME_MAX of Linux filesystems, counted in bytes of the name's UTF-8.
-    private const int MaxNameBytes = 255;
 
     // ".HASH.data" after the graph's name.
     private const int DataNameExtraBytes = 1 + HashDigits + 5;
