@@ -20,21 +20,9 @@ internal static class HubModelNames
     {
         ArgumentNullException.ThrowIfNull(parse);
         ArgumentNullException.ThrowIfNull(failure);
-        // Only the library's own kinds: a subclass carries more than its message (an output's entries, a checkpoint).
-        if (failure.GetType() != typeof(BertSharpException) && failure.GetType() != typeof(PathException))
-        {
-            return null;
-        }
-        var snapshots = Snapshots(parse);
-        string Named(string text) => snapshots.Aggregate(text, (t, s) => s.Dir.Replace(t, s.Id));
-        var message = ((BertSharpException)failure).Render(BertSharpException.Field);
-        if (Named(message) == message)
-        {
-            return null;
-        }
-        return failure is PathException p
-            ? new PathException(Named(p.Path), Named(p.Problem), failure)
-            : new BertSharpException(Named(message), failure);
+        // Looked up only for a failure of the library's kinds, the first time it is renamed.
+        List<(string Id, Regex Dir)>? snapshots = null;
+        return TypedModelNames.Rename(failure, text => (snapshots ??= Snapshots(parse)).Aggregate(text, (t, s) => s.Dir.Replace(t, s.Id)));
     }
 
     // A typed value that is no local path and reads as a Hub id is looked up in the cache the command used (its --cache-dir,

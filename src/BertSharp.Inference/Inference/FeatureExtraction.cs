@@ -1,3 +1,4 @@
+using BertSharp.Checkpoints;
 using BertSharp.Data;
 using BertSharp.Modeling;
 using BertSharp.Runtime;
@@ -53,19 +54,23 @@ public sealed class FeatureExtraction : InferencePipeline<BertPreTrainedModel>
     {
         TorchRuntime.EnsureLoaded();
         var config = BertPretrained.LoadConfig(modelDir, out var dir);
-        var tokenizer = BertPretrained.LoadTokenizer(modelDir, config);
-        var model = BertPretrained.Load(null, dir, config, out var report);
-        try
+        return TypedModelNames.Load(modelDir, dir, () =>
         {
-            RequiredWeights.CheckEncoder(report, modelDir);
-            model.to(TorchRuntime.ResolveDevice(device));
-        }
-        catch
-        {
-            model.Dispose();
-            throw;
-        }
-        return new FeatureExtraction(model, tokenizer, ownsModel: true);
+            // The resolved directory: a Hub id is no directory of its own.
+            var tokenizer = BertPretrained.LoadTokenizer(dir, config);
+            var model = BertPretrained.Load(null, dir, config, out var report);
+            try
+            {
+                RequiredWeights.CheckEncoder(report, modelDir);
+                model.to(TorchRuntime.ResolveDevice(device));
+            }
+            catch
+            {
+                model.Dispose();
+                throw;
+            }
+            return new FeatureExtraction(model, tokenizer, ownsModel: true);
+        });
     }
 
     /// <summary>

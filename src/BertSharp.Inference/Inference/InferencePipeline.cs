@@ -1,3 +1,4 @@
+using BertSharp.Checkpoints;
 using BertSharp.Modeling;
 using BertSharp.Runtime;
 using BertSharp.Tokenization;
@@ -87,19 +88,23 @@ public abstract class InferencePipeline<TModel> : IDisposable where TModel : Ber
         {
             RequiredWeights.CheckFineTunedFor(config, architecture, modelDirectory);
         }
-        var tokenizer = BertPretrained.LoadTokenizer(modelDirectory, config);
-        var model = BertPretrained.Load<TModel>(dir, config, out var report);
-        try
+        return TypedModelNames.Load(modelDirectory, dir, () =>
         {
-            RequiredWeights.Check(report, needed, what, modelDirectory);
-            model.to(TorchRuntime.ResolveDevice(device));
-        }
-        catch
-        {
-            model.Dispose();
-            throw;
-        }
-        return (model, tokenizer);
+            // The resolved directory: a Hub id is no directory of its own.
+            var tokenizer = BertPretrained.LoadTokenizer(dir, config);
+            var model = BertPretrained.Load<TModel>(dir, config, out var report);
+            try
+            {
+                RequiredWeights.Check(report, needed, what, modelDirectory);
+                model.to(TorchRuntime.ResolveDevice(device));
+            }
+            catch
+            {
+                model.Dispose();
+                throw;
+            }
+            return (model, tokenizer);
+        });
     }
 
     /// <summary>

@@ -120,7 +120,7 @@ public sealed class TextClassifier : IDisposable
         TorchRuntime.EnsureLoaded();
         var dev = TorchRuntime.ResolveDevice(device);
         var config = BertPretrained.LoadConfig(dir, out var resolved);
-        return Load(resolved, config, dev, maxLength, InferenceBackend.Torch);
+        return TypedModelNames.Load(dir, resolved, () => Load(resolved, config, dev, maxLength, InferenceBackend.Torch));
     }
 
     /// <summary>

@@ -1,3 +1,4 @@
+using BertSharp.Checkpoints;
 using BertSharp.Data;
 using BertSharp.Modeling;
 using BertSharp.Tokenization;
@@ -49,12 +50,15 @@ public static class ClassifierCheckpoint
         {
             // A local directory, or a Hub id (served from the HF cache, downloaded when absent).
             var dir = BertPretrained.ResolveDirectory(idOrDir);
-            var configPath = Path.Combine(dir, "config.json");
-            var checkpointConfig = BertConfig.Load(configPath);
-            return new ModelSource(checkpointConfig, configPath, dir, BertPretrained.LoadTokenizer(dir, checkpointConfig))
+            return TypedModelNames.Load(idOrDir, dir, () =>
             {
-                Lowercasing = LowercaseRule.Resolve(dir, null),
-            };
+                var configPath = Path.Combine(dir, "config.json");
+                var checkpointConfig = BertConfig.Load(configPath);
+                return new ModelSource(checkpointConfig, configPath, dir, BertPretrained.LoadTokenizer(dir, checkpointConfig))
+                {
+                    Lowercasing = LowercaseRule.Resolve(dir, null),
+                };
+            });
         }
         if (configPreset is null || vocabPath is null)
         {

@@ -91,7 +91,8 @@ public static class BertPretrained
     {
         ArgumentNullException.ThrowIfNull(idOrDir);
         dir = ResolveDirectory(idOrDir, hub);
-        return BertConfig.Load(Path.Combine(dir, "config.json"));
+        var configPath = Path.Combine(dir, "config.json");
+        return TypedModelNames.Load(idOrDir, dir, () => BertConfig.Load(configPath));
     }
 
     /// <summary>
@@ -151,7 +152,8 @@ public static class BertPretrained
     {
         var config = LoadConfig(idOrDir, out var dir, hub);
         configure?.Invoke(config);
-        return Load(architecture, dir, config, out report);
+        (var model, report) = TypedModelNames.Load(idOrDir, dir, () => (Load(architecture, dir, config, out var loaded), loaded));
+        return model;
     }
 
     /// <summary>

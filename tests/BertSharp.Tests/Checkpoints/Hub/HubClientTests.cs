@@ -579,6 +579,26 @@ public sealed class HubClientTests : IDisposable
         }
     }
 
+    // As the CLI does: a loader given a Hub id has the id at hand, and names the snapshot's files by it.
+    [Fact]
+    public void Library_loaders_name_a_file_of_a_hub_model_by_the_id_typed()
+    {
+        AddTiny();
+        // config.json's hidden_size 64 with BERT's default 12 heads.
+        var e = Assert.Throws<BertSharpException>(() => BertSharp.Modeling.BertPretrained.Load<BertSharp.Modeling.BertModel>("org/tiny", out _, hub: Options()));
+        Assert.Equal("org/tiny/config.json: hidden_size 64 is not a multiple of num_attention_heads 12.", e.Message);
+        // A pipeline reads its tokenizer from the snapshot the id resolved to (it looked for a directory named by the id).
+        _hub.AddRepo("org/fixture", ("config.json", File.ReadAllBytes(CheckpointFixtures.HfCase("pretraining", "config.json")), false),
+            ("model.safetensors", Weights, true), ("vocab.txt", File.ReadAllBytes(CheckpointFixtures.HfCase("pretraining", "vocab.txt")), false));
+        using (var client = new HubClient(Options()))
+        {
+            client.DownloadModel("org/fixture");
+        }
+        using var env = new BertSharp.Tests.Distributed.EnvScope(("HF_HUB_OFFLINE", "1"), ("HF_HUB_CACHE", _cache.Path));
+        using var features = BertSharp.Inference.FeatureExtraction.Load("org/fixture", "cpu");
+        Assert.Equal(File.ReadAllLines(CheckpointFixtures.HfCase("pretraining", "vocab.txt")).Length, features.Tokenizer.Vocab.Count);
+    }
+
     [Fact]
     public void Cli_download_sends_the_token_of_the_login_file()
     {
