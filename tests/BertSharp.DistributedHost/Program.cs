@@ -51,6 +51,9 @@ public static class Program
         return 0;
     }
 
+    /// <summary>The script line's option that limits the size of the files its command writes (see <see cref="CliRuns"/>).</summary>
+    public const string FileSizeLimitFlag = "--file-size-limit";
+
     /// <summary>
     /// Runs the <c>bert</c> command lines of <paramref name="script"/> (a JSON array of [name, arg, ...]) one after another in
     /// this process, each as <c>bert</c>'s own entry point runs it (as one rank under mpirun, or alone), and writes
@@ -60,7 +63,9 @@ public static class Program
     /// command's CPU time and the process's peak RSS during it (reset before each command), for tests that bound a command's
     /// resources. Stops at the first failing command (which, as one rank of several, has stopped the whole job), unless
     /// <paramref name="keepGoing"/> (one process running commands expected to fail, such as refusals). <c>{rank}</c> in an
-    /// argument becomes this process's rank (0 alone), for a file that only some ranks may read.
+    /// argument becomes this process's rank (0 alone), for a file that only some ranks may read. A line
+    /// <c>[NAME, "--file-size-limit", BYTES, arg, ...]</c> runs its command with every file it writes limited to BYTES
+    /// (<see cref="FileSizeLimit"/>: a full disk without root), lifted again before this process writes the command's result.
     /// </summary>
     private static int CliRuns(string outDir, string script, bool keepGoing)
     {
@@ -82,10 +87,14 @@ public static class Program
             // Passed on to this process's stderr as well, a line at a time: a rank that fails as one of several aborts the job
             // from inside the command (MPI_Abort), before this writes its result file, and its error would reach no one.
             Console.SetError(new TeeWriter(stderr, CommandStderr.Labelled(oldErr, line[0], int.Parse(rank, System.Globalization.CultureInfo.InvariantCulture))));
+            var (limit, args) = line.Length > 2 && line[1] == FileSizeLimitFlag
+                ? (long.Parse(line[2], System.Globalization.CultureInfo.InvariantCulture), line[3..])
+                : ((long?)null, line[1..]);
             int code;
             try
             {
-                code = Cli.Program.Main([.. line[1..].Select(a => a.Replace("{rank}", rank, StringComparison.Ordinal))]);
+                using var _ = limit is { } bytes ? FileSizeLimit.Set(bytes) : null;
+                code = Cli.Program.Main([.. args.Select(a => a.Replace("{rank}", rank, StringComparison.Ordinal))]);
             }
             finally
             {

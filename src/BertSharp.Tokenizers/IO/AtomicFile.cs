@@ -421,7 +421,16 @@ public static class AtomicFile
     /// and one of the caller's code that names the temp file (a full disk); others (reading an input) are the caller's own.
     /// </summary>
     internal static bool IsWriteFailure(Exception e, string tmp, bool own) =>
-        e is IOException or UnauthorizedAccessException && (own || e.Message.Contains(tmp, StringComparison.Ordinal));
+        IsFileTooLarge(e) || (e is IOException or UnauthorizedAccessException && (own || e.Message.Contains(tmp, StringComparison.Ordinal)));
+
+    /// <summary>
+    /// Whether <paramref name="e"/> is a write refused with EFBIG (a file past the file system's largest or the process's
+    /// RLIMIT_FSIZE, <c>ulimit -f</c>): .NET reports it as an ArgumentOutOfRangeException ("Specified file length was too
+    /// large") thrown by its file writes, not as an IOException, and without the file's name; no code of the caller's writes
+    /// through <see cref="RandomAccess"/>'s internals, so where it was thrown tells it from an argument bug.
+    /// </summary>
+    private static bool IsFileTooLarge(Exception e) =>
+        e is ArgumentOutOfRangeException && e.TargetSite?.DeclaringType == typeof(RandomAccess);
 
     /// <summary>
     /// The failure said of the output the caller asked for: .NET's messages name the temp sibling
@@ -436,6 +445,7 @@ public static class AtomicFile
             OutputWriteException w => (Path.GetFullPath(w.Path), w.Reason),
             UnauthorizedAccessException => (Quoted(), "permission denied"),
             FileNotFoundException or DirectoryNotFoundException => (Quoted(), "no such file or directory"),
+            _ when IsFileTooLarge(e) => (null, "file too large for the file system or the file size limit, ulimit -f"),
             _ => (null, e.Message.Replace(tmp, full, StringComparison.Ordinal).TrimEnd('.', ' ')),
         };
         where = where is null ? null : Shown(where);

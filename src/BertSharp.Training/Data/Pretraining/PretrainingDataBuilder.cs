@@ -248,7 +248,21 @@ public sealed class PretrainingDataBuilder
         var shardCount = (instances.Count + ShardSize - 1) / ShardSize;
         var shards = new ConcurrentDictionary<int, ManifestShard>();
         long written = 0;
-        Parallel.For(0, shardCount, new ParallelOptions { MaxDegreeOfParallelism = MaxDegreeOfParallelism, CancellationToken = Cancellation }, s =>
+        try
+        {
+            WriteShards();
+        }
+        catch (AggregateException e) when (e.InnerExceptions.Count > 0)
+        {
+            // A shard that could not be written (a full disk) reaches the output's writer as the write failure it is, which
+            // it names by the output directory; inside the parallel loop's AggregateException it was an internal error.
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(e.InnerExceptions[0]);
+        }
+        manifest.Shards = [.. Enumerable.Range(0, shardCount).Select(s => shards[s])];
+        File.WriteAllText(Path.Combine(directory, PretrainingManifest.FileName), manifest.ToJson());
+        return manifest;
+
+        void WriteShards() => Parallel.For(0, shardCount, new ParallelOptions { MaxDegreeOfParallelism = MaxDegreeOfParallelism, CancellationToken = Cancellation }, s =>
         {
             var slice = instances.GetRange(s * ShardSize, Math.Min(ShardSize, instances.Count - (s * ShardSize)));
             var bytes = PretrainingShard.Encode(slice, idWidth);
@@ -263,9 +277,6 @@ public sealed class PretrainingDataBuilder
             };
             Progress?.Report(new PretrainingProgress("write", Interlocked.Increment(ref written), shardCount));
         });
-        manifest.Shards = [.. Enumerable.Range(0, shardCount).Select(s => shards[s])];
-        File.WriteAllText(Path.Combine(directory, PretrainingManifest.FileName), manifest.ToJson());
-        return manifest;
     }
 
     private static string FormatName(CorpusFormat f) => f switch
