@@ -9,9 +9,13 @@ namespace BertSharp.IO;
 /// </summary>
 /// <remarks>
 /// A <c>.gz</c> file cut short is an error only where the runtime's switch <c>System.IO.Compression.UseStrictValidation</c>
-/// is on (the <c>bert</c> tool sets it; a host sets it with <c>&lt;RuntimeHostConfigurationOption&gt;</c> in its project):
-/// otherwise <see cref="System.IO.Compression.GZipStream"/> ends where the file does, and the lines read are silently the
-/// first part only. The switch is the process's, so a library cannot set it for its host.
+/// is on: otherwise <see cref="System.IO.Compression.GZipStream"/> ends where the file does, and the lines read are silently
+/// the first part only. The switch is the process's, so a library cannot set it from its code; the
+/// <c>BertSharp.Tokenizers</c> package turns it on in its consumer's build instead (<c>buildTransitive</c>: every project
+/// that references it, directly or through <c>BertSharp</c>, gets it in its <c>runtimeconfig.json</c>), as this
+/// repository's build does for the <c>bert</c> tool. A host that wants the lenient reading declares
+/// <c>&lt;RuntimeHostConfigurationOption Include="System.IO.Compression.UseStrictValidation" Value="false" /&gt;</c> in its
+/// project file.
 /// </remarks>
 public static class TextLines
 {

@@ -136,6 +136,51 @@ public class PackageConsumerTests(PackedLibraries packed) : IClassFixture<Packed
     }
 
     [Fact]
+    public void The_tokenizers_package_turns_on_strict_gzip_validation_in_its_consumers()
+    {
+        // The sample's build stops the repository's Directory.Build.props, which sets the switch for the repository's own
+        // executables: here it comes from the package alone, directly (Tokenize) and through BertSharp.Training (FineTune).
+        foreach (var app in new[] { "Tokenize", "FineTune" })
+        {
+            using var config = JsonDocument.Parse(File.ReadAllText(Path.Combine(packed.Output(app), app + ".runtimeconfig.json")));
+            var properties = config.RootElement.GetProperty("runtimeOptions").GetProperty("configProperties");
+            Assert.True(properties.TryGetProperty("System.IO.Compression.UseStrictValidation", out var strict), $"{app}: {properties}");
+            Assert.True(strict.GetBoolean(), app);
+        }
+        using (var zip = ZipFile.OpenRead(Path.Combine(packed.Packages, $"BertSharp.Tokenizers.{Version}.nupkg")))
+        {
+            var props = zip.GetEntry("buildTransitive/BertSharp.Tokenizers.props");
+            Assert.NotNull(props);
+            using var reader = new StreamReader(props.Open());
+            Assert.Equal(File.ReadAllText(Path.Combine(TestPaths.RepoRoot, "build", "StrictGzipValidation.props")), reader.ReadToEnd());
+        }
+
+        // What the switch changes: the app reads a whole .gz, and refuses one cut short (an interrupted download) instead of
+        // reading its first lines as the whole file.
+        using var tmp = new TempDir();
+        var gz = Path.Combine(tmp.Path, "lines.txt.gz");
+        using (var file = File.Create(gz))
+        using (var zip = new GZipStream(file, CompressionLevel.Optimal))
+        using (var writer = new StreamWriter(zip))
+        {
+            for (var i = 0; i < 400; i++)
+            {
+                writer.WriteLine($"line {i} of a corpus whose tail must not go missing");
+            }
+        }
+        var output = packed.Output("Tokenize");
+        var whole = PackageBuild.Run(output, "dotnet", Path.Combine(output, "Tokenize.dll"), Vocab, "--file", gz)
+            .Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(400, whole.Length);
+        var cut = Path.Combine(tmp.Path, "cut.txt.gz");
+        File.WriteAllBytes(cut, File.ReadAllBytes(gz)[..^10]);
+        var e = Assert.Throws<InvalidOperationException>(() =>
+            PackageBuild.Run(output, "dotnet", Path.Combine(output, "Tokenize.dll"), Vocab, "--file", cut));
+        Assert.Contains("exited with 1:", e.Message, StringComparison.Ordinal);
+        Assert.Contains($"error: {cut}: not a valid gzip file", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void The_sample_pins_the_packed_version_and_the_repositorys_libtorch()
     {
         static Dictionary<string, string> Versions(string file) =>
