@@ -10,7 +10,11 @@ namespace BertSharp.Cli.Commands;
 /// Shown only when the first epoch's validation reports the metric: SQuAD's v2.0 scores exist for v2.0 data only, and
 /// HasAns_ / NoAns_ only when some question is answerable / unanswerable.
 /// </param>
-internal sealed record EpochColumn(string Header, string Metric, bool IfReported = false);
+/// <param name="ValueWidth">
+/// The characters of the column's widest usual value, which the plain table's column holds when its header is narrower:
+/// 7 for a loss up to 10.1234 or a score down to -0.1234, 8 for SQuAD's scores up to 100.0000.
+/// </param>
+internal sealed record EpochColumn(string Header, string Metric, bool IfReported = false, int ValueWidth = EpochColumns.ValueWidth);
 
 /// <summary>
 /// The validation columns of the epoch table, per task: only the metrics the task's validation computes, since an n/a
@@ -18,6 +22,12 @@ internal sealed record EpochColumn(string Header, string Metric, bool IfReported
 /// </summary>
 internal static class EpochColumns
 {
+    /// <summary>The characters of a usual value: a loss of 10.1234, a score of -0.1234, 1:23:45 elapsed, 12345.6 ex/s.</summary>
+    public const int ValueWidth = 7;
+
+    // SQuAD's scores are percentages: 100.0000.
+    private const int PercentWidth = 8;
+
     private static readonly EpochColumn Loss = new("val loss", "loss");
     private static readonly EpochColumn Accuracy = new("val acc", "accuracy");
 
@@ -32,10 +42,13 @@ internal static class EpochColumns
     {
         HeadTask.TokenClassification => [Loss, Accuracy, new("val f1", "f1")],
         // No loss: SQuAD's validation scores the decoded answers only.
+        // The v2.0 subsets are headed by their metrics.json keys alone, which say they are evaluation scores: with a "val "
+        // before each, SQuAD v2.0's table needed 85 characters at usual values and an 80-column terminal wrapped it.
         HeadTask.QuestionAnswering =>
         [
-            new("val exact", "exact"), new("val f1", "f1"),
-            new("val HasAns_f1", "HasAns_f1", IfReported: true), new("val NoAns_f1", "NoAns_f1", IfReported: true),
+            new("val exact", "exact", ValueWidth: PercentWidth), new("val f1", "f1", ValueWidth: PercentWidth),
+            new("HasAns_f1", "HasAns_f1", IfReported: true, ValueWidth: PercentWidth),
+            new("NoAns_f1", "NoAns_f1", IfReported: true, ValueWidth: PercentWidth),
         ],
         _ => [Loss, Accuracy],
     };

@@ -19,6 +19,9 @@ internal sealed class FinetuneProgressView : IFineTuneProgress
     private IReadOnlyList<EpochColumn> _columns;
     private readonly bool _regression;
     private readonly TextWriter _rows;
+    private readonly TextWriter? _messages;
+    // Console.Error as it is when a message is written (a caller may redirect it after the view is made).
+    private TextWriter Messages => _messages ?? Console.Error;
     private LiveDisplayContext? _live;
     private FineTunePlan? _plan;
     private int _epoch;
@@ -37,24 +40,26 @@ internal sealed class FinetuneProgressView : IFineTuneProgress
     private bool _correlationWarned;
 
     /// <summary>The view of a sequence-classification (or regression) run.</summary>
-    public FinetuneProgressView(string primaryMetric, bool regression, TextWriter? rows = null)
-        : this(EpochColumns.Classification(primaryMetric, regression), regression, rows)
+    public FinetuneProgressView(string primaryMetric, bool regression, TextWriter? rows = null, TextWriter? messages = null)
+        : this(EpochColumns.Classification(primaryMetric, regression), regression, rows, messages)
     {
     }
 
     /// <summary>The view of a task head's run.</summary>
-    public FinetuneProgressView(HeadTask task, TextWriter? rows = null)
-        : this(EpochColumns.Head(task), regression: false, rows)
+    public FinetuneProgressView(HeadTask task, TextWriter? rows = null, TextWriter? messages = null)
+        : this(EpochColumns.Head(task), regression: false, rows, messages)
     {
     }
 
     /// <param name="columns">The validation columns (<see cref="EpochColumns"/>).</param>
     /// <param name="regression">Whether the run is a regression (its undefined correlations are explained once).</param>
     /// <param name="rows">Where the plain epoch table goes (stdout when null).</param>
-    private FinetuneProgressView(IReadOnlyList<EpochColumn> columns, bool regression, TextWriter? rows)
+    /// <param name="messages">Where the plan, the plain progress lines and the warnings go (stderr when null).</param>
+    private FinetuneProgressView(IReadOnlyList<EpochColumn> columns, bool regression, TextWriter? rows, TextWriter? messages)
     {
         _regression = regression;
         _rows = rows ?? Console.Out;
+        _messages = messages;
         _allColumns = columns;
         _columns = EpochColumns.Shown(columns, null);
         _table = NewTable();
@@ -63,11 +68,13 @@ internal sealed class FinetuneProgressView : IFineTuneProgress
     private Table NewTable()
     {
         var table = new Table().Border(TableBorder.Rounded);
-        foreach (var c in Columns)
+        foreach (var (c, _) in Columns)
         {
             // A header a word per line: on one line SQuAD v2.0's eight columns needed 92 characters, and an 80-column terminal
             // cut "val HasAns_f1" and the cells beside it. The plain table keeps one-line headers (it is read by scripts).
-            table.AddColumn(new TableColumn(Markup.Escape(c.Replace(' ', '\n'))).RightAligned());
+            // No padding right of the right-aligned cells, whose border is space enough: with it SQuAD v2.0's table needed 84
+            // characters at usual values (100.0000, 1:23:45, 12345.6 ex/s).
+            table.AddColumn(new TableColumn(Markup.Escape(c.Replace(' ', '\n'))).RightAligned().PadRight(0));
         }
         return table;
     }
@@ -96,23 +103,28 @@ internal sealed class FinetuneProgressView : IFineTuneProgress
         return result;
     }
 
-    private IReadOnlyList<string> Columns => ["epoch", "train loss", .. _columns.Select(c => c.Header), "elapsed", "ex/s"];
+    // Each header with the width of its column's usual values (the epoch's is its header's).
+    private IReadOnlyList<(string Header, int ValueWidth)> Columns =>
+    [
+        ("epoch", 0), ("train loss", EpochColumns.ValueWidth), .. _columns.Select(c => (c.Header, c.ValueWidth)),
+        ("elapsed", EpochColumns.ValueWidth), ("ex/s", EpochColumns.ValueWidth),
+    ];
 
     public void Started(FineTunePlan plan)
     {
         _plan = plan;
         // The data's names, shown as data: an escape in one drove the terminal.
         var labels = plan.Labels.Count == 0 ? "regression" : CliErrors.Shown(string.Join(", ", plan.Labels));
-        Console.Error.WriteLine(
+        Messages.WriteLine(
             $"fine-tuning {plan.Parameters:N0} parameters on {plan.Device}: {plan.TrainExamples:N0} training / {plan.ValidationExamples:N0} validation examples, " +
             $"{plan.Epochs} epoch(s) × {plan.BatchesPerEpoch} batches, {plan.TotalSteps} optimizer steps; labels: {labels}");
         foreach (var n in plan.Notes)
         {
-            Console.Error.WriteLine("  " + CliErrors.Word(n));
+            Messages.WriteLine("  " + CliErrors.Word(n));
         }
         if (plan.StartStep > 0)
         {
-            Console.Error.WriteLine($"resuming after step {plan.StartStep} of {plan.TotalSteps}");
+            Messages.WriteLine($"resuming after step {plan.StartStep} of {plan.TotalSteps}");
         }
         foreach (var w in plan.Warnings)
         {
@@ -188,7 +200,7 @@ internal sealed class FinetuneProgressView : IFineTuneProgress
             if (!_headerPrinted)
             {
                 _headerPrinted = true;
-                _rows.WriteLine(PlainRow(Columns));
+                _rows.WriteLine(PlainRow([.. Columns.Select(c => c.Header)]));
             }
             _rows.WriteLine(PlainRow(row));
         }
@@ -209,7 +221,7 @@ internal sealed class FinetuneProgressView : IFineTuneProgress
         // Under the live view a line written to stderr would be drawn over: the warning becomes part of the view.
         if (_live is null)
         {
-            Console.Error.WriteLine("warning: " + text);
+            Messages.WriteLine("warning: " + text);
         }
         _warnings.Add("warning: " + text);
     }
@@ -224,10 +236,12 @@ internal sealed class FinetuneProgressView : IFineTuneProgress
               "all one value, or there are fewer than 2 validation examples; 'bert evaluate' on the validation file says which."
             : null;
 
+    // A column is as wide as its header or its usual values, whichever is wider: the 12 characters every column had made
+    // the classification tables 89 characters wide, SQuAD v2.0's 104, and an 80-column terminal wrapped each row.
     private string PlainRow(IReadOnlyList<string> cells)
     {
-        var headers = Columns;
-        return string.Join("  ", cells.Select((c, i) => c.PadLeft(i == 0 ? 5 : Math.Max(12, headers[i].Length))));
+        var columns = Columns;
+        return string.Join("  ", cells.Select((c, i) => c.PadLeft(Math.Max(columns[i].ValueWidth, columns[i].Header.Length))));
     }
 
     private string[] Row(EpochSummary s)
@@ -268,7 +282,7 @@ internal sealed class FinetuneProgressView : IFineTuneProgress
             return;
         }
         _lastPlainQuarter = quarter;
-        Console.Error.WriteLine($"epoch {_epoch}/{_plan?.Epochs}: {_batch}/{_batches} batches, loss {AvgLoss():0.0000}, {_rate:0.0} ex/s, ETA {Eta()}");
+        Messages.WriteLine($"epoch {_epoch}/{_plan?.Epochs}: {_batch}/{_batches} batches, loss {AvgLoss():0.0000}, {_rate:0.0} ex/s, ETA {Eta()}");
     }
 
     private double AvgLoss() => _lossCount == 0 ? double.NaN : _lossSum / _lossCount;
@@ -292,7 +306,9 @@ internal sealed class FinetuneProgressView : IFineTuneProgress
             return new Rows([_table, .. warnings]);
         }
         var frac = _batches == 0 ? 0 : (double)_batch / _batches;
-        const int width = 20;
+        // 10 wide: with 20, the line of a long run (epoch 12/12, 30864/123456 batches, loss 10.1234, 12345.6 ex/s, ETA
+        // 1:04:00) needed 88 characters and wrapped on an 80-column terminal.
+        const int width = 10;
         var filled = (int)Math.Round(frac * width);
         var bar = new string('━', filled) + new string('─', width - filled);
         var line = _status == "validating"
