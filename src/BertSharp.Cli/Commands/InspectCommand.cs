@@ -38,7 +38,8 @@ internal static class InspectCommand
             else
             {
                 var dir = BertPretrained.ResolveDirectory(name);
-                info = ModelInspection.Read(dir);
+                // A Hub id is shown as typed, not as the snapshot in the cache it resolved to.
+                info = ModelInspection.Read(dir) with { Directory = TypedModelNames.Named(name, dir, dir) };
                 if (!parse.GetValue(noTree))
                 {
                     tree = ModelInspection.Tree(dir, parse.GetValue(architecture));

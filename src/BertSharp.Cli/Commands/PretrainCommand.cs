@@ -17,7 +17,7 @@ internal static class PretrainCommand
         };
         var config = new Option<string>("--config") { Description = "A fresh model: a size preset (tiny, mini, small, medium, base, large) or a config.json file (with --vocab)." };
         var vocab = CommonOptions.Vocab(description: "vocab.txt the data was built with (for --config).");
-        var model = CommonOptions.ModelOption("Continue pre-training this HF model directory instead of a fresh one.", required: false);
+        var model = CommonOptions.ModelOption("Continue pre-training this HF model directory or Hub id instead of a fresh one.", required: false);
         var steps = new Option<long>("--steps") { Description = "Optimizer steps.", DefaultValueFactory = _ => PretrainingTrainerOptions.DefaultSteps };
         var batch = CommonOptions.BatchSize("Instances per micro-batch, over all ranks of a data-parallel run (each takes its share).", () => PretrainingTrainerOptions.DefaultBatchSize);
         var optimizer = new OptimizerOptions(PretrainingTrainerOptions.DefaultLearningRate, PretrainingTrainerOptions.DefaultEps,

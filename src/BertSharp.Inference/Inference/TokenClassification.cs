@@ -68,7 +68,8 @@ public sealed class TokenClassification : InferencePipeline<BertForTokenClassifi
     /// </summary>
     public static AggregationStrategy DefaultAggregationFor(string modelDir)
     {
-        var args = TrainingArgsFile.Read(modelDir);
+        ArgumentNullException.ThrowIfNull(modelDir);
+        var args = TrainingArgsFile.ReadModel(modelDir);
         return TrainingArgsFile.String(args, "task") == "ner" && TrainingArgsFile.Bool(args, "label_all_tokens") == false
             ? AggregationStrategy.First
             : AggregationStrategy.Simple;

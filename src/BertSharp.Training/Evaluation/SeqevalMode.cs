@@ -19,12 +19,12 @@ public static class SeqevalMode
     /// a fine-tuning records the mode only when strict, so a directory without the file or without the mode (a run in the
     /// default mode, another tool's model) was scored by the default mode.
     /// </summary>
-    /// <param name="modelDir">The model directory.</param>
+    /// <param name="modelDir">The model directory or Hub id.</param>
     /// <exception cref="BertSharpException">The file records a mode without its scheme, a scheme without the strict mode, or an unknown one.</exception>
     public static SeqevalScheme? Trained(string modelDir)
     {
         ArgumentNullException.ThrowIfNull(modelDir);
-        if ((Directory.Exists(modelDir) ? TrainingArgsFile.Read(modelDir) : null) is not { } args)
+        if (TrainingArgsFile.ReadModel(modelDir) is not { } args)
         {
             return null;
         }

@@ -22,6 +22,20 @@ public static class TrainingArgsFile
         AtomicFile.WriteAllText(Path.Combine(dir, FileName), args.ToJsonString(ReadableJson.Indented) + "\n");
     }
 
+    /// <summary>
+    /// The settings recorded in a model directory or in the snapshot a Hub id resolves to (a failure there names the id as
+    /// typed), or null when it has no training_args.json.
+    /// </summary>
+    internal static JsonObject? ReadModel(string idOrDir)
+    {
+        if (!ModelLocator.IsHubId(idOrDir))
+        {
+            return Read(idOrDir);
+        }
+        var dir = Modeling.BertPretrained.ResolveDirectory(idOrDir);
+        return TypedModelNames.Load(idOrDir, dir, () => Read(dir));
+    }
+
     /// <summary>The settings recorded in <paramref name="dir"/>, or null when it has no training_args.json.</summary>
     /// <exception cref="BertSharpException">The file cannot be read, is not valid JSON, or is not a JSON object.</exception>
     public static JsonObject? Read(string dir)

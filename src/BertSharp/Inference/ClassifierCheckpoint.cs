@@ -54,7 +54,8 @@ public static class ClassifierCheckpoint
             {
                 var configPath = Path.Combine(dir, "config.json");
                 var checkpointConfig = BertConfig.Load(configPath);
-                return new ModelSource(checkpointConfig, configPath, dir, BertPretrained.LoadTokenizer(dir, checkpointConfig))
+                // The origin messages name: the config.json of the id typed, not of the snapshot it resolved to.
+                return new ModelSource(checkpointConfig, TypedModelNames.Named(idOrDir, dir, configPath), dir, BertPretrained.LoadTokenizer(dir, checkpointConfig))
                 {
                     Lowercasing = LowercaseRule.Resolve(dir, null),
                 };

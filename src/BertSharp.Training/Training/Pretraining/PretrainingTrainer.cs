@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json.Nodes;
+using BertSharp.Checkpoints;
 using BertSharp.Data.Pretraining;
 using BertSharp.Distributed;
 using BertSharp.Inference;
@@ -16,7 +17,7 @@ namespace BertSharp.Training.Pretraining;
 /// <summary>Where the model of a pre-training run comes from.</summary>
 /// <param name="Preset">A size preset (tiny, mini, …) for a freshly initialised model; needs <paramref name="VocabPath"/>.</param>
 /// <param name="VocabPath">vocab.txt of the fresh model (must be the vocabulary the data was built with).</param>
-/// <param name="ModelDirectory">An HF checkpoint directory to continue pre-training from (its vocab.txt is checked).</param>
+/// <param name="ModelDirectory">An HF checkpoint directory or Hub id to continue pre-training from (its vocab.txt is checked).</param>
 public sealed record PretrainingModelSource(string? Preset = null, string? VocabPath = null, string? ModelDirectory = null);
 
 /// <summary>
@@ -162,7 +163,9 @@ public sealed class PretrainingTrainer
             });
         }
 
-        var sourceDir = checkpoint ?? source.ModelDirectory;
+        // A Hub id continues from its snapshot in the HF cache (downloaded when absent); the settings keep the id as typed.
+        var modelDir = checkpoint is null && source.ModelDirectory is { } m && ModelLocator.IsHubId(m) ? BertPretrained.ResolveDirectory(m) : source.ModelDirectory;
+        var sourceDir = checkpoint ?? modelDir;
         _sourceTrainedLength = sourceDir is not null && File.Exists(Path.Combine(sourceDir, "tokenizer_config.json"))
             ? BertTokenizer.FromDirectory(sourceDir).ModelMaxLength
             : null;
@@ -170,7 +173,7 @@ public sealed class PretrainingTrainer
         var architecture = objective == PretrainingObjective.MaskedLm ? nameof(BertForMaskedLM) : nameof(BertForPreTraining);
         var (model, vocabPath, loadNotice) = checkpoint is not null
             ? (LoadCheckpoint(architecture, checkpoint), Path.Combine(checkpoint, "vocab.txt"), null)
-            : CreateModel(architecture, source, data);
+            : CreateModel(architecture, source with { ModelDirectory = modelDir }, data);
         try
         {
             if (!File.Exists(vocabPath))
@@ -456,7 +459,7 @@ public sealed class PretrainingTrainer
         }
         if (source.ModelDirectory is { } model)
         {
-            s["model"] = AtomicFile.Normalize(model);
+            s["model"] = ModelLocator.IsHubId(model) ? model : AtomicFile.Normalize(model);
         }
         return s;
     }

@@ -14,8 +14,12 @@ namespace BertSharp.Checkpoints;
 /// </summary>
 public sealed class HubClient : IDisposable
 {
-    /// <summary>Tokenizer files fetched when the repo has them.</summary>
-    public static IReadOnlyList<string> OptionalFiles { get; } = ["vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"];
+    /// <summary>
+    /// Tokenizer files, and the settings a BertSharp fine-tuning recorded (training_args.json: its length, truncation side,
+    /// task), fetched when the repo has them: a model loaded by its id answers as from its directory.
+    /// </summary>
+    public static IReadOnlyList<string> OptionalFiles { get; } =
+        ["vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", TrainingArgsFile.FileName];
 
     private const int MaxRedirects = 5;
     private readonly HubOptions _options;

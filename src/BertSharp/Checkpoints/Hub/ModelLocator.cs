@@ -46,6 +46,9 @@ public static class ModelLocator
         }
     }
 
+    /// <summary>Whether <paramref name="s"/> names a Hub model: no local directory, and not written as a path.</summary>
+    internal static bool IsHubId(string s) => !Directory.Exists(s) && !LooksLikePath(s);
+
     private static bool LooksLikePath(string s) =>
         s.StartsWith('.') || s.StartsWith('/') || s.StartsWith('~') || s.Contains('\\', StringComparison.Ordinal)
         || s.EndsWith('/') || s.Count(c => c == '/') > 1;

@@ -45,9 +45,16 @@ internal static class TypedModelNames
         {
             return load();
         }
-        catch (Exception e) when (!Directory.Exists(idOrDir) && Rename(e, t => t.Replace(dir, idOrDir, StringComparison.Ordinal)) is { } typed)
+        catch (Exception e) when (Rename(e, t => Named(idOrDir, dir, t)) is { } typed)
         {
             throw typed;
         }
     }
+
+    /// <summary>
+    /// <paramref name="text"/> with the snapshot <paramref name="dir"/> that the Hub id <paramref name="idOrDir"/> resolved to
+    /// said as that id (<c>org/name/config.json</c>); a local directory is left as typed.
+    /// </summary>
+    public static string Named(string idOrDir, string dir, string text) =>
+        Directory.Exists(idOrDir) ? text : text.Replace(dir, idOrDir, StringComparison.Ordinal);
 }

@@ -45,15 +45,27 @@ public static class OnnxExport
     public static OnnxExportSummary Export(string modelDirectory, string path, OnnxExportOptions? options = null, string? architecture = null)
     {
         var dir = BertPretrained.ResolveDirectory(modelDirectory);
-        using var model = BertPretrained.Load(architecture, dir, out var report);
-        if (report.MissingKeys.Count > 0)
+        using var model = TypedModelNames.Load(modelDirectory, dir, () =>
         {
-            throw new BertSharpException(
-                $"{dir}: the checkpoint lacks {string.Join(", ", report.MissingKeys.Take(3))}{(report.MissingKeys.Count > 3 ? ", …" : "")} for {model.GetType().Name}; " +
-                $"exporting would write random weights ({(architecture is null ? "pass" : "choose")} an {BertSharpException.Field("architecture")} whose head the checkpoint has, " +
-                $"e.g. {nameof(BertModel)} for the encoder alone).");
-        }
-        BertSharp.Inference.RequiredWeights.CheckEncoder(report, dir);
+            var loaded = BertPretrained.Load(architecture, dir, out var report);
+            try
+            {
+                if (report.MissingKeys.Count > 0)
+                {
+                    throw new BertSharpException(
+                        $"{dir}: the checkpoint lacks {string.Join(", ", report.MissingKeys.Take(3))}{(report.MissingKeys.Count > 3 ? ", …" : "")} for {loaded.GetType().Name}; " +
+                        $"exporting would write random weights ({(architecture is null ? "pass" : "choose")} an {BertSharpException.Field("architecture")} whose head the checkpoint has, " +
+                        $"e.g. {nameof(BertModel)} for the encoder alone).");
+                }
+                BertSharp.Inference.RequiredWeights.CheckEncoder(report, dir);
+            }
+            catch
+            {
+                loaded.Dispose();
+                throw;
+            }
+            return loaded;
+        });
         return Export(model, path, options);
     }
 

@@ -1,0 +1,291 @@
+using System.Text.Json;
+using BertSharp.Checkpoints;
+using BertSharp.Checkpoints.Onnx;
+using BertSharp.Inference;
+using BertSharp.Modeling;
+using BertSharp.Tests.Distributed;
+using BertSharp.Tests.Infrastructure;
+using TorchSharp;
+
+namespace BertSharp.Tests.Checkpoints.Hub;
+
+/// <summary>
+/// Every entry point that takes "a model directory or Hub id", given the id of an HF fixture served by the fake Hub, answers
+/// as it does given the fixture's directory: a loader that took the id for a directory (the pipelines' tokenizer did) fails
+/// or answers differently here. Serial: the environment names the Hub cache, and fine-tuning draws from torch's generator.
+/// </summary>
+[Collection(SerialCollection.Name)]
+[Trait(SerialCollection.TraitName, SerialCollection.TraitValue)]
+public sealed class HubIdEntryPointTests(HubIdEntryPointTests.ServedFixtures served) : IClassFixture<HubIdEntryPointTests.ServedFixtures>
+{
+    /// <summary>The HF fixture cases, each downloaded once from one fake Hub as <c>org/CASE</c> into one cache.</summary>
+    public sealed class ServedFixtures : IDisposable
+    {
+        public static readonly string[] Cases =
+            ["sequence-classification", "masked-lm", "pretraining", "token-classification", "question-answering", "multiple-choice", "base-model"];
+
+        // Fixtures with the settings a BertSharp fine-tuning records beside the weights, which change how the model answers.
+        private static readonly (string Name, string From, string TrainingArgs)[] Tuned =
+        [
+            ("ner-first", "token-classification", """{"task": "ner", "label_all_tokens": false, "ner_mode": "strict", "ner_scheme": "IOB2"}"""),
+            ("cls-short", "sequence-classification", """{"max_length": 6}"""),
+        ];
+
+        public TempDir Cache { get; } = TestPaths.TempDir();
+
+        private readonly TempDir _local = TestPaths.TempDir();
+
+        public ServedFixtures()
+        {
+            using var hub = new FakeHub();
+            var options = new HubOptions { Endpoint = hub.Endpoint, CacheDir = Cache.Path, ReadTimeout = TimeSpan.FromSeconds(20) };
+            using var client = new HubClient(options);
+            foreach (var (name, from, args) in Tuned)
+            {
+                TestPaths.CopyTree(HfDir(from), Path.Combine(_local.Path, name));
+                File.WriteAllText(Path.Combine(_local.Path, name, TrainingArgsFile.FileName), args);
+            }
+            foreach (var name in Cases.Concat(Tuned.Select(t => t.Name)))
+            {
+                var dir = Dir(name);
+                hub.AddRepo("org/" + name, [.. Directory.GetFiles(dir).Where(f => Path.GetFileName(f) != "reference.safetensors")
+                    .Select(f => (Path.GetFileName(f), File.ReadAllBytes(f), f.EndsWith(".safetensors", StringComparison.Ordinal)))]);
+                client.DownloadModel("org/" + name);
+            }
+        }
+
+        /// <summary>The local directory of a fixture served as <c>org/NAME</c>.</summary>
+        public string Dir(string name) => Tuned.Any(t => t.Name == name) ? Path.Combine(_local.Path, name) : HfDir(name);
+
+        public void Dispose()
+        {
+            Cache.Dispose();
+            _local.Dispose();
+        }
+    }
+
+    private static string HfDir(string fixture) => Path.Combine(TestPaths.Fixtures, "hf_bert", fixture);
+
+    private static string Json(object value) => JsonSerializer.Serialize(value);
+
+    private static string Logits(BertForSequenceClassification model)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        model.eval();
+        var ids = torch.tensor(new long[] { 101, 7, 42, 300, 102 }).reshape(1, -1);
+        return Json(model.Forward(new BertInput(ids)).Logits.data<float>().ToArray());
+    }
+
+    // What each entry point answers for a model: a row fails when the Hub id does not load, or loads something else.
+    private static readonly Dictionary<string, (string Fixture, Func<string, TempDir, string> Answer)> Rows = new()
+    {
+        ["BertPretrained.Load"] = ("sequence-classification", (m, _) => { using var model = BertPretrained.Load<BertForSequenceClassification>(m); return Logits(model); }),
+        ["BertPretrained.LoadConfig"] = ("token-classification", (m, _) => BertPretrained.LoadConfig(m).ToJson()),
+        ["ClassifierCheckpoint.Load"] = ("sequence-classification", (m, _) =>
+        {
+            var (model, tokenizer, labels) = ClassifierCheckpoint.Load(m);
+            using (model)
+            {
+                return Logits(model) + tokenizer.Vocab.Count + Json(labels.Labels);
+            }
+        }),
+        // The config's origin is said as typed: the fixture's path, or the id's config.json, never the snapshot in the cache.
+        ["ClassifierCheckpoint.Describe"] = ("sequence-classification", (m, _) =>
+        {
+            var source = ClassifierCheckpoint.Describe(m, null, null, null);
+            return source.Config.ToJson() + source.Tokenizer.Vocab.Count + source.ConfigOrigin.Replace(m, "MODEL", StringComparison.Ordinal);
+        }),
+        ["TextClassifier.Load"] = ("sequence-classification", (m, _) => { using var c = TextClassifier.Load(m, "cpu"); return Json(c.Predict([("hello world", null), ("a b c", "d e")])); }),
+        ["FeatureExtraction.Load"] = ("base-model", (m, _) => { using var p = FeatureExtraction.Load(m, "cpu"); return Json(p.Embed(["hello world", "the movie"])); }),
+        ["FillMask.Load"] = ("masked-lm", (m, _) => { using var p = FillMask.Load(m, "cpu"); return Json(p.Predict("the [MASK] was good .", topK: 3)); }),
+        ["NextSentence.Load"] = ("pretraining", (m, _) => { using var p = NextSentence.Load(m, "cpu"); return Json(p.Predict("the movie", "was good")); }),
+        ["TokenClassification.Load"] = ("token-classification", (m, _) =>
+        {
+            using var p = TokenClassification.Load(m, "cpu");
+            return Json(p.Predict(["laura smith joined reuters in vienna"], ignoreLabels: [])) + p.DefaultAggregation;
+        }),
+        // A fine-tuned model's recorded settings: first-piece aggregation, strict seqeval, its validation's length.
+        ["TokenClassification.Load fine-tuned"] = ("ner-first", (m, _) =>
+        {
+            using var p = TokenClassification.Load(m, "cpu");
+            return Json(p.Predict(["laura smith joined reuters in vienna"], ignoreLabels: [])) + p.DefaultAggregation;
+        }),
+        ["TokenClassification.DefaultAggregationFor"] = ("ner-first", (m, _) => TokenClassification.DefaultAggregationFor(m).ToString()),
+        ["SeqevalMode.Trained"] = ("ner-first", (m, _) => BertSharp.Evaluation.SeqevalMode.Trained(m).ToString()!),
+        ["TextClassifier.Load fine-tuned"] = ("cls-short", (m, _) =>
+        {
+            using var c = TextClassifier.Load(m, "cpu");
+            using var validated = TextClassifier.Load(m, "cpu", c.FineTunedMaxLength);
+            return c.FineTunedMaxLength + Json(validated.Predict([("hello world and a much longer text than six pieces", null)]));
+        }),
+        ["QuestionAnswering.Load"] = ("question-answering", (m, _) =>
+        {
+            using var p = QuestionAnswering.Load(m, "cpu");
+            return Json(p.Answer([("who joined ?", "laura smith joined reuters in vienna .")]));
+        }),
+        ["MultipleChoice.Load"] = ("multiple-choice", (m, _) =>
+        {
+            using var p = MultipleChoice.Load(m, "cpu");
+            return Json(p.Predict([("the chef cracks two eggs", ["he whisks them", "he flies"])]));
+        }),
+        ["SemanticSearch.Build"] = ("base-model", (m, _) =>
+        {
+            using var p = FeatureExtraction.Load(m, "cpu");
+            var search = SemanticSearch.Build(p, ["the movie was good", "a cat sat", "rain today"]);
+            return Json(search.Search("a good film", 2));
+        }),
+        ["OnnxExport.Export"] = ("masked-lm", (m, tmp) =>
+        {
+            var path = Path.Combine(tmp.Path, Guid.NewGuid().ToString("N") + ".onnx");
+            OnnxExport.Export(m, path);
+            return Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(path)));
+        }),
+    };
+
+    private static readonly string Sst2 = Path.Combine(TestPaths.Fixtures, "data", "sst2_train.tsv");
+
+    private const string Squad = """
+        {"version": "v1.1", "data": [{"paragraphs": [{"context": "laura smith joined reuters in vienna .",
+          "qas": [{"id": "q1", "question": "who joined ?", "answers": [{"text": "laura smith", "answer_start": 0}]}]}]}]}
+        """;
+
+    // The CLI in-process: its stdout with the model as typed (a directory or the id) said as MODEL, then the named files.
+    private static string Cli(string model, string[] args, params string[] outputs)
+    {
+        var r = CliRunner.Run([.. args.Select(a => a == "MODEL" ? model : a)]);
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        return r.StdOut.Replace(model, "MODEL", StringComparison.Ordinal)
+            + string.Concat(outputs.Select(f => Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(f)))));
+    }
+
+    // An output of the run in its own scratch folder (said as TMP when the answers are compared).
+    private static string Fresh(TempDir tmp, string name)
+    {
+        Directory.CreateDirectory(Path.Combine(tmp.Path, "out"));
+        return Path.Combine(tmp.Path, "out", name);
+    }
+
+    private static readonly Dictionary<string, (string Fixture, Func<string, TempDir, string> Answer)> CliRows = new()
+    {
+        ["bert inspect"] = ("pretraining", (m, _) => Cli(m, ["inspect", "--model", "MODEL", "--no-tree"])),
+        ["bert convert"] = ("pretraining", (m, tmp) =>
+        {
+            var outDir = Fresh(tmp, "out");
+            return Cli(m, ["convert", "--model", "MODEL", "--output", outDir])
+                + Cli(m, ["inspect", "--model", outDir, "--no-tree"]);
+        }),
+        ["bert export-onnx"] = ("sequence-classification", (m, tmp) =>
+        {
+            var onnx = Fresh(tmp, "m.onnx");
+            return Cli(m, ["export-onnx", "MODEL", onnx], onnx);
+        }),
+        ["bert predict"] = ("sequence-classification", (m, _) => Cli(m, ["predict", "--model", "MODEL", "--text", "hello world"])),
+        ["bert fill-mask"] = ("masked-lm", (m, _) => Cli(m, ["fill-mask", "--model", "MODEL", "--text", "the [MASK] was good ."])),
+        ["bert nsp"] = ("pretraining", (m, _) => Cli(m, ["nsp", "--model", "MODEL", "--text", "the movie", "--text-pair", "was good"])),
+        ["bert ner"] = ("token-classification", (m, _) => Cli(m, ["ner", "--model", "MODEL", "--text", "laura smith joined reuters in vienna"])),
+        ["bert qa"] = ("question-answering", (m, _) => Cli(m, ["qa", "--model", "MODEL", "--question", "who joined ?", "--context", "laura smith joined reuters in vienna ."])),
+        ["bert search"] = ("base-model", (m, tmp) =>
+        {
+            var corpus = Path.Combine(tmp.Path, "corpus.txt");
+            File.WriteAllLines(corpus, ["the movie was good", "a cat sat", "rain today"]);
+            return Cli(m, ["search", "--model", "MODEL", "--corpus", corpus, "--query", "a good film", "--top-k", "2"]);
+        }),
+        ["bert embed"] = ("base-model", (m, tmp) =>
+        {
+            var input = Path.Combine(tmp.Path, "in.txt");
+            File.WriteAllLines(input, ["the movie was good", "a cat sat"]);
+            var output = Fresh(tmp, "e.jsonl");
+            return Cli(m, ["embed", "--model", "MODEL", "--input", input, "--output", output], output);
+        }),
+        ["bert data stats"] = ("base-model", (m, _) => Cli(m, ["data", "stats", Sst2, "--task", "sst2", "--model", "MODEL"])),
+        ["bert evaluate"] = ("question-answering", (m, tmp) =>
+        {
+            var data = Path.Combine(tmp.Path, "dev.json");
+            File.WriteAllText(data, Squad);
+            var metrics = Fresh(tmp, "m.json");
+            return Cli(m, ["evaluate", "--model", "MODEL", "--task", "squad", "--data", data, "--output", metrics]);
+        }),
+        // Seeded: the new head and the shuffle draw the same numbers in both runs.
+        ["bert finetune"] = ("base-model", (m, tmp) =>
+        {
+            var outDir = Fresh(tmp, "run");
+            Cli(m, ["finetune", "--task", "sst2", "--data", Sst2, "--model", "MODEL", "--output", outDir, "--epochs", "1", "--batch-size", "8",
+                "--max-length", "16", "--seed", "7", "--eval-data", Sst2]);
+            return Cli(m, ["predict", "--model", outDir, "--text", "hello world"], Path.Combine(outDir, "model.safetensors"))
+                ;
+        }),
+        ["bert finetune --task squad"] = ("base-model", (m, tmp) =>
+        {
+            var data = Path.Combine(tmp.Path, "train.json");
+            File.WriteAllText(data, Squad);
+            var outDir = Fresh(tmp, "run");
+            Cli(m, ["finetune", "--task", "squad", "--data", data, "--eval-data", data, "--model", "MODEL", "--output", outDir, "--epochs", "1",
+                "--max-length", "32", "--seed", "7"]);
+            return Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(Path.Combine(outDir, "model.safetensors"))));
+        }),
+        ["bert pretrain --model"] = ("pretraining", (m, tmp) =>
+        {
+            var data = Path.Combine(tmp.Path, "data");
+            if (!Directory.Exists(data))
+            {
+                var corpus = Path.Combine(tmp.Path, "corpus.txt");
+                // Six documents of ten sentences (a blank line ends each), for next-sentence pairs across documents.
+                var sentences = File.ReadLines(Path.Combine(TestPaths.RepoRoot, "samples", "sst2", "train-sentences.tsv")).Skip(1).Take(60)
+                    .Select((l, i) => l.Split('\t')[0].Trim() + (i % 10 == 9 ? "\n" : ""));
+                File.WriteAllLines(corpus, sentences);
+                var made = CliRunner.Run("pretrain-data", "--input", corpus, "--vocab", Path.Combine(HfDir("pretraining"), "vocab.txt"), "--output", data,
+                    "--max-length", "32", "--seed", "1");
+                Assert.True(made.ExitCode == 0, made.StdErr);
+            }
+            var outDir = Fresh(tmp, "run");
+            Cli(m, ["pretrain", "--data", data, "--model", "MODEL", "--output", outDir, "--steps", "2", "--batch-size", "4", "--seed", "7", "--save-every", "1"]);
+            // The run records the model as typed, and a resume that names it again continues.
+            var state = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(outDir, "checkpoint-2", "trainer_state.json")))!;
+            var recorded = state["settings"]!["source"]!["model"]!.GetValue<string>();
+            Cli(m, ["pretrain", "--data", data, "--model", "MODEL", "--output", outDir, "--resume", "--steps", "3"]);
+            return recorded.Replace(m, "MODEL", StringComparison.Ordinal)
+                + Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(Path.Combine(outDir, "final", "model.safetensors"))));
+        }),
+    };
+
+    public static TheoryData<string> RowNames => [.. Rows.Keys, .. CliRows.Keys];
+
+    [Theory]
+    [MemberData(nameof(RowNames))]
+    public void An_entry_point_given_a_hub_id_answers_as_given_the_directory(string row)
+    {
+        var (fixture, answer) = Rows.TryGetValue(row, out var library) ? library : CliRows[row];
+        using var dirTmp = TestPaths.TempDir();
+        var fromDir = answer(served.Dir(fixture), dirTmp).Replace(dirTmp.Path, "TMP", StringComparison.Ordinal);
+        using var env = new EnvScope(("HF_HUB_OFFLINE", "1"), ("HF_HUB_CACHE", served.Cache.Path), ("HF_HOME", null));
+        using var hubTmp = TestPaths.TempDir();
+        var fromHub = answer("org/" + fixture, hubTmp).Replace(hubTmp.Path, "TMP", StringComparison.Ordinal);
+        Assert.Equal(fromDir, fromHub);
+    }
+
+    // A refusal names the model as typed: the fixture's directory, or the id, never the snapshot in the cache it resolved to.
+    [Fact]
+    public void Onnx_export_and_backend_refusals_name_a_hub_model_by_the_id_typed()
+    {
+        using var tmp = TestPaths.TempDir();
+        var multipleChoice = Path.Combine(tmp.Path, "mc.onnx");
+        OnnxExport.Export(HfDir("multiple-choice"), multipleChoice);
+        string Refusals(string prefix)
+        {
+            var model = prefix + "base-model";
+            var export = Assert.Throws<BertSharpException>(() =>
+                OnnxExport.Export(model, Path.Combine(tmp.Path, "x.onnx"), architecture: nameof(BertForSequenceClassification)));
+            var classifier = prefix + "sequence-classification";
+            var backend = Assert.Throws<BertSharpException>(() => TextClassifier.Load(classifier, new InferenceBackend(multipleChoice)));
+            return export.Message.Replace(model, "MODEL", StringComparison.Ordinal) + "\n"
+                + backend.Message.Replace(classifier, "MODEL", StringComparison.Ordinal);
+        }
+        var fromDir = Refusals(HfDir("") + "/");
+        using var env = new EnvScope(("HF_HUB_OFFLINE", "1"), ("HF_HUB_CACHE", served.Cache.Path), ("HF_HOME", null));
+        var fromHub = Refusals("org/");
+        Assert.StartsWith("MODEL: the checkpoint lacks classifier.", fromDir, StringComparison.Ordinal);
+        Assert.Contains("a sequence classifier's graph for MODEL.", fromDir, StringComparison.Ordinal);
+        Assert.Equal(fromDir, fromHub);
+    }
+}
