@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using BertSharp.Checkpoints;
 using BertSharp.Data;
 using BertSharp.Evaluation;
 using BertSharp.Inference;
@@ -157,16 +158,19 @@ internal static class EvaluateCommand
         return cmd;
     }
 
-    /// <summary>MODEL/eval/NAME.metrics.json (the model directory, not wherever the command happens to run).</summary>
+    /// <summary>
+    /// MODEL/eval/NAME.metrics.json for a model directory (beside the model, not wherever the command happens to run); for a
+    /// Hub id, eval/ORG--NAME/NAME.metrics.json in the current directory: the Hub cache holds downloads, shared by every run
+    /// and removed by cache clean-ups, not the user's results.
+    /// </summary>
     internal static string DefaultOutput(string model, string dataPath)
     {
-        var dir = Directory.Exists(model) ? model : BertSharp.Modeling.BertPretrained.ResolveDirectory(model);
         var name = Path.GetFileName(dataPath);
         foreach (var ext in new[] { ".gz", ".csv", ".tsv", ".jsonl", ".json", ".txt" })
         {
             name = name.EndsWith(ext, StringComparison.OrdinalIgnoreCase) ? name[..^ext.Length] : name;
         }
-        var eval = Path.Combine(dir, "eval");
+        var eval = ModelLocator.IsHubId(model) ? Path.Combine("eval", model.Replace("/", "--", StringComparison.Ordinal)) : Path.Combine(model, "eval");
         Directory.CreateDirectory(eval);
         return Path.Combine(eval, name + ".metrics.json");
     }

@@ -288,4 +288,32 @@ public sealed class HubIdEntryPointTests(HubIdEntryPointTests.ServedFixtures ser
         Assert.Contains("a sequence classifier's graph for MODEL.", fromDir, StringComparison.Ordinal);
         Assert.Equal(fromDir, fromHub);
     }
+
+    // Evaluate's default output is beside a model directory; for a Hub id it is under the current directory, never in the
+    // Hub cache (shared downloads that a cache clean-up removes). Serial: the test changes the process's current directory.
+    [Fact]
+    public void Evaluate_without_output_writes_a_hub_models_metrics_under_the_current_directory_not_in_the_cache()
+    {
+        using var tmp = TestPaths.TempDir();
+        var data = Path.Combine(tmp.Path, "dev.json");
+        File.WriteAllText(data, Squad);
+        using var env = new EnvScope(("HF_HUB_OFFLINE", "1"), ("HF_HUB_CACHE", served.Cache.Path), ("HF_HOME", null));
+        var before = Directory.GetFileSystemEntries(served.Cache.Path, "*", SearchOption.AllDirectories).Order().ToList();
+        var cwd = Environment.CurrentDirectory;
+        Environment.CurrentDirectory = tmp.Path;
+        try
+        {
+            var r = CliRunner.Run("evaluate", "--model", "org/question-answering", "--task", "squad", "--data", data);
+            Assert.True(r.ExitCode == 0, r.StdErr);
+            var metrics = Path.Combine(tmp.Path, "eval", "org--question-answering", "dev.metrics.json");
+            Assert.True(File.Exists(metrics), r.StdOut);
+            Assert.Contains("wrote eval/org--question-answering/dev.metrics.json", r.StdOut, StringComparison.Ordinal);
+            Assert.Equal("squad", JsonDocument.Parse(File.ReadAllText(metrics)).RootElement.GetProperty("task").GetString());
+        }
+        finally
+        {
+            Environment.CurrentDirectory = cwd;
+        }
+        Assert.Equal(before, Directory.GetFileSystemEntries(served.Cache.Path, "*", SearchOption.AllDirectories).Order().ToList());
+    }
 }
