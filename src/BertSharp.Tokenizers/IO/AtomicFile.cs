@@ -385,18 +385,18 @@ public static class AtomicFile
     }
 
     /// <summary>
-    /// Removes the leftovers of an absent target that no marker names, when none of them is a copy to restore (only partial
-    /// temporary copies); a complete copy, or an old one, is kept: under a name that cannot be known it would be lost to the user.
+    /// Removes the partial temporary copies among the leftovers of an absent target that no marker names; a complete copy, or
+    /// an old one, is kept: under a name that cannot be known it would be lost to the user.
     /// </summary>
+    /// <remarks>
+    /// The partial ones go even beside a kept copy: <see cref="Recover"/> restores only a complete or an old copy, so once the
+    /// name is known they would be removed anyway, and until then each recovery left them there.
+    /// </remarks>
     private static void DiscardUnnamed(string directory, string key)
     {
-        var (temps, olds) = Leftovers(directory, key, byKey: true);
-        if (olds.Count == 0 && !temps.Any(t => File.Exists(Path.Combine(t.Path, OutputDirectory.MarkerName))))
+        foreach (var (path, _) in Leftovers(directory, key, byKey: true).Temps.Where(t => !File.Exists(Path.Combine(t.Path, OutputDirectory.MarkerName))))
         {
-            foreach (var (path, _) in temps)
-            {
-                Delete(path);
-            }
+            Delete(path);
         }
     }
 

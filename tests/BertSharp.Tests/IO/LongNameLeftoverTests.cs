@@ -62,6 +62,13 @@ public class LongNameLeftoverTests
             var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(marker))!.AsObject();
             Assert.True(json.Remove("name"));
             File.WriteAllText(marker, json.ToJsonString());
+            // Partial copies of the same key (writes stopped while filling, of a directory and of a file) can never be
+            // restored: they were kept beside the complete copy at every recovery.
+            var partial = AtomicFile.TempPath(target, "0000eeee");
+            Directory.CreateDirectory(partial);
+            File.WriteAllText(Path.Combine(partial, "weights.bin"), "half");
+            File.WriteAllText(AtomicFile.TempPath(target, "0000fafa"), "{");
+            Assert.Equal(3, Siblings(run).Length);
 
             AtomicFile.RecoverChildren(run);
             AtomicFile.RecoverChildren(run);
