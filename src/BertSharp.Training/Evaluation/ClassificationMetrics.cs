@@ -60,7 +60,7 @@ public static class ClassificationMetrics
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="positive"/> is not a class of <paramref name="confusion"/>, or a count is negative.</exception>
     public static (double Precision, double Recall, double F1) ForClass(long[,] confusion, int positive)
     {
-        RequireCounts(confusion);
+        RequireCounts(confusion, nameof(confusion));
         var k = confusion.GetLength(0);
         if ((uint)positive >= (uint)k)
         {
@@ -94,7 +94,7 @@ public static class ClassificationMetrics
     /// <exception cref="ArgumentOutOfRangeException">A count in <paramref name="confusion"/> is negative.</exception>
     public static (double Precision, double Recall, double F1) Macro(long[,] confusion)
     {
-        RequireCounts(confusion);
+        RequireCounts(confusion, nameof(confusion));
         var k = confusion.GetLength(0);
         double p = 0, r = 0, f = 0;
         var present = 0;
@@ -134,9 +134,12 @@ public static class ClassificationMetrics
     /// <exception cref="ArgumentNullException"><paramref name="confusion"/> is null.</exception>
     /// <exception cref="ArgumentException"><paramref name="confusion"/> is not square, or counts no predictions.</exception>
     /// <exception cref="ArgumentOutOfRangeException">A count in <paramref name="confusion"/> is negative.</exception>
-    public static double MatthewsCorrelation(long[,] confusion)
+    public static double MatthewsCorrelation(long[,] confusion) => MatthewsCorrelation(confusion, nameof(confusion));
+
+    // noPredictions: the caller's parameter an empty matrix is refused by (its vectors when the caller built the matrix).
+    private static double MatthewsCorrelation(long[,] confusion, string noPredictions)
     {
-        RequireCounts(confusion);
+        RequireCounts(confusion, noPredictions);
         var k = confusion.GetLength(0);
         double s = 0, c = 0, sumPt = 0, sumP2 = 0, sumT2 = 0;
         for (var i = 0; i < k; i++)
@@ -164,9 +167,8 @@ public static class ClassificationMetrics
     public static double MatthewsCorrelation(IReadOnlyList<int> truth, IReadOnlyList<int> predicted, int numClasses)
     {
         // The matrix first: it compares the lengths, so that vectors of two lengths, one of them empty, are not said to be empty.
-        var confusion = ConfusionMatrix(truth, predicted, numClasses);
-        RequirePredictions(predicted.Count, nameof(predicted));
-        return MatthewsCorrelation(confusion);
+        // Its check of counts refuses empty vectors, by the vectors' name: a check of its own here made the same one twice.
+        return MatthewsCorrelation(ConfusionMatrix(truth, predicted, numClasses), nameof(predicted));
     }
 
     /// <summary>Throws, naming <paramref name="parameter"/>, when there are no predictions to score.</summary>
@@ -180,7 +182,8 @@ public static class ClassificationMetrics
 
     // The class count is read from the first dimension only, so a non-square matrix failed with an IndexOutOfRangeException,
     // and a negative count made precision, recall or MCC a value no predictions could have.
-    private static void RequireCounts(long[,] confusion)
+    // An empty one is refused by noPredictions: the parameter the public method was given.
+    private static void RequireCounts(long[,] confusion, string noPredictions)
     {
         ArgumentNullException.ThrowIfNull(confusion);
         var (rows, columns) = (confusion.GetLength(0), confusion.GetLength(1));
@@ -202,7 +205,7 @@ public static class ClassificationMetrics
         }
         if (!counted)
         {
-            RequirePredictions(0, nameof(confusion));
+            RequirePredictions(0, noPredictions);
         }
     }
 

@@ -218,16 +218,7 @@ public static class HeadEvaluation
             {
                 throw new ArgumentException(Invariant($"expected one tag per word: sentence {s} has {sentence.Words.Count} words, {sentence.Tags.Count} tags."), nameof(sentences));
             }
-            var feature = features[s] ?? throw new ArgumentException(Invariant($"encoding {s} is null; expected the encoding of sentence {s}."), nameof(features));
-            if (feature.WordStarts is null)
-            {
-                throw new ArgumentException(Invariant($"encoding {s} has null WordStarts; expected one word start per word of sentence {s}."), nameof(features));
-            }
-            if (feature.WordStarts.Length != sentence.Words.Count)
-            {
-                throw new ArgumentException(Invariant($"expected the encoding of sentence {s} to hold one word start per word: the sentence has {sentence.Words.Count} words, its encoding {feature.WordStarts.Length}."), nameof(features));
-            }
-            CheckEncoding(feature, s, outputs, nameof(features));
+            CheckEncoding(features[s], s, sentence.Words.Count, outputs, nameof(features));
         }
     }
 
@@ -236,9 +227,18 @@ public static class HeadEvaluation
     // TokenLabelAlignment.Encode starts every word after [CLS].
     // A label id outside the model's outputs was refused only by the loss, in the batch that held it (after the batches
     // before it ran) and as a BertSharpException naming "labels", which is Tagging's list of tag names.
-    private static void CheckEncoding(TaggedFeature feature, int s, int outputs, string parameter)
+    // A null encoding is refused by the collation's check, which every encoding passes (CheckTagging refused it once before).
+    private static void CheckEncoding(TaggedFeature? feature, int s, int words, int outputs, string parameter)
     {
         HeadCollate.CheckTagged(feature, s, parameter);
+        if (feature.WordStarts is null)
+        {
+            throw new ArgumentException(Invariant($"encoding {s} has null WordStarts; expected one word start per word of sentence {s}."), parameter);
+        }
+        if (feature.WordStarts.Length != words)
+        {
+            throw new ArgumentException(Invariant($"expected the encoding of sentence {s} to hold one word start per word: the sentence has {words} words, its encoding {feature.WordStarts.Length}."), parameter);
+        }
         for (var w = 0; w < feature.WordStarts.Length; w++)
         {
             var start = feature.WordStarts[w];

@@ -61,7 +61,7 @@ public static class HeadCollate
     // (or, on the last row, failed with an ArgumentException naming nothing), and fewer silently left its last tokens out
     // of the loss. Every encoding reaches the model through this collation; evaluation also checks here before it runs one.
     // A null encoding, ids or labels failed with a NullReferenceException naming nothing.
-    internal static void CheckTagged(TaggedFeature? feature, int index, string parameter)
+    internal static void CheckTagged([System.Diagnostics.CodeAnalysis.NotNull] TaggedFeature? feature, int index, string parameter)
     {
         if (feature is null)
         {

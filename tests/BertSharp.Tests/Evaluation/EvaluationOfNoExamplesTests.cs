@@ -59,6 +59,9 @@ public sealed class EvaluationOfNoExamplesTests
         Malformed("sentences", sentence with { Tags = null! }, feature, tags);
         // An encoding without word starts failed with a NullReferenceException naming nothing.
         Malformed("features", sentence, feature with { WordStarts = null! }, tags);
+        // A missing encoding is refused by the check every encoding passes (that of the batches' collation).
+        Assert.StartsWith("encoding 0 is null; expected", Assert.Throws<ArgumentException>("features", () => HeadEvaluation.Tagging(tagger, [sentence], [null!], tags,
+            batchSize: 4, padId: 0, torch.CPU)).Message, StringComparison.Ordinal);
         // A word start past the encoding ran past the logits (or read the padding's, or the next row's); a label id outside
         // the model's outputs was refused by the loss, after the model ran, as a BertSharpException naming "labels".
         void OutOfRange(TaggedFeature f) =>
