@@ -22,8 +22,14 @@ internal sealed record EpochColumn(string Header, string Metric, bool IfReported
 /// </summary>
 internal static class EpochColumns
 {
-    /// <summary>The characters of a usual value: a loss of 10.1234, a score of -0.1234, 1:23:45 elapsed, 12345.6 ex/s.</summary>
+    /// <summary>The characters of a usual value: a loss of 10.1234, a score of -0.1234, 12345.6 ex/s.</summary>
     public const int ValueWidth = 7;
+
+    /// <summary>
+    /// The characters of an epoch's time up to 99:59:59: at 7, an epoch of ten hours or more (10:00:00) pushed its row's
+    /// last cell one character right of the others'.
+    /// </summary>
+    public const int ElapsedWidth = 8;
 
     // SQuAD's scores are percentages: 100.0000.
     private const int PercentWidth = 8;

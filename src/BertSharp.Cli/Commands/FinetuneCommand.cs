@@ -118,7 +118,7 @@ internal static class FinetuneCommand
             if (view.FinalWarning(result.FinalValidation, result.StepLosses.Count) is { } warning)
             {
                 // Not through CliErrors.Warn: the label names are the data's, not fields to rename as flags.
-                Console.Error.WriteLine("warning: " + warning);
+                view.Warn(warning);
             }
             var predictArgs = task.TextPairColumn is null ? "--text \"...\"" : "--text \"...\" --text-pair \"...\"";
             var outputDir = CliErrors.ShownArgument(training.OutputDir);

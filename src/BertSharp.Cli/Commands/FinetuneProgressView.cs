@@ -23,6 +23,8 @@ internal sealed class FinetuneProgressView : IFineTuneProgress
     // Console.Error as it is when a message is written (a caller may redirect it after the view is made).
     private TextWriter Messages => _messages ?? Console.Error;
     private LiveDisplayContext? _live;
+    // The console the live view draws with: a line written through it goes above the view, which is drawn again below it.
+    private IAnsiConsole? _console;
     private FineTunePlan? _plan;
     private int _epoch;
     private int _batches;
@@ -36,7 +38,6 @@ internal sealed class FinetuneProgressView : IFineTuneProgress
     private readonly Stopwatch _sinceRefresh = Stopwatch.StartNew();
     private int _lastPlainQuarter = -1;
     private bool _headerPrinted;
-    private readonly List<string> _warnings = [];
     private bool _correlationWarned;
 
     /// <summary>The view of a sequence-classification (or regression) run.</summary>
@@ -90,16 +91,28 @@ internal sealed class FinetuneProgressView : IFineTuneProgress
         {
             return work(this);
         }
-        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+        return Run(AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) }), work);
+    }
+
+    /// <summary>Runs <paramref name="work"/> with this view drawn live on <paramref name="console"/>.</summary>
+    internal T Run<T>(IAnsiConsole console, Func<IFineTuneProgress, T> work)
+    {
         T result = default!;
-        console.Live(Render()).AutoClear(false).Start(ctx =>
+        _console = console;
+        try
         {
-            _live = ctx;
-            result = work(this);
-            ctx.UpdateTarget(Render());
-            ctx.Refresh();
-        });
-        _live = null;
+            console.Live(Render()).AutoClear(false).Start(ctx =>
+            {
+                _live = ctx;
+                result = work(this);
+                ctx.UpdateTarget(Render());
+                ctx.Refresh();
+            });
+        }
+        finally
+        {
+            _live = null;
+        }
         return result;
     }
 
@@ -107,7 +120,7 @@ internal sealed class FinetuneProgressView : IFineTuneProgress
     private IReadOnlyList<(string Header, int ValueWidth)> Columns =>
     [
         ("epoch", 0), ("train loss", EpochColumns.ValueWidth), .. _columns.Select(c => (c.Header, c.ValueWidth)),
-        ("elapsed", EpochColumns.ValueWidth), ("ex/s", EpochColumns.ValueWidth),
+        ("elapsed", EpochColumns.ElapsedWidth), ("ex/s", EpochColumns.ValueWidth),
     ];
 
     public void Started(FineTunePlan plan)
@@ -115,20 +128,20 @@ internal sealed class FinetuneProgressView : IFineTuneProgress
         _plan = plan;
         // The data's names, shown as data: an escape in one drove the terminal.
         var labels = plan.Labels.Count == 0 ? "regression" : CliErrors.Shown(string.Join(", ", plan.Labels));
-        Messages.WriteLine(
+        Say(
             $"fine-tuning {plan.Parameters:N0} parameters on {plan.Device}: {plan.TrainExamples:N0} training / {plan.ValidationExamples:N0} validation examples, " +
             $"{plan.Epochs} epoch(s) × {plan.BatchesPerEpoch} batches, {plan.TotalSteps} optimizer steps; labels: {labels}");
         foreach (var n in plan.Notes)
         {
-            Messages.WriteLine("  " + CliErrors.Word(n));
+            Say("  " + CliErrors.Word(n));
         }
         if (plan.StartStep > 0)
         {
-            Messages.WriteLine($"resuming after step {plan.StartStep} of {plan.TotalSteps}");
+            Say($"resuming after step {plan.StartStep} of {plan.TotalSteps}");
         }
         foreach (var w in plan.Warnings)
         {
-            CliErrors.Warn(w);
+            Warn(CliErrors.Word(w));
         }
     }
 
@@ -216,14 +229,37 @@ internal sealed class FinetuneProgressView : IFineTuneProgress
         Update(force: true);
     }
 
-    private void Warn(string text)
+    /// <summary>
+    /// Says a warning of the run (<paramref name="text"/> as the CLI words it): above the live view while it is drawn, else as
+    /// a plain line of the messages.
+    /// </summary>
+    public void Warn(string text) => Say("warning: " + text);
+
+    // Every line of the run's messages: one written straight to stderr under the live view was drawn over, or left a copy of
+    // the view above it, at the view's next refresh.
+    private void Say(string line)
     {
-        // Under the live view a line written to stderr would be drawn over: the warning becomes part of the view.
-        if (_live is null)
+        if (_live is not null && _console is not null)
         {
-            Messages.WriteLine("warning: " + text);
+            _console.Write(new LineAboveView(line));
         }
-        _warnings.Add("warning: " + text);
+        else
+        {
+            Messages.WriteLine(line);
+        }
+    }
+
+    // A line written while the live view is drawn, as Spectre places it: at the view's top, which the view is drawn below
+    // again. Spectre only moves the cursor there, so the line overwrote the view's top row only as far as its own length and
+    // the rest of the old view stayed on screen ("512)och│ train│  val│"): it erases the old view first.
+    private sealed class LineAboveView(string line) : IRenderable
+    {
+        private readonly IRenderable _text = new Text(line);
+
+        public Measurement Measure(RenderOptions options, int maxWidth) => _text.Measure(options, maxWidth);
+
+        public IEnumerable<Segment> Render(RenderOptions options, int maxWidth) =>
+            [Segment.Control("\u001b[0J"), .. _text.Render(options, maxWidth), Segment.LineBreak];
     }
 
     /// <summary>
@@ -252,7 +288,9 @@ internal sealed class FinetuneProgressView : IFineTuneProgress
             Elapsed(s.Elapsed), s.ExamplesPerSecond.ToString("0.0", CultureInfo.InvariantCulture)];
     }
 
-    private static string Elapsed(TimeSpan t) => t.TotalHours >= 1 ? t.ToString(@"h\:mm\:ss", CultureInfo.InvariantCulture) : t.ToString(@"m\:ss", CultureInfo.InvariantCulture);
+    // The hours whole: TimeSpan's "h" is the hours past the days, so an epoch or ETA of 25 hours read 1:00:00.
+    private static string Elapsed(TimeSpan t) =>
+        t.TotalHours >= 1 ? FormattableString.Invariant($"{(long)t.TotalHours}:{t.Minutes:00}:{t.Seconds:00}") : t.ToString(@"m\:ss", CultureInfo.InvariantCulture);
 
     private void Update(bool force)
     {
@@ -297,13 +335,12 @@ internal sealed class FinetuneProgressView : IFineTuneProgress
         return Elapsed(TimeSpan.FromSeconds(remainingExamples / _rate));
     }
 
-    /// <summary>The live view as it is now: the epoch table, the warnings and, during an epoch, its progress line.</summary>
+    /// <summary>The live view as it is now: the epoch table and, during an epoch, its progress line.</summary>
     internal IRenderable Render()
     {
-        var warnings = _warnings.Select(w => (IRenderable)new Markup("[yellow]" + Markup.Escape(w) + "[/]")).ToList();
         if (_epoch == 0)
         {
-            return new Rows([_table, .. warnings]);
+            return _table;
         }
         var frac = _batches == 0 ? 0 : (double)_batch / _batches;
         // 10 wide: with 20, the line of a long run (epoch 12/12, 30864/123456 batches, loss 10.1234, 12345.6 ex/s, ETA
@@ -314,6 +351,6 @@ internal sealed class FinetuneProgressView : IFineTuneProgress
         var line = _status == "validating"
             ? $"epoch {_epoch}/{_plan?.Epochs} [green]{bar}[/] validating…"
             : $"epoch {_epoch}/{_plan?.Epochs} [green]{bar}[/] {frac * 100,3:0}% {_batch}/{_batches} loss {AvgLoss():0.0000} {_rate:0.0} ex/s ETA {Eta()}";
-        return new Rows([_table, .. warnings, new Markup(line)]);
+        return new Rows([_table, new Markup(line)]);
     }
 }

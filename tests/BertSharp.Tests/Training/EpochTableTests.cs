@@ -114,15 +114,16 @@ public class EpochTableTests
         using var rows = new StringWriter();
         using var messages = new StringWriter();
         var view = View(task, rows, messages);
-        // 123,456 batches of 512 examples an epoch at 12,345.6 examples a second: 1:25:20 an epoch, and after its first quarter
-        // (30,864 batches) the rest takes 3,840 s: ETA 1:04:00.
+        // 123,456 batches of 8,192 examples an epoch at 12,345.6 examples a second: 22:45:20 an epoch, and after its first
+        // quarter (30,864 batches) the rest takes 61,440 s: ETA 17:04:00. Ten hours or more were one character wider than the
+        // elapsed column, and a day or more lost its days (TimeSpan's hours).
         const int batches = 123_456;
-        view.Started(new FineTunePlan(batches * 512, 10_000, Epochs: 12, batches, TotalSteps: 12 * batches, Parameters: 109_482_240, "cpu", [], 0, []));
-        foreach (var epoch in new[] { 10, 11 })
+        view.Started(new FineTunePlan(batches * 8192, 10_000, Epochs: 12, batches, TotalSteps: 12 * batches, Parameters: 109_482_240, "cpu", [], 0, []));
+        foreach (var (epoch, elapsed) in new[] { (10, new TimeSpan(1, 25, 23)), (11, new TimeSpan(1, 2, 45, 20)) })
         {
             view.EpochStarted(epoch, batches);
             view.BatchDone(epoch, 30_864, 10.1234, 12_345.6);
-            view.EpochEnded(new EpochSummary(epoch, 10.1234, report, new TimeSpan(1, 25, 23), 12_345.6, IsBest: true, Step: epoch * batches));
+            view.EpochEnded(new EpochSummary(epoch, 10.1234, report, elapsed, 12_345.6, IsBest: true, Step: epoch * batches));
         }
         view.EpochStarted(12, batches);
         view.BatchDone(12, 30_864, 10.1234, 12_345.6);
@@ -135,14 +136,15 @@ public class EpochTableTests
         var expected = report.Values.Select(kv => MetricsReport.Format(kv.Value)).ToList();
         var last = Cells(table[2]);
         Assert.Equal(["11", "10.1234"], last[..2]);
-        Assert.Equal(["1:25:23", "12345.6"], last[^2..]);
+        Assert.Equal(["26:45:20", "12345.6"], last[^2..]);
+        Assert.Equal("1:25:23", Cells(table[1])[^2]);
         Assert.Equal(Cells(table[0]).Length, last.Length);
         Assert.All(last[2..^2], c => Assert.Contains(c, expected));
 
         // The plain progress lines (stderr when not on a terminal), the plan line aside: its length is the data's.
         var progress = messages.ToString().Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries).Where(l => l.StartsWith("epoch ", StringComparison.Ordinal)).ToList();
         Assert.Equal(3, progress.Count);
-        Assert.All(progress, l => Assert.EndsWith(" 30864/123456 batches, loss 10.1234, 12345.6 ex/s, ETA 1:04:00", l, StringComparison.Ordinal));
+        Assert.All(progress, l => Assert.EndsWith(" 30864/123456 batches, loss 10.1234, 12345.6 ex/s, ETA 17:04:00", l, StringComparison.Ordinal));
         Assert.All(progress, l => Assert.True(l.Length <= 80, $"{l.Length}: {l}"));
 
         // The live view on a wide screen, so that nothing is wrapped for it: its natural width.
@@ -156,6 +158,6 @@ public class EpochTableTests
         var live = screen.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.TrimEnd('\r', ' ')).ToList();
         Assert.All(live, l => Assert.True(l.Length <= 80, $"{l.Length}: {l}"));
         Assert.Equal(last, live[^3].Split('│')[1..^1].Select(c => c.Trim()));
-        Assert.Matches(@"^epoch 12/12 \S+  25% 30864/123456 loss 10\.1234 12345\.6 ex/s ETA 1:04:00$", live[^1]);
+        Assert.Matches(@"^epoch 12/12 \S+  25% 30864/123456 loss 10\.1234 12345\.6 ex/s ETA 17:04:00$", live[^1]);
     }
 }
