@@ -49,13 +49,14 @@ public sealed record ErrorResponse(string Error, int Status);
 
 /// <summary>Body of <c>GET /health</c>.</summary>
 /// <param name="Status">"ok".</param>
+/// <param name="Model">The model as the server was given it: its directory or Hub id (<see cref="ServedModel.Name"/>).</param>
 /// <param name="Architecture">The model class served.</param>
 /// <param name="Endpoints">The endpoints this model has.</param>
 /// <param name="MaxLength">Longest input in tokens (422 beyond).</param>
 /// <param name="MaxBatch">Most inputs per forward pass.</param>
 /// <param name="Batching">Micro-batching counters per endpoint.</param>
 /// <param name="TextPair">Whether the classifier was fine-tuned on sentence pairs: <c>/v1/classify</c> then needs <c>text_pair</c>.</param>
-public sealed record HealthResponse(string Status, string Architecture, IReadOnlyList<string> Endpoints, int MaxLength, int MaxBatch,
+public sealed record HealthResponse(string Status, string Model, string Architecture, IReadOnlyList<string> Endpoints, int MaxLength, int MaxBatch,
     IReadOnlyDictionary<string, BatcherStats> Batching, bool TextPair);
 
 #pragma warning restore CA1819

@@ -11,7 +11,7 @@ using Microsoft.Extensions.Logging;
 namespace BertSharp.Server;
 
 /// <summary>
-/// Builds the HTTP server of a model directory: micro-batched JSON endpoints for what the model's head supports,
+/// Builds the HTTP server of a model directory or Hub id: micro-batched JSON endpoints for what the model's head supports,
 /// <c>/health</c>, <c>/openapi.json</c>, and the web page at <c>/</c>. Requests never name files.
 /// </summary>
 public static class BertServer
@@ -111,7 +111,7 @@ public static class BertServer
                 : $"no endpoint /v1/{name}. Available: {string.Join(", ", available.Select(a => "/v1/" + a))}.";
             throw new ApiException(404, message);
         }).ExcludeFromDescription();
-        Func<HealthResponse> health = () => new HealthResponse("ok", served.Architecture, [.. available.Select(a => "/v1/" + a)], served.MaxLength,
+        Func<HealthResponse> health = () => new HealthResponse("ok", served.Name, served.Architecture, [.. available.Select(a => "/v1/" + a)], served.MaxLength,
             options.MaxBatch, batchers.Stats, served.PairInput);
         app.MapGet("/health", health).WithSummary("Liveness, the loaded model, its endpoints and batching counters.").ProducesHealthErrors();
         // HEAD (a monitor's probe) gets the GET answer's status and headers; Kestrel drops the body. A separate endpoint, so the

@@ -1,3 +1,4 @@
+using BertSharp.Checkpoints;
 using BertSharp.Inference;
 using BertSharp.Modeling;
 using BertSharp.Runtime;
@@ -9,8 +10,9 @@ namespace BertSharp.Server;
 /// <summary>The model a server answers with, and the pipelines its architecture supports.</summary>
 public sealed class ServedModel : IDisposable
 {
-    private ServedModel(string directory, BertPreTrainedModel model, BertTokenizer tokenizer, ResolvedLength length, TextClassifier? classifier)
+    private ServedModel(string name, BertPreTrainedModel model, BertTokenizer tokenizer, ResolvedLength length, TextClassifier? classifier)
     {
+        Name = name;
         Model = model;
         Tokenizer = tokenizer;
         Length = length;
@@ -20,37 +22,42 @@ public sealed class ServedModel : IDisposable
         Attention = new AttentionMaps(model, tokenizer);
         // The endpoint's default aggregation is the one `bert ner` uses for this model.
         Ner = model is BertForTokenClassification tc
-            ? new TokenClassification(tc, tokenizer) { DefaultAggregation = TokenClassification.DefaultAggregationFor(directory) }
+            ? new TokenClassification(tc, tokenizer) { DefaultAggregation = TokenClassification.DefaultAggregationFor(name) }
             : null;
         Qa = model is BertForQuestionAnswering qa ? new QuestionAnswering(qa, tokenizer) : null;
         FillMask = model is BertForMaskedLM mlm ? new FillMask(mlm, tokenizer) : null;
     }
 
     /// <summary>
-    /// Loads the model directory onto <paramref name="device"/> as the class its config names. A pre-training checkpoint is
+    /// Loads the model directory or Hub id (<see cref="ModelLocator.Resolve"/>: a cached snapshot, else a download unless
+    /// offline) onto <paramref name="device"/> as the class its config names. A pre-training checkpoint is
     /// served as a masked LM (the NSP head has no endpoint); a sequence classifier is loaded with its labels. A checkpoint
     /// lacking the weights of its class's head is refused (<see cref="RequiredWeights"/>). The longest input follows
     /// <see cref="ModelLength"/>: the trained length, or <paramref name="maxLength"/> up to max_position_embeddings.
     /// </summary>
-    /// <param name="modelDirectory">The HF model directory.</param>
+    /// <param name="modelDirectory">The HF model directory or Hub id; messages and <see cref="Name"/> say it as given.</param>
     /// <param name="device">auto, cpu, cuda or cuda:N.</param>
     /// <param name="maxLength">Longest input in tokens (null: the trained length).</param>
     /// <param name="backend">ONNX Runtime runs classification and embeddings when set (the graph from <c>bert export-onnx</c>).</param>
     public static ServedModel Load(string modelDirectory, string device, int? maxLength, InferenceBackend? backend = null)
     {
         backend ??= InferenceBackend.Torch;
-        if (!Directory.Exists(modelDirectory))
+        ArgumentNullException.ThrowIfNull(modelDirectory);
+        // What is written as a path is refused here with the server's own message; anything else may be a Hub id, which
+        // the resolver refuses in its own words when it names neither a directory nor a model it can fetch.
+        if (!Directory.Exists(modelDirectory) && !ModelLocator.IsHubId(modelDirectory))
         {
             throw new BertSharpException($"{BertSharpException.Field("model")} {modelDirectory}: model directory not found.");
         }
         var dev = TorchRuntime.ResolveDevice(device);
         var config = BertPretrained.LoadConfig(modelDirectory, out var dir);
-        return Load(modelDirectory, dir, config, dev, maxLength, backend);
+        return TypedModelNames.Load(modelDirectory, dir, () => Load(modelDirectory, dir, config, dev, maxLength, backend));
     }
 
     /// <summary>
     /// As <see cref="Load(string, string, int?, InferenceBackend?)"/> from the config read from <paramref name="dir"/> (the
-    /// resolved <paramref name="modelDirectory"/>): the pipelines build the model from it rather than parse the file again.
+    /// resolved <paramref name="modelDirectory"/>, which stays the name in messages): the pipelines build the model from it
+    /// rather than parse the file again.
     /// </summary>
     internal static ServedModel Load(string modelDirectory, string dir, BertConfig config, torch.Device device, int? maxLength, InferenceBackend backend)
     {
@@ -69,7 +76,7 @@ public sealed class ServedModel : IDisposable
         {
             TokenClassification.RequireDistinctTags(config, modelDirectory);
         }
-        var tokenizer = BertPretrained.LoadTokenizer(modelDirectory, config);
+        var tokenizer = BertPretrained.LoadTokenizer(dir, config);
         var model = BertPretrained.Load(architecture, dir, config, out var report);
         try
         {
@@ -109,6 +116,9 @@ public sealed class ServedModel : IDisposable
 
     /// <summary>The engine of the classification and embedding endpoints.</summary>
     public InferenceBackend Backend { get; private set; } = InferenceBackend.Torch;
+
+    /// <summary>The model as it was given to <see cref="Load(string, string, int?, InferenceBackend?)"/>: its directory or Hub id, not the cache snapshot an id resolved to.</summary>
+    public string Name { get; }
 
     public BertPreTrainedModel Model { get; }
 

@@ -3,7 +3,10 @@ namespace BertSharp.Server;
 /// <summary>Settings of <see cref="BertServer"/>.</summary>
 public sealed record ServerOptions
 {
-    /// <summary>The model directory (config.json, weights, vocab.txt). Requests never name files.</summary>
+    /// <summary>
+    /// The model directory (config.json, weights, vocab.txt) or Hub id (cached, else downloaded unless offline), reported as
+    /// given in <c>/health</c>. Requests never name files.
+    /// </summary>
     public required string ModelDirectory { get; init; }
 
     /// <summary>auto, cpu, cuda or cuda:N.</summary>

@@ -58,6 +58,9 @@ async function runCase(browser, c, url) {
   try {
     await page.goto(url + "/");
     await page.waitForSelector("body[data-state=ready]");
+    // The tab names the model as the server was given it (the directory here, a Hub id likewise).
+    const title = await page.title();
+    if (title !== `${c.model} · BertSharp`) throw new Error(`page title "${title}", expected "${c.model} · BertSharp"`);
     const pairShown = await page.isVisible("#text-pair");
     if (Boolean(c.textPair) !== pairShown) throw new Error(`second text field ${pairShown ? "shown" : "hidden"} for this model`);
     await page.fill("#text", c.text);

@@ -129,7 +129,9 @@ async function init() {
     const health = await (await fetch("/health")).json();
     endpoints = health.endpoints;
     pairInput = health.text_pair === true;
-    $("model").textContent = `${health.architecture}${pairInput ? " (sentence pairs)" : ""} · max ${health.max_length} tokens · ${endpoints.join(", ")}`;
+    // The model as the server was given it (a directory or Hub id): several servers open in tabs are told apart by it.
+    document.title = `${health.model} · BertSharp`;
+    $("model").textContent = `${health.model} · ${health.architecture}${pairInput ? " (sentence pairs)" : ""} · max ${health.max_length} tokens · ${endpoints.join(", ")}`;
     $("qa-inputs").hidden = !endpoints.includes("/v1/qa");
     $("pair-inputs").hidden = !pairInput;
   } catch (e) {

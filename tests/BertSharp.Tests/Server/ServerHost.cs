@@ -16,9 +16,9 @@ namespace BertSharp.Tests.Server;
 /// </summary>
 public sealed class ServerHost : IAsyncDisposable
 {
-    private readonly TempDir _dir;
+    private readonly TempDir? _dir;
 
-    private ServerHost(TempDir dir, WebApplication app)
+    private ServerHost(TempDir? dir, WebApplication app)
     {
         _dir = dir;
         App = app;
@@ -29,7 +29,7 @@ public sealed class ServerHost : IAsyncDisposable
 
     public HttpClient Client { get; }
 
-    public string ModelDirectory => _dir.Path;
+    public string ModelDirectory => _dir!.Path;
 
     /// <param name="fixtureCase">The HF fixture to serve.</param>
     /// <param name="adjust">Changes the server options.</param>
@@ -47,15 +47,24 @@ public sealed class ServerHost : IAsyncDisposable
         }
         prepare?.Invoke(dir.Path);
         var options = new ServerOptions { ModelDirectory = dir.Path, Device = "cpu" };
+        return new ServerHost(dir, await Build(adjust?.Invoke(options) ?? options, configure));
+    }
+
+    /// <summary>A server of <paramref name="model"/> as given (a directory or Hub id), which the host neither copies nor deletes.</summary>
+    public static async Task<ServerHost> StartOn(string model) =>
+        new(null, await Build(new ServerOptions { ModelDirectory = model, Device = "cpu" }, null));
+
+    private static async Task<WebApplication> Build(ServerOptions options, Action<WebApplicationBuilder>? configure)
+    {
         // No console logger: test classes run in parallel, and a log line would land in another test's captured stdout.
-        var app = BertServer.Build(adjust?.Invoke(options) ?? options, b =>
+        var app = BertServer.Build(options, b =>
         {
             b.WebHost.UseTestServer();
             b.Logging.ClearProviders();
             configure?.Invoke(b);
         });
         await app.StartAsync();
-        return new ServerHost(dir, app);
+        return app;
     }
 
     public async Task<(int Status, JsonNode? Body)> Post(string path, string json) => await Post(path, System.Text.Encoding.UTF8.GetBytes(json));
@@ -86,6 +95,6 @@ public sealed class ServerHost : IAsyncDisposable
         await App.StopAsync();
         await App.DisposeAsync();
         Client.Dispose();
-        _dir.Dispose();
+        _dir?.Dispose();
     }
 }

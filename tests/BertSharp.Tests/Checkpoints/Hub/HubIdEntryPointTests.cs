@@ -5,6 +5,7 @@ using BertSharp.Inference;
 using BertSharp.Modeling;
 using BertSharp.Tests.Distributed;
 using BertSharp.Tests.Infrastructure;
+using BertSharp.Tests.Server;
 using TorchSharp;
 
 namespace BertSharp.Tests.Checkpoints.Hub;
@@ -261,6 +262,31 @@ public sealed class HubIdEntryPointTests(HubIdEntryPointTests.ServedFixtures ser
         using var env = new EnvScope(("HF_HUB_OFFLINE", "1"), ("HF_HUB_CACHE", served.Cache.Path), ("HF_HOME", null));
         using var hubTmp = TestPaths.TempDir();
         var fromHub = answer("org/" + fixture, hubTmp).Replace(hubTmp.Path, "TMP", StringComparison.Ordinal);
+        Assert.Equal(fromDir, fromHub);
+    }
+
+    // The server of an id answers as the directory's (a classification; a tagger trained on first pieces, whose default
+    // aggregation comes from the id's training_args.json) and /health, which the web page shows, names the model as given.
+    [Fact]
+    public async Task The_server_given_a_hub_id_answers_as_given_the_directory_and_names_the_id()
+    {
+        static async Task<string> Answers(string model, string path, object body)
+        {
+            await using var host = await ServerHost.StartOn(model);
+            var (status, answer) = await host.Post(path, body);
+            Assert.True(status == 200, answer?.ToJsonString());
+            var health = await host.Health();
+            Assert.Equal(model, (string?)health["model"]);
+            health.AsObject().Remove("model");
+            return answer!.ToJsonString() + health.ToJsonString();
+        }
+        static async Task<string> Both(Func<string, string> dir) =>
+            await Answers(dir("sequence-classification"), "/v1/classify", new { text = "hello world" })
+            + await Answers(dir("ner-first"), "/v1/ner", new { text = "laura smith joined reuters in vienna" });
+        var fromDir = await Both(served.Dir);
+        using var env = new EnvScope(("HF_HUB_OFFLINE", "1"), ("HF_HUB_CACHE", served.Cache.Path), ("HF_HOME", null));
+        var fromHub = await Both(name => "org/" + name);
+        Assert.Contains("\"entities\":[{", fromDir, StringComparison.Ordinal);
         Assert.Equal(fromDir, fromHub);
     }
 
