@@ -23,7 +23,7 @@ internal static class DataCommand
         data.Task.Description = "Task: imdb, cola, sst2, mrpc (their file formats), or csv, tsv, jsonl with --text-column/--label-column.";
         var file = new Argument<string>("file") { Description = "A data file in the task's format (.gz is decompressed)." };
         var vocab = new Option<string?>("--vocab") { Description = "Count word pieces with this vocab.txt, tokenizer.json or tokenizer directory." };
-        var model = CommonOptions.ModelOption("Count word pieces with this model's tokenizer (and report its trained length).", required: false);
+        var model = CommonOptions.ModelOption("Count word pieces with the tokenizer of this model directory or Hub id (and report its trained length).", required: false);
         var lowercase = CommonOptions.Lowercase("--vocab");
         var lengths = new Option<string>("--lengths") { Description = "Comma-separated lengths at which to report the share of truncated examples.", DefaultValueFactory = _ => "128,256,512" };
         var cmd = new Command("stats", "Counts, label distribution, label order and word-piece length percentiles of a task file.")

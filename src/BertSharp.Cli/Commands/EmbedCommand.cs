@@ -18,7 +18,7 @@ internal static class EmbedCommand
 {
     public static Command Create()
     {
-        var model = CommonOptions.ModelOption("A model directory (any BERT architecture; its encoder is used).");
+        var model = CommonOptions.ModelOption("A model directory or Hub id (any BERT architecture; its encoder is used).");
         var input = new Option<string>("--input") { Description = ".txt (one text per line), .jsonl, .csv or .tsv with a header.", Required = true };
         var output = new Option<string>("--output") { Description = "Embeddings file: .jsonl or .safetensors (tensor 'embeddings' [n, hidden]).", Required = true };
         var textColumn = DataOptions.TextColumnOption("Text field of .jsonl/.csv/.tsv input.", () => "text");

@@ -16,7 +16,7 @@ internal static class EvaluateCommand
     public static Command Create()
     {
         var data = new DataOptions();
-        var model = CommonOptions.ModelOption("A fine-tuned model directory ('bert finetune' or HF): a sequence classifier, or a token-classification, question-answering or multiple-choice model.");
+        var model = CommonOptions.ModelOption("A fine-tuned model directory ('bert finetune' or HF) or Hub id: a sequence classifier, or a token-classification, question-answering or multiple-choice model.");
         var dataPath = new Option<string>("--data") { Description = "Labelled data file in the task's format.", Required = true };
         var batch = CommonOptions.ForwardBatchSize(extra: " (and per group for the per-batch MCC)");
         var maxLength = CommonOptions.MaxLength();

@@ -10,7 +10,7 @@ internal static class FillMaskCommand
 {
     public static Command Create()
     {
-        var model = CommonOptions.ModelOption("Model directory with an MLM head (e.g. OUTPUT/final of 'bert pretrain').");
+        var model = CommonOptions.ModelOption("Model directory or Hub id with an MLM head (e.g. OUTPUT/final of 'bert pretrain').");
         var text = new Option<string>("--text") { Description = "Text with one or more [MASK] tokens.", Required = true };
         var topK = CommonOptions.TopK("Candidates per mask.", 5);
         var maxLength = CommonOptions.MaxLength(longer: "a longer text is refused (cutting it could drop a [MASK])");

@@ -11,7 +11,7 @@ internal static class NerCommand
 {
     public static Command Create()
     {
-        var model = CommonOptions.ModelOption("A BertForTokenClassification model directory.");
+        var model = CommonOptions.ModelOption("A BertForTokenClassification model directory or Hub id.");
         var text = new Option<string>("--text") { Description = "The text to tag.", Required = true };
         var aggregation = new Option<string?>("--aggregation")
         {

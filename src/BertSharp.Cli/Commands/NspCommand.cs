@@ -10,7 +10,7 @@ internal static class NspCommand
 {
     public static Command Create()
     {
-        var model = CommonOptions.ModelOption("Model directory with an NSP head (e.g. OUTPUT/final of 'bert pretrain').");
+        var model = CommonOptions.ModelOption("Model directory or Hub id with an NSP head (e.g. OUTPUT/final of 'bert pretrain').");
         var text = new Option<string>("--text") { Description = "First segment (A).", Required = true };
         var pair = new Option<string>("--text-pair") { Description = "Second segment (B).", Required = true };
         var maxLength = CommonOptions.MaxLength();

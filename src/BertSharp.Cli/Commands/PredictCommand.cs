@@ -17,7 +17,7 @@ internal static class PredictCommand
     {
         var data = new DataOptions();
         data.Task.Description = "With --input: read the file in this task's format (labels optional); default: the training task's format when the extension matches, else by extension (.txt one text per line, .csv/.tsv/.jsonl with --text-column).";
-        var model = CommonOptions.ModelOption("Directory written by 'bert finetune'.");
+        var model = CommonOptions.ModelOption("Directory written by 'bert finetune', or a Hub id of a sequence classifier.");
         var text = new Option<string?>("--text") { Description = "A text to classify." };
         var pair = new Option<string?>("--text-pair") { Description = "The second text: required by sentence-pair models (fine-tuned on pairs, e.g. MRPC), refused by models fine-tuned on single texts." };
         var input = new Option<string?>("--input") { Description = "A file of texts to classify." };

@@ -11,7 +11,7 @@ internal static class QaCommand
 {
     public static Command Create()
     {
-        var model = CommonOptions.ModelOption("A BertForQuestionAnswering model directory.");
+        var model = CommonOptions.ModelOption("A BertForQuestionAnswering model directory or Hub id.");
         var question = new Option<string>("--question") { Description = "The question.", Required = true };
         var context = new Option<string?>("--context") { Description = "The context text." };
         var contextFile = new Option<string?>("--context-file") { Description = "A UTF-8 file holding the context." };

@@ -49,7 +49,7 @@ internal sealed class TrainingOptionSet
         Required = true,
     };
 
-    public Option<string?> Model { get; } = CommonOptions.ModelOption("HF checkpoint directory to fine-tune.", required: false);
+    public Option<string?> Model { get; } = CommonOptions.ModelOption("HF checkpoint directory or Hub id to fine-tune.", required: false);
 
     public Option<string?> Config { get; } = new("--config")
     {

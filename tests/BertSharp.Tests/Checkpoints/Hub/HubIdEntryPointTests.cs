@@ -342,4 +342,16 @@ public sealed class HubIdEntryPointTests(HubIdEntryPointTests.ServedFixtures ser
         }
         Assert.Equal(before, Directory.GetFileSystemEntries(served.Cache.Path, "*", SearchOption.AllDirectories).Order().ToList());
     }
+
+    // Each command the rows above load by Hub id says so in its --model help (one said "A model directory." only).
+    [Fact]
+    public void Each_command_that_loads_a_hub_id_says_so_in_its_model_help()
+    {
+        foreach (var command in CliRows.Keys.Select(k => k["bert ".Length..].Split(" --")[0]).Append("serve").Distinct())
+        {
+            var help = CliRunner.Run([.. command.Split(' '), "--help"]);
+            var line = help.StdOut.Split('\n').Single(l => l.TrimStart().StartsWith("--model ", StringComparison.Ordinal));
+            Assert.True(line.Contains("Hub id", StringComparison.Ordinal), $"bert {command}: {line.Trim()}");
+        }
+    }
 }
