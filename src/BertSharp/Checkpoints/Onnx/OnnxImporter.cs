@@ -219,7 +219,8 @@ internal sealed class OnnxImporter
         return other;
     }
 
-    private static OnnxWeight Transpose(float[] data, int rows, int cols)
+    /// <summary>The [cols, rows] transpose of a row-major [rows, cols] matrix (ONNX MatMul weights are [in, out], Linear's [out, in]).</summary>
+    internal static OnnxWeight Transpose(float[] data, int rows, int cols)
     {
         var t = new float[data.Length];
         for (var r = 0; r < rows; r++)
