@@ -49,8 +49,21 @@ public static class AssemblyResources
     /// <summary>The embedded resources whose name satisfies <paramref name="wanted"/>, by name.</summary>
     public static IReadOnlyDictionary<string, byte[]> Read(string path, Func<string, bool> wanted)
     {
-        ArgumentNullException.ThrowIfNull(wanted);
         var result = new SortedDictionary<string, byte[]>(StringComparer.Ordinal);
+        Visit(path, wanted, (name, bytes) => result[name] = bytes.ToArray());
+        return result;
+    }
+
+    /// <summary>Receives an embedded resource's bytes, valid only during the call.</summary>
+    internal delegate void ResourceVisitor(string name, ReadOnlySpan<byte> bytes);
+
+    /// <summary>
+    /// Hands each embedded resource whose name satisfies <paramref name="wanted"/> to <paramref name="visit"/> in place,
+    /// from the file's mapped image: a model resource of ~90 MB is parsed where it lies instead of being copied out first.
+    /// </summary>
+    internal static unsafe void Visit(string path, Func<string, bool> wanted, ResourceVisitor visit)
+    {
+        ArgumentNullException.ThrowIfNull(wanted);
         try
         {
             using var pe = new PEReader(File.OpenRead(path));
@@ -75,13 +88,16 @@ public static class AssemblyResources
                 var block = pe.GetSectionData(dir.RelativeVirtualAddress);
                 var reader = block.GetReader((int)res.Offset, block.Length - (int)res.Offset);
                 var length = reader.ReadInt32();
-                result[name] = reader.ReadBytes(length);
+                if (unchecked((uint)length) > (uint)reader.RemainingBytes)
+                {
+                    reader.ReadBytes(length); // throws the reader's own out-of-bounds error, as reading the bytes did
+                }
+                visit(name, new ReadOnlySpan<byte>(reader.CurrentPointer, length));
             }
         }
         catch (BadImageFormatException e)
         {
             throw new BertSharpException($"{path}: not a readable .NET assembly ({e.Message.TrimEnd('.')}).", e);
         }
-        return result;
     }
 }

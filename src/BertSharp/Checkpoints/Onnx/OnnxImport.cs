@@ -50,7 +50,10 @@ public static class OnnxImport
             {
                 if (prefix.Length > 0 || !OnnxBertKeys.IsHead(key))
                 {
-                    tensors[OnnxBertKeys.IsHead(key) ? key : prefix + key] = torch.tensor(w.Data, w.Shape);
+                    // The weight's own array, pinned instead of copied (torch.tensor copies): LoadStateDict copies it into
+                    // the parameter, and the view is disposed below, before anyone can change the array.
+                    using var flat = torch.from_array(w.Data);
+                    tensors[OnnxBertKeys.IsHead(key) ? key : prefix + key] = flat.view(w.Shape);
                 }
             }
             try
@@ -137,16 +140,30 @@ public static class OnnxImport
         {
             return (OnnxModelFile.Read(input), null);
         }
-        var resources = AssemblyResources.Read(input, n => n.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase) || n.EndsWith("vocab.txt", StringComparison.OrdinalIgnoreCase));
-        var models = resources.Keys.Where(n => n.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase)).ToList();
+        // The count is checked on the metadata, before any resource's bytes are read; the model is then parsed where it lies
+        // in the mapped file, without a copy of its ~90 MB made first.
+        var names = AssemblyResources.Names(input);
+        var models = names.Where(n => n.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase)).Order(StringComparer.Ordinal).ToList();
         if (models.Count != 1)
         {
             throw new BertSharpException(
-                Invariant($"{input}: expected one embedded .onnx resource, found {models.Count} (resources: {string.Join(", ", AssemblyResources.Names(input))})."));
+                Invariant($"{input}: expected one embedded .onnx resource, found {models.Count} (resources: {string.Join(", ", names)})."));
         }
-        var vocabs = resources.Keys.Where(n => n.EndsWith("vocab.txt", StringComparison.OrdinalIgnoreCase)).ToList();
-        using var ms = new MemoryStream(resources[models[0]], writable: false);
-        return (OnnxModelFile.Parse(ms, $"{input} (resource {models[0]})"), vocabs.Count == 1 ? resources[vocabs[0]] : null);
+        var vocabs = names.Where(n => n.EndsWith("vocab.txt", StringComparison.OrdinalIgnoreCase)).ToList();
+        ModelProto? model = null;
+        byte[]? vocab = null;
+        AssemblyResources.Visit(input, n => n == models[0] || (vocabs.Count == 1 && n == vocabs[0]), (name, bytes) =>
+        {
+            if (name == models[0])
+            {
+                model = OnnxModelFile.Parse(bytes, $"{input} (resource {name})");
+            }
+            else
+            {
+                vocab = bytes.ToArray();
+            }
+        });
+        return (model!, vocab);
     }
 
     private static (Vocabulary Vocab, string Source) LoadVocabulary(string input, string? vocabPath, byte[]? embedded)

@@ -28,16 +28,37 @@ internal static class OnnxModelFile
     /// <summary>Parses an ONNX model from a stream; <paramref name="source"/> names it in errors.</summary>
     public static ModelProto Parse(Stream stream, string source)
     {
-        ModelProto model;
         try
         {
-            model = ModelProto.Parser.ParseFrom(stream);
+            return Checked(ModelProto.Parser.ParseFrom(stream), source);
         }
         catch (InvalidProtocolBufferException e)
         {
-            var what = e.Message.Contains("ended unexpectedly", StringComparison.Ordinal) ? "truncated ONNX protobuf" : "not an ONNX protobuf";
-            throw new BertSharpException($"{source}: {what} ({e.Message.TrimEnd('.')}); expected an ONNX ModelProto as torch.onnx.export writes it.", e);
+            throw Refusal(e, source);
         }
+    }
+
+    /// <summary>Parses an ONNX model from bytes in memory (an assembly's mapped resource); <paramref name="source"/> names it in errors.</summary>
+    public static ModelProto Parse(ReadOnlySpan<byte> bytes, string source)
+    {
+        try
+        {
+            return Checked(ModelProto.Parser.ParseFrom(bytes), source);
+        }
+        catch (InvalidProtocolBufferException e)
+        {
+            throw Refusal(e, source);
+        }
+    }
+
+    private static BertSharpException Refusal(InvalidProtocolBufferException e, string source)
+    {
+        var what = e.Message.Contains("ended unexpectedly", StringComparison.Ordinal) ? "truncated ONNX protobuf" : "not an ONNX protobuf";
+        return new BertSharpException($"{source}: {what} ({e.Message.TrimEnd('.')}); expected an ONNX ModelProto as torch.onnx.export writes it.", e);
+    }
+
+    private static ModelProto Checked(ModelProto model, string source)
+    {
         if (model.Graph is null || model.Graph.Node.Count == 0 || model.IrVersion <= 0)
         {
             throw new BertSharpException($"{source}: not an ONNX model (no graph or IR version); expected an ONNX ModelProto as torch.onnx.export writes it.");
@@ -129,7 +150,8 @@ internal sealed class OnnxTensorReader(string modelPath) : IDisposable
     /// <summary>Number of elements (1 for a scalar).</summary>
     public static long Count(TensorProto t) => t.Dims.Aggregate(1L, (a, d) => a * d);
 
-    private byte[] Bytes(TensorProto t, long expected)
+    // A span over the parsed message's own bytes: its one copy is the array the caller converts into.
+    private ReadOnlySpan<byte> Bytes(TensorProto t, long expected)
     {
         if (t.DataLocation == TensorProto.Types.DataLocation.External)
         {
@@ -140,7 +162,7 @@ internal sealed class OnnxTensorReader(string modelPath) : IDisposable
             throw new BertSharpException(
                 Invariant($"{ModelPath}: tensor '{t.Name}' [{ShapeText.Join(t.Dims)}] has {t.RawData.Length:N0} bytes of data, expected {expected:N0} (truncated or corrupt model)."));
         }
-        return t.RawData.ToByteArray();
+        return t.RawData.Span;
     }
 
     private byte[] External(TensorProto t, long expected)
