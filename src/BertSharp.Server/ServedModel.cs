@@ -65,7 +65,7 @@ public sealed class ServedModel : IDisposable
         if (architecture == nameof(BertForSequenceClassification))
         {
             // Under ONNX Runtime the torch model stays on the CPU (as TextClassifier.Load with a backend puts it).
-            var classifier = TextClassifier.Load(dir, config, backend.IsOnnxRuntime ? torch.CPU : device, maxLength, backend);
+            var classifier = TextClassifier.Load(dir, config, backend.IsOnnxRuntime ? torch.CPU : device, maxLength, backend, modelDirectory);
             return new ServedModel(modelDirectory, classifier.Model, classifier.Tokenizer, classifier.Length, classifier).WithBackend(backend);
         }
         if (architecture == nameof(BertForPreTraining))

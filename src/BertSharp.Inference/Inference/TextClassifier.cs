@@ -120,7 +120,7 @@ public sealed class TextClassifier : IDisposable
         TorchRuntime.EnsureLoaded();
         var dev = TorchRuntime.ResolveDevice(device);
         var config = BertPretrained.LoadConfig(dir, out var resolved);
-        return TypedModelNames.Load(dir, resolved, () => Load(resolved, config, dev, maxLength, InferenceBackend.Torch));
+        return TypedModelNames.Load(dir, resolved, () => Load(resolved, config, dev, maxLength, InferenceBackend.Torch, dir));
     }
 
     /// <summary>
@@ -137,14 +137,16 @@ public sealed class TextClassifier : IDisposable
     /// Loads from the config a caller has already read from the model directory <paramref name="dir"/> (the server reads it
     /// to pick the class to serve): the file is not parsed again, and the model keeps <paramref name="config"/>. With ONNX
     /// Runtime as <paramref name="backend"/>, <paramref name="device"/> should be the CPU, as <see cref="Load(string, InferenceBackend, int?)"/> puts it.
+    /// <paramref name="name"/> is the model as the caller typed it (a directory or Hub id), for the length warning.
     /// </summary>
-    internal static TextClassifier Load(string dir, BertConfig config, Device device, int? maxLength, InferenceBackend backend)
+    internal static TextClassifier Load(string dir, BertConfig config, Device device, int? maxLength, InferenceBackend backend, string name)
     {
         var (model, tokenizer, labels) = ClassifierCheckpoint.Load(dir, config);
         TextClassifier classifier;
         try
         {
-            var length = ModelLength.Resolve(model.Config, tokenizer, maxLength, dir);
+            // Its warning is printed as is, so it names the model as typed: a Hub id, not the snapshot it resolved to.
+            var length = ModelLength.Resolve(model.Config, tokenizer, maxLength, name);
             model.to(device);
             model.eval();
             classifier = new TextClassifier(model, tokenizer, labels, length, device, dir, Directory.Exists(dir) ? TrainingArgsFile.Read(dir) : null);

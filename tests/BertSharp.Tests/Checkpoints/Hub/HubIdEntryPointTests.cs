@@ -26,10 +26,12 @@ public sealed class HubIdEntryPointTests(HubIdEntryPointTests.ServedFixtures ser
             ["sequence-classification", "masked-lm", "pretraining", "token-classification", "question-answering", "multiple-choice", "base-model"];
 
         // Fixtures with the settings a BertSharp fine-tuning records beside the weights, which change how the model answers.
-        private static readonly (string Name, string From, string TrainingArgs)[] Tuned =
+        private static readonly (string Name, string From, string File, string Content)[] Tuned =
         [
-            ("ner-first", "token-classification", """{"task": "ner", "label_all_tokens": false, "ner_mode": "strict", "ner_scheme": "IOB2"}"""),
-            ("cls-short", "sequence-classification", """{"max_length": 6}"""),
+            ("ner-first", "token-classification", TrainingArgsFile.FileName, """{"task": "ner", "label_all_tokens": false, "ner_mode": "strict", "ner_scheme": "IOB2"}"""),
+            ("cls-short", "sequence-classification", TrainingArgsFile.FileName, """{"max_length": 6}"""),
+            // Trained on 32 of its 64 positions: a longer max_length is allowed with a warning that names the model.
+            ("cls-trained-32", "sequence-classification", "tokenizer_config.json", """{"do_lower_case": true, "model_max_length": 32}"""),
         ];
 
         public TempDir Cache { get; } = TestPaths.TempDir();
@@ -41,10 +43,10 @@ public sealed class HubIdEntryPointTests(HubIdEntryPointTests.ServedFixtures ser
             using var hub = new FakeHub();
             var options = new HubOptions { Endpoint = hub.Endpoint, CacheDir = Cache.Path, ReadTimeout = TimeSpan.FromSeconds(20) };
             using var client = new HubClient(options);
-            foreach (var (name, from, args) in Tuned)
+            foreach (var (name, from, file, content) in Tuned)
             {
                 TestPaths.CopyTree(HfDir(from), Path.Combine(_local.Path, name));
-                File.WriteAllText(Path.Combine(_local.Path, name, TrainingArgsFile.FileName), args);
+                File.WriteAllText(Path.Combine(_local.Path, name, file), content);
             }
             foreach (var name in Cases.Concat(Tuned.Select(t => t.Name)))
             {
@@ -119,6 +121,11 @@ public sealed class HubIdEntryPointTests(HubIdEntryPointTests.ServedFixtures ser
             using var c = TextClassifier.Load(m, "cpu");
             using var validated = TextClassifier.Load(m, "cpu", c.FineTunedMaxLength);
             return c.FineTunedMaxLength + Json(validated.Predict([("hello world and a much longer text than six pieces", null)]));
+        }),
+        ["TextClassifier.Load past its trained length"] = ("cls-trained-32", (m, _) =>
+        {
+            using var c = TextClassifier.Load(m, "cpu", 48);
+            return c.Length.Warning!.Replace(m, "MODEL", StringComparison.Ordinal);
         }),
         ["QuestionAnswering.Load"] = ("question-answering", (m, _) =>
         {
