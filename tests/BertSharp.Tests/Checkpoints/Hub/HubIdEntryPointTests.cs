@@ -57,6 +57,9 @@ public sealed class HubIdEntryPointTests(HubIdEntryPointTests.ServedFixtures ser
             }
         }
 
+        /// <summary>Until disposed, Hub ids resolve offline from this cache, as a user's second run would.</summary>
+        internal EnvScope Offline() => new(("HF_HUB_OFFLINE", "1"), ("HF_HUB_CACHE", Cache.Path), ("HF_HOME", null));
+
         /// <summary>The local directory of a fixture served as <c>org/NAME</c>.</summary>
         public string Dir(string name) => Tuned.Any(t => t.Name == name) ? Path.Combine(_local.Path, name) : HfDir(name);
 
@@ -266,7 +269,7 @@ public sealed class HubIdEntryPointTests(HubIdEntryPointTests.ServedFixtures ser
         var (fixture, answer) = Rows.TryGetValue(row, out var library) ? library : CliRows[row];
         using var dirTmp = TestPaths.TempDir();
         var fromDir = answer(served.Dir(fixture), dirTmp).Replace(dirTmp.Path, "TMP", StringComparison.Ordinal);
-        using var env = new EnvScope(("HF_HUB_OFFLINE", "1"), ("HF_HUB_CACHE", served.Cache.Path), ("HF_HOME", null));
+        using var env = served.Offline();
         using var hubTmp = TestPaths.TempDir();
         var fromHub = answer("org/" + fixture, hubTmp).Replace(hubTmp.Path, "TMP", StringComparison.Ordinal);
         Assert.Equal(fromDir, fromHub);
@@ -291,7 +294,7 @@ public sealed class HubIdEntryPointTests(HubIdEntryPointTests.ServedFixtures ser
             await Answers(dir("sequence-classification"), "/v1/classify", new { text = "hello world" })
             + await Answers(dir("ner-first"), "/v1/ner", new { text = "laura smith joined reuters in vienna" });
         var fromDir = await Both(served.Dir);
-        using var env = new EnvScope(("HF_HUB_OFFLINE", "1"), ("HF_HUB_CACHE", served.Cache.Path), ("HF_HOME", null));
+        using var env = served.Offline();
         var fromHub = await Both(name => "org/" + name);
         Assert.Contains("\"entities\":[{", fromDir, StringComparison.Ordinal);
         Assert.Equal(fromDir, fromHub);
@@ -315,7 +318,7 @@ public sealed class HubIdEntryPointTests(HubIdEntryPointTests.ServedFixtures ser
                 + backend.Message.Replace(classifier, "MODEL", StringComparison.Ordinal);
         }
         var fromDir = Refusals(HfDir("") + "/");
-        using var env = new EnvScope(("HF_HUB_OFFLINE", "1"), ("HF_HUB_CACHE", served.Cache.Path), ("HF_HOME", null));
+        using var env = served.Offline();
         var fromHub = Refusals("org/");
         Assert.StartsWith("MODEL: the checkpoint lacks classifier.", fromDir, StringComparison.Ordinal);
         Assert.Contains("a sequence classifier's graph for MODEL.", fromDir, StringComparison.Ordinal);
@@ -330,7 +333,7 @@ public sealed class HubIdEntryPointTests(HubIdEntryPointTests.ServedFixtures ser
         using var tmp = TestPaths.TempDir();
         var data = Path.Combine(tmp.Path, "dev.json");
         File.WriteAllText(data, Squad);
-        using var env = new EnvScope(("HF_HUB_OFFLINE", "1"), ("HF_HUB_CACHE", served.Cache.Path), ("HF_HOME", null));
+        using var env = served.Offline();
         var before = Directory.GetFileSystemEntries(served.Cache.Path, "*", SearchOption.AllDirectories).Order().ToList();
         var cwd = Environment.CurrentDirectory;
         Environment.CurrentDirectory = tmp.Path;
