@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Where ./test.sh spends its CPU (the figures of tests/README.md "Run time"): runs ./test.sh [ARGS...] under Linux process
+# Where ./test.sh spends its CPU (the figures of bench/results/test-suite-times.md): runs ./test.sh [ARGS...] under Linux process
 # accounting (Debian's acct; needs root) and prints its wall time, the CPU seconds of every process that ran, and their split:
 # the test host itself, its children by kind (mpirun ranks, Chromium/node, the CLI under /usr/bin/time, other dotnet
 # processes: the packaging fixtures' SDK runs and `bert` children) and the rest (the dotnet SDK's build check and test runner,
