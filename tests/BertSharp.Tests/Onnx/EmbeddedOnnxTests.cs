@@ -5,7 +5,7 @@ namespace BertSharp.Tests.Onnx;
 
 /// <summary>
 /// The package's model resource is parsed where it lies in the assembly file; a damaged resource is refused as the same bytes
-/// in a .onnx file are, and a length that runs past the resources as an unreadable assembly. The damaged copies of the
+/// in a .onnx file are, and a length that runs past the resources by the resource's name and both lengths. The damaged copies of the
 /// MiniLM package differ from it only in the resource's length prefix.
 /// </summary>
 public sealed class EmbeddedOnnxTests
@@ -25,11 +25,20 @@ public sealed class EmbeddedOnnxTests
     }
 
     [Fact]
-    public void A_model_resource_longer_than_the_file_is_refused_as_an_unreadable_assembly()
+    public void A_model_resource_longer_than_the_file_is_refused_naming_the_resource_and_both_lengths()
     {
-        var (dll, _, _) = WithModelLength(int.MaxValue, "overlong");
+        var (dll, resource, model) = WithModelLength(int.MaxValue, "overlong");
+        // What follows the prefix: the model and the rest of the resources' section (its raw data, as far as it is mapped).
+        var image = File.ReadAllBytes(dll);
+        var at = image.AsSpan().IndexOf(model.AsSpan(0, 256));
+        using var stream = new MemoryStream(image);
+        var headers = new System.Reflection.PortableExecutable.PEHeaders(stream);
+        var rva = headers.CorHeader!.ResourcesDirectory.RelativeVirtualAddress;
+        var section = headers.SectionHeaders.Single(s => rva >= s.VirtualAddress && rva < s.VirtualAddress + s.VirtualSize);
+        var follows = section.PointerToRawData + Math.Min(section.SizeOfRawData, section.VirtualSize) - at;
+        Assert.InRange(follows, model.Length, int.MaxValue - 1);
 
-        Assert.Equal($"{dll}: not a readable .NET assembly (Read out of bounds).",
+        Assert.Equal($"{dll}: resource {resource} is 2147483647 bytes by its length prefix, but only {follows} bytes follow it in the assembly's resources; the assembly is truncated or corrupt.",
             Assert.Throws<BertSharpException>(() => OnnxImport.Read(dll)).Message);
     }
 

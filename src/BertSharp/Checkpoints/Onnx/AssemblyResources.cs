@@ -90,7 +90,8 @@ public static class AssemblyResources
                 var length = reader.ReadInt32();
                 if (unchecked((uint)length) > (uint)reader.RemainingBytes)
                 {
-                    reader.ReadBytes(length); // throws the reader's own out-of-bounds error, as reading the bytes did
+                    throw new BertSharpException(Invariant(
+                        $"{path}: resource {name} is {length} bytes by its length prefix, but only {reader.RemainingBytes} bytes follow it in the assembly's resources; the assembly is truncated or corrupt."));
                 }
                 visit(name, new ReadOnlySpan<byte>(reader.CurrentPointer, length));
             }
