@@ -49,7 +49,7 @@ public sealed record ErrorResponse(string Error, int Status);
 
 /// <summary>Body of <c>GET /health</c>.</summary>
 /// <param name="Status">"ok".</param>
-/// <param name="Model">The model as the server was given it: its directory or Hub id (<see cref="ServedModel.Name"/>).</param>
+/// <param name="Model">The model served: its Hub id as given, or its local directory's final name only (not the path).</param>
 /// <param name="Architecture">The model class served.</param>
 /// <param name="Endpoints">The endpoints this model has.</param>
 /// <param name="MaxLength">Longest input in tokens (422 beyond).</param>

@@ -111,7 +111,8 @@ public static class BertServer
                 : $"no endpoint /v1/{name}. Available: {string.Join(", ", available.Select(a => "/v1/" + a))}.";
             throw new ApiException(404, message);
         }).ExcludeFromDescription();
-        Func<HealthResponse> health = () => new HealthResponse("ok", served.Name, served.Architecture, [.. available.Select(a => "/v1/" + a)], served.MaxLength,
+        var shownModel = PublicModelName.Of(served.Name);
+        Func<HealthResponse> health = () => new HealthResponse("ok", shownModel, served.Architecture, [.. available.Select(a => "/v1/" + a)], served.MaxLength,
             options.MaxBatch, batchers.Stats, served.PairInput);
         app.MapGet("/health", health).WithSummary("Liveness, the loaded model, its endpoints and batching counters.").ProducesHealthErrors();
         // HEAD (a monitor's probe) gets the GET answer's status and headers; Kestrel drops the body. A separate endpoint, so the

@@ -4,8 +4,8 @@ namespace BertSharp.Server;
 public sealed record ServerOptions
 {
     /// <summary>
-    /// The model directory (config.json, weights, vocab.txt) or Hub id (cached, else downloaded unless offline), reported as
-    /// given in <c>/health</c>. Requests never name files.
+    /// The model directory (config.json, weights, vocab.txt) or Hub id (cached, else downloaded unless offline), named in
+    /// <c>/health</c> by the id as given or the directory's final name (not its path). Requests never name files.
     /// </summary>
     public required string ModelDirectory { get; init; }
 

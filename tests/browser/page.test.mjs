@@ -11,6 +11,7 @@
 // one text alone on the page for each.
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
+import { basename, resolve as resolvePath } from "node:path";
 import { chromium } from "playwright-core";
 
 const args = Object.fromEntries(process.argv.slice(2).reduce((pairs, a, i, all) => (a.startsWith("--") ? [...pairs, [a.slice(2), all[i + 1]]] : pairs), []));
@@ -58,9 +59,10 @@ async function runCase(browser, c, url) {
   try {
     await page.goto(url + "/");
     await page.waitForSelector("body[data-state=ready]");
-    // The tab names the model as the server was given it (the directory here, a Hub id likewise).
+    // The tab names the model as /health does: a directory (as here) by its final name, a Hub id as given.
     const title = await page.title();
-    if (title !== `${c.model} · BertSharp`) throw new Error(`page title "${title}", expected "${c.model} · BertSharp"`);
+    const modelName = existsSync(c.model) ? basename(resolvePath(c.model)) : c.model;
+    if (title !== `${modelName} · BertSharp`) throw new Error(`page title "${title}", expected "${modelName} · BertSharp"`);
     const pairShown = await page.isVisible("#text-pair");
     if (Boolean(c.textPair) !== pairShown) throw new Error(`second text field ${pairShown ? "shown" : "hidden"} for this model`);
     await page.fill("#text", c.text);

@@ -15,7 +15,7 @@ internal static class ServeCommand
     {
         // The defaults are the server's (ServerOptions), not restated here.
         var defaults = new ServerOptions { ModelDirectory = "" };
-        var model = CommonOptions.ModelOption("The model directory or Hub id to serve (/health and the page name it as given).");
+        var model = CommonOptions.ModelOption("The model directory or Hub id to serve (/health and the page name a Hub id as given, a directory by its final name).");
         var host = new Option<string>("--host") { Description = "Address to listen on: an IP address (0.0.0.0 or :: for all interfaces), localhost, or a host name (resolved at start-up; exactly its addresses are bound).", DefaultValueFactory = _ => "127.0.0.1" };
         var port = new Option<int>("--port") { Description = "TCP port (0 = any free port).", DefaultValueFactory = _ => 8080 };
         var maxBatch = new Option<int>("--max-batch") { Description = "Most inputs per micro-batch (1 = no batching).", DefaultValueFactory = _ => defaults.MaxBatch };

@@ -129,7 +129,7 @@ async function init() {
     const health = await (await fetch("/health")).json();
     endpoints = health.endpoints;
     pairInput = health.text_pair === true;
-    // The model as the server was given it (a directory or Hub id): several servers open in tabs are told apart by it.
+    // The model as /health names it (a Hub id, or a directory's final name): several servers open in tabs are told apart by it.
     document.title = `${health.model} · BertSharp`;
     $("model").textContent = `${health.model} · ${health.architecture}${pairInput ? " (sentence pairs)" : ""} · max ${health.max_length} tokens · ${endpoints.join(", ")}`;
     $("qa-inputs").hidden = !endpoints.includes("/v1/qa");

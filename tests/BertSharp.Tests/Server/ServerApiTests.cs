@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using BertSharp.Inference;
 using BertSharp.Tests.Inference;
+using BertSharp.Tests.Infrastructure;
 using BertSharp.Tests.Modeling;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -31,6 +32,19 @@ public sealed class ServerApiTests
         var (status, body) = await host.Post("/v1/qa", new { question = "q", context = "c" });
         Assert.Equal(404, status);
         Assert.Contains("needs BertForQuestionAnswering", (string)body!["error"]!, StringComparison.Ordinal);
+    }
+
+    // A client of a server listening on all interfaces learns the model's name, not where the server's files are.
+    [Fact]
+    public async Task Health_names_a_local_model_directory_by_its_final_name_only()
+    {
+        using var tmp = TestPaths.TempDir();
+        var dir = Path.Combine(tmp.Path, "alice", "models", "x");
+        TestPaths.CopyTree(HfFixture.Dir(TokenCase), dir);
+        await using var host = await ServerHost.StartOn(dir + Path.DirectorySeparatorChar);
+        var health = await host.Health();
+        Assert.Equal("x", (string?)health["model"]);
+        Assert.DoesNotContain(tmp.Path, health.ToJsonString(), StringComparison.Ordinal);
     }
 
     [Fact]

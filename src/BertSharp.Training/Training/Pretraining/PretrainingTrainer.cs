@@ -165,36 +165,20 @@ public sealed class PretrainingTrainer
 
         // A Hub id continues from its snapshot in the HF cache (downloaded when absent); the settings keep the id as typed.
         var modelDir = checkpoint is null && source.ModelDirectory is { } m && ModelLocator.IsHubId(m) ? BertPretrained.ResolveDirectory(m) : source.ModelDirectory;
-        var sourceDir = checkpoint ?? modelDir;
-        _sourceTrainedLength = sourceDir is not null && File.Exists(Path.Combine(sourceDir, "tokenizer_config.json"))
-            ? BertTokenizer.FromDirectory(sourceDir).ModelMaxLength
-            : null;
-
         var architecture = objective == PretrainingObjective.MaskedLm ? nameof(BertForMaskedLM) : nameof(BertForPreTraining);
-        var (model, vocabPath, loadNotice) = checkpoint is not null
-            ? (LoadCheckpoint(architecture, checkpoint), Path.Combine(checkpoint, "vocab.txt"), null)
-            : CreateModel(architecture, source with { ModelDirectory = modelDir }, data);
+        (BertPreTrainedModel, MaskingVocabulary, SaveOptions, string?) SetUp() => SetUpModel(architecture, checkpoint, source with { ModelDirectory = modelDir }, data, dataDirectory);
+        // A refusal of the model's files (its vocab.txt missing, or not the data's) and the load report name a Hub id as typed,
+        // as the loaders do, rather than the snapshot in the HF cache that it resolved to.
+        var typed = checkpoint is null ? source.ModelDirectory : null;
+        var (model, maskingVocabulary, modelFiles, loadNotice) = typed is not null && modelDir is { } snapshot
+            ? TypedModelNames.Load(typed, snapshot, SetUp)
+            : SetUp();
+        if (typed is not null && modelDir is { } resolved && loadNotice is not null)
+        {
+            loadNotice = TypedModelNames.Named(typed, resolved, loadNotice);
+        }
         try
         {
-            if (!File.Exists(vocabPath))
-            {
-                throw new PathException(vocabPath, "not found; the model directory needs the vocab.txt its data was built with.");
-            }
-            data.CheckVocabulary(vocabPath, model.Config.VocabSize);
-            // Read before the model moves and its trainer is built: a vocabulary masking cannot use is refused first.
-            var maskingVocabulary = new MaskingVocabulary(File.ReadAllLines(vocabPath), vocabPath);
-            // The tokenizer files every checkpoint and final/ carry, written as fine-tuning writes them: the data's vocabulary
-            // and lower-casing, and model_max_length the trained length (ModelLength: a model continued on shorter data
-            // keeps its longer positions).
-            var savedTokenizer = BertTokenizer.FromVocabFile(vocabPath, data.Manifest.Lowercase)
-                .WithModelMaxLength(Math.Max(data.Manifest.MaxSeqLength, _sourceTrainedLength ?? 0));
-            // vocab.txt itself stays byte for byte the data's: --resume and continued pre-training check it against the
-            // data's manifest by SHA-256 (a vocabulary written again could differ in line endings or the last newline).
-            var modelFiles = new SaveOptions(Tokenizer: savedTokenizer, WriteExtraFiles: dir => FreshCopy.Copy(vocabPath, Path.Combine(dir, "vocab.txt")));
-            if (data.Manifest.MaxSeqLength > model.Config.MaxPositionEmbeddings)
-            {
-                throw new BertSharpException(Invariant($"{dataDirectory}: max_seq_length {data.Manifest.MaxSeqLength} exceeds the model's max_position_embeddings {model.Config.MaxPositionEmbeddings}."));
-            }
             model.to(device);
             using var trainer = Trainer.ForRanks(model, new OptimizerSettings(_options.LearningRate, _options.Eps, _options.WeightDecay, _options.MaxGradNorm,
                 _options.EffectiveWarmupSteps, _options.Steps), comm);
@@ -579,6 +563,51 @@ public sealed class PretrainingTrainer
             throw;
         }
         return model;
+    }
+
+    /// <summary>
+    /// The run's model (from <paramref name="checkpoint"/> when resuming, else from <paramref name="source"/>) checked against
+    /// the data, the vocabulary its masking draws from, what every checkpoint and final/ write beside the weights, and the
+    /// load report of a loaded model; the model is disposed when a check refuses it.
+    /// </summary>
+    private (BertPreTrainedModel Model, MaskingVocabulary Masking, SaveOptions Files, string? LoadNotice) SetUpModel(
+        string architecture, string? checkpoint, PretrainingModelSource source, PretrainingDataset data, string dataDirectory)
+    {
+        var sourceDir = checkpoint ?? source.ModelDirectory;
+        _sourceTrainedLength = sourceDir is not null && File.Exists(Path.Combine(sourceDir, "tokenizer_config.json"))
+            ? BertTokenizer.FromDirectory(sourceDir).ModelMaxLength
+            : null;
+        var (model, vocabPath, loadNotice) = checkpoint is not null
+            ? (LoadCheckpoint(architecture, checkpoint), Path.Combine(checkpoint, "vocab.txt"), null)
+            : CreateModel(architecture, source, data);
+        try
+        {
+            if (!File.Exists(vocabPath))
+            {
+                throw new PathException(vocabPath, "not found; the model directory needs the vocab.txt its data was built with.");
+            }
+            data.CheckVocabulary(vocabPath, model.Config.VocabSize);
+            // Read before the model moves and its trainer is built: a vocabulary masking cannot use is refused first.
+            var maskingVocabulary = new MaskingVocabulary(File.ReadAllLines(vocabPath), vocabPath);
+            // The tokenizer files every checkpoint and final/ carry, written as fine-tuning writes them: the data's vocabulary
+            // and lower-casing, and model_max_length the trained length (ModelLength: a model continued on shorter data
+            // keeps its longer positions).
+            var savedTokenizer = BertTokenizer.FromVocabFile(vocabPath, data.Manifest.Lowercase)
+                .WithModelMaxLength(Math.Max(data.Manifest.MaxSeqLength, _sourceTrainedLength ?? 0));
+            // vocab.txt itself stays byte for byte the data's: --resume and continued pre-training check it against the
+            // data's manifest by SHA-256 (a vocabulary written again could differ in line endings or the last newline).
+            var modelFiles = new SaveOptions(Tokenizer: savedTokenizer, WriteExtraFiles: dir => FreshCopy.Copy(vocabPath, Path.Combine(dir, "vocab.txt")));
+            if (data.Manifest.MaxSeqLength > model.Config.MaxPositionEmbeddings)
+            {
+                throw new BertSharpException(Invariant($"{dataDirectory}: max_seq_length {data.Manifest.MaxSeqLength} exceeds the model's max_position_embeddings {model.Config.MaxPositionEmbeddings}."));
+            }
+            return (model, maskingVocabulary, modelFiles, loadNotice);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
     }
 
     /// <summary>The model a new run starts from, its vocabulary file, and for a loaded model its load report (said once the run is checked).</summary>

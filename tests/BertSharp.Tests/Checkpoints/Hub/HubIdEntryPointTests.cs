@@ -25,13 +25,16 @@ public sealed class HubIdEntryPointTests(HubIdEntryPointTests.ServedFixtures ser
         public static readonly string[] Cases =
             ["sequence-classification", "masked-lm", "pretraining", "token-classification", "question-answering", "multiple-choice", "base-model"];
 
-        // Fixtures with the settings a BertSharp fine-tuning records beside the weights, which change how the model answers.
-        private static readonly (string Name, string From, string File, string Content)[] Tuned =
+        // Fixtures with the settings a BertSharp fine-tuning records beside the weights, which change how the model answers
+        // (a null content removes the file).
+        private static readonly (string Name, string From, (string File, string? Content)[] Files)[] Tuned =
         [
-            ("ner-first", "token-classification", TrainingArgsFile.FileName, """{"task": "ner", "label_all_tokens": false, "ner_mode": "strict", "ner_scheme": "IOB2"}"""),
-            ("cls-short", "sequence-classification", TrainingArgsFile.FileName, """{"max_length": 6}"""),
+            ("ner-first", "token-classification", [(TrainingArgsFile.FileName, """{"task": "ner", "label_all_tokens": false, "ner_mode": "strict", "ner_scheme": "IOB2"}""")]),
+            ("cls-short", "sequence-classification", [(TrainingArgsFile.FileName, """{"max_length": 6}""")]),
             // Trained on 32 of its 64 positions: a longer max_length is allowed with a warning that names the model.
-            ("cls-trained-32", "sequence-classification", "tokenizer_config.json", """{"do_lower_case": true, "model_max_length": 32}"""),
+            ("cls-trained-32", "sequence-classification", [("tokenizer_config.json", """{"do_lower_case": true, "model_max_length": 32}""")]),
+            // Weights without a tokenizer: pre-training refuses it for want of the vocab.txt its data was built with.
+            ("pretraining-no-vocab", "pretraining", [("vocab.txt", null), ("tokenizer_config.json", null), ("special_tokens_map.json", null)]),
         ];
 
         public TempDir Cache { get; } = TestPaths.TempDir();
@@ -43,10 +46,21 @@ public sealed class HubIdEntryPointTests(HubIdEntryPointTests.ServedFixtures ser
             using var hub = new FakeHub();
             var options = new HubOptions { Endpoint = hub.Endpoint, CacheDir = Cache.Path, ReadTimeout = TimeSpan.FromSeconds(20) };
             using var client = new HubClient(options);
-            foreach (var (name, from, file, content) in Tuned)
+            foreach (var (name, from, files) in Tuned)
             {
                 TestPaths.CopyTree(HfDir(from), Path.Combine(_local.Path, name));
-                File.WriteAllText(Path.Combine(_local.Path, name, file), content);
+                foreach (var (file, content) in files)
+                {
+                    var path = Path.Combine(_local.Path, name, file);
+                    if (content is null)
+                    {
+                        File.Delete(path);
+                    }
+                    else
+                    {
+                        File.WriteAllText(path, content);
+                    }
+                }
             }
             foreach (var name in Cases.Concat(Tuned.Select(t => t.Name)))
             {
@@ -146,6 +160,37 @@ public sealed class HubIdEntryPointTests(HubIdEntryPointTests.ServedFixtures ser
             var search = SemanticSearch.Build(p, ["the movie was good", "a cat sat", "rain today"]);
             return Json(search.Search("a good film", 2));
         }),
+        // The trainer's own checks after loading the model: its vocab.txt, named as typed (the id's, not the snapshot's).
+        ["PretrainingTrainer.Run without vocab.txt"] = ("pretraining-no-vocab", (m, tmp) =>
+        {
+            var refusal = PretrainingRefusal(m, PretrainingData(tmp, Path.Combine(HfDir("pretraining"), "vocab.txt")), tmp);
+            Assert.StartsWith("MODEL/vocab.txt: not found;", refusal, StringComparison.Ordinal);
+            return refusal;
+        }),
+        ["PretrainingTrainer.Run on data of another vocabulary"] = ("pretraining", (m, tmp) =>
+        {
+            // The model's vocabulary with one token more: another SHA-256 than the data's manifest records.
+            var vocab = Path.Combine(tmp.Path, "vocab.txt");
+            File.WriteAllLines(vocab, [.. File.ReadLines(Path.Combine(HfDir("pretraining"), "vocab.txt")), "zzzextra"]);
+            var refusal = PretrainingRefusal(m, PretrainingData(tmp, vocab), tmp);
+            Assert.StartsWith("MODEL/vocab.txt: vocabulary does not match the data in ", refusal, StringComparison.Ordinal);
+            return refusal;
+        }),
+        // The load report said before the first step names the model as typed too.
+        ["PretrainingTrainer.Run's load report"] = ("pretraining", (m, tmp) =>
+        {
+            var notices = new List<string>();
+            var trainer = new BertSharp.Training.Pretraining.PretrainingTrainer(
+                new BertSharp.Training.Pretraining.PretrainingTrainerOptions { Steps = 1, BatchSize = 4, EvalEvery = 0, Device = "cpu", Seed = 7 })
+            {
+                OnNotice = notices.Add,
+            };
+            trainer.Run(PretrainingData(tmp, Path.Combine(HfDir("pretraining"), "vocab.txt")), Fresh(tmp, "run"),
+                new BertSharp.Training.Pretraining.PretrainingModelSource(ModelDirectory: m), resume: false);
+            var report = Assert.Single(notices).Replace(m, "MODEL", StringComparison.Ordinal);
+            Assert.StartsWith("model: MODEL", report, StringComparison.Ordinal);
+            return report;
+        }),
         ["OnnxExport.Export"] = ("masked-lm", (m, tmp) =>
         {
             var path = Path.Combine(tmp.Path, Guid.NewGuid().ToString("N") + ".onnx");
@@ -155,6 +200,36 @@ public sealed class HubIdEntryPointTests(HubIdEntryPointTests.ServedFixtures ser
     };
 
     private static readonly string Sst2 = Path.Combine(TestPaths.Fixtures, "data", "sst2_train.tsv");
+
+    /// <summary>Pre-training data of 60 SST-2 sentences built with <paramref name="vocab"/> in <paramref name="tmp"/> (once per folder).</summary>
+    private static string PretrainingData(TempDir tmp, string vocab)
+    {
+        var data = Path.Combine(tmp.Path, "data");
+        if (!Directory.Exists(data))
+        {
+            var corpus = Path.Combine(tmp.Path, "corpus.txt");
+            // Six documents of ten sentences (a blank line ends each), for next-sentence pairs across documents.
+            var sentences = File.ReadLines(Path.Combine(TestPaths.RepoRoot, "samples", "sst2", "train-sentences.tsv")).Skip(1).Take(60)
+                .Select((l, i) => l.Split('\t')[0].Trim() + (i % 10 == 9 ? "\n" : ""));
+            File.WriteAllLines(corpus, sentences);
+            var made = CliRunner.Run("pretrain-data", "--input", corpus, "--vocab", vocab, "--output", data, "--max-length", "32", "--seed", "1");
+            Assert.True(made.ExitCode == 0, made.StdErr);
+        }
+        return data;
+    }
+
+    // The refusal of a pre-training run that starts from the model, before any step: one line, the model said as MODEL.
+    private static string PretrainingRefusal(string model, string data, TempDir tmp)
+    {
+        var options = new BertSharp.Training.Pretraining.PretrainingTrainerOptions { Steps = 2, BatchSize = 4, EvalEvery = 0, Device = "cpu" };
+        var output = Path.Combine(tmp.Path, "run");
+        var refusal = Assert.ThrowsAny<BertSharpException>(() => new BertSharp.Training.Pretraining.PretrainingTrainer(options)
+            .Run(data, output, new BertSharp.Training.Pretraining.PretrainingModelSource(ModelDirectory: model), resume: false)).Message;
+        Assert.DoesNotContain('\n', refusal);
+        Assert.DoesNotContain("models--", refusal, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(output), "a refused run left its output");
+        return refusal.Replace(model, "MODEL", StringComparison.Ordinal);
+    }
 
     private const string Squad = """
         {"version": "v1.1", "data": [{"paragraphs": [{"context": "laura smith joined reuters in vienna .",
@@ -237,18 +312,7 @@ public sealed class HubIdEntryPointTests(HubIdEntryPointTests.ServedFixtures ser
         }),
         ["bert pretrain --model"] = ("pretraining", (m, tmp) =>
         {
-            var data = Path.Combine(tmp.Path, "data");
-            if (!Directory.Exists(data))
-            {
-                var corpus = Path.Combine(tmp.Path, "corpus.txt");
-                // Six documents of ten sentences (a blank line ends each), for next-sentence pairs across documents.
-                var sentences = File.ReadLines(Path.Combine(TestPaths.RepoRoot, "samples", "sst2", "train-sentences.tsv")).Skip(1).Take(60)
-                    .Select((l, i) => l.Split('\t')[0].Trim() + (i % 10 == 9 ? "\n" : ""));
-                File.WriteAllLines(corpus, sentences);
-                var made = CliRunner.Run("pretrain-data", "--input", corpus, "--vocab", Path.Combine(HfDir("pretraining"), "vocab.txt"), "--output", data,
-                    "--max-length", "32", "--seed", "1");
-                Assert.True(made.ExitCode == 0, made.StdErr);
-            }
+            var data = PretrainingData(tmp, Path.Combine(HfDir("pretraining"), "vocab.txt"));
             var outDir = Fresh(tmp, "run");
             Cli(m, ["pretrain", "--data", data, "--model", "MODEL", "--output", outDir, "--steps", "2", "--batch-size", "4", "--seed", "7", "--save-every", "1"]);
             // The run records the model as typed, and a resume that names it again continues.
@@ -276,26 +340,28 @@ public sealed class HubIdEntryPointTests(HubIdEntryPointTests.ServedFixtures ser
     }
 
     // The server of an id answers as the directory's (a classification; a tagger trained on first pieces, whose default
-    // aggregation comes from the id's training_args.json) and /health, which the web page shows, names the model as given.
+    // aggregation comes from the id's training_args.json) and /health, which the web page shows, names the id as given and a
+    // directory by its final name only.
     [Fact]
     public async Task The_server_given_a_hub_id_answers_as_given_the_directory_and_names_the_id()
     {
-        static async Task<string> Answers(string model, string path, object body)
+        static async Task<string> Answers(string model, string shown, string path, object body)
         {
             await using var host = await ServerHost.StartOn(model);
             var (status, answer) = await host.Post(path, body);
             Assert.True(status == 200, answer?.ToJsonString());
             var health = await host.Health();
-            Assert.Equal(model, (string?)health["model"]);
+            Assert.Equal(shown, (string?)health["model"]);
             health.AsObject().Remove("model");
             return answer!.ToJsonString() + health.ToJsonString();
         }
-        static async Task<string> Both(Func<string, string> dir) =>
-            await Answers(dir("sequence-classification"), "/v1/classify", new { text = "hello world" })
-            + await Answers(dir("ner-first"), "/v1/ner", new { text = "laura smith joined reuters in vienna" });
-        var fromDir = await Both(served.Dir);
+        static async Task<string> Both(Func<string, string> dir, Func<string, string> shown) =>
+            await Answers(dir("sequence-classification"), shown("sequence-classification"), "/v1/classify", new { text = "hello world" })
+            + await Answers(dir("ner-first"), shown("ner-first"), "/v1/ner", new { text = "laura smith joined reuters in vienna" });
+        // The fixtures' directories end in the fixture's name.
+        var fromDir = await Both(served.Dir, name => name);
         using var env = served.Offline();
-        var fromHub = await Both(name => "org/" + name);
+        var fromHub = await Both(name => "org/" + name, name => "org/" + name);
         Assert.Contains("\"entities\":[{", fromDir, StringComparison.Ordinal);
         Assert.Equal(fromDir, fromHub);
     }
