@@ -146,7 +146,7 @@ internal static class EvaluateCommand
             var outPath = p.GetValue(output) ?? DefaultOutput(p.GetValue(model)!, dataset.Path);
             report.Save(outPath, new Dictionary<string, object?>
             {
-                ["model"] = Path.GetFullPath(p.GetValue(model)!),
+                ["model"] = ModelLocator.Recorded(p.GetValue(model)!),
                 ["data"] = Path.GetFullPath(dataset.Path),
                 ["task"] = task.Name,
                 ["max_length"] = classifier.MaxLength,

@@ -183,7 +183,7 @@ internal static class HeadTaskCli
             Console.Error.WriteLine("warning: " + zeroDivision);
         }
         var outPath = output ?? EvaluateCommand.DefaultOutput(model, dataPath);
-        extra["model"] = Path.GetFullPath(model);
+        extra["model"] = ModelLocator.Recorded(model);
         extra["data"] = Path.GetFullPath(dataPath);
         extra["task"] = name;
         extra["max_length"] = length;

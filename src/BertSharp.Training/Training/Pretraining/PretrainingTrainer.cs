@@ -443,7 +443,7 @@ public sealed class PretrainingTrainer
         }
         if (source.ModelDirectory is { } model)
         {
-            s["model"] = ModelLocator.IsHubId(model) ? model : AtomicFile.Normalize(model);
+            s["model"] = ModelLocator.Recorded(model);
         }
         return s;
     }

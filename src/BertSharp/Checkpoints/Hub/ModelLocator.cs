@@ -1,3 +1,5 @@
+using BertSharp.IO;
+
 namespace BertSharp.Checkpoints;
 
 /// <summary>Turns what a user typed (<c>./my-model</c>, <c>bert-base-uncased</c>, <c>org/name</c>) into a local checkpoint directory.</summary>
@@ -48,6 +50,12 @@ public static class ModelLocator
 
     /// <summary>Whether <paramref name="s"/> names a Hub model: no local directory, and not written as a path.</summary>
     internal static bool IsHubId(string s) => !Directory.Exists(s) && !LooksLikePath(s);
+
+    /// <summary>
+    /// The model as a run's record names it: a Hub id as typed (the full path of a directory named by the id, which does not
+    /// exist, would send a reader of the record nowhere), a directory by its full path.
+    /// </summary>
+    internal static string Recorded(string idOrDir) => IsHubId(idOrDir) ? idOrDir : AtomicFile.Normalize(idOrDir);
 
     private static bool LooksLikePath(string s) =>
         s.StartsWith('.') || s.StartsWith('/') || s.StartsWith('~') || s.Contains('\\', StringComparison.Ordinal)

@@ -392,25 +392,40 @@ public sealed class HubIdEntryPointTests(HubIdEntryPointTests.ServedFixtures ser
     }
 
     // Evaluate's default output is beside a model directory; for a Hub id it is under the current directory, never in the
-    // Hub cache (shared downloads that a cache clean-up removes). Serial: the test changes the process's current directory.
+    // Hub cache (shared downloads that a cache clean-up removes), and the metrics name the model by the id (its full path
+    // named a directory under the current one that does not exist). A head task (SQuAD) and a sequence classifier, which
+    // evaluate writes apart. Serial: the test changes the process's current directory.
     [Fact]
     public void Evaluate_without_output_writes_a_hub_models_metrics_under_the_current_directory_not_in_the_cache()
     {
         using var tmp = TestPaths.TempDir();
         var data = Path.Combine(tmp.Path, "dev.json");
         File.WriteAllText(data, Squad);
+        var labelled = Path.Combine(tmp.Path, "dev.tsv");
+        File.WriteAllLines(labelled, ["sentence\tlabel", "hello world\t1", "a bad film\t0"]);
         using var env = served.Offline();
         var before = Directory.GetFileSystemEntries(served.Cache.Path, "*", SearchOption.AllDirectories).Order().ToList();
         var cwd = Environment.CurrentDirectory;
         Environment.CurrentDirectory = tmp.Path;
         try
         {
-            var r = CliRunner.Run("evaluate", "--model", "org/question-answering", "--task", "squad", "--data", data);
-            Assert.True(r.ExitCode == 0, r.StdErr);
-            var metrics = Path.Combine(tmp.Path, "eval", "org--question-answering", "dev.metrics.json");
-            Assert.True(File.Exists(metrics), r.StdOut);
-            Assert.Contains("wrote eval/org--question-answering/dev.metrics.json", r.StdOut, StringComparison.Ordinal);
-            Assert.Equal("squad", JsonDocument.Parse(File.ReadAllText(metrics)).RootElement.GetProperty("task").GetString());
+            foreach (var (model, args, task) in new[]
+            {
+                ("org/question-answering", new[] { "--task", "squad", "--data", data }, "squad"),
+                ("org/sequence-classification", new[] { "--task", "tsv", "--data", labelled, "--text-column", "sentence" }, "tsv"),
+            })
+            {
+                var r = CliRunner.Run(["evaluate", "--model", model, .. args]);
+                Assert.True(r.ExitCode == 0, r.StdErr);
+                var name = "dev";
+                var folder = model.Replace("/", "--", StringComparison.Ordinal);
+                var metrics = Path.Combine(tmp.Path, "eval", folder, name + ".metrics.json");
+                Assert.True(File.Exists(metrics), r.StdOut);
+                Assert.Contains($"wrote eval/{folder}/{name}.metrics.json", r.StdOut, StringComparison.Ordinal);
+                var written = JsonDocument.Parse(File.ReadAllText(metrics)).RootElement;
+                Assert.Equal(task, written.GetProperty("task").GetString());
+                Assert.Equal(model, written.GetProperty("model").GetString());
+            }
         }
         finally
         {
