@@ -8,7 +8,7 @@ internal sealed class BackendOptions
 {
     public Option<string> Backend { get; } = new("--backend")
     {
-        Description = "Engine of the forward pass: torch (TorchSharp) or onnxruntime (ONNX Runtime over --onnx, default MODEL/model.onnx from 'bert export-onnx').",
+        Description = "Engine of the forward pass: torch (TorchSharp) or onnxruntime (ONNX Runtime over --onnx, default MODEL/model.onnx from 'bert export-onnx'; a Hub id needs --onnx).",
         DefaultValueFactory = _ => "torch",
     };
 

@@ -34,14 +34,21 @@ public sealed record InferenceBackend(string? OnnxPath = null, int Threads = 0)
 
     /// <summary>
     /// The backend named on a command line: <c>torch</c> (default) or <c>onnxruntime</c>, whose graph is <paramref name="onnxPath"/>
-    /// or else <c>model.onnx</c> in <paramref name="modelDirectory"/>.
+    /// or else <c>model.onnx</c> in <paramref name="modelDirectory"/>; a Hub id has no such default and needs <paramref name="onnxPath"/>.
     /// </summary>
     public static InferenceBackend Parse(string name, string modelDirectory, string? onnxPath, int threads = 0) => name.Trim().ToLowerInvariant() switch
     {
         "torch" or "torchsharp" => onnxPath is null ? Torch : throw new BertSharpException($"{BertSharpException.Field("onnx")}: only with {BertSharpException.Field("backend")} onnxruntime."),
-        "onnxruntime" or "ort" => new InferenceBackend(onnxPath ?? Path.Combine(modelDirectory, "model.onnx"), threads),
+        "onnxruntime" or "ort" => new InferenceBackend(onnxPath ?? DefaultGraph(modelDirectory), threads),
         _ => throw new BertSharpException($"{BertSharpException.Field("backend")} {name}: expected torch or onnxruntime."),
     };
+
+    // A Hub id names no directory of the user's, and its download fetches no graph: model.onnx "in" it was looked for under
+    // the current directory, and the refusal named a path there that nothing would ever write.
+    private static string DefaultGraph(string modelDirectory) => Checkpoints.ModelLocator.IsHubId(modelDirectory)
+        ? throw new BertSharpException(
+            $"{BertSharpException.Field("onnx")}: expected with {BertSharpException.Field("backend")} onnxruntime for the Hub model {modelDirectory}, which has no model.onnx of its own; write one with OnnxExport.Export and name it.")
+        : Path.Combine(modelDirectory, "model.onnx");
 }
 
 /// <summary>

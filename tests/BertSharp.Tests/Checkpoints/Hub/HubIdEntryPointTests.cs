@@ -434,6 +434,26 @@ public sealed class HubIdEntryPointTests(HubIdEntryPointTests.ServedFixtures ser
         Assert.Equal(before, Directory.GetFileSystemEntries(served.Cache.Path, "*", SearchOption.AllDirectories).Order().ToList());
     }
 
+    // ONNX Runtime's default graph is model.onnx in the model's directory; a Hub id has none (its download fetches no graph),
+    // and the refusal named a path under the current directory that nothing would ever write.
+    [Fact]
+    public void The_onnx_backend_of_a_hub_model_asks_for_its_graph_instead_of_naming_a_path_under_the_current_directory()
+    {
+        using var tmp = TestPaths.TempDir();
+        var input = Path.Combine(tmp.Path, "in.txt");
+        File.WriteAllLines(input, ["hello world"]);
+        var output = Path.Combine(tmp.Path, "e.jsonl");
+        using var env = served.Offline();
+        foreach (var args in new[] { new[] { "predict", "--text", "hello world" }, ["embed", "--input", input, "--output", output] })
+        {
+            var r = CliRunner.Run([.. args, "--model", "org/sequence-classification", "--backend", "onnxruntime"]);
+            Assert.Equal(2, r.ExitCode);
+            Assert.Equal("error: --onnx: expected with --backend onnxruntime for the Hub model org/sequence-classification, which has no model.onnx " +
+                "of its own; write one with 'bert export-onnx MODEL OUT.onnx' and name it.", r.StdErr.Trim());
+        }
+        Assert.Equal([input], Directory.GetFileSystemEntries(tmp.Path));
+    }
+
     // Each command the rows above load by Hub id says so in its --model help (one said "A model directory." only).
     [Fact]
     public void Each_command_that_loads_a_hub_id_says_so_in_its_model_help()
