@@ -12,6 +12,7 @@ public static class Program
     {
         // Before anything can load libtorch: its OpenMP reads the thread policy once, at load.
         Runtime.NativeEnvironment.Apply();
+        FileSizeSignal.Ignore();
         try
         {
             return Run(args, new InvocationConfiguration { EnableDefaultExceptionHandler = false });

@@ -112,4 +112,32 @@ public class DiskFullTests(DiskFullTests.Runs runs, ITestOutputHelper output) : 
         // Neither the output nor a temporary copy of it (hidden names included), nor the embeddings written beside a plot.
         Assert.Empty(Directory.GetFileSystemEntries(runs.Folder(name)));
     }
+
+    // The sweep's host ignores SIGXFSZ, which the kernel sends with EFBIG; bert itself, started under `ulimit -f` as a user
+    // starts it, was killed by that signal (exit 153, "File size limit exceeded") and left its temporary copy behind.
+    // W^X off: under a limit of a few kB the runtime cannot create the memory file of its code mapping and does not start.
+    [Fact]
+    public async Task Bert_started_under_a_file_size_limit_fails_in_one_line_and_leaves_nothing()
+    {
+        using var tmp = TestPaths.TempDir();
+        var input = tmp.File("texts.txt");
+        File.WriteAllLines(input, Enumerable.Range(0, 100).Select(i => Invariant($"a fine film, number {i}")));
+        var folder = tmp.File("out");
+        Directory.CreateDirectory(folder);
+        var tokens = Path.Combine(folder, "tok.jsonl");
+        var psi = new System.Diagnostics.ProcessStartInfo("/bin/sh") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in (string[])["-c", "ulimit -f 4 && exec \"$@\"", "sh", .. MpiJob.Bert("tokenize", "--vocab", Vocab, "--input", input, "--output", tokens)])
+        {
+            psi.ArgumentList.Add(a);
+        }
+        psi.Environment["DOTNET_EnableWriteXorExecute"] = "0";
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = await p.StandardError.ReadToEndAsync();
+        await p.WaitForExitAsync();
+        await stdout;
+        Assert.True(p.ExitCode == 2, $"exit {p.ExitCode}: {stderr}");
+        Assert.Equal($"error: --output {tokens}: cannot be written (file too large for the file system or the file size limit, ulimit -f).", stderr.Trim());
+        Assert.Empty(Directory.GetFileSystemEntries(folder));
+    }
 }
