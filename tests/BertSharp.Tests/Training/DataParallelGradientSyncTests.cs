@@ -29,7 +29,7 @@ public sealed class DataParallelGradientSyncTests
     [Fact]
     public void A_held_parameter_the_trainer_does_not_pass_is_refused_by_name()
     {
-        // A head added to the model after the DataParallel: it holds the head, the trainer's list does not.
+        // The DataParallel built over the whole model, the trainer over its encoder alone: it holds the head, the trainer's list does not.
         using var w = new Parameter(ones(3, 2));
         using var head = new Parameter(ones(4));
         using var dp = new DataParallel(new LocalCommunicator(), [("encoder.w", w), ("head.weight", head)]);
