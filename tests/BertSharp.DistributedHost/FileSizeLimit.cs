@@ -44,6 +44,16 @@ internal static class FileSizeLimit
         return new Restore(old);
     }
 
+    /// <summary>
+    /// Limits every file this process writes to <paramref name="bytes"/> from the moment an entry matching
+    /// <paramref name="path"/> (whose file name may hold <c>*</c> and <c>?</c>) exists until the result is disposed: a disk
+    /// that fills after a command's first output (a run's first checkpoint, renamed into place whole) and before its next one,
+    /// which is as large, so that no limit set from the start could tell the two apart. A pattern, not a name: a run that keeps
+    /// only its newest checkpoint may have removed the first before the watcher looked, never all of them. The limit
+    /// (process-wide, as every rlimit) is set by a thread that watches for the path while the command runs on.
+    /// </summary>
+    public static IDisposable SetOnceExists(string path, long bytes) => new Watcher(path, bytes);
+
     private static void Check(int result, string call)
     {
         if (result != 0)
@@ -55,5 +65,51 @@ internal static class FileSizeLimit
     private sealed class Restore(RLimit old) : IDisposable
     {
         public void Dispose() => Check(SetRLimit(RlimitFsize, old), "setrlimit");
+    }
+
+    private sealed class Watcher : IDisposable
+    {
+        private readonly ManualResetEventSlim _stop = new();
+        private readonly Thread _thread;
+        private IDisposable? _limit;
+        private Exception? _failure;
+
+        public Watcher(string path, long bytes)
+        {
+            _thread = new Thread(() =>
+            {
+                try
+                {
+                    // Polled rather than watched with inotify: a rename into place from a sibling is seen either way, and a
+                    // millisecond's delay only lets the command write a little more before the disk "fills".
+                    var (parent, pattern) = (Path.GetDirectoryName(path)!, Path.GetFileName(path));
+                    while (!Directory.Exists(parent) || !Directory.EnumerateFileSystemEntries(parent, pattern).Any())
+                    {
+                        if (_stop.Wait(1))
+                        {
+                            return;
+                        }
+                    }
+                    _limit = Set(bytes);
+                }
+                catch (Exception e)
+                {
+                    _failure = e;
+                }
+            }) { IsBackground = true, Name = "file size limit watcher" };
+            _thread.Start();
+        }
+
+        public void Dispose()
+        {
+            _stop.Set();
+            _thread.Join();
+            _stop.Dispose();
+            _limit?.Dispose();
+            if (_failure is not null)
+            {
+                throw new InvalidOperationException("the file size limit could not be set", _failure);
+            }
+        }
     }
 }

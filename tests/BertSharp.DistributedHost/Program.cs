@@ -54,6 +54,9 @@ public static class Program
     /// <summary>The script line's option that limits the size of the files its command writes (see <see cref="CliRuns"/>).</summary>
     public const string FileSizeLimitFlag = "--file-size-limit";
 
+    /// <summary>The script line's option that limits the size of the files its command writes once an entry matching a path exists (see <see cref="CliRuns"/>).</summary>
+    public const string FileSizeLimitAfterFlag = "--file-size-limit-after";
+
     /// <summary>
     /// Runs the <c>bert</c> command lines of <paramref name="script"/> (a JSON array of [name, arg, ...]) one after another in
     /// this process, each as <c>bert</c>'s own entry point runs it (as one rank under mpirun, or alone), and writes
@@ -65,7 +68,9 @@ public static class Program
     /// <paramref name="keepGoing"/> (one process running commands expected to fail, such as refusals). <c>{rank}</c> in an
     /// argument becomes this process's rank (0 alone), for a file that only some ranks may read. A line
     /// <c>[NAME, "--file-size-limit", BYTES, arg, ...]</c> runs its command with every file it writes limited to BYTES
-    /// (<see cref="FileSizeLimit"/>: a full disk without root), lifted again before this process writes the command's result.
+    /// (<see cref="FileSizeLimit"/>: a full disk without root), lifted again before this process writes the command's result;
+    /// <c>[NAME, "--file-size-limit-after", PATH, BYTES, arg, ...]</c> sets that limit only once an entry matching PATH (a
+    /// pattern in its file name: <c>run/checkpoint-*</c>) exists, a disk that fills after the command's first checkpoint.
     /// </summary>
     private static int CliRuns(string outDir, string script, bool keepGoing)
     {
@@ -87,13 +92,16 @@ public static class Program
             // Passed on to this process's stderr as well, a line at a time: a rank that fails as one of several aborts the job
             // from inside the command (MPI_Abort), before this writes its result file, and its error would reach no one.
             Console.SetError(new TeeWriter(stderr, CommandStderr.Labelled(oldErr, line[0], int.Parse(rank, System.Globalization.CultureInfo.InvariantCulture))));
-            var (limit, args) = line.Length > 2 && line[1] == FileSizeLimitFlag
-                ? (long.Parse(line[2], System.Globalization.CultureInfo.InvariantCulture), line[3..])
-                : ((long?)null, line[1..]);
+            var (limit, args) = line switch
+            {
+                [_, FileSizeLimitFlag, var bytes, ..] => ((Func<IDisposable>?)(() => FileSizeLimit.Set(Bytes(bytes))), line[3..]),
+                [_, FileSizeLimitAfterFlag, var path, var bytes, ..] => (() => FileSizeLimit.SetOnceExists(path, Bytes(bytes)), line[4..]),
+                _ => (null, line[1..]),
+            };
             int code;
             try
             {
-                using var _ = limit is { } bytes ? FileSizeLimit.Set(bytes) : null;
+                using var _ = limit?.Invoke();
                 code = Cli.Program.Main([.. args.Select(a => a.Replace("{rank}", rank, StringComparison.Ordinal))]);
             }
             finally
@@ -116,6 +124,8 @@ public static class Program
         }
         return 0;
     }
+
+    private static long Bytes(string value) => long.Parse(value, System.Globalization.CultureInfo.InvariantCulture);
 
     private static void Collectives(ICommunicator comm, Dictionary<string, object> result)
     {
