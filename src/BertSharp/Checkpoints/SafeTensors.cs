@@ -36,38 +36,16 @@ public static class SafeTensors
         using var fs = Open(path);
         var header = SafeTensorsHeaderParser.Read(path, fs);
         check?.Invoke(header);
-        foreach (var e in header.Tensors)
-        {
-            if (e.DType.ScalarType is null)
-            {
-                throw new BertSharpException($"{path}: tensor '{e.Name}' has dtype {e.DType.Name}, which TorchSharp cannot represent.");
-            }
-        }
+        CheckDTypes(path, header);
         var result = new Dictionary<string, Tensor>(header.Tensors.Count, StringComparer.Ordinal);
         try
         {
-            fs.Position = header.DataStart;
             foreach (var e in header.Tensors)
             {
                 var t = empty(e.Shape, e.DType.ScalarType!.Value);
                 result.Add(e.Name, t);
-                if (e.ByteCount > 0)
-                {
-                    using var flat = t.view(-1);
-                    foreach (var chunk in SafeTensorsWriter.Chunks(flat))
-                    {
-                        using (chunk)
-                        {
-                            fs.ReadExactly(chunk.bytes);
-                        }
-                    }
-                }
+                ReadData(path, fs, header.DataStart, e, t);
             }
-        }
-        catch (Exception e) when (e is EndOfStreamException or IOException)
-        {
-            DisposeAll(result);
-            throw new BertSharpException($"{path}: could not read tensor data ({e.Message}).", e);
         }
         catch
         {
@@ -75,6 +53,46 @@ public static class SafeTensors
             throw;
         }
         return result;
+    }
+
+    /// <summary>Refuses a header with a dtype TorchSharp has no type for, before any tensor is allocated.</summary>
+    internal static void CheckDTypes(string path, SafeTensorsHeader header)
+    {
+        foreach (var e in header.Tensors)
+        {
+            if (e.DType.ScalarType is null)
+            {
+                throw new BertSharpException($"{path}: tensor '{e.Name}' has dtype {e.DType.Name}, which TorchSharp cannot represent.");
+            }
+        }
+    }
+
+    /// <summary>
+    /// Reads the bytes of <paramref name="entry"/> into <paramref name="destination"/>, a contiguous CPU tensor of the
+    /// entry's dtype and element count, through its storage (no intermediate buffer).
+    /// </summary>
+    internal static void ReadData(string path, FileStream fs, long dataStart, SafeTensorsEntry entry, Tensor destination)
+    {
+        if (entry.ByteCount == 0)
+        {
+            return;
+        }
+        try
+        {
+            fs.Position = dataStart + entry.Begin;
+            using var flat = destination.view(-1);
+            foreach (var chunk in SafeTensorsWriter.Chunks(flat))
+            {
+                using (chunk)
+                {
+                    fs.ReadExactly(chunk.bytes);
+                }
+            }
+        }
+        catch (Exception e) when (e is EndOfStreamException or IOException)
+        {
+            throw new BertSharpException($"{path}: could not read tensor data ({e.Message}).", e);
+        }
     }
 
     /// <summary>
@@ -90,7 +108,7 @@ public static class SafeTensors
         AtomicFile.Write(path, s => SafeTensorsWriter.Write(s, tensors, metadata));
     }
 
-    private static FileStream Open(string path)
+    internal static FileStream Open(string path)
     {
         try
         {

@@ -1,0 +1,66 @@
+using BertSharp.Checkpoints;
+using BertSharp.Modeling;
+using BertSharp.Runtime;
+using BertSharp.Tests.Infrastructure;
+using static TorchSharp.torch;
+
+namespace BertSharp.Tests.Checkpoints;
+
+/// <summary>
+/// BertPretrained.Load reads a single safetensors file tensor by tensor into the parameters instead of loading a whole
+/// state dict first: every parameter must still hold exactly the stored weights, checked against the same weights as HF
+/// wrote them to pytorch_model.bin (read by the pickle reader, which still loads whole).
+/// </summary>
+public class StreamedLoadTests
+{
+    public StreamedLoadTests() => TorchRuntime.EnsureLoaded();
+
+    private static string PretrainingDir => Path.GetDirectoryName(CheckpointFixtures.PretrainingSafeTensors)!;
+
+    [Fact]
+    public void Safetensors_load_gives_every_parameter_the_weights_of_the_bin_file()
+    {
+        using var tmp = TestPaths.TempDir();
+        File.Copy(Path.Combine(PretrainingDir, "config.json"), tmp.File("config.json"));
+        File.Copy(CheckpointFixtures.PretrainingBin, tmp.File("pytorch_model.bin"));
+        using var streamed = BertPretrained.Load<BertForPreTraining>(PretrainingDir, out var report);
+        using var whole = BertPretrained.Load<BertForPreTraining>(tmp.Path);
+        Assert.Empty(report.MissingKeys);
+        Assert.Equal(["Float32"], report.SourceDtypes);
+        var expected = whole.NamedParameters().ToDictionary(p => p.Name, p => p.Param);
+        foreach (var (name, p) in streamed.NamedParameters())
+        {
+            TensorAssert.Identical(expected[name], p, name);
+        }
+    }
+
+    [Fact]
+    public void Half_precision_safetensors_are_converted_into_float32_parameters()
+    {
+        using var tmp = TestPaths.TempDir();
+        File.Copy(Path.Combine(PretrainingDir, "config.json"), tmp.File("config.json"));
+        var stored = SafeTensors.Load(CheckpointFixtures.PretrainingSafeTensors);
+        try
+        {
+            var half = stored.ToDictionary(kv => kv.Key, kv => kv.Value.to_type(ScalarType.Float16));
+            SafeTensors.Save(tmp.File("model.safetensors"), half);
+            SafeTensors.DisposeAll(half);
+            using var model = BertPretrained.Load<BertForPreTraining>(tmp.Path, out var report);
+            Assert.Equal(["Float16"], report.SourceDtypes);
+            var byName = model.NamedParameters().ToDictionary(p => p.Name, p => p.Param);
+            foreach (var (key, t) in stored)
+            {
+                if (byName.TryGetValue(key, out var p))
+                {
+                    using var rounded = t.to_type(ScalarType.Float16).to_type(ScalarType.Float32);
+                    TensorAssert.Identical(rounded, p, key);
+                }
+            }
+            Assert.True(byName.Keys.Count(stored.ContainsKey) > 20);
+        }
+        finally
+        {
+            SafeTensors.DisposeAll(stored);
+        }
+    }
+}
