@@ -288,8 +288,9 @@ internal sealed class FinetuneProgressView : IFineTuneProgress
             Elapsed(s.Elapsed), s.ExamplesPerSecond.ToString("0.0", CultureInfo.InvariantCulture)];
     }
 
+    /// <summary>A duration as the progress lines show it: <c>m:ss</c>, or from an hour on <c>h:mm:ss</c> with the hours whole.</summary>
     // The hours whole: TimeSpan's "h" is the hours past the days, so an epoch or ETA of 25 hours read 1:00:00.
-    private static string Elapsed(TimeSpan t) =>
+    internal static string Elapsed(TimeSpan t) =>
         t.TotalHours >= 1 ? FormattableString.Invariant($"{(long)t.TotalHours}:{t.Minutes:00}:{t.Seconds:00}") : t.ToString(@"m\:ss", CultureInfo.InvariantCulture);
 
     private void Update(bool force)

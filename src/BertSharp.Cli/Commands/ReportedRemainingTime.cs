@@ -51,12 +51,20 @@ internal sealed class ReportedRemainingTime
         {
             ArgumentNullException.ThrowIfNull(task);
             var remaining = task.IsFinished ? TimeSpan.Zero : left(task);
-            if (remaining is not { } r)
-            {
-                return new Text("--:--:--");
-            }
-            return r.TotalHours > 99 ? new Text("**:**:**") : new Text($"{r:hh\\:mm\\:ss}", new Style(Color.Blue));
+            return remaining is null ? new Text(Shown(remaining)) : new Text(Shown(remaining), new Style(Color.Blue));
         }
+
+        /// <summary>
+        /// The column's text: <c>--:--:--</c> before a pace is known, <c>**:**:**</c> from 100 hours on (wider than the column),
+        /// else the fine-tuning lines' clock (<see cref="FinetuneProgressView.Elapsed"/>).
+        /// </summary>
+        // Spectre's own column writes hh, the hours past the days: 30 hours left read 06:00:00.
+        internal static string Shown(TimeSpan? remaining) => remaining switch
+        {
+            null => "--:--:--",
+            { TotalHours: >= 100 } => "**:**:**",
+            { } r => FinetuneProgressView.Elapsed(r),
+        };
 
         public override int? GetColumnWidth(RenderOptions options) => 8;
     }

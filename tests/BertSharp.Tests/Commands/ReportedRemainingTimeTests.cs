@@ -22,4 +22,16 @@ public class ReportedRemainingTimeTests
         left.Report(100, TimeSpan.FromSeconds(143));
         Assert.Equal(TimeSpan.Zero, left.Left(100));
     }
+
+    [Fact]
+    public void The_column_shows_the_hours_whole_up_to_99()
+    {
+        // A long pre-training run has days left: TimeSpan's hh (hours past the days) showed 30 hours as 06:00:00.
+        Assert.Equal("30:00:05", ReportedRemainingTime.Column.Shown(new TimeSpan(1, 6, 0, 5)));
+        Assert.Equal("99:59:59", ReportedRemainingTime.Column.Shown(TimeSpan.FromHours(100) - TimeSpan.FromSeconds(1)));
+        Assert.Equal("**:**:**", ReportedRemainingTime.Column.Shown(TimeSpan.FromHours(100)));
+        Assert.Equal("1:01:07", ReportedRemainingTime.Column.Shown(TimeSpan.FromSeconds(3667)));
+        Assert.Equal("1:07", ReportedRemainingTime.Column.Shown(TimeSpan.FromSeconds(67)));
+        Assert.Equal("--:--:--", ReportedRemainingTime.Column.Shown(null));
+    }
 }
