@@ -140,14 +140,10 @@ internal sealed class TaggingRecipe : HeadRecipe
             ? "labels: every word piece (B-X → I-X on continuation pieces)"
             : "labels: the first word piece of each word (the others are ignored by the loss, -100)");
         // ExampleEncoder.CountTruncated's rule, longer than the maximum length: a sentence that lost only its last word's later
-        // pieces has no word cut off (WordStarts without -1), and was left out of the warning.
+        // pieces has no word cut off (WordStarts without -1), and was left out of the warning. The warning is the plan's one
+        // word on cut sentences: a note of its own ('N training sentence(s) longer than …') said it again with another count.
         Truncated = _trainFeatures.Count(f => f.UncutLength > maxLength);
         Longest = _trainFeatures.Select(f => f.UncutLength).DefaultIfEmpty(0).Max();
-        var cut = _trainFeatures.Count(f => f.WordStarts.Contains(-1));
-        if (cut > 0)
-        {
-            Notes.Add(Invariant($"{cut:N0} training sentence(s) longer than {maxLength} tokens: their last words are not trained on"));
-        }
         if (_val is null)
         {
             Notes.Add("validation: none (give eval_data for seqeval precision / recall / F1 per epoch)");
