@@ -36,7 +36,7 @@ public sealed class TextClassifier : IDisposable
     private bool _disposed;
 
     private TextClassifier(BertForSequenceClassification model, BertTokenizer tokenizer, LabelMap labels, ResolvedLength length, Device device,
-        string dir, JsonObject? trainingArgs)
+        string dir, string name, JsonObject? trainingArgs)
     {
         Model = model;
         Tokenizer = tokenizer;
@@ -44,14 +44,15 @@ public sealed class TextClassifier : IDisposable
         MaxLength = length.Length;
         Length = length;
         Device = device;
-        _dir = dir;
+        _name = name;
         FineTunedTask = TrainedTask(trainingArgs);
         FineTunedMaxLength = TrainingArgsFile.Int(trainingArgs, "max_length");
         (TruncationSide, HeadTokens) = TrainedTruncation(trainingArgs, dir);
     }
 
-    // The model directory, named by the refusals of inputs it was not fine-tuned on.
-    private readonly string _dir;
+    // The model as the caller named it (a directory as typed, a Hub id), named by the refusals of inputs it was not fine-tuned
+    // on: the directory it resolved to is a full path (or a snapshot in the HF cache) the user never typed.
+    private readonly string _name;
 
     /// <summary>
     /// Which word pieces a text longer than <see cref="MaxLength"/> keeps; <see cref="Load(string, string, int?)"/> sets the
@@ -149,7 +150,7 @@ public sealed class TextClassifier : IDisposable
             var length = ModelLength.Resolve(model.Config, tokenizer, maxLength, name);
             model.to(device);
             model.eval();
-            classifier = new TextClassifier(model, tokenizer, labels, length, device, dir, Directory.Exists(dir) ? TrainingArgsFile.Read(dir) : null);
+            classifier = new TextClassifier(model, tokenizer, labels, length, device, dir, name, Directory.Exists(dir) ? TrainingArgsFile.Read(dir) : null);
         }
         catch
         {
@@ -296,8 +297,8 @@ public sealed class TextClassifier : IDisposable
     /// saw, and answers with confidence all the same; a pair model given one text judges it against nothing.
     /// </summary>
     internal string? PairMismatch(bool hasPair) => FineTunedTask is not { } task || hasPair == PairInput ? null
-        : PairInput ? $"{_dir} was fine-tuned on sentence pairs (task {task.Name}) and judges a second text against the first"
-        : $"{_dir} was fine-tuned on single texts (task {task.Name}) and never saw a second one";
+        : PairInput ? $"{_name} was fine-tuned on sentence pairs (task {task.Name}) and judges a second text against the first"
+        : $"{_name} was fine-tuned on single texts (task {task.Name}) and never saw a second one";
 
     /// <summary>Refuses the first input whose pairing does not fit the model (<see cref="PairMismatch"/>), naming text_pair.</summary>
     internal void RequirePairing(IReadOnlyList<(string Text, string? Pair)> inputs)

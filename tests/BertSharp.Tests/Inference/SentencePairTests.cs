@@ -156,7 +156,8 @@ public sealed class SentencePairTests
     public void Predict_refuses_a_second_text_for_a_single_text_model()
     {
         using var tmp = TestPaths.TempDir();
-        var model = SingleTextModel(tmp);
+        // Typed relative, as a user types it: the refusal named the full path the directory resolved to.
+        var model = Path.GetRelativePath(Environment.CurrentDirectory, SingleTextModel(tmp));
         var r = CliRunner.Run("predict", "--model", model, "--text", "a tender , heartfelt family drama .", "--text-pair", "it is .");
         Assert.Equal(2, r.ExitCode);
         Assert.Contains($"--text-pair: not for this model; {model} was fine-tuned on single texts (task sst2) and never saw a second one.", r.StdErr, StringComparison.Ordinal);
