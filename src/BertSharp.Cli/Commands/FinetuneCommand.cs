@@ -114,7 +114,8 @@ internal static class FinetuneCommand
             {
                 return Stopped(result.StepLosses.Count, result.Checkpoint);
             }
-            Console.Out.WriteLine($"saved {CliErrors.Shown(result.OutputDir)}{summary}");
+            // As typed, as the next: commands name it: the result's is the full path it resolved to.
+            Console.Out.WriteLine($"saved {CliErrors.Shown(training.OutputDir)}{summary}");
             if (view.FinalWarning(result.FinalValidation, result.StepLosses.Count) is { } warning)
             {
                 // Not through CliErrors.Warn: the label names are the data's, not fields to rename as flags.

@@ -55,7 +55,8 @@ internal static class HeadTaskCli
             _ => ["accuracy", "loss"],
         };
         var summary = FinetuneSummary.Of(v, headline, o.SaveBest, result.Epochs, o.EffectiveEpochs);
-        Console.Out.WriteLine($"saved {CliErrors.Shown(result.OutputDir)}{summary}");
+        // As typed, as the next: commands name it: the result's is the full path it resolved to.
+        Console.Out.WriteLine($"saved {CliErrors.Shown(o.Training.OutputDir)}{summary}");
         if (warning is not null)
         {
             // Not through CliErrors.Warn: the entity types are the data's, not fields to rename as flags.

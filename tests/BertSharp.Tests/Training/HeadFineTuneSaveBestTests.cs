@@ -45,7 +45,9 @@ public class HeadFineTuneSaveBestTests
     {
         using var tmp = TestPaths.TempDir();
         var model = tmp.File("best");
-        var run = CliRunner.Run(Ner(tmp, "best", "--save-best", "f1"));
+        // Typed relative, as a user types it: the closing line named the full path the run resolved it to.
+        var typed = Path.GetRelativePath(Environment.CurrentDirectory, model);
+        var run = CliRunner.Run([.. Ner(tmp, "best", "--save-best", "f1").Select(a => a == model ? typed : a)]);
         Assert.True(run.ExitCode == 0, run.StdErr + run.StdOut);
 
         // The reference: the epoch of the highest validation F1 in the log, the first of equals.
@@ -53,7 +55,7 @@ public class HeadFineTuneSaveBestTests
         Assert.Equal(Epochs, scores.Count);
         var best = scores.IndexOf(scores.Max()) + 1;
         Assert.True(best is > 1 and < Epochs, $"validation F1 {string.Join(", ", scores)}: the best is the first or the last epoch");
-        Assert.Contains(string.Create(CultureInfo.InvariantCulture, $" (epoch {best} of {Epochs}, best by f1; validation: f1 "), run.StdOut, StringComparison.Ordinal);
+        Assert.Contains(string.Create(CultureInfo.InvariantCulture, $"\nsaved {typed} (epoch {best} of {Epochs}, best by f1; validation: f1 "), run.StdOut, StringComparison.Ordinal);
         Assert.Equal("f1", (string)JsonNode.Parse(File.ReadAllText(Path.Combine(model, "training_args.json")))!["save_best"]!);
         Assert.Equal(scores[best - 1], (double)JsonNode.Parse(File.ReadAllText(Path.Combine(model, "metrics.json")))!["metrics"]!["f1"]!);
         // Every metric the task declares is one its validation reports.
