@@ -145,7 +145,8 @@ internal static partial class CliInput
             {
                 if (File.Exists(parent))
                 {
-                    throw new BertSharpException($"{name} {path}: {parent} is a file, not a directory; expected a path inside a directory.");
+                    // By its name: the path typed, just shown, holds it.
+                    throw new BertSharpException($"{name} {path}: {Path.GetFileName(parent)} is a file, not a directory; expected a path inside a directory.");
                 }
             }
         }
@@ -170,26 +171,33 @@ internal static partial class CliInput
         {
             return null;
         }
-        // The library's path follows the typed one only when it is another path (a directory inside the typed one).
-        return new BertSharpException(refusal.Say(typed.Exact ? typed.Named : $"{typed.Named}: {refusal.Path}"), failure);
+        // The library's path follows the typed one only when it is another path (a directory inside the typed one), and then
+        // by its path inside it: the typed one is named once.
+        return new BertSharpException(refusal.Say(typed.Exact ? typed.Named : $"{typed.Named}: {Inside(typed.Full, refusal.Path)}"), failure);
     }
 
     /// <summary>
     /// An output the command could not write, said as the option that named it (<c>--plot /proc/x.png: cannot be written
     /// (no such file or directory).</c>), or null when no option's path holds it. A file written inside a directory option
-    /// (a run's checkpoint) is named under that option.
+    /// (a run's checkpoint's weights) is named under that option by its path inside it
+    /// (<c>--output runs/x: checkpoint-4/model.safetensors cannot be written (...)</c>), so that the line names each path once.
     /// </summary>
     public static BertSharpException? DescribeWriteFailure(ParseResult parse, IO.OutputWriteException failure)
     {
         ArgumentNullException.ThrowIfNull(parse);
         ArgumentNullException.ThrowIfNull(failure);
-        return Typed(parse, failure.Path) switch
+        var target = failure.FullTarget;
+        return Typed(parse, target) switch
         {
             { Exact: true } exact => new BertSharpException($"{exact.Named}: cannot be written ({failure.Reason}).", failure),
-            { } parent => new BertSharpException($"{parent.Named}: {failure.Path} cannot be written ({failure.Reason}).", failure),
+            { } parent => new BertSharpException($"{parent.Named}: {Inside(parent.Full, target)} cannot be written ({failure.Reason}).", failure),
             null => null,
         };
     }
+
+    /// <summary><paramref name="path"/> as a path inside <paramref name="directory"/> (both full paths), '/'-separated.</summary>
+    private static string Inside(string directory, string path) =>
+        Path.GetRelativePath(directory, Path.GetFullPath(path)).Replace(Path.DirectorySeparatorChar, '/');
 
     /// <summary>Every non-blank value the user typed, with the option's (or argument's) name.</summary>
     internal static IEnumerable<(string Name, string Value)> TypedValues(ParseResult parse) =>
@@ -207,7 +215,7 @@ internal static partial class CliInput
     /// The option (or argument) with a value that is <paramref name="path"/> or the innermost directory holding it, named as the
     /// user typed it (<c>--output runs/x</c>), and whether it is the path itself; null when no option's value holds it.
     /// </summary>
-    private static (string Named, bool Exact)? Typed(ParseResult parse, string path)
+    private static (string Named, bool Exact, string Full)? Typed(ParseResult parse, string path)
     {
         var target = Path.TrimEndingDirectorySeparator(Path.GetFullPath(path));
         var candidates = TypedValues(parse)
@@ -215,11 +223,11 @@ internal static partial class CliInput
             .ToList();
         if (candidates.FirstOrDefault(c => c.Full == target) is { Name.Length: > 0 } exact)
         {
-            return ($"{exact.Name} {exact.Value}", true);
+            return ($"{exact.Name} {exact.Value}", true, exact.Full);
         }
         var parent = candidates.Where(c => target.StartsWith(c.Full + Path.DirectorySeparatorChar, StringComparison.Ordinal))
             .OrderByDescending(c => c.Full.Length).FirstOrDefault();
-        return parent.Name is { Length: > 0 } ? ($"{parent.Name} {parent.Value}", false) : null;
+        return parent.Name is { Length: > 0 } ? ($"{parent.Name} {parent.Value}", false, parent.Full) : null;
     }
 
     /// <summary>

@@ -442,14 +442,25 @@ public static class AtomicFile
         string? Quoted() => QuotedPath.Match(e.Message) is { Success: true } m ? m.Groups["path"].Value : null;
         var (where, reason) = e switch
         {
-            OutputWriteException w => (Path.GetFullPath(w.Path), w.Reason),
+            OutputWriteException w => (w.FullTarget, w.Reason),
             UnauthorizedAccessException => (Quoted(), "permission denied"),
             FileNotFoundException or DirectoryNotFoundException => (Quoted(), "no such file or directory"),
             _ when IsFileTooLarge(e) => (null, "file too large for the file system or the file size limit, ulimit -f"),
+            // .NET's "No space left on device : '/out/.x.1a2b3c4d.tmp'": the path it quotes is said as where, not again in the reason.
+            _ when Quoted() is { } quoted && Path.IsPathRooted(quoted) =>
+                (quoted, string.Join(' ', QuotedPath.Replace(e.Message, "", 1).Split(' ', StringSplitOptions.RemoveEmptyEntries)).Replace(" .", ".", StringComparison.Ordinal).TrimEnd('.', ' ', ':')),
             _ => (null, e.Message.Replace(tmp, full, StringComparison.Ordinal).TrimEnd('.', ' ')),
         };
         where = where is null ? null : Shown(where);
-        return new OutputWriteException(path, where is null || where == full ? reason : $"{where}: {reason}", e);
+        // Each path named once: a file inside the output by its path there (checkpoint-4/model.safetensors), the output itself
+        // or a directory above it (a parent that is missing) not again, since the output's own path holds it.
+        if (where is null || where == full || full.StartsWith(where + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+        {
+            return new OutputWriteException(path, reason, e);
+        }
+        return where.StartsWith(full + Path.DirectorySeparatorChar, StringComparison.Ordinal)
+            ? new OutputWriteException(path, Path.GetRelativePath(full, where).Replace(Path.DirectorySeparatorChar, '/'), reason, e)
+            : new OutputWriteException(path, $"{where}: {reason}", e);
     }
 
     internal static string NewId() => Guid.NewGuid().ToString("N")[..8];

@@ -108,7 +108,7 @@ public sealed class DataParallel : IDisposable
         if (held.FirstOrDefault(p => !passedSet.Contains(p.Parameter)) is { Name: not null } extra)
         {
             throw new InvalidOperationException(Invariant(
-                $"data-parallel gradient sync: the DataParallel holds {held.Count} trainable parameters but {passed.Count} were passed; {extra.Name} is not among them."));
+                $"data-parallel gradient sync: the DataParallel holds {held.Count} trainable parameter{(held.Count == 1 ? "" : "s")} but {passed.Count} {(passed.Count == 1 ? "was" : "were")} passed; {extra.Name} is not among them."));
         }
     }
 

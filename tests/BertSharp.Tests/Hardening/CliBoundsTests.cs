@@ -318,10 +318,10 @@ public class CliBoundsTests
         var afile = tmp.File("afile.txt");
         Assert.Equal($"error: --output {tmp.File("dir")}: is a directory; expected a file path.",
             CliRunner.Run("evaluate", "--model", Classifier, "--task", "sst2", "--data", data, "--output", tmp.File("dir")).AssertOneLineError());
-        Assert.Equal($"error: --output {afile}/x.jsonl: {afile} is a file, not a directory; expected a path inside a directory.",
+        Assert.Equal($"error: --output {afile}/x.jsonl: afile.txt is a file, not a directory; expected a path inside a directory.",
             CliRunner.Run("predict", "--model", Classifier, "--input", InputFile(tmp), "--output", afile + "/x.jsonl").AssertOneLineError());
         // A model that does not exist: the output is refused first, so nothing was loaded.
-        Assert.Equal($"error: --output {afile}/sub/run: {afile} is a file, not a directory; expected a path inside a directory.",
+        Assert.Equal($"error: --output {afile}/sub/run: afile.txt is a file, not a directory; expected a path inside a directory.",
             CliRunner.Run("finetune", "--task", "sst2", "--data", data, "--model", tmp.File("no-model"), "--output", afile + "/sub/run").AssertOneLineError());
         Assert.Equal($"error: output {afile}: is a file; expected a directory (new, empty, or written by bert).",
             CliRunner.Run("convert", Classifier, afile).AssertOneLineError());
@@ -356,7 +356,7 @@ public class CliBoundsTests
         File.WriteAllText(tmp.File("in.txt"), "The cat sat on the mat.\nA dog barked.\n");
         Assert.Equal("error: --plot /proc/x.png: cannot be written (no such file or directory).",
             CliRunner.Run("embed", "--model", Classifier, "--input", tmp.File("in.txt"), "--output", tmp.File("e.jsonl"), "--plot", "/proc/x.png").AssertOneLineError());
-        Assert.Equal("error: --output /proc/sub/e.jsonl: cannot be written (/proc/sub: no such file or directory).",
+        Assert.Equal("error: --output /proc/sub/e.jsonl: cannot be written (no such file or directory).",
             CliRunner.Run("embed", "--model", Classifier, "--input", tmp.File("in.txt"), "--output", "/proc/sub/e.jsonl", "--plot", tmp.File("x.png")).AssertOneLineError());
         Assert.Equal("error: --output /proc/t.jsonl: cannot be written (no such file or directory).",
             CliRunner.Run("tokenize", "--vocab", Path.Combine(Classifier, "vocab.txt"), "--input", tmp.File("in.txt"), "--output", "/proc/t.jsonl").AssertOneLineError());

@@ -186,6 +186,7 @@ public class CliInputHardeningTests(CliInputHardeningTests.ChildRuns child) : IC
         var r = child[command];
         Assert.True(r.ExitCode == 2, $"exit {r.ExitCode}: {r.StdErr}");
         Assert.Contains("is longer than 16,777,216 bytes", r.StdErr);
+        ErrorLines.AssertNamesEachPathOnce(r.StdErr.Split('\n', StringSplitOptions.RemoveEmptyEntries)[^1]);
         Assert.True(r.PeakRssKb < 500 * 1024, $"peak RSS {r.PeakRssKb / 1024} MB");
         Assert.False(File.Exists(child.File(output)) || Directory.Exists(child.File(output)));
     }
@@ -212,6 +213,7 @@ public class CliInputHardeningTests(CliInputHardeningTests.ChildRuns child) : IC
         var r = child["truncated-gzip"];
         Assert.True(r.ExitCode == 2, $"exit {r.ExitCode}: {r.StdErr}");
         var last = r.StdErr.Split('\n', StringSplitOptions.RemoveEmptyEntries)[^1];
+        ErrorLines.AssertNamesEachPathOnce(last);
         Assert.StartsWith($"error: {child.File("cut.txt.gz")}: not a valid gzip file (", last, StringComparison.Ordinal);
         Assert.Contains("truncated", last, StringComparison.Ordinal);
         Assert.False(Directory.Exists(child.File("out-gzip")));

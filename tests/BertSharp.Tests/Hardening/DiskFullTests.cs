@@ -105,6 +105,7 @@ public class DiskFullTests(DiskFullTests.Runs runs, ITestOutputHelper output) : 
         Assert.True(r.ExitCode == 2, $"exit {r.ExitCode}: {r.StdErr}");
         var error = r.StdErr.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => l.StartsWith("error: ", StringComparison.Ordinal));
         var line = Assert.Single(error);
+        ErrorLines.AssertNamesEachPathOnce(line);
         Assert.DoesNotContain("internal error", line, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", r.StdErr, StringComparison.Ordinal);
         Assert.Contains(Path.Combine(runs.Folder(name), Commands[name].Output), line, StringComparison.Ordinal);

@@ -132,8 +132,10 @@ public class LaterCheckpointDiskFullTests(LaterCheckpointDiskFullTests.Runs runs
         Assert.True(r.ExitCode == 2, $"exit {r.ExitCode}: {r.StdErr}");
         Assert.DoesNotContain("   at ", r.StdErr, StringComparison.Ordinal);
         var line = Assert.Single(r.StdErr.Split('\n', StringSplitOptions.RemoveEmptyEntries), l => l.StartsWith("error: ", StringComparison.Ordinal));
-        // The checkpoint as the run names it, never its temporary copy (.checkpoint-N.ID.tmp), and the cause.
-        var m = Regex.Match(line, Regex.Escape(Path.Combine(runs.Output(name), RunDirectory.CheckpointPrefix)) + "(?<step>[0-9]+) cannot be written", RegexOptions.CultureInvariant);
+        ErrorLines.AssertNamesEachPathOnce(line);
+        // The checkpoint's file as the run names it, inside --output (named once), never its temporary copy
+        // (.checkpoint-N.ID.tmp), and the cause.
+        var m = Regex.Match(line, "^error: --output " + Regex.Escape(runs.Output(name) + ": " + RunDirectory.CheckpointPrefix) + "(?<step>[0-9]+)/[^ /]+ cannot be written \\(", RegexOptions.CultureInvariant);
         Assert.True(m.Success, line);
         Assert.DoesNotContain(".tmp", line, StringComparison.Ordinal);
         Assert.Contains("file too large for the file system or the file size limit", line, StringComparison.Ordinal);

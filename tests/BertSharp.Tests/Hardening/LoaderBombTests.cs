@@ -112,6 +112,7 @@ public class LoaderBombTests(LoaderBombTests.Files files, ITestOutputHelper outp
         var lines = r.StdErr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Single(lines);
         Assert.StartsWith("error: ", lines[0]);
+        ErrorLines.AssertNamesEachPathOnce(lines[0]);
         Assert.Contains(Bombs.Expected[bomb], lines[0]);
         Assert.True(r.PeakRssKb < 500 * 1024, $"peak RSS {r.PeakRssKb / 1024} MB");
         Assert.True(r.CpuSeconds < 5, $"{r.CpuSeconds} CPU seconds");

@@ -526,6 +526,22 @@ public class AtomicDirectoryTests
         Assert.Equal(["afile"], Siblings(tmp.Path));
     }
 
+    // A file inside a directory output that could not be written (a checkpoint's weights inside a run) is named by its path
+    // there: the output's own path, which holds it, once, and the file's as precisely as the failure knows it.
+    [Fact]
+    public void A_file_that_fails_inside_a_directory_output_is_named_by_its_path_inside_it()
+    {
+        using var tmp = TestPaths.TempDir();
+        var run = tmp.File("run");
+        var e = Assert.Throws<OutputWriteException>(() => AtomicFile.WriteDirectory(run, d => AtomicFile.WriteDirectory(Path.Combine(d, "checkpoint-4"),
+            c => AtomicFile.Write(Path.Combine(c, "model.safetensors"), s => throw new IOException($"No space left on device : '{((FileStream)s).Name}'")))));
+        Assert.Equal(run, e.Path);
+        Assert.Equal("checkpoint-4/model.safetensors", e.Entry);
+        Assert.Equal("No space left on device", e.Reason);
+        Assert.Equal($"{run}: checkpoint-4/model.safetensors cannot be written (No space left on device).", e.Message);
+        Assert.Empty(Siblings(tmp.Path));
+    }
+
     [Fact]
     public void Files_written_together_are_renamed_into_place_only_when_all_are_complete()
     {
@@ -537,7 +553,7 @@ public class AtomicDirectoryTests
             (tmp.File("a.jsonl"), s => s.Write("new"u8)),
             (tmp.File("b.png"), s => throw new IOException($"No space left on device : '{((FileStream)s).Name}'")),
         ]));
-        Assert.Equal($"{tmp.File("b.png")}: cannot be written (No space left on device : '{tmp.File("b.png")}').", e.Message);
+        Assert.Equal($"{tmp.File("b.png")}: cannot be written (No space left on device).", e.Message);
         Assert.Equal("old", File.ReadAllText(tmp.File("a.jsonl")));
         Assert.Equal(["a.jsonl"], Siblings(tmp.Path));
         // A failure of the caller's own (reading an input) is its own, not the output's.
@@ -555,7 +571,7 @@ public class AtomicDirectoryTests
             (tmp.File("c.txt"), s => s.Write("new"u8)),
             (tmp.File("d.png"), s => s.Write("png"u8)),
         ]));
-        Assert.Equal($"{tmp.File("d.png")}: cannot be written (Is a directory : '{tmp.File("d.png")}').", renaming.Message);
+        Assert.Equal($"{tmp.File("d.png")}: cannot be written (Is a directory).", renaming.Message);
         Assert.Equal("new", File.ReadAllText(tmp.File("a.jsonl")));
         Assert.Equal(["a.jsonl", "b.png", "d.png"], Siblings(tmp.Path));
         Assert.Empty(Directory.GetFileSystemEntries(tmp.File("d.png")));

@@ -11,13 +11,15 @@ public static class CliRunner
     {
         /// <summary>
         /// Asserts the bad-input contract: exit code 2, nothing on stdout, and one line on stderr that starts with
-        /// <c>error: </c> and holds each of <paramref name="fragments"/>. Returns that line.
+        /// <c>error: </c>, names each path once (<see cref="ErrorLines"/>) and holds each of <paramref name="fragments"/>.
+        /// Returns that line.
         /// </summary>
         public string AssertOneLineError(params string[] fragments)
         {
             Assert.True(ExitCode == 2, $"exit {ExitCode}: {StdErr}");
             var line = Assert.Single(StdErr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
             Assert.StartsWith("error: ", line, StringComparison.Ordinal);
+            ErrorLines.AssertNamesEachPathOnce(line);
             foreach (var f in fragments)
             {
                 Assert.Contains(f, line, StringComparison.Ordinal);

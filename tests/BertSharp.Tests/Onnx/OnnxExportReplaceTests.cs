@@ -169,7 +169,7 @@ public sealed class OnnxExportReplaceTests
         // A real refusal (no file can be made in /proc): said once, of the graph or of its data file, without a temp name.
         Assert.Equal("/proc/m.onnx: cannot write the ONNX export (no such file or directory).",
             Assert.Throws<BertSharpException>(() => OnnxExport.Export(a, "/proc/m.onnx")).Message);
-        Assert.Matches(@"^/proc/m\.onnx: cannot write the ONNX export \(/proc/m\.onnx\.[0-9a-f]{16}\.data: no such file or directory\)\.$",
+        Assert.Matches(@"^/proc/m\.onnx: cannot write the ONNX export \(its data file m\.onnx\.[0-9a-f]{16}\.data: no such file or directory\)\.$",
             Assert.Throws<BertSharpException>(() => OnnxExport.Export(a, "/proc/m.onnx", new OnnxExportOptions(ExternalData: true))).Message);
     }
 

@@ -35,7 +35,25 @@ public sealed class DataParallelGradientSyncTests
         using var dp = new DataParallel(new LocalCommunicator(), [("encoder.w", w), ("head.weight", head)]);
         var sync = new DataParallelGradientSync(dp);
         var e = Assert.Throws<InvalidOperationException>(() => sync.Synchronize([w]));
-        Assert.Equal("data-parallel gradient sync: the DataParallel holds 2 trainable parameters but 1 were passed; head.weight is not among them.", e.Message);
+        Assert.Equal("data-parallel gradient sync: the DataParallel holds 2 trainable parameters but 1 was passed; head.weight is not among them.", e.Message);
+    }
+
+    [Fact]
+    public void The_refusal_counts_parameters_in_the_singular_and_the_plural()
+    {
+        using var w = new Parameter(ones(3, 2));
+        using var b = new Parameter(ones(2));
+        using var head = new Parameter(ones(4));
+        using (var dp = new DataParallel(new LocalCommunicator(), [("encoder.w", w), ("encoder.b", b), ("head.weight", head)]))
+        {
+            var e = Assert.Throws<InvalidOperationException>(() => new DataParallelGradientSync(dp).Synchronize([w, b]));
+            Assert.Equal("data-parallel gradient sync: the DataParallel holds 3 trainable parameters but 2 were passed; head.weight is not among them.", e.Message);
+        }
+        using (var dp = new DataParallel(new LocalCommunicator(), [("head.weight", head)]))
+        {
+            var e = Assert.Throws<InvalidOperationException>(() => new DataParallelGradientSync(dp).Synchronize([]));
+            Assert.Equal("data-parallel gradient sync: the DataParallel holds 1 trainable parameter but 0 were passed; head.weight is not among them.", e.Message);
+        }
     }
 
     [Fact]

@@ -222,9 +222,9 @@ public class OutputSafetyCliTests
         // A path's problem that names a field, where no flag holds the path, says the field as its flag (its control characters were printed, escaped).
         Assert.Equal((2, $"error: {shown}: nothing to --resume: the run there has finished (training_args.json is written at its end); run without --resume to train it again."),
             Reported(Assert.Throws<PathException>(() => RunDirectory.Check(run, resume: true, overwrite: false, FineTuner.Kind))));
-        // Mapped to the flag as typed; the library's path follows it only where it is another one (inside the typed directory).
+        // Mapped to the flag as typed; the library's path follows it only where it is another one, by its path inside the typed directory.
         var parse = Cli.Program.BuildRoot().Parse(Finetune(tmp.Path + "/./runs"));
-        Assert.Equal($"--output {tmp.Path}/./runs: {tmp.File("runs/inner")}: not empty and not written by bert (it holds x); choose a new or empty directory, " +
+        Assert.Equal($"--output {tmp.Path}/./runs: inner: not empty and not written by bert (it holds x); choose a new or empty directory, " +
             "or add --overwrite (bert then replaces only its own files and removes nothing else).",
             Cli.CliInput.NamePath(parse, new ForeignOutputException(tmp.File("runs/inner"), ["x"]))?.Message);
         Assert.Null(Cli.CliInput.NamePath(parse, new ForeignOutputException(tmp.File("elsewhere"), ["x"])));
@@ -232,10 +232,10 @@ public class OutputSafetyCliTests
         // marker bert did not write.
         Directory.CreateDirectory(tmp.File("runs"));
         File.WriteAllText(tmp.File("runs/checkpoint-1"), "x");
-        Assert.Equal($"--output {tmp.Path}/./runs: {tmp.File("runs/checkpoint-1")}: is a file; expected a directory.",
+        Assert.Equal($"--output {tmp.Path}/./runs: checkpoint-1: is a file; expected a directory.",
             Cli.CliInput.NamePath(parse, Assert.ThrowsAny<BertSharpException>(() => OutputDirectory.Inspect(tmp.File("runs/checkpoint-1"))))?.Message);
         File.WriteAllText(tmp.File("runs/.bertsharp"), "{}");
-        Assert.Equal($"--output {tmp.Path}/./runs: {tmp.File("runs/.bertsharp")}: no \"entries\" list; expected the marker BertSharp writes.",
+        Assert.Equal($"--output {tmp.Path}/./runs: .bertsharp: no \"entries\" list; expected the marker BertSharp writes.",
             Cli.CliInput.NamePath(parse, Assert.ThrowsAny<BertSharpException>(() => OutputDirectory.Inspect(tmp.File("runs"))))?.Message);
         Assert.Equal((2, $"error: {shown}/vocab.txt: not found."), Reported(new FileNotFoundException("gone", Path.Combine(run, "vocab.txt"))));
         // A command that caught its stop (pretrain-data) says what it kept in its own words, not the bare "cancelled.".

@@ -42,9 +42,12 @@ public static class ModelLocator
         catch (BertSharpException e)
         {
             // 'runs/my-model' mistyped reads as a Hub id; the Hub's answer alone ("cannot reach huggingface.co") hides that
-            // the directory the user meant is not there. The fields keep their markers, for a front end to name its way.
-            throw new BertSharpException(
-                $"{idOrPath}: no local directory {Path.GetFullPath(idOrPath)}, and as a Hub model id: {e.Render(BertSharpException.Field)}", e);
+            // the directory the user meant is not there. The fields keep their markers, for a front end to name its way. The
+            // line starts with the id, so the Hub's answer says "the model" and its files' names without it again.
+            var answer = System.Text.RegularExpressions.Regex.Replace(
+                e.Render(BertSharpException.Field).Replace($"model '{idOrPath}'", "the model", StringComparison.Ordinal),
+                @"(?<=^| )" + System.Text.RegularExpressions.Regex.Escape(idOrPath) + "/", "", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+            throw new BertSharpException($"{idOrPath}: no local directory {Path.GetFullPath(idOrPath)}, and as a Hub model id: {answer}", e);
         }
     }
 

@@ -108,9 +108,12 @@ public static class OnnxExport
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             // The system's message names a temp file or none ("Access to the path ... is denied"): the output is what to fix.
-            // AtomicFile's already names the file it could not write: the graph (this path) or its data beside it.
+            // AtomicFile's already names the file it could not write: the graph (this path) or its data beside it, named by
+            // its file name alone, since the line names their directory once already.
             var reason = e is OutputWriteException w
-                ? System.IO.Path.GetFullPath(w.Path) == full ? w.Reason : $"{w.Path}: {w.Reason}"
+                ? w.FullTarget == full ? w.Reason
+                : System.IO.Path.GetDirectoryName(w.FullTarget) == System.IO.Path.GetDirectoryName(full) ? $"its data file {System.IO.Path.GetFileName(w.FullTarget)}: {w.Reason}"
+                : $"{w.FullTarget}: {w.Reason}"
                 : e.Message.TrimEnd('.');
             throw new BertSharpException($"{path}: cannot write the ONNX export ({reason}).", e);
         }

@@ -198,7 +198,7 @@ public partial class PretrainDataCommandTests
         Assert.Equal(2, r.ExitCode);
         Assert.Equal("", r.StdOut);
         var lines = r.StdErr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal([$"error: --model {model}: {Path.Combine(model, "vocab.txt")}: not found; the model directory needs the vocab.txt its data was built with."], lines);
+        Assert.Equal([$"error: --model {model}: vocab.txt: not found; the model directory needs the vocab.txt its data was built with."], lines);
         Assert.False(Directory.Exists(tmp.File("run")));
     }
 
@@ -217,7 +217,7 @@ public partial class PretrainDataCommandTests
             .AssertOneLineError($"error: --input {tmp.File("gone.txt")}: not found; expected a corpus file or directory.");
         Directory.CreateDirectory(tmp.File("data"));
         File.WriteAllText(tmp.File("data/.bertsharp"), "not json");
-        Assert.StartsWith($"error: --output {tmp.Path}/./data: {tmp.File("data/.bertsharp")}: not a valid BertSharp marker (",
+        Assert.StartsWith($"error: --output {tmp.Path}/./data: .bertsharp: not a valid BertSharp marker (",
             CliRunner.Run("pretrain-data", "--input", tmp.File("c.txt"), "--vocab", vocab, "--output", tmp.Path + "/./data").AssertOneLineError(),
             StringComparison.Ordinal);
     }
