@@ -199,6 +199,36 @@ internal static partial class CliInput
     private static string Inside(string directory, string path) =>
         Path.GetRelativePath(directory, Path.GetFullPath(path)).Replace(Path.DirectorySeparatorChar, '/');
 
+    /// <summary>
+    /// <paramref name="text"/> (a notice, plan line or closing line of the library) with the full path of each file or
+    /// directory the user typed, and of a path inside one, said from the path as typed (<c>runs/x/checkpoint-1</c>): the
+    /// library resolves what it is given to full paths, which the user never typed (the CLI names a path as typed). A typed
+    /// file's folder counts too, for the files beside it.
+    /// </summary>
+    /// <remarks>
+    /// Only values naming something that exists when the text is said: a Hub id or a number is no path of the current
+    /// directory, and a refusal's "no local directory /full/path" is meant to show where the id was looked for. A full
+    /// path is replaced only where it ends (a '/', a space, punctuation): <c>runs/x</c> is not the start of <c>runs/x2</c>.
+    /// </remarks>
+    internal static string SaidAsTyped(ParseResult parse, string text)
+    {
+        ArgumentNullException.ThrowIfNull(parse);
+        ArgumentNullException.ThrowIfNull(text);
+        var typed = TypedValues(parse)
+            .Where(c => !Path.IsPathRooted(c.Value) && (Directory.Exists(c.Value) || File.Exists(c.Value)))
+            // A typed file's folder as well: the tokenizer_config.json beside --vocab pre/vocab.txt is pre/tokenizer_config.json.
+            .SelectMany(c => File.Exists(c.Value) ? [c.Value, Path.GetDirectoryName(c.Value) is { Length: > 0 } folder ? folder : "."] : new[] { c.Value })
+            .Select(value => (Value: value, Full: Path.TrimEndingDirectorySeparator(Path.GetFullPath(value))))
+            // The innermost first: --data runs/x/data inside --output runs/x keeps its own typed name.
+            .OrderByDescending(c => c.Full.Length);
+        foreach (var (value, full) in typed)
+        {
+            text = Regex.Replace(text, Regex.Escape(full) + @"(?![\w-]|\.\w)",
+                Path.TrimEndingDirectorySeparator(value).Replace("$", "$$", StringComparison.Ordinal), RegexOptions.CultureInvariant);
+        }
+        return text;
+    }
+
     /// <summary>Every non-blank value the user typed, with the option's (or argument's) name.</summary>
     internal static IEnumerable<(string Name, string Value)> TypedValues(ParseResult parse) =>
         // Every value of an option that takes several (--input a.txt b.txt): the one a failure names is the one to show.

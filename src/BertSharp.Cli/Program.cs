@@ -2,6 +2,7 @@ using System.CommandLine;
 using BertSharp;
 using BertSharp.Distributed;
 using BertSharp.Cli.Commands;
+using BertSharp.Training;
 
 namespace BertSharp.Cli;
 
@@ -55,6 +56,12 @@ public static class Program
         {
             // A Hub id resolved to its snapshot in the cache: the user typed the id.
             throw named;
+        }
+        catch (Exception e) when (CliErrors.Root(e) is TrainingCancelledException { Checkpoint: { } checkpoint } c
+                                  && CliInput.SaidAsTyped(parse, checkpoint) is var typed && typed != checkpoint)
+        {
+            // The checkpoint kept, inside --output as typed (runs/x/checkpoint-2): the run names the full path it resolved.
+            throw new TrainingCancelledException(CliInput.SaidAsTyped(parse, c.Directory), typed, c.Step, c.TotalSteps);
         }
     }
 

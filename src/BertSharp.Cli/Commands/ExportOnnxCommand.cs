@@ -71,7 +71,7 @@ internal static class ExportOnnxCommand
             var (summary, accuracy) = eval is null
                 ? (OnnxExport.Export(modelDir, outPath, options, p.GetValue(architecture)), null)
                 : ExportMeasured(modelDir, outPath, options, eval, task!, p.GetValue(architecture), p.GetValue(threads));
-            Console.Out.WriteLine($"{summary.Architecture} → {CliErrors.Shown(summary.Path)} ({summary.Bytes / 1048576.0:0.0} MiB, opset 17, outputs {string.Join(", ", summary.Outputs)})");
+            Console.Out.WriteLine($"{summary.Architecture} → {CliErrors.Shown(CliInput.SaidAsTyped(p, summary.Path))} ({summary.Bytes / 1048576.0:0.0} MiB, opset 17, outputs {string.Join(", ", summary.Outputs)})");
             if (summary.QuantizedMatMuls > 0)
             {
                 Console.Out.WriteLine($"int8: {summary.QuantizedMatMuls} MatMul weights quantized (DynamicQuantizeMatMul)");

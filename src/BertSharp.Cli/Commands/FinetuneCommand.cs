@@ -78,11 +78,11 @@ internal static class FinetuneCommand
                 headOptions.Validate();
                 CommonOptions.ApplyThreads(p, run.Threads);
                 var headComm = DataParallelRank.Join();
-                var headView = new FinetuneProgressView(headTask);
+                var headView = new FinetuneProgressView(headTask) { AsTyped = text => CliInput.SaidAsTyped(p, text) };
                 var headResult = StopSignals.Run(cancel => headView.Run(progress => HeadFineTuner.Run(headOptions, progress, cancel, headComm)));
                 if (!headResult.Completed)
                 {
-                    return Stopped(headResult.StepLosses.Count, headResult.Checkpoint);
+                    return Stopped(p, headResult.StepLosses.Count, headResult.Checkpoint);
                 }
                 HeadTaskCli.Report(headOptions, headResult, headView.FinalWarning(headResult.FinalValidation, headResult.StepLosses.Count));
                 return 0;
@@ -106,13 +106,13 @@ internal static class FinetuneCommand
             options.Validate();
             CommonOptions.ApplyThreads(p, run.Threads);
             var comm = DataParallelRank.Join();
-            var view = new FinetuneProgressView(task.PrimaryMetric, task.Regression);
+            var view = new FinetuneProgressView(task.PrimaryMetric, task.Regression) { AsTyped = text => CliInput.SaidAsTyped(p, text) };
             var result = StopSignals.Run(cancel => view.Run(progress => FineTuner.Run(options, progress, cancel, comm)));
             var summary = FinetuneSummary.Of(result.FinalValidation, ["accuracy", "f1", "mcc", "pearson", "spearman", "loss"], options.SaveBest, result.Epochs,
                 options.EffectiveEpochs);
             if (!result.Completed)
             {
-                return Stopped(result.StepLosses.Count, result.Checkpoint);
+                return Stopped(p, result.StepLosses.Count, result.Checkpoint);
             }
             // As typed, as the next: commands name it: the result's is the full path it resolved to.
             Console.Out.WriteLine($"saved {CliErrors.Shown(training.OutputDir)}{summary}");
@@ -132,9 +132,10 @@ internal static class FinetuneCommand
         return cmd;
     }
 
-    private static int Stopped(int steps, string? checkpoint)
+    private static int Stopped(ParseResult parse, int steps, string? checkpoint)
     {
-        Console.Out.WriteLine($"stopped after step {steps}; checkpoint {CliErrors.Shown(checkpoint ?? "")}");
+        // Inside --output as typed (runs/x/checkpoint-1): the result names the full path it resolved.
+        Console.Out.WriteLine($"stopped after step {steps}; checkpoint {CliErrors.Shown(CliInput.SaidAsTyped(parse, checkpoint ?? ""))}");
         Console.Out.WriteLine("next: run the same command with --resume to continue");
         return 0;
     }

@@ -123,6 +123,12 @@ internal sealed class FinetuneProgressView : IFineTuneProgress
         ("elapsed", EpochColumns.ElapsedWidth), ("ex/s", EpochColumns.ValueWidth),
     ];
 
+    /// <summary>
+    /// How the plan's notes and warnings name the paths the user typed (<see cref="CliInput.SaidAsTyped"/>): the library's
+    /// name the model and its tokenizer files by the full paths they resolved to.
+    /// </summary>
+    public Func<string, string> AsTyped { get; init; } = text => text;
+
     public void Started(FineTunePlan plan)
     {
         _plan = plan;
@@ -133,7 +139,7 @@ internal sealed class FinetuneProgressView : IFineTuneProgress
             $"{plan.Epochs} epoch(s) × {plan.BatchesPerEpoch} batches, {plan.TotalSteps} optimizer steps; labels: {labels}");
         foreach (var n in plan.Notes)
         {
-            Say("  " + CliErrors.Word(n));
+            Say("  " + CliErrors.Word(AsTyped(n)));
         }
         if (plan.StartStep > 0)
         {
@@ -141,7 +147,7 @@ internal sealed class FinetuneProgressView : IFineTuneProgress
         }
         foreach (var w in plan.Warnings)
         {
-            Warn(CliErrors.Word(w));
+            Warn(CliErrors.Word(AsTyped(w)));
         }
     }
 

@@ -38,8 +38,8 @@ internal static class InspectCommand
             else
             {
                 var dir = BertPretrained.ResolveDirectory(name);
-                // A Hub id is shown as typed, not as the snapshot in the cache it resolved to.
-                info = ModelInspection.Read(dir) with { Directory = TypedModelNames.Named(name, dir, dir) };
+                // A Hub id is shown as typed, not as the snapshot in the cache it resolved to; a directory as typed too.
+                info = ModelInspection.Read(dir) with { Directory = CliInput.SaidAsTyped(parse, TypedModelNames.Named(name, dir, dir)) };
                 if (!parse.GetValue(noTree))
                 {
                     tree = ModelInspection.Tree(dir, parse.GetValue(architecture));

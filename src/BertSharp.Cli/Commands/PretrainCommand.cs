@@ -107,7 +107,7 @@ internal static class PretrainCommand
                     Communicator = comm,
                     // Shown, not Word: the notices name no fields but quote paths and checkpoint tensor names, which are data (a tensor
                     // named max_length must not read as --max-length), and an escape in one drove the terminal.
-                    OnNotice = n => Console.Error.WriteLine(CliErrors.Shown(n)),
+                    OnNotice = n => Console.Error.WriteLine(CliErrors.Shown(CliInput.SaidAsTyped(p, n))),
                     OnLog = e =>
                     {
                         if (e.Type == "eval")
@@ -140,7 +140,8 @@ internal static class PretrainCommand
             {
                 Console.Out.WriteLine(string.Create(inv, $"eval at step {ev.Step}: masked_lm_loss {ev.MaskedLmLoss:F4}, masked_lm_accuracy {ev.MaskedLmAccuracy:F4}{Nsp(ev)}"));
             }
-            Console.Out.WriteLine($"model: {CliErrors.Shown(final)}");
+            // As typed (--output runs/pr): the trainer returns the full path it resolved.
+            Console.Out.WriteLine($"model: {CliErrors.Shown(CliInput.SaidAsTyped(p, final))}");
             return 0;
         });
         return cmd;

@@ -125,7 +125,7 @@ internal static class PretrainDataCommand
                 throw new OperationCanceledException($"cancelled; nothing was written to --output {outDir} and the partly built data was removed.", stopped);
             }
             // Shown as data: it quotes the vocabulary's tokens, whose escapes drove the terminal.
-            Console.Out.WriteLine("tokenized with " + CliErrors.Shown(lowercasing.ToString()));
+            Console.Out.WriteLine("tokenized with " + CliErrors.Shown(CliInput.SaidAsTyped(p, lowercasing.ToString())));
             foreach (var i in manifest.Inputs)
             {
                 Console.Out.WriteLine($"{CliErrors.Shown(i.Path)}: {i.Format}, {i.Documents:N0} document{(i.Documents == 1 ? "" : "s")}, " +

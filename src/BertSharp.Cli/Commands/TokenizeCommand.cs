@@ -150,7 +150,7 @@ internal static class TokenizeCommand
                 AtomicFile.Write(outPath, s => Write(tok, inputs, options, s));
             }
             // After the work: a failed run's stderr stays the one error line. Shown as data: it quotes the vocabulary's tokens, whose escapes drove the terminal.
-            Console.Error.WriteLine("tokenize: " + CliErrors.Shown(lowercasing.ToString()));
+            Console.Error.WriteLine("tokenize: " + CliErrors.Shown(CliInput.SaidAsTyped(parse, lowercasing.ToString())));
             return 0;
         });
         return cmd;

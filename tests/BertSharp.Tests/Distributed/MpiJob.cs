@@ -55,15 +55,20 @@ internal static class MpiJob
     /// <paramref name="ranks"/> is 0 (with the ranks' thread settings); <c>{rank}</c> in an argument is the rank running it
     /// (0 for one process). Each command's output lands in
     /// <paramref name="dir"/> (<see cref="ScriptOutput"/>); the first failing one ends the job, unless
-    /// <paramref name="keepGoing"/> (for commands expected to fail).
+    /// <paramref name="keepGoing"/> (for commands expected to fail). <paramref name="workingDirectory"/> (one process only) is
+    /// the directory the commands' relative paths are read from, for tests of how the CLI names paths typed relative.
     /// </summary>
-    public static Result RunScript(int ranks, string dir, IReadOnlyList<string[]> lines, bool keepGoing = false)
+    public static Result RunScript(int ranks, string dir, IReadOnlyList<string[]> lines, bool keepGoing = false, string? workingDirectory = null)
     {
         var host = Path.Combine(AppContext.BaseDirectory, "BertSharp.DistributedHost.dll");
         var script = Path.Combine(dir, $"script-{Guid.NewGuid():N}.json");
         File.WriteAllText(script, JsonSerializer.Serialize(lines));
         string[] command = ["dotnet", host, "cli", dir, script, .. keepGoing ? (string[])["--keep-going"] : []];
-        return ranks == 0 ? RunProcess(command) : Run(ranks, command);
+        if (workingDirectory is not null && ranks != 0)
+        {
+            throw new ArgumentException("a working directory is for one process (ranks 0)", nameof(workingDirectory));
+        }
+        return ranks == 0 ? RunProcess(command, workingDirectory) : Run(ranks, command);
     }
 
     /// <summary>Rank <paramref name="rank"/>'s exit code and output of the script line <paramref name="name"/>, or null if it did not run.</summary>
@@ -95,11 +100,12 @@ internal static class MpiJob
     /// single-process reference of a data-parallel run. A child process has its own torch generator, so tests using it need
     /// not be serial.
     /// </summary>
-    private static Result RunProcess(string[] command)
+    private static Result RunProcess(string[] command, string? workingDirectory)
     {
         var watch = Stopwatch.StartNew();
         var start = new ProcessStartInfo(command[0])
         {
+            WorkingDirectory = workingDirectory ?? "",
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             RedirectStandardInput = true,
