@@ -4,9 +4,9 @@ namespace BertSharp.Checkpoints;
 
 /// <summary>
 /// The tensors of a checkpoint as <c>BertPretrained.LoadStateDict</c> consumes them: names, shapes and
-/// dtypes up front, data copied into a destination one tensor at a time. Either a state dict already in memory, or a
-/// single safetensors file read tensor by tensor into the model's parameters, so that a load holds the model and one
-/// tensor's bytes at most instead of the model and a whole second copy of it.
+/// dtypes up front, data copied into a destination one tensor at a time. Either a state dict already in memory, or
+/// checkpoint files read tensor by tensor into the model's parameters, so that a load holds the model and one tensor's
+/// (or one storage's) bytes at most instead of the model and a whole second copy of it.
 /// </summary>
 internal abstract class CheckpointTensors : IDisposable
 {
@@ -27,22 +27,21 @@ internal abstract class CheckpointTensors : IDisposable
     {
     }
 
-    /// <summary>A state dict in memory; the caller keeps ownership of its tensors.</summary>
-    public static CheckpointTensors Of(IReadOnlyDictionary<string, Tensor> tensors) => new InMemory(tensors);
+    /// <summary>A state dict in memory, disposed here when <paramref name="owned"/>, else left to the caller.</summary>
+    public static CheckpointTensors Of(IReadOnlyDictionary<string, Tensor> tensors, bool owned = false) => new InMemory(tensors, owned);
 
     /// <summary>
-    /// The checkpoint of <paramref name="pathOrDir"/>: a single safetensors file is read lazily, any other format
-    /// (shards, <c>.bin</c>) is loaded whole by <see cref="StateDictSource.Load"/> and owned (disposed) here.
+    /// The checkpoint of <paramref name="pathOrDir"/>, read lazily whatever its format: a safetensors file, a torch zip
+    /// <c>.bin</c>, or the shards of an index one file at a time (only a legacy torch &lt; 1.6 file is loaded whole).
     /// </summary>
     public static CheckpointTensors Open(string pathOrDir)
     {
         var file = StateDictSource.FindWeightsFile(pathOrDir);
-        if (!file.EndsWith(".index.json", StringComparison.OrdinalIgnoreCase) && !StateDictSource.IsZip(file))
-        {
-            return SafeTensorsFile.OpenFile(file);
-        }
-        return new InMemory(StateDictSource.Load(pathOrDir), owned: true);
+        return file.EndsWith(".index.json", StringComparison.OrdinalIgnoreCase) ? ShardIndex.Read(file).Open(OpenFile) : OpenFile(file);
     }
+
+    private static CheckpointTensors OpenFile(string file) =>
+        StateDictSource.IsZip(file) ? PyTorchBinReader.OpenTensors(file) : SafeTensorsFile.OpenFile(file);
 
     private sealed class InMemory(IReadOnlyDictionary<string, Tensor> tensors, bool owned = false) : CheckpointTensors
     {

@@ -108,38 +108,24 @@ public sealed record ShardIndex(string Path, IReadOnlyDictionary<string, string>
     /// </summary>
     internal Dictionary<string, Tensor> Load(Func<string, Dictionary<string, Tensor>> loadShard)
     {
-        var dir = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(Path))!;
-        var missingShards = Shards.Where(s => !File.Exists(System.IO.Path.Combine(dir, s))).ToList();
-        if (missingShards.Count > 0)
-        {
-            throw new BertSharpException(
-                $"{Path}: shard file{(missingShards.Count > 1 ? "s" : "")} {string.Join(", ", missingShards)} listed in weight_map " +
-                $"{(missingShards.Count > 1 ? "are" : "is")} missing from {dir}.");
-        }
         var result = new Dictionary<string, Tensor>(WeightMap.Count, StringComparer.Ordinal);
         try
         {
-            foreach (var shard in Shards)
+            foreach (var shardPath in ShardPaths())
             {
-                var shardPath = System.IO.Path.Combine(dir, shard);
                 var tensors = loadShard(shardPath);
+                try
+                {
+                    CheckShardKeys(shardPath, tensors.Keys);
+                }
+                catch
+                {
+                    SafeTensors.DisposeAll(tensors);
+                    throw;
+                }
                 foreach (var (name, t) in tensors)
                 {
-                    if (!WeightMap.TryGetValue(name, out var owner) || owner != shard)
-                    {
-                        SafeTensors.DisposeAll(tensors);
-                        throw new BertSharpException(owner is null
-                            ? $"{shardPath}: tensor '{name}' is not listed in the weight_map of {Path}."
-                            : $"{shardPath}: tensor '{name}' belongs to shard {owner} according to {Path}.");
-                    }
                     result.Add(name, t);
-                }
-                var expected = WeightMap.Where(kv => kv.Value == shard && !tensors.ContainsKey(kv.Key)).Select(kv => kv.Key).ToList();
-                if (expected.Count > 0)
-                {
-                    throw new BertSharpException(
-                        $"{shardPath}: missing tensor{(expected.Count > 1 ? "s" : "")} {string.Join(", ", expected.Take(5).Select(k => $"'{k}'"))}" +
-                        $"{(expected.Count > 5 ? Invariant($" and {expected.Count - 5} more") : "")} that {Path} assigns to it.");
                 }
             }
         }
@@ -149,5 +135,69 @@ public sealed record ShardIndex(string Path, IReadOnlyDictionary<string, string>
             throw;
         }
         return result;
+    }
+
+    /// <summary>
+    /// Opens every shard with <paramref name="openShard"/> (headers only), checking each holds exactly the keys the index
+    /// assigns to it as <see cref="Load"/> does, and gives their tensors as one checkpoint read shard file by shard file.
+    /// </summary>
+    internal CheckpointTensors Open(Func<string, CheckpointTensors> openShard)
+    {
+        var shards = new List<CheckpointTensors>();
+        try
+        {
+            foreach (var shardPath in ShardPaths())
+            {
+                var shard = openShard(shardPath);
+                shards.Add(shard);
+                CheckShardKeys(shardPath, shard.Keys);
+            }
+            return new ShardedTensors(shards);
+        }
+        catch
+        {
+            foreach (var shard in shards)
+            {
+                shard.Dispose();
+            }
+            throw;
+        }
+    }
+
+    /// <summary>The shard files' paths, in <see cref="Shards"/> order, once every one is known to exist.</summary>
+    private List<string> ShardPaths()
+    {
+        var dir = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(Path))!;
+        var missingShards = Shards.Where(s => !File.Exists(System.IO.Path.Combine(dir, s))).ToList();
+        if (missingShards.Count > 0)
+        {
+            throw new BertSharpException(
+                $"{Path}: shard file{(missingShards.Count > 1 ? "s" : "")} {string.Join(", ", missingShards)} listed in weight_map " +
+                $"{(missingShards.Count > 1 ? "are" : "is")} missing from {dir}.");
+        }
+        return [.. Shards.Select(s => System.IO.Path.Combine(dir, s))];
+    }
+
+    /// <summary>Refuses a shard holding a tensor the index puts elsewhere (or nowhere), or lacking one it assigns to it.</summary>
+    private void CheckShardKeys(string shardPath, IReadOnlyCollection<string> keys)
+    {
+        var shard = System.IO.Path.GetFileName(shardPath);
+        foreach (var name in keys)
+        {
+            if (!WeightMap.TryGetValue(name, out var owner) || owner != shard)
+            {
+                throw new BertSharpException(owner is null
+                    ? $"{shardPath}: tensor '{name}' is not listed in the weight_map of {Path}."
+                    : $"{shardPath}: tensor '{name}' belongs to shard {owner} according to {Path}.");
+            }
+        }
+        var present = keys.ToHashSet(StringComparer.Ordinal);
+        var expected = WeightMap.Where(kv => kv.Value == shard && !present.Contains(kv.Key)).Select(kv => kv.Key).ToList();
+        if (expected.Count > 0)
+        {
+            throw new BertSharpException(
+                $"{shardPath}: missing tensor{(expected.Count > 1 ? "s" : "")} {string.Join(", ", expected.Take(5).Select(k => $"'{k}'"))}" +
+                $"{(expected.Count > 5 ? Invariant($" and {expected.Count - 5} more") : "")} that {Path} assigns to it.");
+        }
     }
 }

@@ -177,8 +177,8 @@ public static class BertPretrained
         var model = Construct(architecture, config);
         try
         {
-            // A single safetensors file goes straight from the file into the parameters: the load never holds a second
-            // copy of the weights (bert-base: 440 MB less peak memory, see bench/load-memory.sh).
+            // The weights go straight from the files (safetensors, .bin, shards) into the parameters: the load never holds
+            // a second copy of them (bert-base: 440 MB less peak memory, see bench/load-memory.sh).
             using var checkpoint = CheckpointTensors.Open(dir);
             report = LoadStateDict(model, checkpoint, dir);
         }

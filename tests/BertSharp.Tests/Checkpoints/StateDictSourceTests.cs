@@ -63,6 +63,8 @@ public class StateDictSourceTests
         File.WriteAllText(index, text.Replace(find, replace, StringComparison.Ordinal));
         var e = Assert.Throws<BertSharpException>(() => StateDictSource.Load(tmp.Path));
         Assert.Contains(expected.Replace("\\\"", "\"", StringComparison.Ordinal), e.Message);
+        // A model load opens the shards one by one instead, with the same checks.
+        Assert.Equal(e.Message, Assert.Throws<BertSharpException>(() => BertSharp.Checkpoints.CheckpointTensors.Open(tmp.Path).Dispose()).Message);
     }
 
     [Theory]

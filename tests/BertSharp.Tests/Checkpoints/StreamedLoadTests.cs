@@ -9,7 +9,7 @@ namespace BertSharp.Tests.Checkpoints;
 /// <summary>
 /// BertPretrained.Load reads a single safetensors file tensor by tensor into the parameters instead of loading a whole
 /// state dict first: every parameter must still hold exactly the stored weights, checked against the same weights as HF
-/// wrote them to pytorch_model.bin (read by the pickle reader, which still loads whole).
+/// wrote them to pytorch_model.bin (read through the pickle reader; StreamedBinAndShardLoadTests checks that load).
 /// </summary>
 public class StreamedLoadTests
 {

@@ -120,7 +120,14 @@ public class LoaderLimitTests
         bytes[at + 5] ^= 0x10;
         File.WriteAllBytes(tmp.File("flipped.bin"), bytes);
         var e = Assert.Throws<BertSharpException>(() => PyTorchBinReader.Read(tmp.File("flipped.bin")));
-        Assert.Equal($"{tmp.File("flipped.bin")}: storage archive/data/0 of tensor 'w' fails its CRC-32 check (the zip records {TorchZipWriter.Crc32(data):x8}, the bytes give {TorchZipWriter.Crc32(bytes.AsSpan(at, 16)):x8}); the file is corrupted.", e.Message);
+        var expected = $"{tmp.File("flipped.bin")}: storage archive/data/0 of tensor 'w' fails its CRC-32 check (the zip records {TorchZipWriter.Crc32(data):x8}, the bytes give {TorchZipWriter.Crc32(bytes.AsSpan(at, 16)):x8}); the file is corrupted.";
+        Assert.Equal(expected, e.Message);
+        // A model load reads the storage straight into the parameter, with the same check.
+        using (var streamed = PyTorchBinReader.OpenTensors(tmp.File("flipped.bin")))
+        using (var w = TorchSharp.torch.empty(4))
+        {
+            Assert.Equal(expected, Assert.Throws<BertSharpException>(() => streamed.CopyInto("w", w)).Message);
+        }
         // The pickle is checked too.
         var pickle = new StateDictPickle().Tensor("w", "0", 4).ToArray();
         var badPickle = new TorchZipWriter();

@@ -106,11 +106,11 @@ public sealed class StateDictPickle
         _s.Write([(byte)')', (byte)'R']);
     }
 
-    /// <summary>Appends <c>key → FloatStorage[storageKey] viewed as [numel]</c>.</summary>
-    public StateDictPickle Tensor(string key, string storageKey, long numel, string storageClass = "FloatStorage")
+    /// <summary>Appends <c>key → FloatStorage[storageKey] viewed as [numel]</c>, or as the row-major <paramref name="size"/>.</summary>
+    public StateDictPickle Tensor(string key, string storageKey, long numel, string storageClass = "FloatStorage", long[]? size = null)
     {
         Str(key);
-        TensorV2(storageKey, numel, storageClass);
+        TensorV2(storageKey, numel, storageClass, size);
         _s.WriteByte((byte)'s');
         return this;
     }
@@ -157,16 +157,31 @@ public sealed class StateDictPickle
         return _s.ToArray();
     }
 
-    private void TensorV2(string storageKey, long numel, string storageClass)
+    private void TensorV2(string storageKey, long numel, string storageClass, long[]? size = null)
     {
         Global("torch._utils", "_rebuild_tensor_v2");
         _s.WriteByte((byte)'(');
         Storage(storageKey, numel, storageClass);
         Long(0);
-        Long(numel);
-        _s.WriteByte(0x85);
-        Long(1);
-        _s.WriteByte(0x85);
+        if (size is null)
+        {
+            Long(numel);
+            _s.WriteByte(0x85);
+            Long(1);
+            _s.WriteByte(0x85);
+        }
+        else
+        {
+            Tuple(size);
+            var stride = new long[size.Length];
+            long step = 1;
+            for (int i = size.Length - 1; i >= 0; i--)
+            {
+                stride[i] = step;
+                step *= size[i];
+            }
+            Tuple(stride);
+        }
         _s.WriteByte(0x89);
         Global("collections", "OrderedDict");
         _s.Write([(byte)')', (byte)'R', (byte)'t', (byte)'R']);

@@ -61,31 +61,96 @@ public static class PyTorchBinReader
 
     private static T Open<T>(string path, Func<string, FileStream, T> legacy, Func<ZipArchive, long, T> archive)
     {
-        FileStream fs;
+        using var fs = OpenStream(path);
+        if (!CheckMagic(path, fs))
+        {
+            return legacy(path, fs);
+        }
+        return Zip(path, () =>
+        {
+            using var zip = OpenZip(path, fs);
+            return archive(zip, fs.Length);
+        });
+    }
+
+    /// <summary>
+    /// The checkpoint of <paramref name="path"/> for reading tensor by tensor: a zip archive is parsed and validated as
+    /// <see cref="Read"/> validates it, then each storage is read from its entry when a tensor is copied out
+    /// (<see cref="PyTorchBinFile"/>); a legacy-format file is loaded whole.
+    /// </summary>
+    internal static CheckpointTensors OpenTensors(string path)
+    {
+        TorchRuntime.EnsureLoaded();
+        var fs = OpenStream(path);
         try
         {
-            fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+            if (!CheckMagic(path, fs))
+            {
+                using (fs)
+                {
+                    return CheckpointTensors.Of(LegacyTorchFormat.Read(path, fs), owned: true);
+                }
+            }
+            return Zip(path, () =>
+            {
+                var zip = OpenZip(path, fs);
+                try
+                {
+                    var (prefix, refs) = Parse(path, zip, fs.Length);
+                    Describe(path, refs);
+                    return new PyTorchBinFile(path, fs, zip, prefix, refs);
+                }
+                catch
+                {
+                    zip.Dispose();
+                    throw;
+                }
+            });
+        }
+        catch
+        {
+            fs.Dispose();
+            throw;
+        }
+    }
+
+    private static FileStream OpenStream(string path)
+    {
+        try
+        {
+            return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
             throw new BertSharpException($"{path}: file not found.", e);
         }
-        using (fs)
+    }
+
+    private static ZipArchive OpenZip(string path, FileStream fs)
+    {
+        var zip = new ZipArchive(fs, ZipArchiveMode.Read, leaveOpen: true);
+        try
         {
-            if (!CheckMagic(path, fs))
-            {
-                return legacy(path, fs);
-            }
-            try
-            {
-                using var zip = new ZipArchive(fs, ZipArchiveMode.Read, leaveOpen: true);
-                CheckSizes(path, zip, fs.Length);
-                return archive(zip, fs.Length);
-            }
-            catch (Exception e) when (e is InvalidDataException or IOException or NotSupportedException or ArgumentException)
-            {
-                throw new BertSharpException($"{path}: corrupted torch zip archive ({e.Message}).", e);
-            }
+            CheckSizes(path, zip, fs.Length);
+            return zip;
+        }
+        catch
+        {
+            zip.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Runs <paramref name="read"/>, turning what the zip reader throws on a damaged archive into a one-line error.</summary>
+    internal static T Zip<T>(string path, Func<T> read)
+    {
+        try
+        {
+            return read();
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException or NotSupportedException or ArgumentException)
+        {
+            throw new BertSharpException($"{path}: corrupted torch zip archive ({e.Message}).", e);
         }
     }
 
@@ -250,7 +315,7 @@ public static class PyTorchBinReader
     }
 
     /// <summary>A view must stay inside its storage; libtorch's as_strided does not check that for us.</summary>
-    private static void CheckBounds(string path, string key, TensorRef r)
+    internal static void CheckBounds(string path, string key, TensorRef r)
     {
         string Where() => Invariant($"{path}: tensor '{key}' (size [{ShapeText.Join(r.Size)}], stride [{ShapeText.Join(r.Stride)}], offset {r.Offset})");
         if (r.Size.Length != r.Stride.Length)
@@ -294,31 +359,10 @@ public static class PyTorchBinReader
 
     private static Tensor ReadStorage(string path, ZipArchive zip, string prefix, string key, StorageRef s)
     {
-        var name = prefix + "data/" + s.Key;
-        var entry = zip.GetEntry(name)
-            ?? throw new BertSharpException($"{path}: storage entry {name} of tensor '{key}' is missing from the archive.");
-        // Parse checked every storage against its entry before anything was allocated; a lying pickle cannot get here.
-        CheckStorageEntry(path, name, entry.Length, s);
         var t = empty(s.ElementCount, s.DType);
         try
         {
-            if (entry.Length > 0)
-            {
-                using var stream = entry.Open();
-                var crc = new Crc32();
-                foreach (var chunk in SafeTensorsWriter.Chunks(t))
-                {
-                    using (chunk)
-                    {
-                        if (stream.ReadAtLeast(chunk.bytes, chunk.bytes.Length, throwOnEndOfStream: false) != chunk.bytes.Length)
-                        {
-                            throw new BertSharpException($"{path}: storage {name} of tensor '{key}' ends early.");
-                        }
-                        crc.Append(chunk.bytes);
-                    }
-                }
-                CheckCrc(path, entry, crc.GetCurrentHashAsUInt32(), $"storage {name} of tensor '{key}'");
-            }
+            ReadStorageInto(path, zip, prefix, key, s, t);
             return t;
         }
         catch
@@ -326,6 +370,37 @@ public static class PyTorchBinReader
             t.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// Reads the storage <paramref name="s"/> from its entry into <paramref name="flat"/> (1-D, contiguous, on the CPU, of the
+    /// storage's dtype and element count) chunk by chunk through its memory, checking the entry's CRC-32.
+    /// </summary>
+    internal static void ReadStorageInto(string path, ZipArchive zip, string prefix, string key, StorageRef s, Tensor flat)
+    {
+        var name = prefix + "data/" + s.Key;
+        var entry = zip.GetEntry(name)
+            ?? throw new BertSharpException($"{path}: storage entry {name} of tensor '{key}' is missing from the archive.");
+        // Parse checked every storage against its entry before anything was allocated; a lying pickle cannot get here.
+        CheckStorageEntry(path, name, entry.Length, s);
+        if (entry.Length == 0)
+        {
+            return;
+        }
+        using var stream = entry.Open();
+        var crc = new Crc32();
+        foreach (var chunk in SafeTensorsWriter.Chunks(flat))
+        {
+            using (chunk)
+            {
+                if (stream.ReadAtLeast(chunk.bytes, chunk.bytes.Length, throwOnEndOfStream: false) != chunk.bytes.Length)
+                {
+                    throw new BertSharpException($"{path}: storage {name} of tensor '{key}' ends early.");
+                }
+                crc.Append(chunk.bytes);
+            }
+        }
+        CheckCrc(path, entry, crc.GetCurrentHashAsUInt32(), $"storage {name} of tensor '{key}'");
     }
 
     private static byte[] ReadEntry(string path, ZipArchiveEntry entry, long max)
