@@ -203,11 +203,13 @@ internal static partial class CliInput
     /// <paramref name="text"/> (a notice, plan line or closing line of the library) with the full path of each file or
     /// directory the user typed, and of a path inside one, said from the path as typed (<c>runs/x/checkpoint-1</c>): the
     /// library resolves what it is given to full paths, which the user never typed (the CLI names a path as typed). A typed
-    /// file's folder counts too, for the files beside it.
+    /// file's folder counts too, for the files beside it. Error lines too (<c>Program.Run</c>): <c>--model emptydir</c>'s
+    /// missing <c>emptydir/config.json</c>.
     /// </summary>
     /// <remarks>
-    /// Only values naming something that exists when the text is said: a Hub id or a number is no path of the current
-    /// directory, and a refusal's "no local directory /full/path" is meant to show where the id was looked for. A full
+    /// Only values naming something that exists when the text is said (and --cache-dir, a path whatever it holds): a Hub id
+    /// or a number is no path of the current directory, and a refusal's "no local directory /full/path" (or an ONNX model
+    /// "not found at /full/path") is meant to show where it was looked for. A full
     /// path is replaced only where it ends (a '/', a space, punctuation): <c>runs/x</c> is not the start of <c>runs/x2</c>.
     /// </remarks>
     internal static string SaidAsTyped(ParseResult parse, string text)
@@ -215,7 +217,8 @@ internal static partial class CliInput
         ArgumentNullException.ThrowIfNull(parse);
         ArgumentNullException.ThrowIfNull(text);
         var typed = TypedValues(parse)
-            .Where(c => !Path.IsPathRooted(c.Value) && (Directory.Exists(c.Value) || File.Exists(c.Value)))
+            // --cache-dir is a path even before the first download makes it: the offline refusal names where it looked.
+            .Where(c => !Path.IsPathRooted(c.Value) && (Directory.Exists(c.Value) || File.Exists(c.Value) || c.Name == Commands.CommonOptions.CacheDir))
             // A typed file's folder as well: the tokenizer_config.json beside --vocab pre/vocab.txt is pre/tokenizer_config.json.
             .SelectMany(c => File.Exists(c.Value) ? [c.Value, Path.GetDirectoryName(c.Value) is { Length: > 0 } folder ? folder : "."] : new[] { c.Value })
             .Select(value => (Value: value, Full: Path.TrimEndingDirectorySeparator(Path.GetFullPath(value))))

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using BertSharp;
+using BertSharp.Checkpoints;
 using BertSharp.Distributed;
 using BertSharp.Cli.Commands;
 using BertSharp.Training;
@@ -55,6 +56,12 @@ public static class Program
         catch (Exception e) when (HubModelNames.Name(parse, CliErrors.Root(e)) is { } named)
         {
             // A Hub id resolved to its snapshot in the cache: the user typed the id.
+            throw named;
+        }
+        catch (Exception e) when (TypedModelNames.Rename(CliErrors.Root(e), text => CliInput.SaidAsTyped(parse, text)) is { } named)
+        {
+            // Any other failure of the library's naming a path the user typed relative (a model directory's missing
+            // config.json, the cache of --cache-dir): the library resolved it to its full path, which the user never typed.
             throw named;
         }
         catch (Exception e) when (CliErrors.Root(e) is TrainingCancelledException { Checkpoint: { } checkpoint } c

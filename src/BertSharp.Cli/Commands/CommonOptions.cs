@@ -27,7 +27,7 @@ internal static class CommonOptions
     public static Option<string?> ModelOption(string description, bool required = true) =>
         new("--model") { Description = description, Required = required };
 
-    private const string CacheDir = "--cache-dir";
+    internal const string CacheDir = "--cache-dir";
 
     /// <summary><c>--cache-dir</c>: the HF cache root a command keeps Hub models in (default: the environment's).</summary>
     public static Option<string?> CacheDirOption() => new(CacheDir)

@@ -439,19 +439,8 @@ public static class AtomicFile
     internal static OutputWriteException Failure(string path, string full, string tmp, Exception e)
     {
         string Shown(string p) => p.StartsWith(tmp, StringComparison.Ordinal) ? full + p[tmp.Length..] : p;
-        string? Quoted() => QuotedPath.Match(e.Message) is { Success: true } m ? m.Groups["path"].Value : null;
-        var (where, reason) = e switch
-        {
-            OutputWriteException w => (w.FullTarget, w.Reason),
-            UnauthorizedAccessException => (Quoted(), "permission denied"),
-            FileNotFoundException or DirectoryNotFoundException => (Quoted(), "no such file or directory"),
-            _ when IsFileTooLarge(e) => (null, "file too large for the file system or the file size limit, ulimit -f"),
-            // .NET's "No space left on device : '/out/.x.1a2b3c4d.tmp'": the path it quotes is said as where, not again in the reason.
-            _ when Quoted() is { } quoted && Path.IsPathRooted(quoted) =>
-                (quoted, string.Join(' ', QuotedPath.Replace(e.Message, "", 1).Split(' ', StringSplitOptions.RemoveEmptyEntries)).Replace(" .", ".", StringComparison.Ordinal).TrimEnd('.', ' ', ':')),
-            _ => (null, e.Message.Replace(tmp, full, StringComparison.Ordinal).TrimEnd('.', ' ')),
-        };
-        where = where is null ? null : Shown(where);
+        var (where, reason) = SystemFailure(e);
+        (where, reason) = where is null ? (null, reason.Replace(tmp, full, StringComparison.Ordinal)) : (Shown(where), reason);
         // Each path named once: a file inside the output by its path there (checkpoint-4/model.safetensors), the output itself
         // or a directory above it (a parent that is missing) not again, since the output's own path holds it.
         if (where is null || where == full || full.StartsWith(where + Path.DirectorySeparatorChar, StringComparison.Ordinal))
@@ -461,6 +450,26 @@ public static class AtomicFile
         return where.StartsWith(full + Path.DirectorySeparatorChar, StringComparison.Ordinal)
             ? new OutputWriteException(path, Path.GetRelativePath(full, where).Replace(Path.DirectorySeparatorChar, '/'), reason, e)
             : new OutputWriteException(path, $"{where}: {reason}", e);
+    }
+
+    /// <summary>
+    /// A file operation's failure split into the path the system's message quotes (null when none) and the failure without
+    /// it, so that a line naming that path says it once: .NET's "Access to the path '/out/x' is denied." is
+    /// <c>("/out/x", "permission denied")</c>, its "No space left on device : '/out/x'" <c>("/out/x", "No space left on device")</c>.
+    /// </summary>
+    internal static (string? Where, string Reason) SystemFailure(Exception e)
+    {
+        string? Quoted() => QuotedPath.Match(e.Message) is { Success: true } m ? m.Groups["path"].Value : null;
+        return e switch
+        {
+            OutputWriteException w => (w.FullTarget, w.Reason),
+            UnauthorizedAccessException => (Quoted(), "permission denied"),
+            FileNotFoundException or DirectoryNotFoundException => (Quoted(), "no such file or directory"),
+            _ when IsFileTooLarge(e) => (null, "file too large for the file system or the file size limit, ulimit -f"),
+            _ when Quoted() is { } quoted && Path.IsPathRooted(quoted) =>
+                (quoted, string.Join(' ', QuotedPath.Replace(e.Message, "", 1).Split(' ', StringSplitOptions.RemoveEmptyEntries)).Replace(" .", ".", StringComparison.Ordinal).TrimEnd('.', ' ', ':')),
+            _ => (null, e.Message.TrimEnd('.', ' ')),
+        };
     }
 
     internal static string NewId() => Guid.NewGuid().ToString("N")[..8];

@@ -57,7 +57,8 @@ public sealed class Vocabulary
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new BertSharpException($"{vocabTxtPath}: cannot read the vocabulary ({e.Message})", e);
+            // The system's message quotes the file's full path, which the line names already, as the caller gave it.
+            throw new BertSharpException($"{vocabTxtPath}: cannot read the vocabulary ({AtomicFile.SystemFailure(e).Reason}).", e);
         }
         if (text.Length > 0 && text[0] == '\uFEFF')
         {

@@ -6,8 +6,9 @@ namespace BertSharp.Tests.Commands;
 /// <summary>
 /// The CLI names a path as the user typed it: each command, run from a working directory with relative paths, prints none of
 /// that directory's full path in its plan, load report, notices, closing line or error, where the library resolves what
-/// it is given to full paths (<c>model: /tmp/r2/pr3/final</c> for <c>--output pr3</c>). Not <c>bert download</c>, whose
-/// snapshot directory is shown in full as documented, nor the "no local directory" of a Hub id that is not found.
+/// it is given to full paths (<c>model: /tmp/r2/pr3/final</c> for <c>--output pr3</c>). Not <c>bert download</c>'s snapshot
+/// directory, shown in full as documented, nor the "no local directory" of a Hub id that is not found, nor where an ONNX
+/// model that is not there was looked for. <c>bert serve</c> runs until stopped: its refusals run here.
 /// </summary>
 public class TypedPathsTests(TypedPathsTests.Runs runs) : IClassFixture<TypedPathsTests.Runs>
 {
@@ -39,6 +40,8 @@ public class TypedPathsTests(TypedPathsTests.Runs runs) : IClassFixture<TypedPat
             File.Copy(Path.Combine(TestPaths.Fixtures, "data", "bad_label.tsv"), Path.Combine(Work, "bad.tsv"));
             File.WriteAllLines(Path.Combine(Work, "alice.txt"), File.ReadLines(Path.Combine(TestPaths.RepoRoot, "samples", "corpus", "pg11_alice.txt")).Take(300));
             File.WriteAllText(Path.Combine(Work, "texts.txt"), "a fine film\na dull one\n");
+            File.WriteAllText(Path.Combine(Work, "empty.txt"), "");
+            Directory.CreateDirectory(Path.Combine(Work, "emptydir"));
             var dir = _tmp.File("cli");
             Directory.CreateDirectory(dir);
             var job = MpiJob.RunScript(0, dir, [.. Lines.Where(l => l.Args.Length > 0).Select(l => (string[])[l.Name, .. l.Args])], keepGoing: true, workingDirectory: Work);
@@ -80,6 +83,21 @@ public class TypedPathsTests(TypedPathsTests.Runs runs) : IClassFixture<TypedPat
         ("search", ["search", "--model", "cls", "--corpus", "texts.txt", "--query", "film"], 0, "query: film"),
         ("fill-mask", ["fill-mask", "--model", "mlm", "--text", "the [MASK] ."], 0, "the "),
         ("nsp", ["nsp", "--model", "pre", "--text", "a", "--text-pair", "b"], 0, "prediction: B "),
+        ("search-refused", ["search", "--model", "cls", "--corpus", "empty.txt", "--query", "film"], 2, "error: --corpus empty.txt: empty file"),
+        ("vocab-train-refused", ["vocab", "train", "--input", "empty.txt", "--vocab-size", "200", "--output", "v2.txt"], 2, "error: empty.txt: no words found"),
+        ("data-stats-refused", ["data", "stats", "bad.tsv", "--task", "sst2", "--vocab", "pre/vocab.txt"], 2, "error: bad.tsv line 3: field 'label'"),
+        ("data-stats-vocab", ["data", "stats", "sst2.tsv", "--task", "sst2", "--vocab", "nope/vocab.txt"], 2,
+            "error: nope/vocab.txt: cannot read the vocabulary (no such file or directory).\n"),
+        ("bench-tokenize", ["bench", "tokenize", "--vocab", "pre/vocab.txt", "--input", "texts.txt", "--rounds", "1"], 0, "{\"texts\": 2, "),
+        ("bench-tokenize-vocab", ["bench", "tokenize", "--vocab", "nope/vocab.txt", "--input", "texts.txt"], 2,
+            "error: nope/vocab.txt: cannot read the vocabulary (no such file or directory).\n"),
+        ("bench-pretrain-memory", ["bench", "pretrain-memory", "--data", "pd", "--vocab", "pre/vocab.txt", "--config", "nope.json"], 2, "error: nope.json: config file not found."),
+        // Refused by launch itself, before mpirun starts a rank.
+        ("launch-refused", ["launch", "--nproc", "2", "--", "pretrain", "--data", "pd", "--output", "texts.txt/x", "--config", "tiny", "--vocab", "pre/vocab.txt"], 2,
+            "error: --output texts.txt/x: texts.txt is a file"),
+        ("download-offline", ["download", "org/m", "--offline", "--cache-dir", "hf"], 2, "is not in the cache (hf/models--org--m) and offline mode is on"),
+        ("serve-refused", ["serve", "--model", "emptydir", "--port", "0"], 2, "error: emptydir/config.json: config file not found.\n"),
+        ("predict-refused", ["predict", "--model", "emptydir", "--text", "a"], 2, "error: emptydir/config.json: config file not found.\n"),
     ];
 
     public static TheoryData<string> Names => [.. Lines.Select(l => l.Name)];
@@ -96,5 +114,9 @@ public class TypedPathsTests(TypedPathsTests.Runs runs) : IClassFixture<TypedPat
         var printed = r.StdOut + r.StdErr;
         Assert.Contains(line.Shown, printed, StringComparison.Ordinal);
         Assert.DoesNotContain(runs.Work, printed, StringComparison.Ordinal);
+        if (line.Exit != 0)
+        {
+            ErrorLines.AssertNamesEachPathOnce(r.StdErr.Trim());
+        }
     }
 }

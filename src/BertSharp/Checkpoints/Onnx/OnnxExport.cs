@@ -107,14 +107,13 @@ public static class OnnxExport
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            // The system's message names a temp file or none ("Access to the path ... is denied"): the output is what to fix.
-            // AtomicFile's already names the file it could not write: the graph (this path) or its data beside it, named by
-            // its file name alone, since the line names their directory once already.
-            var reason = e is OutputWriteException w
-                ? w.FullTarget == full ? w.Reason
+            // AtomicFile's failure already names the file it could not write: the graph (this path) or its data beside it, named
+            // by its file name alone, since the line names their directory once already. A system's message from outside its
+            // writes ("Access to the path '/out/m.onnx' is denied") is said the same way, its quoted path not again in the reason.
+            var w = e as OutputWriteException ?? AtomicFile.Failure(path, full, full, e);
+            var reason = w.FullTarget == full ? w.Reason
                 : System.IO.Path.GetDirectoryName(w.FullTarget) == System.IO.Path.GetDirectoryName(full) ? $"its data file {System.IO.Path.GetFileName(w.FullTarget)}: {w.Reason}"
-                : $"{w.FullTarget}: {w.Reason}"
-                : e.Message.TrimEnd('.');
+                : $"{w.FullTarget}: {w.Reason}";
             throw new BertSharpException($"{path}: cannot write the ONNX export ({reason}).", e);
         }
         RemoveStaleDataFiles(full, previousData, dataName);
