@@ -226,7 +226,9 @@ internal static partial class CliInput
             .OrderByDescending(c => c.Full.Length);
         foreach (var (value, full) in typed)
         {
-            text = Regex.Replace(text, Regex.Escape(full) + @"(?![\w-]|\.\w)",
+            // Whole paths only, at both ends: a relative path that climbs to the root (../../tmp/x) holds its own full path
+            // (/tmp/x) as its tail, which must not be replaced again.
+            text = Regex.Replace(text, @"(?<![\w.~/-])" + Regex.Escape(full) + @"(?![\w-]|\.\w)",
                 Path.TrimEndingDirectorySeparator(value).Replace("$", "$$", StringComparison.Ordinal), RegexOptions.CultureInvariant);
         }
         return text;
