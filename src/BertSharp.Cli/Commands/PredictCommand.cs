@@ -148,8 +148,8 @@ internal static class PredictCommand
                 if (inputData.Examples.FirstOrDefault(e => classifier.PairMismatch(e.TextPair is not null) is not null) is { } bad)
                 {
                     throw new BertSharpException(bad.TextPair is null
-                        ? $"{inputData.Path}: line {bad.Line}: no second text; {classifier.PairMismatch(false)}: give a file in that task's format or --text-pair-column."
-                        : $"{inputData.Path}: line {bad.Line}: a second text; {classifier.PairMismatch(true)}: give the texts alone (no --text-pair-column, no second column).");
+                        ? $"{LineRef.At(inputData.Path, bad.Line)}: no second text; {classifier.PairMismatch(false)}: give a file in that task's format or --text-pair-column."
+                        : $"{LineRef.At(inputData.Path, bad.Line)}: a second text; {classifier.PairMismatch(true)}: give the texts alone (no --text-pair-column, no second column).");
                 }
                 var inputs = inputData.Examples.Select(e => (e.Text, e.TextPair)).ToList();
                 WarnTruncated(classifier, inputs);

@@ -214,7 +214,7 @@ internal static class TokenizeCommand
                 catch (BertSharpException e)
                 {
                     // Render keeps the message's field references, so that the CLI still names them by their flags.
-                    throw new BertSharpException($"{input.Name}: line {input.Lines[from + i]}: {e.Render(BertSharpException.Field)}", e);
+                    throw new BertSharpException($"{LineRef.At(input.Name, input.Lines[from + i])}: {e.Render(BertSharpException.Field)}", e);
                 }
             }
             throw;

@@ -107,35 +107,35 @@ internal static class TokenizeInput
             var root = doc.RootElement;
             if (root.ValueKind != JsonValueKind.Object)
             {
-                throw new BertSharpException($"{name}: line {lineNo}: expected a JSON object with a \"text\" string.");
+                throw new BertSharpException($"{IO.LineRef.At(name, lineNo)}: expected a JSON object with a \"text\" string.");
             }
             if (!root.TryGetProperty("text", out var text))
             {
-                throw new BertSharpException($"{name}: line {lineNo}: missing string field \"text\".");
+                throw new BertSharpException($"{IO.LineRef.At(name, lineNo)}: missing string field \"text\".");
             }
             if (text.ValueKind != JsonValueKind.String)
             {
                 // Present but not text: "missing" sent the user looking for a field that is there.
-                throw new BertSharpException($"{name}: line {lineNo}: field \"text\" is a JSON {text.ValueKind.ToString().ToLowerInvariant()}; expected a string.");
+                throw new BertSharpException($"{IO.LineRef.At(name, lineNo)}: field \"text\" is a JSON {text.ValueKind.ToString().ToLowerInvariant()}; expected a string.");
             }
             string? pair = null;
             if (root.TryGetProperty("text_pair", out var p) && p.ValueKind != JsonValueKind.Null)
             {
                 pair = p.ValueKind == JsonValueKind.String
                     ? p.GetString()
-                    : throw new BertSharpException($"{name}: line {lineNo}: \"text_pair\" must be a string or null.");
+                    : throw new BertSharpException($"{IO.LineRef.At(name, lineNo)}: \"text_pair\" must be a string or null.");
             }
             return (text.GetString()!, pair);
         }
         catch (JsonException e)
         {
-            throw IO.StrictJson.DuplicateKeyError($"{name}: line {lineNo}", line, e)
-                ?? new BertSharpException($"{name}: line {lineNo}: malformed JSON ({e.Message.Split('\n')[0]})", e);
+            throw IO.StrictJson.DuplicateKeyError(IO.LineRef.At(name, lineNo), line, e)
+                ?? new BertSharpException($"{IO.LineRef.At(name, lineNo)}: malformed JSON ({e.Message.Split('\n')[0]})", e);
         }
         catch (InvalidOperationException e)
         {
             // System.Text.Json refuses to turn an escaped lone surrogate ("\ud800") into a .NET string.
-            throw new BertSharpException($"{name}: line {lineNo}: a string is not valid Unicode (an escaped lone surrogate such as \\ud800): {e.Message}", e);
+            throw new BertSharpException($"{IO.LineRef.At(name, lineNo)}: a string is not valid Unicode (an escaped lone surrogate such as \\ud800): {e.Message}", e);
         }
     }
 }

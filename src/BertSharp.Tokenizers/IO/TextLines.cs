@@ -108,8 +108,8 @@ public static class TextLines
     internal static BertSharpException InvalidUtf8(string path, Exception inner)
     {
         var line = FindFirstInvalidUtf8Line(path);
-        var where = line > 0 ? Invariant($"line {line}") : "somewhere";
-        return new BertSharpException($"{path}: {where}: invalid UTF-8 byte sequence (the file must be UTF-8 text).", inner);
+        var where = line > 0 ? LineRef.At(path, line) : $"{path}: somewhere";
+        return new BertSharpException($"{where}: invalid UTF-8 byte sequence (the file must be UTF-8 text).", inner);
     }
 
     /// <summary>The 1-based line holding the first invalid UTF-8 sequence, or 0 when the file decodes cleanly.</summary>

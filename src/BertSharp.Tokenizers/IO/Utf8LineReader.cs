@@ -115,12 +115,12 @@ internal sealed class Utf8LineReader : IDisposable
         }
         catch (DecoderFallbackException e)
         {
-            throw new BertSharpException(Invariant($"{_name}: line {LineNumber}: invalid UTF-8 byte sequence (the file must be UTF-8 text)."), e);
+            throw new BertSharpException($"{LineRef.At(_name, LineNumber)}: invalid UTF-8 byte sequence (the file must be UTF-8 text).", e);
         }
     }
 
     private BertSharpException TooLong() => new(
-        $"{_name}: line {(LineNumber + 1).ToString(CultureInfo.InvariantCulture)} is longer than {MaxLineBytes.ToString("N0", CultureInfo.InvariantCulture)} bytes " +
+        $"{LineRef.At(_name, LineNumber + 1)} is longer than {MaxLineBytes.ToString("N0", CultureInfo.InvariantCulture)} bytes " +
         "(the limit for one line; split the text into lines, e.g. one paragraph or document per line).");
 
     /// <summary>Moves the unread bytes to the front (growing the buffer when a long line fills it) and reads more.</summary>

@@ -33,7 +33,7 @@ public sealed class Vocabulary
             if (!_ids.TryAdd(_tokens[i], i))
             {
                 throw new BertSharpException(
-                    Invariant($"{source}: line {i + 1}: duplicate token '{_tokens[i]}' (first on line {_ids[_tokens[i]] + 1}); every token must be unique."));
+                    Invariant($"{LineRef.At(source, i + 1)}: duplicate token '{_tokens[i]}' (first on line {_ids[_tokens[i]] + 1}); every token must be unique."));
             }
         }
         _lookup = _ids.GetAlternateLookup<ReadOnlySpan<char>>();

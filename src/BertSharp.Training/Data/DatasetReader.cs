@@ -91,14 +91,14 @@ public static class DatasetReader
                     var missing = new[] { (textIdx, task.TextColumn), (pairIdx, task.TextPairColumn), (labelIdx, task.LabelColumn) }
                         .Where(c => c.Item1 >= fields).Select(c => c.Item2).First();
                     throw new BertSharpException(
-                        Invariant($"{path} line {line}: missing field '{missing}' (the row has {fields} field{(fields == 1 ? "" : "s")}, expected {header.Length})."));
+                        Invariant($"{IO.LineRef.At(path, line)}: missing field '{missing}' (the row has {fields} field{(fields == 1 ? "" : "s")}, expected {header.Length})."));
                 }
                 // A row longer than the header was read by its first fields, the rest dropped: a text cut at a separator,
                 // or columns shifted; HF datasets (pandas) refuse such a row too.
                 if (fields > header.Length)
                 {
                     throw new BertSharpException(
-                        Invariant($"{path} line {line}: the row has {fields} fields, expected {header.Length} ({(task.FixedColumns is null ? "the header's" : "the task's")} columns: ") +
+                        Invariant($"{IO.LineRef.At(path, line)}: the row has {fields} fields, expected {header.Length} ({(task.FixedColumns is null ? "the header's" : "the task's")} columns: ") +
                         $"{string.Join(", ", header.Select(h => Short(h, 30)))}){(tsv ? "; a tab inside a text splits it" : "; quote a field holding ','")}.");
                 }
                 var t = CleanText(reader.GetString(textIdx) ?? "", task);
@@ -133,7 +133,7 @@ public static class DatasetReader
         catch (InvalidOperationException e)
         {
             // System.Text.Json refuses to turn an escaped lone surrogate ("\ud800") into a .NET string.
-            throw new BertSharpException(Invariant($"{path} line {line}: a string is not valid Unicode (an escaped lone surrogate such as \\ud800): {e.Message}"), e);
+            throw new BertSharpException(Invariant($"{IO.LineRef.At(path, line)}: a string is not valid Unicode (an escaped lone surrogate such as \\ud800): {e.Message}"), e);
         }
     }
 
@@ -141,7 +141,7 @@ public static class DatasetReader
     {
         if (root.ValueKind != JsonValueKind.Object)
         {
-            throw new BertSharpException(Invariant($"{path} line {line}: a JSON {root.ValueKind.ToString().ToLowerInvariant()}; expected an object with \"{task.TextColumn}\" and \"{task.LabelColumn}\"."));
+            throw new BertSharpException(Invariant($"{IO.LineRef.At(path, line)}: a JSON {root.ValueKind.ToString().ToLowerInvariant()}; expected an object with \"{task.TextColumn}\" and \"{task.LabelColumn}\"."));
         }
         var t = JsonText(path, line, root, task.TextColumn, BertSharpException.Field("text_column"));
         var p = task.TextPairColumn is null ? null : JsonText(path, line, root, task.TextPairColumn, BertSharpException.Field("text_pair_column"));
@@ -154,12 +154,12 @@ public static class DatasetReader
                 JsonValueKind.Number => l.GetRawText(),
                 JsonValueKind.True => "true",
                 JsonValueKind.False => "false",
-                _ => throw new BertSharpException(Invariant($"{path} line {line}: field \"{task.LabelColumn}\" is a JSON {l.ValueKind.ToString().ToLowerInvariant()}; expected a string or number label.")),
+                _ => throw new BertSharpException(Invariant($"{IO.LineRef.At(path, line)}: field \"{task.LabelColumn}\" is a JSON {l.ValueKind.ToString().ToLowerInvariant()}; expected a string or number label.")),
             };
         }
         else if (requireLabels)
         {
-            throw new BertSharpException(Invariant($"{path} line {line}: missing field \"{task.LabelColumn}\"; choose the label field with {BertSharpException.Field("label_column")}."));
+            throw new BertSharpException(Invariant($"{IO.LineRef.At(path, line)}: missing field \"{task.LabelColumn}\"; choose the label field with {BertSharpException.Field("label_column")}."));
         }
         return MakeExample(path, line, task, CleanText(t, task), p is null ? null : CleanText(p, task), label);
     }
@@ -169,11 +169,11 @@ public static class DatasetReader
         if (!obj.TryGetProperty(field, out var v))
         {
             var have = string.Join(", ", obj.EnumerateObject().Select(p => p.Name));
-            throw new BertSharpException(Invariant($"{path} line {line}: missing field \"{field}\" (the object has: {have}); choose it with {option}."));
+            throw new BertSharpException(Invariant($"{IO.LineRef.At(path, line)}: missing field \"{field}\" (the object has: {have}); choose it with {option}."));
         }
         if (v.ValueKind != JsonValueKind.String)
         {
-            throw new BertSharpException(Invariant($"{path} line {line}: field \"{field}\" is a JSON {v.ValueKind.ToString().ToLowerInvariant()}, not text; choose the text field with {option}."));
+            throw new BertSharpException(Invariant($"{IO.LineRef.At(path, line)}: field \"{field}\" is a JSON {v.ValueKind.ToString().ToLowerInvariant()}, not text; choose the text field with {option}."));
         }
         return v.GetString()!;
     }
@@ -182,17 +182,17 @@ public static class DatasetReader
     {
         if (string.IsNullOrWhiteSpace(text))
         {
-            throw new BertSharpException(Invariant($"{path} line {line}: field '{task.TextColumn}' is empty; expected text."));
+            throw new BertSharpException(Invariant($"{IO.LineRef.At(path, line)}: field '{task.TextColumn}' is empty; expected text."));
         }
         if (pair is not null && string.IsNullOrWhiteSpace(pair))
         {
-            throw new BertSharpException(Invariant($"{path} line {line}: field '{task.TextPairColumn}' is empty; expected text."));
+            throw new BertSharpException(Invariant($"{IO.LineRef.At(path, line)}: field '{task.TextPairColumn}' is empty; expected text."));
         }
         if (label is not null)
         {
             if (label.Length == 0)
             {
-                throw new BertSharpException(Invariant($"{path} line {line}: field '{task.LabelColumn}' is empty; expected a label."));
+                throw new BertSharpException(Invariant($"{IO.LineRef.At(path, line)}: field '{task.LabelColumn}' is empty; expected a label."));
             }
             if (task.KnownLabels is { } known)
             {
@@ -200,14 +200,14 @@ public static class DatasetReader
                 if (match.Key is null)
                 {
                     throw new BertSharpException(
-                        Invariant($"{path} line {line}: field '{task.LabelColumn}' is '{Short(label)}'; expected {string.Join(" or ", known.Select(k => k.Key))} for task {task.Name}."));
+                        Invariant($"{IO.LineRef.At(path, line)}: field '{task.LabelColumn}' is '{Short(label)}'; expected {string.Join(" or ", known.Select(k => k.Key))} for task {task.Name}."));
                 }
                 return new TextExample(text, pair, match.Value, line) { LabelText = label };
             }
             // LabelMap's rule: 1e400 (infinity) passed here, so data stats reported a mean of Infinity and fine-tuning refused it only later.
             else if (task.Regression && !LabelMap.TryParseTarget(label, out _))
             {
-                throw new BertSharpException(Invariant($"{path} line {line}: field '{task.LabelColumn}' is '{Short(label)}'; expected a finite number for regression."));
+                throw new BertSharpException(Invariant($"{IO.LineRef.At(path, line)}: field '{task.LabelColumn}' is '{Short(label)}'; expected a finite number for regression."));
             }
         }
         return new TextExample(text, pair, label, line);
@@ -242,7 +242,7 @@ public static class DatasetReader
         {
             var first = examples[0];
             throw new BertSharpException(
-                Invariant($"{path} line {first.Line}: column '{column}' holds numbers (e.g. '{Short(get(first))}'), not text; choose the text column with {BertSharpException.Field("text_column")}."));
+                Invariant($"{IO.LineRef.At(path, first.Line)}: column '{column}' holds numbers (e.g. '{Short(get(first))}'), not text; choose the text column with {BertSharpException.Field("text_column")}."));
         }
     }
 

@@ -28,13 +28,13 @@ internal static class JsonLines
             }
             catch (JsonException e)
             {
-                throw IO.StrictJson.DuplicateKeyError(Invariant($"{path} line {i + 1}"), raw, e)
-                    ?? new BertSharpException(Invariant($"{path} line {i + 1}: not valid JSON ({e.Message.Split('.')[0]}); expected one JSON object per line."), e);
+                throw IO.StrictJson.DuplicateKeyError(IO.LineRef.At(path, i + 1), raw, e)
+                    ?? new BertSharpException(Invariant($"{IO.LineRef.At(path, i + 1)}: not valid JSON ({e.Message.Split('.')[0]}); expected one JSON object per line."), e);
             }
             catch (InvalidOperationException e)
             {
                 // Comparing keys for duplicates decodes them, and System.Text.Json refuses an escaped lone surrogate ("\udc00").
-                throw new BertSharpException(Invariant($"{path} line {i + 1}: a string is not valid Unicode (an escaped lone surrogate such as \\ud800): {e.Message}"), e);
+                throw new BertSharpException(Invariant($"{IO.LineRef.At(path, i + 1)}: a string is not valid Unicode (an escaped lone surrogate such as \\ud800): {e.Message}"), e);
             }
             using (doc)
             {

@@ -53,7 +53,7 @@ public static class SwagData
         var choices = examples[0].Endings.Count;
         if (examples.FirstOrDefault(e => e.Endings.Count != choices) is { } odd)
         {
-            throw new BertSharpException(Invariant($"{path} line {odd.Line}: {odd.Endings.Count} endings; the first question has {choices} (every question needs the same number)."));
+            throw new BertSharpException(Invariant($"{IO.LineRef.At(path, odd.Line)}: {odd.Endings.Count} endings; the first question has {choices} (every question needs the same number)."));
         }
         return examples;
     }
@@ -118,7 +118,7 @@ public static class SwagData
             {
                 var line = (int)reader.LineNumber;
                 string Get(int i) => i < 0 ? "" : i < reader.FieldCount ? (reader.GetString(i) ?? "").Trim()
-                    : throw new BertSharpException(Invariant($"{path} line {line}: missing field '{header[i]}' (the row has {reader.FieldCount} fields, expected {header.Count})."));
+                    : throw new BertSharpException(Invariant($"{IO.LineRef.At(path, line)}: missing field '{header[i]}' (the row has {reader.FieldCount} fields, expected {header.Count})."));
                 examples.Add(Make(path, line, Get(sent1), Get(sent2), [.. endings.Select(Get)], label < 0 ? null : Get(label), requireLabels));
             }
             return examples;
@@ -136,7 +136,7 @@ public static class SwagData
         {
             if (root.ValueKind != JsonValueKind.Object)
             {
-                throw new BertSharpException(Invariant($"{path} line {line}: expected a JSON object with {Fields(requireLabels)}."));
+                throw new BertSharpException(Invariant($"{IO.LineRef.At(path, line)}: expected a JSON object with {Fields(requireLabels)}."));
             }
             var names = root.EnumerateObject().Select(p => p.Name).ToList();
             string Field(string name, bool required) =>
@@ -144,9 +144,9 @@ public static class SwagData
                 {
                     JsonValueKind.String => v.GetString()!.Trim(),
                     JsonValueKind.Number => v.GetRawText(),
-                    _ => throw new BertSharpException(Invariant($"{path} line {line}: field \"{name}\" holds {v.ValueKind}; expected a string.")),
+                    _ => throw new BertSharpException(Invariant($"{IO.LineRef.At(path, line)}: field \"{name}\" holds {v.ValueKind}; expected a string.")),
                 }
-                : required ? throw new BertSharpException(Invariant($"{path} line {line}: missing field \"{name}\"; expected {Fields(requireLabels)}.")) : "";
+                : required ? throw new BertSharpException(Invariant($"{IO.LineRef.At(path, line)}: missing field \"{name}\"; expected {Fields(requireLabels)}.")) : "";
             var endings = Endings(path, names.IndexOf, names).Select(e => Field(names[e], true)).ToArray();
             string? label = root.TryGetProperty("label", out _) ? Field("label", true) : null;
             examples.Add(Make(path, line, Field("sent1", true), Field("sent2", false), endings, label, requireLabels));
@@ -176,17 +176,17 @@ public static class SwagData
         {
             if (!int.TryParse(label, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) || v < 0 || v >= endings.Length)
             {
-                throw new BertSharpException(Invariant($"{path} line {line}: label '{label}' is not an ending index 0…{endings.Length - 1}."));
+                throw new BertSharpException(Invariant($"{IO.LineRef.At(path, line)}: label '{label}' is not an ending index 0…{endings.Length - 1}."));
             }
             id = v;
         }
         else if (requireLabels)
         {
-            throw new BertSharpException(Invariant($"{path} line {line}: empty label; expected an ending index 0…{endings.Length - 1}."));
+            throw new BertSharpException(Invariant($"{IO.LineRef.At(path, line)}: empty label; expected an ending index 0…{endings.Length - 1}."));
         }
         if (sent1.Length == 0 && sent2.Length == 0)
         {
-            throw new BertSharpException(Invariant($"{path} line {line}: sent1 and sent2 are both empty; expected the question's context."));
+            throw new BertSharpException(Invariant($"{IO.LineRef.At(path, line)}: sent1 and sent2 are both empty; expected the question's context."));
         }
         // An empty ending would still be scored (as sent2 alone) and could even be the labelled answer, so the question
         // would train on a choice that is not there; the classification reader refuses an empty text the same way.
@@ -196,7 +196,7 @@ public static class SwagData
         {
             if (endings[k].Length == 0)
             {
-                throw new BertSharpException(Invariant($"{path} line {line}: field 'ending{k.ToString(CultureInfo.InvariantCulture)}' is empty; expected the ending's text."));
+                throw new BertSharpException(Invariant($"{IO.LineRef.At(path, line)}: field 'ending{k.ToString(CultureInfo.InvariantCulture)}' is empty; expected the ending's text."));
             }
         }
         return new ChoiceExample(sent1, sent2, endings, id, line);

@@ -81,7 +81,7 @@ public static class TaggedCorpus
             }
             if (fields.Length < 2)
             {
-                throw new BertSharpException(Invariant($"{path} line {i + 1}: '{Short(line)}' has one field; expected a word and its tag (CoNLL columns: word … tag)."));
+                throw new BertSharpException(Invariant($"{IO.LineRef.At(path, i + 1)}: '{Short(line)}' has one field; expected a word and its tag (CoNLL columns: word … tag)."));
             }
             // Without this, any file of white-space-separated text read as CoNLL: an SST-2 TSV trained a tagger on each line's
             // first word and last field ('0', '1', 'label'), and a line that had lost its tag column was tagged with its last
@@ -93,7 +93,7 @@ public static class TaggedCorpus
             else if (fields.Length != columns)
             {
                 throw new BertSharpException(Invariant(
-                    $"{path} line {i + 1}: '{Short(line)}' has {fields.Length} fields, line {columnsLine} has {columns}; expected the same CoNLL columns on every line (word … tag)."));
+                    $"{IO.LineRef.At(path, i + 1)}: '{Short(line)}' has {fields.Length} fields, line {columnsLine} has {columns}; expected the same CoNLL columns on every line (word … tag)."));
             }
             if (words.Count == 0)
             {
@@ -115,17 +115,17 @@ public static class TaggedCorpus
         {
             if (root.ValueKind != JsonValueKind.Object)
             {
-                throw new BertSharpException(Invariant($"{path} line {line}: expected a JSON object with \"tokens\" and \"ner_tags\"."));
+                throw new BertSharpException(Invariant($"{IO.LineRef.At(path, line)}: expected a JSON object with \"tokens\" and \"ner_tags\"."));
             }
             var tokens = Array(path, line, root, "tokens");
             var tagField = root.TryGetProperty("ner_tags", out _) ? "ner_tags" : "tags";
             var tagValues = Array(path, line, root, tagField);
             if (tokens.Count != tagValues.Count)
             {
-                throw new BertSharpException(Invariant($"{path} line {line}: {tokens.Count} tokens but {tagValues.Count} {tagField}; expected one tag per token."));
+                throw new BertSharpException(Invariant($"{IO.LineRef.At(path, line)}: {tokens.Count} tokens but {tagValues.Count} {tagField}; expected one tag per token."));
             }
             var words = tokens.Select(t => t.ValueKind == JsonValueKind.String ? t.GetString()!
-                : throw new BertSharpException(Invariant($"{path} line {line}: field \"tokens\" holds {t.ValueKind}; expected strings."))).ToArray();
+                : throw new BertSharpException(Invariant($"{IO.LineRef.At(path, line)}: field \"tokens\" holds {t.ValueKind}; expected strings."))).ToArray();
             var tags = tagValues.Select((t, k) => Tag(path, line, tagField, k, t, labelNames)).ToArray();
             if (words.Length > 0)
             {
@@ -230,7 +230,7 @@ public static class TaggedCorpus
         {
             var what = ClassNames.Unnamed(entries[blank]);
             throw new BertSharpException(file
-                ? Invariant($"{BertSharpException.Field("labels")} {value}: line {blank + 1} is {what}; expected one tag name per line, in id order (such as O or B-PER).")
+                ? Invariant($"{BertSharpException.Field("labels")} {IO.LineRef.At(value, blank + 1)} is {what}; expected one tag name per line, in id order (such as O or B-PER).")
                 : Invariant($"{BertSharpException.Field("labels")} {value}: entry {blank + 1} is {what}; expected comma-separated tag names in id order (such as O,B-PER)."));
         }
         var items = entries.ConvertAll(e => e.Trim());
@@ -242,7 +242,7 @@ public static class TaggedCorpus
     {
         if (!root.TryGetProperty(field, out var v) || v.ValueKind != JsonValueKind.Array)
         {
-            throw new BertSharpException(Invariant($"{path} line {line}: missing field \"{field}\" (a JSON array); expected \"tokens\" and \"ner_tags\"."));
+            throw new BertSharpException(Invariant($"{IO.LineRef.At(path, line)}: missing field \"{field}\" (a JSON array); expected \"tokens\" and \"ner_tags\"."));
         }
         return [.. v.EnumerateArray()];
     }
@@ -255,22 +255,22 @@ public static class TaggedCorpus
             // validation. The tags read become the classes' names, so they follow a given tag list's rule.
             var tag = t.GetString()!;
             return ClassNames.Unnamed(tag) is { } what
-                ? throw new BertSharpException(Invariant($"{path} line {line}: field \"{field}\" entry {(position + 1).ToString(CultureInfo.InvariantCulture)} is {what}; expected a tag such as O or B-PER."))
+                ? throw new BertSharpException(Invariant($"{IO.LineRef.At(path, line)}: field \"{field}\" entry {(position + 1).ToString(CultureInfo.InvariantCulture)} is {what}; expected a tag such as O or B-PER."))
                 : tag;
         }
         if (t.ValueKind == JsonValueKind.Number && t.TryGetInt32(out var id))
         {
             if (labelNames is null)
             {
-                throw new BertSharpException(Invariant($"{path} line {line}: field \"{field}\" holds integer tags; give the tag names with {BertSharpException.Field("labels")} (in id order)."));
+                throw new BertSharpException(Invariant($"{IO.LineRef.At(path, line)}: field \"{field}\" holds integer tags; give the tag names with {BertSharpException.Field("labels")} (in id order)."));
             }
             if (id < 0 || id >= labelNames.Count)
             {
-                throw new BertSharpException(Invariant($"{path} line {line}: tag {id.ToString(CultureInfo.InvariantCulture)} is outside the {labelNames.Count} labels given."));
+                throw new BertSharpException(Invariant($"{IO.LineRef.At(path, line)}: tag {id.ToString(CultureInfo.InvariantCulture)} is outside the {labelNames.Count} labels given."));
             }
             return labelNames[id];
         }
-        throw new BertSharpException(Invariant($"{path} line {line}: field \"{field}\" holds {t.ValueKind}; expected tag strings or integer ids."));
+        throw new BertSharpException(Invariant($"{IO.LineRef.At(path, line)}: field \"{field}\" holds {t.ValueKind}; expected tag strings or integer ids."));
     }
 
     private static string Short(string s) => s.Length <= 40 ? s : s[..40] + "…";

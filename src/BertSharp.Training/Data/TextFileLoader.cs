@@ -60,7 +60,7 @@ internal static class TextFileLoader
         }
         catch (DecoderFallbackException e)
         {
-            throw new BertSharpException(Invariant($"{path} line {BadLine(bytes, start)}: invalid UTF-8; expected UTF-8 text."), e);
+            throw new BertSharpException(Invariant($"{IO.LineRef.At(path, BadLine(bytes, start))}: invalid UTF-8; expected UTF-8 text."), e);
         }
     }
 

@@ -56,7 +56,7 @@ public static class TokenLabelAlignment
                 // characters loses them all to BERT's clean-up. Without a piece it would keep WordStarts -1, be counted as
                 // cut off by the maximum length, and its tag would silently be dropped from training and the scores.
                 throw new BertSharpException(
-                    Invariant($"{path} line {sentence.Line}: token {(w + 1).ToString(CultureInfo.InvariantCulture)} ({Describe(sentence.Words[w])}) produces no word piece (the tokenizer removes whitespace, control and zero-width characters), so its tag '{sentence.Tags[w]}' would be lost; expected a visible word."));
+                    Invariant($"{IO.LineRef.At(path, sentence.Line)}: token {(w + 1).ToString(CultureInfo.InvariantCulture)} ({Describe(sentence.Words[w])}) produces no word piece (the tokenizer removes whitespace, control and zero-width characters), so its tag '{sentence.Tags[w]}' would be lost; expected a visible word."));
             }
             uncut += pieces.Length;
             var continuation = labelAllTokens ? ContinuationOf(labels, tag) : Losses.IgnoreIndex;
@@ -115,6 +115,6 @@ public static class TokenLabelAlignment
         }
         throw new BertSharpException(
             // The line is the sentence's first (a JSON line holds all of it): the token number finds the tag in a CoNLL sentence.
-            Invariant($"{path} line {sentence.Line}: token {(w + 1).ToString(CultureInfo.InvariantCulture)} ('{sentence.Words[w]}') has tag '{tag}', which is not one of the model's {labels.Count} tags ({string.Join(", ", labels.Take(12))}{(labels.Count > 12 ? ", …" : "")})."));
+            Invariant($"{IO.LineRef.At(path, sentence.Line)}: token {(w + 1).ToString(CultureInfo.InvariantCulture)} ('{sentence.Words[w]}') has tag '{tag}', which is not one of the model's {labels.Count} tags ({string.Join(", ", labels.Take(12))}{(labels.Count > 12 ? ", …" : "")})."));
     }
 }

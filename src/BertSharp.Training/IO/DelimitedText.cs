@@ -21,5 +21,5 @@ internal static class DelimitedText
 
     /// <summary>The one-line error for CsvHelper's <paramref name="e"/> in <paramref name="path"/>, with what was expected.</summary>
     public static BertSharpException Malformed(string path, CsvFormatException e, string? expected = null) =>
-        new(Invariant($"{path} line {e.LineNumber}: malformed CSV ({e.Message.TrimEnd('.')}){(expected is null ? "" : "; expected " + expected)}."), e);
+        new(Invariant($"{LineRef.At(path, e.LineNumber)}: malformed CSV ({e.Message.TrimEnd('.')}){(expected is null ? "" : "; expected " + expected)}."), e);
 }

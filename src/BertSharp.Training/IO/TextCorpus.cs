@@ -63,14 +63,14 @@ public static class TextCorpus
                 if (reader.FieldCount <= index)
                 {
                     throw new BertSharpException(
-                        Invariant($"{path} line {reader.LineNumber}: missing field '{name}' (the row has {reader.FieldCount} field{(reader.FieldCount == 1 ? "" : "s")}, expected {header.Length})."));
+                        Invariant($"{LineRef.At(path, reader.LineNumber)}: missing field '{name}' (the row has {reader.FieldCount} field{(reader.FieldCount == 1 ? "" : "s")}, expected {header.Length})."));
                 }
                 var text = reader.GetString(index) ?? "";
                 // As every other CSV input (DatasetReader): a row whose text is blank is a fault of the file, where it was
                 // timed as a text of [CLS] [SEP] (bench/hf_tokenize.js agrees).
                 if (string.IsNullOrWhiteSpace(text))
                 {
-                    throw new BertSharpException(Invariant($"{path} line {reader.LineNumber}: field '{name}' is empty; expected text."));
+                    throw new BertSharpException(Invariant($"{LineRef.At(path, reader.LineNumber)}: field '{name}' is empty; expected text."));
                 }
                 texts.Add(text);
             }

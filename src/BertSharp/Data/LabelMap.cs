@@ -242,13 +242,13 @@ public sealed class LabelMap
             var e = data.Examples[i];
             if (e.Label is null)
             {
-                throw new BertSharpException(Invariant($"{data.Path} line {e.Line}: field '{data.LabelField}' is missing; expected a label."));
+                throw new BertSharpException(Invariant($"{IO.LineRef.At(data.Path, e.Line)}: field '{data.LabelField}' is missing; expected a label."));
             }
             if (IsRegression)
             {
                 if (!TryParseTarget(e.Label, out var v))
                 {
-                    throw new BertSharpException(Invariant($"{data.Path} line {e.Line}: field '{data.LabelField}' is '{e.Label}'; expected a finite number (the model is a regression model)."));
+                    throw new BertSharpException(Invariant($"{IO.LineRef.At(data.Path, e.Line)}: field '{data.LabelField}' is '{e.Label}'; expected a finite number (the model is a regression model)."));
                 }
                 result[i] = v;
             }
@@ -259,7 +259,7 @@ public sealed class LabelMap
             else
             {
                 throw new BertSharpException(
-                    Invariant($"{data.Path} line {e.Line}: field '{data.LabelField}' has label {Written(e)} {unknown}; expected one of {string.Join(", ", Labels)}."));
+                    Invariant($"{IO.LineRef.At(data.Path, e.Line)}: field '{data.LabelField}' has label {Written(e)} {unknown}; expected one of {string.Join(", ", Labels)}."));
             }
         }
         return result;

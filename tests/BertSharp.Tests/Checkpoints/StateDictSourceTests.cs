@@ -98,7 +98,7 @@ public class StateDictSourceTests
         bytes[at] = 0xFF;
         File.WriteAllBytes(index, bytes);
         var line = text[..at].Count(c => c == '\n') + 1;
-        Assert.Equal($"{index}: line {line}: invalid UTF-8 byte sequence (the file must be UTF-8 text).", Assert.Throws<BertSharpException>(() => ShardIndex.Read(index)).Message);
+        Assert.Equal($"{index} line {line}: invalid UTF-8 byte sequence (the file must be UTF-8 text).", Assert.Throws<BertSharpException>(() => ShardIndex.Read(index)).Message);
     }
 
     [Fact]

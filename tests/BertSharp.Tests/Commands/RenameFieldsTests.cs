@@ -96,7 +96,7 @@ public sealed class RenameFieldsTests
     [InlineData("with FineTuners", "with FineTuners")]
     [InlineData("runs/trained with FineTuner/config.json: not found.", "runs/trained with FineTuner/config.json: not found.")]
     [InlineData("runs/made by FineTuner-2/config.json: not found.", "runs/made by FineTuner-2/config.json: not found.")]
-    [InlineData("a.tsv: line 3: label 'made by TextClassifier' is not one of the model's labels.", "a.tsv: line 3: label 'made by TextClassifier' is not one of the model's labels.")]
+    [InlineData("a.tsv line 3: label 'made by TextClassifier' is not one of the model's labels.", "a.tsv line 3: label 'made by TextClassifier' is not one of the model's labels.")]
     [InlineData("expected TextClassifier: run it with FillMask.Predict.", "expected TextClassifier: run it with FillMask.Predict.")]
     // The rest of the table, as the library's advice ends: at a ')' or '.', at the end, or before the next word.
     [InlineData("d/config.json: architectures is BertForSequenceClassification; expected BertForMaskedLM (a sequence classifier: run it with TextClassifier).",

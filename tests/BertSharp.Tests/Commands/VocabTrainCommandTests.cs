@@ -104,7 +104,7 @@ public class VocabTrainCommandTests
         var output = tmp.File("vocab.txt");
         var r = CliRunner.Run("vocab", "train", "--input", corpus, "--vocab-size", "100", "--output", output);
         Assert.Equal(2, r.ExitCode);
-        Assert.Contains($"{corpus}: line 3: invalid UTF-8", r.StdErr, StringComparison.Ordinal);
+        Assert.Contains($"{corpus} line 3: invalid UTF-8", r.StdErr, StringComparison.Ordinal);
         Assert.Single(r.StdErr.Trim().Split('\n'));
         Assert.False(File.Exists(output));
     }

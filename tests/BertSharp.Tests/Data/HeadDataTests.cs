@@ -88,10 +88,10 @@ public class HeadDataTests
         Assert.Equal(["O", "B-PER"], TaggedCorpus.ParseLabelList(file));
         File.WriteAllText(file, "O\n \nB-PER\n");
         // An entry of white space alone is said to be one, by the library's rule for a name (it was said to be empty).
-        Assert.Equal($"labels {file}: line 2 is white space only; expected one tag name per line, in id order (such as O or B-PER).",
+        Assert.Equal($"labels {file} line 2 is white space only; expected one tag name per line, in id order (such as O or B-PER).",
             Assert.Throws<BertSharpException>(() => TaggedCorpus.ParseLabelList(file)).Message);
         File.WriteAllText(file, "O\n\nB-PER\n");
-        Assert.Equal($"labels {file}: line 2 is empty; expected one tag name per line, in id order (such as O or B-PER).",
+        Assert.Equal($"labels {file} line 2 is empty; expected one tag name per line, in id order (such as O or B-PER).",
             Assert.Throws<BertSharpException>(() => TaggedCorpus.ParseLabelList(file)).Message);
         Assert.Equal("labels O,,B-PER: entry 2 is empty; expected comma-separated tag names in id order (such as O,B-PER).",
             Assert.Throws<BertSharpException>(() => TaggedCorpus.ParseLabelList("O,,B-PER")).Message);

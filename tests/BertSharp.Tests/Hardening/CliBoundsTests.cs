@@ -296,7 +296,7 @@ public class CliBoundsTests
     {
         using var tmp = TestPaths.TempDir();
         File.WriteAllBytes(tmp.File("ctx.txt"), [.. "fine\nstill fine\ngood "u8, 0xFF, .. " movie\n"u8]);
-        Assert.Equal($"error: {tmp.File("ctx.txt")}: line 3: invalid UTF-8 byte sequence (the file must be UTF-8 text).",
+        Assert.Equal($"error: {tmp.File("ctx.txt")} line 3: invalid UTF-8 byte sequence (the file must be UTF-8 text).",
             CliRunner.Run("qa", "--model", Classifier, "--question", "what?", "--context-file", tmp.File("ctx.txt")).AssertOneLineError());
     }
 

@@ -129,7 +129,7 @@ public class CliInputHardeningTests(CliInputHardeningTests.ChildRuns child) : IC
     {
         using var tmp = TestPaths.TempDir();
         File.WriteAllText(tmp.File("in.jsonl"), "{\"text\":\"fine\"}\n{\"text\":\"a \\ud800 b\"}\n");
-        CliRunner.Run("tokenize", "--vocab", Vocab, "--input", tmp.File("in.jsonl")).AssertOneLineError("in.jsonl: line 2", "lone surrogate");
+        CliRunner.Run("tokenize", "--vocab", Vocab, "--input", tmp.File("in.jsonl")).AssertOneLineError("in.jsonl line 2", "lone surrogate");
     }
 
     [Fact]
@@ -140,7 +140,7 @@ public class CliInputHardeningTests(CliInputHardeningTests.ChildRuns child) : IC
         var lines = Enumerable.Repeat("fine", 8_200).Append("a text too long for six tokens without a pair to cut");
         File.WriteAllLines(tmp.File("in.txt"), lines);
         string[] args = ["tokenize", "--vocab", Vocab, "--input", tmp.File("in.txt"), "--max-length", "6", "--truncation", "only_second"];
-        CliRunner.Run(args).AssertOneLineError("in.txt: line 8201", "only_second needs a text pair");
+        CliRunner.Run(args).AssertOneLineError("in.txt line 8201", "only_second needs a text pair");
         CliRunner.Run([.. args, "--output", tmp.File("out.jsonl")]).AssertOneLineError("line 8201");
         Assert.False(File.Exists(tmp.File("out.jsonl")));
     }
@@ -226,7 +226,7 @@ public class CliInputHardeningTests(CliInputHardeningTests.ChildRuns child) : IC
         WriteBadUtf8(tmp.File("corpus.txt"), "Sentence number {0} is here.");
         var r = CliRunner.Run("pretrain-data", "--input", tmp.File("corpus.txt"), "--vocab", Vocab, "--output", tmp.File("out"));
         Assert.True(r.ExitCode == 2, r.StdErr);
-        Assert.Contains(tmp.File("corpus.txt") + ": line 20001: invalid UTF-8", r.StdErr);
+        Assert.Contains(tmp.File("corpus.txt") + " line 20001: invalid UTF-8", r.StdErr);
         Assert.False(Directory.Exists(tmp.File("out")));
     }
 

@@ -45,7 +45,7 @@ public sealed class SentencePairTests
         File.WriteAllText(tmp.File("texts.txt"), "one text\nanother\n");
         var file = CliRunner.Run("predict", "--model", model, "--input", tmp.File("texts.txt"));
         Assert.Equal(2, file.ExitCode);
-        Assert.Contains("texts.txt: line 1: no second text", file.StdErr, StringComparison.Ordinal);
+        Assert.Contains("texts.txt line 1: no second text", file.StdErr, StringComparison.Ordinal);
     }
 
     [Theory]
@@ -166,7 +166,7 @@ public sealed class SentencePairTests
         File.WriteAllText(tmp.File("pairs.csv"), "first,second\nshe sat down .,he stood up .\n");
         var file = CliRunner.Run("predict", "--model", model, "--input", tmp.File("pairs.csv"), "--text-column", "first", "--text-pair-column", "second");
         Assert.Equal(2, file.ExitCode);
-        Assert.Contains($"pairs.csv: line 2: a second text; {model} was fine-tuned on single texts (task sst2)", file.StdErr, StringComparison.Ordinal);
+        Assert.Contains($"pairs.csv line 2: a second text; {model} was fine-tuned on single texts (task sst2)", file.StdErr, StringComparison.Ordinal);
         Assert.Equal("", file.StdOut);
     }
 

@@ -156,10 +156,10 @@ public class BertConfigTests
         (bytes[x], bytes[x + 1]) = (0xff, 0xfe);
         File.WriteAllBytes(tmp.File("config.json"), bytes);
         var e = Assert.Throws<BertSharpException>(() => BertConfig.Load(tmp.File("config.json")));
-        Assert.Equal($"{tmp.File("config.json")}: line {line}: invalid UTF-8 byte sequence (the file must be UTF-8 text).", e.Message);
+        Assert.Equal($"{tmp.File("config.json")} line {line}: invalid UTF-8 byte sequence (the file must be UTF-8 text).", e.Message);
 
         File.WriteAllBytes(tmp.File("training_args.json"), [.. "{\"task\": \"s"u8, 0xff, .. "t2\"}"u8]);
-        Assert.Equal($"{tmp.File("training_args.json")}: line 1: invalid UTF-8 byte sequence (the file must be UTF-8 text).",
+        Assert.Equal($"{tmp.File("training_args.json")} line 1: invalid UTF-8 byte sequence (the file must be UTF-8 text).",
             Assert.Throws<BertSharpException>(() => BertSharp.Checkpoints.TrainingArgsFile.Read(tmp.Path)).Message);
     }
 

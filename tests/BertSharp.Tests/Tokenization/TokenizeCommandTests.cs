@@ -94,7 +94,7 @@ public class TokenizeCommandTests
     {
         using var dir = TestPaths.TempDir();
         File.WriteAllText(dir.File("in.jsonl"), "{\"text\": \"a\"}\n{\"text\": \"b\", \"text_pair\": \"c\", \"text\": \"d\"}\n");
-        AssertFailsCleanly(dir, $"error: {dir.File("in.jsonl")}: line 2: duplicate key 'text'.",
+        AssertFailsCleanly(dir, $"error: {dir.File("in.jsonl")} line 2: duplicate key 'text'.",
             "--vocab", TokenizationFixtures.VocabPath("bert-base-uncased"), "--input", dir.File("in.jsonl"));
     }
 
@@ -118,14 +118,14 @@ public class TokenizeCommandTests
         // Line 4 (after a blank line, which JSONL skips) is the only pair: 2 + 2 word pieces and 3 specials in --max-length 5
         // leave 1 piece for each text, which a stride of 1 cannot step through; the single texts fit.
         File.WriteAllText(dir.File("in.jsonl"), "{\"text\": \"a\"}\n{\"text\": \"b\"}\n\n{\"text\": \"hello world\", \"text_pair\": \"the cat\"}\n");
-        AssertFailsCleanly(dir, $"error: {dir.File("in.jsonl")}: line 4: --stride 1 must be smaller than the 1 tokens left for the text after truncation (--max-length minus",
+        AssertFailsCleanly(dir, $"error: {dir.File("in.jsonl")} line 4: --stride 1 must be smaller than the 1 tokens left for the text after truncation (--max-length minus",
             "--vocab", vocab, "--input", dir.File("in.jsonl"), "--max-length", "5", "--stride", "1");
-        AssertFailsCleanly(dir, $"error: {dir.File("in.jsonl")}: line 4: --truncation only_second: the second text has 2 tokens, too few to remove the 2 needed to fit --max-length;",
+        AssertFailsCleanly(dir, $"error: {dir.File("in.jsonl")} line 4: --truncation only_second: the second text has 2 tokens, too few to remove the 2 needed to fit --max-length;",
             "--vocab", vocab, "--input", dir.File("in.jsonl"), "--max-length", "5", "--truncation", "only_second");
-        AssertFailsCleanly(dir, $"error: {dir.File("in.jsonl")}: line 4: --max-length 2 is smaller than the 3 special tokens",
+        AssertFailsCleanly(dir, $"error: {dir.File("in.jsonl")} line 4: --max-length 2 is smaller than the 3 special tokens",
             "--vocab", vocab, "--input", dir.File("in.jsonl"), "--max-length", "2");
         // The same with --padding longest, which encodes the whole input at once.
-        AssertFailsCleanly(dir, $"error: {dir.File("in.jsonl")}: line 4: --max-length 2 is smaller",
+        AssertFailsCleanly(dir, $"error: {dir.File("in.jsonl")} line 4: --max-length 2 is smaller",
             "--vocab", vocab, "--input", dir.File("in.jsonl"), "--max-length", "2", "--padding", "longest");
     }
 

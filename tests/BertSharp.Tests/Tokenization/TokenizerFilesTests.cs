@@ -231,7 +231,7 @@ public class TokenizerFilesTests
         bytes[Array.IndexOf(bytes, (byte)'U')] = 0xFF; // inside the string "[UNK]", on line 2
         File.WriteAllBytes(dir.File(name), bytes);
         var e = Assert.Throws<BertSharpException>(() => BertTokenizer.FromDirectory(dir.Path));
-        Assert.Equal(dir.File(name) + ": line 2: invalid UTF-8 byte sequence (the file must be UTF-8 text).", e.Message);
+        Assert.Equal(dir.File(name) + " line 2: invalid UTF-8 byte sequence (the file must be UTF-8 text).", e.Message);
     }
 
     [Fact]

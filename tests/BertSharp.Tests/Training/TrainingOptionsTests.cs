@@ -517,6 +517,6 @@ public class TrainingOptionsTests
         var bytes = System.Text.Encoding.UTF8.GetBytes(State.Replace("\"x\"", "\"x\"\n", StringComparison.Ordinal).Replace("\"rng\"", "\n\"rng\"", StringComparison.Ordinal));
         bytes[Array.IndexOf(bytes, (byte)'x')] = 0xFF;
         File.WriteAllBytes(path, bytes);
-        Assert.Equal($"{path}: line 2: invalid UTF-8 byte sequence (the file must be UTF-8 text).", Assert.Throws<BertSharpException>(() => TrainerState.Load(path)).Message);
+        Assert.Equal($"{path} line 2: invalid UTF-8 byte sequence (the file must be UTF-8 text).", Assert.Throws<BertSharpException>(() => TrainerState.Load(path)).Message);
     }
 }

@@ -317,7 +317,7 @@ public class PretrainingDataTests
         var bytes = System.Text.Encoding.UTF8.GetBytes(ManifestJson().Replace("\"shard-", "\n\"\u00e9-", StringComparison.Ordinal));
         bytes[Array.IndexOf(bytes, (byte)0xC3) + 1] = (byte)'-';
         File.WriteAllBytes(path, bytes);
-        Assert.Equal($"{path}: line 2: invalid UTF-8 byte sequence (the file must be UTF-8 text).", Assert.Throws<BertSharpException>(() => PretrainingManifest.Load(tmp.Path)).Message);
+        Assert.Equal($"{path} line 2: invalid UTF-8 byte sequence (the file must be UTF-8 text).", Assert.Throws<BertSharpException>(() => PretrainingManifest.Load(tmp.Path)).Message);
         File.Delete(path);
         Assert.Equal($"{path}: not found; expected a directory written by PretrainingDataBuilder.", Assert.Throws<BertSharpException>(() => PretrainingManifest.Load(tmp.Path)).Message);
     }

@@ -1,0 +1,72 @@
+using System.Text.RegularExpressions;
+using BertSharp.IO;
+using BertSharp.Tests.Infrastructure;
+
+namespace BertSharp.Tests.Architecture;
+
+/// <summary>
+/// Messages name a line of an input file one way, <c>FILE line N: ...</c> (<see cref="LineRef.At"/>), the form most
+/// readers and their tests used; the other form, <c>FILE: line N: ...</c>, must not come back in the sources or the
+/// documentation, where users and scripts matching one form would miss the other.
+/// </summary>
+public sealed partial class LineRefTests
+{
+    [Fact]
+    public void LineRef_NamesTheFileThenTheLine() =>
+        Assert.Equal("data/train.tsv line 12", LineRef.At("data/train.tsv", 12));
+
+    [Fact]
+    public void NoSourceSaysColonLine()
+    {
+        var src = Path.Combine(TestPaths.RepoRoot, "src");
+        var hits = Directory.EnumerateFiles(src, "*.cs", SearchOption.AllDirectories)
+            .Where(f => !IsBuildOutput(f))
+            .SelectMany(f => Hits(f, SourceColonLine()))
+            .ToList();
+        Assert.True(hits.Count == 0, "say FILE line N (LineRef.At), not FILE: line N:\n" + string.Join("\n", hits));
+    }
+
+    [Fact]
+    public void EveryFileAndLineGoesThroughLineRef()
+    {
+        var src = Path.Combine(TestPaths.RepoRoot, "src");
+        var hits = Directory.EnumerateFiles(src, "*.cs", SearchOption.AllDirectories)
+            .Where(f => !IsBuildOutput(f) && Path.GetFileName(f) != "LineRef.cs")
+            .SelectMany(f => Hits(f, HandMadeLine()))
+            .ToList();
+        Assert.True(hits.Count == 0, "name a file's line with LineRef.At:\n" + string.Join("\n", hits));
+    }
+
+    [Fact]
+    public void NoDocumentSaysColonLine()
+    {
+        var root = TestPaths.RepoRoot;
+        var docs = Directory.EnumerateFiles(Path.Combine(root, "docs"), "*.md")
+            .Append(Path.Combine(root, "README.md"))
+            .Concat(Directory.EnumerateFiles(Path.Combine(root, "src"), "README.md", SearchOption.AllDirectories)
+                .Where(f => !IsBuildOutput(f)));
+        var hits = docs.SelectMany(f => Hits(f, DocumentColonLine())).ToList();
+        Assert.True(hits.Count == 0, "say FILE line N, not FILE: line N:\n" + string.Join("\n", hits));
+    }
+
+    private static bool IsBuildOutput(string path) =>
+        path.Split(Path.DirectorySeparatorChar).Any(part => part is "bin" or "obj");
+
+    private static IEnumerable<string> Hits(string file, Regex pattern) =>
+        File.ReadLines(file)
+            .Select((text, i) => (text, line: i + 1))
+            .Where(l => pattern.IsMatch(l.text))
+            .Select(l => $"{Path.GetRelativePath(TestPaths.RepoRoot, file)}:{l.line}: {l.text.Trim()}");
+
+    // A string that goes on after "line " with a hole, a digit or its end ("...: line " + n).
+    [GeneratedRegex(@":\s?line (\{|\d|"")")]
+    private static partial Regex SourceColonLine();
+
+    // "{path} line {n}" written out again beside the helper.
+    [GeneratedRegex(@"\} line \{")]
+    private static partial Regex HandMadeLine();
+
+    // A message quoted in prose, with a number or the placeholder N.
+    [GeneratedRegex(@"\S: line (\d|N\b)")]
+    private static partial Regex DocumentColonLine();
+}
