@@ -12,11 +12,11 @@ namespace BertSharp.Tests.Architecture;
 public sealed partial class LineRefTests
 {
     [Fact]
-    public void LineRef_NamesTheFileThenTheLine() =>
+    public void LineRef_names_the_file_then_the_line() =>
         Assert.Equal("data/train.tsv line 12", LineRef.At("data/train.tsv", 12));
 
     [Fact]
-    public void NoSourceSaysColonLine()
+    public void No_source_says_file_colon_line()
     {
         var src = Path.Combine(TestPaths.RepoRoot, "src");
         var hits = Directory.EnumerateFiles(src, "*.cs", SearchOption.AllDirectories)
@@ -27,7 +27,7 @@ public sealed partial class LineRefTests
     }
 
     [Fact]
-    public void EveryFileAndLineGoesThroughLineRef()
+    public void Every_file_and_line_goes_through_LineRef()
     {
         var src = Path.Combine(TestPaths.RepoRoot, "src");
         var hits = Directory.EnumerateFiles(src, "*.cs", SearchOption.AllDirectories)
@@ -38,7 +38,7 @@ public sealed partial class LineRefTests
     }
 
     [Fact]
-    public void NoDocumentSaysColonLine()
+    public void No_document_says_file_colon_line()
     {
         var root = TestPaths.RepoRoot;
         var docs = Directory.EnumerateFiles(Path.Combine(root, "docs"), "*.md")
