@@ -90,7 +90,8 @@ public static class ModelLength
         }
         var what = total == 1 ? "the input is" : Invariant($"{truncated:N0} of {total:N0} inputs are");
         var longestText = longest is { } l ? Invariant($" (longest {l:N0})") : "";
-        var cut = side == TruncationSide.Head && !pair ? "the words after that were not read (max_length sets the limit)"
+        // Tokens, not words: a cut may keep a word's first WordPiece pieces and drop only its later ones.
+        var cut = side == TruncationSide.Head && !pair ? "the tokens after that were not read (max_length sets the limit)"
             : sideIsOption ? $"cut {TruncationSides.Describe(side, headTokens, maxLength, pair)} (max_length and truncation_side set the cut)"
             // Without the side's name: "cut head" read as a truncation_side value to users who have no such option.
             : $"{TruncationSides.Explain(side, headTokens, maxLength, pair)} (max_length sets the limit)";

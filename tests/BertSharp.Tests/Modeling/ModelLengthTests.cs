@@ -49,7 +49,7 @@ public sealed class ModelLengthTests
     public void Truncation_warnings_count_the_inputs_cut()
     {
         Assert.Null(ModelLength.TruncationWarning(0, 10, 128));
-        Assert.Equal("the input is longer than 8 tokens (longest 20) and was truncated to 8; the words after that were not read (max_length sets the limit).",
+        Assert.Equal("the input is longer than 8 tokens (longest 20) and was truncated to 8; the tokens after that were not read (max_length sets the limit).",
             ModelLength.TruncationWarning(1, 1, 8, 20));
         Assert.StartsWith("3 of 1,000 inputs are longer than 128 tokens and were truncated to 128", ModelLength.TruncationWarning(3, 1000, 128), StringComparison.Ordinal);
         // A tail or head+tail cut reads the end of the text: the warning says what was kept instead of "the words after".

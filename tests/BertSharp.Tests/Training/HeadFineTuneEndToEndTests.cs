@@ -436,7 +436,8 @@ public class HeadFineTuneEndToEndTests
         using var tmp = TestPaths.TempDir();
         var train = tmp.File("train.conll");
         // The generated words are one piece each; johnson is three (john ##s ##on), of which the cut keeps the first: the
-        // sentence is cut though no word is cut off, and it was not counted. The longest was not named.
+        // sentence is cut though no word is cut off, and it was not counted. The longest was not named. The warning said "the
+        // words after that were not read", untrue of johnson, which loses only ##s ##on: it speaks of tokens.
         var sentences = NerSentences(8, 3);
         sentences.Add((["the", "cat", "sat", "johnson"], ["O", "O", "O", "B-PER"]));
         WriteConll(train, sentences);
@@ -444,7 +445,7 @@ public class HeadFineTuneEndToEndTests
         Assert.True(run.ExitCode == 0, run.StdErr + run.StdOut);
         var lengths = sentences.Select(s => s.Words.Length + 2).ToList();
         lengths[^1] = 8;
-        Assert.Contains(string.Create(CultureInfo.InvariantCulture, $"\nwarning: {lengths.Count(n => n > 6)} of 9 inputs are longer than 6 tokens (longest {lengths.Max()}) and were truncated to 6; the words after that were not read (--max-length sets the limit).\n"),
+        Assert.Contains(string.Create(CultureInfo.InvariantCulture, $"\nwarning: {lengths.Count(n => n > 6)} of 9 inputs are longer than 6 tokens (longest {lengths.Max()}) and were truncated to 6; the tokens after that were not read (--max-length sets the limit).\n"),
             "\n" + run.StdErr.ReplaceLineEndings("\n"), StringComparison.Ordinal);
         // Said once: a note of the plan also counted the sentences that lost a word, as 'longer than 6 tokens'.
         Assert.DoesNotContain("longer than 6", run.StdOut + run.StdErr.Replace("inputs are longer than 6", "", StringComparison.Ordinal), StringComparison.Ordinal);

@@ -112,7 +112,20 @@ public sealed class HubClient : IDisposable
         {
             return FromCacheOffline(cache, revision);
         }
+        var made = NewDirectories.Before(Path.Combine(cache.RepoDir, "blobs"));
+        try
+        {
+            return await DownloadOnlineAsync(cache, revision, ct).ConfigureAwait(false);
+        }
+        catch
+        {
+            made.RemoveEmpty();
+            throw;
+        }
+    }
 
+    private async Task<HubDownloadResult> DownloadOnlineAsync(HubCache cache, string revision, CancellationToken ct)
+    {
         CreateCacheDir(cache);
         var files = new List<HubFile>();
         var config = await HeadAsync(cache.RepoId, revision, "config.json", ct).ConfigureAwait(false)

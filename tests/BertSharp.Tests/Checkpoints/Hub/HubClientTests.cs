@@ -328,7 +328,7 @@ public sealed class HubClientTests : IDisposable
         // FakeHub's reason phrases are the status names (ServiceUnavailable); the client repeats what the server sent.
         CliRunner.Run("download", "org/tiny", "--cache-dir", _cache.Path, "--endpoint", _hub.Endpoint)
             .AssertOneLineError($"error: {_hub.Endpoint}/org/tiny/resolve/main/config.json: the Hub answered HTTP 503 ServiceUnavailable.");
-        Assert.Empty(Directory.GetFiles(RepoDir(), "*", SearchOption.AllDirectories));
+        Assert.False(Directory.Exists(RepoDir()));
         _hub.HubStatus = null;
         _hub.CdnStatus = 500;
         using var client = new HubClient(Options());
@@ -338,6 +338,36 @@ public sealed class HubClientTests : IDisposable
         Assert.Equal([FakeHub.GitSha1(Config)], Directory.GetFiles(Path.Combine(RepoDir(), "blobs")).Select(Path.GetFileName));
         Assert.False(File.Exists(Path.Combine(RepoDir(), "refs", "main")));
         Assert.Null(client.FindCachedModel("org/tiny"));
+    }
+
+    // A failed download into a --cache-dir that did not exist left it behind, empty, with models--org--name/blobs in it.
+    [Fact]
+    public void A_failed_download_removes_the_empty_folders_it_made_and_nothing_else()
+    {
+        AddTiny();
+        var root = Path.Combine(_cache.Path, "new", "hub");
+        var missing = CliRunner.Run("download", "org/missing", "--cache-dir", root, "--endpoint", _hub.Endpoint);
+        Assert.NotEqual(0, missing.ExitCode);
+        Assert.Contains("model 'org/missing' was not found", missing.StdErr, StringComparison.Ordinal);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(_cache.Path));
+
+        // The root existed (empty): it stays. A blob this run completed stays with its folders (a partial one too:
+        // Persistent_failure_gives_up_keeping_the_partial_file_for_the_next_run).
+        Directory.CreateDirectory(root);
+        _hub.CdnStatus = 500;
+        using var client = new HubClient(Options() with { CacheDir = root });
+        Assert.Throws<BertSharpException>(() => client.DownloadModel("org/tiny"));
+        var tiny = Path.Combine(root, "models--org--tiny");
+        Assert.Equal([FakeHub.GitSha1(Config)], Directory.GetFiles(Path.Combine(tiny, "blobs")).Select(Path.GetFileName));
+        _hub.HubStatus = 503;
+        Assert.Throws<BertSharpException>(() => client.DownloadModel("org/other"));
+        Assert.Equal([tiny], Directory.GetDirectories(root));
+
+        // Unreachable: nothing of this run remains either.
+        var gone = Path.Combine(_cache.Path, "unreachable");
+        using var offlineHub = new HubClient(Options() with { CacheDir = gone, Endpoint = "http://127.0.0.1:1" });
+        Assert.Throws<BertSharpException>(() => offlineHub.DownloadModel("org/tiny"));
+        Assert.False(Directory.Exists(gone));
     }
 
     // A gated model and a server whose commit is not a hash (not a Hub, or a broken proxy) are refused before any body is
@@ -355,7 +385,7 @@ public sealed class HubClientTests : IDisposable
         _hub.CommitOverride = "../main";
         Assert.Equal($"{_hub.Endpoint}/org/tiny/resolve/main/config.json: X-Repo-Commit '../main' is not a commit hash.",
             Assert.Throws<BertSharpException>(() => client.DownloadModel("org/tiny")).Message);
-        Assert.Empty(Directory.GetFiles(RepoDir(), "*", SearchOption.AllDirectories));
+        Assert.False(Directory.Exists(RepoDir()));
         Assert.DoesNotContain(_hub.Requests, q => q.Method == "GET");
     }
 
