@@ -10,11 +10,16 @@ public sealed class ThreadCpuTimeTests
     {
         // While the measured thread waits (as for a core or for the GC), another thread works: a wall clock would count the
         // wait, a process clock the other thread's work; each would pass a bound that the thread's own clock is meant to keep.
-        var target = TimeSpan.FromMilliseconds(40);
+        var target = TimeSpan.FromMilliseconds(100);
         var busy = TimeSpan.Zero;
         var busyWall = TimeSpan.Zero;
         var kernel = TimeSpan.Zero;
-        using var done = new ManualResetEventSlim();
+        // No spinning before it blocks (spinCount 0), and a thread started once before the count: the waiting thread's
+        // own fixed costs (spin-waiting, the first Thread.Start's code) took 13 ms of a 40 ms window on a loaded machine.
+        using var done = new ManualResetEventSlim(false, 0);
+        var warmUp = new Thread(() => { });
+        warmUp.Start();
+        warmUp.Join();
         var worker = new Thread(() =>
         {
             // Once before the count starts: its first call compiles the parsing, which the helper's windows would not see.
