@@ -1,3 +1,5 @@
+using System.Text.Json;
+
 namespace BertSharp.IO;
 
 /// <summary>
@@ -8,4 +10,11 @@ internal static class LineRef
 {
     /// <summary>"<paramref name="path"/> line <paramref name="line"/>", the line 1-based.</summary>
     internal static string At(string path, long line) => Invariant($"{path} line {line}");
+
+    /// <summary>
+    /// "FILE line N: not valid JSON (reason)" for a failed parse of a whole file. System.Text.Json's own message ends with
+    /// " LineNumber: 0 | BytePositionInLine: 9." (0-based, and a second way of naming the line), which is cut off here.
+    /// </summary>
+    internal static string NotValidJson(string path, JsonException e) =>
+        $"{At(path, (e.LineNumber ?? 0) + 1)}: not valid JSON ({e.Message.Split('\n')[0].Split(" LineNumber:", 2)[0].Split(" Path:", 2)[0].TrimEnd('.', ' ')})";
 }

@@ -88,7 +88,7 @@ internal static class StrictJson
         catch (JsonException e)
         {
             throw DuplicateKeyError(path, text, e)
-                  ?? new BertSharpException($"{path}: not valid JSON ({e.Message.Split('\n')[0]}); expected {expected}.", e);
+                  ?? new BertSharpException($"{LineRef.NotValidJson(path, e)}; expected {expected}.", e);
         }
         if (node is not JsonObject obj)
         {

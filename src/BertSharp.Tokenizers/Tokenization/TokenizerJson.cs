@@ -177,7 +177,7 @@ public sealed partial class BertTokenizer
         catch (JsonException e)
         {
             throw StrictJson.DuplicateKeyError(path, text, e)
-                  ?? new BertSharpException(Invariant($"{path}: not valid JSON (line {e.LineNumber + 1}): {e.Message.Split('\n')[0]}"), e);
+                  ?? new BertSharpException($"{LineRef.NotValidJson(path, e)}; expected the JSON of a Hugging Face tokenizer.json.", e);
         }
     }
 

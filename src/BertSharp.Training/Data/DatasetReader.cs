@@ -219,7 +219,7 @@ public static class DatasetReader
         // Two columns of the name leave it open which one holds the data; CsvHelper would take the first without a word.
         if (idx >= 0 && Array.IndexOf(header, name, idx + 1) is var again and >= 0)
         {
-            throw new BertSharpException(Invariant($"{path} line 1: column '{name}' appears twice in the header (columns {idx + 1} and {again + 1}); expected one column of each name."));
+            throw new BertSharpException(Invariant($"{IO.LineRef.At(path, 1)}: column '{name}' appears twice in the header (columns {idx + 1} and {again + 1}); expected one column of each name."));
         }
         if (idx < 0)
         {
@@ -230,7 +230,7 @@ public static class DatasetReader
         {
             var how = task.KnownLabels is null ? $"; choose it with {option}" : $" (task {task.Name} expects {Expectation(task, requireLabels)})";
             throw new BertSharpException(
-                $"{path} line 1: missing column '{name}' in the header (columns: {string.Join(", ", header.Select(h => Short(h, 30)))}){how}.");
+                $"{IO.LineRef.At(path, 1)}: missing column '{name}' in the header (columns: {string.Join(", ", header.Select(h => Short(h, 30)))}){how}.");
         }
         return idx;
     }

@@ -48,7 +48,7 @@ public static class SquadData
         }
         catch (JsonException e)
         {
-            throw StrictJson.DuplicateKeyError(path, bytes.Span, e) ?? new BertSharpException(Invariant($"{path}: not valid JSON at line {e.LineNumber + 1} ({e.Message.Split('.')[0]}); expected SQuAD JSON ({{\"data\": [{{\"paragraphs\": [...]}}]}})."), e);
+            throw StrictJson.DuplicateKeyError(path, bytes.Span, e) ?? new BertSharpException($"{LineRef.NotValidJson(path, e)}; expected SQuAD JSON ({{\"data\": [{{\"paragraphs\": [...]}}]}}).", e);
         }
         using (doc)
         {

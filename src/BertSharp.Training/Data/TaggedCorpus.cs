@@ -93,7 +93,7 @@ public static class TaggedCorpus
             else if (fields.Length != columns)
             {
                 throw new BertSharpException(Invariant(
-                    $"{IO.LineRef.At(path, i + 1)}: '{Short(line)}' has {fields.Length} fields, line {columnsLine} has {columns}; expected the same CoNLL columns on every line (word … tag)."));
+                    $"{IO.LineRef.At(path, i + 1)}: '{Short(line)}' has {fields.Length} fields (line {columnsLine} has {columns}); expected the same CoNLL columns on every line (word … tag)."));
             }
             if (words.Count == 0)
             {

@@ -47,7 +47,7 @@ public sealed record ShardIndex(string Path, IReadOnlyDictionary<string, string>
         {
             // Two "weight_map" objects, or one tensor in two shards: readers would disagree on which one holds.
             throw IO.StrictJson.DuplicateKeyError(path, text, e)
-                  ?? new BertSharpException($"{path}: invalid shard index: not valid JSON ({e.Message.Split('\n')[0]}).", e);
+                  ?? new BertSharpException($"{IO.LineRef.NotValidJson(path, e)}; expected a sharded checkpoint's index (a JSON object with a \"weight_map\").", e);
         }
         using (doc)
         {

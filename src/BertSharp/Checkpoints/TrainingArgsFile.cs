@@ -54,7 +54,7 @@ public static class TrainingArgsFile
         }
         catch (JsonException e)
         {
-            throw StrictJson.DuplicateKeyError(path, text!, e) ?? new BertSharpException($"{path}: not valid JSON ({e.Message.Split('\n')[0]}); expected the JSON object of the run's settings.", e);
+            throw StrictJson.DuplicateKeyError(path, text!, e) ?? new BertSharpException($"{LineRef.NotValidJson(path, e)}; expected the JSON object of the run's settings.", e);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -296,7 +296,7 @@ public sealed partial class BertConfig
         }
         catch (JsonException e)
         {
-            throw StrictJson.DuplicateKeyError(source, json, e) ?? new BertSharpException($"{source}: not valid JSON ({e.Message}).", e);
+            throw StrictJson.DuplicateKeyError(source, json, e) ?? new BertSharpException($"{LineRef.NotValidJson(source, e)}; expected the JSON object of a model config.", e);
         }
         // HF writes null for "not set": a known field that is null keeps its default (unknown ones are kept as they are).
         var fields = (JsonObject)obj.DeepClone();

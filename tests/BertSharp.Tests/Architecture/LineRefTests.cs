@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.RegularExpressions;
 using BertSharp.IO;
 using BertSharp.Tests.Infrastructure;
@@ -14,6 +15,16 @@ public sealed partial class LineRefTests
     [Fact]
     public void LineRef_names_the_file_then_the_line() =>
         Assert.Equal("data/train.tsv line 12", LineRef.At("data/train.tsv", 12));
+
+    [Fact]
+    public void A_JSON_parse_error_names_its_line_once_and_counts_from_1()
+    {
+        // The missing comma is on the third line; System.Text.Json counts from 0 and says so again in its own message.
+        var e = Assert.ThrowsAny<JsonException>(() => JsonDocument.Parse("{\n  \"a\": 1\n  \"b\": 2\n}"));
+        Assert.Equal(2, e.LineNumber);
+        Assert.Equal("c.json line 3: not valid JSON ('\"' is invalid after a value. Expected either ',', '}', or ']')",
+            LineRef.NotValidJson("c.json", e));
+    }
 
     [Fact]
     public void No_source_says_file_colon_line()
@@ -62,8 +73,8 @@ public sealed partial class LineRefTests
     [GeneratedRegex(@":\s?line (\{|\d|"")")]
     private static partial Regex SourceColonLine();
 
-    // "{path} line {n}" written out again beside the helper.
-    [GeneratedRegex(@"\} line \{")]
+    // "{path} line {n}" or "{path} line 1" written out again beside the helper.
+    [GeneratedRegex(@"\} line (\{|\d)")]
     private static partial Regex HandMadeLine();
 
     // A message quoted in prose, with a number or the placeholder N.

@@ -88,6 +88,18 @@ public class StateDictSourceTests
     }
 
     [Fact]
+    public void An_index_cut_short_names_the_line_it_ends_on()
+    {
+        using var tmp = TestPaths.TempDir();
+        var index = tmp.File("model.safetensors.index.json");
+        // Cut after the second line's break: the data ends on line 3.
+        File.WriteAllText(index, "{\n  \"weight_map\": {\"a\": \"model.safetensors\",\n");
+        var e = Assert.Throws<BertSharpException>(() => ShardIndex.Read(index));
+        Assert.StartsWith($"{index} line 3: not valid JSON (", e.Message, StringComparison.Ordinal);
+        Assert.EndsWith("; expected a sharded checkpoint's index (a JSON object with a \"weight_map\").", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Index_that_is_not_utf8_is_refused_naming_the_line()
     {
         using var tmp = TestPaths.TempDir();

@@ -34,9 +34,9 @@ public class HeadDataTests
         // Both were read: the TSV trained a tagger on 'hide' tagged '0' and 'sentence' tagged 'label', and the line that lost
         // its tag column had its word tagged '_'.
         var tsv = Assert.Throws<BertSharpException>(() => TaggedCorpus.ReadConll("train.tsv", "sentence\tlabel\nhide new secretions from the parental units \t0\n"));
-        Assert.Equal("train.tsv line 2: 'hide new secretions from the parental un…' has 8 fields, line 1 has 2; expected the same CoNLL columns on every line (word … tag).", tsv.Message);
+        Assert.Equal("train.tsv line 2: 'hide new secretions from the parental un…' has 8 fields (line 1 has 2); expected the same CoNLL columns on every line (word … tag).", tsv.Message);
         var lost = Assert.Throws<BertSharpException>(() => TaggedCorpus.ReadConll("dev.conll", "-DOCSTART- -X- -X- O\n\nJohn NNP B-NP B-PER\nlives VBZ B-VP O\n\nin IN B-PP\n"));
-        Assert.Equal("dev.conll line 6: 'in IN B-PP' has 3 fields, line 3 has 4; expected the same CoNLL columns on every line (word … tag).", lost.Message);
+        Assert.Equal("dev.conll line 6: 'in IN B-PP' has 3 fields (line 3 has 4); expected the same CoNLL columns on every line (word … tag).", lost.Message);
         // Tabs and spaces alike separate fields, and -DOCSTART- lines and blank lines are not counted.
         var mixed = TaggedCorpus.ReadConll("ok.conll", "-DOCSTART- O\n\nJohn\tB-PER\nlives  O\n\r\nKim \t B-PER\n");
         Assert.Equal([["John", "lives"], ["Kim"]], mixed.Select(x => x.Words));
@@ -164,6 +164,11 @@ public class HeadDataTests
         File.WriteAllText(path, """{"data": [{"paragraphs": [{"context": "abc", "qas": [{"id": "q9", "question": "?", "answers": [{"text": "c", "answer_start": 7}]}]}]}]}""");
         e = Assert.Throws<BertSharpException>(() => SquadData.Read(path));
         Assert.Equal($"{path}: question q9: answer 'c' is not at answer_start 7 of its context.", e.Message);
+        // The stray '}' is on the second line.
+        File.WriteAllText(path, "{\"data\": [\n{\"paragraphs\": [}");
+        e = Assert.Throws<BertSharpException>(() => SquadData.Read(path));
+        Assert.StartsWith($"{path} line 2: not valid JSON ('}}' is an invalid start of a value)", e.Message, StringComparison.Ordinal);
+        Assert.EndsWith("; expected SQuAD JSON ({\"data\": [{\"paragraphs\": [...]}]}).", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -94,6 +94,14 @@ public class BertConfigTests
         Assert.Contains(expected, e.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void A_config_that_is_not_JSON_names_its_line_from_1()
+    {
+        // The value that is not JSON starts the second line.
+        var e = Assert.Throws<BertSharpException>(() => BertConfig.Parse("{\"hidden_size\":\n x}", "my/config.json"));
+        Assert.Equal("my/config.json line 2: not valid JSON ('x' is an invalid start of a value); expected the JSON object of a model config.", e.Message);
+    }
+
     // transformers 5 writes "dtype" and prefers it to torch_dtype: kept as an unknown field, a float16 checkpoint converted to
     // bfloat16 said both, and transformers 5 loaded the bfloat16 weights as float16.
     [Fact]

@@ -169,8 +169,12 @@ public class TokenizerFilesTests
         using var dir = TestPaths.TempDir();
         File.WriteAllText(dir.File("tokenizer.json"), """{"model": {"type": "BPE", "vocab": {}}}""");
         Assert.Contains("WordPiece", Assert.Throws<BertSharpException>(() => BertTokenizer.FromTokenizerJson(dir.File("tokenizer.json"))).Message, StringComparison.Ordinal);
-        File.WriteAllText(dir.File("tokenizer.json"), "{\"model\": ");
-        Assert.Contains("not valid JSON", Assert.Throws<BertSharpException>(() => BertTokenizer.FromTokenizerJson(dir.File("tokenizer.json"))).Message, StringComparison.Ordinal);
+        File.WriteAllText(dir.File("tokenizer.json"), "{\"model\": {\n  \"type\": \"WordPiece\",\n");
+        var cut = Assert.Throws<BertSharpException>(() => BertTokenizer.FromTokenizerJson(dir.File("tokenizer.json"))).Message;
+        // The file ends on its third line (after the last line break).
+        Assert.StartsWith(dir.File("tokenizer.json") + " line 3: not valid JSON (", cut, StringComparison.Ordinal);
+        Assert.EndsWith("; expected the JSON of a Hugging Face tokenizer.json.", cut, StringComparison.Ordinal);
+        Assert.DoesNotContain("LineNumber", cut, StringComparison.Ordinal);
     }
 
     [Theory]

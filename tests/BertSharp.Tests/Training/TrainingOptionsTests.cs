@@ -408,7 +408,7 @@ public class TrainingOptionsTests
         var path = tmp.File(TrainingArgsFile.FileName);
         File.WriteAllText(path, "{ cut");
         var cut = Assert.Throws<BertSharpException>(() => TrainingArgsFile.Read(tmp.Path));
-        Assert.StartsWith(path + ": not valid JSON", cut.Message, StringComparison.Ordinal);
+        Assert.StartsWith(path + " line 1: not valid JSON (", cut.Message, StringComparison.Ordinal);
         File.WriteAllText(path, "[1, 2]");
         var array = Assert.Throws<BertSharpException>(() => TrainingArgsFile.Read(tmp.Path));
         Assert.StartsWith(path + ": expected a JSON object", array.Message, StringComparison.Ordinal);
@@ -512,7 +512,7 @@ public class TrainingOptionsTests
         var path = tmp.File(TrainerState.FileName);
         File.WriteAllText(path, State + "\n}");
         var e = Assert.Throws<BertSharpException>(() => TrainerState.Load(path));
-        Assert.StartsWith($"{path}: not valid JSON (", e.Message, StringComparison.Ordinal);
+        Assert.StartsWith($"{path} line 2: not valid JSON ('}}' is invalid after a single JSON value", e.Message, StringComparison.Ordinal);
         Assert.EndsWith("; expected the trainer state of a checkpoint.", e.Message, StringComparison.Ordinal);
         var bytes = System.Text.Encoding.UTF8.GetBytes(State.Replace("\"x\"", "\"x\"\n", StringComparison.Ordinal).Replace("\"rng\"", "\n\"rng\"", StringComparison.Ordinal));
         bytes[Array.IndexOf(bytes, (byte)'x')] = 0xFF;

@@ -312,7 +312,7 @@ public class PretrainingDataTests
         var path = tmp.File(PretrainingManifest.FileName);
         File.WriteAllText(path, ManifestJson() + "]");
         var e = Assert.Throws<BertSharpException>(() => PretrainingManifest.Load(tmp.Path));
-        Assert.StartsWith($"{path}: not valid JSON (", e.Message, StringComparison.Ordinal);
+        Assert.StartsWith($"{path} line 1: not valid JSON (']' is invalid after a single JSON value", e.Message, StringComparison.Ordinal);
         Assert.EndsWith("; expected the manifest of a pre-training data directory.", e.Message, StringComparison.Ordinal);
         var bytes = System.Text.Encoding.UTF8.GetBytes(ManifestJson().Replace("\"shard-", "\n\"\u00e9-", StringComparison.Ordinal));
         bytes[Array.IndexOf(bytes, (byte)0xC3) + 1] = (byte)'-';
