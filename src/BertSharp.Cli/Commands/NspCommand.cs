@@ -38,8 +38,8 @@ internal static class NspCommand
             }
             PairLength.Check(length.Length);
             var tokens = pipeline.Tokenizer.CountTokens(p.GetValue(text)!) + pipeline.Tokenizer.CountTokens(p.GetValue(pair)!) + 3;
-            // As a pair, in predict's words: "the words after that were not read" was wrong for a longest-first cut, which may
-            // cut either text.
+            // As a pair, as predict says it: the single text's wording (the tokens after the limit were not read) would be wrong
+            // for a longest-first cut, which may cut either text.
             if (ModelLength.TruncationWarning(tokens > length.Length ? 1 : 0, 1, length.Length, tokens, pair: true, sideIsOption: false) is { } tw)
             {
                 CliErrors.Warn(tw);
