@@ -22,14 +22,14 @@ public sealed class RunDirectory
     // output) looked absent, and was deleted as the run's own. Null for a rank that writes nothing.
     private readonly OutputDirectoryInfo? _before;
 
-    // The folders above the directory that Open made for it, deepest first: the user's own folders stay when the run is undone.
-    private readonly IReadOnlyList<string> _madeParents;
+    // The directory and the folders above it that Open made for it: the user's own folders stay when the run is undone.
+    private readonly NewDirectories _made;
 
-    private RunDirectory(string path, OutputDirectoryInfo? before, IReadOnlyList<string> madeParents)
+    private RunDirectory(string path, OutputDirectoryInfo? before, NewDirectories made)
     {
         Path = path;
         _before = before;
-        _madeParents = madeParents;
+        _made = made;
     }
 
     /// <summary>The directory.</summary>
@@ -105,10 +105,10 @@ public sealed class RunDirectory
                 throw new UnfinishedRunException(full, latest);
             }
         }
-        var madeParents = MissingParents(full);
+        var made = NewDirectories.Before(full);
         OutputDirectory.Claim(full, kind.Entries, overwrite);
         AtomicFile.RecoverChildren(full);
-        return new RunDirectory(full, before, madeParents);
+        return new RunDirectory(full, before, made);
     }
 
     /// <summary>
@@ -134,7 +134,7 @@ public sealed class RunDirectory
         new(name, [CheckpointPrefix + "*", TrainLog.FileName, LossPlot.FileName, .. entries]);
 
     /// <summary>The run directory as a rank other than 0 of a data-parallel run sees it: nothing is created, claimed or recovered (rank 0 does that).</summary>
-    public static RunDirectory ReadOnly(string path) => new(AtomicFile.Normalize(path), before: null, madeParents: []);
+    public static RunDirectory ReadOnly(string path) => new(AtomicFile.Normalize(path), before: null, NewDirectories.None);
 
     /// <summary>The directory of the checkpoint after <paramref name="step"/> steps.</summary>
     public string CheckpointPath(long step) => System.IO.Path.Combine(Path, CheckpointPrefix + step.ToString(CultureInfo.InvariantCulture));
@@ -158,14 +158,7 @@ public sealed class RunDirectory
         if (!before.Exists)
         {
             Directory.Delete(Path, recursive: true);
-            foreach (var parent in _madeParents)
-            {
-                if (!Directory.Exists(parent) || Directory.EnumerateFileSystemEntries(parent).Any())
-                {
-                    break;
-                }
-                Directory.Delete(parent);
-            }
+            _made.RemoveEmpty();
             return;
         }
         // The directory itself stays: the user made it (and may have given it permissions or mounted it). A directory that
@@ -181,16 +174,6 @@ public sealed class RunDirectory
         {
             OutputDirectory.WriteMarker(Path, before.Owned);
         }
-    }
-
-    private static List<string> MissingParents(string path)
-    {
-        var missing = new List<string>();
-        for (var parent = System.IO.Path.GetDirectoryName(path); parent is not null && !Directory.Exists(parent); parent = System.IO.Path.GetDirectoryName(parent))
-        {
-            missing.Add(parent);
-        }
-        return missing;
     }
 
     /// <summary>Removes the checkpoints whose step is not in <paramref name="keep"/>.</summary>
