@@ -43,9 +43,6 @@ public sealed class PretrainingTrainer
 
     private readonly PretrainingTrainerOptions _options;
 
-    // model_max_length of the model this run continues (a checkpoint or --model), kept when longer than the data's.
-    private int? _sourceTrainedLength;
-
     /// <summary>A trainer with these settings; nothing is read or written before <see cref="Run"/>.</summary>
     /// <param name="options">The run's settings, checked here.</param>
     /// <exception cref="ArgumentNullException"><paramref name="options"/> is null.</exception>
@@ -574,7 +571,8 @@ public sealed class PretrainingTrainer
         string architecture, string? checkpoint, PretrainingModelSource source, PretrainingDataset data, string dataDirectory)
     {
         var sourceDir = checkpoint ?? source.ModelDirectory;
-        _sourceTrainedLength = sourceDir is not null && File.Exists(Path.Combine(sourceDir, "tokenizer_config.json"))
+        // model_max_length of the model this run continues (a checkpoint or --model), kept when longer than the data's.
+        int? sourceTrainedLength = sourceDir is not null && File.Exists(Path.Combine(sourceDir, "tokenizer_config.json"))
             ? BertTokenizer.FromDirectory(sourceDir).ModelMaxLength
             : null;
         var (model, vocabPath, loadNotice) = checkpoint is not null
@@ -593,7 +591,7 @@ public sealed class PretrainingTrainer
             // and lower-casing, and model_max_length the trained length (ModelLength: a model continued on shorter data
             // keeps its longer positions).
             var savedTokenizer = BertTokenizer.FromVocabFile(vocabPath, data.Manifest.Lowercase)
-                .WithModelMaxLength(Math.Max(data.Manifest.MaxSeqLength, _sourceTrainedLength ?? 0));
+                .WithModelMaxLength(Math.Max(data.Manifest.MaxSeqLength, sourceTrainedLength ?? 0));
             // vocab.txt itself stays byte for byte the data's: --resume and continued pre-training check it against the
             // data's manifest by SHA-256 (a vocabulary written again could differ in line endings or the last newline).
             var modelFiles = new SaveOptions(Tokenizer: savedTokenizer, WriteExtraFiles: dir => FreshCopy.Copy(vocabPath, Path.Combine(dir, "vocab.txt")));
