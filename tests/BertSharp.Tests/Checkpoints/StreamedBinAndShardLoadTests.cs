@@ -1,6 +1,5 @@
 using BertSharp.Checkpoints;
 using BertSharp.Checkpoints.PyTorchBin;
-using BertSharp.Modeling;
 using BertSharp.Runtime;
 using BertSharp.Tests.Infrastructure;
 using static TorchSharp.torch;
@@ -16,37 +15,28 @@ public class StreamedBinAndShardLoadTests
 {
     public StreamedBinAndShardLoadTests() => TorchRuntime.EnsureLoaded();
 
-    private static string PretrainingDir => Path.GetDirectoryName(CheckpointFixtures.PretrainingSafeTensors)!;
-
     [Fact]
     public void Bin_load_streams_every_parameter_with_the_weights_of_the_safetensors_file()
     {
-        using var tmp = TestPaths.TempDir();
-        File.Copy(Path.Combine(PretrainingDir, "config.json"), tmp.File("config.json"));
-        File.Copy(CheckpointFixtures.PretrainingBin, tmp.File("pytorch_model.bin"));
+        using var tmp = StreamedLoadCheck.ModelDir(CheckpointFixtures.PretrainingBin);
         using (var opened = BertSharp.Checkpoints.CheckpointTensors.Open(tmp.Path))
         {
             Assert.IsType<PyTorchBinFile>(opened);
         }
-        AssertSameParameters(tmp.Path);
+        StreamedLoadCheck.AssertSameParameters(tmp.Path, StreamedLoadCheck.PretrainingDir);
     }
 
     [Fact]
     public void Sharded_load_streams_every_parameter_with_the_weights_of_the_single_file()
     {
-        using var tmp = TestPaths.TempDir();
-        File.Copy(Path.Combine(PretrainingDir, "config.json"), tmp.File("config.json"));
-        foreach (var f in Directory.GetFiles(CheckpointFixtures.File("sharded")))
-        {
-            File.Copy(f, tmp.File(Path.GetFileName(f)));
-        }
+        using var tmp = StreamedLoadCheck.ModelDir(Directory.GetFiles(CheckpointFixtures.File("sharded")));
         using (var opened = BertSharp.Checkpoints.CheckpointTensors.Open(tmp.Path))
         {
             Assert.IsType<ShardedTensors>(opened);
             Assert.Equal(SafeTensors.ReadHeader(CheckpointFixtures.PretrainingSafeTensors).Tensors.Select(t => t.Name).Order(StringComparer.Ordinal),
                 opened.Keys.Order(StringComparer.Ordinal));
         }
-        AssertSameParameters(tmp.Path);
+        StreamedLoadCheck.AssertSameParameters(tmp.Path, StreamedLoadCheck.PretrainingDir);
     }
 
     [Theory]
@@ -78,19 +68,5 @@ public class StreamedBinAndShardLoadTests
         {
             SafeTensors.DisposeAll(whole);
         }
-    }
-
-    private static void AssertSameParameters(string dir)
-    {
-        using var streamed = BertPretrained.Load<BertForPreTraining>(dir, out var report);
-        using var single = BertPretrained.Load<BertForPreTraining>(PretrainingDir);
-        Assert.Empty(report.MissingKeys);
-        Assert.Equal(["Float32"], report.SourceDtypes);
-        var expected = single.NamedParameters().ToDictionary(p => p.Name, p => p.Param);
-        foreach (var (name, p) in streamed.NamedParameters())
-        {
-            TensorAssert.Identical(expected[name], p, name);
-        }
-        Assert.Equal(expected.Count, streamed.NamedParameters().Count());
     }
 }

@@ -15,30 +15,17 @@ public class StreamedLoadTests
 {
     public StreamedLoadTests() => TorchRuntime.EnsureLoaded();
 
-    private static string PretrainingDir => Path.GetDirectoryName(CheckpointFixtures.PretrainingSafeTensors)!;
-
     [Fact]
     public void Safetensors_load_gives_every_parameter_the_weights_of_the_bin_file()
     {
-        using var tmp = TestPaths.TempDir();
-        File.Copy(Path.Combine(PretrainingDir, "config.json"), tmp.File("config.json"));
-        File.Copy(CheckpointFixtures.PretrainingBin, tmp.File("pytorch_model.bin"));
-        using var streamed = BertPretrained.Load<BertForPreTraining>(PretrainingDir, out var report);
-        using var whole = BertPretrained.Load<BertForPreTraining>(tmp.Path);
-        Assert.Empty(report.MissingKeys);
-        Assert.Equal(["Float32"], report.SourceDtypes);
-        var expected = whole.NamedParameters().ToDictionary(p => p.Name, p => p.Param);
-        foreach (var (name, p) in streamed.NamedParameters())
-        {
-            TensorAssert.Identical(expected[name], p, name);
-        }
+        using var bin = StreamedLoadCheck.ModelDir(CheckpointFixtures.PretrainingBin);
+        StreamedLoadCheck.AssertSameParameters(StreamedLoadCheck.PretrainingDir, bin.Path);
     }
 
     [Fact]
     public void Half_precision_safetensors_are_converted_into_float32_parameters()
     {
-        using var tmp = TestPaths.TempDir();
-        File.Copy(Path.Combine(PretrainingDir, "config.json"), tmp.File("config.json"));
+        using var tmp = StreamedLoadCheck.ModelDir();
         var stored = SafeTensors.Load(CheckpointFixtures.PretrainingSafeTensors);
         try
         {
