@@ -53,7 +53,8 @@ internal static class LaunchCommand
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var a in MpiLauncher.SingleHostArguments(ranks, [.. SelfCommand(), .. command]))
+        // Tagged output tells whose each line is (LaunchOutput): a rank's, or mpirun's own.
+        foreach (var a in (string[])["--tag-output", .. MpiLauncher.SingleHostArguments(ranks, [.. SelfCommand(), .. command])])
         {
             start.ArgumentList.Add(a);
         }
@@ -90,10 +91,14 @@ internal static class LaunchCommand
         using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, Forward);
         try
         {
-            var output = process.StandardOutput.BaseStream.CopyToAsync(new TextWriterStream(Console.Out));
-            var error = process.StandardError.BaseStream.CopyToAsync(new TextWriterStream(Console.Error));
+            var stdout = new LaunchOutput(Console.Out, mpirunSpeaks: false);
+            var stderr = new LaunchOutput(Console.Error, mpirunSpeaks: true);
+            var output = process.StandardOutput.BaseStream.CopyToAsync(new TextWriterStream(stdout));
+            var error = process.StandardError.BaseStream.CopyToAsync(new TextWriterStream(stderr));
             process.WaitForExit();
             Task.WaitAll(output, error);
+            stdout.Finish();
+            stderr.Finish();
             Console.Out.Flush();
             Console.Error.Flush();
             return process.ExitCode;

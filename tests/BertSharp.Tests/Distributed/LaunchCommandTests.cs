@@ -121,6 +121,21 @@ public sealed class LaunchCommandTests
         Assert.Contains("all-reduce, broadcast and barrier checks passed", distributed);
         // Two ranks share this machine's cores.
         Assert.Contains($"threads       {Math.Max(1, Environment.ProcessorCount / 2)}", lines);
+        // mpirun tags every rank's output for the launcher, which takes the tags off.
+        Assert.DoesNotContain("]<std", r.StdOut + r.StdErr, StringComparison.Ordinal);
+    }
+
+    [Trait(SlowFirstOrderer.Category, SlowFirstOrderer.Slow)]
+    [SkippableFact]
+    public void A_mistake_every_rank_finds_is_said_once_with_the_ranks_exit_code_and_none_of_mpiruns_report()
+    {
+        // The ranks find it before they join the job (no libtorch model is loaded): both said it, amid mpirun's two blocks
+        // ("Primary job terminated normally, ...", "mpirun detected that one or more processes exited ...").
+        MpiJob.RequireMpirun();
+        using var tmp = TestPaths.TempDir();
+        CliRunner.Run("launch", "--nproc", "2", "--", "finetune", "--data", tmp.File("nope.tsv"), "--output", tmp.File("out"))
+            .AssertOneLineError("error: --task: required; one of imdb, cola, sst2, mrpc, csv, tsv, jsonl.");
+        Assert.False(Directory.Exists(tmp.File("out")));
     }
 
     // SIGTERM (timeout, a job scheduler) reached only the launcher, which ended and left mpirun and both ranks running,

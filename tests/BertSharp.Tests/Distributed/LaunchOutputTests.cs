@@ -1,0 +1,108 @@
+using BertSharp.Cli.Commands;
+
+namespace BertSharp.Tests.Distributed;
+
+/// <summary>
+/// How <c>bert launch</c> shows <c>mpirun --tag-output</c>'s streams. The inputs are what Open MPI 4.1.4 wrote here (captured
+/// with <c>cat -A</c>: a rank's chunks tagged, mpirun's blocks untagged); the expected outputs are written by hand.
+/// </summary>
+public sealed class LaunchOutputTests
+{
+    private const string Rule = "--------------------------------------------------------------------------\n";
+    private const string TaskMissing = "error: --task: required; one of imdb, cola, sst2, mrpc, csv, tsv, jsonl.";
+
+    private static readonly string PrimaryJob = Rule + "Primary job  terminated normally, but 1 process returned\n" +
+        "a non-zero exit code. Per user-direction, the job has been aborted.\n" + Rule;
+
+    private static readonly string FirstFailed = Rule + "mpirun detected that one or more processes exited with non-zero status, thus causing\n" +
+        "the job to be terminated. The first process to do so was:\n\n  Process name: [[18615,1],0]\n  Exit code:    2\n" + Rule;
+
+    private static readonly string Abort = Rule + "MPI_ABORT was invoked on rank 1 in communicator MPI_COMM_WORLD\nwith errorcode 2.\n\n" +
+        "NOTE: invoking MPI_ABORT causes Open MPI to kill all MPI processes.\nYou may or may not see output from other processes, depending on\n" +
+        "exactly when Open MPI kills them.\n" + Rule;
+
+    [Fact]
+    public void A_line_every_rank_writes_is_shown_once_without_mpiruns_blocks()
+    {
+        // bert launch --nproc 2 -- finetune --data X --output Y, as mpirun wrote it; then with rank 1 first.
+        Assert.Equal(TaskMissing + "\n", Fold($"[1,0]<stderr>:{TaskMissing}\n", PrimaryJob, $"[1,1]<stderr>:{TaskMissing}\n", FirstFailed));
+        Assert.Equal(TaskMissing + "\n", Fold($"[1,1]<stderr>:{TaskMissing}\n", PrimaryJob, $"[1,0]<stderr>:{TaskMissing}\n", FirstFailed));
+    }
+
+    [Fact]
+    public void Lines_only_some_ranks_write_are_shown_once_after_the_ranks_that_wrote_them()
+    {
+        // Ranks other than 0 label their lines themselves once they joined (RankOutput); the label is not doubled.
+        Assert.Equal("stopped\nrank 1: error: rank 1 cannot read its data\n",
+            Fold("[1,1]<stderr>:rank 1: error: rank 1 cannot read its data\n", Abort, "[1,0]<stderr>:stopped\n"));
+        Assert.Equal("a\nranks 1, 2: b\nrank 2: c\n",
+            Fold("[1,1]<stderr>:rank 1: b\n", "[1,0]<stderr>:a\n", "[1,2]<stderr>:b\n[1,2]<stderr>:c\n", "[1,1]<stderr>:a\n"));
+    }
+
+    [Fact]
+    public void Rank_0s_text_passes_through_as_it_arrives()
+    {
+        var shown = new StringWriter();
+        using var stderr = new LaunchOutput(shown, mpirunSpeaks: true);
+        // A progress bar redrawn in place: mpirun tags each chunk it reads, not each line.
+        stderr.Write("[1,0]<stderr>:\rstep 1");
+        Assert.Equal("\rstep 1", shown.ToString());
+        // Another rank's line in the middle of rank 0's, and a tag cut between two reads.
+        stderr.Write("[1,1]<stderr>:rank 1: slow\n[1,0]<std");
+        Assert.Equal("\rstep 1", shown.ToString());
+        stderr.Write("err>:\rstep 2[1,0]<stderr>:\n");
+        Assert.Equal("\rstep 1\rstep 2\n", shown.ToString());
+        stderr.Write("[1,0]<stderr>:\rstep 3");
+        stderr.Write("[1");
+        stderr.Write(",1]<stderr>:rank 1: late\n");
+        stderr.Finish();
+        // What the launcher says itself starts on a line of its own after rank 0's unfinished one.
+        Assert.Equal("\rstep 1\rstep 2\n\rstep 3\nrank 1: slow\nrank 1: late\n", shown.ToString());
+
+        // stdout: text that looks a little like a tag is text, and nothing is said for mpirun there.
+        var printed = new StringWriter();
+        using var stdout = new LaunchOutput(printed, mpirunSpeaks: false);
+        stdout.Write("[1,0]<stdout>:partial[1,0]<stdout>: rest\n[1,0]<stdout>:[1,2] x%sy [CLS]\n[1,0]<stdout>:\n[1,0]<stdout>:no newline");
+        stdout.Finish();
+        Assert.Equal("partial rest\n[1,2] x%sy [CLS]\n\nno newline", printed.ToString());
+    }
+
+    [Fact]
+    public void A_rank_killed_by_a_signal_is_one_line_naming_the_rank_and_the_signal()
+    {
+        var said = "bertsharp: rank 0 of 2 (mpi): stopped by the launcher (SIGTERM) while waiting in all-reduce of 4 Float32 values.";
+        Assert.Equal(said + "\nbert launch: rank 1 was killed by signal 9 (SIGKILL)\n",
+            Fold($"[1,0]<stderr>:{said}\n", PrimaryJob,
+                 Rule + "mpirun noticed that process rank 1 with PID 0 on node vm exited on signal 9 (Killed).\n" + Rule));
+        Assert.Equal("bert launch: rank 0 was killed by signal 11 (SIGSEGV)\nbert launch: rank 3 was killed by signal 64 (Unknown signal 64)\n",
+            Fold(Rule + "mpirun noticed that process rank 0 with PID 812 on node vm exited on signal 11 (Segmentation fault).\n" + Rule,
+                 Rule + "mpirun noticed that process rank 3 with PID 813 on node vm exited on signal 64 (Unknown signal 64).\n" + Rule));
+    }
+
+    [Fact]
+    public void A_failure_no_rank_explains_and_mpiruns_own_failures_are_one_line_each()
+    {
+        Assert.Equal("bert launch: rank 0 exited with code 2 without a message\n", Fold(PrimaryJob, FirstFailed));
+        Assert.Equal("bert launch: rank 1 aborted the job (MPI_Abort, error code 2) without a message\n", Fold(Abort));
+        // An executable mpirun cannot start; a host it cannot reach (its ssh's line, then a block).
+        Assert.Equal("bert launch: mpirun: 2 total processes failed to start\n" +
+                     "bert launch: mpirun: mpirun was unable to launch the specified application as it could not access or execute an executable: Executable: ./nonexist Node: vm\n",
+            Fold("2 total processes failed to start\n" + Rule + "mpirun was unable to launch the specified application as it could not access\n" +
+                 "or execute an executable:\n\nExecutable: ./nonexist\nNode: vm\n\nwhile attempting to start process rank 0.\n" + Rule));
+        Assert.Equal("bert launch: mpirun: ssh: Could not resolve hostname nosuchhost: Name or service not known\n",
+            Fold("ssh: Could not resolve hostname nosuchhost: Name or service not known\r\n"));
+    }
+
+    /// <summary>mpirun's stderr, fed in the given reads, as <c>bert launch</c> shows it once the job ended.</summary>
+    private static string Fold(params string[] reads)
+    {
+        var shown = new StringWriter();
+        using var output = new LaunchOutput(shown, mpirunSpeaks: true);
+        foreach (var read in reads)
+        {
+            output.Write(read);
+        }
+        output.Finish();
+        return shown.ToString();
+    }
+}
