@@ -15,6 +15,13 @@ internal static class LineRef
     /// "FILE line N: not valid JSON (reason)" for a failed parse of a whole file. System.Text.Json's own message ends with
     /// " LineNumber: 0 | BytePositionInLine: 9." (0-based, and a second way of naming the line), which is cut off here.
     /// </summary>
-    internal static string NotValidJson(string path, JsonException e) =>
-        $"{At(path, (e.LineNumber ?? 0) + 1)}: not valid JSON ({e.Message.Split('\n')[0].Split(" LineNumber:", 2)[0].Split(" Path:", 2)[0].TrimEnd('.', ' ')})";
+    /// <remarks>
+    /// The reason can quote the file's text across a line break (an invalid literal such as <c>tru</c> is quoted up to the
+    /// next delimiter, newline included); the break is written <c>\n</c> so that the message stays whole and on one line.
+    /// </remarks>
+    internal static string NotValidJson(string path, JsonException e)
+    {
+        var reason = e.Message.Split(" LineNumber:", 2)[0].Split(" Path:", 2)[0].TrimEnd('.', ' ');
+        return $"{At(path, (e.LineNumber ?? 0) + 1)}: not valid JSON ({reason.Replace("\r", "\\r", StringComparison.Ordinal).Replace("\n", "\\n", StringComparison.Ordinal)})";
+    }
 }

@@ -27,6 +27,15 @@ public sealed partial class LineRefTests
     }
 
     [Fact]
+    public void A_JSON_reason_that_quotes_across_a_line_break_stays_whole_on_one_line()
+    {
+        // System.Text.Json quotes an invalid literal up to the next delimiter, here the newline and the closing brace.
+        var e = Assert.ThrowsAny<JsonException>(() => JsonDocument.Parse("{\n \"x\": tru\n}"));
+        Assert.Equal("c.json line 2: not valid JSON ('tru\\n}' is an invalid JSON literal. Expected the literal 'true')",
+            LineRef.NotValidJson("c.json", e));
+    }
+
+    [Fact]
     public void No_source_says_file_colon_line()
     {
         var src = Path.Combine(TestPaths.RepoRoot, "src");
