@@ -9,7 +9,9 @@ namespace BertSharp.Cli.Commands;
 /// it arrives (progress bars included), a line that other ranks write too is shown once, and a line only some of the other
 /// ranks write is shown when the job ends, once, after <c>rank N: </c>. On stderr (<paramref name="mpirunSpeaks"/>) the
 /// untagged text is mpirun's own: its boilerplate blocks become one line each, or nothing where a rank's own message
-/// already says why the job failed.
+/// already says why the job failed, and its help-aggregation bookkeeping is dropped. Once a rank has written an
+/// <c>error: </c> line, the other ranks' "stopped by the launcher ... outside any collective" lines are dropped too: they
+/// only say that the job ended because of it.
 /// </summary>
 /// <param name="target">Where the folded text goes.</param>
 /// <param name="mpirunSpeaks">True for mpirun's stderr, whose untagged lines are mpirun's messages.</param>
@@ -17,6 +19,9 @@ internal sealed partial class LaunchOutput(TextWriter target, bool mpirunSpeaks)
 {
     // mpirun tags every chunk it reads from a rank (not every line): "[1,0]<stderr>:\rprog 1[1,0]<stderr>:\rprog 2".
     private const string BlockRule = "--------------------------------------------------------------------------";
+    // How a rank's own stop and watchdog messages start (CollectiveWatchdog): rank 0 holds such a line back until it ends,
+    // since whether it is shown depends on the whole line.
+    private const string RankMessage = "bertsharp: ";
 
     private readonly Dictionary<int, StringBuilder> _lines = [];
     private readonly HashSet<string> _rank0Said = [];
@@ -27,6 +32,9 @@ internal sealed partial class LaunchOutput(TextWriter target, bool mpirunSpeaks)
     private List<string>? _block;
     private string _carry = "";
     private bool _ranksSpoke;
+    private bool _rankErred;
+    // True while rank 0's current line may still be one of its own messages (it starts like RankMessage so far).
+    private bool _rank0Defers = true;
     private bool _shownEndsLine = true;
     // The rank whose chunk the text belongs to; null between lines (mpirun's own text).
     private int? _owner;
@@ -82,9 +90,13 @@ internal sealed partial class LaunchOutput(TextWriter target, bool mpirunSpeaks)
         {
             EndLine(rank);
         }
-        foreach (var (text, who) in _held)
+        if (_rank0Defers && _lines.TryGetValue(0, out var rank0Line))
         {
-            Say(Label(who) + text);
+            _live.Append(rank0Line);
+        }
+        foreach (var (text, who) in _held.Where(h => !Consequence(h.Text)))
+        {
+            Say((NamesItsRank(text, who) ? "" : Label(who)) + text);
         }
         _held.Clear();
         if (_mpirunLine.Length > 0)
@@ -127,18 +139,51 @@ internal sealed partial class LaunchOutput(TextWriter target, bool mpirunSpeaks)
             line.Append(c);
             if (rank == 0)
             {
-                _live.Append(c);
+                Rank0Char(line, c);
             }
             return;
         }
         if (rank == 0)
         {
-            _live.Append('\n');
+            if (!_rank0Defers)
+            {
+                _live.Append('\n');
+            }
+            else if (!Consequence(line.ToString()))
+            {
+                _live.Append(line).Append('\n');
+            }
+            _rank0Defers = true;
         }
         EndLine(rank);
         // mpirun tags what follows a newline anew; untagged text there is its own.
         _owner = null;
     }
+
+    /// <summary>Shows rank 0's character as it arrives, unless its line may still be one of its own messages.</summary>
+    private void Rank0Char(StringBuilder line, char c)
+    {
+        if (!_rank0Defers)
+        {
+            _live.Append(c);
+        }
+        else if (line.Length <= RankMessage.Length && !RankMessage.StartsWith(line.ToString(), StringComparison.Ordinal))
+        {
+            _rank0Defers = false;
+            _live.Append(line);
+        }
+    }
+
+    /// <summary>
+    /// True for a rank's "stopped by the launcher" line that only follows from another rank's error; such a line where no
+    /// rank wrote an error stays, since it says where each rank was when one died or hung.
+    /// </summary>
+    private bool Consequence(string text) => _rankErred && StoppedOutsideCollectives().IsMatch(text);
+
+    /// <summary>True when a line of one rank already says which rank wrote it (the rank's own stop or watchdog message).</summary>
+    private static bool NamesItsRank(string text, SortedSet<int> who) =>
+        who.Count == 1 && RankNamed().Match(text) is { Success: true } named &&
+        named.Groups[1].Value == who.Min.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     private void EndLine(int rank)
     {
@@ -146,17 +191,18 @@ internal sealed partial class LaunchOutput(TextWriter target, bool mpirunSpeaks)
         var text = line.ToString();
         line.Clear();
         _ranksSpoke = true;
+        // A rank other than 0 labels its own stderr lines once it has joined the job (RankOutput); the label is said once.
+        var own = RankOutput.Label(rank);
+        if (rank != 0 && text.StartsWith(own, StringComparison.Ordinal))
+        {
+            text = text[own.Length..];
+        }
+        _rankErred |= text.StartsWith("error: ", StringComparison.Ordinal);
         if (rank == 0)
         {
             _rank0Said.Add(text);
             _held.RemoveAll(h => h.Text == text);
             return;
-        }
-        // A rank other than 0 labels its own stderr lines once it has joined the job (RankOutput); the label is said once.
-        var own = RankOutput.Label(rank);
-        if (text.StartsWith(own, StringComparison.Ordinal))
-        {
-            text = text[own.Length..];
         }
         if (_rank0Said.Contains(text))
         {
@@ -190,6 +236,12 @@ internal sealed partial class LaunchOutput(TextWriter target, bool mpirunSpeaks)
 
     private void MpirunLine(string line)
     {
+        if (HelpBookkeeping().IsMatch(line))
+        {
+            // Open MPI's help aggregation talking about itself, and its known race (4.1) when several ranks abort at once:
+            // the job's own failure is said by the ranks and the blocks.
+            return;
+        }
         if (line == BlockRule)
         {
             if (_block is null)
@@ -364,6 +416,15 @@ internal sealed partial class LaunchOutput(TextWriter target, bool mpirunSpeaks)
 
     [GeneratedRegex(@"^mpirun detected that one or more processes exited with non-zero status.*Process name:\s+\[\[\d+,\d+\],(\d+)\]\s+Exit code:\s+(\d+)")]
     private static partial Regex NonZeroExit();
+
+    [GeneratedRegex(@"^\[[^\]\s]+:\d+\] (\d+ more process(es)? (has|have) sent help message |Set MCA parameter ""orte_base_help_aggregate"" |\[\[\d+,\d+\],\d+\] ORTE_ERROR_LOG: .* in file \S*orte/util/show_help\.c at line \d+$)")]
+    private static partial Regex HelpBookkeeping();
+
+    [GeneratedRegex(@"^bertsharp: rank (\d+) of \d+ \(")]
+    private static partial Regex RankNamed();
+
+    [GeneratedRegex(@"^bertsharp: rank \d+ of \d+ \([^)]*\): stopped by the launcher \(SIGTERM\) while computing, outside any collective:")]
+    private static partial Regex StoppedOutsideCollectives();
 
     [GeneratedRegex(@"^MPI_ABORT was invoked on rank (\d+) in communicator \S+ with errorcode (\d+)")]
     private static partial Regex Aborted();

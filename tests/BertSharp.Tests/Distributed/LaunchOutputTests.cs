@@ -1,4 +1,5 @@
 using BertSharp.Cli.Commands;
+using BertSharp.Tests.Infrastructure;
 
 namespace BertSharp.Tests.Distributed;
 
@@ -91,6 +92,43 @@ public sealed class LaunchOutputTests
                  "or execute an executable:\n\nExecutable: ./nonexist\nNode: vm\n\nwhile attempting to start process rank 0.\n" + Rule));
         Assert.Equal("bert launch: mpirun: ssh: Could not resolve hostname nosuchhost: Name or service not known\n",
             Fold("ssh: Could not resolve hostname nosuchhost: Name or service not known\r\n"));
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(4)]
+    public void A_data_error_every_rank_finds_after_joining_is_only_that_error(int capture)
+    {
+        // Every rank writes the error (rank 1 after its label) and one is stopped by the launcher meanwhile; mpirun adds its
+        // abort block with its help-aggregation lines, or the ORTE_ERROR_LOG lines of its race between two aborting ranks.
+        var raw = File.ReadAllText(Path.Combine(TestPaths.Fixtures, "launch", $"missing-column-{capture}.err"));
+        var expected = "error: train.csv line 1: missing column 'nosuch' in the header (columns: review, sentiment); choose it with --label-column.\n";
+        Assert.Equal(expected, Fold(raw));
+        // Read by read as a pipe may cut it: tags and lines split anywhere.
+        Assert.Equal(expected, Fold(raw.Chunk(7).Select(c => new string(c)).ToArray()));
+    }
+
+    [Fact]
+    public void Another_ranks_error_alone_also_drops_the_stopped_lines_it_caused()
+    {
+        // Rank 1 failed on its own data (its line carries its label); rank 0, stopped while computing, adds nothing.
+        var stopped = "bertsharp: rank 0 of 2 (mpi): stopped by the launcher (SIGTERM) while computing, outside any collective: another rank exited or was killed (the launcher's message names it), or the job was stopped. Files already written are complete and intact.";
+        Assert.Equal("rank 1: error: shard-1.bin: truncated\n",
+            Fold("[1,1]<stderr>:rank 1: error: shard-1.bin: truncated\n", Abort, $"[1,0]<stderr>:{stopped}\n"));
+    }
+
+    [Fact]
+    public void Where_no_rank_wrote_an_error_the_stopped_ranks_say_where_they_were_under_their_own_names()
+    {
+        var rank0 = "bertsharp: rank 0 of 3 (mpi): stopped by the launcher (SIGTERM) while computing, outside any collective: another rank exited or was killed (the launcher's message names it), or the job was stopped. Files already written are complete and intact.";
+        var rank1 = rank0.Replace("rank 0 of 3", "rank 1 of 3", StringComparison.Ordinal);
+        Assert.Equal($"{rank0}\nbert launch: rank 2 was killed by signal 9 (SIGKILL)\n{rank1}\n",
+            Fold($"[1,0]<stderr>:{rank0}\n", $"[1,1]<stderr>:{rank1}\n",
+                 Rule + "mpirun noticed that process rank 2 with PID 0 on node vm exited on signal 9 (Killed).\n" + Rule));
+        // A line of rank 1 that names another rank keeps its label.
+        Assert.Equal("rank 1: bertsharp: rank 0 of 2 (mpi): x\n", Fold("[1,1]<stderr>:bertsharp: rank 0 of 2 (mpi): x\n"));
     }
 
     /// <summary>mpirun's stderr, fed in the given reads, as <c>bert launch</c> shows it once the job ended.</summary>
