@@ -79,13 +79,15 @@ public sealed partial class HubCache
     {
         var target = Path.Combine(SnapshotDir(commit), file);
         var dir = Path.GetDirectoryName(target)!;
-        Directory.CreateDirectory(dir);
         var blob = BlobPath(etag);
         var tmp = AtomicFile.TempPath(target, AtomicFile.NewId());
         try
         {
-            BeforeLink.Value?.Invoke(tmp);
-            File.CreateSymbolicLink(tmp, Path.GetRelativePath(dir, blob));
+            FolderFile.Open(tmp, () =>
+            {
+                BeforeLink.Value?.Invoke(tmp);
+                return File.CreateSymbolicLink(tmp, Path.GetRelativePath(dir, blob));
+            });
             File.Move(tmp, target, overwrite: true);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or PlatformNotSupportedException)
@@ -114,8 +116,11 @@ public sealed partial class HubCache
     public void MarkMissing(string commit, string file)
     {
         var p = NoExistPath(commit, file);
-        Directory.CreateDirectory(Path.GetDirectoryName(p)!);
-        File.WriteAllBytes(p, []);
+        FolderFile.Open(p, () =>
+        {
+            File.WriteAllBytes(p, []);
+            return true;
+        });
     }
 
     /// <summary>

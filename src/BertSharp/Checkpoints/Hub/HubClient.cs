@@ -181,7 +181,7 @@ public sealed class HubClient : IDisposable
     {
         try
         {
-            Directory.CreateDirectory(Path.Combine(cache.RepoDir, "blobs"));
+            FolderFile.CreateDirectory(Path.Combine(cache.RepoDir, "blobs"));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -316,16 +316,17 @@ public sealed class HubClient : IDisposable
     /// <summary>An exclusive lock file (.NET enforces FileShare.None with flock on Unix, a sharing lock on Windows).</summary>
     private async Task<FileStream> AcquireLockAsync(HubCache cache, HubFileInfo info, string lockPath, CancellationToken ct)
     {
-        Directory.CreateDirectory(Path.GetDirectoryName(lockPath)!);
         var waited = TimeSpan.Zero;
         var step = TimeSpan.FromMilliseconds(200);
         while (true)
         {
             try
             {
-                return new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.DeleteOnClose);
+                return FolderFile.Open(lockPath,
+                    () => new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.DeleteOnClose));
             }
-            catch (IOException) when (waited < _options.LockTimeout)
+            // A folder that kept vanishing is not another download holding the lock.
+            catch (IOException e) when (e is not DirectoryNotFoundException && waited < _options.LockTimeout)
             {
                 if (waited == TimeSpan.Zero)
                 {
@@ -334,7 +335,7 @@ public sealed class HubClient : IDisposable
                 await Task.Delay(step, ct).ConfigureAwait(false);
                 waited += step;
             }
-            catch (IOException e)
+            catch (IOException e) when (e is not DirectoryNotFoundException)
             {
                 throw new BertSharpException(
                     Invariant($"{cache.RepoId}/{info.File}: another process has been downloading it for {waited.TotalSeconds:0} s ({lockPath}); try again later."), e);
@@ -344,7 +345,6 @@ public sealed class HubClient : IDisposable
 
     private async Task DownloadBlobAsync(HubCache cache, HubFileInfo info, string blob, CancellationToken ct)
     {
-        Directory.CreateDirectory(Path.GetDirectoryName(blob)!);
         var incomplete = blob + ".incomplete";
         int attempt = 0;
         while (true)
@@ -432,7 +432,7 @@ public sealed class HubClient : IDisposable
                     throw new BertSharpException(Invariant($"{repoId}/{info.File}: the server resumed at byte {start}, not at {have}."));
                 }
             }
-            using var file = new FileStream(incomplete, FileMode.OpenOrCreate, FileAccess.Write, FileShare.None, 1 << 16);
+            using var file = FolderFile.Open(incomplete, () => new FileStream(incomplete, FileMode.OpenOrCreate, FileAccess.Write, FileShare.None, 1 << 16));
             file.SetLength(start);
             file.Position = start;
             using var body = await resp.Content.ReadAsStreamAsync(ct).ConfigureAwait(false);

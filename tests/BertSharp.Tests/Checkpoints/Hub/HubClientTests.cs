@@ -1,5 +1,6 @@
 using System.Text;
 using BertSharp.Checkpoints;
+using BertSharp.IO;
 using BertSharp.Runtime;
 using BertSharp.Tests.Infrastructure;
 
@@ -262,6 +263,82 @@ public sealed class HubClientTests : IDisposable
         Assert.Equal(1, _hub.Count("GET", "/repos/" + FakeHub.Sha256(Weights)));
         Assert.Equal(1, results.Sum(r => r.Files.Count(f => f.Name == "model.safetensors" && f.Downloaded)));
         Assert.Empty(Directory.GetFiles(Path.Combine(RepoDir(), "blobs"), "*.lock"));
+    }
+
+    // A download into the same new cache that failed removes the folders it noted while they are empty; this one can be
+    // between making blobs/ and opening its lock file there at that moment, and failed with "could not find a part of the
+    // path" for a download of its own that was fine. The seam is that moment: the other run's clean-up runs there once for
+    // each file this download opens.
+    [Fact]
+    public void A_failed_downloads_clean_up_between_making_a_folder_and_opening_a_file_in_it_does_not_break_another()
+    {
+        var commit = AddTiny();
+        var root = Path.Combine(_cache.Path, "new");
+        var other = NewDirectories.Before(Path.Combine(root, "models--org--tiny", "blobs"));
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var removedAt = new List<string>();
+        FolderFile.AfterFolder.Value = path =>
+        {
+            if (seen.Add(path))
+            {
+                other.RemoveEmpty();
+                if (!Directory.Exists(root))
+                {
+                    removedAt.Add(Path.GetFileName(path));
+                }
+            }
+        };
+        try
+        {
+            using var client = new HubClient(Options() with { CacheDir = root });
+            var result = client.DownloadModel("org/tiny");
+
+            // The whole new cache went twice: after this run made it, and between blobs/ and the first lock file. Later
+            // files find blobs/ holding a lock or a blob, which a clean-up leaves alone.
+            Assert.Equal(["blobs", FakeHub.GitSha1(Config) + ".lock"], removedAt);
+            Assert.Equal(Path.Combine(root, "models--org--tiny", "snapshots", commit), result.SnapshotDir);
+            foreach (var (name, bytes) in new[] { ("config.json", Config), ("model.safetensors", Weights), ("vocab.txt", Vocab), ("tokenizer_config.json", TokCfg) })
+            {
+                Assert.Equal(bytes, File.ReadAllBytes(Path.Combine(result.SnapshotDir, name)));
+            }
+            Assert.All(result.Files, f => Assert.True(f.Downloaded));
+            Assert.Equal(commit, File.ReadAllText(Path.Combine(root, "models--org--tiny", "refs", "main")));
+            Assert.Empty(Directory.GetFiles(Path.Combine(root, "models--org--tiny", "blobs"), "*.lock"));
+            Assert.Empty(Directory.GetFiles(Path.Combine(root, "models--org--tiny", "blobs"), "*.incomplete"));
+        }
+        finally
+        {
+            FolderFile.AfterFolder.Value = null;
+        }
+    }
+
+    // A folder that vanishes every time it is made is not that race, and not another download holding the lock either: it
+    // is the system's error, at once, not "another process has been downloading it" after the lock timeout.
+    [Fact]
+    public void A_folder_that_keeps_vanishing_is_the_systems_error_not_a_lock_held_by_another_download()
+    {
+        AddTiny();
+        var root = Path.Combine(_cache.Path, "new");
+        var other = NewDirectories.Before(Path.Combine(root, "models--org--tiny", "blobs"));
+        var calls = 0;
+        FolderFile.AfterFolder.Value = _ =>
+        {
+            calls++;
+            other.RemoveEmpty();
+        };
+        try
+        {
+            using var client = new HubClient(Options() with { CacheDir = root, LockTimeout = TimeSpan.FromSeconds(1) });
+            var e = Assert.Throws<DirectoryNotFoundException>(() => client.DownloadModel("org/tiny"));
+            Assert.Contains(Path.Combine(root, "models--org--tiny", "blobs", FakeHub.GitSha1(Config) + ".lock"), e.Message, StringComparison.Ordinal);
+            // Once for the cache folder, then each attempt at the lock file.
+            Assert.Equal(1 + FolderFile.Attempts, calls);
+            Assert.False(Directory.Exists(root));
+        }
+        finally
+        {
+            FolderFile.AfterFolder.Value = null;
+        }
     }
 
     private sealed class Recorder : IProgress<HubDownloadProgress>

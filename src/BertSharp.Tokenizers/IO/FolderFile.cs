@@ -1,0 +1,44 @@
+namespace BertSharp.IO;
+
+/// <summary>
+/// Makes a folder and a file in it as one step that another run's clean-up cannot break: a failed Hub download removes the
+/// folders it made while they are empty (<see cref="NewDirectories.RemoveEmpty"/>), and a concurrent download into the same
+/// cache can be between making one of them and opening its lock file or partial blob there at that moment.
+/// </summary>
+internal static class FolderFile
+{
+    // Each failed run removes each folder it noted at most once, so a folder that keeps vanishing this many times in a row is
+    // not that race: the error is then the system's own.
+    internal const int Attempts = 10;
+
+    /// <summary>
+    /// Tests only: runs after the folder is made and before the file is opened (with the file's path, or the folder's for
+    /// <see cref="CreateDirectory"/>), to remove the folder at exactly that point. Flows into a download's tasks.
+    /// </summary>
+    internal static readonly AsyncLocal<Action<string>?> AfterFolder = new();
+
+    /// <summary>Makes the folder of <paramref name="file"/> and runs <paramref name="open"/>, both again when the folder vanished in between.</summary>
+    public static T Open<T>(string file, Func<T> open) => InFolder(Path.GetDirectoryName(Path.GetFullPath(file))!, file, open);
+
+    /// <summary>
+    /// <see cref="Directory.CreateDirectory(string)"/>, again when a parent it found vanished before it made the folder
+    /// below (.NET then fails with "could not find a part of the path").
+    /// </summary>
+    public static void CreateDirectory(string dir) => InFolder(dir, dir, () => true);
+
+    private static T InFolder<T>(string dir, string path, Func<T> open)
+    {
+        for (int attempt = 1; ; attempt++)
+        {
+            try
+            {
+                Directory.CreateDirectory(dir);
+                AfterFolder.Value?.Invoke(path);
+                return open();
+            }
+            catch (DirectoryNotFoundException) when (attempt < Attempts)
+            {
+            }
+        }
+    }
+}
