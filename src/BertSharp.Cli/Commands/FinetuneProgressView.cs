@@ -39,6 +39,10 @@ internal sealed class FinetuneProgressView : IFineTuneProgress
     private int _lastPlainQuarter = -1;
     private bool _headerPrinted;
     private bool _correlationWarned;
+    // The label the last validated epoch predicted for every example, or null: an epoch collapsed onto that same label again
+    // is not warned (the table's mcc column already shows 0), so a run collapsed for 50 epochs says it once, not 50 times.
+    // Each bert process makes a new view, so a resumed run that is still collapsed warns once afresh at its first epoch.
+    private string? _collapsedOnto;
 
     /// <summary>The view of a sequence-classification (or regression) run.</summary>
     public FinetuneProgressView(string primaryMetric, bool regression, TextWriter? rows = null, TextWriter? messages = null)
@@ -153,9 +157,27 @@ internal sealed class FinetuneProgressView : IFineTuneProgress
 
     /// <summary>The collapse warning for a validation report (options named by their flags), or null (also used for the final report).</summary>
     public string? CollapseWarning(MetricsReport? validation, int step, string when) =>
-        validation is not null && MajorityCollapse.Detect(validation) is { } d
-            ? CliErrors.Word(MajorityCollapse.Warning(d, _plan?.LearningRate, _plan?.Parameters, step, when))
-            : null;
+        validation is not null && MajorityCollapse.Detect(validation) is { } d ? Worded(d, step, when) : null;
+
+    private string Worded(CollapseDiagnosis d, int step, string when) =>
+        CliErrors.Word(MajorityCollapse.Warning(d, _plan?.LearningRate, _plan?.Parameters, step, when));
+
+    /// <summary>
+    /// The collapse warning for an epoch's validation, or null when it did not collapse or collapsed onto the label the
+    /// previous validated epoch had collapsed onto: once per collapse, again after a recovery or onto another label.
+    /// </summary>
+    private string? EpochCollapseWarning(EpochSummary s)
+    {
+        // An epoch without validation (a data-parallel rank that does not validate) says nothing of a recovery.
+        if (s.Validation is null)
+        {
+            return null;
+        }
+        var collapse = MajorityCollapse.Detect(s.Validation);
+        var previous = _collapsedOnto;
+        _collapsedOnto = collapse?.Label;
+        return collapse is not null && collapse.Label != previous ? Worded(collapse, s.Step, $"epoch {s.Epoch}") : null;
+    }
 
     /// <summary>
     /// The warning about the final model's validation report, or null: the collapse warning, else which precisions and
@@ -223,7 +245,7 @@ internal sealed class FinetuneProgressView : IFineTuneProgress
             }
             _rows.WriteLine(PlainRow(row));
         }
-        if (CollapseWarning(s.Validation, s.Step, $"epoch {s.Epoch}") is { } collapse)
+        if (EpochCollapseWarning(s) is { } collapse)
         {
             Warn(collapse);
         }

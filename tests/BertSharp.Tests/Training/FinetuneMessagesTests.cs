@@ -54,6 +54,40 @@ public class FinetuneMessagesTests
         Assert.Equal(2, rows.ToString().Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries).Length);
     }
 
+    // A run collapsed for many epochs said the same warning after each, burying the table: now once per collapse.
+    [Fact]
+    public void A_collapse_is_warned_at_its_first_epoch_and_again_only_after_a_recovery_or_onto_another_label()
+    {
+        var collapsedOntoA = MetricsReport.ForClassification(["a", "b"], [0, 1, 0, 1], [0, 0, 0, 0]);
+        var mixed = MetricsReport.ForClassification(["a", "b"], [0, 1, 0, 1], [0, 1, 1, 1]);
+        // Epoch by epoch: 'b' three times, an epoch without validation (a rank that does not validate: no news of a
+        // recovery), 'b', a recovery, 'b' again, then 'a' twice.
+        MetricsReport?[] validations = [Collapsed, Collapsed, Collapsed, null, Collapsed, mixed, Collapsed, collapsedOntoA, collapsedOntoA];
+        using var rows = new StringWriter();
+        using var messages = new StringWriter();
+        var view = new FinetuneProgressView("accuracy", regression: false, rows, messages);
+        // A learning rate in the usual range for 1,000 parameters: the only likely cause named is the steps.
+        view.Started(Plan with { Epochs = validations.Length, TotalSteps = 2 * validations.Length, LearningRate = 5e-4 });
+        for (var e = 1; e <= validations.Length; e++)
+        {
+            view.EpochEnded(new EpochSummary(e, 0.6, validations[e - 1], TimeSpan.FromSeconds(e), 100, IsBest: true, Step: 2 * e));
+        }
+
+        var warnings = messages.ToString().Split(Environment.NewLine).Where(l => l.StartsWith("warning: epoch", StringComparison.Ordinal)).ToList();
+        Assert.Equal(
+        [
+            "warning: epoch 1: the model predicts 'b' for all 4 validation examples (MCC 0; accuracy 0.5000 is just that label's share). "
+                + "Likely causes: only 2 optimizer step(s) so far (a few hundred are usual: more data, more epochs or a smaller --batch-size).",
+            "warning: epoch 7: the model predicts 'b' for all 4 validation examples (MCC 0; accuracy 0.5000 is just that label's share). "
+                + "Likely causes: only 14 optimizer step(s) so far (a few hundred are usual: more data, more epochs or a smaller --batch-size).",
+            "warning: epoch 8: the model predicts 'a' for all 4 validation examples (MCC 0; accuracy 0.5000 is just that label's share). "
+                + "Likely causes: only 16 optimizer step(s) so far (a few hundred are usual: more data, more epochs or a smaller --batch-size).",
+        ], warnings);
+        // Every epoch still has its row, and the final model, collapsed onto 'a' as the epoch before it, is still warned.
+        Assert.Equal(1 + validations.Length, rows.ToString().Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries).Length);
+        Assert.StartsWith("final model: the model predicts 'a' for all 4 validation examples", view.FinalWarning(collapsedOntoA, 18), StringComparison.Ordinal);
+    }
+
     // The messages and the live view share stderr, as in bert: a line written to it past the view's console was drawn over
     // at the next refresh, or left a copy of the view above it.
     [Fact]
