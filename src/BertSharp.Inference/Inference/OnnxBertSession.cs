@@ -142,7 +142,9 @@ public sealed class OnnxBertSession : IDisposable
         }
         catch (OnnxRuntimeException e)
         {
-            throw new BertSharpException($"{path}: ONNX Runtime cannot load the model ({e.Message.ReplaceLineEndings(" ")}).", e);
+            // ORT starts its reason with "Load model from PATH failed:", which named the file a second time.
+            var reason = e.Message.ReplaceLineEndings(" ").Replace($"Load model from {path} failed:", "", StringComparison.Ordinal).Trim();
+            throw new BertSharpException($"{path}: ONNX Runtime cannot load the model ({reason}).", e);
         }
     }
 

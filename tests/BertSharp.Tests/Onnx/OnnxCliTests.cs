@@ -235,6 +235,18 @@ public sealed class OnnxCliTests
     }
 
     [Fact]
+    public void A_file_given_to_onnx_runtime_that_is_not_onnx_is_named_once_with_runtimes_reason()
+    {
+        using var tmp = TestPaths.TempDir();
+        File.WriteAllText(tmp.File("texts.txt"), "a fine film\n");
+        // ORT's own message begins "Load model from PATH failed:"; the line names the file once, before its reason.
+        var line = CliRunner.Run("embed", "--model", Classifier, "--input", tmp.File("texts.txt"), "--output", tmp.File("out.jsonl"),
+            "--backend", "onnxruntime", "--onnx", tmp.File("texts.txt")).AssertOneLineError();
+        Assert.Equal($"error: {tmp.File("texts.txt")}: ONNX Runtime cannot load the model ([ErrorCode:InvalidProtobuf] Protobuf parsing failed.).", line);
+        Assert.False(File.Exists(tmp.File("out.jsonl")));
+    }
+
+    [Fact]
     public void A_truncated_onnx_file_is_refused()
     {
         using var tmp = TestPaths.TempDir();
