@@ -31,7 +31,11 @@ internal sealed partial class LaunchOutput(TextWriter target, bool mpirunSpeaks)
     private readonly StringBuilder _live = new();
     private List<string>? _block;
     private string _carry = "";
-    private bool _ranksSpoke;
+    // The ranks that wrote a line here, and mpirun's "rank N exited/aborted" lines held until the job ends: such a line is
+    // left out only when that rank wrote one (its own error), not when any rank did (rank 0's plan and progress are on
+    // stderr too, and a rank stopped because of the silent one says that the launcher's message names it).
+    private readonly HashSet<int> _spoke = [];
+    private readonly List<(int Rank, string Line)> _unexplained = [];
     private bool _rankErred;
     // True while rank 0's current line may still be one of its own messages (it starts like RankMessage so far).
     private bool _rank0Defers = true;
@@ -75,7 +79,7 @@ internal sealed partial class LaunchOutput(TextWriter target, bool mpirunSpeaks)
         FlushLive();
     }
 
-    /// <summary>Writes what is still held: a last line without its newline, and the other ranks' lines.</summary>
+    /// <summary>Writes what is still held: a last line without its newline, the other ranks' lines, and which rank failed without a message.</summary>
     public void Finish()
     {
         if (_carry.Length > 0)
@@ -109,6 +113,12 @@ internal sealed partial class LaunchOutput(TextWriter target, bool mpirunSpeaks)
             Summarize(_block);
             _block = null;
         }
+        // Decided only now: mpirun may report a rank's exit before it has passed on the rank's last lines.
+        foreach (var (_, line) in _unexplained.Where(u => !_spoke.Contains(u.Rank)))
+        {
+            Say(line);
+        }
+        _unexplained.Clear();
         FlushLive();
     }
 
@@ -190,7 +200,7 @@ internal sealed partial class LaunchOutput(TextWriter target, bool mpirunSpeaks)
         var line = _lines[rank];
         var text = line.ToString();
         line.Clear();
-        _ranksSpoke = true;
+        _spoke.Add(rank);
         // A rank other than 0 labels its own stderr lines once it has joined the job (RankOutput); the label is said once.
         var own = RankOutput.Label(rank);
         if (rank != 0 && text.StartsWith(own, StringComparison.Ordinal))
@@ -282,22 +292,21 @@ internal sealed partial class LaunchOutput(TextWriter target, bool mpirunSpeaks)
         }
         if (NonZeroExit().Match(text) is { Success: true } failed)
         {
-            if (!_ranksSpoke)
-            {
-                Say($"bert launch: rank {failed.Groups[1].Value} exited with code {failed.Groups[2].Value} without a message");
-            }
+            Unexplained(failed.Groups[1].Value, $"exited with code {failed.Groups[2].Value}");
             return;
         }
         if (Aborted().Match(text) is { Success: true } aborted)
         {
-            if (!_ranksSpoke)
-            {
-                Say($"bert launch: rank {aborted.Groups[1].Value} aborted the job (MPI_Abort, error code {aborted.Groups[2].Value}) without a message");
-            }
+            Unexplained(aborted.Groups[1].Value, $"aborted the job (MPI_Abort, error code {aborted.Groups[2].Value})");
             return;
         }
         Say("bert launch: mpirun: " + FirstParagraphs(block));
     }
+
+    private void Unexplained(string rank, string what) =>
+        _unexplained.Add((
+            int.TryParse(rank, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var r) ? r : -1,
+            $"bert launch: rank {rank} {what} without a message"));
 
     /// <summary>A block's opening paragraph on one line, with the next one while a paragraph ends in a colon (its details).</summary>
     private static string FirstParagraphs(List<string> block)

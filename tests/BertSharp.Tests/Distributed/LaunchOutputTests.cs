@@ -94,6 +94,21 @@ public sealed class LaunchOutputTests
             Fold("ssh: Could not resolve hostname nosuchhost: Name or service not known\r\n"));
     }
 
+    [Fact]
+    public void A_rank_that_fails_without_a_message_is_named_though_the_others_printed()
+    {
+        // Rank 0 printed its plan, then was stopped because rank 1 exited with code 1 without a word: rank 0's line points
+        // to the launcher's message, which was dropped as soon as any rank had written anything.
+        var stopped = "bertsharp: rank 0 of 2 (mpi): stopped by the launcher (SIGTERM) while computing, outside any collective: another rank exited or was killed (the launcher's message names it), or the job was stopped. Files already written are complete and intact.";
+        var rank1Failed = Rule + "mpirun detected that one or more processes exited with non-zero status, thus causing\n" +
+            "the job to be terminated. The first process to do so was:\n\n  Process name: [[18615,1],1]\n  Exit code:    1\n" + Rule;
+        Assert.Equal($"plan: 2 epochs\n{stopped}\nbert launch: rank 1 exited with code 1 without a message\n",
+            Fold("[1,0]<stderr>:plan: 2 epochs\n", $"[1,0]<stderr>:{stopped}\n", PrimaryJob, rank1Failed));
+        Assert.Equal("plan\nbert launch: rank 1 aborted the job (MPI_Abort, error code 2) without a message\n", Fold("[1,0]<stderr>:plan\n", Abort));
+        // mpirun may name the rank before passing on its last line: that line still explains the failure.
+        Assert.Equal(TaskMissing + "\n", Fold(PrimaryJob, FirstFailed, $"[1,0]<stderr>:{TaskMissing}\n"));
+    }
+
     [Theory]
     [InlineData(1)]
     [InlineData(2)]
