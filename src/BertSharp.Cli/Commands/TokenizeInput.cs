@@ -130,7 +130,7 @@ internal static class TokenizeInput
         catch (JsonException e)
         {
             throw IO.StrictJson.DuplicateKeyError(IO.LineRef.At(name, lineNo), line, e)
-                ?? new BertSharpException($"{IO.LineRef.At(name, lineNo)}: malformed JSON ({e.Message.Split('\n')[0]})", e);
+                ?? new BertSharpException($"{IO.LineRef.At(name, lineNo)}: not valid JSON ({IO.LineRef.JsonReason(e)})", e);
         }
         catch (InvalidOperationException e)
         {

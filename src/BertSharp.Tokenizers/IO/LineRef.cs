@@ -11,17 +11,21 @@ internal static class LineRef
     /// <summary>"<paramref name="path"/> line <paramref name="line"/>", the line 1-based.</summary>
     internal static string At(string path, long line) => Invariant($"{path} line {line}");
 
+    /// <summary>"FILE line N: not valid JSON (reason)" for a failed parse of a whole file, N from the exception.</summary>
+    internal static string NotValidJson(string path, JsonException e) => $"{At(path, (e.LineNumber ?? 0) + 1)}: not valid JSON ({JsonReason(e)})";
+
     /// <summary>
-    /// "FILE line N: not valid JSON (reason)" for a failed parse of a whole file. System.Text.Json's own message ends with
-    /// " LineNumber: 0 | BytePositionInLine: 9." (0-based, and a second way of naming the line), which is cut off here.
+    /// System.Text.Json's reason for a failed parse, for a message that names the line itself. Its own message ends with
+    /// " LineNumber: 0 | BytePositionInLine: 9." (0-based, and a second way of naming the line), which is cut off here;
+    /// cutting at the first '.' instead left "(')" of "'.' is an invalid start of a value".
     /// </summary>
     /// <remarks>
     /// The reason can quote the file's text across a line break (an invalid literal such as <c>tru</c> is quoted up to the
     /// next delimiter, newline included); the break is written <c>\n</c> so that the message stays whole and on one line.
     /// </remarks>
-    internal static string NotValidJson(string path, JsonException e)
+    internal static string JsonReason(JsonException e)
     {
         var reason = e.Message.Split(" LineNumber:", 2)[0].Split(" Path:", 2)[0].TrimEnd('.', ' ');
-        return $"{At(path, (e.LineNumber ?? 0) + 1)}: not valid JSON ({reason.Replace("\r", "\\r", StringComparison.Ordinal).Replace("\n", "\\n", StringComparison.Ordinal)})";
+        return reason.Replace("\r", "\\r", StringComparison.Ordinal).Replace("\n", "\\n", StringComparison.Ordinal);
     }
 }

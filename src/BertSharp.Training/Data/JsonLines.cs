@@ -29,7 +29,7 @@ internal static class JsonLines
             catch (JsonException e)
             {
                 throw IO.StrictJson.DuplicateKeyError(IO.LineRef.At(path, i + 1), raw, e)
-                    ?? new BertSharpException(Invariant($"{IO.LineRef.At(path, i + 1)}: not valid JSON ({e.Message.Split('.')[0]}); expected one JSON object per line."), e);
+                    ?? new BertSharpException(Invariant($"{IO.LineRef.At(path, i + 1)}: not valid JSON ({IO.LineRef.JsonReason(e)}); expected one JSON object per line."), e);
             }
             catch (InvalidOperationException e)
             {

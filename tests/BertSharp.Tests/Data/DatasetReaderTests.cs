@@ -143,6 +143,17 @@ public class DatasetReaderTests
         Assert.Equal(path + expected, e.Message);
     }
 
+    // The reason was cut at its first '.', which left "(')" of "'.' is an invalid start of a value".
+    [Fact]
+    public void A_jsonl_line_that_is_not_JSON_is_named_with_its_whole_reason()
+    {
+        using var tmp = TestPaths.TempDir();
+        var path = tmp.File("in.jsonl");
+        File.WriteAllText(path, "{\"text\": \"a\"}\n{\"text\": .5}\n");
+        var e = Assert.Throws<BertSharpException>(() => DatasetReader.Read(path, TaskSpec.Get("jsonl"), requireLabels: false));
+        Assert.Equal($"{path} line 2: not valid JSON ('.' is an invalid start of a value); expected one JSON object per line.", e.Message);
+    }
+
     [Theory]
     [InlineData("empty.tsv", "sst2", "empty.tsv: empty file")]
     [InlineData("header_only.tsv", "sst2", "header_only.tsv: no examples")]

@@ -83,6 +83,10 @@ public class TokenizeCommandTests
         using var dir = TestPaths.TempDir();
         File.WriteAllText(dir.File("in.jsonl"), "{\"text\": \"a\"}\n{\"text\": \"b\"}\n{\"text\": \"c\"\n");
         AssertFailsCleanly(dir, "line 3", "--vocab", TokenizationFixtures.VocabPath("bert-base-uncased"), "--input", dir.File("in.jsonl"));
+        // System.Text.Json's own "LineNumber: 0" (0-based, of the one line it was given) contradicted "line 2".
+        File.WriteAllText(dir.File("in.jsonl"), "{\"text\": \"a\"}\n{\"text\": .5}\n");
+        AssertFailsCleanly(dir, $"error: {dir.File("in.jsonl")} line 2: not valid JSON ('.' is an invalid start of a value)",
+            "--vocab", TokenizationFixtures.VocabPath("bert-base-uncased"), "--input", dir.File("in.jsonl"));
         File.WriteAllText(dir.File("in.jsonl"), "{\"text\": \"a\"}\n{\"txt\": \"b\"}\n");
         AssertFailsCleanly(dir, "line 2", "--vocab", TokenizationFixtures.VocabPath("bert-base-uncased"), "--input", dir.File("in.jsonl"));
         File.WriteAllText(dir.File("in.jsonl"), "{\"text\": \"a\"}\n{\"text\": 5}\n");
