@@ -90,7 +90,7 @@ public sealed class TrainLog : IDisposable
             }
             catch (JsonException e)
             {
-                throw new BertSharpException(Invariant($"{path}:{i + 1}: not a log entry ({e.Message})."), e);
+                throw new BertSharpException($"{LineRef.At(path, i + 1)}: not a log entry ({LineRef.JsonReason(e)}); expected one JSON object per line.", e);
             }
         }
         return entries;

@@ -45,6 +45,7 @@ public class TrainLogTests
         var path = tmp.File("train_log.jsonl");
         File.WriteAllText(path, "{\"type\":\"start\",\"step\":0}\nnot json\n{\"type\":\"train\",\"step\":1}\n");
         var e = Assert.Throws<BertSharpException>(() => TrainLog.Open(path, resumeStep: 1));
-        Assert.StartsWith(path + ":2: not a log entry", e.Message, StringComparison.Ordinal);
+        // Named as every reader names a line, without System.Text.Json's 0-based "LineNumber: 0" of the one line it parsed.
+        Assert.Equal($"{path} line 2: not a log entry ('not json' is an invalid JSON literal. Expected the literal 'null'); expected one JSON object per line.", e.Message);
     }
 }
