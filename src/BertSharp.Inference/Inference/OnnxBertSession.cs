@@ -143,7 +143,7 @@ public sealed class OnnxBertSession : IDisposable
         catch (OnnxRuntimeException e)
         {
             // ORT starts its reason with "Load model from PATH failed:", which named the file a second time.
-            var reason = e.Message.ReplaceLineEndings(" ").Replace($"Load model from {path} failed:", "", StringComparison.Ordinal).Trim();
+            var reason = e.Message.ReplaceLineEndings(" ").Replace($"Load model from {path} failed:", "", StringComparison.Ordinal).Trim().TrimEnd('.');
             throw new BertSharpException($"{path}: ONNX Runtime cannot load the model ({reason}).", e);
         }
     }

@@ -26,6 +26,14 @@ internal static class LineRef
     internal static string JsonReason(JsonException e)
     {
         var reason = e.Message.Split(" LineNumber:", 2)[0].Split(" Path:", 2)[0].TrimEnd('.', ' ');
+        // The quoted text runs to the next delimiter, which may be kilobytes away: a quote is cut to its start.
+        if (reason.StartsWith('\'') && reason.IndexOf("' is ", StringComparison.Ordinal) is var end and > QuotedChars + 1)
+        {
+            reason = string.Concat(reason.AsSpan(0, QuotedChars + 1), "…", reason.AsSpan(end));
+        }
         return reason.Replace("\r", "\\r", StringComparison.Ordinal).Replace("\n", "\\n", StringComparison.Ordinal);
     }
+
+    /// <summary>How much of the file's text a JSON reason quotes at most.</summary>
+    private const int QuotedChars = 40;
 }

@@ -27,6 +27,15 @@ public sealed partial class LineRefTests
     }
 
     [Fact]
+    public void A_JSON_reason_quotes_at_most_the_start_of_a_long_invalid_literal()
+    {
+        // The literal runs to the next delimiter: 5,000 characters of it made a 5 KB error line.
+        var e = Assert.ThrowsAny<JsonException>(() => JsonDocument.Parse("{\"x\": tr" + new string('u', 5000) + "}"));
+        Assert.Equal("c.json line 1: not valid JSON ('tr" + new string('u', 38) + "…' is an invalid JSON literal. Expected the literal 'true')",
+            LineRef.NotValidJson("c.json", e));
+    }
+
+    [Fact]
     public void A_JSON_reason_that_quotes_across_a_line_break_stays_whole_on_one_line()
     {
         // System.Text.Json quotes an invalid literal up to the next delimiter, here the newline and the closing brace.

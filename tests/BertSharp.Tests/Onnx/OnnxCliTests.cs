@@ -242,7 +242,7 @@ public sealed class OnnxCliTests
         // ORT's own message begins "Load model from PATH failed:"; the line names the file once, before its reason.
         var line = CliRunner.Run("embed", "--model", Classifier, "--input", tmp.File("texts.txt"), "--output", tmp.File("out.jsonl"),
             "--backend", "onnxruntime", "--onnx", tmp.File("texts.txt")).AssertOneLineError();
-        Assert.Equal($"error: {tmp.File("texts.txt")}: ONNX Runtime cannot load the model ([ErrorCode:InvalidProtobuf] Protobuf parsing failed.).", line);
+        Assert.Equal($"error: {tmp.File("texts.txt")}: ONNX Runtime cannot load the model ([ErrorCode:InvalidProtobuf] Protobuf parsing failed).", line);
         Assert.False(File.Exists(tmp.File("out.jsonl")));
     }
 
