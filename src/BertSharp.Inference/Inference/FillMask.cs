@@ -53,7 +53,8 @@ public sealed class FillMask : InferencePipeline<BertForMaskedLM>
         return Run(() =>
         {
             var input = tensor(ids.Select(i => (long)i).ToArray(), [1, ids.Length]).to(Device);
-            return Decode(ids, masks, Model.Forward(new BertInput(input)).Logits[0], topK);
+            var positions = tensor(masks.Select(p => (long)p).ToArray()).to(Device);
+            return Decode(ids, masks, Model.LogitsAt(new BertInput(input), positions), topK);
         });
     }
 
@@ -75,9 +76,17 @@ public sealed class FillMask : InferencePipeline<BertForMaskedLM>
             var rows = Run(() =>
             {
                 var input = Batching.Pad([.. batch.Select(i => encodings[i])], Tokenizer.PadId, Device);
-                var logits = Model.Forward(input).Logits;
+                var width = input.InputIds.shape[1];
+                var positions = tensor(batch.SelectMany((index, r) => masks[index].Select(p => (r * width) + p)).ToArray()).to(Device);
                 // Padding only adds key positions that the attention mask hides, so each row's logits are its own.
-                return batch.Select((index, r) => Decode(encodings[index].Ids, masks[index], logits[r], topK)).ToArray();
+                var logits = Model.LogitsAt(input, positions);
+                var first = 0;
+                return batch.Select(index =>
+                {
+                    var maskRows = logits.narrow(0, first, masks[index].Length);
+                    first += masks[index].Length;
+                    return Decode(encodings[index].Ids, masks[index], maskRows, topK);
+                }).ToArray();
             });
             for (var r = 0; r < batch.Length; r++)
             {
@@ -110,12 +119,14 @@ public sealed class FillMask : InferencePipeline<BertForMaskedLM>
         return maskPositions;
     }
 
-    private List<IReadOnlyList<FillMaskPrediction>> Decode(int[] ids, int[] maskPositions, Tensor logits, int topK)
+    // maskLogits: [masks, vocab], row m the logits at maskPositions[m].
+    private List<IReadOnlyList<FillMaskPrediction>> Decode(int[] ids, int[] maskPositions, Tensor maskLogits, int topK)
     {
         var result = new List<IReadOnlyList<FillMaskPrediction>>();
-        foreach (var pos in maskPositions)
+        for (var m = 0; m < maskPositions.Length; m++)
         {
-            var probs = logits[pos].softmax(-1);
+            var pos = maskPositions[m];
+            var probs = maskLogits[m].softmax(-1);
             var (values, indices) = probs.topk(topK);
             var scores = values.cpu().data<float>().ToArray();
             NonFiniteOutputException.ThrowIfNotFinite(scores, "masked-token scores");

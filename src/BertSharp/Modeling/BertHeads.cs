@@ -95,6 +95,19 @@ public sealed class BertForMaskedLM : BertPreTrainedModel
         var (logits, loss) = MaskedLmHead.Run(cls, bert, o.LastHiddenState, labels, logitsAtLabelledPositionsOnly);
         return new MaskedLMOutput(logits, loss, o);
     }
+
+    /// <summary>
+    /// MLM logits [positions, vocab] at <paramref name="flatPositions"/> only (int64 [positions], indices into the
+    /// [batch × seq] tokens, row-major). Fill-mask reads a few rows: the decoder over the vocabulary at every other position
+    /// was most of its forward pass. The head works position by position, so each row is the one a full forward gives.
+    /// </summary>
+    internal Tensor LogitsAt(BertInput input, Tensor flatPositions)
+    {
+        var hidden = bert.Forward(input).LastHiddenState;
+        using var flatHidden = hidden.reshape(-1, hidden.shape[^1]);
+        using var gathered = flatHidden.index_select(0, flatPositions);
+        return cls.Predictions(gathered, bert.WordEmbeddingWeight);
+    }
 }
 
 /// <summary>The MLM head and its loss, over every position or (pre-training) only the labelled ones.</summary>
