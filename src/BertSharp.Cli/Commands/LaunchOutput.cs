@@ -22,19 +22,30 @@ internal sealed partial class LaunchOutput(TextWriter target, bool mpirunSpeaks)
     // How a rank's own stop and watchdog messages start (CollectiveWatchdog): rank 0 holds such a line back until it ends,
     // since whether it is shown depends on the whole line.
     private const string RankMessage = "bertsharp: ";
+    // How a rank's failure is said by the CLI (CliErrors).
+    private const string ErrorLine = "error: ";
+
+    /// <summary>
+    /// How many of rank 0's most recent distinct lines are remembered to drop the other ranks' copies of them. The ranks run
+    /// the same code and wait for each other in every collective, so another rank's copy comes within a few of rank 0's
+    /// lines, not a thousand; a copy older than that is shown once more, which is harmless, while remembering every line
+    /// would grow with the output of a run that lasts days.
+    /// </summary>
+    internal const int Rank0LinesRemembered = 1024;
 
     private readonly Dictionary<int, StringBuilder> _lines = [];
-    private readonly HashSet<string> _rank0Said = [];
+    private readonly RecentLines _rank0Said = new(Rank0LinesRemembered);
     // Lines of other ranks that rank 0 has not written (yet), in order of arrival, with the ranks that wrote them.
     private readonly List<(string Text, SortedSet<int> Ranks)> _held = [];
     private readonly StringBuilder _mpirunLine = new();
     private readonly StringBuilder _live = new();
     private List<string>? _block;
     private string _carry = "";
-    // The ranks that wrote a line here, and mpirun's "rank N exited/aborted" lines held until the job ends: such a line is
-    // left out only when that rank wrote one (its own error), not when any rank did (rank 0's plan and progress are on
-    // stderr too, and a rank stopped because of the silent one says that the launcher's message names it).
-    private readonly HashSet<int> _spoke = [];
+    // The ranks that said why they ended (an error line, or their own stop or watchdog message), and mpirun's "rank N
+    // exited/aborted" lines held until the job ends: such a line is left out only when that rank said why, not when it
+    // merely printed (rank 0's plan and progress are on stderr too) nor when another rank did (a rank stopped because of
+    // the silent one says that the launcher's message names it).
+    private readonly HashSet<int> _explained = [];
     private readonly List<(int Rank, string Line)> _unexplained = [];
     private bool _rankErred;
     // True while rank 0's current line may still be one of its own messages (it starts like RankMessage so far).
@@ -71,6 +82,21 @@ internal sealed partial class LaunchOutput(TextWriter target, bool mpirunSpeaks)
                 {
                     _owner = rank;
                     i += length;
+                    continue;
+                }
+            }
+            if (text[i] == BlockRule[0] && mpirunSpeaks && _owner is { } owner && _lines.TryGetValue(owner, out var pending) && pending.Length > 0)
+            {
+                var rule = RuleAt(text, i);
+                if (rule < 0)
+                {
+                    // Maybe mpirun's rule cut by the read: wait for the rest.
+                    _carry = text[i..];
+                    break;
+                }
+                if (rule > 0)
+                {
+                    EndPartialLine(owner);
                     continue;
                 }
             }
@@ -114,7 +140,7 @@ internal sealed partial class LaunchOutput(TextWriter target, bool mpirunSpeaks)
             _block = null;
         }
         // Decided only now: mpirun may report a rank's exit before it has passed on the rank's last lines.
-        foreach (var (_, line) in _unexplained.Where(u => !_spoke.Contains(u.Rank)))
+        foreach (var (_, line) in _unexplained.Where(u => !_explained.Contains(u.Rank)))
         {
             Say(line);
         }
@@ -155,19 +181,66 @@ internal sealed partial class LaunchOutput(TextWriter target, bool mpirunSpeaks)
         }
         if (rank == 0)
         {
-            if (!_rank0Defers)
-            {
-                _live.Append('\n');
-            }
-            else if (!Consequence(line.ToString()))
-            {
-                _live.Append(line).Append('\n');
-            }
-            _rank0Defers = true;
+            EndRank0Line(line, newline: true);
         }
         EndLine(rank);
         // mpirun tags what follows a newline anew; untagged text there is its own.
         _owner = null;
+    }
+
+    /// <summary>
+    /// Ends a rank's line that its last chunk left without a newline, where mpirun's own block starts: mpirun writes its
+    /// blocks from a line start, so what follows is no longer the rank's.
+    /// </summary>
+    private void EndPartialLine(int rank)
+    {
+        if (rank == 0)
+        {
+            EndRank0Line(_lines[0], newline: false);
+        }
+        EndLine(rank);
+        _owner = null;
+    }
+
+    /// <summary>Shows what rank 0's ending line still held back, then its newline where <paramref name="newline"/> says it had one.</summary>
+    private void EndRank0Line(StringBuilder line, bool newline)
+    {
+        if (!_rank0Defers)
+        {
+            if (newline)
+            {
+                _live.Append('\n');
+            }
+        }
+        else if (!Consequence(line.ToString()))
+        {
+            _live.Append(line);
+            if (newline)
+            {
+                _live.Append('\n');
+            }
+        }
+        _rank0Defers = true;
+    }
+
+    /// <summary>
+    /// 1 when mpirun's rule line (with its newline) starts at <paramref name="at"/>, 0 when none does, -1 when the text ends
+    /// inside what may still become one.
+    /// </summary>
+    private static int RuleAt(string text, int at)
+    {
+        var rest = text.Length - at;
+        var whole = BlockRule.Length + 1;
+        var compared = Math.Min(rest, BlockRule.Length);
+        if (string.CompareOrdinal(text, at, BlockRule, 0, compared) != 0)
+        {
+            return 0;
+        }
+        if (rest < whole)
+        {
+            return -1;
+        }
+        return text[at + BlockRule.Length] == '\n' ? 1 : 0;
     }
 
     /// <summary>Shows rank 0's character as it arrives, unless its line may still be one of its own messages.</summary>
@@ -200,14 +273,18 @@ internal sealed partial class LaunchOutput(TextWriter target, bool mpirunSpeaks)
         var line = _lines[rank];
         var text = line.ToString();
         line.Clear();
-        _spoke.Add(rank);
         // A rank other than 0 labels its own stderr lines once it has joined the job (RankOutput); the label is said once.
         var own = RankOutput.Label(rank);
         if (rank != 0 && text.StartsWith(own, StringComparison.Ordinal))
         {
             text = text[own.Length..];
         }
-        _rankErred |= text.StartsWith("error: ", StringComparison.Ordinal);
+        var erred = text.StartsWith(ErrorLine, StringComparison.Ordinal);
+        _rankErred |= erred;
+        if (erred || text.StartsWith(RankMessage, StringComparison.Ordinal))
+        {
+            _explained.Add(rank);
+        }
         if (rank == 0)
         {
             _rank0Said.Add(text);

@@ -146,6 +146,48 @@ public sealed class LaunchOutputTests
         Assert.Equal("rank 1: bertsharp: rank 0 of 2 (mpi): x\n", Fold("[1,1]<stderr>:bertsharp: rank 0 of 2 (mpi): x\n"));
     }
 
+    [Fact]
+    public void Only_rank_0s_recent_lines_drop_the_other_ranks_copies()
+    {
+        var n = LaunchOutput.Rank0LinesRemembered;
+        var lines = Enumerable.Range(0, n + 1).Select(k => FormattableString.Invariant($"line {k}\n")).ToList();
+        var rank0 = string.Concat(lines.Select(l => "[1,0]<stderr>:" + l));
+        var rank1 = "[1,1]<stderr>:rank 1: line 1\n[1,1]<stderr>:rank 1: line 0\n";
+        // Line 0 is one more than remembered ago, line 1 just as many.
+        Assert.Equal(string.Concat(lines) + "rank 1: line 0\n", Fold(rank0, rank1));
+        // A line rank 0 writes again is recent again: written before the last line, line 0 outlives line 1.
+        var again = rank0.Replace("[1,0]<stderr>:" + lines[^1], "[1,0]<stderr>:line 0\n[1,0]<stderr>:" + lines[^1], StringComparison.Ordinal);
+        Assert.Equal(string.Concat(lines[..^1]) + "line 0\n" + lines[^1] + "rank 1: line 1\n", Fold(again, rank1));
+    }
+
+    [Fact]
+    public void Mpiruns_block_after_a_ranks_line_without_its_newline_is_mpiruns()
+    {
+        // Rank 0's progress bar is cut by rank 1's death; rank 1 dies half-way through a line of its own.
+        var killed = Rule + "mpirun noticed that process rank 1 with PID 0 on node vm exited on signal 9 (Killed).\n" + Rule;
+        var raw = "[1,0]<stderr>:\rstep 3" + killed;
+        Assert.Equal("\rstep 3\nbert launch: rank 1 was killed by signal 9 (SIGKILL)\n", Fold(raw));
+        Assert.Equal("\rstep 3\nbert launch: rank 1 was killed by signal 9 (SIGKILL)\n", Fold(raw.Chunk(7).Select(c => new string(c)).ToArray()));
+        Assert.Equal("rank 1: half\nbert launch: rank 1 aborted the job (MPI_Abort, error code 2) without a message\n",
+            Fold("[1,1]<stderr>:rank 1: half", Abort));
+        // Rank 0's own rule line, from its line start, stays rank 0's.
+        Assert.Equal("plan\n" + Rule + "bert launch: rank 1 was killed by signal 9 (SIGKILL)\n",
+            Fold("[1,0]<stderr>:plan\n[1,0]<stderr>:" + Rule, killed));
+    }
+
+    [Fact]
+    public void A_rank_that_printed_but_gave_no_reason_is_named()
+    {
+        // Rank 0 printed its plan, then exited with code 2 without an error line.
+        Assert.Equal("plan: 2 epochs\nbert launch: rank 0 exited with code 2 without a message\n",
+            Fold("[1,0]<stderr>:plan: 2 epochs\n", PrimaryJob, FirstFailed));
+        Assert.Equal("rank 1: warning: slow disk\nbert launch: rank 1 aborted the job (MPI_Abort, error code 2) without a message\n",
+            Fold("[1,1]<stderr>:rank 1: warning: slow disk\n", Abort));
+        // A rank's own watchdog message says why it aborted.
+        var watchdog = "bertsharp: rank 1 of 2 (mpi): all-reduce of 4 Float32 values did not complete within 2 s; another rank is stuck or gone. Aborting every rank; files already written (checkpoints, logs) are complete and intact.";
+        Assert.Equal("plan\n" + watchdog + "\n", Fold("[1,0]<stderr>:plan\n", $"[1,1]<stderr>:rank 1: {watchdog}\n", Abort));
+    }
+
     /// <summary>mpirun's stderr, fed in the given reads, as <c>bert launch</c> shows it once the job ended.</summary>
     private static string Fold(params string[] reads)
     {
