@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using BertSharp.IO;
 using BertSharp.Modeling;
 
 namespace BertSharp.Checkpoints;
@@ -89,12 +90,12 @@ internal static class SafeTensorsHeaderParser
         }
         catch (JsonException e)
         {
-            throw Fail(path, $"header is not valid JSON ({e.Message})");
+            throw Fail(path, $"header is not valid JSON{At(json, e)} ({LineRef.JsonReason(e)})");
         }
         catch (InvalidOperationException e)
         {
             // A string with an unpaired surrogate escape (\ud800) cannot become a .NET name.
-            throw Fail(path, $"header is not valid JSON ({e.Message})");
+            throw Fail(path, Invariant($"header is not valid JSON at byte {8 + reader.TokenStartIndex} ({e.Message.TrimEnd('.')})"));
         }
         entries.Sort((a, b) => a.Begin != b.Begin ? a.Begin.CompareTo(b.Begin) : a.End.CompareTo(b.End));
         CheckLayout(path, entries, dataLength);
@@ -103,6 +104,26 @@ internal static class SafeTensorsHeaderParser
 
     /// <summary>The most tensors a header may list: far above any BERT checkpoint (BERT-large has under 400).</summary>
     public const int MaxTensors = 100_000;
+
+    /// <summary>
+    /// " at byte N" for a parser error, N the 0-based offset in the file: the header has no lines to name, and
+    /// System.Text.Json's 0-based line and byte-in-line count within the header, which starts after the 8-byte length.
+    /// Empty for the parser's own "unexpected end", which has no position.
+    /// </summary>
+    private static string At(byte[] json, JsonException e)
+    {
+        if (e.LineNumber is not { } line || e.BytePositionInLine is not { } column)
+        {
+            return "";
+        }
+        // Pretty-printed headers are legal: the reader counts '\n' as a line break, so skip that many to the line's start.
+        var lineStart = 0;
+        for (var i = 0; i < line; i++)
+        {
+            lineStart = Array.IndexOf(json, (byte)'\n', lineStart) + 1;
+        }
+        return Invariant($" at byte {8 + lineStart + column}");
+    }
 
     /// <summary>Advances to the next token; running out of tokens inside the header is invalid JSON.</summary>
     private static JsonTokenType Read(ref Utf8JsonReader reader)

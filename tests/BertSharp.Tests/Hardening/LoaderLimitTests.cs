@@ -183,6 +183,19 @@ public class LoaderLimitTests
         Assert.StartsWith("h.safetensors: invalid safetensors file", e.Message);
     }
 
+    [Theory]
+    // Offsets counted by hand: the header starts at byte 8 of the file, after its length.
+    [InlineData("{\"a\":x}", "at byte 13 ('x' is an invalid start of a value)")]
+    // Pretty-printed: System.Text.Json would say line 1 (0-based), byte 7 of that line.
+    [InlineData("{\n  \"a\": x}", "at byte 17 ('x' is an invalid start of a value)")]
+    [InlineData("{\"\\ud800\":{}}", "at byte 9 (Cannot read incomplete UTF-16 JSON text as string with missing low surrogate)")]
+    [InlineData("{\"a\":", "at byte 13 (Expected depth to be zero at the end of the JSON payload. There is an open JSON object or array that should be closed)")]
+    public void A_header_that_is_not_JSON_names_the_byte_in_the_file_not_the_parsers_line_and_position(string json, string expected)
+    {
+        var e = Assert.Throws<BertSharpException>(() => SafeTensorsHeaderParser.Parse("h.safetensors", Encoding.UTF8.GetBytes(json), 0));
+        Assert.Equal($"h.safetensors: invalid safetensors file: header is not valid JSON {expected}.", e.Message);
+    }
+
     [Fact]
     public void Unknown_entry_fields_are_skipped_as_before()
     {
