@@ -8,7 +8,7 @@ namespace BertSharp.IO;
 internal static class FolderFile
 {
     // Each failed run removes each folder it noted at most once, so a folder that keeps vanishing this many times in a row is
-    // not that race: the error is then the system's own.
+    // not that race but something else removing it: an error of its own, as no caller can do better by retrying or waiting.
     internal const int Attempts = 10;
 
     /// <summary>
@@ -18,6 +18,7 @@ internal static class FolderFile
     internal static readonly AsyncLocal<Action<string>?> AfterFolder = new();
 
     /// <summary>Makes the folder of <paramref name="file"/> and runs <paramref name="open"/>, both again when the folder vanished in between.</summary>
+    /// <exception cref="BertSharpException">The folder vanished at every attempt after it was made.</exception>
     public static T Open<T>(string file, Func<T> open) => InFolder(Path.GetDirectoryName(Path.GetFullPath(file))!, file, open);
 
     /// <summary>
@@ -28,16 +29,25 @@ internal static class FolderFile
 
     private static T InFolder<T>(string dir, string path, Func<T> open)
     {
+        var made = false;
         for (int attempt = 1; ; attempt++)
         {
             try
             {
                 Directory.CreateDirectory(dir);
+                made = true;
                 AfterFolder.Value?.Invoke(path);
                 return open();
             }
             catch (DirectoryNotFoundException) when (attempt < Attempts)
             {
+            }
+            // A folder never made did not vanish: a file stands where a folder of the path should be, and the system's
+            // error goes to the caller, who names the place the user gave.
+            catch (DirectoryNotFoundException e) when (made)
+            {
+                throw new BertSharpException(
+                    Invariant($"{dir}: the folder kept vanishing as it was made ({Attempts} times in a row); another process keeps removing it."), e);
             }
         }
     }

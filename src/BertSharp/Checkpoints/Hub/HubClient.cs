@@ -325,7 +325,8 @@ public sealed class HubClient : IDisposable
                 return FolderFile.Open(lockPath,
                     () => new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.DeleteOnClose));
             }
-            // A folder that kept vanishing is not another download holding the lock.
+            // A folder that cannot be made is not another download holding the lock (one that kept vanishing is FolderFile's
+            // own error).
             catch (IOException e) when (e is not DirectoryNotFoundException && waited < _options.LockTimeout)
             {
                 if (waited == TimeSpan.Zero)
