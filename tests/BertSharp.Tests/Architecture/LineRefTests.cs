@@ -50,10 +50,25 @@ public sealed partial class LineRefTests
         var src = Path.Combine(TestPaths.RepoRoot, "src");
         var hits = Directory.EnumerateFiles(src, "*.cs", SearchOption.AllDirectories)
             .Where(f => !IsBuildOutput(f))
-            .SelectMany(f => Hits(f, SourceColonLine()))
+            .SelectMany(f => Hits(f, SourceColonLine()).Concat(Hits(f, SourceCompilerStyleLine())))
             .ToList();
-        Assert.True(hits.Count == 0, "say FILE line N (LineRef.At), not FILE: line N:\n" + string.Join("\n", hits));
+        Assert.True(hits.Count == 0, "say FILE line N (LineRef.At), not FILE: line N: or FILE:N:\n" + string.Join("\n", hits));
     }
+
+    [Theory]
+    // TrainLog's message until 823b675, and the other ways a line number is written in a hole.
+    [InlineData("""throw new BertSharpException($"{path}:{i + 1}: not a log entry ({e.Message}).", e);""", true)]
+    [InlineData("""Invariant($"{file}:{lineNo}: {what}")""", true)]
+    [InlineData("""$"{data.Path}:{e.Line}:{column}: bad""", true)]
+    [InlineData("""$"{path}:{currentLine,4}: x""", true)]
+    // What src/ has that is not a file's line: a pickle inside an archive, a host and port, a clock, a tensor signature.
+    [InlineData("""var source = $"{path}:{pkl.FullName}";""", false)]
+    [InlineData("""return [$"http://{name}:{p}"];""", false)]
+    [InlineData("""Invariant($"{(long)t.TotalHours}:{t.Minutes:00}:{t.Seconds:00}")""", false)]
+    [InlineData("""$"{p.Name}:{ShapeText.Join(p.Parameter.shape, "x")}:{p.Parameter.dtype}""", false)]
+    [InlineData("""$"{stage}:{pipeline}: {x + 10}""", false)]
+    public void The_compiler_style_scan_knows_a_line_number_from_other_holes(string source, bool isFileColonLine) =>
+        Assert.Equal(isFileColonLine, SourceCompilerStyleLine().IsMatch(source));
 
     [Fact]
     public void Every_file_and_line_goes_through_LineRef()
@@ -90,6 +105,11 @@ public sealed partial class LineRefTests
     // A string that goes on after "line " with a hole, a digit or its end ("...: line " + n).
     [GeneratedRegex(@":\s?line (\{|\d|"")")]
     private static partial Regex SourceColonLine();
+
+    // "{path}:{i + 1}:" as compilers write it: a hole after "}:" that holds a line (a name with the word Line, or something
+    // plus one) and a colon after it. Other "}:{" pairs in src/ are hosts and ports, clocks and signatures, which name no line.
+    [GeneratedRegex(@"\}:\{[^{}]*(?:(?<![A-Za-z])[Ll]ine|(?<=[a-z])Line|\+\s*1\b)[^{}]*\}:")]
+    private static partial Regex SourceCompilerStyleLine();
 
     // "{path} line {n}" or "{path} line 1" written out again beside the helper.
     [GeneratedRegex(@"\} line (\{|\d)")]
