@@ -54,7 +54,8 @@ internal static class LaunchCommand
             UseShellExecute = false,
         };
         // Tagged output tells whose each line is (LaunchOutput): a rank's, or mpirun's own.
-        foreach (var a in (string[])["--tag-output", .. MpiLauncher.SingleHostArguments(ranks, [.. SelfCommand(), .. command])])
+        start.ArgumentList.Add("--tag-output");
+        foreach (var a in MpiLauncher.SingleHostArguments(ranks, [.. SelfCommand(), .. command]))
         {
             start.ArgumentList.Add(a);
         }
