@@ -5,20 +5,18 @@ using BertSharp.Distributed;
 namespace BertSharp.Cli.Commands;
 
 /// <summary>
-/// One of <c>mpirun --tag-output</c>'s streams as <c>bert launch</c> shows it: the tags go, rank 0's text passes through as
-/// it arrives (progress bars included), a line that other ranks write too is shown once, and a line only some of the other
-/// ranks write is shown when the job ends, once, after <c>rank N: </c>. On stderr (<paramref name="mpirunSpeaks"/>) the
-/// untagged text is mpirun's own: its boilerplate blocks become one line each, or nothing where a rank's own message
-/// already says why the job failed, and its help-aggregation bookkeeping is dropped. Once a rank has written an
-/// <c>error: </c> line, the other ranks' "stopped by the launcher ... outside any collective" lines are dropped too: they
-/// only say that the job ended because of it.
+/// One of <c>mpirun --tag-output</c>'s streams as <c>bert launch</c> shows it, once <see cref="MpirunTagReader"/> has said
+/// whose each character is: rank 0's text passes through as it arrives (progress bars included), a line that other ranks
+/// write too is shown once, and a line only some of the other ranks write is shown once after <c>rank N: </c>, when it is
+/// clearly not a copy of one of rank 0's (rank 0 has ended <see cref="HeldLinesLimit"/> lines since, or more lines than
+/// that wait) or when the job ends. On mpirun's stderr the untagged text is mpirun's own: its boilerplate blocks become
+/// one line each, or nothing where a rank's own message already says why the job failed, and its help-aggregation
+/// bookkeeping is dropped. The ranks' "stopped by the launcher" lines are decided when the job ends: once any rank has
+/// written an <c>error: </c> line, before or after them, they are dropped, since they only say that the job ended
+/// because of it.
 /// </summary>
-/// <param name="target">Where the folded text goes.</param>
-/// <param name="mpirunSpeaks">True for mpirun's stderr, whose untagged lines are mpirun's messages.</param>
-internal sealed partial class LaunchOutput(TextWriter target, bool mpirunSpeaks) : TextWriter
+internal sealed partial class LaunchOutput : TextWriter, MpirunTagReader.ISink
 {
-    // mpirun tags every chunk it reads from a rank (not every line): "[1,0]<stderr>:\rprog 1[1,0]<stderr>:\rprog 2".
-    private const string BlockRule = "--------------------------------------------------------------------------";
     // How a rank's own stop and watchdog messages start (CollectiveWatchdog): rank 0 holds such a line back until it ends,
     // since whether it is shown depends on the whole line.
     private const string RankMessage = "bertsharp: ";
@@ -33,14 +31,27 @@ internal sealed partial class LaunchOutput(TextWriter target, bool mpirunSpeaks)
     /// </summary>
     internal const int Rank0LinesRemembered = 1024;
 
+    /// <summary>
+    /// How long another rank's line that rank 0 has not written waits to be shown: until rank 0 has ended this many lines
+    /// since, or until more lines than this wait (the oldest goes first). The ranks meet in every collective, so rank 0
+    /// writes its copy of a line every rank writes within the few lines it prints between two meetings (its plan before
+    /// training is the longest stretch, some tens of lines); a line still unmatched after this many is the other rank's
+    /// own. Waiting until the job ends instead kept every such line of a days-long run in memory and showed none of them
+    /// until then.
+    /// </summary>
+    internal const int HeldLinesLimit = 64;
+
+    private readonly TextWriter _target;
+    private readonly bool _mpirunSpeaks;
+    private readonly MpirunTagReader _reader;
+    // Each rank's unfinished line as a terminal shows it: what follows its last carriage return.
     private readonly Dictionary<int, StringBuilder> _lines = [];
     private readonly RecentLines _rank0Said = new(Rank0LinesRemembered);
-    // Lines of other ranks that rank 0 has not written (yet), in order of arrival, with the ranks that wrote them.
-    private readonly List<(string Text, SortedSet<int> Ranks)> _held = [];
-    private readonly StringBuilder _mpirunLine = new();
+    // Lines of other ranks that rank 0 has not written (yet), in order of arrival, with the ranks that wrote them and how
+    // many lines rank 0 had ended when the first arrived.
+    private readonly List<(string Text, SortedSet<int> Ranks, long Since)> _held = [];
+    private long _rank0LinesEnded;
     private readonly StringBuilder _live = new();
-    private List<string>? _block;
-    private string _carry = "";
     // The ranks that said why they ended (an error line, or their own stop or watchdog message), and mpirun's "rank N
     // exited/aborted" lines held until the job ends: such a line is left out only when that rank said why, not when it
     // merely printed (rank 0's plan and progress are on stderr too) nor when another rank did (a rank stopped because of
@@ -48,13 +59,25 @@ internal sealed partial class LaunchOutput(TextWriter target, bool mpirunSpeaks)
     private readonly HashSet<int> _explained = [];
     private readonly List<(int Rank, string Line)> _unexplained = [];
     private bool _rankErred;
+    // From rank 0's first stop line on, what is shown waits here, in order, until the job ends: the rank whose error
+    // stopped rank 0 may reach the stream after rank 0's line, and only then is it known whether the stop lines say
+    // anything. Stop is true for rank 0's stop lines, shown only if no rank erred. A stop ends its process, so little follows.
+    private List<(string Text, bool Stop)>? _afterStop;
     // True while rank 0's current line may still be one of its own messages (it starts like RankMessage so far).
     private bool _rank0Defers = true;
     private bool _shownEndsLine = true;
-    // The rank whose chunk the text belongs to; null between lines (mpirun's own text).
-    private int? _owner;
 
-    public override Encoding Encoding => target.Encoding;
+    /// <summary>Folds a stream for <paramref name="target"/>.</summary>
+    /// <param name="target">Where the folded text goes.</param>
+    /// <param name="mpirunSpeaks">True for mpirun's stderr, whose untagged lines are mpirun's messages.</param>
+    public LaunchOutput(TextWriter target, bool mpirunSpeaks)
+    {
+        _target = target;
+        _mpirunSpeaks = mpirunSpeaks;
+        _reader = new MpirunTagReader(this, mpirunSpeaks);
+    }
+
+    public override Encoding Encoding => _target.Encoding;
 
     public override void Write(char value) => Write([value]);
 
@@ -64,58 +87,17 @@ internal sealed partial class LaunchOutput(TextWriter target, bool mpirunSpeaks)
 
     public override void Write(ReadOnlySpan<char> buffer)
     {
-        var text = _carry + buffer.ToString();
-        _carry = "";
-        var i = 0;
-        while (i < text.Length)
-        {
-            if (text[i] == '[' && (_owner is not null || _mpirunLine.Length == 0))
-            {
-                var (length, rank) = Tag(text, i);
-                if (length < 0)
-                {
-                    // A tag cut by the read: wait for the rest.
-                    _carry = text[i..];
-                    break;
-                }
-                if (length > 0)
-                {
-                    _owner = rank;
-                    i += length;
-                    continue;
-                }
-            }
-            if (text[i] == BlockRule[0] && mpirunSpeaks && _owner is { } owner && _lines.TryGetValue(owner, out var pending) && pending.Length > 0)
-            {
-                var rule = RuleAt(text, i);
-                if (rule < 0)
-                {
-                    // Maybe mpirun's rule cut by the read: wait for the rest.
-                    _carry = text[i..];
-                    break;
-                }
-                if (rule > 0)
-                {
-                    EndPartialLine(owner);
-                    continue;
-                }
-            }
-            Dispatch(text[i++]);
-        }
+        _reader.Read(buffer);
         FlushLive();
     }
 
-    /// <summary>Writes what is still held: a last line without its newline, the other ranks' lines, and which rank failed without a message.</summary>
+    /// <summary>
+    /// Writes what is still held: a last line without its newline, the other ranks' lines, rank 0's stop lines and what
+    /// followed them, and which rank failed without a message.
+    /// </summary>
     public void Finish()
     {
-        if (_carry.Length > 0)
-        {
-            foreach (var c in _carry)
-            {
-                Dispatch(c);
-            }
-            _carry = "";
-        }
+        _reader.Finish();
         foreach (var rank in _lines.Keys.Where(r => r != 0 && _lines[r].Length > 0).ToList())
         {
             EndLine(rank);
@@ -124,9 +106,9 @@ internal sealed partial class LaunchOutput(TextWriter target, bool mpirunSpeaks)
         {
             _live.Append(rank0Line);
         }
-        foreach (var (text, who) in _held.Where(h => !Consequence(h.Text)))
+        foreach (var (text, who, _) in _held.Where(h => !Consequence(h.Text)))
         {
-            Say((NamesItsRank(text, who) ? "" : Label(who)) + text);
+            Show(text, who);
         }
         _held.Clear();
         if (_mpirunLine.Length > 0)
@@ -146,15 +128,23 @@ internal sealed partial class LaunchOutput(TextWriter target, bool mpirunSpeaks)
         }
         _unexplained.Clear();
         FlushLive();
+        if (_afterStop is not null)
+        {
+            foreach (var (text, stop) in _afterStop.Where(s => !(s.Stop && _rankErred)))
+            {
+                _target.Write(text);
+            }
+            _afterStop = null;
+            _target.Flush();
+        }
     }
 
-    private void Dispatch(char c)
+    /// <summary>The length of rank <paramref name="rank"/>'s unfinished line as kept (for tests of its bound).</summary>
+    internal int UnfinishedLength(int rank) => _lines.TryGetValue(rank, out var line) ? line.Length : 0;
+
+    void MpirunTagReader.ISink.UntaggedChar(char c)
     {
-        if (_owner is { } owner)
-        {
-            RankChar(owner, c);
-        }
-        else if (mpirunSpeaks)
+        if (_mpirunSpeaks)
         {
             MpirunChar(c);
         }
@@ -164,83 +154,86 @@ internal sealed partial class LaunchOutput(TextWriter target, bool mpirunSpeaks)
         }
     }
 
-    private void RankChar(int rank, char c)
+    void MpirunTagReader.ISink.RankChar(int rank, char c)
     {
         if (!_lines.TryGetValue(rank, out var line))
         {
             _lines[rank] = line = new StringBuilder();
         }
-        if (c != '\n')
+        if (c == '\n')
         {
-            line.Append(c);
             if (rank == 0)
             {
-                Rank0Char(line, c);
+                EndRank0Line(line, newline: true);
             }
+            EndLine(rank);
             return;
         }
+        if (line.Length > 0 && line[^1] == '\r')
+        {
+            if (c == '\r')
+            {
+                // Rank 0's bytes all pass through; the line kept is the same.
+                if (rank == 0)
+                {
+                    Rank0Char(line, c);
+                }
+                return;
+            }
+            // A terminal shows only what follows the last carriage return: a progress bar redrawn for days is one
+            // redraw here, not all of them. A carriage return just before the newline stays, as the line's own.
+            line.Clear();
+        }
+        line.Append(c);
         if (rank == 0)
         {
-            EndRank0Line(line, newline: true);
+            Rank0Char(line, c);
         }
-        EndLine(rank);
-        // mpirun tags what follows a newline anew; untagged text there is its own.
-        _owner = null;
     }
 
     /// <summary>
     /// Ends a rank's line that its last chunk left without a newline, where mpirun's own block starts: mpirun writes its
     /// blocks from a line start, so what follows is no longer the rank's.
     /// </summary>
-    private void EndPartialLine(int rank)
+    void MpirunTagReader.ISink.RankLineCut(int rank)
     {
         if (rank == 0)
         {
             EndRank0Line(_lines[0], newline: false);
         }
         EndLine(rank);
-        _owner = null;
-    }
-
-    /// <summary>Shows what rank 0's ending line still held back, then its newline where <paramref name="newline"/> says it had one.</summary>
-    private void EndRank0Line(StringBuilder line, bool newline)
-    {
-        if (!_rank0Defers)
-        {
-            if (newline)
-            {
-                _live.Append('\n');
-            }
-        }
-        else if (!Consequence(line.ToString()))
-        {
-            _live.Append(line);
-            if (newline)
-            {
-                _live.Append('\n');
-            }
-        }
-        _rank0Defers = true;
     }
 
     /// <summary>
-    /// 1 when mpirun's rule line (with its newline) starts at <paramref name="at"/>, 0 when none does, -1 when the text ends
-    /// inside what may still become one.
+    /// Shows what rank 0's ending line still held back, then its newline where <paramref name="newline"/> says it had one;
+    /// a stop line waits for the end of the job, on a line of its own.
     /// </summary>
-    private static int RuleAt(string text, int at)
+    private void EndRank0Line(StringBuilder line, bool newline)
     {
-        var rest = text.Length - at;
-        var whole = BlockRule.Length + 1;
-        var compared = Math.Min(rest, BlockRule.Length);
-        if (string.CompareOrdinal(text, at, BlockRule, 0, compared) != 0)
+        var deferred = _rank0Defers;
+        _rank0Defers = true;
+        if (!deferred)
         {
-            return 0;
+            if (newline)
+            {
+                _live.Append('\n');
+            }
+            return;
         }
-        if (rest < whole)
+        var text = line.ToString();
+        if (StoppedByLauncher().IsMatch(text))
         {
-            return -1;
+            StartLine();
+            FlushLive();
+            _afterStop ??= [];
+            _afterStop.Add((text + "\n", Stop: true));
+            return;
         }
-        return text[at + BlockRule.Length] == '\n' ? 1 : 0;
+        _live.Append(text);
+        if (newline)
+        {
+            _live.Append('\n');
+        }
     }
 
     /// <summary>Shows rank 0's character as it arrives, unless its line may still be one of its own messages.</summary>
@@ -250,8 +243,9 @@ internal sealed partial class LaunchOutput(TextWriter target, bool mpirunSpeaks)
         {
             _live.Append(c);
         }
-        else if (line.Length <= RankMessage.Length && !RankMessage.StartsWith(line.ToString(), StringComparison.Ordinal))
+        else if (c == '\r' || (line.Length <= RankMessage.Length && !RankMessage.StartsWith(line.ToString(), StringComparison.Ordinal)))
         {
+            // A rank's own messages are written whole (CollectiveWatchdog), never redrawn.
             _rank0Defers = false;
             _live.Append(line);
         }
@@ -261,7 +255,7 @@ internal sealed partial class LaunchOutput(TextWriter target, bool mpirunSpeaks)
     /// True for a rank's "stopped by the launcher" line that only follows from another rank's error; such a line where no
     /// rank wrote an error stays, since it says where each rank was when one died or hung.
     /// </summary>
-    private bool Consequence(string text) => _rankErred && StoppedOutsideCollectives().IsMatch(text);
+    private bool Consequence(string text) => _rankErred && StoppedByLauncher().IsMatch(text);
 
     /// <summary>True when a line of one rank already says which rank wrote it (the rank's own stop or watchdog message).</summary>
     private static bool NamesItsRank(string text, SortedSet<int> who) =>
@@ -289,229 +283,91 @@ internal sealed partial class LaunchOutput(TextWriter target, bool mpirunSpeaks)
         {
             _rank0Said.Add(text);
             _held.RemoveAll(h => h.Text == text);
-            return;
+            _rank0LinesEnded++;
         }
-        if (_rank0Said.Contains(text))
+        else if (!_rank0Said.Contains(text))
         {
-            return;
+            var held = _held.FindIndex(h => h.Text == text);
+            if (held < 0)
+            {
+                _held.Add((text, [rank], _rank0LinesEnded));
+            }
+            else
+            {
+                _held[held].Ranks.Add(rank);
+            }
         }
-        var held = _held.FindIndex(h => h.Text == text);
-        if (held < 0)
+        ShowSettled();
+    }
+
+    /// <summary>
+    /// Shows the held lines that are clearly the other ranks' own (<see cref="HeldLinesLimit"/>), oldest first; stop lines
+    /// stay held, since whether they are shown is known only when the job ends.
+    /// </summary>
+    private void ShowSettled()
+    {
+        var i = 0;
+        while (i < _held.Count)
         {
-            _held.Add((text, [rank]));
-        }
-        else
-        {
-            _held[held].Ranks.Add(rank);
+            var (text, who, since) = _held[i];
+            if (StoppedByLauncher().IsMatch(text))
+            {
+                i++;
+                continue;
+            }
+            if (_held.Count <= HeldLinesLimit && _rank0LinesEnded - since < HeldLinesLimit)
+            {
+                // The lines after it arrived later still.
+                return;
+            }
+            _held.RemoveAt(i);
+            Show(text, who);
         }
     }
+
+    private void Show(string text, SortedSet<int> who) => Say((NamesItsRank(text, who) ? "" : Label(who)) + text);
 
     private static string Label(SortedSet<int> who) =>
         who.Count == 1 ? RankOutput.Label(who.Min) : $"ranks {string.Join(", ", who.Select(r => r.ToString(System.Globalization.CultureInfo.InvariantCulture)))}: ";
 
-    private void MpirunChar(char c)
-    {
-        if (c != '\n')
-        {
-            _mpirunLine.Append(c);
-            return;
-        }
-        var line = _mpirunLine.ToString().TrimEnd('\r');
-        _mpirunLine.Clear();
-        MpirunLine(line);
-    }
-
-    private void MpirunLine(string line)
-    {
-        if (HelpBookkeeping().IsMatch(line))
-        {
-            // Open MPI's help aggregation talking about itself, and its known race (4.1) when several ranks abort at once:
-            // the job's own failure is said by the ranks and the blocks.
-            return;
-        }
-        if (line == BlockRule)
-        {
-            if (_block is null)
-            {
-                _block = [];
-            }
-            else
-            {
-                Summarize(_block);
-                _block = null;
-            }
-            return;
-        }
-        if (_block is not null)
-        {
-            _block.Add(line);
-        }
-        else if (line.Trim().Length > 0)
-        {
-            Say("bert launch: mpirun: " + line.Trim());
-        }
-    }
-
-    /// <summary>One of mpirun's boilerplate blocks as one line, or nothing where a rank's own message explains it.</summary>
-    private void Summarize(List<string> block)
-    {
-        var text = string.Join(' ', block.Select(l => l.Trim()).Where(l => l.Length > 0));
-        if (text.StartsWith("Primary job ", StringComparison.Ordinal))
-        {
-            // Always followed by the block naming the first rank that failed.
-            return;
-        }
-        if (SignalDeath().Match(text) is { Success: true } killed)
-        {
-            var signal = killed.Groups[2].Value;
-            Say($"bert launch: rank {killed.Groups[1].Value} was killed by signal {signal} ({SignalName(signal, killed.Groups[3].Value)})");
-            return;
-        }
-        if (NonZeroExit().Match(text) is { Success: true } failed)
-        {
-            Unexplained(failed.Groups[1].Value, $"exited with code {failed.Groups[2].Value}");
-            return;
-        }
-        if (Aborted().Match(text) is { Success: true } aborted)
-        {
-            Unexplained(aborted.Groups[1].Value, $"aborted the job (MPI_Abort, error code {aborted.Groups[2].Value})");
-            return;
-        }
-        Say("bert launch: mpirun: " + FirstParagraphs(block));
-    }
-
-    private void Unexplained(string rank, string what) =>
-        _unexplained.Add((
-            int.TryParse(rank, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var r) ? r : -1,
-            $"bert launch: rank {rank} {what} without a message"));
-
-    /// <summary>A block's opening paragraph on one line, with the next one while a paragraph ends in a colon (its details).</summary>
-    private static string FirstParagraphs(List<string> block)
-    {
-        var words = new List<string>();
-        var i = 0;
-        while (i < block.Count && block[i].Trim().Length == 0)
-        {
-            i++;
-        }
-        for (; i < block.Count; i++)
-        {
-            var line = block[i].Trim();
-            if (line.Length == 0)
-            {
-                if (!words[^1].EndsWith(':'))
-                {
-                    break;
-                }
-                continue;
-            }
-            words.Add(line);
-        }
-        return string.Join(' ', words);
-    }
-
-    // mpirun gives strsignal's words ("Killed"); the SIG name is what kill(1) and the docs use.
-    private static string SignalName(string signal, string mpirunsWord) => signal switch
-    {
-        "1" => "SIGHUP",
-        "2" => "SIGINT",
-        "3" => "SIGQUIT",
-        "4" => "SIGILL",
-        "6" => "SIGABRT",
-        "7" => "SIGBUS",
-        "8" => "SIGFPE",
-        "9" => "SIGKILL",
-        "11" => "SIGSEGV",
-        "13" => "SIGPIPE",
-        "15" => "SIGTERM",
-        _ => mpirunsWord,
-    };
-
-    /// <summary>
-    /// The length of the tag <c>[JOB,RANK]&lt;STREAM&gt;:</c> at <paramref name="at"/> and its rank; 0 when there is none,
-    /// -1 when the text ends inside what may still become one.
-    /// </summary>
-    private static (int Length, int Rank) Tag(string text, int at)
-    {
-        var i = at + 1;
-        var rank = 0;
-        foreach (var part in new[] { ',', ']' })
-        {
-            var start = i;
-            while (i < text.Length && char.IsAsciiDigit(text[i]))
-            {
-                if (part == ']')
-                {
-                    rank = (rank * 10) + (text[i] - '0');
-                }
-                i++;
-            }
-            if (i == text.Length)
-            {
-                return (-1, 0);
-            }
-            if (i == start || text[i] != part)
-            {
-                return (0, 0);
-            }
-            i++;
-        }
-        if (i == text.Length)
-        {
-            return (-1, 0);
-        }
-        if (text[i++] != '<')
-        {
-            return (0, 0);
-        }
-        var name = i;
-        while (i < text.Length && char.IsAsciiLetterLower(text[i]))
-        {
-            i++;
-        }
-        if (i + 1 >= text.Length)
-        {
-            return (-1, 0);
-        }
-        return i > name && text[i] == '>' && text[i + 1] == ':' ? (i + 2 - at, rank) : (0, 0);
-    }
-
     /// <summary>A line of the launcher's own (a held line, a summary), on a line of its own after rank 0's unfinished one.</summary>
     private void Say(string line)
+    {
+        StartLine();
+        _live.Append(line).Append('\n');
+    }
+
+    /// <summary>Ends rank 0's unfinished line where it is shown, so that what follows starts a line.</summary>
+    private void StartLine()
     {
         if (_live.Length > 0 ? _live[^1] != '\n' : !_shownEndsLine)
         {
             _live.Append('\n');
         }
-        _live.Append(line).Append('\n');
     }
 
     private void FlushLive()
     {
         if (_live.Length > 0)
         {
-            target.Write(_live.ToString());
+            if (_afterStop is not null)
+            {
+                _afterStop.Add((_live.ToString(), Stop: false));
+            }
+            else
+            {
+                _target.Write(_live.ToString());
+            }
             _shownEndsLine = _live[^1] == '\n';
             _live.Clear();
         }
-        target.Flush();
+        _target.Flush();
     }
-
-    [GeneratedRegex(@"^mpirun noticed that process rank (\d+) with PID \d+ on node \S+ exited on signal (\d+) \(([^)]*)\)")]
-    private static partial Regex SignalDeath();
-
-    [GeneratedRegex(@"^mpirun detected that one or more processes exited with non-zero status.*Process name:\s+\[\[\d+,\d+\],(\d+)\]\s+Exit code:\s+(\d+)")]
-    private static partial Regex NonZeroExit();
-
-    [GeneratedRegex(@"^\[[^\]\s]+:\d+\] (\d+ more process(es)? (has|have) sent help message |Set MCA parameter ""orte_base_help_aggregate"" |\[\[\d+,\d+\],\d+\] ORTE_ERROR_LOG: .* in file \S*orte/util/show_help\.c at line \d+$)")]
-    private static partial Regex HelpBookkeeping();
 
     [GeneratedRegex(@"^bertsharp: rank (\d+) of \d+ \(")]
     private static partial Regex RankNamed();
 
-    [GeneratedRegex(@"^bertsharp: rank \d+ of \d+ \([^)]*\): stopped by the launcher \(SIGTERM\) while computing, outside any collective:")]
-    private static partial Regex StoppedOutsideCollectives();
-
-    [GeneratedRegex(@"^MPI_ABORT was invoked on rank (\d+) in communicator \S+ with errorcode (\d+)")]
-    private static partial Regex Aborted();
+    // CollectiveWatchdog.StopMessage: "while computing, outside any collective" or "while waiting in <the collective>".
+    [GeneratedRegex(@"^bertsharp: rank \d+ of \d+ \([^)]*\): stopped by the launcher \(SIGTERM\) while (computing, outside any collective|waiting in )")]
+    private static partial Regex StoppedByLauncher();
 }

@@ -1,3 +1,4 @@
+using System.Text;
 using BertSharp.Cli.Commands;
 using BertSharp.Tests.Infrastructure;
 
@@ -186,6 +187,115 @@ public sealed class LaunchOutputTests
         // A rank's own watchdog message says why it aborted.
         var watchdog = "bertsharp: rank 1 of 2 (mpi): all-reduce of 4 Float32 values did not complete within 2 s; another rank is stuck or gone. Aborting every rank; files already written (checkpoints, logs) are complete and intact.";
         Assert.Equal("plan\n" + watchdog + "\n", Fold("[1,0]<stderr>:plan\n", $"[1,1]<stderr>:rank 1: {watchdog}\n", Abort));
+    }
+
+    [Fact]
+    public void Another_ranks_own_line_is_shown_once_rank_0_has_ended_enough_lines_since()
+    {
+        var shown = new StringWriter();
+        using var output = new LaunchOutput(shown, mpirunSpeaks: true);
+        output.Write("[1,1]<stderr>:rank 1: warning: slow disk\n[1,1]<stderr>:rank 1: a copy\n");
+        var rank0 = new StringBuilder();
+        for (var k = 0; k < LaunchOutput.HeldLinesLimit - 1; k++)
+        {
+            var line = FormattableString.Invariant($"step {k}\n");
+            rank0.Append(line);
+            output.Write("[1,0]<stderr>:" + line);
+        }
+        Assert.Equal(rank0.ToString(), shown.ToString());
+        // Rank 0's copy, as late as it may come, still drops rank 1's; one line more and rank 1's own line is shown.
+        output.Write("[1,0]<stderr>:a copy\n");
+        Assert.Equal(rank0 + "a copy\nrank 1: warning: slow disk\n", shown.ToString());
+        output.Write("[1,0]<stderr>:done\n");
+        output.Finish();
+        Assert.Equal(rank0 + "a copy\nrank 1: warning: slow disk\ndone\n", shown.ToString());
+    }
+
+    [Fact]
+    public void Another_ranks_lines_wait_no_more_than_the_limit_oldest_first()
+    {
+        // Rank 1 writes a line of its own at every step while rank 0 redraws its progress bar, which ends no line.
+        var shown = new StringWriter();
+        using var output = new LaunchOutput(shown, mpirunSpeaks: true);
+        var limit = LaunchOutput.HeldLinesLimit;
+        var expected = new StringBuilder("\rstep 0");
+        output.Write("[1,0]<stderr>:\rstep 0");
+        for (var k = 0; k < limit + 3; k++)
+        {
+            output.Write(FormattableString.Invariant($"[1,1]<stderr>:rank 1: loss {k}\n"));
+            if (k >= limit)
+            {
+                // The launcher's line starts a line of its own after rank 0's unfinished one.
+                expected.Append(k == limit ? "\n" : "").Append(FormattableString.Invariant($"rank 1: loss {k - limit}\n"));
+            }
+            Assert.Equal(expected.ToString(), shown.ToString());
+        }
+        output.Finish();
+        for (var k = 3; k < limit + 3; k++)
+        {
+            expected.Append(FormattableString.Invariant($"rank 1: loss {k}\n"));
+        }
+        Assert.Equal(expected.ToString(), shown.ToString());
+    }
+
+    [Fact]
+    public void A_line_redrawn_with_carriage_returns_keeps_only_its_last_redraw()
+    {
+        var shown = new StringWriter();
+        using var output = new LaunchOutput(shown, mpirunSpeaks: true);
+        var rank0 = new StringBuilder();
+        for (var k = 0; k < 100_000; k++)
+        {
+            var redraw = FormattableString.Invariant($"\rstep {k}");
+            rank0.Append(redraw);
+            output.Write("[1,0]<stderr>:" + redraw + FormattableString.Invariant($"[1,1]<stderr>:\rrank 1: {k}"));
+        }
+        // What a terminal shows of each line, and rank 0's bytes all passed through.
+        Assert.Equal("step 99999".Length, output.UnfinishedLength(0));
+        Assert.Equal("rank 1: 99999".Length, output.UnfinishedLength(1));
+        Assert.Equal(rank0.ToString(), shown.ToString());
+        // Only the last redraw is rank 1's line; a carriage return before the newline stays the line's own.
+        output.Write("[1,1]<stderr>:\n[1,1]<stderr>:rank 1: crlf\r\r\n");
+        output.Finish();
+        Assert.Equal(rank0 + "\nrank 1: 99999\nrank 1: crlf\r\n", shown.ToString());
+        // A redrawn line of rank 0 that starts like one of its own messages passes through whole too.
+        var redrawn = "bertsharp: 50%\rbertsharp: 100%\n";
+        Assert.Equal(redrawn, Fold("[1,0]<stderr>:" + redrawn));
+    }
+
+    [Fact]
+    public void Rank_0s_stop_line_is_dropped_when_the_error_that_stopped_it_comes_after_it()
+    {
+        var stopped = "bertsharp: rank 0 of 2 (mpi): stopped by the launcher (SIGTERM) while computing, outside any collective: another rank exited or was killed (the launcher's message names it), or the job was stopped. Files already written are complete and intact.";
+        Assert.Equal("plan\nrank 1: error: shard-1.bin: truncated\n",
+            Fold("[1,0]<stderr>:plan\n", $"[1,0]<stderr>:{stopped}\n", "[1,1]<stderr>:rank 1: error: shard-1.bin: truncated\n", Abort));
+        // Rank 1's stop line waits for the end of the job too, however many lines rank 0 ends meanwhile.
+        var rank1 = stopped.Replace("rank 0 of 2", "rank 1 of 3", StringComparison.Ordinal);
+        var rank0Lines = string.Concat(Enumerable.Range(0, LaunchOutput.HeldLinesLimit + 1).Select(k => FormattableString.Invariant($"[1,0]<stderr>:{k}\n")));
+        var shownLines = string.Concat(Enumerable.Range(0, LaunchOutput.HeldLinesLimit + 1).Select(k => FormattableString.Invariant($"{k}\n")));
+        Assert.Equal(shownLines + "rank 2: error: shard-2.bin: truncated\n",
+            Fold($"[1,1]<stderr>:{rank1}\n", rank0Lines, "[1,2]<stderr>:rank 2: error: shard-2.bin: truncated\n"));
+    }
+
+    [Fact]
+    public void Stop_lines_while_waiting_in_a_collective_are_dropped_after_an_error_in_either_order()
+    {
+        var waiting = "bertsharp: rank 0 of 3 (mpi): stopped by the launcher (SIGTERM) while waiting in all-reduce of 4 Float32 values: another rank exited or was killed (the launcher's message names it), or the job was stopped. Files already written are complete and intact.";
+        var rank2 = waiting.Replace("rank 0 of 3", "rank 2 of 3", StringComparison.Ordinal);
+        var error = "[1,1]<stderr>:rank 1: error: shard-1.bin: truncated\n";
+        Assert.Equal("rank 1: error: shard-1.bin: truncated\n", Fold(error, $"[1,0]<stderr>:{waiting}\n", $"[1,2]<stderr>:{rank2}\n", Abort));
+        Assert.Equal("rank 1: error: shard-1.bin: truncated\n", Fold($"[1,0]<stderr>:{waiting}\n", $"[1,2]<stderr>:{rank2}\n", error, Abort));
+        // Without an error they stay, rank 0's in its place before mpirun's line; the watchdog's warning is shown when it comes.
+        var watchdog = "bertsharp: rank 0 of 3 (mpi): all-reduce of 4 Float32 values did not complete within 2 s; another rank is stuck or gone. Aborting every rank; files already written (checkpoints, logs) are complete and intact.";
+        var shown = new StringWriter();
+        using var output = new LaunchOutput(shown, mpirunSpeaks: true);
+        output.Write($"[1,0]<stderr>:{watchdog}\n");
+        Assert.Equal(watchdog + "\n", shown.ToString());
+        output.Write($"[1,0]<stderr>:{waiting}\n");
+        output.Write(Rule + "mpirun noticed that process rank 1 with PID 0 on node vm exited on signal 9 (Killed).\n" + Rule);
+        output.Write($"[1,2]<stderr>:{rank2}\n");
+        output.Finish();
+        Assert.Equal($"{watchdog}\n{waiting}\nbert launch: rank 1 was killed by signal 9 (SIGKILL)\n{rank2}\n", shown.ToString());
     }
 
     /// <summary>mpirun's stderr, fed in the given reads, as <c>bert launch</c> shows it once the job ended.</summary>
