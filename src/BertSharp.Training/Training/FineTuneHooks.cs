@@ -32,6 +32,8 @@ internal sealed class FineTuneHooks(
     private readonly bool _lowerIsBetter = saveBest is "loss" or "mse";
     private readonly Stopwatch _clock = new();
     private long _seenSinceClock;
+    // The sum of this epoch's step losses so far (a checkpoint's trainer state holds it under this name).
+    private const string EpochLossKey = "epoch_step_loss_sum";
     private double _epochLoss;
 
     /// <summary>Whether this process writes files and validates (rank 0 of a data-parallel run; a single process).</summary>
@@ -79,10 +81,12 @@ internal sealed class FineTuneHooks(
             ["learning_rate"] = outcome.LearningRate,
             ["grad_norm"] = outcome.GradNorm,
         });
+        // HF Trainer's train_loss is the mean of its steps' losses: an epoch's last step of fewer micro-batches (its batches
+        // not a multiple of --grad-accum) weighs as much as a full one, as it does in the update.
+        _epochLoss += outcome.Task.Loss;
         var first = data.FirstBatchOf(outcome.Step);
         for (var i = 0; i < task.LastLosses.Count; i++)
         {
-            _epochLoss += task.LastLosses[i];
             _seenSinceClock += task.LastSizes[i];
             progress?.BatchDone(epoch, first + i + 1, task.LastLosses[i], _seenSinceClock / Math.Max(1e-9, _clock.Elapsed.TotalSeconds));
         }
@@ -131,7 +135,11 @@ internal sealed class FineTuneHooks(
     public void Restore(JsonObject s)
     {
         ArgumentNullException.ThrowIfNull(s);
-        _epochLoss = Finite(TrainLog.Number(s, "epoch_loss_sum")) ?? 0;
+        // A checkpoint written before the epoch loss was a mean over steps holds its micro-batches' loss sum instead; inside
+        // an epoch every step so far had all --grad-accum micro-batches, so that sum over grad_accum is the steps' sum.
+        _epochLoss = Finite(TrainLog.Number(s, EpochLossKey))
+            ?? Finite(TrainLog.Number(s, "epoch_loss_sum")) / o.GradAccum
+            ?? 0;
         BestStep = Finite(TrainLog.Number(s, "best_step")) is { } b ? (long)b : null;
         BestEpoch = Finite(TrainLog.Number(s, "best_epoch")) is { } e ? (int)e : null;
         // A best epoch whose value was written as null scored NaN (State): it stays NaN so a resumed run ranks as an uninterrupted one.
@@ -140,7 +148,7 @@ internal sealed class FineTuneHooks(
 
     private JsonObject State() => new()
     {
-        ["epoch_loss_sum"] = _epochLoss,
+        [EpochLossKey] = _epochLoss,
         // JSON has no NaN: an undefined best value is written as null (Restore reads it back as NaN).
         ["best_value"] = BestValue is { } v ? Finite(v) : null,
         ["best_step"] = BestStep,
@@ -157,7 +165,7 @@ internal sealed class FineTuneHooks(
             report = validate();
         }
         var isBest = Offer(report, step, epoch);
-        var summary = new EpochSummary(epoch, _epochLoss / data.BatchesPerEpoch, report, _clock.Elapsed,
+        var summary = new EpochSummary(epoch, _epochLoss / data.StepsPerEpoch, report, _clock.Elapsed,
             _seenSinceClock / Math.Max(1e-9, trainSeconds), isBest, (int)step);
         var entry = new JsonObject
         {

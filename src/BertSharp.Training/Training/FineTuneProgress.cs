@@ -26,7 +26,7 @@ public sealed record FineTunePlan(int TrainExamples, int ValidationExamples, int
 
 /// <summary>The summary of one epoch.</summary>
 /// <param name="Epoch">1-based epoch.</param>
-/// <param name="TrainLoss">Mean training loss over the epoch's micro-batches.</param>
+/// <param name="TrainLoss">Mean of the epoch's step losses (each step's the mean of its micro-batches'), as HF Trainer's <c>train_loss</c>.</param>
 /// <param name="Validation">Validation metrics (loss included), or null without validation data.</param>
 /// <param name="Elapsed">Wall time of the epoch (training and validation).</param>
 /// <param name="ExamplesPerSecond">Training throughput.</param>
