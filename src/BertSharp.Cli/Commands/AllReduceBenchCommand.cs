@@ -118,8 +118,8 @@ internal static class AllReduceBenchCommand
             ["bucketed_ms_min"] = Math.Round(bucketed.Min(), 1),
             ["flat_ms_median"] = Math.Round(Median(flat), 1),
             // nccl-tests' convention: algorithm bandwidth = bytes / time; bus bandwidth = algbw · 2(n-1)/n, the per-link rate of a ring.
-            ["algbw_gb_per_s"] = Math.Round(bytes / seconds / 1e9, 2),
-            ["busbw_gb_per_s"] = Math.Round(bytes / seconds / 1e9 * 2 * (n - 1) / n, 2),
+            ["algbw_gb_per_s"] = Significant(bytes / seconds / 1e9),
+            ["busbw_gb_per_s"] = Significant(bytes / seconds / 1e9 * 2 * (n - 1) / n),
             ["average_correct"] = ok,
             ["mpi"] = ((MpiCommunicator)comm).LibraryVersion.Split(',')[0],
             // Other work on the machine slows the copies through shared memory; the load says how idle the run was.
@@ -128,6 +128,20 @@ internal static class AllReduceBenchCommand
         });
         Console.WriteLine(line);
         return ok ? 0 : 1;
+    }
+
+    /// <summary>
+    /// <paramref name="value"/> to three significant digits (whole numbers from 1,000 up). Bandwidths span orders of magnitude: shared-memory copies on a
+    /// loaded machine give a few MB/s, NVLink hundreds of GB/s; a fixed two decimals printed 0 GB/s for the former.
+    /// </summary>
+    internal static double Significant(double value)
+    {
+        if (value == 0 || !double.IsFinite(value))
+        {
+            return value;
+        }
+        var decimals = 2 - (int)Math.Floor(Math.Log10(Math.Abs(value)));
+        return decimals > 15 ? value : Math.Round(value, Math.Max(0, decimals));
     }
 
     private static double? LoadAverage()

@@ -371,7 +371,9 @@ public sealed class DataParallelTrainingTests(DataParallelTrainingTests.Runs run
         Assert.True(json.GetProperty("flat_ms_median").GetDouble() >= 0);
         var algbw = json.GetProperty("algbw_gb_per_s").GetDouble();
         Assert.True(algbw > 0, $"algbw {algbw}");
-        Assert.Equal(algbw * 4 / 3, json.GetProperty("busbw_gb_per_s").GetDouble(), 0.012);
+        // Both to three significant digits: the ratio 2(n-1)/n holds to their rounding (0.5 % of a value at most).
+        var busbw = json.GetProperty("busbw_gb_per_s").GetDouble();
+        Assert.True(Math.Abs(algbw * 4 / 3 - busbw) <= 0.011 * busbw, $"algbw {algbw}, busbw {busbw}");
     }
 
     [SkippableFact]
