@@ -19,22 +19,42 @@ internal sealed class InstanceStream(PretrainingDataset data, long trainCount, i
     /// <summary>Instances consumed so far; the next micro-batch starts here (modulo the training instances).</summary>
     public long Position { get; private set; }
 
-    public IReadOnlyList<Func<PretrainingBatch>> MicroBatches(long step) => [.. Enumerable.Range(0, gradAccum).Select(_ => (Func<PretrainingBatch>)(() =>
+    /// <summary>
+    /// The step's micro-batches. Its instances are read (and re-masked) here, all ranks' included, so that every micro-batch
+    /// knows the masked tokens and instances of the whole step: google's loss is one mean over the step's batch, which
+    /// weighs a micro-batch by its masked tokens (<see cref="PretrainingBatch.StepMaskedTokens"/>). Collation stays lazy,
+    /// inside the trainer's dispose scope of each micro-batch.
+    /// </summary>
+    public IReadOnlyList<Func<PretrainingBatch>> MicroBatches(long step)
     {
         var (start, count) = DataSharding.Slice(batchSize, rank, worldSize);
-        var instances = new List<PretrainingInstance>(count);
-        var positions = new List<long>(count);
-        for (var i = 0; i < batchSize; i++)
+        var micro = new List<(List<PretrainingInstance> Instances, List<long> Positions)>(gradAccum);
+        long stepMasked = 0;
+        for (var m = 0; m < gradAccum; m++)
         {
-            var (position, x) = Next();
-            if (i >= start && i < start + count)
+            var instances = new List<PretrainingInstance>(count);
+            var positions = new List<long>(count);
+            for (var i = 0; i < batchSize; i++)
             {
-                instances.Add(dynamicMasking ? masker.Remask(x, PretrainingRng.Derive(seed, 0x6D61736B, position)) : x);
-                positions.Add(position);
+                var (position, x) = Next();
+                var masked = dynamicMasking ? masker.Remask(x, PretrainingRng.Derive(seed, 0x6D61736B, position)) : x;
+                stepMasked += masked.MaskedPositions.Length;
+                if (i >= start && i < start + count)
+                {
+                    instances.Add(masked);
+                    positions.Add(position);
+                }
             }
+            micro.Add((instances, positions));
         }
-        return PretrainingBatch.Collate(instances, data.Manifest.PadId, device) with { Positions = positions };
-    }))];
+        var stepInstances = (long)batchSize * gradAccum;
+        return [.. micro.Select(b => (Func<PretrainingBatch>)(() => PretrainingBatch.Collate(b.Instances, data.Manifest.PadId, device) with
+        {
+            Positions = b.Positions,
+            StepMaskedTokens = stepMasked,
+            StepInstances = stepInstances,
+        }))];
+    }
 
     public JsonObject State() => new() { ["data_position"] = Position };
 

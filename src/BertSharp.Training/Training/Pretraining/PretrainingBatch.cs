@@ -9,7 +9,7 @@ namespace BertSharp.Training.Pretraining;
 /// A collated MLM + NSP batch, padded to its longest instance.
 /// </summary>
 /// <param name="InputIds">[batch, seq] int64, padded with [PAD].</param>
-/// <param name="TokenTypeIds">[batch, seq] int64: 0 for [CLS] A [SEP], 1 for B [SEP] and padding.</param>
+/// <param name="TokenTypeIds">[batch, seq] int64: 0 for [CLS] A [SEP] and padding, 1 for B [SEP] (google's segment_ids).</param>
 /// <param name="AttentionMask">[batch, seq] int64: 1 real token, 0 padding.</param>
 /// <param name="Labels">[batch, seq] int64: the original token at masked positions, -100 elsewhere.</param>
 /// <param name="NextSentenceLabels">[batch] int64: 1 when B is a random segment, 0 when it follows A.</param>
@@ -24,6 +24,16 @@ public sealed record PretrainingBatch(Tensor InputIds, Tensor TokenTypeIds, Tens
 
     /// <summary>Masked (labelled) positions in the batch: what the masked-LM loss averages over.</summary>
     public long MaskedTokens { get; init; }
+
+    /// <summary>
+    /// Masked positions of the whole optimizer step this micro-batch belongs to (every micro-batch of the step, every rank's
+    /// slice): the masked-LM loss of the step is one mean over them, as google's over its batch, so a micro-batch weighs by its
+    /// masked tokens. 0 when unknown: the micro-batch then stands for an equal share of the step (its own count × micro-batches).
+    /// </summary>
+    public long StepMaskedTokens { get; init; }
+
+    /// <summary>Instances of the whole optimizer step (all micro-batches, all ranks), what the NSP mean is over; 0 when unknown, as <see cref="StepMaskedTokens"/>.</summary>
+    public long StepInstances { get; init; }
 
     /// <summary>Builds the tensors on <paramref name="device"/>; they belong to the caller's dispose scope.</summary>
     public static PretrainingBatch Collate(IReadOnlyList<PretrainingInstance> instances, int padId, Device device)

@@ -10,10 +10,11 @@ namespace BertSharp.Training.Pretraining;
 /// Pre-training's task adapter: a collated batch through <see cref="BertForPreTraining"/> (MLM + NSP) or
 /// <see cref="BertForMaskedLM"/> (MLM only), the MLM head only at the masked positions, gives HF's loss (masked-LM
 /// cross-entropy, plus next-sentence cross-entropy with the NSP head); the step reports that loss, each part, and the
-/// accuracy of the heads. In a data-parallel run each rank holds a slice of every micro-batch: one all-reduce of its
-/// instance and masked-token counts gives the micro-batch's totals, and the rank returns MLM mean × its masked tokens / all
-/// masked tokens (+ NSP mean × its instances / all instances), so the ranks' shares add up to the loss of the whole
-/// micro-batch (the masked-LM mean is over tokens, not examples); the metrics are summed across the ranks at the end of the step.
+/// accuracy of the heads. As google's loss over its batch, the masked-LM loss of a step is one mean over the masked tokens of
+/// all its micro-batches (<c>--grad-accum</c>) and all ranks' slices, the NSP loss one mean over its instances: each
+/// micro-batch or slice returns MLM mean × its masked tokens / the step's (+ NSP mean × its instances / the step's), times
+/// the micro-batches the trainer divides by, from the step's totals its batch carries
+/// (<see cref="PretrainingBatch.StepMaskedTokens"/>); the metrics are summed across the ranks at the end of the step.
 /// </summary>
 public sealed class PretrainingTask : ITrainingTask<PretrainingBatch>
 {
@@ -51,41 +52,37 @@ public sealed class PretrainingTask : ITrainingTask<PretrainingBatch>
     public Tensor? Loss(PretrainingBatch batch, MicroBatch micro)
     {
         ArgumentNullException.ThrowIfNull(batch);
-        var single = _comm.WorldSize == 1;
-        var totals = DataParallelRun.Sum(_comm, batch.Count, batch.MaskedTokens);
         if (batch.Count == 0)
         {
             return null;
         }
+        var n = micro.Count;
+        // This micro-batch's (or rank's slice's) shares of the step's two means, times n because the trainer divides every
+        // micro-batch's loss by n: google's masked-LM loss is one mean over the masked tokens of the step's whole batch, so a
+        // micro-batch with more masked tokens weighs more; the NSP loss is one mean over its instances.
+        var stepMasked = batch.StepMaskedTokens > 0 ? batch.StepMaskedTokens : (double)batch.MaskedTokens * n;
+        var stepInstances = batch.StepInstances > 0 ? batch.StepInstances : (double)batch.Count * n;
+        var mlmShare = stepMasked > 0 ? batch.MaskedTokens / stepMasked * n : 0;
+        var nspShare = _nsp ? batch.Count / stepInstances * n : 0;
         using var dropout = _exampleDropoutSeed is { } seed ? ExampleDropout.Use(seed, micro.Step, batch.Positions) : null;
         var o = Forward(_model, batch);
-        // This slice's shares of the micro-batch's two means (1 and 1 in one process).
-        var nspShare = _nsp ? batch.Count / totals[0] : 0;
-        var mlmShare = totals[1] > 0 ? batch.MaskedTokens / totals[1] : 0;
+        // The whole step in one micro-batch of one process: the model's own loss, bitwise.
+        var whole = mlmShare == 1 && (!_nsp || nspShare == 1);
         using (torch.no_grad())
         {
             var m = Metrics(o, batch);
             var mlm = batch.MaskedTokens > 0 ? m[1] * mlmShare : 0.0;
             var nsp = m[2] * nspShare;
-            if (single)
-            {
-                _loss += m[0] / micro.Count;
-                _mlmLoss += m[1] / micro.Count;
-                _nspLoss += m[2] / micro.Count;
-            }
-            else
-            {
-                _loss += (mlm + nsp) / micro.Count;
-                _mlmLoss += mlm / micro.Count;
-                _nspLoss += nsp / micro.Count;
-            }
+            _loss += (whole ? m[0] : mlm + nsp) / n;
+            _mlmLoss += mlm / n;
+            _nspLoss += nsp / n;
             _mlmCorrect += m[3];
             _mlmCount += m[4];
             _nspCorrect += m[5];
         }
         _instances += batch.Count;
         _tokens += batch.Tokens;
-        if (single)
+        if (whole)
         {
             return o.Loss;
         }
