@@ -21,9 +21,18 @@ internal static partial class JsonBodyErrors
     {
         // First: a body that is not UTF-8 fails wherever its first bad byte lands, and the reader's account of that (a lone
         // UTF-16 surrogate, an unknown field 'te\uFFFDxt', an invalid start of a value) sends the client after the wrong fault.
-        if (context.Request.Body is MemoryStream buffered && buffered.TryGetBuffer(out var bytes) && InvalidUtf8(bytes) is { } bad)
+        if (context.Request.Body is MemoryStream buffered && buffered.TryGetBuffer(out var bytes))
         {
-            return $"the body is not valid UTF-8 JSON: invalid UTF-8 at line {bad.Line}, byte {bad.Byte} (0x{bytes[bad.Offset]:X2}).";
+            if (InvalidUtf8(bytes) is { } bad)
+            {
+                return $"the body is not valid UTF-8 JSON: invalid UTF-8 at line {bad.Line}, byte {bad.Byte} (0x{bytes[bad.Offset]:X2}).";
+            }
+            // The binder's exception names a lone low surrogate, not a high one missing its low half, and not at all when
+            // the escape is in a key: the body itself says which string holds it, as the files' readers say.
+            if (IO.StrictJson.FindLoneSurrogate(bytes) is { } lone)
+            {
+                return $"{lone.Reason}.";
+            }
         }
         var body = BodyText(context.Request);
         if (body is not null && string.IsNullOrWhiteSpace(body))
@@ -59,18 +68,6 @@ internal static partial class JsonBodyErrors
         if (field is null || top is null)
         {
             return "expected a JSON object as the body.";
-        }
-        var messages = Messages(json);
-        if (messages.Contains("UTF-16", StringComparison.Ordinal))
-        {
-            // An escaped surrogate without its pair: the reader names a lone low one, not a high one missing its low half,
-            // which the (sequentially read) body shows as its first unpaired high-surrogate escape.
-            var hex = LoneSurrogate().Match(messages) is { Success: true } m ? m.Groups["hex"].Value
-                : body is not null && UnpairedHighEscape().Match(body) is { Success: true } b ? b.Groups["hex"].Value
-                : null;
-            return hex is null
-                ? $"{field}: invalid JSON string (a lone UTF-16 surrogate escape)."
-                : $"{field}: invalid JSON string (lone surrogate \\u{hex.ToLowerInvariant()}).";
         }
         if (fields is null || !fields.TryGetValue(top, out var propertyType))
         {
@@ -113,16 +110,6 @@ internal static partial class JsonBodyErrors
             i += consumed;
         }
         return null;
-    }
-
-    private static string Messages(Exception e)
-    {
-        var all = new List<string>();
-        for (Exception? x = e; x is not null; x = x.InnerException)
-        {
-            all.Add(x.Message);
-        }
-        return string.Join(" | ", all);
     }
 
     /// <summary>
@@ -179,10 +166,4 @@ internal static partial class JsonBodyErrors
 
     [GeneratedRegex(@"[Dd]uplicate property '(?<name>[^']*)'")]
     private static partial Regex DuplicateProperty();
-
-    [GeneratedRegex(@"[Ss]urrogate value: '0x(?<hex>[0-9A-Fa-f]{4})'")]
-    private static partial Regex LoneSurrogate();
-
-    [GeneratedRegex(@"\\u(?<hex>[dD][89abAB][0-9a-fA-F]{2})(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})")]
-    private static partial Regex UnpairedHighEscape();
 }

@@ -100,6 +100,7 @@ internal static class TokenizeInput
 
     private static (string, string?) ParseJson(string line, string name, int lineNo)
     {
+        IO.StrictJson.RefuseLoneSurrogates(name, line, lineNo);
         try
         {
             // A key given twice would leave it open which text is meant: refused, as every JSON file BertSharp reads.
@@ -131,11 +132,6 @@ internal static class TokenizeInput
         {
             throw IO.StrictJson.DuplicateKeyError(IO.LineRef.At(name, lineNo), line, e)
                 ?? new BertSharpException($"{IO.LineRef.At(name, lineNo)}: not valid JSON ({IO.LineRef.JsonReason(e)})", e);
-        }
-        catch (InvalidOperationException e)
-        {
-            // System.Text.Json refuses to turn an escaped lone surrogate ("\ud800") into a .NET string.
-            throw new BertSharpException($"{IO.LineRef.At(name, lineNo)}: a string is not valid Unicode (an escaped lone surrogate such as \\ud800): {e.Message}", e);
         }
     }
 }

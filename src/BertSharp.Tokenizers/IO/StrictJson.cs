@@ -12,7 +12,7 @@ namespace BertSharp.IO;
 /// otherwise keep both (JsonDocument: lookups find one of them) or fail later with an <see cref="ArgumentException"/>
 /// (JsonNode, on first access), and Python's json keeps the last: the file means different things to different readers.
 /// </summary>
-internal static class StrictJson
+internal static partial class StrictJson
 {
     public static readonly JsonDocumentOptions Options = new() { AllowDuplicateProperties = false };
 
@@ -80,6 +80,7 @@ internal static class StrictJson
     public static T Read<T>(string path, JsonSerializerOptions options, string expected)
     {
         var text = TextLines.ReadAllText(path);
+        RefuseLoneSurrogates(path, text);
         JsonNode? node;
         try
         {

@@ -126,19 +126,6 @@ public static class DatasetReader
 
     private static TextExample JsonExample(string path, int line, JsonElement root, TaskSpec task, bool requireLabels)
     {
-        try
-        {
-            return JsonExampleUnchecked(path, line, root, task, requireLabels);
-        }
-        catch (InvalidOperationException e)
-        {
-            // System.Text.Json refuses to turn an escaped lone surrogate ("\ud800") into a .NET string.
-            throw new BertSharpException(Invariant($"{IO.LineRef.At(path, line)}: a string is not valid Unicode (an escaped lone surrogate such as \\ud800): {e.Message}"), e);
-        }
-    }
-
-    private static TextExample JsonExampleUnchecked(string path, int line, JsonElement root, TaskSpec task, bool requireLabels)
-    {
         if (root.ValueKind != JsonValueKind.Object)
         {
             throw new BertSharpException(Invariant($"{IO.LineRef.At(path, line)}: a JSON {root.ValueKind.ToString().ToLowerInvariant()}; expected an object with \"{task.TextColumn}\" and \"{task.LabelColumn}\"."));

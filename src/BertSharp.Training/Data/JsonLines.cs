@@ -19,6 +19,7 @@ internal static class JsonLines
             {
                 continue;
             }
+            IO.StrictJson.RefuseLoneSurrogates(path, raw, i + 1);
             JsonDocument doc;
             try
             {
@@ -30,11 +31,6 @@ internal static class JsonLines
             {
                 throw IO.StrictJson.DuplicateKeyError(IO.LineRef.At(path, i + 1), raw, e)
                     ?? new BertSharpException(Invariant($"{IO.LineRef.At(path, i + 1)}: not valid JSON ({IO.LineRef.JsonReason(e)}); expected one JSON object per line."), e);
-            }
-            catch (InvalidOperationException e)
-            {
-                // Comparing keys for duplicates decodes them, and System.Text.Json refuses an escaped lone surrogate ("\udc00").
-                throw new BertSharpException(Invariant($"{IO.LineRef.At(path, i + 1)}: a string is not valid Unicode (an escaped lone surrogate such as \\ud800): {e.Message}"), e);
             }
             using (doc)
             {

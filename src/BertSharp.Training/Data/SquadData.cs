@@ -41,6 +41,7 @@ public static class SquadData
     public static SquadDataset Read(string path)
     {
         var bytes = TextFileLoader.Load(path);
+        StrictJson.RefuseLoneSurrogates(path, bytes.Span);
         JsonDocument doc;
         try
         {

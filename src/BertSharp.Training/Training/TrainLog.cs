@@ -84,6 +84,7 @@ public sealed class TrainLog : IDisposable
             {
                 continue;
             }
+            StrictJson.RefuseLoneSurrogates(path, lines[i], i + 1);
             try
             {
                 entries.Add(JsonNode.Parse(lines[i]) as JsonObject ?? throw new JsonException("not a JSON object"));

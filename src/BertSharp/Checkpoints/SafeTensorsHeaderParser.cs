@@ -55,6 +55,11 @@ internal static class SafeTensorsHeaderParser
         {
             throw Fail(path, "header is not valid UTF-8");
         }
+        // A name with an unpaired surrogate escape (\ud800) cannot become a .NET string: GetString would throw midway.
+        if (StrictJson.FindLoneSurrogate(json) is { } lone)
+        {
+            throw Fail(path, Invariant($"header at byte {8 + lone.Offset}: {lone.Reason}"));
+        }
         var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
         var entries = new List<SafeTensorsEntry>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
@@ -91,11 +96,6 @@ internal static class SafeTensorsHeaderParser
         catch (JsonException e)
         {
             throw Fail(path, $"header is not valid JSON{At(json, e)} ({LineRef.JsonReason(e)})");
-        }
-        catch (InvalidOperationException e)
-        {
-            // A string with an unpaired surrogate escape (\ud800) cannot become a .NET name.
-            throw Fail(path, Invariant($"header is not valid JSON at byte {8 + reader.TokenStartIndex} ({e.Message.TrimEnd('.')})"));
         }
         entries.Sort((a, b) => a.Begin != b.Begin ? a.Begin.CompareTo(b.Begin) : a.End.CompareTo(b.End));
         CheckLayout(path, entries, dataLength);

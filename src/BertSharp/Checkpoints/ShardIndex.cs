@@ -38,6 +38,7 @@ public sealed record ShardIndex(string Path, IReadOnlyDictionary<string, string>
         }
         // Strict UTF-8: a tensor name with a bad byte would otherwise fail later with a .NET transcoding error.
         var text = IO.TextLines.ReadAllText(path);
+        IO.StrictJson.RefuseLoneSurrogates(path, text);
         JsonDocument doc;
         try
         {

@@ -50,6 +50,7 @@ public static class TrainingArgsFile
         try
         {
             text = IO.TextLines.ReadAllText(path);
+            StrictJson.RefuseLoneSurrogates(path, text);
             node = JsonNode.Parse(text, documentOptions: StrictJson.Options);
         }
         catch (JsonException e)

@@ -289,6 +289,7 @@ public sealed partial class BertConfig
     {
         ArgumentNullException.ThrowIfNull(json);
         ArgumentNullException.ThrowIfNull(source);
+        StrictJson.RefuseLoneSurrogates(source, json);
         JsonObject obj;
         try
         {

@@ -170,7 +170,7 @@ public class LoaderLimitTests
     [Theory]
     [InlineData("""{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4],"dtype":"F16"}}""", "field 'dtype' appears twice")]
     [InlineData("""{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}} {}""", "not valid JSON")]
-    [InlineData("""{"\ud800":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}""", "not valid JSON")]
+    [InlineData("""{"\ud800":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}""", "key '\\ud800' is not valid text")]
     [InlineData("""{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4,8]}}""", "data_offsets")]
     [InlineData("""{"a":{"dtype":"F32","shape":[1],"data_offsets":[[0],4]}}""", "are not non-negative integers")]
     [InlineData("""{"a":{"dtype":"F32","shape":{},"data_offsets":[0,4]}}""", "missing array field 'shape'")]
@@ -188,12 +188,19 @@ public class LoaderLimitTests
     [InlineData("{\"a\":x}", "at byte 13 ('x' is an invalid start of a value)")]
     // Pretty-printed: System.Text.Json would say line 1 (0-based), byte 7 of that line.
     [InlineData("{\n  \"a\": x}", "at byte 17 ('x' is an invalid start of a value)")]
-    [InlineData("{\"\\ud800\":{}}", "at byte 9 (Cannot read incomplete UTF-16 JSON text as string with missing low surrogate)")]
     [InlineData("{\"a\":", "at byte 13 (Expected depth to be zero at the end of the JSON payload. There is an open JSON object or array that should be closed)")]
     public void A_header_that_is_not_JSON_names_the_byte_in_the_file_not_the_parsers_line_and_position(string json, string expected)
     {
         var e = Assert.Throws<BertSharpException>(() => SafeTensorsHeaderParser.Parse("h.safetensors", Encoding.UTF8.GetBytes(json), 0));
         Assert.Equal($"h.safetensors: invalid safetensors file: header is not valid JSON {expected}.", e.Message);
+    }
+
+    [Fact]
+    public void A_name_with_a_lone_surrogate_escape_names_the_byte_of_its_string()
+    {
+        // Offset counted by hand: 8 bytes of length, then '{' at 8 and the name's opening quote at 9.
+        var e = Assert.Throws<BertSharpException>(() => SafeTensorsHeaderParser.Parse("h.safetensors", "{\"\\ud800\":{}}"u8.ToArray(), 0));
+        Assert.Equal("h.safetensors: invalid safetensors file: header at byte 9: key '\\ud800' is not valid text: it holds a lone UTF-16 surrogate (\\ud800); expected a string of Unicode characters.", e.Message);
     }
 
     [Fact]

@@ -25,10 +25,12 @@ public sealed class ServerJsonErrorTests : IAsyncLifetime
 
     [Theory]
     [InlineData("""{"text":5}""", "text: expected a string.")]
-    [InlineData("""{"text":"\ud800"}""", "text: invalid JSON string (lone surrogate \\ud800).")]
+    [InlineData("""{"text":"\ud800"}""", "field 'text' is not valid text: it holds a lone UTF-16 surrogate (\\ud800); expected a string of Unicode characters.")]
     [InlineData("""{"texts":"abc"}""", "texts: expected an array of strings.")]
     [InlineData("""{"texts":["a", 7]}""", "texts[1]: expected a string.")]
-    [InlineData("""{"texts":["a", "\udc00b"]}""", "texts[1]: invalid JSON string (lone surrogate \\udc00).")]
+    [InlineData("""{"texts":["a", "\udc00b"]}""", "field 'texts[1]' is not valid text: it holds a lone UTF-16 surrogate (\\udc00); expected a string of Unicode characters.")]
+    // In a key, shown as the body has it: it cannot be decoded.
+    [InlineData("""{"te\ud800xt":"a"}""", "key 'te\\ud800xt' is not valid text: it holds a lone UTF-16 surrogate (\\ud800); expected a string of Unicode characters.")]
     [InlineData("", "the body is empty; expected a JSON object.")]
     [InlineData("null", "expected a JSON object as the body, got null.")]
     [InlineData("[1]", "expected a JSON object as the body.")]
