@@ -24,7 +24,10 @@ public sealed record QuestionAnsweringOptions(int TopK = 1, int? MaxLength = nul
     public const int DefaultWindow = QuestionAnsweringWindows.DefaultWindow;
 }
 
-/// <summary>An answer: the context's text between <see cref="Start"/> and <see cref="End"/> (UTF-16 offsets).</summary>
+/// <summary>
+/// An answer: the context's text between <see cref="Start"/> and <see cref="End"/> (UTF-16 offsets), the best span's tokens
+/// widened to the whole words they fall in, as HF's pipeline answers (<c>align_to_words</c>).
+/// </summary>
 public sealed record QaAnswer(string Answer, double Score, int Start, int End);
 
 /// <summary>One window of a (question, context) pair and the model's logits on it.</summary>
@@ -161,9 +164,9 @@ public sealed class QuestionAnswering : InferencePipeline<BertForQuestionAnsweri
             minNull = Math.Min(minNull, nullScore);
             foreach (var span in AnswerDecoding.BestSpans(start, end, allowed, o.TopK, o.MaxAnswerLength))
             {
-                var s = e.Utf16Offsets[span.StartToken].Start;
-                var t = e.Utf16Offsets[span.EndToken].End;
-                // Overlapping windows can propose the same span: keep its best score once.
+                var (s, t) = QaWindowing.WordSpan(e, span.StartToken, span.EndToken);
+                // Overlapping windows, and spans ending in two pieces of one word, can propose the same text: keep its best score
+                // once (HF lists it again, filling top_k with copies).
                 if (!answers.TryGetValue((s, t), out var seen) || seen.Score < span.Score)
                 {
                     answers[(s, t)] = new QaAnswer(context[s..t], span.Score, s, t);

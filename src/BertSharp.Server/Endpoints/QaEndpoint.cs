@@ -45,7 +45,9 @@ internal static class QaEndpoint
             served.CheckLength(question, "question", served.MaxLength / 2, 3);
             served.CheckLength(text, "context", contextLimit, 0);
             var window = Math.Min(QuestionAnsweringOptions.DefaultWindow, served.MaxLength);
-            var o = new QuestionAnsweringOptions(topK, window, Math.Min(QuestionAnsweringOptions.DefaultDocStride, window / 4), maxAnswer,
+            // HF's doc_stride, as bert qa takes it (the windowing caps it at half a window's context): a quarter of the window
+            // gave a served answer other windows, and so other scores, than the same model's bert qa.
+            var o = new QuestionAnsweringOptions(topK, window, QuestionAnsweringOptions.DefaultDocStride, maxAnswer,
                 HandleImpossibleAnswer: request.HandleImpossibleAnswer ?? false, BatchSize: options.MaxBatch);
             var result = await batchers.Submit(batcher, [new Item(question, text, o)], context);
             return new QaResponse(result[0]);

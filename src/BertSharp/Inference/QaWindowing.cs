@@ -36,6 +36,29 @@ internal static class QaWindowing
         return [first, .. first.Overflowing];
     }
 
+    /// <summary>
+    /// The UTF-16 character span [Start, End) of an answer from token <paramref name="startToken"/> to
+    /// <paramref name="endToken"/>, widened to the whole words they fall in, as HF's pipeline (<c>align_to_words</c>, on by
+    /// default) maps a span through <c>token_to_word</c> and <c>word_to_chars</c>: an answer starting at <c>##ffa</c> starts
+    /// where its word does. A word cut by the window keeps the pieces the window holds, as HF's encoding of that window does.
+    /// </summary>
+    public static (int Start, int End) WordSpan(BertEncoding window, int startToken, int endToken)
+    {
+        ArgumentNullException.ThrowIfNull(window);
+        bool SameWord(int a, int b) => window.WordIds[a] >= 0 && window.WordIds[a] == window.WordIds[b] && window.TypeIds[a] == window.TypeIds[b];
+        var s = startToken;
+        while (s > 0 && SameWord(s - 1, s))
+        {
+            s--;
+        }
+        var e = endToken;
+        while (e + 1 < window.Length && SameWord(e + 1, e))
+        {
+            e++;
+        }
+        return (window.Utf16Offsets[s].Start, window.Utf16Offsets[e].End);
+    }
+
     /// <summary>Whether each token of a window may be part of an answer: context tokens (segment 1, not special, not padding).</summary>
     public static bool[] AnswerTokens(BertEncoding window)
     {

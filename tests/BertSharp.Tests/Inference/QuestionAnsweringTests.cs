@@ -27,7 +27,9 @@ public sealed class QuestionAnsweringTests
     }
 
     // Brute force over HF's logits: every context span of at most 15 tokens, score softmax(start)[s] * softmax(end)[e] where
-    // the softmax runs over [CLS] and the context only; the pipeline's top-3 must be the same spans with the same scores.
+    // the softmax runs over [CLS] and the context only, its characters widened to whole words (HF's align_to_words: here a
+    // word is a run of letters and digits, as BERT's pre-tokenizer cuts them) and each text kept once at its best score; the
+    // pipeline's top-3 must be the same texts with the same scores.
     [Fact]
     public void Answers_are_the_best_spans_of_HF_logits()
     {
@@ -47,8 +49,10 @@ public sealed class QuestionAnsweringTests
                             from e in context
                             where e >= s && e - s < 15
                             let score = Math.Exp(start[s]) / zs * (Math.Exp(end[e]) / ze)
-                            orderby score descending
-                            select (Text: rows[i].Pair![enc.Utf16Offsets[s].Start..enc.Utf16Offsets[e].End], Score: score)).Take(3).ToList();
+                            group score by WholeWords(rows[i].Pair!, enc.Utf16Offsets[s].Start, enc.Utf16Offsets[e].End) into text
+                            let best = text.Max()
+                            orderby best descending
+                            select (Text: rows[i].Pair![text.Key.Start..text.Key.End], Score: best)).Take(3).ToList();
             Assert.Equal(expected.Select(x => x.Text), answers[i].Select(a => a.Answer));
             for (var k = 0; k < 3; k++)
             {
@@ -57,6 +61,34 @@ public sealed class QuestionAnsweringTests
             }
         }
         HfFixture.DisposeAll(reference);
+    }
+
+    private static (int Start, int End) WholeWords(string text, int start, int end)
+    {
+        while (start > 0 && char.IsLetterOrDigit(text[start]) && char.IsLetterOrDigit(text[start - 1]))
+        {
+            start--;
+        }
+        while (end < text.Length && char.IsLetterOrDigit(text[end - 1]) && char.IsLetterOrDigit(text[end]))
+        {
+            end++;
+        }
+        return (start, end);
+    }
+
+    // HF's align_to_words: "Lieberman" is lie ##berman, so a span from ##berman to ##berman is the whole word, characters 2-11
+    // of the context; one from "a" to "lie" ends where "Lieberman" does, and a one-piece word keeps its own characters.
+    [Fact]
+    public void An_answer_inside_a_word_is_widened_to_the_whole_word_as_HF_aligns_it()
+    {
+        var tokenizer = BertTokenizer.FromDirectory(HfFixture.Dir(Case));
+        const string context = "A Lieberman aide said";
+        var enc = tokenizer.Encode("who?", context);
+        var berman = Array.IndexOf(enc.Tokens, "##berman");
+        Assert.Equal(["a", "lie", "##berman", "aide"], enc.Tokens[(berman - 2)..(berman + 2)]);
+        Assert.Equal((2, 11), QaWindowing.WordSpan(enc, berman, berman));
+        Assert.Equal((0, 11), QaWindowing.WordSpan(enc, berman - 2, berman - 1));
+        Assert.Equal((12, 16), QaWindowing.WordSpan(enc, berman + 1, berman + 1));
     }
 
     [Fact]
@@ -87,9 +119,31 @@ public sealed class QuestionAnsweringTests
     [Fact]
     public void Answer_in_the_last_window_of_a_context_three_times_longer_than_the_window_is_found()
     {
-        using var model = BertPretrained.Load<BertForQuestionAnswering>(HfFixture.Dir(Case));
         var tokenizer = BertTokenizer.FromDirectory(HfFixture.Dir(Case));
         var target = tokenizer.Vocab["television"];
+        using var model = ModelAnswering(target);
+        using var pipe = new QuestionAnswering(model, tokenizer);
+        var context = string.Concat(Enumerable.Repeat("the cat sat . ", 25)) + "it was television .";
+        const string question = "what was it ?";
+        var options = new QuestionAnsweringOptions(MaxLength: 32, DocStride: 8, TopK: 2);
+        Assert.True(tokenizer.CountTokens(context) > 3 * 32, "the context must be over three windows long");
+
+        var windows = pipe.Windows([(question, context)], options)[0];
+        Assert.True(windows.Count > 3);
+        Assert.All(windows.SkipLast(1), w => Assert.DoesNotContain(target, w.Encoding.Ids));
+        Assert.Contains(target, windows[^1].Encoding.Ids);
+        Assert.All(windows, w => Assert.True(w.Encoding.Length <= 32));
+
+        var best = pipe.Answer([(question, context)], options)[0][0];
+        Assert.Equal("television", best.Answer);
+        Assert.Equal(context.LastIndexOf("television", StringComparison.Ordinal), best.Start);
+        Assert.True(best.Score > 0.99, $"score {best.Score}");
+    }
+
+    // The model of the test above, its start and end logits 64 on the token with id target and 0 elsewhere.
+    private static BertForQuestionAnswering ModelAnswering(int target)
+    {
+        var model = BertPretrained.Load<BertForQuestionAnswering>(HfFixture.Dir(Case));
         using (torch.no_grad())
         {
             var p = torch.tensor(Enumerable.Range(0, 64).Select(d => d % 2 == 0 ? 1f : -1f).ToArray());
@@ -116,21 +170,20 @@ public sealed class QuestionAnsweringTests
                 }
             }
         }
+        return model;
+    }
+
+    // The same construction with the logits on ##berman alone: HF's pipeline answers "Lieberman", the word the piece is in
+    // (align_to_words), not "berman".
+    [Fact]
+    public void The_pipeline_answers_the_whole_word_of_a_best_span_inside_it()
+    {
+        var tokenizer = BertTokenizer.FromDirectory(HfFixture.Dir(Case));
+        using var model = ModelAnswering(tokenizer.Vocab["##berman"]);
         using var pipe = new QuestionAnswering(model, tokenizer);
-        var context = string.Concat(Enumerable.Repeat("the cat sat . ", 25)) + "it was television .";
-        const string question = "what was it ?";
-        var options = new QuestionAnsweringOptions(MaxLength: 32, DocStride: 8, TopK: 2);
-        Assert.True(tokenizer.CountTokens(context) > 3 * 32, "the context must be over three windows long");
-
-        var windows = pipe.Windows([(question, context)], options)[0];
-        Assert.True(windows.Count > 3);
-        Assert.All(windows.SkipLast(1), w => Assert.DoesNotContain(target, w.Encoding.Ids));
-        Assert.Contains(target, windows[^1].Encoding.Ids);
-        Assert.All(windows, w => Assert.True(w.Encoding.Length <= 32));
-
-        var best = pipe.Answer([(question, context)], options)[0][0];
-        Assert.Equal("television", best.Answer);
-        Assert.Equal(context.LastIndexOf("television", StringComparison.Ordinal), best.Start);
+        const string context = "it was said by a Lieberman aide .";
+        var best = pipe.Answer([("who said it ?", context)])[0][0];
+        Assert.Equal(("Lieberman", 17, 26), (best.Answer, best.Start, best.End));
         Assert.True(best.Score > 0.99, $"score {best.Score}");
     }
 }

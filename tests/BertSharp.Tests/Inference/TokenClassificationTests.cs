@@ -107,6 +107,25 @@ public sealed class TokenClassificationTests
         Assert.Equal(0.6, e[2].Score, 12);
     }
 
+    // HF's group_sub_entities scores a group with the mean of its members' scores (np.nanmean): "new" B-LOC 0.9 and "york"
+    // I-LOC 0.6 are one LOC of score (0.9 + 0.6) / 2 = 0.75, neither the first member's nor the best one's; "lives" (O 0.8)
+    // and a leading I-PER (0.5, a group of its own as HF starts one on a tag change) come out as O, dropped, and PER 0.5.
+    [Fact]
+    public void Simple_scores_a_group_with_the_mean_of_its_members_scores_as_HF()
+    {
+        TokenScores[] tokens =
+        [
+            T("new", 0, 3, false, 0.05, 0.0, 0.0, 0.9, 0.05),
+            T("york", 4, 8, false, 0.1, 0.1, 0.1, 0.1, 0.6),
+            T("lives", 9, 14, false, 0.8, 0.05, 0.05, 0.05, 0.05),
+            T("ann", 15, 18, false, 0.2, 0.1, 0.5, 0.1, 0.1),
+        ];
+        var e = TokenAggregation.Aggregate(tokens, Labels, AggregationStrategy.Simple);
+        Assert.Equal([("LOC", "new york", 0, 8), ("PER", "ann", 15, 18)], e.Select(x => (x.Entity, x.Word, x.Start, x.End)));
+        Assert.Equal(0.75, e[0].Score, 12);
+        Assert.Equal(0.5, e[1].Score, 12);
+    }
+
     [Fact]
     public void First_average_and_max_label_whole_words()
     {

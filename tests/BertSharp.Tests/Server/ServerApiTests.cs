@@ -98,7 +98,7 @@ public sealed class ServerApiTests
         await using var host = await ServerHost.Start(QaCase);
         var row = InferenceFixtures.Rows(QaCase)[2];
         using var qa = QuestionAnswering.Load(HfFixture.Dir(QaCase));
-        var expected = qa.Answer([(row.Text, row.Pair!)], new QuestionAnsweringOptions(TopK: 3, MaxLength: 64, DocStride: 16))[0];
+        var expected = qa.Answer([(row.Text, row.Pair!)], new QuestionAnsweringOptions(TopK: 3, MaxLength: 64))[0];
         var (status, body) = await host.Post("/v1/qa", new { question = row.Text, context = row.Pair, top_k = 3 });
         Assert.Equal(200, status);
         var answers = body!["answers"]!.AsArray();
@@ -107,12 +107,23 @@ public sealed class ServerApiTests
         // A v2.0 model's "no answer" (the empty answer at 0-0) is offered on request, as by bert qa --handle-impossible-answer;
         // the server could not ask for it. One-token answers keep every candidate within top_k, the empty one included.
         var withNone = qa.Answer([(row.Text, row.Pair!)],
-            new QuestionAnsweringOptions(TopK: 20, MaxLength: 64, DocStride: 16, MaxAnswerLength: 1, HandleImpossibleAnswer: true))[0];
+            new QuestionAnsweringOptions(TopK: 20, MaxLength: 64, MaxAnswerLength: 1, HandleImpossibleAnswer: true))[0];
         Assert.Contains(withNone, a => a.Answer == "");
         (status, body) = await host.Post("/v1/qa", new { question = row.Text, context = row.Pair, top_k = 20, max_answer_length = 1, handle_impossible_answer = true });
         Assert.Equal(200, status);
         answers = body!["answers"]!.AsArray();
         Assert.Equal(withNone.Select(a => (a.Answer, a.Start, a.End)), answers.Select(a => ((string)a!["answer"]!, (int)a["start"]!, (int)a["end"]!)));
+
+        // A context of several windows is cut as bert qa cuts it, with HF's doc_stride (128, capped at half a window's context
+        // room): the spans and their scores, which depend on each window's softmax, are the CLI's.
+        var severalWindows = string.Join(' ', Enumerable.Range(0, 12).Select(k => row.Pair));
+        var inWindows = qa.Answer([(row.Text, severalWindows)], new QuestionAnsweringOptions(TopK: 3, MaxLength: 64))[0];
+        Assert.True(qa.Windows([(row.Text, severalWindows)], new QuestionAnsweringOptions(MaxLength: 64))[0].Count > 3);
+        (status, body) = await host.Post("/v1/qa", new { question = row.Text, context = severalWindows, top_k = 3 });
+        Assert.Equal(200, status);
+        answers = body!["answers"]!.AsArray();
+        Assert.Equal(inWindows.Select(a => (a.Start, a.End)), answers.Select(a => ((int)a!["start"]!, (int)a["end"]!)));
+        Assert.Equal(inWindows.Select(a => Math.Round(a.Score, 6)), answers.Select(a => Math.Round((double)a!["score"]!, 6)));
 
         // Contexts may span several windows (4 × max length here) but not more; long questions are refused too.
         var longContext = string.Join(' ', Enumerable.Repeat("the", 5000));
