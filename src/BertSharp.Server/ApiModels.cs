@@ -7,8 +7,8 @@ namespace BertSharp.Server;
 /// <summary>Body of <c>POST /v1/embed</c>: <c>text</c> or <c>texts</c>.</summary>
 /// <param name="Text">One text.</param>
 /// <param name="Texts">Several texts.</param>
-/// <param name="Pooling">cls (default) or mean, in any letter case.</param>
-/// <param name="Normalize">Unit L2 norm (default false).</param>
+/// <param name="Pooling">cls or mean, in any letter case; default: a sentence-transformers model's own (modules.json, its Pooling module's config.json), else cls.</param>
+/// <param name="Normalize">Unit L2 norm; default: true when a sentence-transformers model's modules.json has a Normalize module, else false.</param>
 public sealed record EmbedRequest(string? Text = null, string[]? Texts = null, string? Pooling = null, bool? Normalize = null);
 
 /// <summary>Embeddings, one per input text.</summary>

@@ -10,9 +10,11 @@ namespace BertSharp.Server;
 /// <summary>The model a server answers with, and the pipelines its architecture supports.</summary>
 public sealed class ServedModel : IDisposable
 {
-    private ServedModel(string name, BertPreTrainedModel model, BertTokenizer tokenizer, ResolvedLength length, TextClassifier? classifier)
+    private ServedModel(string name, BertPreTrainedModel model, BertTokenizer tokenizer, ResolvedLength length, TextClassifier? classifier,
+        SentenceTransformerModules? modules)
     {
         Name = name;
+        Modules = modules;
         Model = model;
         Tokenizer = tokenizer;
         Length = length;
@@ -62,11 +64,13 @@ public sealed class ServedModel : IDisposable
     internal static ServedModel Load(string modelDirectory, string dir, BertConfig config, torch.Device device, int? maxLength, InferenceBackend backend)
     {
         var architecture = config.Architectures?.FirstOrDefault(BertPretrained.Architectures.Contains) ?? nameof(BertModel);
+        // Before the weights load: a malformed modules.json refuses the server, not its first embeddings request.
+        var modules = SentenceTransformerModules.Read(dir);
         if (architecture == nameof(BertForSequenceClassification))
         {
             // Under ONNX Runtime the torch model stays on the CPU (as TextClassifier.Load with a backend puts it).
             var classifier = TextClassifier.Load(dir, config, backend.IsOnnxRuntime ? torch.CPU : device, maxLength, backend, modelDirectory);
-            return new ServedModel(modelDirectory, classifier.Model, classifier.Tokenizer, classifier.Length, classifier).WithBackend(backend);
+            return new ServedModel(modelDirectory, classifier.Model, classifier.Tokenizer, classifier.Length, classifier, modules).WithBackend(backend);
         }
         if (architecture == nameof(BertForPreTraining))
         {
@@ -83,7 +87,7 @@ public sealed class ServedModel : IDisposable
             RequiredWeights.Check(report, architecture, modelDirectory);
             var length = ModelLength.Resolve(model.Config, tokenizer, maxLength, modelDirectory);
             model.to(device);
-            return new ServedModel(modelDirectory, model, tokenizer, length, null).WithBackend(backend);
+            return new ServedModel(modelDirectory, model, tokenizer, length, null, modules).WithBackend(backend);
         }
         catch
         {
@@ -137,6 +141,9 @@ public sealed class ServedModel : IDisposable
     public bool PairInput => Classifier?.PairInput ?? false;
 
     public FeatureExtraction Features { get; }
+
+    /// <summary>The pooling and normalisation a sentence-transformers model declares, the embeddings' defaults; null for a plain HF model.</summary>
+    internal SentenceTransformerModules? Modules { get; }
 
     public AttentionMaps Attention { get; }
 

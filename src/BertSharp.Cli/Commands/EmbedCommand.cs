@@ -26,9 +26,15 @@ internal static class EmbedCommand
         var task = DataOptions.TaskOption(
             "Read --input in a task's format (imdb, cola, sst2, mrpc): its text column, and its label names (0 → negative ...) in the output and the plot legend. " +
             "A pair task's two sentences (mrpc) are embedded as one text, joined by a space (not a [SEP] pair), which is the output's text.");
-        var pooling = new Option<string>("--pooling") { Description = "cls or mean (over real tokens).", DefaultValueFactory = _ => "cls" };
+        var pooling = new Option<string?>("--pooling")
+        {
+            Description = "cls or mean (over real tokens). Default: a sentence-transformers model's own (modules.json, its Pooling module's config.json), else cls.",
+        };
         pooling.AcceptOnlyFromAmong("cls", "mean");
-        var normalize = new Option<bool>("--normalize") { Description = "Scale every embedding to unit L2 norm." };
+        var normalize = new Option<bool>("--normalize")
+        {
+            Description = "Scale every embedding to unit L2 norm (--normalize false: do not). Default: on when a sentence-transformers model's modules.json has a Normalize module, else off.",
+        };
         var maxLength = CommonOptions.MaxLength();
         var device = CommonOptions.Device();
         var threads = CommonOptions.Threads();
@@ -76,8 +82,10 @@ internal static class EmbedCommand
             {
                 throw new BertSharpException("--plot: needs at least 2 texts.");
             }
-            var options = new FeatureExtractionOptions(p.GetValue(pooling) == "mean" ? Pooling.Mean : Pooling.Cls, p.GetValue(normalize),
-                p.GetValue(maxLength), p.GetValue(batch));
+            var modules = SentenceTransformerModules.Read(BertPretrained.ResolveDirectory(p.GetValue(model)!));
+            var choice = EmbeddingChoice.Resolve(modules, PoolingOption.Value(p, pooling), "--pooling",
+                CommonOptions.Given(p, normalize) ? p.GetValue(normalize) : null, "--normalize", Pooling.Cls, fallbackNormalize: false);
+            var options = new FeatureExtractionOptions(choice.Pooling, choice.Normalize, p.GetValue(maxLength), p.GetValue(batch));
             CommonOptions.ApplyThreads(p, threads);
             float[][] vectors;
             var engine = backend.Resolve(p, p.GetValue(model)!, device);
@@ -125,6 +133,11 @@ internal static class EmbedCommand
                 files.Add((p.GetValue(plot)!, s => s.Write(image)));
             }
             AtomicFile.WriteFiles(files);
+            if (modules is not null)
+            {
+                // After the work: a refusal on the way stays the one line of stderr.
+                Console.Error.WriteLine($"{choice.PoolingLine}, {choice.NormalizeLine}");
+            }
             Console.Out.WriteLine($"wrote {vectors.Length:N0} embeddings of dimension {vectors[0].Length} to {CliErrors.Shown(outPath)}");
             if (image is not null)
             {

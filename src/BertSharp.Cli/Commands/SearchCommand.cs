@@ -18,10 +18,10 @@ internal static class SearchCommand
         var task = DataOptions.TaskOption(
             "Read --corpus in a task's format (imdb, cola, sst2, mrpc). A pair task's two sentences (mrpc) are one corpus text, joined by a space (not a [SEP] pair).");
         var topK = CommonOptions.TopK("Neighbours per query.", 5);
-        var pooling = new Option<string>("--pooling")
+        var pooling = new Option<string?>("--pooling")
         {
-            Description = "mean (over real tokens; how sentence-transformers models such as all-MiniLM-L6-v2 are trained) or cls.",
-            DefaultValueFactory = _ => "mean",
+            Description = "mean (over real tokens; how sentence-transformers models such as all-MiniLM-L6-v2 are trained) or cls. " +
+                          "Default: a sentence-transformers model's own (modules.json, its Pooling module's config.json), else mean.",
         };
         pooling.AcceptOnlyFromAmong("cls", "mean");
         var maxLength = CommonOptions.MaxLength();
@@ -63,6 +63,10 @@ internal static class SearchCommand
                 : EmbedInput.Read(p.GetValue(corpus)!, p.GetValue(textColumn)!, null, "--corpus");
             CommonOptions.ApplyThreads(p, threads);
             var modelDir = BertPretrained.ResolveDirectory(p.GetValue(model)!);
+            // Cosine similarity normalises every vector whatever the model declares: only the pooling is the model's to choose.
+            var modules = SentenceTransformerModules.Read(modelDir);
+            var choice = EmbeddingChoice.Resolve(modules, PoolingOption.Value(p, pooling), "--pooling", true, "cosine similarity", Pooling.Mean,
+                fallbackNormalize: true);
             using var pipe = FeatureExtraction.Load(modelDir, p.GetValue(device)!);
             var length = ModelLength.Resolve(pipe.Model.Config, pipe.Tokenizer, p.GetValue(maxLength), modelDir);
             if (length.Warning is { } lw)
@@ -74,9 +78,14 @@ internal static class SearchCommand
             {
                 CliErrors.Warn(tw);
             }
-            var options = new FeatureExtractionOptions(p.GetValue(pooling) == "mean" ? Pooling.Mean : Pooling.Cls, Normalize: true, length.Length, p.GetValue(batch));
+            var options = new FeatureExtractionOptions(choice.Pooling, Normalize: true, length.Length, p.GetValue(batch));
             var search = SemanticSearch.Build(pipe, texts, options);
-            Console.Out.WriteLine($"{texts.Count:N0} texts of {CliErrors.Shown(p.GetValue(corpus)!)} embedded ({p.GetValue(pooling)} pooling, cosine similarity)");
+            if (modules is not null)
+            {
+                // After the corpus is embedded: a refusal on the way stays the one line of stderr.
+                Console.Error.WriteLine(choice.PoolingLine);
+            }
+            Console.Out.WriteLine($"{texts.Count:N0} texts of {CliErrors.Shown(p.GetValue(corpus)!)} embedded ({choice.Pooling.ToString().ToLowerInvariant()} pooling, cosine similarity)");
             foreach (var q in asked)
             {
                 Console.Out.WriteLine($"query: {CliErrors.Shown(q)}");

@@ -29,13 +29,29 @@ internal static class EmbedEndpoint
         app.MapPost("/v1/embed", async (EmbedRequest request, HttpContext context) =>
         {
             var texts = RequestChecks.TextOrTexts(request.Text, request.Texts, options.MaxTextsPerRequest);
-            var pooling = RequestChecks.Choice(request.Pooling, "pooling", Pooling.Cls);
+            var choice = Choose(served, request);
             for (var i = 0; i < texts.Count; i++)
             {
                 served.CheckLength(texts[i], request.Text is null ? $"texts[{i}]" : "text");
             }
-            var vectors = await batchers.Submit(batcher, [.. texts.Select(t => new Item(t, pooling, request.Normalize ?? false))], context);
+            var vectors = await batchers.Submit(batcher, [.. texts.Select(t => new Item(t, choice.Pooling, choice.Normalize))], context);
             return new EmbedResponse(vectors, served.Features.Dimension);
         }).WithSummary("Sentence embeddings (CLS or mean pooling, optional L2 normalisation).").ProducesApiErrors();
+    }
+
+    /// <summary>The request's pooling and normalisation, each defaulting to the model's own as <c>bert embed</c>'s do.</summary>
+    private static EmbeddingChoice Choose(ServedModel served, EmbedRequest request)
+    {
+        Pooling? pooling = request.Pooling is null ? null : RequestChecks.Choice(request.Pooling, "pooling", Pooling.Cls);
+        try
+        {
+            return EmbeddingChoice.Resolve(served.Modules, pooling, "'pooling'", request.Normalize, "'normalize'", Pooling.Cls, fallbackNormalize: false,
+                publicNames: true);
+        }
+        catch (BertSharpException e)
+        {
+            // The model declares a pooling BertSharp does not compute: the request has to choose one.
+            throw new ApiException(422, e.Message);
+        }
     }
 }

@@ -79,18 +79,7 @@ internal static partial class StrictJson
     /// <param name="expected">What the file must be, in words, for the messages ("a trainer state").</param>
     public static T Read<T>(string path, JsonSerializerOptions options, string expected)
     {
-        var text = TextLines.ReadAllText(path);
-        RefuseLoneSurrogates(path, text);
-        JsonNode? node;
-        try
-        {
-            node = JsonNode.Parse(text, documentOptions: Options);
-        }
-        catch (JsonException e)
-        {
-            throw DuplicateKeyError(path, text, e)
-                  ?? new BertSharpException($"{LineRef.NotValidJson(path, e)}; expected {expected}.", e);
-        }
+        var node = Parse(path, expected);
         if (node is not JsonObject obj)
         {
             throw new BertSharpException($"{path}: expected {expected} (a JSON object), not {Shown(node)}.");
@@ -110,6 +99,25 @@ internal static partial class StrictJson
         {
             var (field, type, value) = At(obj, info, options, e.Path);
             throw new BertSharpException($"{path}: field '{field}': expected {Describe(type)}, got {Shown(value)}.", e);
+        }
+    }
+
+    /// <summary>
+    /// The JSON value of the file <paramref name="path"/>: strict UTF-8 (BOM skipped), nothing after the value, no key twice, no
+    /// lone surrogate; each failure one line naming the file and what it must be (<paramref name="expected"/>, in words).
+    /// </summary>
+    public static JsonNode? Parse(string path, string expected)
+    {
+        var text = TextLines.ReadAllText(path);
+        RefuseLoneSurrogates(path, text);
+        try
+        {
+            return JsonNode.Parse(text, documentOptions: Options);
+        }
+        catch (JsonException e)
+        {
+            throw DuplicateKeyError(path, text, e)
+                  ?? new BertSharpException($"{LineRef.NotValidJson(path, e)}; expected {expected}.", e);
         }
     }
 

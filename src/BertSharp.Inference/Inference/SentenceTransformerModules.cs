@@ -1,0 +1,145 @@
+using System.Text.Json.Nodes;
+using BertSharp.IO;
+
+namespace BertSharp.Inference;
+
+/// <summary>
+/// The pooling and normalisation a sentence-transformers model directory declares: <c>modules.json</c> lists the modules its
+/// <c>encode</c> runs after the transformer (Pooling, often Normalize), and the Pooling module's <c>config.json</c> its mode.
+/// Without them a model trained with mean pooling and unit vectors was pooled by [CLS] here, silently giving other embeddings.
+/// </summary>
+internal sealed class SentenceTransformerModules
+{
+    public const string FileName = "modules.json";
+
+    // sentence-transformers' Pooling saves one boolean per mode; a model may set several (their vectors are concatenated).
+    private static readonly (string Field, Pooling? Mode)[] Modes =
+    [
+        ("pooling_mode_cls_token", Pooling.Cls),
+        ("pooling_mode_mean_tokens", Pooling.Mean),
+        ("pooling_mode_max_tokens", null),
+        ("pooling_mode_mean_sqrt_len_tokens", null),
+        ("pooling_mode_weightedmean_tokens", null),
+        ("pooling_mode_lasttoken", null),
+    ];
+
+    private readonly string? _poolingPath;
+    private readonly string[] _poolingFields;
+
+    private SentenceTransformerModules(string? poolingPath, string? poolingShown, string[] poolingFields, bool normalize)
+    {
+        _poolingPath = poolingPath;
+        PoolingShown = poolingShown;
+        _poolingFields = poolingFields;
+        Normalize = normalize;
+    }
+
+    /// <summary>The Pooling module's config as the plan line names it (<c>1_Pooling/config.json</c>); null without a Pooling module.</summary>
+    public string? PoolingShown { get; }
+
+    /// <summary>Whether modules.json has a Normalize module.</summary>
+    public bool Normalize { get; }
+
+    /// <summary>
+    /// Reads <paramref name="dir"/>'s modules.json and its Pooling module's config; null when the directory has no modules.json
+    /// (a plain HF model). A file that is not the JSON sentence-transformers writes is refused in one line naming it and the field.
+    /// </summary>
+    public static SentenceTransformerModules? Read(string dir)
+    {
+        var path = Path.Combine(dir, FileName);
+        if (!File.Exists(path))
+        {
+            return null;
+        }
+        const string expected = "a list of sentence-transformers modules ([{\"type\": ..., \"path\": ...}, ...])";
+        if (StrictJson.Parse(path, expected) is not JsonArray modules)
+        {
+            throw new BertSharpException($"{path}: expected {expected}.");
+        }
+        string? poolingDir = null;
+        var normalize = false;
+        for (var i = 0; i < modules.Count; i++)
+        {
+            var type = Text(path, modules[i], Invariant($"[{i}]"), "type");
+            // The class's module moved between sentence-transformers versions; its name did not.
+            switch (type[(type.LastIndexOf('.') + 1)..])
+            {
+                case "Pooling":
+                    poolingDir ??= Text(path, modules[i], Invariant($"[{i}]"), "path");
+                    break;
+                case "Normalize":
+                    normalize = true;
+                    break;
+            }
+        }
+        if (poolingDir is null)
+        {
+            return new SentenceTransformerModules(null, null, [], normalize);
+        }
+        var shown = Path.Combine(poolingDir, "config.json").Replace('\\', '/');
+        var configPath = Path.Combine(dir, poolingDir, "config.json");
+        if (!File.Exists(configPath))
+        {
+            throw new BertSharpException($"{path}: its Pooling module's config {configPath} is missing.");
+        }
+        if (StrictJson.Parse(configPath, "a sentence-transformers pooling config") is not JsonObject config)
+        {
+            throw new BertSharpException($"{configPath}: expected a sentence-transformers pooling config (a JSON object).");
+        }
+        var set = new List<string>();
+        foreach (var (field, _) in Modes)
+        {
+            if (!config.TryGetPropertyValue(field, out var value))
+            {
+                continue;
+            }
+            if (value is not JsonValue v || !v.TryGetValue<bool>(out var on))
+            {
+                throw new BertSharpException($"{configPath}: field '{field}': expected true or false, got {StrictJson.Shown(value)}.");
+            }
+            if (on)
+            {
+                set.Add(field);
+            }
+        }
+        return new SentenceTransformerModules(configPath, shown, [.. set], normalize);
+    }
+
+    /// <summary>
+    /// The pooling the Pooling module declares; null without one. A mode BertSharp does not compute (max, weighted mean, last
+    /// token, several at once) is refused in one line naming the file and field, <paramref name="howToChoose"/> telling the user
+    /// how to pick cls or mean instead; <paramref name="relative"/> names the file as "the model's 1_Pooling/config.json".
+    /// </summary>
+    public Pooling? DeclaredPooling(string howToChoose, bool relative = false)
+    {
+        if (_poolingPath is null)
+        {
+            return null;
+        }
+        var file = relative ? $"the model's {PoolingShown}" : _poolingPath;
+        if (_poolingFields.Length == 0)
+        {
+            throw new BertSharpException($"{file}: no pooling_mode_* field is true; {howToChoose}.");
+        }
+        if (_poolingFields.Length > 1)
+        {
+            throw new BertSharpException(
+                $"{file}: fields {string.Join(" and ", _poolingFields.Select(f => $"'{f}'"))} are all true (their poolings concatenated), which BertSharp does not compute; {howToChoose}.");
+        }
+        return Modes.First(m => m.Field == _poolingFields[0]).Mode
+               ?? throw new BertSharpException($"{file}: field '{_poolingFields[0]}' is true, a pooling BertSharp does not compute (cls or mean); {howToChoose}.");
+    }
+
+    private static string Text(string path, JsonNode? module, string at, string field)
+    {
+        if (module is not JsonObject o)
+        {
+            throw new BertSharpException($"{path}: field '{at}': expected an object, got {StrictJson.Shown(module)}.");
+        }
+        return o[field] is JsonValue v && v.TryGetValue<string>(out var s)
+            ? s
+            : throw new BertSharpException(o.ContainsKey(field)
+                ? $"{path}: field '{at}.{field}': expected a string, got {StrictJson.Shown(o[field])}."
+                : $"{path}: missing field '{at}.{field}'.");
+    }
+}

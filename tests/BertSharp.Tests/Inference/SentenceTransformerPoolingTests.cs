@@ -1,0 +1,165 @@
+using System.Text.Json.Nodes;
+using BertSharp.Inference;
+using BertSharp.Tests.Infrastructure;
+using BertSharp.Tests.Modeling;
+using BertSharp.Tests.Server;
+
+namespace BertSharp.Tests.Inference;
+
+/// <summary>
+/// A sentence-transformers model directory (modules.json, 1_Pooling/config.json) sets the default pooling and normalisation
+/// of <c>bert embed</c>, <c>bert search</c> and <c>POST /v1/embed</c>, as its own <c>encode</c> uses them; explicit choices win.
+/// </summary>
+public sealed class SentenceTransformerPoolingTests
+{
+    private static readonly string Plain = HfFixture.Dir("base-model");
+    private static readonly string[] Texts = ["the cat sat on the mat .", "a heartfelt family drama"];
+
+    private const string MeanNormalized =
+        """[{"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"}, """ +
+        """{"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"}, """ +
+        """{"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"}]""";
+
+    private static string PoolingConfig(string mode) =>
+        $$"""{"word_embedding_dimension": 64, "pooling_mode_cls_token": {{Flag(mode, "cls")}}, "pooling_mode_mean_tokens": {{Flag(mode, "mean")}}, "pooling_mode_max_tokens": {{Flag(mode, "max")}}, "pooling_mode_mean_sqrt_len_tokens": false}""";
+
+    private static string Flag(string mode, string name) => mode.Split('+').Contains(name) ? "true" : "false";
+
+    /// <summary>Adds sentence-transformers' files to <paramref name="dir"/>, a model directory.</summary>
+    private static void AddModules(string dir, string modules, string pooling)
+    {
+        File.WriteAllText(Path.Combine(dir, "modules.json"), modules);
+        Directory.CreateDirectory(Path.Combine(dir, "1_Pooling"));
+        File.WriteAllText(Path.Combine(dir, "1_Pooling", "config.json"), pooling);
+    }
+
+    /// <summary>The fixture model copied to <paramref name="tmp"/>/model with sentence-transformers' files added.</summary>
+    private static string StModel(TempDir tmp, string modules = MeanNormalized, string pooling = "")
+    {
+        var dir = tmp.File("model");
+        Directory.CreateDirectory(dir);
+        foreach (var f in Directory.GetFiles(Plain))
+        {
+            File.Copy(f, Path.Combine(dir, Path.GetFileName(f)));
+        }
+        AddModules(dir, modules, pooling.Length > 0 ? pooling : PoolingConfig("mean"));
+        File.WriteAllLines(tmp.File("in.txt"), Texts);
+        return dir;
+    }
+
+    private static float[][] Reference(Pooling pooling, bool normalize)
+    {
+        using var pipe = FeatureExtraction.Load(Plain, "cpu");
+        return pipe.Embed(Texts, new FeatureExtractionOptions(pooling, normalize));
+    }
+
+    private static float[][] Read(string jsonl) =>
+        [.. File.ReadAllLines(jsonl).Select(l => JsonNode.Parse(l)!["embedding"]!.AsArray().Select(v => (float)v!).ToArray())];
+
+    private static void AssertVectors(float[][] expected, float[][] actual)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        for (var i = 0; i < expected.Length; i++)
+        {
+            InferenceFixtures.AssertClose(expected[i], actual[i], 1e-5, $"text {i}");
+        }
+    }
+
+    [Fact]
+    public void Embed_defaults_to_the_models_mean_pooling_and_normalize_module()
+    {
+        using var tmp = TestPaths.TempDir();
+        var dir = StModel(tmp);
+        var r = CliRunner.Run("embed", "--model", dir, "--input", tmp.File("in.txt"), "--output", tmp.File("e.jsonl"));
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        Assert.Equal("pooling: mean (1_Pooling/config.json), normalize: true (modules.json Normalize)", r.StdErr.Trim());
+        var got = Read(tmp.File("e.jsonl"));
+        // What `--pooling mean --normalize` gives on the plain model, and not the CLS default of a plain model.
+        AssertVectors(Reference(Pooling.Mean, normalize: true), got);
+        Assert.True(MathF.Abs(Reference(Pooling.Cls, normalize: false)[0][0] - got[0][0]) > 1e-3);
+    }
+
+    [Fact]
+    public void Explicit_pooling_and_normalize_win_over_the_models_files()
+    {
+        using var tmp = TestPaths.TempDir();
+        var dir = StModel(tmp);
+        var r = CliRunner.Run("embed", "--model", dir, "--input", tmp.File("in.txt"), "--output", tmp.File("e.jsonl"), "--pooling", "cls", "--normalize", "false");
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        Assert.Equal("pooling: cls (--pooling), normalize: false (--normalize)", r.StdErr.Trim());
+        AssertVectors(Reference(Pooling.Cls, normalize: false), Read(tmp.File("e.jsonl")));
+    }
+
+    [Theory]
+    [InlineData("max", "field 'pooling_mode_max_tokens' is true")]
+    [InlineData("cls+mean", "fields 'pooling_mode_cls_token' and 'pooling_mode_mean_tokens' are all true")]
+    public void A_pooling_BertSharp_does_not_compute_is_refused_unless_pooling_is_given(string mode, string message)
+    {
+        using var tmp = TestPaths.TempDir();
+        var dir = StModel(tmp, pooling: PoolingConfig(mode));
+        CliRunner.Run("embed", "--model", dir, "--input", tmp.File("in.txt"), "--output", tmp.File("e.jsonl"))
+            .AssertOneLineError(Path.Combine(dir, "1_Pooling", "config.json"), message, "give --pooling cls or mean");
+        Assert.False(File.Exists(tmp.File("e.jsonl")));
+        var r = CliRunner.Run("embed", "--model", dir, "--input", tmp.File("in.txt"), "--output", tmp.File("e.jsonl"), "--pooling", "mean");
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        AssertVectors(Reference(Pooling.Mean, normalize: true), Read(tmp.File("e.jsonl")));
+    }
+
+    [Theory]
+    [InlineData("[{\"type\": ", "", "modules.json line 1: not valid JSON")]
+    [InlineData("{\"type\": \"sentence_transformers.models.Pooling\"}", "", "modules.json: expected a list of sentence-transformers modules")]
+    [InlineData("[{\"type\": \"sentence_transformers.models.Pooling\"}]", "", "modules.json: missing field '[0].path'")]
+    [InlineData(MeanNormalized, "{\"pooling_mode_mean_tokens\": \"yes\"}", "config.json: field 'pooling_mode_mean_tokens': expected true or false, got \"yes\"")]
+    [InlineData(MeanNormalized, "{\"pooling_mode_mean_tokens\": true,\n \"pooling_mode_mean_tokens\": false}", "config.json: duplicate key 'pooling_mode_mean_tokens'")]
+    public void Malformed_sentence_transformers_files_are_refused_in_one_line(string modules, string pooling, string message)
+    {
+        using var tmp = TestPaths.TempDir();
+        var dir = StModel(tmp, modules, pooling);
+        CliRunner.Run("embed", "--model", dir, "--input", tmp.File("in.txt"), "--output", tmp.File("e.jsonl"))
+            .AssertOneLineError(message);
+        Assert.False(File.Exists(tmp.File("e.jsonl")));
+    }
+
+    [Fact]
+    public void Search_follows_the_models_pooling()
+    {
+        using var tmp = TestPaths.TempDir();
+        var dir = StModel(tmp, pooling: PoolingConfig("cls"));
+        var st = CliRunner.Run("search", "--model", dir, "--corpus", tmp.File("in.txt"), "--query", "a cat");
+        Assert.True(st.ExitCode == 0, st.StdErr);
+        Assert.Equal("pooling: cls (1_Pooling/config.json)", st.StdErr.Trim());
+        // Search's own default is mean: the model's cls gives what --pooling cls gives on the plain model.
+        var cls = CliRunner.Run("search", "--model", Plain, "--corpus", tmp.File("in.txt"), "--query", "a cat", "--pooling", "cls");
+        var mean = CliRunner.Run("search", "--model", Plain, "--corpus", tmp.File("in.txt"), "--query", "a cat");
+        Assert.Equal(cls.StdOut.Split('\n')[1..], st.StdOut.Split('\n')[1..]);
+        Assert.NotEqual(mean.StdOut.Split('\n')[1..], st.StdOut.Split('\n')[1..]);
+    }
+
+    [Fact]
+    public async Task The_server_embeds_with_the_models_pooling_unless_the_request_chooses()
+    {
+        await using var host = await ServerHost.Start("base-model", prepare: d => AddModules(d, MeanNormalized, PoolingConfig("mean")));
+        var (status, body) = await host.Post("/v1/embed", new { texts = Texts });
+        Assert.Equal(200, status);
+        AssertVectors(Reference(Pooling.Mean, normalize: true), Vectors(body!));
+        (status, body) = await host.Post("/v1/embed", new { texts = Texts, pooling = "cls", normalize = false });
+        Assert.Equal(200, status);
+        AssertVectors(Reference(Pooling.Cls, normalize: false), Vectors(body!));
+    }
+
+    [Fact]
+    public async Task The_server_asks_for_a_pooling_when_the_model_declares_one_it_does_not_compute()
+    {
+        await using var host = await ServerHost.Start("base-model", prepare: d => AddModules(d, MeanNormalized, PoolingConfig("max")));
+        var (status, body) = await host.Post("/v1/embed", new { text = Texts[0] });
+        Assert.Equal(422, status);
+        var error = (string)body!["error"]!;
+        Assert.Equal("the model's 1_Pooling/config.json: field 'pooling_mode_max_tokens' is true, a pooling BertSharp does not compute (cls or mean); give 'pooling' cls or mean to choose one.", error);
+        (status, body) = await host.Post("/v1/embed", new { texts = Texts, pooling = "mean" });
+        Assert.Equal(200, status);
+        AssertVectors(Reference(Pooling.Mean, normalize: true), Vectors(body!));
+    }
+
+    private static float[][] Vectors(JsonNode body) =>
+        [.. body["embeddings"]!.AsArray().Select(v => v!.AsArray().Select(x => (float)x!).ToArray())];
+}
