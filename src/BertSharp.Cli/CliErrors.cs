@@ -27,6 +27,7 @@ public static partial class CliErrors
         ["bucket_by_length"] = "--no-bucketing",
         ["eval_data"] = "--eval-data",
         ["data_directory"] = "--data",
+        ["targets"] = "--target",
     };
 
     private static readonly Lazy<HashSet<string>> Flags = new(() =>
@@ -154,6 +155,9 @@ public static partial class CliErrors
 
     /// <summary>Writes a library warning (options named by their fields) to stderr as the CLI says it: <c>warning: </c> and flags.</summary>
     public static void Warn(string text) => Console.Error.WriteLine("warning: " + Word(text));
+
+    /// <summary>As <see cref="Warn"/> for a warning that quotes the user's words (fill-mask targets): nothing in it is renamed.</summary>
+    public static void WarnShown(string text) => Console.Error.WriteLine("warning: " + Shown(text));
 
     // Not inside a path or a file name (runs/max_length/, eval_data.tsv), which warnings quote as data: a name beside '/', '\',
     // or a '.' or '-' joined to more of the name stays; a '.' that ends the sentence does not.

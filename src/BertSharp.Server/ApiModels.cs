@@ -78,8 +78,15 @@ public sealed record ClassifyResponse(IReadOnlyList<Classification> Predictions)
 
 /// <summary>Body of <c>POST /v1/fill-mask</c>.</summary>
 /// <param name="Text">Text with one or more [MASK] tokens.</param>
-/// <param name="TopK">Candidates per mask (default 5).</param>
-public sealed record FillMaskRequest(string? Text = null, [property: Range(RequestChecks.MinTopK, RequestChecks.FillMaskMaxTopK)] int? TopK = null);
+/// <param name="TopK">Candidates per mask (default 5; with <c>targets</c>, at most their number are returned).</param>
+/// <param name="Targets">
+/// Rank only these words, as HF's <c>targets</c> (scores stay the softmax over the whole vocabulary); a word that is not one
+/// vocabulary token is scored by its first word piece, with a warning in the response.
+/// </param>
+public sealed record FillMaskRequest(string? Text = null, [property: Range(RequestChecks.MinTopK, RequestChecks.FillMaskMaxTopK)] int? TopK = null,
+    string[]? Targets = null);
 
 /// <summary>Candidates for each [MASK], in mask order, most probable first.</summary>
-public sealed record FillMaskResponse(IReadOnlyList<IReadOnlyList<BertSharp.Inference.FillMaskPrediction>> Masks);
+/// <param name="Masks">Candidates per mask.</param>
+/// <param name="Warnings">One line per target replaced by its first word piece; absent when none was.</param>
+public sealed record FillMaskResponse(IReadOnlyList<IReadOnlyList<BertSharp.Inference.FillMaskPrediction>> Masks, IReadOnlyList<string>? Warnings = null);

@@ -23,9 +23,21 @@ internal static class ApiSchema
     public static Task Transform(OpenApiSchema schema, OpenApiSchemaTransformerContext context, CancellationToken cancellationToken)
     {
         var type = context.JsonTypeInfo.Type;
-        if (type == typeof(AttentionRequest) || type == typeof(FillMaskRequest))
+        if (type == typeof(AttentionRequest))
         {
             Require(schema, "text");
+        }
+        else if (type == typeof(FillMaskRequest))
+        {
+            Require(schema, "text");
+            // Absent or null ranks the whole vocabulary; given, a non-empty list of words (400 otherwise).
+            var targets = Property(schema, "targets");
+            targets.Type = JsonSchemaType.Array | JsonSchemaType.Null;
+            targets.MinItems = 1;
+            if (targets.Items is OpenApiSchema item)
+            {
+                NonEmptyText(item);
+            }
         }
         else if (type == typeof(NerRequest))
         {

@@ -12,12 +12,17 @@ internal static class FillMaskCommand
     {
         var model = CommonOptions.ModelOption("Model directory or Hub id with an MLM head (e.g. OUTPUT/final of 'bert pretrain').");
         var text = new Option<string>("--text") { Description = "Text with one or more [MASK] tokens.", Required = true };
+        var target = new Option<string[]>("--target")
+        {
+            Description = "Rank only this word (repeat for several), as HF's targets: its score is still its softmax probability over the whole vocabulary; "
+                + "a word that is not one vocabulary token is scored by its first word piece, with a warning. --top-k beyond the targets shows them all.",
+        };
         var topK = CommonOptions.TopK("Candidates per mask.", 5);
         var maxLength = CommonOptions.MaxLength(longer: "a longer text is refused (cutting it could drop a [MASK])");
         var device = CommonOptions.Device();
         var threads = CommonOptions.Threads();
         var cmd = new Command("fill-mask", "Predict the tokens hidden behind [MASK] with a masked-LM model.");
-        foreach (var o in new Option[] { model, text, topK, maxLength, device, threads })
+        foreach (var o in new Option[] { model, text, target, topK, maxLength, device, threads })
         {
             cmd.Options.Add(o);
         }
@@ -35,7 +40,16 @@ internal static class FillMaskCommand
             {
                 throw new BertSharpException($"--text has {tokens} tokens (with [CLS]/[SEP]); the limit is {length.Length} (--max-length, at most {length.PositionLimit}).");
             }
-            var masks = pipeline.Predict(p.GetValue(text)!, p.GetValue(topK));
+            FillMaskTargets? targets = null;
+            if (p.GetValue(target) is { Length: > 0 } words)
+            {
+                targets = FillMaskTargets.Resolve(pipeline.Tokenizer, words);
+                foreach (var warning in targets.Warnings)
+                {
+                    CliErrors.WarnShown(warning);
+                }
+            }
+            var masks = pipeline.Predict(p.GetValue(text)!, p.GetValue(topK), targets);
             for (var m = 0; m < masks.Count; m++)
             {
                 if (masks.Count > 1)

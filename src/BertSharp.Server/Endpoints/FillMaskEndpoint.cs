@@ -10,32 +10,60 @@ internal static class FillMaskEndpoint
     public static void Map(WebApplication app, ServedModel served, BatcherRegistry batchers, ServerOptions options)
     {
         var fill = served.FillMask!;
-        var batcher = batchers.Create<(string Text, int TopK), IReadOnlyList<IReadOnlyList<FillMaskPrediction>>>("fill-mask", inputs =>
+        var batcher = batchers.Create<(string Text, int TopK, FillMaskTargets? Targets), IReadOnlyList<IReadOnlyList<FillMaskPrediction>>>("fill-mask", inputs =>
         {
-            // One padded forward pass for the whole micro-batch; each request keeps its own top_k of the largest asked for.
-            IReadOnlyList<IReadOnlyList<IReadOnlyList<FillMaskPrediction>>> rows;
-            lock (served.Model)
+            // One padded forward pass per set of targets in the micro-batch (one pass for requests without targets); each
+            // request keeps its own top_k of the largest asked for.
+            var result = new IReadOnlyList<IReadOnlyList<FillMaskPrediction>>[inputs.Count];
+            foreach (var group in Enumerable.Range(0, inputs.Count).GroupBy(i => TargetsKey(inputs[i].Targets), StringComparer.Ordinal))
             {
-                rows = fill.PredictBatch([.. inputs.Select(i => i.Text)], inputs.Max(i => i.TopK), options.MaxBatch);
+                var members = group.ToArray();
+                IReadOnlyList<IReadOnlyList<IReadOnlyList<FillMaskPrediction>>> rows;
+                lock (served.Model)
+                {
+                    rows = fill.PredictBatch([.. members.Select(i => inputs[i].Text)], members.Max(i => inputs[i].TopK), options.MaxBatch, inputs[members[0]].Targets);
+                }
+                for (var r = 0; r < members.Length; r++)
+                {
+                    result[members[r]] = [.. rows[r].Select(m => m.Take(inputs[members[r]].TopK).ToList())];
+                }
             }
-            return [.. rows.Select((masks, r) => (IReadOnlyList<IReadOnlyList<FillMaskPrediction>>)[.. masks.Select(m => m.Take(inputs[r].TopK).ToList())])];
+            return result;
         });
         app.MapPost("/v1/fill-mask", async (FillMaskRequest request, HttpContext context) =>
         {
             var text = RequestChecks.Text(request.Text, "text");
             var topK = RequestChecks.Range(request.TopK, "top_k", RequestChecks.FillMaskDefaultTopK, RequestChecks.MinTopK, RequestChecks.FillMaskMaxTopK);
             CheckTopK(topK, fill.Model.Config.VocabSize);
+            var targets = Targets(request.Targets, served);
             served.CheckLength(text, "text");
             var masks = served.Tokenizer.Specials.Mask;
             if (!text.Contains(masks, StringComparison.Ordinal))
             {
                 throw new ApiException(422, $"'text' has no {masks} token to fill.");
             }
-            CheckCandidates(text, masks, topK, options.MaxFillMaskCandidates);
-            var result = await batchers.Submit(batcher, [(text, topK)], context);
-            return new FillMaskResponse(result[0]);
+            CheckCandidates(text, masks, targets is null ? topK : Math.Min(topK, targets.TokenIds.Count), options.MaxFillMaskCandidates);
+            var result = await batchers.Submit(batcher, [(text, topK, targets)], context);
+            return new FillMaskResponse(result[0], targets is { Warnings.Count: > 0 } ? targets.Warnings : null);
         }).WithSummary("Top-k tokens (with scores and filled-in sequences) for each [MASK].").ProducesApiErrors();
     }
+
+    /// <summary>The request's targets resolved on the model's vocabulary, or null when none were given (400 for an empty list or entry).</summary>
+    private static FillMaskTargets? Targets(string[]? words, ServedModel served)
+    {
+        if (words is null)
+        {
+            return null;
+        }
+        if (words.Length == 0)
+        {
+            throw RequestChecks.Empty("targets");
+        }
+        return FillMaskTargets.Resolve(served.Tokenizer, [.. words.Select((w, i) => RequestChecks.Text(w, $"targets[{i}]"))]);
+    }
+
+    // Requests with the same target ids share a forward pass; "" is no targets.
+    private static string TargetsKey(FillMaskTargets? targets) => targets is null ? "" : string.Join(",", targets.TokenIds);
 
     /// <summary>
     /// Refuses (422) a top_k over the vocabulary of a model smaller than <see cref="RequestChecks.FillMaskMaxTopK"/> tokens: the
