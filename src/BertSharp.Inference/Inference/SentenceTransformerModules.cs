@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using BertSharp.Checkpoints;
 using BertSharp.IO;
 
 namespace BertSharp.Inference;
@@ -10,7 +11,7 @@ namespace BertSharp.Inference;
 /// </summary>
 internal sealed class SentenceTransformerModules
 {
-    public const string FileName = "modules.json";
+    public const string FileName = SentenceTransformerModuleList.FileName;
 
     // sentence-transformers' Pooling saves one boolean per mode; a model may set several (their vectors are concatenated).
     private static readonly (string Field, Pooling? Mode)[] Modes =
@@ -42,7 +43,8 @@ internal sealed class SentenceTransformerModules
 
     /// <summary>
     /// Reads <paramref name="dir"/>'s modules.json and its Pooling module's config; null when the directory has no modules.json
-    /// (a plain HF model). A file that is not the JSON sentence-transformers writes is refused in one line naming it and the field.
+    /// (a plain HF model). A file that is not the JSON sentence-transformers writes, or a Pooling path outside the directory, is
+    /// refused in one line naming it and the field.
     /// </summary>
     public static SentenceTransformerModules? Read(string dir)
     {
@@ -51,27 +53,9 @@ internal sealed class SentenceTransformerModules
         {
             return null;
         }
-        const string expected = "a list of sentence-transformers modules ([{\"type\": ..., \"path\": ...}, ...])";
-        if (StrictJson.Parse(path, expected) is not JsonArray modules)
-        {
-            throw new BertSharpException($"{path}: expected {expected}.");
-        }
-        string? poolingDir = null;
-        var normalize = false;
-        for (var i = 0; i < modules.Count; i++)
-        {
-            var type = Text(path, modules[i], Invariant($"[{i}]"), "type");
-            // The class's module moved between sentence-transformers versions; its name did not.
-            switch (type[(type.LastIndexOf('.') + 1)..])
-            {
-                case "Pooling":
-                    poolingDir ??= Text(path, modules[i], Invariant($"[{i}]"), "path");
-                    break;
-                case "Normalize":
-                    normalize = true;
-                    break;
-            }
-        }
+        var list = SentenceTransformerModuleList.Read(path);
+        var normalize = list.Normalize;
+        var poolingDir = list.PoolingDirs.Count > 0 ? list.PoolingDirs[0] : null;
         if (poolingDir is null)
         {
             return new SentenceTransformerModules(null, null, [], normalize);
@@ -128,18 +112,5 @@ internal sealed class SentenceTransformerModules
         }
         return Modes.First(m => m.Field == _poolingFields[0]).Mode
                ?? throw new BertSharpException($"{file}: field '{_poolingFields[0]}' is true, a pooling BertSharp does not compute (cls or mean); {howToChoose}.");
-    }
-
-    private static string Text(string path, JsonNode? module, string at, string field)
-    {
-        if (module is not JsonObject o)
-        {
-            throw new BertSharpException($"{path}: field '{at}': expected an object, got {StrictJson.Shown(module)}.");
-        }
-        return o[field] is JsonValue v && v.TryGetValue<string>(out var s)
-            ? s
-            : throw new BertSharpException(o.ContainsKey(field)
-                ? $"{path}: field '{at}.{field}': expected a string, got {StrictJson.Shown(o[field])}."
-                : $"{path}: missing field '{at}.{field}'.");
     }
 }

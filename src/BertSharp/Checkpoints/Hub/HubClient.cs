@@ -95,11 +95,15 @@ public sealed class HubClient : IDisposable
     }
 
     /// <summary>
-    /// Makes sure config.json, the weights (model.safetensors, else its shard index and shards, else pytorch_model.bin)
-    /// and the tokenizer files the repo has are in the cache for <paramref name="revision"/>, downloading what is missing.
+    /// Makes sure config.json, the weights (model.safetensors, else its shard index and shards, else pytorch_model.bin),
+    /// the <see cref="OptionalFiles"/> the repo has, and a sentence-transformers model's modules.json with each of its Pooling
+    /// modules' config.json (<c>1_Pooling/config.json</c>) are in the cache for <paramref name="revision"/>, downloading what is missing.
     /// Offline, the cache alone answers.
     /// </summary>
-    /// <exception cref="BertSharpException">Unknown repo or revision, no weights, network or integrity failure, or (offline) not cached.</exception>
+    /// <exception cref="BertSharpException">
+    /// Unknown repo or revision, no weights, network or integrity failure, a modules.json that is malformed or names a Pooling
+    /// path outside the repo, or (offline) not cached.
+    /// </exception>
     public HubDownloadResult DownloadModel(string repoId, string? revision = null, CancellationToken ct = default) =>
         DownloadModelAsync(repoId, revision, ct).GetAwaiter().GetResult();
 
@@ -160,16 +164,32 @@ public sealed class HubClient : IDisposable
         }
         foreach (var name in OptionalFiles)
         {
-            var info = await HeadAsync(cache.RepoId, commit, name, ct).ConfigureAwait(false);
-            if (info is null)
+            await FetchOptionalAsync(cache, commit, name, files, ct).ConfigureAwait(false);
+        }
+        // A sentence-transformers model's pooling and normalisation, which bert embed and search follow as its encode does.
+        if (await FetchOptionalAsync(cache, commit, SentenceTransformerModuleList.FileName, files, ct).ConfigureAwait(false) is { } modules)
+        {
+            foreach (var dir in SentenceTransformerModuleList.Read(modules.Path).PoolingDirs)
             {
-                cache.MarkMissing(commit, name);
-                continue;
+                await FetchOptionalAsync(cache, commit, dir + "/config.json", files, ct).ConfigureAwait(false);
             }
-            files.Add(await FetchAsync(cache, info, ct).ConfigureAwait(false));
         }
         cache.WriteRef(revision, commit);
         return new HubDownloadResult(cache.RepoId, commit, cache.SnapshotDir(commit), files);
+    }
+
+    /// <summary>The file <paramref name="name"/> when the repo has it (added to <paramref name="files"/>); else marked missing, null.</summary>
+    private async Task<HubFile?> FetchOptionalAsync(HubCache cache, string commit, string name, List<HubFile> files, CancellationToken ct)
+    {
+        var info = await HeadAsync(cache.RepoId, commit, name, ct).ConfigureAwait(false);
+        if (info is null)
+        {
+            cache.MarkMissing(commit, name);
+            return null;
+        }
+        var file = await FetchAsync(cache, info, ct).ConfigureAwait(false);
+        files.Add(file);
+        return file;
     }
 
     /// <summary>
