@@ -78,13 +78,17 @@ public sealed record ClassifyResponse(IReadOnlyList<Classification> Predictions)
 
 /// <summary>Body of <c>POST /v1/fill-mask</c>.</summary>
 /// <param name="Text">Text with one or more [MASK] tokens.</param>
-/// <param name="TopK">Candidates per mask (default 5; with <c>targets</c>, at most their number are returned).</param>
+/// <param name="TopK">
+/// Candidates per mask (default 5; at most the vocabulary's size without <c>targets</c>; with them, at most their number are
+/// returned, as HF caps it).
+/// </param>
 /// <param name="Targets">
-/// Rank only these words, as HF's <c>targets</c> (scores stay the softmax over the whole vocabulary); a word that is not one
-/// vocabulary token is scored by its first word piece, with a warning in the response.
+/// Rank only these words, as HF's <c>targets</c> (scores stay the softmax over the whole vocabulary); in the body one word (a
+/// string) or several (an array of strings), as HF takes them. A word that is not one vocabulary token is scored by its first
+/// word piece, with a warning in the response.
 /// </param>
 public sealed record FillMaskRequest(string? Text = null, [property: Range(RequestChecks.MinTopK, RequestChecks.FillMaskMaxTopK)] int? TopK = null,
-    string[]? Targets = null);
+    [property: System.Text.Json.Serialization.JsonConverter(typeof(StringOrStrings))] string[]? Targets = null);
 
 /// <summary>Candidates for each [MASK], in mask order, most probable first.</summary>
 /// <param name="Masks">Candidates per mask.</param>

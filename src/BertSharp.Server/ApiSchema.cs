@@ -30,14 +30,15 @@ internal static class ApiSchema
         else if (type == typeof(FillMaskRequest))
         {
             Require(schema, "text");
-            // Absent or null ranks the whole vocabulary; given, a non-empty list of words (400 otherwise).
+            // Absent or null ranks the whole vocabulary; given, one word or a non-empty list of words (400 otherwise). The
+            // string keywords bind strings only and the array keywords arrays only, so one schema says both without a oneOf.
             var targets = Property(schema, "targets");
-            targets.Type = JsonSchemaType.Array | JsonSchemaType.Null;
+            NonEmptyText(targets);
+            targets.Type = JsonSchemaType.String | JsonSchemaType.Array | JsonSchemaType.Null;
             targets.MinItems = 1;
-            if (targets.Items is OpenApiSchema item)
-            {
-                NonEmptyText(item);
-            }
+            var item = targets.Items as OpenApiSchema ?? new OpenApiSchema();
+            NonEmptyText(item);
+            targets.Items = item;
         }
         else if (type == typeof(NerRequest))
         {

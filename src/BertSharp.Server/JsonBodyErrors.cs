@@ -52,7 +52,7 @@ internal static partial class JsonBodyErrors
             return $"invalid JSON at line {json.LineNumber + 1}, byte {json.BytePositionInLine + 1}: {reason}";
         }
         var type = context.GetEndpoint()?.Metadata.GetMetadata<IAcceptsMetadata>()?.RequestType;
-        var fields = type is null ? null : JsonOptionsOf(context).GetTypeInfo(type).Properties.ToDictionary(p => p.Name, p => p.PropertyType, StringComparer.Ordinal);
+        var fields = type is null ? null : JsonOptionsOf(context).GetTypeInfo(type).Properties.ToDictionary(p => p.Name, StringComparer.Ordinal);
         var unmapped = UnmappedProperty().Match(json.Message);
         if (unmapped.Success)
         {
@@ -69,10 +69,16 @@ internal static partial class JsonBodyErrors
         {
             return "expected a JSON object as the body.";
         }
-        if (fields is null || !fields.TryGetValue(top, out var propertyType))
+        if (fields is null || !fields.TryGetValue(top, out var property))
         {
             return $"{field}: invalid value.";
         }
+        // Its own converter reads the whole value, so the path ends at the field whatever inside it was wrong.
+        if (property.CustomConverter is StringOrStrings)
+        {
+            return $"{field}: expected {StringOrStrings.Expected}.";
+        }
+        var propertyType = property.PropertyType;
         if (index)
         {
             propertyType = propertyType.IsArray ? propertyType.GetElementType()! : propertyType;

@@ -8,7 +8,8 @@
 // node page.test.mjs --bert "<command to run bert>" --model DIR --text "..." [--text-pair "..."] --expect LABEL --screenshot out.png
 // With a text pair the model must be a sentence-pair model: the page must show the second field, and the test first runs
 // the first text with only blanks in the second field (spaces and a tab, then U+0085) and expects the server's refusal of
-// one text alone on the page for each.
+// one text alone on the page for each. A case with "targets" is a masked-LM model's: the words are typed into the fill-mask
+// targets field and "expect" is the list of tokens the first mask must show, in order (no label or bars are checked).
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { basename, resolve as resolvePath } from "node:path";
@@ -66,6 +67,7 @@ async function runCase(browser, c, url) {
     const pairShown = await page.isVisible("#text-pair");
     if (Boolean(c.textPair) !== pairShown) throw new Error(`second text field ${pairShown ? "shown" : "hidden"} for this model`);
     await page.fill("#text", c.text);
+    if (c.targets) return await runFillMask(page, c, pairShown);
     let refusals = null;
     if (c.textPair) {
       // Blanks by the server's test: U+0085 alone is white space to .NET, not to JavaScript's trim().
@@ -98,6 +100,23 @@ async function runCase(browser, c, url) {
   } finally {
     await page.close();
   }
+}
+
+// A masked-LM case: the targets typed, the candidates the page lists for the first mask (the token before each " — ").
+async function runFillMask(page, c, pairShown) {
+  const targetsShown = await page.isVisible("#targets");
+  if (!targetsShown) throw new Error("no fill-mask targets field for a masked-LM model");
+  await page.fill("#targets", c.targets);
+  await page.click("#run");
+  await page.waitForSelector("body[data-state=done]");
+  await page.waitForSelector("#masks li");
+  const candidates = await page.$$eval("#masks .mask:first-child li", (els) => els.map((e) => e.textContent.split(" — ")[0]));
+  const error = (await page.textContent("#error")).trim();
+  await page.screenshot({ path: c.screenshot, fullPage: true });
+  let failed = null;
+  if (await page.isVisible("#error")) failed = `page shows the error "${error}"`;
+  else if (JSON.stringify(candidates) !== JSON.stringify(c.expect)) failed = `candidates shown ${JSON.stringify(candidates)}, expected ${JSON.stringify(c.expect)}`;
+  return { candidates, targetsShown, pairShown, failed };
 }
 
 // The servers start together (each loads its model while chromium starts); the cases then run one after another.

@@ -43,7 +43,9 @@ public sealed class FillMask : InferencePipeline<BertForMaskedLM>
     /// Only these tokens are ranked (<see cref="FillMaskTargets.Resolve"/>); their scores are still the softmax over the whole
     /// vocabulary. Null ranks the whole vocabulary.
     /// </param>
-    /// <exception cref="BertSharpException"><paramref name="topK"/> is below 1 or above the vocabulary size, or the text has no mask or is too long.</exception>
+    /// <exception cref="BertSharpException">
+    /// <paramref name="topK"/> is below 1, or above the vocabulary size without <paramref name="targets"/>; or the text has no mask or is too long.
+    /// </exception>
     public IReadOnlyList<IReadOnlyList<FillMaskPrediction>> Predict(string text, int topK = 5, FillMaskTargets? targets = null)
     {
         ArgumentNullException.ThrowIfNull(text);
@@ -69,7 +71,7 @@ public sealed class FillMask : InferencePipeline<BertForMaskedLM>
     /// one per text); results are in input order and equal <see cref="Predict"/>'s for each text.
     /// </summary>
     /// <param name="texts">Texts with at least one <c>[MASK]</c> each.</param>
-    /// <param name="topK">Candidates per mask.</param>
+    /// <param name="topK">Candidates per mask; with <paramref name="targets"/>, at most their number are returned.</param>
     /// <param name="batchSize">Texts per forward pass.</param>
     /// <param name="targets">The tokens ranked for every text, as in <see cref="Predict"/>; null ranks the whole vocabulary.</param>
     public IReadOnlyList<IReadOnlyList<IReadOnlyList<FillMaskPrediction>>> PredictBatch(IReadOnlyList<string> texts, int topK = 5, int batchSize = 32,
@@ -126,10 +128,12 @@ public sealed class FillMask : InferencePipeline<BertForMaskedLM>
         {
             throw new BertSharpException(Invariant($"{BertSharpException.Field("top_k")} {topK}: expected at least 1."));
         }
-        // It was cut to the vocabulary silently: fewer candidates than asked for, with nothing to say why.
-        if (topK > Model.Config.VocabSize)
+        // It was cut to the vocabulary silently: fewer candidates than asked for, with nothing to say why. With targets HF
+        // caps it instead ("if top_k > target_ids.shape[0]: top_k = target_ids.shape[0]"), and so does Decode: all of them.
+        if (targets is null && topK > Model.Config.VocabSize)
         {
-            throw new BertSharpException(Invariant($"{BertSharpException.Field("top_k")} {topK}: expected at most the vocabulary size ({Model.Config.VocabSize})."));
+            throw new BertSharpException(Invariant(
+                $"{BertSharpException.Field("top_k")} {topK}: expected at most the vocabulary size ({Model.Config.VocabSize}) without {BertSharpException.Field("targets")}."));
         }
         var maskPositions = Enumerable.Range(0, ids.Length).Where(i => ids[i] == Tokenizer.MaskId).ToArray();
         if (maskPositions.Length == 0)

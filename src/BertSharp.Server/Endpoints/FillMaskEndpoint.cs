@@ -34,8 +34,8 @@ internal static class FillMaskEndpoint
         {
             var text = RequestChecks.Text(request.Text, "text");
             var topK = RequestChecks.Range(request.TopK, "top_k", RequestChecks.FillMaskDefaultTopK, RequestChecks.MinTopK, RequestChecks.FillMaskMaxTopK);
-            CheckTopK(topK, fill.Model.Config.VocabSize);
             var targets = Targets(request.Targets, served);
+            CheckTopK(topK, fill.Model.Config.VocabSize, targets is not null);
             served.CheckLength(text, "text");
             var masks = served.Tokenizer.Specials.Mask;
             if (!text.Contains(masks, StringComparison.Ordinal))
@@ -67,13 +67,14 @@ internal static class FillMaskEndpoint
 
     /// <summary>
     /// Refuses (422) a top_k over the vocabulary of a model smaller than <see cref="RequestChecks.FillMaskMaxTopK"/> tokens: the
-    /// pipeline refuses it, which in the micro-batch would fail every request batched with it, as a 500.
+    /// pipeline refuses it, which in the micro-batch would fail every request batched with it, as a 500. With targets it is
+    /// capped at their number instead, as HF caps it.
     /// </summary>
-    internal static void CheckTopK(int topK, int vocabSize)
+    internal static void CheckTopK(int topK, int vocabSize, bool targets)
     {
-        if (topK > vocabSize)
+        if (!targets && topK > vocabSize)
         {
-            throw new ApiException(422, $"'top_k' is {topK}; the model's vocabulary has {vocabSize} tokens, expected at most that many.");
+            throw new ApiException(422, $"'top_k' is {topK}; the model's vocabulary has {vocabSize} tokens, expected at most that many without 'targets'.");
         }
     }
 

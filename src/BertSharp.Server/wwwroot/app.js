@@ -10,6 +10,13 @@ let pairInput = false;
 // ApiSchema.NotBlank is this class negated (a test holds the two together).
 const BLANK = /^[\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$/;
 const isBlank = (text) => BLANK.test(text);
+// The targets field's separators: commas and the same blanks, so that no word the server would call blank is sent as a target.
+const TARGET_SEPARATORS = new RegExp(`[,${BLANK.source.slice("^[".length, -"]*$".length)}]+`);
+// The words of the targets field, or null when it has none (the whole vocabulary is ranked).
+function targetWords() {
+  const words = $("targets").value.split(TARGET_SEPARATORS).filter((w) => w !== "");
+  return words.length ? words : null;
+}
 
 async function post(path, body) {
   const response = await fetch(path, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
@@ -100,7 +107,10 @@ async function run() {
       const body = isBlank(pair) ? { text } : { text, text_pair: pair };
       jobs.push(post("/v1/classify", body).then((r) => showClassification(r.predictions[0])));
     }
-    if (endpoints.includes("/v1/fill-mask") && text.includes("[MASK]")) jobs.push(post("/v1/fill-mask", { text }).then((r) => showMasks(r.masks)));
+    if (endpoints.includes("/v1/fill-mask") && text.includes("[MASK]")) {
+      const targets = targetWords();
+      jobs.push(post("/v1/fill-mask", targets ? { text, targets } : { text }).then((r) => showMasks(r.masks)));
+    }
     if (endpoints.includes("/v1/ner")) jobs.push(post("/v1/ner", { text }).then((r) => showEntities(text, r.entities)));
     if (endpoints.includes("/v1/qa") && !isBlank($("question").value)) {
       jobs.push(post("/v1/qa", { question: $("question").value, context: text, top_k: 3 }).then((r) => showAnswers(r.answers)));
@@ -133,6 +143,7 @@ async function init() {
     document.title = `${health.model} · BertSharp`;
     $("model").textContent = `${health.model} · ${health.architecture}${pairInput ? " (sentence pairs)" : ""} · max ${health.max_length} tokens · ${endpoints.join(", ")}`;
     $("qa-inputs").hidden = !endpoints.includes("/v1/qa");
+    $("fill-mask-inputs").hidden = !endpoints.includes("/v1/fill-mask");
     $("pair-inputs").hidden = !pairInput;
   } catch (e) {
     $("model").textContent = `cannot reach the server: ${e.message}`;

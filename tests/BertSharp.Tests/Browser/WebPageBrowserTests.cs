@@ -15,6 +15,7 @@ namespace BertSharp.Tests.Browser;
 /// Runs tests/browser/page.test.mjs once for the class: `bert serve` with a tiny classifier (a sentence-pair model made of
 /// the pretraining fixture's next-sentence head, and a regression model), the page in one headless chromium, a typed sentence (and for the sentence-pair model the
 /// second field, after the page showed the refusal of one text alone with a blank second field), the label shown checked against the classifier run
+/// directly; and a masked-LM model's page with fill-mask targets typed, its candidates checked against the pipeline run
 /// directly. Each test asserts its own page. Skipped where chromium or playwright-core is not installed
 /// (tests/browser/setup.sh installs both).
 /// </summary>
@@ -111,6 +112,20 @@ public sealed class WebPageBrowserTests(WebPageBrowserTests.Pages pages) : IClas
         Assert.Equal(pages.RegressionValue, double.Parse(shown["score ".Length..], System.Globalization.CultureInfo.InvariantCulture), 4);
     }
 
+    [SkippableFact]
+    public void Page_of_a_masked_lm_ranks_only_the_typed_targets()
+    {
+        var page = pages.Result("fill-mask");
+        Assert.True(page.GetProperty("targetsShown").GetBoolean());
+        // Typed "dog, cat  sat": three words, split at the comma and the spaces. HF caps top_k at the targets ("if top_k >
+        // target_ids.shape[0]: top_k = target_ids.shape[0]"), so the default 5 shows exactly the three, and only them, ordered
+        // by their probability over the whole vocabulary (the pipeline run directly, in FillMaskTargetsTests checked against
+        // the model's full softmax).
+        var shown = page.GetProperty("candidates").EnumerateArray().Select(c => c.GetString()!).ToArray();
+        Assert.Equal(Pages.TypedTargets.Order(StringComparer.Ordinal), shown.Order(StringComparer.Ordinal));
+        Assert.Equal(pages.FillMaskExpected, shown);
+    }
+
     /// <summary>The pages, run together (chromium starts once) when the first test asks.</summary>
     public sealed class Pages : IDisposable
     {
@@ -121,6 +136,12 @@ public sealed class WebPageBrowserTests(WebPageBrowserTests.Pages pages) : IClas
 
         /// <summary>The regression model's value for its page's text, from the model run directly.</summary>
         public double RegressionValue { get; private set; }
+
+        /// <summary>The words typed into the fill-mask page's targets field (as "dog, cat  sat").</summary>
+        public static readonly string[] TypedTargets = ["dog", "cat", "sat"];
+
+        /// <summary>The fill-mask page's candidates for its first mask with those targets, from the pipeline run directly.</summary>
+        public IReadOnlyList<string> FillMaskExpected { get; private set; } = [];
 
         /// <summary>
         /// The page's record for case <paramref name="name"/> after checking that it passed (its label is the classifier's,
@@ -178,12 +199,20 @@ public sealed class WebPageBrowserTests(WebPageBrowserTests.Pages pages) : IClas
             {
                 RegressionValue = classifier.Predict(text).Score;
             }
+            // A masked-LM model for the fill-mask targets field: the fixture directory itself, nothing to save.
+            var maskedLm = HfFixture.Dir("pretraining");
+            const string masked = "the [MASK] sat on the mat .";
+            using (var fill = FillMask.Load(maskedLm, "cpu"))
+            {
+                FillMaskExpected = [.. fill.Predict(masked, 5, FillMaskTargets.Resolve(fill.Tokenizer, TypedTargets))[0].Select(c => c.Token)];
+            }
             var cases = _tmp.File("cases.json");
             File.WriteAllText(cases, JsonSerializer.Serialize(new object[]
             {
                 new { name = "single", model = single, text, expect = expectSingle, screenshot = _tmp.File("single.png") },
                 new { name = "pair", model = pair, text = first, textPair = second, expect = expectPair, screenshot = _tmp.File("pair.png") },
                 new { name = "regression", model = regression, text, expect = "score", screenshot = _tmp.File("regression.png") },
+                new { name = "fill-mask", model = maskedLm, text = masked, targets = "dog, cat  sat", expect = FillMaskExpected, screenshot = _tmp.File("fill-mask.png") },
             }));
 
             var bert = typeof(Cli.Program).Assembly.Location;
@@ -207,7 +236,7 @@ public sealed class WebPageBrowserTests(WebPageBrowserTests.Pages pages) : IClas
                 .Select(l => JsonDocument.Parse(l).RootElement.Clone())
                 .ToDictionary(e => e.GetProperty("case").GetString()!);
             // The script's verdict agrees with the pages' records.
-            Assert.Equal(results.Values.All(r => r.GetProperty("failed").ValueKind == JsonValueKind.Null) && results.Count == 3, node.ExitCode == 0);
+            Assert.Equal(results.Values.All(r => r.GetProperty("failed").ValueKind == JsonValueKind.Null) && results.Count == 4, node.ExitCode == 0);
             return (null, results, output);
         }
 

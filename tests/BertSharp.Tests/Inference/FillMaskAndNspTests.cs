@@ -162,7 +162,7 @@ public class FillMaskAndNspTests
         Assert.Contains("no [MASK] token", noMask.StdErr, StringComparison.Ordinal);
 
         CliRunner.Run("fill-mask", "--model", Pretraining, "--text", "the cat [MASK] .", "--top-k", "513", "--device", "cpu")
-            .AssertOneLineError("--top-k 513: expected at most the vocabulary size (512).");
+            .AssertOneLineError("--top-k 513: expected at most the vocabulary size (512) without --target.");
 
         // Every token of a vocabulary whose token 2 holds an escape: it is shown as data, where it drove the terminal.
         using (var tmp = TestPaths.TempDir())

@@ -157,6 +157,68 @@ public sealed class FillMaskTargetsTests
         Assert.Equal((400, "'targets[1]' must not be empty."), (status, (string)body!["error"]!));
     }
 
+    // HF: "if top_k > target_ids.shape[0]: top_k = target_ids.shape[0]", before and whatever the vocabulary's size: a top_k
+    // over the 512-token vocabulary with two targets gives the two; without targets it stays refused, naming the limit.
+    [Fact]
+    public void A_top_k_beyond_the_vocabulary_with_targets_gives_all_of_them()
+    {
+        TorchRuntime.EnsureLoaded();
+        using var pipeline = FillMask.Load(Pretraining, "cpu");
+        var vocab = pipeline.Model.Config.VocabSize;
+        var targets = FillMaskTargets.Resolve(pipeline.Tokenizer, ["dog", "cat"]);
+        var probs = FullVocabularyProbabilities(pipeline.Tokenizer, Text);
+        var result = pipeline.Predict(Text, topK: vocab + 1, targets: targets);
+        for (var m = 0; m < 2; m++)
+        {
+            Assert.Equal(new[] { "dog", "cat" }.Select(w => pipeline.Tokenizer.Vocab[w]).OrderByDescending(id => probs[m][id]), result[m].Select(c => c.TokenId));
+        }
+        Assert.Equal(2, pipeline.PredictBatch([Text], vocab * 10, targets: targets)[0][1].Count);
+        var e = Assert.Throws<BertSharpException>(() => pipeline.Predict(Text, vocab + 1));
+        Assert.Equal($"top_k {vocab + 1}: expected at most the vocabulary size ({vocab}) without targets.", e.Message);
+
+        var r = CliRunner.Run("fill-mask", "--model", Pretraining, "--text", "the [MASK] sat .", "--target", "dog", "--target", "cat", "--top-k", "1000", "--device", "cpu");
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        Assert.Equal(new[] { "cat", "dog" }, r.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]).Order(StringComparer.Ordinal));
+    }
+
+    // HF: "if isinstance(targets, str): targets = [targets]". Anything but a string or an array of strings is refused in one
+    // line naming the field; null entries are refused by index, as in 'texts'.
+    [Fact]
+    public async Task The_server_takes_one_target_as_a_string_and_refuses_other_shapes()
+    {
+        await using var host = await ServerHost.Start("masked-lm");
+        var (status, body) = await host.Post("/v1/fill-mask", new { text = Text, targets = "dog", top_k = 50 });
+        Assert.Equal(200, status);
+        var (listStatus, listBody) = await host.Post("/v1/fill-mask", new { text = Text, targets = new[] { "dog" }, top_k = 50 });
+        Assert.Equal(200, listStatus);
+        Assert.Equal(listBody!["masks"]!.ToJsonString(), body!["masks"]!.ToJsonString());
+        Assert.All(body["masks"]!.AsArray(), m => Assert.Equal("dog", (string)Assert.Single(m!.AsArray())!["token"]!));
+        // As a string, a word that is not one token still warns.
+        (status, body) = await host.Post("/v1/fill-mask", new { text = Text, targets = "cats" });
+        Assert.Equal(200, status);
+        Assert.Single(body!["warnings"]!.AsArray());
+
+        foreach (var (targets, expected) in new[]
+        {
+            ("5", "targets: expected a string or an array of strings."),
+            ("true", "targets: expected a string or an array of strings."),
+            ("""{"word": "dog"}""", "targets: expected a string or an array of strings."),
+            ("""["dog", 7]""", "targets: expected a string or an array of strings."),
+            ("""["dog", ["cat"]]""", "targets: expected a string or an array of strings."),
+            ("""["dog", null]""", "'targets[1]' is required: a non-empty string."),
+            ("\" \"", "'targets[0]' must not be empty."),
+            ("[]", "'targets' must not be empty."),
+        })
+        {
+            (status, body) = await host.Post("/v1/fill-mask", $$"""{"text": "{{Text}}", "targets": {{targets}}}""");
+            Assert.Equal((400, expected), (status, (string)body!["error"]!));
+        }
+        // null is not given, as for every optional field: the whole vocabulary is ranked.
+        (status, body) = await host.Post("/v1/fill-mask", $$"""{"text": "{{Text}}", "targets": null, "top_k": 7}""");
+        Assert.Equal(200, status);
+        Assert.All(body!["masks"]!.AsArray(), m => Assert.Equal(7, m!.AsArray().Count));
+    }
+
     // top_k counts as the targets' number in the masks × top_k limit: two targets at top_k 50 answer 2 candidates per mask.
     [Fact]
     public async Task The_candidate_limit_counts_top_k_as_at_most_the_targets()

@@ -44,7 +44,7 @@ public sealed class PipelineArgumentTests
         Assert.Equal($"input_ids: id {vocab} is outside [0, {vocab}) (vocab_size {vocab}).", e.Message);
         // A top_k over the vocabulary was cut to it silently: fewer candidates than asked for.
         e = Assert.Throws<BertSharpException>(() => pipeline.PredictBatch(["the cat [MASK] ."], vocab + 1));
-        Assert.Equal($"top_k {vocab + 1}: expected at most the vocabulary size ({vocab}).", e.Message);
+        Assert.Equal($"top_k {vocab + 1}: expected at most the vocabulary size ({vocab}) without targets.", e.Message);
     }
 
     [Fact]

@@ -135,6 +135,17 @@ public sealed class ServerOpenApiTests
         }
         await AssertAgree(host, doc, "/v1/fill-mask", """{"text": "a [MASK] b", "top_k": null}""");
         await AssertAgree(host, doc, "/v1/fill-mask", """{"text": null, "top_k": 2}""");
+        // targets: one word or a non-empty list of words, as HF's "if isinstance(targets, str): targets = [targets]"; null is
+        // not given.
+        var targets = fill["properties"]!["targets"]!;
+        Assert.Equal(["array", "null", "string"], targets["type"]!.AsArray().Select(t => (string)t!).Order(StringComparer.Ordinal));
+        foreach (var value in new[]
+        {
+            "\"dog\"", "[\"dog\", \"cat\"]", "null", "\" \"", "\"\"", "[]", "[\"dog\", null]", "[\"dog\", \" \"]", "[\"dog\", 7]", "7", "{}", "[[\"dog\"]]",
+        })
+        {
+            await AssertAgree(host, doc, "/v1/fill-mask", $$"""{"text": "a [MASK] b", "targets": {{value}}}""");
+        }
         await AssertAgree(host, doc, "/v1/attention", """{"text": null}""");
         (status, _) = await host.Post("/v1/embed", new { texts = Enumerable.Repeat("a b", 8).ToArray() });
         Assert.Equal(422, status);
