@@ -85,7 +85,8 @@ public sealed class ServedModel : IDisposable
         try
         {
             RequiredWeights.Check(report, architecture, modelDirectory);
-            var length = ModelLength.Resolve(model.Config, tokenizer, maxLength, modelDirectory);
+            // A sentence-transformers model's max_seq_length is its longest input, as its encode cuts there.
+            var length = ModelLength.Resolve(model.Config, tokenizer, maxLength, modelDirectory, modules?.MaxSeqLength);
             model.to(device);
             return new ServedModel(modelDirectory, model, tokenizer, length, null, modules).WithBackend(backend);
         }

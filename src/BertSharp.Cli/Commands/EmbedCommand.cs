@@ -86,12 +86,14 @@ internal static class EmbedCommand
             var choice = EmbeddingChoice.Resolve(modules, PoolingOption.Value(p, pooling), "--pooling",
                 CommonOptions.Given(p, normalize) ? p.GetValue(normalize) : null, "--normalize", Pooling.Cls, fallbackNormalize: false);
             var options = new FeatureExtractionOptions(choice.Pooling, choice.Normalize, p.GetValue(maxLength), p.GetValue(batch));
+            var usedLength = 0;
             CommonOptions.ApplyThreads(p, threads);
             float[][] vectors;
             var engine = backend.Resolve(p, p.GetValue(model)!, device);
             using (var pipe = engine.IsOnnxRuntime ? FeatureExtraction.Load(p.GetValue(model)!, engine) : FeatureExtraction.Load(p.GetValue(model)!, p.GetValue(device)!))
             {
-                var length = ModelLength.Resolve(pipe.Model.Config, pipe.Tokenizer, p.GetValue(maxLength), p.GetValue(model)!);
+                // sentence-transformers' encode cuts at max_seq_length unless the user sets a length; so does --max-length here.
+                var length = ModelLength.Resolve(pipe.Model.Config, pipe.Tokenizer, p.GetValue(maxLength), p.GetValue(model)!, modules?.MaxSeqLength);
                 if (length.Warning is { } lw)
                 {
                     CliErrors.Warn(lw);
@@ -104,6 +106,7 @@ internal static class EmbedCommand
                 // A fine-tuned classifier names its labels: 0/1 in the file become negative/positive in the output and the legend.
                 labels = EmbedInput.NameLabels(labels, pipe.Model.Config.Id2Label);
                 vectors = pipe.Embed(texts, options with { MaxLength = length.Length });
+                usedLength = length.Length;
             }
             // The plot is drawn before either file is written, and both are renamed into place together: a plot that
             // cannot be written must not leave the embeddings file of a failed command behind.
@@ -136,7 +139,7 @@ internal static class EmbedCommand
             if (modules is not null)
             {
                 // After the work: a refusal on the way stays the one line of stderr.
-                Console.Error.WriteLine($"{choice.PoolingLine}, {choice.NormalizeLine}");
+                Console.Error.WriteLine($"{choice.PoolingLine}, {choice.NormalizeLine}{MaxLengthLine(modules, p.GetValue(maxLength), usedLength)}");
             }
             Console.Out.WriteLine($"wrote {vectors.Length:N0} embeddings of dimension {vectors[0].Length} to {CliErrors.Shown(outPath)}");
             if (image is not null)
@@ -147,6 +150,10 @@ internal static class EmbedCommand
         });
         return cmd;
     }
+
+    /// <summary>The plan's length when the model's sentence_bert_config.json chose it: <c>, max_length: 256 (sentence_bert_config.json max_seq_length)</c>.</summary>
+    internal static string MaxLengthLine(SentenceTransformerModules? modules, int? given, int used) =>
+        given is null && modules?.MaxSeqLength is not null ? FormattableString.Invariant($", max_length: {used} ({SentenceTransformerModules.MaxSeqLengthShown})") : "";
 
     private static void WriteJsonl(Stream output, List<string> texts, List<string>? labels, float[][] vectors)
     {

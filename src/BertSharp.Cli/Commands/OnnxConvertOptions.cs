@@ -66,6 +66,10 @@ internal sealed class OnnxConvertOptions
         }
         Console.WriteLine($"  vocabulary {CliErrors.Shown(summary.VocabSource)} ({(summary.Lowercase ? "uncased" : "cased")})");
         Console.WriteLine($"{b.Architecture}: {summary.Parameters:N0} parameters → {CliErrors.Shown(Path.Combine(output, "model.safetensors"))}");
+        if (summary.SentenceTransformersModel is { } st)
+        {
+            Console.WriteLine($"  {CliErrors.Shown(st)}: its sentence-transformers files as its Hub repository has them → modules.json, 1_Pooling/config.json, sentence_bert_config.json");
+        }
         return 0;
     }
 }

@@ -68,7 +68,8 @@ internal static class SearchCommand
             var choice = EmbeddingChoice.Resolve(modules, PoolingOption.Value(p, pooling), "--pooling", true, "cosine similarity", Pooling.Mean,
                 fallbackNormalize: true);
             using var pipe = FeatureExtraction.Load(modelDir, p.GetValue(device)!);
-            var length = ModelLength.Resolve(pipe.Model.Config, pipe.Tokenizer, p.GetValue(maxLength), modelDir);
+            // As sentence-transformers' encode: the model's max_seq_length unless --max-length is given.
+            var length = ModelLength.Resolve(pipe.Model.Config, pipe.Tokenizer, p.GetValue(maxLength), modelDir, modules?.MaxSeqLength);
             if (length.Warning is { } lw)
             {
                 CliErrors.Warn(lw);
@@ -83,7 +84,7 @@ internal static class SearchCommand
             if (modules is not null)
             {
                 // After the corpus is embedded: a refusal on the way stays the one line of stderr.
-                Console.Error.WriteLine(choice.PoolingLine);
+                Console.Error.WriteLine(choice.PoolingLine + EmbedCommand.MaxLengthLine(modules, p.GetValue(maxLength), length.Length));
             }
             Console.Out.WriteLine($"{texts.Count:N0} texts of {CliErrors.Shown(p.GetValue(corpus)!)} embedded ({choice.Pooling.ToString().ToLowerInvariant()} pooling, cosine similarity)");
             foreach (var q in asked)

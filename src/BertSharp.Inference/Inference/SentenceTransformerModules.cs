@@ -27,8 +27,9 @@ internal sealed class SentenceTransformerModules
     private readonly string? _poolingPath;
     private readonly string[] _poolingFields;
 
-    private SentenceTransformerModules(string? poolingPath, string? poolingShown, string[] poolingFields, bool normalize)
+    private SentenceTransformerModules(string? poolingPath, string? poolingShown, string[] poolingFields, bool normalize, int? maxSeqLength)
     {
+        MaxSeqLength = maxSeqLength;
         _poolingPath = poolingPath;
         PoolingShown = poolingShown;
         _poolingFields = poolingFields;
@@ -42,9 +43,18 @@ internal sealed class SentenceTransformerModules
     public bool Normalize { get; }
 
     /// <summary>
+    /// <c>max_seq_length</c> of the directory's sentence_bert_config.json, where <c>encode</c> cuts inputs when no length is
+    /// given; null without the file or the field.
+    /// </summary>
+    public int? MaxSeqLength { get; }
+
+    /// <summary>How the plan names where <see cref="MaxSeqLength"/> came from.</summary>
+    public const string MaxSeqLengthShown = SentenceBertConfig.FileName + " max_seq_length";
+
+    /// <summary>
     /// Reads <paramref name="dir"/>'s modules.json and its Pooling module's config; null when the directory has no modules.json
-    /// (a plain HF model). A file that is not the JSON sentence-transformers writes, or a Pooling path outside the directory, is
-    /// refused in one line naming it and the field.
+    /// (a plain HF model), with its sentence_bert_config.json's max_seq_length when present. A file that is not the JSON
+    /// sentence-transformers writes, or a Pooling path outside the directory, is refused in one line naming it and the field.
     /// </summary>
     public static SentenceTransformerModules? Read(string dir)
     {
@@ -55,10 +65,12 @@ internal sealed class SentenceTransformerModules
         }
         var list = SentenceTransformerModuleList.Read(path);
         var normalize = list.Normalize;
+        // Read only beside a modules.json, as sentence-transformers reads it only when it loads the modules that list names.
+        var maxSeqLength = SentenceBertConfig.ReadMaxSeqLength(Path.Combine(dir, SentenceBertConfig.FileName));
         var poolingDir = list.PoolingDirs.Count > 0 ? list.PoolingDirs[0] : null;
         if (poolingDir is null)
         {
-            return new SentenceTransformerModules(null, null, [], normalize);
+            return new SentenceTransformerModules(null, null, [], normalize, maxSeqLength);
         }
         var shown = Path.Combine(poolingDir, "config.json").Replace('\\', '/');
         var configPath = Path.Combine(dir, poolingDir, "config.json");
@@ -86,7 +98,7 @@ internal sealed class SentenceTransformerModules
                 set.Add(field);
             }
         }
-        return new SentenceTransformerModules(configPath, shown, [.. set], normalize);
+        return new SentenceTransformerModules(configPath, shown, [.. set], normalize, maxSeqLength);
     }
 
     /// <summary>

@@ -47,10 +47,10 @@ public sealed class SentenceTransformerPoolingTests
         return dir;
     }
 
-    private static float[][] Reference(Pooling pooling, bool normalize)
+    private static float[][] Reference(Pooling pooling, bool normalize, int? maxLength = null)
     {
         using var pipe = FeatureExtraction.Load(Plain, "cpu");
-        return pipe.Embed(Texts, new FeatureExtractionOptions(pooling, normalize));
+        return pipe.Embed(Texts, new FeatureExtractionOptions(pooling, normalize, maxLength));
     }
 
     private static float[][] Read(string jsonl) =>
@@ -118,6 +118,58 @@ public sealed class SentenceTransformerPoolingTests
         CliRunner.Run("embed", "--model", dir, "--input", tmp.File("in.txt"), "--output", tmp.File("e.jsonl"))
             .AssertOneLineError(message);
         Assert.False(File.Exists(tmp.File("e.jsonl")));
+    }
+
+    [Theory]
+    [InlineData("{\"max_seq_length\": 256", "sentence_bert_config.json line 1: not valid JSON")]
+    [InlineData("[256]", "sentence_bert_config.json: expected a sentence-transformers config ({\"max_seq_length\": 256, ...})")]
+    [InlineData("{\"max_seq_length\": \"256\"}", "sentence_bert_config.json: field 'max_seq_length': expected a whole number of tokens, at least 3 ([CLS], one token, [SEP]), got \"256\"")]
+    [InlineData("{\"max_seq_length\": 2}", "sentence_bert_config.json: field 'max_seq_length': expected a whole number of tokens, at least 3")]
+    [InlineData("{\"max_seq_length\": 12.5}", "sentence_bert_config.json: field 'max_seq_length': expected a whole number of tokens")]
+    [InlineData("{\"max_seq_length\": 8,\n \"max_seq_length\": 16}", "sentence_bert_config.json: duplicate key 'max_seq_length'")]
+    public void A_malformed_sentence_bert_config_is_refused_in_one_line(string content, string message)
+    {
+        using var tmp = TestPaths.TempDir();
+        var dir = StModel(tmp);
+        File.WriteAllText(Path.Combine(dir, "sentence_bert_config.json"), content);
+        CliRunner.Run("embed", "--model", dir, "--input", tmp.File("in.txt"), "--output", tmp.File("e.jsonl"))
+            .AssertOneLineError(Path.Combine(dir, "sentence_bert_config.json"), message);
+        Assert.False(File.Exists(tmp.File("e.jsonl")));
+    }
+
+    [Fact]
+    public async Task Embed_search_and_the_server_cut_at_max_seq_length_unless_a_length_is_given()
+    {
+        using var tmp = TestPaths.TempDir();
+        var dir = StModel(tmp);
+        // 7 word pieces + [CLS] and [SEP]: the fixture's model_max_length would keep them all; max_seq_length 8 cuts one.
+        const string MaxSeq8 = "{\n  \"max_seq_length\": 8,\n  \"do_lower_case\": false\n}";
+        File.WriteAllText(Path.Combine(dir, "sentence_bert_config.json"), MaxSeq8);
+        var r = CliRunner.Run("embed", "--model", dir, "--input", tmp.File("in.txt"), "--output", tmp.File("e.jsonl"));
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        Assert.EndsWith("pooling: mean (1_Pooling/config.json), normalize: true (modules.json Normalize), max_length: 8 (sentence_bert_config.json max_seq_length)", r.StdErr.Trim());
+        Assert.Contains("longer than 8 tokens", r.StdErr, StringComparison.Ordinal);
+        AssertVectors(Reference(Pooling.Mean, normalize: true, maxLength: 8), Read(tmp.File("e.jsonl")));
+        r = CliRunner.Run("embed", "--model", dir, "--input", tmp.File("in.txt"), "--output", tmp.File("e.jsonl"), "--max-length", "16");
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        Assert.Equal("pooling: mean (1_Pooling/config.json), normalize: true (modules.json Normalize)", r.StdErr.Trim());
+        AssertVectors(Reference(Pooling.Mean, normalize: true), Read(tmp.File("e.jsonl")));
+
+        var st = CliRunner.Run("search", "--model", dir, "--corpus", tmp.File("in.txt"), "--query", "a cat");
+        Assert.True(st.ExitCode == 0, st.StdErr);
+        Assert.EndsWith("pooling: mean (1_Pooling/config.json), max_length: 8 (sentence_bert_config.json max_seq_length)", st.StdErr.Trim());
+
+        await using var host = await ServerHost.Start("base-model", prepare: d =>
+        {
+            AddModules(d, MeanNormalized, PoolingConfig("mean"));
+            File.WriteAllText(Path.Combine(d, "sentence_bert_config.json"), MaxSeq8);
+        });
+        var (status, body) = await host.Post("/v1/embed", new { text = Texts[0] });
+        Assert.Equal(422, status);
+        Assert.Equal("'text' has 9 tokens (with special tokens); the limit is 8.", (string)body!["error"]!);
+        (status, body) = await host.Post("/v1/embed", new { text = Texts[1] });
+        Assert.Equal(200, status);
+        AssertVectors([Reference(Pooling.Mean, normalize: true)[1]], Vectors(body!));
     }
 
     [Fact]

@@ -97,7 +97,7 @@ public sealed class HubClient : IDisposable
     /// <summary>
     /// Makes sure config.json, the weights (model.safetensors, else its shard index and shards, else pytorch_model.bin),
     /// the <see cref="OptionalFiles"/> the repo has, and a sentence-transformers model's modules.json with each of its Pooling
-    /// modules' config.json (<c>1_Pooling/config.json</c>) are in the cache for <paramref name="revision"/>, downloading what is missing.
+    /// modules' config.json (<c>1_Pooling/config.json</c>) and its sentence_bert_config.json (when the repo has it) are in the cache for <paramref name="revision"/>, downloading what is missing.
     /// Offline, the cache alone answers.
     /// </summary>
     /// <exception cref="BertSharpException">
@@ -173,6 +173,8 @@ public sealed class HubClient : IDisposable
             {
                 await FetchOptionalAsync(cache, commit, dir + "/config.json", files, ct).ConfigureAwait(false);
             }
+            // Its max_seq_length, where encode cuts inputs: asked for only beside a modules.json, as only then is it read.
+            await FetchOptionalAsync(cache, commit, SentenceBertConfig.FileName, files, ct).ConfigureAwait(false);
         }
         cache.WriteRef(revision, commit);
         return new HubDownloadResult(cache.RepoId, commit, cache.SnapshotDir(commit), files);

