@@ -78,6 +78,9 @@ internal static class CommonOptions
     /// <summary>What most commands do with a longer input.</summary>
     public const string TruncatedWithWarning = "longer inputs are truncated with a warning";
 
+    /// <summary>What the embedding commands' <c>--max-length</c> adds: a sentence-transformers model's own length.</summary>
+    public const string SentenceTransformersLength = "A sentence-transformers model (modules.json) defaults to its sentence_bert_config.json max_seq_length, as its encode does.";
+
     /// <summary>
     /// <c>--max-length</c> with the one rule of <see cref="ModelLength"/> as its help; <paramref name="longer"/> says what the
     /// command does with a longer input (refusing it, reading it in windows), so the help never states two rules.

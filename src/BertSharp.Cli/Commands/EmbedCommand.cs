@@ -35,7 +35,7 @@ internal static class EmbedCommand
         {
             Description = "Scale every embedding to unit L2 norm (--normalize false: do not). Default: on when a sentence-transformers model's modules.json has a Normalize module, else off.",
         };
-        var maxLength = CommonOptions.MaxLength();
+        var maxLength = CommonOptions.MaxLength(CommonOptions.SentenceTransformersLength);
         var device = CommonOptions.Device();
         var threads = CommonOptions.Threads();
         var batch = CommonOptions.ForwardBatchSize("Texts");

@@ -24,7 +24,7 @@ internal static class SearchCommand
                           "Default: a sentence-transformers model's own (modules.json, its Pooling module's config.json), else mean.",
         };
         pooling.AcceptOnlyFromAmong("cls", "mean");
-        var maxLength = CommonOptions.MaxLength();
+        var maxLength = CommonOptions.MaxLength(CommonOptions.SentenceTransformersLength);
         var batch = CommonOptions.ForwardBatchSize("Texts");
         var device = CommonOptions.Device();
         var threads = CommonOptions.Threads();

@@ -19,7 +19,7 @@ internal static class ServeCommand
         var host = new Option<string>("--host") { Description = "Address to listen on: an IP address (0.0.0.0 or :: for all interfaces), localhost, or a host name (resolved at start-up; exactly its addresses are bound).", DefaultValueFactory = _ => "127.0.0.1" };
         var port = new Option<int>("--port") { Description = "TCP port (0 = any free port).", DefaultValueFactory = _ => 8080 };
         var maxBatch = new Option<int>("--max-batch") { Description = "Most inputs per micro-batch (1 = no batching).", DefaultValueFactory = _ => defaults.MaxBatch };
-        var maxLength = CommonOptions.MaxLength(longer: "the server answers 422 to longer inputs instead of truncating them");
+        var maxLength = CommonOptions.MaxLength(CommonOptions.SentenceTransformersLength, longer: "the server answers 422 to longer inputs instead of truncating them");
         var maxQueue = new Option<int>("--max-queue") { Description = "Inputs waiting per endpoint before 429.", DefaultValueFactory = _ => defaults.MaxQueue };
         var timeout = new Option<double>("--timeout") { Description = "Seconds a request may wait for its result (503 beyond).", DefaultValueFactory = _ => defaults.Timeout.TotalSeconds };
         var window = new Option<double>("--batch-window-ms") { Description = "How long a micro-batch waits for more inputs (0: run with what is queued).", DefaultValueFactory = _ => defaults.BatchWindow.TotalMilliseconds };
