@@ -103,6 +103,7 @@ public static class Program
         var root = new RootCommand("BertSharp: BERT tokenization, training, evaluation and inference for .NET.");
         root.Subcommands.Add(DoctorCommand.Create());
         root.Subcommands.Add(DownloadCommand.Create());
+        root.Subcommands.Add(UploadCommand.Create());
         root.Subcommands.Add(TokenizeCommand.Create());
         root.Subcommands.Add(DataCommand.Create());
         root.Subcommands.Add(VocabCommand.Create());

@@ -148,14 +148,18 @@ public sealed partial class HubCache
     public static string ValidateRepoId(string repoId)
     {
         ArgumentNullException.ThrowIfNull(repoId);
-        if (!RepoIdRegex().IsMatch(repoId) || repoId.Contains("--", StringComparison.Ordinal) || repoId.Contains("..", StringComparison.Ordinal)
-            || repoId.Length > 96 || repoId.EndsWith('.') || repoId.EndsWith('-'))
+        if (!IsValidRepoId(repoId))
         {
             throw new BertSharpException(
                 $"'{repoId}' is neither an existing directory nor a valid Hub model id (expected 'name' or 'org/name': letters, digits, '-', '_', '.').");
         }
         return repoId;
     }
+
+    /// <summary>Whether <paramref name="repoId"/> passes <see cref="ValidateRepoId"/>, for callers that word the refusal themselves.</summary>
+    internal static bool IsValidRepoId(string repoId) =>
+        RepoIdRegex().IsMatch(repoId) && !repoId.Contains("--", StringComparison.Ordinal) && !repoId.Contains("..", StringComparison.Ordinal)
+        && repoId.Length <= 96 && !repoId.EndsWith('.') && !repoId.EndsWith('-');
 
     /// <summary>
     /// Revisions are branch/tag names or commit hashes; they become file names under refs/, so they follow git's ref-name

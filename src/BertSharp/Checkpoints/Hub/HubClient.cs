@@ -9,10 +9,10 @@ namespace BertSharp.Checkpoints;
 /// <summary>
 /// Downloads BERT models from the HuggingFace Hub into the huggingface_hub cache layout (<see cref="HubCache"/>): the
 /// same HEAD/GET protocol (<c>X-Repo-Commit</c>, <c>ETag</c>/<c>X-Linked-Etag</c>, LFS redirects), resumable
-/// downloads (<c>.incomplete</c> + HTTP Range), size and sha256 checks, atomic renames. In offline mode no HTTP client is
-/// even created.
+/// downloads (<c>.incomplete</c> + HTTP Range), size and sha256 checks, atomic renames; and uploads a model directory as
+/// one commit (<see cref="UploadFolder"/>). In offline mode no HTTP client is even created.
 /// </summary>
-public sealed class HubClient : IDisposable
+public sealed partial class HubClient : IDisposable
 {
     /// <summary>
     /// Tokenizer files, and the settings a BertSharp fine-tuning recorded (training_args.json: its length, truncation side,

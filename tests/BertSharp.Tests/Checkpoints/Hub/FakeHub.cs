@@ -13,9 +13,17 @@ namespace BertSharp.Tests.Checkpoints.Hub;
 /// Errors carry <c>X-Error-Code</c> (RepoNotFound → 401, RevisionNotFound / EntryNotFound → 404) as the Hub does.
 /// Faults for tests: drop a CDN connection after N bytes, serve corrupted LFS bytes.
 /// </summary>
-internal sealed class FakeHub : IDisposable
+internal sealed partial class FakeHub : IDisposable
 {
-    public sealed record Request(string Method, int Port, string Path, string? Range, string? Authorization);
+    public sealed record Request(string Method, int Port, string Path, string? Range, string? Authorization)
+    {
+        /// <summary>The request's body (uploads), read by its Content-Length.</summary>
+        public byte[] Body { get; init; } = [];
+
+        public string? ContentType { get; init; }
+
+        public string? Accept { get; init; }
+    }
 
     private sealed record HubEntry(byte[] Content, bool Lfs);
 
@@ -142,10 +150,19 @@ internal sealed class FakeHub : IDisposable
             var parts = lines[0].Split(' ');
             var headers = lines.Skip(1).Where(l => l.Contains(':', StringComparison.Ordinal))
                 .ToDictionary(l => l[..l.IndexOf(':', StringComparison.Ordinal)].Trim(), l => l[(l.IndexOf(':', StringComparison.Ordinal) + 1)..].Trim(), StringComparer.OrdinalIgnoreCase);
-            var req = new Request(parts[0], port, parts[1], headers.GetValueOrDefault("Range"), headers.GetValueOrDefault("Authorization"));
+            var body = await ReadBody(stream, headers);
+            var req = new Request(parts[0], port, parts[1], headers.GetValueOrDefault("Range"), headers.GetValueOrDefault("Authorization"))
+            {
+                Body = body, ContentType = headers.GetValueOrDefault("Content-Type"), Accept = headers.GetValueOrDefault("Accept"),
+            };
             Requests.Enqueue(req);
             try
             {
+                bool upload = req.Method is "POST" or "PUT" && await ServeUpload(stream, req, port == CdnPort);
+                if (upload)
+                {
+                    return;
+                }
                 if (port == CdnPort)
                 {
                     await ServeCdn(stream, client, req);
@@ -296,7 +313,7 @@ internal sealed class FakeHub : IDisposable
         await Respond(stream, req, req.Range is null || IgnoreRange ? 200 : 206, extra, body);
     }
 
-    private static async Task Respond(NetworkStream stream, Request req, int status, (string, string)[] headers, byte[] body)
+    private static async Task Respond(Stream stream, Request req, int status, (string, string)[] headers, byte[] body)
     {
         await WriteHead(stream, status, headers, body.Length);
         if (req.Method != "HEAD")
@@ -307,7 +324,7 @@ internal sealed class FakeHub : IDisposable
     }
 
     // A null length sends no Content-Length: the body then ends with the connection, and a HEAD answer announces no size.
-    private static async Task WriteHead(NetworkStream stream, int status, (string, string)[] headers, long? length)
+    private static async Task WriteHead(Stream stream, int status, (string, string)[] headers, long? length)
     {
         var sb = new StringBuilder($"HTTP/1.1 {status} {(HttpStatusCode)status}\r\n");
         foreach (var (k, v) in headers)

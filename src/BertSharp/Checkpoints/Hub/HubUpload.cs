@@ -1,0 +1,50 @@
+namespace BertSharp.Checkpoints;
+
+/// <summary>What <see cref="HubClient.UploadFolder"/> commits, beside the folder and repo it is given.</summary>
+public sealed record HubUploadOptions
+{
+    /// <summary>The commit's title (default <c>Upload model using BertSharp</c>).</summary>
+    public string? CommitMessage { get; init; }
+
+    /// <summary>The commit's description (default empty).</summary>
+    public string? CommitDescription { get; init; }
+
+    /// <summary>
+    /// Create the repo first (<c>POST /api/repos/create</c>); a repo that already exists (HTTP 409) is used as it is, as
+    /// huggingface_hub's <c>create_repo(exist_ok=True)</c> does.
+    /// </summary>
+    public bool CreateRepo { get; init; }
+
+    /// <summary>Create the repo private; only with <see cref="CreateRepo"/> (an existing repo keeps its visibility).</summary>
+    public bool Private { get; init; }
+}
+
+/// <summary>How one file of an upload reached the Hub.</summary>
+public enum HubUploadMode
+{
+    /// <summary>Stored in git: its bytes went in the commit itself (base64).</summary>
+    Regular,
+
+    /// <summary>Stored by git LFS: its bytes were sent to the LFS storage (one PUT, or in parts), the commit names its sha256.</summary>
+    Lfs,
+
+    /// <summary>An LFS file whose content the Hub already held (same sha256): not sent again, only named in the commit.</summary>
+    LfsAlreadyOnHub,
+
+    /// <summary>Left out of the commit because the repo's <c>.gitignore</c> ignores it (the Hub's <c>shouldIgnore</c>).</summary>
+    Ignored,
+}
+
+/// <summary>One file of an upload.</summary>
+/// <param name="Name">Path inside the repo (<c>/</c>-separated, e.g. <c>1_Pooling/config.json</c>).</param>
+/// <param name="Size">Bytes.</param>
+/// <param name="Mode">How it was sent.</param>
+public sealed record HubUploadedFile(string Name, long Size, HubUploadMode Mode);
+
+/// <summary>The commit an upload made.</summary>
+/// <param name="RepoId">The repo, <c>name</c> or <c>org/name</c>.</param>
+/// <param name="Revision">The branch committed to.</param>
+/// <param name="CommitOid">The new commit's hash (the Hub's <c>commitOid</c>).</param>
+/// <param name="CommitUrl">The new commit's page (the Hub's <c>commitUrl</c>).</param>
+/// <param name="Files">Every file of the folder that was uploaded, in path order.</param>
+public sealed record HubUploadResult(string RepoId, string Revision, string CommitOid, string CommitUrl, IReadOnlyList<HubUploadedFile> Files);

@@ -1,0 +1,101 @@
+using System.Security.Cryptography;
+using System.Text.RegularExpressions;
+
+namespace BertSharp.Checkpoints;
+
+/// <summary>A file of the folder being uploaded: its path in the repo and on disk.</summary>
+internal sealed record HubLocalFile(string PathInRepo, string FullPath, long Size)
+{
+    /// <summary>The first 512 bytes, which huggingface_hub sends to <c>preupload</c> for the Hub to tell text from binary.</summary>
+    public byte[] Sample()
+    {
+        using var fs = File.OpenRead(FullPath);
+        var buffer = new byte[Math.Min(512, Size)];
+        fs.ReadExactly(buffer);
+        return buffer;
+    }
+
+    /// <summary>The LFS object id: sha256 of the content, lower-case hex.</summary>
+    public string Sha256()
+    {
+        using var fs = File.OpenRead(FullPath);
+        return Convert.ToHexStringLower(SHA256.HashData(fs));
+    }
+}
+
+/// <summary>
+/// Which files of a model directory an upload sends. Everything a model directory holds goes (config, weights and shards,
+/// tokenizer files, model card, training_args.json, modules.json and pooling folders, train_log.jsonl and loss.png,
+/// eval/), except what is not the model: training checkpoints and hidden entries.
+/// </summary>
+internal static partial class HubUploadFiles
+{
+    /// <summary>
+    /// The files of <paramref name="folder"/> in path order, after checking that it is a model directory a loader can read
+    /// (config.json and weights, every shard an index lists), so that nothing is sent for a folder that is not one.
+    /// </summary>
+    public static IReadOnlyList<HubLocalFile> Collect(string folder)
+    {
+        if (!Directory.Exists(folder))
+        {
+            throw new BertSharpException($"{folder}: no such directory; expected a model directory (config.json and weights) to upload.");
+        }
+        if (!File.Exists(Path.Combine(folder, "config.json")))
+        {
+            throw new BertSharpException($"{folder}: no config.json: not a model directory; nothing was uploaded.");
+        }
+        // StateDictSource's own search and wording, so that upload refuses exactly the folders a load would.
+        var weights = StateDictSource.FindWeightsFile(folder);
+        if (weights.EndsWith(".index.json", StringComparison.Ordinal))
+        {
+            foreach (var shard in ShardIndex.Read(weights).Shards)
+            {
+                if (!File.Exists(Path.Combine(folder, shard)))
+                {
+                    throw new BertSharpException($"{weights}: shard {shard} is missing; nothing was uploaded.");
+                }
+            }
+        }
+        var files = new List<HubLocalFile>();
+        Walk(folder, "", files);
+        files.Sort((a, b) => string.CompareOrdinal(a.PathInRepo, b.PathInRepo));
+        return files;
+    }
+
+    private static void Walk(string dir, string prefix, List<HubLocalFile> files)
+    {
+        foreach (var path in Directory.EnumerateFileSystemEntries(dir))
+        {
+            var name = Path.GetFileName(path);
+            if (Skipped(name, topLevel: prefix.Length == 0))
+            {
+                continue;
+            }
+            if (Directory.Exists(path))
+            {
+                // A linked folder could lead back to its parent; a model directory has none (a Hub snapshot links files only).
+                if (new DirectoryInfo(path).LinkTarget is null)
+                {
+                    Walk(path, prefix + name + "/", files);
+                }
+                continue;
+            }
+            if (File.Exists(path))
+            {
+                files.Add(new HubLocalFile(prefix + name, path, new FileInfo(path).Length));
+            }
+        }
+    }
+
+    /// <summary>
+    /// Hidden entries: bert's <c>.bertsharp</c> ownership list and the temporary files of its atomic writes, a <c>.git</c>
+    /// or <c>.cache</c> folder (the Hub refuses paths under <c>.git/</c>). A training run's <c>checkpoint-N/</c> folders hold
+    /// optimizer state and earlier weights, many times the model's size, which a published model does not carry
+    /// (<c>Trainer.push_to_hub</c> leaves them out too).
+    /// </summary>
+    private static bool Skipped(string name, bool topLevel) =>
+        name.StartsWith('.') || (topLevel && CheckpointFolder().IsMatch(name));
+
+    [GeneratedRegex("^checkpoint-[0-9]+$")]
+    private static partial Regex CheckpointFolder();
+}
