@@ -26,11 +26,16 @@ internal static class ApiErrors
 
     public static RouteHandlerBuilder ProducesHealthErrors(this RouteHandlerBuilder builder) => Produces(builder, Health);
 
-    private static RouteHandlerBuilder Produces(RouteHandlerBuilder builder, int[] statuses)
+    /// <summary>The JSON endpoints' statuses, with OpenAI's error body (<c>/v1/embeddings</c>).</summary>
+    public static RouteHandlerBuilder ProducesOpenAiErrors(this RouteHandlerBuilder builder) => Produces<OpenAiErrorResponse>(builder, Endpoint);
+
+    private static RouteHandlerBuilder Produces(RouteHandlerBuilder builder, int[] statuses) => Produces<ErrorResponse>(builder, statuses);
+
+    private static RouteHandlerBuilder Produces<TError>(RouteHandlerBuilder builder, int[] statuses)
     {
         foreach (var status in statuses)
         {
-            builder.Produces<ErrorResponse>(status);
+            builder.Produces<TError>(status);
         }
         return builder;
     }

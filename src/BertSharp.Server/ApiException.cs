@@ -17,6 +17,9 @@ public sealed class ApiException : Exception
     {
     }
 
+    /// <summary>The request field at fault, for the OpenAI-compatible error shape's <c>param</c>; null when none is.</summary>
+    internal string? Param { get; init; }
+
     /// <summary>HTTP status code.</summary>
     public int Status { get; } = 400;
 }

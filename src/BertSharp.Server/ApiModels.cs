@@ -94,3 +94,46 @@ public sealed record FillMaskRequest(string? Text = null, [property: Range(Reque
 /// <param name="Masks">Candidates per mask.</param>
 /// <param name="Warnings">One line per target replaced by its first word piece; absent when none was.</param>
 public sealed record FillMaskResponse(IReadOnlyList<IReadOnlyList<BertSharp.Inference.FillMaskPrediction>> Masks, IReadOnlyList<string>? Warnings = null);
+
+/// <summary>
+/// Body of <c>POST /v1/embeddings</c>, OpenAI's embeddings request (what the OpenAI SDKs, Microsoft.Extensions.AI and Semantic
+/// Kernel send).
+/// </summary>
+/// <param name="Input">One text, or an array of texts (OpenAI's token-id forms are refused: this server takes text).</param>
+/// <param name="Model">Required by OpenAI's clients; any value is accepted and the served model answers (the response names it).</param>
+/// <param name="EncodingFormat"><c>float</c> (default) or <c>base64</c> (the float32 values' little-endian bytes, base64-encoded).</param>
+/// <param name="Dimensions">Keep the first N values of each embedding, re-normalised when the embeddings are normalised (Matryoshka truncation, as OpenAI's v3 models and TEI do).</param>
+/// <param name="User">OpenAI's end-user id; ignored.</param>
+public sealed record OpenAiEmbeddingsRequest(
+    [property: System.Text.Json.Serialization.JsonConverter(typeof(StringOrStrings))] string[]? Input = null,
+    string? Model = null, string? EncodingFormat = null, int? Dimensions = null, string? User = null);
+
+/// <summary>OpenAI's embeddings response: one <see cref="OpenAiEmbedding"/> per input, in input order.</summary>
+/// <param name="Object">Always <c>list</c>.</param>
+/// <param name="Data">The embeddings.</param>
+/// <param name="Model">The served model, named as <c>/health</c> names it.</param>
+/// <param name="Usage">Tokens the inputs took.</param>
+public sealed record OpenAiEmbeddingsResponse(string Object, IReadOnlyList<OpenAiEmbedding> Data, string Model, OpenAiUsage Usage);
+
+/// <summary>One input's embedding.</summary>
+/// <param name="Object">Always <c>embedding</c>.</param>
+/// <param name="Index">The input's position in the request.</param>
+/// <param name="Embedding">An array of numbers [dimensions], or with <c>encoding_format: base64</c> a string of their float32 little-endian bytes.</param>
+public sealed record OpenAiEmbedding(string Object, int Index, object Embedding);
+
+/// <summary>Token counts, special tokens included, as the model read the inputs.</summary>
+/// <param name="PromptTokens">Tokens of all inputs together.</param>
+/// <param name="TotalTokens">The same number (embeddings generate nothing).</param>
+public sealed record OpenAiUsage(int PromptTokens, int TotalTokens);
+
+/// <summary>An error of <c>POST /v1/embeddings</c>, in OpenAI's shape, which its clients turn into their exception's message.</summary>
+public sealed record OpenAiErrorResponse(OpenAiError Error);
+
+/// <summary>What went wrong, as OpenAI words an error.</summary>
+/// <param name="Message">What to fix (the same words as the other endpoints' <see cref="ErrorResponse.Error"/>).</param>
+/// <param name="Type"><c>invalid_request_error</c> for a 4xx status, <c>server_error</c> for a 5xx.</param>
+/// <param name="Param">The request field at fault, or null.</param>
+/// <param name="Code">Always null: OpenAI's codes name conditions of its own service (the HTTP status says the kind of error).</param>
+public sealed record OpenAiError(string Message, string Type,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.Never)] string? Param,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.Never)] string? Code);

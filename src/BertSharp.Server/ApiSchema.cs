@@ -54,6 +54,10 @@ internal static class ApiSchema
             TextOrTexts(schema, context);
             Choices(schema, "pooling", RequestChecks.ChoiceNames<Pooling>());
         }
+        else if (type == typeof(OpenAiEmbeddingsRequest))
+        {
+            OpenAiInput(schema, context);
+        }
         else if (type == typeof(ClassifyRequest))
         {
             var textsBranch = TextOrTexts(schema, context);
@@ -64,6 +68,32 @@ internal static class ApiSchema
             textsBranch.Properties!["text_pair"] = new OpenApiSchema { Type = JsonSchemaType.Null };
         }
         return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// OpenAI's request as this server takes it: <c>input</c> one text or a non-empty list of at most <see cref="MaxTexts"/>
+    /// (token ids are refused), <c>encoding_format</c> exactly float or base64 (as OpenAI spells them), <c>dimensions</c> up to
+    /// the model's embedding size.
+    /// </summary>
+    private static void OpenAiInput(OpenApiSchema schema, OpenApiSchemaTransformerContext context)
+    {
+        var options = context.ApplicationServices.GetRequiredService<ServerOptions>();
+        var served = context.ApplicationServices.GetRequiredService<ServedModel>();
+        var input = Property(schema, "input");
+        NonEmptyText(input);
+        input.Type = JsonSchemaType.String | JsonSchemaType.Array;
+        input.MinItems = 1;
+        input.MaxItems = MaxTexts(options);
+        var item = input.Items as OpenApiSchema ?? new OpenApiSchema();
+        NonEmptyText(item);
+        input.Items = item;
+        (schema.Required ??= new HashSet<string>(StringComparer.Ordinal)).Add("input");
+        var format = Property(schema, "encoding_format");
+        format.Type = JsonSchemaType.String | JsonSchemaType.Null;
+        format.Pattern = "^(?:float|base64)$";
+        var dimensions = Property(schema, "dimensions");
+        dimensions.Minimum = "1";
+        dimensions.Maximum = served.Features.Dimension.ToString(System.Globalization.CultureInfo.InvariantCulture);
     }
 
     /// <summary>The most texts one request may hold: the per-request limit, and no more than the queue can take (422 beyond either).</summary>

@@ -24,6 +24,7 @@ public static class BertServer
     public static readonly IReadOnlyDictionary<string, string> RouteNeeds = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)
     {
         ["embed"] = "any BERT model",
+        ["embeddings"] = "any BERT model",
         ["attention"] = "any BERT model",
         ["ner"] = "BertForTokenClassification",
         ["qa"] = "BertForQuestionAnswering",
@@ -73,8 +74,9 @@ public static class BertServer
         var app = builder.Build();
         app.UseBertErrors(options);
         var batchers = app.Services.GetRequiredService<BatcherRegistry>();
-        var available = new List<string> { "embed", "attention" };
-        EmbedEndpoint.Map(app, served, batchers, options);
+        var available = new List<string> { "embed", "embeddings", "attention" };
+        var embedBatcher = EmbedEndpoint.Map(app, served, batchers, options);
+        OpenAiEmbeddingsEndpoint.Map(app, served, batchers, options, embedBatcher);
         AttentionEndpoint.Map(app, served, batchers, options);
         if (served.Ner is not null)
         {

@@ -35,7 +35,7 @@ internal static class ErrorHandling
             }
             catch (ApiException e)
             {
-                await Write(context, e.Status, e.Message).ConfigureAwait(false);
+                await Write(context, e.Status, e.Message, e.Param).ConfigureAwait(false);
             }
             catch (BadHttpRequestException e)
             {
@@ -47,7 +47,7 @@ internal static class ErrorHandling
                     415 => "expected a JSON body with Content-Type: application/json.",
                     _ => JsonBodyErrors.Describe(e, context),
                 };
-                await Write(context, status, message).ConfigureAwait(false);
+                await Write(context, status, message, JsonBodyErrors.Param(e)).ConfigureAwait(false);
             }
             catch (Inference.NonFiniteOutputException e)
             {
@@ -142,7 +142,7 @@ internal static class ErrorHandling
         context.Response.RegisterForDispose(buffer);
     }
 
-    private static async Task Write(HttpContext context, int status, string message)
+    private static async Task Write(HttpContext context, int status, string message, string? param = null)
     {
         if (context.Response.HasStarted)
         {
@@ -159,6 +159,13 @@ internal static class ErrorHandling
         {
             // RFC 9110 requires it on a 405; the API routes take POST, everything else here GET and HEAD.
             context.Response.Headers.Allow = context.Request.Path.StartsWithSegments("/v1") ? "POST" : "GET, HEAD";
+        }
+        if (context.Request.Path.Equals(Endpoints.OpenAiEmbeddingsEndpoint.Route, StringComparison.OrdinalIgnoreCase))
+        {
+            // OpenAI's clients read this shape into their exception (message, type, param); the other one they would show raw.
+            var error = new OpenAiError(message, status < 500 ? "invalid_request_error" : "server_error", param, Code: null);
+            await context.Response.WriteAsJsonAsync(new OpenAiErrorResponse(error), ServerJson.Options).ConfigureAwait(false);
+            return;
         }
         await context.Response.WriteAsJsonAsync(new ErrorResponse(message, status), ServerJson.Options).ConfigureAwait(false);
     }

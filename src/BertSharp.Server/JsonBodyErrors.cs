@@ -86,6 +86,9 @@ internal static partial class JsonBodyErrors
         return $"{field}: expected {Expected(propertyType)}.";
     }
 
+    /// <summary>The top-level field a binding failure is in (OpenAI's <c>param</c>), or null when it is in none.</summary>
+    public static string? Param(BadHttpRequestException e) => e.InnerException is JsonException json ? Field(json.Path).Top : null;
+
     /// <summary>The options the binder used (they have a type resolver; <see cref="ServerJson.Options"/> may not yet).</summary>
     private static JsonSerializerOptions JsonOptionsOf(HttpContext context) =>
         context.RequestServices.GetRequiredService<IOptions<JsonOptions>>().Value.SerializerOptions;

@@ -39,15 +39,21 @@ internal static class RequestChecks
         {
             return [Text(text, "text")];
         }
-        if (texts!.Length == 0)
+        return Texts(texts!, "texts", maxTexts);
+    }
+
+    /// <summary>A non-empty list of at most <paramref name="maxTexts"/> texts, each refused by its index in <paramref name="field"/>.</summary>
+    public static IReadOnlyList<string> Texts(string[] texts, string field, int maxTexts)
+    {
+        if (texts.Length == 0)
         {
-            throw new ApiException(400, "'texts' must not be empty.");
+            throw new ApiException(400, $"'{field}' must not be empty.");
         }
         if (texts.Length > maxTexts)
         {
-            throw new ApiException(422, $"'texts' has {texts.Length} entries; the limit is {maxTexts} per request.");
+            throw new ApiException(422, $"'{field}' has {texts.Length} entries; the limit is {maxTexts} per request.");
         }
-        return [.. texts.Select((t, i) => Text(t, $"texts[{i}]"))];
+        return [.. texts.Select((t, i) => Text(t, $"{field}[{i}]"))];
     }
 
     public static T Choice<T>(string? value, string field, T fallback) where T : struct, Enum

@@ -31,7 +31,7 @@ internal static class ServeCommand
         };
         var maxTexts = new Option<int>("--max-texts-per-request")
         {
-            Description = "Most texts in one classify or embed request (422 beyond; never more than --max-queue).",
+            Description = "Most texts in one classify, embed or embeddings request (422 beyond, 400 on /v1/embeddings as OpenAI answers; never more than --max-queue).",
             DefaultValueFactory = _ => defaults.MaxTextsPerRequest,
         };
         var maxAttention = new Option<int>("--max-attention-length")
@@ -50,7 +50,7 @@ internal static class ServeCommand
         {
             Description = "Host header names to answer, comma-separated (* for any); others get 400 (DNS-rebinding protection). Default: localhost, 127.0.0.1, [::1] and the --host address.",
         };
-        var cmd = new Command("serve", "Serve a model over HTTP: JSON endpoints (micro-batched), /health, /openapi.json and a web page at /.")
+        var cmd = new Command("serve", "Serve a model over HTTP: JSON endpoints (micro-batched; POST /v1/embeddings speaks OpenAI's embeddings API), /health, /openapi.json and a web page at /.")
         {
             model, host, port, maxBatch, maxLength, maxQueue, timeout, window, maxBody, maxCandidates, maxTexts, maxAttention, maxWindows, device,
             threads, allowedHosts,

@@ -7,9 +7,11 @@ namespace BertSharp.Server.Endpoints;
 /// <summary><c>POST /v1/embed</c>: sentence embeddings from the encoder (every architecture has one).</summary>
 internal static class EmbedEndpoint
 {
-    private sealed record Item(string Text, Pooling Pooling, bool Normalize);
+    /// <summary>One text to embed with its pooling and normalisation (texts of several choices share a batch).</summary>
+    internal sealed record Item(string Text, Pooling Pooling, bool Normalize);
 
-    public static void Map(WebApplication app, ServedModel served, BatcherRegistry batchers, ServerOptions options)
+    /// <summary>Maps the route; returns its batcher, which <see cref="OpenAiEmbeddingsEndpoint"/> shares.</summary>
+    public static MicroBatcher<Item, float[]> Map(WebApplication app, ServedModel served, BatcherRegistry batchers, ServerOptions options)
     {
         var batcher = batchers.Create<Item, float[]>("embed", items =>
         {
@@ -29,7 +31,7 @@ internal static class EmbedEndpoint
         app.MapPost("/v1/embed", async (EmbedRequest request, HttpContext context) =>
         {
             var texts = RequestChecks.TextOrTexts(request.Text, request.Texts, options.MaxTextsPerRequest);
-            var choice = Choose(served, request);
+            var choice = Choose(served, request.Pooling, request.Normalize);
             for (var i = 0; i < texts.Count; i++)
             {
                 served.CheckLength(texts[i], request.Text is null ? $"texts[{i}]" : "text");
@@ -37,15 +39,16 @@ internal static class EmbedEndpoint
             var vectors = await batchers.Submit(batcher, [.. texts.Select(t => new Item(t, choice.Pooling, choice.Normalize))], context);
             return new EmbedResponse(vectors, served.Features.Dimension);
         }).WithSummary("Sentence embeddings (CLS or mean pooling, optional L2 normalisation).").ProducesApiErrors();
+        return batcher;
     }
 
     /// <summary>The request's pooling and normalisation, each defaulting to the model's own as <c>bert embed</c>'s do.</summary>
-    private static EmbeddingChoice Choose(ServedModel served, EmbedRequest request)
+    internal static EmbeddingChoice Choose(ServedModel served, string? requestPooling, bool? normalize)
     {
-        Pooling? pooling = request.Pooling is null ? null : RequestChecks.Choice(request.Pooling, "pooling", Pooling.Cls);
+        Pooling? pooling = requestPooling is null ? null : RequestChecks.Choice(requestPooling, "pooling", Pooling.Cls);
         try
         {
-            return EmbeddingChoice.Resolve(served.Modules, pooling, "'pooling'", request.Normalize, "'normalize'", Pooling.Cls, fallbackNormalize: false,
+            return EmbeddingChoice.Resolve(served.Modules, pooling, "'pooling'", normalize, "'normalize'", Pooling.Cls, fallbackNormalize: false,
                 publicNames: true);
         }
         catch (BertSharpException e)

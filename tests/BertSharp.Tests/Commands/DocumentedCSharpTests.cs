@@ -137,7 +137,8 @@ public sealed partial class DocumentedCSharpTests
     /// <summary>
     /// What a learner's console app compiles against: the framework's reference assemblies (the SDK's targeting pack, as
     /// this test project's build found it: the runtime's own assemblies hold internals a build never sees, and reading
-    /// them costs the compiler more), the four library packages, TorchSharp.
+    /// them costs the compiler more), the four library packages, TorchSharp, and Microsoft.Extensions.AI.OpenAI with what it
+    /// brings (OpenAI, System.ClientModel), which docs/serving.md's client of the OpenAI-compatible endpoint uses.
     /// </summary>
     private static List<MetadataReference> References()
     {
@@ -148,6 +149,9 @@ public sealed partial class DocumentedCSharpTests
         {
             typeof(BertSharp.Tokenization.BertTokenizer), typeof(BertSharp.Modeling.BertModel), typeof(BertSharp.Training.Trainer),
             typeof(BertSharp.Inference.TextClassifier), typeof(TorchSharp.torch),
+            // docs/serving.md's client of bert serve's OpenAI-compatible embeddings: `dotnet add package Microsoft.Extensions.AI.OpenAI`.
+            typeof(Microsoft.Extensions.AI.OpenAIClientExtensions), typeof(Microsoft.Extensions.AI.IEmbeddingGenerator<,>),
+            typeof(OpenAI.OpenAIClient), typeof(System.ClientModel.ApiKeyCredential),
         }.Select(t => t.Assembly.Location));
         return [.. paths.Select(p => MetadataReference.CreateFromFile(p))];
     }

@@ -15,18 +15,18 @@ public sealed class SentenceTransformerPoolingTests
     private static readonly string Plain = HfFixture.Dir("base-model");
     private static readonly string[] Texts = ["the cat sat on the mat .", "a heartfelt family drama"];
 
-    private const string MeanNormalized =
+    internal const string MeanNormalized =
         """[{"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"}, """ +
         """{"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"}, """ +
         """{"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"}]""";
 
-    private static string PoolingConfig(string mode) =>
+    internal static string PoolingConfig(string mode) =>
         $$"""{"word_embedding_dimension": 64, "pooling_mode_cls_token": {{Flag(mode, "cls")}}, "pooling_mode_mean_tokens": {{Flag(mode, "mean")}}, "pooling_mode_max_tokens": {{Flag(mode, "max")}}, "pooling_mode_mean_sqrt_len_tokens": false}""";
 
     private static string Flag(string mode, string name) => mode.Split('+').Contains(name) ? "true" : "false";
 
     /// <summary>Adds sentence-transformers' files to <paramref name="dir"/>, a model directory.</summary>
-    private static void AddModules(string dir, string modules, string pooling)
+    internal static void AddModules(string dir, string modules, string pooling)
     {
         File.WriteAllText(Path.Combine(dir, "modules.json"), modules);
         Directory.CreateDirectory(Path.Combine(dir, "1_Pooling"));

@@ -19,7 +19,7 @@ public sealed class ServerApiTests
         var health = await host.Health();
         Assert.Equal("BertForTokenClassification", (string)health["architecture"]!);
         var endpoints = health["endpoints"]!.AsArray().Select(e => (string)e!).Order(StringComparer.Ordinal).ToList();
-        Assert.Equal(["/v1/attention", "/v1/embed", "/v1/ner"], endpoints);
+        Assert.Equal(["/v1/attention", "/v1/embed", "/v1/embeddings", "/v1/ner"], endpoints);
 
         var doc = JsonNode.Parse(await host.Client.GetStringAsync(new Uri("/openapi.json", UriKind.Relative)))!;
         var paths = doc["paths"]!.AsObject();

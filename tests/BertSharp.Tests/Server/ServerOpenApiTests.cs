@@ -249,7 +249,7 @@ public sealed class ServerOpenApiTests
         await using var host = await ServerHost.Start("masked-lm", o => o with { MaxBodyBytes = 2048 });
         var doc = await Document(host);
         var paths = doc["paths"]!.AsObject();
-        Assert.Equal(["/health", "/v1/attention", "/v1/embed", "/v1/fill-mask"], paths.Select(p => p.Key).Order(StringComparer.Ordinal));
+        Assert.Equal(["/health", "/v1/attention", "/v1/embed", "/v1/embeddings", "/v1/fill-mask"], paths.Select(p => p.Key).Order(StringComparer.Ordinal));
         foreach (var (path, item) in paths)
         {
             var (method, expected) = path == "/health" ? ("get", ApiErrors.Health) : ("post", ApiErrors.Endpoint);
@@ -257,7 +257,9 @@ public sealed class ServerOpenApiTests
             Assert.Equal(["200", .. expected.Select(s => s.ToString(System.Globalization.CultureInfo.InvariantCulture))], responses.Select(r => r.Key).Order(StringComparer.Ordinal));
             foreach (var (code, response) in responses.Where(r => r.Key != "200"))
             {
-                Assert.Equal("#/components/schemas/ErrorResponse", (string)response!["content"]!["application/json"]!["schema"]!["$ref"]!);
+                // OpenAI's clients read their own error shape.
+                var schema = path == "/v1/embeddings" ? "OpenAiErrorResponse" : "ErrorResponse";
+                Assert.Equal($"#/components/schemas/{schema}", (string)response!["content"]!["application/json"]!["schema"]!["$ref"]!);
                 Assert.Equal(code is "429" or "503", response["headers"]?["Retry-After"] is not null);
             }
         }
@@ -274,6 +276,26 @@ public sealed class ServerOpenApiTests
         }
         (status, body) = await host.Post("/v1/embed", "{}");
         AssertError(400, status, body);
+        Assert.Equal(["code", "message", "param", "type"],
+            doc["components"]!["schemas"]!["OpenAiError"]!["properties"]!.AsObject().Select(p => p.Key).Order(StringComparer.Ordinal));
+        (status, body) = await host.Post("/v1/embeddings", new { input = new string('a', 4000) });
+        AssertOpenAiError(413, status, body);
+        using (var content = new StringContent("input=a", System.Text.Encoding.UTF8, "text/plain"))
+        using (var response = await host.Client.PostAsync(new Uri("/v1/embeddings", UriKind.Relative), content))
+        {
+            AssertOpenAiError(415, (int)response.StatusCode, JsonNode.Parse(await response.Content.ReadAsStringAsync()));
+        }
+        (status, body) = await host.Post("/v1/embeddings", "{}");
+        AssertOpenAiError(400, status, body);
+    }
+
+    private static void AssertOpenAiError(int expected, int status, JsonNode? body)
+    {
+        Assert.Equal(expected, status);
+        Assert.Equal(["error"], body!.AsObject().Select(p => p.Key));
+        Assert.Equal(["code", "message", "param", "type"], body["error"]!.AsObject().Select(p => p.Key).Order(StringComparer.Ordinal));
+        Assert.Equal("invalid_request_error", (string?)body["error"]!["type"]);
+        Assert.False(string.IsNullOrEmpty((string?)body["error"]!["message"]));
     }
 
     private static void AssertError(int expected, int status, JsonNode? body)
