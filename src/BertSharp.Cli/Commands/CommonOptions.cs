@@ -27,6 +27,10 @@ internal static class CommonOptions
     public static Option<string?> ModelOption(string description, bool required = true) =>
         new("--model") { Description = description, Required = required };
 
+    /// <summary><c>--endpoint</c>: the Hub a command downloads from or uploads to.</summary>
+    public static Option<string?> HubEndpoint() =>
+        new("--endpoint") { Description = "Hub base URL (default: $HF_ENDPOINT or https://huggingface.co)." };
+
     internal const string CacheDir = "--cache-dir";
 
     /// <summary><c>--cache-dir</c>: the HF cache root a command keeps Hub models in (default: the environment's).</summary>

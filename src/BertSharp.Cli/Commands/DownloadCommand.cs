@@ -13,7 +13,7 @@ internal static class DownloadCommand
         var revision = new Option<string>("--revision") { Description = "Branch, tag or commit.", DefaultValueFactory = _ => "main" };
         var cacheDir = CommonOptions.CacheDirOption();
         var offline = new Option<bool>("--offline") { Description = "Use the cache only and never touch the network (also HF_HUB_OFFLINE=1)." };
-        var endpoint = new Option<string?>("--endpoint") { Description = "Hub base URL (default: $HF_ENDPOINT or https://huggingface.co)." };
+        var endpoint = CommonOptions.HubEndpoint();
         var cmd = new Command("download", "Download a model (config, weights, tokenizer files, a sentence-transformers model's modules.json and pooling config) from the HuggingFace Hub into the local HF cache; prints the snapshot directory.")
         {
             model.Positional, model.Option, revision, cacheDir, offline, endpoint,

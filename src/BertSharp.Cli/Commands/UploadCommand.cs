@@ -8,17 +8,13 @@ internal static class UploadCommand
 {
     public static Command Create()
     {
-        var model = new Option<string>("--model")
-        {
-            Description = "The model directory to upload (config.json and weights; checkpoint-N/ folders and hidden files are left out).",
-            Required = true,
-        };
+        var model = CommonOptions.ModelOption("The model directory to upload (config.json and weights; checkpoint-N/ folders and hidden files are left out).");
         var repo = new Option<string>("--repo") { Description = "Hub model repo, org/name (or name, in the token's own namespace).", Required = true };
         var revision = new Option<string>("--revision") { Description = "Branch to commit to.", DefaultValueFactory = _ => "main" };
         var create = new Option<bool>("--create") { Description = "Create the repo first; one that already exists is used as it is." };
         var isPrivate = new Option<bool>("--private") { Description = "With --create: make the new repo private." };
         var message = new Option<string?>("--message") { Description = "Commit message (default: Upload model using BertSharp)." };
-        var endpoint = new Option<string?>("--endpoint") { Description = "Hub base URL (default: $HF_ENDPOINT or https://huggingface.co)." };
+        var endpoint = CommonOptions.HubEndpoint();
         var cmd = new Command("upload",
             "Upload a model directory to the HuggingFace Hub as one commit, as huggingface-cli upload does (the Hub decides which files " +
             "go to LFS; LFS content it already holds is not sent again). Needs a token with write access: HF_TOKEN or 'hf auth login'.")
