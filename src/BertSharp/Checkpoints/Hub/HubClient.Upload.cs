@@ -15,6 +15,10 @@ public sealed partial class HubClient
     // huggingface_hub's _fetch_upload_modes asks about 256 files per request.
     private const int PreuploadChunk = 256;
 
+    // _commit_api._upload_lfs_files asks the LFS batch endpoint about UPLOAD_BATCH_MAX_NUM_FILES = 256 objects per request,
+    // "to avoid reaching the payload limit": a folder of thousands of LFS files in one request would be refused.
+    private const int LfsBatchChunk = 256;
+
     /// <summary>
     /// Uploads the model directory <paramref name="folder"/> to the Hub model repo <paramref name="repoId"/> as one commit on
     /// the client's <see cref="HubOptions.Revision"/>, as huggingface_hub's <c>upload_folder</c> does: the Hub decides per file
@@ -106,7 +110,9 @@ public sealed partial class HubClient
         _ => "ignored (the repo's .gitignore)",
     };
 
-    /// <summary>hf_api.create_repo: <c>{"name", "organization", "type", "private"}</c>; 409 (exists) is fine, as exist_ok=True.</summary>
+    /// <summary>
+    /// hf_api.create_repo: <c>{"name", "organization", "visibility", "type"}</c>; 409 (exists) is fine, as exist_ok=True.
+    /// </summary>
     private async Task CreateRepoAsync(string repoId, bool isPrivate, CancellationToken ct)
     {
         int slash = repoId.IndexOf('/', StringComparison.Ordinal);
@@ -114,9 +120,14 @@ public sealed partial class HubClient
         {
             ["name"] = slash < 0 ? repoId : repoId[(slash + 1)..],
             ["organization"] = slash < 0 ? null : repoId[..slash],
-            ["type"] = "model",
-            ["private"] = isPrivate,
         };
+        // As create_repo(private=None): without --private no visibility is sent, so the Hub applies the namespace's default
+        // (an organisation may make new repos private); "public" here would publish a model its owner meant to keep.
+        if (isPrivate)
+        {
+            body["visibility"] = "private";
+        }
+        body["type"] = "model";
         using var resp = await PostJsonAsync(repoId, "creating the repo", new Uri($"{_options.ResolvedEndpoint}/api/repos/create"), body, null, auth: true, ct)
             .ConfigureAwait(false);
         if ((int)resp.StatusCode != 409)
@@ -166,25 +177,31 @@ public sealed partial class HubClient
     private async Task<HashSet<string>> UploadLfsAsync(string repoId, string revision, List<(HubLocalFile File, string Oid)> lfs, CancellationToken ct)
     {
         const string step = "LFS batch";
-        var objects = new JsonArray();
-        foreach (var (f, oid) in lfs.DistinctBy(l => l.Oid))
-        {
-            objects.Add(new JsonObject { ["oid"] = oid, ["size"] = f.Size });
-        }
-        var body = new JsonObject
-        {
-            ["operation"] = "upload",
-            ["transfers"] = new JsonArray("basic", "multipart"),
-            ["objects"] = objects,
-            ["hash_algo"] = "sha256",
-            ["ref"] = new JsonObject { ["name"] = revision },
-        };
-        var url = new Uri($"{_options.ResolvedEndpoint}/{repoId}.git/info/lfs/objects/batch");
-        using var resp = await PostJsonAsync(repoId, step, url, body, LfsMediaType, auth: true, ct).ConfigureAwait(false);
-        var answer = await ReadJsonAsync(resp, repoId, step, ct).ConfigureAwait(false);
         var byOid = lfs.GroupBy(l => l.Oid, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.ToList(), StringComparer.Ordinal);
         var present = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var obj in answer["objects"] as JsonArray ?? throw Malformed(repoId, step, "no 'objects' list"))
+        // Every batch is asked before any transfer, as _upload_lfs_files does: a refused object stops the upload before a byte is sent.
+        var answers = new List<JsonNode?>();
+        foreach (var chunk in lfs.DistinctBy(l => l.Oid).Chunk(LfsBatchChunk))
+        {
+            var objects = new JsonArray();
+            foreach (var (f, oid) in chunk)
+            {
+                objects.Add(new JsonObject { ["oid"] = oid, ["size"] = f.Size });
+            }
+            var body = new JsonObject
+            {
+                ["operation"] = "upload",
+                ["transfers"] = new JsonArray("basic", "multipart"),
+                ["objects"] = objects,
+                ["hash_algo"] = "sha256",
+                ["ref"] = new JsonObject { ["name"] = revision },
+            };
+            var url = new Uri($"{_options.ResolvedEndpoint}/{repoId}.git/info/lfs/objects/batch");
+            using var resp = await PostJsonAsync(repoId, step, url, body, LfsMediaType, auth: true, ct).ConfigureAwait(false);
+            var answer = await ReadJsonAsync(resp, repoId, step, ct).ConfigureAwait(false);
+            answers.AddRange(answer["objects"] as JsonArray ?? throw Malformed(repoId, step, "no 'objects' list"));
+        }
+        foreach (var obj in answers)
         {
             if (obj?["oid"]?.GetValueKind() != JsonValueKind.String || !byOid.TryGetValue(obj["oid"]!.GetValue<string>(), out var owners))
             {

@@ -36,10 +36,13 @@ internal sealed partial class FakeHub
 
     public HashSet<string> ReadOnlyTokens { get; } = new(StringComparer.Ordinal);
 
-    /// <summary>repo id → the "private" flag it was created with.</summary>
-    public Dictionary<string, bool> Created { get; } = new(StringComparer.Ordinal);
+    /// <summary>repo id → the "visibility" it was created with; null when the request left it to the namespace's default.</summary>
+    public Dictionary<string, string?> Created { get; } = new(StringComparer.Ordinal);
 
     public List<Commit> Commits { get; } = [];
+
+    /// <summary>The most objects one LFS batch request may ask about (huggingface_hub's UPLOAD_BATCH_MAX_NUM_FILES).</summary>
+    public const int MaxBatchObjects = 256;
 
     private static string Md5(byte[] b) => Convert.ToHexStringLower(MD5.HashData(b));
 
@@ -132,6 +135,19 @@ internal sealed partial class FakeHub
     private async Task CreateRepo(NetworkStream stream, Request req)
     {
         var body = JsonNode.Parse(req.Body)!.AsObject();
+        // hf_api.create_repo sends only {"name", "organization", "type"} and, when the caller chose one, "visibility"
+        // ("private" or "public", from _resolve_repo_visibility); a visibility it did not choose is the namespace's default.
+        if (body.Select(kv => kv.Key).FirstOrDefault(k => k is not ("name" or "organization" or "type" or "visibility")) is { } unknown)
+        {
+            await Json(stream, req, 400, new JsonObject { ["error"] = $"huggingface_hub's create_repo sends no '{unknown}'" });
+            return;
+        }
+        var visibility = body["visibility"]?.GetValue<string>();
+        if (visibility is not (null or "private" or "public"))
+        {
+            await Json(stream, req, 400, new JsonObject { ["error"] = $"visibility '{visibility}' is not private or public" });
+            return;
+        }
         var org = body["organization"]?.GetValue<string>();
         var repoId = org is null ? body["name"]!.GetValue<string>() : org + "/" + body["name"]!.GetValue<string>();
         lock (_uploadLock)
@@ -143,7 +159,7 @@ internal sealed partial class FakeHub
             else
             {
                 _repos[repoId] = (GitSha1(Encoding.UTF8.GetBytes(repoId)), new Dictionary<string, HubEntry>(StringComparer.Ordinal));
-                Created[repoId] = body["private"]!.GetValue<bool>();
+                Created[repoId] = visibility;
             }
         }
         await Json(stream, req, repoId.Length == 0 ? 409 : 200, repoId.Length == 0
@@ -166,8 +182,16 @@ internal sealed partial class FakeHub
 
     private async Task Batch(NetworkStream stream, Request req, string repoId)
     {
+        var asked = JsonNode.Parse(req.Body)!["objects"]!.AsArray();
+        // _commit_api.py asks the batch endpoint about UPLOAD_BATCH_MAX_NUM_FILES = 256 objects at a time ("to avoid reaching
+        // the payload limit"); the fake refuses more, as a request the real client never makes.
+        if (asked.Count > MaxBatchObjects)
+        {
+            await Json(stream, req, 413, new JsonObject { ["error"] = FormattableString.Invariant($"{asked.Count} objects in one LFS batch; huggingface_hub sends at most {MaxBatchObjects}") });
+            return;
+        }
         var objects = new JsonArray();
-        foreach (var o in JsonNode.Parse(req.Body)!["objects"]!.AsArray())
+        foreach (var o in asked)
         {
             var oid = o!["oid"]!.GetValue<string>();
             long size = o["size"]!.GetValue<long>();

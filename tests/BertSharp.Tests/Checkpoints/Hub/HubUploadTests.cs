@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
 using BertSharp.Checkpoints;
@@ -164,6 +165,39 @@ public sealed class HubUploadTests : IDisposable
     }
 
     [Fact]
+    public void A_new_repo_without_private_takes_its_namespaces_default_visibility()
+    {
+        using var client = new HubClient(Options());
+        client.UploadFolder(ModelDir(), "solo", new HubUploadOptions { CreateRepo = true });
+        Assert.Equal("{\"name\":\"solo\",\"organization\":null,\"type\":\"model\"}",
+            Encoding.UTF8.GetString(Assert.Single(HubRequests("POST", "/api/repos/create")).Body));
+        Assert.Null(_hub.Created["solo"]);
+        Assert.Single(_hub.Commits);
+    }
+
+    [Fact]
+    public void A_folder_of_more_lfs_files_than_one_batch_takes_is_asked_about_in_batches_of_256()
+    {
+        // _commit_api._upload_lfs_files: chunk_iterable(additions, chunk_size=UPLOAD_BATCH_MAX_NUM_FILES), 256.
+        _hub.AddRepo("org/many");
+        _hub.LfsThreshold = 1;
+        var dir = ModelDir();
+        Directory.CreateDirectory(Path.Combine(dir, "eval"));
+        for (int i = 0; i < 300; i++)
+        {
+            File.WriteAllText(Path.Combine(dir, "eval", i.ToString("000", CultureInfo.InvariantCulture) + ".txt"), i.ToString(CultureInfo.InvariantCulture));
+        }
+        using var client = new HubClient(Options());
+        var result = client.UploadFolder(dir, "org/many");
+
+        var batches = HubRequests("POST", "/org/many.git/info/lfs/objects/batch").Select(b => Body(b)["objects"]!.AsArray().Count).ToList();
+        // 306 files of 306 distinct contents: one batch of 256 objects, then one of 50.
+        Assert.Equal([256, 50], batches);
+        Assert.All(result.Files, f => Assert.Equal(HubUploadMode.Lfs, f.Mode));
+        Assert.Equal(306, Assert.Single(_hub.Commits).Paths.Length);
+    }
+
+    [Fact]
     public void The_revision_goes_url_encoded_as_one_path_segment()
     {
         _hub.AddRepo("org/up");
@@ -216,9 +250,10 @@ public sealed class HubUploadTests : IDisposable
         var r = CliRunner.Run("upload", "--model", dir, "--repo", "org/new", "--create", "--private", "--message", "first", "--endpoint", _hub.Endpoint);
         Assert.True(r.ExitCode == 0, r.StdErr);
         var create = Assert.Single(HubRequests("POST", "/api/repos/create"));
-        Assert.Equal("{\"name\":\"new\",\"organization\":\"org\",\"type\":\"model\",\"private\":true}", Encoding.UTF8.GetString(create.Body));
+        // hf_api.create_repo today: _resolve_repo_visibility(private=True) → "visibility": "private", before "type".
+        Assert.Equal("{\"name\":\"new\",\"organization\":\"org\",\"visibility\":\"private\",\"type\":\"model\"}", Encoding.UTF8.GetString(create.Body));
         Assert.Equal("Bearer " + Token, create.Authorization);
-        Assert.True(_hub.Created["org/new"]);
+        Assert.Equal("private", _hub.Created["org/new"]);
         var lines = r.StdOut.TrimEnd().Split('\n');
         Assert.Equal("first", _hub.Commits[0].Summary);
         Assert.Equal($"org/new @ {FakeHub.GitSha1(HubRequests("POST", "/commit/")[0].Body)}", lines[^2]);
@@ -227,6 +262,9 @@ public sealed class HubUploadTests : IDisposable
         // 409: the repo exists, which --create accepts (exist_ok), and the upload goes on.
         var again = CliRunner.Run("upload", "--model", dir, "--repo", "org/new", "--create", "--endpoint", _hub.Endpoint);
         Assert.True(again.ExitCode == 0, again.StdErr);
+        // Without --private no visibility is sent (create_repo's private=None): the Hub applies the namespace's default,
+        // which an organisation may have set to private; sending "public" (or "private": false) would override it.
+        Assert.Equal("{\"name\":\"new\",\"organization\":\"org\",\"type\":\"model\"}", Encoding.UTF8.GetString(HubRequests("POST", "/api/repos/create")[1].Body));
         Assert.Equal(2, HubRequests("POST", "/api/repos/create").Count);
         Assert.Equal(2, _hub.Commits.Count);
         Assert.Equal("Upload model using BertSharp", _hub.Commits[1].Summary);
