@@ -86,7 +86,7 @@ public sealed class ServedModel : IDisposable
         {
             RequiredWeights.Check(report, architecture, modelDirectory);
             // A sentence-transformers model's max_seq_length is its longest input, as its encode cuts there.
-            var length = ModelLength.Resolve(model.Config, tokenizer, maxLength, modelDirectory, modules?.MaxSeqLength);
+            var length = SentenceTransformerModules.ResolveLength(modules, model.Config, tokenizer, maxLength, modelDirectory);
             model.to(device);
             return new ServedModel(modelDirectory, model, tokenizer, length, null, modules).WithBackend(backend);
         }

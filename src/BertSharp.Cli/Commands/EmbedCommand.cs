@@ -93,7 +93,7 @@ internal static class EmbedCommand
             using (var pipe = engine.IsOnnxRuntime ? FeatureExtraction.Load(p.GetValue(model)!, engine) : FeatureExtraction.Load(p.GetValue(model)!, p.GetValue(device)!))
             {
                 // sentence-transformers' encode cuts at max_seq_length unless the user sets a length; so does --max-length here.
-                var length = ModelLength.Resolve(pipe.Model.Config, pipe.Tokenizer, p.GetValue(maxLength), p.GetValue(model)!, modules?.MaxSeqLength);
+                var length = SentenceTransformerModules.ResolveLength(modules, pipe.Model.Config, pipe.Tokenizer, p.GetValue(maxLength), p.GetValue(model)!);
                 if (length.Warning is { } lw)
                 {
                     CliErrors.Warn(lw);

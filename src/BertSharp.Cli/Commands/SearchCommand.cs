@@ -69,7 +69,7 @@ internal static class SearchCommand
                 fallbackNormalize: true);
             using var pipe = FeatureExtraction.Load(modelDir, p.GetValue(device)!);
             // As sentence-transformers' encode: the model's max_seq_length unless --max-length is given.
-            var length = ModelLength.Resolve(pipe.Model.Config, pipe.Tokenizer, p.GetValue(maxLength), modelDir, modules?.MaxSeqLength);
+            var length = SentenceTransformerModules.ResolveLength(modules, pipe.Model.Config, pipe.Tokenizer, p.GetValue(maxLength), modelDir);
             if (length.Warning is { } lw)
             {
                 CliErrors.Warn(lw);

@@ -1,6 +1,8 @@
 using System.Text.Json.Nodes;
 using BertSharp.Checkpoints;
 using BertSharp.IO;
+using BertSharp.Modeling;
+using BertSharp.Tokenization;
 
 namespace BertSharp.Inference;
 
@@ -50,6 +52,23 @@ internal sealed class SentenceTransformerModules
 
     /// <summary>How the plan names where <see cref="MaxSeqLength"/> came from.</summary>
     public const string MaxSeqLengthShown = SentenceBertConfig.FileName + " max_seq_length";
+
+    /// <summary>
+    /// The length embed, search and serve read a model's inputs at: <paramref name="requested"/> when given, else the
+    /// max_seq_length of <paramref name="modules"/>' directory, else <see cref="ModelLength"/>'s trained length.
+    /// </summary>
+    public static ResolvedLength ResolveLength(SentenceTransformerModules? modules, BertConfig config, BertTokenizer tokenizer, int? requested, string origin)
+    {
+        if (modules?.MaxSeqLength is not { } maxSeq)
+        {
+            return ModelLength.Resolve(config, tokenizer, requested, origin);
+        }
+        // sentence-transformers' Transformer makes max_seq_length the tokenizer's model_max_length and its cut, whatever
+        // tokenizer_config.json says (models/Transformer.py): the model declares it was trained that far, so neither the
+        // default nor a --max-length up to it is lowered or warned about. ModelLength still bounds it by the position table.
+        var declared = Math.Max(ModelLength.Trained(config, tokenizer), maxSeq);
+        return ModelLength.Resolve(declared, config.MaxPositionEmbeddings, requested, origin, preferred: maxSeq);
+    }
 
     /// <summary>
     /// Reads <paramref name="dir"/>'s modules.json and its Pooling module's config; null when the directory has no modules.json

@@ -173,6 +173,29 @@ public sealed class SentenceTransformerPoolingTests
     }
 
     [Fact]
+    public void Max_seq_length_above_the_tokenizers_model_max_length_is_the_length_encode_uses()
+    {
+        // sentence-transformers' Transformer (models/Transformer.py): a max_seq_length in sentence_bert_config.json becomes the
+        // tokenizer's model_max_length and the cut, min(max_position_embeddings, model_max_length) only standing in without one.
+        // So the fixture's 9-token text is read whole at max_seq_length 16 though tokenizer_config.json says 8.
+        using var tmp = TestPaths.TempDir();
+        var dir = StModel(tmp);
+        var tokenizerConfig = Path.Combine(dir, "tokenizer_config.json");
+        File.WriteAllText(tokenizerConfig, File.ReadAllText(tokenizerConfig).Replace("\"model_max_length\": 64", "\"model_max_length\": 8", StringComparison.Ordinal));
+        File.WriteAllText(Path.Combine(dir, "sentence_bert_config.json"), "{\"max_seq_length\": 16, \"do_lower_case\": false}");
+        var r = CliRunner.Run("embed", "--model", dir, "--input", tmp.File("in.txt"), "--output", tmp.File("e.jsonl"));
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        Assert.Equal("pooling: mean (1_Pooling/config.json), normalize: true (modules.json Normalize), max_length: 16 (sentence_bert_config.json max_seq_length)", r.StdErr.Trim());
+        AssertVectors(Reference(Pooling.Mean, normalize: true, maxLength: 16), Read(tmp.File("e.jsonl")));
+
+        // Beyond max_position_embeddings (64) the model has no positions: the length stops there.
+        File.WriteAllText(Path.Combine(dir, "sentence_bert_config.json"), "{\"max_seq_length\": 128}");
+        var st = CliRunner.Run("search", "--model", dir, "--corpus", tmp.File("in.txt"), "--query", "a cat");
+        Assert.True(st.ExitCode == 0, st.StdErr);
+        Assert.Equal("pooling: mean (1_Pooling/config.json), max_length: 64 (sentence_bert_config.json max_seq_length)", st.StdErr.Trim());
+    }
+
+    [Fact]
     public void Search_follows_the_models_pooling()
     {
         using var tmp = TestPaths.TempDir();
