@@ -111,7 +111,7 @@ public sealed partial class HubClient
     };
 
     /// <summary>
-    /// hf_api.create_repo: <c>{"name", "organization", "visibility", "type"}</c>; 409 (exists) is fine, as exist_ok=True.
+    /// hf_api.create_repo: <c>{"name", "organization", "visibility", "type"}</c>; a repo that exists is fine, as exist_ok=True.
     /// </summary>
     private async Task CreateRepoAsync(string repoId, bool isPrivate, CancellationToken ct)
     {
@@ -130,10 +130,24 @@ public sealed partial class HubClient
         body["type"] = "model";
         using var resp = await PostJsonAsync(repoId, "creating the repo", new Uri($"{_options.ResolvedEndpoint}/api/repos/create"), body, null, auth: true, ct)
             .ConfigureAwait(false);
-        if ((int)resp.StatusCode != 409)
+        int status = (int)resp.StatusCode;
+        // exist_ok=True also passes over 401, 402 and 403 when repo_info finds the repo: a token may write to a namespace's
+        // repos without the right to create one there.
+        if (status == 409 || (status is 401 or 402 or 403 && await RepoExistsAsync(repoId, ct).ConfigureAwait(false)))
         {
-            await EnsureSuccessAsync(resp, repoId, "creating the repo", ct).ConfigureAwait(false);
+            return;
         }
+        await EnsureSuccessAsync(resp, repoId, "creating the repo", ct).ConfigureAwait(false);
+    }
+
+    /// <summary>hf_api.repo_info: <c>GET /api/models/{repo_id}</c> answers 2xx.</summary>
+    private async Task<bool> RepoExistsAsync(string repoId, CancellationToken ct)
+    {
+        var url = new Uri($"{_options.ResolvedEndpoint}/api/models/{repoId}");
+        using var req = new HttpRequestMessage(HttpMethod.Get, url);
+        Authorize(req, url);
+        using var resp = await SendUploadAsync(req, repoId, "looking the repo up", timeout: true, ct).ConfigureAwait(false);
+        return resp.IsSuccessStatusCode;
     }
 
     /// <summary>_commit_api._fetch_upload_modes: each file's path, size and base64 first 512 bytes → uploadMode and shouldIgnore.</summary>

@@ -10,8 +10,8 @@ public sealed record HubUploadOptions
     public string? CommitDescription { get; init; }
 
     /// <summary>
-    /// Create the repo first (<c>POST /api/repos/create</c>); a repo that already exists (HTTP 409) is used as it is, as
-    /// huggingface_hub's <c>create_repo(exist_ok=True)</c> does.
+    /// Create the repo first (<c>POST /api/repos/create</c>); a repo that already exists (HTTP 409, or a refusal to create
+    /// where the repo is found) is used as it is, as huggingface_hub's <c>create_repo(exist_ok=True)</c> does.
     /// </summary>
     public bool CreateRepo { get; init; }
 

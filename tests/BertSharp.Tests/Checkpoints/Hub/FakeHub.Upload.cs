@@ -39,6 +39,9 @@ internal sealed partial class FakeHub
     /// <summary>repo id → the "visibility" it was created with; null when the request left it to the namespace's default.</summary>
     public Dictionary<string, string?> Created { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>When set, create answers 403, as for a token that may write to a namespace's repos but not create one there.</summary>
+    public bool CreateForbidden { get; set; }
+
     public List<Commit> Commits { get; } = [];
 
     /// <summary>The most objects one LFS batch request may ask about (huggingface_hub's UPLOAD_BATCH_MAX_NUM_FILES).</summary>
@@ -69,6 +72,18 @@ internal sealed partial class FakeHub
         if (HubStatus is { } status)
         {
             await Respond(stream, req, status, HubStatusHeaders, []);
+            return true;
+        }
+        if (req.Method == "GET")
+        {
+            // hf_api.repo_info: GET /api/models/{repo_id}, the public repos of this fake readable by anyone.
+            var id = path["/api/models/".Length..];
+            bool exists;
+            lock (_uploadLock)
+            {
+                exists = _repos.ContainsKey(id);
+            }
+            await Json(stream, req, exists ? 200 : 404, exists ? new JsonObject { ["id"] = id } : new JsonObject { ["error"] = "Repository not found" });
             return true;
         }
         var handled = path == "/api/repos/create" || path.StartsWith("/api/models/", StringComparison.Ordinal)
@@ -135,6 +150,11 @@ internal sealed partial class FakeHub
     private async Task CreateRepo(NetworkStream stream, Request req)
     {
         var body = JsonNode.Parse(req.Body)!.AsObject();
+        if (CreateForbidden)
+        {
+            await Json(stream, req, 403, new JsonObject { ["error"] = $"You don't have the rights to create a model under the namespace \"{body["organization"]}\"" });
+            return;
+        }
         // hf_api.create_repo sends only {"name", "organization", "type"} and, when the caller chose one, "visibility"
         // ("private" or "public", from _resolve_repo_visibility); a visibility it did not choose is the namespace's default.
         if (body.Select(kv => kv.Key).FirstOrDefault(k => k is not ("name" or "organization" or "type" or "visibility")) is { } unknown)

@@ -158,7 +158,8 @@ internal sealed partial class FakeHub : IDisposable
             Requests.Enqueue(req);
             try
             {
-                bool upload = req.Method is "POST" or "PUT" && await ServeUpload(stream, req, port == CdnPort);
+                bool upload = (req.Method is "POST" or "PUT" || (req.Method == "GET" && req.Path.StartsWith("/api/models/", StringComparison.Ordinal)))
+                    && await ServeUpload(stream, req, port == CdnPort);
                 if (upload)
                 {
                     return;

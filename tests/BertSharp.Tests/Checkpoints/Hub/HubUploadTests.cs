@@ -176,6 +176,25 @@ public sealed class HubUploadTests : IDisposable
     }
 
     [Fact]
+    public void Create_where_the_token_may_write_but_not_create_goes_on_when_the_repo_exists()
+    {
+        // hf_api.create_repo(exist_ok=True): a 401, 402 or 403 from /api/repos/create (a token without the namespace's create
+        // right) is passed over when repo_info (GET /api/models/{repo_id}) finds the repo; otherwise that refusal stands.
+        _hub.AddRepo("org/up");
+        _hub.CreateForbidden = true;
+        using var client = new HubClient(Options());
+        client.UploadFolder(ModelDir(), "org/up", new HubUploadOptions { CreateRepo = true });
+        Assert.Single(_hub.Commits);
+        Assert.Equal("Bearer " + Token, Assert.Single(_hub.Requests, r => r.Method == "GET" && r.Path == "/api/models/org/up").Authorization);
+
+        var e = Assert.Throws<BertSharpException>(() => client.UploadFolder(ModelDir("other"), "org/none", new HubUploadOptions { CreateRepo = true }));
+        Assert.Equal($"upload to model 'org/none' on {_hub.Endpoint}: creating the repo answered HTTP 403 Forbidden: You don't have the rights to create a model "
+            + "under the namespace \"org\"; check that HF_TOKEN grants write access to it.", e.Message);
+        Assert.Single(_hub.Commits);
+        Assert.DoesNotContain(_hub.Requests, r => r.Path.Contains("org/none/preupload", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void A_folder_of_more_lfs_files_than_one_batch_takes_is_asked_about_in_batches_of_256()
     {
         // _commit_api._upload_lfs_files: chunk_iterable(additions, chunk_size=UPLOAD_BATCH_MAX_NUM_FILES), 256.
