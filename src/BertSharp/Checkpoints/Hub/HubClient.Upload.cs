@@ -441,8 +441,25 @@ public sealed partial class HubClient
             $"upload to model '{repoId}' on {_options.ResolvedEndpoint}: {step} answered HTTP {status} {resp.ReasonPhrase}{said}{hint}."));
     }
 
-    private static Uri ActionUrl(string repoId, string step, JsonObject action) =>
-        action["href"]?.GetValueKind() == JsonValueKind.String ? CheckedUrl(repoId, action["href"]!.GetValue<string>()) : throw Malformed(repoId, step, "an action without its href");
+    private Uri ActionUrl(string repoId, string step, JsonObject action) =>
+        action["href"]?.GetValueKind() == JsonValueKind.String
+            ? CheckedUrl(repoId, FixEndpoint(action["href"]!.GetValue<string>()))
+            : throw Malformed(repoId, step, "an action without its href");
+
+    /// <summary>
+    /// utils/_http.fix_hf_endpoint_in_url: behind a proxy (an endpoint other than the Hub's own), the Hub still writes its
+    /// https://huggingface.co in the action URLs, which must go through the proxy (and get the token, which goes only there).
+    /// </summary>
+    private string FixEndpoint(string url)
+    {
+        var endpoint = _options.ResolvedEndpoint;
+        return endpoint is HubEndpoint or HubStagingEndpoint
+            ? url
+            : url.Replace(HubEndpoint, endpoint, StringComparison.Ordinal).Replace(HubStagingEndpoint, endpoint, StringComparison.Ordinal);
+    }
+
+    private const string HubEndpoint = "https://huggingface.co";
+    private const string HubStagingEndpoint = "https://hub-ci.huggingface.co";
 
     /// <summary>An LFS action may only send the file to an http(s) URL, as downloads may only follow one.</summary>
     private static Uri CheckedUrl(string repoId, string url) =>

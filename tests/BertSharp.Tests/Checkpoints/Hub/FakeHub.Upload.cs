@@ -39,6 +39,12 @@ internal sealed partial class FakeHub
     /// <summary>repo id → the "visibility" it was created with; null when the request left it to the namespace's default.</summary>
     public Dictionary<string, string?> Created { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// When set, the LFS batch's Hub URLs (verify, multipart completion) start with it instead of <see cref="Endpoint"/>, as
+    /// the Hub behind a proxy (HF_ENDPOINT) writes its own https://huggingface.co in them.
+    /// </summary>
+    public string? HrefEndpoint { get; set; }
+
     /// <summary>When set, create answers 403, as for a token that may write to a namespace's repos but not create one there.</summary>
     public bool CreateForbidden { get; set; }
 
@@ -223,7 +229,7 @@ internal sealed partial class FakeHub
             var entry = new JsonObject { ["oid"] = oid, ["size"] = size };
             if (!stored)
             {
-                var verify = new JsonObject { ["href"] = $"{Endpoint}/{repoId}.git/info/lfs/objects/verify" };
+                var verify = new JsonObject { ["href"] = $"{HrefEndpoint ?? Endpoint}/{repoId}.git/info/lfs/objects/verify" };
                 JsonObject upload;
                 if (MultipartChunkSize is { } chunk && size > chunk)
                 {
@@ -233,7 +239,7 @@ internal sealed partial class FakeHub
                     {
                         header[i.ToString("00000", CultureInfo.InvariantCulture)] = $"http://127.0.0.1:{CdnPort}/part/{oid}/{i}";
                     }
-                    upload = new JsonObject { ["href"] = $"{Endpoint}/__lfs/complete/{oid}", ["header"] = header };
+                    upload = new JsonObject { ["href"] = $"{HrefEndpoint ?? Endpoint}/__lfs/complete/{oid}", ["header"] = header };
                 }
                 else
                 {

@@ -195,6 +195,21 @@ public sealed class HubUploadTests : IDisposable
     }
 
     [Fact]
+    public void Behind_a_proxy_the_hubs_own_urls_in_lfs_actions_go_to_the_endpoint()
+    {
+        // lfs.lfs_upload passes the upload and verify hrefs through fix_hf_endpoint_in_url (utils/_http.py): with an endpoint
+        // other than https://huggingface.co, the Hub's https://huggingface.co in them is replaced by the endpoint.
+        _hub.AddRepo("org/big");
+        _hub.MultipartChunkSize = 40;
+        _hub.HrefEndpoint = "https://huggingface.co";
+        using var client = new HubClient(Options());
+        client.UploadFolder(ModelDir(), "org/big");
+        Assert.Single(_hub.Commits);
+        Assert.Equal("Bearer " + Token, Assert.Single(HubRequests("POST", "/org/big.git/info/lfs/objects/verify")).Authorization);
+        Assert.Null(Assert.Single(HubRequests("POST", "/__lfs/complete/")).Authorization);
+    }
+
+    [Fact]
     public void A_folder_of_more_lfs_files_than_one_batch_takes_is_asked_about_in_batches_of_256()
     {
         // _commit_api._upload_lfs_files: chunk_iterable(additions, chunk_size=UPLOAD_BATCH_MAX_NUM_FILES), 256.
