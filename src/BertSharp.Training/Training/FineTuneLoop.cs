@@ -101,7 +101,7 @@ internal sealed record FineTuneOutcome(string OutputDir, IReadOnlyList<JsonObjec
 /// the run directory and log, resuming from a checkpoint, the one training loop (<see cref="Trainer.Run{TBatch}"/>) with
 /// <see cref="FineTuneHooks"/> (validation, checkpoints) and <see cref="TrainingHook.StopAfter"/>, and at the end one
 /// crash-safe replacement of the run directory by the model directory (model files, training_args.json, metrics.json,
-/// train_log.jsonl, loss.png).
+/// train_log.jsonl, loss.png, the model card).
 /// </summary>
 internal static class FineTuneLoop
 {
@@ -220,11 +220,22 @@ internal static class FineTuneLoop
                 File.Copy(keptMetrics, Path.Combine(tmp, "metrics.json"));
             }
             File.Copy(run.LogPath, Path.Combine(tmp, TrainLog.FileName));
+            // The user's own README.md in the directory (an --overwrite into their folder) stays; the card is not written then.
+            if (!run.HoldsUserModelCard)
+            {
+                // From the files as written: the card says what the directory holds.
+                var args = ReadJsonObject(Path.Combine(tmp, TrainingArgsFile.FileName));
+                ModelCard.Write(tmp, new ModelCardFacts(Path.GetFileName(run.Path), o.ModelDir, args["task"]!.GetValue<string>(), args,
+                    o.WarmupRatio, entries, File.Exists(keptMetrics) ? ReadJsonObject(keptMetrics) : null, ReadJsonObject(Path.Combine(tmp, "config.json"))));
+            }
             LossPlot.Save(Path.Combine(tmp, LossPlot.FileName), LossPlot.Title($"{job.TaskName} fine-tuning", entries), entries, job.PlotSeries);
         }, o.Overwrite, job.Kind);
         var finalMetrics = Path.Combine(run.Path, "metrics.json");
         return new FineTuneOutcome(run.Path, entries, true, null, File.Exists(finalMetrics) ? MetricsReport.Load(finalMetrics) : null);
     }
+
+    // A JSON file this run has just written itself (config.json, metrics.json).
+    private static JsonObject ReadJsonObject(string path) => (JsonObject)JsonNode.Parse(File.ReadAllText(path))!;
 
     /// <summary>
     /// Restores a resumed run's optimizer state (its file refused from the header, before any tensor is read) and refuses

@@ -36,7 +36,7 @@ public sealed record FineTuneResult(string OutputDir, IReadOnlyList<double> Step
 /// and writing a complete checkpoint (<c>OUTPUT/checkpoint-N</c>) at each epoch end and every
 /// <see cref="TrainingOptions.SaveSteps"/> steps. At the end the output directory becomes an HF checkpoint directory (config
 /// with labels, weights, tokenizer files, <c>train_log.jsonl</c>, <c>loss.png</c>, <c>metrics.json</c>,
-/// <c>training_args.json</c>) in one crash-safe replacement. Same options and seed on the same CPU give the same weights, and
+/// <c>training_args.json</c>, the model card <c>README.md</c>) in one crash-safe replacement. Same options and seed on the same CPU give the same weights, and
 /// a run stopped (killed, cancelled, <see cref="TrainingOptions.StopAfter"/>) and resumed gives bitwise the same weights as an
 /// uninterrupted one: the checkpoint holds the optimizer moments, torch's generator (dropout) and the shuffle position.
 /// </summary>
@@ -51,7 +51,7 @@ public static class FineTuner
 
     /// <summary>The entries of a finished output directory (besides checkpoints, the log and the plot).</summary>
     private static readonly string[] ModelEntries =
-        ["config.json", "model.safetensors", "training_args.json", "metrics.json", .. BertPretrained.TokenizerFiles];
+        ["config.json", "model.safetensors", "training_args.json", "metrics.json", ModelCard.FileName, .. BertPretrained.TokenizerFiles];
 
     /// <summary>A fine-tuning run, and the model directory it turns into at the end (every task's: <see cref="HeadFineTuner"/> too).</summary>
     internal static readonly OutputKind Kind = RunDirectory.Kind("a fine-tuned model", ModelEntries);

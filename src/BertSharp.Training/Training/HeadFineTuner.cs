@@ -35,7 +35,8 @@ public sealed record HeadFineTuneResult(string OutputDir, IReadOnlyList<double> 
 /// classification (<see cref="FineTuner"/>): validation on <see cref="TrainingOptions.EvalDataPath"/> and a complete
 /// checkpoint (<c>OUTPUT/checkpoint-N</c>) at each epoch end and every <see cref="TrainingOptions.SaveSteps"/> steps; at
 /// the end the output directory becomes an HF checkpoint directory (config, weights, tokenizer files,
-/// <c>train_log.jsonl</c>, <c>loss.png</c>, <c>metrics.json</c>, <c>training_args.json</c>) in one crash-safe replacement.
+/// <c>train_log.jsonl</c>, <c>loss.png</c>, <c>metrics.json</c>, <c>training_args.json</c>, the model card <c>README.md</c>) in one
+/// crash-safe replacement.
 /// Same options and seed on the same CPU give the same weights, and a run stopped and resumed
 /// (<see cref="TrainingOptions.Resume"/>) gives bitwise the same weights as an uninterrupted one. Data-parallel like
 /// sequence classification: every rank of a group runs the same call on its slice of each global batch.

@@ -32,6 +32,12 @@ public sealed class RunDirectory
         _made = made;
     }
 
+    /// <summary>
+    /// Whether the directory holds a <see cref="ModelCard.FileName"/> that BertSharp did not write (the user's, in a folder
+    /// written into with overwriting allowed): the run leaves it as it is and writes no card.
+    /// </summary>
+    internal bool HoldsUserModelCard => _before?.ForeignEntries.Contains(ModelCard.FileName) == true;
+
     /// <summary>The directory.</summary>
     public string Path { get; }
 
@@ -106,7 +112,9 @@ public sealed class RunDirectory
             }
         }
         var made = NewDirectories.Before(full);
-        OutputDirectory.Claim(full, kind.Entries, overwrite);
+        // Claimed, the user's README.md would count as the run's own and be replaced by the card or deleted with the
+        // directory; left unclaimed it stays theirs (every later Open of the run finds it unclaimed again).
+        OutputDirectory.Claim(full, before.ForeignEntries.Contains(ModelCard.FileName) ? kind.Entries.Where(e => e != ModelCard.FileName) : kind.Entries, overwrite);
         AtomicFile.RecoverChildren(full);
         return new RunDirectory(full, before, made);
     }

@@ -76,6 +76,16 @@ public static class ModuleTree
         {
             return value.ToString("0.0", CultureInfo.InvariantCulture);
         }
-        return value.ToString("R", CultureInfo.InvariantCulture).Replace("E", "e", StringComparison.Ordinal);
+        var r = value.ToString("R", CultureInfo.InvariantCulture);
+        // .NET writes 1e16 and larger in full where Python's repr turns to an exponent (from 1e+16 on).
+        if (Math.Abs(value) >= 1e16 && !r.Contains('E', StringComparison.Ordinal))
+        {
+            var sign = value < 0 ? "-" : "";
+            var whole = r.TrimStart('-');
+            var digits = whole.TrimEnd('0');
+            var mantissa = digits.Length == 1 ? digits : digits[..1] + "." + digits[1..];
+            return string.Create(CultureInfo.InvariantCulture, $"{sign}{mantissa}e+{whole.Length - 1}");
+        }
+        return r.Replace("E", "e", StringComparison.Ordinal);
     }
 }

@@ -38,7 +38,7 @@ public class FineTuneEndToEndTests
         var run = CliRunner.Run(Finetune(typed, "--save-best", "accuracy"));
         Assert.True(run.ExitCode == 0, run.StdErr);
         foreach (var f in new[] { "config.json", "model.safetensors", "vocab.txt", "tokenizer_config.json", "special_tokens_map.json",
-                     "train_log.jsonl", "loss.png", "metrics.json", "training_args.json" })
+                     "train_log.jsonl", "loss.png", "metrics.json", "training_args.json", "README.md" })
         {
             Assert.True(File.Exists(Path.Combine(model, f)), f + " missing");
         }
@@ -68,6 +68,8 @@ public class FineTuneEndToEndTests
         var saved = JsonNode.Parse(File.ReadAllText(Path.Combine(model, "metrics.json")))!;
         Assert.Equal(accuracies[best], (double)saved["metrics"]!["accuracy"]!);
         Assert.Equal((double)epochs[best]["validation"]!["loss"]!, (double)saved["metrics"]!["loss"]!);
+        // The model card's front matter, results and table say what these files say (the kept epoch's metrics as its results).
+        ModelCardChecks.AssertSst2CardMatchesRun(model);
 
         // evaluate on the same data reproduces the validation metrics of the kept epoch (reloaded weights, same numbers).
         var metricsPath = tmp.File("eval.json");

@@ -60,6 +60,8 @@ public class FineTuneResumeTests
         var kept = Directory.GetDirectories(tmp.File("split"), "checkpoint-*").Select(Path.GetFileName).Order().ToList();
         Assert.Contains("checkpoint-3", kept);
         Assert.True(kept.Count <= 2, string.Join(", ", kept));
+        // The card is written with the model, in the same replacement: a stopped run and its checkpoints have none.
+        Assert.Empty(Directory.GetFiles(tmp.File("split"), "README.md", SearchOption.AllDirectories));
         // A kill (or a full disk) while appending leaves a cut last line: resume drops it.
         File.AppendAllText(tmp.File("split/train_log.jsonl"), "{\"type\":\"train\",\"step\":4,\"lo");
 
@@ -71,6 +73,8 @@ public class FineTuneResumeTests
         Assert.Equal(straight.StepLosses, rest.StepLosses);
         Assert.Equal(straight.Epochs.Select(e => (e.Epoch, e.TrainLoss, e.IsBest, e.Step)), rest.Epochs.Select(e => (e.Epoch, e.TrainLoss, e.IsBest, e.Step)));
         Assert.Equal(File.ReadAllText(tmp.File("straight/metrics.json")), File.ReadAllText(tmp.File("split/metrics.json")));
+        // The resumed run's card is the uninterrupted one's but for the model's name (its directory's).
+        Assert.Equal(File.ReadAllText(tmp.File("straight/README.md")).Replace("straight", "split", StringComparison.Ordinal), File.ReadAllText(tmp.File("split/README.md")));
         // The finished directory is the model alone: no checkpoints, every log line whole, steps 1..6 once each.
         Assert.Empty(Directory.GetDirectories(tmp.File("split")));
         var log = TrainLog.Read(tmp.File("split/train_log.jsonl"));

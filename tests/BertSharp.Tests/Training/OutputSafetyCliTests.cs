@@ -87,11 +87,12 @@ public class OutputSafetyCliTests
         Directory.CreateDirectory(project);
         File.Copy(Data, Path.Combine(project, "train.tsv"));
         File.WriteAllText(Path.Combine(project, "Program.cs"), "class P {}");
+        File.WriteAllText(Path.Combine(project, "README.md"), "# my project\n");
         var before = Directory.GetFileSystemEntries(project).Order().ToArray();
 
         var ft = CliRunner.Run(Finetune(project));
         Assert.Equal(2, ft.ExitCode);
-        Assert.StartsWith($"error: --output {project}: not empty and not written by bert (it holds Program.cs, train.tsv);", ft.StdErr, StringComparison.Ordinal);
+        Assert.StartsWith($"error: --output {project}: not empty and not written by bert (it holds Program.cs, README.md, train.tsv);", ft.StdErr, StringComparison.Ordinal);
         var pt = CliRunner.Run("pretrain", "--data", tmp.File("nodata"), "--output", project, "--config", "tiny", "--vocab", Vocab);
         Assert.Equal(2, pt.ExitCode);
         Assert.Contains("not empty and not written by bert", pt.StdErr, StringComparison.Ordinal);
@@ -102,6 +103,9 @@ public class OutputSafetyCliTests
         Assert.True(ok.ExitCode == 0, ok.StdErr);
         Assert.Equal(File.ReadAllBytes(Data), File.ReadAllBytes(Path.Combine(project, "train.tsv")));
         Assert.Equal("class P {}", File.ReadAllText(Path.Combine(project, "Program.cs")));
+        // The user's README.md is theirs: no model card replaces it, and bert's marker does not claim it.
+        Assert.Equal("# my project\n", File.ReadAllText(Path.Combine(project, "README.md")));
+        Assert.DoesNotContain("README.md", File.ReadAllText(Path.Combine(project, OutputDirectory.MarkerName)), StringComparison.Ordinal);
         Assert.True(File.Exists(Path.Combine(project, "model.safetensors")));
         Assert.Empty(Directory.GetDirectories(project));
         Assert.Empty(Leftovers(tmp.Path));
@@ -124,7 +128,7 @@ public class OutputSafetyCliTests
 
         var r = CliRunner.Run(Finetune(mount.Path, "--epochs", "1", "--save-steps", "2"));
         Assert.True(r.ExitCode == 0, r.StdErr);
-        Assert.Equal([OutputDirectory.MarkerName, "config.json", "loss.png", "lost+found", "metrics.json", "model.safetensors", "special_tokens_map.json",
+        Assert.Equal([OutputDirectory.MarkerName, "README.md", "config.json", "loss.png", "lost+found", "metrics.json", "model.safetensors", "special_tokens_map.json",
             "tokenizer.json", "tokenizer_config.json", "train_log.jsonl", "training_args.json", "vocab.txt"], Entries());
         Assert.Equal("recovered", File.ReadAllText(Path.Combine(found, "#131073")));
         Assert.Equal(["out"], Directory.GetFileSystemEntries(tmp.Path).Select(Path.GetFileName));

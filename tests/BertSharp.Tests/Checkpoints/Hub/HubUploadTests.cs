@@ -63,13 +63,16 @@ public sealed class HubUploadTests : IDisposable
     {
         _hub.AddRepo("org/up");
         var dir = ModelDir();
+        // A fine-tuned directory's model card goes with it, as a regular file (the Hub shows it as the model's page).
+        var card = Encoding.UTF8.GetBytes("---\nlibrary_name: transformers\n---\n\n# model\n");
+        File.WriteAllBytes(Path.Combine(dir, "README.md"), card);
         HubUploadResult result;
         using (var client = new HubClient(Options()))
         {
             result = client.UploadFolder(dir, "org/up", new HubUploadOptions { CommitMessage = "fine-tuned", CommitDescription = "sst2" });
         }
 
-        string[] uploaded = ["1_Pooling/config.json", "config.json", "model.safetensors", "modules.json", "train_log.jsonl", "vocab.txt"];
+        string[] uploaded = ["1_Pooling/config.json", "README.md", "config.json", "model.safetensors", "modules.json", "train_log.jsonl", "vocab.txt"];
         Assert.Equal(uploaded, result.Files.Select(f => f.Name));
         Assert.Equal(HubUploadMode.Lfs, Assert.Single(result.Files, f => f.Mode != HubUploadMode.Regular).Mode);
         var commit = Assert.Single(_hub.Commits);
@@ -105,8 +108,9 @@ public sealed class HubUploadTests : IDisposable
         var lines = Encoding.UTF8.GetString(ndjson.Body).Split('\n');
         Assert.Equal("", lines[^1]);
         Assert.Equal("{\"key\":\"header\",\"value\":{\"summary\":\"fine-tuned\",\"description\":\"sst2\"}}", lines[0]);
-        Assert.Equal($"{{\"key\":\"file\",\"value\":{{\"content\":\"{Convert.ToBase64String(Config)}\",\"path\":\"config.json\",\"encoding\":\"base64\"}}}}", lines[2]);
-        Assert.Equal($"{{\"key\":\"lfsFile\",\"value\":{{\"path\":\"model.safetensors\",\"algo\":\"sha256\",\"oid\":\"{sha}\",\"size\":100}}}}", lines[3]);
+        Assert.Equal($"{{\"key\":\"file\",\"value\":{{\"content\":\"{Convert.ToBase64String(card)}\",\"path\":\"README.md\",\"encoding\":\"base64\"}}}}", lines[2]);
+        Assert.Equal($"{{\"key\":\"file\",\"value\":{{\"content\":\"{Convert.ToBase64String(Config)}\",\"path\":\"config.json\",\"encoding\":\"base64\"}}}}", lines[3]);
+        Assert.Equal($"{{\"key\":\"lfsFile\",\"value\":{{\"path\":\"model.safetensors\",\"algo\":\"sha256\",\"oid\":\"{sha}\",\"size\":100}}}}", lines[4]);
 
         // Downloaded back with the download half of the client: the same bytes.
         using var down = new HubClient(Options());

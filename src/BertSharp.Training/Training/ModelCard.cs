@@ -1,0 +1,287 @@
+using System.Reflection;
+using System.Text;
+using System.Text.Json.Nodes;
+using BertSharp.Checkpoints;
+using BertSharp.IO;
+using TorchSharp;
+using static BertSharp.Training.ModelCardFormat;
+
+namespace BertSharp.Training;
+
+/// <summary>What a fine-tuned model's card is made from: the run's own records, as HF's <c>TrainingSummary.from_trainer</c> takes them from the Trainer.</summary>
+/// <param name="ModelName">The model's name: the output directory's (HF: <c>Path(output_dir).name</c>).</param>
+/// <param name="Model">The <c>--model</c> the run started from as typed (a Hub id or a directory), or null for a model trained from a config.</param>
+/// <param name="Task">The task's name (<c>training_args.json</c>'s <c>task</c>).</param>
+/// <param name="Args">The run's <c>training_args.json</c>.</param>
+/// <param name="WarmupRatio">The warmup as a fraction of the steps when given so (<c>training_args.json</c> holds the steps it came to).</param>
+/// <param name="Log">The run's <c>train_log.jsonl</c> entries.</param>
+/// <param name="Metrics">The published weights' <c>metrics.json</c>, or null without validation.</param>
+/// <param name="Config">The model's <c>config.json</c> as written.</param>
+internal sealed record ModelCardFacts(string ModelName, string? Model, string Task, JsonObject Args, double? WarmupRatio,
+    IReadOnlyList<JsonObject> Log, JsonObject? Metrics, JsonObject Config);
+
+/// <summary>
+/// The model card (<c>README.md</c>) of a fine-tuned model directory, as HF's Trainer writes one (<c>create_model_card</c>,
+/// modelcard.py's <c>TrainingSummary.to_model_card</c>): YAML front matter the Hub reads (library, base model, tags,
+/// datasets, metrics, model-index with the final validation results), then the description, the training data, the
+/// hyperparameters, a table of the epochs' losses and metrics, and the framework versions. Where HF leaves "More information
+/// needed", the card says what the run recorded.
+/// </summary>
+internal static class ModelCard
+{
+    /// <summary>The card's file name in a model directory (the Hub shows it as the model's page).</summary>
+    public const string FileName = "README.md";
+
+    // modelcard.py's TASK_TAG_TO_NAME_MAPPING, for the tasks BertSharp fine-tunes, with the transformers Auto class that loads each.
+    private static readonly Dictionary<string, (string Tag, string Name, string AutoClass)> Tasks = new()
+    {
+        ["ner"] = ("token-classification", "Token Classification", "AutoModelForTokenClassification"),
+        ["squad"] = ("question-answering", "Question Answering", "AutoModelForQuestionAnswering"),
+        ["swag"] = ("multiple-choice", "Multiple Choice", "AutoModelForMultipleChoice"),
+    };
+
+    private static readonly (string Tag, string Name, string AutoClass) SequenceClassification =
+        ("text-classification", "Text Classification", "AutoModelForSequenceClassification");
+
+    // The Hub datasets the built-in tasks read (run_glue.py names GLUE's as dataset "glue" with the task as its args and
+    // "GLUE SST2" as its name); a user's file names no Hub dataset, and HF then leaves the model-index without results.
+    private static readonly Dictionary<string, (string Tag, string? Args, string Name)> Datasets = new()
+    {
+        ["imdb"] = ("imdb", null, "imdb"),
+        ["cola"] = ("glue", "cola", "GLUE COLA"),
+        ["sst2"] = ("glue", "sst2", "GLUE SST2"),
+        ["mrpc"] = ("glue", "mrpc", "GLUE MRPC"),
+    };
+
+    // modelcard.py's METRIC_TAGS for the metrics BertSharp computes under other names (mcc is evaluate's matthews_correlation).
+    private static readonly Dictionary<string, string> MetricTags = new()
+    {
+        ["accuracy"] = "accuracy",
+        ["f1"] = "f1",
+        ["precision"] = "precision",
+        ["recall"] = "recall",
+        ["mcc"] = "matthews_correlation",
+        ["pearson"] = "pearsonr",
+        ["spearman"] = "spearmanr",
+    };
+
+    /// <summary>Writes the card into <paramref name="dir"/> (a model directory being filled) atomically.</summary>
+    public static void Write(string dir, ModelCardFacts facts) => AtomicFile.WriteAllText(Path.Combine(dir, FileName), Render(facts, Versions()));
+
+    /// <summary>The card's text; <paramref name="versions"/> are the framework versions' lines (name, version).</summary>
+    public static string Render(ModelCardFacts f, IReadOnlyList<(string Name, string Version)> versions)
+    {
+        ArgumentNullException.ThrowIfNull(f);
+        var task = Tasks.GetValueOrDefault(f.Task, SequenceClassification);
+        var dataset = Datasets.TryGetValue(f.Task, out var d) ? d : ((string Tag, string? Args, string Name)?)null;
+        var results = f.Metrics?["metrics"] is JsonObject values ? values.Select(kv => (kv.Key, Value: TrainLog.Number(values, kv.Key))).ToList() : [];
+        // from_trainer takes config._name_or_path as the base model unless it is a local directory: only a Hub id is one.
+        var hubBase = f.Model is { } m && ModelLocator.IsHubId(m) ? m : null;
+
+        var sb = new StringBuilder("---\n");
+        // "transformers", as HF's Trainer writes: the directory is a transformers checkpoint (config.json, model.safetensors,
+        // tokenizer files) that from_pretrained loads, and the Hub picks its loading snippet and inference widget by this
+        // key; no BertSharp library exists on the Hub. The tag below says which tool made it.
+        sb.Append("library_name: transformers\n");
+        if (hubBase is not null)
+        {
+            sb.Append("base_model: ").Append(YamlString(hubBase)).Append('\n');
+        }
+        sb.Append("tags:\n- generated_from_bertsharp\n");
+        if (dataset is { } ds)
+        {
+            sb.Append("datasets:\n- ").Append(YamlString(ds.Tag)).Append('\n');
+        }
+        var tagged = results.Where(r => MetricTags.ContainsKey(r.Key)).ToList();
+        if (tagged.Count > 0)
+        {
+            sb.Append("metrics:\n");
+            foreach (var (key, _) in tagged)
+            {
+                sb.Append("- ").Append(MetricTags[key]).Append('\n');
+            }
+        }
+        sb.Append("model-index:\n- name: ").Append(YamlString(f.ModelName)).Append('\n');
+        // modelcard.py drops a result without a task, a dataset or metrics ("to avoid the model card being rejected"); a
+        // metric without a value (null in metrics.json) is left out, as the Hub takes only numbers.
+        var scored = tagged.Where(r => double.IsFinite(r.Value)).ToList();
+        if (dataset is { } rd && scored.Count > 0)
+        {
+            sb.Append("  results:\n  - task:\n      name: ").Append(YamlString(task.Name)).Append("\n      type: ").Append(task.Tag).Append('\n');
+            sb.Append("    dataset:\n      name: ").Append(YamlString(rd.Name)).Append("\n      type: ").Append(YamlString(rd.Tag)).Append('\n');
+            if (rd.Args is { } a)
+            {
+                sb.Append("      args: ").Append(YamlString(a)).Append('\n');
+            }
+            sb.Append("    metrics:\n");
+            foreach (var (key, value) in scored)
+            {
+                sb.Append("    - name: ").Append(YamlString(MetricName(key))).Append("\n      type: ").Append(MetricTags[key])
+                    .Append("\n      value: ").Append(PythonRepr(value)).Append('\n');
+            }
+        }
+        else
+        {
+            sb.Append("  results: []\n");
+        }
+        sb.Append("---\n\n<!-- This model card has been generated automatically according to the information BertSharp had access to. You\n")
+            .Append("should probably proofread and complete it, then remove this comment. -->\n");
+
+        sb.Append("\n# ").Append(f.ModelName).Append("\n\n");
+        sb.Append(hubBase is not null ? $"This model is a fine-tuned version of [{hubBase}](https://huggingface.co/{hubBase}) on "
+            : f.Model is { } local ? $"This model is a fine-tuned version of `{Path.GetFileName(Path.TrimEndingDirectorySeparator(local))}` (a local model) on "
+            : "This model was trained from scratch on ");
+        sb.Append("the ").Append(dataset?.Name ?? FileNameOf(f.Args, "data") ?? "unknown").Append(" dataset.");
+        if (results.Count > 0)
+        {
+            sb.Append("\nIt achieves the following results on the evaluation set:\n");
+            sb.Append(string.Join('\n', results.Select(r => $"- {MetricName(r.Key)}: {MaybeRound(r.Value)}")));
+        }
+        sb.Append('\n');
+
+        sb.Append("\n## Model description\n\n").Append(Description(f, task)).Append('\n');
+        sb.Append("\n## Intended uses & limitations\n\n").Append(Uses(f, task)).Append('\n');
+        sb.Append("\n## Training and evaluation data\n\n").Append(DataText(f)).Append('\n');
+        sb.Append("\n## Training procedure\n\n### Training hyperparameters\n\nThe following hyperparameters were used during training:\n");
+        sb.Append(string.Join('\n', Hyperparameters(f).Select(h => $"- {h.Name}: {h.Value}"))).Append('\n');
+        sb.Append("\n### Training results\n\n").Append(ResultsTable(f.Log)).Append('\n');
+        sb.Append("\n### Framework versions\n\n");
+        foreach (var (name, version) in versions)
+        {
+            sb.Append("- ").Append(name).Append(' ').Append(version).Append('\n');
+        }
+        return sb.ToString();
+    }
+
+    /// <summary>
+    /// The results table: one row per epoch that validated, as parse_log_history makes one per evaluation — the epoch's
+    /// training loss (the mean of its steps'), the epoch (a float, as the Trainer logs it), the step, the validation loss and
+    /// the other validation metrics in the log's order, each cell through <see cref="ModelCardFormat.MaybeRound"/>.
+    /// </summary>
+    internal static string ResultsTable(IReadOnlyList<JsonObject> log)
+    {
+        var epochs = log.Where(e => TrainLog.TypeOf(e) == "epoch" && e["validation"] is JsonObject).ToList();
+        if (epochs.Count == 0)
+        {
+            return "";
+        }
+        var metricKeys = ((JsonObject)epochs[0]["validation"]!).Select(kv => kv.Key).ToList();
+        var header = new List<string> { "Training Loss", "Epoch", "Step" };
+        header.AddRange(metricKeys.Select(k => k == "loss" ? "Validation Loss" : MetricName(k)));
+        var rows = epochs.Select(e =>
+        {
+            var v = (JsonObject)e["validation"]!;
+            IReadOnlyList<string> row =
+            [
+                MaybeRound(TrainLog.Number(e, "train_loss")), PythonRepr(TrainLog.Number(e, "epoch")), TrainLog.StepOf(e).ToString(System.Globalization.CultureInfo.InvariantCulture),
+                .. metricKeys.Select(k => MaybeRound(v[k] is null ? double.NaN : TrainLog.Number(v, k))),
+            ];
+            return row;
+        }).ToList();
+        // Validation Loss right after Step, where the Trainer's eval_loss lands.
+        var loss = metricKeys.IndexOf("loss");
+        if (loss > 0)
+        {
+            header.Insert(3, header[3 + loss]);
+            header.RemoveAt(4 + loss);
+            rows = [.. rows.Select(r => (IReadOnlyList<string>)[.. r.Take(3), r[3 + loss], .. r.Skip(3).Where((_, i) => i != loss)])];
+        }
+        return MarkdownTable(header, rows);
+    }
+
+    /// <summary>extract_hyperparameters_from_trainer's list, from training_args.json.</summary>
+    internal static List<(string Name, string Value)> Hyperparameters(ModelCardFacts f)
+    {
+        var a = f.Args;
+        string Int(string key) => ((long)TrainLog.Number(a, key)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var batch = (long)TrainLog.Number(a, "batch_size");
+        var accum = (long)TrainLog.Number(a, "gradient_accumulation_steps");
+        // Validation runs at the training batch size.
+        var list = new List<(string, string)>
+        {
+            ("learning_rate", PythonRepr(TrainLog.Number(a, "learning_rate"))),
+            ("train_batch_size", Int("batch_size")),
+            ("eval_batch_size", Int("batch_size")),
+            ("seed", Int("seed")),
+        };
+        if (accum > 1)
+        {
+            list.Add(("gradient_accumulation_steps", Int("gradient_accumulation_steps")));
+            list.Add(("total_train_batch_size", (batch * accum).ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        }
+        list.Add(("optimizer", $"Use adamw_torch with betas=(0.9,0.999) and epsilon={PythonRepr(TrainLog.Number(a, "adam_epsilon"))} and optimizer_args=No additional optimizer arguments"));
+        list.Add(("lr_scheduler_type", "linear"));
+        if (f.WarmupRatio is { } r && r != 0)
+        {
+            list.Add(("lr_scheduler_warmup_ratio", PythonRepr(r)));
+        }
+        else if (TrainLog.Number(a, "warmup_steps") != 0)
+        {
+            list.Add(("lr_scheduler_warmup_steps", Int("warmup_steps")));
+        }
+        list.Add(("num_epochs", Int("epochs")));
+        return list;
+    }
+
+    /// <summary>BertSharp and what it runs on, in place of Transformers, Pytorch, Datasets and Tokenizers.</summary>
+    internal static IReadOnlyList<(string Name, string Version)> Versions() =>
+    [
+        ("BertSharp", VersionOf(typeof(ModelCard).Assembly)),
+        ("TorchSharp", VersionOf(typeof(torch).Assembly)),
+        ("libtorch", torch.__version__),
+        (".NET", Environment.Version.ToString()),
+    ];
+
+    // The package version without SourceLink's "+commit".
+    private static string VersionOf(Assembly assembly)
+    {
+        var v = assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? assembly.GetName().Version?.ToString() ?? "unknown";
+        var plus = v.IndexOf('+', StringComparison.Ordinal);
+        return plus < 0 ? v : v[..plus];
+    }
+
+    private static string Description(ModelCardFacts f, (string Tag, string Name, string AutoClass) task)
+    {
+        var c = f.Config;
+        var architecture = c["architectures"] is JsonArray { Count: > 0 } arch ? arch[0]!.GetValue<string>() : "BERT";
+        var start = f.Log.FirstOrDefault(e => TrainLog.TypeOf(e) == "start");
+        var parameters = start is null ? "" : Invariant($", {(long)TrainLog.Number(start, "parameters"):N0} parameters");
+        var text = Invariant($"A {architecture} ({(long)TrainLog.Number(c, "num_hidden_layers")} layers, hidden size {(long)TrainLog.Number(c, "hidden_size")}{parameters}) ")
+            + $"fine-tuned for {task.Name.ToLowerInvariant()} (BertSharp task `{f.Task}`).";
+        if (c["id2label"] is JsonObject labels && f.Args["regression"]?.GetValue<bool>() != true && task.Tag != "multiple-choice" && task.Tag != "question-answering")
+        {
+            text += " Labels: " + string.Join(", ", labels.OrderBy(kv => int.Parse(kv.Key, System.Globalization.CultureInfo.InvariantCulture)).Select(kv => kv.Value!.GetValue<string>())) + ".";
+        }
+        return text;
+    }
+
+    private static string Uses(ModelCardFacts f, (string Tag, string Name, string AutoClass) task)
+    {
+        var text = Invariant($"transformers' `{task.AutoClass}.from_pretrained` loads this directory, and so do BertSharp's `bert predict` and `bert serve`. ")
+            + Invariant($"It was trained on inputs of up to {(long)TrainLog.Number(f.Args, "max_length")} word pieces; longer ones were cut.");
+        if (f.Config["classifier_pooling"]?.GetValue<string>() == "mean")
+        {
+            text += " Its classifier reads the mean of the last hidden states (`classifier_pooling: mean`), which transformers' "
+                + "BertForSequenceClassification ignores: it predicts as trained only in BertSharp or through its ONNX export.";
+        }
+        return text;
+    }
+
+    private static string DataText(ModelCardFacts f)
+    {
+        var start = f.Log.FirstOrDefault(e => TrainLog.TypeOf(e) == "start");
+        string Count(string key) => start is null ? "" : Invariant($" ({(long)TrainLog.Number(start, key):N0} examples)");
+        var text = $"Training: `{FileNameOf(f.Args, "data")}`{Count("train_examples")}. ";
+        if (FileNameOf(f.Args, "eval_data") is { } eval)
+        {
+            return text + $"Validation: `{eval}`{Count("validation_examples")}.";
+        }
+        if (start is not null && TrainLog.Number(start, "validation_examples") > 0)
+        {
+            return text + $"Validation: {Count("validation_examples").Trim(' ', '(', ')')} held out of the training file (`{f.Args["split"]?.GetValue<string>()}` split).";
+        }
+        return text + "No validation data.";
+    }
+
+    private static string? FileNameOf(JsonObject args, string key) => args[key] is JsonValue v && v.TryGetValue<string>(out var p) ? Path.GetFileName(p) : null;
+}

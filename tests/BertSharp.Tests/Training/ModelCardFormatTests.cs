@@ -1,0 +1,84 @@
+using System.Text.Json.Nodes;
+using BertSharp.Training;
+using YamlDotNet.RepresentationModel;
+
+namespace BertSharp.Tests.Training;
+
+/// <summary>
+/// The model card's formatting against HF transformers' modelcard.py: the expected strings are what its
+/// <c>_maybe_round</c>, <c>make_markdown_table</c> and metric naming print for the same values (run with Python 3.11 on
+/// the functions as released, copied out of transformers).
+/// </summary>
+public class ModelCardFormatTests
+{
+    [Theory]
+    [InlineData(0.69314718, "0.6931")]
+    [InlineData(0.625, "0.625")]
+    [InlineData(1.0, "1.0")]
+    [InlineData(1.5e-05, "0.0000")]
+    [InlineData(2e-05, "2e-05")]
+    [InlineData(double.NaN, "nan")]
+    [InlineData(0.12345, "0.1235")]
+    [InlineData(0.00012345, "0.0001")]
+    [InlineData(123456.789012, "123456.7890")]
+    [InlineData(1e16, "1e+16")]
+    [InlineData(1.5e16, "15000000000000000.0000")]
+    [InlineData(-2e17, "-2e+17")]
+    [InlineData(1e300, "1e+300")]
+    [InlineData(0.1, "0.1")]
+    public void Numbers_are_rounded_as_maybe_round_does(double value, string expected) =>
+        Assert.Equal(expected, ModelCardFormat.MaybeRound(value));
+
+    [Theory]
+    [InlineData("macro_f1", "Macro F1")]
+    [InlineData("HasAns_exact", "Hasans Exact")]
+    [InlineData("mcc", "Mcc")]
+    [InlineData("loss", "Loss")]
+    public void Metric_keys_are_named_as_parse_log_history_names_them(string key, string expected) =>
+        Assert.Equal(expected, ModelCardFormat.MetricName(key));
+
+    [Fact]
+    public void The_table_is_make_markdown_tables()
+    {
+        IReadOnlyList<string>[] rows = [["No log", "1.0", "2", "0.6931", "0.5"], ["0.4123", "2.0", "4", "0.1235", "0.75"]];
+        Assert.Equal(
+            "| Training Loss | Epoch | Step | Validation Loss | Accuracy |\n|:-------------:|:-----:|:----:|:---------------:|:--------:|\n"
+            + "| No log        | 1.0   | 2    | 0.6931          | 0.5      |\n| 0.4123        | 2.0   | 4    | 0.1235          | 0.75     |\n",
+            ModelCardFormat.MarkdownTable(["Training Loss", "Epoch", "Step", "Validation Loss", "Accuracy"], rows));
+        Assert.Equal("", ModelCardFormat.MarkdownTable(["Training Loss"], []));
+    }
+
+    [Theory]
+    [InlineData("bert-base-uncased")]
+    [InlineData("google-bert/bert-base-uncased")]
+    [InlineData("yes")]
+    [InlineData("null")]
+    [InlineData("1e-05")]
+    [InlineData("a: b # c")]
+    [InlineData("- [x]")]
+    [InlineData("it's \"quoted\"\nand ünïcode")]
+    public void A_yaml_string_reads_back_as_the_same_string(string value)
+    {
+        var yaml = new YamlStream();
+        yaml.Load(new StringReader("key: " + ModelCardFormat.YamlString(value) + "\n"));
+        var scalar = (YamlScalarNode)((YamlMappingNode)yaml.Documents[0].RootNode).Children[new YamlScalarNode("key")];
+        Assert.Equal(value, scalar.Value);
+        // Plain (unquoted) only where YAML 1.1 reads no boolean, null or number in it, as PyYAML would.
+        Assert.Equal(value is "bert-base-uncased" or "google-bert/bert-base-uncased", scalar.Style == YamlDotNet.Core.ScalarStyle.Plain);
+    }
+
+    [Fact]
+    public void Validation_loss_comes_right_after_step_wherever_the_log_has_it()
+    {
+        JsonObject Epoch(int epoch, double trainLoss, double acc, double loss) => new()
+        {
+            ["type"] = "epoch", ["step"] = epoch * 2, ["epoch"] = epoch, ["train_loss"] = trainLoss,
+            ["validation"] = new JsonObject { ["accuracy"] = acc, ["loss"] = loss, ["macro_f1"] = null },
+        };
+        var table = ModelCard.ResultsTable([new JsonObject { ["type"] = "train", ["step"] = 1, ["loss"] = 9.0 }, Epoch(1, 0.69314718, 0.5, 0.7), Epoch(2, 0.5, 0.625, 0.123456789)]);
+        Assert.Equal(
+            "| Training Loss | Epoch | Step | Validation Loss | Accuracy | Macro F1 |\n|:-------------:|:-----:|:----:|:---------------:|:--------:|:--------:|\n"
+            + "| 0.6931        | 1.0   | 2    | 0.7             | 0.5      | nan      |\n| 0.5           | 2.0   | 4    | 0.1235          | 0.625    | nan      |\n",
+            table);
+    }
+}
