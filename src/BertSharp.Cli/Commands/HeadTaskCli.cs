@@ -175,7 +175,8 @@ internal static class HeadTaskCli
         var table = new Table().Border(TableBorder.Rounded).AddColumn("metric").AddColumn(new TableColumn("value").RightAligned());
         foreach (var (k, v) in values)
         {
-            table.AddRow(Markup.Escape(k), IsCount(k) ? v.ToString(CultureInfo.InvariantCulture) : MetricsReport.Format(v));
+            // Counts as scores printed as 412.0000, read as a percentage.
+            table.AddRow(Markup.Escape(k), MetricsReport.IsCount(k) ? v.ToString(CultureInfo.InvariantCulture) : MetricsReport.Format(v));
         }
         console.Write(table);
         if (zeroDivision is not null)
@@ -329,11 +330,6 @@ internal static class HeadTaskCli
         }
         return [.. max is { } n ? items.Take(n) : items];
     }
-
-    // Counts among the scores: seqeval's TYPE_number and SQuAD v2.0's total / HasAns_total / NoAns_total. As scores they
-    // printed as 412.0000, read as a percentage.
-    private static bool IsCount(string metric) =>
-        metric == "total" || metric.EndsWith("_number", StringComparison.Ordinal) || metric.EndsWith("_total", StringComparison.Ordinal);
 
     /// <summary>
     /// A question's entry in null_odds.json. A question without any span (every window's spans cut by the answer length, say)

@@ -224,6 +224,16 @@ public sealed class MetricsReport
     public void Save(string path, IReadOnlyDictionary<string, object?>? extra = null) =>
         AtomicFile.WriteAllText(path, ToJson(extra).ToJsonString(ReadableJson.Indented) + "\n");
 
+    /// <summary>
+    /// Whether <paramref name="metric"/> is a count rather than a score: seqeval's <c>TYPE_number</c> (support) and SQuAD
+    /// v2.0's <c>total</c> / <c>HasAns_total</c> / <c>NoAns_total</c>, which HF's metrics hand back as ints.
+    /// </summary>
+    public static bool IsCount(string metric)
+    {
+        ArgumentNullException.ThrowIfNull(metric);
+        return metric == "total" || metric.EndsWith("_number", StringComparison.Ordinal) || metric.EndsWith("_total", StringComparison.Ordinal);
+    }
+
     /// <summary>A value formatted for tables: 4 decimals, "n/a" for NaN.</summary>
     public static string Format(double v) => double.IsFinite(v) ? v.ToString("0.0000", CultureInfo.InvariantCulture) : "n/a";
 }

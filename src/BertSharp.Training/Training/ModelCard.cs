@@ -135,7 +135,7 @@ internal static class ModelCard
         if (results.Count > 0)
         {
             sb.Append("\nIt achieves the following results on the evaluation set:\n");
-            sb.Append(string.Join('\n', results.Select(r => $"- {MetricName(r.Key)}: {MaybeRound(r.Value)}")));
+            sb.Append(string.Join('\n', results.Select(r => $"- {MetricName(r.Key)}: {MaybeRound(r.Key, r.Value)}")));
         }
         sb.Append('\n');
 
@@ -156,7 +156,7 @@ internal static class ModelCard
     /// <summary>
     /// The results table: one row per epoch that validated, as parse_log_history makes one per evaluation — the epoch's
     /// training loss (the mean of its steps'), the epoch (a float, as the Trainer logs it), the step, the validation loss and
-    /// the other validation metrics in the log's order, each cell through <see cref="ModelCardFormat.MaybeRound"/>.
+    /// the other validation metrics in the log's order, each cell through <see cref="ModelCardFormat.MaybeRound(string, double)"/>.
     /// </summary>
     internal static string ResultsTable(IReadOnlyList<JsonObject> log)
     {
@@ -174,7 +174,7 @@ internal static class ModelCard
             IReadOnlyList<string> row =
             [
                 MaybeRound(TrainLog.Number(e, "train_loss")), PythonRepr(TrainLog.Number(e, "epoch")), TrainLog.StepOf(e).ToString(System.Globalization.CultureInfo.InvariantCulture),
-                .. metricKeys.Select(k => MaybeRound(v[k] is null ? double.NaN : TrainLog.Number(v, k))),
+                .. metricKeys.Select(k => MaybeRound(k, v[k] is null ? double.NaN : TrainLog.Number(v, k))),
             ];
             return row;
         }).ToList();
@@ -228,7 +228,7 @@ internal static class ModelCard
     [
         ("BertSharp", VersionOf(typeof(ModelCard).Assembly)),
         ("TorchSharp", VersionOf(typeof(torch).Assembly)),
-        ("libtorch", torch.__version__),
+        ("libtorch", TorchVersion(torch.__version__)),
         (".NET", Environment.Version.ToString()),
     ];
 

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using BertSharp.Evaluation;
 using BertSharp.Modeling;
 
 namespace BertSharp.Training;
@@ -24,6 +25,22 @@ internal static class ModelCardFormat
         var parts = repr.Split('.');
         return parts.Length > 1 && parts[1].Length > 4 ? value.ToString("F4", CultureInfo.InvariantCulture) : repr;
     }
+
+    /// <summary>
+    /// A metric's cell: a count (<see cref="MetricsReport.IsCount"/>), which HF's log history holds as an int, as <c>str</c>
+    /// writes an int (<c>14</c>, where <c>_maybe_round</c> leaves ints alone); any other value through <see cref="MaybeRound(double)"/>.
+    /// </summary>
+    public static string MaybeRound(string metric, double value) =>
+        MetricsReport.IsCount(metric) && double.IsFinite(value) && value == Math.Floor(value)
+            ? ((long)value).ToString(CultureInfo.InvariantCulture)
+            : MaybeRound(value);
+
+    /// <summary>
+    /// libtorch's version as <c>torch.__version__</c> has it (<c>2.10.0</c>): TorchSharp's <c>__version__</c> is its libtorch
+    /// package's as a four-part .NET version (<c>2.10.0.0</c>), whose fourth part torch's versions do not have.
+    /// </summary>
+    public static string TorchVersion(string torchSharpLibTorchVersion) =>
+        string.Join('.', torchSharpLibTorchVersion.Split('.').Take(3));
 
     /// <summary>A float as Python's <c>repr</c> writes it, NaN and infinities included (<c>nan</c>, <c>inf</c>).</summary>
     public static string PythonRepr(double value) => double.IsNaN(value) ? "nan"

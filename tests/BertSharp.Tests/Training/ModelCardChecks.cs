@@ -82,7 +82,8 @@ internal static class ModelCardChecks
         Assert.Single(rows.Select(r => r.Length).Distinct());
 
         Assert.Contains($"\n### Framework versions\n\n- BertSharp {typeof(BertSharp.Training.FineTuner).Assembly.GetName().Version!.ToString(3)}\n- TorchSharp ", body, StringComparison.Ordinal);
-        Assert.Matches(@"\n- libtorch \d+\.\d+\.\d+[^\n]*\n- \.NET \d+\.\d+\.\d+\n$", body);
+        // torch's three-part version (torch.__version__ without a local "+cpu"), not TorchSharp's four-part package version.
+        Assert.Matches(@"\n- libtorch \d+\.\d+\.\d+\n- \.NET \d+\.\d+\.\d+\n$", body);
     }
 
     // Python's str(key.split("_") each .capitalize()).

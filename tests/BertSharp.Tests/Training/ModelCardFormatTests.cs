@@ -29,6 +29,25 @@ public class ModelCardFormatTests
     public void Numbers_are_rounded_as_maybe_round_does(double value, string expected) =>
         Assert.Equal(expected, ModelCardFormat.MaybeRound(value));
 
+    // seqeval's TYPE_number and squad_v2's total / HasAns_total reach HF's log history as Python ints (denumpify_detensorize
+    // turns numpy's int64 into int), which _maybe_round leaves to str(): "14", where a float 14.0 prints "14.0".
+    [Theory]
+    [InlineData("PER_number", 14.0, "14")]
+    [InlineData("total", 3.0, "3")]
+    [InlineData("HasAns_total", 0.0, "0")]
+    [InlineData("PER_f1", 1.0, "1.0")]
+    [InlineData("accuracy", 14.0, "14.0")]
+    [InlineData("f1", 0.123456, "0.1235")]
+    public void Counts_print_as_the_ints_hf_logs_them(string metric, double value, string expected) =>
+        Assert.Equal(expected, ModelCardFormat.MaybeRound(metric, value));
+
+    [Theory]
+    [InlineData("2.10.0.0", "2.10.0")]
+    [InlineData("2.5.1.1", "2.5.1")]
+    [InlineData("2.10.0", "2.10.0")]
+    public void Libtorch_is_named_by_torchs_three_part_version(string torchSharp, string expected) =>
+        Assert.Equal(expected, ModelCardFormat.TorchVersion(torchSharp));
+
     [Theory]
     [InlineData("macro_f1", "Macro F1")]
     [InlineData("HasAns_exact", "Hasans Exact")]
@@ -65,6 +84,20 @@ public class ModelCardFormatTests
         Assert.Equal(value, scalar.Value);
         // Plain (unquoted) only where YAML 1.1 reads no boolean, null or number in it, as PyYAML would.
         Assert.Equal(value is "bert-base-uncased" or "google-bert/bert-base-uncased", scalar.Style == YamlDotNet.Core.ScalarStyle.Plain);
+    }
+
+    [Fact]
+    public void A_token_classification_table_shows_entity_counts_as_ints()
+    {
+        var log = new JsonObject
+        {
+            ["type"] = "epoch", ["step"] = 3, ["epoch"] = 1, ["train_loss"] = 1.25,
+            ["validation"] = new JsonObject { ["f1"] = 0.5, ["loss"] = 0.75, ["PER_f1"] = 1.0, ["PER_number"] = 14.0 },
+        };
+        Assert.Equal(
+            "| Training Loss | Epoch | Step | Validation Loss | F1  | Per F1 | Per Number |\n|:-------------:|:-----:|:----:|:---------------:|:---:|:------:|:----------:|\n"
+            + "| 1.25          | 1.0   | 3    | 0.75            | 0.5 | 1.0    | 14         |\n",
+            ModelCard.ResultsTable([log]));
     }
 
     [Fact]
