@@ -146,6 +146,13 @@ public sealed class ServedModel : IDisposable
     /// <summary>The pooling and normalisation a sentence-transformers model declares, the embeddings' defaults; null for a plain HF model.</summary>
     internal SentenceTransformerModules? Modules { get; }
 
+    /// <summary>
+    /// The embeddings' options at the served length, lower-casing every text as the model's sentence-transformers module does
+    /// when its sentence_bert_config.json sets do_lower_case.
+    /// </summary>
+    internal FeatureExtractionOptions EmbeddingOptions(Pooling pooling, bool normalize, int batchSize) =>
+        new(pooling, normalize, MaxLength, batchSize) { LowerCase = Modules?.DoLowerCase == true };
+
     public AttentionMaps Attention { get; }
 
     /// <summary>Sequence classification, when the model has that head.</summary>

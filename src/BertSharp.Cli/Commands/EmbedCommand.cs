@@ -85,7 +85,7 @@ internal static class EmbedCommand
             var modules = SentenceTransformerModules.Read(BertPretrained.ResolveDirectory(p.GetValue(model)!));
             var choice = EmbeddingChoice.Resolve(modules, PoolingOption.Value(p, pooling), "--pooling",
                 CommonOptions.Given(p, normalize) ? p.GetValue(normalize) : null, "--normalize", Pooling.Cls, fallbackNormalize: false);
-            var options = new FeatureExtractionOptions(choice.Pooling, choice.Normalize, p.GetValue(maxLength), p.GetValue(batch));
+            var options = new FeatureExtractionOptions(choice.Pooling, choice.Normalize, p.GetValue(maxLength), p.GetValue(batch)) { LowerCase = modules?.DoLowerCase == true };
             var usedLength = 0;
             CommonOptions.ApplyThreads(p, threads);
             float[][] vectors;
@@ -98,7 +98,7 @@ internal static class EmbedCommand
                 {
                     CliErrors.Warn(lw);
                 }
-                var counts = texts.Select(t => pipe.Tokenizer.CountTokens(t) + 2).ToList();
+                var counts = texts.Select(t => pipe.Tokenizer.CountTokens(options.Input(t)) + 2).ToList();
                 if (ModelLength.TruncationWarning(counts.Count(c => c > length.Length), texts.Count, length.Length, counts.Max()) is { } tw)
                 {
                     CliErrors.Warn(tw);

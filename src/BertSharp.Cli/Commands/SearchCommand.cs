@@ -74,12 +74,12 @@ internal static class SearchCommand
             {
                 CliErrors.Warn(lw);
             }
-            var counts = texts.Select(t => pipe.Tokenizer.CountTokens(t) + 2).ToList();
+            var options = new FeatureExtractionOptions(choice.Pooling, Normalize: true, length.Length, p.GetValue(batch)) { LowerCase = modules?.DoLowerCase == true };
+            var counts = texts.Select(t => pipe.Tokenizer.CountTokens(options.Input(t)) + 2).ToList();
             if (ModelLength.TruncationWarning(counts.Count(c => c > length.Length), texts.Count, length.Length, counts.Max()) is { } tw)
             {
                 CliErrors.Warn(tw);
             }
-            var options = new FeatureExtractionOptions(choice.Pooling, Normalize: true, length.Length, p.GetValue(batch));
             var search = SemanticSearch.Build(pipe, texts, options);
             if (modules is not null)
             {

@@ -23,7 +23,18 @@ public enum Pooling
 /// <param name="Normalize">Scale each vector to unit L2 norm.</param>
 /// <param name="MaxLength">Inputs are truncated to this many tokens (null or larger = the model's maximum).</param>
 /// <param name="BatchSize">Inputs per forward pass.</param>
-public sealed record FeatureExtractionOptions(Pooling Pooling = Pooling.Cls, bool Normalize = false, int? MaxLength = null, int BatchSize = 32);
+public sealed record FeatureExtractionOptions(Pooling Pooling = Pooling.Cls, bool Normalize = false, int? MaxLength = null, int BatchSize = 32)
+{
+    /// <summary>
+    /// Lower-case every text as Python's <c>str.lower</c> does before tokenizing, as a sentence-transformers model whose
+    /// sentence_bert_config.json sets <c>do_lower_case</c> does in its Transformer module (its cased vocabulary then sees only
+    /// lower-case text).
+    /// </summary>
+    public bool LowerCase { get; init; }
+
+    /// <summary>The text as the tokenizer reads it.</summary>
+    internal string Input(string text) => LowerCase ? PythonText.Lower(text) : text;
+}
 
 /// <summary>Sentence embeddings from any BERT model's encoder (the head, if any, is not used).</summary>
 public sealed class FeatureExtraction : InferencePipeline<BertPreTrainedModel>
@@ -149,7 +160,7 @@ public sealed class FeatureExtraction : InferencePipeline<BertPreTrainedModel>
         ArgumentNullException.ThrowIfNull(texts);
         var o = options ?? new FeatureExtractionOptions();
         var encodeOptions = new EncodeOptions { MaxLength = EffectiveMaxLength(o.MaxLength), Truncation = TruncationStrategy.LongestFirst };
-        var encodings = Tokenizer.EncodeBatch([.. texts.Select(t => (t, (string?)null))], encodeOptions);
+        var encodings = Tokenizer.EncodeBatch([.. texts.Select(t => (o.Input(t), (string?)null))], encodeOptions);
         var result = new float[texts.Count][];
         foreach (var batch in Batching.PlanByLength([.. encodings.Select(e => e.Length)], o.BatchSize))
         {

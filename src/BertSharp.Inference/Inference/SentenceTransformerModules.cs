@@ -29,9 +29,10 @@ internal sealed class SentenceTransformerModules
     private readonly string? _poolingPath;
     private readonly string[] _poolingFields;
 
-    private SentenceTransformerModules(string? poolingPath, string? poolingShown, string[] poolingFields, bool normalize, int? maxSeqLength)
+    private SentenceTransformerModules(string? poolingPath, string? poolingShown, string[] poolingFields, bool normalize, SentenceBertConfig transformer)
     {
-        MaxSeqLength = maxSeqLength;
+        MaxSeqLength = transformer.MaxSeqLength;
+        DoLowerCase = transformer.DoLowerCase;
         _poolingPath = poolingPath;
         PoolingShown = poolingShown;
         _poolingFields = poolingFields;
@@ -49,6 +50,12 @@ internal sealed class SentenceTransformerModules
     /// given; null without the file or the field.
     /// </summary>
     public int? MaxSeqLength { get; }
+
+    /// <summary>
+    /// <c>do_lower_case</c> of the directory's sentence_bert_config.json: the Transformer module lower-cases every input
+    /// (Python's <c>str.lower</c>) before its tokenizer sees it, whatever the tokenizer's own lower-casing.
+    /// </summary>
+    public bool DoLowerCase { get; }
 
     /// <summary>How the plan names where <see cref="MaxSeqLength"/> came from.</summary>
     public const string MaxSeqLengthShown = SentenceBertConfig.FileName + " max_seq_length";
@@ -72,7 +79,7 @@ internal sealed class SentenceTransformerModules
 
     /// <summary>
     /// Reads <paramref name="dir"/>'s modules.json and its Pooling module's config; null when the directory has no modules.json
-    /// (a plain HF model), with its sentence_bert_config.json's max_seq_length when present. A file that is not the JSON
+    /// (a plain HF model), with its sentence_bert_config.json's max_seq_length and do_lower_case when present. A file that is not the JSON
     /// sentence-transformers writes, or a Pooling path outside the directory, is refused in one line naming it and the field.
     /// </summary>
     public static SentenceTransformerModules? Read(string dir)
@@ -85,11 +92,11 @@ internal sealed class SentenceTransformerModules
         var list = SentenceTransformerModuleList.Read(path);
         var normalize = list.Normalize;
         // Read only beside a modules.json, as sentence-transformers reads it only when it loads the modules that list names.
-        var maxSeqLength = SentenceBertConfig.ReadMaxSeqLength(Path.Combine(dir, SentenceBertConfig.FileName));
+        var transformer = SentenceBertConfig.Read(Path.Combine(dir, SentenceBertConfig.FileName));
         var poolingDir = list.PoolingDirs.Count > 0 ? list.PoolingDirs[0] : null;
         if (poolingDir is null)
         {
-            return new SentenceTransformerModules(null, null, [], normalize, maxSeqLength);
+            return new SentenceTransformerModules(null, null, [], normalize, transformer);
         }
         var shown = Path.Combine(poolingDir, "config.json").Replace('\\', '/');
         var configPath = Path.Combine(dir, poolingDir, "config.json");
@@ -117,7 +124,7 @@ internal sealed class SentenceTransformerModules
                 set.Add(field);
             }
         }
-        return new SentenceTransformerModules(configPath, shown, [.. set], normalize, maxSeqLength);
+        return new SentenceTransformerModules(configPath, shown, [.. set], normalize, transformer);
     }
 
     /// <summary>

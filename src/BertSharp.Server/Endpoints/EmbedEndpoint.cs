@@ -20,7 +20,7 @@ internal static class EmbedEndpoint
             {
                 var members = group.ToArray();
                 var vectors = served.Features.Embed([.. members.Select(m => m.item.Text)],
-                    new FeatureExtractionOptions(group.Key.Pooling, group.Key.Normalize, served.MaxLength, options.MaxBatch));
+                    served.EmbeddingOptions(group.Key.Pooling, group.Key.Normalize, options.MaxBatch));
                 for (var k = 0; k < members.Length; k++)
                 {
                     result[members[k].i] = vectors[k];
@@ -32,9 +32,10 @@ internal static class EmbedEndpoint
         {
             var texts = RequestChecks.TextOrTexts(request.Text, request.Texts, options.MaxTextsPerRequest);
             var choice = Choose(served, request.Pooling, request.Normalize);
+            var embedding = served.EmbeddingOptions(choice.Pooling, choice.Normalize, options.MaxBatch);
             for (var i = 0; i < texts.Count; i++)
             {
-                served.CheckLength(texts[i], request.Text is null ? $"texts[{i}]" : "text");
+                served.CheckLength(embedding.Input(texts[i]), request.Text is null ? $"texts[{i}]" : "text");
             }
             var vectors = await batchers.Submit(batcher, [.. texts.Select(t => new Item(t, choice.Pooling, choice.Normalize))], context);
             return new EmbedResponse(vectors, served.Features.Dimension);

@@ -37,11 +37,13 @@ internal static class OpenAiEmbeddingsEndpoint
             }
             var choice = Default(served);
             var tokens = 0;
+            var embedding = served.EmbeddingOptions(choice.Pooling, choice.Normalize, options.MaxBatch);
             for (var i = 0; i < texts.Count; i++)
             {
+                var input = embedding.Input(texts[i]);
                 // Refused, as /v1/embed refuses it, rather than cut: an embedding of part of a text would answer for the whole.
-                Invalid("input", () => served.CheckLength(texts[i], $"input[{i}]"));
-                tokens += served.Tokenizer.CountTokens(texts[i]) + 2;
+                Invalid("input", () => served.CheckLength(input, $"input[{i}]"));
+                tokens += served.Tokenizer.CountTokens(input) + 2;
             }
             var vectors = await InvalidAsync("input", () => batchers.Submit(batcher, [.. texts.Select(t => new EmbedEndpoint.Item(t, choice.Pooling, choice.Normalize))], context));
             var data = vectors.Select((v, i) =>

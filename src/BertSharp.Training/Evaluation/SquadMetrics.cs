@@ -1,4 +1,5 @@
 using System.Text;
+using BertSharp.Data;
 
 namespace BertSharp.Evaluation;
 

@@ -127,6 +127,8 @@ public sealed class SentenceTransformerPoolingTests
     [InlineData("{\"max_seq_length\": 2}", "sentence_bert_config.json: field 'max_seq_length': expected a whole number of tokens, at least 3")]
     [InlineData("{\"max_seq_length\": 12.5}", "sentence_bert_config.json: field 'max_seq_length': expected a whole number of tokens")]
     [InlineData("{\"max_seq_length\": 8,\n \"max_seq_length\": 16}", "sentence_bert_config.json: duplicate key 'max_seq_length'")]
+    [InlineData("{\"max_seq_length\": 8, \"do_lower_case\": \"false\"}", "sentence_bert_config.json: field 'do_lower_case': expected true or false, got \"false\"")]
+    [InlineData("{\"do_lower_case\": 1}", "sentence_bert_config.json: field 'do_lower_case': expected true or false, got 1")]
     public void A_malformed_sentence_bert_config_is_refused_in_one_line(string content, string message)
     {
         using var tmp = TestPaths.TempDir();
@@ -193,6 +195,61 @@ public sealed class SentenceTransformerPoolingTests
         var st = CliRunner.Run("search", "--model", dir, "--corpus", tmp.File("in.txt"), "--query", "a cat");
         Assert.True(st.ExitCode == 0, st.StdErr);
         Assert.Equal("pooling: mean (1_Pooling/config.json), max_length: 64 (sentence_bert_config.json max_seq_length)", st.StdErr.Trim());
+    }
+
+    [Fact]
+    public async Task Do_lower_case_lower_cases_the_texts_before_a_cased_tokenizer_in_embed_search_and_the_server()
+    {
+        // Texts by hand in upper and lower case; a cased tokenizer over the fixture's all-lower-case vocabulary reads "The",
+        // "Cat", "MAT" as [UNK] unless sentence-transformers' Transformer lower-cases them first (text.lower()).
+        string[] cased = ["The Cat sat on the MAT .", "A Heartfelt family DRAMA"];
+        const string LowerCase = "{\"max_seq_length\": 16, \"do_lower_case\": true}";
+        static void CasedTokenizer(string d)
+        {
+            var path = Path.Combine(d, "tokenizer_config.json");
+            File.WriteAllText(path, File.ReadAllText(path).Replace("\"do_lower_case\": true", "\"do_lower_case\": false", StringComparison.Ordinal));
+        }
+        using var tmp = TestPaths.TempDir();
+        var dir = StModel(tmp);
+        CasedTokenizer(dir);
+        File.WriteAllText(Path.Combine(dir, "sentence_bert_config.json"), LowerCase);
+        File.WriteAllLines(tmp.File("cased.txt"), cased);
+        float[][] expected;
+        using (var pipe = FeatureExtraction.Load(dir, "cpu"))
+        {
+            for (var i = 0; i < cased.Length; i++)
+            {
+                Assert.Contains(pipe.Tokenizer.UnkId, pipe.Tokenizer.Encode(cased[i]).Ids);
+                Assert.NotEqual(pipe.Tokenizer.Encode(Texts[i]).Ids, pipe.Tokenizer.Encode(cased[i]).Ids);
+            }
+            expected = pipe.Embed(Texts, new FeatureExtractionOptions(Pooling.Mean, Normalize: true, MaxLength: 16));
+        }
+        var r = CliRunner.Run("embed", "--model", dir, "--input", tmp.File("cased.txt"), "--output", tmp.File("e.jsonl"));
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        AssertVectors(expected, Read(tmp.File("e.jsonl")));
+
+        // Search lower-cases corpus and query alike: the cased ones score as the lower-case ones without do_lower_case.
+        static string[] Scores(CliRunner.Result st) => [.. st.StdOut.Split('\n').Where(l => l.StartsWith("  ", StringComparison.Ordinal)).Select(l => l.Trim().Split("  ")[0])];
+        var st = CliRunner.Run("search", "--model", dir, "--corpus", tmp.File("cased.txt"), "--query", "A CAT");
+        Assert.True(st.ExitCode == 0, st.StdErr);
+        // null is the module's default, false, as for max_seq_length.
+        File.WriteAllText(Path.Combine(dir, "sentence_bert_config.json"), "{\"max_seq_length\": 16, \"do_lower_case\": null}");
+        var lower = CliRunner.Run("search", "--model", dir, "--corpus", tmp.File("in.txt"), "--query", "a cat");
+        Assert.True(lower.ExitCode == 0, lower.StdErr);
+        Assert.Equal(2, Scores(lower).Length);
+        Assert.Equal(Scores(lower), Scores(st));
+        var unlowered = CliRunner.Run("search", "--model", dir, "--corpus", tmp.File("cased.txt"), "--query", "A CAT");
+        Assert.NotEqual(Scores(lower), Scores(unlowered));
+
+        await using var host = await ServerHost.Start("base-model", prepare: d =>
+        {
+            AddModules(d, MeanNormalized, PoolingConfig("mean"));
+            CasedTokenizer(d);
+            File.WriteAllText(Path.Combine(d, "sentence_bert_config.json"), LowerCase);
+        });
+        var (status, body) = await host.Post("/v1/embed", new { texts = cased });
+        Assert.Equal(200, status);
+        AssertVectors(expected, Vectors(body!));
     }
 
     [Fact]

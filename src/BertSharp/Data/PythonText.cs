@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace BertSharp.Evaluation;
+namespace BertSharp.Data;
 
 /// <summary>
 /// Python's notions of a word character and of whitespace, where the official evaluation scripts (written in Python) rely
