@@ -9,7 +9,8 @@
 // With a text pair the model must be a sentence-pair model: the page must show the second field, and the test first runs
 // the first text with only blanks in the second field (spaces and a tab, then U+0085) and expects the server's refusal of
 // one text alone on the page for each. A case with "targets" is a masked-LM model's: the words are typed into the fill-mask
-// targets field and "expect" is the list of tokens the first mask must show, in order (no label or bars are checked).
+// targets field and "expect" is the list of tokens the first mask must show, in order (no label or bars are checked), and
+// "warnings" the lines the page must show under them.
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { basename, resolve as resolvePath } from "node:path";
@@ -111,12 +112,16 @@ async function runFillMask(page, c, pairShown) {
   await page.waitForSelector("body[data-state=done]");
   await page.waitForSelector("#masks li");
   const candidates = await page.$$eval("#masks .mask:first-child li", (els) => els.map((e) => e.textContent.split(" — ")[0]));
+  const warnings = (await page.isVisible("#fill-mask-warnings"))
+    ? await page.$$eval("#fill-mask-warnings p", (els) => els.map((e) => e.textContent))
+    : [];
   const error = (await page.textContent("#error")).trim();
   await page.screenshot({ path: c.screenshot, fullPage: true });
   let failed = null;
   if (await page.isVisible("#error")) failed = `page shows the error "${error}"`;
   else if (JSON.stringify(candidates) !== JSON.stringify(c.expect)) failed = `candidates shown ${JSON.stringify(candidates)}, expected ${JSON.stringify(c.expect)}`;
-  return { candidates, targetsShown, pairShown, failed };
+  else if (JSON.stringify(warnings) !== JSON.stringify(c.warnings || [])) failed = `warnings shown ${JSON.stringify(warnings)}, expected ${JSON.stringify(c.warnings || [])}`;
+  return { candidates, warnings, targetsShown, pairShown, failed };
 }
 
 // The servers start together (each loads its model while chromium starts); the cases then run one after another.

@@ -47,12 +47,16 @@ function showClassification(prediction) {
   $("classify").hidden = false;
 }
 
-function showMasks(masks) {
+// warnings: the response's lines about targets it did not rank as typed (a word of several pieces scored by its first), or
+// undefined when there are none; without them a user read those scores as the whole word's.
+function showMasks(masks, warnings) {
   $("masks").replaceChildren(...masks.map((candidates, i) =>
     el("div", { className: "mask" }, [
       el("strong", { textContent: `[MASK] #${i + 1}` }),
       el("ol", {}, candidates.map((c) => el("li", { textContent: `${c.token} — ${c.score.toFixed(3)} — ${c.sequence}` }))),
     ])));
+  $("fill-mask-warnings").replaceChildren(...(warnings || []).map((w) => el("p", { textContent: `warning: ${w}` })));
+  $("fill-mask-warnings").hidden = !warnings || warnings.length === 0;
   $("fill-mask").hidden = false;
 }
 
@@ -109,7 +113,7 @@ async function run() {
     }
     if (endpoints.includes("/v1/fill-mask") && text.includes("[MASK]")) {
       const targets = targetWords();
-      jobs.push(post("/v1/fill-mask", targets ? { text, targets } : { text }).then((r) => showMasks(r.masks)));
+      jobs.push(post("/v1/fill-mask", targets ? { text, targets } : { text }).then((r) => showMasks(r.masks, r.warnings)));
     }
     if (endpoints.includes("/v1/ner")) jobs.push(post("/v1/ner", { text }).then((r) => showEntities(text, r.entities)));
     if (endpoints.includes("/v1/qa") && !isBlank($("question").value)) {

@@ -117,13 +117,18 @@ public sealed class WebPageBrowserTests(WebPageBrowserTests.Pages pages) : IClas
     {
         var page = pages.Result("fill-mask");
         Assert.True(page.GetProperty("targetsShown").GetBoolean());
-        // Typed "dog, cat  sat": three words, split at the comma and the spaces. HF caps top_k at the targets ("if top_k >
-        // target_ids.shape[0]: top_k = target_ids.shape[0]"), so the default 5 shows exactly the three, and only them, ordered
+        // Typed "dog, cat  sat loved": four words, split at the comma and the spaces; "loved" is no token of the fixture's
+        // vocabulary, so its first word piece "love" is ranked in its place. HF caps top_k at the targets ("if top_k >
+        // target_ids.shape[0]: top_k = target_ids.shape[0]"), so the default 5 shows exactly the four, and only them, ordered
         // by their probability over the whole vocabulary (the pipeline run directly, in FillMaskTargetsTests checked against
         // the model's full softmax).
         var shown = page.GetProperty("candidates").EnumerateArray().Select(c => c.GetString()!).ToArray();
-        Assert.Equal(Pages.TypedTargets.Order(StringComparer.Ordinal), shown.Order(StringComparer.Ordinal));
+        Assert.Equal(["cat", "dog", "love", "sat"], shown.Order(StringComparer.Ordinal));
         Assert.Equal(pages.FillMaskExpected, shown);
+        // The response's warning about "loved" is on the page, under the candidates.
+        var warning = Assert.Single(page.GetProperty("warnings").EnumerateArray()).GetString()!;
+        Assert.StartsWith("warning: target 'loved' is not a token of the model's vocabulary; its first word piece 'love' (of love ##", warning, StringComparison.Ordinal);
+        Assert.Equal(["warning: " + Assert.Single(pages.FillMaskWarnings)], [warning]);
     }
 
     /// <summary>The pages, run together (chromium starts once) when the first test asks.</summary>
@@ -137,11 +142,14 @@ public sealed class WebPageBrowserTests(WebPageBrowserTests.Pages pages) : IClas
         /// <summary>The regression model's value for its page's text, from the model run directly.</summary>
         public double RegressionValue { get; private set; }
 
-        /// <summary>The words typed into the fill-mask page's targets field (as "dog, cat  sat").</summary>
-        public static readonly string[] TypedTargets = ["dog", "cat", "sat"];
+        /// <summary>The words typed into the fill-mask page's targets field (as "dog, cat  sat loved").</summary>
+        public static readonly string[] TypedTargets = ["dog", "cat", "sat", "loved"];
 
         /// <summary>The fill-mask page's candidates for its first mask with those targets, from the pipeline run directly.</summary>
         public IReadOnlyList<string> FillMaskExpected { get; private set; } = [];
+
+        /// <summary>The warnings of those targets (a word replaced by its first word piece), from the pipeline run directly.</summary>
+        public IReadOnlyList<string> FillMaskWarnings { get; private set; } = [];
 
         /// <summary>
         /// The page's record for case <paramref name="name"/> after checking that it passed (its label is the classifier's,
@@ -204,7 +212,9 @@ public sealed class WebPageBrowserTests(WebPageBrowserTests.Pages pages) : IClas
             const string masked = "the [MASK] sat on the mat .";
             using (var fill = FillMask.Load(maskedLm, "cpu"))
             {
-                FillMaskExpected = [.. fill.Predict(masked, 5, FillMaskTargets.Resolve(fill.Tokenizer, TypedTargets))[0].Select(c => c.Token)];
+                var targets = FillMaskTargets.Resolve(fill.Tokenizer, TypedTargets);
+                FillMaskExpected = [.. fill.Predict(masked, 5, targets)[0].Select(c => c.Token)];
+                FillMaskWarnings = targets.Warnings;
             }
             var cases = _tmp.File("cases.json");
             File.WriteAllText(cases, JsonSerializer.Serialize(new object[]
@@ -212,7 +222,7 @@ public sealed class WebPageBrowserTests(WebPageBrowserTests.Pages pages) : IClas
                 new { name = "single", model = single, text, expect = expectSingle, screenshot = _tmp.File("single.png") },
                 new { name = "pair", model = pair, text = first, textPair = second, expect = expectPair, screenshot = _tmp.File("pair.png") },
                 new { name = "regression", model = regression, text, expect = "score", screenshot = _tmp.File("regression.png") },
-                new { name = "fill-mask", model = maskedLm, text = masked, targets = "dog, cat  sat", expect = FillMaskExpected, screenshot = _tmp.File("fill-mask.png") },
+                new { name = "fill-mask", model = maskedLm, text = masked, targets = "dog, cat  sat loved", expect = FillMaskExpected, warnings = FillMaskWarnings.Select(w => "warning: " + w), screenshot = _tmp.File("fill-mask.png") },
             }));
 
             var bert = typeof(Cli.Program).Assembly.Location;
