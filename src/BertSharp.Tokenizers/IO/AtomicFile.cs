@@ -336,6 +336,9 @@ public static class AtomicFile
         return (temps, olds);
     }
 
+    /// <summary>Whether <paramref name="name"/> is a temporary copy or an old directory an atomic write made (or left behind).</summary>
+    internal static bool IsLeftover(string name) => TempName.IsMatch(name) || OldName.IsMatch(name);
+
     /// <summary>Runs <see cref="Recover"/> for every target inside <paramref name="directory"/> that has temporary leftovers.</summary>
     public static void RecoverChildren(string directory)
     {

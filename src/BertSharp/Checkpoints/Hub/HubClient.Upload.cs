@@ -1,3 +1,4 @@
+using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
@@ -23,8 +24,10 @@ public sealed partial class HubClient
     /// Uploads the model directory <paramref name="folder"/> to the Hub model repo <paramref name="repoId"/> as one commit on
     /// the client's <see cref="HubOptions.Revision"/>, as huggingface_hub's <c>upload_folder</c> does: the Hub decides per file
     /// whether it goes to git or to LFS, LFS content the Hub already holds is not sent again, large LFS files go in the parts
-    /// the Hub asks for. Every file of the directory goes except hidden entries and training checkpoints
-    /// (<c>checkpoint-N/</c>). The token (<see cref="HubOptions.Token"/>, else <c>HF_TOKEN</c> or the login file) is required.
+    /// the Hub asks for. Every file of the directory goes except <c>.git</c>, <c>.cache/huggingface</c>, bert's own
+    /// bookkeeping (<c>.bertsharp</c>, interrupted writes' leftovers), training checkpoints (<c>checkpoint-N/</c>) and what
+    /// <see cref="HubUploadOptions.AllowPatterns"/> and <see cref="HubUploadOptions.IgnorePatterns"/> filter out. A 307
+    /// or 308 from the Hub (a renamed repo) is followed on the same host, at most 5 times, with the same body. The token (<see cref="HubOptions.Token"/>, else <c>HF_TOKEN</c> or the login file) is required.
     /// </summary>
     /// <param name="folder">A model directory: config.json and weights (model.safetensors, pytorch_model.bin or an index with its shards).</param>
     /// <param name="repoId"><c>org/name</c> (or <c>name</c>, the token's own namespace).</param>
@@ -55,7 +58,7 @@ public sealed partial class HubClient
                 $"{BertSharpException.Field("private")} applies when the repo is created: add {BertSharpException.Field("create")} (an existing repo keeps its visibility).");
         }
         // Everything that can be refused here is, before the first request.
-        var files = HubUploadFiles.Collect(folder);
+        var files = HubUploadFiles.Collect(folder, upload.AllowPatterns, upload.IgnorePatterns);
         if (_http is null)
         {
             throw new BertSharpException($"cannot upload to model '{repoId}': offline mode is on (HF_HUB_OFFLINE=1).");
@@ -368,10 +371,73 @@ public sealed partial class HubClient
     }
 
     /// <summary>
-    /// Sends one upload request and reads the whole answer. JSON requests wait at most <see cref="HubOptions.ReadTimeout"/>;
-    /// a PUT of file content takes as long as its bytes take.
+    /// Sends one upload request and reads the whole answer, following the Hub's 307 and 308 (a renamed or moved repo) as
+    /// requests does for huggingface_hub's API calls: same method, same body, same headers. Only a request to the Hub endpoint
+    /// with its body in memory is followed, only to the same scheme, host and port (the token must not reach another host),
+    /// and at most <see cref="MaxRedirects"/> times.
     /// </summary>
     private async Task<HttpResponseMessage> SendUploadAsync(HttpRequestMessage req, string repoId, string step, bool timeout, CancellationToken ct)
+    {
+        var resp = await SendUploadOnceAsync(req, repoId, step, timeout, ct).ConfigureAwait(false);
+        var current = req;
+        try
+        {
+            for (int hop = 0; resp.StatusCode is HttpStatusCode.TemporaryRedirect or HttpStatusCode.PermanentRedirect
+                && resp.Headers.Location is { } loc && current.Content is null or ByteArrayContent && SameServer(current.RequestUri!, new Uri(_options.ResolvedEndpoint)); hop++)
+            {
+                var from = current.RequestUri!;
+                var target = loc.IsAbsoluteUri ? loc : new Uri(from, loc);
+                if (!SameServer(from, target))
+                {
+                    throw new BertSharpException(
+                        $"upload to model '{repoId}': {step}: the Hub redirected to {SafeText.Escape(target.GetLeftPart(UriPartial.Authority))}, another host; refused (the token goes only to {_options.ResolvedEndpoint}).");
+                }
+                if (hop == MaxRedirects)
+                {
+                    throw new BertSharpException(Invariant($"upload to model '{repoId}': {step}: redirected more than {MaxRedirects} times (a redirect loop?); refused."));
+                }
+                var next = new HttpRequestMessage(current.Method, target);
+                foreach (var (name, values) in current.Headers)
+                {
+                    next.Headers.TryAddWithoutValidation(name, values);
+                }
+                if (current.Content is { } content)
+                {
+                    next.Content = new ByteArrayContent(await content.ReadAsByteArrayAsync(ct).ConfigureAwait(false));
+                    foreach (var (name, values) in content.Headers)
+                    {
+                        next.Content.Headers.TryAddWithoutValidation(name, values);
+                    }
+                }
+                if (!ReferenceEquals(current, req))
+                {
+                    current.Dispose();
+                }
+                current = next;
+                resp.Dispose();
+                resp = await SendUploadOnceAsync(current, repoId, step, timeout, ct).ConfigureAwait(false);
+            }
+            return resp;
+        }
+        catch
+        {
+            resp.Dispose();
+            throw;
+        }
+        finally
+        {
+            if (!ReferenceEquals(current, req))
+            {
+                current.Dispose();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Sends one request and reads the whole answer. JSON requests wait at most <see cref="HubOptions.ReadTimeout"/>; a PUT
+    /// of file content takes as long as its bytes take.
+    /// </summary>
+    private async Task<HttpResponseMessage> SendUploadOnceAsync(HttpRequestMessage req, string repoId, string step, bool timeout, CancellationToken ct)
     {
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
         if (timeout)

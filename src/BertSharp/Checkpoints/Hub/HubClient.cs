@@ -532,12 +532,14 @@ public sealed partial class HubClient : IDisposable
     /// <summary>The token goes only to the Hub endpoint itself, never to a CDN a redirect points at.</summary>
     private void Authorize(HttpRequestMessage req, Uri url)
     {
-        if (_options.ResolvedToken is { Length: > 0 } token &&
-            Uri.Compare(url, new Uri(_options.ResolvedEndpoint), UriComponents.SchemeAndServer, UriFormat.Unescaped, StringComparison.OrdinalIgnoreCase) == 0)
+        if (_options.ResolvedToken is { Length: > 0 } token && SameServer(url, new Uri(_options.ResolvedEndpoint)))
         {
             req.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
         }
     }
+
+    private static bool SameServer(Uri a, Uri b) =>
+        Uri.Compare(a, b, UriComponents.SchemeAndServer, UriFormat.Unescaped, StringComparison.OrdinalIgnoreCase) == 0;
 
     private static string? Header(HttpResponseMessage resp, string name) =>
         resp.Headers.TryGetValues(name, out var v) || resp.Content.Headers.TryGetValues(name, out v) ? v.FirstOrDefault() : null;

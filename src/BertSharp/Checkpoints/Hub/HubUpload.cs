@@ -17,6 +17,19 @@ public sealed record HubUploadOptions
 
     /// <summary>Create the repo private; only with <see cref="CreateRepo"/> (an existing repo keeps its visibility).</summary>
     public bool Private { get; init; }
+
+    /// <summary>
+    /// huggingface_hub's <c>allow_patterns</c>: when set, only files whose path in the repo matches one of these globs go
+    /// (Python's fnmatch: <c>*</c> matches across <c>/</c>, a pattern ending in <c>/</c> is a whole folder). The folder
+    /// itself must still be a model directory.
+    /// </summary>
+    public IReadOnlyList<string>? AllowPatterns { get; init; }
+
+    /// <summary>
+    /// huggingface_hub's <c>ignore_patterns</c>: files whose path matches one of these globs stay behind (and the repo's
+    /// copies stay as they are). <c>.git</c> and <c>.cache/huggingface</c> are always left out, as upload_folder does.
+    /// </summary>
+    public IReadOnlyList<string>? IgnorePatterns { get; init; }
 }
 
 /// <summary>How one file of an upload reached the Hub.</summary>

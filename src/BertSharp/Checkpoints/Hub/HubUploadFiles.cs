@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text.RegularExpressions;
+using BertSharp.IO;
 
 namespace BertSharp.Checkpoints;
 
@@ -25,8 +26,9 @@ internal sealed record HubLocalFile(string PathInRepo, string FullPath, long Siz
 
 /// <summary>
 /// Which files of a model directory an upload sends. Everything a model directory holds goes (config, weights and shards,
-/// tokenizer files, model card, training_args.json, modules.json and pooling folders, train_log.jsonl and loss.png,
-/// eval/), except what is not the model: training checkpoints and hidden entries.
+/// tokenizer files, model card, .gitattributes, training_args.json, modules.json and pooling folders, train_log.jsonl and
+/// loss.png, eval/), except what upload_folder leaves out (<see cref="HubPathPatterns.DefaultIgnore"/>), what is not the
+/// model (training checkpoints, bert's own bookkeeping), and what the caller's patterns filter out.
 /// </summary>
 internal static partial class HubUploadFiles
 {
@@ -34,8 +36,15 @@ internal static partial class HubUploadFiles
     /// The files of <paramref name="folder"/> in path order, after checking that it is a model directory a loader can read
     /// (config.json and weights, every shard an index lists), so that nothing is sent for a folder that is not one.
     /// </summary>
-    public static IReadOnlyList<HubLocalFile> Collect(string folder)
+    /// <param name="folder">The model directory.</param>
+    /// <param name="include">huggingface_hub's allow_patterns: when given, only paths matching one of them go.</param>
+    /// <param name="exclude">huggingface_hub's ignore_patterns: paths matching one of them stay behind.</param>
+    public static IReadOnlyList<HubLocalFile> Collect(string folder, IReadOnlyList<string>? include = null, IReadOnlyList<string>? exclude = null)
     {
+        // Patterns are checked before the folder, so a typo is named even where the folder is wrong too.
+        var allow = include?.Select(p => HubPathPatterns.Compile(p, "include")).ToList();
+        var ignore = (exclude ?? []).Select(p => HubPathPatterns.Compile(p, "exclude"))
+            .Concat(HubPathPatterns.DefaultIgnore.Select(p => HubPathPatterns.Compile(p, "exclude"))).ToList();
         if (!Directory.Exists(folder))
         {
             throw new BertSharpException($"{folder}: no such directory; expected a model directory (config.json and weights) to upload.");
@@ -58,6 +67,13 @@ internal static partial class HubUploadFiles
         }
         var files = new List<HubLocalFile>();
         Walk(folder, "", files);
+        // filter_repo_objects: an allow list keeps only its matches, then the ignore list (with the defaults) drops its matches.
+        files.RemoveAll(f => (allow is not null && !allow.Any(r => r.IsMatch(f.PathInRepo))) || ignore.Any(r => r.IsMatch(f.PathInRepo)));
+        if (files.Count == 0 && (include is not null || exclude is { Count: > 0 }))
+        {
+            throw new BertSharpException(
+                $"{folder}: {BertSharpException.Field("include")}/{BertSharpException.Field("exclude")} left no file to upload; nothing was uploaded.");
+        }
         files.Sort((a, b) => string.CompareOrdinal(a.PathInRepo, b.PathInRepo));
         return files;
     }
@@ -88,13 +104,14 @@ internal static partial class HubUploadFiles
     }
 
     /// <summary>
-    /// Hidden entries: bert's <c>.bertsharp</c> ownership list and the temporary files of its atomic writes, a <c>.git</c>
-    /// or <c>.cache</c> folder (the Hub refuses paths under <c>.git/</c>). A training run's <c>checkpoint-N/</c> folders hold
-    /// optimizer state and earlier weights, many times the model's size, which a published model does not carry
+    /// bert's own bookkeeping, which no other tool reads: the <c>.bertsharp</c> ownership list and what an interrupted
+    /// atomic write left (<c>.NAME.X.tmp</c>, <c>NAME.X.old</c>). Other hidden files go, as upload_folder sends them (a
+    /// <c>.gitattributes</c> cloned from the Hub among them). A training run's <c>checkpoint-N/</c> folders hold optimizer
+    /// state and earlier weights, many times the model's size, which a published model does not carry
     /// (<c>Trainer.push_to_hub</c> leaves them out too).
     /// </summary>
     private static bool Skipped(string name, bool topLevel) =>
-        name.StartsWith('.') || (topLevel && CheckpointFolder().IsMatch(name));
+        name == OutputDirectory.MarkerName || AtomicFile.IsLeftover(name) || (topLevel && CheckpointFolder().IsMatch(name));
 
     [GeneratedRegex("^checkpoint-[0-9]+$")]
     private static partial Regex CheckpointFolder();

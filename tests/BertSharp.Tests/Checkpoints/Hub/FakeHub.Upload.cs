@@ -80,6 +80,11 @@ internal sealed partial class FakeHub
             await Respond(stream, req, status, HubStatusHeaders, []);
             return true;
         }
+        if ((ApiRedirect?.Invoke(req) is { } to && to.Status is 307 or 308 ? to : RenamedApiPath(path)) is ({ } location, var code))
+        {
+            await Respond(stream, req, code, [("Location", location)], []);
+            return true;
+        }
         if (req.Method == "GET")
         {
             // hf_api.repo_info: GET /api/models/{repo_id}, the public repos of this fake readable by anyone.
@@ -151,6 +156,30 @@ internal sealed partial class FakeHub
             }
         }
         return true;
+    }
+
+    /// <summary>
+    /// Answers the request with a redirect when it gives a Location (and 307 or 308), before anything else: a moved API, a
+    /// loop, another host.
+    /// </summary>
+    public Func<Request, (string? Location, int Status)>? ApiRedirect { get; set; }
+
+    /// <summary>The Hub's relative 307 for a renamed repo's API and LFS paths (repo_info, preupload, commit, LFS batch, verify).</summary>
+    private (string?, int) RenamedApiPath(string path)
+    {
+        foreach (var (old, renamed) in Renamed)
+        {
+            foreach (var prefix in (string[])["/api/models/", "/"])
+            {
+                var from = prefix + old + (prefix == "/" ? ".git/" : "/");
+                if (path.StartsWith(from, StringComparison.Ordinal) || path == "/api/models/" + old)
+                {
+                    var to = path == "/api/models/" + old ? "/api/models/" + renamed : prefix + renamed + from[(prefix.Length + old.Length)..] + path[from.Length..];
+                    return (to, 307);
+                }
+            }
+        }
+        return (null, 0);
     }
 
     private async Task CreateRepo(NetworkStream stream, Request req)

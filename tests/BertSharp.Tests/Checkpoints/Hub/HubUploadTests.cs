@@ -14,7 +14,7 @@ namespace BertSharp.Tests.Checkpoints.Hub;
 /// </summary>
 [Collection(SerialCollection.Name)]
 [Trait(SerialCollection.TraitName, SerialCollection.TraitValue)]
-public sealed class HubUploadTests : IDisposable
+public sealed partial class HubUploadTests : IDisposable
 {
     private const string Token = "hf_write";
     private readonly FakeHub _hub = new() { WriteToken = Token };
