@@ -181,9 +181,9 @@ public sealed class ServedModel : IDisposable
 
     /// <summary>
     /// Throws 422 when <paramref name="text"/> has more than <paramref name="limit"/> tokens (special tokens included);
-    /// <paramref name="pairField"/> names the second text counted in with it.
+    /// <paramref name="pairField"/> names the second text counted in with it. Returns the count (OpenAI's usage reports it).
     /// </summary>
-    public void CheckLength(string text, string field, int? limit = null, int specialTokens = 2, string? pairField = null)
+    public int CheckLength(string text, string field, int? limit = null, int specialTokens = 2, string? pairField = null)
     {
         var max = limit ?? MaxLength;
         var count = Tokenizer.CountTokens(text) + specialTokens;
@@ -194,6 +194,7 @@ public sealed class ServedModel : IDisposable
                 ? $"'{field}' has {count} tokens (with special tokens); the limit is {max}."
                 : $"'{field}' and '{pairField}' have {count} tokens together (with special tokens); the limit is {max}.");
         }
+        return count;
     }
 
     public void Dispose()

@@ -42,8 +42,7 @@ internal static class OpenAiEmbeddingsEndpoint
             {
                 var input = embedding.Input(texts[i]);
                 // Refused, as /v1/embed refuses it, rather than cut: an embedding of part of a text would answer for the whole.
-                Invalid("input", () => served.CheckLength(input, $"input[{i}]"));
-                tokens += served.Tokenizer.CountTokens(input) + 2;
+                tokens += Invalid("input", () => served.CheckLength(input, $"input[{i}]"));
             }
             var vectors = await InvalidAsync("input", () => batchers.Submit(batcher, [.. texts.Select(t => new EmbedEndpoint.Item(t, choice.Pooling, choice.Normalize))], context));
             var data = vectors.Select((v, i) =>
@@ -83,12 +82,6 @@ internal static class OpenAiEmbeddingsEndpoint
             throw new ApiException(400, e.Message) { Param = param };
         }
     }
-
-    private static void Invalid(string param, Action check) => Invalid(param, () =>
-    {
-        check();
-        return 0;
-    });
 
     private static async Task<T> InvalidAsync<T>(string param, Func<Task<T>> run)
     {
