@@ -12,7 +12,7 @@ internal static class PretrainCommand
         var data = new Option<string>("--data") { Description = "Data directory written by 'bert pretrain-data' (with --resume: default the run's own)." };
         var output = new Option<string>("--output")
         {
-            Description = "Run directory: checkpoint-N/, final/, train_log.jsonl, loss.png. A non-empty directory bert did not write is refused (see --overwrite).",
+            Description = "Run directory: checkpoint-N/, final/ (the model, with its model card README.md), train_log.jsonl, loss.png. A non-empty directory bert did not write is refused (see --overwrite).",
             Required = true,
         };
         var config = new Option<string>("--config") { Description = "A fresh model: a size preset (tiny, mini, small, medium, base, large) or a config.json file (with --vocab)." };

@@ -20,12 +20,44 @@ namespace BertSharp.Training;
 internal sealed record ModelCardFacts(string ModelName, string? Model, string Task, JsonObject Args, double? WarmupRatio,
     IReadOnlyList<JsonObject> Log, JsonObject? Metrics, JsonObject Config);
 
+/// <summary>A task as modelcard.py's TASK_TAG_TO_NAME_MAPPING names it, with the transformers Auto class that loads its model.</summary>
+internal sealed record ModelCardTask(string Tag, string Name, string AutoClass);
+
+/// <summary>A Hub dataset a card names (its tag, the config as its args, the name the text uses).</summary>
+internal sealed record ModelCardDataset(string Tag, string? Args, string Name);
+
 /// <summary>
-/// The model card (<c>README.md</c>) of a fine-tuned model directory, as HF's Trainer writes one (<c>create_model_card</c>,
-/// modelcard.py's <c>TrainingSummary.to_model_card</c>): YAML front matter the Hub reads (library, base model, tags,
-/// datasets, metrics, model-index with the final validation results), then the description, the training data, the
-/// hyperparameters, a table of the epochs' losses and metrics, and the framework versions. Where HF leaves "More information
-/// needed", the card says what the run recorded.
+/// A card's parts, whatever run made it (fine-tuning: <see cref="ModelCard.ForFineTuning"/>; pre-training:
+/// <c>PretrainingModelCard</c>), as TrainingSummary holds them.
+/// </summary>
+/// <param name="ModelName">The model-index name and the heading (HF: the output directory's name).</param>
+/// <param name="Model">The model the run started from as recorded (a Hub id, which becomes <c>base_model</c>, or a directory), or null from scratch.</param>
+/// <param name="Task">The task the front matter and the model-index name.</param>
+/// <param name="Dataset">The Hub dataset trained on, or null for a user's file.</param>
+/// <param name="DataName">What "on the ... dataset" says without a Hub dataset (the data's file or directory name).</param>
+/// <param name="Results">The final evaluation's metrics in order (log keys), or none.</param>
+/// <param name="Description">The "Model description" section's text.</param>
+/// <param name="Uses">The "Intended uses &amp; limitations" section's text.</param>
+/// <param name="Data">The "Training and evaluation data" section's text.</param>
+/// <param name="Hyperparameters">extract_hyperparameters_from_trainer's list, HF-named.</param>
+/// <param name="ResultsTable">The "Training results" table (<see cref="ModelCard.ResultsTable(IReadOnlyList{ModelCardRow})"/>), or "".</param>
+internal sealed record ModelCardContent(string ModelName, string? Model, ModelCardTask Task, ModelCardDataset? Dataset, string DataName,
+    IReadOnlyList<(string Key, double Value)> Results, string Description, string Uses, string Data,
+    IReadOnlyList<(string Name, string Value)> Hyperparameters, string ResultsTable);
+
+/// <summary>One evaluation's row of the results table, as parse_log_history makes one per <c>eval_loss</c> entry.</summary>
+/// <param name="TrainingLoss">The training loss logged last before the evaluation.</param>
+/// <param name="Epoch">The epoch as the Trainer logs it (a float: 1.0, or a fraction of the data seen).</param>
+/// <param name="Step">The optimizer step.</param>
+/// <param name="Metrics">The evaluation's metrics by log key, <c>loss</c> among them.</param>
+internal sealed record ModelCardRow(double TrainingLoss, double Epoch, long Step, JsonObject Metrics);
+
+/// <summary>
+/// The model card (<c>README.md</c>) of a fine-tuned or pre-trained model directory, as HF's Trainer writes one
+/// (<c>create_model_card</c>, modelcard.py's <c>TrainingSummary.to_model_card</c>): YAML front matter the Hub reads (library,
+/// base model, tags, datasets, metrics, model-index with the final validation results), then the description, the training
+/// data, the hyperparameters, a table of the evaluations' losses and metrics, and the framework versions. Where HF leaves
+/// "More information needed", the card says what the run recorded.
 /// </summary>
 internal static class ModelCard
 {
@@ -33,24 +65,23 @@ internal static class ModelCard
     public const string FileName = "README.md";
 
     // modelcard.py's TASK_TAG_TO_NAME_MAPPING, for the tasks BertSharp fine-tunes, with the transformers Auto class that loads each.
-    private static readonly Dictionary<string, (string Tag, string Name, string AutoClass)> Tasks = new()
+    private static readonly Dictionary<string, ModelCardTask> Tasks = new()
     {
-        ["ner"] = ("token-classification", "Token Classification", "AutoModelForTokenClassification"),
-        ["squad"] = ("question-answering", "Question Answering", "AutoModelForQuestionAnswering"),
-        ["swag"] = ("multiple-choice", "Multiple Choice", "AutoModelForMultipleChoice"),
+        ["ner"] = new("token-classification", "Token Classification", "AutoModelForTokenClassification"),
+        ["squad"] = new("question-answering", "Question Answering", "AutoModelForQuestionAnswering"),
+        ["swag"] = new("multiple-choice", "Multiple Choice", "AutoModelForMultipleChoice"),
     };
 
-    private static readonly (string Tag, string Name, string AutoClass) SequenceClassification =
-        ("text-classification", "Text Classification", "AutoModelForSequenceClassification");
+    private static readonly ModelCardTask SequenceClassification = new("text-classification", "Text Classification", "AutoModelForSequenceClassification");
 
     // The Hub datasets the built-in tasks read (run_glue.py names GLUE's as dataset "glue" with the task as its args and
     // "GLUE SST2" as its name); a user's file names no Hub dataset, and HF then leaves the model-index without results.
-    private static readonly Dictionary<string, (string Tag, string? Args, string Name)> Datasets = new()
+    private static readonly Dictionary<string, ModelCardDataset> Datasets = new()
     {
-        ["imdb"] = ("imdb", null, "imdb"),
-        ["cola"] = ("glue", "cola", "GLUE COLA"),
-        ["sst2"] = ("glue", "sst2", "GLUE SST2"),
-        ["mrpc"] = ("glue", "mrpc", "GLUE MRPC"),
+        ["imdb"] = new("imdb", null, "imdb"),
+        ["cola"] = new("glue", "cola", "GLUE COLA"),
+        ["sst2"] = new("glue", "sst2", "GLUE SST2"),
+        ["mrpc"] = new("glue", "mrpc", "GLUE MRPC"),
     };
 
     // modelcard.py's METRIC_TAGS for the metrics BertSharp computes under other names (mcc is evaluate's matthews_correlation).
@@ -66,15 +97,33 @@ internal static class ModelCard
     };
 
     /// <summary>Writes the card into <paramref name="dir"/> (a model directory being filled) atomically.</summary>
-    public static void Write(string dir, ModelCardFacts facts) => AtomicFile.WriteAllText(Path.Combine(dir, FileName), Render(facts, Versions()));
+    public static void Write(string dir, ModelCardFacts facts) => Write(dir, ForFineTuning(facts));
 
-    /// <summary>The card's text; <paramref name="versions"/> are the framework versions' lines (name, version).</summary>
-    public static string Render(ModelCardFacts f, IReadOnlyList<(string Name, string Version)> versions)
+    /// <summary>Writes the card into <paramref name="dir"/> (a model directory being filled) atomically.</summary>
+    public static void Write(string dir, ModelCardContent content) => AtomicFile.WriteAllText(Path.Combine(dir, FileName), Render(content, Versions()));
+
+    /// <summary>A fine-tuned model's card parts, from the run's files.</summary>
+    public static ModelCardContent ForFineTuning(ModelCardFacts f)
     {
         ArgumentNullException.ThrowIfNull(f);
         var task = Tasks.GetValueOrDefault(f.Task, SequenceClassification);
-        var dataset = Datasets.TryGetValue(f.Task, out var d) ? d : ((string Tag, string? Args, string Name)?)null;
-        var results = f.Metrics?["metrics"] is JsonObject values ? values.Select(kv => (kv.Key, Value: TrainLog.Number(values, kv.Key))).ToList() : [];
+        var results = f.Metrics?["metrics"] is JsonObject values ? values.Select(kv => (kv.Key, TrainLog.Number(values, kv.Key))).ToList() : [];
+        return new ModelCardContent(f.ModelName, f.Model, task, Datasets.GetValueOrDefault(f.Task), FileNameOf(f.Args, "data") ?? "unknown", results,
+            Description(f, task), Uses(f, task), DataText(f), [.. Hyperparameters(f.Args, f.WarmupRatio), ("num_epochs", Int(f.Args, "epochs"))], ResultsTable(EpochRows(f.Log)));
+    }
+
+    /// <summary>A fine-tuning log's rows: each epoch that validated, with the mean of its steps' losses as its training loss.</summary>
+    internal static IReadOnlyList<ModelCardRow> EpochRows(IReadOnlyList<JsonObject> log) =>
+        [.. log.Where(e => TrainLog.TypeOf(e) == "epoch" && e["validation"] is JsonObject)
+            .Select(e => new ModelCardRow(TrainLog.Number(e, "train_loss"), TrainLog.Number(e, "epoch"), TrainLog.StepOf(e), (JsonObject)e["validation"]!))];
+
+    /// <summary>The card's text; <paramref name="versions"/> are the framework versions' lines (name, version).</summary>
+    public static string Render(ModelCardContent f, IReadOnlyList<(string Name, string Version)> versions)
+    {
+        ArgumentNullException.ThrowIfNull(f);
+        var task = f.Task;
+        var dataset = f.Dataset;
+        var results = f.Results;
         // from_trainer takes config._name_or_path as the base model unless it is a local directory: only a Hub id is one.
         var hubBase = f.Model is { } m && ModelLocator.IsHubId(m) ? m : null;
 
@@ -131,7 +180,7 @@ internal static class ModelCard
         sb.Append(hubBase is not null ? $"This model is a fine-tuned version of [{hubBase}](https://huggingface.co/{hubBase}) on "
             : f.Model is { } local ? $"This model is a fine-tuned version of `{Path.GetFileName(Path.TrimEndingDirectorySeparator(local))}` (a local model) on "
             : "This model was trained from scratch on ");
-        sb.Append("the ").Append(dataset?.Name ?? FileNameOf(f.Args, "data") ?? "unknown").Append(" dataset.");
+        sb.Append("the ").Append(dataset?.Name ?? f.DataName).Append(" dataset.");
         if (results.Count > 0)
         {
             sb.Append("\nIt achieves the following results on the evaluation set:\n");
@@ -139,12 +188,12 @@ internal static class ModelCard
         }
         sb.Append('\n');
 
-        sb.Append("\n## Model description\n\n").Append(Description(f, task)).Append('\n');
-        sb.Append("\n## Intended uses & limitations\n\n").Append(Uses(f, task)).Append('\n');
-        sb.Append("\n## Training and evaluation data\n\n").Append(DataText(f)).Append('\n');
+        sb.Append("\n## Model description\n\n").Append(f.Description).Append('\n');
+        sb.Append("\n## Intended uses & limitations\n\n").Append(f.Uses).Append('\n');
+        sb.Append("\n## Training and evaluation data\n\n").Append(f.Data).Append('\n');
         sb.Append("\n## Training procedure\n\n### Training hyperparameters\n\nThe following hyperparameters were used during training:\n");
-        sb.Append(string.Join('\n', Hyperparameters(f).Select(h => $"- {h.Name}: {h.Value}"))).Append('\n');
-        sb.Append("\n### Training results\n\n").Append(ResultsTable(f.Log)).Append('\n');
+        sb.Append(string.Join('\n', f.Hyperparameters.Select(h => $"- {h.Name}: {h.Value}"))).Append('\n');
+        sb.Append("\n### Training results\n\n").Append(f.ResultsTable).Append('\n');
         sb.Append("\n### Framework versions\n\n");
         foreach (var (name, version) in versions)
         {
@@ -154,27 +203,25 @@ internal static class ModelCard
     }
 
     /// <summary>
-    /// The results table: one row per epoch that validated, as parse_log_history makes one per evaluation — the epoch's
-    /// training loss (the mean of its steps'), the epoch (a float, as the Trainer logs it), the step, the validation loss and
-    /// the other validation metrics in the log's order, each cell through <see cref="ModelCardFormat.MaybeRound(string, double)"/>.
+    /// The results table: one row per evaluation, as parse_log_history makes one per <c>eval_loss</c> entry — the training
+    /// loss logged before it, the epoch (a float, as the Trainer logs it), the step, the validation loss and the other
+    /// metrics in the log's order, each cell through <see cref="ModelCardFormat.MaybeRound(string, double)"/>; "" without evaluations.
     /// </summary>
-    internal static string ResultsTable(IReadOnlyList<JsonObject> log)
+    internal static string ResultsTable(IReadOnlyList<ModelCardRow> evaluations)
     {
-        var epochs = log.Where(e => TrainLog.TypeOf(e) == "epoch" && e["validation"] is JsonObject).ToList();
-        if (epochs.Count == 0)
+        if (evaluations.Count == 0)
         {
             return "";
         }
-        var metricKeys = ((JsonObject)epochs[0]["validation"]!).Select(kv => kv.Key).ToList();
+        var metricKeys = evaluations[0].Metrics.Select(kv => kv.Key).ToList();
         var header = new List<string> { "Training Loss", "Epoch", "Step" };
         header.AddRange(metricKeys.Select(k => k == "loss" ? "Validation Loss" : MetricName(k)));
-        var rows = epochs.Select(e =>
+        var rows = evaluations.Select(e =>
         {
-            var v = (JsonObject)e["validation"]!;
             IReadOnlyList<string> row =
             [
-                MaybeRound(TrainLog.Number(e, "train_loss")), PythonRepr(TrainLog.Number(e, "epoch")), TrainLog.StepOf(e).ToString(System.Globalization.CultureInfo.InvariantCulture),
-                .. metricKeys.Select(k => MaybeRound(k, v[k] is null ? double.NaN : TrainLog.Number(v, k))),
+                MaybeRound(e.TrainingLoss), MaybeRound(e.Epoch), e.Step.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                .. metricKeys.Select(k => MaybeRound(k, e.Metrics[k] is null ? double.NaN : TrainLog.Number(e.Metrics, k))),
             ];
             return row;
         }).ToList();
@@ -189,39 +236,46 @@ internal static class ModelCard
         return MarkdownTable(header, rows);
     }
 
-    /// <summary>extract_hyperparameters_from_trainer's list, from training_args.json.</summary>
-    internal static List<(string Name, string Value)> Hyperparameters(ModelCardFacts f)
+    /// <summary>
+    /// extract_hyperparameters_from_trainer's list from a run's recorded settings (fine-tuning's training_args.json,
+    /// pre-training's trainer state), up to the warmup: the caller adds <c>num_epochs</c> or <c>training_steps</c>.
+    /// </summary>
+    /// <param name="a">The settings: learning_rate, batch_size, seed, gradient_accumulation_steps, adam_epsilon, warmup_steps.</param>
+    /// <param name="warmupRatio">The warmup as a fraction of the steps when it was given so.</param>
+    internal static List<(string Name, string Value)> Hyperparameters(JsonObject a, double? warmupRatio)
     {
-        var a = f.Args;
-        string Int(string key) => ((long)TrainLog.Number(a, key)).ToString(System.Globalization.CultureInfo.InvariantCulture);
         var batch = (long)TrainLog.Number(a, "batch_size");
         var accum = (long)TrainLog.Number(a, "gradient_accumulation_steps");
         // Validation runs at the training batch size.
         var list = new List<(string, string)>
         {
             ("learning_rate", PythonRepr(TrainLog.Number(a, "learning_rate"))),
-            ("train_batch_size", Int("batch_size")),
-            ("eval_batch_size", Int("batch_size")),
-            ("seed", Int("seed")),
+            ("train_batch_size", Int(a, "batch_size")),
+            ("eval_batch_size", Int(a, "batch_size")),
+            ("seed", Int(a, "seed")),
         };
         if (accum > 1)
         {
-            list.Add(("gradient_accumulation_steps", Int("gradient_accumulation_steps")));
+            list.Add(("gradient_accumulation_steps", Int(a, "gradient_accumulation_steps")));
             list.Add(("total_train_batch_size", (batch * accum).ToString(System.Globalization.CultureInfo.InvariantCulture)));
         }
         list.Add(("optimizer", $"Use adamw_torch with betas=(0.9,0.999) and epsilon={PythonRepr(TrainLog.Number(a, "adam_epsilon"))} and optimizer_args=No additional optimizer arguments"));
         list.Add(("lr_scheduler_type", "linear"));
-        if (f.WarmupRatio is { } r && r != 0)
+        if (warmupRatio is { } r && r != 0)
         {
             list.Add(("lr_scheduler_warmup_ratio", PythonRepr(r)));
         }
         else if (TrainLog.Number(a, "warmup_steps") != 0)
         {
-            list.Add(("lr_scheduler_warmup_steps", Int("warmup_steps")));
+            list.Add(("lr_scheduler_warmup_steps", Int(a, "warmup_steps")));
         }
-        list.Add(("num_epochs", Int("epochs")));
         return list;
     }
+
+    /// <summary>A whole-number setting as Python prints an int; seeds beyond 2^53 exactly, not through a double.</summary>
+    internal static string Int(JsonObject a, string key) => a[key] is JsonValue v && v.TryGetValue<long>(out var n)
+        ? n.ToString(System.Globalization.CultureInfo.InvariantCulture)
+        : ((long)TrainLog.Number(a, key)).ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>BertSharp and what it runs on, in place of Transformers, Pytorch, Datasets and Tokenizers.</summary>
     internal static IReadOnlyList<(string Name, string Version)> Versions() =>
@@ -240,7 +294,7 @@ internal static class ModelCard
         return plus < 0 ? v : v[..plus];
     }
 
-    private static string Description(ModelCardFacts f, (string Tag, string Name, string AutoClass) task)
+    private static string Description(ModelCardFacts f, ModelCardTask task)
     {
         var c = f.Config;
         var architecture = c["architectures"] is JsonArray { Count: > 0 } arch ? arch[0]!.GetValue<string>() : "BERT";
@@ -255,7 +309,7 @@ internal static class ModelCard
         return text;
     }
 
-    private static string Uses(ModelCardFacts f, (string Tag, string Name, string AutoClass) task)
+    private static string Uses(ModelCardFacts f, ModelCardTask task)
     {
         var text = Invariant($"transformers' `{task.AutoClass}.from_pretrained` loads this directory, and so do BertSharp's `bert predict` and `bert serve`. ")
             + Invariant($"It was trained on inputs of up to {(long)TrainLog.Number(f.Args, "max_length")} word pieces; longer ones were cut.");

@@ -29,7 +29,8 @@ public static class BertPretrained
     public static readonly IReadOnlyList<string> TokenizerFiles = ["vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"];
 
     /// <summary>What <see cref="Save"/> writes: it may replace only a directory holding a model, not a run or data.</summary>
-    internal static readonly OutputKind ModelKind = new("a model", ["config.json", "model.safetensors", .. TokenizerFiles]);
+    // The model card (README.md) that pre-training writes into final/ is the model's: a later run's final/ replaces it.
+    internal static readonly OutputKind ModelKind = new("a model", ["config.json", "model.safetensors", "README.md", .. TokenizerFiles]);
 
     private static readonly Dictionary<string, Func<BertConfig, BertPreTrainedModel>> Factories = new(StringComparer.Ordinal)
     {

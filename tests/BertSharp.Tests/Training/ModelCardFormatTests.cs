@@ -97,7 +97,7 @@ public class ModelCardFormatTests
         Assert.Equal(
             "| Training Loss | Epoch | Step | Validation Loss | F1  | Per F1 | Per Number |\n|:-------------:|:-----:|:----:|:---------------:|:---:|:------:|:----------:|\n"
             + "| 1.25          | 1.0   | 3    | 0.75            | 0.5 | 1.0    | 14         |\n",
-            ModelCard.ResultsTable([log]));
+            ModelCard.ResultsTable(ModelCard.EpochRows([log])));
     }
 
     [Fact]
@@ -108,7 +108,7 @@ public class ModelCardFormatTests
             ["type"] = "epoch", ["step"] = epoch * 2, ["epoch"] = epoch, ["train_loss"] = trainLoss,
             ["validation"] = new JsonObject { ["accuracy"] = acc, ["loss"] = loss, ["macro_f1"] = null },
         };
-        var table = ModelCard.ResultsTable([new JsonObject { ["type"] = "train", ["step"] = 1, ["loss"] = 9.0 }, Epoch(1, 0.69314718, 0.5, 0.7), Epoch(2, 0.5, 0.625, 0.123456789)]);
+        var table = ModelCard.ResultsTable(ModelCard.EpochRows([new JsonObject { ["type"] = "train", ["step"] = 1, ["loss"] = 9.0 }, Epoch(1, 0.69314718, 0.5, 0.7), Epoch(2, 0.5, 0.625, 0.123456789)]));
         Assert.Equal(
             "| Training Loss | Epoch | Step | Validation Loss | Accuracy | Macro F1 |\n|:-------------:|:-----:|:----:|:---------------:|:--------:|:--------:|\n"
             + "| 0.6931        | 1.0   | 2    | 0.7             | 0.5      | nan      |\n| 0.5           | 2.0   | 4    | 0.1235          | 0.625    | nan      |\n",

@@ -129,6 +129,16 @@ public class PretrainingTrainerTests
         var architecture = objective == PretrainingObjective.MaskedLm ? "BertForMaskedLM" : "BertForPreTraining";
         Assert.Contains($"\"{architecture}\"", File.ReadAllText(tmp.File("straight/final/config.json")), StringComparison.Ordinal);
         Assert.Equal(objective, PretrainingTrainer.SavedRun(tmp.File("split"))!.Value.Options.Objective);
+
+        // final/ has run_mlm's model card, from the log and the settings above; the resumed run's, from its kept and new
+        // entries, says the same but for the run's name.
+        ModelCardChecks.AssertPretrainingCardMatchesRun(tmp.File("straight"),
+            "- learning_rate: 0.001\n- train_batch_size: 4\n- eval_batch_size: 4\n- seed: 9007199254740993\n- gradient_accumulation_steps: 2\n"
+            + "- total_train_batch_size: 8\n- optimizer: Use adamw_torch with betas=(0.9,0.999) and epsilon=1e-06 and optimizer_args=No additional optimizer arguments\n"
+            + "- lr_scheduler_type: linear\n- lr_scheduler_warmup_steps: 2\n- training_steps: 6\n",
+            withNsp: objective == PretrainingObjective.MaskedLmNextSentence);
+        Assert.Equal(File.ReadAllText(tmp.File("straight/final/README.md")).Replace("straight", "split", StringComparison.Ordinal),
+            File.ReadAllText(tmp.File("split/final/README.md")));
     }
 
     [Fact]

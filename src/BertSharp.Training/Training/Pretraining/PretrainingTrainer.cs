@@ -345,7 +345,17 @@ public sealed class PretrainingTrainer
                 log.Append("end", trainer.StepsDone, new JsonObject { ["steps"] = trainer.StepsDone });
                 if (run is not null)
                 {
-                    BertPretrained.Save(model, final, modelFiles);
+                    // The card goes into final/ with the model, in its one crash-safe write, as HF's run_mlm.py ends with one.
+                    var card = PretrainingModelCard.Content(Path.GetFileName(run.Path), settings, log.Entries, architecture, model.Config,
+                        model.NamedParameters().Sum(p => p.Param.numel()), data.Manifest.MaxSeqLength);
+                    BertPretrained.Save(model, final, modelFiles with
+                    {
+                        WriteExtraFiles = dir =>
+                        {
+                            modelFiles.WriteExtraFiles?.Invoke(dir);
+                            ModelCard.Write(dir, card);
+                        },
+                    });
                 }
             });
             return final;

@@ -6,6 +6,7 @@ using BertSharp.Modeling;
 using BertSharp.Tests.Distributed;
 using BertSharp.Tests.Infrastructure;
 using BertSharp.Tests.Server;
+using BertSharp.Tests.Training;
 using TorchSharp;
 
 namespace BertSharp.Tests.Checkpoints.Hub;
@@ -298,8 +299,9 @@ public sealed class HubIdEntryPointTests(HubIdEntryPointTests.ServedFixtures ser
             var outDir = Fresh(tmp, "run");
             Cli(m, ["finetune", "--task", "sst2", "--data", Sst2, "--model", "MODEL", "--output", outDir, "--epochs", "1", "--batch-size", "8",
                 "--max-length", "16", "--seed", "7", "--eval-data", Sst2]);
-            return Cli(m, ["predict", "--model", outDir, "--text", "hello world"], Path.Combine(outDir, "model.safetensors"))
-                ;
+            // The card names a Hub id as the base model, a directory not (the rest of it is the same, but for the path).
+            ModelCardChecks.AssertBaseModel(outDir, m, m.StartsWith("org/", StringComparison.Ordinal));
+            return Cli(m, ["predict", "--model", outDir, "--text", "hello world"], Path.Combine(outDir, "model.safetensors"));
         }),
         ["bert finetune --task squad"] = ("base-model", (m, tmp) =>
         {
@@ -319,6 +321,8 @@ public sealed class HubIdEntryPointTests(HubIdEntryPointTests.ServedFixtures ser
             var state = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(outDir, "checkpoint-2", "trainer_state.json")))!;
             var recorded = state["settings"]!["source"]!["model"]!.GetValue<string>();
             Cli(m, ["pretrain", "--data", data, "--model", "MODEL", "--output", outDir, "--resume", "--steps", "3"]);
+            // Continued pre-training's card, written again with the longer run's final/, names a Hub id as its base model.
+            ModelCardChecks.AssertBaseModel(Path.Combine(outDir, "final"), m, m.StartsWith("org/", StringComparison.Ordinal));
             return recorded.Replace(m, "MODEL", StringComparison.Ordinal)
                 + Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(Path.Combine(outDir, "final", "model.safetensors"))));
         }),
