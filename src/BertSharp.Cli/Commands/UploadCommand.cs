@@ -30,7 +30,8 @@ internal static class UploadCommand
         var endpoint = CommonOptions.HubEndpoint();
         var cmd = new Command("upload",
             "Upload a model directory to the HuggingFace Hub as one commit, as huggingface-cli upload does (the Hub decides which files " +
-            "go to LFS; LFS content it already holds is not sent again). Needs a token with write access: HF_TOKEN or 'hf auth login'.")
+            "go to LFS; LFS content it already holds is not sent again; files the repo has unchanged are skipped, and nothing is " +
+            "committed when none changed). Needs a token with write access: HF_TOKEN or 'hf auth login'.")
         {
             model, repo, revision, create, isPrivate, message, include, exclude, endpoint,
         };
@@ -51,6 +52,18 @@ internal static class UploadCommand
                 AllowPatterns = parse.GetValue(include) is { Length: > 0 } allow ? allow : null,
                 IgnorePatterns = parse.GetValue(exclude),
             });
+            var unchanged = FormattableString.Invariant($"{result.Unchanged} unchanged file{(result.Unchanged == 1 ? "" : "s")}");
+            if (!result.Committed)
+            {
+                // huggingface_hub's warning, with what the repo stays at.
+                Console.WriteLine(
+                    $"No files have been modified since last commit ({unchanged}): no commit made; {CliErrors.Shown(result.RepoId)} stays at {CliErrors.Shown(result.CommitOid)}.");
+                return 0;
+            }
+            if (result.Unchanged > 0)
+            {
+                Console.WriteLine($"{unchanged} skipped (the repo has the same content).");
+            }
             Console.WriteLine($"{CliErrors.Shown(result.RepoId)} @ {CliErrors.Shown(result.CommitOid)}");
             Console.WriteLine(CliErrors.Shown(result.CommitUrl));
             return 0;

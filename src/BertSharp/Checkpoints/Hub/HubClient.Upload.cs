@@ -1,4 +1,3 @@
-using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
@@ -24,8 +23,10 @@ public sealed partial class HubClient
     /// Uploads the model directory <paramref name="folder"/> to the Hub model repo <paramref name="repoId"/> as one commit on
     /// the client's <see cref="HubOptions.Revision"/>, as huggingface_hub's <c>upload_folder</c> does: the Hub decides per file
     /// whether it goes to git or to LFS, LFS content the Hub already holds is not sent again, large LFS files go in the parts
-    /// the Hub asks for. Every file of the directory goes except <c>.git</c>, <c>.cache/huggingface</c>, bert's own
-    /// bookkeeping (<c>.bertsharp</c>, interrupted writes' leftovers), training checkpoints (<c>checkpoint-N/</c>) and what
+    /// the Hub asks for. A file the repo already has with the same content at the same path (the preupload's oid) is left
+    /// out (<see cref="HubUploadMode.Unchanged"/>), and when no file changed no commit is made: the result is then the
+    /// branch's head (<see cref="HubUploadResult.Committed"/> false). Every file of the directory goes except <c>.git</c>,
+    /// <c>.cache/huggingface</c>, bert's own bookkeeping (<c>.bertsharp</c>, interrupted writes' leftovers), training checkpoints (<c>checkpoint-N/</c>) and what
     /// <see cref="HubUploadOptions.AllowPatterns"/> and <see cref="HubUploadOptions.IgnorePatterns"/> filter out. A 307
     /// or 308 from the Hub (a renamed repo) is followed on the same host, at most 5 times, with the same body. The token (<see cref="HubOptions.Token"/>, else <c>HF_TOKEN</c> or the login file) is required.
     /// </summary>
@@ -74,17 +75,22 @@ public sealed partial class HubClient
         }
         // huggingface_hub sends the revision URL-encoded as one path segment (quote(revision, safe="")): refs/pr/1 → refs%2Fpr%2F1.
         var quoted = Uri.EscapeDataString(revision);
-        var modes = await PreuploadAsync(repoId, quoted, files, ct).ConfigureAwait(false);
+        var remote = await PreuploadAsync(repoId, quoted, files, ct).ConfigureAwait(false);
         var sent = new List<HubUploadedFile>();
         var lfs = new List<(HubLocalFile File, string Oid)>();
         foreach (var f in files)
         {
-            var (lfsMode, ignore) = modes[f.PathInRepo];
+            var (lfsMode, ignore, remoteOid) = remote[f.PathInRepo];
             // As huggingface_hub: an empty file cannot go to LFS storage (S3 answers 501), so it is committed as a regular one.
-            var mode = ignore ? HubUploadMode.Ignored : lfsMode && f.Size > 0 ? HubUploadMode.Lfs : HubUploadMode.Regular;
+            bool isLfs = lfsMode && f.Size > 0;
+            var sha256 = isLfs ? f.Sha256() : null;
+            // create_commit's "Remove no-op operations": a file whose oid at that path on the Hub is its own (_local_oid:
+            // sha256 for an LFS file, git's blob sha1 for a regular one) is left out, ignored or not.
+            var mode = remoteOid is not null && remoteOid == (sha256 ?? f.GitBlobSha1()) ? HubUploadMode.Unchanged
+                : ignore ? HubUploadMode.Ignored : isLfs ? HubUploadMode.Lfs : HubUploadMode.Regular;
             if (mode == HubUploadMode.Lfs)
             {
-                lfs.Add((f, f.Sha256()));
+                lfs.Add((f, sha256!));
             }
             sent.Add(new HubUploadedFile(f.PathInRepo, f.Size, mode));
         }
@@ -96,8 +102,12 @@ public sealed partial class HubClient
                 sent[i] = sent[i] with { Mode = HubUploadMode.LfsAlreadyOnHub };
             }
         }
-        var (oid, url) = await CommitAsync(repoId, quoted, upload, files, sent, lfs.ToDictionary(l => l.File.PathInRepo, l => l.Oid, StringComparer.Ordinal), ct)
-            .ConfigureAwait(false);
+        // "No files have been modified since last commit. Skipping to prevent empty commit.": the answer is then the
+        // revision's head, from repo_info, as create_commit returns it.
+        var (oid, url) = sent.All(f => f.Mode == HubUploadMode.Unchanged)
+            ? await HeadCommitAsync(repoId, quoted, ct).ConfigureAwait(false)
+            : await CommitAsync(repoId, quoted, upload, files, sent, lfs.ToDictionary(l => l.File.PathInRepo, l => l.Oid, StringComparer.Ordinal), ct)
+                .ConfigureAwait(false);
         foreach (var f in sent)
         {
             _options.Log?.WriteLine($"{SafeText.Escape(f.Name),-36} {FormatSize(f.Size),10}  {Describe(f.Mode)}");
@@ -110,6 +120,7 @@ public sealed partial class HubClient
         HubUploadMode.Regular => "committed",
         HubUploadMode.Lfs => "uploaded (LFS)",
         HubUploadMode.LfsAlreadyOnHub => "already on the Hub (LFS)",
+        HubUploadMode.Unchanged => "unchanged (not sent)",
         _ => "ignored (the repo's .gitignore)",
     };
 
@@ -146,18 +157,44 @@ public sealed partial class HubClient
     /// <summary>hf_api.repo_info: <c>GET /api/models/{repo_id}</c> answers 2xx.</summary>
     private async Task<bool> RepoExistsAsync(string repoId, CancellationToken ct)
     {
-        var url = new Uri($"{_options.ResolvedEndpoint}/api/models/{repoId}");
-        using var req = new HttpRequestMessage(HttpMethod.Get, url);
-        Authorize(req, url);
-        using var resp = await SendUploadAsync(req, repoId, "looking the repo up", timeout: true, ct).ConfigureAwait(false);
+        using var resp = await SendUploadAsync(new Uri($"{_options.ResolvedEndpoint}/api/models/{repoId}"), Get, repoId, "looking the repo up", timeout: true, ct)
+            .ConfigureAwait(false);
         return resp.IsSuccessStatusCode;
     }
 
-    /// <summary>_commit_api._fetch_upload_modes: each file's path, size and base64 first 512 bytes → uploadMode and shouldIgnore.</summary>
-    private async Task<Dictionary<string, (bool Lfs, bool Ignore)>> PreuploadAsync(string repoId, string quotedRevision, IReadOnlyList<HubLocalFile> files, CancellationToken ct)
+    /// <summary>
+    /// hf_api.repo_info(revision=...): <c>GET /api/models/{repo_id}/revision/{revision}</c>, whose <c>sha</c> is the
+    /// revision's head commit; with its page's URL as create_commit builds it.
+    /// </summary>
+    private async Task<(string Oid, string Url)> HeadCommitAsync(string repoId, string quotedRevision, CancellationToken ct)
+    {
+        const string step = "looking the revision up";
+        using var resp = await SendUploadAsync(new Uri($"{_options.ResolvedEndpoint}/api/models/{repoId}/revision/{quotedRevision}"), Get, repoId, step, timeout: true, ct)
+            .ConfigureAwait(false);
+        var answer = await ReadJsonAsync(resp, repoId, step, ct).ConfigureAwait(false);
+        if (answer["sha"]?.GetValueKind() != JsonValueKind.String || !HubCache.IsCommitHash(answer["sha"]!.GetValue<string>()))
+        {
+            throw Malformed(repoId, step, "no commit hash in 'sha'");
+        }
+        var sha = answer["sha"]!.GetValue<string>();
+        return (sha, $"{_options.ResolvedEndpoint}/{repoId}/commit/{sha}");
+    }
+
+    private HttpRequestMessage Get(Uri url)
+    {
+        var req = new HttpRequestMessage(HttpMethod.Get, url);
+        Authorize(req, url);
+        return req;
+    }
+
+    /// <summary>
+    /// _commit_api._fetch_upload_modes: each file's path, size and base64 first 512 bytes → uploadMode, shouldIgnore, and
+    /// the oid of the file the repo has at that path (absent for a new path).
+    /// </summary>
+    private async Task<Dictionary<string, (bool Lfs, bool Ignore, string? RemoteOid)>> PreuploadAsync(string repoId, string quotedRevision, IReadOnlyList<HubLocalFile> files, CancellationToken ct)
     {
         const string step = "preupload";
-        var modes = new Dictionary<string, (bool, bool)>(StringComparer.Ordinal);
+        var modes = new Dictionary<string, (bool, bool, string?)>(StringComparer.Ordinal);
         foreach (var chunk in files.Chunk(PreuploadChunk))
         {
             var list = new JsonArray();
@@ -176,7 +213,8 @@ public sealed partial class HubClient
                     throw Malformed(repoId, step, "a file without its path or uploadMode 'lfs'/'regular'");
                 }
                 bool ignore = node!["shouldIgnore"]?.GetValueKind() == JsonValueKind.True;
-                modes[node["path"]!.GetValue<string>()] = (mode == "lfs", ignore);
+                var remoteOid = node["oid"]?.GetValueKind() == JsonValueKind.String ? node["oid"]!.GetValue<string>() : null;
+                modes[node["path"]!.GetValue<string>()] = (mode == "lfs", ignore, remoteOid);
             }
         }
         if (files.FirstOrDefault(f => !modes.ContainsKey(f.PathInRepo)) is { } missing)
@@ -257,9 +295,8 @@ public sealed partial class HubClient
         {
             // lfs._upload_single_part: the file's bytes in one PUT to the storage URL, without the Hub token.
             var what = $"uploading {shown}";
-            await using var stream = File.OpenRead(file.FullPath);
-            using var put = new HttpRequestMessage(HttpMethod.Put, href) { Content = new StreamContent(stream) };
-            using var resp = await SendUploadAsync(put, repoId, what, timeout: false, ct).ConfigureAwait(false);
+            using var resp = await SendUploadAsync(href, u => new HttpRequestMessage(HttpMethod.Put, u) { Content = new StreamContent(File.OpenRead(file.FullPath)) },
+                repoId, what, timeout: false, ct).ConfigureAwait(false);
             await EnsureSuccessAsync(resp, repoId, what, ct).ConfigureAwait(false);
             return;
         }
@@ -283,8 +320,8 @@ public sealed partial class HubClient
                 var what = Invariant($"uploading part {i + 1} of {parts.Count} of {shown}");
                 var bytes = new byte[Math.Min(chunk, file.Size - (i * chunk))];
                 await stream.ReadExactlyAsync(bytes, ct).ConfigureAwait(false);
-                using var put = new HttpRequestMessage(HttpMethod.Put, CheckedUrl(repoId, parts[i].Url)) { Content = new ByteArrayContent(bytes) };
-                using var resp = await SendUploadAsync(put, repoId, what, timeout: false, ct).ConfigureAwait(false);
+                using var resp = await SendUploadAsync(CheckedUrl(repoId, parts[i].Url), u => new HttpRequestMessage(HttpMethod.Put, u) { Content = new ByteArrayContent(bytes) },
+                    repoId, what, timeout: false, ct).ConfigureAwait(false);
                 await EnsureSuccessAsync(resp, repoId, what, ct).ConfigureAwait(false);
                 // The completion lists each part's ETag exactly as the storage sent it (quotes included).
                 var etag = resp.Headers.TryGetValues("ETag", out var v) ? v.FirstOrDefault() : null;
@@ -318,7 +355,7 @@ public sealed partial class HubClient
             var f = files[i];
             JsonObject? line = sent[i].Mode switch
             {
-                HubUploadMode.Ignored => null,
+                HubUploadMode.Ignored or HubUploadMode.Unchanged => null,
                 HubUploadMode.Regular => new JsonObject
                 {
                     ["key"] = "file",
@@ -335,11 +372,14 @@ public sealed partial class HubClient
                 ndjson.Append(line.ToJsonString()).Append('\n');
             }
         }
-        var url = new Uri($"{_options.ResolvedEndpoint}/api/models/{repoId}/commit/{quotedRevision}");
-        using var req = new HttpRequestMessage(HttpMethod.Post, url) { Content = new ByteArrayContent(Encoding.UTF8.GetBytes(ndjson.ToString())) };
-        req.Content.Headers.ContentType = new MediaTypeHeaderValue("application/x-ndjson");
-        Authorize(req, url);
-        using var resp = await SendUploadAsync(req, repoId, step, timeout: true, ct).ConfigureAwait(false);
+        var bytes = Encoding.UTF8.GetBytes(ndjson.ToString());
+        using var resp = await SendUploadAsync(new Uri($"{_options.ResolvedEndpoint}/api/models/{repoId}/commit/{quotedRevision}"), u =>
+        {
+            var req = new HttpRequestMessage(HttpMethod.Post, u) { Content = new ByteArrayContent(bytes) };
+            req.Content.Headers.ContentType = new MediaTypeHeaderValue("application/x-ndjson");
+            Authorize(req, u);
+            return req;
+        }, repoId, step, timeout: true, ct).ConfigureAwait(false);
         var answer = await ReadJsonAsync(resp, repoId, step, ct).ConfigureAwait(false);
         if (answer["commitOid"]?.GetValueKind() != JsonValueKind.String || answer["commitUrl"]?.GetValueKind() != JsonValueKind.String)
         {
@@ -348,90 +388,32 @@ public sealed partial class HubClient
         return (answer["commitOid"]!.GetValue<string>(), answer["commitUrl"]!.GetValue<string>());
     }
 
-    private async Task<HttpResponseMessage> PostJsonAsync(string repoId, string step, Uri url, JsonObject body, string? mediaType, bool auth, CancellationToken ct)
+    private Task<HttpResponseMessage> PostJsonAsync(string repoId, string step, Uri url, JsonObject body, string? mediaType, bool auth, CancellationToken ct)
     {
-        var req = new HttpRequestMessage(HttpMethod.Post, url) { Content = new ByteArrayContent(Encoding.UTF8.GetBytes(body.ToJsonString())) };
-        req.Content.Headers.ContentType = new MediaTypeHeaderValue(mediaType ?? "application/json");
-        if (mediaType is not null)
+        var bytes = Encoding.UTF8.GetBytes(body.ToJsonString());
+        return SendUploadAsync(url, u =>
         {
-            req.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue(mediaType));
-        }
-        if (auth)
-        {
-            Authorize(req, url);
-        }
-        try
-        {
-            return await SendUploadAsync(req, repoId, step, timeout: true, ct).ConfigureAwait(false);
-        }
-        finally
-        {
-            req.Dispose();
-        }
+            var req = new HttpRequestMessage(HttpMethod.Post, u) { Content = new ByteArrayContent(bytes) };
+            req.Content.Headers.ContentType = new MediaTypeHeaderValue(mediaType ?? "application/json");
+            if (mediaType is not null)
+            {
+                req.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue(mediaType));
+            }
+            if (auth)
+            {
+                Authorize(req, u);
+            }
+            return req;
+        }, repoId, step, timeout: true, ct);
     }
 
     /// <summary>
-    /// Sends one upload request and reads the whole answer, following the Hub's 307 and 308 (a renamed or moved repo) as
-    /// requests does for huggingface_hub's API calls: same method, same body, same headers. Only a request to the Hub endpoint
-    /// with its body in memory is followed, only to the same scheme, host and port (the token must not reach another host),
-    /// and at most <see cref="MaxRedirects"/> times.
+    /// Sends an upload request (made afresh by <paramref name="request"/> for each URL) and reads the whole answer,
+    /// following the Hub's 307 and 308 (a renamed or moved repo) with the same method, headers and body, from the Hub
+    /// endpoint to the same scheme, host and port only (<see cref="RedirectScope.Endpoint"/>).
     /// </summary>
-    private async Task<HttpResponseMessage> SendUploadAsync(HttpRequestMessage req, string repoId, string step, bool timeout, CancellationToken ct)
-    {
-        var resp = await SendUploadOnceAsync(req, repoId, step, timeout, ct).ConfigureAwait(false);
-        var current = req;
-        try
-        {
-            for (int hop = 0; resp.StatusCode is HttpStatusCode.TemporaryRedirect or HttpStatusCode.PermanentRedirect
-                && resp.Headers.Location is { } loc && current.Content is null or ByteArrayContent && SameServer(current.RequestUri!, new Uri(_options.ResolvedEndpoint)); hop++)
-            {
-                var from = current.RequestUri!;
-                var target = loc.IsAbsoluteUri ? loc : new Uri(from, loc);
-                if (!SameServer(from, target))
-                {
-                    throw new BertSharpException(
-                        $"upload to model '{repoId}': {step}: the Hub redirected to {SafeText.Escape(target.GetLeftPart(UriPartial.Authority))}, another host; refused (the token goes only to {_options.ResolvedEndpoint}).");
-                }
-                if (hop == MaxRedirects)
-                {
-                    throw new BertSharpException(Invariant($"upload to model '{repoId}': {step}: redirected more than {MaxRedirects} times (a redirect loop?); refused."));
-                }
-                var next = new HttpRequestMessage(current.Method, target);
-                foreach (var (name, values) in current.Headers)
-                {
-                    next.Headers.TryAddWithoutValidation(name, values);
-                }
-                if (current.Content is { } content)
-                {
-                    next.Content = new ByteArrayContent(await content.ReadAsByteArrayAsync(ct).ConfigureAwait(false));
-                    foreach (var (name, values) in content.Headers)
-                    {
-                        next.Content.Headers.TryAddWithoutValidation(name, values);
-                    }
-                }
-                if (!ReferenceEquals(current, req))
-                {
-                    current.Dispose();
-                }
-                current = next;
-                resp.Dispose();
-                resp = await SendUploadOnceAsync(current, repoId, step, timeout, ct).ConfigureAwait(false);
-            }
-            return resp;
-        }
-        catch
-        {
-            resp.Dispose();
-            throw;
-        }
-        finally
-        {
-            if (!ReferenceEquals(current, req))
-            {
-                current.Dispose();
-            }
-        }
-    }
+    private Task<HttpResponseMessage> SendUploadAsync(Uri url, Func<Uri, HttpRequestMessage> request, string repoId, string step, bool timeout, CancellationToken ct) =>
+        SendFollowingRedirectsAsync(url, request, req => SendUploadOnceAsync(req, repoId, step, timeout, ct), RedirectScope.Endpoint, $"upload to model '{repoId}': {step}");
 
     /// <summary>
     /// Sends one request and reads the whole answer. JSON requests wait at most <see cref="HubOptions.ReadTimeout"/>; a PUT

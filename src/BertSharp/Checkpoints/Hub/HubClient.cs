@@ -242,69 +242,47 @@ public sealed partial class HubClient : IDisposable
         {
             throw new InvalidOperationException("offline HubClient cannot make requests");
         }
-        var url = new Uri($"{_options.ResolvedEndpoint}/{repoId}/resolve/{Uri.EscapeDataString(revision)}/{EscapePath(file)}");
-        for (int hop = 0; ; hop++)
+        var requested = new Uri($"{_options.ResolvedEndpoint}/{repoId}/resolve/{Uri.EscapeDataString(revision)}/{EscapePath(file)}");
+        using var resp = await SendFollowingRedirectsAsync(requested, u =>
         {
-            using var req = new HttpRequestMessage(HttpMethod.Head, url);
+            var req = new HttpRequestMessage(HttpMethod.Head, u);
             req.Headers.AcceptEncoding.Add(new StringWithQualityHeaderValue("identity"));
-            Authorize(req, url);
-            using var resp = await SendAsync(req, repoId, file, ct).ConfigureAwait(false);
-            int status = (int)resp.StatusCode;
-            if (status is >= 300 and < 400 && resp.Headers.Location is { } loc && !loc.IsAbsoluteUri)
-            {
-                // Past the limit this response was taken for the file's own, and its relative Location for the CDN's URL:
-                // an internal error ("not supported for a relative URI") or "did not send X-Repo-Commit".
-                url = hop < MaxRedirects ? new Uri(url, loc) : throw TooManyRedirects(url);
-                continue;
-            }
-            if (status is 404 or 401 or 403)
-            {
-                var code = Header(resp, "X-Error-Code");
-                if (status == 404 && code is null or "EntryNotFound")
-                {
-                    return null;
-                }
-                throw new BertSharpException(code switch
-                {
-                    "RevisionNotFound" => $"revision '{revision}' does not exist in model '{repoId}' on {_options.ResolvedEndpoint}.",
-                    "GatedRepo" => $"model '{repoId}' is gated: accept its terms on the Hub and set HF_TOKEN to a token with access.",
-                    _ when status == 403 => $"access to model '{repoId}' is forbidden (HTTP 403): check that HF_TOKEN grants access.",
-                    _ => Invariant($"model '{repoId}' was not found on {_options.ResolvedEndpoint} (HTTP {status}); if it is private or gated, set HF_TOKEN."),
-                });
-            }
-            if (status is < 200 or >= 400)
-            {
-                throw new BertSharpException(Invariant($"{url}: the Hub answered HTTP {status} {resp.ReasonPhrase}."));
-            }
-            var commit = Header(resp, "X-Repo-Commit") ?? (HubCache.IsCommitHash(revision) ? revision : null)
-                ?? throw new BertSharpException($"{url}: the server did not send X-Repo-Commit (is {_options.ResolvedEndpoint} a HuggingFace Hub?).");
-            if (!HubCache.IsCommitHash(commit))
-            {
-                throw new BertSharpException($"{url}: X-Repo-Commit '{commit}' is not a commit hash.");
-            }
-            var etag = NormalizeEtag(Header(resp, "X-Linked-Etag") ?? Header(resp, "ETag"))
-                ?? throw new BertSharpException($"{url}: the server did not send an ETag, so the download cannot be verified or cached.");
-            long? size = long.TryParse(Header(resp, "X-Linked-Size"), NumberStyles.None, CultureInfo.InvariantCulture, out var ls) ? ls
-                : resp.Content.Headers.ContentLength;
-            var download = status is >= 300 and < 400 && resp.Headers.Location is { } abs ? CheckRedirect(url, abs) : url;
-            return new HubFileInfo(file, commit, etag, size, download);
-        }
-    }
-
-    private static BertSharpException TooManyRedirects(Uri url) =>
-        new(Invariant($"{url}: redirected more than {MaxRedirects} times (a redirect loop?); refused."));
-
-    /// <summary>
-    /// A redirect may only lead to another http(s) URL: a server (or a proxy) sending <c>file://</c> or another scheme must
-    /// not make the client read local files or speak other protocols.
-    /// </summary>
-    private static Uri CheckRedirect(Uri from, Uri to)
-    {
-        if (to.Scheme != Uri.UriSchemeHttp && to.Scheme != Uri.UriSchemeHttps)
+            Authorize(req, u);
+            return req;
+        }, req => SendAsync(req, repoId, file, ct), RedirectScope.Relative, context: null).ConfigureAwait(false);
+        var url = resp.RequestMessage!.RequestUri!;
+        int status = (int)resp.StatusCode;
+        if (status is 404 or 401 or 403)
         {
-            throw new BertSharpException($"{from}: the server redirected to '{to}', which is not an http(s) URL; refused.");
+            var code = Header(resp, "X-Error-Code");
+            if (status == 404 && code is null or "EntryNotFound")
+            {
+                return null;
+            }
+            throw new BertSharpException(code switch
+            {
+                "RevisionNotFound" => $"revision '{revision}' does not exist in model '{repoId}' on {_options.ResolvedEndpoint}.",
+                "GatedRepo" => $"model '{repoId}' is gated: accept its terms on the Hub and set HF_TOKEN to a token with access.",
+                _ when status == 403 => $"access to model '{repoId}' is forbidden (HTTP 403): check that HF_TOKEN grants access.",
+                _ => Invariant($"model '{repoId}' was not found on {_options.ResolvedEndpoint} (HTTP {status}); if it is private or gated, set HF_TOKEN."),
+            });
         }
-        return to;
+        if (status is < 200 or >= 400)
+        {
+            throw new BertSharpException(Invariant($"{url}: the Hub answered HTTP {status} {resp.ReasonPhrase}."));
+        }
+        var commit = Header(resp, "X-Repo-Commit") ?? (HubCache.IsCommitHash(revision) ? revision : null)
+            ?? throw new BertSharpException($"{url}: the server did not send X-Repo-Commit (is {_options.ResolvedEndpoint} a HuggingFace Hub?).");
+        if (!HubCache.IsCommitHash(commit))
+        {
+            throw new BertSharpException($"{url}: X-Repo-Commit '{commit}' is not a commit hash.");
+        }
+        var etag = NormalizeEtag(Header(resp, "X-Linked-Etag") ?? Header(resp, "ETag"))
+            ?? throw new BertSharpException($"{url}: the server did not send an ETag, so the download cannot be verified or cached.");
+        long? size = long.TryParse(Header(resp, "X-Linked-Size"), NumberStyles.None, CultureInfo.InvariantCulture, out var ls) ? ls
+            : resp.Content.Headers.ContentLength;
+        var download = status is >= 300 and < 400 && resp.Headers.Location is { } abs ? CheckRedirect(url, abs) : url;
+        return new HubFileInfo(file, commit, etag, size, download);
     }
 
     private async Task<HubFile> FetchAsync(HubCache cache, HubFileInfo info, CancellationToken ct)
@@ -411,76 +389,71 @@ public sealed partial class HubClient : IDisposable
     /// <summary>One GET (resuming at <paramref name="have"/>); true when the body arrived complete.</summary>
     private async Task<bool> TryDownloadRangeAsync(string repoId, HubFileInfo info, string incomplete, long have, CancellationToken ct)
     {
-        var url = info.DownloadUrl;
-        for (int hop = 0; ; hop++)
+        using var resp = await SendFollowingRedirectsAsync(info.DownloadUrl, u =>
         {
-            using var req = new HttpRequestMessage(HttpMethod.Get, url);
+            var req = new HttpRequestMessage(HttpMethod.Get, u);
             req.Headers.AcceptEncoding.Add(new StringWithQualityHeaderValue("identity"));
             if (have > 0)
             {
                 req.Headers.Range = new RangeHeaderValue(have, null);
             }
-            Authorize(req, url);
-            using var resp = await SendAsync(req, repoId, info.File, ct).ConfigureAwait(false);
-            int status = (int)resp.StatusCode;
-            if (status is >= 300 and < 400 && resp.Headers.Location is { } loc)
+            Authorize(req, u);
+            return req;
+        }, req => SendAsync(req, repoId, info.File, ct), RedirectScope.AnyHttp, context: null).ConfigureAwait(false);
+        var url = resp.RequestMessage!.RequestUri!;
+        int status = (int)resp.StatusCode;
+        if (status == 416 && have > 0)
+        {
+            // The server has nothing past what we hold: with no size announced we are complete (verified next); with one,
+            // its file is shorter than the Hub announced (a partial file of the announced size never asks: the loop stops
+            // first). Downloading it again would end at the same byte: that was done MaxResumes times, and the error then
+            // said the partial file was kept for the next run, which had deleted it each time.
+            if (info.Size is null)
             {
-                url = hop < MaxRedirects ? CheckRedirect(url, loc.IsAbsoluteUri ? loc : new Uri(url, loc)) : throw TooManyRedirects(url);
-                continue;
+                return true;
             }
-            if (status == 416 && have > 0)
-            {
-                // The server has nothing past what we hold: with no size announced we are complete (verified next); with one,
-                // its file is shorter than the Hub announced (a partial file of the announced size never asks: the loop stops
-                // first). Downloading it again would end at the same byte: that was done MaxResumes times, and the error then
-                // said the partial file was kept for the next run, which had deleted it each time.
-                if (info.Size is null)
-                {
-                    return true;
-                }
-                File.Delete(incomplete);
-                throw new BertSharpException(
-                    Invariant($"{repoId}/{info.File}: the server has {have} bytes of it but the Hub announced {info.Size}; the download was discarded."));
-            }
-            if (status is not (200 or 206))
-            {
-                throw new BertSharpException(Invariant($"{repoId}/{info.File}: download answered HTTP {status} {resp.ReasonPhrase} ({url})."));
-            }
-            long start = 0;
-            if (status == 206)
-            {
-                start = resp.Content.Headers.ContentRange?.From ?? -1;
-                if (start != have)
-                {
-                    throw new BertSharpException(Invariant($"{repoId}/{info.File}: the server resumed at byte {start}, not at {have}."));
-                }
-            }
-            using var file = FolderFile.Open(incomplete, () => new FileStream(incomplete, FileMode.OpenOrCreate, FileAccess.Write, FileShare.None, 1 << 16));
-            file.SetLength(start);
-            file.Position = start;
-            using var body = await resp.Content.ReadAsStreamAsync(ct).ConfigureAwait(false);
-            var buffer = new byte[1 << 16];
-            long reported = start;
-            while (true)
-            {
-                using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
-                cts.CancelAfter(_options.ReadTimeout);
-                int n = await body.ReadAsync(buffer, cts.Token).ConfigureAwait(false);
-                if (n == 0)
-                {
-                    break;
-                }
-                await file.WriteAsync(buffer.AsMemory(0, n), ct).ConfigureAwait(false);
-                if (file.Position - reported >= 1 << 20)
-                {
-                    reported = file.Position;
-                    _options.Progress?.Report(new HubDownloadProgress(info.File, reported, info.Size));
-                }
-            }
-            await file.FlushAsync(ct).ConfigureAwait(false);
-            _options.Progress?.Report(new HubDownloadProgress(info.File, file.Position, info.Size));
-            return info.Size is null || file.Length >= info.Size;
+            File.Delete(incomplete);
+            throw new BertSharpException(
+                Invariant($"{repoId}/{info.File}: the server has {have} bytes of it but the Hub announced {info.Size}; the download was discarded."));
         }
+        if (status is not (200 or 206))
+        {
+            throw new BertSharpException(Invariant($"{repoId}/{info.File}: download answered HTTP {status} {resp.ReasonPhrase} ({url})."));
+        }
+        long start = 0;
+        if (status == 206)
+        {
+            start = resp.Content.Headers.ContentRange?.From ?? -1;
+            if (start != have)
+            {
+                throw new BertSharpException(Invariant($"{repoId}/{info.File}: the server resumed at byte {start}, not at {have}."));
+            }
+        }
+        using var file = FolderFile.Open(incomplete, () => new FileStream(incomplete, FileMode.OpenOrCreate, FileAccess.Write, FileShare.None, 1 << 16));
+        file.SetLength(start);
+        file.Position = start;
+        using var body = await resp.Content.ReadAsStreamAsync(ct).ConfigureAwait(false);
+        var buffer = new byte[1 << 16];
+        long reported = start;
+        while (true)
+        {
+            using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            cts.CancelAfter(_options.ReadTimeout);
+            int n = await body.ReadAsync(buffer, cts.Token).ConfigureAwait(false);
+            if (n == 0)
+            {
+                break;
+            }
+            await file.WriteAsync(buffer.AsMemory(0, n), ct).ConfigureAwait(false);
+            if (file.Position - reported >= 1 << 20)
+            {
+                reported = file.Position;
+                _options.Progress?.Report(new HubDownloadProgress(info.File, reported, info.Size));
+            }
+        }
+        await file.FlushAsync(ct).ConfigureAwait(false);
+        _options.Progress?.Report(new HubDownloadProgress(info.File, file.Position, info.Size));
+        return info.Size is null || file.Length >= info.Size;
     }
 
     private static void Verify(string repoId, HubFileInfo info, string incomplete)

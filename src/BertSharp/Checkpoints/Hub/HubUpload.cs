@@ -46,6 +46,13 @@ public enum HubUploadMode
 
     /// <summary>Left out of the commit because the repo's <c>.gitignore</c> ignores it (the Hub's <c>shouldIgnore</c>).</summary>
     Ignored,
+
+    /// <summary>
+    /// Left out of the commit, nothing sent, because the repo already has this content at this path: the oid the Hub's
+    /// preupload gives for it is the local one (sha256 for an LFS file, git's blob sha1 for a regular one), as
+    /// huggingface_hub's <c>create_commit</c> drops such no-op files.
+    /// </summary>
+    Unchanged,
 }
 
 /// <summary>One file of an upload.</summary>
@@ -54,10 +61,20 @@ public enum HubUploadMode
 /// <param name="Mode">How it was sent.</param>
 public sealed record HubUploadedFile(string Name, long Size, HubUploadMode Mode);
 
-/// <summary>The commit an upload made.</summary>
+/// <summary>The commit an upload made, or, when no file had changed, the branch's head that it left as it was.</summary>
 /// <param name="RepoId">The repo, <c>name</c> or <c>org/name</c>.</param>
 /// <param name="Revision">The branch committed to.</param>
-/// <param name="CommitOid">The new commit's hash (the Hub's <c>commitOid</c>).</param>
-/// <param name="CommitUrl">The new commit's page (the Hub's <c>commitUrl</c>).</param>
+/// <param name="CommitOid">The new commit's hash (the Hub's <c>commitOid</c>); without <see cref="Committed"/>, the branch's head.</param>
+/// <param name="CommitUrl">That commit's page (the Hub's <c>commitUrl</c>).</param>
 /// <param name="Files">Every file of the folder that was uploaded, in path order.</param>
-public sealed record HubUploadResult(string RepoId, string Revision, string CommitOid, string CommitUrl, IReadOnlyList<HubUploadedFile> Files);
+public sealed record HubUploadResult(string RepoId, string Revision, string CommitOid, string CommitUrl, IReadOnlyList<HubUploadedFile> Files)
+{
+    /// <summary>
+    /// False when every file was <see cref="HubUploadMode.Unchanged"/>: then no commit was made ("No files have been
+    /// modified since last commit. Skipping to prevent empty commit.", as huggingface_hub warns).
+    /// </summary>
+    public bool Committed => Files.Any(f => f.Mode != HubUploadMode.Unchanged);
+
+    /// <summary>How many files were left out as <see cref="HubUploadMode.Unchanged"/>.</summary>
+    public int Unchanged => Files.Count(f => f.Mode == HubUploadMode.Unchanged);
+}

@@ -22,6 +22,25 @@ internal sealed record HubLocalFile(string PathInRepo, string FullPath, long Siz
         using var fs = File.OpenRead(FullPath);
         return Convert.ToHexStringLower(SHA256.HashData(fs));
     }
+
+    /// <summary>
+    /// git's blob id (<c>git hash-object</c>: sha1 of <c>blob SIZE\0</c> and the content), the oid the Hub's preupload
+    /// gives for a file stored in git, which huggingface_hub's <c>sha.git_hash</c> computes to compare with it.
+    /// </summary>
+    public string GitBlobSha1()
+    {
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA1);
+        sha.AppendData(System.Text.Encoding.ASCII.GetBytes(Invariant($"blob {Size}\0")));
+        using (var fs = File.OpenRead(FullPath))
+        {
+            var buffer = new byte[1 << 16];
+            for (int n; (n = fs.Read(buffer)) > 0;)
+            {
+                sha.AppendData(buffer, 0, n);
+            }
+        }
+        return Convert.ToHexStringLower(sha.GetHashAndReset());
+    }
 }
 
 /// <summary>

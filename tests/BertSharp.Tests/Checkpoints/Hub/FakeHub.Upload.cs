@@ -8,8 +8,10 @@ namespace BertSharp.Tests.Checkpoints.Hub;
 
 /// <summary>
 /// The upload half of the fake Hub, answering what huggingface_hub sends (its source at commit ee0a451 of
-/// huggingface/huggingface_hub): repo creation (hf_api.py create_repo, 4732-4843), preupload (_commit_api.py
-/// _fetch_upload_modes, 742-779), the LFS batch (lfs.py post_lfs_batch_info, 185-218), one-PUT and multipart transfers
+/// huggingface/huggingface_hub): repo creation (hf_api.py create_repo, 4732-4843), repo_info of a revision (hf_api.py
+/// model_info, 3322-3326), preupload (_commit_api.py _fetch_upload_modes, 742-779, with the oid of the file a path already
+/// holds, which create_commit compares with _local_oid, _commit_api.py 286-307, to drop unchanged files: hf_api.py 5284-5332),
+/// the LFS batch (lfs.py post_lfs_batch_info, 185-218), one-PUT and multipart transfers
 /// with their completion and verify (lfs.py lfs_upload 270-310, _upload_single_part 351-368, _upload_multi_part 371-440),
 /// and the NDJSON commit (_commit_api.py _prepare_commit_payload 903-960, _send_commit 1007-1073). Committed files are then
 /// served by the resolve/CDN half, so an upload can be downloaded back.
@@ -50,6 +52,20 @@ internal sealed partial class FakeHub
 
     public List<Commit> Commits { get; } = [];
 
+    /// <summary>File contents received: each storage PUT (a whole LFS file or one part) and each base64 file line of a commit.</summary>
+    public int FileBodies
+    {
+        get
+        {
+            lock (_uploadLock)
+            {
+                return _fileBodies;
+            }
+        }
+    }
+
+    private int _fileBodies;
+
     /// <summary>The most objects one LFS batch request may ask about (huggingface_hub's UPLOAD_BATCH_MAX_NUM_FILES).</summary>
     public const int MaxBatchObjects = 256;
 
@@ -87,14 +103,23 @@ internal sealed partial class FakeHub
         }
         if (req.Method == "GET")
         {
-            // hf_api.repo_info: GET /api/models/{repo_id}, the public repos of this fake readable by anyone.
+            // hf_api.repo_info: GET /api/models/{repo_id}[/revision/{quoted revision}], the public repos of this fake readable
+            // by anyone; "sha" is the revision's head, which create_commit returns when it commits nothing.
             var id = path["/api/models/".Length..];
-            bool exists;
+            int rev = id.IndexOf("/revision/", StringComparison.Ordinal);
+            var revision = rev < 0 ? "main" : Uri.UnescapeDataString(id[(rev + "/revision/".Length)..]);
+            id = rev < 0 ? id : id[..rev];
+            string? sha;
             lock (_uploadLock)
             {
-                exists = _repos.ContainsKey(id);
+                sha = _repos.TryGetValue(id, out var repo) ? repo.Commit : null;
             }
-            await Json(stream, req, exists ? 200 : 404, exists ? new JsonObject { ["id"] = id } : new JsonObject { ["error"] = "Repository not found" });
+            if (sha is not null && revision != "main")
+            {
+                await Respond(stream, req, 404, [("X-Error-Code", "RevisionNotFound"), ("X-Error-Message", $"Invalid rev id: {revision}")], []);
+                return true;
+            }
+            await Json(stream, req, sha is null ? 404 : 200, sha is null ? new JsonObject { ["error"] = "Repository not found" } : new JsonObject { ["id"] = id, ["sha"] = sha });
             return true;
         }
         var handled = path == "/api/repos/create" || path.StartsWith("/api/models/", StringComparison.Ordinal)
@@ -148,7 +173,7 @@ internal sealed partial class FakeHub
             }
             else if (action == "preupload")
             {
-                await Preupload(stream, req);
+                await Preupload(stream, req, repoId);
             }
             else
             {
@@ -222,7 +247,7 @@ internal sealed partial class FakeHub
             : new JsonObject { ["url"] = $"{Endpoint}/{repoId}" });
     }
 
-    private async Task Preupload(NetworkStream stream, Request req)
+    private async Task Preupload(NetworkStream stream, Request req, string repoId)
     {
         var files = new JsonArray();
         foreach (var f in JsonNode.Parse(req.Body)!["files"]!.AsArray())
@@ -230,7 +255,20 @@ internal sealed partial class FakeHub
             var sample = Convert.FromBase64String(f!["sample"]!.GetValue<string>());
             bool lfs = f["size"]!.GetValue<long>() >= LfsThreshold || sample.Contains((byte)0);
             var p = f["path"]!.GetValue<string>();
-            files.Add(new JsonObject { ["path"] = p, ["uploadMode"] = lfs ? "lfs" : "regular", ["shouldIgnore"] = IgnoredPaths.Contains(p), ["oid"] = null });
+            var file = new JsonObject { ["path"] = p, ["uploadMode"] = lfs ? "lfs" : "regular", ["shouldIgnore"] = IgnoredPaths.Contains(p) };
+            HubEntry? held;
+            lock (_uploadLock)
+            {
+                held = _repos[repoId].Files.GetValueOrDefault(p);
+            }
+            // As the Hub answers (huggingface_hub's tests/cassettes/TestSpaceAPIProduction.test_pause_and_restart_space.yaml:
+            // no "oid" for a new path, line 79; the git blob sha1 of the file there, line 249), and for an LFS file the
+            // sha256 of its content (_commit_api.py _local_oid, 286-307: "For LFS files, the OID corresponds to the SHA256").
+            if (held is not null)
+            {
+                file["oid"] = held.Lfs ? Sha256(held.Content) : GitSha1(held.Content);
+            }
+            files.Add(file);
         }
         await Json(stream, req, 200, new JsonObject { ["files"] = files });
     }
@@ -286,6 +324,7 @@ internal sealed partial class FakeHub
         var parts = req.Path.Split('/');
         lock (_uploadLock)
         {
+            _fileBodies++;
             if (parts[1] == "upload")
             {
                 _uploaded[parts[2]] = req.Body;
@@ -352,6 +391,7 @@ internal sealed partial class FakeHub
                 if (line["key"]!.GetValue<string>() == "file")
                 {
                     files[p] = new HubEntry(Convert.FromBase64String(value["content"]!.GetValue<string>()), Lfs: false);
+                    _fileBodies++;
                     continue;
                 }
                 var oid = value["oid"]!.GetValue<string>();

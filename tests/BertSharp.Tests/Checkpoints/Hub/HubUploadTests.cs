@@ -297,7 +297,8 @@ public sealed partial class HubUploadTests : IDisposable
         Assert.Equal($"org/new @ {FakeHub.GitSha1(HubRequests("POST", "/commit/")[0].Body)}", lines[^2]);
         Assert.StartsWith("model.safetensors", Assert.Single(lines, l => l.EndsWith("uploaded (LFS)", StringComparison.Ordinal)), StringComparison.Ordinal);
 
-        // 409: the repo exists, which --create accepts (exist_ok), and the upload goes on.
+        // 409: the repo exists, which --create accepts (exist_ok), and the upload goes on (with a file changed, to commit).
+        File.AppendAllText(Path.Combine(dir, "train_log.jsonl"), "{\"step\": 2, \"loss\": 0.4}\n");
         var again = CliRunner.Run("upload", "--model", dir, "--repo", "org/new", "--create", "--endpoint", _hub.Endpoint);
         Assert.True(again.ExitCode == 0, again.StdErr);
         // Without --private no visibility is sent (create_repo's private=None): the Hub applies the namespace's default,
