@@ -20,6 +20,7 @@ public static partial class CliErrors
     private static readonly Dictionary<string, string> Renamed = new(StringComparer.Ordinal)
     {
         ["learning_rate"] = "--lr",
+        ["lr_scheduler_type"] = "--lr-scheduler",
         ["adam_epsilon"] = "--eps",
         ["gradient_accumulation_steps"] = "--grad-accum",
         ["output_dir"] = "--output",

@@ -67,6 +67,8 @@ internal static class PretrainCommand
                 Eps = Pick(optimizer.Eps, s => s.Eps),
                 GradAccum = Pick(optimizer.GradAccum, s => s.GradAccum),
                 MaxGradNorm = Pick(optimizer.MaxGradNorm, s => s.MaxGradNorm),
+                LrSchedulerType = Pick(optimizer.LrScheduler, s => s.LrSchedulerType),
+                LrSchedulerKwargs = saved is { } k && !CommonOptions.Given(p, optimizer.LrSchedulerKwargs) ? k.Options.LrSchedulerKwargs : optimizer.SchedulerKwargs(p),
                 SaveEvery = Pick(saveEvery, s => s.SaveEvery),
                 EvalEvery = Pick(evalEvery, s => s.EvalEvery),
                 // No flag sets it: a run started through the library with another count resumes with its own.

@@ -1,12 +1,15 @@
 using System.CommandLine;
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using BertSharp.Data;
 using BertSharp.Training;
 
 namespace BertSharp.Cli.Commands;
 
 /// <summary>
-/// AdamW's options (<c>--lr</c>, <c>--eps</c>, <c>--weight-decay</c>, <c>--max-grad-norm</c>, <c>--grad-accum</c>), declared
-/// once for fine-tuning and pre-training; each run type brings its own library defaults.
+/// AdamW's options (<c>--lr</c>, <c>--eps</c>, <c>--weight-decay</c>, <c>--max-grad-norm</c>, <c>--grad-accum</c>) and the
+/// learning-rate schedule's (<c>--lr-scheduler</c>, <c>--lr-scheduler-kwargs</c>), declared once for fine-tuning and
+/// pre-training; each run type brings its own library defaults.
 /// </summary>
 internal sealed class OptimizerOptions(double learningRate, double eps, double weightDecay, double maxGradNorm)
 {
@@ -26,7 +29,50 @@ internal sealed class OptimizerOptions(double learningRate, double eps, double w
 
     public Option<int> GradAccum { get; } = new("--grad-accum") { Description = "Micro-batches accumulated per optimizer step.", DefaultValueFactory = _ => 1 };
 
-    public IEnumerable<Option> All => [LearningRate, Eps, WeightDecay, MaxGradNorm, GradAccum];
+    public Option<string> LrScheduler { get; } = SchedulerOption();
+
+    public Option<string?> LrSchedulerKwargs { get; } = new("--lr-scheduler-kwargs")
+    {
+        Description = "The schedule's own arguments as a JSON object, as HF's lr_scheduler_kwargs: num_cycles (cosine, cosine_with_restarts, " +
+                      "cosine_with_min_lr), lr_end and power (polynomial), min_lr or min_lr_rate (cosine_with_min_lr, one of them required), " +
+                      "num_decay_steps (required), num_stable_steps, warmup_type, decay_type, min_lr_ratio and num_cycles (warmup_stable_decay).",
+        HelpName = "JSON",
+    };
+
+    public IEnumerable<Option> All => [LearningRate, Eps, WeightDecay, MaxGradNorm, GradAccum, LrScheduler, LrSchedulerKwargs];
+
+    /// <summary>The <c>--lr-scheduler-kwargs</c> given, as the library's JSON object (null when not given).</summary>
+    public JsonObject? SchedulerKwargs(ParseResult p)
+    {
+        if (p.GetValue(LrSchedulerKwargs) is not { } text)
+        {
+            return null;
+        }
+        JsonNode? node;
+        try
+        {
+            node = JsonNode.Parse(text);
+        }
+        catch (JsonException)
+        {
+            node = null;
+        }
+        return node as JsonObject
+            ?? throw new BertSharpException($"{LrSchedulerKwargs.Name} {CliErrors.Shown(text)}: expected a JSON object such as '{{\"num_cycles\": 2}}'.");
+    }
+
+    private static Option<string> SchedulerOption()
+    {
+        var option = new Option<string>("--lr-scheduler")
+        {
+            Description = "Learning-rate schedule, as HF's lr_scheduler_type: " + string.Join(", ", LearningRateSchedule.Types) +
+                          " (all but constant warm up linearly first; see --lr-scheduler-kwargs).",
+            DefaultValueFactory = _ => LearningRateSchedule.DefaultType,
+            HelpName = "NAME",
+        };
+        option.AcceptOnlyFromAmong([.. LearningRateSchedule.Types]);
+        return option;
+    }
 }
 
 /// <summary>
@@ -118,6 +164,7 @@ internal sealed class TrainingOptionSet
         Epochs = p.GetValue(Epochs), BatchSize = p.GetValue(BatchSize), MaxLength = p.GetValue(MaxLength),
         LearningRate = p.GetValue(Optimizer.LearningRate), Eps = p.GetValue(Optimizer.Eps), WeightDecay = p.GetValue(Optimizer.WeightDecay),
         MaxGradNorm = p.GetValue(Optimizer.MaxGradNorm), GradAccum = p.GetValue(Optimizer.GradAccum),
+        LrSchedulerType = p.GetValue(Optimizer.LrScheduler)!, LrSchedulerKwargs = Optimizer.SchedulerKwargs(p),
         WarmupRatio = p.GetValue(WarmupRatio), WarmupSteps = p.GetValue(WarmupSteps), Seed = p.GetValue(Seed),
         MaxTrainExamples = p.GetValue(MaxTrainExamples), MaxEvalExamples = p.GetValue(MaxEvalExamples),
         SaveSteps = p.GetValue(SaveSteps), Resume = p.GetValue(Resume), StopAfter = p.GetValue(StopAfter),

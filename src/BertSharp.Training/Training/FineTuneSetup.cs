@@ -55,7 +55,10 @@ internal sealed record FineTuneSetup(ICommunicator Communicator, bool Writer, IF
     {
         var frozen = ParameterFreezing.Apply(model, t.FreezeEncoder, t.FreezeLayers);
         model.to(Device);
-        var trainer = Training.Trainer.ForRanks(model, new OptimizerSettings(t.LearningRate, t.Eps, t.WeightDecay, t.MaxGradNorm, warmup, totalSteps),
+        var trainer = Training.Trainer.ForRanks(model, new OptimizerSettings(t.LearningRate, t.Eps, t.WeightDecay, t.MaxGradNorm, warmup, totalSteps)
+            {
+                LrSchedulerType = t.LrSchedulerType, LrSchedulerKwargs = t.LrSchedulerKwargs,
+            },
             Communicator);
         try
         {

@@ -32,7 +32,7 @@ public sealed record FineTuneResult(string OutputDir, IReadOnlyList<double> Step
 
 /// <summary>
 /// Fine-tunes a BERT sequence classifier on a task's data: reads and splits the data, builds or loads the model, and runs
-/// the one training loop (<see cref="Trainer.Run{TBatch}"/>: AdamW + linear schedule + clipping) with a <see cref="ClassificationTask"/>, validating
+/// the one training loop (<see cref="Trainer.Run{TBatch}"/>: AdamW + the learning-rate schedule + clipping) with a <see cref="ClassificationTask"/>, validating
 /// and writing a complete checkpoint (<c>OUTPUT/checkpoint-N</c>) at each epoch end and every
 /// <see cref="TrainingOptions.SaveSteps"/> steps. At the end the output directory becomes an HF checkpoint directory (config
 /// with labels, weights, tokenizer files, <c>train_log.jsonl</c>, <c>loss.png</c>, <c>metrics.json</c>,

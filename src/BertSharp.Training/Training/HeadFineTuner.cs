@@ -31,7 +31,7 @@ public sealed record HeadFineTuneResult(string OutputDir, IReadOnlyList<double> 
 /// <summary>
 /// Fine-tunes a token-classification (NER), question-answering or multiple-choice head — the HF example scripts run_ner,
 /// run_qa and run_swag — with the one training loop (<see cref="Trainer.Run{TBatch}"/>: AdamW with HF's decay groups,
-/// linear schedule, clipping, accumulation) and a <see cref="HeadTrainingTask"/>, through the same run as sequence
+/// learning-rate schedule, clipping, accumulation) and a <see cref="HeadTrainingTask"/>, through the same run as sequence
 /// classification (<see cref="FineTuner"/>): validation on <see cref="TrainingOptions.EvalDataPath"/> and a complete
 /// checkpoint (<c>OUTPUT/checkpoint-N</c>) at each epoch end and every <see cref="TrainingOptions.SaveSteps"/> steps; at
 /// the end the output directory becomes an HF checkpoint directory (config, weights, tokenizer files,

@@ -13,7 +13,7 @@ public sealed class HfLegacyAdamW : AdamW
 {
     /// <summary>An optimizer over <paramref name="groups"/> with these defaults for the groups that set none of their own.</summary>
     /// <param name="groups">The parameter groups, e.g. HF's decay and no-decay groups (<see cref="AdamWFactory"/>).</param>
-    /// <param name="lr">Learning rate, ≥ 0 (<see cref="LinearWarmupSchedule.Apply"/> sets the scheduled rate of every group before a step).</param>
+    /// <param name="lr">Learning rate, ≥ 0 (<see cref="LearningRateSchedule.Apply"/> sets the scheduled rate of every group before a step).</param>
     /// <param name="beta1">Decay of the first-moment average, in [0, 1).</param>
     /// <param name="beta2">Decay of the second-moment average, in [0, 1).</param>
     /// <param name="eps">Added to sqrt(v) before the bias correction, ≥ 0.</param>

@@ -260,7 +260,8 @@ internal static class ModelCard
             list.Add(("total_train_batch_size", (batch * accum).ToString(System.Globalization.CultureInfo.InvariantCulture)));
         }
         list.Add(("optimizer", $"Use adamw_torch with betas=(0.9,0.999) and epsilon={PythonRepr(TrainLog.Number(a, "adam_epsilon"))} and optimizer_args=No additional optimizer arguments"));
-        list.Add(("lr_scheduler_type", "linear"));
+        // The model card is written from settings the run has already checked, so the file named here is never shown.
+        list.Add(("lr_scheduler_type", LrSchedulerRecord.Type(a, "the run's settings")));
         if (warmupRatio is { } r && r != 0)
         {
             list.Add(("lr_scheduler_warmup_ratio", PythonRepr(r)));

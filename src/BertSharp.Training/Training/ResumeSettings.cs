@@ -164,7 +164,7 @@ internal static class ResumeSettings
         // The schedule depends on the warmup steps alone, whichever option gave them: the same steps by warmup_steps instead
         // of warmup_ratio train the same run (an old checkpoint, which does not record the ratio, resumed so and a new one
         // was refused). A difference names the option this run sets them with, after the settings they derive from.
-        free.AddRange(["warmup_ratio", "warmup_steps", SeqevalMode.ModeKey, SeqevalMode.SchemeKey]);
+        free.AddRange(["warmup_ratio", "warmup_steps", SeqevalMode.ModeKey, SeqevalMode.SchemeKey, .. LrSchedulerRecord.Keys]);
         // Earlier versions wrote the seed as a string ("42"); the same seed as a number is the same run.
         if (Text(state.Settings["seed"]) is { } oldSeed && oldSeed == settings["seed"]?.ToJsonString())
         {
@@ -175,6 +175,7 @@ internal static class ResumeSettings
         // After the settings: a changed lowercase, vocab or model is named as such, not as the lower-casing it changed.
         CheckLowercasing(state.Settings[Lowercasing], settings[Lowercasing], checkpoint);
         CheckWarmup(state.Settings["warmup_steps"], settings["warmup_steps"], checkpoint, t);
+        LrSchedulerRecord.Check(state.Settings, settings, checkpoint);
     }
 
     private static void CheckTokenizer(JsonObject? saved, JsonObject? current, string checkpoint, TrainingOptions t)

@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using BertSharp.Distributed;
 using BertSharp.Modeling;
 using TorchSharp;
@@ -6,7 +7,10 @@ using static TorchSharp.torch;
 
 namespace BertSharp.Training;
 
-/// <summary>Optimiser and schedule settings of a run (AdamW with betas 0.9 / 0.999 and HF's decay groups, linear warm-up and decay).</summary>
+/// <summary>
+/// Optimiser and schedule settings of a run (AdamW with betas 0.9 / 0.999 and HF's decay groups, the learning-rate schedule
+/// of <see cref="LrSchedulerType"/>: linear warm-up and decay unless set).
+/// </summary>
 /// <param name="LearningRate">Peak learning rate.</param>
 /// <param name="Eps">AdamW epsilon.</param>
 /// <param name="WeightDecay">Decoupled weight decay (not on biases and LayerNorm weights).</param>
@@ -15,8 +19,15 @@ namespace BertSharp.Training;
 /// <see cref="Pretraining.PretrainingTrainerOptions"/> refuse).
 /// </param>
 /// <param name="WarmupSteps">Steps of linear warm-up from 0.</param>
-/// <param name="TotalSteps">Steps of the whole run (the learning rate reaches 0 there).</param>
-public sealed record OptimizerSettings(double LearningRate, double Eps, double WeightDecay, double MaxGradNorm, long WarmupSteps, long TotalSteps);
+/// <param name="TotalSteps">Steps of the whole run (HF's num_training_steps: linear decay reaches 0 there).</param>
+public sealed record OptimizerSettings(double LearningRate, double Eps, double WeightDecay, double MaxGradNorm, long WarmupSteps, long TotalSteps)
+{
+    /// <summary>HF's <c>lr_scheduler_type</c> (<see cref="LearningRateSchedule.Types"/>); linear by default.</summary>
+    public string LrSchedulerType { get; init; } = LearningRateSchedule.DefaultType;
+
+    /// <summary>HF's <c>lr_scheduler_kwargs</c>, or null for the schedule's defaults.</summary>
+    public JsonObject? LrSchedulerKwargs { get; init; }
+}
 
 /// <summary>The outcome of one optimizer step.</summary>
 /// <param name="Step">1-based step number.</param>
@@ -28,7 +39,7 @@ public sealed record StepOutcome(long Step, double LearningRate, double GradNorm
 /// <summary>
 /// The optimisation step of every BERT training in BertSharp (fine-tuning and pre-training), as HF's Trainer does it: for each
 /// micro-batch forward + backward of loss / n, then the gradient sync hook, global-norm clipping, the learning rate of the
-/// linear schedule for this step, AdamW, zero the gradients.
+/// schedule for this step, AdamW, zero the gradients.
 /// </summary>
 public sealed class Trainer : IDisposable
 {
@@ -50,7 +61,7 @@ public sealed class Trainer : IDisposable
         // Names in the optimizer's state order: AdamWFactory puts the decay group first, then the no-decay group.
         var (decay, noDecay) = AdamWFactory.Split(model.NamedParameters(), DecayRule.HuggingFace);
         OptimizerParameterNames = [.. decay.Select(p => p.Name), .. noDecay.Select(p => p.Name)];
-        Schedule = new LinearWarmupSchedule(settings.LearningRate, settings.WarmupSteps, settings.TotalSteps);
+        Schedule = new LearningRateSchedule(settings.LearningRate, settings.WarmupSteps, settings.TotalSteps, settings.LrSchedulerType, settings.LrSchedulerKwargs);
     }
 
     /// <summary>
@@ -92,7 +103,7 @@ public sealed class Trainer : IDisposable
     public AdamW Optimizer { get; }
 
     /// <summary>The learning-rate schedule.</summary>
-    public LinearWarmupSchedule Schedule { get; }
+    public LearningRateSchedule Schedule { get; }
 
     /// <summary>Parameter names in the optimizer's state order (what <see cref="OptimizerState"/> saves under).</summary>
     public IReadOnlyList<string> OptimizerParameterNames { get; }

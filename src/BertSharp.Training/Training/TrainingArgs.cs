@@ -35,6 +35,7 @@ internal static class TrainingArgs
             ["freeze_encoder"] = t.FreezeEncoder,
             ["freeze_layers"] = t.FreezeLayers,
         };
+        LrSchedulerRecord.Write(args, t.LrSchedulerType, t.LrSchedulerKwargs);
         foreach (var (k, v) in taskArgs)
         {
             args[k] = v?.DeepClone();

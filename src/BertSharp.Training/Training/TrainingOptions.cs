@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using BertSharp.IO;
 
 namespace BertSharp.Training;
@@ -63,6 +64,12 @@ public sealed record TrainingOptions
 
     /// <summary>Warmup in optimizer steps.</summary>
     public int? WarmupSteps { get; init; }
+
+    /// <summary>HF's <c>lr_scheduler_type</c>: the learning-rate schedule (<see cref="LearningRateSchedule.Types"/>; default linear).</summary>
+    public string LrSchedulerType { get; init; } = LearningRateSchedule.DefaultType;
+
+    /// <summary>HF's <c>lr_scheduler_kwargs</c>: the schedule's own arguments (num_cycles, lr_end, min_lr, ...), or null for its defaults.</summary>
+    public JsonObject? LrSchedulerKwargs { get; init; }
 
     /// <summary>Micro-batches per optimizer step.</summary>
     public int GradAccum { get; init; } = 1;
@@ -174,6 +181,7 @@ public sealed record TrainingOptions
         {
             throw new BertSharpException(Invariant($"{F("warmup_steps")} {WarmupSteps}: expected a number ≥ 0."));
         }
+        LearningRateSchedule.Check(LrSchedulerType, LrSchedulerKwargs, LearningRate);
         if (MaxTrainExamples is <= 0 || MaxEvalExamples is <= 0)
         {
             throw new BertSharpException($"{F("max_train_examples")} / {F("max_eval_examples")}: expected a positive number.");

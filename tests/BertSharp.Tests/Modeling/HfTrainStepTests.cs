@@ -115,7 +115,7 @@ public class HfTrainStepTests(Xunit.Abstractions.ITestOutputHelper log)
         try
         {
             var expected = steps["lr_schedule"].data<double>().ToArray();
-            var schedule = new LinearWarmupSchedule(0.001, warmupSteps: 10, totalSteps: 100);
+            var schedule = new LearningRateSchedule(0.001, warmupSteps: 10, totalSteps: 100);
             Assert.Equal(101, expected.Length);
             for (var i = 0; i < expected.Length; i++)
             {

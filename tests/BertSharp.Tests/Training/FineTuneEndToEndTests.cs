@@ -647,6 +647,37 @@ public class FineTuneEndToEndTests
     }
 
     [Fact]
+    public void A_cosine_schedule_sets_each_steps_learning_rate_and_a_resume_must_keep_it()
+    {
+        using var tmp = TestPaths.TempDir();
+        var model = tmp.File("model");
+        string[] cosine = ["--warmup-steps", "2", "--lr-scheduler", "cosine", "--lr-scheduler-kwargs", """{"num_cycles": 0.25}"""];
+        var stopped = CliRunner.Run(Finetune(model, [.. cosine, "--stop-after", "3"]));
+        Assert.True(stopped.ExitCode == 0, stopped.StdErr);
+        // Without --lr-scheduler the resume would decay linearly from step 3 on: refused in one line, the checkpoint untouched.
+        var linear = CliRunner.Run(Finetune(model, "--warmup-steps", "2", "--resume"));
+        Assert.Equal(2, linear.ExitCode);
+        Assert.EndsWith("checkpoint-3: cannot resume: the run was trained with --lr-scheduler cosine and --lr-scheduler-kwargs {\"num_cycles\":0.25}, "
+            + "but this one has --lr-scheduler linear; resume with the same scheduler.", Assert.Single(linear.StdErr.Split('\n', StringSplitOptions.RemoveEmptyEntries)), StringComparison.Ordinal);
+        var resumed = CliRunner.Run(Finetune(model, [.. cosine, "--resume"]));
+        Assert.True(resumed.ExitCode == 0, resumed.StdErr);
+
+        // 8 examples / batch 4 × 3 epochs = 6 steps, 2 of warm-up; step k trains at 1e-3 × HF's lr_lambda(k - 1):
+        // k - 1 < 2: (k - 1) / 2; else progress = (k - 3) / 4 and 0.5 * (1.0 + math.cos(math.pi * 0.25 * 2.0 * progress)).
+        double[] expected = [0.0, 0.0005, 0.001, 0.0009619397662556434, 0.0008535533905932737, 0.000691341716182545];
+        var rates = File.ReadAllLines(Path.Combine(model, "train_log.jsonl")).Select(l => JsonNode.Parse(l)!)
+            .Where(l => (string)l["type"]! == "train").Select(l => (double)l["learning_rate"]!).ToArray();
+        Assert.Equal(expected.Length, rates.Length);
+        for (var i = 0; i < rates.Length; i++)
+        {
+            Assert.True(Math.Abs(rates[i] - expected[i]) <= 1e-18, $"step {i + 1}: {rates[i]:R}, HF {expected[i]:R}");
+        }
+        var args = JsonNode.Parse(File.ReadAllText(Path.Combine(model, "training_args.json")))!;
+        Assert.Equal(("cosine", "{\"num_cycles\":0.25}"), ((string)args["lr_scheduler_type"]!, args["lr_scheduler_kwargs"]!.ToJsonString()));
+        Assert.Contains("\n- lr_scheduler_type: cosine\n", File.ReadAllText(Path.Combine(model, "README.md")), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Options_are_checked_before_anything_runs()
     {
         using var tmp = TestPaths.TempDir();

@@ -310,6 +310,19 @@ public class PretrainingTrainerTests
         var changed = Assert.Throws<BertSharpException>(() => new PretrainingTrainer(o with { LearningRate = 2e-3 }).Run(data, tmp.File("run"), new PretrainingModelSource(), true));
         Assert.Contains("cannot resume: learning_rate was 0.001 in the checkpoint but is 0.002 now", changed.Message, StringComparison.Ordinal);
         Assert.Equal(["learning_rate"], changed.Fields);
+        // The run's schedule is recorded (linear here) and kept: another one is refused in one line.
+        var scheduled = Assert.Throws<BertSharpException>(() =>
+            new PretrainingTrainer(o with { LrSchedulerType = "cosine" }).Run(data, tmp.File("run"), new PretrainingModelSource(), true));
+        Assert.EndsWith("checkpoint-1: cannot resume: the run was trained with lr_scheduler_type linear, but this one has lr_scheduler_type cosine; resume with the same scheduler.",
+            scheduled.Message, StringComparison.Ordinal);
+        // A scheduled run: --resume takes its schedule and kwargs back from trainer_state.json, and refuses others given again.
+        new PretrainingTrainer(o with { LrSchedulerType = "polynomial", LrSchedulerKwargs = new() { ["power"] = 2.5 } }) { StopAfter = 1 }
+            .Run(data, tmp.File("poly"), new PretrainingModelSource("tiny", vocab), false);
+        var saved = PretrainingTrainer.SavedRun(tmp.File("poly"))!.Value.Options;
+        Assert.Equal(("polynomial", "{\"power\":2.5}"), (saved.LrSchedulerType, saved.LrSchedulerKwargs!.ToJsonString()));
+        CliRunner.Run("pretrain", "--output", tmp.File("poly"), "--resume", "--device", "cpu", "--lr-scheduler-kwargs", "{\"power\": 3}")
+            .AssertOneLineError("checkpoint-1: cannot resume: the run was trained with --lr-scheduler polynomial and --lr-scheduler-kwargs {\"power\":2.5}, "
+                + "but this one has --lr-scheduler polynomial and --lr-scheduler-kwargs {\"power\":3}; resume with the same scheduler.");
     }
 
     [Fact]

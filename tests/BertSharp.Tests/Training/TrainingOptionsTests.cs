@@ -167,7 +167,9 @@ public class TrainingOptionsTests
     {
         var o = new FineTuneOptions { Task = TaskSpec.Sst2, Training = Shared("o") with { LearningRate = 3e-5, Seed = 9 }, SaveBest = "f1" };
         var args = TrainingArgs.Of(o, warmup: 2, totalSteps: 20, maxLength: 64);
-        Assert.Equal(ClassificationKeys.Order(), args.Select(kv => kv.Key).Order());
+        // And the schedule, under HF's TrainingArguments names.
+        Assert.Equal(ClassificationKeys.Concat(["lr_scheduler_kwargs", "lr_scheduler_type"]).Order(), args.Select(kv => kv.Key).Order());
+        Assert.Equal(("linear", "{}"), ((string)args["lr_scheduler_type"]!, args["lr_scheduler_kwargs"]!.ToJsonString()));
         Assert.Equal(3e-5, (double)args["learning_rate"]!);
         // A number, as HF's training_args.json and pre-training have it (earlier versions wrote the string "9").
         Assert.Equal("9", args["seed"]!.ToJsonString());
@@ -184,6 +186,12 @@ public class TrainingOptionsTests
         }
         old["seed"] = "9";
         ResumeSettings.Check(new TrainerState { Settings = ResumeSettings.Of(old, o.Training, 10, 2, []) }, ResumeSettings.Of(args, o.Training, 10, 2, []), "checkpoint-4", o.Training);
+        // Such a checkpoint ran the linear schedule: another one is refused, naming both.
+        var cosine = o.Training with { LrSchedulerType = "cosine", LrSchedulerKwargs = new JsonObject { ["num_cycles"] = 2 } };
+        Assert.Equal("checkpoint-4: cannot resume: the run was trained with --lr-scheduler linear, but this one has --lr-scheduler cosine and "
+            + "--lr-scheduler-kwargs {\"num_cycles\":2}; resume with the same scheduler.", Cli.CliErrors.Describe(Assert.Throws<BertSharpException>(() =>
+            ResumeSettings.Check(new TrainerState { Settings = ResumeSettings.Of(old, o.Training, 10, 2, []) },
+                ResumeSettings.Of(TrainingArgs.Of(o with { Training = cosine }, 2, 20, 64), cosine, 10, 2, []), "checkpoint-4", cosine))));
         old["seed"] = "8";
         Assert.Equal("checkpoint-4: cannot resume: --seed was \"8\" in the checkpoint but is 9 now; resume with the same settings.", Cli.CliErrors.Describe(Assert.Throws<BertSharpException>(() =>
             ResumeSettings.Check(new TrainerState { Settings = ResumeSettings.Of(old, o.Training, 10, 2, []) }, ResumeSettings.Of(args, o.Training, 10, 2, []), "checkpoint-4", o.Training))));
@@ -197,7 +205,7 @@ public class TrainingOptionsTests
         var head = new HeadFineTuneOptions { Task = HeadTask.TokenClassification, Training = Shared("o") };
         var headArgs = TrainingArgs.Of(head.TaskName, head.Training, head.EffectiveEpochs, head.EffectiveBatchSize, 128, 0, 9,
             new JsonObject { ["label_all_tokens"] = false });
-        Assert.Equal([.. HeadKeys, "label_all_tokens"], headArgs.Select(kv => kv.Key));
+        Assert.Equal([.. HeadKeys, "lr_scheduler_type", "lr_scheduler_kwargs", "label_all_tokens"], headArgs.Select(kv => kv.Key));
         Assert.Equal("ner", (string)headArgs["task"]!);
         Assert.Equal(32, (int)headArgs["batch_size"]!);
     }

@@ -142,7 +142,11 @@ public sealed class PretrainingTrainer
         // saves and evaluates, and where its data lives, are not part of the result.
         // A checkpoint written before the held-out count was recorded is not checked on it (train_instances, which it sets, still is).
         string[] recordedLater = state?.Settings.ContainsKey(EvalInstancesKey) == false ? [EvalInstancesKey] : [];
-        state?.CheckResumable(settings, checkpoint!, mayGrow: ["steps"], free: ["save_every", "eval_every", "data_directory", SourceKey, DataKey, .. recordedLater]);
+        state?.CheckResumable(settings, checkpoint!, mayGrow: ["steps"], free: ["save_every", "eval_every", "data_directory", SourceKey, DataKey, .. recordedLater, .. LrSchedulerRecord.Keys]);
+        if (state is not null)
+        {
+            LrSchedulerRecord.Check(state.Settings, settings, checkpoint!);
+        }
 
         // Evaluation (rank 0 only) decides nothing the other ranks need: it is logged, not acted on, so only rank 0 reads the
         // held-out instances. A bad shard among them ends every rank here, before any output exists: read outside a section,
@@ -178,7 +182,7 @@ public sealed class PretrainingTrainer
         {
             model.to(device);
             using var trainer = Trainer.ForRanks(model, new OptimizerSettings(_options.LearningRate, _options.Eps, _options.WeightDecay, _options.MaxGradNorm,
-                _options.EffectiveWarmupSteps, _options.Steps), comm);
+                _options.EffectiveWarmupSteps, _options.Steps) { LrSchedulerType = _options.LrSchedulerType, LrSchedulerKwargs = _options.LrSchedulerKwargs }, comm);
             var masker = new MaskedLmMasker(maskingVocabulary, data.Manifest.Options());
             var stream = new InstanceStream(data, trainCount, _options.BatchSize, _options.GradAccum, masker, _options.DynamicMasking, _options.Seed, device,
                 comm.Rank, comm.WorldSize);
@@ -379,6 +383,7 @@ public sealed class PretrainingTrainer
         }
         var state = TrainerState.Load(Path.Combine(checkpoint, TrainerState.FileName));
         var s = state.Settings;
+        var file = Path.Combine(checkpoint, TrainerState.FileName);
         double N(string name) => TrainLog.Number(s, name) is var v && double.IsFinite(v)
             ? v
             : throw new BertSharpException($"{checkpoint}: trainer_state.json has no setting '{name}'; not a pre-training checkpoint.");
@@ -415,6 +420,8 @@ public sealed class PretrainingTrainer
             GradAccum = Exact<int>("gradient_accumulation_steps"),
             LearningRate = N("learning_rate"),
             WarmupSteps = L("warmup_steps"),
+            LrSchedulerType = LrSchedulerRecord.Type(s, file),
+            LrSchedulerKwargs = LrSchedulerRecord.Kwargs(s, file),
             WeightDecay = N("weight_decay"),
             Eps = N("adam_epsilon"),
             MaxGradNorm = N("max_grad_norm"),
@@ -523,6 +530,7 @@ public sealed class PretrainingTrainer
             ["data_directory"] = Path.GetFullPath(dataDirectory),
             [DataKey] = dataSha,
         };
+        LrSchedulerRecord.Write(s, _options.LrSchedulerType, _options.LrSchedulerKwargs);
         // Only when on, so that checkpoints written before the setting existed still resume.
         if (exampleDropout)
         {

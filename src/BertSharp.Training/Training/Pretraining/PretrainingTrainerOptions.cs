@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json.Nodes;
 
 namespace BertSharp.Training.Pretraining;
 
@@ -43,6 +44,12 @@ public sealed record PretrainingTrainerOptions
 
     /// <summary>Linear warm-up steps from 0 to the peak; null for 10 % of <see cref="Steps"/> (<see cref="EffectiveWarmupSteps"/>).</summary>
     public long? WarmupSteps { get; init; }
+
+    /// <summary>HF's <c>lr_scheduler_type</c>: the learning-rate schedule (<see cref="LearningRateSchedule.Types"/>; default linear).</summary>
+    public string LrSchedulerType { get; init; } = LearningRateSchedule.DefaultType;
+
+    /// <summary>HF's <c>lr_scheduler_kwargs</c>: the schedule's own arguments (num_cycles, lr_end, min_lr, ...), or null for its defaults.</summary>
+    public JsonObject? LrSchedulerKwargs { get; init; }
 
     /// <summary>Decoupled weight decay, not applied to biases and LayerNorm weights (google: 0.01).</summary>
     public double WeightDecay { get; init; } = DefaultWeightDecay;
@@ -98,6 +105,7 @@ public sealed record PretrainingTrainerOptions
         {
             throw new BertSharpException($"{BertSharpException.Field(bad.Name)} {bad.Value}: expected {bad.Expected}.");
         }
+        LearningRateSchedule.Check(LrSchedulerType, LrSchedulerKwargs, LearningRate);
     }
 
     // The rules apart from their wording: a resume refuses settings read from trainer_state.json as the file's fields

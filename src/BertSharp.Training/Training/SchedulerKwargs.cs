@@ -1,0 +1,75 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace BertSharp.Training;
+
+/// <summary>
+/// HF's <c>lr_scheduler_kwargs</c> as one schedule reads them: each key it takes is read once, with its type checked, and
+/// <see cref="RefuseOthers"/> then refuses any key it did not take, as the schedule's Python function would with a
+/// TypeError, but in one readable line naming the key and the schedule.
+/// </summary>
+internal sealed class SchedulerKwargs(string type, JsonObject? given)
+{
+    private readonly List<string> _taken = [];
+
+    /// <summary>A number (JSON null is Python's None, which the function's arithmetic refuses), or <paramref name="fallback"/> when absent.</summary>
+    public double Number(string key, double fallback) =>
+        !Take(key, out var node) ? fallback : AsNumber(key, node) ?? throw Wrong(key, node, "a number");
+
+    /// <summary>A number, or null when absent or null (the keys whose HF default is None).</summary>
+    public double? OptionalNumber(string key) => Take(key, out var node) ? AsNumber(key, node) : null;
+
+    /// <summary>A whole number of steps, or null when absent or null (the keys whose HF default is None).</summary>
+    public long? Integer(string key)
+    {
+        if (!Take(key, out var node) || node is null)
+        {
+            return null;
+        }
+        return node is JsonValue v && v.GetValueKind() == JsonValueKind.Number && v.TryGetValue<long>(out var n) ? n : throw Wrong(key, node, "a whole number of steps");
+    }
+
+    /// <summary>One of <paramref name="among"/>, or <paramref name="fallback"/> when absent.</summary>
+    public string Choice(string key, string fallback, string[] among)
+    {
+        if (!Take(key, out var node))
+        {
+            return fallback;
+        }
+        return node is JsonValue v && v.TryGetValue<string>(out var s) && among.Contains(s)
+            ? s
+            : throw Wrong(key, node, string.Join(" or ", among.Select(a => $"\"{a}\"")));
+    }
+
+    /// <summary>Throws for the first given key that the schedule did not read.</summary>
+    public void RefuseOthers()
+    {
+        if (given?.FirstOrDefault(kv => !_taken.Contains(kv.Key)).Key is not { } key)
+        {
+            return;
+        }
+        var takes = _taken.Count == 0 ? "it takes none" : "it takes " + string.Join(", ", _taken);
+        throw Refused($"{type} takes no argument '{key}' ({takes})", withType: false);
+    }
+
+    /// <summary>A refusal of these kwargs for <paramref name="reason"/>, naming the option and the schedule.</summary>
+    public BertSharpException Refused(string reason, bool withType = true) =>
+        new($"{BertSharpException.Field("lr_scheduler_kwargs")}: {(withType ? type + ": " : "")}{reason}.");
+
+    private bool Take(string key, out JsonNode? node)
+    {
+        _taken.Add(key);
+        node = null;
+        return given is not null && given.TryGetPropertyValue(key, out node);
+    }
+
+    private double? AsNumber(string key, JsonNode? node) => node switch
+    {
+        null => null,
+        JsonValue v when v.GetValueKind() == JsonValueKind.Number => v.GetValue<double>(),
+        _ => throw Wrong(key, node, "a number"),
+    };
+
+    private BertSharpException Wrong(string key, JsonNode? node, string expected) =>
+        Refused($"'{key}' is {node?.ToJsonString() ?? "null"}; expected {expected}");
+}
