@@ -49,10 +49,11 @@ internal static class LrSchedulerRecord
     public static void Check(JsonObject saved, JsonObject current, string checkpoint)
     {
         var file = Path.Combine(checkpoint, TrainerState.FileName);
-        var (was, now) = (Describe(saved, file), Describe(current, file));
-        if (was != now)
+        // The same schedule, however its arguments are spelled: {"power": 2, "lr_end": 0} and {"lr_end": 0.0, "power": 2.0}
+        // give the same learning rates, so only the type and the arguments' values count, not their order or number format.
+        if (Type(saved, file) != Type(current, file) || !JsonNode.DeepEquals(Kwargs(saved, file) ?? [], Kwargs(current, file) ?? []))
         {
-            throw new BertSharpException($"{checkpoint}: cannot resume: the run was trained with {was}, but this one has {now}; resume with the same scheduler.");
+            throw new BertSharpException($"{checkpoint}: cannot resume: the run was trained with {Describe(saved, file)}, but this one has {Describe(current, file)}; resume with the same scheduler.");
         }
     }
 

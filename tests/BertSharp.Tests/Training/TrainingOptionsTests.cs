@@ -192,6 +192,17 @@ public class TrainingOptionsTests
             + "--lr-scheduler-kwargs {\"num_cycles\":2}; resume with the same scheduler.", Cli.CliErrors.Describe(Assert.Throws<BertSharpException>(() =>
             ResumeSettings.Check(new TrainerState { Settings = ResumeSettings.Of(old, o.Training, 10, 2, []) },
                 ResumeSettings.Of(TrainingArgs.Of(o with { Training = cosine }, 2, 20, 64), cosine, 10, 2, []), "checkpoint-4", cosine))));
+        // The same schedule spelled otherwise (its arguments in another order, whole numbers written as decimals) resumes;
+        // another value of one argument does not.
+        var polynomial = o.Training with { LrSchedulerType = "polynomial", LrSchedulerKwargs = new JsonObject { ["power"] = 2, ["lr_end"] = 0 } };
+        var respelled = polynomial with { LrSchedulerKwargs = JsonNode.Parse("""{"lr_end": 0.0, "power": 2.0}""")!.AsObject() };
+        JsonObject Saved(TrainingOptions t) => ResumeSettings.Of(TrainingArgs.Of(o with { Training = t }, 2, 20, 64), t, 10, 2, []);
+        ResumeSettings.Check(new TrainerState { Settings = Saved(polynomial) }, Saved(respelled), "checkpoint-4", respelled);
+        var steeper = polynomial with { LrSchedulerKwargs = new JsonObject { ["power"] = 2.5, ["lr_end"] = 0 } };
+        Assert.Equal("checkpoint-4: cannot resume: the run was trained with --lr-scheduler polynomial and --lr-scheduler-kwargs {\"power\":2,\"lr_end\":0}, "
+            + "but this one has --lr-scheduler polynomial and --lr-scheduler-kwargs {\"power\":2.5,\"lr_end\":0}; resume with the same scheduler.",
+            Cli.CliErrors.Describe(Assert.Throws<BertSharpException>(() =>
+                ResumeSettings.Check(new TrainerState { Settings = Saved(polynomial) }, Saved(steeper), "checkpoint-4", steeper))));
         old["seed"] = "8";
         Assert.Equal("checkpoint-4: cannot resume: --seed was \"8\" in the checkpoint but is 9 now; resume with the same settings.", Cli.CliErrors.Describe(Assert.Throws<BertSharpException>(() =>
             ResumeSettings.Check(new TrainerState { Settings = ResumeSettings.Of(old, o.Training, 10, 2, []) }, ResumeSettings.Of(args, o.Training, 10, 2, []), "checkpoint-4", o.Training))));
