@@ -109,7 +109,7 @@ internal static class FinetuneCommand
             var view = new FinetuneProgressView(task.PrimaryMetric, task.Regression) { AsTyped = text => CliInput.SaidAsTyped(p, text) };
             var result = StopSignals.Run(cancel => view.Run(progress => FineTuner.Run(options, progress, cancel, comm)));
             var summary = FinetuneSummary.Of(result.FinalValidation, ["accuracy", "f1", "mcc", "pearson", "spearman", "loss"], options.SaveBest, result.Epochs,
-                options.EffectiveEpochs);
+                options.EffectiveEpochs, training.EarlyStoppingPatience);
             if (!result.Completed)
             {
                 return Stopped(p, result.StepLosses.Count, result.Checkpoint);

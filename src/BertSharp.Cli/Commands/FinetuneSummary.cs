@@ -11,8 +11,8 @@ namespace BertSharp.Cli.Commands;
 internal static class FinetuneSummary
 {
     /// <summary>
-    /// " (epoch 2 of 3, best by mcc; validation: accuracy 0.8, …)", without the epoch when no metric chose one, or "" without
-    /// validation.
+    /// " (epoch 2 of 3, best by mcc; validation: accuracy 0.8, …)", or " (stopped early at epoch 4 of 6 (patience 2, best epoch
+    /// 2 by mcc); validation: …)", without the epoch when no metric chose one, or "" without validation.
     /// </summary>
     /// <param name="validation">The saved weights' validation scores, or null.</param>
     /// <param name="metrics">
@@ -22,16 +22,24 @@ internal static class FinetuneSummary
     /// <param name="saveBest">The metric that chose the epoch, or null when the last step's weights were saved.</param>
     /// <param name="epochs">The run's epochs, the kept one marked <see cref="EpochSummary.IsBest"/>.</param>
     /// <param name="totalEpochs">The epochs the run was set to train.</param>
-    public static string Of(MetricsReport? validation, IEnumerable<string> metrics, string? saveBest, IReadOnlyList<EpochSummary> epochs, int totalEpochs)
+    /// <param name="patience">The run's early-stopping patience, or null.</param>
+    public static string Of(MetricsReport? validation, IEnumerable<string> metrics, string? saveBest, IReadOnlyList<EpochSummary> epochs, int totalEpochs,
+        int? patience = null)
     {
         if (validation is null)
         {
             return "";
         }
         // Which epoch --save-best kept was only in train_log.jsonl: the scores read as the last epoch's.
-        var kept = saveBest is { } metric && epochs.LastOrDefault(e => e.IsBest) is { } best
-            ? string.Create(CultureInfo.InvariantCulture, $"epoch {best.Epoch} of {totalEpochs}, best by {metric}; ")
-            : "";
+        var best = saveBest is null ? null : epochs.LastOrDefault(e => e.IsBest);
+        // A completed run whose epochs end before the last one it was set to train was stopped by its patience.
+        var kept = (patience, best) switch
+        {
+            ({ } n, not null) when epochs[^1].Epoch < totalEpochs => string.Create(CultureInfo.InvariantCulture,
+                $"stopped early at epoch {epochs[^1].Epoch} of {totalEpochs} (patience {n}, best epoch {best.Epoch} by {saveBest}); "),
+            (_, not null) => string.Create(CultureInfo.InvariantCulture, $"epoch {best.Epoch} of {totalEpochs}, best by {saveBest}; "),
+            _ => "",
+        };
         // The metric that chose the epoch is the one the user asked about, whether or not it is one of the task's headline scores.
         var shown = saveBest is null ? metrics : metrics.Append(saveBest).Distinct(StringComparer.Ordinal);
         return $" ({kept}validation: "

@@ -54,7 +54,7 @@ internal static class HeadTaskCli
             HeadTask.QuestionAnswering => ["exact", "f1", "best_f1", "best_f1_thresh"],
             _ => ["accuracy", "loss"],
         };
-        var summary = FinetuneSummary.Of(v, headline, o.SaveBest, result.Epochs, o.EffectiveEpochs);
+        var summary = FinetuneSummary.Of(v, headline, o.SaveBest, result.Epochs, o.EffectiveEpochs, o.Training.EarlyStoppingPatience);
         // As typed, as the next: commands name it: the result's is the full path it resolved to.
         Console.Out.WriteLine($"saved {CliErrors.Shown(o.Training.OutputDir)}{summary}");
         if (warning is not null)

@@ -136,6 +136,18 @@ internal sealed class TrainingOptionSet
 
     public Option<int> SaveSteps { get; } = new("--save-steps") { Description = "Also write a checkpoint every N optimizer steps (one is always written at each epoch end)." };
 
+    public Option<int?> EarlyStoppingPatience { get; } = new("--early-stopping-patience")
+    {
+        HelpName = "N",
+        Description = "Stop when the --save-best metric (required) has not improved for N epochs in a row, and keep the best epoch's weights (HF's EarlyStoppingCallback).",
+    };
+
+    public Option<double?> EarlyStoppingThreshold { get; } = new("--early-stopping-threshold")
+    {
+        HelpName = "X",
+        Description = "With --early-stopping-patience: an epoch improves only when it beats the best so far by more than X (absolute; default 0).",
+    };
+
     public Option<bool> Resume { get; } = ResumeOption("Continue the unfinished run in --output from its latest checkpoint (same settings); the result is bitwise the uninterrupted run's.");
 
     public Option<int?> StopAfter { get; } = StopAfterOption();
@@ -153,7 +165,7 @@ internal sealed class TrainingOptionSet
     public IEnumerable<Option> All =>
     [
         Data, EvalData, Output, Model, Config, Vocab, Lowercase, Epochs, BatchSize, MaxLength, .. Optimizer.All, WarmupRatio, WarmupSteps, Seed,
-        MaxTrainExamples, MaxEvalExamples, SaveSteps, Resume, StopAfter, Device, Threads, Overwrite, FreezeEncoder, FreezeLayers,
+        MaxTrainExamples, MaxEvalExamples, SaveSteps, EarlyStoppingPatience, EarlyStoppingThreshold, Resume, StopAfter, Device, Threads, Overwrite, FreezeEncoder, FreezeLayers,
     ];
 
     /// <summary>The shared settings as given on the command line (nothing checked yet: <see cref="TrainingOptions.Validate"/> does).</summary>
@@ -167,7 +179,8 @@ internal sealed class TrainingOptionSet
         LrSchedulerType = p.GetValue(Optimizer.LrScheduler)!, LrSchedulerKwargs = Optimizer.SchedulerKwargs(p),
         WarmupRatio = p.GetValue(WarmupRatio), WarmupSteps = p.GetValue(WarmupSteps), Seed = p.GetValue(Seed),
         MaxTrainExamples = p.GetValue(MaxTrainExamples), MaxEvalExamples = p.GetValue(MaxEvalExamples),
-        SaveSteps = p.GetValue(SaveSteps), Resume = p.GetValue(Resume), StopAfter = p.GetValue(StopAfter),
+        SaveSteps = p.GetValue(SaveSteps), EarlyStoppingPatience = p.GetValue(EarlyStoppingPatience),
+        EarlyStoppingThreshold = p.GetValue(EarlyStoppingThreshold), Resume = p.GetValue(Resume), StopAfter = p.GetValue(StopAfter),
         Device = p.GetValue(Device)!, FreezeEncoder = p.GetValue(FreezeEncoder), FreezeLayers = p.GetValue(FreezeLayers),
     };
 

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json.Nodes;
 using BertSharp.Distributed;
 using BertSharp.Evaluation;
+using TorchSharp;
 
 namespace BertSharp.Training;
 
@@ -35,6 +36,8 @@ internal sealed class FineTuneHooks(
     // The sum of this epoch's step losses so far (a checkpoint's trainer state holds it under this name).
     private const string EpochLossKey = "epoch_step_loss_sum";
     private double _epochLoss;
+    private readonly EarlyStopping? _early = o.EarlyStoppingPatience is { } patience ? new EarlyStopping(patience, o.EarlyStoppingThreshold ?? 0) : null;
+    private bool _stop;
 
     /// <summary>Whether this process writes files and validates (rank 0 of a data-parallel run; a single process).</summary>
     public bool Writer { get; init; } = true;
@@ -58,6 +61,9 @@ internal sealed class FineTuneHooks(
     public int? BestEpoch { get; private set; }
 
     private double? BestValue { get; set; }
+
+    /// <summary>The epoch at whose end early stopping ended the run, or null.</summary>
+    public int? StoppedEarlyAt { get; private set; }
 
     public void BeforeStep(long step)
     {
@@ -93,12 +99,30 @@ internal sealed class FineTuneHooks(
         if (data.IsEpochEnd(outcome.Step))
         {
             Rank0Work.Run(Communicator, Invariant($"the validation and checkpoint of epoch {epoch}"), () => EndEpoch(epoch, outcome.Step));
+            // After the epoch's checkpoint, which a resumed run would continue from had it been stopped there instead.
+            if (_early is not null && StopsHere())
+            {
+                StoppedEarlyAt = epoch;
+                return false;
+            }
         }
         else if (o.SaveSteps > 0 && outcome.Step % o.SaveSteps == 0)
         {
             Rank0Work.Run(Communicator, Invariant($"the checkpoint at step {outcome.Step}"), () => SaveCheckpoint(outcome.Step, null));
         }
         return true;
+    }
+
+    /// <summary>Rank 0's early-stopping decision of this epoch, on every rank (only rank 0 validates).</summary>
+    private bool StopsHere()
+    {
+        if (Communicator.WorldSize == 1)
+        {
+            return _stop;
+        }
+        using var flag = torch.tensor(new[] { _stop ? 1L : 0L });
+        Communicator.Broadcast(flag, 0);
+        return flag.item<long>() != 0;
     }
 
     /// <summary>
@@ -144,16 +168,22 @@ internal sealed class FineTuneHooks(
         BestEpoch = Finite(TrainLog.Number(s, "best_epoch")) is { } e ? (int)e : null;
         // A best epoch whose value was written as null scored NaN (State): it stays NaN so a resumed run ranks as an uninterrupted one.
         BestValue = Finite(TrainLog.Number(s, "best_value")) ?? (BestStep is null ? null : double.NaN);
+        _early?.Restore(s);
     }
 
-    private JsonObject State() => new()
+    private JsonObject State()
     {
-        [EpochLossKey] = _epochLoss,
-        // JSON has no NaN: an undefined best value is written as null (Restore reads it back as NaN).
-        ["best_value"] = BestValue is { } v ? Finite(v) : null,
-        ["best_step"] = BestStep,
-        ["best_epoch"] = BestEpoch,
-    };
+        var state = new JsonObject
+        {
+            [EpochLossKey] = _epochLoss,
+            // JSON has no NaN: an undefined best value is written as null (Restore reads it back as NaN).
+            ["best_value"] = BestValue is { } v ? Finite(v) : null,
+            ["best_step"] = BestStep,
+            ["best_epoch"] = BestEpoch,
+        };
+        _early?.Save(state);
+        return state;
+    }
 
     private void EndEpoch(int epoch, long step)
     {
@@ -193,6 +223,8 @@ internal sealed class FineTuneHooks(
             return true;
         }
         var value = report.Get(metric);
+        // Against the best before this epoch, as HF's callback sees state.best_metric before this evaluation updates it.
+        _stop = _early?.ShouldStop(BestValue, value, _lowerIsBetter) ?? false;
         var isBest = Improves(BestValue, value, _lowerIsBetter);
         if (isBest)
         {

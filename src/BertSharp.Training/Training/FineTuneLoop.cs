@@ -176,7 +176,8 @@ internal static class FineTuneLoop
             throw;
         }
 
-        if (trainer.StepsDone < totalSteps)
+        // Early stopping ends a run as its last epoch would: the model directory is published.
+        if (trainer.StepsDone < totalSteps && hooks.StoppedEarlyAt is null)
         {
             return new FineTuneOutcome(run.Path, writer ? log.Entries : [], false, hooks.LastCheckpoint, null);
         }
@@ -200,13 +201,25 @@ internal static class FineTuneLoop
     /// </summary>
     private static FineTuneOutcome Publish<TBatch>(FineTuneJob<TBatch> job, RunDirectory run, TrainLog log, FineTuneHooks hooks)
     {
-        var (o, totalSteps) = (job.Options, job.TotalSteps);
-        var keptStep = hooks.BestStep ?? totalSteps;
-        if (keptStep != totalSteps)
+        var o = job.Options;
+        // The last step run: the run's last, or that of the epoch early stopping ended it at.
+        var lastStep = job.Trainer.StepsDone;
+        var keptStep = hooks.BestStep ?? lastStep;
+        if (keptStep != lastStep)
         {
             LoadWeights(job.Model, run.CheckpointPath(keptStep));
         }
-        log.Append("end", totalSteps, new JsonObject { ["steps"] = totalSteps, ["best_epoch"] = hooks.BestEpoch ?? job.Plan.EpochOf(totalSteps) });
+        var end = new JsonObject { ["steps"] = lastStep, ["best_epoch"] = hooks.BestEpoch ?? job.Plan.EpochOf(lastStep) };
+        if (hooks.StoppedEarlyAt is { } stoppedAt)
+        {
+            end["early_stopping"] = new JsonObject
+            {
+                ["stopped_at_epoch"] = stoppedAt,
+                ["patience"] = o.EarlyStoppingPatience,
+                ["threshold"] = o.EarlyStoppingThreshold ?? 0,
+            };
+        }
+        log.Append("end", lastStep, end);
         log.Sync();
         var entries = log.Entries;
         log.Dispose();

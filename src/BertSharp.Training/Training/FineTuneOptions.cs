@@ -76,6 +76,7 @@ public sealed record FineTuneOptions
         }
         TrainingOptions.Require(Training);
         Training.Validate();
+        Training.RequireSaveBestForEarlyStopping(SaveBest);
         if (Pooling is not (null or "cls" or "mean"))
         {
             throw new BertSharpException($"{F("pooling")} {Pooling}: expected cls or mean.");

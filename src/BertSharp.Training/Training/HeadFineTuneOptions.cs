@@ -180,6 +180,7 @@ public sealed record HeadFineTuneOptions
         static string F(string name) => BertSharpException.Field(name);
         TrainingOptions.Require(Training);
         Training.Validate();
+        Training.RequireSaveBestForEarlyStopping(SaveBest);
         // Before the ranges: a value out of range for a head that does not read it is refused as misplaced.
         RequireTaskSetting(Task, "label_all_tokens", LabelAllTokens);
         RequireTaskSetting(Task, "labels", Labels is { Count: > 0 } ? Labels : null);

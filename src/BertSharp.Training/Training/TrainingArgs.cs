@@ -36,6 +36,13 @@ internal static class TrainingArgs
             ["freeze_layers"] = t.FreezeLayers,
         };
         LrSchedulerRecord.Write(args, t.LrSchedulerType, t.LrSchedulerKwargs);
+        // Only with early stopping, so that the keys of a run without it are those earlier versions wrote (an absent key
+        // compares as null: a checkpoint without them resumes, and one with them refuses a resume that drops them).
+        if (t.EarlyStoppingPatience is { } patience)
+        {
+            args["early_stopping_patience"] = patience;
+            args["early_stopping_threshold"] = t.EarlyStoppingThreshold ?? 0;
+        }
         foreach (var (k, v) in taskArgs)
         {
             args[k] = v?.DeepClone();

@@ -92,6 +92,19 @@ public sealed record TrainingOptions
     /// <summary>Stop after this many optimizer steps of this invocation, leaving a checkpoint there (null: run to the end).</summary>
     public int? StopAfter { get; init; }
 
+    /// <summary>
+    /// Stop when the save_best metric (required) has not improved for this many epochs in a row, as HF's
+    /// <c>EarlyStoppingCallback(early_stopping_patience)</c> does with <c>metric_for_best_model</c>; the model is then the best
+    /// epoch's. Null: train every epoch.
+    /// </summary>
+    public int? EarlyStoppingPatience { get; init; }
+
+    /// <summary>
+    /// How much (absolute) the save_best metric must beat the best epoch so far to reset the patience, as HF's
+    /// <c>early_stopping_threshold</c>; only with <see cref="EarlyStoppingPatience"/>. Null: 0.
+    /// </summary>
+    public double? EarlyStoppingThreshold { get; init; }
+
     /// <summary>auto, cpu, cuda, cuda:N.</summary>
     public string Device { get; init; } = "auto";
 
@@ -121,6 +134,19 @@ public sealed record TrainingOptions
 
     /// <summary>Warmup steps of a run of <paramref name="totalSteps"/> optimizer steps.</summary>
     public int WarmupFor(long totalSteps) => WarmupSteps ?? (int)Math.Ceiling(totalSteps * (WarmupRatio ?? 0));
+
+    /// <summary>
+    /// Refuses early stopping without <paramref name="saveBest"/>: it watches that metric, as HF's EarlyStoppingCallback
+    /// requires metric_for_best_model (and validation data, which save_best requires in turn).
+    /// </summary>
+    internal void RequireSaveBestForEarlyStopping(string? saveBest)
+    {
+        if (EarlyStoppingPatience is { } patience && saveBest is null)
+        {
+            throw new BertSharpException(Invariant(
+                $"{BertSharpException.Field("early_stopping_patience")} {patience}: needs {BertSharpException.Field("save_best")} METRIC, the validation metric whose improvement it watches (HF's metric_for_best_model)."));
+        }
+    }
 
     /// <summary>Refuses a null <paramref name="training"/> (a required member set to null) naming the field.</summary>
     internal static void Require(TrainingOptions? training)
@@ -193,6 +219,21 @@ public sealed record TrainingOptions
         if (StopAfter is < 1)
         {
             throw new BertSharpException(Invariant($"{F("stop_after")} {StopAfter}: expected at least 1."));
+        }
+        if (EarlyStoppingPatience is < 1)
+        {
+            throw new BertSharpException(Invariant($"{F("early_stopping_patience")} {EarlyStoppingPatience}: expected at least 1 (epochs without improvement before the run stops)."));
+        }
+        if (EarlyStoppingThreshold is { } threshold)
+        {
+            if (EarlyStoppingPatience is null)
+            {
+                throw new BertSharpException($"{F("early_stopping_threshold")}: only with {F("early_stopping_patience")}.");
+            }
+            if (!(threshold >= 0) || double.IsInfinity(threshold))
+            {
+                throw new BertSharpException(Invariant($"{F("early_stopping_threshold")} {threshold}: expected a number ≥ 0."));
+            }
         }
         if (FreezeEncoder && FreezeLayers is not null)
         {

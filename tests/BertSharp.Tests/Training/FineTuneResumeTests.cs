@@ -83,6 +83,45 @@ public class FineTuneResumeTests
         Assert.Equal(["start", "resume", "end"], log.Where(e => TrainLog.TypeOf(e) is "start" or "resume" or "end").Select(TrainLog.TypeOf));
     }
 
+    [Trait(SlowFirstOrderer.Category, SlowFirstOrderer.Slow)]
+    [Fact]
+    public void An_early_stopping_run_stopped_and_resumed_stops_at_the_same_epoch_with_the_same_weights()
+    {
+        using var tmp = TestPaths.TempDir();
+        FineTuneOptions Early(string dir, Func<TrainingOptions, TrainingOptions>? change = null) =>
+            EarlyStoppingTests.Options(tmp.File(dir), "loss", t => (change ?? (x => x))(t with { EarlyStoppingPatience = 2 }));
+        var straight = FineTuner.Run(Early("straight"));
+        var losses = EarlyStoppingTests.ValidationLosses(tmp.File("straight"));
+        var (stop, _) = EarlyStoppingTests.HfStop(losses, patience: 2, threshold: 0);
+        Assert.Equal(stop, straight.Epochs.Count);
+        Assert.True(stop < 8, "the run is to stop early");
+
+        // Stopped at the end of the epoch before the stop (2 steps an epoch): by HF's rule its counter is 1 there, which the
+        // checkpoint must carry; a resumed run counting from 0 again went on past the stop.
+        var first = FineTuner.Run(Early("split", t => t with { StopAfter = 2 * (stop - 1) }));
+        Assert.False(first.Completed);
+        var checkpoint = tmp.File(FormattableString.Invariant($"split/checkpoint-{2 * (stop - 1)}"));
+        Assert.Equal(1, (int)TrainLog.Number(TrainerState.Load(Path.Combine(checkpoint, TrainerState.FileName)).Task, "early_stopping_patience_counter"));
+        // Other early-stopping settings are another run: refused by name, the checkpoint untouched.
+        string Refused(Func<TrainingOptions, TrainingOptions> change) => Cli.CliErrors.Describe(Assert.Throws<BertSharpException>(() =>
+            FineTuner.Run(Early("split", t => change(t with { Resume = true })))));
+        Assert.Equal($"{checkpoint}: cannot resume: --early-stopping-patience was 2 in the checkpoint but is 3 now; resume with the same settings.",
+            Refused(t => t with { EarlyStoppingPatience = 3 }));
+        Assert.Equal($"{checkpoint}: cannot resume: --early-stopping-threshold was 0 in the checkpoint but is 0.5 now; resume with the same settings.",
+            Refused(t => t with { EarlyStoppingThreshold = 0.5 }));
+        Assert.Equal($"{checkpoint}: cannot resume: --early-stopping-patience was 2 in the checkpoint but is not given now; resume with the same settings.",
+            Refused(t => t with { EarlyStoppingPatience = null }));
+
+        var rest = FineTuner.Run(Early("split", t => t with { Resume = true }));
+        Assert.True(rest.Completed);
+        Assert.Equal(File.ReadAllBytes(tmp.File("straight/model.safetensors")), File.ReadAllBytes(tmp.File("split/model.safetensors")));
+        Assert.Equal(straight.StepLosses, rest.StepLosses);
+        Assert.Equal(straight.Epochs.Select(e => (e.Epoch, e.TrainLoss, e.IsBest, e.Step)), rest.Epochs.Select(e => (e.Epoch, e.TrainLoss, e.IsBest, e.Step)));
+        Assert.Equal(File.ReadAllText(tmp.File("straight/metrics.json")), File.ReadAllText(tmp.File("split/metrics.json")));
+        static string End(string model) => TrainLog.Read(Path.Combine(model, TrainLog.FileName)).Single(e => TrainLog.TypeOf(e) == "end").ToJsonString();
+        Assert.Equal(End(tmp.File("straight")), End(tmp.File("split")));
+    }
+
     [Fact]
     public void Cancelling_keeps_the_last_epoch_checkpoint_and_resume_finishes_bitwise()
     {
