@@ -45,10 +45,10 @@ public class EarlyStoppingTests
     /// <summary>
     /// HF's EarlyStoppingCallback for a metric where lower is better, written from transformers' check_metric_value and
     /// on_evaluate: the best is the one before this evaluation (_determine_best_metric updates it after on_evaluate), and it
-    /// moves on every strict improvement, whatever the threshold. Returns the epoch the run stops at (the last when it does
-    /// not stop) and the best epoch then.
+    /// moves on every strict improvement, whatever the threshold. Returns the epoch the run stops at (null when it does not
+    /// stop) and the best epoch then.
     /// </summary>
-    internal static (int Stop, int Best) HfStop(IReadOnlyList<double> losses, int patience, double threshold)
+    internal static (int? Stop, int Best) HfStop(IReadOnlyList<double> losses, int patience, double threshold)
     {
         double? best = null;
         var (bestEpoch, counter) = (0, 0);
@@ -65,7 +65,7 @@ public class EarlyStoppingTests
                 return (i + 1, bestEpoch);
             }
         }
-        return (losses.Count, bestEpoch);
+        return (null, bestEpoch);
     }
 
     /// <summary>The validation losses of a finished run's epochs, from its train_log.jsonl.</summary>
@@ -82,8 +82,9 @@ public class EarlyStoppingTests
         var losses = ValidationLosses(tmp.File("full"));
 
         // No threshold: the epochs run are the full run's first ones, step for step.
-        var (stop, best) = HfStop(losses, patience: 2, threshold: 0);
+        var (stopAt, best) = HfStop(losses, patience: 2, threshold: 0);
         // The run's losses rise and fall, so the rule stops it before the end (a run that never stopped would prove nothing).
+        var stop = Assert.NotNull(stopAt);
         Assert.InRange(stop, 3, 7);
         var early = FineTuner.Run(Options(tmp.File("early"), "loss", t => t with { EarlyStoppingPatience = 2 }));
         Assert.True(early.Completed);
