@@ -13,7 +13,7 @@ namespace BertSharp.Cli.Commands;
 /// one line each, or nothing where a rank's own message already says why the job failed, and its help-aggregation
 /// bookkeeping is dropped. The ranks' "stopped by the launcher" lines are decided when the job ends: once any rank has
 /// written an <c>error: </c> line, before or after them, they are dropped, since they only say that the job ended
-/// because of it.
+/// because of it; from the first of them on, what is shown waits with them, in the order it came.
 /// </summary>
 internal sealed partial class LaunchOutput : TextWriter, MpirunTagReader.ISink
 {
@@ -34,10 +34,11 @@ internal sealed partial class LaunchOutput : TextWriter, MpirunTagReader.ISink
     /// <summary>
     /// How long another rank's line that rank 0 has not written waits to be shown: until rank 0 has ended this many lines
     /// since, or until more lines than this wait (the oldest goes first). The ranks meet in every collective, so rank 0
-    /// writes its copy of a line every rank writes within the few lines it prints between two meetings (its plan before
-    /// training is the longest stretch, some tens of lines); a line still unmatched after this many is the other rank's
-    /// own. Waiting until the job ends instead kept every such line of a days-long run in memory and showed none of them
-    /// until then.
+    /// writes its copy of a line every rank writes within the lines it prints between two meetings. Its plan before
+    /// training is the longest stretch: 7 lines on stderr for <c>bert launch --nproc 2 -- finetune</c> with validation data
+    /// and a truncation warning, 1 for <c>pretrain</c>, then 1 a step or an evaluation (2026-12-06, Open MPI 4.1.4); a line
+    /// still unmatched after 64, nine times that, is the other rank's own (a copy later still would be shown a second time). Waiting until
+    /// the job ends instead kept every such line of a days-long run in memory and showed none of them until then.
     /// </summary>
     internal const int HeldLinesLimit = 64;
 
@@ -59,9 +60,10 @@ internal sealed partial class LaunchOutput : TextWriter, MpirunTagReader.ISink
     private readonly HashSet<int> _explained = [];
     private readonly List<(int Rank, string Line)> _unexplained = [];
     private bool _rankErred;
-    // From rank 0's first stop line on, what is shown waits here, in order, until the job ends: the rank whose error
-    // stopped rank 0 may reach the stream after rank 0's line, and only then is it known whether the stop lines say
-    // anything. Stop is true for rank 0's stop lines, shown only if no rank erred. A stop ends its process, so little follows.
+    // From the first stop line of any rank on, what is shown waits here, in order, until the job ends: the rank whose error
+    // stopped the others may reach the stream after their lines, and only then is it known whether the stop lines say
+    // anything. Stop is true for the stop lines, shown only if no rank erred. mpirun stops every rank at once (SIGTERM,
+    // which ends a rank, then SIGKILL after odls_base_sigkill_timeout: 3 s under bert launch), so the wait is that short.
     private List<(string Text, bool Stop)>? _afterStop;
     // True while rank 0's current line may still be one of its own messages (it starts like RankMessage so far).
     private bool _rank0Defers = true;
@@ -106,7 +108,7 @@ internal sealed partial class LaunchOutput : TextWriter, MpirunTagReader.ISink
         {
             _live.Append(rank0Line);
         }
-        foreach (var (text, who, _) in _held.Where(h => !Consequence(h.Text)))
+        foreach (var (text, who, _) in _held)
         {
             Show(text, who);
         }
@@ -183,6 +185,12 @@ internal sealed partial class LaunchOutput : TextWriter, MpirunTagReader.ISink
             // A terminal shows only what follows the last carriage return: a progress bar redrawn for days is one
             // redraw here, not all of them. A carriage return just before the newline stays, as the line's own.
             line.Clear();
+            // Rank 0's next text starts the line anew, so it may be one of its own messages (a stop line after a finished
+            // download's "\r").
+            if (rank == 0)
+            {
+                _rank0Defers = true;
+            }
         }
         line.Append(c);
         if (rank == 0)
@@ -223,10 +231,7 @@ internal sealed partial class LaunchOutput : TextWriter, MpirunTagReader.ISink
         var text = line.ToString();
         if (StoppedByLauncher().IsMatch(text))
         {
-            StartLine();
-            FlushLive();
-            _afterStop ??= [];
-            _afterStop.Add((text + "\n", Stop: true));
+            HoldStop(text);
             return;
         }
         _live.Append(text);
@@ -252,10 +257,16 @@ internal sealed partial class LaunchOutput : TextWriter, MpirunTagReader.ISink
     }
 
     /// <summary>
-    /// True for a rank's "stopped by the launcher" line that only follows from another rank's error; such a line where no
-    /// rank wrote an error stays, since it says where each rank was when one died or hung.
+    /// Holds a rank's "stopped by the launcher" line, and all that is shown after it, until the job ends: dropped if a rank
+    /// erred (it only follows from that error), else shown, since it says where the rank was when one died or hung.
     /// </summary>
-    private bool Consequence(string text) => _rankErred && StoppedByLauncher().IsMatch(text);
+    private void HoldStop(string text)
+    {
+        StartLine();
+        FlushLive();
+        _afterStop ??= [];
+        _afterStop.Add((text + "\n", Stop: true));
+    }
 
     /// <summary>True when a line of one rank already says which rank wrote it (the rank's own stop or watchdog message).</summary>
     private static bool NamesItsRank(string text, SortedSet<int> who) =>
@@ -285,6 +296,11 @@ internal sealed partial class LaunchOutput : TextWriter, MpirunTagReader.ISink
             _held.RemoveAll(h => h.Text == text);
             _rank0LinesEnded++;
         }
+        else if (StoppedByLauncher().IsMatch(text))
+        {
+            // It names its rank, so rank 0 never writes a copy.
+            HoldStop(text);
+        }
         else if (!_rank0Said.Contains(text))
         {
             var held = _held.FindIndex(h => h.Text == text);
@@ -300,27 +316,13 @@ internal sealed partial class LaunchOutput : TextWriter, MpirunTagReader.ISink
         ShowSettled();
     }
 
-    /// <summary>
-    /// Shows the held lines that are clearly the other ranks' own (<see cref="HeldLinesLimit"/>), oldest first; stop lines
-    /// stay held, since whether they are shown is known only when the job ends.
-    /// </summary>
+    /// <summary>Shows the held lines that are clearly the other ranks' own (<see cref="HeldLinesLimit"/>), oldest first.</summary>
     private void ShowSettled()
     {
-        var i = 0;
-        while (i < _held.Count)
+        while (_held.Count > 0 && (_held.Count > HeldLinesLimit || _rank0LinesEnded - _held[0].Since >= HeldLinesLimit))
         {
-            var (text, who, since) = _held[i];
-            if (StoppedByLauncher().IsMatch(text))
-            {
-                i++;
-                continue;
-            }
-            if (_held.Count <= HeldLinesLimit && _rank0LinesEnded - since < HeldLinesLimit)
-            {
-                // The lines after it arrived later still.
-                return;
-            }
-            _held.RemoveAt(i);
+            var (text, who, _) = _held[0];
+            _held.RemoveAt(0);
             Show(text, who);
         }
     }

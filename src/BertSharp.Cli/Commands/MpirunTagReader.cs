@@ -4,8 +4,9 @@ namespace BertSharp.Cli.Commands;
 /// Reads one of <c>mpirun --tag-output</c>'s streams, read by read, and says whose each character is. mpirun puts
 /// <c>[JOB,RANK]&lt;STREAM&gt;:</c> before every chunk it reads from a rank, not before every line
 /// (<c>[1,0]&lt;stderr&gt;:\rprog 1[1,0]&lt;stderr&gt;:\rprog 2</c>); text after a rank's newline that no tag claims is
-/// mpirun's own, and so is a block of mpirun's that starts with its rule line after a rank's chunk that lacked its newline.
-/// A tag or a rule line cut between two reads is carried to the next read.
+/// mpirun's own, and so is a block of mpirun's that starts with its rule line after a rank's chunk that lacked its newline
+/// (told from a rank's own line ending in as many dashes by what follows the rule). A tag, or a rule line and the start of
+/// what follows it, cut between two reads is carried to the next read.
 /// </summary>
 /// <param name="sink">Where the attributed text goes.</param>
 /// <param name="mpirunSpeaks">True for mpirun's stderr, whose untagged text is mpirun's messages (a <c>[</c> inside one of
@@ -61,13 +62,13 @@ internal sealed class MpirunTagReader(MpirunTagReader.ISink sink, bool mpirunSpe
             }
             if (text[i] == BlockRule[0] && mpirunSpeaks && _owner is { } owner && _midLine.Contains(owner))
             {
-                var rule = RuleAt(text, i);
-                if (rule < 0)
+                var block = BlockAt(text, i);
+                if (block < 0)
                 {
                     _carry = text[i..];
                     return;
                 }
-                if (rule > 0)
+                if (block > 0)
                 {
                     _midLine.Remove(owner);
                     _owner = null;
@@ -157,6 +158,32 @@ internal sealed class MpirunTagReader(MpirunTagReader.ISink sink, bool mpirunSpe
             return (-1, 0);
         }
         return i > name && text[i] == '>' && text[i + 1] == ':' ? (i + 2 - at, rank) : (0, 0);
+    }
+
+    /// <summary>
+    /// 1 when one of mpirun's blocks starts at <paramref name="at"/>, 0 when none does, -1 when the text ends before that is
+    /// known. mpirun writes a block whole, in one write: its rule line, then its message. A rule line that a tag, a second
+    /// rule line or the end of the stream follows is a rank's own line of dashes.
+    /// </summary>
+    private static int BlockAt(string text, int at)
+    {
+        var rule = RuleAt(text, at);
+        if (rule <= 0)
+        {
+            return rule;
+        }
+        var next = at + BlockRule.Length + 1;
+        if (next == text.Length)
+        {
+            return -1;
+        }
+        var tag = text[next] == '[' ? Tag(text, next).Length : 0;
+        var again = RuleAt(text, next);
+        if (tag < 0 || again < 0)
+        {
+            return -1;
+        }
+        return tag == 0 && again == 0 ? 1 : 0;
     }
 
     /// <summary>

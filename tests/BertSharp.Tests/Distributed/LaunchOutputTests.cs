@@ -140,7 +140,8 @@ public sealed class LaunchOutputTests
     {
         var rank0 = "bertsharp: rank 0 of 3 (mpi): stopped by the launcher (SIGTERM) while computing, outside any collective: another rank exited or was killed (the launcher's message names it), or the job was stopped. Files already written are complete and intact.";
         var rank1 = rank0.Replace("rank 0 of 3", "rank 1 of 3", StringComparison.Ordinal);
-        Assert.Equal($"{rank0}\nbert launch: rank 2 was killed by signal 9 (SIGKILL)\n{rank1}\n",
+        // In the order they came: the stopped ranks' lines, then mpirun's.
+        Assert.Equal($"{rank0}\n{rank1}\nbert launch: rank 2 was killed by signal 9 (SIGKILL)\n",
             Fold($"[1,0]<stderr>:{rank0}\n", $"[1,1]<stderr>:{rank1}\n",
                  Rule + "mpirun noticed that process rank 2 with PID 0 on node vm exited on signal 9 (Killed).\n" + Rule));
         // A line of rank 1 that names another rank keeps its label.
@@ -296,6 +297,50 @@ public sealed class LaunchOutputTests
         output.Write($"[1,2]<stderr>:{rank2}\n");
         output.Finish();
         Assert.Equal($"{watchdog}\n{waiting}\nbert launch: rank 1 was killed by signal 9 (SIGKILL)\n{rank2}\n", shown.ToString());
+    }
+
+    [Fact]
+    public void Rank_0s_stop_line_after_a_redraw_that_ends_in_a_carriage_return_is_its_stop_line()
+    {
+        // A finished download ends its line with "\r" (DownloadProgress): the stop line that follows starts that line anew.
+        var stopped = "bertsharp: rank 0 of 2 (mpi): stopped by the launcher (SIGTERM) while computing, outside any collective: another rank exited or was killed (the launcher's message names it), or the job was stopped. Files already written are complete and intact.";
+        var killed = Rule + "mpirun noticed that process rank 1 with PID 0 on node vm exited on signal 9 (Killed).\n" + Rule;
+        Assert.Equal($"\rmodel 100%\r\n{stopped}\nbert launch: rank 1 was killed by signal 9 (SIGKILL)\n",
+            Fold("[1,0]<stderr>:\rmodel 100%\r", $"[1,0]<stderr>:{stopped}\n", killed));
+        Assert.Equal("\rmodel 100%\r\nrank 1: error: shard-1.bin: truncated\n",
+            Fold("[1,0]<stderr>:\rmodel 100%\r", $"[1,0]<stderr>:{stopped}\n", "[1,1]<stderr>:rank 1: error: shard-1.bin: truncated\n", Abort));
+        // What the launcher says itself starts a line of its own too.
+        Assert.Equal("\rmodel 100%\r\nbert launch: rank 1 was killed by signal 9 (SIGKILL)\n", Fold("[1,0]<stderr>:\rmodel 100%\r", killed));
+    }
+
+    [Fact]
+    public void Another_ranks_stop_line_keeps_its_place_before_mpiruns_line_that_came_after_it()
+    {
+        // Open MPI 4.1.4 with rank 0 killed: the others' stop lines, then, once every rank has ended, mpirun's block.
+        var rank1 = "bertsharp: rank 1 of 2 (mpi): stopped by the launcher (SIGTERM) while waiting in all-reduce of 4 Float32 values: another rank exited or was killed (the launcher's message names it), or the job was stopped. Files already written are complete and intact.";
+        Assert.Equal($"\rstep 3\n{rank1}\nbert launch: rank 0 was killed by signal 9 (SIGKILL)\n",
+            Fold("[1,0]<stderr>:\rstep 3", $"[1,1]<stderr>:rank 1: {rank1}\n",
+                 Rule + "mpirun noticed that process rank 0 with PID 0 on node vm exited on signal 9 (Killed).\n" + Rule));
+    }
+
+    [Fact]
+    public void A_ranks_own_line_of_dashes_after_text_is_the_ranks()
+    {
+        // mpirun writes a block whole (one write: its rule, then its message), so its rule is never followed by a tag, by a
+        // second rule or by nothing; a rank's line that ends in as many dashes is.
+        var dashes = Rule.TrimEnd('\n');
+        var killed = Rule + "mpirun noticed that process rank 1 with PID 0 on node vm exited on signal 9 (Killed).\n" + Rule;
+        foreach (var (raw, expected) in new[]
+        {
+            ($"[1,0]<stderr>:total{dashes}\n[1,0]<stderr>:next\n", $"total{dashes}\nnext\n"),
+            ($"[1,0]<stderr>:total[1,0]<stderr>:{dashes}\n[1,1]<stderr>:rank 1: own\n", $"total{dashes}\nrank 1: own\n"),
+            ($"[1,0]<stderr>:total{dashes}\n" + killed, $"total{dashes}\nbert launch: rank 1 was killed by signal 9 (SIGKILL)\n"),
+            ($"[1,0]<stderr>:total{dashes}\n", $"total{dashes}\n"),
+        })
+        {
+            Assert.Equal(expected, Fold(raw));
+            Assert.Equal(expected, Fold(raw.Chunk(7).Select(c => new string(c)).ToArray()));
+        }
     }
 
     /// <summary>mpirun's stderr, fed in the given reads, as <c>bert launch</c> shows it once the job ended.</summary>
