@@ -239,7 +239,7 @@ internal static class FineTuneLoop
                 // From the files as written: the card says what the directory holds.
                 var args = ReadJsonObject(Path.Combine(tmp, TrainingArgsFile.FileName));
                 ModelCard.Write(tmp, new ModelCardFacts(Path.GetFileName(run.Path), o.ModelDir, args["task"]!.GetValue<string>(), args,
-                    o.WarmupRatio, entries, File.Exists(keptMetrics) ? ReadJsonObject(keptMetrics) : null, ReadJsonObject(Path.Combine(tmp, "config.json"))));
+                    o.WarmupRatio, entries, File.Exists(keptMetrics) ? ReadJsonObject(keptMetrics) : null, ReadJsonObject(Path.Combine(tmp, "config.json")), job.Communicator.WorldSize));
             }
             LossPlot.Save(Path.Combine(tmp, LossPlot.FileName), LossPlot.Title($"{job.TaskName} fine-tuning", entries), entries, job.PlotSeries);
         }, o.Overwrite, job.Kind);

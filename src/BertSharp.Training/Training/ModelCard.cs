@@ -17,8 +17,9 @@ namespace BertSharp.Training;
 /// <param name="Log">The run's <c>train_log.jsonl</c> entries.</param>
 /// <param name="Metrics">The published weights' <c>metrics.json</c>, or null without validation.</param>
 /// <param name="Config">The model's <c>config.json</c> as written.</param>
+/// <param name="Devices">The data-parallel ranks of the invocation that finished the run (1: one process).</param>
 internal sealed record ModelCardFacts(string ModelName, string? Model, string Task, JsonObject Args, double? WarmupRatio,
-    IReadOnlyList<JsonObject> Log, JsonObject? Metrics, JsonObject Config);
+    IReadOnlyList<JsonObject> Log, JsonObject? Metrics, JsonObject Config, int Devices);
 
 /// <summary>A task as modelcard.py's TASK_TAG_TO_NAME_MAPPING names it, with the transformers Auto class that loads its model.</summary>
 internal sealed record ModelCardTask(string Tag, string Name, string AutoClass);
@@ -109,7 +110,7 @@ internal static class ModelCard
         var task = Tasks.GetValueOrDefault(f.Task, SequenceClassification);
         var results = f.Metrics?["metrics"] is JsonObject values ? values.Select(kv => (kv.Key, TrainLog.Number(values, kv.Key))).ToList() : [];
         return new ModelCardContent(f.ModelName, f.Model, task, Datasets.GetValueOrDefault(f.Task), FileNameOf(f.Args, "data") ?? "unknown", results,
-            Description(f, task), Uses(f, task), DataText(f), [.. Hyperparameters(f.Args, f.WarmupRatio), ("num_epochs", Int(f.Args, "epochs"))], ResultsTable(EpochRows(f.Log)));
+            Description(f, task), Uses(f, task), DataText(f), [.. Hyperparameters(f.Args, f.WarmupRatio, f.Devices), ("num_epochs", Int(f.Args, "epochs"))], ResultsTable(EpochRows(f.Log)));
     }
 
     /// <summary>A fine-tuning log's rows: each epoch that validated, with the mean of its steps' losses as its training loss.</summary>
@@ -242,22 +243,46 @@ internal static class ModelCard
     /// </summary>
     /// <param name="a">The settings: learning_rate, batch_size, seed, gradient_accumulation_steps, adam_epsilon, warmup_steps.</param>
     /// <param name="warmupRatio">The warmup as a fraction of the steps when it was given so.</param>
-    internal static List<(string Name, string Value)> Hyperparameters(JsonObject a, double? warmupRatio)
+    /// <param name="devices">The data-parallel ranks of the invocation that finished the run (1: one process).</param>
+    internal static List<(string Name, string Value)> Hyperparameters(JsonObject a, double? warmupRatio, int devices)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(devices, 1);
         var batch = (long)TrainLog.Number(a, "batch_size");
         var accum = (long)TrainLog.Number(a, "gradient_accumulation_steps");
-        // Validation runs at the training batch size.
+        // HF's train_batch_size is per device; BertSharp's batch_size is the global batch, which the ranks split with slices
+        // that differ by at most one (DataSharding), so a device held at most the larger slice. The total is the batch the
+        // optimizer stepped on, as HF's per device × devices × accumulation is when the split is even.
+        var perDevice = (batch + devices - 1) / devices;
+        var totalTrain = batch * accum;
         var list = new List<(string, string)>
         {
             ("learning_rate", PythonRepr(TrainLog.Number(a, "learning_rate"))),
-            ("train_batch_size", Int(a, "batch_size")),
+            ("train_batch_size", Text(perDevice)),
+            // Rank 0 validates alone, at the global batch (FineTuneHooks, PretrainingTrainer), so that is its device's batch.
             ("eval_batch_size", Int(a, "batch_size")),
             ("seed", Int(a, "seed")),
         };
+        if (devices > 1)
+        {
+            // HF writes "multi-GPU" for every DistributedDataParallel run, CPU ones included; these ranks are CPU processes
+            // joined by Open MPI (the NCCL backend is not wired into training), which accelerate names MULTI_CPU, written
+            // here in the card's spelling.
+            list.Add(("distributed_type", "multi-CPU"));
+            list.Add(("num_devices", Text(devices)));
+        }
         if (accum > 1)
         {
             list.Add(("gradient_accumulation_steps", Int(a, "gradient_accumulation_steps")));
-            list.Add(("total_train_batch_size", (batch * accum).ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        }
+        if (totalTrain != perDevice)
+        {
+            list.Add(("total_train_batch_size", Text(totalTrain)));
+        }
+        if (devices > 1)
+        {
+            // HF's eval × devices always differs from eval on several devices, so HF always writes it then; here one device
+            // evaluated the whole batch, so the total is that batch, written so that a reader does not multiply by num_devices.
+            list.Add(("total_eval_batch_size", Int(a, "batch_size")));
         }
         list.Add(("optimizer", $"Use adamw_torch with betas=(0.9,0.999) and epsilon={PythonRepr(TrainLog.Number(a, "adam_epsilon"))} and optimizer_args=No additional optimizer arguments"));
         // The model card is written from settings the run has already checked, so the file named here is never shown.
@@ -272,6 +297,8 @@ internal static class ModelCard
         }
         return list;
     }
+
+    private static string Text(long n) => n.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>A whole-number setting as Python prints an int; seeds beyond 2^53 exactly, not through a double.</summary>
     internal static string Int(JsonObject a, string key) => a[key] is JsonValue v && v.TryGetValue<long>(out var n)

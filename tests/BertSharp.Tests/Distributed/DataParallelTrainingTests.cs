@@ -131,7 +131,7 @@ public sealed class DataParallelTrainingTests(DataParallelTrainingTests.Runs run
         /// validation file is <c>eval-0.tsv</c> for rank 0 (and one process) and a missing file for the other ranks
         /// (<see cref="MpiJob.RunScript"/>'s <c>{rank}</c>): only rank 0 validates, and the others must not read it.
         /// </summary>
-        private string[] Finetune(string model, int gradAccum, string output)
+        private string[] Finetune(string model, int gradAccum, string output, params string[] more)
         {
             var train = Path.Combine(TestPaths.Fixtures, "data", "sst2_train.tsv");
             var eval = Dir("eval-{rank}.tsv");
@@ -143,6 +143,7 @@ public sealed class DataParallelTrainingTests(DataParallelTrainingTests.Runs run
                 "finetune", "--task", "sst2", "--data", train, "--eval-data", eval, "--model", model,
                 "--output", output, "--epochs", "5", "--batch-size", "7", "--max-length", "24", "--lr", "1e-3", "--eps", "1e-6", "--seed", "7",
                 "--device", "cpu", "--no-bucketing", "--example-dropout", "--grad-accum", gradAccum.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                .. more,
             ];
         }
 
@@ -164,7 +165,7 @@ public sealed class DataParallelTrainingTests(DataParallelTrainingTests.Runs run
             // One process on the whole batch.
             OneProcess(Pretrain(data, plain, Dir("pretrain-plain-one"), "--example-dropout"));
             OneProcess(Pretrain(data, dropout, Dir("pretrain-dropout-one"), "--example-dropout"));
-            OneProcess(Pretrain(mlmData, maskedLm, Dir("mlm-one"), "--example-dropout"));
+            OneProcess(Pretrain(mlmData, maskedLm, Dir("mlm-one"), ["--example-dropout", .. Cosine]));
             OneProcess(Pretrain(data, dropout, Dir("uneven-one"), accum));
             // Stopped at 3, for 2 ranks to finish.
             OneProcess(Pretrain(data, dropout, Dir("one-then-two"), [.. accum, "--stop-after", "3"]));
@@ -175,10 +176,11 @@ public sealed class DataParallelTrainingTests(DataParallelTrainingTests.Runs run
             [
                 ["pretrain-plain-two", .. Pretrain(data, plain, Dir("pretrain-plain-two"))],
                 ["pretrain-dropout-two", .. Pretrain(data, dropout, Dir("pretrain-dropout-two"), "--save-every", "5")],
-                ["mlm-two", .. Pretrain(mlmData, maskedLm, Dir("mlm-two"))],
+                ["mlm-two", .. Pretrain(mlmData, maskedLm, Dir("mlm-two"), Cosine)],
                 ["finetune-1-stop", .. Finetune(classifier, 1, Dir("finetune-1-two")), "--stop-after", "5"],
                 ["finetune-1-whole", .. Finetune(classifier, 1, Dir("finetune-1-whole"))],
-                ["finetune-2-two", .. Finetune(classifier, 2, Dir("finetune-2-two"))],
+                ["finetune-2-two", .. Finetune(classifier, 2, Dir("finetune-2-two"), Cosine)],
+                ["finetune-early-two", .. Finetune(classifier, 1, Dir("finetune-early-two"), EarlyStopping)],
                 .. HeadTasks.Select(t => (string[])[t + "-two", .. HeadFinetune(t, Dir(t + "-two"))]),
             ]);
             facts["finetune-1 stopped with a model"] = File.Exists(Dir("finetune-1-two/model.safetensors"));
@@ -212,7 +214,8 @@ public sealed class DataParallelTrainingTests(DataParallelTrainingTests.Runs run
             Script(0, outDir,
             [
                 ["finetune-1-one", .. Finetune(classifier, 1, Dir("finetune-1-one"))],
-                ["finetune-2-one", .. Finetune(classifier, 2, Dir("finetune-2-one"))],
+                ["finetune-2-one", .. Finetune(classifier, 2, Dir("finetune-2-one"), Cosine)],
+                ["finetune-early-one", .. Finetune(classifier, 1, Dir("finetune-early-one"), EarlyStopping)],
                 .. HeadTasks.Select(t => (string[])[t + "-one", .. HeadFinetune(t, Dir(t + "-one"))]),
                 ["finetune-1-then-one", .. Finetune(classifier, 1, Dir("finetune-1-then-one")), "--resume"],
             ]);
@@ -233,6 +236,13 @@ public sealed class DataParallelTrainingTests(DataParallelTrainingTests.Runs run
     }
 
     private static readonly string[] HeadTasks = ["ner", "swag", "squad"];
+
+    // A schedule that is not linear, on the grad-accum fine-tuning and the masked-LM pre-training comparisons.
+    private static readonly string[] Cosine = ["--lr-scheduler", "cosine"];
+
+    // No epoch beats the best before it by more than 10 in loss, so the counter reaches the patience at the end of epoch 2 of
+    // 5: rank 0 alone validates (rank 1 has no validation file), so its decision must reach rank 1 for both to stop there.
+    private static readonly string[] EarlyStopping = ["--save-best", "loss", "--early-stopping-patience", "1", "--early-stopping-threshold", "10"];
 
     // Small enough that the tiny model's gradients take several buckets.
     private const double BenchBucketMib = 0.25;
@@ -480,5 +490,86 @@ public sealed class DataParallelTrainingTests(DataParallelTrainingTests.Runs run
         Assert.Equal(runs.Dir(task + "-eval-0"), (string?)trainingArgs["eval_data"]);
         Assert.Equal(true, (bool?)trainingArgs["example_dropout"]);
         Assert.Equal(HeadGradAccum(task), (int?)trainingArgs["gradient_accumulation_steps"]);
+    }
+
+    [SkippableFact]
+    public void Early_stopping_on_2_ranks_stops_every_rank_at_rank_0s_epoch_with_the_one_process_weights()
+    {
+        runs.Made();
+        // Both ranks ended the command with exit 0 and rank 0 alone printed: a rank 1 that missed rank 0's decision went on
+        // alone into epoch 3's first all-reduce, which the job either refused (the ranks disagree) or hung in until MpiJob's limit.
+        AssertOnlyRank0Printed("finetune-early-two", "saved ");
+        foreach (var run in new[] { "finetune-early-one", "finetune-early-two" })
+        {
+            var log = TrainLog.Read(runs.Dir(run + "/" + TrainLog.FileName));
+            Assert.Equal([1.0, 2.0], log.Where(e => TrainLog.TypeOf(e) == "epoch").Select(e => TrainLog.Number(e, "epoch")));
+            var end = log.Single(e => TrainLog.TypeOf(e) == "end");
+            Assert.Equal(2, (int?)end["early_stopping"]?["stopped_at_epoch"]);
+            // 2 of the 10 steps: 8 examples make 2 batches (7 and 1) an epoch.
+            Assert.Equal(4, TrainLog.StepOf(end));
+        }
+        AssertSameRun(runs.Dir("finetune-early-one"), runs.Dir("finetune-early-two"), "model.safetensors", "early stopping on 2 ranks");
+    }
+
+    [SkippableFact]
+    public void A_cosine_schedule_on_2_ranks_sets_every_steps_rate_as_hf_does_in_one_process()
+    {
+        runs.Made();
+        // The runs' losses and weights are compared with one process by the grad-accum fine-tuning and masked-LM tests.
+        foreach (var run in new[] { "finetune-2-one", "finetune-2-two" })
+        {
+            var args = JsonNode.Parse(File.ReadAllText(runs.Dir(run + "/training_args.json")))!;
+            Assert.Equal("cosine", (string?)args["lr_scheduler_type"]);
+            AssertCosineRates(runs.Dir(run), (long)args["warmup_steps"]!, (long)args["total_steps"]!);
+        }
+        AssertCosineRates(runs.Dir("mlm-one"), warmup: 2, total: 10);
+        AssertCosineRates(runs.Dir("mlm-two"), warmup: 2, total: 10);
+    }
+
+    // HF's get_cosine_schedule_with_warmup (num_cycles 0.5) at each step's scheduler step (the steps before it), peak 1e-3.
+    private static void AssertCosineRates(string dir, long warmup, long total)
+    {
+        var rates = TrainLog.Read(Path.Combine(dir, TrainLog.FileName)).Where(e => TrainLog.TypeOf(e) == "train")
+            .Select(e => (Step: TrainLog.StepOf(e), Rate: TrainLog.Number(e, "learning_rate"))).ToList();
+        Assert.Equal(Enumerable.Range(1, (int)total).Select(s => (long)s), rates.Select(r => r.Step));
+        foreach (var (step, rate) in rates)
+        {
+            var s = step - 1;
+            var factor = s < warmup ? (double)s / warmup : Math.Max(0, 0.5 * (1 + Math.Cos(Math.PI * (s - warmup) / Math.Max(1, total - warmup))));
+            Assert.True(Math.Abs(1e-3 * factor - rate) <= 1e-12, $"{dir}: step {step} rate {rate}, cosine {1e-3 * factor}");
+        }
+    }
+
+    [SkippableFact]
+    public void The_cards_of_2_rank_runs_give_the_per_device_batch_and_the_totals_as_hf_would()
+    {
+        runs.Made();
+        // --batch-size is the global batch: 7 split 4 + 3 (a device held at most 4), 4 split 2 + 2. Rank 0 validates alone at
+        // the global batch. Totals: train 7 × 2 micro-batches = 14 and 4; eval the one device's batch. One process: no
+        // distributed lines, and a total only where accumulation makes one.
+        const string Optimizer6 = "- optimizer: Use adamw_torch with betas=(0.9,0.999) and epsilon=1e-06 and optimizer_args=No additional optimizer arguments\n";
+        Assert.StartsWith("- learning_rate: 0.001\n- train_batch_size: 4\n- eval_batch_size: 7\n- seed: 7\n- distributed_type: multi-CPU\n- num_devices: 2\n"
+            + "- gradient_accumulation_steps: 2\n- total_train_batch_size: 14\n- total_eval_batch_size: 7\n" + Optimizer6 + "- lr_scheduler_type: cosine\n",
+            CardHyperparameters(runs.Dir("finetune-2-two")));
+        Assert.StartsWith("- learning_rate: 0.001\n- train_batch_size: 7\n- eval_batch_size: 7\n- seed: 7\n"
+            + "- gradient_accumulation_steps: 2\n- total_train_batch_size: 14\n" + Optimizer6 + "- lr_scheduler_type: cosine\n",
+            CardHyperparameters(runs.Dir("finetune-2-one")));
+        Assert.StartsWith("- learning_rate: 0.001\n- train_batch_size: 2\n- eval_batch_size: 4\n- seed: 3\n- distributed_type: multi-CPU\n- num_devices: 2\n"
+            + "- total_train_batch_size: 4\n- total_eval_batch_size: 4\n- optimizer: ",
+            CardHyperparameters(runs.Dir("mlm-two/final")));
+        Assert.StartsWith("- learning_rate: 0.001\n- train_batch_size: 4\n- eval_batch_size: 4\n- seed: 3\n- optimizer: ",
+            CardHyperparameters(runs.Dir("mlm-one/final")));
+        Assert.Contains("\n- lr_scheduler_type: cosine\n", CardHyperparameters(runs.Dir("mlm-two/final")), StringComparison.Ordinal);
+    }
+
+    // The card's hyperparameter lines, read as text (the card code is what is checked).
+    private static string CardHyperparameters(string modelDir)
+    {
+        const string Heading = "The following hyperparameters were used during training:\n";
+        var card = File.ReadAllText(Path.Combine(modelDir, "README.md"));
+        var start = card.IndexOf(Heading, StringComparison.Ordinal);
+        Assert.True(start >= 0, $"{modelDir}/README.md has no hyperparameters");
+        start += Heading.Length;
+        return card[start..(card.IndexOf("\n\n", start, StringComparison.Ordinal) + 1)];
     }
 }

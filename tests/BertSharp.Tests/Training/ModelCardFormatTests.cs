@@ -114,4 +114,24 @@ public class ModelCardFormatTests
             + "| 0.6931        | 1.0   | 2    | 0.7             | 0.5      | nan      |\n| 0.5           | 2.0   | 4    | 0.1235          | 0.625    | nan      |\n",
             table);
     }
+
+    // extract_hyperparameters_from_trainer's lines before the optimizer, for an HF run of the same per-device batches: per
+    // device train and eval batch, distributed_type and num_devices on several devices, the accumulation, and the totals
+    // (train: per device × devices × accumulation; eval: rank 0 alone evaluates the global batch). Hand-computed.
+    [Theory]
+    [InlineData(1, 8, 1, "learning_rate: 0.001|train_batch_size: 8|eval_batch_size: 8|seed: 7")]
+    [InlineData(1, 7, 2, "learning_rate: 0.001|train_batch_size: 7|eval_batch_size: 7|seed: 7|gradient_accumulation_steps: 2|total_train_batch_size: 14")]
+    [InlineData(2, 8, 1, "learning_rate: 0.001|train_batch_size: 4|eval_batch_size: 8|seed: 7|distributed_type: multi-CPU|num_devices: 2|total_train_batch_size: 8|total_eval_batch_size: 8")]
+    [InlineData(2, 7, 2, "learning_rate: 0.001|train_batch_size: 4|eval_batch_size: 7|seed: 7|distributed_type: multi-CPU|num_devices: 2|gradient_accumulation_steps: 2|total_train_batch_size: 14|total_eval_batch_size: 7")]
+    [InlineData(3, 4, 2, "learning_rate: 0.001|train_batch_size: 2|eval_batch_size: 4|seed: 7|distributed_type: multi-CPU|num_devices: 3|gradient_accumulation_steps: 2|total_train_batch_size: 8|total_eval_batch_size: 4")]
+    public void Batch_sizes_are_per_device_with_the_totals_of_every_rank(int devices, int batch, int accum, string expected)
+    {
+        var args = new JsonObject
+        {
+            ["learning_rate"] = 1e-3, ["batch_size"] = batch, ["seed"] = 7, ["gradient_accumulation_steps"] = accum, ["adam_epsilon"] = 1e-8,
+            ["warmup_steps"] = 0,
+        };
+        var lines = ModelCard.Hyperparameters(args, null, devices);
+        Assert.Equal(expected.Split('|'), lines.TakeWhile(l => l.Name != "optimizer").Select(l => $"{l.Name}: {l.Value}"));
+    }
 }

@@ -26,8 +26,9 @@ internal static class PretrainingModelCard
     /// <param name="config">The model's config.</param>
     /// <param name="parameters">The model's parameter count.</param>
     /// <param name="maxSeqLength">The instances' length (the data's max_seq_length).</param>
+    /// <param name="devices">The data-parallel ranks of the invocation that finished the run (1: one process).</param>
     public static ModelCardContent Content(string modelName, JsonObject settings, IReadOnlyList<JsonObject> log, string architecture, BertConfig config,
-        long parameters, int maxSeqLength)
+        long parameters, int maxSeqLength, int devices)
     {
         var model = settings["source"]?["model"]?.GetValue<string>();
         var withNsp = architecture == nameof(BertForPreTraining);
@@ -52,7 +53,7 @@ internal static class PretrainingModelCard
             results.Add(("perplexity", Math.Exp(TrainLog.Number(last, "masked_lm_loss"))));
         }
         var dataName = Path.GetFileName(Path.TrimEndingDirectorySeparator(settings["data_directory"]?.GetValue<string>() ?? "unknown"));
-        var hyperparameters = ModelCard.Hyperparameters(settings, null);
+        var hyperparameters = ModelCard.Hyperparameters(settings, null, devices);
         hyperparameters.Add(("training_steps", ModelCard.Int(settings, "steps")));
         return new ModelCardContent(modelName, model, FillMask, null, dataName, results,
             Description(architecture, config, parameters, model, withNsp), Uses(withNsp, maxSeqLength), DataText(dataName, start),

@@ -351,7 +351,7 @@ public sealed class PretrainingTrainer
                 {
                     // The card goes into final/ with the model, in its one crash-safe write, as HF's run_mlm.py ends with one.
                     var card = PretrainingModelCard.Content(Path.GetFileName(run.Path), settings, log.Entries, architecture, model.Config,
-                        model.NamedParameters().Sum(p => p.Param.numel()), data.Manifest.MaxSeqLength);
+                        model.NamedParameters().Sum(p => p.Param.numel()), data.Manifest.MaxSeqLength, comm.WorldSize);
                     BertPretrained.Save(model, final, modelFiles with
                     {
                         WriteExtraFiles = dir =>
