@@ -31,6 +31,12 @@ internal static class EpochColumns
     /// </summary>
     public const int ElapsedWidth = 8;
 
+    /// <summary>The characters of a step up to 99999 (the step column of a run with --eval-steps).</summary>
+    public const int StepWidth = 5;
+
+    /// <summary>The characters of a fractional epoch such as 1.6667 (a run with --eval-steps).</summary>
+    public const int FractionalEpochWidth = 6;
+
     // SQuAD's scores are percentages: 100.0000.
     private const int PercentWidth = 8;
 

@@ -18,6 +18,8 @@ internal sealed class FinetuneProgressView : IFineTuneProgress
     // The task's validation columns until the first epoch ends; then those its validation reports (EpochColumns.Shown).
     private IReadOnlyList<EpochColumn> _columns;
     private readonly bool _regression;
+    // A run validating every --eval-steps steps: a row per validation, headed by its step and HF's fractional epoch.
+    private bool _atSteps;
     private readonly TextWriter _rows;
     private readonly TextWriter? _messages;
     // Console.Error as it is when a message is written (a caller may redirect it after the view is made).
@@ -123,7 +125,8 @@ internal sealed class FinetuneProgressView : IFineTuneProgress
     // Each header with the width of its column's usual values (the epoch's is its header's).
     private IReadOnlyList<(string Header, int ValueWidth)> Columns =>
     [
-        ("epoch", 0), ("train loss", EpochColumns.ValueWidth), .. _columns.Select(c => (c.Header, c.ValueWidth)),
+        .. (_atSteps ? [("step", EpochColumns.StepWidth), ("epoch", EpochColumns.FractionalEpochWidth)] : new[] { ("epoch", 0) }),
+        ("train loss", EpochColumns.ValueWidth), .. _columns.Select(c => (c.Header, c.ValueWidth)),
         ("elapsed", EpochColumns.ElapsedWidth), ("ex/s", EpochColumns.ValueWidth),
     ];
 
@@ -176,7 +179,8 @@ internal sealed class FinetuneProgressView : IFineTuneProgress
         var collapse = MajorityCollapse.Detect(s.Validation);
         var previous = _collapsedOnto;
         _collapsedOnto = collapse?.Label;
-        return collapse is not null && collapse.Label != previous ? Worded(collapse, s.Step, $"epoch {s.Epoch}") : null;
+        var when = s.EvalEpoch is null ? $"epoch {s.Epoch}" : $"step {s.Step}";
+        return collapse is not null && collapse.Label != previous ? Worded(collapse, s.Step, when) : null;
     }
 
     /// <summary>
@@ -230,6 +234,7 @@ internal sealed class FinetuneProgressView : IFineTuneProgress
     {
         if (_table.Rows.Count == 0)
         {
+            _atSteps = s.EvalEpoch is not null;
             _columns = EpochColumns.Shown(_allColumns, s.Validation);
             _table = NewTable();
         }
@@ -312,9 +317,15 @@ internal sealed class FinetuneProgressView : IFineTuneProgress
     {
         var v = s.Validation;
         string M(string name) => v is null ? "-" : MetricsReport.Format(v.Values.GetValueOrDefault(name, double.NaN));
-        return [s.Epoch.ToString(CultureInfo.InvariantCulture), MetricsReport.Format(s.TrainLoss), .. _columns.Select(c => M(c.Metric)),
+        string[] at = s.EvalEpoch is { } fractional
+            ? [s.Step.ToString(CultureInfo.InvariantCulture), FractionalEpoch(fractional)]
+            : [s.Epoch.ToString(CultureInfo.InvariantCulture)];
+        return [.. at, MetricsReport.Format(s.TrainLoss), .. _columns.Select(c => M(c.Metric)),
             Elapsed(s.Elapsed), s.ExamplesPerSecond.ToString("0.0", CultureInfo.InvariantCulture)];
     }
+
+    /// <summary>HF's fractional epoch as its model card rounds it: at most 4 decimals (0.6667, 1.5, 2).</summary>
+    internal static string FractionalEpoch(double epoch) => Math.Round(epoch, 4).ToString("0.####", CultureInfo.InvariantCulture);
 
     /// <summary>A duration as the progress lines show it: <c>m:ss</c>, or from an hour on <c>h:mm:ss</c> with the hours whole.</summary>
     // The hours whole: TimeSpan's "h" is the hours past the days, so an epoch or ETA of 25 hours read 1:00:00.

@@ -12,7 +12,9 @@ internal static class FinetuneSummary
 {
     /// <summary>
     /// " (epoch 2 of 3, best by mcc; validation: accuracy 0.8, …)", or " (stopped early at epoch 4 of 6 (patience 2, best epoch
-    /// 2 by mcc); validation: …)", without the epoch when no metric chose one, or "" without validation.
+    /// 2 by mcc); validation: …)", with --eval-steps " (step 40 (epoch 1.3333 of 3), best by mcc; …)" or " (stopped early at
+    /// step 60, epoch 2 of 3 (patience 2, best step 20 by mcc); …)", without the epoch when no metric chose one, or "" without
+    /// validation.
     /// </summary>
     /// <param name="validation">The saved weights' validation scores, or null.</param>
     /// <param name="metrics">
@@ -33,10 +35,16 @@ internal static class FinetuneSummary
         // Which epoch --save-best kept was only in train_log.jsonl: the scores read as the last epoch's.
         var best = saveBest is null ? null : epochs.LastOrDefault(e => e.IsBest);
         // A completed run whose epochs end before the last one it was set to train was stopped by its patience.
+        // Validating at steps (--eval-steps), a validation is named by its step and HF's fractional epoch.
+        var last = epochs.Count == 0 ? null : epochs[^1];
         var kept = (patience, best) switch
         {
-            ({ } n, not null) when epochs[^1].Epoch < totalEpochs => string.Create(CultureInfo.InvariantCulture,
-                $"stopped early at epoch {epochs[^1].Epoch} of {totalEpochs} (patience {n}, best epoch {best.Epoch} by {saveBest}); "),
+            ({ } n, { EvalEpoch: not null }) when last!.EvalEpoch < totalEpochs => string.Create(CultureInfo.InvariantCulture,
+                $"stopped early at step {last.Step}, epoch {FinetuneProgressView.FractionalEpoch(last.EvalEpoch.Value)} of {totalEpochs} (patience {n}, best step {best.Step} by {saveBest}); "),
+            (_, { EvalEpoch: { } bestEpoch }) => string.Create(CultureInfo.InvariantCulture,
+                $"step {best.Step} (epoch {FinetuneProgressView.FractionalEpoch(bestEpoch)} of {totalEpochs}), best by {saveBest}; "),
+            ({ } n, not null) when last!.Epoch < totalEpochs => string.Create(CultureInfo.InvariantCulture,
+                $"stopped early at epoch {last.Epoch} of {totalEpochs} (patience {n}, best epoch {best.Epoch} by {saveBest}); "),
             (_, not null) => string.Create(CultureInfo.InvariantCulture, $"epoch {best.Epoch} of {totalEpochs}, best by {saveBest}; "),
             _ => "",
         };

@@ -134,12 +134,21 @@ internal sealed class TrainingOptionSet
 
     public Option<int?> MaxEvalExamples { get; } = new("--max-eval-examples") { Description = "Use only the first N validation examples." };
 
-    public Option<int> SaveSteps { get; } = new("--save-steps") { Description = "Also write a checkpoint every N optimizer steps (one is always written at each epoch end)." };
+    public Option<int> SaveSteps { get; } = new("--save-steps")
+    {
+        Description = "Also write a checkpoint every N optimizer steps (one is always written where the run validates; with --eval-steps a multiple of it).",
+    };
+
+    public Option<int?> EvalSteps { get; } = new("--eval-steps")
+    {
+        HelpName = "N",
+        Description = "Validate every N optimizer steps (and at the last) instead of at each epoch end, each with a checkpoint; --save-best and --early-stopping-patience count these validations (HF's eval_strategy=\"steps\").",
+    };
 
     public Option<int?> EarlyStoppingPatience { get; } = new("--early-stopping-patience")
     {
         HelpName = "N",
-        Description = "Stop when the --save-best metric (required) has not improved for N epochs in a row, and keep the best epoch's weights (HF's EarlyStoppingCallback).",
+        Description = "Stop when the --save-best metric (required) has not improved for N validations (epochs, or --eval-steps) in a row, and keep the best one's weights (HF's EarlyStoppingCallback).",
     };
 
     public Option<double?> EarlyStoppingThreshold { get; } = new("--early-stopping-threshold")
@@ -165,7 +174,7 @@ internal sealed class TrainingOptionSet
     public IEnumerable<Option> All =>
     [
         Data, EvalData, Output, Model, Config, Vocab, Lowercase, Epochs, BatchSize, MaxLength, .. Optimizer.All, WarmupRatio, WarmupSteps, Seed,
-        MaxTrainExamples, MaxEvalExamples, SaveSteps, EarlyStoppingPatience, EarlyStoppingThreshold, Resume, StopAfter, Device, Threads, Overwrite, FreezeEncoder, FreezeLayers,
+        MaxTrainExamples, MaxEvalExamples, SaveSteps, EvalSteps, EarlyStoppingPatience, EarlyStoppingThreshold, Resume, StopAfter, Device, Threads, Overwrite, FreezeEncoder, FreezeLayers,
     ];
 
     /// <summary>The shared settings as given on the command line (nothing checked yet: <see cref="TrainingOptions.Validate"/> does).</summary>
@@ -179,7 +188,7 @@ internal sealed class TrainingOptionSet
         LrSchedulerType = p.GetValue(Optimizer.LrScheduler)!, LrSchedulerKwargs = Optimizer.SchedulerKwargs(p),
         WarmupRatio = p.GetValue(WarmupRatio), WarmupSteps = p.GetValue(WarmupSteps), Seed = p.GetValue(Seed),
         MaxTrainExamples = p.GetValue(MaxTrainExamples), MaxEvalExamples = p.GetValue(MaxEvalExamples),
-        SaveSteps = p.GetValue(SaveSteps), EarlyStoppingPatience = p.GetValue(EarlyStoppingPatience),
+        SaveSteps = p.GetValue(SaveSteps), EvalSteps = p.GetValue(EvalSteps), EarlyStoppingPatience = p.GetValue(EarlyStoppingPatience),
         EarlyStoppingThreshold = p.GetValue(EarlyStoppingThreshold), Resume = p.GetValue(Resume), StopAfter = p.GetValue(StopAfter),
         Device = p.GetValue(Device)!, FreezeEncoder = p.GetValue(FreezeEncoder), FreezeLayers = p.GetValue(FreezeLayers),
     };

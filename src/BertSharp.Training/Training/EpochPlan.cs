@@ -45,6 +45,13 @@ internal sealed class EpochPlan
     /// <summary>The index in its epoch's plan of the first batch of step <paramref name="step"/>.</summary>
     public int FirstBatchOf(long step) => (int)((step - 1) % StepsPerEpoch) * _gradAccum;
 
+    /// <summary>
+    /// The epoch as HF's Trainer counts it after step <paramref name="step"/>: the epochs before plus the share of this
+    /// epoch's batches done (its <c>state.epoch</c>, 1.5 halfway through the second).
+    /// </summary>
+    public double FractionalEpoch(long step) =>
+        EpochOf(step) - 1 + (double)Math.Min(FirstBatchOf(step) + _gradAccum, BatchesPerEpoch) / BatchesPerEpoch;
+
     /// <summary>Whether step <paramref name="step"/> is the last of its epoch.</summary>
     public bool IsEpochEnd(long step) => step % StepsPerEpoch == 0;
 

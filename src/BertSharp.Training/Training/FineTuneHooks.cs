@@ -8,9 +8,10 @@ namespace BertSharp.Training;
 
 /// <summary>
 /// Fine-tuning's hooks on the training loop, for sequence classification and the task heads alike: after every step the
-/// log line and the progress of each micro-batch; at each epoch end validation, the best-epoch choice, the epoch's log
-/// line and a checkpoint; a checkpoint every <see cref="TrainingOptions.SaveSteps"/> steps. Carries the running values a
-/// checkpoint must hold (this epoch's loss so far, the best epoch) in <see cref="TrainerState.Task"/>.
+/// log line and the progress of each micro-batch; at each epoch end (or every <see cref="TrainingOptions.EvalSteps"/> steps
+/// and at the last) validation, the best choice, early stopping, the log line and a checkpoint; a checkpoint every
+/// <see cref="TrainingOptions.SaveSteps"/> steps. Carries the running values a checkpoint must hold (the loss since the
+/// epoch's start or the last validation, the best so far) in <see cref="TrainerState.Task"/>.
 /// </summary>
 /// <param name="o">The run's shared settings.</param>
 /// <param name="saveBest">The validation metric whose best epoch's weights are kept, or null for the last.</param>
@@ -33,9 +34,13 @@ internal sealed class FineTuneHooks(
     private readonly bool _lowerIsBetter = saveBest is "loss" or "mse";
     private readonly Stopwatch _clock = new();
     private long _seenSinceClock;
-    // The sum of this epoch's step losses so far (a checkpoint's trainer state holds it under this name).
+    // The sum of the step losses since the epoch's start, or with --eval-steps since the last validation (a checkpoint's
+    // trainer state holds it under this name).
     private const string EpochLossKey = "epoch_step_loss_sum";
     private double _epochLoss;
+    // With --eval-steps: the training time and examples since the last validation (or since this invocation began).
+    private readonly Stopwatch _sinceEval = new();
+    private long _seenSinceEval;
     private readonly EarlyStopping? _early = o.EarlyStoppingPatience is { } patience ? new EarlyStopping(patience, o.EarlyStoppingThreshold ?? 0) : null;
     private bool _stop;
 
@@ -62,7 +67,7 @@ internal sealed class FineTuneHooks(
 
     private double? BestValue { get; set; }
 
-    /// <summary>The epoch at whose end early stopping ended the run, or null.</summary>
+    /// <summary>The epoch at whose end (or in which, with --eval-steps) early stopping ended the run, or null.</summary>
     public int? StoppedEarlyAt { get; private set; }
 
     public void BeforeStep(long step)
@@ -73,6 +78,11 @@ internal sealed class FineTuneHooks(
             _clock.Restart();
             _seenSinceClock = 0;
             progress?.EpochStarted(data.EpochOf(step), data.BatchesPerEpoch);
+        }
+        if (!_sinceEval.IsRunning)
+        {
+            _sinceEval.Restart();
+            _seenSinceEval = 0;
         }
     }
 
@@ -94,12 +104,20 @@ internal sealed class FineTuneHooks(
         for (var i = 0; i < task.LastLosses.Count; i++)
         {
             _seenSinceClock += task.LastSizes[i];
+            _seenSinceEval += task.LastSizes[i];
             progress?.BatchDone(epoch, first + i + 1, task.LastLosses[i], _seenSinceClock / Math.Max(1e-9, _clock.Elapsed.TotalSeconds));
         }
-        if (data.IsEpochEnd(outcome.Step))
+        if (o.EvalSteps is { } every ? outcome.Step % every == 0 || outcome.Step == totalSteps : data.IsEpochEnd(outcome.Step))
         {
-            Rank0Work.Run(Communicator, Invariant($"the validation and checkpoint of epoch {epoch}"), () => EndEpoch(epoch, outcome.Step));
-            // After the epoch's checkpoint, which a resumed run would continue from had it been stopped there instead.
+            if (o.EvalSteps is null)
+            {
+                Rank0Work.Run(Communicator, Invariant($"the validation and checkpoint of epoch {epoch}"), () => EndEpoch(epoch, outcome.Step));
+            }
+            else
+            {
+                Rank0Work.Run(Communicator, Invariant($"the validation and checkpoint at step {outcome.Step}"), () => EvaluateAtStep(epoch, outcome.Step));
+            }
+            // After the validation's checkpoint, which a resumed run would continue from had it been stopped there instead.
             if (_early is not null && StopsHere())
             {
                 StoppedEarlyAt = epoch;
@@ -215,7 +233,49 @@ internal sealed class FineTuneHooks(
         progress?.EpochEnded(summary);
     }
 
-    /// <summary>Whether the epoch that just ended is the one whose weights are kept (always, without save_best).</summary>
+    /// <summary>
+    /// A validation every --eval-steps steps, as HF's _maybe_log_save_evaluate with eval_strategy="steps": the "eval" log line
+    /// with the step, HF's fractional epoch and the mean loss of the steps since the previous validation, then a checkpoint.
+    /// </summary>
+    private void EvaluateAtStep(int epoch, long step)
+    {
+        var trainSeconds = _sinceEval.Elapsed.TotalSeconds;
+        MetricsReport? report = null;
+        if (validate is not null && Writer)
+        {
+            progress?.Validating(epoch);
+            report = validate();
+        }
+        var isBest = Offer(report, step, epoch);
+        var every = o.EvalSteps!.Value;
+        // The steps since the previous validation: every one of them, except after the last multiple before the run's end.
+        var steps = step - ((step - 1) / every * every);
+        var fractional = data.FractionalEpoch(step);
+        var summary = new EpochSummary(epoch, _epochLoss / steps, report, _sinceEval.Elapsed, _seenSinceEval / Math.Max(1e-9, trainSeconds), isBest, (int)step)
+        {
+            EvalEpoch = fractional,
+        };
+        var entry = new JsonObject
+        {
+            ["epoch"] = fractional,
+            ["train_loss"] = summary.TrainLoss,
+            ["elapsed_s"] = Math.Round(summary.Elapsed.TotalSeconds, 3),
+            ["examples_per_s"] = Math.Round(summary.ExamplesPerSecond, 2),
+            ["best"] = isBest,
+        };
+        if (report is not null)
+        {
+            entry["validation"] = report.ToJson()["metrics"]!.DeepClone();
+        }
+        log.Append("eval", step, entry);
+        _epochLoss = 0;
+        SaveCheckpoint(step, report);
+        progress?.EpochEnded(summary);
+        _sinceEval.Restart();
+        _seenSinceEval = 0;
+    }
+
+    /// <summary>Whether the epoch or step validation that just ran is the one whose weights are kept (always, without save_best).</summary>
     private bool Offer(MetricsReport? report, long step, int epoch)
     {
         if (saveBest is not { } metric || report is null)

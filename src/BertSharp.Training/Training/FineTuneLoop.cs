@@ -79,11 +79,12 @@ internal sealed record FineTuneOutcome(string OutputDir, IReadOnlyList<JsonObjec
     /// <summary>Training loss of every optimizer step.</summary>
     public List<double> StepLosses() => [.. Log.Where(e => TrainLog.TypeOf(e) == "train").Select(e => TrainLog.Number(e, "loss"))];
 
-    /// <summary>Per-epoch summaries from the log; <paramref name="labels"/> name the classes of the validation reports.</summary>
+    /// <summary>Per-epoch (or per step validation) summaries from the log; <paramref name="labels"/> name the classes of the validation reports.</summary>
     public List<EpochSummary> Epochs(IReadOnlyList<string> labels, int validationExamples) =>
     [
-        .. Log.Where(e => TrainLog.TypeOf(e) == "epoch").Select(e => new EpochSummary(
-            (int)TrainLog.Number(e, "epoch"),
+        .. Log.Where(e => TrainLog.TypeOf(e) is "epoch" or "eval").Select(e => new EpochSummary(
+            // A step validation's epoch is HF's fraction: the epoch it falls in is the next whole number (2 for 1.5, 2 for 2.0).
+            (int)Math.Ceiling(TrainLog.Number(e, "epoch")),
             TrainLog.Number(e, "train_loss"),
             e["validation"] is JsonObject v
                 ? MetricsReport.FromValues(labels, validationExamples,
@@ -92,7 +93,7 @@ internal sealed record FineTuneOutcome(string OutputDir, IReadOnlyList<JsonObjec
             TimeSpan.FromSeconds(TrainLog.Number(e, "elapsed_s")),
             TrainLog.Number(e, "examples_per_s"),
             e["best"]?.GetValue<bool>() ?? true,
-            (int)TrainLog.StepOf(e))),
+            (int)TrainLog.StepOf(e)) { EvalEpoch = TrainLog.TypeOf(e) == "eval" ? TrainLog.Number(e, "epoch") : null }),
     ];
 }
 
@@ -210,14 +211,24 @@ internal static class FineTuneLoop
             LoadWeights(job.Model, run.CheckpointPath(keptStep));
         }
         var end = new JsonObject { ["steps"] = lastStep, ["best_epoch"] = hooks.BestEpoch ?? job.Plan.EpochOf(lastStep) };
+        // Validating at steps, the step names the weights kept (an epoch holds several validations).
+        if (o.EvalSteps is not null)
+        {
+            end["best_step"] = keptStep;
+        }
         if (hooks.StoppedEarlyAt is { } stoppedAt)
         {
-            end["early_stopping"] = new JsonObject
+            var early = new JsonObject
             {
                 ["stopped_at_epoch"] = stoppedAt,
                 ["patience"] = o.EarlyStoppingPatience,
                 ["threshold"] = o.EarlyStoppingThreshold ?? 0,
             };
+            if (o.EvalSteps is not null)
+            {
+                early["stopped_at_step"] = lastStep;
+            }
+            end["early_stopping"] = early;
         }
         log.Append("end", lastStep, end);
         log.Sync();

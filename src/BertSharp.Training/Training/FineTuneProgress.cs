@@ -24,15 +24,26 @@ public sealed record FineTunePlan(int TrainExamples, int ValidationExamples, int
     public double LearningRate { get; init; }
 }
 
-/// <summary>The summary of one epoch.</summary>
+/// <summary>The summary of one epoch, or with <see cref="TrainingOptions.EvalSteps"/> of one validation at a step.</summary>
 /// <param name="Epoch">1-based epoch.</param>
-/// <param name="TrainLoss">Mean of the epoch's step losses (each step's the mean of its micro-batches'), as HF Trainer's <c>train_loss</c>.</param>
+/// <param name="TrainLoss">
+/// Mean of the epoch's step losses (each step's the mean of its micro-batches'), as HF Trainer's <c>train_loss</c>; at a step
+/// validation the mean of the steps' since the previous one (HF's logged <c>loss</c> with logging_steps = eval_steps).
+/// </param>
 /// <param name="Validation">Validation metrics (loss included), or null without validation data.</param>
 /// <param name="Elapsed">Wall time of the epoch (training and validation).</param>
 /// <param name="ExamplesPerSecond">Training throughput.</param>
 /// <param name="IsBest">Whether this epoch's weights are the ones kept (always true without save_best).</param>
 /// <param name="Step">Optimizer steps done at the end of the epoch.</param>
-public sealed record EpochSummary(int Epoch, double TrainLoss, MetricsReport? Validation, TimeSpan Elapsed, double ExamplesPerSecond, bool IsBest, int Step);
+public sealed record EpochSummary(int Epoch, double TrainLoss, MetricsReport? Validation, TimeSpan Elapsed, double ExamplesPerSecond, bool IsBest, int Step)
+{
+    /// <summary>
+    /// At a validation every <see cref="TrainingOptions.EvalSteps"/> steps: HF's fractional epoch of <see cref="Step"/> (the
+    /// epochs' share of the data seen, 0.6667 after 2 of 3 batches); <see cref="Epoch"/> is then the epoch it falls in, and
+    /// <see cref="Elapsed"/> the time since the previous validation. Null at an epoch end.
+    /// </summary>
+    public double? EvalEpoch { get; init; }
+}
 
 /// <summary>Receives progress of a run (the CLI draws progress bars and the epoch table from it).</summary>
 public interface IFineTuneProgress

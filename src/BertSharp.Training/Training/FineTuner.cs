@@ -184,7 +184,9 @@ public static class FineTuner
             Kind = Kind,
             Start = (trainEnc.Length, valEnc?.Length ?? 0, warmup, parameters, frozen?.Trainable ?? parameters, device.ToString()),
             MetricsExtra = new Dictionary<string, object?> { ["split"] = "validation" },
-            PlotSeries = [new("training loss (per step)", "train", "loss"), new("validation loss (per epoch)", "epoch", "validation.loss", Emphasize: true)],
+            PlotSeries = [new("training loss (per step)", "train", "loss"), o.Training.EvalSteps is null
+                ? new("validation loss (per epoch)", "epoch", "validation.loss", Emphasize: true)
+                : new("validation loss (per evaluation)", "eval", "validation.loss", Emphasize: true)],
             Checkpoint = checkpoint,
             State = state,
             Communicator = comm,

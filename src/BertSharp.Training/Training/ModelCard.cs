@@ -113,9 +113,12 @@ internal static class ModelCard
             Description(f, task), Uses(f, task), DataText(f), [.. Hyperparameters(f.Args, f.WarmupRatio, f.Devices), ("num_epochs", Int(f.Args, "epochs"))], ResultsTable(EpochRows(f.Log)));
     }
 
-    /// <summary>A fine-tuning log's rows: each epoch that validated, with the mean of its steps' losses as its training loss.</summary>
+    /// <summary>
+    /// A fine-tuning log's rows: each epoch that validated, with the mean of its steps' losses as its training loss, or with
+    /// --eval-steps each step validation, with HF's fractional epoch and the mean loss of the steps since the one before.
+    /// </summary>
     internal static IReadOnlyList<ModelCardRow> EpochRows(IReadOnlyList<JsonObject> log) =>
-        [.. log.Where(e => TrainLog.TypeOf(e) == "epoch" && e["validation"] is JsonObject)
+        [.. log.Where(e => TrainLog.TypeOf(e) is "epoch" or "eval" && e["validation"] is JsonObject)
             .Select(e => new ModelCardRow(TrainLog.Number(e, "train_loss"), TrainLog.Number(e, "epoch"), TrainLog.StepOf(e), (JsonObject)e["validation"]!))];
 
     /// <summary>The card's text; <paramref name="versions"/> are the framework versions' lines (name, version).</summary>

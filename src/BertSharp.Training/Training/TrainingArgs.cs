@@ -43,6 +43,12 @@ internal static class TrainingArgs
             args["early_stopping_patience"] = patience;
             args["early_stopping_threshold"] = t.EarlyStoppingThreshold ?? 0;
         }
+        // As HF names them, only with --eval-steps, for the same reason: a run validating at epoch ends records what it always did.
+        if (t.EvalSteps is { } evalSteps)
+        {
+            args["eval_strategy"] = "steps";
+            args["eval_steps"] = evalSteps;
+        }
         foreach (var (k, v) in taskArgs)
         {
             args[k] = v?.DeepClone();

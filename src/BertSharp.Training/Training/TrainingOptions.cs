@@ -83,8 +83,18 @@ public sealed record TrainingOptions
     /// <summary>Use only the first N validation examples.</summary>
     public int? MaxEvalExamples { get; init; }
 
-    /// <summary>Also write a checkpoint every this many optimizer steps (0: only at the end of each epoch).</summary>
+    /// <summary>
+    /// Also write a checkpoint every this many optimizer steps (0: only where the run validates); with
+    /// <see cref="EvalSteps"/> a multiple of it.
+    /// </summary>
     public int SaveSteps { get; init; }
+
+    /// <summary>
+    /// Validate every this many optimizer steps (and at the run's last step) instead of at each epoch end, as HF's
+    /// <c>eval_strategy="steps"</c> with <c>eval_steps</c>: each validation is a checkpoint, a candidate for save_best and a
+    /// count of the early-stopping patience. Null: at each epoch end.
+    /// </summary>
+    public int? EvalSteps { get; init; }
 
     /// <summary>Continue the unfinished run in <see cref="OutputDir"/> from its latest checkpoint (same settings required).</summary>
     public bool Resume { get; init; }
@@ -215,6 +225,16 @@ public sealed record TrainingOptions
         if (SaveSteps < 0)
         {
             throw new BertSharpException(Invariant($"{F("save_steps")} {SaveSteps}: expected a number ≥ 0 (0: a checkpoint at each epoch end only)."));
+        }
+        if (EvalSteps is < 1)
+        {
+            throw new BertSharpException(Invariant($"{F("eval_steps")} {EvalSteps}: expected a whole number of optimizer steps ≥ 1."));
+        }
+        // HF refuses it with load_best_model_at_end: a save between two evaluations would keep weights nothing evaluated.
+        if (EvalSteps is { } every && SaveSteps > 0 && SaveSteps % every != 0)
+        {
+            throw new BertSharpException(Invariant(
+                $"{F("save_steps")} {SaveSteps} and {F("eval_steps")} {every}: the saving steps must be a multiple of the evaluation steps, but found {SaveSteps}, which is not a multiple of {every}."));
         }
         if (StopAfter is < 1)
         {

@@ -449,16 +449,16 @@ public class TrainingOptionsTests
         Assert.Equal(Shared("out") with { DataPath = "d.tsv", VocabPath = "v.txt" }, bound);
         var given = set.Bind(cmd.Parse(["--data", "d", "--output", "o", "--model", "m", "--lr", "0.001", "--grad-accum", "4", "--seed", "3",
             "--resume", "--stop-after", "2", "--save-steps", "5", "--batch-size", "7", "--freeze-layers", "1", "--device", "cpu",
-            "--early-stopping-patience", "3", "--early-stopping-threshold", "0.25"]));
+            "--early-stopping-patience", "3", "--early-stopping-threshold", "0.25", "--eval-steps", "5"]));
         Assert.Equal((0.001, 4, 3UL, true, 2, 5, 7, 1, "cpu", "m"), (given.LearningRate, given.GradAccum, given.Seed, given.Resume, given.StopAfter,
             given.SaveSteps, given.BatchSize, given.FreezeLayers, given.Device, given.ModelDir));
-        Assert.Equal((3, 0.25), (given.EarlyStoppingPatience, given.EarlyStoppingThreshold));
+        Assert.Equal((3, 0.25, 5), (given.EarlyStoppingPatience, given.EarlyStoppingThreshold, given.EvalSteps));
 
         // Each of these flags is declared once in the CLI's sources: finetune (every task) and pretrain share the declaration.
         var sources = Directory.GetFiles(Path.Combine(TestPaths.RepoRoot, "src", "BertSharp.Cli"), "*.cs", SearchOption.AllDirectories)
             .Select(File.ReadAllText).ToList();
         foreach (var flag in new[] { "--lr", "--eps", "--weight-decay", "--max-grad-norm", "--grad-accum", "--epochs", "--batch-size", "--seed", "--stop-after",
-                     "--example-dropout", "--model", "--top-k", "--save-steps", "--freeze-layers", "--resume", "--early-stopping-patience", "--early-stopping-threshold" })
+                     "--example-dropout", "--model", "--top-k", "--save-steps", "--freeze-layers", "--resume", "--early-stopping-patience", "--early-stopping-threshold", "--eval-steps" })
         {
             Assert.True(sources.Sum(s => CountOf(s, $"(\"{flag}\")")) == 1, flag);
         }
