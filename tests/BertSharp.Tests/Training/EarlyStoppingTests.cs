@@ -140,7 +140,7 @@ public class EarlyStoppingTests
         Assert.Equal(3, accuracies.Count);
         Assert.All(accuracies, a => Assert.Equal(accuracies[0], a));
         var saved = r.StdOut.Split('\n').Single(l => l.StartsWith("saved ", StringComparison.Ordinal));
-        Assert.StartsWith($"saved {output} (stopped early at epoch 3 of 6 (patience 2, best epoch 1 by accuracy); validation: accuracy ", saved, StringComparison.Ordinal);
+        Assert.StartsWith($"saved {output} (epoch 1 of 6, best by accuracy; stopped early after epoch 3, patience 2; validation: accuracy ", saved, StringComparison.Ordinal);
         Assert.Contains("next: ", r.StdOut, StringComparison.Ordinal);
         // A finished model, as a run of every epoch ends: no checkpoint left, the first epoch's metrics.
         Assert.Empty(Directory.GetDirectories(output));

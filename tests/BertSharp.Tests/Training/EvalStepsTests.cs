@@ -163,7 +163,7 @@ public class EvalStepsTests
         Assert.Equal([["2", "0.6667"], ["4", "1.3333"], ["6", "2"]], rows);
         // At a learning rate of 1e-12 the accuracy never moves: the first validation stays the best.
         var saved = lines.Single(x => x.StartsWith("saved ", StringComparison.Ordinal));
-        Assert.StartsWith($"saved {output} (step 2 (epoch 0.6667 of 2), best by accuracy; validation: accuracy ", saved, StringComparison.Ordinal);
+        Assert.StartsWith($"saved {output} (step 2, epoch 0.6667 of 2, best by accuracy; validation: accuracy ", saved, StringComparison.Ordinal);
     }
 
     [Fact]
