@@ -203,35 +203,8 @@ internal sealed class FineTuneHooks(
         return state;
     }
 
-    private void EndEpoch(int epoch, long step)
-    {
-        var trainSeconds = _clock.Elapsed.TotalSeconds;
-        MetricsReport? report = null;
-        if (validate is not null && Writer)
-        {
-            progress?.Validating(epoch);
-            report = validate();
-        }
-        var isBest = Offer(report, step, epoch);
-        var summary = new EpochSummary(epoch, _epochLoss / data.StepsPerEpoch, report, _clock.Elapsed,
-            _seenSinceClock / Math.Max(1e-9, trainSeconds), isBest, (int)step);
-        var entry = new JsonObject
-        {
-            ["epoch"] = epoch,
-            ["train_loss"] = summary.TrainLoss,
-            ["elapsed_s"] = Math.Round(summary.Elapsed.TotalSeconds, 3),
-            ["examples_per_s"] = Math.Round(summary.ExamplesPerSecond, 2),
-            ["best"] = isBest,
-        };
-        if (report is not null)
-        {
-            entry["validation"] = report.ToJson()["metrics"]!.DeepClone();
-        }
-        log.Append("epoch", step, entry);
-        _epochLoss = 0;
-        SaveCheckpoint(step, report);
-        progress?.EpochEnded(summary);
-    }
+    private void EndEpoch(int epoch, long step) =>
+        ValidateAndSave("epoch", epoch, step, _epochLoss / data.StepsPerEpoch, _clock, _seenSinceClock, evalEpoch: null);
 
     /// <summary>
     /// A validation every --eval-steps steps, as HF's _maybe_log_save_evaluate with eval_strategy="steps": the "eval" log line
@@ -239,7 +212,28 @@ internal sealed class FineTuneHooks(
     /// </summary>
     private void EvaluateAtStep(int epoch, long step)
     {
-        var trainSeconds = _sinceEval.Elapsed.TotalSeconds;
+        var every = o.EvalSteps!.Value;
+        // The steps since the previous validation: every one of them, except after the last multiple before the run's end.
+        var steps = step - ((step - 1) / every * every);
+        ValidateAndSave("eval", epoch, step, _epochLoss / steps, _sinceEval, _seenSinceEval, data.FractionalEpoch(step));
+        _sinceEval.Restart();
+        _seenSinceEval = 0;
+    }
+
+    /// <summary>
+    /// Validates (rank 0), offers the result to --save-best and early stopping, logs a <paramref name="kind"/> line, writes
+    /// the checkpoint and shows the row: the same for an epoch end and a validation at a step.
+    /// </summary>
+    /// <param name="kind">The log line's type: "epoch", or "eval" at a step.</param>
+    /// <param name="epoch">The epoch (1-based) the validation ends or falls in.</param>
+    /// <param name="step">The optimizer step just taken.</param>
+    /// <param name="trainLoss">The row's training loss: the mean of its steps' losses.</param>
+    /// <param name="clock">Runs since the row's training began: its examples/s leave the validation out, its time does not.</param>
+    /// <param name="seen">Examples trained on since then.</param>
+    /// <param name="evalEpoch">HF's fractional epoch at a step validation; null at an epoch end, whose line keeps the whole epoch.</param>
+    private void ValidateAndSave(string kind, int epoch, long step, double trainLoss, Stopwatch clock, long seen, double? evalEpoch)
+    {
+        var trainSeconds = clock.Elapsed.TotalSeconds;
         MetricsReport? report = null;
         if (validate is not null && Writer)
         {
@@ -247,17 +241,13 @@ internal sealed class FineTuneHooks(
             report = validate();
         }
         var isBest = Offer(report, step, epoch);
-        var every = o.EvalSteps!.Value;
-        // The steps since the previous validation: every one of them, except after the last multiple before the run's end.
-        var steps = step - ((step - 1) / every * every);
-        var fractional = data.FractionalEpoch(step);
-        var summary = new EpochSummary(epoch, _epochLoss / steps, report, _sinceEval.Elapsed, _seenSinceEval / Math.Max(1e-9, trainSeconds), isBest, (int)step)
+        var summary = new EpochSummary(epoch, trainLoss, report, clock.Elapsed, seen / Math.Max(1e-9, trainSeconds), isBest, (int)step)
         {
-            EvalEpoch = fractional,
+            EvalEpoch = evalEpoch,
         };
         var entry = new JsonObject
         {
-            ["epoch"] = fractional,
+            ["epoch"] = evalEpoch is { } fractional ? JsonValue.Create(fractional) : JsonValue.Create(epoch),
             ["train_loss"] = summary.TrainLoss,
             ["elapsed_s"] = Math.Round(summary.Elapsed.TotalSeconds, 3),
             ["examples_per_s"] = Math.Round(summary.ExamplesPerSecond, 2),
@@ -267,12 +257,10 @@ internal sealed class FineTuneHooks(
         {
             entry["validation"] = report.ToJson()["metrics"]!.DeepClone();
         }
-        log.Append("eval", step, entry);
+        log.Append(kind, step, entry);
         _epochLoss = 0;
         SaveCheckpoint(step, report);
         progress?.EpochEnded(summary);
-        _sinceEval.Restart();
-        _seenSinceEval = 0;
     }
 
     /// <summary>Whether the epoch or step validation that just ran is the one whose weights are kept (always, without save_best).</summary>
