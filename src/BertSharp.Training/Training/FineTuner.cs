@@ -60,6 +60,18 @@ public static class FineTuner
     internal const string Rank0Checks = "reading the data and checking the run's settings";
 
     /// <summary>
+    /// The curves of a classification run's <c>loss.png</c>: the step losses, and a validation point per epoch, or per
+    /// validation with <paramref name="evalSteps"/> (the tests draw a run's log with these to check the plot's points).
+    /// </summary>
+    internal static LossPlot.Series[] PlotSeries(int? evalSteps) =>
+    [
+        new("training loss (per step)", "train", "loss"),
+        evalSteps is null
+            ? new("validation loss (per epoch)", "epoch", "validation.loss", Emphasize: true)
+            : new("validation loss (per evaluation)", "eval", "validation.loss", Emphasize: true),
+    ];
+
+    /// <summary>
     /// Runs (or, with <see cref="TrainingOptions.Resume"/>, continues) a fine-tuning; bad input throws
     /// <see cref="BertSharpException"/> before any output exists. Cancellation stops between steps with
     /// <see cref="TrainingCancelledException"/>; the checkpoints written so far stay.
@@ -184,9 +196,7 @@ public static class FineTuner
             Kind = Kind,
             Start = (trainEnc.Length, valEnc?.Length ?? 0, warmup, parameters, frozen?.Trainable ?? parameters, device.ToString()),
             MetricsExtra = new Dictionary<string, object?> { ["split"] = "validation" },
-            PlotSeries = [new("training loss (per step)", "train", "loss"), o.Training.EvalSteps is null
-                ? new("validation loss (per epoch)", "epoch", "validation.loss", Emphasize: true)
-                : new("validation loss (per evaluation)", "eval", "validation.loss", Emphasize: true)],
+            PlotSeries = PlotSeries(o.Training.EvalSteps),
             Checkpoint = checkpoint,
             State = state,
             Communicator = comm,

@@ -181,6 +181,7 @@ public sealed class DataParallelTrainingTests(DataParallelTrainingTests.Runs run
                 ["finetune-1-whole", .. Finetune(classifier, 1, Dir("finetune-1-whole"))],
                 ["finetune-2-two", .. Finetune(classifier, 2, Dir("finetune-2-two"), Cosine)],
                 ["finetune-early-two", .. Finetune(classifier, 1, Dir("finetune-early-two"), EarlyStopping)],
+                ["finetune-eval-steps-two", .. Finetune(classifier, 1, Dir("finetune-eval-steps-two"), EvalStepsEarlyStopping)],
                 .. HeadTasks.Select(t => (string[])[t + "-two", .. HeadFinetune(t, Dir(t + "-two"))]),
             ]);
             facts["finetune-1 stopped with a model"] = File.Exists(Dir("finetune-1-two/model.safetensors"));
@@ -216,6 +217,7 @@ public sealed class DataParallelTrainingTests(DataParallelTrainingTests.Runs run
                 ["finetune-1-one", .. Finetune(classifier, 1, Dir("finetune-1-one"))],
                 ["finetune-2-one", .. Finetune(classifier, 2, Dir("finetune-2-one"), Cosine)],
                 ["finetune-early-one", .. Finetune(classifier, 1, Dir("finetune-early-one"), EarlyStopping)],
+                ["finetune-eval-steps-one", .. Finetune(classifier, 1, Dir("finetune-eval-steps-one"), EvalStepsEarlyStopping)],
                 .. HeadTasks.Select(t => (string[])[t + "-one", .. HeadFinetune(t, Dir(t + "-one"))]),
                 ["finetune-1-then-one", .. Finetune(classifier, 1, Dir("finetune-1-then-one")), "--resume"],
             ]);
@@ -243,6 +245,11 @@ public sealed class DataParallelTrainingTests(DataParallelTrainingTests.Runs run
     // No epoch beats the best before it by more than 10 in loss, so the counter reaches the patience at the end of epoch 2 of
     // 5: rank 0 alone validates (rank 1 has no validation file), so its decision must reach rank 1 for both to stop there.
     private static readonly string[] EarlyStopping = ["--save-best", "loss", "--early-stopping-patience", "1", "--early-stopping-threshold", "10"];
+
+    // Validations at steps 3, 6 and 9 of the 10 (2 an epoch): no accuracy of 8 examples beats another by more than 10, so the
+    // counter reaches the patience at step 9, inside epoch 5, and the run stops there keeping the best of the three steps.
+    private static readonly string[] EvalStepsEarlyStopping =
+        ["--eval-steps", "3", "--save-best", "accuracy", "--early-stopping-patience", "2", "--early-stopping-threshold", "10"];
 
     // Small enough that the tiny model's gradients take several buckets.
     private const double BenchBucketMib = 0.25;
@@ -509,6 +516,42 @@ public sealed class DataParallelTrainingTests(DataParallelTrainingTests.Runs run
             Assert.Equal(4, TrainLog.StepOf(end));
         }
         AssertSameRun(runs.Dir("finetune-early-one"), runs.Dir("finetune-early-two"), "model.safetensors", "early stopping on 2 ranks");
+    }
+
+    [SkippableFact]
+    public void Step_validations_with_early_stopping_on_2_ranks_validate_keep_and_stop_at_the_one_process_steps()
+    {
+        runs.Made();
+        // Both ranks ended the command with exit 0 and rank 0 alone printed: a rank 1 that missed rank 0's decision at step 9
+        // went on alone into step 10's all-reduce, which the job either refused or hung in until MpiJob's limit.
+        AssertOnlyRank0Printed("finetune-eval-steps-two", "saved ");
+        var validations = new List<List<(double Accuracy, double Loss)>>();
+        foreach (var run in new[] { "finetune-eval-steps-one", "finetune-eval-steps-two" })
+        {
+            var log = TrainLog.Read(runs.Dir(run + "/" + TrainLog.FileName));
+            Assert.DoesNotContain(log, e => TrainLog.TypeOf(e) == "epoch");
+            var evals = log.Where(e => TrainLog.TypeOf(e) == "eval").ToList();
+            // HF's fractional epoch: step 3 is epoch 2's first batch of 2, step 9 epoch 5's.
+            Assert.Equal([3L, 6L, 9L], evals.Select(TrainLog.StepOf));
+            Assert.Equal([1.5, 3.0, 4.5], evals.Select(e => TrainLog.Number(e, "epoch")));
+            var metrics = evals.Select(e => (JsonObject)e["validation"]!).Select(v => (TrainLog.Number(v, "accuracy"), TrainLog.Number(v, "loss"))).ToList();
+            validations.Add(metrics);
+            // The kept step is the first of the best accuracies (a later equal one does not replace it).
+            var accuracies = metrics.Select(m => m.Item1).ToList();
+            var end = log.Single(e => TrainLog.TypeOf(e) == "end");
+            Assert.Equal(9, TrainLog.StepOf(end));
+            Assert.Equal(TrainLog.StepOf(evals[accuracies.IndexOf(accuracies.Max())]), (long)TrainLog.Number(end, "best_step"));
+            Assert.Equal(9, (long?)end["early_stopping"]?["stopped_at_step"]);
+            Assert.Equal(5, (int?)end["early_stopping"]?["stopped_at_epoch"]);
+            // The card's results: a row per validation with HF's epoch and the step.
+            var rows = File.ReadAllText(runs.Dir(run + "/README.md")).Split('\n').Where(r => r.StartsWith('|')).Skip(2).Select(r => r.Split('|')).ToList();
+            Assert.Equal(["1.5", "3.0", "4.5"], rows.Select(r => r[2].Trim()));
+            Assert.Equal(["3", "6", "9"], rows.Select(r => r[3].Trim()));
+        }
+        Assert.Equal(validations[0].Select(v => v.Accuracy), validations[1].Select(v => v.Accuracy));
+        Assert.All(validations[0].Zip(validations[1]), p => Assert.True(Math.Abs(p.First.Loss - p.Second.Loss) <= Tolerance, $"{p.First.Loss} vs {p.Second.Loss}"));
+        // The steps' losses and the kept step's weights.
+        AssertSameRun(runs.Dir("finetune-eval-steps-one"), runs.Dir("finetune-eval-steps-two"), "model.safetensors", "--eval-steps with early stopping on 2 ranks");
     }
 
     [SkippableFact]
