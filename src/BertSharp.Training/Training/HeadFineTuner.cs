@@ -173,7 +173,7 @@ public static class HeadFineTuner
             Kind = FineTuner.Kind,
             Start = (recipe.TrainExamples, recipe.ValidationExamples, warmup, parameters, frozen?.Trainable ?? parameters, device.ToString()),
             MetricsExtra = new Dictionary<string, object?> { ["split"] = "validation", ["task"] = o.TaskName },
-            PlotSeries = [new("training loss (per step)", "train", "loss")],
+            PlotSeries = FineTuner.PlotSeries(t.EvalSteps),
             Checkpoint = checkpoint,
             State = state,
             Communicator = comm,

@@ -68,7 +68,7 @@ public class EvalStepsTests
         var l = full.StepLosses;
         double[] means = [.. Enumerable.Range(0, 7).Select(i => (l[2 * i] + l[(2 * i) + 1]) / 2), l[14]];
         Assert.Equal(means, evals.Select(e => TrainLog.Number(e, "train_loss")), (a, b) => Math.Abs(a - b) < 1e-12);
-        AssertLossPlotHasAPointPerValidation(tmp.File("full"), steps, evals.Select(ValidationLoss).ToList());
+        LossPlotChecks.AssertAPointPerValidation(tmp.File("full"), "sst2", evalSteps: 2, steps, evals.Select(ValidationLoss).ToList());
 
         // The best step is the one of the lowest validation loss (the first of equals), its weights those the same schedule
         // holds at that step without --eval-steps: validating does not disturb training.
@@ -105,28 +105,6 @@ public class EvalStepsTests
         {
             Assert.Equal(Weights(tmp.File("full")), Weights(tmp.File("early")));
         }
-    }
-
-    /// <summary>
-    /// loss.png's validation curve has a point per eval line, at the validation's step and loss: the run's log drawn again
-    /// with the run's series gives the file byte for byte (so those series drew it), and their points are checked against
-    /// the steps written down by hand and the losses the eval lines give.
-    /// </summary>
-    private static void AssertLossPlotHasAPointPerValidation(string model, long[] steps, List<double> losses)
-    {
-        var log = TrainLog.Read(Path.Combine(model, TrainLog.FileName));
-        var series = FineTuner.PlotSeries(evalSteps: 2);
-        var redrawn = Path.Combine(model, "..", "redrawn-loss.png");
-        LossPlot.Save(redrawn, LossPlot.Title("sst2 fine-tuning", log), log, series);
-        Assert.Equal(File.ReadAllBytes(redrawn), File.ReadAllBytes(Path.Combine(model, LossPlot.FileName)));
-        var curves = new LossCurves(series);
-        foreach (var e in log)
-        {
-            curves.Add(e);
-        }
-        var validation = curves.Points[Array.FindIndex(series, s => s.Field == "validation.loss")];
-        Assert.Equal(steps.Select(s => (double)s), validation.Select(p => p.X));
-        Assert.Equal(losses, validation.Select(p => p.Y));
     }
 
     [Fact]

@@ -119,6 +119,11 @@ public class HeadFineTuneEndToEndTests
         Assert.True((double)saved["f1"]! > 0.8, $"entity F1 {(double)saved["f1"]!}");
         Assert.True((double)saved["PER_f1"]! > 0.7 && (double)saved["LOC_f1"]! > 0.7, saved.ToJsonString());
         Assert.Equal(24 * 2, (int)(double)saved["LOC_number"]! + (int)(double)saved["PER_number"]!);
+        // loss.png has the validation loss of each epoch at its last step, as a classification's has (96 sentences in
+        // batches of 8: 12 steps an epoch).
+        var epochs = TrainLog.Read(Path.Combine(model, TrainLog.FileName)).Where(e => TrainLog.TypeOf(e) == "epoch").ToList();
+        LossPlotChecks.AssertAPointPerValidation(model, "ner", evalSteps: null, [12, 24, 36, 48, 60, 72],
+            [.. epochs.Select(e => (double)e["validation"]!["loss"]!)]);
 
         // evaluate reloads the weights and reproduces the validation metrics; the task comes from training_args.json.
         var metrics = tmp.File("eval.json");
