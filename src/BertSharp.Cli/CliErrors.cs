@@ -29,6 +29,7 @@ public static partial class CliErrors
         ["eval_data"] = "--eval-data",
         ["data_directory"] = "--data",
         ["targets"] = "--target",
+        ["texts"] = "--text",
     };
 
     private static readonly Lazy<HashSet<string>> Flags = new(() =>

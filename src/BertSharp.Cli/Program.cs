@@ -122,6 +122,7 @@ public static class Program
         root.Subcommands.Add(QaCommand.Create());
         root.Subcommands.Add(EmbedCommand.Create());
         root.Subcommands.Add(SearchCommand.Create());
+        root.Subcommands.Add(RerankCommand.Create());
         PretrainMemoryBenchCommand.AddTo(root); // after BenchCommand: joins the existing "bench" command
         AllReduceBenchCommand.AddTo(root);
         root.Subcommands.Add(ServeCommand.Create());

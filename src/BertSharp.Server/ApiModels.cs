@@ -137,3 +137,29 @@ public sealed record OpenAiErrorResponse(OpenAiError Error);
 public sealed record OpenAiError(string Message, string Type,
     [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.Never)] string? Param,
     [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.Never)] string? Code);
+
+/// <summary>Body of <c>POST /rerank</c>, text-embeddings-inference's rerank request.</summary>
+/// <param name="Query">The query each text is scored against (read with it as one pair).</param>
+/// <param name="Texts">The texts to rank.</param>
+/// <param name="Truncate">Cut a pair longer than the served length (longest-first) instead of answering 422 (default false, as TEI).</param>
+/// <param name="RawScores">The model's logit instead of its sigmoid (default false).</param>
+/// <param name="ReturnText">Include each text in its result (default false).</param>
+/// <param name="TruncationDirection">With <c>truncate</c>: <c>right</c> (default) cuts the end, <c>left</c> the start; in any letter case.</param>
+public sealed record RerankRequest(string? Query = null, string[]? Texts = null, bool? Truncate = null, bool? RawScores = null, bool? ReturnText = null,
+    string? TruncationDirection = null);
+
+/// <summary>One text's place in a ranking, as TEI answers it (the response is an array of these, most relevant first).</summary>
+/// <param name="Index">The text's position in the request's <c>texts</c>.</param>
+/// <param name="Text">The text, with <c>return_text</c>; absent otherwise.</param>
+/// <param name="Score">Its relevance: the sigmoid of the model's logit, or the logit with <c>raw_scores</c>.</param>
+public sealed record Rank(int Index, string? Text, double Score);
+
+/// <summary>Which end of a long pair <c>POST /rerank</c> cuts with <c>truncate</c> (TEI's <c>truncation_direction</c>).</summary>
+public enum TruncationDirection
+{
+    /// <summary>Cut the start, keep the end.</summary>
+    Left,
+
+    /// <summary>Cut the end, keep the start (the default).</summary>
+    Right,
+}

@@ -54,6 +54,20 @@ internal static class ApiSchema
             TextOrTexts(schema, context);
             Choices(schema, "pooling", RequestChecks.ChoiceNames<Pooling>());
         }
+        else if (type == typeof(RerankRequest))
+        {
+            Require(schema, "query");
+            var texts = Property(schema, "texts");
+            texts.Type = JsonSchemaType.Array;
+            texts.MinItems = 1;
+            texts.MaxItems = MaxTexts(context.ApplicationServices.GetRequiredService<ServerOptions>());
+            if (texts.Items is OpenApiSchema item)
+            {
+                NonEmptyText(item);
+            }
+            (schema.Required ??= new HashSet<string>(StringComparer.Ordinal)).Add("texts");
+            Choices(schema, "truncation_direction", RequestChecks.ChoiceNames<TruncationDirection>());
+        }
         else if (type == typeof(OpenAiEmbeddingsRequest))
         {
             OpenAiInput(schema, context);

@@ -32,6 +32,9 @@ public static class BertServer
         ["fill-mask"] = "BertForMaskedLM or BertForPreTraining",
     };
 
+    /// <summary>The path of an endpoint name: TEI's <c>/rerank</c> sits outside <c>/v1</c>, where TEI's clients post it.</summary>
+    private static string PathOf(string name) => name == "rerank" ? Endpoints.RerankEndpoint.Path : "/v1/" + name;
+
     /// <summary>The methods of the read-only routes: HEAD is answered as GET.</summary>
     internal static readonly string[] GetAndHead = [HttpMethods.Get, HttpMethods.Head];
 
@@ -88,6 +91,30 @@ public static class BertServer
             ClassifyEndpoint.Map(app, served, batchers, options);
             available.Add("classify");
         }
+        if (served.Reranker is not null)
+        {
+            RerankEndpoint.Map(app, served, batchers, options);
+            available.Add("rerank");
+        }
+        else
+        {
+            // TEI's path, outside /v1: answered here as the catch-all answers an endpoint the model lacks.
+            app.Map(RerankEndpoint.Path, (HttpContext context) =>
+            {
+                if (!HttpMethods.IsPost(context.Request.Method))
+                {
+                    throw new ApiException(405, ErrorHandling.MethodNotAllowed(context.Request));
+                }
+                var what = served.Classifier switch
+                {
+                    null => served.Architecture,
+                    { Model.Config.NumLabels: not 1 } c => $"{served.Architecture} with {c.Model.Config.NumLabels} labels",
+                    _ => $"{served.Architecture} fine-tuned on single texts",
+                };
+                throw new ApiException(404, $"{RerankEndpoint.Path} is not available for this model ({what}); it needs a cross-encoder, a one-label " +
+                    $"BertForSequenceClassification of sentence pairs. Available: {string.Join(", ", available.Select(PathOf))}.");
+            }).ExcludeFromDescription();
+        }
         if (served.FillMask is not null)
         {
             FillMaskEndpoint.Map(app, served, batchers, options);
@@ -109,12 +136,12 @@ public static class BertServer
                     : new ApiException(404, ErrorHandling.NoSuchPath(context.Request));
             }
             var message = RouteNeeds.TryGetValue(name, out var needs)
-                ? $"/v1/{name} is not available for this model ({served.Architecture}); it needs {needs}. Available: {string.Join(", ", available.Select(a => "/v1/" + a))}."
-                : $"no endpoint /v1/{name}. Available: {string.Join(", ", available.Select(a => "/v1/" + a))}.";
+                ? $"/v1/{name} is not available for this model ({served.Architecture}); it needs {needs}. Available: {string.Join(", ", available.Select(PathOf))}."
+                : $"no endpoint /v1/{name}. Available: {string.Join(", ", available.Select(PathOf))}.";
             throw new ApiException(404, message);
         }).ExcludeFromDescription();
         var shownModel = PublicModelName.Of(served.Name);
-        Func<HealthResponse> health = () => new HealthResponse("ok", shownModel, served.Architecture, [.. available.Select(a => "/v1/" + a)], served.MaxLength,
+        Func<HealthResponse> health = () => new HealthResponse("ok", shownModel, served.Architecture, [.. available.Select(PathOf)], served.MaxLength,
             options.MaxBatch, batchers.Stats, served.PairInput);
         app.MapGet("/health", health).WithSummary("Liveness, the loaded model, its endpoints and batching counters.").ProducesHealthErrors();
         // HEAD (a monitor's probe) gets the GET answer's status and headers; Kestrel drops the body. A separate endpoint, so the

@@ -20,6 +20,9 @@ public sealed class ServedModel : IDisposable
         Length = length;
         MaxLength = length.Length;
         Classifier = classifier;
+        Reranker = classifier is not null && CrossEncoder.NotOneLabel(classifier, name) is null
+            ? CrossEncoder.Over(classifier, name, configActivation: false)
+            : null;
         Features = new FeatureExtraction(model, tokenizer);
         Attention = new AttentionMaps(model, tokenizer);
         // The endpoint's default aggregation is the one `bert ner` uses for this model.
@@ -157,6 +160,12 @@ public sealed class ServedModel : IDisposable
 
     /// <summary>Sequence classification, when the model has that head.</summary>
     public TextClassifier? Classifier { get; }
+
+    /// <summary>
+    /// Reranking (<c>POST /rerank</c>), when the classifier is a cross-encoder: one label, not fine-tuned on single texts. Its
+    /// scores are text-embeddings-inference's, the sigmoid of the logit whatever activation config.json names.
+    /// </summary>
+    public CrossEncoder? Reranker { get; }
 
     /// <summary>Token classification, when the model has that head.</summary>
     public TokenClassification? Ner { get; }

@@ -268,18 +268,26 @@ public sealed class TextClassifier : IDisposable
             return [];
         }
         RequirePairing(inputs);
-        var encoded = Encode([.. inputs.Select((x, i) => new TextExample(x.Text, x.Pair, null, i + 1))]);
+        return [.. Logits(inputs, batchSize, TruncationSide).Select(ToPrediction)];
+    }
+
+    /// <summary>
+    /// The raw logits [inputs][labels] of every input, cut to <see cref="MaxLength"/> on <paramref name="side"/> (a caller such
+    /// as the cross-encoder picks the side per call; the classifier's own stays as it is), by whichever backend runs the model.
+    /// </summary>
+    internal float[][] Logits(IReadOnlyList<(string Text, string? Pair)> inputs, int batchSize, TruncationSide side)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var encoded = ExampleEncoder.Encode(Tokenizer, [.. inputs.Select((x, i) => new TextExample(x.Text, x.Pair, null, i + 1))], null, MaxLength, side, HeadTokens);
         // The model's monitor is shared with every InferencePipeline over the same weights (a server runs several at once).
         if (_onnx is not null)
         {
-            return [.. OnnxLogits(_onnx, encoded, batchSize).Select(ToPrediction)];
+            return OnnxLogits(_onnx, encoded, batchSize);
         }
-        ClassifierRun run;
         lock (Model)
         {
-            run = ClassifierRunner.Run(Model, encoded, batchSize, Tokenizer.PadId, withLabels: false, Device);
+            return ClassifierRunner.Run(Model, encoded, batchSize, Tokenizer.PadId, withLabels: false, Device).Logits;
         }
-        return [.. run.Logits.Select(ToPrediction)];
     }
 
     /// <summary>Predicts one input; <paramref name="pair"/> is required by a sentence-pair model and refused by a single-text one (<see cref="PairInput"/>).</summary>
