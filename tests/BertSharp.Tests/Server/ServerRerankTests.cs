@@ -87,6 +87,26 @@ public sealed class ServerRerankTests
     }
 
     [Fact]
+    public async Task Truncate_cuts_the_end_by_default_and_the_start_with_truncation_direction_left()
+    {
+        using var tmp = CrossEncoderFixture.Temp();
+        await using var host = await ServerHost.StartOn(tmp.Path);
+        // Over the fixture's 64 tokens; its two ends differ, so the two cuts read different pairs.
+        var text = "the cat sat on the mat . " + string.Join(' ', Enumerable.Repeat("it was happy .", 20)) + " the pound rose against the dollar .";
+        const string query = "The cat sat.";
+        using var reranker = BertSharp.Inference.CrossEncoder.Load(tmp.Path, "cpu");
+        var head = reranker.Predict([(query, text)], truncation: BertSharp.Tokenization.TruncationSide.Head)[0];
+        var tail = reranker.Predict([(query, text)], truncation: BertSharp.Tokenization.TruncationSide.Tail)[0];
+        Assert.NotEqual(head, tail, 4);
+        foreach (var (direction, expected) in new[] { ((string?)null, head), ("right", head), ("LEFT", tail) })
+        {
+            var (status, body) = await host.Post("/rerank", new { query, texts = new[] { text }, truncate = true, truncation_direction = direction });
+            Assert.Equal(200, status);
+            Assert.Equal(expected, (double)body![0]!["score"]!, 6);
+        }
+    }
+
+    [Fact]
     public async Task A_classifier_of_several_labels_has_no_rerank_endpoint()
     {
         await using var host = await ServerHost.Start("sequence-classification");
