@@ -62,8 +62,20 @@ internal static class CommonOptions
         BatchSize($"{unit} per forward pass{extra}.", () => DefaultForwardBatchSize);
 
     /// <summary><c>--top-k</c>: how many results (<paramref name="description"/>) a command prints per input.</summary>
-    public static Option<int> TopK(string description, int fallback) =>
-        new("--top-k") { Description = description, DefaultValueFactory = _ => fallback };
+    public static Option<int> TopK(string description, int fallback) => TopK<int>(description, () => fallback);
+
+    /// <summary><c>--top-k</c> without a default: every result unless given (<c>bert rerank</c>).</summary>
+    public static Option<int?> TopK(string description) => TopK<int?>(description, null);
+
+    private static Option<T> TopK<T>(string description, Func<T>? fallback)
+    {
+        var option = new Option<T>("--top-k") { Description = description };
+        if (fallback is not null)
+        {
+            option.DefaultValueFactory = _ => fallback();
+        }
+        return option;
+    }
 
     /// <summary><c>--seed</c> with its command's meaning and default.</summary>
     public static Option<T> Seed<T>(T fallback, string description) =>

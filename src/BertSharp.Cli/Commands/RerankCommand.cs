@@ -19,7 +19,7 @@ internal static class RerankCommand
         var text = new Option<string[]>("--text") { Description = "A text to rank (repeat for several)." };
         var input = new Option<string?>("--input") { Description = "The texts to rank: .txt (one per line), .jsonl, .csv or .tsv with a header." };
         var textColumn = DataOptions.TextColumnOption("Text field of a .jsonl/.csv/.tsv --input.", () => "text");
-        var topK = new Option<int?>("--top-k") { Description = "Keep the best N texts (default: all)." };
+        var topK = CommonOptions.TopK("Keep the best N texts (default: all).");
         var rawScores = new Option<bool>("--raw-scores")
         {
             Description = "Print the model's logit. Default: the activation sentence-transformers applies, named by config.json (sentence_transformers.activation_fn or " +
