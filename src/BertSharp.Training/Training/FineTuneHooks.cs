@@ -118,7 +118,9 @@ internal sealed class FineTuneHooks(
                 Rank0Work.Run(Communicator, Invariant($"the validation and checkpoint at step {outcome.Step}"), () => EvaluateAtStep(epoch, outcome.Step));
             }
             // After the validation's checkpoint, which a resumed run would continue from had it been stopped there instead.
-            if (_early is not null && StopsHere())
+            // Reached at the run's last step the patience stops nothing (HF's should_training_stop then changes nothing):
+            // the run is complete, and its end line must not say it stopped early.
+            if (_early is not null && StopsHere() && outcome.Step < totalSteps)
             {
                 StoppedEarlyAt = epoch;
                 return false;

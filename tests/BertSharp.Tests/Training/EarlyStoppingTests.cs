@@ -148,6 +148,25 @@ public class EarlyStoppingTests
     }
 
     [Fact]
+    public void A_patience_reached_at_the_last_epoch_stops_nothing_so_the_end_line_records_no_early_stop()
+    {
+        using var tmp = TestPaths.TempDir();
+        var output = tmp.File("run");
+        // The stalled run above, planned for the 3 epochs its patience of 2 would stop it after: the counter reaches 2 at the
+        // run's own end, where HF's should_training_stop changes nothing, so the run is a complete one as the closing line says.
+        string[] run = ["finetune", "--task", "sst2", "--data", Data, "--config", "tiny", "--vocab", Vocab, "--output", output, "--epochs", "3",
+            "--batch-size", "2", "--grad-accum", "2", "--val-size", "2", "--split", "random", "--max-length", "16", "--lr", "1e-12", "--seed", "11",
+            "--device", "cpu", "--save-best", "accuracy", "--early-stopping-patience", "2"];
+        var r = CliRunner.Run(run);
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        var log = TrainLog.Read(Path.Combine(output, TrainLog.FileName));
+        Assert.Equal(3, log.Count(e => TrainLog.TypeOf(e) == "epoch"));
+        var end = log.Single(e => TrainLog.TypeOf(e) == "end");
+        Assert.Equal("""{"type":"end","step":6,"steps":6,"best_epoch":1}""", end.ToJsonString());
+        Assert.DoesNotContain("stopped early", r.StdOut, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Early_stopping_without_save_best_or_with_bad_values_is_refused_in_one_line_before_anything_is_written()
     {
         using var tmp = TestPaths.TempDir();
