@@ -85,7 +85,7 @@ internal sealed class TrainingOptionSet
 
     public Option<string?> EvalData { get; } = new("--eval-data")
     {
-        Description = "Validation data file, evaluated at each epoch end; without it classification holds --val-size of the training data out (ner, squad, swag: no validation).",
+        Description = "Validation data file, evaluated at each epoch end (or every --eval-steps); without it classification holds --val-size of the training data out (ner, squad, swag: no validation).",
     };
 
     public Option<string> Output { get; } = new("--output")
@@ -154,7 +154,7 @@ internal sealed class TrainingOptionSet
     public Option<double?> EarlyStoppingThreshold { get; } = new("--early-stopping-threshold")
     {
         HelpName = "X",
-        Description = "With --early-stopping-patience: an epoch improves only when it beats the best so far by more than X (absolute; default 0).",
+        Description = "With --early-stopping-patience: a validation improves only when it beats the best so far by more than X (absolute; default 0).",
     };
 
     public Option<bool> Resume { get; } = ResumeOption("Continue the unfinished run in --output from its latest checkpoint (same settings); the result is bitwise the uninterrupted run's.");
