@@ -109,6 +109,7 @@ public static class FineTuner
             // The other ranks have not read a validation file; rank 0's refusal stops them.
             SaveBestMetric.RequireValidation(bestMetric, !writer || val is not null, "a validation split or file");
         }
+        t.RequireValidationForEvalSteps(!writer || val is not null, "a validation split or file");
         var tokenizer = source.Tokenizer;
         var trainEnc = ExampleEncoder.Encode(tokenizer, train.Examples, trainTargets, maxLength, o.TruncationSide, o.HeadTokens);
         var valEnc = val is null ? null : ExampleEncoder.Encode(tokenizer, val.Examples, valTargets, maxLength, o.TruncationSide, o.HeadTokens);

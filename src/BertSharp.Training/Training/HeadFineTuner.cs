@@ -109,6 +109,7 @@ public static class HeadFineTuner
                 SaveBestMetric.RequireKnown(bestMetric, recipe.ReportedMetrics, $" (those the validation data {t.EvalDataPath} gives)");
             }
         }
+        t.RequireValidationForEvalSteps(!writer || recipe.ValidationExamples > 0, $"a validation file: {BertSharpException.Field("eval_data")}");
         var data = new ShuffledBatches(recipe.Lengths, batchSize, t.GradAccum, t.Seed, (ix, width) => recipe.Collate(ix, width, device), () => HeadBatch.Empty(device),
             comm.Rank, comm.WorldSize);
         var totalSteps = (long)data.StepsPerEpoch * o.EffectiveEpochs;

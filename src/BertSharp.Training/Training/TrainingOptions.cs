@@ -146,6 +146,21 @@ public sealed record TrainingOptions
     public int WarmupFor(long totalSteps) => WarmupSteps ?? (int)Math.Ceiling(totalSteps * (WarmupRatio ?? 0));
 
     /// <summary>
+    /// Refuses <see cref="EvalSteps"/> without validation data, as HF's Trainer refuses eval_strategy="steps" without an
+    /// eval_dataset: each of its validations would score nothing and only write the checkpoint <see cref="SaveSteps"/> writes.
+    /// </summary>
+    /// <param name="hasValidation">Whether the run validates (true on the ranks that do not read the validation data).</param>
+    /// <param name="source">Where the run could get validation data, for the message.</param>
+    internal void RequireValidationForEvalSteps(bool hasValidation, string source)
+    {
+        if (EvalSteps is { } every && !hasValidation)
+        {
+            throw new BertSharpException(Invariant(
+                $"{BertSharpException.Field("eval_steps")} {every}: needs validation data ({source}); {BertSharpException.Field("save_steps")} writes checkpoints alone."));
+        }
+    }
+
+    /// <summary>
     /// Refuses early stopping without <paramref name="saveBest"/>: it watches that metric, as HF's EarlyStoppingCallback
     /// requires metric_for_best_model (and validation data, which save_best requires in turn).
     /// </summary>

@@ -168,7 +168,7 @@ public class EvalStepsTests
     }
 
     [Fact]
-    public void Eval_steps_below_one_or_save_steps_not_a_multiple_of_them_are_refused_in_one_line_before_anything_is_written()
+    public void Eval_steps_below_one_without_validation_data_or_save_steps_not_a_multiple_of_them_are_refused_in_one_line_before_anything_is_written()
     {
         using var tmp = TestPaths.TempDir();
         var output = tmp.File("run");
@@ -187,6 +187,9 @@ public class EvalStepsTests
             "--save-steps 30 and --eval-steps 20: the saving steps must be a multiple of the evaluation steps, but found 30, which is not a multiple of 20.";
         Refused([.. cls, "--eval-steps", "20", "--save-steps", "30"], NotAMultiple);
         Refused([.. ner, "--eval-steps", "20", "--save-steps", "30"], NotAMultiple);
+        // HF's Trainer refuses eval_strategy="steps" without an eval_dataset: each "validation" would score nothing.
+        Refused([.. ner[..4], .. ner[6..], "--eval-steps", "2"],
+            "--eval-steps 2: needs validation data (a validation file: --eval-data); --save-steps writes checkpoints alone.");
         // HF's ratio form (eval_steps < 1) is not taken: the option holds whole steps.
         var ratio = CliRunner.Run([.. cls, "--eval-steps", "0.5"]);
         Assert.NotEqual(0, ratio.ExitCode);
