@@ -165,6 +165,9 @@ internal static class ResumeSettings
         // of warmup_ratio train the same run (an old checkpoint, which does not record the ratio, resumed so and a new one
         // was refused). A difference names the option this run sets them with, after the settings they derive from.
         free.AddRange(["warmup_ratio", "warmup_steps", SeqevalMode.ModeKey, SeqevalMode.SchemeKey, .. LrSchedulerRecord.Keys]);
+        // HF derives eval_strategy from eval_steps here ("steps" exactly when --eval-steps is given): a difference is named
+        // by the flag, which eval_steps is compared as.
+        free.Add("eval_strategy");
         // Earlier versions wrote the seed as a string ("42"); the same seed as a number is the same run.
         if (Text(state.Settings["seed"]) is { } oldSeed && oldSeed == settings["seed"]?.ToJsonString())
         {

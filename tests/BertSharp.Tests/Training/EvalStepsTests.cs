@@ -129,6 +129,10 @@ public class EvalStepsTests
         var refused = Cli.CliErrors.Describe(Assert.Throws<BertSharpException>(() =>
             FineTuner.Run(Options(tmp.File("split"), epochs: 2, t => t with { Resume = true, EvalSteps = 3 }))));
         Assert.Equal($"{checkpoint}: cannot resume: --eval-steps was 2 in the checkpoint but is 3 now; resume with the same settings.", refused);
+        // Without --eval-steps the message names the flag the user left out, not eval_strategy, which HF derives from it.
+        var dropped = Cli.CliErrors.Describe(Assert.Throws<BertSharpException>(() =>
+            FineTuner.Run(Options(tmp.File("split"), epochs: 2, t => t with { Resume = true, EvalSteps = null }))));
+        Assert.Equal($"{checkpoint}: cannot resume: --eval-steps was 2 in the checkpoint but is not given now; resume with the same settings.", dropped);
 
         var rest = FineTuner.Run(Options(tmp.File("split"), epochs: 2, t => t with { Resume = true }));
         Assert.True(rest.Completed);
