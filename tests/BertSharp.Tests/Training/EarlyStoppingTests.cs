@@ -15,32 +15,13 @@ namespace BertSharp.Tests.Training;
 [Trait(SerialCollection.TraitName, SerialCollection.TraitValue)]
 public class EarlyStoppingTests
 {
-    private static string Data => Path.Combine(TestPaths.Fixtures, "data", "sst2_train.tsv");
+    private static string Data => TinySst2Run.Data;
 
-    private static string Vocab => Path.Combine(TestPaths.Fixtures, "hf_bert", "sequence-classification", "vocab.txt");
+    private static string Vocab => TinySst2Run.Vocab;
 
     /// <summary>6 training examples (2 held out) in batches of 2, 2 per step: 2 steps per epoch, 8 epochs.</summary>
-    internal static FineTuneOptions Options(string output, string saveBest, Func<TrainingOptions, TrainingOptions>? change = null) => new()
-    {
-        Task = TaskSpec.Sst2,
-        Training = (change ?? (t => t))(new TrainingOptions
-        {
-            DataPath = Data,
-            OutputDir = output,
-            ConfigPreset = "tiny",
-            VocabPath = Vocab,
-            Epochs = 8,
-            BatchSize = 2,
-            GradAccum = 2,
-            LearningRate = 1e-3,
-            MaxLength = 16,
-            Seed = 11,
-            Device = "cpu",
-        }),
-        ValSize = 2,
-        Split = SplitMethod.Random,
-        SaveBest = saveBest,
-    };
+    internal static FineTuneOptions Options(string output, string saveBest, Func<TrainingOptions, TrainingOptions>? change = null) =>
+        TinySst2Run.Options(output, t => (change ?? (x => x))(t with { Epochs = 8 })) with { SaveBest = saveBest };
 
     /// <summary>
     /// HF's EarlyStoppingCallback for a metric where lower is better, written from transformers' check_metric_value and

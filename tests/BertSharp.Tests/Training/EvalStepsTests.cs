@@ -15,32 +15,13 @@ namespace BertSharp.Tests.Training;
 [Trait(SerialCollection.TraitName, SerialCollection.TraitValue)]
 public class EvalStepsTests
 {
-    private static string Data => Path.Combine(TestPaths.Fixtures, "data", "sst2_train.tsv");
+    private static string Data => TinySst2Run.Data;
 
-    private static string Vocab => Path.Combine(TestPaths.Fixtures, "hf_bert", "sequence-classification", "vocab.txt");
+    private static string Vocab => TinySst2Run.Vocab;
 
     /// <summary>6 training examples (2 held out) in batches of 2, one per step: 3 steps per epoch; validation every 2 steps.</summary>
-    private static FineTuneOptions Options(string output, int epochs, Func<TrainingOptions, TrainingOptions>? change = null) => new()
-    {
-        Task = TaskSpec.Sst2,
-        Training = (change ?? (t => t))(new TrainingOptions
-        {
-            DataPath = Data,
-            OutputDir = output,
-            ConfigPreset = "tiny",
-            VocabPath = Vocab,
-            Epochs = epochs,
-            BatchSize = 2,
-            LearningRate = 1e-3,
-            MaxLength = 16,
-            Seed = 11,
-            Device = "cpu",
-            EvalSteps = 2,
-        }),
-        ValSize = 2,
-        Split = SplitMethod.Random,
-        SaveBest = "loss",
-    };
+    private static FineTuneOptions Options(string output, int epochs, Func<TrainingOptions, TrainingOptions>? change = null) =>
+        TinySst2Run.Options(output, t => (change ?? (x => x))(t with { Epochs = epochs, GradAccum = 1, EvalSteps = 2 }));
 
     private static List<JsonObject> Evals(string model) =>
         [.. TrainLog.Read(Path.Combine(model, TrainLog.FileName)).Where(e => TrainLog.TypeOf(e) == "eval")];

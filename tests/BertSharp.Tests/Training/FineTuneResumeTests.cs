@@ -15,32 +15,10 @@ namespace BertSharp.Tests.Training;
 [Trait(SerialCollection.TraitName, SerialCollection.TraitValue)]
 public class FineTuneResumeTests
 {
-    private static string Data => Path.Combine(TestPaths.Fixtures, "data", "sst2_train.tsv");
-
-    private static string Vocab => Path.Combine(TestPaths.Fixtures, "hf_bert", "sequence-classification", "vocab.txt");
+    private static string Data => TinySst2Run.Data;
 
     /// <summary>8 examples, 2 held out by a shuffled split: 3 batches of 2 per epoch, 2 per step → 2 steps per epoch (the second has one batch), 6 steps.</summary>
-    private static FineTuneOptions Options(string output, Func<TrainingOptions, TrainingOptions>? change = null) => new()
-    {
-        Task = TaskSpec.Sst2,
-        Training = (change ?? (t => t))(new TrainingOptions
-        {
-            DataPath = Data,
-            OutputDir = output,
-            ConfigPreset = "tiny",
-            VocabPath = Vocab,
-            Epochs = 3,
-            BatchSize = 2,
-            GradAccum = 2,
-            LearningRate = 1e-3,
-            MaxLength = 16,
-            Seed = 11,
-            Device = "cpu",
-        }),
-        ValSize = 2,
-        Split = SplitMethod.Random,
-        SaveBest = "loss",
-    };
+    private static FineTuneOptions Options(string output, Func<TrainingOptions, TrainingOptions>? change = null) => TinySst2Run.Options(output, change);
 
     [Trait(SlowFirstOrderer.Category, SlowFirstOrderer.Slow)]
     [Fact]
