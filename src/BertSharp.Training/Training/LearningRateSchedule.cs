@@ -52,6 +52,17 @@ public sealed class LearningRateSchedule
     /// </summary>
     public static void Check(string type, JsonObject? kwargs, double baseLearningRate) => _ = new LearningRateSchedule(baseLearningRate, 0, 1, type, kwargs);
 
+    /// <summary>
+    /// Every argument <paramref name="type"/> runs with under <paramref name="kwargs"/> at <paramref name="baseLearningRate"/>,
+    /// defaults filled in: equal results schedule alike, however the kwargs were spelled.
+    /// </summary>
+    internal static JsonObject ResolvedKwargs(string type, JsonObject? kwargs, double baseLearningRate)
+    {
+        var read = new SchedulerKwargs(type, kwargs);
+        _ = LearningRateFactors.Of(type, read, baseLearningRate, 0, 1);
+        return read.Resolved;
+    }
+
     /// <summary>The peak learning rate, the one <see cref="Factor"/> multiplies.</summary>
     public double BaseLearningRate { get; }
 

@@ -50,12 +50,16 @@ internal static class LrSchedulerRecord
     {
         var file = Path.Combine(checkpoint, TrainerState.FileName);
         // The same schedule, however its arguments are spelled: {"power": 2, "lr_end": 0} and {"lr_end": 0.0, "power": 2.0}
-        // give the same learning rates, so only the type and the arguments' values count, not their order or number format.
-        if (Type(saved, file) != Type(current, file) || !JsonNode.DeepEquals(Kwargs(saved, file) ?? [], Kwargs(current, file) ?? []))
+        // give the same learning rates, and so do {} and polynomial's defaults written out, so the arguments count as the
+        // values the schedule runs with, not as written.
+        if (Type(saved, file) != Type(current, file) || !JsonNode.DeepEquals(Resolved(saved, file), Resolved(current, file)))
         {
             throw new BertSharpException($"{checkpoint}: cannot resume: the run was trained with {Describe(saved, file)}, but this one has {Describe(current, file)}; resume with the same scheduler.");
         }
     }
+
+    private static JsonObject Resolved(JsonObject settings, string file) =>
+        LearningRateSchedule.ResolvedKwargs(Type(settings, file), Kwargs(settings, file), TrainLog.Number(settings, "learning_rate"));
 
     private static string Describe(JsonObject settings, string file) =>
         $"{BertSharpException.Field(TypeKey)} {Type(settings, file)}"

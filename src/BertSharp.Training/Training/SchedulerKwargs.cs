@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
@@ -12,21 +13,27 @@ internal sealed class SchedulerKwargs(string type, JsonObject? given)
 {
     private readonly List<string> _taken = [];
 
+    /// <summary>
+    /// Every argument the schedule read, with the value it runs with (given, or its default; null for a None): two kwargs
+    /// that resolve alike ({} and {"power": 1.0} for polynomial) schedule alike.
+    /// </summary>
+    public JsonObject Resolved { get; } = [];
+
     /// <summary>A number (JSON null is Python's None, which the function's arithmetic refuses), or <paramref name="fallback"/> when absent.</summary>
     public double Number(string key, double fallback) =>
-        !Take(key, out var node) ? fallback : AsNumber(key, node) ?? throw Wrong(key, node, "a number");
+        Resolve(key, !Take(key, out var node) ? fallback : AsNumber(key, node) ?? throw Wrong(key, node, "a number"));
 
     /// <summary>A number, or null when absent or null (the keys whose HF default is None).</summary>
-    public double? OptionalNumber(string key) => Take(key, out var node) ? AsNumber(key, node) : null;
+    public double? OptionalNumber(string key) => Resolve(key, Take(key, out var node) ? AsNumber(key, node) : null);
 
     /// <summary>A whole number of steps, or null when absent or null (the keys whose HF default is None).</summary>
     public long? Integer(string key)
     {
         if (!Take(key, out var node) || node is null)
         {
-            return null;
+            return Resolve<long?>(key, null);
         }
-        return node is JsonValue v && v.GetValueKind() == JsonValueKind.Number && v.TryGetValue<long>(out var n) ? n : throw Wrong(key, node, "a whole number of steps");
+        return Resolve<long?>(key, node is JsonValue v && v.GetValueKind() == JsonValueKind.Number && long.TryParse(v.ToJsonString(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) ? n : throw Wrong(key, node, "a whole number of steps"));
     }
 
     /// <summary>One of <paramref name="among"/>, or <paramref name="fallback"/> when absent.</summary>
@@ -34,11 +41,11 @@ internal sealed class SchedulerKwargs(string type, JsonObject? given)
     {
         if (!Take(key, out var node))
         {
-            return fallback;
+            return Resolve(key, fallback);
         }
-        return node is JsonValue v && v.TryGetValue<string>(out var s) && among.Contains(s)
+        return Resolve(key, node is JsonValue v && v.TryGetValue<string>(out var s) && among.Contains(s)
             ? s
-            : throw Wrong(key, node, string.Join(" or ", among.Select(a => $"\"{a}\"")));
+            : throw Wrong(key, node, string.Join(" or ", among.Select(a => $"\"{a}\""))));
     }
 
     /// <summary>Throws for the first given key that the schedule did not read.</summary>
@@ -56,6 +63,12 @@ internal sealed class SchedulerKwargs(string type, JsonObject? given)
     public BertSharpException Refused(string reason, bool withType = true) =>
         new($"{BertSharpException.Field("lr_scheduler_kwargs")}: {(withType ? type + ": " : "")}{reason}.");
 
+    private T Resolve<T>(string key, T value)
+    {
+        Resolved[key] = JsonValue.Create(value);
+        return value;
+    }
+
     private bool Take(string key, out JsonNode? node)
     {
         _taken.Add(key);
@@ -66,7 +79,8 @@ internal sealed class SchedulerKwargs(string type, JsonObject? given)
     private double? AsNumber(string key, JsonNode? node) => node switch
     {
         null => null,
-        JsonValue v when v.GetValueKind() == JsonValueKind.Number => v.GetValue<double>(),
+        // From the number's JSON text: a JsonObject built in code holds an int or a long, which GetValue<double> refuses.
+        JsonValue v when v.GetValueKind() == JsonValueKind.Number => double.Parse(v.ToJsonString(), NumberStyles.Float, CultureInfo.InvariantCulture),
         _ => throw Wrong(key, node, "a number"),
     };
 

@@ -105,6 +105,24 @@ public class LearningRateScheduleTests
         AssertFactors("warmup_stable_decay", """{"num_decay_steps": 20, "num_stable_steps": 10, "decay_type": "1-sqrt"}""", (19, 1.0), (25, 0.5), (40, 0.0));
     }
 
+    [Fact]
+    public void Kwargs_built_in_code_schedule_as_the_same_kwargs_read_from_json()
+    {
+        // A JsonObject built in code holds .NET ints and longs (JsonValue<int>), not JSON text; each schedule equals the one
+        // of the same kwargs parsed from JSON at every step, and the hand values of the tests above.
+        foreach (var (type, built, json) in new (string, JsonObject, string)[]
+        {
+            ("cosine", new JsonObject { ["num_cycles"] = 2 }, """{"num_cycles": 2}"""),
+            ("warmup_stable_decay", new JsonObject { ["num_decay_steps"] = 20L }, """{"num_decay_steps": 20}"""),
+        })
+        {
+            var (inCode, parsed) = (new LearningRateSchedule(Lr, W, T, type, built), new LearningRateSchedule(Lr, W, T, type, JsonNode.Parse(json)!.AsObject()));
+            Assert.All(Enumerable.Range(0, (int)T + 1), s => Assert.Equal(parsed.Factor(s), inCode.Factor(s)));
+        }
+        Assert.Equal(1.0, new LearningRateSchedule(Lr, W, T, "cosine", new JsonObject { ["num_cycles"] = 2 }).Factor(55));
+        Assert.Equal(0.5, new LearningRateSchedule(Lr, W, T, "warmup_stable_decay", new JsonObject { ["num_decay_steps"] = 20 }).Factor(90), 1e-15);
+    }
+
     public static TheoryData<string, string?, string> Refused => new()
     {
         { "cosine", """{"min_lr": 1e-6}""", "lr_scheduler_kwargs: cosine takes no argument 'min_lr' (it takes num_cycles)." },

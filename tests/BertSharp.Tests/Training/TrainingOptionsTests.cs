@@ -198,6 +198,10 @@ public class TrainingOptionsTests
         var respelled = polynomial with { LrSchedulerKwargs = JsonNode.Parse("""{"lr_end": 0.0, "power": 2.0}""")!.AsObject() };
         JsonObject Saved(TrainingOptions t) => ResumeSettings.Of(TrainingArgs.Of(o with { Training = t }, 2, 20, 64), t, 10, 2, []);
         ResumeSettings.Check(new TrainerState { Settings = Saved(polynomial) }, Saved(respelled), "checkpoint-4", respelled);
+        // So does the schedule with its defaults written out: polynomial's lr_end is 1e-7 unless given (optimization.py).
+        var defaults = o.Training with { LrSchedulerType = "polynomial" };
+        var spelledOut = defaults with { LrSchedulerKwargs = new JsonObject { ["lr_end"] = 1e-7, ["power"] = 1 } };
+        ResumeSettings.Check(new TrainerState { Settings = Saved(defaults) }, Saved(spelledOut), "checkpoint-4", spelledOut);
         var steeper = polynomial with { LrSchedulerKwargs = new JsonObject { ["power"] = 2.5, ["lr_end"] = 0 } };
         Assert.Equal("checkpoint-4: cannot resume: the run was trained with --lr-scheduler polynomial and --lr-scheduler-kwargs {\"power\":2,\"lr_end\":0}, "
             + "but this one has --lr-scheduler polynomial and --lr-scheduler-kwargs {\"power\":2.5,\"lr_end\":0}; resume with the same scheduler.",
