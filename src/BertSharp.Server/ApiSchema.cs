@@ -39,6 +39,10 @@ internal static class ApiSchema
             var item = targets.Items as OpenApiSchema ?? new OpenApiSchema();
             NonEmptyText(item);
             targets.Items = item;
+            // HF caps top_k at the targets' number, and so does the server before it checks the bound; the keyword cannot
+            // depend on another field for the clients that read it, so it states the bound of a request without targets.
+            Property(schema, "top_k").Description = FormattableString.Invariant(
+                $"Candidates per mask, {RequestChecks.MinTopK} to {RequestChecks.FillMaskMaxTopK}; with targets, a larger value is capped at their number (as HF's pipeline caps it), so it may exceed the maximum.");
         }
         else if (type == typeof(NerRequest))
         {

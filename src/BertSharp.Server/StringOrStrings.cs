@@ -14,11 +14,20 @@ internal sealed class StringOrStrings : JsonConverter<string[]>
     /// <summary>What the field holds, as a 400 says it.</summary>
     public const string Expected = "a string or an array of strings";
 
+    // The arrays read from a lone string, so that an endpoint names its fault by the field ('input') rather than by an entry
+    // of a list that was never sent ('input[0]'). Weak: an array is forgotten with its request.
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<string[], object> Lone = [];
+
+    /// <summary>Whether <paramref name="values"/> was read from a lone string rather than from an array.</summary>
+    public static bool IsLone(string[] values) => Lone.TryGetValue(values, out _);
+
     public override string[] Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
     {
         if (reader.TokenType == JsonTokenType.String)
         {
-            return [reader.GetString()!];
+            string[] one = [reader.GetString()!];
+            Lone.Add(one, Expected);
+            return one;
         }
         if (reader.TokenType != JsonTokenType.StartArray)
         {

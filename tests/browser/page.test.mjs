@@ -10,7 +10,10 @@
 // the first text with only blanks in the second field (spaces and a tab, then U+0085) and expects the server's refusal of
 // one text alone on the page for each. A case with "targets" is a masked-LM model's: the words are typed into the fill-mask
 // targets field and "expect" is the list of tokens the first mask must show, in order (no label or bars are checked), and
-// "warnings" the lines the page must show under them.
+// "warnings" the lines the page must show under them. A case with "rerankQuery" is a cross-encoder's: the query and
+// "rerankTexts" (one per line, a blank line between each two) are typed into the rerank fields and "expect" is the list of
+// texts the page must rank, in order; with "rerankRefused" (texts one per line) it first runs those and records the refusal
+// the page shows. Every case records whether the rerank fields were shown ("rerankShown").
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { basename, resolve as resolvePath } from "node:path";
@@ -67,8 +70,10 @@ async function runCase(browser, c, url) {
     if (title !== `${modelName} · BertSharp`) throw new Error(`page title "${title}", expected "${modelName} · BertSharp"`);
     const pairShown = await page.isVisible("#text-pair");
     if (Boolean(c.textPair) !== pairShown) throw new Error(`second text field ${pairShown ? "shown" : "hidden"} for this model`);
+    const rerankShown = await page.isVisible("#rerank-query");
     await page.fill("#text", c.text);
-    if (c.targets) return await runFillMask(page, c, pairShown);
+    if (c.targets) return { rerankShown, ...(await runFillMask(page, c, pairShown)) };
+    if (c.rerankQuery) return { rerankShown, ...(await runRerank(page, c, rerankShown)) };
     let refusals = null;
     if (c.textPair) {
       // Blanks by the server's test: U+0085 alone is white space to .NET, not to JavaScript's trim().
@@ -97,7 +102,7 @@ async function runCase(browser, c, url) {
     if (!shown.startsWith(c.expect + " ")) failed = `label shown "${shown}", expected ${c.expect}`;
     else if (bars[0] !== c.expect) failed = `first bar is ${bars[0]}, expected ${c.expect}`;
     else if (cells === 0) failed = "no attention heatmap";
-    return { shown, bars, heatmapCells: cells, pairShown, refusals, failed };
+    return { shown, bars, heatmapCells: cells, pairShown, rerankShown, refusals, failed };
   } finally {
     await page.close();
   }
@@ -122,6 +127,34 @@ async function runFillMask(page, c, pairShown) {
   else if (JSON.stringify(candidates) !== JSON.stringify(c.expect)) failed = `candidates shown ${JSON.stringify(candidates)}, expected ${JSON.stringify(c.expect)}`;
   else if (JSON.stringify(warnings) !== JSON.stringify(c.warnings || [])) failed = `warnings shown ${JSON.stringify(warnings)}, expected ${JSON.stringify(c.warnings || [])}`;
   return { candidates, warnings, targetsShown, pairShown, failed };
+}
+
+// A cross-encoder case: the ranked texts the page lists (each line "score — text"), after the refusal of "rerankRefused", if any.
+async function runRerank(page, c, rerankShown) {
+  if (!rerankShown) throw new Error("no rerank fields for a cross-encoder");
+  await page.fill("#rerank-query", c.rerankQuery);
+  let refusal = null;
+  if (c.rerankRefused) {
+    await page.fill("#rerank-texts", c.rerankRefused.join("\n"));
+    await page.click("#run");
+    await page.waitForSelector("body[data-state=done]");
+    if (!(await page.isVisible("#error"))) throw new Error("texts the server refuses: the page shows no error");
+    refusal = (await page.textContent("#error")).trim();
+    if (await page.isVisible("#rerank")) throw new Error("texts the server refuses: the page shows a ranking");
+    await page.evaluate(() => { document.body.dataset.state = "ready"; });
+  }
+  await page.fill("#rerank-texts", c.rerankTexts.join("\n \n"));
+  await page.click("#run");
+  await page.waitForSelector("body[data-state=done]");
+  await page.waitForSelector("#ranks li");
+  const ranks = await page.$$eval("#ranks li", (els) => els.map((e) => e.textContent));
+  const error = (await page.textContent("#error")).trim();
+  await page.screenshot({ path: c.screenshot, fullPage: true });
+  const texts = ranks.map((r) => r.slice(r.indexOf(" — ") + " — ".length));
+  let failed = null;
+  if (await page.isVisible("#error")) failed = `page shows the error "${error}"`;
+  else if (JSON.stringify(texts) !== JSON.stringify(c.expect)) failed = `texts ranked ${JSON.stringify(texts)}, expected ${JSON.stringify(c.expect)}`;
+  return { ranks, refusal, failed };
 }
 
 // The servers start together (each loads its model while chromium starts); the cases then run one after another.

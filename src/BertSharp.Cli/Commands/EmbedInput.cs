@@ -7,12 +7,19 @@ internal static class EmbedInput
 {
     public static (List<string> Texts, List<string>? Labels) Read(string path, string textColumn, string? labelColumn, string option = "--input")
     {
+        var (texts, labels, _) = ReadNumbered(path, textColumn, labelColumn, option);
+        return (texts, labels);
+    }
+
+    /// <summary><see cref="Read"/>, with the 1-based line of the file each text starts on (for messages that name a text by its line).</summary>
+    public static (List<string> Texts, List<string>? Labels, List<int> Lines) ReadNumbered(string path, string textColumn, string? labelColumn, string option = "--input")
+    {
         CliInput.ExistingFile(option, path);
         var ext = Path.GetExtension(path).ToLowerInvariant();
-        var (texts, labels) = ext switch
+        var (texts, labels, lines) = ext switch
         {
             ".txt" => labelColumn is null
-                ? (NonBlankLines(path, option), null)
+                ? NonBlankLines(path, option)
                 : throw new BertSharpException($"--label-column: a .txt input has no columns; use .csv, .tsv or .jsonl ({path})."),
             // The readers fine-tuning and predict use (strict UTF-8, line-numbered errors, RFC 4180 / GLUE quoting).
             ".jsonl" or ".csv" or ".tsv" => Columns(DatasetReader.Read(path, TaskSpec.Get(ext.TrimStart('.'), textColumn, null, labelColumn),
@@ -23,7 +30,7 @@ internal static class EmbedInput
         {
             throw new BertSharpException($"{option} {path}: no texts.");
         }
-        return (texts, labels);
+        return (texts, labels, lines);
     }
 
     /// <summary>Texts and label names of a file in a task's format (the reader names built-in tasks' labels: 0 → negative).</summary>
@@ -53,10 +60,11 @@ internal static class EmbedInput
     }
 
     /// <summary>The lines of a .txt input that hold text; says how many blank ones were skipped, since the output's rows are then not the file's lines.</summary>
-    private static List<string> NonBlankLines(string path, string option)
+    private static (List<string> Texts, List<string>? Labels, List<int> Lines) NonBlankLines(string path, string option)
     {
         var lines = IO.TextLines.Read(path).ToList();
-        var texts = lines.Where(l => l.Trim().Length > 0).ToList();
+        var numbers = Enumerable.Range(0, lines.Count).Where(i => lines[i].Trim().Length > 0).ToList();
+        var texts = numbers.Select(i => lines[i]).ToList();
         if (texts.Count == 0)
         {
             throw CliInput.NoTexts($"{option} {path}", lines.Count);
@@ -66,9 +74,9 @@ internal static class EmbedInput
         {
             CliErrors.Warn($"{path}: skipped {blank} blank line(s); the output has one row per remaining line ({texts.Count}).");
         }
-        return texts;
+        return (texts, null, [.. numbers.Select(i => i + 1)]);
     }
 
-    private static (List<string>, List<string>?) Columns(TextDataset data, bool withLabels) =>
-        ([.. data.Examples.Select(e => e.Text)], withLabels ? [.. data.Examples.Select(e => e.Label ?? "")] : null);
+    private static (List<string>, List<string>?, List<int>) Columns(TextDataset data, bool withLabels) =>
+        ([.. data.Examples.Select(e => e.Text)], withLabels ? [.. data.Examples.Select(e => e.Label ?? "")] : null, [.. data.Examples.Select(e => e.Line)]);
 }

@@ -53,9 +53,24 @@ internal static class RerankCommand
             {
                 throw new BertSharpException($"--output {o}: unknown extension; expected .tsv or .jsonl (the format is chosen by the extension).");
             }
-            IReadOnlyList<string> texts = given.Length > 0 ? given : EmbedInput.Read(CliInput.ExistingFile("--input", p.GetValue(input)!), p.GetValue(textColumn)!, null).Texts;
+            IReadOnlyList<string> texts = given;
+            List<int>? lines = null;
+            if (given.Length == 0)
+            {
+                (texts, _, lines) = EmbedInput.ReadNumbered(CliInput.ExistingFile("--input", p.GetValue(input)!), p.GetValue(textColumn)!, null);
+            }
             CommonOptions.ApplyThreads(p, threads);
             using var reranker = CrossEncoder.Load(p.GetValue(model)!, p.GetValue(device)!, p.GetValue(maxLength));
+            if (lines is not null)
+            {
+                // A text of the file is named by its line, as the other --input commands name theirs (Rank would say --text[i],
+                // an index of the non-blank lines that no editor shows).
+                WordPieces.Require(reranker.Classifier.Tokenizer, p.GetValue(query)!, "--query");
+                for (var i = 0; i < texts.Count; i++)
+                {
+                    WordPieces.Require(reranker.Classifier.Tokenizer, texts[i], LineRef.At(p.GetValue(input)!, lines[i]));
+                }
+            }
             if (reranker.Classifier.Length.Warning is { } lw)
             {
                 CliErrors.Warn(lw);

@@ -33,8 +33,11 @@ internal static class FillMaskEndpoint
         app.MapPost("/v1/fill-mask", async (FillMaskRequest request, HttpContext context) =>
         {
             var text = RequestChecks.Text(request.Text, "text");
-            var topK = RequestChecks.Range(request.TopK, "top_k", RequestChecks.FillMaskDefaultTopK, RequestChecks.MinTopK, RequestChecks.FillMaskMaxTopK);
             var targets = Targets(request.Targets, served);
+            // HF caps top_k at the targets' number before anything reads it, so the limit holds for what is answered: a top_k
+            // over it that the targets cap is HF's request too.
+            var topK = RequestChecks.Range(targets is not null && request.TopK > targets.TokenIds.Count ? targets.TokenIds.Count : request.TopK, "top_k",
+                RequestChecks.FillMaskDefaultTopK, RequestChecks.MinTopK, RequestChecks.FillMaskMaxTopK);
             CheckTopK(topK, fill.Model.Config.VocabSize, targets is not null);
             served.CheckLength(text, "text");
             var masks = served.Tokenizer.Specials.Mask;
@@ -48,7 +51,10 @@ internal static class FillMaskEndpoint
         }).WithSummary("Top-k tokens (with scores and filled-in sequences) for each [MASK].").ProducesApiErrors();
     }
 
-    /// <summary>The request's targets resolved on the model's vocabulary, or null when none were given (400 for an empty list or entry).</summary>
+    /// <summary>
+    /// The request's targets resolved on the model's vocabulary, or null when none were given (400 for an empty list or entry;
+    /// 422 when every target was skipped for want of a word piece).
+    /// </summary>
     private static FillMaskTargets? Targets(string[]? words, ServedModel served)
     {
         if (words is null)
@@ -59,7 +65,8 @@ internal static class FillMaskEndpoint
         {
             throw RequestChecks.Empty("targets");
         }
-        return FillMaskTargets.Resolve(served.Tokenizer, [.. words.Select((w, i) => RequestChecks.Text(w, $"targets[{i}]"))]);
+        // A lone string is the targets themselves, not an entry of a list the request never sent.
+        return FillMaskTargets.Resolve(served.Tokenizer, [.. words.Select((w, i) => RequestChecks.Text(w, StringOrStrings.IsLone(words) ? "targets" : $"targets[{i}]"))]);
     }
 
     // Requests with the same target ids share a forward pass; "" is no targets.

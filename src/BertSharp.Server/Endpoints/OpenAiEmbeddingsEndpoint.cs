@@ -19,8 +19,10 @@ internal static class OpenAiEmbeddingsEndpoint
         var modelName = PublicModelName.Of(served.Name);
         app.MapPost(Route, async (OpenAiEmbeddingsRequest request, HttpContext context) =>
         {
-            var texts = Invalid("input", () => RequestChecks.Texts(
-                request.Input ?? throw new ApiException(400, "'input' is required: a string or an array of strings."), "input", options.MaxTextsPerRequest));
+            var input = request.Input ?? throw new ApiException(400, "'input' is required: a string or an array of strings.") { Param = "input" };
+            // One text is named 'input' (it was named 'input[0]', an entry of a list the request never sent), as OpenAI names it.
+            var lone = StringOrStrings.IsLone(input);
+            var texts = Invalid<IReadOnlyList<string>>("input", () => lone ? [RequestChecks.Text(input[0], "input")] : RequestChecks.Texts(input, "input", options.MaxTextsPerRequest));
             var base64 = request.EncodingFormat switch
             {
                 null or "float" => false,
@@ -40,9 +42,9 @@ internal static class OpenAiEmbeddingsEndpoint
             var embedding = served.EmbeddingOptions(choice.Pooling, choice.Normalize, options.MaxBatch);
             for (var i = 0; i < texts.Count; i++)
             {
-                var input = embedding.Input(texts[i]);
+                var model = embedding.Input(texts[i]);
                 // Refused, as /v1/embed refuses it, rather than cut: an embedding of part of a text would answer for the whole.
-                tokens += Invalid("input", () => served.CheckLength(input, $"input[{i}]"));
+                tokens += Invalid("input", () => served.CheckLength(model, lone ? "input" : $"input[{i}]"));
             }
             var vectors = await InvalidAsync("input", () => batchers.Submit(batcher, [.. texts.Select(t => new EmbedEndpoint.Item(t, choice.Pooling, choice.Normalize))], context));
             var data = vectors.Select((v, i) =>

@@ -74,6 +74,18 @@ function showEntities(text, entities) {
   $("ner").hidden = false;
 }
 
+// The lines of the rerank texts field that hold text: a blank line between candidates is no candidate (the server would refuse
+// it as an empty text), as `bert rerank --input` skips the blank lines of a .txt file.
+function rerankTexts() {
+  return $("rerank-texts").value.split(/\r\n|\r|\n/).filter((line) => !isBlank(line));
+}
+
+// ranks: TEI's array, most relevant first, each with the text (the request asks for return_text).
+function showRanks(ranks) {
+  $("ranks").replaceChildren(...ranks.map((r) => el("li", { textContent: `${r.score.toFixed(4)} — ${r.text}` })));
+  $("rerank").hidden = false;
+}
+
 function showAnswers(answers) {
   $("answers").replaceChildren(...answers.map((a) => el("li", { textContent: `${a.answer} (${a.score.toFixed(3)})` })));
   $("qa").hidden = false;
@@ -119,6 +131,10 @@ async function run() {
     if (endpoints.includes("/v1/qa") && !isBlank($("question").value)) {
       jobs.push(post("/v1/qa", { question: $("question").value, context: text, top_k: 3 }).then((r) => showAnswers(r.answers)));
     }
+    if (endpoints.includes("/rerank") && !isBlank($("rerank-query").value)) {
+      // The texts as typed, blank ones dropped: an empty list is sent too, so that the server's refusal says what is missing.
+      jobs.push(post("/rerank", { query: $("rerank-query").value, texts: rerankTexts(), return_text: true }).then(showRanks));
+    }
     jobs.push(post("/v1/attention", { text }).then((r) => {
       attention = r;
       fillSelect($("layer"), r.layers, "layer");
@@ -149,6 +165,7 @@ async function init() {
     $("qa-inputs").hidden = !endpoints.includes("/v1/qa");
     $("fill-mask-inputs").hidden = !endpoints.includes("/v1/fill-mask");
     $("pair-inputs").hidden = !pairInput;
+    $("rerank-inputs").hidden = !endpoints.includes("/rerank");
   } catch (e) {
     $("model").textContent = `cannot reach the server: ${e.message}`;
   }

@@ -6,6 +6,7 @@ using BertSharp.Checkpoints;
 using BertSharp.Inference;
 using BertSharp.Modeling;
 using BertSharp.Server;
+using BertSharp.Tests.Inference;
 using BertSharp.Tests.Infrastructure;
 using BertSharp.Tests.Modeling;
 
@@ -16,7 +17,8 @@ namespace BertSharp.Tests.Browser;
 /// the pretraining fixture's next-sentence head, and a regression model), the page in one headless chromium, a typed sentence (and for the sentence-pair model the
 /// second field, after the page showed the refusal of one text alone with a blank second field), the label shown checked against the classifier run
 /// directly; and a masked-LM model's page with fill-mask targets typed, its candidates checked against the pipeline run
-/// directly. Each test asserts its own page. Skipped where chromium or playwright-core is not installed
+/// directly; and a cross-encoder's page with a query and texts typed into its rerank fields, the ranking checked against the
+/// model run directly and HF's logits. Each test asserts its own page. Skipped where chromium or playwright-core is not installed
 /// (tests/browser/setup.sh installs both).
 /// </summary>
 [Trait(SlowFirstOrderer.Category, SlowFirstOrderer.Slow)]
@@ -29,6 +31,8 @@ public sealed class WebPageBrowserTests(WebPageBrowserTests.Pages pages) : IClas
     {
         var page = pages.Result("single");
         Assert.False(page.GetProperty("pairShown").GetBoolean(), "the second text field is shown for a one-text model");
+        // Three labels: no relevance score, so no /rerank and no rerank fields.
+        Assert.False(page.GetProperty("rerankShown").GetBoolean(), "the rerank fields are shown for a three-label classifier");
         // The page's text is row 3 of the fixture batch: HF's logits give the probability shown, its attention mask the
         // tokens, whose every pair is a cell of the map.
         var refs = HfFixture.Tensors("sequence-classification");
@@ -52,6 +56,7 @@ public sealed class WebPageBrowserTests(WebPageBrowserTests.Pages pages) : IClas
     {
         var page = pages.Result("pair");
         Assert.True(page.GetProperty("pairShown").GetBoolean());
+        Assert.False(page.GetProperty("rerankShown").GetBoolean(), "the rerank fields are shown for a two-label classifier");
         // With one text typed and only blanks in the second field, the page sends no text_pair, so the server's refusal of one
         // text alone says why the second text is needed (an empty text_pair was refused only as an empty field). U+0085 alone
         // is blank to the server, not to JavaScript's trim(): the page sent it and showed "'text_pair' must not be empty.".
@@ -131,6 +136,34 @@ public sealed class WebPageBrowserTests(WebPageBrowserTests.Pages pages) : IClas
         Assert.Equal(["warning: " + Assert.Single(pages.FillMaskWarnings)], [warning]);
     }
 
+    [SkippableFact]
+    public void Page_of_a_cross_encoder_ranks_the_typed_texts_by_relevance()
+    {
+        var page = pages.Result("rerank");
+        Assert.True(page.GetProperty("rerankShown").GetBoolean());
+        // Texts the server refuses are refused on the page as the other panels' errors are, with no ranking: the second line
+        // keeps no word piece, so the server names it.
+        Assert.Equal("'texts[1]': no word pieces (only characters the tokenizer drops, such as control or zero-width ones); expected text.",
+            page.GetProperty("refusal").GetString());
+        // The typed texts were the fixture pairs' second texts, one per line with blank lines between them (skipped, not sent
+        // as empty texts); each line shown is "score — text", most relevant first, the score the sigmoid of the model's logit.
+        var shown = page.GetProperty("ranks").EnumerateArray().Select(r => r.GetString()!.Split(" — ", 2)).ToList();
+        var pairs = CrossEncoderFixture.Pairs;
+        var expected = pages.RerankLogits.Select((l, i) => (Text: pairs[i].Pair, Score: CrossEncoderFixture.Sigmoid(l))).OrderByDescending(r => r.Score).ToList();
+        Assert.Equal(expected.Select(r => r.Text), shown.Select(s => s[1]));
+        Assert.Equal(expected.Select(r => r.Score), shown.Select(s => double.Parse(s[0], System.Globalization.CultureInfo.InvariantCulture)),
+            new ToleranceComparer(0.00005 + 1e-6));
+        // The query is the first pair's text, so that text's logit is HF's (the others' queries differ from HF's pairs).
+        Assert.Equal(CrossEncoderFixture.HfLogits()[0], pages.RerankLogits[0], 1e-3);
+    }
+
+    private sealed class ToleranceComparer(double tolerance) : IEqualityComparer<double>
+    {
+        public bool Equals(double x, double y) => Math.Abs(x - y) <= tolerance;
+
+        public int GetHashCode(double obj) => 0;
+    }
+
     /// <summary>The pages, run together (chromium starts once) when the first test asks.</summary>
     public sealed class Pages : IDisposable
     {
@@ -138,6 +171,9 @@ public sealed class WebPageBrowserTests(WebPageBrowserTests.Pages pages) : IClas
         private readonly Lazy<(string? Skip, Dictionary<string, JsonElement> Results, string Output)> _run;
 
         public Pages() => _run = new(Run);
+
+        /// <summary>The cross-encoder's logit of its page's query with each fixture pair's second text, from the model run directly.</summary>
+        public IReadOnlyList<double> RerankLogits { get; private set; } = [];
 
         /// <summary>The regression model's value for its page's text, from the model run directly.</summary>
         public double RegressionValue { get; private set; }
@@ -216,12 +252,26 @@ public sealed class WebPageBrowserTests(WebPageBrowserTests.Pages pages) : IClas
                 FillMaskExpected = [.. fill.Predict(masked, 5, targets)[0].Select(c => c.Token)];
                 FillMaskWarnings = targets.Warnings;
             }
+            // A one-label cross-encoder: the page shows its rerank fields; the query is the first fixture pair's text.
+            var crossEncoder = CrossEncoderFixture.Create(Directory.CreateDirectory(_tmp.File("rerank")).FullName);
+            var rerankQuery = CrossEncoderFixture.Pairs[0].Text;
+            string[] rerankTexts = [.. CrossEncoderFixture.Pairs.Select(p => p.Pair)];
+            using (var reranker = CrossEncoder.Load(crossEncoder, "cpu"))
+            {
+                RerankLogits = reranker.Predict([.. rerankTexts.Select(t => (rerankQuery, t))], rawScores: true);
+            }
+            var rerankExpected = rerankTexts.Select((t, i) => (t, RerankLogits[i])).OrderByDescending(r => r.Item2).Select(r => r.t).ToArray();
             var cases = _tmp.File("cases.json");
             File.WriteAllText(cases, JsonSerializer.Serialize(new object[]
             {
                 new { name = "single", model = single, text, expect = expectSingle, screenshot = _tmp.File("single.png") },
                 new { name = "pair", model = pair, text = first, textPair = second, expect = expectPair, screenshot = _tmp.File("pair.png") },
                 new { name = "regression", model = regression, text, expect = "score", screenshot = _tmp.File("regression.png") },
+                new
+                {
+                    name = "rerank", model = crossEncoder, text = rerankQuery, rerankQuery, rerankTexts, rerankRefused = new[] { rerankTexts[0], "\u200b\u0007" },
+                    expect = rerankExpected, screenshot = _tmp.File("rerank.png"),
+                },
                 new { name = "fill-mask", model = maskedLm, text = masked, targets = "dog, cat  sat loved", expect = FillMaskExpected, warnings = FillMaskWarnings.Select(w => "warning: " + w), screenshot = _tmp.File("fill-mask.png") },
             }));
 
@@ -246,7 +296,7 @@ public sealed class WebPageBrowserTests(WebPageBrowserTests.Pages pages) : IClas
                 .Select(l => JsonDocument.Parse(l).RootElement.Clone())
                 .ToDictionary(e => e.GetProperty("case").GetString()!);
             // The script's verdict agrees with the pages' records.
-            Assert.Equal(results.Values.All(r => r.GetProperty("failed").ValueKind == JsonValueKind.Null) && results.Count == 4, node.ExitCode == 0);
+            Assert.Equal(results.Values.All(r => r.GetProperty("failed").ValueKind == JsonValueKind.Null) && results.Count == 5, node.ExitCode == 0);
             return (null, results, output);
         }
 

@@ -154,4 +154,31 @@ public sealed class CrossEncoderTests
             .AssertOneLineError("a cross-encoder scores each pair with one logit; this model has 3 labels (LABEL_0, LABEL_1, LABEL_2)");
         Assert.False(File.Exists(output));
     }
+
+    // A text of --input that keeps no word piece was named --text[1]: a flag the command line did not use, and an index of the
+    // non-blank lines. It is named by the file and its line, as the other --input commands name theirs.
+    [Fact]
+    public void Cli_names_a_text_of_input_without_word_pieces_by_its_file_and_line()
+    {
+        using var tmp = CrossEncoderFixture.Temp();
+        using var work = TestPaths.TempDir();
+        var output = work.File("ranked.jsonl");
+        const string missing = ": no word pieces (only characters the tokenizer drops, such as control or zero-width ones); expected text.";
+        // Line 3 after a blank line 2: the second text, on the file's third line.
+        var txt = work.File("texts.txt");
+        File.WriteAllText(txt, "the cat sat .\n\n\u200b\u0007\nit was happy .\n");
+        // The blank line is skipped with a warning, and the error follows it.
+        var r = CliRunner.Run("rerank", "--model", tmp.Path, "--query", "a query", "--input", txt, "--output", output);
+        Assert.Equal(BertSharp.Cli.CliErrors.BadInput, r.ExitCode);
+        Assert.Equal([$"warning: {txt}: skipped 1 blank line(s); the output has one row per remaining line (3).", $"error: {txt} line 3" + missing],
+            r.StdErr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        var jsonl = work.File("texts.jsonl");
+        File.WriteAllText(jsonl, "{\"text\": \"the cat sat .\"}\n{\"text\": \"it was happy .\"}\n{\"text\": \"\\u200b\"}\n");
+        CliRunner.Run("rerank", "--model", tmp.Path, "--query", "a query", "--input", jsonl, "--output", output)
+            .AssertOneLineError($"error: {jsonl} line 3" + missing);
+        // Texts given with --text keep their flag and index.
+        CliRunner.Run("rerank", "--model", tmp.Path, "--query", "a query", "--text", "a text .", "--text", "\u200b", "--output", output)
+            .AssertOneLineError("error: --text[1]" + missing);
+        Assert.False(File.Exists(output));
+    }
 }

@@ -85,9 +85,34 @@ public sealed class FillMaskTargetsTests
         Assert.All(result, m => Assert.Equal(3, m.Count));
 
         var blank = Assert.Throws<BertSharpException>(() => FillMaskTargets.Resolve(pipeline.Tokenizer, ["dog", " "]));
-        Assert.Equal("targets entry 2 (' ') is empty: it has no word piece; expected a word such as a token of the model's vocabulary.", blank.Message);
+        Assert.Equal("targets[1]: empty or white space only; expected a word such as a token of the model's vocabulary.", blank.Message);
         var none = Assert.Throws<BertSharpException>(() => FillMaskTargets.Resolve(pipeline.Tokenizer, []));
         Assert.Equal("targets: expected at least one word when given.", none.Message);
+    }
+
+    // HF's get_target_ids: a target the tokenizer keeps nothing of is skipped with a warning ("We cannot replace it with
+    // anything meaningful, ignoring it"), and only when none remains is it an error ("At least one target must be provided
+    // when passed."). It was refused, though the other targets could be ranked.
+    [Fact]
+    public void A_target_without_word_pieces_is_skipped_with_a_warning_and_top_k_is_capped_at_the_rest()
+    {
+        TorchRuntime.EnsureLoaded();
+        using var pipeline = FillMask.Load(Pretraining, "cpu");
+        var vocab = pipeline.Tokenizer.Vocab;
+        Assert.Empty(pipeline.Tokenizer.Tokenize("\u200b\u0001"));
+        var targets = FillMaskTargets.Resolve(pipeline.Tokenizer, ["dog", "\u200b\u0001", "cat"]);
+        Assert.Equal(new[] { vocab["dog"], vocab["cat"] }, targets.TokenIds);
+        Assert.Equal("targets[1] ('\u200b\u0001') has no word piece (only characters the tokenizer drops, such as control or zero-width ones); it is skipped, as HF's fill-mask pipeline skips it.",
+            Assert.Single(targets.Warnings));
+        // top_k 5 over two targets gives the two (HF: "if top_k > target_ids.shape[0]: top_k = target_ids.shape[0]"), as the
+        // two targets given alone rank them.
+        var alone = pipeline.Predict(Text, 2, FillMaskTargets.Resolve(pipeline.Tokenizer, ["dog", "cat"]));
+        var skipped = pipeline.Predict(Text, 5, targets);
+        Assert.Equal(alone.Select(m => m.Select(c => (c.Token, c.Score))), skipped.Select(m => m.Select(c => (c.Token, c.Score))));
+        Assert.All(skipped, m => Assert.Equal(2, m.Count));
+
+        var none = Assert.Throws<BertSharpException>(() => FillMaskTargets.Resolve(pipeline.Tokenizer, ["\u200b", "\u0007"]));
+        Assert.Equal("targets: none of the 2 target(s) has a word piece (only characters the tokenizer drops); expected at least one word such as a token of the model's vocabulary.", none.Message);
     }
 
     // Targets built by hand (or resolved on another vocabulary) are checked against this model before the forward pass.
@@ -117,7 +142,13 @@ public sealed class FillMaskTargetsTests
         Assert.Equal(2, lines.Length);
 
         CliRunner.Run("fill-mask", "--model", Pretraining, "--text", "the [MASK] sat .", "--target", "\u0001", "--device", "cpu")
-            .AssertOneLineError("error: --target entry 1 ('\\x01') is empty: it has no word piece; expected a word such as a token of the model's vocabulary.");
+            .AssertOneLineError("error: --target: none of the 1 target(s) has a word piece (only characters the tokenizer drops); expected at least one word such as a token of the model's vocabulary.");
+        // Skipped with a warning, as HF skips it, when another target remains.
+        r = CliRunner.Run("fill-mask", "--model", Pretraining, "--text", "the [MASK] sat .", "--target", "\u0001", "--target", "dog", "--device", "cpu");
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        Assert.Equal("warning: targets[0] ('\\x01') has no word piece (only characters the tokenizer drops, such as control or zero-width ones); it is skipped, as HF's fill-mask pipeline skips it.\n",
+            r.StdErr.ReplaceLineEndings("\n"));
+        Assert.Equal("dog", Assert.Single(r.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries)).Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]);
     }
 
     [Fact]
@@ -155,6 +186,32 @@ public sealed class FillMaskTargetsTests
         Assert.Equal((400, "'targets' must not be empty."), (status, (string)body!["error"]!));
         (status, body) = await host.Post("/v1/fill-mask", new { text = Text, targets = new[] { "dog", " " } });
         Assert.Equal((400, "'targets[1]' must not be empty."), (status, (string)body!["error"]!));
+    }
+
+    // HF caps top_k at the targets' number before anything reads it and skips a target without word pieces: the server
+    // refused a top_k over its limit of 50 that two targets cap at 2 (400), and a zero-width target beside good ones (422).
+    [Fact]
+    public async Task The_server_caps_top_k_at_the_targets_and_skips_a_target_without_word_pieces()
+    {
+        await using var host = await ServerHost.Start("masked-lm");
+        using var pipeline = FillMask.Load(host.ModelDirectory, "cpu");
+        var expected = pipeline.Predict(Text, 2, FillMaskTargets.Resolve(pipeline.Tokenizer, ["dog", "cat"]));
+        var (status, body) = await host.Post("/v1/fill-mask", new { text = Text, targets = new[] { "dog", "\u200b", "cat" }, top_k = 1000 });
+        Assert.True(status == 200, body?.ToJsonString());
+        var masks = body!["masks"]!.AsArray();
+        Assert.Equal(expected.Select(m => m.Select(c => c.TokenId)), masks.Select(m => m!.AsArray().Select(c => (int)c!["token_id"]!)));
+        Assert.Equal(["targets[1] ('\u200b') has no word piece (only characters the tokenizer drops, such as control or zero-width ones); it is skipped, as HF's fill-mask pipeline skips it."],
+            body["warnings"]!.AsArray().Select(w => (string)w!));
+
+        // Below 1, or over the limit without targets to cap it, top_k is still refused.
+        (status, body) = await host.Post("/v1/fill-mask", new { text = Text, targets = new[] { "dog" }, top_k = 0 });
+        Assert.Equal((400, "'top_k' must be between 1 and 50; got 0."), (status, (string)body!["error"]!));
+        (status, body) = await host.Post("/v1/fill-mask", new { text = Text, top_k = 51 });
+        Assert.Equal((400, "'top_k' must be between 1 and 50; got 51."), (status, (string)body!["error"]!));
+        // No target left: HF's "At least one target must be provided when passed."
+        (status, body) = await host.Post("/v1/fill-mask", new { text = Text, targets = new[] { "\u200b", "\u0007" } });
+        Assert.Equal((422, "targets: none of the 2 target(s) has a word piece (only characters the tokenizer drops); expected at least one word such as a token of the model's vocabulary."),
+            (status, (string)body!["error"]!));
     }
 
     // HF: "if top_k > target_ids.shape[0]: top_k = target_ids.shape[0]", before and whatever the vocabulary's size: a top_k
@@ -206,7 +263,9 @@ public sealed class FillMaskTargetsTests
             ("""["dog", 7]""", "targets: expected a string or an array of strings."),
             ("""["dog", ["cat"]]""", "targets: expected a string or an array of strings."),
             ("""["dog", null]""", "'targets[1]' is required: a non-empty string."),
-            ("\" \"", "'targets[0]' must not be empty."),
+            // A lone string is the targets, not their entry 0.
+            ("\" \"", "'targets' must not be empty."),
+            ("""[" "]""", "'targets[0]' must not be empty."),
             ("[]", "'targets' must not be empty."),
         })
         {

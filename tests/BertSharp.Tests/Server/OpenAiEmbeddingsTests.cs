@@ -178,7 +178,10 @@ public sealed class OpenAiEmbeddingsTests(OpenAiServerFixture fixture) : IClassF
         { """{"input": [101, 2023], "model": "m"}""", "input", "input: expected a string or an array of strings." },
         { """{"input": [[101, 2023]], "model": "m"}""", "input", "input: expected a string or an array of strings." },
         { """{"input": [], "model": "m"}""", "input", "'input' must not be empty." },
-        { """{"input": "", "model": "m"}""", "input", "'input[0]' must not be empty." },
+        // A lone string is named 'input' (it was 'input[0]', an entry of a list the request did not send); an array's entry by its index.
+        { """{"input": "", "model": "m"}""", "input", "'input' must not be empty." },
+        { """{"input": [""], "model": "m"}""", "input", "'input[0]' must not be empty." },
+        { $$"""{"input": "{{string.Join(' ', Enumerable.Repeat("word", 20))}}"}""", "input", "'input' has 22 tokens (with special tokens); the limit is 16." },
         { """{"model": "m"}""", "input", "'input' is required: a string or an array of strings." },
         { """{"input": "a", "encoding_format": "int8"}""", "encoding_format", "'encoding_format' must be float or base64; got 'int8'." },
         { """{"input": "a", "dimensions": 0}""", "dimensions", "'dimensions' must be between 1 and 64 (this model's embedding size); got 0." },
