@@ -15,7 +15,8 @@ internal static class FillMaskCommand
         var target = new Option<string[]>("--target")
         {
             Description = "Rank only this word (repeat for several), as HF's targets: its score is still its softmax probability over the whole vocabulary; "
-                + "a word that is not one vocabulary token is scored by its first word piece, with a warning. --top-k beyond the targets shows them all, "
+                + "a word that is not one vocabulary token is scored by its first word piece, with a warning, and one the tokenizer keeps nothing of is skipped, "
+                + "with a warning. --top-k beyond the targets shows them all, "
                 + "even beyond the vocabulary's size.",
         };
         var topK = CommonOptions.TopK("Candidates per mask (at most the vocabulary's size, unless --target is given: then at most the targets are shown).", 5);
