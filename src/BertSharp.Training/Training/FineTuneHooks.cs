@@ -120,6 +120,7 @@ internal sealed class FineTuneHooks(
             // After the validation's checkpoint, which a resumed run would continue from had it been stopped there instead.
             // Reached at the run's last step the patience stops nothing (HF's should_training_stop then changes nothing):
             // the run is complete, and its end line must not say it stopped early.
+            trainer.Schedule.Plateau?.Synchronize(Communicator);
             if (_early is not null && StopsHere() && outcome.Step < totalSteps)
             {
                 StoppedEarlyAt = epoch;
@@ -189,6 +190,7 @@ internal sealed class FineTuneHooks(
         // A best epoch whose value was written as null scored NaN (State): it stays NaN so a resumed run ranks as an uninterrupted one.
         BestValue = Finite(TrainLog.Number(s, "best_value")) ?? (BestStep is null ? null : double.NaN);
         _early?.Restore(s);
+        trainer.Schedule.Plateau?.Restore(s, Path.Combine(LastCheckpoint ?? "", TrainerState.FileName));
     }
 
     private JsonObject State()
@@ -202,6 +204,7 @@ internal sealed class FineTuneHooks(
             ["best_epoch"] = BestEpoch,
         };
         _early?.Save(state);
+        trainer.Schedule.Plateau?.Save(state);
         return state;
     }
 
@@ -243,6 +246,12 @@ internal sealed class FineTuneHooks(
             report = validate();
         }
         var isBest = Offer(report, step, epoch);
+        if (report is not null)
+        {
+            // HF's _evaluate steps reduce_lr_on_plateau with metric_for_best_model, the loss unless --save-best names one,
+            // before the checkpoint is saved, which therefore holds the rate the next steps use.
+            trainer.Schedule.Step(report.Get(saveBest ?? "loss"));
+        }
         var summary = new EpochSummary(epoch, trainLoss, report, clock.Elapsed, seen / Math.Max(1e-9, trainSeconds), isBest, (int)step)
         {
             EvalEpoch = evalEpoch,

@@ -110,6 +110,7 @@ public static class FineTuner
             SaveBestMetric.RequireValidation(bestMetric, !writer || val is not null, "a validation split or file");
         }
         t.RequireValidationForEvalSteps(!writer || val is not null, "a validation split or file");
+        t.RequireValidationForPlateau(!writer || val is not null, "a validation split or file", o.SaveBest, metricNames);
         var tokenizer = source.Tokenizer;
         var trainEnc = ExampleEncoder.Encode(tokenizer, train.Examples, trainTargets, maxLength, o.TruncationSide, o.HeadTokens);
         var valEnc = val is null ? null : ExampleEncoder.Encode(tokenizer, val.Examples, valTargets, maxLength, o.TruncationSide, o.HeadTokens);

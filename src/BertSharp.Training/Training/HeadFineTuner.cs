@@ -110,6 +110,8 @@ public static class HeadFineTuner
             }
         }
         t.RequireValidationForEvalSteps(!writer || recipe.ValidationExamples > 0, $"a validation file: {BertSharpException.Field("eval_data")}");
+        t.RequireValidationForPlateau(!writer || recipe.ValidationExamples > 0, $"a validation file: {BertSharpException.Field("eval_data")}", o.SaveBest,
+            writer ? recipe.ReportedMetrics : MetricNames(o.Task));
         var data = new ShuffledBatches(recipe.Lengths, batchSize, t.GradAccum, t.Seed, (ix, width) => recipe.Collate(ix, width, device), () => HeadBatch.Empty(device),
             comm.Rank, comm.WorldSize);
         var totalSteps = (long)data.StepsPerEpoch * o.EffectiveEpochs;

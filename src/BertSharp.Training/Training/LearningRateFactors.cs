@@ -3,12 +3,16 @@ namespace BertSharp.Training;
 /// <summary>
 /// The lr_lambda of each of HF's schedules (transformers/optimization.py), in its own arithmetic order so that the factors
 /// are HF's to the last bit, with the arguments <c>get_scheduler</c> passes: <c>constant</c> neither the warm-up nor kwargs,
-/// <c>constant_with_warmup</c> and <c>inverse_sqrt</c> the warm-up alone, the rest the warm-up, the run's steps and kwargs.
+/// <c>constant_with_warmup</c> and <c>inverse_sqrt</c> the warm-up alone, <c>reduce_lr_on_plateau</c> the kwargs alone
+/// (<see cref="ReduceLrOnPlateau"/>), the rest the warm-up, the run's steps and kwargs.
 /// </summary>
 internal static class LearningRateFactors
 {
-    public static Func<long, double> Of(string type, SchedulerKwargs kw, double lr, long warmup, long total)
+    public static Func<long, double> Of(string type, SchedulerKwargs kw, double lr, long warmup, long total, out ReduceLrOnPlateau? plateau)
     {
+        // get_scheduler returns the plateau schedule before it reads the warm-up: its rate starts at lr and falls only on
+        // validations.
+        var p = plateau = type == ReduceLrOnPlateau.Type ? new ReduceLrOnPlateau(kw, lr) : null;
         Func<long, double> f = type switch
         {
             "linear" => Linear(warmup, total),
@@ -18,7 +22,9 @@ internal static class LearningRateFactors
             "constant" => _ => 1.0,
             "constant_with_warmup" => WithWarmup(warmup, _ => 1.0),
             "inverse_sqrt" => InverseSqrt(warmup),
+            ReduceLrOnPlateau.Type => _ => p!.LearningRate / lr,
             "cosine_with_min_lr" => Cosine(warmup, total, kw.Number("num_cycles", 0.5), MinLrRate(kw, lr)),
+            "cosine_warmup_with_min_lr" => CosineWarmupWithMinLr(warmup, total, kw.Number("num_cycles", 0.5), MinLrRate(kw, lr), kw.OptionalNumber("warmup_lr_rate")),
             "warmup_stable_decay" => WarmupStableDecay(warmup, total, kw),
             _ => throw new BertSharpException(
                 $"{BertSharpException.Field("lr_scheduler_type")} {type}: expected one of {string.Join(", ", LearningRateSchedule.Types)}."),
@@ -43,6 +49,22 @@ internal static class LearningRateFactors
             var factor = 0.5 * (1.0 + Math.Cos(Math.PI * cycles * 2.0 * Progress(step, warmup, total)));
             return Math.Max(0, (factor * (1 - minLrRate)) + minLrRate);
         });
+
+    // _get_cosine_with_min_lr_schedule_with_warmup_lr_rate_lambda: unlike every other warm-up its first step is already
+    // above 0 ((s + 1) / warmup, or warmup_lr_rate), and its cosine starts one step into the decay.
+    private static Func<long, double> CosineWarmupWithMinLr(long warmup, long total, double cycles, double minLrRate, double? warmupLrRate) =>
+        step =>
+        {
+            if (step < warmup)
+            {
+                return warmupLrRate is { } w
+                    ? w + ((1.0 - w) * step / Math.Max(1, warmup - 1))
+                    : (step + 1.0) / Math.Max(1.0, warmup);
+            }
+            var progress = (step - warmup + 1.0) / Math.Max(1.0, total - warmup);
+            var factor = 0.5 * (1.0 + Math.Cos(Math.PI * cycles * 2.0 * progress));
+            return Math.Max(0, (factor * (1 - minLrRate)) + minLrRate);
+        };
 
     private static Func<long, double> CosineWithRestarts(long warmup, long total, double cycles) =>
         WithWarmup(warmup, step =>
@@ -81,13 +103,17 @@ internal static class LearningRateFactors
     private static double MinLrRate(SchedulerKwargs kw, double lr)
     {
         var (minLr, rate) = (kw.OptionalNumber("min_lr"), kw.OptionalNumber("min_lr_rate"));
-        return (minLr, rate) switch
+        var resolved = (minLr, rate) switch
         {
             ({ }, { }) => throw kw.Refused("only one of min_lr or min_lr_rate should be set"),
             ({ } m, null) => m / lr,
             (null, { } r) => r,
             _ => throw kw.Refused("one of min_lr or min_lr_rate should be set"),
         };
+        // HF turns min_lr into min_lr_rate = min_lr / lr and schedules with the rate alone: two runs whose rates are equal
+        // schedule alike, whichever of the two each was given.
+        kw.ResolveAs("min_lr_rate", resolved, replacing: "min_lr");
+        return resolved;
     }
 
     private static readonly string[] WsdShapes = ["linear", "cosine", "1-sqrt"];

@@ -15,11 +15,19 @@ public sealed class LearningRateSchedule
     public const string DefaultType = "linear";
 
     /// <summary>
-    /// The <c>lr_scheduler_type</c> names this schedule takes, as HF's SchedulerType spells them (HF's reduce_lr_on_plateau
-    /// and cosine_warmup_with_min_lr are not among them).
+    /// The <c>lr_scheduler_type</c> names this schedule takes: HF's SchedulerType, in its order.
     /// </summary>
     public static IReadOnlyList<string> Types { get; } =
-        ["linear", "cosine", "cosine_with_restarts", "polynomial", "constant", "constant_with_warmup", "inverse_sqrt", "cosine_with_min_lr", "warmup_stable_decay"];
+    [
+        "linear", "cosine", "cosine_with_restarts", "polynomial", "constant", "constant_with_warmup", "inverse_sqrt", ReduceLrOnPlateau.Type,
+        "cosine_with_min_lr", "cosine_warmup_with_min_lr", "warmup_stable_decay",
+    ];
+
+    /// <summary>
+    /// Whether <paramref name="type"/> is HF's reduce_lr_on_plateau, whose rate changes with each validation's metric
+    /// (<see cref="Step"/>) instead of with the step: it needs validation data.
+    /// </summary>
+    public static bool FollowsValidation(string type) => type == ReduceLrOnPlateau.Type;
 
     private readonly Func<long, double> _factor;
 
@@ -43,8 +51,12 @@ public sealed class LearningRateSchedule
         WarmupSteps = warmupSteps;
         TotalSteps = totalSteps;
         Type = type ?? throw new ArgumentNullException(nameof(type));
-        _factor = LearningRateFactors.Of(type, new SchedulerKwargs(type, kwargs), baseLearningRate, warmupSteps, totalSteps);
+        _factor = LearningRateFactors.Of(type, new SchedulerKwargs(type, kwargs), baseLearningRate, warmupSteps, totalSteps, out var plateau);
+        Plateau = plateau;
     }
+
+    /// <summary>The state of a reduce_lr_on_plateau schedule; null for the others.</summary>
+    internal ReduceLrOnPlateau? Plateau { get; }
 
     /// <summary>
     /// Throws the <see cref="BertSharpException"/> the constructor would for <paramref name="type"/> and
@@ -59,7 +71,7 @@ public sealed class LearningRateSchedule
     internal static JsonObject ResolvedKwargs(string type, JsonObject? kwargs, double baseLearningRate)
     {
         var read = new SchedulerKwargs(type, kwargs);
-        _ = LearningRateFactors.Of(type, read, baseLearningRate, 0, 1);
+        _ = LearningRateFactors.Of(type, read, baseLearningRate, 0, 1, out _);
         return read.Resolved;
     }
 
@@ -75,11 +87,23 @@ public sealed class LearningRateSchedule
     /// <summary>HF's <c>lr_scheduler_type</c> of the schedule.</summary>
     public string Type { get; }
 
-    /// <summary>The multiplier of the base rate at scheduler step <paramref name="step"/> (HF's lr_lambda).</summary>
+    /// <summary>
+    /// The multiplier of the base rate at scheduler step <paramref name="step"/> (HF's lr_lambda); for reduce_lr_on_plateau
+    /// the rate now over the base rate, whatever the step.
+    /// </summary>
     public double Factor(long step) => _factor(step);
 
-    /// <summary>The learning rate used by the optimizer step taken after <paramref name="step"/> scheduler steps.</summary>
-    public double LearningRate(long step) => BaseLearningRate * Factor(step);
+    /// <summary>
+    /// The learning rate used by the optimizer step taken after <paramref name="step"/> scheduler steps; for
+    /// reduce_lr_on_plateau the rate its validations have left, whatever the step.
+    /// </summary>
+    public double LearningRate(long step) => Plateau?.LearningRate ?? BaseLearningRate * Factor(step);
+
+    /// <summary>
+    /// reduce_lr_on_plateau's step (torch's <c>ReduceLROnPlateau.step(metrics)</c>) with one validation's
+    /// <paramref name="metric"/>; the other schedules follow the optimizer steps alone and ignore it.
+    /// </summary>
+    public void Step(double metric) => Plateau?.Step(metric);
 
     /// <summary>Sets every parameter group of <paramref name="optimizer"/> to <see cref="LearningRate"/>(<paramref name="step"/>).</summary>
     public void Apply(torch.optim.Optimizer optimizer, long step)

@@ -36,6 +36,16 @@ internal sealed class SchedulerKwargs(string type, JsonObject? given)
         return Resolve<long?>(key, node is JsonValue v && v.GetValueKind() == JsonValueKind.Number && long.TryParse(v.ToJsonString(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) ? n : throw Wrong(key, node, "a whole number of steps"));
     }
 
+    /// <summary>A whole number, or <paramref name="fallback"/> when absent; <paramref name="expected"/> says what it counts.</summary>
+    public long WholeNumber(string key, long fallback, string expected)
+    {
+        if (!Take(key, out var node))
+        {
+            return Resolve(key, fallback);
+        }
+        return Resolve(key, node is JsonValue v && v.GetValueKind() == JsonValueKind.Number && long.TryParse(v.ToJsonString(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) ? n : throw Wrong(key, node, expected));
+    }
+
     /// <summary>One of <paramref name="among"/>, or <paramref name="fallback"/> when absent.</summary>
     public string Choice(string key, string fallback, string[] among)
     {
@@ -46,6 +56,16 @@ internal sealed class SchedulerKwargs(string type, JsonObject? given)
         return Resolve(key, node is JsonValue v && v.TryGetValue<string>(out var s) && among.Contains(s)
             ? s
             : throw Wrong(key, node, string.Join(" or ", among.Select(a => $"\"{a}\""))));
+    }
+
+    /// <summary>
+    /// Records <paramref name="key"/> as <paramref name="value"/> in <see cref="Resolved"/> in place of
+    /// <paramref name="replacing"/>, an argument the schedule converts into it.
+    /// </summary>
+    public void ResolveAs(string key, double value, string replacing)
+    {
+        Resolved.Remove(replacing);
+        Resolve(key, value);
     }
 
     /// <summary>Throws for the first given key that the schedule did not read.</summary>

@@ -161,6 +161,32 @@ public sealed record TrainingOptions
     }
 
     /// <summary>
+    /// Refuses reduce_lr_on_plateau without validation data, as HF refuses it without an eval strategy, or where the
+    /// validation does not report the metric it would watch: --save-best's, else the loss (HF's metric_for_best_model default).
+    /// </summary>
+    /// <param name="hasValidation">Whether the run validates (true on the ranks that do not read the validation data).</param>
+    /// <param name="source">Where the run could get validation data, for the message.</param>
+    /// <param name="saveBest">The run's save_best metric, or null.</param>
+    /// <param name="reported">The metrics the validation reports.</param>
+    internal void RequireValidationForPlateau(bool hasValidation, string source, string? saveBest, IReadOnlyList<string> reported)
+    {
+        if (!LearningRateSchedule.FollowsValidation(LrSchedulerType))
+        {
+            return;
+        }
+        var field = $"{BertSharpException.Field("lr_scheduler_type")} {LrSchedulerType}";
+        if (!hasValidation)
+        {
+            throw new BertSharpException($"{field}: needs validation data ({source}); it lowers the rate when the validation metric stops improving.");
+        }
+        if (saveBest is null && !reported.Contains("loss"))
+        {
+            throw new BertSharpException(
+                $"{field}: watches the validation loss, which this task's validation does not report; give {BertSharpException.Field("save_best")} one of {string.Join(", ", reported)}.");
+        }
+    }
+
+    /// <summary>
     /// Refuses early stopping without <paramref name="saveBest"/>: it watches that metric, as HF's EarlyStoppingCallback
     /// requires metric_for_best_model (and validation data, which save_best requires in turn).
     /// </summary>

@@ -102,6 +102,49 @@ public class FineTuneResumeTests
         Assert.Equal(End(tmp.File("straight")), End(tmp.File("split")));
     }
 
+    [Trait(SlowFirstOrderer.Category, SlowFirstOrderer.Slow)]
+    [Fact]
+    public void A_reduce_lr_on_plateau_run_steps_at_validations_and_resumes_bitwise_from_its_checkpointed_state()
+    {
+        using var tmp = TestPaths.TempDir();
+        // mode max with a threshold of 1e9 (abs): the first validation improves on -inf, none after it can, so with patience 0
+        // each later validation halves the rate whatever the losses: steps 1-4 at 1e-3 (validations after steps 2 and 4, the
+        // first an improvement), steps 5-6 at 5e-4. It watches the validation loss (--save-best loss, HF's metric_for_best_model).
+        var kwargs = JsonNode.Parse("""{"mode": "max", "threshold_mode": "abs", "threshold": 1e9, "patience": 0, "factor": 0.5}""")!.AsObject();
+        FineTuneOptions Plateau(string dir, Func<TrainingOptions, TrainingOptions>? change = null) =>
+            Options(tmp.File(dir), t => (change ?? (x => x))(t with { LrSchedulerType = "reduce_lr_on_plateau", LrSchedulerKwargs = kwargs, WarmupSteps = 2 }));
+        var straight = FineTuner.Run(Plateau("straight"));
+        static double[] Rates(string model) => [.. TrainLog.Read(Path.Combine(model, TrainLog.FileName)).Where(e => TrainLog.TypeOf(e) == "train").Select(e => TrainLog.Number(e, "learning_rate"))];
+        // No warm-up (HF's plateau schedule has none), though --warmup-steps 2 is given.
+        Assert.Equal([1e-3, 1e-3, 1e-3, 1e-3, 5e-4, 5e-4], Rates(tmp.File("straight")));
+
+        // Stopped at step 3, after the first validation: the checkpoint holds its best; one at step 5 holds the halved rate.
+        foreach (var stop in new[] { 3, 5 })
+        {
+            var dir = FormattableString.Invariant($"split{stop}");
+            Assert.False(FineTuner.Run(Plateau(dir, t => t with { StopAfter = stop, SaveSteps = 1 })).Completed);
+            var state = TrainerState.Load(tmp.File(FormattableString.Invariant($"{dir}/checkpoint-{stop}/{TrainerState.FileName}"))).Task["lr_scheduler_state"]!;
+            Assert.Equal(stop == 3 ? 1e-3 : 5e-4, (double)state["learning_rate"]!);
+            Assert.Equal(0, (long)state["num_bad_epochs"]!);
+            var rest = FineTuner.Run(Plateau(dir, t => t with { Resume = true }));
+            Assert.True(rest.Completed);
+            Assert.Equal(File.ReadAllBytes(tmp.File("straight/model.safetensors")), File.ReadAllBytes(tmp.File($"{dir}/model.safetensors")));
+            Assert.Equal(straight.StepLosses, rest.StepLosses);
+            Assert.Equal(Rates(tmp.File("straight")), Rates(tmp.File(dir)));
+        }
+        // Other plateau arguments are another schedule: refused, naming both.
+        Assert.False(FineTuner.Run(Plateau("other", t => t with { StopAfter = 1, SaveSteps = 1 })).Completed);
+        var patient = JsonNode.Parse("""{"mode": "max", "threshold_mode": "abs", "threshold": 1e9, "patience": 1, "factor": 0.5}""")!.AsObject();
+        Assert.EndsWith("checkpoint-1: cannot resume: the run was trained with --lr-scheduler reduce_lr_on_plateau and --lr-scheduler-kwargs "
+            + "{\"mode\":\"max\",\"threshold_mode\":\"abs\",\"threshold\":1e9,\"patience\":0,\"factor\":0.5}, but this one has --lr-scheduler reduce_lr_on_plateau and "
+            + "--lr-scheduler-kwargs {\"mode\":\"max\",\"threshold_mode\":\"abs\",\"threshold\":1e9,\"patience\":1,\"factor\":0.5}; resume with the same scheduler.",
+            Cli.CliErrors.Describe(Assert.Throws<BertSharpException>(() => FineTuner.Run(Plateau("other", t => t with { Resume = true, LrSchedulerKwargs = patient })))),
+            StringComparison.Ordinal);
+        // The card and training_args.json name the schedule as HF's TrainingArguments do.
+        Assert.Equal("reduce_lr_on_plateau", (string)JsonNode.Parse(File.ReadAllText(tmp.File("straight/training_args.json")))!["lr_scheduler_type"]!);
+        Assert.Contains("\n- lr_scheduler_type: reduce_lr_on_plateau\n", File.ReadAllText(tmp.File("straight/README.md")), StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Cancelling_keeps_the_last_epoch_checkpoint_and_resume_finishes_bitwise()
     {

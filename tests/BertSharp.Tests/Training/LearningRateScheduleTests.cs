@@ -93,6 +93,55 @@ public class LearningRateScheduleTests
     }
 
     [Fact]
+    public void Cosine_warmup_with_min_lr_warms_up_from_the_first_step_and_decays_one_step_ahead_to_min_lr()
+    {
+        // _get_cosine_with_min_lr_schedule_with_warmup_lr_rate_lambda: (s + 1.0) / max(1.0, 10) below 10, so 0 -> 0.1 and
+        // 9 -> 1.0 (cosine_with_min_lr gives 0.0 and 0.9 there); then progress = (s - 10 + 1.0) / max(1.0, 90) and
+        // 0.5 * (1.0 + math.cos(math.pi * 0.5 * 2.0 * progress)) * (1 - 0.1) + 0.1: 10 -> progress 1/90 -> 0.9997258721585931,
+        // 39 -> 1/3 -> 0.75 * 0.9 + 0.1 = 0.775, 54 -> 0.5 -> 0.55, 99 -> 1 -> 0.1; 120 -> progress 111/90, on up the cosine.
+        AssertFactors("cosine_warmup_with_min_lr", """{"min_lr_rate": 0.1}""",
+            (0, 0.1), (5, 0.6), (9, 1.0), (10, 0.9997258721585931), (39, 0.775), (54, 0.55), (99, 0.1), (120, 0.21558482853517258));
+        // min_lr 1e-4 is min_lr_rate 1e-4 / 1e-3 = 0.1; num_cycles 2: 39 -> 0.5 * (1 + cos(4 pi / 3)) * 0.9 + 0.1 = 0.32499999999999984.
+        AssertFactors("cosine_warmup_with_min_lr", """{"min_lr": 1e-4, "num_cycles": 2}""", (39, 0.32499999999999984), (54, 1.0));
+        // warmup_lr_rate 0.2: 0.2 + (1.0 - 0.2) * s / max(1, 10 - 1): 0 -> 0.2, 5 -> 0.2 + 0.8 * 5 / 9 = 0.6444444444444444, 9 -> 1.0.
+        AssertFactors("cosine_warmup_with_min_lr", """{"min_lr_rate": 0.1, "warmup_lr_rate": 0.2}""", (0, 0.2), (5, 0.6444444444444444), (9, 1.0), (39, 0.775));
+    }
+
+    [Fact]
+    public void Reduce_lr_on_plateau_cuts_the_rate_after_patience_bad_validations_as_torch_does()
+    {
+        // get_scheduler returns ReduceLROnPlateau before it reads the warm-up: the base rate from step 0, whatever the step.
+        var schedule = new LearningRateSchedule(Lr, W, T, "reduce_lr_on_plateau", JsonNode.Parse("""{"patience": 1, "factor": 0.5, "cooldown": 1, "min_lr": 2e-4}""")!.AsObject());
+        Assert.Equal((1.0, 1.0, Lr), (schedule.Factor(0), schedule.Factor(150), schedule.LearningRate(5)));
+        // torch (mode min, threshold 1e-4 rel: better means below best * 0.9999): 1.0 best; 0.99995 bad 1; 1.0 bad 2 > 1 ->
+        // 5e-4, cooldown 1; 2.0 bad but cooling down (counter 0, bad 0); 2.0 bad 1; 0.9 best; NaN bad 1; 0.9 (not below
+        // 0.9 * 0.9999) bad 2 -> 2.5e-4; 5 cooling; 5 bad 1; 5 bad 2 -> max(1.25e-4, min_lr 2e-4) = 2e-4; 5 cooling; 5, 5 ->
+        // max(1e-4, 2e-4) = 2e-4, a cut of 0, not more than eps 1e-8: unchanged.
+        double[] metrics = [1.0, 0.99995, 1.0, 2.0, 2.0, 0.9, double.NaN, 0.9, 5, 5, 5, 5, 5, 5];
+        double[] rates = [1e-3, 1e-3, 5e-4, 5e-4, 5e-4, 5e-4, 5e-4, 2.5e-4, 2.5e-4, 2.5e-4, 2e-4, 2e-4, 2e-4, 2e-4];
+        for (var i = 0; i < metrics.Length; i++)
+        {
+            schedule.Step(metrics[i]);
+            Assert.True(rates[i] == schedule.LearningRate(i), $"validation {i + 1} ({metrics[i]}): {schedule.LearningRate(i):R}, torch {rates[i]:R}");
+            Assert.Equal(rates[i] / Lr, schedule.Factor(i));
+        }
+
+        // mode max, threshold 0.1 abs, patience 0: better means above best + 0.1. 0.5 best; 0.55 bad 1 > 0 -> 1e-3 * 0.1 (torch's
+        // default factor) = 0.0001; 0.61 best, rate kept.
+        var max = new LearningRateSchedule(Lr, W, T, "reduce_lr_on_plateau", JsonNode.Parse("""{"mode": "max", "threshold_mode": "abs", "threshold": 0.1, "patience": 0}""")!.AsObject());
+        double[] maxRates = [1e-3, 0.0001, 0.0001];
+        foreach (var (metric, i) in new[] { 0.5, 0.55, 0.61 }.Select((m, i) => (m, i)))
+        {
+            max.Step(metric);
+            Assert.Equal(maxRates[i], max.LearningRate(0));
+        }
+        // The step-driven schedules ignore a validation's metric.
+        var linear = new LearningRateSchedule(Lr, W, T);
+        linear.Step(1.0);
+        Assert.Equal(0.5, linear.Factor(5));
+    }
+
+    [Fact]
     public void Warmup_stable_decay_holds_the_peak_then_decays_over_num_decay_steps()
     {
         // num_decay_steps 20: stable = 100 - 10 - 20 = 70 steps (10..79), decay over 80..99 (cosine by default), then min_lr_ratio 0.
@@ -137,7 +186,14 @@ public class LearningRateScheduleTests
         { "warmup_stable_decay", "{}", "lr_scheduler_kwargs: warmup_stable_decay: num_decay_steps is required." },
         { "warmup_stable_decay", """{"num_decay_steps": 2.5}""", "lr_scheduler_kwargs: warmup_stable_decay: 'num_decay_steps' is 2.5; expected a whole number of steps." },
         { "warmup_stable_decay", """{"num_decay_steps": 2, "decay_type": "exp"}""", "lr_scheduler_kwargs: warmup_stable_decay: 'decay_type' is \"exp\"; expected \"linear\" or \"cosine\" or \"1-sqrt\"." },
-        { "reduce_lr_on_plateau", null, "lr_scheduler_type reduce_lr_on_plateau: expected one of linear, cosine, cosine_with_restarts, polynomial, constant, constant_with_warmup, inverse_sqrt, cosine_with_min_lr, warmup_stable_decay." },
+        { "greedy", null, "lr_scheduler_type greedy: expected one of linear, cosine, cosine_with_restarts, polynomial, constant, constant_with_warmup, inverse_sqrt, reduce_lr_on_plateau, cosine_with_min_lr, cosine_warmup_with_min_lr, warmup_stable_decay." },
+        { "cosine_warmup_with_min_lr", """{"num_cycles": 1}""", "lr_scheduler_kwargs: cosine_warmup_with_min_lr: one of min_lr or min_lr_rate should be set." },
+        { "cosine_warmup_with_min_lr", """{"min_lr_rate": 0.1, "warmup_lr_rate": "low"}""", "lr_scheduler_kwargs: cosine_warmup_with_min_lr: 'warmup_lr_rate' is \"low\"; expected a number." },
+        { "reduce_lr_on_plateau", """{"factor": 1.0}""", "lr_scheduler_kwargs: reduce_lr_on_plateau: factor should be < 1.0." },
+        { "reduce_lr_on_plateau", """{"mode": "up"}""", "lr_scheduler_kwargs: reduce_lr_on_plateau: 'mode' is \"up\"; expected \"min\" or \"max\"." },
+        { "reduce_lr_on_plateau", """{"patience": 1.5}""", "lr_scheduler_kwargs: reduce_lr_on_plateau: 'patience' is 1.5; expected a whole number of validations." },
+        { "reduce_lr_on_plateau", """{"num_cycles": 1}""",
+            "lr_scheduler_kwargs: reduce_lr_on_plateau takes no argument 'num_cycles' (it takes mode, factor, patience, threshold, threshold_mode, cooldown, min_lr, eps)." },
     };
 
     [Theory]
@@ -155,6 +211,7 @@ public class LearningRateScheduleTests
         { ["--lr-scheduler-kwargs", "{num_cycles: 2}"], "error: --lr-scheduler-kwargs {num_cycles: 2}: expected a JSON object such as '{\"num_cycles\": 2}'." },
         { ["--lr-scheduler", "polynomial", "--lr-scheduler-kwargs", """{"lr_end": 0.5}""", "--lr", "0.1"],
             "error: --lr-scheduler-kwargs polynomial: lr_end (0.5) must be smaller than the initial --lr (0.1)." },
+        { ["--lr-scheduler", "reduce_lr_on_plateau", "--lr-scheduler-kwargs", """{"factor": 2}"""], "error: --lr-scheduler-kwargs: reduce_lr_on_plateau: factor should be < 1.0." },
     };
 
     [Theory]
@@ -185,5 +242,26 @@ public class LearningRateScheduleTests
         Assert.Equal(2, run.ExitCode);
         Assert.Contains("cosine_annealing", run.StdErr, StringComparison.Ordinal);
         Assert.Contains("warmup_stable_decay", run.StdErr, StringComparison.Ordinal);
+        Assert.Contains("reduce_lr_on_plateau", run.StdErr, StringComparison.Ordinal);
+        Assert.Contains("cosine_warmup_with_min_lr", run.StdErr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Reduce_lr_on_plateau_is_refused_without_validation_and_by_pre_training_in_one_line()
+    {
+        using var tmp = TestPaths.TempDir();
+        var vocab = Path.Combine(TestPaths.Fixtures, "hf_bert", "sequence-classification", "vocab.txt");
+        string[] plateau = ["--lr-scheduler", "reduce_lr_on_plateau", "--device", "cpu"];
+        // As HF's TrainingArguments refuses it without an eval strategy: nothing would ever step it.
+        CliRunner.Run(["finetune", "--task", "sst2", "--data", Path.Combine(TestPaths.Fixtures, "data", "sst2_train.tsv"), "--config", "tiny", "--vocab", vocab,
+                "--output", tmp.File("ft"), "--val-size", "0", .. plateau])
+            .AssertOneLineError("--lr-scheduler reduce_lr_on_plateau: needs validation data (a validation split or file); it lowers the rate when the validation metric stops improving.");
+        // SQuAD's validation (the sample dev set is v2.0) reports no loss, the metric HF's default metric_for_best_model would have it watch.
+        CliRunner.Run(["finetune", "--task", "squad", "--data", Path.Combine(TestPaths.RepoRoot, "samples", "squad", "train.json"), "--eval-data", Path.Combine(TestPaths.RepoRoot, "samples", "squad", "dev.json"),
+                "--model", Path.Combine(TestPaths.RepoRoot, "models", "bertsharp-tiny"), "--output", tmp.File("qa"), .. plateau])
+            .AssertOneLineError("--lr-scheduler reduce_lr_on_plateau: watches the validation loss, which this task's validation does not report; give --save-best one of exact, f1, best_exact, best_f1, HasAns_exact, HasAns_f1, NoAns_exact, NoAns_f1.");
+        CliRunner.Run(["pretrain", "--data", tmp.File("no-data-needed"), "--config", "tiny", "--vocab", vocab, "--output", tmp.File("pt"), .. plateau])
+            .AssertOneLineError("--lr-scheduler reduce_lr_on_plateau: pre-training does not support it; fine-tuning steps it with each validation's metric.");
+        Assert.Empty(Directory.GetFileSystemEntries(tmp.Path));
     }
 }

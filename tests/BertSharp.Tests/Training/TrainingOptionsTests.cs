@@ -202,6 +202,17 @@ public class TrainingOptionsTests
         var defaults = o.Training with { LrSchedulerType = "polynomial" };
         var spelledOut = defaults with { LrSchedulerKwargs = new JsonObject { ["lr_end"] = 1e-7, ["power"] = 1 } };
         ResumeSettings.Check(new TrainerState { Settings = Saved(defaults) }, Saved(spelledOut), "checkpoint-4", spelledOut);
+        // cosine_with_min_lr's min_lr 1e-4 at --lr 1e-3 is HF's min_lr_rate 1e-4 / 1e-3 = 0.1: the same schedule either way
+        // (HF converts min_lr into the rate); another rate is refused.
+        var minLr = o.Training with { LearningRate = 1e-3, LrSchedulerType = "cosine_with_min_lr", LrSchedulerKwargs = new JsonObject { ["min_lr"] = 1e-4 } };
+        var minLrRate = minLr with { LrSchedulerKwargs = new JsonObject { ["min_lr_rate"] = 0.1 } };
+        ResumeSettings.Check(new TrainerState { Settings = Saved(minLr) }, Saved(minLrRate), "checkpoint-4", minLrRate);
+        ResumeSettings.Check(new TrainerState { Settings = Saved(minLrRate) }, Saved(minLr), "checkpoint-4", minLr);
+        var otherRate = minLr with { LrSchedulerKwargs = new JsonObject { ["min_lr_rate"] = 0.2 } };
+        Assert.Equal("checkpoint-4: cannot resume: the run was trained with --lr-scheduler cosine_with_min_lr and --lr-scheduler-kwargs {\"min_lr\":0.0001}, "
+            + "but this one has --lr-scheduler cosine_with_min_lr and --lr-scheduler-kwargs {\"min_lr_rate\":0.2}; resume with the same scheduler.",
+            Cli.CliErrors.Describe(Assert.Throws<BertSharpException>(() =>
+                ResumeSettings.Check(new TrainerState { Settings = Saved(minLr) }, Saved(otherRate), "checkpoint-4", otherRate))));
         var steeper = polynomial with { LrSchedulerKwargs = new JsonObject { ["power"] = 2.5, ["lr_end"] = 0 } };
         Assert.Equal("checkpoint-4: cannot resume: the run was trained with --lr-scheduler polynomial and --lr-scheduler-kwargs {\"power\":2,\"lr_end\":0}, "
             + "but this one has --lr-scheduler polynomial and --lr-scheduler-kwargs {\"power\":2.5,\"lr_end\":0}; resume with the same scheduler.",

@@ -106,6 +106,11 @@ public sealed record PretrainingTrainerOptions
             throw new BertSharpException($"{BertSharpException.Field(bad.Name)} {bad.Value}: expected {bad.Expected}.");
         }
         LearningRateSchedule.Check(LrSchedulerType, LrSchedulerKwargs, LearningRate);
+        if (LearningRateSchedule.FollowsValidation(LrSchedulerType))
+        {
+            throw new BertSharpException(
+                $"{BertSharpException.Field("lr_scheduler_type")} {LrSchedulerType}: pre-training does not support it; fine-tuning steps it with each validation's metric.");
+        }
     }
 
     // The rules apart from their wording: a resume refuses settings read from trainer_state.json as the file's fields
