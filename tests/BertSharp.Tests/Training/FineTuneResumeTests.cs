@@ -146,6 +146,30 @@ public class FineTuneResumeTests
     }
 
     [Fact]
+    public void Reduce_lr_on_plateau_watches_the_save_best_metric_as_hf_passes_metric_for_best_model()
+    {
+        using var tmp = TestPaths.TempDir();
+        // torch's default mode min, which HF keeps whatever the metric, patience 0, threshold 0 (abs): each validation whose
+        // accuracy is not below the best before it halves the rate (the losses, falling here, would have halved it never).
+        var run = FineTuner.Run(Options(tmp.File("acc"), t => t with
+        {
+            LrSchedulerType = "reduce_lr_on_plateau",
+            LrSchedulerKwargs = JsonNode.Parse("""{"threshold_mode": "abs", "threshold": 0, "patience": 0, "factor": 0.5}""")!.AsObject(),
+        }) with { SaveBest = "accuracy" });
+        Assert.True(run.Completed);
+        var log = TrainLog.Read(tmp.File("acc/train_log.jsonl"));
+        var accuracies = log.Where(e => TrainLog.TypeOf(e) == "epoch").Select(e => TrainLog.Number(e["validation"]!.AsObject(), "accuracy")).ToList();
+        var expected = new List<double>();
+        var (rate, best) = (1e-3, double.PositiveInfinity);
+        foreach (var accuracy in accuracies)
+        {
+            expected.AddRange([rate, rate]);
+            (rate, best) = accuracy < best ? (rate, accuracy) : (rate * 0.5, best);
+        }
+        Assert.Equal(expected, log.Where(e => TrainLog.TypeOf(e) == "train").Select(e => TrainLog.Number(e, "learning_rate")));
+    }
+
+    [Fact]
     public void Cancelling_keeps_the_last_epoch_checkpoint_and_resume_finishes_bitwise()
     {
         using var tmp = TestPaths.TempDir();
