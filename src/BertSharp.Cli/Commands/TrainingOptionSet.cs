@@ -135,15 +135,18 @@ internal sealed class TrainingOptionSet
 
     public Option<int?> MaxEvalExamples { get; } = new("--max-eval-examples") { Description = "Use only the first N validation examples." };
 
-    public Option<int> SaveSteps { get; } = new("--save-steps")
-    {
-        Description = "Also write a checkpoint every N optimizer steps (one is always written where the run validates; with --eval-steps a multiple of it).",
-    };
-
-    public Option<int?> EvalSteps { get; } = new("--eval-steps")
+    public Option<double> SaveSteps { get; } = new("--save-steps")
     {
         HelpName = "N",
-        Description = "Validate every N optimizer steps (and at the last) instead of at each epoch end, each with a checkpoint; --save-best and --early-stopping-patience count these validations (HF's eval_strategy=\"steps\").",
+        Description = "Also write a checkpoint every N optimizer steps (one is always written where the run validates; with --eval-steps a multiple of it); " +
+                      "N below 1 is a share of the run's steps, ceil(steps × N), as HF's save_steps=0.1.",
+    };
+
+    public Option<double?> EvalSteps { get; } = new("--eval-steps")
+    {
+        HelpName = "N",
+        Description = "Validate every N optimizer steps (and at the last) instead of at each epoch end, each with a checkpoint; --save-best and --early-stopping-patience count these validations (HF's eval_strategy=\"steps\"); " +
+                      "N below 1 is a share of the run's steps, ceil(steps × N), as HF's eval_steps=0.1.",
     };
 
     public Option<int?> EarlyStoppingPatience { get; } = new("--early-stopping-patience")

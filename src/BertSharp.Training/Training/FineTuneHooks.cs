@@ -92,7 +92,8 @@ internal sealed class FineTuneHooks(
         var epoch = data.EpochOf(outcome.Step);
         log.Append("train", outcome.Step, new JsonObject
         {
-            ["epoch"] = epoch,
+            // HF's state.epoch after the step, as its Trainer logs it with each loss: unrounded, as current releases log it.
+            ["epoch"] = data.FractionalEpoch(outcome.Step),
             ["loss"] = outcome.Task.Loss,
             ["learning_rate"] = outcome.LearningRate,
             ["grad_norm"] = outcome.GradNorm,
@@ -217,7 +218,7 @@ internal sealed class FineTuneHooks(
     /// </summary>
     private void EvaluateAtStep(int epoch, long step)
     {
-        var every = o.EvalSteps!.Value;
+        var every = (long)o.EvalSteps!.Value;
         // The steps since the previous validation: every one of them, except after the last multiple before the run's end.
         var steps = step - ((step - 1) / every * every);
         ValidateAndSave("eval", epoch, step, _epochLoss / steps, _sinceEval, _seenSinceEval, data.FractionalEpoch(step));

@@ -63,7 +63,7 @@ public static class FineTuner
     /// The curves of a classification run's <c>loss.png</c>: the step losses, and a validation point per epoch, or per
     /// validation with <paramref name="evalSteps"/> (the tests draw a run's log with these to check the plot's points).
     /// </summary>
-    internal static LossPlot.Series[] PlotSeries(int? evalSteps) =>
+    internal static LossPlot.Series[] PlotSeries(double? evalSteps) =>
     [
         new("training loss (per step)", "train", "loss"),
         evalSteps is null
@@ -117,6 +117,9 @@ public static class FineTuner
         var data = new EpochBatches(trainEnc, batchSize, t.GradAccum, o.BucketByLength, tokenizer.PadId, labels.IsRegression, device, t.Seed,
             comm.Rank, comm.WorldSize);
         var totalSteps = (long)data.StepsPerEpoch * o.EffectiveEpochs;
+        // From here on --eval-steps and --save-steps are whole steps: the run records, compares and counts those.
+        t = t.StepsResolvedFor(totalSteps);
+        o = o with { Training = t };
         var warmup = t.WarmupFor(totalSteps);
         var args = TrainingArgs.Of(o, warmup, totalSteps, maxLength, exampleDropout);
         var state = checkpoint is null ? null : TrainerState.Load(Path.Combine(checkpoint, TrainerState.FileName));

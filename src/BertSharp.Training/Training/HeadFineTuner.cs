@@ -115,6 +115,8 @@ public static class HeadFineTuner
         var data = new ShuffledBatches(recipe.Lengths, batchSize, t.GradAccum, t.Seed, (ix, width) => recipe.Collate(ix, width, device), () => HeadBatch.Empty(device),
             comm.Rank, comm.WorldSize);
         var totalSteps = (long)data.StepsPerEpoch * o.EffectiveEpochs;
+        // From here on --eval-steps and --save-steps are whole steps: the run records, compares and counts those.
+        t = t.StepsResolvedFor(totalSteps);
         var warmup = t.WarmupFor(totalSteps);
         var taskArgs = recipe.Args();
         if (exampleDropout)

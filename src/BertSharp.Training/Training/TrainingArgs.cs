@@ -47,7 +47,8 @@ internal static class TrainingArgs
         if (t.EvalSteps is { } evalSteps)
         {
             args["eval_strategy"] = "steps";
-            args["eval_steps"] = evalSteps;
+            // Resolved from a ratio by now (TrainingOptions.StepsResolvedFor): the steps, an integer as HF's state holds them.
+            args["eval_steps"] = (long)evalSteps;
         }
         foreach (var (k, v) in taskArgs)
         {

@@ -85,16 +85,46 @@ public sealed record TrainingOptions
 
     /// <summary>
     /// Also write a checkpoint every this many optimizer steps (0: only where the run validates); with
-    /// <see cref="EvalSteps"/> a multiple of it.
+    /// <see cref="EvalSteps"/> a multiple of it. A whole number of steps, or below 1 a share of the run's optimizer steps,
+    /// ceil(steps × ratio) (HF's ratio form of <c>save_steps</c>).
     /// </summary>
-    public int SaveSteps { get; init; }
+    public double SaveSteps { get; init; }
 
     /// <summary>
     /// Validate every this many optimizer steps (and at the run's last step) instead of at each epoch end, as HF's
     /// <c>eval_strategy="steps"</c> with <c>eval_steps</c>: each validation is a checkpoint, a candidate for save_best and a
-    /// count of the early-stopping patience. Null: at each epoch end.
+    /// count of the early-stopping patience. A whole number of steps, or below 1 a share of the run's optimizer steps,
+    /// ceil(steps × ratio) as HF resolves its ratio form. Null: at each epoch end.
     /// </summary>
-    public int? EvalSteps { get; init; }
+    public double? EvalSteps { get; init; }
+
+    /// <summary>
+    /// These options with <see cref="EvalSteps"/> and <see cref="SaveSteps"/> given as ratios resolved against a run of
+    /// <paramref name="totalSteps"/> optimizer steps, as HF's <c>TrainerState.compute_steps</c> does
+    /// (<c>math.ceil(max_steps * ratio)</c>, in doubles as Python's floats: 0.25 of 10 steps is 3); whole numbers stay.
+    /// The saving steps are then checked to be a multiple of the evaluation steps.
+    /// </summary>
+    internal TrainingOptions StepsResolvedFor(long totalSteps)
+    {
+        double Resolve(double steps) => steps is > 0 and < 1 ? Math.Ceiling(totalSteps * steps) : steps;
+        var resolved = this with { EvalSteps = EvalSteps is { } every ? Resolve(every) : null, SaveSteps = Resolve(SaveSteps) };
+        resolved.CheckSaveStepsMultipleOfEvalSteps(this);
+        return resolved;
+    }
+
+    // HF refuses it with load_best_model_at_end: a save between two evaluations would keep weights nothing evaluated. The
+    // message gives the ratios as typed beside the steps they resolved to.
+    private void CheckSaveStepsMultipleOfEvalSteps(TrainingOptions given)
+    {
+        static string F(string name) => BertSharpException.Field(name);
+        static string Given(double was, double now) => was == now ? Invariant($"{now}") : Invariant($"{was} ({now} steps)");
+        if (EvalSteps is { } every && SaveSteps > 0 && SaveSteps % every != 0)
+        {
+            var (save, eval) = (Given(given.SaveSteps, SaveSteps), Given(given.EvalSteps!.Value, every));
+            throw new BertSharpException(Invariant(
+                $"{F("save_steps")} {save} and {F("eval_steps")} {eval}: the saving steps must be a multiple of the evaluation steps, but found {SaveSteps}, which is not a multiple of {every}."));
+        }
+    }
 
     /// <summary>Continue the unfinished run in <see cref="OutputDir"/> from its latest checkpoint (same settings required).</summary>
     public bool Resume { get; init; }
@@ -209,6 +239,10 @@ public sealed record TrainingOptions
         }
     }
 
+    // A step count as HF's TrainingArguments takes one: a whole number ≥ 1, or a ratio in (0, 1) of the run's steps.
+    private static bool StepsOrRatio(double v, bool allowZero) =>
+        (v >= 1 && v == Math.Floor(v) && !double.IsInfinity(v) && v <= long.MaxValue) || v is > 0 and < 1 || (allowZero && v == 0);
+
     /// <summary>Checks ranges and combinations; errors name the field (<see cref="BertSharpException.Field"/>).</summary>
     public void Validate()
     {
@@ -263,19 +297,21 @@ public sealed record TrainingOptions
         {
             throw new BertSharpException($"{F("max_train_examples")} / {F("max_eval_examples")}: expected a positive number.");
         }
-        if (SaveSteps < 0)
-        {
-            throw new BertSharpException(Invariant($"{F("save_steps")} {SaveSteps}: expected a number ≥ 0 (0: a checkpoint at each epoch end only)."));
-        }
-        if (EvalSteps is < 1)
-        {
-            throw new BertSharpException(Invariant($"{F("eval_steps")} {EvalSteps}: expected a whole number of optimizer steps ≥ 1."));
-        }
-        // HF refuses it with load_best_model_at_end: a save between two evaluations would keep weights nothing evaluated.
-        if (EvalSteps is { } every && SaveSteps > 0 && SaveSteps % every != 0)
+        // HF: "--save_steps must be an integer if bigger than 1"; below 1 a ratio of the run's steps.
+        if (!StepsOrRatio(SaveSteps, allowZero: true))
         {
             throw new BertSharpException(Invariant(
-                $"{F("save_steps")} {SaveSteps} and {F("eval_steps")} {every}: the saving steps must be a multiple of the evaluation steps, but found {SaveSteps}, which is not a multiple of {every}."));
+                $"{F("save_steps")} {SaveSteps}: expected a whole number of optimizer steps ≥ 1, a ratio of the run's steps in (0, 1), or 0 (a checkpoint only where the run validates)."));
+        }
+        if (EvalSteps is { } evalSteps && !StepsOrRatio(evalSteps, allowZero: false))
+        {
+            throw new BertSharpException(Invariant(
+                $"{F("eval_steps")} {evalSteps}: expected a whole number of optimizer steps ≥ 1 or a ratio of the run's steps in (0, 1)."));
+        }
+        // Whole numbers are checked before anything runs; a ratio once the run's steps are known (StepsResolvedFor).
+        if (EvalSteps is not < 1 && SaveSteps is not < 1)
+        {
+            CheckSaveStepsMultipleOfEvalSteps(this);
         }
         if (StopAfter is < 1)
         {

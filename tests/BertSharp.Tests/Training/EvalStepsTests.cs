@@ -115,7 +115,13 @@ public class EvalStepsTests
             FineTuner.Run(Options(tmp.File("split"), epochs: 2, t => t with { Resume = true, EvalSteps = null }))));
         Assert.Equal($"{checkpoint}: cannot resume: --eval-steps was 2 in the checkpoint but is not given now; resume with the same settings.", dropped);
 
-        var rest = FineTuner.Run(Options(tmp.File("split"), epochs: 2, t => t with { Resume = true }));
+        // HF's ratio form resolves against the run's 6 steps before the settings are compared: 0.5 is 3 steps, refused as 3
+        // is; 0.3 is ceil(1.8) = 2, the checkpoint's own, so the resumed run below validates every 2 steps as it started.
+        var half = Cli.CliErrors.Describe(Assert.Throws<BertSharpException>(() =>
+            FineTuner.Run(Options(tmp.File("split"), epochs: 2, t => t with { Resume = true, EvalSteps = 0.5 }))));
+        Assert.Equal($"{checkpoint}: cannot resume: --eval-steps was 2 in the checkpoint but is 3 now; resume with the same settings.", half);
+
+        var rest = FineTuner.Run(Options(tmp.File("split"), epochs: 2, t => t with { Resume = true, EvalSteps = 0.3 }));
         Assert.True(rest.Completed);
         Assert.Equal(Weights(tmp.File("straight")), Weights(tmp.File("split")));
         Assert.Equal(straight.StepLosses, rest.StepLosses);
@@ -153,7 +159,7 @@ public class EvalStepsTests
     }
 
     [Fact]
-    public void Eval_steps_below_one_without_validation_data_or_save_steps_not_a_multiple_of_them_are_refused_in_one_line_before_anything_is_written()
+    public void Steps_neither_whole_nor_a_ratio_eval_steps_without_validation_data_or_save_steps_not_a_multiple_of_them_are_refused_in_one_line_before_anything_is_written()
     {
         using var tmp = TestPaths.TempDir();
         var output = tmp.File("run");
@@ -167,7 +173,12 @@ public class EvalStepsTests
             Assert.Equal("error: " + message, r.StdErr.Trim());
             Assert.False(Directory.Exists(output));
         }
-        Refused([.. cls, "--eval-steps", "0"], "--eval-steps 0: expected a whole number of optimizer steps ≥ 1.");
+        const string NotStepsNorRatio = ": expected a whole number of optimizer steps ≥ 1 or a ratio of the run's steps in (0, 1).";
+        Refused([.. cls, "--eval-steps", "0"], "--eval-steps 0" + NotStepsNorRatio);
+        Refused([.. cls, "--eval-steps", "-3"], "--eval-steps -3" + NotStepsNorRatio);
+        Refused([.. cls, "--eval-steps", "1.5"], "--eval-steps 1.5" + NotStepsNorRatio);
+        Refused([.. cls, "--save-steps", "2.5"],
+            "--save-steps 2.5: expected a whole number of optimizer steps ≥ 1, a ratio of the run's steps in (0, 1), or 0 (a checkpoint only where the run validates).");
         const string NotAMultiple =
             "--save-steps 30 and --eval-steps 20: the saving steps must be a multiple of the evaluation steps, but found 30, which is not a multiple of 20.";
         Refused([.. cls, "--eval-steps", "20", "--save-steps", "30"], NotAMultiple);
@@ -175,9 +186,9 @@ public class EvalStepsTests
         // HF's Trainer refuses eval_strategy="steps" without an eval_dataset: each "validation" would score nothing.
         Refused([.. ner[..4], .. ner[6..], "--eval-steps", "2"],
             "--eval-steps 2: needs validation data (a validation file: --eval-data); --save-steps writes checkpoints alone.");
-        // HF's ratio form (eval_steps < 1) is not taken: the option holds whole steps.
-        var ratio = CliRunner.Run([.. cls, "--eval-steps", "0.5"]);
-        Assert.NotEqual(0, ratio.ExitCode);
-        Assert.False(Directory.Exists(output));
+        // Ratios are checked once resolved against the run's steps: 6 examples (2 held out of 8) in batches of 2 for 5 epochs
+        // are 15 steps, 0.3 of them ceil(4.5) = 5 and 0.5 of them ceil(7.5) = 8, not a multiple of 5.
+        Refused([.. cls, "--val-size", "2", "--split", "random", "--batch-size", "2", "--grad-accum", "1", "--epochs", "5", "--eval-steps", "0.3", "--save-steps", "0.5"],
+            "--save-steps 0.5 (8 steps) and --eval-steps 0.3 (5 steps): the saving steps must be a multiple of the evaluation steps, but found 8, which is not a multiple of 5.");
     }
 }

@@ -57,6 +57,14 @@ public class FineTuneResumeTests
         Assert.Empty(Directory.GetDirectories(tmp.File("split")));
         var log = TrainLog.Read(tmp.File("split/train_log.jsonl"));
         Assert.Equal([1L, 2, 3, 4, 5, 6], log.Where(e => TrainLog.TypeOf(e) == "train").Select(TrainLog.StepOf));
+        // Each step's epoch is HF's state.epoch: the batches seen over the epoch's 3, so a step of 2 batches ends at 2/3 and
+        // the epoch's one-batch second step at 1, the resumed steps as the uninterrupted run's.
+        double[] epochs = [2 / 3.0, 1, 5 / 3.0, 2, 8 / 3.0, 3];
+        foreach (var run in new[] { "straight", "split" })
+        {
+            var train = TrainLog.Read(tmp.File(run + "/train_log.jsonl")).Where(e => TrainLog.TypeOf(e) == "train");
+            Assert.Equal(epochs, train.Select(e => TrainLog.Number(e, "epoch")), (a, b) => Math.Abs(a - b) < 1e-12);
+        }
         Assert.EndsWith("\n", File.ReadAllText(tmp.File("split/train_log.jsonl")), StringComparison.Ordinal);
         Assert.Equal(["start", "resume", "end"], log.Where(e => TrainLog.TypeOf(e) is "start" or "resume" or "end").Select(TrainLog.TypeOf));
     }

@@ -116,6 +116,7 @@ internal static class ModelCardChecks
         {
             var step = (long)evals[i]["step"]!;
             var train = log.Single(e => (string)e["type"]! == "train" && (long)e["step"]! == step);
+            Assert.Equal((double)train["data_position"]! / trainInstances, (double)train["epoch"]!);
             Assert.Equal([Hf((double)train["loss"]!), Hf((double)train["data_position"]! / trainInstances), step.ToString(CultureInfo.InvariantCulture),
                 .. keys.Select(k => Hf((double)evals[i][k]!))], Cells(rows[i + 2]));
         }

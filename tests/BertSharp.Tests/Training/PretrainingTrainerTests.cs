@@ -115,7 +115,14 @@ public class PretrainingTrainerTests
             Assert.Equal(x.GradNorm, y.GradNorm);
             Assert.Equal(x.LearningRate, y.LearningRate);
             Assert.Equal(x.DataPosition, y.DataPosition);
+            Assert.Equal(x.Epoch, y.Epoch);
         }
+        // HF's fractional epoch of each step: 8 instances a step (4 × 2 accumulated) over the instances not held out (the
+        // last min(16, 10 %)).
+        var count = PretrainingDataset.Open(data).Count;
+        var trainInstances = count - Math.Min(options.EvalInstances, count / 10);
+        Assert.Equal([.. Enumerable.Range(1, 6).Select(k => 8.0 * k / trainInstances)], a.Where(e => e.Type == "train").Select(e => e.Epoch));
+        Assert.All(a.Where(e => e.Type == "eval"), e => Assert.True(double.IsNaN(e.Epoch)));
         // The loss moved (the run trained) and the weights and optimizer moments after step 6 are byte-identical.
         Assert.NotEqual(a[0].MaskedLmLoss, a.Last(e => e.Type == "train").MaskedLmLoss);
         foreach (var f in new[] { "model.safetensors", "optimizer.safetensors", "trainer_state.json", "config.json", "vocab.txt" })

@@ -56,6 +56,12 @@ internal sealed class InstanceStream(PretrainingDataset data, long trainCount, i
         }))];
     }
 
+    /// <summary>
+    /// The epochs trained so far, as HF's Trainer counts its fractional <c>state.epoch</c>: the instances consumed over the
+    /// training instances (the stream wraps around instead of ending an epoch with a short batch, so this is the exact share).
+    /// </summary>
+    public double Epoch => (double)Position / trainCount;
+
     public JsonObject State() => new() { ["data_position"] = Position };
 
     public void Restore(JsonObject state)

@@ -54,6 +54,12 @@ public sealed record PretrainingLogEntry
     /// </summary>
     public double ElapsedSeconds { get; init; } = double.NaN;
 
+    /// <summary>
+    /// HF's fractional epoch after the step (the instances consumed over the training instances: 2.5 halfway through the
+    /// third pass); NaN for evaluations and in a log written before train lines carried it.
+    /// </summary>
+    public double Epoch { get; init; } = double.NaN;
+
     /// <summary>Data position after the step (instances consumed since the start of the run).</summary>
     public long DataPosition { get; init; }
 
@@ -72,6 +78,7 @@ public sealed record PretrainingLogEntry
         TokensPerSecond = TrainLog.Number(e, "tokens_per_second"),
         MeanTokensPerSecond = TrainLog.Number(e, "mean_tokens_per_second"),
         ElapsedSeconds = TrainLog.Number(e, "elapsed_seconds"),
+        Epoch = TrainLog.Number(e, "epoch"),
         DataPosition = double.IsFinite(TrainLog.Number(e, "data_position")) ? (long)TrainLog.Number(e, "data_position") : 0,
     };
 

@@ -37,11 +37,13 @@ internal static class PretrainingModelCard
         var evals = log.Where(e => TrainLog.TypeOf(e) == "eval").ToList();
         var rows = evals.Select(e =>
         {
-            // The step's own train entry precedes its evaluation: its loss, and the data seen as the Trainer's fractional epoch.
+            // The step's own train entry precedes its evaluation: its loss and the Trainer's fractional epoch, which a line
+            // written before train lines carried it gives as the data seen over the training instances.
             var step = TrainLog.StepOf(e);
             var train = log.LastOrDefault(t => TrainLog.TypeOf(t) == "train" && TrainLog.StepOf(t) <= step);
+            var epoch = train is null ? double.NaN : TrainLog.Number(train, "epoch");
             return new ModelCardRow(train is null ? double.NaN : TrainLog.Number(train, "loss"),
-                train is null ? double.NaN : TrainLog.Number(train, "data_position") / trainInstances, step, Metrics(e));
+                double.IsFinite(epoch) || train is null ? epoch : TrainLog.Number(train, "data_position") / trainInstances, step, Metrics(e));
         }).ToList();
         List<(string Key, double Value)> results = [];
         if (evals.Count > 0)

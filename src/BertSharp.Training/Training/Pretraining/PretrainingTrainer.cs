@@ -290,6 +290,7 @@ public sealed class PretrainingTrainer
                     fields["tokens_per_second"] = task.LastTokens / Math.Max(1e-9, elapsed - stepStart);
                     fields["mean_tokens_per_second"] = mean.Add(task.LastTokens, elapsed - stepStart);
                     fields["elapsed_seconds"] = elapsed;
+                    fields["epoch"] = stream.Epoch;
                     fields["data_position"] = stream.Position;
                     var entry = log.Append("train", o.Step, fields);
                     curves?.Add(entry);
