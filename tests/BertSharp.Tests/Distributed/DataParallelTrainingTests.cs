@@ -530,6 +530,8 @@ public sealed class DataParallelTrainingTests(DataParallelTrainingTests.Runs run
         {
             var log = TrainLog.Read(runs.Dir(run + "/" + TrainLog.FileName));
             Assert.DoesNotContain(log, e => TrainLog.TypeOf(e) == "epoch");
+            // Each step's epoch counts the batches of the whole group, as one process does: 2 an epoch, so step k ends at k/2.
+            Assert.Equal([.. Enumerable.Range(1, 9).Select(k => k / 2.0)], log.Where(e => TrainLog.TypeOf(e) == "train").Select(e => TrainLog.Number(e, "epoch")));
             var evals = log.Where(e => TrainLog.TypeOf(e) == "eval").ToList();
             // HF's fractional epoch: step 3 is epoch 2's first batch of 2, step 9 epoch 5's.
             Assert.Equal([3L, 6L, 9L], evals.Select(TrainLog.StepOf));
