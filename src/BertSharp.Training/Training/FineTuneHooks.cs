@@ -247,10 +247,11 @@ internal sealed class FineTuneHooks(
             report = validate();
         }
         var isBest = Offer(report, step, epoch);
-        if (report is not null)
+        if (report is not null && trainer.Schedule.Plateau is not null)
         {
             // HF's _evaluate steps reduce_lr_on_plateau with metric_for_best_model, the loss unless --save-best names one,
-            // before the checkpoint is saved, which therefore holds the rate the next steps use.
+            // before the checkpoint is saved, which therefore holds the rate the next steps use. Only that schedule reads
+            // the metric: a task whose validation has no loss (squad) runs every other schedule without --save-best.
             trainer.Schedule.Step(report.Get(saveBest ?? "loss"));
         }
         var summary = new EpochSummary(epoch, trainLoss, report, clock.Elapsed, seen / Math.Max(1e-9, trainSeconds), isBest, (int)step)
