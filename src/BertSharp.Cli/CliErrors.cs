@@ -30,6 +30,8 @@ public static partial class CliErrors
         ["data_directory"] = "--data",
         ["targets"] = "--target",
         ["texts"] = "--text",
+        ["candidate_labels"] = "--labels",
+        ["sequences"] = "--text",
     };
 
     private static readonly Lazy<HashSet<string>> Flags = new(() =>

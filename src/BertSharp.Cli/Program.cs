@@ -123,6 +123,7 @@ public static class Program
         root.Subcommands.Add(EmbedCommand.Create());
         root.Subcommands.Add(SearchCommand.Create());
         root.Subcommands.Add(RerankCommand.Create());
+        root.Subcommands.Add(ZeroShotCommand.Create());
         PretrainMemoryBenchCommand.AddTo(root); // after BenchCommand: joins the existing "bench" command
         AllReduceBenchCommand.AddTo(root);
         root.Subcommands.Add(ServeCommand.Create());

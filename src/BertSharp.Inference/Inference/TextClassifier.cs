@@ -273,12 +273,14 @@ public sealed class TextClassifier : IDisposable
 
     /// <summary>
     /// The raw logits [inputs][labels] of every input, cut to <see cref="MaxLength"/> on <paramref name="side"/> (a caller such
-    /// as the cross-encoder picks the side per call; the classifier's own stays as it is), by whichever backend runs the model.
+    /// as the cross-encoder picks the side per call; the classifier's own stays as it is) by <paramref name="truncation"/>
+    /// (longest-first, or only the first text for zero-shot classification), by whichever backend runs the model.
     /// </summary>
-    internal float[][] Logits(IReadOnlyList<(string Text, string? Pair)> inputs, int batchSize, TruncationSide side)
+    internal float[][] Logits(IReadOnlyList<(string Text, string? Pair)> inputs, int batchSize, TruncationSide side,
+        TruncationStrategy truncation = TruncationStrategy.LongestFirst)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        var encoded = ExampleEncoder.Encode(Tokenizer, [.. inputs.Select((x, i) => new TextExample(x.Text, x.Pair, null, i + 1))], null, MaxLength, side, HeadTokens);
+        var encoded = ExampleEncoder.EncodeWithTruncation(Tokenizer, [.. inputs.Select((x, i) => new TextExample(x.Text, x.Pair, null, i + 1))], null, MaxLength, side, HeadTokens, truncation);
         // The model's monitor is shared with every InferencePipeline over the same weights (a server runs several at once).
         if (_onnx is not null)
         {

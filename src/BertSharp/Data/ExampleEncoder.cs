@@ -17,12 +17,20 @@ public static class ExampleEncoder
     /// <param name="side">Which tokens a truncated text keeps.</param>
     /// <param name="headTokens">With <see cref="TruncationSide.HeadAndTail"/>: tokens kept from the start (null: Sun et al.'s share).</param>
     public static EncodedExample[] Encode(BertTokenizer tokenizer, IReadOnlyList<TextExample> examples, float[]? targets, int maxLength,
-        TruncationSide side = TruncationSide.Head, int? headTokens = null)
+        TruncationSide side = TruncationSide.Head, int? headTokens = null) =>
+        EncodeWithTruncation(tokenizer, examples, targets, maxLength, side, headTokens, TruncationStrategy.LongestFirst);
+
+    /// <summary>
+    /// <see cref="Encode"/> with another pair
+    /// truncation: zero-shot classification cuts only the text (HF's only_first), so that every hypothesis is read whole.
+    /// </summary>
+    internal static EncodedExample[] EncodeWithTruncation(BertTokenizer tokenizer, IReadOnlyList<TextExample> examples, float[]? targets, int maxLength,
+        TruncationSide side, int? headTokens, TruncationStrategy truncation)
     {
         var options = new EncodeOptions
         {
             MaxLength = maxLength,
-            Truncation = TruncationStrategy.LongestFirst,
+            Truncation = truncation,
             Padding = PaddingStrategy.None,
             TruncationSide = side,
             HeadTokens = side == TruncationSide.HeadAndTail ? headTokens : null,

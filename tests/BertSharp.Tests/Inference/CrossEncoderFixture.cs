@@ -23,24 +23,64 @@ internal static class CrossEncoderFixture
     /// <summary>Writes the cross-encoder into <paramref name="dir"/>; <paramref name="extraConfig"/> adds config.json fields.</summary>
     public static string Create(string dir, JsonObject? extraConfig = null)
     {
+        var (w, b) = Head();
+        return Write(dir, ["LABEL_0"], [w], [b], extraConfig);
+    }
+
+    /// <summary>
+    /// A three-label sequence-pair classifier named by <paramref name="labels"/> in id order (an NLI model for zero-shot
+    /// classification): the same encoder under all three rows of the sequence-classification fixture's classifier, scaled
+    /// by <see cref="HeadScale"/>.
+    /// </summary>
+    public static TempDir Nli(params string[] labels)
+    {
+        var head = SafeTensors.Load(Path.Combine(HfFixture.Dir("sequence-classification"), "model.safetensors"));
+        var tmp = TestPaths.TempDir();
+        try
+        {
+            var rows = Enumerable.Range(0, labels.Length).Select(r => head["classifier.weight"][r].data<float>().Select(x => x * HeadScale).ToArray()).ToArray();
+            var biases = Enumerable.Range(0, labels.Length).Select(r => head["classifier.bias"][r].item<float>() * HeadScale).ToArray();
+            Write(tmp.Path, labels, rows, biases, null);
+            return tmp;
+        }
+        catch
+        {
+            tmp.Dispose();
+            throw;
+        }
+        finally
+        {
+            HfFixture.DisposeAll(head);
+        }
+    }
+
+    // The pretraining fixture's encoder, tokenizer and config under a classifier of one row per label.
+    private static string Write(string dir, string[] labels, IReadOnlyList<IReadOnlyList<double>> rows, IReadOnlyList<double> biases, JsonObject? extraConfig)
+    {
         HfFixture.CopyCase("pretraining", dir, f => f is "vocab.txt" or "tokenizer_config.json" or "special_tokens_map.json" or "config.json");
         var configPath = Path.Combine(dir, "config.json");
         var config = JsonNode.Parse(File.ReadAllText(configPath))!.AsObject();
         config["architectures"] = new JsonArray("BertForSequenceClassification");
-        config["id2label"] = new JsonObject { ["0"] = "LABEL_0" };
-        config["label2id"] = new JsonObject { ["LABEL_0"] = 0 };
+        var id2label = new JsonObject();
+        var label2id = new JsonObject();
+        for (var i = 0; i < labels.Length; i++)
+        {
+            id2label[i.ToString(System.Globalization.CultureInfo.InvariantCulture)] = labels[i];
+            label2id[labels[i]] = i;
+        }
+        config["id2label"] = id2label;
+        config["label2id"] = label2id;
         foreach (var (key, value) in extraConfig ?? [])
         {
             config[key] = value?.DeepClone();
         }
         File.WriteAllText(configPath, config.ToJsonString());
         var encoder = SafeTensors.Load(Path.Combine(HfFixture.Dir("pretraining"), "model.safetensors"));
-        var (w, b) = Head();
         try
         {
             var weights = encoder.Where(kv => kv.Key.StartsWith("bert.", StringComparison.Ordinal)).ToDictionary(kv => kv.Key, kv => kv.Value);
-            weights["classifier.weight"] = torch.tensor(w.Select(x => (float)x).ToArray(), [1, w.Length]);
-            weights["classifier.bias"] = torch.tensor(new[] { (float)b }, [1]);
+            weights["classifier.weight"] = torch.tensor(rows.SelectMany(r => r.Select(x => (float)x)).ToArray(), [rows.Count, rows[0].Count]);
+            weights["classifier.bias"] = torch.tensor(biases.Select(x => (float)x).ToArray(), [biases.Count]);
             SafeTensors.Save(Path.Combine(dir, "model.safetensors"), weights);
             weights["classifier.weight"].Dispose();
             weights["classifier.bias"].Dispose();
