@@ -165,6 +165,12 @@ public sealed class ZeroShotClassifierTests
         using var one = CrossEncoderFixture.Temp(new JsonObject { ["id2label"] = new JsonObject { ["0"] = "entailment" }, ["label2id"] = new JsonObject { ["entailment"] = 0 } });
         Assert.StartsWith($"{one.Path}: not an NLI classifier;", Assert.Throws<BertSharpException>(() => ZeroShotClassifier.Load(one.Path, "cpu")).Message, StringComparison.Ordinal);
 
+        // A model fine-tuned on single texts never read a hypothesis after its text.
+        using var sst2 = CrossEncoderFixture.Nli("contradiction", "neutral", "entailment");
+        File.WriteAllText(Path.Combine(sst2.Path, "training_args.json"), """{"task": "sst2"}""");
+        Assert.Equal($"{sst2.Path}: not an NLI classifier; {sst2.Path} was fine-tuned on single texts (task sst2) and never saw a second one.",
+            Assert.Throws<BertSharpException>(() => ZeroShotClassifier.Load(sst2.Path, "cpu")).Message);
+
         using var nli = CrossEncoderFixture.Nli("contradiction", "neutral", "entailment");
         using var zs = ZeroShotClassifier.Load(nli.Path, "cpu");
         var template = Assert.Throws<BertSharpException>(() => zs.Classify(Text, Candidates, "This example is about"));
