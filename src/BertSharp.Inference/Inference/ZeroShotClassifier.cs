@@ -4,7 +4,7 @@ namespace BertSharp.Inference;
 
 /// <summary>The candidate labels of one text, most likely first (HF's zero-shot pipeline's <c>{sequence, labels, scores}</c>).</summary>
 /// <param name="Sequence">The text classified.</param>
-/// <param name="Labels">The candidate labels [labels], sorted by score descending (equal scores keep the order they were given in).</param>
+/// <param name="Labels">The candidate labels [labels], sorted by score descending (equal scores in the reverse of the order they were given in, as HF's sort leaves them).</param>
 /// <param name="Scores">Each label's score [labels], in the order of <paramref name="Labels"/>.</param>
 public sealed record ZeroShotResult(string Sequence, IReadOnlyList<string> Labels, IReadOnlyList<double> Scores);
 
@@ -141,8 +141,9 @@ public sealed class ZeroShotClassifier : IDisposable
         for (var s = 0; s < sequences.Count; s++)
         {
             var scores = Scores(logits.AsSpan(s * n, n), multiLabel || n == 1);
-            // OrderByDescending is stable: equal scores keep the labels' order.
-            int[] order = [.. Enumerable.Range(0, n).OrderByDescending(i => scores[i])];
+            // HF sorts with reversed(scores.argsort()): numpy's sort of a few labels is stable, so reversing puts equal
+            // scores in the reverse of the labels' order (labels that tokenize alike, such as "Good" and "good" uncased).
+            int[] order = [.. Enumerable.Range(0, n).OrderByDescending(i => scores[i]).ThenByDescending(i => i)];
             results[s] = new ZeroShotResult(sequences[s], [.. order.Select(i => candidateLabels[i])], [.. order.Select(i => scores[i])]);
         }
         return results;

@@ -98,6 +98,22 @@ public sealed class ZeroShotClassifierTests
     }
 
     [Fact]
+    public void Labels_that_tokenize_alike_tie_and_come_in_hfs_order_the_reverse_of_the_given_one()
+    {
+        // The tiny model is uncased: "Film" and "film" make the same pair, hence the same score. HF's
+        // reversed(scores.argsort()) over [.., x, x] (numpy's sort is stable for a few elements) puts the later label first.
+        using var nli = CrossEncoderFixture.Nli("contradiction", "neutral", "entailment");
+        using var zs = ZeroShotClassifier.Load(nli.Path, "cpu");
+        foreach (var multiLabel in new[] { false, true })
+        {
+            var result = zs.Classify(Text, ["Film", "music", "film"], multiLabel: multiLabel);
+            var film = result.Labels.ToList().IndexOf("film");
+            Assert.Equal(result.Scores[film], result.Scores[result.Labels.ToList().IndexOf("Film")]);
+            Assert.Equal("Film", result.Labels[film + 1]);
+        }
+    }
+
+    [Fact]
     public void Entailment_first_reads_the_last_label_as_contradiction_and_its_name_ignores_case()
     {
         using var nli = CrossEncoderFixture.Nli("ENTAILMENT", "neutral", "contradiction");
