@@ -31,7 +31,7 @@ internal sealed class FineTuneHooks(
     IMicroBatchLosses task, RunDirectory run, TrainLog log, JsonObject settings, long totalSteps, IReadOnlyDictionary<string, object?> metricsExtra,
     IFineTuneProgress? progress) : ITrainingHook
 {
-    private readonly bool _lowerIsBetter = saveBest is "loss" or "mse";
+    private readonly bool _lowerIsBetter = saveBest is { } metric && SaveBestMetric.LowerIsBetter(metric);
     private readonly Stopwatch _clock = new();
     private long _seenSinceClock;
     // The sum of the step losses since the epoch's start, or with --eval-steps since the last validation (a checkpoint's

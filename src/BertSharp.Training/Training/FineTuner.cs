@@ -172,7 +172,8 @@ public static class FineTuner
             o.Task.TextPairColumn is not null);
         progress?.Started(new FineTunePlan(trainEnc.Length, valEnc?.Length ?? 0, o.EffectiveEpochs, data.BatchesPerEpoch, (int)totalSteps, parameters,
             device.ToString(), labels.IsRegression ? [] : labels.Labels, truncated,
-            [.. inputs.Warnings, .. length.Warning is { } lw ? [lw] : Array.Empty<string>(), .. truncation is null ? Array.Empty<string>() : [truncation]],
+            [.. inputs.Warnings, .. length.Warning is { } lw ? [lw] : Array.Empty<string>(), .. truncation is null ? Array.Empty<string>() : [truncation],
+                .. ReduceLrOnPlateau.ModeWarning(t.LrSchedulerType, t.LrSchedulerKwargs, o.SaveBest) is { } mw ? [mw] : Array.Empty<string>()],
             (int)(state?.GlobalStep ?? 0))
         {
             Notes = [.. FineTuneNotes.Describe(source, loadReport, length, inputs.Notes, checkpoint), .. FineTuneNotes.Truncation(o, maxLength, truncated),

@@ -150,7 +150,8 @@ public static class HeadFineTuner
             parameters, device.ToString(), recipe.LabelNames, recipe.Truncated,
             [.. length.Warning is { } lw ? [lw] : Array.Empty<string>(),
                 .. ModelLength.TruncationWarning(recipe.Truncated, recipe.TrainExamples, maxLength, recipe.Longest, pair: o.Task == HeadTask.MultipleChoice, sideIsOption: false) is { } tw
-                    ? [tw] : Array.Empty<string>()],
+                    ? [tw] : Array.Empty<string>(),
+                .. ReduceLrOnPlateau.ModeWarning(t.LrSchedulerType, t.LrSchedulerKwargs, o.SaveBest) is { } mw ? [mw] : Array.Empty<string>()],
             (int)(state?.GlobalStep ?? 0))
         {
             Notes = notes,

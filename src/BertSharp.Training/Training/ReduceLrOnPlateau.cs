@@ -46,6 +46,17 @@ internal sealed class ReduceLrOnPlateau
         Best = Worst;
     }
 
+    /// <summary>
+    /// The one-line warning of a run that watches <paramref name="saveBest"/>, a metric where higher is better, in torch's
+    /// default mode "min" (HF passes metric_for_best_model whatever it is, so the rate falls as the metric improves); null
+    /// for another schedule, a given mode, or a loss.
+    /// </summary>
+    public static string? ModeWarning(string type, JsonObject? kwargs, string? saveBest) =>
+        type != Type || kwargs?.ContainsKey("mode") == true || saveBest is null || SaveBestMetric.LowerIsBetter(saveBest)
+            ? null
+            : $"lr_scheduler_type {Type} watches save_best {saveBest} in torch's default mode \"min\", as HF does, "
+              + $"so it lowers the rate when {saveBest} improves; give lr_scheduler_kwargs '{{\"mode\":\"max\"}}' to lower it when {saveBest} stops rising.";
+
     /// <summary>The rate of the next optimizer steps (torch's param_group["lr"]).</summary>
     public double LearningRate { get; private set; }
 

@@ -168,6 +168,8 @@ internal static class ResumeSettings
         // HF derives eval_strategy from eval_steps here ("steps" exactly when --eval-steps is given): a difference is named
         // by the flag, which eval_steps is compared as.
         free.Add("eval_strategy");
+        // Where checkpoints are written changes nothing a run computes, as pre-training's save_every.
+        free.Add("save_steps");
         // Earlier versions wrote the seed as a string ("42"); the same seed as a number is the same run.
         if (Text(state.Settings["seed"]) is { } oldSeed && oldSeed == settings["seed"]?.ToJsonString())
         {

@@ -7,6 +7,9 @@ namespace BertSharp.Training;
 /// </summary>
 internal static class SaveBestMetric
 {
+    /// <summary>Whether a lower <paramref name="metric"/> is better (a loss); for every other metric a higher one is.</summary>
+    public static bool LowerIsBetter(string metric) => metric is "loss" or "mse";
+
     /// <summary>Refuses <paramref name="metric"/> when it is not one of <paramref name="names"/>; <paramref name="whose"/> (" (…)" or "") says whose list it is.</summary>
     public static void RequireKnown(string metric, IReadOnlyList<string> names, string whose = "")
     {

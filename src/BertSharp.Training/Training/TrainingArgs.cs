@@ -35,6 +35,9 @@ internal static class TrainingArgs
             ["freeze_encoder"] = t.FreezeEncoder,
             ["freeze_layers"] = t.FreezeLayers,
         };
+        // HF's TrainingArguments records save_steps; resolved from a ratio by now (TrainingOptions.StepsResolvedFor). A resume
+        // may change it (ResumeSettings): checkpoints decide nothing the run computes.
+        args["save_steps"] = (long)t.SaveSteps;
         LrSchedulerRecord.Write(args, t.LrSchedulerType, t.LrSchedulerKwargs);
         // Only with early stopping, so that the keys of a run without it are those earlier versions wrote (an absent key
         // compares as null: a checkpoint without them resumes, and one with them refuses a resume that drops them).

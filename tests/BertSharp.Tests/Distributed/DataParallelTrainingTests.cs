@@ -182,6 +182,7 @@ public sealed class DataParallelTrainingTests(DataParallelTrainingTests.Runs run
                 ["finetune-2-two", .. Finetune(classifier, 2, Dir("finetune-2-two"), Cosine)],
                 ["finetune-early-two", .. Finetune(classifier, 1, Dir("finetune-early-two"), EarlyStopping)],
                 ["finetune-eval-steps-two", .. Finetune(classifier, 1, Dir("finetune-eval-steps-two"), EvalStepsEarlyStopping)],
+                ["finetune-plateau-two", .. Finetune(classifier, 1, Dir("finetune-plateau-two"), PlateauEveryValidation)],
                 .. HeadTasks.Select(t => (string[])[t + "-two", .. HeadFinetune(t, Dir(t + "-two"))]),
             ]);
             facts["finetune-1 stopped with a model"] = File.Exists(Dir("finetune-1-two/model.safetensors"));
@@ -218,6 +219,7 @@ public sealed class DataParallelTrainingTests(DataParallelTrainingTests.Runs run
                 ["finetune-2-one", .. Finetune(classifier, 2, Dir("finetune-2-one"), Cosine)],
                 ["finetune-early-one", .. Finetune(classifier, 1, Dir("finetune-early-one"), EarlyStopping)],
                 ["finetune-eval-steps-one", .. Finetune(classifier, 1, Dir("finetune-eval-steps-one"), EvalStepsEarlyStopping)],
+                ["finetune-plateau-one", .. Finetune(classifier, 1, Dir("finetune-plateau-one"), PlateauEveryValidation)],
                 .. HeadTasks.Select(t => (string[])[t + "-one", .. HeadFinetune(t, Dir(t + "-one"))]),
                 ["finetune-1-then-one", .. Finetune(classifier, 1, Dir("finetune-1-then-one")), "--resume"],
             ]);
@@ -250,6 +252,15 @@ public sealed class DataParallelTrainingTests(DataParallelTrainingTests.Runs run
     // counter reaches the patience at step 9, inside epoch 5, and the run stops there keeping the best of the three steps.
     private static readonly string[] EvalStepsEarlyStopping =
         ["--eval-steps", "3", "--save-best", "accuracy", "--early-stopping-patience", "2", "--early-stopping-threshold", "10"];
+
+    // reduce_lr_on_plateau at each epoch's validation (steps 2, 4, 6, 8, 10) in the default mode min: the first accuracy beats
+    // the infinite start, and no later one is below the best by more than 10, so with patience 0 every later validation halves
+    // the rate. Only rank 0 validates: rank 1 steps at these rates only if rank 0's state reaches it.
+    private static readonly string[] PlateauEveryValidation =
+    [
+        "--lr-scheduler", "reduce_lr_on_plateau", "--lr-scheduler-kwargs", "{\"patience\": 0, \"factor\": 0.5, \"threshold\": 10, \"threshold_mode\": \"abs\"}",
+        "--save-best", "accuracy",
+    ];
 
     // Small enough that the tiny model's gradients take several buckets.
     private const double BenchBucketMib = 0.25;
@@ -554,6 +565,26 @@ public sealed class DataParallelTrainingTests(DataParallelTrainingTests.Runs run
         Assert.All(validations[0].Zip(validations[1]), p => Assert.True(Math.Abs(p.First.Loss - p.Second.Loss) <= Tolerance, $"{p.First.Loss} vs {p.Second.Loss}"));
         // The steps' losses and the kept step's weights.
         AssertSameRun(runs.Dir("finetune-eval-steps-one"), runs.Dir("finetune-eval-steps-two"), "model.safetensors", "--eval-steps with early stopping on 2 ranks");
+    }
+
+    [SkippableFact]
+    public void Reduce_lr_on_plateau_on_2_ranks_steps_at_the_rates_rank_0s_validations_set_as_one_process_does()
+    {
+        runs.Made();
+        // Steps 1-4 at --lr (the first validation sets the best), then halved after each validation from step 4 on.
+        double[] rates = [1e-3, 1e-3, 1e-3, 1e-3, 5e-4, 5e-4, 2.5e-4, 2.5e-4, 1.25e-4, 1.25e-4];
+        foreach (var run in new[] { "finetune-plateau-one", "finetune-plateau-two" })
+        {
+            var log = TrainLog.Read(runs.Dir(run + "/" + TrainLog.FileName)).Where(e => TrainLog.TypeOf(e) == "train").ToList();
+            Assert.Equal(Enumerable.Range(1, 10).Select(s => (long)s), log.Select(TrainLog.StepOf));
+            Assert.Equal(rates, log.Select(e => TrainLog.Number(e, "learning_rate")));
+        }
+        // The mode min with accuracy: rank 0 alone warns, once, as it starts (on stderr, with the plan).
+        const string warning = "warning: --lr-scheduler reduce_lr_on_plateau watches --save-best accuracy in torch's default mode \"min\"";
+        Assert.Single(runs.Output("finetune-plateau-two").StdErr.Split('\n'), l => l.StartsWith(warning, StringComparison.Ordinal));
+        Assert.DoesNotContain(warning, runs.Output("finetune-plateau-two", 1).StdErr, StringComparison.Ordinal);
+        // Rank 0 logs its own rates; rank 1's show in the weights: at another rate its half of every gradient would differ.
+        AssertSameRun(runs.Dir("finetune-plateau-one"), runs.Dir("finetune-plateau-two"), "model.safetensors", "reduce_lr_on_plateau on 2 ranks");
     }
 
     [SkippableFact]

@@ -153,6 +153,44 @@ public class FineTuneResumeTests
         Assert.Contains("\n- lr_scheduler_type: reduce_lr_on_plateau\n", File.ReadAllText(tmp.File("straight/README.md")), StringComparison.Ordinal);
     }
 
+    [Trait(SlowFirstOrderer.Category, SlowFirstOrderer.Slow)]
+    [Fact]
+    public void Plateau_early_stopping_and_a_ratio_of_eval_steps_in_one_run_resume_bitwise_from_a_step_checkpoint()
+    {
+        using var tmp = TestPaths.TempDir();
+        // 4 epochs of 2 steps, validated every ceil(8 × 0.25) = 2 steps. The plateau as above halves the rate at each
+        // validation after the first; no loss beats the best by 10, so early stopping's patience of 2 ends the run at step 6.
+        var kwargs = JsonNode.Parse("""{"mode": "max", "threshold_mode": "abs", "threshold": 1e9, "patience": 0, "factor": 0.5}""")!.AsObject();
+        FineTuneOptions Run(string dir, Func<TrainingOptions, TrainingOptions>? change = null) =>
+            Options(tmp.File(dir), t => (change ?? (x => x))(t with
+            {
+                Epochs = 4, EvalSteps = 0.25, LrSchedulerType = "reduce_lr_on_plateau", LrSchedulerKwargs = kwargs,
+                EarlyStoppingPatience = 2, EarlyStoppingThreshold = 10,
+            }));
+        var straight = FineTuner.Run(Run("straight"));
+        static List<JsonObject> Log(string model) => TrainLog.Read(Path.Combine(model, TrainLog.FileName));
+        static double[] Rates(string model) => [.. Log(model).Where(e => TrainLog.TypeOf(e) == "train").Select(e => TrainLog.Number(e, "learning_rate"))];
+        Assert.Equal([1e-3, 1e-3, 1e-3, 1e-3, 5e-4, 5e-4], Rates(tmp.File("straight")));
+        Assert.Equal([2L, 4L, 6L], Log(tmp.File("straight")).Where(e => TrainLog.TypeOf(e) == "eval").Select(TrainLog.StepOf));
+        var args = JsonNode.Parse(File.ReadAllText(tmp.File("straight/training_args.json")))!;
+        Assert.Equal((2L, 0L), ((long)args["eval_steps"]!, (long)args["save_steps"]!));
+
+        // Stopped at step 5: the resume starts from step 4's validation checkpoint, which holds the halved rate and one
+        // validation without improvement; the ratio given again resolves to the same 2 steps, and the run ends as the
+        // uninterrupted one did.
+        Assert.False(FineTuner.Run(Run("split", t => t with { StopAfter = 5 })).Completed);
+        var state = TrainerState.Load(tmp.File($"split/checkpoint-4/{TrainerState.FileName}")).Task;
+        Assert.Equal(5e-4, (double)state["lr_scheduler_state"]!["learning_rate"]!);
+        var rest = FineTuner.Run(Run("split", t => t with { Resume = true }));
+        Assert.True(rest.Completed);
+        Assert.Equal(File.ReadAllBytes(tmp.File("straight/model.safetensors")), File.ReadAllBytes(tmp.File("split/model.safetensors")));
+        Assert.Equal(straight.StepLosses, rest.StepLosses);
+        Assert.Equal(Rates(tmp.File("straight")), Rates(tmp.File("split")));
+        static string End(string model) => Log(model).Single(e => TrainLog.TypeOf(e) == "end").ToJsonString();
+        Assert.Equal(End(tmp.File("straight")), End(tmp.File("split")));
+        Assert.Contains("\"early_stopping\"", End(tmp.File("split")), StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Reduce_lr_on_plateau_watches_the_save_best_metric_as_hf_passes_metric_for_best_model()
     {

@@ -275,6 +275,28 @@ public class HeadFineTuneEndToEndTests
     }
 
     [Fact]
+    public void Squad_validates_at_the_steps_a_ratio_of_eval_steps_resolves_to()
+    {
+        using var tmp = TestPaths.TempDir();
+        var train = tmp.File("train.json");
+        var dev = tmp.File("dev.json");
+        File.WriteAllText(train, SquadData.ToJson(QaExamples(16, 1, 0)));
+        File.WriteAllText(dev, SquadData.ToJson(QaExamples(4, 2, 0)));
+        var model = tmp.File("qa");
+        // 16 one-window questions in batches of 8 for 3 epochs: 6 steps, validated every ceil(6 × 0.5) = 3 (a loss-free
+        // validation: SQuAD's reports exact and f1 only).
+        var run = CliRunner.Run(["finetune", "--task", "squad", "--data", train, "--eval-data", dev, "--epochs", "3", "--max-length", "32", "--eval-steps", "0.5",
+            .. Common(model)]);
+        Assert.True(run.ExitCode == 0, run.StdErr + run.StdOut);
+        var args = Json(Path.Combine(model, "training_args.json"));
+        Assert.Equal((6L, 3L, 0L), ((long)args["total_steps"]!, (long)args["eval_steps"]!, (long)args["save_steps"]!));
+        var log = TrainLog.Read(Path.Combine(model, TrainLog.FileName));
+        Assert.Equal([3L, 6L], log.Where(e => TrainLog.TypeOf(e) == "eval").Select(TrainLog.StepOf));
+        // HF's fractional epochs of the validations: 1.5 and 3 of the 2-step epochs.
+        Assert.Equal([1.5, 3.0], log.Where(e => TrainLog.TypeOf(e) == "eval").Select(e => TrainLog.Number(e, "epoch")));
+    }
+
+    [Fact]
     public void Squad_v2_learns_answers_and_no_answers_and_round_trips_through_evaluate_and_qa()
     {
         using var tmp = TestPaths.TempDir();

@@ -5,7 +5,7 @@ namespace BertSharp.Tests.Training;
 /// <summary>
 /// HF's ratio form of eval_steps and save_steps: a value below 1 is a share of the run's optimizer steps, resolved as
 /// <c>TrainerState.compute_steps</c> does, <c>math.ceil(max_steps * ratio)</c> in Python floats. The resolutions are worked
-/// out by hand here (Python gives 10 * 0.3 = 3.0000000000000004, so its ceil is 4).
+/// out by hand here (Python gives 100 * 0.07 = 7.000000000000001, so its ceil is 8; 10 * 0.3 is 3.0 exactly).
 /// </summary>
 public class StepRatioTests
 {
@@ -14,6 +14,7 @@ public class StepRatioTests
 
     [Theory]
     [InlineData(0.3, 10, 3)]
+    [InlineData(0.07, 100, 8)]
     [InlineData(0.25, 10, 3)]
     [InlineData(0.1, 10, 1)]
     [InlineData(0.05, 10, 1)]
@@ -25,6 +26,15 @@ public class StepRatioTests
     {
         var resolved = Shared(given, given).StepsResolvedFor(totalSteps);
         Assert.Equal((steps, steps), (resolved.EvalSteps!.Value, resolved.SaveSteps));
+    }
+
+    [Fact]
+    public void Training_args_record_the_saving_steps_a_ratio_resolved_to_as_hf_records_save_steps()
+    {
+        // 0.4 of 10 steps: 4 (HF's TrainingArguments records save_steps; a run without it records 0).
+        var args = TrainingArgs.Of("sst2", Shared(0.2, 0.4).StepsResolvedFor(10), 2, 4, 16, 0, 10, []);
+        Assert.Equal((4L, 2L), ((long)args["save_steps"]!, (long)args["eval_steps"]!));
+        Assert.Equal(0L, (long)TrainingArgs.Of("sst2", Shared(null).StepsResolvedFor(10), 2, 4, 16, 0, 10, [])["save_steps"]!);
     }
 
     [Fact]
