@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using BertSharp.Training;
 using BertSharp.Training.Pretraining;
 
 namespace BertSharp.Cli.Commands;
@@ -23,8 +24,9 @@ internal static class PretrainCommand
         var optimizer = new OptimizerOptions(PretrainingTrainerOptions.DefaultLearningRate, PretrainingTrainerOptions.DefaultEps,
             PretrainingTrainerOptions.DefaultWeightDecay, PretrainingTrainerOptions.DefaultMaxGradNorm);
         var warmup = CommonOptions.WarmupSteps<long?>("10 % of --steps");
-        var saveEvery = new Option<long>("--save-every") { Description = "Checkpoint every N steps (0 = at the end only).", DefaultValueFactory = _ => 0 };
-        var evalEvery = new Option<long>("--eval-every") { Description = "Evaluate on held-out instances every N steps (0 = never).", DefaultValueFactory = _ => 0 };
+        const string ratio = "; N below 1 is a share of --steps, ceil(steps × N), as HF's save_steps=0.1 (recorded resolved: a resume keeps those steps unless given again)";
+        var saveEvery = new Option<double>("--save-every") { Description = "Checkpoint every N steps (0 = at the end only)" + ratio + ".", DefaultValueFactory = _ => 0, HelpName = "N" };
+        var evalEvery = new Option<double>("--eval-every") { Description = "Evaluate on held-out instances every N steps (0 = never)" + ratio + ".", DefaultValueFactory = _ => 0, HelpName = "N" };
         var resume = TrainingOptionSet.ResumeOption("Continue from the latest checkpoint-N in --output with the run's own settings (--data, --steps, --lr, ...); --steps may be raised to extend the run.");
         var dynamic = new Option<bool>("--dynamic-masking") { Description = "Mask instances afresh each time they are used." };
         var exampleDropout = TrainingOptionSet.ExampleDropout();
@@ -57,6 +59,19 @@ internal static class PretrainCommand
             T Pick<T>(Option<T> option, Func<PretrainingTrainerOptions, T> fromRun) =>
                 saved is { } s && !CommonOptions.Given(p, option) ? fromRun(s.Options) : p.GetValue(option)!;
             var totalSteps = Pick(steps, s => s.Steps);
+            // A ratio resolves against this invocation's --steps, as HF's compute_steps against max_steps at each train():
+            // the run records the steps, which a resume that does not give the option again keeps, --steps raised or not.
+            long Every(Option<double> option, Func<PretrainingTrainerOptions, long> fromRun)
+            {
+                if (saved is { } s && !CommonOptions.Given(p, option))
+                {
+                    return fromRun(s.Options);
+                }
+                var every = p.GetValue(option);
+                return StepRatio.IsValid(every, allowZero: true)
+                    ? (long)StepRatio.Resolve(every, totalSteps)
+                    : throw new BertSharpException(FormattableString.Invariant($"{option.Name} {every}: expected a whole number of steps ≥ 1, a ratio of --steps in (0, 1), or 0."));
+            }
             var options = new PretrainingTrainerOptions
             {
                 Steps = totalSteps,
@@ -69,8 +84,8 @@ internal static class PretrainCommand
                 MaxGradNorm = Pick(optimizer.MaxGradNorm, s => s.MaxGradNorm),
                 LrSchedulerType = Pick(optimizer.LrScheduler, s => s.LrSchedulerType),
                 LrSchedulerKwargs = saved is { } k && !CommonOptions.Given(p, optimizer.LrSchedulerKwargs) ? k.Options.LrSchedulerKwargs : optimizer.SchedulerKwargs(p),
-                SaveEvery = Pick(saveEvery, s => s.SaveEvery),
-                EvalEvery = Pick(evalEvery, s => s.EvalEvery),
+                SaveEvery = Every(saveEvery, s => s.SaveEvery),
+                EvalEvery = Every(evalEvery, s => s.EvalEvery),
                 // No flag sets it: a run started through the library with another count resumes with its own.
                 EvalInstances = saved?.Options.EvalInstances ?? PretrainingTrainerOptions.DefaultEvalInstances,
                 DynamicMasking = Pick(dynamic, s => s.DynamicMasking),

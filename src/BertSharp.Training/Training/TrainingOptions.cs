@@ -106,8 +106,11 @@ public sealed record TrainingOptions
     /// </summary>
     internal TrainingOptions StepsResolvedFor(long totalSteps)
     {
-        double Resolve(double steps) => steps is > 0 and < 1 ? Math.Ceiling(totalSteps * steps) : steps;
-        var resolved = this with { EvalSteps = EvalSteps is { } every ? Resolve(every) : null, SaveSteps = Resolve(SaveSteps) };
+        var resolved = this with
+        {
+            EvalSteps = EvalSteps is { } every ? StepRatio.Resolve(every, totalSteps) : null,
+            SaveSteps = StepRatio.Resolve(SaveSteps, totalSteps),
+        };
         resolved.CheckSaveStepsMultipleOfEvalSteps(this);
         return resolved;
     }
@@ -239,10 +242,6 @@ public sealed record TrainingOptions
         }
     }
 
-    // A step count as HF's TrainingArguments takes one: a whole number ≥ 1, or a ratio in (0, 1) of the run's steps.
-    private static bool StepsOrRatio(double v, bool allowZero) =>
-        (v >= 1 && v == Math.Floor(v) && !double.IsInfinity(v) && v <= long.MaxValue) || v is > 0 and < 1 || (allowZero && v == 0);
-
     /// <summary>Checks ranges and combinations; errors name the field (<see cref="BertSharpException.Field"/>).</summary>
     public void Validate()
     {
@@ -298,12 +297,12 @@ public sealed record TrainingOptions
             throw new BertSharpException($"{F("max_train_examples")} / {F("max_eval_examples")}: expected a positive number.");
         }
         // HF: "--save_steps must be an integer if bigger than 1"; below 1 a ratio of the run's steps.
-        if (!StepsOrRatio(SaveSteps, allowZero: true))
+        if (!StepRatio.IsValid(SaveSteps, allowZero: true))
         {
             throw new BertSharpException(Invariant(
                 $"{F("save_steps")} {SaveSteps}: expected a whole number of optimizer steps ≥ 1, a ratio of the run's steps in (0, 1), or 0 (a checkpoint only where the run validates)."));
         }
-        if (EvalSteps is { } evalSteps && !StepsOrRatio(evalSteps, allowZero: false))
+        if (EvalSteps is { } evalSteps && !StepRatio.IsValid(evalSteps, allowZero: false))
         {
             throw new BertSharpException(Invariant(
                 $"{F("eval_steps")} {evalSteps}: expected a whole number of optimizer steps ≥ 1 or a ratio of the run's steps in (0, 1)."));

@@ -36,6 +36,32 @@ public class PretrainResumeTests
     }
 
     [Fact]
+    public void Eval_and_save_every_below_1_are_shares_of_the_steps_that_a_resume_raising_them_keeps_as_recorded()
+    {
+        using var tmp = TestPaths.TempDir();
+        var (data, vocab) = PretrainingTrainerTests.SmallData(tmp);
+        var run = tmp.File("run");
+        // ceil(10 × 0.3) = 3 and ceil(10 × 0.5) = 5, as HF's compute_steps resolves eval_steps and save_steps of max_steps 10.
+        var first = CliRunner.Run("pretrain", "--data", data, "--output", run, "--config", "tiny", "--vocab", vocab, "--steps", "10", "--batch-size", "4",
+            "--eval-every", "0.3", "--save-every", "0.5", "--device", "cpu");
+        Assert.True(first.ExitCode == 0, first.StdErr);
+        static long[] Evals(string dir) => [.. TrainLog.Read(Path.Combine(dir, TrainLog.FileName)).Where(e => TrainLog.TypeOf(e) == "eval").Select(TrainLog.StepOf)];
+        Assert.Equal([3L, 6L, 9L, 10L], Evals(run));
+        var settings = TrainerState.Load(Path.Combine(run, "checkpoint-10", TrainerState.FileName)).Settings;
+        Assert.Equal((3L, 5L), ((long)settings["eval_every"]!, (long)settings["save_every"]!));
+        Assert.True(Directory.Exists(Path.Combine(run, "checkpoint-5")));
+
+        // Extended to 20 steps without the options: the recorded 3 and 5 steps, not 0.3 and 0.5 of the new total.
+        var rest = CliRunner.Run("pretrain", "--output", run, "--resume", "--steps", "20", "--device", "cpu");
+        Assert.True(rest.ExitCode == 0, rest.StdErr);
+        Assert.Equal([3L, 6L, 9L, 10L, 12L, 15L, 18L, 20L], Evals(run));
+        Assert.True(Directory.Exists(Path.Combine(run, "checkpoint-15")));
+
+        CliRunner.Run("pretrain", "--data", data, "--output", tmp.File("bad"), "--config", "tiny", "--vocab", vocab, "--eval-every", "1.5", "--device", "cpu")
+            .AssertOneLineError("--eval-every 1.5: expected a whole number of steps ≥ 1, a ratio of --steps in (0, 1), or 0.");
+    }
+
+    [Fact]
     public void Resume_may_extend_the_steps_but_not_shorten_them()
     {
         using var tmp = TestPaths.TempDir();

@@ -167,8 +167,8 @@ public class TrainingOptionsTests
     {
         var o = new FineTuneOptions { Task = TaskSpec.Sst2, Training = Shared("o") with { LearningRate = 3e-5, Seed = 9 }, SaveBest = "f1" };
         var args = TrainingArgs.Of(o, warmup: 2, totalSteps: 20, maxLength: 64);
-        // And the schedule, under HF's TrainingArguments names.
-        Assert.Equal(ClassificationKeys.Concat(["lr_scheduler_kwargs", "lr_scheduler_type"]).Order(), args.Select(kv => kv.Key).Order());
+        // And the schedule and save_steps, under HF's TrainingArguments names.
+        Assert.Equal(ClassificationKeys.Concat(["lr_scheduler_kwargs", "lr_scheduler_type", "save_steps"]).Order(), args.Select(kv => kv.Key).Order());
         Assert.Equal(("linear", "{}"), ((string)args["lr_scheduler_type"]!, args["lr_scheduler_kwargs"]!.ToJsonString()));
         Assert.Equal(3e-5, (double)args["learning_rate"]!);
         // A number, as HF's training_args.json and pre-training have it (earlier versions wrote the string "9").
@@ -177,8 +177,8 @@ public class TrainingOptionsTests
         Assert.Equal(0.1, (double)args["val_size"]!);
         Assert.True((bool)TrainingArgs.Of(o, 2, 20, 64, exampleDropout: true)["example_dropout"]!);
 
-        // A checkpoint written by the previous writer (its key order, its seed a string) resumes with today's settings; one
-        // of another seed does not.
+        // A checkpoint written by the previous writer (its key order, its seed a string, no save_steps) resumes with today's
+        // settings; one of another seed does not.
         var old = new JsonObject();
         foreach (var k in ClassificationKeys)
         {
@@ -231,7 +231,7 @@ public class TrainingOptionsTests
         var head = new HeadFineTuneOptions { Task = HeadTask.TokenClassification, Training = Shared("o") };
         var headArgs = TrainingArgs.Of(head.TaskName, head.Training, head.EffectiveEpochs, head.EffectiveBatchSize, 128, 0, 9,
             new JsonObject { ["label_all_tokens"] = false });
-        Assert.Equal([.. HeadKeys, "lr_scheduler_type", "lr_scheduler_kwargs", "label_all_tokens"], headArgs.Select(kv => kv.Key));
+        Assert.Equal([.. HeadKeys, "save_steps", "lr_scheduler_type", "lr_scheduler_kwargs", "label_all_tokens"], headArgs.Select(kv => kv.Key));
         Assert.Equal("ner", (string)headArgs["task"]!);
         Assert.Equal(32, (int)headArgs["batch_size"]!);
     }
