@@ -163,3 +163,22 @@ public enum TruncationDirection
     /// <summary>Cut the end, keep the start (the default).</summary>
     Right,
 }
+
+#pragma warning disable CA1819 // request DTOs: arrays are the JSON shape
+
+/// <summary>Body of <c>POST /zero-shot</c>: HF's Inference API request for zero-shot-classification.</summary>
+/// <param name="Inputs">One text (answered with one result) or an array of texts (answered with an array of results, in order).</param>
+/// <param name="Parameters">The candidate labels and how to score them.</param>
+public sealed record ZeroShotRequest(
+    [property: System.Text.Json.Serialization.JsonConverter(typeof(StringOrStrings))] string[]? Inputs = null,
+    ZeroShotParameters? Parameters = null);
+
+/// <summary>The <c>parameters</c> of a <see cref="ZeroShotRequest"/>, as HF's zero-shot-classification pipeline takes them.</summary>
+/// <param name="CandidateLabels">The labels: an array, or one string of labels separated by commas (each trimmed, empty ones dropped, as HF splits it).</param>
+/// <param name="MultiLabel">Score each label on its own, so several can be true (default false: the scores of a text sum to 1).</param>
+/// <param name="HypothesisTemplate">The hypothesis each label becomes, with <c>{}</c> where the label goes (default <c>This example is {}.</c>).</param>
+public sealed record ZeroShotParameters(
+    [property: System.Text.Json.Serialization.JsonConverter(typeof(StringOrStrings))] string[]? CandidateLabels = null,
+    bool? MultiLabel = null, string? HypothesisTemplate = null);
+
+#pragma warning restore CA1819

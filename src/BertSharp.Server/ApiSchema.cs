@@ -30,15 +30,10 @@ internal static class ApiSchema
         else if (type == typeof(FillMaskRequest))
         {
             Require(schema, "text");
-            // Absent or null ranks the whole vocabulary; given, one word or a non-empty list of words (400 otherwise). The
-            // string keywords bind strings only and the array keywords arrays only, so one schema says both without a oneOf.
+            // Absent or null ranks the whole vocabulary; given, one word or a non-empty list of words (400 otherwise).
             var targets = Property(schema, "targets");
-            NonEmptyText(targets);
-            targets.Type = JsonSchemaType.String | JsonSchemaType.Array | JsonSchemaType.Null;
-            targets.MinItems = 1;
-            var item = targets.Items as OpenApiSchema ?? new OpenApiSchema();
-            NonEmptyText(item);
-            targets.Items = item;
+            StringOrTexts(targets, maxItems: null);
+            targets.Type |= JsonSchemaType.Null;
             // HF caps top_k at the targets' number, and so does the server before it checks the bound; the keyword cannot
             // depend on another field for the clients that read it, so it states the bound of a request without targets.
             Property(schema, "top_k").Description = FormattableString.Invariant(
@@ -72,6 +67,22 @@ internal static class ApiSchema
             (schema.Required ??= new HashSet<string>(StringComparer.Ordinal)).Add("texts");
             Choices(schema, "truncation_direction", RequestChecks.ChoiceNames<TruncationDirection>());
         }
+        else if (type == typeof(ZeroShotRequest))
+        {
+            var options = context.ApplicationServices.GetRequiredService<ServerOptions>();
+            StringOrTexts(Property(schema, "inputs"), MaxTexts(options));
+            (schema.Required ??= new HashSet<string>(StringComparer.Ordinal)).Add("inputs");
+            (schema.Required ??= new HashSet<string>(StringComparer.Ordinal)).Add("parameters");
+            schema.Description = FormattableString.Invariant(
+                $"At most {options.MaxZeroShotPairs} inputs × candidate labels per request (422 beyond): each label is one (text, hypothesis) pair per input.");
+        }
+        else if (type == typeof(ZeroShotParameters))
+        {
+            // One string is split at its commas, so it may hold several labels; the array's entries are one label each.
+            StringOrTexts(Property(schema, "candidate_labels"), maxItems: null);
+            (schema.Required ??= new HashSet<string>(StringComparer.Ordinal)).Add("candidate_labels");
+            Property(schema, "hypothesis_template").Pattern = "\\{\\}";
+        }
         else if (type == typeof(OpenAiEmbeddingsRequest))
         {
             OpenAiInput(schema, context);
@@ -97,14 +108,7 @@ internal static class ApiSchema
     {
         var options = context.ApplicationServices.GetRequiredService<ServerOptions>();
         var served = context.ApplicationServices.GetRequiredService<ServedModel>();
-        var input = Property(schema, "input");
-        NonEmptyText(input);
-        input.Type = JsonSchemaType.String | JsonSchemaType.Array;
-        input.MinItems = 1;
-        input.MaxItems = MaxTexts(options);
-        var item = input.Items as OpenApiSchema ?? new OpenApiSchema();
-        NonEmptyText(item);
-        input.Items = item;
+        StringOrTexts(Property(schema, "input"), MaxTexts(options));
         (schema.Required ??= new HashSet<string>(StringComparer.Ordinal)).Add("input");
         var format = Property(schema, "encoding_format");
         format.Type = JsonSchemaType.String | JsonSchemaType.Null;
@@ -112,6 +116,21 @@ internal static class ApiSchema
         var dimensions = Property(schema, "dimensions");
         dimensions.Minimum = "1";
         dimensions.Maximum = served.Features.Dimension.ToString(System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>
+    /// A field of one non-blank string or a non-empty array of them (<see cref="StringOrStrings"/>): the string keywords bind
+    /// strings only and the array keywords arrays only, so one schema says both without a <c>oneOf</c>.
+    /// </summary>
+    private static void StringOrTexts(OpenApiSchema field, int? maxItems)
+    {
+        NonEmptyText(field);
+        field.Type = JsonSchemaType.String | JsonSchemaType.Array;
+        field.MinItems = 1;
+        field.MaxItems = maxItems;
+        var item = field.Items as OpenApiSchema ?? new OpenApiSchema();
+        NonEmptyText(item);
+        field.Items = item;
     }
 
     /// <summary>The most texts one request may hold: the per-request limit, and no more than the queue can take (422 beyond either).</summary>

@@ -32,11 +32,33 @@ public static class BertServer
         ["fill-mask"] = "BertForMaskedLM or BertForPreTraining",
     };
 
-    /// <summary>The path of an endpoint name: TEI's <c>/rerank</c> sits outside <c>/v1</c>, where TEI's clients post it.</summary>
-    private static string PathOf(string name) => name == "rerank" ? Endpoints.RerankEndpoint.Path : "/v1/" + name;
+    /// <summary>
+    /// The path of an endpoint name: TEI's <c>/rerank</c> and <c>/zero-shot</c> (HF's Inference API request) sit outside
+    /// <c>/v1</c>, where TEI's clients post the first.
+    /// </summary>
+    private static string PathOf(string name) => name switch
+    {
+        "rerank" => RerankEndpoint.Path,
+        "zero-shot" => ZeroShotEndpoint.Path,
+        _ => "/v1/" + name,
+    };
 
     /// <summary>The methods of the read-only routes: HEAD is answered as GET.</summary>
     internal static readonly string[] GetAndHead = [HttpMethods.Get, HttpMethods.Head];
+
+    /// <summary>
+    /// Answers a path outside <c>/v1</c> that this model does not serve as the catch-all answers an endpoint the model lacks:
+    /// 404 with <paramref name="why"/> (one sentence) and the endpoints it has, 405 to a method other than POST.
+    /// </summary>
+    private static void MapUnavailable(WebApplication app, string path, List<string> available, Func<string> why) =>
+        app.Map(path, (HttpContext context) =>
+        {
+            if (!HttpMethods.IsPost(context.Request.Method))
+            {
+                throw new ApiException(405, ErrorHandling.MethodNotAllowed(context.Request));
+            }
+            throw new ApiException(404, $"{why()} Available: {string.Join(", ", available.Select(PathOf))}.");
+        }).ExcludeFromDescription();
 
     /// <summary>Loads the model and builds the app; <paramref name="configure"/> can adjust the builder (e.g. a test server).</summary>
     public static WebApplication Build(ServerOptions options, Action<WebApplicationBuilder>? configure = null, string[]? args = null)
@@ -98,22 +120,30 @@ public static class BertServer
         }
         else
         {
-            // TEI's path, outside /v1: answered here as the catch-all answers an endpoint the model lacks.
-            app.Map(RerankEndpoint.Path, (HttpContext context) =>
+            MapUnavailable(app, RerankEndpoint.Path, available, () =>
             {
-                if (!HttpMethods.IsPost(context.Request.Method))
-                {
-                    throw new ApiException(405, ErrorHandling.MethodNotAllowed(context.Request));
-                }
                 var what = served.Classifier switch
                 {
                     null => served.Architecture,
                     { Model.Config.NumLabels: not 1 } c => $"{served.Architecture} with {c.Model.Config.NumLabels} labels",
                     _ => $"{served.Architecture} fine-tuned on single texts",
                 };
-                throw new ApiException(404, $"{RerankEndpoint.Path} is not available for this model ({what}); it needs a cross-encoder, a one-label " +
-                    $"BertForSequenceClassification of sentence pairs. Available: {string.Join(", ", available.Select(PathOf))}.");
-            }).ExcludeFromDescription();
+                return $"{RerankEndpoint.Path} is not available for this model ({what}); it needs a cross-encoder, a one-label " +
+                    "BertForSequenceClassification of sentence pairs.";
+            });
+        }
+        if (served.ZeroShot is not null)
+        {
+            ZeroShotEndpoint.Map(app, served, batchers, options);
+            available.Add("zero-shot");
+        }
+        else
+        {
+            // A classifier's refusal is ZeroShotClassifier's own line (no entailment label, naming the labels it has).
+            MapUnavailable(app, ZeroShotEndpoint.Path, available, () => served.ZeroShotRefusal is { } refusal
+                ? $"{ZeroShotEndpoint.Path} is not available for this model: {refusal}"
+                : $"{ZeroShotEndpoint.Path} is not available for this model ({served.Architecture}); it needs an NLI model, a BertForSequenceClassification " +
+                  "of sentence pairs whose config.json id2label names an entailment label.");
         }
         if (served.FillMask is not null)
         {

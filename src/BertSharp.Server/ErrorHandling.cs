@@ -157,8 +157,11 @@ internal static class ErrorHandling
         }
         if (status == 405)
         {
-            // RFC 9110 requires it on a 405; the API routes take POST, everything else here GET and HEAD.
-            context.Response.Headers.Allow = context.Request.Path.StartsWithSegments("/v1") ? "POST" : "GET, HEAD";
+            // RFC 9110 requires it on a 405; the API routes (those of /v1 and the two outside it) take POST, everything else
+            // here GET and HEAD.
+            var path = context.Request.Path;
+            context.Response.Headers.Allow = path.StartsWithSegments("/v1") || path.Equals(Endpoints.RerankEndpoint.Path, StringComparison.OrdinalIgnoreCase)
+                || path.Equals(Endpoints.ZeroShotEndpoint.Path, StringComparison.OrdinalIgnoreCase) ? "POST" : "GET, HEAD";
         }
         if (context.Request.Path.Equals(Endpoints.OpenAiEmbeddingsEndpoint.Route, StringComparison.OrdinalIgnoreCase))
         {

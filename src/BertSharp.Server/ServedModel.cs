@@ -23,6 +23,7 @@ public sealed class ServedModel : IDisposable
         Reranker = classifier is not null && CrossEncoder.NotOneLabel(classifier, name) is null
             ? CrossEncoder.Over(classifier, name, configActivation: false)
             : null;
+        (ZeroShot, ZeroShotRefusal) = ZeroShotOf(classifier, name);
         Features = new FeatureExtraction(model, tokenizer);
         Attention = new AttentionMaps(model, tokenizer);
         // The endpoint's default aggregation is the one `bert ner` uses for this model.
@@ -166,6 +167,32 @@ public sealed class ServedModel : IDisposable
     /// scores are text-embeddings-inference's, the sigmoid of the logit whatever activation config.json names.
     /// </summary>
     public CrossEncoder? Reranker { get; }
+
+    /// <summary>
+    /// Zero-shot classification (<c>POST /zero-shot</c>), when the classifier is an NLI model that
+    /// <see cref="ZeroShotClassifier"/> takes: an entailment label, not fine-tuned on single texts.
+    /// </summary>
+    public ZeroShotClassifier? ZeroShot { get; }
+
+    /// <summary>Why <see cref="ZeroShot"/> is null for a sequence classifier (<see cref="ZeroShotClassifier"/>'s refusal), else null.</summary>
+    internal string? ZeroShotRefusal { get; }
+
+    // The refusal names the model as /health does: a server on a public address does not show where its files are.
+    private static (ZeroShotClassifier?, string?) ZeroShotOf(TextClassifier? classifier, string name)
+    {
+        if (classifier is null)
+        {
+            return (null, null);
+        }
+        try
+        {
+            return (ZeroShotClassifier.Over(classifier, PublicModelName.Of(name)), null);
+        }
+        catch (BertSharpException e)
+        {
+            return (null, e.Message);
+        }
+    }
 
     /// <summary>Token classification, when the model has that head.</summary>
     public TokenClassification? Ner { get; }

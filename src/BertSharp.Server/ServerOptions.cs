@@ -55,6 +55,13 @@ public sealed record ServerOptions
     public int MaxFillMaskCandidates { get; init; } = 100;
 
     /// <summary>
+    /// Most (text, hypothesis) pairs in one zero-shot request: inputs × candidate labels. Each pair is one input of a forward
+    /// pass, so a request of a few texts and many labels costs as much as that many texts; a request also never holds more
+    /// pairs than <see cref="MaxQueue"/>.
+    /// </summary>
+    public int MaxZeroShotPairs { get; init; } = 256;
+
+    /// <summary>
     /// Longest QA context in tokens, as a multiple of the longest input (<see cref="MaxLength"/> as resolved): longer contexts
     /// take more windows.
     /// </summary>
@@ -106,6 +113,7 @@ public sealed record ServerOptions
         // Below these nothing of the kind could be answered: a 'texts' array (even of one), an attention input (the shortest
         // is [CLS], one token, [SEP]), a QA context.
         AtLeast(MaxTextsPerRequest, 1, "max_texts_per_request");
+        AtLeast(MaxZeroShotPairs, 1, "max_zero_shot_pairs");
         AtLeast(MaxAttentionLength, MinAttentionLength, "max_attention_length");
         AtLeast(MaxContextWindows, 1, "max_context_windows");
     }

@@ -13,7 +13,10 @@
 // "warnings" the lines the page must show under them. A case with "rerankQuery" is a cross-encoder's: the query and
 // "rerankTexts" (one per line, a blank line between each two) are typed into the rerank fields and "expect" is the list of
 // texts the page must rank, in order; with "rerankRefused" (texts one per line) it first runs those and records the refusal
-// the page shows. Every case records whether the rerank fields were shown ("rerankShown").
+// the page shows. A case with "zeroShotLabels" is an NLI model's: the labels (comma-separated), "zeroShotTemplate" and
+// "zeroShotMultiLabel" are typed into the zero-shot fields and "expect" is the list of labels the page must show, in order;
+// with "zeroShotRefused" (labels the server refuses) it first runs those and records the refusal the page shows. Every case
+// records whether the rerank fields ("rerankShown") and the zero-shot fields ("zeroShotShown") were shown.
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { basename, resolve as resolvePath } from "node:path";
@@ -71,9 +74,11 @@ async function runCase(browser, c, url) {
     const pairShown = await page.isVisible("#text-pair");
     if (Boolean(c.textPair) !== pairShown) throw new Error(`second text field ${pairShown ? "shown" : "hidden"} for this model`);
     const rerankShown = await page.isVisible("#rerank-query");
+    const zeroShotShown = await page.isVisible("#zero-shot-labels");
     await page.fill("#text", c.text);
-    if (c.targets) return { rerankShown, ...(await runFillMask(page, c, pairShown)) };
-    if (c.rerankQuery) return { rerankShown, ...(await runRerank(page, c, rerankShown)) };
+    if (c.targets) return { rerankShown, zeroShotShown, ...(await runFillMask(page, c, pairShown)) };
+    if (c.rerankQuery) return { rerankShown, zeroShotShown, ...(await runRerank(page, c, rerankShown)) };
+    if (c.zeroShotLabels) return { rerankShown, zeroShotShown, ...(await runZeroShot(page, c, zeroShotShown)) };
     let refusals = null;
     if (c.textPair) {
       // Blanks by the server's test: U+0085 alone is white space to .NET, not to JavaScript's trim().
@@ -102,7 +107,7 @@ async function runCase(browser, c, url) {
     if (!shown.startsWith(c.expect + " ")) failed = `label shown "${shown}", expected ${c.expect}`;
     else if (bars[0] !== c.expect) failed = `first bar is ${bars[0]}, expected ${c.expect}`;
     else if (cells === 0) failed = "no attention heatmap";
-    return { shown, bars, heatmapCells: cells, pairShown, rerankShown, refusals, failed };
+    return { shown, bars, heatmapCells: cells, pairShown, rerankShown, zeroShotShown, refusals, failed };
   } finally {
     await page.close();
   }
@@ -155,6 +160,34 @@ async function runRerank(page, c, rerankShown) {
   if (await page.isVisible("#error")) failed = `page shows the error "${error}"`;
   else if (JSON.stringify(texts) !== JSON.stringify(c.expect)) failed = `texts ranked ${JSON.stringify(texts)}, expected ${JSON.stringify(c.expect)}`;
   return { ranks, refusal, failed };
+}
+
+// An NLI model's case: the label bars the page shows (label and value of each), after the refusal of "zeroShotRefused", if any.
+async function runZeroShot(page, c, zeroShotShown) {
+  if (!zeroShotShown) throw new Error("no zero-shot fields for an NLI model");
+  await page.fill("#zero-shot-template", c.zeroShotTemplate);
+  await page.setChecked("#zero-shot-multi-label", Boolean(c.zeroShotMultiLabel));
+  let refusal = null;
+  if (c.zeroShotRefused) {
+    await page.fill("#zero-shot-labels", c.zeroShotRefused);
+    await page.click("#run");
+    await page.waitForSelector("body[data-state=done]");
+    if (!(await page.isVisible("#error"))) throw new Error("labels the server refuses: the page shows no error");
+    refusal = (await page.textContent("#error")).trim();
+    if (await page.isVisible("#zero-shot")) throw new Error("labels the server refuses: the page shows label bars");
+    await page.evaluate(() => { document.body.dataset.state = "ready"; });
+  }
+  await page.fill("#zero-shot-labels", c.zeroShotLabels);
+  await page.click("#run");
+  await page.waitForSelector("body[data-state=done]");
+  await page.waitForSelector("#zero-shot:not([hidden]) .bar-row");
+  const bars = await page.$$eval("#zero-shot .bar-row", (rows) => rows.map((r) => [r.querySelector(".bar-label").textContent, r.querySelector(".bar-value").textContent]));
+  const error = (await page.textContent("#error")).trim();
+  await page.screenshot({ path: c.screenshot, fullPage: true });
+  let failed = null;
+  if (await page.isVisible("#error")) failed = `page shows the error "${error}"`;
+  else if (JSON.stringify(bars.map((b) => b[0])) !== JSON.stringify(c.expect)) failed = `labels shown ${JSON.stringify(bars.map((b) => b[0]))}, expected ${JSON.stringify(c.expect)}`;
+  return { zeroShotBars: bars, refusal, failed };
 }
 
 // The servers start together (each loads its model while chromium starts); the cases then run one after another.

@@ -34,6 +34,11 @@ internal static class ServeCommand
             Description = "Most texts in one classify, embed or embeddings request (422 beyond, 400 on /v1/embeddings as OpenAI answers; never more than --max-queue).",
             DefaultValueFactory = _ => defaults.MaxTextsPerRequest,
         };
+        var maxPairs = new Option<int>("--max-zero-shot-pairs")
+        {
+            Description = "Most (text, hypothesis) pairs in one /zero-shot request, inputs × candidate labels (422 beyond; each pair is one forward input; never more than --max-queue).",
+            DefaultValueFactory = _ => defaults.MaxZeroShotPairs,
+        };
         var maxAttention = new Option<int>("--max-attention-length")
         {
             Description = "Longest /v1/attention input in tokens, capped at the longest input (422 beyond; the response grows with its square).",
@@ -52,7 +57,7 @@ internal static class ServeCommand
         };
         var cmd = new Command("serve", "Serve a model over HTTP: JSON endpoints (micro-batched; POST /v1/embeddings speaks OpenAI's embeddings API), /health, /openapi.json and a web page at /.")
         {
-            model, host, port, maxBatch, maxLength, maxQueue, timeout, window, maxBody, maxCandidates, maxTexts, maxAttention, maxWindows, device,
+            model, host, port, maxBatch, maxLength, maxQueue, timeout, window, maxBody, maxCandidates, maxTexts, maxPairs, maxAttention, maxWindows, device,
             threads, allowedHosts,
         };
         var backend = new BackendOptions();
@@ -77,6 +82,7 @@ internal static class ServeCommand
                 MaxBodyBytes = p.GetValue(maxBody),
                 MaxFillMaskCandidates = p.GetValue(maxCandidates),
                 MaxTextsPerRequest = p.GetValue(maxTexts),
+                MaxZeroShotPairs = p.GetValue(maxPairs),
                 MaxAttentionLength = p.GetValue(maxAttention),
                 MaxContextWindows = p.GetValue(maxWindows),
                 AllowedHosts = AllowedHosts(p.GetValue(allowedHosts), p.GetValue(host)!),

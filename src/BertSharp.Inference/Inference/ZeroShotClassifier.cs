@@ -135,7 +135,15 @@ public sealed class ZeroShotClassifier : IDisposable
         {
             WordPieces.Require(Classifier.Tokenizer, sequences[i], BertSharpException.Field("sequences") + (sequences.Count > 1 ? Invariant($"[{i}]") : ""));
         }
-        var logits = PairLogits(sequences, hypotheses, batchSize);
+        return Results(sequences, candidateLabels, PairLogits(sequences, hypotheses, batchSize), multiLabel);
+    }
+
+    /// <summary>
+    /// The results of <paramref name="sequences"/> from the logits [texts × labels][classes] of their pairs, text by text (as
+    /// <see cref="PairLogits"/> orders them); shared with the server, whose micro-batcher computes the logits.
+    /// </summary>
+    internal IReadOnlyList<ZeroShotResult> Results(IReadOnlyList<string> sequences, IReadOnlyList<string> candidateLabels, float[][] logits, bool multiLabel)
+    {
         var n = candidateLabels.Count;
         var results = new ZeroShotResult[sequences.Count];
         for (var s = 0; s < sequences.Count; s++)
@@ -184,8 +192,11 @@ public sealed class ZeroShotClassifier : IDisposable
         }
     }
 
-    /// <summary>The hypothesis of every label, after the labels and the template are checked.</summary>
-    private string[] Hypotheses(IReadOnlyList<string> labels, string template)
+    /// <summary>
+    /// The hypothesis of every label, after the labels and the template are checked (the server checks a request with it
+    /// before queuing its pairs).
+    /// </summary>
+    internal string[] Hypotheses(IReadOnlyList<string> labels, string template)
     {
         ArgumentNullException.ThrowIfNull(template);
         RequireLabels(labels, BertSharpException.Field("candidate_labels"));
@@ -207,8 +218,13 @@ public sealed class ZeroShotClassifier : IDisposable
     /// <summary>The logits [texts × labels][classes] of every (text, hypothesis) pair, text by text, the text cut only_first.</summary>
     internal float[][] PairLogits(IReadOnlyList<string> sequences, IReadOnlyList<string> hypotheses, int batchSize)
     {
-        (string, string?)[] pairs = [.. sequences.SelectMany(s => hypotheses.Select(h => (s, (string?)h)))];
-        if (pairs.Length == 0)
+        return Logits([.. sequences.SelectMany(s => hypotheses.Select(h => (s, (string?)h)))], batchSize);
+    }
+
+    /// <summary>The logits [pairs][classes] of (text, hypothesis) pairs, the text cut only_first.</summary>
+    internal float[][] Logits(IReadOnlyList<(string, string?)> pairs, int batchSize)
+    {
+        if (pairs.Count == 0)
         {
             return [];
         }

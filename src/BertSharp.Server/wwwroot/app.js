@@ -32,19 +32,30 @@ function el(tag, props = {}, children = []) {
   return e;
 }
 
+// One row of label bars per (label, score), in the order given; a regression value gets no bar and four decimals.
+function labelBars(labels, regression) {
+  return labels.map((l) =>
+    el("div", { className: "bar-row" }, [
+      el("span", { className: "bar-label", textContent: l.label }),
+      el("div", { className: "bar" }, regression ? [] : [el("div", { style: `width:${Math.max(0, Math.min(1, l.score)) * 100}%` })]),
+      el("span", { className: "bar-value", textContent: l.score.toFixed(regression ? 4 : 3) }),
+    ]));
+}
+
 function showClassification(prediction) {
   // A regression model answers one value (the label "score"), not a probability: it was shown as "score (-3.7 %)" with a bar.
   const regression = prediction.labels.length === 1;
   $("top-label").textContent = regression
     ? `${prediction.label} ${prediction.score.toFixed(4)}`
     : `${prediction.label} (${(prediction.score * 100).toFixed(1)} %)`;
-  $("labels").replaceChildren(...prediction.labels.map((l) =>
-    el("div", { className: "bar-row" }, [
-      el("span", { className: "bar-label", textContent: l.label }),
-      el("div", { className: "bar" }, regression ? [] : [el("div", { style: `width:${Math.max(0, Math.min(1, l.score)) * 100}%` })]),
-      el("span", { className: "bar-value", textContent: l.score.toFixed(regression ? 4 : 3) }),
-    ])));
+  $("labels").replaceChildren(...labelBars(prediction.labels, regression));
   $("classify").hidden = false;
+}
+
+// result: HF's {sequence, labels, scores}, the labels already sorted by score, most likely first.
+function showZeroShot(result) {
+  $("zero-shot-labels-shown").replaceChildren(...labelBars(result.labels.map((label, i) => ({ label, score: result.scores[i] })), false));
+  $("zero-shot").hidden = false;
 }
 
 // warnings: the response's lines about targets it did not rank as typed (a word of several pieces scored by its first), or
@@ -135,6 +146,16 @@ async function run() {
       // The texts as typed, blank ones dropped: an empty list is sent too, so that the server's refusal says what is missing.
       jobs.push(post("/rerank", { query: $("rerank-query").value, texts: rerankTexts(), return_text: true }).then(showRanks));
     }
+    if (endpoints.includes("/zero-shot") && !isBlank($("zero-shot-labels").value)) {
+      // The labels as typed, one string: the server splits it at its commas as HF does, and names what it refuses.
+      $("zero-shot").hidden = true;
+      const parameters = {
+        candidate_labels: $("zero-shot-labels").value,
+        multi_label: $("zero-shot-multi-label").checked,
+        hypothesis_template: $("zero-shot-template").value,
+      };
+      jobs.push(post("/zero-shot", { inputs: text, parameters }).then(showZeroShot));
+    }
     jobs.push(post("/v1/attention", { text }).then((r) => {
       attention = r;
       fillSelect($("layer"), r.layers, "layer");
@@ -166,6 +187,7 @@ async function init() {
     $("fill-mask-inputs").hidden = !endpoints.includes("/v1/fill-mask");
     $("pair-inputs").hidden = !pairInput;
     $("rerank-inputs").hidden = !endpoints.includes("/rerank");
+    $("zero-shot-inputs").hidden = !endpoints.includes("/zero-shot");
   } catch (e) {
     $("model").textContent = `cannot reach the server: ${e.message}`;
   }

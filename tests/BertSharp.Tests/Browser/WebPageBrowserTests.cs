@@ -18,7 +18,8 @@ namespace BertSharp.Tests.Browser;
 /// second field, after the page showed the refusal of one text alone with a blank second field), the label shown checked against the classifier run
 /// directly; and a masked-LM model's page with fill-mask targets typed, its candidates checked against the pipeline run
 /// directly; and a cross-encoder's page with a query and texts typed into its rerank fields, the ranking checked against the
-/// model run directly and HF's logits. Each test asserts its own page. Skipped where chromium or playwright-core is not installed
+/// model run directly and HF's logits; and an NLI model's page with labels, a template and multi-label typed into its zero-shot
+/// fields, the bars checked against ZeroShotClassifier run directly. Each test asserts its own page. Skipped where chromium or playwright-core is not installed
 /// (tests/browser/setup.sh installs both).
 /// </summary>
 [Trait(SlowFirstOrderer.Category, SlowFirstOrderer.Slow)]
@@ -33,6 +34,8 @@ public sealed class WebPageBrowserTests(WebPageBrowserTests.Pages pages) : IClas
         Assert.False(page.GetProperty("pairShown").GetBoolean(), "the second text field is shown for a one-text model");
         // Three labels: no relevance score, so no /rerank and no rerank fields.
         Assert.False(page.GetProperty("rerankShown").GetBoolean(), "the rerank fields are shown for a three-label classifier");
+        // Labels LABEL_0..2: no entailment label, so no /zero-shot and no zero-shot fields.
+        Assert.False(page.GetProperty("zeroShotShown").GetBoolean(), "the zero-shot fields are shown for a classifier without an entailment label");
         // The page's text is row 3 of the fixture batch: HF's logits give the probability shown, its attention mask the
         // tokens, whose every pair is a cell of the map.
         var refs = HfFixture.Tensors("sequence-classification");
@@ -157,6 +160,23 @@ public sealed class WebPageBrowserTests(WebPageBrowserTests.Pages pages) : IClas
         Assert.Equal(CrossEncoderFixture.HfLogits()[0], pages.RerankLogits[0], 1e-3);
     }
 
+    [SkippableFact]
+    public void Page_of_an_nli_model_shows_the_typed_labels_as_bars_sorted_by_score()
+    {
+        var page = pages.Result("zero-shot");
+        Assert.True(page.GetProperty("zeroShotShown").GetBoolean());
+        Assert.False(page.GetProperty("rerankShown").GetBoolean(), "the rerank fields are shown for a three-label NLI model");
+        // Labels the server refuses are refused on the page as the other panels' errors are, with no bars.
+        Assert.Equal("parameters.candidate_labels[2]: \"film\" is given twice; expected each label once.", page.GetProperty("refusal").GetString());
+        // Each bar is a label and its score to three decimals, most likely first: the library's multi-label scores of the
+        // typed text, labels and template.
+        var bars = page.GetProperty("zeroShotBars").EnumerateArray().Select(b => (Label: b[0].GetString()!, Value: b[1].GetString()!)).ToList();
+        var expected = pages.ZeroShotExpected!;
+        Assert.Equal(expected.Labels, bars.Select(b => b.Label));
+        Assert.Equal(expected.Scores.Select(s => s.ToString("0.000", System.Globalization.CultureInfo.InvariantCulture)), bars.Select(b => b.Value));
+        Assert.True(Math.Abs(expected.Scores.Sum() - 1) > 1e-3, "multi-label scores that sum to 1 cannot tell the checkbox from the default");
+    }
+
     private sealed class ToleranceComparer(double tolerance) : IEqualityComparer<double>
     {
         public bool Equals(double x, double y) => Math.Abs(x - y) <= tolerance;
@@ -168,12 +188,16 @@ public sealed class WebPageBrowserTests(WebPageBrowserTests.Pages pages) : IClas
     public sealed class Pages : IDisposable
     {
         private readonly TempDir _tmp = TestPaths.TempDir();
+        private TempDir? _nli;
         private readonly Lazy<(string? Skip, Dictionary<string, JsonElement> Results, string Output)> _run;
 
         public Pages() => _run = new(Run);
 
         /// <summary>The cross-encoder's logit of its page's query with each fixture pair's second text, from the model run directly.</summary>
         public IReadOnlyList<double> RerankLogits { get; private set; } = [];
+
+        /// <summary>The NLI page's typed text, labels and template scored multi-label by the library directly.</summary>
+        public ZeroShotResult? ZeroShotExpected { get; private set; }
 
         /// <summary>The regression model's value for its page's text, from the model run directly.</summary>
         public double RegressionValue { get; private set; }
@@ -261,6 +285,15 @@ public sealed class WebPageBrowserTests(WebPageBrowserTests.Pages pages) : IClas
                 RerankLogits = reranker.Predict([.. rerankTexts.Select(t => (rerankQuery, t))], rawScores: true);
             }
             var rerankExpected = rerankTexts.Select((t, i) => (t, RerankLogits[i])).OrderByDescending(r => r.Item2).Select(r => r.t).ToArray();
+            // A three-label NLI model: the page shows its zero-shot fields; the labels typed with spaces around the commas.
+            var nli = CrossEncoderFixture.Nli("contradiction", "neutral", "entailment");
+            _nli = nli;
+            const string zeroShotText = "the cat sat on the table .";
+            const string zeroShotTemplate = "It is about {}.";
+            using (var zs = ZeroShotClassifier.Load(nli.Path, "cpu"))
+            {
+                ZeroShotExpected = zs.Classify(zeroShotText, ["music", "film", "school", "drama"], zeroShotTemplate, multiLabel: true);
+            }
             var cases = _tmp.File("cases.json");
             File.WriteAllText(cases, JsonSerializer.Serialize(new object[]
             {
@@ -271,6 +304,11 @@ public sealed class WebPageBrowserTests(WebPageBrowserTests.Pages pages) : IClas
                 {
                     name = "rerank", model = crossEncoder, text = rerankQuery, rerankQuery, rerankTexts, rerankRefused = new[] { rerankTexts[0], "\u200b\u0007" },
                     expect = rerankExpected, screenshot = _tmp.File("rerank.png"),
+                },
+                new
+                {
+                    name = "zero-shot", model = nli.Path, text = zeroShotText, zeroShotLabels = "music , film,school, drama", zeroShotTemplate,
+                    zeroShotMultiLabel = true, zeroShotRefused = "music, film, film", expect = ZeroShotExpected.Labels, screenshot = _tmp.File("zero-shot.png"),
                 },
                 new { name = "fill-mask", model = maskedLm, text = masked, targets = "dog, cat  sat loved", expect = FillMaskExpected, warnings = FillMaskWarnings.Select(w => "warning: " + w), screenshot = _tmp.File("fill-mask.png") },
             }));
@@ -296,7 +334,7 @@ public sealed class WebPageBrowserTests(WebPageBrowserTests.Pages pages) : IClas
                 .Select(l => JsonDocument.Parse(l).RootElement.Clone())
                 .ToDictionary(e => e.GetProperty("case").GetString()!);
             // The script's verdict agrees with the pages' records.
-            Assert.Equal(results.Values.All(r => r.GetProperty("failed").ValueKind == JsonValueKind.Null) && results.Count == 5, node.ExitCode == 0);
+            Assert.Equal(results.Values.All(r => r.GetProperty("failed").ValueKind == JsonValueKind.Null) && results.Count == 6, node.ExitCode == 0);
             return (null, results, output);
         }
 
@@ -356,6 +394,10 @@ public sealed class WebPageBrowserTests(WebPageBrowserTests.Pages pages) : IClas
             return modelDir;
         }
 
-        public void Dispose() => _tmp.Dispose();
+        public void Dispose()
+        {
+            _nli?.Dispose();
+            _tmp.Dispose();
+        }
     }
 }

@@ -73,6 +73,7 @@ public class CliDefaultsTests
         Assert.Equal(library.MaxBodyBytes, p.Value<long>("--max-body-bytes"));
         Assert.Equal(library.MaxFillMaskCandidates, p.Value<int>("--max-fill-mask-candidates"));
         Assert.Equal(library.MaxTextsPerRequest, p.Value<int>("--max-texts-per-request"));
+        Assert.Equal(library.MaxZeroShotPairs, p.Value<int>("--max-zero-shot-pairs"));
         Assert.Equal(library.MaxAttentionLength, p.Value<int>("--max-attention-length"));
         Assert.Equal(library.MaxContextWindows, p.Value<int>("--max-context-windows"));
     }

@@ -25,6 +25,7 @@ public sealed class ServeStartupErrorTests
     [InlineData("--max-body-bytes", "1023", "error: --max-body-bytes 1023: expected at least 1024.")]
     [InlineData("--max-length", "7", "error: --max-length 7: expected at least 8.")]
     [InlineData("--max-texts-per-request", "0", "error: --max-texts-per-request 0: expected at least 1.")]
+    [InlineData("--max-zero-shot-pairs", "0", "error: --max-zero-shot-pairs 0: expected at least 1.")]
     [InlineData("--max-attention-length", "2", "error: --max-attention-length 2: expected at least 3.")]
     [InlineData("--max-context-windows", "0", "error: --max-context-windows 0: expected at least 1.")]
     public void Out_of_range_numbers_are_one_line_bad_input(string flag, string value, string expected)

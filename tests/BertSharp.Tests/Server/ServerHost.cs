@@ -50,9 +50,15 @@ public sealed class ServerHost : IAsyncDisposable
         return new ServerHost(dir, await Build(adjust?.Invoke(options) ?? options, configure));
     }
 
-    /// <summary>A server of <paramref name="model"/> as given (a directory or Hub id), which the host neither copies nor deletes.</summary>
-    public static async Task<ServerHost> StartOn(string model) =>
-        new(null, await Build(new ServerOptions { ModelDirectory = model, Device = "cpu" }, null));
+    /// <summary>
+    /// A server of <paramref name="model"/> as given (a directory or Hub id), which the host neither copies nor deletes;
+    /// <paramref name="adjust"/> changes the server options.
+    /// </summary>
+    public static async Task<ServerHost> StartOn(string model, Func<ServerOptions, ServerOptions>? adjust = null)
+    {
+        var options = new ServerOptions { ModelDirectory = model, Device = "cpu" };
+        return new(null, await Build(adjust?.Invoke(options) ?? options, null));
+    }
 
     private static async Task<WebApplication> Build(ServerOptions options, Action<WebApplicationBuilder>? configure)
     {
