@@ -38,6 +38,11 @@ internal static class ZeroShotCommand
         {
             model, text, input, textColumn, labels, label, template, multiLabel, maxLength, output, batch, device, threads,
         };
+        var backend = new BackendOptions();
+        foreach (var o in backend.All)
+        {
+            cmd.Options.Add(o);
+        }
         cmd.SetAction(p =>
         {
             var given = p.GetValue(text) ?? [];
@@ -64,7 +69,10 @@ internal static class ZeroShotCommand
                 (texts, _, lines) = EmbedInput.ReadNumbered(CliInput.ExistingFile("--input", p.GetValue(input)!), p.GetValue(textColumn)!, null);
             }
             CommonOptions.ApplyThreads(p, threads);
-            using var classifier = ZeroShotClassifier.Load(p.GetValue(model)!, p.GetValue(device)!, p.GetValue(maxLength));
+            var engine = backend.Resolve(p, p.GetValue(model)!, device);
+            using var classifier = engine.IsOnnxRuntime
+                ? ZeroShotClassifier.Load(p.GetValue(model)!, engine, p.GetValue(maxLength))
+                : ZeroShotClassifier.Load(p.GetValue(model)!, p.GetValue(device)!, p.GetValue(maxLength));
             var tokenizer = classifier.Classifier.Tokenizer;
             for (var i = 0; i < texts.Count; i++)
             {

@@ -49,9 +49,20 @@ public sealed class ZeroShotClassifier : IDisposable
     /// The model has no label whose name starts with "entail" (naming the labels it has), has fewer than two labels, is a
     /// regression, or was fine-tuned on single texts.
     /// </exception>
-    public static ZeroShotClassifier Load(string modelDirectory, string device = "auto", int? maxLength = null)
+    public static ZeroShotClassifier Load(string modelDirectory, string device = "auto", int? maxLength = null) =>
+        Owning(TextClassifier.Load(modelDirectory, device, maxLength), modelDirectory);
+
+    /// <summary>
+    /// As <see cref="Load(string, string, int?)"/>, with <paramref name="backend"/> running the forward passes (ONNX Runtime
+    /// over the graph of <c>bert export-onnx</c>, on the CPU); the scores are computed from its logits as from TorchSharp's.
+    /// </summary>
+    /// <exception cref="BertSharpException">As <see cref="Load(string, string, int?)"/>, or the graph cannot be loaded.</exception>
+    public static ZeroShotClassifier Load(string modelDirectory, InferenceBackend backend, int? maxLength = null) =>
+        Owning(TextClassifier.Load(modelDirectory, backend, maxLength), modelDirectory);
+
+    // The classifier is disposed with the zero-shot classifier, or here when the model is refused.
+    private static ZeroShotClassifier Owning(TextClassifier classifier, string modelDirectory)
     {
-        var classifier = TextClassifier.Load(modelDirectory, device, maxLength);
         try
         {
             return Over(classifier, modelDirectory, ownsClassifier: true);
@@ -63,7 +74,7 @@ public sealed class ZeroShotClassifier : IDisposable
         }
     }
 
-    /// <summary>A zero-shot classifier over <paramref name="classifier"/>, or the refusal of <see cref="Load"/>.</summary>
+    /// <summary>A zero-shot classifier over <paramref name="classifier"/>, or the refusal of <see cref="Load(string, string, int?)"/>.</summary>
     internal static ZeroShotClassifier Over(TextClassifier classifier, string name, bool ownsClassifier = false)
     {
         var labels = classifier.Labels;
@@ -255,7 +266,7 @@ public sealed class ZeroShotClassifier : IDisposable
         return ScoreMath.Softmax(entailment);
     }
 
-    /// <summary>Frees the model when <see cref="Load"/> made it; later calls throw <see cref="ObjectDisposedException"/> then.</summary>
+    /// <summary>Frees the model when <see cref="Load(string, string, int?)"/> made it; later calls throw <see cref="ObjectDisposedException"/> then.</summary>
     public void Dispose()
     {
         if (_ownsClassifier)

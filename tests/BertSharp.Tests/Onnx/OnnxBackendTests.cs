@@ -42,6 +42,33 @@ public sealed class OnnxBackendTests
     }
 
     [Fact]
+    public void Zero_shot_backends_agree_in_single_and_multi_label_scoring()
+    {
+        using var nli = Inference.CrossEncoderFixture.Nli("contradiction", "neutral", "entailment");
+        using var tmp = TestPaths.TempDir();
+        var onnx = tmp.File("model.onnx");
+        OnnxExport.Export(nli.Path, onnx);
+        using var torchBackend = ZeroShotClassifier.Load(nli.Path, "cpu");
+        using var ortBackend = ZeroShotClassifier.Load(nli.Path, new InferenceBackend(onnx, TestTorch.OrtThreads));
+        Assert.NotNull(ortBackend.Classifier.OnnxSession);
+        // A text over the model's 64 tokens too: only it is cut, on both backends.
+        string[] texts = ["the cat sat on the table .", "the pound rose against the dollar .", string.Join(' ', Enumerable.Repeat("the cat sat .", 30))];
+        string[] labels = ["music", "film", "school", "drama"];
+        foreach (var multiLabel in new[] { false, true })
+        {
+            var expected = torchBackend.Classify(texts, labels, multiLabel: multiLabel);
+            var actual = ortBackend.Classify(texts, labels, multiLabel: multiLabel);
+            for (var i = 0; i < texts.Length; i++)
+            {
+                Assert.Equal(expected[i].Labels, actual[i].Labels);
+                Assert.Equal(expected[i].Scores, actual[i].Scores, (a, b) => Math.Abs(a - b) <= 1e-5);
+            }
+            // The scores vary by label: the comparison is not between constant answers.
+            Assert.True(expected[0].Scores[0] - expected[0].Scores[^1] > 0.01, string.Join(", ", expected[0].Scores));
+        }
+    }
+
+    [Fact]
     public void A_disposed_session_and_the_pipelines_over_it_refuse_to_run()
     {
         var dir = HfFixture.Dir("sequence-classification");

@@ -47,7 +47,7 @@ public sealed class OnnxCliTests
     }
 
     [Fact]
-    public void Predict_and_embed_take_the_onnxruntime_backend()
+    public void Predict_embed_and_zero_shot_take_the_onnxruntime_backend()
     {
         using var tmp = TestPaths.TempDir();
         var onnx = tmp.File("model.onnx");
@@ -72,6 +72,20 @@ public sealed class OnnxCliTests
         {
             Assert.True(t[i].Zip(o[i]).Max(p => Math.Abs(p.First - p.Second)) <= 1e-4);
         }
+
+        // zero-shot of an NLI model: the same labels in the same order with the same scores (to the 4 decimals shown).
+        using var nli = Inference.CrossEncoderFixture.Nli("contradiction", "neutral", "entailment");
+        OnnxExport.Export(nli.Path, tmp.File("nli.onnx"));
+        string[] zeroShot = ["zero-shot", "--model", nli.Path, "--text", "the cat sat on the table .", "--labels", "music,film,school,drama", "--multi-label"];
+        var torchZeroShot = CliRunner.Run(zeroShot);
+        var ortZeroShot = CliRunner.Run([.. zeroShot, "--backend", "onnxruntime", "--onnx", tmp.File("nli.onnx")]);
+        Assert.True(torchZeroShot.ExitCode == 0 && ortZeroShot.ExitCode == 0, torchZeroShot.StdErr + ortZeroShot.StdErr);
+        Assert.Equal(5, torchZeroShot.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+        Assert.Equal(torchZeroShot.StdOut, ortZeroShot.StdOut);
+        // The same output could come from TorchSharp alone: without --onnx the backend looks for the graph beside the model.
+        var noGraph = CliRunner.Run([.. zeroShot, "--backend", "onnxruntime"]);
+        Assert.Equal(2, noGraph.ExitCode);
+        Assert.Contains(Path.Combine(nli.Path, "model.onnx"), noGraph.StdErr, StringComparison.Ordinal);
 
         var missing = CliRunner.Run("predict", "--model", Classifier, "--text", text, "--backend", "onnxruntime");
         Assert.Equal(2, missing.ExitCode);
