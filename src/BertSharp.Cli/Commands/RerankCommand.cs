@@ -37,28 +37,12 @@ internal static class RerankCommand
         cmd.SetAction(p =>
         {
             var given = p.GetValue(text) ?? [];
-            if ((given.Length > 0) == (p.GetValue(input) is not null))
-            {
-                throw new BertSharpException("rerank: give the texts with --text \"...\" (repeatable) or --input FILE, not both.");
-            }
+            ScoredTexts.Check("rerank", given, p.GetValue(input), p.GetValue(batch), p.GetValue(output));
             if (p.GetValue(topK) is { } k && k < 1)
             {
                 throw new BertSharpException(Invariant($"--top-k {k}: expected at least 1."));
             }
-            if (p.GetValue(batch) < 1)
-            {
-                throw new BertSharpException(Invariant($"--batch-size {p.GetValue(batch)}: expected a positive number."));
-            }
-            if (p.GetValue(output) is { } o && !IsJsonLines(o) && !o.EndsWith(".tsv", StringComparison.OrdinalIgnoreCase))
-            {
-                throw new BertSharpException($"--output {o}: unknown extension; expected .tsv or .jsonl (the format is chosen by the extension).");
-            }
-            IReadOnlyList<string> texts = given;
-            List<int>? lines = null;
-            if (given.Length == 0)
-            {
-                (texts, _, lines) = EmbedInput.ReadNumbered(CliInput.ExistingFile("--input", p.GetValue(input)!), p.GetValue(textColumn)!, null);
-            }
+            var (texts, lines) = ScoredTexts.Read(given, p.GetValue(input), p.GetValue(textColumn)!);
             CommonOptions.ApplyThreads(p, threads);
             using var reranker = CrossEncoder.Load(p.GetValue(model)!, p.GetValue(device)!, p.GetValue(maxLength));
             if (lines is not null)
@@ -98,12 +82,10 @@ internal static class RerankCommand
         return cmd;
     }
 
-    private static bool IsJsonLines(string path) => path.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase);
-
     private static string Format(string path, IReadOnlyList<RankedText> ranked)
     {
         var sb = new StringBuilder();
-        if (IsJsonLines(path))
+        if (ScoredTexts.IsJsonLines(path))
         {
             foreach (var r in ranked)
             {

@@ -46,28 +46,12 @@ internal static class ZeroShotCommand
         cmd.SetAction(p =>
         {
             var given = p.GetValue(text) ?? [];
-            if ((given.Length > 0) == (p.GetValue(input) is not null))
-            {
-                throw new BertSharpException("zero-shot: give the texts with --text \"...\" (repeatable) or --input FILE, not both.");
-            }
+            ScoredTexts.Check("zero-shot", given, p.GetValue(input), p.GetValue(batch), p.GetValue(output));
             var (candidates, flag) = Labels(p.GetValue(labels), p.GetValue(label) ?? []);
             ZeroShotClassifier.RequireLabels(candidates, flag);
             var hypothesisTemplate = p.GetValue(template)!;
             _ = ZeroShotClassifier.Hypothesis(hypothesisTemplate, candidates[0]);
-            if (p.GetValue(batch) < 1)
-            {
-                throw new BertSharpException(Invariant($"--batch-size {p.GetValue(batch)}: expected a positive number."));
-            }
-            if (p.GetValue(output) is { } o && !IsJsonLines(o) && !o.EndsWith(".tsv", StringComparison.OrdinalIgnoreCase))
-            {
-                throw new BertSharpException($"--output {o}: unknown extension; expected .tsv or .jsonl (the format is chosen by the extension).");
-            }
-            IReadOnlyList<string> texts = given;
-            List<int>? lines = null;
-            if (given.Length == 0)
-            {
-                (texts, _, lines) = EmbedInput.ReadNumbered(CliInput.ExistingFile("--input", p.GetValue(input)!), p.GetValue(textColumn)!, null);
-            }
+            var (texts, lines) = ScoredTexts.Read(given, p.GetValue(input), p.GetValue(textColumn)!);
             CommonOptions.ApplyThreads(p, threads);
             var engine = backend.Resolve(p, p.GetValue(model)!, device);
             using var classifier = engine.IsOnnxRuntime
@@ -129,12 +113,10 @@ internal static class ZeroShotCommand
         }
     }
 
-    private static bool IsJsonLines(string path) => path.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase);
-
     private static string Format(string path, IReadOnlyList<ZeroShotResult> results)
     {
         var sb = new StringBuilder();
-        if (IsJsonLines(path))
+        if (ScoredTexts.IsJsonLines(path))
         {
             foreach (var r in results)
             {
