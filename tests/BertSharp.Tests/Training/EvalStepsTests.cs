@@ -89,6 +89,44 @@ public class EvalStepsTests
     }
 
     [Fact]
+    public void The_cards_results_table_and_the_logs_train_lines_carry_hfs_fractional_epoch_of_each_step_with_gradient_accumulation()
+    {
+        using var tmp = TestPaths.TempDir();
+        var model = tmp.File("run");
+        // TinySst2Run as it is, validated at every step: 6 training examples in batches of 2, 2 batches a step, so an epoch
+        // is 3 batches in 2 steps (of 2 batches, then 1), 6 steps in 3 epochs. HF's state.epoch counts batches, not steps:
+        // step 1 ends at batch 2 of 3 (2/3, where step / steps per epoch would say 0.5), step 2 at the epoch's end (1.0).
+        var run = FineTuner.Run(TinySst2Run.Options(model, t => t with { EvalSteps = 1 }));
+        long[] steps = [1, 2, 3, 4, 5, 6];
+        double[] epochs = [.. steps.Select(s => (((s - 1) / 2 * 3) + (s % 2 == 1 ? 2 : 3)) / 3.0)];
+        // The card's cells as modelcard.py's _maybe_round prints those floats: f"{v:.4f}" when Python's repr has more than
+        // 4 decimals (0.6666666666666666, 1.6666666666666667, 2.6666666666666665), else the repr itself (1.0, not 1).
+        string[] cells = ["0.6667", "1.0", "1.6667", "2.0", "2.6667", "3.0"];
+
+        var log = TrainLog.Read(Path.Combine(model, TrainLog.FileName));
+        var trains = log.Where(e => TrainLog.TypeOf(e) == "train").ToList();
+        Assert.Equal(steps, trains.Select(TrainLog.StepOf));
+        Assert.Equal(epochs, trains.Select(e => TrainLog.Number(e, "epoch")), (a, b) => Math.Abs(a - b) < 1e-12);
+        var evals = Evals(model);
+        Assert.Equal(steps, evals.Select(TrainLog.StepOf));
+        Assert.Equal(epochs, evals.Select(e => TrainLog.Number(e, "epoch")), (a, b) => Math.Abs(a - b) < 1e-12);
+
+        // make_markdown_table: the header, the centred separator, then a row per validation in the log's order.
+        var table = File.ReadAllText(Path.Combine(model, "README.md")).Split('\n').SkipWhile(l => l != "### Training results").Skip(2)
+            .TakeWhile(l => l.StartsWith('|')).Select(l => l.Split('|')[1..^1].Select(c => c.Trim()).ToList()).ToList();
+        Assert.Equal(["Training Loss", "Epoch", "Step", "Validation Loss"], table[0].Take(4));
+        Assert.All(table[1], c => Assert.Matches("^:-+:$", c));
+        var rows = table.Skip(2).ToList();
+        Assert.Equal(cells, rows.Select(r => r[1]));
+        Assert.Equal(steps.Select(s => s.ToString(System.Globalization.CultureInfo.InvariantCulture)), rows.Select(r => r[2]));
+        // A row a step: its training loss that step's, its validation loss the step's validation, both rounded to 4 places.
+        static double Cell(string c) => double.Parse(c, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Equal(run.StepLosses, rows.Select(r => Cell(r[0])), (a, b) => Math.Abs(a - b) <= 5e-5);
+        Assert.Equal(evals.Select(ValidationLoss), rows.Select(r => Cell(r[3])), (a, b) => Math.Abs(a - b) <= 5e-5);
+        LossPlotChecks.AssertAPointPerValidation(model, "sst2", evalSteps: 1, steps, [.. evals.Select(ValidationLoss)]);
+    }
+
+    [Fact]
     public void The_fractional_epoch_counts_batches_as_hfs_state_epoch_does_with_gradient_accumulation()
     {
         // 6 examples in batches of 2, 2 batches a step: an epoch is steps of 2 and 1 batches. HF's state.epoch after a step is
