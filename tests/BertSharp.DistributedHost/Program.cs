@@ -318,12 +318,17 @@ public static class Program
         // First a late start: the last rank comes to the trainer 7 s after the others, longer than the test's 5 s timeout;
         // the ranks meet there without the timeout (start-up is each rank's own pace), so the job gets to the stuck rank.
         // The trainer's set-up broadcasts after that meeting are timed: with a 2 s timeout a loaded machine kept one rank
-        // from them long enough to abort the job there.
+        // from them long enough to abort the job there, and with 5 s a machine loaded 4× did. That set-up (the parameters'
+        // hash, staged into buckets, broadcast and copied back) cost each rank about 270 ms of CPU with the tiny preset's
+        // 30,522-word embeddings, 100 ms with a 64-word vocabulary (2 vCPUs, 2026-12-06): less time for a starved rank to
+        // fall behind in, on the same path through the trainer.
         if (comm.Rank == comm.WorldSize - 1)
         {
             Thread.Sleep(TimeSpan.FromSeconds(7));
         }
-        using (var model = BertSharp.Modeling.BertPretrained.Create<BertSharp.Modeling.BertForSequenceClassification>(BertSharp.Modeling.BertConfig.Preset("tiny")))
+        var config = BertSharp.Modeling.BertConfig.Preset("tiny");
+        config.VocabSize = 64;
+        using (var model = BertSharp.Modeling.BertPretrained.Create<BertSharp.Modeling.BertForSequenceClassification>(config))
         using (BertSharp.Training.Trainer.ForRanks(model, new BertSharp.Training.OptimizerSettings(1e-3, 1e-6, 0.01, 1.0, 0, 1), comm))
         {
         }

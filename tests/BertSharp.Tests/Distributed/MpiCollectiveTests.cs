@@ -100,7 +100,8 @@ public sealed class MpiCollectiveTests
     {
         // The host's last rank first comes to Trainer.ForRanks 7 s late: under the 5 s timeout that start-up wait used to
         // abort the job ('broadcast of 32 Byte values ... did not complete'); now the stuck all-reduce after it does. (With
-        // 2 s, a loaded machine held a rank from the set-up's timed broadcasts that long and the job ended there.)
+        // 2 s, a loaded machine held a rank from the set-up's timed broadcasts that long and the job ended there; with 5 s, a
+        // machine loaded 4× did, until the host's model got a vocabulary of 64 words, which cut that set-up's CPU by 60 %.)
         var job = MpiJob.RunHost(2, "stuck", new Dictionary<string, string> { ["BERTSHARP_DIST_TIMEOUT"] = "5" }, "1");
         Assert.NotEqual(0, job.ExitCode);
         Assert.Contains("rank 0 of 2 (mpi): all-reduce of 4 Float32 values did not complete within 5 s; another rank is stuck or gone", job.StdErr + job.StdOut);
