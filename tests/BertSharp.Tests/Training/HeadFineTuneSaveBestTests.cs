@@ -131,4 +131,17 @@ public class HeadFineTuneSaveBestTests
         Assert.Equal(["save_best", "eval_data"], e.Fields);
         Assert.False(Directory.Exists(output), "no output for bad input");
     }
+
+    [Fact]
+    public void Reduce_lr_on_plateau_watching_a_seqeval_score_in_torchs_default_mode_warns_once_with_the_plan()
+    {
+        using var tmp = TestPaths.TempDir();
+        // seqeval's recall rises as the tagger improves, so mode "min" would lower the rate at every gain. The warning comes
+        // with the plan, before the first step: one step is enough.
+        var r = CliRunner.Run(Ner(tmp, "run", "--save-best", "recall", "--lr-scheduler", "reduce_lr_on_plateau", "--stop-after", "1"));
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        var warning = Assert.Single(r.StdErr.Split('\n'), l => l.StartsWith("warning: --lr-scheduler", StringComparison.Ordinal));
+        Assert.Equal("warning: --lr-scheduler reduce_lr_on_plateau watches --save-best recall in torch's default mode \"min\", as HF does, so it lowers the rate "
+            + "when recall improves; give --lr-scheduler-kwargs '{\"mode\":\"max\"}' to lower it when recall stops rising.", warning);
+    }
 }
