@@ -3,7 +3,7 @@ using BertSharp.Inference;
 
 namespace BertSharp.Cli.Commands;
 
-/// <summary><c>--backend torch|onnxruntime</c>, <c>--onnx FILE</c> and <c>--ort-threads N</c> (predict, embed, zero-shot, serve).</summary>
+/// <summary><c>--backend torch|onnxruntime</c>, <c>--onnx FILE</c> and <c>--ort-threads N</c> (predict, embed, zero-shot, rerank, serve).</summary>
 internal sealed class BackendOptions
 {
     public Option<string> Backend { get; } = new("--backend")
@@ -30,7 +30,7 @@ internal sealed class BackendOptions
 
     /// <summary>
     /// The backend the options name. <paramref name="device"/>: the command's --device when every forward pass it makes runs
-    /// on the backend (predict, embed, zero-shot): ONNX Runtime runs on the CPU, so another device is refused instead of being ignored.
+    /// on the backend (predict, embed, zero-shot, rerank): ONNX Runtime runs on the CPU, so another device is refused instead of being ignored.
     /// </summary>
     public InferenceBackend Resolve(ParseResult p, string modelDirectory, Option<string>? device = null)
     {

@@ -34,6 +34,11 @@ internal static class RerankCommand
         {
             model, query, text, input, textColumn, topK, rawScores, maxLength, output, batch, device, threads,
         };
+        var backend = new BackendOptions();
+        foreach (var o in backend.All)
+        {
+            cmd.Options.Add(o);
+        }
         cmd.SetAction(p =>
         {
             var given = p.GetValue(text) ?? [];
@@ -44,7 +49,10 @@ internal static class RerankCommand
             }
             var (texts, lines) = ScoredTexts.Read(given, p.GetValue(input), p.GetValue(textColumn)!);
             CommonOptions.ApplyThreads(p, threads);
-            using var reranker = CrossEncoder.Load(p.GetValue(model)!, p.GetValue(device)!, p.GetValue(maxLength));
+            var engine = backend.Resolve(p, p.GetValue(model)!, device);
+            using var reranker = engine.IsOnnxRuntime
+                ? CrossEncoder.Load(p.GetValue(model)!, engine, p.GetValue(maxLength))
+                : CrossEncoder.Load(p.GetValue(model)!, p.GetValue(device)!, p.GetValue(maxLength));
             if (lines is not null)
             {
                 // A text of the file is named by its line, as the other --input commands name theirs (Rank would say --text[i],

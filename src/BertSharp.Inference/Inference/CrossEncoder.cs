@@ -58,22 +58,19 @@ public sealed class CrossEncoder : IDisposable
     /// classifier's labels, not one relevance score), was fine-tuned on single texts, or names an activation other than
     /// sigmoid or identity.
     /// </exception>
-    public static CrossEncoder Load(string modelDirectory, string device = "auto", int? maxLength = null)
-    {
-        var classifier = TextClassifier.Load(modelDirectory, device, maxLength);
-        try
-        {
-            return Over(classifier, modelDirectory, ownsClassifier: true);
-        }
-        catch
-        {
-            classifier.Dispose();
-            throw;
-        }
-    }
+    public static CrossEncoder Load(string modelDirectory, string device = "auto", int? maxLength = null) =>
+        OwnedClassifier.Over(TextClassifier.Load(modelDirectory, device, maxLength), c => Over(c, modelDirectory, ownsClassifier: true));
 
     /// <summary>
-    /// A cross-encoder over <paramref name="classifier"/>, or the refusal of <see cref="Load"/>. Without
+    /// As <see cref="Load(string, string, int?)"/>, with <paramref name="backend"/> running the forward passes (ONNX Runtime
+    /// over the graph of <c>bert export-onnx</c>, on the CPU); the scores are computed from its logits [pairs, 1] as from TorchSharp's.
+    /// </summary>
+    /// <exception cref="BertSharpException">As <see cref="Load(string, string, int?)"/>, or the graph cannot be loaded.</exception>
+    public static CrossEncoder Load(string modelDirectory, InferenceBackend backend, int? maxLength = null) =>
+        OwnedClassifier.Over(TextClassifier.Load(modelDirectory, backend, maxLength), c => Over(c, modelDirectory, ownsClassifier: true));
+
+    /// <summary>
+    /// A cross-encoder over <paramref name="classifier"/>, or the refusal of <see cref="Load(string, string, int?)"/>. Without
     /// <paramref name="configActivation"/> its scores are the sigmoid whatever config.json names, as text-embeddings-inference
     /// scores them (a server's, over a classifier the server keeps).
     /// </summary>
@@ -196,7 +193,7 @@ public sealed class CrossEncoder : IDisposable
         return [.. topK is { } k ? ranked.Take(k) : ranked];
     }
 
-    /// <summary>Frees the model when <see cref="Load"/> made it; later calls throw <see cref="ObjectDisposedException"/> then.</summary>
+    /// <summary>Frees the model when <see cref="Load(string, string, int?)"/> or <see cref="Load(string, InferenceBackend, int?)"/> made it; later calls throw <see cref="ObjectDisposedException"/> then.</summary>
     public void Dispose()
     {
         if (_ownsClassifier)

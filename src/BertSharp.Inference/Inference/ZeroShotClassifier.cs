@@ -50,7 +50,7 @@ public sealed class ZeroShotClassifier : IDisposable
     /// regression, or was fine-tuned on single texts.
     /// </exception>
     public static ZeroShotClassifier Load(string modelDirectory, string device = "auto", int? maxLength = null) =>
-        Owning(TextClassifier.Load(modelDirectory, device, maxLength), modelDirectory);
+        OwnedClassifier.Over(TextClassifier.Load(modelDirectory, device, maxLength), c => Over(c, modelDirectory, ownsClassifier: true));
 
     /// <summary>
     /// As <see cref="Load(string, string, int?)"/>, with <paramref name="backend"/> running the forward passes (ONNX Runtime
@@ -58,21 +58,7 @@ public sealed class ZeroShotClassifier : IDisposable
     /// </summary>
     /// <exception cref="BertSharpException">As <see cref="Load(string, string, int?)"/>, or the graph cannot be loaded.</exception>
     public static ZeroShotClassifier Load(string modelDirectory, InferenceBackend backend, int? maxLength = null) =>
-        Owning(TextClassifier.Load(modelDirectory, backend, maxLength), modelDirectory);
-
-    // The classifier is disposed with the zero-shot classifier, or here when the model is refused.
-    private static ZeroShotClassifier Owning(TextClassifier classifier, string modelDirectory)
-    {
-        try
-        {
-            return Over(classifier, modelDirectory, ownsClassifier: true);
-        }
-        catch
-        {
-            classifier.Dispose();
-            throw;
-        }
-    }
+        OwnedClassifier.Over(TextClassifier.Load(modelDirectory, backend, maxLength), c => Over(c, modelDirectory, ownsClassifier: true));
 
     /// <summary>A zero-shot classifier over <paramref name="classifier"/>, or the refusal of <see cref="Load(string, string, int?)"/>.</summary>
     internal static ZeroShotClassifier Over(TextClassifier classifier, string name, bool ownsClassifier = false)
@@ -266,7 +252,7 @@ public sealed class ZeroShotClassifier : IDisposable
         return ScoreMath.Softmax(entailment);
     }
 
-    /// <summary>Frees the model when <see cref="Load(string, string, int?)"/> made it; later calls throw <see cref="ObjectDisposedException"/> then.</summary>
+    /// <summary>Frees the model when <see cref="Load(string, string, int?)"/> or <see cref="Load(string, InferenceBackend, int?)"/> made it; later calls throw <see cref="ObjectDisposedException"/> then.</summary>
     public void Dispose()
     {
         if (_ownsClassifier)

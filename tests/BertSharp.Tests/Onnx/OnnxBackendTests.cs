@@ -69,6 +69,50 @@ public sealed class OnnxBackendTests
     }
 
     [Fact]
+    public void Rerank_backends_agree_and_give_hfs_logits()
+    {
+        using var ce = Inference.CrossEncoderFixture.Temp();
+        using var tmp = TestPaths.TempDir();
+        var onnx = tmp.File("model.onnx");
+        OnnxExport.Export(ce.Path, onnx);
+        using var torchBackend = CrossEncoder.Load(ce.Path, "cpu");
+        using var ortBackend = CrossEncoder.Load(ce.Path, new InferenceBackend(onnx, TestTorch.OrtThreads));
+        Assert.NotNull(ortBackend.Classifier.OnnxSession);
+        // The fixture's pairs, whose logits HF computed, and a pair over the model's 64 tokens, cut on both backends.
+        var pairs = Inference.CrossEncoderFixture.Pairs.Append(("the cat sat .", string.Join(' ', Enumerable.Repeat("the cat sat on the table .", 20)))).ToList();
+        var hf = Inference.CrossEncoderFixture.HfLogits();
+        foreach (var raw in new[] { true, false })
+        {
+            var expected = torchBackend.Predict(pairs, rawScores: raw);
+            var actual = ortBackend.Predict(pairs, rawScores: raw);
+            Assert.Equal(expected, actual, (a, b) => Math.Abs(a - b) <= 1e-5);
+            for (var r = 0; r < hf.Length; r++)
+            {
+                Assert.Equal(raw ? hf[r] : Inference.CrossEncoderFixture.Sigmoid(hf[r]), actual[r], 1e-3);
+            }
+        }
+        // The ranking of the texts under one query follows the scores on both backends.
+        string[] texts = [.. pairs.Select(p => p.Item2)];
+        Assert.Equal(torchBackend.Rank("The cat sat.", texts).Select(r => r.Index), ortBackend.Rank("The cat sat.", texts).Select(r => r.Index));
+    }
+
+    // bert serve --backend onnxruntime answers /rerank from the classifier it loads on ONNX Runtime.
+    [Fact]
+    public void A_served_cross_encoder_reranks_on_onnx_runtime()
+    {
+        using var ce = Inference.CrossEncoderFixture.Temp();
+        using var tmp = TestPaths.TempDir();
+        var onnx = tmp.File("model.onnx");
+        OnnxExport.Export(ce.Path, onnx);
+        using var served = BertSharp.Server.ServedModel.Load(ce.Path, "cpu", null, new InferenceBackend(onnx, TestTorch.OrtThreads));
+        var reranker = served.Reranker!;
+        Assert.NotNull(reranker.Classifier.OnnxSession);
+        var hf = Inference.CrossEncoderFixture.HfLogits();
+        var scores = reranker.Scores(Inference.CrossEncoderFixture.Pairs, rawScores: true, batchSize: 8, truncation: null);
+        Assert.Equal(hf, scores, (a, b) => Math.Abs(a - b) <= 1e-3);
+    }
+
+    [Fact]
     public void A_disposed_session_and_the_pipelines_over_it_refuse_to_run()
     {
         var dir = HfFixture.Dir("sequence-classification");

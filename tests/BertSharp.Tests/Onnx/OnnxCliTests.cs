@@ -47,7 +47,7 @@ public sealed class OnnxCliTests
     }
 
     [Fact]
-    public void Predict_embed_and_zero_shot_take_the_onnxruntime_backend()
+    public void Predict_embed_zero_shot_and_rerank_take_the_onnxruntime_backend()
     {
         using var tmp = TestPaths.TempDir();
         var onnx = tmp.File("model.onnx");
@@ -86,6 +86,19 @@ public sealed class OnnxCliTests
         var noGraph = CliRunner.Run([.. zeroShot, "--backend", "onnxruntime"]);
         Assert.Equal(2, noGraph.ExitCode);
         Assert.Contains(Path.Combine(nli.Path, "model.onnx"), noGraph.StdErr, StringComparison.Ordinal);
+
+        // rerank of a one-label cross-encoder: the same order with the same logits (to the 4 decimals shown).
+        using var ce = Inference.CrossEncoderFixture.Temp();
+        OnnxExport.Export(ce.Path, tmp.File("ce.onnx"));
+        string[] rerank = ["rerank", "--model", ce.Path, "--query", "The cat sat.", "--raw-scores", .. Inference.CrossEncoderFixture.Pairs.SelectMany(p => new[] { "--text", p.Pair })];
+        var torchRerank = CliRunner.Run(rerank);
+        var ortRerank = CliRunner.Run([.. rerank, "--backend", "onnxruntime", "--onnx", tmp.File("ce.onnx")]);
+        Assert.True(torchRerank.ExitCode == 0 && ortRerank.ExitCode == 0, torchRerank.StdErr + ortRerank.StdErr);
+        Assert.Equal(1 + Inference.CrossEncoderFixture.Pairs.Count, torchRerank.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+        Assert.Equal(torchRerank.StdOut, ortRerank.StdOut);
+        var noCrossEncoderGraph = CliRunner.Run([.. rerank, "--backend", "onnxruntime"]);
+        Assert.Equal(2, noCrossEncoderGraph.ExitCode);
+        Assert.Contains(Path.Combine(ce.Path, "model.onnx"), noCrossEncoderGraph.StdErr, StringComparison.Ordinal);
 
         var missing = CliRunner.Run("predict", "--model", Classifier, "--text", text, "--backend", "onnxruntime");
         Assert.Equal(2, missing.ExitCode);
