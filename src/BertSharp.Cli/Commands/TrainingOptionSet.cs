@@ -66,7 +66,7 @@ internal sealed class OptimizerOptions(double learningRate, double eps, double w
         var option = new Option<string>("--lr-scheduler")
         {
             Description = "Learning-rate schedule, as HF's lr_scheduler_type: " + string.Join(", ", LearningRateSchedule.Types) +
-                          " (all but constant and reduce_lr_on_plateau warm up first; reduce_lr_on_plateau lowers the rate at validations, fine-tuning only;" +
+                          " (all but constant and reduce_lr_on_plateau warm up first; reduce_lr_on_plateau lowers the rate at validations, pre-training's --eval-every evaluations;" +
                           " see --lr-scheduler-kwargs).",
             DefaultValueFactory = _ => LearningRateSchedule.DefaultType,
             HelpName = "NAME",

@@ -167,6 +167,7 @@ public sealed class DataParallelTrainingTests(DataParallelTrainingTests.Runs run
             OneProcess(Pretrain(data, dropout, Dir("pretrain-dropout-one"), "--example-dropout"));
             OneProcess(Pretrain(mlmData, maskedLm, Dir("mlm-one"), ["--example-dropout", .. Cosine]));
             OneProcess(Pretrain(data, dropout, Dir("uneven-one"), accum));
+            OneProcess(Pretrain(data, dropout, Dir("pretrain-plateau-one"), ["--example-dropout", .. PretrainPlateau]));
             // Stopped at 3, for 2 ranks to finish.
             OneProcess(Pretrain(data, dropout, Dir("one-then-two"), [.. accum, "--stop-after", "3"]));
 
@@ -177,6 +178,7 @@ public sealed class DataParallelTrainingTests(DataParallelTrainingTests.Runs run
                 ["pretrain-plain-two", .. Pretrain(data, plain, Dir("pretrain-plain-two"))],
                 ["pretrain-dropout-two", .. Pretrain(data, dropout, Dir("pretrain-dropout-two"), "--save-every", "5")],
                 ["mlm-two", .. Pretrain(mlmData, maskedLm, Dir("mlm-two"), Cosine)],
+                ["pretrain-plateau-two", .. Pretrain(data, dropout, Dir("pretrain-plateau-two"), PretrainPlateau)],
                 ["finetune-1-stop", .. Finetune(classifier, 1, Dir("finetune-1-two")), "--stop-after", "5"],
                 ["finetune-1-whole", .. Finetune(classifier, 1, Dir("finetune-1-whole"))],
                 ["finetune-2-two", .. Finetune(classifier, 2, Dir("finetune-2-two"), Cosine)],
@@ -260,6 +262,15 @@ public sealed class DataParallelTrainingTests(DataParallelTrainingTests.Runs run
     [
         "--lr-scheduler", "reduce_lr_on_plateau", "--lr-scheduler-kwargs", "{\"patience\": 0, \"factor\": 0.5, \"threshold\": 10, \"threshold_mode\": \"abs\"}",
         "--save-best", "accuracy",
+    ];
+
+    // reduce_lr_on_plateau at each evaluation (steps 2, 4, 6, 8, 10) in mode max with a threshold of 1e9: the first loss beats
+    // the infinite start and no later one can, so with patience 0 every later evaluation halves the rate. Only rank 0
+    // evaluates: rank 1 steps at these rates only if rank 0's state reaches it.
+    private static readonly string[] PretrainPlateau =
+    [
+        "--lr-scheduler", "reduce_lr_on_plateau", "--eval-every", "2",
+        "--lr-scheduler-kwargs", "{\"mode\": \"max\", \"patience\": 0, \"factor\": 0.5, \"threshold\": 1e9, \"threshold_mode\": \"abs\"}",
     ];
 
     // Small enough that the tiny model's gradients take several buckets.
@@ -585,6 +596,20 @@ public sealed class DataParallelTrainingTests(DataParallelTrainingTests.Runs run
         Assert.DoesNotContain(warning, runs.Output("finetune-plateau-two", 1).StdErr, StringComparison.Ordinal);
         // Rank 0 logs its own rates; rank 1's show in the weights: at another rate its half of every gradient would differ.
         AssertSameRun(runs.Dir("finetune-plateau-one"), runs.Dir("finetune-plateau-two"), "model.safetensors", "reduce_lr_on_plateau on 2 ranks");
+    }
+
+    [SkippableFact]
+    public void Pretraining_with_reduce_lr_on_plateau_on_2_ranks_steps_at_the_rates_rank_0s_evaluations_set_as_one_process_does()
+    {
+        runs.Made();
+        double[] rates = [1e-3, 1e-3, 1e-3, 1e-3, 5e-4, 5e-4, 2.5e-4, 2.5e-4, 1.25e-4, 1.25e-4];
+        foreach (var run in new[] { "pretrain-plateau-one", "pretrain-plateau-two" })
+        {
+            var log = TrainLog.Read(runs.Dir(run + "/" + TrainLog.FileName)).Where(e => TrainLog.TypeOf(e) == "train").ToList();
+            Assert.Equal(rates, log.Select(e => TrainLog.Number(e, "learning_rate")));
+        }
+        // Rank 0 logs its own rates; rank 1's show in the losses and weights: at another rate its half of every batch would differ.
+        AssertSameRun(runs.Dir("pretrain-plateau-one"), runs.Dir("pretrain-plateau-two"), "final/model.safetensors", "pre-training with reduce_lr_on_plateau on 2 ranks");
     }
 
     [SkippableFact]

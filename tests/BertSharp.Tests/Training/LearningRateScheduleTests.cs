@@ -247,7 +247,7 @@ public class LearningRateScheduleTests
     }
 
     [Fact]
-    public void Reduce_lr_on_plateau_is_refused_without_validation_and_by_pre_training_in_one_line()
+    public void Reduce_lr_on_plateau_is_refused_without_validation_or_evaluation_in_one_line()
     {
         using var tmp = TestPaths.TempDir();
         var vocab = Path.Combine(TestPaths.Fixtures, "hf_bert", "sequence-classification", "vocab.txt");
@@ -260,8 +260,9 @@ public class LearningRateScheduleTests
         CliRunner.Run(["finetune", "--task", "squad", "--data", Path.Combine(TestPaths.RepoRoot, "samples", "squad", "train.json"), "--eval-data", Path.Combine(TestPaths.RepoRoot, "samples", "squad", "dev.json"),
                 "--model", Path.Combine(TestPaths.RepoRoot, "models", "bertsharp-tiny"), "--output", tmp.File("qa"), .. plateau])
             .AssertOneLineError("--lr-scheduler reduce_lr_on_plateau: watches the validation loss, which this task's validation does not report; give --save-best one of exact, f1, best_exact, best_f1, HasAns_exact, HasAns_f1, NoAns_exact, NoAns_f1.");
+        // Pre-training steps it at each --eval-every evaluation, as run_mlm.py's Trainer does with an eval strategy.
         CliRunner.Run(["pretrain", "--data", tmp.File("no-data-needed"), "--config", "tiny", "--vocab", vocab, "--output", tmp.File("pt"), .. plateau])
-            .AssertOneLineError("--lr-scheduler reduce_lr_on_plateau: pre-training does not support it; fine-tuning steps it with each validation's metric.");
+            .AssertOneLineError("--lr-scheduler reduce_lr_on_plateau: needs evaluation (--eval-every N); it lowers the rate when the evaluation loss stops improving.");
         Assert.Empty(Directory.GetFileSystemEntries(tmp.Path));
     }
 }

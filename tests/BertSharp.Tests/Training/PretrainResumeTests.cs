@@ -36,6 +36,54 @@ public class PretrainResumeTests
     }
 
     [Fact]
+    public void A_reduce_lr_on_plateau_run_steps_at_evaluations_with_the_combined_loss_and_resumes_bitwise()
+    {
+        using var tmp = TestPaths.TempDir();
+        var (data, vocab) = PretrainingTrainerTests.SmallData(tmp, dupe: 1);
+        var source = new PretrainingModelSource("tiny", vocab);
+        // mode max with a threshold of 1e9 (abs): the first evaluation improves on -inf, none after it can, so with patience 0
+        // each later one halves the rate whatever the losses: evaluations after steps 2, 4 and 6, steps 1-4 at 1e-3, 5-6 at 5e-4.
+        var o = new PretrainingTrainerOptions
+        {
+            Steps = 6, BatchSize = 4, LearningRate = 1e-3, WarmupSteps = 2, EvalEvery = 2, EvalInstances = 16, Seed = 5, Device = "cpu",
+            LrSchedulerType = "reduce_lr_on_plateau",
+            LrSchedulerKwargs = JsonNode.Parse("""{"mode": "max", "threshold_mode": "abs", "threshold": 1e9, "patience": 0, "factor": 0.5}""")!.AsObject(),
+        };
+        new PretrainingTrainer(o).Run(data, tmp.File("straight"), source, resume: false);
+        var log = PretrainingLogEntry.Read(tmp.File("straight/train_log.jsonl"));
+        // No warm-up (HF's plateau schedule has none), though --warmup-steps 2 is given.
+        Assert.Equal([1e-3, 1e-3, 1e-3, 1e-3, 5e-4, 5e-4], log.Where(e => e.Type == "train").Select(e => e.LearningRate));
+        // It watched BertForPreTraining's loss, HF's eval_loss: the masked-LM plus the next-sentence loss of the first evaluation,
+        // the one that improved; after the third evaluation the rate is 2.5e-4.
+        var first = log.First(e => e.Type == "eval");
+        Assert.Equal(2, first.Step);
+        Assert.Equal(first.MaskedLmLoss + first.NextSentenceLoss, first.Loss, 12);
+        var end = TrainerState.Load(tmp.File("straight/checkpoint-6/trainer_state.json")).Task["lr_scheduler_state"]!;
+        Assert.Equal((first.Loss, 2.5e-4), ((double)end["best"]!, (double)end["learning_rate"]!));
+        Assert.Contains("\n- lr_scheduler_type: reduce_lr_on_plateau\n", File.ReadAllText(tmp.File("straight/final/README.md")), StringComparison.Ordinal);
+
+        // Stopped at step 3, after the first evaluation (its checkpoint holds the best), and at step 5 (the halved rate).
+        foreach (var stop in new[] { 3, 5 })
+        {
+            var dir = tmp.File(FormattableString.Invariant($"split{stop}"));
+            new PretrainingTrainer(o) { StopAfter = stop }.Run(data, dir, source, resume: false);
+            var state = TrainerState.Load(Path.Combine(dir, FormattableString.Invariant($"checkpoint-{stop}"), TrainerState.FileName)).Task["lr_scheduler_state"]!;
+            Assert.Equal(stop == 3 ? 1e-3 : 5e-4, (double)state["learning_rate"]!);
+            var saved = PretrainingTrainer.SavedRun(dir)!.Value.Options;
+            new PretrainingTrainer(saved).Run(data, dir, new PretrainingModelSource(), resume: true);
+            var resumed = PretrainingLogEntry.Read(Path.Combine(dir, "train_log.jsonl"));
+            Assert.Equal(log.Select(e => (e.Type, e.Step, e.Loss, e.LearningRate)), resumed.Select(e => (e.Type, e.Step, e.Loss, e.LearningRate)));
+            Assert.Equal(File.ReadAllBytes(tmp.File("straight/final/model.safetensors")), File.ReadAllBytes(Path.Combine(dir, "final", "model.safetensors")));
+        }
+
+        // Evaluating at other steps would step the schedule elsewhere: a resume keeps the run's eval_every.
+        new PretrainingTrainer(o) { StopAfter = 1 }.Run(data, tmp.File("other"), source, resume: false);
+        var e = Assert.Throws<BertSharpException>(() => new PretrainingTrainer(o with { EvalEvery = 3 }).Run(data, tmp.File("other"), new PretrainingModelSource(), resume: true));
+        Assert.Equal(["eval_every"], e.Fields);
+        Assert.EndsWith("checkpoint-1: cannot resume: eval_every was 2 in the checkpoint but is 3 now; resume with the same settings.", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Eval_and_save_every_below_1_are_shares_of_the_steps_that_a_resume_raising_them_keeps_as_recorded()
     {
         using var tmp = TestPaths.TempDir();

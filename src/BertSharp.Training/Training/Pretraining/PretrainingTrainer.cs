@@ -142,16 +142,18 @@ public sealed class PretrainingTrainer
         // saves and evaluates, and where its data lives, are not part of the result.
         // A checkpoint written before the held-out count was recorded is not checked on it (train_instances, which it sets, still is).
         string[] recordedLater = state?.Settings.ContainsKey(EvalInstancesKey) == false ? [EvalInstancesKey] : [];
-        state?.CheckResumable(settings, checkpoint!, mayGrow: ["steps"], free: ["save_every", "eval_every", "data_directory", SourceKey, DataKey, .. recordedLater, .. LrSchedulerRecord.Keys]);
+        // reduce_lr_on_plateau steps at each evaluation: evaluating at other steps would change the rates, so eval_every stays the run's.
+        string[] evalFree = LearningRateSchedule.FollowsValidation(_options.LrSchedulerType) ? [] : ["eval_every"];
+        state?.CheckResumable(settings, checkpoint!, mayGrow: ["steps"], free: ["save_every", .. evalFree, "data_directory", SourceKey, DataKey, .. recordedLater, .. LrSchedulerRecord.Keys]);
         if (state is not null)
         {
             LrSchedulerRecord.Check(state.Settings, settings, checkpoint!);
         }
 
-        // Evaluation (rank 0 only) decides nothing the other ranks need: it is logged, not acted on, so only rank 0 reads the
-        // held-out instances. A bad shard among them ends every rank here, before any output exists: read outside a section,
-        // it left the output directory behind and the other ranks waiting in the first step's all-reduce until the
-        // collective timeout, which then named no cause.
+        // Evaluation (rank 0 only) decides nothing the other ranks need but reduce_lr_on_plateau's rate, which rank 0
+        // broadcasts after each evaluation, so only rank 0 reads the held-out instances. A bad shard among them ends every
+        // rank here, before any output exists: read outside a section, it left the output directory behind and the other
+        // ranks waiting in the first step's all-reduce until the collective timeout, which then named no cause.
         var evalSet = new List<PretrainingInstance>();
         if (evalCount > 0)
         {
@@ -191,6 +193,7 @@ public sealed class PretrainingTrainer
                 OptimizerState.Load(Path.Combine(checkpoint!, OptimizerState.FileName), trainer.Optimizer, trainer.OptimizerParameterNames);
                 trainer.StepsDone = state.GlobalStep;
                 stream.Restore(state.Data);
+                trainer.Schedule.Plateau?.Restore(state.Task, Path.Combine(checkpoint!, TrainerState.FileName));
             }
             // Said once everything is checked: a refused run or resume prints its error alone.
             if (loadNotice is not null && writer)
@@ -254,6 +257,7 @@ public sealed class PretrainingTrainer
                     TotalSteps = _options.Steps,
                     Settings = settings,
                     Data = stream.State(),
+                    Task = ScheduleState(trainer.Schedule),
                     Rng = exampleDropout
                         ? "dropout masks keyed by (seed, step, data position of the instance); dynamic masks from derive(seed, data position)"
                         : "torch.manual_seed(derive(seed, step)) before every step; dynamic masks from derive(seed, data position)",
@@ -302,6 +306,7 @@ public sealed class PretrainingTrainer
                 }),
                 // Rank 0 evaluates and saves alone; the others wait for it without the collective timeout, and fail with it.
                 TrainingHook.Every(_options.EvalEvery > 0 ? _options.EvalEvery : 0, _options.EvalEvery > 0 ? _options.Steps : 0, o =>
+                {
                     Rank0Work.Run(comm, Invariant($"the evaluation at step {o.Step}"), () =>
                     {
                         if (evalSet.Count > 0)
@@ -310,8 +315,15 @@ public sealed class PretrainingTrainer
                             var entry = log.Append("eval", o.Step, new JsonObject([.. metrics.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value))]));
                             curves?.Add(entry);
                             OnLog?.Invoke(PretrainingLogEntry.From(entry));
+                            // HF's _evaluate steps reduce_lr_on_plateau with metric_for_best_model, eval_loss by default:
+                            // BertForPreTraining's loss is the masked-LM plus the next-sentence loss, the "loss" logged here.
+                            // Before this step's checkpoint, which therefore holds the rate the next steps use.
+                            trainer.Schedule.Step(metrics["loss"]);
                         }
-                    })),
+                    });
+                    // Only rank 0 evaluates: every rank must step at its rate or the replicas drift apart.
+                    trainer.Schedule.Plateau?.Synchronize(comm);
+                }),
                 TrainingHook.Every(_options.SaveEvery, _options.Steps, o => Rank0Work.Run(comm, Invariant($"the checkpoint at step {o.Step}"), () => SaveCheckpoint(o.Step))),
                 TrainingHook.StopAfter(StopAfter),
             ];
@@ -679,6 +691,14 @@ public sealed class PretrainingTrainer
             parts.Add(Invariant($"{report.UnexpectedKeys.Count} checkpoint tensor(s) not used ({string.Join(", ", report.UnexpectedKeys)})"));
         }
         return $"model: {report.Source} as {model.GetType().Name} — {string.Join("; ", parts)}";
+    }
+
+    /// <summary>The schedule's running state a checkpoint holds (reduce_lr_on_plateau's; empty for the others).</summary>
+    private static JsonObject ScheduleState(LearningRateSchedule schedule)
+    {
+        var state = new JsonObject();
+        schedule.Plateau?.Save(state);
+        return state;
     }
 
     private long StepSeed(long step) => (long)(PretrainingRng.Derive(_options.Seed, 0x64726F70, step).NextUInt64() >> 1);

@@ -106,10 +106,12 @@ public sealed record PretrainingTrainerOptions
             throw new BertSharpException($"{BertSharpException.Field(bad.Name)} {bad.Value}: expected {bad.Expected}.");
         }
         LearningRateSchedule.Check(LrSchedulerType, LrSchedulerKwargs, LearningRate);
-        if (LearningRateSchedule.FollowsValidation(LrSchedulerType))
+        // As HF's TrainingArguments refuses it without an eval strategy: nothing would ever step it. The held-out instances
+        // themselves are checked when the data is opened (eval_every's own refusal).
+        if (LearningRateSchedule.FollowsValidation(LrSchedulerType) && EvalEvery == 0)
         {
             throw new BertSharpException(
-                $"{BertSharpException.Field("lr_scheduler_type")} {LrSchedulerType}: pre-training does not support it; fine-tuning steps it with each validation's metric.");
+                $"{BertSharpException.Field("lr_scheduler_type")} {LrSchedulerType}: needs evaluation ({BertSharpException.Field("eval_every")} N); it lowers the rate when the evaluation loss stops improving.");
         }
     }
 
