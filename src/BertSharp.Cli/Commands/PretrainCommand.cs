@@ -155,7 +155,7 @@ internal static class PretrainCommand
             }
             if (lastEval is { } ev)
             {
-                Console.Out.WriteLine(string.Create(inv, $"eval at step {ev.Step}: masked_lm_loss {ev.MaskedLmLoss:F4}, masked_lm_accuracy {ev.MaskedLmAccuracy:F4}{Nsp(ev)}"));
+                Console.Out.WriteLine(string.Create(inv, $"eval at step {ev.Step}: loss {ev.Loss:F4}, masked_lm_loss {ev.MaskedLmLoss:F4}, masked_lm_accuracy {ev.MaskedLmAccuracy:F4}{Nsp(ev)}, perplexity {ev.Perplexity:F4}"));
             }
             // As typed (--output runs/pr): the trainer returns the full path it resolved.
             Console.Out.WriteLine($"model: {CliErrors.Shown(CliInput.SaidAsTyped(p, final))}");

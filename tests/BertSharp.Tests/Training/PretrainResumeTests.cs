@@ -95,6 +95,10 @@ public class PretrainResumeTests
         Assert.True(first.ExitCode == 0, first.StdErr);
         static long[] Evals(string dir) => [.. TrainLog.Read(Path.Combine(dir, TrainLog.FileName)).Where(e => TrainLog.TypeOf(e) == "eval").Select(TrainLog.StepOf)];
         Assert.Equal([3L, 6L, 9L, 10L], Evals(run));
+        // The closing line gives the last evaluation with run_mlm.py's perplexity, exp of its masked-LM loss.
+        var last = PretrainingLogEntry.Read(Path.Combine(run, TrainLog.FileName)).Last(e => e.Type == "eval");
+        Assert.Contains(FormattableString.Invariant($"\neval at step 10: loss {last.Loss:F4}, masked_lm_loss {last.MaskedLmLoss:F4}, masked_lm_accuracy {last.MaskedLmAccuracy:F4}, next_sentence_loss {last.NextSentenceLoss:F4}, next_sentence_accuracy {last.NextSentenceAccuracy:F4}, perplexity {Math.Exp(last.MaskedLmLoss):F4}\n"),
+            first.StdOut.ReplaceLineEndings("\n"), StringComparison.Ordinal);
         var settings = TrainerState.Load(Path.Combine(run, "checkpoint-10", TrainerState.FileName)).Settings;
         Assert.Equal((3L, 5L), ((long)settings["eval_every"]!, (long)settings["save_every"]!));
         Assert.True(Directory.Exists(Path.Combine(run, "checkpoint-5")));

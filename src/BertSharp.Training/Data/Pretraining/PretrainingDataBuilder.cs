@@ -124,25 +124,52 @@ public sealed class PretrainingDataBuilder
         {
             throw new BertSharpException("the corpus has only one document; next-sentence prediction draws random segments from other documents, so at least 2 are needed (separate documents with a blank line).");
         }
+        var all = CreateInstancesInDocumentOrder(documents, fileDocumentStart);
+        // google's rng.shuffle(instances).
+        PretrainingRng.Derive(Options.Seed, -1).Shuffle(all);
+        return all;
+    }
+
+    /// <summary>
+    /// The instances before their final shuffle, unit after unit: per (file, dupe pass), with next-sentence prediction the
+    /// file's documents in the order <see cref="DocumentOrder"/> gives them, the random next segments drawn from that
+    /// shuffled list, as google's <c>create_training_instances</c> draws them after <c>rng.shuffle(all_documents)</c>.
+    /// </summary>
+    internal List<PretrainingInstance> CreateInstancesInDocumentOrder(IReadOnlyList<int[][]> documents, int[] fileDocumentStart)
+    {
         var builder = new InstanceBuilder(Options, _vocab);
         var files = fileDocumentStart.Length - 1;
         var units = files * Options.DupeFactor;
         var results = new List<PretrainingInstance>[units];
+        var packed = Options.Objective == PretrainingObjective.MaskedLm;
+        // Packing shuffles each pass's documents itself (InstanceBuilder.CreatePacked).
+        var order = packed ? [] : DocumentOrder(Options.Seed, documents.Count);
+        IReadOnlyList<int[][]> shuffled = packed ? documents : order.Select(d => documents[d]).ToArray();
+        // Each file's documents by their place in the shuffled list: the units stay per file (streams and merge order, so the
+        // output does not depend on the thread count), each walking its documents in the shuffled order.
+        var places = new int[order.Length];
+        for (var k = 0; k < order.Length; k++)
+        {
+            places[order[k]] = k;
+        }
+        var filePlaces = packed
+            ? []
+            : Enumerable.Range(0, files).Select(f => places[fileDocumentStart[f]..fileDocumentStart[f + 1]].Order().ToArray()).ToArray();
         long done = 0;
         Parallel.For(0, units, new ParallelOptions { MaxDegreeOfParallelism = MaxDegreeOfParallelism, CancellationToken = Cancellation }, u =>
         {
             var (f, dupe) = (u / Options.DupeFactor, u % Options.DupeFactor);
             var rng = PretrainingRng.Derive(Options.Seed, f, dupe);
             var list = new List<PretrainingInstance>();
-            if (Options.Objective == PretrainingObjective.MaskedLm)
+            if (packed)
             {
                 builder.CreatePacked(documents, fileDocumentStart[f], fileDocumentStart[f + 1], rng, list);
             }
             else
             {
-                for (var d = fileDocumentStart[f]; d < fileDocumentStart[f + 1]; d++)
+                foreach (var k in filePlaces[f])
                 {
-                    builder.CreateFromDocument(documents, d, rng, list);
+                    builder.CreateFromDocument(shuffled, k, rng, list);
                 }
             }
             results[u] = list;
@@ -153,8 +180,18 @@ public sealed class PretrainingDataBuilder
         {
             all.AddRange(r);
         }
-        PretrainingRng.Derive(Options.Seed, -1).Shuffle(all);
         return all;
+    }
+
+    /// <summary>
+    /// google's <c>rng.shuffle(all_documents)</c>: position k of the result is the index of the document that comes k-th,
+    /// from the seed's own stream (not Python's Mersenne Twister, so the same seed orders them otherwise than google's script).
+    /// </summary>
+    internal static int[] DocumentOrder(long seed, int count)
+    {
+        var order = Enumerable.Range(0, count).ToArray();
+        PretrainingRng.Derive(seed, -2).Shuffle(order);
+        return order;
     }
 
     /// <summary>Statistics of the instances the last <see cref="Build"/> wrote (null before one succeeded).</summary>

@@ -18,15 +18,22 @@ public sealed record PretrainingLogEntry
     public double Loss { get; init; }
 
     /// <summary>
-    /// Masked-LM cross-entropy per masked position (nats): a step's is the mean of its micro-batches' means, an evaluation's
-    /// the mean over every held-out masked position.
+    /// Masked-LM cross-entropy per masked position (nats): a step's is the mean over the masked positions of its whole batch,
+    /// an evaluation's HF's <c>eval_loss</c> of the masked LM, the mean of each held-out batch's mean weighted by the batch's
+    /// instances (<see cref="PretrainingTask.Evaluate"/>).
     /// </summary>
     public double MaskedLmLoss { get; init; }
+
+    /// <summary>
+    /// <c>exp(</c><see cref="MaskedLmLoss"/><c>)</c>, the perplexity run_mlm.py reports from an evaluation's loss (infinity
+    /// where it overflows, as run_mlm.py gives <c>float("inf")</c>); meant for evaluation lines.
+    /// </summary>
+    public double Perplexity => Math.Exp(MaskedLmLoss);
 
     /// <summary>Share of masked positions whose arg-max prediction is the original token.</summary>
     public double MaskedLmAccuracy { get; init; }
 
-    /// <summary>Next-sentence cross-entropy per instance (nats), averaged as <see cref="MaskedLmLoss"/>; NaN for a masked-LM-only run, whose lines have none.</summary>
+    /// <summary>Next-sentence cross-entropy per instance (nats), the mean over a step's or the held-out instances; NaN for a masked-LM-only run, whose lines have none.</summary>
     public double NextSentenceLoss { get; init; }
 
     /// <summary>Share of instances, in [0, 1], whose next-sentence prediction is right; NaN for a masked-LM-only run.</summary>

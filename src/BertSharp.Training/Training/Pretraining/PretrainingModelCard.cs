@@ -51,8 +51,8 @@ internal static class PretrainingModelCard
             var last = Metrics(evals[^1]);
             results = [.. last.Select(kv => (kv.Key, TrainLog.Number(last, kv.Key)))];
             // run_mlm's perplexity is exp(eval_loss), its loss the masked LM's alone; with NSP the loss is the sum of both, so
-            // the masked LM's is taken. Math.Exp overflows to infinity, as run_mlm catches OverflowError as float("inf").
-            results.Add(("perplexity", Math.Exp(TrainLog.Number(last, "masked_lm_loss"))));
+            // the masked LM's is taken.
+            results.Add(("perplexity", PretrainingLogEntry.From(evals[^1]).Perplexity));
         }
         var dataName = Path.GetFileName(Path.TrimEndingDirectorySeparator(settings["data_directory"]?.GetValue<string>() ?? "unknown"));
         var hyperparameters = ModelCard.Hyperparameters(settings, null, devices);

@@ -121,8 +121,17 @@ public sealed class PretrainingTask : ITrainingTask<PretrainingBatch>
     }
 
     /// <summary>
-    /// The held-out loss and accuracies: token-weighted MLM loss, instance-weighted NSP loss (with an NSP head), over every instance.
+    /// The held-out losses as HF's Trainer reports <c>eval_loss</c> (what run_mlm.py and its perplexity take): each batch's
+    /// mean loss (masked-LM mean over the batch's masked tokens, plus the next-sentence mean over its instances with an NSP
+    /// head) weighted by the batch's instances, so <c>loss</c> = Σ n_b · loss_b / Σ n_b and <c>masked_lm_loss</c>,
+    /// <c>next_sentence_loss</c> are its parts; the accuracies are over every masked token and every instance, as
+    /// run_mlm.py's <c>compute_metrics</c> counts them.
     /// </summary>
+    /// <param name="model">A <see cref="BertForPreTraining"/> or <see cref="BertForMaskedLM"/>; left in training mode.</param>
+    /// <param name="instances">The held-out instances, evaluated in order in batches of <paramref name="batchSize"/> (the last may be smaller).</param>
+    /// <param name="batchSize">Instances per batch (HF's <c>per_device_eval_batch_size</c>).</param>
+    /// <param name="padId">The vocabulary's padding id.</param>
+    /// <param name="device">Where the batches run.</param>
     public static Dictionary<string, double> Evaluate(BertPreTrainedModel model, IReadOnlyList<PretrainingInstance> instances, int batchSize, int padId,
         Device device)
     {
@@ -139,7 +148,9 @@ public sealed class PretrainingTask : ITrainingTask<PretrainingBatch>
                 using var scope = NewDisposeScope();
                 var batch = PretrainingBatch.Collate(chunk, padId, device);
                 var m = Metrics(Forward(model, batch), batch);
-                mlmLoss += m[1] * m[4];
+                // HF's evaluation_loop repeats each batch's mean loss eval_batch_size times and accelerate's gather_for_metrics
+                // cuts the last batch's repeats to its real size: a batch weighs by its instances, not by its masked tokens.
+                mlmLoss += m[1] * chunk.Length;
                 nspLoss += m[2] * chunk.Length;
                 mlmCorrect += m[3];
                 mlmCount += m[4];
@@ -150,7 +161,7 @@ public sealed class PretrainingTask : ITrainingTask<PretrainingBatch>
         {
             model.train();
         }
-        var mlm = mlmCount == 0 ? 0 : mlmLoss / mlmCount;
+        var mlm = mlmLoss / instances.Count;
         var nsp = nspLoss / instances.Count;
         var result = new Dictionary<string, double>
         {
