@@ -20,6 +20,9 @@ internal sealed class EarlyStopping(int patience, double threshold)
     /// <summary>The epochs without improvement that stop the run.</summary>
     public int Patience => patience;
 
+    /// <summary>Whether the counter has reached the patience: the run stops at the validation that counted last.</summary>
+    public bool Reached => Counter >= patience;
+
     /// <summary>
     /// Counts an epoch's <paramref name="value"/> against <paramref name="best"/>, the best value before this epoch (HF's
     /// on_evaluate runs before _determine_best_metric updates state.best_metric), and says whether the run stops here.
@@ -31,7 +34,7 @@ internal sealed class EarlyStopping(int patience, double threshold)
         var improved = FineTuneHooks.Improves(best, value, lowerIsBetter)
             && (best is not { } b || double.IsNaN(b) || Math.Abs(value - b) > threshold);
         Counter = improved ? 0 : Counter + 1;
-        return Counter >= patience;
+        return Reached;
     }
 
     /// <summary>Writes the counter into a checkpoint's task state.</summary>

@@ -67,7 +67,10 @@ internal sealed class FineTuneHooks(
 
     private double? BestValue { get; set; }
 
-    /// <summary>The epoch at whose end (or in which, with --eval-steps) early stopping ended the run, or null.</summary>
+    /// <summary>
+    /// The epoch at whose end (or in which, with --eval-steps) early stopping ended the run, also when the checkpoint resumed
+    /// from is that validation's own; or null.
+    /// </summary>
     public int? StoppedEarlyAt { get; private set; }
 
     public void BeforeStep(long step)
@@ -177,8 +180,11 @@ internal sealed class FineTuneHooks(
         run.Prune(new HashSet<long> { step, BestStep ?? step });
     }
 
-    /// <summary>Continues from a checkpoint's <see cref="TrainerState.Task"/>.</summary>
-    public void Restore(JsonObject s)
+    /// <summary>
+    /// Continues from a checkpoint's <see cref="TrainerState.Task"/> written at <paramref name="step"/>; sets
+    /// <see cref="StoppedEarlyAt"/> when that checkpoint is the one early stopping ended the run at.
+    /// </summary>
+    public void Restore(JsonObject s, long step)
     {
         ArgumentNullException.ThrowIfNull(s);
         // A checkpoint written before the epoch loss was a mean over steps holds its micro-batches' loss sum instead; inside
@@ -192,6 +198,12 @@ internal sealed class FineTuneHooks(
         BestValue = Finite(TrainLog.Number(s, "best_value")) ?? (BestStep is null ? null : double.NaN);
         _early?.Restore(s);
         trainer.Schedule.Plateau?.Restore(s, Path.Combine(LastCheckpoint ?? "", TrainerState.FileName));
+        // Only the validation that stops the run leaves the counter at the patience in a checkpoint (none follows it; at the
+        // run's last step it stops nothing): a run killed before publishing its model ends here, as it would have.
+        if (_early is { Reached: true } && step < totalSteps)
+        {
+            StoppedEarlyAt = data.EpochOf(step);
+        }
     }
 
     private JsonObject State()

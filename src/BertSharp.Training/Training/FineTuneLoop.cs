@@ -149,17 +149,22 @@ internal static class FineTuneLoop
             {
                 trainer.StepsDone = state.GlobalStep;
                 job.Plan.Restore(state.Data);
-                hooks.Restore(state.Task);
+                hooks.Restore(state.Task, state.GlobalStep);
                 // Last: building the model may draw from the generator (initialising weights the checkpoint then overwrites).
                 state.RestoreTorchRng(checkpoint!);
                 log.Append("resume", state.GlobalStep, new JsonObject { ["checkpoint"] = Path.GetFileName(checkpoint) });
             }
-            trainer.Run(job.Task, job.Data, totalSteps, [hooks, TrainingHook.StopAfter(o.StopAfter)], cancel);
-            // Stopped early: keep the work with a checkpoint unless the last step just wrote one (every rank counts the
-            // steps saved, so all of them meet here or none).
-            if (trainer.StepsDone < totalSteps && hooks.LastSaved != trainer.StepsDone)
+            // A checkpoint that early stopping ended the run at (killed before its model was published) has nothing left to
+            // train: the run publishes as it would have, every rank reading that from the same checkpoint.
+            if (hooks.StoppedEarlyAt is null)
             {
-                Rank0Work.Run(comm, Invariant($"the checkpoint at step {trainer.StepsDone}"), () => hooks.SaveCheckpoint(trainer.StepsDone, null));
+                trainer.Run(job.Task, job.Data, totalSteps, [hooks, TrainingHook.StopAfter(o.StopAfter)], cancel);
+                // Stopped early: keep the work with a checkpoint unless the last step just wrote one (every rank counts the
+                // steps saved, so all of them meet here or none).
+                if (trainer.StepsDone < totalSteps && hooks.LastSaved != trainer.StepsDone)
+                {
+                    Rank0Work.Run(comm, Invariant($"the checkpoint at step {trainer.StepsDone}"), () => hooks.SaveCheckpoint(trainer.StepsDone, null));
+                }
             }
         }
         catch (Exception e)

@@ -110,6 +110,50 @@ public class FineTuneResumeTests
         Assert.Equal(End(tmp.File("straight")), End(tmp.File("split")));
     }
 
+    [Fact]
+    public void A_run_killed_after_its_early_stopping_checkpoint_publishes_on_resume_without_training_as_the_uninterrupted_run()
+    {
+        using var tmp = TestPaths.TempDir();
+        // Patience 1 stops the run at its first epoch that does not beat the best before it.
+        FineTuneOptions Early(string dir, Func<TrainingOptions, TrainingOptions>? change = null) =>
+            EarlyStoppingTests.Options(tmp.File(dir), "loss", t => (change ?? (x => x))(t with { EarlyStoppingPatience = 1 }));
+        var straight = FineTuner.Run(Early("straight"));
+        var stop = Assert.NotNull(EarlyStoppingTests.HfStop(EarlyStoppingTests.ValidationLosses(tmp.File("straight")), patience: 1, threshold: 0).Stop);
+        // An epoch that stops a run of patience 1 did not improve: the model published is an earlier checkpoint's.
+        Assert.Equal(stop, straight.Epochs.Count);
+
+        // What a kill leaves between the stopping epoch's checkpoint and the published model: the checkpoint records the
+        // counter at the patience, and no model is written.
+        Assert.Throws<KilledAfterEpoch>(() => FineTuner.Run(Early("killed"), new KillAfterEpoch(stop)));
+        var checkpoint = tmp.File(FormattableString.Invariant($"killed/checkpoint-{2 * stop}"));
+        Assert.Equal(1, (int)TrainLog.Number(TrainerState.Load(Path.Combine(checkpoint, TrainerState.FileName)).Task, "early_stopping_patience_counter"));
+        Assert.False(File.Exists(tmp.File("killed/model.safetensors")));
+
+        // The resume trains nothing (no epoch starts) and ends as the uninterrupted run did.
+        var watch = new KillAfterEpoch(0);
+        var rest = FineTuner.Run(Early("killed", t => t with { Resume = true }), watch);
+        Assert.Equal(0, watch.EpochsStarted);
+        Assert.True(rest.Completed);
+        Assert.Equal(File.ReadAllBytes(tmp.File("straight/model.safetensors")), File.ReadAllBytes(tmp.File("killed/model.safetensors")));
+        Assert.Equal(File.ReadAllText(tmp.File("straight/metrics.json")), File.ReadAllText(tmp.File("killed/metrics.json")));
+        Assert.Equal(straight.StepLosses, rest.StepLosses);
+        Assert.Equal(straight.Epochs.Select(e => (e.Epoch, e.TrainLoss, e.IsBest, e.Step)), rest.Epochs.Select(e => (e.Epoch, e.TrainLoss, e.IsBest, e.Step)));
+        // The log is the uninterrupted run's line for line (its end line saying where it stopped) but for the resume line and
+        // the epochs' timings.
+        static List<string> Log(string model) =>
+        [
+            .. TrainLog.Read(Path.Combine(model, TrainLog.FileName)).Where(e => TrainLog.TypeOf(e) != "resume").Select(e =>
+            {
+                e.Remove("elapsed_s");
+                e.Remove("examples_per_s");
+                return e.ToJsonString();
+            }),
+        ];
+        Assert.Equal(Log(tmp.File("straight")), Log(tmp.File("killed")));
+        Assert.Contains(Log(tmp.File("killed")), l => l.Contains(FormattableString.Invariant($"\"early_stopping\":{{\"stopped_at_epoch\":{stop},"), StringComparison.Ordinal));
+        Assert.Empty(Directory.GetDirectories(tmp.File("killed")));
+    }
+
     [Trait(SlowFirstOrderer.Category, SlowFirstOrderer.Slow)]
     [Fact]
     public void A_reduce_lr_on_plateau_run_steps_at_validations_and_resumes_bitwise_from_its_checkpointed_state()
@@ -380,6 +424,40 @@ public class FineTuneResumeTests
         Assert.True(FineTuneHooks.Improves(0.5, 0.6, lowerIsBetter: false));
         Assert.False(FineTuneHooks.Improves(0.5, 0.6, lowerIsBetter: true));
         Assert.False(FineTuneHooks.Improves(0.5, 0.5, lowerIsBetter: false));
+    }
+
+    /// <summary>What <see cref="KillAfterEpoch"/> throws: the run ends as a kill ends it, with no more of its own code run.</summary>
+    private sealed class KilledAfterEpoch : Exception;
+
+    /// <summary>
+    /// Ends the run right after <paramref name="epoch"/>'s validation and checkpoint (0: never), where a kill would leave that
+    /// checkpoint complete and the model unpublished; counts the epochs started.
+    /// </summary>
+    private sealed class KillAfterEpoch(int epoch) : IFineTuneProgress
+    {
+        public int EpochsStarted { get; private set; }
+
+        public void Started(FineTunePlan plan)
+        {
+        }
+
+        public void EpochStarted(int e, int batches) => EpochsStarted++;
+
+        public void BatchDone(int e, int batch, double loss, double examplesPerSecond)
+        {
+        }
+
+        public void Validating(int e)
+        {
+        }
+
+        public void EpochEnded(EpochSummary summary)
+        {
+            if (summary.Epoch == epoch)
+            {
+                throw new KilledAfterEpoch();
+            }
+        }
     }
 
     /// <summary>
