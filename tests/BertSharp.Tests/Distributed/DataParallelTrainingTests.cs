@@ -185,9 +185,11 @@ public sealed class DataParallelTrainingTests(DataParallelTrainingTests.Runs run
                 ["finetune-early-two", .. Finetune(classifier, 1, Dir("finetune-early-two"), EarlyStopping)],
                 ["finetune-eval-steps-two", .. Finetune(classifier, 1, Dir("finetune-eval-steps-two"), EvalStepsEarlyStopping)],
                 ["finetune-plateau-two", .. Finetune(classifier, 1, Dir("finetune-plateau-two"), PlateauEveryValidation)],
+                ["finetune-plateau-stop", .. Finetune(classifier, 1, Dir("finetune-plateau-split"), PlateauEveryValidation), "--stop-after", "5"],
                 .. HeadTasks.Select(t => (string[])[t + "-two", .. HeadFinetune(t, Dir(t + "-two"))]),
             ]);
             facts["finetune-1 stopped with a model"] = File.Exists(Dir("finetune-1-two/model.safetensors"));
+            facts["finetune-plateau-split checkpoint"] = TrainerState.Load(Dir("finetune-plateau-split/checkpoint-5/trainer_state.json"));
             TestPaths.CopyTree(Dir("finetune-1-two"), Dir("finetune-1-then-one"));
 
             // 3 ranks take 2, 1 and 1 of each 4 instances (their masked tokens weight their losses), stopped at 5; then the
@@ -211,6 +213,7 @@ public sealed class DataParallelTrainingTests(DataParallelTrainingTests.Runs run
                 ["pretrain-dropout-split", "pretrain", "--output", Dir("pretrain-dropout-split"), "--resume"],
                 ["finetune-1-two", .. Finetune(classifier, 1, Dir("finetune-1-two")), "--resume"],
                 ["one-then-two", "pretrain", "--output", Dir("one-then-two"), "--resume"],
+                ["finetune-plateau-split", .. Finetune(classifier, 1, Dir("finetune-plateau-split"), PlateauEveryValidation), "--resume"],
             ]);
             OneProcess("pretrain", "--output", Dir("three-then-one"), "--resume");
             // The fine-tuning references, and the fine-tuning the 2 ranks stopped ended by one process, in one child process:
@@ -596,6 +599,27 @@ public sealed class DataParallelTrainingTests(DataParallelTrainingTests.Runs run
         Assert.DoesNotContain(warning, runs.Output("finetune-plateau-two", 1).StdErr, StringComparison.Ordinal);
         // Rank 0 logs its own rates; rank 1's show in the weights: at another rate its half of every gradient would differ.
         AssertSameRun(runs.Dir("finetune-plateau-one"), runs.Dir("finetune-plateau-two"), "model.safetensors", "reduce_lr_on_plateau on 2 ranks");
+    }
+
+    [SkippableFact]
+    public void Reduce_lr_on_plateau_on_2_ranks_stopped_between_validations_and_resumed_is_the_uninterrupted_run_bitwise()
+    {
+        var facts = runs.Made();
+        // Stopped after step 5, between the validations of steps 4 and 6: the checkpoint holds the rate step 4's validation
+        // halved, which every rank restores (no validation broadcasts it again before step 6).
+        var state = (TrainerState)facts["finetune-plateau-split checkpoint"];
+        Assert.Equal(5, state.GlobalStep);
+        Assert.Equal(5e-4, TrainLog.Number((JsonObject)state.Task["lr_scheduler_state"]!, "learning_rate"));
+        AssertOnlyRank0Printed("finetune-plateau-split", "saved ");
+        static List<(long, double, double)> Steps(string run) =>
+        [
+            .. TrainLog.Read(Path.Combine(run, TrainLog.FileName)).Where(e => TrainLog.TypeOf(e) == "train")
+                .Select(e => (TrainLog.StepOf(e), TrainLog.Number(e, "loss"), TrainLog.Number(e, "learning_rate"))),
+        ];
+        Assert.Equal(Steps(runs.Dir("finetune-plateau-two")), Steps(runs.Dir("finetune-plateau-split")));
+        // Rank 1 at another rate for steps 5 and 6 would move its half of the gradients' updates: the weights show it.
+        Assert.Equal(File.ReadAllBytes(runs.Dir("finetune-plateau-two/model.safetensors")), File.ReadAllBytes(runs.Dir("finetune-plateau-split/model.safetensors")));
+        Assert.Equal(File.ReadAllText(runs.Dir("finetune-plateau-two/metrics.json")), File.ReadAllText(runs.Dir("finetune-plateau-split/metrics.json")));
     }
 
     [SkippableFact]

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using BertSharp.Tests.Infrastructure;
 using BertSharp.Training;
 
 namespace BertSharp.Tests.Training;
@@ -36,4 +37,25 @@ public class PlateauModeWarningTests
     [InlineData("linear", null, "accuracy")]
     public void A_given_mode_a_loss_no_metric_or_another_schedule_gives_no_warning(string type, string? kwargs, string? metric) =>
         Assert.Null(ReduceLrOnPlateau.ModeWarning(type, kwargs is null ? null : (JsonObject)JsonNode.Parse(kwargs)!, metric));
+
+    [Fact]
+    public void A_task_head_run_warns_by_its_plan_swag_watching_accuracy_and_not_its_loss()
+    {
+        using var tmp = TestPaths.TempDir();
+        var swag = tmp.File("swag.csv");
+        File.WriteAllText(swag, HeadFineTuneEndToEndTests.SwagCsv(4, 1));
+        // 4 examples in one batch: one step, one validation.
+        List<string> Warnings(string metric)
+        {
+            var r = CliRunner.Run(["finetune", "--task", "swag", "--data", swag, "--eval-data", swag, "--epochs", "1", "--lr-scheduler", Plateau,
+                "--save-best", metric, .. HeadFineTuneEndToEndTests.Common(tmp.File(metric))]);
+            Assert.True(r.ExitCode == 0, r.StdErr);
+            return [.. r.StdErr.Split('\n').Where(l => l.StartsWith("warning: ", StringComparison.Ordinal))];
+        }
+        Assert.Equal(
+            ["warning: --lr-scheduler reduce_lr_on_plateau watches --save-best accuracy in torch's default mode \"min\", as HF does, so it lowers the rate when accuracy improves; "
+                + "give --lr-scheduler-kwargs '{\"mode\":\"max\"}' to lower it when accuracy stops rising."],
+            Warnings("accuracy"));
+        Assert.Empty(Warnings("loss"));
+    }
 }
