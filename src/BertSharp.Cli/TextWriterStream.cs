@@ -31,6 +31,16 @@ internal sealed class TextWriterStream(TextWriter writer) : Stream
         writer.Write(_chars, 0, n);
     }
 
+    /// <summary>
+    /// Ends the input: a sequence its last bytes left unfinished is written as U+FFFD (as the decoder writes invalid bytes),
+    /// where it would otherwise wait for bytes that never come.
+    /// </summary>
+    public void Complete()
+    {
+        var n = _decoder.GetChars([], _chars, flush: true);
+        writer.Write(_chars, 0, n);
+    }
+
     public override void Flush() => writer.Flush();
 
     public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();

@@ -94,10 +94,15 @@ internal static class LaunchCommand
         {
             var stdout = new LaunchOutput(Console.Out, mpirunSpeaks: false);
             var stderr = new LaunchOutput(Console.Error, mpirunSpeaks: true);
-            var output = process.StandardOutput.BaseStream.CopyToAsync(new TextWriterStream(stdout));
-            var error = process.StandardError.BaseStream.CopyToAsync(new TextWriterStream(stderr));
+            using var stdoutText = new TextWriterStream(stdout);
+            using var stderrText = new TextWriterStream(stderr);
+            var output = process.StandardOutput.BaseStream.CopyToAsync(stdoutText);
+            var error = process.StandardError.BaseStream.CopyToAsync(stderrText);
             process.WaitForExit();
             Task.WaitAll(output, error);
+            // Each stream has ended: what is still held back (a character, a line or a tag cut by the end) is shown now.
+            stdoutText.Complete();
+            stderrText.Complete();
             stdout.Finish();
             stderr.Finish();
             Console.Out.Flush();

@@ -100,13 +100,16 @@ internal sealed partial class LaunchOutput : TextWriter, MpirunTagReader.ISink
     public void Finish()
     {
         _reader.Finish();
+        // Rank 0's last line first, ended as one with its newline is (a stop line held, the line counted as rank 0's), so the
+        // other ranks' copies of it, ended next or held already, are dropped as copies of a whole line are.
+        if (_lines.TryGetValue(0, out var rank0Line) && rank0Line.Length > 0)
+        {
+            EndRank0Line(rank0Line, newline: false);
+            EndLine(0);
+        }
         foreach (var rank in _lines.Keys.Where(r => r != 0 && _lines[r].Length > 0).ToList())
         {
             EndLine(rank);
-        }
-        if (_rank0Defers && _lines.TryGetValue(0, out var rank0Line))
-        {
-            _live.Append(rank0Line);
         }
         foreach (var (text, who, _) in _held)
         {

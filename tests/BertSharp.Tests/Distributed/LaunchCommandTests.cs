@@ -22,6 +22,26 @@ public sealed class LaunchCommandTests
             r.StdErr.ReplaceLineEndings("\n"));
     }
 
+    [SkippableFact]
+    public void Each_streams_last_line_and_a_character_cut_by_its_end_are_shown_when_mpirun_ends()
+    {
+        // libmpi must load (the launcher checks it before starting mpirun); mpirun itself is a script in its place that ends
+        // both streams without a newline, stdout inside a UTF-8 sequence ("€" is E2 82 AC).
+        MpiJob.RequireMpirun();
+        using var fake = TestPaths.TempDir();
+        var script = fake.File("mpirun");
+        File.WriteAllText(script, "#!/bin/sh\nprintf '[1,0]<stdout>:saved run \\342\\202'\nprintf '[1,1]<stderr>:rank 1: last' >&2\n");
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserExecute);
+        }
+        using var env = new EnvScope(("PATH", fake.Path));
+        var r = CliRunner.Run("launch", "--nproc", "2", "--", "doctor");
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        Assert.Equal("saved run \uFFFD", r.StdOut);
+        Assert.Equal("rank 1: last\n", r.StdErr.ReplaceLineEndings("\n"));
+    }
+
     [Fact]
     public void Launch_needs_a_command_and_a_positive_rank_count()
     {

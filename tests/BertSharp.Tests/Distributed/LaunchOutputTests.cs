@@ -343,6 +343,47 @@ public sealed class LaunchOutputTests
         }
     }
 
+    private const string Stopped = "bertsharp: rank 0 of 2 (mpi): stopped by the launcher (SIGTERM) while computing, outside any collective: another rank exited or was killed (the launcher's message names it), or the job was stopped. Files already written are complete and intact.";
+
+    [Fact]
+    public void Every_ranks_last_line_without_its_newline_is_shown_when_the_stream_ends()
+    {
+        var dashes = Rule.TrimEnd('\n');
+        foreach (var (raw, expected) in new[]
+        {
+            ("[1,0]<stderr>:last", "last"),
+            // Dashes after text wait for what follows (mpirun's rule may start there); nothing follows.
+            ("[1,0]<stderr>:total ---", "total ---"),
+            ($"[1,0]<stderr>:total {dashes}", $"total {dashes}"),
+            // What may still become one of rank 0's own messages.
+            ("[1,0]<stderr>:bertsh", "bertsh"),
+            ("[1,1]<stderr>:rank 1: last", "rank 1: last\n"),
+            ("[1,0]<stderr>:a\n[1,1]<stderr>:rank 1: b", "a\nrank 1: b\n"),
+            ("[1,0]<stderr>:a\n[1,0]<stderr>:b[1,1]<stderr>:rank 1: c", "a\nb\nrank 1: c\n"),
+            // A line every rank ends the job with is shown once, as with its newline.
+            ("[1,0]<stderr>:done[1,1]<stderr>:done", "done"),
+            ("[1,1]<stderr>:done[1,0]<stderr>:done", "done"),
+            // Cut where the stream ends inside what looked like a tag: the rank's text.
+            ("[1,0]<stderr>:x [1,0]<std", "x [1,0]<std"),
+            // Rank 0's stop line cut by its end is still its stop line: another rank's error drops it, and without one it
+            // is shown on a line of its own.
+            ($"[1,0]<stderr>:{Stopped}[1,1]<stderr>:rank 1: error: bad\n", "rank 1: error: bad\n"),
+            ($"[1,0]<stderr>:{Stopped}", Stopped + "\n"),
+        })
+        {
+            Assert.Equal(expected, Fold(raw));
+            Assert.Equal(expected, Fold(raw.Chunk(3).Select(c => new string(c)).ToArray()));
+        }
+        // stdout too (no rule lines there).
+        var printed = new StringWriter();
+        using (var stdout = new LaunchOutput(printed, mpirunSpeaks: false))
+        {
+            stdout.Write("[1,0]<stdout>:saved run ---");
+            stdout.Finish();
+        }
+        Assert.Equal("saved run ---", printed.ToString());
+    }
+
     /// <summary>mpirun's stderr, fed in the given reads, as <c>bert launch</c> shows it once the job ended.</summary>
     private static string Fold(params string[] reads)
     {
