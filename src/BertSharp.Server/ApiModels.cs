@@ -79,8 +79,8 @@ public sealed record ClassifyResponse(IReadOnlyList<Classification> Predictions)
 /// <summary>Body of <c>POST /v1/fill-mask</c>.</summary>
 /// <param name="Text">Text with one or more [MASK] tokens.</param>
 /// <param name="TopK">
-/// Candidates per mask (default 5; at most the vocabulary's size without <c>targets</c>; with them, at most their number are
-/// returned, as HF caps it).
+/// Candidates per mask (default 5; without <c>targets</c> at most 50 and the vocabulary's size; with them, a larger value is
+/// capped at their number, as HF caps it).
 /// </param>
 /// <param name="Targets">
 /// Rank only these words, as HF's <c>targets</c> (scores stay the softmax over the whole vocabulary); in the body one word (a

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using BertSharp.Inference;
+using BertSharp.Server.Endpoints;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.OpenApi;
@@ -34,10 +35,25 @@ internal static class ApiSchema
             var targets = Property(schema, "targets");
             StringOrTexts(targets, maxItems: null);
             targets.Type |= JsonSchemaType.Null;
-            // HF caps top_k at the targets' number, and so does the server before it checks the bound; the keyword cannot
-            // depend on another field for the clients that read it, so it states the bound of a request without targets.
-            Property(schema, "top_k").Description = FormattableString.Invariant(
-                $"Candidates per mask, {RequestChecks.MinTopK} to {RequestChecks.FillMaskMaxTopK}; with targets, a larger value is capped at their number (as HF's pipeline caps it), so it may exceed the maximum.");
+            // HF caps top_k at the targets' number, and so does the server before it checks the bound: with targets any top_k
+            // from the minimum up is taken, so the bound moves from the property to the branch without them.
+            var topK = Property(schema, "top_k");
+            topK.Maximum = null;
+            var max = FillMaskEndpoint.MaxTopK(context.ApplicationServices.GetRequiredService<ServedModel>());
+            topK.Description = FormattableString.Invariant(
+                $"Candidates per mask, at least {RequestChecks.MinTopK}; without targets at most {max}; with targets any larger value is capped at their number (as HF's pipeline caps it).");
+            schema.OneOf =
+            [
+                Given("targets", JsonSchemaType.String | JsonSchemaType.Array),
+                new OpenApiSchema
+                {
+                    Properties = new Dictionary<string, IOpenApiSchema>(StringComparer.Ordinal)
+                    {
+                        ["targets"] = new OpenApiSchema { Type = JsonSchemaType.Null },
+                        ["top_k"] = new OpenApiSchema { Maximum = max.ToString(System.Globalization.CultureInfo.InvariantCulture) },
+                    },
+                },
+            ];
         }
         else if (type == typeof(NerRequest))
         {

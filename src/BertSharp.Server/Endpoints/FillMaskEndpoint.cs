@@ -72,6 +72,10 @@ internal static class FillMaskEndpoint
     // Requests with the same target ids share a forward pass; "" is no targets.
     private static string TargetsKey(FillMaskTargets? targets) => targets is null ? "" : string.Join(",", targets.TokenIds);
 
+    /// <summary>The largest top_k a request without targets may ask for: the endpoint's bound, or the vocabulary's size when smaller.</summary>
+    internal static int MaxTopK(ServedModel served) =>
+        Math.Min(RequestChecks.FillMaskMaxTopK, served.FillMask?.Model.Config.VocabSize ?? RequestChecks.FillMaskMaxTopK);
+
     /// <summary>
     /// Refuses (422) a top_k over the vocabulary of a model smaller than <see cref="RequestChecks.FillMaskMaxTopK"/> tokens: the
     /// pipeline refuses it, which in the micro-batch would fail every request batched with it, as a 500. With targets it is

@@ -290,6 +290,17 @@ public sealed class SentenceTransformerPoolingTests
         (status, body) = await host.Post("/v1/embed", new { texts = Texts, pooling = "mean" });
         Assert.Equal(200, status);
         AssertVectors(Reference(Pooling.Mean, normalize: true), Vectors(body!));
+        // OpenAI's request has no field to choose one: the same 422, in OpenAI's error shape, pointing at /v1/embed.
+        (status, body) = await host.Post("/v1/embeddings", new { input = Texts[0] });
+        Assert.Equal(422, status);
+        var expected = new JsonObject
+        {
+            ["error"] = new JsonObject
+            {
+                ["message"] = error + " /v1/embeddings has no 'pooling' field: use POST /v1/embed.", ["type"] = "invalid_request_error", ["param"] = null, ["code"] = null,
+            },
+        };
+        Assert.Equal(expected.ToJsonString(), body!.ToJsonString());
     }
 
     private static float[][] Vectors(JsonNode body) =>

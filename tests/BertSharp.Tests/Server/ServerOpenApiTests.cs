@@ -85,7 +85,14 @@ public sealed class ServerOpenApiTests
         var fill = RequestSchema(doc, "/v1/fill-mask");
         Assert.Equal(["text"], Names(fill["required"]));
         AssertText(fill, "text");
-        AssertBounds(fill, "top_k", RequestChecks.MinTopK, RequestChecks.FillMaskMaxTopK);
+        // Targets cap top_k before the server checks it (as HF caps it), so the maximum binds requests without targets only:
+        // a oneOf of targets given (a word or a list) and targets null or absent with top_k bounded.
+        Assert.Equal(RequestChecks.MinTopK, (double)fill["properties"]!["top_k"]!["minimum"]!);
+        Assert.Null(fill["properties"]!["top_k"]!["maximum"]);
+        var branches = fill["oneOf"]!.AsArray();
+        Assert.Equal(["targets"], Names(branches[0]!["required"]));
+        Assert.Equal("null", (string)branches[1]!["properties"]!["targets"]!["type"]!);
+        Assert.Equal(RequestChecks.FillMaskMaxTopK, (double)branches[1]!["properties"]!["top_k"]!["maximum"]!);
         Assert.Equal(["text"], Names(RequestSchema(doc, "/v1/attention")["required"]));
         AssertText(RequestSchema(doc, "/v1/attention"), "text");
 
@@ -135,6 +142,15 @@ public sealed class ServerOpenApiTests
         }
         await AssertAgree(host, doc, "/v1/fill-mask", """{"text": "a [MASK] b", "top_k": null}""");
         await AssertAgree(host, doc, "/v1/fill-mask", """{"text": null, "top_k": 2}""");
+        foreach (var request in new[]
+        {
+            """{"text": "a [MASK] b", "top_k": 50}""", """{"text": "a [MASK] b", "top_k": 51}""", """{"text": "a [MASK] b", "top_k": 51, "targets": null}""",
+            """{"text": "a [MASK] b", "top_k": 1000, "targets": ["dog", "cat"]}""", """{"text": "a [MASK] b", "top_k": 51, "targets": "dog"}""",
+            """{"text": "a [MASK] b", "top_k": 0, "targets": "dog"}""", """{"text": "a [MASK] b", "top_k": 51, "targets": []}""",
+        })
+        {
+            await AssertAgree(host, doc, "/v1/fill-mask", request);
+        }
         // targets: one word or a non-empty list of words, as HF's "if isinstance(targets, str): targets = [targets]"; null is
         // not given.
         var targets = fill["properties"]!["targets"]!;
