@@ -34,6 +34,7 @@ internal static partial class CliInput
     private static readonly HashSet<string> OwnEmptyCheck = new(StringComparer.Ordinal)
     {
         "predict --text", "predict --text-pair", "predict --choice", "nsp --text", "nsp --text-pair", "ner --text", "qa --question", "qa --context",
+        "fill-mask --target",
     };
 
     /// <summary>What an option or argument with a string value expects, for the names where that is not just "a value".</summary>

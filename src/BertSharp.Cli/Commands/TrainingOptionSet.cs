@@ -51,11 +51,13 @@ internal sealed class OptimizerOptions(double learningRate, double eps, double w
         JsonNode? node;
         try
         {
-            node = JsonNode.Parse(text);
+            // Strict, as every JSON bert reads: the default parse kept both keys and failed on first access as an internal error.
+            node = JsonNode.Parse(text, documentOptions: IO.StrictJson.Options);
         }
-        catch (JsonException)
+        catch (JsonException e)
         {
-            node = null;
+            // A key given twice is named; any other fault is not a JSON object, refused below.
+            node = IO.StrictJson.DuplicateKeyError(LrSchedulerKwargs.Name, text, e) is { } duplicate ? throw duplicate : null;
         }
         return node as JsonObject
             ?? throw new BertSharpException($"{LrSchedulerKwargs.Name} {CliErrors.Shown(text)}: expected a JSON object such as '{{\"num_cycles\": 2}}'.");

@@ -41,7 +41,7 @@ public sealed record FillMaskTargets(IReadOnlyList<int> TokenIds, IReadOnlyList<
             // comma), refused as every other empty input is.
             if (string.IsNullOrWhiteSpace(word))
             {
-                throw new BertSharpException(Invariant($"{field}[{i}]: empty or white space only; expected a word such as a token of the model's vocabulary."));
+                throw new BertSharpException(Invariant($"{field}[{i}]: empty or white space only; expected a word with at least one word piece, such as a token of the model's vocabulary."));
             }
             if (!tokenizer.Vocab.TryGetId(word, out var id))
             {

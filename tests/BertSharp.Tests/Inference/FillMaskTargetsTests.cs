@@ -85,7 +85,7 @@ public sealed class FillMaskTargetsTests
         Assert.All(result, m => Assert.Equal(3, m.Count));
 
         var blank = Assert.Throws<BertSharpException>(() => FillMaskTargets.Resolve(pipeline.Tokenizer, ["dog", " "]));
-        Assert.Equal("targets[1]: empty or white space only; expected a word such as a token of the model's vocabulary.", blank.Message);
+        Assert.Equal("targets[1]: empty or white space only; expected a word with at least one word piece, such as a token of the model's vocabulary.", blank.Message);
         var none = Assert.Throws<BertSharpException>(() => FillMaskTargets.Resolve(pipeline.Tokenizer, []));
         Assert.Equal("targets: expected at least one word when given.", none.Message);
     }
@@ -141,6 +141,9 @@ public sealed class FillMaskTargetsTests
         Assert.Equal(expected.Select(c => c.Token), lines.Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]));
         Assert.Equal(2, lines.Length);
 
+        // A blank target is the library's refusal, by its index, not the parser's generic one for an empty value.
+        CliRunner.Run("fill-mask", "--model", Pretraining, "--text", "the [MASK] sat .", "--target", "dog", "--target", " ", "--device", "cpu")
+            .AssertOneLineError("error: --target[1]: empty or white space only; expected a word with at least one word piece, such as a token of the model's vocabulary.");
         CliRunner.Run("fill-mask", "--model", Pretraining, "--text", "the [MASK] sat .", "--target", "\u0001", "--device", "cpu")
             .AssertOneLineError("error: --target: none of the 1 target(s) has a word piece (only characters the tokenizer drops); expected at least one word such as a token of the model's vocabulary.");
         // Skipped with a warning, as HF skips it, when another target remains.

@@ -209,6 +209,8 @@ public class LearningRateScheduleTests
         { ["--lr-scheduler", "cosine", "--lr-scheduler-kwargs", """{"min_lr": 1e-6}"""], "error: --lr-scheduler-kwargs: cosine takes no argument 'min_lr' (it takes num_cycles)." },
         { ["--lr-scheduler-kwargs", "[2]"], "error: --lr-scheduler-kwargs [2]: expected a JSON object such as '{\"num_cycles\": 2}'." },
         { ["--lr-scheduler-kwargs", "{num_cycles: 2}"], "error: --lr-scheduler-kwargs {num_cycles: 2}: expected a JSON object such as '{\"num_cycles\": 2}'." },
+        // Python's json keeps the last of two keys; System.Text.Json's default parse kept both and failed as an internal error.
+        { ["--lr-scheduler", "cosine", "--lr-scheduler-kwargs", """{"num_cycles": 1, "num_cycles": 2}"""], "error: --lr-scheduler-kwargs: duplicate key 'num_cycles'." },
         { ["--lr-scheduler", "polynomial", "--lr-scheduler-kwargs", """{"lr_end": 0.5}""", "--lr", "0.1"],
             "error: --lr-scheduler-kwargs polynomial: lr_end (0.5) must be smaller than the initial --lr (0.1)." },
         { ["--lr-scheduler", "reduce_lr_on_plateau", "--lr-scheduler-kwargs", """{"factor": 2}"""], "error: --lr-scheduler-kwargs: reduce_lr_on_plateau: factor should be < 1.0." },
