@@ -88,6 +88,12 @@ internal static partial class HubUploadFiles
         Walk(folder, "", files);
         // filter_repo_objects: an allow list keeps only its matches, then the ignore list (with the defaults) drops its matches.
         files.RemoveAll(f => (allow is not null && !allow.Any(r => r.IsMatch(f.PathInRepo))) || ignore.Any(r => r.IsMatch(f.PathInRepo)));
+        // Only what is sent is checked, so that a socket the patterns leave behind does not stop the upload.
+        if (files.FirstOrDefault(f => !FileKind.IsRegular(f.FullPath)) is { } special)
+        {
+            throw new BertSharpException(
+                $"{special.FullPath}: not a regular file (a FIFO, socket or device, which reading would block on or never finish); expected the model directory's files only, or leave it out with {BertSharpException.Field("exclude")}; nothing was uploaded.");
+        }
         if (files.Count == 0 && (include is not null || exclude is { Count: > 0 }))
         {
             throw new BertSharpException(
