@@ -102,6 +102,42 @@ public static class TextLines
     }
 
     /// <summary>
+    /// <see cref="ReadAllText(string)"/> of a file with a size limit that holds for what is read, not for the size the file
+    /// reports: a device or pipe (/dev/zero, a FIFO) reports 0 bytes, and reading it whole ran out of memory as an internal
+    /// error. Refused past <paramref name="maxBytes"/> as "PATH: more than the N-byte limit for WHAT."
+    /// </summary>
+    internal static string ReadAllText(string path, long maxBytes, string what)
+    {
+        using var reader = OpenText(path);
+        try
+        {
+            return ReadToEnd(reader, path, maxBytes, what);
+        }
+        catch (DecoderFallbackException e)
+        {
+            throw InvalidUtf8(path, e);
+        }
+    }
+
+    /// <summary>The rest of <paramref name="reader"/>, refused once it holds more than <paramref name="maxBytes"/> bytes of <paramref name="path"/>.</summary>
+    internal static string ReadToEnd(TextReader reader, string path, long maxBytes, string what)
+    {
+        var text = new StringBuilder();
+        var buffer = new char[1 << 16];
+        int read;
+        while ((read = reader.Read(buffer, 0, buffer.Length)) > 0)
+        {
+            text.Append(buffer, 0, read);
+            // A character is at least one byte: more characters than the limit are more bytes than it.
+            if (text.Length > maxBytes)
+            {
+                throw new BertSharpException(Invariant($"{path}: more than the {maxBytes}-byte limit for {what}."));
+            }
+        }
+        return text.ToString();
+    }
+
+    /// <summary>
     /// Builds the error for a decoding failure. StreamReader decodes whole buffers, so the line it was reading when the
     /// error surfaced is not necessarily the bad one; a second byte-level pass finds the exact line.
     /// </summary>

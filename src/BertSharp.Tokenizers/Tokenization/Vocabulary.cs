@@ -40,6 +40,12 @@ public sealed class Vocabulary
     }
 
     /// <summary>
+    /// The largest vocab.txt <see cref="Load"/> reads, in bytes: 64 MiB, four million tokens of 16 bytes, where the largest
+    /// BERT vocabularies (multilingual, 120,000 tokens) take under 2 MB.
+    /// </summary>
+    internal const long MaxFileBytes = 64L << 20;
+
+    /// <summary>
     /// Loads <c>vocab.txt</c> (UTF-8, one token per line, id = line index). Only the line break (LF, CRLF or CR) ends a
     /// token, so a token keeps trailing spaces, as transformers' <c>load_vocab</c> reads the file. Invalid UTF-8 or a
     /// duplicate token is a <see cref="BertSharpException"/>.
@@ -49,7 +55,8 @@ public sealed class Vocabulary
         string text;
         try
         {
-            text = File.ReadAllText(vocabTxtPath, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true));
+            using var reader = new StreamReader(vocabTxtPath, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true), detectEncodingFromByteOrderMarks: true);
+            text = TextLines.ReadToEnd(reader, vocabTxtPath, MaxFileBytes, "a vocab.txt");
         }
         catch (DecoderFallbackException)
         {

@@ -235,6 +235,29 @@ public class LoaderLimitTests
     }
 
     [Fact]
+    public void A_config_index_or_vocabulary_that_never_ends_is_refused_at_its_limit_not_read_until_memory_runs_out()
+    {
+        // /dev/zero reports 0 bytes, so a check of the reported size passes it; the limit must hold for what is read.
+        using var tmp = TestPaths.TempDir();
+        string Zero(string name)
+        {
+            var path = tmp.File(name);
+            File.CreateSymbolicLink(path, "/dev/zero");
+            return path;
+        }
+        var config = Zero("config.json");
+        Assert.Equal($"{config}: more than the {BertConfig.MaxConfigBytes}-byte limit for a config.json.",
+            Assert.Throws<BertSharpException>(() => BertConfig.Load(config)).Message);
+        var index = Zero("model.safetensors.index.json");
+        Assert.Equal($"{index}: more than the {ShardIndex.MaxIndexBytes}-byte limit for a shard index.",
+            Assert.Throws<BertSharpException>(() => ShardIndex.Read(index)).Message);
+        var vocab = Zero("vocab.txt");
+        Assert.Equal($"{vocab}: more than the {64L << 20}-byte limit for a vocab.txt.",
+            Assert.Throws<BertSharpException>(() => BertSharp.Tokenization.Vocabulary.Load(vocab)).Message);
+        CliRunner.Run("inspect", "--model", tmp.Path).AssertOneLineError($"error: {config}: more than the {BertConfig.MaxConfigBytes}-byte limit for a config.json.");
+    }
+
+    [Fact]
     public void Checkpoint_without_tensors_is_refused_by_load_and_convert()
     {
         using var tmp = TestPaths.TempDir();
