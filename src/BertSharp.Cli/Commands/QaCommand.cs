@@ -37,7 +37,7 @@ internal static class QaCommand
             var text = (p.GetValue(context), p.GetValue(contextFile)) switch
             {
                 ({ } c, null) => c,
-                (null, { } f) => TextLines.ReadAllText(CliInput.ExistingFile("--context-file", f)),
+                (null, { } f) => TextLines.ReadAllText(CliInput.ExistingFile("--context-file", f), "a --context-file"),
                 _ => throw new BertSharpException("qa: give exactly one of --context \"...\" or --context-file FILE."),
             };
             // The library's rule, checked before the model is loaded.

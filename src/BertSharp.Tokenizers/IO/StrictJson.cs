@@ -108,7 +108,7 @@ internal static partial class StrictJson
     /// </summary>
     public static JsonNode? Parse(string path, string expected)
     {
-        var text = TextLines.ReadAllText(path);
+        var text = TextLines.ReadAllText(path, expected);
         RefuseLoneSurrogates(path, text);
         try
         {

@@ -83,30 +83,17 @@ public static class TextLines
         }
     }
 
+    /// <summary>The limit of <see cref="ReadAllText"/> for a file whose format has none of its own: 64 MiB.</summary>
+    internal const long MaxWholeFileBytes = 64L << 20;
+
     /// <summary>
     /// The whole of <paramref name="path"/> as one string (decompressed when <c>.gz</c>, BOM skipped, line terminators kept as
     /// they are), decoded as strictly as <see cref="Read(string)"/>: invalid UTF-8 is a <see cref="BertSharpException"/>
-    /// naming the exact line, never a silent U+FFFD.
-    /// </summary>
-    internal static string ReadAllText(string path)
-    {
-        using var reader = OpenText(path);
-        try
-        {
-            return reader.ReadToEnd();
-        }
-        catch (DecoderFallbackException e)
-        {
-            throw InvalidUtf8(path, e);
-        }
-    }
-
-    /// <summary>
-    /// <see cref="ReadAllText(string)"/> of a file with a size limit that holds for what is read, not for the size the file
+    /// naming the exact line, never a silent U+FFFD. The size limit holds for what is read, not for the size the file
     /// reports: a device or pipe (/dev/zero, a FIFO) reports 0 bytes, and reading it whole ran out of memory as an internal
     /// error. Refused past <paramref name="maxBytes"/> as "PATH: more than the N-byte limit for WHAT."
     /// </summary>
-    internal static string ReadAllText(string path, long maxBytes, string what)
+    internal static string ReadAllText(string path, string what, long maxBytes = MaxWholeFileBytes)
     {
         using var reader = OpenText(path);
         try

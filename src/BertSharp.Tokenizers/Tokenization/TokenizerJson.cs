@@ -169,7 +169,7 @@ public sealed partial class BertTokenizer
     {
         // Strict UTF-8 (the line of a bad byte named): JsonDocument leaves a bad byte inside a string to fail at GetString,
         // with an InvalidOperationException that names neither the file nor the line.
-        var text = TextLines.ReadAllText(path);
+        var text = TextLines.ReadAllText(path, "a tokenizer file");
         StrictJson.RefuseLoneSurrogates(path, text);
         try
         {

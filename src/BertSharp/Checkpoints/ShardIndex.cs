@@ -37,7 +37,7 @@ public sealed record ShardIndex(string Path, IReadOnlyDictionary<string, string>
             throw new BertSharpException($"{path}: file not found.", e);
         }
         // Strict UTF-8: a tensor name with a bad byte would otherwise fail later with a .NET transcoding error.
-        var text = IO.TextLines.ReadAllText(path, MaxIndexBytes, "a shard index");
+        var text = IO.TextLines.ReadAllText(path, "a shard index", MaxIndexBytes);
         IO.StrictJson.RefuseLoneSurrogates(path, text);
         JsonDocument doc;
         try

@@ -49,7 +49,7 @@ public static class TrainingArgsFile
         string? text = null;
         try
         {
-            text = IO.TextLines.ReadAllText(path);
+            text = IO.TextLines.ReadAllText(path, "the run's settings");
             StrictJson.RefuseLoneSurrogates(path, text);
             node = JsonNode.Parse(text, documentOptions: StrictJson.Options);
         }

@@ -274,7 +274,7 @@ public sealed partial class BertConfig
             throw new BertSharpException(Invariant($"{path}: {length} bytes, more than the {MaxConfigBytes}-byte limit for a config.json."));
         }
         // Strict UTF-8 (the line of a bad byte named): File.ReadAllText would turn it into U+FFFD inside a string value.
-        return Parse(IO.TextLines.ReadAllText(path, MaxConfigBytes, "a config.json"), path);
+        return Parse(IO.TextLines.ReadAllText(path, "a config.json", MaxConfigBytes), path);
     }
 
     /// <summary>Writes <c>config.json</c> as HF <c>save_pretrained</c> does: sorted keys, two-space indent.</summary>

@@ -305,7 +305,7 @@ public class CliBoundsTests
     {
         using var tmp = TestPaths.TempDir();
         File.WriteAllBytes(tmp.File("ctx.txt"), [0xEF, 0xBB, 0xBF, .. "a\r\nb\nc"u8]);
-        Assert.Equal("a\r\nb\nc", BertSharp.IO.TextLines.ReadAllText(tmp.File("ctx.txt")));
+        Assert.Equal("a\r\nb\nc", BertSharp.IO.TextLines.ReadAllText(tmp.File("ctx.txt"), "a QA context"));
     }
 
     [Fact]

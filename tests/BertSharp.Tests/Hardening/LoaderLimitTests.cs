@@ -258,6 +258,26 @@ public class LoaderLimitTests
     }
 
     [Fact]
+    [Trait("Category", "Slow")] // reads 64 MiB three times
+    public void Tokenizer_files_and_a_qa_context_that_never_end_are_refused_at_the_whole_file_limit()
+    {
+        using var tmp = TestPaths.TempDir();
+        var limit = 64L << 20;
+        foreach (var (name, what) in new[] { ("tokenizer_config.json", "a tokenizer file"), ("tokenizer.json", "a tokenizer file") })
+        {
+            var dir = tmp.File(name + "-model");
+            Directory.CreateDirectory(dir);
+            File.Copy(Path.Combine(HfFixture.Dir("sequence-classification"), "vocab.txt"), Path.Combine(dir, "vocab.txt"));
+            var zero = Path.Combine(dir, name);
+            File.CreateSymbolicLink(zero, "/dev/zero");
+            Assert.Equal($"{zero}: more than the {limit}-byte limit for {what}.",
+                Assert.Throws<BertSharpException>(() => BertSharp.Tokenization.BertTokenizer.FromDirectory(dir)).Message);
+        }
+        CliRunner.Run("qa", "--model", HfFixture.Dir("question-answering"), "--question", "q", "--context-file", "/dev/zero")
+            .AssertOneLineError($"error: /dev/zero: more than the {limit}-byte limit for a --context-file.");
+    }
+
+    [Fact]
     public void Checkpoint_without_tensors_is_refused_by_load_and_convert()
     {
         using var tmp = TestPaths.TempDir();

@@ -52,7 +52,7 @@ public class TextLinesTests
                 }
                 break;
             default:
-                read = TextLines.ReadAllText(path);
+                read = TextLines.ReadAllText(path, "a test file");
                 break;
         }
         Assert.Equal(expected, read);
