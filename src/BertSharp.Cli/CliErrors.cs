@@ -23,6 +23,7 @@ public static partial class CliErrors
         ["lr_scheduler_type"] = "--lr-scheduler",
         ["adam_epsilon"] = "--eps",
         ["gradient_accumulation_steps"] = "--grad-accum",
+        ["per_device_eval_batch_size"] = "--eval-batch-size",
         ["output_dir"] = "--output",
         ["max_seq_length"] = "--max-length",
         ["bucket_by_length"] = "--no-bucketing",

@@ -57,6 +57,14 @@ internal static class CommonOptions
         return option;
     }
 
+    /// <summary><c>--eval-batch-size</c> of a training command: <paramref name="unit"/> per validation batch, the training batch size unless given.</summary>
+    public static Option<int?> EvalBatchSize(string unit) => new("--eval-batch-size")
+    {
+        HelpName = "N",
+        Description = $"{unit} per validation batch (HF's per_device_eval_batch_size, whose default is 8; default here: --batch-size). " +
+                      "The validation loss is HF's eval_loss, each batch's mean loss weighted by its size, so it shifts slightly with N; a --resume may change it.",
+    };
+
     /// <summary><c>--batch-size</c> of a command that runs a model over many inputs: <paramref name="unit"/> per forward pass.</summary>
     public static Option<int> ForwardBatchSize(string unit = "Examples", string extra = "") =>
         BatchSize($"{unit} per forward pass{extra}.", () => DefaultForwardBatchSize);

@@ -21,6 +21,7 @@ internal static class PretrainCommand
         var model = CommonOptions.ModelOption("Continue pre-training this HF model directory or Hub id instead of a fresh one.", required: false);
         var steps = new Option<long>("--steps") { Description = "Optimizer steps.", DefaultValueFactory = _ => PretrainingTrainerOptions.DefaultSteps };
         var batch = CommonOptions.BatchSize("Instances per micro-batch, over all ranks of a data-parallel run (each takes its share).", () => PretrainingTrainerOptions.DefaultBatchSize);
+        var evalBatch = CommonOptions.EvalBatchSize("Held-out instances");
         var optimizer = new OptimizerOptions(PretrainingTrainerOptions.DefaultLearningRate, PretrainingTrainerOptions.DefaultEps,
             PretrainingTrainerOptions.DefaultWeightDecay, PretrainingTrainerOptions.DefaultMaxGradNorm);
         var warmup = CommonOptions.WarmupSteps<long?>("10 % of --steps");
@@ -38,7 +39,7 @@ internal static class PretrainCommand
         var threads = CommonOptions.Threads();
 
         var cmd = new Command("pretrain", "Pre-train BERT with masked-LM + next-sentence prediction (BertForPreTraining) or masked LM only (--objective mlm, BertForMaskedLM).");
-        foreach (var o in new Option[] { data, output, config, vocab, model, steps, batch }.Concat(optimizer.All)
+        foreach (var o in new Option[] { data, output, config, vocab, model, steps, batch, evalBatch }.Concat(optimizer.All)
                      .Concat([warmup, saveEvery, evalEvery, resume, dynamic, exampleDropout, objective, seed, device, threads, stopAfter, overwrite]))
         {
             cmd.Options.Add(o);
@@ -76,6 +77,7 @@ internal static class PretrainCommand
             {
                 Steps = totalSteps,
                 BatchSize = Pick(batch, s => s.BatchSize),
+                EvalBatchSize = Pick(evalBatch, s => s.EvalBatchSize),
                 LearningRate = Pick(optimizer.LearningRate, s => s.LearningRate),
                 WarmupSteps = saved is { } w && !CommonOptions.Given(p, warmup) ? w.Options.WarmupSteps : p.GetValue(warmup),
                 WeightDecay = Pick(optimizer.WeightDecay, s => s.WeightDecay),

@@ -119,6 +119,8 @@ internal sealed class TrainingOptionSet
         $"{HeadFineTuneOptions.DefaultBatchSize(HeadTask.QuestionAnswering)} for squad, {HeadFineTuneOptions.DefaultBatchSize(HeadTask.MultipleChoice)} for swag), " +
         "over all ranks of a data-parallel run (each takes its share).");
 
+    public Option<int?> EvalBatchSize { get; } = CommonOptions.EvalBatchSize("Examples");
+
     public Option<int?> MaxLength { get; } = CommonOptions.MaxLength(
         $"Fine-tuning defaults to the task's length ({TaskSpec.Sst2.DefaultMaxLength}; {TaskSpec.Imdb.DefaultMaxLength} for imdb, " +
         $"{HeadFineTuneOptions.DefaultMaxLengthOf(HeadTask.QuestionAnswering)} for squad) when the model's trained length is not shorter.");
@@ -179,7 +181,7 @@ internal sealed class TrainingOptionSet
 
     public IEnumerable<Option> All =>
     [
-        Data, EvalData, Output, Model, Config, Vocab, Lowercase, Epochs, BatchSize, MaxLength, .. Optimizer.All, WarmupRatio, WarmupSteps, Seed,
+        Data, EvalData, Output, Model, Config, Vocab, Lowercase, Epochs, BatchSize, EvalBatchSize, MaxLength, .. Optimizer.All, WarmupRatio, WarmupSteps, Seed,
         MaxTrainExamples, MaxEvalExamples, SaveSteps, EvalSteps, EarlyStoppingPatience, EarlyStoppingThreshold, Resume, StopAfter, Device, Threads, Overwrite, FreezeEncoder, FreezeLayers,
     ];
 
@@ -188,7 +190,7 @@ internal sealed class TrainingOptionSet
     {
         DataPath = p.GetValue(Data)!, EvalDataPath = p.GetValue(EvalData), OutputDir = p.GetValue(Output)!, Overwrite = p.GetValue(Overwrite),
         ModelDir = p.GetValue(Model), ConfigPreset = p.GetValue(Config), VocabPath = p.GetValue(Vocab), Lowercase = p.GetValue(Lowercase),
-        Epochs = p.GetValue(Epochs), BatchSize = p.GetValue(BatchSize), MaxLength = p.GetValue(MaxLength),
+        Epochs = p.GetValue(Epochs), BatchSize = p.GetValue(BatchSize), EvalBatchSize = p.GetValue(EvalBatchSize), MaxLength = p.GetValue(MaxLength),
         LearningRate = p.GetValue(Optimizer.LearningRate), Eps = p.GetValue(Optimizer.Eps), WeightDecay = p.GetValue(Optimizer.WeightDecay),
         MaxGradNorm = p.GetValue(Optimizer.MaxGradNorm), GradAccum = p.GetValue(Optimizer.GradAccum),
         LrSchedulerType = p.GetValue(Optimizer.LrScheduler)!, LrSchedulerKwargs = Optimizer.SchedulerKwargs(p),

@@ -12,7 +12,10 @@ namespace BertSharp.Evaluation;
 
 /// <summary>The outcome of evaluating a token classifier on tagged sentences.</summary>
 /// <param name="Scores">seqeval entity scores and token accuracy over the words the model saw.</param>
-/// <param name="Loss">Mean cross-entropy over the labelled tokens.</param>
+/// <param name="Loss">
+/// HF Trainer's <c>eval_loss</c>: each batch's mean cross-entropy over its labelled tokens, weighted by the batch's sentences
+/// (Σ n_b · loss_b / Σ n_b), so it depends on the batch size.
+/// </param>
 /// <param name="Predicted">Predicted tag per word of each sentence (null for words cut off by the maximum length).</param>
 /// <param name="CutWords">Words past the maximum length (left out of the scores, as HF run_ner does).</param>
 public sealed record TaggingEvaluation(SeqevalReport Scores, double Loss, IReadOnlyList<string?[]> Predicted, int CutWords)
@@ -94,7 +97,7 @@ public sealed record QaEvaluation(SquadScores Scores, IReadOnlyList<SquadPredict
 
 /// <summary>The outcome of evaluating a multiple-choice model.</summary>
 /// <param name="Accuracy">Fraction of questions whose highest-scoring choice is the right one.</param>
-/// <param name="Loss">Mean cross-entropy.</param>
+/// <param name="Loss">HF Trainer's <c>eval_loss</c>: each batch's mean cross-entropy weighted by the batch's questions.</param>
 /// <param name="Predicted">The chosen ending per question.</param>
 /// <param name="Probabilities">Softmax over the choices per question.</param>
 public sealed record ChoiceEvaluation(double Accuracy, double Loss, IReadOnlyList<int> Predicted, IReadOnlyList<double[]> Probabilities)
@@ -149,7 +152,6 @@ public static class HeadEvaluation
         CheckTagging(model, sentences, features, labels);
         var predicted = new string?[sentences.Count][];
         double lossSum = 0;
-        long labelled = 0;
         model.eval();
         using (torch.no_grad())
         {
@@ -158,9 +160,9 @@ public static class HeadEvaluation
                 using var scope = NewDisposeScope();
                 var b = HeadCollate.Tagged(features, batch, padId, device);
                 var output = model.Forward(b.Input, b.Labels);
-                var n = batch.Sum(i => features[i].Labels.Count(l => l != Losses.IgnoreIndex));
-                lossSum += output.Loss!.to(torch.float64).cpu().item<double>() * n;
-                labelled += n;
+                // HF's eval_loss (run_ner.py's Trainer): the batch's own mean over its labelled tokens, weighted by its
+                // sentences as evaluation_loop repeats it per example, not by its labelled tokens.
+                lossSum += output.Loss!.to(torch.float64).cpu().item<double>() * batch.Length;
                 // argmax of NaN logits is a label like any other: broken weights must not score as "always O".
                 NonFiniteOutputException.ThrowIfNotFinite(output.Logits.to(torch.float32).cpu().data<float>().ToArray(), "token logits");
                 var best = output.Logits.argmax(-1).cpu().data<long>().ToArray();
@@ -182,7 +184,7 @@ public static class HeadEvaluation
             truth.Add([.. kept.Select(w => sentences[s].Tags[w])]);
             pred.Add([.. kept.Select(w => predicted[s][w]!)]);
         }
-        return new TaggingEvaluation(SeqevalMetrics.Evaluate(truth, pred, strictScheme), labelled == 0 ? double.NaN : lossSum / labelled, predicted, cut);
+        return new TaggingEvaluation(SeqevalMetrics.Evaluate(truth, pred, strictScheme), lossSum / sentences.Count, predicted, cut);
     }
 
     // Before the model runs, the slow part, and naming the parameter: these failed with a NullReferenceException or an

@@ -195,7 +195,7 @@ public static class FineTuner
             Plan = data.Plan,
             Task = new ClassificationTask(model, comm, exampleDropout ? unchecked((long)t.Seed) : null),
             WriteModel = dir => ClassifierCheckpoint.WriteFiles(dir, model, savedTokenizer, labels),
-            Validate = valEnc is null ? null : () => ClassifierEvaluation.Evaluate(model, labels, valEnc, batchSize, tokenizer.PadId, device).Report,
+            Validate = valEnc is null ? null : () => ClassifierEvaluation.Evaluate(model, labels, valEnc, t.EffectiveEvalBatchSize(batchSize), tokenizer.PadId, device).Report,
             Args = args,
             Settings = settings,
             TotalSteps = totalSteps,

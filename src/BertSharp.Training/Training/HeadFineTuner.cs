@@ -172,7 +172,7 @@ public static class HeadFineTuner
             Task = recipe.Task(model, comm, exampleDropout ? unchecked((long)t.Seed) : null),
             // Frozen parameters are saved like the others; the saved model trains whole when fine-tuned again.
             WriteModel = dir => BertPretrained.WriteFiles(model, dir, new SaveOptions(Tokenizer: savedTokenizer)),
-            Validate = recipe.ValidationExamples == 0 ? null : () => recipe.Evaluate(model, batchSize, device)!,
+            Validate = recipe.ValidationExamples == 0 ? null : () => recipe.Evaluate(model, t.EffectiveEvalBatchSize(batchSize), device)!,
             Args = args,
             Settings = settings,
             TotalSteps = totalSteps,

@@ -244,7 +244,7 @@ internal static class ModelCard
     /// extract_hyperparameters_from_trainer's list from a run's recorded settings (fine-tuning's training_args.json,
     /// pre-training's trainer state), up to the warmup: the caller adds <c>num_epochs</c> or <c>training_steps</c>.
     /// </summary>
-    /// <param name="a">The settings: learning_rate, batch_size, seed, gradient_accumulation_steps, adam_epsilon, warmup_steps.</param>
+    /// <param name="a">The settings: learning_rate, batch_size, per_device_eval_batch_size (when recorded), seed, gradient_accumulation_steps, adam_epsilon, warmup_steps.</param>
     /// <param name="warmupRatio">The warmup as a fraction of the steps when it was given so.</param>
     /// <param name="devices">The data-parallel ranks of the invocation that finished the run (1: one process).</param>
     internal static List<(string Name, string Value)> Hyperparameters(JsonObject a, double? warmupRatio, int devices)
@@ -261,8 +261,8 @@ internal static class ModelCard
         {
             ("learning_rate", PythonRepr(TrainLog.Number(a, "learning_rate"))),
             ("train_batch_size", Text(perDevice)),
-            // Rank 0 validates alone, at the global batch (FineTuneHooks, PretrainingTrainer), so that is its device's batch.
-            ("eval_batch_size", Int(a, "batch_size")),
+            // Rank 0 validates alone (FineTuneHooks, PretrainingTrainer), so its batch is the device's.
+            ("eval_batch_size", EvalBatchSize(a)),
             ("seed", Int(a, "seed")),
         };
         if (devices > 1)
@@ -285,7 +285,7 @@ internal static class ModelCard
         {
             // HF's eval × devices always differs from eval on several devices, so HF always writes it then; here one device
             // evaluated the whole batch, so the total is that batch, written so that a reader does not multiply by num_devices.
-            list.Add(("total_eval_batch_size", Int(a, "batch_size")));
+            list.Add(("total_eval_batch_size", EvalBatchSize(a)));
         }
         list.Add(("optimizer", $"Use adamw_torch with betas=(0.9,0.999) and epsilon={PythonRepr(TrainLog.Number(a, "adam_epsilon"))} and optimizer_args=No additional optimizer arguments"));
         // The model card is written from settings the run has already checked, so the file named here is never shown.
@@ -304,6 +304,9 @@ internal static class ModelCard
     private static string Text(long n) => n.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>A whole-number setting as Python prints an int; seeds beyond 2^53 exactly, not through a double.</summary>
+    // Runs recorded before the validation batch size was validated at the training batch size.
+    private static string EvalBatchSize(JsonObject a) => Int(a, a.ContainsKey(TrainingArgs.EvalBatchSizeKey) ? TrainingArgs.EvalBatchSizeKey : "batch_size");
+
     internal static string Int(JsonObject a, string key) => a[key] is JsonValue v && v.TryGetValue<long>(out var n)
         ? n.ToString(System.Globalization.CultureInfo.InvariantCulture)
         : ((long)TrainLog.Number(a, key)).ToString(System.Globalization.CultureInfo.InvariantCulture);

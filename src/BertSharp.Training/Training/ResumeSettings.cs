@@ -170,6 +170,9 @@ internal static class ResumeSettings
         free.Add("eval_strategy");
         // Where checkpoints are written changes nothing a run computes, as pre-training's save_every.
         free.Add("save_steps");
+        // The validation batches change the validation loss a little, nothing the run trains (and checkpoints before it was
+        // recorded validated at the training batch size).
+        free.Add(TrainingArgs.EvalBatchSizeKey);
         // Earlier versions wrote the seed as a string ("42"); the same seed as a number is the same run.
         if (Text(state.Settings["seed"]) is { } oldSeed && oldSeed == settings["seed"]?.ToJsonString())
         {

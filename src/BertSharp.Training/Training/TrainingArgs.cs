@@ -9,6 +9,9 @@ namespace BertSharp.Training;
 /// </summary>
 internal static class TrainingArgs
 {
+    /// <summary>The validation batch size's key, HF's TrainingArguments name (fine-tuning's training_args.json, pre-training's trainer state).</summary>
+    public const string EvalBatchSizeKey = "per_device_eval_batch_size";
+
     /// <summary>The run's settings: <c>task</c>, the shared ones as run (effective epochs, batch size, length, warmup) and <paramref name="taskArgs"/>.</summary>
     public static JsonObject Of(string task, TrainingOptions t, int epochs, int batchSize, int maxLength, int warmup, long totalSteps, JsonObject taskArgs)
     {
@@ -38,6 +41,8 @@ internal static class TrainingArgs
         // HF's TrainingArguments records save_steps; resolved from a ratio by now (TrainingOptions.StepsResolvedFor). A resume
         // may change it (ResumeSettings): checkpoints decide nothing the run computes.
         args["save_steps"] = (long)t.SaveSteps;
+        // HF's TrainingArguments name too; after the keys earlier versions wrote, which validated at the training batch size.
+        args[EvalBatchSizeKey] = t.EffectiveEvalBatchSize(batchSize);
         LrSchedulerRecord.Write(args, t.LrSchedulerType, t.LrSchedulerKwargs);
         // Only with early stopping, so that the keys of a run without it are those earlier versions wrote (an absent key
         // compares as null: a checkpoint without them resumes, and one with them refuses a resume that drops them).

@@ -44,6 +44,16 @@ public sealed record TrainingOptions
     /// <summary>Examples per batch (over all ranks of a data-parallel run); null = the task's default.</summary>
     public int? BatchSize { get; init; }
 
+    /// <summary>
+    /// Examples per validation batch (HF's <c>per_device_eval_batch_size</c>, whose default is 8); null = the training batch
+    /// size. The validation loss is HF's <c>eval_loss</c>, a mean of the batches' means, so it shifts slightly with this size;
+    /// a resume may change it (it changes no training).
+    /// </summary>
+    public int? EvalBatchSize { get; init; }
+
+    /// <summary>The validation batch size of a run whose training batch size is <paramref name="batchSize"/>: <see cref="EvalBatchSize"/>, or that.</summary>
+    internal int EffectiveEvalBatchSize(int batchSize) => EvalBatchSize ?? batchSize;
+
     /// <summary>Tokens per example; null = the task's default, bounded by the model's trained length.</summary>
     public int? MaxLength { get; init; }
 
@@ -263,6 +273,7 @@ public sealed record TrainingOptions
         }
         Positive("epochs", Epochs);
         Positive("batch_size", BatchSize);
+        Positive(TrainingArgs.EvalBatchSizeKey, EvalBatchSize);
         Positive("max_length", MaxLength);
         Positive("learning_rate", LearningRate);
         Positive("adam_epsilon", Eps);

@@ -171,6 +171,34 @@ public class HeadFineTuneEndToEndTests
     }
 
     [Fact]
+    public void Ner_validates_in_batches_of_the_eval_batch_size_as_bert_evaluate_does_with_that_batch_size()
+    {
+        using var tmp = TestPaths.TempDir();
+        var train = tmp.File("train.conll");
+        var dev = tmp.File("dev.conll");
+        WriteConll(train, NerSentences(8, 1));
+        WriteConll(dev, NerSentences(5, 2));
+        var model = tmp.File("ner");
+        var run = CliRunner.Run(["finetune", "--task", "ner", "--data", train, "--eval-data", dev, "--epochs", "1", "--eval-batch-size", "2", .. Common(model)]);
+        Assert.True(run.ExitCode == 0, run.StdErr + run.StdOut);
+        Assert.Equal((8, 2), ((int)Json(Path.Combine(model, "training_args.json"))["batch_size"]!, (int)Json(Path.Combine(model, "training_args.json"))["per_device_eval_batch_size"]!));
+        Assert.Contains("\n- train_batch_size: 8\n- eval_batch_size: 2\n", File.ReadAllText(Path.Combine(model, "README.md")), StringComparison.Ordinal);
+        var validated = (double)Json(Path.Combine(model, "metrics.json"))["metrics"]!["loss"]!;
+
+        // eval_loss weighs each batch's mean over its labelled tokens by its sentences: the 5 sentences in batches of 2 give
+        // the run's number, in one batch of 8 another.
+        double Evaluated(int batchSize)
+        {
+            var output = tmp.File("eval" + batchSize.ToString(CultureInfo.InvariantCulture) + ".json");
+            var eval = CliRunner.Run("evaluate", "--model", model, "--data", dev, "--batch-size", batchSize.ToString(CultureInfo.InvariantCulture), "--output", output);
+            Assert.True(eval.ExitCode == 0, eval.StdErr);
+            return (double)Json(output)["metrics"]!["loss"]!;
+        }
+        Assert.Equal(validated, Evaluated(2), 1e-9);
+        Assert.True(Math.Abs(validated - Evaluated(8)) > 1e-6);
+    }
+
+    [Fact]
     public void Ner_label_all_tokens_and_freezing_are_recorded_and_applied()
     {
         using var tmp = TestPaths.TempDir();
@@ -509,6 +537,7 @@ public class HeadFineTuneEndToEndTests
             (["finetune", "--task", "squad", "--data", squad, "--resume"], "nothing to --resume"),
             (["finetune", "--task", "squad", "--data", squad, "--freeze-encoder", "--freeze-layers", "1"], "give one or the other"),
             (["finetune", "--task", "sst2", "--data", squad, "--label-all-tokens"], "--label-all-tokens: only for the ner task, not for --task sst2."),
+            (["finetune", "--task", "ner", "--data", bad, "--eval-batch-size", "0"], "--eval-batch-size 0: expected a positive number."),
         ];
         foreach (var (args, message) in cases)
         {

@@ -134,4 +134,20 @@ public class ModelCardFormatTests
         var lines = ModelCard.Hyperparameters(args, null, devices);
         Assert.Equal(expected.Split('|'), lines.TakeWhile(l => l.Name != "optimizer").Select(l => $"{l.Name}: {l.Value}"));
     }
+
+    // HF's eval_batch_size is per_device_eval_batch_size (total_eval_batch_size that × devices): the recorded validation batch,
+    // which rank 0 alone runs; the training batch for a run recorded before it (the theory above).
+    [Theory]
+    [InlineData(1, "learning_rate: 0.001|train_batch_size: 8|eval_batch_size: 3|seed: 7")]
+    [InlineData(2, "learning_rate: 0.001|train_batch_size: 4|eval_batch_size: 3|seed: 7|distributed_type: multi-CPU|num_devices: 2|total_train_batch_size: 8|total_eval_batch_size: 3")]
+    public void The_eval_batch_size_is_the_recorded_validation_batch(int devices, string expected)
+    {
+        var args = new JsonObject
+        {
+            ["learning_rate"] = 1e-3, ["batch_size"] = 8, ["per_device_eval_batch_size"] = 3, ["seed"] = 7, ["gradient_accumulation_steps"] = 1,
+            ["adam_epsilon"] = 1e-8, ["warmup_steps"] = 0,
+        };
+        var lines = ModelCard.Hyperparameters(args, null, devices);
+        Assert.Equal(expected.Split('|'), lines.TakeWhile(l => l.Name != "optimizer").Select(l => $"{l.Name}: {l.Value}"));
+    }
 }

@@ -85,7 +85,8 @@ public class PretrainingTrainerTests
 
         // A seed past 2^53, which a double cannot hold: the resume's settings (SavedRun, what bert pretrain --resume takes)
         // must give it back exactly.
-        var options = Options() with { Seed = 9_007_199_254_740_993 };
+        // An evaluation batch other than the training batch, which the resume takes from the run as it takes the others.
+        var options = Options() with { Seed = 9_007_199_254_740_993, EvalBatchSize = 3 };
         new PretrainingTrainer(options).Run(data, tmp.File("straight"), source, resume: false);
         new PretrainingTrainer(options) { StopAfter = 3 }.Run(data, tmp.File("split"), source, resume: false);
         Assert.True(Directory.Exists(tmp.File("split/checkpoint-3")));
@@ -140,12 +141,37 @@ public class PretrainingTrainerTests
         // final/ has run_mlm's model card, from the log and the settings above; the resumed run's, from its kept and new
         // entries, says the same but for the run's name.
         ModelCardChecks.AssertPretrainingCardMatchesRun(tmp.File("straight"),
-            "- learning_rate: 0.001\n- train_batch_size: 4\n- eval_batch_size: 4\n- seed: 9007199254740993\n- gradient_accumulation_steps: 2\n"
+            "- learning_rate: 0.001\n- train_batch_size: 4\n- eval_batch_size: 3\n- seed: 9007199254740993\n- gradient_accumulation_steps: 2\n"
             + "- total_train_batch_size: 8\n- optimizer: Use adamw_torch with betas=(0.9,0.999) and epsilon=1e-06 and optimizer_args=No additional optimizer arguments\n"
             + "- lr_scheduler_type: linear\n- lr_scheduler_warmup_steps: 2\n- training_steps: 6\n",
             withNsp: objective == PretrainingObjective.MaskedLmNextSentence);
         Assert.Equal(File.ReadAllText(tmp.File("straight/final/README.md")).Replace("straight", "split", StringComparison.Ordinal),
             File.ReadAllText(tmp.File("split/final/README.md")));
+    }
+
+    [Fact]
+    public void A_resume_may_evaluate_in_batches_of_another_size_which_changes_the_evaluation_alone()
+    {
+        using var tmp = TestPaths.TempDir();
+        var (data, vocab) = SmallData(tmp);
+        var source = new PretrainingModelSource("tiny", vocab);
+        var o = Options() with { Steps = 2, GradAccum = 1, WarmupSteps = 0, SaveEvery = 0, EvalEvery = 1 };
+        new PretrainingTrainer(o with { EvalBatchSize = 1 }).Run(data, tmp.File("ones"), source, resume: false);
+        // Evaluated in batches of 4 (the training batch) up to step 1, then resumed in batches of 1.
+        new PretrainingTrainer(o) { StopAfter = 1 }.Run(data, tmp.File("split"), source, resume: false);
+        Assert.Equal(4, PretrainingTrainer.SavedRun(tmp.File("split"))!.Value.Options.EvalBatchSize);
+        new PretrainingTrainer(o with { EvalBatchSize = 1 }).Run(data, tmp.File("split"), source, resume: true);
+
+        var ones = PretrainingLogEntry.Read(tmp.File("ones/train_log.jsonl")).Where(e => e.Type == "eval").ToList();
+        var split = PretrainingLogEntry.Read(tmp.File("split/train_log.jsonl")).Where(e => e.Type == "eval").ToList();
+        Assert.Equal([1L, 2L], split.Select(e => e.Step));
+        // The same weights at step 1, the batches' means weighted otherwise (the masked tokens differ from batch to batch);
+        // after the resume the same evaluation as the run evaluated in batches of 1 throughout, and the same weights.
+        Assert.NotEqual(ones[0].MaskedLmLoss, split[0].MaskedLmLoss);
+        Assert.Equal(ones[0].MaskedLmAccuracy, split[0].MaskedLmAccuracy);
+        Assert.Equal((ones[1].Loss, ones[1].MaskedLmLoss), (split[1].Loss, split[1].MaskedLmLoss));
+        Assert.Equal(File.ReadAllBytes(tmp.File("ones/final/model.safetensors")), File.ReadAllBytes(tmp.File("split/final/model.safetensors")));
+        Assert.Equal(1, PretrainingTrainer.SavedRun(tmp.File("split"))!.Value.Options.EvalBatchSize);
     }
 
     [Fact]

@@ -168,7 +168,7 @@ public class TrainingOptionsTests
         var o = new FineTuneOptions { Task = TaskSpec.Sst2, Training = Shared("o") with { LearningRate = 3e-5, Seed = 9 }, SaveBest = "f1" };
         var args = TrainingArgs.Of(o, warmup: 2, totalSteps: 20, maxLength: 64);
         // And the schedule and save_steps, under HF's TrainingArguments names.
-        Assert.Equal(ClassificationKeys.Concat(["lr_scheduler_kwargs", "lr_scheduler_type", "save_steps"]).Order(), args.Select(kv => kv.Key).Order());
+        Assert.Equal(ClassificationKeys.Concat(["lr_scheduler_kwargs", "lr_scheduler_type", "per_device_eval_batch_size", "save_steps"]).Order(), args.Select(kv => kv.Key).Order());
         Assert.Equal(("linear", "{}"), ((string)args["lr_scheduler_type"]!, args["lr_scheduler_kwargs"]!.ToJsonString()));
         Assert.Equal(3e-5, (double)args["learning_rate"]!);
         // A number, as HF's training_args.json and pre-training have it (earlier versions wrote the string "9").
@@ -231,9 +231,35 @@ public class TrainingOptionsTests
         var head = new HeadFineTuneOptions { Task = HeadTask.TokenClassification, Training = Shared("o") };
         var headArgs = TrainingArgs.Of(head.TaskName, head.Training, head.EffectiveEpochs, head.EffectiveBatchSize, 128, 0, 9,
             new JsonObject { ["label_all_tokens"] = false });
-        Assert.Equal([.. HeadKeys, "save_steps", "lr_scheduler_type", "lr_scheduler_kwargs", "label_all_tokens"], headArgs.Select(kv => kv.Key));
+        Assert.Equal([.. HeadKeys, "save_steps", "per_device_eval_batch_size", "lr_scheduler_type", "lr_scheduler_kwargs", "label_all_tokens"], headArgs.Select(kv => kv.Key));
         Assert.Equal("ner", (string)headArgs["task"]!);
         Assert.Equal(32, (int)headArgs["batch_size"]!);
+    }
+
+    [Fact]
+    public void The_eval_batch_size_is_the_batch_size_unless_given_recorded_as_hfs_refused_below_1_and_free_on_resume()
+    {
+        var o = new FineTuneOptions { Task = TaskSpec.Sst2, Training = Shared("o") with { BatchSize = 16 } };
+        // HF's TrainingArguments name; by default the training batch size, the validation batches of earlier versions.
+        Assert.Equal(16, (int)TrainingArgs.Of(o, 0, 20, 64)["per_device_eval_batch_size"]!);
+        var eight = o with { Training = o.Training with { EvalBatchSize = 8 } };
+        var args = TrainingArgs.Of(eight, 0, 20, 64);
+        Assert.Equal((16, 8), ((int)args["batch_size"]!, (int)args["per_device_eval_batch_size"]!));
+
+        foreach (var bad in new[] { 0, -3 })
+        {
+            var e = Assert.Throws<BertSharpException>((o with { Training = o.Training with { EvalBatchSize = bad } }).Validate);
+            Assert.Equal($"--eval-batch-size {bad}: expected a positive number.", Cli.CliErrors.Describe(e));
+            var p = Assert.Throws<BertSharpException>(new PretrainingTrainerOptions { EvalBatchSize = bad }.Validate);
+            Assert.Equal($"--eval-batch-size {bad}: expected at least 1.", Cli.CliErrors.Describe(p));
+        }
+
+        // It changes no training: a resume takes another size, and a checkpoint from before it was recorded resumes with one.
+        JsonObject Settings(FineTuneOptions f) => ResumeSettings.Of(TrainingArgs.Of(f, 0, 20, 64), f.Training, 80, 2, []);
+        ResumeSettings.Check(new TrainerState { Settings = Settings(o) }, Settings(eight), "checkpoint-4", eight.Training);
+        var old = Settings(o);
+        old.Remove("per_device_eval_batch_size");
+        ResumeSettings.Check(new TrainerState { Settings = old }, Settings(eight), "checkpoint-4", eight.Training);
     }
 
     [Fact]

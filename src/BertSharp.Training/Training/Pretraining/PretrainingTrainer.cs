@@ -139,12 +139,12 @@ public sealed class PretrainingTrainer
             settings[SourceKey] = runSource;
         }
         // Only the length of the run may change (raised: the linear decay is re-planned to end at the new total); how often it
-        // saves and evaluates, and where its data lives, are not part of the result.
+        // saves and evaluates, in batches of what size, and where its data lives, are not part of the result.
         // A checkpoint written before the held-out count was recorded is not checked on it (train_instances, which it sets, still is).
         string[] recordedLater = state?.Settings.ContainsKey(EvalInstancesKey) == false ? [EvalInstancesKey] : [];
         // reduce_lr_on_plateau steps at each evaluation: evaluating at other steps would change the rates, so eval_every stays the run's.
         string[] evalFree = LearningRateSchedule.FollowsValidation(_options.LrSchedulerType) ? [] : ["eval_every"];
-        state?.CheckResumable(settings, checkpoint!, mayGrow: ["steps"], free: ["save_every", .. evalFree, "data_directory", SourceKey, DataKey, .. recordedLater, .. LrSchedulerRecord.Keys]);
+        state?.CheckResumable(settings, checkpoint!, mayGrow: ["steps"], free: ["save_every", TrainingArgs.EvalBatchSizeKey, .. evalFree, "data_directory", SourceKey, DataKey, .. recordedLater, .. LrSchedulerRecord.Keys]);
         if (state is not null)
         {
             LrSchedulerRecord.Check(state.Settings, settings, checkpoint!);
@@ -311,7 +311,7 @@ public sealed class PretrainingTrainer
                     {
                         if (evalSet.Count > 0)
                         {
-                            var metrics = PretrainingTask.Evaluate(model, evalSet, _options.BatchSize, data.Manifest.PadId, device);
+                            var metrics = PretrainingTask.Evaluate(model, evalSet, _options.EffectiveEvalBatchSize, data.Manifest.PadId, device);
                             var entry = log.Append("eval", o.Step, new JsonObject([.. metrics.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value))]));
                             curves?.Add(entry);
                             OnLog?.Invoke(PretrainingLogEntry.From(entry));
@@ -431,6 +431,8 @@ public sealed class PretrainingTrainer
             Steps = L("steps"),
             BatchSize = Exact<int>("batch_size"),
             GradAccum = Exact<int>("gradient_accumulation_steps"),
+            // A checkpoint written before it was recorded evaluated at the training batch size.
+            EvalBatchSize = s.ContainsKey(TrainingArgs.EvalBatchSizeKey) ? Exact<int>(TrainingArgs.EvalBatchSizeKey) : null,
             LearningRate = N("learning_rate"),
             WarmupSteps = L("warmup_steps"),
             LrSchedulerType = LrSchedulerRecord.Type(s, file),
@@ -527,6 +529,7 @@ public sealed class PretrainingTrainer
         {
             ["steps"] = _options.Steps,
             ["batch_size"] = _options.BatchSize,
+            [TrainingArgs.EvalBatchSizeKey] = _options.EffectiveEvalBatchSize,
             ["gradient_accumulation_steps"] = _options.GradAccum,
             ["learning_rate"] = _options.LearningRate,
             ["warmup_steps"] = _options.EffectiveWarmupSteps,

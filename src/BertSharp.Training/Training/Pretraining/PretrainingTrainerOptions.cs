@@ -36,6 +36,16 @@ public sealed record PretrainingTrainerOptions
     /// <summary>Instances per micro-batch.</summary>
     public int BatchSize { get; init; } = DefaultBatchSize;
 
+    /// <summary>
+    /// Instances per evaluation batch (HF's <c>per_device_eval_batch_size</c>, whose default is 8); null = <see cref="BatchSize"/>.
+    /// The evaluation loss is HF's <c>eval_loss</c>, a mean of the batches' means, so it shifts slightly with this size; a
+    /// resume may change it.
+    /// </summary>
+    public int? EvalBatchSize { get; init; }
+
+    /// <summary><see cref="EvalBatchSize"/>, or <see cref="BatchSize"/> without one.</summary>
+    internal int EffectiveEvalBatchSize => EvalBatchSize ?? BatchSize;
+
     /// <summary>Micro-batches per optimizer step.</summary>
     public int GradAccum { get; init; } = 1;
 
@@ -127,6 +137,10 @@ public sealed record PretrainingTrainerOptions
         if (BatchSize < 1)
         {
             return ("batch_size", BatchSize.ToString(CultureInfo.InvariantCulture), "at least 1");
+        }
+        if (EvalBatchSize is < 1)
+        {
+            return (TrainingArgs.EvalBatchSizeKey, EvalBatchSize.Value.ToString(CultureInfo.InvariantCulture), "at least 1");
         }
         if (GradAccum < 1)
         {
