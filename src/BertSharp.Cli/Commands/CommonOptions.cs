@@ -62,7 +62,7 @@ internal static class CommonOptions
     {
         HelpName = "N",
         Description = $"{unit} per validation batch (HF's per_device_eval_batch_size, whose default is 8; default here: --batch-size). " +
-                      "The validation loss is HF's eval_loss, each batch's mean loss weighted by its size, so it shifts slightly with N; a --resume may change it.",
+                      "The validation loss is HF's eval_loss, each batch's mean loss weighted by its size, so where a batch's mean is over tokens (ner, the masked LM) it shifts slightly with N; a --resume may change it.",
     };
 
     /// <summary><c>--batch-size</c> of a command that runs a model over many inputs: <paramref name="unit"/> per forward pass.</summary>

@@ -46,8 +46,8 @@ public sealed record TrainingOptions
 
     /// <summary>
     /// Examples per validation batch (HF's <c>per_device_eval_batch_size</c>, whose default is 8); null = the training batch
-    /// size. The validation loss is HF's <c>eval_loss</c>, a mean of the batches' means, so it shifts slightly with this size;
-    /// a resume may change it (it changes no training).
+    /// size. The validation loss is HF's <c>eval_loss</c>, a mean of the batches' means, so token classification's (a mean
+    /// over labelled tokens per batch) shifts slightly with this size; a resume may change it (it changes no training).
     /// </summary>
     public int? EvalBatchSize { get; init; }
 

@@ -125,9 +125,10 @@ public class HeadFineTuneEndToEndTests
         LossPlotChecks.AssertAPointPerValidation(model, "ner", evalSteps: null, [12, 24, 36, 48, 60, 72],
             [.. epochs.Select(e => (double)e["validation"]!["loss"]!)]);
 
-        // evaluate reloads the weights and reproduces the validation metrics; the task comes from training_args.json.
+        // evaluate reloads the weights and reproduces the validation metrics; the task comes from training_args.json. In the
+        // run's validation batches: the loss, HF's eval_loss, weighs each batch's labelled-token mean by its sentences.
         var metrics = tmp.File("eval.json");
-        var eval = CliRunner.Run("evaluate", "--model", model, "--data", dev, "--output", metrics);
+        var eval = CliRunner.Run("evaluate", "--model", model, "--data", dev, "--batch-size", "8", "--output", metrics);
         Assert.True(eval.ExitCode == 0, eval.StdErr);
         var evaluated = Json(metrics)["metrics"]!;
         foreach (var k in new[] { "f1", "precision", "recall", "accuracy", "loss" })
