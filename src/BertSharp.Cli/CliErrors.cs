@@ -24,6 +24,7 @@ public static partial class CliErrors
         ["adam_epsilon"] = "--eps",
         ["gradient_accumulation_steps"] = "--grad-accum",
         ["per_device_eval_batch_size"] = "--eval-batch-size",
+        ["label_smoothing_factor"] = "--label-smoothing",
         ["output_dir"] = "--output",
         ["max_seq_length"] = "--max-length",
         ["bucket_by_length"] = "--no-bucketing",

@@ -144,6 +144,16 @@ internal static class CommonOptions
     public static Option<T> WarmupSteps<T>(string? defaultText = null) =>
         new("--warmup-steps") { Description = "Linear warmup over this many optimizer steps" + (defaultText is null ? "." : $" (default: {defaultText}).") };
 
+    /// <summary>
+    /// <c>--warmup-ratio</c>: warm-up over this fraction of the run's optimizer steps, ceil(steps × X) as HF's warmup_ratio;
+    /// refused with <c>--warmup-steps</c>; <paramref name="defaultText"/> says what is used when neither is given.
+    /// </summary>
+    public static Option<double?> WarmupRatio(string defaultText) => new("--warmup-ratio")
+    {
+        HelpName = "X",
+        Description = $"Linear warmup over this fraction of the optimizer steps, ceil(steps × X) as HF's warmup_ratio; not with --warmup-steps (default: {defaultText}).",
+    };
+
     /// <summary><c>--doc-stride</c> of question answering: context tokens shared by consecutive windows (default <see cref="QuestionAnsweringWindows.DefaultDocStride"/>).</summary>
     public static Option<int> DocStride(string description = "Context tokens shared by consecutive windows (at most half of a window's context, so that each window moves on).") =>
         new("--doc-stride") { Description = description, DefaultValueFactory = _ => QuestionAnsweringWindows.DefaultDocStride };

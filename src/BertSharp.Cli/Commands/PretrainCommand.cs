@@ -24,7 +24,8 @@ internal static class PretrainCommand
         var evalBatch = CommonOptions.EvalBatchSize("Held-out instances");
         var optimizer = new OptimizerOptions(PretrainingTrainerOptions.DefaultLearningRate, PretrainingTrainerOptions.DefaultEps,
             PretrainingTrainerOptions.DefaultWeightDecay, PretrainingTrainerOptions.DefaultMaxGradNorm);
-        var warmup = CommonOptions.WarmupSteps<long?>("10 % of --steps");
+        var warmup = CommonOptions.WarmupSteps<long?>("10 % of --steps, unless --warmup-ratio");
+        var warmupRatio = CommonOptions.WarmupRatio("none: --warmup-steps' 10 % of --steps");
         const string ratio = "; N below 1 is a share of --steps, ceil(steps × N), as HF's save_steps=0.1 (recorded resolved: a resume keeps those steps unless given again)";
         var saveEvery = new Option<double>("--save-every") { Description = "Checkpoint every N steps (0 = at the end only)" + ratio + ".", DefaultValueFactory = _ => 0, HelpName = "N" };
         var evalEvery = new Option<double>("--eval-every") { Description = "Evaluate on held-out instances every N steps (0 = never)" + ratio + ".", DefaultValueFactory = _ => 0, HelpName = "N" };
@@ -40,7 +41,7 @@ internal static class PretrainCommand
 
         var cmd = new Command("pretrain", "Pre-train BERT with masked-LM + next-sentence prediction (BertForPreTraining) or masked LM only (--objective mlm, BertForMaskedLM).");
         foreach (var o in new Option[] { data, output, config, vocab, model, steps, batch, evalBatch }.Concat(optimizer.All)
-                     .Concat([warmup, saveEvery, evalEvery, resume, dynamic, exampleDropout, objective, seed, device, threads, stopAfter, overwrite]))
+                     .Concat([warmup, warmupRatio, saveEvery, evalEvery, resume, dynamic, exampleDropout, objective, seed, device, threads, stopAfter, overwrite]))
         {
             cmd.Options.Add(o);
         }
@@ -79,7 +80,9 @@ internal static class PretrainCommand
                 BatchSize = Pick(batch, s => s.BatchSize),
                 EvalBatchSize = Pick(evalBatch, s => s.EvalBatchSize),
                 LearningRate = Pick(optimizer.LearningRate, s => s.LearningRate),
-                WarmupSteps = saved is { } w && !CommonOptions.Given(p, warmup) ? w.Options.WarmupSteps : p.GetValue(warmup),
+                // A resume that types neither keeps the steps the run warmed up for (a ratio resolved against its --steps then).
+                WarmupSteps = saved is { } w && !CommonOptions.Given(p, warmup) && !CommonOptions.Given(p, warmupRatio) ? w.Options.WarmupSteps : p.GetValue(warmup),
+                WarmupRatio = p.GetValue(warmupRatio),
                 WeightDecay = Pick(optimizer.WeightDecay, s => s.WeightDecay),
                 Eps = Pick(optimizer.Eps, s => s.Eps),
                 GradAccum = Pick(optimizer.GradAccum, s => s.GradAccum),

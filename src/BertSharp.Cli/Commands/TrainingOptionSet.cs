@@ -128,9 +128,16 @@ internal sealed class TrainingOptionSet
     public OptimizerOptions Optimizer { get; } = new(TrainingOptions.DefaultLearningRate, TrainingOptions.DefaultEps, TrainingOptions.DefaultWeightDecay,
         TrainingOptions.DefaultMaxGradNorm);
 
-    public Option<double?> WarmupRatio { get; } = new("--warmup-ratio") { Description = "Linear warmup over this fraction of the steps (default 0)." };
+    public Option<double?> WarmupRatio { get; } = CommonOptions.WarmupRatio("0");
 
     public Option<int?> WarmupSteps { get; } = CommonOptions.WarmupSteps<int?>();
+
+    public Option<double> LabelSmoothing { get; } = new("--label-smoothing")
+    {
+        HelpName = "X",
+        Description = "HF's label_smoothing_factor, 0 ≤ X < 1: train and validate on (1 − X) · cross-entropy + X · the mean −log p over the classes " +
+                      "(HF's LabelSmoother) instead of the plain cross-entropy; classification (pairs too), ner and swag, not regression or squad (default 0).",
+    };
 
     public Option<ulong> Seed { get; } = CommonOptions.Seed(TrainingOptions.DefaultSeed,
         "Seed for initialisation, dropout and shuffling; the same seed gives the same losses on the same CPU.");
@@ -181,7 +188,7 @@ internal sealed class TrainingOptionSet
 
     public IEnumerable<Option> All =>
     [
-        Data, EvalData, Output, Model, Config, Vocab, Lowercase, Epochs, BatchSize, EvalBatchSize, MaxLength, .. Optimizer.All, WarmupRatio, WarmupSteps, Seed,
+        Data, EvalData, Output, Model, Config, Vocab, Lowercase, Epochs, BatchSize, EvalBatchSize, MaxLength, .. Optimizer.All, WarmupRatio, WarmupSteps, LabelSmoothing, Seed,
         MaxTrainExamples, MaxEvalExamples, SaveSteps, EvalSteps, EarlyStoppingPatience, EarlyStoppingThreshold, Resume, StopAfter, Device, Threads, Overwrite, FreezeEncoder, FreezeLayers,
     ];
 
@@ -194,7 +201,7 @@ internal sealed class TrainingOptionSet
         LearningRate = p.GetValue(Optimizer.LearningRate), Eps = p.GetValue(Optimizer.Eps), WeightDecay = p.GetValue(Optimizer.WeightDecay),
         MaxGradNorm = p.GetValue(Optimizer.MaxGradNorm), GradAccum = p.GetValue(Optimizer.GradAccum),
         LrSchedulerType = p.GetValue(Optimizer.LrScheduler)!, LrSchedulerKwargs = Optimizer.SchedulerKwargs(p),
-        WarmupRatio = p.GetValue(WarmupRatio), WarmupSteps = p.GetValue(WarmupSteps), Seed = p.GetValue(Seed),
+        WarmupRatio = p.GetValue(WarmupRatio), WarmupSteps = p.GetValue(WarmupSteps), LabelSmoothing = p.GetValue(LabelSmoothing), Seed = p.GetValue(Seed),
         MaxTrainExamples = p.GetValue(MaxTrainExamples), MaxEvalExamples = p.GetValue(MaxEvalExamples),
         SaveSteps = p.GetValue(SaveSteps), EvalSteps = p.GetValue(EvalSteps), EarlyStoppingPatience = p.GetValue(EarlyStoppingPatience),
         EarlyStoppingThreshold = p.GetValue(EarlyStoppingThreshold), Resume = p.GetValue(Resume), StopAfter = p.GetValue(StopAfter),

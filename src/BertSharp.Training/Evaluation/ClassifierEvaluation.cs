@@ -31,10 +31,11 @@ public static class ClassifierEvaluation
     /// <param name="batchSize">Examples per forward pass, and the size of the per-batch MCC groups.</param>
     /// <param name="padId">[PAD] id.</param>
     /// <param name="device">Where the model lives.</param>
+    /// <param name="labelSmoothing">HF's label_smoothing_factor of the run that validates: its Trainer's evaluation loss is smoothed too (0: the model's own loss).</param>
     /// <exception cref="BertSharpException">The model is a multi-label classifier (problem_type multi_label_classification).</exception>
     /// <exception cref="ArgumentException"><paramref name="examples"/> is empty.</exception>
     public static EvaluationResult Evaluate(BertForSequenceClassification model, LabelMap labels, IReadOnlyList<EncodedExample> examples,
-        int batchSize, int padId, Device device)
+        int batchSize, int padId, Device device, double labelSmoothing = 0)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(labels);
@@ -47,7 +48,7 @@ public static class ClassifierEvaluation
             throw new BertSharpException(
                 "problem_type 'multi_label_classification': evaluation scores one label per example (a class id, or a number for regression); a multi-label model answers yes or no for each of its labels, which these metrics do not measure.");
         }
-        var run = ClassifierRunner.Run(model, examples, batchSize, padId, withLabels: true, device);
+        var run = ClassifierRunner.Run(model, examples, batchSize, padId, withLabels: true, device, labelSmoothing);
         if (labels.IsRegression)
         {
             var truth = examples.Select(e => (double)e.Target).ToArray();

@@ -130,6 +130,7 @@ public static class HeadEvaluation
     /// <param name="padId">The tokenizer's padding id.</param>
     /// <param name="device">Where the model runs.</param>
     /// <param name="strictScheme">seqeval's strict mode with this scheme; null for its default mode (<see cref="SeqevalMetrics.Evaluate"/>).</param>
+    /// <param name="labelSmoothing">HF's label_smoothing_factor of the run that validates: its Trainer's evaluation loss is smoothed too (0: the head's own loss).</param>
     /// <exception cref="ArgumentException">
     /// <paramref name="sentences"/> is empty, or a sentence is null, has null words or tags, or has not one tag per word;
     /// <paramref name="features"/> does not hold one encoding per sentence, or one of them not one word start per word of its
@@ -141,7 +142,7 @@ public static class HeadEvaluation
     /// nor -1 (a word cut off), or a label id that is neither a class of the model nor the ignore index (-100).
     /// </exception>
     public static TaggingEvaluation Tagging(BertForTokenClassification model, IReadOnlyList<TaggedSentence> sentences, IReadOnlyList<TaggedFeature> features,
-        IReadOnlyList<string> labels, int batchSize, int padId, Device device, SeqevalScheme? strictScheme = null)
+        IReadOnlyList<string> labels, int batchSize, int padId, Device device, SeqevalScheme? strictScheme = null, double labelSmoothing = 0)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(sentences);
@@ -162,7 +163,7 @@ public static class HeadEvaluation
                 var output = model.Forward(b.Input, b.Labels);
                 // HF's eval_loss (run_ner.py's Trainer): the batch's own mean over its labelled tokens, weighted by its
                 // sentences as evaluation_loop repeats it per example, not by its labelled tokens.
-                lossSum += output.Loss!.to(torch.float64).cpu().item<double>() * batch.Length;
+                lossSum += Losses.Trainer(output, b.Labels, labelSmoothing)!.to(torch.float64).cpu().item<double>() * batch.Length;
                 // argmax of NaN logits is a label like any other: broken weights must not score as "always O".
                 NonFiniteOutputException.ThrowIfNotFinite(output.Logits.to(torch.float32).cpu().data<float>().ToArray(), "token logits");
                 var best = output.Logits.argmax(-1).cpu().data<long>().ToArray();
@@ -324,11 +325,18 @@ public static class HeadEvaluation
     }
 
     /// <summary>Scores a multiple-choice model on encoded questions (labels required).</summary>
+    /// <param name="model">The multiple-choice model.</param>
+    /// <param name="features">The encoded questions with their answers.</param>
+    /// <param name="batchSize">Questions per forward pass.</param>
+    /// <param name="padId">The tokenizer's padding id.</param>
+    /// <param name="device">Where the model runs.</param>
+    /// <param name="labelSmoothing">HF's label_smoothing_factor of the run that validates: its Trainer's evaluation loss is smoothed too (0: the head's own loss).</param>
     /// <exception cref="ArgumentException">
     /// <paramref name="features"/> is empty, or a question of it is null, has null choices or a null choice, has fewer than 2
     /// choices, or has another number of choices than the first.
     /// </exception>
-    public static ChoiceEvaluation MultipleChoice(BertForMultipleChoice model, IReadOnlyList<ChoiceFeature> features, int batchSize, int padId, Device device)
+    public static ChoiceEvaluation MultipleChoice(BertForMultipleChoice model, IReadOnlyList<ChoiceFeature> features, int batchSize, int padId, Device device,
+        double labelSmoothing = 0)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(features);
@@ -348,7 +356,7 @@ public static class HeadEvaluation
                 using var scope = NewDisposeScope();
                 var b = HeadCollate.CheckedChoices([.. batch.Select(i => features[i])], batch, padId, device);
                 var output = model.Forward(b.Input, b.Labels);
-                lossSum += output.Loss!.to(torch.float64).cpu().item<double>() * batch.Length;
+                lossSum += Losses.Trainer(output, b.Labels, labelSmoothing)!.to(torch.float64).cpu().item<double>() * batch.Length;
                 var choices = (int)output.Logits.shape[1];
                 var logits = output.Logits.to(torch.float32).cpu().data<float>().ToArray();
                 NonFiniteOutputException.ThrowIfNotFinite(logits, "choice logits");

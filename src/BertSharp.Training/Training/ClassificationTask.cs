@@ -16,7 +16,9 @@ namespace BertSharp.Training;
 /// <param name="model">The classifier being trained.</param>
 /// <param name="communicator">The data-parallel group; one process when null.</param>
 /// <param name="exampleDropoutSeed">When set, dropout masks are keyed by (seed, step, example index) (<see cref="ExampleDropout"/>).</param>
-public sealed class ClassificationTask(BertForSequenceClassification model, ICommunicator? communicator = null, long? exampleDropoutSeed = null)
+/// <param name="labelSmoothing">HF's label_smoothing_factor (<see cref="TrainingOptions.LabelSmoothing"/>); a classifier's only.</param>
+public sealed class ClassificationTask(BertForSequenceClassification model, ICommunicator? communicator = null, long? exampleDropoutSeed = null,
+    double labelSmoothing = 0)
     : ITrainingTask<TensorBatch>, IMicroBatchLosses
 {
     private readonly LossShares _shares = new(communicator);
@@ -70,7 +72,7 @@ public sealed class ClassificationTask(BertForSequenceClassification model, ICom
         {
             using var dropout = exampleDropoutSeed is { } seed ? ExampleDropout.Use(seed, micro.Step, [.. batch.Indices.Select(i => (long)i)]) : null;
             var output = model.Forward(new BertInput(batch.InputIds, batch.AttentionMask, batch.TokenTypeIds), batch.Labels);
-            return output.Loss ?? throw new InvalidOperationException("training batch without labels");
+            return Losses.Trainer(output, batch.Labels, labelSmoothing) ?? throw new InvalidOperationException("training batch without labels");
         });
     }
 

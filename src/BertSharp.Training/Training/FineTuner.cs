@@ -103,6 +103,9 @@ public static class FineTuner
         var trainTargets = labels.Encode(train);
         var valTargets = val is null ? null : labels.Encode(val, $"that the training data {t.DataPath} does not have");
         var metricNames = labels.IsRegression ? RegressionMetricNames : ClassificationMetricNames;
+        t.RequireClassesForLabelSmoothing(o.Task.Name, labels.IsRegression
+            ? "regresses a number (MSE), whose float targets HF's LabelSmoother cannot take (its gather needs class ids)"
+            : null);
         if (o.SaveBest is { } bestMetric)
         {
             SaveBestMetric.RequireKnown(bestMetric, metricNames);
@@ -193,9 +196,9 @@ public static class FineTuner
             Trainer = trainer,
             Data = data,
             Plan = data.Plan,
-            Task = new ClassificationTask(model, comm, exampleDropout ? unchecked((long)t.Seed) : null),
+            Task = new ClassificationTask(model, comm, exampleDropout ? unchecked((long)t.Seed) : null, t.LabelSmoothing),
             WriteModel = dir => ClassifierCheckpoint.WriteFiles(dir, model, savedTokenizer, labels),
-            Validate = valEnc is null ? null : () => ClassifierEvaluation.Evaluate(model, labels, valEnc, t.EffectiveEvalBatchSize(batchSize), tokenizer.PadId, device).Report,
+            Validate = valEnc is null ? null : () => ClassifierEvaluation.Evaluate(model, labels, valEnc, t.EffectiveEvalBatchSize(batchSize), tokenizer.PadId, device, t.LabelSmoothing).Report,
             Args = args,
             Settings = settings,
             TotalSteps = totalSteps,

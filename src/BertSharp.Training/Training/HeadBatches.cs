@@ -243,8 +243,10 @@ public sealed class HeadTrainingTask : ITrainingTask<HeadBatch>, IMicroBatchLoss
     /// <param name="model">The model being trained.</param>
     /// <param name="communicator">The data-parallel group; one process when null.</param>
     /// <param name="exampleDropoutSeed">When set, dropout masks are keyed by (seed, step, example index) (<see cref="ExampleDropout"/>).</param>
-    public static HeadTrainingTask TokenClassification(BertForTokenClassification model, ICommunicator? communicator = null, long? exampleDropoutSeed = null) =>
-        new(b => model.Forward(b.Input, b.Labels).Loss, TaggedTokens, communicator, exampleDropoutSeed);
+    /// <param name="labelSmoothing">HF's label_smoothing_factor (<see cref="TrainingOptions.LabelSmoothing"/>), over the tagged tokens.</param>
+    public static HeadTrainingTask TokenClassification(BertForTokenClassification model, ICommunicator? communicator = null, long? exampleDropoutSeed = null,
+        double labelSmoothing = 0) =>
+        new(b => Losses.Trainer(model.Forward(b.Input, b.Labels), b.Labels, labelSmoothing), TaggedTokens, communicator, exampleDropoutSeed);
 
     /// <summary>
     /// (CE(start) + CE(end)) / 2 over the windows. A data-parallel share weighs each window once, which is exact because every
@@ -261,8 +263,10 @@ public sealed class HeadTrainingTask : ITrainingTask<HeadBatch>, IMicroBatchLoss
     /// <param name="model">The model being trained.</param>
     /// <param name="communicator">The data-parallel group; one process when null.</param>
     /// <param name="exampleDropoutSeed">When set, dropout masks are keyed by (seed, step, example index) (<see cref="ExampleDropout"/>).</param>
-    public static HeadTrainingTask MultipleChoice(BertForMultipleChoice model, ICommunicator? communicator = null, long? exampleDropoutSeed = null) =>
-        new(b => model.Forward(b.Input, b.Labels).Loss, b => b.Count, communicator, exampleDropoutSeed);
+    /// <param name="labelSmoothing">HF's label_smoothing_factor (<see cref="TrainingOptions.LabelSmoothing"/>), over the choices.</param>
+    public static HeadTrainingTask MultipleChoice(BertForMultipleChoice model, ICommunicator? communicator = null, long? exampleDropoutSeed = null,
+        double labelSmoothing = 0) =>
+        new(b => Losses.Trainer(model.Forward(b.Input, b.Labels), b.Labels, labelSmoothing), b => b.Count, communicator, exampleDropoutSeed);
 
     private static long TaggedTokens(HeadBatch batch)
     {

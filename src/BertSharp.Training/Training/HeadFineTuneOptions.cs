@@ -188,6 +188,9 @@ public sealed record HeadFineTuneOptions
         RequireTaskSetting(Task, "doc_stride", DocStride);
         RequireTaskSetting(Task, "max_answer_length", MaxAnswerLength);
         RequireTaskSetting(Task, "null_score_diff_threshold", NullScoreDiffThreshold);
+        Training.RequireClassesForLabelSmoothing("squad", Task == HeadTask.QuestionAnswering
+            ? "trains on answer start and end positions, which HF's Trainer leaves unsmoothed (its LabelSmoother takes only an input named labels), so it would change nothing"
+            : null);
         if (DocStride < 0)
         {
             throw new BertSharpException(Invariant($"{F("doc_stride")} {DocStride}: expected a number ≥ 0."));

@@ -178,7 +178,7 @@ internal sealed class TaggingRecipe : HeadRecipe
             _checkpointHasTheseTags, out report);
 
     public override HeadTrainingTask Task(BertPreTrainedModel model, ICommunicator communicator, long? exampleDropoutSeed) =>
-        HeadTrainingTask.TokenClassification((BertForTokenClassification)model, communicator, exampleDropoutSeed);
+        HeadTrainingTask.TokenClassification((BertForTokenClassification)model, communicator, exampleDropoutSeed, _o.Training.LabelSmoothing);
 
     public override HeadBatch Collate(int[] indices, int minWidth, Device device) => HeadCollate.Tagged(_trainFeatures, indices, _tokenizer.PadId, device, minWidth);
 
@@ -188,7 +188,8 @@ internal sealed class TaggingRecipe : HeadRecipe
         {
             return null;
         }
-        var e = HeadEvaluation.Tagging((BertForTokenClassification)model, _val, _valFeatures!, Tags, batchSize, _tokenizer.PadId, device, _o.NerScheme);
+        var e = HeadEvaluation.Tagging((BertForTokenClassification)model, _val, _valFeatures!, Tags, batchSize, _tokenizer.PadId, device, _o.NerScheme,
+            _o.Training.LabelSmoothing);
         return MetricsReport.ForTagging(e, _val.Count);
     }
 
@@ -294,9 +295,11 @@ internal sealed class ChoiceRecipe : HeadRecipe
     private readonly BertTokenizer _tokenizer;
     private readonly ChoiceFeature[] _train;
     private readonly ChoiceFeature[]? _val;
+    private readonly double _labelSmoothing;
 
     public ChoiceRecipe(HeadFineTuneOptions o, ModelSource source, int maxLength, bool validates)
     {
+        _labelSmoothing = o.Training.LabelSmoothing;
         // Below it every choice trains as [CLS] [SEP] [SEP]: the head would learn from no text at all.
         PairLength.Check(maxLength);
         _tokenizer = source.Tokenizer;
@@ -339,7 +342,7 @@ internal sealed class ChoiceRecipe : HeadRecipe
         Create<BertForMultipleChoice>(source, _ => { }, source.Config.Architectures?.FirstOrDefault() == nameof(BertForMultipleChoice), out report);
 
     public override HeadTrainingTask Task(BertPreTrainedModel model, ICommunicator communicator, long? exampleDropoutSeed) =>
-        HeadTrainingTask.MultipleChoice((BertForMultipleChoice)model, communicator, exampleDropoutSeed);
+        HeadTrainingTask.MultipleChoice((BertForMultipleChoice)model, communicator, exampleDropoutSeed, _labelSmoothing);
 
     public override HeadBatch Collate(int[] indices, int minWidth, Device device) => HeadCollate.Choices(_train, indices, _tokenizer.PadId, device, minWidth);
 
@@ -349,7 +352,7 @@ internal sealed class ChoiceRecipe : HeadRecipe
         {
             return null;
         }
-        var e = HeadEvaluation.MultipleChoice((BertForMultipleChoice)model, _val, batchSize, _tokenizer.PadId, device);
+        var e = HeadEvaluation.MultipleChoice((BertForMultipleChoice)model, _val, batchSize, _tokenizer.PadId, device, _labelSmoothing);
         return MetricsReport.FromValues([], _val.Length, e.Values());
     }
 

@@ -110,7 +110,7 @@ internal static class ModelCard
         var task = Tasks.GetValueOrDefault(f.Task, SequenceClassification);
         var results = f.Metrics?["metrics"] is JsonObject values ? values.Select(kv => (kv.Key, TrainLog.Number(values, kv.Key))).ToList() : [];
         return new ModelCardContent(f.ModelName, f.Model, task, Datasets.GetValueOrDefault(f.Task), FileNameOf(f.Args, "data") ?? "unknown", results,
-            Description(f, task), Uses(f, task), DataText(f), [.. Hyperparameters(f.Args, f.WarmupRatio, f.Devices), ("num_epochs", Int(f.Args, "epochs"))], ResultsTable(EpochRows(f.Log)));
+            Description(f, task), Uses(f, task), DataText(f), [.. Hyperparameters(f.Args, f.WarmupRatio, f.Devices), ("num_epochs", Int(f.Args, "epochs")), .. LabelSmoothing(f.Args)], ResultsTable(EpochRows(f.Log)));
     }
 
     /// <summary>
@@ -300,6 +300,10 @@ internal static class ModelCard
         }
         return list;
     }
+
+    // extract_hyperparameters_from_trainer lists it after num_epochs, only when not 0.
+    private static IEnumerable<(string Name, string Value)> LabelSmoothing(JsonObject a) =>
+        a["label_smoothing_factor"] is null ? [] : [("label_smoothing_factor", PythonRepr(TrainLog.Number(a, "label_smoothing_factor")))];
 
     private static string Text(long n) => n.ToString(System.Globalization.CultureInfo.InvariantCulture);
 

@@ -51,6 +51,11 @@ internal static class TrainingArgs
             args["early_stopping_patience"] = patience;
             args["early_stopping_threshold"] = t.EarlyStoppingThreshold ?? 0;
         }
+        // HF's name; only when smoothing, for the same reason (a resume that adds or drops it is refused as a changed setting).
+        if (t.LabelSmoothing != 0)
+        {
+            args["label_smoothing_factor"] = t.LabelSmoothing;
+        }
         // As HF names them, only with --eval-steps, for the same reason: a run validating at epoch ends records what it always did.
         if (t.EvalSteps is { } evalSteps)
         {

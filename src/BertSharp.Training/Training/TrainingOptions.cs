@@ -81,6 +81,14 @@ public sealed record TrainingOptions
     /// <summary>HF's <c>lr_scheduler_kwargs</c>: the schedule's own arguments (num_cycles, lr_end, min_lr, ...), or null for its defaults.</summary>
     public JsonObject? LrSchedulerKwargs { get; init; }
 
+    /// <summary>
+    /// HF's <c>label_smoothing_factor</c> ε, in [0, 1): with ε &gt; 0 the training and validation loss is the Trainer's
+    /// <c>LabelSmoother</c> over the logits, (1 − ε) · cross-entropy + ε · mean −log_softmax over the classes, instead of the
+    /// head's own loss; for single-label classification (pairs too), ner and swag; regression and squad refuse it
+    /// (<see cref="RequireClassesForLabelSmoothing"/>). Default 0.
+    /// </summary>
+    public double LabelSmoothing { get; init; }
+
     /// <summary>Micro-batches per optimizer step.</summary>
     public int GradAccum { get; init; } = 1;
 
@@ -186,7 +194,13 @@ public sealed record TrainingOptions
     public const ulong DefaultSeed = 42;
 
     /// <summary>Warmup steps of a run of <paramref name="totalSteps"/> optimizer steps.</summary>
-    public int WarmupFor(long totalSteps) => WarmupSteps ?? (int)Math.Ceiling(totalSteps * (WarmupRatio ?? 0));
+    public int WarmupFor(long totalSteps) => WarmupSteps ?? (int)WarmupStepsOf(totalSteps, WarmupRatio ?? 0);
+
+    /// <summary>
+    /// The warm-up steps a ratio of <paramref name="totalSteps"/> gives, as HF's <c>get_warmup_steps</c>:
+    /// <c>math.ceil(num_training_steps * warmup_ratio)</c>, in doubles as Python's floats (0.25 of 10 steps is 3).
+    /// </summary>
+    internal static long WarmupStepsOf(long totalSteps, double ratio) => (long)Math.Ceiling(totalSteps * ratio);
 
     /// <summary>
     /// Refuses <see cref="EvalSteps"/> without validation data, as HF's Trainer refuses eval_strategy="steps" without an
@@ -239,6 +253,23 @@ public sealed record TrainingOptions
         {
             throw new BertSharpException(Invariant(
                 $"{BertSharpException.Field("early_stopping_patience")} {patience}: needs {BertSharpException.Field("save_best")} METRIC, the validation metric whose improvement it watches (HF's metric_for_best_model)."));
+        }
+    }
+
+    /// <summary>
+    /// Refuses <see cref="LabelSmoothing"/> where the task's loss is not a cross-entropy over class labels: HF's Trainer
+    /// would run its LabelSmoother there too, which fails on regression's float targets (gather needs class ids) and leaves
+    /// squad's start and end positions alone (it smooths only an input named labels), so the setting would train nothing
+    /// it says.
+    /// </summary>
+    /// <param name="task">The task, for the message.</param>
+    /// <param name="whyNot">Why the task's loss cannot be smoothed; null when it can.</param>
+    internal void RequireClassesForLabelSmoothing(string task, string? whyNot)
+    {
+        if (LabelSmoothing != 0 && whyNot is not null)
+        {
+            throw new BertSharpException(Invariant(
+                $"{BertSharpException.Field("label_smoothing_factor")} {LabelSmoothing}: smooths a cross-entropy over class labels; {task} {whyNot}."));
         }
     }
 
@@ -301,6 +332,10 @@ public sealed record TrainingOptions
         if (WarmupSteps is < 0)
         {
             throw new BertSharpException(Invariant($"{F("warmup_steps")} {WarmupSteps}: expected a number ≥ 0."));
+        }
+        if (!(LabelSmoothing >= 0 && LabelSmoothing < 1))
+        {
+            throw new BertSharpException(Invariant($"{F("label_smoothing_factor")} {LabelSmoothing}: expected a number in [0, 1)."));
         }
         LearningRateSchedule.Check(LrSchedulerType, LrSchedulerKwargs, LearningRate);
         if (MaxTrainExamples is <= 0 || MaxEvalExamples is <= 0)

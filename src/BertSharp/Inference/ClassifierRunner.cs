@@ -27,8 +27,9 @@ public static class ClassifierRunner
     /// <param name="padId">[PAD] id.</param>
     /// <param name="withLabels">Compute the loss from the examples' targets.</param>
     /// <param name="device">Where the model lives.</param>
+    /// <param name="labelSmoothing">HF's label_smoothing_factor for the loss of a single-label classifier (<see cref="Losses.Trainer"/>); 0: the model's own loss.</param>
     public static ClassifierRun Run(BertForSequenceClassification model, IReadOnlyList<EncodedExample> examples, int batchSize, int padId,
-        bool withLabels, Device device)
+        bool withLabels, Device device, double labelSmoothing = 0)
     {
         var config = model.Config;
         var multiLabel = config.ProblemType == "multi_label_classification";
@@ -60,7 +61,7 @@ public static class ClassifierRunner
                 {
                     logits[indices[r]] = values[(r * width)..((r + 1) * width)];
                 }
-                if (output.Loss is { } loss)
+                if (Losses.Trainer(output, labels ?? batch.Labels, labelSmoothing) is { } loss)
                 {
                     lossSum += loss.to(torch.float64).cpu().item<double>() * indices.Length;
                 }

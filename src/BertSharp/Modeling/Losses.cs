@@ -11,9 +11,11 @@ internal static class Losses
 
     /// <summary>
     /// Mean cross-entropy of logits [..., classes] against int64 labels [...]; labels equal to -100 are skipped. A label count
-    /// or class id that does not fit the logits is refused naming <paramref name="name"/>.
+    /// or class id that does not fit the logits is refused naming <paramref name="name"/>. With <paramref name="labelSmoothing"/>
+    /// ε &gt; 0 it is HF Trainer's <c>LabelSmoother</c>: (1 − ε) · the mean cross-entropy + ε · the mean over the labelled rows
+    /// of −Σ log_softmax / classes (libtorch's <c>label_smoothing</c> is that formula, ignored rows left out of both means).
     /// </summary>
-    public static Tensor CrossEntropy(Tensor logits, Tensor labels, string name = "labels", long ignoreIndex = IgnoreIndex)
+    public static Tensor CrossEntropy(Tensor logits, Tensor labels, string name = "labels", long ignoreIndex = IgnoreIndex, double labelSmoothing = 0)
     {
         var classes = logits.shape[^1];
         using var flatLogits = logits.reshape(-1, classes);
@@ -24,8 +26,16 @@ internal static class Losses
         }
         using var flatLabels = labels.reshape(-1).to_type(ScalarType.Int64);
         CheckClassIds(flatLabels, classes, name, ignoreIndex);
-        return nn.functional.cross_entropy(flatLogits, flatLabels, ignore_index: ignoreIndex);
+        return nn.functional.cross_entropy(flatLogits, flatLabels, ignore_index: ignoreIndex, label_smoothing: labelSmoothing);
     }
+
+    /// <summary>
+    /// The loss HF's Trainer trains and validates a classification head on: the head's own
+    /// (<paramref name="output"/>'s, computed with <paramref name="labels"/>), or with <paramref name="labelSmoothing"/> &gt; 0
+    /// its <c>LabelSmoother</c> over the logits (<see cref="CrossEntropy"/>); null without labels.
+    /// </summary>
+    public static Tensor? Trainer(ClassifierOutput output, Tensor? labels, double labelSmoothing) =>
+        labelSmoothing == 0 || labels is null ? output.Loss : CrossEntropy(output.Logits, labels, labelSmoothing: labelSmoothing);
 
     // libtorch says only "Target 7 is out of bounds." (a device-side assert on a GPU); the labels are small next to the
     // logits, and the check reads one boolean back (the offending value only when there is one).

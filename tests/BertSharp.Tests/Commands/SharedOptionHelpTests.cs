@@ -130,7 +130,12 @@ public class SharedOptionHelpTests
         // --warmup-steps keeps each trainer's type: pre-training counts steps in long, fine-tuning in int.
         Assert.Equal(typeof(long?), TypeOf("pretrain", "--warmup-steps"));
         Assert.Equal(typeof(int?), TypeOf("finetune", "--warmup-steps"));
-        Assert.Equal("Linear warmup over this many optimizer steps (default: 10 % of --steps).", Options("--warmup-steps").Single(w => w.Command == "pretrain").Option.Description);
+        Assert.Equal("Linear warmup over this many optimizer steps (default: 10 % of --steps, unless --warmup-ratio).", Options("--warmup-steps").Single(w => w.Command == "pretrain").Option.Description);
+        // --warmup-ratio: one declaration (HF's ceil of steps × ratio), each trainer's default.
+        Assert.Equal(["finetune", "pretrain"], Options("--warmup-ratio").Select(w => w.Command).Order(StringComparer.Ordinal));
+        Assert.All(Options("--warmup-ratio"), w => Assert.Equal(typeof(double?), TypeOf(w.Command, "--warmup-ratio")));
+        Assert.All(Options("--warmup-ratio"), w => Assert.StartsWith("Linear warmup over this fraction of the optimizer steps, ceil(steps × X) as HF's warmup_ratio; not with --warmup-steps (default: ",
+            w.Option.Description, StringComparison.Ordinal));
         Assert.Equal("Linear warmup over this many optimizer steps.", Options("--warmup-steps").Single(w => w.Command == "finetune").Option.Description);
         // --text-column of embed / search keeps its default; --task of embed / search is the same option as finetune's.
         Assert.Equal("text", Default<string>("embed", "--text-column"));

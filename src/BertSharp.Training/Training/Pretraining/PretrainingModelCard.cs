@@ -55,7 +55,7 @@ internal static class PretrainingModelCard
             results.Add(("perplexity", PretrainingLogEntry.From(evals[^1]).Perplexity));
         }
         var dataName = Path.GetFileName(Path.TrimEndingDirectorySeparator(settings["data_directory"]?.GetValue<string>() ?? "unknown"));
-        var hyperparameters = ModelCard.Hyperparameters(settings, null, devices);
+        var hyperparameters = ModelCard.Hyperparameters(settings, settings["warmup_ratio"] is null ? null : TrainLog.Number(settings, "warmup_ratio"), devices);
         hyperparameters.Add(("training_steps", ModelCard.Int(settings, "steps")));
         return new ModelCardContent(modelName, model, FillMask, null, dataName, results,
             Description(architecture, config, parameters, model, withNsp), Uses(withNsp, maxSeqLength), DataText(dataName, start),

@@ -138,13 +138,19 @@ public sealed class PretrainingTrainer
         {
             settings[SourceKey] = runSource;
         }
+        // A resume that keeps the steps a ratio gave (neither warm-up option typed again) keeps the ratio its card names.
+        if (!settings.ContainsKey("warmup_ratio") && state?.Settings["warmup_ratio"] is { } runRatio
+            && state.Settings["warmup_steps"]?.ToJsonString() == settings["warmup_steps"]?.ToJsonString())
+        {
+            settings["warmup_ratio"] = runRatio.DeepClone();
+        }
         // Only the length of the run may change (raised: the linear decay is re-planned to end at the new total); how often it
         // saves and evaluates, in batches of what size, and where its data lives, are not part of the result.
         // A checkpoint written before the held-out count was recorded is not checked on it (train_instances, which it sets, still is).
         string[] recordedLater = state?.Settings.ContainsKey(EvalInstancesKey) == false ? [EvalInstancesKey] : [];
         // reduce_lr_on_plateau steps at each evaluation: evaluating at other steps would change the rates, so eval_every stays the run's.
         string[] evalFree = LearningRateSchedule.FollowsValidation(_options.LrSchedulerType) ? [] : ["eval_every"];
-        state?.CheckResumable(settings, checkpoint!, mayGrow: ["steps"], free: ["save_every", TrainingArgs.EvalBatchSizeKey, .. evalFree, "data_directory", SourceKey, DataKey, .. recordedLater, .. LrSchedulerRecord.Keys]);
+        state?.CheckResumable(settings, checkpoint!, mayGrow: ["steps"], free: ["save_every", "warmup_ratio", TrainingArgs.EvalBatchSizeKey, .. evalFree, "data_directory", SourceKey, DataKey, .. recordedLater, .. LrSchedulerRecord.Keys]);
         if (state is not null)
         {
             LrSchedulerRecord.Check(state.Settings, settings, checkpoint!);
@@ -547,6 +553,11 @@ public sealed class PretrainingTrainer
             [DataKey] = dataSha,
         };
         LrSchedulerRecord.Write(s, _options.LrSchedulerType, _options.LrSchedulerKwargs);
+        // Only when given, as HF's warmup_ratio (the card names it); warmup_steps holds the steps it came to.
+        if (_options.WarmupRatio is { } ratio)
+        {
+            s["warmup_ratio"] = ratio;
+        }
         // Only when on, so that checkpoints written before the setting existed still resume.
         if (exampleDropout)
         {

@@ -52,8 +52,14 @@ public sealed record PretrainingTrainerOptions
     /// <summary>Peak learning rate (google: 1e-4).</summary>
     public double LearningRate { get; init; } = DefaultLearningRate;
 
-    /// <summary>Linear warm-up steps from 0 to the peak; null for 10 % of <see cref="Steps"/> (<see cref="EffectiveWarmupSteps"/>).</summary>
+    /// <summary>Linear warm-up steps from 0 to the peak; null for <see cref="WarmupRatio"/>, else 10 % of <see cref="Steps"/> (<see cref="EffectiveWarmupSteps"/>).</summary>
     public long? WarmupSteps { get; init; }
+
+    /// <summary>
+    /// Warm-up as a fraction of <see cref="Steps"/>, in [0, 1), as HF run_mlm's <c>warmup_ratio</c>: ceil(steps × ratio)
+    /// steps; exclusive with <see cref="WarmupSteps"/>, as in fine-tuning (<see cref="TrainingOptions.WarmupRatio"/>).
+    /// </summary>
+    public double? WarmupRatio { get; init; }
 
     /// <summary>HF's <c>lr_scheduler_type</c>: the learning-rate schedule (<see cref="LearningRateSchedule.Types"/>; default linear).</summary>
     public string LrSchedulerType { get; init; } = LearningRateSchedule.DefaultType;
@@ -105,12 +111,16 @@ public sealed record PretrainingTrainerOptions
     /// <summary>Allow an output directory that holds files BertSharp did not write (they are kept).</summary>
     public bool Overwrite { get; init; }
 
-    /// <summary>The warm-up steps used: <see cref="WarmupSteps"/>, or 10 % of <see cref="Steps"/>.</summary>
-    public long EffectiveWarmupSteps => WarmupSteps ?? Steps / 10;
+    /// <summary>The warm-up steps used: <see cref="WarmupSteps"/>, else ceil(<see cref="Steps"/> × <see cref="WarmupRatio"/>), else 10 % of <see cref="Steps"/>.</summary>
+    public long EffectiveWarmupSteps => WarmupSteps ?? (WarmupRatio is { } ratio ? TrainingOptions.WarmupStepsOf(Steps, ratio) : Steps / 10);
 
     /// <summary>Throws <see cref="BertSharpException"/> naming the first invalid setting.</summary>
     public void Validate()
     {
+        if (WarmupRatio is not null && WarmupSteps is not null)
+        {
+            throw new BertSharpException($"{BertSharpException.Field("warmup_ratio")} and {BertSharpException.Field("warmup_steps")}: give one or the other.");
+        }
         if (FirstInvalid() is { } bad)
         {
             throw new BertSharpException($"{BertSharpException.Field(bad.Name)} {bad.Value}: expected {bad.Expected}.");
@@ -161,6 +171,10 @@ public sealed record PretrainingTrainerOptions
         if (!MaxGradNormRule.Allows(MaxGradNorm))
         {
             return ("max_grad_norm", MaxGradNorm.ToString(CultureInfo.InvariantCulture), MaxGradNormRule.Expected);
+        }
+        if (WarmupRatio is { } ratio && !(ratio >= 0 && ratio < 1))
+        {
+            return ("warmup_ratio", ratio.ToString(CultureInfo.InvariantCulture), "a fraction in [0, 1)");
         }
         if (EffectiveWarmupSteps < 0 || EffectiveWarmupSteps > Steps)
         {
