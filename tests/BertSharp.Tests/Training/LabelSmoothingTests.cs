@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using BertSharp.Data;
+using BertSharp.Evaluation;
 using BertSharp.Inference;
 using BertSharp.Modeling;
 using BertSharp.Tests.Infrastructure;
@@ -115,6 +116,38 @@ public class LabelSmoothingTests
         Assert.Equal(Expected(0), plain.Report.Values["loss"], 6);
         Assert.Equal(Expected(0.2), smoothed.Report.Values["loss"], 6);
         Assert.True(Math.Abs(Expected(0.2) - Expected(0)) > 1e-5, "smoothing changed the loss");
+    }
+
+    [Fact]
+    public void Ner_validation_loss_is_smoothed_over_the_labelled_tokens()
+    {
+        // One batch: whatever the weighting of batches, the loss is HF's smoother over its labelled tokens.
+        const string caseName = "token-classification";
+        using var model = BertPretrained.Load<BertForTokenClassification>(HfFixture.Dir(caseName));
+        var r = HfFixture.Tensors(caseName);
+        var ids = r["in.input_ids"];
+        var lengths = r["in.attention_mask"].sum(1).data<long>().ToArray();
+        var tags = model.Config.Id2Label.OrderBy(kv => kv.Key).Select(kv => kv.Value).ToList();
+        var features = new List<TaggedFeature>();
+        var sentences = new List<TaggedSentence>();
+        for (var i = 0; i < lengths.Length; i++)
+        {
+            long[] labels = [.. r["in.labels"][i].data<long>().Take((int)lengths[i])];
+            labels[1] = -100;
+            int[] starts = [.. Enumerable.Range(0, labels.Length).Where(t => labels[t] != -100)];
+            features.Add(new TaggedFeature([.. ids[i].data<long>().Take((int)lengths[i]).Select(v => (int)v)], labels, starts));
+            sentences.Add(new TaggedSentence([.. starts.Select(t => "w" + t.ToString(System.Globalization.CultureInfo.InvariantCulture))], [.. starts.Select(t => tags[(int)labels[t]])], i + 1));
+        }
+        var all = Enumerable.Range(0, features.Count).ToArray();
+        var batch = HeadCollate.Tagged(features, all, padId: 0);
+        var logits = model.Forward(batch.Input).Logits.data<float>().ToArray();
+        var flat = batch.Labels!.reshape(-1).data<long>().ToArray();
+        foreach (var epsilon in new[] { 0.0, 0.2 })
+        {
+            var e = HeadEvaluation.Tagging(model, sentences, features, tags, features.Count, padId: 0, CPU, labelSmoothing: epsilon);
+            Assert.Equal(HfLabelSmoother(logits, flat, tags.Count, epsilon), e.Loss, 6);
+        }
+        Assert.True(Math.Abs(HfLabelSmoother(logits, flat, tags.Count, 0.2) - HfLabelSmoother(logits, flat, tags.Count, 0)) > 1e-5, "smoothing changed the loss");
     }
 
     [Fact]
