@@ -76,12 +76,21 @@ public sealed class MultipleChoice : InferencePipeline<BertForMultipleChoice>
     /// <param name="maxLength">Tokens per pair, longest-first truncation (null = the model's trained length).</param>
     /// <param name="batchSize">Questions per forward pass.</param>
     /// <exception cref="BertSharpException">The candidates are fewer than 2 or differ in number, or the length leaves a text of a pair no token.</exception>
+    /// <exception cref="ArgumentException">A question's candidates are null.</exception>
     public IReadOnlyList<ChoicePrediction> Predict(IReadOnlyList<(string Context, IReadOnlyList<string> Candidates)> questions, int? maxLength = null, int batchSize = 16)
     {
         ArgumentNullException.ThrowIfNull(questions);
         if (questions.Count == 0)
         {
             return [];
+        }
+        for (var i = 0; i < questions.Count; i++)
+        {
+            if (questions[i].Candidates is null)
+            {
+                // Counting them below threw a NullReferenceException.
+                throw new ArgumentException(Invariant($"questions[{i}] has null candidates; expected a list of candidate texts."), nameof(questions));
+            }
         }
         var choices = questions[0].Candidates.Count;
         if (choices < 2 || questions.Any(q => q.Candidates.Count != choices))

@@ -84,6 +84,8 @@ public sealed partial class BertTokenizer
     /// </summary>
     public static BertTokenizer FromDirectory(string dir)
     {
+        // A null dir read as a missing directory named "": ": tokenizer directory not found."
+        ArgumentNullException.ThrowIfNull(dir);
         if (!Directory.Exists(dir))
         {
             throw new BertSharpException($"{dir}: tokenizer directory not found.");

@@ -16,6 +16,7 @@ public static class ExampleEncoder
     /// <param name="maxLength">Maximum tokens per example.</param>
     /// <param name="side">Which tokens a truncated text keeps.</param>
     /// <param name="headTokens">With <see cref="TruncationSide.HeadAndTail"/>: tokens kept from the start (null: Sun et al.'s share).</param>
+    /// <exception cref="ArgumentException"><paramref name="targets"/> does not hold one value per example.</exception>
     public static EncodedExample[] Encode(BertTokenizer tokenizer, IReadOnlyList<TextExample> examples, float[]? targets, int maxLength,
         TruncationSide side = TruncationSide.Head, int? headTokens = null) =>
         EncodeWithTruncation(tokenizer, examples, targets, maxLength, side, headTokens, TruncationStrategy.LongestFirst);
@@ -27,6 +28,14 @@ public static class ExampleEncoder
     internal static EncodedExample[] EncodeWithTruncation(BertTokenizer tokenizer, IReadOnlyList<TextExample> examples, float[]? targets, int maxLength,
         TruncationSide side, int? headTokens, TruncationStrategy truncation)
     {
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        ArgumentNullException.ThrowIfNull(examples);
+        if (targets is not null && targets.Length != examples.Count)
+        {
+            // Fewer targets failed with an IndexOutOfRangeException after the tokenization; more were dropped silently.
+            throw new ArgumentException(
+                Invariant($"targets holds {targets.Length} values for {examples.Count} examples; expected one per example, in the same order."), nameof(targets));
+        }
         var options = new EncodeOptions
         {
             MaxLength = maxLength,

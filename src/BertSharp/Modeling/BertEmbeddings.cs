@@ -90,6 +90,14 @@ public sealed class BertEmbeddings : nn.Module
         if (positionIds is not null)
         {
             CheckIndexDtype(positionIds, "position_ids");
+            // HF broadcasts position_ids over the batch; any other shape reached libtorch's "The size of tensor a (5) must
+            // match the size of tensor b (4)", which names no input.
+            var batchFits = positionIds.dim() == 1 || (positionIds.dim() == 2 && (positionIds.shape[0] == 1 || positionIds.shape[0] == inputIds.shape[0]));
+            if (!batchFits || positionIds.shape[^1] != seq)
+            {
+                throw new BertSharpException(
+                    $"position_ids: shape {Shape(positionIds)} does not fit input_ids {Shape(inputIds)}; expected [batch, seq], [1, seq] or [seq].");
+            }
         }
         if (inputIds.numel() == 0)
         {

@@ -343,6 +343,12 @@ public sealed class BertForMultipleChoice : BertPreTrainedModel
                 $"multiple choice input_ids: expected shape [batch, choices, seq], got [{ShapeText.Join(input.InputIds.shape)}].");
         }
         var choices = input.InputIds.shape[1];
+        // Reshaping [batch, 0, seq] or [batch, choices, 0] failed inside libtorch ("cannot reshape tensor of 0 elements").
+        if (choices == 0 || input.InputIds.shape[2] == 0)
+        {
+            throw new BertSharpException(
+                $"multiple choice input_ids: shape [{ShapeText.Join(input.InputIds.shape)}] has no {(choices == 0 ? "choices" : "tokens")}; expected at least one choice of at least one token.");
+        }
         static Tensor? Flat(Tensor? t) => t?.reshape(-1, t.shape[^1]);
         var flat = new BertInput(Flat(input.InputIds)!, Flat(input.AttentionMask), Flat(input.TokenTypeIds), Flat(input.PositionIds));
         var o = bert.Forward(flat, outputHiddenStates, outputAttentions);

@@ -80,6 +80,13 @@ internal static class Losses
                 return (CrossEntropy(logits.view(-1, numLabels), labels.view(-1)), problemType);
             case "multi_label_classification":
                 {
+                    // Float class ids (one per row) pick this branch as in HF, where libtorch then said only "Target size
+                    // ([2]) must be the same as input size ([2, 3])".
+                    if (!labels.shape.SequenceEqual(logits.shape))
+                    {
+                        throw new BertSharpException(
+                            $"labels: shape [{ShapeText.Join(labels.shape)}] ({labels.dtype}) for multi-label classification; expected multi-hot labels of the logits' shape [{ShapeText.Join(logits.shape)}], or integer class ids (Int64) for single-label classification.");
+                    }
                     using var target = labels.to_type(logits.dtype);
                     return (nn.functional.binary_cross_entropy_with_logits(logits, target), problemType);
                 }
@@ -95,6 +102,8 @@ internal static class Losses
     /// </summary>
     public static Tensor QuestionAnswering(Tensor startLogits, Tensor endLogits, Tensor startPositions, Tensor endPositions)
     {
+        CheckPositionCount(startPositions, startLogits, "start_positions");
+        CheckPositionCount(endPositions, endLogits, "end_positions");
         using var scope = NewDisposeScope();
         var ignored = startLogits.shape[1];
         // Stable Scalars: an implicit one can be freed by the GC during the native call (see StableScalars).
@@ -104,5 +113,15 @@ internal static class Losses
         var s = nn.functional.cross_entropy(startLogits, start, ignore_index: ignored);
         var e = nn.functional.cross_entropy(endLogits, end, ignore_index: ignored);
         return StableScalars.Divide(StableScalars.Add(s, e), 2).MoveToOuterDisposeScope();
+    }
+
+    // libtorch said "Expected input batch_size (2) to match target batch_size (3)", naming neither tensor.
+    private static void CheckPositionCount(Tensor positions, Tensor logits, string name)
+    {
+        if (positions.numel() != logits.shape[0])
+        {
+            throw new BertSharpException(
+                Invariant($"{name}: shape [{ShapeText.Join(positions.shape)}] holds {positions.numel()} positions; expected {logits.shape[0]}, one per sequence of the logits [{ShapeText.Join(logits.shape)}]."));
+        }
     }
 }

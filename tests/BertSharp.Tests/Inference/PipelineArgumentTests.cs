@@ -48,6 +48,16 @@ public sealed class PipelineArgumentTests
     }
 
     [Fact]
+    public void Multiple_choice_null_candidates_name_the_question()
+    {
+        using var pipeline = MultipleChoice.Load(HfFixture.Dir("multiple-choice"), "cpu");
+        // Counting the candidates threw a NullReferenceException.
+        var e = Assert.Throws<ArgumentException>(() => pipeline.Predict([("a cat sat", ["on a mat", "in a hat"]), ("a dog ran", null!)]));
+        Assert.Equal("questions", e.ParamName);
+        Assert.StartsWith("questions[1] has null candidates; expected a list of candidate texts.", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_disposed_pipeline_over_a_model_it_does_not_own_refuses_and_leaves_the_model_usable()
     {
         TorchRuntime.EnsureLoaded();

@@ -11,6 +11,13 @@ public class TokenizerFilesTests
 {
     private const string Sample = "Hello, y'all! How are you 😁 ? naïve café résumé 東京 unaffable [MASK]";
 
+    [Fact]
+    public void A_null_tokenizer_directory_is_an_argument_null_exception_not_a_missing_directory_named_nothing()
+    {
+        // It was BertSharpException ": tokenizer directory not found.", an empty name where the path goes.
+        Assert.Equal("dir", Assert.Throws<ArgumentNullException>(() => BertTokenizer.FromDirectory(null!)).ParamName);
+    }
+
     [SkippableTheory]
     [InlineData("bert-base-uncased")]
     [InlineData("bert-base-cased")]

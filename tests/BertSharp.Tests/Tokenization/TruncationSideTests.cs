@@ -142,4 +142,21 @@ public class TruncationSideTests
         Assert.Equal([101, 2028, 2048, 102], encoded[1].InputIds);
         Assert.Equal(Cut(Twelve, null, 8, TruncationSide.Head).Ids, ExampleEncoder.Encode(Tok, examples, null, 8)[0].InputIds);
     }
+
+    [Fact]
+    public void Example_encoder_refuses_targets_that_are_not_one_per_example_and_null_arguments_by_name()
+    {
+        TextExample[] examples = [new("one two", null, "1", 2), new("two", null, "0", 3)];
+        // One target short was an IndexOutOfRangeException after the whole batch was tokenized; one too many went unnoticed.
+        foreach (var targets in new[] { new[] { 1f }, [1f, 0f, 1f] })
+        {
+            var e = Assert.Throws<ArgumentException>(() => ExampleEncoder.Encode(Tok, examples, targets, 8));
+            Assert.Equal("targets", e.ParamName);
+            Assert.StartsWith($"targets holds {targets.Length} values for 2 examples; expected one per example, in the same order.", e.Message, StringComparison.Ordinal);
+        }
+        Assert.Equal([1f, 0f], ExampleEncoder.Encode(Tok, examples, [1f, 0f], 8).Select(x => x.Target));
+        // A null tokenizer was a NullReferenceException.
+        Assert.Equal("tokenizer", Assert.Throws<ArgumentNullException>(() => ExampleEncoder.Encode(null!, examples, null, 8)).ParamName);
+        Assert.Equal("examples", Assert.Throws<ArgumentNullException>(() => ExampleEncoder.Encode(Tok, null!, null, 8)).ParamName);
+    }
 }
