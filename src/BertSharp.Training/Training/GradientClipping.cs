@@ -11,8 +11,17 @@ public static class GradientClipping
     /// Computes the L2 norm of all gradients together (each parameter once) and, when it exceeds <paramref name="maxNorm"/>,
     /// scales every gradient by maxNorm / (norm + 1e-6). Returns the norm before clipping.
     /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxNorm"/> is not a positive number (infinity, as in torch, only measures the norm).</exception>
     public static double ClipByGlobalNorm(IEnumerable<Tensor> parameters, double maxNorm)
     {
+        ArgumentNullException.ThrowIfNull(parameters);
+        // torch's clip_grad_norm_ takes any max_norm: a negative one flipped every gradient (an ascent step), zero erased them
+        // and NaN made them NaN, with no error. Infinity stays torch's way of measuring the norm without clipping.
+        if (!(maxNorm > 0))
+        {
+            throw new ArgumentOutOfRangeException(nameof(maxNorm), maxNorm,
+                Invariant($"maxNorm {maxNorm}: expected a positive number (infinity measures the norm without clipping)."));
+        }
         using var scope = NewDisposeScope();
         var seen = new HashSet<IntPtr>();
         var grads = parameters.Where(p => seen.Add(p.Handle)).Select(p => p.grad).OfType<Tensor>().ToList();

@@ -166,6 +166,25 @@ public class HfTrainStepTests(Xunit.Abstractions.ITestOutputHelper log)
         Assert.Equal(3 * scale, a.grad!.data<float>()[0], 6);
     }
 
+    [Theory]
+    [InlineData(-1.0)]
+    [InlineData(0.0)]
+    [InlineData(double.NaN)]
+    public void Clipping_refuses_a_max_norm_that_is_not_positive_and_leaves_the_gradients(double maxNorm)
+    {
+        // torch's arithmetic with max_norm -1 is coefficient -1/13: every gradient flipped, an ascent step, and no error.
+        using var a = nn.Parameter(zeros(2));
+        a.grad = tensor(new float[] { 3, 4 });
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => GradientClipping.ClipByGlobalNorm([a], maxNorm));
+        Assert.Equal("maxNorm", e.ParamName);
+        Assert.StartsWith(FormattableString.Invariant($"maxNorm {maxNorm}: expected a positive number"), e.Message, StringComparison.Ordinal);
+        Assert.Equal([3f, 4f], a.grad!.data<float>().ToArray());
+        // Infinity is torch's norm without clipping: the norm 5 back, the gradients as they were.
+        Assert.Equal(5.0, GradientClipping.ClipByGlobalNorm([a], double.PositiveInfinity), 5);
+        Assert.Equal([3f, 4f], a.grad!.data<float>().ToArray());
+        Assert.Equal("parameters", Assert.Throws<ArgumentNullException>(() => GradientClipping.ClipByGlobalNorm(null!, 1.0)).ParamName);
+    }
+
     internal static BertConfig TinyConfig() => new()
     {
         VocabSize = 64, HiddenSize = 16, NumHiddenLayers = 2, NumAttentionHeads = 2, IntermediateSize = 32,
