@@ -42,6 +42,9 @@ public sealed record QaWindow(BertEncoding Encoding, float[] StartLogits, float[
 /// </summary>
 public sealed class QuestionAnswering : InferencePipeline<BertForQuestionAnswering>
 {
+    // The shortest window: [CLS], one question token, [SEP], one context token, [SEP].
+    private const int MinWindow = 5;
+
     /// <summary>
     /// A pipeline over an already loaded <paramref name="model"/>, on the device the model is on (<see cref="Load"/>
     /// loads a directory).
@@ -121,6 +124,12 @@ public sealed class QuestionAnswering : InferencePipeline<BertForQuestionAnsweri
         if (o.DocStride < 0)
         {
             throw new BertSharpException(Invariant($"{BertSharpException.Field("doc_stride")} {o.DocStride}: expected a number ≥ 0."));
+        }
+        // QaWindowing read a negative length as a question too long: "no room for context in a -1-token window".
+        if (o.MaxLength is < MinWindow)
+        {
+            throw new BertSharpException(Invariant(
+                $"{BertSharpException.Field("max_length")} {o.MaxLength}: expected a window of at least {MinWindow} tokens ([CLS] question [SEP] context [SEP]); a longer one than the model's {Model.Config.MaxPositionEmbeddings} positions is cut to them."));
         }
         var maxLength = EffectiveMaxLength(o.MaxLength ?? Math.Min(QuestionAnsweringOptions.DefaultWindow, ModelMaxLength));
         var all = new List<(int Input, BertEncoding Encoding)>();

@@ -72,6 +72,7 @@ public static class AdamWFactory
     }
 
     /// <summary>AdamW over <paramref name="model"/>'s trainable parameters with the decay groups of <see cref="AdamWOptions.DecayRule"/>.</summary>
+    /// <exception cref="BertSharpException">The learning rate is negative or NaN.</exception>
     public static AdamW Create(BertPreTrainedModel model, AdamWOptions options)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -80,10 +81,16 @@ public static class AdamWFactory
     }
 
     /// <summary>AdamW over named parameters with the decay groups of <see cref="AdamWOptions.DecayRule"/>.</summary>
+    /// <exception cref="BertSharpException">The learning rate is negative or NaN.</exception>
     public static AdamW Create(IEnumerable<(string Name, Parameter Param)> parameters, AdamWOptions options)
     {
         ArgumentNullException.ThrowIfNull(parameters);
         ArgumentNullException.ThrowIfNull(options);
+        // TorchSharp said only "Invalid learning rate: -1", naming no field, and took NaN. 0 stays allowed, as in torch.
+        if (!(options.LearningRate >= 0))
+        {
+            throw new BertSharpException(Invariant($"{BertSharpException.Field("learning_rate")} {options.LearningRate}: expected a number ≥ 0."));
+        }
         var (decay, noDecay) = Split(parameters, options.DecayRule);
         var groups = new List<AdamW.ParamGroup>();
         if (decay.Count > 0)

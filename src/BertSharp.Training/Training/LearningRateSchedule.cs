@@ -38,14 +38,20 @@ public sealed class LearningRateSchedule
     /// <param name="type">HF's <c>lr_scheduler_type</c>, one of <see cref="Types"/>.</param>
     /// <param name="kwargs">HF's <c>lr_scheduler_kwargs</c>; null or empty for the schedule's defaults.</param>
     /// <exception cref="BertSharpException">
-    /// Negative steps, an unknown type, or kwargs the schedule's HF function would refuse (a key it does not take, a value
+    /// Negative warm-up steps, total steps below 1, an unknown type, or kwargs the schedule's HF function would refuse (a key it does not take, a value
     /// of the wrong type, polynomial's lr_end not below the rate, cosine_with_min_lr without exactly one of min_lr and min_lr_rate).
     /// </exception>
     public LearningRateSchedule(double baseLearningRate, long warmupSteps, long totalSteps, string type = DefaultType, JsonObject? kwargs = null)
     {
-        if (warmupSteps < 0 || totalSteps < 0)
+        if (warmupSteps < 0)
         {
-            throw new BertSharpException(Invariant($"learning-rate schedule: warmup {warmupSteps} and total {totalSteps} steps must not be negative."));
+            throw new BertSharpException(Invariant($"{BertSharpException.Field("warmup_steps")} {warmupSteps}: expected a number ≥ 0."));
+        }
+        // A run of 0 steps trains nothing: a caller that computed it from empty data or a slipped count would otherwise
+        // build a trainer that silently never reaches its schedule.
+        if (totalSteps < 1)
+        {
+            throw new BertSharpException(Invariant($"{BertSharpException.Field("total_steps")} {totalSteps}: expected at least 1 optimizer step."));
         }
         BaseLearningRate = baseLearningRate;
         WarmupSteps = warmupSteps;

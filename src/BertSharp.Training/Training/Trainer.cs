@@ -50,6 +50,10 @@ public sealed class Trainer : IDisposable
     /// <param name="model">The model to train (put in train mode here).</param>
     /// <param name="settings">Optimiser and schedule.</param>
     /// <param name="sync">Gradient averaging across workers; none by default.</param>
+    /// <exception cref="BertSharpException">
+    /// The learning rate is negative or NaN, <see cref="OptimizerSettings.TotalSteps"/> is below 1 or the schedule is refused
+    /// (<see cref="LearningRateSchedule"/>).
+    /// </exception>
     public Trainer(BertPreTrainedModel model, OptimizerSettings settings, IGradientSync? sync = null)
     {
         ArgumentNullException.ThrowIfNull(model);

@@ -115,6 +115,11 @@ internal static class MaskedLmHead
 {
     public static (Tensor Logits, Tensor? Loss) Run(BertClsHeads cls, BertModel bert, Tensor hidden, Tensor? labels, bool labelledOnly)
     {
+        if (labels is not null)
+        {
+            // Float labels were cast to token ids without a word: 0.5 became token 0, a real target.
+            Losses.RequireIntegers(labels, "labels", "integer token ids (Int64), -100 where nothing is predicted");
+        }
         if (labelledOnly && labels is not null)
         {
             // The labelled positions index the hidden states: a label count that does not match would gather the wrong rows.
@@ -349,6 +354,9 @@ public sealed class BertForMultipleChoice : BertPreTrainedModel
             throw new BertSharpException(
                 $"multiple choice input_ids: shape [{ShapeText.Join(input.InputIds.shape)}] has no {(choices == 0 ? "choices" : "tokens")}; expected at least one choice of at least one token.");
         }
+        // Flattened first, a mask of the wrong shape was reported by BertModel in shapes the caller never passed ([6, 5]).
+        SameShapeAsIds(input.AttentionMask, "attention_mask", input.InputIds);
+        SameShapeAsIds(input.TokenTypeIds, "token_type_ids", input.InputIds);
         static Tensor? Flat(Tensor? t) => t?.reshape(-1, t.shape[^1]);
         var flat = new BertInput(Flat(input.InputIds)!, Flat(input.AttentionMask), Flat(input.TokenTypeIds), Flat(input.PositionIds));
         var o = bert.Forward(flat, outputHiddenStates, outputAttentions);
@@ -356,6 +364,15 @@ public sealed class BertForMultipleChoice : BertPreTrainedModel
         using var scores = classifier.call(d);
         var logits = scores.view(-1, choices);
         return new ClassifierOutput(logits, labels is null ? null : Losses.CrossEntropy(logits, labels), o);
+    }
+
+    private static void SameShapeAsIds(Tensor? t, string name, Tensor inputIds)
+    {
+        if (t is not null && !t.shape.SequenceEqual(inputIds.shape))
+        {
+            throw new BertSharpException(
+                $"multiple choice {name}: shape [{ShapeText.Join(t.shape)}] differs from input_ids [{ShapeText.Join(inputIds.shape)}]; expected the same shape [batch, choices, seq].");
+        }
     }
 }
 

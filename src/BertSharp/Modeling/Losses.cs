@@ -104,6 +104,9 @@ internal static class Losses
     {
         CheckPositionCount(startPositions, startLogits, "start_positions");
         CheckPositionCount(endPositions, endLogits, "end_positions");
+        // to_type(Int64) truncated float positions (1.7 trained on token 1) where HF's cross_entropy refuses them.
+        RequireIntegers(startPositions, "start_positions", "integer token indices (Int64)");
+        RequireIntegers(endPositions, "end_positions", "integer token indices (Int64)");
         using var scope = NewDisposeScope();
         var ignored = startLogits.shape[1];
         // Stable Scalars: an implicit one can be freed by the GC during the native call (see StableScalars).
@@ -122,6 +125,18 @@ internal static class Losses
         {
             throw new BertSharpException(
                 Invariant($"{name}: shape [{ShapeText.Join(positions.shape)}] holds {positions.numel()} positions; expected {logits.shape[0]}, one per sequence of the logits [{ShapeText.Join(logits.shape)}]."));
+        }
+    }
+
+    /// <summary>
+    /// Refuses targets of a floating-point (or bool) dtype, which the losses' to_type(Int64) would otherwise truncate silently,
+    /// naming <paramref name="name"/> and saying what was <paramref name="expected"/>.
+    /// </summary>
+    public static void RequireIntegers(Tensor targets, string name, string expected)
+    {
+        if (targets.dtype is not (ScalarType.Int64 or ScalarType.Int32 or ScalarType.Int16 or ScalarType.Int8 or ScalarType.Byte))
+        {
+            throw new BertSharpException($"{name}: dtype {targets.dtype}; expected {expected}.");
         }
     }
 }

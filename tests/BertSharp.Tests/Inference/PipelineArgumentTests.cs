@@ -47,6 +47,22 @@ public sealed class PipelineArgumentTests
         Assert.Equal($"top_k {vocab + 1}: expected at most the vocabulary size ({vocab}) without targets.", e.Message);
     }
 
+    [Theory]
+    [InlineData(-1)]
+    [InlineData(4)]
+    public void Question_answering_max_length_below_the_shortest_window_names_max_length(int maxLength)
+    {
+        using var pipe = QuestionAnswering.Load(HfFixture.Dir("question-answering"), "cpu");
+        var positions = pipe.Model.Config.MaxPositionEmbeddings;
+        // -1 read as a question too long: "the question has 1 tokens, which leaves no room for context in a -1-token window".
+        var e = Assert.Throws<BertSharpException>(() => pipe.Answer([("who", "a cat sat on the mat")], new QuestionAnsweringOptions(MaxLength: maxLength)));
+        Assert.Equal(FormattableString.Invariant(
+            $"max_length {maxLength}: expected a window of at least 5 tokens ([CLS] question [SEP] context [SEP]); a longer one than the model's {positions} positions is cut to them."), e.Message);
+        // The shortest window holds the one-token question and one context token per window, and answers with one of them.
+        var answer = Assert.Single(pipe.Answer([("who", "a cat sat on the mat")], new QuestionAnsweringOptions(MaxLength: 5, DocStride: 0))[0]);
+        Assert.Contains(answer.Answer, new[] { "a", "cat", "sat", "on", "the", "mat" });
+    }
+
     [Fact]
     public void Multiple_choice_null_candidates_name_the_question()
     {

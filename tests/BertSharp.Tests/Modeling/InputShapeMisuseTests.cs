@@ -76,4 +76,60 @@ public sealed class InputShapeMisuseTests
             Assert.Throws<BertSharpException>(() => qa.Forward(new BertInput(ids), tensor(new long[] { 0, 1 }), zeros(2, 5, dtype: ScalarType.Int64))).Message);
         Assert.True(float.IsFinite(qa.Forward(new BertInput(ids), tensor(new long[] { 0, 1 }), tensor(new long[,] { { 1 }, { 2 } })).Loss!.item<float>()));
     }
+
+    [Fact]
+    public void A_multiple_choice_mask_or_segment_ids_of_another_shape_are_refused_in_the_shapes_passed()
+    {
+        using var mc = BertPretrained.Create<BertForMultipleChoice>(HfTrainStepTests.TinyConfig());
+        mc.eval();
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var ids = ones(2, 3, 4, dtype: ScalarType.Int64);
+        // Flattened before BertModel checked it, a [2, 3, 5] mask was reported as "[6, 5] does not fit input_ids [6, 4]".
+        Assert.Equal("multiple choice attention_mask: shape [2, 3, 5] differs from input_ids [2, 3, 4]; expected the same shape [batch, choices, seq].",
+            Assert.Throws<BertSharpException>(() => mc.Forward(new BertInput(ids, ones(2, 3, 5, dtype: ScalarType.Int64)))).Message);
+        Assert.Equal("multiple choice token_type_ids: shape [3, 2, 4] differs from input_ids [2, 3, 4]; expected the same shape [batch, choices, seq].",
+            Assert.Throws<BertSharpException>(() => mc.Forward(new BertInput(ids, TokenTypeIds: zeros(3, 2, 4, dtype: ScalarType.Int64)))).Message);
+        // A mask and segment ids of the ids' shape, all ones and zeros, are the defaults: the same logits as none.
+        var expected = mc.Forward(new BertInput(ids)).Logits.data<float>().ToArray();
+        var given = mc.Forward(new BertInput(ids, ones(2, 3, 4, dtype: ScalarType.Int64), zeros(2, 3, 4, dtype: ScalarType.Int64))).Logits;
+        Assert.Equal(expected, given.data<float>().ToArray());
+    }
+
+    [Fact]
+    public void Float_masked_lm_labels_are_refused_naming_labels_on_both_paths_and_integer_ones_of_any_width_are_taken()
+    {
+        using var mlm = BertPretrained.Create<BertForMaskedLM>(HfTrainStepTests.TinyConfig());
+        mlm.eval();
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var ids = tensor(new long[,] { { 1, 5, 6, 2 } });
+        // 5.7 was cast to token 5 without a word: a target the caller never gave.
+        var floats = tensor(new float[,] { { -100, 5.7f, -100, -100 } });
+        const string expected = "labels: dtype Float32; expected integer token ids (Int64), -100 where nothing is predicted.";
+        Assert.Equal(expected, Assert.Throws<BertSharpException>(() => mlm.Forward(new BertInput(ids), floats)).Message);
+        Assert.Equal(expected, Assert.Throws<BertSharpException>(() => mlm.Forward(new BertInput(ids), floats, logitsAtLabelledPositionsOnly: true)).Message);
+        // Int32 labels are the same targets as Int64: the loss is -log_softmax(logits at position 1)[5].
+        var output = mlm.Forward(new BertInput(ids), tensor(new int[,] { { -100, 5, -100, -100 } }));
+        var row = output.Logits[0, 1].data<float>().ToArray();
+        var logSumExp = row.Max() + Math.Log(row.Sum(x => Math.Exp(x - row.Max())));
+        Assert.Equal(logSumExp - row[5], output.Loss!.item<float>(), 4);
+    }
+
+    [Fact]
+    public void Float_answer_positions_are_refused_naming_them_where_they_were_truncated()
+    {
+        var config = HfTrainStepTests.TinyConfig();
+        config.NumLabels = 2;
+        using var qa = BertPretrained.Create<BertForQuestionAnswering>(config);
+        qa.eval();
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var ids = ones(2, 5, dtype: ScalarType.Int64);
+        // 1.7 trained on token 1.
+        Assert.Equal("start_positions: dtype Float32; expected integer token indices (Int64).",
+            Assert.Throws<BertSharpException>(() => qa.Forward(new BertInput(ids), tensor(new float[] { 1.7f, 2 }), tensor(new long[] { 2, 3 }))).Message);
+        Assert.Equal("end_positions: dtype Float64; expected integer token indices (Int64).",
+            Assert.Throws<BertSharpException>(() => qa.Forward(new BertInput(ids), tensor(new long[] { 1, 2 }), tensor(new double[] { 2, 3 }))).Message);
+    }
 }
