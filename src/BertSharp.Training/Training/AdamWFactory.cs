@@ -72,7 +72,7 @@ public static class AdamWFactory
     }
 
     /// <summary>AdamW over <paramref name="model"/>'s trainable parameters with the decay groups of <see cref="AdamWOptions.DecayRule"/>.</summary>
-    /// <exception cref="BertSharpException">The learning rate is negative or NaN.</exception>
+    /// <exception cref="BertSharpException">The learning rate or eps is negative or NaN, or a beta is outside [0, 1).</exception>
     public static AdamW Create(BertPreTrainedModel model, AdamWOptions options)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -81,16 +81,12 @@ public static class AdamWFactory
     }
 
     /// <summary>AdamW over named parameters with the decay groups of <see cref="AdamWOptions.DecayRule"/>.</summary>
-    /// <exception cref="BertSharpException">The learning rate is negative or NaN.</exception>
+    /// <exception cref="BertSharpException">The learning rate or eps is negative or NaN, or a beta is outside [0, 1).</exception>
     public static AdamW Create(IEnumerable<(string Name, Parameter Param)> parameters, AdamWOptions options)
     {
         ArgumentNullException.ThrowIfNull(parameters);
         ArgumentNullException.ThrowIfNull(options);
-        // TorchSharp said only "Invalid learning rate: -1", naming no field, and took NaN. 0 stays allowed, as in torch.
-        if (!(options.LearningRate >= 0))
-        {
-            throw new BertSharpException(Invariant($"{BertSharpException.Field("learning_rate")} {options.LearningRate}: expected a number ≥ 0."));
-        }
+        Check(options);
         var (decay, noDecay) = Split(parameters, options.DecayRule);
         var groups = new List<AdamW.ParamGroup>();
         if (decay.Count > 0)
@@ -104,5 +100,29 @@ public static class AdamWFactory
         return options.LegacyHf
             ? new HfLegacyAdamW(groups, options.LearningRate, options.Beta1, options.Beta2, options.Eps, options.WeightDecay)
             : new FusedAdamW(groups, options.LearningRate, options.Beta1, options.Beta2, options.Eps, options.WeightDecay);
+    }
+
+    // TorchSharp said only "Invalid learning rate: -1" (or "Invalid beta1: -1", "Invalid eps value: -1"), naming no HF field,
+    // and took NaN. The bounds are torch's: lr and eps 0 stay allowed, a beta of 1 is refused.
+    private static void Check(AdamWOptions options)
+    {
+        if (!(options.LearningRate >= 0))
+        {
+            throw new BertSharpException(Invariant($"{BertSharpException.Field("learning_rate")} {options.LearningRate}: expected a number ≥ 0."));
+        }
+        Beta("adam_beta1", options.Beta1);
+        Beta("adam_beta2", options.Beta2);
+        if (!(options.Eps >= 0))
+        {
+            throw new BertSharpException(Invariant($"{BertSharpException.Field("adam_epsilon")} {options.Eps}: expected a number ≥ 0."));
+        }
+
+        static void Beta(string name, double beta)
+        {
+            if (!(beta >= 0 && beta < 1))
+            {
+                throw new BertSharpException(Invariant($"{BertSharpException.Field(name)} {beta}: expected a number in [0, 1)."));
+            }
+        }
     }
 }

@@ -25,6 +25,34 @@ public sealed class OptimizerSettingsMisuseTests
         Assert.Equal(0.0, frozen.Schedule.LearningRate(5));
     }
 
+    [Theory]
+    [InlineData(-0.1, 0.999, 1e-8, "adam_beta1 -0.1: expected a number in [0, 1).")]
+    [InlineData(1.0, 0.999, 1e-8, "adam_beta1 1: expected a number in [0, 1).")]
+    [InlineData(double.NaN, 0.999, 1e-8, "adam_beta1 NaN: expected a number in [0, 1).")]
+    [InlineData(0.9, -0.5, 1e-8, "adam_beta2 -0.5: expected a number in [0, 1).")]
+    [InlineData(0.9, 1.0, 1e-8, "adam_beta2 1: expected a number in [0, 1).")]
+    [InlineData(0.9, double.NaN, 1e-8, "adam_beta2 NaN: expected a number in [0, 1).")]
+    [InlineData(0.9, 0.999, -1e-8, "adam_epsilon -1E-08: expected a number ≥ 0.")]
+    [InlineData(0.9, 0.999, double.NaN, "adam_epsilon NaN: expected a number ≥ 0.")]
+    public void A_beta_outside_0_1_or_a_negative_or_nan_eps_is_refused_by_its_hf_name(double beta1, double beta2, double eps, string expected)
+    {
+        using var model = BertPretrained.Create<BertForSequenceClassification>(HfTrainStepTests.TinyConfig());
+        foreach (var legacy in new[] { false, true })
+        {
+            var options = new AdamWOptions(1e-3, beta1, beta2, eps, LegacyHf: legacy);
+            Assert.Equal(expected, Assert.Throws<BertSharpException>(() => AdamWFactory.Create(model, options)).Message);
+        }
+    }
+
+    [Fact]
+    public void Torchs_lower_bounds_of_the_betas_and_eps_are_allowed()
+    {
+        using var model = BertPretrained.Create<BertForSequenceClassification>(HfTrainStepTests.TinyConfig());
+        // torch.optim.AdamW takes betas (0, 0) and eps 0 (0 ≤ beta < 1, 0 ≤ eps): refusing them would be stricter than HF.
+        using var optimizer = AdamWFactory.Create(model, new AdamWOptions(1e-3, 0.0, 0.0, 0.0));
+        Assert.NotNull(optimizer);
+    }
+
     [Fact]
     public void A_run_of_no_steps_and_a_negative_warmup_are_refused_naming_the_field()
     {
