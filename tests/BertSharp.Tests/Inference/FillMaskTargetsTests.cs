@@ -146,10 +146,10 @@ public sealed class FillMaskTargetsTests
             .AssertOneLineError("error: --target[1]: empty or white space only; expected a word with at least one word piece, such as a token of the model's vocabulary.");
         CliRunner.Run("fill-mask", "--model", Pretraining, "--text", "the [MASK] sat .", "--target", "\u0001", "--device", "cpu")
             .AssertOneLineError("error: --target: none of the 1 target(s) has a word piece (only characters the tokenizer drops); expected at least one word such as a token of the model's vocabulary.");
-        // Skipped with a warning, as HF skips it, when another target remains.
+        // Skipped with a warning, as HF skips it, when another target remains; named by the flag, as the blank target's error.
         r = CliRunner.Run("fill-mask", "--model", Pretraining, "--text", "the [MASK] sat .", "--target", "\u0001", "--target", "dog", "--device", "cpu");
         Assert.True(r.ExitCode == 0, r.StdErr);
-        Assert.Equal("warning: targets[0] ('\\x01') has no word piece (only characters the tokenizer drops, such as control or zero-width ones); it is skipped, as HF's fill-mask pipeline skips it.\n",
+        Assert.Equal("warning: --target[0] ('\\x01') has no word piece (only characters the tokenizer drops, such as control or zero-width ones); it is skipped, as HF's fill-mask pipeline skips it.\n",
             r.StdErr.ReplaceLineEndings("\n"));
         Assert.Equal("dog", Assert.Single(r.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries)).Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]);
     }
