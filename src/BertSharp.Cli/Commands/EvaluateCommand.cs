@@ -18,7 +18,8 @@ internal static class EvaluateCommand
         var data = new DataOptions();
         var model = CommonOptions.ModelOption("A fine-tuned model directory ('bert finetune' or HF) or Hub id: a sequence classifier, or a token-classification, question-answering or multiple-choice model.");
         var dataPath = new Option<string>("--data") { Description = "Labelled data file in the task's format.", Required = true };
-        var batch = CommonOptions.ForwardBatchSize(extra: " (and per group for the per-batch MCC)");
+        var batch = CommonOptions.BatchSize<int?>(string.Create(CultureInfo.InvariantCulture,
+            $"Examples per forward pass (and per group for the per-batch MCC). Default: the model's {RecordedBatchSize} (training_args.json), so that the loss is its fine-tuning's validation loss, else {CommonOptions.DefaultForwardBatchSize}."));
         var maxLength = CommonOptions.MaxLength();
         var truncationSide = CommonOptions.TruncationSide("Default: the side the model was fine-tuned with (training_args.json), else head.");
         var headTokens = CommonOptions.HeadTokens();
@@ -42,21 +43,14 @@ internal static class EvaluateCommand
                 // They were ignored with exit 0: a head model's data has its own format, and its texts are cut as in fine-tuning.
                 HeadTaskOptions.RefuseClassificationOnly(p, p.GetValue(data.Task) is { } given ? $"--task {given}" : $"a {HeadFineTuneOptions.Names(ht)[0]} model",
                     [data.TextColumn, data.TextPairColumn, data.LabelColumn, data.Regression, truncationSide, headTokens, perBatch]);
-                if (p.GetValue(batch) < 1)
-                {
-                    throw new BertSharpException($"--batch-size {p.GetValue(batch)}: expected a positive number.");
-                }
+                var headBatch = BatchSize(p.GetValue(batch), p.GetValue(model)!);
                 CommonOptions.ApplyThreads(p, threads);
-                return HeadTaskCli.Evaluate(p, ht, p.GetValue(model)!, p.GetValue(dataPath)!, p.GetValue(batch), p.GetValue(maxLength), p.GetValue(maxExamples),
+                return HeadTaskCli.Evaluate(p, ht, p.GetValue(model)!, p.GetValue(dataPath)!, headBatch, p.GetValue(maxLength), p.GetValue(maxExamples),
                     p.GetValue(output), p.GetValue(device)!, head);
             }
             var task = data.ResolveForModel(p, p.GetValue(model)!);
             HeadTaskOptions.RefuseFor(p, task.Name, head.ForEvaluate);
-            var batchSize = p.GetValue(batch);
-            if (batchSize < 1)
-            {
-                throw new BertSharpException($"--batch-size {batchSize}: expected a positive number.");
-            }
+            var batchSize = BatchSize(p.GetValue(batch), p.GetValue(model)!);
             var dataset = DatasetReader.Read(p.GetValue(dataPath)!, task);
             var total = dataset.Count;
             if (p.GetValue(maxExamples) is { } limit)
@@ -156,6 +150,27 @@ internal static class EvaluateCommand
             return 0;
         });
         return cmd;
+    }
+
+    // HF's TrainingArguments name, as fine-tuning records it.
+    private const string RecordedBatchSize = "per_device_eval_batch_size";
+
+    /// <summary>
+    /// --batch-size as given, else the batch size the model's fine-tuning validated in, else the default. ner's loss is a mean
+    /// of its batches' means (HF's eval_loss), so at another size evaluate did not reproduce the run's own validation loss.
+    /// </summary>
+    private static int BatchSize(int? given, string model)
+    {
+        if (given is { } size)
+        {
+            return size >= 1 ? size : throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"--batch-size {size}: expected a positive number."));
+        }
+        if (TrainingArgsFile.Int(TrainingArgsFile.ReadModel(model), RecordedBatchSize) is not { } recorded)
+        {
+            return CommonOptions.DefaultForwardBatchSize;
+        }
+        return recorded >= 1 ? recorded
+            : throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{Path.Combine(model, TrainingArgsFile.FileName)}: {RecordedBatchSize} {recorded}: expected a positive number; give --batch-size to evaluate anyway."));
     }
 
     /// <summary>
