@@ -51,7 +51,7 @@ public sealed class LearningRateSchedule
         // build a trainer that silently never reaches its schedule.
         if (totalSteps < 1)
         {
-            throw new BertSharpException(Invariant($"{BertSharpException.Field("total_steps")} {totalSteps}: expected at least 1 optimizer step."));
+            throw new BertSharpException(Invariant($"total_steps {totalSteps}: expected at least 1 optimizer step."));
         }
         BaseLearningRate = baseLearningRate;
         WarmupSteps = warmupSteps;
