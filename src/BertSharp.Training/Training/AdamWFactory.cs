@@ -102,7 +102,8 @@ public static class AdamWFactory
             : new FusedAdamW(groups, options.LearningRate, options.Beta1, options.Beta2, options.Eps, options.WeightDecay);
     }
 
-    // TorchSharp said only "Invalid learning rate: -1" (or "Invalid beta1: -1", "Invalid eps value: -1"), naming no HF field,
+    // TorchSharp said only "Invalid learning rate: -1" (or "Invalid beta1: -1", "Invalid eps value: -1", "Invalid weight_decay
+    // value: -1"), naming no HF field,
     // and took NaN. The bounds are torch's: lr and eps 0 stay allowed, a beta of 1 is refused.
     private static void Check(AdamWOptions options)
     {
@@ -115,6 +116,10 @@ public static class AdamWFactory
         if (!(options.Eps >= 0))
         {
             throw new BertSharpException(Invariant($"{BertSharpException.Field("adam_epsilon")} {options.Eps}: expected a number ≥ 0."));
+        }
+        if (!(options.WeightDecay >= 0))
+        {
+            throw new BertSharpException(Invariant($"{BertSharpException.Field("weight_decay")} {options.WeightDecay}: expected a number ≥ 0."));
         }
 
         static void Beta(string name, double beta)

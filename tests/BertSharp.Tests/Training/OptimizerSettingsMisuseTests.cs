@@ -44,6 +44,19 @@ public sealed class OptimizerSettingsMisuseTests
         }
     }
 
+    [Theory]
+    [InlineData(-0.01, "weight_decay -0.01: expected a number ≥ 0.")]
+    [InlineData(double.NaN, "weight_decay NaN: expected a number ≥ 0.")]
+    public void A_negative_or_nan_weight_decay_is_refused_by_its_hf_name(double weightDecay, string expected)
+    {
+        using var model = BertPretrained.Create<BertForSequenceClassification>(HfTrainStepTests.TinyConfig());
+        foreach (var legacy in new[] { false, true })
+        {
+            var options = new AdamWOptions(1e-3, WeightDecay: weightDecay, LegacyHf: legacy);
+            Assert.Equal(expected, Assert.Throws<BertSharpException>(() => AdamWFactory.Create(model, options)).Message);
+        }
+    }
+
     [Fact]
     public void Torchs_lower_bounds_of_the_betas_and_eps_are_allowed()
     {
