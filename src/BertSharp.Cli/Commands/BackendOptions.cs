@@ -46,4 +46,14 @@ internal sealed class BackendOptions
         }
         return engine;
     }
+
+    /// <summary>
+    /// Loads <paramref name="model"/> on the backend the options name (<see cref="Resolve"/>, <paramref name="device"/> checked
+    /// against it): <paramref name="onnx"/> with ONNX Runtime, else <paramref name="torch"/> on the --device given.
+    /// </summary>
+    public T Load<T>(ParseResult p, string model, Option<string> device, Func<InferenceBackend, T> onnx, Func<string, T> torch)
+    {
+        var engine = Resolve(p, model, device);
+        return engine.IsOnnxRuntime ? onnx(engine) : torch(p.GetValue(device)!);
+    }
 }

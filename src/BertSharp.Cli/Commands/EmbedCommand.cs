@@ -89,8 +89,8 @@ internal static class EmbedCommand
             var usedLength = 0;
             CommonOptions.ApplyThreads(p, threads);
             float[][] vectors;
-            var engine = backend.Resolve(p, p.GetValue(model)!, device);
-            using (var pipe = engine.IsOnnxRuntime ? FeatureExtraction.Load(p.GetValue(model)!, engine) : FeatureExtraction.Load(p.GetValue(model)!, p.GetValue(device)!))
+            using (var pipe = backend.Load(p, p.GetValue(model)!, device, engine => FeatureExtraction.Load(p.GetValue(model)!, engine),
+                on => FeatureExtraction.Load(p.GetValue(model)!, on)))
             {
                 // sentence-transformers' encode cuts at max_seq_length unless the user sets a length; so does --max-length here.
                 var length = SentenceTransformerModules.ResolveLength(modules, pipe.Model.Config, pipe.Tokenizer, p.GetValue(maxLength), p.GetValue(model)!);

@@ -118,10 +118,8 @@ internal static class PredictCommand
             }
             var truncation = CommonOptions.Truncation(p, truncationSide, headTokens);
             CommonOptions.ApplyThreads(p, threads);
-            var engine = backend.Resolve(p, p.GetValue(model)!, device);
-            using var classifier = engine.IsOnnxRuntime
-                ? TextClassifier.Load(p.GetValue(model)!, engine, p.GetValue(maxLength))
-                : TextClassifier.Load(p.GetValue(model)!, p.GetValue(device)!, p.GetValue(maxLength));
+            using var classifier = backend.Load(p, p.GetValue(model)!, device, engine => TextClassifier.Load(p.GetValue(model)!, engine, p.GetValue(maxLength)),
+                on => TextClassifier.Load(p.GetValue(model)!, on, p.GetValue(maxLength)));
             if (truncation is { } chosen)
             {
                 (classifier.TruncationSide, classifier.HeadTokens) = chosen;

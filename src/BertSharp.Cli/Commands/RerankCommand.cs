@@ -49,10 +49,8 @@ internal static class RerankCommand
             }
             var (texts, lines) = ScoredTexts.Read(given, p.GetValue(input), p.GetValue(textColumn)!);
             CommonOptions.ApplyThreads(p, threads);
-            var engine = backend.Resolve(p, p.GetValue(model)!, device);
-            using var reranker = engine.IsOnnxRuntime
-                ? CrossEncoder.Load(p.GetValue(model)!, engine, p.GetValue(maxLength))
-                : CrossEncoder.Load(p.GetValue(model)!, p.GetValue(device)!, p.GetValue(maxLength));
+            using var reranker = backend.Load(p, p.GetValue(model)!, device, engine => CrossEncoder.Load(p.GetValue(model)!, engine, p.GetValue(maxLength)),
+                on => CrossEncoder.Load(p.GetValue(model)!, on, p.GetValue(maxLength)));
             if (lines is not null)
             {
                 // A text of the file is named by its line, as the other --input commands name theirs (Rank would say --text[i],

@@ -53,10 +53,8 @@ internal static class ZeroShotCommand
             _ = ZeroShotClassifier.Hypothesis(hypothesisTemplate, candidates[0]);
             var (texts, lines) = ScoredTexts.Read(given, p.GetValue(input), p.GetValue(textColumn)!);
             CommonOptions.ApplyThreads(p, threads);
-            var engine = backend.Resolve(p, p.GetValue(model)!, device);
-            using var classifier = engine.IsOnnxRuntime
-                ? ZeroShotClassifier.Load(p.GetValue(model)!, engine, p.GetValue(maxLength))
-                : ZeroShotClassifier.Load(p.GetValue(model)!, p.GetValue(device)!, p.GetValue(maxLength));
+            using var classifier = backend.Load(p, p.GetValue(model)!, device, engine => ZeroShotClassifier.Load(p.GetValue(model)!, engine, p.GetValue(maxLength)),
+                on => ZeroShotClassifier.Load(p.GetValue(model)!, on, p.GetValue(maxLength)));
             var tokenizer = classifier.Classifier.Tokenizer;
             for (var i = 0; i < texts.Count; i++)
             {
