@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using BertSharp.Data;
 using BertSharp.Modeling;
@@ -64,19 +65,26 @@ public sealed class OnnxBertSession : IDisposable
     // ORT's disposed session does not refuse a Run: it crashes the process or complains about empty names.
     private bool _disposed;
 
+    // Native sessions not yet disposed, per graph file (full path): a pipeline that refuses a model after opening its graph
+    // must release it (the graph's weights stay in native memory otherwise), and the tests check that none is left open.
+    private static readonly ConcurrentDictionary<string, int> OpenPerFile = new(StringComparer.Ordinal);
+    private readonly string _fullPath;
+
     private OnnxBertSession(InferenceSession session, string path)
     {
         _session = session;
         Path = path;
+        _fullPath = System.IO.Path.GetFullPath(path);
+        OpenPerFile.AddOrUpdate(_fullPath, 1, (_, n) => n + 1);
         _inputs = [.. session.InputMetadata.Keys];
         foreach (var name in _inputs.Where(n => !KnownInputs.Contains(n)))
         {
-            session.Dispose();
+            Dispose();
             throw new BertSharpException($"{path}: graph input '{name}' is not one of {string.Join(", ", KnownInputs)}; expected a BERT graph.");
         }
         if (!_inputs.Contains("input_ids"))
         {
-            session.Dispose();
+            Dispose();
             throw new BertSharpException($"{path}: the graph has no 'input_ids' input; expected a BERT graph.");
         }
         // Every input is fed as int64: a graph declaring another type (int32 ids, float mask) failed at the first Run.
@@ -85,7 +93,7 @@ public sealed class OnnxBertSession : IDisposable
             if (!meta.IsTensor || meta.ElementDataType != TensorElementType.Int64 || meta.Dimensions.Length is not (2 or 3))
             {
                 var found = meta.IsTensor ? Invariant($"{meta.ElementDataType.ToString().ToLowerInvariant()} of rank {meta.Dimensions.Length}") : $"a {meta.OnnxValueType}";
-                session.Dispose();
+                Dispose();
                 throw new BertSharpException($"{path}: graph input '{name}' is {found}; " +
                     "expected int64 [batch, sequence] (or [batch, choices, sequence]) as torch.onnx.export writes BERT's inputs.");
             }
@@ -96,6 +104,9 @@ public sealed class OnnxBertSession : IDisposable
 
     /// <summary>The ONNX file.</summary>
     public string Path { get; }
+
+    /// <summary>How many sessions over the graph file at <paramref name="path"/> are open (opened and not yet disposed) in this process.</summary>
+    internal static int OpenSessions(string path) => OpenPerFile.TryGetValue(System.IO.Path.GetFullPath(path), out var n) ? n : 0;
 
     /// <summary>
     /// Whether the graph's inputs are [batch, choices, sequence] (a multiple-choice export); <see cref="Run(long[], long[], long[], int, int, string)"/>
@@ -260,5 +271,6 @@ public sealed class OnnxBertSession : IDisposable
         }
         _disposed = true;
         _session.Dispose();
+        OpenPerFile.AddOrUpdate(_fullPath, 0, (_, n) => n - 1);
     }
 }

@@ -186,6 +186,39 @@ public sealed class OnnxBackendTests
         Assert.StartsWith($"{onnx}: the graph's inputs are [batch, choices, sequence] (a multiple-choice export); expected [batch, sequence]", e.Message);
     }
 
+    // A model refused after its graph was opened (labels that are not an NLI model's or a cross-encoder's, a graph of another
+    // head) must release the session, or the graph's weights stay in native memory for as long as the process runs.
+    [Fact]
+    public void A_model_refused_after_its_graph_was_opened_leaves_no_session_open()
+    {
+        var dir = HfFixture.Dir("sequence-classification");
+        using var tmp = TestPaths.TempDir();
+        var onnx = tmp.File("model.onnx");
+        OnnxExport.Export(dir, onnx);
+        var backend = new InferenceBackend(onnx, TestTorch.OrtThreads);
+        using (var classifier = TextClassifier.Load(dir, backend))
+        {
+            Assert.Equal(1, OnnxBertSession.OpenSessions(onnx));
+        }
+        Assert.Equal(0, OnnxBertSession.OpenSessions(onnx));
+
+        // The fixture's three labels LABEL_0..2: no entailment label for zero-shot, not the one logit of a cross-encoder.
+        Assert.Contains(": no entailment label;", Assert.Throws<BertSharpException>(() => ZeroShotClassifier.Load(dir, backend)).Message, StringComparison.Ordinal);
+        Assert.Equal(0, OnnxBertSession.OpenSessions(onnx));
+        Assert.Contains(": a cross-encoder scores each pair with one logit;", Assert.Throws<BertSharpException>(() => CrossEncoder.Load(dir, backend)).Message,
+            StringComparison.Ordinal);
+        Assert.Equal(0, OnnxBertSession.OpenSessions(onnx));
+
+        // A multiple-choice graph opens, then is refused for the classifier, predicted or served.
+        var mc = tmp.File("mc.onnx");
+        OnnxExport.Export(HfFixture.Dir("multiple-choice"), mc);
+        var mcBackend = new InferenceBackend(mc, TestTorch.OrtThreads);
+        Assert.Throws<BertSharpException>(() => TextClassifier.Load(dir, mcBackend));
+        Assert.Equal(0, OnnxBertSession.OpenSessions(mc));
+        Assert.Throws<BertSharpException>(() => BertSharp.Server.ServedModel.Load(dir, "cpu", null, mcBackend));
+        Assert.Equal(0, OnnxBertSession.OpenSessions(mc));
+    }
+
     // Token ids beyond the graph's vocabulary (a graph exported from another model) came out of ORT's Run unwrapped: the CLI
     // printed ORT's coloured log line and 'internal error (OnnxRuntimeException)', exit 70.
     [Fact]
