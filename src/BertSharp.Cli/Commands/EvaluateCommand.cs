@@ -45,8 +45,8 @@ internal static class EvaluateCommand
                     [data.TextColumn, data.TextPairColumn, data.LabelColumn, data.Regression, truncationSide, headTokens, perBatch]);
                 var headBatch = BatchSize(p.GetValue(batch), p.GetValue(model)!);
                 CommonOptions.ApplyThreads(p, threads);
-                return HeadTaskCli.Evaluate(p, ht, p.GetValue(model)!, p.GetValue(dataPath)!, headBatch, p.GetValue(maxLength), p.GetValue(maxExamples),
-                    p.GetValue(output), p.GetValue(device)!, head);
+                return HeadTaskCli.Evaluate(p, ht, p.GetValue(model)!, p.GetValue(dataPath)!, headBatch, GroupByLength(p.GetValue(model)!), p.GetValue(maxLength),
+                    p.GetValue(maxExamples), p.GetValue(output), p.GetValue(device)!, head);
             }
             var task = data.ResolveForModel(p, p.GetValue(model)!);
             HeadTaskOptions.RefuseFor(p, task.Name, head.ForEvaluate);
@@ -86,7 +86,8 @@ internal static class EvaluateCommand
                 CliErrors.Warn(labelNote);
             }
             var encoded = classifier.Encode(dataset.Examples, targets);
-            var result = ClassifierEvaluation.Evaluate(classifier.Model, labels, encoded, batchSize, classifier.Tokenizer.PadId, classifier.Device);
+            var result = ClassifierEvaluation.Evaluate(classifier.Model, labels, encoded, batchSize, classifier.Tokenizer.PadId, classifier.Device,
+                groupByLength: GroupByLength(p.GetValue(model)!));
             var report = result.Report;
 
             var cut = truncated > 0 || classifier.TruncationSide != Tokenization.TruncationSide.Head
@@ -154,6 +155,12 @@ internal static class EvaluateCommand
 
     // HF's TrainingArguments name, as fine-tuning records it.
     private const string RecordedBatchSize = "per_device_eval_batch_size";
+
+    /// <summary>
+    /// Batches by length unless the model's fine-tuning recorded bucket_by_length false (--no-bucketing), whose validation ran
+    /// in file order: ner's loss, a mean of each batch's mean over its labelled tokens, depends on which sentences share a batch.
+    /// </summary>
+    private static bool GroupByLength(string model) => TrainingArgsFile.Bool(TrainingArgsFile.ReadModel(model), "bucket_by_length") != false;
 
     /// <summary>
     /// --batch-size as given, else the batch size the model's fine-tuning validated in, else the default. ner's loss is a mean

@@ -44,11 +44,14 @@ internal static class FinetuneCommand
         };
         split.AcceptOnlyFromAmong("stratified", "random", "tail");
         var shuffle = new Option<bool>("--shuffle") { Description = "Old spelling of --split random.", Hidden = true };
-        var noBucket = new Option<bool>("--no-bucketing") { Description = "Do not group examples of similar length into batches." };
+        var noBucket = new Option<bool>("--no-bucketing")
+        {
+            Description = "Do not group examples of similar length into batches: train on plain shuffled batches and validate in file order, as HF's Trainer does without group_by_length, so that the validation loss is HF's eval_loss (ner's differs otherwise). Slower: more padding.",
+        };
         var exampleDropout = TrainingOptionSet.ExampleDropout();
         var head = new HeadTaskOptions();
         Option[] classificationOnly = [data.TextColumn, data.TextPairColumn, data.LabelColumn, data.Regression, truncationSide, headTokens, pooling, valSize,
-            split, shuffle, noBucket];
+            split, shuffle];
 
         var cmd = new Command("finetune", "Fine-tune BERT for text (or text-pair) classification or regression, token classification (--task ner), extractive QA (--task squad) or multiple choice (--task swag) and save an HF checkpoint directory.");
         foreach (var o in data.All.Concat(run.All).Concat([truncationSide, headTokens, pooling, saveBest, valSize, split, shuffle, noBucket, exampleDropout, .. head.ForFinetune]))
@@ -74,6 +77,7 @@ internal static class FinetuneCommand
                     NullScoreDiffThreshold = HeadTaskOptions.IfGiven(p, head.NullScoreDiffThreshold),
                     SaveBest = p.GetValue(saveBest),
                     ExampleDropout = p.GetValue(exampleDropout),
+                    BucketByLength = !p.GetValue(noBucket),
                 };
                 headOptions.Validate();
                 CommonOptions.ApplyThreads(p, run.Threads);

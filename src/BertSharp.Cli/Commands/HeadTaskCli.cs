@@ -75,8 +75,8 @@ internal static class HeadTaskCli
     }
 
     /// <summary><c>bert evaluate</c> for a head model: the task's metrics printed and written to metrics.json.</summary>
-    public static int Evaluate(ParseResult p, HeadTask task, string model, string dataPath, int batchSize, int? maxLength, int? maxExamples, string? output,
-        string device, HeadTaskOptions head)
+    public static int Evaluate(ParseResult p, HeadTask task, string model, string dataPath, int batchSize, bool groupByLength, int? maxLength, int? maxExamples,
+        string? output, string device, HeadTaskOptions head)
     {
         var values = new List<KeyValuePair<string, double>>();
         int count;
@@ -108,7 +108,8 @@ internal static class HeadTaskCli
                     length = Length(pipe.Model.Config, pipe.Tokenizer, maxLength, model);
                     var sentences = Limit(TaggedCorpus.Read(dataPath, head.LabelList(p) ?? tags), maxExamples);
                     var features = sentences.Select(s => TokenLabelAlignment.Encode(pipe.Tokenizer, s, tags, length, false, dataPath)).ToList();
-                    var e = HeadEvaluation.Tagging(pipe.Model, sentences, features, tags, batchSize, pipe.Tokenizer.PadId, pipe.Device, strict);
+                    var e = HeadEvaluation.Tagging(pipe.Model, sentences, features, tags, batchSize, pipe.Tokenizer.PadId, pipe.Device, strict,
+                        groupByLength: groupByLength);
                     if (e.CutWords > 0)
                     {
                         Console.Error.WriteLine($"warning: {e.CutWords:N0} word(s) past {length} tokens are left out of the scores (as HF run_ner does); raise --max-length to score them.");
@@ -130,7 +131,7 @@ internal static class HeadTaskCli
                     var data = SquadData.Read(dataPath);
                     data = data with { Examples = Limit(data.Examples, maxExamples) };
                     var e = HeadEvaluation.QuestionAnswering(pipe.Model, pipe.Tokenizer, data, length, p.GetValue(head.DocStride), p.GetValue(head.MaxAnswerLength),
-                        p.GetValue(head.NullScoreDiffThreshold), batchSize, pipe.Device);
+                        p.GetValue(head.NullScoreDiffThreshold), batchSize, pipe.Device, groupByLength);
                     values.AddRange(e.Values());
                     count = data.Examples.Count;
                     extra["squad_version"] = data.Version2 ? "2.0" : "1.1";
@@ -162,7 +163,8 @@ internal static class HeadTaskCli
                     // scored as [CLS] [SEP] [SEP] per choice, and choices were cut without a word.
                     CheckChoices(pipe, Questions(examples), length);
                     var features = examples.Select(x => SwagData.Encode(pipe.Tokenizer, x, length)).ToList();
-                    var e = HeadEvaluation.MultipleChoice(pipe.Model, features, batchSize, pipe.Tokenizer.PadId, pipe.Device);
+                    var e = HeadEvaluation.MultipleChoice(pipe.Model, features, batchSize, pipe.Tokenizer.PadId, pipe.Device,
+                        groupByLength: groupByLength);
                     values.AddRange(e.Values());
                     count = examples.Count;
                     break;

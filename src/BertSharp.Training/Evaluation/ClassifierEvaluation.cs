@@ -32,10 +32,11 @@ public static class ClassifierEvaluation
     /// <param name="padId">[PAD] id.</param>
     /// <param name="device">Where the model lives.</param>
     /// <param name="labelSmoothing">HF's label_smoothing_factor of the run that validates: its Trainer's evaluation loss is smoothed too (0: the model's own loss).</param>
+    /// <param name="groupByLength">Batch the examples by length (the default); false batches them in input order, as HF Trainer's evaluation does without group_by_length.</param>
     /// <exception cref="BertSharpException">The model is a multi-label classifier (problem_type multi_label_classification).</exception>
     /// <exception cref="ArgumentException"><paramref name="examples"/> is empty.</exception>
     public static EvaluationResult Evaluate(BertForSequenceClassification model, LabelMap labels, IReadOnlyList<EncodedExample> examples,
-        int batchSize, int padId, Device device, double labelSmoothing = 0)
+        int batchSize, int padId, Device device, double labelSmoothing = 0, bool groupByLength = true)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(labels);
@@ -48,7 +49,7 @@ public static class ClassifierEvaluation
             throw new BertSharpException(
                 "problem_type 'multi_label_classification': evaluation scores one label per example (a class id, or a number for regression); a multi-label model answers yes or no for each of its labels, which these metrics do not measure.");
         }
-        var run = ClassifierRunner.Run(model, examples, batchSize, padId, withLabels: true, device, labelSmoothing);
+        var run = ClassifierRunner.Run(model, examples, batchSize, padId, withLabels: true, device, labelSmoothing, groupByLength);
         if (labels.IsRegression)
         {
             var truth = examples.Select(e => (double)e.Target).ToArray();

@@ -114,7 +114,7 @@ public sealed record ChoiceEvaluation(double Accuracy, double Loss, IReadOnlyLis
 }
 
 /// <summary>
-/// Evaluation of the task heads (the model in eval mode, no gradients, batches grouped by length): token classification
+/// Evaluation of the task heads (the model in eval mode, no gradients, batches grouped by length unless told otherwise): token classification
 /// with seqeval (the prediction of a word is its first piece's, HF run_ner's rule), question answering with the official
 /// SQuAD scores (spans decoded by <see cref="AnswerDecoding"/> over every window of a question), multiple choice with
 /// accuracy.
@@ -131,6 +131,7 @@ public static class HeadEvaluation
     /// <param name="device">Where the model runs.</param>
     /// <param name="strictScheme">seqeval's strict mode with this scheme; null for its default mode (<see cref="SeqevalMetrics.Evaluate"/>).</param>
     /// <param name="labelSmoothing">HF's label_smoothing_factor of the run that validates: its Trainer's evaluation loss is smoothed too (0: the head's own loss).</param>
+    /// <param name="groupByLength">Batch the sentences by length (less padding, the default); false batches them in input order, as HF Trainer's SequentialSampler does without group_by_length, which is what HF's eval_loss is a mean over.</param>
     /// <exception cref="ArgumentException">
     /// <paramref name="sentences"/> is empty, or a sentence is null, has null words or tags, or has not one tag per word;
     /// <paramref name="features"/> does not hold one encoding per sentence, or one of them not one word start per word of its
@@ -142,7 +143,8 @@ public static class HeadEvaluation
     /// nor -1 (a word cut off), or a label id that is neither a class of the model nor the ignore index (-100).
     /// </exception>
     public static TaggingEvaluation Tagging(BertForTokenClassification model, IReadOnlyList<TaggedSentence> sentences, IReadOnlyList<TaggedFeature> features,
-        IReadOnlyList<string> labels, int batchSize, int padId, Device device, SeqevalScheme? strictScheme = null, double labelSmoothing = 0)
+        IReadOnlyList<string> labels, int batchSize, int padId, Device device, SeqevalScheme? strictScheme = null, double labelSmoothing = 0,
+        bool groupByLength = true)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(sentences);
@@ -156,7 +158,7 @@ public static class HeadEvaluation
         model.eval();
         using (torch.no_grad())
         {
-            foreach (var batch in Batching.PlanByLength([.. features.Select(f => f.Length)], batchSize))
+            foreach (var batch in Batching.PlanEvaluation([.. features.Select(f => f.Length)], batchSize, groupByLength))
             {
                 using var scope = NewDisposeScope();
                 var b = HeadCollate.Tagged(features, batch, padId, device);
@@ -265,9 +267,19 @@ public static class HeadEvaluation
     /// and <c>ln P(null) − ln P(best span)</c> its null-score difference, P(null) being the smallest [CLS]·[CLS] score of
     /// its windows (within one window the difference equals HF run_qa's <c>score_null − best_non_null</c> in logits).
     /// </summary>
+    /// <param name="model">The QA model.</param>
+    /// <param name="tokenizer">Its tokenizer.</param>
+    /// <param name="data">The questions with their contexts and answers.</param>
+    /// <param name="maxLength">Tokens per window.</param>
+    /// <param name="docStride">Context tokens shared by consecutive windows.</param>
+    /// <param name="maxAnswerLength">Longest answer in tokens.</param>
+    /// <param name="threshold">SQuAD v2.0: answer "no answer" when the null-score difference is above this.</param>
+    /// <param name="batchSize">Windows per forward pass.</param>
+    /// <param name="device">Where the model runs.</param>
+    /// <param name="groupByLength">Batch the windows by length (less padding, the default); false batches them in input order, as HF Trainer's SequentialSampler does without group_by_length, which is what HF's eval_loss is a mean over.</param>
     /// <exception cref="ArgumentException"><paramref name="data"/> has no questions.</exception>
     public static QaEvaluation QuestionAnswering(BertForQuestionAnswering model, BertTokenizer tokenizer, SquadDataset data, int maxLength, int docStride,
-        int maxAnswerLength, double threshold, int batchSize, Device device)
+        int maxAnswerLength, double threshold, int batchSize, Device device, bool groupByLength = true)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(tokenizer);
@@ -284,7 +296,7 @@ public static class HeadEvaluation
         model.eval();
         using (torch.no_grad())
         {
-            foreach (var batch in Batching.PlanByLength([.. windows.Select(w => w.Encoding.Length)], batchSize))
+            foreach (var batch in Batching.PlanEvaluation([.. windows.Select(w => w.Encoding.Length)], batchSize, groupByLength))
             {
                 using var scope = NewDisposeScope();
                 var encodings = batch.Select(b => windows[b].Encoding).ToArray();
@@ -331,12 +343,13 @@ public static class HeadEvaluation
     /// <param name="padId">The tokenizer's padding id.</param>
     /// <param name="device">Where the model runs.</param>
     /// <param name="labelSmoothing">HF's label_smoothing_factor of the run that validates: its Trainer's evaluation loss is smoothed too (0: the head's own loss).</param>
+    /// <param name="groupByLength">Batch the questions by length (less padding, the default); false batches them in input order, as HF Trainer's SequentialSampler does without group_by_length, which is what HF's eval_loss is a mean over.</param>
     /// <exception cref="ArgumentException">
     /// <paramref name="features"/> is empty, or a question of it is null, has null choices or a null choice, has fewer than 2
     /// choices, or has another number of choices than the first.
     /// </exception>
     public static ChoiceEvaluation MultipleChoice(BertForMultipleChoice model, IReadOnlyList<ChoiceFeature> features, int batchSize, int padId, Device device,
-        double labelSmoothing = 0)
+        double labelSmoothing = 0, bool groupByLength = true)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(features);
@@ -351,7 +364,7 @@ public static class HeadEvaluation
         model.eval();
         using (torch.no_grad())
         {
-            foreach (var batch in Batching.PlanByLength([.. features.Select(f => f.Length)], batchSize))
+            foreach (var batch in Batching.PlanEvaluation([.. features.Select(f => f.Length)], batchSize, groupByLength))
             {
                 using var scope = NewDisposeScope();
                 var b = HeadCollate.CheckedChoices([.. batch.Select(i => features[i])], batch, padId, device);

@@ -47,7 +47,10 @@ public sealed record FineTuneOptions
     /// <summary>The split method used.</summary>
     public SplitMethod EffectiveSplit => Split ?? (Task.Regression ? SplitMethod.Random : SplitMethod.Stratified);
 
-    /// <summary>Group training examples of similar length into batches (less padding).</summary>
+    /// <summary>
+    /// Group examples of similar length into the training and validation batches (less padding; the default). False is HF's
+    /// group_by_length=False: training batches of a plain shuffle, validation batches in file order.
+    /// </summary>
     public bool BucketByLength { get; init; } = true;
 
     /// <summary>

@@ -162,7 +162,7 @@ public static class HeadCollate
 
 /// <summary>
 /// The training data of a task head: every epoch a fresh seeded shuffle of the examples into batches (grouped by length
-/// like fine-tuning's), <c>gradAccum</c> batches per optimizer step. In a data-parallel run every rank plans the same global
+/// like fine-tuning's unless told otherwise), <c>gradAccum</c> batches per optimizer step. In a data-parallel run every rank plans the same global
 /// batches and collates only its slice (<see cref="DataSharding.Take{T}"/>), which may be empty, padded to the whole batch's
 /// longest row.
 /// </summary>
@@ -178,12 +178,13 @@ internal sealed class ShuffledBatches : ITrainingData<HeadBatch>
     /// <param name="lengths">Tokens of every example (for length grouping).</param>
     /// <param name="batchSize">Examples per micro-batch.</param>
     /// <param name="gradAccum">Micro-batches per optimizer step.</param>
+    /// <param name="bucketByLength">Group examples of similar length into batches (false: HF's group_by_length=False).</param>
     /// <param name="seed">Seed of the shuffle.</param>
     /// <param name="collate">Builds the batch of the given example indices (never empty), padded to at least the given width.</param>
     /// <param name="empty">The batch of a rank whose slice of a global batch is empty.</param>
     /// <param name="rank">This rank in a data-parallel run.</param>
     /// <param name="worldSize">Ranks in the run.</param>
-    public ShuffledBatches(IReadOnlyList<int> lengths, int batchSize, int gradAccum, ulong seed, Func<int[], int, HeadBatch> collate, Func<HeadBatch> empty,
+    public ShuffledBatches(IReadOnlyList<int> lengths, int batchSize, int gradAccum, bool bucketByLength, ulong seed, Func<int[], int, HeadBatch> collate, Func<HeadBatch> empty,
         int rank = 0, int worldSize = 1)
     {
         _lengths = lengths ?? throw new ArgumentNullException(nameof(lengths));
@@ -191,7 +192,7 @@ internal sealed class ShuffledBatches : ITrainingData<HeadBatch>
         _empty = empty ?? throw new ArgumentNullException(nameof(empty));
         _rank = rank;
         _worldSize = worldSize;
-        _plan = new EpochPlan(lengths, batchSize, gradAccum, bucketByLength: true, seed);
+        _plan = new EpochPlan(lengths, batchSize, gradAccum, bucketByLength, seed);
     }
 
     /// <summary>The epoch arithmetic and shuffle position (what <see cref="FineTuneHooks"/> reads and a checkpoint records).</summary>

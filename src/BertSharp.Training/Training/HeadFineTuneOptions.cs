@@ -60,6 +60,13 @@ public sealed record HeadFineTuneOptions
     public bool ExampleDropout { get; init; }
 
     /// <summary>
+    /// Group examples of similar length into the training and validation batches (less padding; the default). False is HF's
+    /// group_by_length=False: training batches of a plain shuffle and validation batches in file order, so that the validation
+    /// loss, a mean over each batch's labelled tokens for token classification, equals HF Trainer's eval_loss.
+    /// </summary>
+    public bool BucketByLength { get; init; } = true;
+
+    /// <summary>
     /// QA: context tokens shared by consecutive windows (capped at half of a window's context room); null =
     /// <see cref="QuestionAnsweringWindows.DefaultDocStride"/>.
     /// </summary>

@@ -112,7 +112,7 @@ public static class HeadFineTuner
         t.RequireValidationForEvalSteps(!writer || recipe.ValidationExamples > 0, $"a validation file: {BertSharpException.Field("eval_data")}");
         t.RequireValidationForPlateau(!writer || recipe.ValidationExamples > 0, $"a validation file: {BertSharpException.Field("eval_data")}", o.SaveBest,
             writer ? recipe.ReportedMetrics : MetricNames(o.Task));
-        var data = new ShuffledBatches(recipe.Lengths, batchSize, t.GradAccum, t.Seed, (ix, width) => recipe.Collate(ix, width, device), () => HeadBatch.Empty(device),
+        var data = new ShuffledBatches(recipe.Lengths, batchSize, t.GradAccum, o.BucketByLength, t.Seed, (ix, width) => recipe.Collate(ix, width, device), () => HeadBatch.Empty(device),
             comm.Rank, comm.WorldSize);
         var totalSteps = (long)data.StepsPerEpoch * o.EffectiveEpochs;
         // From here on --eval-steps and --save-steps are whole steps: the run records, compares and counts those.
@@ -125,6 +125,11 @@ public static class HeadFineTuner
         }
         // A resume with another metric (or none) is refused by name; a checkpoint from before the setting reads as null.
         taskArgs["save_best"] = o.SaveBest;
+        // Only when off, so that checkpoints written before the setting existed still resume; bert evaluate reads it too.
+        if (!o.BucketByLength)
+        {
+            taskArgs[TrainingArgs.BucketByLengthKey] = false;
+        }
         var args = TrainingArgs.Of(o.TaskName, t, o.EffectiveEpochs, batchSize, maxLength, warmup, totalSteps, taskArgs);
         var state = checkpoint is null ? null : TrainerState.Load(Path.Combine(checkpoint, TrainerState.FileName));
         var settings = ResumeSettings.CheckedByRank0(comm, () => ResumeSettings.Of(args, t, recipe.TrainExamples, recipe.ValidationExamples, ResumeSettings.Fingerprints(t, source)),
@@ -172,7 +177,7 @@ public static class HeadFineTuner
             Task = recipe.Task(model, comm, exampleDropout ? unchecked((long)t.Seed) : null),
             // Frozen parameters are saved like the others; the saved model trains whole when fine-tuned again.
             WriteModel = dir => BertPretrained.WriteFiles(model, dir, new SaveOptions(Tokenizer: savedTokenizer)),
-            Validate = recipe.ValidationExamples == 0 ? null : () => recipe.Evaluate(model, t.EffectiveEvalBatchSize(batchSize), device)!,
+            Validate = recipe.ValidationExamples == 0 ? null : () => recipe.Evaluate(model, t.EffectiveEvalBatchSize(batchSize), device, o.BucketByLength)!,
             Args = args,
             Settings = settings,
             TotalSteps = totalSteps,

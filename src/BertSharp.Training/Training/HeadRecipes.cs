@@ -51,8 +51,8 @@ internal abstract class HeadRecipe
     /// <summary>The batch of the given training features, padded to at least <paramref name="minWidth"/> tokens.</summary>
     public abstract HeadBatch Collate(int[] indices, int minWidth, Device device);
 
-    /// <summary>Validation metrics of the model, or null without validation data.</summary>
-    public abstract MetricsReport? Evaluate(BertPreTrainedModel model, int batchSize, Device device);
+    /// <summary>Validation metrics of the model (batched by length, or in file order), or null without validation data.</summary>
+    public abstract MetricsReport? Evaluate(BertPreTrainedModel model, int batchSize, Device device, bool groupByLength);
 
     /// <summary>The task's settings for training_args.json.</summary>
     public abstract JsonObject Args();
@@ -182,14 +182,14 @@ internal sealed class TaggingRecipe : HeadRecipe
 
     public override HeadBatch Collate(int[] indices, int minWidth, Device device) => HeadCollate.Tagged(_trainFeatures, indices, _tokenizer.PadId, device, minWidth);
 
-    public override MetricsReport? Evaluate(BertPreTrainedModel model, int batchSize, Device device)
+    public override MetricsReport? Evaluate(BertPreTrainedModel model, int batchSize, Device device, bool groupByLength)
     {
         if (_val is null)
         {
             return null;
         }
         var e = HeadEvaluation.Tagging((BertForTokenClassification)model, _val, _valFeatures!, Tags, batchSize, _tokenizer.PadId, device, _o.NerScheme,
-            _o.Training.LabelSmoothing);
+            _o.Training.LabelSmoothing, groupByLength);
         return MetricsReport.ForTagging(e, _val.Count);
     }
 
@@ -269,14 +269,14 @@ internal sealed class QaRecipe : HeadRecipe
 
     public override HeadBatch Collate(int[] indices, int minWidth, Device device) => HeadCollate.Windows(_features, indices, _tokenizer.PadId, device, minWidth);
 
-    public override MetricsReport? Evaluate(BertPreTrainedModel model, int batchSize, Device device)
+    public override MetricsReport? Evaluate(BertPreTrainedModel model, int batchSize, Device device, bool groupByLength)
     {
         if (_val is null)
         {
             return null;
         }
         var e = HeadEvaluation.QuestionAnswering((BertForQuestionAnswering)model, _tokenizer, _val, _maxLength, _o.EffectiveDocStride, _o.EffectiveMaxAnswerLength,
-            _o.EffectiveNullScoreDiffThreshold, batchSize, device);
+            _o.EffectiveNullScoreDiffThreshold, batchSize, device, groupByLength);
         return MetricsReport.FromValues([], _val.Examples.Count, e.Values());
     }
 
@@ -346,13 +346,13 @@ internal sealed class ChoiceRecipe : HeadRecipe
 
     public override HeadBatch Collate(int[] indices, int minWidth, Device device) => HeadCollate.Choices(_train, indices, _tokenizer.PadId, device, minWidth);
 
-    public override MetricsReport? Evaluate(BertPreTrainedModel model, int batchSize, Device device)
+    public override MetricsReport? Evaluate(BertPreTrainedModel model, int batchSize, Device device, bool groupByLength)
     {
         if (_val is null)
         {
             return null;
         }
-        var e = HeadEvaluation.MultipleChoice((BertForMultipleChoice)model, _val, batchSize, _tokenizer.PadId, device, _labelSmoothing);
+        var e = HeadEvaluation.MultipleChoice((BertForMultipleChoice)model, _val, batchSize, _tokenizer.PadId, device, _labelSmoothing, groupByLength);
         return MetricsReport.FromValues([], _val.Length, e.Values());
     }
 

@@ -12,6 +12,9 @@ internal static class TrainingArgs
     /// <summary>The validation batch size's key, HF's TrainingArguments name (fine-tuning's training_args.json, pre-training's trainer state).</summary>
     public const string EvalBatchSizeKey = "per_device_eval_batch_size";
 
+    /// <summary>Whether training and validation batches were grouped by length (false: file order, HF's eval_loss); absent in a head's file when on.</summary>
+    public const string BucketByLengthKey = "bucket_by_length";
+
     /// <summary>The run's settings: <c>task</c>, the shared ones as run (effective epochs, batch size, length, warmup) and <paramref name="taskArgs"/>.</summary>
     public static JsonObject Of(string task, TrainingOptions t, int epochs, int batchSize, int maxLength, int warmup, long totalSteps, JsonObject taskArgs)
     {
@@ -84,7 +87,7 @@ internal static class TrainingArgs
             ["pooling"] = o.Pooling,
             ["val_size"] = o.Training.EvalDataPath is null ? o.ValSize : null,
             ["split"] = o.Training.EvalDataPath is null ? o.EffectiveSplit.ToString().ToLowerInvariant() : null,
-            ["bucket_by_length"] = o.BucketByLength,
+            [BucketByLengthKey] = o.BucketByLength,
             ["save_best"] = o.SaveBest,
         };
         // Only when on, so that checkpoints written before the setting existed still resume.

@@ -117,6 +117,13 @@ internal static class Batching
     public static List<int[]> PlanByLength(IReadOnlyList<int> lengths, int batchSize) => Plan(lengths, batchSize, rng: null, bucketByLength: true);
 
     /// <summary>
+    /// Batches for evaluation: <see cref="PlanByLength"/> when <paramref name="groupByLength"/>, else consecutive examples in
+    /// input order (HF Trainer's SequentialSampler, whose eval_loss differs when a batch's loss is a mean over its tokens).
+    /// </summary>
+    public static List<int[]> PlanEvaluation(IReadOnlyList<int> lengths, int batchSize, bool groupByLength) =>
+        Plan(lengths, batchSize, rng: null, bucketByLength: groupByLength);
+
+    /// <summary>
     /// Pads token rows to the longest row and stacks them as int64 tensors [rows, longest] on <paramref name="device"/>: ids
     /// padded with <paramref name="padId"/>, the attention mask (the row's own, or 1 on every token; 0 on padding) and the
     /// token type ids (0 on padding).

@@ -12,7 +12,7 @@ public sealed record ClassifierRun(float[][] Logits, double Loss);
 
 /// <summary>
 /// Batched, gradient-free forward passes of a <see cref="BertForSequenceClassification"/>. Examples are grouped by length
-/// (less padding); results come back in input order.
+/// (less padding) unless told otherwise; results come back in input order.
 /// </summary>
 public static class ClassifierRunner
 {
@@ -28,8 +28,9 @@ public static class ClassifierRunner
     /// <param name="withLabels">Compute the loss from the examples' targets.</param>
     /// <param name="device">Where the model lives.</param>
     /// <param name="labelSmoothing">HF's label_smoothing_factor for the loss of a single-label classifier (<see cref="Losses.Trainer"/>); 0: the model's own loss.</param>
+    /// <param name="groupByLength">Batch the examples by length (the default); false batches them in input order, as HF Trainer's evaluation does without group_by_length (the loss then adds up in HF's order).</param>
     public static ClassifierRun Run(BertForSequenceClassification model, IReadOnlyList<EncodedExample> examples, int batchSize, int padId,
-        bool withLabels, Device device, double labelSmoothing = 0)
+        bool withLabels, Device device, double labelSmoothing = 0, bool groupByLength = true)
     {
         var config = model.Config;
         var multiLabel = config.ProblemType == "multi_label_classification";
@@ -45,7 +46,7 @@ public static class ClassifierRunner
         try
         {
             using var noGrad = torch.no_grad();
-            var plan = Batching.PlanByLength([.. examples.Select(e => e.Length)], batchSize);
+            var plan = Batching.PlanEvaluation([.. examples.Select(e => e.Length)], batchSize, groupByLength);
             foreach (var indices in plan)
             {
                 using var scope = NewDisposeScope();

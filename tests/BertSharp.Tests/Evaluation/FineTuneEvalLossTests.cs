@@ -56,6 +56,43 @@ public sealed class FineTuneEvalLossTests
     }
 
     [Fact]
+    public void Token_classification_eval_loss_in_file_order_is_hf_trainers_without_group_by_length()
+    {
+        var config = HfTrainStepTests.TinyConfig();
+        config.NumLabels = 2;
+        using var model = BertPretrained.Create<BertForTokenClassification>(config);
+        using (no_grad())
+        {
+            var p = model.NamedParameters().ToDictionary(x => x.Name, x => x.Param);
+            p["classifier.weight"].zero_();
+            p["classifier.bias"].copy_(tensor(new[] { 0f, (float)Math.Log(3) }));
+        }
+        // Lengths 3, 6, 4 in file order: HF's SequentialSampler batches {0, 1} (1 B-PER, 4 O) and {2} (1 B-PER, 1 O); by length
+        // the batches are {0, 2} (2 B-PER, 1 O) and {1} (4 O).
+        TaggedSentence[] sentences =
+        [
+            new(["a"], ["B-PER"], 1),
+            new(["b", "c", "d", "e"], ["O", "O", "O", "O"], 2),
+            new(["f", "g"], ["B-PER", "O"], 3),
+        ];
+        TaggedFeature[] features =
+        [
+            new([2, 5, 3], [-100, 1, -100], [1]),
+            new([2, 5, 6, 7, 8, 3], [-100, 0, 0, 0, 0, -100], [1, 2, 3, 4]),
+            new([2, 5, 6, 3], [-100, 1, 0, -100], [1, 2]),
+        ];
+        var inFileOrder = ((2 * ((LossPer + (4 * LossO)) / 5)) + ((LossPer + LossO) / 2)) / 3;
+        var byLength = ((2 * (((2 * LossPer) + LossO) / 3)) + LossO) / 3;
+        Assert.True(Math.Abs(inFileOrder - byLength) > 0.1);
+
+        var sequential = HeadEvaluation.Tagging(model, sentences, features, ["O", "B-PER"], batchSize: 2, padId: 0, CPU, groupByLength: false);
+        var grouped = HeadEvaluation.Tagging(model, sentences, features, ["O", "B-PER"], batchSize: 2, padId: 0, CPU);
+
+        Assert.Equal(inFileOrder, sequential.Loss, 1e-5);
+        Assert.Equal(byLength, grouped.Loss, 1e-5);
+    }
+
+    [Fact]
     public void Sequence_classification_and_regression_eval_loss_is_the_mean_of_batch_means_weighted_by_their_examples()
     {
         EncodedExample[] examples = [new([2, 5, 6, 3], [0, 0, 0, 0], 1), new([2, 5, 3], [0, 0, 0], 0), new([2, 7, 8, 9, 3], [0, 0, 0, 0, 0], 1)];

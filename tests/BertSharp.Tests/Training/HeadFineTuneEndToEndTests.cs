@@ -200,6 +200,53 @@ public class HeadFineTuneEndToEndTests
     }
 
     [Fact]
+    public void Ner_with_no_bucketing_validates_in_file_order_as_hf_and_evaluate_follows_the_recorded_setting()
+    {
+        using var tmp = TestPaths.TempDir();
+        // A head that gives every token p(B-PER) = 3/4, p(O) = 1/4 whatever the encoder says: the loss is a function of the
+        // tags and of which sentences share a batch. The tags are the data's (sorted), so fine-tuning keeps this head.
+        var start = tmp.File("start");
+        var config = BertConfig.Load(Config);
+        config.Id2Label = new SortedDictionary<int, string> { [0] = "B-PER", [1] = "O" };
+        using (var m = BertPretrained.Create<BertForTokenClassification>(config))
+        {
+            using (TorchSharp.torch.no_grad())
+            {
+                var parameters = m.NamedParameters().ToDictionary(p => p.Name, p => p.Param);
+                parameters["classifier.weight"].zero_();
+                parameters["classifier.bias"].copy_(TorchSharp.torch.tensor(new[] { (float)Math.Log(3), 0f }));
+            }
+            BertPretrained.Save(m, start, new SaveOptions(TokenizerFrom: Path.GetDirectoryName(Config)));
+        }
+        // One word piece per word: 3, 6 and 4 tokens. In file order, batches of 2 are {0, 1} and {2}; by length {0, 2} and {1}.
+        var dev = tmp.File("dev.conll");
+        WriteConll(dev, [(["john"], ["B-PER"]), (["the", "cat", "the", "cat"], ["O", "O", "O", "O"]), (["kim", "the"], ["B-PER", "O"])]);
+        double per = Math.Log(4.0 / 3), o = Math.Log(4);
+        var inFileOrder = ((2 * ((per + (4 * o)) / 5)) + ((per + o) / 2)) / 3;
+        var byLength = ((2 * (((2 * per) + o) / 3)) + o) / 3;
+        Assert.True(Math.Abs(inFileOrder - byLength) > 0.1);
+
+        // A step of 1e-9 leaves the head's losses as they were to well under 1e-6.
+        var model = tmp.File("ner");
+        var run = CliRunner.Run("finetune", "--task", "ner", "--model", start, "--data", dev, "--eval-data", dev, "--no-bucketing", "--epochs", "1",
+            "--batch-size", "3", "--eval-batch-size", "2", "--freeze-encoder", "--lr", "1e-9", "--device", "cpu", "--output", model);
+        Assert.True(run.ExitCode == 0, run.StdErr + run.StdOut);
+        Assert.False((bool)Json(Path.Combine(model, "training_args.json"))["bucket_by_length"]!);
+        Assert.Equal(inFileOrder, (double)Json(Path.Combine(model, "metrics.json"))["metrics"]!["loss"]!, 1e-6);
+
+        // evaluate batches as the model's fine-tuning validated: in file order for this one, by length for one without the setting.
+        double Evaluated(string m, string name)
+        {
+            var output = tmp.File(name);
+            var eval = CliRunner.Run("evaluate", "--model", m, "--data", dev, "--batch-size", "2", "--output", output);
+            Assert.True(eval.ExitCode == 0, eval.StdErr);
+            return (double)Json(output)["metrics"]!["loss"]!;
+        }
+        Assert.Equal(inFileOrder, Evaluated(model, "fine-tuned.json"), 1e-6);
+        Assert.Equal(byLength, Evaluated(start, "start.json"), 1e-6);
+    }
+
+    [Fact]
     public void Ner_label_all_tokens_and_freezing_are_recorded_and_applied()
     {
         using var tmp = TestPaths.TempDir();
