@@ -68,11 +68,11 @@ public static class SquadData
             foreach (var article in data.EnumerateArray())
             {
                 var paragraphIndex = 0;
-                foreach (var paragraph in Items(path, article, "paragraphs", "data[]"))
+                foreach (var paragraph in Items(path, article, "paragraphs", Invariant($"data[{articleIndex}]")))
                 {
-                    var context = Text(path, paragraph, "context", "paragraph");
+                    var context = Text(path, paragraph, "context", Invariant($"data[{articleIndex}].paragraphs[{paragraphIndex}]"));
                     var qaIndex = 0;
-                    foreach (var qa in Items(path, paragraph, "qas", "paragraph"))
+                    foreach (var qa in Items(path, paragraph, "qas", Invariant($"data[{articleIndex}].paragraphs[{paragraphIndex}]")))
                     {
                         var at = Invariant($"data[{articleIndex}].paragraphs[{paragraphIndex}].qas[{qaIndex}]");
                         qaIndex++;
@@ -260,21 +260,34 @@ public static class SquadData
 
     private static JsonElement.ArrayEnumerator Items(string path, JsonElement parent, string field, string where)
     {
-        if (parent.ValueKind != JsonValueKind.Object || !parent.TryGetProperty(field, out var v) || v.ValueKind != JsonValueKind.Array)
+        if (parent.ValueKind == JsonValueKind.Object && parent.TryGetProperty(field, out var v) && v.ValueKind == JsonValueKind.Array)
         {
-            throw new BertSharpException($"{path}: a {where} lacks \"{field}\" (an array); expected SQuAD JSON.");
+            return v.EnumerateArray();
         }
-        return v.EnumerateArray();
+        // HF datasets' squad rows (to_json's export) are flat; they were refused as "a data[] lacks paragraphs", which did
+        // not say that the file is another layout, nor which entry.
+        if (field == "paragraphs" && parent.ValueKind == JsonValueKind.Object && parent.TryGetProperty("context", out _) && parent.TryGetProperty("question", out _))
+        {
+            throw new BertSharpException($"{path}: {where}: a flat question (context, question, answers), as HF datasets' squad rows are; " +
+                                         "expected SQuAD's own nested layout, data[].paragraphs[].qas[] (as the SQuAD v1.1 / v2.0 files are).");
+        }
+        throw new BertSharpException($"{path}: {where}: {Lacking(parent, field, "an array")}; expected SQuAD JSON (data[].paragraphs[].qas[]).");
     }
 
     private static string Text(string path, JsonElement parent, string field, string where)
     {
-        if (parent.ValueKind != JsonValueKind.Object || !parent.TryGetProperty(field, out var v) || v.ValueKind != JsonValueKind.String)
+        if (parent.ValueKind == JsonValueKind.Object && parent.TryGetProperty(field, out var v) && v.ValueKind == JsonValueKind.String)
         {
-            throw new BertSharpException($"{path}: a {where} lacks \"{field}\" (a string); expected SQuAD JSON.");
+            return v.GetString()!;
         }
-        return v.GetString()!;
+        throw new BertSharpException($"{path}: {where}: {Lacking(parent, field, "a string")}; expected SQuAD JSON (data[].paragraphs[].qas[]).");
     }
+
+    /// <summary>What stands where <paramref name="parent"/>'s <paramref name="field"/> of kind <paramref name="expected"/> should: a missing field, or another value.</summary>
+    private static string Lacking(JsonElement parent, string field, string expected) =>
+        parent.ValueKind != JsonValueKind.Object ? $"expected an object with \"{field}\" ({expected}), got {Short(parent.GetRawText())}"
+        : parent.TryGetProperty(field, out var v) ? $"{field}: expected {expected}, got {Short(v.GetRawText())}"
+        : $"missing field \"{field}\" ({expected})";
 
     private static string Short(string s) => s.Length <= 40 ? s : s[..40] + "…";
 

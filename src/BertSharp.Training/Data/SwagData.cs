@@ -147,15 +147,18 @@ public static class SwagData
                     _ => throw new BertSharpException(Invariant($"{IO.LineRef.At(path, line)}: field \"{name}\" holds {v.ValueKind}; expected a string.")),
                 }
                 : required ? throw new BertSharpException(Invariant($"{IO.LineRef.At(path, line)}: missing field \"{name}\"; expected {Fields(requireLabels)}.")) : "";
-            var endings = Endings(path, names.IndexOf, names).Select(e => Field(names[e], true)).ToArray();
+            var endings = Endings(IO.LineRef.At(path, line), names.IndexOf, names).Select(e => Field(names[e], true)).ToArray();
             string? label = root.TryGetProperty("label", out _) ? Field("label", true) : null;
             examples.Add(Make(path, line, Field("sent1", true), Field("sent2", false), endings, label, requireLabels));
         });
         return examples;
     }
 
-    /// <summary>Column positions of ending0, ending1, … (consecutive from 0, at least two).</summary>
-    private static List<int> Endings(string path, Func<string, int> indexOf, IReadOnlyList<string> names)
+    /// <summary>
+    /// Column positions of ending0, ending1, … (consecutive from 0, at least two); <c>where</c> is the file, or its line for
+    /// JSON lines, as the messages name it.
+    /// </summary>
+    private static List<int> Endings(string where, Func<string, int> indexOf, IReadOnlyList<string> names)
     {
         var found = new List<int>();
         for (var k = 0; indexOf("ending" + k.ToString(CultureInfo.InvariantCulture)) is var i and >= 0; k++)
@@ -164,10 +167,21 @@ public static class SwagData
         }
         if (found.Count < 2)
         {
-            throw new BertSharpException(Invariant($"{path}: {found.Count} ending column(s) among ({string.Join(", ", names)}); expected ending0, ending1, … (at least two)."));
+            throw new BertSharpException(Invariant($"{where}: {found.Count} ending column(s) among ({string.Join(", ", names)}); expected ending0, ending1, … (at least two)."));
+        }
+        // The search above stops at the first gap: ending0, ending1, ending3 trained on two endings and dropped the third
+        // without a word (run_swag fails on the missing ending2).
+        if (names.Where((n, i) => !found.Contains(i) && IsEndingName(n)).FirstOrDefault() is { } stray)
+        {
+            throw new BertSharpException(Invariant(
+                $"{where}: '{stray}' but no 'ending{found.Count}'; expected the endings as ending0, ending1, … with none left out."));
         }
         return found;
     }
+
+    /// <summary>Whether <paramref name="name"/> is an ending's column name: <c>ending</c> and digits.</summary>
+    private static bool IsEndingName(string name) =>
+        name.Length > "ending".Length && name.StartsWith("ending", StringComparison.Ordinal) && name.AsSpan("ending".Length).IndexOfAnyExceptInRange('0', '9') < 0;
 
     private static ChoiceExample Make(string path, int line, string sent1, string sent2, string[] endings, string? label, bool requireLabels)
     {

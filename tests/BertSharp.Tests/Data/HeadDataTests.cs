@@ -171,6 +171,27 @@ public class HeadDataTests
         Assert.EndsWith("; expected SQuAD JSON ({\"data\": [{\"paragraphs\": [...]}]}).", e.Message, StringComparison.Ordinal);
     }
 
+    // These said "a data[] lacks \"paragraphs\"" or "a paragraph lacks \"context\"": neither the entry nor, for HF datasets'
+    // flat rows (which run_qa.py reads), that the file is another layout.
+    [Theory]
+    [InlineData("""{"data": [{"id": "a", "context": "the cat", "question": "?", "answers": {"text": ["cat"], "answer_start": [4]}}]}""",
+        "data[0]: a flat question (context, question, answers), as HF datasets' squad rows are; expected SQuAD's own nested layout, data[].paragraphs[].qas[] (as the SQuAD v1.1 / v2.0 files are).")]
+    [InlineData("""{"data": [{"paragraphs": []}, {"title": "t"}]}""",
+        "data[1]: missing field \"paragraphs\" (an array); expected SQuAD JSON (data[].paragraphs[].qas[]).")]
+    [InlineData("""{"data": [{"paragraphs": [{"context": "a", "qas": []}, {"context": ["b"], "qas": []}]}]}""",
+        "data[0].paragraphs[1]: context: expected a string, got [\"b\"]; expected SQuAD JSON (data[].paragraphs[].qas[]).")]
+    [InlineData("""{"data": [{"paragraphs": ["the cat"]}]}""",
+        "data[0].paragraphs[0]: expected an object with \"context\" (a string), got \"the cat\"; expected SQuAD JSON (data[].paragraphs[].qas[]).")]
+    [InlineData("""{"data": [{"paragraphs": [{"context": "the cat", "qas": [{"id": "q1", "answers": []}]}]}]}""",
+        "question q1: missing field \"question\" (a string); expected SQuAD JSON (data[].paragraphs[].qas[]).")]
+    public void Squad_json_of_another_layout_names_the_entry_and_the_field(string json, string expected)
+    {
+        using var tmp = TestPaths.TempDir();
+        var path = tmp.File("train.json");
+        File.WriteAllText(path, json);
+        Assert.Equal($"{path}: {expected}", Assert.Throws<BertSharpException>(() => SquadData.Read(path)).Message);
+    }
+
     [Fact]
     public void Squad_json_refuses_a_non_boolean_is_impossible_a_missing_or_repeated_id_an_empty_answer_and_answers_that_contradict_is_impossible()
     {
@@ -268,6 +289,13 @@ public class HeadDataTests
         File.WriteAllText(csv, "sent1,sent2,ending0,label\nx,y,a,0\n");
         e = Assert.Throws<BertSharpException>(() => SwagData.Read(csv));
         Assert.Contains("1 ending column(s)", e.Message, StringComparison.Ordinal);
+        // An ending after a gap was dropped without a word: these questions trained on two endings of three.
+        File.WriteAllText(csv, "sent1,sent2,ending0,ending1,ending3,label\nx,y,a,b,c,2\n");
+        e = Assert.Throws<BertSharpException>(() => SwagData.Read(csv));
+        Assert.Equal($"{csv}: 'ending3' but no 'ending2'; expected the endings as ending0, ending1, … with none left out.", e.Message);
+        File.WriteAllText(jsonl, "{\"sent1\":\"s\",\"sent2\":\"\",\"ending0\":\"a\",\"ending1\":\"b\",\"label\":0}\n{\"sent1\":\"s\",\"sent2\":\"\",\"ending0\":\"a\",\"ending1\":\"b\",\"ending3\":\"c\",\"label\":0}\n");
+        e = Assert.Throws<BertSharpException>(() => SwagData.Read(jsonl));
+        Assert.Equal($"{jsonl} line 2: 'ending3' but no 'ending2'; expected the endings as ending0, ending1, … with none left out.", e.Message);
         // An empty or whitespace-only ending names its field and line, in CSV and in JSON lines; an empty sent2 stays allowed.
         File.WriteAllText(csv, "sent1,sent2,ending0,ending1,ending2,label\nx,y,a,b,c,0\nx,,a,b,\"  \",0\n");
         e = Assert.Throws<BertSharpException>(() => SwagData.Read(csv));
