@@ -30,12 +30,32 @@ internal static class JsonLines
             catch (JsonException e)
             {
                 throw IO.StrictJson.DuplicateKeyError(IO.LineRef.At(path, i + 1), raw, e)
+                    ?? WholeDocument(path, text)
                     ?? new BertSharpException(Invariant($"{IO.LineRef.At(path, i + 1)}: not valid JSON ({IO.LineRef.JsonReason(e)}); expected one JSON object per line."), e);
             }
             using (doc)
             {
                 visit(i + 1, doc.RootElement);
             }
+        }
+    }
+
+    /// <summary>
+    /// The error for a file that is one JSON document over several lines (a JSON array of records, or a pretty-printed
+    /// object), which HF datasets' json loader reads too; null when <paramref name="text"/> is not one.
+    /// </summary>
+    /// <remarks>Its first line failed as "not valid JSON (… reached end of data)", which called a valid file invalid.</remarks>
+    private static BertSharpException? WholeDocument(string path, string text)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(text, IO.StrictJson.Options);
+            var what = doc.RootElement.ValueKind switch { JsonValueKind.Array => "array", JsonValueKind.Object => "object", _ => "value" };
+            return new BertSharpException($"{path}: one JSON {what} over several lines; expected JSON lines, one object per line (as HF datasets' to_json writes them).");
+        }
+        catch (JsonException)
+        {
+            return null;
         }
     }
 }

@@ -41,6 +41,11 @@ public static class SquadData
     public static SquadDataset Read(string path)
     {
         var bytes = TextFileLoader.Load(path);
+        if (bytes.Span.Trim(" \t\r\n"u8).IsEmpty)
+        {
+            // It was "line 1: not valid JSON (The input does not contain any JSON tokens. …, when isFinalBlock is true)".
+            throw new BertSharpException($"{path}: {(bytes.IsEmpty ? "empty file" : "only blank lines")}; expected SQuAD JSON ({{\"data\": [{{\"paragraphs\": [...]}}]}}).");
+        }
         StrictJson.RefuseLoneSurrogates(path, bytes.Span);
         JsonDocument doc;
         try

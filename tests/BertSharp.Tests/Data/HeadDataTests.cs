@@ -172,7 +172,7 @@ public class HeadDataTests
     }
 
     // These said "a data[] lacks \"paragraphs\"" or "a paragraph lacks \"context\"": neither the entry nor, for HF datasets'
-    // flat rows (which run_qa.py reads), that the file is another layout.
+    // flat rows (which run_qa.py reads), that the file is another layout; an empty file was "not valid JSON" in .NET's words.
     [Theory]
     [InlineData("""{"data": [{"id": "a", "context": "the cat", "question": "?", "answers": {"text": ["cat"], "answer_start": [4]}}]}""",
         "data[0]: a flat question (context, question, answers), as HF datasets' squad rows are; expected SQuAD's own nested layout, data[].paragraphs[].qas[] (as the SQuAD v1.1 / v2.0 files are).")]
@@ -184,6 +184,8 @@ public class HeadDataTests
         "data[0].paragraphs[0]: expected an object with \"context\" (a string), got \"the cat\"; expected SQuAD JSON (data[].paragraphs[].qas[]).")]
     [InlineData("""{"data": [{"paragraphs": [{"context": "the cat", "qas": [{"id": "q1", "answers": []}]}]}]}""",
         "question q1: missing field \"question\" (a string); expected SQuAD JSON (data[].paragraphs[].qas[]).")]
+    [InlineData("", "empty file; expected SQuAD JSON ({\"data\": [{\"paragraphs\": [...]}]}).")]
+    [InlineData("\n \r\n", "only blank lines; expected SQuAD JSON ({\"data\": [{\"paragraphs\": [...]}]}).")]
     public void Squad_json_of_another_layout_names_the_entry_and_the_field(string json, string expected)
     {
         using var tmp = TestPaths.TempDir();
@@ -311,6 +313,29 @@ public class HeadDataTests
         var length = feature.Length;
         Assert.Equal((0, length), SwagData.CountTruncated(Tokenizer, [c[0]], [SwagData.Encode(Tokenizer, c[0], length)], length));
         Assert.Equal((1, length), SwagData.CountTruncated(Tokenizer, [c[0]], [SwagData.Encode(Tokenizer, c[0], length - 1)], length - 1));
+    }
+
+    // HF datasets' json loader reads a JSON array of records (or one object) spread over lines as well as JSON lines; every
+    // JSON-lines reader here called such a file "line 1: not valid JSON (… reached end of data)". A broken line stays that error.
+    [Theory]
+    [InlineData("ner", "[\n {\"tokens\": [\"EU\"], \"ner_tags\": [\"B-ORG\"]},\n {\"tokens\": [\"x\"], \"ner_tags\": [\"O\"]}\n]\n", "one JSON array over several lines")]
+    [InlineData("swag", "{\n \"sent1\": \"s\", \"sent2\": \"t\", \"ending0\": \"a\", \"ending1\": \"b\", \"label\": 0\n}\n", "one JSON object over several lines")]
+    [InlineData("classification", "[{\"text\": \"good\", \"label\": 1},\n {\"text\": \"bad\", \"label\": 0}]", "one JSON array over several lines")]
+    public void Json_lines_readers_name_a_json_document_over_several_lines(string reader, string content, string what)
+    {
+        using var tmp = TestPaths.TempDir();
+        var path = tmp.File("data.json");
+        File.WriteAllText(path, content);
+        Action read = reader switch
+        {
+            "ner" => () => TaggedCorpus.Read(path),
+            "swag" => () => SwagData.Read(path),
+            _ => () => DatasetReader.Read(path, TaskSpec.Get("jsonl")),
+        };
+        Assert.Equal($"{path}: {what}; expected JSON lines, one object per line (as HF datasets' to_json writes them).",
+            Assert.Throws<BertSharpException>(read).Message);
+        File.WriteAllText(path, content.Replace("\n", "\n{\n", StringComparison.Ordinal));
+        Assert.StartsWith($"{path} line 1: not valid JSON (", Assert.Throws<BertSharpException>(read).Message, StringComparison.Ordinal);
     }
 
     // An empty or blank file was "no column 'sent1' in the header ()", and prediction (no labels needed) was asked for a label.
