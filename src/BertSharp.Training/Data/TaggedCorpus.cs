@@ -240,9 +240,15 @@ public static class TaggedCorpus
 
     private static List<JsonElement> Array(string path, int line, JsonElement root, string field)
     {
-        if (!root.TryGetProperty(field, out var v) || v.ValueKind != JsonValueKind.Array)
+        if (!root.TryGetProperty(field, out var v))
         {
-            throw new BertSharpException(Invariant($"{IO.LineRef.At(path, line)}: missing field \"{field}\" (a JSON array); expected \"tokens\" and \"ner_tags\"."));
+            // The tags are looked up as "tags" when "ner_tags" is absent; naming only "tags" sent users to the wrong field.
+            var name = field == "tags" ? "\"ner_tags\" (or \"tags\")" : $"\"{field}\"";
+            throw new BertSharpException(Invariant($"{IO.LineRef.At(path, line)}: missing field {name}, a JSON array; expected \"tokens\" and \"ner_tags\"."));
+        }
+        if (v.ValueKind != JsonValueKind.Array)
+        {
+            throw new BertSharpException(Invariant($"{IO.LineRef.At(path, line)}: field \"{field}\" is {Short(v.GetRawText())}; expected a JSON array (one entry per word)."));
         }
         return [.. v.EnumerateArray()];
     }
@@ -266,7 +272,8 @@ public static class TaggedCorpus
             }
             if (id < 0 || id >= labelNames.Count)
             {
-                throw new BertSharpException(Invariant($"{IO.LineRef.At(path, line)}: tag {id.ToString(CultureInfo.InvariantCulture)} is outside the {labelNames.Count} labels given."));
+                throw new BertSharpException(Invariant(
+                    $"{IO.LineRef.At(path, line)}: field \"{field}\" entry {position + 1} is {id}; expected a tag id 0…{labelNames.Count - 1} (the {labelNames.Count} labels given)."));
             }
             return labelNames[id];
         }

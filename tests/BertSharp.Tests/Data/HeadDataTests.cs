@@ -53,6 +53,16 @@ public class HeadDataTests
         Assert.Equal(["B-PER", "O"], ints[0].Tags);
         var e = Assert.Throws<BertSharpException>(() => TaggedCorpus.ReadJsonLines("b.jsonl", "{\"tokens\":[\"John\"],\"ner_tags\":[1]}", null));
         Assert.Contains("b.jsonl line 1: field \"ner_tags\" holds integer tags; give the tag names with", e.Message, StringComparison.Ordinal);
+        // An id past the list said "tag 9 is outside the 2 labels given", naming neither the field nor its entry; a line
+        // without tags named only "tags", the field looked up when "ner_tags" is absent.
+        Assert.Equal("b.jsonl line 1: field \"ner_tags\" entry 2 is 9; expected a tag id 0…1 (the 2 labels given).",
+            Assert.Throws<BertSharpException>(() => TaggedCorpus.ReadJsonLines("b.jsonl", "{\"tokens\":[\"John\",\"x\"],\"ner_tags\":[1,9]}", ["O", "B-PER"])).Message);
+        Assert.Equal("b.jsonl line 1: missing field \"ner_tags\" (or \"tags\"), a JSON array; expected \"tokens\" and \"ner_tags\".",
+            Assert.Throws<BertSharpException>(() => TaggedCorpus.ReadJsonLines("b.jsonl", "{\"tokens\":[\"John\"]}", null)).Message);
+        Assert.Equal("b.jsonl line 1: missing field \"tokens\", a JSON array; expected \"tokens\" and \"ner_tags\".",
+            Assert.Throws<BertSharpException>(() => TaggedCorpus.ReadJsonLines("b.jsonl", "{\"words\":[\"John\"],\"ner_tags\":[\"O\"]}", null)).Message);
+        Assert.Equal("b.jsonl line 1: field \"ner_tags\" is \"B-PER O\"; expected a JSON array (one entry per word).",
+            Assert.Throws<BertSharpException>(() => TaggedCorpus.ReadJsonLines("b.jsonl", "{\"tokens\":[\"John\",\"x\"],\"ner_tags\":\"B-PER O\"}", null)).Message);
         e = Assert.Throws<BertSharpException>(() => TaggedCorpus.ReadJsonLines("c.jsonl", "{\"tokens\":[\"John\",\"x\"],\"ner_tags\":[\"O\"]}", null));
         Assert.Equal("c.jsonl line 1: 2 tokens but 1 ner_tags; expected one tag per token.", e.Message);
         e = Assert.Throws<BertSharpException>(() => TaggedCorpus.ReadJsonLines("d.jsonl", "{\"tokens\":[\"John\",\"x\"],\"tags\":[\"B-PER\",\"\"]}", null));
