@@ -60,12 +60,34 @@ public static class BertServer
             throw new ApiException(404, $"{why()} Available: {string.Join(", ", available.Select(PathOf))}.");
         }).ExcludeFromDescription();
 
-    /// <summary>Loads the model and builds the app; <paramref name="configure"/> can adjust the builder (e.g. a test server).</summary>
+    /// <summary>
+    /// Loads the model and builds the app; <paramref name="configure"/> can adjust the builder (e.g. a test server). The app
+    /// owns the model: disposing the app (as <c>Run</c> does when the host stops, after in-flight requests and the batchers'
+    /// queues have finished) disposes it, and a build that fails after loading disposes it before throwing.
+    /// </summary>
     public static WebApplication Build(ServerOptions options, Action<WebApplicationBuilder>? configure = null, string[]? args = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         var served = ServedModel.Load(options.ModelDirectory, options.Device, options.MaxLength, options.Backend);
+        WebApplication? app = null;
+        try
+        {
+            app = CreateApp(options, served, configure, args);
+            MapEndpoints(app, served, options);
+            return app;
+        }
+        catch
+        {
+            // The container disposes the model with the app once it has been built; before that, nothing else holds it.
+            (app as IDisposable)?.Dispose();
+            served.Dispose();
+            throw;
+        }
+    }
+
+    private static WebApplication CreateApp(ServerOptions options, ServedModel served, Action<WebApplicationBuilder>? configure, string[]? args)
+    {
         var builder = WebApplication.CreateSlimBuilder(args ?? []);
         builder.WebHost.ConfigureKestrel(k =>
         {
@@ -74,7 +96,10 @@ public static class BertServer
             k.Limits.MaxRequestHeadersTotalSize = ServerOptions.MaxKestrelHeaderBytes;
             k.Limits.MaxRequestLineSize = ServerOptions.MaxKestrelHeaderBytes / 2;
         });
-        builder.Services.AddSingleton(served);
+        // Made by a factory, not registered as an instance, so that the container disposes it with the host: after the web
+        // server has let in-flight requests finish and the batchers (hosted services, stopped before the container is disposed)
+        // have run what was queued.
+        builder.Services.AddSingleton(_ => served);
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton<BatcherRegistry>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<BatcherRegistry>());
@@ -97,6 +122,13 @@ public static class BertServer
         }
 
         var app = builder.Build();
+        // The container disposes only the singletons it has handed out.
+        app.Services.GetRequiredService<ServedModel>();
+        return app;
+    }
+
+    private static void MapEndpoints(WebApplication app, ServedModel served, ServerOptions options)
+    {
         app.UseBertErrors(options);
         var batchers = app.Services.GetRequiredService<BatcherRegistry>();
         var available = new List<string> { "embed", "embeddings", "attention" };
@@ -179,6 +211,5 @@ public static class BertServer
         app.MapMethods("/health", [HttpMethods.Head], health).ExcludeFromDescription();
         app.MapOpenApi("/openapi.json").WithMetadata(new HttpMethodMetadata(GetAndHead));
         WebPage.Map(app);
-        return app;
     }
 }

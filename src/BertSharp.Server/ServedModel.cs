@@ -233,8 +233,15 @@ public sealed class ServedModel : IDisposable
         return count;
     }
 
+    private int _disposed;
+
     public void Dispose()
     {
+        // A server's app disposes its model, and so may the caller that failed to build it: only the first call disposes.
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
         // The pipelines share the one model: dispose it once, here.
         Features.Dispose();
         Classifier?.OnnxSession?.Dispose();
