@@ -32,6 +32,7 @@ internal static class PretrainCommand
         var resume = TrainingOptionSet.ResumeOption("Continue from the latest checkpoint-N in --output with the run's own settings (--data, --steps, --lr, ...); --steps may be raised to extend the run.");
         var dynamic = new Option<bool>("--dynamic-masking") { Description = "Mask instances afresh each time they are used." };
         var exampleDropout = TrainingOptionSet.ExampleDropout();
+        var bf16 = TrainingOptionSet.Bf16Option();
         var seed = CommonOptions.Seed(PretrainingTrainerOptions.DefaultSeed, "Seed of initialisation, dropout and dynamic masks.");
         var objective = CommonOptions.Objective("mlm+nsp: masked LM + next-sentence prediction (BertForPreTraining); mlm: masked LM only (BertForMaskedLM: no pooler, no NSP head; HF run_mlm), e.g. to continue an imported BertModel on in-domain text. Default: what the data was built for (pretrain-data --objective; mlm+nsp unless given).");
         var device = CommonOptions.Device();
@@ -41,7 +42,7 @@ internal static class PretrainCommand
 
         var cmd = new Command("pretrain", "Pre-train BERT with masked-LM + next-sentence prediction (BertForPreTraining) or masked LM only (--objective mlm, BertForMaskedLM).");
         foreach (var o in new Option[] { data, output, config, vocab, model, steps, batch, evalBatch }.Concat(optimizer.All)
-                     .Concat([warmup, warmupRatio, saveEvery, evalEvery, resume, dynamic, exampleDropout, objective, seed, device, threads, stopAfter, overwrite]))
+                     .Concat([warmup, warmupRatio, saveEvery, evalEvery, resume, dynamic, exampleDropout, bf16, objective, seed, device, threads, stopAfter, overwrite]))
         {
             cmd.Options.Add(o);
         }
@@ -95,6 +96,7 @@ internal static class PretrainCommand
                 EvalInstances = saved?.Options.EvalInstances ?? PretrainingTrainerOptions.DefaultEvalInstances,
                 DynamicMasking = Pick(dynamic, s => s.DynamicMasking),
                 ExampleDropout = Pick(exampleDropout, s => s.ExampleDropout),
+                Bf16 = Pick(bf16, s => s.Bf16),
                 Seed = Pick(seed, s => s.Seed),
                 Objective = saved is { } so && !CommonOptions.Given(p, objective) ? so.Options.Objective : CommonOptions.Objective(p, objective),
                 Device = p.GetValue(device) ?? "auto",

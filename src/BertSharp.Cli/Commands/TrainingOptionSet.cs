@@ -182,6 +182,8 @@ internal sealed class TrainingOptionSet
 
     public Option<bool> Overwrite { get; } = CommonOptions.Overwrite();
 
+    public Option<bool> Bf16 { get; } = Bf16Option();
+
     public Option<bool> FreezeEncoder { get; } = new("--freeze-encoder") { Description = "Train only the task head: BERT's embeddings, layers and pooler stay as loaded (every task)." };
 
     public Option<int?> FreezeLayers { get; } = new("--freeze-layers") { Description = "Keep the embeddings and the first N encoder layers as loaded; the rest trains (every task)." };
@@ -189,7 +191,7 @@ internal sealed class TrainingOptionSet
     public IEnumerable<Option> All =>
     [
         Data, EvalData, Output, Model, Config, Vocab, Lowercase, Epochs, BatchSize, EvalBatchSize, MaxLength, .. Optimizer.All, WarmupRatio, WarmupSteps, LabelSmoothing, Seed,
-        MaxTrainExamples, MaxEvalExamples, SaveSteps, EvalSteps, EarlyStoppingPatience, EarlyStoppingThreshold, Resume, StopAfter, Device, Threads, Overwrite, FreezeEncoder, FreezeLayers,
+        MaxTrainExamples, MaxEvalExamples, SaveSteps, EvalSteps, EarlyStoppingPatience, EarlyStoppingThreshold, Resume, StopAfter, Device, Threads, Overwrite, Bf16, FreezeEncoder, FreezeLayers,
     ];
 
     /// <summary>The shared settings as given on the command line (nothing checked yet: <see cref="TrainingOptions.Validate"/> does).</summary>
@@ -205,7 +207,7 @@ internal sealed class TrainingOptionSet
         MaxTrainExamples = p.GetValue(MaxTrainExamples), MaxEvalExamples = p.GetValue(MaxEvalExamples),
         SaveSteps = p.GetValue(SaveSteps), EvalSteps = p.GetValue(EvalSteps), EarlyStoppingPatience = p.GetValue(EarlyStoppingPatience),
         EarlyStoppingThreshold = p.GetValue(EarlyStoppingThreshold), Resume = p.GetValue(Resume), StopAfter = p.GetValue(StopAfter),
-        Device = p.GetValue(Device)!, FreezeEncoder = p.GetValue(FreezeEncoder), FreezeLayers = p.GetValue(FreezeLayers),
+        Device = p.GetValue(Device)!, Bf16 = p.GetValue(Bf16), FreezeEncoder = p.GetValue(FreezeEncoder), FreezeLayers = p.GetValue(FreezeLayers),
     };
 
     /// <summary><c>--resume</c> of a training command; <paramref name="description"/> says which settings a resumed run takes.</summary>
@@ -214,6 +216,14 @@ internal sealed class TrainingOptionSet
     /// <summary><c>--stop-after N</c> of a training command that checkpoints and resumes.</summary>
     public static Option<int?> StopAfterOption() =>
         new("--stop-after") { Description = "Stop this invocation after N optimizer steps, writing a checkpoint there (--resume continues it)." };
+
+    /// <summary><c>--bf16</c> of every training command (HF's flag name).</summary>
+    public static Option<bool> Bf16Option() => new("--bf16")
+    {
+        Description = "bf16 mixed precision, as HF's bf16=True (torch CUDA autocast's policy, done explicitly): every Linear and the attention run in bfloat16, " +
+                      "embeddings, LayerNorm, softmax and the losses in float32; weights, gradients, optimizer state and checkpoints stay float32. " +
+                      "Validation runs so too. Recorded in the run's settings: a --resume keeps it.",
+    };
 
     /// <summary><c>--example-dropout</c> of a training command that runs data-parallel.</summary>
     public static Option<bool> ExampleDropout() => new("--example-dropout")

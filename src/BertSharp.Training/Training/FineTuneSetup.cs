@@ -57,7 +57,7 @@ internal sealed record FineTuneSetup(ICommunicator Communicator, bool Writer, IF
         model.to(Device);
         var trainer = Training.Trainer.ForRanks(model, new OptimizerSettings(t.LearningRate, t.Eps, t.WeightDecay, t.MaxGradNorm, warmup, totalSteps)
             {
-                LrSchedulerType = t.LrSchedulerType, LrSchedulerKwargs = t.LrSchedulerKwargs,
+                LrSchedulerType = t.LrSchedulerType, LrSchedulerKwargs = t.LrSchedulerKwargs, Bf16 = t.Bf16,
             },
             Communicator);
         try

@@ -110,7 +110,7 @@ internal static class ModelCard
         var task = Tasks.GetValueOrDefault(f.Task, SequenceClassification);
         var results = f.Metrics?["metrics"] is JsonObject values ? values.Select(kv => (kv.Key, TrainLog.Number(values, kv.Key))).ToList() : [];
         return new ModelCardContent(f.ModelName, f.Model, task, Datasets.GetValueOrDefault(f.Task), FileNameOf(f.Args, "data") ?? "unknown", results,
-            Description(f, task), Uses(f, task), DataText(f), [.. Hyperparameters(f.Args, f.WarmupRatio, f.Devices), ("num_epochs", Int(f.Args, "epochs")), .. LabelSmoothing(f.Args)], ResultsTable(EpochRows(f.Log)));
+            Description(f, task), Uses(f, task), DataText(f), [.. Hyperparameters(f.Args, f.WarmupRatio, f.Devices), ("num_epochs", Int(f.Args, "epochs")), .. MixedPrecisionTraining(f.Args), .. LabelSmoothing(f.Args)], ResultsTable(EpochRows(f.Log)));
     }
 
     /// <summary>
@@ -302,6 +302,13 @@ internal static class ModelCard
     }
 
     // extract_hyperparameters_from_trainer lists it after num_epochs, only when not 0.
+    /// <summary>
+    /// extract_hyperparameters_from_trainer's entry after the steps or epochs: HF writes "Native AMP" for torch.amp (it
+    /// names fp16 only); the dtype is added, since bf16 is the only one BertSharp has.
+    /// </summary>
+    internal static IEnumerable<(string Name, string Value)> MixedPrecisionTraining(JsonObject a) =>
+        a["bf16"] is JsonValue v && v.TryGetValue<bool>(out var on) && on ? [("mixed_precision_training", "Native AMP (bf16)")] : [];
+
     private static IEnumerable<(string Name, string Value)> LabelSmoothing(JsonObject a) =>
         a["label_smoothing_factor"] is null ? [] : [("label_smoothing_factor", PythonRepr(TrainLog.Number(a, "label_smoothing_factor")))];
 

@@ -27,6 +27,14 @@ public sealed record OptimizerSettings(double LearningRate, double Eps, double W
 
     /// <summary>HF's <c>lr_scheduler_kwargs</c>, or null for the schedule's defaults.</summary>
     public JsonObject? LrSchedulerKwargs { get; init; }
+
+    /// <summary>
+    /// HF's <c>bf16=True</c>: every forward pass and loss of the run, validation included, runs inside a
+    /// <see cref="MixedPrecision.Bf16"/> scope (bf16 matmuls and attention, float32 everything else); parameters,
+    /// gradients, optimizer state and checkpoints stay float32, so a data-parallel run all-reduces float32 gradients as
+    /// before. False (the default): float32 throughout.
+    /// </summary>
+    public bool Bf16 { get; init; }
 }
 
 /// <summary>The outcome of one optimizer step.</summary>
@@ -129,8 +137,14 @@ public sealed class Trainer : IDisposable
         for (var i = 0; i < n; i++)
         {
             using var scope = NewDisposeScope();
-            // Null: this worker's slice of the micro-batch is empty (data-parallel); its gradient share is zero.
-            var loss = task.Loss(microBatches[i](), new MicroBatch(StepsDone + 1, i, n));
+            // Null: this worker's slice of the micro-batch is empty (data-parallel); its gradient share is zero. Only the
+            // forward pass and loss run under the policy, as under torch.autocast: backward follows the dtypes the forward
+            // recorded, and the float32 gradients then reach the sync and the optimizer unchanged.
+            Tensor? loss;
+            using (Policy())
+            {
+                loss = task.Loss(microBatches[i](), new MicroBatch(StepsDone + 1, i, n));
+            }
             if (loss is null)
             {
                 continue;
@@ -191,9 +205,13 @@ public sealed class Trainer : IDisposable
             var outcome = Step(data.MicroBatches(step), task);
             taken++;
             var go = true;
-            foreach (var h in hooks)
+            // The hooks validate: HF's prediction_step runs under autocast too, so the validation loss is the bf16 model's.
+            using (Policy())
             {
-                go &= h.AfterStep(outcome);
+                foreach (var h in hooks)
+                {
+                    go &= h.AfterStep(outcome);
+                }
             }
             if (!go)
             {
@@ -202,6 +220,8 @@ public sealed class Trainer : IDisposable
         }
         return taken;
     }
+
+    private IDisposable? Policy() => Settings.Bf16 ? MixedPrecision.Bf16() : null;
 
     /// <summary>
     /// Frees the optimizer's state tensors and a data-parallel trainer's staging buffers; the model is the caller's and stays

@@ -54,6 +54,11 @@ internal static class TrainingArgs
             args["early_stopping_patience"] = patience;
             args["early_stopping_threshold"] = t.EarlyStoppingThreshold ?? 0;
         }
+        // HF's name; only when on, for the same reason (a resume that adds or drops it is refused as a changed setting).
+        if (t.Bf16)
+        {
+            args["bf16"] = true;
+        }
         // HF's name; only when smoothing, for the same reason (a resume that adds or drops it is refused as a changed setting).
         if (t.LabelSmoothing != 0)
         {

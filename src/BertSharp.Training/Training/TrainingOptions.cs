@@ -92,6 +92,12 @@ public sealed record TrainingOptions
     /// <summary>Micro-batches per optimizer step.</summary>
     public int GradAccum { get; init; } = 1;
 
+    /// <summary>
+    /// HF's <c>bf16</c>: train and validate with bf16 mixed precision (<see cref="OptimizerSettings.Bf16"/>,
+    /// <see cref="Modeling.MixedPrecision"/>); recorded as <c>"bf16": true</c>, and a resume must keep it. Default false.
+    /// </summary>
+    public bool Bf16 { get; init; }
+
     /// <summary>Seed of initialisation, dropout, shuffling and any split (<see cref="DefaultSeed"/>).</summary>
     public ulong Seed { get; init; } = DefaultSeed;
 

@@ -46,22 +46,22 @@ public sealed class BertSelfAttention : nn.Module
     {
         using var scope = NewDisposeScope();
         var (b, s) = (hidden.shape[0], hidden.shape[1]);
-        var q = Split(query.call(hidden), b, s);
-        var k = Split(key.call(hidden), b, s);
-        var v = Split(value.call(hidden), b, s);
+        var q = Split(MixedPrecision.Linear(query, hidden), b, s);
+        var k = Split(MixedPrecision.Linear(key, hidden), b, s);
+        var v = Split(MixedPrecision.Linear(value, hidden), b, s);
         Tensor context;
         Tensor? probs = null;
         // SDPA draws its own dropout mask; the keyed per-example mask needs the eager kernel.
         if (eager || (training && _dropoutP > 0 && ExampleDropout.Active))
         {
             // HF eager order: (q @ k^T) / sqrt(d) + mask, softmax, dropout, @ v.
-            var scores = StableScalars.Divide(matmul(q, k.transpose(-1, -2)), Math.Sqrt(_headDim));
+            var scores = StableScalars.Divide(MixedPrecision.MatMul(q, k.transpose(-1, -2)), Math.Sqrt(_headDim));
             if (additiveMask is not null)
             {
                 scores = StableScalars.Add(scores, additiveMask);
             }
-            probs = nn.functional.softmax(scores, -1);
-            context = matmul(ExampleDropout.Apply(dropout, probs), v);
+            probs = MixedPrecision.Softmax(scores);
+            context = MixedPrecision.MatMul(ExampleDropout.Apply(dropout, probs), v);
             if (!eager)
             {
                 probs = null;
@@ -69,7 +69,7 @@ public sealed class BertSelfAttention : nn.Module
         }
         else
         {
-            context = nn.functional.scaled_dot_product_attention(q, k, v, additiveMask, training ? _dropoutP : 0.0);
+            context = MixedPrecision.Attention(q, k, v, additiveMask, training ? _dropoutP : 0.0);
         }
         var merged = context.permute(0, 2, 1, 3).contiguous().reshape(b, s, _heads * _headDim);
         return (merged.MoveToOuterDisposeScope(), probs?.MoveToOuterDisposeScope());
@@ -106,7 +106,8 @@ public sealed class BertResidualOutput : nn.Module<Tensor, Tensor, Tensor>
     public override Tensor forward(Tensor x, Tensor residual)
     {
         using var scope = NewDisposeScope();
-        return LayerNorm.call(StableScalars.Add(ExampleDropout.Apply(dropout, dense.call(x)), residual)).MoveToOuterDisposeScope();
+        // Under bf16 the sum with the float32 residual is float32 (type promotion), as under autocast.
+        return MixedPrecision.LayerNorm(LayerNorm, StableScalars.Add(ExampleDropout.Apply(dropout, MixedPrecision.Linear(dense, x)), residual)).MoveToOuterDisposeScope();
     }
 }
 

@@ -28,7 +28,7 @@ public sealed class BertIntermediate : nn.Module<Tensor, Tensor>
     /// <summary>[batch, seq, hidden] → [batch, seq, intermediate].</summary>
     public override Tensor forward(Tensor x)
     {
-        using var h = dense.call(x);
+        using var h = MixedPrecision.Linear(dense, x);
         return _act(h);
     }
 }
@@ -157,7 +157,7 @@ public sealed class BertPooler : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor hidden)
     {
         using var scope = NewDisposeScope();
-        return torch.tanh(dense.call(hidden.select(1, 0))).MoveToOuterDisposeScope();
+        return torch.tanh(MixedPrecision.Linear(dense, hidden.select(1, 0))).MoveToOuterDisposeScope();
     }
 
     /// <summary>
@@ -183,6 +183,6 @@ public sealed class BertPooler : nn.Module<Tensor, Tensor>
             // clamp as sentence-transformers does: an all-padding row gives zeros, not NaN.
             mean = (hidden * m).sum(1) / m.sum(1).clamp_min(StableScalars.Of(1e-9));
         }
-        return torch.tanh(dense.call(mean)).MoveToOuterDisposeScope();
+        return torch.tanh(MixedPrecision.Linear(dense, mean)).MoveToOuterDisposeScope();
     }
 }

@@ -35,7 +35,7 @@ public sealed class BertPredictionHeadTransform : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        return LayerNorm.call(_act(dense.call(x))).MoveToOuterDisposeScope();
+        return MixedPrecision.LayerNorm(LayerNorm, _act(MixedPrecision.Linear(dense, x))).MoveToOuterDisposeScope();
     }
 }
 
@@ -71,7 +71,7 @@ public sealed class BertLMPredictionHead : nn.Module
     public Tensor Forward(Tensor hidden, Tensor decoderWeight)
     {
         using var h = transform.call(hidden);
-        return nn.functional.linear(h, decoderWeight, bias);
+        return MixedPrecision.Linear(h, decoderWeight, bias);
     }
 }
 
@@ -103,5 +103,5 @@ public sealed class BertClsHeads : nn.Module
 
     /// <summary>NSP logits [batch, 2] from the pooled output [batch, hidden].</summary>
     public Tensor SeqRelationship(Tensor pooled) =>
-        (seq_relationship ?? throw new InvalidOperationException("this head has no NSP part")).call(pooled);
+        MixedPrecision.Linear(seq_relationship ?? throw new InvalidOperationException("this head has no NSP part"), pooled);
 }

@@ -210,7 +210,7 @@ public sealed class BertForSequenceClassification : BertPreTrainedModel
     {
         var o = bert.Forward(input, outputHiddenStates, outputAttentions);
         using var d = ExampleDropout.Apply(dropout, o.PoolerOutput!);
-        var logits = classifier.call(d);
+        var logits = MixedPrecision.Linear(classifier, d);
         var loss = labels is null ? null : Losses.SequenceClassification(logits, labels, Config.NumLabels, Config.ProblemType).Loss;
         return new ClassifierOutput(logits, loss, o);
     }
@@ -248,7 +248,7 @@ public sealed class BertForTokenClassification : BertPreTrainedModel
     {
         var o = bert.Forward(input, outputHiddenStates, outputAttentions);
         using var d = ExampleDropout.Apply(dropout, o.LastHiddenState);
-        var logits = classifier.call(d);
+        var logits = MixedPrecision.Linear(classifier, d);
         return new ClassifierOutput(logits, labels is null ? null : Losses.CrossEntropy(logits, labels), o);
     }
 }
@@ -290,7 +290,7 @@ public sealed class BertForQuestionAnswering : BertPreTrainedModel
         bool outputHiddenStates = false, bool outputAttentions = false)
     {
         var o = bert.Forward(input, outputHiddenStates, outputAttentions);
-        using var logits = qa_outputs.call(o.LastHiddenState);
+        using var logits = MixedPrecision.Linear(qa_outputs, o.LastHiddenState);
         var parts = logits.split(1, -1);
         var start = parts[0].squeeze(-1).contiguous();
         var end = parts[1].squeeze(-1).contiguous();
@@ -361,7 +361,7 @@ public sealed class BertForMultipleChoice : BertPreTrainedModel
         var flat = new BertInput(Flat(input.InputIds)!, Flat(input.AttentionMask), Flat(input.TokenTypeIds), Flat(input.PositionIds));
         var o = bert.Forward(flat, outputHiddenStates, outputAttentions);
         using var d = ExampleDropout.Apply(dropout, o.PoolerOutput!);
-        using var scores = classifier.call(d);
+        using var scores = MixedPrecision.Linear(classifier, d);
         var logits = scores.view(-1, choices);
         return new ClassifierOutput(logits, labels is null ? null : Losses.CrossEntropy(logits, labels), o);
     }

@@ -3,7 +3,10 @@ using static TorchSharp.torch;
 
 namespace BertSharp.Modeling;
 
-/// <summary>The losses of HF's BERT heads, with HF's shapes, reductions and ignore rules.</summary>
+/// <summary>
+/// The losses of HF's BERT heads, with HF's shapes, reductions and ignore rules; always computed in float32 (bf16 logits of
+/// <see cref="MixedPrecision"/> are cast up, as autocast runs every loss in float32).
+/// </summary>
 internal static class Losses
 {
     /// <summary>Label value that no loss counts (HF/torch <c>ignore_index</c>).</summary>
@@ -18,7 +21,8 @@ internal static class Losses
     public static Tensor CrossEntropy(Tensor logits, Tensor labels, string name = "labels", long ignoreIndex = IgnoreIndex, double labelSmoothing = 0)
     {
         var classes = logits.shape[^1];
-        using var flatLogits = logits.reshape(-1, classes);
+        using var full = MixedPrecision.Float32(logits);
+        using var flatLogits = full.reshape(-1, classes);
         if (labels.numel() != flatLogits.shape[0])
         {
             throw new BertSharpException(
@@ -70,10 +74,11 @@ internal static class Losses
             case "regression":
                 {
                     using var scope = NewDisposeScope();
-                    var target = labels.to_type(logits.dtype);
+                    var full = MixedPrecision.Float32(logits);
+                    var target = labels.to_type(full.dtype);
                     var loss = numLabels == 1
-                        ? nn.functional.mse_loss(logits.squeeze(), target.squeeze())
-                        : nn.functional.mse_loss(logits, target);
+                        ? nn.functional.mse_loss(full.squeeze(), target.squeeze())
+                        : nn.functional.mse_loss(full, target);
                     return (loss.MoveToOuterDisposeScope(), problemType);
                 }
             case "single_label_classification":
@@ -87,8 +92,9 @@ internal static class Losses
                         throw new BertSharpException(
                             $"labels: shape [{ShapeText.Join(labels.shape)}] ({labels.dtype}) for multi-label classification; expected multi-hot labels of the logits' shape [{ShapeText.Join(logits.shape)}], or integer class ids (Int64) for single-label classification.");
                     }
-                    using var target = labels.to_type(logits.dtype);
-                    return (nn.functional.binary_cross_entropy_with_logits(logits, target), problemType);
+                    using var full = MixedPrecision.Float32(logits);
+                    using var target = labels.to_type(full.dtype);
+                    return (nn.functional.binary_cross_entropy_with_logits(full, target), problemType);
                 }
             default:
                 throw new BertSharpException(
@@ -113,8 +119,8 @@ internal static class Losses
         var (zero, last) = (StableScalars.Of(0L), StableScalars.Of(ignored));
         var start = startPositions.reshape(-1).to_type(ScalarType.Int64).clamp(zero, last);
         var end = endPositions.reshape(-1).to_type(ScalarType.Int64).clamp(zero, last);
-        var s = nn.functional.cross_entropy(startLogits, start, ignore_index: ignored);
-        var e = nn.functional.cross_entropy(endLogits, end, ignore_index: ignored);
+        var s = nn.functional.cross_entropy(MixedPrecision.Float32(startLogits), start, ignore_index: ignored);
+        var e = nn.functional.cross_entropy(MixedPrecision.Float32(endLogits), end, ignore_index: ignored);
         return StableScalars.Divide(StableScalars.Add(s, e), 2).MoveToOuterDisposeScope();
     }
 

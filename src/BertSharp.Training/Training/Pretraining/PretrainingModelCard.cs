@@ -57,6 +57,7 @@ internal static class PretrainingModelCard
         var dataName = Path.GetFileName(Path.TrimEndingDirectorySeparator(settings["data_directory"]?.GetValue<string>() ?? "unknown"));
         var hyperparameters = ModelCard.Hyperparameters(settings, settings["warmup_ratio"] is null ? null : TrainLog.Number(settings, "warmup_ratio"), devices);
         hyperparameters.Add(("training_steps", ModelCard.Int(settings, "steps")));
+        hyperparameters.AddRange(ModelCard.MixedPrecisionTraining(settings));
         return new ModelCardContent(modelName, model, FillMask, null, dataName, results,
             Description(architecture, config, parameters, model, withNsp), Uses(withNsp, maxSeqLength), DataText(dataName, start),
             hyperparameters, ModelCard.ResultsTable(rows));

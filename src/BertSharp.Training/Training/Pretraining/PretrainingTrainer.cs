@@ -190,7 +190,10 @@ public sealed class PretrainingTrainer
         {
             model.to(device);
             using var trainer = Trainer.ForRanks(model, new OptimizerSettings(_options.LearningRate, _options.Eps, _options.WeightDecay, _options.MaxGradNorm,
-                _options.EffectiveWarmupSteps, _options.Steps) { LrSchedulerType = _options.LrSchedulerType, LrSchedulerKwargs = _options.LrSchedulerKwargs }, comm);
+                _options.EffectiveWarmupSteps, _options.Steps)
+                {
+                    LrSchedulerType = _options.LrSchedulerType, LrSchedulerKwargs = _options.LrSchedulerKwargs, Bf16 = _options.Bf16,
+                }, comm);
             var masker = new MaskedLmMasker(maskingVocabulary, data.Manifest.Options());
             var stream = new InstanceStream(data, trainCount, _options.BatchSize, _options.GradAccum, masker, _options.DynamicMasking, _options.Seed, device,
                 comm.Rank, comm.WorldSize);
@@ -452,6 +455,7 @@ public sealed class PretrainingTrainer
             EvalInstances = s.ContainsKey(EvalInstancesKey) ? Exact<int>(EvalInstancesKey) : PretrainingTrainerOptions.DefaultEvalInstances,
             DynamicMasking = Optional<bool>("dynamic_masking", "true or false"),
             ExampleDropout = Optional<bool>("example_dropout", "true or false"),
+            Bf16 = Optional<bool>("bf16", "true or false"),
             Seed = L("seed"),
             Objective = objective,
         };
@@ -562,6 +566,11 @@ public sealed class PretrainingTrainer
         if (exampleDropout)
         {
             s["example_dropout"] = true;
+        }
+        // Only when on, likewise (HF's TrainingArguments name).
+        if (_options.Bf16)
+        {
+            s["bf16"] = true;
         }
         // Only for masked-LM-only runs, likewise: a checkpoint without it trained MLM + NSP.
         if (objective == PretrainingObjective.MaskedLm)

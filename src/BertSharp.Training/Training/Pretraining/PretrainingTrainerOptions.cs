@@ -95,6 +95,12 @@ public sealed record PretrainingTrainerOptions
     public bool ExampleDropout { get; init; }
 
     /// <summary>
+    /// HF's <c>bf16</c>: train and evaluate with bf16 mixed precision (<see cref="OptimizerSettings.Bf16"/>,
+    /// <see cref="Modeling.MixedPrecision"/>); recorded as <c>"bf16": true</c>, and a resume keeps it. Default false.
+    /// </summary>
+    public bool Bf16 { get; init; }
+
+    /// <summary>
     /// <see cref="Data.Pretraining.PretrainingObjective.MaskedLmNextSentence"/> trains <c>BertForPreTraining</c>,
     /// <see cref="Data.Pretraining.PretrainingObjective.MaskedLm"/> trains <c>BertForMaskedLM</c> (no pooler, no NSP head);
     /// null: the objective the data was built for (<c>bert pretrain-data --objective</c>). Masked-LM-only training may use

@@ -1,0 +1,179 @@
+using static System.FormattableString;
+using BertSharp.Modeling;
+using BertSharp.Tests.Infrastructure;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace BertSharp.Tests.Modeling;
+
+/// <summary>
+/// The bf16 policy (<see cref="MixedPrecision"/>): one Linear against a float64 reference of bf16-rounded operands, the HF
+/// fixture models within bf16's precision of their float32 reference outputs (and not bitwise them), the outputs' dtypes,
+/// float32 parameters and gradients after backward, and the refusal of other dtypes.
+/// </summary>
+public class MixedPrecisionTests(Xunit.Abstractions.ITestOutputHelper log)
+{
+    // bf16 keeps 8 significant bits (7 stored + the implicit one): the unit roundoff of one rounding is 2^-8.
+    private const double UnitRoundoff = 1.0 / 256;
+
+    [Fact]
+    public void A_linear_under_bf16_is_the_rounded_float64_product_of_the_rounded_operands_within_one_ulp()
+    {
+        using var scope = NewDisposeScope();
+        var generator = new Generator(7);
+        var layer = nn.Linear(24, 5);
+        using (no_grad())
+        {
+            layer.weight!.copy_(randn(5, 24, generator: generator));
+            layer.bias!.copy_(randn(5, generator: generator));
+        }
+        var x = randn(3, 24, generator: generator);
+        Tensor y;
+        using (MixedPrecision.Bf16())
+        {
+            y = MixedPrecision.Linear(layer, x);
+        }
+        Assert.Equal(ScalarType.BFloat16, y.dtype);
+        // Independent reference: each operand rounded to bf16, the product summed exactly enough in float64, rounded once.
+        static Tensor Rounded(Tensor t) => t.to_type(ScalarType.BFloat16).to_type(ScalarType.Float64);
+        var exact = matmul(Rounded(x), Rounded(layer.weight!).t()).add(Rounded(layer.bias!), 1.ToScalar());
+        var expected = exact.to_type(ScalarType.BFloat16).to_type(ScalarType.Float64).data<double>().ToArray();
+        var actual = y.to_type(ScalarType.Float64).data<double>().ToArray();
+        for (var i = 0; i < expected.Length; i++)
+        {
+            // One ulp of bf16 at the reference's binade: 2^(exponent − 7).
+            var ulp = Math.Pow(2, Math.Floor(Math.Log2(Math.Abs(expected[i]))) - 7);
+            Assert.True(Math.Abs(actual[i] - expected[i]) <= ulp, Invariant($"element {i}: {actual[i]} vs {expected[i]} (ulp {ulp})"));
+        }
+        // Outside the scope the same layer is float32 again.
+        Assert.Equal(ScalarType.Float32, MixedPrecision.Linear(layer, x).dtype);
+    }
+
+    public static TheoryData<string, string> Cases()
+    {
+        var data = new TheoryData<string, string>();
+        foreach (var c in new[] { "sequence-classification", "pretraining", "question-answering", "token-classification" })
+        {
+            data.Add(c, "eager");
+            data.Add(c, "sdpa");
+        }
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void The_fixture_models_under_bf16_stay_within_bf16_precision_of_the_float32_reference_and_are_not_it(string caseName, string attention)
+    {
+        var architecture = (string)HfFixture.Case(caseName)["architecture"]!;
+        using var model = BertPretrained.Load(architecture, HfFixture.Dir(caseName), out _, c => c.AttnImplementation = attention);
+        model.eval();
+        var refs = HfFixture.Tensors(caseName);
+        try
+        {
+            var (worst, differs) = (0.0, false);
+            foreach (var prefix in FixtureRunner.Prefixes(refs))
+            {
+                using var scope = NewDisposeScope();
+                using var noGrad = no_grad();
+                Dictionary<string, Tensor> outputs;
+                using (MixedPrecision.Bf16())
+                {
+                    outputs = FixtureRunner.Run(model, refs, prefix, withInternals: attention == "eager");
+                }
+                foreach (var (name, expected) in refs.Where(kv => kv.Key.StartsWith(prefix + "out.", StringComparison.Ordinal)))
+                {
+                    if (!outputs.TryGetValue(name[(prefix.Length + 4)..], out var actual))
+                    {
+                        continue;
+                    }
+                    var e = expected.to_type(ScalarType.Float64);
+                    var a = actual.to_type(ScalarType.Float64);
+                    var diff = (a - e).abs().max().item<double>();
+                    // Each bf16 rounding on the way (the operands of every matmul and its result) errs by at most u relative
+                    // to the values it rounds, and LayerNorm rescales every layer's output to unit size: to first order the
+                    // error is a sum of such terms, most of them partly cancelling. Measured: at most 2.3 u of the tensor's
+                    // largest magnitude over these cases; 8 u (about 3 %) leaves room for other inputs, while a broken policy
+                    // (a bias left out under bf16: 11–17 u) lands above it and a float32 run is within 1e-5.
+                    var scale = Math.Max(1.0, e.abs().max().item<double>());
+                    var bound = 8 * UnitRoundoff * scale;
+                    Assert.True(diff <= bound, Invariant($"{caseName}/{name} ({attention}): |diff| {diff:E3} above 8u · {scale:G4} = {bound:E3}"));
+                    worst = Math.Max(worst, diff / scale / UnitRoundoff);
+                    // Not the float32 computation: bf16 rounding moves the outputs by far more than float32's own atol.
+                    differs |= diff > HfFixture.Atol(caseName, "reference.safetensors", name) * 10;
+                }
+            }
+            log.WriteLine(Invariant($"{caseName} ({attention}): worst |diff| {worst:F2} u of the tensor's scale"));
+            Assert.True(differs, $"{caseName} ({attention}): every output within float32's tolerance: bf16 did not run");
+        }
+        finally
+        {
+            HfFixture.DisposeAll(refs);
+        }
+    }
+
+    [Fact]
+    public void Outputs_leave_with_autocasts_dtypes_and_the_loss_is_float32()
+    {
+        using var scope = NewDisposeScope();
+        using var model = BertPretrained.Load<BertForSequenceClassification>(HfFixture.Dir("sequence-classification"), out _, c => c.AttnImplementation = "eager");
+        var ids = tensor(new long[,] { { 2, 17, 33, 3, 0 }, { 2, 40, 41, 42, 3 } });
+        var mask = tensor(new long[,] { { 1, 1, 1, 1, 0 }, { 1, 1, 1, 1, 1 } });
+        ClassifierOutput o;
+        using (MixedPrecision.Bf16())
+        {
+            o = model.Forward(new BertInput(ids, mask), tensor(new long[] { 0, 1 }), outputHiddenStates: true, outputAttentions: true);
+        }
+        Assert.Equal(ScalarType.BFloat16, o.Logits.dtype);
+        Assert.Equal(ScalarType.BFloat16, o.Bert.PoolerOutput!.dtype);
+        Assert.Equal(ScalarType.Float32, o.Bert.LastHiddenState.dtype);
+        Assert.All(o.Bert.HiddenStates!, h => Assert.Equal(ScalarType.Float32, h.dtype));
+        Assert.All(o.Bert.Attentions!, a => Assert.Equal(ScalarType.Float32, a.dtype));
+        Assert.Equal(ScalarType.Float32, o.Loss!.dtype);
+        // The float32 loss is cross-entropy of the bf16 logits read as float32 (cast up before the loss, not after).
+        var expected = nn.functional.cross_entropy(o.Logits.to_type(ScalarType.Float32), tensor(new long[] { 0, 1 }));
+        Assert.Equal(expected.item<float>(), o.Loss.item<float>());
+    }
+
+    [Fact]
+    public void After_backward_under_bf16_every_parameter_and_gradient_is_float32()
+    {
+        using var scope = NewDisposeScope();
+        using var model = BertPretrained.Load<BertForPreTraining>(HfFixture.Dir("pretraining"), out _);
+        model.train();
+        var ids = tensor(new long[,] { { 2, 17, 33, 3, 40, 3 } });
+        var labels = tensor(new long[,] { { -100, 20, -100, -100, 41, -100 } });
+        Tensor loss;
+        using (MixedPrecision.Bf16())
+        {
+            loss = model.Forward(new BertInput(ids), labels, tensor(new long[] { 1 })).Loss!;
+        }
+        Assert.Equal(ScalarType.Float32, loss.dtype);
+        loss.backward();
+        foreach (var (name, p) in model.named_parameters())
+        {
+            Assert.True(p.dtype == ScalarType.Float32, $"{name}: {p.dtype}");
+            Assert.True(p.grad is { } g && g.dtype == ScalarType.Float32, $"{name}: gradient {p.grad?.dtype}");
+        }
+        // The gradient reached the bf16 matmuls' float32 weights through the casts.
+        var query = model.named_parameters().Single(p => p.name == "bert.encoder.layer.0.attention.self.query.weight").parameter;
+        Assert.True(query.grad!.abs().sum().item<float>() > 0);
+    }
+
+    [Fact]
+    public void Scopes_nest_and_restore_and_other_dtypes_are_refused_in_one_line()
+    {
+        Assert.False(MixedPrecision.IsBf16Active);
+        using (MixedPrecision.Autocast(ScalarType.BFloat16))
+        {
+            using (MixedPrecision.Bf16())
+            {
+                Assert.True(MixedPrecision.IsBf16Active);
+            }
+            Assert.True(MixedPrecision.IsBf16Active);
+        }
+        Assert.False(MixedPrecision.IsBf16Active);
+        var e = Assert.Throws<BertSharpException>(() => MixedPrecision.Autocast(ScalarType.Float16));
+        Assert.Equal("mixed precision dtype Float16: expected BFloat16 (float16 would need a gradient scaler, which BertSharp does not have).", e.Message);
+        Assert.False(MixedPrecision.IsBf16Active);
+    }
+}
