@@ -123,4 +123,22 @@ public class Bf16TrainingTests(Xunit.Abstractions.ITestOutputHelper log)
         Assert.Equal($"error: {tmp.File("off/checkpoint-1")}: cannot resume: --bf16 was not given in the checkpoint but is true now; resume with the same settings.",
             added.StdErr.Trim());
     }
+
+    [Fact]
+    public void Validation_during_a_bf16_run_runs_under_bf16_and_bert_evaluate_in_float32()
+    {
+        using var tmp = TestPaths.TempDir();
+        var output = tmp.File("run");
+        // The training file validated as it is (no split), so that bert evaluate can read the same examples.
+        var run = FineTuner.Run(TinySst2Run.Options(output, t => t with { Bf16 = true, Epochs = 1, EvalDataPath = TinySst2Run.Data }) with { SaveBest = null });
+        var logged = run.FinalValidation!.Get("loss");
+        var evaluated = CliRunner.Run("evaluate", "--model", output, "--task", "sst2", "--data", TinySst2Run.Data, "--output", tmp.File("metrics.json"));
+        Assert.True(evaluated.ExitCode == 0, evaluated.StdErr);
+        var fp32 = (double)JsonNode.Parse(File.ReadAllText(tmp.File("metrics.json")))!["metrics"]!["loss"]!;
+        // The same weights and examples: bert evaluate (float32) reproduces a float32 run's logged loss to the 6 decimals
+        // metrics.json keeps, so a larger difference is the bf16 policy of the run's validation; bf16's precision bounds it.
+        log.WriteLine(Invariant($"logged (bf16) {logged}, bert evaluate (float32) {fp32}"));
+        Assert.True(Math.Abs(logged - fp32) > 1e-5, Invariant($"logged {logged} is the float32 loss {fp32}"));
+        Assert.True(Math.Abs(logged - fp32) < 0.02 * fp32, Invariant($"logged {logged}, float32 {fp32}"));
+    }
 }
