@@ -222,7 +222,7 @@ internal sealed class TrainingOptionSet
     {
         Description = "bf16 mixed precision, as HF's bf16=True (torch CUDA autocast's policy, done explicitly): every Linear and the attention run in bfloat16, " +
                       "embeddings, LayerNorm, softmax and the losses in float32; weights, gradients, optimizer state and checkpoints stay float32. " +
-                      "Validation runs so too. Recorded in the run's settings: a --resume keeps it.",
+                      "Validation runs so too. Recorded in the run's settings; a --resume may not change it.",
     };
 
     /// <summary><c>--example-dropout</c> of a training command that runs data-parallel.</summary>
