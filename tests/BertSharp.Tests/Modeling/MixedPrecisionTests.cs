@@ -89,11 +89,14 @@ public class MixedPrecisionTests(Xunit.Abstractions.ITestOutputHelper log)
                     var e = expected.to_type(ScalarType.Float64);
                     var a = actual.to_type(ScalarType.Float64);
                     var diff = (a - e).abs().max().item<double>();
-                    // Each bf16 rounding on the way (the operands of every matmul and its result) errs by at most u relative
-                    // to the values it rounds, and LayerNorm rescales every layer's output to unit size: to first order the
-                    // error is a sum of such terms, most of them partly cancelling. Measured: at most 2.3 u of the tensor's
-                    // largest magnitude over these cases; 8 u (about 3 %) leaves room for other inputs, while a broken policy
-                    // (a bias left out under bf16: 11–17 u) lands above it and a float32 run is within 1e-5.
+                    // The bound, in units of u = 2^-8 (one bf16 rounding) of the tensor's largest magnitude: a layer rounds
+                    // in series about 8 times on its longest path (the input cast, the q/k/v results, SDPA's probabilities,
+                    // the output dense result, then the FFN's input, result, bf16 GELU and output result), each erring by at
+                    // most u of the values it rounds. The branches' errors reach the output only in proportion to the branch's
+                    // share of the float32 residual sum, and LayerNorm renormalises each layer, so the layers' errors do not
+                    // compound: 8 u, one layer's roundings all adding coherently, bounds a correct policy (measured at most
+                    // 2.3 u over these cases), while a broken one (a bias left out under bf16: 17–29 u) lands above it and a
+                    // float32 run is within 1e-5.
                     var scale = Math.Max(1.0, e.abs().max().item<double>());
                     var bound = 8 * UnitRoundoff * scale;
                     Assert.True(diff <= bound, Invariant($"{caseName}/{name} ({attention}): |diff| {diff:E3} above 8u · {scale:G4} = {bound:E3}"));
