@@ -8,7 +8,7 @@ namespace BertSharp.Cli.Commands;
 internal sealed class DataOptions
 {
     public Option<string?> Task { get; } = TaskOption(
-        "Task: imdb, cola, sst2, mrpc (their file formats), or csv, tsv, jsonl with --text-column/--label-column; ner (CoNLL columns or JSON lines with tokens/ner_tags), squad (SQuAD v1.1/v2.0 JSON), swag (CSV or JSON lines with sent1, sent2, ending0…, label). evaluate/predict: default the task the model was fine-tuned on.");
+        "Task: imdb, cola, sst2, mrpc (their file formats), or csv, tsv, jsonl with --text-column/--label-column; ner (CoNLL columns or JSON lines with tokens/ner_tags), squad (SQuAD v1.1/v2.0 JSON, or HF datasets' flat rows: id, context, question, answers), swag (CSV or JSON lines with sent1, sent2, ending0…, label). evaluate/predict: default the task the model was fine-tuned on.");
 
     public Option<string?> TextColumn { get; } = TextColumnOption<string?>("csv/tsv/jsonl: column (field) with the text (default: text).");
 

@@ -106,7 +106,9 @@ internal static class HeadTaskCli
                         SeqevalStrict.Check(tags, scheme, $"the model's tags ({model})");
                     }
                     length = Length(pipe.Model.Config, pipe.Tokenizer, maxLength, model);
-                    var sentences = Limit(TaggedCorpus.Read(dataPath, head.LabelList(p) ?? tags), maxExamples);
+                    var left = new List<string>();
+                    var sentences = Limit(TaggedCorpus.Read(dataPath, head.LabelList(p) ?? tags, left), maxExamples);
+                    left.ForEach(CliErrors.Warn);
                     var features = sentences.Select(s => TokenLabelAlignment.Encode(pipe.Tokenizer, s, tags, length, false, dataPath)).ToList();
                     var e = HeadEvaluation.Tagging(pipe.Model, sentences, features, tags, batchSize, pipe.Tokenizer.PadId, pipe.Device, strict,
                         groupByLength: groupByLength);

@@ -31,13 +31,18 @@ public sealed record SquadDataset(string Path, IReadOnlyList<SquadExample> Examp
 public sealed record QaFeature(int Example, BertEncoding Encoding, int StartPosition, int EndPosition);
 
 /// <summary>
-/// Reads SQuAD v1.1 / v2.0 JSON (<c>data[].paragraphs[].qas[]</c>) and builds HF run_qa's training windows. Answer offsets
+/// Reads SQuAD v1.1 / v2.0 JSON (<c>data[].paragraphs[].qas[]</c>, or HF datasets' flat rows) and builds HF run_qa's
+/// training windows. Answer offsets
 /// in the file count Unicode code points (Python strings); they are turned into UTF-16 offsets here and checked against the
 /// answer text.
 /// </summary>
-public static class SquadData
+public static partial class SquadData
 {
-    /// <summary>Reads a SQuAD JSON file; v2.0 when its version says so or any question is marked <c>is_impossible</c>.</summary>
+    /// <summary>
+    /// Reads a SQuAD file: SQuAD's own nested JSON, or HF datasets' flat rows (<c>{"id", "context", "question", "answers":
+    /// {"text": [...], "answer_start": [...]}}</c>) as JSON lines, a JSON array or under <c>"data"</c>; v2.0 when its
+    /// <c>version</c> says so or any question is marked <c>is_impossible</c> or has no answers.
+    /// </summary>
     public static SquadDataset Read(string path)
     {
         var bytes = TextFileLoader.Load(path);
@@ -54,17 +59,37 @@ public static class SquadData
         }
         catch (JsonException e)
         {
+            // HF datasets' to_json writes one row per line, which is no single JSON document.
+            if (FirstLineIsFlatRow(bytes.Span))
+            {
+                return ReadFlatLines(path, Encoding.UTF8.GetString(bytes.Span));
+            }
             throw StrictJson.DuplicateKeyError(path, bytes.Span, e) ?? new BertSharpException($"{LineRef.NotValidJson(path, e)}; expected SQuAD JSON ({{\"data\": [{{\"paragraphs\": [...]}}]}}).", e);
         }
         using (doc)
         {
             var root = doc.RootElement;
+            if (root.ValueKind == JsonValueKind.Array && (root.GetArrayLength() == 0 || IsFlatRow(root[0])))
+            {
+                return ReadFlatRows(path, root, "", version2: false);
+            }
+            if (IsFlatRow(root))
+            {
+                // A file of one row: JSON lines of one line.
+                return ReadFlatLines(path, Encoding.UTF8.GetString(bytes.Span));
+            }
             if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("data", out var data) || data.ValueKind != JsonValueKind.Array)
             {
                 throw new BertSharpException($"{path}: missing field \"data\" (an array); expected SQuAD JSON ({{\"version\": ..., \"data\": [{{\"paragraphs\": [...]}}]}}).");
             }
             var v2 = root.TryGetProperty("version", out var version) && version.ValueKind == JsonValueKind.String
                      && version.GetString()!.TrimStart('v').StartsWith('2');
+            // HF's field="data": the rows under "data". The first entry decides, so that a stray entry of the other layout is
+            // an error naming it rather than a second layout mixed in.
+            if (data.GetArrayLength() > 0 && IsFlatRow(data[0]))
+            {
+                return ReadFlatRows(path, data, "data", v2);
+            }
             var examples = new List<SquadExample>();
             // Question id → its JSON path: evaluation keys predictions and gold answers by id, so a repeated id would
             // silently merge two questions' answers.
@@ -75,7 +100,7 @@ public static class SquadData
                 var paragraphIndex = 0;
                 foreach (var paragraph in Items(path, article, "paragraphs", Invariant($"data[{articleIndex}]")))
                 {
-                    var context = Text(path, paragraph, "context", Invariant($"data[{articleIndex}].paragraphs[{paragraphIndex}]"));
+                    var context = Text($"{path}: " + Invariant($"data[{articleIndex}].paragraphs[{paragraphIndex}]"), paragraph, "context", NestedLayout);
                     var qaIndex = 0;
                     foreach (var qa in Items(path, paragraph, "qas", Invariant($"data[{articleIndex}].paragraphs[{paragraphIndex}]")))
                     {
@@ -85,26 +110,11 @@ public static class SquadData
                         {
                             throw new BertSharpException($"{path}: an entry of \"qas\" is {Short(qa.GetRawText())}; expected a question object (\"id\", \"question\", \"answers\").");
                         }
-                        var id = Id(path, qa, at);
-                        if (!seen.TryAdd(id, at))
-                        {
-                            throw new BertSharpException($"{path}: question {id} ({at}): id: already used by {seen[id]}; expected a unique id per question (predictions are keyed by id).");
-                        }
-                        var question = Text(path, qa, "question", $"question {id}");
-                        var impossible = false;
-                        if (qa.TryGetProperty("is_impossible", out var imp))
-                        {
-                            // Only a JSON boolean: "yes" or 1 would otherwise read as answerable (anything not true) and
-                            // silently turn the question's meaning around.
-                            if (imp.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
-                            {
-                                throw new BertSharpException($"{path}: question {id}: is_impossible: expected true or false, got {Short(imp.GetRawText())}.");
-                            }
-                            impossible = imp.ValueKind == JsonValueKind.True;
-                        }
-                        v2 |= impossible;
-                        var answers = Answers(path, id, context, qa, imp.ValueKind);
-                        v2 |= answers.Count == 0;
+                        var id = UniqueId(path, $"{path}: {at}", qa, at, seen);
+                        var question = Text($"{path}: question {id}", qa, "question", NestedLayout);
+                        var impossible = IsImpossible($"{path}: question {id}", qa);
+                        var answers = Answers(path, id, context, qa, impossible);
+                        v2 |= impossible == JsonValueKind.True || answers.Count == 0;
                         examples.Add(new SquadExample(id, question, context, answers));
                     }
                     paragraphIndex++;
@@ -167,48 +177,104 @@ public static class SquadData
         return (s - 1, e + 1);
     }
 
+    /// <summary>What a message expects of the nested layout.</summary>
+    private const string NestedLayout = "SQuAD JSON (data[].paragraphs[].qas[])";
+
     /// <summary>
-    /// The question's gold answers; <paramref name="impossible"/> is its <c>is_impossible</c> (Undefined when absent). The two
-    /// must agree: SQuAD 2.0 keeps an unanswerable question's candidates in "plausible_answers" and its "answers" empty, so a
-    /// question marked both ways (or answerable with nothing to learn from) has no single meaning to train or score.
+    /// The question's gold answers in the nested layout; <paramref name="impossible"/> is its <c>is_impossible</c> (Undefined
+    /// when absent), which <see cref="CheckAgreement"/> holds them to.
     /// </summary>
     private static List<SquadAnswer> Answers(string path, string id, string context, JsonElement qa, JsonValueKind impossible)
     {
+        var question = $"{path}: question {id}";
         if (!qa.TryGetProperty("answers", out var ans))
         {
             if (impossible == JsonValueKind.True)
             {
                 return [];
             }
-            throw new BertSharpException($"{path}: question {id}: answers: missing; expected an array of {{\"text\", \"answer_start\"}} (or \"answers\": [] for an unanswerable question).");
+            throw new BertSharpException($"{question}: answers: missing; expected an array of {{\"text\", \"answer_start\"}} (or \"answers\": [] for an unanswerable question).");
         }
         if (ans.ValueKind != JsonValueKind.Array)
         {
-            throw new BertSharpException($"{path}: question {id}: answers: expected an array of {{\"text\", \"answer_start\"}}, got {Short(ans.GetRawText())}.");
+            throw new BertSharpException($"{question}: answers: expected an array of {{\"text\", \"answer_start\"}}, got {Short(ans.GetRawText())}.");
         }
-        var count = ans.GetArrayLength();
-        if (impossible == JsonValueKind.True && count > 0)
-        {
-            throw new BertSharpException(Invariant($"{path}: question {id}: is_impossible is true but \"answers\" holds {count} answer(s); expected \"answers\": [] for an unanswerable question (SQuAD 2.0 keeps its candidates in \"plausible_answers\")."));
-        }
-        if (impossible == JsonValueKind.False && count == 0)
-        {
-            throw new BertSharpException($"{path}: question {id}: is_impossible is false but \"answers\" is empty; expected at least one answer (or \"is_impossible\": true for an unanswerable question).");
-        }
-        var answers = new List<SquadAnswer>(count);
+        CheckAgreement(question, impossible, ans.GetArrayLength(), "\"answers\": []");
+        var answers = new List<SquadAnswer>();
         foreach (var a in ans.EnumerateArray())
         {
-            answers.Add(Answer(path, id, context, a));
+            Text($"{question} answer", a, "text", NestedLayout);
+            if (!a.TryGetProperty("answer_start", out var st))
+            {
+                throw new BertSharpException($"{question}: an answer lacks \"answer_start\" (a character offset ≥ 0).");
+            }
+            answers.Add(Answer(question, context, a.GetProperty("text"), "answer text", st, "answer_start"));
         }
         return answers;
     }
 
-    /// <summary>The question's id: a non-empty string (or a number, read as its digits); <paramref name="at"/> names the question when it has none.</summary>
-    private static string Id(string path, JsonElement qa, string at)
+    /// <summary>
+    /// Refuses answers that contradict <c>is_impossible</c> (<paramref name="impossible"/>, Undefined when absent): SQuAD 2.0
+    /// keeps an unanswerable question's candidates in "plausible_answers" and its answers empty, so a question marked both ways
+    /// (or answerable with nothing to learn from) has no single meaning to train or score.
+    /// </summary>
+    /// <param name="question">The message's start, naming the file and the question.</param>
+    /// <param name="impossible">The question's is_impossible.</param>
+    /// <param name="count">How many answers it has.</param>
+    /// <param name="noAnswers">How the layout writes no answers.</param>
+    private static void CheckAgreement(string question, JsonValueKind impossible, int count, string noAnswers)
+    {
+        if (impossible == JsonValueKind.True && count > 0)
+        {
+            throw new BertSharpException(Invariant($"{question}: is_impossible is true but \"answers\" holds {count} answer(s); expected {noAnswers} for an unanswerable question (SQuAD 2.0 keeps its candidates in \"plausible_answers\")."));
+        }
+        if (impossible == JsonValueKind.False && count == 0)
+        {
+            throw new BertSharpException($"{question}: is_impossible is false but \"answers\" is empty; expected at least one answer (or \"is_impossible\": true for an unanswerable question).");
+        }
+    }
+
+    /// <summary>The question's <c>is_impossible</c>: True, False, or Undefined when absent.</summary>
+    private static JsonValueKind IsImpossible(string question, JsonElement qa)
+    {
+        if (!qa.TryGetProperty("is_impossible", out var imp))
+        {
+            return JsonValueKind.Undefined;
+        }
+        // Only a JSON boolean: "yes" or 1 would otherwise read as answerable (anything not true) and silently turn the
+        // question's meaning around.
+        if (imp.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
+        {
+            throw new BertSharpException($"{question}: is_impossible: expected true or false, got {Short(imp.GetRawText())}.");
+        }
+        return imp.ValueKind;
+    }
+
+    /// <summary>
+    /// The question's id (<see cref="Id"/>), refused when <paramref name="seen"/> (id → where) holds it already: evaluation keys
+    /// predictions and gold answers by id, so a repeated id would silently merge two questions' answers.
+    /// </summary>
+    /// <param name="path">The file.</param>
+    /// <param name="entry">The message's start for a question without an id: the file and where the question is.</param>
+    /// <param name="qa">The question object.</param>
+    /// <param name="at">Where the question is (a JSON path, a line), as a repeated id's message names both.</param>
+    /// <param name="seen">Ids read so far and where.</param>
+    private static string UniqueId(string path, string entry, JsonElement qa, string at, Dictionary<string, string> seen)
+    {
+        var id = Id(entry, qa);
+        if (!seen.TryAdd(id, at))
+        {
+            throw new BertSharpException($"{path}: question {id} ({at}): id: already used by {seen[id]}; expected a unique id per question (predictions are keyed by id).");
+        }
+        return id;
+    }
+
+    /// <summary>The question's id: a non-empty string (or a number, read as its digits); <paramref name="entry"/> starts the message when it has none.</summary>
+    private static string Id(string entry, JsonElement qa)
     {
         if (!qa.TryGetProperty("id", out var el))
         {
-            throw new BertSharpException($"{path}: {at}: id: missing; expected the question's unique id (a string).");
+            throw new BertSharpException($"{entry}: id: missing; expected the question's unique id (a string).");
         }
         var id = el.ValueKind switch
         {
@@ -218,34 +284,40 @@ public static class SquadData
         };
         if (string.IsNullOrWhiteSpace(id))
         {
-            throw new BertSharpException($"{path}: {at}: id: expected the question's unique id (a non-empty string), got {Short(el.GetRawText())}.");
+            throw new BertSharpException($"{entry}: id: expected the question's unique id (a non-empty string), got {Short(el.GetRawText())}.");
         }
         return id;
     }
 
-    private static SquadAnswer Answer(string path, string id, string context, JsonElement a)
+    /// <summary>
+    /// One gold answer, checked against its context: a non-empty text that stands at its start offset (code points, as
+    /// Python counts them). Both layouts' answers, each naming its own fields.
+    /// </summary>
+    /// <param name="question">The message's start, naming the file and the question.</param>
+    /// <param name="context">The question's context.</param>
+    /// <param name="text">The answer's text.</param>
+    /// <param name="textField">What the message calls the text.</param>
+    /// <param name="start">The answer's answer_start.</param>
+    /// <param name="startField">What the message calls answer_start.</param>
+    private static SquadAnswer Answer(string question, string context, JsonElement text, string textField, JsonElement start, string startField)
     {
-        var text = Text(path, a, "text", $"question {id} answer");
         // An empty answer would be a zero-width span (end before start) in training and an exact match for an empty
-        // prediction in evaluation; unanswerable questions are marked by is_impossible or "answers": [], not by "".
-        if (string.IsNullOrWhiteSpace(text))
+        // prediction in evaluation; unanswerable questions are marked by is_impossible or no answers, not by "".
+        if (text.ValueKind != JsonValueKind.String || string.IsNullOrWhiteSpace(text.GetString()))
         {
-            throw new BertSharpException($"{path}: question {id}: answer text: expected the answer's text, got {Short(a.GetProperty("text").GetRawText())}.");
+            throw new BertSharpException($"{question}: {textField}: expected the answer's text, got {Short(text.GetRawText())}.");
         }
-        if (!a.TryGetProperty("answer_start", out var st))
+        var s = text.GetString()!;
+        if (start.ValueKind != JsonValueKind.Number || !start.TryGetInt32(out var codePoints) || codePoints < 0)
         {
-            throw new BertSharpException($"{path}: question {id}: an answer lacks \"answer_start\" (a character offset ≥ 0).");
+            throw new BertSharpException($"{question}: {startField}: expected an integer (a character offset ≥ 0), got {Short(start.GetRawText())}.");
         }
-        if (st.ValueKind != JsonValueKind.Number || !st.TryGetInt32(out var codePoints) || codePoints < 0)
+        var at = Utf16Offset(context, codePoints);
+        if (at < 0 || at + s.Length > context.Length || !string.Equals(context.Substring(at, s.Length), s, StringComparison.Ordinal))
         {
-            throw new BertSharpException($"{path}: question {id}: answer_start: expected a number (a character offset ≥ 0), got {Short(st.GetRawText())}.");
+            throw new BertSharpException(Invariant($"{question}: answer '{Short(s)}' is not at {startField} {codePoints} of its context."));
         }
-        var start = Utf16Offset(context, codePoints);
-        if (start < 0 || start + text.Length > context.Length || !string.Equals(context.Substring(start, text.Length), text, StringComparison.Ordinal))
-        {
-            throw new BertSharpException(Invariant($"{path}: question {id}: answer '{Short(text)}' is not at answer_start {codePoints} of its context."));
-        }
-        return new SquadAnswer(text, start);
+        return new SquadAnswer(s, at);
     }
 
     /// <summary>The UTF-16 index of the <paramref name="codePoints"/>-th code point, or -1 past the end.</summary>
@@ -269,23 +341,17 @@ public static class SquadData
         {
             return v.EnumerateArray();
         }
-        // HF datasets' squad rows (to_json's export) are flat; they were refused as "a data[] lacks paragraphs", which did
-        // not say that the file is another layout, nor which entry.
-        if (field == "paragraphs" && parent.ValueKind == JsonValueKind.Object && parent.TryGetProperty("context", out _) && parent.TryGetProperty("question", out _))
-        {
-            throw new BertSharpException($"{path}: {where}: a flat question (context, question, answers), as HF datasets' squad rows are; " +
-                                         "expected SQuAD's own nested layout, data[].paragraphs[].qas[] (as the SQuAD v1.1 / v2.0 files are).");
-        }
-        throw new BertSharpException($"{path}: {where}: {Lacking(parent, field, "an array")}; expected SQuAD JSON (data[].paragraphs[].qas[]).");
+        throw new BertSharpException($"{path}: {where}: {Lacking(parent, field, "an array")}; expected {NestedLayout}.");
     }
 
-    private static string Text(string path, JsonElement parent, string field, string where)
+    /// <summary>The string <paramref name="field"/> of <paramref name="parent"/>; else an error starting with <paramref name="entry"/> that expects <paramref name="layout"/>.</summary>
+    private static string Text(string entry, JsonElement parent, string field, string layout)
     {
         if (parent.ValueKind == JsonValueKind.Object && parent.TryGetProperty(field, out var v) && v.ValueKind == JsonValueKind.String)
         {
             return v.GetString()!;
         }
-        throw new BertSharpException($"{path}: {where}: {Lacking(parent, field, "a string")}; expected SQuAD JSON (data[].paragraphs[].qas[]).");
+        throw new BertSharpException($"{entry}: {Lacking(parent, field, "a string")}; expected {layout}.");
     }
 
     /// <summary>What stands where <paramref name="parent"/>'s <paramref name="field"/> of kind <paramref name="expected"/> should: a missing field, or another value.</summary>

@@ -29,10 +29,11 @@ public static class TaggedCorpus
     /// <summary>Reads a CoNLL or JSON-lines file (by its name, <see cref="IsJsonLines"/>).</summary>
     /// <param name="path">The file (.gz is decompressed).</param>
     /// <param name="labelNames">Tag names by index, for JSON lines with integer tags; null when the tags are strings.</param>
-    public static List<TaggedSentence> Read(string path, IReadOnlyList<string>? labelNames = null)
+    /// <param name="warnings">Receives a line about what the file holds that is left out (JSON lines without tokens); null to leave it unsaid.</param>
+    public static List<TaggedSentence> Read(string path, IReadOnlyList<string>? labelNames = null, ICollection<string>? warnings = null)
     {
         var text = Encoding.UTF8.GetString(TextFileLoader.Load(path).Span);
-        var sentences = IsJsonLines(path) ? ReadJsonLines(path, text, labelNames) : ReadConll(path, text);
+        var sentences = IsJsonLines(path) ? ReadJsonLines(path, text, labelNames, warnings) : ReadConll(path, text);
         if (sentences.Count == 0)
         {
             throw new BertSharpException(IsJsonLines(path)
@@ -106,11 +107,20 @@ public static class TaggedCorpus
         return sentences;
     }
 
-    /// <summary>JSON lines with <c>tokens</c> and <c>ner_tags</c> (or <c>tags</c>): strings, or integers with <paramref name="labelNames"/>.</summary>
-    public static List<TaggedSentence> ReadJsonLines(string path, string text, IReadOnlyList<string>? labelNames)
+    /// <summary>
+    /// JSON lines with <c>tokens</c> and <c>ner_tags</c> (or <c>tags</c>): strings, or integers with <paramref name="labelNames"/>.
+    /// A line without tokens is left out, as it adds nothing (HF keeps it as a sentence without labels), and
+    /// <paramref name="warnings"/> receives one line with how many and the first.
+    /// </summary>
+    /// <param name="path">The file, as messages name it.</param>
+    /// <param name="text">Its text.</param>
+    /// <param name="labelNames">Tag names by index, for integer tags; null when the tags are strings.</param>
+    /// <param name="warnings">Receives the line about lines without tokens, when there are any; null to leave it unsaid.</param>
+    public static List<TaggedSentence> ReadJsonLines(string path, string text, IReadOnlyList<string>? labelNames, ICollection<string>? warnings = null)
     {
         ArgumentNullException.ThrowIfNull(text);
         var sentences = new List<TaggedSentence>();
+        var (empty, firstEmpty) = (0, 0);
         JsonLines.ForEach(path, text, (line, root) =>
         {
             if (root.ValueKind != JsonValueKind.Object)
@@ -131,7 +141,16 @@ public static class TaggedCorpus
             {
                 sentences.Add(new TaggedSentence(words, tags, line));
             }
+            else if (empty++ == 0)
+            {
+                firstEmpty = line;
+            }
         });
+        if (empty > 0)
+        {
+            // They were dropped without a word: a file of mostly empty lines (a broken export) trained on what was left.
+            warnings?.Add(Invariant($"{path}: {empty:N0} line{(empty == 1 ? "" : "s")} with no tokens (\"tokens\": []) left out, the first line {firstEmpty}; an empty sentence adds nothing to training or scores."));
+        }
         return sentences;
     }
 

@@ -153,7 +153,7 @@ public static class HeadFineTuner
         }
         progress?.Started(new FineTunePlan(recipe.TrainExamples, recipe.ValidationExamples, o.EffectiveEpochs, data.BatchesPerEpoch, (int)totalSteps,
             parameters, device.ToString(), recipe.LabelNames, recipe.Truncated,
-            [.. length.Warning is { } lw ? [lw] : Array.Empty<string>(),
+            [.. recipe.Warnings, .. length.Warning is { } lw ? [lw] : Array.Empty<string>(),
                 .. ModelLength.TruncationWarning(recipe.Truncated, recipe.TrainExamples, maxLength, recipe.Longest, pair: o.Task == HeadTask.MultipleChoice, sideIsOption: false) is { } tw
                     ? [tw] : Array.Empty<string>(),
                 .. ReduceLrOnPlateau.ModeWarning(t.LrSchedulerType, t.LrSchedulerKwargs, o.SaveBest) is { } mw ? [mw] : Array.Empty<string>()],

@@ -38,6 +38,9 @@ internal abstract class HeadRecipe
     /// <summary>Plan lines about the data.</summary>
     public List<string> Notes { get; } = [];
 
+    /// <summary>Plan warnings about the data (what the readers left out).</summary>
+    public List<string> Warnings { get; } = [];
+
     /// <summary>The metrics of <see cref="HeadFineTuner.MetricNames"/> that this run's validation reports (none without validation data).</summary>
     public abstract IReadOnlyList<string> ReportedMetrics { get; }
 
@@ -120,9 +123,9 @@ internal sealed class TaggingRecipe : HeadRecipe
     {
         _o = o;
         _tokenizer = source.Tokenizer;
-        _train = Take(TaggedCorpus.Read(o.Training.DataPath, o.Labels), o.Training.MaxTrainExamples);
+        _train = Take(TaggedCorpus.Read(o.Training.DataPath, o.Labels, Warnings), o.Training.MaxTrainExamples);
         var evalPath = o.Training.ValidationFile(validates);
-        _val = evalPath is null ? null : Take(TaggedCorpus.Read(evalPath, o.Labels), o.Training.MaxEvalExamples);
+        _val = evalPath is null ? null : Take(TaggedCorpus.Read(evalPath, o.Labels, Warnings), o.Training.MaxEvalExamples);
         var tags = TaggedCorpus.Labels(_train, o.Labels, o.Training.DataPath);
         // A token classifier fine-tuned further keeps its tag order when the data have the same tags (and so its head).
         var checkpointTags = source.Config.Id2Label.OrderBy(kv => kv.Key).Select(kv => kv.Value).ToList();
@@ -234,12 +237,15 @@ internal sealed class QaRecipe : HeadRecipe
         }
         _features = SquadData.TrainingFeatures(_tokenizer, _train.Examples, maxLength, o.EffectiveDocStride);
         var outside = _features.Count(f => f.StartPosition == 0 && !_train.Examples[f.Example].IsImpossible);
-        Notes.Add(string.Create(CultureInfo.InvariantCulture, $"SQuAD {(_train.Version2 ? "v2.0" : "v1.1")}: {_train.Examples.Count:N0} questions → {_features.Count:N0} windows of {maxLength} tokens (doc stride {o.EffectiveDocStride}{(o.EffectiveDocStride > (maxLength - 4) / 2 ? Invariant($", capped at half of each window's context: at most {(maxLength - 4) / 2}") : "")}); " +
-                  $"{outside:N0} window(s) without the answer learn to point at [CLS]"));
+        Notes.Add(string.Create(CultureInfo.InvariantCulture, $"SQuAD {(_train.Version2 ? "v2.0" : "v1.1")}: {_train.Examples.Count:N0} question{S(_train.Examples.Count)} → {_features.Count:N0} window{S(_features.Count)} of {maxLength} tokens (doc stride {o.EffectiveDocStride}{(o.EffectiveDocStride > (maxLength - 4) / 2 ? Invariant($", capped at half of each window's context: at most {(maxLength - 4) / 2}") : "")}); " +
+                  $"{outside:N0} window{S(outside)} without the answer {(outside == 1 ? "learns" : "learn")} to point at [CLS]"));
         Notes.Add(_val is null
             ? "validation: none (give eval_data for exact match and F1 per epoch)"
             : _val.Version2 ? Invariant($"validation: SQuAD v2.0, no answer when ln P(null) − ln P(best span) > {o.EffectiveNullScoreDiffThreshold} (null_score_diff_threshold)") : "validation: SQuAD v1.1");
     }
+
+    /// <summary>The plural ending of a count's noun: "1 question", "2 questions" (the plan said "1 questions → 1 windows").</summary>
+    private static string S(int count) => count == 1 ? "" : "s";
 
     public override int TrainExamples => _features.Count;
 

@@ -181,11 +181,9 @@ public class HeadDataTests
         Assert.EndsWith("; expected SQuAD JSON ({\"data\": [{\"paragraphs\": [...]}]}).", e.Message, StringComparison.Ordinal);
     }
 
-    // These said "a data[] lacks \"paragraphs\"" or "a paragraph lacks \"context\"": neither the entry nor, for HF datasets'
-    // flat rows (which run_qa.py reads), that the file is another layout; an empty file was "not valid JSON" in .NET's words.
+    // These said "a data[] lacks \"paragraphs\"" or "a paragraph lacks \"context\"", naming no entry; an empty file was
+    // "not valid JSON" in .NET's words. (HF datasets' flat rows are read: SquadFlatRowsTests.)
     [Theory]
-    [InlineData("""{"data": [{"id": "a", "context": "the cat", "question": "?", "answers": {"text": ["cat"], "answer_start": [4]}}]}""",
-        "data[0]: a flat question (context, question, answers), as HF datasets' squad rows are; expected SQuAD's own nested layout, data[].paragraphs[].qas[] (as the SQuAD v1.1 / v2.0 files are).")]
     [InlineData("""{"data": [{"paragraphs": []}, {"title": "t"}]}""",
         "data[1]: missing field \"paragraphs\" (an array); expected SQuAD JSON (data[].paragraphs[].qas[]).")]
     [InlineData("""{"data": [{"paragraphs": [{"context": "a", "qas": []}, {"context": ["b"], "qas": []}]}]}""",

@@ -163,7 +163,7 @@ public class ModelDirectoryConsistencyTests
               "qas": [{"id": "q1", "question": "Where?", "answers": [{"text": "Paris", "answer_start": "14"}]}]}]}]}
             """);
         var model = HfFixture.Dir("question-answering");
-        const string expected = "question q1: answer_start: expected a number (a character offset ≥ 0), got \"14\".";
+        const string expected = "question q1: answer_start: expected an integer (a character offset ≥ 0), got \"14\".";
         CliRunner.Run("evaluate", "--model", model, "--task", "squad", "--data", squad, "--output", tmp.File("m.json")).AssertOneLineError(squad + ": " + expected);
         CliRunner.Run("finetune", "--task", "squad", "--data", squad, "--model", model, "--output", tmp.File("ft"), "--epochs", "1").AssertOneLineError(squad + ": " + expected);
         File.WriteAllText(squad, """{"data": [{"paragraphs": [{"context": "x", "qas": ["q1"]}]}]}""");
