@@ -155,6 +155,9 @@ public sealed class FillMask : InferencePipeline<BertForMaskedLM>
     private List<IReadOnlyList<FillMaskPrediction>> Decode(int[] ids, int[] maskPositions, Tensor maskLogits, int topK, Tensor? targetIds)
     {
         var result = new List<IReadOnlyList<FillMaskPrediction>>();
+        // Inside a MixedPrecision.Bf16 scope the logits are bf16: the softmax runs in float32, as autocast's would, and the
+        // scores are read as floats.
+        maskLogits = MixedPrecision.Float32(maskLogits);
         // As HF: top_k beyond the targets gives all of them.
         var count = targetIds is null ? topK : (int)Math.Min(topK, targetIds.shape[0]);
         for (var m = 0; m < maskPositions.Length; m++)

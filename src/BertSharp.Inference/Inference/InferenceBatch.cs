@@ -1,3 +1,4 @@
+using BertSharp.Modeling;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -12,11 +13,16 @@ internal static class InferenceBatch
     /// <summary>The device the model's parameters live on.</summary>
     public static Device DeviceOf(nn.Module model) => model.parameters().FirstOrDefault()?.device ?? CPU;
 
-    /// <summary>A float32 CPU copy of <paramref name="t"/> as a flat array (row-major).</summary>
+    /// <summary>
+    /// A float32 CPU copy of <paramref name="t"/> as a flat array (row-major), whatever its dtype: inside a
+    /// <see cref="MixedPrecision.Bf16"/> scope a head's logits are bf16, and the pipelines still return float32 values.
+    /// </summary>
     /// <exception cref="NonFiniteOutputException">A value is NaN or infinite (the model's weights are broken).</exception>
     public static float[] ToFloats(Tensor t)
     {
-        using var c = t.detach().to(ScalarType.Float32).cpu().contiguous();
+        using var d = t.detach();
+        using var f = MixedPrecision.Float32(d);
+        using var c = f.cpu().contiguous();
         var values = c.data<float>().ToArray();
         NonFiniteOutputException.ThrowIfNotFinite(values, "outputs");
         return values;

@@ -55,7 +55,8 @@ public sealed class NextSentence : InferencePipeline<BertForNextSentencePredicti
         {
             var ids = tensor(enc.Ids.Select(i => (long)i).ToArray(), [1, enc.Ids.Length]).to(Device);
             var types = tensor(enc.TypeIds.Select(i => (long)i).ToArray(), [1, enc.Ids.Length]).to(Device);
-            var logits = Model.Forward(new BertInput(ids, null, types)).Logits[0].cpu();
+            // bf16 inside a MixedPrecision.Bf16 scope: the softmax and the values read run in float32.
+            var logits = MixedPrecision.Float32(Model.Forward(new BertInput(ids, null, types)).Logits[0]).cpu();
             var p = logits.softmax(-1).data<float>().ToArray();
             NonFiniteOutputException.ThrowIfNotFinite(p, "next-sentence probabilities");
             return new NextSentenceResult(p[0], p[1], logits.data<float>().ToArray());

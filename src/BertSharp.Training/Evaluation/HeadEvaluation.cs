@@ -167,7 +167,7 @@ public static class HeadEvaluation
                 // sentences as evaluation_loop repeats it per example, not by its labelled tokens.
                 lossSum += Losses.Trainer(output, b.Labels, labelSmoothing)!.to(torch.float64).cpu().item<double>() * batch.Length;
                 // argmax of NaN logits is a label like any other: broken weights must not score as "always O".
-                NonFiniteOutputException.ThrowIfNotFinite(output.Logits.to(torch.float32).cpu().data<float>().ToArray(), "token logits");
+                NonFiniteOutputException.ThrowIfNotFinite(MixedPrecision.Float32(output.Logits).cpu().data<float>().ToArray(), "token logits");
                 var best = output.Logits.argmax(-1).cpu().data<long>().ToArray();
                 var width = (int)output.Logits.shape[1];
                 for (var r = 0; r < batch.Length; r++)
@@ -302,8 +302,8 @@ public static class HeadEvaluation
                 var encodings = batch.Select(b => windows[b].Encoding).ToArray();
                 var output = model.Forward(Batching.Pad(encodings, tokenizer.PadId, device));
                 var width = (int)output.StartLogits.shape[1];
-                var start = output.StartLogits.to(torch.float32).cpu().data<float>().ToArray();
-                var end = output.EndLogits.to(torch.float32).cpu().data<float>().ToArray();
+                var start = MixedPrecision.Float32(output.StartLogits).cpu().data<float>().ToArray();
+                var end = MixedPrecision.Float32(output.EndLogits).cpu().data<float>().ToArray();
                 NonFiniteOutputException.ThrowIfNotFinite(start, "start logits");
                 NonFiniteOutputException.ThrowIfNotFinite(end, "end logits");
                 for (var r = 0; r < batch.Length; r++)
@@ -371,7 +371,7 @@ public static class HeadEvaluation
                 var output = model.Forward(b.Input, b.Labels);
                 lossSum += Losses.Trainer(output, b.Labels, labelSmoothing)!.to(torch.float64).cpu().item<double>() * batch.Length;
                 var choices = (int)output.Logits.shape[1];
-                var logits = output.Logits.to(torch.float32).cpu().data<float>().ToArray();
+                var logits = MixedPrecision.Float32(output.Logits).cpu().data<float>().ToArray();
                 NonFiniteOutputException.ThrowIfNotFinite(logits, "choice logits");
                 for (var r = 0; r < batch.Length; r++)
                 {

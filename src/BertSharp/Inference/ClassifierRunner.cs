@@ -54,7 +54,7 @@ public static class ClassifierRunner
                 using var batch = Batching.Collate(examples, indices, padId, regression: config.IsRegression || multiLabel, withLabels, device);
                 using var labels = multiLabel ? batch.Labels?.unsqueeze(1) : null;
                 var output = model.Forward(new BertInput(batch.InputIds, batch.AttentionMask, batch.TokenTypeIds), labels ?? batch.Labels);
-                var values = output.Logits.to(torch.float32).cpu().data<float>().ToArray();
+                var values = MixedPrecision.Float32(output.Logits).cpu().data<float>().ToArray();
                 // Here for every caller (predict, evaluate, validation): an argmax over NaN logits would report label 0.
                 NonFiniteOutputException.ThrowIfNotFinite(values, "logits");
                 var width = values.Length / indices.Length;

@@ -20,7 +20,9 @@ namespace BertSharp.Modeling;
 /// probabilities are float32 (they come out of LayerNorm and the float32 softmax); <c>pooler_output</c> and every head's
 /// logits (sequence, token, multiple-choice, QA start/end, MLM, NSP) are bfloat16. The losses are float32 whatever the
 /// logits' dtype, and so is any metric computed through <see cref="Float32"/>. The scope is thread-local, as autocast
-/// is: a forward pass on another thread runs in float32. Outside a scope nothing changes (float32 throughout).
+/// is: a forward pass on another thread runs in float32. Outside a scope nothing changes (float32 throughout). The
+/// inference pipelines and evaluations read their outputs through <see cref="Float32"/>, so inside a scope they compute
+/// in bf16 and return float32 values.
 /// </remarks>
 public static class MixedPrecision
 {
