@@ -82,7 +82,12 @@ public static class ExampleDropout
             h = Hash(StableScalars.Add(h, StableScalars.Add(coord, StableScalars.Of(1L)).mul(StableScalars.Of(0x9E3779B1L))).bitwise_and(Mask32));
         }
         var keep = h.ge(StableScalars.Of((long)Math.Floor(p * 4294967296.0)));
-        return x.mul(keep.to_type(x.dtype).mul(StableScalars.Of(1.0 / (1.0 - p)))).MoveToOuterDisposeScope();
+        // A bf16 (or float16) x is scaled in float32 and rounded once, as libtorch's native_dropout and CUDA's fused kernel
+        // do: a mask of x's dtype rounds 1 / (1 − p) first (1.109375 for p = 0.1 in bf16), which shrinks every kept value
+        // of a bf16 Linear's output (MixedPrecision) by 0.16 %.
+        var reduced = x.dtype is ScalarType.BFloat16 or ScalarType.Float16;
+        var scaled = x.mul(keep.to_type(reduced ? ScalarType.Float32 : x.dtype).mul(StableScalars.Of(1.0 / (1.0 - p))));
+        return (reduced ? scaled.to_type(x.dtype) : scaled).MoveToOuterDisposeScope();
     }
 
     /// <summary>A 32-bit integer mix (lowbias32's shape with multipliers below 2³¹, so no int64 product overflows).</summary>

@@ -4,6 +4,7 @@ using BertSharp.Modeling;
 using BertSharp.Tests.Infrastructure;
 using BertSharp.Tests.Modeling;
 using BertSharp.Training;
+using static System.FormattableString;
 using static TorchSharp.torch;
 
 namespace BertSharp.Tests.Distributed;
@@ -164,6 +165,7 @@ public sealed class DataParallelTrainingTests(DataParallelTrainingTests.Runs run
 
             // One process on the whole batch.
             OneProcess(Pretrain(data, plain, Dir("pretrain-plain-one"), "--example-dropout"));
+            OneProcess(Pretrain(data, plain, Dir("bf16-one"), "--example-dropout", "--bf16"));
             OneProcess(Pretrain(data, dropout, Dir("pretrain-dropout-one"), "--example-dropout"));
             OneProcess(Pretrain(mlmData, maskedLm, Dir("mlm-one"), ["--example-dropout", .. Cosine]));
             OneProcess(Pretrain(data, dropout, Dir("uneven-one"), accum));
@@ -176,6 +178,7 @@ public sealed class DataParallelTrainingTests(DataParallelTrainingTests.Runs run
             Script(2, outDir,
             [
                 ["pretrain-plain-two", .. Pretrain(data, plain, Dir("pretrain-plain-two"))],
+                ["bf16-two", .. Pretrain(data, plain, Dir("bf16-two"), "--bf16")],
                 ["pretrain-dropout-two", .. Pretrain(data, dropout, Dir("pretrain-dropout-two"), "--save-every", "5")],
                 ["mlm-two", .. Pretrain(mlmData, maskedLm, Dir("mlm-two"), Cosine)],
                 ["pretrain-plateau-two", .. Pretrain(data, dropout, Dir("pretrain-plateau-two"), PretrainPlateau)],
@@ -382,6 +385,29 @@ public sealed class DataParallelTrainingTests(DataParallelTrainingTests.Runs run
             }
             Assert.Equal(Losses(runs.Dir(name + "-two/" + TrainLog.FileName)), Losses(runs.Dir(name + "-split/" + TrainLog.FileName)));
         }
+    }
+
+    // Under --bf16 a rank's weight gradients are bf16 products over its slice, rounded to bf16 before they become float32
+    // and are summed, where one process rounds the whole batch's product once (DDP under torch.autocast does the same): the
+    // runs agree to bf16's rounding, not to float32's. The forward pass is per example in both, so step 1 (and step 2, after
+    // step 1's warmup rate of 0) agree to float32's, where the float32 run's loss, from the same weights, differs by bf16's.
+    [SkippableFact]
+    public void A_bf16_pretraining_on_2_ranks_follows_one_process_to_bf16_rounding_and_is_not_the_float32_run()
+    {
+        runs.Made();
+        var one = Losses(Path.Combine(runs.Dir("bf16-one"), TrainLog.FileName));
+        var two = Losses(Path.Combine(runs.Dir("bf16-two"), TrainLog.FileName));
+        var fp32 = Losses(Path.Combine(runs.Dir("pretrain-plain-two"), TrainLog.FileName));
+        Assert.Equal(one.Select(e => e.Step), two.Select(e => e.Step));
+        Assert.Equal(10, two.Count);
+        Assert.True((bool)TrainerState.Load(runs.Dir("bf16-two/checkpoint-10/trainer_state.json")).Settings["bf16"]!);
+        for (var i = 0; i < 2; i++)
+        {
+            Assert.True(Math.Abs(one[i].Loss - two[i].Loss) <= Tolerance, Invariant($"step {one[i].Step}: 2 ranks {two[i].Loss}, one process {one[i].Loss}"));
+            Assert.True(Math.Abs(fp32[i].Loss - two[i].Loss) > 10 * Tolerance, Invariant($"step {one[i].Step}: bf16 {two[i].Loss}, float32 {fp32[i].Loss}"));
+        }
+        var gap = one.Zip(two, (a, b) => Math.Abs(a.Loss - b.Loss) / a.Loss).Max();
+        Assert.True(gap < 1e-3, Invariant($"2 ranks' bf16 losses differ from one process's by up to {gap:P4}"));
     }
 
     // Every rank's gradient is rank + 1, so the 3 ranks' average is 2 everywhere (a sum would be 6, a rank's own value 1-3):

@@ -103,6 +103,29 @@ public sealed class ExampleDropoutTests
     }
 
     [Fact]
+    public void A_bf16_input_keeps_x_times_the_float32_scale_rounded_once_to_bf16()
+    {
+        using var d = nn.Dropout(0.1);
+        d.train();
+        using var all = NewDisposeScope();
+        // Values in [0.5, 2): bf16 has 8 significant bits there, so rounding the scale to bf16 first (1.109375 for 1/0.9)
+        // moves many products to another bf16 value.
+        var x = StableScalars.Add(rand(4, 32, 32, generator: new Generator(5)).mul(StableScalars.Of(1.5)), StableScalars.Of(0.5)).to_type(ScalarType.BFloat16);
+        using var scope = ExampleDropout.Use(seed: 3, step: 1, [0L, 1L, 2L, 3L]);
+        var y = ExampleDropout.Apply(d, x);
+        Assert.Equal(ScalarType.BFloat16, y.dtype);
+        var kept = y.ne(Zero);
+        var share = kept.to_type(ScalarType.Float64).mean().item<double>();
+        Assert.InRange(share, 0.88, 0.92);
+        // Reference: each value times 1/0.9 in float32, then rounded to bf16.
+        var expected = x.to_type(ScalarType.Float32).mul(StableScalars.Of(1.0 / 0.9)).to_type(ScalarType.BFloat16);
+        Assert.True(Same(y.masked_select(kept), expected.masked_select(kept)));
+        // The reference is not what a bf16-rounded scale gives, so the comparison above tells the two apart.
+        var twice = x.mul(StableScalars.Of(1.109375)).masked_select(kept);
+        Assert.True(twice.ne(expected.masked_select(kept)).to_type(ScalarType.Float64).mean().item<double>() > 0.2);
+    }
+
+    [Fact]
     public void A_bert_example_gives_the_same_training_output_alone_or_in_a_batch()
     {
         var config = BertConfig.Preset("tiny");
