@@ -11,8 +11,8 @@ namespace BertSharp.Modeling;
 /// kernels in bf16). Every <c>Linear</c> (query/key/value, the output and intermediate dense layers, the pooler, every
 /// head's dense, decoder and classifier), the attention matmuls and <c>scaled_dot_product_attention</c> run in bfloat16:
 /// input, weight and bias are cast to bf16 for the call and autograd carries the gradients back through the casts to the
-/// float32 parameters. Embeddings, LayerNorm, the eager softmax and every loss run in float32 (bf16 inputs are cast
-/// up). Parameters, gradients, optimizer state and checkpoints stay float32 (master weights): nothing is rounded in
+/// float32 parameters. Embeddings, LayerNorm, the eager softmax, every loss and the <c>gelu_new</c> activation (whose
+/// <c>pow</c> is on autocast's float32 list) run in float32 (bf16 inputs are cast up). Parameters, gradients, optimizer state and checkpoints stay float32 (master weights): nothing is rounded in
 /// place.
 /// </summary>
 /// <remarks>

@@ -163,6 +163,29 @@ public class MixedPrecisionTests(Xunit.Abstractions.ITestOutputHelper log)
     }
 
     [Fact]
+    public void Gelu_new_under_bf16_is_its_float32_formula_on_the_bf16_input_as_autocasts_float32_pow_makes_it()
+    {
+        using var all = NewDisposeScope();
+        var gelu = Activations.Get("gelu_new");
+        var x = randn(64, 64, generator: new Generator(9)).mul(StableScalars.Of(3.0)).to_type(ScalarType.BFloat16);
+        // Reference: the float32 formula (checked against HF by the act-gelu_new fixture) on the same bf16 values.
+        var expected = gelu(x.to_type(ScalarType.Float32));
+        Tensor y;
+        using (MixedPrecision.Bf16())
+        {
+            y = gelu(x);
+        }
+        Assert.Equal(ScalarType.Float32, y.dtype);
+        Assert.True(y.eq(expected).all().item<bool>());
+        // Computed in bf16 (each operation rounded) most values land elsewhere than the float32 result rounded once.
+        var inBf16 = gelu(x);
+        Assert.Equal(ScalarType.BFloat16, inBf16.dtype);
+        var apart = inBf16.ne(expected.to_type(ScalarType.BFloat16)).to_type(ScalarType.Float64).mean().item<double>();
+        log.WriteLine(Invariant($"{apart:P1} of the values computed in bf16 differ"));
+        Assert.True(apart > 0.05, Invariant($"{apart:P1}"));
+    }
+
+    [Fact]
     public void Scopes_nest_and_restore_and_other_dtypes_are_refused_in_one_line()
     {
         Assert.False(MixedPrecision.IsBf16Active);
