@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using BertSharp.Checkpoints;
+using BertSharp.Modeling;
 using BertSharp.Tests.Infrastructure;
 using BertSharp.Training;
 using static System.FormattableString;
@@ -140,5 +141,31 @@ public class Bf16TrainingTests(Xunit.Abstractions.ITestOutputHelper log)
         log.WriteLine(Invariant($"logged (bf16) {logged}, bert evaluate (float32) {fp32}"));
         Assert.True(Math.Abs(logged - fp32) > 1e-5, Invariant($"logged {logged} is the float32 loss {fp32}"));
         Assert.True(Math.Abs(logged - fp32) < 0.02 * fp32, Invariant($"logged {logged}, float32 {fp32}"));
+    }
+
+    [Fact]
+    public void A_step_computes_its_loss_under_bf16_and_a_loss_that_throws_leaves_the_thread_in_float32()
+    {
+        using var model = new BertForSequenceClassification(BertConfig.Preset("tiny"));
+        using var trainer = new Trainer(model, new OptimizerSettings(1e-3, 1e-8, 0, 1, 0, 1) { Bf16 = true });
+        var task = new ThrowingTask();
+        var e = Assert.Throws<InvalidOperationException>(() => trainer.Step<int>([() => 0], task));
+        Assert.Equal("the loss failed", e.Message);
+        Assert.Equal([true], task.Bf16Seen);
+        // The scope the step opened is closed although the loss threw: this thread's next forward pass is float32 again.
+        Assert.False(MixedPrecision.IsBf16Active);
+    }
+
+    private sealed class ThrowingTask : ITrainingTask<int>
+    {
+        public List<bool> Bf16Seen { get; } = [];
+
+        public TorchSharp.torch.Tensor? Loss(int batch, MicroBatch micro)
+        {
+            Bf16Seen.Add(MixedPrecision.IsBf16Active);
+            throw new InvalidOperationException("the loss failed");
+        }
+
+        public StepMetrics EndStep() => throw new InvalidOperationException("EndStep after a failed loss");
     }
 }
