@@ -91,7 +91,8 @@ public static class MixedPrecision
     /// <summary>
     /// <c>scaled_dot_product_attention</c> of q, k, v [batch, heads, seq, head_dim] with an additive mask, in bf16 inside a
     /// scope. The mask is clamped to bf16's lowest value first: float32's <c>finfo.min</c> rounds to −inf in bf16, and a row
-    /// masked everywhere would then give NaN where float32 gives a uniform row.
+    /// masked everywhere would then attend to nothing (zeros from libtorch's CPU kernel, NaN from others) where float32
+    /// gives a uniform row.
     /// </summary>
     internal static Tensor Attention(Tensor q, Tensor k, Tensor v, Tensor? additiveMask, double dropoutP)
     {

@@ -186,6 +186,27 @@ public class MixedPrecisionTests(Xunit.Abstractions.ITestOutputHelper log)
     }
 
     [Fact]
+    public void A_row_masked_everywhere_attends_uniformly_under_bf16_as_in_float32()
+    {
+        using var all = NewDisposeScope();
+        var g = new Generator(4);
+        var (q, k, v) = (randn(1, 2, 3, 8, generator: g), randn(1, 2, 3, 8, generator: g), randn(1, 2, 3, 8, generator: g));
+        // HF's additive mask with every key of the example masked (an all-padding row): float32's lowest value, which
+        // rounds to -inf in bf16.
+        var mask = StableScalars.AdditiveMask(zeros(1, 1, 1, 3));
+        Tensor context;
+        using (MixedPrecision.Bf16())
+        {
+            context = MixedPrecision.Attention(q, k, v, mask, 0.0);
+        }
+        Assert.Equal(ScalarType.BFloat16, context.dtype);
+        // Reference by hand: equal scores, so each query's context is the mean of the values (float32 gives that too).
+        var expected = v.mean([2], keepdim: true).expand_as(v);
+        var error = context.to_type(ScalarType.Float32).sub(expected).abs().max().item<float>();
+        Assert.True(error <= 4 * UnitRoundoff * expected.abs().max().item<float>(), Invariant($"max error {error}"));
+    }
+
+    [Fact]
     public void Scopes_nest_and_restore_and_other_dtypes_are_refused_in_one_line()
     {
         Assert.False(MixedPrecision.IsBf16Active);
