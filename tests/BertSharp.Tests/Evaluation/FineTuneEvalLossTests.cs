@@ -19,18 +19,28 @@ public sealed class FineTuneEvalLossTests
     // Classifier bias [0, ln 3] under a zeroed weight: every token's p(O) = 1/4, p(B-PER) = 3/4.
     private static readonly double LossO = Math.Log(4), LossPer = Math.Log(4.0 / 3);
 
-    [Fact]
-    public void Token_classification_eval_loss_weights_each_batchs_labelled_token_mean_by_its_sentences()
+    /// <summary>
+    /// A tiny two-label model whose classifier ignores its input: logits (0, ln 3) everywhere, so the loss is ln 4 for
+    /// label 0 and ln 4/3 for label 1 at every scored position.
+    /// </summary>
+    private static T FixedLogits<T>() where T : BertPreTrainedModel
     {
         var config = HfTrainStepTests.TinyConfig();
         config.NumLabels = 2;
-        using var model = BertPretrained.Create<BertForTokenClassification>(config);
+        var model = BertPretrained.Create<T>(config);
         using (no_grad())
         {
             var p = model.NamedParameters().ToDictionary(x => x.Name, x => x.Param);
             p["classifier.weight"].zero_();
             p["classifier.bias"].copy_(tensor(new[] { 0f, (float)Math.Log(3) }));
         }
+        return model;
+    }
+
+    [Fact]
+    public void Token_classification_eval_loss_weights_each_batchs_labelled_token_mean_by_its_sentences()
+    {
+        using var model = FixedLogits<BertForTokenClassification>();
         // By length 3, 5, 6: batches {0, 1} (3 labelled tokens, one word's second piece ignored) and {2} (4 labelled tokens).
         TaggedSentence[] sentences =
         [
@@ -58,15 +68,7 @@ public sealed class FineTuneEvalLossTests
     [Fact]
     public void Token_classification_eval_loss_in_file_order_is_hf_trainers_without_group_by_length()
     {
-        var config = HfTrainStepTests.TinyConfig();
-        config.NumLabels = 2;
-        using var model = BertPretrained.Create<BertForTokenClassification>(config);
-        using (no_grad())
-        {
-            var p = model.NamedParameters().ToDictionary(x => x.Name, x => x.Param);
-            p["classifier.weight"].zero_();
-            p["classifier.bias"].copy_(tensor(new[] { 0f, (float)Math.Log(3) }));
-        }
+        using var model = FixedLogits<BertForTokenClassification>();
         // Lengths 3, 6, 4 in file order: HF's SequentialSampler batches {0, 1} (1 B-PER, 4 O) and {2} (1 B-PER, 1 O); by length
         // the batches are {0, 2} (2 B-PER, 1 O) and {1} (4 O).
         TaggedSentence[] sentences =
@@ -96,16 +98,8 @@ public sealed class FineTuneEvalLossTests
     public void Sequence_classification_and_regression_eval_loss_is_the_mean_of_batch_means_weighted_by_their_examples()
     {
         EncodedExample[] examples = [new([2, 5, 6, 3], [0, 0, 0, 0], 1), new([2, 5, 3], [0, 0, 0], 0), new([2, 7, 8, 9, 3], [0, 0, 0, 0, 0], 1)];
-        var config = HfTrainStepTests.TinyConfig();
-        config.NumLabels = 2;
-        using (var classifier = BertPretrained.Create<BertForSequenceClassification>(config))
+        using (var classifier = FixedLogits<BertForSequenceClassification>())
         {
-            using (no_grad())
-            {
-                var p = classifier.NamedParameters().ToDictionary(x => x.Name, x => x.Param);
-                p["classifier.weight"].zero_();
-                p["classifier.bias"].copy_(tensor(new[] { 0f, (float)Math.Log(3) }));
-            }
             // By length: batches {1, 0} (class 0: ln 4, class 1: ln 4/3) and {2} (ln 4/3).
             var run = ClassifierRunner.Run(classifier, examples, batchSize: 2, padId: 0, withLabels: true, CPU);
             var expected = ((2 * ((LossO + LossPer) / 2)) + LossPer) / 3;
@@ -113,6 +107,7 @@ public sealed class FineTuneEvalLossTests
             Assert.Equal(expected, run.Loss, 1e-5);
         }
 
+        var config = HfTrainStepTests.TinyConfig();
         config.NumLabels = 1;
         using var regressor = BertPretrained.Create<BertForSequenceClassification>(config);
         using (no_grad())
