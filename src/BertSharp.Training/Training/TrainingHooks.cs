@@ -19,7 +19,12 @@ public interface ITrainingHook
     {
     }
 
-    /// <summary>After the optimizer step; return false to end the run here (the hooks after this one still run).</summary>
+    /// <summary>
+    /// After the optimizer step; return false to end the run here (the hooks after this one still run). A bf16 run
+    /// (<see cref="OptimizerSettings.Bf16"/>) calls it inside the <see cref="BertSharp.Modeling.MixedPrecision.Bf16"/>
+    /// scope, so that validation here runs as HF's does under autocast; <see cref="BertSharp.Modeling.MixedPrecision.Off"/>
+    /// leaves it.
+    /// </summary>
     bool AfterStep(StepOutcome outcome) => true;
 }
 

@@ -39,6 +39,13 @@ public static class MixedPrecision
     public static IDisposable Bf16() => new Scope(true);
 
     /// <summary>
+    /// Leaves bf16 on the calling thread until disposed (as <c>torch.autocast(..., enabled=False)</c> inside an autocast
+    /// region): the modules compute in float32 again, e.g. a training hook that must not see the bf16 policy the trainer's
+    /// <c>AfterStep</c> hooks run under. Nests like <see cref="Bf16"/>; disposing restores the state it found.
+    /// </summary>
+    public static IDisposable Off() => new Scope(false);
+
+    /// <summary>
     /// <see cref="Bf16"/> for <paramref name="dtype"/> <see cref="ScalarType.BFloat16"/>; any other dtype is refused:
     /// float16 would need a gradient scaler (its 5-bit exponent underflows small gradients), which BertSharp does not have.
     /// </summary>

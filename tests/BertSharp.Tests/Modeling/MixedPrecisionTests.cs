@@ -45,8 +45,13 @@ public class MixedPrecisionTests(Xunit.Abstractions.ITestOutputHelper log)
             var ulp = Math.Pow(2, Math.Floor(Math.Log2(Math.Abs(expected[i]))) - 7);
             Assert.True(Math.Abs(actual[i] - expected[i]) <= ulp, Invariant($"element {i}: {actual[i]} vs {expected[i]} (ulp {ulp})"));
         }
-        // Outside the scope the same layer is float32 again.
+        // Outside the scope, or inside Off() within it, the same layer is float32 again: bitwise the layer's own call.
         Assert.Equal(ScalarType.Float32, MixedPrecision.Linear(layer, x).dtype);
+        using (MixedPrecision.Bf16())
+        using (MixedPrecision.Off())
+        {
+            Assert.Equal(layer.call(x).data<float>().ToArray(), MixedPrecision.Linear(layer, x).data<float>().ToArray());
+        }
     }
 
     public static TheoryData<string, string> Cases()
@@ -215,6 +220,16 @@ public class MixedPrecisionTests(Xunit.Abstractions.ITestOutputHelper log)
             using (MixedPrecision.Bf16())
             {
                 Assert.True(MixedPrecision.IsBf16Active);
+            }
+            Assert.True(MixedPrecision.IsBf16Active);
+            using (MixedPrecision.Off())
+            {
+                Assert.False(MixedPrecision.IsBf16Active);
+                using (MixedPrecision.Bf16())
+                {
+                    Assert.True(MixedPrecision.IsBf16Active);
+                }
+                Assert.False(MixedPrecision.IsBf16Active);
             }
             Assert.True(MixedPrecision.IsBf16Active);
         }
