@@ -301,7 +301,6 @@ internal static class ModelCard
         return list;
     }
 
-    // extract_hyperparameters_from_trainer lists it after num_epochs, only when not 0.
     /// <summary>
     /// extract_hyperparameters_from_trainer's entry after the steps or epochs: HF writes "Native AMP" for torch.amp (it
     /// names fp16 only); the dtype is added, since bf16 is the only one BertSharp has.
@@ -309,6 +308,7 @@ internal static class ModelCard
     internal static IEnumerable<(string Name, string Value)> MixedPrecisionTraining(JsonObject a) =>
         a["bf16"] is JsonValue v && v.TryGetValue<bool>(out var on) && on ? [("mixed_precision_training", "Native AMP (bf16)")] : [];
 
+    // extract_hyperparameters_from_trainer lists it after num_epochs, only when not 0.
     private static IEnumerable<(string Name, string Value)> LabelSmoothing(JsonObject a) =>
         a["label_smoothing_factor"] is null ? [] : [("label_smoothing_factor", PythonRepr(TrainLog.Number(a, "label_smoothing_factor")))];
 
