@@ -79,13 +79,21 @@ internal static class LaunchCommand
         Console.CancelKeyPress += keepWaiting;
         // SIGTERM or SIGHUP reaches only this process (timeout, a job scheduler, a closed terminal): ended by it, the launcher
         // left mpirun and every rank running, re-parented to init. It goes on to mpirun, which stops the ranks, and the
-        // launcher waits for it as for Ctrl+C.
+        // launcher waits for it as for Ctrl+C. mpirun then stops the ranks within seconds (SIGTERM, SIGKILL after
+        // odls_base_sigkill_timeout); one that does not (a SIGTERM that came while it was still starting the ranks left a CI
+        // run's launcher waiting for good) is killed with every process under it once StopGrace has passed.
+        var escalation = 0;
+        var killed = 0;
         void Forward(PosixSignalContext c)
         {
             c.Cancel = true;
             if (!process.HasExited)
             {
                 _ = Kill(process.Id, SigTerm);
+                if (Interlocked.Exchange(ref escalation, 1) == 0)
+                {
+                    _ = Task.Delay(StopGrace).ContinueWith(_ => KillIfRunning(process, ref killed), TaskScheduler.Default);
+                }
             }
         }
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Forward);
@@ -107,7 +115,8 @@ internal static class LaunchCommand
             stderr.Finish();
             Console.Out.Flush();
             Console.Error.Flush();
-            return process.ExitCode;
+            // A killed mpirun may still have ended with 0 (its shell, say); the job did not.
+            return Volatile.Read(ref killed) == 1 ? 128 + SigKill : process.ExitCode;
         }
         finally
         {
@@ -116,6 +125,31 @@ internal static class LaunchCommand
     }
 
     private const int SigTerm = 15;
+    private const int SigKill = 9;
+
+    /// <summary>How long mpirun may take to stop its ranks after the launcher passed it a SIGTERM.</summary>
+    internal static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(15);
+
+    /// <summary>Kills mpirun and every process under it if it is still running; <paramref name="killed"/> is set first, so
+    /// that the launcher, woken by mpirun's end, already reads it.</summary>
+    private static void KillIfRunning(Process mpirun, ref int killed)
+    {
+        if (mpirun.HasExited)
+        {
+            return;
+        }
+        // The ranks first: killed after mpirun they would already belong to init, and still hold the output pipes the
+        // launcher reads to their end.
+        var under = ProcessTree.Descendants(mpirun.Id);
+        Volatile.Write(ref killed, 1);
+        Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"bert launch: mpirun did not stop within {StopGrace.TotalSeconds:0} s of SIGTERM; killing it and the {under.Count} processes it started."));
+        foreach (var pid in under)
+        {
+            _ = Kill(pid, SigKill);
+        }
+        _ = Kill(mpirun.Id, SigKill);
+    }
 
     // .NET sends only SIGKILL to another process (Process.Kill), which mpirun cannot pass on to its ranks.
     [DllImport("libc", EntryPoint = "kill", SetLastError = true)]

@@ -178,7 +178,14 @@ public sealed class LaunchCommandTests
         var stderr = launcher.StandardError.ReadToEndAsync();
         try
         {
-            Assert.True(Until(() => Running(marker).Count >= 4, TimeSpan.FromSeconds(90)), "the launcher, mpirun and 2 ranks did not all start");
+            // Both ranks past exec: a rank mpirun has forked but not yet exec'd still shows mpirun's command line. A SIGTERM
+            // that reached mpirun while it was still starting them once left it running for good (the launcher now kills it
+            // after LaunchCommand.StopGrace, LaunchStopTests); this test is about the ordinary path.
+            Assert.True(Until(() => Running(marker).Count(p => p.Contains("/mpirun ", StringComparison.Ordinal)) == 1
+                                    && Running(marker).Count(p => p.Contains(" bench allreduce ", StringComparison.Ordinal)
+                                                                 && !p.Contains("/mpirun ", StringComparison.Ordinal)
+                                                                 && !p.Contains(" launch ", StringComparison.Ordinal)) == 2,
+                TimeSpan.FromSeconds(90)), "the launcher, mpirun and 2 ranks did not all start");
             using (var kill = System.Diagnostics.Process.Start("kill", ["-TERM", launcher.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
             {
                 kill.WaitForExit();
@@ -187,6 +194,7 @@ public sealed class LaunchCommandTests
             Assert.True(Until(() => Running(marker).Count == 0, TimeSpan.FromSeconds(30)),
                 $"left running after the launcher ended: {string.Join("; ", Running(marker))}\n{stderr.Result}");
             Assert.NotEqual(0, launcher.ExitCode);
+            Assert.DoesNotContain("did not stop within", stderr.Result, StringComparison.Ordinal);
         }
         finally
         {
@@ -206,7 +214,7 @@ public sealed class LaunchCommandTests
         }
     }
 
-    private static bool Until(Func<bool> condition, TimeSpan limit)
+    internal static bool Until(Func<bool> condition, TimeSpan limit)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         while (!condition())
@@ -221,7 +229,7 @@ public sealed class LaunchCommandTests
     }
 
     /// <summary>"PID command line" of every process whose command line holds <paramref name="marker"/>.</summary>
-    private static List<string> Running(string marker)
+    internal static List<string> Running(string marker)
     {
         var found = new List<string>();
         foreach (var dir in Directory.GetDirectories("/proc"))
