@@ -8,7 +8,8 @@ public static class CorpusFiles
 {
     /// <summary>
     /// Expands <paramref name="inputs"/> into a de-duplicated file list: a file as it is, a folder as every <c>*.txt</c> and
-    /// <c>*.txt.gz</c> file under it (recursively, in ordinal order of path).
+    /// <c>*.txt.gz</c> file under it (recursively, in ordinal order of path). A file named twice, however spelled (the same
+    /// full path), is listed once, where it first appears.
     /// </summary>
     /// <exception cref="PathException">An input is neither a file nor a folder, or a folder holds no such file.</exception>
     public static List<string> Expand(IEnumerable<string> inputs)
@@ -37,6 +38,9 @@ public static class CorpusFiles
                 throw new PathException(input, "not found; expected a corpus file or directory.");
             }
         }
-        return files.Distinct(StringComparer.Ordinal).ToList();
+        // By full path: "a.txt", "./a.txt" and a folder's "corpus/a.txt" beside "./corpus" are one file, which was read
+        // once per spelling (its words counted twice, its documents repeated).
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        return files.Where(f => seen.Add(Path.GetFullPath(f))).ToList();
     }
 }
