@@ -58,6 +58,13 @@ internal static class VocabCommand
             var normalizer = new NormalizerOptions(Lowercase: parse.GetValue(lowercase), StripAccents: parse.GetValue(stripAccents));
             // After the trainer's checks, as before: its settings are refused whatever the inputs.
             var files = CorpusFiles.Expand(parse.GetValue(input)!);
+            var path = parse.GetValue(output)!;
+            // CliInput.RefuseUnwritableOutputs sees --input as typed; a folder's files are known only here. --input corpus
+            // --output corpus/a.txt replaced the corpus file a.txt with the vocabulary.
+            if (files.Exists(f => string.Equals(Path.GetFullPath(f), Path.GetFullPath(path), StringComparison.Ordinal)))
+            {
+                throw new BertSharpException($"--output {CliErrors.Shown(path)}: is one of the --input files; choose another path for the vocabulary.");
+            }
             var clock = Stopwatch.StartNew();
             var withText = new bool[files.Count];
             var counts = WordCounter.CountBertWords(files.SelectMany((file, f) => NotingText(file, () => withText[f] = true)), normalizer, parse.GetValue(threads));
@@ -72,7 +79,6 @@ internal static class VocabCommand
             {
                 sb.Append(token).Append('\n');
             }
-            var path = parse.GetValue(output)!;
             AtomicFile.WriteAllText(path, sb.ToString());
             Console.WriteLine(
                 $"wrote {CliErrors.Shown(path)}: {result.Tokens.Count} tokens ({options.SpecialTokens.Count} special, {result.AlphabetSize} characters, " +
@@ -84,7 +90,11 @@ internal static class VocabCommand
             }
             else if (result.Tokens.Count > options.VocabSize)
             {
-                Console.WriteLine($"note: the special tokens and the alphabet alone exceed --vocab-size {options.VocabSize}; lower --limit-alphabet.");
+                // The ##characters count too: "the special tokens and the alphabet alone" was said where those two fit.
+                var initial = options.SpecialTokens.Count + result.AlphabetSize + result.ContinuationTokens;
+                Console.WriteLine(
+                    $"note: the {options.SpecialTokens.Count} special tokens, {result.AlphabetSize} characters and {result.ContinuationTokens} ##characters " +
+                    $"alone make {initial} tokens, more than --vocab-size {options.VocabSize}; lower --limit-alphabet or raise --vocab-size.");
             }
             for (var f = 0; f < files.Count; f++)
             {

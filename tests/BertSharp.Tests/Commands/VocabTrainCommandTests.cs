@@ -82,6 +82,53 @@ public class VocabTrainCommandTests
     }
 
     [Fact]
+    public void A_file_given_twice_in_different_spellings_is_counted_once()
+    {
+        using var tmp = TestPaths.TempDir();
+        Directory.CreateDirectory(tmp.File("sub"));
+        var a = tmp.File("a.txt");
+        File.WriteAllText(a, "xyz\n");
+        var output = tmp.File("vocab.txt");
+        // "xyz" once: x##y and ##y##z have count 1 < --min-frequency 2, so nothing merges. Read once per spelling, it merged.
+        var r = CliRunner.Run("vocab", "train", "--input", a, Path.Combine(tmp.Path, ".", "a.txt"), Path.Combine(tmp.Path, "sub", "..", "a.txt"),
+            "--vocab-size", "100", "--min-frequency", "2", "--output", output);
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        Assert.Equal(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "x", "y", "z", "##y", "##z"], File.ReadAllLines(output));
+    }
+
+    [Fact]
+    public void An_output_that_is_a_file_of_an_input_folder_is_refused_and_the_corpus_kept()
+    {
+        // A file typed as --input is refused as --output by the check every command has; one found in an --input folder
+        // was read as corpus and then replaced by the vocabulary.
+        using var tmp = TestPaths.TempDir();
+        var corpus = tmp.File("c.txt");
+        File.WriteAllText(corpus, "abc abc\n");
+        var output = Path.Combine(tmp.Path, ".", "c.txt");
+        Assert.Equal($"error: --output {output}: is one of the --input files; choose another path for the vocabulary.",
+            CliRunner.Run("vocab", "train", "--input", tmp.Path, "--vocab-size", "100", "--output", output).AssertOneLineError());
+        Assert.Equal("abc abc\n", File.ReadAllText(corpus));
+        Assert.Equal([corpus], Directory.GetFiles(tmp.Path));
+    }
+
+    [Fact]
+    public void A_vocab_size_below_the_initial_tokens_is_explained_with_their_counts()
+    {
+        using var tmp = TestPaths.TempDir();
+        var corpus = tmp.File("c.txt");
+        File.WriteAllText(corpus, "abc abc\n");
+        var output = tmp.File("vocab.txt");
+        // 5 specials + a b c + ##b ##c = 10 tokens before any merge. The specials and the alphabet (8) fit in 9: the note
+        // said they "alone exceed --vocab-size 9", sending the user to the alphabet when the ##characters made the excess.
+        var r = CliRunner.Run("vocab", "train", "--input", corpus, "--vocab-size", "9", "--output", output);
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        Assert.Equal(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "b", "c", "##b", "##c"], File.ReadAllLines(output));
+        Assert.Contains(
+            "note: the 5 special tokens, 3 characters and 2 ##characters alone make 10 tokens, more than --vocab-size 9; lower --limit-alphabet or raise --vocab-size.\n",
+            r.StdOut, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Empty_corpus_is_an_error_and_writes_nothing()
     {
         using var tmp = TestPaths.TempDir();
