@@ -75,6 +75,17 @@ public class WordPieceTrainerTests
     }
 
     [Fact]
+    public void A_limit_alphabet_of_zero_keeps_no_character_as_in_hf_and_null_keeps_all()
+    {
+        // HF: to_remove = alphabet.len() - 0, so every character goes, and with them every ##c and every pair. The CLI's
+        // --limit-alphabet 0 is the library's null (docs/vocab-training.md says so).
+        var none = new WordPieceTrainer(Plain() with { LimitAlphabet = 0, SpecialTokens = ["[UNK]"] }).Train(Toy);
+        Assert.Equal(["[UNK]"], none.Tokens);
+        Assert.Equal(0, none.AlphabetSize);
+        Assert.Equal(ToyFull, new WordPieceTrainer(Plain() with { LimitAlphabet = null }).Train(Toy).Tokens);
+    }
+
+    [Fact]
     public void Repeated_symbols_merge_left_to_right_without_overlap()
     {
         // "aaaa" x1: a ##a ##a ##a. Pair ##a##a = 2 (two windows), a##a = 1. Merge ##a##a -> a ##aa ##a (the scan is
