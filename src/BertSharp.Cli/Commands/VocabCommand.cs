@@ -4,6 +4,7 @@ using System.Text;
 using BertSharp.IO;
 using BertSharp.Tokenization;
 using BertSharp.Tokenization.Training;
+using static System.FormattableString;
 
 namespace BertSharp.Cli.Commands;
 
@@ -70,7 +71,10 @@ internal static class VocabCommand
             var counts = WordCounter.CountBertWords(files.SelectMany((file, f) => NotingText(file, () => withText[f] = true)), normalizer, parse.GetValue(threads));
             if (counts.Count == 0)
             {
-                throw new BertSharpException($"{string.Join(", ", files)}: no words found; the corpus is empty.");
+                // Three named at most, as pretrain-data names them: a folder of 200 empty files made a 5,700-character line.
+                throw new BertSharpException(files.Count == 1
+                    ? $"{files[0]}: no words found; the corpus is empty."
+                    : Invariant($"no words found in any of the {files.Count} input files ({string.Join(", ", files.Take(3))}{(files.Count > 3 ? ", …" : "")}); the corpus is empty."));
             }
             var countSeconds = clock.Elapsed.TotalSeconds;
             var result = trainer.Train(counts);

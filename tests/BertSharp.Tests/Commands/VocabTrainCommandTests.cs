@@ -143,6 +143,24 @@ public class VocabTrainCommandTests
     }
 
     [Fact]
+    public void A_folder_of_many_empty_files_is_one_short_error()
+    {
+        using var tmp = TestPaths.TempDir();
+        var corpus = tmp.File("corpus");
+        Directory.CreateDirectory(corpus);
+        for (var i = 0; i < 20; i++)
+        {
+            File.WriteAllText(Path.Combine(corpus, $"{i:D2}.txt"), "\n");
+        }
+        var output = tmp.File("vocab.txt");
+        // Every file was listed in the line.
+        var line = CliRunner.Run("vocab", "train", "--input", corpus, "--vocab-size", "100", "--output", output).AssertOneLineError();
+        var f = (int i) => Path.Combine(corpus, $"{i:D2}.txt");
+        Assert.Equal($"error: no words found in any of the 20 input files ({f(0)}, {f(1)}, {f(2)}, …); the corpus is empty.", line);
+        Assert.False(File.Exists(output));
+    }
+
+    [Fact]
     public void Invalid_utf8_is_an_error_with_the_line_and_writes_nothing()
     {
         using var tmp = TestPaths.TempDir();
