@@ -90,7 +90,8 @@ internal static class VocabCommand
                 $"counting {countSeconds:F1} s, merging {clock.Elapsed.TotalSeconds - countSeconds:F1} s");
             if (result.Tokens.Count < options.VocabSize)
             {
-                Console.WriteLine($"note: no pair with frequency >= {options.MinFrequency} was left before reaching --vocab-size {options.VocabSize}.");
+                // Merging stops at a count below 1 whatever --min-frequency says: "frequency >= 0" was said of a corpus merged out.
+                Console.WriteLine($"note: no pair with frequency >= {Math.Max(1, options.MinFrequency)} was left before reaching --vocab-size {options.VocabSize}.");
             }
             else if (result.Tokens.Count > options.VocabSize)
             {

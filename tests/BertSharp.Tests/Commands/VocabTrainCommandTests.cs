@@ -94,6 +94,13 @@ public class VocabTrainCommandTests
             "--vocab-size", "100", "--min-frequency", "2", "--output", output);
         Assert.True(r.ExitCode == 0, r.StdErr);
         Assert.Equal(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "x", "y", "z", "##y", "##z"], File.ReadAllLines(output));
+        Assert.EndsWith("note: no pair with frequency >= 2 was left before reaching --vocab-size 100.\n", r.StdOut, StringComparison.Ordinal);
+
+        // With --min-frequency 0 the word merges out (xy, xyz) and merging stops at the first pair seen less than once,
+        // which the note said as "frequency >= 0".
+        r = CliRunner.Run("vocab", "train", "--input", a, "--vocab-size", "100", "--min-frequency", "0", "--output", output);
+        Assert.Equal(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "x", "y", "z", "##y", "##z", "xy", "xyz"], File.ReadAllLines(output));
+        Assert.EndsWith("note: no pair with frequency >= 1 was left before reaching --vocab-size 100.\n", r.StdOut, StringComparison.Ordinal);
     }
 
     [Fact]
