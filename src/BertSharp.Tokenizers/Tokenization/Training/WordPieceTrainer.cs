@@ -31,7 +31,7 @@ public sealed class WordPieceTrainer
     /// </summary>
     /// <exception cref="BertSharpException">
     /// An option is out of range: a negative limit_alphabet or min_frequency, a null prefix or special-token list, a
-    /// vocab_size below the number of special tokens, or a repeated or empty special token.
+    /// vocab_size below the number of special tokens, or a repeated or empty special token, or one holding a line break.
     /// </exception>
     public WordPieceTrainer(WordPieceTrainerOptions? options = null)
     {
@@ -68,6 +68,11 @@ public sealed class WordPieceTrainer
             if (string.IsNullOrEmpty(special))
             {
                 throw new BertSharpException(Invariant($"special tokens: item {i} is {(special is null ? "null" : "empty")}; expected a token."));
+            }
+            // vocab.txt holds one token a line, and a loader splits at \r too: the token became two, and every later id moved.
+            if (special.AsSpan().IndexOfAny('\n', '\r') >= 0)
+            {
+                throw new BertSharpException(Invariant($"special tokens: item {i} holds a line break; expected a token on one line (vocab.txt has one token a line)."));
             }
             if (!seen.TryAdd(special, i))
             {

@@ -132,6 +132,12 @@ public class WordPieceTrainerTests
         Assert.Equal("special tokens: '[UNK]' is given twice (items 0 and 2); each takes one id.", twice.Message);
         var empty = Assert.Throws<BertSharpException>(() => new WordPieceTrainer(Plain() with { SpecialTokens = ["[PAD]", ""] }));
         Assert.Equal("special tokens: item 1 is empty; expected a token.", empty.Message);
+        // Written as vocab.txt and loaded, "[X]\r[Y]" was two tokens and [MASK] moved from id 2 to id 3.
+        foreach (var broken in new[] { "[X]\n[Y]", "[X]\r[Y]", "[X]\r\n" })
+        {
+            var lineBreak = Assert.Throws<BertSharpException>(() => new WordPieceTrainer(Plain() with { SpecialTokens = ["[PAD]", broken, "[MASK]"] }));
+            Assert.Equal("special tokens: item 1 holds a line break; expected a token on one line (vocab.txt has one token a line).", lineBreak.Message);
+        }
         // Null where the annotations say otherwise (a caller without nullable checks) was a NullReferenceException in Train.
         Assert.Throws<BertSharpException>(() => new WordPieceTrainer(Plain() with { SpecialTokens = null! }));
         Assert.Throws<BertSharpException>(() => new WordPieceTrainer(Plain() with { SpecialTokens = ["[PAD]", null!] }));
