@@ -41,18 +41,21 @@ public static partial class CorpusReader
     }
 
     /// <summary>
-    /// Guesses the layout: no blank line in the first 64 KiB → one document per line; a Project Gutenberg marker or
+    /// Guesses the layout: no blank line between the lines of text of the first 64 KiB (blank lines at the start or the end
+    /// of the file do not count) → one document per line; a Project Gutenberg marker or
     /// hard-wrapped prose (most lines 40–80 characters and not ending a sentence) → book; otherwise google's layout.
     /// </summary>
     public static CorpusFormat Detect(string path)
     {
         // The first 64 Ki characters, as lines joined by '\n' (read line by line: strict and bounded like the readers).
         var sb = new StringBuilder();
+        var whole = true;
         foreach (var line in Lines(path))
         {
             sb.Append(line).Append('\n');
             if (sb.Length >= SniffChars)
             {
+                whole = false;
                 break;
             }
         }
@@ -63,7 +66,11 @@ public static partial class CorpusReader
             lines = lines[..^1]; // after the last newline: empty, or cut off by the sniff limit
         }
         var nonBlank = lines.Where(l => l.Trim().Length > 0).ToList();
-        if (nonBlank.Count == lines.Length && nonBlank.Count > 1)
+        // Blank lines before the first line of text, or after the last one of the file, separate no documents: an extra
+        // newline at the end of a review file made it google's layout, its reviews one document with their tags as text.
+        var first = Array.FindIndex(lines, l => l.Trim().Length > 0);
+        var end = whole ? Array.FindLastIndex(lines, l => l.Trim().Length > 0) + 1 : lines.Length;
+        if (nonBlank.Count > 1 && nonBlank.Count == end - first)
         {
             return CorpusFormat.DocumentPerLine;
         }

@@ -34,6 +34,33 @@ public class CorpusReaderTests
         Assert.Equal(["Bad acting.", "Skip it."], docs[1]);
     }
 
+    // A review file saved with an extra newline at its end (or one at its start) was detected as google's layout: its
+    // reviews became one document, with their <br /> tags as text, and a lone file was refused as a single document.
+    [Theory]
+    [InlineData("Great movie.<br /><br />Loved it.\nBad <i>acting</i>. Skip it.\nFine.\n\n")]
+    [InlineData("Great movie.<br /><br />Loved it.\nBad <i>acting</i>. Skip it.\nFine.\r\n  \r\n\r\n")]
+    [InlineData("\nGreat movie.<br /><br />Loved it.\nBad <i>acting</i>. Skip it.\nFine.\n")]
+    public void Document_per_line_is_detected_despite_blank_lines_at_the_start_or_end_of_the_file(string text)
+    {
+        using var tmp = TestPaths.TempDir();
+        var path = tmp.File("r.txt");
+        File.WriteAllText(path, text);
+        Assert.Equal(CorpusFormat.DocumentPerLine, CorpusReader.Detect(path));
+        var docs = CorpusReader.ReadDocuments(path, CorpusFormat.Auto).ToList();
+        List<string>[] expected = [["Great movie.", "Loved it."], ["Bad acting.", "Skip it."], ["Fine."]];
+        Assert.Equal(expected, docs);
+    }
+
+    [Fact]
+    public void A_blank_line_inside_the_sniffed_text_still_means_googles_layout()
+    {
+        using var tmp = TestPaths.TempDir();
+        var path = tmp.File("g.txt");
+        File.WriteAllText(path, "First doc one.\nFirst doc two.\n\nSecond doc.\n\n");
+        Assert.Equal(CorpusFormat.Lines, CorpusReader.Detect(path));
+        Assert.Equal(2, CorpusReader.ReadDocuments(path, CorpusFormat.Auto).Count());
+    }
+
     [Fact]
     public void Book_format_strips_gutenberg_header_joins_wrapped_lines_and_splits_chapters()
     {
