@@ -8,39 +8,52 @@ public static class CorpusFiles
 {
     /// <summary>
     /// Expands <paramref name="inputs"/> into a de-duplicated file list: a file as it is, a folder as every <c>*.txt</c> and
-    /// <c>*.txt.gz</c> file under it (recursively, in ordinal order of path). A file named twice, however spelled (the same
-    /// full path), is listed once, where it first appears.
+    /// <c>*.txt.gz</c> file under it (recursively, in ordinal order of path) outside hidden files and folders (names starting
+    /// with <c>.</c>, as HF <c>datasets</c> leaves them out). A file reached twice (a folder and a file in it, or two spellings
+    /// of one path) is listed once, as first reached.
     /// </summary>
     /// <exception cref="PathException">An input is neither a file nor a folder, or a folder holds no such file.</exception>
     public static List<string> Expand(IEnumerable<string> inputs)
     {
         ArgumentNullException.ThrowIfNull(inputs);
         var files = new List<string>();
+        // By full path: "corpus" and "corpus/../corpus/a.txt" (or "./corpus" and "corpus/a.txt") read a.txt twice.
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        void Add(string file)
+        {
+            if (seen.Add(Path.GetFullPath(file)))
+            {
+                files.Add(file);
+            }
+        }
         foreach (var input in inputs)
         {
             if (Directory.Exists(input))
             {
-                var found = Directory.EnumerateFiles(input, "*", SearchOption.AllDirectories)
+                // Jupyter's .ipynb_checkpoints copies of the corpus doubled it silently; macOS's ._name.txt forks are binary.
+                var text = Directory.EnumerateFiles(input, "*", SearchOption.AllDirectories)
                     .Where(f => f.EndsWith(".txt", StringComparison.OrdinalIgnoreCase) || f.EndsWith(".txt.gz", StringComparison.OrdinalIgnoreCase))
-                    .Order(StringComparer.Ordinal).ToList();
+                    .ToList();
+                var found = text.Where(f => !IsHidden(Path.GetRelativePath(input, f))).Order(StringComparer.Ordinal).ToList();
                 if (found.Count == 0)
                 {
-                    throw new PathException(input, "directory has no .txt or .txt.gz files.");
+                    throw new PathException(input, "directory has no .txt or .txt.gz files" +
+                        (text.Count > 0 ? " (hidden files and folders, whose names start with '.', are left out)." : "."));
                 }
-                files.AddRange(found);
+                found.ForEach(Add);
             }
             else if (File.Exists(input))
             {
-                files.Add(input);
+                Add(input);
             }
             else
             {
                 throw new PathException(input, "not found; expected a corpus file or directory.");
             }
         }
-        // By full path: "a.txt", "./a.txt" and a folder's "corpus/a.txt" beside "./corpus" are one file, which was read
-        // once per spelling (its words counted twice, its documents repeated).
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        return files.Where(f => seen.Add(Path.GetFullPath(f))).ToList();
+        return files;
     }
+
+    private static bool IsHidden(string relativePath) =>
+        relativePath.Split(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar).Any(part => part.StartsWith('.'));
 }
