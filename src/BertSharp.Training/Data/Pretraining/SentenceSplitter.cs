@@ -14,10 +14,13 @@ internal static class SentenceSplitter
     {
         "mr", "mrs", "ms", "mme", "mlle", "dr", "prof", "sr", "jr", "st", "mt", "ft", "vs", "v", "e.g", "i.e", "cf", "viz",
         "capt", "col", "gen", "lt", "sgt", "maj", "cmdr", "adm", "rev", "hon", "gov", "pres", "sen", "rep", "esq", "messrs",
-        "inc", "ltd", "co", "corp", "bros", "dept", "univ", "ave", "blvd", "rd", "no", "nos", "vol", "vols", "ch", "chap",
+        "inc", "ltd", "co", "corp", "bros", "dept", "univ", "ave", "blvd", "rd", "vol", "vols", "ch", "chap",
         "pp", "fig", "approx", "est", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
         "a.m", "p.m", "u.s", "u.k", "ph.d", "b.a", "m.a", "d.c",
     };
+
+    // Abbreviations only before a number: as words they end sentences.
+    private static readonly HashSet<string> NumberAbbreviations = new(StringComparer.OrdinalIgnoreCase) { "no", "nos" };
 
     private const string Terminators = ".!?…";
     private const string Closers = "\"'”’)]»";
@@ -60,7 +63,7 @@ internal static class SentenceSplitter
                 break;
             }
             var isSingleStop = runStart == i && text[i] == '.';
-            if (!(isSingleStop && IsAbbreviation(text, runStart)) && StartsSentence(text, next))
+            if (!(isSingleStop && IsAbbreviation(text, runStart, next)) && StartsSentence(text, next))
             {
                 Add(sentences, text, start, end);
                 start = next;
@@ -81,8 +84,8 @@ internal static class SentenceSplitter
         return char.IsUpper(c) || char.IsDigit(c);
     }
 
-    // The word before the full stop at `dot`: letters and inner dots ("e.g", "U.S", "J").
-    private static bool IsAbbreviation(string text, int dot)
+    // The word before the full stop at `dot`: letters and inner dots ("e.g", "U.S", "J"); `next` starts the following word.
+    private static bool IsAbbreviation(string text, int dot, int next)
     {
         var b = dot;
         while (b > 0 && (char.IsLetter(text[b - 1]) || (text[b - 1] == '.' && b - 1 > 0 && char.IsLetter(text[b - 2]))))
@@ -97,6 +100,11 @@ internal static class SentenceSplitter
         if (word.Length == 1 && char.IsUpper(word[0]))
         {
             return true;
+        }
+        if (NumberAbbreviations.Contains(word))
+        {
+            // "No. 5" numbers; "Was it good? No. It was dull." ends a sentence.
+            return char.IsDigit(text[next]);
         }
         return Abbreviations.Contains(word) || (word.Contains('.', StringComparison.Ordinal) && word.Length <= 8);
     }
