@@ -21,7 +21,7 @@ internal static class ErrorHandling
             try
             {
                 RequestGuards.CheckHost(context.Request, options.AllowedHosts);
-                if (context.Request.Path.StartsWithSegments("/v1"))
+                if (IsApiPath(context.Request.Path))
                 {
                     RequestGuards.CheckJsonBody(context.Request);
                 }
@@ -72,6 +72,14 @@ internal static class ErrorHandling
             }
         });
     }
+
+    /// <summary>
+    /// The API routes, which take POST with a JSON body: those of <c>/v1</c> and the two outside it. The content-type check
+    /// covered only <c>/v1</c>, so <c>curl -d</c> to <c>/rerank</c> got the framework's bare "HTTP 415 for POST /rerank.".
+    /// </summary>
+    private static bool IsApiPath(PathString path) =>
+        path.StartsWithSegments("/v1") || path.Equals(Endpoints.RerankEndpoint.Path, StringComparison.OrdinalIgnoreCase)
+        || path.Equals(Endpoints.ZeroShotEndpoint.Path, StringComparison.OrdinalIgnoreCase);
 
     /// <summary>An error status whose endpoint (or the framework: no route, wrong method) wrote no body.</summary>
     private static bool IsEmptyError(HttpResponse response) =>
@@ -159,9 +167,7 @@ internal static class ErrorHandling
         {
             // RFC 9110 requires it on a 405; the API routes (those of /v1 and the two outside it) take POST, everything else
             // here GET and HEAD.
-            var path = context.Request.Path;
-            context.Response.Headers.Allow = path.StartsWithSegments("/v1") || path.Equals(Endpoints.RerankEndpoint.Path, StringComparison.OrdinalIgnoreCase)
-                || path.Equals(Endpoints.ZeroShotEndpoint.Path, StringComparison.OrdinalIgnoreCase) ? "POST" : "GET, HEAD";
+            context.Response.Headers.Allow = IsApiPath(context.Request.Path) ? "POST" : "GET, HEAD";
         }
         if (context.Request.Path.Equals(Endpoints.OpenAiEmbeddingsEndpoint.Route, StringComparison.OrdinalIgnoreCase))
         {

@@ -116,4 +116,22 @@ public sealed class ServerRerankTests
             "BertForSequenceClassification of sentence pairs. Available: /v1/embed, /v1/embeddings, /v1/attention, /v1/classify.", (string)body!["error"]!);
         Assert.DoesNotContain("/rerank", (await host.Health())["endpoints"]!.AsArray().Select(e => (string)e!));
     }
+
+    // curl -d sends form data. The content-type check covered only /v1, so this route outside it got the framework's bare
+    // "HTTP 415 for POST /rerank." instead of the line the /v1 routes give.
+    [Fact]
+    public async Task Rerank_refuses_a_body_not_sent_as_json_naming_its_content_type()
+    {
+        using var tmp = CrossEncoderFixture.Temp();
+        await using var host = await ServerHost.StartOn(tmp.Path);
+        foreach (var type in new[] { "application/x-www-form-urlencoded", "text/plain" })
+        {
+            using var content = new System.Net.Http.StringContent("query=q&texts=a", System.Text.Encoding.UTF8, type);
+            using var response = await host.Client.PostAsync(new Uri("/rerank", UriKind.Relative), content);
+            var error = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
+            Assert.Equal((415, 415), ((int)response.StatusCode, (int)error["status"]!));
+            Assert.Equal($"expected a JSON body with Content-Type: application/json; the request's Content-Type is '{type}; charset=utf-8' " +
+                "(with curl, add -H 'Content-Type: application/json').", (string)error["error"]!);
+        }
+    }
 }

@@ -158,4 +158,22 @@ public sealed class ServerZeroShotTests
                 "whose config.json id2label names an entailment label. Available: /v1/embed, /v1/embeddings, /v1/attention, /v1/fill-mask.", (string)body!["error"]!);
         }
     }
+
+    // curl -d sends form data. The content-type check covered only /v1, so this route outside it got the framework's bare
+    // "HTTP 415 for POST /zero-shot." instead of the line the /v1 routes give.
+    [Fact]
+    public async Task Zero_shot_refuses_a_body_not_sent_as_json_naming_its_content_type()
+    {
+        using var nli = CrossEncoderFixture.Nli("contradiction", "neutral", "entailment");
+        await using var host = await ServerHost.StartOn(nli.Path);
+        foreach (var type in new[] { "application/x-www-form-urlencoded", "text/plain" })
+        {
+            using var content = new System.Net.Http.StringContent("inputs=a", System.Text.Encoding.UTF8, type);
+            using var response = await host.Client.PostAsync(new Uri("/zero-shot", UriKind.Relative), content);
+            var error = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
+            Assert.Equal((415, 415), ((int)response.StatusCode, (int)error["status"]!));
+            Assert.Equal($"expected a JSON body with Content-Type: application/json; the request's Content-Type is '{type}; charset=utf-8' " +
+                "(with curl, add -H 'Content-Type: application/json').", (string)error["error"]!);
+        }
+    }
 }
