@@ -40,7 +40,20 @@ public sealed class BatcherRegistry(ServerOptions options) : IHostedService
         }
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
         cts.CancelAfter(options.Timeout);
-        var tasks = inputs.Select(i => batcher.Enqueue(i, cts.Token)).ToArray();
+        var tasks = new Task<TOut>[inputs.Count];
+        try
+        {
+            for (var i = 0; i < tasks.Length; i++)
+            {
+                tasks[i] = batcher.Enqueue(inputs[i], cts.Token);
+            }
+        }
+        catch (ApiException)
+        {
+            // A 429 (or 503) for one input answers the whole request: the inputs queued before it must not run for nobody.
+            await cts.CancelAsync().ConfigureAwait(false);
+            throw;
+        }
         try
         {
             return await Task.WhenAll(tasks).WaitAsync(cts.Token).ConfigureAwait(false);

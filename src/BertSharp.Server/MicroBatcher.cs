@@ -35,6 +35,9 @@ public sealed class MicroBatcher<TIn, TOut> : IAsyncDisposable
     internal Action? AfterCounting { get; set; }
     internal Action? StopBeginning { get; set; }
 
+    // Test seam: inputs in the queue that no batch has taken yet.
+    internal int Queued => _queue.Reader.Count;
+
     /// <param name="run">Runs a batch; returns one result per input, in order.</param>
     /// <param name="maxBatch">Most inputs per batch.</param>
     /// <param name="maxQueue">Most inputs waiting; more are refused.</param>
@@ -119,6 +122,18 @@ public sealed class MicroBatcher<TIn, TOut> : IAsyncDisposable
                     break;
                 }
             }
+            // An input whose request gave up while its batch stayed open (the window, or waiting for a full batch) is dropped
+            // here too: it ran, for nobody, after its client had left or been answered 503.
+            batch.RemoveAll(b =>
+            {
+                if (!b.Cancel.IsCancellationRequested)
+                {
+                    return false;
+                }
+                Interlocked.Decrement(ref _pending);
+                b.Result.TrySetCanceled(b.Cancel);
+                return true;
+            });
             if (batch.Count == 0)
             {
                 continue;

@@ -100,4 +100,57 @@ public sealed class MicroBatcherTests
         await registry.StopAsync(default);
         Assert.Equal([1], gate.Sizes);
     }
+
+    // A batch window holds the first input's batch open; a request that gives up meanwhile (its client left, or it was
+    // answered 503) used to run anyway, for nobody, because cancellation was only looked at when an input left the queue.
+    [Fact]
+    public async Task An_input_cancelled_while_its_batch_is_open_is_not_run()
+    {
+        var runs = new List<int[]>();
+        var b = new MicroBatcher<int, int>(xs =>
+        {
+            lock (runs)
+            {
+                runs.Add([.. xs]);
+            }
+            return [.. xs.Select(x => x * 10)];
+        }, maxBatch: 8, maxQueue: 8, TimeSpan.FromMinutes(10));
+        using var cancel = new CancellationTokenSource();
+        var gone = b.Enqueue(1, cancel.Token);
+        // The worker has taken it into a batch, which now waits for more inputs.
+        while (b.Queued > 0)
+        {
+            await Task.Delay(1);
+        }
+        await cancel.CancelAsync();
+        var live = b.Enqueue(2, default);
+        // Stopping closes the open batch, which then runs.
+        await b.DisposeAsync();
+        Assert.Equal(20, await live);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => gone);
+        Assert.Equal([[2]], runs);
+        Assert.Equal(new BatcherStats(1, 1, 0), b.Stats);
+    }
+
+    // A request of several inputs that finds the queue full part-way is answered 429 as a whole: the inputs it had already
+    // queued used to stay there and run on the model after the client had its refusal.
+    [Fact]
+    public async Task A_request_refused_part_way_leaves_none_of_its_inputs_to_run()
+    {
+        var gate = new Gate();
+        var registry = new BatcherRegistry(new ServerOptions { ModelDirectory = ".", MaxQueue = 3 });
+        var b = registry.Create<int, int>("test", gate.Run);
+        var blocker = b.Enqueue(1, default);
+        await gate.Entered.WaitAsync();
+        var other = b.Enqueue(2, default);
+        // Two places left in the queue for three inputs.
+        var e = await Assert.ThrowsAsync<ApiException>(() => registry.Submit(b, [3, 4, 5], new DefaultHttpContext()));
+        Assert.Equal(429, e.Status);
+        gate.Release.Set();
+        Assert.Equal(10, await blocker);
+        Assert.Equal(20, await other);
+        await registry.StopAsync(default);
+        Assert.Equal([1, 1], gate.Sizes);
+        Assert.Equal(new BatcherStats(2, 2, 0), b.Stats);
+    }
 }
