@@ -62,8 +62,9 @@ public static class BertServer
 
     /// <summary>
     /// Loads the model and builds the app; <paramref name="configure"/> can adjust the builder (e.g. a test server). The app
-    /// owns the model: disposing the app (as <c>Run</c> does when the host stops, after in-flight requests and the batchers'
-    /// queues have finished) disposes it, and a build that fails after loading disposes it before throwing.
+    /// owns the model: stopping the app (<c>StopAsync</c>, as <c>Run</c> does when the host stops, after in-flight requests
+    /// and the batchers' queues have finished) or disposing it disposes the model, and a build that fails after loading
+    /// disposes it before throwing.
     /// </summary>
     public static WebApplication Build(ServerOptions options, Action<WebApplicationBuilder>? configure = null, string[]? args = null)
     {
@@ -124,6 +125,9 @@ public static class BertServer
         var app = builder.Build();
         // The container disposes only the singletons it has handed out.
         app.Services.GetRequiredService<ServedModel>();
+        // Stopping releases the model too, after the web server and the batchers (hosted services) have finished with it: an
+        // app that was stopped and not disposed kept its weights or ONNX Runtime session for as long as its owner kept it.
+        app.Lifetime.ApplicationStopped.Register(served.Dispose);
         return app;
     }
 

@@ -45,8 +45,28 @@ public sealed class ServerDisposalTests
         }
         // The classifier and the embeddings share one session.
         Assert.Equal(1, OnnxBertSession.OpenSessions(onnx));
+        // Stopping releases it, whether or not the app is ever disposed; disposing it afterwards does no harm.
         await app.StopAsync();
+        Assert.Equal(0, OnnxBertSession.OpenSessions(onnx));
         await app.DisposeAsync();
+        Assert.Equal(0, OnnxBertSession.OpenSessions(onnx));
+    }
+
+    // The catch of a build whose endpoints fail to map after the app exists: the app, and the model with it, are released
+    // before the exception reaches the caller, who gets no app to dispose.
+    [Fact]
+    public void A_build_whose_endpoint_setup_fails_leaves_no_session_open()
+    {
+        using var tmp = TestPaths.TempDir();
+        var onnx = tmp.File("model.onnx");
+        OnnxExport.Export(Model, onnx);
+        // The endpoints are mapped after the app is built; the first of them asks the container for the batcher registry.
+        var e = Assert.Throws<InvalidOperationException>(() => BertServer.Build(OnnxOptions(onnx), b =>
+        {
+            Quiet(b);
+            b.Services.AddSingleton<BatcherRegistry>(_ => throw new InvalidOperationException("no batchers"));
+        }));
+        Assert.Equal("no batchers", e.Message);
         Assert.Equal(0, OnnxBertSession.OpenSessions(onnx));
     }
 
@@ -102,12 +122,14 @@ public sealed class ServerDisposalTests
             await Task.Delay(5);
         }
         await app.StopAsync();
-        Assert.False(weight.IsInvalid);
+        // The stop drained the queue on the live model (the answer is the model's), then released the weights, without the
+        // app being disposed.
         using var response = await posted;
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var body = System.Text.Json.Nodes.JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
         Assert.Equal(expected.Label, (string)body["predictions"]![0]!["label"]!);
         Assert.Equal(expected.Score, (double)body["predictions"]![0]!["score"]!, 6);
+        Assert.True(weight.IsInvalid);
         await app.DisposeAsync();
         Assert.True(weight.IsInvalid);
     }
