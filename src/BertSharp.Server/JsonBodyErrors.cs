@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Json;
@@ -53,10 +54,14 @@ internal static partial class JsonBodyErrors
         }
         var type = context.GetEndpoint()?.Metadata.GetMetadata<IAcceptsMetadata>()?.RequestType;
         var fields = type is null ? null : JsonOptionsOf(context).GetTypeInfo(type).Properties.ToDictionary(p => p.Name, StringComparer.Ordinal);
+        // The property the path leads to through nested objects (/zero-shot's parameters.multi_label), and the object that
+        // holds it: the request type's own fields described a value inside parameters as "a value of another type".
+        var (nested, nestedIndex, holder) = type is null ? default : Walk(JsonOptionsOf(context), type, json.Path);
         var unmapped = UnmappedProperty().Match(json.Message);
         if (unmapped.Success)
         {
-            var known = fields is null ? "" : $"; expected {string.Join(", ", fields.Keys)}";
+            var names = holder?.Properties.Select(p => p.Name) ?? fields?.Keys;
+            var known = names is null ? "" : $"; expected {string.Join(", ", names)}";
             return $"unknown field '{unmapped.Groups["name"].Value}'{known}.";
         }
         var duplicate = DuplicateProperty().Match(json.Message);
@@ -72,6 +77,10 @@ internal static partial class JsonBodyErrors
         if (fields is null || !fields.TryGetValue(top, out var property))
         {
             return $"{field}: invalid value.";
+        }
+        if (nested is not null)
+        {
+            (property, index) = (nested, nestedIndex);
         }
         // Its own converter reads the whole value, so the path ends at the field whatever inside it was wrong.
         if (property.CustomConverter is StringOrStrings)
@@ -164,11 +173,61 @@ internal static partial class JsonBodyErrors
         {
             return "a number";
         }
-        return t.IsArray ? "an array" : "a value of another type (see /openapi.json)";
+        if (t.IsArray)
+        {
+            return "an array";
+        }
+        return t.IsClass ? "a JSON object (its fields are in /openapi.json)" : "a value of another type (see /openapi.json)";
+    }
+
+    /// <summary>
+    /// Follows <paramref name="path"/> (<c>$.parameters.multi_label</c>) from <paramref name="type"/> through the objects it
+    /// names: the property it ends at, whether it ends inside an array element of that property, and the object type whose
+    /// fields the last name was looked up among (the one an unknown field is missing from). Property null: a name that the
+    /// object lacks.
+    /// </summary>
+    private static (JsonPropertyInfo? Property, bool Index, JsonTypeInfo? Holder) Walk(JsonSerializerOptions options, Type type, string? path)
+    {
+        var holder = options.GetTypeInfo(type);
+        JsonPropertyInfo? property = null;
+        var index = false;
+        foreach (Match segment in PathSegment().Matches(path ?? ""))
+        {
+            var name = segment.Groups["dot"].Success ? segment.Groups["dot"].Value : segment.Groups["quoted"].Success ? segment.Groups["quoted"].Value : null;
+            if (name is null)
+            {
+                index = true;
+                continue;
+            }
+            if (property is not null)
+            {
+                var inner = options.GetTypeInfo(Nullable.GetUnderlyingType(property.PropertyType) ?? property.PropertyType);
+                if (inner.Kind != JsonTypeInfoKind.Object)
+                {
+                    break;
+                }
+                holder = inner;
+            }
+            property = holder.Properties.FirstOrDefault(p => p.Name == name);
+            index = false;
+            if (property is null)
+            {
+                break;
+            }
+        }
+        // A path that stops at an object (an unknown field reported at its parent): that object holds the field.
+        if (property is not null && !index && options.GetTypeInfo(Nullable.GetUnderlyingType(property.PropertyType) ?? property.PropertyType) is { Kind: JsonTypeInfoKind.Object } obj)
+        {
+            holder = obj;
+        }
+        return (property, index, holder);
     }
 
     [GeneratedRegex(@"^\$(?:\.(?<dot>[^.\[]+)|\['(?<quoted>[^']*)'\])(?<rest>.*)$")]
     private static partial Regex JsonPath();
+
+    [GeneratedRegex(@"\.(?<dot>[^.\[]+)|\['(?<quoted>[^']*)'\]|\[\d+\]")]
+    private static partial Regex PathSegment();
 
     [GeneratedRegex(@"The JSON property '(?<name>[^']*)' could not be mapped")]
     private static partial Regex UnmappedProperty();

@@ -176,4 +176,22 @@ public sealed class ServerZeroShotTests
                 "(with curl, add -H 'Content-Type: application/json').", (string)error["error"]!);
         }
     }
+
+    // A value inside parameters is described as a top-level one is, by what it should hold, and an unknown field there by
+    // the fields parameters has: both were described from the request's own fields ("a value of another type", "expected
+    // inputs, parameters").
+    [Theory]
+    [InlineData("""{"inputs":"a","parameters":{"candidate_labels":5}}""", "parameters.candidate_labels: expected a string or an array of strings.")]
+    [InlineData("""{"inputs":"a","parameters":{"candidate_labels":"x,y","multi_label":"yes"}}""", "parameters.multi_label: expected true or false.")]
+    [InlineData("""{"inputs":"a","parameters":{"candidate_labels":"x,y","hypothesis_template":3}}""", "parameters.hypothesis_template: expected a string.")]
+    [InlineData("""{"inputs":"a","parameters":{"candidate_labels":"x,y","top_k":1}}""", "unknown field 'top_k'; expected candidate_labels, multi_label, hypothesis_template.")]
+    [InlineData("""{"inputs":"a","parameters":"x,y"}""", "parameters: expected a JSON object (its fields are in /openapi.json).")]
+    [InlineData("""{"inputs":"a","options":{},"parameters":{"candidate_labels":"x,y"}}""", "unknown field 'options'; expected inputs, parameters.")]
+    public async Task A_wrong_value_inside_parameters_is_named_with_what_it_should_hold(string request, string error)
+    {
+        using var nli = CrossEncoderFixture.Nli("contradiction", "neutral", "entailment");
+        await using var host = await ServerHost.StartOn(nli.Path);
+        var (status, body) = await host.Post("/zero-shot", request);
+        Assert.Equal((400, error), (status, (string)body!["error"]!));
+    }
 }
