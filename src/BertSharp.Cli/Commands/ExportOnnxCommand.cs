@@ -43,6 +43,14 @@ internal static class ExportOnnxCommand
             var int8 = p.GetValue(quantize) == "int8";
             TextDataset? eval = null;
             TaskSpec? task = null;
+            if (p.GetValue(evalData) is null
+                && data.All.Append(threads).FirstOrDefault(o => CommonOptions.Given(p, o)) is { } stray)
+            {
+                // They only describe or measure --eval-data; without it they were accepted and did nothing.
+                throw new BertSharpException(stray == threads
+                    ? "--threads: only with --eval-data (the ONNX Runtime threads that measure its accuracy)."
+                    : $"{stray.Name}: only with --eval-data (it describes that file).");
+            }
             if (p.GetValue(evalData) is { } evalPath)
             {
                 if (!int8)

@@ -125,6 +125,11 @@ public sealed class OnnxCliTests
             .AssertOneLineError("--eval-data: accuracy needs a single-label classifier; ", "is exported as BertForTokenClassification, expected BertForSequenceClassification.");
         CliRunner.Run("export-onnx", Classifier, onnx, "--quantize", "int8", "--eval-data", data, "--task", "tsv", "--architecture", "BertModel")
             .AssertOneLineError("is exported as BertModel, expected BertForSequenceClassification.");
+        // What only describes or measures --eval-data did nothing without it, silently.
+        CliRunner.Run("export-onnx", Classifier, onnx, "--quantize", "int8", "--threads", "2")
+            .AssertOneLineError("error: --threads: only with --eval-data (the ONNX Runtime threads that measure its accuracy).");
+        CliRunner.Run("export-onnx", Classifier, onnx, "--task", "tsv", "--label-column", "y")
+            .AssertOneLineError("error: --task: only with --eval-data (it describes that file).");
         Assert.Empty(Directory.GetFiles(tmp.Path, "*.onnx"));
 
         // The classifier with weight 128 from the pooler's first unit to every label: its float logits are the fixture's plus
