@@ -127,11 +127,14 @@ public sealed class WordPieceTrainer
             kept.RemoveRange(0, toRemove);
         }
         kept.Sort((x, y) => x.Key.CompareTo(y.Key));
+        var before = vocab.Count;
         foreach (var (c, _) in kept)
         {
             vocab.GetOrAdd(new Rune(c).ToString());
         }
-        return kept.Count;
+        // A character that is also a special token is in the vocabulary once, as the special token: the counts shown beside
+        // the vocabulary's size (special + alphabet + ##characters + merges) add up to it.
+        return vocab.Count - before;
     }
 
     /// <summary>
@@ -385,7 +388,7 @@ public sealed class WordPieceTrainer
 
 /// <summary>What <see cref="WordPieceTrainer.Train"/> produced.</summary>
 /// <param name="Tokens">The vocabulary in id order (write one per line for <c>vocab.txt</c>).</param>
-/// <param name="AlphabetSize">Characters in the initial alphabet.</param>
+/// <param name="AlphabetSize">Characters of the initial alphabet added (one that is also a special token is that token).</param>
 /// <param name="ContinuationTokens">Single-character <c>##c</c> tokens added.</param>
 /// <param name="Merges">Merge steps taken (a merge that re-forms an existing token adds none).</param>
 /// <param name="DistinctWords">Distinct words trained on.</param>

@@ -64,6 +64,17 @@ public class WordPieceTrainerTests
     }
 
     [Fact]
+    public void A_character_that_is_a_special_token_is_not_counted_again_in_the_alphabet()
+    {
+        // "h" is a special token here: the vocabulary holds it once, so the counts beside the size (1 special, 6
+        // characters, 4 ##characters, 7 merges) add up to the 18 tokens; the alphabet counted 7 and the sum came to 19.
+        var result = new WordPieceTrainer(Plain() with { SpecialTokens = ["h"] }).Train(Toy);
+        Assert.Equal(["h", "b", "g", "n", "p", "s", "u", .. ToyFull[7..]], result.Tokens);
+        Assert.Equal(6, result.AlphabetSize);
+        Assert.Equal(result.Tokens.Count, 1 + result.AlphabetSize + result.ContinuationTokens + result.Merges);
+    }
+
+    [Fact]
     public void Alphabet_cut_breaks_count_ties_by_dropping_higher_code_points()
     {
         // a, b, c all have count 3: a limit of 2 keeps a and b.
