@@ -37,10 +37,14 @@ internal static class PretrainDataCommand
         };
         var objective = CommonOptions.Objective("mlm+nsp (default): google's [CLS] A [SEP] B [SEP] sentence pairs with next-sentence labels; mlm: one segment per instance, documents packed up to --max-length with [SEP] between them (HF run_mlm's group_texts), for masked-LM-only training.");
         var overwrite = CommonOptions.Overwrite();
+        var validationSplit = new Option<double>("--validation-split-percentage")
+        {
+            Description = "Percentage of the documents (0..50, HF run_mlm's name) held out whole as a validation split in OUTPUT/validation, which `bert pretrain --eval-every` evaluates on; chosen with --seed. 0 (default): none.",
+        };
         var threads = new Option<int>("--threads") { Description = "Worker threads (does not change the output).", DefaultValueFactory = _ => Environment.ProcessorCount };
 
         var cmd = new Command("pretrain-data", "Build masked-LM + next-sentence pre-training data (google-research/bert's create_pretraining_data) as binary shards.");
-        foreach (var o in new Option[] { input, vocab, output, stats, show, maxSeq, maxSeqOld, maxPred, prob, dupe, shortSeq, wwm, seed, lower, format, googleNsp, objective, threads, overwrite })
+        foreach (var o in new Option[] { input, vocab, output, stats, show, maxSeq, maxSeqOld, maxPred, prob, dupe, shortSeq, wwm, seed, lower, format, googleNsp, objective, validationSplit, threads, overwrite })
         {
             cmd.Options.Add(o);
         }
@@ -101,6 +105,7 @@ internal static class PretrainDataCommand
                         builder = new PretrainingDataBuilder(t => tokenizer.EncodeIds(t, null, noSpecials), tokenizer.Vocab.Tokens, PretrainingDataset.VocabSha256(vocabPath))
                         {
                             Options = options,
+                            ValidationSplitPercentage = p.GetValue(validationSplit),
                             Format = corpusFormat,
                             Lowercase = lowercase,
                             MaxDegreeOfParallelism = p.GetValue(threads),
@@ -139,6 +144,11 @@ internal static class PretrainDataCommand
             Console.Out.WriteLine($"wrote {manifest.Instances:N0} instances in {manifest.Shards.Count} shard(s) to {CliErrors.Shown(outDir)} " +
                 $"({written!.MaskedFraction * 100:F2} % masked, " +
                 (packed ? $"one packed segment per instance, mean length {(double)manifest.Tokens / manifest.Instances:F1})" : $"{manifest.RandomNext * 100.0 / manifest.Instances:F2} % random next)"));
+            if (manifest.Validation is { } v)
+            {
+                Console.Out.WriteLine($"held out {v.Documents:N0} document{(v.Documents == 1 ? "" : "s")} ({v.Percentage.ToString(System.Globalization.CultureInfo.InvariantCulture)} %), " +
+                    $"{v.Instances:N0} instances in {CliErrors.Shown(Path.Combine(outDir, v.Directory))}; the counts above are the training split's");
+            }
             Show(outDir, vocabPath, showCount);
             return 0;
         });

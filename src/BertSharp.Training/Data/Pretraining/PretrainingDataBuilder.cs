@@ -19,7 +19,7 @@ public sealed class PretrainingDataBuilder
     public const int DefaultShardSize = 65536;
 
     // What a data directory holds besides the marker: the data replaces only data, never a model or a run it would delete.
-    private static readonly OutputKind DataKind = new("pre-training data", [PretrainingManifest.FileName, "shard-*.bin"]);
+    private static readonly OutputKind DataKind = new("pre-training data", [PretrainingManifest.FileName, "shard-*.bin", ManifestValidation.DirectoryName]);
 
     private readonly Func<string, int[]> _encode;
     private readonly IReadOnlyList<string> _vocabTokens;
@@ -53,6 +53,15 @@ public sealed class PretrainingDataBuilder
 
     /// <summary>Instances per shard file (default <see cref="DefaultShardSize"/>); <see cref="Build"/> throws <see cref="ArgumentOutOfRangeException"/> below 1.</summary>
     public int ShardSize { get; init; } = DefaultShardSize;
+
+    /// <summary>
+    /// Percentage of the documents, 0..50 (HF <c>run_mlm.py</c>'s <c>validation_split_percentage</c>), held out whole and
+    /// written as a split of their own (<see cref="PretrainingManifest.Validation"/>), so that an evaluation on it measures
+    /// text the model never trained on. The documents are chosen with the seed; at least one is held out (two with
+    /// next-sentence prediction, whose random segments stay within their split) and as many are left for training, or
+    /// <see cref="Build"/> refuses. 0 (the default) holds none out and writes what a build without the option wrote.
+    /// </summary>
+    public double ValidationSplitPercentage { get; init; }
 
     /// <summary>Worker threads (default: all cores); does not change the output.</summary>
     public int MaxDegreeOfParallelism { get; init; } = Environment.ProcessorCount;
@@ -215,6 +224,10 @@ public sealed class PretrainingDataBuilder
         Options.Validate();
         // 0 divided by zero; a negative size wrote a manifest listing instances but no shard, and returned as if it had worked.
         ArgumentOutOfRangeException.ThrowIfLessThan(ShardSize, 1);
+        if (ValidationSplitPercentage is < 0 or > 50 || double.IsNaN(ValidationSplitPercentage))
+        {
+            throw new BertSharpException(Invariant($"{BertSharpException.Field("validation_split_percentage")} {ValidationSplitPercentage}: expected a percentage of the documents in 0..50."));
+        }
         var files = CorpusFiles.Expand(inputs);
         if (files.Count == 0)
         {
@@ -235,12 +248,34 @@ public sealed class PretrainingDataBuilder
                     ? $"empty corpus: {files[0]} holds no text."
                     : Invariant($"empty corpus: none of the {files.Count} input files holds any text ({string.Join(", ", files.Take(3))}{(files.Count > 3 ? ", …" : "")})."));
             }
-            instances = CreateInstances(documents, starts);
-            if (instances.Count == 0)
+            if (ValidationSplitPercentage == 0)
             {
-                throw new BertSharpException("the corpus produced no training instances.");
+                instances = CreateInstances(documents, starts);
+                if (instances.Count == 0)
+                {
+                    throw new BertSharpException("the corpus produced no training instances.");
+                }
+                manifest = Write(tmp, instances, documents.Count, manifestInputs);
+                return;
             }
-            manifest = Write(tmp, instances, documents.Count, manifestInputs);
+            var held = HeldOutDocuments(documents.Count);
+            var train = Subset(documents, starts, manifestInputs, held, heldOut: false);
+            var validation = Subset(documents, starts, manifestInputs, held, heldOut: true);
+            instances = CreateInstances(train.Documents, train.Starts);
+            var validationInstances = CreateInstances(validation.Documents, validation.Starts);
+            if (instances.Count == 0 || validationInstances.Count == 0)
+            {
+                throw new BertSharpException(instances.Count == 0 ? "the corpus produced no training instances." : "the held-out documents produced no instances.");
+            }
+            var validationDirectory = Path.Combine(tmp, ManifestValidation.DirectoryName);
+            Directory.CreateDirectory(validationDirectory);
+            Write(validationDirectory, validationInstances, validation.Documents.Count, validation.Inputs);
+            manifest = Write(tmp, instances, train.Documents.Count, train.Inputs, new ManifestValidation
+            {
+                Percentage = ValidationSplitPercentage,
+                Documents = validation.Documents.Count,
+                Instances = validationInstances.Count,
+            });
         }, Overwrite, DataKind);
         var stats = PretrainingDataStats.For(manifest!);
         foreach (var x in instances)
@@ -251,8 +286,58 @@ public sealed class PretrainingDataBuilder
         return manifest!;
     }
 
+    /// <summary>
+    /// Which documents <see cref="ValidationSplitPercentage"/> holds out: the percentage of <paramref name="count"/>, rounded,
+    /// at least one (two with next-sentence prediction), taken first from an order of its own stream of the seed.
+    /// </summary>
+    internal bool[] HeldOutDocuments(int count)
+    {
+        // Random next segments are drawn within a split, so each needs a second document to draw them from.
+        var least = Options.Objective == PretrainingObjective.MaskedLmNextSentence ? 2 : 1;
+        var take = (int)Math.Max(least, Math.Round(count * ValidationSplitPercentage / 100, MidpointRounding.AwayFromZero));
+        if (count - take < least)
+        {
+            throw new BertSharpException(Invariant($"{BertSharpException.Field("validation_split_percentage")} {ValidationSplitPercentage}: the corpus has {count} document{(count == 1 ? "" : "s")}; holding out {take} leaves {count - take} for training, which needs at least {least}{(least == 2 ? " (next-sentence prediction draws random segments from another document of the same split)" : "")}; add documents or lower the percentage."));
+        }
+        var order = Enumerable.Range(0, count).ToArray();
+        PretrainingRng.Derive(Options.Seed, -3).Shuffle(order);
+        var held = new bool[count];
+        foreach (var d in order.AsSpan(0, take))
+        {
+            held[d] = true;
+        }
+        return held;
+    }
+
+    /// <summary>The documents of one split, in corpus order, with their per-file starts and counts.</summary>
+    private static (List<int[][]> Documents, int[] Starts, List<ManifestInput> Inputs) Subset(List<int[][]> documents, int[] starts,
+        List<ManifestInput> inputs, bool[] held, bool heldOut)
+    {
+        var docs = new List<int[][]>();
+        var subStarts = new int[starts.Length];
+        var subInputs = new List<ManifestInput>(inputs.Count);
+        for (var f = 0; f < inputs.Count; f++)
+        {
+            subStarts[f] = docs.Count;
+            long sentences = 0, tokens = 0;
+            for (var d = starts[f]; d < starts[f + 1]; d++)
+            {
+                if (held[d] == heldOut)
+                {
+                    docs.Add(documents[d]);
+                    sentences += documents[d].Length;
+                    tokens += documents[d].Sum(x => (long)x.Length);
+                }
+            }
+            subInputs.Add(new ManifestInput { Path = inputs[f].Path, Format = inputs[f].Format, Documents = docs.Count - subStarts[f], Sentences = sentences, Tokens = tokens });
+        }
+        subStarts[inputs.Count] = docs.Count;
+        return (docs, subStarts, subInputs);
+    }
+
     /// <summary>Writes the shards and the manifest of <paramref name="instances"/> into <paramref name="directory"/>.</summary>
-    private PretrainingManifest Write(string directory, List<PretrainingInstance> instances, int documents, List<ManifestInput> inputs)
+    private PretrainingManifest Write(string directory, List<PretrainingInstance> instances, int documents, List<ManifestInput> inputs,
+        ManifestValidation? validation = null)
     {
         var vocab = _vocab;
         var idWidth = _vocabTokens.Count <= 65536 ? 2 : 4;
@@ -281,6 +366,7 @@ public sealed class PretrainingDataBuilder
             RandomNext = instances.LongCount(x => x.IsRandomNext),
             Tokens = instances.Sum(x => (long)x.Length),
             MaskedTokens = instances.Sum(x => (long)x.MaskedPositions.Length),
+            Validation = validation,
         };
         var shardCount = (instances.Count + ShardSize - 1) / ShardSize;
         var shards = new ConcurrentDictionary<int, ManifestShard>();

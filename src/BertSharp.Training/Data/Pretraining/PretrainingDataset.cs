@@ -49,6 +49,24 @@ public sealed class PretrainingDataset
         return new PretrainingDataset(directory, manifest);
     }
 
+    /// <summary>
+    /// Opens the held-out split of whole documents (<see cref="PretrainingManifest.Validation"/>); null when the data has none.
+    /// A split that is not the one this manifest records (other counts or vocabulary) is refused.
+    /// </summary>
+    public PretrainingDataset? OpenValidation()
+    {
+        if (Manifest.Validation is not { } v)
+        {
+            return null;
+        }
+        var split = Open(Path.Combine(Directory, v.Directory));
+        if (split.Manifest.Instances != v.Instances || split.Manifest.Documents != v.Documents || split.Manifest.VocabSha256 != Manifest.VocabSha256)
+        {
+            throw new BertSharpException(Invariant($"{Path.Combine(split.Directory, PretrainingManifest.FileName)}: not the held-out split {Path.Combine(Directory, PretrainingManifest.FileName)} records ({v.Documents} documents, {v.Instances} instances); rebuild the data."));
+        }
+        return split;
+    }
+
     /// <summary>SHA-256 (lower-case hex) of a vocabulary file's bytes, as recorded in the manifest.</summary>
     public static string VocabSha256(string vocabPath) =>
         Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(vocabPath)));

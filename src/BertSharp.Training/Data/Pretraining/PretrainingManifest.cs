@@ -135,6 +135,13 @@ public sealed class PretrainingManifest
     [JsonRequired]
     public List<ManifestShard> Shards { get; set; } = [];
 
+    /// <summary>
+    /// The held-out split of whole documents (<see cref="PretrainingDataBuilder.ValidationSplitPercentage"/>), a data
+    /// directory of its own inside this one; null (absent from the JSON) when the build held none out. The totals and shards
+    /// above are the training split's alone.
+    /// </summary>
+    public ManifestValidation? Validation { get; set; }
+
     /// <summary>The options recorded in this manifest.</summary>
     public PretrainingOptions Options() => new()
     {
@@ -178,6 +185,10 @@ public sealed class PretrainingManifest
         if (m.Shards.Sum(s => s.Instances) != m.Instances)
         {
             throw new BertSharpException(Invariant($"{path}: shard instance counts do not add up to 'instances' ({m.Instances})."));
+        }
+        if (m.Validation is { } v && (v.Directory != ManifestValidation.DirectoryName || v.Documents < 1 || v.Instances < 1))
+        {
+            throw new BertSharpException($"{path}: field 'validation' must name the directory '{ManifestValidation.DirectoryName}' and hold at least one document and instance.");
         }
         return m;
     }
@@ -237,4 +248,27 @@ public sealed class ManifestShard
     /// <summary>CRC-32 of the shard (also stored as its last four bytes), as 8 hex digits.</summary>
     [JsonRequired]
     public string Crc32 { get; set; } = "";
+}
+
+/// <summary>The held-out split of a data directory: whole documents whose instances are never trained on.</summary>
+public sealed class ManifestValidation
+{
+    /// <summary>The value of <see cref="Directory"/> in every manifest.</summary>
+    public const string DirectoryName = "validation";
+
+    /// <summary>The split's data directory inside the training data's, with its own manifest and shards.</summary>
+    [JsonRequired]
+    public string Directory { get; set; } = DirectoryName;
+
+    /// <summary>The percentage of the documents asked for (HF <c>run_mlm.py</c>'s <c>validation_split_percentage</c>).</summary>
+    [JsonRequired]
+    public double Percentage { get; set; }
+
+    /// <summary>Documents held out (chosen with the build's seed).</summary>
+    [JsonRequired]
+    public long Documents { get; set; }
+
+    /// <summary>Instances made of them, with the training split's options (masks and dupe factor alike).</summary>
+    [JsonRequired]
+    public long Instances { get; set; }
 }
