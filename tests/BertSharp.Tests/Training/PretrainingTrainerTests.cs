@@ -16,7 +16,7 @@ public class PretrainingTrainerTests
 {
     /// <summary>A small corpus, its toy vocabulary as vocab.txt and the data built from it (max length 32).</summary>
     internal static (string Data, string Vocab) SmallData(TempDir tmp, int dupe = 4, PretrainingObjective objective = PretrainingObjective.MaskedLmNextSentence,
-        bool windowsLineEndings = false, Func<PretrainingOptions, PretrainingOptions>? adjust = null, string name = "data", Func<string, string>? vocabToken = null)
+        bool windowsLineEndings = false, Func<PretrainingOptions, PretrainingOptions>? adjust = null, string name = "data", Func<string, string>? vocabToken = null, double validationSplit = 0)
     {
         var docs = Enumerable.Range(0, 24).Select(d =>
             string.Join(" ", Enumerable.Range(0, 5).Select(s => $"Document {d} sentence {s} tells about the movie number {(d * 7) + s} and its actors."))).ToList();
@@ -34,12 +34,13 @@ public class PretrainingTrainerTests
         {
             Options = (adjust ?? (o => o))(new PretrainingOptions { MaxSeqLength = 32, MaxPredictionsPerSeq = 5, DupeFactor = dupe, Seed = 3, Objective = objective }),
             ShardSize = 64,
+            ValidationSplitPercentage = validationSplit,
         };
         builder.Build([tmp.File("corpus.txt")], tmp.File(name));
         return (tmp.File(name), tmp.File("vocab.txt"));
     }
 
-    private static PretrainingTrainerOptions Options() => new()
+    internal static PretrainingTrainerOptions Options() => new()
     {
         Steps = 6,
         BatchSize = 4,

@@ -59,7 +59,9 @@ internal static class PretrainingModelCard
         hyperparameters.Add(("training_steps", ModelCard.Int(settings, "steps")));
         hyperparameters.AddRange(ModelCard.MixedPrecisionTraining(settings));
         return new ModelCardContent(modelName, model, FillMask, null, dataName, results,
-            Description(architecture, config, parameters, model, withNsp), Uses(withNsp, maxSeqLength), DataText(dataName, start),
+            Description(architecture, config, parameters, model, withNsp), Uses(withNsp, maxSeqLength), DataText(dataName, start,
+                // A run on data with a held-out split may start without evaluation and resume with it.
+                log.LastOrDefault(e => TrainLog.TypeOf(e) is "start" or "resume" && TrainLog.Number(e, "eval_instances") > 0)),
             hyperparameters, ModelCard.ResultsTable(rows));
     }
 
@@ -84,12 +86,16 @@ internal static class PretrainingModelCard
             : "transformers' `AutoModelForMaskedLM.from_pretrained` loads this directory, and so do BertSharp's `bert fill-mask` and `bert serve`. ")
         + Invariant($"It was trained on instances of up to {maxSeqLength} word pieces.");
 
-    private static string DataText(string dataName, JsonObject? start)
+    private static string DataText(string dataName, JsonObject? start, JsonObject? evaluated)
     {
-        string Count(string key) => start is null ? "" : Invariant($" ({(long)TrainLog.Number(start, key):N0} instances)");
-        var text = $"Training: the `bert pretrain-data` output `{dataName}`{Count("train_instances")}. ";
-        return start is not null && TrainLog.Number(start, "eval_instances") > 0
-            ? text + $"Evaluation: {Count("eval_instances").Trim(' ', '(', ')')} held out of it (its last ones)."
-            : text + "No held-out evaluation.";
+        static string Count(JsonObject? entry, string key) => entry is null ? "" : Invariant($"{(long)TrainLog.Number(entry, key):N0} instances");
+        var text = $"Training: the `bert pretrain-data` output `{dataName}`{(start is null ? "" : $" ({Count(start, "train_instances")})")}. ";
+        if (evaluated is null)
+        {
+            return text + "No held-out evaluation.";
+        }
+        return evaluated[PretrainingTrainer.EvalDataKey] is not null
+            ? text + $"Evaluation: the {Count(evaluated, "eval_instances")} of its held-out split `validation`, made of whole documents not trained on."
+            : text + $"Evaluation: {Count(evaluated, "eval_instances")} held out of it (its last ones).";
     }
 }

@@ -38,6 +38,9 @@ public sealed class PretrainingTrainer
     // The setting recording how many instances the run holds out (a library-only option, so a resume cannot be told it again).
     private const string EvalInstancesKey = "eval_instances";
 
+    // Set where the data has a held-out split of whole documents, which the evaluations ran on.
+    internal const string EvalDataKey = "eval_data";
+
     // A run writes into its directory (checkpoints, final/, the log and the plot over earlier ones): other output there would be lost.
     private static readonly OutputKind RunKind = RunDirectory.Kind("a pre-training run", ["final"]);
 
@@ -104,20 +107,23 @@ public sealed class PretrainingTrainer
             CheckSource(state, source, checkpoint!);
             CheckData(state, data, dataSha, outputDirectory);
         }
+        // Data built with a held-out split of whole documents is evaluated on all of that split and trained on all of the rest,
+        // whether or not the run evaluates; only data without one holds out its own last instances.
+        var validation = data.OpenValidation();
         // The held-out instances are the run's, set aside when it started by its own eval_every: a resume that turns evaluation
         // on or off trains on the same instances (with them the result, the data position and the train_instances check).
         var splitEvalEvery = state is not null && TrainLog.Number(state.Settings, "eval_every") is var runEvalEvery && double.IsFinite(runEvalEvery)
             ? (long)runEvalEvery
             : _options.EvalEvery;
-        var heldOut = splitEvalEvery > 0 ? (int)Math.Min(_options.EvalInstances, data.Count / 10) : 0;
+        var heldOut = splitEvalEvery > 0 && validation is null ? (int)Math.Min(_options.EvalInstances, data.Count / 10) : 0;
         var trainCount = data.Count - heldOut;
-        if (_options.EvalEvery > 0 && heldOut == 0)
+        if (_options.EvalEvery > 0 && heldOut == 0 && validation is null)
         {
             throw new BertSharpException(splitEvalEvery > 0
                 ? Invariant($"{BertSharpException.Field("eval_every")} {_options.EvalEvery}: {dataDirectory} has {data.Count:N0} instances, and the last 10 % of them, held out for evaluation, are none; evaluation needs at least 10 instances.")
                 : Invariant($"{BertSharpException.Field("eval_every")} {_options.EvalEvery}: the run in {checkpoint} was started without evaluation and trains on all {data.Count:N0} instances, so none are held out to evaluate on; resume it with evaluation off."));
         }
-        var evalCount = _options.EvalEvery > 0 ? heldOut : 0;
+        var evalCount = _options.EvalEvery > 0 ? (validation is null ? heldOut : (int)Math.Min(validation.Count, int.MaxValue)) : 0;
         // A step takes distinct instances: one larger than the data would repeat instances within it, and a batch near
         // int.MaxValue could not even be allocated (it ended in an OutOfMemoryException).
         if ((long)_options.BatchSize * _options.GradAccum > trainCount)
@@ -133,6 +139,11 @@ public sealed class PretrainingTrainer
             throw new BertSharpException($"{BertSharpException.Field("objective")} mlm+nsp: {dataDirectory} was built with {BertSharpException.Field("objective")} mlm (one packed segment per instance, no next-sentence labels); train it with {BertSharpException.Field("objective")} mlm or build sentence-pair data.");
         }
         var settings = Settings(trainCount, data.Manifest.VocabSha256, dataDirectory, dataSha, exampleDropout, objective);
+        if (validation is not null)
+        {
+            // Which set the evaluations ran on: absent, the data's last instances (eval_instances of them).
+            settings[EvalDataKey] = ManifestValidation.DirectoryName;
+        }
         // What the model came from stays the run's (checked above); checkpoints written before it was recorded have none.
         if ((state is null ? SourceSettings(source) : state.Settings[SourceKey]?.DeepClone()) is { } runSource)
         {
@@ -167,7 +178,7 @@ public sealed class PretrainingTrainer
             {
                 if (writer)
                 {
-                    evalSet.AddRange(data.Read(trainCount).Take(evalCount));
+                    evalSet.AddRange(validation is null ? data.Read(trainCount).Take(evalCount) : validation.Read());
                 }
             });
         }
@@ -223,12 +234,17 @@ public sealed class PretrainingTrainer
             using var log = run is not null ? run.OpenLog(state?.GlobalStep) : TrainLog.InMemory(outputDirectory);
             try
             {
-                log.Append(state is null ? "start" : "resume", state?.GlobalStep ?? 0, new JsonObject
+                var opened = new JsonObject
                 {
                     ["train_instances"] = trainCount,
                     ["eval_instances"] = evalCount,
                     ["total_steps"] = _options.Steps,
-                });
+                };
+                if (validation is not null)
+                {
+                    opened[EvalDataKey] = ManifestValidation.DirectoryName;
+                }
+                log.Append(state is null ? "start" : "resume", state?.GlobalStep ?? 0, opened);
             }
             catch
             {
