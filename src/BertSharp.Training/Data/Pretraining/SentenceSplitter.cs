@@ -97,6 +97,12 @@ internal static class SentenceSplitter
             return false;
         }
         var word = text[b..dot];
+        if (word == "I")
+        {
+            // The pronoun far more often than an initial: after a lowercase word ("Neither do I.", "you and I.", "than I.")
+            // it ends the sentence; after a name or at a sentence's start ("Bert I. Gordon", "I. Stanford Jolley") it is one.
+            return !PrecededByLowercaseWord(text, b);
+        }
         if (word.Length == 1 && char.IsUpper(word[0]))
         {
             return true;
@@ -107,6 +113,24 @@ internal static class SentenceSplitter
             return char.IsDigit(text[next]);
         }
         return Abbreviations.Contains(word) || (word.Contains('.', StringComparison.Ordinal) && word.Length <= 8);
+    }
+
+    private static bool PrecededByLowercaseWord(string text, int wordStart)
+    {
+        var k = wordStart - 1;
+        while (k >= 0 && char.IsWhiteSpace(text[k]))
+        {
+            k--;
+        }
+        if (k == wordStart - 1 || k < 0 || !char.IsLetter(text[k]))
+        {
+            return false;
+        }
+        while (k > 0 && char.IsLetter(text[k - 1]))
+        {
+            k--;
+        }
+        return char.IsLower(text[k]);
     }
 
     private static void Add(List<string> sentences, string text, int start, int end)

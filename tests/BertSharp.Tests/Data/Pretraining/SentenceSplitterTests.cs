@@ -15,6 +15,10 @@ public class SentenceSplitterTests
     // "No." numbers only before a number: in 50,000 IMDb reviews it ends a sentence before a capital 282 times ("Was it good?
     // No. It was dull."), and those sentences were merged.
     [InlineData("Was it good? No. It was dull, but no. 7 and Nos. 8-9 were fine.", new[] { "Was it good?", "No.", "It was dull, but no. 7 and Nos. 8-9 were fine." })]
+    // "I." ended no sentence (every single capital was an initial): "So do I. This movie is" stayed one sentence. After a
+    // lowercase word it is the pronoun; after a name, or starting a sentence, still an initial.
+    [InlineData("So do I. This is fine, as Bert I. Gordon knew. I. Stanford Jolley agreed with you and I. No doubt.",
+        new[] { "So do I.", "This is fine, as Bert I. Gordon knew.", "I. Stanford Jolley agreed with you and I.", "No doubt." })]
     [InlineData("  no end punctuation  ", new[] { "no end punctuation" })]
     public void Splits_at_sentence_ends_only(string text, string[] expected) =>
         Assert.Equal(expected, SentenceSplitter.Split(text));
