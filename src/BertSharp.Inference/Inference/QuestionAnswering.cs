@@ -161,6 +161,23 @@ public sealed class QuestionAnswering : InferencePipeline<BertForQuestionAnsweri
         return result;
     }
 
+    // A window's best spans with their texts, enough of them for top_k distinct texts (or all it has): the three best spans
+    // of one word's pieces (lie-lie, lie-##berman, ##berman-##berman) widen to one text, and taking only top_k spans left
+    // top_k 3 with one answer. A text in the global top k is among the top k texts of the window where it scores best.
+    private static List<(SpanCandidate Span, (int Start, int End) Chars)> DistinctSpans(BertEncoding window, double[] start, double[] end,
+        bool[] allowed, QuestionAnsweringOptions o)
+    {
+        for (var count = o.TopK; ; count = (int)Math.Min(int.MaxValue, 2L * count))
+        {
+            var spans = AnswerDecoding.BestSpans(start, end, allowed, count, o.MaxAnswerLength);
+            var found = spans.Select(span => (span, QaWindowing.WordSpan(window, span.StartToken, span.EndToken))).ToList();
+            if (spans.Count < count || found.Select(f => f.Item2).Distinct().Count() >= o.TopK)
+            {
+                return found;
+            }
+        }
+    }
+
     private static List<QaAnswer> Decode(string context, IReadOnlyList<QaWindow> windows, QuestionAnsweringOptions o)
     {
         var answers = new Dictionary<(int, int), QaAnswer>();
@@ -171,9 +188,8 @@ public sealed class QuestionAnswering : InferencePipeline<BertForQuestionAnsweri
             var allowed = QaWindowing.AnswerTokens(e);
             var (start, end, nullScore) = AnswerDecoding.Probabilities(w.StartLogits, w.EndLogits, allowed, Array.IndexOf(e.SpecialTokensMask, 1));
             minNull = Math.Min(minNull, nullScore);
-            foreach (var span in AnswerDecoding.BestSpans(start, end, allowed, o.TopK, o.MaxAnswerLength))
+            foreach (var (span, (s, t)) in DistinctSpans(e, start, end, allowed, o))
             {
-                var (s, t) = QaWindowing.WordSpan(e, span.StartToken, span.EndToken);
                 // Overlapping windows, and spans ending in two pieces of one word, can propose the same text: keep its best score
                 // once (HF lists it again, filling top_k with copies).
                 if (!answers.TryGetValue((s, t), out var seen) || seen.Score < span.Score)

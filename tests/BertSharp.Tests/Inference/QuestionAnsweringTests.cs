@@ -140,8 +140,49 @@ public sealed class QuestionAnsweringTests
         Assert.True(best.Score > 0.99, $"score {best.Score}");
     }
 
-    // The model of the test above, its start and end logits 64 on the token with id target and 0 elsewhere.
-    private static BertForQuestionAnswering ModelAnswering(int target)
+    // Start and end logits 64 on both pieces of "Lieberman" (lie ##berman): the window's three best spans (lie-lie,
+    // lie-##berman, ##berman-##berman, 0.25 each) all widen to the one word. top_k 3 answered "Lieberman" alone, as the
+    // copies were dropped after each window's three best spans were taken; the next distinct spans must fill top_k. The
+    // reference is the brute force of the test on HF's logits: every span of at most 15 context tokens, widened to whole
+    // words, each text at its best score.
+    [Fact]
+    public void Spans_widened_to_one_word_leave_room_for_the_next_distinct_answers()
+    {
+        var tokenizer = BertTokenizer.FromDirectory(HfFixture.Dir(Case));
+        using var model = ModelAnswering(tokenizer.Vocab["lie"], tokenizer.Vocab["##berman"]);
+        using var pipe = new QuestionAnswering(model, tokenizer);
+        const string question = "who said it ?";
+        const string context = "it was said by a Lieberman aide .";
+        var window = Assert.Single(pipe.Windows([(question, context)])[0]);
+        var enc = window.Encoding;
+        var tokens = Enumerable.Range(0, enc.Length).Where(t => enc.TypeIds[t] == 1 && enc.SpecialTokensMask[t] == 0).ToArray();
+        double Z(float[] l) => Math.Exp(l[0]) + tokens.Sum(t => Math.Exp(l[t]));
+        double zs = Z(window.StartLogits), ze = Z(window.EndLogits);
+        var expected = (from s in tokens
+                        from e in tokens
+                        where e >= s && e - s < 15
+                        let score = Math.Exp(window.StartLogits[s]) / zs * (Math.Exp(window.EndLogits[e]) / ze)
+                        group score by WholeWords(context, enc.Utf16Offsets[s].Start, enc.Utf16Offsets[e].End) into text
+                        select (Text: context[text.Key.Start..text.Key.End], Score: text.Max())).ToList();
+
+        var answers = pipe.Answer([(question, context)], new QuestionAnsweringOptions(TopK: 3))[0];
+
+        Assert.Equal(3, answers.Count);
+        Assert.Equal(("Lieberman", 17, 26), (answers[0].Answer, answers[0].Start, answers[0].End));
+        Assert.Equal(0.25, answers[0].Score, 1e-6);
+        Assert.Equal(3, answers.Select(a => a.Answer).Distinct().Count());
+        var ranked = expected.OrderByDescending(x => x.Score).ToList();
+        for (var k = 0; k < 3; k++)
+        {
+            // Several spans tie below the best one (an end or start on "lie" / "##berman" and the other on a plain token):
+            // each answer must be one of the texts of the k-th best score, at that score.
+            Assert.True(Math.Abs(answers[k].Score - ranked[k].Score) <= 1e-6 * ranked[k].Score, $"answer {k}: {answers[k].Score} against {ranked[k].Score}");
+            Assert.Contains(answers[k].Answer, expected.Where(x => Math.Abs(x.Score - answers[k].Score) <= 1e-6 * x.Score).Select(x => x.Text));
+        }
+    }
+
+    // The model of the test above, its start and end logits 64 on the tokens with ids targets and 0 elsewhere.
+    private static BertForQuestionAnswering ModelAnswering(params int[] targets)
     {
         var model = BertPretrained.Load<BertForQuestionAnswering>(HfFixture.Dir(Case));
         using (torch.no_grad())
@@ -162,7 +203,10 @@ public sealed class QuestionAnsweringTests
                 else if (name.EndsWith("word_embeddings.weight", StringComparison.Ordinal))
                 {
                     param.copy_(q.expand(param.shape));
-                    param[target].copy_(p);
+                    foreach (var target in targets)
+                    {
+                        param[target].copy_(p);
+                    }
                 }
                 else if (name == "qa_outputs.weight")
                 {
