@@ -11,7 +11,7 @@ namespace BertSharp.Inference;
 /// <param name="TokenId">Vocabulary id of the candidate.</param>
 /// <param name="Token">The candidate word piece.</param>
 /// <param name="Score">Softmax probability over the vocabulary at the masked position.</param>
-/// <param name="Sequence">The input decoded with this candidate in place of that mask (with several masks, HF keeps special tokens and the other masks).</param>
+/// <param name="Sequence">The input decoded with this candidate in place of that mask (with several masks, HF keeps special tokens and the other masks; padding is left out).</param>
 public sealed record FillMaskPrediction(int TokenId, string Token, double Score, string Sequence);
 
 /// <summary>
@@ -179,7 +179,8 @@ public sealed class FillMask : InferencePipeline<BertForMaskedLM>
                 var filled = (int[])ids.Clone();
                 filled[pos] = (int)tokens[k];
                 // As HF: with one mask the sequence drops special tokens, with several it keeps them (the other masks stay visible).
-                var sequence = Tokenizer.Decode(filled, skipSpecialTokens: maskPositions.Length == 1);
+                // HF drops padding ids before decoding, which shows with several masks: a [PAD] candidate is not printed.
+                var sequence = Tokenizer.Decode(filled.Where(id => id != Tokenizer.PadId), skipSpecialTokens: maskPositions.Length == 1);
                 list.Add(new FillMaskPrediction((int)tokens[k], Tokenizer.Vocab[(int)tokens[k]], scores[k], sequence));
             }
             result.Add(list);

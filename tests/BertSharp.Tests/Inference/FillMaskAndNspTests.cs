@@ -47,6 +47,23 @@ public class FillMaskAndNspTests
         Assert.Equal($"the cat sat on the {single.Token}.", single.Sequence);
     }
 
+    // HF's postprocess drops padding ids before it decodes ("Filter padding out"), so with several masks, where special
+    // tokens stay in the sequence, a [PAD] candidate (or a [PAD] typed in the text) is not shown; it was printed as "[PAD]".
+    [Fact]
+    public void A_pad_candidate_is_left_out_of_the_sequence_as_HF_filters_padding()
+    {
+        TorchRuntime.EnsureLoaded();
+        using var pipeline = FillMask.Load(Pretraining, "cpu");
+        var targets = FillMaskTargets.Resolve(pipeline.Tokenizer, ["[PAD]", "cat"]);
+        var result = pipeline.Predict("the [PAD] cat [MASK] on the [MASK] .", topK: 2, targets);
+        var pad = Assert.Single(result[0], c => c.TokenId == pipeline.Tokenizer.PadId);
+        Assert.Equal("[CLS] the cat on the [MASK]. [SEP]", pad.Sequence);
+        var cat = Assert.Single(result[0], c => c.Token == "cat");
+        Assert.Equal("[CLS] the cat cat on the [MASK]. [SEP]", cat.Sequence);
+        var batched = pipeline.PredictBatch(["the [PAD] cat [MASK] on the [MASK] ."], topK: 2, targets: targets)[0];
+        Assert.Equal(result[0].Select(c => c.Sequence), batched[0].Select(c => c.Sequence));
+    }
+
     [Fact]
     public void Batched_fill_mask_equals_one_text_at_a_time()
     {
