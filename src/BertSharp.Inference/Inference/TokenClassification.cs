@@ -58,13 +58,16 @@ public sealed class TokenClassification : InferencePipeline<BertForTokenClassifi
         }
     }
 
-    /// <summary>The aggregation <see cref="Predict"/> uses when it is given none (HF's default: <see cref="AggregationStrategy.Simple"/>).</summary>
+    /// <summary>
+    /// The aggregation <see cref="Predict"/> uses when it is given none: <see cref="AggregationStrategy.Simple"/> (entities, as the
+    /// Hub's inference widget asks for them); HF's pipeline itself defaults to <see cref="AggregationStrategy.None"/>.
+    /// </summary>
     public AggregationStrategy DefaultAggregation { get; init; } = AggregationStrategy.Simple;
 
     /// <summary>
     /// <see cref="AggregationStrategy.First"/> for a model <c>bert finetune --task ner</c> trained on first word pieces only
     /// (training_args.json's <c>label_all_tokens</c> false): its other pieces carry no trained label, so averaging or
-    /// grouping them splits entities. Otherwise HF's default, <see cref="AggregationStrategy.Simple"/>.
+    /// grouping them splits entities. Otherwise <see cref="AggregationStrategy.Simple"/> (HF's pipeline defaults to <see cref="AggregationStrategy.None"/>).
     /// </summary>
     public static AggregationStrategy DefaultAggregationFor(string modelDir)
     {
