@@ -1,7 +1,9 @@
 using System.CommandLine;
 using System.Globalization;
 using BertSharp.Inference;
+using BertSharp.IO;
 using BertSharp.Modeling;
+using static System.FormattableString;
 
 namespace BertSharp.Cli.Commands;
 
@@ -34,12 +36,13 @@ internal static class SearchCommand
         };
         cmd.SetAction(p =>
         {
-            var asked = new List<string>(p.GetValue(query) ?? []);
+            // Each query with the name a refusal gives it: its flag and index, or its file and line.
+            var asked = new List<(string Text, string Name)>((p.GetValue(query) ?? []).Select((q, i) => (q, Invariant($"--query[{i}]"))));
             if (p.GetValue(queries) is { } file)
             {
                 // Strict UTF-8 with the line named, as every other text input.
                 var lines = IO.TextLines.Read(CliInput.ExistingFile("--queries", file)).ToList();
-                var fromFile = lines.Select(l => l.Trim()).Where(l => l.Length > 0).ToList();
+                var fromFile = lines.Select((l, i) => (Text: l.Trim(), Name: LineRef.At(file, i + 1))).Where(l => l.Text.Length > 0).ToList();
                 if (fromFile.Count == 0)
                 {
                     throw CliInput.NoTexts($"--queries {file}", lines.Count);
@@ -58,9 +61,9 @@ internal static class SearchCommand
             {
                 throw new BertSharpException($"--batch-size {p.GetValue(batch)}: expected a positive number.");
             }
-            var (texts, _) = p.GetValue(task) is { } taskName
-                ? EmbedInput.ReadTask(p.GetValue(corpus)!, taskName)
-                : EmbedInput.Read(p.GetValue(corpus)!, p.GetValue(textColumn)!, null, "--corpus");
+            var (texts, corpusLines) = p.GetValue(task) is { } taskName
+                ? (EmbedInput.ReadTask(p.GetValue(corpus)!, taskName).Texts, null)
+                : Numbered(EmbedInput.ReadNumbered(p.GetValue(corpus)!, p.GetValue(textColumn)!, null, "--corpus"));
             CommonOptions.ApplyThreads(p, threads);
             var modelDir = BertPretrained.ResolveDirectory(p.GetValue(model)!);
             // Cosine similarity normalises every vector whatever the model declares: only the pooling is the model's to choose.
@@ -68,6 +71,15 @@ internal static class SearchCommand
             var choice = EmbeddingChoice.Resolve(modules, PoolingOption.Value(p, pooling), "--pooling", true, "cosine similarity", Pooling.Mean,
                 fallbackNormalize: true);
             using var pipe = FeatureExtraction.Load(modelDir, p.GetValue(device)!);
+            // Such a text was embedded as [CLS] [SEP]: a query got neighbours, and a corpus line a rank, as if they were text.
+            foreach (var (q, name) in asked)
+            {
+                WordPieces.Require(pipe.Tokenizer, q, name);
+            }
+            for (var i = 0; i < texts.Count; i++)
+            {
+                WordPieces.Require(pipe.Tokenizer, texts[i], corpusLines is null ? Invariant($"--corpus {p.GetValue(corpus)} text {i + 1}") : LineRef.At(p.GetValue(corpus)!, corpusLines[i]));
+            }
             // As sentence-transformers' encode: the model's max_seq_length unless --max-length is given.
             var length = SentenceTransformerModules.ResolveLength(modules, pipe.Model.Config, pipe.Tokenizer, p.GetValue(maxLength), modelDir);
             if (length.Warning is { } lw)
@@ -87,7 +99,7 @@ internal static class SearchCommand
                 Console.Error.WriteLine(choice.PoolingLine + EmbedCommand.MaxLengthLine(modules, p.GetValue(maxLength), length.Length));
             }
             Console.Out.WriteLine($"{texts.Count:N0} texts of {CliErrors.Shown(p.GetValue(corpus)!)} embedded ({choice.Pooling.ToString().ToLowerInvariant()} pooling, cosine similarity)");
-            foreach (var q in asked)
+            foreach (var (q, _) in asked)
             {
                 Console.Out.WriteLine($"query: {CliErrors.Shown(q)}");
                 foreach (var (hit, rank) in search.Search(q, p.GetValue(topK)).Select((h, i) => (h, i + 1)))
@@ -99,4 +111,6 @@ internal static class SearchCommand
         });
         return cmd;
     }
+
+    private static (List<string> Texts, List<int>? Lines) Numbered((List<string> Texts, List<string>? Labels, List<int> Lines) read) => (read.Texts, read.Lines);
 }

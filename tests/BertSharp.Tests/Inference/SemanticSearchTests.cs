@@ -26,6 +26,23 @@ public class SemanticSearchTests
             "--query", "a text", "--queries", tmp.File("queries.txt")).AssertOneLineError());
     }
 
+    // A query or corpus line of only zero-width or control characters passed the blank checks and was embedded as
+    // [CLS] [SEP]: the query got neighbours, and the line was ranked with a score (0.875 for "cat") as if it were text. They
+    // are refused as rerank refuses them, naming the flag and index or the file and line.
+    [Fact]
+    public void A_query_or_corpus_line_without_word_pieces_is_refused_naming_it()
+    {
+        using var tmp = TestPaths.TempDir();
+        File.WriteAllText(tmp.File("corpus.txt"), "the cat sat\nthe dog ran\n");
+        File.WriteAllText(tmp.File("bad.txt"), "the cat sat\nthe dog ran\n\u200b\u0007\n");
+        File.WriteAllText(tmp.File("queries.txt"), "cat\n\n\u200b\n");
+        string Search(params string[] more) => CliRunner.Run(["search", "--model", HfFixture.Dir("base-model"), .. more]).AssertOneLineError();
+        const string what = ": no word pieces (only characters the tokenizer drops, such as control or zero-width ones); expected text.";
+        Assert.Equal("error: --query[1]" + what, Search("--corpus", tmp.File("corpus.txt"), "--query", "cat", "--query", "\u200b"));
+        Assert.Equal($"error: {tmp.File("queries.txt")} line 3" + what, Search("--corpus", tmp.File("corpus.txt"), "--queries", tmp.File("queries.txt")));
+        Assert.Equal($"error: {tmp.File("bad.txt")} line 3" + what, Search("--corpus", tmp.File("bad.txt"), "--query", "cat"));
+    }
+
     // The library refused topK 0 as "top-k 0: expected at least 1." (the CLI's flag) in a BertSharpException (bad user input).
     [Fact]
     public void A_top_k_below_one_is_an_argument_error_naming_the_parameter()
