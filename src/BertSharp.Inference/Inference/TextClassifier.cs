@@ -210,7 +210,20 @@ public sealed class TextClassifier : IDisposable
     public static TaskSpec? TrainedTask(string dir, string? textColumn = null, string? textPairColumn = null, string? labelColumn = null)
     {
         ArgumentNullException.ThrowIfNull(dir);
-        return TrainedTask(Directory.Exists(dir) ? TrainingArgsFile.Read(dir) : null, textColumn, textPairColumn, labelColumn);
+        var args = Directory.Exists(dir) ? TrainingArgsFile.Read(dir) : null;
+        // A head's run (ner, squad, swag) records a task TaskSpec does not know: TaskSpec.Get named it as "--task ner: unknown
+        // task", a flag the user never gave. The model is what is wrong, so it is named as loading it names it.
+        if (TrainingArgsFile.String(args, "task") is { } name && !TaskSpec.IsKnown(name))
+        {
+            var config = Path.Combine(dir, "config.json");
+            if (File.Exists(config))
+            {
+                RequiredWeights.CheckArchitecture(BertConfig.Load(config), nameof(BertForSequenceClassification), dir);
+            }
+            throw new BertSharpException($"{Path.Combine(dir, TrainingArgsFile.FileName)}: task is {name}, not a text-classification task; " +
+                                         $"expected one of {string.Join(", ", TaskSpec.Names)}.");
+        }
+        return TrainedTask(args, textColumn, textPairColumn, labelColumn);
     }
 
     private static TaskSpec? TrainedTask(JsonObject? args, string? textColumn = null, string? textPairColumn = null, string? labelColumn = null)

@@ -139,14 +139,8 @@ public sealed record TaskSpec
                 PrimaryMetric = regression ? "pearson" : "accuracy",
             };
         }
-        var builtIn = key switch
-        {
-            "imdb" => Imdb,
-            "cola" => Cola,
-            "sst2" or "sst-2" => Sst2,
-            "mrpc" => Mrpc,
-            _ => throw new BertSharpException($"{BertSharpException.Field("task")} {name}: unknown task; expected one of {string.Join(", ", Names)}."),
-        };
+        var builtIn = BuiltIn(key)
+                      ?? throw new BertSharpException($"{BertSharpException.Field("task")} {name}: unknown task; expected one of {string.Join(", ", Names)}.");
         if (textColumn is not null || textPairColumn is not null || labelColumn is not null || regression)
         {
             throw new BertSharpException(
@@ -154,6 +148,22 @@ public sealed record TaskSpec
         }
         return builtIn;
     }
+
+    /// <summary>Whether <see cref="Get"/> resolves <paramref name="name"/> (a head task's name, such as ner, it does not).</summary>
+    internal static bool IsKnown(string name)
+    {
+        var key = (name ?? "").Trim().ToLowerInvariant();
+        return key is "csv" or "tsv" or "jsonl" or "json" || BuiltIn(key) is not null;
+    }
+
+    private static TaskSpec? BuiltIn(string key) => key switch
+    {
+        "imdb" => Imdb,
+        "cola" => Cola,
+        "sst2" or "sst-2" => Sst2,
+        "mrpc" => Mrpc,
+        _ => null,
+    };
 
     // The columns and known labels as values, not type names: DatasetStats prints its task.
     private bool PrintMembers(StringBuilder builder)

@@ -111,6 +111,31 @@ public class ModelDirectoryConsistencyTests
     }
 
     [Fact]
+    public void A_head_models_run_given_to_predict_input_or_evaluate_task_is_named_as_that_model_not_as_an_unknown_task_flag()
+    {
+        using var tmp = TestPaths.TempDir();
+        // What 'bert finetune --task ner' leaves: its training_args.json names the task ner, which is no text-classification task.
+        // A learner's predict --input and evaluate --task sst2 on it said "--task ner: unknown task", a flag never given.
+        var tagger = CopyCase(tmp, "token-classification");
+        File.WriteAllText(Path.Combine(tagger, TrainingArgsFile.FileName), "{\"task\": \"ner\"}\n");
+        File.WriteAllText(tmp.File("dev.tsv"), "sentence\tlabel\nhello world\t1\ngood bye\t0\n");
+        var expected = Path.Combine(tagger, "config.json") + ": architectures is BertForTokenClassification; expected BertForSequenceClassification (a token classifier: run it with 'bert ner').";
+        var output = tmp.File("out.jsonl");
+        CliRunner.Run("predict", "--model", tagger, "--input", tmp.File("dev.tsv"), "--output", output).AssertOneLineError(expected);
+        CliRunner.Run("predict", "--model", tagger, "--input", tmp.File("dev.tsv"), "--task", "sst2", "--output", output).AssertOneLineError(expected);
+        Assert.False(File.Exists(output));
+        var metrics = tmp.File("m.json");
+        CliRunner.Run("evaluate", "--model", tagger, "--task", "sst2", "--data", tmp.File("dev.tsv"), "--output", metrics).AssertOneLineError(expected);
+        Assert.False(File.Exists(metrics));
+        // Without config.json's architectures to name, the recorded task is named where it was read.
+        var bare = tmp.File("bare");
+        Directory.CreateDirectory(bare);
+        File.WriteAllText(Path.Combine(bare, TrainingArgsFile.FileName), "{\"task\": \"squad\"}\n");
+        Assert.Equal(Path.Combine(bare, TrainingArgsFile.FileName) + ": task is squad, not a text-classification task; expected one of imdb, cola, sst2, mrpc, csv, tsv, jsonl.",
+            Assert.Throws<BertSharpException>(() => TextClassifier.TrainedTask(bare)).Message);
+    }
+
+    [Fact]
     public void A_config_json_with_a_duplicate_key_is_an_exit_2_error_in_every_command()
     {
         using var tmp = TestPaths.TempDir();
