@@ -216,6 +216,19 @@ public static class DatasetReader
         if (idx < 0 && required)
         {
             var how = task.KnownLabels is null ? $"; choose it with {option}" : $" (task {task.Name} expects {Expectation(task, requireLabels)})";
+            // One column holding the other separator: the column is there, the file is the other format, and --text-column
+            // (what the line advised) could not find it.
+            if (header.Length == 1 && task.Format is DataFormat.Csv or DataFormat.Tsv)
+            {
+                var (sep, other, otherTask) = task.Format == DataFormat.Csv ? ('\t', "tabs, not commas", "tsv") : (',', "commas, not tabs", "csv");
+                if (header[0].Contains(sep, StringComparison.Ordinal))
+                {
+                    var expected = task.Format == DataFormat.Csv ? "comma" : "tab";
+                    throw new BertSharpException(
+                        $"{IO.LineRef.At(path, 1)}: missing column '{name}' in the header (columns: {Short(header[0], 60)}): the header is separated by {other}; " +
+                        $"expected {expected}-separated columns for task {task.Name} ({BertSharpException.Field("task")} {otherTask} reads {(expected == "comma" ? "tab" : "comma")}-separated ones).");
+                }
+            }
             throw new BertSharpException(
                 $"{IO.LineRef.At(path, 1)}: missing column '{name}' in the header (columns: {string.Join(", ", header.Select(h => Short(h, 30)))}){how}.");
         }

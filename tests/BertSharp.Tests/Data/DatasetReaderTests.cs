@@ -143,6 +143,22 @@ public class DatasetReaderTests
         Assert.Equal(path + expected, e.Message);
     }
 
+    // A learner's TSV given as --task csv (or a CSV as tsv) was told "missing column 'text' in the header (columns:
+    // text\tlabel); choose it with --text-column", but the column is there: the separator is the other one.
+    [Theory]
+    [InlineData("csv", "text\tlabel\na film\t1\n", " line 1: missing column 'text' in the header (columns: text\tlabel): the header is separated by tabs, not commas; expected comma-separated columns for task csv (task tsv reads tab-separated ones).")]
+    [InlineData("tsv", "text,label\na film,1\n", " line 1: missing column 'text' in the header (columns: text,label): the header is separated by commas, not tabs; expected tab-separated columns for task tsv (task csv reads comma-separated ones).")]
+    [InlineData("imdb", "review\tsentiment\na film\tpositive\n", " line 1: missing column 'review' in the header (columns: review\tsentiment): the header is separated by tabs, not commas; expected comma-separated columns for task imdb (task tsv reads tab-separated ones).")]
+    [InlineData("sst2", "sentence,label\na film,1\n", " line 1: missing column 'sentence' in the header (columns: sentence,label): the header is separated by commas, not tabs; expected tab-separated columns for task sst2 (task csv reads comma-separated ones).")]
+    public void A_header_split_by_the_other_separator_is_named_as_such_not_as_a_column_to_choose(string task, string content, string expected)
+    {
+        using var tmp = TestPaths.TempDir();
+        var path = tmp.File("in.txt");
+        File.WriteAllText(path, content);
+        var e = Assert.Throws<BertSharpException>(() => DatasetReader.Read(path, TaskSpec.Get(task), requireLabels: true));
+        Assert.Equal(path + expected, e.Message);
+    }
+
     // The reason was cut at its first '.', which left "(')" of "'.' is an invalid start of a value".
     [Fact]
     public void A_jsonl_line_that_is_not_JSON_is_named_with_its_whole_reason()
