@@ -1,6 +1,7 @@
 using System.CommandLine;
 using BertSharp.Data;
 using BertSharp.Inference;
+using BertSharp.Modeling;
 
 namespace BertSharp.Cli.Commands;
 
@@ -53,6 +54,11 @@ internal sealed class DataOptions
         if (p.GetValue(Task) is not null && !sameUserFormat)
         {
             return Resolve(p);
+        }
+        if (trained is null && Directory.Exists(modelDir))
+        {
+            // An unfinished run has no training_args.json either: its own reason, not "--task: required", says what to do.
+            BertPretrained.LoadConfig(modelDir);
         }
         return trained
                ?? throw new BertSharpException($"--task: required ({modelDir} has no training_args.json naming its task); one of {string.Join(", ", TaskSpec.Names)}.");

@@ -93,8 +93,23 @@ public static class BertPretrained
         ArgumentNullException.ThrowIfNull(idOrDir);
         dir = ResolveDirectory(idOrDir, hub);
         var configPath = Path.Combine(dir, "config.json");
+        if (!File.Exists(configPath) && NewestCheckpoint(dir) is { } checkpoint)
+        {
+            // A run stopped by Ctrl-C (or still training) holds checkpoints, and its model only once it ends: "config.json:
+            // config file not found" left a learner who had just fine-tuned it wondering what went wrong. The checkpoint is
+            // named inside the run, as the interrupted run named it.
+            throw new BertSharpException($"{dir}: an unfinished training run, not a model yet (no config.json; its newest checkpoint is " +
+                                         $"{Path.GetFileName(checkpoint)}); finish the run with {BertSharpException.Field("resume")}, or use that checkpoint's directory as the model.");
+        }
         return TypedModelNames.Load(idOrDir, dir, () => BertConfig.Load(configPath));
     }
+
+    /// <summary>The <c>checkpoint-N</c> subdirectory of <paramref name="dir"/> with the largest N that holds a config.json, or null.</summary>
+    private static string? NewestCheckpoint(string dir) =>
+        Directory.GetDirectories(dir, "checkpoint-*")
+            .Select(d => (Dir: d, Step: long.TryParse(Path.GetFileName(d)["checkpoint-".Length..], NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : -1))
+            .Where(c => c.Step >= 0 && File.Exists(Path.Combine(c.Dir, "config.json")))
+            .OrderByDescending(c => c.Step).Select(c => c.Dir).FirstOrDefault();
 
     /// <summary>
     /// Loads the tokenizer of the model directory <paramref name="dir"/> (<see cref="BertTokenizer.FromDirectory"/>) for the

@@ -111,6 +111,28 @@ public class ModelDirectoryConsistencyTests
     }
 
     [Fact]
+    public void An_unfinished_run_given_as_the_model_is_named_as_such_with_its_newest_checkpoint()
+    {
+        using var tmp = TestPaths.TempDir();
+        // What a fine-tuning stopped by Ctrl-C leaves: checkpoints, no model yet. predict said "runs/x/config.json: config file
+        // not found" and evaluate "--task: required (runs/x has no training_args.json naming its task)".
+        var run = tmp.File("run");
+        TestPaths.CopyTree(HfFixture.Dir("sequence-classification"), Path.Combine(run, "checkpoint-2"));
+        TestPaths.CopyTree(HfFixture.Dir("sequence-classification"), Path.Combine(run, "checkpoint-10"));
+        Directory.CreateDirectory(Path.Combine(run, "checkpoint-12"));   // a checkpoint being written: no config.json yet
+        var expected = run + ": an unfinished training run, not a model yet (no config.json; its newest checkpoint is checkpoint-10); " +
+                       "finish the run with --resume, or use that checkpoint's directory as the model.";
+        CliRunner.Run("predict", "--model", run, "--text", "hello world").AssertOneLineError(expected);
+        File.WriteAllText(tmp.File("dev.tsv"), "sentence\tlabel\nhello world\t1\ngood bye\t0\n");
+        var metrics = tmp.File("m.json");
+        CliRunner.Run("evaluate", "--model", run, "--data", tmp.File("dev.tsv"), "--output", metrics).AssertOneLineError(expected);
+        CliRunner.Run("evaluate", "--model", run, "--task", "sst2", "--data", tmp.File("dev.tsv"), "--output", metrics).AssertOneLineError(expected);
+        Assert.False(File.Exists(metrics));
+        // The checkpoint it names is a model.
+        Assert.Equal(0, CliRunner.Run("predict", "--model", Path.Combine(run, "checkpoint-10"), "--text", "hello world").ExitCode);
+    }
+
+    [Fact]
     public void A_head_models_run_given_to_predict_input_or_evaluate_task_is_named_as_that_model_not_as_an_unknown_task_flag()
     {
         using var tmp = TestPaths.TempDir();
