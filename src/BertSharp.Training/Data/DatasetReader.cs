@@ -186,8 +186,10 @@ public static class DatasetReader
                 var match = known.FirstOrDefault(k => string.Equals(k.Key, label, StringComparison.OrdinalIgnoreCase));
                 if (match.Key is null)
                 {
+                    // A headerless format's first line is an example: one that does not read as such is most likely a header row.
+                    var header = line == 1 && task.FixedColumns is not null ? " (its files have no header row: the first line is an example)" : "";
                     throw new BertSharpException(
-                        Invariant($"{IO.LineRef.At(path, line)}: field '{task.LabelColumn}' is '{Short(label)}'; expected {string.Join(" or ", known.Select(k => k.Key))} for task {task.Name}."));
+                        Invariant($"{IO.LineRef.At(path, line)}: field '{task.LabelColumn}' is '{Short(label)}'; expected {string.Join(" or ", known.Select(k => k.Key))} for task {task.Name}{header}."));
                 }
                 return new TextExample(text, pair, match.Value, line) { LabelText = label };
             }

@@ -159,6 +159,20 @@ public class DatasetReaderTests
         Assert.Equal(path + expected, e.Message);
     }
 
+    // CoLA's files have no header; a learner who added one ("source label mark sentence", as pandas' names=) was told only
+    // "field 'label' is 'label'". A first line that is no example says so; a bad label further down reads as before.
+    [Theory]
+    [InlineData("source\tlabel\tmark\tsentence\ngj04\t1\t\tA sentence.\n", " line 1: field 'label' is 'label'; expected 0 or 1 for task cola (its files have no header row: the first line is an example).")]
+    [InlineData("gj04\t1\t\tA sentence.\ngj04\tyes\t\tAnother one.\n", " line 2: field 'label' is 'yes'; expected 0 or 1 for task cola.")]
+    public void A_header_row_in_a_headerless_cola_file_is_named_as_such(string content, string expected)
+    {
+        using var tmp = TestPaths.TempDir();
+        var path = tmp.File("in.tsv");
+        File.WriteAllText(path, content);
+        var e = Assert.Throws<BertSharpException>(() => DatasetReader.Read(path, TaskSpec.Cola));
+        Assert.Equal(path + expected, e.Message);
+    }
+
     // The reason was cut at its first '.', which left "(')" of "'.' is an invalid start of a value".
     [Fact]
     public void A_jsonl_line_that_is_not_JSON_is_named_with_its_whole_reason()
