@@ -302,7 +302,8 @@ internal static partial class CliInput
             {
                 return $"{flag.Name} {value}: expected true or false.";
             }
-            return $"{value}: unrecognized command or argument{help}.";
+            var suggestion = SuggestOption(parse.CommandResult.Command, value) is { } near ? $"; did you mean {near}?" : "";
+            return $"{value}: unrecognized command or argument{suggestion}{help}.";
         }
         if (NotOneOf().Match(message) is { Success: true } n)
         {
@@ -329,6 +330,61 @@ internal static partial class CliInput
     // Type errors first, then the others; a missing required option last (usually a consequence of an earlier mistake).
     private static int Rank(ParseError e) =>
         CannotParse().IsMatch(e.Message) ? 0 : Required().IsMatch(e.Message) || e.Message.StartsWith("Required ", StringComparison.Ordinal) ? 2 : 1;
+
+    // The names of HF's TrainingArguments and run_glue.py, which the tutorials a learner comes from pass, mapped to bert's.
+    private static readonly Dictionary<string, string> HfFlagNames = new(StringComparer.Ordinal)
+    {
+        ["--learning-rate"] = "--lr",
+        ["--num-train-epochs"] = "--epochs",
+        ["--per-device-train-batch-size"] = "--batch-size",
+        ["--train-batch-size"] = "--batch-size",
+        ["--per-device-eval-batch-size"] = "--eval-batch-size",
+        ["--max-seq-length"] = "--max-length",
+        ["--output-dir"] = "--output",
+        ["--model-name-or-path"] = "--model",
+        ["--train-file"] = "--data",
+        ["--validation-file"] = "--eval-data",
+        ["--gradient-accumulation-steps"] = "--grad-accum",
+        ["--metric-for-best-model"] = "--save-best",
+        ["--resume-from-checkpoint"] = "--resume",
+    };
+
+    /// <summary>
+    /// The option of <paramref name="command"/> a mistyped <paramref name="word"/> most likely meant: HF's name for it
+    /// (<c>--learning_rate</c>), the same name with '_' for '-', or one within two edits (<c>--epoch</c>); null when none.
+    /// </summary>
+    internal static string? SuggestOption(Command command, string word)
+    {
+        if (!word.StartsWith("--", StringComparison.Ordinal) || word.Length < 4)
+        {
+            return null;
+        }
+        var names = command.Options.Where(o => !o.Hidden).Select(o => o.Name).ToList();
+        var dashed = word.Replace('_', '-').ToLowerInvariant();
+        if (HfFlagNames.TryGetValue(dashed, out var hf) && names.Contains(hf))
+        {
+            return hf;
+        }
+        var best = names.Select(n => (Name: n, Distance: EditDistance(dashed, n))).OrderBy(c => c.Distance).FirstOrDefault();
+        return best.Name is not null && best.Distance <= (dashed.Length > 6 ? 2 : 1) ? best.Name : null;
+    }
+
+    private static int EditDistance(string a, string b)
+    {
+        var row = Enumerable.Range(0, b.Length + 1).ToArray();
+        for (var i = 1; i <= a.Length; i++)
+        {
+            var diagonal = row[0];
+            row[0] = i;
+            for (var j = 1; j <= b.Length; j++)
+            {
+                var above = row[j];
+                row[j] = Math.Min(Math.Min(row[j] + 1, row[j - 1] + 1), diagonal + (a[i - 1] == b[j - 1] ? 0 : 1));
+                diagonal = above;
+            }
+        }
+        return row[b.Length];
+    }
 
     internal static string CommandPath(CommandResult command)
     {

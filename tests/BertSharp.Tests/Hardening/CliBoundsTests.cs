@@ -190,6 +190,13 @@ public class CliBoundsTests
         "BertForSequenceClassification, BertForTokenClassification, BertForQuestionAnswering, BertForMultipleChoice.")]
     [InlineData("predict --bogus", "error: --bogus: unrecognized command or argument (see 'bert predict --help').")]
     [InlineData("frob", "error: frob: unrecognized command or argument (see 'bert --help').")]
+    // A learner's typo, and the HF names the tutorials pass: the option meant is named.
+    [InlineData("finetune --epoch 2", "error: --epoch: unrecognized command or argument; did you mean --epochs? (see 'bert finetune --help').")]
+    [InlineData("finetune --learning_rate 2e-5", "error: --learning_rate: unrecognized command or argument; did you mean --lr? (see 'bert finetune --help').")]
+    [InlineData("finetune --num_train_epochs 3", "error: --num_train_epochs: unrecognized command or argument; did you mean --epochs? (see 'bert finetune --help').")]
+    [InlineData("finetune --max_seq_length 64", "error: --max_seq_length: unrecognized command or argument; did you mean --max-length? (see 'bert finetune --help').")]
+    [InlineData("finetune --eval_data x", "error: --eval_data: unrecognized command or argument; did you mean --eval-data? (see 'bert finetune --help').")]
+    [InlineData("evaluate --max-exmples 5", "error: --max-exmples: unrecognized command or argument; did you mean --max-examples? (see 'bert evaluate --help').")]
     [InlineData("bench tokenize --input x", "error: --vocab: required (see 'bert bench tokenize --help').")]
     [InlineData("vocab", "error: vocab: expected a command: train (see 'bert vocab --help').")]
     [InlineData("data stats --task cola", "error: <file>: required: a data file in the task's format (.gz is decompressed) (see 'bert data stats --help').")]
