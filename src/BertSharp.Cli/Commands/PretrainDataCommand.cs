@@ -62,8 +62,24 @@ internal static class PretrainDataCommand
             if (p.GetValue(stats) is { } statsDir)
             {
                 var data = PretrainingDataset.Open(statsDir);
-                var s = CliProgress.Run(progress => PretrainingDataStats.Compute(data, new Relay(progress)));
-                Console.Out.Write(s.Format());
+                var validation = data.OpenValidation();
+                if (validation is null)
+                {
+                    Console.Out.Write(CliProgress.Run(progress => PretrainingDataStats.Compute(data, new Relay(progress))).Format());
+                }
+                else
+                {
+                    // Both splits, each measured and reported alike: the training totals alone read as the whole data's.
+                    var (training, heldOut) = CliProgress.Run(progress => (
+                        PretrainingDataStats.Compute(data, new Relay(progress, "stats (training)")),
+                        PretrainingDataStats.Compute(validation, new Relay(progress, $"stats ({ManifestValidation.DirectoryName})"))));
+                    Console.Out.WriteLine(SplitLine("training split", data.Manifest, statsDir));
+                    Console.Out.Write(training.Format());
+                    var split = data.Manifest.Validation!;
+                    Console.Out.WriteLine(SplitLine($"validation split ({split.Percentage.ToString(System.Globalization.CultureInfo.InvariantCulture)} % of the documents held out)",
+                        validation.Manifest, validation.Directory));
+                    Console.Out.Write(heldOut.Format());
+                }
                 Show(statsDir, p.GetValue(vocab), showCount);
                 return 0;
             }
@@ -173,6 +189,10 @@ internal static class PretrainDataCommand
         }
     }
 
+    private static string SplitLine(string split, PretrainingManifest m, string directory) =>
+        $"{split}: {m.Documents:N0} document{(m.Documents == 1 ? "" : "s")}, {m.Instances:N0} instance{(m.Instances == 1 ? "" : "s")}, " +
+        $"{m.Tokens:N0} token{(m.Tokens == 1 ? "" : "s")} in {CliErrors.Shown(directory)}";
+
     private static CorpusFormat ParseFormat(string? s) => s?.Trim().ToLowerInvariant() switch
     {
         null or "" or "auto" => CorpusFormat.Auto,
@@ -182,8 +202,8 @@ internal static class PretrainDataCommand
         _ => throw new BertSharpException($"--format {s}: expected auto, lines, document-per-line or book."),
     };
 
-    private sealed class Relay(IProgress<(string Phase, long Done, long Total, string? Note)> inner) : IProgress<PretrainingProgress>
+    private sealed class Relay(IProgress<(string Phase, long Done, long Total, string? Note)> inner, string? phase = null) : IProgress<PretrainingProgress>
     {
-        public void Report(PretrainingProgress value) => inner.Report((value.Phase, value.Done, value.Total, null));
+        public void Report(PretrainingProgress value) => inner.Report((phase ?? value.Phase, value.Done, value.Total, null));
     }
 }

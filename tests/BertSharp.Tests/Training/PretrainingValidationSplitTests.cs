@@ -76,4 +76,44 @@ public class PretrainingValidationSplitTests
         var e = Assert.Throws<BertSharpException>(() => new PretrainingTrainer(o).Run(plain, tmp.File("split"), new PretrainingModelSource(), resume: true));
         Assert.Contains("not the data the run in", e.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void A_resume_refuses_a_held_out_split_swapped_for_another_with_the_same_counts()
+    {
+        using var tmp = TestPaths.TempDir();
+        // Seeds 10 and 12 hold out other documents of the corpus, which make as many instances (44): a split swapped for
+        // the other build's has the same counts and vocabulary.
+        var (data, vocab) = PretrainingTrainerTests.SmallData(tmp, dupe: 2, validationSplit: 25, adjust: x => x with { Seed = 10 });
+        var (other, _) = PretrainingTrainerTests.SmallData(tmp, dupe: 2, validationSplit: 25, name: "other", adjust: x => x with { Seed = 12 });
+        var source = new PretrainingModelSource("tiny", vocab);
+        var o = PretrainingTrainerTests.Options() with { Steps = 4, SaveEvery = 0, EvalEvery = 2, GradAccum = 1 };
+        new PretrainingTrainer(o) { StopAfter = 2 }.Run(data, tmp.File("run"), source, resume: false);
+        var state = TrainerState.Load(tmp.File("run/checkpoint-2/trainer_state.json"));
+        var (trainingSha, validationSha) = (PretrainingDataset.Open(data).Manifest.ShardsSha256(), PretrainingDataset.Open(data).OpenValidation()!.Manifest.ShardsSha256());
+
+        var split = Path.Combine(data, "validation");
+        var (mine, theirs) = (PretrainingManifest.Load(split), PretrainingManifest.Load(Path.Combine(other, "validation")));
+        Assert.Equal((mine.Documents, mine.Instances), (theirs.Documents, theirs.Instances));
+        Assert.NotEqual(mine.ShardsSha256(), theirs.ShardsSha256());
+        Directory.Delete(split, recursive: true);
+        Directory.Move(Path.Combine(other, "validation"), split);
+        Assert.NotNull(PretrainingDataset.Open(data).OpenValidation());
+
+        var e = Assert.Throws<BertSharpException>(() => new PretrainingTrainer(o).Run(data, tmp.File("run"), new PretrainingModelSource(), resume: true));
+        Assert.Equal(["data_directory"], e.Fields);
+        Assert.Contains($"its held-out split {split} differs from the run's", e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', e.Message);
+        Assert.False(Directory.Exists(tmp.File("run/checkpoint-4")));
+        // The training shards' identity is what it was without a split (runs on data without one resume as before); the
+        // split's is recorded beside it.
+        Assert.Equal(trainingSha, (string?)state.Settings["data_sha256"]);
+        Assert.Equal(validationSha, (string?)state.Settings["validation_sha256"]);
+
+        // Data without a split records no split, as before it existed.
+        var (plain, _) = PretrainingTrainerTests.SmallData(tmp, dupe: 2, name: "plain");
+        new PretrainingTrainer(o) { StopAfter = 2 }.Run(plain, tmp.File("plain-run"), source, resume: false);
+        var plainState = TrainerState.Load(tmp.File("plain-run/checkpoint-2/trainer_state.json"));
+        Assert.False(plainState.Settings.ContainsKey("validation_sha256"));
+        Assert.Equal(PretrainingDataset.Open(plain).Manifest.ShardsSha256(), (string?)plainState.Settings["data_sha256"]);
+    }
 }

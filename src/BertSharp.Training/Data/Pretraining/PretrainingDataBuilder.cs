@@ -4,7 +4,10 @@ using BertSharp.IO;
 
 namespace BertSharp.Data.Pretraining;
 
-/// <summary>Progress of a long data build: <paramref name="Phase"/> ("tokenize", "instances", "write"), units done of total.</summary>
+/// <summary>
+/// Progress of a long data build: <paramref name="Phase"/> ("tokenize", "instances", "write"; with a held-out split
+/// "instances (training)", "instances (validation)", "write (training)" and "write (validation)"), units done of total.
+/// </summary>
 public readonly record struct PretrainingProgress(string Phase, long Done, long Total);
 
 /// <summary>
@@ -120,7 +123,12 @@ public sealed class PretrainingDataBuilder
     }
 
     /// <summary>Creates the (shuffled) instances of an already tokenized corpus.</summary>
-    public List<PretrainingInstance> CreateInstances(IReadOnlyList<int[][]> documents, int[] fileDocumentStart)
+    public List<PretrainingInstance> CreateInstances(IReadOnlyList<int[][]> documents, int[] fileDocumentStart) =>
+        CreateInstances(documents, fileDocumentStart, "instances");
+
+    // Each split reports a phase of its own: reported under one name, the second split's progress restarted the first's bar
+    // on a terminal and was left out of a log (whose lines follow each phase's tenths).
+    private List<PretrainingInstance> CreateInstances(IReadOnlyList<int[][]> documents, int[] fileDocumentStart, string phase)
     {
         ArgumentNullException.ThrowIfNull(documents);
         ArgumentNullException.ThrowIfNull(fileDocumentStart);
@@ -133,7 +141,7 @@ public sealed class PretrainingDataBuilder
         {
             throw new BertSharpException("the corpus has only one document; next-sentence prediction draws random segments from other documents, so at least 2 are needed (separate documents with a blank line).");
         }
-        var all = CreateInstancesInDocumentOrder(documents, fileDocumentStart);
+        var all = CreateInstancesInDocumentOrder(documents, fileDocumentStart, phase);
         // google's rng.shuffle(instances).
         PretrainingRng.Derive(Options.Seed, -1).Shuffle(all);
         return all;
@@ -144,7 +152,7 @@ public sealed class PretrainingDataBuilder
     /// file's documents in the order <see cref="DocumentOrder"/> gives them, the random next segments drawn from that
     /// shuffled list, as google's <c>create_training_instances</c> draws them after <c>rng.shuffle(all_documents)</c>.
     /// </summary>
-    internal List<PretrainingInstance> CreateInstancesInDocumentOrder(IReadOnlyList<int[][]> documents, int[] fileDocumentStart)
+    internal List<PretrainingInstance> CreateInstancesInDocumentOrder(IReadOnlyList<int[][]> documents, int[] fileDocumentStart, string phase = "instances")
     {
         var builder = new InstanceBuilder(Options, _vocab);
         var files = fileDocumentStart.Length - 1;
@@ -182,7 +190,7 @@ public sealed class PretrainingDataBuilder
                 }
             }
             results[u] = list;
-            Progress?.Report(new PretrainingProgress("instances", Interlocked.Increment(ref done), units));
+            Progress?.Report(new PretrainingProgress(phase, Interlocked.Increment(ref done), units));
         });
         var all = new List<PretrainingInstance>(results.Sum(r => r.Count));
         foreach (var r in results)
@@ -255,22 +263,22 @@ public sealed class PretrainingDataBuilder
                 {
                     throw new BertSharpException("the corpus produced no training instances.");
                 }
-                manifest = Write(tmp, instances, documents.Count, manifestInputs);
+                manifest = Write(tmp, instances, documents.Count, manifestInputs, "write");
                 return;
             }
             var held = HeldOutDocuments(documents.Count);
             var train = Subset(documents, starts, manifestInputs, held, heldOut: false);
             var validation = Subset(documents, starts, manifestInputs, held, heldOut: true);
-            instances = CreateInstances(train.Documents, train.Starts);
-            var validationInstances = CreateInstances(validation.Documents, validation.Starts);
+            instances = CreateInstances(train.Documents, train.Starts, SplitPhase("instances", heldOut: false));
+            var validationInstances = CreateInstances(validation.Documents, validation.Starts, SplitPhase("instances", heldOut: true));
             if (instances.Count == 0 || validationInstances.Count == 0)
             {
                 throw new BertSharpException(instances.Count == 0 ? "the corpus produced no training instances." : "the held-out documents produced no instances.");
             }
             var validationDirectory = Path.Combine(tmp, ManifestValidation.DirectoryName);
             Directory.CreateDirectory(validationDirectory);
-            Write(validationDirectory, validationInstances, validation.Documents.Count, validation.Inputs);
-            manifest = Write(tmp, instances, train.Documents.Count, train.Inputs, new ManifestValidation
+            Write(validationDirectory, validationInstances, validation.Documents.Count, validation.Inputs, SplitPhase("write", heldOut: true));
+            manifest = Write(tmp, instances, train.Documents.Count, train.Inputs, SplitPhase("write", heldOut: false), new ManifestValidation
             {
                 Percentage = ValidationSplitPercentage,
                 Documents = validation.Documents.Count,
@@ -309,6 +317,9 @@ public sealed class PretrainingDataBuilder
         return held;
     }
 
+    /// <summary>The progress phase of one split's part of <paramref name="phase"/>.</summary>
+    internal static string SplitPhase(string phase, bool heldOut) => $"{phase} ({(heldOut ? ManifestValidation.DirectoryName : "training")})";
+
     /// <summary>The documents of one split, in corpus order, with their per-file starts and counts.</summary>
     private static (List<int[][]> Documents, int[] Starts, List<ManifestInput> Inputs) Subset(List<int[][]> documents, int[] starts,
         List<ManifestInput> inputs, bool[] held, bool heldOut)
@@ -337,7 +348,7 @@ public sealed class PretrainingDataBuilder
 
     /// <summary>Writes the shards and the manifest of <paramref name="instances"/> into <paramref name="directory"/>.</summary>
     private PretrainingManifest Write(string directory, List<PretrainingInstance> instances, int documents, List<ManifestInput> inputs,
-        ManifestValidation? validation = null)
+        string phase, ManifestValidation? validation = null)
     {
         var vocab = _vocab;
         var idWidth = _vocabTokens.Count <= 65536 ? 2 : 4;
@@ -398,7 +409,7 @@ public sealed class PretrainingDataBuilder
                 Bytes = bytes.Length,
                 Crc32 = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(bytes.Length - 4)).ToString("x8", CultureInfo.InvariantCulture),
             };
-            Progress?.Report(new PretrainingProgress("write", Interlocked.Increment(ref written), shardCount));
+            Progress?.Report(new PretrainingProgress(phase, Interlocked.Increment(ref written), shardCount));
         });
     }
 

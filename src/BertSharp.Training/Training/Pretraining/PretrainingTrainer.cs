@@ -35,6 +35,10 @@ public sealed class PretrainingTrainer
     // The setting recording which instances the run trains on (PretrainingManifest.ShardsSha256).
     private const string DataKey = "data_sha256";
 
+    // The same for the held-out split the run evaluates on, set only where the data has one: data_sha256 stays what it was
+    // for data without a split, so that runs started before the split existed still resume on their data.
+    private const string ValidationDataKey = "validation_sha256";
+
     // The setting recording how many instances the run holds out (a library-only option, so a resume cannot be told it again).
     private const string EvalInstancesKey = "eval_instances";
 
@@ -102,14 +106,15 @@ public sealed class PretrainingTrainer
         var data = PretrainingDataset.Open(dataDirectory);
         var state = checkpoint is null ? null : TrainerState.Load(Path.Combine(checkpoint, TrainerState.FileName));
         var dataSha = data.Manifest.ShardsSha256();
-        if (state is not null)
-        {
-            CheckSource(state, source, checkpoint!);
-            CheckData(state, data, dataSha, outputDirectory);
-        }
         // Data built with a held-out split of whole documents is evaluated on all of that split and trained on all of the rest,
         // whether or not the run evaluates; only data without one holds out its own last instances.
         var validation = data.OpenValidation();
+        var validationSha = validation?.Manifest.ShardsSha256();
+        if (state is not null)
+        {
+            CheckSource(state, source, checkpoint!);
+            CheckData(state, data, dataSha, validationSha, outputDirectory);
+        }
         // The held-out instances are the run's, set aside when it started by its own eval_every: a resume that turns evaluation
         // on or off trains on the same instances (with them the result, the data position and the train_instances check).
         var splitEvalEvery = state is not null && TrainLog.Number(state.Settings, "eval_every") is var runEvalEvery && double.IsFinite(runEvalEvery)
@@ -143,6 +148,7 @@ public sealed class PretrainingTrainer
         {
             // Which set the evaluations ran on: absent, the data's last instances (eval_instances of them).
             settings[EvalDataKey] = ManifestValidation.DirectoryName;
+            settings[ValidationDataKey] = validationSha;
         }
         // What the model came from stays the run's (checked above); checkpoints written before it was recorded have none.
         if ((state is null ? SourceSettings(source) : state.Settings[SourceKey]?.DeepClone()) is { } runSource)
@@ -161,7 +167,7 @@ public sealed class PretrainingTrainer
         string[] recordedLater = state?.Settings.ContainsKey(EvalInstancesKey) == false ? [EvalInstancesKey] : [];
         // reduce_lr_on_plateau steps at each evaluation: evaluating at other steps would change the rates, so eval_every stays the run's.
         string[] evalFree = LearningRateSchedule.FollowsValidation(_options.LrSchedulerType) ? [] : ["eval_every"];
-        state?.CheckResumable(settings, checkpoint!, mayGrow: ["steps"], free: ["save_every", "warmup_ratio", TrainingArgs.EvalBatchSizeKey, .. evalFree, "data_directory", SourceKey, DataKey, .. recordedLater, .. LrSchedulerRecord.Keys]);
+        state?.CheckResumable(settings, checkpoint!, mayGrow: ["steps"], free: ["save_every", "warmup_ratio", TrainingArgs.EvalBatchSizeKey, .. evalFree, "data_directory", SourceKey, DataKey, ValidationDataKey, .. recordedLater, .. LrSchedulerRecord.Keys]);
         if (state is not null)
         {
             LrSchedulerRecord.Check(state.Settings, settings, checkpoint!);
@@ -534,18 +540,26 @@ public sealed class PretrainingTrainer
     /// <summary>
     /// A resume continues on the run's own instances: data built again with another seed or corpus can have the same
     /// vocabulary and count (all that was checked before), and the run went on at its data position in other instances.
-    /// Checkpoints written before the data was recorded are not checked.
+    /// Checkpoints written before the data was recorded are not checked. The held-out split is checked as well: another one
+    /// with the same counts changes every evaluation (and reduce_lr_on_plateau's rates) without a word.
     /// </summary>
-    private static void CheckData(TrainerState state, PretrainingDataset data, string dataSha, string outputDirectory)
+    private static void CheckData(TrainerState state, PretrainingDataset data, string dataSha, string? validationSha, string outputDirectory)
     {
-        if (state.Settings[DataKey]?.GetValue<string>() is not { } was || was == dataSha)
-        {
-            return;
-        }
         var runData = state.Settings["data_directory"]?.GetValue<string>();
-        throw new BertSharpException(
-            $"{BertSharpException.Field("data_directory")} {data.Directory}: not the data the run in {outputDirectory} was trained on{(runData is null ? "" : $" ({runData})")}: " +
-            "its shards differ from the run's (data built from another corpus, or with other options, seed or shard size); resume the run with its own data, or start a new run.");
+        var notTheRuns = $"{BertSharpException.Field("data_directory")} {data.Directory}: not the data the run in {outputDirectory} was trained on{(runData is null ? "" : $" ({runData})")}: ";
+        if (state.Settings[DataKey]?.GetValue<string>() is { } was && was != dataSha)
+        {
+            throw new BertSharpException(notTheRuns +
+                "its shards differ from the run's (data built from another corpus, or with other options, seed or shard size); resume the run with its own data, or start a new run.");
+        }
+        // Runs started before the split's shards were recorded (or on data without a split) have no split to compare.
+        if (state.Settings[ValidationDataKey]?.GetValue<string>() is { } wasValidation && wasValidation != validationSha)
+        {
+            var split = Path.Combine(data.Directory, ManifestValidation.DirectoryName);
+            throw new BertSharpException(notTheRuns + (validationSha is null
+                ? "it has no held-out split, and the run evaluated on one; resume the run with its own data, or start a new run."
+                : $"its held-out split {split} differs from the run's (its shards are another build's); resume the run with its own data, or start a new run."));
+        }
     }
 
     /// <summary>What a resumed run must share with its checkpoint.</summary>

@@ -174,6 +174,36 @@ public class ValidationSplitTests(ITestOutputHelper output)
         Assert.False(Directory.Exists(tmp.File("other")));
     }
 
+    [Fact]
+    public void The_progress_and_the_stats_name_each_split()
+    {
+        using var tmp = TestPaths.TempDir();
+        var vocab = PretrainDataCommandTests.UncasedVocab(tmp);
+        File.WriteAllText(tmp.File("c.txt"), string.Join("\n\n", Documents(10)));
+        var r = CliRunner.Run("pretrain-data", "--input", tmp.File("c.txt"), "--vocab", vocab, "--output", tmp.File("data"),
+            "--max-length", "32", "--dupe-factor", "2", "--validation-split-percentage", "20");
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        // One phase per split: under one name the second split's progress was left out of a log (and restarted the
+        // first's bar on a terminal). One file, two dupe passes: 2 units of instances per split; one shard each.
+        foreach (var line in new[] { "instances (training): 2/2", "instances (validation): 2/2", "write (training): 1/1", "write (validation): 1/1" })
+        {
+            Assert.Contains("\n" + line + "\n", "\n" + r.StdErr.ReplaceLineEndings("\n"), StringComparison.Ordinal);
+        }
+        Assert.DoesNotContain("\ninstances: ", "\n" + r.StdErr, StringComparison.Ordinal);
+
+        var stats = CliRunner.Run("pretrain-data", "--stats", tmp.File("data"));
+        Assert.True(stats.ExitCode == 0, stats.StdErr);
+        var training = PretrainingDataset.Open(tmp.File("data"));
+        var validation = training.OpenValidation()!;
+        var (t, v) = (training.Manifest, validation.Manifest);
+        var expected = $"training split: 8 documents, {t.Instances:N0} instances, {t.Tokens:N0} tokens in {tmp.File("data")}\n"
+            + PretrainingDataStats.Compute(training).Format()
+            + $"validation split (20 % of the documents held out): 2 documents, {v.Instances:N0} instances, {v.Tokens:N0} tokens in {tmp.File("data/validation")}\n"
+            + PretrainingDataStats.Compute(validation).Format();
+        Assert.Equal(expected.ReplaceLineEndings("\n"), stats.StdOut.ReplaceLineEndings("\n"));
+        Assert.Contains("stats (validation): 1/1", stats.StdErr, StringComparison.Ordinal);
+    }
+
     /// <summary>
     /// The 16-word-piece spans an evaluation shares with training, on the first 1,000 reviews of the shared IMDb corpus with
     /// bert-base-uncased: the last min(512, 10 %) instances held out (what <c>pretrain --eval-every</c> does on data without
