@@ -64,6 +64,13 @@ public sealed class PretrainingDataset
         {
             throw new BertSharpException(Invariant($"{Path.Combine(split.Directory, PretrainingManifest.FileName)}: not the held-out split {Path.Combine(Directory, PretrainingManifest.FileName)} records ({v.Documents} documents, {v.Instances} instances); rebuild the data."));
         }
+        // A split made with other options (another objective, length or masking) has other kinds of instances: its
+        // evaluations measured something else than the training split's, or failed (sentence pairs without NSP labels).
+        // The seed is left to the data identity a resume checks (PretrainingManifest.ShardsSha256 of each split).
+        if (split.Manifest.Options() with { Seed = Manifest.Seed } != Manifest.Options() || split.Manifest.Lowercase != Manifest.Lowercase)
+        {
+            throw new BertSharpException($"{Path.Combine(split.Directory, PretrainingManifest.FileName)}: not the held-out split of {Path.Combine(Directory, PretrainingManifest.FileName)}: it was built with other options (objective, lengths, masking or lower-casing); rebuild the data.");
+        }
         return split;
     }
 

@@ -155,6 +155,21 @@ public class ValidationSplitTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void A_split_built_with_other_options_is_refused_even_with_the_same_counts()
+    {
+        using var tmp = TestPaths.TempDir();
+        var (corpus, tok) = Corpus(tmp, 20);
+        Builder(tok, new PretrainingOptions { DupeFactor = 1, MaxSeqLength = 24 }, 10).Build([corpus], tmp.File("data"));
+        var path = tmp.File("data/validation/manifest.json");
+        // What another build's split says, with the same counts: the same instances' masks at another rate.
+        File.WriteAllText(path, File.ReadAllText(path).Replace("\"masked_lm_prob\": 0.15,", "\"masked_lm_prob\": 0.3,", StringComparison.Ordinal));
+        Assert.Equal(0.3, PretrainingManifest.Load(tmp.File("data/validation")).MaskedLmProb);
+        var e = Assert.Throws<BertSharpException>(() => PretrainingDataset.Open(tmp.File("data")).OpenValidation());
+        Assert.Contains("validation/manifest.json: not the held-out split of ", e.Message.Replace('\\', '/'), StringComparison.Ordinal);
+        Assert.Contains("built with other options", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void The_command_writes_the_split_and_refuses_an_impossible_one_by_its_option()
     {
         using var tmp = TestPaths.TempDir();
