@@ -17,7 +17,8 @@ public sealed record EmbedResponse(float[][] Embeddings, int Dimension);
 /// <summary>Body of <c>POST /v1/ner</c>.</summary>
 /// <param name="Text">The text to tag.</param>
 /// <param name="Aggregation">none, simple, first, average or max, in any letter case (default: as <c>bert ner</c>, first for a model fine-tuned on first word pieces, else simple).</param>
-public sealed record NerRequest(string? Text = null, string? Aggregation = null);
+/// <param name="Stride">Tag a text longer than the model's max length in windows sharing this many word pieces (HF's <c>stride</c>); overlapping entities are merged, the longest (then the highest score) kept. Smaller than max length minus 2; not with aggregation none; the text at most <c>--max-context-windows</c> × max length tokens.</param>
+public sealed record NerRequest(string? Text = null, string? Aggregation = null, int? Stride = null);
 
 /// <summary>Entities found; offsets are UTF-16 positions in the text.</summary>
 public sealed record NerResponse(IReadOnlyList<BertSharp.Inference.TokenEntity> Entities);

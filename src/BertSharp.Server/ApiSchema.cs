@@ -59,6 +59,10 @@ internal static class ApiSchema
         {
             Require(schema, "text");
             Choices(schema, "aggregation", RequestChecks.ChoiceNames<AggregationStrategy>());
+            // The window's room for text is max length minus [CLS] and [SEP]; a stride must leave each window a token to move on.
+            var stride = Property(schema, "stride");
+            stride.Minimum = "0";
+            stride.Maximum = (context.ApplicationServices.GetRequiredService<ServedModel>().MaxLength - 3).ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
         else if (type == typeof(QaRequest))
         {

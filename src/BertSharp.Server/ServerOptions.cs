@@ -62,8 +62,8 @@ public sealed record ServerOptions
     public int MaxZeroShotPairs { get; init; } = 256;
 
     /// <summary>
-    /// Longest QA context in tokens, as a multiple of the longest input (<see cref="MaxLength"/> as resolved): longer contexts
-    /// take more windows.
+    /// Longest QA context, and longest NER text sent with a stride, in tokens, as a multiple of the longest input
+    /// (<see cref="MaxLength"/> as resolved): longer ones take more windows.
     /// </summary>
     public int MaxContextWindows { get; init; } = 4;
 

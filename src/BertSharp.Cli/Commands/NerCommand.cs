@@ -20,12 +20,18 @@ internal static class NerCommand
         };
         aggregation.AcceptOnlyFromAmong("none", "simple", "first", "average", "max");
         var keepO = new Option<bool>("--keep-o") { Description = "Also print tokens/groups labelled O." };
-        var maxLength = CommonOptions.MaxLength(longer: "a longer text is refused rather than tagged in part");
+        var maxLength = CommonOptions.MaxLength(longer: "a longer text is refused rather than tagged in part, unless --stride is given");
+        var stride = new Option<int?>("--stride")
+        {
+            Description = "Tag a text longer than --max-length in windows of that length, each repeating N word pieces of the one " +
+                          "before (HF's stride); overlapping entities are merged, the longest (then the highest score) kept. " +
+                          "Smaller than the window's room for text (--max-length minus 2); not with --aggregation none.",
+        };
         var device = CommonOptions.Device();
         var threads = CommonOptions.Threads();
         var cmd = new Command("ner", "Tag entities in a text with a token-classification model; prints JSON lines.")
         {
-            model, text, aggregation, keepO, maxLength, device, threads,
+            model, text, aggregation, keepO, maxLength, stride, device, threads,
         };
         cmd.SetAction(p =>
         {
@@ -44,13 +50,14 @@ internal static class NerCommand
             {
                 CliErrors.Warn(w);
             }
-            // Tagging a cut-off text would silently miss entities: refuse instead.
+            var strideValue = p.GetValue(stride);
+            // Tagging a cut-off text would silently miss entities: refuse instead, unless windows were asked for.
             var tokens = pipe.Tokenizer.CountTokens(input) + 2;
-            if (tokens > length.Length)
+            if (strideValue is null && tokens > length.Length)
             {
-                throw new BertSharpException($"--text has {tokens} tokens (with [CLS]/[SEP]); the limit is {length.Length} (--max-length, at most {length.PositionLimit}).");
+                throw new BertSharpException($"--text has {tokens} tokens (with [CLS]/[SEP]); the limit is {length.Length} (--max-length, at most {length.PositionLimit}); --stride N tags it in overlapping windows.");
             }
-            var entities = pipe.Predict([input], strategy, p.GetValue(keepO) ? [] : null, length.Length)[0];
+            var entities = pipe.Predict([input], strategy, p.GetValue(keepO) ? [] : null, length.Length, stride: strideValue)[0];
             foreach (var e in entities)
             {
                 Console.Out.WriteLine(JsonSerializer.Serialize(e, CliJson.Options));

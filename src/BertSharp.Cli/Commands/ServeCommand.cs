@@ -46,7 +46,7 @@ internal static class ServeCommand
         };
         var maxWindows = new Option<int>("--max-context-windows")
         {
-            Description = "Longest QA context, as a multiple of the longest input in tokens (422 beyond).",
+            Description = "Longest QA context, and NER text with a stride, as a multiple of the longest input in tokens (422 beyond).",
             DefaultValueFactory = _ => defaults.MaxContextWindows,
         };
         var device = CommonOptions.Device(defaults.Device);

@@ -85,6 +85,44 @@ public static class TokenAggregation
         return [.. GroupEntities(entities, decoderCleanup).Where(e => !ignore.Contains(e.Entity))];
     }
 
+    /// <summary>
+    /// Merges the entities of overlapping windows of one text, as HF's <c>aggregate_overlapping_entities</c>: in start order
+    /// (ties keep their order), an entity starting inside the one kept before it replaces that one when it is longer, or as
+    /// long with a higher score, and is dropped otherwise; so an entity cut at a window's edge gives way to the whole one the
+    /// next window sees, and one both windows see whole is kept once.
+    /// </summary>
+    /// <param name="entities">The entities of all windows; spans are offsets in the whole text.</param>
+    public static List<TokenEntity> AggregateOverlapping(IEnumerable<TokenEntity> entities)
+    {
+        ArgumentNullException.ThrowIfNull(entities);
+        var sorted = entities.OrderBy(e => e.Start).ToList();
+        var result = new List<TokenEntity>();
+        if (sorted.Count == 0)
+        {
+            return result;
+        }
+        var previous = sorted[0];
+        foreach (var e in sorted.Skip(1))
+        {
+            if (previous.Start <= e.Start && e.Start < previous.End)
+            {
+                var length = e.End - e.Start;
+                var previousLength = previous.End - previous.Start;
+                if (length > previousLength || (length == previousLength && e.Score > previous.Score))
+                {
+                    previous = e;
+                }
+            }
+            else
+            {
+                result.Add(previous);
+                previous = e;
+            }
+        }
+        result.Add(previous);
+        return result;
+    }
+
     private static List<TokenEntity> AggregateWords(IReadOnlyList<TokenScores> tokens, IReadOnlyList<string> labels, AggregationStrategy strategy, bool decoderCleanup)
     {
         var words = new List<TokenEntity>();

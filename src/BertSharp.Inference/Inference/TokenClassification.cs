@@ -86,25 +86,71 @@ public sealed class TokenClassification : InferencePipeline<BertForTokenClassifi
 
     /// <summary>
     /// Entities per text, in input order, grouped by <paramref name="aggregation"/> (null: <see cref="DefaultAggregation"/>).
-    /// Texts longer than <paramref name="maxLength"/> tokens are truncated.
+    /// Without <paramref name="stride"/>, texts longer than <paramref name="maxLength"/> tokens are truncated (HF's pipeline
+    /// without <c>stride</c>). With it, such a text is tagged in windows of <paramref name="maxLength"/> tokens, each sharing
+    /// <paramref name="stride"/> word pieces with the one before (HF's <c>stride</c>, <c>return_overflowing_tokens</c>); the
+    /// entities of all windows, spans in the whole text, are merged by <see cref="TokenAggregation.AggregateOverlapping"/>.
     /// </summary>
-    /// <exception cref="BertSharpException">A text keeps no word piece (blank, or only characters the tokenizer drops).</exception>
+    /// <exception cref="BertSharpException">
+    /// A text keeps no word piece (blank, or only characters the tokenizer drops); <paramref name="stride"/> is negative, not
+    /// smaller than the window's room for text (<paramref name="maxLength"/> minus [CLS] and [SEP]) or given with
+    /// <see cref="AggregationStrategy.None"/> (HF's pipeline refuses these three too).
+    /// </exception>
     public IReadOnlyList<List<TokenEntity>> Predict(IReadOnlyList<string> texts, AggregationStrategy? aggregation = null,
-        IReadOnlyCollection<string>? ignoreLabels = null, int? maxLength = null, int batchSize = 32)
+        IReadOnlyCollection<string>? ignoreLabels = null, int? maxLength = null, int batchSize = 32, int? stride = null)
     {
-        var labels = Labels;
-        var (encodings, logits) = Logits(texts, maxLength, batchSize);
+        var strategy = aggregation ?? DefaultAggregation;
+        if (stride is { } s)
+        {
+            CheckStride(s, strategy, EffectiveMaxLength(maxLength));
+        }
+        var windows = Windows(texts, maxLength, stride, batchSize);
         var result = new List<TokenEntity>[texts.Count];
         for (var i = 0; i < texts.Count; i++)
         {
-            result[i] = TokenAggregation.Aggregate(Scores(texts[i], encodings[i], logits[i]), labels, aggregation ?? DefaultAggregation, ignoreLabels, Tokenizer.DecoderCleanup);
+            result[i] = Entities(texts[i], windows[i], strategy, ignoreLabels);
         }
         return result;
+    }
+
+    /// <summary>
+    /// Refuses a <paramref name="stride"/> HF's pipeline refuses: negative, with <see cref="AggregationStrategy.None"/>, or
+    /// not smaller than the text's room in a <paramref name="maxLength"/>-token window (no window would move on).
+    /// </summary>
+    internal static void CheckStride(int stride, AggregationStrategy aggregation, int maxLength)
+    {
+        var field = BertSharpException.Field("stride");
+        if (stride < 0)
+        {
+            throw new BertSharpException(Invariant($"{field} {stride}: expected a number ≥ 0."));
+        }
+        if (aggregation == AggregationStrategy.None)
+        {
+            // HF raises here too: per-token entities of overlapping windows would repeat the shared tokens.
+            throw new BertSharpException(Invariant(
+                $"{field} {stride} cannot be used with {BertSharpException.Field("aggregation")} none (HF's pipeline refuses it too); choose simple, first, average or max."));
+        }
+        var room = maxLength - 2;
+        if (stride >= room)
+        {
+            throw new BertSharpException(Invariant(
+                $"{field} {stride} must be smaller than the {room} tokens a {maxLength}-token window leaves for text ({BertSharpException.Field("max_length")} minus [CLS] and [SEP])."));
+        }
     }
 
     /// <summary>The encodings and raw logits [tokens][num_labels] per text (padding removed).</summary>
     /// <exception cref="BertSharpException">A text keeps no word piece (blank, or only characters the tokenizer drops).</exception>
     public (IReadOnlyList<BertEncoding> Encodings, float[][][] Logits) Logits(IReadOnlyList<string> texts, int? maxLength = null, int batchSize = 32)
+    {
+        var windows = Windows(texts, maxLength, stride: null, batchSize);
+        return ([.. windows.Select(w => w[0].Encoding)], [.. windows.Select(w => w[0].Logits)]);
+    }
+
+    /// <summary>
+    /// Each text's windows with their raw logits [tokens][num_labels] (padding removed): the truncated text alone without
+    /// <paramref name="stride"/>, else the tokenizer's overflowing windows (offsets in the whole text), one forward pass for all.
+    /// </summary>
+    internal IReadOnlyList<IReadOnlyList<TokenWindow>> Windows(IReadOnlyList<string> texts, int? maxLength, int? stride, int batchSize)
     {
         ArgumentNullException.ThrowIfNull(texts);
         // Such a text was tagged as [CLS] [SEP]: no entity, read as "none found" (as QuestionAnswering and NextSentence refuse it).
@@ -112,10 +158,41 @@ public sealed class TokenClassification : InferencePipeline<BertForTokenClassifi
         {
             WordPieces.Require(Tokenizer, texts[i], Invariant($"texts[{i}]"));
         }
-        var options = new EncodeOptions { MaxLength = EffectiveMaxLength(maxLength), Truncation = TruncationStrategy.LongestFirst };
-        var encodings = Tokenizer.EncodeBatch([.. texts.Select(t => (t, (string?)null))], options);
+        var options = new EncodeOptions
+        {
+            MaxLength = EffectiveMaxLength(maxLength),
+            Truncation = TruncationStrategy.LongestFirst,
+            ReturnOverflowing = stride is not null,
+            Stride = stride ?? 0,
+        };
+        var perText = Tokenizer.EncodeBatch([.. texts.Select(t => (t, (string?)null))], options)
+            .Select(e => (IReadOnlyList<BertEncoding>)[e, .. e.Overflowing]).ToArray();
+        var encodings = perText.SelectMany(w => w).ToArray();
+        var logits = RunLogits(encodings, batchSize);
+        var result = new IReadOnlyList<TokenWindow>[texts.Count];
+        var at = 0;
+        for (var i = 0; i < texts.Count; i++)
+        {
+            result[i] = [.. perText[i].Select(e => new TokenWindow(e, logits[at++]))];
+        }
+        return result;
+    }
+
+    /// <summary>
+    /// The entities of one text from its <paramref name="windows"/>: each window aggregated and filtered on its own, then,
+    /// for more than one, overlapping entities merged (HF's <c>postprocess</c> over chunks).
+    /// </summary>
+    internal List<TokenEntity> Entities(string text, IReadOnlyList<TokenWindow> windows, AggregationStrategy aggregation, IReadOnlyCollection<string>? ignoreLabels)
+    {
+        var labels = Labels;
+        var entities = windows.SelectMany(w => TokenAggregation.Aggregate(Scores(text, w.Encoding, w.Logits), labels, aggregation, ignoreLabels, Tokenizer.DecoderCleanup)).ToList();
+        return windows.Count > 1 ? TokenAggregation.AggregateOverlapping(entities) : entities;
+    }
+
+    private float[][][] RunLogits(IReadOnlyList<BertEncoding> encodings, int batchSize)
+    {
         var numLabels = Model.Config.NumLabels;
-        var logits = new float[texts.Count][][];
+        var logits = new float[encodings.Count][][];
         foreach (var batch in Batching.PlanByLength([.. encodings.Select(e => e.Length)], batchSize))
         {
             var batchEncodings = batch.Select(i => encodings[i]).ToArray();
@@ -135,7 +212,7 @@ public sealed class TokenClassification : InferencePipeline<BertForTokenClassifi
                 logits[batch[r]] = rows;
             }
         }
-        return (encodings, logits);
+        return logits;
     }
 
     /// <summary>

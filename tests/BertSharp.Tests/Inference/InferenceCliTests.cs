@@ -128,7 +128,28 @@ public sealed class InferenceCliTests
         Assert.Equal(2, r.ExitCode);
         Assert.Contains("102 tokens", r.StdErr, StringComparison.Ordinal);
         Assert.Contains("at most 64", r.StdErr, StringComparison.Ordinal);
+        Assert.Contains("--stride N tags it in overlapping windows", r.StdErr, StringComparison.Ordinal);
         Assert.Equal("", r.StdOut);
+    }
+
+    // --stride tags the whole text in overlapping windows, as the library's Predict with stride (its windows and merging are
+    // checked against a by-hand reference in TokenClassificationStrideTests); HF's refusals come back as one line.
+    [Fact]
+    public void Ner_stride_tags_a_text_longer_than_the_model_and_refuses_what_HF_refuses()
+    {
+        var text = string.Join(' ', Enumerable.Repeat("I said that never in my life had I seen a place like Bangor.", 6));
+        var r = CliRunner.Run("ner", "--model", TokenModel, "--text", text, "--stride", "8", "--max-length", "32");
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        using var pipe = TokenClassification.Load(TokenModel);
+        var expected = pipe.Predict([text], maxLength: 32, stride: 8)[0];
+        var lines = r.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(expected.Select(e => (e.Entity, e.Word, e.Start, e.End)),
+            lines.Select(l => JsonNode.Parse(l)!).Select(o => ((string)o["entity"]!, (string)o["word"]!, (int)o["start"]!, (int)o["end"]!)));
+        Assert.Equal(text.Length, expected[^1].End);
+        CliRunner.Run("ner", "--model", TokenModel, "--text", text, "--stride", "62")
+            .AssertOneLineError("--stride 62 must be smaller than the 62 tokens a 64-token window leaves for text (--max-length minus [CLS] and [SEP]).");
+        CliRunner.Run("ner", "--model", TokenModel, "--text", "I said that.", "--stride", "4", "--aggregation", "none")
+            .AssertOneLineError("--stride 4 cannot be used with --aggregation none");
     }
 
     [Fact]

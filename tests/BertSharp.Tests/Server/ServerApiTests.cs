@@ -92,6 +92,30 @@ public sealed class ServerApiTests
         });
     }
 
+    // A text over the max length is tagged in windows with "stride" (as TokenClassification.Predict with stride), refused
+    // without it, and with it only up to --max-context-windows windows' worth of tokens (4 × 64 by default).
+    [Fact]
+    public async Task Ner_with_stride_tags_a_long_text_as_the_pipeline_does()
+    {
+        await using var host = await ServerHost.Start(TokenCase);
+        var text = string.Join(' ', Enumerable.Repeat("I said that never in my life had I seen a place like Bangor.", 6));
+        using var ner = TokenClassification.Load(HfFixture.Dir(TokenCase));
+        var entities = ner.Predict([text], AggregationStrategy.First, stride: 16)[0];
+        Assert.Equal(text.Length, entities[^1].End);
+        var (status, body) = await host.Post("/v1/ner", new { text, aggregation = "first", stride = 16 });
+        Assert.Equal(200, status);
+        var got = body!["entities"]!.AsArray();
+        Assert.Equal(entities.Select(e => (e.Entity, e.Word, e.Start, e.End)),
+            got.Select(g => ((string)g!["entity"]!, (string)g["word"]!, (int)g["start"]!, (int)g["end"]!)));
+        Assert.All(entities.Zip(got), p => Assert.Equal(p.First.Score, (double)p.Second!["score"]!, 6));
+        (status, body) = await host.Post("/v1/ner", new { text });
+        Assert.Equal(422, status);
+        Assert.Equal("'text' has 92 tokens (with special tokens); the limit is 64.", (string)body!["error"]!);
+        (status, body) = await host.Post("/v1/ner", new { text = string.Join(' ', Enumerable.Repeat("the", 255)), stride = 16 });
+        Assert.Equal(422, status);
+        Assert.Equal("'text' has 257 tokens (with special tokens); the limit is 256.", (string)body!["error"]!);
+    }
+
     [Fact]
     public async Task Qa_returns_the_pipeline_answers()
     {
@@ -214,6 +238,9 @@ public sealed class ServerApiTests
         { "/v1/embed", "{\"text\": \"a\", \"normalize\": \"yes\"}", 400, "normalize: expected true or false" },
         { "/v1/embed", "{\"text\": \"a\", \"pooling\": \"max\"}", 400, "'pooling' must be one of cls, mean" },
         { "/v1/ner", "{\"text\": \"a\", \"aggregation\": 3}", 400, "aggregation: expected a string" },
+        { "/v1/ner", "{\"text\": \"a\", \"stride\": -1}", 400, "'stride' -1: expected a number ≥ 0." },
+        { "/v1/ner", "{\"text\": \"a\", \"stride\": 62}", 400, "'stride' 62 must be smaller than the 62 tokens a 64-token window leaves for text" },
+        { "/v1/ner", "{\"text\": \"a\", \"stride\": 2, \"aggregation\": \"none\"}", 400, "'stride' 2 cannot be used with 'aggregation' none" },
         { "/v1/embed", "{\"text\": \"a\", \"txt\": \"b\"}", 400, "unknown field 'txt'" },
         { "/v1/embed", "[1, 2]", 400, "expected a JSON object as the body" },
     };

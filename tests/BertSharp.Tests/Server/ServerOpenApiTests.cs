@@ -190,6 +190,8 @@ public sealed class ServerOpenApiTests
         // In any ASCII letter case, as HF's pipeline upper-cases the strategy's name.
         Assert.Equal("^(?:[nN][oO][nN][eE]|[sS][iI][mM][pP][lL][eE]|[fF][iI][rR][sS][tT]|[aA][vV][eE][rR][aA][gG][eE]|[mM][aA][xX])$",
             (string)ner["properties"]!["aggregation"]!["pattern"]!);
+        // A stride leaves each 64-token window at least one of its 62 text tokens to move on by.
+        AssertBounds(ner, "stride", 0, 61);
         var (status, _) = await host.Post("/v1/ner", "{}");
         Assert.Equal(400, status);
         var doc = await Document(host);
@@ -199,6 +201,7 @@ public sealed class ServerOpenApiTests
         {
             """{"text": "a b", "aggregation": "FIRST"}""", """{"text": "a b", "aggregation": "Max"}""", """{"text": "a b", "aggregation": null}""",
             """{"text": "a b", "aggregation": "simple,first"}""", """{"text": "a b", "aggregation": "\u017Fimple"}""", """{"text": null}""",
+            """{"text": "a b", "stride": -1}""", """{"text": "a b", "stride": 0}""", """{"text": "a b", "stride": 61}""", """{"text": "a b", "stride": 62}""",
         })
         {
             await AssertAgree(host, doc, "/v1/ner", request);
