@@ -186,9 +186,10 @@ public sealed class PretrainingManifest
         {
             throw new BertSharpException(Invariant($"{path}: shard instance counts do not add up to 'instances' ({m.Instances})."));
         }
-        if (m.Validation is { } v && (v.Directory != ManifestValidation.DirectoryName || v.Documents < 1 || v.Instances < 1))
+        if (m.Validation is { } v && (v.Directory != ManifestValidation.DirectoryName || v.Documents < 1 || v.Instances < 1
+                                      || !(v.Percentage > 0 && v.Percentage <= 50)))
         {
-            throw new BertSharpException($"{path}: field 'validation' must name the directory '{ManifestValidation.DirectoryName}' and hold at least one document and instance.");
+            throw new BertSharpException($"{path}: field 'validation' must name the directory '{ManifestValidation.DirectoryName}' and hold at least one document and instance, with a percentage in (0, 50].");
         }
         return m;
     }

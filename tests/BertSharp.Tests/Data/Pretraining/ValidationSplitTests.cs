@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using System.IO.Compression;
 using BertSharp.Data.Pretraining;
 using BertSharp.Tests.Infrastructure;
@@ -152,6 +153,14 @@ public class ValidationSplitTests(ITestOutputHelper output)
         File.WriteAllText(path, File.ReadAllText(path).Replace("\"directory\": \"validation\"", "\"directory\": \"../x\"", StringComparison.Ordinal));
         e = Assert.Throws<BertSharpException>(() => PretrainingManifest.Load(tmp.File("data")));
         Assert.Contains("field 'validation'", e.Message, StringComparison.Ordinal);
+        // A percentage pretrain-data cannot have written (it takes 0..50 and writes no split for 0).
+        File.WriteAllText(path, File.ReadAllText(path).Replace("\"directory\": \"../x\"", "\"directory\": \"validation\"", StringComparison.Ordinal));
+        foreach (var bad in new[] { "0", "-5", "75" })
+        {
+            File.WriteAllText(path, Regex.Replace(File.ReadAllText(path), "\"percentage\": [-0-9.]+", $"\"percentage\": {bad}"));
+            e = Assert.Throws<BertSharpException>(() => PretrainingManifest.Load(tmp.File("data")));
+            Assert.Contains("with a percentage in (0, 50]", e.Message, StringComparison.Ordinal);
+        }
     }
 
     [Fact]
