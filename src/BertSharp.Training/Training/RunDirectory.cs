@@ -12,7 +12,7 @@ namespace BertSharp.Training;
 /// </summary>
 public sealed class RunDirectory
 {
-    internal const string CheckpointPrefix = "checkpoint-";
+    internal const string CheckpointPrefix = RunCheckpoints.Prefix;
 
     /// <summary>The section in which rank 0 alone opens the run directory and its log (<see cref="Distributed.Rank0Work"/>).</summary>
     internal const string OpeningWork = "opening the run directory and its log";
@@ -187,7 +187,7 @@ public sealed class RunDirectory
     /// <summary>Removes the checkpoints whose step is not in <paramref name="keep"/>.</summary>
     public void Prune(IReadOnlySet<long> keep)
     {
-        foreach (var (dir, step) in Checkpoints(Path))
+        foreach (var (dir, step) in RunCheckpoints.In(Path))
         {
             if (!keep.Contains(step))
             {
@@ -197,24 +197,7 @@ public sealed class RunDirectory
     }
 
     /// <summary>The <c>checkpoint-N</c> directory of <paramref name="directory"/> with the largest N that holds a trainer state, or null.</summary>
-    public static string? LatestCheckpoint(string directory) =>
-        Checkpoints(directory).Where(c => File.Exists(System.IO.Path.Combine(c.Dir, TrainerState.FileName)))
-            .OrderByDescending(c => c.Step).Select(c => c.Dir).FirstOrDefault();
-
-    private static IEnumerable<(string Dir, long Step)> Checkpoints(string directory)
-    {
-        if (!Directory.Exists(directory))
-        {
-            yield break;
-        }
-        foreach (var d in Directory.GetDirectories(directory, CheckpointPrefix + "*"))
-        {
-            if (long.TryParse(System.IO.Path.GetFileName(d)[CheckpointPrefix.Length..], NumberStyles.None, CultureInfo.InvariantCulture, out var n))
-            {
-                yield return (d, n);
-            }
-        }
-    }
+    public static string? LatestCheckpoint(string directory) => RunCheckpoints.Newest(directory, TrainerState.FileName);
 }
 
 /// <summary>A new run asked to start in a directory that holds a checkpoint of an earlier run.</summary>

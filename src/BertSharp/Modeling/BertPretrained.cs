@@ -93,7 +93,7 @@ public static class BertPretrained
         ArgumentNullException.ThrowIfNull(idOrDir);
         dir = ResolveDirectory(idOrDir, hub);
         var configPath = Path.Combine(dir, "config.json");
-        if (!File.Exists(configPath) && NewestCheckpoint(dir) is { } checkpoint)
+        if (!File.Exists(configPath) && RunCheckpoints.Newest(dir, "config.json") is { } checkpoint)
         {
             // A run stopped by Ctrl-C (or still training) holds checkpoints, and its model only once it ends: "config.json:
             // config file not found" left a learner who had just fine-tuned it wondering what went wrong. The checkpoint is
@@ -103,13 +103,6 @@ public static class BertPretrained
         }
         return TypedModelNames.Load(idOrDir, dir, () => BertConfig.Load(configPath));
     }
-
-    /// <summary>The <c>checkpoint-N</c> subdirectory of <paramref name="dir"/> with the largest N that holds a config.json, or null.</summary>
-    private static string? NewestCheckpoint(string dir) =>
-        Directory.GetDirectories(dir, "checkpoint-*")
-            .Select(d => (Dir: d, Step: long.TryParse(Path.GetFileName(d)["checkpoint-".Length..], NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : -1))
-            .Where(c => c.Step >= 0 && File.Exists(Path.Combine(c.Dir, "config.json")))
-            .OrderByDescending(c => c.Step).Select(c => c.Dir).FirstOrDefault();
 
     /// <summary>
     /// Loads the tokenizer of the model directory <paramref name="dir"/> (<see cref="BertTokenizer.FromDirectory"/>) for the
