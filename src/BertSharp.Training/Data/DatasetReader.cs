@@ -231,10 +231,34 @@ public static class DatasetReader
                         $"expected {expected}-separated columns for task {task.Name} ({BertSharpException.Field("task")} {otherTask} reads {(expected == "comma" ? "tab" : "comma")}-separated ones).");
                 }
             }
-            throw new BertSharpException(
-                $"{IO.LineRef.At(path, 1)}: missing column '{name}' in the header (columns: {string.Join(", ", header.Select(h => Short(h, 30)))}){how}.");
+            var columns = string.Join(", ", header.Select(h => Short(h, 30)));
+            // A file without a header row: its first example was read as the header, and "choose it with --text-column" sent
+            // the learner looking for a column name no option could give.
+            if (task.FixedColumns is null && LooksLikeExample(header, task, requireLabels))
+            {
+                throw new BertSharpException(
+                    $"{IO.LineRef.At(path, 1)}: missing column '{name}' in the header (columns: {columns}): the first line looks like an example, not a header; " +
+                    $"task {task.Name} expects {Expectation(task, requireLabels)} (then one example per line).");
+            }
+            throw new BertSharpException($"{IO.LineRef.At(path, 1)}: missing column '{name}' in the header (columns: {columns}){how}.");
         }
         return idx;
+    }
+
+    /// <summary>
+    /// Whether a header that lacks a column reads as data: a cell is a number or one of the task's labels (no column is named
+    /// so), or no cell names a column the task reads and one is a sentence (three words or more) rather than a name.
+    /// </summary>
+    private static bool LooksLikeExample(string[] header, TaskSpec task, bool requireLabels)
+    {
+        if (header.Any(h => double.TryParse(h, NumberStyles.Float, CultureInfo.InvariantCulture, out _)
+                            || task.KnownLabels?.Any(k => string.Equals(k.Key, h.Trim(), StringComparison.OrdinalIgnoreCase)) == true))
+        {
+            return true;
+        }
+        string?[] expected = [task.TextColumn, task.TextPairColumn, requireLabels ? task.LabelColumn : null];
+        return !header.Any(h => expected.Any(e => string.Equals(e, h.Trim(), StringComparison.OrdinalIgnoreCase)))
+               && header.Any(h => h.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries).Length >= 3);
     }
 
     /// <summary>A text column whose every value is a number was almost certainly given by mistake (e.g. the label column).</summary>

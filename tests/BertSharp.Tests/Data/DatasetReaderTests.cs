@@ -159,6 +159,27 @@ public class DatasetReaderTests
         Assert.Equal(path + expected, e.Message);
     }
 
+    // A learner's csv/tsv without a header row was told "missing column 'text' ... choose it with --text-column": no column
+    // name could be chosen, as the first example was read as the header. A first line that reads as data (a number, one of
+    // the task's labels, or a sentence where no column the task reads is named) says so; a real header lacking the column
+    // reads as before.
+    [Theory]
+    [InlineData("csv", "a film,1\nbad,0\n", true, " line 1: missing column 'text' in the header (columns: a film, 1): the first line looks like an example, not a header; task csv expects a header row with columns 'text' and 'label' (then one example per line).")]
+    [InlineData("tsv", "this film was great\tpos\n", true, " line 1: missing column 'text' in the header (columns: this film was great, pos): the first line looks like an example, not a header; task tsv expects a header row with columns 'text' and 'label' (then one example per line).")]
+    [InlineData("tsv", "this film was great\tpos\n", false, " line 1: missing column 'text' in the header (columns: this film was great, pos): the first line looks like an example, not a header; task tsv expects a header row with column 'text' (then one example per line).")]
+    [InlineData("sst2", "a film\t1\n", true, " line 1: missing column 'sentence' in the header (columns: a film, 1): the first line looks like an example, not a header; task sst2 expects a header row with columns 'sentence' and 'label' (then one example per line).")]
+    [InlineData("imdb", "A fine film,positive\n", true, " line 1: missing column 'review' in the header (columns: A fine film, positive): the first line looks like an example, not a header; task imdb expects a header row with columns 'review' and 'sentiment' (then one example per line).")]
+    [InlineData("csv", "review,stars\na film,1\n", true, " line 1: missing column 'text' in the header (columns: review, stars); choose it with text_column.")]
+    [InlineData("csv", "the review text,label\na film,1\n", true, " line 1: missing column 'text' in the header (columns: the review text, label); choose it with text_column.")]
+    public void A_file_without_a_header_row_is_named_as_such_not_as_a_column_to_choose(string task, string content, bool requireLabels, string expected)
+    {
+        using var tmp = TestPaths.TempDir();
+        var path = tmp.File("in.txt");
+        File.WriteAllText(path, content);
+        var e = Assert.Throws<BertSharpException>(() => DatasetReader.Read(path, TaskSpec.Get(task), requireLabels));
+        Assert.Equal(path + expected, e.Message);
+    }
+
     // CoLA's files have no header; a learner who added one ("source label mark sentence", as pandas' names=) was told only
     // "field 'label' is 'label'". A first line that is no example says so; a bad label further down reads as before.
     [Theory]
