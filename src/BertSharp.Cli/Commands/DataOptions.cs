@@ -1,4 +1,5 @@
 using System.CommandLine;
+using BertSharp.Checkpoints;
 using BertSharp.Data;
 using BertSharp.Inference;
 using BertSharp.Modeling;
@@ -60,7 +61,12 @@ internal sealed class DataOptions
             // An unfinished run has no training_args.json either: its own reason, not "--task: required", says what to do.
             BertPretrained.LoadConfig(modelDir);
         }
+        // A checkpoint's settings are in its trainer state (TrainingArgsFile.Read); one that names no task (a pre-training
+        // checkpoint's) is named as looked in too.
+        var looked = File.Exists(Path.Combine(modelDir, TrainingArgsFile.CheckpointStateFileName))
+            ? $"{TrainingArgsFile.FileName} or a {TrainingArgsFile.CheckpointStateFileName} whose settings name"
+            : $"{TrainingArgsFile.FileName} naming";
         return trained
-               ?? throw new BertSharpException($"--task: required ({modelDir} has no training_args.json naming its task); one of {string.Join(", ", TaskSpec.Names)}.");
+               ?? throw new BertSharpException($"--task: required ({modelDir} has no {looked} its task); one of {string.Join(", ", TaskSpec.Names)}.");
     }
 }

@@ -15,7 +15,7 @@ internal static class EvaluateCommand
 {
     public static Command Create()
     {
-        var data = new DataOptions();
+        var data = new DataOptions("evaluate");
         var model = CommonOptions.ModelOption("A fine-tuned model directory ('bert finetune' or HF) or Hub id: a sequence classifier, or a token-classification, question-answering or multiple-choice model.");
         var dataPath = new Option<string>("--data") { Description = "Labelled data file in the task's format.", Required = true };
         var batch = CommonOptions.BatchSize<int?>(string.Create(CultureInfo.InvariantCulture,
@@ -177,7 +177,7 @@ internal static class EvaluateCommand
             return CommonOptions.DefaultForwardBatchSize;
         }
         return recorded >= 1 ? recorded
-            : throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{Path.Combine(model, TrainingArgsFile.FileName)}: {RecordedBatchSize} {recorded}: expected a positive number; give --batch-size to evaluate anyway."));
+            : throw new BertSharpException(string.Create(CultureInfo.InvariantCulture, $"{TrainingArgsFile.PathIn(model)}: {RecordedBatchSize} {recorded}: expected a positive number; give --batch-size to evaluate anyway."));
     }
 
     /// <summary>

@@ -220,7 +220,7 @@ public sealed class TextClassifier : IDisposable
             {
                 RequiredWeights.CheckArchitecture(BertConfig.Load(config), nameof(BertForSequenceClassification), dir);
             }
-            throw new BertSharpException($"{Path.Combine(dir, TrainingArgsFile.FileName)}: task is {name}, not a text-classification task; " +
+            throw new BertSharpException($"{TrainingArgsFile.PathIn(dir)}: task is {name}, not a text-classification task; " +
                                          $"expected one of {string.Join(", ", TaskSpec.Names)}.");
         }
         return TrainedTask(args, textColumn, textPairColumn, labelColumn);
@@ -253,7 +253,7 @@ public sealed class TextClassifier : IDisposable
     private static (TruncationSide Side, int? HeadTokens) TrainedTruncation(JsonObject? args, string dir)
     {
         var side = TrainingArgsFile.String(args, "truncation_side") is { } name
-            ? TruncationSides.Parse(name, $"{Path.Combine(dir, TrainingArgsFile.FileName)}: truncation_side")
+            ? TruncationSides.Parse(name, $"{TrainingArgsFile.PathIn(dir)}: truncation_side")
             : TruncationSide.Head;
         return (side, TrainingArgsFile.Int(args, "head_tokens"));
     }

@@ -34,7 +34,7 @@ public static class SeqevalMode
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException)
         {
-            throw new BertSharpException($"{Path.Combine(modelDir, TrainingArgsFile.FileName)}: {e.Message}.", e);
+            throw new BertSharpException($"{TrainingArgsFile.PathIn(modelDir)}: {e.Message}.", e);
         }
     }
 

@@ -36,33 +36,61 @@ public static class TrainingArgsFile
         return TypedModelNames.Load(idOrDir, dir, () => Read(dir));
     }
 
-    /// <summary>The settings recorded in <paramref name="dir"/>, or null when it has no training_args.json.</summary>
+    /// <summary>
+    /// The settings recorded in <paramref name="dir"/>: its training_args.json, else, in a fine-tuning's <c>checkpoint-N</c>
+    /// (which holds none), the settings of its trainer_state.json when they name the run's task; null when neither does.
+    /// </summary>
     /// <exception cref="BertSharpException">The file cannot be read, is not valid JSON, or is not a JSON object.</exception>
     public static JsonObject? Read(string dir)
     {
         var path = Path.Combine(dir, FileName);
-        if (!File.Exists(path))
+        if (File.Exists(path))
         {
-            return null;
+            return ReadObject(path, "the run's settings");
         }
+        // training_args.json is written with the final model only: a checkpoint given as the model (one of --save-steps, or
+        // the one an interrupted run names) keeps the same settings, task first, in its trainer state. A pre-training
+        // checkpoint's settings name no task, and say nothing about fine-tuning.
+        var state = Path.Combine(dir, CheckpointStateFileName);
+        return File.Exists(state) && ReadObject(state, "the trainer state of a checkpoint")["settings"] is JsonObject settings && String(settings, "task") is not null
+            ? settings
+            : null;
+    }
+
+    /// <summary>The file of a checkpoint that holds its run's settings (the trainer's state), beside the model files.</summary>
+    internal const string CheckpointStateFileName = "trainer_state.json";
+
+    /// <summary>
+    /// The file <see cref="Read"/> takes the settings of <paramref name="dir"/> from, for messages about a value in them:
+    /// training_args.json unless only a checkpoint's trainer state holds them.
+    /// </summary>
+    internal static string PathIn(string dir)
+    {
+        var path = Path.Combine(dir, FileName);
+        var state = Path.Combine(dir, CheckpointStateFileName);
+        return !File.Exists(path) && File.Exists(state) ? state : path;
+    }
+
+    private static JsonObject ReadObject(string path, string what)
+    {
         JsonNode? node;
         string? text = null;
         try
         {
-            text = IO.TextLines.ReadAllText(path, "the run's settings");
+            text = IO.TextLines.ReadAllText(path, what);
             StrictJson.RefuseLoneSurrogates(path, text);
             node = JsonNode.Parse(text, documentOptions: StrictJson.Options);
         }
         catch (JsonException e)
         {
-            throw StrictJson.DuplicateKeyError(path, text!, e) ?? new BertSharpException($"{LineRef.NotValidJson(path, e)}; expected the JSON object of the run's settings.", e);
+            throw StrictJson.DuplicateKeyError(path, text!, e) ?? new BertSharpException($"{LineRef.NotValidJson(path, e)}; expected the JSON object of {what}.", e);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new BertSharpException($"{path}: cannot be read ({e.Message.Split('\n')[0]}).", e);
         }
         return node as JsonObject
-            ?? throw new BertSharpException($"{path}: expected a JSON object of the run's settings, not {(node is null ? "null" : node.GetValueKind().ToString().ToLowerInvariant())}.");
+            ?? throw new BertSharpException($"{path}: expected a JSON object of {what}, not {(node is null ? "null" : node.GetValueKind().ToString().ToLowerInvariant())}.");
     }
 
     /// <summary>A string setting, or null when absent or not a string.</summary>

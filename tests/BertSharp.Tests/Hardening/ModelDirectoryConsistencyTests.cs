@@ -133,6 +133,40 @@ public class ModelDirectoryConsistencyTests
     }
 
     [Fact]
+    public void A_fine_tuning_checkpoint_given_as_the_model_is_evaluated_and_predicted_with_its_runs_task_and_settings()
+    {
+        using var tmp = TestPaths.TempDir();
+        // A --save-steps checkpoint has no training_args.json (written with the final model only): evaluate asked for --task
+        // ("run/checkpoint-2 has no training_args.json naming its task") and predict --input read the CSV as column 'text'.
+        // Columns other than the defaults make a lookup that does not find the run's settings fail.
+        var data = tmp.File("train.csv");
+        File.WriteAllText(data, "review,stars\n\"Great movie, loved it\",pos\nTerrible plot,neg\nA fine film,pos\nDull and long,neg\n");
+        var run = tmp.File("run");
+        var finetune = CliRunner.Run("finetune", "--task", "csv", "--text-column", "review", "--label-column", "stars", "--data", data, "--output", run,
+            "--config", "tiny", "--vocab", Path.Combine(HfFixture.Dir("sequence-classification"), "vocab.txt"), "--epochs", "2", "--batch-size", "2",
+            "--max-length", "24", "--device", "cpu", "--save-steps", "1", "--stop-after", "2");
+        Assert.True(finetune.ExitCode == 0, finetune.StdErr);
+        var checkpoint = Path.Combine(run, "checkpoint-2");
+        Assert.False(File.Exists(Path.Combine(checkpoint, TrainingArgsFile.FileName)));
+        var task = TextClassifier.TrainedTask(checkpoint);
+        Assert.Equal(("csv", "review", "stars"), (task?.Name, task?.TextColumn, task?.LabelColumn));
+        Assert.Equal(24, TrainingArgsFile.Int(TrainingArgsFile.Read(checkpoint), "max_length"));
+        var metrics = tmp.File("m.json");
+        var evaluate = CliRunner.Run("evaluate", "--model", checkpoint, "--data", data, "--output", metrics);
+        Assert.True(evaluate.ExitCode == 0, evaluate.StdErr);
+        Assert.Equal(4, JsonNode.Parse(File.ReadAllText(metrics))!["examples"]!.GetValue<int>());
+        var predictions = tmp.File("p.jsonl");
+        var predict = CliRunner.Run("predict", "--model", checkpoint, "--input", data, "--output", predictions);
+        Assert.True(predict.ExitCode == 0, predict.StdErr);
+        Assert.Equal(4, File.ReadAllLines(predictions).Length);
+        // A checkpoint whose settings name no task (a pre-training run's) is asked for --task, naming both places looked in.
+        var pretrained = CopyCase(tmp, "sequence-classification");
+        File.WriteAllText(Path.Combine(pretrained, "trainer_state.json"), "{\"global_step\": 2, \"settings\": {\"max_length\": 24}}\n");
+        CliRunner.Run("evaluate", "--model", pretrained, "--data", data, "--output", metrics + "2").AssertOneLineError(
+            $"--task: required ({pretrained} has no training_args.json or a trainer_state.json whose settings name its task); one of imdb, cola, sst2, mrpc, csv, tsv, jsonl.");
+    }
+
+    [Fact]
     public void A_head_models_run_given_to_predict_input_or_evaluate_task_is_named_as_that_model_not_as_an_unknown_task_flag()
     {
         using var tmp = TestPaths.TempDir();
