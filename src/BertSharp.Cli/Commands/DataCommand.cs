@@ -18,7 +18,7 @@ internal static class DataCommand
 
     private static Command CreateStats()
     {
-        var data = new DataOptions();
+        var data = new DataOptions("data stats");
         // The statistics are those of a text (pair) with a label; the head tasks' files (ner, squad, swag) have other shapes.
         data.Task.Description = "Task: imdb, cola, sst2, mrpc (their file formats), or csv, tsv, jsonl with --text-column/--label-column.";
         var file = new Argument<string>("file") { Description = "A data file in the task's format (.gz is decompressed)." };

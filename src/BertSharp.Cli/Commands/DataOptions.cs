@@ -3,11 +3,12 @@ using BertSharp.Checkpoints;
 using BertSharp.Data;
 using BertSharp.Inference;
 using BertSharp.Modeling;
+using BertSharp.Training;
 
 namespace BertSharp.Cli.Commands;
 
 /// <summary>The options that choose a task and, for csv/tsv/jsonl, its columns (shared by finetune, evaluate and predict).</summary>
-internal sealed class DataOptions
+internal sealed class DataOptions(string command)
 {
     public Option<string?> Task { get; } = TaskOption(
         "Task: imdb, cola, sst2, mrpc (their file formats), or csv, tsv, jsonl with --text-column/--label-column; ner (CoNLL columns or JSON lines with tokens/ner_tags), squad (SQuAD v1.1/v2.0 JSON, or HF datasets' flat rows: id, context, question, answers), swag (CSV or JSON lines with sent1, sent2, ending0…, label). evaluate/predict: default the task the model was fine-tuned on.");
@@ -39,7 +40,33 @@ internal sealed class DataOptions
     public TaskSpec Resolve(ParseResult p)
     {
         var name = p.GetValue(Task) ?? throw new BertSharpException($"--task: required; one of {string.Join(", ", TaskSpec.Names)}.");
+        RefuseHeadTask(name, command);
         return TaskSpec.Get(name, p.GetValue(TextColumn), p.GetValue(TextPairColumn), p.GetValue(LabelColumn), p.GetValue(Regression));
+    }
+
+    /// <summary>
+    /// Refuses a head task's name (ner, squad, swag) given as --task to <paramref name="command"/>, which reads text-classification
+    /// data only: TaskSpec.Get called it "--task ner: unknown task", a task finetune and evaluate take. Says what reads its files.
+    /// </summary>
+    public static void RefuseHeadTask(string name, string command)
+    {
+        if (HeadFineTuneOptions.Parse(name) is not { } head)
+        {
+            return;
+        }
+        var task = HeadFineTuneOptions.Names(head)[0];
+        var instead = command switch
+        {
+            "data stats" => $"no command gives statistics of {task} files yet ('bert finetune --task {task}' reads and checks one)",
+            "embed" or "search" => $"without --task the file is read by its extension (.txt, or .csv/.tsv/.jsonl with --text-column)",
+            _ => head switch
+            {
+                HeadTask.TokenClassification => "ner data is tagged with 'bert ner' and scored with 'bert evaluate --task ner'",
+                HeadTask.QuestionAnswering => "squad data is answered with 'bert qa' and scored with 'bert evaluate --task squad'",
+                _ => "swag data is read by 'bert predict' and 'bert evaluate' on a multiple-choice model",
+            },
+        };
+        throw new BertSharpException($"--task {name}: {command} covers the text-classification tasks ({string.Join(", ", TaskSpec.Names)}), not {task}; {instead}.");
     }
 
     /// <summary>

@@ -72,7 +72,7 @@ internal static class EmbedCommand
                 tsneOptions.Validate();
             }
             var (texts, labels) = p.GetValue(task) is { } taskName
-                ? EmbedInput.ReadTask(p.GetValue(input)!, taskName)
+                ? EmbedInput.ReadTask(p.GetValue(input)!, taskName, "embed")
                 : EmbedInput.Read(p.GetValue(input)!, p.GetValue(textColumn)!, p.GetValue(labelColumn));
             if (p.GetValue(plot) is not null && p.GetValue(method) == "tsne" && texts.Count > Tsne.MaxPoints)
             {

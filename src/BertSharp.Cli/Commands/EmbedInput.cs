@@ -38,8 +38,9 @@ internal static class EmbedInput
     /// A sentence pair (mrpc) is one text, its sentences joined by a space: a bi-encoder embeds single texts (as
     /// sentence-transformers does), and the text is what the output and the search results show.
     /// </remarks>
-    public static (List<string> Texts, List<string>? Labels) ReadTask(string path, string taskName)
+    public static (List<string> Texts, List<string>? Labels) ReadTask(string path, string taskName, string command)
     {
+        DataOptions.RefuseHeadTask(taskName, command);
         var data = DatasetReader.Read(path, TaskSpec.Get(taskName), requireLabels: false);
         var labels = data.Examples.All(e => e.Label is null) ? null : data.Examples.Select(e => e.Label ?? "").ToList();
         return ([.. data.Examples.Select(e => e.TextPair is null ? e.Text : e.Text + " " + e.TextPair)], labels);

@@ -16,7 +16,7 @@ internal static class ExportOnnxCommand
 {
     public static Command Create()
     {
-        var data = new DataOptions();
+        var data = new DataOptions("export-onnx");
         data.Task.Description = "With --eval-data: the file's task (default: the task the model was fine-tuned on).";
         var model = CommonOptions.ModelOptionOrArgument("Model directory (any BERT head) or Hub id.");
         var output = CommonOptions.ModelOptionOrArgument("The .onnx file to write (atomically).", "output", "--output");

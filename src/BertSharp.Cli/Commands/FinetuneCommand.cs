@@ -12,7 +12,7 @@ internal static class FinetuneCommand
 {
     public static Command Create()
     {
-        var data = new DataOptions();
+        var data = new DataOptions("finetune");
         var run = new TrainingOptionSet();
         var truncationSide = CommonOptions.TruncationSide("Default head.");
         var headTokens = CommonOptions.HeadTokens();

@@ -15,7 +15,7 @@ internal static class PredictCommand
 {
     public static Command Create()
     {
-        var data = new DataOptions();
+        var data = new DataOptions("predict");
         data.Task.Description = "With --input: read the file in this task's format (labels optional); default: the training task's format when the extension matches, else by extension (.txt one text per line, .csv/.tsv/.jsonl with --text-column).";
         var model = CommonOptions.ModelOption("Directory written by 'bert finetune', or a Hub id of a sequence classifier.");
         var text = new Option<string?>("--text") { Description = "A text to classify." };

@@ -62,7 +62,7 @@ internal static class SearchCommand
                 throw new BertSharpException($"--batch-size {p.GetValue(batch)}: expected a positive number.");
             }
             var (texts, corpusLines) = p.GetValue(task) is { } taskName
-                ? (EmbedInput.ReadTask(p.GetValue(corpus)!, taskName).Texts, null)
+                ? (EmbedInput.ReadTask(p.GetValue(corpus)!, taskName, "search").Texts, null)
                 : Numbered(EmbedInput.ReadNumbered(p.GetValue(corpus)!, p.GetValue(textColumn)!, null, "--corpus"));
             CommonOptions.ApplyThreads(p, threads);
             var modelDir = BertPretrained.ResolveDirectory(p.GetValue(model)!);

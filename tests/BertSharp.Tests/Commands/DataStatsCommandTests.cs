@@ -23,6 +23,35 @@ public class DataStatsCommandTests
         Assert.Equal(7, DatasetStats.Percentile([7], 90), 12);
     }
 
+    // 'bert data stats train.json --task ner' said "--task ner: unknown task; expected one of imdb, ...", a task finetune
+    // takes; so did every command reading text-classification data only. Each names what it covers and what reads the file.
+    [Theory]
+    [InlineData("data stats", "ner", "--task ner: data stats covers the text-classification tasks (imdb, cola, sst2, mrpc, csv, tsv, jsonl), not ner; no command gives statistics of ner files yet ('bert finetune --task ner' reads and checks one).")]
+    [InlineData("data stats", "squad", "--task squad: data stats covers the text-classification tasks (imdb, cola, sst2, mrpc, csv, tsv, jsonl), not squad; no command gives statistics of squad files yet ('bert finetune --task squad' reads and checks one).")]
+    [InlineData("data stats", "multiple-choice", "--task multiple-choice: data stats covers the text-classification tasks (imdb, cola, sst2, mrpc, csv, tsv, jsonl), not swag; no command gives statistics of swag files yet ('bert finetune --task swag' reads and checks one).")]
+    [InlineData("predict", "ner", "--task ner: predict covers the text-classification tasks (imdb, cola, sst2, mrpc, csv, tsv, jsonl), not ner; ner data is tagged with 'bert ner' and scored with 'bert evaluate --task ner'.")]
+    [InlineData("export-onnx", "squad", "--task squad: export-onnx covers the text-classification tasks (imdb, cola, sst2, mrpc, csv, tsv, jsonl), not squad; squad data is answered with 'bert qa' and scored with 'bert evaluate --task squad'.")]
+    [InlineData("embed", "swag", "--task swag: embed covers the text-classification tasks (imdb, cola, sst2, mrpc, csv, tsv, jsonl), not swag; without --task the file is read by its extension (.txt, or .csv/.tsv/.jsonl with --text-column).")]
+    [InlineData("search", "ner", "--task ner: search covers the text-classification tasks (imdb, cola, sst2, mrpc, csv, tsv, jsonl), not ner; without --task the file is read by its extension (.txt, or .csv/.tsv/.jsonl with --text-column).")]
+    public void A_head_task_given_to_a_command_reading_classification_data_is_named_as_such_not_as_unknown(string command, string task, string expected)
+    {
+        using var tmp = TestPaths.TempDir();
+        var data = tmp.File("train.tsv");
+        File.WriteAllText(data, "sentence\tlabel\nhello world\t1\n");
+        var model = Path.GetDirectoryName(Vocab)!;
+        var output = tmp.File("out.jsonl");
+        string[] args = command switch
+        {
+            "data stats" => ["data", "stats", data, "--task", task],
+            "predict" => ["predict", "--model", model, "--input", data, "--task", task, "--output", output],
+            "export-onnx" => ["export-onnx", "--model", model, "--output", tmp.File("m.onnx"), "--eval-data", data, "--task", task, "--quantize", "int8"],
+            "embed" => ["embed", "--model", model, "--input", data, "--task", task, "--output", output],
+            _ => ["search", "--model", model, "--corpus", data, "--query", "hello", "--task", task],
+        };
+        CliRunner.Run(args).AssertOneLineError(expected);
+        Assert.Equal([data], Directory.GetFiles(tmp.Path));
+    }
+
     [Fact]
     public void Stats_count_labels_order_and_word_pieces()
     {
@@ -162,6 +191,8 @@ public class DataStatsCommandTests
         var conll = Path.Combine(TestPaths.RepoRoot, "samples", "ner", "train.conll");
         var r = CliRunner.Run("data", "stats", conll, "--task", "ner");
         Assert.Equal(2, r.ExitCode);
-        Assert.Equal($"error: --task ner: unknown task; expected one of {string.Join(", ", TaskSpec.Names)}.", r.StdErr.Trim());
+        // Refused as the head task it is, not as an unknown one (A_head_task_given_to_a_command_reading_classification_data_...).
+        Assert.Equal($"error: --task ner: data stats covers the text-classification tasks ({string.Join(", ", TaskSpec.Names)}), not ner; " +
+                     "no command gives statistics of ner files yet ('bert finetune --task ner' reads and checks one).", r.StdErr.Trim());
     }
 }
