@@ -61,8 +61,8 @@ internal sealed class DataOptions(string command)
             "embed" or "search" => $"without --task the file is read by its extension (.txt, or .csv/.tsv/.jsonl with --text-column)",
             _ => head switch
             {
-                HeadTask.TokenClassification => "ner data is tagged with 'bert ner' and scored with 'bert evaluate --task ner'",
-                HeadTask.QuestionAnswering => "squad data is answered with 'bert qa' and scored with 'bert evaluate --task squad'",
+                HeadTask.TokenClassification => "a token classifier tags text with 'bert ner', and ner files are scored with 'bert evaluate --task ner'",
+                HeadTask.QuestionAnswering => "a QA model answers with 'bert qa', and squad files are scored with 'bert evaluate --task squad'",
                 _ => "swag data is read by 'bert predict' and 'bert evaluate' on a multiple-choice model",
             },
         };
