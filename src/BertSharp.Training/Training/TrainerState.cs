@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using System.Text.Json.Serialization.Metadata;
+using BertSharp.Checkpoints;
 using BertSharp.IO;
 using TorchSharp;
 
@@ -16,7 +17,7 @@ namespace BertSharp.Training;
 public sealed class TrainerState
 {
     /// <summary>The file name in a checkpoint directory.</summary>
-    public const string FileName = "trainer_state.json";
+    public const string FileName = TrainingArgsFile.CheckpointStateFileName;
 
     private static readonly JsonSerializerOptions Json = new()
     {
