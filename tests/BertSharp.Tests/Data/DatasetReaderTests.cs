@@ -135,13 +135,7 @@ public class DatasetReaderTests
     [InlineData("csv", "\n \n", false, ": no examples, only blank lines; expected a header row with column 'text'.")]
     [InlineData("sst2", "text\tlabel\na film\t1\n", false, " line 1: missing column 'sentence' in the header (columns: text, label) (task sst2 expects a header row with column 'sentence').")]
     public void Messages_ask_for_the_label_only_when_labels_are_required(string task, string content, bool requireLabels, string expected)
-    {
-        using var tmp = TestPaths.TempDir();
-        var path = tmp.File("in.txt");
-        File.WriteAllText(path, content);
-        var e = Assert.Throws<BertSharpException>(() => DatasetReader.Read(path, TaskSpec.Get(task), requireLabels));
-        Assert.Equal(path + expected, e.Message);
-    }
+        => AssertReadError(task, content, requireLabels, expected);
 
     // A learner's TSV given as --task csv (or a CSV as tsv) was told "missing column 'text' in the header (columns:
     // text\tlabel); choose it with --text-column", but the column is there: the separator is the other one.
@@ -151,13 +145,7 @@ public class DatasetReaderTests
     [InlineData("imdb", "review\tsentiment\na film\tpositive\n", " line 1: missing column 'review' in the header (columns: review\tsentiment): the header is separated by tabs, not commas; expected comma-separated columns for task imdb (task tsv reads tab-separated ones).")]
     [InlineData("sst2", "sentence,label\na film,1\n", " line 1: missing column 'sentence' in the header (columns: sentence,label): the header is separated by commas, not tabs; expected tab-separated columns for task sst2 (task csv reads comma-separated ones).")]
     public void A_header_split_by_the_other_separator_is_named_as_such_not_as_a_column_to_choose(string task, string content, string expected)
-    {
-        using var tmp = TestPaths.TempDir();
-        var path = tmp.File("in.txt");
-        File.WriteAllText(path, content);
-        var e = Assert.Throws<BertSharpException>(() => DatasetReader.Read(path, TaskSpec.Get(task), requireLabels: true));
-        Assert.Equal(path + expected, e.Message);
-    }
+        => AssertReadError(task, content, requireLabels: true, expected);
 
     // A learner's csv/tsv without a header row was told "missing column 'text' ... choose it with --text-column": no column
     // name could be chosen, as the first example was read as the header. A first line that reads as data (a number, one of
@@ -172,13 +160,7 @@ public class DatasetReaderTests
     [InlineData("csv", "review,stars\na film,1\n", true, " line 1: missing column 'text' in the header (columns: review, stars); choose it with text_column.")]
     [InlineData("csv", "the review text,label\na film,1\n", true, " line 1: missing column 'text' in the header (columns: the review text, label); choose it with text_column.")]
     public void A_file_without_a_header_row_is_named_as_such_not_as_a_column_to_choose(string task, string content, bool requireLabels, string expected)
-    {
-        using var tmp = TestPaths.TempDir();
-        var path = tmp.File("in.txt");
-        File.WriteAllText(path, content);
-        var e = Assert.Throws<BertSharpException>(() => DatasetReader.Read(path, TaskSpec.Get(task), requireLabels));
-        Assert.Equal(path + expected, e.Message);
-    }
+        => AssertReadError(task, content, requireLabels, expected);
 
     // CoLA's files have no header; a learner who added one ("source label mark sentence", as pandas' names=) was told only
     // "field 'label' is 'label'". A first line that is no example says so; a bad label further down reads as before.
@@ -475,5 +457,15 @@ public class DatasetReaderTests
     {
         File.WriteAllText(tmp.File("d.csv"), content);
         return DatasetReader.Read(tmp.File("d.csv"), TaskSpec.Get("csv"));
+    }
+
+    /// <summary>Reading <paramref name="content"/> as <paramref name="task"/> fails with the file's path then <paramref name="expected"/>.</summary>
+    private static void AssertReadError(string task, string content, bool requireLabels, string expected)
+    {
+        using var tmp = TestPaths.TempDir();
+        var path = tmp.File("in.txt");
+        File.WriteAllText(path, content);
+        var e = Assert.Throws<BertSharpException>(() => DatasetReader.Read(path, TaskSpec.Get(task), requireLabels));
+        Assert.Equal(path + expected, e.Message);
     }
 }
