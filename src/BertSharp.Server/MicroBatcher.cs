@@ -88,6 +88,18 @@ public sealed class MicroBatcher<TIn, TOut> : IAsyncDisposable
         await _worker.ConfigureAwait(false);
     }
 
+    /// <summary>Answers an input whose request has given up as cancelled, instead of running it; true when it did.</summary>
+    private bool DroppedIfCancelled(Item item)
+    {
+        if (!item.Cancel.IsCancellationRequested)
+        {
+            return false;
+        }
+        Interlocked.Decrement(ref _pending);
+        item.Result.TrySetCanceled(item.Cancel);
+        return true;
+    }
+
     private async Task WorkAsync()
     {
         var reader = _queue.Reader;
@@ -100,12 +112,7 @@ public sealed class MicroBatcher<TIn, TOut> : IAsyncDisposable
             {
                 if (reader.TryRead(out var item))
                 {
-                    if (item.Cancel.IsCancellationRequested)
-                    {
-                        Interlocked.Decrement(ref _pending);
-                        item.Result.TrySetCanceled(item.Cancel);
-                    }
-                    else
+                    if (!DroppedIfCancelled(item))
                     {
                         batch.Add(item);
                     }
@@ -124,16 +131,7 @@ public sealed class MicroBatcher<TIn, TOut> : IAsyncDisposable
             }
             // An input whose request gave up while its batch stayed open (the window, or waiting for a full batch) is dropped
             // here too: it ran, for nobody, after its client had left or been answered 503.
-            batch.RemoveAll(b =>
-            {
-                if (!b.Cancel.IsCancellationRequested)
-                {
-                    return false;
-                }
-                Interlocked.Decrement(ref _pending);
-                b.Result.TrySetCanceled(b.Cancel);
-                return true;
-            });
+            batch.RemoveAll(DroppedIfCancelled);
             if (batch.Count == 0)
             {
                 continue;
